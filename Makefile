@@ -1,0 +1,137 @@
+# Spyglass: the commands a developer and CI run.
+#
+#   make test      everything CI checks: system tools, lint, types, all tests
+#   make run       start the window
+#   make sample    rewrite resources/sample-layout
+#   make bench     time Spyglass against skopeo
+#
+# Python packages go into .venv (re-installed when pyproject.toml changes);
+# system tools (the registry server, skopeo, umoci, Xvfb, Qt's libraries)
+# come from Debian's packages when run as root, see `system-deps`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+STAMP_INSTALL := $(VENV)/.stamp-install
+STAMP_TEST := $(VENV)/.stamp-install-test
+
+LINT_PATHS := app tests benchmarks resources
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+# Debian's packages the tests and the window need. Debian names the registry
+# server's binary `docker-registry`; upstream (and other distributions) `registry`.
+SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth \
+	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
+	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl
+
+.PHONY: venv install install-test system-deps run lint typecheck test sample bench clean distclean
+
+# --------------------------------------------------------------------------- Python
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+venv: $(PY)
+
+$(STAMP_INSTALL): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_INSTALL)
+
+install: $(STAMP_INSTALL)
+
+install-test: $(STAMP_TEST)
+
+# --------------------------------------------------------------------------- system tools
+
+# As root with apt-get: install whatever of SYSTEM_PACKAGES is missing. A
+# temporary policy-rc.d (where none exists) keeps the docker-registry package
+# from starting its service on :5000, and under systemd a registry service
+# installed here is disabled again: the tests start registries of their own.
+# Otherwise: say what is missing and go on; the tests that need it skip,
+# naming it.
+system-deps:
+	@missing_cmds=""; \
+	command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
+		|| missing_cmds="$$missing_cmds docker-registry"; \
+	for cmd in skopeo umoci xvfb-run; do \
+		command -v $$cmd >/dev/null 2>&1 || missing_cmds="$$missing_cmds $$cmd"; \
+	done; \
+	missing_pkgs=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+		for pkg in $(SYSTEM_PACKAGES); do \
+			[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$pkg 2>/dev/null)" = installed ] \
+				|| missing_pkgs="$$missing_pkgs $$pkg"; \
+		done; \
+	fi; \
+	if [ -z "$$missing_cmds$$missing_pkgs" ]; then \
+		echo "system-deps: all present"; exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "system-deps: installing$$missing_pkgs"; \
+		made_policy=""; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+			chmod 755 /usr/sbin/policy-rc.d; made_policy=1; \
+		fi; \
+		status=0; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$${missing_pkgs:-$(SYSTEM_PACKAGES)} || status=$$?; \
+		[ -z "$$made_policy" ] || rm -f /usr/sbin/policy-rc.d; \
+		case " $$missing_pkgs " in *" docker-registry "*) \
+			if [ -n "$$made_policy" ] && [ -d /run/systemd/system ]; then \
+				systemctl disable --now docker-registry.service >/dev/null 2>&1 || true; \
+			fi;; \
+		esac; \
+		[ $$status = 0 ] || echo "system-deps: apt-get failed ($$status)" >&2; \
+		exit $$status; \
+	fi; \
+	echo "system-deps: missing:$$missing_cmds$$missing_pkgs"; \
+	echo "system-deps: not root with apt-get, so not installing them; the tests that need them skip."; \
+	echo "system-deps: on Debian, as root: apt-get install --no-install-recommends $(SYSTEM_PACKAGES)"
+
+# --------------------------------------------------------------------------- everyday
+
+run: install
+	$(BIN)/spyglass
+
+lint: install-test
+	$(BIN)/ruff check $(LINT_PATHS)
+
+typecheck: install-test
+	$(BIN)/mypy
+
+test: system-deps install-test lint typecheck
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+
+sample: install
+	$(PY) resources/make_sample_layout.py
+
+bench: install-test system-deps
+	@if [ -f benchmarks/run.py ]; then \
+		$(PY) benchmarks/run.py $(BENCH_ARGS); \
+	elif ls benchmarks/bench_*.py >/dev/null 2>&1; then \
+		for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit $$?; done; \
+	else \
+		echo "bench: no benchmarks/run.py or benchmarks/bench_*.py yet"; \
+	fi
+
+clean:
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache app/*.egg-info
+	find app tests benchmarks resources -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

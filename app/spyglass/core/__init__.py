@@ -1,0 +1,1 @@
+"""The transport core of Spyglass: image names, manifests, transports and the copy engine; no Qt."""

@@ -1,0 +1,219 @@
+"""Content digests and readers that verify a stream against one as it flows.
+
+A :class:`Digest` is validated when it is made, so a digest that exists can be
+used as a path component or a URL part without further checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    InvalidDigest,
+    SizeMismatch,
+    TooLarge,
+)
+
+if TYPE_CHECKING:
+    from spyglass.core.cancel import CancelToken
+
+# algorithm → length of its lower-case hex encoding
+_ALGORITHMS: Final = {"sha256": 64, "sha512": 128}
+_HEX = re.compile(r"[0-9a-f]+")
+
+CHUNK_SIZE: Final = 1024 * 1024
+
+
+class Readable(Protocol):
+    """Anything with a binary ``read(n)``: files, responses, other readers."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True, order=True)
+class Digest:
+    """A content digest such as ``sha256:9f86d0…``.
+
+    Only ``sha256`` and ``sha512`` with lower-case hex of the right length
+    exist; anything else is refused by :meth:`parse` and by the constructor.
+    """
+
+    algorithm: str
+    hex: str
+
+    def __post_init__(self) -> None:
+        length = _ALGORITHMS.get(self.algorithm)
+        if length is None:
+            raise InvalidDigest(
+                f'"{self}" is not a valid digest: unsupported algorithm '
+                f'"{self.algorithm}"; expected sha256 or sha512.'
+            )
+        if len(self.hex) != length or not _HEX.fullmatch(self.hex):
+            raise InvalidDigest(
+                f'"{self}" is not a valid digest: a {self.algorithm} digest is '
+                f"{length} lower-case hexadecimal characters."
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Parse ``algorithm:hex``; raise :class:`InvalidDigest` with a sentence."""
+        if not isinstance(text, str):
+            raise InvalidDigest(f"{text!r} is not a valid digest: expected a string.")
+        algorithm, sep, hexpart = text.partition(":")
+        if not sep:
+            raise InvalidDigest(
+                f'"{text}" is not a valid digest: expected ALGORITHM:HEX, '
+                "for example sha256:9f86d081…"
+            )
+        return cls(algorithm, hexpart)
+
+    @classmethod
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        """The digest of ``data``."""
+        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    def hasher(self) -> hashlib._Hash:
+        """A fresh hash object of this digest's algorithm."""
+        return hashlib.new(self.algorithm)
+
+    @property
+    def short(self) -> str:
+        """The first 12 hex characters, as people show image IDs."""
+        return self.hex[:12]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+class VerifyingReader:
+    """A binary reader that checks the stream it wraps against a digest and size.
+
+    Reading returns the wrapped stream's bytes unchanged; when the wrapped
+    stream ends, the total size and the digest are compared with what was
+    promised, and :class:`SizeMismatch` or :class:`DigestMismatch` is raised
+    instead of returning the final empty read. Reading more than ``size``
+    bytes fails as soon as the excess is seen, so an over-long stream is never
+    consumed whole. A caller therefore only trusts the bytes once a read has
+    returned ``b""``.
+
+    ``what`` names the content in error messages (for example a blob digest in
+    a layout path).
+    """
+
+    def __init__(
+        self,
+        stream: Readable,
+        digest: Digest,
+        size: int | None,
+        *,
+        what: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._stream = stream
+        self._digest = digest
+        self._size = size
+        self._what = what or str(digest)
+        self._cancel = cancel
+        self._hash = digest.hasher()
+        self._seen = 0
+        self._verified = False
+
+    @property
+    def bytes_read(self) -> int:
+        return self._seen
+
+    @property
+    def verified(self) -> bool:
+        """True once the whole stream was read and matched."""
+        return self._verified
+
+    def read(self, n: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.cancelled:
+            raise Cancelled()
+        if n is None or n < 0:
+            return self.readall()
+        if n == 0:  # an empty read is not the end of the stream
+            return b""
+        data = self._stream.read(n)
+        if data:
+            self._seen += len(data)
+            if self._size is not None and self._seen > self._size:
+                raise SizeMismatch(
+                    f"{self._what} is longer than the {self._size} bytes its descriptor "
+                    "promises; the content is not trusted."
+                )
+            self._hash.update(data)
+            return data
+        self._finish()
+        return b""
+
+    def readall(self) -> bytes:
+        parts: list[bytes] = []
+        while chunk := self.read(CHUNK_SIZE):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _finish(self) -> None:
+        if self._verified:
+            return
+        if self._size is not None and self._seen != self._size:
+            raise SizeMismatch(
+                f"{self._what} has {self._seen} bytes but its descriptor promises "
+                f"{self._size}; the content is not trusted."
+            )
+        actual = self._hash.hexdigest()
+        if actual != self._digest.hex:
+            raise DigestMismatch(
+                f"{self._what} does not match its digest: expected {self._digest}, "
+                f"got {self._digest.algorithm}:{actual}. The content is corrupt or was "
+                "tampered with."
+            )
+        self._verified = True
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> VerifyingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_verified(
+    stream: Readable,
+    digest: Digest,
+    size: int | None,
+    *,
+    limit: int,
+    what: str,
+    cancel: CancelToken | None = None,
+) -> bytes:
+    """Read a small blob (a manifest or config) whole, verified, at most ``limit`` bytes.
+
+    Raises :class:`TooLarge` when the promised or actual size exceeds the limit.
+    """
+    if size is not None and size > limit:
+        raise TooLarge(
+            f"{what} is {size} bytes, more than the {limit // (1024 * 1024)} MiB "
+            "accepted for manifests and configs."
+        )
+    reader = VerifyingReader(stream, digest, size, what=what, cancel=cancel)
+    parts: list[bytes] = []
+    total = 0
+    while chunk := reader.read(CHUNK_SIZE):
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(
+                f"{what} is more than the {limit // (1024 * 1024)} MiB accepted "
+                "for manifests and configs."
+            )
+        parts.append(chunk)
+    return b"".join(parts)

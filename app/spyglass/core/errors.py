@@ -1,0 +1,128 @@
+"""The one exception tree of Spyglass.
+
+Every error a person can see is a :class:`SpyglassError` carrying a sentence
+that names the input, says what was expected, and, where it helps, what to do.
+Lower-level errors (``OSError``, ``json.JSONDecodeError``, ``tarfile`` errors)
+are translated at the boundary of the core with ``raise ... from exc``; nothing
+else escapes a core call that a caller is expected to handle.
+
+::
+
+    SpyglassError
+    ├── InvalidReference        a name that cannot be parsed
+    │   └── UnknownTransport    ``foo:bar`` where ``foo`` is no transport
+    ├── InvalidDigest           a digest string that is malformed
+    ├── VerificationError       content that does not match what was promised
+    │   ├── DigestMismatch
+    │   └── SizeMismatch
+    ├── InvalidManifest         bytes that are not a manifest we understand
+    ├── InvalidConfig           an image config that is not valid JSON/shape
+    ├── TooLarge                a manifest/config over the 4 MiB limit
+    ├── NotFound                something named does not exist
+    │   ├── ImageNotFound
+    │   ├── BlobNotFound
+    │   └── PlatformNotFound
+    ├── InvalidLayout           a path that is not the layout it claims to be
+    ├── UnsafeArchive           an archive member that points outside it
+    ├── Unsupported             a valid request we cannot (yet) serve
+    ├── TransportError          an I/O failure talking to a transport
+    └── Cancelled               the caller's cancel token was set
+"""
+
+from __future__ import annotations
+
+
+class SpyglassError(Exception):
+    """Base of every error the core raises on purpose.
+
+    ``str(error)`` is a complete sentence meant for a person.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidReference(SpyglassError):
+    """An image name that does not follow the grammar of its transport."""
+
+
+class UnknownTransport(InvalidReference):
+    """An image name whose ``transport:`` prefix names no transport."""
+
+
+class InvalidDigest(SpyglassError):
+    """A digest string that is not ``algorithm:hex`` of a supported algorithm."""
+
+
+class VerificationError(SpyglassError):
+    """Content did not match the digest or size it was promised to have."""
+
+
+class DigestMismatch(VerificationError):
+    """Content hashed to another digest than expected."""
+
+
+class SizeMismatch(VerificationError):
+    """Content was shorter or longer than its descriptor said."""
+
+
+class InvalidManifest(SpyglassError):
+    """Bytes that are not a manifest or index of a known kind."""
+
+
+class InvalidConfig(SpyglassError):
+    """An image configuration blob that is not a JSON object of the right shape."""
+
+
+class TooLarge(SpyglassError):
+    """A manifest or config larger than the limit we accept."""
+
+
+class NotFound(SpyglassError):
+    """Something the caller named does not exist."""
+
+
+class ImageNotFound(NotFound):
+    """No image by that name or reference in the location."""
+
+
+class BlobNotFound(NotFound):
+    """A blob referenced by a manifest is missing from the location."""
+
+
+class PlatformNotFound(NotFound):
+    """A manifest list has no instance for the requested platform.
+
+    ``offered`` holds the platforms (``os/arch[/variant]``) the list does have.
+    """
+
+    def __init__(self, message: str, offered: set[str] | frozenset[str] = frozenset()) -> None:
+        super().__init__(message)
+        self.offered = frozenset(offered)
+
+
+class InvalidLayout(SpyglassError):
+    """A path that is not a valid layout (OCI layout, ``dir:``, archive)."""
+
+
+class UnsafeArchive(SpyglassError):
+    """An archive member whose name or link target leads outside the archive."""
+
+
+class Unsupported(SpyglassError):
+    """A well-formed request that this transport or version cannot serve."""
+
+
+class TransportError(SpyglassError):
+    """Reading from or writing to a transport failed (disk, network)."""
+
+
+class Cancelled(SpyglassError):
+    """The operation was cancelled through its cancel token."""
+
+    def __init__(self, message: str = "The operation was cancelled.") -> None:
+        super().__init__(message)

@@ -1,0 +1,204 @@
+"""Loading an image from any source: the manifest, the chosen instance, the config.
+
+This is what ``spyglass inspect`` and the image view share: resolve a name to
+its top-level manifest, walk a (possibly nested) list to the instance for a
+platform, and read the config — every byte verified on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.config import ImageConfig, parse_config, schema1_config
+from spyglass.core.digest import Digest, read_verified
+from spyglass.core.errors import (
+    DigestMismatch,
+    InvalidConfig,
+    InvalidManifest,
+    PlatformNotFound,
+)
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    AnyManifest,
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    Schema1Manifest,
+    manifest_digest,
+    parse_manifest,
+)
+from spyglass.core.platform import Platform, host_platform
+from spyglass.core.transports.base import ImageSource
+
+MAX_INDEX_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """One image, resolved and loaded.
+
+    ``top`` is what the name points at; ``manifest`` the image chosen from it
+    (the same object when ``top`` is not a list); ``chain`` the list entries
+    walked to get there, outermost first.
+    """
+
+    name: str
+    top: AnyManifest
+    manifest: ImageManifest | Schema1Manifest
+    chain: tuple[Descriptor, ...]
+    config: ImageConfig | None
+
+    @property
+    def instance(self) -> Descriptor | None:
+        """The list entry of the chosen image, or None when the name names an image."""
+        return self.chain[-1] if self.chain else None
+
+    @property
+    def layers(self) -> tuple[Descriptor, ...]:
+        return self.manifest.layers
+
+
+def load_manifest(
+    source: ImageSource, digest: Digest | None = None, *, cancel: CancelToken | None = None
+) -> AnyManifest:
+    """Fetch and parse a manifest; with ``digest``, check the bytes hash to it."""
+    raw, media_type = source.get_manifest(str(digest) if digest else None, cancel=cancel)
+    try:
+        manifest = parse_manifest(raw, media_type)
+    except InvalidManifest as exc:
+        which = f"The manifest {digest}" if digest else f"The manifest of {source.description}"
+        raise InvalidManifest(f"{which} is not usable: {exc}") from exc
+    if digest is not None:
+        actual = manifest_digest(raw, manifest.media_type, digest.algorithm)
+        if actual != digest:
+            raise DigestMismatch(
+                f"The manifest served for {digest} by {source.description} hashes to "
+                f"{actual}; it is not trusted."
+            )
+    return manifest
+
+
+def load_config(
+    source: ImageSource, manifest: ImageManifest | Schema1Manifest, *,
+    cancel: CancelToken | None = None,
+) -> ImageConfig | None:
+    """The image's config, or None for an artifact whose config is no image config."""
+    if isinstance(manifest, Schema1Manifest):
+        return schema1_config(manifest)
+    descriptor = manifest.config
+    if descriptor.media_type not in media.CONFIG_TYPES:
+        return None
+    with source.open_blob(descriptor, cancel=cancel) as stream:
+        raw = read_verified(
+            stream, descriptor.digest, descriptor.size, limit=MAX_MANIFEST_SIZE,
+            what=f"The config {descriptor.digest}", cancel=cancel,
+        )
+    try:
+        return parse_config(raw)
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"The config {descriptor.digest} is not usable: {exc}") from exc
+
+
+def _choose(
+    source: ImageSource, index: ImageIndex, wanted: Platform, depth: int,
+    cancel: CancelToken | None,
+) -> tuple[list[Descriptor], ImageManifest | Schema1Manifest]:
+    """Walk ``index`` (and nested indexes) to the best image for ``wanted``."""
+    if depth > MAX_INDEX_DEPTH:
+        raise InvalidManifest(f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep.")
+    try:
+        entry = index.choose(wanted)
+    except PlatformNotFound as not_here:
+        nested = [d for d in index.manifests if media.is_index(d.media_type)]
+        if not nested:
+            raise
+        offered = {str(d.platform) for d in index.manifests if d.platform is not None}
+        for candidate in nested:
+            child = load_manifest(source, candidate.digest, cancel=cancel)
+            if isinstance(child, ImageIndex):
+                try:
+                    chain, image = _choose(source, child, wanted, depth + 1, cancel)
+                except PlatformNotFound as exc:
+                    offered.update(exc.offered)
+                    continue
+                return [candidate, *chain], image
+        raise PlatformNotFound(
+            f"The manifest list {index.digest} and the lists nested in it have no image "
+            f"for {wanted}; they offer: {', '.join(sorted(offered)) or 'none'}. "
+            "Choose one with --platform.",
+            offered,
+        ) from not_here
+    child = load_manifest(source, entry.digest, cancel=cancel)
+    if isinstance(child, ImageIndex):
+        chain, image = _choose(source, child, wanted, depth + 1, cancel)
+        return [entry, *chain], image
+    return [entry], child
+
+
+def load_image(
+    source: ImageSource,
+    *,
+    platform: Platform | None = None,
+    instance: Digest | None = None,
+    cancel: CancelToken | None = None,
+) -> LoadedImage:
+    """Load the image a source names.
+
+    For a list, the instance is ``instance`` when given, else the one best
+    suited to ``platform`` (default: this system).
+    """
+    top = load_manifest(source, cancel=cancel)
+    chain: list[Descriptor] = []
+    if isinstance(top, ImageIndex):
+        if instance is not None:
+            chosen = next((d for d in walk_index_entries(top) if d.digest == instance), None)
+            child = load_manifest(source, instance, cancel=cancel)
+            if isinstance(child, ImageIndex):
+                raise InvalidManifest(f"{instance} is itself a manifest list, not an image.")
+            if chosen is not None:
+                chain = [chosen]
+            image: ImageManifest | Schema1Manifest = child
+        else:
+            chain, image = _choose(source, top, platform or host_platform(), 0, cancel)
+    else:
+        image = top
+    check(cancel)
+    config = load_config(source, image, cancel=cancel)
+    return LoadedImage(source.description, top, image, tuple(chain), config)
+
+
+def walk_index_entries(index: ImageIndex) -> Iterator[Descriptor]:
+    """The entries of an index (not descending into nested indexes)."""
+    yield from index.manifests
+
+
+@dataclass(frozen=True)
+class InstanceSummary:
+    """One entry of a list with the size of the image it names."""
+
+    descriptor: Descriptor
+    manifest: AnyManifest
+    image_size: int
+    """Manifest + config + layers of the instance (0 when it is a nested list)."""
+
+
+def summarize_index(
+    source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None
+) -> tuple[list[InstanceSummary], int]:
+    """Each entry of ``index`` with its image size, and the total of the distinct blobs."""
+    out: list[InstanceSummary] = []
+    seen: dict[Digest, int] = {index.digest: len(index.raw)}
+    for entry in index.manifests:
+        check(cancel)
+        child = load_manifest(source, entry.digest, cancel=cancel)
+        seen[entry.digest] = entry.size
+        size = 0
+        if isinstance(child, ImageManifest):
+            size = child.total_size
+            for blob in (child.config, *child.layers):
+                seen[blob.digest] = blob.size
+        out.append(InstanceSummary(entry, child, size))
+    return out, sum(seen.values())

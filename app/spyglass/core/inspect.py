@@ -1,0 +1,81 @@
+"""What ``spyglass inspect`` prints: the fields of ``skopeo inspect``, from a loaded image."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spyglass.core.image import LoadedImage
+from spyglass.core.manifest import ImageIndex, manifest_digest
+from spyglass.core.reference import DockerArchiveName, DockerName, ImageName
+
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def created_as_skopeo(created: str | None) -> str | None:
+    """A config's ``created`` as ``skopeo inspect`` prints it.
+
+    skopeo parses the time and prints it back in Go's RFC 3339 with
+    nanoseconds: the fraction cut to nine digits with its trailing zeros (and
+    a bare dot) dropped, a zero offset as ``Z``, other offsets kept
+    (``2023-06-07T08:09:10.120000000+00:00`` → ``2023-06-07T08:09:10.12Z``).
+    Text that is no RFC 3339 time, which skopeo refuses, is shown unchanged.
+    """
+    if created is None:
+        return None
+    match = _RFC3339.fullmatch(created)
+    if match is None:
+        return created
+    stamp, fraction, zone = match.groups()
+    fraction = (fraction or "")[:9].rstrip("0")
+    if zone in ("+00:00", "-00:00"):
+        zone = "Z"
+    return stamp + (f".{fraction}" if fraction else "") + zone
+
+
+def docker_name_of(name: ImageName) -> str | None:
+    """The repository name skopeo shows as ``Name``: only names that carry a Docker reference."""
+    if isinstance(name, DockerName):
+        return name.reference.name
+    if isinstance(name, DockerArchiveName) and name.reference is not None:
+        return name.reference.name
+    return None
+
+
+def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) -> dict[str, Any]:
+    """The ``skopeo inspect`` JSON object for ``image``.
+
+    ``Digest`` is the digest of what the name points at (the list, for a
+    list), the other fields describe the chosen instance, as skopeo does.
+    """
+    config = image.config
+    out: dict[str, Any] = {}
+    docker_name = docker_name_of(name)
+    if docker_name:
+        out["Name"] = docker_name
+    top = image.top
+    out["Digest"] = str(
+        top.digest if isinstance(top, ImageIndex) else manifest_digest(top.raw, top.media_type)
+    )
+    out["RepoTags"] = repo_tags
+    out["Created"] = created_as_skopeo(config.created) if config else None
+    out["DockerVersion"] = config.docker_version if config else ""
+    out["Labels"] = dict(config.labels) if config and config.labels else None
+    out["Architecture"] = config.architecture if config else ""
+    if config and config.variant:
+        out["Variant"] = config.variant
+    out["Os"] = config.os if config else ""
+    out["Layers"] = [str(layer.digest) for layer in image.layers]
+    out["LayersData"] = [
+        {
+            "MIMEType": layer.media_type,
+            "Digest": str(layer.digest),
+            "Size": layer.size,
+            "Annotations": dict(layer.annotations) if layer.annotations else None,
+        }
+        for layer in image.layers
+    ]
+    out["Env"] = list(config.env) if config and config.env else None
+    return out

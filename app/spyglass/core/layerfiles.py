@@ -1,0 +1,212 @@
+"""The files a layer adds, changes or deletes: a listing read straight from the blob stream.
+
+A layer is a tar archive, usually compressed. :func:`list_layer_files` reads
+it once, front to back, through the source's verifying reader: nothing is
+extracted, nothing is seeked, and memory holds the listing, not the layer. The
+listing is only returned once the whole blob has been read and matched its
+digest, so a corrupt or tampered layer never yields a list.
+
+Whiteouts follow the OCI image spec (and AUFS before it): an entry
+``DIR/.wh.NAME`` says ``DIR/NAME`` was deleted, and ``DIR/.wh..wh..opq``
+says ``DIR`` was made opaque (what lower layers held in it is hidden).
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from typing import IO, Final, NoReturn
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.compression import open_decompressed
+from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
+from spyglass.core.errors import TooLarge, TransportError, VerificationError
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.base import ImageSource
+
+DEFAULT_LIMIT: Final = 100_000
+"""The most entries :func:`list_layer_files` lists before it gives up."""
+
+WHITEOUT_PREFIX: Final = ".wh."
+OPAQUE_WHITEOUT: Final = ".wh..wh..opq"
+_WHITEOUT_META_PREFIX: Final = ".wh..wh."
+
+KINDS: Final = ("file", "dir", "symlink", "hardlink", "device", "fifo", "whiteout", "opaque")
+
+
+@dataclass(frozen=True)
+class LayerFile:
+    """One entry of a layer's tar.
+
+    ``path`` is relative to the image's root (``etc/motd``), without a
+    leading ``./`` or ``/`` and without a trailing ``/``. ``kind`` is one of
+    :data:`KINDS`: for a ``whiteout`` the path is the deleted entry (the
+    ``.wh.`` marker taken off), for ``opaque`` the directory made opaque.
+    ``link_target`` is the target of a symlink (as written) or hard link
+    (normalized like a path), else None. ``size`` counts the entry's content
+    (0 but for regular files); ``mode`` holds the permission bits; ``mtime``
+    is in seconds since the epoch.
+    """
+
+    path: str
+    kind: str
+    size: int
+    mode: int
+    link_target: str | None
+    mtime: int
+
+
+def normalize_path(name: str) -> str:
+    """A tar member name as a path from the root: ``./etc/motd`` and ``/etc/motd`` → ``etc/motd``.
+
+    Empty and ``.`` components go; ``..`` components stay, so a listing shows
+    what the layer really says. The root itself becomes ``""``.
+    """
+    return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+def _kind(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.isdir():
+        return "dir"
+    if info.ischr() or info.isblk():
+        return "device"
+    if info.isfifo():
+        return "fifo"
+    return "file"
+
+
+def _entry(info: tarfile.TarInfo) -> LayerFile | None:
+    """The listing entry for one tar member, or None for the root directory's own entry."""
+    path = normalize_path(info.name)
+    if not path:
+        return None
+    parent, _, base = path.rpartition("/")
+    kind = _kind(info)
+    if base == OPAQUE_WHITEOUT:
+        path, kind = parent, "opaque"
+    elif base.startswith(WHITEOUT_PREFIX) and not base.startswith(_WHITEOUT_META_PREFIX):
+        path = f"{parent}/{base[len(WHITEOUT_PREFIX):]}" if parent else base[len(WHITEOUT_PREFIX):]
+        kind = "whiteout"
+    if kind == "symlink":
+        target: str | None = info.linkname
+    elif kind == "hardlink":
+        target = normalize_path(info.linkname)
+    else:
+        target = None
+    return LayerFile(
+        path=path,
+        kind=kind,
+        size=info.size if kind == "file" else 0,
+        mode=info.mode & 0o7777,
+        link_target=target,
+        mtime=int(info.mtime),
+    )
+
+
+def _drain(stream: IO[bytes] | VerifyingReader) -> None:
+    """Read ``stream`` to its end, discarding the bytes (a verifying reader checks them)."""
+    while stream.read(CHUNK_SIZE):
+        pass
+
+
+def _blame_content_first(blob: VerifyingReader, error: TransportError) -> NoReturn:
+    """Raise ``error``, unless the blob's bytes are not what the manifest promised.
+
+    A layer that cannot be decompressed or read as a tar is most often a
+    corrupt download: read the rest of the blob so that its digest decides.
+    A mismatch is raised in place of ``error`` (chained to it); an intact
+    blob means the layer really is broken, and ``error`` says how.
+    """
+    try:
+        _drain(blob)
+    except VerificationError as mismatch:
+        raise mismatch from error
+    except (OSError, TransportError):
+        pass  # the blob cannot be read further: the first error tells the story
+    raise error
+
+
+def list_layer_files(
+    source: ImageSource,
+    layer: Descriptor,
+    *,
+    cancel: CancelToken | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[LayerFile]:
+    """List the entries of ``layer``'s tar, in archive order, verified against its digest.
+
+    The compression is the one the media type declares, else detected from
+    the first bytes. After the tar's last member the rest of the blob is read
+    so that the digest is checked: a mismatch raises
+    :class:`~spyglass.core.errors.VerificationError` and nothing is returned.
+    ``cancel`` is checked between members (and by the blob reader between chunks).
+
+    Raises :class:`TransportError` for a blob that cannot be decompressed or
+    is no tar, :class:`~spyglass.core.errors.TooLarge` when the layer has more
+    than ``limit`` entries, and what ``source.open_blob`` raises
+    (:class:`~spyglass.core.errors.BlobNotFound`, …).
+    """
+    what = f"The layer {layer.digest}"
+    declared = media.layer_compression(layer.media_type)
+    check(cancel)
+    with source.open_blob(layer, cancel=cancel) as blob:
+        stream = open_decompressed(blob, declared, what=what)
+        try:
+            files = _read_tar(stream, what, cancel, limit)
+            # The tar ends with zero blocks and record padding; read them and
+            # the rest of the compressed stream, so the end is checked too.
+            _drain(stream)
+        except TransportError as exc:
+            _blame_content_first(blob, exc)
+        finally:
+            stream.close()
+        _drain(blob)
+        if not blob.verified:  # the reader raises rather than get here; never trust silently
+            raise TransportError(f"{what} was not read to its end; its digest is unchecked.")
+    return files
+
+
+def _open_tar(stream: IO[bytes], what: str) -> tarfile.TarFile:
+    """``stream`` as a tar read front to back (mode ``r|``: no seeking, no compression)."""
+    try:
+        return tarfile.open(fileobj=stream, mode="r|")
+    except (tarfile.TarError, EOFError) as exc:
+        raise TransportError(f"{what} is not a tar archive ({exc}); it cannot be listed.") from exc
+
+
+def _read_tar(
+    stream: IO[bytes], what: str, cancel: CancelToken | None, limit: int
+) -> list[LayerFile]:
+    """The entries of the tar ``stream``; tar errors become :class:`TransportError`."""
+    files: list[LayerFile] = []
+    count = 0
+    with _open_tar(stream, what) as tar:
+        while True:
+            check(cancel)
+            try:
+                info = tar.next()
+            except (tarfile.TarError, EOFError) as exc:
+                raise TransportError(
+                    f"{what} is not a valid tar archive after its first {count} entries "
+                    f"({exc}); it cannot be listed."
+                ) from exc
+            if info is None:
+                break
+            count += 1
+            if count > limit:
+                raise TooLarge(
+                    f"{what} has more than {limit:,} entries; Spyglass lists at most "
+                    f"{limit:,} entries of a layer."
+                )
+            entry = _entry(info)
+            if entry is not None:
+                files.append(entry)
+            # TarFile keeps every member it has read (an attribute typeshed leaves out);
+            # the listing is all that is needed, so memory stays with the listing.
+            tar.members.clear()  # type: ignore[attr-defined]
+    return files

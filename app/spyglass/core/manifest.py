@@ -1,0 +1,415 @@
+"""Manifests: OCI image manifests and indexes, Docker schema 2 and lists, schema 1.
+
+:func:`parse_manifest` turns raw bytes into one of three immutable classes:
+
+- :class:`ImageManifest` — an OCI image manifest or Docker schema 2 manifest,
+  including OCI artifacts (``artifactType``, ``subject``);
+- :class:`ImageIndex` — an OCI index or Docker manifest list (possibly nested);
+- :class:`Schema1Manifest` — Docker schema 1, signed or not (read only).
+
+Each keeps its exact ``raw`` bytes and their ``digest``; the digest of a signed
+schema 1 manifest is computed without its JWS signatures, as the registry and
+containers/image compute it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidDigest, InvalidManifest, PlatformNotFound
+from spyglass.core.platform import Platform, best_match
+
+MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
+"""Manifests and configs larger than this are refused (containers/image's limit)."""
+
+REF_NAME_ANNOTATION: Final = "org.opencontainers.image.ref.name"
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A content descriptor: what a manifest says about a blob or child manifest."""
+
+    media_type: str
+    digest: Digest
+    size: int
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    platform: Platform | None = None
+    urls: tuple[str, ...] = ()
+    artifact_type: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object, *, where: str = "a descriptor") -> Descriptor:
+        if not isinstance(data, Mapping):
+            raise InvalidManifest(f"{where.capitalize()} is not a JSON object.")
+        try:
+            digest = Digest.parse(data["digest"])
+        except KeyError:
+            raise InvalidManifest(f"{where.capitalize()} has no digest.") from None
+        except InvalidDigest as exc:
+            raise InvalidManifest(f"{where.capitalize()} has an invalid digest: {exc}") from exc
+        size = data.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InvalidManifest(
+                f"{where.capitalize()} ({digest}) has no valid size; expected a "
+                "non-negative integer."
+            )
+        media_type = data.get("mediaType", "")
+        if not isinstance(media_type, str):
+            raise InvalidManifest(f"{where.capitalize()} ({digest}) has a non-string mediaType.")
+        annotations = data.get("annotations") or {}
+        if not isinstance(annotations, Mapping) or not all(
+            isinstance(v, str) for v in annotations.values()
+        ):
+            raise InvalidManifest(
+                f"{where.capitalize()} ({digest}) has annotations that are not strings."
+            )
+        platform = data.get("platform")
+        urls = data.get("urls") or ()
+        artifact_type = data.get("artifactType")
+        return cls(
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            annotations=dict(annotations),
+            platform=Platform.from_json(platform) if platform is not None else None,
+            urls=tuple(str(u) for u in urls) if isinstance(urls, list) else (),
+            artifact_type=artifact_type if isinstance(artifact_type, str) else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.media_type:
+            out["mediaType"] = self.media_type
+        out["digest"] = str(self.digest)
+        out["size"] = self.size
+        if self.urls:
+            out["urls"] = list(self.urls)
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        if self.platform is not None:
+            out["platform"] = self.platform.to_json()
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
+        return out
+
+    @property
+    def ref_name(self) -> str | None:
+        """The ``org.opencontainers.image.ref.name`` annotation, if any."""
+        return self.annotations.get(REF_NAME_ANNOTATION)
+
+
+@dataclass(frozen=True)
+class ImageManifest:
+    """An OCI image manifest or Docker schema 2 manifest (artifacts included)."""
+
+    media_type: str
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    digest: Digest
+    raw: bytes = field(repr=False)
+    subject: Descriptor | None = None
+    artifact_type: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_artifact(self) -> bool:
+        """True for an OCI artifact rather than a runnable image."""
+        return bool(self.artifact_type) or self.config.media_type not in media.CONFIG_TYPES
+
+    @property
+    def total_size(self) -> int:
+        """Bytes of the manifest, its config and its layers."""
+        return len(self.raw) + self.config.size + sum(layer.size for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class ImageIndex:
+    """An OCI image index or Docker manifest list."""
+
+    media_type: str
+    manifests: tuple[Descriptor, ...]
+    digest: Digest
+    raw: bytes = field(repr=False)
+    subject: Descriptor | None = None
+    artifact_type: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def choose(self, wanted: Platform) -> Descriptor:
+        """The instance best suited to ``wanted``; raise :class:`PlatformNotFound`.
+
+        Entries without a platform (attestations, nested indexes without one)
+        are never chosen.
+        """
+        candidates = [d for d in self.manifests if d.platform is not None]
+        found = best_match(wanted, [d.platform for d in candidates if d.platform is not None])
+        if found is None:
+            offered = {str(d.platform) for d in candidates}
+            raise PlatformNotFound(
+                f"The manifest list {self.digest} has no image for {wanted}; "
+                f"it offers: {', '.join(sorted(offered)) or 'none'}. Choose one with --platform.",
+                offered,
+            )
+        return candidates[found]
+
+
+@dataclass(frozen=True)
+class Schema1Layer:
+    """One ``fsLayers`` entry of a schema 1 manifest, in base-to-top order."""
+
+    digest: Digest
+    v1_compatibility: Mapping[str, Any]
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.v1_compatibility.get("throwaway"))
+
+
+@dataclass(frozen=True)
+class Schema1Manifest:
+    """A Docker schema 1 manifest (read only); ``layers`` run from base to top."""
+
+    media_type: str
+    name: str
+    tag: str
+    architecture: str
+    entries: tuple[Schema1Layer, ...]
+    digest: Digest
+    raw: bytes = field(repr=False)
+
+    @property
+    def layers(self) -> tuple[Descriptor, ...]:
+        """The non-empty layers, base first (sizes are unknown in schema 1: -1 is not used, 0)."""
+        return tuple(
+            Descriptor(media.DOCKER_LAYER_GZIP, e.digest, 0) for e in self.entries if not e.empty
+        )
+
+    @property
+    def top_config(self) -> Mapping[str, Any]:
+        """The v1Compatibility object of the top layer: the closest schema 1 has to a config."""
+        return self.entries[-1].v1_compatibility if self.entries else {}
+
+
+AnyManifest = ImageManifest | ImageIndex | Schema1Manifest
+
+
+def _load(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_MANIFEST_SIZE:
+        raise InvalidManifest(
+            f"The manifest is {len(raw)} bytes, more than the 4 MiB accepted for manifests."
+        )
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidManifest(f"The manifest is not valid JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise InvalidManifest("The manifest is not a JSON object.")
+    return data
+
+
+def guess_media_type(raw: bytes) -> str | None:
+    """Guess a manifest's media type from its content, as containers/image does.
+
+    Returns None when the bytes are no manifest we recognize.
+    """
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    declared = data.get("mediaType")
+    if declared in (media.DOCKER_V2S2, media.DOCKER_LIST, media.OCI_MANIFEST, media.OCI_INDEX):
+        return str(declared)
+    version = data.get("schemaVersion")
+    if version == 1:
+        return media.DOCKER_V2S1_SIGNED if data.get("signatures") is not None else media.DOCKER_V2S1
+    if version == 2:
+        config = data.get("config")
+        config_type = config.get("mediaType") if isinstance(config, dict) else None
+        if config_type == media.OCI_CONFIG:
+            return media.OCI_MANIFEST
+        if config_type == media.DOCKER_CONFIG:
+            return media.DOCKER_V2S2
+        if isinstance(data.get("manifests"), list) and data["manifests"]:
+            return media.OCI_INDEX
+        return media.OCI_MANIFEST
+    return None
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def schema1_payload(raw: bytes) -> bytes:
+    """The signed payload of a schema 1 manifest: the bytes its digest is computed over.
+
+    For a manifest with JWS signatures (libtrust's "pretty" format) the payload
+    is the manifest cut at ``formatLength`` plus ``formatTail``, both taken from
+    the protected header of the signatures; unsigned manifests are their own
+    payload.
+    """
+    data = _load(raw)
+    signatures = data.get("signatures")
+    if not signatures:
+        return raw
+    try:
+        protected = json.loads(_b64url(signatures[0]["protected"]))
+        length = int(protected["formatLength"])
+        tail = _b64url(protected["formatTail"])
+    except (KeyError, TypeError, ValueError, IndexError, binascii.Error) as exc:
+        raise InvalidManifest(
+            "The signed schema 1 manifest has a malformed signature header; "
+            "its digest cannot be computed."
+        ) from exc
+    if not 0 < length <= len(raw):
+        raise InvalidManifest("The signed schema 1 manifest's formatLength is out of range.")
+    for other in signatures[1:]:
+        try:
+            other_header = json.loads(_b64url(other["protected"]))
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise InvalidManifest("A schema 1 signature has a malformed header.") from exc
+        if other_header.get("formatLength") != length:
+            raise InvalidManifest("The schema 1 signatures disagree on the signed payload.")
+    return raw[:length] + tail
+
+
+def manifest_digest(raw: bytes, media_type: str | None = None, algorithm: str = "sha256") -> Digest:
+    """The digest of a manifest as registries compute it."""
+    kind = media_type or guess_media_type(raw)
+    if kind in media.SCHEMA1_TYPES:
+        # whether a schema 1 manifest is signed is decided by its content, never its label
+        kind = guess_media_type(raw)
+    if kind == media.DOCKER_V2S1_SIGNED:
+        return Digest.of(schema1_payload(raw), algorithm)
+    return Digest.of(raw, algorithm)
+
+
+def _descriptors(data: Mapping[str, Any], key: str, what: str) -> tuple[Descriptor, ...]:
+    items = data.get(key)
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise InvalidManifest(f'The manifest\'s "{key}" is not a list.')
+    return tuple(
+        Descriptor.from_json(item, where=f"{what} {i + 1}") for i, item in enumerate(items)
+    )
+
+
+def _common(data: Mapping[str, Any]) -> tuple[Descriptor | None, str | None, dict[str, str]]:
+    subject_data = data.get("subject")
+    subject = Descriptor.from_json(subject_data, where="the subject") if subject_data else None
+    artifact_type = data.get("artifactType")
+    annotations = data.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise InvalidManifest("The manifest's annotations are not a JSON object.")
+    return (
+        subject,
+        artifact_type if isinstance(artifact_type, str) else None,
+        {str(k): str(v) for k, v in annotations.items()},
+    )
+
+
+def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Schema1Manifest:
+    fs_layers = data.get("fsLayers")
+    history = data.get("history")
+    if not isinstance(fs_layers, list) or not isinstance(history, list):
+        raise InvalidManifest("The schema 1 manifest lacks fsLayers or history lists.")
+    if len(fs_layers) != len(history):
+        raise InvalidManifest(
+            f"The schema 1 manifest has {len(fs_layers)} fsLayers but {len(history)} "
+            "history entries; they must match."
+        )
+    entries: list[Schema1Layer] = []
+    # schema 1 lists the top layer first; keep base-to-top order like schema 2.
+    for fs_layer, hist in zip(reversed(fs_layers), reversed(history), strict=True):
+        try:
+            digest = Digest.parse(fs_layer["blobSum"])
+            compat = json.loads(hist["v1Compatibility"])
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise InvalidManifest(
+                "A schema 1 layer entry lacks a valid blobSum or v1Compatibility."
+            ) from exc
+        except InvalidDigest as exc:
+            raise InvalidManifest(f"A schema 1 layer has an invalid blobSum: {exc}") from exc
+        entries.append(Schema1Layer(digest, compat if isinstance(compat, dict) else {}))
+    return Schema1Manifest(
+        media_type=media_type,
+        name=str(data.get("name", "")),
+        tag=str(data.get("tag", "")),
+        architecture=str(data.get("architecture", "")),
+        entries=tuple(entries),
+        digest=manifest_digest(raw, media_type),
+        raw=raw,
+    )
+
+
+def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
+    """Parse manifest bytes; ``media_type`` is what the transport said, if anything.
+
+    Raises :class:`InvalidManifest` with a sentence for anything that is not a
+    manifest of a known kind.
+    """
+    data = _load(raw)
+    guessed = guess_media_type(raw)
+    kind = media_type if media_type in media.MANIFEST_TYPES else guessed
+    if kind is None:
+        declared = data.get("mediaType")
+        raise InvalidManifest(
+            "The content is not a manifest of a known kind"
+            + (f' (its mediaType is "{declared}")' if declared else "")
+            + "; expected an OCI or Docker manifest or index."
+        )
+    declared = data.get("mediaType")
+    if declared and kind not in media.SCHEMA1_TYPES and declared != kind:
+        raise InvalidManifest(
+            f'The manifest declares mediaType "{declared}" but was served as "{kind}".'
+        )
+    if kind in media.SCHEMA1_TYPES:
+        return _parse_schema1(raw, data, kind)
+    if data.get("schemaVersion") != 2:
+        raise InvalidManifest(
+            f"The {media.friendly(kind)} has schemaVersion {data.get('schemaVersion')!r}; "
+            "expected 2."
+        )
+    subject, artifact_type, annotations = _common(data)
+    digest = Digest.of(raw)
+    if kind in media.INDEX_TYPES:
+        if not isinstance(data.get("manifests"), list):
+            raise InvalidManifest(f'The {media.friendly(kind)} has no "manifests" list.')
+        return ImageIndex(
+            media_type=kind,
+            manifests=_descriptors(data, "manifests", "manifest entry"),
+            digest=digest,
+            raw=raw,
+            subject=subject,
+            artifact_type=artifact_type,
+            annotations=annotations,
+        )
+    if "config" not in data:
+        raise InvalidManifest(f'The {media.friendly(kind)} has no "config" descriptor.')
+    return ImageManifest(
+        media_type=kind,
+        config=Descriptor.from_json(data["config"], where="the config descriptor"),
+        layers=_descriptors(data, "layers", "layer"),
+        digest=digest,
+        raw=raw,
+        subject=subject,
+        artifact_type=artifact_type,
+        annotations=annotations,
+    )
+
+
+def child_descriptors(manifest: AnyManifest) -> Sequence[Descriptor]:
+    """Every blob or manifest a manifest references directly (config first)."""
+    if isinstance(manifest, ImageIndex):
+        return manifest.manifests
+    if isinstance(manifest, ImageManifest):
+        return (manifest.config, *manifest.layers)
+    return manifest.layers

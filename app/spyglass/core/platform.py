@@ -1,0 +1,177 @@
+"""Platforms (os/architecture/variant): normalization, parsing and matching.
+
+Normalization follows containerd's ``platforms`` package as containers/image
+uses it: ``x86_64`` → ``amd64``, ``aarch64`` → ``arm64`` (variant ``v8``),
+``arm`` without a variant → ``v7``.
+"""
+
+from __future__ import annotations
+
+import platform as _stdplatform
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from spyglass.core.errors import InvalidManifest, InvalidReference
+
+_ARCH_ALIASES: Final = {
+    "x86_64": "amd64",
+    "x86-64": "amd64",
+    "amd64": "amd64",
+    "i386": "386",
+    "i686": "386",
+    "386": "386",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armhf": "arm",
+    "armel": "arm",
+    "arm": "arm",
+    # what uname -m (platform.machine()) says on 32-bit ARM
+    "armv5l": "arm",
+    "armv5tel": "arm",
+    "armv6l": "arm",
+    "armv7l": "arm",
+    "armv8l": "arm",
+}
+# the variant a uname machine name implies
+_UNAME_ARM_VARIANTS: Final = {
+    "armv5l": "v5",
+    "armv5tel": "v5",
+    "armv6l": "v6",
+    "armv7l": "v7",
+    "armv8l": "v8",
+}
+_OS_ALIASES: Final = {"macos": "darwin"}
+
+# For an architecture, the variants a machine of a given variant can run, best first.
+_COMPATIBLE: Final = {
+    "arm": ("v8", "v7", "v6", "v5"),
+    "arm64": ("v9", "v8"),
+}
+
+
+def _normalize_variant(arch: str, variant: str, original_arch: str) -> str:
+    variant = variant.lower()
+    if variant and not variant.startswith("v") and variant[0].isdigit():
+        variant = "v" + variant
+    if arch == "arm64":
+        if variant in ("", "v8.0"):
+            return "v8"
+        if variant == "v9.0":
+            return "v9"
+    if arch == "arm":
+        if original_arch == "armhf":
+            return "v7"
+        if original_arch == "armel":
+            return "v6"
+        if original_arch in _UNAME_ARM_VARIANTS:
+            return variant or _UNAME_ARM_VARIANTS[original_arch]
+        return variant or "v7"
+    if arch == "amd64" and variant == "v1":
+        return ""
+    return variant
+
+
+@dataclass(frozen=True)
+class Platform:
+    """An OCI platform. Fields are normalized on construction by :meth:`normalized`."""
+
+    os: str
+    architecture: str
+    variant: str = ""
+    os_version: str = ""
+    os_features: tuple[str, ...] = field(default=())
+
+    def normalized(self) -> Platform:
+        os_name = _OS_ALIASES.get(self.os.lower(), self.os.lower())
+        original = self.architecture.lower()
+        arch = _ARCH_ALIASES.get(original, original)
+        variant = _normalize_variant(arch, self.variant, original)
+        return Platform(os_name, arch, variant, self.os_version, self.os_features)
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """Parse ``OS/ARCH[/VARIANT]`` as ``--platform`` takes it."""
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise InvalidReference(
+                f'Invalid platform "{text}": expected OS/ARCH or OS/ARCH/VARIANT, '
+                "for example linux/amd64 or linux/arm/v7."
+            )
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "").normalized()
+
+    @classmethod
+    def from_json(cls, data: object) -> Platform:
+        if not isinstance(data, Mapping):
+            raise InvalidManifest("A descriptor's platform is not a JSON object.")
+        features = data.get("os.features") or ()
+        return cls(
+            os=str(data.get("os", "")),
+            architecture=str(data.get("architecture", "")),
+            variant=str(data.get("variant", "") or ""),
+            os_version=str(data.get("os.version", "") or ""),
+            os_features=tuple(str(f) for f in features) if isinstance(features, list) else (),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"architecture": self.architecture, "os": self.os}
+        if self.os_version:
+            out["os.version"] = self.os_version
+        if self.os_features:
+            out["os.features"] = list(self.os_features)
+        if self.variant:
+            out["variant"] = self.variant
+        return out
+
+    def candidates(self) -> list[Platform]:
+        """Platforms a machine of this platform can run, best first (variant-less last)."""
+        me = self.normalized()
+        out = [me]
+        compatible = _COMPATIBLE.get(me.architecture, ())
+        if me.variant in compatible:
+            for variant in compatible[compatible.index(me.variant) + 1 :]:
+                out.append(Platform(me.os, me.architecture, variant))
+        if me.variant:
+            out.append(Platform(me.os, me.architecture, ""))
+        return out
+
+    def matches(self, other: Platform) -> bool:
+        """True when ``other`` is exactly this platform after normalization (os.version aside)."""
+        a, b = self.normalized(), other.normalized()
+        return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
+
+    def __str__(self) -> str:
+        text = f"{self.os}/{self.architecture}"
+        return f"{text}/{self.variant}" if self.variant else text
+
+
+def host_platform() -> Platform:
+    """The platform of the running system."""
+    if sys.platform.startswith("linux"):
+        os_name = "linux"
+    elif sys.platform == "darwin":
+        os_name = "darwin"
+    elif sys.platform in ("win32", "cygwin"):
+        os_name = "windows"
+    else:
+        os_name = sys.platform
+    return Platform(os_name, _stdplatform.machine() or "amd64").normalized()
+
+
+def best_match(wanted: Platform, available: list[Platform]) -> int | None:
+    """Index of the entry in ``available`` that best suits ``wanted``, or None.
+
+    The exact variant wins; then older compatible variants; then an entry
+    without a variant. For ``arm64`` an entry without a variant counts as v8.
+    """
+    normalized = [p.normalized() for p in available]
+    for candidate in wanted.candidates():
+        for i, p in enumerate(normalized):
+            if (p.os, p.architecture, p.variant) == (
+                candidate.os,
+                candidate.architecture,
+                candidate.variant,
+            ):
+                return i
+    return None

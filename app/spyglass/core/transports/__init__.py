@@ -1,0 +1,119 @@
+"""Transports: one module per place images live, behind the protocols in ``base``.
+
+This module is the one table that maps an image name to the transport that
+opens it, and a path on disk to the kind of place it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from spyglass.core.errors import InvalidLayout, Unsupported
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+    parse_image_name,
+)
+from spyglass.core.transports.base import ImageSource, Location
+
+
+def _open_docker(name: DockerName) -> ImageSource:
+    raise Unsupported(
+        f'Cannot open "{name}": registries are not supported in this version of Spyglass yet; '
+        "open a local layout or archive instead."
+    )
+
+
+def _open_oci(name: OCIName) -> ImageSource:
+    from spyglass.core.transports.layout import open_layout_image
+
+    return open_layout_image(name.path, name.ref)
+
+
+def _open_dir(name: DirName) -> ImageSource:
+    from spyglass.core.transports.dirlayout import open_dir_image
+
+    return open_dir_image(name.path)
+
+
+def _open_docker_archive(name: DockerArchiveName) -> ImageSource:
+    from spyglass.core.transports.archive import open_docker_archive_image
+
+    reference = str(name.reference) if name.reference is not None else None
+    return open_docker_archive_image(name.path, reference, name.index)
+
+
+def _open_oci_archive(name: OCIArchiveName) -> ImageSource:
+    from spyglass.core.transports.archive import open_oci_archive_image
+
+    return open_oci_archive_image(name.path, name.ref)
+
+
+_SOURCES: dict[type, Callable[..., ImageSource]] = {
+    DockerName: _open_docker,
+    OCIName: _open_oci,
+    DirName: _open_dir,
+    DockerArchiveName: _open_docker_archive,
+    OCIArchiveName: _open_oci_archive,
+}
+
+
+def open_source(name: ImageName | str) -> ImageSource:
+    """Open the image an image name points at, for reading."""
+    parsed = parse_image_name(name) if isinstance(name, str) else name
+    return _SOURCES[type(parsed)](parsed)
+
+
+def detect_location_kind(path: Path) -> str:
+    """Which transport a path on disk is: ``oci``, ``dir``, ``oci-archive`` or ``docker-archive``.
+
+    Raises :class:`InvalidLayout` with a sentence when it is none of them.
+    """
+    if not path.exists():
+        raise InvalidLayout(f'The path "{path}" does not exist.')
+    if path.is_dir():
+        if (path / "oci-layout").is_file():
+            return "oci"
+        from spyglass.core.transports.dirlayout import looks_like_dir_layout
+
+        if looks_like_dir_layout(path):
+            return "dir"
+        raise InvalidLayout(
+            f'The folder "{path}" is not an image layout: it has neither an oci-layout file '
+            "(OCI image layout) nor a manifest.json (dir: layout)."
+        )
+    from spyglass.core.transports.archive import sniff_archive
+
+    kind = sniff_archive(path)
+    if kind is None:
+        raise InvalidLayout(
+            f'The file "{path}" is not an image archive: expected a tarball made by '
+            "docker save (docker-archive) or of an OCI layout (oci-archive)."
+        )
+    return kind
+
+
+def open_location(path: Path) -> Location:
+    """Open a folder or archive on disk for browsing, whatever kind it is."""
+    kind = detect_location_kind(path)
+    if kind == "oci":
+        from spyglass.core.transports.layout import open_layout
+
+        return open_layout(path)
+    if kind == "dir":
+        from spyglass.core.transports.dirlayout import open_dir_location
+
+        return open_dir_location(path)
+    from spyglass.core.transports import archive
+
+    if kind == "oci-archive":
+        return archive.open_oci_archive_location(path)
+    return archive.open_docker_archive_location(path)
+
+
+__all__ = ["ImageSource", "Location", "detect_location_kind", "open_location", "open_source"]

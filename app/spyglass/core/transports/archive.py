@@ -1,0 +1,976 @@
+"""Image tarballs, read side: ``docker-archive:`` and ``oci-archive:``.
+
+Both are read member by member from the tar file, in place: the archive is
+never extracted. :class:`TarTree` scans the tar headers once (for an
+uncompressed tar that is a walk of seeks) and then serves each member by
+opening the archive again and reading ``member.size`` bytes from
+``member.offset_data``, so concurrent reads (two blobs on two worker threads)
+never share a file position.
+
+Compressed tarballs (``docker save | gzip``) are refused with a sentence that
+says how to decompress them: reading a member of a gzip stream means
+decompressing everything before it, for every read.
+
+``oci-archive:PATH[:REF]``
+    a tar of an OCI image layout, read by
+    :class:`~spyglass.core.transports.layout.OCILayoutReader` over a
+    :class:`TarTree`.
+
+``docker-archive:PATH[:NAME:TAG | :@N]``
+    a ``docker save`` tarball: ``manifest.json`` lists the images, each with
+    its ``Config`` file, ``RepoTags`` and ``Layers`` files. The image has no
+    stored manifest; :class:`DockerArchiveReader` synthesizes the one
+    containers/image synthesizes (``docker/internal/tarfile/src.go``,
+    ``GetManifest``), byte for byte, so the digest equals what
+    ``skopeo inspect docker-archive:…`` prints:
+
+    - Docker schema 2, serialized as Go's ``encoding/json`` does: compact, keys
+      in struct order (``schemaVersion, mediaType, config, layers``; in each
+      descriptor ``mediaType, size, digest``);
+    - the config: ``application/vnd.docker.container.image.v1+json``, the sha256
+      of the config file and its length;
+    - one layer per ``rootfs.diff_ids`` entry of the config, in order
+      (duplicates included): digest = the diff ID, size = the length of the
+      *uncompressed* layer (the tar member's size, or for a compressed layer
+      file the length after decompressing it), media type
+      ``application/vnd.docker.image.rootfs.diff.tar.gzip``, containers/image's
+      ``DockerV2Schema2LayerMediaType``, although the blob is an uncompressed
+      tar: the name is kept for the digest's sake.
+
+    Its blobs are served accordingly: the config file's bytes, and each layer
+    file decompressed when it is compressed (gzip, bzip2, xz, zstd, detected by
+    content as containers/image's ``compression.AutoDecompress`` does), so that
+    what is read hashes to the diff ID. The legacy ``repositories`` file and
+    ``LayerSources`` are ignored, as containers/image ignores them.
+
+Safety: member names that are absolute or contain ``..`` make the whole
+archive refused (:class:`UnsafeArchive`); symbolic and hard links are followed
+only while their targets stay inside the archive; paths named in a
+``manifest.json`` are checked before anything they name is read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import tarfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from spyglass.core import compression, media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
+from spyglass.core.errors import (
+    BlobNotFound,
+    ImageNotFound,
+    InvalidConfig,
+    InvalidDigest,
+    InvalidLayout,
+    InvalidReference,
+    TooLarge,
+    TransportError,
+    UnsafeArchive,
+    Unsupported,
+)
+from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
+from spyglass.core.reference import parse_docker_reference
+from spyglass.core.transports.base import FileTree, ImageEntry
+from spyglass.core.transports.files import describe_os_error
+from spyglass.core.transports.layout import LayoutImageSource, OCILayoutLocation, OCILayoutReader
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+DOCKER_ARCHIVE: Final = "docker-archive"
+OCI_ARCHIVE: Final = "oci-archive"
+
+MAX_LINK_HOPS: Final = 16
+"""How many links in a row a member lookup follows before it calls it a loop."""
+
+_BLOCK: Final = tarfile.BLOCKSIZE
+_READ_BUFFER: Final = 256 * 1024
+
+_UNCOMPRESS_COMMAND: Final = {
+    "gzip": "gunzip -k",
+    "bzip2": "bunzip2 -k",
+    "xz": "unxz -k",
+    "zstd": "unzstd",
+}
+
+
+# --------------------------------------------------------------------------- tar access
+
+
+def _member_name(name: str, archive: Path) -> str | None:
+    """The normalized name of a member (no ``./``, no empty parts); None for the root entry.
+
+    Raises :class:`UnsafeArchive` for absolute names and names with ``..``.
+    """
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if name.startswith("/") or ".." in parts:
+        raise UnsafeArchive(
+            f'The archive "{archive}" has a member named "{name}", which leads outside the '
+            "archive; refusing to read it."
+        )
+    return "/".join(parts) or None
+
+
+def _join_inside(base: str, target: str) -> str | None:
+    """``target`` resolved against the folder ``base`` ("" is the root); None when it leaves."""
+    if target.startswith("/"):
+        return None
+    parts = base.split("/") if base else []
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _MemberReader(io.RawIOBase):
+    """The bytes of one member: a window of ``size`` bytes at ``start`` of its own file object."""
+
+    def __init__(self, file: io.FileIO, start: int, size: int, what: str) -> None:
+        super().__init__()
+        self._file = file
+        self._start = start
+        self._size = size
+        self._pos = 0
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        remaining = self._size - self._pos
+        if remaining <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")
+        got = self._file.readinto(view[: min(len(view), remaining)])
+        if not got:
+            raise TransportError(
+                f"{self._what} ends after {self._pos} of its {self._size} bytes: the archive "
+                "is truncated or changed while it was read."
+            )
+        self._pos += got
+        return got
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            position = offset
+        elif whence == io.SEEK_CUR:
+            position = self._pos + offset
+        elif whence == io.SEEK_END:
+            position = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._pos = position
+        self._file.seek(self._start + min(position, self._size))
+        return position
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class TarTree:
+    """A :class:`~spyglass.core.transports.base.FileTree` over an uncompressed tar file.
+
+    The headers are scanned once, when the tree is made; member names are
+    normalized (``./blobs/x`` is ``blobs/x``) and the first member of a name
+    wins, as containers/image's docker-archive reader finds it. Each
+    :meth:`open` opens the archive file again and reads the member's bytes in
+    place, so readers on different threads are independent; a reader fails
+    with :class:`TransportError` if the file was replaced since the scan.
+
+    Symbolic links resolve against the link's folder and hard links against
+    the archive root (tar's rules); both are followed, up to
+    :data:`MAX_LINK_HOPS` in a row, only while they stay inside the archive.
+
+    Raises, when made: :class:`InvalidLayout` (no such file, not a tar, a
+    truncated or damaged tar), :class:`Unsupported` (a compressed tarball),
+    :class:`UnsafeArchive` (a member named absolutely or with ``..``),
+    :class:`TransportError` (the file cannot be read).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._members: dict[str, tarfile.TarInfo] = {}
+        self._closed = False
+        self._identity = self._scan()
+
+    # -- scanning
+
+    def _scan(self) -> tuple[int, int, int, int]:
+        try:
+            file = self.path.open("rb")
+        except FileNotFoundError:
+            raise InvalidLayout(
+                f'The path "{self.path}" does not exist; expected an image archive (a tar file).'
+            ) from None
+        except IsADirectoryError:
+            raise InvalidLayout(
+                f'"{self.path}" is a folder, not an image archive; a folder is opened as '
+                f"oci:{self.path} or dir:{self.path}."
+            ) from None
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, self.path)) from exc
+        with file:
+            try:
+                st = os.fstat(file.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    raise InvalidLayout(
+                        f'"{self.path}" is not a regular file; expected an image archive '
+                        "(a tar file)."
+                    )
+                self._read_headers(file, st.st_size)
+            except OSError as exc:
+                raise TransportError(describe_os_error(exc, self.path)) from exc
+        return _identity(st)
+
+    def _read_headers(self, file: IO[bytes], file_size: int) -> None:
+        try:
+            tar = tarfile.open(fileobj=file, mode="r:")  # noqa: SIM115 - closed just below
+        except tarfile.TarError as exc:
+            file.seek(0)
+            kind = compression.detect(file.read(compression.HEADER_SIZE))
+            if kind is not None:
+                raise Unsupported(
+                    f'The archive "{self.path}" is {kind}-compressed; Spyglass reads image '
+                    "archives member by member and needs an uncompressed tar. Decompress it "
+                    f'first (for example {_UNCOMPRESS_COMMAND[kind]} "{self.path}") and open '
+                    "the .tar file."
+                ) from exc
+            raise InvalidLayout(
+                f'"{self.path}" is not a tar archive ({exc}); expected an image archive as '
+                "docker save or skopeo copy … oci-archive: writes it."
+            ) from exc
+        try:
+            with tar:
+                while (info := tar.next()) is not None:
+                    name = _member_name(info.name, self.path)
+                    if name is not None:
+                        self._members.setdefault(name, info)
+                end = tar.offset
+        except tarfile.TarError as exc:
+            raise InvalidLayout(
+                f'The archive "{self.path}" is truncated or damaged ({exc}); it cannot be read.'
+            ) from exc
+        # tarfile stops quietly at a bad header after the first: demand the end-of-archive
+        # zero block there, or a clean end of file as Go's archive/tar accepts.
+        file.seek(end)
+        block = file.read(_BLOCK)
+        damaged = bool(block) and (len(block) < _BLOCK or block.count(0) != _BLOCK)
+        if damaged or any(
+            info.offset_data + info.size > file_size
+            for info in self._members.values()
+            if info.isreg()
+        ):
+            raise InvalidLayout(
+                f'The archive "{self.path}" is truncated or damaged after {end} bytes; it '
+                "cannot be read."
+            )
+
+    # -- lookups
+
+    def names(self) -> list[str]:
+        """The normalized names of all members, in archive order."""
+        return list(self._members)
+
+    def _request(self, path: str) -> str:
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        if path.startswith("/") or ".." in parts or "\0" in path or not parts:
+            raise UnsafeArchive(
+                f'"{path}" is not a path inside the archive "{self.path}"; refusing to read it.'
+            )
+        return "/".join(parts)
+
+    def _lookup(self, path: str) -> tarfile.TarInfo | None:
+        """The member ``path`` names after following links, or None when there is none."""
+        if self._closed:
+            raise TransportError(f'The archive "{self.path}" was closed; open it again.')
+        current = self._request(path)
+        for _ in range(MAX_LINK_HOPS + 1):
+            info = self._members.get(current)
+            if info is None:
+                return None
+            if info.issym():
+                base = current.rpartition("/")[0]
+            elif info.islnk():
+                base = ""
+            else:
+                return info
+            resolved = _join_inside(base, info.linkname)
+            if resolved is None:
+                raise UnsafeArchive(
+                    f'The member "{current}" of the archive "{self.path}" is a link to '
+                    f'"{info.linkname}", which leads outside the archive; refusing to follow it.'
+                )
+            current = resolved
+        raise InvalidLayout(
+            f'The member "{path}" of the archive "{self.path}" is a chain of more than '
+            f"{MAX_LINK_HOPS} links (a loop?); refusing to follow it."
+        )
+
+    def _regular(self, path: str) -> tarfile.TarInfo:
+        info = self._lookup(path)
+        if info is None or not info.isreg():
+            raise FileNotFoundError(f"{self.path}: {path}")
+        if info.issparse():
+            raise Unsupported(
+                f'The member "{path}" of the archive "{self.path}" is a sparse file, which '
+                "Spyglass cannot read in place."
+            )
+        return info
+
+    # -- FileTree
+
+    @property
+    def description(self) -> str:
+        return str(self.path)
+
+    def exists(self, path: str) -> bool:
+        info = self._lookup(path)
+        return info is not None and info.isreg()
+
+    def size(self, path: str) -> int:
+        return self._regular(path).size
+
+    def open(self, path: str) -> io.BufferedReader:
+        """Open a member (after links) for reading; seekable within the member."""
+        info = self._regular(path)
+        try:
+            file = self.path.open("rb", buffering=0)
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, self.path)) from exc
+        try:
+            if _identity(os.fstat(file.fileno())) != self._identity:
+                raise TransportError(
+                    f'The archive "{self.path}" changed on disk since it was opened; open it again.'
+                )
+            file.seek(info.offset_data)
+        except BaseException:
+            file.close()
+            raise
+        what = f'The member "{path}" of the archive "{self.path}"'
+        return io.BufferedReader(
+            _MemberReader(file, info.offset_data, info.size, what), _READ_BUFFER
+        )
+
+    def close(self) -> None:
+        """Forget the archive; readers already open keep working. Safe to call twice."""
+        self._closed = True
+
+
+def _read_small(tree: TarTree, name: str, what: str) -> bytes:
+    """Read a member whole, refused above 4 MiB; FileNotFoundError when there is none."""
+    size = tree.size(name)
+    if size > MAX_MANIFEST_SIZE:
+        raise TooLarge(f"{what} is {size} bytes, more than the 4 MiB accepted.")
+    try:
+        with tree.open(name) as stream:
+            return stream.read()
+    except OSError as exc:
+        raise TransportError(describe_os_error(exc, f"{tree.path}: {name}")) from exc
+
+
+def open_decompressed(tree: TarTree, name: str, what: str) -> tuple[IO[bytes], str | None]:
+    """Open a member, decompressing it when its content is compressed; also return the kind."""
+    stream = compression.open_decompressed(tree.open(name), what=what, close_stream=True)
+    return stream, compression.detected_algorithm(stream)
+
+
+# --------------------------------------------------------------------------- docker-archive
+
+
+def _field(data: Mapping[str, Any], key: str) -> Any:
+    """``data[key]``, or a key equal to it but for case, as Go's encoding/json matches fields."""
+    if key in data:
+        return data[key]
+    folded = key.casefold()
+    for name, value in data.items():
+        if name.casefold() == folded:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class DockerArchiveItem:
+    """One image of a ``docker save`` archive: an entry of its ``manifest.json``."""
+
+    index: int
+    """The entry's position, as ``docker-archive:PATH:@N`` counts."""
+    config: str
+    """The member holding the image config (a normalized name inside the archive)."""
+    repo_tags: tuple[str, ...]
+    """The names the image was saved under, as written (``busybox:latest``)."""
+    layers: tuple[str, ...]
+    """The layer members, base first, one per ``rootfs.diff_ids`` entry of the config."""
+
+
+@dataclass(frozen=True)
+class ArchiveLayer:
+    """Where a layer of a docker-archive image lives and how long it is uncompressed."""
+
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DockerArchiveImage:
+    """What containers/image computes for a docker-archive image, and its manifest."""
+
+    item: DockerArchiveItem
+    config: bytes
+    config_digest: Digest
+    diff_ids: tuple[Digest, ...]
+    layers: Mapping[Digest, ArchiveLayer]
+    manifest: bytes
+    manifest_digest: Digest
+
+
+def schema2_manifest(
+    config_digest: Digest, config_size: int, layers: Sequence[tuple[Digest, int]]
+) -> bytes:
+    """The manifest containers/image synthesizes for a docker-archive image, byte for byte.
+
+    ``json.Marshal`` of ``manifest.Schema2``: compact, fields in struct order;
+    layers carry ``DockerV2Schema2LayerMediaType`` (the ``tar.gzip`` name).
+    """
+
+    def descriptor(media_type: str, size: int, digest: Digest) -> dict[str, Any]:
+        return {"mediaType": media_type, "size": size, "digest": str(digest)}
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.DOCKER_V2S2,
+        "config": descriptor(media.DOCKER_CONFIG, config_size, config_digest),
+        "layers": [descriptor(media.DOCKER_LAYER_GZIP, size, digest) for digest, size in layers],
+    }
+    return json.dumps(manifest, separators=(",", ":")).encode()
+
+
+class DockerArchiveReader:
+    """Reads a ``docker save`` archive: its ``manifest.json`` at once, each image on demand.
+
+    Every path ``manifest.json`` names is checked before anything is read
+    through it. Per-image data (config, layer sizes, the synthesized manifest)
+    is computed once, under a lock, and shared by every source of the archive.
+    """
+
+    def __init__(self, tree: TarTree, path: Path) -> None:
+        self.tree = tree
+        self.path = path
+        self._lock = threading.Lock()
+        self._images: dict[int, DockerArchiveImage] = {}
+        self.items: tuple[DockerArchiveItem, ...] = self._read_manifest_json()
+
+    @property
+    def what(self) -> str:
+        return f'The docker-archive "{self.path}"'
+
+    # -- manifest.json
+
+    def _read_manifest_json(self) -> tuple[DockerArchiveItem, ...]:
+        if not self.tree.exists("manifest.json"):
+            if self.tree.exists("oci-layout"):
+                hint = f" It looks like an OCI archive; open it as oci-archive:{self.path}."
+            elif self.tree.exists("repositories"):
+                hint = (
+                    " It has only the legacy repositories file of Docker before 1.10, which "
+                    "Spyglass (like skopeo) does not read; save the image again with a newer "
+                    "Docker."
+                )
+            else:
+                hint = ""
+            raise InvalidLayout(
+                f'"{self.path}" is not a docker-archive: it has no manifest.json (as docker '
+                f"save writes it).{hint}"
+            )
+        try:
+            raw = _read_small(self.tree, "manifest.json", f"{self.what} has a manifest.json that")
+        except FileNotFoundError:  # pragma: no cover - exists() said it was there
+            raise InvalidLayout(f"{self.what} has no readable manifest.json.") from None
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidLayout(
+                f"{self.what} has a manifest.json that is not JSON: {exc}."
+            ) from exc
+        if not isinstance(data, list):
+            raise InvalidLayout(
+                f"{self.what} has a manifest.json that is not a list of images; expected "
+                '[{"Config": …, "RepoTags": […], "Layers": […]}].'
+            )
+        return tuple(self._item(i, entry) for i, entry in enumerate(data))
+
+    def _item(self, index: int, entry: object) -> DockerArchiveItem:
+        where = f"{self.what}: image @{index} in manifest.json"
+        if not isinstance(entry, dict):
+            raise InvalidLayout(f"{where} is not a JSON object.")
+        config = _field(entry, "Config")
+        if not isinstance(config, str) or not config:
+            raise InvalidLayout(f'{where} has no "Config" file name.')
+        tags = _field(entry, "RepoTags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise InvalidLayout(f'{where} has "RepoTags" that are not a list of strings.')
+        layers = _field(entry, "Layers") or []
+        if not isinstance(layers, list) or not all(isinstance(p, str) for p in layers):
+            raise InvalidLayout(f'{where} has "Layers" that are not a list of file names.')
+        return DockerArchiveItem(
+            index=index,
+            config=self._inside(config, where),
+            repo_tags=tuple(tags),
+            layers=tuple(self._inside(p, where) for p in layers),
+        )
+
+    def _inside(self, name: str, where: str) -> str:
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if name.startswith("/") or ".." in parts or "\0" in name or not parts:
+            raise UnsafeArchive(
+                f'{where} names the file "{name}", which leads outside the archive; refusing '
+                "to read the archive."
+            )
+        return "/".join(parts)
+
+    # -- choosing an image
+
+    def _matching(self, reference: str) -> DockerArchiveItem | None:
+        wanted = parse_docker_reference(reference)
+        if wanted.digest is not None:
+            raise InvalidReference(
+                f'"{reference}" names a digest; a docker-archive image is chosen by NAME:TAG or @N.'
+            )
+        for item in self.items:
+            for tag in item.repo_tags:
+                try:
+                    parsed = parse_docker_reference(tag, default_tag=False)
+                except InvalidReference:
+                    continue
+                if str(parsed) == str(wanted):
+                    return item
+        return None
+
+    def _listing(self) -> str:
+        return "; ".join(
+            f"@{item.index} {', '.join(item.repo_tags) or '(no tags)'}" for item in self.items
+        )
+
+    def choose(self, reference: str | None, index: int | None) -> DockerArchiveItem:
+        """The image named by ``reference`` (``NAME:TAG``, normalized) or ``index`` (``@N``).
+
+        With neither, the archive's only image. Raises :class:`ImageNotFound`
+        with a sentence listing what the archive holds.
+        """
+        if reference is not None and index is not None:
+            raise InvalidReference(
+                f'docker-archive:{self.path}: give either a NAME:TAG ("{reference}") or an '
+                f"@INDEX (@{index}), not both."
+            )
+        if reference is not None:
+            found = self._matching(reference)
+            if found is None:
+                raise ImageNotFound(
+                    f'{self.what} has no image tagged "{reference}"; it holds: '
+                    f"{self._listing() or 'no images'}."
+                )
+            return found
+        if index is not None:
+            if not 0 <= index < len(self.items):
+                raise ImageNotFound(
+                    f"{self.what} has no image @{index}; it holds {len(self.items)} "
+                    + (f"(@0 to @{len(self.items) - 1})." if self.items else "images.")
+                )
+            return self.items[index]
+        if len(self.items) == 1:
+            return self.items[0]
+        if not self.items:
+            raise ImageNotFound(f"{self.what} holds no images.")
+        raise ImageNotFound(
+            f"{self.what} holds {len(self.items)} images; name one as "
+            f"docker-archive:{self.path}:NAME:TAG or docker-archive:{self.path}:@N. "
+            f"It holds: {self._listing()}."
+        )
+
+    def name_for(self, item: DockerArchiveItem) -> str:
+        """A name that reopens exactly ``item``: by its first usable tag, else by ``@N``."""
+        for tag in item.repo_tags:
+            try:
+                parsed = parse_docker_reference(tag, default_tag=False)
+            except InvalidReference:
+                continue
+            if parsed.tag is not None and parsed.digest is None and self._matching(tag) is item:
+                return f"{DOCKER_ARCHIVE}:{self.path}:{tag}"
+        return f"{DOCKER_ARCHIVE}:{self.path}:@{item.index}"
+
+    def item_for_name(self, name: str) -> DockerArchiveItem:
+        """The image a name made by :meth:`name_for` (or typed by a person) stands for."""
+        prefix = f"{DOCKER_ARCHIVE}:{self.path}"
+        if not name.startswith(prefix):
+            raise ImageNotFound(f'"{name}" is not an image of {self.what[4:]}.')
+        rest = name[len(prefix) :]
+        if not rest:
+            return self.choose(None, None)
+        if rest.startswith(":@") and rest[2:].isdigit():
+            return self.choose(None, int(rest[2:]))
+        if rest.startswith(":"):
+            return self.choose(rest[1:], None)
+        raise ImageNotFound(f'"{name}" is not an image of {self.what[4:]}.')
+
+    # -- one image
+
+    def image(
+        self, item: DockerArchiveItem, *, cancel: CancelToken | None = None
+    ) -> DockerArchiveImage:
+        """Config, layers and synthesized manifest of ``item`` (computed once, thread-safe)."""
+        with self._lock:
+            cached = self._images.get(item.index)
+            if cached is None:
+                cached = self._compute(item, cancel)
+                self._images[item.index] = cached
+            return cached
+
+    def _compute(self, item: DockerArchiveItem, cancel: CancelToken | None) -> DockerArchiveImage:
+        where = f"{self.what}: image @{item.index}"
+        try:
+            config = _read_small(
+                self.tree, item.config, f'{where} has a config "{item.config}" that'
+            )
+        except FileNotFoundError:
+            raise InvalidLayout(
+                f'{where} names the config "{item.config}", but the archive has no such file.'
+            ) from None
+        diff_ids = self._diff_ids(config, f'{where} has a config "{item.config}"')
+        if len(diff_ids) != len(item.layers):
+            raise InvalidLayout(
+                f"{where} lists {len(item.layers)} layers in manifest.json but its config has "
+                f"{len(diff_ids)} diff IDs; they must match."
+            )
+        layers: dict[Digest, ArchiveLayer] = {}
+        owners: dict[str, Digest] = {}
+        for diff_id, layer_path in zip(diff_ids, item.layers, strict=True):
+            if diff_id in layers:
+                # the same layer twice in one image: docker save links the copies together
+                continue
+            if layer_path in owners:
+                raise InvalidLayout(
+                    f'{where} uses the layer file "{layer_path}" for two different diff IDs, '
+                    f"{owners[layer_path]} and {diff_id}."
+                )
+            owners[layer_path] = diff_id
+            layers[diff_id] = ArchiveLayer(layer_path, self._layer_size(layer_path, where, cancel))
+        config_digest = Digest.of(config)
+        manifest = schema2_manifest(
+            config_digest, len(config), [(d, layers[d].size) for d in diff_ids]
+        )
+        return DockerArchiveImage(
+            item=item,
+            config=config,
+            config_digest=config_digest,
+            diff_ids=diff_ids,
+            layers=layers,
+            manifest=manifest,
+            manifest_digest=Digest.of(manifest),
+        )
+
+    @staticmethod
+    def _diff_ids(config: bytes, what: str) -> tuple[Digest, ...]:
+        try:
+            data = json.loads(config)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidConfig(f"{what} that is not JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise InvalidConfig(f"{what} that is not a JSON object.")
+        rootfs = _field(data, "rootfs")
+        if not isinstance(rootfs, dict):
+            raise InvalidConfig(f'{what} without a "rootfs" object; it lists no layers.')
+        ids = _field(rootfs, "diff_ids") or []
+        if not isinstance(ids, list):
+            raise InvalidConfig(f'{what} whose "rootfs.diff_ids" is not a list.')
+        try:
+            return tuple(Digest.parse(d) for d in ids)
+        except InvalidDigest as exc:
+            raise InvalidConfig(f"{what} with an invalid diff ID: {exc}") from exc
+
+    def _layer_size(self, layer_path: str, where: str, cancel: CancelToken | None) -> int:
+        """The uncompressed size of a layer file, as containers/image's prepareLayerData has it."""
+        what = f'The layer "{layer_path}" of the docker-archive "{self.path}"'
+        try:
+            stream, kind = open_decompressed(self.tree, layer_path, what)
+        except FileNotFoundError:
+            raise InvalidLayout(
+                f'{where} names the layer "{layer_path}", but the archive has no such file.'
+            ) from None
+        with stream:
+            if kind is None:
+                return self.tree.size(layer_path)
+            total = 0
+            try:
+                while chunk := stream.read(CHUNK_SIZE):
+                    check(cancel)
+                    total += len(chunk)
+            except OSError as exc:
+                raise TransportError(describe_os_error(exc, f"{self.path}: {layer_path}")) from exc
+            return total
+
+    def open_layer(self, layer: ArchiveLayer) -> IO[bytes]:
+        """The uncompressed bytes of a layer file."""
+        what = f'The layer "{layer.path}" of the docker-archive "{self.path}"'
+        try:
+            stream, _ = open_decompressed(self.tree, layer.path, what)
+        except FileNotFoundError:
+            raise BlobNotFound(f"{what} is missing from the archive.") from None
+        return stream
+
+
+class DockerArchiveImageSource:
+    """An :class:`ImageSource` for one image of a ``docker save`` archive.
+
+    The manifest is the schema 2 manifest containers/image synthesizes (see
+    the module docstring); there are no manifest lists. The data is computed
+    on the first :meth:`get_manifest` or :meth:`open_blob`, so problems with
+    the config or the layer files surface there.
+    """
+
+    def __init__(
+        self,
+        reader: DockerArchiveReader,
+        item: DockerArchiveItem,
+        name: str,
+        *,
+        owns_tree: bool,
+    ) -> None:
+        self._reader = reader
+        self._item = item
+        self._name = name
+        self._owns_tree = owns_tree
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def item(self) -> DockerArchiveItem:
+        return self._item
+
+    def image(self, *, cancel: CancelToken | None = None) -> DockerArchiveImage:
+        """The computed data of this image."""
+        return self._reader.image(self._item, cancel=cancel)
+
+    def get_manifest(
+        self, digest: str | None = None, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        check(cancel)
+        image = self.image(cancel=cancel)
+        if digest is not None and digest != str(image.manifest_digest):
+            raise ImageNotFound(
+                f"{self._name} has no manifest {digest}; its only manifest is "
+                f"{image.manifest_digest} (docker-archive images have no manifest lists)."
+            )
+        return image.manifest, media.DOCKER_V2S2
+
+    def open_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> VerifyingReader:
+        check(cancel)
+        image = self.image(cancel=cancel)
+        wanted = descriptor.digest
+        if wanted == image.config_digest:
+            return VerifyingReader(
+                io.BytesIO(image.config),
+                wanted,
+                descriptor.size,
+                what=f'The config "{self._item.config}" of {self._name}',
+                cancel=cancel,
+            )
+        layer = image.layers.get(wanted)
+        if layer is None:
+            raise BlobNotFound(
+                f"The blob {wanted} is not part of {self._name}; it holds the config "
+                f"{image.config_digest} and {len(image.layers)} layers."
+            )
+        return VerifyingReader(
+            self._reader.open_layer(layer),
+            wanted,
+            descriptor.size,
+            what=f'The layer "{layer.path}" (diff ID {wanted}) of {self._name}',
+            cancel=cancel,
+        )
+
+    def close(self) -> None:
+        if self._owns_tree:
+            self._reader.tree.close()
+
+
+class DockerArchiveLocation:
+    """A ``docker save`` archive as a browsable :class:`Location`: one entry per image.
+
+    Listing synthesizes each image's manifest (for its digest); for layer
+    files stored compressed that means decompressing them once to learn their
+    size, as containers/image does.
+    """
+
+    def __init__(self, reader: DockerArchiveReader) -> None:
+        self.reader = reader
+
+    @property
+    def title(self) -> str:
+        return self.reader.path.name or str(self.reader.path)
+
+    @property
+    def description(self) -> str:
+        return f"{DOCKER_ARCHIVE}:{self.reader.path}"
+
+    def list_images(self, *, cancel: CancelToken | None = None) -> Iterator[ImageEntry]:
+        for item in self.reader.items:
+            check(cancel)
+            image = self.reader.image(item, cancel=cancel)
+            yield ImageEntry(
+                label=item.repo_tags[0] if item.repo_tags else f"@{item.index}",
+                descriptor=Descriptor(
+                    media.DOCKER_V2S2, image.manifest_digest, len(image.manifest)
+                ),
+                name=self.reader.name_for(item),
+            )
+
+    def open_image(self, entry: ImageEntry) -> DockerArchiveImageSource:
+        item = self.reader.item_for_name(entry.name)
+        return DockerArchiveImageSource(self.reader, item, entry.name, owns_tree=False)
+
+    def close(self) -> None:
+        self.reader.tree.close()
+
+
+def open_docker_archive_location(path: Path) -> DockerArchiveLocation:
+    """Open a ``docker save`` archive for browsing."""
+    tree = TarTree(path)
+    try:
+        return DockerArchiveLocation(DockerArchiveReader(tree, path))
+    except BaseException:
+        tree.close()
+        raise
+
+
+def open_docker_archive_image(
+    path: Path, reference: str | None = None, index: int | None = None
+) -> DockerArchiveImageSource:
+    """Open ``docker-archive:PATH[:NAME:TAG | :@N]``.
+
+    ``reference`` is matched against each image's ``RepoTags`` after both are
+    normalized as Docker references (``busybox:latest`` matches
+    ``docker.io/library/busybox:latest``); ``index`` counts from 0.
+    """
+    tree = TarTree(path)
+    try:
+        reader = DockerArchiveReader(tree, path)
+        item = reader.choose(reference, index)
+    except BaseException:
+        tree.close()
+        raise
+    if reference is not None:
+        name = f"{DOCKER_ARCHIVE}:{path}:{reference}"
+    elif index is not None:
+        name = f"{DOCKER_ARCHIVE}:{path}:@{index}"
+    else:
+        name = f"{DOCKER_ARCHIVE}:{path}"
+    return DockerArchiveImageSource(reader, item, name, owns_tree=True)
+
+
+# --------------------------------------------------------------------------- oci-archive
+
+
+class OCIArchiveImageSource(LayoutImageSource):
+    """A :class:`LayoutImageSource` that closes its archive when it is closed."""
+
+    def __init__(self, reader: OCILayoutReader, top: Descriptor, name: str) -> None:
+        super().__init__(reader, top, name)
+        self._tree: FileTree = reader.tree
+
+    def close(self) -> None:
+        self._tree.close()
+
+
+def _oci_reader(path: Path) -> OCILayoutReader:
+    tree = TarTree(path)
+    try:
+        if not tree.exists("oci-layout") and tree.exists("manifest.json"):
+            raise InvalidLayout(
+                f'"{path}" is not an OCI archive: it has no oci-layout file. It looks like a '
+                f"docker save archive; open it as docker-archive:{path}."
+            )
+        return OCILayoutReader(tree, transport=OCI_ARCHIVE, path=path)
+    except BaseException:
+        tree.close()
+        raise
+
+
+def open_oci_archive_location(path: Path) -> OCILayoutLocation:
+    """Open a tarball of an OCI layout for browsing."""
+    return OCILayoutLocation(_oci_reader(path))
+
+
+def open_oci_archive_image(path: Path, ref: str | None = None) -> OCIArchiveImageSource:
+    """Open ``oci-archive:PATH[:REF]``."""
+    reader = _oci_reader(path)
+    try:
+        top = reader.find(ref)
+    except BaseException:
+        reader.tree.close()
+        raise
+    return OCIArchiveImageSource(reader, top, reader.name_for(ref))
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def sniff_archive(path: Path) -> str | None:
+    """Which archive transport ``path`` is: ``"oci-archive"``, ``"docker-archive"`` or None.
+
+    Decided by member names alone: ``oci-layout`` and ``index.json`` make an
+    OCI archive even when a ``manifest.json`` is there too (Docker 25 and
+    later save both), because the OCI view keeps the images' own manifests
+    and digests where the docker-archive view synthesizes new ones; a
+    ``manifest.json`` alone makes a docker-archive. A person who wants the
+    other view names the transport (``docker-archive:PATH``), which is never
+    sniffed.
+
+    Returns None for a path that is no tar file or a tar of something else.
+    Raises :class:`Unsupported` for a compressed tarball and
+    :class:`UnsafeArchive` for one with members leading outside it, since
+    those deserve their own sentence.
+    """
+    try:
+        tree = TarTree(path)
+    except (InvalidLayout, TransportError):
+        return None
+    try:
+        if tree.exists("oci-layout") and tree.exists("index.json"):
+            return OCI_ARCHIVE
+        if tree.exists("manifest.json"):
+            return DOCKER_ARCHIVE
+        return None
+    finally:
+        tree.close()

@@ -1,0 +1,144 @@
+"""The contracts every transport implements.
+
+A transport module provides an :class:`ImageSource` (read one image: its
+manifests and blobs) and, where it can be browsed, a :class:`Location` (list the
+images a place holds). The copy engine and the front ends know only these
+protocols, never a concrete transport.
+
+All methods may block on disk or network I/O and must be safe to call from a
+worker thread. Every method that can take long accepts ``cancel`` and checks it
+between chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Protocol, runtime_checkable
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import VerifyingReader
+from spyglass.core.manifest import Descriptor
+
+
+@runtime_checkable
+class ImageSource(Protocol):
+    """Read access to one image (or manifest list) and the blobs it references."""
+
+    @property
+    def description(self) -> str:
+        """The image's name as a person would type it, e.g. ``oci:/srv/layout:1.0``."""
+        ...
+
+    def get_manifest(
+        self, digest: str | None = None, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        """Return ``(raw bytes, media type or None)`` of a manifest.
+
+        With ``digest`` None: the manifest (or list) the image name points at.
+        With a digest: that manifest, which MUST be one the image references
+        (an instance of a list, a nested index) or is. The bytes MUST have been
+        verified against ``digest`` (when given) before they are returned, and
+        MUST be refused with :class:`~spyglass.core.errors.TooLarge` above
+        :data:`~spyglass.core.manifest.MAX_MANIFEST_SIZE`. The media type is
+        what the transport recorded, or None when it does not know; callers
+        then guess it from the content.
+
+        Raises :class:`~spyglass.core.errors.ImageNotFound` when the name or
+        digest is unknown to the source.
+        """
+        ...
+
+    def open_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> VerifyingReader:
+        """Open a blob for streaming.
+
+        The returned reader MUST verify the content against ``descriptor``'s
+        digest and size as it is read, raising a
+        :class:`~spyglass.core.errors.VerificationError` instead of the final
+        empty read when it does not match. A caller trusts the bytes only after
+        reading to the end. WARNING: memory use must not grow with the blob's
+        size; never read the whole blob to return it.
+
+        Raises :class:`~spyglass.core.errors.BlobNotFound` when it is missing.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release files and connections. Safe to call twice."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """One image a :class:`Location` holds, as a list shows it."""
+
+    label: str
+    """What to show: a ref name, ``name:tag``, or a short digest."""
+    descriptor: Descriptor
+    """The top-level manifest or index of the image."""
+    name: str
+    """An image name that reopens exactly this image, e.g. ``oci:/p:1.0``."""
+
+
+@runtime_checkable
+class Location(Protocol):
+    """A place that holds images and can be browsed: a layout, an archive, a registry."""
+
+    @property
+    def title(self) -> str:
+        """A short name for the place (the folder or file name, the registry host)."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """A longer name: the full path or URL with its transport."""
+        ...
+
+    def list_images(self, *, cancel: CancelToken | None = None) -> Iterator[ImageEntry]:
+        """Yield the images the place holds, in the place's own order.
+
+        MUST validate what it reads (the index or manifest list) and raise a
+        :class:`~spyglass.core.errors.SpyglassError` subclass with a sentence
+        naming the path for anything malformed. MAY yield lazily, page by page.
+        """
+        ...
+
+    def open_image(self, entry: ImageEntry) -> ImageSource:
+        """An :class:`ImageSource` for one of the entries :meth:`list_images` yielded."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections. Safe to call twice."""
+        ...
+
+
+class FileTree(Protocol):
+    """Read-only access to the files of a layout, on disk or inside an archive.
+
+    Paths are relative, ``/``-separated, and MUST be refused (with
+    :class:`~spyglass.core.errors.UnsafeArchive` or
+    :class:`~spyglass.core.errors.InvalidLayout`) when they would lead outside
+    the tree: ``..`` components, absolute paths, links pointing out.
+    """
+
+    @property
+    def description(self) -> str:
+        """The tree's location for messages: a folder path or an archive path."""
+        ...
+
+    def open(self, path: str) -> IO[bytes]:
+        """Open a regular file; raise FileNotFoundError when there is none."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` names a regular file (after following links inside the tree)."""
+        ...
+
+    def size(self, path: str) -> int:
+        """The size of a regular file; raise FileNotFoundError when there is none."""
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,86 @@
+"""Test set-up shared by every test folder.
+
+Before anything imports Qt, the offscreen platform is chosen. The user's own
+settings, caches, logins and keyring are kept out of reach: the XDG folders
+(which platformdirs follows), ``DOCKER_CONFIG`` and the runtime folder (where
+containers' ``auth.json`` lives) point into a temporary folder for the
+session, and keyring gets the backend that refuses everything, as on a
+machine without a keyring. A test that needs a keyring installs its own
+(``keyring.set_keyring``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+for _path in (REPO_ROOT / "app", REPO_ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+_SANDBOX = Path(tempfile.mkdtemp(prefix="spyglass-tests-"))  # mode 0700, as Qt wants
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
+for _name, _sub in (
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_CACHE_HOME", "cache"),
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_STATE_HOME", "state"),
+    ("XDG_RUNTIME_DIR", "runtime"),
+    ("DOCKER_CONFIG", "docker"),
+):
+    (_SANDBOX / _sub).mkdir(mode=0o700)
+    os.environ[_name] = str(_SANDBOX / _sub)
+os.environ.pop("REGISTRY_AUTH_FILE", None)
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+import pytest  # noqa: E402  (after the environment above is in place)
+
+from tests.helpers.imagebuild import multi_platform_layout  # noqa: E402
+
+SAMPLE_LAYOUT = REPO_ROOT / "resources" / "sample-layout"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The root of the source tree."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def sample_layout() -> Path:
+    """The bundled sample OCI layout (``resources/sample-layout``): read it, never write it.
+
+    Its refs are ``spyglass-demo:1.0`` (an OCI index of linux/amd64, linux/arm64/v8
+    and linux/arm/v7) and ``tools:2024.1`` (a single linux/amd64 image with Docker
+    media types). Tests that write use :func:`sample_layout_copy`.
+    """
+    if not (SAMPLE_LAYOUT / "index.json").is_file():
+        pytest.fail(f"{SAMPLE_LAYOUT} is missing; run `make sample` to write it")
+    return SAMPLE_LAYOUT
+
+
+@pytest.fixture
+def sample_layout_copy(tmp_path: Path, sample_layout: Path) -> Path:
+    """A private, writable copy of the sample layout."""
+    return Path(shutil.copytree(sample_layout, tmp_path / "sample-layout"))
+
+
+@pytest.fixture
+def tmp_layout(tmp_path: Path) -> Path:
+    """A fresh OCI layout holding :func:`multi_platform_layout`, tagged ``latest``."""
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def env_sandbox() -> Path:
+    """The session's temporary folder that the XDG and Docker variables point into."""
+    return _SANDBOX

@@ -1,0 +1,211 @@
+"""The command line over the core (spyglass.cli): ``spyglass inspect`` and its errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass import __version__
+from spyglass.cli import EXIT_ERROR, main
+from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    root = tmp_path / "layout"
+    return root, multi_platform_layout(root)
+
+
+def instance(root: Path, index_desc: dict[str, Any], arch: str) -> dict[str, Any]:
+    builder = LayoutBuilder(root)
+    return next(
+        m for m in builder.read_json(index_desc)["manifests"]
+        if m["platform"]["architecture"] == arch
+    )
+
+
+def run_ok(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""
+    return out
+
+
+def run_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert err.startswith("spyglass: ")
+    assert err.endswith("\n") and err.count("\n") == 1, err  # one line
+    assert "Traceback" not in err
+    assert "unexpected internal error" not in err
+    return err.removeprefix("spyglass: ").rstrip("\n")
+
+
+def test_inspect(layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    root, index_desc = layout
+    out = json.loads(run_ok(capsys, "inspect", "--platform", "linux/amd64", f"oci:{root}:latest"))
+    assert out["Digest"] == index_desc["digest"]
+    assert out["Architecture"] == "amd64"
+    assert out["Os"] == "linux"
+    assert out["RepoTags"] == []
+    assert out["Env"] == ["PATH=/usr/local/bin:/usr/bin:/bin", "GREETING=hello"]
+    manifest = LayoutBuilder(root).read_json(instance(root, index_desc, "amd64"))
+    assert out["Layers"] == [layer["digest"] for layer in manifest["layers"]]
+
+
+def test_inspect_a_bare_path(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, index_desc = layout
+    out = json.loads(run_ok(capsys, "inspect", "--platform", "linux/arm/v7", str(root)))
+    assert out["Digest"] == index_desc["digest"]
+    assert (out["Architecture"], out["Variant"]) == ("arm", "v7")
+
+
+def test_inspect_raw_hashes_to_the_digest(
+    layout: tuple[Path, dict[str, Any]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, index_desc = layout
+    assert main(["inspect", f"oci:{root}:latest", "--platform", "linux/amd64"]) == 0
+    digest = json.loads(capsysbinary.readouterr().out)["Digest"]
+    assert main(["inspect", "--raw", f"oci:{root}:latest"]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.err == b""
+    raw = captured.out
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
+    assert raw == LayoutBuilder(root).read_blob(index_desc["digest"])  # byte for byte
+
+
+def test_inspect_raw_with_platform_gives_the_instance(
+    layout: tuple[Path, dict[str, Any]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, index_desc = layout
+    arm64 = instance(root, index_desc, "arm64")
+    assert main(["inspect", "--raw", "--platform", "linux/arm64", f"oci:{root}:latest"]) == 0
+    raw = capsysbinary.readouterr().out
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == arm64["digest"]
+
+
+def test_inspect_config(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, index_desc = layout
+    arm = instance(root, index_desc, "arm")
+    builder = LayoutBuilder(root)
+    config_desc = builder.read_json(arm)["config"]
+    out = json.loads(
+        run_ok(capsys, "inspect", "--config", "--platform", "linux/arm/v7", f"oci:{root}:latest")
+    )
+    assert out == builder.read_json(config_desc)
+    assert out["architecture"] == "arm"
+    assert out["config"]["WorkingDir"] == "/app"
+
+
+def test_inspect_config_raw(
+    layout: tuple[Path, dict[str, Any]], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    root, index_desc = layout
+    config_desc = LayoutBuilder(root).read_json(instance(root, index_desc, "amd64"))["config"]
+    argv = ["inspect", "--config", "--raw", "--platform", "linux/amd64", f"oci:{root}:latest"]
+    assert main(argv) == 0
+    raw = capsysbinary.readouterr().out
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == config_desc["digest"]
+
+
+def test_inspect_platform_arm64(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = layout
+    out = json.loads(run_ok(capsys, "inspect", "--platform", "linux/arm64", f"oci:{root}:latest"))
+    assert out["Architecture"] == "arm64"
+    assert out["Variant"] == "v8"
+    assert out["Labels"]["arch"] == "arm64"
+
+
+def test_platform_not_offered(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = layout
+    message = run_error(capsys, "inspect", "--platform", "windows/amd64", f"oci:{root}:latest")
+    assert "has no image for windows/amd64" in message
+    assert "linux/arm64/v8" in message
+
+
+def test_bad_platform(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = layout
+    message = run_error(capsys, "inspect", "--platform", "linux", f"oci:{root}:latest")
+    assert message.startswith('Invalid platform "linux"')
+
+
+def test_unknown_transport(capsys: pytest.CaptureFixture[str]) -> None:
+    message = run_error(capsys, "inspect", "foo:bar")
+    assert message.startswith(
+        'Invalid image name "foo:bar": unknown transport "foo"; expected one of docker, oci,'
+    )
+
+
+def test_malformed_reference(capsys: pytest.CaptureFixture[str]) -> None:
+    message = run_error(capsys, "inspect", "docker://Alpine:Latest:x")
+    assert 'Invalid image name "docker://Alpine:Latest:x"' in message
+
+
+def test_path_not_existing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere"
+    message = run_error(capsys, "inspect", f"oci:{missing}")
+    assert message == f'The path "{missing}" does not exist; expected an OCI image layout folder.'
+    message = run_error(capsys, "inspect", str(missing))
+    assert str(missing) in message
+
+
+def test_folder_not_a_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    message = run_error(capsys, "inspect", f"oci:{folder}:latest")
+    assert message == (
+        f'The OCI image layout "{folder}" is not an OCI image layout: it has no oci-layout file.'
+    )
+
+
+def test_unknown_ref(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = layout
+    message = run_error(capsys, "inspect", f"oci:{root}:nope")
+    assert 'has no image with the ref "nope"; it has: latest.' in message
+
+
+def test_corrupt_manifest(
+    layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, index_desc = layout
+    path = LayoutBuilder(root).blob_path(index_desc["digest"])
+    path.write_bytes(path.read_bytes().replace(b'"schemaVersion":2', b'"schemaVersion":4'))
+    message = run_error(capsys, "inspect", f"oci:{root}:latest")
+    assert "does not match its digest" in message
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    assert out == f"spyglass {__version__}\n"
+    assert err == ""
+
+
+def test_usage_error_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["inspect"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("spyglass: The following arguments are required")
+    assert "Traceback" not in err

@@ -1,0 +1,258 @@
+"""Loading images: list walking, platform choice, verified configs (spyglass.core.image)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import spyglass.core.image as image_module
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    InvalidManifest,
+    PlatformNotFound,
+)
+from spyglass.core.image import load_config, load_image, load_manifest, summarize_index
+from spyglass.core.manifest import ImageIndex, ImageManifest
+from spyglass.core.platform import Platform, host_platform
+from spyglass.core.transports.layout import open_layout_image
+from tests.helpers.imagebuild import (
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    multi_platform_layout,
+)
+
+OFFERED = {"linux/amd64", "linux/arm64/v8", "linux/arm/v7"}
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    root = tmp_path / "layout"
+    return root, multi_platform_layout(root)
+
+
+def manifests_by_arch(root: Path, index_desc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    builder = LayoutBuilder(root)
+    index = builder.read_json(index_desc)
+    return {m["platform"]["architecture"]: m for m in index["manifests"]}
+
+
+def test_host_platform_choice(
+    layout: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = layout
+    for host, arch, variant in (
+        (Platform("linux", "x86_64"), "amd64", ""),
+        (Platform("linux", "aarch64"), "arm64", "v8"),
+        (Platform("linux", "armv7l"), "arm", "v7"),
+        (Platform("linux", "arm", "v8"), "arm", "v7"),
+    ):
+        monkeypatch.setattr(image_module, "host_platform", lambda host=host: host.normalized())
+        image = load_image(open_layout_image(root, "latest"))
+        assert image.config is not None
+        assert image.config.architecture == arch
+        assert image.config.variant == variant
+
+
+def test_default_is_this_machine(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = layout
+    host = host_platform()
+    if str(host) not in OFFERED and str(Platform(host.os, host.architecture)) not in OFFERED:
+        pytest.skip(f"the test image has no {host} instance")
+    image = load_image(open_layout_image(root, "latest"))
+    assert image.config is not None
+    assert image.config.architecture == host.architecture
+
+
+def test_host_without_an_instance(
+    layout: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = layout
+    monkeypatch.setattr(image_module, "host_platform", lambda: Platform("linux", "s390x"))
+    with pytest.raises(PlatformNotFound, match="has no image for linux/s390x"):
+        load_image(open_layout_image(root, "latest"))
+
+
+def test_platform_choice(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, index_desc = layout
+    by_arch = manifests_by_arch(root, index_desc)
+    source = open_layout_image(root, "latest")
+    image = load_image(source, platform=Platform.parse("linux/arm64"))
+    assert isinstance(image.top, ImageIndex)
+    assert str(image.top.digest) == index_desc["digest"]
+    assert isinstance(image.manifest, ImageManifest)
+    assert str(image.manifest.digest) == by_arch["arm64"]["digest"]
+    assert image.instance is not None
+    assert str(image.instance.digest) == by_arch["arm64"]["digest"]
+    assert [str(d.digest) for d in image.chain] == [by_arch["arm64"]["digest"]]
+    assert image.config is not None
+    assert (image.config.architecture, image.config.variant) == ("arm64", "v8")
+    assert image.config.labels["arch"] == "arm64"
+    assert len(image.layers) == 3
+    assert image.name == f"oci:{root}:latest"
+
+    older_arm = load_image(source, platform=Platform.parse("linux/arm/v8"))
+    assert older_arm.config is not None
+    assert (older_arm.config.architecture, older_arm.config.variant) == ("arm", "v7")
+
+
+def test_platform_not_found_lists_what_is_offered(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, index_desc = layout
+    with pytest.raises(PlatformNotFound) as info:
+        load_image(open_layout_image(root, "latest"), platform=Platform.parse("windows/amd64"))
+    message = str(info.value)
+    assert index_desc["digest"] in message
+    assert "has no image for windows/amd64" in message
+    assert "it offers: linux/amd64, linux/arm/v7, linux/arm64/v8." in message
+    assert "--platform" in message
+
+
+def test_nested_index(tmp_path: Path) -> None:
+    """index.json → index → index → images: the walk descends to the platform wanted."""
+    root = tmp_path / "nested"
+    builder = LayoutBuilder(root)
+    images = {
+        arch: builder.add_image(
+            ImageSpec(architecture=arch, variant=variant,
+                      layers=[LayerSpec({"/arch": arch.encode()})])
+        )
+        for arch, variant in (("amd64", None), ("arm64", "v8"), ("s390x", None))
+    }
+    inner = builder.add_index([images["amd64"], images["arm64"]])
+    middle = builder.add_index([inner])
+    other = builder.add_index([images["s390x"]])
+    top = builder.add_index([middle, other])
+    builder.tag(top, "nested")
+    source = open_layout_image(root, "nested")
+
+    image = load_image(source, platform=Platform.parse("linux/arm64"))
+    assert [str(d.digest) for d in image.chain] == [
+        middle["digest"], inner["digest"], images["arm64"]["digest"],
+    ]
+    assert str(image.top.digest) == top["digest"]
+    assert str(image.manifest.digest) == images["arm64"]["digest"]
+    assert image.config is not None and image.config.architecture == "arm64"
+
+    s390x = load_image(source, platform=Platform.parse("linux/s390x"))
+    assert [str(d.digest) for d in s390x.chain] == [other["digest"], images["s390x"]["digest"]]
+
+    with pytest.raises(PlatformNotFound):
+        load_image(source, platform=Platform.parse("linux/ppc64le"))
+
+
+def test_instance_by_digest(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, index_desc = layout
+    by_arch = manifests_by_arch(root, index_desc)
+    wanted = Digest.parse(by_arch["arm"]["digest"])
+    image = load_image(open_layout_image(root, "latest"), instance=wanted,
+                       platform=Platform.parse("linux/amd64"))
+    assert image.manifest.digest == wanted
+    assert image.instance is not None and image.instance.digest == wanted
+    assert image.instance.platform == Platform("linux", "arm", "v7")
+    assert image.config is not None and image.config.architecture == "arm"
+
+
+def test_instance_that_is_a_list_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "nested"
+    builder = LayoutBuilder(root)
+    image_desc = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    inner = builder.add_index([image_desc])
+    builder.tag(builder.add_index([inner]), "x")
+    with pytest.raises(InvalidManifest, match="is itself a manifest list, not an image"):
+        load_image(open_layout_image(root, "x"), instance=Digest.parse(inner["digest"]))
+
+
+def test_single_image(tmp_path: Path) -> None:
+    root = tmp_path / "single"
+    builder = LayoutBuilder(root)
+    desc = builder.add_image(
+        ImageSpec(layers=[LayerSpec({"/a": b"a"}), LayerSpec({"/b": b"b"})], env=["A=1"],
+                  docker_media_types=True)
+    )
+    builder.tag(desc, "1.0")
+    image = load_image(open_layout_image(root, "1.0"), platform=Platform.parse("linux/s390x"))
+    # a single image is what the name says, whatever platform was asked for
+    assert image.top is image.manifest
+    assert image.chain == ()
+    assert image.instance is None
+    assert image.manifest.media_type == media.DOCKER_V2S2
+    assert image.config is not None and image.config.env == ("A=1",)
+
+
+def test_config_is_verified(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, index_desc = layout
+    by_arch = manifests_by_arch(root, index_desc)
+    builder = LayoutBuilder(root)
+    manifest = builder.read_json(by_arch["amd64"])
+    config_path = builder.blob_path(manifest["config"]["digest"])
+    data = bytearray(config_path.read_bytes())
+    data[data.index(b"amd64")] = ord("A")  # same size, different content
+    config_path.write_bytes(bytes(data))
+    source = open_layout_image(root, "latest")
+    with pytest.raises(DigestMismatch) as info:
+        load_image(source, platform=Platform.parse("linux/amd64"))
+    assert manifest["config"]["digest"] in str(info.value)
+    # the other instances are intact
+    assert load_image(source, platform=Platform.parse("linux/arm64")).config is not None
+
+
+def test_artifact_has_no_config(tmp_path: Path) -> None:
+    root = tmp_path / "artifact"
+    builder = LayoutBuilder(root)
+    empty = builder.add_blob(b"{}")
+    payload = builder.add_blob(b"hello")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "artifactType": "application/vnd.example+type",
+        "config": {"mediaType": media.OCI_EMPTY, **empty},
+        "layers": [{"mediaType": "text/plain", **payload}],
+    }
+    desc = builder.add_blob(json.dumps(manifest).encode())
+    builder.tag({"mediaType": media.OCI_MANIFEST, **desc}, "art")
+    source = open_layout_image(root, "art")
+    image = load_image(source)
+    assert image.config is None
+    assert isinstance(image.manifest, ImageManifest) and image.manifest.is_artifact
+    assert load_config(source, image.manifest) is None
+
+
+def test_load_manifest_checks_the_digest_asked_for(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = layout
+    source = open_layout_image(root, "latest")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    child = load_manifest(source, top.manifests[0].digest)
+    assert child.digest == top.manifests[0].digest
+
+
+def test_cancel(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = layout
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        load_image(open_layout_image(root, "latest"), cancel=token)
+
+
+def test_summarize_index(layout: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = layout
+    source = open_layout_image(root, "latest")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    summaries, total = summarize_index(source, top)
+    assert [str(s.descriptor.platform) for s in summaries] == [
+        "linux/amd64", "linux/arm64/v8", "linux/arm/v7",
+    ]
+    for summary in summaries:
+        assert isinstance(summary.manifest, ImageManifest)
+        assert summary.image_size == summary.manifest.total_size
+    # every blob of the layout counted once (the base and app layers are shared)
+    blobs = sum(p.stat().st_size for p in (root / "blobs" / "sha256").iterdir())
+    assert total == blobs

@@ -1,0 +1,329 @@
+"""Listing the files of a layer from its blob stream (spyglass.core.layerfiles)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest, VerifyingReader
+from spyglass.core.errors import (
+    BlobNotFound,
+    Cancelled,
+    DigestMismatch,
+    SizeMismatch,
+    TooLarge,
+    TransportError,
+)
+from spyglass.core.image import load_image
+from spyglass.core.layerfiles import LayerFile, list_layer_files, normalize_path
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.base import ImageSource
+from spyglass.core.transports.layout import open_layout_image
+from tests.helpers.imagebuild import TAR_MTIME, ImageSpec, LayerSpec, LayoutBuilder
+
+FILES = {
+    "/etc/motd": b"Welcome.\n",
+    "/etc/.wh.hostname": b"",
+    "/var/cache/.wh..wh..opq": b"",
+    "/usr/bin/tool": b"#!/bin/sh\necho tool\n",
+}
+SYMLINKS = {"/bin/sh": "busybox", "/usr/bin/vi": "/bin/busybox"}
+MODES = {"/usr/bin/tool": 0o755}
+
+EXPECTED = [  # imagebuild writes the entries sorted by name, parents included
+    LayerFile("bin", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("bin/sh", "symlink", 0, 0o777, "busybox", TAR_MTIME),
+    LayerFile("etc", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("etc/hostname", "whiteout", 0, 0o644, None, TAR_MTIME),
+    LayerFile("etc/motd", "file", 9, 0o644, None, TAR_MTIME),
+    LayerFile("usr", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("usr/bin", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("usr/bin/tool", "file", 20, 0o755, None, TAR_MTIME),
+    LayerFile("usr/bin/vi", "symlink", 0, 0o777, "/bin/busybox", TAR_MTIME),
+    LayerFile("var", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("var/cache", "dir", 0, 0o755, None, TAR_MTIME),
+    LayerFile("var/cache", "opaque", 0, 0o644, None, TAR_MTIME),
+]
+
+
+def built_image(
+    root: Path, compression: str, *, docker: bool = False
+) -> tuple[ImageSource, Descriptor, LayoutBuilder]:
+    builder = LayoutBuilder(root)
+    desc = builder.add_image(
+        ImageSpec(
+            layers=[LayerSpec(FILES, compression=compression, modes=MODES, symlinks=SYMLINKS)],
+            docker_media_types=docker,
+        )
+    )
+    builder.tag(desc, "x")
+    source = open_layout_image(root, "x")
+    image = load_image(source)
+    return source, image.layers[0], builder
+
+
+def image_with_blob(
+    root: Path, blob: bytes, media_type: str
+) -> tuple[ImageSource, Descriptor, LayoutBuilder]:
+    """A layout whose one image has ``blob`` as its only layer, of ``media_type``."""
+    builder = LayoutBuilder(root)
+    layer = builder.add_blob(blob)
+    config = builder.add_blob(b'{"architecture":"amd64","os":"linux","rootfs":{"diff_ids":[]}}')
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config},
+        "layers": [{"mediaType": media_type, **layer}],
+    }
+    written = builder.add_blob(json.dumps(manifest).encode())
+    builder.tag({"mediaType": media.OCI_MANIFEST, **written}, "x")
+    descriptor = Descriptor(media_type, Digest.parse(layer["digest"]), layer["size"])
+    return open_layout_image(root, "x"), descriptor, builder
+
+
+def tar_of(*members: tuple[tarfile.TarInfo, bytes | None], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=fmt) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, *, size: int = 0, mode: int = 0o644,
+           link: str = "", mtime: float = 1_700_000_000) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.size = size
+    info.mode = mode
+    info.linkname = link
+    info.mtime = mtime
+    return info
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd", "none"])
+def test_list_built_layers(tmp_path: Path, compression: str) -> None:
+    source, layer, _ = built_image(tmp_path / "layout", compression)
+    expected_type = {"gzip": media.OCI_LAYER_GZIP, "zstd": media.OCI_LAYER_ZSTD,
+                     "none": media.OCI_LAYER}[compression]
+    assert layer.media_type == expected_type
+    assert list_layer_files(source, layer) == EXPECTED
+
+
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_list_docker_layers(tmp_path: Path, compression: str) -> None:
+    source, layer, _ = built_image(tmp_path / "layout", compression, docker=True)
+    assert "docker" in layer.media_type
+    assert list_layer_files(source, layer) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("compress", "media_type"),
+    [
+        (lambda data: gzip.compress(data, mtime=0), "application/vnd.example.blob"),
+        (lambda data: zstandard.ZstdCompressor().compress(data), "application/octet-stream"),
+        (lambda data: data, "application/vnd.example.blob"),
+    ],
+)
+def test_compression_detected_when_the_media_type_says_nothing(
+    tmp_path: Path, compress: Callable[[bytes], bytes], media_type: str
+) -> None:
+    tar = tar_of((member("hello.txt", size=5), b"hello"))
+    source, layer, _ = image_with_blob(tmp_path / "layout", compress(tar), media_type)
+    assert media.layer_compression(media_type) is None
+    assert list_layer_files(source, layer) == [
+        LayerFile("hello.txt", "file", 5, 0o644, None, 1_700_000_000)
+    ]
+
+
+def test_every_kind_and_path_form(tmp_path: Path) -> None:
+    tar = tar_of(
+        (member("./", tarfile.DIRTYPE, mode=0o755), None),
+        (member("./etc/", tarfile.DIRTYPE, mode=0o755), None),
+        (member("./etc/motd", size=3, mode=0o600), b"hi\n"),
+        (member("/etc/absolute", size=1, mode=0o4755), b"x"),
+        (member("etc/link", tarfile.LNKTYPE, link="./etc/motd"), None),
+        (member("etc/sym", tarfile.SYMTYPE, link="../etc/motd", mode=0o777), None),
+        (member("dev/null", tarfile.CHRTYPE, mode=0o666), None),
+        (member("dev/sda", tarfile.BLKTYPE, mode=0o660), None),
+        (member("run/pipe", tarfile.FIFOTYPE, mode=0o600), None),
+        (member("./.wh.gone", size=0), b""),
+        (member("opt/.wh..wh..opq", size=0), b""),
+        (member("mnt/.wh..wh.plnk", tarfile.DIRTYPE, mode=0o700), None),
+        (member("float-mtime", size=0, mtime=1_700_000_000.75), b""),
+    )
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER)
+    files = list_layer_files(source, layer)
+    by_path = {(f.path, f.kind): f for f in files}
+    assert [f.path for f in files] == [
+        "etc", "etc/motd", "etc/absolute", "etc/link", "etc/sym", "dev/null", "dev/sda",
+        "run/pipe", "gone", "opt", "mnt/.wh..wh.plnk", "float-mtime",
+    ]
+    assert by_path["etc/motd", "file"].mode == 0o600
+    assert by_path["etc/motd", "file"].size == 3
+    assert by_path["etc/absolute", "file"].mode == 0o4755
+    assert by_path["etc/link", "hardlink"].link_target == "etc/motd"
+    assert by_path["etc/link", "hardlink"].size == 0
+    assert by_path["etc/sym", "symlink"].link_target == "../etc/motd"
+    assert by_path["dev/null", "device"].mode == 0o666
+    assert ("dev/sda", "device") in by_path
+    assert ("run/pipe", "fifo") in by_path
+    assert ("gone", "whiteout") in by_path
+    assert ("opt", "opaque") in by_path
+    # AUFS metadata entries are not whiteouts of a file called ".wh.plnk"
+    assert ("mnt/.wh..wh.plnk", "dir") in by_path
+    assert by_path["float-mtime", "file"].mtime == 1_700_000_000
+
+
+def test_gnu_long_names(tmp_path: Path) -> None:
+    long_name = "deep/" * 40 + "file.txt"
+    tar = tar_of((member(long_name, size=2), b"ok"), fmt=tarfile.GNU_FORMAT)
+    blob = gzip.compress(tar)
+    source, layer, _ = image_with_blob(tmp_path / "layout", blob, media.OCI_LAYER_GZIP)
+    assert [f.path for f in list_layer_files(source, layer)] == [long_name]
+
+
+def test_empty_tar(tmp_path: Path) -> None:
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar_of(), media.OCI_LAYER)
+    assert list_layer_files(source, layer) == []
+
+
+def test_normalize_path() -> None:
+    assert normalize_path("./etc/motd") == "etc/motd"
+    assert normalize_path("/etc/motd") == "etc/motd"
+    assert normalize_path("etc//motd/") == "etc/motd"
+    assert normalize_path("./") == ""
+    assert normalize_path("a/./b/../c") == "a/b/../c"
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd", "none"])
+def test_corrupt_blob_gives_an_error_and_no_list(tmp_path: Path, compression: str) -> None:
+    source, layer, builder = built_image(tmp_path / "layout", compression)
+    path = builder.blob_path(str(layer.digest))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatch) as info:
+        list_layer_files(source, layer)
+    assert str(layer.digest) in str(info.value)
+
+
+def test_changes_after_the_end_of_the_tar_are_noticed(tmp_path: Path) -> None:
+    """The listing is complete before the blob ends; the rest is read and verified anyway."""
+    source, layer, builder = built_image(tmp_path / "layout", "none")
+    path = builder.blob_path(str(layer.digest))
+    data = bytearray(path.read_bytes())
+    assert data[-1] == 0  # tar record padding
+    data[-1] = 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatch):
+        list_layer_files(source, layer)
+
+
+def test_truncated_blob(tmp_path: Path) -> None:
+    source, layer, builder = built_image(tmp_path / "layout", "gzip")
+    path = builder.blob_path(str(layer.digest))
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(SizeMismatch):
+        list_layer_files(source, layer)
+
+
+def test_missing_blob(tmp_path: Path) -> None:
+    source, layer, builder = built_image(tmp_path / "layout", "gzip")
+    builder.blob_path(str(layer.digest)).unlink()
+    with pytest.raises(BlobNotFound):
+        list_layer_files(source, layer)
+
+
+@pytest.mark.parametrize(
+    ("blob", "media_type"),
+    [
+        (b"this is no tar archive, just some text\n" * 20, media.OCI_LAYER),
+        (gzip.compress(os.urandom(4096), mtime=0), media.OCI_LAYER_GZIP),
+        (b"", media.OCI_LAYER),
+    ],
+)
+def test_not_a_tar(tmp_path: Path, blob: bytes, media_type: str) -> None:
+    source, layer, _ = image_with_blob(tmp_path / "layout", blob, media_type)
+    with pytest.raises(TransportError) as info:
+        list_layer_files(source, layer)
+    message = str(info.value)
+    assert message.startswith(f"The layer {layer.digest} is not a")
+    assert "tar archive" in message
+    assert "cannot be listed" in message
+
+
+def test_declared_gzip_that_is_not_gzip(tmp_path: Path) -> None:
+    tar = tar_of((member("a", size=1), b"a"))
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER_GZIP)
+    with pytest.raises(TransportError, match=f"The layer {layer.digest} could not be decompressed"):
+        list_layer_files(source, layer)
+
+
+def test_limit(tmp_path: Path) -> None:
+    source, layer, _ = built_image(tmp_path / "layout", "gzip")
+    assert len(list_layer_files(source, layer, limit=len(EXPECTED))) == len(EXPECTED)
+    with pytest.raises(TooLarge) as info:
+        list_layer_files(source, layer, limit=5)
+    assert str(info.value) == (
+        f"The layer {layer.digest} has more than 5 entries; Spyglass lists at most 5 entries "
+        "of a layer."
+    )
+
+
+def test_cancel_before_start(tmp_path: Path) -> None:
+    source, layer, _ = built_image(tmp_path / "layout", "gzip")
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        list_layer_files(source, layer, cancel=token)
+
+
+def test_cancel_between_members(tmp_path: Path) -> None:
+    """A token set while listing stops it at the next member."""
+    tar = tar_of(*[(member(f"f{i}", size=1), b"x") for i in range(2000)])
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER)
+    token = CancelToken()
+
+    class CancellingSource:
+        description = source.description
+
+        def get_manifest(
+            self, digest: str | None = None, *, cancel: CancelToken | None = None
+        ) -> tuple[bytes, str | None]:
+            return source.get_manifest(digest, cancel=cancel)
+
+        def open_blob(
+            self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        ) -> VerifyingReader:
+            reader = source.open_blob(descriptor, cancel=cancel)
+            original = reader.read
+
+            def read(n: int = -1) -> bytes:
+                data = original(n)
+                token.cancel()  # set as soon as the first bytes are out
+                return data
+
+            reader.read = read  # type: ignore[method-assign]
+            return reader
+
+        def close(self) -> None:
+            source.close()
+
+    with pytest.raises(Cancelled):
+        list_layer_files(CancellingSource(), layer, cancel=token)

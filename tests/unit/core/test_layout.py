@@ -1,0 +1,454 @@
+"""OCI image layout directories, read side (spyglass.core.transports.layout)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    BlobNotFound,
+    DigestMismatch,
+    ImageNotFound,
+    InvalidLayout,
+    NotFound,
+    SizeMismatch,
+    TooLarge,
+)
+from spyglass.core.image import load_image
+from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
+from spyglass.core.transports import open_source
+from spyglass.core.transports.base import ImageSource, Location
+from spyglass.core.transports.layout import open_layout, open_layout_image
+from tests.helpers.imagebuild import (
+    REF_NAME_ANNOTATION,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    dump_json,
+    multi_platform_layout,
+)
+
+
+def small_image(builder: LayoutBuilder, text: str) -> dict[str, Any]:
+    return builder.add_image(
+        ImageSpec(layers=[LayerSpec({"/id": text.encode()})], labels={"id": text})
+    )
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """A layout with a tagged list, two tagged images and one untagged image."""
+    root = tmp_path / "many"
+    descs = {"list": multi_platform_layout(root, ref="1.0")}
+    builder = LayoutBuilder(root)
+    for ref in ("2.0", "tools"):
+        descs[ref] = small_image(builder, ref)
+        builder.tag(descs[ref], ref)
+    descs["untagged"] = small_image(builder, "untagged")
+    builder.tag(descs["untagged"], None)
+    return root, descs
+
+
+def layout_text(root: Path) -> str:
+    return f'The OCI image layout "{root}"'
+
+
+# --------------------------------------------------------------------------- browsing
+
+
+def test_list_images(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, descs = many
+    location = open_layout(root)
+    assert isinstance(location, Location)
+    assert location.title == "many"
+    assert location.description == f"oci:{root}"
+    entries = list(location.list_images())
+    assert [e.label for e in entries] == [
+        "1.0", "2.0", "tools", "@sha256:" + descs["untagged"]["digest"][7:19],
+    ]
+    assert [e.name for e in entries[:3]] == [f"oci:{root}:1.0", f"oci:{root}:2.0",
+                                            f"oci:{root}:tools"]
+    assert entries[3].name == f"oci:{root}@{descs['untagged']['digest']}"
+    assert [str(e.descriptor.digest) for e in entries] == [
+        descs[k]["digest"] for k in ("list", "2.0", "tools", "untagged")
+    ]
+    assert entries[0].descriptor.media_type == media.OCI_INDEX
+    # each entry opens the image it names, untagged ones included
+    for entry, key in zip(entries, ("list", "2.0", "tools", "untagged"), strict=True):
+        source = location.open_image(entry)
+        assert isinstance(source, ImageSource)
+        raw, media_type = source.get_manifest()
+        assert Digest.of(raw) == Digest.parse(descs[key]["digest"])
+        assert media_type == descs[key]["mediaType"]
+        assert source.description == entry.name
+    location.close()
+    location.close()
+
+
+def test_ref_lookup(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, descs = many
+    for ref in ("2.0", "tools"):
+        image = load_image(open_layout_image(root, ref))
+        assert str(image.manifest.digest) == descs[ref]["digest"]
+        assert image.config is not None and image.config.labels["id"] == ref
+    source = open_source(f"oci:{root}:1.0")
+    assert source.description == f"oci:{root}:1.0"
+    raw, media_type = source.get_manifest()
+    assert Digest.of(raw) == Digest.parse(descs["list"]["digest"])
+    assert media_type == media.OCI_INDEX
+
+
+def test_the_only_image_needs_no_ref(tmp_path: Path) -> None:
+    root = tmp_path / "one"
+    builder = LayoutBuilder(root)
+    desc = small_image(builder, "only")
+    builder.tag(desc, None)
+    source = open_layout_image(root, None)
+    assert source.description == f"oci:{root}"
+    assert str(load_image(source).manifest.digest) == desc["digest"]
+
+
+def test_no_ref_with_several_images(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, _ = many
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, None)
+    assert str(info.value) == (
+        f"{layout_text(root)} holds 4 images; name one with oci:{root}:REF "
+        "(refs: 1.0, 2.0, tools)."
+    )
+
+
+def test_unknown_ref(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, _ = many
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, "3.0")
+    assert str(info.value) == (
+        f'{layout_text(root)} has no image with the ref "3.0"; it has: 1.0, 2.0, tools.'
+    )
+
+
+def test_empty_layout(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    LayoutBuilder(root)
+    with pytest.raises(ImageNotFound, match="holds no images"):
+        open_layout_image(root, None)
+    with pytest.raises(ImageNotFound, match='no image with the ref "x"; it has no named images'):
+        open_layout_image(root, "x")
+    assert list(open_layout(root).list_images()) == []
+
+
+def test_ambiguous_ref(tmp_path: Path) -> None:
+    root = tmp_path / "ambiguous"
+    builder = LayoutBuilder(root)
+    a, b = small_image(builder, "a"), small_image(builder, "b")
+    named = {"annotations": {REF_NAME_ANNOTATION: "same"}}
+    index = {"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+             "manifests": [{**a, **named}, {**b, **named}]}
+    (root / "index.json").write_bytes(dump_json(index))
+    with pytest.raises(ImageNotFound) as info:
+        open_layout_image(root, "same")
+    assert str(info.value) == (
+        f'{layout_text(root)} has 2 different images with the ref "same"; it is ambiguous.'
+    )
+
+
+def test_the_same_image_twice_under_one_ref_is_not_ambiguous(tmp_path: Path) -> None:
+    root = tmp_path / "twice"
+    builder = LayoutBuilder(root)
+    a = small_image(builder, "a")
+    named = {"annotations": {REF_NAME_ANNOTATION: "same"}}
+    index = {"schemaVersion": 2, "manifests": [{**a, **named}, {**a, **named}]}
+    (root / "index.json").write_bytes(dump_json(index))
+    assert str(load_image(open_layout_image(root, "same")).manifest.digest) == a["digest"]
+
+
+def test_get_manifest_by_digest(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, _ = many
+    source = open_layout_image(root, "1.0")
+    index = json.loads(source.get_manifest()[0])
+    child = index["manifests"][1]
+    raw, media_type = source.get_manifest(child["digest"])
+    assert Digest.of(raw) == Digest.parse(child["digest"])
+    assert media_type is None  # the layout does not record it; callers guess
+    with pytest.raises(NotFound, match="is not a valid digest"):
+        source.get_manifest("sha256:../../oci-layout")
+    missing = "sha256:" + "0" * 64
+    with pytest.raises(BlobNotFound, match=f"The blob {missing} is missing from {root}"):
+        source.get_manifest(missing)
+
+
+def test_open_blob_streams_verified(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, _ = many
+    source = open_layout_image(root, "2.0")
+    image = load_image(source)
+    layer = image.layers[0]
+    with source.open_blob(layer) as reader:
+        data = reader.read()
+        assert reader.verified
+    assert Digest.of(data) == layer.digest
+    assert len(data) == layer.size
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_path_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(InvalidLayout) as info:
+        open_layout(missing)
+    assert str(info.value) == (
+        f'The path "{missing}" does not exist; expected an OCI image layout folder.'
+    )
+    with pytest.raises(InvalidLayout, match="does not exist"):
+        open_source(f"oci:{missing}:latest")
+
+
+def test_path_is_a_file(tmp_path: Path) -> None:
+    file = tmp_path / "file.txt"
+    file.write_text("hello")
+    with pytest.raises(InvalidLayout, match=f'"{file}" is not a folder'):
+        open_layout(file)
+
+
+def test_folder_that_is_not_a_layout(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(InvalidLayout) as info:
+        open_layout(folder)
+    assert str(info.value) == (
+        f"{layout_text(folder)} is not an OCI image layout: it has no oci-layout file."
+    )
+
+
+def test_missing_index_json(tmp_layout: Path) -> None:
+    (tmp_layout / "index.json").unlink()
+    with pytest.raises(InvalidLayout, match=r"it has no index\.json file"):
+        list(open_layout(tmp_layout).list_images())
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b""])
+def test_index_json_not_json(tmp_layout: Path, content: bytes) -> None:
+    (tmp_layout / "index.json").write_bytes(content)
+    with pytest.raises(InvalidLayout) as info:
+        open_layout_image(tmp_layout, "latest")
+    expected = f"{layout_text(tmp_layout)} has an index.json that is not JSON"
+    assert str(info.value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[]", b'"index"', b"{}", b'{"schemaVersion": 2, "manifests": {}}'],
+)
+def test_index_json_not_an_index(tmp_layout: Path, content: bytes) -> None:
+    (tmp_layout / "index.json").write_bytes(content)
+    with pytest.raises(InvalidLayout) as info:
+        open_layout_image(tmp_layout, "latest")
+    assert str(info.value) == (
+        f"{layout_text(tmp_layout)} has an index.json that is not an image index; expected a "
+        'JSON object with a "manifests" list.'
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'{"schemaVersion": 2, "manifests": [{"digest": "sha256:x", "size": 1}]}',
+         "invalid digest"),
+        (b'{"schemaVersion": 3, "manifests": []}', "schemaVersion 3"),
+        (dump_json({"schemaVersion": 2, "mediaType": media.DOCKER_LIST, "manifests": []}),
+         "declares mediaType"),
+    ],
+)
+def test_index_json_invalid(tmp_layout: Path, content: bytes, fragment: str) -> None:
+    (tmp_layout / "index.json").write_bytes(content)
+    with pytest.raises(InvalidLayout) as info:
+        open_layout_image(tmp_layout, "latest")
+    message = str(info.value)
+    assert message.startswith(f"{layout_text(tmp_layout)} has an invalid index.json: ")
+    assert fragment in message
+
+
+def test_index_json_too_large(tmp_layout: Path) -> None:
+    index = json.loads((tmp_layout / "index.json").read_bytes())
+    index["annotations"] = {"padding": "x" * MAX_MANIFEST_SIZE}
+    (tmp_layout / "index.json").write_bytes(dump_json(index))
+    with pytest.raises(TooLarge, match=r"index\.json file of \d+ bytes, more than the 4 MiB"):
+        open_layout_image(tmp_layout, "latest")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b'{"imageLayoutVersion": "2.0.0"}', 'declares layout version "2.0.0"; only 1.x'),
+        (b'{"imageLayoutVersion": 1}', 'declares layout version "1"; only 1.x'),
+        (b"{}", 'not JSON with an "imageLayoutVersion"'),
+        (b"1.0.0", 'not JSON with an "imageLayoutVersion"'),
+        (b"[]", 'not JSON with an "imageLayoutVersion"'),
+    ],
+)
+def test_oci_layout_file(tmp_layout: Path, content: bytes, fragment: str) -> None:
+    (tmp_layout / "oci-layout").write_bytes(content)
+    with pytest.raises(InvalidLayout) as info:
+        open_layout(tmp_layout)
+    assert str(info.value).startswith(layout_text(tmp_layout))
+    assert fragment in str(info.value)
+
+
+def test_version_1_1_is_accepted(tmp_layout: Path) -> None:
+    (tmp_layout / "oci-layout").write_bytes(b'{"imageLayoutVersion": "1.1.0"}')
+    assert len(list(open_layout(tmp_layout).list_images())) == 1
+
+
+def test_manifest_content_not_matching_its_name(tmp_layout: Path) -> None:
+    top = json.loads((tmp_layout / "index.json").read_bytes())["manifests"][0]
+    path = tmp_layout / "blobs" / "sha256" / top["digest"][7:]
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b'"schemaVersion":2', b'"schemaVersion":3'))
+    with pytest.raises(DigestMismatch) as info:
+        open_layout_image(tmp_layout, "latest").get_manifest()
+    assert f"expected {top['digest']}" in str(info.value)
+
+
+def test_manifest_shorter_than_promised(tmp_layout: Path) -> None:
+    top = json.loads((tmp_layout / "index.json").read_bytes())["manifests"][0]
+    path = tmp_layout / "blobs" / "sha256" / top["digest"][7:]
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(SizeMismatch):
+        open_layout_image(tmp_layout, "latest").get_manifest()
+
+
+def test_blob_content_not_matching_its_name(tmp_layout: Path) -> None:
+    source = open_layout_image(tmp_layout, "latest")
+    image = load_image(source)
+    layer = image.layers[0]
+    path = tmp_layout / "blobs" / "sha256" / layer.digest.hex
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0x55
+    path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatch) as info, source.open_blob(layer) as reader:
+        while reader.read(4096):
+            pass
+    assert str(info.value).startswith(f"The blob blobs/sha256/{layer.digest.hex} in {tmp_layout}")
+
+
+def big_manifest(builder: LayoutBuilder) -> tuple[bytes, dict[str, Any]]:
+    config = builder.add_blob(b"{}")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config},
+        "layers": [],
+        "annotations": {"padding": "x" * MAX_MANIFEST_SIZE},
+    }
+    raw = dump_json(manifest)
+    return raw, {"mediaType": media.OCI_MANIFEST, **builder.add_blob(raw)}
+
+
+def test_manifest_over_4_mib(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    builder = LayoutBuilder(root)
+    raw, desc = big_manifest(builder)
+    builder.tag(desc, "big")
+    with pytest.raises(TooLarge) as info:
+        open_layout_image(root, "big").get_manifest()
+    assert f"is {len(raw)} bytes, more than the 4 MiB" in str(info.value)
+    assert desc["digest"] in str(info.value)
+
+
+def test_manifest_over_4_mib_by_digest(many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    """Without a size to go by, reading stops once the limit is passed."""
+    root, _ = many
+    _, desc = big_manifest(LayoutBuilder(root))
+    with pytest.raises(TooLarge, match="more than the 4 MiB"):
+        open_layout_image(root, "2.0").get_manifest(desc["digest"])
+
+
+def test_manifest_over_4_mib_with_a_lying_size(tmp_path: Path) -> None:
+    root = tmp_path / "liar"
+    builder = LayoutBuilder(root)
+    _, desc = big_manifest(builder)
+    builder.tag({**desc, "size": 1000}, "liar")
+    with pytest.raises(SizeMismatch):
+        open_layout_image(root, "liar").get_manifest()
+
+
+def test_symlinked_blob_pointing_outside_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    source = open_layout_image(root, "latest")
+    image = load_image(source)
+    layer = image.layers[0]
+    blob = root / "blobs" / "sha256" / layer.digest.hex
+    outside = tmp_path / "outside-blob"
+    outside.write_bytes(blob.read_bytes())  # even the right content is refused
+    blob.unlink()
+    os.symlink(outside, blob)
+    with pytest.raises(InvalidLayout) as info:
+        source.open_blob(layer)
+    assert "leads outside the layout" in str(info.value)
+    assert "refusing to read it" in str(info.value)
+
+
+def test_symlinked_manifest_and_index_pointing_outside(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    index_desc = multi_platform_layout(root)
+    manifest = root / "blobs" / "sha256" / index_desc["digest"][7:]
+    outside = tmp_path / "outside-manifest"
+    outside.write_bytes(manifest.read_bytes())
+    manifest.unlink()
+    os.symlink(outside, manifest)
+    with pytest.raises(InvalidLayout, match="leads outside the layout"):
+        open_layout_image(root, "latest").get_manifest()
+
+    index = root / "index.json"
+    (tmp_path / "outside-index.json").write_bytes(index.read_bytes())
+    index.unlink()
+    os.symlink(tmp_path / "outside-index.json", index)
+    with pytest.raises(InvalidLayout, match="leads outside the layout"):
+        open_layout_image(root, "latest")
+
+
+def test_symlinked_blobs_folder_pointing_outside(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    (root / "blobs").rename(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", root / "blobs")
+    with pytest.raises(InvalidLayout, match="leads outside the layout"):
+        open_layout_image(root, "latest").get_manifest()
+
+
+def test_symlink_inside_the_layout_is_fine(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    index_desc = multi_platform_layout(root)
+    manifest = root / "blobs" / "sha256" / index_desc["digest"][7:]
+    (root / "store").mkdir()
+    manifest.rename(root / "store" / "index-blob")
+    os.symlink(Path("..") / ".." / "store" / "index-blob", manifest)
+    raw, _ = open_layout_image(root, "latest").get_manifest()
+    assert Digest.of(raw) == Digest.parse(index_desc["digest"])
+
+
+def test_a_layout_reached_through_a_symlink(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    index_desc = multi_platform_layout(root)
+    os.symlink(root, tmp_path / "alias")
+    raw, _ = open_layout_image(tmp_path / "alias", "latest").get_manifest()
+    assert Digest.of(raw) == Digest.parse(index_desc["digest"])
+
+
+def test_missing_blob(tmp_layout: Path) -> None:
+    source = open_layout_image(tmp_layout, "latest")
+    descriptor = Descriptor(media.OCI_LAYER_GZIP, Digest.of(b"not there"), 9)
+    with pytest.raises(BlobNotFound) as info:
+        source.open_blob(descriptor)
+    assert str(info.value) == (
+        f"The blob {descriptor.digest} is missing from {tmp_layout} "
+        f"(expected at blobs/sha256/{descriptor.digest.hex})."
+    )

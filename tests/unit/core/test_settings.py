@@ -1,0 +1,191 @@
+"""User settings: defaults, round trips, the recent list, atomic writes, unusable files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from spyglass.core import settings as settings_module
+from spyglass.core.errors import SpyglassError
+from spyglass.core.settings import (
+    MAX_RECENT,
+    Settings,
+    load_settings,
+    normalize_location,
+    save_settings,
+    settings_path,
+)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "config" / "settings.json"
+
+
+def test_settings_live_under_the_user_config_dir(env_sandbox: Path) -> None:
+    # conftest points XDG_CONFIG_HOME into the sandbox; platformdirs follows it
+    assert settings_path() == env_sandbox / "config" / "spyglass" / "settings.json"
+
+
+def test_missing_file_gives_defaults(path: Path) -> None:
+    loaded = load_settings(path)
+    assert loaded == Settings()
+    assert loaded.recent_locations == []
+    assert loaded.first_run_done is False
+    assert loaded.window_geometry == ""
+    assert not path.exists()
+
+
+def test_round_trip(path: Path, tmp_path: Path) -> None:
+    original = Settings(
+        recent_locations=[str(tmp_path / "a"), str(tmp_path / "b.tar")],
+        open_locations=[str(tmp_path / "a")],
+        first_run_done=True,
+        window_geometry="AdnQywADAAAAAAAA",
+    )
+    save_settings(original, path)
+    assert load_settings(path) == original
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["version"] == 1
+    assert data["recent_locations"] == original.recent_locations
+
+
+def test_add_recent_puts_first_dedups_and_caps(tmp_path: Path) -> None:
+    s = Settings()
+    for i in range(MAX_RECENT + 5):
+        s.add_recent(tmp_path / f"layout{i}")
+    assert len(s.recent_locations) == MAX_RECENT
+    assert s.recent_locations[0] == str(tmp_path / f"layout{MAX_RECENT + 4}")
+    # reopening an older one moves it to the front without duplicating it
+    s.add_recent(tmp_path / "layout10")
+    assert s.recent_locations[0] == str(tmp_path / "layout10")
+    assert s.recent_locations.count(str(tmp_path / "layout10")) == 1
+    assert len(s.recent_locations) == MAX_RECENT
+    # the same place spelled differently is the same place
+    s.add_recent(f"{tmp_path}/./layout12/")
+    assert s.recent_locations[0] == str(tmp_path / "layout12")
+    assert s.recent_locations.count(str(tmp_path / "layout12")) == 1
+
+
+def test_remove_recent(tmp_path: Path) -> None:
+    s = Settings()
+    s.add_recent(tmp_path / "a")
+    s.add_recent(tmp_path / "b")
+    s.remove_recent(tmp_path / "a")
+    assert s.recent_locations == [str(tmp_path / "b")]
+
+
+def test_normalize_location_is_absolute_and_expands_home(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert normalize_location("~/x") == str(tmp_path / "x")
+    monkeypatch.chdir(tmp_path)
+    assert normalize_location("rel/../y") == str(tmp_path / "y")
+
+
+def test_duplicates_and_overflow_in_the_file_are_cleaned(path: Path, tmp_path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    many = [str(tmp_path / f"l{i}") for i in range(15)]
+    path.write_text(json.dumps({"recent_locations": [many[0], *many]}), encoding="utf-8")
+    loaded = load_settings(path)
+    assert loaded.recent_locations == many[:MAX_RECENT]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"\xff\xfe\x00", b"[1, 2, 3]", b'"a string"', b""],
+    ids=["broken", "binary", "list", "string", "empty"],
+)
+def test_corrupt_file_gives_defaults_and_is_set_aside(
+    path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger=settings_module.__name__):
+        loaded = load_settings(path)
+    assert loaded == Settings()
+    bad = path.with_name("settings.json.bad")
+    assert bad.read_bytes() == content
+    assert not path.exists()
+    assert "settings.json.bad" in caplog.text
+    # the next save writes a fresh file and leaves the bad one alone
+    save_settings(Settings(first_run_done=True), path)
+    assert load_settings(path).first_run_done is True
+    assert bad.read_bytes() == content
+
+
+def test_a_newer_bad_file_replaces_an_older_one(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.with_name("settings.json.bad").write_bytes(b"old")
+    path.write_bytes(b"new {")
+    load_settings(path)
+    assert path.with_name("settings.json.bad").read_bytes() == b"new {"
+
+
+def test_unreadable_file_gives_defaults_and_is_set_aside(path: Path) -> None:
+    # a folder where the file should be cannot be read as a file on any system
+    path.mkdir(parents=True)
+    assert load_settings(path) == Settings()
+    assert path.with_name("settings.json.bad").is_dir()
+    assert not path.exists()
+
+
+def test_wrong_field_types_fall_back_one_by_one(path: Path, tmp_path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps(
+            {
+                "recent_locations": [str(tmp_path / "ok")],
+                "open_locations": "not a list",
+                "first_run_done": "yes",
+                "window_geometry": 12,
+                "future_field": {"kept": False},
+            }
+        ),
+        encoding="utf-8",
+    )
+    loaded = load_settings(path)
+    assert loaded.recent_locations == [str(tmp_path / "ok")]
+    assert loaded.open_locations == []
+    assert loaded.first_run_done is False
+    assert loaded.window_geometry == ""
+    assert path.exists()  # a valid file with odd fields is not set aside
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    save_settings(Settings(first_run_done=True), path)
+    before = path.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(settings_module.os, "replace", broken_replace)
+    with pytest.raises(SpyglassError, match="No space left on device") as info:
+        save_settings(Settings(first_run_done=False, window_geometry="x"), path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+def test_save_into_an_unwritable_folder_says_so(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(SpyglassError, match="Cannot save the settings"):
+            save_settings(Settings(), folder / "settings.json")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_save_creates_the_folder(path: Path) -> None:
+    assert not path.parent.exists()
+    save_settings(Settings(), path)
+    assert path.is_file()

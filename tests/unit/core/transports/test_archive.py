@@ -1,0 +1,878 @@
+"""docker-archive: and oci-archive: tarballs, read in place (spyglass.core.transports.archive).
+
+Archives come from skopeo (the reference implementation) where it is
+installed, and are written by hand where a test needs something skopeo would
+never write: several images, compressed layer files, Docker 25's layout, and
+hostile member names and links.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    BlobNotFound,
+    Cancelled,
+    DigestMismatch,
+    ImageNotFound,
+    InvalidLayout,
+    TransportError,
+    UnsafeArchive,
+    Unsupported,
+)
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from spyglass.core.transports.archive import (
+    DockerArchiveImageSource,
+    TarTree,
+    open_docker_archive_image,
+    open_docker_archive_location,
+    open_oci_archive_image,
+    open_oci_archive_location,
+    sniff_archive,
+)
+from spyglass.core.transports.base import ImageSource, Location
+from tests.helpers.imagebuild import (
+    ImageSpec,
+    LayerSpec,
+    build_config,
+    build_tar,
+    compress,
+    dump_json,
+    multi_platform_layout,
+    sha256_digest,
+)
+
+# --------------------------------------------------------------------------- helpers
+
+
+def run_skopeo(*args: str) -> bytes:
+    """Run skopeo (skipping the test when it is not installed) and return its stdout."""
+    if shutil.which("skopeo") is None:
+        pytest.skip("skopeo is not installed")
+    done = subprocess.run(["skopeo", *args], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def skopeo_raw(name: str) -> bytes:
+    return run_skopeo("inspect", "--raw", name)
+
+
+def write_tar(path: Path, entries: list[tuple[str, str, Any]]) -> Path:
+    """Write a tar of ``(kind, name, payload)``: ``file`` bytes, ``symlink``/``hardlink`` target,
+    ``dir`` None. Names are written exactly as given (even hostile ones)."""
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for kind, name, payload in entries:
+            info = tarfile.TarInfo(name)
+            info.mtime = 1704164645
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+                continue
+            if kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, payload
+            elif kind == "hardlink":
+                info.type, info.linkname = tarfile.LNKTYPE, payload
+            else:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+    return path
+
+
+def image_spec(arch: str, words: list[str], *, docker: bool = True) -> ImageSpec:
+    """A small image whose layers hold one file per word."""
+    layers = [
+        LayerSpec({f"/etc/{word}": f"{word} {arch}\n".encode()}, compression="none")
+        for word in words
+    ]
+    return ImageSpec(architecture=arch, layers=layers, docker_media_types=docker)
+
+
+def docker_save_entries(
+    images: list[tuple[list[str], ImageSpec]],
+    *,
+    compression: str = "none",
+    duplicate_first_layer: bool = False,
+) -> list[tuple[str, str, Any]]:
+    """The members of a pre-Docker-25 ``docker save`` tarball of ``images``.
+
+    Layers live in ``<id>/layer.tar``; a layer used twice is a symlink to the
+    first copy, as docker save writes it. With ``duplicate_first_layer`` every
+    image repeats its first layer at the top.
+    """
+    entries: list[tuple[str, str, Any]] = []
+    written: set[str] = set()
+    items = []
+    for tags, spec in images:
+        tars = [build_tar(layer) for layer in spec.layers]
+        if duplicate_first_layer:
+            tars.append(tars[0])
+        diff_ids = [sha256_digest(t) for t in tars]
+        layer_names = []
+        for position, (tar_bytes, diff_id) in enumerate(zip(tars, diff_ids, strict=True)):
+            first = f"{diff_id[7:]}/layer.tar"
+            if first not in written:
+                written.add(first)
+                entries.append(("dir", diff_id[7:], None))
+                entries.append(("file", first, compress(tar_bytes, compression)))
+                layer_names.append(first)
+            else:
+                copy = f"copy{position}-{diff_id[7:19]}"
+                entries.append(("dir", copy, None))
+                entries.append(("symlink", f"{copy}/layer.tar", f"../{first}"))
+                layer_names.append(f"{copy}/layer.tar")
+        config = dump_json(build_config(spec, diff_ids))
+        config_name = f"{hashlib.sha256(config).hexdigest()}.json"
+        if config_name not in written:
+            written.add(config_name)
+            entries.append(("file", config_name, config))
+        items.append({"Config": config_name, "RepoTags": tags, "Layers": layer_names})
+    entries.append(("file", "manifest.json", dump_json(items)))
+    return entries
+
+
+def docker25_entries(tags: list[str], spec: ImageSpec) -> list[tuple[str, str, Any]]:
+    """The members of a Docker 25+ ``docker save``: an OCI layout plus manifest.json."""
+    entries: list[tuple[str, str, Any]] = [("dir", "blobs", None), ("dir", "blobs/sha256", None)]
+
+    def blob(data: bytes) -> dict[str, Any]:
+        digest = sha256_digest(data)
+        entries.append(("file", f"blobs/sha256/{digest[7:]}", data))
+        return {"digest": digest, "size": len(data)}
+
+    tars = [build_tar(layer) for layer in spec.layers]
+    layers = [{"mediaType": media.OCI_LAYER, **blob(t)} for t in tars]
+    config = blob(dump_json(build_config(spec, [sha256_digest(t) for t in tars])))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config},
+        "layers": layers,
+    }
+    top = blob(dump_json(manifest))
+    index = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": media.OCI_MANIFEST,
+                **top,
+                "annotations": {
+                    "io.containerd.image.name": "docker.io/library/" + tags[0],
+                    "org.opencontainers.image.ref.name": tags[0].rpartition(":")[2],
+                },
+            }
+        ],
+    }
+    entries.append(("file", "index.json", dump_json(index)))
+    entries.append(("file", "oci-layout", b'{"imageLayoutVersion":"1.0.0"}'))
+    item = {
+        "Config": f"blobs/sha256/{config['digest'][7:]}",
+        "RepoTags": tags,
+        "Layers": [f"blobs/sha256/{layer['digest'][7:]}" for layer in layers],
+    }
+    entries.append(("file", "manifest.json", dump_json([item])))
+    return entries
+
+
+def read_all(source: ImageSource, descriptor: Descriptor) -> bytes:
+    """Read a blob to the end through the verifying reader; return its bytes."""
+    with source.open_blob(descriptor) as reader:
+        data = reader.read()
+        assert reader.read() == b""
+        assert reader.verified
+    return data
+
+
+def image_manifest(source: ImageSource, digest: str | None = None) -> ImageManifest:
+    raw, media_type = source.get_manifest(digest)
+    parsed = parse_manifest(raw, media_type)
+    assert isinstance(parsed, ImageManifest)
+    return parsed
+
+
+def flip_byte_in_member(path: Path, member: str, position: int = 100) -> None:
+    """Corrupt one byte of a member's data in place."""
+    with tarfile.open(path) as tar:
+        offset = tar.getmember(member).offset_data
+    with path.open("r+b") as file:
+        file.seek(offset + position)
+        byte = file.read(1)
+        file.seek(offset + position)
+        file.write(bytes([byte[0] ^ 0xFF]))
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def source_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("source") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def skopeo_docker_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("docker-archive") / "x.tar"
+    run_skopeo(
+        "copy", "--quiet", "--override-os", "linux", "--override-arch", "arm64",
+        "--additional-tag", "example.com/y:2",
+        f"oci:{source_layout}:latest", f"docker-archive:{target}:example.com/x:1",
+    )  # fmt: skip
+    return target
+
+
+@pytest.fixture(scope="module")
+def skopeo_oci_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("oci-archive") / "all.tar"
+    run_skopeo(
+        "copy", "--quiet", "--all", f"oci:{source_layout}:latest", f"oci-archive:{target}:v1"
+    )
+    return target
+
+
+@pytest.fixture
+def two_images(tmp_path: Path) -> Path:
+    """A hand-written docker save of two images: example.com/a (two tags) and busybox."""
+    images = [
+        (["example.com/a:1", "example.com/a:latest"], image_spec("amd64", ["one", "two"])),
+        (["busybox:latest"], image_spec("arm64", ["three"])),
+    ]
+    return write_tar(tmp_path / "two.tar", docker_save_entries(images))
+
+
+@pytest.fixture
+def single_image(tmp_path: Path) -> Path:
+    images = [(["example.com/single:1"], image_spec("amd64", ["alpha", "beta"]))]
+    return write_tar(tmp_path / "single.tar", docker_save_entries(images))
+
+
+# --------------------------------------------------------------------------- docker-archive
+
+
+def test_docker_archive_manifest_is_byte_for_byte_skopeos(skopeo_docker_archive: Path) -> None:
+    source = open_docker_archive_image(skopeo_docker_archive, None, None)
+    raw, media_type = source.get_manifest()
+    expected = skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
+    assert raw == expected
+    assert media_type == media.DOCKER_V2S2
+    inspected = json.loads(run_skopeo("inspect", f"docker-archive:{skopeo_docker_archive}"))
+    assert inspected["Digest"] == "sha256:" + hashlib.sha256(raw).hexdigest()
+    manifest = image_manifest(source)
+    assert manifest.digest == Digest.of(expected)
+    assert [layer.digest for layer in manifest.layers] == [
+        Digest.parse(d) for d in inspected["Layers"]
+    ]
+
+
+def test_docker_archive_blobs_are_what_skopeo_copies(
+    skopeo_docker_archive: Path, tmp_path: Path
+) -> None:
+    copied = tmp_path / "copied"
+    run_skopeo("copy", "--quiet", f"docker-archive:{skopeo_docker_archive}", f"dir:{copied}")
+    source = open_docker_archive_image(skopeo_docker_archive, "example.com/x:1", None)
+    manifest = image_manifest(source)
+    config = json.loads(read_all(source, manifest.config))
+    diff_ids = [Digest.parse(d) for d in config["rootfs"]["diff_ids"]]
+    assert [layer.digest for layer in manifest.layers] == diff_ids
+    for descriptor in (manifest.config, *manifest.layers):
+        data = read_all(source, descriptor)
+        assert Digest.of(data) == descriptor.digest
+        assert len(data) == descriptor.size
+        assert data == (copied / descriptor.digest.hex).read_bytes()
+    source.close()
+
+
+def test_docker_archive_additional_tag_selects_the_same_image(skopeo_docker_archive: Path) -> None:
+    by_first = open_docker_archive_image(skopeo_docker_archive, "example.com/x:1", None)
+    by_second = open_docker_archive_image(skopeo_docker_archive, "example.com/y:2", None)
+    by_index = open_docker_archive_image(skopeo_docker_archive, None, 0)
+    assert by_first.get_manifest() == by_second.get_manifest() == by_index.get_manifest()
+    assert by_second.description == f"docker-archive:{skopeo_docker_archive}:example.com/y:2"
+    assert by_index.description == f"docker-archive:{skopeo_docker_archive}:@0"
+
+
+@pytest.mark.parametrize(
+    ("reference", "index", "skopeo_suffix"),
+    [
+        ("example.com/a:1", None, "example.com/a:1"),
+        ("example.com/a:latest", None, "example.com/a:latest"),
+        ("example.com/a", None, "example.com/a:latest"),
+        ("busybox", None, "busybox:latest"),
+        ("docker.io/library/busybox:latest", None, "docker.io/library/busybox:latest"),
+        (None, 0, "@0"),
+        (None, 1, "@1"),
+    ],
+)
+def test_several_images_chosen_by_tag_or_index(
+    two_images: Path, reference: str | None, index: int | None, skopeo_suffix: str
+) -> None:
+    source = open_docker_archive_image(two_images, reference, index)
+    raw, _ = source.get_manifest()
+    assert raw == skopeo_raw(f"docker-archive:{two_images}:{skopeo_suffix}")
+    manifest = image_manifest(source)
+    for descriptor in (manifest.config, *manifest.layers):
+        read_all(source, descriptor)
+
+
+def test_several_images_without_a_selector_are_listed(two_images: Path) -> None:
+    with pytest.raises(ImageNotFound) as caught:
+        open_docker_archive_image(two_images, None, None)
+    message = str(caught.value)
+    assert str(two_images) in message
+    assert "2 images" in message
+    assert "example.com/a:1" in message and "busybox:latest" in message
+    assert "@0" in message and "@1" in message
+
+
+def test_unknown_tag_and_index_are_refused(two_images: Path) -> None:
+    with pytest.raises(ImageNotFound, match="no image tagged") as caught:
+        open_docker_archive_image(two_images, "example.com/a:2", None)
+    assert str(two_images) in str(caught.value)
+    with pytest.raises(ImageNotFound, match="@2") as caught:
+        open_docker_archive_image(two_images, None, 2)
+    assert str(two_images) in str(caught.value)
+
+
+def test_location_lists_every_image_with_names_that_reopen_it(two_images: Path) -> None:
+    location = open_docker_archive_location(two_images)
+    assert isinstance(location, Location)
+    assert location.title == "two.tar"
+    assert location.description == f"docker-archive:{two_images}"
+    entries = list(location.list_images())
+    assert [e.label for e in entries] == ["example.com/a:1", "busybox:latest"]
+    assert [e.name for e in entries] == [
+        f"docker-archive:{two_images}:example.com/a:1",
+        f"docker-archive:{two_images}:busybox:latest",
+    ]
+    for position, entry in enumerate(entries):
+        source = location.open_image(entry)
+        assert isinstance(source, ImageSource)
+        raw, _ = source.get_manifest()
+        assert entry.descriptor.digest == Digest.of(raw)
+        assert entry.descriptor.size == len(raw)
+        assert entry.descriptor.media_type == media.DOCKER_V2S2
+        assert raw == skopeo_raw(f"docker-archive:{two_images}:@{position}")
+        source.close()
+    location.close()
+
+
+def test_untagged_images_are_named_by_index(tmp_path: Path) -> None:
+    images: list[tuple[list[str], ImageSpec]] = [
+        ([], image_spec("amd64", ["a"])),
+        ([], image_spec("arm64", ["b"])),
+    ]
+    path = write_tar(tmp_path / "untagged.tar", docker_save_entries(images))
+    entries = list(open_docker_archive_location(path).list_images())
+    assert [e.label for e in entries] == ["@0", "@1"]
+    assert [e.name for e in entries] == [
+        f"docker-archive:{path}:@0",
+        f"docker-archive:{path}:@1",
+    ]
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_layer_files_are_served_uncompressed_like_skopeo(
+    tmp_path: Path, compression: str
+) -> None:
+    images = [(["example.com/c:1"], image_spec("amd64", ["x", "y"]))]
+    path = write_tar(tmp_path / "c.tar", docker_save_entries(images, compression=compression))
+    source = open_docker_archive_image(path, None, None)
+    raw, _ = source.get_manifest()
+    assert raw == skopeo_raw(f"docker-archive:{path}")
+    manifest = image_manifest(source)
+    for layer in manifest.layers:
+        data = read_all(source, layer)
+        assert data.startswith(b"etc")  # an uncompressed tar: the first member's name
+        assert layer.size == len(data)
+
+
+def test_a_layer_used_twice_is_a_symlink_and_listed_twice(tmp_path: Path) -> None:
+    images = [(["example.com/twice:1"], image_spec("amd64", ["base", "top"]))]
+    entries = docker_save_entries(images, duplicate_first_layer=True)
+    path = write_tar(tmp_path / "twice.tar", entries)
+    source = open_docker_archive_image(path, "example.com/twice:1", None)
+    raw, _ = source.get_manifest()
+    assert raw == skopeo_raw(f"docker-archive:{path}")
+    manifest = image_manifest(source)
+    assert len(manifest.layers) == 3
+    assert manifest.layers[0] == manifest.layers[2]
+    read_all(source, manifest.layers[2])
+
+
+def test_docker_25_save_is_sniffed_as_oci_but_reads_as_both(tmp_path: Path) -> None:
+    spec = image_spec("amd64", ["new", "style"], docker=False)
+    path = write_tar(tmp_path / "d25.tar", docker25_entries(["app:1"], spec))
+    assert sniff_archive(path) == "oci-archive"
+
+    docker_view = open_docker_archive_image(path, "app:1", None)
+    raw, _ = docker_view.get_manifest()
+    assert raw == skopeo_raw(f"docker-archive:{path}:app:1")
+    manifest = image_manifest(docker_view)
+    for descriptor in (manifest.config, *manifest.layers):
+        read_all(docker_view, descriptor)
+
+    oci_view = open_oci_archive_image(path, "1")
+    oci_manifest = image_manifest(oci_view)
+    assert oci_manifest.media_type == media.OCI_MANIFEST
+    assert [d.digest for d in oci_manifest.layers] == [d.digest for d in manifest.layers]
+    for descriptor in (oci_manifest.config, *oci_manifest.layers):
+        read_all(oci_view, descriptor)
+
+
+def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_path: Path) -> None:
+    assert sniff_archive(skopeo_docker_archive) == "docker-archive"
+    assert sniff_archive(skopeo_oci_archive) == "oci-archive"
+    other = write_tar(tmp_path / "other.tar", [("file", "hello.txt", b"hi\n")])
+    assert sniff_archive(other) is None
+    not_tar = tmp_path / "not.tar"
+    not_tar.write_bytes(b"just some text\n" * 100)
+    assert sniff_archive(not_tar) is None
+    assert sniff_archive(tmp_path / "missing.tar") is None
+    packed = tmp_path / "packed.tar.gz"
+    packed.write_bytes(gzip.compress(skopeo_docker_archive.read_bytes()))
+    with pytest.raises(Unsupported):
+        sniff_archive(packed)
+
+
+def test_concurrent_reads_of_one_archive(tmp_path: Path) -> None:
+    big = {f"/data/{i}": bytes([i]) * 300_000 for i in range(4)}
+    spec = ImageSpec(
+        layers=[LayerSpec({name: data}, compression="none") for name, data in big.items()],
+        docker_media_types=True,
+    )
+    path = write_tar(tmp_path / "big.tar", docker_save_entries([(["big:1"], spec)]))
+    source = open_docker_archive_image(path, None, None)
+    manifest = image_manifest(source)
+
+    def digest_of(descriptor: Descriptor) -> Digest:
+        hasher = hashlib.sha256()
+        with source.open_blob(descriptor) as reader:
+            while chunk := reader.read(4096):
+                hasher.update(chunk)
+            assert reader.verified
+        return Digest("sha256", hasher.hexdigest())
+
+    work = list(manifest.layers) * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(digest_of, work))
+    assert results == [d.digest for d in work]
+
+
+def test_unknown_blob_and_manifest_digests(single_image: Path) -> None:
+    source = open_docker_archive_image(single_image, None, None)
+    stranger = Descriptor(media.DOCKER_LAYER, Digest.of(b"stranger"), 8)
+    with pytest.raises(BlobNotFound) as caught:
+        source.open_blob(stranger)
+    assert str(single_image) in str(caught.value)
+    with pytest.raises(ImageNotFound):
+        source.get_manifest(str(Digest.of(b"other")))
+    raw, _ = source.get_manifest()
+    assert source.get_manifest(str(Digest.of(raw)))[0] == raw
+
+
+# --------------------------------------------------------------------------- oci-archive
+
+
+def test_oci_archive_from_skopeo_reads_every_instance(skopeo_oci_archive: Path) -> None:
+    location = open_oci_archive_location(skopeo_oci_archive)
+    assert location.description == f"oci-archive:{skopeo_oci_archive}"
+    entries = list(location.list_images())
+    assert [(e.label, e.name) for e in entries] == [("v1", f"oci-archive:{skopeo_oci_archive}:v1")]
+    location.close()
+
+    for ref in ("v1", None):
+        source = open_oci_archive_image(skopeo_oci_archive, ref)
+        raw, media_type = source.get_manifest()
+        assert raw == skopeo_raw(f"oci-archive:{skopeo_oci_archive}:v1")
+        index = parse_manifest(raw, media_type)
+        assert isinstance(index, ImageIndex)
+        assert len(index.manifests) == 3
+        for instance in index.manifests:
+            manifest = image_manifest(source, str(instance.digest))
+            assert manifest.digest == instance.digest
+            for descriptor in (manifest.config, *manifest.layers):
+                read_all(source, descriptor)
+        source.close()
+        source.close()
+
+
+def test_oci_archive_unknown_ref(skopeo_oci_archive: Path) -> None:
+    with pytest.raises(ImageNotFound) as caught:
+        open_oci_archive_image(skopeo_oci_archive, "nope")
+    assert str(skopeo_oci_archive) in str(caught.value)
+
+
+def test_corrupt_oci_archive_blob_fails_when_read_to_the_end(
+    skopeo_oci_archive: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "corrupt.tar"
+    shutil.copy(skopeo_oci_archive, path)
+    source = open_oci_archive_image(path, "v1")
+    index = parse_manifest(source.get_manifest()[0])
+    assert isinstance(index, ImageIndex)
+    manifest = image_manifest(source, str(index.manifests[0].digest))
+    layer = manifest.layers[0]
+    flip_byte_in_member(path, f"blobs/sha256/{layer.digest.hex}", position=20)
+    source = open_oci_archive_image(path, "v1")
+    with source.open_blob(layer) as reader, pytest.raises(DigestMismatch) as caught:
+        while reader.read(1024):
+            pass
+    assert str(path) in str(caught.value)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_corrupt_docker_archive_layer_fails_when_read_to_the_end(tmp_path: Path) -> None:
+    images = [(["example.com/bad:1"], image_spec("amd64", ["payload"]))]
+    entries = docker_save_entries(images)
+    path = write_tar(tmp_path / "bad.tar", entries)
+    layer_member = next(name for kind, name, _ in entries if name.endswith("layer.tar"))
+    source = open_docker_archive_image(path, None, None)
+    manifest = image_manifest(source)
+    flip_byte_in_member(path, layer_member, position=600)  # inside the file's data
+    source = open_docker_archive_image(path, None, None)
+    with source.open_blob(manifest.layers[0]) as reader, pytest.raises(DigestMismatch) as caught:
+        reader.read()
+    assert str(path) in str(caught.value)
+    assert layer_member in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["Config", "Layers"])
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "/etc/passwd", "layers/../../x"])
+def test_manifest_json_naming_outside_paths_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, bad: str
+) -> None:
+    item: dict[str, Any] = {"Config": "config.json", "RepoTags": ["x:1"], "Layers": ["l.tar"]}
+    item[field] = bad if field == "Config" else [bad]
+    path = write_tar(
+        tmp_path / "evil.tar",
+        [
+            ("file", "config.json", b'{"rootfs":{"type":"layers","diff_ids":[]}}'),
+            ("file", "l.tar", b""),
+            ("file", "manifest.json", dump_json([item])),
+        ],
+    )
+    opened: list[str] = []
+    original_open = TarTree.open
+
+    def recording_open(self: TarTree, name: str) -> io.BufferedReader:
+        opened.append(name)
+        return original_open(self, name)
+
+    monkeypatch.setattr(TarTree, "open", recording_open)
+    for attempt in (
+        lambda: open_docker_archive_image(path, None, None),
+        lambda: open_docker_archive_location(path),
+    ):
+        with pytest.raises(UnsafeArchive) as caught:
+            attempt()
+        assert str(path) in str(caught.value)
+        assert bad in str(caught.value)
+    assert set(opened) == {"manifest.json"}
+
+
+@pytest.mark.parametrize("target", ["../../etc/passwd", "/etc/passwd", "../../x", "a/../../../b"])
+def test_symlink_members_leading_outside_are_refused(tmp_path: Path, target: str) -> None:
+    config = b'{"rootfs":{"type":"layers","diff_ids":["%s"]}}' % sha256_digest(b"").encode()
+    item = {"Config": "config.json", "RepoTags": ["x:1"], "Layers": ["layer/link"]}
+    path = write_tar(
+        tmp_path / "link.tar",
+        [
+            ("file", "config.json", config),
+            ("symlink", "layer/link", target),
+            ("file", "manifest.json", dump_json([item])),
+        ],
+    )
+    source = open_docker_archive_image(path, None, None)
+    with pytest.raises(UnsafeArchive) as caught:
+        source.get_manifest()
+    message = str(caught.value)
+    assert str(path) in message and "layer/link" in message and target in message
+
+    tree = TarTree(path)
+    with pytest.raises(UnsafeArchive):
+        tree.open("layer/link")
+    with pytest.raises(UnsafeArchive):
+        tree.exists("layer/link")
+
+
+def test_hardlink_leading_outside_is_refused_and_inside_followed(tmp_path: Path) -> None:
+    path = write_tar(
+        tmp_path / "hard.tar",
+        [
+            ("file", "data/real", b"real bytes"),
+            ("hardlink", "other/alias", "data/real"),
+            ("symlink", "chain/one", "../other/alias"),
+            ("hardlink", "evil", "../outside"),
+        ],
+    )
+    tree = TarTree(path)
+    with tree.open("chain/one") as stream:
+        assert stream.read() == b"real bytes"
+    assert tree.size("other/alias") == len(b"real bytes")
+    with pytest.raises(UnsafeArchive, match="evil"):
+        tree.open("evil")
+
+
+def test_link_loops_are_refused(tmp_path: Path) -> None:
+    path = write_tar(
+        tmp_path / "loop.tar",
+        [("symlink", "a", "b"), ("symlink", "b", "a"), ("symlink", "self", "./self")],
+    )
+    tree = TarTree(path)
+    for name in ("a", "self"):
+        with pytest.raises(InvalidLayout, match="loop") as caught:
+            tree.open(name)
+        assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("member", ["/etc/passwd", "../evil", "ok/../../evil"])
+def test_member_names_leading_outside_refuse_the_archive(tmp_path: Path, member: str) -> None:
+    entries = docker_save_entries([(["x:1"], image_spec("amd64", ["a"]))])
+    path = write_tar(tmp_path / "names.tar", [*entries, ("file", member, b"root:x:0:0\n")])
+    with tarfile.open(path) as tar:  # the hostile name really is in the archive
+        assert member in tar.getnames()
+    for attempt in (
+        lambda: TarTree(path),
+        lambda: open_docker_archive_image(path, None, None),
+        lambda: open_oci_archive_location(path),
+        lambda: sniff_archive(path),
+    ):
+        with pytest.raises(UnsafeArchive) as caught:
+            attempt()
+        assert str(path) in str(caught.value)
+        assert member in str(caught.value)
+
+
+def test_requests_for_outside_paths_are_refused(single_image: Path) -> None:
+    tree = TarTree(single_image)
+    for bad in ("../x", "/etc/passwd", ""):
+        with pytest.raises(UnsafeArchive):
+            tree.open(bad)
+
+
+def test_not_a_tar(tmp_path: Path) -> None:
+    path = tmp_path / "notes.tar"
+    path.write_bytes(b"These are not the droids you are looking for.\n" * 40)
+    for attempt in (
+        lambda: open_docker_archive_image(path, None, None),
+        lambda: open_docker_archive_location(path),
+        lambda: open_oci_archive_image(path, None),
+        lambda: open_oci_archive_location(path),
+    ):
+        with pytest.raises(InvalidLayout, match="not a tar archive") as caught:
+            attempt()
+        assert str(path) in str(caught.value)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tar"
+    path.write_bytes(b"")
+    with pytest.raises(InvalidLayout) as caught:
+        open_docker_archive_image(path, None, None)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_tar(skopeo_docker_archive: Path, tmp_path: Path, keep: float) -> None:
+    data = skopeo_docker_archive.read_bytes()
+    path = tmp_path / "truncated.tar"
+    path.write_bytes(data[: int(len(data) * keep)])
+    for attempt in (
+        lambda: open_docker_archive_image(path, None, None),
+        lambda: open_oci_archive_location(path),
+    ):
+        with pytest.raises(InvalidLayout, match="truncated") as caught:
+            attempt()
+        assert str(path) in str(caught.value)
+
+
+def test_truncated_at_a_header_boundary_after_the_first_member(tmp_path: Path) -> None:
+    full = write_tar(tmp_path / "full.tar", [("file", "a", b"a" * 512), ("file", "b", b"b" * 512)])
+    data = full.read_bytes()
+    path = tmp_path / "cut.tar"
+    path.write_bytes(data[: 1024 + 100])  # the first member and part of the next header
+    with pytest.raises(InvalidLayout, match="truncated") as caught:
+        TarTree(path)
+    assert str(path) in str(caught.value)
+
+
+def test_tar_without_end_of_archive_blocks_is_accepted_like_go(tmp_path: Path) -> None:
+    full = write_tar(tmp_path / "full.tar", [("file", "a", b"a" * 512)])
+    with tarfile.open(full) as tar:
+        end = tar.getmember("a").offset_data + 512
+    path = tmp_path / "noeof.tar"
+    path.write_bytes(full.read_bytes()[:end])
+    with TarTree(path).open("a") as stream:
+        assert stream.read() == b"a" * 512
+
+
+def test_nonexistent_path(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "image.tar"
+    for attempt in (
+        lambda: open_docker_archive_image(path, None, None),
+        lambda: open_docker_archive_location(path),
+        lambda: open_oci_archive_image(path, None),
+        lambda: open_oci_archive_location(path),
+    ):
+        with pytest.raises(InvalidLayout, match="does not exist") as caught:
+            attempt()
+        assert str(path) in str(caught.value)
+
+
+def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
+    with pytest.raises(InvalidLayout, match="folder") as caught:
+        open_docker_archive_image(tmp_path, None, None)
+    assert str(tmp_path) in str(caught.value)
+
+
+@pytest.mark.parametrize(("suffix", "packer"), [("gz", gzip.compress)])
+def test_compressed_tarballs_are_refused_with_a_way_out(
+    single_image: Path, tmp_path: Path, suffix: str, packer: Any
+) -> None:
+    path = tmp_path / f"single.tar.{suffix}"
+    path.write_bytes(packer(single_image.read_bytes()))
+    with pytest.raises(Unsupported) as caught:
+        open_docker_archive_image(path, None, None)
+    message = str(caught.value)
+    assert str(path) in message and "gzip" in message and "gunzip" in message
+
+
+def test_wrong_kind_of_archive_says_which_it_is(
+    skopeo_docker_archive: Path, skopeo_oci_archive: Path
+) -> None:
+    with pytest.raises(InvalidLayout, match="docker-archive:") as caught:
+        open_oci_archive_image(skopeo_docker_archive, None)
+    assert str(skopeo_docker_archive) in str(caught.value)
+    with pytest.raises(InvalidLayout, match="oci-archive:") as caught:
+        open_docker_archive_image(skopeo_oci_archive, None, None)
+    assert str(skopeo_oci_archive) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("manifest_json", "match"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"Config": "c.json"}', "not a list"),
+        (b'[{"RepoTags": ["x:1"]}]', "Config"),
+        (b'[{"Config": "c.json", "Layers": "l.tar"}]', "Layers"),
+    ],
+)
+def test_malformed_manifest_json(tmp_path: Path, manifest_json: bytes, match: str) -> None:
+    path = write_tar(tmp_path / "m.tar", [("file", "manifest.json", manifest_json)])
+    with pytest.raises(InvalidLayout, match=match) as caught:
+        open_docker_archive_location(path)
+    assert str(path) in str(caught.value)
+
+
+def test_layer_count_mismatch_and_missing_layer(tmp_path: Path) -> None:
+    diff_id = sha256_digest(b"")
+    config = b'{"rootfs":{"type":"layers","diff_ids":["%s"]}}' % diff_id.encode()
+    mismatch = {"Config": "c.json", "RepoTags": [], "Layers": []}
+    missing = {"Config": "c.json", "RepoTags": [], "Layers": ["gone.tar"]}
+    for name, item, match in (
+        ("count.tar", mismatch, "must match"),
+        ("missing.tar", missing, "gone.tar"),
+    ):
+        path = write_tar(
+            tmp_path / name,
+            [("file", "c.json", config), ("file", "manifest.json", dump_json([item]))],
+        )
+        source = open_docker_archive_image(path, None, None)
+        with pytest.raises(InvalidLayout, match=match) as caught:
+            source.get_manifest()
+        assert str(path) in str(caught.value)
+
+
+def test_tar_tree_basics(tmp_path: Path) -> None:
+    path = write_tar(
+        tmp_path / "t.tar",
+        [
+            ("dir", "./", None),
+            ("dir", "./dir", None),
+            ("file", "./dir/file", b"0123456789"),
+            ("file", "dir/file", b"second copy"),  # the first of a name wins
+        ],
+    )
+    tree = TarTree(path)
+    assert tree.names() == ["dir", "dir/file"]
+    assert tree.exists("dir/file") and tree.exists("./dir//file")
+    assert not tree.exists("dir") and not tree.exists("nothing")
+    assert tree.size("dir/file") == 10
+    with pytest.raises(FileNotFoundError):
+        tree.open("dir")
+    with tree.open("dir/file") as stream:
+        assert stream.read(3) == b"012"
+        stream.seek(7)
+        assert stream.read() == b"789"
+    reader = tree.open("dir/file")
+    tree.close()
+    tree.close()
+    assert reader.read() == b"0123456789"  # readers outlive the tree
+    reader.close()
+
+
+def test_archive_replaced_after_opening_is_noticed(single_image: Path) -> None:
+    tree = TarTree(single_image)
+    single_image.write_bytes(single_image.read_bytes() + b"\0" * 1024)
+    with pytest.raises(TransportError, match="changed on disk") as caught:
+        tree.open("manifest.json")
+    assert str(single_image) in str(caught.value)
+
+
+def test_sources_satisfy_the_protocol(single_image: Path, skopeo_oci_archive: Path) -> None:
+    sources = [
+        open_docker_archive_image(single_image),
+        open_oci_archive_image(skopeo_oci_archive),
+    ]
+    for source in sources:
+        assert isinstance(source, ImageSource)
+        source.close()
+    assert isinstance(sources[0], DockerArchiveImageSource)
+
+
+class CancelOnSecondCheck(CancelToken):
+    """A token that the operation itself cancels the second time it checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.checks == 2:
+            self.cancel()
+        super().check()
+
+
+def test_cancel_token_stops_the_size_scan_of_compressed_layers(tmp_path: Path) -> None:
+    spec = ImageSpec(
+        layers=[LayerSpec({"/big": bytes(3 * 1024 * 1024)}, compression="none")],
+        docker_media_types=True,
+    )
+    entries = docker_save_entries([(["c:1"], spec)], compression="gzip")
+    path = write_tar(tmp_path / "gz.tar", entries)
+    token = CancelOnSecondCheck()
+    source = open_docker_archive_image(path, None, None)
+    with pytest.raises(Cancelled):
+        source.get_manifest(cancel=token)
+    assert token.checks == 2  # once on entry, once inside the decompressing size scan
+    raw, _ = source.get_manifest()  # nothing half-computed was kept
+    assert raw == skopeo_raw(f"docker-archive:{path}")
