@@ -12,7 +12,7 @@ Two layers live here, both pure string work (no disk, no network, no Qt):
 
 * :func:`parse_image_name` reads the image names of containers/image
   (``docker://…``, ``oci:PATH[:REF]``, ``dir:PATH``,
-  ``docker-archive:PATH[:NAME:TAG|:@N]``, ``oci-archive:PATH[:REF]``) through
+  ``docker-archive:PATH[:NAME:TAG|:@N]``, ``oci-archive:PATH[:REF|:@N]``) through
   one table from transport to parser, as containers/image's
   ``transports/alltransports`` does.
 
@@ -384,11 +384,6 @@ class Transport(enum.StrEnum):
 
 
 def _oci_ref_problem(ref: str) -> str | None:
-    if ref.startswith("@"):
-        return (
-            f'choosing an image by its position ("{ref}") is not supported; '
-            "name it by its org.opencontainers.image.ref.name instead"
-        )
     if not _OCI_REF_RE.fullmatch(ref):
         return (
             f'the ref "{ref}" may contain only letters and digits, joined by one of '
@@ -435,28 +430,43 @@ class DockerName:
 
 
 @dataclass(frozen=True)
-class OCIName:
-    """``oci:PATH[:REF]``: an OCI image layout directory.
+class _OCILayoutName:
+    """What ``oci:`` and ``oci-archive:`` names share: a path and a way to pick one image.
 
     ``ref`` is the ``org.opencontainers.image.ref.name`` annotation of the
-    image in ``index.json``; ``None`` means the only image of the layout. The
-    path cannot contain a colon (the first colon ends it).
+    image in ``index.json``; ``index`` its position there (``PATH:@N``, counting
+    from 0), as current containers/image accepts; with neither, the layout's
+    only image is meant. The path cannot contain a colon (the first colon ends it).
     """
 
-    transport: ClassVar[Transport] = Transport.OCI
+    transport: ClassVar[Transport]
     path: Path
     ref: str | None = None
+    index: int | None = None
 
     def __post_init__(self) -> None:
         _check_path(self, self.path, colon_allowed=False)
         if self.ref is not None:
+            if self.index is not None:
+                raise _name_error(str(self), "give either a REF or an @INDEX, not both")
             problem = _oci_ref_problem(self.ref)
             if problem:
                 raise _name_error(str(self), problem)
+        if self.index is not None and self.index < 0:
+            raise _name_error(str(self), f"the image index @{self.index} must not be negative")
 
     def __str__(self) -> str:
         suffix = f":{self.ref}" if self.ref is not None else ""
+        if self.index is not None:
+            suffix += f":@{self.index}"
         return f"{self.transport}:{self.path}{suffix}"
+
+
+@dataclass(frozen=True)
+class OCIName(_OCILayoutName):
+    """``oci:PATH[:REF|:@N]``: an OCI image layout directory."""
+
+    transport: ClassVar[Transport] = Transport.OCI
 
 
 @dataclass(frozen=True)
@@ -510,23 +520,10 @@ class DockerArchiveName:
 
 
 @dataclass(frozen=True)
-class OCIArchiveName:
-    """``oci-archive:PATH[:REF]``: a tarball of an OCI layout; ``ref`` as for :class:`OCIName`."""
+class OCIArchiveName(_OCILayoutName):
+    """``oci-archive:PATH[:REF|:@N]``: a tarball of an OCI layout."""
 
     transport: ClassVar[Transport] = Transport.OCI_ARCHIVE
-    path: Path
-    ref: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_path(self, self.path, colon_allowed=False)
-        if self.ref is not None:
-            problem = _oci_ref_problem(self.ref)
-            if problem:
-                raise _name_error(str(self), problem)
-
-    def __str__(self) -> str:
-        suffix = f":{self.ref}" if self.ref is not None else ""
-        return f"{self.transport}:{self.path}{suffix}"
 
 
 ImageName = DockerName | OCIName | DirName | DockerArchiveName | OCIArchiveName
@@ -545,17 +542,27 @@ def _parse_docker_name(rest: str) -> DockerName:
     return DockerName(reference)
 
 
-def _split_path_and_ref(rest: str) -> tuple[Path, str | None]:
+def _parse_index(spec: str) -> int:
+    """``@N`` → N, a position in a layout's index or an archive's manifest."""
+    number = spec[1:]
+    if not _INDEX_RE.fullmatch(number):
+        raise _Problem(f'the image index "{number}" is not a whole number')
+    return int(number)
+
+
+def _split_path_and_ref(rest: str) -> tuple[Path, str | None, int | None]:
     path, _, ref = rest.partition(":")
     problem = _path_text_problem(path, colon_allowed=False)
     if problem:
         raise _Problem(problem)
     if not ref:
-        return Path(path), None
+        return Path(path), None, None
+    if ref.startswith("@"):
+        return Path(path), None, _parse_index(ref)
     problem = _oci_ref_problem(ref)
     if problem:
         raise _Problem(problem)
-    return Path(path), ref
+    return Path(path), ref, None
 
 
 def _parse_oci_name(rest: str) -> OCIName:
@@ -583,13 +590,7 @@ def _parse_docker_archive_name(rest: str) -> DockerArchiveName:
     if not spec:
         raise _Problem('nothing follows the ":" after the path; give NAME:TAG or @INDEX')
     if spec.startswith("@"):
-        number = spec[1:]
-        if not _INDEX_RE.fullmatch(number):
-            raise _Problem(f'the image index "{number}" is not a whole number')
-        index = int(number)
-        if index < 0:
-            raise _Problem(f"the image index @{index} must not be negative")
-        return DockerArchiveName(Path(path), index=index)
+        return DockerArchiveName(Path(path), index=_parse_index(spec))
     reference = _parse_docker(spec, default_tag=True)
     if reference.digest is not None:
         raise _Problem(_ARCHIVE_DIGEST)

@@ -357,7 +357,8 @@ def test_paths_are_kept_as_given_not_resolved() -> None:
         ("oci:/l:x-", 'the ref "x-"'),
         ("oci:/l:a---b", 'the ref "a---b"'),
         ("oci:/l:a//b", 'the ref "a//b"'),
-        ("oci:/l:@1", 'choosing an image by its position ("@1") is not supported'),
+        ("oci:/l:@x", 'the image index "x" is not a whole number'),
+        ("oci:/l:@-1", "the image index @-1 must not be negative"),
         ("oci-archive:", "the path is empty"),
         ("oci-archive:/a.tar:ä", 'the ref "ä"'),
         # dir:
@@ -443,6 +444,13 @@ def test_oci_names_check_their_parts(cls: type[OCIName] | type[OCIArchiveName]) 
     with pytest.raises(InvalidReference, match="contains a colon"):
         cls(Path("/a:b"), None)
     assert str(cls(Path("/l"), "ok")).endswith(":/l:ok")
+    with pytest.raises(InvalidReference, match="either a REF or an @INDEX"):
+        cls(Path("/l"), "ok", 1)
+    with pytest.raises(InvalidReference, match="must not be negative"):
+        cls(Path("/l"), None, -1)
+    by_index = cls(Path("/l"), None, 2)
+    assert str(by_index).endswith(":/l:@2")
+    assert parse_image_name(str(by_index)) == by_index
 
 
 def test_names_are_frozen_and_hashable() -> None:

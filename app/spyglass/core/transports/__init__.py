@@ -32,7 +32,7 @@ def _open_docker(name: DockerName) -> ImageSource:
 def _open_oci(name: OCIName) -> ImageSource:
     from spyglass.core.transports.layout import open_layout_image
 
-    return open_layout_image(name.path, name.ref)
+    return open_layout_image(name.path, name.ref, name.index)
 
 
 def _open_dir(name: DirName) -> ImageSource:
@@ -51,7 +51,7 @@ def _open_docker_archive(name: DockerArchiveName) -> ImageSource:
 def _open_oci_archive(name: OCIArchiveName) -> ImageSource:
     from spyglass.core.transports.archive import open_oci_archive_image
 
-    return open_oci_archive_image(name.path, name.ref)
+    return open_oci_archive_image(name.path, name.ref, name.index)
 
 
 _SOURCES: dict[type, Callable[..., ImageSource]] = {

@@ -932,15 +932,17 @@ def open_oci_archive_location(path: Path) -> OCILayoutLocation:
     return OCILayoutLocation(_oci_reader(path))
 
 
-def open_oci_archive_image(path: Path, ref: str | None = None) -> OCIArchiveImageSource:
-    """Open ``oci-archive:PATH[:REF]``."""
+def open_oci_archive_image(
+    path: Path, ref: str | None = None, index: int | None = None
+) -> OCIArchiveImageSource:
+    """Open ``oci-archive:PATH[:REF|:@N]``."""
     reader = _oci_reader(path)
     try:
-        top = reader.find(ref)
+        top = reader.find(ref, index)
     except BaseException:
         reader.tree.close()
         raise
-    return OCIArchiveImageSource(reader, top, reader.name_for(ref))
+    return OCIArchiveImageSource(reader, top, reader.name_for(ref, index))
 
 
 # --------------------------------------------------------------------------- sniffing

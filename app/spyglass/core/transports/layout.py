@@ -107,21 +107,29 @@ class OCILayoutReader:
             self._index = parsed
         return self._index
 
-    def name_for(self, ref: str | None) -> str:
-        return f"{self.transport}:{self.path}" + (f":{ref}" if ref else "")
+    def name_for(self, ref: str | None, index: int | None = None) -> str:
+        name = f"{self.transport}:{self.path}" + (f":{ref}" if ref else "")
+        return name + (f":@{index}" if index is not None else "")
 
     def entries(self) -> Iterator[ImageEntry]:
-        for descriptor in self.index().manifests:
+        for position, descriptor in enumerate(self.index().manifests):
             ref = descriptor.ref_name
             yield ImageEntry(
                 label=ref or f"@{descriptor.digest.algorithm}:{descriptor.digest.short}",
                 descriptor=descriptor,
-                name=self.name_for(ref) if ref else f"{self.name_for(None)}@{descriptor.digest}",
+                name=self.name_for(ref) if ref else self.name_for(None, position),
             )
 
-    def find(self, ref: str | None) -> Descriptor:
-        """The index.json entry for ``ref`` (or the only entry when ``ref`` is None)."""
+    def find(self, ref: str | None, index: int | None = None) -> Descriptor:
+        """The index.json entry for ``ref``, or at ``index``, or the only entry."""
         manifests = self.index().manifests
+        if index is not None:
+            if index >= len(manifests):
+                raise ImageNotFound(
+                    f"{self.what} has {len(manifests)} images; there is no image @{index} "
+                    "(positions count from 0)."
+                )
+            return manifests[index]
         if ref is None:
             if len(manifests) == 1:
                 return manifests[0]
@@ -130,7 +138,8 @@ class OCILayoutReader:
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
             raise ImageNotFound(
                 f"{self.what} holds {len(manifests)} images; name one with "
-                f"{self.name_for('REF')}" + (f" (refs: {', '.join(refs)})." if refs else ".")
+                f"{self.name_for('REF')} or {self.name_for(None, 0)}"
+                + (f" (refs: {', '.join(refs)})." if refs else ".")
             )
         matches = [d for d in manifests if d.ref_name == ref]
         if not matches:
@@ -242,8 +251,8 @@ def open_layout(path: Path) -> OCILayoutLocation:
     return OCILayoutLocation(OCILayoutReader(DirTree(path), transport="oci", path=path))
 
 
-def open_layout_image(path: Path, ref: str | None) -> ImageSource:
-    """Open ``oci:PATH[:REF]``."""
+def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> ImageSource:
+    """Open ``oci:PATH[:REF|:@N]``."""
     location = open_layout(path)
-    top = location.reader.find(ref)
-    return LayoutImageSource(location.reader, top, location.reader.name_for(ref))
+    top = location.reader.find(ref, index)
+    return LayoutImageSource(location.reader, top, location.reader.name_for(ref, index))
