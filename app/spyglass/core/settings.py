@@ -2,8 +2,12 @@
 
 What is kept: the recently opened locations (most recent first, at most
 :data:`MAX_RECENT`, no duplicates), the locations that were open when the
-window last closed, whether the first start is behind us, and the window's
-geometry as Qt saves it (base64 text, opaque here: this module imports no Qt).
+window last closed, the registries in the places tree (host, user name, whether
+plain HTTP / unverified TLS is allowed, repositories opened by name — never a
+password or token: those go to the system keyring through
+:mod:`spyglass.core.credentials`), whether the first start is behind us, and the
+window's geometry as Qt saves it (base64 text, opaque here: this module imports
+no Qt).
 
 Reading never fails: a missing file gives the defaults, and so does a file that
 is not a JSON object — that file is renamed to ``settings.json.bad`` so that the
@@ -19,7 +23,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,6 +38,8 @@ FILE_NAME: Final = "settings.json"
 BAD_SUFFIX: Final = ".bad"
 MAX_RECENT: Final = 10
 FORMAT_VERSION: Final = 1
+SECRET_KEYS: Final = frozenset({"password", "secret", "token", "identity_token", "auth"})
+"""Keys a registry entry never has; a hand-edited file that holds one is read without it."""
 
 
 def settings_path() -> Path:
@@ -61,6 +67,89 @@ def _unique(paths: Iterable[str], limit: int | None = None) -> list[str]:
     return out
 
 
+def _host_problem(host: str) -> str | None:
+    if not host:
+        return "it is empty"
+    if any(c.isspace() for c in host) or "/" in host:
+        return "it holds a space or a slash"
+    return None
+
+
+@dataclass
+class RegistrySettings:
+    """One registry of the places tree, as remembered between sessions.
+
+    The secret is never here: :class:`~spyglass.core.credentials.CredentialStore`
+    keeps it (the keyring, or the session when there is none).
+
+    Attributes:
+        host: the registry as people name it (``docker.io``, ``localhost:5000``),
+            already canonical (lower case, no scheme, no path).
+        username: the account last used, shown in the window; "" for anonymous.
+        insecure: plain HTTP and unverified TLS are allowed for this registry.
+        repositories: repositories opened by name (for registries without a
+            catalog), in the order they were opened.
+    """
+
+    host: str
+    username: str = ""
+    insecure: bool = False
+    repositories: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.host = self.host.strip().lower()
+        problem = _host_problem(self.host)
+        if problem:
+            raise SpyglassError(f'"{self.host}" is not a registry host: {problem}.')
+
+    def copy(self) -> RegistrySettings:
+        return replace(self, repositories=list(self.repositories))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "username": self.username,
+            "insecure": self.insecure,
+            "repositories": list(dict.fromkeys(self.repositories)),
+        }
+
+    @classmethod
+    def from_json(cls, data: object, *, where: Path | str = FILE_NAME) -> RegistrySettings | None:
+        """One entry of ``registries``; None (with a warning) when it has no usable host."""
+        if not isinstance(data, dict):
+            log.warning("Ignoring a registry in %s: expected an object.", where)
+            return None
+        host = data.get("host")
+        if not isinstance(host, str) or _host_problem(host.strip().lower()):
+            log.warning("Ignoring a registry in %s: it has no valid host.", where)
+            return None
+        secrets = sorted(SECRET_KEYS & set(data))
+        if secrets:
+            # name the keys, never the values
+            log.warning('Ignoring %s of the registry %s in %s: secrets belong in the '
+                        "system keyring.", ", ".join(f'"{k}"' for k in secrets), host, where)
+        entry = cls(host)
+        username = data.get("username")
+        if isinstance(username, str):
+            entry.username = username
+        elif username is not None:
+            log.warning('Ignoring "username" of the registry %s in %s: expected text.',
+                        host, where)
+        insecure = data.get("insecure")
+        if isinstance(insecure, bool):
+            entry.insecure = insecure
+        elif insecure is not None:
+            log.warning('Ignoring "insecure" of the registry %s in %s: expected true or false.',
+                        host, where)
+        repositories = data.get("repositories")
+        if isinstance(repositories, list) and all(isinstance(r, str) and r for r in repositories):
+            entry.repositories = list(dict.fromkeys(repositories))
+        elif repositories is not None:
+            log.warning('Ignoring "repositories" of the registry %s in %s: expected a list '
+                        "of names.", host, where)
+        return entry
+
+
 @dataclass
 class Settings:
     """The user's settings. Mutable; save with :func:`save_settings`.
@@ -70,12 +159,43 @@ class Settings:
         open_locations: the locations open when the window last closed, in tree order.
         first_run_done: False until the window has been shown once.
         window_geometry: ``QMainWindow.saveGeometry()`` as base64 text, or "".
+        registries: the registries of the places tree, in tree order, one per host.
     """
 
     recent_locations: list[str] = field(default_factory=list)
     open_locations: list[str] = field(default_factory=list)
     first_run_done: bool = False
     window_geometry: str = ""
+    registries: list[RegistrySettings] = field(default_factory=list)
+
+    def copy(self) -> Settings:
+        """A deep copy (for saving a snapshot on another thread)."""
+        return replace(
+            self,
+            recent_locations=list(self.recent_locations),
+            open_locations=list(self.open_locations),
+            registries=[r.copy() for r in self.registries],
+        )
+
+    def registry(self, host: str) -> RegistrySettings | None:
+        """The registry entry for ``host``, or None."""
+        wanted = host.strip().lower()
+        return next((r for r in self.registries if r.host == wanted), None)
+
+    def set_registry(self, entry: RegistrySettings) -> None:
+        """Add ``entry``, or replace the entry of the same host where it stands."""
+        for i, existing in enumerate(self.registries):
+            if existing.host == entry.host:
+                self.registries[i] = entry
+                return
+        self.registries.append(entry)
+
+    def remove_registry(self, host: str) -> bool:
+        """Forget the registry ``host``; True if it was there."""
+        wanted = host.strip().lower()
+        before = len(self.registries)
+        self.registries = [r for r in self.registries if r.host != wanted]
+        return len(self.registries) != before
 
     def add_recent(self, path: str | os.PathLike[str]) -> None:
         """Put ``path`` first in the recent list (moving it if it was there), keep 10."""
@@ -94,6 +214,7 @@ class Settings:
             "open_locations": _unique(self.open_locations),
             "first_run_done": self.first_run_done,
             "window_geometry": self.window_geometry,
+            "registries": [r.to_json() for r in _unique_registries(self.registries)],
         }
 
     @classmethod
@@ -123,7 +244,21 @@ class Settings:
             settings.window_geometry = value
         elif value is not None:
             bad("window_geometry", "a base64 string")
+        value = data.get("registries")
+        if isinstance(value, list):
+            entries = [RegistrySettings.from_json(item, where=where) for item in value]
+            settings.registries = _unique_registries(e for e in entries if e is not None)
+        elif value is not None:
+            bad("registries", "a list of registries")
         return settings
+
+
+def _unique_registries(entries: Iterable[RegistrySettings]) -> list[RegistrySettings]:
+    """One entry per host, the first one winning."""
+    seen: dict[str, RegistrySettings] = {}
+    for entry in entries:
+        seen.setdefault(entry.host, entry)
+    return list(seen.values())
 
 
 def _set_aside(path: Path, reason: str) -> None:

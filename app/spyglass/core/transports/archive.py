@@ -837,6 +837,10 @@ class DockerArchiveLocation:
         self.reader = reader
 
     @property
+    def kind(self) -> str:
+        return DOCKER_ARCHIVE
+
+    @property
     def title(self) -> str:
         return self.reader.path.name or str(self.reader.path)
 

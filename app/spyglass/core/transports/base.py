@@ -87,6 +87,11 @@ class Location(Protocol):
     """A place that holds images and can be browsed: a layout, an archive, a registry."""
 
     @property
+    def kind(self) -> str:
+        """The transport of the place: ``oci``, ``dir``, ``oci-archive``, ``docker-archive``."""
+        ...
+
+    @property
     def title(self) -> str:
         """A short name for the place (the folder or file name, the registry host)."""
         ...

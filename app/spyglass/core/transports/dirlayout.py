@@ -238,6 +238,10 @@ class DirLocation:
         self.path = path
 
     @property
+    def kind(self) -> str:
+        return "dir"
+
+    @property
     def title(self) -> str:
         return self.path.name or str(self.path)
 

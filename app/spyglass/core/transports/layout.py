@@ -218,6 +218,10 @@ class OCILayoutLocation:
         self._owns_tree = owns_tree
 
     @property
+    def kind(self) -> str:
+        return self.reader.transport
+
+    @property
     def title(self) -> str:
         return self.reader.path.name or str(self.reader.path)
 

@@ -1,0 +1,112 @@
+"""Starting the window: the application object, the crash dialog hook, the first places."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from spyglass import __version__
+from spyglass.core.settings import load_settings, settings_path
+from spyglass.gui import icons
+from spyglass.gui.dialogs.crash import CrashDialog, crash_report
+from spyglass.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
+
+
+class CrashHandler:
+    """A ``sys.excepthook`` that logs an uncaught exception and shows :class:`CrashDialog`.
+
+    Exceptions raised in Qt slots and overrides reach ``sys.excepthook``
+    (PySide prints them through it); without this hook they would scroll by on
+    a terminal nobody watches, or take the window down. A second exception
+    while the dialog is up goes to the previous hook only.
+    """
+
+    def __init__(self, previous: ExceptHook | None = None) -> None:
+        self.previous = previous or sys.__excepthook__
+        self._showing = False
+        self.dialog_factory: Callable[[str, str], CrashDialog] = CrashDialog
+
+    def __call__(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        log.critical("Uncaught exception", exc_info=(exc_type, exc, tb))
+        if issubclass(exc_type, KeyboardInterrupt):
+            QCoreApplication.exit(130)
+            return
+        if self._showing or QApplication.instance() is None:
+            self.previous(exc_type, exc, tb)
+            return
+        self._showing = True
+        try:
+            summary = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
+            dialog = self.dialog_factory(summary, crash_report(exc_type, exc, tb))
+            dialog.exec()
+            if dialog.quit_requested:
+                QCoreApplication.exit(1)
+        finally:
+            self._showing = False
+
+    def install(self) -> None:
+        sys.excepthook = self
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def create_application(argv: list[str]) -> QApplication:
+    """The QApplication (or the one that exists), named and with the Spyglass icon."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv)
+    app.setApplicationName("Spyglass")
+    app.setApplicationDisplayName("Spyglass")
+    app.setOrganizationName("Spyglass")
+    app.setOrganizationDomain("spyglass.invalid")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("spyglass")
+    app.setWindowIcon(icons.app_icon())
+    return app
+
+
+def run(argv: list[str]) -> int:
+    """Open the window; ``argv`` holds paths of layouts or archives to open (and Qt options).
+
+    Settings are read here, before the window exists (a small file under the
+    user's config folder); everything after that reads disk only on worker
+    threads.
+    """
+    _configure_logging()
+    existing = QApplication.instance() is not None
+    app = create_application([sys.argv[0] if sys.argv else "spyglass", *argv])
+    CrashHandler(sys.excepthook).install()
+    # a new QApplication takes its own options (-platform, -style …) out of the list
+    arguments = argv if existing else app.arguments()[1:]
+    paths = [Path(arg) for arg in arguments if not arg.startswith("-")]
+
+    settings = load_settings()
+    window = MainWindow(settings, settings_file=settings_path())
+    window.restore_window_geometry()
+    window.show()
+    if paths:
+        for i, path in enumerate(paths):
+            window.open_location(path, select=(i == 0))
+    else:
+        window.restore_session()
+    return app.exec()
+
+
+__all__ = ["CrashHandler", "create_application", "run"]

@@ -1,0 +1,1 @@
+"""Dialogs: the layer file listing and the crash report."""

@@ -1,0 +1,153 @@
+"""The files of one layer, listed in the background, with a filter box."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core import media
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.base import ImageSource
+from spyglass.gui import icons
+from spyglass.gui.formatting import human_size
+from spyglass.gui.loading import list_files
+from spyglass.gui.models.layer_files import PATH, LayerFilesModel, PathFilterModel
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import MessagePanel, fit_columns, make_table
+from spyglass.gui.workers import Runner
+
+if TYPE_CHECKING:
+    from spyglass.core.layerfiles import LayerFile
+
+_ids = itertools.count(1)
+
+
+class LayerFilesDialog(QDialog):
+    """Lists what one layer adds, changes and deletes; closing it cancels the listing.
+
+    Signals:
+        loaded(int): the listing arrived with this many entries.
+        failed(str): the listing failed; the sentence is shown in the dialog.
+    """
+
+    loaded = Signal(int)
+    failed = Signal(str)
+
+    def __init__(
+        self, runner: Runner, source: ImageSource, layer: Descriptor, heading: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle(f"Files — {heading}")
+        self.resize(920, 600)
+        self._runner = runner
+        self._key = f"files:{next(_ids)}"
+        self.layer = layer
+
+        title = QLabel(f"<b>{html.escape(heading)}</b>")
+        details = QLabel(
+            f"<span style='font-family:monospace'>{layer.digest}</span> · "
+            f"{html.escape(media.friendly(layer.media_type))} · {human_size(layer.size)}"
+        )
+        details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by path")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setEnabled(False)
+        self.count = QLabel()
+
+        self.model = LayerFilesModel(self)
+        self.proxy = PathFilterModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter.textChanged.connect(self._filter_changed)
+        self.table = make_table()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.panel = MessagePanel()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.panel)
+        self.pages.addWidget(self.table)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter, 1)
+        filter_row.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setSpacing(8)
+        layout.addWidget(title)
+        layout.addWidget(details)
+        layout.addLayout(filter_row)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(buttons)
+
+        self.panel.show_message("Reading the layer…",
+                                "Every byte is checked against the layer's digest.", busy=True)
+        self._runner.submit(
+            lambda cancel: list_files(source, layer, cancel),
+            on_done=self._listed,
+            on_error=self._failed,
+            key=self._key,
+            what=f"listing the files of {layer.digest}",
+        )
+
+    @property
+    def error(self) -> str:
+        """The error sentence shown, or ""."""
+        return self.panel.body.text() if self.pages.currentWidget() is self.panel \
+            and not self.panel.spinner.running else ""
+
+    def _listed(self, files: list[LayerFile]) -> None:
+        self.model.set_rows(files)
+        self.pages.setCurrentWidget(self.table)
+        fit_columns(self.table, maximum=520)
+        self.table.horizontalHeader().resizeSection(
+            PATH, max(self.table.horizontalHeader().sectionSize(PATH), 320))
+        self.filter.setEnabled(True)
+        self.filter.setFocus()
+        self._update_count()
+        emit(self.loaded, len(files))
+
+    def _failed(self, message: str) -> None:
+        self.panel.show_message("Cannot list this layer", message, icon=icons.warning_icon())
+        emit(self.failed, message)
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        size = sum(f.size for f in self.model.rows if f.kind == "file")
+        if shown == total:
+            self.count.setText(f"{total:,} entries · {human_size(size)} of files")
+        else:
+            self.count.setText(f"{shown:,} of {total:,} entries")
+
+    def done(self, result: int) -> None:
+        """Override QDialog::done: stop a listing still running."""
+        self._runner.cancel(self._key)
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Override QWidget::closeEvent: stop a listing still running."""
+        self._runner.cancel(self._key)
+        super().closeEvent(event)

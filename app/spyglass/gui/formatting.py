@@ -1,0 +1,148 @@
+"""How the window writes sizes, digests, dates, platforms and build steps (no Qt)."""
+
+from __future__ import annotations
+
+import re
+import stat
+from datetime import UTC, datetime
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
+from spyglass.core.platform import Platform
+
+_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(size: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``23.4 MiB``: binary units, one decimal below 100."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in _UNITS:
+        value /= 1024
+        if value < 1024 or unit == _UNITS[-1]:
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def exact_size(size: int) -> str:
+    """``12,345 bytes``, for tooltips."""
+    return f"{size:,} byte" + ("" if size == 1 else "s")
+
+
+def short_digest(digest: Digest | str) -> str:
+    """``sha256:9f86d081884c``: the algorithm and the first 12 hex characters."""
+    parsed = digest if isinstance(digest, Digest) else Digest.parse(digest)
+    return f"{parsed.algorithm}:{parsed.short}"
+
+
+def platform_text(platform: Platform | None) -> str:
+    """``linux/arm64/v8`` (plus the OS version when there is one), or an em dash."""
+    if platform is None:
+        return "—"
+    text = str(platform)
+    return f"{text} ({platform.os_version})" if platform.os_version else text
+
+
+ATTESTATION_TYPE = "vnd.docker.reference.type"
+
+
+def is_attestation(descriptor: Descriptor) -> bool:
+    """True for BuildKit's attestation manifests hanging off an index."""
+    return descriptor.annotations.get(ATTESTATION_TYPE) == "attestation-manifest"
+
+
+def instance_label(descriptor: Descriptor) -> str:
+    """What an entry of a list is called: its platform, or what it is."""
+    if is_attestation(descriptor):
+        return "attestation"
+    if descriptor.platform is not None and descriptor.platform.os:
+        return str(descriptor.platform)
+    if media.is_index(descriptor.media_type):
+        return f"nested list {short_digest(descriptor.digest)}"
+    return short_digest(descriptor.digest)
+
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """An RFC 3339 timestamp as image configs write them (nanoseconds allowed), or None."""
+    if not text:
+        return None
+    cleaned = _FRACTION.sub(r"\1", text.strip()).replace("z", "Z")
+    if cleaned.endswith("Z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def format_timestamp(text: str | None, *, empty: str = "—") -> str:
+    """``2024-03-01 12:00:00 UTC``; text that is no timestamp is shown as it is."""
+    value = parse_timestamp(text)
+    if value is None:
+        return text or empty
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def relative_age(text: str | None, *, now: datetime | None = None) -> str:
+    """``3 days ago``, ``2 years ago``; "" when the timestamp cannot be read."""
+    value = parse_timestamp(text)
+    if value is None:
+        return ""
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for unit, length in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
+                         ("hour", 3600), ("minute", 60)):
+        if seconds >= length:
+            count = int(seconds // length)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+_NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
+_SHELL = re.compile(r"^(?:RUN\s+)?/bin/(?:ba)?sh -c\s+")
+_BUILDKIT = re.compile(r"\s*# buildkit\s*$")
+
+
+def history_step(created_by: str) -> str:
+    """A build step as a Dockerfile line: ``RUN apk add …`` rather than ``/bin/sh -c …``."""
+    text = created_by.strip()
+    if not text:
+        return ""
+    text = _BUILDKIT.sub("", text)
+    if _NOP.match(text):
+        return _NOP.sub("", text).strip()
+    if _SHELL.match(text):
+        return "RUN " + _SHELL.sub("", text).strip()
+    return text
+
+
+_KIND_BITS = {
+    "dir": stat.S_IFDIR,
+    "opaque": stat.S_IFDIR,
+    "symlink": stat.S_IFLNK,
+    "device": stat.S_IFCHR,
+    "fifo": stat.S_IFIFO,
+}
+
+
+def file_mode(kind: str, mode: int) -> str:
+    """``drwxr-xr-x`` from a layer entry's kind and permission bits."""
+    bits = _KIND_BITS.get(kind.lower(), stat.S_IFREG)
+    return stat.filemode(bits | (mode & 0o7777))
+
+
+def format_epoch(seconds: int) -> str:
+    """A file's mtime: ``2024-01-02 03:04``, UTC."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)

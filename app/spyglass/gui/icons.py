@@ -1,0 +1,269 @@
+"""The window's icons: the application icon, and small icons drawn here so they look
+the same on every desktop (no icon theme is needed)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QApplication, QStyle
+
+import spyglass
+
+_SIZES = (16, 24, 32, 48)
+
+
+def resources_dir() -> Path:
+    """``resources/`` of the source tree (it may be absent in an installed copy)."""
+    return Path(spyglass.__file__).resolve().parents[2] / "resources"
+
+
+def _painted(draw: Callable[[QPainter, float], None]) -> QIcon:
+    icon = QIcon()
+    for size in _SIZES:
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(size / 16, size / 16)
+        draw(painter, 16.0)
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+def _layer(painter: QPainter, y: float, fill: QColor, edge: QColor) -> None:
+    """One flat rhombus of a layer stack, its top corner at ``y``."""
+    shape = QPolygonF([QPointF(8, y), QPointF(15, y + 3.2), QPointF(8, y + 6.4),
+                       QPointF(1, y + 3.2)])
+    painter.setPen(QPen(edge, 0.9))
+    painter.setBrush(fill)
+    painter.drawPolygon(shape)
+
+
+def _stack(base: str) -> Callable[[QPainter, float], None]:
+    def draw(painter: QPainter, _size: float) -> None:
+        color = QColor(base)
+        edge = color.darker(150)
+        _layer(painter, 8.4, color.lighter(125), edge)
+        _layer(painter, 5.2, color.lighter(110), edge)
+        _layer(painter, 2.0, color, edge)
+    return draw
+
+
+def _index(painter: QPainter, _size: float) -> None:
+    """Two stacks, one behind the other: the images of a list."""
+    for dx, dy, base in ((-2.2, -1.6, "#9575cd"), (2.0, 1.4, "#3f51b5")):
+        color = QColor(base)
+        painter.save()
+        painter.translate(8 + dx, 8 + dy)
+        painter.scale(0.78, 0.78)
+        painter.translate(-8, -8)
+        edge = color.darker(160)
+        _layer(painter, 7.6, color.lighter(130), edge)
+        _layer(painter, 4.4, color.lighter(112), edge)
+        _layer(painter, 1.2, color, edge)
+        painter.restore()
+
+
+def _archive(painter: QPainter, _size: float) -> None:
+    painter.setPen(QPen(QColor("#8d6e63").darker(130), 0.9))
+    painter.setBrush(QColor("#c8a27a"))
+    painter.drawRoundedRect(QRectF(1.5, 4.5, 13, 10), 1.5, 1.5)
+    painter.setBrush(QColor("#b08862"))
+    painter.drawRoundedRect(QRectF(1, 2, 14, 3.4), 1.2, 1.2)
+    painter.setPen(QPen(QColor("#5d4037"), 1.2))
+    for y in (6.5, 8.5, 10.5, 12.5):
+        painter.drawLine(QPointF(7.2, y), QPointF(8.8, y))
+
+
+def _folder(painter: QPainter, _size: float) -> None:
+    back = QColor("#5d9ad6")
+    painter.setPen(QPen(back.darker(140), 0.9))
+    painter.setBrush(back.darker(110))
+    path = QPainterPath()
+    path.moveTo(1.5, 3)
+    path.lineTo(6, 3)
+    path.lineTo(7.5, 4.6)
+    path.lineTo(14.5, 4.6)
+    path.lineTo(14.5, 13.5)
+    path.lineTo(1.5, 13.5)
+    path.closeSubpath()
+    painter.drawPath(path)
+    painter.setBrush(back.lighter(115))
+    painter.drawRoundedRect(QRectF(1.5, 6, 13, 7.5), 1, 1)
+
+
+def _current(painter: QPainter, _size: float) -> None:
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#2e7d32"))
+    painter.drawEllipse(QRectF(3.5, 3.5, 9, 9))
+    painter.setPen(QPen(QColor("white"), 1.6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(5.8, 8.2), QPointF(7.4, 9.8))
+    painter.drawLine(QPointF(7.4, 9.8), QPointF(10.4, 6.4))
+
+
+def _copy(painter: QPainter, _size: float) -> None:
+    color = QApplication.palette().text().color()
+    painter.setPen(QPen(color, 1.1))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(QRectF(5, 5, 8.5, 9.5), 1.2, 1.2)
+    painter.drawPolyline(QPolygonF([QPointF(3, 10.5), QPointF(2.5, 10.5), QPointF(2.5, 2.5),
+                                    QPointF(9.5, 2.5), QPointF(9.5, 3)]))
+
+
+def _registry(painter: QPainter, _size: float) -> None:
+    """A registry: two server units, one above the other, with a light each."""
+    body = QColor("#546e7a")
+    for y in (2.0, 8.6):
+        painter.setPen(QPen(body.darker(140), 0.9))
+        painter.setBrush(body.lighter(120) if y < 5 else body)
+        painter.drawRoundedRect(QRectF(1.5, y, 13, 5.4), 1.4, 1.4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#66bb6a"))
+        painter.drawEllipse(QRectF(11.0, y + 1.9, 1.8, 1.8))
+        painter.setPen(QPen(QColor("#eceff1"), 0.9))
+        painter.drawLine(QPointF(3.6, y + 2.7), QPointF(8.6, y + 2.7))
+
+
+def _repository(painter: QPainter, _size: float) -> None:
+    """A repository: a box that holds images."""
+    color = QColor("#26a69a")
+    edge = color.darker(150)
+    painter.setPen(QPen(edge, 0.9))
+    painter.setBrush(color)
+    painter.drawPolygon(QPolygonF([QPointF(1.5, 5.5), QPointF(14.5, 5.5), QPointF(13.5, 14.5),
+                                   QPointF(2.5, 14.5)]))
+    painter.setBrush(color.lighter(125))
+    painter.drawRoundedRect(QRectF(1, 2.2, 14, 3.6), 1, 1)
+    painter.setPen(QPen(edge, 1.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(6.2, 8.2), QPointF(9.8, 8.2))
+
+
+def _tag(painter: QPainter, _size: float) -> None:
+    """A tag: a label with a hole."""
+    color = QColor("#ffa726")
+    painter.setPen(QPen(color.darker(150), 0.9))
+    painter.setBrush(color)
+    painter.drawPolygon(QPolygonF([QPointF(1.5, 4.5), QPointF(10, 4.5), QPointF(14.5, 8),
+                                   QPointF(10, 11.5), QPointF(1.5, 11.5)]))
+    painter.setBrush(QColor("white"))
+    painter.drawEllipse(QRectF(9.2, 7.0, 2, 2))
+
+
+def _alias(painter: QPainter, _size: float) -> None:
+    """Two tags on one image: an equals sign in a small round badge."""
+    color = QColor("#7e57c2")
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawEllipse(QRectF(2, 2, 12, 12))
+    painter.setPen(QPen(QColor("white"), 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(5.2, 6.6), QPointF(10.8, 6.6))
+    painter.drawLine(QPointF(5.2, 9.4), QPointF(10.8, 9.4))
+
+
+def _add(painter: QPainter, _size: float) -> None:
+    color = QApplication.palette().text().color()
+    painter.setPen(QPen(color, 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(8, 3), QPointF(8, 13))
+    painter.drawLine(QPointF(3, 8), QPointF(13, 8))
+
+
+def _spyglass(painter: QPainter, _size: float) -> None:
+    """The application icon when ``resources/icons/spyglass.svg`` is not there."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#37474f"))
+    painter.drawRoundedRect(QRectF(0.5, 0.5, 15, 15), 3.5, 3.5)
+    painter.setPen(QPen(QColor("#ffb74d"), 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(10.2, 10.2), QPointF(13.4, 13.4))
+    painter.setPen(QPen(QColor("#eceff1"), 1.4))
+    painter.setBrush(QBrush(QColor("#4fc3f7")))
+    painter.drawEllipse(QRectF(2.4, 2.4, 9, 9))
+    painter.setPen(QPen(QColor("#0277bd"), 0.9))
+    for y in (5.4, 6.9, 8.4):
+        painter.drawLine(QPointF(4.6, y), QPointF(9.2, y))
+
+
+@functools.cache
+def app_icon() -> QIcon:
+    """The Spyglass icon: the SVG from ``resources/icons`` when present, else a drawn one."""
+    svg = resources_dir() / "icons" / "spyglass.svg"
+    if svg.is_file():
+        icon = QIcon(str(svg))
+        if not icon.isNull():
+            return icon
+    return _painted(_spyglass)
+
+
+@functools.cache
+def image_icon() -> QIcon:
+    """A single image: a stack of layers."""
+    return _painted(_stack("#42a5f5"))
+
+
+@functools.cache
+def index_icon() -> QIcon:
+    """A manifest list / image index: two stacks."""
+    return _painted(_index)
+
+
+@functools.cache
+def folder_icon() -> QIcon:
+    return _painted(_folder)
+
+
+@functools.cache
+def archive_icon() -> QIcon:
+    return _painted(_archive)
+
+
+@functools.cache
+def registry_icon() -> QIcon:
+    return _painted(_registry)
+
+
+@functools.cache
+def repository_icon() -> QIcon:
+    return _painted(_repository)
+
+
+@functools.cache
+def tag_icon() -> QIcon:
+    return _painted(_tag)
+
+
+@functools.cache
+def alias_icon() -> QIcon:
+    """The mark of a tag that shares its image with other tags."""
+    return _painted(_alias)
+
+
+@functools.cache
+def add_icon() -> QIcon:
+    return _painted(_add)
+
+
+@functools.cache
+def current_icon() -> QIcon:
+    """The mark of the instance the other tabs show."""
+    return _painted(_current)
+
+
+@functools.cache
+def copy_icon() -> QIcon:
+    return _painted(_copy)
+
+
+def warning_icon() -> QIcon:
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+
+
+def information_icon() -> QIcon:
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+
+
+def back_icon() -> QIcon:
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack)

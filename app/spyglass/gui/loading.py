@@ -1,0 +1,246 @@
+"""What the window's background jobs do: plain functions over the core, run by the Runner.
+
+Nothing here touches Qt, so every function can run on a worker thread; each
+takes the job's cancel token and returns an immutable result for the GUI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest, read_verified
+from spyglass.core.errors import InvalidManifest, Unsupported
+from spyglass.core.image import (
+    InstanceSummary,
+    LoadedImage,
+    load_config,
+    load_image,
+    load_manifest,
+    summarize_index,
+)
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    AnyManifest,
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    Schema1Manifest,
+)
+from spyglass.core.platform import best_match, host_platform
+from spyglass.core.transports import open_location
+from spyglass.core.transports.base import ImageEntry, ImageSource, Location
+from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
+from spyglass.gui.formatting import is_attestation
+
+if TYPE_CHECKING:
+    from spyglass.core.layerfiles import LayerFile
+
+
+@dataclass(frozen=True)
+class ListedLocation:
+    """An opened location and the images it holds."""
+
+    location: Location
+    entries: tuple[ImageEntry, ...]
+
+
+def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
+    """Open a layout folder or archive and list its images."""
+    location = open_location(path)
+    try:
+        entries = tuple(location.list_images(cancel=cancel))
+        check(cancel)
+    except BaseException:
+        location.close()
+        raise
+    return ListedLocation(location, entries)
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """Everything the image view shows about one image, as loaded.
+
+    ``instances`` is empty unless ``top`` is a list; ``image`` is the image
+    shown in the per-image tabs (for a list, one of its instances).
+    """
+
+    location_title: str
+    entry: ImageEntry
+    source: ImageSource
+    top: AnyManifest
+    instances: tuple[InstanceSummary, ...]
+    total_size: int
+    image: LoadedImage
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.top, ImageIndex)
+
+    @property
+    def current(self) -> InstanceSummary | None:
+        """The list entry shown, or None for a single image."""
+        instance = self.image.instance
+        if instance is None:
+            return None
+        return next(
+            (s for s in self.instances if s.descriptor.digest == instance.digest), None
+        )
+
+    def with_image(self, image: LoadedImage) -> ImageState:
+        return dataclasses.replace(self, image=image)
+
+
+def _image_size(manifest: AnyManifest) -> int:
+    if isinstance(manifest, ImageManifest):
+        return manifest.total_size
+    return len(manifest.raw)
+
+
+def default_instance(instances: tuple[InstanceSummary, ...]) -> InstanceSummary | None:
+    """The entry to show first: this machine's platform if offered, else the first image."""
+    images = [
+        s for s in instances
+        if isinstance(s.manifest, ImageManifest | Schema1Manifest)
+        and s.descriptor.platform is not None
+        and not is_attestation(s.descriptor)
+    ]
+    if not images:
+        return None
+    platforms = [s.descriptor.platform for s in images if s.descriptor.platform is not None]
+    found = best_match(host_platform(), platforms)
+    return images[found if found is not None else 0]
+
+
+def _instance_image(
+    source: ImageSource, top: ImageIndex, summary: InstanceSummary, cancel: CancelToken
+) -> LoadedImage:
+    manifest = summary.manifest
+    if isinstance(manifest, ImageIndex):
+        raise InvalidManifest(
+            f"{summary.descriptor.digest} is itself a manifest list; open it from the "
+            "Raw JSON tab."
+        )
+    config = load_config(source, manifest, cancel=cancel)
+    return LoadedImage(source.description, top, manifest, (summary.descriptor,), config)
+
+
+def load_entry(
+    location: Location, entry: ImageEntry, location_title: str, cancel: CancelToken
+) -> ImageState:
+    """Open one image of a location: its top manifest, a list's entries, one image's config."""
+    return load_source(location.open_image(entry), entry, location_title, cancel)
+
+
+def load_registry_tag(
+    client: RegistryClient, repository: str, tag: str, cancel: CancelToken
+) -> ImageState:
+    """Open ``docker://HOST/REPOSITORY:TAG`` as the image view shows any image.
+
+    The entry's descriptor comes from the manifest the tag points at now
+    (fetched once: the source keeps it for :func:`load_source`).
+    """
+    source = RegistryImageSource(client, repository, tag)
+    try:
+        top = load_manifest(source, cancel=cancel)
+    except BaseException:
+        source.close()
+        raise
+    descriptor = Descriptor(top.media_type, top.digest, len(top.raw))
+    entry = ImageEntry(f"{repository}:{tag}", descriptor, source.description)
+    return load_source(source, entry, client.host, cancel)
+
+
+def load_source(
+    source: ImageSource, entry: ImageEntry, location_title: str, cancel: CancelToken
+) -> ImageState:
+    """Load what the image view shows of ``entry`` from ``source`` (closed on failure)."""
+    try:
+        top = load_manifest(source, cancel=cancel)
+        if isinstance(top, ImageIndex):
+            summaries, total = summarize_index(source, top, cancel=cancel)
+            instances = tuple(summaries)
+            chosen = default_instance(instances)
+            if chosen is not None:
+                image = _instance_image(source, top, chosen, cancel)
+            else:
+                image = load_image(source, cancel=cancel)
+        else:
+            instances = ()
+            total = _image_size(top)
+            config = load_config(source, top, cancel=cancel)
+            image = LoadedImage(source.description, top, top, (), config)
+        check(cancel)
+    except BaseException:
+        source.close()
+        raise
+    return ImageState(location_title, entry, source, top, instances, total, image)
+
+
+def load_instance(state: ImageState, digest: Digest, cancel: CancelToken) -> LoadedImage:
+    """Another instance of the list ``state`` shows."""
+    if not isinstance(state.top, ImageIndex):
+        raise InvalidManifest(f"{state.entry.label} is not a manifest list.")
+    summary = next((s for s in state.instances if s.descriptor.digest == digest), None)
+    if summary is None:
+        return load_image(state.source, instance=digest, cancel=cancel)
+    return _instance_image(state.source, state.top, summary, cancel)
+
+
+DocumentKind = Literal["manifest", "config"]
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One JSON document the Raw JSON tab shows: a manifest, an index or a config.
+
+    ``manifest`` is the parsed manifest (None for a config); ``title`` is what
+    the breadcrumb calls it.
+    """
+
+    title: str
+    kind: DocumentKind
+    raw: bytes
+    media_type: str
+    digest: Digest
+    manifest: AnyManifest | None = None
+
+
+def manifest_document(manifest: AnyManifest, title: str) -> RawDocument:
+    return RawDocument(title, "manifest", manifest.raw, manifest.media_type,
+                       manifest.digest, manifest)
+
+
+def fetch_manifest_document(
+    source: ImageSource, digest: Digest, title: str, cancel: CancelToken
+) -> RawDocument:
+    """A manifest (or index) the current document references, verified against ``digest``."""
+    return manifest_document(load_manifest(source, digest, cancel=cancel), title)
+
+
+def fetch_blob_document(
+    source: ImageSource, descriptor: Descriptor, title: str, cancel: CancelToken
+) -> RawDocument:
+    """A small JSON blob (a config) the current manifest references, verified."""
+    with source.open_blob(descriptor, cancel=cancel) as stream:
+        raw = read_verified(
+            stream, descriptor.digest, descriptor.size, limit=MAX_MANIFEST_SIZE,
+            what=f"The blob {descriptor.digest}", cancel=cancel,
+        )
+    return RawDocument(title, "config", raw, descriptor.media_type, descriptor.digest)
+
+
+def list_files(
+    source: ImageSource, layer: Descriptor, cancel: CancelToken
+) -> list[LayerFile]:
+    """The files of one layer (through :mod:`spyglass.core.layerfiles`)."""
+    try:
+        from spyglass.core.layerfiles import list_layer_files
+    except ImportError as exc:
+        raise Unsupported(
+            "Listing the files of a layer is not available in this build of Spyglass."
+        ) from exc
+    return list_layer_files(source, layer, cancel=cancel)

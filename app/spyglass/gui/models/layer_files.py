@@ -1,0 +1,102 @@
+"""The file listing of one layer, and the proxy that filters it by path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+from spyglass.gui.formatting import exact_size, file_mode, format_epoch, human_size
+from spyglass.gui.models.table import SORT_ROLE, Column, RowTableModel
+
+if TYPE_CHECKING:
+    from spyglass.core.layerfiles import LayerFile
+
+PATH, KIND, SIZE, MODE, MODIFIED, TARGET = range(6)
+
+_KIND_TEXT = {
+    "file": "file",
+    "dir": "folder",
+    "symlink": "symlink",
+    "hardlink": "hard link",
+    "device": "device",
+    "fifo": "FIFO",
+    "whiteout": "deleted",
+    "opaque": "opaque folder",
+}
+_KIND_TIPS = {
+    "whiteout": "A whiteout: this layer deletes the entry from the layers below.",
+    "opaque": "An opaque folder: what the layers below hold in it is hidden.",
+}
+
+
+class LayerFilesModel(RowTableModel["LayerFile"]):
+    """The entries of a layer's tar, in archive order."""
+
+    columns = (
+        Column("Path", monospace=True),
+        Column("Kind"),
+        Column("Size", numeric=True),
+        Column("Mode", monospace=True),
+        Column("Modified"),
+        Column("Link target", monospace=True),
+    )
+
+    def display(self, row: LayerFile, column: int) -> str:
+        if column == PATH:
+            return "/" + row.path
+        if column == KIND:
+            return _KIND_TEXT.get(row.kind, row.kind)
+        if column == SIZE:
+            return human_size(row.size) if row.kind == "file" else ""
+        if column == MODE:
+            return "" if row.kind == "whiteout" else file_mode(row.kind, row.mode)
+        if column == MODIFIED:
+            return format_epoch(row.mtime)
+        if column == TARGET:
+            return row.link_target or ""
+        return ""
+
+    def tooltip(self, row: LayerFile, column: int) -> str | None:
+        if row.kind in _KIND_TIPS:
+            return _KIND_TIPS[row.kind]
+        if column == SIZE and row.kind == "file":
+            return exact_size(row.size)
+        if column == PATH:
+            return "/" + row.path
+        return None
+
+    def font(self, row: LayerFile, column: int) -> QFont | None:
+        font = super().font(row, column)
+        if row.kind == "whiteout" and column == PATH:
+            font = QFont(font) if font is not None else QFont()
+            font.setStrikeOut(True)
+        return font
+
+    def foreground(self, row: LayerFile, column: int) -> Any:
+        if row.kind in ("whiteout", "opaque"):
+            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
+                                                QPalette.ColorRole.Text)
+        return None
+
+    def sort_value(self, row: LayerFile, column: int) -> Any:
+        if column == SIZE:
+            return row.size
+        if column == MODIFIED:
+            return row.mtime
+        return self.display(row, column)
+
+
+class PathFilterModel(QSortFilterProxyModel):
+    """Shows the rows whose path contains the filter text (any case); sorts by :data:`SORT_ROLE`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterKeyColumn(PATH)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setSortRole(SORT_ROLE)
+
+    def set_filter_text(self, text: str) -> None:
+        self.setFilterFixedString(text.strip())

@@ -1,0 +1,116 @@
+"""The Layers table: an image's layers, base first, with the build step that made each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from spyglass.core import media
+from spyglass.core.config import HistoryEntry
+from spyglass.core.digest import Digest
+from spyglass.core.image import LoadedImage
+from spyglass.core.manifest import Descriptor
+from spyglass.gui.formatting import exact_size, history_step, human_size, short_digest
+from spyglass.gui.models.table import Column, RowTableModel
+
+NUMBER, DIGEST, TYPE, COMPRESSION, SIZE, SHARE, CREATED_BY = range(7)
+
+SHARE_ROLE = Qt.ItemDataRole.UserRole + 10
+"""The layer's share of the image's layer bytes, 0.0 to 1.0 (for the bar delegate)."""
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer as the table shows it."""
+
+    number: int
+    """1 for the base layer."""
+    descriptor: Descriptor
+    step: HistoryEntry | None
+    share: float
+    diff_id: Digest | None
+
+
+def layer_rows(image: LoadedImage) -> list[LayerRow]:
+    """The rows for ``image``: history aligned to layers, each layer's share of the total."""
+    layers = image.layers
+    total = sum(layer.size for layer in layers)
+    steps: list[HistoryEntry | None] = (
+        image.config.layer_history(len(layers)) if image.config else [None] * len(layers)
+    )
+    diff_ids = image.config.diff_ids if image.config else ()
+    return [
+        LayerRow(
+            number=i + 1,
+            descriptor=layer,
+            step=steps[i],
+            share=(layer.size / total) if total else 0.0,
+            diff_id=diff_ids[i] if i < len(diff_ids) else None,
+        )
+        for i, layer in enumerate(layers)
+    ]
+
+
+class LayersModel(RowTableModel[LayerRow]):
+    """An image's layers: number, digest, type, compression, size, share, build step."""
+
+    columns = (
+        Column("#", "Layer number, from the base up", numeric=True),
+        Column("Digest", "The digest of the layer blob as stored", monospace=True),
+        Column("Type"),
+        Column("Compression"),
+        Column("Size", "Compressed size of the layer blob", numeric=True),
+        Column("Share", "The layer's share of all layer bytes of the image"),
+        Column("Created by", "The build step that made the layer"),
+    )
+
+    def set_image(self, image: LoadedImage | None) -> None:
+        self.set_rows(layer_rows(image) if image is not None else [])
+
+    def display(self, row: LayerRow, column: int) -> str:
+        descriptor = row.descriptor
+        if column == NUMBER:
+            return str(row.number)
+        if column == DIGEST:
+            return short_digest(descriptor.digest)
+        if column == TYPE:
+            return media.friendly(descriptor.media_type) or "—"
+        if column == COMPRESSION:
+            return media.layer_compression(descriptor.media_type) or "—"
+        if column == SIZE:
+            return human_size(descriptor.size)
+        if column == SHARE:
+            return f"{row.share * 100:.1f} %"
+        if column == CREATED_BY:
+            return history_step(row.step.created_by) if row.step else ""
+        return ""
+
+    def tooltip(self, row: LayerRow, column: int) -> str | None:
+        descriptor = row.descriptor
+        if column == DIGEST:
+            lines = [str(descriptor.digest)]
+            if row.diff_id is not None:
+                lines.append(f"Uncompressed (diff ID): {row.diff_id}")
+            lines.append("Double-click to list the files of this layer.")
+            return "\n".join(lines)
+        if column == TYPE:
+            return descriptor.media_type
+        if column == SIZE:
+            return exact_size(descriptor.size)
+        if column == CREATED_BY and row.step is not None:
+            return row.step.created_by or None
+        return None
+
+    def sort_value(self, row: LayerRow, column: int) -> Any:
+        if column in (SIZE, SHARE):
+            return row.descriptor.size
+        if column == NUMBER:
+            return row.number
+        return self.display(row, column)
+
+    def extra(self, row: LayerRow, column: int, role: int) -> Any:
+        if role == SHARE_ROLE:
+            return row.share
+        return None

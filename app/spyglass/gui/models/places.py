@@ -1,0 +1,452 @@
+"""The places tree: opened layout folders and archives, each with the images it holds."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, overload
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from spyglass.core import media
+from spyglass.core.settings import normalize_location
+from spyglass.core.transports.base import ImageEntry, Location
+from spyglass.gui import icons
+from spyglass.gui.loading import ListedLocation, open_and_list
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import Runner
+
+log = logging.getLogger(__name__)
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci", ".docker")
+
+
+class LoadState(Enum):
+    PENDING = "pending"
+    LOADING = "loading"
+    LOADED = "loaded"
+    FAILED = "failed"
+
+
+@dataclass(eq=False)
+class LocationNode:
+    """A top-level row: one opened folder or archive."""
+
+    id: int
+    path: Path
+    state: LoadState = LoadState.PENDING
+    location: Location | None = None
+    children: list[ImageNode | MessageNode] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"places:{self.id}"
+
+    @property
+    def is_archive(self) -> bool:
+        if self.location is not None:
+            return self.location.kind.endswith("archive")
+        return self.path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+    @property
+    def title(self) -> str:
+        if self.location is not None:
+            return self.location.title
+        return self.path.name or str(self.path)
+
+
+@dataclass(eq=False)
+class ImageNode:
+    """A child row: one image of a location."""
+
+    parent: LocationNode
+    entry: ImageEntry
+
+
+@dataclass(eq=False)
+class MessageNode:
+    """A disabled child row that says why there are no images (an error, or an empty place)."""
+
+    parent: LocationNode
+    text: str
+    is_error: bool
+
+
+Node = LocationNode | ImageNode | MessageNode
+
+
+class PlacesModel(QAbstractItemModel):
+    """Opened locations (top level) and their images (children, loaded lazily).
+
+    A location's images are listed by a job on the :class:`Runner` the first
+    time a view asks (``canFetchMore``/``fetchMore``, when the row is
+    expanded) or when :meth:`load` is called; until then the row reports
+    children without having any. A location that cannot be opened or listed
+    gets one disabled child row carrying the sentence.
+
+    Signals:
+        locationLoaded(str): the images of the location at this path are listed.
+        locationFailed(str, str): the location at this path could not be opened
+            or listed; the second argument is the sentence.
+    """
+
+    locationLoaded = Signal(str)
+    locationFailed = Signal(str, str)
+
+    PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+    """The location's path (str) on a location row."""
+    ENTRY_ROLE = Qt.ItemDataRole.UserRole + 2
+    """The :class:`ImageEntry` on an image row."""
+    STATE_ROLE = Qt.ItemDataRole.UserRole + 3
+    """The :class:`LoadState` value (str) on a location row."""
+    ERROR_ROLE = Qt.ItemDataRole.UserRole + 4
+    """The error sentence on a location row or message row."""
+
+    def __init__(self, runner: Runner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._locations: list[LocationNode] = []
+        self._by_id: dict[int, LocationNode] = {}
+        self._ids = itertools.count(1)
+
+    # -- public API
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths of the open locations, in tree order."""
+        return [str(node.path) for node in self._locations]
+
+    def add_location(self, path: str | Path, *, load: bool = True) -> QModelIndex:
+        """Add a location row (or find the existing one) and, with ``load``, list it now.
+
+        A location that failed before is tried again.
+        """
+        normal = Path(normalize_location(path))
+        for row, node in enumerate(self._locations):
+            if node.path == normal:
+                if node.state is LoadState.FAILED and load:
+                    self.reload(self.index(row, 0))
+                return self.index(row, 0)
+        node = LocationNode(next(self._ids), normal)
+        row = len(self._locations)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._locations.append(node)
+        self._by_id[node.id] = node
+        self.endInsertRows()
+        index = self.index(row, 0)
+        if load:
+            self.fetchMore(index)
+        return index
+
+    def remove_location(self, index: AnyIndex) -> None:
+        """Close the location at ``index`` (or the location of the image at ``index``)."""
+        node = self.location_node(index)
+        if node is None:
+            return
+        row = self._locations.index(node)
+        self._runner.cancel(node.key)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._locations[row]
+        del self._by_id[node.id]
+        self.endRemoveRows()
+        self._release(node.location)
+
+    def reload(self, index: AnyIndex) -> None:
+        """Forget what a location row holds and list it again."""
+        node = self.location_node(index)
+        if node is None:
+            return
+        parent = self._location_index(node)
+        self._runner.cancel(node.key)
+        if node.children:
+            self.beginRemoveRows(parent, 0, len(node.children) - 1)
+            node.children = []
+            self.endRemoveRows()
+        self._release(node.location)
+        node.location = None
+        node.error = None
+        node.state = LoadState.PENDING
+        self._changed(node)
+        self.fetchMore(parent)
+
+    def close_all(self) -> None:
+        """Close every location (the window is closing)."""
+        for node in self._locations:
+            self._runner.cancel(node.key)
+        self.beginResetModel()
+        nodes, self._locations, self._by_id = self._locations, [], {}
+        self.endResetModel()
+        for node in nodes:
+            self._release(node.location, drain=True)
+
+    def location_node(self, index: AnyIndex) -> LocationNode | None:
+        """The location of a location row, or of an image/message row's parent."""
+        node = self.node(index)
+        if node is None:
+            return None
+        return node if isinstance(node, LocationNode) else node.parent
+
+    def node(self, index: AnyIndex) -> Node | None:
+        if not index.isValid() or index.model() is not self:
+            return None
+        ident = index.internalId()
+        if ident == 0:
+            row = index.row()
+            return self._locations[row] if 0 <= row < len(self._locations) else None
+        parent = self._by_id.get(ident)
+        if parent is None or not 0 <= index.row() < len(parent.children):
+            return None
+        return parent.children[index.row()]
+
+    def image_at(self, index: AnyIndex) -> tuple[LocationNode, ImageEntry] | None:
+        """The location and entry of an image row, or None for other rows."""
+        node = self.node(index)
+        if isinstance(node, ImageNode) and node.parent.location is not None:
+            return node.parent, node.entry
+        return None
+
+    def find_image(self, label: str, location_row: int = 0) -> QModelIndex:
+        """The index of the image labelled ``label`` in a location (invalid if absent)."""
+        if not 0 <= location_row < len(self._locations):
+            return QModelIndex()
+        node = self._locations[location_row]
+        parent = self.index(location_row, 0)
+        for row, child in enumerate(node.children):
+            if isinstance(child, ImageNode) and child.entry.label == label:
+                return self.index(row, 0, parent)
+        return QModelIndex()
+
+    # -- the listing job
+
+    def _start(self, node: LocationNode) -> None:
+        node.state = LoadState.LOADING
+        self._changed(node)
+        path = node.path
+        self._runner.submit(
+            lambda cancel: open_and_list(path, cancel),
+            on_done=lambda listed: self._listed(node, listed),
+            on_error=lambda message: self._failed(node, message),
+            key=node.key,
+            what=f'opening "{path}"',
+            cleanup=lambda listed: listed.location.close(),
+        )
+
+    def _listed(self, node: LocationNode, listed: ListedLocation) -> None:
+        if node.id not in self._by_id:
+            self._release(listed.location)
+            return
+        node.location = listed.location
+        node.state = LoadState.LOADED
+        children: list[ImageNode | MessageNode] = [ImageNode(node, e) for e in listed.entries]
+        if not children:
+            children = [MessageNode(node, "This location holds no images.", is_error=False)]
+        self._insert_children(node, children)
+        self._changed(node)
+        emit(self.locationLoaded, str(node.path))
+
+    def _failed(self, node: LocationNode, message: str) -> None:
+        if node.id not in self._by_id:
+            return
+        node.state = LoadState.FAILED
+        node.error = message
+        self._insert_children(node, [MessageNode(node, message, is_error=True)])
+        self._changed(node)
+        emit(self.locationFailed, str(node.path), message)
+
+    def _insert_children(self, node: LocationNode, children: list[ImageNode | MessageNode]) -> None:
+        parent = self._location_index(node)
+        self.beginInsertRows(parent, 0, len(children) - 1)
+        node.children = children
+        self.endInsertRows()
+
+    def _release(self, location: Location | None, *, drain: bool = False) -> None:
+        if location is not None:
+            self._runner.submit(lambda _cancel: location.close(), what="closing a location",
+                                drain=drain)
+
+    def _location_index(self, node: LocationNode) -> QModelIndex:
+        return self.index(self._locations.index(node), 0)
+
+    def _changed(self, node: LocationNode) -> None:
+        index = self._location_index(node)
+        emit(self.dataChanged, index, index)
+
+    # -- QAbstractItemModel
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """Override QAbstractItemModel::index."""
+        if column != 0 or row < 0:
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, 0, 0) if row < len(self._locations) else QModelIndex()
+        node = self.node(parent)
+        if isinstance(node, LocationNode) and row < len(node.children):
+            return self.createIndex(row, 0, node.id)
+        return QModelIndex()
+
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, child: AnyIndex) -> QModelIndex: ...
+
+    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
+        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
+        if child is None:
+            return super().parent()
+        if not child.isValid() or child.internalId() == 0:
+            return QModelIndex()
+        node = self._by_id.get(child.internalId())
+        if node is None:
+            return QModelIndex()
+        return self._location_index(node)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::rowCount."""
+        if not parent.isValid():
+            return len(self._locations)
+        if parent.column() != 0:
+            return 0
+        node = self.node(parent)
+        return len(node.children) if isinstance(node, LocationNode) else 0
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::columnCount."""
+        return 1
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        """Override QAbstractItemModel::hasChildren: unlisted locations may have images."""
+        if not parent.isValid():
+            return bool(self._locations)
+        node = self.node(parent)
+        if not isinstance(node, LocationNode) or parent.column() != 0:
+            return False
+        return node.state in (LoadState.PENDING, LoadState.LOADING) or bool(node.children)
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        """Override QAbstractItemModel::canFetchMore: a location not listed yet."""
+        node = self.node(parent)
+        return isinstance(node, LocationNode) and node.state is LoadState.PENDING
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        """Override QAbstractItemModel::fetchMore: start listing the location in the background."""
+        node = self.node(parent)
+        if isinstance(node, LocationNode) and node.state is LoadState.PENDING:
+            self._start(node)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        """Override QAbstractItemModel::flags: message rows are disabled."""
+        node = self.node(index)
+        if node is None:
+            return Qt.ItemFlag.NoItemFlags
+        if isinstance(node, MessageNode):
+            return Qt.ItemFlag.ItemNeverHasChildren
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if isinstance(node, ImageNode):
+            flags |= Qt.ItemFlag.ItemNeverHasChildren
+        return flags
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::data."""
+        node = self.node(index)
+        if node is None:
+            return None
+        if isinstance(node, LocationNode):
+            return self._location_data(node, role)
+        if isinstance(node, ImageNode):
+            return self._image_data(node, role)
+        return self._message_data(node, role)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        """Override QAbstractItemModel::headerData."""
+        if (section == 0 and orientation == Qt.Orientation.Horizontal
+                and role == Qt.ItemDataRole.DisplayRole):
+            return "Places"
+        return None
+
+    # -- data per kind of row
+
+    def _location_data(self, node: LocationNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            where = node.location.description if node.location is not None else str(node.path)
+            state = {
+                LoadState.PENDING: "Not opened yet.",
+                LoadState.LOADING: "Opening…",
+                LoadState.LOADED: f"{_count(node)} image(s).",
+                LoadState.FAILED: node.error or "Cannot be opened.",
+            }[node.state]
+            return _rich_tooltip(f"{where}\n{state}")
+        if role == Qt.ItemDataRole.DecorationRole:
+            if node.state is LoadState.FAILED:
+                return icons.warning_icon()
+            return icons.archive_icon() if node.is_archive else icons.folder_icon()
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            font.setItalic(node.state is LoadState.LOADING)
+            return font
+        if role == self.PATH_ROLE:
+            return str(node.path)
+        if role == self.STATE_ROLE:
+            return node.state.value
+        if role == self.ERROR_ROLE:
+            return node.error
+        return None
+
+    def _image_data(self, node: ImageNode, role: int) -> Any:
+        entry = node.entry
+        descriptor = entry.descriptor
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.label
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"{entry.name}\n{descriptor.digest}\n"
+                    f"{media.friendly(descriptor.media_type)} ({descriptor.media_type})")
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.index_icon() if media.is_index(descriptor.media_type) \
+                else icons.image_icon()
+        if role == self.ENTRY_ROLE:
+            return entry
+        return None
+
+    def _message_data(self, node: MessageNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _rich_tooltip(node.text)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.is_error else QIcon()
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
+                                                QPalette.ColorRole.Text)
+        if role == self.ERROR_ROLE:
+            return node.text if node.is_error else None
+        return None
+
+
+def _count(node: LocationNode) -> int:
+    return sum(isinstance(child, ImageNode) for child in node.children)
+
+
+def _rich_tooltip(text: str) -> str:
+    """A tooltip that word-wraps: rich text, one paragraph per line."""
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())

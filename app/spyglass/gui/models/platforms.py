@@ -1,0 +1,126 @@
+"""The Platforms table: the entries of a manifest list, one per row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.image import InstanceSummary
+from spyglass.core.manifest import ImageIndex
+from spyglass.gui import icons
+from spyglass.gui.formatting import exact_size, human_size, is_attestation
+from spyglass.gui.models.table import Column, RowTableModel
+from spyglass.gui.signals import emit
+
+OS, ARCH, VARIANT, OS_VERSION, SIZE, DIGEST = range(6)
+
+
+class PlatformsModel(RowTableModel[InstanceSummary]):
+    """The entries of a manifest list with their platform, digest and image size.
+
+    The row of the instance the other tabs show (:meth:`set_current`) is
+    marked with an icon and a bold font.
+    """
+
+    columns = (
+        Column("OS"),
+        Column("Architecture"),
+        Column("Variant"),
+        Column("OS version"),
+        Column("Size", "Manifest, config and layers of this platform's image", numeric=True),
+        Column("Digest", "The digest of the image manifest of this platform", monospace=True),
+    )
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._current: Digest | None = None
+
+    @property
+    def current(self) -> Digest | None:
+        return self._current
+
+    def set_current(self, digest: Digest | None) -> None:
+        """Mark the row of ``digest`` as the instance shown."""
+        if digest == self._current:
+            return
+        old, self._current = self._current, digest
+        for target in (old, digest):
+            row = self.row_of(target)
+            if row is not None:
+                emit(self.dataChanged, self.index(row, 0), self.index(row, len(self.columns) - 1))
+
+    def row_of(self, digest: Digest | None) -> int | None:
+        if digest is None:
+            return None
+        for i, summary in enumerate(self._rows):
+            if summary.descriptor.digest == digest:
+                return i
+        return None
+
+    # -- RowTableModel
+
+    def display(self, row: InstanceSummary, column: int) -> str:
+        descriptor = row.descriptor
+        platform = descriptor.platform
+        if column == OS:
+            if is_attestation(descriptor):
+                return "attestation"
+            if platform is None or not platform.os:
+                return "list" if media.is_index(descriptor.media_type) else "—"
+            return platform.os
+        if column == ARCH:
+            return platform.architecture if platform and platform.architecture else "—"
+        if column == VARIANT:
+            return platform.variant if platform and platform.variant else ""
+        if column == OS_VERSION:
+            return platform.os_version if platform and platform.os_version else ""
+        if column == DIGEST:
+            return str(descriptor.digest)
+        if column == SIZE:
+            return human_size(row.image_size) if row.image_size else "—"
+        return ""
+
+    def tooltip(self, row: InstanceSummary, column: int) -> str | None:
+        descriptor = row.descriptor
+        if column == DIGEST:
+            return f"{descriptor.digest}\n{media.friendly(descriptor.media_type)}"
+        if column == SIZE and row.image_size:
+            return exact_size(row.image_size)
+        if is_attestation(descriptor):
+            subject = descriptor.annotations.get("vnd.docker.reference.digest", "")
+            return "Build attestations (provenance, SBOM)" + (f" for {subject}" if subject else "")
+        if isinstance(row.manifest, ImageIndex):
+            return "A nested manifest list"
+        if descriptor.platform is not None and column == OS and descriptor.platform.os_features:
+            return "OS features: " + ", ".join(descriptor.platform.os_features)
+        return None
+
+    def decoration(self, row: InstanceSummary, column: int) -> Any:
+        if column == OS and self._current is not None and row.descriptor.digest == self._current:
+            return icons.current_icon()
+        return None
+
+    def font(self, row: InstanceSummary, column: int) -> QFont | None:
+        font = super().font(row, column)
+        if self._current is not None and row.descriptor.digest == self._current:
+            font = QFont(font) if font is not None else QFont()
+            font.setBold(True)
+        return font
+
+    def foreground(self, row: InstanceSummary, column: int) -> Any:
+        if is_attestation(row.descriptor):
+            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
+                                                QPalette.ColorRole.Text)
+        return None
+
+    def column_is_empty(self, column: int) -> bool:
+        """True when no row has anything to show in ``column``."""
+        return all(not self.display(row, column) for row in self._rows)
+
+    def sort_value(self, row: InstanceSummary, column: int) -> Any:
+        return row.image_size if column == SIZE else self.display(row, column)

@@ -1,0 +1,474 @@
+"""What the window's registry jobs do: plain functions over the registry core.
+
+Nothing here touches Qt, so every function can run on a worker thread; each
+takes the job's cancel token and returns an immutable result for the GUI.
+Also here, because the window and its tests share them: the natural sort key
+of tags, the texts the copy actions put on the clipboard, and reading what a
+person types as a registry host or a repository name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.credentials import Credentials, CredentialStore, SaveTarget, canonical_host
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Cancelled,
+    ConnectionFailed,
+    InvalidReference,
+    NotARegistry,
+    RateLimited,
+    SpyglassError,
+    TLSFailed,
+)
+from spyglass.core.reference import DockerReference, parse_docker_reference
+from spyglass.core.transports.registry import RegistryClient
+from spyglass.core.transports.registry.hosts import split_host
+
+CATALOG_PAGE_SIZE: Final = 200
+TAG_PAGE_SIZE: Final = 1000
+DIGEST_THREADS: Final = 4
+"""HEAD requests one digest job runs at once."""
+
+# --------------------------------------------------------------------------- names
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+NaturalKey = tuple[tuple[str | int, ...], str]
+
+
+def natural_key(text: str) -> NaturalKey:
+    """A sort key that orders digit runs by their value: ``1.9`` < ``1.10`` < ``latest``.
+
+    ``re.split`` with a capturing group puts text at even and digits at odd
+    positions, so two keys always compare text with text and numbers with
+    numbers. Case is folded for the order; the text itself breaks ties, so
+    the order is total.
+    """
+    parts = _DIGITS.split(text)
+    return (
+        tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)),
+        text,
+    )
+
+
+def tag_reference(host: str, repository: str, tag: str) -> str:
+    """``HOST/REPO:TAG``, as ``podman pull`` takes it."""
+    return f"{host}/{repository}:{tag}"
+
+
+def digest_reference(host: str, repository: str, digest: Digest | str) -> str:
+    """``HOST/REPO@sha256:…``: exactly this image, whatever the tags do later."""
+    return f"{host}/{repository}@{digest}"
+
+
+PullTool = Literal["podman", "docker"]
+
+
+def pull_command(tool: PullTool, host: str, repository: str, tag: str) -> str:
+    """``podman pull HOST/REPO:TAG`` (or ``docker pull``)."""
+    return f"{tool} pull {tag_reference(host, repository, tag)}"
+
+
+_CLI_ADVICE = (
+    (re.compile(r"\s*Log in with spyglass login \S+, or pass --creds USER:PASSWORD\."), ""),
+    (re.compile(r"; log in again with spyglass login \S+\."), "; enter the password again."),
+    (re.compile(r"\s*\(--tls-verify=false\)"), ""),
+)
+
+
+def window_sentence(sentence: str) -> str:
+    """A core sentence without the advice that only fits the command line."""
+    for pattern, replacement in _CLI_ADVICE:
+        sentence = pattern.sub(replacement, sentence)
+    return sentence.strip()
+
+
+@dataclass(frozen=True)
+class HostInput:
+    """A registry as typed: its canonical host, and whether it was given as ``http://``."""
+
+    host: str
+    plain_http: bool
+
+
+def parse_host_input(text: str) -> HostInput:
+    """What someone typed or pasted as a registry: ``quay.io``, ``https://r.example:5000/v2/``.
+
+    Raises :class:`InvalidReference` with a sentence naming the text.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidReference(
+            "Enter the registry's host name, such as registry.example.com or localhost:5000."
+        )
+    try:
+        host = canonical_host(stripped)
+        split_host(host)
+    except SpyglassError as exc:
+        raise InvalidReference(str(exc)) from exc
+    try:
+        parse_docker_reference(f"{host}/probe", default_tag=False)
+    except InvalidReference:
+        raise InvalidReference(
+            f'"{stripped}" is not a registry host; expected a name such as '
+            '"registry.example.com" or "localhost:5000".'
+        ) from None
+    return HostInput(host, stripped.lower().startswith("http://"))
+
+
+@dataclass(frozen=True)
+class RepositoryInput:
+    """A repository as typed into "Open repository": its path, and a tag if one was given."""
+
+    repository: str
+    tag: str | None
+
+
+def parse_repository_input(host: str, text: str) -> RepositoryInput:
+    """Read ``library/alpine``, ``alpine:3.19`` or ``HOST/team/app`` as a repository of ``host``.
+
+    The docker reference grammar decides (``alpine`` on Docker Hub is
+    ``library/alpine``). Raises :class:`InvalidReference` with a sentence.
+    """
+    stripped = text.strip().removeprefix("docker://")
+    if not stripped:
+        raise InvalidReference("Enter a repository name, such as team/app.")
+    if stripped.startswith(f"{host}/"):
+        stripped = stripped[len(host) + 1:]
+    try:
+        reference = parse_docker_reference(f"{host}/{stripped}", default_tag=False)
+    except InvalidReference as exc:
+        raise InvalidReference(str(exc).replace(f'"{host}/{stripped}"', f'"{stripped}"')) \
+            from None
+    if reference.domain != host:
+        # a host such as "registry" reads as a Docker Hub namespace: check the path alone
+        reference = _path_only(stripped)
+    if reference.digest is not None:
+        raise InvalidReference(
+            f'"{stripped}" names a digest; open the repository by its name (and a tag).'
+        )
+    return RepositoryInput(reference.path, reference.tag)
+
+
+def _path_only(text: str) -> DockerReference:
+    try:
+        return parse_docker_reference(f"localhost/{text}", default_tag=False)
+    except InvalidReference as exc:
+        raise InvalidReference(str(exc).replace(f'"localhost/{text}"', f'"{text}"')) from None
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class _ListingToken(CancelToken):
+    """Cancelled when the listing is (a reload, a removal) or when the running job is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.job: CancelToken | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        job = self.job
+        return super().cancelled or (job is not None and job.cancelled)
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+
+class Connection:
+    """The :class:`RegistryClient` of one registry entry, made on first use (on a worker).
+
+    ``credentials`` are the ones just entered in the dialog; without them the
+    store is asked, which may read auth files and run credential helpers —
+    never on the GUI thread. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        insecure: bool,
+        store: CredentialStore,
+        credentials: Credentials | None = None,
+        retry_times: int = 3,
+    ) -> None:
+        self.host = host
+        self.insecure = insecure
+        self._store = store
+        self._given = credentials
+        self._retry_times = retry_times
+        self._client: RegistryClient | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> RegistryClient:
+        with self._lock:
+            if self._client is not None:
+                return self._client
+        credentials = self._store.lookup(self.host, given=self._given)
+        client = RegistryClient(self.host, credentials=credentials, insecure=self.insecure,
+                                retry_times=self._retry_times)
+        with self._lock:
+            if self._client is None:
+                self._client = client
+            return self._client
+
+
+ConnectionProblem = Literal["", "connection", "tls", "auth", "denied", "registry", "other"]
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The answer of "Test Connection": what failed, and the sentence that says so."""
+
+    host: str
+    problem: ConnectionProblem
+    sentence: str
+    username: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def check_connection(
+    host: str,
+    *,
+    insecure: bool,
+    credentials: Credentials | None,
+    store: CredentialStore | None,
+    cancel: CancelToken,
+) -> ConnectionCheck:
+    """Ask the registry whether it answers, as a registry, and takes the credentials.
+
+    Without ``credentials`` but with a ``store``, the stored ones are tried
+    (editing a registry without typing the password again).
+    """
+    problem: ConnectionProblem = ""
+    try:
+        if credentials is None and store is not None:
+            credentials = store.lookup(host)
+        username = credentials.username if credentials else ""
+        client = RegistryClient(host, credentials=credentials, insecure=insecure, retry_times=0)
+        client.check_credentials(cancel=cancel)
+    except Cancelled:
+        raise
+    except TLSFailed as exc:
+        problem, sentence = "tls", str(exc)
+    except NotARegistry as exc:
+        problem, sentence = "registry", str(exc)
+    except ConnectionFailed as exc:
+        problem, sentence = "connection", str(exc)
+    except AuthenticationFailed as exc:
+        problem, sentence = "auth", str(exc)
+    except AccessDenied as exc:
+        problem, sentence = "denied", str(exc)
+    except SpyglassError as exc:
+        problem, sentence = "other", str(exc)
+    else:
+        who = f"as {username}" if username else "without signing in"
+        return ConnectionCheck(host, "", f"{host} answers as a registry, {who}.", username)
+    return ConnectionCheck(host, problem, window_sentence(sentence),
+                           credentials.username if credentials else "")
+
+
+def save_credentials(store: CredentialStore, host: str, credentials: Credentials) -> SaveTarget:
+    """Keep the secret: in the keyring, or for this session only when there is none."""
+    return store.save(host, credentials)
+
+
+def forget_credentials(store: CredentialStore, host: str) -> bool:
+    return store.forget(host)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a catalog or tag list; ``done`` once the list has no more pages."""
+
+    names: tuple[str, ...]
+    done: bool
+
+
+class Listing:
+    """A catalog or tag list read page by page, by successive jobs (one at a time).
+
+    Cancel :attr:`token` to stop it for good (a reload or removal).
+    """
+
+    def __init__(self, open_pages: Callable[[CancelToken], Iterator[list[str]]]) -> None:
+        self._open = open_pages
+        self._pages: Iterator[list[str]] | None = None
+        self.token = _ListingToken()
+
+    def next_page(self, cancel: CancelToken) -> Page:
+        self.token.job = cancel
+        self.token.check()
+        if self._pages is None:
+            self._pages = self._open(self.token)
+        try:
+            names = next(self._pages)
+        except StopIteration:
+            return Page((), True)
+        check(self.token)
+        return Page(tuple(names), False)
+
+
+def catalog_listing(connection: Connection) -> Listing:
+    return Listing(lambda cancel: connection.client().catalog_pages(
+        page_size=CATALOG_PAGE_SIZE, cancel=cancel))
+
+
+def tag_listing(connection: Connection, repository: str) -> Listing:
+    return Listing(lambda cancel: connection.client().tag_pages(
+        repository, page_size=TAG_PAGE_SIZE, cancel=cancel))
+
+
+def lists_no_catalog(connection: Connection, error: SpyglassError, cancel: CancelToken) -> bool:
+    """Whether a failed catalog means "no catalog here" rather than a broken registry.
+
+    Docker Hub and many hosted registries answer ``/v2/_catalog`` with 401,
+    403, 404 or ``UNSUPPORTED``. A 404/405 says it outright; for 401/403 the
+    registry is asked whether the credentials work at all (``GET /v2/``):
+    when they do, only the catalog is closed.
+    """
+    from spyglass.core.errors import NotFound, Unsupported
+
+    if isinstance(error, NotFound | Unsupported):
+        return True
+    if isinstance(error, AuthenticationFailed | AccessDenied):
+        try:
+            connection.client().check_credentials(cancel=cancel)
+        except SpyglassError:
+            return False
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- digests
+
+
+@dataclass(frozen=True)
+class DigestAnswer:
+    """What a ``HEAD`` on one tag told: its digest and media type, or why not."""
+
+    tag: str
+    digest: Digest | None
+    media_type: str | None
+    error: str | None = None
+    rate_limited: bool = False
+
+
+def head_digests(
+    connection: Connection, repository: str, tags: Sequence[str], cancel: CancelToken
+) -> list[DigestAnswer]:
+    """The digests of ``tags`` (a handful, the rows someone looks at), a few requests at once."""
+    client = connection.client()
+
+    def one(tag: str) -> DigestAnswer:
+        if cancel.cancelled:
+            return DigestAnswer(tag, None, None, "Cancelled.")
+        try:
+            head = client.head_manifest(repository, tag, cancel=cancel)
+        except RateLimited as exc:
+            return DigestAnswer(tag, None, None, window_sentence(str(exc)), rate_limited=True)
+        except SpyglassError as exc:
+            return DigestAnswer(tag, None, None, window_sentence(str(exc)))
+        return DigestAnswer(tag, head.digest, head.media_type)
+
+    with ThreadPoolExecutor(max_workers=min(DIGEST_THREADS, max(1, len(tags)))) as pool:
+        answers = list(pool.map(one, tags))
+    check(cancel)
+    return answers
+
+
+# --------------------------------------------------------------------------- deleting
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    """What deleting a tag's image takes with it: every tag pointing at the same manifest."""
+
+    host: str
+    repository: str
+    tag: str
+    digest: Digest
+    tags: tuple[str, ...]
+
+    @property
+    def other_tags(self) -> tuple[str, ...]:
+        return tuple(t for t in self.tags if t != self.tag)
+
+
+def plan_delete(
+    connection: Connection, repository: str, tag: str, cancel: CancelToken
+) -> DeletePlan:
+    """Resolve the tag to its digest, and find every tag of the repository pointing there.
+
+    Asked fresh from the registry (a confirmation must not name tags from a
+    stale list).
+    """
+    client = connection.client()
+    digest = client.head_manifest(repository, tag, cancel=cancel).digest
+    tags = set(client.tags_pointing_at(repository, digest, cancel=cancel))
+    tags.add(tag)
+    return DeletePlan(connection.host, repository, tag, digest,
+                      tuple(sorted(tags, key=natural_key)))
+
+
+def delete_image(connection: Connection, plan: DeletePlan, cancel: CancelToken) -> DeletePlan:
+    """Delete the manifest of ``plan`` (and so every tag pointing at it)."""
+    connection.client().delete_manifest(plan.repository, plan.digest, cancel=cancel)
+    return plan
+
+
+def resolve_digest(
+    connection: Connection, repository: str, tag: str, cancel: CancelToken
+) -> Digest:
+    """The digest a tag points at now."""
+    return connection.client().head_manifest(repository, tag, cancel=cancel).digest
+
+
+__all__ = [
+    "CATALOG_PAGE_SIZE",
+    "TAG_PAGE_SIZE",
+    "Connection",
+    "ConnectionCheck",
+    "DeletePlan",
+    "DigestAnswer",
+    "HostInput",
+    "Listing",
+    "Page",
+    "RepositoryInput",
+    "catalog_listing",
+    "check_connection",
+    "delete_image",
+    "digest_reference",
+    "forget_credentials",
+    "head_digests",
+    "lists_no_catalog",
+    "natural_key",
+    "parse_host_input",
+    "parse_repository_input",
+    "plan_delete",
+    "pull_command",
+    "resolve_digest",
+    "save_credentials",
+    "tag_listing",
+    "tag_reference",
+    "window_sentence",
+]

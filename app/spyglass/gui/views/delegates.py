@@ -1,0 +1,65 @@
+"""Item delegates: the share-of-image bar of the Layers table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from spyglass.gui.models.layers import SHARE_ROLE
+
+
+class ShareBarDelegate(QStyledItemDelegate):
+    """Draws a cell's share (``SHARE_ROLE``, 0.0 to 1.0) as a bar with the percentage on it."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        """Override QStyledItemDelegate::paint."""
+        share = index.data(SHARE_ROLE)
+        if not isinstance(share, float):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+
+        rect = QRectF(opt.rect).adjusted(6, 5, -6, -5)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette = opt.palette
+        track = QColor(palette.color(QPalette.ColorRole.Text))
+        track.setAlphaF(0.08 if not selected else 0.18)
+        bar = QColor(palette.color(QPalette.ColorRole.Highlight))
+        if selected:
+            bar = QColor(palette.color(QPalette.ColorRole.HighlightedText))
+            bar.setAlphaF(0.45)
+        else:
+            bar.setAlphaF(0.55)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(track)
+        painter.drawRoundedRect(rect, 3, 3)
+        if share > 0:
+            filled = QRectF(rect)
+            filled.setWidth(max(3.0, rect.width() * min(share, 1.0)))
+            painter.setBrush(bar)
+            painter.drawRoundedRect(filled, 3, 3)
+        painter.setPen(palette.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        painter.setFont(opt.font)
+        painter.drawText(rect.adjusted(4, 0, -4, 0),
+                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
+        hint = super().sizeHint(option, index)
+        return QSize(max(hint.width() + 24, 120), hint.height())

@@ -1,0 +1,101 @@
+"""The Config & History tab: the build history as a table, and the config as JSON."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QTextBrowser, QVBoxLayout, QWidget
+
+from spyglass.core import media
+from spyglass.core.image import LoadedImage
+from spyglass.core.manifest import ImageManifest
+from spyglass.gui.formatting import human_size, short_digest
+from spyglass.gui.models.history import COMMENT, STEP, HistoryModel
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.views.json_html import JsonColors, render_text
+from spyglass.gui.views.widgets import fit_columns, make_table
+
+
+def json_browser(parent: QWidget | None = None) -> QTextBrowser:
+    """A read-only browser for rendered JSON: monospace, links handled by the caller."""
+    browser = QTextBrowser(parent)
+    browser.setOpenLinks(False)
+    browser.setOpenExternalLinks(False)
+    browser.setAcceptDrops(False)
+    browser.setFont(monospace_font())
+    browser.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
+    browser.document().setDocumentMargin(10)
+    return browser
+
+
+def json_colors(widget: QWidget) -> JsonColors:
+    return JsonColors.for_background(widget.palette().base().color().lightness() < 128)
+
+
+class HistoryPage(QWidget):
+    """The history table above the config JSON."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = HistoryModel(self)
+        self.table = make_table()
+        self.table.setModel(self.model)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.history_caption = QLabel()
+        self.config_caption = QLabel()
+        self.config_view = json_browser()
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(6)
+        top_layout.addWidget(self.history_caption)
+        top_layout.addWidget(self.table, 1)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 6, 0, 0)
+        bottom_layout.setSpacing(6)
+        bottom_layout.addWidget(self.config_caption)
+        bottom_layout.addWidget(self.config_view, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.addWidget(self.splitter)
+
+    def set_image(self, image: LoadedImage) -> None:
+        config = image.config
+        self.model.set_config(config)
+        no_comments = all(not row.entry.comment for row in self.model.rows)
+        self.table.setColumnHidden(COMMENT, no_comments)
+        fit_columns(self.table, maximum=560)
+        header = self.table.horizontalHeader()
+        if not no_comments and header.sectionSize(STEP) < 320:
+            header.resizeSection(STEP, 320)
+        steps = len(self.model.rows)
+        empty = sum(1 for row in self.model.rows if row.layer is None)
+        self.history_caption.setText(
+            f"<b>History</b> — {steps} step{'s' if steps != 1 else ''}, "
+            f"{steps - empty} made a layer" if steps else
+            "<b>History</b> — the config records no history."
+        )
+        manifest = image.manifest
+        if config is None:
+            described = (media.friendly(manifest.config.media_type)
+                         if isinstance(manifest, ImageManifest) else "no config")
+            self.config_caption.setText(f"<b>Config</b> — this is an artifact ({described}).")
+            self.config_view.setHtml("")
+            return
+        if isinstance(manifest, ImageManifest):
+            self.config_caption.setText(
+                f"<b>Config</b> — {media.friendly(manifest.config.media_type)} · "
+                f"<span style='font-family:monospace'>{short_digest(manifest.config.digest)}"
+                f"</span> · {human_size(manifest.config.size)}"
+            )
+        else:
+            self.config_caption.setText("<b>Config</b> — assembled from the schema 1 manifest")
+        self.config_view.setHtml(render_text(config.raw, json_colors(self)))

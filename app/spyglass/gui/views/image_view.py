@@ -1,0 +1,440 @@
+"""The middle pane: the image selected in the places tree, in tabs.
+
+The view owns the loading of what it shows: it asks the :class:`Runner` for
+an image (key ``image``: selecting another image or platform makes an answer
+still on its way stale) and for the documents the Raw JSON tab follows (key
+``raw``). While loading it shows a spinner; a failure is a message in the
+pane, never a dialog and never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.image import LoadedImage
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.base import ImageEntry, Location
+from spyglass.gui import icons
+from spyglass.gui.dialogs.layer_files import LayerFilesDialog
+from spyglass.gui.formatting import human_size, instance_label, short_digest
+from spyglass.gui.loading import (
+    ImageState,
+    RawDocument,
+    fetch_blob_document,
+    fetch_manifest_document,
+    load_entry,
+    load_instance,
+    manifest_document,
+)
+from spyglass.gui.models.layers import LayerRow
+from spyglass.gui.signals import emit
+from spyglass.gui.views.history_page import HistoryPage
+from spyglass.gui.views.layers_page import LayersPage
+from spyglass.gui.views.overview import OverviewPage
+from spyglass.gui.views.platforms_page import PlatformsPage
+from spyglass.gui.views.raw_json import RawJsonPage
+from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, mute, scaled_font
+from spyglass.gui.workers import Runner
+
+IMAGE_KEY = "image"
+RAW_KEY = "raw"
+
+OVERVIEW, PLATFORMS, LAYERS, HISTORY, RAW = range(5)
+
+
+ImageLoader = Callable[[CancelToken], ImageState]
+
+
+class ImageRequest(NamedTuple):
+    """An image asked for: what to call it while it loads, and how to load it."""
+
+    label: str
+    name: str
+    load: ImageLoader
+
+
+@dataclass(frozen=True)
+class LocationSummary:
+    """What the pane shows when a location row (not an image) is selected."""
+
+    title: str
+    description: str
+    images: int
+    is_archive: bool = False
+    error: str | None = None
+    loading: bool = False
+
+
+class ImageView(QWidget):
+    """Overview, Platforms, Layers, Config & History and Raw JSON of one image.
+
+    Signals:
+        imageShown(object): an :class:`~spyglass.gui.loading.ImageState` was
+            loaded and is shown (after :meth:`show_entry`).
+        instanceShown(object): another instance's
+            :class:`~spyglass.core.image.LoadedImage` is shown (after a
+            platform was selected).
+        loadFailed(str): loading failed; the sentence is shown in the pane.
+        statusMessage(str): a short notice for the status bar.
+        openFolderRequested(): the empty state's "Open Layout Folder…" button.
+        openArchiveRequested(): the empty state's "Open Archive…" button.
+        addRegistryRequested(): the empty state's "Add Registry…" button.
+        reloadLocationRequested(): "Try Again" on a location that cannot be opened.
+        closeLocationRequested(): "Close" on a location that cannot be opened.
+    """
+
+    imageShown = Signal(object)
+    instanceShown = Signal(object)
+    loadFailed = Signal(str)
+    statusMessage = Signal(str)
+    openFolderRequested = Signal()
+    openArchiveRequested = Signal()
+    addRegistryRequested = Signal()
+    reloadLocationRequested = Signal()
+    closeLocationRequested = Signal()
+
+    def __init__(self, runner: Runner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._state: ImageState | None = None
+        self._request: ImageRequest | None = None
+        self._location_error = False
+        self.file_dialogs: list[LayerFilesDialog] = []
+
+        self.empty = MessagePanel()
+        self.empty.show_message(
+            "Open a layout folder or drop one here",
+            "Spyglass shows OCI image layouts, dir: layouts, image archives made by "
+            "docker save or of OCI layouts, and the images in container registries. Pick an "
+            "image on the left to see what it is made of.",
+            icon=icons.app_icon(),
+        )
+        self.empty.add_button("Open Layout Folder…", default=True).clicked.connect(
+            self.openFolderRequested)
+        self.empty.add_button("Open Archive…").clicked.connect(self.openArchiveRequested)
+        self.empty.add_button("Add Registry…").clicked.connect(self.addRegistryRequested)
+        self.loading = MessagePanel()
+        self.error = MessagePanel()
+        self.retry_button = self.error.add_button("Try Again")
+        self.retry_button.clicked.connect(self.retry)
+        self.location = MessagePanel()
+        self.location_retry = self.location.add_button("Try Again")
+        self.location_retry.clicked.connect(self.reloadLocationRequested)
+        self.location_close = self.location.add_button("Close")
+        self.location_close.clicked.connect(self.closeLocationRequested)
+
+        self.overview = OverviewPage()
+        self.platforms = PlatformsPage()
+        self.layers = LayersPage()
+        self.history = HistoryPage()
+        self.raw = RawJsonPage()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.overview, "Overview")
+        self.tabs.addTab(self.platforms, "Platforms")
+        self.tabs.addTab(self.layers, "Layers")
+        self.tabs.addTab(self.history, "Config && History")
+        self.tabs.addTab(self.raw, "Raw JSON")
+
+        self.title = QLabel()
+        self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = QLabel()
+        mute(self.subtitle)
+        self.spinner = Spinner()
+        self.spinner.hide()
+        self.banner = Banner()
+        header = QWidget()
+        header_layout = QHBoxLayout(header)
+        header_layout.setContentsMargins(16, 12, 16, 6)
+        header_layout.setSpacing(12)
+        self.header_icon = QLabel()
+        header_layout.addWidget(self.header_icon, 0, Qt.AlignmentFlag.AlignVCenter)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header_layout.addLayout(titles, 1)
+        header_layout.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.content = QWidget()
+        content_layout = QVBoxLayout(self.content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(4)
+        content_layout.addWidget(header)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(12, 0, 12, 0)
+        banner_row.addWidget(self.banner)
+        content_layout.addLayout(banner_row)
+        content_layout.addWidget(self.tabs, 1)
+
+        self.pages = QStackedWidget()
+        for page in (self.empty, self.loading, self.error, self.location, self.content):
+            self.pages.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+
+        self.platforms.instanceRequested.connect(self.show_instance)
+        self.layers.filesRequested.connect(self._layer_row_files)
+        self.raw.documentRequested.connect(self._fetch_document)
+        self.raw.layerRequested.connect(self.open_layer_files)
+        self.raw.copied.connect(self.statusMessage)
+        self.overview.copied.connect(lambda text: emit(self.statusMessage, f"Copied {text}"))
+        self.show_empty()
+
+    # -- what is shown
+
+    @property
+    def state(self) -> ImageState | None:
+        """The image shown, or None."""
+        return self._state if self.pages.currentWidget() is self.content else None
+
+    @property
+    def error_text(self) -> str:
+        """The error sentence shown in the pane (or the banner), or ""."""
+        if self.pages.currentWidget() is self.error:
+            return self.error.body.text()
+        if self.pages.currentWidget() is self.location:
+            return self.location.body.text() if self._location_error else ""
+        return self.banner.text
+
+    def show_empty(self) -> None:
+        self._forget()
+        self.pages.setCurrentWidget(self.empty)
+
+    def show_location(self, summary: LocationSummary) -> None:
+        """A location row is selected: say what it holds, or why it cannot be opened."""
+        self._forget()
+        self._location_error = summary.error is not None
+        self.location_retry.setVisible(self._location_error)
+        self.location_close.setVisible(self._location_error)
+        if summary.error is not None:
+            self.location.show_message(f"Cannot open {summary.title}", summary.error,
+                                       icon=icons.warning_icon())
+        elif summary.loading:
+            self.location.show_message(f"Opening {summary.title}…", summary.description,
+                                       busy=True)
+        else:
+            count = summary.images
+            self.location.show_message(
+                summary.title,
+                f"{summary.description}\n{count} image{'s' if count != 1 else ''} — "
+                "select one on the left to inspect it.",
+                icon=icons.archive_icon() if summary.is_archive else icons.folder_icon(),
+            )
+        self.pages.setCurrentWidget(self.location)
+
+    def show_entry(self, location: Location, entry: ImageEntry, location_title: str) -> None:
+        """Load an image of a location and show it (a newer request makes this one stale)."""
+        self.show_image(
+            entry.label, entry.name,
+            lambda cancel: load_entry(location, entry, location_title, cancel),
+        )
+
+    def show_image(self, label: str, name: str, load: ImageLoader) -> None:
+        """Show the image ``load(cancel)`` returns: the spinner now, the image (or why not) later.
+
+        ``label`` and ``name`` say what is loading (``team/app:1.0``,
+        ``docker://HOST/team/app:1.0``). A newer request makes this one stale.
+        """
+        self._forget()
+        self._request = ImageRequest(label, name, load)
+        self.loading.show_message(f"Loading {label}…", name, busy=True)
+        self.pages.setCurrentWidget(self.loading)
+        self._runner.submit(
+            load,
+            on_done=self._shown,
+            on_error=self._failed,
+            key=IMAGE_KEY,
+            what=f"loading {name}",
+        )
+
+    @property
+    def request(self) -> ImageRequest | None:
+        """What was asked for last (shown, loading, or failed)."""
+        return self._request
+
+    def retry(self) -> None:
+        if self._request is not None:
+            self.show_image(*self._request)
+
+    def show_instance(self, digest: Digest) -> None:
+        """Show another instance of the list shown, in every tab but Platforms."""
+        state = self._state
+        if state is None:
+            return
+        self.platforms.set_pending(digest)
+        self.spinner.start()
+        self.banner.hide()
+        self._runner.submit(
+            lambda cancel: load_instance(state, digest, cancel),
+            on_done=self._instance_shown,
+            on_error=self._instance_failed,
+            key=IMAGE_KEY,
+            what=f"loading {digest} of {state.entry.name}",
+        )
+
+    # -- answers
+
+    def _forget(self) -> None:
+        self._runner.cancel(IMAGE_KEY)
+        self._runner.cancel(RAW_KEY)
+        self._state = None
+        self._location_error = False
+        self.spinner.stop()
+        self.banner.hide()
+
+    def _shown(self, state: ImageState) -> None:
+        self._state = state
+        self.banner.hide()
+        self.spinner.stop()
+        self._show_header(state)
+        self.overview.set_state(state)
+        self.tabs.setTabEnabled(PLATFORMS, state.is_list)
+        self.tabs.setTabToolTip(
+            PLATFORMS, "" if state.is_list else "This image is not a manifest list.")
+        if state.is_list:
+            self.platforms.set_state(state)
+        elif self.tabs.currentIndex() == PLATFORMS:
+            self.tabs.setCurrentIndex(OVERVIEW)
+        self._show_image(state.image)
+        self.raw.reset([manifest_document(state.top, state.entry.label)])
+        self.pages.setCurrentWidget(self.content)
+        emit(self.imageShown, state)
+
+    def _failed(self, message: str) -> None:
+        label = self._request.label if self._request else "the image"
+        self.error.show_message(f"Cannot show {label}", message, icon=icons.warning_icon())
+        self.pages.setCurrentWidget(self.error)
+        emit(self.loadFailed, message)
+
+    def _instance_shown(self, image: LoadedImage) -> None:
+        if self._state is None:
+            return
+        state = self._state.with_image(image)
+        self._state = state
+        self.spinner.stop()
+        self._show_header(state)
+        self.overview.set_state(state)
+        self.platforms.set_state(state)
+        self._show_image(image)
+        documents = [manifest_document(state.top, state.entry.label)]
+        if image.manifest is not state.top:
+            current = state.current
+            documents.append(manifest_document(
+                image.manifest,
+                instance_label(current.descriptor) if current else short_digest(
+                    image.manifest.digest)))
+        self.raw.reset(documents)
+        emit(self.instanceShown, image)
+
+    def _instance_failed(self, message: str) -> None:
+        self.spinner.stop()
+        if self._state is not None:
+            self.platforms.set_state(self._state)
+        self.banner.show_text(message)
+        emit(self.loadFailed, message)
+
+    def _show_image(self, image: LoadedImage) -> None:
+        self.layers.set_image(image)
+        self.history.set_image(image)
+
+    def _show_header(self, state: ImageState) -> None:
+        self.title.setText(state.entry.label)
+        icon = icons.index_icon() if state.is_list else icons.image_icon()
+        self.header_icon.setPixmap(icon.pixmap(36, 36))
+        parts = [media.friendly(state.top.media_type)]
+        if state.is_list:
+            count = sum(1 for s in state.instances if s.descriptor.platform is not None)
+            parts.append(f"{count} platform{'s' if count != 1 else ''}")
+            current = state.current
+            if current is not None:
+                parts.append(f"showing {instance_label(current.descriptor)}")
+        parts.append(human_size(state.total_size))
+        parts.append(state.location_title)
+        self.subtitle.setText("  ·  ".join(parts))
+        self.subtitle.setToolTip(state.entry.name)
+
+    # -- Raw JSON and layer files
+
+    def _fetch_document(self, kind: str, target: object, title: str) -> None:
+        state = self._state
+        if state is None:
+            return
+        source = state.source
+        if kind == "config" and isinstance(target, Descriptor):
+            descriptor = target
+            self._runner.submit(
+                lambda cancel: fetch_blob_document(source, descriptor, title, cancel),
+                on_done=self._document_fetched, on_error=self.raw.show_error,
+                key=RAW_KEY, what=f"reading the config {descriptor.digest}",
+            )
+            return
+        digest = target.digest if isinstance(target, Descriptor) else target
+        if not isinstance(digest, Digest):
+            return
+        self._runner.submit(
+            lambda cancel: fetch_manifest_document(source, digest, title, cancel),
+            on_done=self._document_fetched, on_error=self.raw.show_error,
+            key=RAW_KEY, what=f"reading the manifest {digest}",
+        )
+
+    def _document_fetched(self, document: RawDocument) -> None:
+        self.raw.push(document)
+
+    def _layer_row_files(self, row: LayerRow) -> None:
+        self.open_layer_files(row.descriptor, number=row.number)
+
+    def open_layer_files(self, target: object, *, number: int | None = None) -> None:
+        """Open the file listing of a layer (a Descriptor, or a Digest of the shown image)."""
+        state = self._state
+        if state is None:
+            return
+        layers = state.image.layers
+        descriptor: Descriptor | None = None
+        if isinstance(target, Descriptor):
+            descriptor = target
+        elif isinstance(target, Digest):
+            descriptor = next((d for d in layers if d.digest == target), None)
+        if descriptor is None:
+            emit(self.statusMessage, "That layer is not part of the image shown.")
+            return
+        if number is None:
+            number = next((i + 1 for i, d in enumerate(layers) if d.digest == descriptor.digest),
+                          None)
+        where = state.entry.label
+        current = state.current
+        if current is not None:
+            where += f" ({instance_label(current.descriptor)})"
+        heading = f"Layer {number} of {where}" if number else \
+            f"Layer {short_digest(descriptor.digest)} of {where}"
+        dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self)
+        self.file_dialogs.append(dialog)
+        dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
+        dialog.show()
+
+    def _dialog_gone(self, dialog: LayerFilesDialog) -> None:
+        if dialog in self.file_dialogs:
+            self.file_dialogs.remove(dialog)
+
+    def close_dialogs(self) -> None:
+        for dialog in list(self.file_dialogs):
+            dialog.close()
+
+
+__all__ = ["ImageLoader", "ImageRequest", "ImageView", "LocationSummary"]

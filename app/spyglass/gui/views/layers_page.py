@@ -1,0 +1,171 @@
+"""The Layers tab: the layers of the image shown, their share of its size, and the
+details of the selected one."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core import media
+from spyglass.core.image import LoadedImage
+from spyglass.gui.formatting import exact_size, format_timestamp, human_size
+from spyglass.gui.models.layers import CREATED_BY, SHARE, LayerRow, LayersModel
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.signals import emit
+from spyglass.gui.views.delegates import ShareBarDelegate
+from spyglass.gui.views.widgets import (
+    fit_columns,
+    make_table,
+    mute,
+    muted_color,
+    scaled_font,
+)
+
+
+class LayerDetails(QFrame):
+    """The selected layer in full: digests, type, size, and the whole build step."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel()
+        self.title.setFont(scaled_font(self.title.font(), 1.0, bold=True))
+        self.hint = QLabel("Select a layer to see it in full; double-click it to list its files.")
+        mute(self.hint)
+        self._values: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(4)
+        for name, mono in (("Digest", True), ("Diff ID", True), ("Media type", False),
+                           ("Size", False), ("Created", False), ("Created by", True)):
+            label = QLabel(name)
+            mute(label)
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            if mono:
+                value.setFont(monospace_font())
+            form.addRow(label, value)
+            self._values[name] = value
+        self._form = form
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addLayout(form)
+        self.show_layer(None)
+
+    def value(self, name: str) -> str:
+        return self._values[name].text()
+
+    def show_layer(self, row: LayerRow | None) -> None:
+        self.hint.setVisible(row is None)
+        self.title.setText("Layer details" if row is None else f"Layer {row.number}")
+        for i in range(self._form.rowCount()):
+            self._form.setRowVisible(i, row is not None)
+        if row is None:
+            for value in self._values.values():
+                value.clear()
+            return
+        descriptor = row.descriptor
+        self._values["Digest"].setText(str(descriptor.digest))
+        self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
+        self._values["Media type"].setText(
+            f"{html.escape(media.friendly(descriptor.media_type))}&nbsp;&nbsp;"
+            f"<span style='color:{muted_color(self.palette()).name()}'>"
+            f"{html.escape(descriptor.media_type)}</span>")
+        self._values["Size"].setText(
+            f"{human_size(descriptor.size)} ({exact_size(descriptor.size)}), "
+            f"{row.share * 100:.1f} % of the image's layers")
+        step = row.step
+        self._values["Created"].setText(format_timestamp(step.created) if step else "—")
+        self._values["Created by"].setText(step.created_by if step and step.created_by else "—")
+
+
+class LayersPage(QWidget):
+    """A table of layers; double-clicking one (or "List Files…") asks for its files.
+
+    Signals:
+        filesRequested(object): the user wants the files of this
+            :class:`~spyglass.gui.models.layers.LayerRow`.
+    """
+
+    filesRequested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = LayersModel(self)
+        self.summary = QLabel()
+        self.files_button = QPushButton("List Files…")
+        self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
+        self.files_button.setEnabled(False)
+        self.files_button.clicked.connect(self._request_selected)
+        self.table = make_table()
+        self.table.setModel(self.model)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setItemDelegateForColumn(SHARE, ShareBarDelegate(self.table))
+        self.table.doubleClicked.connect(self._request)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.details = LayerDetails()
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.files_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    def set_image(self, image: LoadedImage) -> None:
+        self.model.set_image(image)
+        fit_columns(self.table)
+        header = self.table.horizontalHeader()
+        header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
+        if header.sectionSize(CREATED_BY) < 200:
+            header.resizeSection(CREATED_BY, 200)
+        self.files_button.setEnabled(False)
+        self.details.show_layer(None)
+        layers = image.layers
+        total = sum(layer.size for layer in layers)
+        self.summary.setText(
+            f"{len(layers)} layer{'s' if len(layers) != 1 else ''} · {human_size(total)} "
+            "compressed · double-click a layer to list its files"
+        )
+
+    def selected(self) -> LayerRow | None:
+        indexes = self.table.selectionModel().selectedRows()
+        return self.model.row_at(indexes[0]) if indexes else None
+
+    def _selection_changed(self, *_: object) -> None:
+        row = self.selected()
+        self.files_button.setEnabled(row is not None)
+        self.details.show_layer(row)
+
+    def _request_selected(self) -> None:
+        row = self.selected()
+        if row is not None:
+            emit(self.filesRequested, row)
+
+    def _request(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index)
+        if row is not None:
+            emit(self.filesRequested, row)

@@ -1,0 +1,278 @@
+"""The Overview tab: what an image is, where it comes from, and how it runs."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core import media
+from spyglass.core.config import ImageConfig, command_line
+from spyglass.core.manifest import ImageIndex, ImageManifest, Schema1Manifest
+from spyglass.gui.formatting import (
+    exact_size,
+    format_timestamp,
+    human_size,
+    instance_label,
+    relative_age,
+)
+from spyglass.gui.loading import ImageState
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import copy_button, mute, muted_color, scaled_font
+
+
+def _value_label(*, mono: bool = False) -> QLabel:
+    label = QLabel()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    label.setCursor(Qt.CursorShape.IBeamCursor)
+    if mono:
+        label.setFont(monospace_font())
+    return label
+
+
+class _Section(QWidget):
+    """A titled block of label/value rows."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        heading = QLabel(title)
+        heading.setFont(scaled_font(heading.font(), 1.1, bold=True))
+        rule = QFrame()
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setFrameShadow(QFrame.Shadow.Sunken)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.form.setHorizontalSpacing(18)
+        self.form.setVerticalSpacing(8)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(heading)
+        layout.addWidget(rule)
+        layout.addSpacing(2)
+        layout.addLayout(self.form)
+
+    def add_row(self, title: str, field: QWidget, *, top_margin: int = 0) -> QLabel:
+        label = QLabel(title)
+        mute(label)
+        label.setMinimumWidth(120)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        label.setContentsMargins(0, top_margin, 0, 0)
+        self.form.addRow(label, field)
+        return label
+
+
+class OverviewPage(QScrollArea):
+    """The Overview tab.
+
+    Signals:
+        copied(str): a value was copied to the clipboard (for the status bar).
+    """
+
+    copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        body.setObjectName("overviewBody")
+        self._values: dict[str, QLabel] = {}
+        self._fields: dict[str, tuple[_Section, QWidget]] = {}
+        self._shown: dict[str, bool] = {}
+
+        image = _Section("Image")
+        self._add(image, "Name")
+        self._add(image, "Reference", mono=True)
+        self._add(image, "Digest", mono=True, copy=True)
+        self._add(image, "Media type")
+        self._add(image, "Platforms")
+        self._add(image, "Shown platform")
+        self._add(image, "Image digest", mono=True, copy=True)
+        self._add(image, "Created")
+        self._add(image, "Author")
+        self._add(image, "Size")
+        self._add(image, "Layers")
+
+        run = _Section("How it runs")
+        self._add(run, "Entrypoint", mono=True)
+        self._add(run, "Command", mono=True)
+        self._add(run, "Working folder", mono=True)
+        self._add(run, "User", mono=True)
+        self._add(run, "Ports", mono=True)
+        self._add(run, "Volumes", mono=True)
+        self._add(run, "Stop signal", mono=True)
+        self._add(run, "Environment", mono=True)
+        self._run = run
+
+        labels = _Section("Labels")
+        self._add(labels, "Labels", span=True)
+        self._labels = labels
+
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(24, 18, 24, 24)
+        layout.setSpacing(22)
+        layout.addWidget(image)
+        layout.addWidget(run)
+        layout.addWidget(labels)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    def _add(self, section: _Section, title: str, *, mono: bool = False,
+             copy: bool = False, span: bool = False) -> None:
+        value = _value_label(mono=mono)
+        field: QWidget = value
+        top_margin = 0
+        if copy:
+            field = QWidget()
+            row = QHBoxLayout(field)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(4)
+            value.setWordWrap(False)
+            row.addWidget(value, 0)
+            button = copy_button(f"Copy the {title.lower()}")
+            button.clicked.connect(lambda: self._copy(value.text()))
+            row.addWidget(button, 0)
+            row.addStretch(1)
+            button.setObjectName(f"copy{title.replace(' ', '')}")
+            row.setAlignment(value, Qt.AlignmentFlag.AlignVCenter)
+            top_margin = max(0, (button.sizeHint().height() - value.fontMetrics().height()) // 2)
+        if span:
+            section.form.addRow(field)
+        else:
+            section.add_row(title, field, top_margin=top_margin)
+        self._values[title] = value
+        self._fields[title] = (section, field)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        emit(self.copied, text)
+
+    def _set(self, title: str, text: str, *, rich: bool = False) -> None:
+        value = self._values[title]
+        value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        value.setText(text)
+        section, field = self._fields[title]
+        section.form.setRowVisible(field, bool(text))
+        self._shown[title] = bool(text)
+
+    # -- public
+
+    def field_text(self, title: str) -> str:
+        """The text shown for ``title`` ("" when the row is hidden)."""
+        return self._values[title].text() if self._shown.get(title) else ""
+
+    def copy_button(self, title: str) -> QWidget | None:
+        return self.findChild(QWidget, f"copy{title.replace(' ', '')}")
+
+    def set_state(self, state: ImageState) -> None:
+        muted = muted_color(self.palette()).name()
+        top = state.top
+        image = state.image
+        manifest = image.manifest
+        config = image.config
+        self._set("Name", state.entry.label)
+        self._set("Reference", state.entry.name)
+        self._set("Digest", str(state.entry.descriptor.digest))
+        self._set(
+            "Media type",
+            f"{html.escape(media.friendly(top.media_type))}&nbsp;&nbsp;"
+            f"<span style='color:{muted}'>{html.escape(top.media_type)}</span>",
+            rich=True,
+        )
+        if isinstance(top, ImageIndex):
+            offered = [instance_label(s.descriptor) for s in state.instances]
+            platforms = [p for p in offered if p != "attestation"]
+            extra = len(offered) - len(platforms)
+            text = ", ".join(platforms)
+            if extra:
+                text += f" (and {extra} attestation{'s' if extra > 1 else ''})"
+            self._set("Platforms", text)
+            current = state.current
+            self._set("Shown platform",
+                      instance_label(current.descriptor) if current else "—")
+            self._set("Image digest", str(manifest.digest))
+        else:
+            self._set("Platforms", self._platform_of(config, manifest))
+            self._set("Shown platform", "")
+            self._set("Image digest", "")
+        created = config.created if config else None
+        age = relative_age(created)
+        self._set("Created", format_timestamp(created) + (f"  ({age})" if age else "")
+                  if created else "")
+        self._set("Author", config.author if config else "")
+        self._set("Size", self._size_text(state))
+        self._values["Size"].setToolTip(exact_size(state.total_size))
+        count = len(manifest.layers)
+        self._set("Layers", f"{count} layer{'s' if count != 1 else ''}")
+        self._set_run(config, muted)
+
+    # -- helpers
+
+    @staticmethod
+    def _platform_of(config: ImageConfig | None,
+                     manifest: ImageManifest | Schema1Manifest) -> str:
+        if config is None:
+            return "—"
+        parts = [p for p in (config.os, config.architecture, config.variant) if p]
+        text = "/".join(parts) or "—"
+        return f"{text} ({config.os_version})" if config.os_version else text
+
+    @staticmethod
+    def _size_text(state: ImageState) -> str:
+        if not state.is_list:
+            return human_size(state.total_size)
+        current = state.current
+        shown = state.image.manifest
+        own = current.image_size if current else (
+            shown.total_size if isinstance(shown, ImageManifest) else 0)
+        label = instance_label(current.descriptor) if current else "the shown platform"
+        return (f"{human_size(state.total_size)} for all platforms"
+                f" (shared layers counted once) · {human_size(own)} for {label}")
+
+    def _set_run(self, config: ImageConfig | None, muted: str) -> None:
+        if config is None:
+            for title in ("Entrypoint", "Command", "Working folder", "User", "Ports",
+                          "Volumes", "Stop signal", "Environment"):
+                self._set(title, "")
+            self._set("Labels", "")
+            self._run.setVisible(False)
+            self._labels.setVisible(False)
+            return
+        self._run.setVisible(True)
+        self._set("Entrypoint", command_line(config.entrypoint))
+        self._set("Command", command_line(config.cmd))
+        self._set("Working folder", config.working_dir)
+        self._set("User", config.user)
+        self._set("Ports", ", ".join(config.exposed_ports))
+        self._set("Volumes", ", ".join(config.volumes))
+        self._set("Stop signal", config.stop_signal)
+        self._set("Environment", "\n".join(config.env))
+        if config.labels:
+            rows = "".join(
+                f"<tr><td style='padding-right:14px; color:{muted}'>{html.escape(k)}</td>"
+                f"<td>{html.escape(v)}</td></tr>"
+                for k, v in sorted(config.labels.items())
+            )
+            self._set("Labels", f"<table cellspacing='0' cellpadding='2'>{rows}</table>",
+                      rich=True)
+        else:
+            self._set("Labels", "")
+        self._labels.setVisible(bool(config.labels))

@@ -1,0 +1,230 @@
+"""The Raw JSON tab: manifests and configs as they are stored, every digest a link."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidDigest
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, Schema1Manifest
+from spyglass.gui import icons
+from spyglass.gui.formatting import exact_size, instance_label, short_digest
+from spyglass.gui.loading import RawDocument
+from spyglass.gui.signals import emit
+from spyglass.gui.views.history_page import json_browser, json_colors
+from spyglass.gui.views.json_html import JsonPath, render_text
+from spyglass.gui.views.widgets import Banner, Spinner, copy_button
+
+MANIFEST, CONFIG, LAYER, CRUMB = "manifest", "config", "layer", "crumb"
+
+
+def link_target(document: RawDocument, path: JsonPath, value: str) -> str | None:
+    """The href for a string in ``document`` at ``path``: manifests, configs and layers link."""
+    if document.kind != "manifest":
+        return None
+    try:
+        Digest.parse(value)
+    except InvalidDigest:
+        return None
+    kind: str | None = None
+    if path == ("config", "digest"):
+        kind = CONFIG
+    elif len(path) == 3 and (path[0], path[2]) in (("layers", "digest"), ("fsLayers", "blobSum")):
+        kind = LAYER
+    elif (len(path) == 3 and path[0] == "manifests" and path[2] == "digest") or path == (
+        "subject", "digest"
+    ):
+        kind = MANIFEST
+    return f"{kind}:{value}" if kind else None
+
+
+def _descriptor_for(document: RawDocument, digest: Digest) -> Descriptor | None:
+    manifest = document.manifest
+    candidates: list[Descriptor] = []
+    if isinstance(manifest, ImageIndex):
+        candidates = list(manifest.manifests)
+    elif isinstance(manifest, ImageManifest):
+        candidates = [manifest.config, *manifest.layers]
+    elif isinstance(manifest, Schema1Manifest):
+        candidates = list(manifest.layers)
+    if isinstance(manifest, ImageIndex | ImageManifest) and manifest.subject is not None:
+        candidates.append(manifest.subject)
+    return next((d for d in candidates if d.digest == digest), None)
+
+
+class RawJsonPage(QWidget):
+    """A breadcrumb of documents and the current one, pretty-printed with links.
+
+    The page does no I/O: a link to a document it does not have is asked for
+    with a signal, and the answer comes back through :meth:`push`.
+
+    Signals:
+        documentRequested(str, object, str): fetch a document — its kind
+            (``"manifest"`` or ``"config"``), its
+            :class:`~spyglass.core.manifest.Descriptor` (or a bare
+            :class:`~spyglass.core.digest.Digest` when the current document
+            does not describe it), and the title for the breadcrumb.
+        layerRequested(object): list the files of this layer
+            :class:`~spyglass.core.manifest.Descriptor`.
+        copied(str): the document's text was copied to the clipboard.
+    """
+
+    documentRequested = Signal(str, object, str)
+    layerRequested = Signal(object)
+    copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._stack: list[RawDocument] = []
+        self.back_button = QToolButton()
+        self.back_button.setIcon(icons.back_icon())
+        self.back_button.setToolTip("Back to the previous document")
+        self.back_button.setAutoRaise(True)
+        self.back_button.clicked.connect(self.back)
+        self.crumbs = QLabel()
+        self.crumbs.setTextFormat(Qt.TextFormat.RichText)
+        self.crumbs.linkActivated.connect(lambda href: self.open_link(QUrl(href)))
+        self.spinner = Spinner()
+        self.spinner.hide()
+        self.copy_button = copy_button("Copy this document's JSON")
+        self.copy_button.clicked.connect(self._copy)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.banner = Banner()
+        self.browser = json_browser()
+        self.browser.anchorClicked.connect(self.open_link)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        bar.addWidget(self.back_button)
+        bar.addWidget(self.crumbs, 1)
+        bar.addWidget(self.spinner)
+        bar.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 12)
+        layout.setSpacing(6)
+        layout.addLayout(bar)
+        layout.addWidget(self.details)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.browser, 1)
+        self._render()
+
+    # -- the stack of documents
+
+    @property
+    def documents(self) -> list[RawDocument]:
+        return list(self._stack)
+
+    @property
+    def current(self) -> RawDocument | None:
+        return self._stack[-1] if self._stack else None
+
+    def reset(self, documents: list[RawDocument]) -> None:
+        """Show the last of ``documents``; the others make the breadcrumb."""
+        self._stack = list(documents)
+        self.banner.hide()
+        self.set_busy(False)
+        self._render()
+
+    def push(self, document: RawDocument) -> None:
+        self._stack.append(document)
+        self.banner.hide()
+        self.set_busy(False)
+        self._render()
+
+    def back(self) -> None:
+        if len(self._stack) > 1:
+            self._stack.pop()
+            self.banner.hide()
+            self._render()
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self.banner.show_text(message)
+
+    def set_busy(self, busy: bool) -> None:
+        if busy:
+            self.spinner.start()
+        else:
+            self.spinner.stop()
+
+    def html(self) -> str:
+        return self.browser.toHtml()
+
+    # -- links
+
+    def open_link(self, url: QUrl) -> None:
+        """Follow a link of the breadcrumb or the document (what anchorClicked does)."""
+        kind, target = url.scheme(), url.path()
+        if kind == CRUMB:
+            depth = int(target)
+            if 0 < depth <= len(self._stack):
+                del self._stack[depth:]
+                self.banner.hide()
+                self._render()
+            return
+        current = self.current
+        try:
+            digest = Digest.parse(target)
+        except InvalidDigest:
+            return
+        if current is None:
+            return
+        for depth, document in enumerate(self._stack):
+            if document.digest == digest and kind in (MANIFEST, CONFIG):
+                del self._stack[depth + 1:]
+                self._render()
+                return
+        descriptor = _descriptor_for(current, digest)
+        if kind == LAYER:
+            emit(self.layerRequested, descriptor or digest)
+            return
+        if kind == CONFIG:
+            title = "config"
+        elif descriptor is not None:
+            title = instance_label(descriptor)
+        else:
+            title = short_digest(digest)
+        self.set_busy(True)
+        emit(self.documentRequested, kind, descriptor or digest, title)
+
+    # -- rendering
+
+    def _render(self) -> None:
+        document = self.current
+        self.back_button.setEnabled(len(self._stack) > 1)
+        self.back_button.setVisible(len(self._stack) > 1)
+        self.copy_button.setEnabled(document is not None)
+        if document is None:
+            self.crumbs.setText("")
+            self.details.setText("")
+            self.browser.setHtml("")
+            return
+        parts = []
+        for depth, item in enumerate(self._stack, start=1):
+            title = html.escape(item.title)
+            parts.append(f"<b>{title}</b>" if depth == len(self._stack)
+                         else f"<a href='{CRUMB}:{depth}'>{title}</a>")
+        self.crumbs.setText(" &nbsp;&rsaquo;&nbsp; ".join(parts))
+        kind = media.friendly(document.media_type) if document.media_type else "JSON"
+        self.details.setText(
+            f"{html.escape(kind)} · <span style='font-family:monospace'>{document.digest}"
+            f"</span> · {exact_size(len(document.raw))}"
+            + (" · click a digest to open it" if document.kind == "manifest" else "")
+        )
+        colors = json_colors(self)
+        self.browser.setHtml(
+            render_text(document.raw, colors, lambda path, value: link_target(
+                document, path, value))
+        )
+
+    def _copy(self) -> None:
+        document = self.current
+        if document is not None:
+            QGuiApplication.clipboard().setText(document.raw.decode("utf-8", "replace"))
+            emit(self.copied, f"Copied the JSON of {document.title}")

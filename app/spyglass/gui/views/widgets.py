@@ -1,0 +1,260 @@
+"""Small widgets the panes share: tables set up alike, a spinner, message panels, banners."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.gui import icons
+
+
+def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
+    """``font`` made ``factor`` times larger, whether it is sized in points or pixels."""
+    scaled = QFont(font)
+    if scaled.pointSizeF() > 0:
+        scaled.setPointSizeF(scaled.pointSizeF() * factor)
+    elif scaled.pixelSize() > 0:
+        scaled.setPixelSize(round(scaled.pixelSize() * factor))
+    scaled.setBold(bold)
+    return scaled
+
+
+def muted_color(palette: QPalette, amount: float = 0.58) -> QColor:
+    """Secondary text: the text colour moved ``1 - amount`` of the way to the background."""
+    text = palette.color(QPalette.ColorRole.WindowText)
+    back = palette.color(QPalette.ColorRole.Window)
+    return QColor.fromRgbF(
+        text.redF() * amount + back.redF() * (1 - amount),
+        text.greenF() * amount + back.greenF() * (1 - amount),
+        text.blueF() * amount + back.blueF() * (1 - amount),
+    )
+
+
+def mute(widget: QWidget, amount: float = 0.58) -> None:
+    """Give a label the secondary text colour."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, muted_color(palette, amount))
+    widget.setPalette(palette)
+
+
+def make_table(parent: QWidget | None = None) -> QTableView:
+    """A read-only table as every pane uses it: whole rows, alternating colours, no grid."""
+    table = QTableView(parent)
+    table.setAlternatingRowColors(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setStretchLastSection(True)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    table.setAcceptDrops(False)
+    return table
+
+
+def fit_columns(table: QTableView, *, maximum: int = 420) -> None:
+    """Size the columns to their contents (not the last one, which stretches)."""
+    model = table.model()
+    header = table.horizontalHeader()
+    for column in range(model.columnCount() - 1):
+        table.resizeColumnToContents(column)
+        header.resizeSection(column, min(header.sectionSize(column) + 12, maximum))
+
+
+class Spinner(QWidget):
+    """A small rotating arc that says "working" while it is running."""
+
+    def __init__(self, parent: QWidget | None = None, *, size: int = 18) -> None:
+        super().__init__(parent)
+        self._angle = 0
+        self._size = size
+        self._timer = QTimer(self)
+        self._timer.setInterval(60)
+        self._timer.timeout.connect(self._step)
+        self.setFixedSize(size, size)
+
+    def start(self) -> None:
+        self._timer.start()
+        self.show()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.hide()
+
+    @property
+    def running(self) -> bool:
+        return self._timer.isActive()
+
+    def _step(self) -> None:
+        self._angle = (self._angle + 30) % 360
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        """Override QWidget::sizeHint."""
+        return QSize(self._size, self._size)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Override QWidget::paintEvent."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = max(2.0, self._size / 8)
+        rect = QRectF(self.rect()).adjusted(width, width, -width, -width)
+        track = QColor(self.palette().color(QPalette.ColorRole.Text))
+        track.setAlphaF(0.12)
+        painter.setPen(QPen(track, width))
+        painter.drawEllipse(rect)
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawArc(rect, -self._angle * 16, 100 * 16)
+        painter.end()
+
+
+class MessagePanel(QWidget):
+    """A centred message filling a pane: an icon or spinner, a title, a sentence, buttons.
+
+    Signals:
+        linkActivated(str): a link in the sentence was clicked.
+    """
+
+    linkActivated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.icon = QLabel()
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.spinner = Spinner(size=36)
+        self.spinner.hide()
+        self.title = QLabel()
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setFont(scaled_font(self.title.font(), 1.35, bold=True))
+        self.title.setWordWrap(True)
+        self.body = QLabel()
+        self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.body.setOpenExternalLinks(False)
+        self.body.linkActivated.connect(self.linkActivated)
+        self.body.setMaximumWidth(560)
+        self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        mute(self.body, 0.7)
+        self._buttons = QHBoxLayout()
+        self._buttons.setSpacing(8)
+        self._buttons.addStretch(1)
+        self._buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 32, 32, 32)
+        layout.setSpacing(10)
+        layout.addStretch(3)
+        layout.addWidget(self.icon)
+        layout.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(6)
+        layout.addWidget(self.title)
+        # centred by stretches, not an alignment flag: a word-wrapping label
+        # only gets the height its text needs when it is laid out that way
+        body_row = QHBoxLayout()
+        body_row.addStretch(1)
+        body_row.addWidget(self.body, 4)
+        body_row.addStretch(1)
+        layout.addLayout(body_row)
+        layout.addSpacing(8)
+        layout.addLayout(self._buttons)
+        layout.addStretch(4)
+
+    def show_message(
+        self, title: str, body: str = "", *, icon: QIcon | None = None, busy: bool = False
+    ) -> None:
+        """Show ``title`` and ``body`` (plain text, or rich text when it starts with ``<``)."""
+        self.title.setText(title)
+        self.body.setTextFormat(
+            Qt.TextFormat.RichText if body.startswith("<") else Qt.TextFormat.PlainText
+        )
+        self.body.setText(body)
+        self.body.setVisible(bool(body))
+        if busy:
+            self.icon.hide()
+            self.spinner.start()
+        else:
+            self.spinner.stop()
+            self.icon.setVisible(icon is not None)
+            if icon is not None:
+                self.icon.setPixmap(icon.pixmap(48, 48))
+
+    def add_button(self, text: str, *, default: bool = False) -> QPushButton:
+        button = QPushButton(text)
+        button.setDefault(default)
+        button.setAutoDefault(default)
+        self._buttons.insertWidget(self._buttons.count() - 1, button)
+        return button
+
+
+class Banner(QFrame):
+    """A one-line notice across the top of a pane: a warning and its sentence, closable."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        base = QColor("#fff4e5")
+        if palette.color(QPalette.ColorRole.Window).lightness() < 128:
+            base = QColor("#4a3a1f")
+        palette.setColor(QPalette.ColorRole.Window, base)
+        self.setPalette(palette)
+        icon = QLabel()
+        icon.setPixmap(icons.warning_icon().pixmap(18, 18))
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+    @property
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()
+
+
+def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
+    """A flat button with the copy icon."""
+    button = QToolButton(parent)
+    button.setIcon(icons.copy_icon())
+    button.setToolTip(tooltip)
+    button.setAutoRaise(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button

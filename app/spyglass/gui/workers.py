@@ -1,0 +1,327 @@
+"""Background jobs: every disk or network call of the window runs here, never on the GUI thread.
+
+A job is a function ``fn(cancel) -> result``. :meth:`Runner.submit` wraps it in
+a :class:`Worker` (a QObject), moves that to one of a few QThreads the runner
+owns, and starts it with a queued call. The worker calls the function there
+and reports back only through its signals; the runner, which lives on the GUI
+thread, receives them queued and hands the answer to the caller's callbacks.
+The runner holds every job until its answer is in (git-cola's ``RunTask``),
+so nothing is collected while it runs.
+
+Stale answers are dropped (git-cola's grep widget): a job submitted with a
+``key`` gets the next *generation* of that key and cancels the older jobs of
+the same key. An answer whose generation is no longer current — the user
+selected something else meanwhile — never reaches its callbacks; if it holds
+something that must be released, the job's ``cleanup`` runs on it in the
+background.
+
+Lifetimes: once its answer is in, a worker is deleted by its own thread
+(``deleteLater``), and the runner keeps the Python wrapper until the C++ object
+is gone — a wrapper that dies first leaves Qt calling into freed memory.
+Workers are never disconnected by hand (PySide6 6.12's ``disconnect`` shares
+the reference bug :mod:`spyglass.gui.signals` works around); Qt removes a
+worker's connections as it deletes it. :meth:`Runner.shutdown` (the
+window calls it when it closes) cancels every job, waits for the ones marked
+``drain`` (saving the settings), and stops the threads with ``quit`` + ``wait``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import SpyglassError
+from spyglass.gui.signals import emit
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_THREADS: Final = 4
+SHUTDOWN_WAIT_MS: Final = 5000
+
+
+def unexpected_error_sentence(what: str, exc: BaseException) -> str:
+    """What a person sees for an exception the core did not mean to raise."""
+    detail = str(exc).strip()
+    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return (
+        f"Something unexpected went wrong while {what} ({detail}). "
+        "This is a bug in Spyglass; the details are in the log."
+    )
+
+
+class Worker(QObject):
+    """Calls one job's function on the thread it has been moved to.
+
+    Signals:
+        finished(object): the function returned; carries its result.
+        failed(str): the function raised; carries a sentence for a person —
+            the :class:`SpyglassError`'s own, or for any other exception a
+            generic one (the traceback goes to the log).
+    """
+
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(
+        self, fn: Callable[[CancelToken], object], token: CancelToken, what: str
+    ) -> None:
+        super().__init__()
+        self._fn = fn
+        self._token = token
+        self._what = what
+        self.done = threading.Event()
+        """Set (on the worker thread) once :meth:`run` is over, whatever the outcome."""
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._token.check()
+            result = self._fn(self._token)
+        except SpyglassError as exc:
+            emit(self.failed, str(exc))
+        except Exception as exc:
+            log.exception("Unexpected error while %s", self._what)
+            emit(self.failed, unexpected_error_sentence(self._what, exc))
+        else:
+            emit(self.finished, result)
+        finally:
+            self.done.set()
+
+
+@dataclass(eq=False)
+class Job:
+    """One submitted job, as the :class:`Runner` tracks it.
+
+    Attributes:
+        key: the request key, or None for a job that is never stale.
+        generation: the key's generation when the job was submitted.
+        token: the job's cancel token.
+        drain: whether shutdown waits for this job instead of cancelling it.
+        lane: the QThread the worker runs on (None for a job refused after shutdown).
+    """
+
+    runner: Runner
+    worker: Worker | None
+    key: str | None
+    generation: int
+    token: CancelToken
+    on_done: Callable[[Any], None] | None
+    on_error: Callable[[str], None] | None
+    cleanup: Callable[[Any], object] | None
+    drain: bool
+    lane: QThread | None
+
+    @property
+    def is_current(self) -> bool:
+        """False once a newer job of the same key was submitted (or the key cancelled)."""
+        return self.runner.is_current(self)
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+
+class Runner(QObject):
+    """Runs jobs on a small pool of QThreads and delivers their answers on the GUI thread.
+
+    Owned by the main window; call :meth:`shutdown` before it goes away.
+
+    Signals:
+        busyChanged(bool): True when the first job starts, False when the last ends.
+        message(str): the failure sentence of a job submitted without ``on_error``.
+        jobDropped(str): an answer for ``key`` arrived stale or cancelled and was discarded.
+    """
+
+    busyChanged = Signal(bool)
+    message = Signal(str)
+    jobDropped = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, *, max_threads: int = MAX_THREADS) -> None:
+        super().__init__(parent)
+        self._max_threads = max(1, max_threads)
+        self._threads: list[QThread] = []
+        self._serial: QThread | None = None
+        self._load: dict[QThread, int] = {}
+        self._jobs: dict[Worker, Job] = {}
+        self._retiring: list[Worker] = []
+        self._generations: dict[str, int] = {}
+        self._counter = itertools.count(1)
+        self._closed = False
+
+    # -- public
+
+    @property
+    def active(self) -> int:
+        """How many jobs are submitted and not yet answered."""
+        return len(self._jobs)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def generation(self, key: str) -> int:
+        """The current generation of ``key`` (0 before any job used it)."""
+        return self._generations.get(key, 0)
+
+    def is_current(self, job: Job) -> bool:
+        return job.key is None or self._generations.get(job.key) == job.generation
+
+    def submit(
+        self,
+        fn: Callable[[CancelToken], T],
+        *,
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        key: str | None = None,
+        what: str = "working in the background",
+        cleanup: Callable[[T], object] | None = None,
+        serial: bool = False,
+        drain: bool = False,
+    ) -> Job:
+        """Run ``fn(cancel_token)`` on a worker thread.
+
+        ``on_done(result)`` or ``on_error(sentence)`` is called later on the GUI
+        thread — unless the job was cancelled or, with a ``key``, superseded
+        by a newer job of that key first. ``what`` completes the sentence
+        "while …" for unexpected errors. ``serial`` jobs run one after another
+        on a thread of their own (writes). ``drain`` jobs are waited for, not
+        cancelled, at shutdown.
+        """
+        token = CancelToken()
+        generation = 0
+        if key is not None:
+            generation = next(self._counter)
+            self._generations[key] = generation
+            for job in self._jobs.values():
+                if job.key == key:
+                    job.cancel()
+        if self._closed:
+            log.debug("Not running a job submitted after shutdown: %s", what)
+            token.cancel()
+            return Job(self, None, key, generation, token, on_done, on_error, cleanup, drain,
+                       None)
+        self._purge()
+        worker = Worker(fn, token, what)
+        thread = self._thread_for(serial)
+        job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain, thread)
+        self._jobs[worker] = job
+        self._load[thread] = self._load.get(thread, 0) + 1
+        worker.finished.connect(self._worker_finished)
+        worker.failed.connect(self._worker_failed)
+        worker.moveToThread(thread)
+        QMetaObject.invokeMethod(worker, "run", Qt.ConnectionType.QueuedConnection)
+        if len(self._jobs) == 1:
+            emit(self.busyChanged, True)
+        return job
+
+    def cancel(self, key: str) -> None:
+        """Make every job of ``key`` stale and ask it to stop."""
+        self._generations[key] = next(self._counter)
+        for job in self._jobs.values():
+            if job.key == key:
+                job.cancel()
+
+    def cancel_all(self) -> None:
+        for job in self._jobs.values():
+            if not job.drain:
+                job.cancel()
+
+    def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
+        """Cancel the jobs, let ``drain`` jobs finish, stop the threads. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel_all()
+        for worker, job in self._jobs.items():
+            if job.drain and not worker.done.wait(timeout_ms / 1000):
+                log.warning("A background job did not finish in time while closing.")
+        for worker in list(self._jobs):
+            self._retire(worker)
+        self._jobs.clear()
+        for thread in [*self._threads, *([self._serial] if self._serial else [])]:
+            thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
+            if not thread.wait(timeout_ms):
+                log.warning("The background thread %s did not stop in time.",
+                            thread.objectName())
+        self._purge()
+        emit(self.busyChanged, False)
+
+    # -- internals
+
+    def _new_thread(self, name: str) -> QThread:
+        thread = QThread(self)
+        thread.setObjectName(name)
+        thread.start()
+        return thread
+
+    def _thread_for(self, serial: bool) -> QThread:
+        if serial:
+            if self._serial is None:
+                self._serial = self._new_thread("spyglass-writer")
+            return self._serial
+        idle = [t for t in self._threads if self._load.get(t, 0) == 0]
+        if idle:
+            return idle[0]
+        if len(self._threads) < self._max_threads:
+            thread = self._new_thread(f"spyglass-worker-{len(self._threads) + 1}")
+            self._threads.append(thread)
+            return thread
+        return min(self._threads, key=lambda t: self._load.get(t, 0))
+
+    def _retire(self, worker: Worker) -> None:
+        """Let the worker's own thread delete it; hold the wrapper until it has."""
+        worker.deleteLater()
+        self._retiring.append(worker)
+
+    def _purge(self) -> None:
+        """Forget the wrappers of workers whose C++ objects are gone."""
+        self._retiring = [w for w in self._retiring if shiboken6.isValid(w)]
+
+    @Slot(object)
+    def _worker_finished(self, result: object) -> None:
+        self._answer(self.sender(), True, result)
+
+    @Slot(str)
+    def _worker_failed(self, message: str) -> None:
+        self._answer(self.sender(), False, message)
+
+    def _answer(self, sender: QObject | None, ok: bool, payload: object) -> None:
+        job = self._jobs.pop(sender, None) if isinstance(sender, Worker) else None
+        if job is None or job.worker is None:
+            return  # shut down meanwhile
+        self._retire(job.worker)
+        job.worker = None
+        if job.lane is not None:
+            self._load[job.lane] = max(0, self._load.get(job.lane, 0) - 1)
+        try:
+            if not self.is_current(job) or job.token.cancelled:
+                log.debug("Dropping a stale answer for %s", job.key)
+                if ok and job.cleanup is not None:
+                    cleanup = job.cleanup
+                    self.submit(lambda _token: cleanup(payload), what="releasing a location")
+                emit(self.jobDropped, job.key or "")
+                return
+            if ok:
+                if job.on_done is not None:
+                    job.on_done(payload)
+            else:
+                message = str(payload)
+                if job.on_error is not None:
+                    job.on_error(message)
+                else:
+                    emit(self.message, message)
+        finally:
+            if not self._jobs:
+                emit(self.busyChanged, False)
+
+
+__all__ = ["Job", "Runner", "Worker", "unexpected_error_sentence"]

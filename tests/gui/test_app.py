@@ -1,0 +1,105 @@
+"""Starting the window through ``run``, and the crash dialog hook."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.settings import load_settings, normalize_location, settings_path
+from spyglass.gui import app as app_module
+from spyglass.gui.dialogs.crash import CrashDialog, crash_report
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
+
+pytestmark = pytest.mark.gui
+
+
+class FakeDialog:
+    """Stands in for CrashDialog: records what it was shown instead of blocking."""
+
+    shown: ClassVar[list[tuple[str, str]]] = []
+
+    def __init__(self, summary: str, details: str) -> None:
+        self.summary, self.details = summary, details
+        self.quit_requested = False
+
+    def exec(self) -> int:
+        FakeDialog.shown.append((self.summary, self.details))
+        return 0
+
+
+def test_crash_handler_logs_and_shows_the_dialog(qapp: QApplication,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    previous_calls: list[BaseException] = []
+    handler = app_module.CrashHandler(lambda t, e, tb: previous_calls.append(e))
+    handler.dialog_factory = FakeDialog  # type: ignore[assignment]
+    FakeDialog.shown.clear()
+    try:
+        raise ValueError("the layer table is upside down")
+    except ValueError as exc:
+        handler(type(exc), exc, exc.__traceback__)
+    summary, details = FakeDialog.shown[0]
+    assert summary == "ValueError: the layer table is upside down"
+    assert "Traceback" in details and "test_app.py" in details
+    assert details.startswith("Spyglass ")
+    assert "Uncaught exception" in caplog.text
+    assert previous_calls == []
+
+
+def test_crash_dialog_offers_to_keep_working_or_quit(qtbot: QtBot) -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        report = crash_report(type(exc), exc, exc.__traceback__)
+    dialog = CrashDialog("RuntimeError: boom", report)
+    qtbot.addWidget(dialog)
+    assert "RuntimeError: boom" in dialog.details.toPlainText()
+    assert not dialog.quit_requested
+    dialog._quit()
+    assert dialog.quit_requested
+
+
+def test_create_application_names_the_app(qapp: QApplication) -> None:
+    app = app_module.create_application([])
+    assert app is qapp
+    assert app.applicationName() == "Spyglass"
+    assert not app.windowIcon().isNull()
+
+
+def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
+                                         sample_layout: Path, tmp_layout: Path) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    seen: dict[str, object] = {}
+
+    def close_when_listed() -> None:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        if not windows:
+            return
+        window = windows[0]
+        places = window.places
+        states = [places.data(places.index(r, 0), places.STATE_ROLE)
+                  for r in range(places.rowCount())]
+        if states and all(s == LoadState.LOADED.value for s in states):
+            seen["paths"] = places.paths
+            seen["hook"] = sys.excepthook
+            timer.stop()
+            window.close()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(close_when_listed)
+    timer.start()
+    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
+    assert app_module.run([str(tmp_layout)]) == 0
+    assert seen["paths"] == [str(tmp_layout)]
+    assert isinstance(seen["hook"], app_module.CrashHandler)
+    saved = load_settings(settings_path())
+    assert normalize_location(tmp_layout) in saved.recent_locations
+    assert saved.first_run_done

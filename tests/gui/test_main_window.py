@@ -1,0 +1,519 @@
+"""The real window on the bundled sample layout: places, every tab, errors, drops, closing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.settings import Settings, load_settings, normalize_location
+from spyglass.gui.formatting import human_size
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models import history as history_columns
+from spyglass.gui.models import layers as layer_columns
+from spyglass.gui.models import platforms as platform_columns
+from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
+from spyglass.gui.signals import emit
+from spyglass.gui.views.image_view import LAYERS, PLATFORMS
+from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
+from tests.helpers.imagebuild import multi_platform_layout
+
+pytestmark = pytest.mark.gui
+
+
+def cell(model, row: int, column: int, role: int = Qt.ItemDataRole.DisplayRole):
+    return model.data(model.index(row, column), role)
+
+
+def column_texts(model, column: int) -> list[str]:
+    return [cell(model, row, column) for row in range(model.rowCount())]
+
+
+# -- places
+
+
+def test_sample_layout_lists_its_images(qtbot: QtBot, window: MainWindow,
+                                        sample: SampleFacts) -> None:
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS) as blocker:
+        window.open_location(sample.layout)
+    assert blocker.args == [str(sample.layout)]
+    places = window.places
+    location = places.index(0, 0)
+    assert places.data(location) == "sample-layout"
+    assert places.rowCount(location) == 2
+    labels = [places.data(places.index(r, 0, location)) for r in range(2)]
+    assert labels == ["spyglass-demo:1.0", "tools:2024.1"]
+    tooltip = places.data(places.index(0, 0, location), Qt.ItemDataRole.ToolTipRole)
+    assert sample.index_digest in tooltip
+    assert "OCI image index" in tooltip
+    assert places.data(places.index(0, 0, location), Qt.ItemDataRole.DecorationRole) is not None
+    # opened by the user: selected, and its first image shown
+    qtbot.waitUntil(lambda: window.image_view.state is not None, timeout=WAIT_MS)
+    assert window.image_view.state.entry.label == "spyglass-demo:1.0"
+    assert window.windowTitle() == "spyglass-demo:1.0 — Spyglass"
+    # and remembered
+    assert window.settings.recent_locations == [normalize_location(sample.layout)]
+
+
+def test_places_load_lazily_through_fetch_more(qtbot: QtBot, window: MainWindow,
+                                               sample: SampleFacts) -> None:
+    places = window.places
+    index = places.add_location(sample.layout, load=False)
+    assert places.hasChildren(index)
+    assert places.canFetchMore(index)
+    assert places.rowCount(index) == 0
+    with qtbot.waitSignal(places.locationLoaded, timeout=WAIT_MS):
+        places.fetchMore(index)
+        assert not places.canFetchMore(index)
+    assert places.rowCount(index) == 2
+    assert not places.canFetchMore(index)
+
+
+def test_opening_the_same_place_twice_keeps_one_row(qtbot: QtBot, window: MainWindow,
+                                                    sample: SampleFacts) -> None:
+    window.open_location(sample.layout)
+    wait_listed(qtbot, window)
+    again = window.open_location(str(sample.layout) + "/")
+    assert again.row() == 0
+    assert window.places.rowCount() == 1
+
+
+def test_close_location_returns_to_the_empty_state(qtbot: QtBot, demo: MainWindow) -> None:
+    demo.tree.setCurrentIndex(demo.places.index(0, 0))
+    assert demo.close_location_action.isEnabled()
+    demo.close_location_action.trigger()
+    assert demo.places.rowCount() == 0
+    assert demo.image_view.pages.currentWidget() is demo.image_view.empty
+    assert not demo.close_location_action.isEnabled()
+
+
+def test_empty_state_invites_opening_a_folder(window: MainWindow) -> None:
+    view = window.image_view
+    assert view.pages.currentWidget() is view.empty
+    assert view.empty.title.text() == "Open a layout folder or drop one here"
+    assert view.state is None
+
+
+# -- the image view
+
+
+def test_overview_of_the_list_image(demo: MainWindow, sample: SampleFacts) -> None:
+    overview = demo.image_view.overview
+    assert overview.field_text("Name") == "spyglass-demo:1.0"
+    assert overview.field_text("Digest") == sample.index_digest
+    assert "OCI image index" in overview.field_text("Media type")
+    assert "application/vnd.oci.image.index.v1+json" in overview.field_text("Media type")
+    assert overview.field_text("Platforms") == "linux/amd64, linux/arm64/v8, linux/arm/v7"
+    shown = demo.image_view.state.current.descriptor
+    assert overview.field_text("Image digest") == str(shown.digest)
+    assert overview.field_text("Created").startswith("2024-03-01 12:00:00 UTC")
+    assert "for all platforms" in overview.field_text("Size")
+    assert overview.field_text("Layers") == "4 layers"
+    assert overview.field_text("Entrypoint") == "/app/hello.sh"
+    assert overview.field_text("Command") == "--name world"
+    assert overview.field_text("Working folder") == "/app"
+    assert overview.field_text("User") == "app"
+    assert overview.field_text("Ports") == "8080/tcp"
+    assert "LANG=C.UTF-8" in overview.field_text("Environment").splitlines()
+    assert "org.opencontainers.image.licenses" in overview.field_text("Labels")
+    assert overview.field_text("Author") == ""  # hidden row
+
+
+def test_copy_buttons_copy_the_digest(qtbot: QtBot, demo: MainWindow,
+                                      sample: SampleFacts) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    button = demo.image_view.overview.copy_button("Digest")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == sample.index_digest
+    assert sample.index_digest in demo.statusBar().currentMessage()
+
+
+def test_platforms_tab_lists_three_platforms(demo: MainWindow) -> None:
+    view = demo.image_view
+    assert view.tabs.isTabEnabled(PLATFORMS)
+    model = view.platforms.model
+    assert model.rowCount() == 3
+    assert column_texts(model, platform_columns.OS) == ["linux", "linux", "linux"]
+    assert column_texts(model, platform_columns.ARCH) == ["amd64", "arm64", "arm"]
+    assert column_texts(model, platform_columns.VARIANT) == ["", "v8", "v7"]
+    current = view.state.current.descriptor.digest
+    assert model.current == current
+    row = model.row_of(current)
+    assert cell(model, row, platform_columns.OS, Qt.ItemDataRole.DecorationRole) is not None
+    assert view.platforms.table.isColumnHidden(platform_columns.OS_VERSION)
+    assert str(current) in cell(model, row, platform_columns.DIGEST)
+    assert "KiB" in cell(model, row, platform_columns.SIZE)
+
+
+def test_selecting_arm64_shows_its_layers(qtbot: QtBot, demo: MainWindow,
+                                          sample: SampleFacts) -> None:
+    view = demo.image_view
+    if str(view.state.current.descriptor.platform) == "linux/arm64/v8":
+        select_platform(qtbot, demo, "linux/amd64")
+    before = [row.descriptor.digest for row in view.layers.model.rows]
+    select_platform(qtbot, demo, "linux/arm64/v8")
+    arm64 = sample.images["linux/arm64/v8"]
+    after = [str(row.descriptor.digest) for row in view.layers.model.rows]
+    assert after == arm64.layer_digests
+    assert [str(d) for d in before] != after  # the base layer differs per architecture
+    assert view.platforms.model.current == view.state.image.manifest.digest
+    assert str(view.state.image.manifest.digest) == arm64.manifest_digest
+    assert view.overview.field_text("Shown platform") == "linux/arm64/v8"
+    assert view.overview.field_text("Image digest") == arm64.manifest_digest
+    assert "showing linux/arm64/v8" in view.subtitle.text()
+    # the Raw JSON tab follows: the index, then the instance
+    assert [d.title for d in view.raw.documents] == ["spyglass-demo:1.0", "linux/arm64/v8"]
+
+
+def test_layers_table_contents(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
+    select_platform(qtbot, demo, "linux/amd64")
+    view = demo.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    model = view.layers.model
+    amd64 = sample.images["linux/amd64"]
+    layers = amd64.manifest["layers"]
+    assert model.rowCount() == len(layers) == 4
+    steps = [h["created_by"] for h in amd64.config["history"] if not h.get("empty_layer")]
+    total = sum(layer["size"] for layer in layers)
+    for row, layer in enumerate(layers):
+        digest = layer["digest"]
+        assert cell(model, row, layer_columns.NUMBER) == str(row + 1)
+        assert cell(model, row, layer_columns.DIGEST) == digest[:19]  # sha256: + 12
+        assert digest in cell(model, row, layer_columns.DIGEST, Qt.ItemDataRole.ToolTipRole)
+        assert cell(model, row, layer_columns.TYPE) == "OCI layer (gzip)"
+        assert cell(model, row, layer_columns.COMPRESSION) == "gzip"
+        assert cell(model, row, layer_columns.SIZE) == human_size(layer["size"])
+        share = cell(model, row, layer_columns.SHARE, layer_columns.SHARE_ROLE)
+        assert share == pytest.approx(layer["size"] / total)
+        assert cell(model, row, layer_columns.CREATED_BY, Qt.ItemDataRole.ToolTipRole) \
+            == steps[row]
+    assert cell(model, 1, layer_columns.CREATED_BY) == "RUN apk add --no-cache hello-doc"
+    details = view.layers.details
+    assert details.title.text() == "Layer details" and not details.value("Digest")
+    view.layers.table.selectRow(1)
+    assert details.title.text() == "Layer 2"
+    assert details.value("Digest") == layers[1]["digest"]
+    assert details.value("Diff ID") == amd64.config["rootfs"]["diff_ids"][1]
+    assert details.value("Created by") == steps[1]
+    assert view.layers.files_button.isEnabled()
+    assert cell(model, 3, layer_columns.CREATED_BY) == "COPY hello.sh /app/"
+    assert view.layers.summary.text().startswith("4 layers")
+
+
+def test_history_tab(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
+    select_platform(qtbot, demo, "linux/amd64")
+    history = demo.image_view.history
+    model = history.model
+    config = sample.images["linux/amd64"].config
+    assert model.rowCount() == len(config["history"]) == 12
+    layers = column_texts(model, history_columns.LAYER)
+    assert layers.count("empty") == 8
+    assert [x for x in layers if x != "empty"] == ["1", "2", "3", "4"]
+    steps = column_texts(model, history_columns.STEP)
+    assert "WORKDIR /app" in steps
+    assert 'ENTRYPOINT ["/app/hello.sh"]' in steps
+    assert all(c.startswith("2024-03-01 12:00:00") for c in column_texts(model,
+                                                                           history_columns.CREATED))
+    assert history.table.isColumnHidden(history_columns.COMMENT)  # no step has a comment
+    text = history.config_view.toPlainText()
+    assert json.loads(text) == config
+    assert "12 steps, 4 made a layer" in history.history_caption.text()
+
+
+def test_raw_json_links_every_digest_and_follows_them(qtbot: QtBot, demo: MainWindow,
+                                                      sample: SampleFacts) -> None:
+    raw = demo.image_view.raw
+    assert raw.current.digest.__str__() == sample.index_digest
+    html = raw.html()
+    for image in sample.images.values():
+        assert f'href="manifest:{image.manifest_digest}"' in html
+    assert json.loads(raw.browser.toPlainText()) == sample.index
+    assert not raw.back_button.isEnabled()
+
+    arm = sample.images["linux/arm/v7"]
+    raw.open_link(QUrl(f"manifest:{arm.manifest_digest}"))
+    qtbot.waitUntil(lambda: str(raw.current.digest) == arm.manifest_digest, timeout=WAIT_MS)
+    assert json.loads(raw.browser.toPlainText()) == arm.manifest
+    assert [d.title for d in raw.documents] == ["spyglass-demo:1.0", "linux/arm/v7"]
+    html = raw.html()
+    assert f'href="config:{arm.manifest["config"]["digest"]}"' in html
+    for digest in arm.layer_digests:
+        assert f'href="layer:{digest}"' in html
+    assert raw.back_button.isEnabled()
+
+    raw.open_link(QUrl(f"config:{arm.manifest['config']['digest']}"))
+    qtbot.waitUntil(lambda: raw.current.kind == "config", timeout=WAIT_MS)
+    assert json.loads(raw.browser.toPlainText()) == arm.config
+    assert "href=" not in raw.html().split("<body", 1)[1].replace('href="crumb', "")
+
+    raw.back()
+    assert str(raw.current.digest) == arm.manifest_digest
+    raw.open_link(QUrl("crumb:1"))
+    assert str(raw.current.digest) == sample.index_digest
+    assert len(raw.documents) == 1
+
+
+def test_raw_json_shows_a_failure_in_the_tab(qtbot: QtBot, demo: MainWindow) -> None:
+    raw = demo.image_view.raw
+    missing = "sha256:" + "0" * 64
+    raw.open_link(QUrl(f"manifest:{missing}"))
+    qtbot.waitUntil(lambda: raw.banner.text != "", timeout=WAIT_MS)
+    assert missing in raw.banner.text
+    assert len(raw.documents) == 1
+    assert demo.image_view.pages.currentWidget() is demo.image_view.content
+
+
+def test_layer_link_opens_the_file_listing(qtbot: QtBot, demo: MainWindow,
+                                           sample: SampleFacts) -> None:
+    select_platform(qtbot, demo, "linux/amd64")
+    view = demo.image_view
+    layers = sample.images["linux/amd64"].layer_digests
+    view.raw.open_link(QUrl(f"manifest:{sample.images['linux/amd64'].manifest_digest}"))
+    qtbot.waitUntil(lambda: len(view.raw.documents) == 2, timeout=WAIT_MS)
+    view.raw.open_link(QUrl(f"layer:{layers[3]}"))
+    assert len(view.file_dialogs) == 1
+    dialog = view.file_dialogs[0]
+    qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=WAIT_MS)
+    paths = [row.path for row in dialog.model.rows]
+    assert "app/hello.sh" in paths
+    assert dialog.windowTitle().startswith("Files — Layer 4 of spyglass-demo:1.0")
+    dialog.close()
+    qtbot.waitUntil(lambda: not view.file_dialogs, timeout=WAIT_MS)
+
+
+def test_double_clicking_a_layer_lists_its_files_with_a_filter(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    view = demo.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    table = view.layers.table
+    index = view.layers.model.index(0, layer_columns.DIGEST)
+    rect = table.visualRect(index)
+    # a real double click: press and release, then the double click
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert len(view.file_dialogs) == 1
+    dialog = view.file_dialogs[0]
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS) as blocker:
+        pass
+    count = blocker.args[0]
+    assert count == dialog.model.rowCount() > 5
+    assert "etc/os-release" in [row.path for row in dialog.model.rows]
+    qtbot.keyClicks(dialog.filter, "ALPINE")
+    shown = [dialog.proxy.data(dialog.proxy.index(r, 0)) for r in range(dialog.proxy.rowCount())]
+    assert shown == ["/etc/alpine-release"]
+    assert dialog.count.text() == f"1 of {count:,} entries"
+    dialog.filter.clear()
+    assert dialog.proxy.rowCount() == count
+    dialog.close()
+
+
+def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
+    show_image(qtbot, demo, "tools:2024.1")
+    view = demo.image_view
+    assert not view.tabs.isTabEnabled(PLATFORMS)
+    assert view.overview.field_text("Digest") == sample.tools_digest
+    assert view.overview.field_text("Media type").startswith("Docker manifest (schema 2)")
+    assert view.overview.field_text("Platforms") == "linux/amd64"
+    assert view.overview.field_text("Shown platform") == ""
+    assert view.overview.field_text("Author") == "Spyglass developers"
+    assert view.layers.model.rowCount() == 3
+    assert cell(view.layers.model, 0, layer_columns.TYPE) == "Docker layer (gzip)"
+    assert [d.title for d in view.raw.documents] == ["tools:2024.1"]
+    assert 'href="config:' in view.raw.html()
+
+
+# -- errors
+
+
+def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: MainWindow,
+                                                       tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-layout"
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
+        window.open_location(missing)
+    path, sentence = blocker.args
+    assert path == str(missing)
+    assert "does not exist" in sentence and str(missing) in sentence
+    places = window.places
+    location = places.index(0, 0)
+    assert places.data(location, places.STATE_ROLE) == LoadState.FAILED.value
+    assert places.rowCount(location) == 1
+    message = places.index(0, 0, location)
+    assert isinstance(places.node(message), MessageNode)
+    assert places.data(message) == sentence
+    assert "does not exist" in places.data(message, Qt.ItemDataRole.ToolTipRole)
+    assert not places.flags(message) & Qt.ItemFlag.ItemIsEnabled
+    # the location is selected, so the pane says it too; so does the status bar
+    assert window.image_view.error_text == sentence
+    assert window.statusBar().currentMessage() == sentence
+    assert window.settings.recent_locations == []
+    # "Try Again" lists it again once it exists; "Close" closes it
+    assert window.image_view.location_retry.isVisible()
+    multi_platform_layout(missing)
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.image_view.location_retry.click()
+    qtbot.waitUntil(lambda: window.image_view.state is not None, timeout=WAIT_MS)
+    assert window.image_view.state.entry.label == "latest"
+    window.tree.setCurrentIndex(window.places.index(0, 0))
+    assert not window.image_view.location_close.isVisible()
+
+
+def test_closing_a_broken_location_from_the_pane(qtbot: QtBot, window: MainWindow,
+                                                 tmp_path: Path) -> None:
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS):
+        window.open_location(tmp_path / "gone")
+    window.image_view.location_close.click()
+    assert window.places.rowCount() == 0
+    assert window.image_view.pages.currentWidget() is window.image_view.empty
+
+
+def test_a_folder_that_is_no_layout_shows_the_sentence(qtbot: QtBot, window: MainWindow,
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
+        window.open_location(folder)
+    sentence = blocker.args[1]
+    assert "is not an image layout" in sentence
+    assert window.image_view.error_text == sentence
+    assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) == sentence
+
+
+def test_a_broken_image_shows_a_message_panel(qtbot: QtBot, window: MainWindow,
+                                              sample_layout_copy: Path,
+                                              sample: SampleFacts) -> None:
+    arm = sample.images["linux/arm/v7"]
+    blob = sample_layout_copy / "blobs" / "sha256" / arm.manifest["config"]["digest"][7:]
+    blob.write_bytes(b'{"tampered": true}')
+    window.open_location(sample_layout_copy, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS) as blocker:
+        select_platform_row = next(i for i, s in enumerate(view.platforms.model.rows)
+                                   if str(s.descriptor.platform) == "linux/arm/v7")
+        view.platforms.table.selectRow(select_platform_row)
+    assert "the content is not trusted" in blocker.args[0]
+    assert view.banner.text == blocker.args[0]
+    assert view.pages.currentWidget() is view.content  # the list stays usable
+
+
+# -- stale answers
+
+
+def test_a_stale_image_answer_is_dropped(qtbot: QtBot, window: MainWindow,
+                                         sample: SampleFacts) -> None:
+    window.open_location(sample.layout, select=False)
+    wait_listed(qtbot, window)
+    places, view = window.places, window.image_view
+    shown: list[str] = []
+    view.imageShown.connect(lambda state: shown.append(state.entry.label))
+    generation = window.runner.generation("image")
+    # two selections in one turn of the event loop: the first answer can only arrive late
+    window.tree.setCurrentIndex(places.find_image("spyglass-demo:1.0"))
+    window.tree.setCurrentIndex(places.find_image("tools:2024.1"))
+    assert window.runner.generation("image") > generation + 1
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    assert shown == ["tools:2024.1"]
+    assert view.state.entry.label == "tools:2024.1"
+
+
+# -- drag and drop
+
+
+def drop_event(cls, paths: list[Path]):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    if cls is QDropEvent:
+        event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    else:
+        event = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    return mime, event
+
+
+def test_dropping_a_folder_opens_it(qtbot: QtBot, window: MainWindow,
+                                    sample: SampleFacts) -> None:
+    assert window.acceptDrops()
+    _mime, enter = drop_event(QDragEnterEvent, [sample.layout])
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    _mime2, drop = drop_event(QDropEvent, [sample.layout])
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.dropEvent(drop)
+    assert drop.isAccepted()
+    assert window.places.paths == [normalize_location(sample.layout)]
+
+
+def test_dragging_text_is_refused(window: MainWindow) -> None:
+    mime = QMimeData()
+    mime.setText("not a file")
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert not enter.isAccepted()
+
+
+# -- settings and session
+
+
+def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., MainWindow],
+                                      sample: SampleFacts) -> None:
+    window = make_window(Settings())
+    window.restore_session()
+    wait_listed(qtbot, window)
+    assert window.places.paths == [normalize_location(sample.layout)]
+
+
+def test_later_starts_reopen_the_last_places(qtbot: QtBot,
+                                             make_window: Callable[..., MainWindow],
+                                             sample: SampleFacts, tmp_layout: Path) -> None:
+    settings = Settings(first_run_done=True, recent_locations=[str(tmp_layout)],
+                        open_locations=[str(tmp_layout)])
+    window = make_window(settings)
+    window.restore_session()
+    wait_listed(qtbot, window)
+    assert window.places.paths == [str(tmp_layout)]
+
+
+def test_closing_saves_settings_and_stops_threads(qtbot: QtBot, demo: MainWindow,
+                                                  sample: SampleFacts,
+                                                  settings_file: Path) -> None:
+    demo.close()
+    assert demo.runner.closed
+    saved = load_settings(settings_file)
+    assert saved.first_run_done
+    assert saved.recent_locations == [normalize_location(sample.layout)]
+    assert saved.open_locations == [normalize_location(sample.layout)]
+    assert saved.window_geometry
+    # a new window takes the geometry back (the offscreen screen is too small to compare sizes)
+    other = MainWindow(saved, settings_file=settings_file)
+    qtbot.addWidget(other)
+    assert other.restore_window_geometry()
+    other.close()
+
+
+def test_open_recent_menu_lists_recent_places(qtbot: QtBot, demo: MainWindow,
+                                              sample: SampleFacts) -> None:
+    emit(demo.recent_menu.aboutToShow)
+    texts = [a.text() for a in demo.recent_menu.actions() if not a.isSeparator()]
+    assert texts == [normalize_location(sample.layout), "Clear Recent"]
+    demo.recent_menu.actions()[-1].trigger()
+    assert demo.settings.recent_locations == []
+    assert not demo.recent_menu.isEnabled()
+
+
+def test_tree_children_are_images(qtbot: QtBot, demo: MainWindow) -> None:
+    location = demo.places.index(0, 0)
+    nodes = [demo.places.node(demo.places.index(r, 0, location)) for r in range(2)]
+    assert all(isinstance(n, ImageNode) for n in nodes)
+    assert demo.places.parent(demo.places.index(0, 0, location)) == location
+    assert demo.places.parent(location) == QModelIndex()

@@ -1,0 +1,110 @@
+"""Every model of the window passes pytest-qt's model tester, filled with real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.layerfiles import LayerFile
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.history import HistoryModel
+from spyglass.gui.models.layer_files import LayerFilesModel, PathFilterModel
+from spyglass.gui.models.layers import LayersModel
+from spyglass.gui.models.places import PlacesModel
+from spyglass.gui.models.platforms import PlatformsModel
+from spyglass.gui.workers import Runner
+from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, wait_listed
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def runner(qtbot: QtBot):
+    runner = Runner()
+    yield runner
+    runner.shutdown()
+
+
+def test_places_model_while_it_loads_and_after(qtbot: QtBot, qtmodeltester: ModelTester,
+                                               runner: Runner, sample: SampleFacts,
+                                               tmp_path: Path, tmp_layout: Path) -> None:
+    model = PlacesModel(runner)
+    qtmodeltester.check(model)  # empty
+    model.add_location(sample.layout, load=False)
+    model.add_location(tmp_path / "missing")
+    model.add_location(tmp_layout)
+    # the tester stays connected: inserting the listed rows is checked as it happens
+    qtbot.waitUntil(lambda: all(model.rowCount(model.index(r, 0)) > 0 for r in (1, 2)),
+                    timeout=WAIT_MS)
+    qtmodeltester.check(model)  # fetches the first location's images itself
+    qtbot.waitUntil(lambda: model.rowCount(model.index(0, 0)) == 2, timeout=WAIT_MS)
+    qtmodeltester.check(model)
+    model.reload(model.index(0, 0))
+    qtbot.waitUntil(lambda: model.rowCount(model.index(0, 0)) == 2, timeout=WAIT_MS)
+    model.remove_location(model.index(1, 0))
+    assert model.rowCount() == 2
+    model.close_all()
+    assert model.rowCount() == 0
+
+
+def test_table_models_of_the_image_view(qtbot: QtBot, qtmodeltester: ModelTester,
+                                        demo: MainWindow) -> None:
+    view = demo.image_view
+    for model in (view.platforms.model, view.layers.model, view.history.model):
+        qtmodeltester.check(model)
+    # switching platforms resets the tables and moves the current mark while checked
+    other = "linux/arm/v7"
+    select_platform(qtbot, demo, other)
+    for model in (view.platforms.model, view.layers.model, view.history.model):
+        qtmodeltester.check(model)
+
+
+def test_empty_table_models(qtmodeltester: ModelTester) -> None:
+    for model in (PlatformsModel(), LayersModel(), HistoryModel(), LayerFilesModel()):
+        qtmodeltester.check(model)
+
+
+def test_layer_files_model_and_filter(qtmodeltester: ModelTester) -> None:
+    files = [
+        LayerFile("etc", "dir", 0, 0o755, None, 1704164645),
+        LayerFile("etc/motd", "file", 37, 0o644, None, 1704164645),
+        LayerFile("bin/sh", "symlink", 0, 0o777, "/bin/busybox", 1704164645),
+        LayerFile("etc/old.conf", "whiteout", 0, 0, None, 0),
+        LayerFile("var/cache", "opaque", 0, 0o755, None, 0),
+    ]
+    model = LayerFilesModel()
+    model.set_rows(files)
+    qtmodeltester.check(model)
+    texts = [[model.data(model.index(r, c)) for c in range(model.columnCount())]
+             for r in range(model.rowCount())]
+    assert texts[0][:4] == ["/etc", "folder", "", "drwxr-xr-x"]
+    assert texts[1][:4] == ["/etc/motd", "file", "37 B", "-rw-r--r--"]
+    assert texts[2][1] == "symlink" and texts[2][3] == "lrwxrwxrwx"
+    assert texts[2][5] == "/bin/busybox"
+    assert texts[3][1] == "deleted"
+    assert texts[4][1] == "opaque folder"
+    proxy = PathFilterModel()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_filter_text("ETC")
+    assert proxy.rowCount() == 3
+
+
+def test_places_model_survives_a_listing_arriving_after_removal(
+    qtbot: QtBot, runner: Runner, sample: SampleFacts
+) -> None:
+    model = PlacesModel(runner)
+    model.add_location(sample.layout)
+    model.remove_location(model.index(0, 0))  # before the answer is in
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
+    assert model.rowCount() == 0
+
+
+def test_wait_listed_helper_sees_failures(qtbot: QtBot, window: MainWindow,
+                                          tmp_path: Path) -> None:
+    window.open_location(tmp_path / "nothing-here")
+    wait_listed(qtbot, window)
+    assert window.places.rowCount(window.places.index(0, 0)) == 1

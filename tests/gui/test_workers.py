@@ -1,0 +1,182 @@
+"""The Runner: answers on the GUI thread through queued signals, stale answers dropped,
+failures as sentences, cancellation, and a clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QThread
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import ImageNotFound
+from spyglass.gui.workers import Runner
+from tests.gui.guitools import WAIT_MS
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def runner(qtbot: QtBot) -> Iterator[Runner]:
+    runner = Runner()
+    yield runner
+    runner.shutdown()
+    for thread in runner.findChildren(QThread):
+        assert thread.isFinished()
+
+
+def idle(qtbot: QtBot, runner: Runner) -> None:
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
+
+
+def test_results_arrive_on_the_gui_thread(qtbot: QtBot, runner: Runner) -> None:
+    seen: dict[str, object] = {}
+
+    def work(cancel: CancelToken) -> int:
+        seen["worker"] = threading.current_thread()
+        return 42
+
+    def done(result: int) -> None:
+        seen["result"] = result
+        seen["callback"] = threading.current_thread()
+
+    with qtbot.waitSignal(runner.busyChanged, timeout=WAIT_MS,
+                          check_params_cb=lambda busy: busy is False):
+        runner.submit(work, on_done=done)
+    assert seen["result"] == 42
+    assert seen["callback"] is threading.main_thread()
+    assert seen["worker"] is not threading.main_thread()
+
+
+def test_a_spyglass_error_becomes_its_sentence(qtbot: QtBot, runner: Runner) -> None:
+    errors: list[str] = []
+
+    def work(cancel: CancelToken) -> None:
+        raise ImageNotFound('The OCI image layout "/x" has no image with the ref "y".')
+
+    runner.submit(work, on_done=lambda _: pytest.fail("no result expected"),
+                  on_error=errors.append)
+    idle(qtbot, runner)
+    assert errors == ['The OCI image layout "/x" has no image with the ref "y".']
+
+
+def test_an_unexpected_error_is_logged_and_told_as_a_sentence(
+    qtbot: QtBot, runner: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    def work(cancel: CancelToken) -> None:
+        raise KeyError("config")
+
+    with qtbot.waitSignal(runner.message, timeout=WAIT_MS) as blocker, \
+            caplog.at_level(logging.ERROR, logger="spyglass.gui.workers"):
+        runner.submit(work, what="reading the config")  # no on_error: to the status bar
+    message = blocker.args[0]
+    assert message.startswith("Something unexpected went wrong while reading the config")
+    assert "KeyError" in message and message.endswith("the details are in the log.")
+    assert "Traceback" in caplog.text or caplog.records[0].exc_info is not None
+
+
+def test_stale_answers_are_dropped_by_generation(qtbot: QtBot, runner: Runner) -> None:
+    release_a = threading.Event()
+    a_started = threading.Event()
+    delivered: list[str] = []
+    cleaned: list[str] = []
+
+    def slow_a(cancel: CancelToken) -> str:
+        a_started.set()
+        release_a.wait(WAIT_MS / 1000)
+        return "A"  # ignores its token on purpose: the answer itself must be dropped
+
+    job_a = runner.submit(slow_a, on_done=delivered.append, key="selection",
+                          cleanup=cleaned.append)
+    assert a_started.wait(WAIT_MS / 1000)
+    job_b = runner.submit(lambda cancel: "B", on_done=delivered.append, key="selection")
+    assert job_a.token.cancelled and not job_a.is_current
+    assert job_b.generation > job_a.generation
+    assert runner.generation("selection") == job_b.generation
+    qtbot.waitUntil(lambda: delivered == ["B"], timeout=WAIT_MS)
+    with qtbot.waitSignal(runner.jobDropped, timeout=WAIT_MS) as dropped:
+        release_a.set()
+    assert dropped.args == ["selection"]
+    idle(qtbot, runner)
+    assert delivered == ["B"]
+    assert cleaned == ["A"]  # what a stale answer holds is released, in the background
+
+
+def test_jobs_without_a_key_are_never_stale(qtbot: QtBot, runner: Runner) -> None:
+    results: list[int] = []
+    for i in range(10):
+        runner.submit(lambda cancel, i=i: i, on_done=results.append)
+    idle(qtbot, runner)
+    assert sorted(results) == list(range(10))
+    assert len(runner.findChildren(QThread)) <= 4
+
+
+def test_cancel_reaches_the_token(qtbot: QtBot, runner: Runner) -> None:
+    started = threading.Event()
+    stopped = threading.Event()
+    answers: list[object] = []
+
+    def work(cancel: CancelToken) -> None:
+        started.set()
+        while not cancel.cancelled:
+            threading.Event().wait(0.005)
+        stopped.set()
+        cancel.check()
+
+    runner.submit(work, on_done=answers.append, on_error=answers.append, key="k")
+    assert started.wait(WAIT_MS / 1000)
+    runner.cancel("k")
+    assert stopped.wait(WAIT_MS / 1000)
+    idle(qtbot, runner)
+    assert answers == []  # a cancelled job reports nothing
+
+
+def test_shutdown_cancels_work_waits_for_drain_jobs_and_stops_threads(qtbot: QtBot) -> None:
+    runner = Runner()
+    started = threading.Event()
+    saved = threading.Event()
+
+    def endless(cancel: CancelToken) -> None:
+        started.set()
+        while not cancel.cancelled:
+            threading.Event().wait(0.005)
+        cancel.check()
+
+    def save(cancel: CancelToken) -> None:
+        threading.Event().wait(0.05)
+        saved.set()
+
+    runner.submit(endless)
+    assert started.wait(WAIT_MS / 1000)
+    runner.submit(save, serial=True, drain=True)
+    runner.shutdown()
+    assert saved.is_set()
+    assert runner.closed
+    threads = runner.findChildren(QThread)
+    assert threads and all(t.isFinished() for t in threads)
+    # after shutdown nothing runs, and shutting down again is harmless
+    ran = threading.Event()
+    runner.submit(lambda cancel: ran.set())
+    runner.shutdown()
+    assert not ran.is_set()
+
+
+def test_emitting_keeps_the_reference_count_of_true() -> None:
+    """PySide6 6.12.0's emit takes a reference from True; the helper gives it back."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    from spyglass.gui.signals import emit
+
+    class Emitter(QObject):
+        changed = Signal(bool)
+
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for _ in range(500):
+        emit(emitter.changed, False)
+    assert sys.getrefcount(True) >= before
