@@ -30,7 +30,8 @@ SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth \
 	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
-	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl
+	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl \
+	gnome-keyring dbus-daemon dbus-bin
 
 .PHONY: venv install install-test system-deps run lint typecheck test sample bench clean distclean
 

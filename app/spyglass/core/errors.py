@@ -21,11 +21,19 @@ else escapes a core call that a caller is expected to handle.
     ├── NotFound                something named does not exist
     │   ├── ImageNotFound
     │   ├── BlobNotFound
-    │   └── PlatformNotFound
+    │   ├── PlatformNotFound
+    │   └── RepositoryNotFound  a registry has no such repository
     ├── InvalidLayout           a path that is not the layout it claims to be
     ├── UnsafeArchive           an archive member that points outside it
     ├── Unsupported             a valid request we cannot (yet) serve
     ├── TransportError          an I/O failure talking to a transport
+    │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
+    │   ├── TLSFailed           the server's certificate could not be verified
+    │   └── NotARegistry        the server does not speak the distribution API
+    ├── RegistryError           a registry answered with an error code
+    │   ├── AuthenticationFailed 401: credentials missing or wrong
+    │   ├── AccessDenied        403 / DENIED: authenticated, but not allowed
+    │   └── RateLimited         429 / TOOMANYREQUESTS
     └── Cancelled               the caller's cancel token was set
 """
 
@@ -105,6 +113,10 @@ class PlatformNotFound(NotFound):
         self.offered = frozenset(offered)
 
 
+class RepositoryNotFound(NotFound):
+    """A registry has no repository by that name (``NAME_UNKNOWN``)."""
+
+
 class InvalidLayout(SpyglassError):
     """A path that is not a valid layout (OCI layout, ``dir:``, archive)."""
 
@@ -119,6 +131,53 @@ class Unsupported(SpyglassError):
 
 class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
+
+
+class ConnectionFailed(TransportError):
+    """The server could not be reached: name resolution, refused connection, timeout."""
+
+
+class TLSFailed(TransportError):
+    """A TLS handshake failed, usually because the certificate is not trusted."""
+
+
+class NotARegistry(TransportError):
+    """The server answered, but not as a registry (no ``/v2/`` API)."""
+
+
+class RegistryError(SpyglassError):
+    """A registry answered with an error.
+
+    ``status`` is the HTTP status; ``code`` the first distribution error code
+    (``MANIFEST_UNKNOWN``, ``DENIED``, …) when the body had one.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthenticationFailed(RegistryError):
+    """The registry wants credentials, or refused the ones given (401)."""
+
+
+class AccessDenied(RegistryError):
+    """The credentials were accepted but do not allow this (403, ``DENIED``)."""
+
+
+class RateLimited(RegistryError):
+    """The registry limits the request rate (429, ``TOOMANYREQUESTS``).
+
+    ``retry_after`` is the number of seconds the registry asked to wait, if it said.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 429, code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
 
 
 class Cancelled(SpyglassError):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from spyglass.core.errors import InvalidLayout, Unsupported
+from spyglass.core.errors import InvalidLayout
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -21,34 +22,38 @@ from spyglass.core.reference import (
 )
 from spyglass.core.transports.base import ImageSource, Location
 
-
-def _open_docker(name: DockerName) -> ImageSource:
-    raise Unsupported(
-        f'Cannot open "{name}": registries are not supported in this version of Spyglass yet; '
-        "open a local layout or archive instead."
-    )
+if TYPE_CHECKING:
+    from spyglass.core.transports.registry import RegistryOptions
 
 
-def _open_oci(name: OCIName) -> ImageSource:
+def _open_docker(name: DockerName, options: RegistryOptions | None) -> ImageSource:
+    from spyglass.core.transports.registry import open_registry_image
+
+    return open_registry_image(name.reference, options)
+
+
+def _open_oci(name: OCIName, options: RegistryOptions | None) -> ImageSource:
     from spyglass.core.transports.layout import open_layout_image
 
     return open_layout_image(name.path, name.ref, name.index)
 
 
-def _open_dir(name: DirName) -> ImageSource:
+def _open_dir(name: DirName, options: RegistryOptions | None) -> ImageSource:
     from spyglass.core.transports.dirlayout import open_dir_image
 
     return open_dir_image(name.path)
 
 
-def _open_docker_archive(name: DockerArchiveName) -> ImageSource:
+def _open_docker_archive(
+    name: DockerArchiveName, options: RegistryOptions | None
+) -> ImageSource:
     from spyglass.core.transports.archive import open_docker_archive_image
 
     reference = str(name.reference) if name.reference is not None else None
     return open_docker_archive_image(name.path, reference, name.index)
 
 
-def _open_oci_archive(name: OCIArchiveName) -> ImageSource:
+def _open_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageSource:
     from spyglass.core.transports.archive import open_oci_archive_image
 
     return open_oci_archive_image(name.path, name.ref, name.index)
@@ -63,10 +68,14 @@ _SOURCES: dict[type, Callable[..., ImageSource]] = {
 }
 
 
-def open_source(name: ImageName | str) -> ImageSource:
-    """Open the image an image name points at, for reading."""
+def open_source(name: ImageName | str, options: RegistryOptions | None = None) -> ImageSource:
+    """Open the image an image name points at, for reading.
+
+    ``options`` say how to reach a registry (credentials, TLS); local
+    transports ignore them.
+    """
     parsed = parse_image_name(name) if isinstance(name, str) else name
-    return _SOURCES[type(parsed)](parsed)
+    return _SOURCES[type(parsed)](parsed, options)
 
 
 def detect_location_kind(path: Path) -> str:

@@ -1,0 +1,112 @@
+"""What the commands share: the argument parser, output, image names and registry options."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn, TypeAlias
+
+from spyglass.core.credentials import Credentials, parse_creds
+from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.reference import ImageName
+from spyglass.core.transports.registry import RegistryOptions
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one sentence on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"spyglass: {message[0].upper()}{message[1:]}.\n")
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""The ``add_subparsers`` object each command module adds its parser to."""
+
+
+def resolve_name(text: str) -> ImageName:
+    """Parse an image name; a bare path that exists is taken as the layout or archive it is."""
+    from spyglass.core.reference import parse_image_name
+    from spyglass.core.transports import detect_location_kind
+
+    try:
+        return parse_image_name(text)
+    except InvalidReference:
+        path = Path(text)
+        if ":" in text.split("/")[0] or not path.exists():
+            raise
+        return parse_image_name(f"{detect_location_kind(path)}:{path}")
+
+
+def write_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=4, ensure_ascii=False) + "\n")
+
+
+def write_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def note(message: str) -> None:
+    """A line for the person at the terminal, on stderr (stdout stays for results)."""
+    print(f"spyglass: {message}", file=sys.stderr)
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> None:
+    """skopeo's flags for reaching a registry."""
+    group = parser.add_argument_group("registry access")
+    group.add_argument(
+        "--creds", metavar="USER[:PASS]",
+        help="credentials for the registry (asks for the password when it is left out)",
+    )
+    group.add_argument("--authfile", type=Path, metavar="FILE",
+                       help="read credentials from this auth.json only")
+    group.add_argument(
+        "--tls-verify", type=parse_bool, nargs="?", const=True, default=True,
+        metavar="BOOL", help="require HTTPS and verify certificates (default true)",
+    )
+    group.add_argument("--cert-dir", type=Path, metavar="DIR",
+                       help="use *.crt, *.cert and *.key files in DIR for TLS")
+    group.add_argument("--retry-times", type=int, default=3, metavar="N",
+                       help="retry failed requests N times (default 3)")
+
+
+def ask_password(credentials: Credentials, host: str | None = None) -> Credentials:
+    """Ask for the password of ``--creds USER`` on the terminal; refuse without one."""
+    if credentials.password:
+        return credentials
+    if not sys.stdin.isatty():
+        raise SpyglassError(
+            f'No password given for "{credentials.username}"; use --creds USER:PASSWORD, '
+            "or run on a terminal to be asked."
+        )
+    where = f" for {host}" if host else ""
+    password = getpass.getpass(f"Password{where}: ")
+    return Credentials(credentials.username, password, source=credentials.source)
+
+
+def registry_options(args: argparse.Namespace, host: str | None = None) -> RegistryOptions:
+    creds = ask_password(parse_creds(args.creds), host) if args.creds is not None else None
+    return RegistryOptions(
+        credentials=creds,
+        authfile=args.authfile,
+        tls_verify=args.tls_verify,
+        cert_dir=args.cert_dir,
+        retry_times=max(0, args.retry_times),
+    )

@@ -1,0 +1,182 @@
+"""Registry commands: ``tags``, ``catalog``, ``login``, ``logout`` and ``delete``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spyglass.cli.common import (
+    Commands,
+    add_registry_options,
+    ask_password,
+    note,
+    registry_options,
+    write_json,
+)
+from spyglass.core.credentials import Credentials, canonical_host
+from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.reference import DockerReference, parse_docker_reference
+
+
+def add_parsers(commands: Commands) -> None:
+    tags = commands.add_parser(
+        "tags", help="list a repository's tags",
+        description="List the tags of a repository as JSON (as skopeo list-tags does).",
+    )
+    tags.add_argument("name", metavar="docker://HOST/REPO")
+    add_registry_options(tags)
+    tags.set_defaults(func=run_tags)
+
+    catalog = commands.add_parser(
+        "catalog", help="list a registry's repositories",
+        description="List the repositories of a registry, one per line.",
+    )
+    catalog.add_argument("host", metavar="HOST")
+    catalog.add_argument("--format", choices=("text", "json"), default="text")
+    add_registry_options(catalog)
+    catalog.set_defaults(func=run_catalog)
+
+    login = commands.add_parser(
+        "login", help="log in to a registry and keep the credentials in the keyring",
+        description="Check credentials with the registry and store them in the system keyring.",
+    )
+    login.add_argument("host", metavar="HOST")
+    login.add_argument("--username", "-u")
+    login.add_argument("--password", "-p", help="the password (prefer --password-stdin)")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input")
+    add_registry_options(login)
+    login.set_defaults(func=run_login)
+
+    logout = commands.add_parser(
+        "logout", help="forget a registry's stored credentials",
+        description="Remove the credentials Spyglass stored for a registry.",
+    )
+    logout.add_argument("host", metavar="HOST")
+    logout.set_defaults(func=run_logout)
+
+    delete = commands.add_parser(
+        "delete", help="delete an image from a registry",
+        description="Delete a manifest by digest, or the manifest a tag points at "
+        "(which removes every tag pointing at it).",
+    )
+    delete.add_argument("name", metavar="docker://HOST/REPO[:TAG|@DIGEST]")
+    add_registry_options(delete)
+    delete.set_defaults(func=run_delete)
+
+
+def _repository(text: str, *, want_reference: bool = False) -> DockerReference:
+    """``docker://HOST/REPO[:TAG|@DIGEST]`` (the ``docker://`` may be left out)."""
+    bare = text.removeprefix("docker://")
+    try:
+        return parse_docker_reference(bare, default_tag=want_reference)
+    except InvalidReference as exc:
+        raise InvalidReference(
+            f"{exc} Expected docker://HOST/REPOSITORY"
+            + ("[:TAG|@DIGEST]." if want_reference else ".")
+        ) from exc
+
+
+def run_tags(args: argparse.Namespace) -> int:
+    from spyglass.core.transports.registry import client_for
+
+    reference = _repository(args.name)
+    client = client_for(reference.domain, registry_options(args, reference.domain),
+                        repository=reference.path)
+    write_json({"Repository": reference.name, "Tags": client.tags_of(reference.path)})
+    return 0
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    from spyglass.core.transports.registry import client_for
+
+    host = canonical_host(args.host)
+    client = client_for(host, registry_options(args, host))
+    if args.format == "json":
+        repositories = [name for page in client.catalog_pages() for name in page]
+        write_json({"Registry": host, "Repositories": repositories})
+        return 0
+    for page in client.catalog_pages():
+        for name in page:
+            sys.stdout.write(name + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from spyglass.core.transports.registry import (
+        RegistryClient,
+        credential_store,
+        forget_clients,
+    )
+
+    host = canonical_host(args.host)
+    if args.creds is not None:
+        options = registry_options(args, host)
+        credentials = options.credentials
+        assert credentials is not None
+    else:
+        username = args.username
+        if not username:
+            if not sys.stdin.isatty():
+                raise SpyglassError("No user name given; use --username USER.")
+            username = input("Username: ").strip()
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = args.password or ""
+        credentials = ask_password(Credentials(username, password, source="login"), host)
+    client = RegistryClient(
+        host, credentials=credentials, insecure=not args.tls_verify, cert_dir=args.cert_dir,
+        retry_times=max(0, args.retry_times),
+    )
+    client.check_credentials()
+    where = credential_store(args.authfile).save(host, credentials)
+    forget_clients()
+    if where == "keyring":
+        note(f"Logged in to {host}; the credentials are in the system keyring.")
+        return 0
+    note(
+        f"The credentials for {host} work, but no system keyring is available to keep "
+        "them; pass --creds to each command, or set up a keyring."
+    )
+    return 0
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    from spyglass.core.transports.registry import credential_store, forget_clients
+
+    host = canonical_host(args.host)
+    removed = credential_store().forget(host)
+    forget_clients()
+    if removed:
+        note(f"Removed the stored credentials for {host}.")
+        return 0
+    raise SpyglassError(
+        f"Spyglass has no stored credentials for {host}; credentials in auth.json or "
+        "~/.docker/config.json are left alone (use podman logout or docker logout)."
+    )
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from spyglass.core.transports.registry import client_for
+
+    reference = _repository(args.name, want_reference=True)
+    client = client_for(reference.domain, registry_options(args, reference.domain),
+                        repository=reference.path)
+    if reference.digest is not None:
+        digest = reference.digest
+    else:
+        assert reference.tag is not None
+        digest = client.head_manifest(reference.path, reference.tag).digest
+        others = [
+            t for t in client.tags_pointing_at(reference.path, digest) if t != reference.tag
+        ]
+        if others:
+            note(
+                f"{reference.name}:{reference.tag} is the manifest {digest}, which the tags "
+                f"{', '.join(others)} also point at; deleting it removes them too."
+            )
+    client.delete_manifest(reference.path, digest)
+    note(f"Deleted {reference.name}@{digest}.")
+    return 0

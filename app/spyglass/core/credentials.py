@@ -1,0 +1,668 @@
+"""Registry credentials: where they are looked up, and where Spyglass keeps its own.
+
+A lookup for a registry host asks these sources in order; the first that has
+something for the host wins, and the ones after it are not read::
+
+    given       credentials passed for this call (``--creds``, a login dialog)
+    session     what :meth:`CredentialStore.save` kept in memory when no keyring worked
+    keyring     the system keyring: service "spyglass", one entry per host
+    auth files  read, never written, as containers/image reads them:
+                  an explicit file (``authfile=`` or ``$REGISTRY_AUTH_FILE``), which
+                  replaces the four below, as ``skopeo --authfile`` does; or
+                  $XDG_RUNTIME_DIR/containers/auth.json  (/run/containers/UID/auth.json)
+                  $XDG_CONFIG_HOME/containers/auth.json  (~/.config/containers/auth.json)
+                  $DOCKER_CONFIG/config.json             (~/.docker/config.json)
+                  ~/.dockercfg                           (the legacy Docker format)
+
+In each auth file: a ``credHelpers`` entry for the host sends the question to
+``docker-credential-NAME``; otherwise an ``auths`` entry (``auth`` is base64 of
+``user:password``, ``identitytoken`` an OAuth2 refresh token) answers; otherwise
+the file's ``credsStore`` helper is asked. Keys are matched exactly first
+(repository and namespace keys such as ``quay.io/team`` only that way), then by
+host after stripping ``http(s)://`` and any path, with ``docker.io``,
+``index.docker.io``, ``registry-1.docker.io`` and Docker's legacy
+``https://index.docker.io/v1/`` all meaning Docker Hub.
+
+A file that cannot be read or is not what it should be stops the lookup with a
+:class:`SpyglassError` naming the file, as containers/image does: guessing past
+it could send the wrong credentials. So does a credential helper that is
+missing, fails, or answers nonsense; a helper's "credentials not found" is
+just no answer.
+
+Secrets never reach a message: :class:`Credentials` leaves them out of its
+``repr``, errors name files, keys and helpers but never quote values, log lines
+say where credentials came from and nothing more, and exceptions whose objects
+would carry file text or helper output are not chained.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import keyring
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.backends.null
+import keyring.errors
+
+from spyglass.core.errors import SpyglassError
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE: Final = "spyglass"
+#: Seconds a ``docker-credential-*`` helper may take to answer.
+HELPER_TIMEOUT: Final[float] = 10.0
+#: What docker-credential-helpers print (with a failing exit status) for an unknown host.
+HELPER_NOT_FOUND: Final = "credentials not found in native keychain"
+#: The username a credential helper answers with when the secret is an identity token.
+TOKEN_USERNAME: Final = "<token>"
+DOCKER_HUB: Final = "docker.io"
+DOCKER_HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+#: The key ``docker login`` uses for Docker Hub, in files and in credential helpers.
+DOCKER_HUB_LEGACY_KEY: Final = "https://index.docker.io/v1/"
+
+_KEYRING_PROBE_USER: Final = "spyglass-keyring-probe"
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_MAX_DETAIL: Final = 200
+
+SaveTarget = Literal["keyring", "session"]
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """A username and secret for one registry.
+
+    Attributes:
+        username: the account name; "" when the secret is a bare registry token.
+        password: the password or registry token. Never printed.
+        identity_token: Docker's ``identitytoken``, an OAuth2 refresh token that the
+            registry's token server exchanges for access tokens. Never printed.
+        source: where the credentials came from, for messages: "command line",
+            "session", "keyring", a file's path, or ``docker-credential-NAME``.
+    """
+
+    username: str
+    password: str = field(repr=False)
+    identity_token: str | None = field(default=None, repr=False)
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+    def _secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.password, self.identity_token) if s)
+
+
+def parse_creds(text: str) -> Credentials:
+    """Credentials from ``--creds USERNAME[:PASSWORD]``, split at the first colon as skopeo does.
+
+    With no password (``alice`` or ``alice:``) the password is "": the caller asks
+    for it. Raises :class:`SpyglassError` for "" and for a missing username; the
+    message never repeats what was given, since it may hold a password.
+    """
+    if not text:
+        raise SpyglassError(
+            "The --creds value is empty; give USERNAME[:PASSWORD], "
+            "or leave --creds out to use stored credentials."
+        )
+    username, _, password = text.partition(":")
+    if not username:
+        raise SpyglassError(
+            'The --creds value has no username before the ":"; give USERNAME[:PASSWORD].'
+        )
+    return Credentials(username, password, source="command line")
+
+
+def canonical_host(host: str) -> str:
+    """The host a registry is known by here: ``registry.example.com:5000``, ``docker.io``.
+
+    Accepts what people paste: ``https://`` prefixes and paths are dropped, case is
+    folded, and every Docker Hub alias becomes ``docker.io``.
+    """
+    text = host.strip()
+    bare = _without_scheme(text)
+    name = bare.split("/", 1)[0].lower()
+    if not name:
+        raise SpyglassError(
+            f'"{host}" is not a registry host; expected a name such as '
+            '"registry.example.com" or "localhost:5000".'
+        )
+    return DOCKER_HUB if name in DOCKER_HUB_ALIASES else name
+
+
+def _without_scheme(key: str) -> str:
+    for prefix in ("http://", "https://"):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def _normalize_key(key: str, *, legacy: bool) -> str:
+    """An auth-file key as a host, as containers/image ``normalizeAuthFileKey`` does.
+
+    The path is dropped only after a scheme (``https://index.docker.io/v1/``) or in
+    the legacy format; ``quay.io/team`` stays a namespace key that no host matches.
+    """
+    stripped = _without_scheme(key)
+    if legacy or stripped != key:
+        stripped = stripped.split("/", 1)[0]
+    stripped = stripped.lower()
+    return DOCKER_HUB if stripped in DOCKER_HUB_ALIASES else stripped
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class _AuthFile:
+    path: Path
+    legacy: bool = False
+
+
+@dataclass
+class _FileContents:
+    auths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cred_helpers: dict[str, str] = field(default_factory=dict)
+    creds_store: str | None = None
+
+
+class CredentialStore:
+    """Looks credentials up for a registry host, and keeps the ones the user gives.
+
+    Order of the lookup: given for this call; the in-memory session store; the
+    system keyring; ``$REGISTRY_AUTH_FILE``; ``$XDG_RUNTIME_DIR/containers/auth.json``;
+    ``~/.config/containers/auth.json``; ``~/.docker/config.json`` (``auths``,
+    ``credHelpers``, ``credsStore`` — calling ``docker-credential-NAME get`` with the
+    host on stdin and reading ``{"Username", "Secret"}``; the username ``<token>``
+    means an identity token). See the module docstring for the details.
+
+    Spyglass never writes those files. :meth:`save` writes to the keyring, or, when
+    no keyring works, to a session store that lives as long as this object: the
+    application keeps one store. Keyring failures (locked, no D-Bus, no backend)
+    never raise; they switch this store to the session and are logged without
+    secrets. Safe to use from several threads.
+
+    Args:
+        authfile: an explicit auth file, as ``--authfile``; it replaces
+            ``$REGISTRY_AUTH_FILE`` and the default files.
+        keyring_backend: a ``keyring`` backend; default ``keyring.get_keyring()``.
+        environ: the environment to read (``REGISTRY_AUTH_FILE``, ``XDG_*``,
+            ``DOCKER_CONFIG``, ``HOME``) and to run credential helpers with
+            (``PATH`` finds them); default ``os.environ``.
+        home: the home folder; default ``$HOME``, else ``Path.home()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        authfile: Path | None = None,
+        keyring_backend: Any | None = None,
+        environ: Mapping[str, str] | None = None,
+        home: Path | None = None,
+    ) -> None:
+        self._authfile = authfile
+        self._backend = keyring_backend
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._home = home
+        self._lock = threading.Lock()
+        self._session: dict[str, Credentials] = {}
+        self._usable: bool | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def lookup(
+        self, host: str, *, given: Credentials | None = None, repository: str | None = None
+    ) -> Credentials | None:
+        """The credentials for ``host``, or None when no source has any.
+
+        ``given`` wins outright. ``repository`` (a path on that registry such as
+        ``team/app``) lets auth-file keys for that repository or a namespace above it
+        (``quay.io/team``) take precedence over the host's own key, as in
+        containers/image; the session, keyring and helpers are per host.
+
+        Raises :class:`SpyglassError` when an auth file is unreadable or malformed,
+        or a credential helper it names is missing, fails, or times out.
+        """
+        if given is not None:
+            return given
+        registry = canonical_host(host)
+        with self._lock:
+            found = self._session.get(registry)
+        if found is not None:
+            log.debug("Credentials for %s come from the session store.", registry)
+            return found
+        found = self._keyring_get(registry)
+        if found is not None:
+            log.debug("Credentials for %s come from the system keyring.", registry)
+            return found
+        for auth_file in self._auth_files():
+            found = self._lookup_in_file(auth_file, registry, repository)
+            if found is not None:
+                log.debug("Credentials for %s come from %s.", registry, found.source)
+                return found
+        log.debug("No credentials for %s.", registry)
+        return None
+
+    def save(self, host: str, credentials: Credentials) -> SaveTarget:
+        """Keep ``credentials`` for ``host``; return where: "keyring" or "session".
+
+        "session" means no keyring could take them: they last until the application
+        quits, and the window should say so.
+        """
+        registry = canonical_host(host)
+        if self.keyring_usable:
+            payload: dict[str, str] = {
+                "username": credentials.username, "password": credentials.password,
+            }
+            if credentials.identity_token:
+                payload["identity_token"] = credentials.identity_token
+            try:
+                self._keyring().set_password(KEYRING_SERVICE, registry, json.dumps(payload))
+            except Exception as exc:  # any backend error: a keyring must never crash us
+                self._keyring_failed(exc, f"save the credentials for {registry}",
+                                     credentials._secrets())
+            else:
+                with self._lock:
+                    self._session.pop(registry, None)
+                log.info("Saved the credentials for %s in the system keyring.", registry)
+                return "keyring"
+        with self._lock:
+            self._session[registry] = dataclasses.replace(credentials, source="session")
+        log.info("Keeping the credentials for %s for this session only.", registry)
+        return "session"
+
+    def forget(self, host: str) -> bool:
+        """Remove what :meth:`save` kept for ``host``; True if something was removed.
+
+        Auth files and credential helpers are left alone, so a later lookup may
+        still find credentials there.
+        """
+        registry = canonical_host(host)
+        with self._lock:
+            removed = self._session.pop(registry, None) is not None
+        if self.keyring_usable:
+            backend = self._keyring()
+            try:
+                if backend.get_password(KEYRING_SERVICE, registry) is not None:
+                    backend.delete_password(KEYRING_SERVICE, registry)
+                    removed = True
+            except keyring.errors.PasswordDeleteError:
+                pass  # gone between the two calls
+            except Exception as exc:  # any backend error
+                self._keyring_failed(exc, f"remove the credentials for {registry}", ())
+        if removed:
+            log.info("Forgot the saved credentials for %s.", registry)
+        return removed
+
+    @property
+    def keyring_usable(self) -> bool:
+        """Whether a system keyring takes and gives credentials.
+
+        False for keyring's fail and null backends, a chainer with nothing to chain,
+        a backend that raised when probed, and after any keyring error since.
+        """
+        with self._lock:
+            usable = self._usable
+        if usable is None:
+            usable = self._probe_keyring()
+            with self._lock:
+                if self._usable is None:
+                    self._usable = usable
+                usable = self._usable
+        return usable
+
+    # ------------------------------------------------------------------ keyring
+
+    def _keyring(self) -> Any:
+        if self._backend is None:
+            self._backend = keyring.get_keyring()
+        return self._backend
+
+    def _probe_keyring(self) -> bool:
+        try:
+            backend = self._keyring()
+            if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
+                log.info("No system keyring (%s); credentials are kept for the session only.",
+                         type(backend).__name__)
+                return False
+            if isinstance(backend, keyring.backends.chainer.ChainerBackend) and not list(
+                backend.backends
+            ):
+                log.info("No system keyring to chain; credentials are kept for the session only.")
+                return False
+            backend.get_password(KEYRING_SERVICE, _KEYRING_PROBE_USER)
+        except Exception as exc:  # any backend error
+            log.warning("The system keyring cannot be used (%s: %s); credentials are kept "
+                        "for the session only.", type(exc).__name__, exc)
+            return False
+        return True
+
+    def _keyring_failed(self, exc: BaseException, what: str, secrets: tuple[str, ...]) -> None:
+        with self._lock:
+            self._usable = False
+        log.warning("The system keyring could not %s (%s: %s); credentials are kept for the "
+                    "session only from now on.", what, type(exc).__name__,
+                    _scrub(str(exc), secrets))
+
+    def _keyring_get(self, registry: str) -> Credentials | None:
+        if not self.keyring_usable:
+            return None
+        try:
+            stored = self._keyring().get_password(KEYRING_SERVICE, registry)
+        except Exception as exc:  # any backend error
+            self._keyring_failed(exc, f"read the credentials for {registry}", ())
+            return None
+        if stored is None:
+            return None
+        if not isinstance(stored, str):
+            log.warning("Ignoring the keyring entry for %s: it is not text.", registry)
+            return None
+        return _decode_keyring_entry(registry, stored)
+
+    # ------------------------------------------------------------------ auth files
+
+    def _env(self, name: str) -> str:
+        return self._environ.get(name, "")
+
+    def _home_dir(self) -> Path:
+        if self._home is not None:
+            return self._home
+        home = self._env("HOME")
+        return Path(home) if home else Path.home()
+
+    def _auth_files(self) -> Iterator[_AuthFile]:
+        explicit = self._authfile
+        if explicit is None and self._env("REGISTRY_AUTH_FILE"):
+            explicit = Path(self._env("REGISTRY_AUTH_FILE"))
+        if explicit is not None:
+            yield _AuthFile(explicit)
+            return
+        home = self._home_dir()
+        runtime = self._env("XDG_RUNTIME_DIR")
+        if runtime:
+            yield _AuthFile(Path(runtime) / "containers" / "auth.json")
+        else:
+            yield _AuthFile(Path(f"/run/containers/{os.getuid()}/auth.json"))
+        config_home = self._env("XDG_CONFIG_HOME")
+        yield _AuthFile((Path(config_home) if config_home else home / ".config")
+                        / "containers" / "auth.json")
+        docker_config = self._env("DOCKER_CONFIG")
+        yield _AuthFile((Path(docker_config) if docker_config else home / ".docker")
+                        / "config.json")
+        yield _AuthFile(home / ".dockercfg", legacy=True)
+
+    def _lookup_in_file(
+        self, auth_file: _AuthFile, registry: str, repository: str | None
+    ) -> Credentials | None:
+        contents = _read_auth_file(auth_file)
+        if contents is None:
+            return None
+        path = auth_file.path
+
+        helper_key = _find_key(contents.cred_helpers, registry, legacy=auth_file.legacy)
+        if helper_key is not None:
+            return self._ask_helper(contents.cred_helpers[helper_key], registry,
+                                    origin=f'the "credHelpers" entry "{helper_key}" in {path}')
+
+        marker = False
+        for key in _exact_keys(registry, repository, legacy=auth_file.legacy):
+            if key in contents.auths:
+                found = _decode_entry(contents.auths[key], key, path)
+                if found is not None:
+                    return found
+                marker = True
+                break
+        else:
+            key_found = _find_key(contents.auths, registry, legacy=auth_file.legacy)
+            if key_found is not None:
+                found = _decode_entry(contents.auths[key_found], key_found, path)
+                if found is not None:
+                    return found
+                marker = True
+
+        if contents.creds_store:
+            return self._ask_helper(contents.creds_store, registry,
+                                    origin=f'"credsStore" in {path}', required=marker)
+        return None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ask_helper(
+        self, name: str, registry: str, *, origin: str, required: bool = True
+    ) -> Credentials | None:
+        """Run ``docker-credential-NAME get`` for ``registry``.
+
+        ``required`` False (a ``credsStore`` with no ``auths`` entry for the host)
+        turns a missing helper into no answer, so that a configuration copied from
+        another machine does not block every registry.
+        """
+        program = f"docker-credential-{name}"
+        if not _HELPER_NAME.fullmatch(name):
+            raise SpyglassError(
+                f'The credential helper name "{name}" in {origin} is not a valid name; '
+                "expected letters, digits, dots, dashes or underscores."
+            )
+        executable = shutil.which(program, path=self._env("PATH") or os.defpath)
+        if executable is None:
+            if not required:
+                log.warning('The credential helper %s named by %s is not installed; '
+                            "asking it for %s was skipped.", program, origin, registry)
+                return None
+            raise SpyglassError(
+                f"The credential helper {program}, named by {origin}, was not found on "
+                f"PATH, so the credentials for {registry} cannot be read. Install it, or "
+                "remove it from that file."
+            )
+        # Docker stores Docker Hub under its legacy URL; podman and skopeo under docker.io.
+        urls = [DOCKER_HUB_LEGACY_KEY, DOCKER_HUB] if registry == DOCKER_HUB else [registry]
+        for url in urls:
+            found = self._run_helper(executable, program, url, registry, origin)
+            if found is not None:
+                return found
+        return None
+
+    def _run_helper(
+        self, executable: str, program: str, url: str, registry: str, origin: str
+    ) -> Credentials | None:
+        failed = f"The credential helper {program} (named by {origin}) failed for {registry}"
+        try:
+            done = subprocess.run(
+                [executable, "get"], input=url.encode(), capture_output=True,
+                timeout=HELPER_TIMEOUT, env=dict(self._environ), check=False,
+            )
+        except subprocess.TimeoutExpired:
+            # Not chained: the exception holds whatever the helper printed so far.
+            raise SpyglassError(
+                f"{failed}: it did not answer within {HELPER_TIMEOUT:g} seconds."
+            ) from None
+        except OSError as exc:
+            raise SpyglassError(f"{failed}: it could not be started ({exc.strerror or exc}).") \
+                from exc
+        out = done.stdout.decode("utf-8", "replace").strip()
+        err = done.stderr.decode("utf-8", "replace").strip()
+        if done.returncode != 0:
+            if HELPER_NOT_FOUND in (out, err):
+                return None
+            raise SpyglassError(f"{failed}: {_helper_detail(out or err, done.returncode)}.")
+        try:
+            answer = json.loads(out)
+        except json.JSONDecodeError:
+            answer = None
+        if not (isinstance(answer, dict) and isinstance(answer.get("Username", ""), str)
+                and isinstance(answer.get("Secret", ""), str)):
+            raise SpyglassError(
+                f"{failed}: its answer is not the expected JSON object with "
+                '"Username" and "Secret".'
+            )
+        username: str = answer.get("Username", "")
+        secret: str = answer.get("Secret", "")
+        if not username and not secret:
+            return None
+        if username == TOKEN_USERNAME:
+            return Credentials("", "", identity_token=secret, source=program)
+        return Credentials(username, secret, source=program)
+
+
+def _helper_detail(text: str, status: int) -> str:
+    """What a failing helper said, if it looks like a message and not like data."""
+    line = text.splitlines()[0].strip() if text else ""
+    if not line or line.startswith(("{", "[")):
+        return f"it exited with status {status}"
+    if len(line) > _MAX_DETAIL:
+        line = line[:_MAX_DETAIL] + "…"
+    return f'it exited with status {status} and said "{line}"'
+
+
+def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
+    """A keyring entry: JSON ``{"username", "password"[, "identity_token"]}``.
+
+    An entry that is not JSON (put there by hand with ``keyring set spyglass HOST``)
+    is taken as a bare token.
+    """
+    if not stored.lstrip().startswith("{"):
+        return Credentials("", stored, source="keyring")
+    try:
+        data = json.loads(stored)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        log.warning("Ignoring the keyring entry for %s: it is not the JSON Spyglass writes.",
+                    registry)
+        return None
+    username = data.get("username", "")
+    password = data.get("password", "")
+    token = data.get("identity_token")
+    if not (isinstance(username, str) and isinstance(password, str)
+            and (token is None or isinstance(token, str))):
+        log.warning("Ignoring the keyring entry for %s: a field has the wrong type.", registry)
+        return None
+    return Credentials(username, password, identity_token=token or None, source="keyring")
+
+
+def _exact_keys(registry: str, repository: str | None, *, legacy: bool) -> list[str]:
+    """Keys to try verbatim, best first: the repository, its namespaces, the host."""
+    if legacy or not repository:
+        return [registry]
+    keys: list[str] = []
+    name = f"{registry}/{repository.strip('/')}"
+    while True:
+        keys.append(name)
+        if "/" not in name:
+            return keys
+        name = name.rsplit("/", 1)[0]
+
+
+def _find_key(mapping: Mapping[str, object], registry: str, *, legacy: bool) -> str | None:
+    """The key of ``mapping`` for ``registry``: exact first, then normalized."""
+    if registry in mapping:
+        return registry
+    for key in sorted(mapping):  # sorted: the same answer whatever the file's order
+        if _normalize_key(key, legacy=legacy) == registry:
+            return key
+    return None
+
+
+def _read_auth_file(auth_file: _AuthFile) -> _FileContents | None:
+    """The parsed file; None when it does not exist; SpyglassError when it is unusable."""
+    path = auth_file.path
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SpyglassError(
+            f'Cannot read the credentials file "{path}": {exc.strerror or exc}. '
+            "Fix its permissions or remove it."
+        ) from exc
+
+    def bad(what: str) -> SpyglassError:
+        return SpyglassError(
+            f'The credentials file "{path}" {what}. Fix or remove it; Spyglass only reads it.'
+        )
+
+    # Not chained: both exceptions hold the file's text, secrets included.
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad("is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") \
+            from None
+    if not isinstance(data, dict):
+        raise bad("does not hold a JSON object")
+
+    contents = _FileContents()
+    auths = data if auth_file.legacy else data.get("auths", {})
+    if auths is None:
+        auths = {}
+    if not isinstance(auths, dict):
+        raise bad('has an "auths" that is not an object')
+    for key, entry in auths.items():
+        if not isinstance(entry, dict):
+            raise bad(f'has an "auths" entry "{key}" that is not an object')
+        for name in ("auth", "identitytoken"):
+            if not isinstance(entry.get(name, ""), str):
+                raise bad(f'has a "{name}" in the "auths" entry "{key}" that is not a string')
+        contents.auths[key] = entry
+    if auth_file.legacy:
+        return contents
+
+    helpers = data.get("credHelpers", {})
+    if helpers is None:
+        helpers = {}
+    if not isinstance(helpers, dict) or not all(isinstance(v, str) for v in helpers.values()):
+        raise bad('has a "credHelpers" that is not an object of helper names')
+    contents.cred_helpers = dict(helpers)
+    store = data.get("credsStore")
+    if store is not None and not isinstance(store, str):
+        raise bad('has a "credsStore" that is not a helper name')
+    contents.creds_store = store or None
+    return contents
+
+
+def _decode_entry(entry: Mapping[str, Any], key: str, path: Path) -> Credentials | None:
+    """An ``auths`` entry as credentials; None for an empty one (Docker's marker for a helper)."""
+    auth: str = entry.get("auth", "") or ""
+    token: str = entry.get("identitytoken", "") or ""
+    username = password = ""
+    if auth:
+        invalid = SpyglassError(
+            f'The "auth" of the entry "{key}" in the credentials file "{path}" is not base64 '
+            'of "username:password". Log in again, or fix or remove that entry.'
+        )
+        padded = auth.strip() + "=" * (-len(auth.strip()) % 4)
+        try:
+            decoded = base64.b64decode(padded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise invalid from None  # the causes quote the secret
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            # containers/image and Docker skip such an entry; say so without quoting it.
+            log.warning('Ignoring the entry "%s" in %s: its "auth" has no ":" between the '
+                        "username and the password.", key, path)
+            username = password = ""
+        password = password.strip("\x00")
+    if not (username or password or token):
+        return None
+    return Credentials(username, password, identity_token=token or None, source=str(path))

@@ -1,0 +1,98 @@
+"""The registry transport (``docker://``): the distribution API over httpx.
+
+- :mod:`.hosts` — Docker Hub's API host, loopback, TLS settings from ``certs.d``;
+- :mod:`.auth` — ``WWW-Authenticate`` challenges, Bearer tokens and Basic auth;
+- :mod:`.errors` — registry error answers as Spyglass exceptions;
+- :mod:`.client` — :class:`RegistryClient`: requests, retries, paging, manifests, blobs;
+- :mod:`.source` — :class:`RegistryImageSource`, one image for reading.
+
+:func:`client_for` hands out one client per registry and settings for the
+whole process, so tokens and connections are reused by every caller.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from spyglass.core.credentials import Credentials, CredentialStore, canonical_host
+from spyglass.core.reference import DockerReference
+from spyglass.core.transports.registry.client import POOL, RegistryClient
+from spyglass.core.transports.registry.source import RegistryImageSource
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How to reach registries for one call: skopeo's ``--creds``, ``--authfile``,
+    ``--tls-verify`` and ``--cert-dir``."""
+
+    credentials: Credentials | None = None
+    authfile: Path | None = None
+    tls_verify: bool = True
+    cert_dir: Path | None = None
+    retry_times: int = 3
+
+
+_lock = threading.Lock()
+_clients: dict[tuple[object, ...], RegistryClient] = {}
+_stores: dict[Path | None, CredentialStore] = {}
+
+
+def credential_store(authfile: Path | None = None) -> CredentialStore:
+    """The process's credential store for ``authfile`` (None: the default files)."""
+    with _lock:
+        store = _stores.get(authfile)
+        if store is None:
+            store = _stores[authfile] = CredentialStore(authfile=authfile)
+        return store
+
+
+def client_for(
+    host: str, options: RegistryOptions | None = None, *, repository: str | None = None
+) -> RegistryClient:
+    """The shared :class:`RegistryClient` for ``host`` with these options."""
+    options = options or RegistryOptions()
+    host = canonical_host(host)
+    credentials = credential_store(options.authfile).lookup(
+        host, given=options.credentials, repository=repository
+    )
+    key = (host, not options.tls_verify, options.cert_dir, credentials, options.retry_times)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = RegistryClient(
+                host,
+                credentials=credentials,
+                insecure=not options.tls_verify,
+                cert_dir=options.cert_dir,
+                retry_times=options.retry_times,
+            )
+        return client
+
+
+def forget_clients() -> None:
+    """Drop every cached client (after a login or logout changes credentials)."""
+    with _lock:
+        _clients.clear()
+
+
+def open_registry_image(
+    reference: DockerReference, options: RegistryOptions | None = None
+) -> RegistryImageSource:
+    """Open ``docker://REFERENCE`` for reading."""
+    client = client_for(reference.domain, options, repository=reference.path)
+    tag_or_digest = str(reference.digest) if reference.digest else (reference.tag or "latest")
+    return RegistryImageSource(client, reference.path, tag_or_digest)
+
+
+__all__ = [
+    "POOL",
+    "RegistryClient",
+    "RegistryImageSource",
+    "RegistryOptions",
+    "client_for",
+    "credential_store",
+    "forget_clients",
+    "open_registry_image",
+]

@@ -1,0 +1,354 @@
+"""Registry authentication: challenges, Bearer tokens and Basic auth, as an ``httpx.Auth`` flow.
+
+The flow (httpx's ``Auth.auth_flow`` shape) attaches what it already has for
+the request's scope — a cached Bearer token or Basic credentials — sends the
+request, and on a 401 from the registry reads the ``WWW-Authenticate``
+challenge, gets a token for the scope the challenge names, and sends the
+request once more. Tokens are cached per scope and renewed shortly before
+they expire, following the Docker registry token specification: ``token`` or
+``access_token``, ``expires_in`` (60 s when absent), ``issued_at``; a refresh
+token (Docker's identity token) is exchanged with the OAuth2 POST form,
+falling back to GET when the server has no POST endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import httpx
+
+from spyglass.core.errors import AuthenticationFailed, ConnectionFailed, RegistryError
+
+if TYPE_CHECKING:
+    from spyglass.core.credentials import Credentials
+
+MAX_TOKEN_BODY: Final = 1024 * 1024
+"""Token responses are read to at most this many bytes (containers/image's limit)."""
+
+DEFAULT_TOKEN_LIFETIME: Final = 60.0
+"""Seconds a token lives when the server does not say (the token spec's default)."""
+
+RENEW_MARGIN: Final = 10.0
+"""Renew a token this many seconds before it expires."""
+
+CLIENT_ID: Final = "spyglass"
+
+# greedy name, anchored endpoint: a repository may have a path component such as "tags"
+_SCOPE_PATH = re.compile(
+    r"^/v2/(?P<name>.+)/(?:manifests/[^/]+|blobs/(?:uploads/[^/]*|[^/]+)|tags/list"
+    r"|referrers/[^/]+)/?$"
+)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge of a ``WWW-Authenticate`` header: ``Bearer realm=…,service=…``."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|{_TOKEN})\s*(?:,|$)')
+_SCHEME = re.compile(rf"\s*,?\s*({_TOKEN})(?:\s+|$|(?=,))")
+
+
+def parse_challenges(headers: list[str]) -> list[Challenge]:
+    """Parse ``WWW-Authenticate`` header values into challenges (several per header allowed)."""
+    out: list[Challenge] = []
+    for header in headers:
+        pos = 0
+        while pos < len(header):
+            scheme_match = _SCHEME.match(header, pos)
+            if not scheme_match:
+                break
+            pos = scheme_match.end()
+            params: dict[str, str] = {}
+            while pos < len(header):
+                param = _PARAM.match(header, pos)
+                if not param:
+                    break
+                value = param.group(2)
+                if value.startswith('"'):
+                    value = re.sub(r"\\(.)", r"\1", value[1:-1])
+                params[param.group(1).lower()] = value
+                pos = param.end()
+            out.append(Challenge(scheme_match.group(1).lower(), params))
+    return out
+
+
+def scope_for(method: str, path: str) -> str | None:
+    """The token scope a request needs, e.g. ``repository:library/alpine:pull``."""
+    if path.rstrip("/") == "/v2/_catalog":
+        return "registry:catalog:*"
+    match = _SCOPE_PATH.match(path)
+    if not match:
+        return None
+    if method in ("GET", "HEAD"):
+        actions = "pull"
+    elif method == "DELETE":
+        actions = "delete"
+    else:
+        actions = "pull,push"
+    return f"repository:{match.group('name')}:{actions}"
+
+
+@dataclass
+class _Token:
+    value: str
+    expires: float
+    """When to stop using it (monotonic clock): its expiry less a renewal margin."""
+
+
+def _basic(username: str, password: str) -> str:
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+class RegistryAuth(httpx.Auth):
+    """Authentication for one registry host, shared by every request to it; thread-safe.
+
+    ``credentials`` may be None (anonymous). ``token_client`` sends token
+    requests (the registry's own client, so it shares TLS settings).
+    """
+
+    def __init__(
+        self, host: str, credentials: Credentials | None, token_client: httpx.Client
+    ) -> None:
+        self.host = host
+        self.credentials = credentials
+        self._http = token_client
+        self._lock = threading.Lock()
+        self._tokens: dict[str, _Token] = {}
+        self._challenge: Challenge | None = None
+        self._refresh_token: str | None = credentials.identity_token if credentials else None
+        self.tokens_fetched = 0
+
+    def __repr__(self) -> str:
+        return f"RegistryAuth(host={self.host!r}, credentials={self.credentials!r})"
+
+    # ---------------------------------------------------------------- state
+
+    def learn(self, challenges: list[Challenge]) -> None:
+        """Remember how the registry wants to be authenticated (from the ``/v2/`` ping)."""
+        for challenge in challenges:
+            if challenge.scheme in ("bearer", "basic"):
+                with self._lock:
+                    self._challenge = challenge
+                return
+
+    @property
+    def scheme(self) -> str | None:
+        return self._challenge.scheme if self._challenge else None
+
+    def _header(self, scope: str | None) -> str | None:
+        challenge = self._challenge
+        if challenge is None:
+            return None
+        if challenge.scheme == "basic":
+            creds = self.credentials
+            return _basic(creds.username, creds.password) if creds else None
+        token = self._cached(scope or "")
+        return f"Bearer {token}" if token else None
+
+    def _cached(self, scope: str) -> str | None:
+        with self._lock:
+            token = self._tokens.get(scope)
+        if token and token.expires > time.monotonic():
+            return token.value
+        return None
+
+    # ---------------------------------------------------------------- flow
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Override httpx.Auth.auth_flow."""
+        scope = scope_for(request.method, request.url.path)
+        header = self._header(scope)
+        if header is None and self._challenge is not None and self._challenge.scheme == "bearer":
+            header = self._bearer(self._challenge, scope)
+        if header:
+            request.headers["Authorization"] = header
+        response = yield request
+        if response.status_code != 401 or response.request.url.netloc != request.url.netloc:
+            return  # fine, or a 401 from a host a redirect led to: not ours to answer
+        challenges = parse_challenges(response.headers.get_list("www-authenticate"))
+        self.learn(challenges)
+        challenge = self._challenge
+        if challenge is None:
+            return
+        if challenge.scheme == "basic":
+            if self.credentials is None or header is not None:
+                return  # no credentials, or the ones we sent were refused
+            new_header = self._header(scope)
+        else:
+            wanted = challenge.params.get("scope") or scope
+            self._forget(scope or "")
+            new_header = self._bearer(challenge, wanted, store_as=scope)
+        if not new_header or new_header == header or not _replayable(request):
+            return
+        request.headers["Authorization"] = new_header
+        yield request
+
+    def _forget(self, scope: str) -> None:
+        with self._lock:
+            self._tokens.pop(scope, None)
+
+    # ---------------------------------------------------------------- tokens
+
+    def _bearer(
+        self, challenge: Challenge, scope: str | None, *, store_as: str | None = None
+    ) -> str | None:
+        realm = challenge.params.get("realm")
+        if not realm:
+            raise AuthenticationFailed(
+                f"The registry {self.host} asks for a Bearer token but names no token "
+                "server (realm) in its challenge.",
+                status=401,
+            )
+        service = challenge.params.get("service")
+        value, lifetime = self._fetch_token(realm, service, scope)
+        with self._lock:
+            # renew RENEW_MARGIN before expiry, but use a short-lived token at least half its life
+            usable = lifetime - min(RENEW_MARGIN, lifetime / 2)
+            self._tokens[store_as if store_as is not None else scope or ""] = _Token(
+                value, time.monotonic() + usable
+            )
+        return f"Bearer {value}"
+
+    def _fetch_token(self, realm: str, service: str | None, scope: str | None) -> tuple[str, float]:
+        realm_url = httpx.URL(realm)
+        if realm_url.scheme not in ("http", "https"):
+            raise AuthenticationFailed(
+                f'The registry {self.host} names a token server "{realm}" that is not an '
+                "http(s) URL.",
+                status=401,
+            )
+        creds = self.credentials
+        if self._refresh_token:
+            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token,
+                    "client_id": CLIENT_ID}
+            if service:
+                form["service"] = service
+            if scope:
+                form["scope"] = scope
+            response = self._send("POST", realm_url, data=form)
+            if response.status not in (404, 405):
+                return self._token_from(response, realm)
+        params: dict[str, str] = {}
+        if service:
+            params["service"] = service
+        if scope:
+            params["scope"] = scope
+        auth: tuple[str, str] | None = None
+        if creds is not None and creds.username and creds.password:
+            params["account"] = creds.username
+            auth = (creds.username, creds.password)
+        response = self._send("GET", realm_url, params=params, basic=auth)
+        return self._token_from(response, realm)
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        basic: tuple[str, str] | None = None,
+    ) -> _TokenResponse:
+        headers = {"Authorization": _basic(*basic)} if basic else {}
+        try:
+            with self._http.stream(
+                method, url, params=params, data=data, headers=headers, follow_redirects=True,
+            ) as response:
+                body = _read_capped(response, MAX_TOKEN_BODY)
+                return _TokenResponse(response.status_code, body)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"Cannot reach the token server {url.host} of {self.host}: {exc}."
+            ) from exc
+
+    def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
+        host = httpx.URL(realm).host
+        if response.status in (401, 403):
+            who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
+            raise AuthenticationFailed(
+                f"The token server {host} of {self.host} refused to log in {who} "
+                f"(HTTP {response.status}); check the user name and password.",
+                status=response.status,
+            )
+        if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
+            # OAuth2: the refresh (identity) token is unknown, expired or revoked
+            raise AuthenticationFailed(
+                f"The token server {host} of {self.host} no longer accepts the stored identity "
+                f"token (invalid_grant); log in again with spyglass login {self.host}.",
+                status=response.status,
+            )
+        if response.status != 200:
+            raise RegistryError(
+                f"The token server {host} of {self.host} answered HTTP {response.status} "
+                "instead of a token.",
+                status=response.status,
+            )
+        try:
+            data = json.loads(response.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            raise RegistryError(
+                f"The token server {host} of {self.host} answered with something that is not "
+                "a JSON token response."
+            )
+        token = data.get("token") or data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"The token server {host} of {self.host} sent no token.")
+        refresh = data.get("refresh_token")
+        if isinstance(refresh, str) and refresh:
+            self._refresh_token = refresh
+        lifetime = data.get("expires_in")
+        seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None
+        self.tokens_fetched += 1
+        return token, seconds or DEFAULT_TOKEN_LIFETIME
+
+
+@dataclass(frozen=True)
+class _TokenResponse:
+    status: int
+    body: bytes = field(repr=False)
+
+
+def _oauth_error(body: bytes) -> str | None:
+    """The ``error`` of an OAuth2 error answer (``{"error": "invalid_grant", …}``), or None."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The response body, at most ``limit`` bytes (the rest is not read)."""
+    parts: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        parts.append(chunk)
+        total += len(chunk)
+        if total >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
+def _replayable(request: httpx.Request) -> bool:
+    """True when the request's body can be sent again (no body, or bytes already in memory)."""
+    try:
+        request.content  # noqa: B018 - raises for a streaming body not yet read
+    except httpx.RequestNotRead:
+        return False
+    return True

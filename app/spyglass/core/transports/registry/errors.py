@@ -1,0 +1,164 @@
+"""Registry answers that are errors, turned into Spyglass's exception tree.
+
+The distribution API's error body is ``{"errors": [{"code", "message",
+"detail"}]}``; its codes and the HTTP status decide the class, as
+containers/image's ``docker/errors.go`` does: 401 → authentication, 403 /
+``DENIED`` → access denied, 429 / ``TOOMANYREQUESTS`` → rate limited,
+``MANIFEST_UNKNOWN`` / ``NAME_UNKNOWN`` / ``BLOB_UNKNOWN`` → not found.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Final
+
+import httpx
+
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    BlobNotFound,
+    ImageNotFound,
+    NotFound,
+    RateLimited,
+    RegistryError,
+    RepositoryNotFound,
+    SpyglassError,
+    Unsupported,
+)
+from spyglass.core.transports.registry.auth import parse_challenges
+
+MAX_ERROR_BODY: Final = 64 * 1024
+"""Error bodies are read to at most this many bytes."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """What a registry says of its rate limit (``RateLimit-Limit``/``-Remaining``)."""
+
+    limit: str | None
+    remaining: str | None
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> RateLimit | None:
+        limit = headers.get("ratelimit-limit")
+        remaining = headers.get("ratelimit-remaining")
+        return cls(limit, remaining) if limit or remaining else None
+
+    def __str__(self) -> str:
+        limit = (self.limit or "?").split(";")[0]
+        remaining = (self.remaining or "?").split(";")[0]
+        return f"{remaining} of {limit} requests left"
+
+
+def error_codes(body: bytes) -> list[tuple[str, str]]:
+    """``(code, message)`` pairs of a distribution error body; empty when it is none."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for item in errors:
+        if isinstance(item, dict) and isinstance(item.get("code"), str):
+            message = item.get("message")
+            out.append((item["code"], message if isinstance(message, str) else ""))
+    return out
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds from a ``Retry-After`` header (a number or an HTTP date), or None."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import datetime as _dt
+
+    if when.tzinfo is None:  # "-0000" parses as naive; HTTP dates are in UTC
+        when = when.replace(tzinfo=_dt.UTC)
+    now = _dt.datetime.now(when.tzinfo)
+    return max(0.0, (when - now).total_seconds())
+
+
+def error_for(
+    status: int,
+    headers: httpx.Headers,
+    body: bytes,
+    *,
+    what: str,
+    host: str,
+    kind: str | None = None,
+    anonymous: bool = False,
+) -> SpyglassError:
+    """The exception for a registry's error answer.
+
+    ``kind`` (``"manifest"`` or ``"blob"``) says what a bare 404 means.
+    ``anonymous`` says no credentials were sent: a 401 ``insufficient_scope``
+    then means "log in" (:class:`AuthenticationFailed`), not that an account
+    lacks a permission (:class:`AccessDenied`).
+    ``what`` says what was being done, as the start of a sentence
+    (``Reading the manifest of docker://…``).
+    """
+    codes = error_codes(body)
+    code = codes[0][0] if codes else None
+    said = codes[0][1] if codes and codes[0][1] else None
+    detail = f" (the registry says: {said})" if said else ""
+    rate = RateLimit.from_headers(headers)
+    challenges = parse_challenges(headers.get_list("www-authenticate"))
+    insufficient = any(c.params.get("error") == "insufficient_scope" for c in challenges)
+
+    if status == 429 or code == "TOOMANYREQUESTS":
+        wait = retry_after(headers)
+        parts = [f"{what} failed: the registry {host} is limiting requests"]
+        if rate:
+            parts.append(f" ({rate})")
+        if wait is not None:
+            parts.append(f"; it asks to wait {wait:.0f} s")
+        return RateLimited(
+            "".join(parts) + ". Try again later.", status=status, code=code, retry_after=wait
+        )
+    if status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
+        return AccessDenied(
+            f"{what} failed: the registry {host} denied access{detail}; the account used "
+            "is not allowed to do this.",
+            status=status, code=code,
+        )
+    if status == 401 or code == "UNAUTHORIZED":
+        return AuthenticationFailed(
+            f"{what} failed: the registry {host} wants valid credentials{detail}. Log in with "
+            f"spyglass login {host}, or pass --creds USER:PASSWORD.",
+            status=status, code=code,
+        )
+    if code == "MANIFEST_UNKNOWN" or (status == 404 and not code and kind == "manifest"):
+        return ImageNotFound(f"{what} failed: the registry {host} has no such image{detail}.")
+    if code == "NAME_UNKNOWN":
+        sentence = f"{what} failed: the registry {host} has no such repository{detail}."
+        # what callers of a manifest or blob read are promised: the thing is not found
+        if kind == "manifest":
+            return ImageNotFound(sentence)
+        if kind == "blob":
+            return BlobNotFound(sentence)
+        return RepositoryNotFound(sentence)
+    if code == "BLOB_UNKNOWN" or (status == 404 and not code and kind == "blob"):
+        return BlobNotFound(f"{what} failed: the registry {host} has no such blob{detail}.")
+    if status == 404:
+        return NotFound(f"{what} failed: the registry {host} answered 404 Not Found{detail}.")
+    if code == "UNSUPPORTED" or status == 405:
+        return Unsupported(
+            f"{what} failed: the registry {host} does not support this operation{detail}."
+        )
+    summary = f"{code}{': ' + said if said else ''}" if code else f"HTTP {status}"
+    return RegistryError(
+        f"{what} failed: the registry {host} answered {summary}.", status=status, code=code
+    )

@@ -1,0 +1,147 @@
+"""Registry hosts: Docker Hub's API name, loopback detection, and TLS settings from ``certs.d``.
+
+TLS material is found as containers/image finds it: the first existing folder
+of ``~/.config/containers/certs.d/HOST``, ``/etc/containers/certs.d/HOST`` and
+``/etc/docker/certs.d/HOST`` (``HOST`` with its ``:port``); in it, ``*.crt``
+files are extra CA certificates and a ``NAME.cert``/``NAME.key`` pair is a
+client certificate.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.errors import InvalidReference, SpyglassError
+
+DOCKER_HUB: Final = "docker.io"
+DOCKER_HUB_API: Final = "registry-1.docker.io"
+
+
+def api_host(domain: str) -> str:
+    """The host to talk to for a registry domain (``docker.io`` → ``registry-1.docker.io``)."""
+    return DOCKER_HUB_API if domain in (DOCKER_HUB, "index.docker.io") else domain
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """``"[::1]:5000"`` → ``("::1", 5000)``; ``"example.com"`` → ``("example.com", None)``."""
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise InvalidReference(
+                f'Invalid registry host "{host}": an IPv6 address lacks its "]".'
+            )
+        name, rest = host[1:end], host[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise InvalidReference(
+                f'Invalid registry host "{host}": after the IPv6 address "]" only ":PORT" '
+                "may follow."
+            )
+        port_text = rest[1:]
+    elif host.count(":") > 1:
+        return host, None  # a bare IPv6 address such as ::1 (no port possible without [])
+    else:
+        name, colon, port_text = host.partition(":")
+        if colon and not port_text:
+            raise InvalidReference(f'Invalid registry host "{host}": the port after ":" is empty.')
+    if port_text:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+            raise InvalidReference(f'Invalid registry host "{host}": "{port_text}" is no port.')
+        return name, int(port_text)
+    return name, None
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``, with or without a port."""
+    name, _ = split_host(host)
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """How to verify (and identify to) one registry over TLS."""
+
+    verify: bool = True
+    ca_files: tuple[Path, ...] = ()
+    client_cert: tuple[Path, Path] | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """An SSL context: the system's trust plus ``ca_files``, and the client certificate."""
+        context = ssl.create_default_context()
+        try:
+            import certifi  # httpx's own trust store, present wherever httpx is
+
+            context.load_verify_locations(cafile=certifi.where())
+        except ImportError:  # pragma: no cover - httpx depends on certifi
+            pass
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        try:
+            for ca in self.ca_files:
+                context.load_verify_locations(cafile=str(ca))
+            if self.client_cert is not None:
+                cert, key = self.client_cert
+                context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+        except (OSError, ssl.SSLError) as exc:
+            raise SpyglassError(
+                f"Cannot load the TLS certificates {', '.join(map(str, self.ca_files))}"
+                f"{' and the client certificate' if self.client_cert else ''}: {exc}."
+            ) from exc
+        return context
+
+
+def certs_d_roots(home: Path | None = None) -> list[Path]:
+    """The folders whose ``HOST`` subfolders hold TLS material, first found wins."""
+    home = home or Path(os.path.expanduser("~"))
+    return [
+        home / ".config" / "containers" / "certs.d",
+        Path("/etc/containers/certs.d"),
+        Path("/etc/docker/certs.d"),
+    ]
+
+
+def tls_settings(
+    host: str,
+    *,
+    verify: bool = True,
+    cert_dir: Path | None = None,
+    roots: Sequence[Path] | None = None,
+) -> TLSSettings:
+    """The TLS settings for ``host``: from ``cert_dir`` if given, else its ``certs.d`` folder."""
+    folder: Path | None = cert_dir
+    if folder is None:
+        for root in certs_d_roots() if roots is None else roots:
+            candidate = root / host
+            if candidate.is_dir():
+                folder = candidate
+                break
+    if folder is None or not folder.is_dir():
+        return TLSSettings(verify=verify)
+    ca_files = tuple(sorted(folder.glob("*.crt")))
+    client_cert: tuple[Path, Path] | None = None
+    for cert in sorted(folder.glob("*.cert")):
+        key = cert.with_suffix(".key")
+        if not key.is_file():
+            raise SpyglassError(
+                f'The client certificate "{cert}" has no key beside it; expected "{key}".'
+            )
+        client_cert = (cert, key)
+        break
+    for key in sorted(folder.glob("*.key")):
+        if not key.with_suffix(".cert").is_file():
+            raise SpyglassError(
+                f'The key "{key}" has no client certificate beside it; expected '
+                f'"{key.with_suffix(".cert")}".'
+            )
+    return TLSSettings(verify=verify, ca_files=ca_files, client_cert=client_cert)

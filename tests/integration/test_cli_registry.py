@@ -1,0 +1,408 @@
+"""The command line against real registry servers, each command in a subprocess.
+
+``python -m spyglass …`` runs with ``app/`` on ``PYTHONPATH`` and the test
+session's sandboxed environment (XDG folders, ``DOCKER_CONFIG``, no keyring);
+the login tests give it a real keyring backend instead: keyrings.alt's
+``PlaintextKeyring``, whose file lives under ``$XDG_DATA_HOME/python_keyring``
+in the test's own folder.
+
+Every run is checked for what a person sees: results on stdout, an error as
+one line on stderr with exit status 1, and no password anywhere in either.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout, sha256_digest
+from tests.helpers.registry import ALICE, RegistryServer, push_image, seed_repos, seed_tags
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WRONG_PASSWORD = "not-the-password-8d1f"
+#: What must never show up in any output.
+SECRETS = (ALICE[1], WRONG_PASSWORD, "builder")
+ALICE_CREDS = f"{ALICE[0]}:{ALICE[1]}"
+ACCEPT = {"Accept": ", ".join([OCI_INDEX, OCI_MANIFEST])}
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+    def error_line(self) -> str:
+        """The one-line error of a failed command (asserted to be exactly one line)."""
+        assert self.returncode == 1, self
+        assert self.stdout == b"", self
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1, self.stderr
+        assert lines[0].startswith("spyglass: ") and lines[0].endswith("."), lines[0]
+        return lines[0]
+
+
+def spyglass(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+    """Run ``python -m spyglass ARGS``; check no secret is printed."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", *args],
+        input=stdin.encode() if stdin is not None else None,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    result = Result(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
+    for secret in SECRETS:
+        assert secret.encode() not in done.stdout, f"{args}: stdout shows a password"
+        assert secret not in result.stderr, f"{args}: stderr shows a password"
+    return result
+
+
+def ok(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+    """Run ``python -m spyglass ARGS`` and require success."""
+    result = spyglass(*args, env=env, stdin=stdin)
+    assert result.returncode == 0, f"spyglass {' '.join(args)}:\n{result.stderr}"
+    return result
+
+
+def skopeo_tags(name: str, *args: str) -> list[str]:
+    skopeo = require_tool("skopeo")
+    done = subprocess.run(
+        [skopeo, "list-tags", "--tls-verify=false", *args, name],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return list(json.loads(done.stdout)["Tags"])
+
+
+def head_digest(server: RegistryServer, repository: str, tag: str) -> str:
+    with server.client(ALICE if server.auth_mode != "anonymous" else None) as client:
+        response = client.head(f"/v2/{repository}/manifests/{tag}", headers=ACCEPT)
+        assert response.status_code == 200
+        return str(response.headers["Docker-Content-Digest"])
+
+
+@dataclass(frozen=True)
+class Image:
+    server: RegistryServer
+    repository: str
+    digest: str
+    layout: Path
+
+    @property
+    def repo_name(self) -> str:
+        return f"docker://{self.server.host}/{self.repository}"
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli-layout") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def image(registry: RegistryServer, layout: Path) -> Image:
+    """The 3-platform image on the anonymous registry as ``it-cli/app:v1`` and ``:v2``."""
+    digest = push_image(registry, layout, "latest", "it-cli/app:v1")
+    push_image(registry, layout, "latest", "it-cli/app:v2")
+    return Image(registry, "it-cli/app", digest, layout)
+
+
+@pytest.fixture(scope="module")
+def basic_image(auth_registry: RegistryServer, layout: Path) -> Image:
+    digest = push_image(auth_registry, layout, "latest", "it-cli/basic:v1", creds=ALICE)
+    return Image(auth_registry, "it-cli/basic", digest, layout)
+
+
+@pytest.fixture(scope="module")
+def token_image(token_registry: RegistryServer, layout: Path) -> Image:
+    digest = push_image(token_registry, layout, "latest", "private/it-cli:v1", creds=ALICE)
+    return Image(token_registry, "private/it-cli", digest, layout)
+
+
+@pytest.fixture
+def keyring_env(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """A real file keyring in this test's folder: (environment, the keyring's file)."""
+    pytest.importorskip("keyrings.alt")
+    data = tmp_path / "xdg-data"
+    data.mkdir()
+    env = {
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(data),
+    }
+    yield env, data / "python_keyring" / "keyring_pass.cfg"
+
+
+def stored(keyring_file: Path, host: str) -> str | None:
+    """What the keyring file holds for Spyglass and ``host``."""
+    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
+
+    ring = PlaintextKeyring()
+    ring.file_path = str(keyring_file)
+    value = ring.get_password("spyglass", host)
+    return None if value is None else str(value)
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- inspect
+
+
+def test_inspect_with_and_without_tls_verify(image: Image) -> None:
+    name = f"{image.repo_name}:v1"
+    flagged = ok("inspect", name, "--tls-verify=false").json
+    plain = ok("inspect", name).json  # loopback: plain HTTP without the flag too
+    assert flagged == plain
+    assert isinstance(plain, dict)
+    assert plain["Name"] == f"{image.server.host}/{image.repository}"
+    assert plain["Digest"] == image.digest
+    assert set(plain["RepoTags"]) == {"v1", "v2"}
+    assert plain["Os"] == "linux"
+    assert plain["Labels"]["org.opencontainers.image.title"] == "spyglass-test"
+    assert len(plain["Layers"]) == 3
+
+    no_tags = ok("inspect", "--no-tags", name).json
+    assert isinstance(no_tags, dict) and no_tags["RepoTags"] == []
+
+
+def test_inspect_raw_is_the_manifest(image: Image) -> None:
+    raw = ok("inspect", "--raw", f"{image.repo_name}:v1").stdout
+    with image.server.client() as client:
+        served = client.get(f"/v2/{image.repository}/manifests/v1", headers=ACCEPT).content
+    assert raw == served
+    assert sha256_digest(raw) == image.digest
+    by_digest = ok("inspect", "--raw", f"{image.repo_name}@{image.digest}").stdout
+    assert by_digest == raw
+
+
+def test_inspect_platform(image: Image) -> None:
+    name = f"{image.repo_name}:v1"
+    arm64 = ok("inspect", "--platform", "linux/arm64", name).json
+    assert isinstance(arm64, dict)
+    assert (arm64["Architecture"], arm64.get("Variant"), arm64["Os"]) == ("arm64", "v8", "linux")
+    assert arm64["Labels"]["arch"] == "arm64"
+    assert arm64["Digest"] == image.digest  # the list's, as skopeo prints it
+
+    index = json.loads(ok("inspect", "--raw", name).stdout)
+    arm_v7 = next(m for m in index["manifests"] if m["platform"].get("variant") == "v7")
+    raw = ok("inspect", "--raw", "--platform", "linux/arm/v7", name).stdout
+    assert sha256_digest(raw) == arm_v7["digest"]
+
+
+def test_inspect_with_creds_on_htpasswd(basic_image: Image) -> None:
+    name = f"{basic_image.repo_name}:v1"
+    host = basic_image.server.host
+    described = ok("inspect", "--creds", ALICE_CREDS, name).json
+    assert isinstance(described, dict)
+    assert described["Digest"] == basic_image.digest
+    assert described["RepoTags"] == ["v1"]
+
+    missing = spyglass("inspect", name).error_line()
+    assert "wants valid credentials" in missing and f"spyglass login {host}" in missing
+    wrong = spyglass("inspect", "--creds", f"alice:{WRONG_PASSWORD}", name).error_line()
+    assert "wants valid credentials" in wrong
+
+
+def test_inspect_with_creds_on_token_auth(token_image: Image) -> None:
+    name = f"{token_image.repo_name}:v1"
+    host = token_image.server.host
+    described = ok("inspect", "--creds", ALICE_CREDS, "--platform", "linux/arm/v7", name).json
+    assert isinstance(described, dict)
+    assert (described["Digest"], described["Architecture"]) == (token_image.digest, "arm")
+    assert described["RepoTags"] == ["v1"]
+
+    anonymous = spyglass("inspect", name).error_line()
+    assert f"spyglass login {host}" in anonymous
+    wrong = spyglass("inspect", "--creds", f"alice:{WRONG_PASSWORD}", name).error_line()
+    assert 'refused to log in as "alice"' in wrong
+
+
+def test_inspect_with_an_authfile(basic_image: Image, token_image: Image, tmp_path: Path) -> None:
+    auth = base64.b64encode(ALICE_CREDS.encode()).decode()
+    authfile = tmp_path / "auth.json"
+    authfile.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    basic_image.server.host: {"auth": auth},
+                    f"http://{token_image.server.host}": {"auth": auth},
+                }
+            }
+        )
+    )
+    for pushed in (basic_image, token_image):
+        described = ok("inspect", "--authfile", str(authfile), f"{pushed.repo_name}:v1").json
+        assert isinstance(described, dict) and described["Digest"] == pushed.digest
+    tags = ok("tags", "--authfile", str(authfile), basic_image.repo_name).json
+    assert tags == {
+        "Repository": f"{basic_image.server.host}/{basic_image.repository}",
+        "Tags": ["v1"],
+    }
+
+
+# --------------------------------------------------------------------------- tags and catalog
+
+
+def test_tags_agree_with_skopeo(registry: RegistryServer, image: Image, repo_name: str) -> None:
+    seeded = seed_tags(registry, repo_name, 30)
+    listed = ok("tags", f"docker://{registry.host}/{repo_name}").json
+    assert isinstance(listed, dict) and set(listed) == {"Repository", "Tags"}
+    assert listed["Repository"] == f"{registry.host}/{repo_name}"
+    assert sorted(listed["Tags"]) == seeded
+    assert set(listed["Tags"]) == set(skopeo_tags(f"docker://{registry.host}/{repo_name}"))
+
+    ours = ok("tags", image.repo_name).json
+    assert isinstance(ours, dict)
+    assert set(ours["Tags"]) == set(skopeo_tags(image.repo_name)) == {"v1", "v2"}
+
+
+def test_tags_with_creds_agree_with_skopeo(basic_image: Image) -> None:
+    listed = ok("tags", "--creds", ALICE_CREDS, basic_image.repo_name).json
+    assert isinstance(listed, dict)
+    assert set(listed["Tags"]) == set(skopeo_tags(basic_image.repo_name, "--creds", ALICE_CREDS))
+
+
+def test_catalog_text_and_json(fresh_registry: RegistryServer) -> None:
+    repos = seed_repos(fresh_registry, 5, prefix="cli/repo-")
+    text = ok("catalog", fresh_registry.host).stdout.decode()
+    assert text.splitlines() == repos
+    assert text.endswith("\n")
+    listed = ok("catalog", "--format", "json", fresh_registry.host).json
+    assert listed == {"Registry": fresh_registry.host, "Repositories": repos}
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def test_delete_by_digest_then_inspect_is_not_found(
+    registry: RegistryServer, repo_name: str
+) -> None:
+    seed_tags(registry, repo_name, 1)
+    digest = head_digest(registry, repo_name, "tag-00000")
+    name = f"docker://{registry.host}/{repo_name}@{digest}"
+    assert ok("inspect", name).json["Digest"] == digest  # type: ignore[index]
+
+    deleted = ok("delete", name)
+    assert deleted.stdout == b""
+    assert f"Deleted {registry.host}/{repo_name}@{digest}." in deleted.stderr
+
+    gone = spyglass("inspect", name).error_line()
+    assert "no such image" in gone and digest in gone
+    tag_gone = spyglass("inspect", f"docker://{registry.host}/{repo_name}:tag-00000")
+    assert "no such image" in tag_gone.error_line()
+
+
+def test_delete_by_tag_names_the_other_tags(registry: RegistryServer, repo_name: str) -> None:
+    seed_tags(registry, repo_name, 2)
+    digest = head_digest(registry, repo_name, "tag-00000")
+    deleted = ok("delete", f"docker://{registry.host}/{repo_name}:tag-00000")
+    notes = deleted.stderr.splitlines()
+    assert len(notes) == 2, deleted.stderr
+    assert "tag-00001" in notes[0] and digest in notes[0]
+    assert "removes them too" in notes[0]
+    assert notes[1] == f"spyglass: Deleted {registry.host}/{repo_name}@{digest}."
+    listed = ok("tags", f"docker://{registry.host}/{repo_name}").json
+    assert listed == {"Repository": f"{registry.host}/{repo_name}", "Tags": []}
+
+
+# --------------------------------------------------------------------------- login and logout
+
+
+@pytest.mark.parametrize("kind", ["htpasswd", "token"])
+def test_login_inspect_logout_with_a_real_keyring(
+    kind: str,
+    basic_image: Image,
+    token_image: Image,
+    keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    env, keyring_file = keyring_env
+    pushed = basic_image if kind == "htpasswd" else token_image
+    host = pushed.server.host
+    name = f"{pushed.repo_name}:v1"
+
+    logged_in = ok(
+        "login",
+        host,
+        "--username",
+        "alice",
+        "--password-stdin",
+        env=env,
+        stdin=ALICE[1] + "\n",
+    )
+    assert f"Logged in to {host}" in logged_in.stderr and "keyring" in logged_in.stderr
+    entry = stored(keyring_file, host)
+    assert entry is not None and json.loads(entry)["username"] == "alice"
+
+    described = ok("inspect", name, env=env).json  # no --creds: the keyring's
+    assert isinstance(described, dict) and described["Digest"] == pushed.digest
+
+    logged_out = ok("logout", host, env=env)
+    assert f"Removed the stored credentials for {host}" in logged_out.stderr
+    assert stored(keyring_file, host) is None
+
+    refused = spyglass("inspect", name, env=env).error_line()
+    assert f"spyglass login {host}" in refused
+    again = spyglass("logout", host, env=env).error_line()
+    assert "no stored credentials" in again
+
+
+@pytest.mark.parametrize("kind", ["htpasswd", "token"])
+def test_login_with_a_wrong_password_stores_nothing(
+    kind: str,
+    auth_registry: RegistryServer,
+    token_registry: RegistryServer,
+    keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    env, keyring_file = keyring_env
+    host = (auth_registry if kind == "htpasswd" else token_registry).host
+    refused = spyglass(
+        "login",
+        host,
+        "--username",
+        "alice",
+        "--password-stdin",
+        env=env,
+        stdin=WRONG_PASSWORD + "\n",
+    ).error_line()
+    assert host in refused
+    assert not keyring_file.exists() or stored(keyring_file, host) is None
+
+
+# --------------------------------------------------------------------------- unreachable
+
+
+def test_connection_refused_is_one_sentence() -> None:
+    host = f"127.0.0.1:{free_loopback_port()}"
+    for args in (
+        ("inspect", f"docker://{host}/team/app:1.0"),
+        ("tags", "--retry-times", "0", f"docker://{host}/team/app"),
+        ("catalog", "--retry-times", "0", "--creds", f"alice:{WRONG_PASSWORD}", host),
+    ):
+        line = spyglass(*args).error_line()
+        assert line.startswith(f"spyglass: Cannot reach the registry {host}: "), line
+        assert "refused" in line.lower()

@@ -1,0 +1,853 @@
+"""Credentials: lookup order, auth-file formats, credential helpers, the keyring and the session.
+
+Every test builds its own environment mapping (HOME, XDG folders, DOCKER_CONFIG,
+PATH) under ``tmp_path`` and hands it to the store, so nothing of the user's or
+the test session's environment is read. Credential helpers are real executable
+``#!/bin/sh`` scripts on that PATH.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keyring.backend
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.errors
+import pytest
+from keyrings.alt.file import PlaintextKeyring
+
+from spyglass.core import credentials as credentials_module
+from spyglass.core.credentials import (
+    KEYRING_SERVICE,
+    Credentials,
+    CredentialStore,
+    canonical_host,
+    parse_creds,
+)
+from spyglass.core.errors import SpyglassError
+
+HOST = "registry.example.com"
+SECRET = "S3cr3t-never-printed-4711"
+
+HELPER = r"""#!/bin/sh
+# A docker-credential-helpers "get", as docker-credential-pass answers it.
+[ "$1" = get ] || { echo "unexpected action: $1" >&2; exit 2; }
+read -r url
+[ -n "$HELPER_LOG" ] && printf '%s\n' "$url" >> "$HELPER_LOG"
+case "$url" in
+  registry.example.com)
+    echo '{"ServerURL":"registry.example.com","Username":"helper-user","Secret":"helper-pw"}' ;;
+  token.example.com)
+    echo '{"ServerURL":"token.example.com","Username":"<token>","Secret":"helper-refresh"}' ;;
+  https://index.docker.io/v1/)
+    echo '{"ServerURL":"https://index.docker.io/v1/","Username":"hub-user","Secret":"hub-pw"}' ;;
+  *)
+    echo "credentials not found in native keychain"; exit 1 ;;
+esac
+"""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class Env:
+    """A private environment: folders under tmp_path and the mapping that names them."""
+
+    def __init__(self, root: Path) -> None:
+        self.home = root / "home"
+        self.runtime = root / "run"
+        self.config = root / "config"
+        self.docker = root / "docker"
+        self.bin = root / "bin"
+        for folder in (self.home, self.runtime, self.config, self.docker, self.bin):
+            folder.mkdir(mode=0o700)
+        self.helper_log = root / "helper.log"
+        self.environ: dict[str, str] = {
+            "HOME": str(self.home),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "XDG_CONFIG_HOME": str(self.config),
+            "DOCKER_CONFIG": str(self.docker),
+            "PATH": os.pathsep.join([str(self.bin), "/usr/bin", "/bin"]),
+            "HELPER_LOG": str(self.helper_log),
+        }
+
+    @property
+    def runtime_auth(self) -> Path:
+        return self.runtime / "containers" / "auth.json"
+
+    @property
+    def config_auth(self) -> Path:
+        return self.config / "containers" / "auth.json"
+
+    @property
+    def docker_config(self) -> Path:
+        return self.docker / "config.json"
+
+    @property
+    def dockercfg(self) -> Path:
+        return self.home / ".dockercfg"
+
+    def helper(self, name: str, script: str = HELPER) -> Path:
+        path = self.bin / f"docker-credential-{name}"
+        path.write_text(script, encoding="utf-8")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+        return path
+
+    def helper_calls(self) -> list[str]:
+        if not self.helper_log.exists():
+            return []
+        return self.helper_log.read_text(encoding="utf-8").splitlines()
+
+    def store(self, backend: Any | None = None, **kwargs: Any) -> CredentialStore:
+        return CredentialStore(
+            environ=self.environ,
+            keyring_backend=keyring.backends.fail.Keyring() if backend is None else backend,
+            **kwargs,
+        )
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def auths(**entries: str) -> dict[str, Any]:
+    """``{"auths": {host: {"auth": base64(user:pass)}}}``; keys given as host="user:pass"."""
+    return {"auths": {host: {"auth": b64(up)} for host, up in entries.items()}}
+
+
+def one_auth(key: str, user_pass: str) -> dict[str, Any]:
+    return {"auths": {key: {"auth": b64(user_pass)}}}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path)
+
+
+@pytest.fixture
+def plaintext_keyring(tmp_path: Path) -> PlaintextKeyring:
+    """A real keyring backend (keyrings.alt) whose file lives in tmp_path."""
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
+    return backend
+
+
+# ----------------------------------------------------------------------------- Credentials
+
+
+def test_credentials_repr_and_str_leave_secrets_out() -> None:
+    creds = Credentials("alice", SECRET, identity_token=SECRET + "-token", source="keyring")
+    for text in (repr(creds), str(creds), f"{creds}", f"{creds!r}"):
+        assert SECRET not in text
+        assert text == "Credentials(username='alice', source='keyring')"
+    assert SECRET not in str([creds]) and SECRET not in str({"creds": creds})
+
+
+def test_parse_creds_user_and_password() -> None:
+    creds = parse_creds("alice:pa:ss")
+    assert (creds.username, creds.password, creds.source) == ("alice", "pa:ss", "command line")
+    assert creds.identity_token is None
+
+
+@pytest.mark.parametrize("text", ["alice", "alice:"])
+def test_parse_creds_without_password_leaves_the_prompt_to_the_caller(text: str) -> None:
+    creds = parse_creds(text)
+    assert (creds.username, creds.password) == ("alice", "")
+
+
+def test_parse_creds_empty_is_an_error_sentence() -> None:
+    with pytest.raises(SpyglassError, match=r"--creds value is empty.*USERNAME\[:PASSWORD\]"):
+        parse_creds("")
+
+
+def test_parse_creds_without_username_does_not_repeat_the_password() -> None:
+    with pytest.raises(SpyglassError, match="no username") as info:
+        parse_creds(":" + SECRET)
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("registry.example.com", "registry.example.com"),
+        ("Registry.Example.COM:5000", "registry.example.com:5000"),
+        ("https://registry.example.com:5000/v2/", "registry.example.com:5000"),
+        ("http://localhost:5000/v1/", "localhost:5000"),
+        ("docker.io", "docker.io"),
+        ("index.docker.io", "docker.io"),
+        ("registry-1.docker.io", "docker.io"),
+        ("https://index.docker.io/v1/", "docker.io"),
+    ],
+)
+def test_canonical_host(given: str, expected: str) -> None:
+    assert canonical_host(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "https://"])
+def test_canonical_host_rejects_empty(bad: str) -> None:
+    with pytest.raises(SpyglassError, match="is not a registry host"):
+        canonical_host(bad)
+
+
+# ----------------------------------------------------------------------------- lookup order
+
+
+def test_each_source_shadows_the_next(env: Env, plaintext_keyring: PlaintextKeyring) -> None:
+    write_json(env.runtime_auth, one_auth(HOST, "runtime:pw1"))
+    write_json(env.config_auth, one_auth(HOST, "config:pw2"))
+    write_json(env.docker_config, one_auth(HOST, "docker:pw3"))
+    write_json(env.dockercfg, {f"https://{HOST}/v1/": {"auth": b64("legacy:pw4")}})
+    store = env.store(plaintext_keyring)
+    assert store.save(HOST, Credentials("keyring-user", "pw0")) == "keyring"
+
+    given = Credentials("given", "pw", source="command line")
+    assert store.lookup(HOST, given=given) is given
+
+    found = store.lookup(HOST)
+    assert found is not None
+    assert (found.username, found.password, found.source) == ("keyring-user", "pw0", "keyring")
+
+    assert store.forget(HOST) is True
+    expected = [
+        (env.runtime_auth, "runtime", "pw1"),
+        (env.config_auth, "config", "pw2"),
+        (env.docker_config, "docker", "pw3"),
+        (env.dockercfg, "legacy", "pw4"),
+    ]
+    for path, user, password in expected:
+        found = store.lookup(HOST)
+        assert found is not None
+        assert (found.username, found.password, found.source) == (user, password, str(path))
+        path.unlink()
+    assert store.lookup(HOST) is None
+
+
+def test_session_shadows_the_files(env: Env) -> None:
+    write_json(env.runtime_auth, one_auth(HOST, "runtime:pw1"))
+    store = env.store()
+    assert store.save(HOST, Credentials("session-user", "pw0", source="login dialog")) == "session"
+    found = store.lookup(HOST)
+    assert found is not None
+    assert (found.username, found.source) == ("session-user", "session")
+    assert store.forget(HOST) is True
+    assert store.forget(HOST) is False
+    found = store.lookup(HOST)
+    assert found is not None and found.username == "runtime"
+
+
+def test_registry_auth_file_replaces_the_default_files(env: Env, tmp_path: Path) -> None:
+    # As skopeo --authfile / $REGISTRY_AUTH_FILE: the default files are not read at all.
+    write_json(env.runtime_auth, one_auth(HOST, "runtime:pw1"))
+    write_json(env.docker_config, one_auth("other.example.com", "docker:pw3"))
+    from_env = write_json(tmp_path / "env-auth.json", one_auth(HOST, "from-env:pw"))
+    env.environ["REGISTRY_AUTH_FILE"] = str(from_env)
+    store = env.store()
+    found = store.lookup(HOST)
+    assert found is not None
+    assert (found.username, found.source) == ("from-env", str(from_env))
+    assert store.lookup("other.example.com") is None
+
+    given_file = write_json(tmp_path / "given-auth.json", one_auth(HOST, "from-param:pw"))
+    found = env.store(authfile=given_file).lookup(HOST)
+    assert found is not None and found.username == "from-param"
+    # A named file that does not exist is an empty file, as in containers/image.
+    assert env.store(authfile=tmp_path / "missing.json").lookup(HOST) is None
+
+
+def test_docker_config_variable_is_respected(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write_json(elsewhere / "config.json", one_auth(HOST, "elsewhere:pw"))
+    write_json(env.home / ".docker" / "config.json", one_auth(HOST, "home:pw"))
+    env.environ["DOCKER_CONFIG"] = str(elsewhere)
+    found = env.store().lookup(HOST)
+    assert found is not None and found.username == "elsewhere"
+    del env.environ["DOCKER_CONFIG"]
+    found = env.store().lookup(HOST)
+    assert found is not None and found.username == "home"
+
+    # With no environ given, the process environment is read (conftest sandboxes it).
+    monkeypatch.setenv("DOCKER_CONFIG", str(elsewhere))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    found = CredentialStore(home=env.home).lookup(HOST)
+    assert found is not None and found.username == "elsewhere"
+
+
+def test_default_store_under_the_test_sandbox_has_no_keyring() -> None:
+    # conftest sets PYTHON_KEYRING_BACKEND to the fail backend.
+    store = CredentialStore()
+    assert store.keyring_usable is False
+    assert store.save(HOST, Credentials("alice", "pw")) == "session"
+
+
+# ----------------------------------------------------------------------------- auth file formats
+
+
+@pytest.mark.parametrize("host", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hub_legacy_key_counts_for_docker_io(env: Env, host: str) -> None:
+    write_json(env.docker_config, one_auth("https://index.docker.io/v1/", "hubber:pw"))
+    found = env.store().lookup(host)
+    assert found is not None and (found.username, found.password) == ("hubber", "pw")
+
+
+def test_docker_io_key_as_podman_writes_it(env: Env) -> None:
+    write_json(env.runtime_auth, one_auth("docker.io", "podman-user:pw"))
+    found = env.store().lookup("registry-1.docker.io")
+    assert found is not None and found.username == "podman-user"
+
+
+@pytest.mark.parametrize(
+    ("key", "host"),
+    [
+        ("https://registry.example.com:5000/v2/", "registry.example.com:5000"),
+        ("http://registry.example.com:5000", "registry.example.com:5000"),
+        ("https://registry.example.com/v1/", "registry.example.com"),
+        ("registry.example.com:5000", "registry.example.com:5000"),
+    ],
+)
+def test_url_keys_are_normalized_to_hosts(env: Env, key: str, host: str) -> None:
+    write_json(env.docker_config, one_auth(key, "alice:pw"))
+    found = env.store().lookup(host)
+    assert found is not None and found.username == "alice"
+
+
+def test_port_is_part_of_the_host(env: Env) -> None:
+    write_json(env.docker_config, one_auth("registry.example.com:5000", "alice:pw"))
+    assert env.store().lookup(HOST) is None
+
+
+def test_exact_key_wins_over_a_normalized_one(env: Env) -> None:
+    write_json(env.docker_config, auths(**{f"https://{HOST}/v1/": "old:pw", HOST: "new:pw"}))
+    found = env.store().lookup(HOST)
+    assert found is not None and found.username == "new"
+
+
+def test_namespace_keys(env: Env) -> None:
+    write_json(env.runtime_auth, auths(**{f"{HOST}/team": "team:pw", HOST: "host:pw"}))
+    store = env.store()
+    found = store.lookup(HOST)
+    assert found is not None and found.username == "host"
+    found = store.lookup(HOST, repository="team/app")
+    assert found is not None and found.username == "team"
+    found = store.lookup(HOST, repository="other/app")
+    assert found is not None and found.username == "host"
+    # A namespace key alone does not answer for the whole host.
+    write_json(env.runtime_auth, one_auth(f"{HOST}/team", "team:pw"))
+    assert store.lookup(HOST) is None
+
+
+@pytest.mark.parametrize(
+    ("auth", "user", "password"),
+    [
+        (b64("alice:pa:ss:word"), "alice", "pa:ss:word"),
+        (b64("alice:pw\x00\x00"), "alice", "pw"),
+        (b64("alice:pw").rstrip("="), "alice", "pw"),
+        (b64("ålice:pässwörd"), "ålice", "pässwörd"),
+    ],
+)
+def test_auth_is_base64_of_user_colon_password(
+    env: Env, auth: str, user: str, password: str
+) -> None:
+    write_json(env.runtime_auth, {"auths": {HOST: {"auth": auth}}})
+    found = env.store().lookup(HOST)
+    assert found is not None and (found.username, found.password) == (user, password)
+
+
+def test_auth_without_colon_is_skipped_with_a_warning(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_json(env.runtime_auth, {"auths": {HOST: {"auth": b64(SECRET)}}})
+    write_json(env.docker_config, one_auth(HOST, "next:pw"))
+    with caplog.at_level(logging.DEBUG, logger="spyglass"):
+        found = env.store().lookup(HOST)
+    assert found is not None and found.username == "next"
+    assert 'no ":"' in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_identity_token(env: Env) -> None:
+    # What `docker login` writes for an OAuth2 login: "user:" plus the refresh token.
+    write_json(env.docker_config, {"auths": {
+        HOST: {"auth": b64("alice:"), "identitytoken": "refresh-me"},
+        "token-only.example.com": {"identitytoken": "refresh-too"},
+    }})
+    store = env.store()
+    found = store.lookup(HOST)
+    assert found is not None
+    assert (found.username, found.password, found.identity_token) == ("alice", "", "refresh-me")
+    found = store.lookup("token-only.example.com")
+    assert found is not None
+    assert (found.username, found.password, found.identity_token) == ("", "", "refresh-too")
+
+
+def test_empty_entry_without_a_store_is_no_answer(env: Env) -> None:
+    write_json(env.runtime_auth, {"auths": {HOST: {}}})
+    write_json(env.docker_config, one_auth(HOST, "next:pw"))
+    found = env.store().lookup(HOST)
+    assert found is not None and found.username == "next"
+
+
+def test_files_without_auths_are_fine(env: Env) -> None:
+    write_json(env.docker_config, {"psFormat": "table {{.ID}}", "auths": None})
+    write_json(env.runtime_auth, {})
+    assert env.store().lookup(HOST) is None
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def test_cred_helpers_entry(env: Env) -> None:
+    env.helper("test")
+    write_json(env.docker_config, {
+        "credHelpers": {HOST: "test", "token.example.com": "test"},
+        "auths": {HOST: {"auth": b64("shadowed:pw")}},
+    })
+    store = env.store()
+    found = store.lookup(HOST)
+    assert found is not None
+    assert (found.username, found.password) == ("helper-user", "helper-pw")
+    assert found.source == "docker-credential-test"
+    assert env.helper_calls() == [HOST]  # the host, on stdin; "get" as the argument
+
+    found = store.lookup("token.example.com")
+    assert found is not None
+    assert (found.username, found.password, found.identity_token) == ("", "", "helper-refresh")
+
+
+def test_cred_helper_not_found_moves_on_to_the_next_file(env: Env) -> None:
+    env.helper("test")
+    write_json(env.runtime_auth, {"credHelpers": {"unknown.example.com": "test"}})
+    write_json(env.docker_config, one_auth("unknown.example.com", "from-file:pw"))
+    found = env.store().lookup("unknown.example.com")
+    assert found is not None and found.username == "from-file"
+    assert env.helper_calls() == ["unknown.example.com"]
+
+
+def test_creds_store(env: Env) -> None:
+    env.helper("test")
+    write_json(env.docker_config, {
+        "credsStore": "test",
+        "auths": {"https://index.docker.io/v1/": {}, HOST: {}},
+    })
+    store = env.store()
+    found = store.lookup("docker.io")
+    assert found is not None
+    assert (found.username, found.password, found.source) == (
+        "hub-user", "hub-pw", "docker-credential-test")
+    assert env.helper_calls() == ["https://index.docker.io/v1/"]
+    found = store.lookup(HOST)
+    assert found is not None and found.username == "helper-user"
+    assert store.lookup("unknown.example.com") is None  # "credentials not found"
+
+
+def test_creds_store_tries_docker_io_after_the_legacy_hub_key(env: Env) -> None:
+    env.helper("test")
+    write_json(env.docker_config, {"credsStore": "test"})
+    env.helper_log.unlink(missing_ok=True)
+    env.helper("test", HELPER.replace("https://index.docker.io/v1/)", "docker.io)"))
+    found = env.store().lookup("index.docker.io")
+    assert found is not None and found.username == "hub-user"
+    assert env.helper_calls() == ["https://index.docker.io/v1/", "docker.io"]
+
+
+def test_real_auths_entry_is_used_before_the_creds_store(env: Env) -> None:
+    env.helper("test")
+    write_json(env.docker_config, {"credsStore": "test", **one_auth(HOST, "in-file:pw")})
+    found = env.store().lookup(HOST)
+    assert found is not None and found.username == "in-file"
+    assert env.helper_calls() == []
+
+
+def test_missing_cred_helper_is_an_error_naming_it(env: Env) -> None:
+    write_json(env.docker_config, {"credHelpers": {HOST: "nothere"}})
+    with pytest.raises(SpyglassError) as info:
+        env.store().lookup(HOST)
+    message = str(info.value)
+    assert "docker-credential-nothere" in message
+    assert str(env.docker_config) in message
+    assert "was not found on PATH" in message
+
+
+def test_missing_creds_store_is_an_error_only_where_an_entry_points_to_it(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A config.json copied from a Mac ("osxkeychain") must not block every registry.
+    write_json(env.docker_config, {"credsStore": "osxkeychain", "auths": {HOST: {}}})
+    store = env.store()
+    with caplog.at_level(logging.WARNING, logger="spyglass"):
+        assert store.lookup("public.example.com") is None
+    assert "docker-credential-osxkeychain" in caplog.text
+    with pytest.raises(SpyglassError, match=r"docker-credential-osxkeychain.*not found on PATH"):
+        store.lookup(HOST)
+
+
+def test_failing_helper_is_an_error_with_what_it_said(env: Env) -> None:
+    env.helper("test", "#!/bin/sh\necho 'gpg: decryption failed: No secret key'\nexit 1\n")
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    with pytest.raises(SpyglassError) as info:
+        env.store().lookup(HOST)
+    assert str(info.value) == (
+        f'The credential helper docker-credential-test (named by the "credHelpers" entry '
+        f'"{HOST}" in {env.docker_config}) failed for {HOST}: it exited with status 1 and '
+        'said "gpg: decryption failed: No secret key".'
+    )
+
+
+def test_helper_answering_nonsense_is_an_error(env: Env) -> None:
+    env.helper("test", "#!/bin/sh\necho 'not json'\n")
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    with pytest.raises(SpyglassError, match='not the expected JSON object with "Username"'):
+        env.store().lookup(HOST)
+
+
+def test_helper_timeout(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(credentials_module, "HELPER_TIMEOUT", 0.3)
+    env.helper("test", "#!/bin/sh\nexec sleep 30\n")
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    with pytest.raises(SpyglassError, match=r"did not answer within 0\.3 seconds"):
+        env.store().lookup(HOST)
+
+
+def test_helper_name_with_a_path_is_refused(env: Env) -> None:
+    write_json(env.docker_config, {"credsStore": "../../bin/sh"})
+    with pytest.raises(SpyglassError, match="is not a valid name"):
+        env.store().lookup(HOST)
+
+
+# ----------------------------------------------------------------------------- broken files
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"auths": {', "is not valid JSON"),
+        ("[]", "does not hold a JSON object"),
+        ('{"auths": []}', '"auths" that is not an object'),
+        ('{"auths": {"registry.example.com": "x"}}', "that is not an object"),
+        ('{"auths": {"registry.example.com": {"auth": 1}}}', '"auth" in the "auths" entry'),
+        ('{"auths": {"registry.example.com": {"auth": "%%%%"}}}', "is not base64"),
+        ('{"credHelpers": ["test"]}', '"credHelpers" that is not an object'),
+        ('{"credsStore": 1}', '"credsStore" that is not a helper name'),
+    ],
+)
+def test_corrupt_auth_file_is_an_error_naming_it(env: Env, content: str, expected: str) -> None:
+    env.runtime_auth.parent.mkdir(parents=True)
+    env.runtime_auth.write_text(content, encoding="utf-8")
+    write_json(env.docker_config, one_auth(HOST, "never-reached:pw"))
+    with pytest.raises(SpyglassError, match=expected) as info:
+        env.store().lookup(HOST)
+    assert str(env.runtime_auth) in str(info.value)
+
+
+def test_unreadable_auth_file_is_an_error(env: Env) -> None:
+    env.runtime_auth.mkdir(parents=True)  # a folder where the file should be
+    with pytest.raises(SpyglassError, match="Cannot read the credentials file"):
+        env.store().lookup(HOST)
+
+
+# ----------------------------------------------------------------------------- keyring
+
+
+def test_plaintext_keyring_round_trip(env: Env, plaintext_keyring: PlaintextKeyring) -> None:
+    store = env.store(plaintext_keyring)
+    assert store.keyring_usable is True
+    creds = Credentials("alice", "pw:with:colons", identity_token="refresh", source="dialog")
+    assert store.save("https://Registry.Example.com/v2/", creds) == "keyring"
+
+    stored = plaintext_keyring.get_password(KEYRING_SERVICE, HOST)
+    assert json.loads(stored) == {
+        "username": "alice", "password": "pw:with:colons", "identity_token": "refresh",
+    }
+    found = env.store(plaintext_keyring).lookup(HOST)  # a new store: nothing cached
+    assert found == Credentials("alice", "pw:with:colons", identity_token="refresh",
+                                source="keyring")
+    assert store.forget(HOST) is True
+    assert plaintext_keyring.get_password(KEYRING_SERVICE, HOST) is None
+    assert store.lookup(HOST) is None
+    assert store.forget(HOST) is False
+
+
+def test_keyring_keys_docker_hub_by_docker_io(
+    env: Env, plaintext_keyring: PlaintextKeyring
+) -> None:
+    store = env.store(plaintext_keyring)
+    assert store.save("index.docker.io", Credentials("hubber", "pw")) == "keyring"
+    assert plaintext_keyring.get_password(KEYRING_SERVICE, "docker.io") is not None
+    found = store.lookup("registry-1.docker.io")
+    assert found is not None and found.username == "hubber"
+
+
+def test_keyring_entry_written_by_hand_is_a_bare_token(
+    env: Env, plaintext_keyring: PlaintextKeyring
+) -> None:
+    plaintext_keyring.set_password(KEYRING_SERVICE, HOST, "just-a-token")
+    found = env.store(plaintext_keyring).lookup(HOST)
+    assert found is not None
+    assert (found.username, found.password, found.source) == ("", "just-a-token", "keyring")
+
+
+def test_broken_keyring_entry_is_ignored(
+    env: Env, plaintext_keyring: PlaintextKeyring, caplog: pytest.LogCaptureFixture
+) -> None:
+    plaintext_keyring.set_password(KEYRING_SERVICE, HOST, '{"username": 1, "password": "' +
+                                   SECRET + '"}')
+    write_json(env.docker_config, one_auth(HOST, "file:pw"))
+    with caplog.at_level(logging.DEBUG, logger="spyglass"):
+        found = env.store(plaintext_keyring).lookup(HOST)
+    assert found is not None and found.username == "file"
+    assert "Ignoring the keyring entry" in caplog.text
+    assert SECRET not in caplog.text
+
+
+class BrokenKeyring(keyring.backend.KeyringBackend):
+    """A backend that works for reads and fails to write, like a locked collection."""
+
+    priority = 1
+
+    def __init__(self, fail_reads: bool = False) -> None:
+        super().__init__()
+        self.fail_reads = fail_reads
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.fail_reads:
+            raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        # Some backends quote what they were given; ours must not pass that on.
+        raise keyring.errors.PasswordSetError(f"cannot store {password!r}")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.PasswordDeleteError("locked")
+
+
+def test_session_fallback_with_the_fail_backend(env: Env) -> None:
+    store = env.store(keyring.backends.fail.Keyring())
+    assert store.keyring_usable is False
+    assert store.save(HOST, Credentials("alice", "pw")) == "session"
+    found = store.lookup(HOST)
+    assert found == Credentials("alice", "pw", source="session")
+    assert store.forget(HOST) is True
+    assert store.lookup(HOST) is None
+
+
+def test_keyring_that_fails_to_write_falls_back_to_the_session(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = env.store(BrokenKeyring())
+    usable_before = store.keyring_usable
+    with caplog.at_level(logging.DEBUG, logger="spyglass"):
+        assert store.save(HOST, Credentials("alice", SECRET)) == "session"
+    assert (usable_before, store.keyring_usable) == (True, False)
+    assert "PasswordSetError" in caplog.text
+    assert SECRET not in caplog.text
+    found = store.lookup(HOST)
+    assert found is not None and found.source == "session"
+
+
+def test_keyring_that_fails_when_probed_is_not_usable(env: Env) -> None:
+    store = env.store(BrokenKeyring(fail_reads=True))
+    assert store.keyring_usable is False
+    assert store.lookup(HOST) is None
+    assert store.save(HOST, Credentials("alice", "pw")) == "session"
+
+
+def test_chainer_with_nothing_to_chain_is_not_usable(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyring.backend, "get_all_keyring", lambda: [])
+    store = env.store(keyring.backends.chainer.ChainerBackend())
+    assert store.keyring_usable is False
+    assert store.save(HOST, Credentials("alice", "pw")) == "session"
+
+
+# ----------------------------------------------------------------------------- no secret leaks
+
+
+def _corrupt_json(env: Env) -> CredentialStore:
+    env.runtime_auth.parent.mkdir(parents=True)
+    env.runtime_auth.write_text(f'{{"auths": {{"{HOST}": {{"auth": "{SECRET}"')
+    return env.store()
+
+
+def _bad_base64(env: Env) -> CredentialStore:
+    write_json(env.runtime_auth, {"auths": {HOST: {"auth": SECRET + "!"}}})
+    return env.store()
+
+
+def _not_utf8_inside(env: Env) -> CredentialStore:
+    raw = base64.b64encode(b"alice:" + SECRET.encode() + b"\xff").decode()
+    write_json(env.runtime_auth, {"auths": {HOST: {"auth": raw}}})
+    return env.store()
+
+
+def _not_utf8_file(env: Env) -> CredentialStore:
+    env.runtime_auth.parent.mkdir(parents=True)
+    env.runtime_auth.write_bytes(b'{"auths": {"x": {"auth": "' + SECRET.encode() + b'\xff"}}}')
+    return env.store()
+
+
+def _entry_not_object(env: Env) -> CredentialStore:
+    write_json(env.runtime_auth, {"auths": {HOST: SECRET}})
+    return env.store()
+
+
+def _helper_fails_printing_json(env: Env) -> CredentialStore:
+    env.helper("test", f'#!/bin/sh\necho \'{{"Username":"a","Secret":"{SECRET}"}}\'\nexit 3\n')
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    return env.store()
+
+
+def _helper_prints_broken_json(env: Env) -> CredentialStore:
+    env.helper("test", f'#!/bin/sh\necho \'{{"Username":"a","Secret":"{SECRET}"\'\n')
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    return env.store()
+
+
+def _helper_wrong_types(env: Env) -> CredentialStore:
+    env.helper("test", f'#!/bin/sh\necho \'{{"Username":["{SECRET}"],"Secret":1}}\'\n')
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    return env.store()
+
+
+def _helper_times_out(env: Env) -> CredentialStore:
+    env.helper("test", f'#!/bin/sh\necho \'{{"Username":"a","Secret":"{SECRET}"\'\n'
+               "exec sleep 30\n")
+    write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
+    return env.store()
+
+
+def _helper_missing(env: Env) -> CredentialStore:
+    write_json(env.docker_config, {"credHelpers": {HOST: "nothere"},
+                                   "auths": {HOST: {"auth": b64("alice:" + SECRET)}}})
+    return env.store()
+
+
+LEAKY_SETUPS: dict[str, Callable[[Env], CredentialStore]] = {
+    "corrupt JSON": _corrupt_json,
+    "bad base64": _bad_base64,
+    "auth not UTF-8": _not_utf8_inside,
+    "file not UTF-8": _not_utf8_file,
+    "entry not an object": _entry_not_object,
+    "helper fails printing JSON": _helper_fails_printing_json,
+    "helper prints broken JSON": _helper_prints_broken_json,
+    "helper answers wrong types": _helper_wrong_types,
+    "helper times out": _helper_times_out,
+    "helper missing": _helper_missing,
+}
+
+
+@pytest.mark.parametrize("setup", LEAKY_SETUPS.values(), ids=LEAKY_SETUPS.keys())
+def test_no_error_path_shows_the_secret(
+    env: Env,
+    setup: Callable[[Env], CredentialStore],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(credentials_module, "HELPER_TIMEOUT", 0.3)
+    store = setup(env)
+    with caplog.at_level(logging.DEBUG), pytest.raises(SpyglassError) as info:
+        store.lookup(HOST)
+    exc = info.value
+    shown = [str(exc), repr(exc), "".join(traceback.format_exception(exc)), caplog.text]
+    for text in shown:
+        assert SECRET not in text
+    assert exc.__cause__ is None or SECRET not in repr(vars(exc.__cause__))
+
+
+def test_no_secret_in_parse_creds_or_keyring_paths(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(SpyglassError) as info:
+            parse_creds(":" + SECRET)
+        assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+
+        store = env.store(BrokenKeyring())
+        creds = Credentials("alice", SECRET, identity_token=SECRET, source="dialog")
+        assert store.save(HOST, creds) == "session"
+        found = store.lookup(HOST)
+        assert found is not None
+        assert SECRET not in repr(found) and SECRET not in str(found)
+        store.forget(HOST)
+    assert SECRET not in caplog.text
+
+
+# ----------------------------------------------------------------------------- Secret Service
+
+
+SECRET_SERVICE_PROBE = textwrap.dedent("""
+    import keyring.backends.SecretService as ss
+    from spyglass.core.credentials import CredentialStore, Credentials
+
+    store = CredentialStore(keyring_backend=ss.Keyring(), environ={})
+    assert store.keyring_usable, "the Secret Service backend is not usable"
+    assert store.save("registry.example.com", Credentials("alice", "pw")) == "keyring"
+    found = CredentialStore(keyring_backend=ss.Keyring(), environ={}).lookup(
+        "registry.example.com")
+    assert found is not None and (found.username, found.password, found.source) == (
+        "alice", "pw", "keyring"), found
+    assert store.forget("registry.example.com") is True
+    assert store.lookup("registry.example.com") is None
+    print("SECRET-SERVICE-OK")
+""")
+
+
+_MISSING_FOR_SECRET_SERVICE = [
+    program for program in ("gnome-keyring-daemon", "dbus-run-session")
+    if shutil.which(program) is None
+]
+
+
+@pytest.mark.skipif(
+    bool(_MISSING_FOR_SECRET_SERVICE),
+    reason=f"{' and '.join(_MISSING_FOR_SECRET_SERVICE)} not installed (Debian packages "
+           "gnome-keyring, dbus-daemon)",
+)
+def test_secret_service_round_trip(tmp_path: Path, repo_root: Path) -> None:
+    pytest.importorskip("secretstorage")
+    home = tmp_path / "home"
+    runtime = tmp_path / "run"
+    for folder in (home, runtime):
+        folder.mkdir(mode=0o700)
+    child_env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "PYTHONPATH": str(repo_root / "app"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        "PROBE": SECRET_SERVICE_PROBE,
+        "PYTHON": sys.executable,
+    }
+    script = (
+        "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "
+        'exec "$PYTHON" -c "$PROBE"'
+    )
+    done = subprocess.run(
+        ["dbus-run-session", "--", "sh", "-c", script],
+        env=child_env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SECRET-SERVICE-OK" in done.stdout

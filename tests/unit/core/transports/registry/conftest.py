@@ -1,0 +1,74 @@
+"""Fixtures for the registry transport's unit tests: clients over ``httpx.MockTransport``.
+
+Every client of a test shares one :class:`HTTPPool` for the session (building an
+SSL context takes ~0.1 s, and MockTransport never uses it); the pool's
+transport hands each request to the handler of the test that is running. No
+test may sleep for real: ``time.sleep`` records the waits asked for instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from spyglass.core.credentials import Credentials
+from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+from tests.unit.core.transports.registry.fakes import HOST, Handler, Recorder
+
+
+class _Dispatch:
+    handler: Handler | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.handler is None:
+            raise AssertionError(f"a request without a test handler: {request.url}")
+        return self.handler(request)
+
+
+_DISPATCH = _Dispatch()
+
+
+@pytest.fixture(scope="session")
+def mock_pool() -> Iterator[HTTPPool]:
+    pool = HTTPPool(transport=httpx.MockTransport(_DISPATCH))
+    yield pool
+    pool.close()
+
+
+MakeClient = Callable[..., tuple[RegistryClient, Recorder]]
+
+
+@pytest.fixture
+def make_client(mock_pool: HTTPPool) -> Iterator[MakeClient]:
+    """``make_client(handler, host=…, credentials=…, insecure=…, retry_times=…)``
+    → ``(RegistryClient, Recorder)``; the recorder holds every request sent."""
+
+    def make(
+        handler: Handler,
+        *,
+        host: str = HOST,
+        credentials: Credentials | None = None,
+        insecure: bool = False,
+        retry_times: int = 3,
+    ) -> tuple[RegistryClient, Recorder]:
+        recorder = Recorder(handler)
+        _DISPATCH.handler = recorder
+        client = RegistryClient(
+            host, credentials=credentials, insecure=insecure, retry_times=retry_times,
+            pool=mock_pool,
+        )
+        return client, recorder
+
+    yield make
+    _DISPATCH.handler = None
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds each ``time.sleep`` call asked for; nothing really sleeps."""
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", waits.append)
+    return waits

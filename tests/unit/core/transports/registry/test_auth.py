@@ -1,0 +1,407 @@
+"""Registry authentication against scripted token servers: Bearer, OAuth2, Basic."""
+
+from __future__ import annotations
+
+import base64
+import re
+import traceback
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from spyglass.core.credentials import Credentials
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    ConnectionFailed,
+    RegistryError,
+)
+from spyglass.core.transports.registry import auth as auth_module
+from tests.unit.core.transports.registry.fakes import (
+    AUTH_HOST,
+    HOST,
+    SERVICE,
+    Routes,
+    TokenRegistry,
+    basic,
+    registry_error,
+    tags_page,
+)
+
+ALPINE = "/v2/library/alpine/tags/list"
+BUSYBOX = "/v2/library/busybox/tags/list"
+ALPINE_PULL = "repository:library/alpine:pull"
+BUSYBOX_PULL = "repository:library/busybox:pull"
+PASSWORD = "s3cret-Pa55word"
+
+
+def app() -> Routes:
+    return Routes({
+        ("GET", ALPINE): tags_page("library/alpine", ["3.19", "latest"]),
+        ("GET", BUSYBOX): tags_page("library/busybox", ["1.36"]),
+    })
+
+
+def authorizations(requests: list[httpx.Request]) -> list[str | None]:
+    return [r.headers.get("authorization") for r in requests]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The auth module's ``time.monotonic``, moved by hand (other modules keep the real one)."""
+    fake = Clock()
+    monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=fake))
+    return fake
+
+
+# ---------------------------------------------------------------- anonymous Bearer
+
+
+def test_anonymous_token_asks_for_service_and_scope_and_is_reused(make_client) -> None:
+    registry = TokenRegistry(app=app())
+    client, seen = make_client(registry)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+
+    [fetch] = registry.token_requests
+    assert fetch.method == "GET"
+    assert fetch.params == {"service": SERVICE, "scope": ALPINE_PULL}
+    assert fetch.authorization is None  # anonymous: no account, no Basic
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-1"]
+    assert client.auth.tokens_fetched == 1
+    # the ping learned the challenge, so no request went out without a token
+    assert authorizations(seen.to("/v2/")) == [None]
+
+
+def test_another_scope_gets_its_own_token(make_client) -> None:
+    registry = TokenRegistry(app=app())
+    client, seen = make_client(registry)
+    client.tags_of("library/alpine")
+    client.tags_of("library/busybox")
+    client.tags_of("library/alpine")
+    assert [t.params["scope"] for t in registry.token_requests] == [ALPINE_PULL, BUSYBOX_PULL]
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-1"]
+    assert authorizations(seen.to(BUSYBOX)) == ["Bearer tok-2"]
+
+
+@pytest.mark.parametrize("field", ["token", "access_token"])
+def test_token_or_access_token(make_client, field: str) -> None:
+    registry = TokenRegistry(app=app(), token_field=field)
+    client, seen = make_client(registry)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1"]
+
+
+def test_token_is_preferred_over_access_token(make_client) -> None:
+    registry = TokenRegistry(app=app())
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == AUTH_HOST:
+            registry.valid["the-token"] = ALPINE_PULL
+            return httpx.Response(200, json={"token": "the-token", "access_token": "other"})
+        return registry(request)
+
+    client, seen = make_client(handler)
+    client.tags_of("library/alpine")
+    assert authorizations(seen.to(ALPINE)) == ["Bearer the-token"]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "still_good", "renewed"),
+    [(300, 285.0, 295.0), (None, 45.0, 55.0), (3600, 3585.0, 3595.0)],
+)
+def test_token_is_renewed_shortly_before_it_expires(
+    make_client, clock: Clock, expires_in: int | None, still_good: float, renewed: float
+) -> None:
+    registry = TokenRegistry(app=app(), expires_in=expires_in)
+    client, seen = make_client(registry)
+    start = clock.now
+    client.tags_of("library/alpine")
+    clock.now = start + still_good
+    client.tags_of("library/alpine")
+    assert len(registry.token_requests) == 1
+    clock.now = start + renewed
+    client.tags_of("library/alpine")
+    assert len(registry.token_requests) == 2
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+
+
+# ---------------------------------------------------------------- 401 with a token
+
+
+def test_a_refused_cached_token_is_replaced_once(make_client) -> None:
+    registry = TokenRegistry(app=app())
+    client, seen = make_client(registry)
+    client.tags_of("library/alpine")
+    registry.revoke_all()  # say, the token server's key was rotated
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert [t.params["scope"] for t in registry.token_requests] == [ALPINE_PULL, ALPINE_PULL]
+    client.tags_of("library/alpine")  # the new token is the cached one now
+    assert len(registry.token_requests) == 2
+    assert authorizations(seen.to(ALPINE))[-1] == "Bearer tok-2"
+
+
+def test_a_registry_that_always_answers_401_gets_exactly_one_retry(make_client) -> None:
+    registry = TokenRegistry(app=app(), always_401=True)
+    client, seen = make_client(registry)
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    assert type(info.value) is AuthenticationFailed
+    assert info.value.status == 401
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-2"]
+    assert len(registry.token_requests) == 2
+    assert f"spyglass login {HOST}" in str(info.value)
+    assert "registry.test/library/alpine" in str(info.value)
+
+
+def test_insufficient_scope_is_access_denied(make_client) -> None:
+    registry = TokenRegistry(app=app(), always_401=True, insufficient=True,
+                             users={"alice": "pw"})
+    client, seen = make_client(registry, credentials=Credentials("alice", "pw"))
+    with pytest.raises(AccessDenied) as info:
+        client.tags_of("library/alpine")
+    assert info.value.status == 401
+    assert f"the registry {HOST} denied access" in str(info.value)
+    assert len(seen.to(ALPINE)) == 2
+
+
+def test_the_scope_the_challenge_names_is_asked_for(make_client) -> None:
+    wider = "repository:library/alpine:pull repository:library/base:pull"
+    registry = TokenRegistry(app=app())
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == ALPINE and registry.valid.get(
+            request.headers.get("authorization", "").removeprefix("Bearer ")
+        ) != wider:
+            return registry_error(401, "UNAUTHORIZED", "", registry.challenge(wider))
+        if request.url.path == ALPINE:
+            return tags_page("library/alpine", ["x"])(request)
+        return registry(request)
+
+    client, seen = make_client(handler)
+    assert client.tags_of("library/alpine") == ["x"]
+    assert [t.params["scope"] for t in registry.token_requests] == [ALPINE_PULL, wider]
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-2"]
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def test_credentials_go_to_the_token_server_only(make_client) -> None:
+    registry = TokenRegistry(app=app(), users={"alice": PASSWORD}, anonymous=False)
+    client, seen = make_client(registry, credentials=Credentials("alice", PASSWORD))
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    [fetch] = registry.token_requests
+    assert fetch.authorization == basic("alice", PASSWORD)
+    assert fetch.params == {"service": SERVICE, "scope": ALPINE_PULL, "account": "alice"}
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1"]
+    assert all(r.url.host != HOST or "Basic" not in (r.headers.get("authorization") or "")
+               for r in seen.requests)
+
+
+def test_wrong_password_names_the_user_never_the_password(make_client) -> None:
+    registry = TokenRegistry(app=app(), users={"alice": "the-right-one"})
+    credentials = Credentials("alice", PASSWORD, source="command line")
+    client, seen = make_client(registry, credentials=credentials)
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    error = info.value
+    text = str(error)
+    assert '"alice"' in text
+    assert AUTH_HOST in text and HOST in text
+    assert "check the user name and password" in text
+    assert registry.token_requests[0].authorization == basic("alice", PASSWORD)
+    assert seen.to(ALPINE) == []  # never went to the registry without a token
+    encoded = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    shown = [
+        text, repr(error), repr(client), repr(client.auth), str(client.credentials),
+        repr(client.credentials), "".join(traceback.format_exception(error)),
+    ]
+    for piece in shown:
+        assert PASSWORD not in piece
+        assert encoded not in piece
+
+
+def test_check_credentials(make_client) -> None:
+    registry = TokenRegistry(users={"alice": PASSWORD}, anonymous=False)
+    client, seen = make_client(registry, credentials=Credentials("alice", PASSWORD))
+    client.check_credentials()
+    [fetch] = registry.token_requests
+    assert fetch.params == {"service": SERVICE, "account": "alice"}  # /v2/ needs no scope
+    assert authorizations(seen.to("/v2/")) == [None, "Bearer tok-1"]
+
+    bad = TokenRegistry(users={"alice": PASSWORD}, anonymous=False)
+    client, _ = make_client(bad, credentials=Credentials("alice", "wrong"))
+    with pytest.raises(AuthenticationFailed, match='refused to log in as "alice"'):
+        client.check_credentials()
+
+
+# ---------------------------------------------------------------- identity tokens (OAuth2)
+
+
+def test_identity_token_uses_the_oauth2_form_and_keeps_the_new_refresh_token(
+    make_client,
+) -> None:
+    registry = TokenRegistry(app=app(), refresh_tokens={"rt-0"}, rotate=True)
+    credentials = Credentials("alice", "", identity_token="rt-0")
+    client, seen = make_client(registry, credentials=credentials)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert client.tags_of("library/busybox") == ["1.36"]
+
+    first, second = registry.token_requests
+    assert first.method == second.method == "POST"
+    assert first.params == {
+        "grant_type": "refresh_token",
+        "refresh_token": "rt-0",
+        "service": SERVICE,
+        "scope": ALPINE_PULL,
+        "client_id": "spyglass",
+    }
+    assert first.authorization is None
+    # the server rotated rt-0 away (it now refuses it); the client used the new one
+    assert second.params["refresh_token"] == "rt-2"
+    assert second.params["scope"] == BUSYBOX_PULL
+    assert "rt-0" not in registry.refresh_tokens
+    assert authorizations(seen.to(BUSYBOX)) == ["Bearer tok-3"]
+    assert "rt-" not in repr(client.auth) and "rt-" not in repr(credentials)
+
+
+def test_identity_token_falls_back_to_get_when_post_is_404(make_client) -> None:
+    registry = TokenRegistry(app=app(), oauth="absent")
+    credentials = Credentials("alice", "", identity_token="rt-0")
+    client, seen = make_client(registry, credentials=credentials)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    post, get = registry.token_requests
+    assert (post.method, get.method) == ("POST", "GET")
+    assert post.params["refresh_token"] == "rt-0"
+    assert get.params == {"service": SERVICE, "scope": ALPINE_PULL}
+    assert "rt-0" not in str(get.params)
+    assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1"]
+
+
+def test_refused_refresh_token_is_authentication_failed(make_client) -> None:
+    registry = TokenRegistry(app=app(), refresh_tokens={"other"})
+    credentials = Credentials("alice", "", identity_token="rt-0")
+    client, seen = make_client(registry, credentials=credentials)
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    assert [t.method for t in registry.token_requests] == ["POST"]  # 401 is no cue for GET
+    assert "rt-0" not in str(info.value)
+    assert seen.to(ALPINE) == []
+
+
+# ---------------------------------------------------------------- Basic
+
+
+def basic_repo(password: str) -> Routes:
+    def repo(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") != basic("alice", password):
+            return registry_error(401, "UNAUTHORIZED", "authentication required",
+                                  {"WWW-Authenticate": 'Basic realm="Registry Realm"'})
+        return tags_page("library/alpine", ["3.19"])(request)
+
+    return Routes({("GET", ALPINE): repo})
+
+
+def test_basic_challenge_is_answered_on_the_retry_then_sent_upfront(make_client) -> None:
+    client, seen = make_client(basic_repo(PASSWORD), credentials=Credentials("alice", PASSWORD))
+    assert client.tags_of("library/alpine") == ["3.19"]
+    assert client.tags_of("library/alpine") == ["3.19"]
+    assert authorizations(seen.to(ALPINE)) == [
+        None, basic("alice", PASSWORD), basic("alice", PASSWORD)
+    ]
+    assert client.auth.scheme == "basic"
+    assert seen.to(host=AUTH_HOST) == []
+
+
+def test_basic_from_the_ping_is_sent_upfront(make_client) -> None:
+    routes = basic_repo(PASSWORD)
+    routes.table[("GET", "/v2/")] = lambda request: httpx.Response(
+        401, headers={"WWW-Authenticate": 'Basic realm="Registry Realm"'}
+    )
+    client, seen = make_client(routes, credentials=Credentials("alice", PASSWORD))
+    assert client.tags_of("library/alpine") == ["3.19"]
+    assert authorizations(seen.to(ALPINE)) == [basic("alice", PASSWORD)]
+
+
+def test_basic_with_a_wrong_password_is_tried_once(make_client) -> None:
+    client, seen = make_client(basic_repo("right"), credentials=Credentials("alice", PASSWORD))
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    assert authorizations(seen.to(ALPINE)) == [None, basic("alice", PASSWORD)]
+    assert PASSWORD not in str(info.value) and PASSWORD not in repr(client)
+
+
+def test_basic_without_credentials_is_not_retried(make_client) -> None:
+    client, seen = make_client(basic_repo("right"))
+    with pytest.raises(AuthenticationFailed, match=re.escape(f"spyglass login {HOST}")):
+        client.tags_of("library/alpine")
+    assert authorizations(seen.to(ALPINE)) == [None]
+
+
+def test_401_without_any_challenge_is_not_retried(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("GET", ALPINE): lambda request: registry_error(401, "UNAUTHORIZED", "go away"),
+    }), credentials=Credentials("alice", PASSWORD))
+    with pytest.raises(AuthenticationFailed, match="go away"):
+        client.tags_of("library/alpine")
+    assert len(seen.to(ALPINE)) == 1
+
+
+# ---------------------------------------------------------------- broken token servers
+
+
+def _challenging(realm: str, token_answer: httpx.Response | Exception | None = None):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == AUTH_HOST:
+            if isinstance(token_answer, Exception):
+                raise token_answer
+            assert token_answer is not None
+            return token_answer
+        return httpx.Response(401, headers={
+            "WWW-Authenticate": f'Bearer realm="{realm}",service="{SERVICE}"'
+        })
+    return handler
+
+
+def test_a_realm_that_is_not_http_is_refused(make_client) -> None:
+    client, seen = make_client(_challenging("file:///etc/passwd"))
+    with pytest.raises(AuthenticationFailed, match="file:///etc/passwd"):
+        client.tags_of("library/alpine")
+    assert seen.to(host=AUTH_HOST) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "phrase"),
+    [
+        (httpx.Response(500), "answered HTTP 500 instead of a token"),
+        (httpx.Response(200, text="<html>login</html>"), "not a JSON token response"),
+        (httpx.Response(200, json=["token"]), "not a JSON token response"),
+        (httpx.Response(200, json={"expires_in": 60}), "sent no token"),
+        (httpx.Response(200, json={"token": ""}), "sent no token"),
+    ],
+)
+def test_token_server_nonsense(make_client, answer: httpx.Response, phrase: str) -> None:
+    client, _ = make_client(_challenging("https://auth.test/token", answer))
+    with pytest.raises(RegistryError) as info:
+        client.tags_of("library/alpine")
+    assert phrase in str(info.value)
+    assert f"token server {AUTH_HOST} of {HOST}" in str(info.value)
+
+
+def test_unreachable_token_server(make_client) -> None:
+    client, _ = make_client(_challenging(
+        "https://auth.test/token", httpx.ConnectError("[Errno 111] Connection refused")
+    ))
+    with pytest.raises(ConnectionFailed, match=re.escape(f"token server {AUTH_HOST} of {HOST}")):
+        client.tags_of("library/alpine")

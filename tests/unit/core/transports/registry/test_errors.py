@@ -1,0 +1,205 @@
+"""Registry error answers → Spyglass exceptions (``errors.error_for`` and friends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    BlobNotFound,
+    ImageNotFound,
+    NotFound,
+    RateLimited,
+    RegistryError,
+    RepositoryNotFound,
+    SpyglassError,
+    Unsupported,
+)
+from spyglass.core.transports.registry.errors import (
+    RateLimit,
+    error_codes,
+    error_for,
+    retry_after,
+)
+
+HOST = "registry.test"
+
+
+def body(code: str, message: str = "") -> bytes:
+    return json.dumps({"errors": [{"code": code, "message": message, "detail": {}}]}).encode()
+
+
+def err(
+    status: int,
+    raw: bytes = b"",
+    headers: dict[str, str] | None = None,
+    what: str = "Listing the tags of registry.test/team/app",
+    kind: str | None = None,
+) -> SpyglassError:
+    return error_for(status, httpx.Headers(headers or {}), raw, what=what, host=HOST, kind=kind)
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "what", "cls", "phrase"),
+    [
+        (404, body("MANIFEST_UNKNOWN", "manifest unknown"), "Reading x", ImageNotFound,
+         "no such image"),
+        (404, body("NAME_UNKNOWN", "repository name not known to registry"),
+         "Listing the tags of registry.test/team/app", RepositoryNotFound, "no such repository"),
+        (404, body("BLOB_UNKNOWN", "blob unknown to registry"), "Reading x", BlobNotFound,
+         "no such blob"),
+        (403, body("DENIED", "requested access to the resource is denied"), "Reading x",
+         AccessDenied, "denied access"),
+        (403, b"", "Reading x", AccessDenied, "denied access"),
+        (401, body("DENIED", "no"), "Reading x", AccessDenied, "denied access"),
+        (401, body("UNAUTHORIZED", "authentication required"), "Reading x",
+         AuthenticationFailed, f"spyglass login {HOST}"),
+        (400, body("UNAUTHORIZED"), "Reading x", AuthenticationFailed, "valid credentials"),
+        (405, body("UNSUPPORTED", "The operation is unsupported."), "Deleting x", Unsupported,
+         "does not support"),
+        (405, b"", "Deleting x", Unsupported, "does not support"),
+        (400, body("UNSUPPORTED"), "Deleting x", Unsupported, "does not support"),
+        (404, b"", "Reading the manifest x", ImageNotFound, "no such image"),
+        (404, b"", "Reading the blob sha256:1 of x", BlobNotFound, "no such blob"),
+        (404, b"<html>Not Found</html>", "Listing x", NotFound, "404 Not Found"),
+    ],
+)
+def test_mapping(
+    status: int, raw: bytes, what: str, cls: type[SpyglassError], phrase: str
+) -> None:
+    kind = "manifest" if "manifest" in what else "blob" if "blob" in what else None
+    error = err(status, raw, what=what, kind=kind)
+    assert type(error) is cls
+    text = str(error)
+    assert text.startswith(f"{what} failed: ")
+    assert f"the registry {HOST} " in text
+    assert phrase in text
+
+
+def test_the_registrys_own_message_is_quoted() -> None:
+    error = err(404, body("MANIFEST_UNKNOWN", "manifest tagged by v9 is not found"),
+                what="Reading the manifest registry.test/app:v9")
+    assert "(the registry says: manifest tagged by v9 is not found)" in str(error)
+
+
+def test_manifest_read_from_an_unknown_repository_is_image_not_found() -> None:
+    # ImageSource.get_manifest's contract: an unknown name is ImageNotFound
+    error = err(404, body("NAME_UNKNOWN"), what="Reading the manifest registry.test/nope:latest",
+                kind="manifest")
+    assert isinstance(error, ImageNotFound)
+    assert "no such repository" in str(error)
+    blob = err(404, body("NAME_UNKNOWN"), what="Reading a blob", kind="blob")
+    assert isinstance(blob, BlobNotFound)
+    listing = err(404, body("NAME_UNKNOWN"), what="Listing the tags of registry.test/nope")
+    assert type(listing) is RepositoryNotFound
+
+
+def test_insufficient_scope_401_is_access_denied() -> None:
+    challenge = 'Bearer realm="https://a.test/t",scope="repository:x:push",error="insufficient_scope"'
+    error = err(401, body("UNAUTHORIZED"), {"WWW-Authenticate": challenge})
+    assert type(error) is AccessDenied
+    assert error.status == 401 and error.code == "UNAUTHORIZED"
+
+
+def test_rate_limited_shows_limit_remaining_and_wait() -> None:
+    error = err(
+        429,
+        body("TOOMANYREQUESTS", "You have reached your pull rate limit."),
+        {"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "0;w=21600",
+         "Retry-After": "30"},
+    )
+    assert isinstance(error, RateLimited)
+    assert error.retry_after == 30.0
+    assert error.status == 429 and error.code == "TOOMANYREQUESTS"
+    text = str(error)
+    assert f"the registry {HOST} is limiting requests" in text
+    assert "(0 of 100 requests left)" in text
+    assert "wait 30 s" in text
+
+
+def test_rate_limited_by_code_alone() -> None:
+    error = err(503, body("TOOMANYREQUESTS"))
+    assert isinstance(error, RateLimited)
+    assert error.retry_after is None
+    assert "wait" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "summary"),
+    [
+        (500, b"", "answered HTTP 500."),
+        (500, b"internal error, not json", "answered HTTP 500."),
+        (500, body("UNKNOWN", "unknown error"), "answered UNKNOWN: unknown error."),
+        (400, body("TAG_INVALID"), "answered TAG_INVALID."),
+    ],
+)
+def test_other_answers_are_registry_errors(status: int, raw: bytes, summary: str) -> None:
+    error = err(status, raw)
+    assert type(error) is RegistryError
+    assert error.status == status
+    assert str(error) == (
+        f"Listing the tags of registry.test/team/app failed: the registry {HOST} {summary}"
+    )
+
+
+def test_error_codes() -> None:
+    raw = json.dumps({"errors": [
+        {"code": "NAME_UNKNOWN", "message": "no repo"},
+        {"code": "DENIED"},
+        {"message": "no code"},
+        "junk",
+        {"code": 7},
+    ]}).encode()
+    assert error_codes(raw) == [("NAME_UNKNOWN", "no repo"), ("DENIED", "")]
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"null", b"[]", b'{"errors": "x"}', b"\xff\xfe", b'{"errors": [', b"<html/>"]
+)
+def test_error_codes_of_junk(raw: bytes) -> None:
+    assert error_codes(raw) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1", 1.0), ("0", 0.0), ("2.5", 2.5), ("-5", 0.0), ("soon", None), ("", None)],
+)
+def test_retry_after_seconds(value: str, seconds: float | None) -> None:
+    assert retry_after(httpx.Headers({"Retry-After": value})) == seconds
+
+
+def test_retry_after_absent() -> None:
+    assert retry_after(httpx.Headers()) is None
+
+
+def test_retry_after_http_date() -> None:
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
+    seconds = retry_after(httpx.Headers({"Retry-After": format_datetime(when, usegmt=True)}))
+    assert seconds is not None and 100 < seconds <= 120
+    past = format_datetime(dt.datetime(2001, 1, 1, tzinfo=dt.UTC), usegmt=True)
+    assert retry_after(httpx.Headers({"Retry-After": past})) == 0.0
+
+
+def test_retry_after_date_without_zone_is_utc() -> None:
+    # "-0000" parses to a naive datetime; it must not meet an aware "now" (TypeError)
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
+    value = when.strftime("%a, %d %b %Y %H:%M:%S -0000")
+    seconds = retry_after(httpx.Headers({"Retry-After": value}))
+    assert seconds is not None and 40 < seconds <= 60
+
+
+def test_rate_limit_headers() -> None:
+    assert RateLimit.from_headers(httpx.Headers()) is None
+    rate = RateLimit.from_headers(httpx.Headers({"RateLimit-Remaining": "7"}))
+    assert rate == RateLimit(None, "7")
+    assert str(rate) == "7 of ? requests left"
+    hub = RateLimit.from_headers(
+        httpx.Headers({"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "76;w=21600"})
+    )
+    assert str(hub) == "76 of 100 requests left"

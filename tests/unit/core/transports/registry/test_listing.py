@@ -1,0 +1,173 @@
+"""Paged lists (``Link``), the catalog, and which tags point at a digest."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.errors import RegistryError
+from tests.unit.core.transports.registry.fakes import BASE, HOST, Handler, Routes, tags_page
+
+TAGS = "/v2/team/app/tags/list"
+
+
+def pages_by_last(pages: dict[str | None, tuple[list[str], str | None]]):
+    """Answer ``tags/list`` from the ``last`` query parameter."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tags, link = pages[request.url.params.get("last")]
+        return tags_page("team/app", tags, link)(request)
+
+    return answer
+
+
+def test_three_pages_in_order(make_client) -> None:
+    handler = pages_by_last({
+        None: (["a", "b"], '</v2/team/app/tags/list?last=b&n=2>; rel="next"'),
+        "b": (["c", "d"], f'<{BASE}/v2/team/app/tags/list?last=d&n=2>; rel="next"'),
+        "d": (["e"], None),
+    })
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    assert list(client.tag_pages("team/app", page_size=2)) == [["a", "b"], ["c", "d"], ["e"]]
+    queries = [dict(r.url.params) for r in seen.to(TAGS)]
+    assert queries == [{"n": "2"}, {"last": "b", "n": "2"}, {"last": "d", "n": "2"}]
+    assert client.tags_of("team/app") == ["a", "b", "c", "d", "e"]
+    assert dict(seen.to(TAGS)[3].url.params) == {"n": "1000"}
+
+
+def test_relative_link_without_a_leading_slash(make_client) -> None:
+    handler = pages_by_last({
+        None: (["a"], '<list?last=a>; rel="next"'),
+        "a": (["b"], None),
+    })
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    assert client.tags_of("team/app") == ["a", "b"]
+    assert str(seen.to(TAGS)[1].url) == f"{BASE}/v2/team/app/tags/list?last=a"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '</v2/team/app/tags/list?last=a&n=1>; rel="next"; type="application/json"',
+        '</v2/team/app/tags/list?last=a&n=1>; type="application/json"; rel=next',
+        '</v2/team/app/tags/list?first=x>; rel="prev", </v2/team/app/tags/list?last=a&n=1>;'
+        ' rel="next"',
+        '</v2/team/app/tags/list?last=a&n=1> ; rel = "next"',
+    ],
+)
+def test_link_with_extra_parameters(make_client, link: str) -> None:
+    handler = pages_by_last({None: (["a"], link), "a": (["b"], None)})
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    assert client.tags_of("team/app") == ["a", "b"]
+    assert dict(seen.to(TAGS)[1].url.params) == {"last": "a", "n": "1"}
+
+
+def test_a_link_without_next_ends_the_list(make_client) -> None:
+    handler = pages_by_last({None: (["a"], '</v2/team/app/tags/list?first=z>; rel="prev"')})
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    assert client.tags_of("team/app") == ["a"]
+    assert len(seen.to(TAGS)) == 1
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/v2/team/app/tags/list?last=a",
+        "//evil.example/v2/team/app/tags/list?last=a",
+        f"http://{HOST}/v2/team/app/tags/list?last=a",  # a downgrade to plain http
+        f"https://{HOST}:8443/v2/team/app/tags/list?last=a",
+    ],
+)
+def test_a_link_to_another_host_is_refused(make_client, target: str) -> None:
+    handler = pages_by_last({None: (["a"], f'<{target}>; rel="next"')})
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    pages = client.tag_pages("team/app")
+    assert next(pages) == ["a"]  # the first page is good
+    with pytest.raises(RegistryError) as info:
+        next(pages)
+    assert "refusing to follow it" in str(info.value)
+    assert f"Listing the tags of {HOST}/team/app" in str(info.value)
+    assert len(seen.requests) == 2  # the ping and the first page; nothing elsewhere
+    assert {r.url.host for r in seen.requests} == {HOST}
+
+
+def test_empty_and_null_tag_lists(make_client) -> None:
+    client, _ = make_client(Routes({
+        ("GET", TAGS): lambda r: httpx.Response(200, json={"name": "team/app", "tags": None}),
+        ("GET", "/v2/x/tags/list"): lambda r: httpx.Response(200, json={"name": "x"}),
+    }))
+    assert client.tags_of("team/app") == []
+    assert client.tags_of("x") == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "phrase"),
+    [
+        (lambda r: httpx.Response(200, text="<html/>"), "not a JSON list"),
+        (lambda r: httpx.Response(200, json=["a"]), "not a JSON list"),
+        (lambda r: httpx.Response(200, json={"tags": "a,b"}), '"tags" that is not a list'),
+        (lambda r: httpx.Response(200, json={"tags": ["a", 1]}), '"tags" that is not a list'),
+    ],
+)
+def test_nonsense_tag_lists(make_client, answer, phrase: str) -> None:
+    client, _ = make_client(Routes({("GET", TAGS): answer}))
+    with pytest.raises(RegistryError) as info:
+        client.tags_of("team/app")
+    assert phrase in str(info.value) and HOST in str(info.value)
+
+
+def test_catalog_pages(make_client) -> None:
+    def catalog(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("last") is None:
+            return httpx.Response(200, json={"repositories": ["a", "b/c"]},
+                                  headers={"Link": '</v2/_catalog?last=b%2Fc&n=2>; rel="next"'})
+        assert request.url.params["last"] == "b/c"
+        return httpx.Response(200, json={"repositories": ["d"]})
+
+    client, seen = make_client(Routes({("GET", "/v2/_catalog"): catalog}))
+    assert list(client.catalog_pages(page_size=2)) == [["a", "b/c"], ["d"]]
+    assert dict(seen.to("/v2/_catalog")[0].url.params) == {"n": "2"}
+
+
+# ---------------------------------------------------------------- tags_pointing_at
+
+X = Digest.of(b'{"x": 1}')
+Y = Digest.of(b'{"y": 2}')
+RAW_Y = b'{"schemaVersion": 2, "mediaType": "%s", "manifests": []}' % media.OCI_INDEX.encode()
+
+
+def test_tags_pointing_at(make_client) -> None:
+    heads: list[str] = []
+    lock = threading.Lock()
+    pointing = {"a": X, "b": Y, "c": X, "e": Y}
+
+    def head(request: httpx.Request) -> httpx.Response:
+        tag = request.url.path.rsplit("/", 1)[1]
+        with lock:
+            heads.append(tag)
+        if tag == "d":  # no Docker-Content-Digest: the client hashes the manifest
+            return httpx.Response(200, headers={"Content-Length": str(len(RAW_Y))})
+        return httpx.Response(200, headers={"Docker-Content-Digest": str(pointing[tag])})
+
+    table: dict[tuple[str, str], Handler] = {
+        ("HEAD", f"/v2/team/app/manifests/{t}"): head for t in "abcde"
+    }
+    table[("GET", "/v2/team/app/manifests/d")] = lambda r: httpx.Response(
+        200, content=RAW_Y, headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    )
+    table[("GET", TAGS)] = tags_page("team/app", list("abcde"))
+    client, seen = make_client(Routes(table))
+
+    assert client.tags_pointing_at("team/app", X) == ["a", "c"]
+    assert sorted(heads) == list("abcde")
+    assert client.tags_pointing_at("team/app", Digest.of(RAW_Y)) == ["d"]
+    assert client.tags_pointing_at("team/app", Y, tags=["e", "b", "a"]) == ["e", "b"]
+    assert client.tags_pointing_at("team/app", Digest.of(b"nothing")) == []
+    assert all(
+        "application/vnd.oci.image.index.v1+json" in r.headers["accept"]
+        for r in seen.to(method="HEAD")
+    )

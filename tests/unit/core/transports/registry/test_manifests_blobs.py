@@ -1,0 +1,326 @@
+"""Manifests (verified, capped, typed) and blobs (redirects, ranges) from a scripted registry."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from spyglass.core import media
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    AuthenticationFailed,
+    BlobNotFound,
+    ConnectionFailed,
+    DigestMismatch,
+    ImageNotFound,
+    RegistryError,
+    TooLarge,
+)
+from spyglass.core.manifest import ImageManifest, guess_media_type, parse_manifest
+from tests.unit.core.transports.registry.fakes import (
+    HOST,
+    CountingStream,
+    Routes,
+    TokenRegistry,
+    registry_error,
+)
+
+LAYER = b"layer bytes " * 1000
+LAYER_DIGEST = Digest.of(LAYER)
+CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
+MANIFEST = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": media.OCI_MANIFEST,
+    "config": {"mediaType": media.OCI_CONFIG, "digest": str(Digest.of(CONFIG)),
+               "size": len(CONFIG)},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": str(LAYER_DIGEST), "size": len(LAYER)}],
+}, indent=2).encode()
+DIGEST = Digest.of(MANIFEST)
+PATH = "/v2/team/app/manifests"
+BLOBS = "/v2/team/app/blobs"
+
+
+def manifest_answer(raw: bytes = MANIFEST, content_type: str | None = media.OCI_MANIFEST,
+                    digest: str | None = str(DIGEST), **extra: str):
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = dict(extra)
+        if content_type:
+            headers["Content-Type"] = content_type
+        if digest:
+            headers["Docker-Content-Digest"] = digest
+        return httpx.Response(200, content=raw, headers=headers)
+    return answer
+
+
+def test_get_manifest_by_tag(make_client) -> None:
+    client, seen = make_client(Routes({("GET", f"{PATH}/v1"): manifest_answer()}))
+    answer = client.get_manifest("team/app", "v1")
+    assert answer.raw == MANIFEST
+    assert answer.media_type == media.OCI_MANIFEST
+    assert answer.digest == DIGEST
+    accept = [t.strip() for t in seen.to(f"{PATH}/v1")[0].headers["accept"].split(",")]
+    assert set(accept) == {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+        "application/vnd.docker.distribution.manifest.v1+json",
+    }
+    assert len(accept) == 6
+
+
+def test_get_manifest_by_digest(make_client) -> None:
+    client, _ = make_client(Routes({("GET", f"{PATH}/{DIGEST}"): manifest_answer(digest=None)}))
+    assert client.get_manifest("team/app", str(DIGEST)).digest == DIGEST
+
+
+def test_bytes_that_do_not_match_the_digest_asked_for(make_client) -> None:
+    tampered = MANIFEST.replace(b"amd64", b"arm64") + b" "
+    # the registry even claims the right digest: the bytes decide
+    client, _ = make_client(Routes({("GET", f"{PATH}/{DIGEST}"): manifest_answer(tampered)}))
+    with pytest.raises(DigestMismatch) as info:
+        client.get_manifest("team/app", str(DIGEST))
+    assert str(DIGEST) in str(info.value) and str(Digest.of(tampered)) in str(info.value)
+    assert f"{HOST}/team/app@{DIGEST}" in str(info.value)
+
+
+def test_by_tag_with_a_wrong_docker_content_digest(make_client) -> None:
+    wrong = Digest.of(b"something else")
+    client, _ = make_client(Routes({("GET", f"{PATH}/v1"): manifest_answer(digest=str(wrong))}))
+    with pytest.raises(DigestMismatch) as info:
+        client.get_manifest("team/app", "v1")
+    assert str(wrong) in str(info.value) and f"{HOST}/team/app:v1" in str(info.value)
+
+
+def test_by_tag_without_docker_content_digest_is_hashed(make_client) -> None:
+    client, _ = make_client(Routes({("GET", f"{PATH}/v1"): manifest_answer(digest=None)}))
+    assert client.get_manifest("team/app", "v1").digest == DIGEST
+
+
+def test_content_length_over_4_mib_is_refused_before_reading(make_client) -> None:
+    body = CountingStream(5 * 1024 * 1024)
+    client, _ = make_client(Routes({
+        ("GET", f"{PATH}/v1"): lambda r: httpx.Response(
+            200, content=body, headers={"Content-Length": str(5 * 1024 * 1024),
+                                        "Content-Type": media.OCI_MANIFEST},
+        ),
+    }))
+    with pytest.raises(TooLarge) as info:
+        client.get_manifest("team/app", "v1")
+    assert body.consumed == 0
+    assert "5242880 bytes" in str(info.value) and "4096 KiB" in str(info.value)
+    assert HOST in str(info.value)
+
+
+def test_a_body_over_4_mib_without_content_length_is_cut_off(make_client) -> None:
+    body = CountingStream(64 * 1024 * 1024, chunk=256 * 1024)
+    client, _ = make_client(Routes({
+        ("GET", f"{PATH}/v1"): lambda r: httpx.Response(200, content=body),
+    }))
+    with pytest.raises(TooLarge):
+        client.get_manifest("team/app", "v1")
+    assert body.consumed <= 4 * 1024 * 1024 + body.chunk
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/json; charset=utf-8",
+                                          "application/octet-stream"])
+def test_a_content_type_that_is_no_manifest_type(make_client, content_type: str | None) -> None:
+    client, _ = make_client(Routes({
+        ("GET", f"{PATH}/v1"): manifest_answer(content_type=content_type)
+    }))
+    answer = client.get_manifest("team/app", "v1")
+    assert answer.media_type is None
+    assert answer.digest == DIGEST
+    assert guess_media_type(answer.raw) == media.OCI_MANIFEST
+    parsed = parse_manifest(answer.raw, answer.media_type)
+    assert isinstance(parsed, ImageManifest)
+    assert [layer.digest for layer in parsed.layers] == [LAYER_DIGEST]
+
+
+def test_content_type_parameters_are_ignored(make_client) -> None:
+    client, _ = make_client(Routes({
+        ("GET", f"{PATH}/v1"): manifest_answer(content_type=f"{media.OCI_MANIFEST}; charset=utf-8")
+    }))
+    assert client.get_manifest("team/app", "v1").media_type == media.OCI_MANIFEST
+
+
+@pytest.mark.parametrize(
+    ("answer", "cls"),
+    [
+        (lambda r: registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown"), ImageNotFound),
+        (lambda r: registry_error(404, "NAME_UNKNOWN", "repository name not known"), ImageNotFound),
+        (lambda r: httpx.Response(404), ImageNotFound),
+    ],
+)
+def test_missing_manifest(make_client, answer, cls) -> None:
+    client, _ = make_client(Routes({("GET", f"{PATH}/v9"): answer}))
+    with pytest.raises(cls) as info:
+        client.get_manifest("team/app", "v9")
+    assert str(info.value).startswith(f"Reading the manifest {HOST}/team/app:v9 failed: ")
+
+
+# ---------------------------------------------------------------- HEAD
+
+
+def test_head_uses_docker_content_digest(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("HEAD", f"{PATH}/v1"): lambda r: httpx.Response(200, headers={
+            "Docker-Content-Digest": str(DIGEST), "Content-Length": str(len(MANIFEST)),
+            "Content-Type": media.OCI_MANIFEST,
+        }),
+    }))
+    head = client.head_manifest("team/app", "v1")
+    assert (head.digest, head.size, head.media_type) == (DIGEST, len(MANIFEST), media.OCI_MANIFEST)
+    assert [r.method for r in seen.to(f"{PATH}/v1")] == ["HEAD"]
+
+
+def test_head_without_docker_content_digest_falls_back_to_get(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("HEAD", f"{PATH}/v1"): lambda r: httpx.Response(200, headers={
+            "Content-Type": media.OCI_MANIFEST, "Content-Length": str(len(MANIFEST)),
+        }),
+        ("GET", f"{PATH}/v1"): manifest_answer(digest=None),
+    }))
+    head = client.head_manifest("team/app", "v1")
+    assert head.digest == DIGEST
+    assert head.size == len(MANIFEST)
+    assert [r.method for r in seen.to(f"{PATH}/v1")] == ["HEAD", "GET"]
+
+
+def test_head_by_digest_without_header_trusts_the_name(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("HEAD", f"{PATH}/{DIGEST}"): lambda r: httpx.Response(200),
+    }))
+    assert client.head_manifest("team/app", str(DIGEST)).digest == DIGEST
+    assert len(seen.requests) == 2  # the ping and the HEAD
+
+
+def test_head_of_a_missing_tag_is_image_not_found(make_client) -> None:
+    client, _ = make_client(Routes({("HEAD", f"{PATH}/gone"): lambda r: httpx.Response(404)}))
+    with pytest.raises(ImageNotFound) as info:
+        client.head_manifest("team/app", "gone")
+    assert f"{HOST}/team/app:gone" in str(info.value)
+    assert "no such image" in str(info.value)
+
+
+# ---------------------------------------------------------------- blobs
+
+
+def test_cross_host_redirect_drops_authorization(make_client) -> None:
+    cdn = "https://cdn.example/blobs/abc?sig=xyz"
+    registry = TokenRegistry(app=Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: httpx.Response(
+            307, headers={"Location": cdn}),
+    }))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "cdn.example":
+            assert dict(request.url.params) == {"sig": "xyz"}
+            return httpx.Response(200, content=LAYER)
+        return registry(request)
+
+    client, seen = make_client(handler)
+    stream = client.open_blob("team/app", LAYER_DIGEST)
+    data = stream.read()
+    stream.close()
+    assert Digest.of(data) == LAYER_DIGEST
+    [at_registry] = seen.to(f"{BLOBS}/{LAYER_DIGEST}")
+    assert at_registry.headers["authorization"] == "Bearer tok-1"
+    [at_cdn] = seen.to(host="cdn.example")
+    assert "authorization" not in at_cdn.headers
+    assert at_cdn.headers["host"] == "cdn.example"
+
+
+def test_a_401_from_the_redirect_target_is_not_answered_with_a_token(make_client) -> None:
+    registry = TokenRegistry(app=Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: httpx.Response(
+            302, headers={"Location": "https://cdn.example/x"}),
+    }))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "cdn.example":
+            return httpx.Response(401, headers={
+                "WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="cdn"'})
+        return registry(request)
+
+    client, seen = make_client(handler)
+    with pytest.raises(AuthenticationFailed):
+        client.open_blob("team/app", LAYER_DIGEST)
+    assert len(seen.to(host="cdn.example")) == 1
+    assert len(registry.token_requests) == 1
+
+
+def test_missing_blob(make_client) -> None:
+    client, _ = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: registry_error(404, "BLOB_UNKNOWN",
+                                                                     "blob unknown to registry"),
+    }))
+    with pytest.raises(BlobNotFound) as info:
+        client.open_blob("team/app", LAYER_DIGEST)
+    assert f"Reading the blob {LAYER_DIGEST} of {HOST}/team/app failed" in str(info.value)
+
+
+def ranged(status: int, content_range: str | None, content: bytes):
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Range": content_range} if content_range else {}
+        return httpx.Response(status, content=content, headers=headers)
+    return answer
+
+
+def test_ranged_read(make_client) -> None:
+    part = LAYER[100:200]
+    client, seen = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): ranged(206, f"bytes 100-199/{len(LAYER)}", part),
+    }))
+    stream = client.open_blob("team/app", LAYER_DIGEST, start=100, end=199)
+    assert stream.read() == part
+    assert seen.to(f"{BLOBS}/{LAYER_DIGEST}")[0].headers["range"] == "bytes=100-199"
+
+
+def test_open_ended_range(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): ranged(
+            206, f"bytes 5-{len(LAYER) - 1}/{len(LAYER)}", LAYER[5:]),
+    }))
+    assert client.open_blob("team/app", LAYER_DIGEST, start=5).read() == LAYER[5:]
+    assert seen.to(f"{BLOBS}/{LAYER_DIGEST}")[0].headers["range"] == "bytes=5-"
+
+
+def test_a_server_ignoring_range_is_an_error(make_client) -> None:
+    body = CountingStream(len(LAYER))
+    client, _ = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: httpx.Response(200, content=body),
+    }))
+    with pytest.raises(RegistryError) as info:
+        client.open_blob("team/app", LAYER_DIGEST, start=100, end=199)
+    assert "ignored the range request" in str(info.value)
+    assert info.value.status == 200
+    assert body.consumed == 0  # the whole blob is not read as an "error body"
+
+
+def test_a_206_for_another_range_is_an_error(make_client) -> None:
+    client, _ = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): ranged(206, "bytes 0-99/12000", LAYER[:100]),
+    }))
+    with pytest.raises(RegistryError, match='"bytes 0-99/12000" instead of bytes 100-'):
+        client.open_blob("team/app", LAYER_DIGEST, start=100, end=199)
+
+
+def test_a_read_that_breaks_off_is_connection_failed(make_client) -> None:
+    def broken():
+        yield LAYER[:1000]
+        raise httpx.ReadError("connection reset by peer")
+
+    client, _ = make_client(Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: httpx.Response(200, content=broken()),
+    }))
+    stream = client.open_blob("team/app", LAYER_DIGEST)
+    with pytest.raises(ConnectionFailed) as info:
+        stream.read()
+    assert str(info.value) == (
+        f"Reading the blob {LAYER_DIGEST} of {HOST}/team/app broke off: connection reset by peer."
+    )

@@ -1,0 +1,163 @@
+"""Finding a registry: https first, http for loopback or insecure hosts, TLS and non-registries."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+
+from spyglass.core.errors import ConnectionFailed, NotARegistry, TLSFailed
+from tests.unit.core.transports.registry.fakes import API, HOST, Handler
+
+LOOPBACK = ["127.0.0.1:5000", "localhost:5000", "localhost", "[::1]:5000"]
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def untrusted(request: httpx.Request) -> httpx.Response:
+    cause = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+    )
+    raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+
+
+def by_scheme(https: Handler, http: Handler) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return (https if request.url.scheme == "https" else http)(request)
+    return handler
+
+
+def registry(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == "/v2/"
+    return httpx.Response(200, headers=API, json={})
+
+
+def schemes(requests: list[httpx.Request]) -> list[str]:
+    return [r.url.scheme for r in requests]
+
+
+def test_https_comes_first_and_is_kept(make_client) -> None:
+    client, seen = make_client(registry)
+    assert client.ping() == f"https://{HOST}"
+    assert client.ping() == f"https://{HOST}"  # found once
+    assert [str(r.url) for r in seen.requests] == [f"https://{HOST}/v2/"]
+    assert seen.requests[0].headers["user-agent"].startswith("spyglass/")
+
+
+def test_docker_hub_is_reached_at_its_api_host(make_client) -> None:
+    client, seen = make_client(registry, host="docker.io")
+    assert client.ping() == "https://registry-1.docker.io"
+    assert [r.url.host for r in seen.requests] == ["registry-1.docker.io"]
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_loopback_falls_back_to_http_after_a_connection_error(make_client, host: str) -> None:
+    client, seen = make_client(by_scheme(refused, registry), host=host, retry_times=0)
+    assert client.ping() == f"http://{host}"
+    assert schemes(seen.requests) == ["https", "http"]
+    assert str(seen.requests[0].url) == f"https://{host}/v2/"
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_loopback_falls_back_to_http_after_a_tls_failure(make_client, host: str) -> None:
+    # what https to a plain-HTTP registry on the same port looks like
+    client, seen = make_client(by_scheme(untrusted, registry), host=host)
+    assert client.ping() == f"http://{host}"
+    assert schemes(seen.requests) == ["https", "http"]
+
+
+def test_no_retries_while_a_fallback_remains(make_client, sleeps) -> None:
+    client, seen = make_client(by_scheme(refused, registry), host="127.0.0.1:5000",
+                               retry_times=2)
+    assert client.ping() == "http://127.0.0.1:5000"
+    assert schemes(seen.requests) == ["https", "http"]
+    assert sleeps == []
+
+
+def test_the_last_scheme_is_retried(make_client, sleeps) -> None:
+    client, seen = make_client(refused, host="127.0.0.1:5000", retry_times=2)
+    with pytest.raises(ConnectionFailed):
+        client.ping()
+    assert schemes(seen.requests) == ["https", "http", "http", "http"]
+    assert len(sleeps) == 2
+
+
+def test_a_remote_host_never_falls_back_to_http(make_client) -> None:
+    client, seen = make_client(by_scheme(refused, registry), retry_times=0)
+    with pytest.raises(ConnectionFailed) as info:
+        client.ping()
+    assert f"Cannot reach the registry {HOST}" in str(info.value)
+    assert "Connection refused" in str(info.value)
+    assert schemes(seen.requests) == ["https"]
+
+
+def test_a_remote_host_falls_back_to_http_when_insecure(make_client) -> None:
+    client, seen = make_client(by_scheme(refused, registry), insecure=True, retry_times=0)
+    assert client.ping() == f"http://{HOST}"
+    assert schemes(seen.requests) == ["https", "http"]
+
+
+def test_tls_failure_on_a_remote_host_suggests_certs_d(make_client, sleeps) -> None:
+    client, seen = make_client(by_scheme(untrusted, registry))
+    with pytest.raises(TLSFailed) as info:
+        client.ping()
+    text = str(info.value)
+    assert f"The TLS certificate of {HOST} could not be verified" in text
+    assert "CERTIFICATE_VERIFY_FAILED" in text
+    assert f"certs.d/{HOST}/ca.crt" in text
+    assert "--tls-verify=false" in text
+    assert schemes(seen.requests) == ["https"]  # not retried, no plain http
+    assert sleeps == []
+
+
+def test_tls_failure_recognised_from_the_message_alone(make_client) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    client, _ = make_client(handler)
+    with pytest.raises(TLSFailed, match=r"certs\.d"):
+        client.ping()
+
+
+def test_loopback_tls_failure_is_reported_when_http_is_no_registry_either(make_client) -> None:
+    plain_400 = lambda request: httpx.Response(  # noqa: E731
+        400, text="Client sent an HTTP request to an HTTPS server."
+    )
+    client, seen = make_client(by_scheme(untrusted, plain_400), host="127.0.0.1:5000")
+    with pytest.raises(TLSFailed, match=r"certs\.d"):
+        client.ping()
+    assert schemes(seen.requests) == ["https", "http"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda r: httpx.Response(404, text="404 page not found"),
+        lambda r: httpx.Response(200, text="<html>welcome</html>",
+                                 headers={"Docker-Distribution-API-Version": "nginx/1.0"}),
+        lambda r: httpx.Response(500),
+    ],
+)
+def test_not_a_registry(make_client, answer) -> None:
+    client, seen = make_client(answer, retry_times=0)
+    with pytest.raises(NotARegistry) as info:
+        client.ping()
+    assert f"{HOST} does not look like a container registry" in str(info.value)
+    assert f"https://{HOST}/v2/ answered HTTP" in str(info.value)
+    assert len(seen.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda r: httpx.Response(200, json={}),  # no version header: some registries
+        lambda r: httpx.Response(200, headers={"Docker-Distribution-API-Version": "registry/2.0"}),
+        lambda r: httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="x"'}),
+    ],
+)
+def test_registries(make_client, answer) -> None:
+    client, _ = make_client(answer)
+    assert client.ping() == f"https://{HOST}"

@@ -1,0 +1,190 @@
+"""Retries (429, 502/503/504, connection errors), what is never retried, capped error bodies."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Cancelled,
+    ConnectionFailed,
+    NotFound,
+    RateLimited,
+    RegistryError,
+    SpyglassError,
+)
+from spyglass.core.transports.registry.errors import MAX_ERROR_BODY
+from tests.unit.core.transports.registry.fakes import (
+    HOST,
+    CountingStream,
+    Routes,
+    registry_error,
+    tags_page,
+)
+
+TAGS = "/v2/app/tags/list"
+UPLOADS = "/v2/app/blobs/uploads/"
+OK = tags_page("app", ["v1", "v2"])
+
+
+def status(code: int, **headers: str):
+    return lambda request: httpx.Response(code, headers=headers or None)
+
+
+def test_429_waits_as_long_as_retry_after_says(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): [status(429, **{"Retry-After": "1"}), OK]}))
+    assert client.tags_of("app") == ["v1", "v2"]
+    assert sleeps == [1.0]
+    assert len(seen.to(TAGS)) == 2
+
+
+def test_retry_after_is_capped(make_client, sleeps) -> None:
+    client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "86400"}), OK]}))
+    assert client.tags_of("app") == ["v1", "v2"]
+    assert sleeps == [60.0]
+
+
+def test_503_twice_then_200_backs_off_exponentially(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): [status(503), status(503), OK]}))
+    assert client.tags_of("app") == ["v1", "v2"]
+    assert len(seen.to(TAGS)) == 3
+    first, second = sleeps
+    assert 0.125 <= first <= 0.25  # half to all of 0.25 s
+    assert 0.25 <= second <= 0.5  # then of 0.5 s
+
+
+@pytest.mark.parametrize("code", [502, 504])
+def test_gateway_errors_are_retried(make_client, sleeps, code: int) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): [status(code), OK]}))
+    assert client.tags_of("app") == ["v1", "v2"]
+    assert len(seen.to(TAGS)) == 2 and len(sleeps) == 1
+
+
+def test_rate_limit_exhausted(make_client, sleeps) -> None:
+    limited = lambda request: registry_error(  # noqa: E731
+        429, "TOOMANYREQUESTS", "You have reached your pull rate limit.",
+        {"Retry-After": "2", "RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "0;w=21600"},
+    )
+    client, seen = make_client(Routes({("GET", TAGS): limited}), retry_times=3)
+    with pytest.raises(RateLimited) as info:
+        client.tags_of("app")
+    assert len(seen.to(TAGS)) == 4
+    assert sleeps == [2.0, 2.0, 2.0]
+    error = info.value
+    assert error.retry_after == 2.0
+    assert str(error) == (
+        f"Listing the tags of {HOST}/app failed: the registry {HOST} is limiting requests "
+        "(0 of 100 requests left); it asks to wait 2 s. Try again later."
+    )
+    assert str(client.rate_limit) == "0 of 100 requests left"
+
+
+def test_503_exhausted(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): status(503)}), retry_times=2)
+    with pytest.raises(RegistryError) as info:
+        client.tags_of("app")
+    assert type(info.value) is RegistryError
+    assert info.value.status == 503
+    assert f"the registry {HOST} answered HTTP 503" in str(info.value)
+    assert len(seen.to(TAGS)) == 3 and len(sleeps) == 2
+
+
+def test_no_retries_when_told(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): [status(503), OK]}), retry_times=0)
+    with pytest.raises(RegistryError):
+        client.tags_of("app")
+    assert len(seen.to(TAGS)) == 1 and sleeps == []
+
+
+def test_post_is_not_retried(make_client, sleeps) -> None:
+    client, seen = make_client(Routes({("POST", UPLOADS): [status(503), status(202)]}))
+    with pytest.raises(RegistryError) as info:
+        client.send("POST", UPLOADS, what="Starting an upload to registry.test/app", ok=(202,))
+    assert info.value.status == 503
+    assert len(seen.to(UPLOADS)) == 1 and sleeps == []
+
+
+def test_post_is_not_retried_after_a_connection_error(make_client, sleeps) -> None:
+    calls: list[str] = []
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    client, _ = make_client(Routes({("POST", UPLOADS): broken}))
+    with pytest.raises(ConnectionFailed, match="connection reset by peer"):
+        client.send("POST", UPLOADS, what="Starting an upload", ok=(202,))
+    assert calls == ["POST"] and sleeps == []
+
+
+def test_get_is_retried_after_connection_errors(make_client, sleeps) -> None:
+    def reset(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    client, seen = make_client(Routes({("GET", TAGS): [reset, reset, OK]}))
+    assert client.tags_of("app") == ["v1", "v2"]
+    assert len(seen.to(TAGS)) == 3 and len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [(404, NotFound), (401, AuthenticationFailed), (403, AccessDenied), (500, RegistryError),
+     (400, RegistryError)],
+)
+def test_client_errors_are_not_retried(
+    make_client, sleeps, code: int, cls: type[SpyglassError]
+) -> None:
+    client, seen = make_client(Routes({("GET", TAGS): [status(code), OK]}))
+    with pytest.raises(cls):
+        client.tags_of("app")
+    assert len(seen.to(TAGS)) == 1 and sleeps == []
+
+
+def test_cancel_during_a_backoff(make_client) -> None:
+    cancel = CancelToken()
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        cancel.cancel()  # the caller gives up while the registry is busy
+        return httpx.Response(503, headers={"Retry-After": "30"})
+
+    client, seen = make_client(Routes({("GET", TAGS): busy}))
+    with pytest.raises(Cancelled):
+        list(client.tag_pages("app", cancel=cancel))
+    assert len(seen.to(TAGS)) == 1
+
+
+# ---------------------------------------------------------------- error bodies
+
+
+def test_a_huge_error_body_is_not_read_whole(make_client) -> None:
+    body = CountingStream(10 * 1024 * 1024, head=b'{"errors": [')
+    client, _ = make_client(Routes({
+        ("GET", TAGS): lambda request: httpx.Response(
+            403, content=body, headers={"Content-Type": "application/json"}
+        ),
+    }))
+    with pytest.raises(AccessDenied) as info:
+        client.tags_of("app")
+    assert 0 < body.consumed <= MAX_ERROR_BODY + body.chunk
+    assert body.consumed < 1024 * 1024
+    assert str(info.value).startswith(
+        f"Listing the tags of {HOST}/app failed: the registry {HOST} denied access"
+    )
+
+
+def test_retried_answers_are_not_read_at_all(make_client, sleeps) -> None:
+    bodies: list[CountingStream] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        bodies.append(CountingStream(10 * 1024 * 1024))
+        return httpx.Response(503, content=bodies[-1])
+
+    client, _ = make_client(Routes({("GET", TAGS): busy}), retry_times=2)
+    with pytest.raises(RegistryError, match="HTTP 503"):
+        client.tags_of("app")
+    assert len(bodies) == 3
+    assert [b.consumed for b in bodies[:2]] == [0, 0]
+    assert 0 < bodies[2].consumed <= MAX_ERROR_BODY + bodies[2].chunk
