@@ -7,12 +7,14 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
-from spyglass.core.credentials import Credentials, parse_creds
 from spyglass.core.errors import InvalidReference, SpyglassError
-from spyglass.core.reference import ImageName
-from spyglass.core.transports.registry import RegistryOptions
+
+if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.reference import ImageName
+    from spyglass.core.transports.registry import RegistryOptions
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -96,12 +98,17 @@ def ask_password(credentials: Credentials, host: str | None = None) -> Credentia
             f'No password given for "{credentials.username}"; use --creds USER:PASSWORD, '
             "or run on a terminal to be asked."
         )
+    from spyglass.core.credentials import Credentials
+
     where = f" for {host}" if host else ""
     password = getpass.getpass(f"Password{where}: ")
     return Credentials(credentials.username, password, source=credentials.source)
 
 
 def registry_options(args: argparse.Namespace, host: str | None = None) -> RegistryOptions:
+    from spyglass.core.credentials import parse_creds
+    from spyglass.core.transports.registry import RegistryOptions
+
     creds = ask_password(parse_creds(args.creds), host) if args.creds is not None else None
     return RegistryOptions(
         credentials=creds,

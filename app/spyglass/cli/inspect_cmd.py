@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     name = resolve_name(args.name)
     platform = Platform.parse(args.platform) if args.platform else None
-    host = name.reference.domain if isinstance(name, DockerName) else None
-    options = registry_options(args, host)
+    options = (
+        registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
+    )
     source = open_source(name, options)
     try:
         if args.raw and not args.config and platform is None:
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             write_bytes(image.manifest.raw)
             return 0
         tags: list[str] = []
-        if isinstance(name, DockerName) and not args.no_tags:
+        if isinstance(name, DockerName) and options is not None and not args.no_tags:
             from spyglass.core.transports.registry import client_for
 
             repository = name.reference.path

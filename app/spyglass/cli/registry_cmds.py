@@ -13,7 +13,6 @@ from spyglass.cli.common import (
     registry_options,
     write_json,
 )
-from spyglass.core.credentials import Credentials, canonical_host
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.reference import DockerReference, parse_docker_reference
 
@@ -88,6 +87,7 @@ def run_tags(args: argparse.Namespace) -> int:
 
 
 def run_catalog(args: argparse.Namespace) -> int:
+    from spyglass.core.credentials import canonical_host
     from spyglass.core.transports.registry import client_for
 
     host = canonical_host(args.host)
@@ -104,6 +104,7 @@ def run_catalog(args: argparse.Namespace) -> int:
 
 
 def run_login(args: argparse.Namespace) -> int:
+    from spyglass.core.credentials import Credentials, canonical_host
     from spyglass.core.transports.registry import (
         RegistryClient,
         credential_store,
@@ -144,6 +145,7 @@ def run_login(args: argparse.Namespace) -> int:
 
 
 def run_logout(args: argparse.Namespace) -> int:
+    from spyglass.core.credentials import canonical_host
     from spyglass.core.transports.registry import credential_store, forget_clients
 
     host = canonical_host(args.host)

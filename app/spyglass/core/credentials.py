@@ -52,12 +52,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import keyring
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.errors
-
 from spyglass.core.errors import SpyglassError
 
 log = logging.getLogger(__name__)
@@ -305,7 +299,7 @@ class CredentialStore:
                 if backend.get_password(KEYRING_SERVICE, registry) is not None:
                     backend.delete_password(KEYRING_SERVICE, registry)
                     removed = True
-            except keyring.errors.PasswordDeleteError:
+            except _password_delete_error():
                 pass  # gone between the two calls
             except Exception as exc:  # any backend error
                 self._keyring_failed(exc, f"remove the credentials for {registry}", ())
@@ -334,10 +328,16 @@ class CredentialStore:
 
     def _keyring(self) -> Any:
         if self._backend is None:
+            import keyring  # costs tens of milliseconds: only when a keyring is needed
+
             self._backend = keyring.get_keyring()
         return self._backend
 
     def _probe_keyring(self) -> bool:
+        import keyring.backends.chainer
+        import keyring.backends.fail
+        import keyring.backends.null
+
         try:
             backend = self._keyring()
             if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
@@ -666,3 +666,9 @@ def _decode_entry(entry: Mapping[str, Any], key: str, path: Path) -> Credentials
     if not (username or password or token):
         return None
     return Credentials(username, password, identity_token=token or None, source=str(path))
+
+
+def _password_delete_error() -> type[Exception]:
+    import keyring.errors
+
+    return keyring.errors.PasswordDeleteError

@@ -54,16 +54,21 @@ def client_for(
     """The shared :class:`RegistryClient` for ``host`` with these options."""
     options = options or RegistryOptions()
     host = canonical_host(host)
-    credentials = credential_store(options.authfile).lookup(
-        host, given=options.credentials, repository=repository
-    )
-    key = (host, not options.tls_verify, options.cert_dir, credentials, options.retry_times)
+    authfile = options.authfile
+
+    def lookup() -> Credentials | None:
+        return credential_store(authfile).lookup(
+            host, given=options.credentials, repository=repository
+        )
+
+    # credentials are looked up only when the registry asks for them
+    key = (host, repository, options)
     with _lock:
         client = _clients.get(key)
         if client is None:
             client = _clients[key] = RegistryClient(
                 host,
-                credentials=credentials,
+                credentials=options.credentials or lookup,
                 insecure=not options.tls_verify,
                 cert_dir=options.cert_dir,
                 retry_times=options.retry_times,

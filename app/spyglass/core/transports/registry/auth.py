@@ -18,7 +18,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -115,24 +115,48 @@ def _basic(username: str, password: str) -> str:
 class RegistryAuth(httpx.Auth):
     """Authentication for one registry host, shared by every request to it; thread-safe.
 
-    ``credentials`` may be None (anonymous). ``token_client`` sends token
+    ``credentials`` may be None (anonymous), the credentials themselves, or a
+    function that finds them: it is called once, the first time the registry
+    asks for credentials, so anonymous access never searches keyrings and
+    auth files. ``token_client`` sends token
     requests (the registry's own client, so it shares TLS settings).
     """
 
     def __init__(
-        self, host: str, credentials: Credentials | None, token_client: httpx.Client
+        self,
+        host: str,
+        credentials: Credentials | Callable[[], Credentials | None] | None,
+        token_client: httpx.Client,
     ) -> None:
         self.host = host
-        self.credentials = credentials
+        self._lookup = credentials if callable(credentials) else None
+        self._credentials = None if callable(credentials) else credentials
         self._http = token_client
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
         self._challenge: Challenge | None = None
-        self._refresh_token: str | None = credentials.identity_token if credentials else None
+        self._refresh_token: str | None = None
+        self._looked_up = self._lookup is None
+        if self._credentials is not None:
+            self._refresh_token = self._credentials.identity_token
         self.tokens_fetched = 0
 
     def __repr__(self) -> str:
-        return f"RegistryAuth(host={self.host!r}, credentials={self.credentials!r})"
+        return f"RegistryAuth(host={self.host!r}, credentials={self._credentials!r})"
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials for this registry, looked up on first use."""
+        if not self._looked_up:
+            assert self._lookup is not None
+            found = self._lookup()
+            with self._lock:
+                if not self._looked_up:
+                    self._credentials = found
+                    if found is not None and found.identity_token:
+                        self._refresh_token = found.identity_token
+                    self._looked_up = True
+        return self._credentials
 
     # ---------------------------------------------------------------- state
 

@@ -18,7 +18,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -202,7 +202,7 @@ class RegistryClient:
         self,
         host: str,
         *,
-        credentials: Credentials | None = None,
+        credentials: Credentials | Callable[[], Credentials | None] | None = None,
         insecure: bool = False,
         cert_dir: Path | None = None,
         retry_times: int = 3,
