@@ -77,13 +77,11 @@ class TLSSettings:
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context: the system's trust plus ``ca_files``, and the client certificate."""
-        context = ssl.create_default_context()
-        try:
-            import certifi  # httpx's own trust store, present wherever httpx is
+        context = ssl.create_default_context()  # the system's trust store, as containers/image
+        if not context.get_ca_certs() and not _system_store_exists():
+            import certifi  # no system store at all: fall back to httpx's own
 
             context.load_verify_locations(cafile=certifi.where())
-        except ImportError:  # pragma: no cover - httpx depends on certifi
-            pass
         if not self.verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -99,6 +97,13 @@ class TLSSettings:
                 f"{' and the client certificate' if self.client_cert else ''}: {exc}."
             ) from exc
         return context
+
+
+def _system_store_exists() -> bool:
+    paths = ssl.get_default_verify_paths()
+    return any(
+        p is not None and os.path.exists(p) for p in (paths.cafile, paths.capath)
+    )
 
 
 def certs_d_roots(home: Path | None = None) -> list[Path]:
