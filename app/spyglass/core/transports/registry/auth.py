@@ -291,7 +291,7 @@ class RegistryAuth(httpx.Auth):
             with self._http.stream(
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,
             ) as response:
-                body = _read_capped(response, MAX_TOKEN_BODY)
+                body = read_capped(response, MAX_TOKEN_BODY)
                 return _TokenResponse(response.status_code, body)
         except httpx.TransportError as exc:
             raise ConnectionFailed(
@@ -357,8 +357,8 @@ def _oauth_error(body: bytes) -> str | None:
     return error if isinstance(error, str) else None
 
 
-def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    """The response body, at most ``limit`` bytes (the rest is not read)."""
+def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of a streamed response body; the rest is left unread."""
     parts: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():

@@ -42,7 +42,7 @@ from spyglass.core.errors import (
     TooLarge,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, manifest_digest
-from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges
+from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges, read_capped
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
     RateLimit,
@@ -625,18 +625,6 @@ class RegistryClient:
 
 MAX_LIST_BODY: Final = 16 * 1024 * 1024
 """Catalog and tag-list pages are read to at most this many bytes."""
-
-
-def read_capped(response: httpx.Response, limit: int) -> bytes:
-    """At most ``limit`` bytes of the response body; the rest is left unread."""
-    parts: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        parts.append(chunk)
-        total += len(chunk)
-        if total >= limit:
-            break
-    return b"".join(parts)[:limit]
 
 
 def _ref_suffix(reference: str) -> str:
