@@ -81,14 +81,16 @@ class HTTPPool:
         with self._lock:
             client = self._clients.get(tls)
             if client is None:
-                client = httpx.Client(
+                network = self._transport or httpx.HTTPTransport(
                     verify=tls.ssl_context(),
-                    timeout=TIMEOUT,
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                )
+                client = httpx.Client(
+                    timeout=TIMEOUT,
                     headers={"User-Agent": USER_AGENT},
                     follow_redirects=False,
                     trust_env=False,
-                    transport=self._transport,
+                    transport=CappedInterimBodies(network),
                 )
                 self._clients[tls] = client
             return client
@@ -101,6 +103,49 @@ class HTTPPool:
 
 
 POOL: Final = HTTPPool()
+
+
+INTERIM_STATUSES: Final = frozenset({301, 302, 303, 307, 308, 401})
+"""Answers httpx reads whole by itself (redirects it follows, 401s an auth flow retries)."""
+
+
+class _CappedStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self._limit
+        for chunk in self._stream:
+            yield chunk[:left]
+            left -= len(chunk)
+            if left <= 0:
+                break
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class CappedInterimBodies(httpx.BaseTransport):
+    """A transport that cuts the bodies of redirects and 401s at :data:`MAX_ERROR_BODY`.
+
+    httpx reads those bodies whole on its own while it follows a redirect or
+    runs an auth flow; a hostile server could otherwise make that read endless.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if response.status_code in INTERIM_STATUSES and isinstance(
+            response.stream, httpx.SyncByteStream
+        ):
+            response.stream = _CappedStream(response.stream, MAX_ERROR_BODY)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 @dataclass(frozen=True)
@@ -186,6 +231,12 @@ class ResponseStream:
 
     def close(self) -> None:
         self._response.close()
+
+    def __enter__(self) -> ResponseStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class RegistryClient:

@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from spyglass.core.cancel import CancelToken
+from spyglass.core.credentials import Credentials
+from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -188,3 +190,34 @@ def test_retried_answers_are_not_read_at_all(make_client, sleeps) -> None:
     assert len(bodies) == 3
     assert [b.consumed for b in bodies[:2]] == [0, 0]
     assert 0 < bodies[2].consumed <= MAX_ERROR_BODY + bodies[2].chunk
+
+
+def test_a_huge_401_body_is_cut_before_the_auth_flow_retries(make_client) -> None:
+    """httpx reads a 401 whole before the auth flow's retry: the transport cuts it first."""
+    body = CountingStream(10 * 1024 * 1024)
+    answers = iter([
+        httpx.Response(401, content=body, headers={"WWW-Authenticate": 'Basic realm="r"'}),
+        tags_page("app", ["1.0"])(httpx.Request("GET", f"https://{HOST}{TAGS}")),
+    ])
+    client, seen = make_client(Routes({("GET", TAGS): lambda request: next(answers)}),
+                               credentials=Credentials("alice", "pw"))
+    client._base = f"https://{HOST}"  # skip the ping: the 401 comes on the tag list
+    assert client.tags_of("app") == ["1.0"]
+    assert len(seen.to(TAGS)) == 2
+    assert 0 < body.consumed <= MAX_ERROR_BODY + body.chunk
+
+
+def test_a_huge_redirect_body_is_cut(make_client) -> None:
+    body = CountingStream(10 * 1024 * 1024)
+    blob = b"layer bytes"
+    digest = Digest.of(blob)
+    client, _ = make_client(Routes({
+        ("GET", f"/v2/app/blobs/{digest}"): lambda request: httpx.Response(
+            307, content=body, headers={"Location": f"https://{HOST}/storage/{digest.hex}"}
+        ),
+        ("GET", f"/storage/{digest.hex}"): lambda request: httpx.Response(200, content=blob),
+    }))
+    client._base = f"https://{HOST}"
+    with client.open_blob("app", digest) as stream:
+        assert stream.read() == blob
+    assert 0 < body.consumed <= MAX_ERROR_BODY + body.chunk
