@@ -12,12 +12,12 @@ between chunks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol, runtime_checkable
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.digest import VerifyingReader
+from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.manifest import Descriptor
 
 
@@ -146,4 +146,101 @@ class FileTree(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just moved (not the running total)."""
+
+
+@runtime_checkable
+class ImageDestination(Protocol):
+    """Write access to one place an image is copied to.
+
+    The copy engine calls, in this order: :meth:`reuse_blob` / :meth:`put_blob`
+    for every blob (from several threads at once), :meth:`put_manifest` for
+    every instance manifest and then the list (children before parents), and
+    finally :meth:`commit` once, which makes the image visible under its name.
+    :meth:`abort` instead of :meth:`commit` discards everything not yet
+    committed. Nothing a destination writes may be visible under the final
+    name before :meth:`commit`; an existing image there stays intact until
+    then.
+    """
+
+    @property
+    def description(self) -> str:
+        """The destination's name as a person would type it."""
+        ...
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        """Manifest media types it can store, preferred first; empty means any."""
+        ...
+
+    @property
+    def accepts_lists(self) -> bool:
+        """Whether it can store a manifest list / index (docker-archive cannot)."""
+        ...
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        """``"none"`` when layers MUST be stored uncompressed (docker-archive); else None."""
+        ...
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        """Make the blob available without uploading it, if the destination can.
+
+        Returns ``"exists"`` when the destination already holds it — which MUST
+        have been verified (digest checked, or written by this destination in
+        this copy) or be the registry's own statement — ``"mounted"`` when it
+        was cross-mounted from another repository, or None when it must be
+        put. MUST NOT raise for a blob it simply does not have.
+        """
+        ...
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        """Store a blob streamed from ``stream``; return its descriptor.
+
+        With ``digest`` (and ``size``) given, the bytes MUST be verified against
+        them while they stream; with ``digest`` None (recompressed content) the
+        destination computes the sha256 and size. A failure — the stream
+        raising, a mismatch, cancellation — MUST leave no trace of the blob.
+        WARNING: memory must not grow with the blob's size.
+        """
+        ...
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        """Store a manifest (an instance or a list) by digest; not yet tagged."""
+        ...
+
+    def commit(
+        self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None
+    ) -> None:
+        """Make ``top`` (already stored by :meth:`put_manifest`) the image of this name.
+
+        For a layout this is the ``index.json`` entry (replaced atomically
+        under a lock); for a registry the tag; for an archive the file being
+        renamed into place.
+        """
+        ...
+
+    def abort(self) -> None:
+        """Discard what was written and not committed. Safe to call twice."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections. Safe to call twice."""
         ...

@@ -1,0 +1,858 @@
+"""The copy engine: plan a copy from any source to any destination, then carry it out.
+
+:func:`plan_copy` reads the source's manifests and decides everything up front:
+which instances of a list, which blobs, which conversions (format, layer
+compression), and whether the result keeps the source's digests. It raises a
+sentence for anything the destination cannot hold before a byte moves.
+:func:`execute` then streams every blob once, source → destination, in
+parallel across all instances (verified against its digest as it flows),
+writes the manifests children first, and commits. Progress is reported as the
+frozen dataclass events below to a callback, called from worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
+
+from spyglass.core import compression, media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.config import ImageConfig, parse_config
+from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    InvalidManifest,
+    SpyglassError,
+    Unsupported,
+)
+from spyglass.core.image import load_manifest
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    AnyManifest,
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    Schema1Manifest,
+)
+from spyglass.core.platform import Platform, host_platform
+from spyglass.core.transports.base import ImageDestination, ImageSource
+
+Format = Literal["oci", "v2s2"]
+Compression = Literal["gzip", "zstd", "none"]
+MultiArch = Literal["system", "all", "index-only"]
+
+DEFAULT_PARALLEL: Final = 8
+PER_HOST_LIMIT: Final = 6
+"""At most this many blob transfers talk to one registry host at a time."""
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """What ``spyglass copy`` and the copy dialog let a person choose."""
+
+    platforms: tuple[Platform, ...] = ()
+    """Instances of a list to copy; several are written as a list of just them."""
+    multi_arch: MultiArch = "system"
+    """``system``: the instance for this machine (or ``platforms``); ``all``: the whole
+    list; ``index-only``: the list manifest alone."""
+    format: Format | None = None
+    compression: Compression | None = None
+    compression_level: int | None = None
+    preserve_digests: bool = False
+    parallel: int = DEFAULT_PARALLEL
+
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: CopyPlan
+
+
+@dataclass(frozen=True)
+class BlobStarted:
+    digest: Digest
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class BlobProgress:
+    digest: Digest
+    done: int
+    size: int
+
+
+@dataclass(frozen=True)
+class BlobSkipped:
+    digest: Digest
+    size: int
+    how: str
+    """``exists`` (the destination has it) or ``mounted`` (cross-repository mount)."""
+
+
+@dataclass(frozen=True)
+class BlobDone:
+    digest: Digest
+    written: Descriptor
+    recompressed: bool
+
+
+@dataclass(frozen=True)
+class ManifestWritten:
+    digest: Digest
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    digest: Digest
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+@dataclass(frozen=True)
+class CopyCancelled:
+    pass
+
+
+CopyEvent = (
+    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobDone | ManifestWritten
+    | Finished | Failed | CopyCancelled
+)
+EventCallback = Callable[[CopyEvent], None]
+
+
+# ---------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class BlobTask:
+    """One blob to bring over: as the source has it, and what to turn it into."""
+
+    source: Descriptor
+    media_type: str
+    """The media type it is written with (after format/compression mapping)."""
+    recompress: Compression | None = None
+    """Target compression when the bytes change; None when they are copied as they are."""
+    diff_id: Digest | None = None
+    """The uncompressed digest the config promises (checked when recompressing)."""
+
+    @property
+    def key(self) -> tuple[Digest, str | None]:
+        return (self.source.digest, self.recompress)
+
+
+@dataclass(frozen=True)
+class InstancePlan:
+    """One image manifest to write (an instance of a list, or the image itself)."""
+
+    source: ImageManifest
+    entry: Descriptor | None
+    """Its entry in the source list (platform, annotations), None for a lone image."""
+    media_type: str
+    config: BlobTask
+    layers: tuple[BlobTask, ...]
+
+    @property
+    def changes(self) -> bool:
+        """True when the written manifest differs from the source's bytes."""
+        return (
+            self.media_type != self.source.media_type
+            or self.config.media_type != self.source.config.media_type
+            or any(
+                task.recompress is not None or task.media_type != task.source.media_type
+                for task in self.layers
+            )
+        )
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Everything :func:`execute` will do, decided before anything moves."""
+
+    source_name: str
+    destination_name: str
+    top: AnyManifest
+    instances: tuple[InstancePlan, ...]
+    list_media_type: str | None
+    """The media type of the list written, or None when a single image is written."""
+    list_is_source: bool
+    """True when the list is written byte for byte as the source has it."""
+    notes: tuple[str, ...] = ()
+    extra_manifests: tuple[tuple[bytes, str], ...] = field(default=(), repr=False)
+    """Manifests copied verbatim (nested lists, index-only children), children first."""
+
+    @property
+    def blobs(self) -> tuple[BlobTask, ...]:
+        """Every distinct blob task, configs first."""
+        seen: dict[tuple[Digest, str | None], BlobTask] = {}
+        for instance in self.instances:
+            for task in (instance.config, *instance.layers):
+                seen.setdefault(task.key, task)
+        return tuple(seen.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(task.source.size for task in self.blobs)
+
+    @property
+    def keeps_digests(self) -> bool:
+        """True when what is written has the digests the source has."""
+        if isinstance(self.top, ImageIndex) and self.list_media_type is None:
+            return False  # one instance of a list: the top digest is the instance's
+        return not any(i.changes for i in self.instances) and (
+            self.list_media_type is None or self.list_is_source
+        )
+
+    def describe(self) -> list[str]:
+        """The plan as lines for ``--dry-run`` and the copy dialog."""
+        lines = [f"Copy {self.source_name} → {self.destination_name}"]
+        if self.list_media_type:
+            how = "as it is" if self.list_is_source else "rebuilt"
+            lines.append(f"  list: {media.friendly(self.list_media_type)} ({how})")
+        for instance in self.instances:
+            platform = instance.entry.platform if instance.entry else None
+            where = f" {platform}" if platform else ""
+            lines.append(
+                f"  image{where}: {media.friendly(instance.media_type)}, "
+                f"{len(instance.layers)} layers"
+                + (" (converted)" if instance.changes else "")
+            )
+        lines.append(f"  blobs: {len(self.blobs)}, {self.total_bytes} bytes to read at most")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return lines
+
+
+# ---------------------------------------------------------------------------- media types
+
+_TO_OCI: Final = {
+    media.DOCKER_V2S2: media.OCI_MANIFEST,
+    media.DOCKER_LIST: media.OCI_INDEX,
+    media.DOCKER_CONFIG: media.OCI_CONFIG,
+    media.DOCKER_LAYER: media.OCI_LAYER,
+    media.DOCKER_LAYER_GZIP: media.OCI_LAYER_GZIP,
+    media.DOCKER_LAYER_ZSTD: media.OCI_LAYER_ZSTD,
+    media.DOCKER_FOREIGN_LAYER: media.OCI_LAYER_NONDIST_GZIP,
+}
+_TO_DOCKER: Final = {
+    media.OCI_MANIFEST: media.DOCKER_V2S2,
+    media.OCI_INDEX: media.DOCKER_LIST,
+    media.OCI_CONFIG: media.DOCKER_CONFIG,
+    media.OCI_LAYER: media.DOCKER_LAYER,
+    media.OCI_LAYER_GZIP: media.DOCKER_LAYER_GZIP,
+    media.OCI_LAYER_NONDIST_GZIP: media.DOCKER_FOREIGN_LAYER,
+}
+_LAYER_BY_COMPRESSION: Final = {
+    ("oci", "gzip"): media.OCI_LAYER_GZIP,
+    ("oci", "zstd"): media.OCI_LAYER_ZSTD,
+    ("oci", "none"): media.OCI_LAYER,
+    ("v2s2", "gzip"): media.DOCKER_LAYER_GZIP,
+    ("v2s2", "none"): media.DOCKER_LAYER,
+}
+
+
+def _family(media_type: str) -> Format:
+    return "v2s2" if "docker" in media_type else "oci"
+
+
+def _map_type(media_type: str, target: Format) -> str:
+    table = _TO_OCI if target == "oci" else _TO_DOCKER
+    if _family(media_type) == target:
+        return media_type
+    mapped = table.get(media_type)
+    if mapped is None:
+        raise Unsupported(
+            f'The media type "{media_type}" has no {_format_name(target)} equivalent; '
+            "the image cannot be converted."
+        )
+    return mapped
+
+
+def _format_name(target: Format) -> str:
+    return "OCI" if target == "oci" else "Docker schema 2"
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def _choose_format(
+    manifest_type: str, destination: ImageDestination, options: CopyOptions
+) -> Format:
+    wanted: Format = options.format or _family(manifest_type)
+    supported = destination.supported_manifest_types
+    if supported and not any(_family(t) == wanted for t in supported):
+        if options.format is not None:
+            raise Unsupported(
+                f"{destination.description} cannot store {_format_name(wanted)} manifests; "
+                f"it takes {', '.join(media.friendly(t) for t in supported)}."
+            )
+        wanted = _family(supported[0])
+    return wanted
+
+
+def _plan_instance(
+    manifest: ImageManifest,
+    entry: Descriptor | None,
+    config: ImageConfig | None,
+    destination: ImageDestination,
+    options: CopyOptions,
+) -> InstancePlan:
+    target = _choose_format(manifest.media_type, destination, options)
+    if target == "v2s2" and manifest.is_artifact:
+        raise Unsupported(
+            f"The image {manifest.digest} is an OCI artifact "
+            f"({manifest.artifact_type or manifest.config.media_type}); Docker schema 2 cannot "
+            "represent it."
+        )
+    wanted_compression: Compression | None = options.compression
+    if destination.desired_layer_compression == "none":
+        wanted_compression = "none"
+    layers: list[BlobTask] = []
+    diff_ids = config.diff_ids if config else ()
+    for index, layer in enumerate(manifest.layers):
+        layers.append(_plan_layer(manifest, index, layer, diff_ids, target, wanted_compression))
+    config_type = (
+        _map_type(manifest.config.media_type, target)
+        if manifest.config.media_type in media.CONFIG_TYPES
+        else manifest.config.media_type
+    )
+    manifest_type = _map_type(manifest.media_type, target)
+    return InstancePlan(
+        source=manifest,
+        entry=entry,
+        media_type=manifest_type,
+        config=BlobTask(manifest.config, config_type),
+        layers=tuple(layers),
+    )
+
+
+_PLAIN_LAYER_TYPES: Final = frozenset({
+    media.OCI_LAYER, media.OCI_LAYER_GZIP, media.OCI_LAYER_ZSTD,
+    media.DOCKER_LAYER, media.DOCKER_LAYER_GZIP, media.DOCKER_LAYER_ZSTD,
+})
+"""Layer types whose compression can be changed (not foreign or artifact blobs)."""
+
+
+def _plan_layer(
+    manifest: ImageManifest,
+    index: int,
+    layer: Descriptor,
+    diff_ids: tuple[Digest, ...],
+    target: Format,
+    wanted: Compression | None,
+) -> BlobTask:
+    if layer.media_type not in _PLAIN_LAYER_TYPES:
+        # foreign/non-distributable layers and artifact blobs: copied as they are
+        return BlobTask(layer, _map_type(layer.media_type, target))
+    current = media.layer_compression(layer.media_type)
+    assert current in ("gzip", "zstd", "none")
+    recompress: Compression | None = wanted if wanted is not None and wanted != current else None
+    after = recompress or current
+    if target == "v2s2" and after == "zstd":
+        raise Unsupported(
+            f"Layer {layer.digest} is zstd-compressed, which Docker schema 2 cannot hold; "
+            "add --dest-compress-format gzip or keep the OCI format."
+        )
+    if recompress is None and _family(layer.media_type) == target:
+        return BlobTask(layer, layer.media_type)
+    media_type = _LAYER_BY_COMPRESSION[(target, after)]
+    if recompress is None:
+        return BlobTask(layer, media_type)
+    if index >= len(diff_ids):
+        raise InvalidManifest(
+            f"The image {manifest.digest} has more layers than its config has diff IDs; "
+            "its layers cannot be recompressed safely."
+        )
+    return BlobTask(layer, media_type, recompress, diff_ids[index])
+
+
+def _load_config(
+    source: ImageSource, manifest: ImageManifest, cancel: CancelToken | None
+) -> ImageConfig | None:
+    if manifest.config.media_type not in media.CONFIG_TYPES:
+        return None
+    with source.open_blob(manifest.config, cancel=cancel) as stream:
+        raw = read_verified(
+            stream, manifest.config.digest, manifest.config.size, limit=MAX_MANIFEST_SIZE,
+            what=f"The config {manifest.config.digest}", cancel=cancel,
+        )
+    return parse_config(raw)
+
+
+def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> ImageManifest:
+    child = load_manifest(source, digest, cancel=cancel)
+    if isinstance(child, Schema1Manifest):
+        raise Unsupported(
+            f"The image {digest} is a Docker schema 1 manifest; Spyglass reads those but "
+            "does not copy them (convert it with a registry that still serves schema 2)."
+        )
+    if isinstance(child, ImageIndex):
+        raise Unsupported(
+            f"The list entry {digest} is itself a list; nested lists are copied only whole "
+            "(--all) without conversion."
+        )
+    return child
+
+
+def _nested(
+    source: ImageSource, index: ImageIndex, cancel: CancelToken | None, depth: int = 0
+) -> Iterator[tuple[Descriptor, AnyManifest]]:
+    """Every manifest below ``index``, children before their parents."""
+    if depth > 8:
+        raise InvalidManifest("Manifest lists are nested more than 8 deep.")
+    for entry in index.manifests:
+        child = load_manifest(source, entry.digest, cancel=cancel)
+        if isinstance(child, ImageIndex):
+            yield from _nested(source, child, cancel, depth + 1)
+        yield entry, child
+
+
+def plan_copy(
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions | None = None,
+    *,
+    cancel: CancelToken | None = None,
+) -> CopyPlan:
+    """Decide the whole copy; raise a sentence for anything that cannot be done."""
+    options = options or CopyOptions()
+    top = load_manifest(source, cancel=cancel)
+    if isinstance(top, Schema1Manifest):
+        raise Unsupported(
+            f"{source.description} is a Docker schema 1 image; Spyglass reads those but "
+            "does not copy them."
+        )
+    notes: list[str] = []
+    if isinstance(top, ImageManifest):
+        config = _load_config(source, top, cancel)
+        instance = _plan_instance(top, None, config, destination, options)
+        plan = CopyPlan(source.description, destination.description, top, (instance,), None,
+                        False)
+        _check_preserve(plan, options)
+        return plan
+
+    # a list
+    entries = list(top.manifests)
+    if options.multi_arch == "index-only":
+        if not destination.accepts_lists:
+            raise Unsupported(f"{destination.description} cannot hold a manifest list.")
+        notes.append("only the list manifest is copied; its images must already be there")
+        return CopyPlan(source.description, destination.description, top, (), top.media_type,
+                        True, tuple(notes))
+
+    if options.multi_arch == "all" and not options.platforms:
+        chosen = entries
+    else:
+        wanted = list(options.platforms) or [host_platform()]
+        chosen = []
+        for platform in wanted:
+            entry = top.choose(platform)
+            if entry not in chosen:
+                chosen.append(entry)
+    whole = len(chosen) == len(entries)
+    many = options.multi_arch == "all" or len(chosen) > 1
+    if many and not destination.accepts_lists:
+        raise Unsupported(
+            f"{destination.description} cannot hold a manifest list; choose one platform "
+            "with --platform (and leave out --all)."
+        )
+    extra: list[tuple[bytes, str]] = []
+    instances: list[InstancePlan] = []
+    for entry in chosen:
+        if media.is_index(entry.media_type) and whole and options.format is None \
+                and options.compression is None:
+            nested = load_manifest(source, entry.digest, cancel=cancel)
+            assert isinstance(nested, ImageIndex)
+            for child_entry, child in _nested(source, nested, cancel):
+                if isinstance(child, ImageManifest):
+                    config = _load_config(source, child, cancel)
+                    instances.append(
+                        _plan_instance(child, child_entry, config, destination, options)
+                    )
+                else:
+                    extra.append((child.raw, child.media_type))
+            extra.append((nested.raw, nested.media_type))
+            continue
+        manifest = _image(source, entry.digest, cancel)
+        config = _load_config(source, manifest, cancel)
+        instances.append(_plan_instance(manifest, entry, config, destination, options))
+
+    if not many:
+        plan = CopyPlan(source.description, destination.description, top, tuple(instances),
+                        None, False, tuple(notes))
+        if options.preserve_digests:
+            raise Unsupported(
+                f"Copying one instance of the list {top.digest} writes that image, not the "
+                "list, so the digest changes; use --all (or --multi-arch all) with "
+                "--preserve-digests."
+            )
+        _check_preserve(plan, options)
+        return plan
+
+    list_target = _choose_format(top.media_type, destination, options)
+    list_type = _map_type(top.media_type, list_target)
+    unchanged = whole and list_type == top.media_type and not any(
+        i.changes for i in instances
+    )
+    if not whole:
+        notes.append(
+            f"the list is rebuilt with {len(chosen)} of its {len(entries)} images, "
+            "so its digest changes"
+        )
+    plan = CopyPlan(source.description, destination.description, top, tuple(instances),
+                    list_type, unchanged, tuple(notes), tuple(extra))
+    _check_preserve(plan, options)
+    return plan
+
+
+def _check_preserve(plan: CopyPlan, options: CopyOptions) -> None:
+    if not options.preserve_digests:
+        return
+    changed = [i for i in plan.instances if i.changes]
+    if changed or (plan.list_media_type is not None and not plan.list_is_source):
+        raise Unsupported(
+            "The copy would change digests (a format or compression conversion, or a "
+            "rebuilt list), which --preserve-digests forbids."
+        )
+
+
+# ---------------------------------------------------------------------------- execution
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _descriptor_json(descriptor: Descriptor, media_type: str) -> dict[str, Any]:
+    return replace(descriptor, media_type=media_type).to_json()
+
+
+def _instance_manifest(
+    instance: InstancePlan, written: dict[tuple[Digest, str | None], Descriptor]
+) -> tuple[bytes, Digest]:
+    if not instance.changes:
+        return instance.source.raw, instance.source.digest
+    source = json.loads(instance.source.raw)
+    data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
+    config = written[instance.config.key]
+    data["config"] = _descriptor_json(config, instance.config.media_type)
+    data["layers"] = [
+        _descriptor_json(written[task.key], task.media_type) for task in instance.layers
+    ]
+    if _family(instance.media_type) == "oci":
+        for key in ("artifactType", "subject", "annotations"):
+            if key in source:
+                data[key] = source[key]
+        if "mediaType" not in source:
+            data["mediaType"] = instance.media_type
+    raw = _dump(data)
+    return raw, Digest.of(raw)
+
+
+def _list_manifest(
+    plan: CopyPlan, written_instances: list[tuple[InstancePlan, bytes, Digest]]
+) -> bytes:
+    assert isinstance(plan.top, ImageIndex) and plan.list_media_type is not None
+    if plan.list_is_source:
+        return plan.top.raw
+    source = json.loads(plan.top.raw)
+    entries = []
+    for instance, raw, digest in written_instances:
+        entry = instance.entry
+        base = entry.to_json() if entry else {}
+        base.update({"mediaType": instance.media_type, "digest": str(digest), "size": len(raw)})
+        entries.append(base)
+    data: dict[str, Any] = {"schemaVersion": 2, "mediaType": plan.list_media_type,
+                            "manifests": entries}
+    if _family(plan.list_media_type) == "oci":
+        for key in ("annotations", "subject", "artifactType"):
+            if key in source:
+                data[key] = source[key]
+    return _dump(data)
+
+
+class _HostLimits:
+    """A semaphore per registry host, so parallel transfers do not swamp one registry."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._semaphores: dict[str, threading.Semaphore] = {}
+
+    def get(self, *parties: object) -> list[threading.Semaphore]:
+        hosts = sorted({h for p in parties if isinstance(h := getattr(p, "host", None), str)})
+        with self._lock:
+            return [self._semaphores.setdefault(h, threading.Semaphore(self._limit))
+                    for h in hosts]
+
+
+class _Recompressor:
+    """Reads a compressed source stream, checks its uncompressed digest, yields the
+    target compression; a binary reader for put_blob."""
+
+    def __init__(
+        self,
+        stream: Any,
+        source_compression: str | None,
+        target: Compression,
+        level: int | None,
+        diff_id: Digest | None,
+        what: str,
+    ) -> None:
+        self._source = stream
+        self._plain = compression.open_decompressed(stream, source_compression, what=what)
+        self._diff = diff_id.hasher() if diff_id is not None else hashlib.sha256()
+        self._diff_id = diff_id
+        self._what = what
+        self._buffer = b""
+        self._done = False
+        self._compressor = _compressor(target, level)
+
+    def read(self, n: int = -1, /) -> bytes:
+        while not self._done and (n < 0 or len(self._buffer) < n):
+            chunk = self._plain.read(CHUNK_SIZE)
+            if chunk:
+                self._diff.update(chunk)
+                self._buffer += self._compressor.compress(chunk)
+                continue
+            # the uncompressed stream ended: drain the source so its digest is checked
+            while self._source.read(CHUNK_SIZE):
+                pass
+            if self._diff_id is not None and self._diff.hexdigest() != self._diff_id.hex:
+                raise DigestMismatch(
+                    f"{self._what} decompresses to {self._diff_id.algorithm}:"
+                    f"{self._diff.hexdigest()}, not the diff ID {self._diff_id} its config "
+                    "promises; it is not copied."
+                )
+            self._buffer += self._compressor.flush()
+            self._done = True
+        if n < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data
+
+    def close(self) -> None:
+        self._plain.close()
+        self._source.close()
+
+
+class _Identity:
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _compressor(target: Compression, level: int | None) -> Any:
+    if target == "none":
+        return _Identity()
+    if target == "gzip":
+        import zlib
+
+        return zlib.compressobj(level if level is not None else 6, zlib.DEFLATED, 31)
+    import zstandard
+
+    return zstandard.ZstdCompressor(level=level if level is not None else 3).compressobj()
+
+
+def execute(
+    plan: CopyPlan,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions | None = None,
+    *,
+    events: EventCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Descriptor:
+    """Carry out ``plan``; return the descriptor of what was written at the top.
+
+    On failure or cancellation the destination is aborted (nothing committed)
+    and the error is raised after a :class:`Failed` / :class:`CopyCancelled` event.
+    ``events`` is called from worker threads; it must be thread-safe and quick.
+    """
+    options = options or CopyOptions()
+    emit = events or (lambda event: None)
+    cancel = cancel or CancelToken()
+    emit(Planned(plan))
+    try:
+        top = _execute(plan, source, destination, options, emit, cancel)
+    except Cancelled:
+        destination.abort()
+        emit(CopyCancelled())
+        raise
+    except SpyglassError as exc:
+        cancel.cancel()
+        destination.abort()
+        emit(Failed(str(exc)))
+        raise
+    except BaseException:
+        cancel.cancel()
+        destination.abort()
+        raise
+    emit(Finished(top.digest, top.media_type))
+    return top
+
+
+def _execute(
+    plan: CopyPlan,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+) -> Descriptor:
+    written: dict[tuple[Digest, str | None], Descriptor] = {}
+    limits = _HostLimits(PER_HOST_LIMIT)
+    lock = threading.Lock()
+
+    def transfer(task: BlobTask) -> None:
+        check(cancel)
+        semaphores = limits.get(source, destination)
+        for semaphore in semaphores:
+            semaphore.acquire()
+        try:
+            result = _transfer_blob(task, source, destination, options, emit, cancel)
+        finally:
+            for semaphore in reversed(semaphores):
+                semaphore.release()
+        with lock:
+            written[task.key] = result
+
+    tasks = plan.blobs
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel),
+                            thread_name_prefix="spyglass-copy") as pool:
+        futures: list[Future[None]] = [pool.submit(transfer, task) for task in tasks]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            cancel.cancel()
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            errors = [f.exception() for f in failed]
+            first = next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+            assert first is not None
+            raise first
+
+    check(cancel)
+    for raw, media_type in plan.extra_manifests:
+        digest = Digest.of(raw)
+        destination.put_manifest(raw, media_type, digest, cancel=cancel)
+        emit(ManifestWritten(digest, media_type))
+    results: list[tuple[InstancePlan, bytes, Digest]] = []
+    for instance in plan.instances:
+        raw, digest = _instance_manifest(instance, written)
+        destination.put_manifest(raw, instance.media_type, digest, cancel=cancel)
+        emit(ManifestWritten(digest, instance.media_type))
+        results.append((instance, raw, digest))
+    if plan.list_media_type is not None:
+        raw = _list_manifest(plan, results)
+        digest = Digest.of(raw)
+        destination.put_manifest(raw, plan.list_media_type, digest, cancel=cancel)
+        emit(ManifestWritten(digest, plan.list_media_type))
+        top = Descriptor(plan.list_media_type, digest, len(raw))
+    else:
+        instance, raw, digest = results[0]
+        top = Descriptor(instance.media_type, digest, len(raw))
+    check(cancel)
+    destination.commit(top, raw, cancel=cancel)
+    return top
+
+
+def _transfer_blob(
+    task: BlobTask,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+) -> Descriptor:
+    descriptor = task.source
+    if task.recompress is None:
+        how = destination.reuse_blob(replace(descriptor, media_type=task.media_type),
+                                     cancel=cancel)
+        if how is not None:
+            emit(BlobSkipped(descriptor.digest, descriptor.size, how))
+            return replace(descriptor, media_type=task.media_type)
+    emit(BlobStarted(descriptor.digest, descriptor.size, descriptor.media_type))
+    done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        emit(BlobProgress(descriptor.digest, done, descriptor.size))
+
+    stream = source.open_blob(descriptor, cancel=cancel)
+    try:
+        if task.recompress is None:
+            written = destination.put_blob(
+                stream, media_type=task.media_type, digest=descriptor.digest,
+                size=descriptor.size, cancel=cancel, progress=progress,
+            )
+        else:
+            what = f"The layer {descriptor.digest}"
+            reader = _Recompressor(
+                stream, media.layer_compression(descriptor.media_type), task.recompress,
+                options.compression_level, task.diff_id, what,
+            )
+            written = destination.put_blob(
+                reader, media_type=task.media_type, digest=None, size=None,
+                cancel=cancel, progress=None,
+            )
+            progress(descriptor.size)
+    finally:
+        stream.close()
+    written = replace(written, media_type=task.media_type)
+    emit(BlobDone(descriptor.digest, written, task.recompress is not None))
+    return written
+
+
+def copy_image(
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions | None = None,
+    *,
+    events: EventCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Descriptor:
+    """Plan and execute in one call."""
+    plan = plan_copy(source, destination, options, cancel=cancel)
+    return execute(plan, source, destination, options, events=events, cancel=cancel)
+
+
+def format_plan(plan: CopyPlan) -> str:
+    return "\n".join(plan.describe())
+
+
+__all__: Sequence[str] = [
+    "BlobDone",
+    "BlobProgress",
+    "BlobSkipped",
+    "BlobStarted",
+    "CopyCancelled",
+    "CopyEvent",
+    "CopyOptions",
+    "CopyPlan",
+    "Failed",
+    "Finished",
+    "ManifestWritten",
+    "Planned",
+    "copy_image",
+    "execute",
+    "format_plan",
+    "plan_copy",
+]

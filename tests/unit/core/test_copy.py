@@ -1,0 +1,319 @@
+"""The copy engine (core/copy.py) on its own: planning, conversions, events, failures.
+
+The destination here is :class:`MemoryDestination`, a complete in-memory
+implementation of the ImageDestination protocol that verifies every blob as it
+arrives; the real destinations have tests of their own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import (
+    BlobDone,
+    BlobSkipped,
+    CopyCancelled,
+    CopyOptions,
+    Failed,
+    Finished,
+    ManifestWritten,
+    Planned,
+    copy_image,
+    execute,
+    plan_copy,
+)
+from spyglass.core.digest import Digest, Readable
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    PlatformNotFound,
+    SizeMismatch,
+    Unsupported,
+)
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from spyglass.core.platform import Platform
+from spyglass.core.transports import open_source
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
+
+
+class MemoryDestination:
+    """An ImageDestination keeping blobs and manifests in dicts, verifying what it gets."""
+
+    def __init__(
+        self,
+        *,
+        types: tuple[str, ...] = (),
+        lists: bool = True,
+        layer_compression: str | None = None,
+        have: set[Digest] | None = None,
+    ) -> None:
+        self.description = "memory:"
+        self.supported_manifest_types = types
+        self.accepts_lists = lists
+        self.desired_layer_compression = layer_compression
+        self.blobs: dict[Digest, bytes] = {}
+        self.manifests: dict[Digest, tuple[bytes, str]] = {}
+        self.committed: tuple[Descriptor, bytes] | None = None
+        self.aborted = False
+        self.have = have or set()
+        self.lock = threading.Lock()
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        return "exists" if descriptor.digest in self.have else None
+
+    def put_blob(self, stream: Readable, *, media_type: str, digest: Digest | None,
+                 size: int | None, cancel: CancelToken | None = None,
+                 progress: Any = None) -> Descriptor:
+        parts = []
+        while chunk := stream.read(65536):
+            parts.append(chunk)
+            if progress:
+                progress(len(chunk))
+        data = b"".join(parts)
+        actual = Digest.of(data)
+        if digest is not None and actual != digest:
+            raise DigestMismatch(f"memory: {actual} != {digest}")
+        if size is not None and len(data) != size:
+            raise SizeMismatch("memory: size")
+        with self.lock:
+            self.blobs[actual] = data
+        return Descriptor(media_type, actual, len(data))
+
+    def put_manifest(self, raw: bytes, media_type: str, digest: Digest, *,
+                     cancel: CancelToken | None = None) -> None:
+        assert Digest.of(raw) == digest
+        self.manifests[digest] = (raw, media_type)
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        assert top.digest in self.manifests
+        self.committed = (top, raw)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Path:
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+def events_of(call: Any) -> list[Any]:
+    seen: list[Any] = []
+    lock = threading.Lock()
+
+    def record(event: Any) -> None:
+        with lock:
+            seen.append(event)
+
+    call(record)
+    return seen
+
+
+def test_copies_the_instance_for_the_requested_platform(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(platforms=(Platform.parse("linux/arm64"),))
+    seen = events_of(lambda cb: copy_image(source, dest, options, events=cb))
+    assert dest.committed is not None
+    top, raw = dest.committed
+    manifest = parse_manifest(raw)
+    assert isinstance(manifest, ImageManifest)
+    config = json.loads(dest.blobs[manifest.config.digest])
+    assert config["architecture"] == "arm64"
+    for layer in manifest.layers:
+        assert Digest.of(dest.blobs[layer.digest]) == layer.digest
+    assert isinstance(seen[0], Planned) and isinstance(seen[-1], Finished)
+    assert seen[-1].digest == top.digest
+    assert sum(isinstance(e, BlobDone) for e in seen) == 1 + len(manifest.layers)
+
+
+def test_all_copies_the_list_byte_for_byte(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    raw_list, _ = source.get_manifest()
+    dest = MemoryDestination()
+    plan = plan_copy(source, dest, CopyOptions(multi_arch="all"))
+    assert plan.keeps_digests
+    top = execute(plan, source, dest)
+    assert top.digest == Digest.of(raw_list)
+    assert dest.committed is not None and dest.committed[1] == raw_list
+    index = parse_manifest(raw_list)
+    assert isinstance(index, ImageIndex)
+    assert {d.digest for d in index.manifests} <= set(dest.manifests)
+
+
+def test_several_platforms_make_a_list_of_just_them(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/arm/v7")))
+    plan = plan_copy(source, dest, options)
+    assert not plan.keeps_digests
+    assert any("rebuilt with 2 of its 3" in note for note in plan.notes)
+    execute(plan, source, dest, options)
+    assert dest.committed is not None
+    rebuilt = parse_manifest(dest.committed[1])
+    assert isinstance(rebuilt, ImageIndex)
+    assert sorted(str(d.platform) for d in rebuilt.manifests) == ["linux/amd64", "linux/arm/v7"]
+
+
+def test_preserve_digests_refuses_a_rebuilt_list_before_anything_moves(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/arm64")),
+                          preserve_digests=True)
+    with pytest.raises(Unsupported, match="--preserve-digests"):
+        plan_copy(source, dest, options)
+    assert dest.blobs == {}
+
+
+def test_a_destination_without_lists_gets_one_instance_or_a_refusal(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    with pytest.raises(Unsupported, match="cannot hold a manifest list"):
+        plan_copy(source, MemoryDestination(lists=False), CopyOptions(multi_arch="all"))
+    dest = MemoryDestination(lists=False)
+    copy_image(source, dest, CopyOptions(platforms=(Platform.parse("linux/arm/v7"),)))
+    assert dest.committed is not None
+    assert isinstance(parse_manifest(dest.committed[1]), ImageManifest)
+
+
+def test_unknown_platform_names_what_is_offered(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    with pytest.raises(PlatformNotFound, match="linux/amd64"):
+        plan_copy(source, MemoryDestination(),
+                  CopyOptions(platforms=(Platform.parse("linux/s390x"),)))
+
+
+def test_format_v2s2_maps_every_media_type(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(multi_arch="all", format="v2s2")
+    copy_image(source, dest, options)
+    assert dest.committed is not None
+    top, raw = dest.committed
+    assert top.media_type == media.DOCKER_LIST
+    index = parse_manifest(raw)
+    assert isinstance(index, ImageIndex)
+    for entry in index.manifests:
+        child_raw, child_type = dest.manifests[entry.digest]
+        assert child_type == media.DOCKER_V2S2 == entry.media_type
+        child = parse_manifest(child_raw)
+        assert isinstance(child, ImageManifest)
+        assert child.config.media_type == media.DOCKER_CONFIG
+        assert {layer.media_type for layer in child.layers} == {media.DOCKER_LAYER_GZIP}
+        # blobs themselves are unchanged: same digests as the OCI source
+        assert all(layer.digest in dest.blobs for layer in child.layers)
+
+
+def test_recompression_to_zstd_keeps_diff_ids(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(compression="zstd", platforms=(Platform.parse("linux/amd64"),))
+    seen = events_of(lambda cb: copy_image(source, dest, options, events=cb))
+    assert dest.committed is not None
+    manifest = parse_manifest(dest.committed[1])
+    assert isinstance(manifest, ImageManifest)
+    config = json.loads(dest.blobs[manifest.config.digest])
+    for layer, diff_id in zip(manifest.layers, config["rootfs"]["diff_ids"], strict=True):
+        assert layer.media_type == media.OCI_LAYER_ZSTD
+        plain = zstandard.ZstdDecompressor().stream_reader(dest.blobs[layer.digest]).read()
+        assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
+    assert all(e.recompressed for e in seen if isinstance(e, BlobDone) and e.written.media_type
+               == media.OCI_LAYER_ZSTD)
+
+
+def test_zstd_to_v2s2_is_refused_with_the_reason(tmp_path: Path) -> None:
+    builder = LayoutBuilder(tmp_path / "z")
+    desc = builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"}, compression="zstd")]))
+    builder.tag(desc, "z")
+    source = open_source(f"oci:{tmp_path / 'z'}:z")
+    with pytest.raises(Unsupported, match="zstd"):
+        plan_copy(source, MemoryDestination(), CopyOptions(format="v2s2"))
+
+
+def test_decompressing_destination_gets_plain_tars(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination(types=(media.DOCKER_V2S2,), lists=False, layer_compression="none")
+    copy_image(source, dest, CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    assert dest.committed is not None
+    manifest = parse_manifest(dest.committed[1])
+    assert isinstance(manifest, ImageManifest)
+    assert manifest.media_type == media.DOCKER_V2S2
+    config = json.loads(dest.blobs[manifest.config.digest])
+    assert [str(layer.digest) for layer in manifest.layers] == config["rootfs"]["diff_ids"]
+    assert {layer.media_type for layer in manifest.layers} == {media.DOCKER_LAYER}
+
+
+def test_blobs_the_destination_has_are_skipped(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    first = MemoryDestination()
+    copy_image(source, first, CopyOptions(multi_arch="all"))
+    second = MemoryDestination(have=set(first.blobs))
+    seen = events_of(lambda cb: copy_image(source, second, CopyOptions(multi_arch="all"),
+                                           events=cb))
+    assert second.blobs == {}
+    assert {e.digest for e in seen if isinstance(e, BlobSkipped)} == set(first.blobs)
+
+
+def test_a_corrupt_blob_fails_the_copy_and_aborts(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    plan = plan_copy(source, MemoryDestination(), CopyOptions(multi_arch="all"))
+    victim = plan.blobs[-1].source.digest
+    path = layout / "blobs" / "sha256" / victim.hex
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    dest = MemoryDestination()
+    seen: list[Any] = []
+    with pytest.raises((DigestMismatch, SizeMismatch)):
+        execute(plan, source, dest, events=seen.append)
+    assert dest.aborted and dest.committed is None
+    assert isinstance(seen[-1], Failed) and str(victim.hex[:12]) in seen[-1].message
+
+
+def test_cancelling_stops_and_aborts(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    cancel = CancelToken()
+    plan = plan_copy(source, dest, CopyOptions(multi_arch="all"))
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, Planned):
+            cancel.cancel()
+
+    seen: list[Any] = []
+    with pytest.raises(Cancelled):
+        execute(plan, source, dest, events=lambda e: (seen.append(e), on_event(e)), cancel=cancel)
+    assert dest.aborted and dest.committed is None
+    assert isinstance(seen[-1], CopyCancelled)
+    assert not any(isinstance(e, ManifestWritten) for e in seen)
+
+
+def test_gzip_layers_are_written_again_when_asked_for_gzip_from_zstd(tmp_path: Path) -> None:
+    builder = LayoutBuilder(tmp_path / "z")
+    desc = builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"hello"}, compression="zstd")]))
+    builder.tag(desc, "z")
+    source = open_source(f"oci:{tmp_path / 'z'}:z")
+    dest = MemoryDestination()
+    copy_image(source, dest, CopyOptions(compression="gzip", compression_level=9))
+    assert dest.committed is not None
+    manifest = parse_manifest(dest.committed[1])
+    assert isinstance(manifest, ImageManifest)
+    layer = manifest.layers[0]
+    assert layer.media_type == media.OCI_LAYER_GZIP
+    assert gzip.decompress(dest.blobs[layer.digest])[:512].count(b"a") >= 1
