@@ -1,19 +1,29 @@
-"""Fixtures for driving the real window: a MainWindow with its own settings file, and
-what the bundled sample layout holds, read straight from its files to check against."""
+"""Fixtures for driving the real window: a MainWindow with its own settings file and
+credential store, what the bundled sample layout holds (read straight from its files to
+check against), and real registries (Debian's docker-registry, images pushed with skopeo)
+for the registry side of the window."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QThread
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import SampleFacts, SampleImage, read_blob, show_image
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
+from tests.helpers.registry import REGISTRY_BINARIES, RegistryServer, push_image
 
 
 @pytest.fixture(scope="session")
@@ -38,14 +48,36 @@ def settings_file(tmp_path: Path) -> Path:
     return tmp_path / "config" / "settings.json"
 
 
+def store_environ(root: Path) -> dict[str, str]:
+    """An environment for a CredentialStore that reads no auth file of the session's."""
+    environ = {"HOME": str(root / "home"), "XDG_RUNTIME_DIR": str(root / "run"),
+               "XDG_CONFIG_HOME": str(root / "config"), "DOCKER_CONFIG": str(root / "docker"),
+               "PATH": "/usr/bin:/bin"}
+    for key in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DOCKER_CONFIG"):
+        Path(environ[key]).mkdir(parents=True, exist_ok=True)
+    return environ
+
+
 @pytest.fixture
-def make_window(qtbot: QtBot, settings_file: Path) -> Iterator[Callable[..., MainWindow]]:
-    """Build MainWindows that are shown, closed at the end, and checked to stop their threads."""
+def store(tmp_path: Path) -> CredentialStore:
+    """A credential store with no keyring (the fail backend): saved secrets last a session."""
+    return CredentialStore(keyring_backend=keyring.backends.fail.Keyring(),
+                           environ=store_environ(tmp_path / "store"))
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, settings_file: Path,
+                store: CredentialStore) -> Iterator[Callable[..., MainWindow]]:
+    """Build MainWindows that are shown, closed at the end, and checked to stop their threads.
+
+    Each gets ``store`` unless given ``credentials=``.
+    """
     windows: list[MainWindow] = []
 
-    def make(settings: Settings | None = None) -> MainWindow:
+    def make(settings: Settings | None = None, **kwargs: Any) -> MainWindow:
+        kwargs.setdefault("credentials", store)
         window = MainWindow(settings or Settings(first_run_done=True),
-                            settings_file=settings_file)
+                            settings_file=settings_file, **kwargs)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -70,3 +102,92 @@ def demo(qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> MainWindow:
     window.open_location(sample.layout, select=False)
     show_image(qtbot, window, "spyglass-demo:1.0")
     return window
+
+
+# -- registries
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """A started registry and what was pushed to it.
+
+    ``digests`` maps ``repo:tag`` to the digest skopeo reported.
+    """
+
+    server: RegistryServer
+    digests: dict[str, str]
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+
+DEMO_TAGS = ("1.10", "latest", "1.9", "1.2")
+"""What ``demo/app`` holds: 1.10 and latest are one image (the sample's list), 1.9 a
+single-platform image, 1.2 another three-platform list."""
+
+
+def fill_registry(server: RegistryServer, sample_layout: Path, work: Path,
+                  creds: tuple[str, str] | None = None) -> dict[str, str]:
+    """Push the demo images (see :data:`DEMO_TAGS`) and ``other/tools:v1``."""
+    other = work / "other-layout"
+    if not other.exists():
+        multi_platform_layout(other)
+        builder = LayoutBuilder(other)
+        builder.tag(builder.add_image(ImageSpec(
+            layers=[LayerSpec({"/usr/bin/tool": b"#!/bin/sh\necho tool\n"})],
+            cmd=["/usr/bin/tool"])), "single")
+    pushes = [
+        (sample_layout, "spyglass-demo:1.0", "demo/app:1.10"),
+        (sample_layout, "spyglass-demo:1.0", "demo/app:latest"),
+        (other, "single", "demo/app:1.9"),
+        (other, "latest", "demo/app:1.2"),
+        (other, "single", "other/tools:v1"),
+    ]
+    return {target: push_image(server, layout, ref, target, creds=creds)
+            for layout, ref, target in pushes}
+
+
+@pytest.fixture(scope="session")
+def registry_binary() -> str:
+    """The registry server; skips (naming how to get it) when it is missing."""
+    return require_tool(*REGISTRY_BINARIES)
+
+
+@pytest.fixture(scope="session")
+def _gui_servers() -> Iterator[contextlib.ExitStack]:
+    with contextlib.ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def demo_registry(_gui_servers: contextlib.ExitStack, registry_binary: str,
+                  sample_layout: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> RegistryFacts:
+    """An anonymous plain-HTTP registry with the demo images; shared: do not change it."""
+    require_tool("skopeo")
+    server = _gui_servers.enter_context(RegistryServer(binary=registry_binary))
+    digests = fill_registry(server, sample_layout, tmp_path_factory.mktemp("demo-registry"))
+    return RegistryFacts(server, digests)
+
+
+@pytest.fixture
+def own_registry(registry_binary: str, sample_layout: Path,
+                 tmp_path: Path) -> Iterator[RegistryFacts]:
+    """A registry with the demo images for this test only (to delete from)."""
+    require_tool("skopeo")
+    with RegistryServer(binary=registry_binary) as server:
+        yield RegistryFacts(server, fill_registry(server, sample_layout, tmp_path))
+
+
+@pytest.fixture(scope="session")
+def alice_registry(_gui_servers: contextlib.ExitStack, registry_binary: str,
+                   sample_layout: Path, tmp_path_factory: pytest.TempPathFactory
+                   ) -> RegistryFacts:
+    """A registry with htpasswd Basic auth for alice/wonderland, holding the demo images."""
+    require_tool("skopeo")
+    server = _gui_servers.enter_context(
+        RegistryServer(binary=registry_binary, htpasswd={"alice": "wonderland"}))
+    digests = fill_registry(server, sample_layout, tmp_path_factory.mktemp("alice-registry"),
+                            creds=("alice", "wonderland"))
+    return RegistryFacts(server, digests)

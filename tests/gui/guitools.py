@@ -78,3 +78,80 @@ def select_platform(qtbot: QtBot, window: MainWindow, platform: str) -> None:
     assert view.state is not None and view.state.current is not None
     assert str(view.state.current.descriptor.platform) == platform
 
+
+
+# -- registries
+
+
+def fill_registry_dialog(qtbot: QtBot, dialog: Any, host: str, username: str = "",
+                         password: str = "", *, insecure: bool | None = None) -> None:
+    """Type into the Add/Edit Registry dialog's fields as a person would."""
+    fields = [(dialog.user_edit, username), (dialog.password_edit, password)]
+    if not dialog.host_edit.isReadOnly():
+        fields.insert(0, (dialog.host_edit, host))
+    for edit, text in fields:
+        edit.clear()
+        if text:
+            qtbot.keyClicks(edit, text)
+    if insecure is not None:
+        dialog.insecure_box.setChecked(insecure)
+
+
+def test_connection(qtbot: QtBot, dialog: Any) -> str:
+    """Press Test Connection and wait for the result; return its text."""
+    from PySide6.QtCore import Qt
+
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS * 3):
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    text: str = dialog.result_text
+    return text
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def add_registry(qtbot: QtBot, window: MainWindow, host: str, username: str = "",
+                 password: str = "", *, insecure: bool | None = None) -> None:
+    """Add a registry through the dialog: fill it, test, accept, wait until it is listed."""
+    from PySide6.QtCore import Qt
+
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, username, password, insecure=insecure)
+    assert test_connection(qtbot, dialog).startswith("Connected.")
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+
+
+def wait_repositories(qtbot: QtBot, window: MainWindow, host: str) -> list[str]:
+    """Wait until the registry's repositories are listed; return their names."""
+    from spyglass.gui.models.registries import REPOSITORY_ROLE
+
+    model = window.registries.model
+
+    def listed() -> None:
+        node = model.registry_node(model.registry_index(host))
+        assert node is not None and (node.done or node.state.value == "failed")
+
+    qtbot.waitUntil(listed, timeout=WAIT_MS)
+    parent = model.registry_index(host)
+    return [model.data(model.index(r, 0, parent), REPOSITORY_ROLE)
+            for r in range(model.rowCount(parent))
+            if model.data(model.index(r, 0, parent), REPOSITORY_ROLE) is not None]
+
+
+def wait_tags(qtbot: QtBot, window: MainWindow, host: str, repository: str) -> list[str]:
+    """Wait until every tag of the repository is listed; return them in tree order."""
+    from spyglass.gui.models.registries import TAG_ROLE, RepositoryNode
+
+    model = window.registries.model
+
+    def done() -> None:
+        node = model.node(model.repository_index(host, repository))
+        assert isinstance(node, RepositoryNode)
+        assert node.done or node.state.value == "failed"
+
+    qtbot.waitUntil(done, timeout=WAIT_MS)
+    parent = model.repository_index(host, repository)
+    return [model.data(model.index(r, 0, parent), TAG_ROLE)
+            for r in range(model.rowCount(parent))
+            if model.data(model.index(r, 0, parent), TAG_ROLE) is not None]

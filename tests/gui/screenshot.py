@@ -8,8 +8,18 @@ It writes ``resources/screenshots/main-window.png`` (the multi-platform demo
 image, Layers tab, second layer selected) and, next to it,
 ``main-window-overview.png``, ``-platforms``, ``-history``, ``-raw-json``,
 ``-files`` (the file listing of a layer), ``-empty`` (nothing open) and
-``-error`` (a folder that does not exist). Settings go to a temporary folder:
-the user's own are never read or written.
+``-error`` (a folder that does not exist).
+
+Then the registry side: it starts a local registry (Debian's docker-registry),
+pushes the sample image and a few others under several tags with skopeo, adds
+the registry through the Add Registry dialog and writes ``registry.png`` (a
+repository's tags: natural order, digests, the tags of one image marked),
+``registry-add.png`` (the dialog after "Test Connection"),
+``registry-repositories.png`` (the registry's page) and ``registry-image.png``
+(a tag opened). Without docker-registry or skopeo these are skipped, saying so.
+
+Settings go to a temporary folder and no keyring is used: the user's own are
+never read or written.
 """
 
 from __future__ import annotations
@@ -31,9 +41,11 @@ _SANDBOX = tempfile.mkdtemp(prefix="spyglass-screenshot-")
 os.environ["XDG_CONFIG_HOME"] = _SANDBOX
 os.environ["XDG_CACHE_HOME"] = _SANDBOX
 
+import keyring.backends.fail  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from spyglass.core.credentials import CredentialStore  # noqa: E402
 from spyglass.core.settings import Settings  # noqa: E402
 from spyglass.gui.app import create_application  # noqa: E402
 from spyglass.gui.main_window import MainWindow, sample_layout_path  # noqa: E402
@@ -75,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application([sys.argv[0]])
     window = MainWindow(Settings(first_run_done=True),
-                        settings_file=Path(_SANDBOX) / "settings.json")
+                        settings_file=Path(_SANDBOX) / "settings.json",
+                        credentials=CredentialStore(
+                            keyring_backend=keyring.backends.fail.Keyring()))
     window.resize(*SIZE)
     window.show()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,6 +137,102 @@ def main(argv: list[str] | None = None) -> int:
     save(window.grab(), args.out / "main-window-error.png")
     window.close()
     settle(app, 0.1)
+    return registry_shots(app, args)
+
+
+# -- the registry side
+
+DEMO_REPOSITORY = "spyglass/demo"
+
+
+def _fill_registry(server: object, layouts: Path, sample: Path) -> None:
+    """Push the sample's list and a few other images under tags that show the natural
+    order (1.9 < 1.10) and aliases (2.0, latest and stable are one image)."""
+    from tests.helpers.imagebuild import (
+        ImageSpec,
+        LayerSpec,
+        LayoutBuilder,
+        multi_platform_layout,
+    )
+    from tests.helpers.registry import push_image
+
+    other = layouts / "other"
+    multi_platform_layout(other)
+    builder = LayoutBuilder(other)
+    for version in ("1.0", "1.2", "1.9", "2.0-rc1"):
+        builder.tag(builder.add_image(ImageSpec(
+            layers=[LayerSpec({"/etc/demo-version": f"{version}\n".encode()},
+                              created_by=f"COPY demo-{version} /etc/")],
+            labels={"org.opencontainers.image.version": version},
+            cmd=["/bin/demo"])), version)
+    pushes = [(other, v, f"{DEMO_REPOSITORY}:{v}") for v in ("1.0", "1.2", "1.9", "2.0-rc1")]
+    pushes += [(other, "latest", f"{DEMO_REPOSITORY}:{v}") for v in ("1.10", "1.10.1")]
+    pushes += [(sample, "spyglass-demo:1.0", f"{DEMO_REPOSITORY}:{v}")
+               for v in ("2.0", "latest", "stable")]
+    pushes += [(other, "1.0", "spyglass/tools:2024.1"), (other, "1.2", "team/api:v3"),
+               (other, "1.9", "team/api:v3.1"), (other, "latest", "team/web:main")]
+    for layout, ref, target in pushes:
+        push_image(server, layout, ref, target)  # type: ignore[arg-type]
+
+
+def registry_shots(app: QApplication, args: argparse.Namespace) -> int:
+    import shutil
+
+    from spyglass.gui.models.registries import DIGEST_ROLE
+
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None or shutil.which("skopeo") is None:
+        print("skipping the registry screenshots: they need docker-registry and skopeo")
+        return 0
+    from tests.helpers.registry import RegistryServer
+
+    work = Path(_SANDBOX) / "registry-images"
+    work.mkdir()
+    with RegistryServer(binary=binary) as server:
+        _fill_registry(server, work, args.layout)
+        window = MainWindow(Settings(first_run_done=True),
+                            settings_file=Path(_SANDBOX) / "settings-registry.json",
+                            credentials=CredentialStore(
+                                keyring_backend=keyring.backends.fail.Keyring()))
+        window.resize(*SIZE)
+        window.show()
+        window.open_location(args.layout, select=False)
+        settle(app)
+        registries = window.registries
+        dialog = registries.add_registry()
+        dialog.host_edit.setText(f"http://{server.host}")
+        dialog.insecure_box.setChecked(True)
+        dialog.test()
+        wait_until(app, lambda: bool(dialog.result_text))
+        settle(app)
+        save(dialog.grab(), args.out / "registry-add.png")
+        dialog.accept()
+        model = registries.model
+        wait_until(app, lambda: model.repository_index(server.host, DEMO_REPOSITORY).isValid())
+        settle(app)
+        save(window.grab(), args.out / "registry-repositories.png")
+
+        repo = model.repository_index(server.host, DEMO_REPOSITORY)
+        registries.tree.setCurrentIndex(repo)
+        registries.tree.expand(repo)
+        page = registries.repository_page
+        wait_until(app, lambda: page.proxy.rowCount(page.table.rootIndex()) == 9)
+        wait_until(app, lambda: all(
+            model.tag_index(server.host, DEMO_REPOSITORY, tag).data(DIGEST_ROLE)
+            for tag in page.tag_texts()))
+        page.select_tag(model.tag_index(server.host, DEMO_REPOSITORY, "latest"))
+        page.table.setFocus()
+        settle(app, 0.5)
+        save(window.grab(), args.out / "registry.png")
+
+        view = window.image_view
+        registries.tree.setCurrentIndex(model.tag_index(server.host, DEMO_REPOSITORY, "2.0"))
+        wait_until(app, lambda: view.state is not None)
+        view.tabs.setCurrentIndex(PLATFORMS)
+        settle(app)
+        save(window.grab(), args.out / "registry-image.png")
+        window.close()
+        settle(app, 0.1)
     return 0
 
 

@@ -155,14 +155,18 @@ def _tag(painter: QPainter, _size: float) -> None:
 
 
 def _alias(painter: QPainter, _size: float) -> None:
-    """Two tags on one image: an equals sign in a small round badge."""
-    color = QColor("#7e57c2")
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(color)
-    painter.drawEllipse(QRectF(2, 2, 12, 12))
-    painter.setPen(QPen(QColor("white"), 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-    painter.drawLine(QPointF(5.2, 6.6), QPointF(10.8, 6.6))
-    painter.drawLine(QPointF(5.2, 9.4), QPointF(10.8, 9.4))
+    """Several tags on one image: a second tag behind the first."""
+    painter.save()
+    painter.translate(1.6, -2.4)
+    painter.setOpacity(0.75)
+    _tag(painter, _size)
+    painter.restore()
+    painter.translate(-1.0, 1.8)
+    painter.setPen(QPen(QColor("white"), 1.6))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPolygon(QPolygonF([QPointF(1.5, 4.5), QPointF(10, 4.5), QPointF(14.5, 8),
+                                   QPointF(10, 11.5), QPointF(1.5, 11.5)]))
+    _tag(painter, _size)
 
 
 def _add(painter: QPainter, _size: float) -> None:

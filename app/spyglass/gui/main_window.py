@@ -9,7 +9,7 @@ import platform as _platform
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, qVersion
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, qVersion
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -23,17 +23,21 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from spyglass import __version__
+from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
 from spyglass.gui import icons
 from spyglass.gui.loading import ImageState
@@ -43,8 +47,9 @@ from spyglass.gui.models.places import (
     LocationNode,
     PlacesModel,
 )
+from spyglass.gui.registries import RegistryBrowser, session_only_text
 from spyglass.gui.views.image_view import ImageView, LocationSummary
-from spyglass.gui.views.widgets import Spinner, mute, scaled_font
+from spyglass.gui.views.widgets import Banner, Spinner, mute, scaled_font
 from spyglass.gui.workers import Runner
 
 log = logging.getLogger(__name__)
@@ -67,11 +72,15 @@ class MainWindow(QMainWindow):
 
     Attributes:
         settings: the user's settings; saved in the background when the recent
-            locations change, and when the window closes.
+            locations or the registries change, and when the window closes.
         runner: the background job runner of every pane.
-        places: the :class:`PlacesModel` of the tree on the left.
+        places: the :class:`PlacesModel` of the local tree on the left.
         tree: the view of ``places``.
+        registries: the :class:`RegistryBrowser`: the registries tree above the
+            local one, and the registry and repository pages.
+        content: the middle pane: ``image_view`` or a registry page.
         image_view: the :class:`ImageView` on the right.
+        session_banner: the notice that credentials last only for this session.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         *,
         settings_file: Path | None = None,
+        credentials: CredentialStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,6 +96,12 @@ class MainWindow(QMainWindow):
         self._settings_file = settings_file
         self._closed = False
         self._select_first: set[str] = set()
+        self._clearing_places = False
+        self._session_hosts: list[str] = []
+        if credentials is None:
+            from spyglass.core.transports.registry import credential_store
+
+            credentials = credential_store()
 
         self.setWindowTitle("Spyglass")
         self.setWindowIcon(icons.app_icon())
@@ -96,17 +112,28 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self)
         self.places = PlacesModel(self.runner, self)
         self.tree = QTreeView()
-        places_pane = self._build_places_pane()
         self.image_view = ImageView(self.runner)
+        self.content = QStackedWidget()
+        self.content.addWidget(self.image_view)
+        self.registries = RegistryBrowser(self.runner, self.settings, credentials,
+                                          self.image_view, self.content, self)
+        places_pane = self._build_places_pane()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(places_pane)
-        self.splitter.addWidget(self.image_view)
+        self.splitter.addWidget(self.content)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([PLACES_WIDTH, DEFAULT_SIZE[0] - PLACES_WIDTH])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
-        self.setCentralWidget(self.splitter)
+        self.session_banner = Banner()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.session_banner)
+        central_layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
 
         self._build_menus()
         self._build_status_bar()
@@ -121,6 +148,15 @@ class MainWindow(QMainWindow):
         self.image_view.openArchiveRequested.connect(self.choose_archive)
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
         self.image_view.closeLocationRequested.connect(self.close_current_location)
+        self.image_view.addRegistryRequested.connect(self.registries.add_registry)
+        self.registries.statusMessage.connect(self.show_status)
+        self.registries.settingsChanged.connect(self.save_settings_later)
+        self.registries.sessionOnly.connect(self.show_session_only)
+        self.registries.selected.connect(self._registry_selected)
+        self.registries.titleChanged.connect(
+            lambda title: self.setWindowTitle(f"{title} — Spyglass"))
+        self.registries.tree.selectionModel().currentChanged.connect(
+            lambda *_: self._update_actions())
         self.runner.message.connect(self.show_status)
         self.runner.busyChanged.connect(self._busy_changed)
         self._update_actions()
@@ -128,7 +164,11 @@ class MainWindow(QMainWindow):
     # -- building
 
     def _build_places_pane(self) -> QWidget:
-        """The tree of places under a small caption, on the base colour like a sidebar."""
+        """The sidebar, on the base colour: REGISTRIES above, LOCAL (layouts, archives) below.
+
+        Two trees under two captions, in a splitter: selecting a row in one
+        clears the selection of the other.
+        """
         self.tree.setModel(self.places)
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
@@ -143,23 +183,122 @@ class MainWindow(QMainWindow):
         self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
 
-        places_pane = QWidget()
-        places_pane.setAutoFillBackground(True)
-        pane_palette = places_pane.palette()
+        registry_tree = self.registries.tree
+        registry_tree.setMinimumWidth(180)
+        for tree in (self.tree, registry_tree):
+            tree.setFrameShape(QFrame.Shape.NoFrame)
+            tree.setAutoFillBackground(False)
+
+        add = QToolButton()
+        add.setIcon(icons.add_icon())
+        add.setAutoRaise(True)
+        add.setToolTip("Add a registry")
+        add.clicked.connect(self.registries.add_registry)
+        self.add_registry_button = add
+        self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")
+        self.add_registry_link.setContentsMargins(12, 2, 8, 8)
+        self.add_registry_link.linkActivated.connect(lambda _link: self.registries.add_registry())
+        registries = QWidget()
+        registries_layout = QVBoxLayout(registries)
+        registries_layout.setContentsMargins(0, 0, 0, 0)
+        registries_layout.setSpacing(0)
+        registries_layout.addWidget(self._caption("REGISTRIES", add))
+        registries_layout.addWidget(self.add_registry_link)
+        registries_layout.addWidget(registry_tree, 1)
+        local = QWidget()
+        local_layout = QVBoxLayout(local)
+        local_layout.setContentsMargins(0, 0, 0, 0)
+        local_layout.setSpacing(0)
+        self._local_caption = self._caption("LOCAL")
+        local_layout.addWidget(self._local_caption)
+        local_layout.addWidget(self.tree, 1)
+
+        self.sidebar = QSplitter(Qt.Orientation.Vertical)
+        self.sidebar.addWidget(registries)
+        self.sidebar.addWidget(local)
+        self._registries_section = registries
+        self._local_section = local
+        self.sidebar.setChildrenCollapsible(False)
+        self.sidebar.setHandleWidth(1)
+        self.sidebar.setAutoFillBackground(True)
+        pane_palette = self.sidebar.palette()
         pane_palette.setColor(QPalette.ColorRole.Window,
                               pane_palette.color(QPalette.ColorRole.Base))
-        places_pane.setPalette(pane_palette)
-        self.tree.setFrameShape(QFrame.Shape.NoFrame)
-        places_layout = QVBoxLayout(places_pane)
-        places_layout.setContentsMargins(0, 0, 0, 0)
-        places_layout.setSpacing(0)
-        caption = QLabel("PLACES")
-        caption.setContentsMargins(10, 8, 8, 6)
+        self.sidebar.setPalette(pane_palette)
+        self.sidebar.setStyleSheet(
+            "QSplitter::handle:vertical { background: palette(midlight); }")
+        self._sidebar_moved = False
+        self.sidebar.splitterMoved.connect(self._sidebar_moved_by_hand)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.timeout.connect(self._fit_sidebar)
+        model = self.registries.model
+        model.rowsInserted.connect(self._registry_rows_changed)
+        model.rowsRemoved.connect(self._registry_rows_changed)
+        for signal in (self.places.rowsInserted, self.places.rowsRemoved,
+                       self.tree.expanded, self.tree.collapsed):
+            signal.connect(lambda *_: self._fit_timer.start())
+        self._registries_changed()
+        return self.sidebar
+
+    @staticmethod
+    def _caption(text: str, button: QWidget | None = None) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(10, 8, 6, 4)
+        layout.setSpacing(4)
+        caption = QLabel(text)
         caption.setFont(scaled_font(caption.font(), 0.85, bold=True))
         mute(caption)
-        places_layout.addWidget(caption)
-        places_layout.addWidget(self.tree, 1)
-        return places_pane
+        layout.addWidget(caption, 1)
+        if button is not None:
+            layout.addWidget(button)
+        row.setFixedHeight(max(caption.sizeHint().height(),
+                               button.sizeHint().height() if button else 0) + 12)
+        return row
+
+    def _registries_changed(self) -> None:
+        """A line ("Add a registry…") while there is none; room for the tree once there is."""
+        count = self.registries.model.rowCount()
+        self.add_registry_link.setVisible(count == 0)
+        self.registries.tree.setVisible(count > 0)
+        section = self._registries_section
+        if count == 0:
+            section.setMaximumHeight(section.sizeHint().height())
+        else:
+            section.setMaximumHeight(16777215)
+        self._fit_timer.start()
+
+    def _registry_rows_changed(self, parent: QModelIndex, *_rows: int) -> None:
+        if not parent.isValid():
+            self._registries_changed()
+
+    def _sidebar_moved_by_hand(self, *_args: object) -> None:
+        self._sidebar_moved = True
+
+    def _fit_sidebar(self) -> None:
+        """LOCAL gets the room its rows need (at most 45 %), REGISTRIES the rest.
+
+        Until the user moves the divider: from then on it stays where they put it.
+        """
+        if self._sidebar_moved or self.registries.model.rowCount() == 0:
+            return
+        sizes = self.sidebar.sizes()
+        total = sum(sizes) or self.sidebar.height()
+        rows = 0
+        for row in range(self.places.rowCount()):
+            rows += 1
+            index = self.places.index(row, 0)
+            if self.tree.isExpanded(index):
+                rows += self.places.rowCount(index)
+        row_height = self.tree.sizeHintForRow(0) if self.places.rowCount() else 0
+        if row_height <= 0:
+            row_height = self.tree.fontMetrics().height() + 8
+        caption = self._local_caption.height()
+        minimum = caption + 2 * row_height
+        wanted = caption + max(rows, 2) * row_height + row_height // 2
+        local = max(minimum, min(wanted, int(total * 0.45)))
+        self.sidebar.setSizes([total - local, local])
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -176,6 +315,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         menu.addMenu(self.recent_menu)
+        menu.addAction(self.registries.add_action)
         menu.addSeparator()
         self.reload_action = QAction("&Reload Location", self)
         self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
@@ -273,6 +413,8 @@ class MainWindow(QMainWindow):
             self.places.remove_location(index)
 
     def reload_current_location(self) -> None:
+        if self.registries.reload_current():
+            return
         node = self.places.location_node(self.tree.currentIndex())
         if node is not None:
             self._select_first.add(str(node.path))
@@ -314,9 +456,33 @@ class MainWindow(QMainWindow):
 
     # -- selection
 
+    def _registry_selected(self) -> None:
+        """A registry row took the selection: the local tree lets go of its own."""
+        self.name_label.setText("")
+        self._clearing_places = True
+        try:
+            self.tree.selectionModel().clear()
+        finally:
+            self._clearing_places = False
+        self._update_actions()
+
+    def show_session_only(self, host: str) -> None:
+        """Say, until dismissed, that the credentials for ``host`` last only this session."""
+        if host not in self._session_hosts:
+            self._session_hosts.append(host)
+        self.session_banner.show_text(session_only_text(self._session_hosts))
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._clearing_places:
+            return
         node = self.places.node(current)
         self.name_label.setText("")
+        if current.isValid():
+            self.registries.clear_selection()
+            self.content.setCurrentWidget(self.image_view)
+        elif self.content.currentWidget() is not self.image_view:
+            self._update_actions()
+            return
         if isinstance(node, ImageNode) and node.parent.location is not None:
             self.image_view.show_entry(node.parent.location, node.entry, node.parent.title)
         elif isinstance(node, LocationNode):
@@ -342,8 +508,10 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_location = self.places.location_node(self.tree.currentIndex()) is not None
+        has_registry = self.registries.model.registry_node(
+            self.registries.tree.currentIndex()) is not None
         self.close_location_action.setEnabled(has_location)
-        self.reload_action.setEnabled(has_location)
+        self.reload_action.setEnabled(has_location or has_registry)
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))
 
     def _context_menu(self, position: QPoint) -> None:
@@ -400,9 +568,7 @@ class MainWindow(QMainWindow):
 
     def save_settings_later(self, *, drain: bool = False) -> None:
         """Save a snapshot of the settings on the writer thread."""
-        snapshot = Settings(**vars(self.settings))
-        snapshot.recent_locations = list(self.settings.recent_locations)
-        snapshot.open_locations = list(self.settings.open_locations)
+        snapshot = self.settings.copy()
         target = self._settings_file
 
         def write(_cancel: object) -> None:
@@ -480,6 +646,7 @@ class MainWindow(QMainWindow):
                 self.saveGeometry().toBase64().data()).decode("ascii")
             self.settings.first_run_done = True
             self.places.close_all()
+            self.registries.shutdown()
             self.save_settings_later(drain=True)
             self.runner.shutdown()
         super().closeEvent(event)

@@ -192,8 +192,9 @@ class Connection:
     """The :class:`RegistryClient` of one registry entry, made on first use (on a worker).
 
     ``credentials`` are the ones just entered in the dialog; without them the
-    store is asked, which may read auth files and run credential helpers —
-    never on the GUI thread. Thread-safe.
+    store is asked — only when the registry wants credentials, and always on
+    the worker that sent the request, since a lookup may read auth files and
+    run credential helpers. Thread-safe.
     """
 
     def __init__(
@@ -217,9 +218,10 @@ class Connection:
         with self._lock:
             if self._client is not None:
                 return self._client
-        credentials = self._store.lookup(self.host, given=self._given)
-        client = RegistryClient(self.host, credentials=credentials, insecure=self.insecure,
-                                retry_times=self._retry_times)
+        store, host = self._store, self.host
+        client = RegistryClient(
+            host, credentials=self._given or (lambda: store.lookup(host)),
+            insecure=self.insecure, retry_times=self._retry_times)
         with self._lock:
             if self._client is None:
                 self._client = client

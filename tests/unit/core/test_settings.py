@@ -13,6 +13,7 @@ from spyglass.core import settings as settings_module
 from spyglass.core.errors import SpyglassError
 from spyglass.core.settings import (
     MAX_RECENT,
+    RegistrySettings,
     Settings,
     load_settings,
     normalize_location,
@@ -189,3 +190,70 @@ def test_save_creates_the_folder(path: Path) -> None:
     assert not path.parent.exists()
     save_settings(Settings(), path)
     assert path.is_file()
+
+
+# -- registries
+
+
+def test_registries_round_trip_without_secrets(path: Path) -> None:
+    original = Settings(registries=[
+        RegistrySettings("quay.io", "alice", False, ["team/app", "team/db"]),
+        RegistrySettings("localhost:5000", insecure=True),
+    ])
+    save_settings(original, path)
+    assert load_settings(path) == original
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["registries"] == [
+        {"host": "quay.io", "username": "alice", "insecure": False,
+         "repositories": ["team/app", "team/db"]},
+        {"host": "localhost:5000", "username": "", "insecure": True, "repositories": []},
+    ]
+    assert not {"password", "secret", "token"} & set().union(*data["registries"])
+
+
+def test_a_secret_in_the_file_is_ignored_and_not_repeated(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"registries": [
+        {"host": "quay.io", "username": "alice", "password": "hunter2", "token": "t0k3n"},
+    ]}), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger=settings_module.__name__):
+        loaded = load_settings(path)
+    assert loaded.registries == [RegistrySettings("quay.io", "alice")]
+    assert '"password", "token"' in caplog.text and "keyring" in caplog.text
+    assert "hunter2" not in caplog.text and "t0k3n" not in caplog.text
+    save_settings(loaded, path)
+    assert "hunter2" not in path.read_text(encoding="utf-8")
+
+
+def test_unusable_registry_entries_are_skipped_one_by_one(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"registries": [
+        "quay.io", {"host": ""}, {"host": "a b"}, {"username": "x"},
+        {"host": "Quay.IO", "insecure": "yes", "username": 3, "repositories": "team/app"},
+        {"host": "quay.io", "username": "second"},
+        {"host": "ghcr.io", "repositories": ["a/b", "a/b", "c/d"]},
+    ]}), encoding="utf-8")
+    loaded = load_settings(path)
+    assert loaded.registries == [RegistrySettings("quay.io"),
+                                 RegistrySettings("ghcr.io", repositories=["a/b", "c/d"])]
+    path.write_text(json.dumps({"registries": {"host": "quay.io"}}), encoding="utf-8")
+    assert load_settings(path).registries == []
+    assert path.exists()
+
+
+def test_set_remove_and_copy_registries() -> None:
+    s = Settings()
+    s.set_registry(RegistrySettings("quay.io"))
+    s.set_registry(RegistrySettings("ghcr.io"))
+    s.set_registry(RegistrySettings("QUAY.io", "bob"))  # replaces in place
+    assert [(r.host, r.username) for r in s.registries] == [("quay.io", "bob"), ("ghcr.io", "")]
+    assert s.registry(" Quay.io ") is s.registries[0]
+    snapshot = s.copy()
+    s.registries[0].repositories.append("team/app")
+    assert snapshot.registries[0].repositories == []
+    assert s.remove_registry("quay.io") and not s.remove_registry("quay.io")
+    assert [r.host for r in s.registries] == ["ghcr.io"]
+    with pytest.raises(SpyglassError, match="not a registry host"):
+        RegistrySettings("quay.io/team")

@@ -1,0 +1,345 @@
+"""Adding or editing a registry: its host, a user name and password or token, and whether
+plain HTTP / unverified TLS is allowed; "Test Connection" says exactly what fails."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core.credentials import Credentials, CredentialStore
+from spyglass.core.errors import InvalidReference
+from spyglass.core.settings import RegistrySettings
+from spyglass.gui import icons
+from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import Spinner, mute, scaled_font
+from spyglass.gui.workers import Runner
+
+_ids = itertools.count(1)
+
+HEADLINES = {
+    "connection": "Cannot reach the registry",
+    "tls": "The secure (TLS) connection failed",
+    "auth": "The registry did not accept the sign-in",
+    "denied": "The registry denied access",
+    "registry": "This is not a container registry",
+    "other": "The test failed",
+}
+"""What failed, by :attr:`ConnectionCheck.problem`."""
+
+
+@dataclass(frozen=True)
+class RegistryInput:
+    """What the dialog was accepted with.
+
+    ``password`` is "" when none was typed: no credentials for a new registry,
+    the saved ones kept when editing (unless the user name was cleared).
+    """
+
+    host: str
+    username: str
+    password: str
+    insecure: bool
+    check: ConnectionCheck | None
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials typed in, or None when no secret was."""
+        if not self.password:
+            return None
+        return Credentials(self.username, self.password, source="Spyglass")
+
+    def settings(self, repositories: list[str] | None = None) -> RegistrySettings:
+        return RegistrySettings(self.host, self.username, self.insecure,
+                                list(repositories or []))
+
+
+class RegistryDialog(QDialog):
+    """Add Registry (or Edit Registry, for ``edit``); open it with ``open()``.
+
+    Accepting tests the connection first unless the inputs were just tested
+    successfully; after a failed test the button reads "Add Anyway".
+
+    Attributes:
+        result_input: the :class:`RegistryInput` once accepted, else None.
+        last_check: the latest answer of a connection test, or None.
+
+    Signals:
+        checked(object): a connection test answered (a :class:`ConnectionCheck`).
+    """
+
+    checked = Signal(object)
+
+    def __init__(
+        self,
+        runner: Runner,
+        store: CredentialStore,
+        *,
+        existing_hosts: list[str] | tuple[str, ...] = (),
+        edit: RegistrySettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._store = store
+        self._existing = set(existing_hosts)
+        self._edit = edit
+        self._key = f"registry-dialog:{next(_ids)}"
+        self._tested: tuple[object, ...] | None = None
+        self._failed_inputs: tuple[object, ...] | None = None
+        self._accept_after_test = False
+        self.result_input: RegistryInput | None = None
+        self.last_check: ConnectionCheck | None = None
+
+        adding = edit is None
+        self.setWindowTitle("Add Registry" if edit is None else f"Edit Registry — {edit.host}")
+        self.setMinimumWidth(520)
+
+        heading = QLabel("Add a container registry" if adding else "Edit the registry")
+        heading.setFont(scaled_font(heading.font(), 1.2, bold=True))
+        intro = QLabel(
+            "Spyglass lists its repositories and tags and opens its images. The password "
+            "or token goes to the system keyring, never to the settings file."
+        )
+        intro.setWordWrap(True)
+        mute(intro)
+
+        self.host_edit = QLineEdit()
+        self.host_edit.setPlaceholderText("registry.example.com, localhost:5000 or a URL")
+        self.host_error = QLabel()
+        self.host_error.setWordWrap(True)
+        self.host_error.setStyleSheet("color: #c62828;")
+        self.host_error.hide()
+        self.insecure_box = QCheckBox("Allow insecure connections (plain HTTP or unverified TLS)")
+        self.insecure_box.setToolTip(
+            "For registries on a private network without a trusted certificate. Credentials "
+            "may then travel unencrypted.")
+        self.user_edit = QLineEdit()
+        self.user_edit.setPlaceholderText("optional")
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText("optional — a token works too")
+        self.password_edit.setToolTip("A password, or an access token (some registries take "
+                                      "a token with no user name)")
+        self.credentials_hint = QLabel("Leave both empty to browse without signing in.")
+        mute(self.credentials_hint)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(8)
+        form.addRow("Registry:", self.host_edit)
+        form.addRow("", self.host_error)
+        form.addRow("", self.insecure_box)
+        form.addRow("User name:", self.user_edit)
+        form.addRow("Password or token:", self.password_edit)
+        form.addRow("", self.credentials_hint)
+
+        self.test_button = QPushButton("Test Connection")
+        self.test_button.setAutoDefault(False)
+        self.test_button.clicked.connect(self.test)
+        self.spinner = Spinner()
+        self.spinner.hide()
+        self.result_icon = QLabel()
+        self.result_icon.hide()
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_frame = QFrame()
+        self.result_frame.setFrameShape(QFrame.Shape.StyledPanel)
+        result_layout = QHBoxLayout(self.result_frame)
+        result_layout.setContentsMargins(10, 8, 10, 8)
+        result_layout.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignTop)
+        result_layout.addWidget(self.result_icon, 0, Qt.AlignmentFlag.AlignTop)
+        result_layout.addWidget(self.result_label, 1)
+        self.result_frame.hide()
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.accept_button = self.buttons.addButton(
+            "Add" if adding else "Save", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.accept_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        layout.addWidget(heading)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addLayout(test_row)
+        layout.addWidget(self.result_frame)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+        if edit is not None:
+            self.host_edit.setText(edit.host)
+            self.host_edit.setReadOnly(True)
+            self.user_edit.setText(edit.username)
+            self.insecure_box.setChecked(edit.insecure)
+            if edit.username:
+                self.password_edit.setPlaceholderText("unchanged — type to replace it")
+        for edit_field in (self.host_edit, self.user_edit, self.password_edit):
+            edit_field.textChanged.connect(self._inputs_changed)
+        self.insecure_box.toggled.connect(self._inputs_changed)
+        self.host_edit.textEdited.connect(self._host_edited)
+
+    # -- reading the fields
+
+    @property
+    def testing(self) -> bool:
+        return self.spinner.running
+
+    @property
+    def result_text(self) -> str:
+        """The test result as shown (plain text), or "" while none is."""
+        if self.result_frame.isHidden() or self.testing:
+            return ""
+        return self.result_label.text().replace("<b>", "").replace("</b>", "") \
+            .replace("<br>", "\n").replace("&nbsp;", " ")
+
+    def _inputs(self) -> tuple[object, ...]:
+        return (self.host_edit.text().strip(), self.user_edit.text().strip(),
+                self.password_edit.text(), self.insecure_box.isChecked())
+
+    def _validated(self) -> RegistryInput | None:
+        """The inputs, or None after showing what is wrong with them."""
+        self.host_error.hide()
+        try:
+            parsed = parse_host_input(self.host_edit.text())
+        except InvalidReference as exc:
+            self._invalid(str(exc))
+            return None
+        if self._edit is None and parsed.host in self._existing:
+            self._invalid(f"{parsed.host} is in the list already; edit it there.")
+            return None
+        username = self.user_edit.text().strip()
+        password = self.password_edit.text()
+        keeps_saved = self._edit is not None and username == self._edit.username
+        if username and not password and not keeps_saved:
+            self.password_edit.setFocus()
+            self._invalid(f"Enter the password or token for {username}.")
+            return None
+        return RegistryInput(parsed.host, username, password, self.insecure_box.isChecked(),
+                             None)
+
+    def _invalid(self, sentence: str) -> None:
+        self.host_error.setText(sentence)
+        self.host_error.show()
+        return None
+
+    def _host_edited(self, text: str) -> None:
+        if text.strip().lower().startswith("http://") and not self.insecure_box.isChecked():
+            self.insecure_box.setChecked(True)
+
+    def _inputs_changed(self, *_args: object) -> None:
+        if self._failed_inputs is not None and self._inputs() != self._failed_inputs:
+            self._failed_inputs = None
+            self.accept_button.setText("Add" if self._edit is None else "Save")
+
+    # -- testing
+
+    def test(self) -> None:
+        """Test the connection with the inputs (in the background)."""
+        inputs = self._validated()
+        if inputs is None:
+            return
+        use_saved = self._edit is not None and not inputs.password and bool(inputs.username)
+        credentials = inputs.credentials
+        store = self._store if use_saved else None
+        host, insecure = inputs.host, inputs.insecure
+        snapshot = self._inputs()
+        self.spinner.start()
+        self.result_icon.hide()
+        self.result_label.setText(f"Connecting to {html.escape(host)}…")
+        self.result_frame.show()
+        self.test_button.setEnabled(False)
+        self._runner.submit(
+            lambda cancel: check_connection(host, insecure=insecure, credentials=credentials,
+                                            store=store, cancel=cancel),
+            on_done=lambda check: self._checked(check, snapshot),
+            on_error=lambda message: self._checked(
+                ConnectionCheck(host, "other", message, inputs.username), snapshot),
+            key=self._key,
+            what=f"testing the connection to {host}",
+        )
+
+    def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
+        self.spinner.stop()
+        self.test_button.setEnabled(True)
+        self.last_check = check
+        if check.ok:
+            self._tested = snapshot
+            self.accept_button.setFocus()
+            icon = icons.current_icon()
+            text = f"<b>Connected.</b><br>{html.escape(check.sentence)}"
+        else:
+            self._tested = None
+            icon = icons.warning_icon()
+            headline = HEADLINES.get(check.problem, HEADLINES["other"])
+            if check.problem == "auth" and not check.username:
+                headline = "The registry wants a user name and password"
+            text = f"<b>{html.escape(headline)}</b><br>{html.escape(check.sentence)}"
+        self.result_icon.setPixmap(icon.pixmap(20, 20))
+        self.result_icon.show()
+        self.result_label.setText(text)
+        emit(self.checked, check)
+        if self._accept_after_test:
+            self._accept_after_test = False
+            if check.ok and snapshot == self._inputs():
+                self._finish(check)
+            elif not check.ok:
+                self._failed_inputs = snapshot
+                self.accept_button.setText("Add Anyway" if self._edit is None
+                                           else "Save Anyway")
+
+    # -- accepting
+
+    def accept(self) -> None:
+        """Override QDialog::accept: test first, unless just tested (or told "Anyway")."""
+        inputs = self._validated()
+        if inputs is None:
+            return
+        snapshot = self._inputs()
+        tested_ok = snapshot == self._tested and self.last_check is not None \
+            and self.last_check.ok
+        if tested_ok or snapshot == self._failed_inputs:
+            self._finish(self.last_check)
+        elif not self.testing:
+            self._accept_after_test = True
+            self.test()
+
+    def _finish(self, check: ConnectionCheck | None) -> None:
+        inputs = self._validated()
+        if inputs is None:
+            return
+        self.result_input = RegistryInput(inputs.host, inputs.username, inputs.password,
+                                          inputs.insecure, check)
+        super().accept()
+
+    def done(self, result: int) -> None:
+        """Override QDialog::done: stop a test still running."""
+        self._runner.cancel(self._key)
+        self.spinner.stop()
+        super().done(result)
+
+
+__all__ = ["HEADLINES", "RegistryDialog", "RegistryInput"]

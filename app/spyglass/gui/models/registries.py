@@ -1,0 +1,1223 @@
+"""The registries of the places tree: registries → repositories → tags, all loaded lazily.
+
+Three levels, like the places model: a registry row (top level), its
+repositories (from the catalog, page by page, or opened by name), and a
+repository's tags (page by page, kept in natural order). Four columns: the
+name, and for tags the digest, the kind of manifest and the other tags of the
+same image; the places tree shows the first, the tag table all four.
+
+Nothing is fetched until a view asks (``canFetchMore``/``fetchMore``); every
+request runs on the :class:`~spyglass.gui.workers.Runner`. Digests are looked up
+only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
+for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
+per job, at most ``max_digest_jobs`` jobs at once), the most recently shown
+rows first.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, overload
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+)
+from PySide6.QtGui import QFont, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import Cancelled, SpyglassError
+from spyglass.core.settings import RegistrySettings
+from spyglass.gui import icons
+from spyglass.gui.formatting import short_digest
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.registry_jobs import (
+    CATALOG_PAGE_SIZE,
+    Connection,
+    DigestAnswer,
+    Listing,
+    NaturalKey,
+    Page,
+    catalog_listing,
+    head_digests,
+    lists_no_catalog,
+    natural_key,
+    tag_listing,
+    tag_reference,
+    window_sentence,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import Runner
+
+log = logging.getLogger(__name__)
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+NAME, DIGEST, TYPE, ALIASES = range(4)
+COLUMN_TITLES: Final = ("Tag", "Digest", "Type", "Same image as")
+
+DIGEST_BATCH: Final = 12
+"""Tags one digest job looks up."""
+MAX_DIGEST_JOBS: Final = 2
+MAX_WANTED: Final = 240
+"""Digest requests kept waiting; older ones (rows scrolled past) are dropped."""
+DIGEST_DELAY_MS: Final = 40
+"""Requests are gathered this long before jobs start (a repaint asks for many rows)."""
+MAX_ALIASES_SHOWN: Final = 4
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 20
+"""``"registry"``, ``"repository"``, ``"tag"`` or ``"message"``."""
+HOST_ROLE = Qt.ItemDataRole.UserRole + 21
+REPOSITORY_ROLE = Qt.ItemDataRole.UserRole + 22
+TAG_ROLE = Qt.ItemDataRole.UserRole + 23
+DIGEST_ROLE = Qt.ItemDataRole.UserRole + 24
+"""The digest (str) of a tag, or None while unknown; asking for it fetches nothing."""
+STATE_ROLE = Qt.ItemDataRole.UserRole + 25
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 26
+ALIASES_ROLE = Qt.ItemDataRole.UserRole + 27
+"""The other tags (list of str) known to point at the same manifest."""
+
+MessageKind = Literal["error", "info"]
+
+_LAYOUT_ARGS: Final = ("QList<QPersistentModelIndex>", "QAbstractItemModel::LayoutChangeHint")
+"""The overload of ``layout(AboutToBe)Changed`` that names the parents and the hint."""
+
+
+@dataclass(eq=False)
+class MessageRow:
+    """A disabled row that is no registry, repository or tag: an error, or a note."""
+
+    parent: RegistryNode | RepositoryNode
+    text: str
+    kind: MessageKind
+
+
+@dataclass(eq=False)
+class TagNode:
+    """One tag; ``digest`` once a ``HEAD`` (or the image view) has told it."""
+
+    parent: RepositoryNode
+    name: str
+    key: NaturalKey
+    digest: Digest | None = None
+    media_type: str | None = None
+    error: str | None = None
+    pending: bool = False
+
+
+@dataclass(eq=False)
+class _Parent:
+    """What registry and repository rows share: children and their row numbers."""
+
+    id: int
+    state: LoadState = field(default=LoadState.PENDING, init=False)
+    listing: Listing | None = field(default=None, init=False)
+    done: bool = field(default=False, init=False)
+    error: str | None = field(default=None, init=False)
+    _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
+
+    def _children(self) -> Sequence[object]:
+        raise NotImplementedError
+
+    def row_of(self, child: object) -> int:
+        if self._rows is None:
+            self._rows = {id(c): i for i, c in enumerate(self._children())}
+        return self._rows.get(id(child), -1)
+
+    def touched(self) -> None:
+        self._rows = None
+
+    @property
+    def more(self) -> bool:
+        """More pages may follow (the list is read, but not to its end)."""
+        return self.state is LoadState.LOADED and not self.done
+
+
+@dataclass(eq=False)
+class RepositoryNode(_Parent):
+    """A repository of a registry, and its tags in natural order."""
+
+    parent: RegistryNode = field(kw_only=True)
+    name: str = field(kw_only=True)
+    pinned: bool = field(default=False, kw_only=True)
+    children: list[TagNode | MessageRow] = field(default_factory=list, kw_only=True)
+    by_name: dict[str, TagNode] = field(default_factory=dict, kw_only=True)
+    by_digest: dict[Digest, list[TagNode]] = field(default_factory=dict, kw_only=True)
+
+    def _children(self) -> Sequence[object]:
+        return self.children
+
+    @property
+    def tags(self) -> list[TagNode]:
+        return [c for c in self.children if isinstance(c, TagNode)]
+
+    def aliases(self, tag: TagNode) -> list[str]:
+        if tag.digest is None:
+            return []
+        return [t.name for t in self.by_digest.get(tag.digest, ()) if t is not tag]
+
+
+@dataclass(eq=False)
+class RegistryNode(_Parent):
+    """A registry: its settings, its connection, and its repositories."""
+
+    config: RegistrySettings = field(kw_only=True)
+    connection: Connection = field(kw_only=True)
+    children: list[RepositoryNode | MessageRow] = field(default_factory=list, kw_only=True)
+    by_name: dict[str, RepositoryNode] = field(default_factory=dict, kw_only=True)
+    no_catalog: bool = field(default=False, kw_only=True)
+    load_all: bool = field(default=False, kw_only=True)
+    rate_limited: bool = field(default=False, kw_only=True)
+    credentials_note: str = field(default="", kw_only=True)
+
+    def _children(self) -> Sequence[object]:
+        return self.children
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def repositories(self) -> list[RepositoryNode]:
+        return [c for c in self.children if isinstance(c, RepositoryNode)]
+
+
+Node = RegistryNode | RepositoryNode | TagNode | MessageRow
+_CONTAINERS: Final = (RegistryNode, RepositoryNode)
+
+_NO_FLAGS: Final = Qt.ItemFlag.NoItemFlags
+_MESSAGE_FLAGS: Final = Qt.ItemFlag.ItemNeverHasChildren
+_BRANCH_FLAGS: Final = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_LEAF_FLAGS: Final = _BRANCH_FLAGS | Qt.ItemFlag.ItemNeverHasChildren
+
+
+@dataclass(frozen=True)
+class _NoCatalog:
+    sentence: str
+
+
+@dataclass(frozen=True)
+class SortedPage:
+    """A page of tags sorted on the worker: names with their natural keys."""
+
+    entries: tuple[tuple[str, NaturalKey], ...]
+    done: bool
+
+
+def sort_page(page: Page) -> SortedPage:
+    entries = sorted(((name, natural_key(name)) for name in page.names), key=lambda e: e[1])
+    return SortedPage(tuple(entries), page.done)
+
+
+class RegistriesModel(QAbstractItemModel):
+    """Registries, their repositories and tags; see the module docstring.
+
+    Signals:
+        registryLoaded(str): an answer about this host's repositories is in (a page,
+            or that the registry lists none).
+        registryFailed(str, str): listing this host's repositories failed; the sentence.
+        tagsLoaded(str, str, bool): a page of tags of (host, repository) arrived;
+            True once it was the last.
+        repositoryFailed(str, str, str): listing (host, repository) failed; the sentence.
+        digestsArrived(str, str): digests of tags of (host, repository) became known.
+        message(str): a notice for the status bar (a registry limiting requests).
+    """
+
+    registryLoaded = Signal(str)
+    registryFailed = Signal(str, str)
+    tagsLoaded = Signal(str, str, bool)
+    repositoryFailed = Signal(str, str, str)
+    digestsArrived = Signal(str, str)
+    message = Signal(str)
+
+    def __init__(
+        self, runner: Runner, parent: QObject | None = None, *,
+        max_digest_jobs: int = MAX_DIGEST_JOBS,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._registries: list[RegistryNode] = []
+        self._registry_rows: dict[int, int] | None = None
+        self._by_id: dict[int, RegistryNode | RepositoryNode] = {}
+        self._ids = itertools.count(1)
+        self._mono = monospace_font()
+        self._max_digest_jobs = max_digest_jobs
+        self._wanted: dict[TagNode, None] = {}
+        self._digest_jobs = 0
+        self._digest_timer = QTimer(self)
+        self._digest_timer.setSingleShot(True)
+        self._digest_timer.setInterval(DIGEST_DELAY_MS)
+        self._digest_timer.timeout.connect(self._dispatch_digests)
+
+    # ------------------------------------------------------------------ registries
+
+    @property
+    def hosts(self) -> list[str]:
+        return [node.host for node in self._registries]
+
+    def add_registry(self, config: RegistrySettings, connection: Connection) -> QModelIndex:
+        """Add a registry row at the end (nothing is fetched until a view asks)."""
+        existing = self.registry_index(config.host)
+        if existing.isValid():
+            self.update_registry(config, connection)
+            return existing
+        node = RegistryNode(next(self._ids), config=config, connection=connection)
+        node.children.extend(self._pinned(node))
+        row = len(self._registries)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._registries.append(node)
+        self._registry_rows = None
+        self._by_id[node.id] = node
+        self.endInsertRows()
+        return self.index(row, 0)
+
+    def update_registry(self, config: RegistrySettings, connection: Connection) -> None:
+        """New settings or credentials for a registry: start over with them."""
+        node = self.registry_node(self.registry_index(config.host))
+        if node is None:
+            return
+        loaded = node.state is not LoadState.PENDING
+        node.config = config
+        node.connection = connection
+        self._reset_registry(node)
+        if loaded:
+            self.fetchMore(self._registry_index(node))
+
+    def remove_registry(self, host: str) -> None:
+        index = self.registry_index(host)
+        node = self.registry_node(index)
+        if node is None:
+            return
+        row = index.row()
+        self._stop_registry(node)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._registries[row]
+        self._registry_rows = None
+        self._forget_ids(node)
+        self.endRemoveRows()
+
+    def reload(self, index: AnyIndex) -> None:
+        """List a registry's repositories, or a repository's tags, again."""
+        node = self.node(index)
+        if isinstance(node, RegistryNode):
+            self._reset_registry(node)
+            self.fetchMore(self._registry_index(node))
+        elif isinstance(node, RepositoryNode):
+            self._reset_repository(node)
+            self.fetchMore(self._repository_index(node))
+
+    def close_all(self) -> None:
+        """Stop everything (the window is closing)."""
+        for node in self._registries:
+            self._stop_registry(node)
+        self._wanted.clear()
+        self._digest_timer.stop()
+
+    def fetch_all(self, index: AnyIndex) -> None:
+        """Read a registry's catalog to its end (a filter wants every name)."""
+        node = self.node(index)
+        if isinstance(node, RegistryNode) and not node.no_catalog:
+            node.load_all = True
+            if self.canFetchMore(index):
+                self.fetchMore(index)
+
+    # ------------------------------------------------------------------ finding rows
+
+    def node(self, index: AnyIndex) -> Node | None:
+        """The row's node; None for an invalid index or one of another model."""
+        if not index.isValid() or index.model() is not self:
+            return None
+        return self._node(index)
+
+    def _node(self, index: AnyIndex) -> Node | None:
+        """:meth:`node` for indexes Qt hands to the overrides (valid and this model's)."""
+        ident = index.internalId()
+        row = index.row()
+        if ident == 0:
+            return self._registries[row] if 0 <= row < len(self._registries) else None
+        parent = self._by_id.get(ident)
+        if parent is None or not 0 <= row < len(parent.children):
+            return None
+        return parent.children[row]
+
+    def registry_node(self, index: AnyIndex) -> RegistryNode | None:
+        """The registry of any row (itself, or the registry it belongs to)."""
+        node = self.node(index)
+        if isinstance(node, RegistryNode):
+            return node
+        if isinstance(node, RepositoryNode):
+            return node.parent
+        if isinstance(node, TagNode):
+            return node.parent.parent
+        if isinstance(node, MessageRow):
+            parent = node.parent
+            return parent if isinstance(parent, RegistryNode) else parent.parent
+        return None
+
+    def registry_index(self, host: str) -> QModelIndex:
+        for row, node in enumerate(self._registries):
+            if node.host == host:
+                return self.index(row, 0)
+        return QModelIndex()
+
+    def repository_index(self, host: str, repository: str) -> QModelIndex:
+        registry = self.registry_node(self.registry_index(host))
+        node = registry.by_name.get(repository) if registry else None
+        return self._repository_index(node) if node is not None else QModelIndex()
+
+    def tag_index(self, host: str, repository: str, tag: str, column: int = NAME) -> QModelIndex:
+        repo = self.node(self.repository_index(host, repository))
+        if not isinstance(repo, RepositoryNode):
+            return QModelIndex()
+        node = repo.by_name.get(tag)
+        return self._tag_index(node, column) if node is not None else QModelIndex()
+
+    def index_of(self, node: Node, column: int = NAME) -> QModelIndex:
+        if isinstance(node, RegistryNode):
+            return self._registry_index(node, column)
+        if isinstance(node, RepositoryNode):
+            return self._repository_index(node, column)
+        if isinstance(node, TagNode):
+            return self._tag_index(node, column)
+        row = node.parent.row_of(node)
+        return self.createIndex(row, column, node.parent.id) if row >= 0 else QModelIndex()
+
+    def alive(self, node: Node) -> bool:
+        """Whether ``node`` is still in the model (not removed or replaced by a reload)."""
+        if isinstance(node, RegistryNode):
+            return self._by_id.get(node.id) is node
+        if isinstance(node, RepositoryNode):
+            return self._by_id.get(node.id) is node and self.alive(node.parent)
+        if isinstance(node, TagNode):
+            return node.parent.by_name.get(node.name) is node and self.alive(node.parent)
+        return node.parent.row_of(node) >= 0 and self.alive(node.parent)
+
+    # ------------------------------------------------------------------ repositories
+
+    def open_repository(self, index: AnyIndex, name: str) -> QModelIndex:
+        """The row of repository ``name`` of the registry at ``index``, added if absent.
+
+        A repository opened by name stays in the registry's settings (see
+        :meth:`RegistrySettings.repositories`) and is listed first.
+        """
+        registry = self.registry_node(index)
+        if registry is None:
+            return QModelIndex()
+        existing = registry.by_name.get(name)
+        if existing is not None:
+            return self._repository_index(existing)
+        if name not in registry.config.repositories:
+            registry.config.repositories.append(name)
+        node = self._new_repository(registry, name, pinned=True)
+        row = sum(1 for c in registry.children if isinstance(c, RepositoryNode) and c.pinned)
+        self._insert(registry, row, [node])
+        self._changed(registry)
+        return self._repository_index(node)
+
+    def forget_repository(self, index: AnyIndex) -> None:
+        """Take a repository opened by name off its registry's list."""
+        node = self.node(index)
+        if not isinstance(node, RepositoryNode) or not node.pinned:
+            return
+        registry = node.parent
+        if node.name in registry.config.repositories:
+            registry.config.repositories.remove(node.name)
+        self._stop_repository(node)
+        row = registry.row_of(node)
+        self.beginRemoveRows(self._registry_index(registry), row, row)
+        del registry.children[row]
+        registry.touched()
+        del registry.by_name[node.name]
+        self._by_id.pop(node.id, None)
+        self.endRemoveRows()
+
+    def feed_repositories(self, index: AnyIndex, names: Iterable[str], *, done: bool) -> None:
+        """Add a page of repository names under the registry at ``index``."""
+        registry = self.registry_node(index)
+        if registry is None:
+            return
+        self._remove_messages(registry)
+        fresh: list[RepositoryNode] = []
+        for name in names:
+            if name in registry.by_name:
+                continue
+            node = self._new_repository(registry, name)
+            fresh.append(node)
+        if fresh:
+            self._insert(registry, len(registry.children), fresh)
+        registry.state = LoadState.LOADED
+        registry.done = done
+        self._add_tail_message(registry)
+        self._changed(registry)
+
+    # ------------------------------------------------------------------ tags
+
+    def feed_tags(self, index: AnyIndex, names: Iterable[str], *, done: bool) -> None:
+        """Add a page of tags under the repository at ``index`` (any order, any size).
+
+        The page is sorted and inserted in one go; when it does not simply
+        follow the rows already there, the rows are put back into natural
+        order with one layout change.
+        """
+        node = self.node(index)
+        if isinstance(node, RepositoryNode):
+            page = sort_page(Page(tuple(names), done))
+            self._add_tag_page(node, page)
+
+    def set_digest(self, host: str, repository: str, tag: str, digest: Digest,
+                   media_type: str | None = None) -> None:
+        """What the image view learned: ``tag`` points at ``digest``."""
+        node = self.node(self.tag_index(host, repository, tag))
+        if isinstance(node, TagNode) and node.digest != digest:
+            self._apply_digests(node.parent, [(node, DigestAnswer(tag, digest, media_type))])
+
+    def want_digest(self, index: AnyIndex) -> None:
+        """Look up the digest of the tag at ``index`` soon (a view shows or hovers it)."""
+        node = self.node(index)
+        if isinstance(node, TagNode):
+            self._want(node)
+
+    # ------------------------------------------------------------------ internals: nodes
+
+    def _new_repository(self, registry: RegistryNode, name: str, *,
+                        pinned: bool = False) -> RepositoryNode:
+        node = RepositoryNode(next(self._ids), parent=registry, name=name, pinned=pinned)
+        registry.by_name[name] = node
+        self._by_id[node.id] = node
+        return node
+
+    def _pinned(self, registry: RegistryNode) -> list[RepositoryNode]:
+        """New rows for the repositories the settings say were opened by name."""
+        return [self._new_repository(registry, name, pinned=True)
+                for name in dict.fromkeys(registry.config.repositories)
+                if name not in registry.by_name]
+
+    def _registry_row(self, node: RegistryNode) -> int:
+        if self._registry_rows is None:
+            self._registry_rows = {n.id: i for i, n in enumerate(self._registries)}
+        return self._registry_rows.get(node.id, -1)
+
+    def _registry_index(self, node: RegistryNode, column: int = NAME) -> QModelIndex:
+        row = self._registry_row(node)
+        return self.createIndex(row, column, 0) if row >= 0 else QModelIndex()
+
+    def _repository_index(self, node: RepositoryNode, column: int = NAME) -> QModelIndex:
+        row = node.parent.row_of(node)
+        return self.createIndex(row, column, node.parent.id) if row >= 0 else QModelIndex()
+
+    def _tag_index(self, node: TagNode, column: int = NAME) -> QModelIndex:
+        row = node.parent.row_of(node)
+        return self.createIndex(row, column, node.parent.id) if row >= 0 else QModelIndex()
+
+    def _parent_index(self, node: RegistryNode | RepositoryNode) -> QModelIndex:
+        if isinstance(node, RegistryNode):
+            return self._registry_index(node)
+        return self._repository_index(node)
+
+    def _insert(self, parent: RegistryNode | RepositoryNode, row: int,
+                nodes: Sequence[Any]) -> None:
+        if not nodes:
+            return
+        self.beginInsertRows(self._parent_index(parent), row, row + len(nodes) - 1)
+        parent.children[row:row] = nodes
+        parent.touched()
+        self.endInsertRows()
+
+    def _remove_rows(self, parent: RegistryNode | RepositoryNode, first: int, last: int) -> None:
+        self.beginRemoveRows(self._parent_index(parent), first, last)
+        del parent.children[first:last + 1]
+        parent.touched()
+        self.endRemoveRows()
+
+    def _remove_messages(self, parent: RegistryNode | RepositoryNode) -> None:
+        # messages are always the last rows
+        rows = [i for i, c in enumerate(parent.children) if isinstance(c, MessageRow)]
+        if rows:
+            self._remove_rows(parent, rows[0], len(parent.children) - 1)
+
+    def _set_message(self, parent: RegistryNode | RepositoryNode, text: str,
+                     kind: MessageKind) -> None:
+        self._remove_messages(parent)
+        self._insert(parent, len(parent.children), [MessageRow(parent, text, kind)])
+
+    def _add_tail_message(self, registry: RegistryNode) -> None:
+        if registry.no_catalog:
+            self._set_message(
+                registry,
+                "This registry does not list its repositories; open one by name.", "info")
+        elif registry.done and not registry.children:
+            self._set_message(registry, "This registry holds no repositories.", "info")
+
+    def _forget_ids(self, registry: RegistryNode) -> None:
+        self._by_id.pop(registry.id, None)
+        for child in registry.children:
+            if isinstance(child, RepositoryNode):
+                self._by_id.pop(child.id, None)
+
+    def _stop_listing(self, node: RegistryNode | RepositoryNode) -> None:
+        self._runner.cancel(self._key(node))
+        if node.listing is not None:
+            node.listing.token.cancel()
+            node.listing = None
+
+    def _stop_repository(self, node: RepositoryNode) -> None:
+        self._stop_listing(node)
+        for tag in node.tags:
+            self._wanted.pop(tag, None)
+
+    def _stop_registry(self, node: RegistryNode) -> None:
+        self._stop_listing(node)
+        for repo in node.repositories:
+            self._stop_repository(repo)
+
+    def _reset_registry(self, node: RegistryNode) -> None:
+        old = node.repositories
+        self._stop_registry(node)
+        if node.children:
+            self._remove_rows(node, 0, len(node.children) - 1)
+        for repo in old:
+            self._by_id.pop(repo.id, None)
+        node.by_name = {}
+        node.state = LoadState.PENDING
+        node.done = node.no_catalog = node.load_all = node.rate_limited = False
+        node.error = None
+        self._insert(node, 0, self._pinned(node))
+        self._changed(node)
+
+    def _reset_repository(self, node: RepositoryNode) -> None:
+        self._stop_repository(node)
+        if node.children:
+            self._remove_rows(node, 0, len(node.children) - 1)
+        node.by_name = {}
+        node.by_digest = {}
+        node.state = LoadState.PENDING
+        node.done = False
+        node.error = None
+        self._changed(node)
+
+    @staticmethod
+    def _key(node: RegistryNode | RepositoryNode) -> str:
+        kind = "registry" if isinstance(node, RegistryNode) else "repository"
+        return f"{kind}:{node.id}:list"
+
+    def _changed(self, node: Node) -> None:
+        index = self.index_of(node)
+        if index.isValid():
+            emit(self.dataChanged, index, index)
+
+    # ------------------------------------------------------------------ internals: catalog
+
+    def _start_catalog(self, node: RegistryNode) -> None:
+        first = node.listing is None
+        if node.listing is None:
+            node.listing = catalog_listing(node.connection)
+        listing, connection = node.listing, node.connection
+        node.state = LoadState.LOADING
+        self._changed(node)
+
+        def job(cancel: CancelToken) -> Page | _NoCatalog:
+            try:
+                return listing.next_page(cancel)
+            except Cancelled:
+                raise
+            except SpyglassError as exc:
+                if first and lists_no_catalog(connection, exc, cancel):
+                    return _NoCatalog(window_sentence(str(exc)))
+                raise
+
+        self._runner.submit(
+            job,
+            on_done=lambda answer: self._catalog_page(node, listing, answer),
+            on_error=lambda message: self._catalog_failed(node, listing, message),
+            key=self._key(node),
+            what=f"listing the repositories of {node.host}",
+        )
+
+    def _catalog_page(self, node: RegistryNode, listing: Listing,
+                      answer: Page | _NoCatalog) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        if isinstance(answer, _NoCatalog):
+            log.info("%s lists no repositories: %s", node.host, answer.sentence)
+            node.no_catalog = True
+            node.done = True
+            node.state = LoadState.LOADED
+            node.listing = None
+            self._add_tail_message(node)
+            self._changed(node)
+            emit(self.registryLoaded, node.host)
+            return
+        self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
+        if answer.done:
+            node.listing = None
+        elif node.load_all or len(answer.names) < CATALOG_PAGE_SIZE:
+            # a short page is usually the last: the next call finds out without a request
+            self._start_catalog(node)
+        emit(self.registryLoaded, node.host)
+
+    def _catalog_failed(self, node: RegistryNode, listing: Listing, message: str) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        node.state = LoadState.FAILED
+        node.error = window_sentence(message)
+        node.listing = None
+        self._set_message(node, node.error, "error")
+        self._changed(node)
+        emit(self.registryFailed, node.host, node.error)
+
+    # ------------------------------------------------------------------ internals: tags
+
+    def _start_tags(self, node: RepositoryNode) -> None:
+        if node.listing is None:
+            node.listing = tag_listing(node.parent.connection, node.name)
+        listing = node.listing
+        node.state = LoadState.LOADING
+        self._changed(node)
+        self._runner.submit(
+            lambda cancel: sort_page(listing.next_page(cancel)),
+            on_done=lambda page: self._tag_page(node, listing, page),
+            on_error=lambda message: self._tags_failed(node, listing, message),
+            key=self._key(node),
+            what=f"listing the tags of {node.parent.host}/{node.name}",
+        )
+
+    def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        self._add_tag_page(node, page)
+        if page.done:
+            node.listing = None
+        else:
+            self._start_tags(node)  # the next page at once: tags are read to the end
+
+    def _add_tag_page(self, node: RepositoryNode, page: SortedPage) -> None:
+        self._remove_messages(node)
+        seen = node.by_name
+        fresh: list[TagNode] = []
+        for name, key in page.entries:
+            if name in seen:
+                continue
+            tag = TagNode(node, name, key)
+            seen[name] = tag
+            fresh.append(tag)
+        if fresh:
+            self._merge_tags(node, fresh)
+        node.state = LoadState.LOADED
+        node.done = page.done
+        if page.done and not node.children:
+            self._set_message(node, "This repository has no tags.", "info")
+        self._changed(node)
+        emit(self.tagsLoaded, node.parent.host, node.name, page.done)
+
+    def _merge_tags(self, node: RepositoryNode, fresh: list[TagNode]) -> None:
+        tags = node.children
+        last = tags[-1] if tags else None
+        in_order = last is None or (isinstance(last, TagNode) and last.key < fresh[0].key)
+        self._insert(node, len(tags), fresh)
+        if in_order:
+            return
+        # the page interleaves with the rows already there: one layout change puts
+        # everything back into order (Timsort merges the two sorted runs in O(n))
+        parent = QPersistentModelIndex(self._repository_index(node))
+        hint = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
+        emit(_with_parents(self.layoutAboutToBeChanged), [parent], hint)
+        before = list(tags)
+        tags.sort(key=lambda t: t.key if isinstance(t, TagNode) else ((), ""))
+        node.touched()
+        old: list[QModelIndex] = []
+        new: list[QModelIndex] = []
+        for index in self.persistentIndexList():
+            if index.internalId() == node.id and 0 <= index.row() < len(before):
+                row = node.row_of(before[index.row()])
+                old.append(index)
+                new.append(self.createIndex(row, index.column(), node.id))
+        if old:
+            self.changePersistentIndexList(old, new)
+        emit(_with_parents(self.layoutChanged), [parent], hint)
+
+    def _tags_failed(self, node: RepositoryNode, listing: Listing, message: str) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        node.state = LoadState.FAILED
+        node.error = window_sentence(message)
+        node.listing = None
+        self._set_message(node, node.error, "error")
+        self._changed(node)
+        emit(self.repositoryFailed, node.parent.host, node.name, node.error)
+
+    # ------------------------------------------------------------------ internals: digests
+
+    def _want(self, tag: TagNode) -> None:
+        if (tag.digest is not None or tag.error is not None or tag.pending
+                or self._max_digest_jobs <= 0 or tag.parent.parent.rate_limited):
+            return
+        self._wanted.pop(tag, None)
+        self._wanted[tag] = None
+        while len(self._wanted) > MAX_WANTED:
+            del self._wanted[next(iter(self._wanted))]
+        if not self._digest_timer.isActive():
+            self._digest_timer.start()
+
+    def _dispatch_digests(self) -> None:
+        while self._digest_jobs < self._max_digest_jobs and self._wanted:
+            newest = next(reversed(self._wanted))
+            repo = newest.parent
+            batch: list[TagNode] = []
+            for tag in reversed(list(self._wanted)):
+                if tag.parent is repo:
+                    batch.append(tag)
+                    if len(batch) >= DIGEST_BATCH:
+                        break
+            for tag in batch:
+                del self._wanted[tag]
+            batch = [t for t in batch if self.alive(t) and t.digest is None]
+            if not batch or repo.parent.rate_limited:
+                continue
+            self._submit_digests(repo, batch)
+
+    def _submit_digests(self, repo: RepositoryNode, batch: list[TagNode]) -> None:
+        for tag in batch:
+            tag.pending = True
+        names = [t.name for t in batch]
+        connection, name = repo.parent.connection, repo.name
+        self._digest_jobs += 1
+        self._runner.submit(
+            lambda cancel: head_digests(connection, name, names, cancel),
+            on_done=lambda answers: self._digests_answered(repo, batch, answers),
+            on_error=lambda message: self._digests_failed(repo, batch, message),
+            what=f"looking up digests in {repo.parent.host}/{name}",
+        )
+
+    def _digests_answered(self, repo: RepositoryNode, batch: list[TagNode],
+                          answers: list[DigestAnswer]) -> None:
+        self._digest_jobs -= 1
+        pairs = [(t, a) for t, a in zip(batch, answers, strict=True) if self.alive(t)]
+        for tag, _answer in pairs:
+            tag.pending = False
+        if any(a.rate_limited for _t, a in pairs) and not repo.parent.rate_limited:
+            repo.parent.rate_limited = True
+            emit(self.message, f"The registry {repo.parent.host} is limiting requests; "
+                 "Spyglass stops looking up digests there until it is reloaded.")
+        self._apply_digests(repo, [(t, a) for t, a in pairs if not a.rate_limited])
+        self._dispatch_digests()
+
+    def _digests_failed(self, repo: RepositoryNode, batch: list[TagNode], message: str) -> None:
+        self._digest_jobs -= 1
+        answers = [DigestAnswer(t.name, None, None, window_sentence(message)) for t in batch]
+        for tag in batch:
+            tag.pending = False
+        self._apply_digests(repo, [(t, a) for t, a in zip(batch, answers, strict=True)
+                                   if self.alive(t)])
+        self._dispatch_digests()
+
+    def _apply_digests(self, repo: RepositoryNode,
+                       pairs: Sequence[tuple[TagNode, DigestAnswer]]) -> None:
+        if not pairs or not self.alive(repo):
+            return
+        touched: set[Digest] = set()
+        rows: list[int] = []
+        for tag, answer in pairs:
+            if tag.digest is not None and tag.digest != answer.digest:
+                group = repo.by_digest.get(tag.digest, [])
+                if tag in group:
+                    group.remove(tag)
+                touched.add(tag.digest)
+            if answer.digest is None:
+                tag.error = answer.error or "The registry did not say."
+            else:
+                tag.error = None
+                tag.digest = answer.digest
+                tag.media_type = answer.media_type
+                group = repo.by_digest.setdefault(answer.digest, [])
+                if tag not in group:
+                    group.append(tag)
+                    group.sort(key=lambda t: t.key)
+                touched.add(answer.digest)
+            rows.append(repo.row_of(tag))
+        for digest in touched:
+            rows.extend(repo.row_of(t) for t in repo.by_digest.get(digest, ()))
+        rows = [r for r in rows if r >= 0]
+        if rows:
+            parent = repo.id
+            emit(self.dataChanged, self.createIndex(min(rows), NAME, parent),
+                 self.createIndex(max(rows), ALIASES, parent))
+        emit(self.digestsArrived, repo.parent.host, repo.name)
+
+    # ------------------------------------------------------------------ QAbstractItemModel
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """Override QAbstractItemModel::index."""
+        if row < 0 or not 0 <= column < len(COLUMN_TITLES):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0) if row < len(self._registries) \
+                else QModelIndex()
+        if parent.column() != 0:
+            return QModelIndex()
+        node = self._node(parent) if parent.isValid() else None
+        if isinstance(node, _CONTAINERS) and row < len(node.children):
+            return self.createIndex(row, column, node.id)
+        return QModelIndex()
+
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, child: AnyIndex) -> QModelIndex: ...
+
+    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
+        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
+        if child is None:
+            return super().parent()
+        if not child.isValid() or child.internalId() == 0:
+            return QModelIndex()
+        node = self._by_id.get(child.internalId())
+        if node is None:
+            return QModelIndex()
+        return self._parent_index(node)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::rowCount."""
+        if not parent.isValid():
+            return len(self._registries)
+        if parent.column() != 0:
+            return 0
+        node = self._node(parent) if parent.isValid() else None
+        return len(node.children) if isinstance(node, RegistryNode | RepositoryNode) else 0
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::columnCount."""
+        return len(COLUMN_TITLES)
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        """Override QAbstractItemModel::hasChildren: unlisted rows may have children."""
+        if not parent.isValid():
+            return bool(self._registries)
+        if parent.column() != 0:
+            return False
+        node = self._node(parent) if parent.isValid() else None
+        if not isinstance(node, RegistryNode | RepositoryNode):
+            return False
+        return node.state in (LoadState.PENDING, LoadState.LOADING) or bool(node.children)
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        """Override QAbstractItemModel::canFetchMore: a list not (fully) read yet."""
+        node = self._node(parent) if parent.isValid() else None
+        if not isinstance(node, RegistryNode | RepositoryNode) or parent.column() != 0:
+            return False
+        return node.state is LoadState.PENDING or node.more
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        """Override QAbstractItemModel::fetchMore: read the next page in the background."""
+        if not self.canFetchMore(parent):
+            return
+        node = self._node(parent) if parent.isValid() else None
+        if not isinstance(node, _CONTAINERS):
+            return
+        # Views call this while they lay out their rows (QTreeView does): nothing may
+        # change under them now. The state changes at once, so canFetchMore says no;
+        # the rest (signals, the job) follows from the event loop.
+        node.state = LoadState.LOADING
+        QTimer.singleShot(0, lambda: self._start(node))
+
+    def _start(self, node: RegistryNode | RepositoryNode) -> None:
+        if not self.alive(node) or node.state is not LoadState.LOADING:
+            return
+        if isinstance(node, RegistryNode):
+            self._start_catalog(node)
+        else:
+            self._start_tags(node)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        """Override QAbstractItemModel::flags: message rows are disabled."""
+        # called for every row a tree lays out: kept lean
+        node = self._node(index) if index.isValid() else None
+        if node is None:
+            return _NO_FLAGS
+        kind = type(node)
+        if kind is MessageRow:
+            return _MESSAGE_FLAGS
+        if kind is TagNode or index.column() != NAME:
+            return _LEAF_FLAGS
+        return _BRANCH_FLAGS
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        """Override QAbstractItemModel::headerData."""
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMN_TITLES):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMN_TITLES[section]
+        if role == Qt.ItemDataRole.ToolTipRole and section == ALIASES:
+            return "Other tags that point at the same manifest (as far as looked up)"
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::data."""
+        node = self._node(index) if index.isValid() else None
+        if node is None:
+            return None
+        column = index.column()
+        if role == KIND_ROLE:
+            return _kind(node)
+        if isinstance(node, TagNode):
+            return self._tag_data(node, column, role)
+        if column != NAME:
+            return None
+        if isinstance(node, RegistryNode):
+            return self._registry_data(node, role)
+        if isinstance(node, RepositoryNode):
+            return self._repository_data(node, role)
+        return self._message_data(node, role)
+
+    # ------------------------------------------------------------------ data per kind of row
+
+    def _registry_data(self, node: RegistryNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.host
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"docker://{node.host}", registry_summary(node)]
+            if node.error:
+                lines.append(node.error)
+            return _rich_tooltip("\n".join(lines))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.state is LoadState.FAILED \
+                else icons.registry_icon()
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            font.setItalic(node.state is LoadState.LOADING)
+            return font
+        if role == HOST_ROLE:
+            return node.host
+        if role == STATE_ROLE:
+            return node.state.value
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _repository_data(self, node: RepositoryNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"{node.parent.host}/{node.name}", tags_summary(node)]
+            if node.pinned:
+                lines.append("Opened by name.")
+            return _rich_tooltip("\n".join(lines))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.state is LoadState.FAILED \
+                else icons.repository_icon()
+        if role == Qt.ItemDataRole.FontRole and node.state is LoadState.LOADING:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == HOST_ROLE:
+            return node.parent.host
+        if role == REPOSITORY_ROLE:
+            return node.name
+        if role == STATE_ROLE:
+            return node.state.value
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _tag_data(self, node: TagNode, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == NAME:
+                return node.name
+            if column == DIGEST:
+                self._want(node)
+                if node.digest is not None:
+                    return short_digest(node.digest)
+                return "—" if node.error else "…"
+            if column == TYPE:
+                return media.friendly(node.media_type) if node.media_type else ""
+            return _aliases_text(node.parent.aliases(node))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            self._want(node)
+            return self._tag_tooltip(node)
+        if role == Qt.ItemDataRole.DecorationRole and column == NAME:
+            return icons.alias_icon() if node.parent.aliases(node) else icons.tag_icon()
+        if role == Qt.ItemDataRole.FontRole and column == DIGEST:
+            return self._mono
+        if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
+            if column == ALIASES or node.digest is None:
+                return _muted()
+            return None
+        if role == HOST_ROLE:
+            return node.parent.parent.host
+        if role == REPOSITORY_ROLE:
+            return node.parent.name
+        if role == TAG_ROLE:
+            return node.name
+        if role == DIGEST_ROLE:
+            return str(node.digest) if node.digest is not None else None
+        if role == ALIASES_ROLE:
+            return node.parent.aliases(node)
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _tag_tooltip(self, node: TagNode) -> str:
+        repo = node.parent
+        lines = [tag_reference(repo.parent.host, repo.name, node.name)]
+        if node.digest is not None:
+            lines.append(str(node.digest))
+            if node.media_type:
+                lines.append(media.friendly(node.media_type))
+            aliases = repo.aliases(node)
+            if aliases:
+                lines.append("Same image as " + ", ".join(aliases))
+        elif node.error:
+            lines.append(f"Digest unknown: {node.error}")
+        else:
+            lines.append("Looking up the digest…")
+        return _rich_tooltip("\n".join(lines))
+
+    def _message_data(self, node: MessageRow, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _rich_tooltip(node.text)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.kind == "error" else QIcon()
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _muted()
+        if role == ERROR_ROLE:
+            return node.text if node.kind == "error" else None
+        return None
+
+
+def _with_parents(signal: SignalInstance) -> SignalInstance:
+    """The overload of a layout signal that carries the parents and the hint."""
+    overload: SignalInstance = signal[_LAYOUT_ARGS]  # type: ignore[index]
+    return overload
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, RegistryNode):
+        return "registry"
+    if isinstance(node, RepositoryNode):
+        return "repository"
+    if isinstance(node, TagNode):
+        return "tag"
+    return "message"
+
+
+def registry_summary(node: RegistryNode) -> str:
+    """``User alice · plain HTTP … allowed``: how Spyglass talks to the registry."""
+    parts = [f"user {node.config.username}" if node.config.username else "anonymous"]
+    if node.credentials_note:
+        parts.append(node.credentials_note)
+    if node.config.insecure:
+        parts.append("plain HTTP and unverified TLS allowed")
+    text = " · ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def tags_summary(node: RepositoryNode) -> str:
+    """``14 tags``, ``1,000 tags so far…``, or what is wrong."""
+    count = len(node.by_name)
+    if node.state is LoadState.FAILED:
+        return node.error or "The tags could not be listed."
+    if node.state is LoadState.PENDING:
+        return "Tags not listed yet."
+    noun = f"{count:,} tag{'s' if count != 1 else ''}"
+    return noun if node.done else f"{noun} so far…"
+
+
+def _aliases_text(aliases: list[str]) -> str:
+    if len(aliases) <= MAX_ALIASES_SHOWN:
+        return ", ".join(aliases)
+    shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
+    return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more"
+
+
+def _muted() -> Any:
+    return QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+
+
+def _rich_tooltip(text: str) -> str:
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())
+
+
+class ChildFilterModel(QSortFilterProxyModel):
+    """Shows the children of one row of a :class:`RegistriesModel` (the repositories of a
+    registry, the tags of a repository) whose name contains the filter text.
+
+    Rows outside that parent are left alone, so the view's root stays reachable;
+    message rows under it are hidden (the page says those in its own way).
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._root = QPersistentModelIndex()
+        self._root_node: RegistryNode | RepositoryNode | None = None
+        self._text = ""
+        self.setDynamicSortFilter(False)
+
+    @property
+    def filter_text(self) -> str:
+        return self._text
+
+    def set_root(self, source_index: AnyIndex) -> QModelIndex:
+        """Filter the children of ``source_index``; returns the proxy index to root a view at."""
+        self._begin()
+        model = self.sourceModel()
+        node = model.node(source_index) if isinstance(model, RegistriesModel) else None
+        self._root_node = node if isinstance(node, RegistryNode | RepositoryNode) else None
+        self._root = QPersistentModelIndex(source_index)
+        self._end()
+        return self.root_index()
+
+    def root_index(self) -> QModelIndex:
+        if not self._root.isValid():
+            return QModelIndex()
+        return self.mapFromSource(self._root.sibling(self._root.row(), 0))
+
+    def set_filter_text(self, text: str) -> None:
+        self._begin()
+        self._text = text.strip().casefold()
+        self._end()
+
+    def _begin(self) -> None:
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:
+            begin()
+
+    def _end(self) -> None:
+        end = getattr(self, "endFilterChange", None)
+        if end is not None:
+            end()
+        else:  # Qt before 6.9
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        """Override QSortFilterProxyModel::filterAcceptsRow."""
+        node = self._root_node
+        if node is None or not self._root.isValid() or source_parent != self._root:
+            return True
+        if not 0 <= source_row < len(node.children):
+            return True
+        child = node.children[source_row]
+        if isinstance(child, MessageRow):
+            return False
+        text = self._text
+        return not text or text in child.name.casefold()
+

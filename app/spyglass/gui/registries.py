@@ -1,0 +1,713 @@
+"""The registry side of the window: the Registries tree, its pages, dialogs and actions.
+
+:class:`RegistryBrowser` owns the :class:`RegistriesModel`, the tree that shows
+it in the sidebar, the registry and repository pages of the middle pane, the
+Add/Edit Registry dialog and the actions on tags (copy by tag or digest, copy
+a pull command, delete). The main window places its widgets and tells it when
+the local places take the selection.
+
+Navigation is the tree's: a registry row shows its repositories, a repository
+row its tags, a tag row the image — as an image of a layout is shown. The
+pages' lists are the same rows; opening one selects it in the tree.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QTreeView,
+    QWidget,
+)
+
+from spyglass.core.credentials import CredentialStore, SaveTarget
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidReference
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
+from spyglass.gui.loading import ImageState, load_registry_tag
+from spyglass.gui.models.registries import (
+    RegistriesModel,
+    RegistryNode,
+    RepositoryNode,
+    TagNode,
+)
+from spyglass.gui.registry_jobs import (
+    Connection,
+    DeletePlan,
+    PullTool,
+    delete_image,
+    digest_reference,
+    forget_credentials,
+    parse_repository_input,
+    plan_delete,
+    pull_command,
+    resolve_digest,
+    save_credentials,
+    tag_reference,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.views.image_view import ImageView
+from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
+from spyglass.gui.workers import Runner
+
+Confirm = Callable[[str, str, str], bool]
+"""``confirm(title, text, accept_label) -> bool``: ask before something cannot be undone."""
+
+SESSION_ONLY = (
+    "No system keyring is available, so the password for {host} is kept only until "
+    "Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to keep it."
+)
+
+
+def session_only_text(hosts: list[str]) -> str:
+    """The banner's sentence for the registries whose passwords last only this session."""
+    if len(hosts) == 1:
+        return SESSION_ONLY.format(host=hosts[0])
+    listed = ", ".join(hosts[:-1]) + f" and {hosts[-1]}"
+    return (f"No system keyring is available, so the passwords for {listed} are kept only "
+            "until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to keep them.")
+
+
+def delete_question(plan: DeletePlan) -> str:
+    """The confirmation's text: what goes, including every other tag of the same image."""
+    name = f"{plan.repository}:{plan.tag}"
+    text = (f"<p>Delete <b>{html.escape(name)}</b> from {html.escape(plan.host)}?</p>"
+            f"<p>This deletes the image <code>{plan.digest}</code> itself, ")
+    others = plan.other_tags
+    if others:
+        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in others)
+        noun = "tag" if len(others) == 1 else "tags"
+        text += (f"so the other {noun} pointing at it — {listed} — "
+                 f"{'goes' if len(others) == 1 else 'go'} too.</p>")
+    else:
+        text += "which no other tag points at.</p>"
+    return text + "<p>This cannot be undone.</p>"
+
+
+class RegistryBrowser(QObject):
+    """See the module docstring.
+
+    Attributes:
+        model: the :class:`RegistriesModel`.
+        tree: the sidebar's view of it.
+        registry_page, repository_page: the middle pane for registry and repository rows.
+        dialog: the Add/Edit Registry dialog while one is open.
+        confirm: how to ask before deleting or removing (tests replace it).
+
+    Signals:
+        statusMessage(str): a notice for the status bar.
+        settingsChanged(): the registries in the settings changed; save them.
+        sessionOnly(str): the credentials of this host last only until Spyglass quits.
+        selected(): a row of the registries tree became current.
+        titleChanged(str): what the window title should say.
+        registryAdded(str): a registry was added through the dialog.
+        deleted(object): a tag's image was deleted (the :class:`DeletePlan`).
+    """
+
+    statusMessage = Signal(str)
+    settingsChanged = Signal()
+    sessionOnly = Signal(str)
+    selected = Signal()
+    titleChanged = Signal(str)
+    registryAdded = Signal(str)
+    deleted = Signal(object)
+
+    def __init__(
+        self,
+        runner: Runner,
+        settings: Settings,
+        store: CredentialStore,
+        image_view: ImageView,
+        content: QStackedWidget,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._settings = settings
+        self._store = store
+        self._image_view = image_view
+        self._content = content
+        self._window = parent
+        self._clearing = False
+        self.dialog: RegistryDialog | None = None
+        self.confirm: Confirm = self._ask
+        self._pending_tag: tuple[str, str, str] | None = None
+
+        self.model = RegistriesModel(runner, self)
+        self.model.message.connect(self.statusMessage)
+        self.model.tagsLoaded.connect(self._select_pending)
+        self.model.registryFailed.connect(lambda _host, sentence: emit(self.statusMessage,
+                                                                        sentence))
+        self.tree = QTreeView()
+        self._build_tree()
+        self.registry_page = RegistryPage(self.model)
+        self.repository_page = RepositoryPage(self.model)
+        content.addWidget(self.registry_page)
+        content.addWidget(self.repository_page)
+        self._connect_pages()
+        self._build_actions()
+        image_view.imageShown.connect(self._image_shown)
+
+        for entry in settings.registries:
+            self.model.add_registry(entry, self._connection(entry))
+
+    # ------------------------------------------------------------------ building
+
+    def _build_tree(self) -> None:
+        tree = self.tree
+        tree.setModel(self.model)
+        tree.setHeaderHidden(True)
+        for column in range(1, self.model.columnCount()):
+            tree.setColumnHidden(column, True)
+        tree.setUniformRowHeights(True)
+        tree.setAnimated(True)
+        tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        tree.customContextMenuRequested.connect(self._tree_menu)
+        tree.setIndentation(16)
+        tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        tree.selectionModel().currentChanged.connect(self._current_changed)
+
+    def _connect_pages(self) -> None:
+        page = self.registry_page
+        page.repositoryActivated.connect(self._select)
+        page.openRequested.connect(self._open_from_page)
+        page.editRequested.connect(lambda: self.edit_registry(self._page_host()))
+        page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
+        page.retryRequested.connect(lambda: self.model.reload(page.source_root))
+        repo = self.repository_page
+        repo.tagActivated.connect(self._select)
+        repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
+        repo.table.customContextMenuRequested.connect(self._table_menu)
+        repo.table.selectionModel().selectionChanged.connect(
+            lambda *_: self._update_tag_buttons())
+
+    def _build_actions(self) -> None:
+        table = self.repository_page.table
+        self.table_actions = self._tag_actions(table, self.repository_page.current_tag)
+        copy_menu = QMenu(self.repository_page.copy_button)
+        for name in ("copy_reference", "copy_digest", "copy_podman", "copy_docker"):
+            copy_menu.addAction(self.table_actions[name])
+        self.repository_page.copy_button.setMenu(copy_menu)
+        self.repository_page.copy_button.setDefaultAction(self.table_actions["copy_reference"])
+        self.repository_page.delete_button.clicked.connect(
+            self.table_actions["delete"].trigger)
+        # in the tree, Copy and Delete act on whatever row is current
+        self.tree_actions = self._tag_actions(
+            self.tree, self._current_tree_tag,
+            copy_reference=lambda _index: self._copy_tree_name(),
+            delete=lambda _index: self._delete_tree_row(),
+        )
+        self.add_action = QAction("Add &Registry…", self)
+        self.add_action.setStatusTip("Add a container registry to browse")
+        self.add_action.triggered.connect(lambda _checked=False: self.add_registry())
+        self._update_tag_buttons()
+
+    def _tag_actions(self, widget: QWidget, target: Callable[[], QModelIndex],
+                     **slots: Callable[[QModelIndex], None]) -> dict[str, QAction]:
+        def action(name: str, text: str, slot: Callable[[QModelIndex], None],
+                   shortcut: QKeySequence | None = None) -> tuple[str, QAction]:
+            act = QAction(text, widget)
+            if shortcut is not None:
+                act.setShortcut(shortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            chosen = slots.get(name, slot)
+            act.triggered.connect(lambda _checked=False: chosen(target()))
+            widget.addAction(act)
+            return name, act
+
+        return dict([
+            action("open", "Open Image", self._select),
+            action("copy_reference", "Copy Reference", self.copy_reference,
+                   QKeySequence(QKeySequence.StandardKey.Copy)),
+            action("copy_digest", "Copy Reference by Digest", self.copy_digest_reference,
+                   QKeySequence("Ctrl+Shift+C")),
+            action("copy_podman", "Copy podman pull Command",
+                   lambda index: self.copy_pull_command(index, "podman"),
+                   QKeySequence("Ctrl+Alt+C")),
+            action("copy_docker", "Copy docker pull Command",
+                   lambda index: self.copy_pull_command(index, "docker")),
+            action("delete", "Delete…", self.delete_tag,
+                   QKeySequence(QKeySequence.StandardKey.Delete)),
+        ])
+
+    # ------------------------------------------------------------------ registries
+
+    def _connection(self, entry: RegistrySettings, input_: RegistryInput | None = None
+                    ) -> Connection:
+        credentials = input_.credentials if input_ is not None else None
+        return Connection(entry.host, insecure=entry.insecure, store=self._store,
+                          credentials=credentials)
+
+    def add_registry(self) -> RegistryDialog:
+        """Open the Add Registry dialog (window-modal, not blocking)."""
+        return self._open_dialog(None)
+
+    def edit_registry(self, host: str) -> RegistryDialog | None:
+        entry = self._settings.registry(host)
+        if entry is None:
+            return None
+        return self._open_dialog(entry)
+
+    def _open_dialog(self, edit: RegistrySettings | None) -> RegistryDialog:
+        if self.dialog is not None:
+            self.dialog.close()
+        dialog = RegistryDialog(self._runner, self._store, existing_hosts=self.model.hosts,
+                                edit=edit, parent=self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._dialog_accepted(dialog, edit))
+        dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _dialog_gone(self, dialog: RegistryDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def _dialog_accepted(self, dialog: RegistryDialog, edit: RegistrySettings | None) -> None:
+        result = dialog.result_input
+        if result is None:
+            return
+        if edit is None:
+            self._registry_added(result)
+        else:
+            self._registry_edited(edit, result)
+
+    def _registry_added(self, result: RegistryInput) -> None:
+        entry = result.settings()
+        self._settings.set_registry(entry)
+        index = self.model.add_registry(entry, self._connection(entry, result))
+        emit(self.settingsChanged)
+        self._keep_secret(result)
+        self.tree.setCurrentIndex(index)
+        self.tree.expand(index)
+        emit(self.registryAdded, entry.host)
+
+    def _registry_edited(self, old: RegistrySettings, result: RegistryInput) -> None:
+        entry = result.settings(old.repositories)
+        self._settings.set_registry(entry)
+        current = self.tree.currentIndex()
+        showing = self.model.registry_node(current)
+        self.model.update_registry(entry, self._connection(entry, result))
+        emit(self.settingsChanged)
+        if result.credentials is not None:
+            self._keep_secret(result)
+        elif not result.username and old.username:
+            host = entry.host
+            self._runner.submit(lambda _cancel: forget_credentials(self._store, host),
+                                serial=True, what=f"forgetting the password for {host}")
+        if showing is not None and showing.host == entry.host:
+            index = self.model.registry_index(entry.host)
+            self.tree.setCurrentIndex(index)
+            self._current_changed(index, QModelIndex())
+        emit(self.statusMessage, f"Saved the settings of {entry.host}.")
+
+    def _keep_secret(self, result: RegistryInput) -> None:
+        credentials = result.credentials
+        if credentials is None:
+            return
+        host, store = result.host, self._store
+        self._runner.submit(
+            lambda _cancel: save_credentials(store, host, credentials),
+            on_done=lambda where: self._secret_kept(host, where),
+            on_error=lambda message: emit(self.statusMessage, message),
+            serial=True,
+            what=f"saving the password for {host}",
+        )
+
+    def _secret_kept(self, host: str, where: SaveTarget) -> None:
+        node = self.model.registry_node(self.model.registry_index(host))
+        if node is not None:
+            node.credentials_note = ("password in the system keyring" if where == "keyring"
+                                     else "password kept until Spyglass quits")
+            index = self.model.registry_index(host)
+            emit(self.model.dataChanged, index, index)
+        if where == "session":
+            emit(self.sessionOnly, host)
+            emit(self.statusMessage, SESSION_ONLY.format(host=host))
+        else:
+            emit(self.statusMessage, f"Saved the password for {host} in the system keyring.")
+
+    def remove_registry(self, host: str) -> bool:
+        """Take ``host`` off the list (after asking) and forget its saved password."""
+        entry = self._settings.registry(host)
+        if entry is None:
+            return False
+        text = f"<p>Remove <b>{html.escape(host)}</b> from Spyglass?</p>"
+        if entry.username:
+            text += (f"<p>The password saved for {html.escape(entry.username)} is forgotten "
+                     "too. Nothing on the registry changes.</p>")
+        else:
+            text += "<p>Nothing on the registry changes.</p>"
+        if not self.confirm("Remove Registry", text, "Remove"):
+            return False
+        showing = self.model.registry_node(self.tree.currentIndex())
+        self.model.remove_registry(host)
+        self._settings.remove_registry(host)
+        emit(self.settingsChanged)
+        store = self._store
+        self._runner.submit(lambda _cancel: forget_credentials(store, host), serial=True,
+                            what=f"forgetting the password for {host}",
+                            on_error=lambda message: emit(self.statusMessage, message))
+        if showing is not None and showing.host == host:
+            self._show_nothing()
+        request = self._image_view.request
+        if request is not None and request.name.startswith(f"docker://{host}/"):
+            self._image_view.show_empty()
+        emit(self.statusMessage, f"Removed {host}.")
+        return True
+
+    # ------------------------------------------------------------------ repositories
+
+    def open_repository(self, host: str, text: str) -> QModelIndex:
+        """Open ``text`` (``team/app`` or ``team/app:tag``) on ``host``; select it (or the tag).
+
+        A name that is not valid shows its sentence under the field.
+        """
+        registry_index = self.model.registry_index(host)
+        if not registry_index.isValid():
+            return QModelIndex()
+        try:
+            wanted = parse_repository_input(host, text)
+        except InvalidReference as exc:
+            self.registry_page.set_open_error(str(exc))
+            return QModelIndex()
+        self.registry_page.set_open_error("")
+        index = self.model.open_repository(registry_index, wanted.repository)
+        emit(self.settingsChanged)
+        self.tree.expand(registry_index)
+        self._select(index)
+        self._pending_tag = (host, wanted.repository, wanted.tag) if wanted.tag else None
+        self._select_pending(host, wanted.repository, False)
+        return index
+
+    def _select_pending(self, host: str, repository: str, done: bool) -> None:
+        """Select the tag "Open" named, once its page is in."""
+        pending = self._pending_tag
+        if pending is None or pending[:2] != (host, repository):
+            return
+        index = self.model.tag_index(*pending)
+        if index.isValid() or done:
+            self._pending_tag = None
+        if index.isValid():
+            self.repository_page.select_tag(index)
+
+    def _open_from_page(self, text: str) -> None:
+        host = self._page_host()
+        if host:
+            self.open_repository(host, text)
+
+    def _page_host(self) -> str:
+        node = self.registry_page.node
+        if node is None:
+            node = self.model.registry_node(self.tree.currentIndex())
+        return node.host if node is not None else ""
+
+    # ------------------------------------------------------------------ selection
+
+    def _select(self, index: QModelIndex) -> None:
+        """Make ``index`` (of the model) the tree's current row: the pane follows."""
+        if not index.isValid():
+            return
+        parent = self.model.parent(index)
+        while parent.isValid():
+            self.tree.expand(parent)
+            parent = self.model.parent(parent)
+        self.tree.setCurrentIndex(index)
+        self.tree.scrollTo(index)
+
+    def clear_selection(self) -> None:
+        """The local places took the selection."""
+        self._clearing = True
+        try:
+            self.tree.selectionModel().clear()
+        finally:
+            self._clearing = False
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._clearing or not current.isValid():
+            return
+        node = self.model.node(current)
+        emit(self.selected)
+        if isinstance(node, RegistryNode):
+            self.registry_page.show_registry(current)
+            self._content.setCurrentWidget(self.registry_page)
+            emit(self.titleChanged, node.host)
+            if self.model.canFetchMore(current) and node.state.value == "pending":
+                self.model.fetchMore(current)
+        elif isinstance(node, RepositoryNode):
+            self.repository_page.show_repository(current)
+            self._content.setCurrentWidget(self.repository_page)
+            emit(self.titleChanged, f"{node.parent.host}/{node.name}")
+            if node.state.value == "pending":
+                self.model.fetchMore(current)
+        elif isinstance(node, TagNode):
+            self._show_tag(node)
+        self._update_tag_buttons()
+
+    def _show_tag(self, node: TagNode) -> None:
+        repo = node.parent
+        connection, name, tag = repo.parent.connection, repo.name, node.name
+        self._content.setCurrentWidget(self._image_view)
+        self._image_view.show_image(
+            f"{name}:{tag}", f"docker://{tag_reference(connection.host, name, tag)}",
+            lambda cancel: load_registry_tag(connection.client(), name, tag, cancel),
+        )
+        emit(self.titleChanged, f"{name}:{tag}")
+
+    def _show_nothing(self) -> None:
+        self._content.setCurrentWidget(self._image_view)
+        self._image_view.show_empty()
+
+    def _image_shown(self, state: ImageState) -> None:
+        node = self.model.node(self.tree.currentIndex())
+        if not isinstance(node, TagNode):
+            return
+        repo = node.parent
+        expected = f"docker://{tag_reference(repo.parent.host, repo.name, node.name)}"
+        if state.entry.name == expected:
+            descriptor = state.entry.descriptor
+            self.model.set_digest(repo.parent.host, repo.name, node.name, descriptor.digest,
+                                  descriptor.media_type)
+
+    def reload_current(self) -> bool:
+        """Reload the registry or repository of the current row; False when none is."""
+        index = self.tree.currentIndex()
+        node = self.model.node(index)
+        if isinstance(node, TagNode):
+            index = self.model.parent(index)
+            node = node.parent
+        if isinstance(node, RegistryNode | RepositoryNode):
+            self.model.reload(index)
+            self._current_changed(self.tree.currentIndex(), QModelIndex())
+            return True
+        return False
+
+    # ------------------------------------------------------------------ tag actions
+
+    def _current_tree_tag(self) -> QModelIndex:
+        index = self.tree.currentIndex()
+        return index if isinstance(self.model.node(index), TagNode) else QModelIndex()
+
+    def _tag(self, index: QModelIndex) -> TagNode | None:
+        node = self.model.node(index)
+        return node if isinstance(node, TagNode) else None
+
+    def _update_tag_buttons(self) -> None:
+        has_tag = self._tag(self.repository_page.current_tag()) is not None
+        self.repository_page.copy_button.setEnabled(has_tag)
+        self.repository_page.delete_button.setEnabled(has_tag)
+        for action in self.table_actions.values():
+            action.setEnabled(has_tag)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        emit(self.statusMessage, f"Copied {text}")
+
+    def copy_reference(self, index: QModelIndex) -> None:
+        node = self._tag(index)
+        if node is not None:
+            repo = node.parent
+            self._copy(tag_reference(repo.parent.host, repo.name, node.name))
+
+    def copy_pull_command(self, index: QModelIndex, tool: PullTool) -> None:
+        node = self._tag(index)
+        if node is not None:
+            repo = node.parent
+            self._copy(pull_command(tool, repo.parent.host, repo.name, node.name))
+
+    def copy_digest_reference(self, index: QModelIndex) -> None:
+        """Copy ``HOST/REPO@DIGEST`` (the digest is looked up first if still unknown)."""
+        node = self._tag(index)
+        if node is None:
+            return
+        repo = node.parent
+        host, name = repo.parent.host, repo.name
+        if node.digest is not None:
+            self._copy(digest_reference(host, name, node.digest))
+            return
+        connection, tag = repo.parent.connection, node.name
+        emit(self.statusMessage, f"Looking up the digest of {name}:{tag}…")
+
+        def copy(digest: Digest) -> None:
+            self.model.set_digest(host, name, tag, digest)
+            self._copy(digest_reference(host, name, digest))
+
+        self._runner.submit(lambda cancel: resolve_digest(connection, name, tag, cancel),
+                            on_done=copy,
+                            on_error=lambda message: emit(self.statusMessage, message),
+                            what=f"looking up the digest of {name}:{tag}")
+
+    def delete_tag(self, index: QModelIndex) -> None:
+        """Delete a tag's image, after a confirmation naming every tag that goes with it."""
+        node = self._tag(index)
+        if node is None:
+            return
+        repo = node.parent
+        connection, name, tag = repo.parent.connection, repo.name, node.name
+        page = self.repository_page
+        page.banner.hide()
+        page.header.spinner.start()
+        emit(self.statusMessage,
+             f"Checking which tags of {name} point at the same image as {tag}…")
+        host = connection.host
+        self._runner.submit(
+            lambda cancel: plan_delete(connection, name, tag, cancel),
+            on_done=lambda plan: self._confirm_delete(connection, plan),
+            on_error=lambda message: self._delete_failed(host, name, message),
+            key=f"delete:{connection.host}/{name}",
+            what=f"preparing to delete {name}:{tag}",
+        )
+
+    def _confirm_delete(self, connection: Connection, plan: DeletePlan) -> None:
+        self.repository_page.header.spinner.stop()
+        self.repository_page.refresh()
+        if not self.confirm("Delete Image", delete_question(plan), "Delete"):
+            emit(self.statusMessage, "Nothing was deleted.")
+            return
+        self.repository_page.header.spinner.start()
+        self._runner.submit(
+            lambda cancel: delete_image(connection, plan, cancel),
+            on_done=self._image_deleted,
+            on_error=lambda message: self._delete_failed(plan.host, plan.repository, message),
+            key=f"delete:{plan.host}/{plan.repository}",
+            what=f"deleting {plan.repository}@{plan.digest}",
+        )
+
+    def _image_deleted(self, plan: DeletePlan) -> None:
+        tags = ", ".join(plan.tags)
+        emit(self.statusMessage,
+             f"Deleted {plan.repository}@{plan.digest} from {plan.host} (tags: {tags}).")
+        request = self._image_view.request
+        gone = {f"docker://{tag_reference(plan.host, plan.repository, t)}" for t in plan.tags}
+        repo_index = self.model.repository_index(plan.host, plan.repository)
+        if request is not None and request.name in gone and repo_index.isValid():
+            self.tree.setCurrentIndex(repo_index)
+        if repo_index.isValid():
+            self.model.reload(repo_index)
+            self.repository_page.refresh()
+        emit(self.deleted, plan)
+
+    def _delete_failed(self, host: str, repository: str, message: str) -> None:
+        """Say why in the repository's page (shown, if a tag's image was)."""
+        page = self.repository_page
+        page.header.spinner.stop()
+        index = self.model.repository_index(host, repository)
+        if index.isValid() and page.source_root != index:
+            self._select(index)
+        page.refresh()
+        page.banner.show_text(message)
+        emit(self.statusMessage, message)
+
+    # ------------------------------------------------------------------ tree actions
+
+    def _copy_tree_name(self) -> None:
+        index = self.tree.currentIndex()
+        node = self.model.node(index)
+        if isinstance(node, TagNode):
+            self.copy_reference(index)
+        elif isinstance(node, RepositoryNode):
+            self._copy(f"{node.parent.host}/{node.name}")
+        elif isinstance(node, RegistryNode):
+            self._copy(node.host)
+
+    def _delete_tree_row(self) -> None:
+        index = self.tree.currentIndex()
+        node = self.model.node(index)
+        if isinstance(node, TagNode):
+            self.delete_tag(index)
+        elif isinstance(node, RepositoryNode) and node.pinned:
+            self.model.forget_repository(index)
+            emit(self.settingsChanged)
+        elif isinstance(node, RegistryNode):
+            self.remove_registry(node.host)
+
+    def _tree_menu(self, position: QPoint) -> None:
+        index = self.tree.indexAt(position)
+        if not index.isValid():
+            index = self.tree.currentIndex()
+        elif index != self.tree.currentIndex() and self.model.flags(index) \
+                & Qt.ItemFlag.ItemIsSelectable:
+            self.tree.setCurrentIndex(index)  # the menu acts on the row it was opened on
+        node = self.model.node(index)
+        menu = QMenu(self.tree)
+        if isinstance(node, TagNode):
+            self._add_tag_menu(menu, self.tree_actions)
+        elif isinstance(node, RepositoryNode):
+            host, name = node.parent.host, node.name
+            menu.addAction("Copy Name", lambda: self._copy(f"{host}/{name}"))
+            menu.addAction("Reload Tags", lambda: self.model.reload(index))
+            if node.pinned:
+                menu.addSeparator()
+                menu.addAction("Remove from List", lambda: self._forget(index))
+        elif isinstance(node, RegistryNode):
+            host = node.host
+            menu.addAction("Open Repository…", lambda: self._focus_open_field(index))
+            menu.addAction("Copy Host", lambda: self._copy(host))
+            menu.addAction("Reload", lambda: self.model.reload(index))
+            menu.addSeparator()
+            menu.addAction("Edit Registry…", lambda: self.edit_registry(host))
+            menu.addAction("Remove Registry…", lambda: self.remove_registry(host))
+        else:
+            menu.addAction(self.add_action)
+        menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def _table_menu(self, position: QPoint) -> None:
+        table = self.repository_page.table
+        proxy_index = table.indexAt(position)
+        if proxy_index.isValid():
+            table.selectRow(proxy_index.row())
+        index = self.repository_page.current_tag()
+        if not index.isValid():
+            return
+        menu = QMenu(table)
+        self._add_tag_menu(menu, self.table_actions)
+        menu.exec(table.viewport().mapToGlobal(position))
+
+    @staticmethod
+    def _add_tag_menu(menu: QMenu, actions: dict[str, QAction]) -> None:
+        """The tag actions (they act on the current row of their view)."""
+        menu.addAction(actions["open"])
+        menu.addSeparator()
+        for name in ("copy_reference", "copy_digest", "copy_podman", "copy_docker"):
+            menu.addAction(actions[name])
+        menu.addSeparator()
+        menu.addAction(actions["delete"])
+
+    def _forget(self, index: QModelIndex) -> None:
+        self.model.forget_repository(index)
+        emit(self.settingsChanged)
+
+    def _focus_open_field(self, index: QModelIndex) -> None:
+        self._select(index)
+        self.registry_page.open_edit.setFocus()
+
+    # ------------------------------------------------------------------ asking
+
+    def _ask(self, title: str, text: str, accept_label: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self._window)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        accept = box.addButton(accept_label, QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.exec()
+        return box.clickedButton() is accept
+
+    def shutdown(self) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+        self.model.close_all()
+
+
+__all__ = ["SESSION_ONLY", "Confirm", "RegistryBrowser", "delete_question",
+           "session_only_text"]

@@ -1,0 +1,508 @@
+"""The middle pane for a registry row (its repositories) and a repository row (its tags).
+
+Both pages show the rows of the shared :class:`RegistriesModel` through a
+:class:`ChildFilterModel` rooted at the selected registry or repository, so
+the tree on the left and the list in the middle are one set of rows: a page
+read for one appears in the other. Loading, failures and empty lists are a
+message in the page, never a dialog.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.gui import icons
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registries import (
+    DIGEST,
+    KIND_ROLE,
+    NAME,
+    TYPE,
+    ChildFilterModel,
+    RegistriesModel,
+    RegistryNode,
+    RepositoryNode,
+    registry_summary,
+    tags_summary,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class PageHeader(QWidget):
+    """An icon, a title and a subtitle, a spinner, and buttons on the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.icon = QLabel()
+        self.title = QLabel()
+        self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        mute(self.subtitle)
+        self.spinner = Spinner()
+        self.spinner.hide()
+        self._buttons = QHBoxLayout()
+        self._buttons.setSpacing(6)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 6)
+        layout.setSpacing(12)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignVCenter)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        layout.addLayout(titles, 1)
+        layout.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addLayout(self._buttons)
+
+    def set(self, icon: QIcon, title: str, subtitle: str, *, busy: bool = False) -> None:
+        self.icon.setPixmap(icon.pixmap(36, 36))
+        self.title.setText(title)
+        self.subtitle.setText(subtitle)
+        if busy:
+            self.spinner.start()
+        else:
+            self.spinner.stop()
+
+    def add_button(self, text: str, tooltip: str = "") -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tooltip)
+        button.setAutoDefault(False)
+        self._buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        return button
+
+    def add_widget(self, widget: QWidget) -> None:
+        self._buttons.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
+
+
+def _filter_edit(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #c62828;")
+    label.hide()
+    return label
+
+
+class _RootedPage(QWidget):
+    """What both pages share: a proxy rooted at one row, and knowing when that row goes."""
+
+    def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = ChildFilterModel(self)
+        self.proxy.setSourceModel(model)
+        self._root = QPersistentModelIndex()
+        model.dataChanged.connect(self._source_data_changed)
+        model.rowsInserted.connect(self._source_rows_changed)
+        model.rowsRemoved.connect(self._source_rows_changed)
+        model.layoutChanged.connect(self._source_layout_changed)
+
+    @property
+    def source_root(self) -> QModelIndex:
+        """The registry or repository the page shows (invalid once it is gone)."""
+        root = self._root
+        return root.sibling(root.row(), 0) if root.isValid() else QModelIndex()
+
+    def _set_root(self, index: AnyIndex) -> QModelIndex:
+        self._root = QPersistentModelIndex(index)
+        return self.proxy.set_root(index)
+
+    def _source_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex,
+                             _roles: object = None) -> None:
+        root = self.source_root
+        if root.isValid() and top_left.row() <= root.row() <= bottom_right.row() \
+                and top_left.parent() == root.parent():
+            self.refresh()
+
+    def _source_rows_changed(self, parent: QModelIndex, _first: int, _last: int) -> None:
+        if self._root.isValid() and parent == self.source_root:
+            self.refresh()
+
+    def _source_layout_changed(self, *_args: object) -> None:
+        if self._root.isValid():
+            self.refresh()
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+
+class RegistryPage(_RootedPage):
+    """A registry's repositories, with a filter, and a field to open a repository by name.
+
+    Signals:
+        repositoryActivated(QModelIndex): a repository row was clicked; the
+            index is of the :class:`RegistriesModel`.
+        openRequested(str): "Open" with the text of the repository field.
+        editRequested(): "Edit…".
+        removeRequested(): "Remove…".
+        retryRequested(): "Try Again" after a failure.
+    """
+
+    repositoryActivated = Signal(QModelIndex)
+    openRequested = Signal(str)
+    editRequested = Signal()
+    removeRequested = Signal()
+    retryRequested = Signal()
+
+    def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
+        super().__init__(model, parent)
+        self.header = PageHeader()
+        self.edit_button = self.header.add_button("Edit…", "Change the user name, password "
+                                                  "or security of this registry")
+        self.edit_button.clicked.connect(self.editRequested)
+        self.remove_button = self.header.add_button("Remove…", "Take this registry off the "
+                                                    "list and forget its password")
+        self.remove_button.clicked.connect(self.removeRequested)
+
+        self.open_edit = QLineEdit()
+        self.open_edit.setPlaceholderText("Open a repository by name, e.g. team/app or "
+                                          "team/app:1.0")
+        self.open_edit.setClearButtonEnabled(True)
+        self.open_edit.returnPressed.connect(self._open)
+        self.open_error = _error_label()
+        self.open_edit.textChanged.connect(lambda _text: self.open_error.hide())
+        self.open_button = QPushButton("Open")
+        self.open_button.setAutoDefault(False)
+        self.open_button.clicked.connect(self._open)
+
+        self.filter = _filter_edit("Filter repositories")
+        self.filter.textChanged.connect(self._filter_changed)
+        self.count = QLabel()
+        mute(self.count)
+        self.count.linkActivated.connect(lambda _link: self._load_all())
+
+        self.list = QListView()
+        self.list.setModel(self.proxy)
+        self.list.setUniformItemSizes(True)
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setIconSize(QSize(16, 16))
+        self.list.setSpacing(1)
+        self.list.setAlternatingRowColors(True)
+        self.list.clicked.connect(self._activated)
+        self.list.activated.connect(self._activated)
+        self.panel = MessagePanel()
+        self.retry_button = self.panel.add_button("Try Again")
+        self.retry_button.clicked.connect(self.retryRequested)
+        self.panel_edit_button = self.panel.add_button("Edit Registry…")
+        self.panel_edit_button.clicked.connect(self.editRequested)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.panel)
+        self.stack.addWidget(self.list)
+
+        open_row = QHBoxLayout()
+        open_row.setSpacing(6)
+        open_row.addWidget(self.open_edit, 1)
+        open_row.addWidget(self.open_button)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter, 1)
+        filter_row.addWidget(self.count)
+        body = QVBoxLayout()
+        body.setContentsMargins(16, 0, 16, 12)
+        body.setSpacing(6)
+        body.addLayout(open_row)
+        body.addWidget(self.open_error)
+        body.addSpacing(6)
+        body.addLayout(filter_row)
+        body.addWidget(self.stack, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.header)
+        layout.addLayout(body, 1)
+
+    @property
+    def node(self) -> RegistryNode | None:
+        node = self.model.node(self.source_root)
+        return node if isinstance(node, RegistryNode) else None
+
+    def show_registry(self, index: AnyIndex) -> None:
+        """Show the registry at ``index`` (of the model)."""
+        if self._root.isValid() and self.source_root == index:
+            self.refresh()
+            return
+        self.filter.blockSignals(True)
+        self.filter.clear()
+        self.filter.blockSignals(False)
+        self.proxy.set_filter_text("")
+        self.open_edit.clear()
+        self.open_error.hide()
+        self.list.setRootIndex(self._set_root(index))
+        self.refresh()
+
+    def set_open_error(self, text: str) -> None:
+        self.open_error.setText(text)
+        self.open_error.setVisible(bool(text))
+
+    def refresh(self) -> None:
+        node = self.node
+        if node is None:
+            return
+        loading = node.state in (LoadState.PENDING, LoadState.LOADING)
+        self.header.set(icons.registry_icon(), node.host, registry_summary(node),
+                        busy=loading)
+        repositories = node.repositories
+        shown = self.proxy.rowCount(self.list.rootIndex())
+        if node.state is LoadState.FAILED and not repositories:
+            self._panel(f"Cannot list the repositories of {node.host}", node.error or "",
+                        icons.warning_icon(), retry=True)
+        elif loading and not repositories:
+            self._panel(f"Listing the repositories of {node.host}…",
+                        "The first page appears as soon as the registry answers.", busy=True)
+        elif node.no_catalog and not repositories:
+            self._panel(f"{node.host} does not list its repositories",
+                        "Type a repository name above, for example library/alpine, to open "
+                        "it. Repositories opened by name stay in the list.",
+                        icons.information_icon())
+        elif not repositories:
+            self._panel("No repositories yet",
+                        f"{node.host} holds no repositories. Push an image to it, or open a "
+                        "repository by name above.", icons.information_icon())
+        else:
+            self.stack.setCurrentWidget(self.list)
+        self.filter.setEnabled(bool(repositories))
+        self._count(node, len(repositories), shown)
+
+    def _panel(self, title: str, body: str, icon: QIcon | None = None, *,
+               busy: bool = False, retry: bool = False) -> None:
+        self.panel.show_message(title, body, icon=icon, busy=busy)
+        self.retry_button.setVisible(retry)
+        self.panel_edit_button.setVisible(retry)
+        self.stack.setCurrentWidget(self.panel)
+
+    def _count(self, node: RegistryNode, total: int, shown: int) -> None:
+        if not total:
+            self.count.setText("")
+            return
+        noun = f"{total:,} repositor{'ies' if total != 1 else 'y'}"
+        if self.proxy.filter_text:
+            text = f"{shown:,} of {noun}"
+        else:
+            text = noun
+        if node.state is LoadState.LOADING and total:
+            text += " so far…"
+        elif node.more:
+            text += " so far · <a href='all'>Load all</a>"
+        if node.no_catalog and total:
+            text += " opened by name"
+        self.count.setText(text)
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        if text.strip():
+            self._load_all()
+        self.refresh()
+
+    def _load_all(self) -> None:
+        if self._root.isValid():
+            self.model.fetch_all(self.source_root)
+
+    def _open(self) -> None:
+        emit(self.openRequested, self.open_edit.text())
+
+    def _activated(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if isinstance(self.model.node(source), RepositoryNode):
+            emit(self.repositoryActivated, source)
+
+
+class RepositoryPage(_RootedPage):
+    """A repository's tags: name, digest, the other tags of the same image; filter; actions.
+
+    The controller adds the actions (copy, delete) to :attr:`table` and the
+    buttons. Double-click or Enter opens a tag.
+
+    Signals:
+        tagActivated(QModelIndex): a tag was opened; the index is of the model.
+        retryRequested(): "Try Again" after a failure.
+    """
+
+    tagActivated = Signal(QModelIndex)
+    retryRequested = Signal()
+
+    def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
+        super().__init__(model, parent)
+        self.header = PageHeader()
+        self.copy_button = QToolButton()
+        self.copy_button.setText("Copy")
+        self.copy_button.setIcon(icons.copy_icon())
+        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.header.add_widget(self.copy_button)
+        self.delete_button = self.header.add_button("Delete…", "Delete the selected tag's "
+                                                    "image from the registry")
+        self.banner = Banner()
+        self.filter = _filter_edit("Filter tags")
+        self.filter.textChanged.connect(self._filter_changed)
+        self.count = QLabel()
+        mute(self.count)
+
+        self.table: QTableView = make_table()
+        self.table.setModel(self.proxy)
+        self.table.setMouseTracking(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        metrics = self.table.fontMetrics()
+        header.resizeSection(NAME, max(200, metrics.horizontalAdvance("x" * 26)))
+        header.resizeSection(DIGEST, metrics.horizontalAdvance("sha256:0123456789ab") + 48)
+        header.resizeSection(TYPE, metrics.horizontalAdvance("Docker manifest (schema 2)") + 24)
+        header.setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._activated)
+        self.table.activated.connect(self._activated)
+        self.panel = MessagePanel()
+        self.retry_button = self.panel.add_button("Try Again")
+        self.retry_button.clicked.connect(self.retryRequested)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.panel)
+        self.stack.addWidget(self.table)
+
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter, 1)
+        filter_row.addWidget(self.count)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(0, 0, 0, 0)
+        banner_row.addWidget(self.banner)
+        body = QVBoxLayout()
+        body.setContentsMargins(16, 0, 16, 12)
+        body.setSpacing(6)
+        body.addLayout(banner_row)
+        body.addLayout(filter_row)
+        body.addWidget(self.stack, 1)
+        self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
+                           "tag to see its digest.")
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        mute(self.hint)
+        body.addWidget(self.hint)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.header)
+        layout.addLayout(body, 1)
+
+    @property
+    def node(self) -> RepositoryNode | None:
+        node = self.model.node(self.source_root)
+        return node if isinstance(node, RepositoryNode) else None
+
+    def show_repository(self, index: AnyIndex) -> None:
+        """Show the repository at ``index`` (of the model)."""
+        if self._root.isValid() and self.source_root == index:
+            self.refresh()
+            return
+        self.banner.hide()
+        self.filter.blockSignals(True)
+        self.filter.clear()
+        self.filter.blockSignals(False)
+        self.proxy.set_filter_text("")
+        self.table.setRootIndex(self._set_root(index))
+        self.table.scrollToTop()
+        self.refresh()
+
+    def current_tag(self) -> QModelIndex:
+        """The selected tag (an index of the model, column 0), or an invalid index."""
+        index = self.table.currentIndex()
+        if not index.isValid() or not self.table.selectionModel().isRowSelected(
+                index.row(), index.parent()):
+            return QModelIndex()
+        source = self.proxy.mapToSource(index.siblingAtColumn(NAME))
+        return source if self.model.data(source, KIND_ROLE) == "tag" else QModelIndex()
+
+    def select_tag(self, source: AnyIndex) -> None:
+        index = self.proxy.mapFromSource(self.model.index(source.row(), 0, source.parent()))
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(index)
+
+    def tag_texts(self, column: int = NAME) -> list[str]:
+        """What the table shows in ``column``, top to bottom (for tests and the count)."""
+        root = self.table.rootIndex()
+        return [self.proxy.index(r, column, root).data()
+                for r in range(self.proxy.rowCount(root))]
+
+    def refresh(self) -> None:
+        node = self.node
+        if node is None:
+            return
+        loading = node.state in (LoadState.PENDING, LoadState.LOADING)
+        summary = tags_summary(node) if node.state is not LoadState.FAILED \
+            else "the tags could not be listed"
+        self.header.set(icons.repository_icon(), node.name,
+                        f"{node.parent.host}  ·  {summary}", busy=loading)
+        count = len(node.by_name)
+        if node.state is LoadState.FAILED and not count:
+            self.panel.show_message(f"Cannot list the tags of {node.name}", node.error or "",
+                                    icon=icons.warning_icon())
+            self.retry_button.show()
+            self.stack.setCurrentWidget(self.panel)
+        elif loading and not count:
+            self.panel.show_message(f"Listing the tags of {node.name}…",
+                                    "The first page appears as soon as the registry answers.",
+                                    busy=True)
+            self.retry_button.hide()
+            self.stack.setCurrentWidget(self.panel)
+        elif not count:
+            self.panel.show_message("No tags", f"{node.parent.host}/{node.name} has no tags.",
+                                    icon=icons.information_icon())
+            self.retry_button.hide()
+            self.stack.setCurrentWidget(self.panel)
+        else:
+            self.stack.setCurrentWidget(self.table)
+        self.filter.setEnabled(bool(count))
+        shown = self.proxy.rowCount(self.table.rootIndex())
+        noun = f"{count:,} tag{'s' if count != 1 else ''}"
+        if not count:
+            noun = ""
+        elif self.proxy.filter_text:
+            noun = f"{shown:,} of {noun}"
+        self.count.setText(noun)
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self.refresh()
+
+    def _activated(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index.siblingAtColumn(NAME))
+        if source.isValid():
+            emit(self.tagActivated, source)
+
+
+__all__ = ["PageHeader", "RegistryPage", "RepositoryPage"]

@@ -1,0 +1,605 @@
+"""The registry side of the real window, against real registries (docker-registry + skopeo).
+
+Registries are added through the Add Registry dialog, browsed in the tree and the
+pages, and their images opened in the image view; credentials go to a keyring
+(keyrings.alt's plaintext file in tmp_path) or, without one, to the session.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from keyrings.alt.file import PlaintextKeyring
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.credentials import KEYRING_SERVICE, CredentialStore
+from spyglass.core.settings import RegistrySettings, Settings, load_settings
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registries import (
+    ALIASES,
+    ALIASES_ROLE,
+    DIGEST,
+    DIGEST_ROLE,
+    KIND_ROLE,
+    TAG_ROLE,
+    TYPE,
+    RegistryNode,
+)
+from spyglass.gui.registries import SESSION_ONLY
+from tests.gui.conftest import RegistryFacts, store_environ
+from tests.gui.guitools import (
+    WAIT_MS,
+    add_registry,
+    fill_registry_dialog,
+    test_connection,
+    wait_repositories,
+    wait_tags,
+)
+from tests.helpers.registry import free_port
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def keyring_store(tmp_path: Path) -> CredentialStore:
+    """A store with a real keyring backend: keyrings.alt's plaintext file in tmp_path."""
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
+    return CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+
+
+def open_repository_page(qtbot: QtBot, window: MainWindow, host: str,
+                         repository: str) -> list[str]:
+    """Select the registry, click the repository in its page; return the tags as listed."""
+    registries = window.registries
+    window.registries.tree.setCurrentIndex(registries.model.registry_index(host))
+    assert window.content.currentWidget() is registries.registry_page
+    assert repository in wait_repositories(qtbot, window, host)
+    page = registries.registry_page
+    qtbot.waitUntil(lambda: page.stack.currentWidget() is page.list, timeout=WAIT_MS)
+    root = page.list.rootIndex()
+    names = [page.proxy.index(r, 0, root).data() for r in range(page.proxy.rowCount(root))]
+    row = names.index(repository)
+    rect = page.list.visualRect(page.proxy.index(row, 0, root))
+    qtbot.mouseClick(page.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.content.currentWidget() is registries.repository_page
+    return wait_tags(qtbot, window, host, repository)
+
+
+def wait_digests(qtbot: QtBot, window: MainWindow, host: str, repository: str,
+                 tags: list[str]) -> dict[str, str]:
+    model = window.registries.model
+
+    def known() -> None:
+        for tag in tags:
+            assert model.data(model.tag_index(host, repository, tag), DIGEST_ROLE)
+
+    qtbot.waitUntil(known, timeout=WAIT_MS)
+    return {tag: model.data(model.tag_index(host, repository, tag), DIGEST_ROLE)
+            for tag in tags}
+
+
+def focus(qtbot: QtBot, widget: QWidget) -> None:
+    """Give ``widget`` the keyboard focus (its window activated first), as a click would."""
+    window = widget.window()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    widget.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is widget, timeout=WAIT_MS)
+
+
+def select_table_tag(qtbot: QtBot, window: MainWindow, tag: str) -> QModelIndex:
+    page = window.registries.repository_page
+    row = page.tag_texts().index(tag)
+    index = page.proxy.index(row, 0, page.table.rootIndex())
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=page.table.visualRect(index).center())
+    assert page.current_tag().data(TAG_ROLE) == tag
+    return index
+
+
+# -- adding and browsing
+
+
+def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindow,
+                                                demo_registry: RegistryFacts,
+                                                settings_file: Path) -> None:
+    host = demo_registry.host
+    dialog = window.registries.add_registry()
+    assert dialog.isVisible() and dialog.windowTitle() == "Add Registry"
+    # a pasted URL: the scheme goes, and http:// turns on "insecure"
+    fill_registry_dialog(qtbot, dialog, f"http://{host}/")
+    assert dialog.insecure_box.isChecked()
+    text = test_connection(qtbot, dialog)
+    assert text == f"Connected.\n{host} answers as a registry, without signing in."
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+
+    model = window.registries.model
+    assert model.hosts == [host]
+    registry = model.registry_index(host)
+    assert window.registries.tree.currentIndex() == registry
+    assert window.registries.tree.isExpanded(registry)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    assert model.data(registry, Qt.ItemDataRole.DecorationRole) is not None
+    assert window.windowTitle() == f"{host} — Spyglass"
+    assert window.settings.registries == [RegistrySettings(host, "", True, [])]
+
+    # the repository: its tags in natural order, in the page and in the tree
+    tags = open_repository_page(qtbot, window, host, "demo/app")
+    assert tags == ["1.2", "1.9", "1.10", "latest"]
+    page = window.registries.repository_page
+    assert page.tag_texts() == tags
+    assert page.count.text() == "4 tags"
+    assert page.header.title.text() == "demo/app"
+
+    # opening a tag shows the image as a local one is shown
+    view = window.image_view
+    index = select_table_tag(qtbot, window, "1.10")
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+        qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton,
+                          pos=page.table.visualRect(index).center())
+    assert window.content.currentWidget() is view
+    state = view.state
+    assert state is not None and state.is_list
+    assert state.entry.name == f"docker://{host}/demo/app:1.10"
+    assert str(state.entry.descriptor.digest) == demo_registry.digests["demo/app:1.10"]
+    assert [str(s.descriptor.platform) for s in view.platforms.model.rows] == [
+        "linux/amd64", "linux/arm64/v8", "linux/arm/v7"]
+    assert view.layers.model.rowCount() == 4
+    assert view.title.text() == "demo/app:1.10"
+    assert host in view.subtitle.text()
+    assert window.windowTitle() == "demo/app:1.10 — Spyglass"
+    tree_tag = model.tag_index(host, "demo/app", "1.10")
+    assert window.registries.tree.currentIndex() == tree_tag
+    # the local tree let go of its selection, and the settings were saved without secrets
+    assert not window.tree.currentIndex().isValid()
+    qtbot.waitUntil(lambda: settings_file.exists(), timeout=WAIT_MS)
+    assert load_settings(settings_file).registries == [RegistrySettings(host, "", True, [])]
+
+
+def test_a_tag_selected_in_the_tree_opens_like_a_local_image(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        sample_layout: Path) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    model = window.registries.model
+    tree = window.registries.tree
+    repo = model.repository_index(host, "demo/app")
+    tree.expand(repo)
+    assert wait_tags(qtbot, window, host, "demo/app") == ["1.2", "1.9", "1.10", "latest"]
+    view = window.image_view
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+        tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.9"))
+    assert view.state is not None and not view.state.is_list
+    assert not view.tabs.isTabEnabled(1)
+    # the digest the image view learned is in the model at once
+    assert model.data(model.tag_index(host, "demo/app", "1.9"), DIGEST_ROLE) \
+        == demo_registry.digests["demo/app:1.9"]
+    # and a local place takes the selection back
+    window.open_location(sample_layout)
+    qtbot.waitUntil(lambda: view.state is not None
+                    and view.state.entry.label == "spyglass-demo:1.0", timeout=WAIT_MS)
+    assert not tree.currentIndex().isValid()
+    assert window.content.currentWidget() is view
+
+
+def test_digests_load_for_shown_rows_and_aliases_are_marked(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    tags = open_repository_page(qtbot, window, host, "demo/app")
+    # the table shows every row, so every digest is looked up
+    digests = wait_digests(qtbot, window, host, "demo/app", tags)
+    assert digests == {t: demo_registry.digests[f"demo/app:{t}"] for t in tags}
+    model = window.registries.model
+
+    def aliases(tag: str) -> list[str]:
+        return model.data(model.tag_index(host, "demo/app", tag), ALIASES_ROLE)
+
+    qtbot.waitUntil(lambda: aliases("latest") == ["1.10"], timeout=WAIT_MS)
+    assert aliases("1.10") == ["latest"]
+    assert aliases("1.9") == [] and aliases("1.2") == []
+    page = window.registries.repository_page
+    assert page.tag_texts(ALIASES) == ["", "", "latest", "1.10"]
+    assert page.tag_texts(TYPE) == ["OCI image index", "OCI image manifest",
+                                    "OCI image index", "OCI image index"]
+    assert page.tag_texts(DIGEST)[0] == "sha256:" + digests["1.2"][7:19]
+    tooltip = model.data(model.tag_index(host, "demo/app", "1.10"),
+                         Qt.ItemDataRole.ToolTipRole)
+    assert digests["1.10"] in tooltip and "Same image as latest" in tooltip
+    # the filter narrows the table; the tree keeps every tag
+    qtbot.keyClicks(page.filter, "1.")
+    assert page.tag_texts() == ["1.2", "1.9", "1.10"]
+    assert page.count.text() == "3 of 4 tags"
+    assert model.rowCount(model.repository_index(host, "demo/app")) == 4
+
+
+def test_copy_actions_put_references_on_the_clipboard(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    select_table_tag(qtbot, window, "1.10")
+    actions = window.registries.table_actions
+    clipboard = QGuiApplication.clipboard()
+    digest = demo_registry.digests["demo/app:1.10"]
+
+    actions["copy_reference"].trigger()
+    assert clipboard.text() == f"{host}/demo/app:1.10"
+    assert window.statusBar().currentMessage() == f"Copied {host}/demo/app:1.10"
+    clipboard.clear()
+    actions["copy_digest"].trigger()  # looked up first if not known yet
+    qtbot.waitUntil(lambda: clipboard.text() == f"{host}/demo/app@{digest}", timeout=WAIT_MS)
+    actions["copy_podman"].trigger()
+    assert clipboard.text() == f"podman pull {host}/demo/app:1.10"
+    actions["copy_docker"].trigger()
+    assert clipboard.text() == f"docker pull {host}/demo/app:1.10"
+    # the keyboard: Ctrl+C on the table copies the reference
+    page = window.registries.repository_page
+    focus(qtbot, page.table)
+    qtbot.keyClick(page.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == f"{host}/demo/app:1.10"
+    # and in the tree, Ctrl+C copies the current row's name
+    tree = window.registries.tree
+    tree.setCurrentIndex(window.registries.model.repository_index(host, "other/tools"))
+    focus(qtbot, tree)
+    qtbot.keyClick(tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == f"{host}/other/tools"
+
+
+def test_delete_names_the_other_tags_and_removes_them(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    asked: list[tuple[str, str, str]] = []
+    answers = [False, True]
+
+    def confirm(title: str, text: str, accept: str) -> bool:
+        asked.append((title, text, accept))
+        return answers.pop(0)
+
+    window.registries.confirm = confirm
+    select_table_tag(qtbot, window, "latest")
+    action = window.registries.table_actions["delete"]
+    qtbot.waitUntil(lambda: action.isEnabled(), timeout=WAIT_MS)
+    # first the answer is "no": nothing goes
+    action.trigger()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
+    assert window.statusBar().currentMessage() == "Nothing was deleted."
+    title, text, accept = asked[0]
+    assert (title, accept) == ("Delete Image", "Delete")
+    assert "demo/app:latest" in text and own_registry.digests["demo/app:latest"] in text
+    assert "<b>1.10</b>" in text  # the other tag of the same manifest is named
+    assert "1.9" not in text
+    # then "yes", through the Delete key on the table
+    page = window.registries.repository_page
+    focus(qtbot, page.table)
+    with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS) as blocker:
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    assert blocker.args[0].tags == ("1.10", "latest")
+    assert wait_tags(qtbot, window, host, "demo/app") == ["1.2", "1.9"]
+    qtbot.waitUntil(lambda: page.tag_texts() == ["1.2", "1.9"], timeout=WAIT_MS)
+    assert "Deleted demo/app@" in window.statusBar().currentMessage()
+
+
+def test_open_repository_by_name_validates_and_selects_the_tag(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        settings_file: Path) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    page = window.registries.registry_page
+    qtbot.keyClicks(page.open_edit, "Demo/App")
+    qtbot.keyClick(page.open_edit, Qt.Key.Key_Return)
+    assert page.open_error.isVisible()
+    assert "repository name must be lowercase" in page.open_error.text()
+    assert '"Demo/App"' in page.open_error.text()
+    page.open_edit.clear()
+    assert not page.open_error.isVisible()
+    qtbot.keyClicks(page.open_edit, f"{host}/demo/app:1.9")
+    qtbot.mouseClick(page.open_button, Qt.MouseButton.LeftButton)
+    assert window.content.currentWidget() is window.registries.repository_page
+    repo_page = window.registries.repository_page
+    qtbot.waitUntil(lambda: repo_page.current_tag().data(TAG_ROLE) == "1.9", timeout=WAIT_MS)
+    # the catalog lists it: nothing to remember, and it is in the tree once
+    assert window.settings.registry(host).repositories == []
+    model = window.registries.model
+    names = [model.index(r, 0, model.registry_index(host)).data()
+             for r in range(model.rowCount(model.registry_index(host)))]
+    assert names.count("demo/app") == 1
+
+
+# -- credentials
+
+
+def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        keyring_store: CredentialStore, settings_file: Path) -> None:
+    window = make_window(credentials=keyring_store)
+    host = alice_registry.host
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host)
+    text = test_connection(qtbot, dialog)
+    assert text.startswith("The registry wants a user name and password\n")
+    assert "wants valid credentials" in text and "spyglass login" not in text
+    fill_registry_dialog(qtbot, dialog, host, "alice", "nope")
+    text = test_connection(qtbot, dialog)
+    assert text.startswith("The registry did not accept the sign-in\n")
+    assert dialog.last_check is not None and dialog.last_check.problem == "auth"
+    # pressing Add after a failure tests again; the button then offers "Add Anyway"
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.accept_button.text() == "Add Anyway", timeout=WAIT_MS)
+    assert dialog.isVisible()
+    fill_registry_dialog(qtbot, dialog, host, "alice", "wonderland")
+    assert dialog.accept_button.text() == "Add"
+    # Add tests first, and closes the dialog on success
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    qtbot.waitUntil(lambda: "system keyring" in window.statusBar().currentMessage(),
+                    timeout=WAIT_MS)
+    assert not window.session_banner.isVisible()
+    stored = keyring_store._keyring().get_password(KEYRING_SERVICE, host)
+    assert json.loads(stored) == {"username": "alice", "password": "wonderland"}
+
+    # the secret never lands in settings.json
+    window.close()
+    text = settings_file.read_text(encoding="utf-8")
+    assert "wonderland" not in text
+    assert json.loads(text)["registries"] == [
+        {"host": host, "username": "alice", "insecure": False, "repositories": []}]
+
+    # the next start finds the password in the keyring
+    again = make_window(load_settings(settings_file), credentials=CredentialStore(
+        keyring_backend=keyring_store._keyring(), environ=store_environ(settings_file.parent)))
+    model = again.registries.model
+    again.registries.tree.setCurrentIndex(model.registry_index(host))
+    assert wait_repositories(qtbot, again, host) == ["demo/app", "other/tools"]
+    assert again.registries.registry_page.header.subtitle.text().startswith("User alice")
+
+
+def test_without_a_keyring_the_window_says_the_password_lasts_this_session(
+        qtbot: QtBot, window: MainWindow, alice_registry: RegistryFacts) -> None:
+    host = alice_registry.host
+    assert not window.session_banner.isVisible()
+    add_registry(qtbot, window, host, "alice", "wonderland")
+    qtbot.waitUntil(window.session_banner.isVisible, timeout=WAIT_MS)
+    assert window.session_banner.text == SESSION_ONLY.format(host=host)
+    assert "until Spyglass quits" in window.session_banner.text
+    # it stays: later status messages do not replace it
+    window.show_status("something else")
+    assert window.session_banner.isVisible()
+    # and the session's credentials work
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    page = window.registries.registry_page
+    assert "until Spyglass quits" in page.header.subtitle.text()
+
+
+def test_editing_keeps_the_saved_password_and_removing_forgets_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        keyring_store: CredentialStore) -> None:
+    window = make_window(credentials=keyring_store)
+    host = alice_registry.host
+    add_registry(qtbot, window, host, "alice", "wonderland")
+    backend = keyring_store._keyring()
+    qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is not None,
+                    timeout=WAIT_MS)
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None and dialog.host_edit.isReadOnly()
+    assert dialog.user_edit.text() == "alice" and dialog.password_edit.text() == ""
+    # the saved password is what the test uses
+    assert test_connection(qtbot, dialog).startswith("Connected.")
+    dialog.insecure_box.setChecked(True)
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.settings.registry(host).insecure, timeout=WAIT_MS)
+    assert backend.get_password(KEYRING_SERVICE, host) is not None
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+
+    asked: list[str] = []
+    window.registries.confirm = lambda title, text, accept: asked.append(text) or True
+    window.registries.tree.setCurrentIndex(window.registries.model.registry_index(host))
+    qtbot.mouseClick(window.registries.registry_page.remove_button, Qt.MouseButton.LeftButton)
+    assert "forgotten too" in asked[0]
+    assert window.registries.model.hosts == []
+    assert window.settings.registries == []
+    qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is None,
+                    timeout=WAIT_MS)
+    assert window.content.currentWidget() is window.image_view
+    assert window.add_registry_link.isVisible()
+
+
+# -- errors
+
+
+class _NotARegistry(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html>a web page</html>"
+        self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotARegistry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
+                                          registry_binary: str, web_server: str,
+                                          tmp_path: Path) -> None:
+    from tests.helpers.registry import RegistryServer
+
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}")
+    text = test_connection(qtbot, dialog)
+    assert text.startswith("Cannot reach the registry\n")
+    assert "Connection refused" in text
+    assert dialog.last_check is not None and dialog.last_check.problem == "connection"
+
+    fill_registry_dialog(qtbot, dialog, "no-such-registry.invalid")
+    assert test_connection(qtbot, dialog).startswith("Cannot reach the registry\n")
+
+    fill_registry_dialog(qtbot, dialog, web_server, insecure=True)
+    text = test_connection(qtbot, dialog)
+    assert dialog.last_check is not None
+    assert dialog.last_check.problem in ("registry", "tls"), text  # see the report
+
+    with RegistryServer(binary=registry_binary, tls=True) as tls:
+        fill_registry_dialog(qtbot, dialog, tls.host, insecure=False)
+        text = test_connection(qtbot, dialog)
+        assert text.startswith("The secure (TLS) connection failed\n")
+        assert "could not be verified" in text and "--tls-verify" not in text
+        # allowing it to be insecure is the way through
+        dialog.insecure_box.setChecked(True)
+        assert test_connection(qtbot, dialog).startswith("Connected.")
+
+    fill_registry_dialog(qtbot, dialog, "not a host")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.host_error.isVisible() and "not a registry host" in dialog.host_error.text()
+    dialog.reject()
+
+
+@pytest.mark.parametrize(("error", "headline"), [
+    ("NotARegistry", "This is not a container registry"),
+    ("AccessDenied", "The registry denied access"),
+    ("TLSFailed", "The secure (TLS) connection failed"),
+])
+def test_each_kind_of_failure_has_its_headline(qtbot: QtBot, window: MainWindow,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               error: str, headline: str) -> None:
+    from spyglass.core import errors
+    from spyglass.gui import registry_jobs
+
+    class Failing:
+        def __init__(self, host: str, **_kwargs: object) -> None:
+            self.host = host
+
+        def check_credentials(self, **_kwargs: object) -> None:
+            raise getattr(errors, error)(f"The registry {self.host} said no.")
+
+    monkeypatch.setattr(registry_jobs, "RegistryClient", Failing)
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, "registry.example.com", "bob", "builder")
+    assert test_connection(qtbot, dialog) == \
+        f"{headline}\nThe registry registry.example.com said no."
+    dialog.reject()
+
+
+def test_an_unreachable_registry_is_a_sentence_in_the_pane_and_the_tree(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    model = window.registries.model
+    index = model.registry_index(host)
+    assert index.isValid() and model.canFetchMore(index)
+    assert model.rowCount(index) == 0  # nothing is fetched before someone looks
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as blocker:
+        window.registries.tree.setCurrentIndex(index)
+    sentence = blocker.args[1]
+    assert "Connection refused" in sentence and host in sentence
+    page = window.registries.registry_page
+    assert page.stack.currentWidget() is page.panel
+    assert page.panel.title.text() == f"Cannot list the repositories of {host}"
+    assert page.panel.body.text() == sentence
+    assert page.retry_button.isVisible()
+    message = model.index(0, 0, index)
+    assert model.data(message, KIND_ROLE) == "message"
+    assert model.data(message) == sentence
+    assert not model.flags(message) & Qt.ItemFlag.ItemIsEnabled
+    node = model.registry_node(index)
+    assert isinstance(node, RegistryNode) and node.state is LoadState.FAILED
+    assert window.statusBar().currentMessage() == sentence
+
+
+def test_ten_thousand_tags_in_one_answer(qtbot: QtBot, window: MainWindow,
+                                         registry_binary: str) -> None:
+    """distribution 2.8 ignores ``n`` for tags/list: 10,000 tags come in one answer."""
+    from spyglass.gui.models.registries import MAX_WANTED, RepositoryNode
+    from tests.helpers.registry import RegistryServer, seed_tags
+
+    with RegistryServer(binary=registry_binary) as server:
+        names = seed_tags(server, "big/many", 10_000, direct=True)
+        add_registry(qtbot, window, server.host, insecure=True)
+        model = window.registries.model
+        inserts: list[int] = []
+        model.rowsInserted.connect(
+            lambda parent, first, last: model.data(parent, KIND_ROLE) == "repository"
+            and inserts.append(last - first + 1))
+        assert open_repository_page(qtbot, window, server.host, "big/many") == names
+        assert inserts == [10_000]
+        page = window.registries.repository_page
+        qtbot.waitUntil(lambda: page.count.text() == "10,000 tags", timeout=WAIT_MS)
+        node = model.node(model.repository_index(server.host, "big/many"))
+        assert isinstance(node, RepositoryNode)
+        # digests only for the rows on screen: a few dozen HEAD requests, not 10,000
+        first_row = model.tag_index(server.host, "big/many", names[0])
+        qtbot.waitUntil(lambda: model.data(first_row, DIGEST_ROLE) is not None,
+                        timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        asked = sum(1 for t in node.tags if t.digest is not None or t.error or t.pending)
+        assert 0 < asked <= MAX_WANTED
+        page.table.scrollToBottom()
+        last_row = model.tag_index(server.host, "big/many", names[-1])
+        qtbot.waitUntil(lambda: model.data(last_row, DIGEST_ROLE) is not None,
+                        timeout=WAIT_MS)
+        # one manifest behind every tag: each known one is an alias of the others
+        assert len(model.data(last_row, ALIASES_ROLE)) >= 1
+        # Reload (F5) lists them again
+        assert window.reload_action.isEnabled()
+        with qtbot.waitSignal(model.tagsLoaded, timeout=WAIT_MS,
+                              check_params_cb=lambda host, repo, done: done):
+            window.reload_action.trigger()
+        assert model.rowCount(model.repository_index(server.host, "big/many")) == 10_000
+        window.close()
+
+
+def test_a_refused_delete_is_a_sentence_in_the_repository_page(
+        qtbot: QtBot, window: MainWindow, registry_binary: str, sample_layout: Path,
+        tmp_path: Path) -> None:
+    from tests.gui.conftest import fill_registry
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary,
+                        extra_config={"storage": {"delete": {"enabled": False}}}) as server:
+        fill_registry(server, sample_layout, tmp_path)
+        add_registry(qtbot, window, server.host, insecure=True)
+        wait_repositories(qtbot, window, server.host)
+        model, tree = window.registries.model, window.registries.tree
+        repo = model.repository_index(server.host, "demo/app")
+        tree.expand(repo)
+        wait_tags(qtbot, window, server.host, "demo/app")
+        with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+            tree.setCurrentIndex(model.tag_index(server.host, "demo/app", "1.9"))
+        window.registries.confirm = lambda title, text, accept: True
+        page = window.registries.repository_page
+        focus(qtbot, tree)
+        qtbot.keyClick(tree, Qt.Key.Key_Delete)  # the tag's image is shown: Delete in the tree
+        qtbot.waitUntil(lambda: bool(page.banner.text), timeout=WAIT_MS)
+        assert window.content.currentWidget() is page
+        assert "does not support this operation" in page.banner.text
+        assert window.statusBar().currentMessage() == page.banner.text
+        assert wait_tags(qtbot, window, server.host, "demo/app") == [
+            "1.2", "1.9", "1.10", "latest"]
+        window.close()

@@ -1,0 +1,386 @@
+"""The registries model without a registry: fed pages, fake clients, the model tester,
+the natural order, aliases, bounded digest look-ups, and a 10,000-tag page."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPersistentModelIndex, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidReference, Unsupported
+from spyglass.core.settings import RegistrySettings
+from spyglass.core.transports.registry.client import ManifestHead
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registries import (
+    ALIASES,
+    ALIASES_ROLE,
+    DIGEST,
+    DIGEST_ROLE,
+    KIND_ROLE,
+    MAX_DIGEST_JOBS,
+    MAX_WANTED,
+    TAG_ROLE,
+    ChildFilterModel,
+    RegistriesModel,
+)
+from spyglass.gui.registry_jobs import (
+    natural_key,
+    parse_host_input,
+    parse_repository_input,
+    pull_command,
+    window_sentence,
+)
+from spyglass.gui.workers import Runner
+from tests.gui.guitools import WAIT_MS
+
+pytestmark = pytest.mark.gui
+
+HOST = "registry.example.com"
+
+
+class FakeClient:
+    """What the model asks of a RegistryClient, answered from memory (thread-safe)."""
+
+    def __init__(self, repositories: list[str] | None = None,
+                 tags: dict[str, list[str]] | None = None, *, catalog: bool = True,
+                 head_delay: float = 0.0) -> None:
+        self.repositories = repositories or []
+        self.tags = tags or {}
+        self.catalog = catalog
+        self.head_delay = head_delay
+        self.heads: list[str] = []
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+        if not self.catalog:
+            raise Unsupported(f"Listing the repositories of {HOST} failed: the registry "
+                              f"{HOST} does not support this operation.")
+        yield from (self.repositories[i:i + page_size]
+                    for i in range(0, len(self.repositories), page_size))
+
+    def tag_pages(self, repository: str, *, page_size: int,
+                  cancel: CancelToken) -> Iterator[list[str]]:
+        yield list(self.tags.get(repository, []))  # one page, as distribution 2.8 does
+
+    def check_credentials(self, *, cancel: CancelToken | None = None) -> None:
+        pass
+
+    def head_manifest(self, repository: str, tag: str, *,
+                      cancel: CancelToken | None = None) -> ManifestHead:
+        with self._lock:
+            self.heads.append(tag)
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(self.head_delay)
+        with self._lock:
+            self.running -= 1
+        same = tag.split("-")[0]  # "2-a" and "2-b" are one image
+        return ManifestHead(Digest.of(same.encode()), 100,
+                            "application/vnd.oci.image.index.v1+json")
+
+
+class FakeConnection:
+    def __init__(self, client: FakeClient, host: str = HOST) -> None:
+        self.host = host
+        self.insecure = False
+        self._client = client
+
+    def client(self) -> FakeClient:
+        return self._client
+
+
+@pytest.fixture
+def runner(qtbot: QtBot) -> Iterator[Runner]:
+    runner = Runner()
+    yield runner
+    runner.shutdown()
+
+
+def tags_under(model: RegistriesModel, parent: Any) -> list[str]:
+    return [model.data(model.index(r, 0, parent), TAG_ROLE) for r in range(model.rowCount(parent))]
+
+
+# -- names
+
+
+def test_natural_order_puts_1_10_after_1_9() -> None:
+    tags = ["latest", "1.10", "1.9", "1.2", "v2", "v10", "1.10.1", "1.10-rc1", "alpine3.9",
+            "alpine3.18", "1.9", "RC", "rc", "010", "10"]
+    assert sorted(set(tags), key=natural_key) == [
+        "1.2", "1.9", "1.10", "1.10-rc1", "1.10.1", "010", "10", "alpine3.9", "alpine3.18",
+        "latest", "RC", "rc", "v2", "v10"]
+    # keys of any two tags compare (numbers with numbers, text with text)
+    assert natural_key("2024.01") < natural_key("2024.1a")
+    assert natural_key("a") < natural_key("a1")
+
+
+def test_what_people_type_is_read_with_the_reference_grammar() -> None:
+    assert parse_host_input("https://Quay.io/v2/").host == "quay.io"
+    assert parse_host_input("http://127.0.0.1:5000").plain_http
+    with pytest.raises(InvalidReference, match="not a registry host"):
+        parse_host_input("not a host")
+    with pytest.raises(InvalidReference, match="no port"):
+        parse_host_input("example.com:99999")
+    assert parse_repository_input("docker.io", "alpine").repository == "library/alpine"
+    found = parse_repository_input("127.0.0.1:5000", "127.0.0.1:5000/team/app:1.0")
+    assert (found.repository, found.tag) == ("team/app", "1.0")
+    assert parse_repository_input("registry", "team/app").repository == "team/app"
+    with pytest.raises(InvalidReference, match=r'"Team/App".*lowercase'):
+        parse_repository_input("quay.io", "Team/App")
+    with pytest.raises(InvalidReference, match="names a digest"):
+        parse_repository_input("quay.io", "team/app@sha256:" + "a" * 64)
+    with pytest.raises(InvalidReference, match="Enter a repository name"):
+        parse_repository_input("quay.io", "  ")
+
+
+def test_the_session_banner_names_every_registry() -> None:
+    from spyglass.gui.registries import session_only_text
+
+    assert "the password for a.example is kept only until Spyglass quits" in \
+        session_only_text(["a.example"])
+    assert "the passwords for a.example, b.example and c.example are kept only" in \
+        session_only_text(["a.example", "b.example", "c.example"])
+
+
+def test_copy_texts_and_window_sentences() -> None:
+    assert pull_command("podman", "quay.io", "team/app", "1.0") == \
+        "podman pull quay.io/team/app:1.0"
+    assert window_sentence(
+        "Listing failed: the registry r wants valid credentials. Log in with spyglass "
+        "login r, or pass --creds USER:PASSWORD.") == \
+        "Listing failed: the registry r wants valid credentials."
+    assert window_sentence("allow this registry to be insecure (--tls-verify=false).") == \
+        "allow this registry to be insecure."
+
+
+# -- the model
+
+
+def filled_model(qtbot: QtBot, runner: Runner, client: FakeClient,
+                 **kwargs: Any) -> RegistriesModel:
+    model = RegistriesModel(runner, **kwargs)
+    model.add_registry(RegistrySettings(HOST, repositories=["pinned/one"]),
+                       FakeConnection(client))  # type: ignore[arg-type]
+    return model
+
+
+def test_model_tester_while_pages_arrive(qtbot: QtBot, qtmodeltester: ModelTester,
+                                         runner: Runner) -> None:
+    client = FakeClient(["team/app", "team/db"],
+                        {"team/app": ["1.10", "1.9", "latest", "2-a", "2-b"]})
+    model = RegistriesModel(runner, max_digest_jobs=0)
+    qtmodeltester.check(model)  # empty
+    model = RegistriesModel(runner, max_digest_jobs=0)
+    model.add_registry(RegistrySettings(HOST, repositories=["pinned/one"]),
+                       FakeConnection(client))  # type: ignore[arg-type]
+    registry = model.registry_index(HOST)
+    assert model.hasChildren(registry) and model.canFetchMore(registry)
+    assert model.rowCount(registry) == 1  # the pinned repository only
+    # the tester fetches what it can, and stays connected: pages are checked as they come
+    with qtbot.waitSignal(model.registryLoaded, timeout=WAIT_MS):
+        qtmodeltester.check(model)
+    qtbot.waitUntil(lambda: not model.canFetchMore(registry) and runner.active == 0,
+                    timeout=WAIT_MS)
+    names = [model.index(r, 0, registry).data() for r in range(model.rowCount(registry))]
+    assert names == ["pinned/one", "team/app", "team/db"]
+    repo = model.repository_index(HOST, "team/app")
+    model.fetchMore(repo)  # unless the tester did already
+    qtbot.waitUntil(lambda: model.rowCount(repo) == 5 and runner.active == 0, timeout=WAIT_MS)
+    assert tags_under(model, repo) == ["1.9", "1.10", "2-a", "2-b", "latest"]
+    model.set_digest(HOST, "team/app", "2-a", Digest.of(b"2"))
+    model.set_digest(HOST, "team/app", "2-b", Digest.of(b"2"))
+    qtmodeltester.check(model)
+    proxy = ChildFilterModel()
+    proxy.setSourceModel(model)
+    root = proxy.set_root(repo)
+    qtmodeltester.check(proxy)
+    proxy.set_filter_text("2-")
+    assert [proxy.index(r, 0, root).data() for r in range(proxy.rowCount(root))] == [
+        "2-a", "2-b"]
+    assert proxy.index(0, ALIASES, root).data() == "2-b"
+    model.reload(repo)
+    model.reload(registry)
+    model.remove_registry(HOST)
+    assert model.rowCount() == 0
+
+
+def test_ten_thousand_tags_in_one_page_are_one_insert(qtbot: QtBot, runner: Runner) -> None:
+    model = filled_model(qtbot, runner, FakeClient(), max_digest_jobs=0)
+    model.feed_repositories(model.registry_index(HOST), ["big/repo"], done=True)
+    repo = model.repository_index(HOST, "big/repo")
+    inserts: list[tuple[int, int]] = []
+    layouts: list[int] = []
+    model.rowsInserted.connect(lambda parent, first, last: inserts.append((first, last)))
+    model.layoutChanged.connect(lambda *_: layouts.append(1))
+    names = [f"1.{n}" for n in range(10_000)]
+    names.reverse()  # any order: the model sorts
+    started = time.perf_counter()
+    model.feed_tags(repo, names, done=False)
+    elapsed = time.perf_counter() - started
+    assert model.rowCount(repo) == 10_000
+    assert inserts == [(0, 9_999)]  # one beginInsertRows for the whole page
+    assert layouts == []
+    tags = tags_under(model, repo)
+    assert tags[:3] == ["1.0", "1.1", "1.2"] and tags[-1] == "1.9999"
+    assert tags[10] == "1.10"
+    print(f"10,000 tags inserted in {elapsed * 1000:.0f} ms")  # no assertion on time
+
+    # a second page that interleaves: one more insert, then one layout change
+    keep = QPersistentModelIndex(model.tag_index(HOST, "big/repo", "1.10"))
+    model.feed_tags(repo, ["1.9a", "0.1", "1.99999"], done=True)
+    assert inserts[1:] == [(10_000, 10_002)]
+    assert layouts == [1]
+    tags = tags_under(model, repo)
+    assert tags[0] == "0.1" and tags[-1] == "1.99999"
+    assert tags.index("1.9a") == tags.index("1.9") + 1
+    assert keep.isValid() and keep.data(TAG_ROLE) == "1.10"
+    assert keep.row() == tags.index("1.10")
+
+
+def test_digests_are_fetched_for_asked_rows_only_a_few_at_a_time(
+        qtbot: QtBot, runner: Runner) -> None:
+    names = [f"{n}-x" for n in range(3_000)]
+    client = FakeClient(tags={"team/app": names}, head_delay=0.002)
+    model = filled_model(qtbot, runner, client)
+    model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)
+    repo = model.repository_index(HOST, "team/app")
+    model.feed_tags(repo, names, done=True)
+    # as a view would: ask for the digest column of the rows shown (here: 400 of them)
+    for row in range(400):
+        model.index(row, DIGEST, repo).data()
+    assert client.heads == []  # nothing is requested from inside data()
+    qtbot.waitUntil(lambda: runner.active == 0 and len(client.heads) >= MAX_WANTED,
+                    timeout=WAIT_MS * 4)
+    qtbot.wait(100)
+    asked = set(client.heads)
+    assert len(asked) == len(client.heads) == MAX_WANTED  # the oldest requests were dropped
+    assert asked == {names[r] for r in range(400 - MAX_WANTED, 400)}  # the newest kept
+    assert client.most_at_once <= MAX_DIGEST_JOBS * 4
+    index = model.tag_index(HOST, "team/app", names[399])
+    assert model.data(index, DIGEST_ROLE) == str(Digest.of(b"399"))
+    assert model.data(model.index(0, DIGEST, repo)) == "…"  # never asked for again yet
+
+
+def test_aliases_are_marked_once_digests_are_known(qtbot: QtBot, runner: Runner) -> None:
+    model = filled_model(qtbot, runner, FakeClient(), max_digest_jobs=0)
+    model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)
+    repo = model.repository_index(HOST, "team/app")
+    model.feed_tags(repo, ["latest", "1.0", "1.1", "stable"], done=True)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    one = Digest.of(b"one")
+    model.set_digest(HOST, "team/app", "1.1", one)
+    assert model.data(model.tag_index(HOST, "team/app", "1.1"), ALIASES_ROLE) == []
+    model.set_digest(HOST, "team/app", "latest", one)
+    model.set_digest(HOST, "team/app", "stable", one)
+    index = model.tag_index(HOST, "team/app", "1.1", ALIASES)
+    assert model.data(index) == "latest, stable"
+    assert model.data(model.tag_index(HOST, "team/app", "latest", ALIASES)) == "1.1, stable"
+    assert model.data(model.tag_index(HOST, "team/app", "1.0", ALIASES)) == ""
+    # every row of the group is told, so each view repaints its mark
+    assert changed[-1] == (1, 3)
+    decoration = model.data(model.tag_index(HOST, "team/app", "1.1"),
+                            Qt.ItemDataRole.DecorationRole)
+    assert decoration is not None and not decoration.isNull()
+    # a tag that moves leaves its old group
+    model.set_digest(HOST, "team/app", "stable", Digest.of(b"two"))
+    assert model.data(model.tag_index(HOST, "team/app", "1.1", ALIASES)) == "latest"
+    assert model.data(model.tag_index(HOST, "team/app", "1.1"), KIND_ROLE) == "tag"
+
+
+# -- a registry without a catalog, in the window
+
+
+def test_a_registry_without_catalog_offers_open_by_name(qtbot: QtBot, window: MainWindow,
+                                                        qtmodeltester: ModelTester) -> None:
+    client = FakeClient(tags={"library/alpine": ["3.19", "3.9", "edge"]}, catalog=False)
+    entry = RegistrySettings("docker.io")
+    window.settings.set_registry(entry)
+    model = window.registries.model
+    index = model.add_registry(entry, FakeConnection(client, "docker.io"))  # type: ignore[arg-type]
+    with qtbot.waitSignal(model.registryLoaded, timeout=WAIT_MS):
+        window.registries.tree.setCurrentIndex(index)
+    page = window.registries.registry_page
+    assert page.panel.title.text() == "docker.io does not list its repositories"
+    assert page.stack.currentWidget() is page.panel
+    message = model.index(0, 0, index)
+    assert model.data(message, KIND_ROLE) == "message"
+    assert "open one by name" in model.data(message)
+    qtmodeltester.check(model)
+
+    qtbot.keyClicks(page.open_edit, "alpine:3.9")
+    qtbot.keyClick(page.open_edit, Qt.Key.Key_Return)
+    repo_page = window.registries.repository_page
+    assert window.content.currentWidget() is repo_page
+    assert repo_page.header.title.text() == "library/alpine"
+    qtbot.waitUntil(lambda: repo_page.current_tag().data(TAG_ROLE) == "3.9", timeout=WAIT_MS)
+    assert repo_page.tag_texts() == ["3.9", "3.19", "edge"]
+    # remembered, listed before the note, and in the settings
+    assert entry.repositories == ["library/alpine"]
+    assert model.index(0, 0, index).data() == "library/alpine"
+    assert model.data(model.index(1, 0, index), KIND_ROLE) == "message"
+    window.registries.tree.setCurrentIndex(index)
+    assert page.stack.currentWidget() is page.list
+    assert "1 repository opened by name" in page.count.text()
+
+
+def test_a_long_catalog_loads_page_by_page(qtbot: QtBot, window: MainWindow) -> None:
+    names = [f"team/app-{n:03d}" for n in range(450)]
+    model = window.registries.model
+    index = model.add_registry(RegistrySettings(HOST),
+                               FakeConnection(FakeClient(names)))  # type: ignore[arg-type]
+    node = model.registry_node(index)
+    assert node is not None
+    pages: list[int] = []
+    model.registryLoaded.connect(lambda _host: pages.append(model.rowCount(index)))
+
+    def idle() -> None:
+        assert window.runner.active == 0 and node.state is LoadState.LOADED
+
+    # one page at a time: after the first, the list knows there may be more
+    model.fetchMore(index)
+    assert not model.canFetchMore(index)  # at once: a view's loop must not ask again
+    qtbot.waitUntil(idle, timeout=WAIT_MS)
+    assert model.rowCount(index) == 200 and model.canFetchMore(index)
+    page = window.registries.registry_page
+    window.registries.tree.setCurrentIndex(index)
+    assert "200 repositories so far" in page.count.text()
+    # a view asks for the rest as it needs it: an expanded tree node reads to the end
+    window.registries.tree.expand(index)
+    qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
+    assert sorted(set(pages)) == [200, 400, 450]  # (the last, empty answer says "done")
+    assert model.rowCount(index) == 450
+    assert window.registries.tree.verticalScrollBar().maximum() > 400 - 40
+    qtbot.keyClicks(page.filter, "app-44")
+    root = page.list.rootIndex()
+    assert [page.proxy.index(r, 0, root).data() for r in range(page.proxy.rowCount(root))] \
+        == [f"team/app-44{n}" for n in range(10)]
+    assert page.count.text() == "10 of 450 repositories"
+
+
+def test_a_filter_reads_the_whole_catalog(qtbot: QtBot, window: MainWindow) -> None:
+    names = [f"team/app-{n:03d}" for n in range(450)]
+    model = window.registries.model
+    index = model.add_registry(RegistrySettings(HOST),
+                               FakeConnection(FakeClient(names)))  # type: ignore[arg-type]
+    window.registries.tree.setCurrentIndex(index)  # the page lists the first page
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: model.rowCount(index) >= 200 and window.runner.active == 0,
+                    timeout=WAIT_MS)
+    qtbot.keyClicks(page.filter, "app-44")
+    node = model.registry_node(index)
+    qtbot.waitUntil(lambda: node is not None and node.done, timeout=WAIT_MS)
+    assert not model.canFetchMore(index)
+    assert model.rowCount(index) == 450
+    assert page.count.text() == "10 of 450 repositories"
