@@ -1,7 +1,8 @@
 """Transports: one module per place images live, behind the protocols in ``base``.
 
-This module is the one table that maps an image name to the transport that
-opens it, and a path on disk to the kind of place it is.
+This module holds the tables that map an image name to the transport that
+opens it for reading (:func:`open_source`) or writing (:func:`open_destination`),
+and a path on disk to the kind of place it is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from spyglass.core.reference import (
     OCIName,
     parse_image_name,
 )
-from spyglass.core.transports.base import ImageSource, Location
+from spyglass.core.transports.base import ImageDestination, ImageSource, Location
 
 if TYPE_CHECKING:
     from spyglass.core.transports.registry import RegistryOptions
@@ -78,6 +79,63 @@ def open_source(name: ImageName | str, options: RegistryOptions | None = None) -
     return _SOURCES[type(parsed)](parsed, options)
 
 
+def _write_docker(name: DockerName, options: RegistryOptions | None) -> ImageDestination:
+    from spyglass.core.transports.registry.destination import open_registry_destination
+
+    return open_registry_destination(name.reference, options)
+
+
+def _write_oci(name: OCIName, options: RegistryOptions | None) -> ImageDestination:
+    from spyglass.core.transports.layout import open_layout_destination
+
+    return open_layout_destination(name.path, name.ref, name.index)
+
+
+def _write_dir(name: DirName, options: RegistryOptions | None) -> ImageDestination:
+    from spyglass.core.transports.dirlayout import open_dir_destination
+
+    return open_dir_destination(name.path)
+
+
+def _write_docker_archive(
+    name: DockerArchiveName, options: RegistryOptions | None
+) -> ImageDestination:
+    from spyglass.core.transports.archive import open_docker_archive_destination
+
+    return open_docker_archive_destination(name.path, name.reference, name.index)
+
+
+def _write_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageDestination:
+    from spyglass.core.transports.archive import open_oci_archive_destination
+
+    return open_oci_archive_destination(name.path, name.ref, name.index)
+
+
+_DESTINATIONS: dict[type, Callable[..., ImageDestination]] = {
+    DockerName: _write_docker,
+    OCIName: _write_oci,
+    DirName: _write_dir,
+    DockerArchiveName: _write_docker_archive,
+    OCIArchiveName: _write_oci_archive,
+}
+
+
+def open_destination(
+    name: ImageName | str, options: RegistryOptions | None = None
+) -> ImageDestination:
+    """Open the place an image name points at, for writing one image there.
+
+    Nothing is visible under the name until the destination's ``commit``.
+    ``options`` say how to reach a registry; local transports ignore them.
+    Raises :class:`~spyglass.core.errors.InvalidReference` for names that
+    only make sense for reading (``oci:PATH:@N``), and the transport's own
+    errors for a place it cannot write (a folder of other files, a missing
+    parent folder, no permission).
+    """
+    parsed = parse_image_name(name) if isinstance(name, str) else name
+    return _DESTINATIONS[type(parsed)](parsed, options)
+
+
 def detect_location_kind(path: Path) -> str:
     """Which transport a path on disk is: ``oci``, ``dir``, ``oci-archive`` or ``docker-archive``.
 
@@ -125,4 +183,12 @@ def open_location(path: Path) -> Location:
     return archive.open_docker_archive_location(path)
 
 
-__all__ = ["ImageSource", "Location", "detect_location_kind", "open_location", "open_source"]
+__all__ = [
+    "ImageDestination",
+    "ImageSource",
+    "Location",
+    "detect_location_kind",
+    "open_destination",
+    "open_location",
+    "open_source",
+]

@@ -54,34 +54,54 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 import tarfile
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
+from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
     BlobNotFound,
+    DigestMismatch,
     ImageNotFound,
     InvalidConfig,
     InvalidDigest,
     InvalidLayout,
+    InvalidManifest,
     InvalidReference,
     TooLarge,
     TransportError,
     UnsafeArchive,
     Unsupported,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
-from spyglass.core.reference import parse_docker_reference
-from spyglass.core.transports.base import FileTree, ImageEntry
-from spyglass.core.transports.files import describe_os_error
-from spyglass.core.transports.layout import LayoutImageSource, OCILayoutLocation, OCILayoutReader
+from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor, ImageManifest, parse_manifest
+from spyglass.core.reference import DockerReference, parse_docker_reference
+from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
+from spyglass.core.transports.files import (
+    FILE_MODE,
+    TEMP_PREFIX,
+    KnownBlobs,
+    TempFiles,
+    describe_os_error,
+    describe_write_error,
+    fsync_dir,
+    write_blob,
+)
+from spyglass.core.transports.layout import (
+    INDEX_FILE,
+    LAYOUT_FILE,
+    LayoutImageSource,
+    OCILayoutDestination,
+    OCILayoutLocation,
+    OCILayoutReader,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -980,3 +1000,555 @@ def sniff_archive(path: Path) -> str | None:
         return None
     finally:
         tree.close()
+
+
+# --------------------------------------------------------------------------- write side
+
+_ARCHIVE_FILE_NAME: Final = "archive.tar"
+_STREAMED_PREFIXES: Final = ("/dev/", "/proc/")
+_LEGACY_TOP_ATTRIBUTES: Final = (
+    "architecture",
+    "config",
+    "container",
+    "container_config",
+    "created",
+    "docker_version",
+    "os",
+)
+"""The config fields containers/image copies into the legacy ``json`` of an archive's top layer."""
+
+# Outside strings JSON has none of these characters, so replacing them everywhere is safe.
+_GO_ESCAPES: Final = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
+
+
+class _CancellableReader:
+    """A file read by tarfile in chunks, with the cancel token checked before each."""
+
+    def __init__(self, stream: IO[bytes], cancel: CancelToken | None) -> None:
+        self._stream = stream
+        self._cancel = cancel
+
+    def read(self, size: int = -1, /) -> bytes:
+        check(self._cancel)
+        return self._stream.read(size)
+
+
+class _TarWriter:
+    """Adds members with fixed metadata (mtime 0, owner 0:0), so equal images give equal tars."""
+
+    def __init__(self, tar: tarfile.TarFile, cancel: CancelToken | None, file_mode: int) -> None:
+        self._tar = tar
+        self._cancel = cancel
+        self._file_mode = file_mode
+
+    def _info(self, name: str, kind: bytes, mode: int) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.mode = mode
+        info.mtime = 0
+        info.uid = info.gid = 0
+        return info
+
+    def folder(self, name: str) -> None:
+        self._tar.addfile(self._info(name.rstrip("/") + "/", tarfile.DIRTYPE, 0o755))
+
+    def data(self, name: str, data: bytes) -> None:
+        check(self._cancel)
+        info = self._info(name, tarfile.REGTYPE, self._file_mode)
+        info.size = len(data)
+        self._tar.addfile(info, io.BytesIO(data))
+
+    def file(self, name: str, path: Path) -> None:
+        check(self._cancel)
+        with path.open("rb") as stream:
+            info = self._info(name, tarfile.REGTYPE, self._file_mode)
+            info.size = os.fstat(stream.fileno()).st_size
+            self._tar.addfile(info, _CancellableReader(stream, self._cancel))
+
+    def symlink(self, name: str, target: str) -> None:
+        info = self._info(name, tarfile.SYMTYPE, 0)  # Go's FileInfoHeader gives links mode 0
+        info.linkname = target
+        self._tar.addfile(info)
+
+
+class _ArchiveOutput:
+    """Where an archive destination stages its content, and where the tar goes at commit.
+
+    A regular file (existing or not) is written as a temporary file in the
+    staging folder — a hidden sibling of the target, ``.NAME.spyglass-tmp-*``,
+    on the same filesystem — and renamed over the target only when the tar
+    is complete, so a failed copy leaves nothing at the final name and an
+    older archive there stays intact. A symbolic link to a file is followed
+    (the link stays). Anything under ``/dev/`` or ``/proc/`` (``/dev/stdout``)
+    and any existing non-regular file (a FIFO) is written straight through at
+    commit; its staging folder is in the system's temporary folder.
+    """
+
+    def __init__(self, path: Path, transport: str) -> None:
+        self.path = path
+        target = Path(os.path.abspath(path))
+        self.streamed = str(target).startswith(_STREAMED_PREFIXES)
+        self.append = False
+        self.mode = FILE_MODE
+        try:
+            if target.exists():
+                st = os.stat(target)  # the kernel follows /proc's links to pipes too
+                if stat.S_ISDIR(st.st_mode):
+                    folder_kind = "oci" if transport == OCI_ARCHIVE else "dir"
+                    raise InvalidLayout(
+                        f'"{path}" is a folder; an {transport} image is a file. Name a file, or '
+                        f"write the folder as {folder_kind}:{path}."
+                    )
+                if self.streamed:
+                    self.append = stat.S_ISREG(st.st_mode)  # stdout redirected to a file
+                elif stat.S_ISREG(st.st_mode):
+                    target = target.resolve()
+                    self.mode = stat.S_IMODE(st.st_mode)
+                else:
+                    self.streamed = True
+            elif target.is_symlink():
+                target = target.resolve()
+            parent = Path(tempfile.gettempdir()) if self.streamed else target.parent
+            if not parent.is_dir():
+                raise InvalidLayout(
+                    f'The folder "{parent}" that should hold {path} does not exist; create it '
+                    "first."
+                )
+            self.staging = Path(
+                tempfile.mkdtemp(prefix=f".{target.name or 'archive'}{TEMP_PREFIX}", dir=parent)
+            )
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, path)) from exc
+        self.target = target
+
+    def write(
+        self,
+        fill: Callable[[_TarWriter], None],
+        *,
+        file_mode: int,
+        cancel: CancelToken | None,
+    ) -> None:
+        """Write the tar that ``fill`` describes to the target; raise TransportError on failure."""
+        if self.streamed:
+            flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_APPEND if self.append else 0)
+            try:
+                fd = os.open(self.target, flags)
+                with os.fdopen(fd, "wb", buffering=CHUNK_SIZE) as out:
+                    self._tar(out, fill, file_mode, cancel)
+            except OSError as exc:
+                raise TransportError(describe_write_error(exc, self.path)) from exc
+            return
+        temp = self.staging / _ARCHIVE_FILE_NAME
+        try:
+            with temp.open("wb", buffering=CHUNK_SIZE) as out:
+                self._tar(out, fill, file_mode, cancel)
+                out.flush()
+                os.fsync(out.fileno())
+                os.fchmod(out.fileno(), self.mode)
+            check(cancel)
+            os.rename(temp, self.target)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, self.path)) from exc
+        fsync_dir(self.target.parent)
+
+    @staticmethod
+    def _tar(
+        out: IO[bytes],
+        fill: Callable[[_TarWriter], None],
+        file_mode: int,
+        cancel: CancelToken | None,
+    ) -> None:
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            fill(_TarWriter(tar, cancel, file_mode))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class OCIArchiveDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci-archive:PATH[:REF]``.
+
+    The content is an OCI layout built by an
+    :class:`~spyglass.core.transports.layout.OCILayoutDestination` in a
+    private staging folder next to ``PATH``; :meth:`commit` writes the layout
+    as a tar (``blobs/…``, ``index.json``, ``oci-layout``; mtime 0, owner 0:0)
+    and renames it into place when it is complete (see :class:`_ArchiveOutput`
+    for ``/dev/stdout`` and other non-regular targets). Like skopeo, the
+    archive holds this one image: an existing file at ``PATH`` is replaced,
+    not added to. :meth:`abort` removes the staging folder; nothing appears
+    at ``PATH``.
+    """
+
+    def __init__(self, path: Path, ref: str | None = None) -> None:
+        self.path = path
+        self._name = f"{OCI_ARCHIVE}:{path}" + (f":{ref}" if ref else "")
+        self._output = _ArchiveOutput(path, OCI_ARCHIVE)
+        try:
+            self._layout = OCILayoutDestination(
+                self._output.staging / "layout",
+                ref,
+                transport=OCI_ARCHIVE,
+                name_path=path,
+                private=True,
+            )
+        except BaseException:
+            self._output.cleanup()
+            raise
+        self._state = "open"
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        return self._layout.supported_manifest_types
+
+    @property
+    def accepts_lists(self) -> bool:
+        return True
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        return None
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        return self._layout.reuse_blob(descriptor, cancel=cancel)
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        return self._layout.put_blob(
+            stream, media_type=media_type, digest=digest, size=size, cancel=cancel,
+            progress=progress,
+        )
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        self._layout.put_manifest(raw, media_type, digest, cancel=cancel)
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
+        self._layout.commit(top, raw, cancel=cancel)
+        self._output.write(self._fill, file_mode=FILE_MODE, cancel=cancel)
+        self._state = "committed"
+        self._output.cleanup()
+
+    def _fill(self, tar: _TarWriter) -> None:
+        root = self._layout.path
+        blobs = root / "blobs"
+        tar.folder("blobs")
+        for algorithm in sorted(os.listdir(blobs)):
+            folder = blobs / algorithm
+            tar.folder(f"blobs/{algorithm}")
+            for name in sorted(os.listdir(folder)):
+                tar.file(f"blobs/{algorithm}/{name}", folder / name)
+        tar.file(INDEX_FILE, root / INDEX_FILE)
+        tar.file(LAYOUT_FILE, root / LAYOUT_FILE)
+
+    def abort(self) -> None:
+        if self._state == "committed":
+            return
+        self._layout.abort()
+        self._output.cleanup()
+        self._state = "aborted"
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()
+
+
+class DockerArchiveDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for ``docker-archive:``.
+
+    ``docker-archive:PATH[:NAME:TAG]`` is written in the ``docker save`` format
+    as skopeo writes it (containers/image ``docker/internal/tarfile/writer.go``)::
+
+        <hex>.tar                  each layer, uncompressed, named by its digest
+        <hex>.json                 the config
+        <id>/layer.tar, VERSION, json
+                                   legacy per-layer metadata (``layer.tar`` links to
+                                   ``../<hex>.tar``; ``<id>`` is the layer's chain ID)
+        manifest.json              [{"Config", "RepoTags", "Layers"}]
+        repositories               {NAME: {TAG: <top layer id>}}, or {} without a name
+
+    ``RepoTags`` holds the fully qualified ``NAME:TAG``
+    (``docker.io/library/busybox:latest``), empty without a name. Members have
+    mode 0444, mtime 0 and owner 0:0.
+
+    One single-platform Docker schema 2 image: no lists, no OCI manifests (the
+    copy engine converts), and layers are wanted uncompressed
+    (:attr:`desired_layer_compression` is ``"none"``) — what :meth:`put_blob`
+    is given is stored as it is; decompressing is the engine's job. Blobs
+    are staged in a folder next to ``PATH``; :meth:`commit` builds the tar
+    from the top manifest and renames it into place when complete. Unlike
+    skopeo, which refuses to write over a non-empty archive, an existing file
+    is replaced (at commit, atomically) — the archive then holds only this
+    image.
+    """
+
+    def __init__(self, path: Path, reference: DockerReference | None = None) -> None:
+        self.path = path
+        self.reference = reference
+        self._name = f"{DOCKER_ARCHIVE}:{path}" + (f":{reference}" if reference else "")
+        self._output = _ArchiveOutput(path, DOCKER_ARCHIVE)
+        self._blobs = self._output.staging / "blobs"
+        try:
+            self._blobs.mkdir()
+        except OSError as exc:
+            self._output.cleanup()
+            raise TransportError(describe_write_error(exc, self._blobs)) from exc
+        self._temps = TempFiles(self._output.staging)
+        self._known = KnownBlobs()
+        self._state = "open"
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        return (media.DOCKER_V2S2,)
+
+    @property
+    def accepts_lists(self) -> bool:
+        return False
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        return compression.NONE
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
+
+    def _blob_path(self, digest: Digest) -> Path:
+        return self._blobs / f"{digest.algorithm}-{digest.hex}"
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        self._check_open()
+        known = self._known.size(descriptor.digest)
+        return "exists" if known is not None and known == descriptor.size else None
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        self._check_open()
+        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
+        written, length = write_blob(
+            stream,
+            temps=self._temps,
+            target=self._blob_path,
+            digest=digest,
+            size=size,
+            what=what,
+            cancel=cancel,
+            progress=progress,
+        )
+        self._known.add(written, length)
+        return Descriptor(media_type, written, length)
+
+    def _refuse_type(self, media_type: str) -> None:
+        if media.is_index(media_type):
+            raise Unsupported(
+                f"{self._name} holds single images, not a {media.friendly(media_type)}; "
+                "choose one platform to copy."
+            )
+        if media_type != media.DOCKER_V2S2:
+            raise Unsupported(
+                f"{self._name} stores Docker schema 2 manifests only, not a "
+                f"{media.friendly(media_type)} ({media_type}); the copy has to convert it first."
+            )
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        self._check_open()
+        check(cancel)
+        self._refuse_type(media_type)
+        self._verify(raw, digest)
+
+    def _verify(self, raw: bytes, digest: Digest) -> None:
+        actual = Digest.of(raw, digest.algorithm)
+        if actual != digest:
+            raise DigestMismatch(
+                f"The manifest for {self._name} does not match its digest: expected {digest}, "
+                f"got {actual}."
+            )
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        self._check_open()
+        check(cancel)
+        self._verify(raw, top.digest)
+        try:
+            manifest = parse_manifest(raw, top.media_type or None)
+        except InvalidManifest as exc:
+            raise InvalidManifest(f"The manifest for {self._name} is not usable: {exc}") from exc
+        self._refuse_type(manifest.media_type)
+        assert isinstance(manifest, ImageManifest)
+        for descriptor in (manifest.config, *manifest.layers):
+            if descriptor.digest not in self._known:
+                raise BlobNotFound(
+                    f"The blob {descriptor.digest} that the manifest of {self._name} names was "
+                    "never stored; the copy is incomplete and nothing was written."
+                )
+        config = self._read_config(manifest.config)
+        self._output.write(
+            lambda tar: self._fill(tar, manifest, config), file_mode=0o444, cancel=cancel
+        )
+        self._state = "committed"
+        self._output.cleanup()
+
+    def _read_config(self, descriptor: Descriptor) -> bytes:
+        path = self._blob_path(descriptor.digest)
+        try:
+            if path.stat().st_size > MAX_MANIFEST_SIZE:
+                raise TooLarge(
+                    f"The config {descriptor.digest} for {self._name} is more than the 4 MiB "
+                    "accepted for configs."
+                )
+            return path.read_bytes()
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, path)) from exc
+
+    def _fill(self, tar: _TarWriter, manifest: ImageManifest, config: bytes) -> None:
+        layer_names: list[str] = []
+        for layer in manifest.layers:
+            name = f"{layer.digest.hex}.tar"
+            if name not in layer_names:
+                tar.file(name, self._blob_path(layer.digest))
+            layer_names.append(name)
+        config_name = f"{manifest.config.digest.hex}.json"
+        tar.file(config_name, self._blob_path(manifest.config.digest))
+        top_id = self._legacy_layers(tar, manifest.layers, config)
+        repo_tags: list[str] = []
+        repositories: dict[str, dict[str, str]] = {}
+        reference = self.reference
+        if reference is not None and reference.tag is not None:
+            repo_tags.append(f"{reference.name}:{reference.tag}")
+            if top_id is not None:
+                repositories[reference.name] = {reference.tag: top_id}
+        item = {"Config": config_name, "RepoTags": repo_tags, "Layers": layer_names}
+        tar.data("manifest.json", _go_json([item]))  # a list: the keys keep struct order
+        tar.data("repositories", _go_json(repositories))
+
+    @staticmethod
+    def _legacy_layers(
+        tar: _TarWriter, layers: Sequence[Descriptor], config: bytes
+    ) -> str | None:
+        """Write the per-layer legacy folders; return the top layer's ID (None without layers).
+
+        As containers/image's ``writeLegacyMetadataLocked``: each layer's ``json``
+        names its parent, the top one also carries seven fields of the config;
+        its ID is the sha256 of that object with ``layer_id`` set to the layer's
+        chain ID (docker/docker's ``layer.CreateChainID``), which keeps IDs
+        unique when one layer appears twice.
+        """
+        try:
+            config_data = json.loads(config)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            config_data = None
+        if not isinstance(config_data, dict):
+            config_data = {}
+        chain: Digest | None = None
+        parent: str | None = None
+        written: set[str] = set()
+        for position, layer in enumerate(layers):
+            legacy: dict[str, object] = {}
+            if parent is not None:
+                legacy["parent"] = parent
+            if position == len(layers) - 1:
+                for attribute in _LEGACY_TOP_ATTRIBUTES:
+                    legacy[attribute] = config_data.get(attribute)
+            chain = layer.digest if chain is None else Digest.of(f"{chain} {layer.digest}".encode())
+            layer_id = Digest.of(_go_json({**legacy, "layer_id": str(chain)})).hex
+            legacy["id"] = layer_id
+            if layer_id not in written:
+                tar.symlink(f"{layer_id}/layer.tar", f"../{layer.digest.hex}.tar")
+                tar.data(f"{layer_id}/VERSION", b"1.0")
+                tar.data(f"{layer_id}/json", _go_json(legacy))
+                written.add(layer_id)
+            parent = layer_id
+        return parent
+
+    def abort(self) -> None:
+        if self._state == "committed":
+            return
+        self._temps.remove_all()
+        self._output.cleanup()
+        self._state = "aborted"
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()
+
+
+def _go_json(data: object) -> bytes:
+    """JSON as Go's ``json.Marshal`` writes it: compact, map keys sorted, ``<>&`` escaped.
+
+    Nested objects keep their order (containers/image passes config fields
+    through as raw JSON).
+    """
+    if isinstance(data, dict):
+        data = dict(sorted(data.items()))
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in _GO_ESCAPES:
+        text = text.replace(char, escaped)
+    return text.encode("utf-8")
+
+
+def open_oci_archive_destination(
+    path: Path, ref: str | None = None, index: int | None = None
+) -> OCIArchiveDestination:
+    """Open ``oci-archive:PATH[:REF]`` for writing."""
+    if index is not None:
+        raise InvalidReference(
+            f'"{OCI_ARCHIVE}:{path}:@{index}" names an image by its position, which only works '
+            f"for reading; write to {OCI_ARCHIVE}:{path}:REF or {OCI_ARCHIVE}:{path}."
+        )
+    return OCIArchiveDestination(path, ref)
+
+
+def open_docker_archive_destination(
+    path: Path, reference: DockerReference | None = None, index: int | None = None
+) -> DockerArchiveDestination:
+    """Open ``docker-archive:PATH[:NAME:TAG]`` for writing."""
+    if index is not None:
+        raise InvalidReference(
+            f'"{DOCKER_ARCHIVE}:{path}:@{index}" names an image by its position, which only '
+            f"works for reading; write to {DOCKER_ARCHIVE}:{path}:NAME:TAG or "
+            f"{DOCKER_ARCHIVE}:{path}."
+        )
+    return DockerArchiveDestination(path, reference)

@@ -1,4 +1,4 @@
-"""containers/image's ``dir:`` layout (``dir:PATH``), read side.
+"""containers/image's ``dir:`` layout (``dir:PATH``): reading, and writing it atomically.
 
 A ``dir:`` folder holds exactly one image, as ``skopeo copy … dir:PATH`` writes it
 (containers/image ``directory/directory_transport.go``)::
@@ -16,20 +16,25 @@ them ``<algorithm>-<hex>`` (``sha512-…``). A sha512 blob is looked for under
 both names, the prefixed one first. Hex strings of different algorithms have
 different lengths, so the two schemes never collide.
 
-The folder is read, never written, and never trusted: every instance manifest
-and blob is verified against the digest it is asked for.
+The reader never trusts the folder: every instance manifest and blob is
+verified against the digest it is asked for. The writer builds a new image
+beside the folder and swaps it in only when it is complete.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.digest import Digest, VerifyingReader
+from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
     DigestMismatch,
     ImageNotFound,
@@ -39,6 +44,7 @@ from spyglass.core.errors import (
     TooLarge,
     TransportError,
     Unsupported,
+    VerificationError,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -46,8 +52,20 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
-from spyglass.core.transports.base import ImageEntry, ImageSource
-from spyglass.core.transports.files import DirTree, describe_os_error, open_verified
+from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback
+from spyglass.core.transports.files import (
+    TEMP_PREFIX,
+    DirTree,
+    KnownBlobs,
+    TempFiles,
+    describe_os_error,
+    describe_write_error,
+    file_matches,
+    fsync_dir,
+    open_verified,
+    replace_file,
+    write_blob,
+)
 
 TRANSPORT: Final = "dir"
 MANIFEST_FILE: Final = "manifest.json"
@@ -311,3 +329,291 @@ def looks_like_dir_layout(path: Path) -> bool:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
     return isinstance(data, dict) and "schemaVersion" in data
+
+
+# --------------------------------------------------------------------------- write side
+
+VERSION_TEXT: Final = f"{VERSION_PREFIX}1.1\n"
+"""What the ``version`` file of a written image says (containers/image's current version)."""
+
+
+def _is_dir_image_folder(path: Path) -> bool:
+    """True when ``path`` has a ``version`` file of dir: layout version 1.x."""
+    try:
+        with (path / VERSION_FILE).open("rb") as stream:
+            text = stream.read(256).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    match = _VERSION_RE.fullmatch(text)
+    return match is not None and int(match.group(1)) == 1
+
+
+class DirDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for ``dir:PATH``.
+
+    Writes containers/image's ``dir:`` format, version 1.1, as
+    ``skopeo copy … dir:PATH`` does (``directory/directory_dest.go``): the
+    ``version`` file, every blob named by the hex of its digest, the top
+    manifest (or list) as ``manifest.json``, and — when a list is copied with
+    its instances — each instance manifest as ``<hex>.manifest.json``. Any
+    manifest type is stored; lists are accepted.
+
+    A ``dir:`` folder holds one image. containers/image empties an existing
+    one when the copy starts; this destination instead builds the new image
+    in a hidden sibling folder (``.NAME.spyglass-tmp-*``, same filesystem)
+    and swaps it in at :meth:`commit` — the old folder renamed away, the new
+    one renamed in, the old one removed — so the old image stays complete
+    until the new one is. :meth:`abort` removes the sibling. A ``PATH`` that
+    is a symbolic link is followed: the link stays and the folder it points
+    to is replaced.
+
+    Missing parent folders are created, as skopeo creates them. Refused with
+    :class:`InvalidLayout`: a ``PATH`` that is a file, and a
+    non-empty folder without a ``version`` file of dir: layout 1.x (which
+    containers/image refuses too: "not a containers image directory, don't
+    want to overwrite important data").
+
+    :meth:`reuse_blob` answers ``"exists"`` for blobs written in this copy,
+    and for blobs of the image being replaced after hashing them: those are
+    hard-linked into the new folder (copied where links are impossible).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._name = f"{TRANSPORT}:{path}"
+        target = Path(os.path.abspath(path))
+        if target.is_symlink():
+            target = target.resolve()
+        self._target = target
+        self._check_target()
+        self._staging = self._make_staging()
+        self._temps = TempFiles(self._staging)
+        self._known = KnownBlobs()
+        self._state = "open"
+
+    def _check_target(self) -> None:
+        target = self._target
+        try:
+            if not target.exists():
+                return
+            if not target.is_dir():
+                raise InvalidLayout(
+                    f'"{self.path}" is not a folder; a dir: image is written into a new or empty '
+                    "folder or over another dir: image."
+                )
+            entries = os.listdir(target)
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, self.path)) from exc
+        if entries and not _is_dir_image_folder(target):
+            hint = ""
+            if "oci-layout" in entries:
+                hint = f" It is an OCI image layout; write to it as oci:{self.path}:REF."
+            raise InvalidLayout(
+                f'The folder "{self.path}" is not empty and is not a dir: image (it has no '
+                f"{VERSION_FILE} file of dir: layout 1.x); Spyglass does not replace other "
+                f"files with an image. Choose a new or empty folder.{hint}"
+            )
+
+    def _make_staging(self) -> Path:
+        parent = self._target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)  # as containers/image's MkdirAll
+            staging = Path(
+                tempfile.mkdtemp(prefix=f".{self._target.name}{TEMP_PREFIX}", dir=parent)
+            )
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, self._target)) from exc
+        try:
+            mode = 0o755
+            if self._target.is_dir():
+                mode = stat.S_IMODE(self._target.stat().st_mode)
+            os.chmod(staging, mode)
+        except OSError:
+            pass  # mkdtemp's 0700 is safe, just less open than usual
+        return staging
+
+    # -- ImageDestination
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def accepts_lists(self) -> bool:
+        return True
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        return None
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
+
+    def _blob_target(self, digest: Digest) -> Path:
+        return self._staging / blob_names(digest)[-1]
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        self._check_open()
+        digest = descriptor.digest
+        with self._known.guard(digest):
+            known = self._known.size(digest)
+            if known is not None:
+                return "exists" if known == descriptor.size else None
+            for name in blob_names(digest):
+                old = self._target / name
+                if file_matches(old, digest, descriptor.size, cancel=cancel):
+                    if self._adopt(old, descriptor, cancel):
+                        return "exists"
+                    break
+        return None
+
+    def _adopt(self, old: Path, descriptor: Descriptor, cancel: CancelToken | None) -> bool:
+        """Bring a verified blob of the old image into the new folder; False when impossible."""
+        target = self._blob_target(descriptor.digest)
+        try:
+            os.link(old, target)
+        except FileExistsError:
+            pass
+        except OSError:
+            try:
+                with old.open("rb") as stream:
+                    write_blob(
+                        stream,
+                        temps=self._temps,
+                        target=self._blob_target,
+                        digest=descriptor.digest,
+                        size=descriptor.size,
+                        what=f'The blob "{old}"',
+                        cancel=cancel,
+                    )
+            except (OSError, TransportError, VerificationError):
+                return False
+        self._known.add(descriptor.digest, descriptor.size)
+        return True
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        self._check_open()
+        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
+        written, length = write_blob(
+            stream,
+            temps=self._temps,
+            target=self._blob_target,
+            digest=digest,
+            size=size,
+            what=what,
+            cancel=cancel,
+            progress=progress,
+        )
+        self._known.add(written, length)
+        return Descriptor(media_type, written, length)
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        self._check_open()
+        check(cancel)
+        self._verify_manifest(raw, media_type, digest)
+        name = instance_manifest_names(digest)[-1]
+        replace_file(self._staging / name, raw, temps=self._temps)
+
+    def _verify_manifest(self, raw: bytes, media_type: str | None, digest: Digest) -> None:
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise TooLarge(
+                f"The manifest {digest} is {len(raw)} bytes, more than the 4 MiB accepted for "
+                "manifests."
+            )
+        try:
+            actual = manifest_digest(raw, media_type or None, algorithm=digest.algorithm)
+        except InvalidManifest as exc:
+            raise DigestMismatch(
+                f"The manifest {digest} for {self._name} cannot be verified: {exc}"
+            ) from exc
+        if actual != digest:
+            raise DigestMismatch(
+                f"The manifest for {self._name} does not match its digest: expected {digest}, "
+                f"got {actual}. Nothing was stored."
+            )
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        self._check_open()
+        check(cancel)
+        self._verify_manifest(raw, top.media_type, top.digest)
+        staging = self._staging
+        replace_file(staging / MANIFEST_FILE, raw, temps=self._temps)
+        try:
+            (staging / instance_manifest_names(top.digest)[-1]).unlink(missing_ok=True)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, staging)) from exc
+        replace_file(staging / VERSION_FILE, VERSION_TEXT.encode(), temps=self._temps)
+        check(cancel)
+        self._swap()
+        self._state = "committed"
+
+    def _swap(self) -> None:
+        """Put the staging folder at the target; the old image goes only once the new one is in."""
+        target, staging = self._target, self._staging
+        parent = target.parent
+        old: Path | None = None
+        try:
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}{TEMP_PREFIX}old-", dir=parent))
+                try:
+                    os.rename(target, old)  # over the empty placeholder folder
+                except OSError:
+                    placeholder, old = old, None
+                    placeholder.rmdir()
+                    raise
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if old is not None:
+                    os.rename(old, target)
+                    old = None
+                raise
+        except OSError as exc:
+            if old is not None:  # the old image could not be put back
+                where = f"the old image is in {old}."
+            else:
+                where = "the folder holds the image it held before."
+            raise TransportError(
+                f"{describe_write_error(exc, self.path)} The new image could not be put in "
+                f"place; {where}"
+            ) from exc
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        fsync_dir(parent)
+
+    def abort(self) -> None:
+        if self._state == "committed":
+            return
+        self._temps.remove_all()
+        shutil.rmtree(self._staging, ignore_errors=True)
+        self._state = "aborted"
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()
+
+
+def open_dir_destination(path: Path) -> DirDestination:
+    """Open ``dir:PATH`` for writing."""
+    return DirDestination(path)

@@ -1,13 +1,39 @@
-"""File trees on disk, and the shared way transports read blobs out of a tree."""
+"""File trees on disk: how transports read blobs out of a tree, and how local ones write.
+
+Read side: :class:`DirTree`, :func:`open_verified`, :func:`read_small_blob`.
+
+Write side, shared by the ``oci:``, ``dir:`` and archive destinations:
+:func:`write_blob` (stream, verify, sync, rename — or leave nothing),
+:func:`replace_file` (small files replaced atomically), :func:`exclusive_lock`
+(the ``flock`` that serializes ``index.json`` updates between processes),
+:class:`TempFiles` and :class:`KnownBlobs` (what one copy has in flight and
+has already verified).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Final
 
-from spyglass.core.cancel import CancelToken
-from spyglass.core.digest import Digest, VerifyingReader, read_verified
-from spyglass.core.errors import BlobNotFound, InvalidLayout, TransportError
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader, read_verified
+from spyglass.core.errors import (
+    BlobNotFound,
+    DigestMismatch,
+    InvalidLayout,
+    SizeMismatch,
+    SpyglassError,
+    TransportError,
+)
 from spyglass.core.manifest import MAX_MANIFEST_SIZE
 from spyglass.core.transports.base import FileTree
 
@@ -128,3 +154,308 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
     """A sentence for an OSError on ``path``."""
     reason = exc.strerror or str(exc)
     return f'Cannot read "{path}": {reason}{"" if reason.endswith(".") else "."}'
+
+
+# --------------------------------------------------------------------------- write side
+#
+# What every local destination shares: blobs streamed into a temporary file in the
+# destination folder and renamed into place once verified (containers/image
+# oci/layout/oci_dest.go, PutBlobWithOptions), small files replaced atomically, the
+# inter-process lock that serializes index.json updates, and the record of blobs a
+# destination has written or verified in one copy.
+
+TEMP_PREFIX: Final = ".spyglass-tmp-"
+"""The name prefix of every temporary file or folder a local destination creates."""
+
+FILE_MODE: Final = 0o644
+"""The mode of written blobs and metadata files (what containers/image gives them)."""
+
+_LOCK_POLL: Final = 0.02
+
+
+def describe_write_error(exc: OSError, path: Path | str) -> str:
+    """A sentence for an OSError while writing ``path``."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f'Cannot write "{path}": {reason}{"" if reason.endswith(".") else "."}'
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk; a no-op where that is unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class TempFiles:
+    """The temporary files one destination has open in a folder, so abort can remove them.
+
+    Thread-safe. Each blob writer removes its own file when it fails;
+    :meth:`remove_all` catches what is left when a copy is torn down
+    mid-write.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._paths: set[Path] = set()
+
+    def create(self) -> tuple[int, Path]:
+        """A new temporary file in the folder: ``(fd, path)``; OSError when it cannot be made."""
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
+        path = Path(name)
+        with self._lock:
+            self._paths.add(path)
+        return fd, path
+
+    def forget(self, path: Path) -> None:
+        """Stop tracking ``path`` (renamed into place, or removed)."""
+        with self._lock:
+            self._paths.discard(path)
+
+    def discard(self, path: Path) -> None:
+        """Remove ``path`` if it is still there, and stop tracking it."""
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass  # best effort: the folder may have become read-only
+        self.forget(path)
+
+    def remove_all(self) -> None:
+        """Remove every temporary file still tracked. Safe to call twice."""
+        with self._lock:
+            paths = list(self._paths)
+        for path in paths:
+            self.discard(path)
+
+
+class KnownBlobs:
+    """The blobs a destination wrote or verified during one copy: digest → size.
+
+    A blob in here is trusted without hashing it again; :meth:`guard` gives a
+    lock per digest so that two threads asking about one blob hash it once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sizes: dict[Digest, int] = {}
+        self._guards: dict[Digest, threading.Lock] = {}
+
+    def size(self, digest: Digest) -> int | None:
+        """The size of a known blob, or None when it is not known."""
+        with self._lock:
+            return self._sizes.get(digest)
+
+    def add(self, digest: Digest, size: int) -> None:
+        with self._lock:
+            self._sizes[digest] = size
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            return digest in self._sizes
+
+    def guard(self, digest: Digest) -> threading.Lock:
+        """The lock that serializes checking and writing the blob ``digest``."""
+        with self._lock:
+            return self._guards.setdefault(digest, threading.Lock())
+
+
+def file_matches(
+    path: Path, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
+) -> bool:
+    """True when ``path`` is a regular file (not a link) of ``size`` bytes hashing to ``digest``.
+
+    Hashes the whole file in chunks, checking ``cancel`` between them. Never
+    raises for a missing or unreadable file (that is simply no match); raises
+    :class:`~spyglass.core.errors.Cancelled` when cancelled.
+    """
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or (size is not None and st.st_size != size):
+            return False
+        hasher = digest.hasher()
+        seen = 0
+        with path.open("rb") as stream:
+            while True:
+                check(cancel)
+                chunk = stream.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                seen += len(chunk)
+                hasher.update(chunk)
+    except OSError:
+        return False
+    return (size is None or seen == size) and hasher.hexdigest() == digest.hex
+
+
+def write_blob(
+    stream: Readable,
+    *,
+    temps: TempFiles,
+    target: Callable[[Digest], Path],
+    digest: Digest | None,
+    size: int | None,
+    what: str,
+    cancel: CancelToken | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Digest, int]:
+    """Stream a blob into place atomically; return its ``(digest, size)``.
+
+    The bytes go into a temporary file in ``temps.folder`` (the destination's
+    own folder, so the final rename stays on one filesystem), hashed and
+    counted as they flow; nothing is held in memory beyond one chunk. With
+    ``digest`` given they must hash to it (with ``size`` given, be exactly
+    that long: an over-long stream fails as soon as the excess is seen); with
+    ``digest`` None the sha256 is computed. Then the file is synced, made
+    readable (0644) and renamed to ``target(digest)``, whose folder is made if
+    missing. ``cancel`` is checked before every chunk.
+
+    On any failure — the stream raising, :class:`SizeMismatch`,
+    :class:`DigestMismatch`, :class:`Cancelled`, a disk error (raised as
+    :class:`TransportError` with a sentence) — the temporary file is removed
+    and nothing appears at the target.
+    """
+    try:
+        fd, temp = temps.create()
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, temps.folder)) from exc
+    hasher = digest.hasher() if digest is not None else hashlib.sha256()
+    algorithm = digest.algorithm if digest is not None else "sha256"
+    seen = 0
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                check(cancel)
+                try:
+                    chunk = stream.read(CHUNK_SIZE)
+                except SpyglassError:
+                    raise
+                except OSError as exc:
+                    reason = exc.strerror or str(exc) or type(exc).__name__
+                    raise TransportError(
+                        f"{what} could not be read: {reason.rstrip('.')}. Nothing was stored."
+                    ) from exc
+                if not chunk:
+                    break
+                seen += len(chunk)
+                if size is not None and seen > size:
+                    raise SizeMismatch(
+                        f"{what} is longer than the {size} bytes its descriptor promises; "
+                        "nothing was stored."
+                    )
+                hasher.update(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise TransportError(describe_write_error(exc, temp)) from exc
+                if progress is not None:
+                    progress(len(chunk))
+            if size is not None and seen != size:
+                raise SizeMismatch(
+                    f"{what} has {seen} bytes but its descriptor promises {size}; "
+                    "nothing was stored."
+                )
+            actual = Digest(algorithm, hasher.hexdigest())
+            if digest is not None and actual != digest:
+                raise DigestMismatch(
+                    f"{what} does not match its digest: expected {digest}, got {actual}. "
+                    "The content is corrupt or was tampered with; nothing was stored."
+                )
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+                os.fchmod(out.fileno(), FILE_MODE)
+            except OSError as exc:
+                raise TransportError(describe_write_error(exc, temp)) from exc
+        final = target(actual)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(temp, final)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, final)) from exc
+        done = True
+        return actual, seen
+    finally:
+        if done:
+            temps.forget(temp)
+        else:
+            temps.discard(temp)
+
+
+def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically: a temporary file beside it, synced, renamed.
+
+    A reader sees the old content or the new, never a mix; a failure leaves
+    the old file as it was. Raises :class:`TransportError` with a sentence.
+    """
+    tracker = temps if temps is not None and temps.folder == path.parent else TempFiles(path.parent)
+    try:
+        fd, temp = tracker.create()
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, path)) from exc
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), FILE_MODE)
+        os.replace(temp, path)
+        done = True
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, path)) from exc
+    finally:
+        if done:
+            tracker.forget(temp)
+        else:
+            tracker.discard(temp)
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def exclusive_lock(
+    lock_path: Path, *, what: str, cancel: CancelToken | None = None
+) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (created if missing) for the ``with`` block.
+
+    The lock is advisory and between processes (and between threads, each
+    of which opens the file anew): every Spyglass writer of one layout takes
+    it around its read-modify-write of ``index.json``. The lock file is never
+    removed — removing it would let two writers lock two different files.
+    With ``cancel``, waiting polls the token and raises
+    :class:`~spyglass.core.errors.Cancelled`. ``what`` names the place in
+    error sentences.
+    """
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, lock_path)) from exc
+    try:
+        try:
+            if cancel is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        check(cancel)
+                        time.sleep(_LOCK_POLL)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise TransportError(
+                f'{what} cannot be locked for writing ("{lock_path}"): {reason.rstrip(".")}.'
+            ) from exc
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the lock

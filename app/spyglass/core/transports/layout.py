@@ -1,35 +1,58 @@
-"""OCI image layout directories (``oci:PATH[:REF]``), read side.
+"""OCI image layout directories (``oci:PATH[:REF]``): reading and writing.
 
 The reader works on any :class:`FileTree`, so ``oci-archive:`` reuses it over
-the members of a tarball.
+the members of a tarball. :class:`OCILayoutDestination` writes a layout (and,
+over a private staging folder, the content of an ``oci-archive:``).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Final
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.digest import Digest, VerifyingReader
+from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
     ImageNotFound,
     InvalidDigest,
     InvalidLayout,
     InvalidManifest,
+    InvalidReference,
     NotFound,
     TooLarge,
     TransportError,
+    Unsupported,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor, ImageIndex, parse_manifest
-from spyglass.core.transports.base import FileTree, ImageEntry, ImageSource
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    REF_NAME_ANNOTATION,
+    Descriptor,
+    ImageIndex,
+    guess_media_type,
+    parse_manifest,
+)
+from spyglass.core.transports.base import FileTree, ImageEntry, ImageSource, ProgressCallback
 from spyglass.core.transports.files import (
+    TEMP_PREFIX,
     DirTree,
+    KnownBlobs,
+    TempFiles,
     blob_path,
     describe_os_error,
+    describe_write_error,
+    exclusive_lock,
+    file_matches,
+    fsync_dir,
     open_verified,
     read_small_blob,
+    replace_file,
+    write_blob,
 )
 
 
@@ -94,6 +117,8 @@ class OCILayoutReader:
                 raise InvalidLayout(
                     f"{self.what} has an index.json that is not JSON: {exc}."
                 ) from exc
+            if isinstance(data, dict) and _null_manifests(data):
+                raw = _dump(data)
             if not isinstance(data, dict) or not isinstance(data.get("manifests"), list):
                 raise InvalidLayout(
                     f'{self.what} has an index.json that is not an image index; expected a '
@@ -260,3 +285,387 @@ def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> 
     location = open_layout(path)
     top = location.reader.find(ref, index)
     return LayoutImageSource(location.reader, top, location.reader.name_for(ref, index))
+
+
+# --------------------------------------------------------------------------- write side
+
+LAYOUT_FILE: Final = "oci-layout"
+INDEX_FILE: Final = "index.json"
+INDEX_LOCK: Final = "index.json.lock"
+"""The lock file every Spyglass writer of a layout holds while it updates ``index.json``."""
+
+_LAYOUT_BYTES: Final = b'{"imageLayoutVersion":"1.0.0"}'
+
+
+def _null_manifests(data: dict[str, Any]) -> bool:
+    """Turn ``"manifests": null`` into an empty list; True when it did.
+
+    ``umoci init`` writes an empty layout's index that way (a Go nil slice),
+    and Go readers take it for an empty list.
+    """
+    if "manifests" in data and data["manifests"] is None:
+        data["manifests"] = []
+        return True
+    return False
+
+
+def _empty_index() -> dict[str, Any]:
+    return {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": []}
+
+
+def _dump(data: object) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class OCILayoutDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci:PATH[:REF]``.
+
+    Opening it prepares the layout: a folder that does not exist or is empty
+    becomes a layout (``oci-layout`` with version 1.0.0, ``blobs/``, an empty
+    ``index.json``); an existing layout is checked (its ``oci-layout`` and
+    ``index.json`` must be readable); anything else is refused with
+    :class:`InvalidLayout`, so nothing is ever written into a folder of other
+    files.
+
+    Blobs and manifests land through
+    :func:`~spyglass.core.transports.files.write_blob`: a temporary file in
+    the layout folder (``.spyglass-tmp-*``), verified, synced and renamed to
+    ``blobs/<alg>/<hex>``. :meth:`reuse_blob` trusts a blob already in the
+    layout only after hashing it (once per copy: blobs this destination wrote
+    or verified are remembered).
+
+    :meth:`commit` is the only step that touches ``index.json``: under an
+    exclusive ``flock`` on ``index.json.lock`` (containers/image and umoci lock
+    nothing around ``index.json``; every Spyglass writer, in any thread or
+    process, takes this one; the file stays in the layout) it re-reads the
+    index, replaces the entry named ``REF`` (annotation
+    ``org.opencontainers.image.ref.name``) in place or appends one, and
+    replaces the file atomically. Two copies into one layout therefore both
+    keep their refs. Unlike containers/image, which keeps the entry a new
+    image displaces as an unnamed entry, the displaced entry is dropped. With
+    no REF, an unnamed entry of the same digest is replaced, else one is
+    appended.
+
+    :meth:`abort` removes temporary files; ``index.json`` is untouched.
+    Blobs already renamed into place stay: they are content-addressed, so
+    they are correct for anyone who references them and harmless otherwise
+    (a garbage collection such as ``umoci gc`` removes them). A layout folder
+    created by the destination also stays, empty, since a concurrent copy may
+    be writing into it.
+
+    Only OCI manifests and indexes are stored, as containers/image's OCI
+    destination does; skopeo (up to at least 1.9) skips ``index.json``
+    entries of Docker media types, so the copy engine converts them.
+
+    ``private`` is for a folder only this destination uses (the staging
+    folder of an ``oci-archive:``): no lock file, no checks of other content.
+    ``transport`` and ``name_path`` (default ``path``) shape the description,
+    e.g. ``oci-archive:/srv/image.tar:1.0`` for a staging folder.
+
+    Thread-safe: blobs may be put and reused from several threads at once.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        ref: str | None = None,
+        *,
+        transport: str = "oci",
+        name_path: Path | None = None,
+        private: bool = False,
+    ) -> None:
+        self.path = path
+        self.ref = ref
+        shown = name_path if name_path is not None else path
+        self._name = f"{transport}:{shown}" + (f":{ref}" if ref else "")
+        self._private = private
+        self._temps = TempFiles(path)
+        self._known = KnownBlobs()
+        self._media_types: dict[Digest, str] = {}
+        self._lock = threading.Lock()
+        self._synced_dirs: set[Path] = set()
+        self._state = "open"
+        self._prepare()
+
+    # -- preparing the layout
+
+    @property
+    def _what(self) -> str:
+        return f'The OCI image layout "{self.path}"'
+
+    def _prepare(self) -> None:
+        path = self.path
+        try:
+            if path.exists() or path.is_symlink():
+                if not path.is_dir():
+                    raise InvalidLayout(
+                        f'"{path}" is not a folder; an oci: image is written into a new or empty '
+                        "folder or an existing OCI image layout."
+                    )
+                if not self._private:
+                    self._check_existing()  # refuse before creating anything in it
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, path)) from exc
+        if self._private:
+            self._create_files()
+            return
+        with exclusive_lock(path / INDEX_LOCK, what=self._what):
+            self._check_existing()
+            self._create_files()
+
+    def _check_existing(self) -> None:
+        path = self.path
+        try:
+            entries = [
+                entry
+                for entry in os.listdir(path)
+                if entry != INDEX_LOCK and not entry.startswith(TEMP_PREFIX)
+            ]
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, path)) from exc
+        if not entries:
+            return
+        if LAYOUT_FILE in entries:
+            reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
+            if INDEX_FILE in entries:
+                reader.index()
+            return
+        hint = ""
+        if "version" in entries and "manifest.json" in entries:
+            hint = f" It holds a dir: image; write to it as dir:{path}."
+        raise InvalidLayout(
+            f'The folder "{path}" is not empty and is not an OCI image layout (it has no '
+            "oci-layout file); an oci: image is written only into a new or empty folder or an "
+            f"existing layout.{hint}"
+        )
+
+    def _create_files(self) -> None:
+        path = self.path
+        try:
+            if not (path / LAYOUT_FILE).exists():
+                replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps)
+            (path / "blobs").mkdir(exist_ok=True)
+            if not (path / INDEX_FILE).exists():
+                replace_file(path / INDEX_FILE, _dump(_empty_index()), temps=self._temps)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, path)) from exc
+
+    # -- ImageDestination
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        return (media.OCI_MANIFEST, media.OCI_INDEX)
+
+    @property
+    def accepts_lists(self) -> bool:
+        return True
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        return None
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
+
+    def _blob_target(self, digest: Digest) -> Path:
+        target = self.path / blob_path(digest)
+        with self._lock:
+            self._synced_dirs.add(target.parent)
+        return target
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        self._check_open()
+        digest = descriptor.digest
+        known = self._known.size(digest)
+        if known is not None:
+            return "exists" if known == descriptor.size else None
+        with self._known.guard(digest):
+            known = self._known.size(digest)
+            if known is not None:
+                return "exists" if known == descriptor.size else None
+            if file_matches(self.path / blob_path(digest), digest, descriptor.size, cancel=cancel):
+                self._known.add(digest, descriptor.size)
+                return "exists"
+        return None
+
+    def _write(
+        self,
+        stream: Readable,
+        *,
+        digest: Digest | None,
+        size: int | None,
+        what: str,
+        cancel: CancelToken | None,
+        progress: ProgressCallback | None,
+    ) -> tuple[Digest, int]:
+        self._check_open()
+        written, length = write_blob(
+            stream,
+            temps=self._temps,
+            target=self._blob_target,
+            digest=digest,
+            size=size,
+            what=what,
+            cancel=cancel,
+            progress=progress,
+        )
+        self._known.add(written, length)
+        return written, length
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
+        written, length = self._write(
+            stream, digest=digest, size=size, what=what, cancel=cancel, progress=progress
+        )
+        return Descriptor(media_type, written, length)
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        if media_type not in self.supported_manifest_types:
+            raise Unsupported(
+                f"{self._name} stores OCI image manifests and indexes only, not a "
+                f"{media.friendly(media_type)} ({media_type}); the copy has to convert it first."
+            )
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise TooLarge(
+                f"The manifest {digest} is {len(raw)} bytes, more than the 4 MiB accepted for "
+                "manifests."
+            )
+        self._write(
+            io.BytesIO(raw),
+            digest=digest,
+            size=len(raw),
+            what=f"The manifest {digest} for {self._name}",
+            cancel=cancel,
+            progress=None,
+        )
+        with self._lock:
+            self._media_types[digest] = media_type
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        self._check_open()
+        check(cancel)
+        media_type = top.media_type or self._media_types.get(top.digest)
+        if media_type is None:
+            media_type = guess_media_type(raw) or ""
+        if top.digest not in self._known:
+            self.put_manifest(raw, media_type, top.digest, cancel=cancel)
+        size = self._known.size(top.digest)
+        entry: dict[str, Any] = {
+            "mediaType": media_type,
+            "digest": str(top.digest),
+            "size": size if size is not None else len(raw),
+        }
+        if self.ref is not None:
+            entry["annotations"] = {REF_NAME_ANNOTATION: self.ref}
+        with self._lock:
+            dirs = sorted(self._synced_dirs)
+        for folder in dirs:
+            fsync_dir(folder)
+        if self._private:
+            self._update_index(entry)
+        else:
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
+                self._update_index(entry)
+        self._state = "committed"
+
+    def _read_index(self) -> dict[str, Any]:
+        path = self.path / INDEX_FILE
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_MANIFEST_SIZE + 1)
+        except FileNotFoundError:
+            return _empty_index()
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, path)) from exc
+        problem: str | None = None
+        data: object = None
+        if len(raw) > MAX_MANIFEST_SIZE:
+            problem = "is larger than 4 MiB"
+        else:
+            try:
+                data = json.loads(raw)
+                if isinstance(data, dict) and _null_manifests(data):
+                    raw = _dump(data)
+                parse_manifest(raw, media.OCI_INDEX)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                problem = f"is not JSON ({exc})"
+            except InvalidManifest as exc:
+                problem = f"is not a valid image index ({str(exc).rstrip('.')})"
+        if problem is None and not (
+            isinstance(data, dict) and isinstance(data.get("manifests"), list)
+        ):
+            problem = 'is not a JSON object with a "manifests" list'
+        if problem is not None:
+            raise InvalidLayout(
+                f'{self._what} has an index.json that {problem}; it was left as it is and '
+                "the image was not added. Repair or remove it and copy again."
+            )
+        assert isinstance(data, dict)
+        return data
+
+    def _update_index(self, entry: dict[str, Any]) -> None:
+        """Add ``entry`` to index.json; the caller holds the lock (or the folder is private)."""
+        data = self._read_index()
+        updated: list[object] = []
+        placed = False
+        for item in data["manifests"]:
+            # parse_manifest checked every entry is an object with string annotations
+            name = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+            if self.ref is not None:
+                same = name == self.ref
+            else:
+                same = name is None and item.get("digest") == entry["digest"]
+            if same:
+                if not placed:
+                    updated.append(entry)
+                    placed = True
+                continue
+            updated.append(item)
+        if not placed:
+            updated.append(entry)
+        data["manifests"] = updated
+        replace_file(self.path / INDEX_FILE, _dump(data), temps=self._temps)
+
+    def abort(self) -> None:
+        if self._state == "committed":
+            return
+        self._temps.remove_all()
+        self._state = "aborted"
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()
+
+
+def open_layout_destination(
+    path: Path, ref: str | None, index: int | None = None
+) -> OCILayoutDestination:
+    """Open ``oci:PATH[:REF]`` for writing (``@N`` picks an image to read, never to write)."""
+    if index is not None:
+        raise InvalidReference(
+            f'"oci:{path}:@{index}" names an image by its position, which only works for '
+            f"reading; write to oci:{path}:REF or oci:{path}."
+        )
+    return OCILayoutDestination(path, ref)

@@ -10,15 +10,24 @@ Every request goes through :meth:`RegistryClient.send`, which authenticates
 (:class:`~spyglass.core.transports.registry.auth.RegistryAuth`), retries
 connection errors, 429 and 502/503/504 on idempotent requests with exponential
 backoff (honouring ``Retry-After``), and turns failures into sentences.
+
+Uploads (distribution's "Pushing blobs", "Cross-repository blob mount",
+"Pushing manifests") are not idempotent and their bodies stream, so no request
+of an upload session is ever retried, and a streamed body is only sent once the
+``POST`` that opened the session (which carries no body) has settled
+authentication: the auth flow then holds a token for the ``pull,push`` scope,
+which the session's ``PATCH`` and ``PUT`` requests share.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,7 +38,7 @@ from spyglass import __version__
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.credentials import Credentials
-from spyglass.core.digest import CHUNK_SIZE, Digest
+from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
@@ -37,6 +46,7 @@ from spyglass.core.errors import (
     InvalidDigest,
     NotARegistry,
     RegistryError,
+    SizeMismatch,
     SpyglassError,
     TLSFailed,
     TooLarge,
@@ -56,13 +66,23 @@ from spyglass.core.transports.registry.hosts import (
     tls_settings,
 )
 
+log = logging.getLogger(__name__)
+
 USER_AGENT: Final = f"spyglass/{__version__}"
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+"""Methods retried on failure — unless the request's body is a stream, which is sent once."""
 MAX_BACKOFF: Final = 30.0
 MAX_RETRY_AFTER: Final = 60.0
 DEFAULT_PAGE_SIZE: Final = 1000
+UPLOAD_CHUNK_SIZE: Final = 8 * 1024 * 1024
+"""Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
+
+MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
+"""The largest chunk a registry's ``OCI-Chunk-Min-Length`` can make us hold in memory."""
+
+OCTET_STREAM: Final = "application/octet-stream"
 
 
 class HTTPPool:
@@ -348,12 +368,18 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         auth: bool = False,
         follow_redirects: bool = False,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         retries: int | None = None,
     ) -> httpx.Response:
-        """One request with retries; returns the (streamed, unread) response."""
+        """One request with retries; returns the (streamed, unread) response.
+
+        A streamed body (an iterable rather than bytes) is consumed by the
+        first attempt, so such a request is never retried.
+        """
         attempt = 0
         allowed = self.retry_times if retries is None else retries
+        if content is not None and not isinstance(content, bytes):
+            allowed = 0
         while True:
             check(cancel)
             request = self._http.build_request(
@@ -438,18 +464,24 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
         follow_redirects: bool = False,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         kind: str | None = None,
+        retries: int | None = None,
     ) -> httpx.Response:
         """An authenticated request; raises the mapped error unless the status is in ``ok``.
 
         The response is streamed: the caller reads (or closes) it. ``kind``
         (``"manifest"``, ``"blob"``) says what a 404 without an error code means.
+        ``content`` may be an iterable of bytes, streamed as it is consumed (then
+        give ``Content-Length`` in ``headers`` where known); such a request is
+        sent once, never retried, and cannot be replayed after a 401, so its
+        scope must be authenticated by an earlier request. ``retries`` (None: the
+        client's ``retry_times``) caps the retries of this request.
         """
         url = path_or_url if "://" in path_or_url else self.url(path_or_url)
         response = self._send_raw(
             method, url, what=what, cancel=cancel, params=params, headers=headers,
-            auth=True, follow_redirects=follow_redirects, content=content,
+            auth=True, follow_redirects=follow_redirects, content=content, retries=retries,
         )
         if response.status_code in ok:
             return response
@@ -674,8 +706,462 @@ class RegistryClient:
         response.close()
 
 
+    # ---------------------------------------------------------------- uploads
+
+    def blob_exists(
+        self, repository: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> int | None:
+        """HEAD a blob in ``repository``: its size, or None when the repository lacks it.
+
+        The size is the ``Content-Length`` the registry states, -1 when it states
+        none. A 404 (no such blob, or no such repository) is None; anything else
+        that is not 200 raises the mapped error (401/403 included).
+        """
+        what = f"Looking up the blob {digest} in {self.host}/{repository}"
+        response = self.send(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", what=what, cancel=cancel,
+            kind="blob", ok=(200, 404), follow_redirects=True,
+        )
+        response.close()
+        if response.status_code == 404:
+            return None
+        length = response.headers.get("content-length", "")
+        return int(length) if length.isdigit() else -1
+
+    def mount_blob(
+        self,
+        repository: str,
+        digest: Digest,
+        from_repository: str,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> bool:
+        """Link the blob ``digest`` of ``from_repository`` into ``repository`` without its bytes.
+
+        ``POST /v2/REPOSITORY/blobs/uploads/?mount=DIGEST&from=FROM``: True when the
+        registry mounted it (201). A registry that cannot — the blob is not in
+        ``from_repository``, or it does not mount at all — starts an ordinary
+        upload instead (202); that session is cancelled (``DELETE``) and this
+        returns False. Refusals raise the mapped error: distribution wants pull
+        access to ``from_repository`` as well and answers 401 for the whole
+        request without it (:class:`AccessDenied` with credentials).
+        """
+        what = (
+            f"Mounting the blob {digest} from {self.host}/{from_repository} into {repository}"
+        )
+        response = self.send(
+            "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
+            params={"mount": str(digest), "from": from_repository}, ok=(201, 202), retries=0,
+        )
+        response.close()
+        if response.status_code == 201:
+            stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
+            if stated is not None and stated != digest:
+                raise RegistryError(
+                    f"{what}: the registry {self.host} answered that it mounted {stated} "
+                    "instead.",
+                    status=201,
+                )
+            return True
+        try:
+            location = self._upload_location(response, what)
+        except RegistryError as exc:
+            log.warning("%s", exc)  # an upload Location we will not follow: nothing to cancel
+            return False
+        self._abandon_upload(location, what)
+        return False
+
+    def upload_blob(
+        self,
+        repository: str,
+        stream: Readable,
+        digest: Digest | None,
+        size: int | None,
+        *,
+        cancel: CancelToken | None = None,
+        progress: Callable[[int], None] | None = None,
+        chunk_size: int = UPLOAD_CHUNK_SIZE,
+    ) -> tuple[Digest, int]:
+        """Upload a blob read from ``stream`` into ``repository``; return its digest and size.
+
+        A ``POST`` without a body opens an upload session (and settles
+        authentication for the ``pull,push`` scope). With ``digest`` and ``size``
+        known, one ``PUT ?digest=`` then streams the whole blob (monolithic).
+        Otherwise the blob goes in ``PATCH`` requests of ``chunk_size`` bytes
+        (``Content-Range``, each to the ``Location`` the previous answer named) and
+        a closing ``PUT ?digest=`` with the sha256 computed while streaming; a
+        blob that fits in one chunk goes in that ``PUT`` alone.
+
+        The bytes are checked against ``digest`` and ``size`` (when given) as they
+        flow, and the last piece is held back until the check passed, so a
+        mismatch, a failing stream or ``cancel`` never completes the upload: the
+        session is cancelled with ``DELETE`` (best effort: distribution 2.8 keeps
+        what it received of a broken-off ``PUT`` and then refuses the ``DELETE``,
+        whose ``_state`` names the old offset; the registry purges such sessions
+        later) and the error raised. Memory use is at most one chunk.
+        ``progress`` is called with the bytes just sent. No request of the
+        session is retried. An upload ``Location`` on another server (scheme,
+        host and port must equal the registry's) or not http(s) is refused with
+        :class:`RegistryError`.
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size}")
+        target = f"{self.host}/{repository}"
+        what = f"Uploading {f'the blob {digest}' if digest else 'a blob'} to {target}"
+        hashing: _HashingReader | None = None
+        verifying: VerifyingReader | None = None
+        if digest is not None:
+            verifying = VerifyingReader(
+                stream, digest, size, what=f"The blob {digest} uploaded to {target}",
+                cancel=cancel,
+            )
+            reader: Readable = verifying
+        else:
+            hashing = _HashingReader(
+                stream, size, what=f"The blob uploaded to {target}", cancel=cancel
+            )
+            reader = hashing
+        session = self._start_upload(repository, what=what, cancel=cancel)
+        try:
+            if digest is not None and size is not None:
+                self._put_whole(
+                    session, _held_back(reader, progress), digest, size, what=what,
+                    cancel=cancel,
+                )
+            else:
+                self._put_chunks(
+                    session, reader, lambda: digest or _finished(hashing), what=what,
+                    cancel=cancel, progress=progress,
+                    chunk_size=max(chunk_size, min(session.min_chunk, MAX_UPLOAD_CHUNK)),
+                )
+        except BaseException:
+            self._abandon_upload(session.location, what)
+            raise
+        if verifying is not None:
+            assert digest is not None
+            return digest, verifying.bytes_read
+        assert hashing is not None
+        return hashing.digest, hashing.bytes_read
+
+    def _start_upload(
+        self, repository: str, *, what: str, cancel: CancelToken | None
+    ) -> _UploadSession:
+        response = self.send(
+            "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
+            ok=(202,), retries=0,
+        )
+        response.close()
+        minimum = response.headers.get("oci-chunk-min-length", "")
+        return _UploadSession(
+            self._upload_location(response, what), int(minimum) if minimum.isdigit() else 0
+        )
+
+    def _put_whole(
+        self,
+        session: _UploadSession,
+        body: Iterator[bytes],
+        digest: Digest,
+        size: int,
+        *,
+        what: str,
+        cancel: CancelToken | None,
+    ) -> None:
+        response = self.send(
+            "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            headers={"Content-Type": OCTET_STREAM, "Content-Length": str(size)},
+            content=body, ok=(201,), retries=0,
+        )
+        self._check_created(response, digest, what)
+
+    def _put_chunks(
+        self,
+        session: _UploadSession,
+        reader: Readable,
+        final_digest: Callable[[], Digest],
+        *,
+        what: str,
+        cancel: CancelToken | None,
+        progress: Callable[[int], None] | None,
+        chunk_size: int,
+    ) -> None:
+        offset = 0
+        while True:
+            check(cancel)
+            chunk, ended = _fill(reader, chunk_size)
+            if ended and offset == 0:
+                # all of it fits in one chunk, so its digest is known now: one PUT does it
+                self._put_whole(
+                    session, _slices(chunk, progress), final_digest(), len(chunk),
+                    what=what, cancel=cancel,
+                )
+                return
+            if chunk:
+                end = offset + len(chunk) - 1
+                response = self.send(
+                    "PATCH", session.location, what=what, cancel=cancel,
+                    headers={
+                        "Content-Type": OCTET_STREAM,
+                        "Content-Length": str(len(chunk)),
+                        "Content-Range": f"{offset}-{end}",
+                    },
+                    content=_slices(chunk, progress), ok=(202, 204), retries=0,
+                )
+                response.close()
+                session.location = self._upload_location(response, what)
+                self._check_range(response, end, what)
+                offset = end + 1
+            del chunk  # before the next one is read: one chunk in memory at a time
+            if ended:
+                break
+        response = self.send(
+            "PUT", _with_digest(session.location, final_digest()), what=what, cancel=cancel,
+            headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
+            content=b"", ok=(201,), retries=0,
+        )
+        self._check_created(response, final_digest(), what)
+
+    def _check_range(self, response: httpx.Response, end: int, what: str) -> None:
+        """Compare the ``Range: 0-END`` a chunk's answer states with what was sent."""
+        stated = response.headers.get("range", "").strip()
+        first, dash, last = stated.removeprefix("bytes=").partition("-")
+        if not (dash and first.isdigit() and last.isdigit()):
+            return  # not stated, or in a form we do not know: nothing to compare
+        if int(first) != 0 or int(last) != end:
+            raise RegistryError(
+                f"{what}: after {end + 1} bytes were sent the registry {self.host} says it "
+                f"holds bytes {stated} of the upload; the upload is out of step and was "
+                "abandoned.",
+                status=response.status_code,
+            )
+
+    def _check_created(self, response: httpx.Response, digest: Digest, what: str) -> None:
+        response.close()
+        stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
+        if stated is not None and stated != digest:
+            raise DigestMismatch(
+                f"{what}: the registry {self.host} stored the blob as {stated}, not as "
+                f"{digest}; it is not trusted."
+            )
+
+    def _upload_location(self, response: httpx.Response, what: str) -> str:
+        """The upload ``Location`` of an answer, resolved; refused unless on the registry.
+
+        Only the registry's own scheme, host and port are accepted: the session's
+        requests carry its credentials and the blob.
+        """
+        location = response.headers.get("location", "").strip()
+        if not location:
+            raise RegistryError(
+                f"{what}: the registry {self.host} answered HTTP {response.status_code} "
+                "without the Location to upload to.",
+                status=response.status_code,
+            )
+        shown = location if len(location) <= 100 else location[:100] + "…"
+        try:
+            url = response.request.url.join(location)
+        except httpx.InvalidURL as exc:
+            raise RegistryError(
+                f'{what}: the registry {self.host} named "{shown}" as the place to upload to, '
+                "which is not a URL.",
+                status=response.status_code,
+            ) from exc
+        if url.scheme not in ("http", "https"):
+            raise RegistryError(
+                f'{what}: the registry {self.host} named "{shown}" as the place to upload to, '
+                "which is not an http(s) URL; refusing to follow it.",
+                status=response.status_code,
+            )
+        base = httpx.URL(self.url("/"))
+        if _origin(url) != _origin(base):
+            raise RegistryError(
+                f"{what}: the registry {self.host} named {_origin_text(url)} as the place to "
+                f"upload to, another server than {_origin_text(base)}; refusing to send the "
+                f"blob (and the credentials for {self.host}) there.",
+                status=response.status_code,
+            )
+        return str(url.copy_with(fragment=None))
+
+    def _abandon_upload(self, location: str, what: str) -> None:
+        """Cancel an upload session (best effort: the registry purges stale ones anyway)."""
+        try:
+            response = self._send_raw(
+                "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
+                auth=True, retries=0,
+            )
+        except SpyglassError as exc:
+            log.info("%s: cancelling the upload session failed: %s", what, exc)
+            return
+        response.close()
+        if response.status_code not in (200, 202, 204, 404):
+            log.info(
+                "%s: cancelling the upload session answered HTTP %s", what, response.status_code
+            )
+
+    def put_manifest(
+        self,
+        repository: str,
+        reference: str,
+        raw: bytes,
+        media_type: str,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> Digest:
+        """PUT a manifest under a tag or digest, with ``media_type`` as its Content-Type.
+
+        Returns its digest. By digest, the bytes must hash to it (checked before
+        sending); the ``Docker-Content-Digest`` the registry answers must be
+        the digest of the bytes sent, else :class:`DigestMismatch`.
+        """
+        what = f"Storing the manifest {self.host}/{repository}{_ref_suffix(reference)}"
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise TooLarge(
+                f"{what}: the manifest is {len(raw)} bytes, more than the "
+                f"{MAX_MANIFEST_SIZE // (1024 * 1024)} MiB registries accept."
+            )
+        by_digest = _digest_or_none(reference)
+        ours = manifest_digest(raw, media_type, by_digest.algorithm if by_digest else "sha256")
+        if by_digest is not None and ours != by_digest:
+            raise DigestMismatch(
+                f"{what}: the manifest's bytes hash to {ours}, not to the digest it is to be "
+                "stored under."
+            )
+        response = self.send(
+            "PUT", f"/v2/{repository}/manifests/{reference}", what=what, cancel=cancel,
+            headers={"Content-Type": media_type}, content=raw, ok=(200, 201),
+        )
+        response.close()
+        stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
+        if stated is not None:
+            if stated.algorithm != ours.algorithm:
+                ours = manifest_digest(raw, media_type, stated.algorithm)
+            if stated != ours:
+                raise DigestMismatch(
+                    f"{what}: the registry {self.host} says it stored the manifest as "
+                    f"{stated}, but the bytes sent hash to {ours}; the registry changed or "
+                    "misread it."
+                )
+        return ours
+
+
 MAX_LIST_BODY: Final = 16 * 1024 * 1024
 """Catalog and tag-list pages are read to at most this many bytes."""
+
+
+@dataclass
+class _UploadSession:
+    location: str
+    """Where the next request of the session goes (each answer names the next)."""
+    min_chunk: int = 0
+    """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
+
+
+class _HashingReader:
+    """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
+
+    The uploads' counterpart of :class:`VerifyingReader` for content whose
+    digest is only known at its end (a recompressed layer): the end of the
+    stream (an empty read) comes only after the size matched, and
+    :attr:`digest` then holds the digest.
+    """
+
+    def __init__(
+        self, stream: Readable, size: int | None, *, what: str, cancel: CancelToken | None
+    ) -> None:
+        self._stream = stream
+        self._size = size
+        self._what = what
+        self._cancel = cancel
+        self._hash = hashlib.sha256()
+        self._digest: Digest | None = None
+        self.bytes_read = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        check(self._cancel)
+        data = self._stream.read(n)
+        if data:
+            self.bytes_read += len(data)
+            if self._size is not None and self.bytes_read > self._size:
+                raise SizeMismatch(
+                    f"{self._what} is longer than the {self._size} bytes promised; it was "
+                    "not stored."
+                )
+            self._hash.update(data)
+            return data
+        if self._size is not None and self.bytes_read != self._size:
+            raise SizeMismatch(
+                f"{self._what} has {self.bytes_read} bytes, not the {self._size} promised; "
+                "it was not stored."
+            )
+        self._digest = Digest("sha256", self._hash.hexdigest())
+        return b""
+
+    @property
+    def digest(self) -> Digest:
+        """The sha256 of everything read; only once the stream was read to its end."""
+        if self._digest is None:
+            raise RuntimeError("the digest of a stream not read to its end")
+        return self._digest
+
+
+def _finished(reader: _HashingReader | None) -> Digest:
+    assert reader is not None
+    return reader.digest
+
+
+def _held_back(reader: Readable, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The stream as request-body pieces, each yielded only once the next one was read.
+
+    The read that ends a verifying stream is the one that checks it, so the
+    last piece leaves only after the check passed: a mismatch never completes
+    the body.
+    """
+    pending = reader.read(CHUNK_SIZE)
+    while pending:
+        following = reader.read(CHUNK_SIZE)
+        yield pending
+        if progress is not None:
+            progress(len(pending))
+        pending = following
+
+
+def _fill(reader: Readable, size: int) -> tuple[bytearray, bool]:
+    """Up to ``size`` bytes of ``reader``, and whether it ended (its empty read was seen)."""
+    buffer = bytearray()
+    while len(buffer) < size:
+        piece = reader.read(min(CHUNK_SIZE, size - len(buffer)))
+        if not piece:
+            return buffer, True
+        buffer += piece
+    return buffer, False
+
+
+def _slices(data: bytes | bytearray, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent."""
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK_SIZE):
+        piece = view[start : start + CHUNK_SIZE]
+        yield bytes(piece)
+        if progress is not None:
+            progress(len(piece))
+
+
+def _with_digest(location: str, digest: Digest) -> str:
+    """The upload URL with ``digest=`` added, the rest of its query kept byte for byte."""
+    separator = "&" if "?" in location else "?"
+    return f"{location}{separator}digest={digest.algorithm}%3A{digest.hex}"
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _origin_text(url: httpx.URL) -> str:
+    scheme, host, port = _origin(url)
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}"
 
 
 def _ref_suffix(reference: str) -> str:

@@ -7,6 +7,7 @@ import threading
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
 
 
@@ -14,13 +15,23 @@ class RegistryImageSource:
     """An :class:`~spyglass.core.transports.base.ImageSource` for ``docker://HOST/REPO:TAG|@DIGEST``.
 
     The top-level manifest is fetched once and kept, so that loading an image
-    and then its instances asks the registry for it only once.
+    and then its instances asks the registry for it only once. Every blob
+    opened is recorded in ``cache`` (default: the process's blob location
+    cache), so a later copy into another repository of the registry can mount it.
     """
 
-    def __init__(self, client: RegistryClient, repository: str, reference: str) -> None:
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        reference: str,
+        *,
+        cache: BlobLocationCache | None = None,
+    ) -> None:
         self.client = client
         self.repository = repository
         self.reference = reference
+        self._cache = cache
         self._top: ManifestResponse | None = None
         self._lock = threading.Lock()
 
@@ -57,6 +68,8 @@ class RegistryImageSource:
     ) -> VerifyingReader:
         """Override ImageSource.open_blob."""
         stream = self.client.open_blob(self.repository, descriptor.digest, cancel=cancel)
+        cache = self._cache if self._cache is not None else default_cache()
+        cache.record(self.client.host, self.repository, descriptor.digest)
         return VerifyingReader(
             stream,
             descriptor.digest,

@@ -1,0 +1,270 @@
+"""Where blobs were seen: the cache that makes cross-repository mounts possible.
+
+A registry can link a blob it already holds in one repository into another
+(``POST …/blobs/uploads/?mount=DIGEST&from=REPO``) instead of receiving its
+bytes again, but only if the client names a repository that has it. This
+cache remembers, per registry host and digest, the repositories a blob was
+last read from or written to — as containers/image's ``BlobInfoCache`` does —
+in an SQLite file under ``platformdirs.user_cache_dir("spyglass")``:
+``blob-locations.sqlite``.
+
+It is only ever a hint. A candidate it names may be gone or unreadable with
+the credentials at hand; the registry then answers the mount with an upload
+(or a refusal) and the blob is uploaded. Hence every failure of the cache
+itself — a corrupt file, a locked database, a read-only disk — is logged and
+turns into "no candidates", never into a failed copy.
+
+Bounds: at most :data:`MAX_REPOSITORIES_PER_BLOB` repositories per blob (the
+most recently seen), and entries not seen for :data:`MAX_AGE` are dropped
+when the file is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.digest import Digest
+
+log = logging.getLogger(__name__)
+
+APP_NAME: Final = "spyglass"
+FILE_NAME: Final = "blob-locations.sqlite"
+MAX_REPOSITORIES_PER_BLOB: Final = 8
+"""Repositories remembered per (registry, digest): the most recently seen."""
+MAX_AGE: Final = 90 * 24 * 3600.0
+"""Seconds after which an entry not seen again is dropped."""
+REFRESH_AFTER: Final = 600.0
+"""A location recorded this many seconds ago or less is not written again."""
+SCHEMA_VERSION: Final = 1
+BUSY_TIMEOUT: Final = 0.5
+"""Seconds to wait for another process's lock before giving up on one operation."""
+_MEMO_LIMIT: Final = 10_000
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS blob_locations (
+    host TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    seen REAL NOT NULL,
+    PRIMARY KEY (host, digest, repository)
+) WITHOUT ROWID
+"""
+
+
+def cache_path() -> Path:
+    """Where the process's cache lives (the folder may not exist yet)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / FILE_NAME
+
+
+class BlobLocationCache:
+    """(registry host, digest) → repositories where the blob was seen; thread-safe.
+
+    ``path`` None makes a cache that remembers nothing. The file is opened on
+    first use, one connection shared under a lock. ``clock`` gives the time
+    (seconds, for ordering and ageing); tests pass their own.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        max_per_blob: int = MAX_REPOSITORIES_PER_BLOB,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.max_per_blob = max_per_blob
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._disabled = path is None
+        self._recent: dict[tuple[str, str, str], float] = {}
+
+    def __repr__(self) -> str:
+        state = "off" if self._disabled else "on"
+        return f"BlobLocationCache({str(self.path)!r}, {state})"
+
+    @property
+    def enabled(self) -> bool:
+        """False once the cache gave up (or for a cache without a file)."""
+        return not self._disabled
+
+    # ---------------------------------------------------------------- the API
+
+    def record(self, host: str, repo: str, digest: Digest | str) -> None:
+        """Remember that ``repo`` on ``host`` holds ``digest`` (now). Never raises."""
+        key = (host, str(digest), repo)
+        now = self._clock()
+        with self._lock:
+            last = self._recent.get(key)
+            if last is not None and now - last < REFRESH_AFTER:
+                return
+            done = self._run(
+                "record",
+                lambda db: self._write(db, key, now),
+            )
+            if done:
+                if len(self._recent) >= _MEMO_LIMIT:
+                    self._recent.clear()
+                self._recent[key] = now
+
+    def candidates(
+        self, host: str, digest: Digest | str, exclude_repo: str | None = None
+    ) -> list[str]:
+        """Repositories of ``host`` known to hold ``digest``, most recently seen first.
+
+        ``exclude_repo`` (the repository being written to) is left out. Never
+        raises: a cache that cannot answer has no candidates.
+        """
+        found: list[str] = []
+
+        def query(db: sqlite3.Connection) -> None:
+            rows = db.execute(
+                "SELECT repository FROM blob_locations WHERE host = ? AND digest = ? "
+                "ORDER BY seen DESC, repository LIMIT ?",
+                (host, str(digest), self.max_per_blob + 1),
+            ).fetchall()
+            found.extend(str(row[0]) for row in rows if row[0] != exclude_repo)
+
+        with self._lock:
+            self._run("lookup", query)
+        return found[: self.max_per_blob]
+
+    def close(self) -> None:
+        """Close the file; a later call opens it again. Safe to call twice."""
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except sqlite3.Error:
+                pass
+
+    # ---------------------------------------------------------------- inside
+
+    def _write(self, db: sqlite3.Connection, key: tuple[str, str, str], now: float) -> None:
+        host, digest, repo = key
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "INSERT INTO blob_locations (host, digest, repository, seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (host, digest, repository) DO UPDATE SET seen = excluded.seen",
+                (host, digest, repo, now),
+            )
+            db.execute(
+                "DELETE FROM blob_locations WHERE host = ? AND digest = ? AND repository NOT IN "
+                "(SELECT repository FROM blob_locations WHERE host = ? AND digest = ? "
+                "ORDER BY seen DESC, repository LIMIT ?)",
+                (host, digest, host, digest, self.max_per_blob),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+
+    def _run(self, action: str, work: Callable[[sqlite3.Connection], None]) -> bool:
+        """Run ``work`` on the open database (the lock held); False when it could not."""
+        if self._disabled:
+            return False
+        try:
+            db = self._open()
+            work(db)
+            return True
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                # another process holds the file for now: skip this one, keep the cache
+                log.info("The blob location cache %s is busy; skipped a %s.", self.path, action)
+                return False
+            self._give_up(exc)
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+        return False
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
+        )
+        try:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+                db.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise
+                # some filesystems cannot do WAL; the default journal works anyway
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                db.execute("DROP TABLE IF EXISTS blob_locations")  # it is only a cache
+            db.execute(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute(
+                "DELETE FROM blob_locations WHERE seen < ?", (self._clock() - MAX_AGE,)
+            )
+        except BaseException:
+            db.close()
+            raise
+        self._connection = db
+        return db
+
+    def _give_up(self, exc: BaseException) -> None:
+        self._disabled = True
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except sqlite3.Error:
+                pass
+        log.warning(
+            "The blob location cache %s cannot be used (%s); cross-repository mounts are off "
+            "for this session. Delete the file to start a new cache.",
+            self.path, exc,
+        )
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+_default_lock = threading.Lock()
+_default: BlobLocationCache | None = None
+
+
+def default_cache() -> BlobLocationCache:
+    """The process's cache, at :func:`cache_path` (found when first asked for)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = BlobLocationCache(cache_path())
+        return _default
+
+
+def set_default_cache(cache: BlobLocationCache | None) -> BlobLocationCache | None:
+    """Replace the process's cache (None: find it again on next use); return the old one."""
+    global _default
+    with _default_lock:
+        old, _default = _default, cache
+        return old
+
+
+__all__ = [
+    "BlobLocationCache",
+    "cache_path",
+    "default_cache",
+    "set_default_cache",
+]

@@ -1,0 +1,259 @@
+"""Writing one image to a registry: :class:`RegistryDestination` (``docker://``).
+
+A blob reaches the repository in the cheapest way available, in this order:
+
+1. it is there already (``HEAD`` on the blob) — ``"exists"``;
+2. another repository of the same registry holds it, as far as the
+   :mod:`~spyglass.core.transports.registry.blobcache` knows, and the registry
+   mounts it from there (``POST …?mount=&from=``) — ``"mounted"``, no bytes sent;
+3. it is uploaded (:meth:`RegistryClient.upload_blob`), verified as it streams.
+
+Manifests go by digest first (children before the list), and only
+:meth:`RegistryDestination.commit` points the tag at the top one, so an
+interrupted copy leaves the tag as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Final
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest, Readable
+from spyglass.core.errors import (
+    DigestMismatch,
+    InvalidReference,
+    NotFound,
+    RateLimited,
+    RegistryError,
+    Unsupported,
+)
+from spyglass.core.manifest import Descriptor, manifest_digest
+from spyglass.core.transports.base import ProgressCallback
+from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
+from spyglass.core.transports.registry.client import RegistryClient
+
+if TYPE_CHECKING:
+    from spyglass.core.reference import DockerReference
+    from spyglass.core.transports.registry import RegistryOptions
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_MANIFEST_TYPES: Final = (
+    media.OCI_MANIFEST,
+    media.OCI_INDEX,
+    media.DOCKER_V2S2,
+    media.DOCKER_LIST,
+)
+MAX_MOUNT_ATTEMPTS: Final = 3
+"""Repositories tried as a mount source per blob before it is uploaded instead."""
+
+
+class RegistryDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for
+    ``docker://HOST/REPO:TAG`` or ``docker://HOST/REPO@DIGEST``.
+
+    Exactly one of ``tag`` and ``digest`` names the image. ``cache`` (default:
+    the process's :func:`~spyglass.core.transports.registry.blobcache.default_cache`)
+    names the repositories to mount blobs from and learns every blob this
+    destination finds, mounts or writes. Thread-safe: the copy engine puts
+    blobs from several threads at once.
+    """
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        *,
+        tag: str | None = None,
+        digest: Digest | None = None,
+        cache: BlobLocationCache | None = None,
+    ) -> None:
+        if (tag is None) == (digest is None):
+            raise ValueError("a registry destination is named by a tag or by a digest, not both")
+        self.client = client
+        self.repository = repository
+        self.tag = tag
+        self.digest = digest
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._held: set[Digest] = set()
+        """Blobs the repository is known to hold: found, mounted or written by this copy."""
+
+    def __repr__(self) -> str:
+        return f"RegistryDestination({self.description!r})"
+
+    @property
+    def cache(self) -> BlobLocationCache:
+        return self._cache if self._cache is not None else default_cache()
+
+    @property
+    def description(self) -> str:
+        """Override ImageDestination.description."""
+        name = f"docker://{self.client.host}/{self.repository}"
+        return f"{name}@{self.digest}" if self.digest is not None else f"{name}:{self.tag}"
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        """Override ImageDestination.supported_manifest_types: OCI and Docker schema 2."""
+        return SUPPORTED_MANIFEST_TYPES
+
+    @property
+    def accepts_lists(self) -> bool:
+        """Override ImageDestination.accepts_lists."""
+        return True
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        """Override ImageDestination.desired_layer_compression: layers as they come."""
+        return None
+
+    # ---------------------------------------------------------------- blobs
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        """Override ImageDestination.reuse_blob: ``HEAD``, then mounts from the cache.
+
+        "exists" rests on the registry's statement (which checked the digest
+        when the blob was pushed); a size other than the descriptor's is not
+        trusted and the blob is put instead, where the stream is verified.
+        Refusals of the ``HEAD`` itself (401, 403) raise: the upload would meet
+        the same refusal. A mount the registry refuses (no pull access to the
+        other repository, say) or answers with an upload just moves on.
+        """
+        digest = descriptor.digest
+        with self._lock:
+            if digest in self._held:
+                return "exists"
+        size = self.client.blob_exists(self.repository, digest, cancel=cancel)
+        if size is not None:
+            if size >= 0 and size != descriptor.size:
+                log.warning(
+                    "%s holds the blob %s with %d bytes, but its descriptor says %d; "
+                    "uploading it again to check.",
+                    self.description, digest, size, descriptor.size,
+                )
+                return None
+            self._learn(digest)
+            return "exists"
+        candidates = self.cache.candidates(self.client.host, digest, self.repository)
+        for source in candidates[:MAX_MOUNT_ATTEMPTS]:
+            try:
+                mounted = self.client.mount_blob(self.repository, digest, source, cancel=cancel)
+            except Unsupported as exc:
+                log.info("%s", exc)
+                break  # the registry does not mount at all
+            except RateLimited:
+                raise
+            except (RegistryError, NotFound) as exc:
+                log.info("%s", exc)
+                continue
+            if mounted:
+                self._learn(digest)
+                return "mounted"
+        return None
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        """Override ImageDestination.put_blob: an upload session, verified as it streams.
+
+        A failed, mismatched or cancelled upload is cancelled on the registry
+        (``DELETE`` of the session), so no blob is stored.
+        """
+        written, length = self.client.upload_blob(
+            self.repository, stream, digest, size, cancel=cancel, progress=progress
+        )
+        self._learn(written)
+        return Descriptor(media_type, written, length)
+
+    def _learn(self, digest: Digest) -> None:
+        with self._lock:
+            self._held.add(digest)
+        self.cache.record(self.client.host, self.repository, digest)
+
+    # ---------------------------------------------------------------- manifests
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override ImageDestination.put_manifest: ``PUT …/manifests/DIGEST``.
+
+        The registry checks that the blobs (or, for a list, the manifests) it
+        references are in the repository, so children go first.
+        """
+        self.client.put_manifest(self.repository, str(digest), raw, media_type, cancel=cancel)
+
+    def commit(
+        self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override ImageDestination.commit: ``PUT …/manifests/TAG``.
+
+        A name by digest has nothing left to do: its manifest was stored by
+        :meth:`put_manifest` (content-addressed, so nothing else was replaced);
+        the digest copied must be the one the name asks for, else
+        :class:`DigestMismatch` says so (the copy changed the manifest, by a
+        conversion or recompression).
+        """
+        actual = manifest_digest(raw, top.media_type, top.digest.algorithm)
+        if actual != top.digest:
+            raise DigestMismatch(
+                f"Tagging {self.description}: the manifest given hashes to {actual}, not to "
+                f"{top.digest} as its descriptor says; nothing was tagged."
+            )
+        if self.digest is not None:
+            if top.digest != self.digest:
+                raise DigestMismatch(
+                    f"The image copied to {self.description} has the digest {top.digest}, not "
+                    f"{self.digest} as the name asks: the copy changed the manifest (a format "
+                    f"conversion or recompression). It is stored, untagged, as {top.digest}; "
+                    "name the destination by tag, or copy without changing the image."
+                )
+            return
+        assert self.tag is not None
+        self.client.put_manifest(self.repository, self.tag, raw, top.media_type, cancel=cancel)
+
+    def abort(self) -> None:
+        """Override ImageDestination.abort: there is nothing to undo on a registry.
+
+        Blobs are content-addressed and may be shared with other images of the
+        repository (deleting them could break those, and most registries do not
+        allow deletes); the manifests stored by digest carry no tag, so nothing
+        points at them and the registry's garbage collection may drop them;
+        the tag is only written by :meth:`commit`, so the name still shows
+        what it showed before. Upload sessions that failed were already
+        cancelled by :meth:`put_blob`. Safe to call twice.
+        """
+
+    def close(self) -> None:
+        """Override ImageDestination.close: connections belong to the shared pool."""
+
+
+def open_registry_destination(
+    reference: DockerReference, options: RegistryOptions | None = None
+) -> RegistryDestination:
+    """Open ``docker://REFERENCE`` for writing (by tag, ``latest`` when none, or by digest)."""
+    from spyglass.core.transports.registry import client_for
+
+    if reference.tag is not None and reference.digest is not None:
+        raise InvalidReference(
+            f'The destination "docker://{reference}" has both a tag and a digest; name it by '
+            "one of them."
+        )
+    client = client_for(reference.domain, options, repository=reference.path)
+    if reference.digest is not None:
+        return RegistryDestination(client, reference.path, digest=reference.digest)
+    return RegistryDestination(client, reference.path, tag=reference.tag or "latest")
+
+
+__all__ = ["SUPPORTED_MANIFEST_TYPES", "RegistryDestination", "open_registry_destination"]

@@ -1,0 +1,550 @@
+"""Pushing to real registries through :class:`RegistryDestination` (distribution 2.8).
+
+The protocol is driven by hand (:func:`push_by_hand`: reuse or put every blob,
+the instance manifests, the list, the commit), reading from an OCI layout
+built by ``tests.helpers.imagebuild``, so these tests check the destination
+and the client's upload primitives, not the copy engine. What lands is
+checked by skopeo and by our own ``load_image``.
+
+Requests are counted on the client side (:class:`Counting`, a transport
+wrapper that also counts the body bytes actually sent), since the test
+registries run without an access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import threading
+import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from spyglass.core.credentials import Credentials
+from spyglass.core.digest import Digest
+from spyglass.core.errors import AccessDenied, DigestMismatch, RepositoryNotFound
+from spyglass.core.image import load_image
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from spyglass.core.platform import Platform
+from spyglass.core.reference import parse_docker_reference
+from spyglass.core.transports import ImageSource, open_source
+from spyglass.core.transports.registry import RegistryOptions, forget_clients
+from spyglass.core.transports.registry.blobcache import (
+    BlobLocationCache,
+    default_cache,
+    set_default_cache,
+)
+from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+from spyglass.core.transports.registry.destination import (
+    RegistryDestination,
+    open_registry_destination,
+)
+from spyglass.core.transports.registry.source import RegistryImageSource
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.registry import ALICE, BOB, RegistryServer
+
+pytestmark = pytest.mark.integration
+
+PLATFORMS = ("linux/amd64", "linux/arm64/v8", "linux/arm/v7")
+UNIQUE_BLOBS = 8  # 3 configs, 3 platform layers, the shared base and app layers
+BLOB_REFERENCES = 12  # 3 platforms x (config + 3 layers)
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_clients() -> Iterator[None]:
+    """Each test gets clients of its own: a port may come back as another test's server."""
+    forget_clients()
+    yield
+    forget_clients()
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dest-layout") / "oci"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def docker_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dest-layout") / "docker"
+    multi_platform_layout(root, docker_media_types=True)
+    return root
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[BlobLocationCache]:
+    made = BlobLocationCache(tmp_path / "blob-locations.sqlite")
+    yield made
+    made.close()
+
+
+# --------------------------------------------------------------------------- counting
+
+
+class _CountingBody(httpx.SyncByteStream):
+    def __init__(self, inner: Any, counter: Counting) -> None:
+        self._inner = inner
+        self._counter = counter
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self._counter.add_bytes(len(chunk))
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass
+class Counting(httpx.BaseTransport):
+    """A transport that records each request (method, path, query) and the body bytes sent."""
+
+    inner: httpx.BaseTransport = field(default_factory=httpx.HTTPTransport)
+    requests: list[httpx.Request] = field(default_factory=list)
+    body_bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_bytes(self, count: int) -> None:
+        with self._lock:
+            self.body_bytes += count
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+        if not isinstance(request.stream, _CountingBody):  # an auth flow sends it again
+            request.stream = _CountingBody(request.stream, self)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def methods(self, marker: str) -> Counter[str]:
+        with self._lock:
+            return Counter(r.method for r in self.requests if marker in r.url.path)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.body_bytes = 0
+
+
+@pytest.fixture
+def counting() -> Iterator[tuple[Counting, HTTPPool]]:
+    transport = Counting()
+    pool = HTTPPool(transport=transport)
+    yield transport, pool
+    pool.close()
+
+
+# --------------------------------------------------------------------------- pushing by hand
+
+
+def push_by_hand(source: ImageSource, destination: RegistryDestination) -> Counter[str]:
+    """Copy the image ``source`` names, unchanged, through the destination protocol.
+
+    Returns how each blob reference got there: ``exists``, ``mounted`` or ``put``.
+    """
+    raw, media_type = source.get_manifest()
+    top = parse_manifest(raw, media_type)
+    how: Counter[str] = Counter()
+
+    def put_image(manifest: ImageManifest) -> None:
+        for descriptor in (manifest.config, *manifest.layers):
+            reused = destination.reuse_blob(descriptor)
+            if reused is None:
+                with source.open_blob(descriptor) as stream:
+                    written = destination.put_blob(
+                        stream, media_type=descriptor.media_type, digest=descriptor.digest,
+                        size=descriptor.size,
+                    )
+                assert (written.digest, written.size) == (descriptor.digest, descriptor.size)
+                reused = "put"
+            how[reused] += 1
+        destination.put_manifest(manifest.raw, manifest.media_type, manifest.digest)
+
+    if isinstance(top, ImageIndex):
+        for entry in top.manifests:
+            child_raw, child_type = source.get_manifest(str(entry.digest))
+            child = parse_manifest(child_raw, child_type)
+            assert isinstance(child, ImageManifest)
+            put_image(child)
+        destination.put_manifest(top.raw, top.media_type, top.digest)
+    else:
+        assert isinstance(top, ImageManifest)
+        put_image(top)
+    destination.commit(Descriptor(top.media_type, top.digest, len(top.raw)), top.raw)
+    return how
+
+
+def layout_source(path: Path) -> ImageSource:
+    return open_source(f"oci:{path}:latest")
+
+
+def skopeo_inspect(server: RegistryServer, name: str, *, raw: bool = False,
+                   platform: Platform | None = None,
+                   creds: tuple[str, str] | None = None) -> Any:
+    """``skopeo inspect [--raw] docker://HOST/NAME``, for ``platform`` when given."""
+    skopeo = require_tool("skopeo")
+    command = [skopeo]
+    if platform is not None:
+        command += ["--override-os", platform.os, "--override-arch", platform.architecture]
+        if platform.variant:
+            command += ["--override-variant", platform.variant]
+    command += ["inspect", "--retry-times", "0"]
+    if server.tls:
+        assert server.cert_dir is not None
+        command += ["--cert-dir", str(server.cert_dir)]
+    else:
+        command.append("--tls-verify=false")
+    if creds is not None:
+        command += ["--creds", ":".join(creds)]
+    if raw:
+        command.append("--raw")
+    command.append(f"docker://{server.host}/{name}")
+    result = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout if raw else json.loads(result.stdout)
+
+
+def check_landed(server: RegistryServer, name: str, layout_path: Path,
+                 options: RegistryOptions | None = None,
+                 creds: tuple[str, str] | None = None) -> None:
+    """skopeo and load_image agree with the layout on what ``name`` holds, blobs included."""
+    original = layout_source(layout_path)
+    top_raw, _ = original.get_manifest()
+    assert skopeo_inspect(server, name, raw=True, creds=creds) == top_raw
+    pushed = open_source(f"docker://{server.host}/{name}", options)
+    for platform in PLATFORMS:
+        wanted = Platform.parse(platform)
+        ours = load_image(pushed, platform=wanted)
+        theirs = load_image(original, platform=wanted)
+        assert ours.instance == theirs.instance
+        assert ours.manifest.raw == theirs.manifest.raw
+        seen = skopeo_inspect(server, name, platform=wanted, creds=creds)
+        assert seen["Digest"] == str(Digest.of(top_raw))
+        assert seen["Architecture"] == wanted.architecture
+        assert seen["Layers"] == [str(layer.digest) for layer in ours.layers]
+        assert isinstance(ours.manifest, ImageManifest)
+        for descriptor in (ours.manifest.config, *ours.layers):
+            with pushed.open_blob(descriptor) as reader:
+                reader.read()
+                assert reader.verified
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+@pytest.mark.parametrize("which", ["oci", "docker"])
+def test_push_by_hand_then_skopeo_and_load_image_agree(
+    registry: RegistryServer, layout: Path, docker_layout: Path, cache: BlobLocationCache,
+    which: str,
+) -> None:
+    path = layout if which == "oci" else docker_layout
+    client = RegistryClient(registry.host)
+    destination = RegistryDestination(client, f"it-dest/push-{which}", tag="v1", cache=cache)
+    how = push_by_hand(layout_source(path), destination)
+    assert how == {"put": UNIQUE_BLOBS, "exists": BLOB_REFERENCES - UNIQUE_BLOBS}
+    check_landed(registry, f"it-dest/push-{which}:v1", path)
+
+
+def test_monolithic_and_chunked_uploads_land(
+    registry: RegistryServer, counting: tuple[Counting, HTTPPool]
+) -> None:
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    repository = "it-dest/uploads"
+    data = hashlib.sha512(b"seed").digest() * 4800  # 307,200 bytes
+    known = Digest.of(data)
+
+    assert client.upload_blob(repository, _Reader(data), known, len(data)) == (known, len(data))
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "PUT": 1}
+
+    other = data[::-1]
+    transport.reset()
+    digest, size = client.upload_blob(repository, _Reader(other), None, None,
+                                      chunk_size=64 * 1024)
+    assert (digest, size) == (Digest.of(other), len(other))
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "PATCH": 5, "PUT": 1}
+    assert transport.body_bytes == len(other)
+
+    for blob in (data, other):
+        assert client.blob_exists(repository, Digest.of(blob)) == len(blob)
+        with client.open_blob(repository, Digest.of(blob)) as stream:
+            assert stream.read() == blob
+    assert not _leftover_uploads(registry, repository)
+
+
+def test_a_second_push_reuses_every_blob_without_a_post(
+    registry: RegistryServer, layout: Path, cache: BlobLocationCache,
+    counting: tuple[Counting, HTTPPool],
+) -> None:
+    transport, pool = counting
+    repository = "it-dest/twice"
+    client = RegistryClient(registry.host, pool=pool)
+    push_by_hand(layout_source(layout), RegistryDestination(client, repository, tag="v1",
+                                                            cache=cache))
+    transport.reset()
+    again = RegistryDestination(client, repository, tag="v2", cache=cache)
+    how = push_by_hand(layout_source(layout), again)
+    assert how == {"exists": BLOB_REFERENCES}
+    assert transport.methods("/blobs/") == {"HEAD": UNIQUE_BLOBS}
+    assert transport.methods("/manifests/") == {"PUT": 5}  # 3 instances, the list, the tag
+    check_landed(registry, f"{repository}:v2", layout)
+
+
+def test_a_push_into_another_repository_mounts_every_blob(
+    registry: RegistryServer, layout: Path, cache: BlobLocationCache,
+    counting: tuple[Counting, HTTPPool],
+) -> None:
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(client, "it-dest/mount-from", tag="v1", cache=cache))
+    transport.reset()
+    elsewhere = RegistryDestination(client, "it-dest/mount-into", tag="v1", cache=cache)
+    how = push_by_hand(layout_source(layout), elsewhere)
+    assert how == {"mounted": UNIQUE_BLOBS, "exists": BLOB_REFERENCES - UNIQUE_BLOBS}
+    uploads = [r for r in transport.requests if "/blobs/uploads/" in r.url.path]
+    assert [r.method for r in uploads] == ["POST"] * UNIQUE_BLOBS
+    assert {r.url.params["from"] for r in uploads} == {"it-dest/mount-from"}
+    manifests = sum(len(r.content) for r in transport.requests if "/manifests/" in r.url.path)
+    assert transport.body_bytes == manifests  # zero blob bytes uploaded
+    check_landed(registry, "it-dest/mount-into:v1", layout)
+
+
+def test_a_stale_cache_entry_costs_one_cancelled_upload(
+    registry: RegistryServer, cache: BlobLocationCache, counting: tuple[Counting, HTTPPool],
+) -> None:
+    transport, pool = counting
+    data = b"a blob nobody has\n" * 100
+    descriptor = Descriptor("application/octet-stream", Digest.of(data), len(data))
+    cache.record(registry.host, "it-dest/never-had-it", descriptor.digest)
+    client = RegistryClient(registry.host, pool=pool)
+    destination = RegistryDestination(client, "it-dest/stale", tag="v1", cache=cache)
+    assert destination.reuse_blob(descriptor) is None
+    # distribution answered the mount with a new upload (202), which was cancelled
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "DELETE": 1}
+    assert not _leftover_uploads(registry, "it-dest/stale")
+    written = destination.put_blob(_Reader(data), media_type=descriptor.media_type,
+                                   digest=descriptor.digest, size=descriptor.size)
+    assert written == descriptor
+
+
+def test_token_auth_alice_pushes_and_bob_is_denied_before_any_bytes(
+    token_registry: RegistryServer, layout: Path, cache: BlobLocationCache,
+    counting: tuple[Counting, HTTPPool],
+) -> None:
+    transport, pool = counting
+    alice = RegistryClient(token_registry.host, credentials=Credentials(*ALICE), pool=pool)
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(alice, "private/it-dest", tag="v1", cache=cache))
+    check_landed(token_registry, "private/it-dest:v1", layout,
+                 RegistryOptions(credentials=Credentials(*ALICE)), creds=ALICE)
+
+    # bob may pull public/*, nothing else: his HEADs work, the mounts from alice's private
+    # repository (the cache offers it) and the upload are refused before a byte is sent
+    bob = RegistryClient(token_registry.host, credentials=Credentials(*BOB), pool=pool)
+    transport.reset()
+    with pytest.raises(AccessDenied) as denied:
+        push_by_hand(layout_source(layout),
+                     RegistryDestination(bob, "public/it-dest-bob", tag="v1", cache=cache))
+    assert "denied" in str(denied.value)
+    blob_requests = [r for r in transport.requests if "/blobs/" in r.url.path]
+    assert {r.method for r in blob_requests} <= {"HEAD", "POST"}
+    assert transport.body_bytes == 0
+
+    transport.reset()
+    with pytest.raises(AccessDenied):
+        push_by_hand(layout_source(layout),
+                     RegistryDestination(bob, "private/it-dest", tag="bob", cache=cache))
+    assert transport.body_bytes == 0
+
+
+def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:
+    options = RegistryOptions(cert_dir=tls_registry.cert_dir)
+    reference = parse_docker_reference(f"{tls_registry.host}/it-dest/tls:v1")
+    destination = open_registry_destination(reference, options)
+    assert destination.description == f"docker://{tls_registry.host}/it-dest/tls:v1"
+    push_by_hand(layout_source(layout), destination)
+    check_landed(tls_registry, "it-dest/tls:v1", layout, options)
+
+
+def test_by_digest_names_need_no_tag(registry: RegistryServer, layout: Path,
+                                     cache: BlobLocationCache) -> None:
+    top_raw, _ = layout_source(layout).get_manifest()
+    digest = Digest.of(top_raw)
+    reference = parse_docker_reference(f"{registry.host}/it-dest/by-digest@{digest}")
+    destination = open_registry_destination(reference)
+    assert destination.digest == digest and destination.tag is None
+    push_by_hand(layout_source(layout), destination)
+    client = RegistryClient(registry.host)
+    assert client.head_manifest("it-dest/by-digest", str(digest)).digest == digest
+    # no tag was written; distribution 2.8 has no tag list at all for such a repository
+    with pytest.raises(RepositoryNotFound):
+        client.tags_of("it-dest/by-digest")
+
+
+def test_the_blob_cache_lands_under_xdg_cache_home(registry: RegistryServer,
+                                                   layout: Path) -> None:
+    old = set_default_cache(None)  # found again from the environment
+    try:
+        reference = parse_docker_reference(f"{registry.host}/it-dest/default-cache:v1")
+        push_by_hand(layout_source(layout), open_registry_destination(reference))
+        expected = Path(os.environ["XDG_CACHE_HOME"]) / "spyglass" / "blob-locations.sqlite"
+        assert default_cache().path == expected and expected.is_file()
+        index = parse_manifest(layout_source(layout).get_manifest()[0])
+        assert isinstance(index, ImageIndex)
+        config = _config_of(layout, index.manifests[0].digest)
+        assert "it-dest/default-cache" in default_cache().candidates(registry.host, config)
+    finally:
+        cache = set_default_cache(old)
+        if cache is not None:
+            cache.close()
+
+
+def test_reading_from_a_registry_records_blob_locations(
+    registry: RegistryServer, layout: Path, tmp_path: Path,
+) -> None:
+    client = RegistryClient(registry.host)
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(client, "it-dest/read-me", tag="v1",
+                                     cache=BlobLocationCache(None)))
+    reads = BlobLocationCache(tmp_path / "reads.sqlite")
+    source = RegistryImageSource(client, "it-dest/read-me", "v1", cache=reads)
+    image = load_image(source, platform=Platform.parse("linux/arm/v7"))
+    assert isinstance(image.manifest, ImageManifest)
+    layer = image.layers[0]
+    with source.open_blob(layer) as reader:
+        reader.read()
+    assert reads.candidates(registry.host, layer.digest) == ["it-dest/read-me"]
+    assert reads.candidates(registry.host, image.manifest.config.digest) == ["it-dest/read-me"]
+    reads.close()
+
+
+def test_a_mismatch_stores_no_blob(registry: RegistryServer) -> None:
+    client = RegistryClient(registry.host)
+    data = os.urandom(3 * 1024 * 1024)
+    wrong = Digest.of(b"something else")
+
+    # chunked: the check fails after the last PATCH, before the PUT; the DELETE that follows
+    # goes to the Location the last PATCH named, and ends the session
+    with pytest.raises(DigestMismatch):
+        client.upload_blob("it-dest/mismatch-chunked", _Reader(data), wrong, None,
+                           chunk_size=1024 * 1024)
+    assert not _leftover_uploads(registry, "it-dest/mismatch-chunked")
+
+    # monolithic: the PUT's body breaks off before its last piece. distribution 2.8 keeps
+    # what it received in the session, so the session's offset no longer matches the _state
+    # of the only Location we have, and it refuses the DELETE (404 BLOB_UPLOAD_INVALID,
+    # "upload resumed at wrong offset"): the partial session stays until the registry's
+    # upload purging. Nothing is committed either way.
+    with pytest.raises(DigestMismatch):
+        client.upload_blob("it-dest/mismatch-whole", _Reader(data), wrong, len(data))
+    for session in _leftover_uploads(registry, "it-dest/mismatch-whole"):
+        assert (session / "data").stat().st_size < len(data)
+
+    for repository in ("it-dest/mismatch-chunked", "it-dest/mismatch-whole"):
+        assert client.blob_exists(repository, Digest.of(data)) is None
+        assert client.blob_exists(repository, wrong) is None
+    assert not registry.blob_path(str(Digest.of(data))).exists()
+    assert not registry.blob_path(str(wrong)).exists()
+
+
+def test_memory_does_not_grow_with_the_blob(registry: RegistryServer) -> None:
+    client = RegistryClient(registry.host)
+    size = 96 * 1024 * 1024
+    hasher = hashlib.sha256()
+    generated = _Generated(size)
+    while piece := generated.read(3 * 1000 * 1000):  # other read sizes, the same bytes
+        hasher.update(piece)
+    digest = Digest("sha256", hasher.hexdigest())
+
+    tracemalloc.start()
+    try:
+        for known in (True, False):
+            tracemalloc.reset_peak()
+            got = client.upload_blob(
+                "it-dest/big", _Generated(size), digest if known else None,
+                size if known else None,
+            )
+            assert got == (digest, size)
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak < 16 * 1024 * 1024, f"known={known}: peak {peak} bytes"
+    finally:
+        tracemalloc.stop()
+    assert client.blob_exists("it-dest/big", digest) == size
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Reader:
+    """A plain binary reader over bytes (no seek, no len: what a network stream offers)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._at = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = len(self._data) if n < 0 else self._at + n
+        piece = bytes(self._data[self._at:end])
+        self._at += len(piece)
+        return piece
+
+
+class _Generated:
+    """``size`` bytes made up as they are read (the same bytes whatever the read sizes);
+    never all in memory."""
+
+    BLOCK_SIZE = 64 * 1024
+    FILLER = hashlib.sha512(b"block").digest() * (BLOCK_SIZE // 64)
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._at = 0
+
+    def _block(self, number: int) -> bytes:
+        return number.to_bytes(8, "big") + self.FILLER[8:]
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = self._size if n < 0 else min(self._size, self._at + n)
+        parts = []
+        at = self._at
+        while at < end:
+            number, offset = divmod(at, self.BLOCK_SIZE)
+            piece = self._block(number)[offset:offset + end - at]
+            parts.append(piece)
+            at += len(piece)
+        self._at = end
+        return b"".join(parts)
+
+
+def _leftover_uploads(server: RegistryServer, repository: str) -> list[Path]:
+    """The upload sessions of ``repository`` still alive in the registry's storage.
+
+    A live session has a ``startedat`` file. A cancelled one may leave a folder with
+    just ``hashstates/``: distribution 2.8 closes the upload after cancelling it, and
+    closing stores the hash state again. The session is gone all the same (its
+    Location answers 404); the registry's upload purging removes the folder.
+    """
+    uploads = server.repository_dir(repository) / "_uploads"
+    if not uploads.is_dir():
+        return []
+    return [session for session in uploads.iterdir() if (session / "startedat").exists()]
+
+
+def _config_of(layout_path: Path, manifest_digest: Digest) -> Digest:
+    raw = (layout_path / "blobs" / "sha256" / manifest_digest.hex).read_bytes()
+    return Digest.parse(json.loads(raw)["config"]["digest"])

@@ -1,0 +1,686 @@
+"""Uploads to a scripted registry: blobs (monolithic, chunked, mounted), manifests, and
+:class:`RegistryDestination` on top — what a real registry will not show on demand.
+
+:class:`FakeUploads` answers the distribution upload API the way distribution
+2.8 does (a new ``Location`` with a fresh ``_state`` after every request, and
+the old one refused; ``Range: 0-N``), with knobs for the answers a real
+registry never gives: upload Locations on other hosts or schemes, lying
+``Range`` and ``Docker-Content-Digest`` headers, 202 answers to mounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.credentials import Credentials
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Cancelled,
+    ConnectionFailed,
+    DigestMismatch,
+    RegistryError,
+    SizeMismatch,
+    TooLarge,
+)
+from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
+from spyglass.core.transports.base import ImageDestination
+from spyglass.core.transports.registry.blobcache import BlobLocationCache
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.destination import (
+    SUPPORTED_MANIFEST_TYPES,
+    RegistryDestination,
+)
+from tests.unit.core.transports.registry.fakes import (
+    API,
+    BASE,
+    HOST,
+    Recorder,
+    TokenRegistry,
+    registry_error,
+)
+
+REPO = "team/app"
+UPLOADS = f"/v2/{REPO}/blobs/uploads/"
+BLOB = bytes(range(256)) * 40  # 10,240 bytes
+BLOB_DIGEST = Digest.of(BLOB)
+CHUNK = 4096
+
+LocationFor = Callable[[str, str, int], str]
+
+
+def default_location(repo: str, uuid: str, state: int) -> str:
+    # distribution's _state is base64 (with "=" escaped); the "+" checks the query is kept
+    # byte for byte: re-encoded, it would no longer decode to the state we expect
+    return f"{BASE}/v2/{repo}/blobs/uploads/{uuid}?_state=s{state}%3D%3D+x"
+
+
+def expected_state(state: int) -> str:
+    return f"s{state}== x"
+
+
+@dataclass
+class Session:
+    repo: str
+    data: bytearray = field(default_factory=bytearray)
+    state: int = 0
+
+
+@dataclass
+class FakeUploads:
+    """The upload half of a registry at :data:`BASE`, in memory, strict like distribution."""
+
+    location: LocationFor = default_location
+    blobs: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    manifests: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    refuse_mounts_from: set[str] = field(default_factory=set)
+    mounts: bool = True
+    range_lies: bool = False
+    stated_manifest_digest: str | None = None
+    patch_location: LocationFor | None = None
+    blob_head_size: Callable[[bytes], str] | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/v2/":
+            return httpx.Response(200, headers=API)
+        if m := re.fullmatch(r"/v2/(?P<repo>.+)/blobs/uploads/(?P<uuid>[^/]*)", path):
+            return self.upload(request, m["repo"], m["uuid"])
+        if m := re.fullmatch(r"/v2/(?P<repo>.+)/blobs/(?P<digest>[^/]+)", path):
+            data = self.blobs.get((m["repo"], m["digest"]))
+            assert request.method in ("HEAD", "GET"), request
+            if data is None:
+                return httpx.Response(404)  # distribution's HEAD: no body
+            size = self.blob_head_size(data) if self.blob_head_size else str(len(data))
+            return httpx.Response(200, headers={"Content-Length": size,
+                                                "Docker-Content-Digest": m["digest"]})
+        if m := re.fullmatch(r"/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)", path):
+            assert request.method == "PUT", request
+            digest = "sha256:" + hashlib.sha256(request.content).hexdigest()
+            content_type = request.headers.get("content-type", "")
+            self.manifests[(m["repo"], m["ref"])] = (request.content, content_type)
+            return httpx.Response(201, headers={
+                "Docker-Content-Digest": self.stated_manifest_digest or digest,
+                "Location": f"{BASE}/v2/{m['repo']}/manifests/{digest}",
+            })
+        raise AssertionError(f"the fake registry was not told to answer {request.method} {path}")
+
+    def upload(self, request: httpx.Request, repo: str, uuid: str) -> httpx.Response:
+        if request.method == "POST" and not uuid:
+            mount, source = request.url.params.get("mount"), request.url.params.get("from")
+            if mount and source and self.mounts:
+                if source in self.refuse_mounts_from:
+                    return registry_error(403, "DENIED", "requested access to the resource "
+                                                         "is denied")
+                data = self.blobs.get((source, mount))
+                if data is not None:
+                    self.blobs[(repo, mount)] = data
+                    return httpx.Response(201, headers={
+                        "Docker-Content-Digest": mount,
+                        "Location": f"{BASE}/v2/{repo}/blobs/{mount}",
+                    })
+            uuid = f"u{next(self._ids)}"
+            self.sessions[uuid] = Session(repo)
+            return self.progress(repo, uuid, 202, self.location)
+        session = self.sessions.get(uuid)
+        if session is None:
+            return registry_error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown")
+        if request.url.params.get("_state") != expected_state(session.state):
+            return registry_error(404, "BLOB_UPLOAD_INVALID", "blob upload invalid")
+        if request.method == "DELETE":
+            del self.sessions[uuid]
+            return httpx.Response(204)
+        session.data += request.content
+        if request.method == "PATCH":
+            session.state += 1
+            return self.progress(repo, uuid, 202, self.patch_location or self.location)
+        assert request.method == "PUT", request
+        del self.sessions[uuid]
+        wanted = request.url.params.get("digest", "")
+        actual = "sha256:" + hashlib.sha256(session.data).hexdigest()
+        if wanted != actual:
+            return registry_error(400, "DIGEST_INVALID",
+                                  "provided digest did not match uploaded content")
+        self.blobs[(repo, actual)] = bytes(session.data)
+        return httpx.Response(201, headers={"Docker-Content-Digest": actual,
+                                            "Location": f"{BASE}/v2/{repo}/blobs/{actual}"})
+
+    def progress(self, repo: str, uuid: str, status: int, where: LocationFor) -> httpx.Response:
+        size = len(self.sessions[uuid].data)
+        end = max(size - 1, 0) + (7 if self.range_lies and size else 0)
+        return httpx.Response(status, headers={
+            "Location": where(repo, uuid, self.sessions[uuid].state),
+            "Range": f"0-{end}",
+            "Docker-Upload-UUID": uuid,
+        })
+
+
+def uploads_sent(seen: Recorder, method: str | None = None) -> list[httpx.Request]:
+    return [r for r in seen.to(method=method) if "/blobs/uploads/" in r.url.path]
+
+
+# --------------------------------------------------------------------------- monolithic
+
+
+def test_monolithic_upload_is_one_post_and_one_streamed_put(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    moved: list[int] = []
+    digest, size = client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB),
+                                      progress=moved.append)
+    assert (digest, size) == (BLOB_DIGEST, len(BLOB))
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    post, put = uploads_sent(seen)
+    assert (post.method, post.url.path, post.content) == ("POST", UPLOADS, b"")
+    assert put.method == "PUT"
+    assert put.headers["content-length"] == str(len(BLOB))
+    assert put.headers["content-type"] == "application/octet-stream"
+    assert "transfer-encoding" not in put.headers
+    # the registry's own query, byte for byte, then the digest
+    assert str(put.url).endswith(f"?_state=s0%3D%3D+x&digest=sha256%3A{BLOB_DIGEST.hex}")
+    assert sum(moved) == len(BLOB)
+    assert not fake.sessions
+
+
+def test_empty_blob(make_client) -> None:
+    fake = FakeUploads()
+    client, _ = make_client(fake)
+    empty = Digest.of(b"")
+    assert client.upload_blob(REPO, io.BytesIO(b""), empty, 0) == (empty, 0)
+    assert client.upload_blob(REPO, io.BytesIO(b""), None, None) == (empty, 0)
+    assert fake.blobs[(REPO, str(empty))] == b""
+
+
+# --------------------------------------------------------------------------- chunked
+
+
+def test_chunked_upload_follows_every_new_location_then_puts_the_digest(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    moved: list[int] = []
+    digest, size = client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK,
+                                      progress=moved.append)
+    assert (digest, size) == (BLOB_DIGEST, len(BLOB))
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    sent = uploads_sent(seen)
+    assert [r.method for r in sent] == ["POST", "PATCH", "PATCH", "PATCH", "PUT"]
+    patches = sent[1:4]
+    assert [r.headers["content-range"] for r in patches] == ["0-4095", "4096-8191", "8192-10239"]
+    assert [r.headers["content-length"] for r in patches] == ["4096", "4096", "2048"]
+    # each request went where the answer before it said (the fake refuses stale states)
+    assert [r.url.params["_state"] for r in sent[1:]] == [expected_state(n) for n in range(4)]
+    final = sent[-1]
+    assert final.content == b"" and final.url.params["digest"] == str(BLOB_DIGEST)
+    assert sum(moved) == len(BLOB)
+
+
+def test_chunked_when_the_digest_is_known_but_not_the_size(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    assert client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, None, chunk_size=CHUNK) == (
+        BLOB_DIGEST, len(BLOB))
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PATCH", "PATCH", "PATCH", "PUT"]
+
+
+def test_a_blob_that_fits_one_chunk_goes_in_one_put(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    assert client.upload_blob(REPO, io.BytesIO(BLOB), None, None) == (BLOB_DIGEST, len(BLOB))
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PUT"]
+    put = uploads_sent(seen)[1]
+    assert put.content == BLOB
+    assert put.url.params["digest"] == str(BLOB_DIGEST)
+
+
+def test_relative_locations_are_resolved_against_the_registry(make_client) -> None:
+    def relative(repo: str, uuid: str, state: int) -> str:
+        if state % 2:
+            return f"{uuid}?_state=s{state}%3D%3D+x"  # relative to the request's path
+        return f"/v2/{repo}/blobs/uploads/{uuid}?_state=s{state}%3D%3D+x"
+
+    fake = FakeUploads(location=relative)
+    client, seen = make_client(fake)
+    client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK)
+    assert {r.url.host for r in uploads_sent(seen)} == {HOST}
+    assert {r.url.path for r in uploads_sent(seen)[1:]} == {f"{UPLOADS}u1"}
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+
+
+def test_a_range_that_does_not_match_what_was_sent_abandons_the_upload(make_client) -> None:
+    fake = FakeUploads(range_lies=True)
+    client, seen = make_client(fake)
+    with pytest.raises(RegistryError, match="out of step"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK)
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PATCH", "DELETE"]
+    assert not fake.sessions and not fake.blobs
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def test_digest_mismatch_mid_upload_deletes_the_session_without_a_final_put(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    wrong = Digest.of(b"something else")
+    with pytest.raises(DigestMismatch, match=str(wrong)):
+        client.upload_blob(REPO, io.BytesIO(BLOB), wrong, None, chunk_size=CHUNK)
+    methods = [r.method for r in uploads_sent(seen)]
+    assert methods[0] == "POST" and "PATCH" in methods
+    assert methods[-1] == "DELETE" and "PUT" not in methods
+    delete = uploads_sent(seen, "DELETE")[0]
+    last_patch = uploads_sent(seen, "PATCH")[-1]
+    assert delete.url.params["_state"] == expected_state(len(uploads_sent(seen, "PATCH")))
+    assert delete.url.path == last_patch.url.path
+    assert not fake.sessions and not fake.blobs
+
+
+def test_digest_mismatch_in_a_monolithic_upload_never_completes_the_put(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    data = b"x" * (3 * 1024 * 1024)  # several pieces: the last is held back until verified
+    wrong = Digest.of(b"not this")
+    with pytest.raises(DigestMismatch):
+        client.upload_blob(REPO, io.BytesIO(data), wrong, len(data))
+    # the PUT's body failed before it was complete: the registry never got a whole request
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "DELETE"]
+    assert not fake.sessions and not fake.blobs
+
+
+@pytest.mark.parametrize("size", [len(BLOB) - 1, len(BLOB) + 1])
+def test_size_mismatch_abandons_the_upload(make_client, size: int) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    with pytest.raises(SizeMismatch):
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, size)
+    with pytest.raises(SizeMismatch):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, size, chunk_size=CHUNK)
+    assert not uploads_sent(seen, "PUT")
+    assert len(uploads_sent(seen, "DELETE")) == 2
+    assert not fake.sessions and not fake.blobs
+
+
+def test_a_failing_source_stream_abandons_the_upload(make_client) -> None:
+    class Broken:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, n: int = -1, /) -> bytes:
+            self.calls += 1
+            if self.calls > 2:
+                raise ConnectionFailed("The source broke off.")
+            return b"a" * CHUNK
+
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    with pytest.raises(ConnectionFailed, match="broke off"):
+        client.upload_blob(REPO, Broken(), None, None, chunk_size=CHUNK)
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PATCH", "PATCH", "DELETE"]
+    assert not fake.sessions
+
+
+def test_cancel_mid_upload(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    cancel = CancelToken()
+    with pytest.raises(Cancelled):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK, cancel=cancel,
+                           progress=lambda n: cancel.cancel())
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PATCH", "DELETE"]
+
+    cancel = CancelToken()
+    data = b"y" * (3 * 1024 * 1024)
+    with pytest.raises(Cancelled):
+        client.upload_blob(REPO, io.BytesIO(data), Digest.of(data), len(data), cancel=cancel,
+                           progress=lambda n: cancel.cancel())
+    assert [r.method for r in uploads_sent(seen)][3:] == ["POST", "DELETE"]
+    assert not fake.sessions and not fake.blobs
+
+
+# --------------------------------------------------------------------------- locations
+
+
+@pytest.mark.parametrize("where", [
+    "https://evil.test/v2/team/app/blobs/uploads/u1",
+    "//evil.test/v2/team/app/blobs/uploads/u1",
+    "https://registry.test:8443/v2/team/app/blobs/uploads/u1",
+    "http://registry.test/v2/team/app/blobs/uploads/u1",  # the same host, unencrypted
+])
+def test_an_upload_location_on_another_server_is_refused(make_client, where: str) -> None:
+    fake = FakeUploads(location=lambda repo, uuid, state: where)
+    client, seen = make_client(fake)
+    with pytest.raises(RegistryError) as refused:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    text = str(refused.value)
+    assert "another server" in text and "refusing" in text and HOST in text
+    assert [r.method for r in seen.to(host=None) if r.url.path != "/v2/"] == ["POST"]
+
+
+@pytest.mark.parametrize("where", [
+    "ftp://registry.test/v2/team/app/blobs/uploads/u1",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+])
+def test_an_upload_location_that_is_not_http_is_refused(make_client, where: str) -> None:
+    fake = FakeUploads(location=lambda repo, uuid, state: where)
+    client, seen = make_client(fake)
+    with pytest.raises(RegistryError, match=r"not an http\(s\) URL"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None)
+    assert [r.method for r in seen.to(host=None) if r.url.path != "/v2/"] == ["POST"]
+
+
+def test_a_location_elsewhere_mid_upload_is_refused_and_the_session_cancelled(
+    make_client,
+) -> None:
+    fake = FakeUploads(patch_location=lambda repo, uuid, state: f"https://evil.test/{uuid}")
+    client, seen = make_client(fake)
+    with pytest.raises(RegistryError, match=r"evil\.test"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK)
+    assert [r.method for r in seen.to(host=None) if r.url.path != "/v2/"] == [
+        "POST", "PATCH", "DELETE"]
+    assert not seen.to(host="evil.test")
+    # the cancel goes to the last Location that was on the registry; distribution (like the
+    # fake) no longer accepts that one after a PATCH, so the registry purges the session later
+    assert uploads_sent(seen, "DELETE")[0].url.params["_state"] == expected_state(0)
+    assert not fake.blobs
+
+
+def test_a_202_without_location_is_an_error(make_client) -> None:
+    client, _ = make_client(lambda request: (
+        httpx.Response(200, headers=API) if request.url.path == "/v2/"
+        else httpx.Response(202)))
+    with pytest.raises(RegistryError, match="without the Location"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+
+
+# --------------------------------------------------------------------------- no blind retries
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_upload_requests_are_never_retried(make_client, sleeps, method: str) -> None:
+    fake = FakeUploads()
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == method and "/blobs/uploads/u" in request.url.path:
+            return registry_error(503, "UNAVAILABLE", "try later")
+        return fake(request)
+
+    client, seen = make_client(flaky, retry_times=5)
+    with pytest.raises(RegistryError, match="UNAVAILABLE"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK)
+    assert len(uploads_sent(seen, method)) == 1
+    assert sleeps == []
+    assert uploads_sent(seen)[-1].method == "DELETE"
+
+
+def test_a_manifest_put_is_retried(make_client, sleeps) -> None:
+    fake = FakeUploads()
+    answers = iter([registry_error(503, "UNAVAILABLE", "later")])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "/manifests/" in request.url.path:
+            return next(answers, None) or fake(request)
+        return fake(request)
+
+    client, seen = make_client(flaky)
+    client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST)
+    assert len(seen.to(method="PUT")) == 2 and len(sleeps) == 1
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def test_streamed_bodies_go_once_with_the_token_the_post_settled(make_client) -> None:
+    fake = FakeUploads()
+    registry = TokenRegistry(app=fake, users={"alice": "pw"})
+    client, seen = make_client(registry, credentials=Credentials("alice", "pw"))
+    client.upload_blob(REPO, io.BytesIO(BLOB), None, None, chunk_size=CHUNK)
+    client.upload_blob(REPO, io.BytesIO(BLOB * 2), Digest.of(BLOB * 2), 2 * len(BLOB))
+    streamed = [r for r in uploads_sent(seen) if r.method in ("PATCH", "PUT")]
+    assert [r.method for r in streamed] == ["PATCH", "PATCH", "PATCH", "PUT", "PUT"]
+    assert all(r.headers["authorization"].startswith("Bearer ") for r in streamed)
+    assert [t.params["scope"] for t in registry.token_requests] == [
+        f"repository:{REPO}:pull,push"]
+
+
+def test_a_push_refused_fails_at_the_post_before_any_bytes(make_client) -> None:
+    registry = TokenRegistry(app=FakeUploads(), users={"bob": "pw"}, always_401=True,
+                             insufficient=True)
+    client, seen = make_client(registry, credentials=Credentials("bob", "pw"))
+    with pytest.raises(AccessDenied):
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert {r.method for r in uploads_sent(seen)} == {"POST"}
+
+
+# --------------------------------------------------------------------------- exists and mounts
+
+
+def test_blob_exists(make_client) -> None:
+    fake = FakeUploads(blobs={(REPO, str(BLOB_DIGEST)): BLOB})
+    client, seen = make_client(fake)
+    assert client.blob_exists(REPO, BLOB_DIGEST) == len(BLOB)
+    assert client.blob_exists(REPO, Digest.of(b"other")) is None
+    assert client.blob_exists("team/none", BLOB_DIGEST) is None
+    assert {r.method for r in seen.to() if r.url.path != "/v2/"} == {"HEAD"}
+    fake.blob_head_size = lambda data: ""
+    assert client.blob_exists(REPO, BLOB_DIGEST) == -1
+
+
+def test_blob_exists_raises_refusals(make_client) -> None:
+    registry = TokenRegistry(app=FakeUploads(), always_401=True)
+    client, _ = make_client(registry)
+    with pytest.raises(AuthenticationFailed):
+        client.blob_exists(REPO, BLOB_DIGEST)
+
+
+def test_mount_201_is_mounted(make_client) -> None:
+    fake = FakeUploads(blobs={("team/base", str(BLOB_DIGEST)): BLOB})
+    client, seen = make_client(fake)
+    assert client.mount_blob(REPO, BLOB_DIGEST, "team/base") is True
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    (post,) = uploads_sent(seen)
+    assert post.url.params["mount"] == str(BLOB_DIGEST)
+    assert post.url.params["from"] == "team/base"
+    assert post.content == b""
+
+
+def test_mount_answered_with_an_upload_cancels_that_session(make_client) -> None:
+    fake = FakeUploads()  # team/base does not hold the blob: the registry starts an upload
+    client, seen = make_client(fake)
+    assert client.mount_blob(REPO, BLOB_DIGEST, "team/base") is False
+    post, delete = uploads_sent(seen)
+    assert (post.method, delete.method) == ("POST", "DELETE")
+    assert delete.url.path == f"{UPLOADS}u1"
+    assert delete.url.params["_state"] == expected_state(0)
+    assert not fake.sessions
+
+
+def test_mount_refused_raises(make_client) -> None:
+    fake = FakeUploads(blobs={("team/base", str(BLOB_DIGEST)): BLOB},
+                       refuse_mounts_from={"team/base"})
+    client, _ = make_client(fake)
+    with pytest.raises(AccessDenied):
+        client.mount_blob(REPO, BLOB_DIGEST, "team/base")
+
+
+# --------------------------------------------------------------------------- manifests
+
+MANIFEST = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": media.OCI_MANIFEST,
+    "config": {"mediaType": media.OCI_CONFIG, "digest": str(BLOB_DIGEST), "size": len(BLOB)},
+    "layers": [],
+}).encode()
+MANIFEST_DIGEST = Digest.of(MANIFEST)
+
+
+def test_put_manifest_by_tag_and_digest(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    assert client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST) == MANIFEST_DIGEST
+    assert client.put_manifest(REPO, str(MANIFEST_DIGEST), MANIFEST,
+                               media.OCI_MANIFEST) == MANIFEST_DIGEST
+    assert fake.manifests[(REPO, "v1")] == (MANIFEST, media.OCI_MANIFEST)
+    assert fake.manifests[(REPO, str(MANIFEST_DIGEST))] == (MANIFEST, media.OCI_MANIFEST)
+    assert [r.headers["content-type"] for r in seen.to(method="PUT")] == [media.OCI_MANIFEST] * 2
+
+
+def test_put_manifest_refuses_a_registry_that_states_another_digest(make_client) -> None:
+    fake = FakeUploads(stated_manifest_digest=str(Digest.of(b"changed")))
+    client, _ = make_client(fake)
+    with pytest.raises(DigestMismatch, match="changed or misread"):
+        client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST)
+
+
+def test_put_manifest_checks_its_own_digest_and_size_first(make_client) -> None:
+    client, seen = make_client(FakeUploads())
+    with pytest.raises(DigestMismatch):
+        client.put_manifest(REPO, str(Digest.of(b"x")), MANIFEST, media.OCI_MANIFEST)
+    with pytest.raises(TooLarge):
+        client.put_manifest(REPO, "v1", b" " * (MAX_MANIFEST_SIZE + 1), media.OCI_MANIFEST)
+    assert not seen.to(method="PUT")
+
+
+# --------------------------------------------------------------------------- the destination
+
+
+@pytest.fixture
+def cache(tmp_path) -> BlobLocationCache:
+    made = BlobLocationCache(tmp_path / "locations.sqlite")
+    yield made
+    made.close()
+
+
+def destination(client: RegistryClient, cache: BlobLocationCache,
+                **name: str | Digest) -> RegistryDestination:
+    if not name:
+        name = {"tag": "v1"}
+    return RegistryDestination(client, REPO, cache=cache, **name)  # type: ignore[arg-type]
+
+
+def blob_descriptor(data: bytes = BLOB) -> Descriptor:
+    return Descriptor(media.OCI_LAYER_GZIP, Digest.of(data), len(data))
+
+
+def test_destination_properties(make_client, cache) -> None:
+    client, _ = make_client(FakeUploads())
+    dest = destination(client, cache)
+    assert isinstance(dest, ImageDestination)
+    assert dest.description == f"docker://{HOST}/{REPO}:v1"
+    assert destination(client, cache, digest=BLOB_DIGEST).description == (
+        f"docker://{HOST}/{REPO}@{BLOB_DIGEST}")
+    assert set(dest.supported_manifest_types) == set(SUPPORTED_MANIFEST_TYPES) == {
+        media.OCI_MANIFEST, media.OCI_INDEX, media.DOCKER_V2S2, media.DOCKER_LIST}
+    assert dest.accepts_lists is True
+    assert dest.desired_layer_compression is None
+    with pytest.raises(ValueError):
+        RegistryDestination(client, REPO, tag="v1", digest=BLOB_DIGEST)
+
+
+def test_reuse_blob_exists_without_any_post(make_client, cache) -> None:
+    fake = FakeUploads(blobs={(REPO, str(BLOB_DIGEST)): BLOB})
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    assert dest.reuse_blob(blob_descriptor()) == "exists"
+    assert dest.reuse_blob(blob_descriptor()) == "exists"  # known now: not even a HEAD
+    assert [r.method for r in seen.to() if r.url.path != "/v2/"] == ["HEAD"]
+    assert cache.candidates(HOST, BLOB_DIGEST) == [REPO]
+
+
+def test_reuse_blob_mounts_from_a_cached_repository(make_client, cache) -> None:
+    fake = FakeUploads(blobs={("team/base", str(BLOB_DIGEST)): BLOB},
+                       refuse_mounts_from={"team/secret"})
+    cache.record(HOST, "team/base", BLOB_DIGEST)
+    cache.record(HOST, "team/gone", BLOB_DIGEST)
+    cache.record(HOST, "team/secret", BLOB_DIGEST)  # most recent: tried first
+    cache.record("elsewhere.test", "team/other", BLOB_DIGEST)
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    assert dest.reuse_blob(blob_descriptor()) == "mounted"
+    posts = uploads_sent(seen, "POST")
+    assert [r.url.params["from"] for r in posts] == ["team/secret", "team/gone", "team/base"]
+    # the 202 the registry answered the mount from team/gone with was cancelled
+    assert len(uploads_sent(seen, "DELETE")) == 1 and not fake.sessions
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    assert REPO in cache.candidates(HOST, BLOB_DIGEST)
+
+
+def test_reuse_blob_none_when_nothing_can_be_mounted(make_client, cache) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    assert dest.reuse_blob(blob_descriptor()) is None
+    assert not uploads_sent(seen)
+    cache.record(HOST, "team/gone", BLOB_DIGEST)
+    assert dest.reuse_blob(blob_descriptor()) is None
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "DELETE"]
+
+
+def test_reuse_blob_does_not_trust_another_size(make_client, cache) -> None:
+    fake = FakeUploads(blobs={(REPO, str(BLOB_DIGEST)): BLOB})
+    client, _ = make_client(fake)
+    dest = destination(client, cache)
+    wrong = Descriptor(media.OCI_LAYER_GZIP, BLOB_DIGEST, len(BLOB) + 1)
+    assert dest.reuse_blob(wrong) is None
+
+
+def test_put_blob_records_the_location(make_client, cache) -> None:
+    fake = FakeUploads()
+    client, _ = make_client(fake)
+    dest = destination(client, cache)
+    written = dest.put_blob(io.BytesIO(BLOB), media_type=media.OCI_LAYER_GZIP, digest=None,
+                            size=None)
+    assert written == Descriptor(media.OCI_LAYER_GZIP, BLOB_DIGEST, len(BLOB))
+    assert cache.candidates(HOST, BLOB_DIGEST) == [REPO]
+    assert dest.reuse_blob(written) == "exists"
+
+
+def test_commit_by_tag_puts_the_tag_last(make_client, cache) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    top = Descriptor(media.OCI_MANIFEST, MANIFEST_DIGEST, len(MANIFEST))
+    dest.put_manifest(MANIFEST, media.OCI_MANIFEST, MANIFEST_DIGEST)
+    assert (REPO, "v1") not in fake.manifests
+    dest.commit(top, MANIFEST)
+    assert [r.url.path for r in seen.to(method="PUT")] == [
+        f"/v2/{REPO}/manifests/{MANIFEST_DIGEST}", f"/v2/{REPO}/manifests/v1"]
+    dest.abort()
+    dest.abort()
+    dest.close()
+
+
+def test_commit_refuses_bytes_that_are_not_the_descriptor(make_client, cache) -> None:
+    client, seen = make_client(FakeUploads())
+    dest = destination(client, cache)
+    top = Descriptor(media.OCI_MANIFEST, Digest.of(b"other"), len(MANIFEST))
+    with pytest.raises(DigestMismatch, match="nothing was tagged"):
+        dest.commit(top, MANIFEST)
+    assert not seen.to(method="PUT")
+
+
+def test_commit_by_digest(make_client, cache) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    top = Descriptor(media.OCI_MANIFEST, MANIFEST_DIGEST, len(MANIFEST))
+    dest = destination(client, cache, digest=MANIFEST_DIGEST)
+    dest.put_manifest(MANIFEST, media.OCI_MANIFEST, MANIFEST_DIGEST)
+    dest.commit(top, MANIFEST)
+    assert len(seen.to(method="PUT")) == 1  # the commit has nothing left to write
+
+    other = destination(client, cache, digest=Digest.of(b"asked for"))
+    with pytest.raises(DigestMismatch, match="changed the manifest"):
+        other.commit(top, MANIFEST)

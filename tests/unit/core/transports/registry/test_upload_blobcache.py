@@ -1,0 +1,195 @@
+"""The blob location cache: what it remembers, its bounds, threads, and how it fails soft."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.transports.registry import blobcache
+from spyglass.core.transports.registry.blobcache import (
+    MAX_AGE,
+    BlobLocationCache,
+    cache_path,
+    default_cache,
+    set_default_cache,
+)
+
+D1 = Digest.of(b"one")
+D2 = Digest.of(b"two")
+HOST = "registry.test"
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: float = 1000.0) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "sub" / "blob-locations.sqlite"
+
+
+def test_record_and_candidates_most_recent_first(path: Path, clock: Clock) -> None:
+    cache = BlobLocationCache(path, clock=clock)
+    for repo in ("a/one", "b/two", "c/three"):
+        cache.record(HOST, repo, D1)
+        clock.tick()
+    cache.record(HOST, "z/other", D2)
+    cache.record("other.test", "x/y", D1)
+    assert cache.candidates(HOST, D1) == ["c/three", "b/two", "a/one"]
+    assert cache.candidates(HOST, str(D1), exclude_repo="b/two") == ["c/three", "a/one"]
+    assert cache.candidates(HOST, D2) == ["z/other"]
+    assert cache.candidates("other.test", D1) == ["x/y"]
+    assert cache.candidates("nowhere.test", D1) == []
+    clock.tick()
+    cache.record(HOST, "a/one", D1)  # seen again: first now
+    assert cache.candidates(HOST, D1)[0] == "a/one"
+    cache.close()
+    cache.close()
+    # the file keeps it all
+    again = BlobLocationCache(path, clock=clock)
+    assert again.candidates(HOST, D1) == ["a/one", "c/three", "b/two"]
+    again.close()
+
+
+def test_bounded_per_blob(path: Path, clock: Clock) -> None:
+    cache = BlobLocationCache(path, max_per_blob=3, clock=clock)
+    for n in range(10):
+        cache.record(HOST, f"repo/{n}", D1)
+        clock.tick()
+    assert cache.candidates(HOST, D1) == ["repo/9", "repo/8", "repo/7"]
+    # excluding one still leaves the others
+    assert cache.candidates(HOST, D1, exclude_repo="repo/9") == ["repo/8", "repo/7"]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM blob_locations").fetchone()[0] == 3
+    cache.close()
+
+
+def test_old_entries_are_dropped_on_open(path: Path, clock: Clock) -> None:
+    cache = BlobLocationCache(path, clock=clock)
+    cache.record(HOST, "old/repo", D1)
+    clock.tick(MAX_AGE / 2)
+    cache.record(HOST, "new/repo", D1)
+    cache.close()
+    clock.tick(MAX_AGE / 2 + 1)
+    later = BlobLocationCache(path, clock=clock)
+    assert later.candidates(HOST, D1) == ["new/repo"]
+    later.close()
+
+
+def test_repeated_records_are_not_written_again(path: Path, clock: Clock, monkeypatch) -> None:
+    cache = BlobLocationCache(path, clock=clock)
+    cache.record(HOST, "a/b", D1)
+    writes: list[object] = []
+    monkeypatch.setattr(cache, "_write", lambda *args: writes.append(args))
+    cache.record(HOST, "a/b", D1)
+    assert writes == []
+    clock.tick(blobcache.REFRESH_AFTER + 1)
+    cache.record(HOST, "a/b", D1)
+    assert len(writes) == 1
+    cache.close()
+
+
+def test_without_a_path_nothing_is_remembered() -> None:
+    cache = BlobLocationCache(None)
+    cache.record(HOST, "a/b", D1)
+    assert cache.candidates(HOST, D1) == []
+    assert not cache.enabled
+
+
+def test_a_corrupt_file_means_no_cache_and_a_log_line(path: Path, caplog) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, just some bytes " * 100)
+    cache = BlobLocationCache(path)
+    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+        cache.record(HOST, "a/b", D1)
+        assert cache.candidates(HOST, D1) == []
+        cache.record(HOST, "a/c", D1)
+    assert not cache.enabled
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert str(path) in warnings[0].getMessage() and "Delete the file" in warnings[0].getMessage()
+
+
+def test_an_unwritable_folder_means_no_cache(tmp_path: Path, caplog) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    cache = BlobLocationCache(blocked / "blob-locations.sqlite")
+    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+        cache.record(HOST, "a/b", D1)
+        assert cache.candidates(HOST, D1) == []
+    assert not cache.enabled and caplog.records
+
+
+def test_a_locked_database_skips_the_operation_and_keeps_the_cache(
+    path: Path, clock: Clock, caplog, monkeypatch
+) -> None:
+    monkeypatch.setattr(blobcache, "BUSY_TIMEOUT", 0.05)
+    cache = BlobLocationCache(path, clock=clock)
+    cache.record(HOST, "a/b", D1)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process writing (WAL: readers still read)
+    try:
+        with caplog.at_level(logging.INFO, logger=blobcache.__name__):
+            clock.tick()
+            cache.record(HOST, "a/c", D1)
+        assert "busy" in caplog.text
+        assert cache.enabled
+        assert cache.candidates(HOST, D1) == ["a/b"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    clock.tick()
+    cache.record(HOST, "a/c", D1)
+    assert cache.candidates(HOST, D1) == ["a/c", "a/b"]
+    cache.close()
+
+
+def test_threads_share_one_cache(path: Path) -> None:
+    cache = BlobLocationCache(path, max_per_blob=50)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(20):
+                cache.record(HOST, f"repo/{n}", Digest.of(str(i).encode()))
+                cache.candidates(HOST, Digest.of(str(i).encode()))
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(cache.candidates(HOST, Digest.of(b"7"))) == [f"repo/{n}" for n in range(8)]
+    cache.close()
+
+
+def test_the_default_cache_lives_under_xdg_cache_home() -> None:
+    expected = Path(os.environ["XDG_CACHE_HOME"]) / "spyglass" / "blob-locations.sqlite"
+    assert cache_path() == expected
+    old = set_default_cache(None)
+    try:
+        assert default_cache().path == expected
+        assert default_cache() is default_cache()
+    finally:
+        set_default_cache(old)

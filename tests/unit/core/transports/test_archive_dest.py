@@ -1,0 +1,438 @@
+"""Writing archives: ``OCIArchiveDestination`` and ``DockerArchiveDestination``.
+
+A docker-archive is checked member by member against the one skopeo writes
+for the same image (they agree byte for byte), and read back with our read
+side (``open_docker_archive_image``) and skopeo. Neither kind may leave
+anything at the final name when the copy fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core import compression, media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    BlobNotFound,
+    Cancelled,
+    DigestMismatch,
+    InvalidLayout,
+    InvalidReference,
+    Unsupported,
+)
+from spyglass.core.manifest import (
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    child_descriptors,
+    parse_manifest,
+)
+from spyglass.core.reference import parse_docker_reference
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.archive import (
+    DockerArchiveDestination,
+    OCIArchiveDestination,
+    open_docker_archive_image,
+    open_oci_archive_image,
+)
+from spyglass.core.transports.base import ImageDestination, ImageSource
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import dump_json, multi_platform_layout
+from tests.unit.core.transports.test_layout_dest import (
+    ChunkStream,
+    _copy_manifest,
+    copy_image,
+    leftovers,
+    run,
+    single_image_layout,
+)
+
+
+@pytest.fixture(scope="module")
+def multi_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("src") / "multi"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def single_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("src") / "single"
+    single_image_layout(root)
+    single_image_layout(root, ref="other", marker=b"v2\n")
+    return root
+
+
+def members(path: Path) -> list[tuple[Any, ...]]:
+    """Every member's name, type, mode, mtime, owner, link target and content."""
+    with tarfile.open(path) as tar:
+        return [
+            (
+                info.name, info.type, info.mode, info.mtime, info.uid, info.gid, info.linkname,
+                tar.extractfile(info).read() if info.isreg() else None,  # type: ignore[union-attr]
+            )
+            for info in tar
+        ]
+
+
+def tar_json(archive: Path | bytes, name: str) -> Any:
+    """The parsed JSON of one member of a tar (a path, or the bytes of the whole tar)."""
+    fileobj = io.BytesIO(archive) if isinstance(archive, bytes) else None
+    with tarfile.open(archive if isinstance(archive, Path) else None, fileobj=fileobj) as tar:
+        member = tar.extractfile(name)
+        assert member is not None
+        return json.loads(member.read())
+
+
+def to_docker_archive(
+    source: ImageSource, dest: ImageDestination, *, cancel: CancelToken | None = None
+) -> tuple[Descriptor, list[Digest]]:
+    """Copy a single image as the engine does for docker-archive: layers decompressed, v2s2.
+
+    Returns the new manifest's descriptor and the (uncompressed) layer digests.
+    """
+    manifest = parse_manifest(*source.get_manifest())
+    assert isinstance(manifest, ImageManifest)
+    layers = []
+    for layer in manifest.layers:
+        with source.open_blob(layer) as stream:
+            plain = compression.open_decompressed(stream)
+            layers.append(
+                dest.put_blob(plain, media_type=media.DOCKER_LAYER, digest=None, size=None)
+            )
+    with source.open_blob(manifest.config) as stream:
+        config = dest.put_blob(
+            stream,
+            media_type=media.DOCKER_CONFIG,
+            digest=manifest.config.digest,
+            size=manifest.config.size,
+        )
+    raw = dump_json(
+        {
+            "schemaVersion": 2,
+            "mediaType": media.DOCKER_V2S2,
+            "config": config.to_json(),
+            "layers": [layer.to_json() for layer in layers],
+        }
+    )
+    top = Descriptor(media.DOCKER_V2S2, Digest.of(raw), len(raw))
+    dest.put_manifest(raw, media.DOCKER_V2S2, top.digest)
+    dest.commit(top, raw, cancel=cancel)
+    return top, [layer.digest for layer in layers]
+
+
+# --------------------------------------------------------------------------- oci-archive
+
+
+def test_oci_archive_of_a_list(multi_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "image.tar"
+    source = open_source(f"oci:{multi_source}:latest")
+    dest = open_destination(f"oci-archive:{out}:v1")
+    assert isinstance(dest, OCIArchiveDestination) and isinstance(dest, ImageDestination)
+    assert dest.description == f"oci-archive:{out}:v1"
+    assert dest.accepts_lists is True
+    assert dest.supported_manifest_types == (media.OCI_MANIFEST, media.OCI_INDEX)
+    top = copy_image(source, dest)
+    dest.close()
+    assert leftovers(tmp_path) == []
+
+    names = [member[0] for member in members(out)]
+    assert names[:2] == ["blobs", "blobs/sha256"]
+    assert names[-2:] == ["index.json", "oci-layout"]
+    assert all(member[3] == 0 and member[4] == 0 for member in members(out))
+
+    back = open_oci_archive_image(out, "v1")
+    try:
+        assert back.get_manifest()[0] == source.get_manifest()[0]
+        index = parse_manifest(*back.get_manifest())
+        assert isinstance(index, ImageIndex)
+        for child in index.manifests:
+            raw, _ = back.get_manifest(str(child.digest))
+            for blob in child_descriptors(parse_manifest(raw, child.media_type)):
+                with back.open_blob(blob) as stream:
+                    stream.readall()
+                    assert stream.verified
+    finally:
+        back.close()
+
+    skopeo = require_tool("skopeo")
+    assert json.loads(run(skopeo, "inspect", "--raw", f"oci-archive:{out}:v1")) == json.loads(
+        source.get_manifest()[0]
+    )
+    assert Digest.of(run(skopeo, "inspect", "--raw", f"oci-archive:{out}:v1").encode()) == (
+        top.digest
+    )
+
+
+def test_oci_archive_failure_leaves_nothing_and_a_retry_works(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    dest = OCIArchiveDestination(out, "app")
+    with pytest.raises(DigestMismatch):
+        dest.put_blob(
+            ChunkStream([b"bad"]), media_type="x", digest=Digest.of(b"good"), size=3
+        )
+    dest.abort()
+    assert not out.exists() and leftovers(tmp_path) == []
+
+    copy_image(open_source(f"oci:{single_source}:app"), OCIArchiveDestination(out, "app"))
+    assert out.is_file() and leftovers(tmp_path) == []
+
+
+def test_oci_archive_replaces_an_old_file_only_at_commit(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    copy_image(open_source(f"oci:{single_source}:app"), OCIArchiveDestination(out, "app"))
+    old = out.read_bytes()
+    other = open_source(f"oci:{single_source}:other")
+    dest = OCIArchiveDestination(out, "app")
+    raw, media_type = other.get_manifest()
+    top = _copy_manifest(other, dest, raw, media_type)
+    assert out.read_bytes() == old
+    dest.commit(top, raw)
+    assert out.read_bytes() != old
+    reread = open_oci_archive_image(out, "app")
+    assert reread.get_manifest()[0] == raw
+    reread.close()
+
+
+def test_cancelling_while_the_tar_is_written_leaves_nothing(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    source = open_source(f"oci:{single_source}:app")
+    dest = OCIArchiveDestination(out, "app")
+    raw, media_type = source.get_manifest()
+    top = _copy_manifest(source, dest, raw, media_type)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        dest.commit(top, raw, cancel=token)
+    dest.abort()
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_a_position_cannot_be_written(tmp_path: Path) -> None:
+    with pytest.raises(InvalidReference, match="only works for reading"):
+        open_destination(f"oci-archive:{tmp_path}/x.tar:@1")
+    with pytest.raises(InvalidReference, match="only works for reading"):
+        open_destination(f"docker-archive:{tmp_path}/x.tar:@1")
+
+
+def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
+    with pytest.raises(InvalidLayout, match=f"write the folder as oci:{tmp_path}"):
+        OCIArchiveDestination(tmp_path, None)
+    with pytest.raises(InvalidLayout, match="is a folder"):
+        DockerArchiveDestination(tmp_path, None)
+
+
+def test_a_missing_parent_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidLayout, match="does not exist; create it first"):
+        OCIArchiveDestination(tmp_path / "missing" / "x.tar", None)
+
+
+# --------------------------------------------------------------------------- docker-archive
+
+
+def test_docker_archive_reads_back_with_the_same_layers(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    source = open_source(f"oci:{single_source}:app")
+    dest = open_destination(f"docker-archive:{out}:example.com/team/app:1.0")
+    assert isinstance(dest, DockerArchiveDestination)
+    assert dest.supported_manifest_types == (media.DOCKER_V2S2,)
+    assert dest.accepts_lists is False
+    assert dest.desired_layer_compression == "none"
+    _, layer_digests = to_docker_archive(source, dest)
+    dest.close()
+    assert leftovers(tmp_path) == []
+
+    manifest_json = tar_json(out, "manifest.json")
+    config = parse_manifest(*source.get_manifest())
+    assert isinstance(config, ImageManifest)
+    assert manifest_json == [
+        {
+            "Config": f"{config.config.digest.hex}.json",
+            "RepoTags": ["example.com/team/app:1.0"],
+            "Layers": [f"{digest.hex}.tar" for digest in layer_digests],
+        }
+    ]
+
+    back = open_docker_archive_image(out, "example.com/team/app:1.0")
+    try:
+        raw, _ = back.get_manifest()
+        manifest = parse_manifest(raw)
+        assert isinstance(manifest, ImageManifest)
+        assert [layer.digest for layer in manifest.layers] == layer_digests
+        assert manifest.config.digest == config.config.digest
+        # a docker-archive stores no manifest: readers synthesize one (media types differ)
+        read_digest = manifest.digest
+        for blob in child_descriptors(manifest):
+            with back.open_blob(blob) as stream:
+                stream.readall()
+                assert stream.verified
+    finally:
+        back.close()
+
+    skopeo = require_tool("skopeo")
+    inspected = json.loads(run(skopeo, "inspect", f"docker-archive:{out}"))
+    assert inspected["Layers"] == [str(digest) for digest in layer_digests]
+    assert inspected["Digest"] == str(read_digest)
+    run(skopeo, "copy", "-q", f"docker-archive:{out}", f"oci:{tmp_path / 'copied'}:x")
+    assert json.loads(
+        run(skopeo, "inspect", "--config", "--raw", f"oci:{tmp_path / 'copied'}:x")
+    )["rootfs"]["diff_ids"] == [str(digest) for digest in layer_digests]
+
+
+def test_docker_archive_is_what_skopeo_writes(single_source: Path, tmp_path: Path) -> None:
+    skopeo = require_tool("skopeo")
+    ours = tmp_path / "ours.tar"
+    theirs = tmp_path / "theirs.tar"
+    run(skopeo, "copy", "-q", f"oci:{single_source}:app", f"docker-archive:{theirs}:busybox:x")
+    reference = parse_docker_reference("busybox:x")
+    to_docker_archive(
+        open_source(f"oci:{single_source}:app"), DockerArchiveDestination(ours, reference)
+    )
+    assert members(ours) == members(theirs)
+
+
+def test_docker_archive_without_a_name(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "image.tar"
+    to_docker_archive(open_source(f"oci:{single_source}:app"), DockerArchiveDestination(out))
+    assert tar_json(out, "manifest.json")[0]["RepoTags"] == []
+    assert tar_json(out, "repositories") == {}
+
+
+def test_docker_archive_refuses_lists_and_oci_manifests(tmp_path: Path) -> None:
+    dest = DockerArchiveDestination(tmp_path / "x.tar")
+    raw = b"{}"
+    with pytest.raises(Unsupported, match="holds single images"):
+        dest.put_manifest(raw, media.OCI_INDEX, Digest.of(raw))
+    with pytest.raises(Unsupported, match="Docker schema 2 manifests only"):
+        dest.put_manifest(raw, media.OCI_MANIFEST, Digest.of(raw))
+    dest.abort()
+    assert leftovers(tmp_path) == [] and os.listdir(tmp_path) == []
+
+
+def test_docker_archive_with_a_missing_blob_writes_nothing(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    config = b'{"rootfs":{"type":"layers","diff_ids":[]}}'
+    dest = DockerArchiveDestination(out)
+    dest.put_blob(io.BytesIO(config), media_type=media.DOCKER_CONFIG, digest=None, size=None)
+    missing = Digest.of(b"never put")
+    raw = dump_json(
+        {
+            "schemaVersion": 2,
+            "mediaType": media.DOCKER_V2S2,
+            "config": {
+                "mediaType": media.DOCKER_CONFIG,
+                "digest": str(Digest.of(config)),
+                "size": len(config),
+            },
+            "layers": [{"mediaType": media.DOCKER_LAYER, "digest": str(missing), "size": 9}],
+        }
+    )
+    with pytest.raises(BlobNotFound, match=f"{missing}.*never stored"):
+        dest.commit(Descriptor(media.DOCKER_V2S2, Digest.of(raw), len(raw)), raw)
+    dest.close()
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_docker_archive_failure_leaves_nothing_and_a_retry_works(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    source = open_source(f"oci:{single_source}:app")
+    token = CancelToken()
+    dest = DockerArchiveDestination(out)
+    with pytest.raises(Cancelled):
+        dest.put_blob(
+            ChunkStream([b"a", b"b"], lambda i: token.cancel()),
+            media_type="x", digest=None, size=None, cancel=token,
+        )
+    dest.abort()
+    assert not out.exists() and leftovers(tmp_path) == []
+    to_docker_archive(source, DockerArchiveDestination(out))
+    assert out.is_file() and leftovers(tmp_path) == []
+
+
+def test_docker_archive_replaces_an_old_file_only_at_commit(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "image.tar"
+    to_docker_archive(open_source(f"oci:{single_source}:app"), DockerArchiveDestination(out))
+    old = out.read_bytes()
+    out.chmod(0o600)
+
+    class CheckingDestination(DockerArchiveDestination):
+        def commit(self, top: Descriptor, raw: bytes, *, cancel: Any = None) -> None:
+            assert out.read_bytes() == old  # everything is staged beside it
+            super().commit(top, raw, cancel=cancel)
+
+    to_docker_archive(open_source(f"oci:{single_source}:other"), CheckingDestination(out))
+    assert out.read_bytes() != old
+    assert out.stat().st_mode & 0o777 == 0o600  # the file keeps its mode
+
+
+def test_a_fifo_gets_the_tar_streamed(single_source: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = bytearray()
+
+    def drain() -> None:
+        with fifo.open("rb") as stream:
+            while chunk := stream.read(65536):
+                received.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        _, layer_digests = to_docker_archive(
+            open_source(f"oci:{single_source}:app"), DockerArchiveDestination(fifo)
+        )
+    finally:
+        reader.join(30)
+    assert fifo.exists() and not fifo.is_file()  # still the FIFO, nothing renamed over it
+    layers = tar_json(bytes(received), "manifest.json")[0]["Layers"]
+    assert layers == [f"{digest.hex}.tar" for digest in layer_digests]
+    assert leftovers(tmp_path) == []
+
+
+STDOUT_SCRIPT = """
+import sys
+from spyglass.core.transports import open_destination, open_source
+from tests.unit.core.transports.test_archive_dest import to_docker_archive
+
+to_docker_archive(open_source(sys.argv[1]), open_destination("docker-archive:/dev/stdout"))
+"""
+
+
+def test_dev_stdout_gets_the_tar_streamed(
+    single_source: Path, tmp_path: Path, repo_root: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{repo_root / 'app'}{os.pathsep}{repo_root}"}
+    result = subprocess.run(
+        [sys.executable, "-c", STDOUT_SCRIPT, f"oci:{single_source}:app"],
+        capture_output=True, env=env, cwd=tmp_path, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    manifest_json = tar_json(result.stdout, "manifest.json")
+    assert manifest_json[0]["RepoTags"] == [] and len(manifest_json[0]["Layers"]) == 2
+    assert os.listdir(tmp_path) == []  # nothing staged in the working folder
+

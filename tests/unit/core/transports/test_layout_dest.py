@@ -1,0 +1,682 @@
+"""Writing OCI image layouts: ``OCILayoutDestination`` (spyglass.core.transports.layout).
+
+Images come from ``tests.helpers.imagebuild`` layouts and are copied by
+driving the ``ImageDestination`` protocol by hand (:func:`copy_image`, which
+the other ``test_*_dest.py`` files share), then read back with our own read
+side, skopeo and umoci.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import subprocess
+import threading
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    InvalidLayout,
+    InvalidReference,
+    SizeMismatch,
+    TransportError,
+    Unsupported,
+)
+from spyglass.core.manifest import (
+    REF_NAME_ANNOTATION,
+    Descriptor,
+    ImageIndex,
+    child_descriptors,
+    parse_manifest,
+)
+from spyglass.core.transports import files as files_module
+from spyglass.core.transports import layout as layout_module
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.core.transports.files import TEMP_PREFIX
+from spyglass.core.transports.layout import INDEX_LOCK, OCILayoutDestination, open_layout
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import (
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    multi_platform_layout,
+)
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def copy_blob(source: ImageSource, dest: ImageDestination, blob: Descriptor) -> None:
+    """Reuse or put one blob, as the copy engine does."""
+    if dest.reuse_blob(blob) is None:
+        with source.open_blob(blob) as stream:
+            written = dest.put_blob(
+                stream, media_type=blob.media_type, digest=blob.digest, size=blob.size
+            )
+        assert (written.digest, written.size) == (blob.digest, blob.size)
+
+
+def _copy_manifest(
+    source: ImageSource, dest: ImageDestination, raw: bytes, media_type: str | None
+) -> Descriptor:
+    manifest = parse_manifest(raw, media_type)
+    if isinstance(manifest, ImageIndex):
+        for child in manifest.manifests:
+            child_raw, _ = source.get_manifest(str(child.digest))
+            _copy_manifest(source, dest, child_raw, child.media_type)
+    else:
+        for blob in child_descriptors(manifest):
+            copy_blob(source, dest, blob)
+    dest.put_manifest(raw, manifest.media_type, manifest.digest)
+    return Descriptor(manifest.media_type, manifest.digest, len(raw))
+
+
+def copy_image(source: ImageSource, dest: ImageDestination) -> Descriptor:
+    """Copy the image ``source`` names, every instance, unchanged; commit; return the top."""
+    raw, media_type = source.get_manifest()
+    top = _copy_manifest(source, dest, raw, media_type)
+    dest.commit(top, raw)
+    return top
+
+
+def single_image_layout(root: Path, *, ref: str = "app", marker: bytes = b"v1\n") -> str:
+    """An OCI layout holding one small linux/amd64 image tagged ``ref``; returns its digest."""
+    builder = LayoutBuilder(root)
+    descriptor = builder.add_image(
+        ImageSpec(
+            layers=[
+                LayerSpec({"/etc/motd": b"hello\n"}),
+                LayerSpec({"/app/version": marker}, compression="none"),
+            ],
+            cmd=["/bin/sh"],
+        )
+    )
+    builder.tag(descriptor, ref)
+    return str(descriptor["digest"])
+
+
+def leftovers(*folders: Path) -> list[str]:
+    """Temporary files or folders of ours in ``folders`` (not recursive)."""
+    found = []
+    for folder in folders:
+        if folder.is_dir():
+            found += [name for name in os.listdir(folder) if TEMP_PREFIX in name]
+    return found
+
+
+def blob_files(layout: Path) -> set[str]:
+    return {
+        f"{alg.name}:{blob.name}"
+        for alg in (layout / "blobs").iterdir()
+        for blob in alg.iterdir()
+    }
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"{args} failed: {result.stderr}"
+    return result.stdout
+
+
+class ChunkStream:
+    """A stream of fixed chunks; ``on_chunk(i)`` runs before chunk ``i`` is returned."""
+
+    def __init__(self, chunks: list[bytes], on_chunk: Any = None) -> None:
+        self._chunks = list(chunks)
+        self._index = 0
+        self._on_chunk = on_chunk
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._index >= len(self._chunks):
+            return b""
+        if self._on_chunk is not None:
+            self._on_chunk(self._index)
+        chunk = self._chunks[self._index]
+        self._index += 1
+        return chunk
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def multi_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("src") / "multi"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def single_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("src") / "single"
+    single_image_layout(root)
+    single_image_layout(root, ref="other", marker=b"v2\n")
+    return root
+
+
+def index_entries(layout: Path) -> list[tuple[str | None, str]]:
+    data = json.loads((layout / "index.json").read_bytes())
+    return [
+        ((entry.get("annotations") or {}).get(REF_NAME_ANNOTATION), entry["digest"])
+        for entry in data["manifests"]
+    ]
+
+
+# --------------------------------------------------------------------------- a new layout
+
+
+def test_a_new_folder_becomes_a_layout_holding_the_image(
+    multi_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "new" / "layout"
+    source = open_source(f"oci:{multi_source}:latest")
+    dest = open_destination(f"oci:{out}:v1")
+    assert isinstance(dest, OCILayoutDestination)
+    assert isinstance(dest, ImageDestination)
+    assert dest.description == f"oci:{out}:v1"
+    top = copy_image(source, dest)
+    dest.close()
+
+    assert json.loads((out / "oci-layout").read_bytes()) == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads((out / "index.json").read_bytes())
+    assert index["schemaVersion"] == 2 and index["mediaType"] == media.OCI_INDEX
+    assert index["manifests"] == [
+        {
+            "mediaType": media.OCI_INDEX,
+            "digest": str(top.digest),
+            "size": top.size,
+            "annotations": {REF_NAME_ANNOTATION: "v1"},
+        }
+    ]
+    assert leftovers(out) == []
+
+    # our read side: the same manifests, every blob verifies
+    back = open_source(f"oci:{out}:v1")
+    assert back.get_manifest()[0] == source.get_manifest()[0]
+    index_manifest = parse_manifest(*back.get_manifest())
+    assert isinstance(index_manifest, ImageIndex) and len(index_manifest.manifests) == 3
+    for child in index_manifest.manifests:
+        raw, _ = back.get_manifest(str(child.digest))
+        assert raw == source.get_manifest(str(child.digest))[0]
+        for blob in child_descriptors(parse_manifest(raw, child.media_type)):
+            with back.open_blob(blob) as stream:
+                stream.readall()
+                assert stream.verified
+    assert blob_files(out) == blob_files(multi_source)
+
+
+def test_skopeo_and_umoci_read_what_was_written(single_source: Path, tmp_path: Path) -> None:
+    skopeo = require_tool("skopeo")
+    out = tmp_path / "out"
+    top = copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
+    inspected = json.loads(run(skopeo, "inspect", f"oci:{out}:app"))
+    assert inspected["Digest"] == str(top.digest)
+    copied = f"oci:{tmp_path / 'by-skopeo'}:app"
+    run(skopeo, "copy", "-q", f"oci:{out}:app", copied)
+    # skopeo compresses the uncompressed layer on the way, so compare the configs
+    config = run(skopeo, "inspect", "--config", "--raw", f"oci:{out}:app")
+    assert run(skopeo, "inspect", "--config", "--raw", copied) == config
+
+    umoci = require_tool("umoci")
+    assert run(umoci, "ls", "--layout", str(out)).split() == ["app"]
+    bundle = tmp_path / "bundle"
+    run(umoci, "unpack", "--rootless", "--image", f"{out}:app", str(bundle))
+    assert (bundle / "rootfs" / "app" / "version").read_bytes() == b"v1\n"
+
+
+def test_an_empty_folder_becomes_a_layout(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
+    assert sorted(os.listdir(out)) == ["blobs", "index.json", INDEX_LOCK, "oci-layout"]
+
+
+def test_a_folder_of_other_files_is_refused_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "photos"
+    out.mkdir()
+    (out / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(InvalidLayout, match="is not empty and is not an OCI image layout") as err:
+        OCILayoutDestination(out, "app")
+    assert str(out) in str(err.value)
+    assert os.listdir(out) == ["cat.jpg"]
+
+
+def test_a_dir_image_folder_gets_a_hint(tmp_path: Path) -> None:
+    out = tmp_path / "dirimage"
+    out.mkdir()
+    (out / "version").write_text("Directory Transport Version: 1.1\n")
+    (out / "manifest.json").write_text("{}")
+    with pytest.raises(InvalidLayout, match=f"write to it as dir:{out}"):
+        OCILayoutDestination(out, None)
+
+
+def test_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_bytes(b"x")
+    with pytest.raises(InvalidLayout, match="is not a folder"):
+        OCILayoutDestination(target, "app")
+
+
+def test_a_position_cannot_be_written(tmp_path: Path) -> None:
+    with pytest.raises(InvalidReference, match="only works for reading"):
+        open_destination(f"oci:{tmp_path}:@0")
+
+
+def test_a_broken_index_is_refused_when_opening(tmp_path: Path) -> None:
+    out = tmp_path / "broken"
+    out.mkdir()
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (out / "index.json").write_text("{not json")
+    with pytest.raises(InvalidLayout, match=r"index\.json that is not JSON"):
+        OCILayoutDestination(out, "app")
+    assert (out / "index.json").read_text() == "{not json"
+
+
+def test_read_only_folder_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders: permissions are not enforced")
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        with pytest.raises(TransportError, match=r"^Cannot write .*Permission denied\.$"):
+            OCILayoutDestination(out, "app")
+    finally:
+        out.chmod(0o755)
+
+
+def test_supported_types_are_oci_only(tmp_path: Path) -> None:
+    dest = OCILayoutDestination(tmp_path / "l", "app")
+    assert dest.supported_manifest_types == (media.OCI_MANIFEST, media.OCI_INDEX)
+    assert dest.accepts_lists is True
+    assert dest.desired_layer_compression is None
+    raw = b'{"schemaVersion":2,"mediaType":"' + media.DOCKER_V2S2.encode() + b'"}'
+    with pytest.raises(Unsupported, match="OCI image manifests and indexes only"):
+        dest.put_manifest(raw, media.DOCKER_V2S2, Digest.of(raw))
+    dest.close()
+
+
+# --------------------------------------------------------------------------- index.json
+
+
+def test_a_ref_is_replaced_in_place(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    app = open_source(f"oci:{single_source}:app")
+    other = open_source(f"oci:{single_source}:other")
+    first = {ref: copy_image(app, OCILayoutDestination(out, ref)) for ref in ("a", "b", "c")}
+    replaced = copy_image(other, OCILayoutDestination(out, "b"))
+    assert replaced.digest != first["b"].digest
+    assert index_entries(out) == [
+        ("a", str(first["a"].digest)),
+        ("b", str(replaced.digest)),
+        ("c", str(first["c"].digest)),
+    ]
+    assert open_source(f"oci:{out}:b").get_manifest()[0] == other.get_manifest()[0]
+
+
+def test_without_a_ref_an_unnamed_entry_of_the_same_digest_is_reused(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    app = open_source(f"oci:{single_source}:app")
+    top = copy_image(app, OCILayoutDestination(out, None))
+    copy_image(app, OCILayoutDestination(out, None))
+    copy_image(app, OCILayoutDestination(out, "named"))
+    assert index_entries(out) == [(None, str(top.digest)), ("named", str(top.digest))]
+    other = copy_image(open_source(f"oci:{single_source}:other"), OCILayoutDestination(out, None))
+    assert index_entries(out)[-1] == (None, str(other.digest))
+
+
+def test_other_entries_and_fields_of_the_index_are_kept(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    multi_platform_layout(out, ref="kept")
+    index = json.loads((out / "index.json").read_bytes())
+    index["annotations"] = {"org.example.note": "keep me"}
+    (out / "index.json").write_text(json.dumps(index))
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "new"))
+    after = json.loads((out / "index.json").read_bytes())
+    assert after["annotations"] == {"org.example.note": "keep me"}
+    assert after["manifests"][0] == index["manifests"][0]
+    assert [ref for ref, _ in index_entries(out)] == ["kept", "new"]
+
+
+def test_an_empty_layout_umoci_made_is_extended(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "umoci"
+    (out / "blobs" / "sha256").mkdir(parents=True)
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (out / "index.json").write_text('{"schemaVersion":2,"manifests":null}')  # umoci init
+    assert list(open_layout(out).list_images()) == []
+    top = copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
+    assert index_entries(out) == [("app", str(top.digest))]
+
+
+def test_an_index_broken_during_the_copy_is_left_alone(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    source = open_source(f"oci:{single_source}:app")
+    dest = OCILayoutDestination(out, "app")
+    raw, media_type = source.get_manifest()
+    top = _copy_manifest(source, dest, raw, media_type)
+    (out / "index.json").write_text('{"manifests": "nope"}')
+    with pytest.raises(InvalidLayout, match="left as it is"):
+        dest.commit(top, raw)
+    assert (out / "index.json").read_text() == '{"manifests": "nope"}'
+
+
+def test_commit_stores_the_top_manifest_if_it_was_not_put(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    source = open_source(f"oci:{single_source}:app")
+    raw, media_type = source.get_manifest()
+    manifest = parse_manifest(raw, media_type)
+    dest = OCILayoutDestination(out, "app")
+    for blob in child_descriptors(manifest):
+        copy_blob(source, dest, blob)
+    dest.commit(Descriptor(manifest.media_type, manifest.digest, len(raw)), raw)
+    assert open_source(f"oci:{out}:app").get_manifest()[0] == raw
+
+
+def test_nothing_more_is_written_after_commit(single_source: Path, tmp_path: Path) -> None:
+    dest = OCILayoutDestination(tmp_path / "out", "app")
+    copy_image(open_source(f"oci:{single_source}:app"), dest)
+    with pytest.raises(TransportError, match="already committed"):
+        dest.put_blob(io.BytesIO(b"x"), media_type="x", digest=None, size=None)
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def test_concurrent_commits_from_threads_keep_every_ref(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    OCILayoutDestination(out, None).close()  # create it once, empty
+    refs = [f"t{worker}-{n}" for worker in range(6) for n in range(8)]
+
+    def commit(ref: str) -> None:
+        dest = OCILayoutDestination(out, ref)
+        copy_image(open_source(f"oci:{single_source}:app"), dest)
+        dest.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(commit, refs))
+    assert sorted(str(ref) for ref, _ in index_entries(out)) == sorted(refs)
+    assert leftovers(out) == []
+
+
+def commit_refs_in_a_process(layout: str, source: str, prefix: str, count: int) -> None:
+    """Run in a child process: commit ``count`` refs named ``prefix-N`` into ``layout``."""
+    src = open_source(source)
+    for n in range(count):
+        dest = OCILayoutDestination(Path(layout), f"{prefix}-{n}")
+        copy_image(src, dest)
+        dest.close()
+
+
+def test_concurrent_commits_from_processes_keep_every_ref(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    source = f"oci:{single_source}:app"
+    copy_image(open_source(source), OCILayoutDestination(out, "first"))
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=commit_refs_in_a_process, args=(str(out), source, f"p{n}", 15)
+        )
+        for n in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    expected = ["first"] + [f"p{n}-{i}" for n in range(3) for i in range(15)]
+    assert sorted(str(ref) for ref, _ in index_entries(out)) == sorted(expected)
+
+
+# --------------------------------------------------------------------------- failing blobs
+
+
+def index_and_blobs(out: Path) -> tuple[bytes, set[str]]:
+    return (out / "index.json").read_bytes(), blob_files(out)
+
+
+def test_a_digest_mismatch_leaves_nothing(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
+    before = index_and_blobs(out)
+    dest = OCILayoutDestination(out, "app")
+    claimed = Digest.of(b"what was promised")
+    with pytest.raises(DigestMismatch, match=str(claimed)):
+        dest.put_blob(
+            ChunkStream([b"what was ", b"delivered"]),
+            media_type=media.OCI_LAYER,
+            digest=claimed,
+            size=len(b"what was delivered"),
+        )
+    assert leftovers(out) == []
+    assert not (out / "blobs" / "sha256" / claimed.hex).exists()
+    dest.abort()
+    assert index_and_blobs(out) == before
+
+
+def test_a_short_stream_is_a_size_mismatch(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    data = b"0123456789"
+    with pytest.raises(SizeMismatch, match="has 10 bytes but its descriptor promises 11"):
+        dest.put_blob(io.BytesIO(data), media_type="x", digest=Digest.of(data), size=11)
+    assert leftovers(out) == [] and blob_files(out) == set()
+
+
+def test_an_endless_stream_fails_as_soon_as_it_is_too_long(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    reads = 0
+
+    class Endless:
+        def read(self, n: int = -1, /) -> bytes:
+            nonlocal reads
+            reads += 1
+            return b"x" * 4096
+
+    with pytest.raises(SizeMismatch, match="longer than the 10000 bytes"):
+        dest.put_blob(Endless(), media_type="x", digest=Digest.of(b"y"), size=10000)
+    assert reads == 3
+    assert leftovers(out) == [] and blob_files(out) == set()
+
+
+def test_a_failing_stream_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+
+    def fail(index: int) -> None:
+        if index == 2:
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    with pytest.raises(TransportError, match=r"Connection reset by peer\. Nothing was stored\.$"):
+        dest.put_blob(
+            ChunkStream([b"a", b"b", b"c"], fail), media_type="x", digest=None, size=None
+        )
+    assert leftovers(out) == [] and blob_files(out) == set()
+
+
+def test_cancelling_mid_blob_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    token = CancelToken()
+    moved: list[int] = []
+
+    def cancel_after_first(index: int) -> None:
+        if index == 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        dest.put_blob(
+            ChunkStream([b"a" * 100, b"b" * 100, b"c" * 100], cancel_after_first),
+            media_type="x",
+            digest=None,
+            size=None,
+            cancel=token,
+            progress=moved.append,
+        )
+    assert moved == [100, 100]  # the chunk read when the token was set is the last one
+    assert leftovers(out) == [] and blob_files(out) == set()
+
+
+def test_abort_removes_a_blob_still_being_written(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    before = (out / "index.json").read_bytes()
+    started, release = threading.Event(), threading.Event()
+
+    def hold(index: int) -> None:
+        if index == 1:
+            started.set()
+            release.wait(10)
+
+    errors: list[BaseException] = []
+
+    def put() -> None:
+        try:
+            dest.put_blob(
+                ChunkStream([b"a", b"b"], hold), media_type="x", digest=None, size=None
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=put)
+    writer.start()
+    assert started.wait(10)
+    assert len(leftovers(out)) == 1
+    dest.abort()
+    assert leftovers(out) == []
+    release.set()
+    writer.join(10)
+    assert len(errors) == 1 and isinstance(errors[0], TransportError)
+    assert blob_files(out) == set()
+    assert (out / "index.json").read_bytes() == before
+
+
+def test_put_blob_without_a_digest_computes_sha256(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    data = b"recompressed content"
+    progress: list[int] = []
+    written = dest.put_blob(
+        ChunkStream([data[:5], data[5:]]), media_type="m", digest=None, size=None,
+        progress=progress.append,
+    )
+    assert written == Descriptor("m", Digest.of(data), len(data))
+    assert progress == [5, len(data) - 5]
+    blob = out / "blobs" / "sha256" / Digest.of(data).hex
+    assert blob.read_bytes() == data
+    assert blob.stat().st_mode & 0o777 == 0o644
+
+
+def test_memory_does_not_grow_with_the_blob(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    chunk = os.urandom(1024 * 1024)
+    count = 48
+
+    class Big:
+        sent = 0
+
+        def read(self, n: int = -1, /) -> bytes:
+            if self.sent == count:
+                return b""
+            self.sent += 1
+            return chunk
+
+    tracemalloc.start()
+    try:
+        written = dest.put_blob(Big(), media_type="x", digest=None, size=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written.size == count * len(chunk)
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for a {written.size}-byte blob"
+
+
+# --------------------------------------------------------------------------- reuse
+
+
+def test_reuse_verifies_an_existing_blob(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    source = open_source(f"oci:{single_source}:app")
+    copy_image(source, OCILayoutDestination(out, "app"))
+    manifest = parse_manifest(*source.get_manifest())
+    layer = child_descriptors(manifest)[1]
+    path = out / "blobs" / "sha256" / layer.digest.hex
+    assert OCILayoutDestination(out, "x").reuse_blob(layer) == "exists"
+
+    path.write_bytes(b"\0" * layer.size)  # right size, wrong content
+    dest = OCILayoutDestination(out, "x")
+    assert dest.reuse_blob(layer) is None
+    copy_blob(source, dest, layer)
+    with source.open_blob(layer) as stream:
+        assert path.read_bytes() == stream.readall()
+    assert dest.reuse_blob(layer) == "exists"
+
+
+def test_reuse_hashes_each_blob_at_most_once(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    source = open_source(f"oci:{single_source}:app")
+    copy_image(source, OCILayoutDestination(out, "app"))
+    blobs = list(child_descriptors(parse_manifest(*source.get_manifest())))
+    hashed: list[Digest] = []
+    real = files_module.file_matches
+
+    def counting(path: Path, digest: Digest, size: int | None, **kwargs: Any) -> bool:
+        hashed.append(digest)
+        return real(path, digest, size, **kwargs)
+
+    monkeypatch.setattr(layout_module, "file_matches", counting)
+    dest = OCILayoutDestination(out, "again")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(dest.reuse_blob, blobs * 4))
+    assert answers == ["exists"] * len(answers)
+    assert sorted(hashed) == sorted(b.digest for b in blobs)
+    fresh = b"written in this copy"
+    dest.put_blob(io.BytesIO(fresh), media_type="x", digest=None, size=None)
+    assert dest.reuse_blob(Descriptor("x", Digest.of(fresh), len(fresh))) == "exists"
+    assert len(hashed) == len(blobs)
+
+
+def test_reuse_of_a_missing_or_mis_sized_blob_is_none(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    data = b"abc"
+    assert dest.reuse_blob(Descriptor("x", Digest.of(data), 3)) is None
+    dest.put_blob(io.BytesIO(data), media_type="x", digest=None, size=None)
+    assert dest.reuse_blob(Descriptor("x", Digest.of(data), 4)) is None
+
+
+def test_a_linked_blob_is_not_trusted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    data = b"secret"
+    (tmp_path / "elsewhere").write_bytes(data)
+    (out / "blobs" / "sha256").mkdir(parents=True)
+    (out / "blobs" / "sha256" / Digest.of(data).hex).symlink_to(tmp_path / "elsewhere")
+    assert dest.reuse_blob(Descriptor("x", Digest.of(data), len(data))) is None
+
