@@ -1,0 +1,203 @@
+"""``spyglass copy SRC DST``: copy an image between any two places, as skopeo copy does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from spyglass.cli.common import Commands, note, parse_bool, resolve_name
+from spyglass.core.errors import SpyglassError
+
+if TYPE_CHECKING:
+    from spyglass.core.copy import CopyEvent, CopyOptions
+    from spyglass.core.reference import ImageName
+    from spyglass.core.transports.registry import RegistryOptions
+
+
+def add_parser(commands: Commands) -> None:
+    parser = commands.add_parser(
+        "copy",
+        help="copy an image from SOURCE to DESTINATION",
+        description="Copy an image between registries, layouts, dir: folders and archives. "
+        "Names as for inspect; progress goes to stderr.",
+    )
+    parser.add_argument("source", metavar="SOURCE")
+    parser.add_argument("destination", metavar="DESTINATION")
+    parser.add_argument("--all", "-a", action="store_true",
+                        help="copy every image of a list (same as --multi-arch all)")
+    parser.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+                        help="copy this instance of a list (repeat for several)")
+    parser.add_argument("--multi-arch", choices=("system", "all", "index-only"),
+                        default=None, help="which images of a list to copy (default system)")
+    parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
+                        help="write manifests in this format")
+    parser.add_argument("--dest-compress-format", choices=("gzip", "zstd", "none"),
+                        help="recompress layers to this format")
+    parser.add_argument("--dest-compress-level", type=int, metavar="N")
+    parser.add_argument("--preserve-digests", action="store_true",
+                        help="refuse any change that would alter a digest")
+    parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                        help="blob transfers at once (default 8)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument("--digestfile", type=Path, metavar="FILE",
+                        help="write the digest of what was written to FILE")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    parser.add_argument("--authfile", type=Path, metavar="FILE")
+    parser.add_argument("--retry-times", type=int, default=3, metavar="N")
+    for side in ("src", "dest"):
+        parser.add_argument(f"--{side}-creds", metavar="USER[:PASS]")
+        parser.add_argument(f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True,
+                            default=True, metavar="BOOL")
+        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR")
+    parser.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> CopyOptions:
+    from spyglass.core.copy import DEFAULT_PARALLEL, CopyOptions, MultiArch
+    from spyglass.core.platform import Platform
+
+    multi_arch: MultiArch = args.multi_arch or ("all" if args.all else "system")
+    if args.all and args.multi_arch not in (None, "all"):
+        raise SpyglassError(f"--all and --multi-arch {args.multi_arch} contradict each other.")
+    parallel = args.parallel if args.parallel is not None else DEFAULT_PARALLEL
+    if parallel < 1:
+        raise SpyglassError(f"--parallel {parallel} is not a positive number.")
+    return CopyOptions(
+        platforms=tuple(Platform.parse(p) for p in args.platform),
+        multi_arch=multi_arch,
+        format=args.format,
+        compression=args.dest_compress_format,
+        compression_level=args.dest_compress_level,
+        preserve_digests=args.preserve_digests,
+        parallel=parallel,
+    )
+
+
+def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> RegistryOptions:
+    from spyglass.cli.common import ask_password
+    from spyglass.core.credentials import parse_creds
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports.registry import RegistryOptions
+
+    creds_text = getattr(args, f"{side}_creds")
+    host = name.reference.domain if isinstance(name, DockerName) else None
+    creds = ask_password(parse_creds(creds_text), host) if creds_text is not None else None
+    return RegistryOptions(
+        credentials=creds,
+        authfile=args.authfile,
+        tls_verify=getattr(args, f"{side}_tls_verify"),
+        cert_dir=getattr(args, f"{side}_cert_dir"),
+        retry_times=max(0, args.retry_times),
+    )
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
+
+
+class Reporter:
+    """Turns copy events into lines on stderr: a live status line on a terminal,
+    one line per blob otherwise. Called from worker threads."""
+
+    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
+        self._stream = stream
+        self._quiet = quiet
+        self._tty = stream.isatty()
+        self._lock = threading.Lock()
+        self._done: dict[str, int] = {}
+        self._total = 0
+        self._last = 0.0
+
+    def __call__(self, event: CopyEvent) -> None:
+        from spyglass.core import copy as c
+
+        if self._quiet:
+            return
+        with self._lock:
+            if isinstance(event, c.Planned):
+                self._total = event.plan.total_bytes
+                self._line(f"Copying {len(event.plan.blobs)} blobs, {_size(self._total)}")
+            elif isinstance(event, c.BlobSkipped):
+                self._done[str(event.digest)] = event.size
+                what = "already there" if event.how == "exists" else "mounted"
+                self._line(f"Skipping blob {event.digest.short}: {what}")
+            elif isinstance(event, c.BlobStarted) and not self._tty:
+                self._line(f"Copying blob {event.digest.short} ({_size(event.size)})")
+            elif isinstance(event, c.BlobProgress):
+                self._done[str(event.digest)] = event.done
+                self._status()
+            elif isinstance(event, c.BlobDone):
+                how = " (recompressed)" if event.recompressed else ""
+                self._line(f"Copied blob {event.digest.short}{how}")
+            elif isinstance(event, c.ManifestWritten):
+                self._line(f"Writing manifest {event.digest.short}")
+
+    def _line(self, text: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[K")
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def _status(self) -> None:
+        if not self._tty:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1:
+            return
+        self._last = now
+        done = sum(self._done.values())
+        width = 30
+        filled = int(width * done / self._total) if self._total else width
+        bar = "#" * filled + "-" * (width - filled)
+        self._stream.write(f"\r\x1b[K[{bar}] {_size(done)} / {_size(self._total)}")
+        self._stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from spyglass.core.copy import execute, format_plan, plan_copy
+    from spyglass.core.transports import open_destination, open_source
+
+    source_name = resolve_name(args.source)
+    dest_name = _parse_destination(args.destination)
+    options = _options(args)
+    source = open_source(source_name, _registry_options(args, "src", source_name))
+    try:
+        destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
+        try:
+            plan = plan_copy(source, destination, options)
+            if args.dry_run:
+                sys.stdout.write(format_plan(plan) + "\n")
+                destination.abort()
+                return 0
+            reporter = Reporter(sys.stderr, quiet=args.quiet)
+            top = execute(plan, source, destination, options, events=reporter)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    if args.digestfile is not None:
+        try:
+            args.digestfile.write_text(str(top.digest))
+        except OSError as exc:
+            raise SpyglassError(
+                f'Cannot write the digest to "{args.digestfile}": {exc.strerror or exc}.'
+            ) from exc
+    if args.quiet:
+        return 0
+    note(f"Copied {args.source} to {args.destination} ({top.digest}).")
+    return 0
+
+
+def _parse_destination(text: str) -> ImageName:
+    """A destination name: like a source, but a bare path is never guessed at."""
+    from spyglass.core.reference import parse_image_name
+
+    return parse_image_name(text)
