@@ -196,6 +196,16 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
     return reason.rstrip(".")
 
 
+def _mentions(exc: BaseException, text: str) -> bool:
+    """True when ``exc`` or an exception it was raised from says ``text``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if text in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _is_tls_failure(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
@@ -313,6 +323,7 @@ class RegistryClient:
         if self.insecure or is_loopback(self.api_host):
             schemes.append("http")
         first_error: SpyglassError | None = None
+        answered: NotARegistry | None = None
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
@@ -326,6 +337,7 @@ class RegistryClient:
             try:
                 self._check_ping(response, base)
             except NotARegistry as exc:
+                answered = answered or exc
                 first_error = first_error or exc
                 continue
             finally:
@@ -334,7 +346,13 @@ class RegistryClient:
                 self._base = base
             return base
         assert first_error is not None
-        raise first_error
+        # a server that answered (not a registry) says more than a failed handshake,
+        # but not more than a certificate that failed verification (a TLS registry
+        # answers plain HTTP with a 400)
+        untrusted = isinstance(first_error, TLSFailed) and _mentions(
+            first_error, "CERTIFICATE_VERIFY_FAILED"
+        )
+        raise first_error if untrusted or answered is None else answered
 
     def check_credentials(self, *, cancel: CancelToken | None = None) -> None:
         """Ask the registry whether the credentials work (``GET /v2/``, authenticated).
@@ -420,6 +438,8 @@ class RegistryClient:
 
     def _tls_sentence(self, exc: BaseException) -> str:
         reason = _describe_transport_error(exc) if isinstance(exc, httpx.TransportError) else exc
+        if self.insecure:
+            return f"The TLS connection to {self.api_host} failed ({reason})."
         if "CERTIFICATE_VERIFY_FAILED" not in str(reason):
             return (
                 f"The TLS connection to {self.api_host} failed ({reason}). If the registry "

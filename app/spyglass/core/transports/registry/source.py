@@ -6,9 +6,14 @@ import threading
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
+from spyglass.core.errors import ConnectionFailed, RegistryError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
-from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
+from spyglass.core.transports.registry.client import (
+    ManifestResponse,
+    RegistryClient,
+    ResponseStream,
+)
 
 
 class RegistryImageSource:
@@ -67,7 +72,9 @@ class RegistryImageSource:
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
     ) -> VerifyingReader:
         """Override ImageSource.open_blob."""
-        stream = self.client.open_blob(self.repository, descriptor.digest, cancel=cancel)
+        stream = ResumingBlobStream(
+            self.client, self.repository, descriptor.digest, cancel=cancel
+        )
         cache = self._cache if self._cache is not None else default_cache()
         cache.record(self.client.host, self.repository, descriptor.digest)
         return VerifyingReader(
@@ -80,3 +87,53 @@ class RegistryImageSource:
 
     def close(self) -> None:
         """Override ImageSource.close: connections belong to the shared pool."""
+
+
+class ResumingBlobStream:
+    """A blob download that picks up where it broke off.
+
+    When the connection drops mid-blob, the rest is asked for with a ``Range``
+    request, at most ``client.retry_times`` times; it is used only when the
+    registry answers 206 with a ``Content-Range`` starting at the right byte
+    (:meth:`RegistryClient.open_blob` checks that). Otherwise the original
+    error stands: bytes already handed on cannot be taken back, so a download
+    is never silently restarted underneath its reader.
+    """
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        digest: Digest,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._client = client
+        self._repository = repository
+        self._digest = digest
+        self._cancel = cancel
+        self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel)
+        self._offset = 0
+        self._resumes = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        while True:
+            try:
+                data = self._stream.read(n)
+            except ConnectionFailed as broken:
+                self._stream.close()
+                if self._resumes >= self._client.retry_times:
+                    raise
+                self._resumes += 1
+                try:
+                    self._stream = self._client.open_blob(
+                        self._repository, self._digest, start=self._offset, cancel=self._cancel
+                    )
+                except (ConnectionFailed, RegistryError):
+                    raise broken from None
+                continue
+            self._offset += len(data)
+            return data
+
+    def close(self) -> None:
+        self._stream.close()

@@ -161,3 +161,17 @@ def test_not_a_registry(make_client, answer) -> None:
 def test_registries(make_client, answer) -> None:
     client, _ = make_client(answer)
     assert client.ping() == f"https://{HOST}"
+
+
+def test_loopback_web_server_is_not_a_registry_rather_than_a_tls_failure(make_client) -> None:
+    """https to a plain-HTTP server fails its handshake; what http answers says more."""
+
+    def wrong_version(request: httpx.Request) -> httpx.Response:
+        cause = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+
+    web = lambda request: httpx.Response(404, text="404 page not found")  # noqa: E731
+    client, seen = make_client(by_scheme(wrong_version, web), host="127.0.0.1:8080")
+    with pytest.raises(NotARegistry, match="does not look like a container registry"):
+        client.ping()
+    assert schemes(seen.requests) == ["https", "http"]

@@ -1,0 +1,73 @@
+"""An interrupted blob download resumes with a Range request, and only on a proper 206."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.errors import ConnectionFailed
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.registry.source import RegistryImageSource
+from tests.unit.core.transports.registry.fakes import API
+
+BLOB = os.urandom(3 * 1024 * 1024 + 17)
+DIGEST = Digest.of(BLOB)
+PATH = f"/v2/app/blobs/{DIGEST}"
+
+
+def breaking_body(data: bytes, cut: int) -> Iterator[bytes]:
+    yield data[:cut]
+    raise httpx.ReadError("connection reset by peer")
+
+
+class Server:
+    """Serves BLOB, breaking the first response after ``cut`` bytes."""
+
+    def __init__(self, *, honour_range: bool, cut: int = 1024 * 1024 + 5) -> None:
+        self.honour_range = honour_range
+        self.cut = cut
+        self.ranges: list[str | None] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200, headers=API)
+        assert request.url.path == PATH
+        wanted = request.headers.get("range")
+        self.ranges.append(wanted)
+        if wanted is None:
+            return httpx.Response(200, content=breaking_body(BLOB, self.cut))
+        start = int(wanted.removeprefix("bytes=").rstrip("-"))
+        if not self.honour_range:
+            return httpx.Response(200, content=BLOB)
+        return httpx.Response(
+            206, content=BLOB[start:],
+            headers={"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"},
+        )
+
+
+def read_all(make_client, server: Server) -> bytes:
+    client, _ = make_client(server)
+    source = RegistryImageSource(client, "app", "latest")
+    descriptor = Descriptor("application/octet-stream", DIGEST, len(BLOB))
+    with source.open_blob(descriptor) as reader:
+        return reader.read()
+
+
+def test_a_broken_download_resumes_where_it_stopped(make_client) -> None:
+    server = Server(honour_range=True)
+    assert read_all(make_client, server) == BLOB
+    # resumed from the last byte handed on (a partial chunk in flight is asked again)
+    assert server.ranges[0] is None and len(server.ranges) == 2
+    start = int(str(server.ranges[1]).removeprefix("bytes=").rstrip("-"))
+    assert 0 < start <= server.cut
+
+
+def test_a_registry_ignoring_range_gets_the_original_error(make_client) -> None:
+    server = Server(honour_range=False)
+    with pytest.raises(ConnectionFailed, match="broke off"):
+        read_all(make_client, server)
+    assert len(server.ranges) == 2 and server.ranges[1] is not None
