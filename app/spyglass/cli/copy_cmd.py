@@ -134,7 +134,7 @@ class Reporter:
             elif isinstance(event, c.BlobProgress):
                 self._done[str(event.digest)] = event.done
                 self._status()
-            elif isinstance(event, c.BlobDone):
+            elif isinstance(event, c.BlobDone) and self._tty:
                 how = " (recompressed)" if event.recompressed else ""
                 self._line(f"Copied blob {event.digest.short}{how}")
             elif isinstance(event, c.ManifestWritten):

@@ -452,3 +452,26 @@ def test_missing_blob(tmp_layout: Path) -> None:
         f"The blob {descriptor.digest} is missing from {tmp_layout} "
         f"(expected at blobs/sha256/{descriptor.digest.hex})."
     )
+
+
+def test_an_unreadable_layout_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permissions are not enforced for root, so the refusal is simulated at the OS call."""
+    from spyglass.core.errors import TransportError
+    from spyglass.core.transports import detect_location_kind
+
+    root = tmp_path / "locked"
+    multi_platform_layout(root)
+    real_is_file = Path.is_file
+
+    def refuse(self: Path) -> bool:
+        if root in self.parents or self == root:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", refuse)
+    with pytest.raises(TransportError, match=r'Cannot read ".*locked.*": Permission denied\.'):
+        open_layout_image(root, "latest")
+    with pytest.raises(TransportError, match="Permission denied"):
+        detect_location_kind(root)

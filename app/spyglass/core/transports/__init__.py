@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spyglass.core.errors import InvalidLayout
+from spyglass.core.errors import InvalidLayout, TransportError
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -139,8 +139,18 @@ def open_destination(
 def detect_location_kind(path: Path) -> str:
     """Which transport a path on disk is: ``oci``, ``dir``, ``oci-archive`` or ``docker-archive``.
 
-    Raises :class:`InvalidLayout` with a sentence when it is none of them.
+    Raises :class:`InvalidLayout` with a sentence when it is none of them, and
+    :class:`TransportError` when it cannot be looked at.
     """
+    try:
+        return _detect(path)
+    except PermissionError as exc:
+        from spyglass.core.transports.files import describe_os_error
+
+        raise TransportError(describe_os_error(exc, path)) from exc
+
+
+def _detect(path: Path) -> str:
     if not path.exists():
         raise InvalidLayout(f'The path "{path}" does not exist.')
     if path.is_dir():

@@ -76,20 +76,33 @@ class DirTree:
             )
         return full
 
-    def open(self, path: str) -> IO[bytes]:
+    def _regular(self, path: str) -> Path:
+        """The file for ``path``; FileNotFoundError when there is none, a sentence when
+        it cannot be looked at (permissions)."""
         full = self._path(path)
-        if not full.is_file():
-            raise FileNotFoundError(str(full))
-        return full.open("rb")
+        try:
+            if not full.is_file():
+                raise FileNotFoundError(str(full))
+        except PermissionError as exc:
+            raise TransportError(describe_os_error(exc, full)) from exc
+        return full
+
+    def open(self, path: str) -> IO[bytes]:
+        full = self._regular(path)
+        try:
+            return full.open("rb")
+        except PermissionError as exc:
+            raise TransportError(describe_os_error(exc, full)) from exc
 
     def exists(self, path: str) -> bool:
-        return self._path(path).is_file()
+        try:
+            self._regular(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def size(self, path: str) -> int:
-        full = self._path(path)
-        if not full.is_file():
-            raise FileNotFoundError(str(full))
-        return full.stat().st_size
+        return self._regular(path).stat().st_size
 
     def close(self) -> None:
         pass

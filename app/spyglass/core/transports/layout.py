@@ -267,11 +267,15 @@ class OCILayoutLocation:
 
 
 def check_directory(path: Path, kind: str) -> None:
-    """Refuse a path that does not exist or is not a folder, with a sentence."""
-    if not path.exists():
-        raise InvalidLayout(f'The path "{path}" does not exist; expected {kind} folder.')
-    if not path.is_dir():
-        raise InvalidLayout(f'"{path}" is not a folder; expected {kind} folder.')
+    """Refuse a path that does not exist, is not a folder or cannot be read, with a sentence."""
+    try:
+        if not path.exists():
+            raise InvalidLayout(f'The path "{path}" does not exist; expected {kind} folder.')
+        if not path.is_dir():
+            raise InvalidLayout(f'"{path}" is not a folder; expected {kind} folder.')
+        os.listdir(path)
+    except PermissionError as exc:
+        raise TransportError(describe_os_error(exc, path)) from exc
 
 
 def open_layout(path: Path) -> OCILayoutLocation:

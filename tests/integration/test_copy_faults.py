@@ -1,0 +1,331 @@
+"""The copy engine when things go wrong: a registry that goes away, corrupt blobs,
+cancellation, concurrent writers and a destination that cannot be written.
+
+The copies run in-process (``copy_image``) so the tests can act from the event
+callback at an exact point of the copy; every failure must leave the destination
+layout as it was (``index.json`` unchanged, no ``.spyglass-tmp-*`` files) and
+raise one sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    CopyCancelled,
+    CopyEvent,
+    CopyOptions,
+    Failed,
+    Finished,
+    copy_image,
+)
+from spyglass.core.errors import (
+    Cancelled,
+    DigestMismatch,
+    SizeMismatch,
+    SpyglassError,
+    VerificationError,
+)
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.registry import RegistryOptions
+from tests.helpers.imagebuild import (
+    REF_NAME_ANNOTATION,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    multi_platform_layout,
+)
+from tests.helpers.registry import RegistryServer, push_image
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NO_RETRIES = RegistryOptions(retry_times=0)
+ALL = CopyOptions(multi_arch="all", parallel=1)
+
+
+def one_sentence(error: BaseException) -> str:
+    text = str(error)
+    assert "\n" not in text and text.endswith("."), text
+    return text
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob(".spyglass-tmp*")]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def refs(layout: Path) -> set[str]:
+    index = json.loads((layout / "index.json").read_bytes())
+    return {m.get("annotations", {}).get(REF_NAME_ANNOTATION) for m in index["manifests"]}
+
+
+def copy(
+    source: str,
+    destination: str,
+    options: CopyOptions = ALL,
+    *,
+    events: Callable[[CopyEvent], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> None:
+    src = open_source(source, NO_RETRIES)
+    try:
+        dst = open_destination(destination, NO_RETRIES)
+        try:
+            copy_image(src, dst, options, events=events, cancel=cancel)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+@pytest.fixture
+def source_layout(tmp_path: Path) -> Path:
+    root = tmp_path / "source"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture
+def destination(tmp_path: Path) -> Path:
+    """An OCI layout that already holds one image, tagged ``old``."""
+    root = tmp_path / "destination"
+    builder = LayoutBuilder(tmp_path / "seed")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/old": b"old\n"})])), "old")
+    copy(f"oci:{tmp_path / 'seed'}:old", f"oci:{root}:old")
+    assert refs(root) == {"old"}
+    return root
+
+
+class Recorder:
+    def __init__(self, action: Callable[[CopyEvent], None] | None = None) -> None:
+        self.events: list[CopyEvent] = []
+        self.lock = threading.Lock()
+        self.action = action
+
+    def __call__(self, event: CopyEvent) -> None:
+        with self.lock:
+            self.events.append(event)
+        if self.action is not None:
+            self.action(event)
+
+
+def test_source_registry_stops_mid_copy(
+    fresh_registry: RegistryServer, source_layout: Path, destination: Path
+) -> None:
+    push_image(fresh_registry, source_layout, "latest", "it/stop:1")
+    index_before = (destination / "index.json").read_bytes()
+    stopped = threading.Event()
+
+    def stop_after_first_blob(event: CopyEvent) -> None:
+        if isinstance(event, BlobDone) and not stopped.is_set():
+            stopped.set()
+            fresh_registry.stop()
+
+    recorder = Recorder(stop_after_first_blob)
+    name = f"docker://{fresh_registry.host}/it/stop:1"
+    with pytest.raises(SpyglassError) as caught:
+        copy(name, f"oci:{destination}:new", events=recorder)
+    assert stopped.is_set()
+    assert not isinstance(caught.value, Cancelled)
+    message = one_sentence(caught.value)
+    assert fresh_registry.host in message or "connect" in message.lower(), message
+    assert isinstance(recorder.events[-1], Failed)
+    assert (destination / "index.json").read_bytes() == index_before
+    assert temp_files(destination) == []
+
+    fresh_registry.start()
+    recorder = Recorder()
+    copy(name, f"oci:{destination}:new", events=recorder)
+    assert isinstance(recorder.events[-1], Finished)
+    assert refs(destination) == {"old", "new"}
+    assert temp_files(destination) == []
+
+
+def test_corrupt_blob_in_the_registry(
+    fresh_registry: RegistryServer, source_layout: Path, destination: Path
+) -> None:
+    push_image(fresh_registry, source_layout, "latest", "it/corrupt:1")
+    index = json.loads((source_layout / "index.json").read_bytes())["manifests"][0]
+    top = json.loads((source_layout / "blobs/sha256" / index["digest"][7:]).read_bytes())
+    amd64 = json.loads(
+        (source_layout / "blobs/sha256" / top["manifests"][0]["digest"][7:]).read_bytes()
+    )
+    layer = amd64["layers"][1]["digest"]  # the amd64-only layer
+    stored = fresh_registry.blob_path(layer)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    index_before = (destination / "index.json").read_bytes()
+
+    with pytest.raises(DigestMismatch) as caught:
+        copy(f"docker://{fresh_registry.host}/it/corrupt:1", f"oci:{destination}:new")
+    assert layer in one_sentence(caught.value)
+    assert (destination / "index.json").read_bytes() == index_before
+    assert temp_files(destination) == []
+    assert not (destination / "blobs/sha256" / layer[7:]).exists()
+
+
+def test_cancel_mid_copy_leaves_the_layout_as_it_was(
+    source_layout: Path, destination: Path
+) -> None:
+    before = snapshot(destination)
+    token = CancelToken()
+
+    def cancel_on_progress(event: CopyEvent) -> None:
+        if isinstance(event, BlobProgress):
+            token.cancel()
+
+    recorder = Recorder(cancel_on_progress)
+    with pytest.raises(Cancelled):
+        copy(f"oci:{source_layout}:latest", f"oci:{destination}:new", events=recorder,
+             cancel=token)
+    assert isinstance(recorder.events[-1], CopyCancelled)
+    assert snapshot(destination) == before
+    assert temp_files(destination) == []
+
+
+def test_cancel_with_parallel_transfers(source_layout: Path, destination: Path) -> None:
+    index_before = (destination / "index.json").read_bytes()
+    token = CancelToken()
+
+    def cancel_after_first(event: CopyEvent) -> None:
+        if isinstance(event, BlobDone):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        copy(f"oci:{source_layout}:latest", f"oci:{destination}:new",
+             CopyOptions(multi_arch="all"), events=Recorder(cancel_after_first), cancel=token)
+    assert (destination / "index.json").read_bytes() == index_before
+    assert temp_files(destination) == []
+
+
+def test_two_concurrent_copies_into_one_layout(
+    source_layout: Path, destination: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    multi_platform_layout(other, docker_media_types=True)
+    errors: list[BaseException] = []
+
+    def run(source: str, ref: str) -> None:
+        try:
+            copy(source, f"oci:{destination}:{ref}", CopyOptions(multi_arch="all"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(f"oci:{source_layout}:latest", "first")),
+        threading.Thread(target=run, args=(f"oci:{other}:latest", "second")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert refs(destination) == {"old", "first", "second"}
+    assert temp_files(destination) == []
+    umoci = shutil.which("umoci")
+    if umoci:
+        listed = subprocess.run([umoci, "ls", "--layout", str(destination)],
+                                capture_output=True, text=True, check=True).stdout.split()
+        assert sorted(listed) == ["first", "old", "second"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "over-long"])
+def test_bad_blob_in_a_source_layout(damage: str, tmp_path: Path, destination: Path) -> None:
+    source = tmp_path / "bad"
+    builder = LayoutBuilder(source)
+    spec = ImageSpec(layers=[LayerSpec({"/a": b"a" * 5000}), LayerSpec({"/b": b"b\n"})])
+    desc = builder.add_image(spec)
+    builder.tag(desc, "bad")
+    layer = builder.read_json(desc)["layers"][0]["digest"]
+    path = builder.blob_path(layer)
+    data = path.read_bytes()
+    path.write_bytes(data[:-10] if damage == "truncated" else data + b"\0" * 10)
+    index_before = (destination / "index.json").read_bytes()
+    recorder = Recorder()
+
+    with pytest.raises(VerificationError) as caught:
+        copy(f"oci:{source}:bad", f"oci:{destination}:new", events=recorder)
+    assert isinstance(caught.value, SizeMismatch | DigestMismatch)
+    assert layer.removeprefix("sha256:") in one_sentence(caught.value)
+    assert isinstance(recorder.events[-1], Failed)
+    assert (destination / "index.json").read_bytes() == index_before
+    assert refs(destination) == {"old"}
+    assert temp_files(destination) == []
+    assert not (destination / "blobs/sha256" / layer[7:]).exists()
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A folder uid 65534 can reach (pytest's own temporary folders are root's, 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="spyglass-ro-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        for path in (folder, *folder.rglob("*")):
+            if path.is_dir():
+                path.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_read_only_destination(public_dir: Path, source_layout: Path, destination: Path) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to run the copy as an unprivileged user")
+    source = Path(shutil.copytree(source_layout, public_dir / "source"))
+    destination = Path(shutil.copytree(destination, public_dir / "destination"))
+    home = public_dir / "home"
+    home.mkdir()
+    for path in (source, *source.rglob("*")):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chown(home, 65534, 65534)
+    os.chown(destination, 65534, 65534)
+    for path in (destination, *destination.rglob("*")):
+        os.chmod(path, 0o555 if path.is_dir() else 0o444)
+    before = snapshot(destination)
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO_ROOT / "app"),
+        "HOME": str(home),
+        **{name: str(home) for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
+                                        "XDG_STATE_HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG")},
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    probe = subprocess.run([*NOBODY, sys.executable, "-c", "import spyglass"], env=environment,
+                           capture_output=True, check=False, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"python cannot run as uid 65534 here: {probe.stderr.decode()[-200:]}")
+    done = subprocess.run(
+        [*NOBODY, sys.executable, "-m", "spyglass", "copy", "--all",
+         f"oci:{source}:latest", f"oci:{destination}:new"],
+        env=environment, capture_output=True, stdin=subprocess.DEVNULL, check=False, timeout=60,
+    )
+    stderr = done.stderr.decode(errors="replace")
+    assert done.returncode == 1, stderr
+    assert done.stdout == b""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("spyglass: ") and lines[0].endswith("."), lines[0]
+    assert str(destination) in lines[0] and "permission" in lines[0].lower(), lines[0]
+    assert snapshot(destination) == before

@@ -1,0 +1,358 @@
+"""``spyglass copy`` end to end: round trips through every transport, and conversions.
+
+Every copy runs the real command line (``python -m spyglass copy`` with
+``app/`` on ``PYTHONPATH``) against a real registry server. After each step
+the digest of what was written is compared with the source's (where nothing
+was converted) through ``spyglass inspect --raw`` and ``skopeo inspect``;
+skopeo reads every output, and umoci every OCI layout written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_INDEX,
+    OCI_LAYER_GZIP,
+    OCI_LAYER_ZSTD,
+    OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    multi_platform_layout,
+)
+from tests.helpers.registry import RegistryServer
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def spyglass(*args: str) -> Result:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
+
+
+def ok(*args: str) -> Result:
+    result = spyglass(*args)
+    assert result.returncode == 0, f"spyglass {' '.join(args)}:\n{result.stderr}"
+    return result
+
+
+def copy(*args: str) -> str:
+    """``spyglass copy ARGS``; return the digest written (from --digestfile)."""
+    digestfile = Path(os.environ.get("TMPDIR", "/tmp")) / f"spyglass-digest-{os.getpid()}"
+    try:
+        ok("copy", "-q", "--digestfile", str(digestfile), *args)
+        return digestfile.read_text().strip()
+    finally:
+        digestfile.unlink(missing_ok=True)
+
+
+def raw_digest(name: str) -> str:
+    """The sha256 of ``spyglass inspect --raw NAME``."""
+    return "sha256:" + hashlib.sha256(ok("inspect", "--raw", name).stdout).hexdigest()
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"{' '.join(args)} failed: {done.stderr.strip()}"
+    return done.stdout
+
+
+def skopeo_inspect(name: str) -> dict[str, object]:
+    skopeo = require_tool("skopeo")
+    result: dict[str, object] = json.loads(
+        run(skopeo, "--insecure-policy", "inspect", "--tls-verify=false", name)
+    )
+    return result
+
+
+def check_digest(name: str, expected: str) -> dict[str, object]:
+    """``spyglass inspect --raw`` and ``skopeo inspect`` both see ``expected`` at the top of
+    ``name``; return the manifest."""
+    raw = ok("inspect", "--raw", name).stdout
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == expected, name
+    assert skopeo_inspect(name)["Digest"] == expected, name
+    manifest: dict[str, object] = json.loads(raw)
+    return manifest
+
+
+def umoci_ls(layout: Path) -> list[str]:
+    umoci = require_tool("umoci")
+    return run(umoci, "ls", "--layout", str(layout)).split()
+
+
+def blob(layout: Path, digest: str) -> bytes:
+    return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def oci_layout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("copy-oci") / "layout"
+    return root, str(multi_platform_layout(root)["digest"])
+
+
+@pytest.fixture(scope="module")
+def docker_layout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("copy-docker") / "layout"
+    return root, str(multi_platform_layout(root, docker_media_types=True)["digest"])
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_round_trip_through_every_transport(
+    kind: str,
+    oci_layout: tuple[Path, str],
+    docker_layout: tuple[Path, str],
+    registry: RegistryServer,
+    tmp_path: Path,
+) -> None:
+    layout, source_digest = oci_layout if kind == "oci" else docker_layout
+    host = registry.host
+    first = f"docker://{host}/it/roundtrip-{kind}/one:1"
+    second = f"docker://{host}/it/roundtrip-{kind}/two:1"
+    top_type = OCI_INDEX if kind == "oci" else DOCKER_MANIFEST_LIST
+
+    # layout → registry
+    assert copy("--all", f"oci:{layout}:latest", first) == source_digest
+    assert check_digest(first, source_digest)["mediaType"] == top_type
+
+    # registry → dir:
+    folder = tmp_path / "dir"
+    assert copy("--all", first, f"dir:{folder}") == source_digest
+    check_digest(f"dir:{folder}", source_digest)
+
+    # dir: → registry, another repository: every blob is mounted, not uploaded
+    done = ok("copy", "--all", f"dir:{folder}", second)
+    assert "mounted" in done.stderr and "Copying blob" not in done.stderr, done.stderr
+    check_digest(second, source_digest)
+
+    # registry → oci-archive: (Docker media types are converted: OCI layouts hold OCI only)
+    archive = tmp_path / "image.tar"
+    archived = copy("--all", second, f"oci-archive:{archive}:v1")
+    if kind == "oci":
+        assert archived == source_digest
+    else:
+        assert archived != source_digest
+    assert check_digest(f"oci-archive:{archive}:v1", archived)["mediaType"] == OCI_INDEX
+
+    # oci-archive: → layout: nothing converted
+    out = tmp_path / "out"
+    assert copy("--all", f"oci-archive:{archive}:v1", f"oci:{out}:v1") == archived
+    check_digest(f"oci:{out}:v1", archived)
+    assert umoci_ls(out) == ["v1"]
+
+    # one platform → docker-archive: (layers decompressed, so digests change) → registry
+    docker_archive = tmp_path / "docker.tar"
+    copy("--platform", "linux/arm64/v8", f"oci:{out}:v1",
+         f"docker-archive:{docker_archive}:it/single:1")
+    inspected = skopeo_inspect(f"docker-archive:{docker_archive}")
+    assert inspected["Architecture"] == "arm64"
+    # a docker-archive stores no manifest: readers (Spyglass and skopeo alike) build one
+    single = raw_digest(f"docker-archive:{docker_archive}")
+    assert inspected["Digest"] == single
+    third = f"docker://{host}/it/roundtrip-{kind}/three:1"
+    pushed = copy(f"docker-archive:{docker_archive}", third)
+    assert pushed == single  # docker-archive → registry converts nothing
+    assert check_digest(third, pushed)["mediaType"] == DOCKER_MANIFEST
+
+
+def test_single_image_layout_unpacks_with_umoci(
+    oci_layout: tuple[Path, str], registry: RegistryServer, tmp_path: Path
+) -> None:
+    umoci = require_tool("umoci")
+    layout, _ = oci_layout
+    remote = f"docker://{registry.host}/it/roundtrip-single:1"
+    copy("--all", f"oci:{layout}:latest", remote)
+    single = tmp_path / "single"
+    digest = copy("--platform", "linux/amd64", remote, f"oci:{single}:amd64")
+    check_digest(f"oci:{single}:amd64", digest)
+    assert umoci_ls(single) == ["amd64"]
+    bundle = tmp_path / "bundle"
+    run(umoci, "unpack", "--rootless", "--image", f"{single}:amd64", str(bundle))
+    assert (bundle / "rootfs" / "etc" / "arch").read_text() == "amd64\n"
+    assert (bundle / "rootfs" / "app" / "run.sh").is_file()
+
+
+# ---------------------------------------------------------------------------- conversions
+
+
+@pytest.mark.parametrize(("start", "fmt", "expected"), [
+    ("oci", "v2s2", DOCKER_MANIFEST_LIST),
+    ("docker", "oci", OCI_INDEX),
+])
+def test_format_conversion_round_trip(
+    start: str,
+    fmt: str,
+    expected: str,
+    oci_layout: tuple[Path, str],
+    docker_layout: tuple[Path, str],
+    registry: RegistryServer,
+    tmp_path: Path,
+) -> None:
+    layout, source_digest = oci_layout if start == "oci" else docker_layout
+    remote = f"docker://{registry.host}/it/convert-{start}-{fmt}:1"
+    converted = copy("--all", "--format", fmt, f"oci:{layout}:latest", remote)
+    assert converted != source_digest
+    raw = check_digest(remote, converted)
+    assert raw["mediaType"] == expected
+    for entry in raw["manifests"]:  # type: ignore[attr-defined]
+        child = f"{remote.rsplit(':', 1)[0]}@{entry['digest']}"
+        inspected = skopeo_inspect(child)
+        assert inspected["Digest"] == entry["digest"]
+        assert len(inspected["Layers"]) == 3  # type: ignore[arg-type]
+    # and back: the other format, readable again
+    back_format = "oci" if fmt == "v2s2" else "v2s2"
+    folder = tmp_path / "back"
+    back = copy("--all", "--format", back_format, remote, f"dir:{folder}")
+    check_digest(f"dir:{folder}", back)
+    if start == "oci":
+        # back to OCI, nothing else changed: the same bytes as at the start
+        assert back == source_digest
+
+
+def _diff_ids_and_layers(layout: Path, ref: str) -> list[tuple[str, str, bytes]]:
+    index = json.loads((layout / "index.json").read_bytes())
+    (entry,) = [m for m in index["manifests"]
+                if m["annotations"]["org.opencontainers.image.ref.name"] == ref]
+    manifest = json.loads(blob(layout, entry["digest"]))
+    assert manifest["mediaType"] == OCI_MANIFEST
+    config = json.loads(blob(layout, manifest["config"]["digest"]))
+    diff_ids = config["rootfs"]["diff_ids"]
+    assert len(diff_ids) == len(manifest["layers"])
+    return [
+        (layer["mediaType"], diff_id, blob(layout, layer["digest"]))
+        for layer, diff_id in zip(manifest["layers"], diff_ids, strict=True)
+    ]
+
+
+def test_zstd_and_back_to_gzip(oci_layout: tuple[Path, str], tmp_path: Path) -> None:
+    layout, _ = oci_layout
+    out = tmp_path / "out"
+    copy("--platform", "linux/amd64", "--dest-compress-format", "zstd",
+         f"oci:{layout}:latest", f"oci:{out}:zstd")
+    layers = _diff_ids_and_layers(out, "zstd")
+    for media_type, diff_id, data in layers:
+        assert media_type == OCI_LAYER_ZSTD
+        plain = zstandard.ZstdDecompressor().stream_reader(data).read()
+        assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
+    skopeo_inspect(f"oci:{out}:zstd")
+
+    copy("--dest-compress-format", "gzip", f"oci:{out}:zstd", f"oci:{out}:gzip")
+    layers = _diff_ids_and_layers(out, "gzip")
+    for media_type, diff_id, data in layers:
+        assert media_type == OCI_LAYER_GZIP
+        assert "sha256:" + hashlib.sha256(gzip.decompress(data)).hexdigest() == diff_id
+    skopeo_inspect(f"oci:{out}:gzip")
+    assert sorted(umoci_ls(out)) == ["gzip", "zstd"]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_preserve_digests_refuses_a_conversion(
+    oci_layout: tuple[Path, str], tmp_path: Path
+) -> None:
+    layout, _ = oci_layout
+    out = tmp_path / "out"
+    copy("--all", f"oci:{layout}:latest", f"oci:{out}:before")
+    before = _snapshot(out)
+    for extra in (["--format", "v2s2"], ["--dest-compress-format", "zstd"]):
+        result = spyglass("copy", "--all", "--preserve-digests", *extra,
+                          f"oci:{layout}:latest", f"dir:{tmp_path / 'dir'}")
+        assert result.returncode == 1
+        assert result.stdout == b""
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("spyglass: ") and lines[0].endswith("."), lines[0]
+        assert "--preserve-digests" in lines[0]
+        assert not (tmp_path / "dir").exists() or not any((tmp_path / "dir").iterdir())
+        result = spyglass("copy", "--all", "--preserve-digests", *extra,
+                          f"oci:{layout}:latest", f"oci:{out}:after")
+        assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+        assert _snapshot(out) == before
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(
+    oci_layout: tuple[Path, str], registry: RegistryServer, tmp_path: Path
+) -> None:
+    layout, _ = oci_layout
+    out = tmp_path / "out"
+    result = ok("copy", "--all", "--dry-run", "--format", "v2s2",
+                f"oci:{layout}:latest", f"dir:{out}")
+    text = result.stdout.decode()
+    assert text.startswith(f"Copy oci:{layout}:latest → dir:{out}")
+    assert "3 layers (converted)" in text and "blobs: 8" in text
+    assert not out.exists() or not any(out.iterdir())
+
+    remote = f"docker://{registry.host}/it/dry-run:1"
+    ok("copy", "--all", "--dry-run", f"oci:{layout}:latest", remote)
+    assert spyglass("inspect", "--raw", remote).returncode == 1
+    archive = tmp_path / "image.tar"
+    ok("copy", "--all", "--dry-run", f"oci:{layout}:latest", f"oci-archive:{archive}")
+    assert not archive.exists()
+
+
+def test_docker_archive_layers_are_plain_tars(
+    oci_layout: tuple[Path, str], tmp_path: Path
+) -> None:
+    layout, _ = oci_layout
+    archive = tmp_path / "image.tar"
+    copy("--platform", "linux/arm/v7", f"oci:{layout}:latest",
+         f"docker-archive:{archive}:it/arm:1")
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert manifest[0]["RepoTags"] == ["docker.io/it/arm:1"]  # as skopeo writes it
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+        for name, diff_id in zip(manifest[0]["Layers"], config["rootfs"]["diff_ids"],
+                                 strict=True):
+            data = tar.extractfile(name).read()  # type: ignore[union-attr]
+            assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
+    inspected = skopeo_inspect(f"docker-archive:{archive}")
+    assert inspected["Architecture"] == "arm"
+
+
+def test_zstd_layer_to_docker_needs_gzip(tmp_path: Path) -> None:
+    builder = LayoutBuilder(tmp_path / "zstd")
+    desc = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"}, compression="zstd")]))
+    builder.tag(desc, "z")
+    result = spyglass("copy", "--format", "v2s2", f"oci:{tmp_path / 'zstd'}:z",
+                      f"dir:{tmp_path / 'dir'}")
+    assert result.returncode == 1 and "--dest-compress-format gzip" in result.stderr
+    folder = tmp_path / "dir"
+    digest = copy("--format", "v2s2", "--dest-compress-format", "gzip",
+                  f"oci:{tmp_path / 'zstd'}:z", f"dir:{folder}")
+    check_digest(f"dir:{folder}", digest)
+    assert len(skopeo_inspect(f"dir:{folder}")["Layers"]) == 1  # type: ignore[arg-type]

@@ -1,0 +1,109 @@
+"""What ``spyglass copy`` prints, and a docker-archive written to a pipe, read by skopeo.
+
+On a non-terminal stderr the command prints one line per blob and stays off
+stdout; ``-q`` prints nothing; ``--digestfile`` gets the digest; and
+``docker-archive:/dev/stdout`` streams a tarball skopeo reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import multi_platform_layout
+
+pytestmark = pytest.mark.interop
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def spyglass(
+    *args: str, stdout: int | None = subprocess.PIPE
+) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args],
+        stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+        env=environment, timeout=60, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("copy-interop") / "layout"
+    return root, str(multi_platform_layout(root)["digest"])
+
+
+def test_progress_on_a_pipe(layout: tuple[Path, str], tmp_path: Path) -> None:
+    source, digest = layout
+    digestfile = tmp_path / "digest"
+    done = spyglass("copy", "--all", "--digestfile", str(digestfile),
+                    f"oci:{source}:latest", f"oci:{tmp_path / 'out'}:v1")
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert done.stdout == b""
+    assert "\r" not in stderr and "\x1b" not in stderr  # no terminal status line
+    assert digestfile.read_text() == digest
+    lines = stderr.splitlines()
+    blob_lines = [line for line in lines if re.match(r"(Copying|Skipping) blob ", line)]
+    blobs = {line.split()[2] for line in blob_lines}
+    assert len(blobs) == 8  # 3 configs, 3 platform layers, a shared base and app layer
+    assert len(blob_lines) == len(blobs), stderr  # one line per blob
+    assert lines[0] == "Copying 8 blobs, 3.7 KiB"
+    assert len([line for line in lines if line.startswith("Writing manifest ")]) == 4
+    assert lines[-1].startswith("spyglass: Copied ") and digest in lines[-1]
+
+    # again: everything is there already, one "Skipping" line per blob
+    again = spyglass("copy", "--all", f"oci:{source}:latest", f"oci:{tmp_path / 'out'}:v2")
+    assert again.returncode == 0 and again.stdout == b""
+    skipped = [line for line in again.stderr.decode().splitlines()
+               if line.startswith("Skipping blob ")]
+    assert len(skipped) == 8 and all(line.endswith("already there") for line in skipped)
+
+
+def test_quiet_prints_nothing(layout: tuple[Path, str], tmp_path: Path) -> None:
+    source, digest = layout
+    digestfile = tmp_path / "digest"
+    done = spyglass("copy", "-q", "--all", "--digestfile", str(digestfile),
+                    f"oci:{source}:latest", f"dir:{tmp_path / 'dir'}")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"" and done.stderr == b""
+    assert digestfile.read_text() == digest
+
+
+def test_docker_archive_to_stdout(layout: tuple[Path, str], tmp_path: Path) -> None:
+    skopeo = require_tool("skopeo")
+    source, _ = layout
+    archive = tmp_path / "piped.tar"
+    with archive.open("wb") as out:
+        done = spyglass("copy", "--platform", "linux/arm64/v8", f"oci:{source}:latest",
+                        "docker-archive:/dev/stdout:it/piped:1", stdout=out.fileno())
+    assert done.returncode == 0, done.stderr.decode()
+    assert archive.stat().st_size > 0
+    inspected = json.loads(subprocess.run(
+        [skopeo, "inspect", f"docker-archive:{archive}"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout)
+    assert inspected["Architecture"] == "arm64"
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest[0]["RepoTags"] == ["docker.io/it/piped:1"]
+    # and the same image written to a file is the same image
+    written = tmp_path / "file.tar"
+    assert spyglass("copy", "-q", "--platform", "linux/arm64/v8", f"oci:{source}:latest",
+                    f"docker-archive:{written}:it/piped:1").returncode == 0
+    raw = [
+        subprocess.run([skopeo, "inspect", "--raw", f"docker-archive:{path}"],
+                       capture_output=True, check=True, timeout=60).stdout
+        for path in (archive, written)
+    ]
+    assert hashlib.sha256(raw[0]).digest() == hashlib.sha256(raw[1]).digest()
