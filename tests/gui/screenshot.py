@@ -8,7 +8,8 @@ It writes ``resources/screenshots/main-window.png`` (the multi-platform demo
 image, Layers tab, second layer selected) and, next to it,
 ``main-window-overview.png``, ``-platforms``, ``-history``, ``-raw-json``,
 ``-files`` (the file listing of a layer), ``-empty`` (nothing open) and
-``-error`` (a folder that does not exist).
+``-error`` (a folder that does not exist), and ``transfers.png`` (the Transfers
+panel: a finished copy, a failed one and one still running).
 
 Then the registry side: it starts a local registry (Debian's docker-registry),
 pushes the sample image and a few others under several tags with skopeo, adds
@@ -137,7 +138,62 @@ def main(argv: list[str] | None = None) -> int:
     save(window.grab(), args.out / "main-window-error.png")
     window.close()
     settle(app, 0.1)
+    transfers_shot(app, args)
     return registry_shots(app, args)
+
+
+# -- copying
+
+
+def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
+    """``transfers.png``: the Transfers panel with a finished, a failed and a running copy."""
+    import json
+
+    from spyglass.core.copy import CopyOptions
+    from spyglass.gui.copying import CopyRequest
+    from spyglass.gui.transfers import TransferState
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    work = Path(_SANDBOX) / "copies"
+    work.mkdir()
+    big = work / "big-image"
+    builder = LayoutBuilder(big)
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({f"/data/part-{i}": os.urandom(16 * 1024 * 1024)}, compression="none")
+        for i in range(8)])), "nightly")
+    window = MainWindow(Settings(first_run_done=True),
+                        settings_file=Path(_SANDBOX) / "settings-copy.json",
+                        credentials=CredentialStore(
+                            keyring_backend=keyring.backends.fail.Keyring()))
+    window.resize(*SIZE)
+    window.show()
+    mirror = work / "mirror"
+    window.open_location(args.layout, select=False)
+    wait_until(app, lambda: window.places.find_image(args.image).isValid())
+    window.tree.setCurrentIndex(window.places.find_image(args.image))
+    wait_until(app, lambda: window.image_view.state is not None)
+    copying = window.copying
+    done = copying.start(CopyRequest(f"oci:{args.layout}:{args.image}",
+                                     f"oci:{mirror}:{args.image}",
+                                     CopyOptions(multi_arch="all"), args.image))
+    wait_until(app, lambda: done.state.finished)
+    wait_until(app, lambda: window.places.find_image(args.image, 1).isValid())
+    readonly = work / "read-only.txt"
+    readonly.write_text(json.dumps({"not": "a layout"}))
+    failed = copying.start(CopyRequest(f"oci:{args.layout}:tools:2024.1",
+                                       f"oci:{readonly}:tools", CopyOptions(), "tools:2024.1"))
+    wait_until(app, lambda: failed.state.finished)
+    # a running copy: big enough (128 MiB) to be caught half way
+    running = copying.start(CopyRequest(f"oci:{big}:nightly",
+                                        f"docker-archive:{work / 'nightly.tar'}:nightly:1",
+                                        CopyOptions(parallel=1), "nightly"))
+    wait_until(app, lambda: running.state is TransferState.COPYING
+               and (running.fraction or 0) > 0.15, timeout=60)
+    copying.panel.select(done)
+    settle(app, 0.3)
+    save(window.grab(), args.out / "transfers.png")
+    window.close()
+    settle(app, 0.1)
 
 
 # -- the registry side

@@ -40,6 +40,7 @@ from spyglass import __version__
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
 from spyglass.gui import icons
+from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
     ImageNode,
@@ -67,6 +68,12 @@ def sample_layout_path() -> Path:
     return icons.resources_dir() / "sample-layout"
 
 
+def _copy_target(path: str) -> bool:
+    """True when ``path`` is an empty folder: a place to copy an image into (on a worker)."""
+    folder = Path(path)
+    return folder.is_dir() and not any(folder.iterdir())
+
+
 class MainWindow(QMainWindow):
     """The Spyglass window.
 
@@ -80,6 +87,8 @@ class MainWindow(QMainWindow):
             local one, and the registry and repository pages.
         content: the middle pane: ``image_view`` or a registry page.
         image_view: the :class:`ImageView` on the right.
+        copying: the :class:`CopyController`: drags, drops, the Copy dialog, transfers.
+        vertical: the splitter between the panes and the Transfers panel below them.
         session_banner: the notice that credentials last only for this session.
     """
 
@@ -132,7 +141,16 @@ class MainWindow(QMainWindow):
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         central_layout.addWidget(self.session_banner)
-        central_layout.addWidget(self.splitter, 1)
+        self.copying = CopyController(self)
+        self.vertical = QSplitter(Qt.Orientation.Vertical)
+        self.vertical.addWidget(self.splitter)
+        self.vertical.addWidget(self.copying.panel)
+        self.vertical.setStretchFactor(0, 1)
+        self.vertical.setStretchFactor(1, 0)
+        self.vertical.setCollapsible(0, False)
+        self.vertical.setHandleWidth(1)
+        self.copying.panel.hide()
+        central_layout.addWidget(self.vertical, 1)
         self.setCentralWidget(central)
 
         self._build_menus()
@@ -158,6 +176,8 @@ class MainWindow(QMainWindow):
         self.registries.tree.selectionModel().currentChanged.connect(
             lambda *_: self._update_actions())
         self.runner.message.connect(self.show_status)
+        self.copying.statusMessage.connect(self.show_status)
+        self.registries.copy_to_action = self.copying.copy_action
         self.runner.busyChanged.connect(self._busy_changed)
         self._update_actions()
 
@@ -317,6 +337,8 @@ class MainWindow(QMainWindow):
         menu.addMenu(self.recent_menu)
         menu.addAction(self.registries.add_action)
         menu.addSeparator()
+        menu.addAction(self.copying.copy_action)
+        menu.addSeparator()
         self.reload_action = QAction("&Reload Location", self)
         self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.reload_action.triggered.connect(self.reload_current_location)
@@ -331,6 +353,9 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.close)
         menu.addAction(self.quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.copying.show_transfers_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         self.about_action = QAction("&About Spyglass", self)
@@ -528,6 +553,8 @@ class MainWindow(QMainWindow):
             menu.addAction("Copy Digest",
                            lambda: self._copy(str(entry.descriptor.digest)))
             menu.addSeparator()
+            menu.addAction(self.copying.copy_action)
+            menu.addSeparator()
         if location is not None:
             path = str(location.path)
             menu.addAction("Copy Path", lambda: self._copy(path))
@@ -631,14 +658,28 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
+        if len(paths) == 1 and self.copying.current_image() is not None:
+            # an empty folder (or one that is not there yet) is where to copy the image to
+            path = paths[0]
+            self.runner.submit(lambda _cancel: _copy_target(path),
+                               on_done=lambda empty: self._folder_dropped(path, empty),
+                               what=f'looking at "{path}"')
+            return
         for i, path in enumerate(paths):
             self.open_location(path, select=(i == 0))
+
+    def _folder_dropped(self, path: str, empty: bool) -> None:
+        if empty:
+            self.copying.copy_into_folder(path)
+        else:
+            self.open_location(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Override QWidget::closeEvent: save the settings, stop every background job."""
         if not self._closed:
             self._closed = True
             self.image_view.close_dialogs()
+            self.copying.shutdown()
             self.settings.open_locations = [
                 normalize_location(node.path) for node in self._open_nodes()
             ]

@@ -140,6 +140,8 @@ class RegistryBrowser(QObject):
         self.dialog: RegistryDialog | None = None
         self.confirm: Confirm = self._ask
         self._pending_tag: tuple[str, str, str] | None = None
+        self.copy_to_action: QAction | None = None
+        """The window's "Copy To…", added to the tag menus when set."""
 
         self.model = RegistriesModel(runner, self)
         self.model.message.connect(self.statusMessage)
@@ -643,6 +645,9 @@ class RegistryBrowser(QObject):
         menu = QMenu(self.tree)
         if isinstance(node, TagNode):
             self._add_tag_menu(menu, self.tree_actions)
+            if self.copy_to_action is not None:
+                menu.addSeparator()
+                menu.addAction(self.copy_to_action)
         elif isinstance(node, RepositoryNode):
             host, name = node.parent.host, node.name
             menu.addAction("Copy Name", lambda: self._copy(f"{host}/{name}"))
@@ -672,6 +677,9 @@ class RegistryBrowser(QObject):
             return
         menu = QMenu(table)
         self._add_tag_menu(menu, self.table_actions)
+        if self.copy_to_action is not None:
+            menu.addSeparator()
+            menu.addAction(self.copy_to_action)
         menu.exec(table.viewport().mapToGlobal(position))
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -389,6 +390,9 @@ class OCILayoutDestination:
         self._lock = threading.Lock()
         self._synced_dirs: set[Path] = set()
         self._state = "open"
+        self._made_folder = False
+        self._made_layout = False
+        self._written: set[Digest] = set()
         self._prepare()
 
     # -- preparing the layout
@@ -408,6 +412,8 @@ class OCILayoutDestination:
                     )
                 if not self._private:
                     self._check_existing()  # refuse before creating anything in it
+            else:
+                self._made_folder = True
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
@@ -449,6 +455,7 @@ class OCILayoutDestination:
         try:
             if not (path / LAYOUT_FILE).exists():
                 replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps)
+                self._made_layout = True
             (path / "blobs").mkdir(exist_ok=True)
             if not (path / INDEX_FILE).exists():
                 replace_file(path / INDEX_FILE, _dump(_empty_index()), temps=self._temps)
@@ -525,6 +532,8 @@ class OCILayoutDestination:
             progress=progress,
         )
         self._known.add(written, length)
+        with self._lock:
+            self._written.add(written)
         return written, length
 
     def put_blob(
@@ -653,10 +662,41 @@ class OCILayoutDestination:
         replace_file(self.path / INDEX_FILE, _dump(data), temps=self._temps)
 
     def abort(self) -> None:
-        if self._state == "committed":
+        if self._state in ("committed", "aborted"):
             return
         self._temps.remove_all()
         self._state = "aborted"
+        if self._made_layout and not self._private:
+            self._undo_creation()
+
+    def _undo_creation(self) -> None:
+        """Remove the layout this destination created, if nothing but its own writes is in it.
+
+        So a refused or failed copy into a new folder leaves no empty layout
+        behind. Anything another writer put there (a committed entry, a blob
+        or temporary file this destination did not write) keeps it.
+        """
+        path = self.path
+        try:
+            with exclusive_lock(path / INDEX_LOCK, what=self._what):
+                index = json.loads((path / INDEX_FILE).read_bytes())
+                if index.get("manifests"):
+                    return
+                ours = {str(path / blob_path(d)) for d in self._written}
+                for folder, _dirs, files in os.walk(path / "blobs"):
+                    if any(os.path.join(folder, f) not in ours for f in files):
+                        return
+                for name in os.listdir(path):
+                    if name not in (LAYOUT_FILE, INDEX_FILE, INDEX_LOCK, "blobs"):
+                        return
+                shutil.rmtree(path / "blobs")
+                for name in (LAYOUT_FILE, INDEX_FILE):
+                    (path / name).unlink()
+                (path / INDEX_LOCK).unlink()
+            if self._made_folder:
+                path.rmdir()
+        except (OSError, ValueError):
+            return  # leave it: a layout that is there is better than a half-removed one
 
     def close(self) -> None:
         if self._state == "open":

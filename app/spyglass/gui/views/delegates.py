@@ -1,10 +1,16 @@
-"""Item delegates: the share-of-image bar of the Layers table."""
+"""Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+)
 
 from spyglass.gui.models.layers import SHARE_ROLE
 
@@ -63,3 +69,45 @@ class ShareBarDelegate(QStyledItemDelegate):
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
         return QSize(max(hint.width() + 24, 120), hint.height())
+
+
+class ProgressBarDelegate(QStyledItemDelegate):
+    """Draws a cell's progress (``role``, 0.0 to 1.0, or None while unknown) as a
+    progress bar with the cell's text on it (the Transfers table)."""
+
+    def __init__(self, role: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._role = role
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        """Override QStyledItemDelegate::paint."""
+        value = index.data(self._role)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        text = opt.text
+        opt.text = ""
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        bar = QStyleOptionProgressBar()
+        bar.rect = opt.rect.adjusted(4, 3, -4, -3)
+        bar.minimum = 0
+        bar.maximum = 1000
+        bar.progress = round(float(value) * 1000) if isinstance(value, float) else 0
+        bar.text = text
+        bar.textVisible = bool(text)
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.palette = opt.palette
+        bar.fontMetrics = opt.fontMetrics
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
+        hint = super().sizeHint(option, index)
+        return QSize(max(hint.width() + 24, 160), hint.height())

@@ -542,6 +542,7 @@ def test_cancelling_mid_blob_leaves_nothing(tmp_path: Path) -> None:
 
 def test_abort_removes_a_blob_still_being_written(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    LayoutBuilder(out)  # an existing layout: abort keeps it and removes only the temp file
     dest = OCILayoutDestination(out, "app")
     before = (out / "index.json").read_bytes()
     started, release = threading.Event(), threading.Event()
@@ -680,3 +681,29 @@ def test_a_linked_blob_is_not_trusted(tmp_path: Path) -> None:
     (out / "blobs" / "sha256" / Digest.of(data).hex).symlink_to(tmp_path / "elsewhere")
     assert dest.reuse_blob(Descriptor("x", Digest.of(data), len(data))) is None
 
+
+
+def test_an_aborted_copy_into_a_new_folder_leaves_nothing(tmp_path: Path) -> None:
+    from spyglass.core.transports.layout import OCILayoutDestination
+
+    target = tmp_path / "new" / "layout"
+    destination = OCILayoutDestination(target, "x")
+    destination.put_blob(io.BytesIO(b"a blob"), media_type="application/octet-stream",
+                         digest=None, size=None)
+    assert (target / "oci-layout").is_file()
+    destination.abort()
+    assert not target.exists()
+    assert (tmp_path / "new").is_dir()  # only what the destination created goes
+
+
+def test_an_aborted_copy_keeps_a_layout_someone_else_wrote_into(tmp_path: Path) -> None:
+    from spyglass.core.transports.layout import OCILayoutDestination
+
+    target = tmp_path / "layout"
+    first = OCILayoutDestination(target, "x")
+    other = OCILayoutDestination(target, "y")
+    other.put_blob(io.BytesIO(b"theirs"), media_type="application/octet-stream",
+                   digest=None, size=None)
+    first.abort()
+    assert (target / "oci-layout").is_file()
+    assert (target / "blobs" / "sha256" / Digest.of(b"theirs").hex).is_file()

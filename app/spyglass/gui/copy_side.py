@@ -1,0 +1,308 @@
+"""The copy side of the window: drags, drops, the Copy dialog, the Transfers panel.
+
+:class:`CopyController` makes the places and registry trees, the tag table and
+the Platforms table drag sources, makes the places and registry trees drop
+targets, opens the :class:`CopyDialog` (prefilled from the drop, or empty for
+"Copy To…"), hands planned copies to the :class:`TransferManager`, and
+refreshes a place when a copy into it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+
+from spyglass.core.reference import DockerName, parse_image_name
+from spyglass.core.settings import normalize_location
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.gui.copying import CopyRequest, DraggedImage, DropPlace, Openers, Prepared
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.dragdrop import ImageDragSource, PlaceDropTarget
+from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
+from spyglass.gui.models.registries import RegistryNode, RepositoryNode, TagNode
+from spyglass.gui.registry_jobs import Connection, tag_reference
+from spyglass.gui.signals import emit
+from spyglass.gui.transfers import Transfer, TransferManager
+from spyglass.gui.views.transfers_panel import TransfersPanel
+
+if TYPE_CHECKING:
+    from spyglass.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class CopyController(QObject):
+    """See the module docstring.
+
+    Attributes:
+        manager: the :class:`TransferManager`.
+        panel: the Transfers panel.
+        dialog: the Copy dialog while one is open.
+        copy_action: "Copy To…" (the current image, to a name the user types).
+
+    Signals:
+        dialogOpened(object): a :class:`CopyDialog` was opened.
+        statusMessage(str): a notice for the status bar.
+    """
+
+    dialogOpened = Signal(object)
+    statusMessage = Signal(str)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._connections: dict[str, Connection] = {}
+        self.openers = Openers(source=self._open_source, destination=self._open_destination)
+        self.manager = TransferManager(self.openers, self)
+        self.panel = TransfersPanel(self.manager)
+        self.dialog: CopyDialog | None = None
+        self.manager.finished.connect(self._transfer_done)
+        self.manager.started.connect(lambda _t: self.show_panel())
+        self.panel.hideRequested.connect(self.hide_panel)
+
+        self.copy_action = QAction("Copy &To…", window)
+        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.copy_action.setStatusTip("Copy the selected image to a registry, layout or archive")
+        self.copy_action.triggered.connect(lambda _checked=False: self.copy_current())
+        self.show_transfers_action = QAction("&Transfers", window)
+        self.show_transfers_action.setCheckable(True)
+        self.show_transfers_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        self.show_transfers_action.toggled.connect(self._toggle_panel)
+
+        registries = window.registries
+        ImageDragSource(window.tree, self._place_image)
+        ImageDragSource(registries.tree, self._registry_image)
+        ImageDragSource(registries.repository_page.table, self._table_image)
+        ImageDragSource(window.image_view.platforms.table, self._platform_image)
+        PlaceDropTarget(window.tree, self._local_place, self._dropped)
+        PlaceDropTarget(registries.tree, self._registry_place, self._dropped)
+
+    # -- opening names (on workers): registries through the window's connections
+
+    def _sync_connections(self) -> None:
+        model = self._window.registries.model
+        found: dict[str, Connection] = {}
+        for row in range(model.rowCount()):
+            node = model.registry_node(model.index(row, 0))
+            if node is not None:
+                found[node.host] = node.connection
+        self._connections = found
+
+    def _connection(self, name: str) -> tuple[Connection, DockerName] | None:
+        parsed = parse_image_name(name)
+        if isinstance(parsed, DockerName):
+            connection = self._connections.get(parsed.reference.domain)
+            if connection is not None:
+                return connection, parsed
+        return None
+
+    def _open_source(self, name: str) -> ImageSource:
+        found = self._connection(name)
+        if found is None:
+            return open_source(name)
+        from spyglass.core.transports.registry import RegistryImageSource
+
+        connection, parsed = found
+        ref = parsed.reference
+        return RegistryImageSource(connection.client(), ref.path,
+                                   str(ref.digest) if ref.digest else (ref.tag or "latest"))
+
+    def _open_destination(self, name: str) -> ImageDestination:
+        found = self._connection(name)
+        if found is None:
+            return open_destination(name)
+        from spyglass.core.transports.registry.destination import RegistryDestination
+
+        connection, parsed = found
+        ref = parsed.reference
+        if ref.digest is not None:
+            return RegistryDestination(connection.client(), ref.path, digest=ref.digest)
+        return RegistryDestination(connection.client(), ref.path, tag=ref.tag or "latest")
+
+    # -- what can be dragged
+
+    def _place_image(self, index: QModelIndex) -> DraggedImage | None:
+        node = self._window.places.node(index)
+        if isinstance(node, ImageNode) and node.parent.location is not None:
+            return DraggedImage(node.entry.name, node.entry.label)
+        return None
+
+    def _tag_image(self, node: object) -> DraggedImage | None:
+        if not isinstance(node, TagNode):
+            return None
+        repo = node.parent
+        name = f"docker://{tag_reference(repo.parent.host, repo.name, node.name)}"
+        return DraggedImage(name, f"{repo.name}:{node.name}")
+
+    def _registry_image(self, index: QModelIndex) -> DraggedImage | None:
+        return self._tag_image(self._window.registries.model.node(index))
+
+    def _table_image(self, index: QModelIndex) -> DraggedImage | None:
+        page = self._window.registries.repository_page
+        source = page.proxy.mapToSource(index)
+        return self._tag_image(self._window.registries.model.node(source))
+
+    def _platform_image(self, index: QModelIndex) -> DraggedImage | None:
+        view = self._window.image_view
+        state = view.state
+        summary = view.platforms.model.row_at(index)
+        if state is None or summary is None or summary.descriptor.platform is None:
+            return None
+        platform = str(summary.descriptor.platform)
+        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform)
+
+    # -- where it can be dropped
+
+    def _local_place(self, index: QModelIndex) -> DropPlace | None:
+        node = self._window.places.location_node(index)
+        if not isinstance(node, LocationNode):
+            return None
+        if node.location is not None and node.state is LoadState.LOADED:
+            kind = node.location.kind
+            if kind in ("oci", "dir", "oci-archive", "docker-archive"):
+                return DropPlace(kind, path=str(node.path))  # type: ignore[arg-type]
+            return None
+        if node.is_archive:
+            return None
+        return DropPlace("folder", path=str(node.path))
+
+    def _registry_place(self, index: QModelIndex) -> DropPlace | None:
+        node = self._window.registries.model.node(index)
+        if isinstance(node, TagNode):
+            node = node.parent
+        if isinstance(node, RepositoryNode):
+            return DropPlace("repository", host=node.parent.host, repository=node.name)
+        if isinstance(node, RegistryNode):
+            return DropPlace("registry", host=node.host)
+        return None
+
+    # -- the dialog
+
+    def _dropped(self, image: DraggedImage, place: DropPlace) -> None:
+        self.open_dialog(image, place)
+
+    def open_dialog(self, image: DraggedImage, place: DropPlace | None = None, *,
+                    destination: str = "") -> CopyDialog:
+        """Open the Copy dialog for ``image`` (window-modal, not blocking)."""
+        from spyglass.gui.copying import suggest_destination
+
+        self._sync_connections()
+        if self.dialog is not None:
+            self.dialog.close()
+        if place is not None and not destination:
+            destination = suggest_destination(image.name, place)
+        dialog = CopyDialog(self._window.runner, self.openers, image.name, label=image.label,
+                            destination=destination, platform=image.platform,
+                            parent=self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.planned.connect(self.start)
+        dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
+        self.dialog = dialog
+        dialog.open()
+        emit(self.dialogOpened, dialog)
+        return dialog
+
+    def _dialog_gone(self, dialog: CopyDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def current_image(self) -> DraggedImage | None:
+        """The image "Copy To…" copies: the selected tag or image row, else the one shown."""
+        window = self._window
+        registries = window.registries
+        tag = self._tag_image(registries.model.node(registries.tree.currentIndex()))
+        if tag is not None:
+            return tag
+        if window.content.currentWidget() is registries.repository_page:
+            tag = self._table_image(registries.repository_page.current_tag())
+            if tag is not None:
+                return tag
+        image = self._place_image(window.tree.currentIndex())
+        if image is not None:
+            return image
+        state = window.image_view.state
+        if state is not None:
+            return DraggedImage(state.entry.name, state.entry.label)
+        return None
+
+    def copy_current(self, destination: str = "") -> CopyDialog | None:
+        image = self.current_image()
+        if image is None:
+            emit(self.statusMessage, "Select an image to copy first.")
+            return None
+        return self.open_dialog(image, destination=destination)
+
+    def copy_into_folder(self, folder: str) -> CopyDialog | None:
+        """A folder dropped from the file manager: copy the current image into it."""
+        image = self.current_image()
+        if image is None:
+            return None
+        return self.open_dialog(image, DropPlace("folder", path=folder))
+
+    # -- transfers
+
+    def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
+        self._sync_connections()
+        transfer = self.manager.start(request, prepared)
+        self.panel.select(transfer)
+        emit(self.statusMessage, f"Copying {request.label or request.source}…")
+        return transfer
+
+    def show_panel(self) -> None:
+        self.show_transfers_action.setChecked(True)
+
+    def hide_panel(self) -> None:
+        self.show_transfers_action.setChecked(False)
+
+    def _toggle_panel(self, shown: bool) -> None:
+        self.panel.setVisible(shown)
+        splitter = self._window.vertical
+        if shown:
+            sizes = splitter.sizes()
+            total = sum(sizes)
+            if len(sizes) == 2 and sizes[1] < 120:
+                panel = min(220, max(160, total // 4))
+                splitter.setSizes([total - panel, panel])
+
+    def _transfer_done(self, transfer: Transfer) -> None:
+        """Refresh the place the image went to."""
+        emit(self.statusMessage, f"Copied {transfer.request.label or transfer.request.source} "
+                                 f"to {transfer.request.destination}.")
+        try:
+            name = parse_image_name(transfer.request.destination)
+        except Exception:
+            return
+        window = self._window
+        if isinstance(name, DockerName):
+            model = window.registries.model
+            ref = name.reference
+            repo = model.repository_index(ref.domain, ref.path)
+            if repo.isValid():
+                model.reload(repo)
+                window.registries.repository_page.refresh()
+                return
+            registry = model.registry_index(ref.domain)
+            if registry.isValid():
+                model.reload(registry)
+            return
+        path = normalize_location(Path(name.path))
+        if path in window.places.paths:
+            index = window.places.index(window.places.paths.index(path), 0)
+            window.places.reload(index)
+            window.tree.expand(index)
+        else:
+            window.open_location(path, select=False)
+
+    def shutdown(self) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+        self.panel.close_dialogs()
+        self.manager.shutdown()
+
+
+__all__ = ["CopyController"]

@@ -1,0 +1,409 @@
+"""What the window's copies do off the GUI thread: names, jobs and a progress tally.
+
+Nothing here imports Qt. :func:`suggest_destination` turns a dragged image
+and the place it was dropped on into a destination name; :func:`list_platforms`,
+:func:`prepare_copy` and :func:`run_copy` are jobs for the :class:`Runner`
+(they take the job's cancel token); :class:`Tally` gathers the copy engine's
+events, which arrive from the engine's threads, into a snapshot the GUI reads
+a few times a second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    BlobSkipped,
+    BlobStarted,
+    CopyCancelled,
+    CopyEvent,
+    CopyOptions,
+    CopyPlan,
+    Failed,
+    Finished,
+    Planned,
+    execute,
+    plan_copy,
+)
+from spyglass.core.digest import Digest
+from spyglass.core.image import load_manifest
+from spyglass.core.manifest import Descriptor, ImageIndex
+from spyglass.core.platform import Platform
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+    parse_docker_reference,
+    parse_image_name,
+)
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.base import ImageDestination, ImageSource
+
+MIME_TYPE: Final = "application/x-spyglass-image"
+"""The drag-and-drop type of an image dragged inside the window (JSON of :class:`DraggedImage`)."""
+
+PlaceKind = Literal["registry", "repository", "oci", "dir", "oci-archive", "docker-archive",
+                    "folder"]
+
+
+@dataclass(frozen=True)
+class DraggedImage:
+    """An image picked up in the window: its name and, for one platform of a list, that one."""
+
+    name: str
+    label: str
+    platform: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "label": self.label, "platform": self.platform}
+
+    @classmethod
+    def from_json(cls, data: object) -> DraggedImage | None:
+        if not isinstance(data, dict):
+            return None
+        name, label = data.get("name"), data.get("label")
+        platform = data.get("platform") or ""
+        if not isinstance(name, str) or not isinstance(label, str) \
+                or not isinstance(platform, str):
+            return None
+        return cls(name, label, platform)
+
+
+@dataclass(frozen=True)
+class DropPlace:
+    """Where an image was dropped: a registry (``host``), a repository in it, or a path."""
+
+    kind: PlaceKind
+    host: str = ""
+    repository: str = ""
+    path: str = ""
+
+
+def _repository_and_tag(source: str) -> tuple[str, str]:
+    """``(REPO, TAG)`` for a source name: what a copy names the image by default."""
+    try:
+        parsed = parse_image_name(source)
+    except Exception:
+        return "image", "latest"
+    if isinstance(parsed, DockerName):
+        ref = parsed.reference
+        return ref.path, ref.tag or "latest"
+    if isinstance(parsed, DockerArchiveName) and parsed.reference is not None:
+        return parsed.reference.path, parsed.reference.tag or "latest"
+    oci_ref = getattr(parsed, "ref", None)
+    folder = _safe_repository(Path(getattr(parsed, "path", "image")).name)
+    if isinstance(oci_ref, str) and oci_ref:
+        name, colon, tag = oci_ref.rpartition(":")
+        if colon and "/" not in tag:
+            try:
+                reference = parse_docker_reference(f"{name}:{tag}")
+                return reference.path.removeprefix("library/"), reference.tag or "latest"
+            except Exception:
+                return _safe_repository(name) or folder, tag
+        return folder, oci_ref
+    return folder, "latest"
+
+
+def _safe_repository(text: str) -> str:
+    """A folder name as a repository path component (lower case, allowed characters only)."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in text.lower())
+    cleaned = cleaned.strip("._-")
+    for suffix in (".tar", ".gz", ".tgz", ".zst", ".oci", ".docker"):
+        cleaned = cleaned.removesuffix(suffix)
+    return cleaned or "image"
+
+
+def suggest_destination(source: str, place: DropPlace) -> str:
+    """The destination name the copy dialog starts with for ``source`` dropped on ``place``.
+
+    Registry: ``docker://HOST/REPO:TAG`` (REPO the repository dropped on, or the
+    source's own); layout: ``oci:PATH:REPO:TAG``.
+    """
+    repository, tag = _repository_and_tag(source)
+    if place.kind == "registry":
+        return f"docker://{place.host}/{repository}:{tag}"
+    if place.kind == "repository":
+        return f"docker://{place.host}/{place.repository}:{tag}"
+    if place.kind == "dir":
+        return f"dir:{place.path}"
+    if place.kind == "docker-archive":
+        return f"docker-archive:{place.path}:{repository}:{tag}"
+    if place.kind == "oci-archive":
+        return f"oci-archive:{place.path}:{repository}:{tag}"
+    return f"oci:{place.path}:{repository}:{tag}"
+
+
+def describe_name(text: str) -> tuple[ImageName | None, str]:
+    """Parse a typed destination: ``(name, sentence)`` — the sentence says what it is or
+    what is wrong."""
+    text = text.strip()
+    if not text:
+        return None, "Type where to copy the image, for example docker://HOST/REPO:TAG or " \
+                      "oci:/path/to/layout:TAG."
+    try:
+        name = parse_image_name(text)
+    except Exception as exc:
+        return None, str(exc)
+    if isinstance(name, DockerName):
+        return name, f"The registry {name.reference.domain}, repository " \
+                     f"{name.reference.path}, " + (
+                         f"tag {name.reference.tag}." if name.reference.tag
+                         else f"digest {name.reference.digest}.")
+    if isinstance(name, OCIName):
+        ref = f", named {name.ref}" if name.ref else ""
+        return name, f"The OCI image layout in {name.path}{ref} (made if the folder is empty)."
+    if isinstance(name, DirName):
+        return name, f"A dir: layout in {name.path}."
+    if isinstance(name, OCIArchiveName):
+        return name, f"An OCI layout tarball at {name.path}."
+    return name, f"A docker save tarball at {name.path}."
+
+
+# ---------------------------------------------------------------------------- opening
+
+
+Opener = Callable[[str], ImageSource]
+DestinationOpener = Callable[[str], ImageDestination]
+
+
+@dataclass
+class Openers:
+    """How jobs open names: registry names through the window's connections where it has one."""
+
+    source: Opener = open_source
+    destination: DestinationOpener = open_destination
+
+
+@dataclass(frozen=True)
+class SourcePlatforms:
+    """What the copy dialog offers: the platforms of a list (empty for a single image)."""
+
+    is_list: bool
+    platforms: tuple[Platform, ...]
+    digest: Digest
+
+
+def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
+    """The platforms of the source's list (a job)."""
+    source = openers.source(source_name)
+    try:
+        top = load_manifest(source, cancel=cancel)
+    finally:
+        source.close()
+    if not isinstance(top, ImageIndex):
+        return SourcePlatforms(False, (), top.digest)
+    seen: list[Platform] = []
+    for entry in top.manifests:
+        platform = entry.platform
+        if platform is None or not platform.os or platform.os == "unknown":
+            continue
+        if platform not in seen:
+            seen.append(platform)
+    return SourcePlatforms(True, tuple(seen), top.digest)
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """One copy as the dialog asked for it: names and options (Retry runs it again)."""
+
+    source: str
+    destination: str
+    options: CopyOptions
+    label: str = ""
+
+
+@dataclass
+class Prepared:
+    """A planned copy, with the source and destination it was planned against (open)."""
+
+    plan: CopyPlan
+    source: ImageSource
+    destination: ImageDestination
+
+    def close(self) -> None:
+        try:
+            self.destination.abort()
+        finally:
+            try:
+                self.destination.close()
+            finally:
+                self.source.close()
+
+
+def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) -> Prepared:
+    """Open both ends and plan the copy (a job); raises the refusal sentence."""
+    source = openers.source(request.source)
+    try:
+        destination = openers.destination(request.destination)
+    except BaseException:
+        source.close()
+        raise
+    try:
+        plan = plan_copy(source, destination, request.options, cancel=cancel)
+        check(cancel)
+    except BaseException:
+        try:
+            destination.close()
+        finally:
+            source.close()
+        raise
+    return Prepared(plan, source, destination)
+
+
+def run_copy(
+    openers: Openers,
+    request: CopyRequest,
+    prepared: Prepared | None,
+    events: Callable[[CopyEvent], None],
+    cancel: CancelToken,
+) -> Descriptor:
+    """Plan (unless ``prepared``) and carry out one copy (a job); closes both ends."""
+    if prepared is None:
+        prepared = prepare_copy(openers, request, cancel)
+    try:
+        return execute(prepared.plan, prepared.source, prepared.destination, request.options,
+                       events=events, cancel=cancel)
+    finally:
+        try:
+            prepared.destination.close()
+        finally:
+            prepared.source.close()
+
+
+# ---------------------------------------------------------------------------- progress
+
+BlobOutcome = Literal["waiting", "copying", "copied", "skipped", "mounted", "recompressed",
+                      "interrupted"]
+
+
+@dataclass
+class BlobRow:
+    """One blob of a copy, for the Details dialog."""
+
+    digest: Digest
+    size: int
+    media_type: str
+    done: int = 0
+    outcome: BlobOutcome = "waiting"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A copy's progress at one moment, handed to the GUI thread."""
+
+    planned: bool
+    done: int
+    total: int
+    blobs: tuple[BlobRow, ...]
+    speed: float
+    """Bytes a second over the last few seconds."""
+    finished: bool
+    error: str
+
+
+SPEED_WINDOW: Final = 3.0
+
+
+@dataclass
+class Tally:
+    """The engine's events for one copy, gathered under a lock (they come from its threads).
+
+    :meth:`feed` answers True when a change arrived after the last
+    :meth:`snapshot`: the caller then asks the GUI thread, once, to take one.
+    """
+
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _blobs: dict[Digest, BlobRow] = field(default_factory=dict)
+    _planned: bool = False
+    _finished: bool = False
+    _error: str = ""
+    _dirty: bool = False
+    _samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def feed(self, event: CopyEvent) -> bool:
+        with self._lock:
+            self._apply(event)
+            wake = not self._dirty
+            self._dirty = True
+            return wake
+
+    def _apply(self, event: CopyEvent) -> None:
+        blobs = self._blobs
+        if isinstance(event, Planned):
+            self._planned = True
+            for task in event.plan.blobs:
+                d = task.source
+                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+        elif isinstance(event, BlobStarted):
+            row = blobs.setdefault(event.digest,
+                                   BlobRow(event.digest, event.size, event.media_type))
+            row.outcome = "copying"
+        elif isinstance(event, BlobProgress):
+            progressed = blobs.get(event.digest)
+            if progressed is not None:
+                progressed.done = min(event.done, progressed.size) if progressed.size \
+                    else event.done
+        elif isinstance(event, BlobSkipped):
+            row = blobs.setdefault(event.digest, BlobRow(event.digest, event.size, ""))
+            row.done = row.size
+            row.outcome = "mounted" if event.how == "mounted" else "skipped"
+        elif isinstance(event, BlobDone):
+            written = blobs.get(event.digest)
+            if written is not None:
+                written.done = written.size
+                written.outcome = "recompressed" if event.recompressed else "copied"
+        elif isinstance(event, Finished):
+            self._finished = True
+        elif isinstance(event, Failed | CopyCancelled):
+            if isinstance(event, Failed):
+                self._error = event.message
+            for row in blobs.values():
+                if row.outcome == "copying":
+                    row.outcome = "interrupted"
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            self._dirty = False
+            done = sum(row.done for row in self._blobs.values())
+            total = sum(row.size for row in self._blobs.values())
+            now = self.clock()
+            self._samples.append((now, done))
+            self._samples = [s for s in self._samples if now - s[0] <= SPEED_WINDOW]
+            first_time, first_done = self._samples[0]
+            span = now - first_time
+            speed = (done - first_done) / span if span > 0.2 else 0.0
+            blobs = tuple(BlobRow(r.digest, r.size, r.media_type, r.done, r.outcome)
+                          for r in self._blobs.values())
+            return Snapshot(self._planned, done, total, blobs, speed, self._finished,
+                            self._error)
+
+
+__all__ = [
+    "MIME_TYPE",
+    "BlobRow",
+    "CopyRequest",
+    "DraggedImage",
+    "DropPlace",
+    "Openers",
+    "Prepared",
+    "Snapshot",
+    "SourcePlatforms",
+    "Tally",
+    "describe_name",
+    "list_platforms",
+    "prepare_copy",
+    "run_copy",
+    "suggest_destination",
+]

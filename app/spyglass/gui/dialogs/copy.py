@@ -1,0 +1,288 @@
+"""The Copy dialog: where to, which platforms, which format; plans the copy before it starts."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Final
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core.copy import DEFAULT_PARALLEL, Compression, CopyOptions, Format
+from spyglass.core.platform import Platform, best_match, host_platform
+from spyglass.gui.copying import (
+    CopyRequest,
+    Openers,
+    Prepared,
+    SourcePlatforms,
+    describe_name,
+    list_platforms,
+    prepare_copy,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import Spinner, mute
+from spyglass.gui.workers import Runner
+
+FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
+    ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
+COMPRESSIONS: Final[tuple[tuple[str, Compression | None], ...]] = (
+    ("Keep the source's", None), ("gzip", "gzip"), ("zstd", "zstd"), ("None", "none"))
+
+_ids = itertools.count(1)
+
+
+class CopyDialog(QDialog):
+    """Copy one image: the source (read-only), a destination typed or prefilled, options.
+
+    The source's platforms are listed on a worker. "Copy" plans the copy on a
+    worker (:func:`plan_copy`): a refusal shows its sentence here and nothing
+    starts; a plan is handed on through ``planned`` and the dialog closes.
+
+    Signals:
+        planned(object, object): the :class:`CopyRequest` and its :class:`Prepared` plan.
+        platformsListed(): the source's platforms are in (or could not be listed).
+        refused(str): planning refused the copy with this sentence.
+    """
+
+    planned = Signal(object, object)
+    platformsListed = Signal()
+    refused = Signal(str)
+
+    def __init__(self, runner: Runner, openers: Openers, source: str, *,
+                 label: str = "", destination: str = "", platform: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._openers = openers
+        self._source = source
+        self._label = label or source
+        self._wanted_platform = platform
+        self._key = f"copy-dialog:{next(_ids)}"
+        self._is_list = False
+        self._prepared: Prepared | None = None
+        self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
+        self.setWindowTitle("Copy Image")
+        self.setMinimumWidth(620)
+
+        self.source_edit = QLineEdit(source)
+        self.source_edit.setReadOnly(True)
+        self.destination_edit = QLineEdit(destination)
+        self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
+        self.destination_edit.setClearButtonEnabled(True)
+        self.destination_note = QLabel()
+        self.destination_note.setWordWrap(True)
+        mute(self.destination_note)
+        self.destination_edit.textChanged.connect(self._validate)
+
+        self.platforms_label = QLabel("Listing the platforms…")
+        self.platforms_label.setWordWrap(True)
+        self.platform_grid = QGridLayout()
+        self.platform_grid.setContentsMargins(0, 0, 0, 0)
+        self.system_button = QPushButton("This System")
+        self.system_button.clicked.connect(self.choose_system)
+        self.all_button = QPushButton("All")
+        self.all_button.clicked.connect(self.choose_all)
+        for button in (self.system_button, self.all_button):
+            button.setEnabled(False)
+        shortcuts = QHBoxLayout()
+        shortcuts.addWidget(self.system_button)
+        shortcuts.addWidget(self.all_button)
+        shortcuts.addStretch(1)
+        platforms = QVBoxLayout()
+        platforms.setContentsMargins(0, 0, 0, 0)
+        platforms.addWidget(self.platforms_label)
+        platforms.addLayout(self.platform_grid)
+        platforms.addLayout(shortcuts)
+
+        self.format_combo = QComboBox()
+        for text, value in FORMATS:
+            self.format_combo.addItem(text, value)
+        self.compression_combo = QComboBox()
+        for text, method in COMPRESSIONS:
+            self.compression_combo.addItem(text, method)
+        self.preserve_box = QCheckBox("Preserve digests (refuse any change to the image)")
+        self.parallel_spin = QSpinBox()
+        self.parallel_spin.setRange(1, 64)
+        self.parallel_spin.setValue(DEFAULT_PARALLEL)
+        self.parallel_spin.setSuffix(" blobs at a time")
+
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet("color: #b3261e;")
+        self.error_label.hide()
+        self.spinner = Spinner(size=14)
+        self.spinner.hide()
+
+        form = QFormLayout()
+        form.addRow("Source:", self.source_edit)
+        destination_box = QVBoxLayout()
+        destination_box.setSpacing(2)
+        destination_box.addWidget(self.destination_edit)
+        destination_box.addWidget(self.destination_note)
+        form.addRow("&Destination:", destination_box)
+        form.addRow("Platforms:", platforms)
+        form.addRow("&Format:", self.format_combo)
+        form.addRow("&Compression:", self.compression_combo)
+        form.addRow("", self.preserve_box)
+        form.addRow("&Parallel:", self.parallel_spin)
+
+        self.buttons = QDialogButtonBox()
+        self.copy_button = self.buttons.addButton("Copy", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.spinner)
+        bottom.addWidget(self.error_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(bottom)
+        layout.addWidget(self.buttons)
+
+        self._validate()
+        self.destination_edit.setFocus()
+        self._runner.submit(
+            lambda cancel: list_platforms(openers, source, cancel),
+            on_done=self._platforms_listed,
+            on_error=self._platforms_failed,
+            key=f"{self._key}:platforms",
+            what=f"listing the platforms of {source}",
+        )
+
+    # -- platforms
+
+    def _platforms_listed(self, listed: SourcePlatforms) -> None:
+        self._is_list = listed.is_list
+        if not listed.is_list:
+            self.platforms_label.setText("A single image: copied as it is.")
+        else:
+            self.platforms_label.setText(
+                f"A list of {len(listed.platforms)} platform(s); copy these:")
+            wanted = None
+            if self._wanted_platform:
+                try:
+                    wanted = Platform.parse(self._wanted_platform)
+                except Exception:
+                    wanted = None
+            for i, platform in enumerate(listed.platforms):
+                box = QCheckBox(str(platform))
+                box.setChecked(wanted is None or platform == wanted)
+                self.platform_grid.addWidget(box, i // 3, i % 3)
+                self.platform_boxes.append((platform, box))
+            for button in (self.system_button, self.all_button):
+                button.setEnabled(bool(listed.platforms))
+        emit(self.platformsListed)
+
+    def _platforms_failed(self, message: str) -> None:
+        self.platforms_label.setText(f"The platforms could not be listed: {message}")
+        emit(self.platformsListed)
+
+    def choose_system(self) -> None:
+        """Check only the platform that fits this machine best."""
+        platforms = [p for p, _box in self.platform_boxes]
+        found = best_match(host_platform(), platforms)
+        for i, (_platform, box) in enumerate(self.platform_boxes):
+            box.setChecked(i == found)
+
+    def choose_all(self) -> None:
+        for _platform, box in self.platform_boxes:
+            box.setChecked(True)
+
+    def set_platforms(self, chosen: list[str]) -> None:
+        """Check exactly these platforms (``OS/ARCH[/VARIANT]``)."""
+        for platform, box in self.platform_boxes:
+            box.setChecked(str(platform) in chosen)
+
+    # -- options
+
+    def options(self) -> CopyOptions:
+        """The options as the dialog shows them."""
+        chosen = tuple(p for p, box in self.platform_boxes if box.isChecked())
+        everything = bool(self.platform_boxes) and len(chosen) == len(self.platform_boxes)
+        return CopyOptions(
+            platforms=() if everything else chosen,
+            multi_arch="all" if everything or not self._is_list else "system",
+            format=self.format_combo.currentData(),
+            compression=self.compression_combo.currentData(),
+            preserve_digests=self.preserve_box.isChecked(),
+            parallel=self.parallel_spin.value(),
+        )
+
+    def request(self) -> CopyRequest:
+        return CopyRequest(self._source, self.destination_edit.text().strip(), self.options(),
+                           self._label)
+
+    def _validate(self) -> bool:
+        name, sentence = describe_name(self.destination_edit.text())
+        self.destination_note.setText(sentence)
+        self.copy_button.setEnabled(name is not None)
+        return name is not None
+
+    # -- planning
+
+    def start(self) -> None:
+        """Plan the copy on a worker; start it (and close) if the plan holds."""
+        if not self._validate():
+            return
+        if self._is_list and self.platform_boxes and not any(
+                box.isChecked() for _p, box in self.platform_boxes):
+            self._refuse("Choose at least one platform to copy.")
+            return
+        request = self.request()
+        self.error_label.hide()
+        self.copy_button.setEnabled(False)
+        self.spinner.start()
+        self.spinner.show()
+        openers = self._openers
+        self._runner.submit(
+            lambda cancel: prepare_copy(openers, request, cancel),
+            on_done=lambda prepared: self._planned(request, prepared),
+            on_error=self._refuse,
+            key=f"{self._key}:plan",
+            what=f"planning the copy of {request.source}",
+            cleanup=lambda prepared: prepared.close(),
+        )
+
+    def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
+        self.spinner.stop()
+        self.spinner.hide()
+        self._prepared = prepared
+        emit(self.planned, request, prepared)
+        self._prepared = None
+        self.accept()
+
+    def _refuse(self, sentence: str) -> None:
+        self.spinner.stop()
+        self.spinner.hide()
+        self.error_label.setText(sentence)
+        self.error_label.show()
+        self._validate()
+        emit(self.refused, sentence)
+
+    @property
+    def error_text(self) -> str:
+        return self.error_label.text() if not self.error_label.isHidden() else ""
+
+    def done(self, result: int) -> None:
+        """Override QDialog::done: a plan still under way is dropped (and released)."""
+        self._runner.cancel(f"{self._key}:plan")
+        self._runner.cancel(f"{self._key}:platforms")
+        super().done(result)
+
+
+__all__ = ["CopyDialog"]

@@ -1,0 +1,109 @@
+"""The Details of one transfer: every blob with what happened to it, and the error."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core import media
+from spyglass.gui.formatting import exact_size, human_size
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.transfers import Transfer, TransferManager
+
+OUTCOME_TEXT = {
+    "waiting": "not started",
+    "copying": "copying",
+    "copied": "copied",
+    "skipped": "skipped (already there)",
+    "mounted": "mounted from another repository",
+    "recompressed": "recompressed",
+    "interrupted": "interrupted",
+}
+
+
+class TransferDetailsDialog(QDialog):
+    """Lists the blobs of a transfer and their outcomes; follows the transfer while open.
+
+    Attributes:
+        blobs: the list, one row per blob (digest, size, type, outcome).
+        error_label: the failure sentence (hidden unless the copy failed).
+    """
+
+    def __init__(self, manager: TransferManager, transfer: Transfer,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._manager = manager
+        self.transfer = transfer
+        self.setWindowTitle("Transfer Details")
+        self.resize(760, 420)
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet("color: palette(bright-text); background: #b3261e; "
+                                       "padding: 6px; border-radius: 4px;")
+        self.blobs = QTreeWidget()
+        self.blobs.setRootIsDecorated(False)
+        self.blobs.setAlternatingRowColors(True)
+        self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])
+        self.blobs.setUniformRowHeights(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.blobs, 1)
+        layout.addWidget(buttons)
+        manager.changed.connect(self._changed)
+        self.refresh()
+        self.blobs.setColumnWidth(0, 330)
+        self.blobs.setColumnWidth(1, 90)
+        self.blobs.setColumnWidth(2, 150)
+
+    def _changed(self, row: int) -> None:
+        transfers = self._manager.transfers
+        if 0 <= row < len(transfers) and transfers[row] is self.transfer:
+            self.refresh()
+
+    def outcomes(self) -> dict[str, str]:
+        """Each blob's digest and outcome text, as listed."""
+        items = [self.blobs.topLevelItem(i) for i in range(self.blobs.topLevelItemCount())]
+        return {item.text(0): item.text(3) for item in items if item is not None}
+
+    def refresh(self) -> None:
+        transfer = self.transfer
+        request = transfer.request
+        self.heading.setText(
+            f"<b>{html.escape(request.source)}</b><br>→ <b>{html.escape(request.destination)}"
+            f"</b><br>State: {html.escape(transfer.state.value)}")
+        self.error_label.setText(transfer.error)
+        self.error_label.setVisible(bool(transfer.error))
+        mono = monospace_font()
+        self.blobs.clear()
+        for blob in transfer.snapshot.blobs:
+            outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
+            if blob.outcome == "copying" and blob.size:
+                outcome = f"copying ({blob.done * 100 // blob.size} %)"
+            item = QTreeWidgetItem([str(blob.digest), human_size(blob.size),
+                                    media.friendly(blob.media_type) if blob.media_type else "",
+                                    outcome])
+            item.setFont(0, mono)
+            item.setToolTip(1, exact_size(blob.size))
+            item.setToolTip(2, blob.media_type)
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.blobs.addTopLevelItem(item)
+
+
+__all__ = ["TransferDetailsDialog"]

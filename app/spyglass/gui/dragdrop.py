@@ -1,0 +1,121 @@
+"""Dragging images inside the window, and dropping them on places.
+
+:class:`ImageDragSource` starts a drag from an item view's row when the
+caller's ``payload(index)`` names an image there; the drag carries
+:data:`~spyglass.gui.copying.MIME_TYPE` (JSON) and the name as plain text.
+:class:`PlaceDropTarget` accepts that type over rows for which ``place(index)``
+names a place, and calls ``dropped(image, place)``. Both are event filters on
+the view's viewport, so the models stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication
+
+from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
+
+PayloadFor = Callable[[QModelIndex], DraggedImage | None]
+PlaceFor = Callable[[QModelIndex], DropPlace | None]
+Dropped = Callable[[DraggedImage, DropPlace], None]
+
+
+def image_mime(image: DraggedImage) -> QMimeData:
+    mime = QMimeData()
+    mime.setData(MIME_TYPE, QByteArray(json.dumps(image.to_json()).encode()))
+    mime.setText(image.name)
+    return mime
+
+
+def image_from_mime(mime: QMimeData) -> DraggedImage | None:
+    if not mime.hasFormat(MIME_TYPE):
+        return None
+    try:
+        data = json.loads(bytes(mime.data(MIME_TYPE).data()).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return DraggedImage.from_json(data)
+
+
+class ImageDragSource(QObject):
+    """Starts a copy drag from ``view`` (see the module docstring)."""
+
+    def __init__(self, view: QAbstractItemView, payload: PayloadFor) -> None:
+        super().__init__(view)
+        self._view = view
+        self._payload = payload
+        self._press: QPoint | None = None
+        self._index = QModelIndex()
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter."""
+        kind = event.type()
+        if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._press = event.position().toPoint()
+                self._index = self._view.indexAt(self._press)
+        elif kind == QEvent.Type.MouseButtonRelease:
+            self._press = None
+        elif kind == QEvent.Type.MouseMove and isinstance(event, QMouseEvent) \
+                and self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            moved = (event.position().toPoint() - self._press).manhattanLength()
+            if moved >= QApplication.startDragDistance():
+                self._press = None
+                image = self._payload(self._index) if self._index.isValid() else None
+                if image is not None:
+                    self.start_drag(image)
+                    return True
+        return False
+
+    def start_drag(self, image: DraggedImage) -> Qt.DropAction:
+        drag = QDrag(self._view)
+        drag.setMimeData(image_mime(image))
+        return drag.exec(Qt.DropAction.CopyAction)
+
+
+class PlaceDropTarget(QObject):
+    """Accepts dragged images over the places of ``view`` (see the module docstring)."""
+
+    def __init__(self, view: QAbstractItemView, place: PlaceFor, dropped: Dropped) -> None:
+        super().__init__(view)
+        self._view = view
+        self._place = place
+        self._dropped = dropped
+        view.setAcceptDrops(True)
+        view.viewport().setAcceptDrops(True)
+        view.viewport().installEventFilter(self)
+
+    def target(self, position: QPoint) -> DropPlace | None:
+        index = self._view.indexAt(position)
+        return self._place(index) if index.isValid() else None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: handle image drags; let anything else through."""
+        if isinstance(event, QDragEnterEvent | QDragMoveEvent | QDropEvent):
+            image = image_from_mime(event.mimeData())
+            if image is None:
+                event.ignore()
+                return True  # not ours (files from the file manager go to the window)
+            place = self.target(event.position().toPoint())
+            if place is None:
+                if isinstance(event, QDragEnterEvent):
+                    event.acceptProposedAction()  # keep following the drag over other rows
+                else:
+                    event.ignore()
+                return True
+            if isinstance(event, QDropEvent) and not isinstance(event, QDragMoveEvent):
+                event.setDropAction(Qt.DropAction.CopyAction)
+                event.accept()
+                self._dropped(image, place)
+            else:
+                event.acceptProposedAction()
+            return True
+        return False
+
+
+__all__ = ["ImageDragSource", "PlaceDropTarget", "image_from_mime", "image_mime"]

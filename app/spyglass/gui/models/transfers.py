@@ -1,0 +1,181 @@
+"""The Transfers table: one row per copy, following the :class:`TransferManager`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from spyglass.gui import icons
+from spyglass.gui.formatting import human_size
+from spyglass.gui.signals import emit
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+TRANSFER, STATE, PROGRESS, BYTES, SPEED, ETA = range(6)
+TITLES = ("Transfer", "State", "Progress", "Bytes", "Speed", "ETA")
+
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 40
+"""The fraction done (float, 0.0 to 1.0), or None while unknown."""
+TRANSFER_ROLE = Qt.ItemDataRole.UserRole + 41
+"""The :class:`Transfer` of the row."""
+STATE_ROLE = Qt.ItemDataRole.UserRole + 42
+"""The state's value (str)."""
+
+STATE_TEXT = {
+    TransferState.PLANNING: "Planning…",
+    TransferState.COPYING: "Copying",
+    TransferState.DONE: "Done",
+    TransferState.FAILED: "Failed",
+    TransferState.CANCELLED: "Cancelled",
+}
+
+
+def short_name(name: str) -> str:
+    """A name as the table shows it: a path cut to its last two parts."""
+    transport, colon, rest = name.partition(":")
+    if not colon or transport == "docker":
+        return name.removeprefix("docker://")
+    parts = rest.split("/")
+    return f"{transport}:…/{'/'.join(parts[-2:])}" if len(parts) > 3 else name
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class TransferModel(QAbstractTableModel):
+    """The manager's transfers as a table (qutebrowser's ``DownloadModel``): the manager's
+    ``added``/``removed`` signals call ``beginInsertRows``/``endInsertRows`` and
+    ``beginRemoveRows``/``endRemoveRows``; ``changed`` becomes ``dataChanged``."""
+
+    def __init__(self, manager: TransferManager, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self._count = len(manager.transfers)
+        manager.added.connect(self._added)
+        manager.removed.connect(self._removed)
+        manager.changed.connect(self._changed)
+
+    def _added(self, row: int) -> None:
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._count += 1
+        self.endInsertRows()
+
+    def _removed(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        self._count -= 1
+        self.endRemoveRows()
+
+    def _changed(self, row: int) -> None:
+        if 0 <= row < self._count:
+            emit(self.dataChanged, self.index(row, 0), self.index(row, len(TITLES) - 1))
+
+    def transfer(self, index: AnyIndex) -> Transfer | None:
+        if not index.isValid() or index.model() is not self:
+            return None
+        row = index.row()
+        transfers = self.manager.transfers
+        return transfers[row] if 0 <= row < min(self._count, len(transfers)) else None
+
+    # -- QAbstractItemModel
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::rowCount."""
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        """Override QAbstractItemModel::columnCount."""
+        return 0 if parent.isValid() else len(TITLES)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::headerData."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(TITLES):
+            return TITLES[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        """Override QAbstractItemModel::flags."""
+        if self.transfer(index) is None:
+            return Qt.ItemFlag.NoItemFlags
+        return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemNeverHasChildren)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::data."""
+        transfer = self.transfer(index)
+        if transfer is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(transfer, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            request = transfer.request
+            text = f"{request.source}\n→ {request.destination}"
+            if transfer.error:
+                text += f"\n\n{transfer.error}"
+            return text
+        if role == Qt.ItemDataRole.DecorationRole and column == TRANSFER:
+            if transfer.state is TransferState.FAILED:
+                return icons.warning_icon()
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATE \
+                and transfer.state is TransferState.CANCELLED:
+            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
+                                                QPalette.ColorRole.Text)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (BYTES, SPEED, ETA):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == PROGRESS_ROLE and column == PROGRESS:
+            return transfer.fraction
+        if role == TRANSFER_ROLE:
+            return transfer
+        if role == STATE_ROLE:
+            return transfer.state.value
+        return None
+
+    @staticmethod
+    def _display(transfer: Transfer, column: int) -> str:
+        snap = transfer.snapshot
+        state = transfer.state
+        if column == TRANSFER:
+            request = transfer.request
+            return f"{short_name(request.source)}  →  {short_name(request.destination)}"
+        if column == STATE:
+            if transfer.cancel_requested and not state.finished:
+                return "Cancelling…"
+            return STATE_TEXT[state]
+        if column == PROGRESS:
+            fraction = transfer.fraction
+            return f"{fraction * 100:.0f} %" if fraction is not None else ""
+        if column == BYTES:
+            if not snap.total:
+                return ""
+            return f"{human_size(snap.done)} / {human_size(snap.total)}"
+        if column == SPEED:
+            if state is TransferState.DONE and transfer.ended is not None:
+                elapsed = transfer.ended - transfer.started
+                return f"in {duration_text(elapsed)}"
+            if state is TransferState.COPYING and snap.speed > 0:
+                return f"{human_size(int(snap.speed))}/s"
+            return ""
+        if column == ETA:
+            eta = transfer.eta
+            return duration_text(eta) if eta is not None else ""
+        return ""
+
+
+__all__ = ["PROGRESS_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel"]

@@ -1,0 +1,281 @@
+"""The transfer manager: every copy the window runs, its state and its progress.
+
+Each copy is a job on a :class:`Runner` of its own (copies are long; they must
+not hold up the browsing jobs). The copy engine reports from its threads into
+the transfer's :class:`Tally`; the first event after the GUI last looked emits
+a queued signal, and the GUI thread takes a snapshot at most
+:data:`UPDATES_PER_SECOND` times a second per transfer — events are coalesced,
+never queued one by one.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Final
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import CopyEvent
+from spyglass.core.manifest import Descriptor
+from spyglass.gui.copying import (
+    CopyRequest,
+    Openers,
+    Prepared,
+    Snapshot,
+    Tally,
+    run_copy,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import Runner
+
+log = logging.getLogger(__name__)
+
+UPDATES_PER_SECOND: Final = 4
+MAX_PARALLEL_COPIES: Final = 4
+
+
+class TransferState(enum.Enum):
+    PLANNING = "planning"
+    COPYING = "copying"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TransferState.DONE, TransferState.FAILED, TransferState.CANCELLED)
+
+
+_EMPTY = Snapshot(False, 0, 0, (), 0.0, False, "")
+
+
+@dataclass(eq=False)
+class Transfer:
+    """One row of the Transfers panel.
+
+    Attributes:
+        id: unique in the session.
+        request: what to copy where, with which options (Retry runs it again).
+        state: where the copy is.
+        snapshot: the progress last taken from the tally.
+        error: the sentence of a failed copy.
+        result: the descriptor written at the top, once done.
+        attempts: how many times it was started.
+    """
+
+    id: int
+    request: CopyRequest
+    state: TransferState = TransferState.PLANNING
+    snapshot: Snapshot = _EMPTY
+    error: str = ""
+    result: Descriptor | None = None
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+    tally: Tally = field(default_factory=Tally)
+    token: CancelToken = field(default_factory=CancelToken)
+    last_update: float = 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current speed, or None when unknown."""
+        snap = self.snapshot
+        if self.state is not TransferState.COPYING or snap.speed <= 0 or not snap.total:
+            return None
+        return max(0.0, (snap.total - snap.done) / snap.speed)
+
+    @property
+    def fraction(self) -> float | None:
+        snap = self.snapshot
+        if self.state is TransferState.DONE:
+            return 1.0
+        if not snap.total:
+            return None
+        return min(1.0, snap.done / snap.total)
+
+
+class _Relay(QObject):
+    """Carries "something changed in transfer N" from engine threads to the GUI thread."""
+
+    changed = Signal(int)
+
+
+class TransferManager(QObject):
+    """Starts, cancels and retries copies; the :class:`TransferModel` follows its signals.
+
+    Signals:
+        added(int): a transfer was appended at this row.
+        changed(int): the transfer at this row changed (state or progress).
+        removed(int): the transfer at this row was taken off the list.
+        finished(object): a transfer reached done (the :class:`Transfer`).
+        started(object): a transfer was started or retried.
+    """
+
+    added = Signal(int)
+    changed = Signal(int)
+    removed = Signal(int)
+    finished = Signal(object)
+    started = Signal(object)
+
+    def __init__(self, openers: Openers, parent: QObject | None = None, *,
+                 max_parallel: int = MAX_PARALLEL_COPIES) -> None:
+        super().__init__(parent)
+        self.openers = openers
+        self.runner = Runner(self, max_threads=max_parallel)
+        self.transfers: list[Transfer] = []
+        self._ids = itertools.count(1)
+        self._relay = _Relay(self)
+        self._relay.changed.connect(self._wake, Qt.ConnectionType.QueuedConnection)
+        self._timers: dict[int, QTimer] = {}
+
+    # -- public
+
+    def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
+        """Add a row and run the copy (planning first unless ``prepared``)."""
+        transfer = Transfer(next(self._ids), request)
+        row = len(self.transfers)
+        self.transfers.append(transfer)
+        emit(self.added, row)
+        self._run(transfer, prepared)
+        return transfer
+
+    def cancel(self, transfer: Transfer) -> None:
+        """Ask a running copy to stop; it becomes cancelled once the engine has let go."""
+        if transfer.state.finished:
+            return
+        transfer.cancel_requested = True
+        transfer.token.cancel()
+        self._notify(transfer)
+
+    def retry(self, transfer: Transfer) -> None:
+        """Run a finished copy again with the same request and options."""
+        if not transfer.state.finished:
+            return
+        transfer.state = TransferState.PLANNING
+        transfer.snapshot = _EMPTY
+        transfer.error = ""
+        transfer.result = None
+        transfer.ended = None
+        transfer.cancel_requested = False
+        transfer.tally = Tally()
+        transfer.token = CancelToken()
+        transfer.started = time.monotonic()
+        self._notify(transfer)
+        self._run(transfer, None)
+
+    def remove_finished(self) -> None:
+        """Take every finished row off the list."""
+        for row in reversed(range(len(self.transfers))):
+            if self.transfers[row].state.finished:
+                transfer = self.transfers.pop(row)
+                timer = self._timers.pop(transfer.id, None)
+                if timer is not None:
+                    timer.stop()
+                emit(self.removed, row)
+
+    def row_of(self, transfer: Transfer) -> int:
+        return self.transfers.index(transfer)
+
+    @property
+    def running(self) -> int:
+        return sum(not t.state.finished for t in self.transfers)
+
+    def shutdown(self) -> None:
+        for transfer in self.transfers:
+            transfer.token.cancel()
+        self.runner.shutdown()
+
+    # -- running
+
+    def _run(self, transfer: Transfer, prepared: Prepared | None) -> None:
+        transfer.attempts += 1
+        tally, token, ident = transfer.tally, transfer.token, transfer.id
+        relay, openers, request = self._relay, self.openers, transfer.request
+
+        def events(event: CopyEvent) -> None:  # on the engine's threads
+            if tally.feed(event):
+                emit(relay.changed, ident)
+
+        def job(_job_token: CancelToken) -> Descriptor:
+            return run_copy(openers, request, prepared, events, token)
+
+        attempt = transfer.attempts
+        self.runner.submit(
+            job,
+            on_done=lambda result: self._done(transfer, attempt, result),
+            on_error=lambda message: self._failed(transfer, attempt, message),
+            what=f"copying {request.source} to {request.destination}",
+            cleanup=None,
+        )
+        emit(self.started, transfer)
+
+    def _done(self, transfer: Transfer, attempt: int, result: Descriptor) -> None:
+        if attempt != transfer.attempts:
+            return
+        transfer.snapshot = transfer.tally.snapshot()
+        transfer.result = result
+        transfer.state = TransferState.DONE
+        transfer.ended = time.monotonic()
+        self._notify(transfer)
+        emit(self.finished, transfer)
+
+    def _failed(self, transfer: Transfer, attempt: int, message: str) -> None:
+        if attempt != transfer.attempts:
+            return
+        transfer.snapshot = transfer.tally.snapshot()
+        transfer.ended = time.monotonic()
+        if transfer.cancel_requested:
+            transfer.state = TransferState.CANCELLED
+        else:
+            transfer.state = TransferState.FAILED
+            transfer.error = message
+        self._notify(transfer)
+
+    # -- progress, coalesced
+
+    @Slot(int)
+    def _wake(self, ident: int) -> None:
+        transfer = next((t for t in self.transfers if t.id == ident), None)
+        if transfer is None:
+            return
+        interval = 1.0 / UPDATES_PER_SECOND
+        waited = time.monotonic() - transfer.last_update
+        if waited >= interval:
+            self._update(transfer)
+            return
+        timer = self._timers.get(ident)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda: self._update_id(ident))
+            self._timers[ident] = timer
+        if not timer.isActive():
+            timer.start(max(1, int((interval - waited) * 1000)))
+
+    def _update_id(self, ident: int) -> None:
+        transfer = next((t for t in self.transfers if t.id == ident), None)
+        if transfer is not None:
+            self._update(transfer)
+
+    def _update(self, transfer: Transfer) -> None:
+        transfer.last_update = time.monotonic()
+        if transfer.state.finished:
+            return
+        snapshot = transfer.tally.snapshot()
+        transfer.snapshot = snapshot
+        if snapshot.planned and transfer.state is TransferState.PLANNING:
+            transfer.state = TransferState.COPYING
+        self._notify(transfer)
+
+    def _notify(self, transfer: Transfer) -> None:
+        if transfer in self.transfers:
+            emit(self.changed, self.transfers.index(transfer))
+
+
+__all__ = ["Transfer", "TransferManager", "TransferState"]

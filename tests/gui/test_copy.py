@@ -1,0 +1,337 @@
+"""Copying in the window: drag an image onto a place, the Copy dialog, the Transfers panel."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.copy import CopyOptions, copy_image
+from spyglass.core.transports import open_destination, open_source
+from spyglass.gui.copying import (
+    CopyRequest,
+    DraggedImage,
+    DropPlace,
+    Tally,
+    describe_name,
+    suggest_destination,
+)
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.dragdrop import image_mime
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
+from spyglass.gui.transfers import Transfer, TransferState
+from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_listed
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+pytestmark = pytest.mark.gui
+
+COPY_MS = WAIT_MS * 4
+
+
+def core_copy(source: str, destination: str) -> None:
+    src, dst = open_source(source), open_destination(destination)
+    try:
+        copy_image(src, dst, CopyOptions())
+    finally:
+        dst.close()
+        src.close()
+
+
+def second_layout(tmp_path: Path, sample: SampleFacts) -> Path:
+    """A second layout holding only the sample's tools image (made with the core)."""
+    target = tmp_path / "second"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:tools:2024.1")
+    return target
+
+
+def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
+    """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
+    mime = image_mime(image)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(widget, enter)
+    move = QDragMoveEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys,
+                          QEvent.Type.DragMove)
+    QApplication.sendEvent(widget, move)
+    if not move.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(position), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def open_two_layouts(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+                     tmp_path: Path) -> Path:
+    target = second_layout(tmp_path, sample)
+    window.open_location(sample.layout, select=False)
+    window.open_location(target, select=False)
+    wait_listed(qtbot, window, 0)
+    wait_listed(qtbot, window, 1)
+    return target
+
+
+def drop_sample_on_second(qtbot: QtBot, window: MainWindow) -> CopyDialog:
+    places = window.places
+    source = places.find_image("spyglass-demo:1.0", 0)
+    payload = window.copying._place_image(source)
+    assert payload is not None
+    target = places.index(1, 0)
+    rect = window.tree.visualRect(target)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drop_on(window.tree.viewport(), rect.center(), payload)
+    dialog = opened.args[0]
+    assert isinstance(dialog, CopyDialog)
+    if not dialog.platform_boxes and "Listing" in dialog.platforms_label.text():
+        qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS).wait()
+    return dialog
+
+
+def wait_finished(qtbot: QtBot, transfer: Transfer) -> None:
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+
+
+def test_dropping_an_image_on_a_layout_copies_it_there(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    target = open_two_layouts(qtbot, window, sample, tmp_path)
+    dialog = drop_sample_on_second(qtbot, window)
+    assert dialog.source_edit.isReadOnly()
+    assert dialog.source_edit.text().endswith(":spyglass-demo:1.0")
+    assert dialog.destination_edit.text() == f"oci:{target}:spyglass-demo:1.0"
+    assert "OCI image layout" in dialog.destination_note.text()
+    # the sample's list: every platform offered, all checked; "This System" picks one
+    assert len(dialog.platform_boxes) >= 2
+    assert all(box.isChecked() for _p, box in dialog.platform_boxes)
+    dialog.choose_system()
+    assert sum(box.isChecked() for _p, box in dialog.platform_boxes) == 1
+    dialog.choose_all()
+    assert dialog.parallel_spin.value() == 8
+    dialog.parallel_spin.setValue(3)
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert window.copying.panel.isVisible()
+    transfer = manager.transfers[0]
+    assert transfer.request.options.parallel == 3
+    assert transfer.request.options.multi_arch == "all"
+    with qtbot.waitSignal(manager.finished, timeout=COPY_MS):
+        pass
+    assert transfer.state is TransferState.DONE, transfer.error
+    model = window.copying.panel.model
+    assert model.data(model.index(0, STATE)) == "Done"
+    assert model.data(model.index(0, PROGRESS), PROGRESS_ROLE) == 1.0
+    assert "spyglass-demo:1.0" in model.data(model.index(0, TRANSFER))
+    # the layout was listed again, and holds the image now
+    qtbot.waitUntil(lambda: window.places.find_image("spyglass-demo:1.0", 1).isValid(),
+                    timeout=WAIT_MS)
+    assert window.places.find_image("tools:2024.1", 1).isValid()
+    # Details: every blob with its outcome
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    outcomes = details.outcomes()
+    for image in sample.images.values():
+        for digest in image.layer_digests:
+            assert outcomes[digest] in ("copied", "skipped (already there)")
+    details.close()
+
+
+def test_a_dropped_platform_row_copies_that_platform(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    open_two_layouts(qtbot, window, sample, tmp_path)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    payload = window.copying._platform_image(view.platforms.model.index(1, 0))
+    assert payload is not None and payload.platform
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
+    checked = [str(p) for p, box in dialog.platform_boxes if box.isChecked()]
+    assert checked == [payload.platform]
+    options = dialog.options()
+    assert [str(p) for p in options.platforms] == [payload.platform]
+    dialog.reject()
+
+
+def test_cancelling_a_copy_leaves_the_layout_unchanged(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    builder = LayoutBuilder(big)
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({"/data/blob": os.urandom(24 * 1024 * 1024)}, compression="none"),
+        LayerSpec({"/data/more": os.urandom(8 * 1024 * 1024)}, compression="none"),
+    ])), "big")
+    target = second_layout(tmp_path, sample)
+    before = (target / "index.json").read_bytes()
+    blobs_before = sorted(p.name for p in (target / "blobs" / "sha256").iterdir())
+    controller = window.copying
+    transfer = controller.start(CopyRequest(f"oci:{big}:big", f"oci:{target}:big",
+                                            CopyOptions(parallel=1)))
+    controller.manager.cancel(transfer)
+    model = controller.panel.model
+    assert model.data(model.index(0, STATE)) == "Cancelling…"
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.CANCELLED
+    assert model.data(model.index(0, STATE)) == "Cancelled"
+    assert (target / "index.json").read_bytes() == before
+    assert sorted(p.name for p in (target / "blobs" / "sha256").iterdir()) == blobs_before
+    # Retry runs the same copy again, to the end this time
+    controller.manager.retry(transfer)
+    assert transfer.state is TransferState.PLANNING
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert transfer.attempts == 2
+    assert b'"big"' in (target / "index.json").read_bytes()
+
+
+def test_a_refused_copy_says_why_in_the_dialog(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    assert dialog.destination_edit.text() == ""
+    assert not dialog.copy_button.isEnabled()
+    qtbot.keyClicks(dialog.destination_edit, "nonsense")
+    assert "unknown transport" in dialog.destination_note.text() \
+        or "expected TRANSPORT:REFERENCE" in dialog.destination_note.text()
+    assert not dialog.copy_button.isEnabled()
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'converted'}:demo")
+    assert dialog.copy_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
+    dialog.compression_combo.setCurrentIndex(dialog.compression_combo.findData("zstd"))
+    dialog.preserve_box.setChecked(True)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as refused:
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert dialog.error_text == refused.args[0]
+    assert "--preserve-digests" in dialog.error_text
+    assert dialog.isVisible()
+    assert window.copying.manager.transfers == []
+    index = tmp_path / "converted" / "index.json"
+    assert not index.exists() or json.loads(index.read_bytes())["manifests"] == []
+    dialog.reject()
+
+
+def test_a_failed_copy_shows_its_sentence(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    transfer = window.copying.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                                f"oci:{blocker}:x", CopyOptions()))
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.FAILED
+    assert transfer.error
+    model = window.copying.panel.model
+    assert model.data(model.index(0, STATE)) == "Failed"
+    assert transfer.error in model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None and details.error_label.text() == transfer.error
+    details.close()
+
+
+def test_the_transfers_model_passes_the_model_tester(
+        qtbot: QtBot, qtmodeltester, window: MainWindow, sample: SampleFacts,
+        tmp_path: Path) -> None:
+    controller = window.copying
+    model = controller.panel.model
+    qtmodeltester.check(model, force_py=True)
+    first = controller.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                         f"oci:{tmp_path / 'one'}:tools", CopyOptions()))
+    second = controller.start(CopyRequest(f"oci:{sample.layout}:spyglass-demo:1.0",
+                                          f"oci:{tmp_path / 'two'}:demo",
+                                          CopyOptions(multi_arch="all")))
+    assert model.rowCount() == 2
+    wait_finished(qtbot, first)
+    wait_finished(qtbot, second)
+    assert first.state is second.state is TransferState.DONE
+    controller.manager.remove_finished()  # the tester checks every change it sees
+    assert model.rowCount() == 0
+
+
+def test_progress_is_coalesced() -> None:
+    from spyglass.core.copy import BlobProgress, BlobStarted
+    from spyglass.core.digest import Digest
+
+    digest = Digest.of(b"x")
+    tally = Tally()
+    assert tally.feed(BlobStarted(digest, 100, "application/octet-stream"))
+    # more events before the GUI looks: no more wake-ups
+    assert not tally.feed(BlobProgress(digest, 10, 100))
+    assert not tally.feed(BlobProgress(digest, 60, 100))
+    snapshot = tally.snapshot()
+    assert snapshot.done == 60 and snapshot.total == 100
+    assert tally.feed(BlobProgress(digest, 100, 100))
+
+
+def test_destination_names_are_suggested_and_described() -> None:
+    assert suggest_destination("docker://localhost:5000/demo/app:1.10",
+                               DropPlace("registry", host="r.example:5000")) \
+        == "docker://r.example:5000/demo/app:1.10"
+    assert suggest_destination("oci:/x/layout:spyglass-demo:1.0",
+                               DropPlace("repository", host="h:1", repository="team/web")) \
+        == "docker://h:1/team/web:1.0"
+    assert suggest_destination("docker://h:1/a/b:v2", DropPlace("oci", path="/tmp/l")) \
+        == "oci:/tmp/l:a/b:v2"
+    assert suggest_destination("oci:/x/my-layout:latest", DropPlace("registry", host="h:1")) \
+        == "docker://h:1/my-layout:latest"
+    name, sentence = describe_name("docker://h:1/a:b")
+    assert name is not None and "repository a" in sentence
+    name, sentence = describe_name("oci:")
+    assert name is None and sentence
+
+
+def test_dropping_an_empty_folder_offers_to_copy_into_it(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        window.dropEvent(drop)
+    dialog = opened.args[0]
+    assert dialog.destination_edit.text() == f"oci:{folder}:spyglass-demo:1.0"
+    dialog.reject()
+
+
+def test_an_image_dropped_on_a_registry_is_copied_there(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, registry_binary: str) -> None:
+    from tests.gui.guitools import add_registry, wait_tags
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary) as server:
+        add_registry(qtbot, window, server.host, insecure=True)
+        window.open_location(sample.layout, select=False)
+        wait_listed(qtbot, window)
+        payload = window.copying._place_image(window.places.find_image("tools:2024.1"))
+        assert payload is not None
+        registries = window.registries
+        index = registries.model.registry_index(server.host)
+        rect = registries.tree.visualRect(index)
+        with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+            assert drop_on(registries.tree.viewport(), rect.center(), payload)
+        dialog = opened.args[0]
+        assert dialog.destination_edit.text() == f"docker://{server.host}/tools:2024.1"
+        manager = window.copying.manager
+        with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+            dialog.start()
+        transfer = manager.transfers[0]
+        wait_finished(qtbot, transfer)
+        assert transfer.state is TransferState.DONE, transfer.error
+        repo = registries.model.repository_index(server.host, "tools")
+        qtbot.waitUntil(lambda: registries.model.repository_index(server.host,
+                                                                  "tools").isValid(),
+                        timeout=WAIT_MS)
+        repo = registries.model.repository_index(server.host, "tools")
+        registries.tree.expand(repo)
+        registries.model.fetchMore(repo)
+        assert wait_tags(qtbot, window, server.host, "tools") == ["2024.1"]
