@@ -132,6 +132,18 @@ class VerifyingReader:
         """True once the whole stream was read and matched."""
         return self._verified
 
+    def promises(
+        self, digest: Digest, size: int | None, cancel: CancelToken | None = None
+    ) -> bool:
+        """True when this unread reader checks exactly ``digest`` (and ``size``, and
+        watches ``cancel``): a consumer that reads it to its end need not hash again."""
+        return (
+            self._seen == 0
+            and self._digest == digest
+            and (size is None or self._size == size)
+            and (cancel is None or self._cancel is cancel)
+        )
+
     def read(self, n: int = -1) -> bytes:
         if self._cancel is not None and self._cancel.cancelled:
             raise Cancelled()
@@ -217,3 +229,23 @@ def read_verified(
             )
         parts.append(chunk)
     return b"".join(parts)
+
+
+def verifies_itself(
+    stream: Readable,
+    digest: Digest | None,
+    size: int | None,
+    cancel: CancelToken | None = None,
+) -> bool:
+    """True when ``stream`` is an unread :class:`VerifyingReader` for exactly ``digest``.
+
+    Such a stream raises instead of ending when its bytes do not hash to
+    ``digest`` (or are not ``size`` long, when given) and checks ``cancel``
+    itself, so a consumer that reads it to its end need not hash the bytes a
+    second time. Copies from registries and layouts hand over such streams.
+    """
+    return (
+        digest is not None
+        and isinstance(stream, VerifyingReader)
+        and stream.promises(digest, size, cancel)
+    )

@@ -25,7 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Final
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader, read_verified
+from spyglass.core.digest import (
+    CHUNK_SIZE,
+    Digest,
+    Readable,
+    VerifyingReader,
+    read_verified,
+    verifies_itself,
+)
 from spyglass.core.errors import (
     BlobNotFound,
     DigestMismatch,
@@ -342,6 +349,9 @@ def write_blob(
         raise TransportError(describe_write_error(exc, temps.folder)) from exc
     hasher = digest.hasher() if digest is not None else hashlib.sha256()
     algorithm = digest.algorithm if digest is not None else "sha256"
+    # A stream that verifies ``digest`` itself raises before its end on a mismatch:
+    # hashing it here too only doubled the CPU cost of every blob.
+    hashed_by_stream = verifies_itself(stream, digest, size, cancel)
     seen = 0
     done = False
     try:
@@ -365,7 +375,8 @@ def write_blob(
                         f"{what} is longer than the {size} bytes its descriptor promises; "
                         "nothing was stored."
                     )
-                hasher.update(chunk)
+                if not hashed_by_stream:
+                    hasher.update(chunk)
                 try:
                     out.write(chunk)
                 except OSError as exc:
@@ -377,7 +388,11 @@ def write_blob(
                     f"{what} has {seen} bytes but its descriptor promises {size}; "
                     "nothing was stored."
                 )
-            actual = Digest(algorithm, hasher.hexdigest())
+            if hashed_by_stream:
+                assert digest is not None
+                actual = digest  # the stream's empty read came only after its check passed
+            else:
+                actual = Digest(algorithm, hasher.hexdigest())
             if digest is not None and actual != digest:
                 raise DigestMismatch(
                     f"{what} does not match its digest: expected {digest}, got {actual}. "

@@ -38,7 +38,13 @@ from spyglass import __version__
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.credentials import Credentials
-from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader
+from spyglass.core.digest import (
+    CHUNK_SIZE,
+    Digest,
+    Readable,
+    VerifyingReader,
+    verifies_itself,
+)
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
@@ -223,7 +229,10 @@ class ResponseStream:
 
     def __init__(self, response: httpx.Response, what: str) -> None:
         self._response = response
-        self._chunks = response.iter_bytes(CHUNK_SIZE)
+        # The body as it arrives (httpcore reads up to 64 KiB at a time), not
+        # re-chunked by httpx: its ByteChunker copies every byte several times
+        # while holding the GIL, which was the largest CPU cost of a blob copy.
+        self._chunks = response.iter_bytes()
         self._buffer = b""
         self._what = what
         self._done = False
@@ -233,6 +242,7 @@ class ResponseStream:
         return self._response
 
     def read(self, n: int = -1, /) -> bytes:
+        parts: list[bytes]
         if n is None or n < 0:
             parts = [self._buffer]
             self._buffer = b""
@@ -241,10 +251,26 @@ class ResponseStream:
             return b"".join(parts)
         if n == 0:
             return b""
-        if not self._buffer:
-            self._buffer = self._next()
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
+        # Gather up to n bytes from the pieces as they arrived: one copy (the join).
+        parts = []
+        have = 0
+        if self._buffer:
+            parts.append(self._buffer)
+            have = len(self._buffer)
+            self._buffer = b""
+        while have < n:
+            chunk = self._next()
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        if have > n:
+            last = parts[-1]
+            keep = len(last) - (have - n)
+            parts[-1], self._buffer = last[:keep], last[keep:]
+        if len(parts) == 1:
+            return parts[0]
+        return b"".join(parts)
 
     def _next(self) -> bytes:
         if self._done:
@@ -830,12 +856,17 @@ class RegistryClient:
         what = f"Uploading {f'the blob {digest}' if digest else 'a blob'} to {target}"
         hashing: _HashingReader | None = None
         verifying: VerifyingReader | None = None
-        if digest is not None:
+        if digest is not None and verifies_itself(stream, digest, size, cancel):
+            # it checks digest, size and cancel itself: hashing it again only costs CPU
+            assert isinstance(stream, VerifyingReader)
+            verifying = stream
+            reader: Readable = verifying
+        elif digest is not None:
             verifying = VerifyingReader(
                 stream, digest, size, what=f"The blob {digest} uploaded to {target}",
                 cancel=cancel,
             )
-            reader: Readable = verifying
+            reader = verifying
         else:
             hashing = _HashingReader(
                 stream, size, what=f"The blob uploaded to {target}", cancel=cancel

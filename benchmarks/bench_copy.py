@@ -1,0 +1,430 @@
+"""How fast Spyglass copies a big multi-platform image, against skopeo 1.9.
+
+The image: 2 platforms (linux/amd64, linux/arm64) x 8 layers, each layer one
+file of 32 MiB of ``os.urandom`` (incompressible), tarred and gzipped at level
+1 (an OCI index of two OCI manifests, 512 MiB of layers). It is built once
+and cached as an OCI layout in the bench cache folder (``--rebuild`` rebuilds).
+
+Two local registries (Debian's ``docker-registry``, distribution 2.8, storage
+on ``/dev/shm``): the source, seeded once from the layout with skopeo, and a
+destination started fresh (empty storage) for every round. Layout
+destinations are new folders in the cache folder (on disk: fsync counts).
+
+Scenarios (``--all``, every instance), each timed as a whole process,
+alternating Spyglass and skopeo round by round after one untimed warm-up each:
+
+- registry → registry            target Spyglass/skopeo ≤ 0.9
+- layout → registry              target ≤ 0.8
+- registry → layout              target ≤ 0.5
+- registry → registry, gzip → zstd (``--dest-compress-format zstd``)  target ≤ 0.6
+
+Spyglass runs as ``python -m spyglass copy`` with compiled bytecode cached
+(``PYTHONPYCACHEPREFIX``) and its blob-location cache in a fresh folder each
+round (``XDG_CACHE_HOME``), so it never mounts from an earlier round; skopeo's
+blob-info cache (``/var/lib/containers/cache/blob-info-cache-v1.boltdb`` as
+root, ``~/.local/share/containers/cache/…`` otherwise) is removed before each of
+its rounds. Before timing, both tools' digests are checked to match the
+source's where the copy keeps digests.
+
+Also measured: the peak RSS (``wait4``'s ``ru_maxrss``) of ``spyglass copy``
+of an image of one 1 GiB layer, layout → registry and registry → layout
+(target < 200 MiB), and registry → registry with ``--parallel`` 2, 4, 8, 16.
+
+Run ``python benchmarks/bench_copy.py [--rounds N] [--no-skopeo] [--rebuild]
+[--skip-rss] [--skip-parallel]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # common puts app/ and the repo root on sys.path
+    CACHE_DIR,
+    Row,
+    Timing,
+    find_tool,
+    print_table,
+    run_command,
+    subprocess_env,
+)
+
+from tests.helpers.imagebuild import (
+    OCI_LAYER_GZIP,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    build_config,
+    dump_json,
+)
+from tests.helpers.registry import RegistryServer, find_registry_binary
+
+MIB = 1024 * 1024
+REF = "bench"
+REPOSITORY = "bench/copy"
+BIG_REPOSITORY = "bench/big"
+
+#: Skopeo 1.9's blob-info cache: as root, and for other users.
+SKOPEO_CACHES = (
+    Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb"),
+    Path.home() / ".local/share/containers/cache/blob-info-cache-v1.boltdb",
+)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _gzip_layer_file(out_path: Path, file_size: int, seed_name: str) -> tuple[str, int, str]:
+    """Write a gzip (level 1) tar of one file of ``file_size`` random bytes.
+
+    Streams, so a 1 GiB layer never sits in memory. Returns
+    ``(digest, size, diff_id)`` of the blob written at ``out_path``.
+    """
+    info = tarfile.TarInfo(f"data/{seed_name}.bin")
+    info.size = file_size
+    info.mode = 0o644
+    info.mtime = 1_700_000_000
+    info.uname = info.gname = "root"
+
+    class _Tee(io.RawIOBase):
+        """Hashes the uncompressed tar (diff ID) on its way into gzip."""
+
+        def __init__(self, inner: gzip.GzipFile) -> None:
+            self.inner = inner
+            self.hash = hashlib.sha256()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            self.hash.update(data)
+            self.inner.write(data)
+            return len(data)
+
+    class _Random(io.RawIOBase):
+        def __init__(self, size: int) -> None:
+            self.left = size
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            count = min(len(buffer), self.left)
+            buffer[:count] = os.urandom(count)
+            self.left -= count
+            return count
+
+    with out_path.open("wb") as raw, gzip.GzipFile(
+        fileobj=raw, mode="wb", compresslevel=1, mtime=0
+    ) as zipped:
+        tee = _Tee(zipped)
+        with tarfile.open(fileobj=tee, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            tar.addfile(info, io.BufferedReader(_Random(file_size), 4 * MIB))
+    blob_hash = hashlib.sha256()
+    with out_path.open("rb") as stream:
+        while chunk := stream.read(4 * MIB):
+            blob_hash.update(chunk)
+    return f"sha256:{blob_hash.hexdigest()}", out_path.stat().st_size, (
+        f"sha256:{tee.hash.hexdigest()}"
+    )
+
+
+def build_layout(
+    root: Path, platforms: Sequence[str], layers: int, layer_size: int
+) -> Path:
+    """An OCI layout at ``root`` with one index tagged :data:`REF` (or one image for 1 platform)."""
+    marker = root / "complete"
+    if marker.exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    builder = LayoutBuilder(root)
+    descriptors = []
+    for arch in platforms:
+        layer_descriptors = []
+        diff_ids = []
+        for number in range(layers):
+            temp = builder.blob_dir / f"tmp-{arch}-{number}"
+            digest, size, diff_id = _gzip_layer_file(temp, layer_size, f"{arch}-{number}")
+            temp.rename(builder.blob_path(digest))
+            layer_descriptors.append({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": size})
+            diff_ids.append(diff_id)
+        spec = ImageSpec(
+            architecture=arch,
+            layers=[LayerSpec({}, created_by=f"ADD layer {n}") for n in range(layers)],
+        )
+        config = builder.add_blob(dump_json(build_config(spec, diff_ids)))
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+            "layers": layer_descriptors,
+        }
+        written = builder.add_blob(dump_json(manifest))
+        descriptors.append(
+            {"mediaType": manifest["mediaType"], **written, "platform": spec.platform()}
+        )
+    if len(descriptors) == 1:
+        builder.tag({k: v for k, v in descriptors[0].items() if k != "platform"}, REF)
+    else:
+        builder.tag(builder.add_index(descriptors), REF)
+    marker.write_text("built\n")
+    return root
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    source: str  # "registry" or "layout"
+    destination: str  # "registry" or "layout"
+    zstd: bool
+    target: float  # Spyglass/skopeo ratio to stay at or below
+
+
+SCENARIOS = (
+    Scenario("registry → registry", "registry", "registry", False, 0.9),
+    Scenario("layout → registry", "layout", "registry", False, 0.8),
+    Scenario("registry → layout", "registry", "layout", False, 0.5),
+    Scenario("registry → registry, gzip → zstd", "registry", "registry", True, 0.6),
+)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, binary: str, skopeo: str | None) -> None:
+        self.args = args
+        self.binary = binary
+        self.skopeo = skopeo
+        self.work = Path(tempfile.mkdtemp(prefix="copy-", dir=CACHE_DIR))
+        self.env = subprocess_env()
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # -- one copy
+
+    def spyglass_cmd(self, src: str, dst: str, extra: Sequence[str] = ()) -> list[str]:
+        return [sys.executable, "-m", "spyglass", "copy", "--all", "--quiet",
+                "--src-tls-verify=false", "--dest-tls-verify=false", *extra, src, dst]
+
+    def skopeo_cmd(self, src: str, dst: str, extra: Sequence[str] = ()) -> list[str]:
+        assert self.skopeo is not None
+        return [self.skopeo, "--insecure-policy", "copy", "--all", "--quiet",
+                "--src-tls-verify=false", "--dest-tls-verify=false", *extra, src, dst]
+
+    def spyglass_env(self) -> dict[str, str]:
+        env = dict(self.env)
+        cache = Path(tempfile.mkdtemp(prefix="xdg-", dir=self.work))
+        env["XDG_CACHE_HOME"] = str(cache)
+        return env
+
+    def run_round(
+        self,
+        tool: str,
+        source: str,
+        destination_kind: str,
+        extra: Sequence[str] = (),
+        *,
+        measure_rss: bool = False,
+    ) -> tuple[float, int, str]:
+        """One copy into a fresh destination: (seconds, peak RSS in KiB, digest written)."""
+        digest_file = self.work / "digest"
+        digest_file.unlink(missing_ok=True)
+        extra = [*extra, "--digestfile", str(digest_file)]
+        server: RegistryServer | None = None
+        layout: Path | None = None
+        try:
+            if destination_kind == "registry":
+                server = RegistryServer(binary=self.binary).start()
+                dst = f"docker://{server.host}/{REPOSITORY}:{REF}"
+            else:
+                layout = Path(tempfile.mkdtemp(prefix="dest-", dir=self.work))
+                dst = f"oci:{layout}:{REF}"
+            if tool == "skopeo":
+                for cache in SKOPEO_CACHES:
+                    cache.unlink(missing_ok=True)
+                command, env = self.skopeo_cmd(source, dst, extra), None
+            else:
+                command, env = self.spyglass_cmd(source, dst, extra), self.spyglass_env()
+            start = time.perf_counter()
+            process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+            )
+            assert process.stderr is not None
+            err = process.stderr.read()
+            _pid, status, usage = os.wait4(process.pid, 0)
+            elapsed = time.perf_counter() - start
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                raise RuntimeError(
+                    f"{' '.join(command)} failed ({process.returncode}): "
+                    f"{err.decode(errors='replace').strip()}"
+                )
+            return elapsed, usage.ru_maxrss, digest_file.read_text().strip()
+        finally:
+            if server is not None:
+                server.close()
+            if layout is not None:
+                shutil.rmtree(layout, ignore_errors=True)
+
+
+def ratio_note(ours: Timing, theirs: Timing | None, target: float) -> str:
+    if theirs is None:
+        return f"target ≤ {target}x skopeo (not compared)"
+    value = ours.median / theirs.median
+    verdict = "ok" if value <= target else "MISSED"
+    return f"{value:.2f}x skopeo (target ≤ {target}): {verdict}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per tool and scenario")
+    parser.add_argument("--no-skopeo", action="store_true", help="time Spyglass only")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached images")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the 1 GiB peak-RSS rows")
+    parser.add_argument("--skip-parallel", action="store_true", help="skip the --parallel sweep")
+    parser.add_argument("--only", action="append", default=[], metavar="N",
+                        help="run only scenario N (1-4; repeatable)")
+    args = parser.parse_args(argv)
+
+    binary = find_registry_binary()
+    skopeo = find_tool("skopeo")
+    if binary is None or skopeo is None:
+        # the source registry is seeded with skopeo, so both are needed even with --no-skopeo
+        print("bench_copy: needs docker-registry and skopeo on PATH; `make system-deps` "
+              "installs them.", file=sys.stderr)
+        return 1
+
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    image_dir = CACHE_DIR / "copy-2x8x32MiB"
+    big_dir = CACHE_DIR / "copy-1x1x1GiB"
+    if args.rebuild:
+        shutil.rmtree(image_dir, ignore_errors=True)
+        shutil.rmtree(big_dir, ignore_errors=True)
+    start = time.perf_counter()
+    build_layout(image_dir, ("amd64", "arm64"), 8, 32 * MIB)
+    if not args.skip_rss:
+        build_layout(big_dir, ("amd64",), 1, 1024 * MIB)
+    print(f"images ready in {time.perf_counter() - start:.1f} s ({CACHE_DIR})", flush=True)
+
+    bench = Bench(args, binary, None if args.no_skopeo else skopeo)
+    rows: list[Row] = []
+    summary: list[tuple[str, float | None, float, float]] = []
+    try:
+        with RegistryServer(binary=binary) as source_registry:
+            run_command([skopeo, "--insecure-policy", "copy", "--all", "--quiet",
+                         "--dest-tls-verify=false", f"oci:{image_dir}:{REF}",
+                         f"docker://{source_registry.host}/{REPOSITORY}:{REF}"])
+            index = json.loads((image_dir / "index.json").read_text())
+            source_digest = index["manifests"][0]["digest"]
+            sources = {
+                "registry": f"docker://{source_registry.host}/{REPOSITORY}:{REF}",
+                "layout": f"oci:{image_dir}:{REF}",
+            }
+            chosen = [
+                s for n, s in enumerate(SCENARIOS, 1) if not args.only or str(n) in args.only
+            ]
+            for scenario in chosen:
+                extra = ["--dest-compress-format", "zstd"] if scenario.zstd else []
+                tools = ["spyglass", *(["skopeo"] if bench.skopeo else [])]
+                times: dict[str, list[float]] = {tool: [] for tool in tools}
+                for round_number in range(args.rounds + 1):  # round 0 warms up, untimed
+                    for tool in tools:
+                        elapsed, _rss, digest = bench.run_round(
+                            tool, sources[scenario.source], scenario.destination, extra
+                        )
+                        if not scenario.zstd and digest != source_digest:
+                            raise RuntimeError(
+                                f"{tool}: {scenario.label} wrote {digest}, not {source_digest}"
+                            )
+                        if round_number:
+                            times[tool].append(elapsed)
+                ours = Timing(tuple(times["spyglass"]))
+                theirs = Timing(tuple(times["skopeo"])) if "skopeo" in times else None
+                if theirs is not None:
+                    rows.append(Row.of(f"{scenario.label}: skopeo copy", theirs))
+                else:
+                    rows.append(Row(f"{scenario.label}: skopeo copy", None, note="--no-skopeo"))
+                rows.append(Row.of(f"{scenario.label}: spyglass copy", ours,
+                                   note=ratio_note(ours, theirs, scenario.target)))
+                summary.append((
+                    scenario.label, theirs.median if theirs else None, ours.median,
+                    scenario.target,
+                ))
+                print(f"  {scenario.label}: done", flush=True)
+
+            if not args.skip_parallel:
+                best: tuple[float, int] | None = None
+                parallel_rows = []
+                for parallel in (2, 4, 8, 16):
+                    measured = []
+                    for round_number in range(args.rounds + 1):
+                        elapsed, _rss, _digest = bench.run_round(
+                            "spyglass", sources["registry"], "registry",
+                            ["--parallel", str(parallel)],
+                        )
+                        if round_number:
+                            measured.append(elapsed)
+                    timing = Timing(tuple(measured))
+                    parallel_rows.append((parallel, timing))
+                    if best is None or timing.median < best[0]:
+                        best = (timing.median, parallel)
+                assert best is not None
+                for parallel, timing in parallel_rows:
+                    rows.append(Row.of(
+                        f"registry → registry: spyglass --parallel {parallel}", timing,
+                        note="best" if parallel == best[1] else "",
+                    ))
+                print("  --parallel sweep: done", flush=True)
+
+            if not args.skip_rss:
+                big_source = f"docker://{source_registry.host}/{BIG_REPOSITORY}:{REF}"
+                run_command([skopeo, "--insecure-policy", "copy", "--quiet",
+                             "--dest-tls-verify=false", f"oci:{big_dir}:{REF}", big_source])
+                for label, source, destination in (
+                    ("1 GiB layer, layout → registry", f"oci:{big_dir}:{REF}", "registry"),
+                    ("1 GiB layer, registry → layout", big_source, "layout"),
+                ):
+                    elapsed, rss_kib, _digest = bench.run_round("spyglass", source, destination)
+                    rss = rss_kib / 1024
+                    verdict = "ok" if rss < 200 else "MISSED"
+                    rows.append(Row(f"{label}: spyglass copy", elapsed, 1, elapsed,
+                                    note=f"peak RSS {rss:.0f} MiB (target < 200 MiB): {verdict}"))
+                print("  peak RSS: done", flush=True)
+    finally:
+        bench.close()
+
+    print_table(
+        "Copying 2 platforms x 8 layers x 32 MiB (gzip -1 of random data), "
+        "distribution 2.8 on /dev/shm",
+        rows,
+    )
+    print("Spyglass / skopeo (medians)")
+    for label, theirs, ours, target in summary:
+        if theirs is None:
+            print(f"  {label:36s} spyglass {ours:6.2f} s  (skopeo not run)")
+        else:
+            value = ours / theirs
+            print(f"  {label:36s} skopeo {theirs:6.2f} s  spyglass {ours:6.2f} s  "
+                  f"ratio {value:.2f}  target ≤ {target}  {'ok' if value <= target else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
