@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -616,16 +617,21 @@ class _Recompressor:
         self._diff = diff_id.hasher() if diff_id is not None else hashlib.sha256()
         self._diff_id = diff_id
         self._what = what
-        self._buffer = b""
+        # compressed pieces not yet read, and how much of the first was: never
+        # concatenated, since copying them around under the GIL was the cost
+        self._pieces: deque[bytes] = deque()
+        self._offset = 0
         self._done = False
         self._compressor = _compressor(target, level)
 
     def read(self, n: int = -1, /) -> bytes:
-        while not self._done and (n < 0 or len(self._buffer) < n):
+        """Up to ``n`` compressed bytes (a short read is not the end; ``b""`` is)."""
+        while not self._pieces and not self._done:
             chunk = self._plain.read(CHUNK_SIZE)
             if chunk:
                 self._diff.update(chunk)
-                self._buffer += self._compressor.compress(chunk)
+                if piece := self._compressor.compress(chunk):
+                    self._pieces.append(piece)
                 continue
             # the uncompressed stream ended: drain the source so its digest is checked
             while self._source.read(CHUNK_SIZE):
@@ -636,12 +642,25 @@ class _Recompressor:
                     f"{self._diff.hexdigest()}, not the diff ID {self._diff_id} its config "
                     "promises; it is not copied."
                 )
-            self._buffer += self._compressor.flush()
+            if piece := self._compressor.flush():
+                self._pieces.append(piece)
             self._done = True
-        if n < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
+        if n is not None and n < 0:
+            parts = [self._pieces.popleft()[self._offset :]] if self._pieces else []
+            parts.extend(self._pieces)
+            self._pieces.clear()
+            self._offset = 0
+            return b"".join(parts)
+        if not self._pieces or n == 0:
+            return b""
+        first = self._pieces[0]
+        if self._offset == 0 and len(first) <= n:
+            return self._pieces.popleft()
+        data = first[self._offset : self._offset + n]
+        self._offset += len(data)
+        if self._offset >= len(first):
+            self._pieces.popleft()
+            self._offset = 0
         return data
 
     def close(self) -> None:

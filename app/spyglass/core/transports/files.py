@@ -30,6 +30,7 @@ from spyglass.core.digest import (
     Digest,
     Readable,
     VerifyingReader,
+    read_into,
     read_verified,
     verifies_itself,
 )
@@ -354,12 +355,15 @@ def write_blob(
     hashed_by_stream = verifies_itself(stream, digest, size, cancel)
     seen = 0
     done = False
+    # One buffer for the whole blob: a fresh bytes object per chunk costs page
+    # faults and allocator work that, at blob sizes, outweighed the hashing.
+    buffer = memoryview(bytearray(CHUNK_SIZE))
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb", buffering=0) as out:
             while True:
                 check(cancel)
                 try:
-                    chunk = stream.read(CHUNK_SIZE)
+                    count = read_into(stream, buffer)
                 except SpyglassError:
                     raise
                 except OSError as exc:
@@ -367,9 +371,10 @@ def write_blob(
                     raise TransportError(
                         f"{what} could not be read: {reason.rstrip('.')}. Nothing was stored."
                     ) from exc
-                if not chunk:
+                if not count:
                     break
-                seen += len(chunk)
+                chunk = buffer[:count]
+                seen += count
                 if size is not None and seen > size:
                     raise SizeMismatch(
                         f"{what} is longer than the {size} bytes its descriptor promises; "
@@ -378,11 +383,13 @@ def write_blob(
                 if not hashed_by_stream:
                     hasher.update(chunk)
                 try:
-                    out.write(chunk)
+                    while chunk:
+                        written = out.write(chunk) or 0
+                        chunk = chunk[written:]
                 except OSError as exc:
                     raise TransportError(describe_write_error(exc, temp)) from exc
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(count)
             if size is not None and seen != size:
                 raise SizeMismatch(
                     f"{what} has {seen} bytes but its descriptor promises {size}; "

@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar, cast
 
 import httpx
 
@@ -43,6 +44,7 @@ from spyglass.core.digest import (
     Digest,
     Readable,
     VerifyingReader,
+    read_into,
     verifies_itself,
 )
 from spyglass.core.errors import (
@@ -73,6 +75,8 @@ from spyglass.core.transports.registry.hosts import (
 )
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T", bytes, int)
 
 USER_AGENT: Final = f"spyglass/{__version__}"
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
@@ -224,18 +228,57 @@ def _is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
+def _body_socket(response: httpx.Response) -> socket.socket | None:
+    """The socket a plain HTTP/1.1 response body arrives on, when reading it directly
+    is safe: a known length, no content coding, and no TLS layer between (a TLS
+    socket itself is fine; a tunnelled TLS stream is not)."""
+    if response.http_version != "HTTP/1.1":
+        return None
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        return None
+    if "chunked" in response.headers.get("transfer-encoding", "").lower():
+        return None
+    stream = response.extensions.get("network_stream")
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    if get_extra_info is None:
+        return None
+    sock = get_extra_info("socket")
+    if not isinstance(sock, socket.socket):
+        return None
+    ssl_object = get_extra_info("ssl_object")
+    if ssl_object is not None and ssl_object is not sock:
+        return None
+    return sock
+
+
 class ResponseStream:
-    """A binary reader over a streamed response body; closing it closes the response."""
+    """A binary reader over a streamed response body; closing it closes the response.
+
+    Big bodies of known length (blobs) are read straight from the connection's
+    socket into the caller's buffer once httpx has handed over what it had
+    already buffered: no bytes object per piece and one GIL hand-off per
+    ``recv_into``, where going through httpx cost several per 64 KiB and was
+    the largest CPU cost of a blob copy on few cores. The connection is then
+    closed with the response instead of going back to the pool (httpx's
+    parser did not see the end of the body).
+    """
+
+    #: Bodies at least this long are read from the socket directly.
+    DIRECT_MIN: Final = 1024 * 1024
 
     def __init__(self, response: httpx.Response, what: str) -> None:
         self._response = response
         # The body as it arrives (httpcore reads up to 64 KiB at a time), not
-        # re-chunked by httpx: its ByteChunker copies every byte several times
-        # while holding the GIL, which was the largest CPU cost of a blob copy.
+        # re-chunked by httpx, whose ByteChunker copies every byte again.
         self._chunks = response.iter_bytes()
         self._buffer = b""
         self._what = what
         self._done = False
+        self._socket: socket.socket | None = None
+        self._remaining = 0
+        length = response.headers.get("content-length", "")
+        self._length = int(length) if length.isdigit() else None
+        self._try_direct = self._length is not None and self._length >= self.DIRECT_MIN
 
     @property
     def response(self) -> httpx.Response:
@@ -251,6 +294,10 @@ class ResponseStream:
             return b"".join(parts)
         if n == 0:
             return b""
+        if self._try_direct and not self._buffer:
+            self._start_direct()
+        if self._socket is not None and not self._buffer:
+            return self._recv(n)
         # Gather up to n bytes from the pieces as they arrived: one copy (the join).
         parts = []
         have = 0
@@ -271,6 +318,70 @@ class ResponseStream:
         if len(parts) == 1:
             return parts[0]
         return b"".join(parts)
+
+    def readinto(self, buffer: memoryview | bytearray, /) -> int:
+        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
+        if not len(view):
+            return 0
+        if self._try_direct and not self._buffer:
+            self._start_direct()
+        if self._socket is not None and not self._buffer:
+            return self._recv_into(view)
+        if not self._buffer:
+            self._buffer = self._next()
+        count = min(len(view), len(self._buffer))
+        view[:count] = self._buffer[:count]
+        self._buffer = self._buffer[count:]
+        return count
+
+    def _start_direct(self) -> None:
+        """Switch to the socket once httpx's own buffer is drained (the first piece)."""
+        self._try_direct = False
+        sock = _body_socket(self._response)
+        if sock is None or self._length is None:
+            return
+        self._buffer = self._next()  # what httpx had read with the headers, or one read
+        remaining = self._length - self._response.num_bytes_downloaded
+        if remaining > 0 and not self._done:
+            self._socket, self._remaining = sock, remaining
+
+    def _recv(self, n: int) -> bytes:
+        """Up to ``n`` bytes from the socket (fewer when fewer have arrived)."""
+        assert self._socket is not None
+        if self._remaining <= 0:
+            self._done = True
+            return b""
+        data = self._direct(lambda sock: sock.recv(min(n, self._remaining)))
+        self._remaining -= len(data)
+        return data
+
+    def _recv_into(self, view: memoryview) -> int:
+        if self._remaining <= 0:
+            self._done = True
+            return 0
+        count = self._direct(lambda sock: sock.recv_into(view[: self._remaining]))
+        self._remaining -= count
+        return count
+
+    def _direct(self, receive: Callable[[socket.socket], _T]) -> _T:
+        """One receive on the body's socket; a broken or stalled connection is a
+        :class:`ConnectionFailed`, as is an end before the promised length."""
+        assert self._socket is not None
+        try:
+            received = receive(self._socket)
+        except TimeoutError as exc:
+            raise ConnectionFailed(
+                f"{self._what} broke off: the registry stopped sending for too long."
+            ) from exc
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise ConnectionFailed(f"{self._what} broke off: {reason.rstrip('.')}.") from exc
+        if not received:
+            raise ConnectionFailed(
+                f"{self._what} broke off: the connection closed {self._remaining} bytes "
+                "before the end of the body."
+            )
+        return received
 
     def _next(self) -> bytes:
         if self._done:
@@ -412,7 +523,7 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         auth: bool = False,
         follow_redirects: bool = False,
-        content: bytes | Iterable[bytes] | None = None,
+        content: bytes | Iterable[bytes | memoryview] | None = None,
         retries: int | None = None,
     ) -> httpx.Response:
         """One request with retries; returns the (streamed, unread) response.
@@ -427,7 +538,9 @@ class RegistryClient:
         while True:
             check(cancel)
             request = self._http.build_request(
-                method, url, params=params, headers=headers, content=content
+                method, url, params=params, headers=headers,
+                # httpcore sends any bytes-like piece; views save a copy of each
+                content=cast("bytes | Iterable[bytes] | None", content),
             )
             try:
                 response = self._http.send(
@@ -510,7 +623,7 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
         follow_redirects: bool = False,
-        content: bytes | Iterable[bytes] | None = None,
+        content: bytes | Iterable[bytes | memoryview] | None = None,
         kind: str | None = None,
         retries: int | None = None,
     ) -> httpx.Response:
@@ -910,7 +1023,7 @@ class RegistryClient:
     def _put_whole(
         self,
         session: _UploadSession,
-        body: Iterator[bytes],
+        body: Iterator[bytes | memoryview],
         digest: Digest,
         size: int,
         *,
@@ -936,9 +1049,10 @@ class RegistryClient:
         chunk_size: int,
     ) -> None:
         offset = 0
+        buffer = memoryview(bytearray(chunk_size))  # the one chunk held in memory
         while True:
             check(cancel)
-            chunk, ended = _fill(reader, chunk_size)
+            chunk, ended = _fill(reader, buffer)
             if ended and offset == 0:
                 # all of it fits in one chunk, so its digest is known now: one PUT does it
                 self._put_whole(
@@ -961,7 +1075,6 @@ class RegistryClient:
                 session.location = self._upload_location(response, what)
                 self._check_range(response, end, what)
                 offset = end + 1
-            del chunk  # before the next one is read: one chunk in memory at a time
             if ended:
                 break
         response = self.send(
@@ -1159,39 +1272,48 @@ def _finished(reader: _HashingReader | None) -> Digest:
     return reader.digest
 
 
-def _held_back(reader: Readable, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def _held_back(
+    reader: Readable, progress: Callable[[int], None] | None
+) -> Iterator[memoryview]:
     """The stream as request-body pieces, each yielded only once the next one was read.
 
     The read that ends a verifying stream is the one that checks it, so the
     last piece leaves only after the check passed: a mismatch never completes
     the body.
     """
-    pending = reader.read(CHUNK_SIZE)
+    # two buffers taking turns: the piece being sent and the one read after it
+    buffers = (memoryview(bytearray(CHUNK_SIZE)), memoryview(bytearray(CHUNK_SIZE)))
+    turn = 0
+    pending = read_into(reader, buffers[turn])
     while pending:
-        following = reader.read(CHUNK_SIZE)
-        yield pending
+        following = read_into(reader, buffers[1 - turn])
+        yield buffers[turn][:pending]
         if progress is not None:
-            progress(len(pending))
-        pending = following
+            progress(pending)
+        turn, pending = 1 - turn, following
 
 
-def _fill(reader: Readable, size: int) -> tuple[bytearray, bool]:
-    """Up to ``size`` bytes of ``reader``, and whether it ended (its empty read was seen)."""
-    buffer = bytearray()
-    while len(buffer) < size:
-        piece = reader.read(min(CHUNK_SIZE, size - len(buffer)))
-        if not piece:
-            return buffer, True
-        buffer += piece
+def _fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
+    """``buffer`` filled from ``reader`` as far as it goes: the part filled, and
+    whether the reader ended (its empty read was seen)."""
+    have = 0
+    while have < len(buffer):
+        count = read_into(reader, buffer[have : have + CHUNK_SIZE])
+        if not count:
+            return buffer[:have], True
+        have += count
     return buffer, False
 
 
-def _slices(data: bytes | bytearray, progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent."""
-    view = memoryview(data)
+def _slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
+    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent.
+
+    The pieces are views, not copies: each is sent before the next is asked for,
+    and the buffer is refilled only after the request is done.
+    """
     for start in range(0, len(data), CHUNK_SIZE):
-        piece = view[start : start + CHUNK_SIZE]
-        yield bytes(piece)
+        piece = data[start : start + CHUNK_SIZE]
+        yield piece
         if progress is not None:
             progress(len(piece))
 

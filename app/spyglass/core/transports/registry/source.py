@@ -121,19 +121,33 @@ class ResumingBlobStream:
             try:
                 data = self._stream.read(n)
             except ConnectionFailed as broken:
-                self._stream.close()
-                if self._resumes >= self._client.retry_times:
-                    raise
-                self._resumes += 1
-                try:
-                    self._stream = self._client.open_blob(
-                        self._repository, self._digest, start=self._offset, cancel=self._cancel
-                    )
-                except (ConnectionFailed, RegistryError):
-                    raise broken from None
+                self._resume(broken)
                 continue
             self._offset += len(data)
             return data
+
+    def readinto(self, buffer: memoryview | bytearray, /) -> int:
+        while True:
+            try:
+                count = self._stream.readinto(buffer)
+            except ConnectionFailed as broken:
+                self._resume(broken)
+                continue
+            self._offset += count
+            return count
+
+    def _resume(self, broken: ConnectionFailed) -> None:
+        """Ask for the rest after ``broken``, or raise it when that is not possible."""
+        self._stream.close()
+        if self._resumes >= self._client.retry_times:
+            raise broken
+        self._resumes += 1
+        try:
+            self._stream = self._client.open_blob(
+                self._repository, self._digest, start=self._offset, cancel=self._cancel
+            )
+        except (ConnectionFailed, RegistryError):
+            raise broken from None
 
     def close(self) -> None:
         self._stream.close()
