@@ -312,3 +312,16 @@ def test_memory_stays_bounded(algorithm: str) -> None:
         tracemalloc.stop()
     assert seen == total
     assert peak < 8 * 1024 * 1024, f"peak {peak} bytes while decompressing {total}"
+
+
+def test_gzip_zero_padding_between_and_after_members() -> None:
+    """As gzip(1) and Python's gzip accept: zero bytes pad members, the data stays the same."""
+    padded = gzip.compress(b"one\n" * 5000) + b"\0" * 300 + gzip.compress(b"two\n") + b"\0" * 7
+    stream = open_decompressed(Trickle(padded, step=97), "gzip")
+    assert read_in_chunks(stream) == b"one\n" * 5000 + b"two\n"
+
+
+def test_gzip_truncated_inside_a_member_is_an_error() -> None:
+    compressed = gzip.compress(DATA)
+    with pytest.raises(TransportError, match="could not be decompressed as gzip"):
+        read_in_chunks(open_decompressed(io.BytesIO(compressed[: len(compressed) // 2]), "gzip"))

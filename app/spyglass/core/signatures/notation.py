@@ -1,0 +1,434 @@
+"""Notary Project (Notary v2, ``notation``) signatures: JWS and COSE envelopes.
+
+A notation signature is an OCI artifact of type
+``application/vnd.cncf.notary.signature`` with one layer, the envelope:
+
+- ``application/jose+json``: flattened JWS JSON serialization
+  ``{"payload", "protected", "header": {"x5c": [base64 DER, …], …}, "signature"}``;
+  the protected header holds ``alg``, ``cty``, ``crit`` and
+  ``io.cncf.notary.signingScheme`` / ``signingTime`` / ``expiry`` (RFC 3339).
+  The signature is over ``ASCII(protected "." payload)``.
+- ``application/cose``: ``COSE_Sign1_Tagged``, ``18([protected bstr,
+  unprotected map, payload bstr, signature bstr])``; label 1 is ``alg``, 3
+  the content type, 33 ``x5chain`` (unprotected); times are ``1(epoch)``.
+  The signature is over ``["Signature1", protected, h'', payload]`` in CBOR.
+
+The payload is ``{"targetArtifact": {"mediaType", "digest", "size"}}``: the
+manifest signed. ECDSA signatures are the raw ``r || s`` of JOSE/COSE.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures import cbor, media
+from spyglass.core.signatures._parse import (
+    b64decode,
+    get_digest,
+    get_object,
+    get_str,
+    load_json_object,
+)
+from spyglass.core.signatures.certificates import (
+    describe_certificate,
+    key_description,
+    parse_certificate,
+    parse_certificate_chain,
+)
+from spyglass.core.signatures.crypto import signature_matches
+from spyglass.core.signatures.model import (
+    Decoded,
+    InvalidKey,
+    InvalidSignature,
+    Kind,
+    Status,
+    Verification,
+    format_size,
+    format_time,
+)
+
+COSE_ALGORITHMS: Final = {
+    -7: "ES256", -35: "ES384", -36: "ES512", -8: "EdDSA",
+    -37: "PS256", -38: "PS384", -39: "PS512",
+    -257: "RS256", -258: "RS384", -259: "RS512",
+}
+X5CHAIN_LABEL: Final = 33
+_NOTARY: Final = "io.cncf.notary."
+NO_TRUST_DETAIL: Final = (
+    "Not verified: Notary v2 signatures are checked against a trust store; give the signing "
+    "certificate or the CA certificate that issued it."
+)
+
+
+@dataclass(frozen=True)
+class NotaryEnvelope:
+    """A parsed notation envelope, whichever its encoding.
+
+    ``signed_bytes`` is what the signature is over; ``headers`` are the
+    ``io.cncf.notary.*`` and other named header entries as text.
+    """
+
+    encoding: str
+    algorithm: str
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+    payload: bytes
+    signed_bytes: bytes
+    signature: bytes
+    chain: tuple[x509.Certificate, ...]
+    target_media_type: str
+    target_digest: Digest
+    target_size: int | None
+
+
+def parse_notation(data: bytes, media_type: str) -> NotaryEnvelope:
+    """Parse a notation envelope: ``application/jose+json`` (JWS) or ``application/cose``."""
+    if media_type == media.NOTARY_JWS:
+        return _parse_jws(data)
+    if media_type == media.NOTARY_COSE:
+        return _parse_cose(data)
+    raise InvalidSignature(
+        f'"{media_type}" is not a Notary v2 envelope type; expected {media.NOTARY_JWS} or '
+        f"{media.NOTARY_COSE}."
+    )
+
+
+def decode_notation(data: bytes, media_type: str) -> Decoded:
+    """Decode a Notary v2 signature envelope (JWS JSON or COSE_Sign1) for people.
+
+    Shows the signed manifest (target artifact), the signing scheme and times,
+    and the signing certificate's subject, issuer and validity. Raises
+    :class:`InvalidSignature` with a sentence on malformed input.
+    """
+    envelope = parse_notation(data, media_type)
+    leaf = describe_certificate(envelope.chain[0])
+    rows: list[tuple[str, str]] = [
+        ("Manifest digest", str(envelope.target_digest)),
+        ("Target media type", envelope.target_media_type),
+    ]
+    if envelope.target_size is not None:
+        rows.append(("Target size", format_size(envelope.target_size)))
+    rows.append(("Envelope", f"{envelope.encoding} ({media_type})"))
+    rows.append(("Signature algorithm", envelope.algorithm))
+    rows.extend(envelope.headers)
+    rows.extend(leaf.fields())
+    rows.append(("Certificate chain", f"{len(envelope.chain)} certificate"
+                 + ("" if len(envelope.chain) == 1 else "s")))
+    rows.append(("Size", format_size(len(data))))
+    return Decoded(
+        kind=Kind.NOTARY_SIGNATURE,
+        title=f"Notary v2 signature by {_common_name(envelope.chain[0]) or leaf.subject}",
+        media_type=media_type,
+        size=len(data),
+        fields=tuple(rows),
+        claimed_digest=envelope.target_digest,
+        certificate=leaf,
+    )
+
+
+def verify_notation(
+    data: bytes,
+    media_type: str,
+    trusted_certificate_pem: bytes | None,
+    image_digest: Digest,
+) -> Verification:
+    """Check a Notary v2 signature against trusted certificates, and that it names the image.
+
+    ``trusted_certificate_pem`` holds one or more PEM certificates: the
+    signing certificate itself or a CA in its chain. The signature must
+    verify with the leaf certificate's key, and each certificate of the
+    envelope's chain must be issued by the next up to a trusted one (or a
+    trusted one must have issued the last). Expiry and revocation are not
+    checked. Without certificates the result is NOT_CHECKED; unreadable
+    certificates raise :class:`InvalidKey`.
+    """
+    if trusted_certificate_pem is None:
+        return Verification(Status.NOT_CHECKED, NO_TRUST_DETAIL)
+    try:
+        trusted = parse_certificate_chain(trusted_certificate_pem, what="the trusted certificate")
+    except InvalidSignature as exc:
+        raise InvalidKey(str(exc)) from exc
+    try:
+        envelope = parse_notation(data, media_type)
+    except InvalidSignature as exc:
+        return Verification(Status.BAD_SIGNATURE, f"The signature cannot be checked: {exc}")
+    leaf = envelope.chain[0]
+    try:
+        leaf_key = leaf.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return Verification(
+            Status.UNSUPPORTED,
+            f"Not verified: the key of the signing certificate cannot be used ({exc}).",
+        )
+    if not isinstance(
+        leaf_key,
+        ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+        | ed448.Ed448PublicKey,
+    ):
+        return Verification(
+            Status.UNSUPPORTED,
+            f"The signing certificate has a key we cannot verify with ({type(leaf_key).__name__}).",
+        )
+    if not signature_matches(leaf_key, envelope.signed_bytes, envelope.signature, raw_ecdsa=True):
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The signature does not match the envelope for the {key_description(leaf_key)} key "
+            "of its signing certificate: the envelope was changed.",
+        )
+    if not _chains_to(envelope.chain, trusted):
+        return Verification(
+            Status.BAD_SIGNATURE,
+            f"The signature is intact, but its certificate ({describe_certificate(leaf).subject}) "
+            "is not one of the trusted certificates given, nor issued by one.",
+        )
+    signer = describe_certificate(leaf).subject
+    if envelope.target_digest != image_digest:
+        return Verification(
+            Status.WRONG_IMAGE,
+            f"The signature is good, but it signs {envelope.target_digest}, not this image "
+            f"({image_digest}).",
+            signer,
+        )
+    return Verification(
+        Status.VERIFIED,
+        f"Verified: signed by {signer}, which the given certificates trust, and names this image.",
+        signer,
+    )
+
+
+# --------------------------------------------------------------------------- JWS
+
+
+def _parse_jws(data: bytes) -> NotaryEnvelope:
+    what = "the Notary v2 JWS envelope"
+    document = load_json_object(data, what)
+    protected_b64 = get_str(document, "protected", what)
+    payload_b64 = get_str(document, "payload", what)
+    signature_b64 = get_str(document, "signature", what)
+    assert protected_b64 is not None and payload_b64 is not None and signature_b64 is not None
+    protected = load_json_object(
+        b64decode(protected_b64, f"the protected header of {what}"),
+        f"the protected header of {what}",
+    )
+    header = get_object(document, "header", what, required=False) or {}
+    x5c = header.get("x5c")
+    if not isinstance(x5c, list) or not x5c:
+        raise InvalidSignature(
+            f'The unprotected header of {what} has no "x5c" certificate chain.'
+        )
+    chain = tuple(
+        parse_certificate(b64decode(entry, f"certificate {i + 1} of the x5c chain"),
+                          what=f"certificate {i + 1} of the x5c chain")
+        for i, entry in enumerate(x5c)
+    )
+    payload = b64decode(payload_b64, f"the payload of {what}")
+    algorithm = protected.get("alg")
+    headers = [
+        (_label(key), _jws_text(value))
+        for key, value in protected.items()
+        if key.startswith(_NOTARY)
+    ]
+    agent = header.get(_NOTARY + "signingAgent")
+    if isinstance(agent, str):
+        headers.append(("Signing agent", agent))
+    if header.get(_NOTARY + "timestampSignature") or header.get(_NOTARY + "timestamp"):
+        headers.append(("Timestamp signature", "attached"))
+    cty = protected.get("cty")
+    return _finish(
+        "JWS",
+        algorithm if isinstance(algorithm, str) else "(none)",
+        cty if isinstance(cty, str) else "",
+        headers,
+        payload,
+        f"{protected_b64}.{payload_b64}".encode("ascii", "replace"),
+        b64decode(signature_b64, f"the signature of {what}"),
+        chain,
+    )
+
+
+def _jws_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+# --------------------------------------------------------------------------- COSE
+
+
+def _parse_cose(data: bytes) -> NotaryEnvelope:
+    what = "the Notary v2 COSE envelope"
+    item = cbor.loads(data, what=what)
+    if isinstance(item, cbor.Tagged):
+        if item.tag != 18:
+            raise InvalidSignature(
+                f"{what[:1].upper()}{what[1:]} has CBOR tag {item.tag}; expected 18 (COSE_Sign1)."
+            )
+        item = item.value
+    if not isinstance(item, list) or len(item) != 4:
+        raise InvalidSignature(
+            f"{what[:1].upper()}{what[1:]} is not a COSE_Sign1 structure (an array of "
+            "protected header, unprotected header, payload and signature)."
+        )
+    protected_raw, unprotected, payload, signature = item
+    if not isinstance(protected_raw, bytes) or not isinstance(unprotected, dict) \
+            or not isinstance(payload, bytes) or not isinstance(signature, bytes):
+        raise InvalidSignature(
+            f"{what[:1].upper()}{what[1:]} has parts of the wrong type: expected a byte string "
+            "protected header, a map unprotected header, an attached byte string payload and a "
+            "byte string signature."
+        )
+    protected = cbor.loads(protected_raw, what=f"the protected header of {what}") \
+        if protected_raw else {}
+    if not isinstance(protected, dict):
+        raise InvalidSignature(f"The protected header of {what} is not a CBOR map.")
+    alg = protected.get(1)
+    algorithm = COSE_ALGORITHMS.get(alg, str(alg)) if isinstance(alg, int) else "(none)"
+    cty = protected.get(3)
+    headers: list[tuple[str, str]] = []
+    for key, value in protected.items():
+        if isinstance(key, str) and key.startswith(_NOTARY):
+            headers.append((_label(key), _cose_text(value)))
+    agent = unprotected.get(_NOTARY + "signingAgent")
+    if isinstance(agent, str):
+        headers.append(("Signing agent", agent))
+    if unprotected.get(_NOTARY + "timestampSignature"):
+        headers.append(("Timestamp signature", "attached"))
+    x5chain = unprotected.get(X5CHAIN_LABEL, protected.get(X5CHAIN_LABEL))
+    if isinstance(x5chain, bytes):
+        x5chain = [x5chain]
+    if not isinstance(x5chain, list) or not x5chain or \
+            not all(isinstance(c, bytes) for c in x5chain):
+        raise InvalidSignature(
+            f"{what[:1].upper()}{what[1:]} has no x5chain (header label 33) of DER certificates."
+        )
+    chain = tuple(
+        parse_certificate(cert, what=f"certificate {i + 1} of the x5chain")
+        for i, cert in enumerate(x5chain)
+        if isinstance(cert, bytes)
+    )
+    sig_structure = cbor.dumps(["Signature1", protected_raw, b"", payload])
+    return _finish(
+        "COSE_Sign1",
+        algorithm,
+        cty if isinstance(cty, str) else "",
+        headers,
+        payload,
+        sig_structure,
+        signature,
+        chain,
+    )
+
+
+def _cose_text(value: object) -> str:
+    if isinstance(value, cbor.Tagged) and value.tag == 1 and isinstance(value.value, int | float):
+        try:
+            return format_time(datetime.fromtimestamp(value.value, UTC))
+        except (OverflowError, OSError, ValueError):
+            return str(value.value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(_cose_text(v) for v in value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _finish(
+    encoding: str,
+    algorithm: str,
+    content_type: str,
+    headers: list[tuple[str, str]],
+    payload: bytes,
+    signed_bytes: bytes,
+    signature: bytes,
+    chain: tuple[x509.Certificate, ...],
+) -> NotaryEnvelope:
+    if content_type and content_type != media.NOTARY_PAYLOAD:
+        raise InvalidSignature(
+            f'The Notary v2 {encoding} envelope signs content of type "{content_type}"; '
+            f"expected {media.NOTARY_PAYLOAD}."
+        )
+    what = f"the payload of the Notary v2 {encoding} envelope"
+    document = load_json_object(payload, what)
+    target = get_object(document, "targetArtifact", what)
+    assert target is not None
+    target_what = f"the target artifact in {what}"
+    target_type = get_str(target, "mediaType", target_what, required=False) or ""
+    digest = get_digest(target, "digest", target_what)
+    size: Any = target.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise InvalidSignature(f'{target_what[:1].upper()}{target_what[1:]} has a bad "size".')
+    return NotaryEnvelope(
+        encoding=encoding,
+        algorithm=algorithm,
+        content_type=content_type or media.NOTARY_PAYLOAD,
+        headers=tuple(headers),
+        payload=payload,
+        signed_bytes=signed_bytes,
+        signature=signature,
+        chain=chain,
+        target_media_type=target_type,
+        target_digest=digest,
+        target_size=size,
+    )
+
+
+_LABELS: Final = {
+    "signingScheme": "Signing scheme",
+    "signingTime": "Signing time",
+    "authenticSigningTime": "Authentic signing time",
+    "expiry": "Expiry",
+    "verificationPlugin": "Verification plugin",
+    "verificationPluginMinVersion": "Verification plugin minimum version",
+}
+
+
+def _label(key: str) -> str:
+    short = key.removeprefix(_NOTARY)
+    return _LABELS.get(short, key)
+
+
+def _common_name(certificate: x509.Certificate) -> str | None:
+    try:
+        names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    except ValueError:
+        return None
+    if names and isinstance(names[0].value, str):
+        return names[0].value
+    return None
+
+
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, CryptoInvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _chains_to(
+    chain: tuple[x509.Certificate, ...], trusted: tuple[x509.Certificate, ...]
+) -> bool:
+    """True when the chain, leaf first, reaches a trusted certificate link by link."""
+    anchors = {cert.fingerprint(hashes.SHA256()) for cert in trusted}
+    for index, cert in enumerate(chain):
+        if cert.fingerprint(hashes.SHA256()) in anchors:
+            return True
+        if any(_issued_by(cert, anchor) for anchor in trusted):
+            return True
+        if index + 1 < len(chain) and not _issued_by(cert, chain[index + 1]):
+            return False
+    return False
+

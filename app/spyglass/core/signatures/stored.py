@@ -1,0 +1,127 @@
+"""Dispatching: a layer by its media type, a ``dir:`` ``signature-N`` file by its first byte.
+
+containers/image stores signatures in ``dir:`` layouts (and lookaside
+stores) as ``signature-1``, ``signature-2``, … Each file is either
+
+- a bare simple signing signature: an OpenPGP message, first byte a packet
+  header (0xA3, 0x90, 0xC4, …); or
+- a zero byte, a format name, a newline, then the format's data. The
+  formats are ``simple-signing`` (an OpenPGP message again) and
+  ``sigstore-json``: ``{"mimeType": …, "payload": <base64>,
+  "annotations": {…}}``, a cosign signature (payload plus the layer
+  annotations) as ``skopeo copy --sign-by-sigstore`` writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from spyglass.core.signatures import media
+from spyglass.core.signatures._parse import b64decode, get_str, load_json_object
+from spyglass.core.signatures.cosign import decode_cosign_signature
+from spyglass.core.signatures.dsse import decode_attestation
+from spyglass.core.signatures.model import Decoded, InvalidSignature, Kind, format_size
+from spyglass.core.signatures.notation import decode_notation
+from spyglass.core.signatures.openpgp import looks_like_openpgp
+from spyglass.core.signatures.sbom import decode_sbom, is_sbom_media_type
+from spyglass.core.signatures.simplesigning import decode_simple_signing
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A ``signature-N`` file split into its format and contents.
+
+    For ``simple-signing``, ``data`` is the OpenPGP message. For
+    ``sigstore-json``, ``data`` is the decoded payload, and ``mime_type``
+    and ``annotations`` are as stored (the signature is the
+    ``dev.cosignproject.cosign/signature`` annotation).
+    """
+
+    format: str
+    data: bytes
+    mime_type: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+def split_stored_signature(blob: bytes) -> StoredSignature:
+    """Split a containers/image signature blob; raise InvalidSignature naming the problem."""
+    if not blob:
+        raise InvalidSignature("The signature file is empty.")
+    if blob[0] != 0:
+        if looks_like_openpgp(blob):
+            return StoredSignature(media.DIR_SIMPLE_SIGNING_FORMAT, blob)
+        raise InvalidSignature(
+            f"The signature file starts with byte 0x{blob[0]:02x}: it is neither an OpenPGP "
+            "message nor a containers/image signature (a zero byte and a format name)."
+        )
+    name, newline, chunk = blob[1:].partition(b"\n")
+    if not newline:
+        raise InvalidSignature(
+            "The signature file starts with a zero byte but has no newline after the format name."
+        )
+    if any(b < 32 or b >= 0x7F for b in name):
+        raise InvalidSignature("The signature file's format name is not printable ASCII.")
+    format_name = name.decode("ascii")
+    if format_name == media.DIR_SIMPLE_SIGNING_FORMAT:
+        return StoredSignature(format_name, chunk)
+    if format_name == media.DIR_SIGSTORE_FORMAT:
+        what = "the sigstore signature in the signature file"
+        document = load_json_object(chunk, what)
+        mime_type = get_str(document, "mimeType", what, required=False)
+        payload = b64decode(document.get("payload", ""), f"the payload of {what}")
+        raw_annotations = document.get("annotations") or {}
+        if not isinstance(raw_annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw_annotations.items()
+        ):
+            raise InvalidSignature(
+                f'The "annotations" of {what} are not a map of strings to strings.'
+            )
+        return StoredSignature(format_name, payload, mime_type, dict(raw_annotations))
+    raise InvalidSignature(
+        f'The signature file has format "{format_name}"; expected '
+        f'"{media.DIR_SIMPLE_SIGNING_FORMAT}" or "{media.DIR_SIGSTORE_FORMAT}".'
+    )
+
+
+def decode_stored_signature(blob: bytes) -> Decoded:
+    """Decode a ``dir:`` ``signature-N`` file (simple signing or sigstore-json)."""
+    stored = split_stored_signature(blob)
+    if stored.format == media.DIR_SIMPLE_SIGNING_FORMAT:
+        return decode_simple_signing(stored.data)
+    return decode_layer(stored.data, stored.mime_type or "", stored.annotations)
+
+
+def decode_layer(
+    data: bytes,
+    media_type: str,
+    annotations: Mapping[str, str] | None = None,
+    *,
+    artifact_type: str | None = None,
+) -> Decoded:
+    """Decode one layer of a signature, attestation, SBOM or Notary artifact by media type.
+
+    ``artifact_type`` (the manifest's ``artifactType`` or config media type)
+    disambiguates Notary envelopes. A media type that is none of these gives
+    a :attr:`Kind.OTHER` view with the size. Raises :class:`InvalidSignature`
+    when the data does not match its media type.
+    """
+    notes = annotations or {}
+    base = media_type.split(";", 1)[0].strip()
+    if base == media.COSIGN_SIMPLESIGNING:
+        return decode_cosign_signature(data, notes)
+    if base == media.DSSE_ENVELOPE:
+        return decode_attestation(data, notes)
+    if base in (media.NOTARY_JWS, media.NOTARY_COSE) and (
+        artifact_type in (None, media.NOTARY_ARTIFACT_TYPE)
+    ):
+        return decode_notation(data, base)
+    if is_sbom_media_type(base):
+        return decode_sbom(media_type, len(data), data)
+    return Decoded(
+        kind=Kind.OTHER,
+        title=f"Attached {media_type or 'blob'}",
+        media_type=media_type,
+        size=len(data),
+        fields=(("Media type", media_type or "(none)"), ("Size", format_size(len(data)))),
+    )

@@ -1,0 +1,383 @@
+"""Notary v2 envelopes (JWS JSON and COSE_Sign1), built here by hand, decoded and verified."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures import (
+    InvalidKey,
+    InvalidSignature,
+    Kind,
+    Status,
+    decode_layer,
+    decode_notation,
+    verify_notation,
+)
+from tests.helpers.cosign import (
+    PrivateKey,
+    certificate_der,
+    certificate_pem,
+    generate_key,
+    make_certificate,
+)
+
+JWS = "application/jose+json"
+COSE = "application/cose"
+PAYLOAD_TYPE = "application/vnd.cncf.notary.payload.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DIGEST = Digest.of(b"the notarized manifest")
+OTHER = Digest.of(b"a different manifest")
+SIGNING_TIME = 1714564800  # 2024-05-01 12:00:00 UTC
+
+
+# --------------------------------------------------------------------------- building envelopes
+
+
+class Tag:
+    def __init__(self, tag: int, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+
+def cbor(value: Any) -> bytes:
+    """A tiny CBOR encoder written independently of the app's."""
+    def head(major: int, n: int) -> bytes:
+        if n < 24:
+            return bytes([major << 5 | n])
+        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+
+    if value is None:
+        return b"\xf6"
+    if isinstance(value, bool):
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        raw = value.encode()
+        return head(3, len(raw)) + raw
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    if isinstance(value, Tag):
+        return head(6, value.tag) + cbor(value.value)
+    if isinstance(value, float):
+        return b"\xfb" + struct.pack(">d", value)
+    raise TypeError(value)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jose_sign(key: PrivateKey, data: bytes) -> bytes:
+    """ES256/ES384 as raw r||s, PS256 for RSA."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = (key.curve.key_size + 7) // 8
+        algo = hashes.SHA256() if size == 32 else hashes.SHA384()
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algo)))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key.sign(data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+
+
+def target(digest: Digest = DIGEST) -> bytes:
+    return json.dumps({"targetArtifact": {"mediaType": OCI_MANIFEST, "digest": str(digest),
+                                          "size": 1234}}).encode()
+
+
+def jws_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest = DIGEST,
+                 *, alg: str = "ES256", payload: bytes | None = None,
+                 protected_extra: dict[str, Any] | None = None) -> bytes:
+    protected = {
+        "alg": alg,
+        "cty": PAYLOAD_TYPE,
+        "crit": ["io.cncf.notary.signingScheme"],
+        "io.cncf.notary.signingScheme": "notary.x509",
+        "io.cncf.notary.signingTime": "2024-05-01T12:00:00Z",
+        **(protected_extra or {}),
+    }
+    p64 = b64url(json.dumps(protected).encode())
+    body64 = b64url(payload if payload is not None else target(digest))
+    signature = jose_sign(key, f"{p64}.{body64}".encode())
+    return json.dumps({
+        "payload": body64,
+        "protected": p64,
+        "header": {
+            "x5c": [base64.b64encode(certificate_der(c)).decode() for c in chain],
+            "io.cncf.notary.signingAgent": "notation/1.0.0",
+        },
+        "signature": b64url(signature),
+    }).encode()
+
+
+def cose_envelope(key: PrivateKey, chain: list[x509.Certificate], digest: Digest = DIGEST,
+                  *, alg: int = -7, tag: int = 18, payload: bytes | None = None) -> bytes:
+    protected = cbor({
+        1: alg,
+        2: ["io.cncf.notary.signingScheme"],
+        3: PAYLOAD_TYPE,
+        "io.cncf.notary.signingScheme": "notary.x509",
+        "io.cncf.notary.signingTime": Tag(1, SIGNING_TIME),
+    })
+    body = payload if payload is not None else target(digest)
+    signature = jose_sign(key, cbor(["Signature1", protected, b"", body]))
+    unprotected = {33: [certificate_der(c) for c in chain],
+                   "io.cncf.notary.signingAgent": "notation/1.0.0"}
+    return cbor(Tag(tag, [protected, unprotected, body, signature]))
+
+
+@pytest.fixture(scope="module")
+def pki() -> dict[str, Any]:
+    """A CA, a leaf it issued, and a self-signed signer."""
+    ca_key = generate_key()
+    ca = make_certificate(ca_key, common_name="Example Root CA", organization="Example",
+                          ca=True)
+    leaf_key = generate_key()
+    leaf = make_certificate(leaf_key, common_name="Notary Test", organization="Example",
+                            issuer_key=ca_key, issuer_certificate=ca)
+    self_key = generate_key()
+    self_signed = make_certificate(self_key, common_name="Self Signer", organization="Example")
+    return {"ca": ca, "leaf_key": leaf_key, "leaf": leaf, "self_key": self_key,
+            "self": self_signed}
+
+
+BUILDERS: dict[str, tuple[Callable[..., bytes], str]] = {
+    "jws": (jws_envelope, JWS),
+    "cose": (cose_envelope, COSE),
+}
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_decode_jws_envelope(pki: dict[str, Any]) -> None:
+    data = jws_envelope(pki["leaf_key"], [pki["leaf"], pki["ca"]])
+    decoded = decode_notation(data, JWS)
+    assert decoded.kind is Kind.NOTARY_SIGNATURE
+    assert decoded.claimed_digest == DIGEST
+    assert decoded.names_image(DIGEST) is True
+    assert decoded.field("Manifest digest") == str(DIGEST)
+    assert decoded.field("Target media type") == OCI_MANIFEST
+    assert decoded.field("Target size") == "1.2 KiB (1234 bytes)"
+    assert decoded.field("Envelope") == "JWS (application/jose+json)"
+    assert decoded.field("Signature algorithm") == "ES256"
+    assert decoded.field("Signing scheme") == "notary.x509"
+    assert decoded.field("Signing time") == "2024-05-01T12:00:00Z"
+    assert decoded.field("Signing agent") == "notation/1.0.0"
+    assert decoded.field("Certificate subject") == "CN=Notary Test,O=Example"
+    assert decoded.field("Issuer") == "CN=Example Root CA,O=Example"
+    assert decoded.field("Certificate chain") == "2 certificates"
+    assert decoded.field("Valid from") is not None
+    assert decoded.certificate is not None
+    assert decoded.title == "Notary v2 signature by Notary Test"
+
+
+def test_decode_cose_envelope(pki: dict[str, Any]) -> None:
+    data = cose_envelope(pki["self_key"], [pki["self"]])
+    decoded = decode_notation(data, COSE)
+    assert decoded.field("Envelope") == "COSE_Sign1 (application/cose)"
+    assert decoded.field("Signature algorithm") == "ES256"
+    assert decoded.field("Signing time") == "2024-05-01 12:00:00 UTC"
+    assert decoded.field("Signing scheme") == "notary.x509"
+    assert decoded.field("Signing agent") == "notation/1.0.0"
+    assert decoded.field("Certificate chain") == "1 certificate"
+    assert decoded.claimed_digest == DIGEST
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_decode_layer_dispatches_notation(pki: dict[str, Any], kind: str) -> None:
+    build, media_type = BUILDERS[kind]
+    data = build(pki["self_key"], [pki["self"]])
+    decoded = decode_layer(data, media_type, artifact_type="application/vnd.cncf.notary.signature")
+    assert decoded.kind is Kind.NOTARY_SIGNATURE
+
+
+def test_untagged_cose_sign1_is_accepted(pki: dict[str, Any]) -> None:
+    data = cose_envelope(pki["self_key"], [pki["self"]])
+    untagged = data[1:]  # drop the one-byte tag 18 head (0xd2)
+    assert data[0] == 0xD2
+    assert decode_notation(untagged, COSE).claimed_digest == DIGEST
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_verify_self_signed_trusted(pki: dict[str, Any], kind: str) -> None:
+    build, media_type = BUILDERS[kind]
+    data = build(pki["self_key"], [pki["self"]])
+    result = verify_notation(data, media_type, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.VERIFIED, result.detail
+    assert result.signer == "CN=Self Signer,O=Example"
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+@pytest.mark.parametrize("include_ca", [True, False])
+def test_verify_leaf_issued_by_trusted_ca(
+    pki: dict[str, Any], kind: str, include_ca: bool
+) -> None:
+    build, media_type = BUILDERS[kind]
+    chain = [pki["leaf"], pki["ca"]] if include_ca else [pki["leaf"]]
+    data = build(pki["leaf_key"], chain)
+    assert verify_notation(data, media_type, certificate_pem(pki["ca"]), DIGEST).ok
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_verify_other_image_is_wrong_image(pki: dict[str, Any], kind: str) -> None:
+    build, media_type = BUILDERS[kind]
+    data = build(pki["self_key"], [pki["self"]], OTHER)
+    result = verify_notation(data, media_type, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.WRONG_IMAGE
+    assert str(OTHER) in result.detail
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_verify_untrusted_signer_is_bad(pki: dict[str, Any], kind: str) -> None:
+    build, media_type = BUILDERS[kind]
+    data = build(pki["self_key"], [pki["self"]])
+    result = verify_notation(data, media_type, certificate_pem(pki["ca"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "not one of the trusted certificates" in result.detail
+
+
+@pytest.mark.parametrize("kind", ["jws", "cose"])
+def test_verify_signature_by_another_key_is_bad(pki: dict[str, Any], kind: str) -> None:
+    build, media_type = BUILDERS[kind]
+    data = build(generate_key(), [pki["self"]])  # certificate does not match the signing key
+    result = verify_notation(data, media_type, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "does not match" in result.detail
+
+
+def test_verify_tampered_jws_payload_is_bad(pki: dict[str, Any]) -> None:
+    data = json.loads(jws_envelope(pki["self_key"], [pki["self"]]))
+    data["payload"] = b64url(target(OTHER))
+    result = verify_notation(json.dumps(data).encode(), JWS, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+
+
+def test_verify_tampered_cose_payload_is_bad(pki: dict[str, Any]) -> None:
+    data = cose_envelope(pki["self_key"], [pki["self"]])
+    tampered = data.replace(DIGEST.hex.encode(), OTHER.hex.encode())
+    result = verify_notation(tampered, COSE, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+
+
+@pytest.fixture(scope="module")
+def intermediate_pki() -> dict[str, Any]:
+    """root CA → intermediate CA → leaf."""
+    root = generate_key()
+    root_cert = make_certificate(root, common_name="Root", ca=True)
+    middle = generate_key()
+    middle_cert = make_certificate(middle, common_name="Intermediate", ca=True,
+                                   issuer_key=root, issuer_certificate=root_cert)
+    leaf = generate_key()
+    leaf_cert = make_certificate(leaf, common_name="Leaf", issuer_key=middle,
+                                 issuer_certificate=middle_cert)
+    return {"root": root_cert, "middle": middle_cert, "leaf_key": leaf, "leaf": leaf_cert}
+
+
+def test_verify_through_an_intermediate(intermediate_pki: dict[str, Any]) -> None:
+    p = intermediate_pki
+    data = jws_envelope(p["leaf_key"], [p["leaf"], p["middle"], p["root"]])
+    assert verify_notation(data, JWS, certificate_pem(p["root"]), DIGEST).ok
+
+
+def test_verify_broken_chain_is_bad(intermediate_pki: dict[str, Any]) -> None:
+    """A chain whose links do not connect does not reach the trusted root through them."""
+    p = intermediate_pki
+    stranger = make_certificate(generate_key(), common_name="Stranger", ca=True)
+    data = jws_envelope(p["leaf_key"], [p["leaf"], stranger, p["root"]])
+    result = verify_notation(data, JWS, certificate_pem(p["root"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    # without the intermediate at all, the root is not reached either
+    data = jws_envelope(p["leaf_key"], [p["leaf"]])
+    assert verify_notation(data, JWS, certificate_pem(p["root"]), DIGEST).status is \
+        Status.BAD_SIGNATURE
+
+
+def test_verify_rsa_ps256_jws() -> None:
+    key = generate_key("rsa")
+    cert = make_certificate(key, common_name="RSA Signer")
+    data = jws_envelope(key, [cert], alg="PS256")
+    assert verify_notation(data, JWS, certificate_pem(cert), DIGEST).ok
+
+
+def test_verify_p384_cose() -> None:
+    key = generate_key("ecdsa-p384")
+    cert = make_certificate(key, common_name="P-384 Signer")
+    data = cose_envelope(key, [cert], alg=-35)
+    assert decode_notation(data, COSE).field("Signature algorithm") == "ES384"
+    assert verify_notation(data, COSE, certificate_pem(cert), DIGEST).ok
+
+
+def test_without_trusted_certificates_is_not_checked(pki: dict[str, Any]) -> None:
+    data = jws_envelope(pki["self_key"], [pki["self"]])
+    result = verify_notation(data, JWS, None, DIGEST)
+    assert result.status is Status.NOT_CHECKED
+    assert "trust store" in result.detail
+
+
+def test_unreadable_trusted_certificate_raises(pki: dict[str, Any]) -> None:
+    data = jws_envelope(pki["self_key"], [pki["self"]])
+    with pytest.raises(InvalidKey):
+        verify_notation(data, JWS, b"not a certificate", DIGEST)
+
+
+def test_malformed_envelope_is_bad_signature(pki: dict[str, Any]) -> None:
+    result = verify_notation(b"{}", JWS, certificate_pem(pki["self"]), DIGEST)
+    assert result.status is Status.BAD_SIGNATURE
+    assert "cannot be checked" in result.detail
+
+
+# --------------------------------------------------------------------------- malformed input
+
+
+def _jws_without_x5c(pki: dict[str, Any]) -> bytes:
+    data = json.loads(jws_envelope(pki["self_key"], [pki["self"]]))
+    del data["header"]["x5c"]
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    ("make", "media_type", "words"),
+    [
+        (lambda p: b"[]", JWS, "not an object"),
+        (lambda p: b'{"payload": "e30", "signature": "AA"}', JWS, '"protected"'),
+        (_jws_without_x5c, JWS, "x5c"),
+        (lambda p: jws_envelope(p["self_key"], [p["self"]], payload=b"{}"), JWS,
+         '"targetArtifact"'),
+        (lambda p: jws_envelope(p["self_key"], [p["self"]],
+                                protected_extra={"cty": "text/plain"}), JWS, "text/plain"),
+        (lambda p: cose_envelope(p["self_key"], [p["self"]], tag=98), COSE, "tag 98"),
+        (lambda p: cbor([1, 2]), COSE, "not a COSE_Sign1 structure"),
+        (lambda p: cbor(Tag(18, [b"", {}, None, b""])), COSE, "wrong type"),
+        (lambda p: cbor(Tag(18, [b"", {}, target(), b""])), COSE, "x5chain"),
+        (lambda p: cbor(Tag(18, [b"", {33: [b"junk"]}, target(), b""])), COSE,
+         "not a readable X.509 certificate"),
+        (lambda p: b"\xd2\x84", COSE, "not valid CBOR"),
+        (lambda p: b"{}", "application/json", "not a Notary v2 envelope type"),
+    ],
+)
+def test_malformed_envelopes_raise_sentences(
+    pki: dict[str, Any], make: Any, media_type: str, words: str
+) -> None:
+    with pytest.raises(InvalidSignature) as info:
+        decode_notation(make(pki), media_type)
+    assert words in str(info.value)
