@@ -1038,3 +1038,30 @@ def seed_repos(
             for _ in pool.map(create, repos[1:]):
                 pass
     return repos
+
+
+def push_artifact(
+    server: RegistryServer,
+    repo: str,
+    manifest: bytes,
+    blobs: dict[str, bytes],
+    reference: str,
+    *,
+    media_type: str = OCI_MANIFEST,
+    creds: Credentials | None = None,
+) -> str:
+    """Upload ``blobs`` (digest → bytes) to *repo* and PUT ``manifest`` as *reference*
+    (a tag or its digest), as cosign and oras push attachments; return its digest."""
+    with server.client(creds) as client:
+        for data in blobs.values():
+            _upload_blob(client, repo, data)
+        answer = client.put(
+            f"/v2/{repo}/manifests/{reference}", content=manifest,
+            headers={"Content-Type": media_type},
+        )
+        if answer.status_code != 201:
+            raise AssertionError(
+                f"PUT of the manifest {reference} to {repo} failed: "
+                f"{answer.status_code} {answer.text}"
+            )
+    return sha256_digest(manifest)

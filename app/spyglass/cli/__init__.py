@@ -20,7 +20,7 @@ __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from spyglass.cli import copy_cmd, inspect_cmd, registry_cmds
+    from spyglass.cli import copy_cmd, inspect_cmd, registry_cmds, signatures_cmd
 
     parser = Parser(
         prog="spyglass",
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     inspect_cmd.add_parser(commands)
     copy_cmd.add_parser(commands)
+    signatures_cmd.add_parser(commands)
     registry_cmds.add_parsers(commands)
     return parser
 

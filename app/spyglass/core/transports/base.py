@@ -70,6 +70,44 @@ class ImageSource(Protocol):
         ...
 
 
+@runtime_checkable
+class AttachmentSource(Protocol):
+    """What a source can say about the things attached to its manifests: signatures,
+    attestations, SBOMs, other OCI referrers. Sources that hold none (archives)
+    do not implement it.
+
+    ``get_manifest`` and ``open_blob`` of such a source MUST also serve the
+    manifests and blobs of what these methods return.
+    """
+
+    def referrers(
+        self,
+        digest: Digest,
+        *,
+        artifact_type: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Descriptor]:
+        """Manifests whose ``subject`` is the manifest ``digest`` (OCI 1.1 referrers),
+        found the best way the place allows (a registry's referrers API, else its
+        ``sha256-<hex>`` referrers tag; a layout's index). Empty when there are none.
+        """
+        ...
+
+    def tagged_manifest(
+        self, tag: str, *, cancel: CancelToken | None = None
+    ) -> Descriptor | None:
+        """The manifest a tag of the image's repository (or ref name of its layout)
+        names, such as cosign's ``sha256-<hex>.sig``; None when there is no such tag."""
+        ...
+
+    def stored_signatures(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> list[bytes]:
+        """Signatures kept beside the manifest ``digest`` rather than as manifests:
+        ``dir:``'s ``signature-N`` files, in order. Empty when there are none."""
+        ...
+
+
 @dataclass(frozen=True)
 class ImageEntry:
     """One image a :class:`Location` holds, as a list shows it."""

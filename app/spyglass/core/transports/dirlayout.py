@@ -8,7 +8,10 @@ A ``dir:`` folder holds exactly one image, as ``skopeo copy … dir:PATH`` write
     <hex>                      every blob, named by the hex of its sha256 digest
     <hex>.manifest.json        with ``--all``: one per instance of a manifest list
     signature-N, <hex>.signature-N
-                               simple-signing signatures (not read yet)
+                               signatures of the top manifest / of an instance,
+                               numbered from 1: a bare OpenPGP message (simple
+                               signing) or a zero byte, a format name and a newline
+                               before the content (``sigstore-json``)
 
 Blobs of other algorithms: released containers/image names them by the bare hex
 (``digest.Encoded()``) whatever the algorithm; the next layout version names
@@ -71,6 +74,9 @@ TRANSPORT: Final = "dir"
 MANIFEST_FILE: Final = "manifest.json"
 VERSION_FILE: Final = "version"
 VERSION_PREFIX: Final = "Directory Transport Version: "
+SIGNATURE_PREFIX: Final = "signature-"
+MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
+"""containers/image's limit for one signature, as for manifests."""
 _VERSION_RE: Final = re.compile(r"Directory Transport Version: (\d+)\.(\d+)\n?")
 
 
@@ -243,6 +249,48 @@ class DirImageSource:
         return open_verified(
             self.tree, names[-1], descriptor.digest, descriptor.size, cancel=cancel
         )
+
+    def referrers(
+        self,
+        digest: Digest,
+        *,
+        artifact_type: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Descriptor]:
+        """Override AttachmentSource.referrers: a ``dir:`` folder holds one image, no referrers."""
+        return []
+
+    def tagged_manifest(
+        self, tag: str, *, cancel: CancelToken | None = None
+    ) -> Descriptor | None:
+        """Override AttachmentSource.tagged_manifest: a ``dir:`` folder has no tags."""
+        return None
+
+    def stored_signatures(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> list[bytes]:
+        """Override AttachmentSource.stored_signatures: ``signature-1``, ``signature-2``, …
+        for the top manifest, ``<hex>.signature-N`` for an instance of a list, as
+        containers/image writes them; read until the first missing number."""
+        check(cancel)
+        top = manifest_digest(self._top_manifest(), algorithm=digest.algorithm) == digest
+        prefix = "" if top else f"{digest.hex}."
+        found: list[bytes] = []
+        while True:
+            name = f"{prefix}{SIGNATURE_PREFIX}{len(found) + 1}"
+            try:
+                size = self.tree.size(name)
+                if size > MAX_SIGNATURE_SIZE:
+                    raise TooLarge(
+                        f'The signature "{self.path / name}" has {size} bytes, more than the '
+                        f"{MAX_SIGNATURE_SIZE // 1024} KiB accepted for a signature."
+                    )
+                with self.tree.open(name) as stream:
+                    found.append(stream.read(MAX_SIGNATURE_SIZE + 1))
+            except FileNotFoundError:
+                return found
+            except OSError as exc:
+                raise TransportError(describe_os_error(exc, str(self.path / name))) from exc
 
     def close(self) -> None:
         self.tree.close()

@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,12 +30,14 @@ from spyglass.core.errors import (
     TooLarge,
     TransportError,
     Unsupported,
+    VerificationError,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     REF_NAME_ANNOTATION,
     Descriptor,
     ImageIndex,
+    ImageManifest,
     guess_media_type,
     parse_manifest,
 )
@@ -201,6 +204,30 @@ class OCILayoutReader:
             cancel=cancel,
         )
 
+    def referrers(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> list[Descriptor]:
+        """The ``index.json`` entries whose manifest names ``digest`` as its ``subject``
+        (how oras and cosign keep referrers in a layout). Entries that cannot be read
+        are skipped: they are not this question's business."""
+        found: list[Descriptor] = []
+        for entry in self.index().manifests:
+            check(cancel)
+            if entry.digest == digest or entry.media_type not in media.MANIFEST_TYPES:
+                continue
+            try:
+                raw = self.read_manifest(entry.digest, entry.size, cancel=cancel)
+                parsed = parse_manifest(raw, entry.media_type)
+            except (InvalidManifest, NotFound, TransportError, TooLarge, VerificationError):
+                continue
+            subject = getattr(parsed, "subject", None)
+            if subject is not None and subject.digest == digest:
+                artifact_type = getattr(parsed, "artifact_type", None) or entry.artifact_type
+                if artifact_type is None and isinstance(parsed, ImageManifest):
+                    artifact_type = parsed.config.media_type
+                found.append(replace(entry, artifact_type=artifact_type))
+        return found
+
 
 class LayoutImageSource:
     """An :class:`ImageSource` for one image (top-level entry) of an OCI layout."""
@@ -231,6 +258,35 @@ class LayoutImageSource:
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
     ) -> VerifyingReader:
         return self._reader.open_blob(descriptor, cancel=cancel)
+
+    def referrers(
+        self,
+        digest: Digest,
+        *,
+        artifact_type: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Descriptor]:
+        """Override AttachmentSource.referrers: from the layout's index."""
+        return [
+            d for d in self._reader.referrers(digest, cancel=cancel)
+            if artifact_type is None or d.artifact_type == artifact_type
+        ]
+
+    def tagged_manifest(
+        self, tag: str, *, cancel: CancelToken | None = None
+    ) -> Descriptor | None:
+        """Override AttachmentSource.tagged_manifest: an index entry with that ref name."""
+        check(cancel)
+        for entry in self._reader.index().manifests:
+            if entry.ref_name == tag:
+                return entry
+        return None
+
+    def stored_signatures(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> list[bytes]:
+        """Override AttachmentSource.stored_signatures: layouts keep none beside manifests."""
+        return []
 
     def close(self) -> None:
         pass

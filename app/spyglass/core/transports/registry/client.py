@@ -59,7 +59,13 @@ from spyglass.core.errors import (
     TLSFailed,
     TooLarge,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, manifest_digest
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    ImageIndex,
+    manifest_digest,
+    parse_manifest,
+)
 from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges, read_capped
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
@@ -754,6 +760,70 @@ class RegistryClient:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             flags = list(pool.map(points_here, candidates))
         return [tag for tag, hit in zip(candidates, flags, strict=True) if hit]
+
+    def referrers(
+        self,
+        repository: str,
+        digest: Digest,
+        *,
+        artifact_type: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Descriptor] | None:
+        """The OCI 1.1 referrers of manifest ``digest`` through the referrers API, every
+        page (``Link`` ``rel="next"``); None when the registry has no such API (404).
+
+        ``artifact_type`` filters, on the server when it says it applied the
+        filter (``OCI-Filters-Applied``), else here.
+        """
+        what = f"Listing the referrers of {self.host}/{repository}@{digest}"
+        url: str | None = self.url(f"/v2/{repository}/referrers/{digest}")
+        params: dict[str, str | int] | None = (
+            {"artifactType": artifact_type} if artifact_type else None
+        )
+        base = httpx.URL(self.url("/"))
+        found: list[Descriptor] = []
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen:
+                raise RegistryError(
+                    f"{what}: the registry {self.host} sent a next-page link back to a page "
+                    "already read; stopping."
+                )
+            seen.add(url)
+            response = self.send(
+                "GET", url, what=what, cancel=cancel, params=params, ok=(200, 404),
+                headers={"Accept": media.OCI_INDEX},
+            )
+            if response.status_code == 404:
+                response.close()
+                if found:
+                    raise RegistryError(
+                        f"{what}: the registry {self.host} lost a page of the list (404)."
+                    )
+                return None
+            filtered = "artifacttype" in response.headers.get(
+                "oci-filters-applied", ""
+            ).lower()
+            link = response.headers.get("link")
+            body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+            try:
+                index = parse_manifest(body, media.OCI_INDEX)
+            except SpyglassError as exc:
+                raise RegistryError(
+                    f"{what}: the registry {self.host} answered with something that is not an "
+                    f"image index: {exc}"
+                ) from exc
+            if not isinstance(index, ImageIndex):
+                raise RegistryError(
+                    f"{what}: the registry {self.host} answered with a manifest, not an index."
+                )
+            found.extend(
+                d for d in index.manifests
+                if filtered or artifact_type is None or d.artifact_type == artifact_type
+            )
+            url = _next_link(link, httpx.URL(url), base, what=what, host=self.host)
+            params = None
+        return found
 
     # ---------------------------------------------------------------- manifests and blobs
 

@@ -6,8 +6,9 @@ import threading
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
-from spyglass.core.errors import ConnectionFailed, RegistryError
-from spyglass.core.manifest import Descriptor
+from spyglass.core.errors import ConnectionFailed, ImageNotFound, InvalidManifest, RegistryError
+from spyglass.core.manifest import Descriptor, ImageIndex, guess_media_type, parse_manifest
+from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import (
     ManifestResponse,
@@ -38,6 +39,7 @@ class RegistryImageSource:
         self.reference = reference
         self._cache = cache
         self._top: ManifestResponse | None = None
+        self._tagged: dict[Digest, ManifestResponse] = {}  # read by tagged_manifest
         self._lock = threading.Lock()
 
     @property
@@ -65,8 +67,62 @@ class RegistryImageSource:
         wanted = Digest.parse(digest)
         if self._top is not None and self._top.digest == wanted:
             return self._top.raw, self._top.media_type
+        with self._lock:
+            tagged = self._tagged.get(wanted)
+        if tagged is not None:
+            return tagged.raw, tagged.media_type
         answer = self.client.get_manifest(self.repository, str(wanted), cancel=cancel)
         return answer.raw, answer.media_type
+
+    def referrers(
+        self,
+        digest: Digest,
+        *,
+        artifact_type: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[Descriptor]:
+        """Override AttachmentSource.referrers: the referrers API, else the
+        ``sha256-<hex>`` tag of the referrers tag schema (distribution 2.8 has no API)."""
+        found = self.client.referrers(
+            self.repository, digest, artifact_type=artifact_type, cancel=cancel
+        )
+        if found is not None:
+            return found
+        tag = referrers_tag(digest)
+        try:
+            answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
+        except ImageNotFound:
+            return []
+        index = parse_manifest(answer.raw, answer.media_type)
+        if not isinstance(index, ImageIndex):
+            raise InvalidManifest(
+                f"The referrers tag {self.client.host}/{self.repository}:{tag} names a "
+                "manifest, not the image index the referrers tag schema calls for."
+            )
+        return [
+            d for d in index.manifests
+            if artifact_type is None or d.artifact_type == artifact_type
+        ]
+
+    def tagged_manifest(
+        self, tag: str, *, cancel: CancelToken | None = None
+    ) -> Descriptor | None:
+        """Override AttachmentSource.tagged_manifest."""
+        try:
+            answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
+        except ImageNotFound:
+            return None
+        media_type = answer.media_type or guess_media_type(answer.raw) or ""
+        with self._lock:
+            self._tagged[answer.digest] = answer
+        return Descriptor(media_type, answer.digest, len(answer.raw))
+
+    def stored_signatures(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> list[bytes]:
+        """Override AttachmentSource.stored_signatures: registries keep none themselves
+        (lookaside stores configured in ``registries.d`` are not read yet)."""
+        return []
 
     def open_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None

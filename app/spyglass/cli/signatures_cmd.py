@@ -1,0 +1,147 @@
+"""``spyglass signatures``: what is attached to an image, decoded, and optionally verified."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spyglass.cli.common import (
+    Commands,
+    add_registry_options,
+    registry_options,
+    resolve_name,
+    write_json,
+)
+from spyglass.core.errors import SpyglassError
+
+if TYPE_CHECKING:
+    from spyglass.core.digest import Digest
+    from spyglass.core.signatures.attached import AttachedPart, AttachmentContent
+
+
+def add_parser(commands: Commands) -> None:
+    parser = commands.add_parser(
+        "signatures",
+        help="list an image's signatures, attestations, SBOMs and referrers as JSON",
+        description="List what is attached to an image — cosign signatures and "
+        "attestations, SBOMs, Notary v2 signatures, OCI referrers, simple signing "
+        "signatures of dir: folders, BuildKit attestations — decoded, as JSON. With "
+        "--key or --keyring each signature is verified against this image's digest.",
+    )
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument(
+        "--key", type=Path, metavar="FILE",
+        help="a PEM public key (cosign) or certificate (Notary v2) to verify with",
+    )
+    parser.add_argument(
+        "--keyring", type=Path, metavar="FILE",
+        help="a GPG public keyring to verify simple signing signatures with",
+    )
+    parser.add_argument(
+        "--top-only", action="store_true",
+        help="for a manifest list, only what is attached to the list itself",
+    )
+    add_registry_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from spyglass.core.reference import DockerName
+    from spyglass.core.signatures.attached import image_attachments
+    from spyglass.core.transports import open_source
+
+    name = resolve_name(args.name)
+    key = _read_key(args.key) if args.key is not None else None
+    if args.keyring is not None and not args.keyring.is_file():
+        raise SpyglassError(f'The keyring "{args.keyring}" is not a file; expected a GPG '
+                            "public keyring (gpg --export > FILE).")
+    options = (
+        registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
+    )
+    source = open_source(name, options)
+    try:
+        subjects = image_attachments(source, instances=not args.top_only)
+    finally:
+        source.close()
+    checking = key is not None or args.keyring is not None
+    write_json({
+        "Name": args.name,
+        "Digest": str(subjects[0].digest),
+        "Manifests": [
+            {
+                "Digest": str(subject.digest),
+                "Describes": subject.label,
+                "Attached": [
+                    _attachment_json(content, subject.digest, key, args.keyring, checking)
+                    for content in subject.attachments
+                ],
+            }
+            for subject in subjects
+        ],
+    })
+    return 0
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SpyglassError(
+            f'Cannot read the key "{path}": {exc.strerror or exc}; expected a PEM public key '
+            "or certificate."
+        ) from exc
+
+
+def _attachment_json(
+    content: AttachmentContent,
+    subject: Digest,
+    key: bytes | None,
+    keyring: Path | None,
+    checking: bool,
+) -> dict[str, Any]:
+    attachment = content.attachment
+    data: dict[str, Any] = {
+        "Kind": str(content.kind),
+        "Found": attachment.found,
+    }
+    if attachment.descriptor is not None:
+        data["Digest"] = str(attachment.descriptor.digest)
+        data["MediaType"] = attachment.descriptor.media_type
+        data["Size"] = attachment.descriptor.size
+    if attachment.artifact_type:
+        data["ArtifactType"] = attachment.artifact_type
+    if attachment.created:
+        data["Created"] = attachment.created
+    if content.error:
+        data["Error"] = content.error
+    data["Parts"] = [_part_json(part, subject, key, keyring, checking) for part in content.parts]
+    return data
+
+
+def _part_json(
+    part: AttachedPart,
+    subject: Digest,
+    key: bytes | None,
+    keyring: Path | None,
+    checking: bool,
+) -> dict[str, Any]:
+    from spyglass.core.signatures.attached import verify_part
+
+    data: dict[str, Any] = {"MediaType": part.media_type, "Size": part.size}
+    decoded = part.decoded
+    if decoded is None:
+        data["Error"] = part.error
+        return data
+    data["Kind"] = str(decoded.kind)
+    data["Title"] = decoded.title
+    data["Fields"] = dict(decoded.fields)
+    names = decoded.names_image(subject)
+    if names is not None:
+        data["NamesThisImage"] = names
+    if checking:
+        result = verify_part(part, subject, key=key, keyring=keyring)
+        data["Verification"] = {"Status": str(result.status), "Detail": result.detail}
+        if result.signer:
+            data["Verification"]["Signer"] = result.signer
+    return data

@@ -1,0 +1,68 @@
+"""Names under which things attached to an image are kept, and how to recognize them.
+
+- The OCI referrers tag schema (distribution spec 1.1, for registries without
+  the referrers API): an index tagged ``<alg>-<hex>`` of the subject's digest
+  lists the manifests whose ``subject`` is it.
+- cosign's tags: ``<alg>-<hex>.sig`` (signatures), ``.att`` (attestations),
+  ``.sbom`` (SBOMs), each a manifest whose layers are the things attached.
+- BuildKit's attestation entries in a manifest list: an ``unknown/unknown``
+  instance annotated ``vnd.docker.reference.type: attestation-manifest`` and
+  ``vnd.docker.reference.digest: <the platform image it describes>``.
+
+Light on purpose: transports and tag lists import it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidDigest
+from spyglass.core.manifest import Descriptor
+
+COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
+"""cosign's tag suffixes: signatures, attestations, SBOMs."""
+
+BUILDKIT_REFERENCE_TYPE: Final = "vnd.docker.reference.type"
+BUILDKIT_REFERENCE_DIGEST: Final = "vnd.docker.reference.digest"
+BUILDKIT_ATTESTATION: Final = "attestation-manifest"
+
+_ATTACHMENT_TAG: Final = re.compile(r"(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(\.[a-z]+)?")
+
+
+def referrers_tag(digest: Digest) -> str:
+    """The referrers-tag-schema tag of ``digest``: ``sha256-<hex>``."""
+    return f"{digest.algorithm}-{digest.hex}"
+
+
+def cosign_tag(digest: Digest, suffix: str) -> str:
+    """cosign's tag for ``digest`` with ``suffix`` (``.sig``, ``.att``, ``.sbom``)."""
+    return f"{referrers_tag(digest)}{suffix}"
+
+
+def is_attachment_tag(tag: str) -> bool:
+    """True for tags that hold things attached to images rather than images:
+    ``sha256-<hex>`` referrers indexes and cosign's ``.sig``/``.att``/``.sbom``."""
+    return _ATTACHMENT_TAG.fullmatch(tag) is not None
+
+
+def attachment_tag_subject(tag: str) -> Digest | None:
+    """The digest an attachment tag is about (``sha256-<hex>.sig`` → ``sha256:<hex>``)."""
+    match = _ATTACHMENT_TAG.fullmatch(tag)
+    if match is None:
+        return None
+    algorithm, _, hex_part = match.group(1).partition("-")
+    return Digest(algorithm, hex_part)
+
+
+def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:
+    """For a BuildKit attestation entry of a manifest list, the digest of the platform
+    image it describes; None for any other entry."""
+    if entry.annotations.get(BUILDKIT_REFERENCE_TYPE) != BUILDKIT_ATTESTATION:
+        return None
+    text = entry.annotations.get(BUILDKIT_REFERENCE_DIGEST, "")
+    try:
+        return Digest.parse(text)
+    except InvalidDigest:  # a malformed annotation just means no subject
+        return None

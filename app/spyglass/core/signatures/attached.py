@@ -1,0 +1,378 @@
+"""Finding what is attached to an image, reading it, and checking it.
+
+:func:`find_attachments` asks a source (an
+:class:`~spyglass.core.transports.base.AttachmentSource`) every way things get
+attached — OCI referrers (API or tag schema, or a layout's index), cosign's
+``sha256-<hex>.sig``/``.att``/``.sbom`` tags, ``dir:``'s ``signature-N``
+files — and, given the manifest list the image is part of, BuildKit's
+attestation entries for it. :func:`read_attachment` fetches one (its manifest
+and small layers, each verified against its digest) and decodes every part;
+:func:`verify_part` checks one part with the key or keyring a person chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest, read_verified
+from spyglass.core.errors import Cancelled, SpyglassError
+from spyglass.core.manifest import (
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    parse_manifest,
+)
+from spyglass.core.referrers import (
+    COSIGN_SUFFIXES,
+    buildkit_attestation_subject,
+    cosign_tag,
+)
+from spyglass.core.signatures import media
+from spyglass.core.signatures.cosign import verify_cosign_layer
+from spyglass.core.signatures.dsse import verify_dsse
+from spyglass.core.signatures.gpg import verify_simple_signing
+from spyglass.core.signatures.model import Decoded, Kind, Status, Verification
+from spyglass.core.signatures.notation import verify_notation
+from spyglass.core.signatures.sbom import decode_sbom, is_sbom_media_type
+from spyglass.core.signatures.stored import (
+    decode_layer,
+    decode_stored_signature,
+    split_stored_signature,
+)
+from spyglass.core.transports.base import AttachmentSource, ImageSource
+
+MAX_PART_SIZE: Final = 4 * 1024 * 1024
+"""Parts (layers) larger than this are described by type and size, not read."""
+
+CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
+
+_COSIGN_KINDS: Final = {".sig": Kind.COSIGN_SIGNATURE, ".att": Kind.ATTESTATION,
+                        ".sbom": Kind.SBOM}
+
+_ARTIFACT_KINDS: Final = {
+    media.NOTARY_ARTIFACT_TYPE: Kind.NOTARY_SIGNATURE,
+    "application/vnd.dev.cosign.artifact.sig.v1+json": Kind.COSIGN_SIGNATURE,
+    "application/vnd.dev.cosign.simplesigning.v1+json": Kind.COSIGN_SIGNATURE,
+    "application/vnd.dev.cosign.artifact.sbom.v1+json": Kind.SBOM,
+    "application/vnd.dsse.envelope.v1+json": Kind.ATTESTATION,
+    "application/vnd.in-toto+json": Kind.ATTESTATION,
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One thing attached to the manifest ``subject``, before its content is read.
+
+    ``found`` says how it was found, for people (``referrers API``, ``tag
+    sha256-….sig``, ``signature-1``, ``attestation entry of the list``).
+    ``descriptor`` is the attached manifest; a stored signature (``dir:``) has
+    none and carries its bytes in ``stored`` instead.
+    """
+
+    subject: Digest
+    found: str
+    kind: Kind
+    descriptor: Descriptor | None = None
+    artifact_type: str | None = None
+    created: str | None = None
+    tag: str | None = None
+    stored: bytes | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Tells attachments apart: the manifest digest, or how a stored one was found."""
+        return str(self.descriptor.digest) if self.descriptor is not None else self.found
+
+
+@dataclass(frozen=True)
+class AttachedPart:
+    """One part of an attachment (a layer, or a stored signature), decoded.
+
+    ``decoded`` is None when the part could not be decoded; ``error`` then says why.
+    ``data`` holds the part's bytes (empty when it was too large to read).
+    """
+
+    media_type: str
+    size: int
+    annotations: Mapping[str, str]
+    data: bytes = field(repr=False)
+    decoded: Decoded | None
+    error: str | None = None
+    stored: bool = False
+
+    @property
+    def kind(self) -> Kind:
+        return self.decoded.kind if self.decoded is not None else Kind.OTHER
+
+
+@dataclass(frozen=True)
+class AttachmentContent:
+    """An attachment with its manifest read and its parts decoded."""
+
+    attachment: Attachment
+    parts: tuple[AttachedPart, ...]
+    manifest: bytes | None = field(default=None, repr=False)
+    error: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        """What the parts say it is, else the first guess."""
+        kinds = [p.kind for p in self.parts if p.kind is not Kind.OTHER]
+        return kinds[0] if kinds else self.attachment.kind
+
+
+def guess_kind(artifact_type: str | None, tag: str | None = None) -> Kind:
+    """What an attachment probably is, from its artifact type or cosign tag."""
+    if tag is not None:
+        for suffix, kind in _COSIGN_KINDS.items():
+            if tag.endswith(suffix):
+                return kind
+    if artifact_type:
+        if artifact_type in _ARTIFACT_KINDS:
+            return _ARTIFACT_KINDS[artifact_type]
+        if is_sbom_media_type(artifact_type) or "sbom" in artifact_type.lower():
+            return Kind.SBOM
+        if "in-toto" in artifact_type or "attestation" in artifact_type:
+            return Kind.ATTESTATION
+        if "signature" in artifact_type or "sigstore.bundle" in artifact_type:
+            return Kind.COSIGN_SIGNATURE
+    return Kind.OTHER
+
+
+def find_attachments(
+    source: ImageSource,
+    digest: Digest,
+    *,
+    index: ImageIndex | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Attachment]:
+    """Everything attached to the manifest ``digest`` of ``source``.
+
+    ``index``: the manifest list ``digest`` is an instance of, whose BuildKit
+    attestation entries for it count too. A source that holds no attachments
+    (an archive) gives only those. The same manifest found two ways is listed
+    once, under the first way.
+    """
+    found: list[Attachment] = []
+    if index is not None:
+        for entry in index.manifests:
+            if buildkit_attestation_subject(entry) == digest:
+                found.append(Attachment(
+                    digest, "attestation entry of the manifest list", Kind.ATTESTATION,
+                    descriptor=entry, artifact_type=entry.artifact_type,
+                    created=entry.annotations.get(CREATED_ANNOTATION),
+                ))
+    if isinstance(source, AttachmentSource):
+        for referrer in source.referrers(digest, cancel=cancel):
+            found.append(Attachment(
+                digest, "OCI referrer", guess_kind(referrer.artifact_type),
+                descriptor=referrer, artifact_type=referrer.artifact_type,
+                created=referrer.annotations.get(CREATED_ANNOTATION),
+            ))
+        for suffix in COSIGN_SUFFIXES:
+            check(cancel)
+            tag = cosign_tag(digest, suffix)
+            tagged = source.tagged_manifest(tag, cancel=cancel)
+            if tagged is not None:
+                found.append(Attachment(
+                    digest, f"tag {tag}", guess_kind(None, tag), descriptor=tagged,
+                    artifact_type=tagged.artifact_type, tag=tag,
+                ))
+        for number, blob in enumerate(source.stored_signatures(digest, cancel=cancel), 1):
+            found.append(Attachment(
+                digest, f"signature-{number}", Kind.SIMPLE_SIGNING, stored=blob
+            ))
+    unique: dict[str, Attachment] = {}
+    for attachment in found:
+        unique.setdefault(attachment.key, attachment)
+    return list(unique.values())
+
+
+def read_attachment(
+    source: ImageSource, attachment: Attachment, *, cancel: CancelToken | None = None
+) -> AttachmentContent:
+    """Fetch and decode ``attachment``. Never raises for content that cannot be read
+    or decoded (the content says why), except :class:`Cancelled`."""
+    if attachment.stored is not None:
+        return AttachmentContent(attachment, (_stored_part(attachment.stored),))
+    assert attachment.descriptor is not None
+    check(cancel)
+    try:
+        raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
+        manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
+    except SpyglassError as exc:
+        return AttachmentContent(attachment, (), error=str(exc))
+    if not isinstance(manifest, ImageManifest):
+        kind = "a manifest list" if isinstance(manifest, ImageIndex) else "a schema 1 manifest"
+        return AttachmentContent(
+            attachment, (), raw, error=f"The attached manifest is {kind}; nothing to decode."
+        )
+    artifact_type = manifest.artifact_type or attachment.artifact_type
+    if artifact_type is None and manifest.config.media_type not in (
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    ):
+        artifact_type = manifest.config.media_type
+    parts = tuple(
+        _layer_part(source, layer, artifact_type, cancel) for layer in manifest.layers
+    )
+    if attachment.artifact_type is None and artifact_type is not None:
+        attachment = Attachment(
+            attachment.subject, attachment.found,
+            attachment.kind if attachment.kind is not Kind.OTHER else guess_kind(artifact_type),
+            attachment.descriptor, artifact_type,
+            attachment.created or manifest.annotations.get(CREATED_ANNOTATION),
+            attachment.tag,
+        )
+    elif attachment.created is None and CREATED_ANNOTATION in manifest.annotations:
+        attachment = Attachment(
+            attachment.subject, attachment.found, attachment.kind, attachment.descriptor,
+            attachment.artifact_type, manifest.annotations[CREATED_ANNOTATION], attachment.tag,
+        )
+    return AttachmentContent(attachment, parts, raw)
+
+
+def _stored_part(blob: bytes) -> AttachedPart:
+    try:
+        decoded: Decoded | None = decode_stored_signature(blob)
+        error = None
+    except SpyglassError as exc:
+        decoded, error = None, str(exc)
+    media_type = decoded.media_type if decoded is not None else ""
+    return AttachedPart(media_type, len(blob), {}, blob, decoded, error, stored=True)
+
+
+def _layer_part(
+    source: ImageSource,
+    layer: Descriptor,
+    artifact_type: str | None,
+    cancel: CancelToken | None,
+) -> AttachedPart:
+    if layer.size > MAX_PART_SIZE:
+        # a large SBOM or other blob: its type and size say enough
+        decoded = (
+            decode_sbom(layer.media_type, layer.size)
+            if is_sbom_media_type(layer.media_type) else None
+        )
+        return AttachedPart(
+            layer.media_type, layer.size, layer.annotations, b"", decoded,
+            None if decoded is not None else
+            f"The part {layer.digest} has {layer.size} bytes; parts over "
+            f"{MAX_PART_SIZE // (1024 * 1024)} MiB are not read.",
+        )
+    try:
+        with source.open_blob(layer, cancel=cancel) as stream:
+            data = read_verified(
+                stream, layer.digest, layer.size, limit=MAX_PART_SIZE,
+                what=f"The attached blob {layer.digest}", cancel=cancel,
+            )
+    except Cancelled:
+        raise
+    except SpyglassError as exc:
+        return AttachedPart(layer.media_type, layer.size, layer.annotations, b"", None, str(exc))
+    try:
+        decoded = decode_layer(data, layer.media_type, layer.annotations,
+                               artifact_type=artifact_type)
+    except SpyglassError as exc:
+        return AttachedPart(layer.media_type, layer.size, layer.annotations, data, None, str(exc))
+    return AttachedPart(layer.media_type, layer.size, layer.annotations, data, decoded)
+
+
+def verify_part(
+    part: AttachedPart,
+    image_digest: Digest,
+    *,
+    key: bytes | None = None,
+    keyring: Path | None = None,
+) -> Verification:
+    """Check one part against ``image_digest`` with a PEM ``key`` (cosign, attestations;
+    a trusted certificate for Notary v2) or a GPG ``keyring`` (simple signing).
+
+    Raises :class:`~spyglass.core.signatures.model.InvalidKey` when the key or
+    keyring cannot be read.
+    """
+    if part.decoded is None:
+        return Verification(Status.UNSUPPORTED, f"It could not be decoded: {part.error}")
+    kind = part.decoded.kind
+    if kind is Kind.SIMPLE_SIGNING:
+        if keyring is None:
+            return Verification(
+                Status.NOT_CHECKED, "Not verified: choose a GPG keyring to check it with."
+            )
+        return verify_simple_signing(_simple_signing_blob(part), keyring, image_digest)
+    if kind is Kind.COSIGN_SIGNATURE:
+        payload, annotations = _cosign_payload(part)
+        return verify_cosign_layer(payload, annotations, key, image_digest)
+    if kind is Kind.ATTESTATION:
+        payload, annotations = _cosign_payload(part)
+        return verify_dsse(
+            payload, key, image_digest,
+            certificate_pem=annotations.get(media.COSIGN_CERTIFICATE_ANNOTATION) or None,
+        )
+    if kind is Kind.NOTARY_SIGNATURE:
+        if key is None:
+            return Verification(
+                Status.NOT_CHECKED,
+                "Not verified: choose the signing certificate or a CA certificate to trust.",
+            )
+        return verify_notation(part.data, part.media_type, key, image_digest)
+    return Verification(
+        Status.NOT_CHECKED, f"Nothing to verify: {part.decoded.title} is not a signature."
+    )
+
+
+def _simple_signing_blob(part: AttachedPart) -> bytes:
+    return split_stored_signature(part.data).data if part.stored else part.data
+
+
+def _cosign_payload(part: AttachedPart) -> tuple[bytes, Mapping[str, str]]:
+    """A layer's bytes and annotations; for a ``dir:`` sigstore signature, its payload and
+    annotations as containers/image stores them."""
+    if not part.stored:
+        return part.data, part.annotations
+    stored = split_stored_signature(part.data)
+    return stored.data, stored.annotations
+
+
+@dataclass(frozen=True)
+class SubjectAttachments:
+    """What is attached to one manifest of an image: the list, or one of its instances."""
+
+    digest: Digest
+    label: str
+    """``manifest list`` or the platform (``linux/arm64``), or ``image``."""
+    attachments: tuple[AttachmentContent, ...]
+
+
+def image_attachments(
+    source: ImageSource,
+    *,
+    instances: bool = True,
+    cancel: CancelToken | None = None,
+) -> list[SubjectAttachments]:
+    """Everything attached to the image ``source`` names, read and decoded: to its top
+    manifest and, for a manifest list (with ``instances``), to each platform image.
+    BuildKit's attestation entries count for the platform they describe, not as
+    platforms of their own."""
+    from spyglass.core.image import load_manifest
+    from spyglass.core.referrers import buildkit_attestation_subject
+
+    top = load_manifest(source, cancel=cancel)
+    subjects: list[tuple[Digest, str]] = []
+    index = top if isinstance(top, ImageIndex) else None
+    subjects.append((top.digest, "manifest list" if index is not None else "image"))
+    if index is not None and instances:
+        for entry in index.manifests:
+            if buildkit_attestation_subject(entry) is None:
+                label = str(entry.platform) if entry.platform is not None else str(entry.digest)
+                subjects.append((entry.digest, label))
+    result: list[SubjectAttachments] = []
+    for digest, label in subjects:
+        found = find_attachments(source, digest, index=index, cancel=cancel)
+        contents = tuple(read_attachment(source, a, cancel=cancel) for a in found)
+        result.append(SubjectAttachments(digest, label, contents))
+    return result

@@ -1,0 +1,185 @@
+"""Signatures, attestations and referrers on a real registry (distribution 2.8).
+
+cosign's layout is made by hand with ``cryptography`` (tests/helpers/cosign.py)
+and pushed as cosign pushes it: a manifest under ``sha256-<hex>.sig`` / ``.att``
+whose layers carry the payloads. Distribution 2.8 has no referrers API, so an
+OCI referrer is found through the referrers tag schema (``sha256-<hex>``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures import Kind, Status
+from spyglass.core.signatures.attached import (
+    find_attachments,
+    image_attachments,
+    read_attachment,
+    verify_part,
+)
+from spyglass.core.transports import open_source
+from spyglass.core.transports.registry import RegistryOptions
+from tests.helpers import cosign
+from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout, sha256_digest
+from tests.helpers.registry import RegistryServer, push_artifact, push_image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO = "it-sig/app"
+
+
+@pytest.fixture(scope="module")
+def signed(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The 3-platform image as ``it-sig/app:v1``, signed (cosign, P-256), attested, with
+    an SBOM referrer on its arm64 instance; the key pair and digests for the tests."""
+    layout = tmp_path_factory.mktemp("sig-layout") / "layout"
+    multi_platform_layout(layout)
+    top = push_image(registry, layout, "latest", f"{REPO}:v1")
+    key = cosign.generate_key("ecdsa-p256")
+    reference = f"{registry.host}/{REPO}"
+
+    payload = cosign.simple_signing_payload(reference, top, optional={"team": "spyglass"})
+    sig_layer = cosign.signature_layer(payload, key)
+    manifest, blobs = cosign.cosign_manifest([(sig_layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
+                                               sig_layer[1])])
+    push_artifact(registry, REPO, manifest, blobs, cosign.cosign_tag(top, "sig"))
+
+    statement = cosign.in_toto_statement(
+        [(reference, top)], "https://slsa.dev/provenance/v0.2", {"builder": {"id": "ci"}}
+    )
+    envelope = cosign.dsse_envelope(statement, key)
+    manifest, blobs = cosign.cosign_manifest([(
+        envelope, "application/vnd.dsse.envelope.v1+json",
+        {"predicateType": "https://slsa.dev/provenance/v0.2"},
+    )])
+    push_artifact(registry, REPO, manifest, blobs, cosign.cosign_tag(top, "att"))
+
+    index = json.loads((layout / "index.json").read_text())
+    top_index = json.loads(
+        (layout / "blobs" / "sha256" / top.split(":", 1)[1]).read_bytes()
+    )
+    arm64 = next(m for m in top_index["manifests"] if m["platform"]["architecture"] == "arm64")
+    sbom = json.dumps({"spdxVersion": "SPDX-2.3", "name": "app", "packages": []}).encode()
+    empty = b"{}"
+    sbom_manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha256_digest(empty), "size": 2},
+        "layers": [{"mediaType": "application/spdx+json", "digest": sha256_digest(sbom),
+                    "size": len(sbom)}],
+        "subject": {"mediaType": arm64["mediaType"], "digest": arm64["digest"],
+                    "size": arm64["size"]},
+        "annotations": {"org.opencontainers.image.created": "2026-12-04T00:00:00Z"},
+    }, separators=(",", ":")).encode()
+    sbom_digest = push_artifact(
+        registry, REPO, sbom_manifest, {sha256_digest(empty): empty, sha256_digest(sbom): sbom},
+        sha256_digest(sbom_manifest),
+    )
+    referrers_index = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": sbom_digest,
+                       "size": len(sbom_manifest), "artifactType": "application/spdx+json"}],
+    }).encode()
+    push_artifact(registry, REPO, referrers_index, {}, arm64["digest"].replace(":", "-"),
+                  media_type=OCI_INDEX)
+    assert index["manifests"]
+    return {"top": top, "arm64": arm64["digest"], "key": key, "sbom": sbom_digest}
+
+
+def _source(registry: RegistryServer):  # type: ignore[no-untyped-def]
+    return open_source(f"docker://{registry.host}/{REPO}:v1", RegistryOptions(tls_verify=False))
+
+
+def test_cosign_tags_are_found_decoded_and_verified(
+    registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    top = Digest.parse(str(signed["top"]))
+    source = _source(registry)
+    found = find_attachments(source, top)
+    assert sorted(a.kind for a in found) == sorted([Kind.COSIGN_SIGNATURE, Kind.ATTESTATION])
+    contents = {a.kind: read_attachment(source, a) for a in found}
+    signature = contents[Kind.COSIGN_SIGNATURE].parts[0]
+    assert signature.decoded is not None
+    assert signature.decoded.names_image(top) is True
+    assert signature.decoded.claimed_reference == f"{registry.host}/{REPO}"
+
+    key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    assert verify_part(signature, top, key=key_pem).status is Status.VERIFIED
+    other = cosign.public_key_pem(cosign.generate_key("ecdsa-p256"))
+    assert verify_part(signature, top, key=other).status is Status.BAD_SIGNATURE
+    arm64 = Digest.parse(str(signed["arm64"]))
+    assert verify_part(signature, arm64, key=key_pem).status is Status.WRONG_IMAGE
+    assert verify_part(signature, top).status is Status.NOT_CHECKED
+
+    attestation = contents[Kind.ATTESTATION].parts[0]
+    assert attestation.decoded is not None
+    assert attestation.decoded.names_image(top) is True
+    assert verify_part(attestation, top, key=key_pem).status is Status.VERIFIED
+    assert verify_part(attestation, top, key=other).status is Status.BAD_SIGNATURE
+
+
+def test_referrer_found_through_the_tag_schema(
+    registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    source = _source(registry)
+    arm64 = Digest.parse(str(signed["arm64"]))
+    found = find_attachments(source, arm64)
+    assert [a.found for a in found] == ["OCI referrer"]
+    assert found[0].kind is Kind.SBOM
+    content = read_attachment(source, found[0])
+    assert content.attachment.created == "2026-12-04T00:00:00Z"
+    assert content.parts[0].decoded is not None
+    assert content.parts[0].decoded.kind is Kind.SBOM
+    assert str(found[0].descriptor.digest) == signed["sbom"]  # type: ignore[union-attr]
+
+
+def test_every_manifest_of_the_list_is_asked(
+    registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    subjects = image_attachments(_source(registry))
+    assert subjects[0].label == "manifest list"
+    assert len(subjects) == 4
+    by_digest = {str(s.digest): s for s in subjects}
+    assert len(by_digest[str(signed["top"])].attachments) == 2
+    assert len(by_digest[str(signed["arm64"])].attachments) == 1
+    others = [s for d, s in by_digest.items() if d not in (signed["top"], signed["arm64"])]
+    assert all(not s.attachments for s in others)
+
+
+def test_cli_signatures_with_a_key(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(signed["key"]))  # type: ignore[arg-type]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false", "--key",
+         str(key_file), f"docker://{registry.host}/{REPO}:v1"],
+        capture_output=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["Digest"] == signed["top"]
+    top = report["Manifests"][0]
+    kinds = {a["Kind"]: a for a in top["Attached"]}
+    signature = kinds["cosign signature"]["Parts"][0]
+    assert signature["Verification"]["Status"] == "verified"
+    assert signature["NamesThisImage"] is True
+    assert kinds["attestation"]["Parts"][0]["Verification"]["Status"] == "verified"
+
+    missing = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--key", str(tmp_path / "nope.pub"),
+         f"docker://{registry.host}/{REPO}:v1"],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    assert missing.returncode != 0
+    assert missing.stderr.startswith("spyglass: Cannot read the key") and "Traceback" not in (
+        missing.stderr
+    )
