@@ -27,12 +27,16 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import (
-    COSIGN_SUFFIXES,
     buildkit_attestation_subject,
-    cosign_tag,
 )
 from spyglass.core.signatures import media
 from spyglass.core.signatures.cosign import verify_cosign_layer
+from spyglass.core.signatures.discovery import (
+    CREATED_ANNOTATION,
+    Attachment,
+    find_attachments,
+    guess_kind,
+)
 from spyglass.core.signatures.dsse import verify_dsse
 from spyglass.core.signatures.gpg import verify_simple_signing
 from spyglass.core.signatures.model import Decoded, Kind, Status, Verification
@@ -43,50 +47,22 @@ from spyglass.core.signatures.stored import (
     decode_stored_signature,
     split_stored_signature,
 )
-from spyglass.core.transports.base import AttachmentSource, ImageSource
+from spyglass.core.transports.base import ImageSource
+
+__all__ = [
+    "AttachedPart",
+    "Attachment",
+    "AttachmentContent",
+    "SubjectAttachments",
+    "find_attachments",
+    "guess_kind",
+    "image_attachments",
+    "read_attachment",
+    "verify_part",
+]
 
 MAX_PART_SIZE: Final = 4 * 1024 * 1024
 """Parts (layers) larger than this are described by type and size, not read."""
-
-CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
-
-_COSIGN_KINDS: Final = {".sig": Kind.COSIGN_SIGNATURE, ".att": Kind.ATTESTATION,
-                        ".sbom": Kind.SBOM}
-
-_ARTIFACT_KINDS: Final = {
-    media.NOTARY_ARTIFACT_TYPE: Kind.NOTARY_SIGNATURE,
-    "application/vnd.dev.cosign.artifact.sig.v1+json": Kind.COSIGN_SIGNATURE,
-    "application/vnd.dev.cosign.simplesigning.v1+json": Kind.COSIGN_SIGNATURE,
-    "application/vnd.dev.cosign.artifact.sbom.v1+json": Kind.SBOM,
-    "application/vnd.dsse.envelope.v1+json": Kind.ATTESTATION,
-    "application/vnd.in-toto+json": Kind.ATTESTATION,
-}
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """One thing attached to the manifest ``subject``, before its content is read.
-
-    ``found`` says how it was found, for people (``referrers API``, ``tag
-    sha256-….sig``, ``signature-1``, ``attestation entry of the list``).
-    ``descriptor`` is the attached manifest; a stored signature (``dir:``) has
-    none and carries its bytes in ``stored`` instead.
-    """
-
-    subject: Digest
-    found: str
-    kind: Kind
-    descriptor: Descriptor | None = None
-    artifact_type: str | None = None
-    created: str | None = None
-    tag: str | None = None
-    stored: bytes | None = field(default=None, repr=False)
-
-    @property
-    def key(self) -> str:
-        """Tells attachments apart: the manifest digest, or how a stored one was found."""
-        return str(self.descriptor.digest) if self.descriptor is not None else self.found
-
 
 @dataclass(frozen=True)
 class AttachedPart:
@@ -123,73 +99,6 @@ class AttachmentContent:
         """What the parts say it is, else the first guess."""
         kinds = [p.kind for p in self.parts if p.kind is not Kind.OTHER]
         return kinds[0] if kinds else self.attachment.kind
-
-
-def guess_kind(artifact_type: str | None, tag: str | None = None) -> Kind:
-    """What an attachment probably is, from its artifact type or cosign tag."""
-    if tag is not None:
-        for suffix, kind in _COSIGN_KINDS.items():
-            if tag.endswith(suffix):
-                return kind
-    if artifact_type:
-        if artifact_type in _ARTIFACT_KINDS:
-            return _ARTIFACT_KINDS[artifact_type]
-        if is_sbom_media_type(artifact_type) or "sbom" in artifact_type.lower():
-            return Kind.SBOM
-        if "in-toto" in artifact_type or "attestation" in artifact_type:
-            return Kind.ATTESTATION
-        if "signature" in artifact_type or "sigstore.bundle" in artifact_type:
-            return Kind.COSIGN_SIGNATURE
-    return Kind.OTHER
-
-
-def find_attachments(
-    source: ImageSource,
-    digest: Digest,
-    *,
-    index: ImageIndex | None = None,
-    cancel: CancelToken | None = None,
-) -> list[Attachment]:
-    """Everything attached to the manifest ``digest`` of ``source``.
-
-    ``index``: the manifest list ``digest`` is an instance of, whose BuildKit
-    attestation entries for it count too. A source that holds no attachments
-    (an archive) gives only those. The same manifest found two ways is listed
-    once, under the first way.
-    """
-    found: list[Attachment] = []
-    if index is not None:
-        for entry in index.manifests:
-            if buildkit_attestation_subject(entry) == digest:
-                found.append(Attachment(
-                    digest, "attestation entry of the manifest list", Kind.ATTESTATION,
-                    descriptor=entry, artifact_type=entry.artifact_type,
-                    created=entry.annotations.get(CREATED_ANNOTATION),
-                ))
-    if isinstance(source, AttachmentSource):
-        for referrer in source.referrers(digest, cancel=cancel):
-            found.append(Attachment(
-                digest, "OCI referrer", guess_kind(referrer.artifact_type),
-                descriptor=referrer, artifact_type=referrer.artifact_type,
-                created=referrer.annotations.get(CREATED_ANNOTATION),
-            ))
-        for suffix in COSIGN_SUFFIXES:
-            check(cancel)
-            tag = cosign_tag(digest, suffix)
-            tagged = source.tagged_manifest(tag, cancel=cancel)
-            if tagged is not None:
-                found.append(Attachment(
-                    digest, f"tag {tag}", guess_kind(None, tag), descriptor=tagged,
-                    artifact_type=tagged.artifact_type, tag=tag,
-                ))
-        for number, blob in enumerate(source.stored_signatures(digest, cancel=cancel), 1):
-            found.append(Attachment(
-                digest, f"signature-{number}", Kind.SIMPLE_SIGNING, stored=blob
-            ))
-    unique: dict[str, Attachment] = {}
-    for attachment in found:
-        unique.setdefault(attachment.key, attachment)
-    return list(unique.values())
 
 
 def read_attachment(
@@ -359,7 +268,6 @@ def image_attachments(
     BuildKit's attestation entries count for the platform they describe, not as
     platforms of their own."""
     from spyglass.core.image import load_manifest
-    from spyglass.core.referrers import buildkit_attestation_subject
 
     top = load_manifest(source, cancel=cancel)
     subjects: list[tuple[Digest, str]] = []

@@ -1,0 +1,134 @@
+"""Finding what is attached to an image, without reading it.
+
+Light on purpose (no cryptography): copies and tag lists use it.
+:func:`find_attachments` asks a source (an
+:class:`~spyglass.core.transports.base.AttachmentSource`) every way things get
+attached — OCI referrers (API or tag schema, or a layout's index), cosign's
+``sha256-<hex>.sig``/``.att``/``.sbom`` tags, ``dir:``'s ``signature-N``
+files — and, given the manifest list the image is part of, BuildKit's
+attestation entries for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor, ImageIndex
+from spyglass.core.referrers import (
+    COSIGN_SUFFIXES,
+    buildkit_attestation_subject,
+    cosign_tag,
+)
+from spyglass.core.signatures import media
+from spyglass.core.signatures.model import Kind
+from spyglass.core.signatures.sbom import is_sbom_media_type
+from spyglass.core.transports.base import AttachmentSource, ImageSource
+
+CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
+
+_COSIGN_KINDS: Final = {".sig": Kind.COSIGN_SIGNATURE, ".att": Kind.ATTESTATION,
+                        ".sbom": Kind.SBOM}
+
+_ARTIFACT_KINDS: Final = {
+    media.NOTARY_ARTIFACT_TYPE: Kind.NOTARY_SIGNATURE,
+    "application/vnd.dev.cosign.artifact.sig.v1+json": Kind.COSIGN_SIGNATURE,
+    "application/vnd.dev.cosign.simplesigning.v1+json": Kind.COSIGN_SIGNATURE,
+    "application/vnd.dev.cosign.artifact.sbom.v1+json": Kind.SBOM,
+    "application/vnd.dsse.envelope.v1+json": Kind.ATTESTATION,
+    "application/vnd.in-toto+json": Kind.ATTESTATION,
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One thing attached to the manifest ``subject``, before its content is read.
+
+    ``found`` says how it was found, for people (``referrers API``, ``tag
+    sha256-….sig``, ``signature-1``, ``attestation entry of the list``).
+    ``descriptor`` is the attached manifest; a stored signature (``dir:``) has
+    none and carries its bytes in ``stored`` instead.
+    """
+
+    subject: Digest
+    found: str
+    kind: Kind
+    descriptor: Descriptor | None = None
+    artifact_type: str | None = None
+    created: str | None = None
+    tag: str | None = None
+    stored: bytes | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Tells attachments apart: the manifest digest, or how a stored one was found."""
+        return str(self.descriptor.digest) if self.descriptor is not None else self.found
+
+
+def guess_kind(artifact_type: str | None, tag: str | None = None) -> Kind:
+    """What an attachment probably is, from its artifact type or cosign tag."""
+    if tag is not None:
+        for suffix, kind in _COSIGN_KINDS.items():
+            if tag.endswith(suffix):
+                return kind
+    if artifact_type:
+        if artifact_type in _ARTIFACT_KINDS:
+            return _ARTIFACT_KINDS[artifact_type]
+        if is_sbom_media_type(artifact_type) or "sbom" in artifact_type.lower():
+            return Kind.SBOM
+        if "in-toto" in artifact_type or "attestation" in artifact_type:
+            return Kind.ATTESTATION
+        if "signature" in artifact_type or "sigstore.bundle" in artifact_type:
+            return Kind.COSIGN_SIGNATURE
+    return Kind.OTHER
+
+
+def find_attachments(
+    source: ImageSource,
+    digest: Digest,
+    *,
+    index: ImageIndex | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Attachment]:
+    """Everything attached to the manifest ``digest`` of ``source``.
+
+    ``index``: the manifest list ``digest`` is an instance of, whose BuildKit
+    attestation entries for it count too. A source that holds no attachments
+    (an archive) gives only those. The same manifest found two ways is listed
+    once, under the first way.
+    """
+    found: list[Attachment] = []
+    if index is not None:
+        for entry in index.manifests:
+            if buildkit_attestation_subject(entry) == digest:
+                found.append(Attachment(
+                    digest, "attestation entry of the manifest list", Kind.ATTESTATION,
+                    descriptor=entry, artifact_type=entry.artifact_type,
+                    created=entry.annotations.get(CREATED_ANNOTATION),
+                ))
+    if isinstance(source, AttachmentSource):
+        for referrer in source.referrers(digest, cancel=cancel):
+            found.append(Attachment(
+                digest, "OCI referrer", guess_kind(referrer.artifact_type),
+                descriptor=referrer, artifact_type=referrer.artifact_type,
+                created=referrer.annotations.get(CREATED_ANNOTATION),
+            ))
+        for suffix in COSIGN_SUFFIXES:
+            check(cancel)
+            tag = cosign_tag(digest, suffix)
+            tagged = source.tagged_manifest(tag, cancel=cancel)
+            if tagged is not None:
+                found.append(Attachment(
+                    digest, f"tag {tag}", guess_kind(None, tag), descriptor=tagged,
+                    artifact_type=tagged.artifact_type, tag=tag,
+                ))
+        for number, blob in enumerate(source.stored_signatures(digest, cancel=cancel), 1):
+            found.append(Attachment(
+                digest, f"signature-{number}", Kind.SIMPLE_SIGNING, stored=blob
+            ))
+    unique: dict[str, Attachment] = {}
+    for attachment in found:
+        unique.setdefault(attachment.key, attachment)
+    return list(unique.values())
