@@ -17,6 +17,7 @@ GET agreeing on digests.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import time
@@ -595,3 +596,62 @@ def test_delete_by_digest_and_the_tags_sharing_a_manifest(
         client.get_manifest(repo_name, str(digest))
     assert client.tags_of(repo_name) == ["other"]
     assert str(client.get_manifest(repo_name, "other").digest) == other_digest
+
+
+@pytest.mark.parametrize("server_name", ["registry", "tls_registry"])
+def test_big_blobs_read_straight_from_the_socket(
+    server_name: str, request: pytest.FixtureRequest
+) -> None:
+    """Bodies of 1 MiB and more are read from the socket once httpx's buffer is
+    drained: every way of reading gives the exact bytes, plain HTTP and TLS, and the
+    client goes on working afterwards (the connection is closed, not reused)."""
+    import hashlib
+    import os
+
+    from spyglass.core.digest import VerifyingReader
+
+    server: RegistryServer = request.getfixturevalue(server_name)
+    client = (
+        RegistryClient(server.host, cert_dir=server.cert_dir) if server.tls
+        else RegistryClient(server.host)
+    )
+    data = os.urandom(3 * 1024 * 1024 + 12345)
+    digest = Digest("sha256", hashlib.sha256(data).hexdigest())
+    client.upload_blob("it-client/direct", io.BytesIO(data), digest, len(data))
+
+    def by_read(size: int) -> bytes:
+        with client.open_blob("it-client/direct", digest) as stream:
+            parts = []
+            while piece := stream.read(size):
+                assert len(piece) <= size
+                parts.append(piece)
+            return b"".join(parts)
+
+    def by_readinto(size: int) -> bytes:
+        with client.open_blob("it-client/direct", digest) as stream:
+            buffer = bytearray(size)
+            parts = []
+            while count := stream.readinto(buffer):
+                parts.append(bytes(buffer[:count]))
+            return b"".join(parts)
+
+    def mixed() -> bytes:
+        with client.open_blob("it-client/direct", digest) as stream:
+            parts, buffer, turn = [], bytearray(300_000), 0
+            while True:
+                turn += 1
+                if turn % 2:
+                    piece = stream.read(777_777)
+                else:
+                    piece = bytes(buffer[: stream.readinto(buffer)])
+                if not piece:
+                    return b"".join(parts)
+                parts.append(piece)
+
+    for how in (lambda: by_read(65536), lambda: by_read(5 * 1024 * 1024),
+                lambda: by_readinto(700_000), mixed):
+        assert how() == data
+    with client.open_blob("it-client/direct", digest) as stream:
+        verified = VerifyingReader(stream, digest, len(data))
+        assert verified.read(-1) == data
+    assert client.blob_exists("it-client/direct", digest) == len(data)

@@ -302,8 +302,12 @@ class ResponseStream:
             return b""
         if self._try_direct and not self._buffer:
             self._start_direct()
-        if self._socket is not None and not self._buffer:
-            return self._recv(n)
+        if self._socket is not None:
+            if not self._buffer:
+                return self._recv(n)
+            # what httpx had read before the switch: never ask httpx for more now
+            data, self._buffer = self._buffer[:n], self._buffer[n:]
+            return data
         # Gather up to n bytes from the pieces as they arrived: one copy (the join).
         parts = []
         have = 0
