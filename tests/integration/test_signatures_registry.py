@@ -183,3 +183,122 @@ def test_cli_signatures_with_a_key(
     assert missing.stderr.startswith("spyglass: Cannot read the key") and "Traceback" not in (
         missing.stderr
     )
+
+
+# --------------------------------------------------------------------------- carried by copies
+
+
+def _copy(source: str, destination: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", "copy", "--all", "--src-tls-verify=false",
+         "--dest-tls-verify=false", *extra, source, destination],
+        capture_output=True, env=env, timeout=120, check=False, text=True,
+    )
+
+
+def test_copy_to_another_registry_carries_tags_and_referrers(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    done = _copy(f"docker://{registry.host}/{REPO}:v1",
+                 f"docker://{fresh_registry.host}/copied/app:v1")
+    assert done.returncode == 0, done.stderr
+    copied = open_source(f"docker://{fresh_registry.host}/copied/app:v1",
+                         RegistryOptions(tls_verify=False))
+    top = Digest.parse(str(signed["top"]))
+    found = {a.found: a for a in find_attachments(copied, top)}
+    assert set(found) == {f"tag {cosign.cosign_tag(str(top), 'sig')}",
+                          f"tag {cosign.cosign_tag(str(top), 'att')}"}
+    signature = read_attachment(copied, found[f"tag {cosign.cosign_tag(str(top), 'sig')}"])
+    key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    assert verify_part(signature.parts[0], top, key=key_pem).status is Status.VERIFIED
+    arm64 = Digest.parse(str(signed["arm64"]))
+    referrers = find_attachments(copied, arm64)
+    assert [str(r.descriptor.digest) for r in referrers] == [signed["sbom"]]  # type: ignore[union-attr]
+
+
+def test_copy_into_a_layout_keeps_them_in_its_index(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    layout = tmp_path / "layout"
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci:{layout}:v1")
+    assert done.returncode == 0, done.stderr
+    index = json.loads((layout / "index.json").read_text())
+    names = sorted(
+        (m.get("annotations") or {}).get("org.opencontainers.image.ref.name", "")
+        for m in index["manifests"]
+    )
+    top = str(signed["top"])
+    assert names == sorted(["", "v1", cosign.cosign_tag(top, "sig"), cosign.cosign_tag(top, "att")])
+    source = open_source(f"oci:{layout}:v1")
+    subjects = image_attachments(source)
+    counts = {str(s.digest): len(s.attachments) for s in subjects}
+    assert counts[top] == 2 and counts[str(signed["arm64"])] == 1
+    # skopeo still reads the image by its name among the extra entries
+    skopeo = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}:v1"],
+                            capture_output=True, check=False)
+    assert skopeo.returncode == 0, skopeo.stderr
+    assert sha256_digest(skopeo.stdout) == top
+
+
+def test_copy_into_dir_writes_sigstore_signature_files(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    folder = tmp_path / "dir"
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"dir:{folder}")
+    assert done.returncode == 0, done.stderr
+    assert "left behind" in done.stderr  # the attestation and the SBOM have no place there
+    assert (folder / "signature-1").read_bytes().startswith(b"\0sigstore-json\n")
+    assert not (folder / "signature-2").exists()
+    source = open_source(f"dir:{folder}")
+    top = Digest.parse(str(signed["top"]))
+    found = find_attachments(source, top)
+    assert [a.found for a in found] == ["signature-1"]
+    part = read_attachment(source, found[0]).parts[0]
+    key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    assert verify_part(part, top, key=key_pem).status is Status.VERIFIED
+    # and from dir: to dir: the file goes along as it is
+    again = tmp_path / "again"
+    done = _copy(f"dir:{folder}", f"dir:{again}")
+    assert done.returncode == 0, done.stderr
+    assert (again / "signature-1").read_bytes() == (folder / "signature-1").read_bytes()
+
+
+def test_oci_archive_keeps_them_like_a_layout(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    archive = tmp_path / "image.tar"
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci-archive:{archive}:v1")
+    assert done.returncode == 0, done.stderr
+    subjects = image_attachments(open_source(f"oci-archive:{archive}:v1"))
+    counts = {str(s.digest): len(s.attachments) for s in subjects}
+    assert counts[str(signed["top"])] == 2 and counts[str(signed["arm64"])] == 1
+
+
+def test_docker_archive_converts_so_signatures_stay_behind_with_a_note(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    """docker-archive holds Docker images: the OCI image is converted, its digest
+    changes, and its signatures are noted as not copied rather than refused."""
+    archive = tmp_path / "docker.tar"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
+         f"docker://{registry.host}/{REPO}@{signed['arm64']}", f"docker-archive:{archive}:app:v1"],
+        capture_output=True, env=env, timeout=120, check=False, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not copied" in done.stderr and str(signed["arm64"]) in done.stderr
+    assert archive.exists()
+
+
+def test_conversion_leaves_signatures_with_a_note(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    done = _copy(f"docker://{registry.host}/{REPO}:v1",
+                 f"docker://{fresh_registry.host}/converted/app:v1", "--format", "v2s2")
+    assert done.returncode == 0, done.stderr
+    assert "not copied" in done.stderr and "digest" in done.stderr
+    copied = open_source(f"docker://{fresh_registry.host}/converted/app:v1",
+                         RegistryOptions(tls_verify=False))
+    assert find_attachments(copied, Digest.parse(str(signed["top"]))) == []

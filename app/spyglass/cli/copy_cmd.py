@@ -40,6 +40,8 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--dest-compress-level", type=int, metavar="N")
     parser.add_argument("--preserve-digests", action="store_true",
                         help="refuse any change that would alter a digest")
+    parser.add_argument("--remove-signatures", action="store_true",
+                        help="leave signatures, attestations, SBOMs and referrers behind")
     parser.add_argument("--parallel", type=int, default=None, metavar="N",
                         help="blob transfers at once (default 8)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
@@ -74,6 +76,7 @@ def _options(args: argparse.Namespace) -> CopyOptions:
         compression_level=args.dest_compress_level,
         preserve_digests=args.preserve_digests,
         parallel=parallel,
+        remove_signatures=args.remove_signatures,
     )
 
 
@@ -125,6 +128,8 @@ class Reporter:
             if isinstance(event, c.Planned):
                 self._total = event.plan.total_bytes
                 self._line(f"Copying {len(event.plan.blobs)} blobs, {_size(self._total)}")
+                for note_text in event.plan.notes:
+                    self._line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):
                 self._done[str(event.digest)] = event.size
                 what = "already there" if event.how == "exists" else "mounted"

@@ -24,6 +24,12 @@ from typing import Any, Final, Literal
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.config import ImageConfig, parse_config
+from spyglass.core.copy_attachments import (
+    AttachmentTask,
+    carry_attachments,
+    describe_attachments,
+    plan_attachments,
+)
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
     Cancelled,
@@ -67,6 +73,8 @@ class CopyOptions:
     compression_level: int | None = None
     preserve_digests: bool = False
     parallel: int = DEFAULT_PARALLEL
+    remove_signatures: bool = False
+    """Leave signatures, attestations, SBOMs and other referrers behind."""
 
 
 # ---------------------------------------------------------------------------- events
@@ -194,6 +202,8 @@ class CopyPlan:
     notes: tuple[str, ...] = ()
     extra_manifests: tuple[tuple[bytes, str], ...] = field(default=(), repr=False)
     """Manifests copied verbatim (nested lists, index-only children), children first."""
+    attachments: tuple[AttachmentTask, ...] = ()
+    """Signatures and referrers carried along (see :mod:`spyglass.core.copy_attachments`)."""
 
     @property
     def blobs(self) -> tuple[BlobTask, ...]:
@@ -232,6 +242,8 @@ class CopyPlan:
                 + (" (converted)" if instance.changes else "")
             )
         lines.append(f"  blobs: {len(self.blobs)}, {self.total_bytes} bytes to read at most")
+        if (attached := describe_attachments(self.attachments)) is not None:
+            lines.append(f"  {attached}")
         lines.extend(f"  note: {note}" for note in self.notes)
         return lines
 
@@ -427,8 +439,33 @@ def plan_copy(
     *,
     cancel: CancelToken | None = None,
 ) -> CopyPlan:
-    """Decide the whole copy; raise a sentence for anything that cannot be done."""
+    """Decide the whole copy; raise a sentence for anything that cannot be done.
+
+    Signatures and referrers of every manifest written unchanged go along
+    unless ``options.remove_signatures``.
+    """
     options = options or CopyOptions()
+    plan = _plan_images(source, destination, options, cancel)
+    if options.remove_signatures:
+        return plan
+    kept: list[Digest] = []
+    changed: list[Digest] = []
+    if plan.list_media_type is not None:
+        (kept if plan.list_is_source else changed).append(plan.top.digest)
+    elif isinstance(plan.top, ImageIndex):
+        changed.append(plan.top.digest)
+    for instance in plan.instances:
+        (changed if instance.changes else kept).append(instance.source.digest)
+    tasks, notes = plan_attachments(source, destination, kept, changed, cancel=cancel)
+    return replace(plan, attachments=tasks, notes=plan.notes + notes)
+
+
+def _plan_images(
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    cancel: CancelToken | None,
+) -> CopyPlan:
     top = load_manifest(source, cancel=cancel)
     if isinstance(top, Schema1Manifest):
         raise Unsupported(
@@ -787,6 +824,13 @@ def _execute(
     else:
         instance, raw, digest = results[0]
         top = Descriptor(instance.media_type, digest, len(raw))
+    if plan.attachments:
+
+        def carry(blob: Descriptor) -> None:
+            _transfer_blob(BlobTask(blob, blob.media_type), source, destination, options,
+                           emit, cancel)
+
+        carry_attachments(plan.attachments, source, destination, carry, cancel=cancel)
     check(cancel)
     destination.commit(top, raw, cancel=cancel)
     return top

@@ -28,7 +28,9 @@ BUILDKIT_REFERENCE_TYPE: Final = "vnd.docker.reference.type"
 BUILDKIT_REFERENCE_DIGEST: Final = "vnd.docker.reference.digest"
 BUILDKIT_ATTESTATION: Final = "attestation-manifest"
 
-_ATTACHMENT_TAG: Final = re.compile(r"(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(\.[a-z]+)?")
+_ATTACHMENT_TAG: Final = re.compile(
+    r"(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(\.sig|\.att|\.sbom)?"
+)
 
 
 def referrers_tag(digest: Digest) -> str:

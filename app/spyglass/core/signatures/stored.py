@@ -14,6 +14,8 @@ stores) as ``signature-1``, ``signature-2``, … Each file is either
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -81,6 +83,23 @@ def split_stored_signature(blob: bytes) -> StoredSignature:
     raise InvalidSignature(
         f'The signature file has format "{format_name}"; expected '
         f'"{media.DIR_SIMPLE_SIGNING_FORMAT}" or "{media.DIR_SIGSTORE_FORMAT}".'
+    )
+
+
+def encode_sigstore_signature(
+    payload: bytes, mime_type: str, annotations: Mapping[str, str]
+) -> bytes:
+    """A cosign signature layer as containers/image keeps it in a ``signature-N`` file:
+    a zero byte, ``sigstore-json`` and a newline, then the JSON that
+    :func:`split_stored_signature` reads back."""
+    document = {
+        "mimeType": mime_type,
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "annotations": dict(annotations),
+    }
+    return (
+        b"\0" + media.DIR_SIGSTORE_FORMAT.encode("ascii") + b"\n"
+        + json.dumps(document, separators=(",", ":")).encode()
     )
 
 

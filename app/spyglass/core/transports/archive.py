@@ -1243,6 +1243,27 @@ class OCIArchiveDestination:
     ) -> None:
         self._layout.put_manifest(raw, media_type, digest, cancel=cancel)
 
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        """Override AttachmentDestination.attachment_support: as the layout inside."""
+        return self._layout.attachment_support
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self._layout.put_attachment(subject, descriptor, raw, tag=tag, cancel=cancel)
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        self._layout.put_stored_signatures(subject, signatures, cancel=cancel)
+
     def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
         if self._state != "open":
             raise TransportError(

@@ -282,3 +282,42 @@ class ImageDestination(Protocol):
     def close(self) -> None:
         """Release files and connections. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class AttachmentDestination(Protocol):
+    """A destination that can keep what is attached to the images it receives.
+
+    ``attachment_support`` says how: ``"manifests"`` — attached manifests
+    (cosign's tagged ``.sig``/``.att``/``.sbom`` manifests, OCI referrers),
+    whose blobs the engine puts first with :meth:`ImageDestination.put_blob`;
+    ``"stored"`` — signatures kept beside the image (``dir:``'s
+    ``signature-N``). Destinations that implement neither (archives) are not
+    instances; a copy that would lose signatures there is refused up front.
+    Like everything else, nothing becomes visible before
+    :meth:`ImageDestination.commit` where the transport can hold it back.
+    """
+
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        ...
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Store the attached manifest ``raw`` (described by ``descriptor``) for the
+        manifest ``subject``: under ``tag`` when given (cosign's tags), else as an OCI
+        referrer of ``subject`` (its ``subject`` field names it)."""
+        ...
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        """Keep ``signatures`` (containers/image's signature blobs) for ``subject``."""
+        ...

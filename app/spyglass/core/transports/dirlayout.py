@@ -32,6 +32,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -438,6 +439,8 @@ class DirDestination:
         self._temps = TempFiles(self._staging)
         self._known = KnownBlobs()
         self._state = "open"
+        self._lock = threading.Lock()
+        self._signatures: dict[Digest, list[bytes]] = {}  # put_stored_signatures, by subject
 
     def _check_target(self) -> None:
         target = self._target
@@ -612,9 +615,49 @@ class DirDestination:
         except OSError as exc:
             raise TransportError(describe_write_error(exc, staging)) from exc
         replace_file(staging / VERSION_FILE, VERSION_TEXT.encode(), temps=self._temps)
+        with self._lock:
+            signed = dict(self._signatures)
+        for subject, signatures in signed.items():
+            prefix = "" if subject == top.digest else f"{subject.hex}."
+            for number, blob in enumerate(signatures, 1):
+                check(cancel)
+                replace_file(staging / f"{prefix}{SIGNATURE_PREFIX}{number}", blob,
+                             temps=self._temps)
         check(cancel)
         self._swap()
         self._state = "committed"
+
+    # ---------------------------------------------------------------- attachments
+
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        """Override AttachmentDestination.attachment_support: ``signature-N`` files."""
+        return frozenset({"stored"})
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Override AttachmentDestination.put_attachment: a ``dir:`` folder has no place
+        for attached manifests (the engine turns cosign signatures into stored ones)."""
+        raise Unsupported(
+            f"{self.description} keeps signatures as signature-N files only, not attached "
+            f"manifests such as {descriptor.digest}."
+        )
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override AttachmentDestination.put_stored_signatures: written at commit, as
+        ``signature-N`` (the top manifest) or ``<hex>.signature-N`` (an instance)."""
+        check(cancel)
+        with self._lock:
+            self._signatures.setdefault(subject, []).extend(signatures)
 
     def _swap(self) -> None:
         """Put the staging folder at the target; the old image goes only once the new one is in."""

@@ -443,6 +443,7 @@ class OCILayoutDestination:
         self._temps = TempFiles(path)
         self._known = KnownBlobs()
         self._media_types: dict[Digest, str] = {}
+        self._attached: list[dict[str, Any]] = []  # index entries of attachments put
         self._lock = threading.Lock()
         self._synced_dirs: set[Path] = set()
         self._state = "open"
@@ -695,27 +696,78 @@ class OCILayoutDestination:
         return data
 
     def _update_index(self, entry: dict[str, Any]) -> None:
-        """Add ``entry`` to index.json; the caller holds the lock (or the folder is private)."""
+        """Add ``entry`` and the attachments put to index.json; the caller holds the
+        lock (or the folder is private).
+
+        An entry with a ref name replaces the entry of that name; one without
+        replaces an unnamed entry of the same digest; other entries stay.
+        """
         data = self._read_index()
-        updated: list[object] = []
-        placed = False
-        for item in data["manifests"]:
-            # parse_manifest checked every entry is an object with string annotations
-            name = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
-            if self.ref is not None:
-                same = name == self.ref
-            else:
-                same = name is None and item.get("digest") == entry["digest"]
-            if same:
-                if not placed:
-                    updated.append(entry)
-                    placed = True
-                continue
-            updated.append(item)
-        if not placed:
-            updated.append(entry)
+        with self._lock:
+            entries = [entry, *self._attached]
+        updated: list[dict[str, Any]] = list(data["manifests"])
+        for new in entries:
+            name = (new.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+            kept: list[dict[str, Any]] = []
+            placed = False
+            for item in updated:
+                # parse_manifest checked every entry is an object with string annotations
+                item_name = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+                if name is not None:
+                    same = item_name == name
+                else:
+                    same = item_name is None and item.get("digest") == new["digest"]
+                if same:
+                    if not placed:
+                        kept.append(new)
+                        placed = True
+                    continue
+                kept.append(item)
+            if not placed:
+                kept.append(new)
+            updated = kept
         data["manifests"] = updated
         replace_file(self.path / INDEX_FILE, _dump(data), temps=self._temps)
+
+    # ---------------------------------------------------------------- attachments
+
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        """Override AttachmentDestination.attachment_support: attached manifests, kept in
+        ``index.json`` (referrers unnamed, cosign's tags as ref names, as ``cosign save``)."""
+        return frozenset({"manifests"})
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Override AttachmentDestination.put_attachment: stored now, listed at commit."""
+        self.put_manifest(raw, descriptor.media_type, descriptor.digest, cancel=cancel)
+        entry: dict[str, Any] = {
+            "mediaType": descriptor.media_type,
+            "digest": str(descriptor.digest),
+            "size": len(raw),
+        }
+        if descriptor.artifact_type:
+            entry["artifactType"] = descriptor.artifact_type
+        if tag is not None:
+            entry["annotations"] = {REF_NAME_ANNOTATION: tag}
+        with self._lock:
+            self._attached.append(entry)
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override AttachmentDestination.put_stored_signatures: layouts keep none."""
+        raise Unsupported(
+            f"{self._name} cannot keep containers/image signatures (signature-N files); "
+            "copy with --remove-signatures to leave them behind."
+        )
 
     def abort(self) -> None:
         if self._state in ("committed", "aborted"):

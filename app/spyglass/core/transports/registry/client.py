@@ -1250,6 +1250,34 @@ class RegistryClient:
         sending); the ``Docker-Content-Digest`` the registry answers must be
         the digest of the bytes sent, else :class:`DigestMismatch`.
         """
+        return self._put_manifest(repository, reference, raw, media_type, cancel=cancel)[0]
+
+    def put_referrer(
+        self,
+        repository: str,
+        raw: bytes,
+        media_type: str,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> tuple[Digest, bool]:
+        """PUT a manifest that has a ``subject``, by digest: its digest, and whether the
+        registry indexed it as a referrer itself (it answered ``OCI-Subject``); when
+        not, the client keeps the referrers tag schema's index up to date."""
+        digest = manifest_digest(raw, media_type)
+        stored, headers = self._put_manifest(
+            repository, str(digest), raw, media_type, cancel=cancel
+        )
+        return stored, "oci-subject" in headers
+
+    def _put_manifest(
+        self,
+        repository: str,
+        reference: str,
+        raw: bytes,
+        media_type: str,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> tuple[Digest, httpx.Headers]:
         what = f"Storing the manifest {self.host}/{repository}{_ref_suffix(reference)}"
         if len(raw) > MAX_MANIFEST_SIZE:
             raise TooLarge(
@@ -1278,7 +1306,7 @@ class RegistryClient:
                     f"{stated}, but the bytes sent hash to {ours}; the registry changed or "
                     "misread it."
                 )
-        return ours
+        return ours, response.headers
 
 
 MAX_LIST_BODY: Final = 16 * 1024 * 1024

@@ -15,6 +15,7 @@ interrupted copy leaves the tag as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Final
@@ -24,13 +25,15 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
     DigestMismatch,
+    ImageNotFound,
     InvalidReference,
     NotFound,
     RateLimited,
     RegistryError,
     Unsupported,
 )
-from spyglass.core.manifest import Descriptor, manifest_digest
+from spyglass.core.manifest import Descriptor, ImageIndex, manifest_digest, parse_manifest
+from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import RegistryClient
@@ -222,6 +225,72 @@ class RegistryDestination:
             return
         assert self.tag is not None
         self.client.put_manifest(self.repository, self.tag, raw, top.media_type, cancel=cancel)
+
+    # ---------------------------------------------------------------- attachments
+
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        """Override AttachmentDestination.attachment_support: attached manifests."""
+        return frozenset({"manifests"})
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Override AttachmentDestination.put_attachment.
+
+        Under ``tag`` (cosign's layout) the manifest is simply tagged. A referrer is
+        stored by digest; when the registry does not index it itself (no
+        ``OCI-Subject`` answer: distribution 2.8), the ``sha256-<hex>`` index of the
+        referrers tag schema gets an entry for it, keeping the entries it had.
+        """
+        if tag is not None:
+            self.client.put_manifest(
+                self.repository, tag, raw, descriptor.media_type, cancel=cancel
+            )
+            return
+        _digest, indexed = self.client.put_referrer(
+            self.repository, raw, descriptor.media_type, cancel=cancel
+        )
+        if not indexed:
+            self._add_to_referrers_tag(subject, descriptor, cancel)
+
+    def _add_to_referrers_tag(
+        self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
+    ) -> None:
+        tag = referrers_tag(subject)
+        entries: list[dict[str, object]] = []
+        try:
+            answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
+        except ImageNotFound:
+            pass
+        else:
+            existing = parse_manifest(answer.raw, answer.media_type)
+            if isinstance(existing, ImageIndex):
+                entries = [d.to_json() for d in existing.manifests]
+        if any(entry.get("digest") == str(descriptor.digest) for entry in entries):
+            return
+        entries.append(descriptor.to_json())
+        index = json.dumps(
+            {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries},
+            separators=(",", ":"),
+        ).encode()
+        self.client.put_manifest(self.repository, tag, index, media.OCI_INDEX, cancel=cancel)
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override AttachmentDestination.put_stored_signatures: registries keep none."""
+        raise Unsupported(
+            f"{self.description} cannot keep containers/image signatures (signature-N "
+            "files): registries hold signatures as manifests only. Copy with "
+            "--remove-signatures to leave them behind."
+        )
 
     def abort(self) -> None:
         """Override ImageDestination.abort: there is nothing to undo on a registry.

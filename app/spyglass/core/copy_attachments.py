@@ -1,0 +1,203 @@
+"""Carrying signatures, attestations, SBOMs and other referrers along with a copy.
+
+Planned with the copy (:func:`plan_attachments`), before any blob moves:
+what is attached to every manifest the copy writes unchanged goes along; what
+is attached to a manifest whose digest the copy changes (a conversion, a
+rebuilt list) is left behind with a note, since it would no longer match. A
+destination that cannot keep signatures refuses up front, naming
+``--remove-signatures``; other attachments it cannot keep (an SBOM into
+``dir:``) are left behind with a note.
+
+Executed after the image's manifests and before the commit
+(:func:`carry_attachments`): blobs first (through the engine's own transfer,
+verified like every other blob), then the attached manifest, under cosign's
+tag or as a referrer; ``dir:`` gets ``signature-N`` files, cosign signatures
+turned into containers/image's sigstore format as skopeo does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest, read_verified
+from spyglass.core.errors import Unsupported
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    ImageManifest,
+    guess_media_type,
+    parse_manifest,
+)
+from spyglass.core.signatures.discovery import Attachment, find_attachments
+from spyglass.core.signatures.model import Kind
+from spyglass.core.transports.base import (
+    AttachmentDestination,
+    AttachmentSource,
+    ImageDestination,
+    ImageSource,
+)
+
+SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
+
+
+@dataclass(frozen=True)
+class AttachmentTask:
+    """One attachment to bring over for the manifest ``attachment.subject``.
+
+    ``how``: ``"manifest"`` (its manifest and blobs, under its tag or as a
+    referrer), ``"stored"`` (signature bytes kept as they are) or
+    ``"to-stored"`` (a cosign signature manifest whose layers become
+    ``signature-N`` files).
+    """
+
+    attachment: Attachment
+    how: str
+    manifest: bytes | None = field(default=None, repr=False)
+    descriptor: Descriptor | None = None
+    blobs: tuple[Descriptor, ...] = ()
+
+
+def _what(count: int, kind: Kind | str) -> str:
+    word = str(kind)
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def plan_attachments(
+    source: ImageSource,
+    destination: ImageDestination,
+    kept: Iterable[Digest],
+    changed: Iterable[Digest],
+    *,
+    cancel: CancelToken | None = None,
+) -> tuple[tuple[AttachmentTask, ...], tuple[str, ...]]:
+    """The attachments to carry for the manifests ``kept`` (written with their digests)
+    and notes for those of ``changed`` ones and anything left behind.
+
+    Raises :class:`Unsupported` when the destination cannot keep a signature
+    the copy would carry: nothing has moved yet.
+    """
+    if not isinstance(source, AttachmentSource):
+        return (), ()
+    notes: list[str] = []
+    for digest in changed:
+        lost = find_attachments(source, digest, cancel=cancel)
+        if lost:
+            notes.append(
+                f"{_what(len(lost), 'signature or referrer')} of {digest} "
+                "are not copied: the copy changes that manifest's digest, so they would "
+                "not match it"
+            )
+    support = (
+        destination.attachment_support
+        if isinstance(destination, AttachmentDestination) else frozenset[str]()
+    )
+    tasks: list[AttachmentTask] = []
+    refused: list[str] = []
+    left: dict[Kind, int] = {}
+    for digest in kept:
+        for attachment in find_attachments(source, digest, cancel=cancel):
+            task = _task(source, attachment, support, cancel)
+            if task is not None:
+                tasks.append(task)
+            elif attachment.kind in SIGNATURE_KINDS:
+                refused.append(f"{attachment.kind} ({attachment.found})")
+            else:
+                left[attachment.kind] = left.get(attachment.kind, 0) + 1
+    if refused:
+        raise Unsupported(
+            f"{destination.description} cannot keep the signatures of this image: "
+            f"{', '.join(refused)}. Copy with --remove-signatures to leave them behind."
+        )
+    if left:
+        what = ", ".join(_what(count, kind) for kind, count in left.items())
+        notes.append(f"{what} left behind: {destination.description} cannot keep them")
+    return tuple(tasks), tuple(notes)
+
+
+def _task(
+    source: ImageSource,
+    attachment: Attachment,
+    support: frozenset[str],
+    cancel: CancelToken | None,
+) -> AttachmentTask | None:
+    if attachment.stored is not None:
+        return AttachmentTask(attachment, "stored") if "stored" in support else None
+    if "manifests" not in support and not (
+        "stored" in support and attachment.kind is Kind.COSIGN_SIGNATURE
+    ):
+        return None
+    assert attachment.descriptor is not None
+    raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
+    manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
+    if not isinstance(manifest, ImageManifest):
+        return None  # an index as a referrer: rare, and not carried yet
+    descriptor = Descriptor(
+        manifest.media_type or guess_media_type(raw) or attachment.descriptor.media_type,
+        attachment.descriptor.digest, len(raw),
+        artifact_type=manifest.artifact_type or attachment.descriptor.artifact_type,
+        annotations=attachment.descriptor.annotations,
+    )
+    if "manifests" in support:
+        return AttachmentTask(
+            attachment, "manifest", raw, descriptor, (manifest.config, *manifest.layers)
+        )
+    return AttachmentTask(attachment, "to-stored", raw, descriptor, tuple(manifest.layers))
+
+
+def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
+    """One line for the plan: what goes along, by kind."""
+    counts: dict[Kind, int] = {}
+    for task in tasks:
+        counts[task.attachment.kind] = counts.get(task.attachment.kind, 0) + 1
+    if not counts:
+        return None
+    return "attached: " + ", ".join(_what(count, kind) for kind, count in counts.items())
+
+
+def carry_attachments(
+    tasks: Iterable[AttachmentTask],
+    source: ImageSource,
+    destination: ImageDestination,
+    transfer: Callable[[Descriptor], None],
+    *,
+    cancel: CancelToken | None = None,
+) -> None:
+    """Write every task to ``destination``; ``transfer`` brings one blob over."""
+    if not isinstance(destination, AttachmentDestination):
+        return
+    stored: dict[Digest, list[bytes]] = {}
+    for task in tasks:
+        check(cancel)
+        subject = task.attachment.subject
+        if task.how == "stored":
+            assert task.attachment.stored is not None
+            stored.setdefault(subject, []).append(task.attachment.stored)
+        elif task.how == "to-stored":
+            stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
+        else:
+            assert task.manifest is not None and task.descriptor is not None
+            for blob in task.blobs:
+                transfer(blob)
+            destination.put_attachment(
+                subject, task.descriptor, task.manifest, tag=task.attachment.tag, cancel=cancel
+            )
+    for subject, signatures in stored.items():
+        destination.put_stored_signatures(subject, signatures, cancel=cancel)
+
+
+def _as_stored(
+    source: ImageSource, task: AttachmentTask, cancel: CancelToken | None
+) -> list[bytes]:
+    from spyglass.core.signatures.stored import encode_sigstore_signature
+
+    out: list[bytes] = []
+    for layer in task.blobs:
+        with source.open_blob(layer, cancel=cancel) as stream:
+            payload = read_verified(
+                stream, layer.digest, layer.size, limit=MAX_MANIFEST_SIZE,
+                what=f"The signature layer {layer.digest}", cancel=cancel,
+            )
+        out.append(encode_sigstore_signature(payload, layer.media_type, layer.annotations))
+    return out
