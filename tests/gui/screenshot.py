@@ -6,7 +6,7 @@ Run under a virtual X server (or any display)::
 
 It writes ``resources/screenshots/main-window.png`` (the multi-platform demo
 image, Layers tab, second layer selected) and, next to it,
-``main-window-overview.png``, ``-platforms``, ``-history``, ``-raw-json``,
+``main-window-overview.png``, ``-platforms``, ``-history``, ``-raw-json``, ``-signatures``,
 ``-files`` (the file listing of a layer), ``-empty`` (nothing open) and
 ``-error`` (a folder that does not exist), and ``transfers.png`` (the Transfers
 panel: a finished copy, a failed one and one still running).
@@ -16,8 +16,13 @@ pushes the sample image and a few others under several tags with skopeo, adds
 the registry through the Add Registry dialog and writes ``registry.png`` (a
 repository's tags: natural order, digests, the tags of one image marked),
 ``registry-add.png`` (the dialog after "Test Connection"),
-``registry-repositories.png`` (the registry's page) and ``registry-image.png``
-(a tag opened). Without docker-registry or skopeo these are skipped, saying so.
+``registry-repositories.png`` (the registry's page), ``registry-image.png``
+(a tag opened) and ``registry-signatures.png`` (the Signatures tab of a signed
+image, its signature verified; the tags of that image wear a "signed" pill and the
+``.sig`` tag is hidden in ``registry.png``). Without docker-registry or skopeo these
+are skipped, saying so.
+
+Without a display, ``--out DIR`` keeps the shots out of the tree (for review).
 
 Settings go to a temporary folder and no keyring is used: the user's own are
 never read or written.
@@ -50,7 +55,14 @@ from spyglass.core.credentials import CredentialStore  # noqa: E402
 from spyglass.core.settings import Settings  # noqa: E402
 from spyglass.gui.app import create_application  # noqa: E402
 from spyglass.gui.main_window import MainWindow, sample_layout_path  # noqa: E402
-from spyglass.gui.views.image_view import HISTORY, LAYERS, OVERVIEW, PLATFORMS, RAW  # noqa: E402
+from spyglass.gui.views.image_view import (  # noqa: E402
+    HISTORY,
+    LAYERS,
+    OVERVIEW,
+    PLATFORMS,
+    RAW,
+    SIGNATURES,
+)
 
 SIZE = (1200, 760)
 
@@ -121,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         view.tabs.setCurrentIndex(tab)
         settle(app)
         save(window.grab(), args.out / name)
+
+    view.tabs.setCurrentIndex(SIGNATURES)
+    wait_until(app, lambda: view.signatures.attachments is not None
+               or bool(view.signatures.error_text))
+    settle(app)
+    save(window.grab(), args.out / "main-window-signatures.png")
 
     view.tabs.setCurrentIndex(LAYERS)
     row = view.layers.model.rows[1]
@@ -201,9 +219,11 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
 DEMO_REPOSITORY = "spyglass/demo"
 
 
-def _fill_registry(server: object, layouts: Path, sample: Path) -> None:
+def _fill_registry(server: object, layouts: Path, sample: Path) -> object:
     """Push the sample's list and a few other images under tags that show the natural
-    order (1.9 < 1.10) and aliases (2.0, latest and stable are one image)."""
+    order (1.9 < 1.10) and aliases (2.0, latest and stable are one image), and sign the
+    sample's list the cosign way (a ``sha256-<hex>.sig`` tag) and attest it; return the
+    key it was signed with."""
     from tests.helpers.imagebuild import (
         ImageSpec,
         LayerSpec,
@@ -227,8 +247,33 @@ def _fill_registry(server: object, layouts: Path, sample: Path) -> None:
                for v in ("2.0", "latest", "stable")]
     pushes += [(other, "1.0", "spyglass/tools:2024.1"), (other, "1.2", "team/api:v3"),
                (other, "1.9", "team/api:v3.1"), (other, "latest", "team/web:main")]
-    for layout, ref, target in pushes:
-        push_image(server, layout, ref, target)  # type: ignore[arg-type]
+    digests = {target: push_image(server, layout, ref, target)  # type: ignore[arg-type]
+               for layout, ref, target in pushes}
+    return _sign(server, digests[f"{DEMO_REPOSITORY}:2.0"])
+
+
+def _sign(server: object, digest: str) -> object:
+    from tests.helpers import cosign
+    from tests.helpers.registry import push_artifact
+
+    key = cosign.generate_key("ecdsa-p256")
+    reference = f"{server.host}/{DEMO_REPOSITORY}"  # type: ignore[attr-defined]
+    payload = cosign.simple_signing_payload(reference, digest,
+                                            optional={"pipeline": "release"})
+    content, annotations = cosign.signature_layer(payload, key)
+    manifest, blobs = cosign.cosign_manifest(
+        [(content, cosign.SIMPLESIGNING_MEDIA_TYPE, annotations)])
+    push_artifact(server, DEMO_REPOSITORY, manifest, blobs,  # type: ignore[arg-type]
+                  cosign.cosign_tag(digest, "sig"))
+    statement = cosign.in_toto_statement(
+        [(reference, digest)], "https://slsa.dev/provenance/v0.2",
+        {"builder": {"id": "https://ci.example.com/release"}})
+    manifest, blobs = cosign.cosign_manifest([(
+        cosign.dsse_envelope(statement, key), "application/vnd.dsse.envelope.v1+json",
+        {"predicateType": "https://slsa.dev/provenance/v0.2"})])
+    push_artifact(server, DEMO_REPOSITORY, manifest, blobs,  # type: ignore[arg-type]
+                  cosign.cosign_tag(digest, "att"))
+    return key
 
 
 def registry_shots(app: QApplication, args: argparse.Namespace) -> int:
@@ -245,7 +290,7 @@ def registry_shots(app: QApplication, args: argparse.Namespace) -> int:
     work = Path(_SANDBOX) / "registry-images"
     work.mkdir()
     with RegistryServer(binary=binary) as server:
-        _fill_registry(server, work, args.layout)
+        key = _fill_registry(server, work, args.layout)
         window = MainWindow(Settings(first_run_done=True),
                             settings_file=Path(_SANDBOX) / "settings-registry.json",
                             credentials=CredentialStore(
@@ -287,9 +332,35 @@ def registry_shots(app: QApplication, args: argparse.Namespace) -> int:
         view.tabs.setCurrentIndex(PLATFORMS)
         settle(app)
         save(window.grab(), args.out / "registry-image.png")
+
+        signatures_shot(app, args, window, key)
         window.close()
         settle(app, 0.1)
     return 0
+
+
+def signatures_shot(app: QApplication, args: argparse.Namespace, window: MainWindow,
+                    key: object) -> None:
+    """``registry-signatures.png``: the Signatures tab, the signature verified with its key."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from spyglass.core.signatures.model import Kind
+    from tests.helpers import cosign
+
+    page = window.image_view.signatures
+    window.image_view.tabs.setCurrentIndex(SIGNATURES)
+    wait_until(app, lambda: page.attachments is not None, timeout=30)
+    row = next(a for a in page.model.attachment_rows()
+               if a.content.kind is Kind.COSIGN_SIGNATURE)
+    page.select(row)
+    key_file = Path(_SANDBOX) / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(key))  # type: ignore[arg-type]
+    QFileDialog.getOpenFileName = staticmethod(  # type: ignore[method-assign]
+        lambda *_args, **_kwargs: (str(key_file), ""))
+    page.verify()
+    wait_until(app, lambda: page.badge.text() != "not checked", timeout=30)
+    settle(app, 0.5)
+    save(window.grab(), args.out / "registry-signatures.png")
 
 
 if __name__ == "__main__":

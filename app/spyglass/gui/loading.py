@@ -7,9 +7,10 @@ takes the job's cancel token and returns an immutable result for the GUI.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, read_verified
@@ -31,6 +32,13 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import best_match, host_platform
+from spyglass.core.signatures.attached import (
+    AttachedPart,
+    SubjectAttachments,
+    image_attachments,
+    verify_part,
+)
+from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
 from spyglass.core.transports.base import ImageEntry, ImageSource, Location
 from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
@@ -244,3 +252,66 @@ def list_files(
             "Listing the files of a layer is not available in this build of Spyglass."
         ) from exc
     return list_layer_files(source, layer, cancel=cancel)
+
+
+# -- signatures and other attachments
+
+MAX_KEY_FILE_SIZE: Final = 1024 * 1024
+"""A public key or certificate file is a few kilobytes; larger files are refused unread."""
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """What is attached to the image a source names (see :func:`load_attachments`)."""
+
+    source: ImageSource
+    top: Digest
+    subjects: tuple[SubjectAttachments, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(len(s.attachments) for s in self.subjects)
+
+
+def load_attachments(source: ImageSource, top: Digest, cancel: CancelToken) -> Attachments:
+    """Everything attached to the image ``source`` names and to each of its platform images,
+    read and decoded (:func:`~spyglass.core.signatures.attached.image_attachments`)."""
+    subjects = image_attachments(source, cancel=cancel)
+    check(cancel)
+    return Attachments(source, top, tuple(subjects))
+
+
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a public key or certificate file a person chose (small, or refused)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_KEY_FILE_SIZE:
+            raise InvalidKey(
+                f"{path} has {size:,} bytes, too many for a public key or certificate "
+                "(those are a few kilobytes). Choose the PEM file of the key."
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InvalidKey(f"Cannot read the key file {path}: {reason}.") from exc
+
+
+def verify_parts(
+    parts: Sequence[AttachedPart], image: Digest, key_file: Path, cancel: CancelToken
+) -> tuple[Verification, ...]:
+    """Check each of ``parts`` against the manifest ``image`` with ``key_file``: a GPG
+    keyring for simple signing signatures, a PEM public key or certificate for the rest.
+
+    Raises :class:`~spyglass.core.signatures.model.InvalidKey` when the file cannot be read.
+    """
+    key: bytes | None = None
+    results: list[Verification] = []
+    for part in parts:
+        check(cancel)
+        if part.kind is Kind.SIMPLE_SIGNING:
+            results.append(verify_part(part, image, keyring=key_file))
+            continue
+        if key is None:
+            key = read_key_file(key_file)
+        results.append(verify_part(part, image, key=key))
+    return tuple(results)

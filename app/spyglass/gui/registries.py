@@ -34,6 +34,9 @@ from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.registries import (
+    ATTACHMENT_ROLE,
+    KIND_ROLE,
+    SIGNED_ROLE,
     RegistriesModel,
     RegistryNode,
     RepositoryNode,
@@ -54,6 +57,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
 from spyglass.gui.workers import Runner
@@ -148,6 +152,8 @@ class RegistryBrowser(QObject):
         self.model.tagsLoaded.connect(self._select_pending)
         self.model.registryFailed.connect(lambda _host, sentence: emit(self.statusMessage,
                                                                         sentence))
+        self.show_attachments = False
+        """Whether tags holding signatures and referrers are listed (the tree and the page)."""
         self.tree = QTreeView()
         self._build_tree()
         self.registry_page = RegistryPage(self.model)
@@ -177,7 +183,9 @@ class RegistryBrowser(QObject):
         tree.customContextMenuRequested.connect(self._tree_menu)
         tree.setIndentation(16)
         tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
         tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.rowsInserted.connect(self._tags_inserted)
 
     def _connect_pages(self) -> None:
         page = self.registry_page
@@ -190,6 +198,7 @@ class RegistryBrowser(QObject):
         repo.tagActivated.connect(self._select)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
         repo.table.customContextMenuRequested.connect(self._table_menu)
+        repo.showAttachmentsToggled.connect(self.set_show_attachments)
         repo.table.selectionModel().selectionChanged.connect(
             lambda *_: self._update_tag_buttons())
 
@@ -494,6 +503,34 @@ class RegistryBrowser(QObject):
             self._current_changed(self.tree.currentIndex(), QModelIndex())
             return True
         return False
+
+    # ------------------------------------------------------------------ attachment tags
+
+    def set_show_attachments(self, show: bool) -> None:
+        """List (or hide) the tags that hold signatures, attestations, SBOMs and referrers,
+        in the tree and in the repository page."""
+        self.show_attachments = show
+        self.repository_page.set_show_attachments(show)
+        model = self.model
+        for registry_row in range(model.rowCount()):
+            registry = model.index(registry_row, 0)
+            for repo_row in range(model.rowCount(registry)):
+                self._hide_attachment_rows(model.index(repo_row, 0, registry), 0,
+                                           model.rowCount(model.index(repo_row, 0, registry)) - 1,
+                                           show=show)
+
+    def _tags_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not self.show_attachments:
+            self._hide_attachment_rows(parent, first, last, show=False)
+
+    def _hide_attachment_rows(self, parent: QModelIndex, first: int, last: int, *,
+                              show: bool) -> None:
+        model = self.model
+        if model.data(parent, KIND_ROLE) != "repository":
+            return
+        for row in range(first, last + 1):
+            if model.data(model.index(row, 0, parent), ATTACHMENT_ROLE):
+                self.tree.setRowHidden(row, parent, not show)
 
     # ------------------------------------------------------------------ tag actions
 

@@ -12,6 +12,11 @@ only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
 per job, at most ``max_digest_jobs`` jobs at once), the most recently shown
 rows first.
+
+Tags that hold attachments rather than images (cosign's ``sha256-<hex>.sig``,
+``.att``, ``.sbom``; referrers-schema ``sha256-<hex>``) are known by name; a tag
+whose digest has a ``.sig`` tag in the repository is *signed* (:data:`SIGNED_ROLE`)
+— known once its digest is, so no request is made for it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, SpyglassError
+from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
 from spyglass.gui.formatting import short_digest
@@ -91,6 +97,12 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 25
 ERROR_ROLE = Qt.ItemDataRole.UserRole + 26
 ALIASES_ROLE = Qt.ItemDataRole.UserRole + 27
 """The other tags (list of str) known to point at the same manifest."""
+SIGNED_ROLE = Qt.ItemDataRole.UserRole + 28
+"""True for a tag whose digest has a cosign signature tag (``sha256-<hex>.sig``) in the
+same repository; False otherwise (also while its digest is unknown)."""
+ATTACHMENT_ROLE = Qt.ItemDataRole.UserRole + 29
+"""True for a tag that holds something attached to an image, not an image: cosign's
+``sha256-<hex>.sig``/``.att``/``.sbom`` and referrers-schema ``sha256-<hex>`` tags."""
 
 MessageKind = Literal["error", "info"]
 
@@ -109,7 +121,11 @@ class MessageRow:
 
 @dataclass(eq=False)
 class TagNode:
-    """One tag; ``digest`` once a ``HEAD`` (or the image view) has told it."""
+    """One tag; ``digest`` once a ``HEAD`` (or the image view) has told it.
+
+    ``attachment``: the tag holds something attached to an image (see
+    :data:`ATTACHMENT_ROLE`), known from its name alone.
+    """
 
     parent: RepositoryNode
     name: str
@@ -118,6 +134,7 @@ class TagNode:
     media_type: str | None = None
     error: str | None = None
     pending: bool = False
+    attachment: bool = False
 
 
 @dataclass(eq=False)
@@ -158,9 +175,16 @@ class RepositoryNode(_Parent):
     children: list[TagNode | MessageRow] = field(default_factory=list, kw_only=True)
     by_name: dict[str, TagNode] = field(default_factory=dict, kw_only=True)
     by_digest: dict[Digest, list[TagNode]] = field(default_factory=dict, kw_only=True)
+    signed: set[Digest] = field(default_factory=set, kw_only=True)
+    """The digests a cosign ``sha256-<hex>.sig`` tag of this repository signs."""
+    attachment_tags: int = field(default=0, kw_only=True)
+    """How many of the tags are attachment tags (see :data:`ATTACHMENT_ROLE`)."""
 
     def _children(self) -> Sequence[object]:
         return self.children
+
+    def is_signed(self, tag: TagNode) -> bool:
+        return tag.digest is not None and tag.digest in self.signed
 
     @property
     def tags(self) -> list[TagNode]:
@@ -605,6 +629,8 @@ class RegistriesModel(QAbstractItemModel):
             self._remove_rows(node, 0, len(node.children) - 1)
         node.by_name = {}
         node.by_digest = {}
+        node.signed = set()
+        node.attachment_tags = 0
         node.state = LoadState.PENDING
         node.done = False
         node.error = None
@@ -709,14 +735,22 @@ class RegistriesModel(QAbstractItemModel):
         self._remove_messages(node)
         seen = node.by_name
         fresh: list[TagNode] = []
+        newly_signed: list[Digest] = []
         for name, key in page.entries:
             if name in seen:
                 continue
-            tag = TagNode(node, name, key)
+            tag = TagNode(node, name, key, attachment=is_attachment_tag(name))
+            if tag.attachment:
+                node.attachment_tags += 1
+                subject = attachment_tag_subject(name) if name.endswith(".sig") else None
+                if subject is not None and subject not in node.signed:
+                    node.signed.add(subject)
+                    newly_signed.append(subject)
             seen[name] = tag
             fresh.append(tag)
         if fresh:
             self._merge_tags(node, fresh)
+        self._signatures_arrived(node, newly_signed)
         node.state = LoadState.LOADED
         node.done = page.done
         if page.done and not node.children:
@@ -749,6 +783,14 @@ class RegistriesModel(QAbstractItemModel):
         if old:
             self.changePersistentIndexList(old, new)
         emit(_with_parents(self.layoutChanged), [parent], hint)
+
+    def _signatures_arrived(self, node: RepositoryNode, subjects: list[Digest]) -> None:
+        """Repaint the tags already known to point at newly signed digests."""
+        rows = [node.row_of(t) for d in subjects for t in node.by_digest.get(d, ())]
+        rows = [r for r in rows if r >= 0]
+        if rows:
+            emit(self.dataChanged, self.createIndex(min(rows), NAME, node.id),
+                 self.createIndex(max(rows), ALIASES, node.id))
 
     def _tags_failed(self, node: RepositoryNode, listing: Listing, message: str) -> None:
         if not self.alive(node) or node.listing is not listing:
@@ -1070,6 +1112,10 @@ class RegistriesModel(QAbstractItemModel):
             return str(node.digest) if node.digest is not None else None
         if role == ALIASES_ROLE:
             return node.parent.aliases(node)
+        if role == SIGNED_ROLE:
+            return node.parent.is_signed(node)
+        if role == ATTACHMENT_ROLE:
+            return node.attachment
         if role == ERROR_ROLE:
             return node.error
         return None
@@ -1084,6 +1130,10 @@ class RegistriesModel(QAbstractItemModel):
             aliases = repo.aliases(node)
             if aliases:
                 lines.append("Same image as " + ", ".join(aliases))
+            if repo.is_signed(node):
+                lines.append(f"Signed: the cosign signature tag "
+                             f"{referrers_tag(node.digest)}.sig is in this repository "
+                             "(open the image's Signatures tab to verify it).")
         elif node.error:
             lines.append(f"Digest unknown: {node.error}")
         else:
@@ -1162,7 +1212,8 @@ class ChildFilterModel(QSortFilterProxyModel):
     registry, the tags of a repository) whose name contains the filter text.
 
     Rows outside that parent are left alone, so the view's root stays reachable;
-    message rows under it are hidden (the page says those in its own way).
+    message rows under it are hidden (the page says those in its own way), and so
+    are attachment tags unless :meth:`set_show_attachments` asked for them.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -1170,7 +1221,20 @@ class ChildFilterModel(QSortFilterProxyModel):
         self._root = QPersistentModelIndex()
         self._root_node: RegistryNode | RepositoryNode | None = None
         self._text = ""
+        self._show_attachments = False
         self.setDynamicSortFilter(False)
+
+    @property
+    def show_attachments(self) -> bool:
+        """Whether attachment tags (``sha256-….sig`` and friends) are shown; not by default."""
+        return self._show_attachments
+
+    def set_show_attachments(self, show: bool) -> None:
+        if show == self._show_attachments:
+            return
+        self._begin()
+        self._show_attachments = show
+        self._end()
 
     @property
     def filter_text(self) -> str:
@@ -1217,6 +1281,8 @@ class ChildFilterModel(QSortFilterProxyModel):
             return True
         child = node.children[source_row]
         if isinstance(child, MessageRow):
+            return False
+        if isinstance(child, TagNode) and child.attachment and not self._show_attachments:
             return False
         text = self._text
         return not text or text in child.name.casefold()

@@ -1,9 +1,10 @@
-"""Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar."""
+"""Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar,
+the "signed" pill of signed tags."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -111,3 +112,71 @@ class ProgressBarDelegate(QStyledItemDelegate):
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
         return QSize(max(hint.width() + 24, 160), hint.height())
+
+
+SIGNED_TEXT = "✓ signed"
+
+
+class SignedBadgeDelegate(QStyledItemDelegate):
+    """Draws a small green "signed" pill at the right end of a cell whose ``role`` is True
+    (the tags of a repository that have a cosign signature); other cells as usual."""
+
+    def __init__(self, role: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._role = role
+
+    def _pill_font(self, option: QStyleOptionViewItem) -> QFont:
+        font = QFont(option.font)
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * 0.85)
+        font.setBold(True)
+        return font
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        """Override QStyledItemDelegate::paint."""
+        if index.data(self._role) is not True:
+            super().paint(painter, option, index)
+            return
+        font = self._pill_font(option)
+        metrics = QFontMetrics(font)
+        width = metrics.horizontalAdvance(SIGNED_TEXT) + 12
+        height = metrics.height() + 2
+        rect = option.rect
+        if rect.width() < width + 48:  # too narrow for both: the text wins
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        background = QStyleOptionViewItem(opt)
+        background.text = ""
+        background.icon = QIcon()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
+        narrow = QStyleOptionViewItem(option)
+        narrow.rect = rect.adjusted(0, 0, -(width + 8), 0)
+        super().paint(painter, narrow, index)
+        pill = QRectF(rect.right() - width - 4, rect.center().y() - height / 2 + 1,
+                      width, height)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#2e7d32"))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setPen(QColor("white"))
+        painter.setFont(font)
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), SIGNED_TEXT)
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """Override QStyledItemDelegate::sizeHint: room for the pill."""
+        hint = super().sizeHint(option, index)
+        if index.data(self._role) is not True:
+            return hint
+        metrics = QFontMetrics(self._pill_font(option))
+        return QSize(hint.width() + metrics.horizontalAdvance(SIGNED_TEXT) + 20, hint.height())

@@ -48,13 +48,14 @@ from spyglass.gui.views.layers_page import LayersPage
 from spyglass.gui.views.overview import OverviewPage
 from spyglass.gui.views.platforms_page import PlatformsPage
 from spyglass.gui.views.raw_json import RawJsonPage
+from spyglass.gui.views.signatures_page import SignaturesPage
 from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, mute, scaled_font
 from spyglass.gui.workers import Runner
 
 IMAGE_KEY = "image"
 RAW_KEY = "raw"
 
-OVERVIEW, PLATFORMS, LAYERS, HISTORY, RAW = range(5)
+OVERVIEW, PLATFORMS, LAYERS, HISTORY, SIGNATURES, RAW = range(6)
 
 
 ImageLoader = Callable[[CancelToken], ImageState]
@@ -81,7 +82,10 @@ class LocationSummary:
 
 
 class ImageView(QWidget):
-    """Overview, Platforms, Layers, Config & History and Raw JSON of one image.
+    """Overview, Platforms, Layers, Config & History, Signatures and Raw JSON of one image.
+
+    The Signatures tab reads what is attached to the image only once it is
+    first shown for that image (see :class:`SignaturesPage`).
 
     Signals:
         imageShown(object): an :class:`~spyglass.gui.loading.ImageState` was
@@ -142,6 +146,7 @@ class ImageView(QWidget):
         self.platforms = PlatformsPage()
         self.layers = LayersPage()
         self.history = HistoryPage()
+        self.signatures = SignaturesPage(runner)
         self.raw = RawJsonPage()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -149,7 +154,11 @@ class ImageView(QWidget):
         self.tabs.addTab(self.platforms, "Platforms")
         self.tabs.addTab(self.layers, "Layers")
         self.tabs.addTab(self.history, "Config && History")
+        self.tabs.addTab(self.signatures, "Signatures")
         self.tabs.addTab(self.raw, "Raw JSON")
+        self.tabs.setTabToolTip(SIGNATURES, "Signatures, attestations, SBOMs and other "
+                                "referrers attached to the image")
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self.title = QLabel()
         self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
@@ -296,6 +305,7 @@ class ImageView(QWidget):
         self._runner.cancel(RAW_KEY)
         self._state = None
         self._location_error = False
+        self.signatures.clear()
         self.spinner.stop()
         self.banner.hide()
 
@@ -314,7 +324,9 @@ class ImageView(QWidget):
             self.tabs.setCurrentIndex(OVERVIEW)
         self._show_image(state.image)
         self.raw.reset([manifest_document(state.top, state.entry.label)])
+        self.signatures.set_state(state)
         self.pages.setCurrentWidget(self.content)
+        self._tab_changed(self.tabs.currentIndex())
         emit(self.imageShown, state)
 
     def _failed(self, message: str) -> None:
@@ -328,6 +340,7 @@ class ImageView(QWidget):
             return
         state = self._state.with_image(image)
         self._state = state
+        self.signatures.set_state(state)
         self.spinner.stop()
         self._show_header(state)
         self.overview.set_state(state)
@@ -369,6 +382,10 @@ class ImageView(QWidget):
         parts.append(state.location_title)
         self.subtitle.setText("  ·  ".join(parts))
         self.subtitle.setToolTip(state.entry.name)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == SIGNATURES and self.state is not None:
+            self.signatures.activate()
 
     # -- Raw JSON and layer files
 

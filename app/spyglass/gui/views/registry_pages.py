@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -40,6 +41,7 @@ from spyglass.gui.models.registries import (
     DIGEST,
     KIND_ROLE,
     NAME,
+    SIGNED_ROLE,
     TYPE,
     ChildFilterModel,
     RegistriesModel,
@@ -49,6 +51,7 @@ from spyglass.gui.models.registries import (
     tags_summary,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -346,13 +349,19 @@ class RepositoryPage(_RootedPage):
     The controller adds the actions (copy, delete) to :attr:`table` and the
     buttons. Double-click or Enter opens a tag.
 
+    Tags that hold signatures, attestations, SBOMs or referrers rather than images
+    are hidden until :attr:`attachments_box` is ticked; tags with a cosign
+    signature in the repository wear a "signed" pill.
+
     Signals:
         tagActivated(QModelIndex): a tag was opened; the index is of the model.
         retryRequested(): "Try Again" after a failure.
+        showAttachmentsToggled(bool): "Show signature and referrer tags" was (un)ticked.
     """
 
     tagActivated = Signal(QModelIndex)
     retryRequested = Signal()
+    showAttachmentsToggled = Signal(bool)
 
     def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
         super().__init__(model, parent)
@@ -370,9 +379,17 @@ class RepositoryPage(_RootedPage):
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
+        self.attachments_box = QCheckBox("Show signature and referrer tags")
+        self.attachments_box.setToolTip(
+            "Show the tags that hold signatures, attestations, SBOMs and referrers "
+            "(sha256-….sig, .att, .sbom, sha256-…) rather than images. Signed tags are "
+            "marked either way.")
+        self.attachments_box.toggled.connect(self._attachments_toggled)
 
         self.table: QTableView = make_table()
         self.table.setModel(self.proxy)
+        self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
+        self.table.setItemDelegateForColumn(NAME, self.badges)
         self.table.setMouseTracking(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -395,6 +412,8 @@ class RepositoryPage(_RootedPage):
 
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.filter, 1)
+        filter_row.addWidget(self.attachments_box)
+        filter_row.addSpacing(6)
         filter_row.addWidget(self.count)
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(0, 0, 0, 0)
@@ -487,13 +506,37 @@ class RepositoryPage(_RootedPage):
         else:
             self.stack.setCurrentWidget(self.table)
         self.filter.setEnabled(bool(count))
+        self.attachments_box.setVisible(node.attachment_tags > 0)
         shown = self.proxy.rowCount(self.table.rootIndex())
         noun = f"{count:,} tag{'s' if count != 1 else ''}"
+        hidden = 0 if self.proxy.show_attachments else node.attachment_tags
         if not count:
             noun = ""
         elif self.proxy.filter_text:
             noun = f"{shown:,} of {noun}"
+        if count and hidden:
+            noun += f" · {hidden:,} hidden"
         self.count.setText(noun)
+        self.count.setToolTip(
+            f"{hidden:,} signature and referrer tag{'s are' if hidden != 1 else ' is'} hidden"
+            if hidden else "")
+
+    @property
+    def show_attachments(self) -> bool:
+        return self.proxy.show_attachments
+
+    def set_show_attachments(self, show: bool) -> None:
+        """Show or hide the attachment tags (ticks the box without emitting)."""
+        self.attachments_box.blockSignals(True)
+        self.attachments_box.setChecked(show)
+        self.attachments_box.blockSignals(False)
+        self.proxy.set_show_attachments(show)
+        self.refresh()
+
+    def _attachments_toggled(self, show: bool) -> None:
+        self.proxy.set_show_attachments(show)
+        self.refresh()
+        emit(self.showAttachmentsToggled, show)
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.set_filter_text(text)

@@ -1,0 +1,558 @@
+"""The Signatures tab: what is attached to the image — signatures, attestations, SBOMs,
+other OCI referrers — as a tree, the decoded content of the selected row, and checking
+a signature with a key a person chooses.
+
+Nothing is read until the tab is first shown for an image (:meth:`SignaturesPage.activate`):
+finding attachments asks the place several questions per manifest (referrers, cosign's
+tags), which opening an image should not wait for. Reading runs on the
+:class:`~spyglass.gui.workers.Runner` under the key ``signatures``, checking under
+``verify``; another image makes both stale.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QIcon, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTextBrowser,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures.attached import AttachedPart
+from spyglass.core.signatures.model import Kind, Status, Verification
+from spyglass.gui import icons
+from spyglass.gui.formatting import exact_size, format_timestamp, human_size
+from spyglass.gui.loading import Attachments, ImageState, load_attachments, verify_parts
+from spyglass.gui.models.signatures import (
+    ARTIFACT_TYPE,
+    CREATED,
+    DIGEST,
+    KIND,
+    SIZE,
+    AttachmentRow,
+    PartRow,
+    SignaturesModel,
+    SubjectRow,
+    part_title,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
+from spyglass.gui.workers import Runner
+
+LOAD_KEY: Final = "signatures"
+VERIFY_KEY: Final = "verify"
+
+KEY_FILTERS: Final = (
+    "Public keys and certificates (*.pem *.pub *.crt *.cer *.key)",
+    "GPG keyrings (*.gpg *.kbx *.asc *.pgp *.keyring)",
+    "All files (*)",
+)
+
+_SIGNATURE_KINDS: Final = frozenset({Kind.COSIGN_SIGNATURE, Kind.ATTESTATION,
+                                     Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
+
+BADGE_STYLES: Final = {
+    Status.VERIFIED: ("#2e7d32", "✓ verified"),
+    Status.BAD_SIGNATURE: ("#c62828", "✗ bad signature"),
+    Status.WRONG_IMAGE: ("#c62828", "✗ wrong image"),
+    Status.UNSUPPORTED: ("#757575", "unsupported"),
+    Status.NOT_CHECKED: ("#757575", "not checked"),
+}
+"""Status → (background colour, text) of the badge."""
+
+_PREFERENCE: Final = (Status.VERIFIED, Status.WRONG_IMAGE, Status.BAD_SIGNATURE,
+                      Status.UNSUPPORTED, Status.NOT_CHECKED)
+"""Which part's result an attachment's badge shows: the first status found in this order."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What checking a row found: a verification, or why the key could not be used."""
+
+    status: Status
+    detail: str
+    key_file: Path
+
+
+def combine(results: tuple[Verification, ...], titles: list[str], key_file: Path) -> Outcome:
+    """One outcome for an attachment of several parts: cosign counts a signature as good
+    when any of its layers verifies with the key."""
+    if not results:
+        return Outcome(Status.NOT_CHECKED, "There is nothing in it to check.", key_file)
+    best = min(range(len(results)), key=lambda i: _PREFERENCE.index(results[i].status))
+    result = results[best]
+    detail = result.detail
+    if len(results) > 1:
+        detail = f"{titles[best]} (part {best + 1} of {len(results)}): {detail}"
+    if result.signer:
+        detail += f" Signed by {result.signer}."
+    return Outcome(result.status, detail, key_file)
+
+
+class Badge(QLabel):
+    """A coloured pill saying how a check came out."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status: Status | None = None
+        self.setFont(scaled_font(self.font(), 0.95, bold=True))
+        self.set_status(Status.NOT_CHECKED)
+
+    def set_status(self, status: Status) -> None:
+        self.status = status
+        color, text = BADGE_STYLES[status]
+        self.setText(text)
+        self.setStyleSheet(
+            f"QLabel {{ background: {color}; color: white; border-radius: 9px; "
+            "padding: 2px 10px; }"
+        )
+
+
+class SignaturesPage(QWidget):
+    """The tree of attachments above the details of the selected row.
+
+    Signals:
+        loaded(int): the attachments of the image shown are in; how many.
+        verified(object): a check finished; the :class:`Outcome` (also for a key
+            that could not be read).
+    """
+
+    loaded = Signal(int)
+    verified = Signal(object)
+
+    def __init__(self, runner: Runner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._state: ImageState | None = None
+        self._attachments: Attachments | None = None
+        self._loading = False
+        self._outcomes: dict[tuple[str, str, int], Outcome] = {}
+        self._last_dir = str(Path.home())
+        self.error_text = ""
+
+        self.model = SignaturesModel(self)
+        self.tree = QTreeView()
+        self.tree.setModel(self.model)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(ARTIFACT_TYPE, QHeaderView.ResizeMode.Stretch)
+        metrics = self.tree.fontMetrics()
+        header.resizeSection(KIND, metrics.horizontalAdvance("simple signing signature") + 64)
+        header.resizeSection(DIGEST, metrics.horizontalAdvance("sha256:0123456789ab") + 40)
+        header.resizeSection(SIZE, metrics.horizontalAdvance("1023.9 KiB") + 24)
+        header.resizeSection(CREATED, metrics.horizontalAdvance("2024-01-01 00:00:00 UTC") + 24)
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+
+        self.title = QLabel()
+        self.title.setFont(scaled_font(self.title.font(), 1.15, bold=True))
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.badge = Badge()
+        self.verify_button = QPushButton("Verify…")
+        self.verify_button.setAutoDefault(False)
+        self.verify_button.setToolTip("Check this signature with a public key or certificate "
+                                      "(PEM), or a GPG keyring for simple signing signatures")
+        self.verify_button.clicked.connect(self.verify)
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QTextBrowser()
+        self.details.setOpenLinks(False)
+        self.details.setOpenExternalLinks(False)
+        self.details.document().setDocumentMargin(8)
+        self.detail_rows: list[tuple[str, str]] = []
+        """The label/value rows the details pane shows (in order)."""
+
+        title_row = QHBoxLayout()
+        title_row.setSpacing(10)
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        title_row.addWidget(self.verify_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 6, 0, 0)
+        bottom_layout.setSpacing(6)
+        bottom_layout.addLayout(title_row)
+        bottom_layout.addWidget(self.verdict)
+        bottom_layout.addWidget(self.details, 1)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(6)
+        top_layout.addWidget(self.caption)
+        top_layout.addWidget(self.tree, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(12, 12, 12, 12)
+        content_layout.addWidget(self.splitter)
+        self.content = content
+
+        self.panel = MessagePanel()
+        self.retry_button = self.panel.add_button("Try Again")
+        self.retry_button.clicked.connect(self.reload)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.panel)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self._show_details(None)
+        self._panel("Signatures", "")
+
+    # -- what is shown
+
+    @property
+    def attachments(self) -> Attachments | None:
+        """What was loaded for the image shown, or None (not yet, or it failed)."""
+        return self._attachments
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def set_state(self, state: ImageState | None) -> None:
+        """The image view shows ``state`` now. Another image forgets what was loaded; another
+        platform of the same list keeps it (the tree holds every platform)."""
+        old = self._state
+        self._state = state
+        if (old is not None and state is not None and old.source is state.source
+                and old.top.digest == state.top.digest):
+            return
+        self.clear()
+        self._state = state
+
+    def clear(self) -> None:
+        """Forget the image: stop reading and checking, empty the tree."""
+        self._runner.cancel(LOAD_KEY)
+        self._runner.cancel(VERIFY_KEY)
+        self._state = None
+        self._attachments = None
+        self._loading = False
+        self._outcomes.clear()
+        self.error_text = ""
+        self.model.clear()
+        self._show_details(None)
+        self._panel("Signatures", "")
+
+    def activate(self) -> None:
+        """The tab is shown: read the attachments, unless they are in or on their way."""
+        if self._state is None or self._attachments is not None or self._loading:
+            return
+        self.reload()
+
+    def reload(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        self._loading = True
+        self._attachments = None
+        self.error_text = ""
+        self._runner.cancel(VERIFY_KEY)
+        self._panel(f"Looking for signatures of {state.entry.label}…",
+                    "Signatures, attestations, SBOMs and other referrers of the image and "
+                    "each of its platforms.", busy=True)
+        source, top = state.source, state.top.digest
+        self._runner.submit(
+            lambda cancel: load_attachments(source, top, cancel),
+            on_done=self._loaded,
+            on_error=self._failed,
+            key=LOAD_KEY,
+            what=f"looking for the signatures of {state.entry.name}",
+        )
+
+    def _loaded(self, found: Attachments) -> None:
+        state = self._state
+        if state is None or found.source is not state.source or found.top != state.top.digest:
+            return  # another image meanwhile (the runner drops most of these already)
+        self._loading = False
+        self._attachments = found
+        self._outcomes.clear()
+        self.model.set_subjects(found.subjects)
+        count = found.count
+        if not count:
+            manifests = len(found.subjects)
+            where = ("its manifest list or any of its platforms" if manifests > 1
+                     else "it")
+            self._panel("Nothing is attached to this image.",
+                        f"No signature, attestation, SBOM or other referrer names {where}.",
+                        icon=icons.information_icon())
+        else:
+            self.tree.expandAll()
+            self._fit_kind_column()
+            self._caption(found)
+            self.stack.setCurrentWidget(self.content)
+            self._select_first()
+        emit(self.loaded, count)
+
+    def _fit_kind_column(self) -> None:
+        """Room for the longest kind or title, but never more than two fifths of the tree."""
+        metrics = self.tree.fontMetrics()
+        bold = QFontMetrics(scaled_font(self.tree.font(), 1.0, bold=True))
+        minimum = metrics.horizontalAdvance("simple signing signature") + 64
+        indent = self.tree.indentation()
+        widest = minimum
+        for subject in self.model.subjects:
+            widest = max(widest, bold.horizontalAdvance(subject.subject.label) + indent + 16)
+            for row in subject.children:
+                widest = max(widest, metrics.horizontalAdvance(row.content.kind.value)
+                             + 2 * indent + 16)
+                for part in row.children:
+                    widest = max(widest, metrics.horizontalAdvance(part_title(part.part))
+                                 + 3 * indent + 16)
+        limit = max(minimum, self.tree.viewport().width() * 2 // 5)
+        self.tree.header().resizeSection(KIND, min(widest, limit))
+
+    def _failed(self, message: str) -> None:
+        if self._state is None:
+            return
+        self._loading = False
+        self.error_text = message
+        self._panel("Cannot look for signatures", message, icon=icons.warning_icon(),
+                    retry=True)
+        emit(self.loaded, -1)
+
+    def _panel(self, title: str, body: str, *, icon: QIcon | None = None, busy: bool = False,
+               retry: bool = False) -> None:
+        self.panel.show_message(title, body, icon=icon, busy=busy)
+        self.retry_button.setVisible(retry)
+        self.stack.setCurrentWidget(self.panel)
+
+    def _caption(self, found: Attachments) -> None:
+        count = found.count
+        signed = sum(1 for s in found.subjects for a in s.attachments
+                     if a.kind in _SIGNATURE_KINDS)
+        with_any = sum(1 for s in found.subjects if s.attachments)
+        parts = [f"<b>{count}</b> attached thing{'s' if count != 1 else ''}"]
+        if signed:
+            parts.append(f"{signed} signature{'s' if signed != 1 else ''} or attestation"
+                         f"{'s' if signed != 1 else ''}")
+        if len(found.subjects) > 1:
+            parts.append(f"on {with_any} of {len(found.subjects)} manifests")
+        self.caption.setText(", ".join(parts) + ". Select one to see what it says; "
+                             "Verify… checks a signature with a key.")
+
+    def _select_first(self) -> None:
+        for subject in self.model.subjects:
+            if subject.children:
+                index = self.model.index_of(subject.children[0])
+                self.tree.setCurrentIndex(index)
+                return
+
+    # -- the details of the selected row
+
+    def selected_row(self) -> SubjectRow | AttachmentRow | PartRow | None:
+        index = self.tree.currentIndex()
+        return self.model.row(index) if index.isValid() else None
+
+    def select(self, row: SubjectRow | AttachmentRow | PartRow) -> None:
+        self.tree.setCurrentIndex(self.model.index_of(row))
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_details(self.model.row(current) if current.isValid() else None)
+
+    def _show_details(self, row: SubjectRow | AttachmentRow | PartRow | None) -> None:
+        rows: list[tuple[str, str]] = []
+        errors: list[str] = []
+        if row is None:
+            self.title.setText("")
+            self.details.setHtml("")
+            self.detail_rows = []
+            self.badge.hide()
+            self.verify_button.hide()
+            self.verdict.hide()
+            return
+        if isinstance(row, SubjectRow):
+            self.title.setText(row.subject.label)
+            rows.append(("Manifest", str(row.digest)))
+            count = len(row.children)
+            rows.append(("Attached", f"{count} thing{'s' if count != 1 else ''}" if count
+                         else "nothing"))
+        elif isinstance(row, AttachmentRow):
+            content = row.content
+            attachment = content.attachment
+            self.title.setText(content.kind.value[:1].upper() + content.kind.value[1:])
+            rows.append(("Found as", attachment.found))
+            if attachment.artifact_type:
+                rows.append(("Artifact type", attachment.artifact_type))
+            if attachment.descriptor is not None:
+                rows.append(("Digest", str(attachment.descriptor.digest)))
+                rows.append(("Size", _size(attachment.descriptor.size)))
+            if attachment.created:
+                rows.append(("Created", format_timestamp(attachment.created)))
+            rows.append(("Attached to", f"{row.parent.subject.label} ({attachment.subject})"))
+            if content.error:
+                errors.append(content.error)
+            if len(content.parts) == 1:
+                self._part_rows(content.parts[0], attachment.subject, rows, errors)
+            elif content.parts:
+                rows.append(("Parts", ", ".join(part_title(p) for p in content.parts)))
+        else:
+            part = row.part
+            self.title.setText(part_title(part))
+            rows.append(("Part", f"{row.number} of {len(row.parent.children)} of the "
+                         f"{row.parent.content.kind.value} found as "
+                         f"{row.parent.content.attachment.found}"))
+            self._part_rows(part, row.subject, rows, errors)
+        self.detail_rows = rows + [("Error", e) for e in errors]
+        self.details.setHtml(_details_html(
+            rows, errors, self.palette().color(QPalette.ColorRole.Text).name()))
+        self._show_outcome()
+
+    @staticmethod
+    def _part_rows(part: AttachedPart, image: Digest, rows: list[tuple[str, str]],
+                   errors: list[str]) -> None:
+        rows.append(("Media type", part.media_type or "—"))
+        if not any(label == "Size" for label, _ in rows):
+            rows.append(("Size", _size(part.size)))
+        decoded = part.decoded
+        if decoded is not None:
+            names = decoded.names_image(image)
+            rows.append(("Names this image",
+                         "—" if names is None else "yes" if names else "no"))
+            rows.extend(decoded.fields)
+            if decoded.certificate is not None:
+                rows.extend(r for r in decoded.certificate.fields() if r not in rows)
+        if part.error:
+            errors.append(part.error)
+
+    # -- verifying
+
+    def _target(self) -> tuple[tuple[str, str, int], list[AttachedPart], Digest] | None:
+        row = self.selected_row()
+        if isinstance(row, AttachmentRow):
+            parts = list(row.content.parts)
+            key = (str(row.subject), row.content.attachment.key, 0)
+        elif isinstance(row, PartRow):
+            parts = [row.part]
+            key = (str(row.subject), row.parent.content.attachment.key, row.number)
+        else:
+            return None
+        return key, parts, row.subject
+
+    def _show_outcome(self) -> None:
+        target = self._target()
+        if target is None or not target[1]:
+            self.badge.hide()
+            self.verify_button.hide()
+            self.verdict.hide()
+            return
+        key, parts, _image = target
+        signature = any(p.kind in _SIGNATURE_KINDS for p in parts)
+        self.verify_button.setVisible(True)
+        self.verify_button.setEnabled(signature)
+        self.badge.setVisible(signature)
+        outcome = self._outcomes.get(key)
+        self.verdict.setPalette(self.palette())
+        if outcome is None:
+            mute(self.verdict, 0.85)
+        if outcome is not None:
+            self.badge.set_status(outcome.status)
+            self.verdict.setText(f"{outcome.detail} (Key: {outcome.key_file.name})")
+            self.verdict.show()
+        elif signature:
+            self.badge.set_status(Status.NOT_CHECKED)
+            keyless = any(p.decoded is not None and p.decoded.identity is not None
+                          for p in parts)
+            hint = ("Not verified yet. Choose Verify… and the public key, certificate"
+                    + (" or GPG keyring" if any(p.kind is Kind.SIMPLE_SIGNING for p in parts)
+                       else "") + " to check it with.")
+            if keyless:
+                hint += (" Keyless (Fulcio) signatures name who signed, but checking them "
+                         "needs the Sigstore trust root, which Spyglass does not have.")
+            self.verdict.setText(hint)
+            self.verdict.show()
+        else:
+            self.verify_button.setToolTip("Only signatures and attestations can be verified.")
+            self.verdict.hide()
+
+    def choose_key_file(self, keyring: bool) -> str:
+        """Ask for the key file (the file dialog; tests replace its static method)."""
+        filters = ";;".join(KEY_FILTERS)
+        selected = KEY_FILTERS[1] if keyring else KEY_FILTERS[0]
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Choose a Key to Verify With", self._last_dir, filters, selected)
+        return path
+
+    def verify(self) -> None:
+        """Ask for a key file, then check the selected signature with it in the background."""
+        target = self._target()
+        if target is None:
+            return
+        key, parts, image = target
+        keyring = all(p.kind is Kind.SIMPLE_SIGNING for p in parts)
+        chosen = self.choose_key_file(keyring)
+        if not chosen:
+            return
+        path = Path(chosen)
+        self._last_dir = str(path.parent)
+        titles = [part_title(p) for p in parts]
+        self.verify_button.setEnabled(False)
+        self.verdict.setText(f"Checking with {path.name}…")
+        self.verdict.show()
+        self._runner.submit(
+            lambda cancel: combine(verify_parts(parts, image, path, cancel), titles, path),
+            on_done=lambda outcome: self._checked(key, outcome),
+            on_error=lambda message: self._checked(
+                key, Outcome(Status.NOT_CHECKED, message, path)),
+            key=VERIFY_KEY,
+            what=f"verifying a signature of {image}",
+        )
+
+    def _checked(self, key: tuple[str, str, int], outcome: Outcome) -> None:
+        self._outcomes[key] = outcome
+        if self.selected_row() is not None:
+            self._show_outcome()
+        emit(self.verified, outcome)
+
+
+def _size(size: int) -> str:
+    return f"{human_size(size)} ({exact_size(size)})" if size >= 1024 else exact_size(size)
+
+
+def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: str) -> str:
+    cells = []
+    for label, value in rows:
+        shown = html.escape(value).replace("\n", "<br>")
+        if value.startswith(("sha256:", "sha512:")):
+            shown = f"<code>{shown}</code>"
+        cells.append(
+            f"<tr><td style='padding:2px 14px 2px 0; color:gray; white-space:nowrap' "
+            f"valign='top'>{html.escape(label)}</td><td style='padding:2px 0'>{shown}</td></tr>")
+    body = f"<table cellspacing='0' style='color:{text_color}'>{''.join(cells)}</table>"
+    for error in errors:
+        body += f"<p style='color:#c62828'>{html.escape(error)}</p>"
+    return body
+
+
+__all__ = ["BADGE_STYLES", "Badge", "Outcome", "SignaturesPage", "combine"]

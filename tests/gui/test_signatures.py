@@ -1,0 +1,401 @@
+"""The Signatures tab and the signed/attachment tags of the tag list, in the real window.
+
+Signatures are made with ``cryptography`` (tests/helpers/cosign.py) and stored as
+cosign stores them: in an OCI layout (a ``sha256-<hex>.sig`` ref name and an SBOM
+referrer whose manifest names the image as its ``subject``), and in a real
+registry (docker-registry: a ``.sig`` tag pushed beside the image's tags).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.signatures.model import Kind, Status
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.registries import ATTACHMENT_ROLE, SIGNED_ROLE, TAG_ROLE
+from spyglass.gui.models.signatures import (
+    ARTIFACT_TYPE,
+    KIND,
+    AttachmentRow,
+    PartRow,
+    SignaturesModel,
+)
+from spyglass.gui.views.image_view import RAW, SIGNATURES
+from spyglass.gui.views.signatures_page import SignaturesPage
+from tests.gui.conftest import RegistryFacts
+from tests.gui.guitools import WAIT_MS, add_registry, show_image, wait_tags
+from tests.helpers import cosign
+from tests.helpers.imagebuild import (
+    OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    dump_json,
+    sha256_digest,
+)
+from tests.helpers.registry import RegistryServer, push_artifact, push_image
+
+pytestmark = pytest.mark.gui
+
+SBOM = json.dumps({"spdxVersion": "SPDX-2.3", "name": "app", "packages": []}).encode()
+SBOM_TYPE = "application/spdx+json"
+
+
+@dataclass(frozen=True)
+class SignedLayout:
+    path: Path
+    image: str
+    """The digest of ``app:1``, signed with ``key`` and with an SBOM referrer."""
+    key: cosign.PrivateKey
+    sig_tag: str
+
+
+def add_signature(builder: LayoutBuilder, digest: str, key: cosign.PrivateKey) -> str:
+    """Sign ``digest`` the cosign way into the layout: a manifest named ``sha256-<hex>.sig``."""
+    payload = cosign.simple_signing_payload("example.com/team/app", digest,
+                                            optional={"team": "spyglass"})
+    content, annotations = cosign.signature_layer(payload, key)
+    manifest, blobs = cosign.cosign_manifest(
+        [(content, cosign.SIMPLESIGNING_MEDIA_TYPE, annotations)])
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    tag = cosign.cosign_tag(digest, "sig")
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)}, tag)
+    return tag
+
+
+def sbom_referrer(subject: dict[str, object]) -> tuple[bytes, dict[str, bytes]]:
+    """An OCI 1.1 artifact manifest (an SPDX SBOM) whose ``subject`` is ``subject``."""
+    empty = b"{}"
+    manifest = dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": SBOM_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha256_digest(empty), "size": 2},
+        "layers": [{"mediaType": SBOM_TYPE, "digest": sha256_digest(SBOM), "size": len(SBOM)}],
+        "subject": {"mediaType": subject["mediaType"], "digest": subject["digest"],
+                    "size": subject["size"]},
+        "annotations": {"org.opencontainers.image.created": "2026-02-03T04:05:06Z"},
+    })
+    return manifest, {sha256_digest(empty): empty, sha256_digest(SBOM): SBOM}
+
+
+@pytest.fixture
+def signed_layout(tmp_path: Path) -> SignedLayout:
+    """``app:1`` signed (cosign, P-256) with an SBOM referrer; ``plain:1`` with nothing."""
+    builder = LayoutBuilder(tmp_path / "signed-layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+    builder.tag(image, "app:1")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/plain": b"plain\n"})])),
+                "plain:1")
+    key = cosign.generate_key("ecdsa-p256")
+    tag = add_signature(builder, image["digest"], key)
+    manifest, blobs = sbom_referrer(image)
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest),
+                 "artifactType": SBOM_TYPE}, None)
+    return SignedLayout(builder.root, image["digest"], key, tag)
+
+
+def open_signatures(qtbot: QtBot, window: MainWindow) -> SignaturesPage:
+    """Switch to the Signatures tab and wait until its answer is in."""
+    view = window.image_view
+    page = view.signatures
+    with qtbot.waitSignal(page.loaded, timeout=WAIT_MS * 2):
+        view.tabs.setCurrentIndex(SIGNATURES)
+    return page
+
+
+def attachment(page: SignaturesPage, kind: Kind) -> AttachmentRow:
+    return next(a for a in page.model.attachment_rows() if a.content.kind is kind)
+
+
+@pytest.fixture
+def choose_file(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], list[str]]]:
+    """Make the file dialog answer with a path; returns the filters it was offered."""
+    offered: list[str] = []
+
+    def answer(path: Path) -> list[str]:
+        def fake(*args: object, **_kwargs: object) -> tuple[str, str]:
+            offered.append(str(args[4]) if len(args) > 4 else "")
+            return str(path), ""
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake))
+        return offered
+
+    yield answer
+
+
+def verify_with(qtbot: QtBot, page: SignaturesPage, choose_file: Callable[[Path], list[str]],
+                path: Path) -> None:
+    choose_file(path)
+    with qtbot.waitSignal(page.verified, timeout=WAIT_MS * 2):
+        qtbot.mouseClick(page.verify_button, Qt.MouseButton.LeftButton)
+
+
+# -- the tab
+
+
+def test_signatures_tab_lists_decodes_and_verifies(
+    qtbot: QtBot, window: MainWindow, signed_layout: SignedLayout, tmp_path: Path,
+    choose_file: Callable[[Path], list[str]], qtmodeltester: object,
+) -> None:
+    window.open_location(signed_layout.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = window.image_view.signatures
+    # opening the image reads nothing attached yet: that waits for the tab
+    assert page.attachments is None and not page.loading
+
+    assert open_signatures(qtbot, window) is page
+    assert page.error_text == ""
+    assert page.stack.currentWidget() is page.content
+    found = page.attachments
+    assert found is not None and found.count == 2
+    qtmodeltester.check(page.model)  # type: ignore[attr-defined]
+    model: SignaturesModel = page.model
+    subject = model.index(0, KIND)
+    assert model.data(subject) == "image"
+    assert model.rowCount(subject) == 2
+    kinds = {model.data(model.index(r, KIND, subject)) for r in range(2)}
+    assert kinds == {"cosign signature", "SBOM"}
+    types = {model.data(model.index(r, ARTIFACT_TYPE, subject)) for r in range(2)}
+    assert SBOM_TYPE in types
+    assert page.tree.isExpanded(subject)
+
+    # the signature: how it was found, what it says, whether it names this image
+    signature = attachment(page, Kind.COSIGN_SIGNATURE)
+    page.select(signature)
+    rows = dict(page.detail_rows)
+    assert rows["Found as"] == f"tag {signed_layout.sig_tag}"
+    assert rows["Names this image"] == "yes"
+    assert "example.com/team/app" in " ".join(rows.values())
+    assert page.verify_button.isVisible() and page.verify_button.isEnabled()
+    assert page.badge.status is Status.NOT_CHECKED and page.badge.text() == "not checked"
+
+    # the SBOM referrer: its created time, nothing to verify
+    sbom = attachment(page, Kind.SBOM)
+    page.select(sbom)
+    rows = dict(page.detail_rows)
+    assert rows["Found as"] == "OCI referrer"
+    assert rows["Created"] == "2026-02-03 04:05:06 UTC"
+    assert not page.verify_button.isEnabled()
+    assert page.badge.isHidden()
+    part = sbom.children[0]
+    assert isinstance(part, PartRow)
+    page.select(part)
+    assert dict(page.detail_rows)["Media type"] == SBOM_TYPE
+
+    # Verify with the right key, a wrong one, and a file that is no key
+    page.select(signature)
+    right = tmp_path / "cosign.pub"
+    right.write_bytes(cosign.public_key_pem(signed_layout.key))
+    verify_with(qtbot, page, choose_file, right)
+    assert page.badge.status is Status.VERIFIED and page.badge.text() == "✓ verified"
+    assert page.badge.isVisible()
+    assert "cosign.pub" in page.verdict.text()
+
+    wrong = tmp_path / "other.pub"
+    wrong.write_bytes(cosign.public_key_pem(cosign.generate_key("ecdsa-p256")))
+    verify_with(qtbot, page, choose_file, wrong)
+    assert page.badge.status is Status.BAD_SIGNATURE
+    assert page.badge.text() == "✗ bad signature"
+
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a key at all\n")
+    verify_with(qtbot, page, choose_file, junk)
+    assert page.badge.status is Status.NOT_CHECKED
+    assert "notes.txt" in page.verdict.text() and page.verdict.text().endswith(")")
+
+    # the result stays with its row while others are looked at
+    page.select(sbom)
+    page.select(signature)
+    assert page.badge.status is Status.NOT_CHECKED
+    page.select(signature.children[0])
+    assert page.badge.status is Status.NOT_CHECKED  # the part row was never checked
+
+
+def test_cancelled_file_dialog_checks_nothing(
+    qtbot: QtBot, window: MainWindow, signed_layout: SignedLayout,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window.open_location(signed_layout.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    page.select(attachment(page, Kind.COSIGN_SIGNATURE))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *_args, **_kwargs: ("", "")))
+    with qtbot.assertNotEmitted(page.verified, wait=200):
+        qtbot.mouseClick(page.verify_button, Qt.MouseButton.LeftButton)
+    assert page.badge.status is Status.NOT_CHECKED
+
+
+def test_nothing_attached_and_another_image_reloads(
+    qtbot: QtBot, window: MainWindow, signed_layout: SignedLayout,
+) -> None:
+    window.open_location(signed_layout.path, select=False)
+    show_image(qtbot, window, "plain:1")
+    page = open_signatures(qtbot, window)
+    assert page.attachments is not None and page.attachments.count == 0
+    assert page.stack.currentWidget() is page.panel
+    assert page.panel.title.text() == "Nothing is attached to this image."
+
+    # with the tab showing, another image is read as soon as it is shown
+    view = window.image_view
+    with qtbot.waitSignal(page.loaded, timeout=WAIT_MS * 2):
+        show_image(qtbot, window, "app:1")
+    assert page.attachments is not None and page.attachments.count == 2
+    assert view.tabs.currentIndex() == SIGNATURES
+    assert view.tabs.tabText(SIGNATURES) == "Signatures"
+    assert view.tabs.tabText(RAW) == "Raw JSON"
+
+
+def test_a_stale_answer_is_dropped(
+    qtbot: QtBot, window: MainWindow, signed_layout: SignedLayout,
+) -> None:
+    """Leaving an image while its attachments are read: the late answer never shows."""
+    window.open_location(signed_layout.path, select=False)
+    show_image(qtbot, window, "app:1")
+    view = window.image_view
+    page = view.signatures
+    view.tabs.setCurrentIndex(SIGNATURES)
+    assert page.loading
+    with qtbot.waitSignal(window.runner.jobDropped, timeout=WAIT_MS * 2,
+                          check_params_cb=lambda key: key == "signatures"):
+        show_image(qtbot, window, "plain:1")
+        view.tabs.setCurrentIndex(SIGNATURES)
+        qtbot.waitUntil(lambda: page.attachments is not None, timeout=WAIT_MS * 2)
+    assert page.attachments is not None and page.attachments.count == 0
+
+
+# -- the registry: attachment tags hidden, signed tags marked
+
+
+SIGNED_REPO = "signed/app"
+
+
+@dataclass(frozen=True)
+class SignedRegistry:
+    facts: RegistryFacts
+    key: cosign.PrivateKey
+    sig_tag: str
+    referrers_tag: str
+
+
+@pytest.fixture(scope="module")
+def signed_registry(registry_binary: str, sample_layout: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedRegistry]:
+    """``signed/app``: 1.0 and latest are one (signed) image, 2.0 another (unsigned); beside
+    them cosign's ``.sig`` tag and a referrers-schema ``sha256-<hex>`` tag."""
+    work = tmp_path_factory.mktemp("signed-registry")
+    builder = LayoutBuilder(work / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/v2": b"2\n"})])), "two")
+    with RegistryServer(binary=registry_binary) as server:
+        digest = push_image(server, sample_layout, "spyglass-demo:1.0", f"{SIGNED_REPO}:1.0")
+        push_image(server, sample_layout, "spyglass-demo:1.0", f"{SIGNED_REPO}:latest")
+        other = push_image(server, builder.root, "two", f"{SIGNED_REPO}:2.0")
+        key = cosign.generate_key("ecdsa-p256")
+        payload = cosign.simple_signing_payload(f"{server.host}/{SIGNED_REPO}", digest)
+        content, annotations = cosign.signature_layer(payload, key)
+        manifest, blobs = cosign.cosign_manifest(
+            [(content, cosign.SIMPLESIGNING_MEDIA_TYPE, annotations)])
+        sig_tag = cosign.cosign_tag(digest, "sig")
+        push_artifact(server, SIGNED_REPO, manifest, blobs, sig_tag)
+        # an SBOM for 2.0 through the referrers tag schema
+        two = json.loads(builder.read_blob(other))
+        subject = {"mediaType": two["mediaType"], "digest": other,
+                   "size": len(builder.read_blob(other))}
+        sbom_manifest, sbom_blobs = sbom_referrer(subject)
+        sbom_digest = push_artifact(server, SIGNED_REPO, sbom_manifest, sbom_blobs,
+                                    sha256_digest(sbom_manifest))
+        index = dump_json({"schemaVersion": 2,
+                           "mediaType": "application/vnd.oci.image.index.v1+json",
+                           "manifests": [{"mediaType": OCI_MANIFEST, "digest": sbom_digest,
+                                          "size": len(sbom_manifest),
+                                          "artifactType": SBOM_TYPE}]})
+        referrers_tag = other.replace(":", "-")
+        push_artifact(server, SIGNED_REPO, index, {}, referrers_tag,
+                      media_type="application/vnd.oci.image.index.v1+json")
+        facts = RegistryFacts(server, {f"{SIGNED_REPO}:1.0": digest,
+                                       f"{SIGNED_REPO}:2.0": other})
+        yield SignedRegistry(facts, key, sig_tag, referrers_tag)
+
+
+def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
+    qtbot: QtBot, window: MainWindow, signed_registry: SignedRegistry, tmp_path: Path,
+    choose_file: Callable[[Path], list[str]],
+) -> None:
+    host = signed_registry.facts.host
+    add_registry(qtbot, window, host, insecure=True)
+    registries = window.registries
+    model = registries.model
+    repo = model.open_repository(model.registry_index(host), SIGNED_REPO)
+    registries.tree.setCurrentIndex(repo)
+    registries.tree.expand(repo)
+    every = wait_tags(qtbot, window, host, SIGNED_REPO)
+    repo = model.repository_index(host, SIGNED_REPO)
+    assert set(every) == {"1.0", "2.0", "latest", signed_registry.sig_tag,
+                          signed_registry.referrers_tag}
+    page = registries.repository_page
+    assert window.content.currentWidget() is page
+
+    # hidden by default, in the page and in the tree; the count says so
+    assert page.tag_texts() == ["1.0", "2.0", "latest"]
+    assert page.attachments_box.isVisible() and not page.attachments_box.isChecked()
+    assert page.count.text() == "5 tags · 2 hidden"
+    tree = registries.tree
+    hidden = {model.data(model.index(r, 0, repo), TAG_ROLE)
+              for r in range(model.rowCount(repo)) if tree.isRowHidden(r, repo)}
+    assert hidden == {signed_registry.sig_tag, signed_registry.referrers_tag}
+    for tag in hidden:
+        assert model.data(model.tag_index(host, SIGNED_REPO, tag), ATTACHMENT_ROLE) is True
+
+    # the signed image's tags wear the badge once their digests are known
+    def marked() -> None:
+        for tag, signed in (("1.0", True), ("latest", True), ("2.0", False)):
+            index = model.tag_index(host, SIGNED_REPO, tag)
+            assert model.data(index, SIGNED_ROLE) is signed, tag
+    qtbot.waitUntil(marked, timeout=WAIT_MS)
+    tooltip = model.data(model.tag_index(host, SIGNED_REPO, "1.0"),
+                         Qt.ItemDataRole.ToolTipRole)
+    assert "Signed" in tooltip and signed_registry.sig_tag in tooltip
+
+    # the toggle shows them, in both places
+    qtbot.mouseClick(page.attachments_box, Qt.MouseButton.LeftButton)
+    assert page.attachments_box.isChecked() and registries.show_attachments
+    assert set(page.tag_texts()) == set(every)
+    assert page.count.text() == "5 tags"
+    assert not any(tree.isRowHidden(r, repo) for r in range(model.rowCount(repo)))
+    qtbot.mouseClick(page.attachments_box, Qt.MouseButton.LeftButton)
+    assert page.tag_texts() == ["1.0", "2.0", "latest"]
+    assert sum(tree.isRowHidden(r, repo) for r in range(model.rowCount(repo))) == 2
+
+    # the signed tag opened: its Signatures tab finds the .sig tag and it verifies
+    view = window.image_view
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS * 2):
+        tree.setCurrentIndex(model.tag_index(host, SIGNED_REPO, "1.0"))
+    sigs = open_signatures(qtbot, window)
+    found = sigs.attachments
+    assert found is not None
+    assert found.subjects[0].label == "manifest list" and len(found.subjects) > 1
+    signature = attachment(sigs, Kind.COSIGN_SIGNATURE)
+    assert signature.content.attachment.found == f"tag {signed_registry.sig_tag}"
+    sigs.select(signature)
+    assert dict(sigs.detail_rows)["Names this image"] == "yes"
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(signed_registry.key))
+    verify_with(qtbot, sigs, choose_file, key_file)
+    assert sigs.badge.status is Status.VERIFIED
+
+    # 2.0: the SBOM referrer found through the sha256-<hex> tag
+    with qtbot.waitSignal(sigs.loaded, timeout=WAIT_MS * 2):
+        tree.setCurrentIndex(model.tag_index(host, SIGNED_REPO, "2.0"))
+    found = sigs.attachments
+    assert found is not None and found.count == 1
+    assert attachment(sigs, Kind.SBOM).content.attachment.found == "OCI referrer"
