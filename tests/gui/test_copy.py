@@ -335,3 +335,16 @@ def test_an_image_dropped_on_a_registry_is_copied_there(
         registries.tree.expand(repo)
         registries.model.fetchMore(repo)
         assert wait_tags(qtbot, window, server.host, "tools") == ["2024.1"]
+
+
+def test_the_dialog_carries_signatures_unless_told_not_to(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    assert dialog.signatures_box.isChecked()
+    assert dialog.options().remove_signatures is False
+    dialog.signatures_box.setChecked(False)
+    assert dialog.options().remove_signatures is True
+    dialog.reject()

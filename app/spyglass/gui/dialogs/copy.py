@@ -115,6 +115,12 @@ class CopyDialog(QDialog):
         for text, method in COMPRESSIONS:
             self.compression_combo.addItem(text, method)
         self.preserve_box = QCheckBox("Preserve digests (refuse any change to the image)")
+        self.signatures_box = QCheckBox("Copy signatures, attestations, SBOMs and referrers")
+        self.signatures_box.setChecked(True)
+        self.signatures_box.setToolTip(
+            "What is attached to the images copied goes along where the destination can keep "
+            "it; a conversion that changes a digest leaves it behind."
+        )
         self.parallel_spin = QSpinBox()
         self.parallel_spin.setRange(1, 64)
         self.parallel_spin.setValue(DEFAULT_PARALLEL)
@@ -139,6 +145,7 @@ class CopyDialog(QDialog):
         form.addRow("&Format:", self.format_combo)
         form.addRow("&Compression:", self.compression_combo)
         form.addRow("", self.preserve_box)
+        form.addRow("", self.signatures_box)
         form.addRow("&Parallel:", self.parallel_spin)
 
         self.buttons = QDialogButtonBox()
@@ -221,6 +228,7 @@ class CopyDialog(QDialog):
             compression=self.compression_combo.currentData(),
             preserve_digests=self.preserve_box.isChecked(),
             parallel=self.parallel_spin.value(),
+            remove_signatures=not self.signatures_box.isChecked(),
         )
 
     def request(self) -> CopyRequest:
