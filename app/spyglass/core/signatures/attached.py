@@ -216,6 +216,10 @@ def verify_part(
     if kind is Kind.COSIGN_SIGNATURE:
         payload, annotations = _cosign_payload(part)
         return verify_cosign_layer(payload, annotations, key, image_digest)
+    if kind is Kind.ATTESTATION and part.decoded.media_type == media.IN_TOTO_PAYLOAD:
+        return Verification(
+            Status.NOT_CHECKED, "Nothing to verify: the statement is not signed."
+        )
     if kind is Kind.ATTESTATION:
         payload, annotations = _cosign_payload(part)
         return verify_dsse(

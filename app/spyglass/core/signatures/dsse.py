@@ -212,6 +212,41 @@ def decode_attestation(
     )
 
 
+def decode_statement(
+    statement: bytes, annotations: Mapping[str, str] | None = None
+) -> Decoded:
+    """Decode an unsigned in-toto statement layer (``application/vnd.in-toto+json``), as
+    BuildKit attaches provenance and SBOMs to the images of a list. Nothing signs
+    it: it says what the builder recorded, not who vouches for it."""
+    parsed = parse_statement(statement, what="the in-toto statement")
+    rows: list[tuple[str, str]] = [
+        ("Statement type", parsed.type), ("Predicate type", parsed.predicate_type)
+    ]
+    title = "Attestation (unsigned)"
+    friendly = predicate_name(parsed.predicate_type)
+    if friendly:
+        rows.append(("Predicate", friendly))
+        title = f"Attestation: {friendly} (unsigned)"
+    sbom = predicate_sbom_format(parsed.predicate_type, parsed.predicate)
+    if sbom is not None:
+        rows.append(("SBOM format", sbom))
+        title = f"SBOM attestation ({sbom}, unsigned)"
+    rows.append(("Subjects", _subjects_text(parsed.subjects)))
+    annotated = (annotations or {}).get("in-toto.io/predicate-type")
+    if annotated and annotated != parsed.predicate_type:
+        rows.append(("Annotated predicate type", annotated))
+    rows.append(("Signature type", "none (an unsigned statement)"))
+    rows.append(("Size", format_size(len(statement))))
+    return Decoded(
+        kind=Kind.ATTESTATION,
+        title=title,
+        media_type=media.IN_TOTO_PAYLOAD,
+        size=len(statement),
+        fields=tuple(rows),
+        subject_digests=tuple(d for s in parsed.subjects for d in s.digests),
+    )
+
+
 def verify_dsse(
     envelope: bytes,
     public_key_pem: bytes | None,

@@ -529,6 +529,10 @@ def test_buildkit_attestation_entry_counts_for_its_platform(tmp_path: Path) -> N
     assert content.error is None and content.kind is Kind.ATTESTATION
     [part] = content.parts
     assert part.error is None and part.data == built.statement
+    assert part.decoded is not None and part.decoded.kind is Kind.ATTESTATION
+    assert part.decoded.field("SBOM format") is not None
+    assert part.decoded.names_image(amd64) is True
+    assert verify_part(part, amd64).status is Status.NOT_CHECKED
 
 
 def test_an_entry_without_buildkits_annotations_is_no_attestation(tmp_path: Path) -> None:
