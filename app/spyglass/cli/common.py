@@ -87,6 +87,8 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
                        help="use *.crt, *.cert and *.key files in DIR for TLS")
     group.add_argument("--retry-times", type=int, default=3, metavar="N",
                        help="retry failed requests N times (default 3)")
+    group.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
+                       help="read lookaside signature stores from DIR/*.yaml")
 
 
 def ask_password(credentials: Credentials, host: str | None = None) -> Credentials:
@@ -116,4 +118,5 @@ def registry_options(args: argparse.Namespace, host: str | None = None) -> Regis
         tls_verify=args.tls_verify,
         cert_dir=args.cert_dir,
         retry_times=max(0, args.retry_times),
+        registries_d=args.registries_d,
     )

@@ -50,6 +50,8 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.add_argument("--authfile", type=Path, metavar="FILE")
     parser.add_argument("--retry-times", type=int, default=3, metavar="N")
+    parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
+                        help="read lookaside signature stores from DIR/*.yaml")
     for side in ("src", "dest"):
         parser.add_argument(f"--{side}-creds", metavar="USER[:PASS]")
         parser.add_argument(f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True,
@@ -95,6 +97,7 @@ def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> R
         tls_verify=getattr(args, f"{side}_tls_verify"),
         cert_dir=getattr(args, f"{side}_cert_dir"),
         retry_times=max(0, args.retry_times),
+        registries_d=args.registries_d,
     )
 
 

@@ -32,6 +32,9 @@ class RegistryOptions:
     tls_verify: bool = True
     cert_dir: Path | None = None
     retry_times: int = 3
+    registries_d: Path | None = None
+    """Where lookaside signature stores are configured (skopeo's ``--registries.d``);
+    None: the user's or the system's ``registries.d``."""
 
 
 _lock = threading.Lock()
@@ -88,7 +91,10 @@ def open_registry_image(
     """Open ``docker://REFERENCE`` for reading."""
     client = client_for(reference.domain, options, repository=reference.path)
     tag_or_digest = str(reference.digest) if reference.digest else (reference.tag or "latest")
-    return RegistryImageSource(client, reference.path, tag_or_digest)
+    return RegistryImageSource(
+        client, reference.path, tag_or_digest,
+        registries_d=(options or RegistryOptions()).registries_d,
+    )
 
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
@@ -15,6 +16,7 @@ from spyglass.core.transports.registry.client import (
     RegistryClient,
     ResponseStream,
 )
+from spyglass.core.transports.registry.lookaside import lookaside_url, read_signatures
 
 
 class RegistryImageSource:
@@ -33,8 +35,10 @@ class RegistryImageSource:
         reference: str,
         *,
         cache: BlobLocationCache | None = None,
+        registries_d: Path | None = None,
     ) -> None:
         self.client = client
+        self.registries_d = registries_d
         self.repository = repository
         self.reference = reference
         self._cache = cache
@@ -120,9 +124,12 @@ class RegistryImageSource:
     def stored_signatures(
         self, digest: Digest, *, cancel: CancelToken | None = None
     ) -> list[bytes]:
-        """Override AttachmentSource.stored_signatures: registries keep none themselves
-        (lookaside stores configured in ``registries.d`` are not read yet)."""
-        return []
+        """Override AttachmentSource.stored_signatures: the lookaside store configured
+        for this repository in ``registries.d``, if any (registries keep none)."""
+        base = lookaside_url(self.client.host, self.repository, self.registries_d)
+        if base is None:
+            return []
+        return read_signatures(base, self.repository, digest, cancel=cancel)
 
     def open_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None

@@ -1,0 +1,217 @@
+"""containers/image's lookaside signature stores, as configured in ``registries.d`` (read-only).
+
+Simple signing signatures of registry images are kept outside the registry, on
+a web server or in a folder, at a URL configured per registry namespace in
+YAML files (containers/image ``docker/registries_d.go``)::
+
+    default-docker:
+      lookaside: https://sigs.example.com
+    docker:
+      registry.example.com/team:
+        lookaside: file:///srv/sigs
+        use-sigstore-attachments: true
+
+``sigstore`` is the older name of ``lookaside``. The folder is
+``$HOME/.config/containers/registries.d`` when it exists, else
+``/etc/containers/registries.d``; every ``*.yaml`` file in it counts. The
+most specific namespace that matches ``HOST/REPO`` wins (``HOST/REPO``, then
+its parent paths, then ``HOST``), else ``default-docker``.
+
+Signature ``N`` (from 1) of the manifest ``ALG:HEX`` of ``HOST/REPO`` is at
+``LOOKASIDE/REPO@ALG=HEX/signature-N``; reading stops at the first missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest
+from spyglass.core.errors import ConnectionFailed, SpyglassError, TooLarge, TransportError
+
+SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
+MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
+"""containers/image's limit for one signature."""
+MAX_SIGNATURES: Final = 256
+"""Reading stops here even if more numbered files exist."""
+
+
+class LookasideConfigError(SpyglassError):
+    """A ``registries.d`` file that cannot be read or does not have the expected shape."""
+
+
+def user_dir() -> Path:
+    return Path(os.path.expanduser("~")) / ".config" / "containers" / "registries.d"
+
+
+def default_dir() -> Path:
+    """The folder containers/image reads: the user's when it exists, else the system's."""
+    user = user_dir()
+    return user if user.is_dir() else SYSTEM_DIR
+
+
+def load_config(folder: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """``default-docker`` and the ``docker`` namespaces of every ``*.yaml`` file in
+    ``folder`` (nothing when it does not exist)."""
+    import yaml
+
+    default: dict[str, Any] | None = None
+    namespaces: dict[str, dict[str, Any]] = {}
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".yaml" and p.is_file())
+    except FileNotFoundError:
+        return None, {}
+    except OSError as exc:
+        raise LookasideConfigError(
+            f'Cannot read the registries.d folder "{folder}": {exc.strerror or exc}.'
+        ) from exc
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise LookasideConfigError(
+                f'The registries.d file "{path}" cannot be read as YAML: '
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}."
+            ) from exc
+        if data is None:
+            continue
+        if not isinstance(data, Mapping):
+            raise LookasideConfigError(
+                f'The registries.d file "{path}" is not a YAML mapping; expected keys '
+                '"default-docker" and "docker".'
+            )
+        if "default-docker" in data:
+            if default is not None:
+                raise LookasideConfigError(
+                    f'The registries.d file "{path}" defines "default-docker" again; it may '
+                    "be defined in one file only."
+                )
+            default = _namespace(data["default-docker"], path, "default-docker")
+        docker = data.get("docker") or {}
+        if not isinstance(docker, Mapping):
+            raise LookasideConfigError(
+                f'The "docker" key of the registries.d file "{path}" is not a mapping of '
+                "namespaces."
+            )
+        for name, value in docker.items():
+            if str(name) in namespaces:
+                raise LookasideConfigError(
+                    f'The registries.d file "{path}" configures "{name}" again; each '
+                    "namespace may be configured in one file only."
+                )
+            namespaces[str(name)] = _namespace(value, path, str(name))
+    return default, namespaces
+
+
+def _namespace(value: object, path: Path, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise LookasideConfigError(
+            f'"{name}" in the registries.d file "{path}" is not a mapping (of "lookaside" and '
+            "the like)."
+        )
+    return {str(k): v for k, v in value.items()}
+
+
+def lookaside_url(host: str, repository: str, folder: Path | None = None) -> str | None:
+    """The lookaside store configured for ``HOST/REPOSITORY``, or None."""
+    default, namespaces = load_config(folder if folder is not None else default_dir())
+    chosen: dict[str, Any] | None = None
+    parts = repository.split("/")
+    for end in range(len(parts), -1, -1):
+        scope = "/".join([host, *parts[:end]])
+        if scope in namespaces:
+            chosen = namespaces[scope]
+            break
+    if chosen is None:
+        chosen = default
+    if not chosen:
+        return None
+    url = chosen.get("lookaside") or chosen.get("sigstore")
+    return str(url) if url else None
+
+
+def signature_url(base: str, repository: str, digest: Digest, number: int) -> str:
+    """Where signature ``number`` (from 1) of ``digest`` is kept."""
+    return f"{base.rstrip('/')}/{repository}@{digest.algorithm}={digest.hex}/signature-{number}"
+
+
+def read_signatures(
+    base: str,
+    repository: str,
+    digest: Digest,
+    *,
+    cancel: CancelToken | None = None,
+    timeout: float = 30.0,
+) -> list[bytes]:
+    """Every signature of ``digest`` in the lookaside store ``base`` (``http(s)://`` or
+    ``file://``), in order, until the first one missing."""
+    scheme = urlparse(base).scheme
+    if scheme == "file":
+        return _read_files(base, repository, digest, cancel)
+    if scheme not in ("http", "https"):
+        raise LookasideConfigError(
+            f'The lookaside store "{base}" has the scheme "{scheme}"; expected http, https '
+            "or file."
+        )
+    found: list[bytes] = []
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        while len(found) < MAX_SIGNATURES:
+            check(cancel)
+            url = signature_url(base, repository, digest, len(found) + 1)
+            try:
+                with client.stream("GET", url) as response:
+                    if response.status_code == 404:
+                        return found
+                    if response.status_code != 200:
+                        raise TransportError(
+                            f"Reading the signature {url} failed: the server answered HTTP "
+                            f"{response.status_code}."
+                        )
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > MAX_SIGNATURE_SIZE:
+                            raise TooLarge(
+                                f"The signature {url} is larger than the "
+                                f"{MAX_SIGNATURE_SIZE // (1024 * 1024)} MiB accepted."
+                            )
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(
+                    f"Reading the signature {url} failed: {exc or type(exc).__name__}."
+                ) from exc
+            found.append(bytes(body))
+    return found
+
+
+def _read_files(
+    base: str, repository: str, digest: Digest, cancel: CancelToken | None
+) -> list[bytes]:
+    found: list[bytes] = []
+    while len(found) < MAX_SIGNATURES:
+        check(cancel)
+        path = Path(unquote(urlparse(
+            signature_url(base, repository, digest, len(found) + 1)
+        ).path))
+        try:
+            size = path.stat().st_size
+            if size > MAX_SIGNATURE_SIZE:
+                raise TooLarge(
+                    f'The signature "{path}" is larger than the '
+                    f"{MAX_SIGNATURE_SIZE // (1024 * 1024)} MiB accepted."
+                )
+            found.append(path.read_bytes())
+        except FileNotFoundError:
+            return found
+        except OSError as exc:
+            raise TransportError(
+                f'Cannot read the signature "{path}": {exc.strerror or exc}.'
+            ) from exc
+    return found

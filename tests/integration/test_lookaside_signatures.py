@@ -1,0 +1,158 @@
+"""containers/image lookaside signature stores (``registries.d``): simple signing
+signatures of a registry image, read from a ``file://`` store and from a web server on
+loopback, decoded, verified with gpg, and carried into ``dir:`` by a copy."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures import Kind, Status
+from spyglass.core.signatures.attached import find_attachments, read_attachment, verify_part
+from spyglass.core.transports import open_source
+from spyglass.core.transports.registry import RegistryOptions
+from spyglass.core.transports.registry.lookaside import (
+    LookasideConfigError,
+    lookaside_url,
+    signature_url,
+)
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.pgp import ThrowawayGpg, atomic_payload
+from tests.helpers.registry import RegistryServer, push_image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO = "it-lookaside/app"
+
+
+@pytest.fixture(scope="module")
+def gpg() -> Iterator[ThrowawayGpg]:
+    with ThrowawayGpg() as keys:
+        yield keys
+
+
+@pytest.fixture(scope="module")
+def image(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    layout = tmp_path_factory.mktemp("lookaside") / "layout"
+    builder = LayoutBuilder(layout)
+    descriptor = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hi\n"})]))
+    builder.tag({k: v for k, v in descriptor.items() if k != "platform"}, "v1")
+    return push_image(registry, layout, "v1", f"{REPO}:v1")
+
+
+def _store(root: Path, base: str, digest: str, signatures: list[bytes]) -> None:
+    for number, blob in enumerate(signatures, 1):
+        url = signature_url(base, REPO, Digest.parse(digest), number)
+        path = root / url.removeprefix(base).lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+
+
+def _config(folder: Path, host: str, base: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "default.yaml").write_text("default-docker:\n  lookaside: file:///nowhere\n")
+    (folder / "spyglass.yaml").write_text(f"docker:\n  {host}/{REPO}:\n    lookaside: {base}\n")
+    return folder
+
+
+def test_namespaces_choose_the_most_specific_store(tmp_path: Path) -> None:
+    folder = tmp_path / "registries.d"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(
+        "default-docker:\n  sigstore: https://default.example/sigs\n"
+        "docker:\n  reg.example/team:\n    lookaside: https://team.example/sigs\n"
+    )
+    (folder / "b.yaml").write_text("docker:\n  reg.example:\n    lookaside: file:///srv/reg\n")
+    assert lookaside_url("reg.example", "team/app", folder) == "https://team.example/sigs"
+    assert lookaside_url("reg.example", "other/app", folder) == "file:///srv/reg"
+    assert lookaside_url("elsewhere.example", "app", folder) == "https://default.example/sigs"
+    assert lookaside_url("reg.example", "team/app", tmp_path / "missing") is None
+    (folder / "c.yaml").write_text("default-docker:\n  lookaside: https://again\n")
+    with pytest.raises(LookasideConfigError, match='defines "default-docker" again'):
+        lookaside_url("reg.example", "team/app", folder)
+    (folder / "c.yaml").write_text("docker: [not, a, mapping]\n")
+    with pytest.raises(LookasideConfigError, match=r"c\.yaml"):
+        lookaside_url("reg.example", "team/app", folder)
+
+
+def test_file_store_signatures_are_found_decoded_and_verified(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    base = f"file://{store}"
+    good = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+    other = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", "sha256:" + "0" * 64))
+    _store(store, base, image, [good, other])
+    folder = _config(tmp_path / "registries.d", registry.host, base)
+    source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                         RegistryOptions(tls_verify=False, registries_d=folder))
+    digest = Digest.parse(image)
+    found = find_attachments(source, digest)
+    assert [a.found for a in found] == ["signature-1", "signature-2"]
+    parts = [read_attachment(source, a).parts[0] for a in found]
+    assert all(p.kind is Kind.SIMPLE_SIGNING for p in parts)
+    assert parts[0].decoded is not None and parts[0].decoded.names_image(digest) is True
+    keyring = gpg.export_public(tmp_path / "keyring.gpg")
+    assert verify_part(parts[0], digest, keyring=keyring).status is Status.VERIFIED
+    assert verify_part(parts[1], digest, keyring=keyring).status is Status.WRONG_IMAGE
+
+    # a copy into dir: keeps them as signature-N; into a registry it is refused up front
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    base_cmd = [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
+                "--dest-tls-verify=false", "--registries.d", str(folder)]
+    target = tmp_path / "dir"
+    done = subprocess.run([*base_cmd, f"docker://{registry.host}/{REPO}:v1", f"dir:{target}"],
+                          capture_output=True, env=env, timeout=120, check=False, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (target / "signature-1").read_bytes() == good
+    assert (target / "signature-2").read_bytes() == other
+    done = subprocess.run([*base_cmd, f"docker://{registry.host}/{REPO}:v1",
+                           f"docker://{registry.host}/{REPO}-copy:v1"],
+                          capture_output=True, env=env, timeout=120, check=False, text=True)
+    assert done.returncode != 0 and "--remove-signatures" in done.stderr
+
+
+def test_web_store_on_loopback(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    store = tmp_path / "web"
+    signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(store), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/sigs"
+        _store(store / "sigs", base, image, [signature])
+        folder = _config(tmp_path / "registries.d", registry.host, base)
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+        keyring = gpg.export_public(tmp_path / "keyring.gpg")
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false",
+             "--registries.d", str(folder), "--keyring", str(keyring),
+             f"docker://{registry.host}/{REPO}:v1"],
+            capture_output=True, env=env, timeout=60, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        (attached,) = report["Manifests"][0]["Attached"]
+        assert attached["Kind"] == "simple signing signature"
+        assert attached["Parts"][0]["Verification"]["Status"] == "verified"
+    finally:
+        server.shutdown()
+        server.server_close()
