@@ -29,12 +29,15 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, dump_json
 
 __all__ = [
     "COSIGN_CONFIG",
@@ -402,3 +405,40 @@ def _der_utf8(raw: bytes) -> bytes:
         return bytes([0x0C, len(raw)]) + raw
     length = len(raw).to_bytes((len(raw).bit_length() + 7) // 8, "big")
     return bytes([0x0C, 0x80 | len(length)]) + length + raw
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def signed_layout(root: Path, *, notation: bool = False) -> tuple[str, bytes]:
+    """An image ``app`` with a cosign ``.sig`` ref and an SBOM referrer (or a Notary v2
+    signature referrer); returns the image digest and the cosign public key."""
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    digest = image["digest"]
+    key = generate_key()
+    payload = simple_signing_payload("example.com/app", digest)
+    layer = signature_layer(payload, key)
+    manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE,
+                                               layer[1])])
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    sig = builder.add_blob(manifest)
+    builder.tag({"mediaType": OCI_MANIFEST, **sig}, cosign_tag(digest, "sig"))
+    empty = builder.add_blob(b"{}")
+    content = b'{"spdxVersion":"SPDX-2.3"}' if not notation else b'{"payload":"x"}'
+    part = builder.add_blob(content)
+    artifact_type = (
+        "application/vnd.cncf.notary.signature" if notation else "application/spdx+json"
+    )
+    referrer = dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": "application/jose+json" if notation
+                    else "application/spdx+json", **part}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": digest, "size": image["size"]},
+    })
+    written = builder.add_blob(referrer)
+    builder.tag({"mediaType": OCI_MANIFEST, **written, "artifactType": artifact_type}, None)
+    return digest, public_key_pem(key)

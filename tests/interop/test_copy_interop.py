@@ -107,3 +107,29 @@ def test_docker_archive_to_stdout(layout: tuple[Path, str], tmp_path: Path) -> N
         for path in (archive, written)
     ]
     assert hashlib.sha256(raw[0]).digest() == hashlib.sha256(raw[1]).digest()
+
+
+def test_umoci_and_skopeo_accept_a_layout_with_attachments(tmp_path: Path) -> None:
+    """A copy that carries a cosign tag and a referrer into a layout leaves a layout
+    umoci lists, reads and garbage-collects without losing the attached blobs."""
+    from spyglass.core.copy import copy_image
+    from spyglass.core.transports import open_destination, open_source
+    from tests.helpers.cosign import signed_layout
+
+    umoci = require_tool("umoci")
+    skopeo = require_tool("skopeo")
+    digest, _key = signed_layout(tmp_path / "src")
+    target = tmp_path / "dst"
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+               open_destination(f"oci:{target}:copied"))
+    names = subprocess.run([umoci, "ls", "--layout", str(target)], capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert sorted(names) == sorted(["copied", f"{digest.replace(':', '-')}.sig"])
+    subprocess.run([umoci, "stat", "--image", f"{target}:copied"], capture_output=True,
+                   check=True)
+    before = sorted(p.name for p in (target / "blobs" / "sha256").iterdir())
+    subprocess.run([umoci, "gc", "--layout", str(target)], capture_output=True, check=True)
+    assert sorted(p.name for p in (target / "blobs" / "sha256").iterdir()) == before
+    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{target}:copied"],
+                         capture_output=True, check=True).stdout
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest

@@ -178,12 +178,10 @@ class _Source:
         self.eof = False
         self.frames: _ZstdFrames | None = None
 
-    def _fill(self) -> bool:
-        """Read the next chunk into the (consumed) buffer; False at the end of the stream."""
-        if self.eof:
-            return False
+    def _read_stream(self, size: int) -> bytes:
+        """One read of the wrapped stream; an ``OSError`` becomes a sentence."""
         try:
-            chunk = self._stream.read(READ_SIZE)
+            chunk = self._stream.read(size)
         except SpyglassError:
             raise
         except OSError as exc:
@@ -193,6 +191,14 @@ class _Source:
             ) from exc
         if not chunk:
             self.eof = True
+        return chunk
+
+    def _fill(self) -> bool:
+        """Read the next chunk into the (consumed) buffer; False at the end of the stream."""
+        if self.eof:
+            return False
+        chunk = self._read_stream(READ_SIZE)
+        if not chunk:
             return False
         if self.frames is not None:
             self.frames.feed(chunk)
@@ -219,8 +225,14 @@ class _Source:
                 parts.append(self._buffer)
                 self._buffer = b""
             return b"".join(parts)
-        if self._pos >= len(self._buffer) and not self._fill():
-            return b""
+        if self._pos >= len(self._buffer):
+            if self.frames is None and not self.eof:
+                # nothing buffered and no frames to watch: hand over the read as it is,
+                # without copying it into the buffer and out again
+                self._buffer, self._pos = b"", 0
+                return self._read_stream(size)
+            if not self._fill():
+                return b""
         data = self._buffer[self._pos : self._pos + size]
         self._pos += len(data)
         if self._pos >= len(self._buffer):

@@ -661,8 +661,46 @@ class _Recompressor:
         self._done = False
         self._compressor = _compressor(target, level)
 
+    def readinto(self, buffer: memoryview | bytearray, /) -> int:
+        """Like :meth:`read`, into ``buffer``: no slice of a piece is made to be copied."""
+        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
+        if not len(view):
+            return 0
+        self._produce()
+        if not self._pieces:
+            return 0
+        first = self._pieces[0]
+        count = min(len(view), len(first) - self._offset)
+        view[:count] = memoryview(first)[self._offset : self._offset + count]
+        self._offset += count
+        if self._offset >= len(first):
+            self._pieces.popleft()
+            self._offset = 0
+        return count
+
     def read(self, n: int = -1, /) -> bytes:
         """Up to ``n`` compressed bytes (a short read is not the end; ``b""`` is)."""
+        self._produce()
+        if n is not None and n < 0:
+            parts = [self._pieces.popleft()[self._offset :]] if self._pieces else []
+            parts.extend(self._pieces)
+            self._pieces.clear()
+            self._offset = 0
+            return b"".join(parts)
+        if not self._pieces or n == 0:
+            return b""
+        first = self._pieces[0]
+        if self._offset == 0 and len(first) <= n:
+            return self._pieces.popleft()
+        data = first[self._offset : self._offset + n]
+        self._offset += len(data)
+        if self._offset >= len(first):
+            self._pieces.popleft()
+            self._offset = 0
+        return data
+
+    def _produce(self) -> None:
+        """Compress until a piece is ready or the source ended (then check the diff ID)."""
         while not self._pieces and not self._done:
             chunk = self._plain.read(CHUNK_SIZE)
             if chunk:
@@ -682,23 +720,6 @@ class _Recompressor:
             if piece := self._compressor.flush():
                 self._pieces.append(piece)
             self._done = True
-        if n is not None and n < 0:
-            parts = [self._pieces.popleft()[self._offset :]] if self._pieces else []
-            parts.extend(self._pieces)
-            self._pieces.clear()
-            self._offset = 0
-            return b"".join(parts)
-        if not self._pieces or n == 0:
-            return b""
-        first = self._pieces[0]
-        if self._offset == 0 and len(first) <= n:
-            return self._pieces.popleft()
-        data = first[self._offset : self._offset + n]
-        self._offset += len(data)
-        if self._offset >= len(first):
-            self._pieces.popleft()
-            self._offset = 0
-        return data
 
     def close(self) -> None:
         self._plain.close()

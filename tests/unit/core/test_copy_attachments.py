@@ -15,53 +15,13 @@ from spyglass.core.signatures import Kind
 from spyglass.core.signatures.attached import find_attachments
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers import cosign
-from tests.helpers.imagebuild import (
-    OCI_MANIFEST,
-    ImageSpec,
-    LayerSpec,
-    LayoutBuilder,
-    dump_json,
-)
+from tests.helpers.cosign import signed_layout
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
-def _signed_layout(root: Path, *, notation: bool = False) -> tuple[str, bytes]:
-    """An image ``app`` with a cosign ``.sig`` ref and an SBOM referrer (or a Notary v2
-    signature referrer); returns the image digest and the cosign public key."""
-    builder = LayoutBuilder(root)
-    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
-    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
-    digest = image["digest"]
-    key = cosign.generate_key()
-    payload = cosign.simple_signing_payload("example.com/app", digest)
-    layer = cosign.signature_layer(payload, key)
-    manifest, blobs = cosign.cosign_manifest([(layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
-                                               layer[1])])
-    for blob in blobs.values():
-        builder.add_blob(blob)
-    sig = builder.add_blob(manifest)
-    builder.tag({"mediaType": OCI_MANIFEST, **sig}, cosign.cosign_tag(digest, "sig"))
-    empty = builder.add_blob(b"{}")
-    content = b'{"spdxVersion":"SPDX-2.3"}' if not notation else b'{"payload":"x"}'
-    part = builder.add_blob(content)
-    artifact_type = (
-        "application/vnd.cncf.notary.signature" if notation else "application/spdx+json"
-    )
-    referrer = dump_json({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
-        "layers": [{"mediaType": "application/jose+json" if notation
-                    else "application/spdx+json", **part}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": digest, "size": image["size"]},
-    })
-    written = builder.add_blob(referrer)
-    builder.tag({"mediaType": OCI_MANIFEST, **written, "artifactType": artifact_type}, None)
-    return digest, cosign.public_key_pem(key)
-
-
 def test_layout_to_layout_keeps_the_tag_and_the_referrer(tmp_path: Path) -> None:
-    digest, _key = _signed_layout(tmp_path / "src")
+    digest, _key = signed_layout(tmp_path / "src")
     plan_source = open_source(f"oci:{tmp_path / 'src'}:app")
     destination = open_destination(f"oci:{tmp_path / 'dst'}:copied")
     plan = plan_copy(plan_source, destination)
@@ -79,7 +39,7 @@ def test_layout_to_layout_keeps_the_tag_and_the_referrer(tmp_path: Path) -> None
 
 
 def test_remove_signatures_leaves_them(tmp_path: Path) -> None:
-    _signed_layout(tmp_path / "src")
+    signed_layout(tmp_path / "src")
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
                open_destination(f"oci:{tmp_path / 'dst'}:copied"),
                CopyOptions(remove_signatures=True))
@@ -88,7 +48,7 @@ def test_remove_signatures_leaves_them(tmp_path: Path) -> None:
 
 
 def test_dir_gets_the_cosign_signature_as_a_file_and_notes_the_sbom(tmp_path: Path) -> None:
-    digest, key = _signed_layout(tmp_path / "src")
+    digest, key = signed_layout(tmp_path / "src")
     plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
                      open_destination(f"dir:{tmp_path / 'plan'}"))
     assert any("SBOM left behind" in note for note in plan.notes)
@@ -108,7 +68,7 @@ def test_dir_gets_the_cosign_signature_as_a_file_and_notes_the_sbom(tmp_path: Pa
 def test_a_signature_the_destination_cannot_keep_is_refused_before_anything_moves(
     tmp_path: Path,
 ) -> None:
-    _signed_layout(tmp_path / "src", notation=True)
+    signed_layout(tmp_path / "src", notation=True)
     target = tmp_path / "dir"
     with pytest.raises(Unsupported, match="--remove-signatures") as refused:
         copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
@@ -121,7 +81,7 @@ def test_a_signature_the_destination_cannot_keep_is_refused_before_anything_move
 
 
 def test_a_conversion_notes_the_signatures_it_cannot_carry(tmp_path: Path) -> None:
-    digest, _key = _signed_layout(tmp_path / "src")
+    digest, _key = signed_layout(tmp_path / "src")
     plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
                      open_destination(f"oci:{tmp_path / 'dst'}:z"),
                      CopyOptions(compression="zstd"))

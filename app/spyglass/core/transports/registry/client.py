@@ -29,6 +29,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar, cast
@@ -1122,8 +1123,24 @@ class RegistryClient:
         progress: Callable[[int], None] | None,
         chunk_size: int,
     ) -> None:
+        with _CHUNK_BUFFERS.lend(chunk_size) as buffer:  # the one chunk held in memory
+            self._send_chunks(
+                session, reader, final_digest, buffer, what=what, cancel=cancel,
+                progress=progress,
+            )
+
+    def _send_chunks(
+        self,
+        session: _UploadSession,
+        reader: Readable,
+        final_digest: Callable[[], Digest],
+        buffer: memoryview,
+        *,
+        what: str,
+        cancel: CancelToken | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         offset = 0
-        buffer = memoryview(bytearray(chunk_size))  # the one chunk held in memory
         while True:
             check(cancel)
             chunk, ended = _fill(reader, buffer)
@@ -1321,6 +1338,34 @@ class _UploadSession:
     """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
 
 
+class _BufferPool:
+    """Chunk buffers kept for the next upload: a fresh 8 MiB ``bytearray`` is zeroed
+    under the GIL, which a copy of many blobs paid for every one."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self._keep = keep
+        self._free: dict[int, list[bytearray]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def lend(self, size: int) -> Iterator[memoryview]:
+        with self._lock:
+            free = self._free.get(size)
+            buffer = free.pop() if free else None
+        if buffer is None:
+            buffer = bytearray(size)
+        try:
+            yield memoryview(buffer)
+        finally:
+            with self._lock:
+                free = self._free.setdefault(size, [])
+                if len(free) < self._keep:
+                    free.append(buffer)
+
+
+_CHUNK_BUFFERS: Final = _BufferPool()
+
+
 class _HashingReader:
     """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
 
@@ -1345,21 +1390,37 @@ class _HashingReader:
         check(self._cancel)
         data = self._stream.read(n)
         if data:
-            self.bytes_read += len(data)
-            if self._size is not None and self.bytes_read > self._size:
-                raise SizeMismatch(
-                    f"{self._what} is longer than the {self._size} bytes promised; it was "
-                    "not stored."
-                )
-            self._hash.update(data)
+            self._count(data)
             return data
+        self._finish()
+        return b""
+
+    def readinto(self, buffer: memoryview | bytearray, /) -> int:
+        check(self._cancel)
+        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
+        count = read_into(self._stream, view)
+        if count:
+            self._count(view[:count])
+            return count
+        self._finish()
+        return 0
+
+    def _count(self, data: bytes | memoryview) -> None:
+        self.bytes_read += len(data)
+        if self._size is not None and self.bytes_read > self._size:
+            raise SizeMismatch(
+                f"{self._what} is longer than the {self._size} bytes promised; it was "
+                "not stored."
+            )
+        self._hash.update(data)
+
+    def _finish(self) -> None:
         if self._size is not None and self.bytes_read != self._size:
             raise SizeMismatch(
                 f"{self._what} has {self.bytes_read} bytes, not the {self._size} promised; "
                 "it was not stored."
             )
         self._digest = Digest("sha256", self._hash.hexdigest())
-        return b""
 
     @property
     def digest(self) -> Digest:
