@@ -18,6 +18,7 @@ turned into containers/image's sigstore format as skopeo does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from spyglass.core.cancel import CancelToken, check
@@ -80,9 +81,16 @@ def plan_attachments(
     """
     if not isinstance(source, AttachmentSource):
         return (), ()
+    kept, changed = list(kept), list(changed)
+    # each manifest asks several questions (referrers, three tags, stored signatures):
+    # ask for all manifests at once
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool:
+        found = list(pool.map(
+            lambda digest: find_attachments(source, digest, cancel=cancel), kept + changed
+        ))
+    found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
-    for digest in changed:
-        lost = find_attachments(source, digest, cancel=cancel)
+    for digest, lost in zip(changed, found_changed, strict=True):
         if lost:
             notes.append(
                 f"{_what(len(lost), 'signature or referrer')} of {digest} "
@@ -96,8 +104,8 @@ def plan_attachments(
     tasks: list[AttachmentTask] = []
     refused: list[str] = []
     left: dict[Kind, int] = {}
-    for digest in kept:
-        for attachment in find_attachments(source, digest, cancel=cancel):
+    for attachments in found_kept:
+        for attachment in attachments:
             task = _task(source, attachment, support, cancel)
             if task is not None:
                 tasks.append(task)

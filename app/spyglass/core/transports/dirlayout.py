@@ -70,6 +70,7 @@ from spyglass.core.transports.files import (
     replace_file,
     write_blob,
 )
+from spyglass.core.transports.stubs import no_attached_manifests
 
 TRANSPORT: Final = "dir"
 MANIFEST_FILE: Final = "manifest.json"
@@ -645,10 +646,7 @@ class DirDestination:
     ) -> None:
         """Override AttachmentDestination.put_attachment: a ``dir:`` folder has no place
         for attached manifests (the engine turns cosign signatures into stored ones)."""
-        raise Unsupported(
-            f"{self.description} keeps signatures as signature-N files only, not attached "
-            f"manifests such as {descriptor.digest}."
-        )
+        raise no_attached_manifests(self.description, descriptor.digest)
 
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None

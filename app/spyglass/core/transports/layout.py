@@ -58,6 +58,7 @@ from spyglass.core.transports.files import (
     replace_file,
     write_blob,
 )
+from spyglass.core.transports.stubs import no_stored_signatures
 
 
 class OCILayoutReader:
@@ -764,10 +765,7 @@ class OCILayoutDestination:
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
     ) -> None:
         """Override AttachmentDestination.put_stored_signatures: layouts keep none."""
-        raise Unsupported(
-            f"{self._name} cannot keep containers/image signatures (signature-N files); "
-            "copy with --remove-signatures to leave them behind."
-        )
+        raise no_stored_signatures(self._name)
 
     def abort(self) -> None:
         if self._state in ("committed", "aborted"):

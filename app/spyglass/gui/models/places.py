@@ -8,13 +8,11 @@ import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -26,12 +24,12 @@ from spyglass.core.settings import normalize_location
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.loading import ListedLocation, open_and_list
+from spyglass.gui.models.tree import AnyIndex, IdTreeModel
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
 
 log = logging.getLogger(__name__)
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci", ".docker")
 
@@ -91,7 +89,7 @@ class MessageNode:
 Node = LocationNode | ImageNode | MessageNode
 
 
-class PlacesModel(QAbstractItemModel):
+class PlacesModel(IdTreeModel):
     """Opened locations (top level) and their images (children, loaded lazily).
 
     A location's images are listed by a job on the :class:`Runner` the first
@@ -300,20 +298,8 @@ class PlacesModel(QAbstractItemModel):
             return self.createIndex(row, 0, node.id)
         return QModelIndex()
 
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, child: AnyIndex) -> QModelIndex: ...
-
-    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
-        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
-        if child is None:
-            return super().parent()
-        if not child.isValid() or child.internalId() == 0:
-            return QModelIndex()
-        node = self._by_id.get(child.internalId())
-        if node is None:
-            return QModelIndex()
+    def _index_of(self, node: Any) -> QModelIndex:
+        """Override IdTreeModel._index_of."""
         return self._location_index(node)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008

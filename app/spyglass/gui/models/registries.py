@@ -26,7 +26,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, overload
+from typing import Any, Final, Literal
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -52,6 +52,7 @@ from spyglass.gui import icons
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.models.tree import IdTreeModel
 from spyglass.gui.registry_jobs import (
     CATALOG_PAGE_SIZE,
     Connection,
@@ -248,7 +249,7 @@ def sort_page(page: Page) -> SortedPage:
     return SortedPage(tuple(entries), page.done)
 
 
-class RegistriesModel(QAbstractItemModel):
+class RegistriesModel(IdTreeModel):
     """Registries, their repositories and tags; see the module docstring.
 
     Signals:
@@ -916,20 +917,8 @@ class RegistriesModel(QAbstractItemModel):
             return self.createIndex(row, column, node.id)
         return QModelIndex()
 
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, child: AnyIndex) -> QModelIndex: ...
-
-    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
-        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
-        if child is None:
-            return super().parent()
-        if not child.isValid() or child.internalId() == 0:
-            return QModelIndex()
-        node = self._by_id.get(child.internalId())
-        if node is None:
-            return QModelIndex()
+    def _index_of(self, node: Any) -> QModelIndex:
+        """Override IdTreeModel._index_of."""
         return self._parent_index(node)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008

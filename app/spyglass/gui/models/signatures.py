@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, overload
+from typing import Any, Final
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -28,6 +28,7 @@ from spyglass.core.signatures.attached import (
 from spyglass.core.signatures.model import Kind
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size, short_digest
 from spyglass.gui.models.table import LEFT, RIGHT, monospace_font
+from spyglass.gui.models.tree import IdTreeModel
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -97,7 +98,7 @@ def _friendly_type(media_type: str | None) -> str:
     return friendly if friendly else media_type
 
 
-class SignaturesModel(QAbstractItemModel):
+class SignaturesModel(IdTreeModel):
     """The tree of the module docstring; :meth:`set_subjects` replaces it (a reset)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -181,20 +182,8 @@ class SignaturesModel(QAbstractItemModel):
             return self.createIndex(row, column, node.id)
         return QModelIndex()
 
-    @overload
-    def parent(self) -> QObject | None: ...
-    @overload
-    def parent(self, child: AnyIndex) -> QModelIndex: ...
-
-    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
-        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
-        if child is None:
-            return super().parent()
-        if not child.isValid() or child.internalId() == 0:
-            return QModelIndex()
-        node = self._by_id.get(child.internalId())
-        if node is None:
-            return QModelIndex()
+    def _index_of(self, node: Any) -> QModelIndex:
+        """Override IdTreeModel._index_of."""
         if isinstance(node, SubjectRow):
             return self.createIndex(self._subjects.index(node), 0, 0)
         return self.createIndex(node.parent.children.index(node), 0, node.parent.id)

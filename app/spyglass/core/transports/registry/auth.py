@@ -158,6 +158,12 @@ class RegistryAuth(httpx.Auth):
                     self._looked_up = True
         return self._credentials
 
+    @property
+    def anonymous(self) -> bool:
+        """True while no credentials were sent: none exist, or the registry never asked
+        for them (so they were never looked up). Asking does not look them up."""
+        return not self._looked_up or self._credentials is None
+
     # ---------------------------------------------------------------- state
 
     def learn(self, challenges: list[Challenge]) -> None:

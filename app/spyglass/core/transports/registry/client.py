@@ -663,7 +663,7 @@ class RegistryClient:
             response.close()
         raise error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
-            anonymous=self.credentials is None,
+            anonymous=self.auth.anonymous,
         )
 
     def read_body(

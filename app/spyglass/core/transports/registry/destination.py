@@ -37,6 +37,7 @@ from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.stubs import no_stored_signatures
 
 if TYPE_CHECKING:
     from spyglass.core.reference import DockerReference
@@ -286,11 +287,7 @@ class RegistryDestination:
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
     ) -> None:
         """Override AttachmentDestination.put_stored_signatures: registries keep none."""
-        raise Unsupported(
-            f"{self.description} cannot keep containers/image signatures (signature-N "
-            "files): registries hold signatures as manifests only. Copy with "
-            "--remove-signatures to leave them behind."
-        )
+        raise no_stored_signatures(self.description)
 
     def abort(self) -> None:
         """Override ImageDestination.abort: there is nothing to undo on a registry.

@@ -1,0 +1,39 @@
+"""The part every lazy tree model of the window shares: finding a parent by id.
+
+Each node that has children carries an ``id``; an index's internal id is the
+id of its parent node (0 for the top level), and ``_by_id`` maps ids to nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, overload
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class IdTreeModel(QAbstractItemModel):
+    """A tree model whose indexes name their parent node by id (see the module)."""
+
+    _by_id: dict[int, Any]
+
+    def _index_of(self, node: Any) -> QModelIndex:
+        """The index of a node that has children (so an id)."""
+        raise NotImplementedError
+
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, child: AnyIndex) -> QModelIndex: ...
+
+    def parent(self, child: AnyIndex | None = None) -> QObject | QModelIndex | None:
+        """Override QAbstractItemModel::parent (and QObject::parent without an argument)."""
+        if child is None:
+            return super().parent()
+        if not child.isValid() or child.internalId() == 0:
+            return QModelIndex()
+        node = self._by_id.get(child.internalId())
+        if node is None:
+            return QModelIndex()
+        return self._index_of(node)
