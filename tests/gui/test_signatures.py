@@ -31,7 +31,7 @@ from spyglass.gui.models.signatures import (
 from spyglass.gui.views.image_view import RAW, SIGNATURES
 from spyglass.gui.views.signatures_page import SignaturesPage
 from tests.gui.conftest import RegistryFacts
-from tests.gui.guitools import WAIT_MS, add_registry, show_image, wait_tags
+from tests.gui.guitools import WAIT_MS, add_registry, show_image, wait_listed, wait_tags
 from tests.helpers import cosign
 from tests.helpers.imagebuild import (
     OCI_MANIFEST,
@@ -399,3 +399,19 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     found = sigs.attachments
     assert found is not None and found.count == 1
     assert attachment(sigs, Kind.SBOM).content.attachment.found == "OCI referrer"
+
+
+def test_a_layouts_attachments_are_not_listed_as_images(
+    qtbot: QtBot, window: MainWindow, signed_layout: SignedLayout
+) -> None:
+    """The cosign ``.sig`` entry and the unnamed SBOM referrer of the layout belong to
+    ``app:1``'s Signatures tab, not to the list of images."""
+    window.open_location(signed_layout.path, select=False)
+    wait_listed(qtbot, window)
+    location = window.places.index(0, 0)
+    labels = sorted(
+        window.places.data(window.places.index(row, 0, location))
+        for row in range(window.places.rowCount(location))
+    )
+    assert labels == ["app:1", "plain:1"]
+    assert not window.places.find_image(signed_layout.sig_tag, 0).isValid()

@@ -32,6 +32,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import best_match, host_platform
+from spyglass.core.referrers import is_attachment_tag
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
@@ -56,11 +57,23 @@ class ListedLocation:
     entries: tuple[ImageEntry, ...]
 
 
+def is_attachment_entry(entry: ImageEntry) -> bool:
+    """True for a layout entry that holds something attached to an image rather than an
+    image: a cosign ``sha256-….sig``/``.att``/``.sbom`` ref, or an unnamed referrer
+    (an artifact type, no ref name). Those show in their image's Signatures tab."""
+    ref = entry.descriptor.ref_name
+    if ref is not None:
+        return is_attachment_tag(ref)
+    return entry.descriptor.artifact_type is not None
+
+
 def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
-    """Open a layout folder or archive and list its images."""
+    """Open a layout folder or archive and list its images (not what is attached to them)."""
     location = open_location(path)
     try:
-        entries = tuple(location.list_images(cancel=cancel))
+        entries = tuple(
+            e for e in location.list_images(cancel=cancel) if not is_attachment_entry(e)
+        )
         check(cancel)
     except BaseException:
         location.close()
