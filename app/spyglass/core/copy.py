@@ -48,6 +48,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import ImageDestination, ImageSource
 
 Format = Literal["oci", "v2s2"]
@@ -75,6 +76,9 @@ class CopyOptions:
     parallel: int = DEFAULT_PARALLEL
     remove_signatures: bool = False
     """Leave signatures, attestations, SBOMs and other referrers behind."""
+    background: bool = False
+    """Run the transfer threads at a lower scheduling priority, so that a window
+    copying in the background stays responsive on a machine with few cores."""
 
 
 # ---------------------------------------------------------------------------- events
@@ -811,7 +815,9 @@ def _execute(
 
     tasks = plan.blobs
     with ThreadPoolExecutor(max_workers=max(1, options.parallel),
-                            thread_name_prefix="spyglass-copy") as pool:
+                            thread_name_prefix="spyglass-copy",
+                            initializer=lower_priority if options.background else None,
+                            ) as pool:
         futures: list[Future[None]] = [pool.submit(transfer, task) for task in tasks]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]

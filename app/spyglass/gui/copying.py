@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
 
@@ -272,7 +272,9 @@ def run_copy(
     if prepared is None:
         prepared = prepare_copy(openers, request, cancel)
     try:
-        return execute(prepared.plan, prepared.source, prepared.destination, request.options,
+        # the window's copies run behind the event loop: lower their threads' priority
+        options = replace(request.options, background=True)
+        return execute(prepared.plan, prepared.source, prepared.destination, options,
                        events=events, cancel=cancel)
     finally:
         try:

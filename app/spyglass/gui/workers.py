@@ -39,6 +39,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
+from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,8 @@ class Runner(QObject):
     def _new_thread(self, name: str) -> QThread:
         thread = QThread(self)
         thread.setObjectName(name)
+        # jobs are background work: the event loop's thread gets the processor first
+        thread.started.connect(lower_priority, Qt.ConnectionType.DirectConnection)
         thread.start()
         return thread
 
