@@ -183,6 +183,18 @@ def test_cli_signatures_with_a_key(
     assert missing.stderr.startswith("spyglass: Cannot read the key") and "Traceback" not in (
         missing.stderr
     )
+    garbage = tmp_path / "garbage.pub"
+    garbage.write_text("not a key\n")
+    refused = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--key", str(garbage),
+         f"docker://{registry.host}/{REPO}:v1"],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == (
+        f'spyglass: The key file "{garbage}" is not a public key: expected a PEM public key '
+        '("-----BEGIN PUBLIC KEY-----", as cosign.pub) or a certificate.'
+    )
 
 
 # --------------------------------------------------------------------------- carried by copies

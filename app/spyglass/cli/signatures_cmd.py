@@ -84,13 +84,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_key(path: Path) -> bytes:
+    """The key file's bytes, checked to be a public key or certificate before any
+    image is read."""
+    from spyglass.core.signatures import load_public_key
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise SpyglassError(
             f'Cannot read the key "{path}": {exc.strerror or exc}; expected a PEM public key '
             "or certificate."
         ) from exc
+    load_public_key(data, what=f'the key file "{path}"')
+    return data
 
 
 def _attachment_json(

@@ -141,8 +141,8 @@ def load_public_key(data: bytes | str, *, what: str = "the public key") -> Publi
                 key = serialization.load_der_public_key(raw)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise InvalidKey(
-                f"{label} could not be read: expected a PEM public key "
-                f'("-----BEGIN PUBLIC KEY-----") or certificate ({exc}).'
+                f"{label} is not a public key: expected a PEM public key "
+                '("-----BEGIN PUBLIC KEY-----", as cosign.pub) or a certificate.'
             ) from exc
     if isinstance(key, x25519.X25519PublicKey | x448.X448PublicKey):
         raise InvalidKey(f"{label} is a key-agreement key ({type(key).__name__}), not a "
