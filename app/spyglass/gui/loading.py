@@ -39,6 +39,7 @@ from spyglass.core.signatures.attached import (
     image_attachments,
     verify_part,
 )
+from spyglass.core.signatures.certificates import load_public_key
 from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
 from spyglass.core.transports.base import ImageEntry, ImageSource, Location
@@ -326,5 +327,6 @@ def verify_parts(
             continue
         if key is None:
             key = read_key_file(key_file)
+            load_public_key(key, what=f'the key file "{key_file}"')  # named if unusable
         results.append(verify_part(part, image, key=key))
     return tuple(results)

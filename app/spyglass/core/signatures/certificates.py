@@ -110,7 +110,7 @@ def fulcio_oidc_issuer(certificate: x509.Certificate) -> str | None:
     return None
 
 
-def load_public_key(data: bytes | str, *, what: str = "the public key") -> PublicKey:
+def load_public_key(data: bytes | str, *, what: str = "the key given") -> PublicKey:
     """Read a PEM (or DER) public key, or the public key of a PEM certificate.
 
     Raises :class:`InvalidKey` with a sentence when ``data`` is neither, or
