@@ -226,7 +226,7 @@ def test_a_failed_copy_shows_its_sentence(
     assert transfer.state is TransferState.FAILED
     assert transfer.error
     model = window.copying.panel.model
-    assert model.data(model.index(0, STATE)) == "Failed"
+    assert model.data(model.index(0, STATE)) == f"Failed: {transfer.error}"
     assert transfer.error in model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
     details = window.copying.panel.show_details(transfer)
     assert details is not None and details.error_label.text() == transfer.error

@@ -157,6 +157,9 @@ class TransferModel(QAbstractTableModel):
         if column == STATE:
             if transfer.cancel_requested and not state.finished:
                 return "Cancelling…"
+            if state is TransferState.FAILED and transfer.error:
+                # the sentence right there (elided by the view; whole in the tooltip)
+                return f"{STATE_TEXT[state]}: {transfer.error}"
             return STATE_TEXT[state]
         if column == PROGRESS:
             fraction = transfer.fraction

@@ -180,3 +180,15 @@ class SignedBadgeDelegate(QStyledItemDelegate):
             return hint
         metrics = QFontMetrics(self._pill_font(option))
         return QSize(hint.width() + metrics.horizontalAdvance(SIGNED_TEXT) + 20, hint.height())
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Cuts long text at its end (the view's default cuts paths in the middle): for
+    sentences, whose beginning says the most."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate::initStyleOption."""
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight

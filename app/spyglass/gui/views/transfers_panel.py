@@ -29,7 +29,7 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager
-from spyglass.gui.views.delegates import ProgressBarDelegate
+from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate
 from spyglass.gui.views.widgets import make_table, mute, scaled_font
 
 
@@ -58,10 +58,11 @@ class TransfersPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
                                                                           self.table))
+        self.table.setItemDelegateForColumn(STATE, ElideRightDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Stretch)
-        widths = {STATE: 150, PROGRESS: 170, BYTES: 150, SPEED: 100, ETA: 80}
+        widths = {STATE: 260, PROGRESS: 170, BYTES: 150, SPEED: 100, ETA: 80}
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
