@@ -314,3 +314,48 @@ def test_conversion_leaves_signatures_with_a_note(
     copied = open_source(f"docker://{fresh_registry.host}/converted/app:v1",
                          RegistryOptions(tls_verify=False))
     assert find_attachments(copied, Digest.parse(str(signed["top"]))) == []
+
+
+def test_sigstore_bundle_referrer_found_verified_and_carried(
+    registry: RegistryServer, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """cosign --new-bundle-format's layout: a referrer whose layer is a Sigstore bundle;
+    distribution 2.8 lists it through the referrers tag, and a copy keeps that list."""
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    layout = tmp_path / "layout"
+    builder = LayoutBuilder(layout)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/b": b"bundle\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "v1")
+    repo = "it-sig/bundled"
+    digest = push_image(registry, layout, "v1", f"{repo}:v1")
+    key = cosign.generate_key()
+    bundle = cosign.sigstore_bundle(key, image_digest=digest)
+    empty = b"{}"
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": cosign.BUNDLE_MEDIA_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha256_digest(empty), "size": 2},
+        "layers": [{"mediaType": cosign.BUNDLE_MEDIA_TYPE, "digest": sha256_digest(bundle),
+                    "size": len(bundle)}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": digest, "size": image["size"]},
+    }, separators=(",", ":")).encode()
+    referrer = push_artifact(registry, repo, manifest,
+                             {sha256_digest(empty): empty, sha256_digest(bundle): bundle},
+                             sha256_digest(manifest))
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": referrer, "size": len(manifest),
+         "artifactType": cosign.BUNDLE_MEDIA_TYPE}]}).encode()
+    push_artifact(registry, repo, index, {}, digest.replace(":", "-"), media_type=OCI_INDEX)
+
+    key_pem = cosign.public_key_pem(key)
+    for host, name in ((registry.host, repo), (fresh_registry.host, "copied/bundled")):
+        if host == fresh_registry.host:
+            done = _copy(f"docker://{registry.host}/{repo}:v1", f"docker://{host}/{name}:v1")
+            assert done.returncode == 0, done.stderr
+        source = open_source(f"docker://{host}/{name}:v1", RegistryOptions(tls_verify=False))
+        (found,) = find_attachments(source, Digest.parse(digest))
+        assert found.kind is Kind.COSIGN_SIGNATURE and found.found == "OCI referrer"
+        part = read_attachment(source, found).parts[0]
+        assert verify_part(part, Digest.parse(digest), key=key_pem).status is Status.VERIFIED

@@ -32,6 +32,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.signatures.discovery import Attachment, find_attachments
+from spyglass.core.signatures.media import COSIGN_SIMPLESIGNING
 from spyglass.core.signatures.model import Kind
 from spyglass.core.transports.base import (
     AttachmentDestination,
@@ -151,6 +152,10 @@ def _task(
         return AttachmentTask(
             attachment, "manifest", raw, descriptor, (manifest.config, *manifest.layers)
         )
+    if not manifest.layers or any(
+        layer.media_type != COSIGN_SIMPLESIGNING for layer in manifest.layers
+    ):
+        return None  # only cosign's simple-signing layers have a signature-N form
     return AttachmentTask(attachment, "to-stored", raw, descriptor, tuple(manifest.layers))
 
 

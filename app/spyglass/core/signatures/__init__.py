@@ -34,6 +34,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from spyglass.core.signatures.bundle import decode_bundle, verify_bundle
     from spyglass.core.signatures.certificates import (
         describe_certificate,
         load_public_key,
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
 # Imported on first use: the discovery side (model, discovery) is needed by copies
 # and tag lists, which should not pay for loading ``cryptography``.
 _EXPORTS: dict[str, str] = {
+    "decode_bundle": "spyglass.core.signatures.bundle",
+    "verify_bundle": "spyglass.core.signatures.bundle",
     "CertificateInfo": "spyglass.core.signatures.model",
     "Decoded": "spyglass.core.signatures.model",
     "InvalidKey": "spyglass.core.signatures.model",
@@ -123,6 +126,7 @@ __all__ = [
     "StoredSignature",
     "Verification",
     "decode_attestation",
+    "decode_bundle",
     "decode_cosign_signature",
     "decode_layer",
     "decode_notation",
@@ -137,6 +141,7 @@ __all__ = [
     "parse_openpgp_message",
     "sbom_format",
     "split_stored_signature",
+    "verify_bundle",
     "verify_cosign",
     "verify_cosign_layer",
     "verify_dsse",

@@ -30,6 +30,7 @@ from spyglass.core.referrers import (
     buildkit_attestation_subject,
 )
 from spyglass.core.signatures import media
+from spyglass.core.signatures.bundle import is_bundle_media_type, verify_bundle
 from spyglass.core.signatures.cosign import verify_cosign_layer
 from spyglass.core.signatures.discovery import (
     CREATED_ANNOTATION,
@@ -207,6 +208,8 @@ def verify_part(
     if part.decoded is None:
         return Verification(Status.UNSUPPORTED, f"It could not be decoded: {part.error}")
     kind = part.decoded.kind
+    if is_bundle_media_type(part.media_type):
+        return verify_bundle(part.data, key, image_digest)
     if kind is Kind.SIMPLE_SIGNING:
         if keyring is None:
             return Verification(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from spyglass.core.signatures import media
 from spyglass.core.signatures._parse import b64decode, get_str, load_json_object
+from spyglass.core.signatures.bundle import decode_bundle, is_bundle_media_type
 from spyglass.core.signatures.cosign import decode_cosign_signature
 from spyglass.core.signatures.dsse import decode_attestation, decode_statement
 from spyglass.core.signatures.model import Decoded, InvalidSignature, Kind, format_size
@@ -133,6 +134,8 @@ def decode_layer(
         return decode_attestation(data, notes)
     if base == media.IN_TOTO_PAYLOAD:
         return decode_statement(data, notes)
+    if is_bundle_media_type(base):
+        return decode_bundle(data, notes)
     if base in (media.NOTARY_JWS, media.NOTARY_COSE) and (
         artifact_type in (None, media.NOTARY_ARTIFACT_TYPE)
     ):
