@@ -703,22 +703,41 @@ class RegistryClient:
         cancel: CancelToken | None = None,
     ) -> Iterator[list[str]]:
         """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``."""
-        url: str | None = self.url(path)
-        params: dict[str, str | int] | None = {"n": page_size}
+        for response in self._linked_pages(
+            self.url(path), {"n": page_size}, what=what, cancel=cancel
+        ):
+            body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+            yield _names(body, key, what=what, host=self.host)
+
+    def _linked_pages(
+        self,
+        url: str,
+        params: dict[str, str | int] | None,
+        *,
+        what: str,
+        cancel: CancelToken | None,
+        ok: tuple[int, ...] = (200,),
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[httpx.Response]:
+        """GET ``url`` and every page its ``Link`` ``rel="next"`` leads to (on this
+        registry only, never twice); the caller reads (and closes) each response."""
         base = httpx.URL(self.url("/"))
         seen: set[str] = set()
-        while url is not None:
-            if url in seen:
+        next_url: str | None = url
+        while next_url is not None:
+            if next_url in seen:
                 raise RegistryError(
                     f"{what}: the registry {self.host} sent a next-page link back to a page "
                     "already read; stopping."
                 )
-            seen.add(url)
-            response = self.send("GET", url, what=what, cancel=cancel, params=params)
+            seen.add(next_url)
+            response = self.send(
+                "GET", next_url, what=what, cancel=cancel, params=params, ok=ok,
+                headers=headers,
+            )
             link = response.headers.get("link")
-            body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
-            yield _names(body, key, what=what, host=self.host)
-            url = _next_link(link, httpx.URL(url), base, what=what, host=self.host)
+            yield response
+            next_url = _next_link(link, httpx.URL(next_url), base, what=what, host=self.host)
             params = None
 
     def catalog_pages(
@@ -781,24 +800,14 @@ class RegistryClient:
         filter (``OCI-Filters-Applied``), else here.
         """
         what = f"Listing the referrers of {self.host}/{repository}@{digest}"
-        url: str | None = self.url(f"/v2/{repository}/referrers/{digest}")
         params: dict[str, str | int] | None = (
             {"artifactType": artifact_type} if artifact_type else None
         )
-        base = httpx.URL(self.url("/"))
         found: list[Descriptor] = []
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen:
-                raise RegistryError(
-                    f"{what}: the registry {self.host} sent a next-page link back to a page "
-                    "already read; stopping."
-                )
-            seen.add(url)
-            response = self.send(
-                "GET", url, what=what, cancel=cancel, params=params, ok=(200, 404),
-                headers={"Accept": media.OCI_INDEX},
-            )
+        for response in self._linked_pages(
+            self.url(f"/v2/{repository}/referrers/{digest}"), params, what=what,
+            cancel=cancel, ok=(200, 404), headers={"Accept": media.OCI_INDEX},
+        ):
             if response.status_code == 404:
                 response.close()
                 if found:
@@ -809,7 +818,6 @@ class RegistryClient:
             filtered = "artifacttype" in response.headers.get(
                 "oci-filters-applied", ""
             ).lower()
-            link = response.headers.get("link")
             body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
             try:
                 index = parse_manifest(body, media.OCI_INDEX)
@@ -826,8 +834,6 @@ class RegistryClient:
                 d for d in index.manifests
                 if filtered or artifact_type is None or d.artifact_type == artifact_type
             )
-            url = _next_link(link, httpx.URL(url), base, what=what, host=self.host)
-            params = None
         return found
 
     # ---------------------------------------------------------------- manifests and blobs
