@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import itertools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -203,14 +204,12 @@ class PlacesModel(IdTreeModel):
     def node(self, index: AnyIndex) -> Node | None:
         if not index.isValid() or index.model() is not self:
             return None
-        ident = index.internalId()
-        if ident == 0:
-            row = index.row()
-            return self._locations[row] if 0 <= row < len(self._locations) else None
-        parent = self._by_id.get(ident)
-        if parent is None or not 0 <= index.row() < len(parent.children):
-            return None
-        return parent.children[index.row()]
+        node: Node | None = self._node_at(index)
+        return node
+
+    def _top_level(self) -> Sequence[LocationNode]:
+        """Override IdTreeModel._top_level."""
+        return self._locations
 
     def image_at(self, index: AnyIndex) -> tuple[LocationNode, ImageEntry] | None:
         """The location and entry of an image row, or None for other rows."""

@@ -371,14 +371,12 @@ class RegistriesModel(IdTreeModel):
 
     def _node(self, index: AnyIndex) -> Node | None:
         """:meth:`node` for indexes Qt hands to the overrides (valid and this model's)."""
-        ident = index.internalId()
-        row = index.row()
-        if ident == 0:
-            return self._registries[row] if 0 <= row < len(self._registries) else None
-        parent = self._by_id.get(ident)
-        if parent is None or not 0 <= row < len(parent.children):
-            return None
-        return parent.children[row]
+        node: Node | None = self._node_at(index)
+        return node
+
+    def _top_level(self) -> Sequence[RegistryNode]:
+        """Override IdTreeModel._top_level."""
+        return self._registries
 
     def registry_node(self, index: AnyIndex) -> RegistryNode | None:
         """The registry of any row (itself, or the registry it belongs to)."""

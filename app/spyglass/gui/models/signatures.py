@@ -147,14 +147,12 @@ class SignaturesModel(IdTreeModel):
         return self._row(index)
 
     def _row(self, index: AnyIndex) -> Row | None:
-        ident = index.internalId()
-        number = index.row()
-        if ident == 0:
-            return self._subjects[number] if 0 <= number < len(self._subjects) else None
-        parent = self._by_id.get(ident)
-        if parent is None or not 0 <= number < len(parent.children):
-            return None
-        return parent.children[number]
+        row: Row | None = self._node_at(index)
+        return row
+
+    def _top_level(self) -> Sequence[SubjectRow]:
+        """Override IdTreeModel._top_level."""
+        return self._subjects
 
     def index_of(self, row: Row, column: int = KIND) -> QModelIndex:
         if isinstance(row, SubjectRow):

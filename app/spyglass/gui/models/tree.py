@@ -6,6 +6,7 @@ id of its parent node (0 for the top level), and ``_by_id`` maps ids to nodes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, overload
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex
@@ -21,6 +22,22 @@ class IdTreeModel(QAbstractItemModel):
     def _index_of(self, node: Any) -> QModelIndex:
         """The index of a node that has children (so an id)."""
         raise NotImplementedError
+
+    def _top_level(self) -> Sequence[Any]:
+        """The nodes of the top level, in order."""
+        raise NotImplementedError
+
+    def _node_at(self, index: AnyIndex) -> Any:
+        """The node of a valid index of this model, or None when its row is gone."""
+        ident = index.internalId()
+        row = index.row()
+        if ident == 0:
+            top = self._top_level()
+            return top[row] if 0 <= row < len(top) else None
+        parent = self._by_id.get(ident)
+        if parent is None or not 0 <= row < len(parent.children):
+            return None
+        return parent.children[row]
 
     @overload
     def parent(self) -> QObject | None: ...
