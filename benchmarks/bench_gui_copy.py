@@ -62,12 +62,12 @@ def _copy_once(window: Any, source: str, target: Path) -> tuple[list[float], flo
     from PySide6.QtCore import QEventLoop, QTimer
 
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest
+    from spyglass.gui.copying import CopyRequest, window_parallel
 
     probe = _Probe()
     start = time.perf_counter()
     transfer = window.copying.start(CopyRequest(
-        source, f"oci:{target}:{REF}", CopyOptions(multi_arch="all"),
+        source, f"oci:{target}:{REF}", CopyOptions(multi_arch="all", parallel=window_parallel()),
     ))
     loop = QEventLoop()
     waiter = QTimer()

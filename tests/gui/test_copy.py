@@ -21,6 +21,7 @@ from spyglass.gui.copying import (
     Tally,
     describe_name,
     suggest_destination,
+    window_parallel,
 )
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_mime
@@ -111,7 +112,7 @@ def test_dropping_an_image_on_a_layout_copies_it_there(
     dialog.choose_system()
     assert sum(box.isChecked() for _p, box in dialog.platform_boxes) == 1
     dialog.choose_all()
-    assert dialog.parallel_spin.value() == 8
+    assert dialog.parallel_spin.value() == window_parallel()
     dialog.parallel_spin.setValue(3)
     manager = window.copying.manager
     with qtbot.waitSignal(manager.added, timeout=WAIT_MS):

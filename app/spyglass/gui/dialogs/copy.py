@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.core.copy import DEFAULT_PARALLEL, Compression, CopyOptions, Format
+from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.gui.copying import (
     CopyRequest,
@@ -32,6 +32,7 @@ from spyglass.gui.copying import (
     describe_name,
     list_platforms,
     prepare_copy,
+    window_parallel,
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, mute
@@ -123,7 +124,7 @@ class CopyDialog(QDialog):
         )
         self.parallel_spin = QSpinBox()
         self.parallel_spin.setRange(1, 64)
-        self.parallel_spin.setValue(DEFAULT_PARALLEL)
+        self.parallel_spin.setValue(window_parallel())
         self.parallel_spin.setSuffix(" blobs at a time")
 
         self.error_label = QLabel()
