@@ -369,10 +369,12 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     # the toggle shows them, in both places
     qtbot.mouseClick(page.attachments_box, Qt.MouseButton.LeftButton)
     assert page.attachments_box.isChecked() and registries.show_attachments
+    assert window.settings.show_attachment_tags  # kept for the next start
     assert set(page.tag_texts()) == set(every)
     assert page.count.text() == "5 tags"
     assert not any(tree.isRowHidden(r, repo) for r in range(model.rowCount(repo)))
     qtbot.mouseClick(page.attachments_box, Qt.MouseButton.LeftButton)
+    assert not window.settings.show_attachment_tags
     assert page.tag_texts() == ["1.0", "2.0", "latest"]
     assert sum(tree.isRowHidden(r, repo) for r in range(model.rowCount(repo))) == 2
 

@@ -160,6 +160,8 @@ class Settings:
         first_run_done: False until the window has been shown once.
         window_geometry: ``QMainWindow.saveGeometry()`` as base64 text, or "".
         registries: the registries of the places tree, in tree order, one per host.
+        show_attachment_tags: list cosign's ``.sig``/``.att``/``.sbom`` and ``sha256-…``
+            referrer tags among a repository's tags (hidden by default).
     """
 
     recent_locations: list[str] = field(default_factory=list)
@@ -167,6 +169,7 @@ class Settings:
     first_run_done: bool = False
     window_geometry: str = ""
     registries: list[RegistrySettings] = field(default_factory=list)
+    show_attachment_tags: bool = False
 
     def copy(self) -> Settings:
         """A deep copy (for saving a snapshot on another thread)."""
@@ -215,6 +218,7 @@ class Settings:
             "first_run_done": self.first_run_done,
             "window_geometry": self.window_geometry,
             "registries": [r.to_json() for r in _unique_registries(self.registries)],
+            "show_attachment_tags": self.show_attachment_tags,
         }
 
     @classmethod
@@ -239,6 +243,11 @@ class Settings:
             settings.first_run_done = value
         elif value is not None:
             bad("first_run_done", "true or false")
+        value = data.get("show_attachment_tags")
+        if isinstance(value, bool):
+            settings.show_attachment_tags = value
+        elif value is not None:
+            bad("show_attachment_tags", "true or false")
         value = data.get("window_geometry")
         if isinstance(value, str):
             settings.window_geometry = value

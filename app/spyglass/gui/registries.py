@@ -108,7 +108,8 @@ class RegistryBrowser(QObject):
 
     Signals:
         statusMessage(str): a notice for the status bar.
-        settingsChanged(): the registries in the settings changed; save them.
+        settingsChanged(): the registries (or how their tags are listed) changed in the
+            settings; save them.
         sessionOnly(str): the credentials of this host last only until Spyglass quits.
         selected(): a row of the registries tree became current.
         titleChanged(str): what the window title should say.
@@ -152,12 +153,14 @@ class RegistryBrowser(QObject):
         self.model.tagsLoaded.connect(self._select_pending)
         self.model.registryFailed.connect(lambda _host, sentence: emit(self.statusMessage,
                                                                         sentence))
-        self.show_attachments = False
+        self.show_attachments = settings.show_attachment_tags
         """Whether tags holding signatures and referrers are listed (the tree and the page)."""
         self.tree = QTreeView()
         self._build_tree()
         self.registry_page = RegistryPage(self.model)
         self.repository_page = RepositoryPage(self.model)
+        if self.show_attachments:
+            self.repository_page.set_show_attachments(True)
         content.addWidget(self.registry_page)
         content.addWidget(self.repository_page)
         self._connect_pages()
@@ -511,6 +514,9 @@ class RegistryBrowser(QObject):
         in the tree and in the repository page."""
         self.show_attachments = show
         self.repository_page.set_show_attachments(show)
+        if self._settings.show_attachment_tags != show:
+            self._settings.show_attachment_tags = show
+            emit(self.settingsChanged)
         model = self.model
         for registry_row in range(model.rowCount()):
             registry = model.index(registry_row, 0)

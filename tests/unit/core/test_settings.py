@@ -257,3 +257,13 @@ def test_set_remove_and_copy_registries() -> None:
     assert [r.host for r in s.registries] == ["ghcr.io"]
     with pytest.raises(SpyglassError, match="not a registry host"):
         RegistrySettings("quay.io/team")
+
+
+def test_show_attachment_tags_round_trips_and_defaults_off() -> None:
+    from spyglass.core.settings import Settings
+
+    assert Settings().show_attachment_tags is False
+    settings = Settings(show_attachment_tags=True)
+    again = Settings.from_json(settings.to_json())
+    assert again.show_attachment_tags is True
+    assert Settings.from_json({"show_attachment_tags": "yes"}).show_attachment_tags is False
