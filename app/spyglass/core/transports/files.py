@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Final
 
+from spyglass.core.buffers import BUFFERS
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import (
     CHUNK_SIZE,
@@ -355,11 +356,10 @@ def write_blob(
     hashed_by_stream = verifies_itself(stream, digest, size, cancel)
     seen = 0
     done = False
-    # One buffer for the whole blob: a fresh bytes object per chunk costs page
-    # faults and allocator work that, at blob sizes, outweighed the hashing.
-    buffer = memoryview(bytearray(CHUNK_SIZE))
+    # One buffer for the whole blob, lent by the pool: a fresh bytes object per
+    # chunk costs page faults and allocator work that outweighed the hashing.
     try:
-        with os.fdopen(fd, "wb", buffering=0) as out:
+        with BUFFERS.lend(CHUNK_SIZE) as buffer, os.fdopen(fd, "wb", buffering=0) as out:
             while True:
                 check(cancel)
                 try:

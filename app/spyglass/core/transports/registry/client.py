@@ -29,7 +29,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar, cast
@@ -38,6 +37,7 @@ import httpx
 
 from spyglass import __version__
 from spyglass.core import media
+from spyglass.core.buffers import BUFFERS
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import (
@@ -1129,7 +1129,7 @@ class RegistryClient:
         progress: Callable[[int], None] | None,
         chunk_size: int,
     ) -> None:
-        with _CHUNK_BUFFERS.lend(chunk_size) as buffer:  # the one chunk held in memory
+        with BUFFERS.lend(chunk_size) as buffer:  # the one chunk held in memory
             self._send_chunks(
                 session, reader, final_digest, buffer, what=what, cancel=cancel,
                 progress=progress,
@@ -1344,34 +1344,6 @@ class _UploadSession:
     """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
 
 
-class _BufferPool:
-    """Chunk buffers kept for the next upload: a fresh 8 MiB ``bytearray`` is zeroed
-    under the GIL, which a copy of many blobs paid for every one."""
-
-    def __init__(self, keep: int = 8) -> None:
-        self._keep = keep
-        self._free: dict[int, list[bytearray]] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def lend(self, size: int) -> Iterator[memoryview]:
-        with self._lock:
-            free = self._free.get(size)
-            buffer = free.pop() if free else None
-        if buffer is None:
-            buffer = bytearray(size)
-        try:
-            yield memoryview(buffer)
-        finally:
-            with self._lock:
-                free = self._free.setdefault(size, [])
-                if len(free) < self._keep:
-                    free.append(buffer)
-
-
-_CHUNK_BUFFERS: Final = _BufferPool()
-
-
 class _HashingReader:
     """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
 
@@ -1451,15 +1423,16 @@ def _held_back(
     the body.
     """
     # two buffers taking turns: the piece being sent and the one read after it
-    buffers = (memoryview(bytearray(CHUNK_SIZE)), memoryview(bytearray(CHUNK_SIZE)))
-    turn = 0
-    pending = read_into(reader, buffers[turn])
-    while pending:
-        following = read_into(reader, buffers[1 - turn])
-        yield buffers[turn][:pending]
-        if progress is not None:
-            progress(pending)
-        turn, pending = 1 - turn, following
+    with BUFFERS.lend(CHUNK_SIZE) as first, BUFFERS.lend(CHUNK_SIZE) as second:
+        buffers = (first, second)
+        turn = 0
+        pending = read_into(reader, buffers[turn])
+        while pending:
+            following = read_into(reader, buffers[1 - turn])
+            yield buffers[turn][:pending]
+            if progress is not None:
+                progress(pending)
+            turn, pending = 1 - turn, following
 
 
 def _fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
