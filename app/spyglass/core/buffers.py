@@ -1,8 +1,13 @@
 """Buffers lent to blob transfers and given back, so a copy of many blobs does not
-allocate (and zero, under the GIL) a fresh one for each."""
+allocate (and zero, under the GIL) a fresh one for each.
+
+Each buffer is its own anonymous memory map: page-aligned, as writes that
+bypass the page cache need (:mod:`spyglass.core.directio`).
+"""
 
 from __future__ import annotations
 
+import mmap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,18 +19,18 @@ class BufferPool:
 
     def __init__(self, keep: int = 16) -> None:
         self._keep = keep
-        self._free: dict[int, list[bytearray]] = {}
+        self._free: dict[int, list[mmap.mmap]] = {}
         self._lock = threading.Lock()
 
     @contextmanager
     def lend(self, size: int) -> Iterator[memoryview]:
-        """A buffer of ``size`` bytes for the ``with`` block (its old contents are
-        whatever the last user left: write before reading)."""
+        """A page-aligned buffer of ``size`` bytes for the ``with`` block (its old
+        contents are whatever the last user left: write before reading)."""
         with self._lock:
             free = self._free.get(size)
             buffer = free.pop() if free else None
         if buffer is None:
-            buffer = bytearray(size)
+            buffer = mmap.mmap(-1, size)
         try:
             yield memoryview(buffer)
         finally:

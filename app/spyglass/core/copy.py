@@ -48,8 +48,9 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
-from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.core.transports.base import AttachmentSource, ImageDestination, ImageSource
 
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
@@ -446,22 +447,89 @@ def plan_copy(
     """Decide the whole copy; raise a sentence for anything that cannot be done.
 
     Signatures and referrers of every manifest written unchanged go along
-    unless ``options.remove_signatures``.
+    unless ``options.remove_signatures``. The questions planning asks the
+    source (each image's manifest and config, what is attached to each
+    manifest) go out together as soon as the list is known, not one round
+    trip after another.
     """
     options = options or CopyOptions()
-    plan = _plan_images(source, destination, options, cancel)
-    if options.remove_signatures:
-        return plan
-    kept: list[Digest] = []
-    changed: list[Digest] = []
-    if plan.list_media_type is not None:
-        (kept if plan.list_is_source else changed).append(plan.top.digest)
-    elif isinstance(plan.top, ImageIndex):
-        changed.append(plan.top.digest)
-    for instance in plan.instances:
-        (changed if instance.changes else kept).append(instance.source.digest)
-    tasks, notes = plan_attachments(source, destination, kept, changed, cancel=cancel)
+    carry = not options.remove_signatures and isinstance(source, AttachmentSource)
+    with ThreadPoolExecutor(max_workers=PLAN_THREADS, thread_name_prefix="spyglass-plan") as pool:
+        ahead = _Ahead(pool, source, cancel, attachments=carry)
+        try:
+            plan = _plan_images(source, destination, options, cancel, ahead)
+            if not carry:
+                return plan
+            kept: list[Digest] = []
+            changed: list[Digest] = []
+            if plan.list_media_type is not None:
+                (kept if plan.list_is_source else changed).append(plan.top.digest)
+            elif isinstance(plan.top, ImageIndex):
+                changed.append(plan.top.digest)
+            for instance in plan.instances:
+                (changed if instance.changes else kept).append(instance.source.digest)
+            tasks, notes = plan_attachments(
+                source, destination, kept, changed, cancel=cancel, find=ahead.attachments
+            )
+        finally:
+            ahead.drop()
     return replace(plan, attachments=tasks, notes=plan.notes + notes)
+
+
+PLAN_THREADS: Final = 8
+"""Questions in flight at once while planning."""
+
+
+class _Ahead:
+    """Answers fetched ahead on ``pool``: images (manifest and config) and, with
+    ``attachments``, what is attached to a manifest. Each is asked once; an
+    error surfaces where the answer is used."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        source: ImageSource,
+        cancel: CancelToken | None,
+        *,
+        attachments: bool,
+    ) -> None:
+        self._pool = pool
+        self._source = source
+        self._cancel = cancel
+        self._carry = attachments
+        self._images: dict[Digest, Future[tuple[ImageManifest, ImageConfig | None]]] = {}
+        self._attached: dict[Digest, Future[list[Attachment]]] = {}
+
+    def start_image(self, digest: Digest) -> None:
+        if digest not in self._images:
+            self._images[digest] = self._pool.submit(self._load_image, digest)
+        self.start_attachments(digest)
+
+    def _load_image(self, digest: Digest) -> tuple[ImageManifest, ImageConfig | None]:
+        manifest = _image(self._source, digest, self._cancel)
+        return manifest, _load_config(self._source, manifest, self._cancel)
+
+    def image(self, digest: Digest) -> tuple[ImageManifest, ImageConfig | None]:
+        self.start_image(digest)
+        return self._images[digest].result()
+
+    def start_attachments(self, digest: Digest) -> None:
+        if self._carry and digest not in self._attached:
+            self._attached[digest] = self._pool.submit(
+                find_attachments, self._source, digest, cancel=self._cancel
+            )
+
+    def attachments(self, digest: Digest) -> list[Attachment]:
+        if digest not in self._attached:
+            return find_attachments(self._source, digest, cancel=self._cancel)
+        return self._attached[digest].result()
+
+    def drop(self) -> None:
+        """Cancel what has not started (the plan failed or no longer needs it)."""
+        for image in self._images.values():
+            image.cancel()
+        for attached in self._attached.values():
+            attached.cancel()
 
 
 def _plan_images(
@@ -469,8 +537,10 @@ def _plan_images(
     destination: ImageDestination,
     options: CopyOptions,
     cancel: CancelToken | None,
+    ahead: _Ahead,
 ) -> CopyPlan:
     top = load_manifest(source, cancel=cancel)
+    ahead.start_attachments(top.digest)
     if isinstance(top, Schema1Manifest):
         raise Unsupported(
             f"{source.description} is a Docker schema 1 image; Spyglass reads those but "
@@ -512,9 +582,12 @@ def _plan_images(
         )
     extra: list[tuple[bytes, str]] = []
     instances: list[InstancePlan] = []
+    nested_whole = whole and options.format is None and options.compression is None
     for entry in chosen:
-        if media.is_index(entry.media_type) and whole and options.format is None \
-                and options.compression is None:
+        if not (media.is_index(entry.media_type) and nested_whole):
+            ahead.start_image(entry.digest)
+    for entry in chosen:
+        if media.is_index(entry.media_type) and nested_whole:
             nested = load_manifest(source, entry.digest, cancel=cancel)
             assert isinstance(nested, ImageIndex)
             for child_entry, child in _nested(source, nested, cancel):
@@ -527,8 +600,7 @@ def _plan_images(
                     extra.append((child.raw, child.media_type))
             extra.append((nested.raw, nested.media_type))
             continue
-        manifest = _image(source, entry.digest, cancel)
-        config = _load_config(source, manifest, cancel)
+        manifest, config = ahead.image(entry.digest)
         instances.append(_plan_instance(manifest, entry, config, destination, options))
 
     if not many:

@@ -73,22 +73,28 @@ def plan_attachments(
     changed: Iterable[Digest],
     *,
     cancel: CancelToken | None = None,
+    find: Callable[[Digest], list[Attachment]] | None = None,
 ) -> tuple[tuple[AttachmentTask, ...], tuple[str, ...]]:
     """The attachments to carry for the manifests ``kept`` (written with their digests)
     and notes for those of ``changed`` ones and anything left behind.
 
+    ``find`` answers what is attached to a manifest when the caller asked
+    ahead; by default the source is asked, for all manifests at once.
     Raises :class:`Unsupported` when the destination cannot keep a signature
     the copy would carry: nothing has moved yet.
     """
     if not isinstance(source, AttachmentSource):
         return (), ()
     kept, changed = list(kept), list(changed)
-    # each manifest asks several questions (referrers, three tags, stored signatures):
-    # ask for all manifests at once
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool:
-        found = list(pool.map(
-            lambda digest: find_attachments(source, digest, cancel=cancel), kept + changed
-        ))
+    if find is not None:
+        found = [find(digest) for digest in kept + changed]
+    else:
+        # each manifest asks several questions (referrers, three tags, stored
+        # signatures): ask for all manifests at once
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool:
+            found = list(pool.map(
+                lambda digest: find_attachments(source, digest, cancel=cancel), kept + changed
+            ))
     found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
     for digest, lost in zip(changed, found_changed, strict=True):

@@ -35,6 +35,7 @@ from spyglass.core.digest import (
     read_verified,
     verifies_itself,
 )
+from spyglass.core.directio import DirectWriter
 from spyglass.core.errors import (
     BlobNotFound,
     DigestMismatch,
@@ -358,12 +359,16 @@ def write_blob(
     done = False
     # One buffer for the whole blob, lent by the pool: a fresh bytes object per
     # chunk costs page faults and allocator work that outweighed the hashing.
+    # It is filled before it is written, so that a big blob goes to the disk in
+    # whole aligned chunks past the page cache (see spyglass.core.directio).
     try:
         with BUFFERS.lend(CHUNK_SIZE) as buffer, os.fdopen(fd, "wb", buffering=0) as out:
+            writer = DirectWriter(fd, direct=size is None or size >= CHUNK_SIZE)
+            filled = 0
             while True:
                 check(cancel)
                 try:
-                    count = read_into(stream, buffer)
+                    count = read_into(stream, buffer[filled:])
                 except SpyglassError:
                     raise
                 except OSError as exc:
@@ -371,25 +376,28 @@ def write_blob(
                     raise TransportError(
                         f"{what} could not be read: {reason.rstrip('.')}. Nothing was stored."
                     ) from exc
+                if count:
+                    seen += count
+                    if size is not None and seen > size:
+                        raise SizeMismatch(
+                            f"{what} is longer than the {size} bytes its descriptor promises; "
+                            "nothing was stored."
+                        )
+                    if not hashed_by_stream:
+                        hasher.update(buffer[filled : filled + count])
+                    filled += count
+                    if progress is not None:
+                        progress(count)
+                    if filled < len(buffer):
+                        continue
+                if filled:
+                    try:
+                        writer.write(buffer[:filled])
+                    except OSError as exc:
+                        raise TransportError(describe_write_error(exc, temp)) from exc
+                    filled = 0
                 if not count:
                     break
-                chunk = buffer[:count]
-                seen += count
-                if size is not None and seen > size:
-                    raise SizeMismatch(
-                        f"{what} is longer than the {size} bytes its descriptor promises; "
-                        "nothing was stored."
-                    )
-                if not hashed_by_stream:
-                    hasher.update(chunk)
-                try:
-                    while chunk:
-                        written = out.write(chunk) or 0
-                        chunk = chunk[written:]
-                except OSError as exc:
-                    raise TransportError(describe_write_error(exc, temp)) from exc
-                if progress is not None:
-                    progress(count)
             if size is not None and seen != size:
                 raise SizeMismatch(
                     f"{what} has {seen} bytes but its descriptor promises {size}; "

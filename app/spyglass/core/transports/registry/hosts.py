@@ -77,14 +77,17 @@ class TLSSettings:
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context: the system's trust plus ``ca_files``, and the client certificate."""
-        context = ssl.create_default_context()  # the system's trust store, as containers/image
-        if not context.get_ca_certs() and not _system_store_exists():
-            import certifi  # no system store at all: fall back to httpx's own
-
-            context.load_verify_locations(cafile=certifi.where())
         if not self.verify:
+            # nothing is checked, so the system's trust store (~20 ms to load) is not needed
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context()  # the system's trust store, as containers/image
+            if not context.get_ca_certs() and not _system_store_exists():
+                import certifi  # no system store at all: fall back to httpx's own
+
+                context.load_verify_locations(cafile=certifi.where())
         try:
             for ca in self.ca_files:
                 context.load_verify_locations(cafile=str(ca))

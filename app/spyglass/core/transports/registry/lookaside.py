@@ -59,8 +59,6 @@ def default_dir() -> Path:
 def load_config(folder: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     """``default-docker`` and the ``docker`` namespaces of every ``*.yaml`` file in
     ``folder`` (nothing when it does not exist)."""
-    import yaml
-
     default: dict[str, Any] | None = None
     namespaces: dict[str, dict[str, Any]] = {}
     try:
@@ -71,6 +69,8 @@ def load_config(folder: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str
         raise LookasideConfigError(
             f'Cannot read the registries.d folder "{folder}": {exc.strerror or exc}.'
         ) from exc
+    if files:
+        import yaml  # ~15 ms: only when there is something to read
     for path in files:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
