@@ -1,8 +1,6 @@
 """Run Spyglass as ``python -m spyglass``: the command line, or the window with no arguments."""
 
-import sys
-
-from spyglass.cli import main
+from spyglass.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

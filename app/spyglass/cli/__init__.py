@@ -8,15 +8,18 @@ exit status.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from spyglass import __version__
 from spyglass.cli.common import EXIT_ERROR, EXIT_USAGE, Parser
 from spyglass.core.errors import SpyglassError
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,5 +78,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def run() -> NoReturn:
+    """The ``spyglass`` program: :func:`main`, then a quick exit.
+
+    Once a command has finished there is nothing left to tear down that
+    matters, yet the interpreter's own teardown (freeing every module and
+    object, one by one) took 25-30 ms, a fifth of a small command's time. So
+    the output is flushed, the blob-location cache closed and logging shut
+    down here, and the process ends with :func:`os._exit`. The window exits
+    the ordinary way.
+    """
+    args = sys.argv[1:]
+    if not args or (len(args) == 1 and Path(args[0]).exists()):
+        sys.exit(main(args))
+    code = main(args)
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        code = code or EXIT_ERROR
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    blobcache = sys.modules.get("spyglass.core.transports.registry.blobcache")
+    if blobcache is not None:
+        blobcache.close_default_cache()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -254,6 +254,14 @@ def default_cache() -> BlobLocationCache:
         return _default
 
 
+def close_default_cache() -> None:
+    """Close the process's cache file, if it was opened."""
+    with _default_lock:
+        cache = _default
+    if cache is not None:
+        cache.close()
+
+
 def set_default_cache(cache: BlobLocationCache | None) -> BlobLocationCache | None:
     """Replace the process's cache (None: find it again on next use); return the old one."""
     global _default

@@ -1,0 +1,55 @@
+"""The ``spyglass`` program ends with ``os._exit``: nothing it printed may be lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.imagebuild import multi_platform_layout
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _spyglass(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "spyglass", *args], env=env, timeout=60, **kwargs
+    )
+
+
+def test_everything_printed_to_a_file_arrives(tmp_path: Path) -> None:
+    multi_platform_layout(tmp_path / "layout")
+    out = tmp_path / "out.json"
+    with out.open("wb") as stream:
+        done = _spyglass("inspect", "--config", f"oci:{tmp_path / 'layout'}:latest",
+                         stdout=stream, stderr=subprocess.PIPE)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert len(text) > 1000  # more than one write's worth, all of it flushed
+    assert json.loads(text)["architecture"]
+
+
+def test_an_error_sentence_arrives_and_the_status_is_kept(tmp_path: Path) -> None:
+    done = _spyglass("inspect", f"oci:{tmp_path / 'missing'}", capture_output=True)
+    assert done.returncode == 1
+    assert done.stdout == b""
+    assert b"does not exist" in done.stderr
+
+
+def test_a_reader_that_stops_early_is_no_error_message(tmp_path: Path) -> None:
+    multi_platform_layout(tmp_path / "layout")
+    reader = subprocess.Popen(["head", "-c", "5"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    assert reader.stdin is not None
+    done = _spyglass("inspect", "--config", f"oci:{tmp_path / 'layout'}:latest",
+                     stdout=reader.stdin, stderr=subprocess.PIPE)
+    reader.stdin.close()
+    assert reader.stdout is not None
+    assert len(reader.stdout.read()) == 5
+    reader.stdout.close()
+    assert reader.wait(timeout=30) == 0
+    assert b"Traceback" not in done.stderr
+    assert b"internal error" not in done.stderr
