@@ -18,10 +18,9 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import sys
 import zlib
 from typing import IO, TYPE_CHECKING, Final, Protocol, cast
-
-import zstandard
 
 from spyglass.core.errors import SpyglassError, TransportError, Unsupported
 
@@ -246,7 +245,14 @@ class _Source:
             close()
 
 
-_DATA_ERRORS: Final = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+_DATA_ERRORS: Final = (OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
+def _data_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad data. zstandard is imported only for zstd data
+    (it costs start-up time), so its error counts once it is loaded."""
+    zstd = sys.modules.get("zstandard")
+    return _DATA_ERRORS if zstd is None else (*_DATA_ERRORS, zstd.ZstdError)
 
 
 _ZLIB_REASONS: Final = {
@@ -340,6 +346,8 @@ class _DecompressedRaw(io.RawIOBase):
         elif algorithm == XZ:
             self._inner = lzma.LZMAFile(fileobj, mode="rb")  # noqa: SIM115 (closed in close())
         else:
+            import zstandard
+
             source.watch_zstd_frames()
             self._inner = zstandard.ZstdDecompressor().stream_reader(
                 fileobj,
@@ -364,7 +372,7 @@ class _DecompressedRaw(io.RawIOBase):
             data = self._inner.read(size)
         except SpyglassError:
             raise
-        except _DATA_ERRORS as exc:
+        except _data_errors() as exc:
             raise self._fail(str(exc) or type(exc).__name__) from exc
         if not data:
             self._finish()

@@ -45,7 +45,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -483,6 +482,8 @@ class CredentialStore:
     def _run_helper(
         self, executable: str, program: str, url: str, registry: str, origin: str
     ) -> Credentials | None:
+        import subprocess  # only for helpers: it costs start-up time
+
         failed = f"The credential helper {program} (named by {origin}) failed for {registry}"
         try:
             done = subprocess.run(

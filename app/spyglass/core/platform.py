@@ -7,7 +7,6 @@ uses it: ``x86_64`` → ``amd64``, ``aarch64`` → ``arm64`` (variant ``v8``),
 
 from __future__ import annotations
 
-import platform as _stdplatform
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,7 +155,9 @@ def host_platform() -> Platform:
         os_name = "windows"
     else:
         os_name = sys.platform
-    return Platform(os_name, _stdplatform.machine() or "amd64").normalized()
+    import platform as stdplatform  # ~2 ms to import: only when asked
+
+    return Platform(os_name, stdplatform.machine() or "amd64").normalized()
 
 
 def best_match(wanted: Platform, available: list[Platform]) -> int | None:
