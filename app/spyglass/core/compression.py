@@ -387,6 +387,12 @@ class _DecompressedRaw(io.RawIOBase):
                 raise self._fail(frames.problem or "the stream ends in the middle of a zstd frame")
         self._done = True
 
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` decompressed bytes as the decompressor made them (no copy)."""
+        if size is None or size < 0:
+            return self.readall() or b""
+        return self._read(size)
+
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         data = self._read(len(view))
@@ -411,6 +417,7 @@ def open_decompressed(
     *,
     what: str = "The stream",
     close_stream: bool = False,
+    buffered: bool = True,
 ) -> IO[bytes]:
     """A reader of the decompressed bytes of ``stream``.
 
@@ -426,6 +433,10 @@ def open_decompressed(
     raises on purpose pass through unchanged. Memory use does not grow with
     the stream's size.
 
+    With ``buffered`` false the reader is not buffered: ``read(n)`` hands over
+    what the decompressor produced (at most ``n`` bytes, fewer before the
+    end), without copying it again; for a consumer that takes whole chunks.
+
     Closing the reader does not close ``stream`` (it belongs to the caller)
     unless ``close_stream`` is true. Raises
     :class:`~spyglass.core.errors.Unsupported` for an unknown ``algorithm``.
@@ -440,10 +451,11 @@ def open_decompressed(
         algorithm = detect(source.peek(HEADER_SIZE))
     elif algorithm == NONE:
         algorithm = None
-    return io.BufferedReader(_DecompressedRaw(source, algorithm, what), buffer_size=READ_SIZE)
+    raw = _DecompressedRaw(source, algorithm, what)
+    return io.BufferedReader(raw, buffer_size=READ_SIZE) if buffered else cast("IO[bytes]", raw)
 
 
 def detected_algorithm(reader: IO[bytes]) -> str | None:
     """The algorithm a reader from :func:`open_decompressed` undoes; None when it passes through."""
-    raw = getattr(reader, "raw", None)
+    raw = reader if isinstance(reader, _DecompressedRaw) else getattr(reader, "raw", None)
     return raw.algorithm if isinstance(raw, _DecompressedRaw) else None

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal, cast
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
@@ -714,7 +714,12 @@ class _HostLimits:
 
 class _Recompressor:
     """Reads a compressed source stream, checks its uncompressed digest, yields the
-    target compression; a binary reader for put_blob."""
+    target compression; a binary reader for put_blob.
+
+    zstd compresses straight into the buffer :meth:`readinto` is given (its
+    stream reader pulls the uncompressed bytes); gzip and no compression
+    hand over the pieces their compressor returns.
+    """
 
     def __init__(
         self,
@@ -726,22 +731,39 @@ class _Recompressor:
         what: str,
     ) -> None:
         self._source = stream
-        self._plain = compression.open_decompressed(stream, source_compression, what=what)
+        # unbuffered: each decompressed piece goes on as it is, never copied into a buffer
+        self._plain = compression.open_decompressed(
+            stream, source_compression, what=what, buffered=False
+        )
         self._diff = diff_id.hasher() if diff_id is not None else hashlib.sha256()
         self._diff_id = diff_id
         self._what = what
+        self._checked = False
         # compressed pieces not yet read, and how much of the first was: never
         # concatenated, since copying them around under the GIL was the cost
         self._pieces: deque[bytes] = deque()
         self._offset = 0
         self._done = False
-        self._compressor = _compressor(target, level)
+        self._zstd: Any = None
+        self._compressor: Any = None
+        if target == "zstd":
+            import zstandard
+
+            self._zstd = zstandard.ZstdCompressor(
+                level=level if level is not None else 3
+            ).stream_reader(cast("IO[bytes]", _Pull(self._next_plain)),
+                            read_size=compression.READ_SIZE,
+                            closefd=False)
+        else:
+            self._compressor = _compressor(target, level)
 
     def readinto(self, buffer: memoryview | bytearray, /) -> int:
         """Like :meth:`read`, into ``buffer``: no slice of a piece is made to be copied."""
         view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
         if not len(view):
             return 0
+        if self._zstd is not None:
+            return int(self._zstd.readinto(view))
         self._produce()
         if not self._pieces:
             return 0
@@ -756,13 +778,14 @@ class _Recompressor:
 
     def read(self, n: int = -1, /) -> bytes:
         """Up to ``n`` compressed bytes (a short read is not the end; ``b""`` is)."""
-        self._produce()
-        if n is not None and n < 0:
-            parts = [self._pieces.popleft()[self._offset :]] if self._pieces else []
-            parts.extend(self._pieces)
-            self._pieces.clear()
-            self._offset = 0
+        if n is None or n < 0:
+            parts = []
+            while piece := self.read(CHUNK_SIZE):
+                parts.append(piece)
             return b"".join(parts)
+        if self._zstd is not None:
+            return bytes(self._zstd.read(n))
+        self._produce()
         if not self._pieces or n == 0:
             return b""
         first = self._pieces[0]
@@ -775,15 +798,14 @@ class _Recompressor:
             self._offset = 0
         return data
 
-    def _produce(self) -> None:
-        """Compress until a piece is ready or the source ended (then check the diff ID)."""
-        while not self._pieces and not self._done:
-            chunk = self._plain.read(CHUNK_SIZE)
-            if chunk:
-                self._diff.update(chunk)
-                if piece := self._compressor.compress(chunk):
-                    self._pieces.append(piece)
-                continue
+    def _next_plain(self, size: int) -> bytes:
+        """The next uncompressed bytes, hashed for the diff ID; ``b""`` at the end,
+        once the source's digest and the diff ID are checked."""
+        chunk = self._plain.read(size)
+        if chunk:
+            self._diff.update(chunk)
+            return chunk
+        if not self._checked:
             # the uncompressed stream ended: drain the source so its digest is checked
             while self._source.read(CHUNK_SIZE):
                 pass
@@ -793,13 +815,33 @@ class _Recompressor:
                     f"{self._diff.hexdigest()}, not the diff ID {self._diff_id} its config "
                     "promises; it is not copied."
                 )
+            self._checked = True
+        return b""
+
+    def _produce(self) -> None:
+        """Compress until a piece is ready or the source ended."""
+        while not self._pieces and not self._done:
+            chunk = self._next_plain(CHUNK_SIZE)
+            if chunk:
+                if piece := self._compressor.compress(chunk):
+                    self._pieces.append(piece)
+                continue
             if piece := self._compressor.flush():
                 self._pieces.append(piece)
             self._done = True
 
     def close(self) -> None:
+        if self._zstd is not None:
+            self._zstd.close()
         self._plain.close()
         self._source.close()
+
+
+class _Pull:
+    """An object with ``read(size)`` over a function: what zstandard's stream reader pulls from."""
+
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self.read = read
 
 
 class _Identity:
@@ -811,15 +853,12 @@ class _Identity:
 
 
 def _compressor(target: Compression, level: int | None) -> Any:
+    """A compressor object for gzip or none (zstd goes through its stream reader)."""
     if target == "none":
         return _Identity()
-    if target == "gzip":
-        import zlib
+    import zlib
 
-        return zlib.compressobj(level if level is not None else 6, zlib.DEFLATED, 31)
-    import zstandard
-
-    return zstandard.ZstdCompressor(level=level if level is not None else 3).compressobj()
+    return zlib.compressobj(level if level is not None else 6, zlib.DEFLATED, 31)
 
 
 def execute(

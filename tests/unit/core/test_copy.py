@@ -38,6 +38,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     PlatformNotFound,
     SizeMismatch,
+    TransportError,
     Unsupported,
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
@@ -317,3 +318,75 @@ def test_gzip_layers_are_written_again_when_asked_for_gzip_from_zstd(tmp_path: P
     layer = manifest.layers[0]
     assert layer.media_type == media.OCI_LAYER_GZIP
     assert gzip.decompress(dest.blobs[layer.digest])[:512].count(b"a") >= 1
+
+
+def _image_of_one_layer(root: Path, layer: bytes, diff_id: str) -> str:
+    """A layout of one image whose only (gzip) layer is ``layer`` and whose config
+    promises ``diff_id``; returns the ``oci:`` name."""
+    from tests.helpers.imagebuild import build_config, dump_json
+
+    builder = LayoutBuilder(root)
+    blob = builder.add_blob(layer)
+    config = builder.add_blob(dump_json(build_config(ImageSpec(layers=[LayerSpec({})]),
+                                                     [diff_id])))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config},
+        "layers": [{"mediaType": media.OCI_LAYER_GZIP, **blob}],
+    }
+    builder.tag({"mediaType": media.OCI_MANIFEST, **builder.add_blob(dump_json(manifest))},
+                "bad")
+    return f"oci:{root}:bad"
+
+
+@pytest.mark.parametrize("target", ["zstd", "none"])
+def test_recompressing_a_layer_that_is_not_its_diff_id_is_refused(
+    tmp_path: Path, target: str
+) -> None:
+    plain = bytes(range(256)) * 8192  # 2 MiB: several reads, several compressed pieces
+    name = _image_of_one_layer(
+        tmp_path / "l", gzip.compress(plain, 1), "sha256:" + hashlib.sha256(b"other").hexdigest()
+    )
+    dest = MemoryDestination()
+    with pytest.raises(DigestMismatch, match="not the diff ID"):
+        copy_image(open_source(name), dest, CopyOptions(compression=target))  # type: ignore[arg-type]
+    assert dest.aborted and dest.committed is None
+
+
+@pytest.mark.parametrize("target", ["zstd", "none"])
+def test_recompressing_a_layer_that_is_not_gzip_fails_with_a_sentence(
+    tmp_path: Path, target: str
+) -> None:
+    plain = bytes(range(256)) * 4096
+    broken = bytearray(gzip.compress(plain))
+    broken[-8] ^= 0xFF  # the CRC-32 in the trailer: the blob's digest is right, its data not
+    name = _image_of_one_layer(
+        tmp_path / "l", bytes(broken), "sha256:" + hashlib.sha256(plain).hexdigest()
+    )
+    dest = MemoryDestination()
+    with pytest.raises(TransportError, match="could not be decompressed as gzip: CRC check"):
+        copy_image(open_source(name), dest, CopyOptions(compression=target))  # type: ignore[arg-type]
+    assert dest.aborted and dest.committed is None
+
+
+@pytest.mark.parametrize("target", ["zstd", "gzip", "none"])
+def test_recompressing_a_big_layer_round_trips(tmp_path: Path, target: str) -> None:
+    import os
+
+    plain = os.urandom(3 * 1024 * 1024 + 17)
+    name = _image_of_one_layer(
+        tmp_path / "l", gzip.compress(plain, 1), "sha256:" + hashlib.sha256(plain).hexdigest()
+    )
+    dest = MemoryDestination()
+    copy_image(open_source(name), dest, CopyOptions(compression=target))  # type: ignore[arg-type]
+    assert dest.committed is not None
+    manifest = parse_manifest(dest.committed[1])
+    assert isinstance(manifest, ImageManifest)
+    written = dest.blobs[manifest.layers[0].digest]
+    if target == "zstd":
+        assert zstandard.ZstdDecompressor().stream_reader(written).read() == plain
+    elif target == "gzip":
+        assert gzip.decompress(written) == plain
+    else:
+        assert written == plain
