@@ -760,6 +760,21 @@ class RegistryClient:
             page_size=page_size, cancel=cancel,
         )
 
+    def first_tag_page(
+        self, repository: str, *, page_size: int = DEFAULT_PAGE_SIZE,
+        cancel: CancelToken | None = None,
+    ) -> tuple[list[str], bool]:
+        """The first page of a repository's tags, and whether it is the whole list
+        (no ``Link`` to a next page); the next page is not asked for."""
+        what = f"Listing the tags of {self.host}/{repository}"
+        response = self.send(
+            "GET", f"/v2/{repository}/tags/list", what=what, cancel=cancel,
+            params={"n": page_size},
+        )
+        link = response.headers.get("link", "")
+        body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+        return _names(body, "tags", what=what, host=self.host), "next" not in link
+
     def tags_of(self, repository: str, *, cancel: CancelToken | None = None) -> list[str]:
         """Every tag of a repository."""
         return [tag for page in self.tag_pages(repository, cancel=cancel) for tag in page]

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
+from typing import Final
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
-from spyglass.core.errors import ConnectionFailed, ImageNotFound, InvalidManifest, RegistryError
+from spyglass.core.errors import (
+    Cancelled,
+    ConnectionFailed,
+    ImageNotFound,
+    InvalidManifest,
+    RegistryError,
+    SpyglassError,
+)
 from spyglass.core.manifest import Descriptor, ImageIndex, guess_media_type, parse_manifest
 from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
@@ -18,6 +27,9 @@ from spyglass.core.transports.registry.client import (
 )
 from spyglass.core.transports.registry.lookaside import lookaside_url, read_signatures
 
+TAG_SNAPSHOT_SECONDS: Final = 30.0
+"""How long one listing of a repository's tags answers "is there such a tag?"."""
+
 
 class RegistryImageSource:
     """An :class:`~spyglass.core.transports.base.ImageSource` for ``docker://HOST/REPO:TAG|@DIGEST``.
@@ -26,6 +38,11 @@ class RegistryImageSource:
     and then its instances asks the registry for it only once. Every blob
     opened is recorded in ``cache`` (default: the process's blob location
     cache), so a later copy into another repository of the registry can mount it.
+
+    Looking for attachments asks about several tags per manifest (cosign's
+    three, the referrers tag schema's): one listing of the repository's tags
+    answers those that are not there, when one page holds them all. Manifest
+    GETs are what registries such as Docker Hub count against pull limits.
     """
 
     def __init__(
@@ -45,6 +62,10 @@ class RegistryImageSource:
         self._top: ManifestResponse | None = None
         self._tagged: dict[Digest, ManifestResponse] = {}  # read by tagged_manifest
         self._lock = threading.Lock()
+        self._tags_lock = threading.Lock()
+        self._tags: frozenset[str] | None = None
+        self._tags_at: float | None = None
+        self._referrers_api = True  # until the registry answers 404
 
     @property
     def description(self) -> str:
@@ -87,12 +108,16 @@ class RegistryImageSource:
     ) -> list[Descriptor]:
         """Override AttachmentSource.referrers: the referrers API, else the
         ``sha256-<hex>`` tag of the referrers tag schema (distribution 2.8 has no API)."""
-        found = self.client.referrers(
-            self.repository, digest, artifact_type=artifact_type, cancel=cancel
-        )
-        if found is not None:
-            return found
+        if self._referrers_api:
+            found = self.client.referrers(
+                self.repository, digest, artifact_type=artifact_type, cancel=cancel
+            )
+            if found is not None:
+                return found
+            self._referrers_api = False  # a registry with the API never answers 404
         tag = referrers_tag(digest)
+        if self._has_tag(tag, cancel) is False:
+            return []
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
         except ImageNotFound:
@@ -112,6 +137,8 @@ class RegistryImageSource:
         self, tag: str, *, cancel: CancelToken | None = None
     ) -> Descriptor | None:
         """Override AttachmentSource.tagged_manifest."""
+        if self._has_tag(tag, cancel) is False:
+            return None
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
         except ImageNotFound:
@@ -120,6 +147,27 @@ class RegistryImageSource:
         with self._lock:
             self._tagged[answer.digest] = answer
         return Descriptor(media_type, answer.digest, len(answer.raw))
+
+    def _has_tag(self, tag: str, cancel: CancelToken | None) -> bool | None:
+        """Whether the repository has ``tag``, from one listing of its tags (asked
+        again after :data:`TAG_SNAPSHOT_SECONDS`); None when the listing cannot tell:
+        more than one page of tags, or the listing refused."""
+        with self._tags_lock:
+            now = time.monotonic()
+            if self._tags_at is None or now - self._tags_at > TAG_SNAPSHOT_SECONDS:
+                self._tags = self._list_tags(cancel)
+                self._tags_at = now
+            tags = self._tags
+        return None if tags is None else tag in tags
+
+    def _list_tags(self, cancel: CancelToken | None) -> frozenset[str] | None:
+        try:
+            tags, complete = self.client.first_tag_page(self.repository, cancel=cancel)
+        except Cancelled:
+            raise
+        except SpyglassError:
+            return None  # each tag is asked for by itself, as without a listing
+        return frozenset(tags) if complete else None
 
     def stored_signatures(
         self, digest: Digest, *, cancel: CancelToken | None = None

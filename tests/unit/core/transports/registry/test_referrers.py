@@ -52,6 +52,7 @@ COSIGN_SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
 NOTARY = "application/vnd.cncf.notary.signature"
 REFERRERS = f"/v2/team/app/referrers/{DIGEST}"
 TAG_SCHEMA = f"/v2/team/app/manifests/sha256-{DIGEST.hex}"
+TAGS = "/v2/team/app/tags/list"
 FILTERS = {"OCI-Filters-Applied": "artifactType"}
 
 
@@ -82,6 +83,19 @@ def answer(
 
 def not_found(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404, text="404 page not found\n")
+
+
+def tag_list(*tags: str, more: bool = False) -> fakes.Handler:
+    """The repository's tags, in one page (or the first of several with ``more``)."""
+    link = {"Link": '</v2/team/app/tags/list?last=zzz&n=1000>; rel="next"'} if more else {}
+    body = json.dumps({"name": "team/app", "tags": list(tags)}).encode()
+    return lambda request: httpx.Response(
+        200, content=body, headers={"Content-Type": "application/json", **link}
+    )
+
+
+def denied(request: httpx.Request) -> httpx.Response:
+    return registry_error(403, "DENIED", "requested access to the resource is denied")
 
 
 def digests(found: list[Descriptor]) -> list[str]:
@@ -300,6 +314,7 @@ def test_without_the_api_the_referrers_tag_is_read(make_client) -> None:
     tagged = index(SBOM, SIG)
     client, seen = make_client(Routes({
         ("GET", REFERRERS): not_found,
+        ("GET", TAGS): tag_list("v1", f"sha256-{DIGEST.hex}"),
         ("GET", TAG_SCHEMA): answer(
             tagged, headers={"Docker-Content-Digest": str(Digest.of(tagged))}
         ),
@@ -308,7 +323,8 @@ def test_without_the_api_the_referrers_tag_is_read(make_client) -> None:
     assert isinstance(source, AttachmentSource)
     assert digests(source.referrers(DIGEST)) == [SBOM["digest"], SIG["digest"]]
     assert digests(source.referrers(DIGEST, artifact_type=COSIGN_SIG)) == [SIG["digest"]]
-    assert len(seen.to(REFERRERS)) == 2  # asked each time: the API comes first
+    assert len(seen.to(REFERRERS)) == 1  # a registry with the API never answers 404
+    assert len(seen.to(TAGS)) == 1
     assert seen.to(TAG_SCHEMA)[0].url.path.endswith(f"sha256-{DIGEST.hex}")
 
 
@@ -317,17 +333,64 @@ def test_without_the_api_the_referrers_tag_is_read(make_client) -> None:
     [not_found, lambda request: registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")],
 )
 def test_without_the_api_or_the_tag_there_are_none(make_client, missing: fakes.Handler) -> None:
+    # the tag listing is refused, so the tag is asked for by itself
     client, seen = make_client(Routes({
         ("GET", REFERRERS): not_found,
+        ("GET", TAGS): denied,
         ("GET", TAG_SCHEMA): missing,
     }))
     assert source_for(client).referrers(DIGEST) == []
     assert len(seen.to(TAG_SCHEMA)) == 1
 
 
+def test_a_tag_the_listing_does_not_have_is_not_asked_for(make_client) -> None:
+    client, seen = make_client(Routes({
+        ("GET", REFERRERS): not_found,
+        ("GET", TAGS): tag_list("v1", "v2"),
+    }))
+    source = source_for(client)
+    assert source.referrers(DIGEST) == []
+    for suffix in ("sig", "att", "sbom"):
+        assert source.tagged_manifest(cosign_tag(str(DIGEST), suffix)) is None
+    assert len(seen.to(TAGS)) == 1  # one listing answers every question
+    assert [r.url.path for r in seen.requests if "/manifests/" in r.url.path] == []
+
+
+def test_a_listing_of_more_than_one_page_is_not_trusted(make_client) -> None:
+    sig_tag = cosign_tag(str(DIGEST))
+    client, seen = make_client(Routes({
+        ("GET", TAGS): tag_list("v1", more=True),
+        ("GET", f"/v2/team/app/manifests/{sig_tag}"): answer(
+            IMAGE, content_type=media.OCI_MANIFEST),
+    }))
+    source = source_for(client)
+    assert source.tagged_manifest(sig_tag) == Descriptor(media.OCI_MANIFEST, DIGEST, len(IMAGE))
+    assert len(seen.to(TAGS)) == 1  # the next page is not fetched
+    assert len(seen.to(f"/v2/team/app/manifests/{sig_tag}")) == 1
+
+
+def test_the_listing_is_asked_again_after_a_while(
+    make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.core.transports.registry import source as source_module
+
+    client, seen = make_client(Routes({("GET", TAGS): tag_list("v1")}))
+    source = source_for(client)
+    now = [1000.0]
+    monkeypatch.setattr(source_module.time, "monotonic", lambda: now[0])
+    assert source.tagged_manifest("sha256-abc.sig") is None
+    now[0] += source_module.TAG_SNAPSHOT_SECONDS / 2
+    assert source.tagged_manifest("sha256-abc.att") is None
+    assert len(seen.to(TAGS)) == 1
+    now[0] += source_module.TAG_SNAPSHOT_SECONDS
+    assert source.tagged_manifest("sha256-abc.sbom") is None
+    assert len(seen.to(TAGS)) == 2
+
+
 def test_a_referrers_tag_naming_a_manifest_is_a_clear_error(make_client) -> None:
     client, _ = make_client(Routes({
         ("GET", REFERRERS): not_found,
+        ("GET", TAGS): tag_list(f"sha256-{DIGEST.hex}"),
         ("GET", TAG_SCHEMA): answer(IMAGE, content_type=media.OCI_MANIFEST),
     }))
     with pytest.raises(InvalidManifest) as caught:
@@ -343,17 +406,17 @@ def test_a_referrers_tag_naming_a_manifest_is_a_clear_error(make_client) -> None
 def test_tagged_manifest_is_read_once(make_client) -> None:
     sig_tag = cosign_tag(str(DIGEST))
     client, seen = make_client(Routes({
+        ("GET", TAGS): tag_list("v1", sig_tag),
         ("GET", f"/v2/team/app/manifests/{sig_tag}"): answer(IMAGE,
                                                             content_type=media.OCI_MANIFEST),
-        ("GET", f"/v2/team/app/manifests/{cosign_tag(str(DIGEST), 'att')}"): not_found,
     }))
     source = source_for(client)
     found = source.tagged_manifest(sig_tag)
     assert found == Descriptor(media.OCI_MANIFEST, DIGEST, len(IMAGE))
-    assert source.tagged_manifest(cosign_tag(str(DIGEST), "att")) is None
+    assert source.tagged_manifest(cosign_tag(str(DIGEST), "att")) is None  # not listed
     # reading the manifest it named asks nothing more
     assert source.get_manifest(str(DIGEST)) == (IMAGE, media.OCI_MANIFEST)
-    assert len(seen.requests) == 3  # ping, .sig, .att
+    assert len(seen.requests) == 3  # ping, the tag list, .sig
 
 
 def test_a_cosign_signature_is_found_read_and_verified(make_client) -> None:
@@ -368,6 +431,7 @@ def test_a_cosign_signature_is_found_read_and_verified(make_client) -> None:
 
     table: dict[tuple[str, str], Any] = {
         ("GET", REFERRERS): not_found,
+        ("GET", TAGS): tag_list("v1", cosign_tag(str(DIGEST), "sig")),
         ("GET", TAG_SCHEMA): not_found,
         ("GET", f"/v2/team/app/manifests/{cosign_tag(str(DIGEST), 'sig')}"): answer(
             raw, content_type=media.OCI_MANIFEST,
@@ -390,5 +454,7 @@ def test_a_cosign_signature_is_found_read_and_verified(make_client) -> None:
     assert verify_part(part, DIGEST, key=public_key_pem(key)).status is Status.VERIFIED
     assert verify_part(part, DIGEST, key=public_key_pem(generate_key())).status \
         is Status.BAD_SIGNATURE
-    # the signature manifest was fetched once, by its tag
+    # the signature manifest was fetched once, by its tag; tags not listed were not asked
     assert seen.to(f"/v2/team/app/manifests/{sig_digest}") == []
+    assert seen.to(TAG_SCHEMA) == []
+    assert seen.to(f"/v2/team/app/manifests/{cosign_tag(str(DIGEST), 'att')}") == []
