@@ -268,6 +268,23 @@ def test_progress_is_coalesced() -> None:
     assert tally.feed(BlobProgress(digest, 100, 100))
 
 
+def test_a_retried_blob_starts_again_in_the_details() -> None:
+    from spyglass.core.copy import BlobProgress, BlobRetried, BlobStarted, Failed
+    from spyglass.core.digest import Digest
+    from spyglass.gui.dialogs.transfer_details import OUTCOME_TEXT
+
+    digest = Digest.of(b"x")
+    tally = Tally()
+    tally.feed(BlobStarted(digest, 100, "application/octet-stream"))
+    tally.feed(BlobProgress(digest, 60, 100))
+    tally.feed(BlobRetried(digest, 2, 4, "The blob broke off."))
+    [row] = tally.snapshot().blobs
+    assert (row.done, row.outcome) == (0, "retrying")
+    assert OUTCOME_TEXT[row.outcome] == "starting again after an error"
+    tally.feed(Failed("The blob broke off."))
+    assert tally.snapshot().blobs[0].outcome == "interrupted"
+
+
 def test_destination_names_are_suggested_and_described() -> None:
     assert suggest_destination("docker://localhost:5000/demo/app:1.10",
                                DropPlace("registry", host="r.example:5000")) \

@@ -79,6 +79,7 @@ def _options(args: argparse.Namespace) -> CopyOptions:
         preserve_digests=args.preserve_digests,
         parallel=parallel,
         remove_signatures=args.remove_signatures,
+        retry_times=max(0, args.retry_times),
     )
 
 
@@ -145,6 +146,10 @@ class Reporter:
             elif isinstance(event, c.BlobDone) and self._tty:
                 how = " (recompressed)" if event.recompressed else ""
                 self._line(f"Copied blob {event.digest.short}{how}")
+            elif isinstance(event, c.BlobRetried):
+                self._done[str(event.digest)] = 0
+                self._line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
+                           f"{event.attempts}): {event.reason}")
             elif isinstance(event, c.ManifestWritten):
                 self._line(f"Writing manifest {event.digest.short}")
 

@@ -48,6 +48,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.retry import pause, wait_after, worth_retrying
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import AttachmentSource, ImageDestination, ImageSource
@@ -58,7 +59,9 @@ MultiArch = Literal["system", "all", "index-only"]
 
 DEFAULT_PARALLEL: Final = 8
 PER_HOST_LIMIT: Final = 6
-"""At most this many blob transfers talk to one registry host at a time."""
+"""At most this many blob transfers talk to one registry host at a time, whatever
+``--parallel`` says (containers/image also stops at 6); a source or destination
+names its host in ``host``."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class CopyOptions:
     background: bool = False
     """Run the transfer threads at a lower scheduling priority, so that a window
     copying in the background stays responsive on a machine with few cores."""
+    retry_times: int = 3
+    """Times a blob transfer starts again after a failure another attempt may not
+    meet (a broken connection, 429, 502/503/504): from its first byte, since a
+    stream already handed on cannot be rewound."""
 
 
 # ---------------------------------------------------------------------------- events
@@ -120,6 +127,17 @@ class BlobDone:
 
 
 @dataclass(frozen=True)
+class BlobRetried:
+    """A blob transfer failed with ``reason`` and starts again: attempt ``attempt``
+    (2 for the first retry) of at most ``attempts``."""
+
+    digest: Digest
+    attempt: int
+    attempts: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class ManifestWritten:
     digest: Digest
     media_type: str
@@ -142,8 +160,8 @@ class CopyCancelled:
 
 
 CopyEvent = (
-    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobDone | ManifestWritten
-    | Finished | Failed | CopyCancelled
+    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobDone
+    | ManifestWritten | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]
 
@@ -982,6 +1000,29 @@ def _transfer_blob(
     emit: EventCallback,
     cancel: CancelToken,
 ) -> Descriptor:
+    """One blob, started again from its first byte after a failure worth retrying
+    (what the source or destination half-wrote is discarded by them)."""
+    attempts = 1 + max(0, options.retry_times)
+    attempt = 1
+    while True:
+        try:
+            return _transfer_blob_once(task, source, destination, options, emit, cancel)
+        except SpyglassError as error:
+            if attempt >= attempts or not worth_retrying(error) or cancel.cancelled:
+                raise
+            attempt += 1
+            emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
+            pause(wait_after(error, attempt - 1), cancel)
+
+
+def _transfer_blob_once(
+    task: BlobTask,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+) -> Descriptor:
     descriptor = task.source
     if task.recompress is None:
         how = destination.reuse_blob(replace(descriptor, media_type=task.media_type),
@@ -1042,6 +1083,7 @@ def format_plan(plan: CopyPlan) -> str:
 __all__: Sequence[str] = [
     "BlobDone",
     "BlobProgress",
+    "BlobRetried",
     "BlobSkipped",
     "BlobStarted",
     "CopyCancelled",

@@ -23,6 +23,7 @@ from spyglass.core.copy import (
     DEFAULT_PARALLEL,
     BlobDone,
     BlobProgress,
+    BlobRetried,
     BlobSkipped,
     BlobStarted,
     CopyCancelled,
@@ -295,8 +296,8 @@ def run_copy(
 
 # ---------------------------------------------------------------------------- progress
 
-BlobOutcome = Literal["waiting", "copying", "copied", "skipped", "mounted", "recompressed",
-                      "interrupted"]
+BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
+                      "recompressed", "interrupted"]
 
 
 @dataclass
@@ -362,6 +363,11 @@ class Tally:
             row = blobs.setdefault(event.digest,
                                    BlobRow(event.digest, event.size, event.media_type))
             row.outcome = "copying"
+        elif isinstance(event, BlobRetried):
+            again = blobs.get(event.digest)
+            if again is not None:
+                again.done = 0
+                again.outcome = "retrying"
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
             if progressed is not None:
@@ -382,7 +388,7 @@ class Tally:
             if isinstance(event, Failed):
                 self._error = event.message
             for row in blobs.values():
-                if row.outcome == "copying":
+                if row.outcome in ("copying", "retrying"):
                     row.outcome = "interrupted"
 
     def snapshot(self) -> Snapshot:

@@ -390,3 +390,216 @@ def test_recompressing_a_big_layer_round_trips(tmp_path: Path, target: str) -> N
         assert gzip.decompress(written) == plain
     else:
         assert written == plain
+
+
+# --------------------------------------------------------------------------- retries
+
+
+class _Breaking:
+    """A blob stream that breaks off (ConnectionFailed) after ``after`` bytes."""
+
+    def __init__(self, inner: Any, after: int) -> None:
+        self._inner = inner
+        self._left = after
+
+    def read(self, n: int = -1) -> bytes:
+        from spyglass.core.errors import ConnectionFailed
+
+        if self._left <= 0:
+            raise ConnectionFailed("The blob broke off: connection reset by peer.")
+        data = self._inner.read(min(n, self._left) if n >= 0 else self._left)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> _Breaking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _FlakySource:
+    """A source whose blob ``victim`` breaks off mid-way on its first ``failures`` opens."""
+
+    def __init__(self, inner: Any, victim: Digest, failures: int, error: Exception | None = None):
+        self._inner = inner
+        self._victim = victim
+        self._failures = failures
+        self._error = error
+        self.opens: list[Digest] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
+        self.opens.append(descriptor.digest)
+        stream = self._inner.open_blob(descriptor, cancel=cancel)
+        if descriptor.digest == self._victim and self._failures > 0:
+            self._failures -= 1
+            if self._error is not None:
+                stream.close()
+                raise self._error
+            return _Breaking(stream, descriptor.size // 2)
+        return stream
+
+
+def _biggest_layer(layout: Path, options: CopyOptions) -> Descriptor:
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(), options)
+    return max((t.source for t in plan.blobs if "layer" in t.source.media_type),
+               key=lambda d: d.size)
+
+
+def test_a_blob_that_breaks_off_is_copied_again_from_its_start(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.core import copy as copy_module
+    from spyglass.core.copy import BlobRetried
+
+    waits: list[float] = []
+    monkeypatch.setattr(copy_module, "pause", lambda seconds, cancel: waits.append(seconds))
+    options = CopyOptions(multi_arch="all", retry_times=2)
+    victim = _biggest_layer(layout, options)
+    source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=2)
+    dest = MemoryDestination()
+    seen = events_of(lambda cb: copy_image(source, dest, options, events=cb))
+    assert dest.committed is not None
+    assert dest.blobs[victim.digest] == (layout / "blobs" / "sha256" / victim.digest.hex
+                                         ).read_bytes()
+    assert source.opens.count(victim.digest) == 3
+    retried = [e for e in seen if isinstance(e, BlobRetried)]
+    assert [(e.attempt, e.attempts) for e in retried] == [(2, 3), (3, 3)]
+    assert "broke off" in retried[0].reason
+    assert len(waits) == 2 and all(0 < w <= 30 for w in waits)
+
+
+def test_retries_run_out(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spyglass.core import copy as copy_module
+    from spyglass.core.errors import ConnectionFailed
+
+    monkeypatch.setattr(copy_module, "pause", lambda seconds, cancel: None)
+    options = CopyOptions(multi_arch="all", retry_times=1)
+    victim = _biggest_layer(layout, options)
+    source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=5)
+    dest = MemoryDestination()
+    with pytest.raises(ConnectionFailed, match="broke off"):
+        copy_image(source, dest, options)
+    assert source.opens.count(victim.digest) == 2
+    assert dest.aborted and dest.committed is None
+
+
+@pytest.mark.parametrize(
+    ("error", "tries"),
+    [
+        ("rate", 2),  # 429: waits what Retry-After asked
+        ("503", 2),
+        ("404", 1),  # not retried
+        ("denied", 1),
+        ("digest", 1),
+    ],
+)
+def test_which_failures_are_tried_again(
+    layout: Path, monkeypatch: pytest.MonkeyPatch, error: str, tries: int
+) -> None:
+    from spyglass.core import copy as copy_module
+    from spyglass.core.errors import AccessDenied, RateLimited, RegistryError
+
+    errors: dict[str, Exception] = {
+        "rate": RateLimited("Too many requests.", retry_after=7.0),
+        "503": RegistryError("The registry is unavailable (503).", status=503),
+        "404": RegistryError("Not found (404).", status=404),
+        "denied": AccessDenied("Denied (403).", status=403),
+        "digest": DigestMismatch("The blob does not match its digest."),
+    }
+    waits: list[float] = []
+    monkeypatch.setattr(copy_module, "pause", lambda seconds, cancel: waits.append(seconds))
+    options = CopyOptions(multi_arch="all", retry_times=3)
+    victim = _biggest_layer(layout, options)
+    source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=1,
+                          error=errors[error])
+    dest = MemoryDestination()
+    if tries == 1:
+        with pytest.raises(type(errors[error])):
+            copy_image(source, dest, options)
+    else:
+        copy_image(source, dest, options)
+        assert dest.committed is not None
+    assert source.opens.count(victim.digest) == tries
+    if error == "rate":
+        assert waits == [7.0]
+
+
+def test_the_command_line_reports_a_retry() -> None:
+    import io
+
+    from spyglass.cli.copy_cmd import Reporter
+    from spyglass.core.copy import BlobRetried
+
+    out = io.StringIO()
+    reporter = Reporter(out, quiet=False)
+    digest = Digest.of(b"layer")
+    reporter(BlobRetried(digest, 2, 4, "The blob broke off: connection reset by peer."))
+    assert out.getvalue() == (
+        f"Retrying blob {digest.short} (attempt 2 of 4): "
+        "The blob broke off: connection reset by peer.\n"
+    )
+
+
+def test_transfers_to_one_host_are_limited(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from spyglass.core import copy as copy_module
+
+    monkeypatch.setattr(copy_module, "PER_HOST_LIMIT", 2)
+    active = 0
+    most = 0
+    lock = threading.Lock()
+
+    class Slow:
+        def __init__(self, inner: Any) -> None:
+            nonlocal active, most
+            self._inner = inner
+            with lock:
+                active += 1
+                most = max(most, active)
+
+        def read(self, n: int = -1) -> bytes:
+            time.sleep(0.02)
+            return bytes(self._inner.read(n))
+
+        def close(self) -> None:
+            nonlocal active
+            with lock:
+                active -= 1
+            self._inner.close()
+
+    class Registryish:
+        host = "registry.example:5000"
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
+            stream = self._inner.open_blob(descriptor, cancel=cancel)
+            if "layer" in descriptor.media_type:
+                return Slow(stream)
+            return stream
+
+    source = Registryish(open_source(f"oci:{layout}:latest"))
+    dest = MemoryDestination()
+    copy_image(source, dest, CopyOptions(multi_arch="all", parallel=8))
+    assert dest.committed is not None
+    assert most == 2
+
+
+def test_registries_name_their_host() -> None:
+    from spyglass.core.transports.registry.destination import RegistryDestination
+    from spyglass.core.transports.registry.source import RegistryImageSource
+
+    assert isinstance(RegistryImageSource.host, property)
+    assert isinstance(RegistryDestination.host, property)

@@ -23,6 +23,7 @@ from spyglass.gui.transfers import Transfer, TransferManager
 OUTCOME_TEXT = {
     "waiting": "not started",
     "copying": "copying",
+    "retrying": "starting again after an error",
     "copied": "copied",
     "skipped": "skipped (already there)",
     "mounted": "mounted from another repository",

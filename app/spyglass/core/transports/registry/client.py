@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +47,6 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
-    Cancelled,
     ConnectionFailed,
     DigestMismatch,
     InvalidDigest,
@@ -67,6 +64,7 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
+from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
 from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges, read_capped
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
@@ -87,11 +85,8 @@ _T = TypeVar("_T", bytes, int)
 
 USER_AGENT: Final = f"spyglass/{__version__}"
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
-RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 """Methods retried on failure — unless the request's body is a stream, which is sent once."""
-MAX_BACKOFF: Final = 30.0
-MAX_RETRY_AFTER: Final = 60.0
 DEFAULT_PAGE_SIZE: Final = 1000
 UPLOAD_CHUNK_SIZE: Final = 8 * 1024 * 1024
 """Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
@@ -603,21 +598,11 @@ class RegistryClient:
 
     @staticmethod
     def _backoff(attempt: int) -> float:
-        base: float = min(MAX_BACKOFF, 0.25 * (2 ** (attempt - 1)))
-        return base / 2 + random.uniform(0, base / 2)
+        return backoff(attempt)
 
     @staticmethod
     def _sleep(seconds: float, cancel: CancelToken | None) -> None:
-        if seconds <= 0:
-            return
-        if cancel is None:
-            time.sleep(seconds)
-            return
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if cancel.cancelled:
-                raise Cancelled()
-            time.sleep(min(left, 0.1))
+        pause(seconds, cancel)
 
     def url(self, path: str) -> str:
         """The full URL of an API path such as ``/v2/_catalog``."""

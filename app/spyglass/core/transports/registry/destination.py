@@ -94,6 +94,11 @@ class RegistryDestination:
         return self._cache if self._cache is not None else default_cache()
 
     @property
+    def host(self) -> str:
+        """The registry's host: transfers to one host are limited in number."""
+        return self.client.host
+
+    @property
     def description(self) -> str:
         """Override ImageDestination.description."""
         name = f"docker://{self.client.host}/{self.repository}"

@@ -68,6 +68,11 @@ class RegistryImageSource:
         self._referrers_api = True  # until the registry answers 404
 
     @property
+    def host(self) -> str:
+        """The registry's host: transfers to one host are limited in number."""
+        return self.client.host
+
+    @property
     def description(self) -> str:
         separator = "@" if ":" in self.reference else ":"
         return f"docker://{self.client.host}/{self.repository}{separator}{self.reference}"

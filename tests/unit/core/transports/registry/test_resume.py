@@ -67,6 +67,8 @@ def test_a_broken_download_resumes_where_it_stopped(make_client) -> None:
 
 
 def test_a_registry_ignoring_range_gets_the_original_error(make_client) -> None:
+    # the stream cannot restart under its reader; the copy engine starts the whole blob
+    # again (test_copy.py: test_a_blob_that_breaks_off_is_copied_again_from_its_start)
     server = Server(honour_range=False)
     with pytest.raises(ConnectionFailed, match="broke off"):
         read_all(make_client, server)
