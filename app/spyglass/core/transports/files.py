@@ -285,6 +285,11 @@ class KnownBlobs:
         with self._lock:
             return digest in self._sizes
 
+    def digests(self) -> list[Digest]:
+        """Every blob known so far."""
+        with self._lock:
+            return list(self._sizes)
+
     def guard(self, digest: Digest) -> threading.Lock:
         """The lock that serializes checking and writing the blob ``digest``."""
         with self._lock:

@@ -27,6 +27,7 @@ from spyglass.core.errors import (
     InvalidManifest,
     InvalidReference,
     NotFound,
+    SpyglassError,
     TooLarge,
     TransportError,
     Unsupported,
@@ -408,12 +409,13 @@ class OCILayoutDestination:
     no REF, an unnamed entry of the same digest is replaced, else one is
     appended.
 
-    :meth:`abort` removes temporary files; ``index.json`` is untouched.
-    Blobs already renamed into place stay: they are content-addressed, so
-    they are correct for anyone who references them and harmless otherwise
-    (a garbage collection such as ``umoci gc`` removes them). A layout folder
-    created by the destination also stays, empty, since a concurrent copy may
-    be writing into it.
+    :meth:`abort` removes temporary files and takes back the blobs this copy
+    added (under the lock, leaving any an ``index.json`` entry names), so a
+    cancelled or failed copy leaves the layout as it was; ``index.json`` is
+    untouched. A concurrent copy that reused such a blob finds it gone when
+    it commits and fails with a sentence instead of naming a missing blob. A
+    layout folder the destination created is removed when nothing else was
+    put in it.
 
     Only OCI manifests and indexes are stored, as containers/image's OCI
     destination does; skopeo (up to at least 1.9) skips ``index.json``
@@ -451,6 +453,7 @@ class OCILayoutDestination:
         self._made_folder = False
         self._made_layout = False
         self._written: set[Digest] = set()
+        self._added: set[Digest] = set()  # blobs that were not in the layout before this copy
         self._prepare()
 
     # -- preparing the layout
@@ -547,8 +550,11 @@ class OCILayoutDestination:
 
     def _blob_target(self, digest: Digest) -> Path:
         target = self.path / blob_path(digest)
+        new = not target.exists()  # asked just before the rename into place
         with self._lock:
             self._synced_dirs.add(target.parent)
+            if new:
+                self._added.add(digest)
         return target
 
     def reuse_blob(
@@ -658,8 +664,23 @@ class OCILayoutDestination:
             self._update_index(entry)
         else:
             with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
+                self._check_blobs_still_there()
                 self._update_index(entry)
         self._state = "committed"
+
+    def _check_blobs_still_there(self) -> None:
+        """Every blob this copy relies on is still in the layout (the caller holds the lock).
+
+        A cancelled copy takes back the blobs it added; one this copy found
+        there and reused may have been among them.
+        """
+        missing = [d for d in self._known.digests() if not (self.path / blob_path(d)).exists()]
+        if missing:
+            raise TransportError(
+                f"The blob {missing[0]} went missing from {self._what} while the image was "
+                "copied (a copy into the same layout was cancelled and took back what it had "
+                "added); index.json was left as it is. Copy again."
+            )
 
     def _read_index(self) -> dict[str, Any]:
         path = self.path / INDEX_FILE
@@ -772,8 +793,65 @@ class OCILayoutDestination:
             return
         self._temps.remove_all()
         self._state = "aborted"
-        if self._made_layout and not self._private:
+        if self._private:
+            return
+        self._take_back_blobs()
+        if self._made_layout:
             self._undo_creation()
+
+    def _take_back_blobs(self) -> None:
+        """Remove the blobs this copy added to the layout, so that it is as it was.
+
+        Under the index lock, and only those no ``index.json`` entry names: a
+        concurrent copy that reused one checks at its commit that it is still
+        there. Best effort: a blob that cannot be removed stays (it is correct,
+        and unreferenced).
+        """
+        with self._lock:
+            added = set(self._added)
+        if not added:
+            return
+        try:
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what):
+                used = self._referenced()
+                if used is None:
+                    return  # a layout we cannot read whole: leave everything as it is
+                for digest in added - used:
+                    try:
+                        (self.path / blob_path(digest)).unlink()
+                    except OSError:
+                        pass
+        except SpyglassError:
+            pass  # the lock could not be taken: the blobs stay
+
+    def _referenced(self) -> set[Digest] | None:
+        """Every blob ``index.json`` leads to (through lists and manifests, to configs
+        and layers); None when some of it cannot be read."""
+        try:
+            top = parse_manifest(_dump(self._read_index()), media.OCI_INDEX)
+        except SpyglassError:
+            return None
+        assert isinstance(top, ImageIndex)
+        used: set[Digest] = set()
+        pending = list(top.manifests)
+        while pending:
+            entry = pending.pop()
+            if entry.digest in used:
+                continue
+            used.add(entry.digest)
+            if not media.is_manifest(entry.media_type):
+                continue
+            try:
+                with (self.path / blob_path(entry.digest)).open("rb") as stream:
+                    raw = stream.read(MAX_MANIFEST_SIZE + 1)
+                manifest = parse_manifest(raw, entry.media_type)
+            except (OSError, SpyglassError):
+                return None
+            if isinstance(manifest, ImageIndex):
+                pending.extend(manifest.manifests)
+            elif isinstance(manifest, ImageManifest):
+                pending.extend((manifest.config, *manifest.layers))
+        return used
 
     def _undo_creation(self) -> None:
         """Remove the layout this destination created, if nothing but its own writes is in it.

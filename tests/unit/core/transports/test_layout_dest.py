@@ -707,3 +707,66 @@ def test_an_aborted_copy_keeps_a_layout_someone_else_wrote_into(tmp_path: Path) 
     first.abort()
     assert (target / "oci-layout").is_file()
     assert (target / "blobs" / "sha256" / Digest.of(b"theirs").hex).is_file()
+
+
+# --------------------------------------------------------------------------- aborting
+
+
+def _all_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_abort_takes_back_the_blobs_it_added_and_only_those(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    OCILayoutDestination(out, "seed").abort()  # leaves the lock file, as any writer does
+    before = _all_files(out)
+    existing = next(iter(blob_files(out))).split(":", 1)[1]
+    dest = OCILayoutDestination(out, "new")
+    data = b"a blob this copy adds\n"
+    dest.put_blob(io.BytesIO(data), media_type="application/octet-stream",
+                  digest=Digest.of(data), size=len(data))
+    old = (out / "blobs" / "sha256" / existing).read_bytes()
+    assert dest.reuse_blob(Descriptor("application/octet-stream", Digest("sha256", existing),
+                                      len(old))) == "exists"
+    dest.abort()
+    assert _all_files(out) == before
+
+
+def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    index_before = (out / "index.json").read_bytes()
+    data = b"wanted by two copies\n"
+    blob = Descriptor("application/octet-stream", Digest.of(data), len(data))
+    first = OCILayoutDestination(out, "first")
+    first.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
+                   size=blob.size)
+    second = OCILayoutDestination(out, "second")
+    assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    first.abort()
+    assert not (out / "blobs" / "sha256" / blob.digest.hex).exists()
+    with pytest.raises(TransportError, match="went missing") as caught:
+        second.commit(blob, data)
+    assert "Copy again" in str(caught.value)
+    assert (out / "index.json").read_bytes() == index_before
+
+
+def test_abort_keeps_an_added_blob_another_copy_has_committed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    source_dir = tmp_path / "src"
+    single_image_layout(source_dir, ref="app", marker=b"v2\n")
+    first = OCILayoutDestination(out, "first")
+    source = open_source(f"oci:{source_dir}:app")
+    raw, media_type = source.get_manifest()
+    manifest = parse_manifest(raw, media_type)
+    for blob in child_descriptors(manifest):
+        copy_blob(source, first, blob)
+    # another copy of the same image commits first, reusing what "first" wrote
+    second = OCILayoutDestination(out, "second")
+    copy_image(source, second)
+    first.abort()
+    for blob in child_descriptors(manifest):
+        assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
