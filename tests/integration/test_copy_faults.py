@@ -25,6 +25,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
     BlobProgress,
+    BlobRetried,
     CopyCancelled,
     CopyEvent,
     CopyOptions,
@@ -54,7 +55,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NO_RETRIES = RegistryOptions(retry_times=0)
-ALL = CopyOptions(multi_arch="all", parallel=1)
+ALL = CopyOptions(multi_arch="all", parallel=1, retry_times=0)
 
 
 def one_sentence(error: BaseException) -> str:
@@ -154,6 +155,49 @@ def test_source_registry_stops_mid_copy(
     fresh_registry.start()
     recorder = Recorder()
     copy(name, f"oci:{destination}:new", events=recorder)
+    assert isinstance(recorder.events[-1], Finished)
+    assert refs(destination) == {"old", "new"}
+    assert temp_files(destination) == []
+
+
+def test_source_registry_stops_mid_blob(
+    fresh_registry: RegistryServer, destination: Path, tmp_path: Path
+) -> None:
+    builder = LayoutBuilder(tmp_path / "big")
+    big = os.urandom(24 * 1024 * 1024)
+    builder.tag(builder.add_image(
+        ImageSpec(layers=[LayerSpec({"/big": big}, compression="none")])), "latest")
+    push_image(fresh_registry, tmp_path / "big", "latest", "it/big:1")
+    name = f"docker://{fresh_registry.host}/it/big:1"
+    before = snapshot(destination)
+    stops: list[int] = []
+
+    def stop_mid_blob(restart_after: float | None) -> Callable[[CopyEvent], None]:
+        def action(event: CopyEvent) -> None:
+            if (isinstance(event, BlobProgress) and event.size > len(big) // 2
+                    and 0 < event.done < event.size // 2 and not stops):
+                stops.append(event.done)
+                fresh_registry.stop()
+                if restart_after is not None:  # back while the copy waits to try again
+                    threading.Timer(restart_after, fresh_registry.start).start()
+        return action
+
+    # without retries: a clear sentence, and the layout as it was
+    with pytest.raises(SpyglassError) as caught:
+        copy(name, f"oci:{destination}:new", events=Recorder(stop_mid_blob(None)))
+    assert stops, "the registry was not stopped in the middle of the big blob"
+    assert "broke off" in one_sentence(caught.value) or fresh_registry.host in str(caught.value)
+    assert snapshot(destination) == before
+    assert temp_files(destination) == []
+
+    # with retries: the blob starts again from its first byte once the registry is back
+    fresh_registry.start()
+    stops.clear()
+    recorder = Recorder(stop_mid_blob(0.4))
+    copy(name, f"oci:{destination}:new",
+         CopyOptions(multi_arch="all", parallel=1, retry_times=6), events=recorder)
+    assert stops
+    assert any(isinstance(e, BlobRetried) for e in recorder.events)
     assert isinstance(recorder.events[-1], Finished)
     assert refs(destination) == {"old", "new"}
     assert temp_files(destination) == []
