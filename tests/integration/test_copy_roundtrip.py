@@ -185,6 +185,16 @@ def test_round_trip_through_every_transport(
     assert pushed == single  # docker-archive → registry converts nothing
     assert check_digest(third, pushed)["mediaType"] == DOCKER_MANIFEST
 
+    # docker-archive: → oci-archive: (to OCI media types) → registry, which keeps that digest
+    from_docker = tmp_path / "from-docker.tar"
+    converted = copy(f"docker-archive:{docker_archive}", f"oci-archive:{from_docker}:single")
+    assert check_digest(f"oci-archive:{from_docker}:single", converted)["mediaType"] \
+        == OCI_MANIFEST
+    assert skopeo_inspect(f"oci-archive:{from_docker}:single")["Architecture"] == "arm64"
+    fourth = f"docker://{host}/it/roundtrip-{kind}/four:1"
+    assert copy(f"oci-archive:{from_docker}:single", fourth) == converted
+    check_digest(fourth, converted)
+
 
 def test_single_image_layout_unpacks_with_umoci(
     oci_layout: tuple[Path, str], registry: RegistryServer, tmp_path: Path
