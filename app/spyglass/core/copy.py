@@ -855,6 +855,23 @@ class _Recompressor:
         self._source.close()
 
 
+class _Counted:
+    """A stream that tells ``progress`` how many of its bytes each read took."""
+
+    def __init__(self, inner: Any, progress: Callable[[int], None]) -> None:
+        self._inner = inner
+        self._progress = progress
+
+    def read(self, n: int = -1, /) -> bytes:
+        data: bytes = self._inner.read(n)
+        if data:
+            self._progress(len(data))
+        return data
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class _Pull:
     """An object with ``read(size)`` over a function: what zstandard's stream reader pulls from."""
 
@@ -1047,15 +1064,15 @@ def _transfer_blob_once(
             )
         else:
             what = f"The layer {descriptor.digest}"
+            # the new size is not known ahead: progress counts the source bytes read
             reader = _Recompressor(
-                stream, media.layer_compression(descriptor.media_type), task.recompress,
-                options.compression_level, task.diff_id, what,
+                _Counted(stream, progress), media.layer_compression(descriptor.media_type),
+                task.recompress, options.compression_level, task.diff_id, what,
             )
             written = destination.put_blob(
                 reader, media_type=task.media_type, digest=None, size=None,
                 cancel=cancel, progress=None,
             )
-            progress(descriptor.size)
     finally:
         stream.close()
     written = replace(written, media_type=task.media_type)

@@ -603,3 +603,23 @@ def test_registries_name_their_host() -> None:
 
     assert isinstance(RegistryImageSource.host, property)
     assert isinstance(RegistryDestination.host, property)
+
+
+def test_recompression_reports_progress_as_the_source_is_read(tmp_path: Path) -> None:
+    import os
+
+    from spyglass.core.copy import BlobProgress
+
+    plain = os.urandom(3 * 1024 * 1024)
+    name = _image_of_one_layer(
+        tmp_path / "l", gzip.compress(plain, 1), "sha256:" + hashlib.sha256(plain).hexdigest()
+    )
+    source = open_source(name)
+    layer = plan_copy(source, MemoryDestination(), CopyOptions(compression="zstd")).blobs[-1]
+    assert layer.recompress == "zstd"
+    seen = events_of(lambda cb: copy_image(source, MemoryDestination(),
+                                           CopyOptions(compression="zstd"), events=cb))
+    steps = [e.done for e in seen
+             if isinstance(e, BlobProgress) and e.digest == layer.source.digest]
+    assert len(steps) > 3  # the bar moves while the layer is recompressed
+    assert steps == sorted(steps) and steps[-1] == layer.source.size
