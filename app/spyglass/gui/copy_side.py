@@ -1,10 +1,10 @@
 """The copy side of the window: drags, drops, the Copy dialog, the Transfers panel.
 
-:class:`CopyController` makes the places and registry trees, the tag table and
-the Platforms table drag sources, makes the places and registry trees drop
-targets, opens the :class:`CopyDialog` (prefilled from the drop, or empty for
-"Copy To…"), hands planned copies to the :class:`TransferManager`, and
-refreshes a place when a copy into it is done.
+:class:`CopyController` makes the places and registry trees, the tag table,
+the Platforms table and the image view's header icon drag sources, makes the
+places and registry trees drop targets, opens the :class:`CopyDialog`
+(prefilled from the drop, or empty for "Copy To…"), hands planned copies to
+the :class:`TransferManager`, and refreshes a place when a copy into it is done.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import CopyRequest, DraggedImage, DropPlace, Openers, Prepared
 from spyglass.gui.dialogs.copy import CopyDialog
-from spyglass.gui.dragdrop import ImageDragSource, PlaceDropTarget
+from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registries import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.registry_jobs import Connection, tag_reference
@@ -79,6 +79,11 @@ class CopyController(QObject):
         ImageDragSource(registries.tree, self._registry_image)
         ImageDragSource(registries.repository_page.table, self._table_image)
         ImageDragSource(window.image_view.platforms.table, self._platform_image)
+        handle = window.image_view.header_icon  # the shown image itself, by its icon
+        handle.setCursor(Qt.CursorShape.OpenHandCursor)
+        handle.setToolTip("Drag onto a registry, repository, layout or folder to copy this "
+                          "image")
+        DragSource(handle, lambda _point: self.shown_image())
         PlaceDropTarget(window.tree, self._local_place, self._dropped)
         PlaceDropTarget(registries.tree, self._registry_place, self._dropped)
 
@@ -225,7 +230,11 @@ class CopyController(QObject):
         image = self._place_image(window.tree.currentIndex())
         if image is not None:
             return image
-        state = window.image_view.state
+        return self.shown_image()
+
+    def shown_image(self) -> DraggedImage | None:
+        """The image the image view shows, if any."""
+        state = self._window.image_view.state
         if state is not None:
             return DraggedImage(state.entry.name, state.entry.label)
         return None

@@ -1,7 +1,8 @@
 """Dragging images inside the window, and dropping them on places.
 
 :class:`ImageDragSource` starts a drag from an item view's row when the
-caller's ``payload(index)`` names an image there; the drag carries
+caller's ``payload(index)`` names an image there (:class:`DragSource`, from
+any widget, such as the image view's header); the drag carries
 :data:`~spyglass.gui.copying.MIME_TYPE` (JSON) and the name as plain text.
 :class:`PlaceDropTarget` accepts that type over rows for which ``place(index)``
 names a place, and calls ``dropped(image, place)``. Both are event filters on
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
 
@@ -41,16 +42,19 @@ def image_from_mime(mime: QMimeData) -> DraggedImage | None:
     return DraggedImage.from_json(data)
 
 
-class ImageDragSource(QObject):
-    """Starts a copy drag from ``view`` (see the module docstring)."""
+class DragSource(QObject):
+    """Starts a copy drag from ``widget``: the left button pressed on it and moved
+    past the drag distance. ``payload(point)`` names the image under the point
+    where the button went down, or None for no drag there."""
 
-    def __init__(self, view: QAbstractItemView, payload: PayloadFor) -> None:
-        super().__init__(view)
-        self._view = view
+    def __init__(
+        self, widget: QWidget, payload: Callable[[QPoint], DraggedImage | None]
+    ) -> None:
+        super().__init__(widget)
+        self._widget = widget
         self._payload = payload
         self._press: QPoint | None = None
-        self._index = QModelIndex()
-        view.viewport().installEventFilter(self)
+        widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Override QObject::eventFilter."""
@@ -58,24 +62,34 @@ class ImageDragSource(QObject):
         if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
             if event.button() == Qt.MouseButton.LeftButton:
                 self._press = event.position().toPoint()
-                self._index = self._view.indexAt(self._press)
         elif kind == QEvent.Type.MouseButtonRelease:
             self._press = None
         elif kind == QEvent.Type.MouseMove and isinstance(event, QMouseEvent) \
                 and self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
             moved = (event.position().toPoint() - self._press).manhattanLength()
             if moved >= QApplication.startDragDistance():
-                self._press = None
-                image = self._payload(self._index) if self._index.isValid() else None
+                press, self._press = self._press, None
+                image = self._payload(press)
                 if image is not None:
                     self.start_drag(image)
                     return True
         return False
 
     def start_drag(self, image: DraggedImage) -> Qt.DropAction:
-        drag = QDrag(self._view)
+        drag = QDrag(self._widget)
         drag.setMimeData(image_mime(image))
         return drag.exec(Qt.DropAction.CopyAction)
+
+
+class ImageDragSource(DragSource):
+    """Starts a copy drag from a row of ``view`` that ``payload(index)`` names an image for."""
+
+    def __init__(self, view: QAbstractItemView, payload: PayloadFor) -> None:
+        def at(point: QPoint) -> DraggedImage | None:
+            index = view.indexAt(point)
+            return payload(index) if index.isValid() else None
+
+        super().__init__(view.viewport(), at)
 
 
 class PlaceDropTarget(QObject):
