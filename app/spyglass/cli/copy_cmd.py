@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from spyglass.cli.common import Commands, note, parse_bool, resolve_name
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import AuthenticationFailed, SpyglassError
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions
@@ -175,11 +175,32 @@ class Reporter:
 
 
 def run(args: argparse.Namespace) -> int:
+    source_name = resolve_name(args.source)
+    dest_name = _parse_destination(args.destination)
+    try:
+        return _run(args, source_name, dest_name)
+    except AuthenticationFailed as exc:
+        raise AuthenticationFailed(
+            _creds_hint(str(exc), source_name, dest_name), status=exc.status, code=exc.code
+        ) from exc
+
+
+def _creds_hint(sentence: str, source: ImageName, destination: ImageName) -> str:
+    """The 401 sentence with copy's own option for the side that needs credentials."""
+    from spyglass.core.reference import DockerName
+
+    flags = [
+        flag for flag, name in (("--src-creds", source), ("--dest-creds", destination))
+        if isinstance(name, DockerName) and f"registry {name.reference.domain}" in sentence
+    ]
+    return sentence.replace("--creds USER:PASSWORD", " or ".join(flags or [
+        "--src-creds", "--dest-creds"]) + " USER:PASSWORD")
+
+
+def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:
     from spyglass.core.copy import execute, format_plan, plan_copy
     from spyglass.core.transports import open_destination, open_source
 
-    source_name = resolve_name(args.source)
-    dest_name = _parse_destination(args.destination)
     options = _options(args)
     source = open_source(source_name, _registry_options(args, "src", source_name))
     try:

@@ -1,0 +1,205 @@
+"""``spyglass copy`` credentials against a real registry with htpasswd Basic auth.
+
+Each copy runs the real command line (``python -m spyglass copy`` with ``app/``
+on ``PYTHONPATH``) in a subprocess, as test_copy_roundtrip.py does, against the
+session's ``auth_registry`` (alice/wonderland, bob/builder): ``--src-creds``,
+``--dest-creds``, ``--authfile`` (a containers ``auth.json``), and what wrong or
+missing credentials print. No password may appear on stdout or stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
+from tests.helpers.registry import ALICE, RegistryServer, push_image
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ALICE_CREDS = f"{ALICE[0]}:{ALICE[1]}"
+WRONG_PASSWORD = "wrong-password-5c7e19"
+#: What must never show up in any output.
+SECRETS = (ALICE[1], WRONG_PASSWORD, "builder")
+ACCEPT = {"Accept": ", ".join([OCI_INDEX, OCI_MANIFEST])}
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    def error_line(self) -> str:
+        """The one-line error of a failed command (asserted to be exactly one line)."""
+        assert self.returncode != 0, self
+        assert self.stdout == b"", self
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1, self.stderr
+        assert lines[0].startswith("spyglass: ") and lines[0].endswith("."), lines[0]
+        return lines[0]
+
+
+def spyglass(*args: str) -> Result:
+    """Run ``python -m spyglass ARGS``; check that no password is printed."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    result = Result(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
+    for secret in SECRETS:
+        assert secret.encode() not in done.stdout, f"{args}: stdout shows a password"
+        assert secret not in result.stderr, f"{args}: stderr shows a password"
+    return result
+
+
+def copy(*args: str, digestfile: Path) -> str:
+    """``spyglass copy -q --digestfile FILE ARGS``; return the digest written."""
+    result = spyglass("copy", "-q", "--digestfile", str(digestfile), *args)
+    assert result.returncode == 0, f"spyglass copy {' '.join(args)}:\n{result.stderr}"
+    return digestfile.read_text().strip()
+
+
+def served_digest(server: RegistryServer, repository: str, tag: str) -> str | None:
+    """The digest the registry serves for ``repository:tag`` (asked as alice), or None."""
+    with server.client(ALICE) as client:
+        response = client.head(f"/v2/{repository}/manifests/{tag}", headers=ACCEPT)
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response
+        return str(response.headers["Docker-Content-Digest"])
+
+
+def layout_digest(layout: Path) -> str:
+    index = json.loads((layout / "index.json").read_bytes())
+    return str(index["manifests"][0]["digest"])
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("copy-creds") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pushed(auth_registry: RegistryServer, layout: Path) -> str:
+    """The 3-platform image on the Basic-auth registry as ``it-copy-creds/source:v1``."""
+    return push_image(auth_registry, layout, "latest", "it-copy-creds/source:v1", creds=ALICE)
+
+
+def test_copy_with_src_creds(
+    auth_registry: RegistryServer, pushed: str, tmp_path: Path
+) -> None:
+    source = f"docker://{auth_registry.host}/it-copy-creds/source:v1"
+    out = tmp_path / "out"
+    digest = copy("--all", "--src-creds", ALICE_CREDS, source, f"oci:{out}:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest == pushed
+    index = json.loads((out / "index.json").read_bytes())
+    assert [m["digest"] for m in index["manifests"]] == [pushed]
+    top = (out / "blobs" / "sha256" / pushed.removeprefix("sha256:")).read_bytes()
+    assert "sha256:" + hashlib.sha256(top).hexdigest() == pushed
+
+
+def test_copy_with_dest_creds(
+    auth_registry: RegistryServer, layout: Path, tmp_path: Path
+) -> None:
+    repository = "it-copy-creds/dest"
+    digest = copy("--all", "--dest-creds", ALICE_CREDS, f"oci:{layout}:latest",
+                  f"docker://{auth_registry.host}/{repository}:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest == layout_digest(layout)
+    assert served_digest(auth_registry, repository, "v1") == digest
+
+
+def test_copy_with_an_authfile_on_both_sides(
+    auth_registry: RegistryServer, pushed: str, tmp_path: Path
+) -> None:
+    authfile = tmp_path / "auth.json"
+    authfile.write_text(json.dumps(
+        {"auths": {auth_registry.host: {"auth": base64.b64encode(ALICE_CREDS.encode()).decode()}}}
+    ))
+    host = auth_registry.host
+    digest = copy("--all", "--authfile", str(authfile),
+                  f"docker://{host}/it-copy-creds/source:v1",
+                  f"docker://{host}/it-copy-creds/from-authfile:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest == pushed
+    assert served_digest(auth_registry, "it-copy-creds/from-authfile", "v1") == pushed
+
+    # the file's credentials are the ones used: a wrong password in it is refused
+    wrong_auth = base64.b64encode(f"alice:{WRONG_PASSWORD}".encode()).decode()
+    authfile.write_text(json.dumps({"auths": {host: {"auth": wrong_auth}}}))
+    refused = spyglass("copy", "-q", "--all", "--retry-times", "0", "--authfile", str(authfile),
+                       f"docker://{host}/it-copy-creds/source:v1", f"oci:{tmp_path / 'out'}:v1")
+    assert "wants valid credentials" in refused.error_line()
+    assert wrong_auth not in refused.stderr
+
+
+def _sides(
+    side: str, host: str, layout: Path, tmp_path: Path
+) -> tuple[str, str, str]:
+    """(source, destination, destination repository) with the registry on ``side``."""
+    repository = f"it-copy-creds/wrong-{side}"
+    if side == "src":
+        return (f"docker://{host}/it-copy-creds/source:v1", f"oci:{tmp_path / 'out'}:v1",
+                repository)
+    return f"oci:{layout}:latest", f"docker://{host}/{repository}:v1", repository
+
+
+@pytest.mark.parametrize("side", ["src", "dest"])
+def test_wrong_credentials_are_one_sentence_without_the_password(
+    side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
+) -> None:
+    host = auth_registry.host
+    source, destination, repository = _sides(side, host, layout, tmp_path)
+
+    wrong = spyglass("copy", "-q", "--all", "--retry-times", "0", f"--{side}-creds",
+                     f"alice:{WRONG_PASSWORD}", source, destination)
+    line = wrong.error_line()  # exit status 1, one line, nothing on stdout, no password
+    assert "wants valid credentials" in line and host in line, line
+
+    # without -q the progress lines come first, the error is still one last line
+    loud = spyglass("copy", "--all", "--retry-times", "0", f"--{side}-creds",
+                    f"alice:{WRONG_PASSWORD}", source, destination)
+    assert loud.returncode == 1 and loud.stdout == b""
+    # (which blob's lookup fails first varies: blobs are looked up in parallel)
+    last = loud.stderr.splitlines()[-1]
+    assert last.startswith("spyglass: ") and last.endswith("."), loud.stderr
+    assert "wants valid credentials" in last, loud.stderr
+    assert sum(text.startswith("spyglass: ") for text in loud.stderr.splitlines()) == 1
+
+    missing = spyglass("copy", "-q", "--all", "--retry-times", "0", source, destination)
+    assert f"spyglass login {host}" in missing.error_line()
+
+    if side == "dest":
+        assert served_digest(auth_registry, repository, "v1") is None
+    else:
+        index = tmp_path / "out" / "index.json"
+        assert not index.exists() or json.loads(index.read_bytes())["manifests"] == []
+
+
+@pytest.mark.parametrize("side", ["src", "dest"])
+def test_the_credentials_hint_names_an_option_copy_accepts(
+    side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
+) -> None:
+    source, destination, _ = _sides(side, auth_registry.host, layout, tmp_path)
+    line = spyglass("copy", "-q", "--all", "--retry-times", "0", f"--{side}-creds",
+                    f"alice:{WRONG_PASSWORD}", source, destination).error_line()
+    assert f"--{side}-creds" in line, line
+    assert "pass --creds" not in line, line

@@ -1,0 +1,472 @@
+"""Copy options of the engine (core/copy.py): which instances of a list, index-only,
+format refusals, the compression level, parallel transfers, and the terminal
+progress bar of ``spyglass copy`` that shows them.
+
+The destination is :class:`MemoryDestination`, an in-memory ImageDestination
+that verifies every blob as it arrives (a copy of the one test_copy.py uses,
+kept here so the two files can change independently).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import random
+import re
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    BlobStarted,
+    CopyOptions,
+    Finished,
+    ManifestWritten,
+    Planned,
+    copy_image,
+    execute,
+    plan_copy,
+)
+from spyglass.core.digest import Digest, Readable
+from spyglass.core.errors import DigestMismatch, SizeMismatch, Unsupported
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from spyglass.core.platform import Platform, host_platform
+from spyglass.core.transports import open_source
+from tests.helpers.imagebuild import (
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    build_config,
+    dump_json,
+    multi_platform_layout,
+)
+
+
+class MemoryDestination:
+    """An ImageDestination keeping blobs and manifests in dicts, verifying what it gets."""
+
+    def __init__(self, *, lists: bool = True) -> None:
+        self.description = "memory:"
+        self.supported_manifest_types: tuple[str, ...] = ()
+        self.accepts_lists = lists
+        self.desired_layer_compression: str | None = None
+        self.blobs: dict[Digest, bytes] = {}
+        self.manifests: dict[Digest, tuple[bytes, str]] = {}
+        self.committed: tuple[Descriptor, bytes] | None = None
+        self.aborted = False
+        self.lock = threading.Lock()
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        return None
+
+    def put_blob(self, stream: Readable, *, media_type: str, digest: Digest | None,
+                 size: int | None, cancel: CancelToken | None = None,
+                 progress: Any = None) -> Descriptor:
+        parts = []
+        while chunk := stream.read(65536):
+            parts.append(chunk)
+            if progress:
+                progress(len(chunk))
+        data = b"".join(parts)
+        actual = Digest.of(data)
+        if digest is not None and actual != digest:
+            raise DigestMismatch(f"memory: {actual} != {digest}")
+        if size is not None and len(data) != size:
+            raise SizeMismatch("memory: size")
+        with self.lock:
+            self.blobs[actual] = data
+        return Descriptor(media_type, actual, len(data))
+
+    def put_manifest(self, raw: bytes, media_type: str, digest: Digest, *,
+                     cancel: CancelToken | None = None) -> None:
+        assert Digest.of(raw) == digest
+        self.manifests[digest] = (raw, media_type)
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        assert top.digest in self.manifests
+        self.committed = (top, raw)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Path:
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+def recorder() -> tuple[list[Any], Any]:
+    seen: list[Any] = []
+    lock = threading.Lock()
+
+    def record(event: Any) -> None:
+        with lock:
+            seen.append(event)
+
+    return seen, record
+
+
+def is_sentence(message: str) -> bool:
+    """One line ending in a full stop (it may begin with a lower-case transport name)."""
+    return bool(message) and message.endswith(".") and "\n" not in message
+
+
+# --------------------------------------------------------------------------- multi-arch
+
+
+def test_default_copy_of_a_list_writes_only_this_machines_image(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    raw_list, _ = source.get_manifest()
+    index = parse_manifest(raw_list)
+    assert isinstance(index, ImageIndex)
+    host = host_platform()
+    mine = [entry for entry in index.manifests
+            if entry.platform is not None and entry.platform.matches(host)]
+    if not mine:
+        pytest.skip(f"this machine ({host}) is none of the test image's platforms")
+    (entry,) = mine
+
+    dest = MemoryDestination()
+    options = CopyOptions()  # multi_arch="system", no platforms
+    assert options.multi_arch == "system" and options.platforms == ()
+    plan = plan_copy(source, dest, options)
+    assert plan.list_media_type is None
+    seen, record = recorder()
+    top = execute(plan, source, dest, options, events=record)
+
+    # one image, written as it is: the list entry's manifest, not a list
+    assert top.digest == entry.digest
+    assert dest.committed is not None
+    committed_top, raw = dest.committed
+    assert committed_top.digest == entry.digest
+    manifest = parse_manifest(raw)
+    assert isinstance(manifest, ImageManifest)
+    assert not media.is_index(committed_top.media_type)
+    assert list(dest.manifests) == [entry.digest]
+    assert Digest.of(raw_list) not in dest.manifests
+    # its config is this machine's; only its own blobs moved
+    config = json.loads(dest.blobs[manifest.config.digest])
+    assert (config["os"], config["architecture"]) == (host.os, host.architecture)
+    assert set(dest.blobs) == {manifest.config.digest, *(layer.digest for layer in manifest.layers)}
+    assert [e.digest for e in seen if isinstance(e, ManifestWritten)] == [entry.digest]
+    assert isinstance(seen[-1], Finished) and seen[-1].digest == entry.digest
+
+
+def test_index_only_writes_the_list_manifest_and_no_blobs(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    raw_list, list_type = source.get_manifest()
+    dest = MemoryDestination()
+    options = CopyOptions(multi_arch="index-only")
+    plan = plan_copy(source, dest, options)
+    assert plan.blobs == () and plan.instances == ()
+    assert any("only the list manifest" in note for note in plan.notes)
+    seen, record = recorder()
+    top = execute(plan, source, dest, options, events=record)
+
+    assert top.digest == Digest.of(raw_list)
+    assert dest.blobs == {}
+    assert dest.manifests == {Digest.of(raw_list): (raw_list, list_type)}
+    assert dest.committed is not None and dest.committed[1] == raw_list
+    assert not any(isinstance(e, BlobStarted | BlobDone) for e in seen)
+
+
+def test_index_only_is_refused_by_a_destination_without_lists(layout: Path) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination(lists=False)
+    with pytest.raises(Unsupported, match="cannot hold a manifest list") as caught:
+        plan_copy(source, dest, CopyOptions(multi_arch="index-only"))
+    message = str(caught.value)
+    assert is_sentence(message) and message.startswith("memory: "), message
+    assert dest.blobs == {} and dest.manifests == {} and dest.committed is None
+
+
+# --------------------------------------------------------------------------- v2s2 refusals
+
+
+def _artifact_layout(root: Path, config_type: str, artifact_type: str | None) -> str:
+    """A layout holding one OCI manifest with a config of ``config_type`` (and
+    ``artifactType`` if given) and one blob; returns the ``oci:`` name."""
+    builder = LayoutBuilder(root)
+    if config_type == media.OCI_CONFIG:
+        config_bytes = dump_json(build_config(ImageSpec(layers=[LayerSpec({})]), []))
+    else:
+        config_bytes = b"{}"
+    config = builder.add_blob(config_bytes)
+    payload = builder.add_blob(b'{"spdxVersion": "SPDX-2.3"}\n')
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": config_type, **config},
+        "layers": [{"mediaType": "application/spdx+json", **payload}],
+    }
+    if artifact_type is not None:
+        manifest["artifactType"] = artifact_type
+    builder.tag({"mediaType": media.OCI_MANIFEST, **builder.add_blob(dump_json(manifest))},
+                "artifact")
+    return f"oci:{root}:artifact"
+
+
+@pytest.mark.parametrize(
+    ("config_type", "artifact_type", "named"),
+    [
+        ("application/vnd.example.sbom.config.v1+json", None,
+         "application/vnd.example.sbom.config.v1+json"),
+        (media.OCI_EMPTY, "application/spdx+json", "application/spdx+json"),
+        (media.OCI_CONFIG, "application/vnd.example.signed-image", "vnd.example.signed-image"),
+    ],
+    ids=["config-type", "empty-config-artifact-type", "image-config-artifact-type"],
+)
+def test_v2s2_refuses_an_oci_artifact_naming_why(
+    tmp_path: Path, config_type: str, artifact_type: str | None, named: str
+) -> None:
+    source = open_source(_artifact_layout(tmp_path / "a", config_type, artifact_type))
+    dest = MemoryDestination()
+    with pytest.raises(Unsupported) as caught:
+        plan_copy(source, dest, CopyOptions(format="v2s2"))
+    message = str(caught.value)
+    assert is_sentence(message), message
+    assert "OCI artifact" in message and "Docker schema 2 cannot represent it" in message
+    assert named in message
+    assert dest.blobs == {} and dest.manifests == {}
+    # the same artifact copies as it is without the conversion
+    copy_image(source, dest, CopyOptions())
+    assert dest.committed is not None
+
+
+def test_v2s2_refuses_recompressing_gzip_layers_to_zstd(layout: Path) -> None:
+    # test_copy.py covers a zstd *source*; here the zstd would come from recompression
+    source = open_source(f"oci:{layout}:latest")
+    dest = MemoryDestination()
+    options = CopyOptions(format="v2s2", compression="zstd",
+                          platforms=(Platform.parse("linux/amd64"),))
+    with pytest.raises(Unsupported) as caught:
+        plan_copy(source, dest, options)
+    message = str(caught.value)
+    assert is_sentence(message), message
+    assert "zstd" in message and "Docker schema 2 cannot hold" in message
+    assert dest.blobs == {} and dest.manifests == {}
+
+
+# --------------------------------------------------------------------------- compression level
+
+
+def _compressible_text(size: int) -> bytes:
+    """``size`` bytes of text made of a few dozen words in a seeded random order."""
+    rng = random.Random(20240102)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+             "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau",
+             "upsilon", "phi", "chi", "psi", "omega", "container", "image", "layer", "blob",
+             "manifest", "registry", "digest"]
+    out = bytearray()
+    while len(out) < size:
+        out += (" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) + ".\n").encode()
+    return bytes(out[:size])
+
+
+def _one_layer_image(root: Path, layer: bytes, diff_id: str) -> str:
+    builder = LayoutBuilder(root)
+    blob = builder.add_blob(layer)
+    config = builder.add_blob(dump_json(build_config(ImageSpec(layers=[LayerSpec({})]),
+                                                     [diff_id])))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config},
+        "layers": [{"mediaType": media.OCI_LAYER_GZIP, **blob}],
+    }
+    builder.tag({"mediaType": media.OCI_MANIFEST, **builder.add_blob(dump_json(manifest))},
+                "text")
+    return f"oci:{root}:text"
+
+
+def test_compression_level_changes_the_zstd_blob(tmp_path: Path) -> None:
+    plain = _compressible_text(2 * 1024 * 1024)
+    diff_id = "sha256:" + hashlib.sha256(plain).hexdigest()
+    name = _one_layer_image(tmp_path / "text", gzip.compress(plain, 6, mtime=0), diff_id)
+
+    written: dict[int, bytes] = {}
+    for level in (1, 19):
+        dest = MemoryDestination()
+        copy_image(open_source(name), dest, CopyOptions(compression="zstd",
+                                                        compression_level=level))
+        assert dest.committed is not None
+        manifest = parse_manifest(dest.committed[1])
+        assert isinstance(manifest, ImageManifest)
+        (layer,) = manifest.layers
+        assert layer.media_type == media.OCI_LAYER_ZSTD
+        data = dest.blobs[layer.digest]
+        assert layer.size == len(data)
+        unpacked = zstandard.ZstdDecompressor().stream_reader(data).read()
+        assert "sha256:" + hashlib.sha256(unpacked).hexdigest() == diff_id
+        written[level] = data
+
+    assert len(written[19]) < len(written[1]) * 0.9, {k: len(v) for k, v in written.items()}
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+class _SlowStream:
+    def __init__(self, inner: Any, delay: float) -> None:
+        self._inner = inner
+        self._delay = delay
+
+    def read(self, n: int = -1) -> bytes:
+        time.sleep(self._delay)
+        return bytes(self._inner.read(n))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> _SlowStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _SlowLayers:
+    """A source whose layer streams sleep ``delay`` before every read."""
+
+    def __init__(self, inner: Any, delay: float) -> None:
+        self._inner = inner
+        self._delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
+        stream = self._inner.open_blob(descriptor, cancel=cancel)
+        if "layer" in descriptor.media_type:
+            return _SlowStream(stream, self._delay)
+        return stream
+
+
+def _platform_layers(layout: Path) -> dict[Digest, str]:
+    """The layers that belong to exactly one platform of the list, and that platform."""
+    source = open_source(f"oci:{layout}:latest")
+    index = parse_manifest(source.get_manifest()[0])
+    assert isinstance(index, ImageIndex)
+    owners: dict[Digest, set[str]] = {}
+    for entry in index.manifests:
+        child = parse_manifest(source.get_manifest(str(entry.digest))[0])
+        assert isinstance(child, ImageManifest)
+        for layer in child.layers:
+            owners.setdefault(layer.digest, set()).add(str(entry.platform))
+    own = {digest: next(iter(names)) for digest, names in owners.items() if len(names) == 1}
+    assert len(set(own.values())) == 3
+    return own
+
+
+def _overlaps_across_platforms(seen: list[Any], own: dict[Digest, str]) -> bool:
+    """True when a layer of one platform started before a layer of another was done."""
+    started: dict[Digest, int] = {}
+    done: dict[Digest, int] = {}
+    for position, event in enumerate(seen):
+        if isinstance(event, BlobStarted) and event.digest in own:
+            started[event.digest] = position
+        elif isinstance(event, BlobDone) and event.digest in own:
+            done[event.digest] = position
+    assert set(started) == set(done) == set(own)
+    return any(
+        started[b] < done[a]
+        for a in own for b in own
+        if a != b and own[a] != own[b] and started[a] < started[b]
+    )
+
+
+def test_blob_transfers_run_in_parallel_across_the_instances(layout: Path) -> None:
+    own = _platform_layers(layout)
+
+    seen, record = recorder()
+    source = _SlowLayers(open_source(f"oci:{layout}:latest"), delay=0.05)
+    dest = MemoryDestination()
+    copy_image(source, dest, CopyOptions(multi_arch="all", parallel=4), events=record)
+    assert dest.committed is not None
+    assert _overlaps_across_platforms(seen, own), [type(e).__name__ for e in seen]
+
+    # the contrast: one transfer at a time never overlaps
+    seen, record = recorder()
+    source = _SlowLayers(open_source(f"oci:{layout}:latest"), delay=0.05)
+    copy_image(source, MemoryDestination(), CopyOptions(multi_arch="all", parallel=1),
+               events=record)
+    assert not _overlaps_across_platforms(seen, own)
+
+
+# --------------------------------------------------------------------------- progress bar
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_terminal_progress_bar_and_copied_lines(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.cli import copy_cmd
+    from spyglass.cli.copy_cmd import Reporter
+
+    clock = iter(range(1000, 2000))  # one second per reading: the bar is never held back
+    monkeypatch.setattr(copy_cmd, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    blobs = [task.source for task in plan.blobs]
+    total = plan.total_bytes
+    assert len(blobs) == 4 and total == sum(blob.size for blob in blobs)
+
+    def size_text(count: int) -> str:
+        return f"{count} B" if count < 1024 else f"{count / 1024:.1f} KiB"
+
+    def bar(done: int) -> str:
+        filled = int(30 * done / total)
+        shown = "#" * filled + "-" * (30 - filled)
+        return f"\r\x1b[K[{shown}] {size_text(done)} / {size_text(total)}"
+
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    assert out.getvalue() == f"\r\x1b[KCopying 4 blobs, {size_text(total)}\n"
+
+    expected_bars = []
+    finished = 0
+    for number, blob in enumerate(blobs):
+        reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
+        half = blob.size // 2
+        reporter(BlobProgress(blob.digest, half, blob.size))
+        expected_bars.append(bar(finished + half))
+        reporter(BlobProgress(blob.digest, blob.size, blob.size))
+        finished += blob.size
+        expected_bars.append(bar(finished))
+        written = Descriptor(blob.media_type, blob.digest, blob.size)
+        reporter(BlobDone(blob.digest, written, recompressed=number == 1))
+
+    text = out.getvalue()
+    for expected in expected_bars:
+        assert expected in text, (expected, text)
+    assert bar(total).startswith("\r\x1b[K[" + "#" * 30 + "] ")
+    assert text.count("\r\x1b[K[") == len(expected_bars)
+    assert re.search(r"\[#{1,29}-{1,29}\] ", text), "no partly filled bar"
+    assert "Copying blob" not in text  # on a terminal the bar replaces those lines
+    for number, blob in enumerate(blobs):
+        suffix = " (recompressed)" if number == 1 else ""
+        assert f"\r\x1b[KCopied blob {blob.digest.short}{suffix}\n" in text
+    assert text.endswith(f"{bar(total)}\r\x1b[KCopied blob {blobs[-1].digest.short}\n")
