@@ -296,6 +296,12 @@ def test_destination_names_are_suggested_and_described() -> None:
         == "oci:/tmp/l:a/b:v2"
     assert suggest_destination("oci:/x/my-layout:latest", DropPlace("registry", host="h:1")) \
         == "docker://h:1/my-layout:latest"
+    # docker save names images docker.io/library/NAME; other registries keep their path
+    assert suggest_destination("docker-archive:/x/d.tar:docker.io/library/tools:2024.1",
+                               DropPlace("registry", host="h:1")) == "docker://h:1/tools:2024.1"
+    assert suggest_destination("docker-archive:/x/d.tar:quay.io/library/tools:1",
+                               DropPlace("registry", host="h:1")) \
+        == "docker://h:1/library/tools:1"
     name, sentence = describe_name("docker://h:1/a:b")
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")

@@ -103,7 +103,10 @@ def _repository_and_tag(source: str) -> tuple[str, str]:
         ref = parsed.reference
         return ref.path, ref.tag or "latest"
     if isinstance(parsed, DockerArchiveName) and parsed.reference is not None:
-        return parsed.reference.path, parsed.reference.tag or "latest"
+        # docker save names images docker.io/library/NAME: suggest NAME, as for layouts
+        ref = parsed.reference
+        path = ref.path.removeprefix("library/") if ref.domain == "docker.io" else ref.path
+        return path, ref.tag or "latest"
     oci_ref = getattr(parsed, "ref", None)
     folder = _safe_repository(Path(getattr(parsed, "path", "image")).name)
     if isinstance(oci_ref, str) and oci_ref:
@@ -168,9 +171,12 @@ def describe_name(text: str) -> tuple[ImageName | None, str]:
         return name, f"The OCI image layout in {name.path}{ref} (made if the folder is empty)."
     if isinstance(name, DirName):
         return name, f"A dir: layout in {name.path}."
+    # archives are written whole (as skopeo writes them): say so, since a drop on an
+    # archive in the places tree could look like adding to it
+    replaced = "An archive already there is replaced whole; the images in it are not kept."
     if isinstance(name, OCIArchiveName):
-        return name, f"An OCI layout tarball at {name.path}."
-    return name, f"A docker save tarball at {name.path}."
+        return name, f"An OCI layout tarball at {name.path}. {replaced}"
+    return name, f"A docker save tarball at {name.path}. {replaced}"
 
 
 # ---------------------------------------------------------------------------- opening

@@ -1,0 +1,638 @@
+"""The Transfers panel's columns and Details, and dragging images between the window's places.
+
+The progress tests run the window's real :class:`TransferManager` with the copy
+job replaced by a script (:class:`ScriptedCopy`): the test hands the manager's
+own event callback the engine's events, so the Tally, the coalescing and the
+model are the app's, while the Tally's clock is the test's. The drag tests
+press and move the mouse on the views' viewports; the platform's drag itself
+(``QDrag.exec``) is recorded instead of run. The drop tests drop on the
+registries tree and on archives in the places tree.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import media
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    BlobSkipped,
+    BlobStarted,
+    BlobTask,
+    CopyEvent,
+    CopyOptions,
+    CopyPlan,
+    Failed,
+    Finished,
+    InstancePlan,
+    Planned,
+    copy_image,
+)
+from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
+from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.transports import open_destination, open_source
+from spyglass.gui import dragdrop, transfers
+from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
+from spyglass.gui.dragdrop import image_from_mime, image_mime
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
+from spyglass.gui.transfers import Transfer, TransferState
+from tests.gui.conftest import RegistryFacts
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    add_registry,
+    show_image,
+    wait_listed,
+    wait_repositories,
+    wait_tags,
+)
+from tests.helpers.registry import RegistryServer
+
+pytestmark = pytest.mark.gui
+
+COPY_MS = WAIT_MS * 4
+MiB = 1024 * 1024
+
+
+# -- a copy job the test drives
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedCopy:
+    """Stands in for ``run_copy`` on the transfer's worker thread.
+
+    It hands the manager's event callback (the one that feeds the transfer's
+    Tally and wakes the GUI thread) to the test, then waits until the test says
+    how the copy ends: with a descriptor (done) or an exception (failed). The
+    test calls the callback on the GUI thread, so that each step's events are
+    all in the Tally before the manager takes its one snapshot of them.
+    """
+
+    def __init__(self) -> None:
+        self.events: Callable[[CopyEvent], None] | None = None
+        self._ending: queue.Queue[Descriptor | BaseException] = queue.Queue()
+
+    def __call__(self, _openers: object, _request: CopyRequest, _prepared: object,
+                 events: Callable[[CopyEvent], None], cancel: Any) -> Descriptor:
+        self.events = events
+        while True:
+            try:
+                ending = self._ending.get(timeout=0.05)
+            except queue.Empty:
+                cancel.check()  # the window closing cancels the transfer
+                continue
+            if isinstance(ending, BaseException):
+                raise ending
+            return ending
+
+    def finish(self, result: Descriptor | BaseException) -> None:
+        self._ending.put(result)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedCopy:
+    script = ScriptedCopy()
+    monkeypatch.setattr(transfers, "run_copy", script)
+    return script
+
+
+SOURCE = "docker://registry.example/team/app:2.0"
+"""The scripted copies' source: never opened (the script stands in for the copy)."""
+
+
+def start_scripted(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
+                   clock: FakeClock, folder: Path) -> Transfer:
+    transfer = window.copying.start(CopyRequest(SOURCE, f"oci:{folder / 'mirror'}:app:2.0",
+                                                CopyOptions(), label="team/app:2.0"))
+    transfer.tally.clock = clock  # before any event: every snapshot is on the test's clock
+    qtbot.waitUntil(lambda: script.events is not None, timeout=WAIT_MS)
+    return transfer
+
+
+def feed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
+         *events: CopyEvent) -> None:
+    """Hand ``events`` to the manager's callback at once; wait for the one update they cause."""
+    assert script.events is not None
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
+        for event in events:
+            script.events(event)
+
+
+def blob(name: str, size: int, media_type: str = media.OCI_LAYER_GZIP) -> Descriptor:
+    return Descriptor(media_type, Digest.of(name.encode()), size)
+
+
+def plan_of(config: Descriptor, *layers: Descriptor,
+            recompress: tuple[Descriptor, ...] = ()) -> CopyPlan:
+    """A real plan of one image (what ``Planned`` carries); ``recompress`` go to zstd."""
+    squeezed = {layer.digest for layer in recompress}
+    manifest = ImageManifest(media.OCI_MANIFEST, config, tuple(layers),
+                             Digest.of(b"manifest"), b"{}")
+    tasks = tuple(
+        BlobTask(layer, media.OCI_LAYER_ZSTD, "zstd") if layer.digest in squeezed
+        else BlobTask(layer, layer.media_type)
+        for layer in layers)
+    instance = InstancePlan(manifest, None, media.OCI_MANIFEST,
+                            BlobTask(config, config.media_type), tasks)
+    return CopyPlan(SOURCE, "oci:/tmp/mirror:app:2.0", manifest, (instance,), None, False)
+
+
+def written(descriptor: Descriptor) -> Descriptor:
+    return Descriptor(media.OCI_LAYER_ZSTD, Digest.of(b"zstd " + str(descriptor.digest).encode()),
+                      descriptor.size // 2)
+
+
+def row_texts(window: MainWindow, transfer: Transfer) -> dict[str, str]:
+    model = window.copying.panel.model
+    row = window.copying.manager.row_of(transfer)
+    return {name: model.data(model.index(row, column))
+            for name, column in (("state", STATE), ("progress", PROGRESS), ("bytes", BYTES),
+                                 ("speed", SPEED), ("eta", ETA))}
+
+
+# -- 1. Bytes, Speed and ETA
+
+
+def test_bytes_speed_and_eta_follow_the_tally_on_its_clock(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock(1000.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    assert row_texts(window, transfer) == {
+        "state": "Planning…", "progress": "", "bytes": "", "speed": "", "eta": ""}
+
+    config = blob("config", 4 * MiB, media.OCI_CONFIG)
+    layer = blob("layer", 296 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobStarted(layer.digest, layer.size, layer.media_type))
+    assert transfer.state is TransferState.COPYING
+    # nothing moved yet: no speed, so no ETA either
+    assert row_texts(window, transfer) == {
+        "state": "Copying", "progress": "0 %", "bytes": "0 B / 300 MiB", "speed": "",
+        "eta": ""}
+
+    clock.now = 1002.0  # 3 MiB in 2 s
+    feed(qtbot, window, scripted, BlobProgress(config.digest, 2 * MiB, config.size),
+         BlobProgress(layer.digest, 1 * MiB, layer.size))
+    assert row_texts(window, transfer) == {
+        "state": "Copying", "progress": "1 %", "bytes": "3.0 MiB / 300 MiB",
+        "speed": "1.5 MiB/s", "eta": "3 min 18 s"}  # 297 MiB at 1.5 MiB/s
+
+    clock.now = 1004.0  # 5 MiB more in the last 2 s; the sample at 1000 s is out of the window
+    feed(qtbot, window, scripted, BlobProgress(config.digest, 4 * MiB, config.size),
+         BlobProgress(layer.digest, 4 * MiB, layer.size))
+    assert transfer.snapshot.speed == pytest.approx(2.5 * MiB)
+    assert row_texts(window, transfer) == {
+        "state": "Copying", "progress": "3 %", "bytes": "8.0 MiB / 300 MiB",
+        "speed": "2.5 MiB/s", "eta": "1 min 57 s"}  # 292 MiB at 2.5 MiB/s: 116.8 s
+
+    clock.now = 1010.0
+    feed(qtbot, window, scripted,
+         BlobDone(config.digest, config, False),
+         BlobProgress(layer.digest, layer.size, layer.size),
+         BlobDone(layer.digest, layer, False),
+         Finished(Digest.of(b"manifest"), media.OCI_MANIFEST))
+    # the copy began (as far as the row can tell) 125 s before it ends
+    transfer.started = time.monotonic() - 125
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    assert transfer.state is TransferState.DONE
+    assert row_texts(window, transfer) == {
+        "state": "Done", "progress": "100 %", "bytes": "300 MiB / 300 MiB",
+        "speed": "in 2 min 05 s", "eta": ""}
+    assert window.copying.panel.summary.text() == "1 finished"
+
+
+def test_a_stalled_copy_shows_no_speed_and_no_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock(50.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    layer = blob("layer", 10 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), layer)),
+         BlobStarted(layer.digest, layer.size, layer.media_type))
+    clock.now = 51.0
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
+    assert row_texts(window, transfer)["speed"] == "5.0 MiB/s"
+    assert row_texts(window, transfer)["eta"] == "1 s"
+    # five seconds without a byte: the window of samples holds only the same count
+    clock.now = 56.0
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
+    texts = row_texts(window, transfer)
+    assert texts["bytes"] == "5.0 MiB / 10.0 MiB"
+    assert (texts["speed"], texts["eta"]) == ("", "")
+    assert window.copying.panel.summary.text() == "1 running"
+
+
+# -- 2. Details
+
+
+def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config = blob("config", 1500, media.OCI_CONFIG)
+    mounted, squeezed, present, broken = (blob(n, 3 * MiB) for n in
+                                          ("mounted", "squeezed", "present", "broken"))
+    plan = plan_of(config, mounted, squeezed, present, broken, recompress=(squeezed,))
+    feed(qtbot, window, scripted, Planned(plan))
+    panel = window.copying.panel
+    panel.select(transfer)
+    qtbot.mouseClick(panel.details_button, Qt.MouseButton.LeftButton)
+    [details] = panel.details
+    assert isinstance(details, TransferDetailsDialog) and details.transfer is transfer
+    assert set(details.outcomes().values()) == {"not started"}
+    assert details.error_label.isHidden()
+
+    clock.now += 1
+    feed(qtbot, window, scripted,
+         BlobSkipped(config.digest, config.size, "mounted"),
+         BlobSkipped(mounted.digest, mounted.size, "mounted"),
+         BlobStarted(squeezed.digest, squeezed.size, squeezed.media_type),
+         BlobDone(squeezed.digest, written(squeezed), True),
+         BlobSkipped(present.digest, present.size, "exists"),
+         BlobStarted(broken.digest, broken.size, broken.media_type),
+         BlobProgress(broken.digest, broken.size // 4, broken.size))
+    # the dialog follows the transfer while it is open
+    assert details.outcomes() == {
+        str(config.digest): "mounted from another repository",
+        str(mounted.digest): "mounted from another repository",
+        str(squeezed.digest): "recompressed",
+        str(present.digest): "skipped (already there)",
+        str(broken.digest): "copying (25 %)",
+    }
+    rows = {details.blobs.topLevelItem(i).text(0): details.blobs.topLevelItem(i)
+            for i in range(details.blobs.topLevelItemCount())}
+    assert rows[str(squeezed.digest)].text(1) == "3.0 MiB"
+    assert rows[str(config.digest)].toolTip(1) == "1,500 bytes"
+    assert rows[str(config.digest)].toolTip(2) == media.OCI_CONFIG
+
+    sentence = "The registry registry.example closed the connection while sending a blob."
+    clock.now += 1
+    feed(qtbot, window, scripted, Failed(sentence))
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
+        scripted.finish(SpyglassError(sentence))
+    assert transfer.state is TransferState.FAILED
+    assert transfer.error == sentence
+    assert details.error_label.text() == sentence
+    assert not details.error_label.isHidden()
+    assert "State: failed" in details.heading.text()
+    outcomes = details.outcomes()
+    assert outcomes[str(broken.digest)] == "interrupted"
+    assert outcomes[str(squeezed.digest)] == "recompressed"
+    assert outcomes[str(mounted.digest)] == "mounted from another repository"
+    assert row_texts(window, transfer)["state"] == f"Failed: {sentence}"
+    assert row_texts(window, transfer)["eta"] == ""
+    details.close()
+    qtbot.waitUntil(lambda: not panel.details, timeout=WAIT_MS)
+
+
+def core_copy(source: str, destination: str, options: CopyOptions | None = None) -> None:
+    src, dst = open_source(source), open_destination(destination)
+    try:
+        copy_image(src, dst, options or CopyOptions())
+    finally:
+        dst.close()
+        src.close()
+
+
+def run_in_window(qtbot: QtBot, window: MainWindow, request: CopyRequest) -> Transfer:
+    transfer = window.copying.start(request)
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+    return transfer
+
+
+def test_a_real_copy_within_a_registry_mounts_and_recompresses(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, registry_binary: str) -> None:
+    with RegistryServer(binary=registry_binary) as server:
+        add_registry(qtbot, window, server.host, insecure=True)
+        run_in_window(qtbot, window, CopyRequest(
+            f"oci:{sample.layout}:spyglass-demo:1.0", f"docker://{server.host}/demo/app:1.0",
+            CopyOptions(multi_arch="all")))
+        transfer = run_in_window(qtbot, window, CopyRequest(
+            f"docker://{server.host}/demo/app:1.0", f"docker://{server.host}/mirror/app:1.0",
+            CopyOptions(multi_arch="all", compression="zstd")))
+        details = window.copying.panel.show_details(transfer)
+        assert details is not None
+        outcomes = details.outcomes()
+        for image in sample.images.values():
+            # configs are the same bytes: the registry mounts them from demo/app
+            assert outcomes[image.manifest["config"]["digest"]] \
+                == "mounted from another repository"
+            for digest in image.layer_digests:
+                assert outcomes[digest] == "recompressed"
+        assert details.error_label.isHidden()
+        model = window.copying.panel.model
+        row = window.copying.manager.row_of(transfer)
+        assert model.data(model.index(row, STATE)) == "Done"
+        assert model.data(model.index(row, ETA)) == ""
+        assert model.data(model.index(row, SPEED)).startswith("in ")
+        details.close()
+
+
+# -- 3. drag sources
+
+
+@dataclass(frozen=True)
+class StartedDrag:
+    """What a view put on a drag it started."""
+
+    source: QObject | None
+    formats: list[str]
+    payload: dict[str, Any]
+    text: str
+    image: DraggedImage | None
+
+
+@pytest.fixture
+def drags(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[StartedDrag]]:
+    """Drags the views start, recorded where the platform would run them."""
+    started: list[StartedDrag] = []
+
+    class RecordingDrag(QDrag):
+        def exec(self, *_actions: Any) -> Qt.DropAction:  # type: ignore[override]
+            mime = self.mimeData()
+            started.append(StartedDrag(self.source(), list(mime.formats()),
+                                       json.loads(bytes(mime.data(MIME_TYPE).data())),
+                                       mime.text(), image_from_mime(mime)))
+            return Qt.DropAction.CopyAction
+
+    monkeypatch.setattr(dragdrop, "QDrag", RecordingDrag)
+    yield started
+
+
+def mouse_drag(qtbot: QtBot, view: QAbstractItemView, index: QModelIndex,
+               distance: int | None = None) -> None:
+    """Press on ``index``, move ``distance`` pixels (enough to start a drag) and let go."""
+    assert index.isValid()
+    view.scrollTo(index)
+    viewport = view.viewport()
+    start = view.visualRect(index).center()
+    assert viewport.rect().contains(start), "the row is not on screen"
+    step = distance if distance is not None else QApplication.startDragDistance() + 3
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(step, 2))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(step, 2))
+
+
+def expand_repository(qtbot: QtBot, window: MainWindow, host: str,
+                      repository: str) -> list[str]:
+    registries = window.registries
+    assert repository in wait_repositories(qtbot, window, host)
+    repo = registries.model.repository_index(host, repository)
+    registries.tree.expand(repo)
+    registries.model.fetchMore(repo)
+    return wait_tags(qtbot, window, host, repository)
+
+
+def test_dragging_a_tag_from_the_registries_tree_carries_its_name(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        drags: list[StartedDrag]) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    assert "1.9" in expand_repository(qtbot, window, host, "demo/app")
+    model, tree = window.registries.model, window.registries.tree
+    # a repository row is a place to drop on, not an image to drag
+    mouse_drag(qtbot, tree, model.repository_index(host, "demo/app"))
+    assert drags == []
+    mouse_drag(qtbot, tree, model.tag_index(host, "demo/app", "1.9"))
+    [drag] = drags
+    assert drag.source in (tree, tree.viewport())
+    assert MIME_TYPE in drag.formats and "text/plain" in drag.formats
+    assert drag.payload == {"name": f"docker://{host}/demo/app:1.9", "label": "demo/app:1.9",
+                            "platform": ""}
+    assert drag.text == f"docker://{host}/demo/app:1.9"
+    assert drag.image == DraggedImage(f"docker://{host}/demo/app:1.9", "demo/app:1.9")
+
+
+def open_repository_page(qtbot: QtBot, window: MainWindow, host: str,
+                         repository: str) -> list[str]:
+    registries = window.registries
+    tags = expand_repository(qtbot, window, host, repository)
+    registries.tree.setCurrentIndex(registries.model.repository_index(host, repository))
+    assert window.content.currentWidget() is registries.repository_page
+    page = registries.repository_page
+    qtbot.waitUntil(lambda: len(page.tag_texts()) == len(tags), timeout=WAIT_MS)
+    return list(page.tag_texts())
+
+
+def test_dragging_a_row_of_the_tag_table_carries_that_tag(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        drags: list[StartedDrag]) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    texts = open_repository_page(qtbot, window, host, "demo/app")
+    page = window.registries.repository_page
+    index = page.proxy.index(texts.index("1.2"), 0, page.table.rootIndex())
+    # a press and a wiggle shorter than the drag distance is a click, not a drag
+    mouse_drag(qtbot, page.table, index, distance=1)
+    assert drags == []
+    mouse_drag(qtbot, page.table, index)
+    [drag] = drags
+    assert drag.source in (page.table, page.table.viewport())
+    assert drag.image == DraggedImage(f"docker://{host}/demo/app:1.2", "demo/app:1.2")
+    assert drag.text == f"docker://{host}/demo/app:1.2"
+    # a sorted or filtered table still drags the row under the mouse
+    page.filter.setText("1.1")
+    qtbot.waitUntil(lambda: page.proxy.rowCount(page.table.rootIndex()) == 1,
+                    timeout=WAIT_MS)
+    mouse_drag(qtbot, page.table, page.proxy.index(0, 0, page.table.rootIndex()))
+    assert drags[-1].image == DraggedImage(f"docker://{host}/demo/app:1.10", "demo/app:1.10")
+
+
+def test_dragging_a_platform_row_carries_the_list_and_that_platform(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        drags: list[StartedDrag]) -> None:
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.platforms)
+    model = view.platforms.model
+    table = view.platforms.table
+    platforms = [str(s.descriptor.platform) for s in model.rows]
+    assert sorted(platforms) == sorted(sample.images)
+    for row, platform in enumerate(platforms):
+        mouse_drag(qtbot, table, model.index(row, 0))
+        drag = drags[-1]
+        assert drag.source in (table, table.viewport())
+        assert drag.payload == {
+            "name": f"oci:{sample.layout}:spyglass-demo:1.0",
+            "label": f"spyglass-demo:1.0 ({platform})",
+            "platform": platform,
+        }
+        assert drag.text == f"oci:{sample.layout}:spyglass-demo:1.0"
+    assert len(drags) == len(platforms)
+
+
+def test_dragging_an_image_from_the_places_tree(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        drags: list[StartedDrag]) -> None:
+    window.open_location(sample.layout, select=False)
+    wait_listed(qtbot, window)
+    places = window.places
+    # the layout's own row is not an image
+    mouse_drag(qtbot, window.tree, places.index(0, 0))
+    assert drags == []
+    mouse_drag(qtbot, window.tree, places.find_image("tools:2024.1"))
+    [drag] = drags
+    assert drag.image == DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+
+
+# -- 4. drop targets
+
+
+def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
+    """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
+    mime = image_mime(image)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(widget, QDragEnterEvent(position, Qt.DropAction.CopyAction, mime,
+                                                   buttons, keys))
+    move = QDragMoveEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys,
+                          QEvent.Type.DragMove)
+    QApplication.sendEvent(widget, move)
+    if not move.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(position), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def drop_on_row(qtbot: QtBot, window: MainWindow, view: QAbstractItemView,
+                index: QModelIndex, image: DraggedImage) -> CopyDialog:
+    assert index.isValid()
+    view.scrollTo(index)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drop_on(view.viewport(), view.visualRect(index).center(), image)
+    dialog = opened.args[0]
+    assert isinstance(dialog, CopyDialog)
+    return dialog
+
+
+def test_an_image_dropped_on_a_repository_or_its_tag_goes_to_that_repository(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    expand_repository(qtbot, window, host, "demo/app")
+    window.open_location(sample.layout, select=False)
+    wait_listed(qtbot, window)
+    image = window.copying._place_image(window.places.find_image("tools:2024.1"))
+    assert image is not None
+    registries = window.registries
+    model = registries.model
+    dialog = drop_on_row(qtbot, window, registries.tree,
+                         model.repository_index(host, "demo/app"), image)
+    assert dialog.source_edit.text() == f"oci:{sample.layout}:tools:2024.1"
+    # the repository dropped on, the source's tag
+    assert dialog.destination_edit.text() == f"docker://{host}/demo/app:2024.1"
+    assert dialog.destination_note.text() == \
+        f"The registry {host}, repository demo/app, tag 2024.1."
+    assert dialog.copy_button.isEnabled()
+    dialog.reject()
+    # a tag row stands for its repository: the dropped image keeps its own tag
+    dialog = drop_on_row(qtbot, window, registries.tree,
+                         model.tag_index(host, "demo/app", "1.9"), image)
+    assert dialog.destination_edit.text() == f"docker://{host}/demo/app:2024.1"
+    dialog.reject()
+    # an image from the registry itself, dropped on another repository
+    tag = window.copying._registry_image(model.tag_index(host, "demo/app", "1.10"))
+    assert tag is not None
+    dialog = drop_on_row(qtbot, window, registries.tree,
+                         model.repository_index(host, "other/tools"), tag)
+    assert dialog.source_edit.text() == f"docker://{host}/demo/app:1.10"
+    assert dialog.destination_edit.text() == f"docker://{host}/other/tools:1.10"
+    dialog.reject()
+    assert window.copying.manager.transfers == []
+
+
+@pytest.mark.parametrize(("transport", "note"), [
+    ("oci-archive", "An OCI layout tarball at"),
+    ("docker-archive", "A docker save tarball at"),
+])
+def test_an_image_dropped_on_an_archive_is_offered_into_that_archive(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, demo_registry: RegistryFacts,
+        tmp_path: Path, transport: str, note: str) -> None:
+    archive = tmp_path / f"{transport}.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"{transport}:{archive}:tools:2024.1")
+    window.open_location(sample.layout, select=False)
+    window.open_location(archive, select=False)
+    wait_listed(qtbot, window, 0)
+    wait_listed(qtbot, window, 1)
+    places = window.places
+    assert places.location_node(places.index(1, 0)).location.kind == transport
+    image = window.copying._place_image(places.find_image("spyglass-demo:1.0", 0))
+    assert image is not None
+    dialog = drop_on_row(qtbot, window, window.tree, places.index(1, 0), image)
+    assert dialog.destination_edit.text() == f"{transport}:{archive}:spyglass-demo:1.0"
+    assert dialog.destination_note.text().startswith(f"{note} {archive}. ")
+    assert "replaced whole" in dialog.destination_note.text()
+    assert dialog.copy_button.isEnabled()
+    dialog.reject()
+    # a registry's tag dropped on the archive's image row: named after its repository
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    expand_repository(qtbot, window, host, "demo/app")
+    image = window.copying._registry_image(
+        window.registries.model.tag_index(host, "demo/app", "1.9"))
+    assert image is not None
+    inside = places.index(0, 0, places.index(1, 0))
+    assert window.copying._place_image(inside) is not None  # an image row of the archive
+    dialog = drop_on_row(qtbot, window, window.tree, inside, image)
+    assert dialog.source_edit.text() == f"docker://{host}/demo/app:1.9"
+    assert dialog.destination_edit.text() == f"{transport}:{archive}:demo/app:1.9"
+    dialog.reject()
+
+
+
+def test_copying_into_a_dropped_on_archive_does_not_silently_lose_its_image(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    archive = tmp_path / "images.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}:tools:2024.1")
+    window.open_location(sample.layout, select=False)
+    window.open_location(archive, select=False)
+    wait_listed(qtbot, window, 0)
+    wait_listed(qtbot, window, 1)
+    places = window.places
+    assert places.find_image("tools:2024.1", 1).isValid()
+    image = window.copying._place_image(places.find_image("spyglass-demo:1.0", 0))
+    assert image is not None
+    dialog = drop_on_row(qtbot, window, window.tree, places.index(1, 0), image)
+    warned = "replace" in dialog.destination_note.text().lower()
+    qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        dialog.start()
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+    # the place is listed again after the copy, with the dropped image in it
+    qtbot.waitUntil(lambda: places.find_image("spyglass-demo:1.0", 1).isValid(),
+                    timeout=WAIT_MS)
+    kept = places.find_image("tools:2024.1", 1).isValid()
+    assert kept or warned, "the archive's tools:2024.1 was replaced without a word"
