@@ -1025,7 +1025,9 @@ def _transfer_blob(
         try:
             return _transfer_blob_once(task, source, destination, options, emit, cancel)
         except SpyglassError as error:
-            if attempt >= attempts or not worth_retrying(error) or cancel.cancelled:
+            if cancel.cancelled and not isinstance(error, Cancelled):
+                raise Cancelled() from error  # what broke was the cancel itself
+            if attempt >= attempts or not worth_retrying(error):
                 raise
             attempt += 1
             emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))

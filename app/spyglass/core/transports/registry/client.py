@@ -47,6 +47,7 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
+    Cancelled,
     ConnectionFailed,
     DigestMismatch,
     InvalidDigest,
@@ -268,8 +269,16 @@ class ResponseStream:
     #: Bodies at least this long are read from the socket directly.
     DIRECT_MIN: Final = 1024 * 1024
 
-    def __init__(self, response: httpx.Response, what: str) -> None:
+    def __init__(
+        self, response: httpx.Response, what: str, cancel: CancelToken | None = None
+    ) -> None:
         self._response = response
+        self._cancel = cancel
+        # cancelling shuts the socket down: a read blocked on a stalled server ends at once
+        self._abort_key = cancel.add_abort(self._abort) if cancel is not None else None
+        if cancel is not None and self._abort_key is None:
+            response.close()
+            raise Cancelled()
         # The body as it arrives (httpcore reads up to 64 KiB at a time), not
         # re-chunked by httpx, whose ByteChunker copies every byte again.
         self._chunks = response.iter_bytes()
@@ -376,13 +385,16 @@ class ResponseStream:
         try:
             received = receive(self._socket)
         except TimeoutError as exc:
+            self._check_cancelled(exc)
             raise ConnectionFailed(
                 f"{self._what} broke off: the registry stopped sending for too long."
             ) from exc
         except OSError as exc:
+            self._check_cancelled(exc)
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise ConnectionFailed(f"{self._what} broke off: {reason.rstrip('.')}.") from exc
         if not received:
+            self._check_cancelled(None)
             raise ConnectionFailed(
                 f"{self._what} broke off: the connection closed {self._remaining} bytes "
                 "before the end of the body."
@@ -398,11 +410,31 @@ class ResponseStream:
             self._done = True
             return b""
         except httpx.TransportError as exc:
+            self._check_cancelled(exc)
             raise ConnectionFailed(
                 f"{self._what} broke off: {_describe_transport_error(exc)}."
             ) from exc
 
+    def _check_cancelled(self, cause: BaseException | None) -> None:
+        """A read that failed because cancelling shut the socket is a cancellation."""
+        if self._cancel is not None and self._cancel.cancelled:
+            raise Cancelled() from cause
+
+    def _abort(self) -> None:
+        """Shut the body's socket down (from the cancelling thread): the plain socket
+        call, under any TLS layer, so a reader blocked in it wakes with an error."""
+        stream = self._response.extensions.get("network_stream")
+        get_extra_info = getattr(stream, "get_extra_info", None)
+        sock = get_extra_info("socket") if get_extra_info is not None else None
+        if isinstance(sock, socket.socket):
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
     def close(self) -> None:
+        if self._cancel is not None:
+            self._cancel.remove_abort(self._abort_key)
         self._response.close()
 
     def __enter__(self) -> ResponseStream:
@@ -931,7 +963,7 @@ class RegistryClient:
                     f'"{content_range}" instead of bytes {start}-.',
                     status=206,
                 )
-        return ResponseStream(response, what)
+        return ResponseStream(response, what, cancel)
 
     def delete_manifest(
         self, repository: str, digest: Digest, *, cancel: CancelToken | None = None

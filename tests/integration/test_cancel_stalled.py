@@ -1,0 +1,147 @@
+"""Cancelling a blob download from a registry that stopped sending ends it at once.
+
+The reader is blocked in a socket read, where no cancel token is checked; the
+token shuts the socket down instead of waiting out the 60 s read timeout.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import CopyOptions
+from spyglass.core.digest import Digest
+from spyglass.core.errors import Cancelled
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports import open_source
+from spyglass.core.transports.registry import RegistryOptions
+
+pytestmark = pytest.mark.integration
+
+BODY = 64 * 1024 * 1024
+SENT = 1024 * 1024
+DIGEST = Digest.of(b"never sent whole")
+
+
+class StallingRegistry:
+    """Answers ``/v2/`` like a registry; for a blob it sends the headers and 1 MiB of a
+    64 MiB body, then nothing, until the client goes away."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self.stalled = threading.Event()
+        self._threads: list[threading.Thread] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk or chunk[:1] == b"\x16":
+                        return  # gone, or a TLS hello: this server speaks plain HTTP only
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                request = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+                if len(request) < 2:
+                    return
+                if request[1] == "/v2/":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
+                                 b"registry/2.0\r\nContent-Length: 0\r\n\r\n")
+                    continue
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             b"Content-Length: %d\r\n\r\n" % BODY + bytes(SENT))
+                self.stalled.set()
+                try:
+                    while conn.recv(65536):
+                        pass  # hold the connection open, sending nothing
+                except OSError:
+                    pass
+                return
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.fixture
+def stalling() -> Iterator[StallingRegistry]:
+    server = StallingRegistry()
+    yield server
+    server.close()
+
+
+def test_cancel_ends_a_read_blocked_on_a_stalled_registry(stalling: StallingRegistry) -> None:
+    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
+                         RegistryOptions(tls_verify=False, retry_times=0))
+    token = CancelToken()
+    outcome: list[BaseException | int] = []
+
+    def read() -> None:
+        try:
+            with source.open_blob(Descriptor("application/octet-stream", DIGEST, BODY),
+                                  cancel=token) as stream:
+                total = 0
+                while chunk := stream.read(1024 * 1024):
+                    total += len(chunk)
+                outcome.append(total)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert stalling.stalled.wait(10), outcome
+    time.sleep(0.3)  # the reader has taken the 1 MiB sent and now waits in recv
+    assert reader.is_alive() and outcome == []
+    cancelled_at = time.monotonic()
+    token.cancel()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert time.monotonic() - cancelled_at < 5  # not the 60 s read timeout
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+
+
+def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
+    stalling: StallingRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine reports the cancel, not the connection error the shutdown caused."""
+    from spyglass.core.copy import BlobTask, _transfer_blob
+
+    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
+                         RegistryOptions(tls_verify=False, retry_times=0))
+
+    class Sink:
+        def reuse_blob(self, descriptor: Descriptor, *, cancel: object = None) -> None:
+            return None
+
+        def put_blob(self, stream: object, **_: object) -> Descriptor:
+            read = stream.read
+            while read(1024 * 1024):
+                pass
+            raise AssertionError("the stalled body cannot end")
+
+    token = CancelToken()
+    threading.Timer(0.5, token.cancel).start()
+    with pytest.raises(Cancelled):
+        _transfer_blob(
+            BlobTask(Descriptor("application/octet-stream", DIGEST, BODY),
+                     "application/octet-stream"),
+            source, Sink(), CopyOptions(retry_times=3), lambda event: None,  # type: ignore[arg-type]
+            token,
+        )
