@@ -141,7 +141,11 @@ class CopyDialog(QDialog):
         destination_box.setSpacing(2)
         destination_box.addWidget(self.destination_edit)
         destination_box.addWidget(self.destination_note)
-        form.addRow("&Destination:", destination_box)
+        # a row of a layout gets a label without a buddy: give it one, so that its
+        # mnemonic works (and the "&" is not shown)
+        destination_label = QLabel("&Destination:")
+        destination_label.setBuddy(self.destination_edit)
+        form.addRow(destination_label, destination_box)
         form.addRow("Platforms:", platforms)
         form.addRow("&Format:", self.format_combo)
         form.addRow("&Compression:", self.compression_combo)
