@@ -145,3 +145,91 @@ def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
             source, Sink(), CopyOptions(retry_times=3), lambda event: None,  # type: ignore[arg-type]
             token,
         )
+
+
+class SlowSecondAnswer:
+    """Plain HTTP with keep-alive: answers ``/v2/``; the first blob request at once with a
+    small body, and every later one on the same connection only after a pause."""
+
+    SMALL = b"small body, read through httpx"
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        blobs = 0
+        with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk or chunk[:1] == b"\x16":
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1]
+                if path == b"/v2/":
+                    body = b""
+                else:
+                    blobs += 1
+                    if blobs > 1:
+                        time.sleep(0.6)  # long enough for a cancel to land meanwhile
+                    body = self.SMALL
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
+                                 b"registry/2.0\r\nContent-Length: %d\r\n\r\n" % len(body)
+                                 + body)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> None:
+    """A body read through httpx hands its connection back to the pool the moment it
+    ends; cancelling that copy then must not shut down another request on it."""
+    server = SlowSecondAnswer()
+    try:
+        source = open_source(f"docker://{server.host}/app:v1",
+                             RegistryOptions(tls_verify=False, retry_times=0))
+        small = Descriptor("application/octet-stream", Digest.of(server.SMALL),
+                           len(server.SMALL))
+        token = CancelToken()
+        first = source.open_blob(small, cancel=token)
+        assert first.read() == server.SMALL  # the body has ended: its connection is free
+        connections = server.connections
+        second: list[bytes | BaseException] = []
+
+        def other_request() -> None:
+            try:
+                with source.open_blob(small) as stream:
+                    second.append(stream.read())
+            except BaseException as exc:
+                second.append(exc)
+
+        other = threading.Thread(target=other_request)
+        other.start()
+        time.sleep(0.25)  # the other request is waiting for its answer on that connection
+        token.cancel()  # the first stream is not closed yet, as in a copy cancelled then
+        other.join(10)
+        first.close()
+        assert server.connections == connections  # it did reuse the pooled connection
+        assert second == [server.SMALL]
+    finally:
+        server.close()

@@ -53,3 +53,20 @@ def test_a_reader_that_stops_early_is_no_error_message(tmp_path: Path) -> None:
     assert reader.wait(timeout=30) == 0
     assert b"Traceback" not in done.stderr
     assert b"internal error" not in done.stderr
+
+
+def test_a_closed_stdout_is_a_sentence(tmp_path: Path) -> None:
+    multi_platform_layout(tmp_path / "layout")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    spyglass = f"'{sys.executable}' -m spyglass"
+    layout = f"oci:{tmp_path / 'layout'}:latest"
+    done = subprocess.run(["sh", "-c", f"{spyglass} inspect --config '{layout}' >&-"],
+                          env=env, timeout=60, capture_output=True)
+    assert done.returncode == 1
+    assert done.stderr == b"spyglass: Cannot write the result: standard output is closed.\n"
+    # a command that writes nothing there runs as usual
+    out = tmp_path / "copy"
+    done = subprocess.run(["sh", "-c", f"{spyglass} copy -q '{layout}' 'oci:{out}:x' >&-"],
+                          env=env, timeout=60, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert (out / "index.json").exists()

@@ -8,6 +8,7 @@ exit status.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -48,7 +49,20 @@ def _open_window(argv: Sequence[str]) -> int:
     return run(list(argv))
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the program was started with it closed: writing the result
+    fails with a sentence (a command that writes nothing there is unaffected)."""
+
+    def write(self, text: str) -> int:
+        raise SpyglassError("Cannot write the result: standard output is closed.")
+
+    def flush(self) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
         return _open_window(args_list)
@@ -97,7 +111,8 @@ def run() -> NoReturn:
     except (BrokenPipeError, OSError):
         code = code or EXIT_ERROR
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.flush()
     except OSError:
         pass
     blobcache = sys.modules.get("spyglass.core.transports.registry.blobcache")

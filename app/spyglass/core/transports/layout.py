@@ -410,12 +410,15 @@ class OCILayoutDestination:
     appended.
 
     :meth:`abort` removes temporary files and takes back the blobs this copy
-    added (under the lock, leaving any an ``index.json`` entry names), so a
-    cancelled or failed copy leaves the layout as it was; ``index.json`` is
-    untouched. A concurrent copy that reused such a blob finds it gone when
-    it commits and fails with a sentence instead of naming a missing blob. A
-    layout folder the destination created is removed when nothing else was
-    put in it.
+    added (under the lock, leaving any an ``index.json`` entry leads to, and
+    all of them when some of the layout cannot be walked), so a cancelled or
+    failed copy leaves the layout as it was; ``index.json`` is untouched. A
+    concurrent Spyglass copy that reused such a blob finds it gone when it
+    commits and fails with a sentence instead of naming a missing blob.
+    Other tools (skopeo, umoci) take no lock: one writing into the same
+    layout at the same moment that reuses a blob this copy added and then
+    takes back could name a missing blob. A layout folder the destination
+    created is removed when nothing else was put in it.
 
     Only OCI manifests and indexes are stored, as containers/image's OCI
     destination does; skopeo (up to at least 1.9) skips ``index.json``
@@ -833,24 +836,27 @@ class OCILayoutDestination:
             return None
         assert isinstance(top, ImageIndex)
         used: set[Digest] = set()
-        pending = list(top.manifests)
+        # (descriptor, named by a list): what a list names must be a manifest we can walk
+        pending = [(entry, True) for entry in top.manifests]
         while pending:
-            entry = pending.pop()
+            entry, listed = pending.pop()
             if entry.digest in used:
                 continue
             used.add(entry.digest)
-            if not media.is_manifest(entry.media_type):
-                continue
+            if not listed:
+                continue  # a config or a layer
             try:
                 with (self.path / blob_path(entry.digest)).open("rb") as stream:
                     raw = stream.read(MAX_MANIFEST_SIZE + 1)
-                manifest = parse_manifest(raw, entry.media_type)
+                manifest = parse_manifest(raw, entry.media_type or None)
             except (OSError, SpyglassError):
                 return None
             if isinstance(manifest, ImageIndex):
-                pending.extend(manifest.manifests)
+                pending.extend((child, True) for child in manifest.manifests)
             elif isinstance(manifest, ImageManifest):
-                pending.extend((manifest.config, *manifest.layers))
+                pending.extend((blob, False) for blob in (manifest.config, *manifest.layers))
+            else:
+                return None  # schema 1 or another kind whose blobs are not walked here
         return used
 
     def _undo_creation(self) -> None:

@@ -274,11 +274,7 @@ class ResponseStream:
     ) -> None:
         self._response = response
         self._cancel = cancel
-        # cancelling shuts the socket down: a read blocked on a stalled server ends at once
-        self._abort_key = cancel.add_abort(self._abort) if cancel is not None else None
-        if cancel is not None and self._abort_key is None:
-            response.close()
-            raise Cancelled()
+        self._abort_key: int | None = None
         # The body as it arrives (httpcore reads up to 64 KiB at a time), not
         # re-chunked by httpx, whose ByteChunker copies every byte again.
         self._chunks = response.iter_bytes()
@@ -359,6 +355,14 @@ class ResponseStream:
         remaining = self._length - self._response.num_bytes_downloaded
         if remaining > 0 and not self._done:
             self._socket, self._remaining = sock, remaining
+            if self._cancel is not None:
+                # Cancelling shuts this socket down, so that a read blocked on a stalled
+                # server ends at once. Only here: a connection read directly is closed with
+                # the response, never handed to another request by the pool (one read
+                # through httpx may be, the moment its body ends).
+                self._abort_key = self._cancel.add_abort(self._abort)
+                if self._abort_key is None:
+                    raise Cancelled()
 
     def _recv(self, n: int) -> bytes:
         """Up to ``n`` bytes from the socket (fewer when fewer have arrived)."""
@@ -423,14 +427,12 @@ class ResponseStream:
     def _abort(self) -> None:
         """Shut the body's socket down (from the cancelling thread): the plain socket
         call, under any TLS layer, so a reader blocked in it wakes with an error."""
-        stream = self._response.extensions.get("network_stream")
-        get_extra_info = getattr(stream, "get_extra_info", None)
-        sock = get_extra_info("socket") if get_extra_info is not None else None
-        if isinstance(sock, socket.socket):
+        sock = self._socket
+        if sock is not None:
             try:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
-                pass  # already closed
+                pass  # already closed with the response
 
     def close(self) -> None:
         if self._cancel is not None:
