@@ -487,6 +487,8 @@ def plan_copy(
                 changed.append(plan.top.digest)
             for instance in plan.instances:
                 (changed if instance.changes else kept).append(instance.source.digest)
+            for digest in kept + changed:  # those not asked yet (a nested list's images)
+                ahead.start_attachments(digest)
             tasks, notes = plan_attachments(
                 source, destination, kept, changed, cancel=cancel, find=ahead.attachments
             )
