@@ -42,7 +42,11 @@ from spyglass.core.transports.registry.blobcache import (
     default_cache,
     set_default_cache,
 )
-from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+from spyglass.core.transports.registry.client import (
+    UPLOAD_CHUNK_SIZE,
+    HTTPPool,
+    RegistryClient,
+)
 from spyglass.core.transports.registry.destination import (
     RegistryDestination,
     open_registry_destination,
@@ -279,7 +283,17 @@ def test_monolithic_and_chunked_uploads_land(
     assert transport.methods("/blobs/uploads/") == {"POST": 1, "PATCH": 5, "PUT": 1}
     assert transport.body_bytes == len(other)
 
-    for blob in (data, other):
+    # unknown size, more than one first piece: one streamed PATCH, as docker pushes
+    streamed = os.urandom(UPLOAD_CHUNK_SIZE + 3 * 1024 * 1024 + 17)
+    transport.reset()
+    digest, size = client.upload_blob(repository, _Reader(streamed), None, None)
+    assert (digest, size) == (Digest.of(streamed), len(streamed))
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "PATCH": 1, "PUT": 1}
+    patch = next(r for r in transport.requests if r.method == "PATCH")
+    assert patch.headers["transfer-encoding"] == "chunked"
+    assert transport.body_bytes == len(streamed)
+
+    for blob in (data, other, streamed):
         assert client.blob_exists(repository, Digest.of(blob)) == len(blob)
         with client.open_blob(repository, Digest.of(blob)) as stream:
             assert stream.read() == blob
@@ -455,7 +469,16 @@ def test_a_mismatch_stores_no_blob(registry: RegistryServer) -> None:
     for session in _leftover_uploads(registry, "it-dest/mismatch-whole"):
         assert (session / "data").stat().st_size < len(data)
 
-    for repository in ("it-dest/mismatch-chunked", "it-dest/mismatch-whole"):
+    # streamed (more than the first piece): the PATCH's body breaks off before its end,
+    # so no PUT follows
+    longer = os.urandom(UPLOAD_CHUNK_SIZE + 1024 * 1024)
+    with pytest.raises(DigestMismatch):
+        client.upload_blob("it-dest/mismatch-streamed", _Reader(longer), wrong, None)
+    assert client.blob_exists("it-dest/mismatch-streamed", Digest.of(longer)) is None
+
+    for repository in (
+        "it-dest/mismatch-chunked", "it-dest/mismatch-whole", "it-dest/mismatch-streamed"
+    ):
         assert client.blob_exists(repository, Digest.of(data)) is None
         assert client.blob_exists(repository, wrong) is None
     assert not registry.blob_path(str(Digest.of(data))).exists()

@@ -1054,17 +1054,20 @@ class RegistryClient:
         *,
         cancel: CancelToken | None = None,
         progress: Callable[[int], None] | None = None,
-        chunk_size: int = UPLOAD_CHUNK_SIZE,
+        chunk_size: int | None = None,
     ) -> tuple[Digest, int]:
         """Upload a blob read from ``stream`` into ``repository``; return its digest and size.
 
         A ``POST`` without a body opens an upload session (and settles
         authentication for the ``pull,push`` scope). With ``digest`` and ``size``
         known, one ``PUT ?digest=`` then streams the whole blob (monolithic).
-        Otherwise the blob goes in ``PATCH`` requests of ``chunk_size`` bytes
-        (``Content-Range``, each to the ``Location`` the previous answer named) and
-        a closing ``PUT ?digest=`` with the sha256 computed while streaming; a
-        blob that fits in one chunk goes in that ``PUT`` alone.
+        Otherwise (a blob being recompressed, say) one ``PATCH`` streams it with
+        ``Transfer-Encoding: chunked``, as docker and containers/image push, and
+        a closing ``PUT ?digest=`` names the sha256 computed while streaming; a
+        blob of at most :data:`UPLOAD_CHUNK_SIZE` bytes goes in that ``PUT``
+        alone. With ``chunk_size`` the blob goes instead in ``PATCH`` requests of
+        that many bytes (``Content-Range``, each to the ``Location`` the previous
+        answer named), for registries or proxies that limit a request's size.
 
         The bytes are checked against ``digest`` and ``size`` (when given) as they
         flow, and the last piece is held back until the check passed, so a
@@ -1078,7 +1081,7 @@ class RegistryClient:
         host and port must equal the registry's) or not http(s) is refused with
         :class:`RegistryError`.
         """
-        if chunk_size < 1:
+        if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size}")
         target = f"{self.host}/{repository}"
         what = f"Uploading {f'the blob {digest}' if digest else 'a blob'} to {target}"
@@ -1106,6 +1109,11 @@ class RegistryClient:
                 self._put_whole(
                     session, _held_back(reader, progress), digest, size, what=what,
                     cancel=cancel,
+                )
+            elif chunk_size is None:
+                self._patch_streamed(
+                    session, reader, lambda: digest or _finished(hashing), what=what,
+                    cancel=cancel, progress=progress,
                 )
             else:
                 self._put_chunks(
@@ -1151,6 +1159,44 @@ class RegistryClient:
             content=body, ok=(201,), retries=0,
         )
         self._check_created(response, digest, what)
+
+    def _patch_streamed(
+        self,
+        session: _UploadSession,
+        reader: Readable,
+        final_digest: Callable[[], Digest],
+        *,
+        what: str,
+        cancel: CancelToken | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        """The blob in one streamed ``PATCH``, then ``PUT ?digest=``; a small one in the
+        ``PUT`` alone. A failing or mismatching stream breaks the ``PATCH`` off, so
+        the ``PUT`` that would complete the upload is never sent."""
+        with BUFFERS.lend(UPLOAD_CHUNK_SIZE) as buffer:
+            first, ended = _fill(reader, buffer)
+            if ended:
+                self._put_whole(
+                    session, _slices(first, progress), final_digest(), len(first),
+                    what=what, cancel=cancel,
+                )
+                return
+            sent = _Sent()
+            response = self.send(
+                "PATCH", session.location, what=what, cancel=cancel,
+                headers={"Content-Type": OCTET_STREAM},
+                content=_streamed(first, reader, buffer, sent, progress),
+                ok=(202, 204), retries=0,
+            )
+        response.close()
+        session.location = self._upload_location(response, what)
+        self._check_range(response, sent.count - 1, what)
+        response = self.send(
+            "PUT", _with_digest(session.location, final_digest()), what=what, cancel=cancel,
+            headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
+            content=b"", ok=(201,), retries=0,
+        )
+        self._check_created(response, final_digest(), what)
 
     def _put_chunks(
         self,
@@ -1479,6 +1525,36 @@ def _fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
             return buffer[:have], True
         have += count
     return buffer, False
+
+
+class _Sent:
+    """How many bytes a streamed request body has handed over so far."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _streamed(
+    first: memoryview,
+    reader: Readable,
+    buffer: memoryview,
+    sent: _Sent,
+    progress: Callable[[int], None] | None,
+) -> Iterator[memoryview]:
+    """``first`` (already read into ``buffer``), then the rest of ``reader`` through
+    ``buffer``, as request-body pieces; the buffer is refilled only after the
+    piece in it was sent."""
+    for piece in _slices(first, progress):
+        sent.count += len(piece)
+        yield piece
+    window = buffer[:CHUNK_SIZE]
+    while count := read_into(reader, window):
+        sent.count += count
+        yield window[:count]
+        if progress is not None:
+            progress(count)
 
 
 def _slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:

@@ -31,9 +31,22 @@ class _Dispatch:
 _DISPATCH = _Dispatch()
 
 
+class _SendingTransport(httpx.MockTransport):
+    """A MockTransport that takes a streamed request body the way a connection sends
+    one: each piece is copied out before the next is asked for. (MockTransport's own
+    ``b"".join`` keeps every piece first, which breaks bodies that refill one buffer.)"""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.ByteStream):
+            request.stream = httpx.ByteStream(
+                b"".join(bytes(piece) for piece in request.stream)  # type: ignore[union-attr]
+            )
+        return super().handle_request(request)
+
+
 @pytest.fixture(scope="session")
 def mock_pool() -> Iterator[HTTPPool]:
-    pool = HTTPPool(transport=httpx.MockTransport(_DISPATCH))
+    pool = HTTPPool(transport=_SendingTransport(_DISPATCH))
     yield pool
     pool.close()
 

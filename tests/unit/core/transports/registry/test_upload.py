@@ -37,6 +37,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import ImageDestination
+from spyglass.core.transports.registry import client as client_module
 from spyglass.core.transports.registry.blobcache import BlobLocationCache
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.destination import (
@@ -244,6 +245,94 @@ def test_a_blob_that_fits_one_chunk_goes_in_one_put(make_client) -> None:
     put = uploads_sent(seen)[1]
     assert put.content == BLOB
     assert put.url.params["digest"] == str(BLOB_DIGEST)
+
+
+# --------------------------------------------------------------------------- streamed
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A streamed upload's first piece 4,096 bytes and its body pieces 1,000 bytes, so
+    :data:`BLOB` streams through the buffer in many refills."""
+    monkeypatch.setattr(client_module, "UPLOAD_CHUNK_SIZE", CHUNK)
+    monkeypatch.setattr(client_module, "CHUNK_SIZE", 1000)
+
+
+@pytest.mark.usefixtures("small_pieces")
+@pytest.mark.parametrize("known_digest", [False, True])
+def test_an_unknown_size_streams_in_one_patch_then_puts_the_digest(
+    make_client, known_digest: bool
+) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    moved: list[int] = []
+    digest, size = client.upload_blob(
+        REPO, io.BytesIO(BLOB), BLOB_DIGEST if known_digest else None, None,
+        progress=moved.append,
+    )
+    assert (digest, size) == (BLOB_DIGEST, len(BLOB))
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    post, patch, put = uploads_sent(seen)
+    assert (post.method, patch.method, put.method) == ("POST", "PATCH", "PUT")
+    # one streamed body, as docker and containers/image send it: chunked, no range (the
+    # recorder's snapshot of the request adds a Content-Length of its own)
+    assert patch.headers["transfer-encoding"] == "chunked"
+    assert "content-range" not in patch.headers
+    assert patch.headers["content-type"] == "application/octet-stream"
+    assert patch.content == BLOB  # every refill of the buffer went out as it was read
+    assert put.content == b"" and put.url.params["digest"] == str(BLOB_DIGEST)
+    assert put.url.params["_state"] == expected_state(1)  # where the PATCH's answer said
+    assert sum(moved) == len(BLOB)
+    assert not fake.sessions
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_streamed_upload_the_registry_holds_differently_is_abandoned(make_client) -> None:
+    fake = FakeUploads(range_lies=True)
+    client, seen = make_client(fake)
+    with pytest.raises(RegistryError, match="out of step"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None)
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PATCH", "DELETE"]
+    assert not fake.sessions and not fake.blobs
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_streamed_upload_that_fails_its_check_never_completes(make_client) -> None:
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    wrong = Digest.of(b"something else")
+    with pytest.raises(DigestMismatch, match=str(wrong)):
+        client.upload_blob(REPO, io.BytesIO(BLOB), wrong, None)
+    with pytest.raises(SizeMismatch):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, len(BLOB) + 1)
+    # the check fails on the stream's last read, inside the PATCH's body: the body is
+    # broken off, so the registry never gets a whole PATCH, let alone the PUT
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "DELETE", "POST", "DELETE"]
+    assert not fake.sessions and not fake.blobs
+
+
+@pytest.mark.usefixtures("small_pieces")
+def test_a_streamed_upload_stops_on_a_failing_source_or_a_cancel(make_client) -> None:
+    class Broken:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, n: int = -1, /) -> bytes:
+            self.calls += 1
+            if self.calls > 6:
+                raise ConnectionFailed("The source broke off.")
+            return b"a" * min(n, 1000)
+
+    fake = FakeUploads()
+    client, seen = make_client(fake)
+    with pytest.raises(ConnectionFailed, match="broke off"):
+        client.upload_blob(REPO, Broken(), None, None)
+    cancel = CancelToken()
+    with pytest.raises(Cancelled):
+        client.upload_blob(REPO, io.BytesIO(BLOB), None, None, cancel=cancel,
+                           progress=lambda n: cancel.cancel())
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "DELETE", "POST", "DELETE"]
+    assert not fake.sessions and not fake.blobs
 
 
 def test_relative_locations_are_resolved_against_the_registry(make_client) -> None:
