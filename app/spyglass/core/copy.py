@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import IO, Any, Final, Literal, cast
 
 from spyglass.core import compression, media
@@ -353,9 +354,7 @@ def _plan_instance(
             f"({manifest.artifact_type or manifest.config.media_type}); Docker schema 2 cannot "
             "represent it."
         )
-    wanted_compression: Compression | None = options.compression
-    if destination.desired_layer_compression == "none":
-        wanted_compression = "none"
+    wanted_compression = _wanted_compression(destination, options)
     layers: list[BlobTask] = []
     diff_ids = config.diff_ids if config else ()
     for index, layer in enumerate(manifest.layers):
@@ -380,6 +379,28 @@ _PLAIN_LAYER_TYPES: Final = frozenset({
     media.DOCKER_LAYER, media.DOCKER_LAYER_GZIP, media.DOCKER_LAYER_ZSTD,
 })
 """Layer types whose compression can be changed (not foreign or artifact blobs)."""
+
+
+def _wanted_compression(
+    destination: ImageDestination, options: CopyOptions
+) -> Compression | None:
+    """The layer compression the copy writes, None to keep each layer's own."""
+    if destination.desired_layer_compression == "none":
+        return "none"
+    return options.compression
+
+
+def _recompresses(
+    manifest: ImageManifest, destination: ImageDestination, options: CopyOptions
+) -> bool:
+    """True when some layer of ``manifest`` changes compression: then, and only then,
+    planning needs the config (its diff IDs check the recompressed layers)."""
+    wanted = _wanted_compression(destination, options)
+    return wanted is not None and any(
+        layer.media_type in _PLAIN_LAYER_TYPES
+        and media.layer_compression(layer.media_type) != wanted
+        for layer in manifest.layers
+    )
 
 
 def _plan_layer(
@@ -416,9 +437,14 @@ def _plan_layer(
 
 
 def _load_config(
-    source: ImageSource, manifest: ImageManifest, cancel: CancelToken | None
+    source: ImageSource,
+    manifest: ImageManifest,
+    needed: Callable[[ImageManifest], bool],
+    cancel: CancelToken | None,
 ) -> ImageConfig | None:
-    if manifest.config.media_type not in media.CONFIG_TYPES:
+    """The config of ``manifest`` when ``needed(manifest)``; a plain copy does not read
+    it here (it is copied as a blob like any other)."""
+    if manifest.config.media_type not in media.CONFIG_TYPES or not needed(manifest):
         return None
     with source.open_blob(manifest.config, cancel=cancel) as stream:
         raw = read_verified(
@@ -473,8 +499,9 @@ def plan_copy(
     """
     options = options or CopyOptions()
     carry = not options.remove_signatures and isinstance(source, AttachmentSource)
+    needs_config = partial(_recompresses, destination=destination, options=options)
     with ThreadPoolExecutor(max_workers=PLAN_THREADS, thread_name_prefix="spyglass-plan") as pool:
-        ahead = _Ahead(pool, source, cancel, attachments=carry)
+        ahead = _Ahead(pool, source, cancel, attachments=carry, needs_config=needs_config)
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
             if not carry:
@@ -502,7 +529,8 @@ PLAN_THREADS: Final = 8
 
 
 class _Ahead:
-    """Answers fetched ahead on ``pool``: images (manifest and config) and, with
+    """Answers fetched ahead on ``pool``: images (manifest, and config when
+    ``needs_config`` says planning needs it) and, with
     ``attachments``, what is attached to a manifest. Each is asked once; an
     error surfaces where the answer is used."""
 
@@ -513,11 +541,13 @@ class _Ahead:
         cancel: CancelToken | None,
         *,
         attachments: bool,
+        needs_config: Callable[[ImageManifest], bool],
     ) -> None:
         self._pool = pool
         self._source = source
         self._cancel = cancel
         self._carry = attachments
+        self.needs_config = needs_config
         self._images: dict[Digest, Future[tuple[ImageManifest, ImageConfig | None]]] = {}
         self._attached: dict[Digest, Future[list[Attachment]]] = {}
 
@@ -528,7 +558,7 @@ class _Ahead:
 
     def _load_image(self, digest: Digest) -> tuple[ImageManifest, ImageConfig | None]:
         manifest = _image(self._source, digest, self._cancel)
-        return manifest, _load_config(self._source, manifest, self._cancel)
+        return manifest, _load_config(self._source, manifest, self.needs_config, self._cancel)
 
     def image(self, digest: Digest) -> tuple[ImageManifest, ImageConfig | None]:
         self.start_image(digest)
@@ -569,7 +599,7 @@ def _plan_images(
         )
     notes: list[str] = []
     if isinstance(top, ImageManifest):
-        config = _load_config(source, top, cancel)
+        config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False)
@@ -613,7 +643,7 @@ def _plan_images(
             assert isinstance(nested, ImageIndex)
             for child_entry, child in _nested(source, nested, cancel):
                 if isinstance(child, ImageManifest):
-                    config = _load_config(source, child, cancel)
+                    config = _load_config(source, child, ahead.needs_config, cancel)
                     instances.append(
                         _plan_instance(child, child_entry, config, destination, options)
                     )

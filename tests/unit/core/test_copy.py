@@ -238,6 +238,41 @@ def test_recompression_to_zstd_keeps_diff_ids(layout: Path) -> None:
                == media.OCI_LAYER_ZSTD)
 
 
+class _CountingSource:
+    """A source that records which blobs were opened."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.opens: list[Digest] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
+        self.opens.append(descriptor.digest)
+        return self._inner.open_blob(descriptor, cancel=cancel)
+
+
+@pytest.mark.parametrize(("options", "reads_configs"), [
+    (CopyOptions(multi_arch="all"), False),
+    (CopyOptions(multi_arch="all", format="v2s2"), False),  # media types only: no diff IDs
+    (CopyOptions(multi_arch="all", compression="gzip"), False),  # the layers are gzip already
+    (CopyOptions(multi_arch="all", compression="zstd"), True),
+])
+def test_planning_reads_configs_only_to_check_recompressed_layers(
+    layout: Path, options: CopyOptions, reads_configs: bool
+) -> None:
+    source = _CountingSource(open_source(f"oci:{layout}:latest"))
+    plan = plan_copy(source, MemoryDestination(), options)
+    configs = {instance.config.source.digest for instance in plan.instances}
+    assert len(configs) == len(plan.instances) > 1
+    assert (set(source.opens) == configs) if reads_configs else not source.opens
+    # a destination that takes plain tars needs the diff IDs too
+    source = _CountingSource(open_source(f"oci:{layout}:latest"))
+    plan_copy(source, MemoryDestination(layer_compression="none"), options)
+    assert set(source.opens) == configs
+
+
 def test_zstd_to_v2s2_is_refused_with_the_reason(tmp_path: Path) -> None:
     builder = LayoutBuilder(tmp_path / "z")
     desc = builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"}, compression="zstd")]))
