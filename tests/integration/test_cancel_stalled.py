@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -231,5 +231,152 @@ def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> Non
         first.close()
         assert server.connections == connections  # it did reuse the pooled connection
         assert second == [server.SMALL]
+    finally:
+        server.close()
+
+
+class ScriptedServer:
+    """Plain HTTP/1.1 on loopback: answers ``/v2/``, and every other request by
+    ``answer(conn, method, path, head)``, which may stall. Requests are logged."""
+
+    def __init__(self, answer: Callable[[socket.socket, str, str], None]) -> None:
+        self._answer = answer
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self.seen: list[tuple[str, str]] = []
+        self.stalled = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk or chunk[:1] == b"\x16":
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                method, path = head.split(b" ", 2)[:2]
+                self.seen.append((method.decode(), path.decode()))
+                try:
+                    if path == b"/v2/":
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
+                                     b"registry/2.0\r\nContent-Length: 0\r\n\r\n")
+                    else:
+                        self._answer(conn, method.decode(), path.decode())
+                except OSError:
+                    return
+
+    def stall(self, conn: socket.socket, *, read: bool) -> None:
+        """Send nothing more; read what comes (or not even that) until the client goes."""
+        self.stalled.set()
+        if not read:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            while conn.fileno() >= 0:
+                time.sleep(0.05)
+                try:
+                    if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                        return  # the client shut its side down
+                except BlockingIOError:
+                    continue
+        while conn.recv(65536):
+            pass
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def _cancel_later(token: CancelToken, server: ScriptedServer) -> list[float]:
+    """Cancel ``token`` 0.3 s after ``server`` stalled; the time it was cancelled."""
+    when: list[float] = []
+
+    def run() -> None:
+        if server.stalled.wait(10):
+            time.sleep(0.3)  # the client is now blocked in the socket call
+            when.append(time.monotonic())
+            token.cancel()
+
+    threading.Thread(target=run, daemon=True).start()
+    return when
+
+
+class Zeros:
+    """A stream of ``size`` zero bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, n: int = -1, /) -> bytes:
+        count = min(self.left, 1024 * 1024 if n < 0 else n)
+        self.left -= count
+        return bytes(count)
+
+
+@pytest.mark.parametrize("size_known", [True, False])
+def test_cancel_ends_an_upload_the_registry_stopped_reading(size_known: bool) -> None:
+    """The body's send is blocked in the kernel: the cancel shuts the connection down,
+    and the courtesy DELETE of the session does not wait long either."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if method == "POST":
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+        elif method == "DELETE":
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        else:
+            server.stall(conn, read=False)
+
+    server = ScriptedServer(answer)
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        token = CancelToken()
+        cancelled = _cancel_later(token, server)
+        size = 256 * 1024 * 1024
+        with pytest.raises(Cancelled):
+            client.upload_blob("app", Zeros(size), DIGEST if size_known else None,
+                               size if size_known else None, cancel=token)
+        assert time.monotonic() - cancelled[0] < 5  # not the 60 s write timeout
+        sent = "PUT" if size_known else "PATCH"
+        assert [m for m, _ in server.seen if m != "GET"] == ["POST", sent, "DELETE"]
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("stall_in", ["headers", "first piece"])
+def test_cancel_ends_a_request_the_registry_never_answers(stall_in: str) -> None:
+    """No answer at all, or a small body (read through httpx, not the socket) that
+    stops after a few bytes."""
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if stall_in == "first piece":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                         b"Content-Length: 500000\r\n\r\n" + bytes(100))
+        server.stall(conn, read=True)
+
+    server = ScriptedServer(answer)
+    try:
+        source = open_source(f"docker://{server.host}/app@{DIGEST}",
+                             RegistryOptions(tls_verify=False, retry_times=0))
+        token = CancelToken()
+        cancelled = _cancel_later(token, server)
+        with pytest.raises(Cancelled):
+            with source.open_blob(Descriptor("application/octet-stream", DIGEST, 500000),
+                                  cancel=token) as stream:
+                while stream.read(65536):
+                    pass
+        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
     finally:
         server.close()

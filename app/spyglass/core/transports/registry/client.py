@@ -47,7 +47,6 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
-    Cancelled,
     ConnectionFailed,
     DigestMismatch,
     InvalidDigest,
@@ -66,6 +65,13 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
+from spyglass.core.transports.registry.abortable import (
+    Slot,
+    abortable,
+    raise_if_cancelled,
+    response_stream,
+    track_connections,
+)
 from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges, read_capped
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
@@ -97,6 +103,11 @@ MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
 
 OCTET_STREAM: Final = "application/octet-stream"
 
+ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
+"""For the courtesy ``DELETE`` of a failed or cancelled upload: a registry that does
+not answer it at once (perhaps the stalled one the copy was cancelled over) is not
+waited for; it purges the session itself."""
+
 
 class HTTPPool:
     """Process-wide ``httpx.Client`` objects, one per TLS configuration; thread-safe.
@@ -118,6 +129,7 @@ class HTTPPool:
                     verify=tls.ssl_context(),
                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
                 )
+                track_connections(network)  # so a cancel can end a stalled request
                 client = httpx.Client(
                     timeout=TIMEOUT,
                     headers={"User-Agent": USER_AGENT},
@@ -264,6 +276,10 @@ class ResponseStream:
     the largest CPU cost of a blob copy on few cores. The connection is then
     closed with the response instead of going back to the pool (httpx's
     parser did not see the end of the body).
+
+    Until the body has ended, cancelling shuts its connection down, so a read
+    blocked on a server that stopped sending ends at once (see
+    :mod:`~spyglass.core.transports.registry.abortable`).
     """
 
     #: Bodies at least this long are read from the socket directly.
@@ -275,6 +291,10 @@ class ResponseStream:
         self._response = response
         self._cancel = cancel
         self._abort_key: int | None = None
+        tracked = response_stream(response)
+        self._slot = Slot(tracked) if tracked is not None else None
+        if cancel is not None and self._slot is not None:
+            self._abort_key = cancel.add_abort(self._abort)
         # The body as it arrives (httpcore reads up to 64 KiB at a time), not
         # re-chunked by httpx, whose ByteChunker copies every byte again.
         self._chunks = response.iter_bytes()
@@ -355,14 +375,6 @@ class ResponseStream:
         remaining = self._length - self._response.num_bytes_downloaded
         if remaining > 0 and not self._done:
             self._socket, self._remaining = sock, remaining
-            if self._cancel is not None:
-                # Cancelling shuts this socket down, so that a read blocked on a stalled
-                # server ends at once. Only here: a connection read directly is closed with
-                # the response, never handed to another request by the pool (one read
-                # through httpx may be, the moment its body ends).
-                self._abort_key = self._cancel.add_abort(self._abort)
-                if self._abort_key is None:
-                    raise Cancelled()
 
     def _recv(self, n: int) -> bytes:
         """Up to ``n`` bytes from the socket (fewer when fewer have arrived)."""
@@ -421,18 +433,14 @@ class ResponseStream:
 
     def _check_cancelled(self, cause: BaseException | None) -> None:
         """A read that failed because cancelling shut the socket is a cancellation."""
-        if self._cancel is not None and self._cancel.cancelled:
-            raise Cancelled() from cause
+        raise_if_cancelled(self._cancel, cause)
 
     def _abort(self) -> None:
-        """Shut the body's socket down (from the cancelling thread): the plain socket
-        call, under any TLS layer, so a reader blocked in it wakes with an error."""
-        sock = self._socket
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed with the response
+        """Shut the body's connection down (from the cancelling thread) while the body
+        is still coming: once it has ended, httpx may have handed the connection to
+        another request."""
+        if not self._done and self._slot is not None:
+            self._slot.abort()
 
     def close(self) -> None:
         if self._cancel is not None:
@@ -565,6 +573,7 @@ class RegistryClient:
         follow_redirects: bool = False,
         content: bytes | Iterable[bytes | memoryview] | None = None,
         retries: int | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         """One request with retries; returns the (streamed, unread) response.
 
@@ -581,15 +590,18 @@ class RegistryClient:
                 method, url, params=params, headers=headers,
                 # httpcore sends any bytes-like piece; views save a copy of each
                 content=cast("bytes | Iterable[bytes] | None", content),
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
             try:
-                response = self._http.send(
-                    request,
-                    auth=self.auth if auth else None,
-                    stream=True,
-                    follow_redirects=follow_redirects,
-                )
+                with abortable(cancel):
+                    response = self._http.send(
+                        request,
+                        auth=self.auth if auth else None,
+                        stream=True,
+                        follow_redirects=follow_redirects,
+                    )
             except httpx.TransportError as exc:
+                raise_if_cancelled(cancel, exc)
                 if _is_tls_failure(exc):
                     raise TLSFailed(self._tls_sentence(exc)) from exc
                 if method in IDEMPOTENT and attempt < allowed:
@@ -1327,7 +1339,7 @@ class RegistryClient:
         try:
             response = self._send_raw(
                 "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
-                auth=True, retries=0,
+                auth=True, retries=0, timeout=ABANDON_TIMEOUT,
             )
         except SpyglassError as exc:
             log.info("%s: cancelling the upload session failed: %s", what, exc)

@@ -1,0 +1,178 @@
+"""Connections a cancel can interrupt: a request blocked on a stalled server ends at once.
+
+A thread waiting in a socket call (sending a body the registry stopped reading,
+or waiting for an answer that does not come) cannot check a cancel token; it
+would sit out the 60 s timeout. :func:`track_connections` puts a thin layer
+under httpx's connection pool that notes which connection each thread is
+using; a request sent inside :func:`abortable` registers, with its cancel
+token, a shutdown of the connection its thread used for it. The blocked call
+then fails at once, and the client reports :class:`~spyglass.core.errors.Cancelled`.
+
+A connection is shut down only while the thread that was using it is still
+its last user: once the request is over httpx may hand the connection to
+another request, which claims it with its first read or write. (An idle
+connection that was shut down is harmless: the pool finds it closed and opens
+a new one.)
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import Cancelled
+
+_ACTIVE = threading.local()
+"""``slot``: the :class:`Slot` of the request this thread is sending, if any."""
+
+
+class Slot:
+    """The connection one request is using, as far as a cancel needs to know."""
+
+    __slots__ = ("aborted", "stream", "thread")
+
+    def __init__(self, stream: TrackedStream | None = None) -> None:
+        self.stream = stream
+        self.thread = threading.get_ident()
+        self.aborted = False
+
+    def abort(self) -> None:
+        """Shut the request's connection down (called from the cancelling thread)."""
+        self.aborted = True
+        stream = self.stream
+        if stream is not None:
+            stream.shutdown_for(self.thread)
+
+
+class TrackedStream(httpcore.NetworkStream):
+    """A connection's network stream that notes the thread using it."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.owner = 0
+
+    def _claim(self) -> None:
+        self.owner = threading.get_ident()
+        slot: Slot | None = getattr(_ACTIVE, "slot", None)
+        if slot is not None:
+            slot.stream = self
+            if slot.aborted:  # cancelled before this request touched the network
+                self.shutdown_for(slot.thread)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._claim()
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._claim()
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return TrackedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    def shutdown_for(self, thread: int) -> None:
+        """Shut the socket down if ``thread`` is still its last user: the plain socket
+        call, under any TLS layer, so a call blocked in it wakes with an error."""
+        if self.owner != thread:
+            return
+        sock = self._inner.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+
+class TrackingBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, handing out :class:`TrackedStream` connections."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return TrackedStream(
+            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return TrackedStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def track_connections(transport: httpx.BaseTransport) -> bool:
+    """Put :class:`TrackingBackend` under ``transport``'s connection pool; False when
+    the transport has no such pool (a mock, or an httpx that keeps it elsewhere):
+    then a cancel waits for the timeout, as before."""
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, TrackingBackend):
+        return True
+    if not isinstance(backend, httpcore.NetworkBackend):
+        return False
+    pool._network_backend = TrackingBackend(backend)  # type: ignore[union-attr]
+    return True
+
+
+@contextmanager
+def abortable(cancel: CancelToken | None) -> Iterator[Slot | None]:
+    """Within the block, cancelling ``cancel`` shuts down the connection this thread's
+    request uses; the slot (None without a token) names that connection after."""
+    if cancel is None:
+        yield None
+        return
+    slot = Slot()
+    key = cancel.add_abort(slot.abort)
+    if key is None:
+        slot.aborted = True  # cancelled already: the first read or write shuts it down
+    outer = getattr(_ACTIVE, "slot", None)
+    _ACTIVE.slot = slot
+    try:
+        yield slot
+    finally:
+        _ACTIVE.slot = outer
+        cancel.remove_abort(key)
+
+
+def response_stream(response: httpx.Response) -> TrackedStream | None:
+    """The tracked connection a response's body arrives on, if any."""
+    stream = response.extensions.get("network_stream")
+    return stream if isinstance(stream, TrackedStream) else None
+
+
+def raise_if_cancelled(cancel: CancelToken | None, cause: BaseException | None) -> None:
+    """A network call that failed after ``cancel`` was set failed because cancelling
+    shut its connection down: raise :class:`Cancelled` for it."""
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled() from cause
