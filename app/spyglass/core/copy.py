@@ -530,9 +530,11 @@ PLAN_THREADS: Final = 8
 
 class _Ahead:
     """Answers fetched ahead on ``pool``: images (manifest, and config when
-    ``needs_config`` says planning needs it) and, with
-    ``attachments``, what is attached to a manifest. Each is asked once; an
-    error surfaces where the answer is used."""
+    ``needs_config`` says planning needs it) and, with ``attachments``, what is
+    attached to a manifest. Each is asked once; an error surfaces where the
+    answer is used. The questions carry a token of their own, set by ``cancel``
+    and by :meth:`drop`, so a plan that failed does not wait for the answers
+    still coming."""
 
     def __init__(
         self,
@@ -545,7 +547,11 @@ class _Ahead:
     ) -> None:
         self._pool = pool
         self._source = source
-        self._cancel = cancel
+        self._parent = cancel
+        self._cancel = CancelToken()
+        self._link = cancel.add_abort(self._cancel.cancel) if cancel is not None else None
+        if cancel is not None and self._link is None:
+            self._cancel.cancel()  # cancelled already
         self._carry = attachments
         self.needs_config = needs_config
         self._images: dict[Digest, Future[tuple[ImageManifest, ImageConfig | None]]] = {}
@@ -576,11 +582,15 @@ class _Ahead:
         return self._attached[digest].result()
 
     def drop(self) -> None:
-        """Cancel what has not started (the plan failed or no longer needs it)."""
+        """Cancel what has not started and stop what is under way (the plan failed or
+        no longer needs it)."""
         for image in self._images.values():
             image.cancel()
         for attached in self._attached.values():
             attached.cancel()
+        self._cancel.cancel()
+        if self._parent is not None:
+            self._parent.remove_abort(self._link)
 
 
 def _plan_images(

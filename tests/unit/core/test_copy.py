@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
     Cancelled,
     DigestMismatch,
+    InvalidManifest,
     PlatformNotFound,
     SizeMismatch,
     TransportError,
@@ -271,6 +273,39 @@ def test_planning_reads_configs_only_to_check_recompressed_layers(
     source = _CountingSource(open_source(f"oci:{layout}:latest"))
     plan_copy(source, MemoryDestination(layer_compression="none"), options)
     assert set(source.opens) == configs
+
+
+def test_a_planning_error_does_not_wait_for_the_questions_still_out(layout: Path) -> None:
+    """The first image's manifest is broken; the others' answers never come until their
+    requests are cancelled (as a stalled registry's would end, by the socket shutdown)."""
+    inner = open_source(f"oci:{layout}:latest")
+    top = inner.get_manifest(None)
+    entries = json.loads(top[0])["manifests"]
+    broken, stalled = entries[0]["digest"], {e["digest"] for e in entries[1:]}
+    released: list[str] = []
+
+    class Source:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+        def get_manifest(self, reference: str | None, *, cancel: Any = None) -> Any:
+            if reference == broken:
+                return b"{not json", media.OCI_MANIFEST
+            if reference in stalled:
+                answered = threading.Event()
+                key = cancel.add_abort(answered.set)
+                if key is None or answered.wait(10):
+                    released.append(reference)
+                    raise Cancelled()
+            return inner.get_manifest(reference, cancel=cancel)
+
+    user = CancelToken()
+    started = time.monotonic()
+    with pytest.raises(InvalidManifest, match=broken):
+        plan_copy(Source(), MemoryDestination(), CopyOptions(multi_arch="all"), cancel=user)
+    assert time.monotonic() - started < 5
+    assert set(released) == stalled
+    assert not user.cancelled  # the caller's token is untouched
 
 
 def test_zstd_to_v2s2_is_refused_with_the_reason(tmp_path: Path) -> None:
