@@ -372,11 +372,10 @@ def test_cancel_ends_a_request_the_registry_never_answers(stall_in: str) -> None
                              RegistryOptions(tls_verify=False, retry_times=0))
         token = CancelToken()
         cancelled = _cancel_later(token, server)
-        with pytest.raises(Cancelled):
-            with source.open_blob(Descriptor("application/octet-stream", DIGEST, 500000),
-                                  cancel=token) as stream:
-                while stream.read(65536):
-                    pass
+        blob = Descriptor("application/octet-stream", DIGEST, 500000)
+        with pytest.raises(Cancelled), source.open_blob(blob, cancel=token) as stream:
+            while stream.read(65536):
+                pass
         assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
     finally:
         server.close()
