@@ -6,10 +6,16 @@ token shuts the socket down instead of waiting out the 60 s read timeout.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -377,5 +383,74 @@ def test_cancel_ends_a_request_the_registry_never_answers(stall_in: str) -> None
             while stream.read(65536):
                 pass
         assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+    finally:
+        server.close()
+
+
+def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path: Path) -> None:
+    """``spyglass copy`` from a registry whose blob stalls: Ctrl+C (SIGINT) ends it at
+    once, exit status 130, with no layout left at the destination."""
+    layer_size = 8 * 1024 * 1024
+    layer = Digest.of(b"layer never sent whole")
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [str(layer)]}}).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": str(Digest.of(config)), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": str(layer), "size": layer_size}],
+    }).encode()
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if path.endswith(("/manifests/v1", f"/manifests/{Digest.of(manifest)}")):
+            body, kind = manifest, b"application/vnd.oci.image.manifest.v1+json"
+        elif "/tags/list" in path:
+            body, kind = b'{"name": "app", "tags": ["v1"]}', b"application/json"
+        elif path.endswith(str(Digest.of(config))):
+            body, kind = config, b"application/octet-stream"
+        elif path.endswith(str(layer)):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                         b"Content-Length: %d\r\n\r\n" % layer_size + bytes(SENT))
+            server.stall(conn, read=True)
+            return
+        else:  # tags and referrers: none
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            return
+        if method == "HEAD":
+            body_sent = b""
+        else:
+            body_sent = body
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nDocker-Content-Digest: %s\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (kind, str(Digest.of(body)).encode(),
+                                                      len(body)) + body_sent)
+
+    server = ScriptedServer(answer)
+    layout = tmp_path / "layout"
+    try:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+                   XDG_CACHE_HOME=str(tmp_path / "cache"))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
+             "--retry-times", "0", f"docker://{server.host}/app:v1", f"oci:{layout}:v1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        try:
+            if not server.stalled.wait(20):
+                process.kill()
+                raise AssertionError((server.seen, process.communicate()))
+            time.sleep(0.3)  # the transfer is now blocked in its socket read
+            interrupted_at = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            _out, err = process.communicate(timeout=20)
+        finally:
+            process.kill()
+        assert time.monotonic() - interrupted_at < 5, "waited for the stalled transfer"
+        assert process.returncode == 130, err
+        assert b"interrupted" in err
+        assert not layout.exists() or not any(
+            p.is_file() and p.name != "oci-layout" and p.name != "index.json"
+            for p in layout.rglob("*")
+        ), sorted(layout.rglob("*"))
     finally:
         server.close()

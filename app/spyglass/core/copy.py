@@ -1008,7 +1008,13 @@ def _execute(
                             initializer=lower_priority if options.background else None,
                             ) as pool:
         futures: list[Future[None]] = [pool.submit(transfer, task) for task in tasks]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            # Ctrl+C in this thread: stop the transfers now, or leaving this block would
+            # wait for each of them to end by itself
+            cancel.cancel()
+            raise
         failed = [f for f in done if f.exception() is not None]
         if failed:
             cancel.cancel()
