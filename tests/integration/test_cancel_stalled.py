@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from spyglass.core.cancel import CancelToken
@@ -250,6 +251,7 @@ class ScriptedServer:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
         self.seen: list[tuple[str, str]] = []
+        self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -276,6 +278,7 @@ class ScriptedServer:
                 head, _, data = data.partition(b"\r\n\r\n")
                 method, path = head.split(b" ", 2)[:2]
                 self.seen.append((method.decode(), path.decode()))
+                self.head = head.decode("latin-1").lower()
                 try:
                     if path == b"/v2/":
                         conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
@@ -454,3 +457,192 @@ def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path
         ), sorted(layout.rglob("*"))
     finally:
         server.close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never says a word (a TLS handshake stalls)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self.accepted = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self.accepted.set()
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _hold(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def _cancelled_promptly(call: Callable[[CancelToken], object], started: threading.Event) -> None:
+    """``call(token)`` raises Cancelled within 5 s of a cancel made 0.3 s after
+    ``started`` is set."""
+    token = CancelToken()
+    when: list[float] = []
+
+    def cancel() -> None:
+        if started.wait(10):
+            time.sleep(0.3)
+            when.append(time.monotonic())
+            token.cancel()
+
+    threading.Thread(target=cancel, daemon=True).start()
+    with pytest.raises(Cancelled):
+        call(token)
+    assert when and time.monotonic() - when[0] < 5
+
+
+def test_cancel_ends_a_tls_handshake_the_server_never_answers() -> None:
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    server = SilentServer()
+    try:
+        client = RegistryClient(server.host, retry_times=0)
+        _cancelled_promptly(
+            lambda token: client.send("GET", f"https://{server.host}/v2/", what="Asking",
+                                      cancel=token),
+            server.accepted,
+        )
+    finally:
+        server.close()
+
+
+def test_cancel_while_a_token_server_stalls_is_a_cancel() -> None:
+    """The registry asks for a Bearer token; its token server never answers."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    token_server = ScriptedServer(lambda conn, method, path: token_server.stall(conn, read=True))
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        challenge = (f'Bearer realm="http://{token_server.host}/token",service="test"')
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: %s\r\n"
+                     b"Content-Length: 0\r\n\r\n" % challenge.encode())
+
+    registry = ScriptedServer(answer)
+    try:
+        client = RegistryClient(registry.host, insecure=True, retry_times=0)
+        _cancelled_promptly(
+            lambda token: client.send("GET", f"http://{registry.host}/v2/app/tags/list",
+                                      what="Listing", cancel=token),
+            token_server.stalled,
+        )
+    finally:
+        registry.close()
+        token_server.close()
+
+
+def test_a_closed_response_gives_its_connection_up() -> None:
+    """Closing a response releases its connection before the pool can hand it on, so a
+    later cancel of that request cannot shut down whoever uses it next."""
+    from spyglass.core.transports.registry.abortable import response_stream
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    server = SlowSecondAnswer()
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        response = client.send("GET", f"http://{server.host}/v2/", what="Asking",
+                               cancel=CancelToken())
+        tracked = response_stream(response)
+        assert tracked is not None, "the connection pool is not tracked"
+        assert tracked.owner == threading.get_ident()
+        response.read()
+        response.close()
+        assert tracked.owner == 0
+    finally:
+        server.close()
+
+
+def test_an_untracked_transport_still_cancels_a_direct_blob_read(
+    stalling: StallingRegistry,
+) -> None:
+    """Where the tracking layer cannot be installed (a wrapped transport), a blob read
+    straight from its socket is still shut down by a cancel."""
+    from spyglass.core.transports.registry.abortable import track_connections
+    from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+
+    class Wrapped(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self.inner.handle_request(request)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    transport = Wrapped()
+    assert not track_connections(transport)
+    pool = HTTPPool(transport=transport)
+    try:
+        client = RegistryClient(stalling.host, insecure=True, retry_times=0, pool=pool)
+
+        def read(token: CancelToken) -> None:
+            with client.open_blob("app", DIGEST, cancel=token) as stream:
+                while stream.read(1024 * 1024):
+                    pass
+
+        _cancelled_promptly(read, stalling.stalled)
+    finally:
+        pool.close()
+
+
+def test_the_courtesy_delete_of_a_cancelled_upload_does_not_wait_for_its_token() -> None:
+    """The DELETE needs a token of its own; the token server answers the first one and
+    then stalls: the DELETE gives up after its short timeout, token request included."""
+    from spyglass.core.transports.registry.client import ABANDON_TIMEOUT, RegistryClient
+
+    tokens = 0
+
+    def issue(conn: socket.socket, method: str, path: str) -> None:
+        nonlocal tokens
+        tokens += 1
+        if tokens > 1:
+            token_server.stall(conn, read=True)
+            return
+        body = b'{"token": "t", "expires_in": 300}'
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    token_server = ScriptedServer(issue)
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if "authorization: bearer" not in registry.head:
+            challenge = f'Bearer realm="http://{token_server.host}/token",service="test"'
+            conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: %s\r\n"
+                         b"Content-Length: 0\r\n\r\n" % challenge.encode())
+        elif method == "POST":
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+        else:
+            registry.stall(conn, read=False)
+
+    registry = ScriptedServer(answer)
+    try:
+        client = RegistryClient(registry.host, insecure=True, retry_times=0)
+        size = 256 * 1024 * 1024
+        token = CancelToken()
+        cancelled = _cancel_later(token, registry)
+        with pytest.raises(Cancelled):
+            client.upload_blob("app", Zeros(size), DIGEST, size, cancel=token)
+        assert ABANDON_TIMEOUT.read is not None
+        assert time.monotonic() - cancelled[0] < ABANDON_TIMEOUT.read + 3  # not 60 s
+        assert tokens == 2  # the DELETE did ask for its token
+    finally:
+        registry.close()
+        token_server.close()

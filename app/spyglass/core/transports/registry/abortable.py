@@ -9,10 +9,13 @@ token, a shutdown of the connection its thread used for it. The blocked call
 then fails at once, and the client reports :class:`~spyglass.core.errors.Cancelled`.
 
 A connection is shut down only while the thread that was using it is still
-its last user: once the request is over httpx may hand the connection to
-another request, which claims it with its first read or write. (An idle
-connection that was shut down is harmless: the pool finds it closed and opens
-a new one.)
+its user: closing a response gives the connection up (:func:`release_on_close`)
+before httpx can hand it to another request, which claims it with its first
+read or write. A TLS handshake is interrupted through a duplicate of the
+socket's descriptor, since the handshake takes the socket over. (An idle
+connection that was shut down is harmless: the pool finds it closed and opens a
+new one.) What still waits for its timeout: a TCP connect that gets no answer
+(15 s).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class TrackedStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
         self.owner = 0
+        self._lock = threading.Lock()
+        self._handshaking: socket.socket | None = None
 
     def _claim(self) -> None:
         self.owner = threading.get_ident()
@@ -83,22 +88,44 @@ class TrackedStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return TrackedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        self._claim()
+        plain = self._inner.get_extra_info("socket")
+        # the handshake detaches the plain socket object: shut down through a duplicate
+        self._handshaking = plain.dup() if isinstance(plain, socket.socket) else None
+        try:
+            slot: Slot | None = getattr(_ACTIVE, "slot", None)
+            if slot is not None and slot.aborted:
+                self.shutdown_for(slot.thread)
+            tls = TrackedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        finally:
+            with self._lock:
+                spare, self._handshaking = self._handshaking, None
+            if spare is not None:
+                spare.close()
+        tls._claim()
+        return tls
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
     def shutdown_for(self, thread: int) -> None:
-        """Shut the socket down if ``thread`` is still its last user: the plain socket
-        call, under any TLS layer, so a call blocked in it wakes with an error."""
-        if self.owner != thread:
-            return
-        sock = self._inner.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
+        """Shut the socket down if ``thread`` is still its user: the plain socket call,
+        under any TLS layer, so a call blocked in it wakes with an error."""
+        with self._lock:  # not released to the pool meanwhile (see release)
+            if self.owner != thread:
+                return
+            sock = self._handshaking or self._inner.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
+
+    def release(self) -> None:
+        """The request using this connection is over: no cancel of it may touch the
+        connection now (the pool may hand it to another request next)."""
+        with self._lock:
+            self.owner = 0
 
 
 class TrackingBackend(httpcore.NetworkBackend):
@@ -163,6 +190,29 @@ def abortable(cancel: CancelToken | None) -> Iterator[Slot | None]:
     finally:
         _ACTIVE.slot = outer
         cancel.remove_abort(key)
+
+
+class _Releasing(httpx.SyncByteStream):
+    """A response body that releases its tracked connection as it is closed, before
+    httpcore hands the connection back to the pool."""
+
+    def __init__(self, inner: httpx.SyncByteStream, tracked: TrackedStream) -> None:
+        self._inner = inner
+        self._tracked = tracked
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._inner
+
+    def close(self) -> None:
+        self._tracked.release()
+        self._inner.close()
+
+
+def release_on_close(response: httpx.Response) -> None:
+    """Make closing ``response`` release its tracked connection (in a transport)."""
+    tracked = response_stream(response)
+    if tracked is not None and isinstance(response.stream, httpx.SyncByteStream):
+        response.stream = _Releasing(response.stream, tracked)
 
 
 def response_stream(response: httpx.Response) -> TrackedStream | None:

@@ -202,7 +202,7 @@ class RegistryAuth(httpx.Auth):
         scope = scope_for(request.method, request.url.path)
         header = self._header(scope)
         if header is None and self._challenge is not None and self._challenge.scheme == "bearer":
-            header = self._bearer(self._challenge, scope)
+            header = self._bearer(self._challenge, scope, timeout=_timeout_of(request))
         if header:
             request.headers["Authorization"] = header
         response = yield request
@@ -220,7 +220,9 @@ class RegistryAuth(httpx.Auth):
         else:
             wanted = challenge.params.get("scope") or scope
             self._forget(scope or "")
-            new_header = self._bearer(challenge, wanted, store_as=scope)
+            new_header = self._bearer(
+                challenge, wanted, store_as=scope, timeout=_timeout_of(request)
+            )
         if not new_header or new_header == header or not _replayable(request):
             return
         request.headers["Authorization"] = new_header
@@ -233,7 +235,12 @@ class RegistryAuth(httpx.Auth):
     # ---------------------------------------------------------------- tokens
 
     def _bearer(
-        self, challenge: Challenge, scope: str | None, *, store_as: str | None = None
+        self,
+        challenge: Challenge,
+        scope: str | None,
+        *,
+        store_as: str | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> str | None:
         realm = challenge.params.get("realm")
         if not realm:
@@ -243,7 +250,7 @@ class RegistryAuth(httpx.Auth):
                 status=401,
             )
         service = challenge.params.get("service")
-        value, lifetime = self._fetch_token(realm, service, scope)
+        value, lifetime = self._fetch_token(realm, service, scope, timeout)
         with self._lock:
             # renew RENEW_MARGIN before expiry, but use a short-lived token at least half its life
             usable = lifetime - min(RENEW_MARGIN, lifetime / 2)
@@ -252,7 +259,10 @@ class RegistryAuth(httpx.Auth):
             )
         return f"Bearer {value}"
 
-    def _fetch_token(self, realm: str, service: str | None, scope: str | None) -> tuple[str, float]:
+    def _fetch_token(
+        self, realm: str, service: str | None, scope: str | None, timeout: httpx.Timeout | None
+    ) -> tuple[str, float]:
+        """A token for ``scope``, asked with the timeout of the request that needs it."""
         realm_url = httpx.URL(realm)
         if realm_url.scheme not in ("http", "https"):
             raise AuthenticationFailed(
@@ -268,7 +278,7 @@ class RegistryAuth(httpx.Auth):
                 form["service"] = service
             if scope:
                 form["scope"] = scope
-            response = self._send("POST", realm_url, data=form)
+            response = self._send("POST", realm_url, data=form, timeout=timeout)
             if response.status not in (404, 405):
                 return self._token_from(response, realm)
         params: dict[str, str] = {}
@@ -280,7 +290,7 @@ class RegistryAuth(httpx.Auth):
         if creds is not None and creds.username and creds.password:
             params["account"] = creds.username
             auth = (creds.username, creds.password)
-        response = self._send("GET", realm_url, params=params, basic=auth)
+        response = self._send("GET", realm_url, params=params, basic=auth, timeout=timeout)
         return self._token_from(response, realm)
 
     def _send(
@@ -291,11 +301,13 @@ class RegistryAuth(httpx.Auth):
         params: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
         basic: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> _TokenResponse:
         headers = {"Authorization": _basic(*basic)} if basic else {}
         try:
             with self._http.stream(
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
                 body = read_capped(response, MAX_TOKEN_BODY)
                 return _TokenResponse(response.status_code, body)
@@ -382,3 +394,12 @@ def _replayable(request: httpx.Request) -> bool:
     except httpx.RequestNotRead:
         return False
     return True
+
+
+def _timeout_of(request: httpx.Request) -> httpx.Timeout | None:
+    """The timeout ``request`` was sent with, for the token request it needs (a short
+    courtesy request must not wait a minute for its token)."""
+    timeout = request.extensions.get("timeout")
+    if isinstance(timeout, dict):
+        return httpx.Timeout(**timeout)
+    return None

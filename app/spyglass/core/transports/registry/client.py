@@ -47,6 +47,7 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
+    Cancelled,
     ConnectionFailed,
     DigestMismatch,
     InvalidDigest,
@@ -69,6 +70,7 @@ from spyglass.core.transports.registry.abortable import (
     Slot,
     abortable,
     raise_if_cancelled,
+    release_on_close,
     response_stream,
     track_connections,
 )
@@ -183,6 +185,7 @@ class CappedInterimBodies(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
+        release_on_close(response)
         if response.status_code in INTERIM_STATUSES and isinstance(
             response.stream, httpx.SyncByteStream
         ):
@@ -293,8 +296,11 @@ class ResponseStream:
         self._abort_key: int | None = None
         tracked = response_stream(response)
         self._slot = Slot(tracked) if tracked is not None else None
-        if cancel is not None and self._slot is not None:
+        if cancel is not None:
             self._abort_key = cancel.add_abort(self._abort)
+            if self._abort_key is None:
+                response.close()
+                raise Cancelled()
         # The body as it arrives (httpcore reads up to 64 KiB at a time), not
         # re-chunked by httpx, whose ByteChunker copies every byte again.
         self._chunks = response.iter_bytes()
@@ -439,8 +445,15 @@ class ResponseStream:
         """Shut the body's connection down (from the cancelling thread) while the body
         is still coming: once it has ended, httpx may have handed the connection to
         another request."""
-        if not self._done and self._slot is not None:
+        if self._done:
+            return
+        if self._slot is not None:
             self._slot.abort()
+        elif self._socket is not None:  # untracked, but read straight from its socket
+            try:
+                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed with the response
 
     def close(self) -> None:
         if self._cancel is not None:
@@ -600,6 +613,10 @@ class RegistryClient:
                         stream=True,
                         follow_redirects=follow_redirects,
                     )
+            except SpyglassError as exc:  # from the auth flow (a token request)
+                if not isinstance(exc, Cancelled):
+                    raise_if_cancelled(cancel, exc)
+                raise
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
                 if _is_tls_failure(exc):
