@@ -253,6 +253,8 @@ class ScriptedServer:
         self.seen: list[tuple[str, str]] = []
         self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
+        self._closed = threading.Event()
+        self._connections: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -261,6 +263,7 @@ class ScriptedServer:
                 conn, _ = self._server.accept()
             except OSError:
                 return
+            self._connections.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -293,18 +296,26 @@ class ScriptedServer:
         self.stalled.set()
         if not read:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            while conn.fileno() >= 0:
-                time.sleep(0.05)
+            # Event.wait, not time.sleep: later tests record the sleeps asked for
+            while not self._closed.wait(0.05):
                 try:
                     if conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
                         return  # the client shut its side down
                 except BlockingIOError:
                     continue
+            return
         while conn.recv(65536):
             pass
 
     def close(self) -> None:
+        """Stop serving, and end the connections still held (their threads end too)."""
+        self._closed.set()
         self._server.close()
+        for conn in self._connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _cancel_later(token: CancelToken, server: ScriptedServer) -> list[float]:
@@ -466,6 +477,7 @@ class SilentServer:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
         self.accepted = threading.Event()
+        self._connections: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -475,6 +487,7 @@ class SilentServer:
             except OSError:
                 return
             self.accepted.set()
+            self._connections.append(conn)
             threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
 
     @staticmethod
@@ -488,6 +501,11 @@ class SilentServer:
 
     def close(self) -> None:
         self._server.close()
+        for conn in self._connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _cancelled_promptly(call: Callable[[CancelToken], object], started: threading.Event) -> None:
