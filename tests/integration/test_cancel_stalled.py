@@ -1,7 +1,10 @@
-"""Cancelling a blob download from a registry that stopped sending ends it at once.
+"""Registries that stall or answer early, on real sockets.
 
-The reader is blocked in a socket read, where no cancel token is checked; the
-token shuts the socket down instead of waiting out the 60 s read timeout.
+Cancelling a request blocked on a registry that stopped sending or reading
+ends it at once: the reader or writer is blocked in a socket call, where no
+cancel token is checked; the token shuts the connection down instead of
+waiting out the 60 s timeout. An upload the registry answers before it has
+the whole blob is abandoned with a sentence.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pytest
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyOptions
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled
+from spyglass.core.errors import Cancelled, RegistryError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryOptions
@@ -664,3 +667,34 @@ def test_the_courtesy_delete_of_a_cancelled_upload_does_not_wait_for_its_token()
     finally:
         registry.close()
         token_server.close()
+
+
+def test_an_upload_answered_before_its_end_is_abandoned() -> None:
+    """A server (or proxy) that answers a streamed PATCH with 202 before reading all of
+    it: httpcore stops sending quietly, so the client must notice that the body did
+    not go out whole, and must not PUT a digest it never computed."""
+    from spyglass.core.transports.registry.client import UPLOAD_CHUNK_SIZE, RegistryClient
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if method == "POST":
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+        elif method == "DELETE":
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        else:  # the PATCH: take 1 MiB of it, answer, hang up
+            conn.recv(1024 * 1024, socket.MSG_WAITALL)
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1?s=2\r\n"
+                         b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            conn.shutdown(socket.SHUT_WR)
+            time.sleep(0.2)
+            raise OSError("done")  # ends this connection's thread
+
+    server = ScriptedServer(answer)
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        size = UPLOAD_CHUNK_SIZE + 64 * 1024 * 1024
+        with pytest.raises(RegistryError, match="before the whole blob was sent"):
+            client.upload_blob("app", Zeros(size), None, None)
+        assert [m for m, _ in server.seen if m != "GET"] == ["POST", "PATCH", "DELETE"]
+    finally:
+        server.close()

@@ -571,3 +571,36 @@ def _leftover_uploads(server: RegistryServer, repository: str) -> list[Path]:
 def _config_of(layout_path: Path, manifest_digest: Digest) -> Digest:
     raw = (layout_path / "blobs" / "sha256" / manifest_digest.hex).read_bytes()
     return Digest.parse(json.loads(raw)["config"]["digest"])
+
+
+def test_requests_without_a_body_keep_their_connection(
+    registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HEADs and the upload steps (answers with no body, closed unread) hand their
+    connection back to the pool: one thread's pushes go over one connection instead
+    of a new one (a TLS handshake on HTTPS) per request."""
+    from spyglass.core.transports.registry.abortable import TrackingBackend
+
+    opened: list[str] = []
+    connect = TrackingBackend.connect_tcp
+
+    def counting(self: TrackingBackend, host: str, port: int, *args: object,
+                 **kwargs: object) -> object:
+        opened.append(f"{host}:{port}")
+        return connect(self, host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TrackingBackend, "connect_tcp", counting)
+    pool = HTTPPool()
+    try:
+        client = RegistryClient(registry.host, pool=pool)
+        client.ping()
+        before = len(opened)
+        for number in range(5):
+            data = os.urandom(1000 + number)
+            digest = Digest.of(data)
+            assert client.blob_exists("it-dest/keep-alive", digest) is None
+            client.upload_blob("it-dest/keep-alive", _Reader(data), digest, len(data))
+            assert client.blob_exists("it-dest/keep-alive", digest) == len(data)
+        assert len(opened) - before <= 1, opened  # 20 requests
+    finally:
+        pool.close()

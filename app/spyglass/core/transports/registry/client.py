@@ -137,7 +137,7 @@ class HTTPPool:
                     headers={"User-Agent": USER_AGENT},
                     follow_redirects=False,
                     trust_env=False,
-                    transport=CappedInterimBodies(network),
+                    transport=ResponseBodies(network),
                 )
                 self._clients[tls] = client
             return client
@@ -154,6 +154,29 @@ POOL: Final = HTTPPool()
 
 INTERIM_STATUSES: Final = frozenset({301, 302, 303, 307, 308, 401})
 """Answers httpx reads whole by itself (redirects it follows, 401s an auth flow retries)."""
+
+
+class _EmptyStream(httpx.SyncByteStream):
+    """A body known to be empty: closing it unread first lets httpcore see its end
+    (no network read is needed for that), so the connection goes back to the pool."""
+
+    def __init__(self, stream: httpx.SyncByteStream) -> None:
+        self._stream = stream
+        self._ended = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+        self._ended = True
+
+    def close(self) -> None:
+        if not self._ended:
+            self._ended = True
+            try:
+                for _ in self._stream:
+                    break  # an empty body yields nothing; a server that lied stops here
+            except httpx.TransportError:
+                pass  # closing anyway
+        self._stream.close()
 
 
 class _CappedStream(httpx.SyncByteStream):
@@ -173,11 +196,18 @@ class _CappedStream(httpx.SyncByteStream):
         self._stream.close()
 
 
-class CappedInterimBodies(httpx.BaseTransport):
-    """A transport that cuts the bodies of redirects and 401s at :data:`MAX_ERROR_BODY`.
+class ResponseBodies(httpx.BaseTransport):
+    """A transport that looks after response bodies:
 
-    httpx reads those bodies whole on its own while it follows a redirect or
-    runs an auth flow; a hostile server could otherwise make that read endless.
+    - closing a response releases its connection for cancels (see
+      :func:`~spyglass.core.transports.registry.abortable.release_on_close`);
+    - a response with no body (``HEAD``, 204, 304, ``Content-Length: 0``) closed
+      unread keeps its connection: httpcore keeps a connection only when the
+      body was read to its end, so every ``HEAD`` and upload step used to cost
+      a new connection (a TLS handshake on HTTPS registries);
+    - the bodies of redirects and 401s are cut at :data:`MAX_ERROR_BODY`:
+      httpx reads those whole on its own while it follows a redirect or runs
+      an auth flow, and a hostile server could otherwise make that read endless.
     """
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
@@ -185,11 +215,17 @@ class CappedInterimBodies(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
+        if not isinstance(response.stream, httpx.SyncByteStream):
+            return response
         release_on_close(response)
-        if response.status_code in INTERIM_STATUSES and isinstance(
-            response.stream, httpx.SyncByteStream
-        ):
+        if response.status_code in INTERIM_STATUSES:
             response.stream = _CappedStream(response.stream, MAX_ERROR_BODY)
+        elif (
+            request.method == "HEAD"
+            or response.status_code in (204, 304)
+            or response.headers.get("content-length", "").strip() == "0"
+        ):
+            response.stream = _EmptyStream(response.stream)
         return response
 
     def close(self) -> None:
@@ -1201,7 +1237,10 @@ class RegistryClient:
     ) -> None:
         """The blob in one streamed ``PATCH``, then ``PUT ?digest=``; a small one in the
         ``PUT`` alone. A failing or mismatching stream breaks the ``PATCH`` off, so
-        the ``PUT`` that would complete the upload is never sent."""
+        the ``PUT`` that would complete the upload is never sent. (distribution 2.8
+        then keeps what it received until it purges stale uploads: the ``DELETE``
+        can only name the session's state before the ``PATCH``, which it refuses;
+        docker and skopeo leave the same behind.)"""
         with BUFFERS.lend(UPLOAD_CHUNK_SIZE) as buffer:
             first, ended = _fill(reader, buffer)
             if ended:
@@ -1218,6 +1257,14 @@ class RegistryClient:
                 ok=(202, 204), retries=0,
             )
         response.close()
+        if not sent.complete:
+            # httpcore stops sending quietly when the server answers early
+            raise RegistryError(
+                f"{what}: the registry {self.host} answered HTTP {response.status_code} "
+                f"after {sent.count} bytes, before the whole blob was sent; the upload was "
+                "abandoned.",
+                status=response.status_code,
+            )
         session.location = self._upload_location(response, what)
         self._check_range(response, sent.count - 1, what)
         response = self.send(
@@ -1362,7 +1409,12 @@ class RegistryClient:
             log.info("%s: cancelling the upload session failed: %s", what, exc)
             return
         response.close()
-        if response.status_code not in (200, 202, 204, 404):
+        if response.status_code == 404:
+            # gone already, or (distribution after a broken-off body) a state it no longer
+            # accepts: then it keeps what it received until it purges stale uploads
+            log.info("%s: the registry did not take the upload session's cancel (HTTP 404); "
+                     "it purges stale uploads itself", what)
+        elif response.status_code not in (200, 202, 204):
             log.info(
                 "%s: cancelling the upload session answered HTTP %s", what, response.status_code
             )
@@ -1557,12 +1609,14 @@ def _fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
 
 
 class _Sent:
-    """How many bytes a streamed request body has handed over so far."""
+    """How many bytes a streamed request body has handed over so far, and whether
+    it handed over the whole stream."""
 
-    __slots__ = ("count",)
+    __slots__ = ("complete", "count")
 
     def __init__(self) -> None:
         self.count = 0
+        self.complete = False
 
 
 def _streamed(
@@ -1584,6 +1638,7 @@ def _streamed(
         yield window[:count]
         if progress is not None:
             progress(count)
+    sent.complete = True
 
 
 def _slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
