@@ -698,3 +698,38 @@ def test_an_upload_answered_before_its_end_is_abandoned() -> None:
         assert [m for m, _ in server.seen if m != "GET"] == ["POST", "PATCH", "DELETE"]
     finally:
         server.close()
+
+
+def test_cancel_ends_a_connect_the_server_never_accepts() -> None:
+    """A listening socket whose accept queue is full drops new SYNs, as a firewalled
+    host does: the connect would wait for its 15 s timeout."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    address = server.getsockname()
+    queued: list[socket.socket] = []
+    try:
+        while True:  # fill the accept queue until a connect no longer completes
+            probe = socket.socket()
+            probe.settimeout(0.3)
+            try:
+                probe.connect(address)
+            except OSError:
+                probe.close()
+                break
+            queued.append(probe)
+            assert len(queued) < 64, "the accept queue never filled"
+        client = RegistryClient(f"127.0.0.1:{address[1]}", insecure=True, retry_times=0)
+        started = threading.Event()
+        started.set()
+        _cancelled_promptly(
+            lambda token: client.send("GET", f"http://127.0.0.1:{address[1]}/v2/",
+                                      what="Asking", cancel=token),
+            started,
+        )
+    finally:
+        for probe in queued:
+            probe.close()
+        server.close()

@@ -14,8 +14,9 @@ before httpx can hand it to another request, which claims it with its first
 read or write. A TLS handshake is interrupted through a duplicate of the
 socket's descriptor, since the handshake takes the socket over. (An idle
 connection that was shut down is harmless: the pool finds it closed and opens a
-new one.) What still waits for its timeout: a TCP connect that gets no answer
-(15 s).
+new one.) A TCP connect to a host that does not answer is interrupted the
+same way: the backend connects the socket itself (as httpcore's does) once it
+has noted it in the request's slot.
 """
 
 from __future__ import annotations
@@ -39,19 +40,30 @@ _ACTIVE = threading.local()
 class Slot:
     """The connection one request is using, as far as a cancel needs to know."""
 
-    __slots__ = ("aborted", "stream", "thread")
+    __slots__ = ("aborted", "connecting", "stream", "thread")
 
     def __init__(self, stream: TrackedStream | None = None) -> None:
         self.stream = stream
+        self.connecting: socket.socket | None = None
         self.thread = threading.get_ident()
         self.aborted = False
 
     def abort(self) -> None:
         """Shut the request's connection down (called from the cancelling thread)."""
         self.aborted = True
+        connecting = self.connecting
+        if connecting is not None:
+            _shutdown(connecting)  # wakes a blocked connect()
         stream = self.stream
         if stream is not None:
             stream.shutdown_for(self.thread)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected yet, or closed already
 
 
 class TrackedStream(httpcore.NetworkStream):
@@ -116,10 +128,7 @@ class TrackedStream(httpcore.NetworkStream):
                 return
             sock = self._handshaking or self._inner.get_extra_info("socket")
             if isinstance(sock, socket.socket):
-                try:
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed
+                _shutdown(sock)
 
     def release(self) -> None:
         """The request using this connection is over: no cancel of it may touch the
@@ -142,9 +151,22 @@ class TrackingBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        return TrackedStream(
-            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
+        slot: Slot | None = getattr(_ACTIVE, "slot", None)
+        if slot is None or _SyncStream is None or not isinstance(self._inner, httpcore.SyncBackend):
+            return TrackedStream(
+                self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            )
+        sock = _connect(host, port, timeout, local_address, slot)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            sock.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        stream = TrackedStream(_SyncStream(sock))
+        stream._claim()  # a cancel from here on shuts it down
+        return stream
 
     def connect_unix_socket(
         self,
@@ -226,3 +248,44 @@ def raise_if_cancelled(cancel: CancelToken | None, cause: BaseException | None) 
     shut its connection down: raise :class:`Cancelled` for it."""
     if cancel is not None and cancel.cancelled:
         raise Cancelled() from cause
+
+
+try:  # httpcore's plain socket stream, to hand back what _connect connected
+    from httpcore._backends.sync import SyncStream as _SyncStream
+except ImportError:  # pragma: no cover - another httpcore: connects are not interrupted
+    _SyncStream = None  # type: ignore[assignment,misc]
+
+
+def _connect(
+    host: str, port: int, timeout: float | None, local_address: str | None, slot: Slot
+) -> socket.socket:
+    """``socket.create_connection`` with each socket noted in ``slot`` before it
+    connects, so a cancel can interrupt the connect; errors as httpcore raises them."""
+    source = None if local_address is None else (local_address, 0)
+    try:
+        addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc)) from exc
+    error: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _name, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        slot.connecting = sock
+        try:
+            if slot.aborted:
+                raise ConnectionAbortedError("the request was cancelled")
+            sock.settimeout(timeout)
+            if source is not None:
+                sock.bind(source)
+            sock.connect(address)
+            return sock
+        except TimeoutError as exc:
+            sock.close()
+            raise httpcore.ConnectTimeout(str(exc) or "timed out") from exc
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if slot.aborted:
+                break
+        finally:
+            slot.connecting = None
+    raise httpcore.ConnectError(str(error)) from error
