@@ -38,135 +38,16 @@ SENT = 1024 * 1024
 DIGEST = Digest.of(b"never sent whole")
 
 
-class StallingRegistry:
-    """Answers ``/v2/`` like a registry; for a blob it sends the headers and 1 MiB of a
-    64 MiB body, then nothing, until the client goes away."""
-
-    def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
-        self.stalled = threading.Event()
-        self._threads: list[threading.Thread] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk or chunk[:1] == b"\x16":
-                        return  # gone, or a TLS hello: this server speaks plain HTTP only
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                request = head.split(b"\r\n", 1)[0].decode("latin-1").split()
-                if len(request) < 2:
-                    return
-                if request[1] == "/v2/":
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
-                                 b"registry/2.0\r\nContent-Length: 0\r\n\r\n")
-                    continue
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                             b"Content-Length: %d\r\n\r\n" % BODY + bytes(SENT))
-                self.stalled.set()
-                try:
-                    while conn.recv(65536):
-                        pass  # hold the connection open, sending nothing
-                except OSError:
-                    pass
-                return
-
-    def close(self) -> None:
-        self._server.close()
-
-
-@pytest.fixture
-def stalling() -> Iterator[StallingRegistry]:
-    server = StallingRegistry()
-    yield server
-    server.close()
-
-
-def test_cancel_ends_a_read_blocked_on_a_stalled_registry(stalling: StallingRegistry) -> None:
-    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
-                         RegistryOptions(tls_verify=False, retry_times=0))
-    token = CancelToken()
-    outcome: list[BaseException | int] = []
-
-    def read() -> None:
-        try:
-            with source.open_blob(Descriptor("application/octet-stream", DIGEST, BODY),
-                                  cancel=token) as stream:
-                total = 0
-                while chunk := stream.read(1024 * 1024):
-                    total += len(chunk)
-                outcome.append(total)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert stalling.stalled.wait(10), outcome
-    time.sleep(0.3)  # the reader has taken the 1 MiB sent and now waits in recv
-    assert reader.is_alive() and outcome == []
-    cancelled_at = time.monotonic()
-    token.cancel()
-    reader.join(10)
-    assert not reader.is_alive()
-    assert time.monotonic() - cancelled_at < 5  # not the 60 s read timeout
-    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
-
-
-def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
-    stalling: StallingRegistry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The engine reports the cancel, not the connection error the shutdown caused."""
-    from spyglass.core.copy import BlobTask, _transfer_blob
-
-    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
-                         RegistryOptions(tls_verify=False, retry_times=0))
-
-    class Sink:
-        def reuse_blob(self, descriptor: Descriptor, *, cancel: object = None) -> None:
-            return None
-
-        def put_blob(self, stream: object, **_: object) -> Descriptor:
-            read = stream.read
-            while read(1024 * 1024):
-                pass
-            raise AssertionError("the stalled body cannot end")
-
-    token = CancelToken()
-    threading.Timer(0.5, token.cancel).start()
-    with pytest.raises(Cancelled):
-        _transfer_blob(
-            BlobTask(Descriptor("application/octet-stream", DIGEST, BODY),
-                     "application/octet-stream"),
-            source, Sink(), CopyOptions(retry_times=3), lambda event: None,  # type: ignore[arg-type]
-            token,
-        )
-
-
-class SlowSecondAnswer:
-    """Plain HTTP with keep-alive: answers ``/v2/``; the first blob request at once with a
-    small body, and every later one on the same connection only after a pause."""
-
-    SMALL = b"small body, read through httpx"
+class _Listening:
+    """A plain TCP server on loopback: each connection served by ``_serve`` on a thread
+    of its own; closing it ends the connections still held, and their threads."""
 
     def __init__(self) -> None:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
         self.connections = 0
+        self._closed = threading.Event()
+        self._held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -176,98 +57,33 @@ class SlowSecondAnswer:
             except OSError:
                 return
             self.connections += 1
+            self._held.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        blobs = 0
-        with conn:
-            data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    try:
-                        chunk = conn.recv(65536)
-                    except OSError:
-                        return
-                    if not chunk or chunk[:1] == b"\x16":
-                        return
-                    data += chunk
-                head, _, data = data.partition(b"\r\n\r\n")
-                path = head.split(b" ", 2)[1]
-                if path == b"/v2/":
-                    body = b""
-                else:
-                    blobs += 1
-                    if blobs > 1:
-                        time.sleep(0.6)  # long enough for a cancel to land meanwhile
-                    body = self.SMALL
-                try:
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
-                                 b"registry/2.0\r\nContent-Length: %d\r\n\r\n" % len(body)
-                                 + body)
-                except OSError:
-                    return
+        raise NotImplementedError
 
     def close(self) -> None:
+        self._closed.set()
         self._server.close()
-
-
-def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> None:
-    """A body read through httpx hands its connection back to the pool the moment it
-    ends; cancelling that copy then must not shut down another request on it."""
-    server = SlowSecondAnswer()
-    try:
-        source = open_source(f"docker://{server.host}/app:v1",
-                             RegistryOptions(tls_verify=False, retry_times=0))
-        small = Descriptor("application/octet-stream", Digest.of(server.SMALL),
-                           len(server.SMALL))
-        token = CancelToken()
-        first = source.open_blob(small, cancel=token)
-        assert first.read() == server.SMALL  # the body has ended: its connection is free
-        connections = server.connections
-        second: list[bytes | BaseException] = []
-
-        def other_request() -> None:
+        for conn in self._held:
             try:
-                with source.open_blob(small) as stream:
-                    second.append(stream.read())
-            except BaseException as exc:
-                second.append(exc)
-
-        other = threading.Thread(target=other_request)
-        other.start()
-        time.sleep(0.25)  # the other request is waiting for its answer on that connection
-        token.cancel()  # the first stream is not closed yet, as in a copy cancelled then
-        other.join(10)
-        first.close()
-        assert server.connections == connections  # it did reuse the pooled connection
-        assert second == [server.SMALL]
-    finally:
-        server.close()
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
-class ScriptedServer:
-    """Plain HTTP/1.1 on loopback: answers ``/v2/``, and every other request by
-    ``answer(conn, method, path, head)``, which may stall. Requests are logged."""
+class ScriptedServer(_Listening):
+    """Plain HTTP/1.1 with keep-alive: answers ``/v2/`` like a registry, and every other
+    request by ``answer(conn, method, path)``, which may stall (see :meth:`stall`).
+    Requests are logged; a TLS hello gets the connection closed."""
 
     def __init__(self, answer: Callable[[socket.socket, str, str], None]) -> None:
         self._answer = answer
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
         self.seen: list[tuple[str, str]] = []
         self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
-        self._closed = threading.Event()
-        self._connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            self._connections.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
@@ -310,15 +126,167 @@ class ScriptedServer:
         while conn.recv(65536):
             pass
 
-    def close(self) -> None:
-        """Stop serving, and end the connections still held (their threads end too)."""
-        self._closed.set()
-        self._server.close()
-        for conn in self._connections:
+
+class SilentServer(_Listening):
+    """Accepts TCP connections and never says a word (a TLS handshake stalls)."""
+
+    def __init__(self) -> None:
+        self.accepted = threading.Event()
+        super().__init__()
+
+    def _serve(self, conn: socket.socket) -> None:
+        self.accepted.set()
+        with conn:
             try:
-                conn.shutdown(socket.SHUT_RDWR)
+                while conn.recv(65536):
+                    pass
             except OSError:
                 pass
+
+
+def answered_upload_step(conn: socket.socket, method: str) -> bool:
+    """Answer the POST that opens an upload session and the DELETE that cancels it, as
+    distribution does; False for any other request."""
+    if method == "POST":
+        conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
+                     b"Content-Length: 0\r\n\r\n")
+    elif method == "DELETE":
+        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+    else:
+        return False
+    return True
+
+
+def stalling_registry() -> ScriptedServer:
+    """For a blob it sends the headers and 1 MiB of a 64 MiB body, then nothing, until
+    the client goes away."""
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                     b"Content-Length: %d\r\n\r\n" % BODY + bytes(SENT))
+        server.stall(conn, read=True)
+        raise OSError("this connection is done")
+
+    server = ScriptedServer(answer)
+    return server
+
+
+SMALL = b"small body, read through httpx"
+
+
+def slow_second_answer() -> ScriptedServer:
+    """The first blob request of a connection answered at once with a small body, every
+    later one on the same connection only after a pause."""
+    blobs: dict[int, int] = {}
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        blobs[id(conn)] = blobs.get(id(conn), 0) + 1
+        if blobs[id(conn)] > 1:
+            time.sleep(0.6)  # long enough for a cancel to land meanwhile
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(SMALL) + SMALL)
+
+    return ScriptedServer(answer)
+
+
+@pytest.fixture
+def stalling() -> Iterator[ScriptedServer]:
+    server = stalling_registry()
+    yield server
+    server.close()
+
+
+def test_cancel_ends_a_read_blocked_on_a_stalled_registry(stalling: ScriptedServer) -> None:
+    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
+                         RegistryOptions(tls_verify=False, retry_times=0))
+    token = CancelToken()
+    outcome: list[BaseException | int] = []
+
+    def read() -> None:
+        try:
+            with source.open_blob(Descriptor("application/octet-stream", DIGEST, BODY),
+                                  cancel=token) as stream:
+                total = 0
+                while chunk := stream.read(1024 * 1024):
+                    total += len(chunk)
+                outcome.append(total)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert stalling.stalled.wait(10), outcome
+    time.sleep(0.3)  # the reader has taken the 1 MiB sent and now waits in recv
+    assert reader.is_alive() and outcome == []
+    cancelled_at = time.monotonic()
+    token.cancel()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert time.monotonic() - cancelled_at < 5  # not the 60 s read timeout
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+
+
+def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
+    stalling: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine reports the cancel, not the connection error the shutdown caused."""
+    from spyglass.core.copy import BlobTask, _transfer_blob
+
+    source = open_source(f"docker://{stalling.host}/app@{DIGEST}",
+                         RegistryOptions(tls_verify=False, retry_times=0))
+
+    class Sink:
+        def reuse_blob(self, descriptor: Descriptor, *, cancel: object = None) -> None:
+            return None
+
+        def put_blob(self, stream: object, **_: object) -> Descriptor:
+            read = stream.read
+            while read(1024 * 1024):
+                pass
+            raise AssertionError("the stalled body cannot end")
+
+    token = CancelToken()
+    threading.Timer(0.5, token.cancel).start()
+    with pytest.raises(Cancelled):
+        _transfer_blob(
+            BlobTask(Descriptor("application/octet-stream", DIGEST, BODY),
+                     "application/octet-stream"),
+            source, Sink(), CopyOptions(retry_times=3), lambda event: None,  # type: ignore[arg-type]
+            token,
+        )
+
+
+def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> None:
+    """A body read through httpx hands its connection back to the pool the moment it
+    ends; cancelling that copy then must not shut down another request on it."""
+    server = slow_second_answer()
+    try:
+        source = open_source(f"docker://{server.host}/app:v1",
+                             RegistryOptions(tls_verify=False, retry_times=0))
+        small = Descriptor("application/octet-stream", Digest.of(SMALL),
+                           len(SMALL))
+        token = CancelToken()
+        first = source.open_blob(small, cancel=token)
+        assert first.read() == SMALL  # the body has ended: its connection is free
+        connections = server.connections
+        second: list[bytes | BaseException] = []
+
+        def other_request() -> None:
+            try:
+                with source.open_blob(small) as stream:
+                    second.append(stream.read())
+            except BaseException as exc:
+                second.append(exc)
+
+        other = threading.Thread(target=other_request)
+        other.start()
+        time.sleep(0.25)  # the other request is waiting for its answer on that connection
+        token.cancel()  # the first stream is not closed yet, as in a copy cancelled then
+        other.join(10)
+        first.close()
+        assert server.connections == connections  # it did reuse the pooled connection
+        assert second == [SMALL]
+    finally:
+        server.close()
 
 
 def _cancel_later(token: CancelToken, server: ScriptedServer) -> list[float]:
@@ -354,12 +322,7 @@ def test_cancel_ends_an_upload_the_registry_stopped_reading(size_known: bool) ->
     from spyglass.core.transports.registry.client import RegistryClient
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
-        if method == "POST":
-            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
-                         b"Content-Length: 0\r\n\r\n")
-        elif method == "DELETE":
-            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-        else:
+        if not answered_upload_step(conn, method):
             server.stall(conn, read=False)
 
     server = ScriptedServer(answer)
@@ -473,44 +436,6 @@ def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path
         server.close()
 
 
-class SilentServer:
-    """Accepts TCP connections and never says a word (a TLS handshake stalls)."""
-
-    def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
-        self.accepted = threading.Event()
-        self._connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            self.accepted.set()
-            self._connections.append(conn)
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _hold(conn: socket.socket) -> None:
-        with conn:
-            try:
-                while conn.recv(65536):
-                    pass
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self._server.close()
-        for conn in self._connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
 def _cancelled_promptly(call: Callable[[CancelToken], object], started: threading.Event) -> None:
     """``call(token)`` raises Cancelled within 5 s of a cancel made 0.3 s after
     ``started`` is set."""
@@ -574,7 +499,7 @@ def test_a_closed_response_gives_its_connection_up() -> None:
     from spyglass.core.transports.registry.abortable import response_stream
     from spyglass.core.transports.registry.client import RegistryClient
 
-    server = SlowSecondAnswer()
+    server = slow_second_answer()
     try:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
         response = client.send("GET", f"http://{server.host}/v2/", what="Asking",
@@ -590,7 +515,7 @@ def test_a_closed_response_gives_its_connection_up() -> None:
 
 
 def test_an_untracked_transport_still_cancels_a_direct_blob_read(
-    stalling: StallingRegistry,
+    stalling: ScriptedServer,
 ) -> None:
     """Where the tracking layer cannot be installed (a wrapped transport), a blob read
     straight from its socket is still shut down by a cancel."""
@@ -676,17 +601,12 @@ def test_an_upload_answered_before_its_end_is_abandoned() -> None:
     from spyglass.core.transports.registry.client import UPLOAD_CHUNK_SIZE, RegistryClient
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
-        if method == "POST":
-            conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1\r\n"
-                         b"Content-Length: 0\r\n\r\n")
-        elif method == "DELETE":
-            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-        else:  # the PATCH: take 1 MiB of it, answer, hang up
+        if not answered_upload_step(conn, method):  # the PATCH: take 1 MiB, answer, hang up
             conn.recv(1024 * 1024, socket.MSG_WAITALL)
             conn.sendall(b"HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/u1?s=2\r\n"
                          b"Content-Length: 0\r\nConnection: close\r\n\r\n")
             conn.shutdown(socket.SHUT_WR)
-            time.sleep(0.2)
+            threading.Event().wait(0.2)  # not time.sleep, which other tests record
             raise OSError("done")  # ends this connection's thread
 
     server = ScriptedServer(answer)

@@ -1225,6 +1225,18 @@ class RegistryClient:
         )
         self._check_created(response, digest, what)
 
+    def _close_upload(
+        self, session: _UploadSession, digest: Digest, *, what: str, cancel: CancelToken | None
+    ) -> None:
+        """The ``PUT ?digest=`` without a body that completes an upload sent in ``PATCH``es
+        (bytes, so it can be sent again with a new token should the old one expire)."""
+        response = self.send(
+            "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
+            content=b"", ok=(201,), retries=0,
+        )
+        self._check_created(response, digest, what)
+
     def _patch_streamed(
         self,
         session: _UploadSession,
@@ -1267,12 +1279,7 @@ class RegistryClient:
             )
         session.location = self._upload_location(response, what)
         self._check_range(response, sent.count - 1, what)
-        response = self.send(
-            "PUT", _with_digest(session.location, final_digest()), what=what, cancel=cancel,
-            headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
-            content=b"", ok=(201,), retries=0,
-        )
-        self._check_created(response, final_digest(), what)
+        self._close_upload(session, final_digest(), what=what, cancel=cancel)
 
     def _put_chunks(
         self,
@@ -1330,12 +1337,7 @@ class RegistryClient:
                 offset = end + 1
             if ended:
                 break
-        response = self.send(
-            "PUT", _with_digest(session.location, final_digest()), what=what, cancel=cancel,
-            headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
-            content=b"", ok=(201,), retries=0,
-        )
-        self._check_created(response, final_digest(), what)
+        self._close_upload(session, final_digest(), what=what, cancel=cancel)
 
     def _check_range(self, response: httpx.Response, end: int, what: str) -> None:
         """Compare the ``Range: 0-END`` a chunk's answer states with what was sent."""
