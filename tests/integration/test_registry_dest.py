@@ -283,6 +283,13 @@ def test_monolithic_and_chunked_uploads_land(
     assert transport.methods("/blobs/uploads/") == {"POST": 1, "PATCH": 5, "PUT": 1}
     assert transport.body_bytes == len(other)
 
+    # known digest and size, in pieces all the same (as after a proxy's 413)
+    third = data[1:]
+    transport.reset()
+    assert client.upload_blob(repository, _Reader(third), Digest.of(third), len(third),
+                              chunk_size=128 * 1024) == (Digest.of(third), len(third))
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "PATCH": 3, "PUT": 1}
+
     # unknown size, more than one first piece: one streamed PATCH, as docker pushes
     streamed = os.urandom(UPLOAD_CHUNK_SIZE + 3 * 1024 * 1024 + 17)
     transport.reset()
@@ -293,7 +300,7 @@ def test_monolithic_and_chunked_uploads_land(
     assert patch.headers["transfer-encoding"] == "chunked"
     assert transport.body_bytes == len(streamed)
 
-    for blob in (data, other, streamed):
+    for blob in (data, other, third, streamed):
         assert client.blob_exists(repository, Digest.of(blob)) == len(blob)
         with client.open_blob(repository, Digest.of(blob)) as stream:
             assert stream.read() == blob

@@ -180,6 +180,16 @@ class RateLimited(RegistryError):
         self.retry_after = retry_after
 
 
+class BodyTooLarge(RegistryError):
+    """The registry, or a proxy in front of it, refused a request body as too large
+    (413). ``smaller`` is the chunk size the next attempt uses (the destination
+    sends blobs in pieces from then on), or None when it cannot go smaller."""
+
+    def __init__(self, message: str, *, smaller: int | None, code: str | None = None) -> None:
+        super().__init__(message, status=413, code=code)
+        self.smaller = smaller
+
+
 class Cancelled(SpyglassError):
     """The operation was cancelled through its cancel token."""
 

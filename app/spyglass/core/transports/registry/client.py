@@ -1125,7 +1125,8 @@ class RegistryClient:
 
         A ``POST`` without a body opens an upload session (and settles
         authentication for the ``pull,push`` scope). With ``digest`` and ``size``
-        known, one ``PUT ?digest=`` then streams the whole blob (monolithic).
+        known (and no ``chunk_size``), one ``PUT ?digest=`` then streams the whole
+        blob (monolithic).
         Otherwise (a blob being recompressed, say) one ``PATCH`` streams it with
         ``Transfer-Encoding: chunked``, as docker and containers/image push, and
         a closing ``PUT ?digest=`` names the sha256 computed while streaming; a
@@ -1170,7 +1171,7 @@ class RegistryClient:
             reader = hashing
         session = self._start_upload(repository, what=what, cancel=cancel)
         try:
-            if digest is not None and size is not None:
+            if digest is not None and size is not None and chunk_size is None:
                 self._put_whole(
                     session, _held_back(reader, progress), digest, size, what=what,
                     cancel=cancel,

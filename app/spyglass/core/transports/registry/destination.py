@@ -24,6 +24,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
+    BodyTooLarge,
     DigestMismatch,
     ImageNotFound,
     InvalidReference,
@@ -53,6 +54,10 @@ SUPPORTED_MANIFEST_TYPES: Final = (
 )
 MAX_MOUNT_ATTEMPTS: Final = 3
 """Repositories tried as a mount source per blob before it is uploaded instead."""
+
+
+CHUNK_SIZES_AFTER_413: Final = (4 * 1024 * 1024, 1024 * 1024, 256 * 1024)
+"""The pieces blobs go in after a body was refused as too large, each tried in turn."""
 
 
 class RegistryDestination:
@@ -85,6 +90,9 @@ class RegistryDestination:
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
+        self._chunk_size: int | None = None
+        """None: a blob goes in one request; else in pieces of this many bytes, since the
+        registry (or a proxy in front of it) refused a body as too large."""
 
     def __repr__(self) -> str:
         return f"RegistryDestination({self.description!r})"
@@ -178,13 +186,41 @@ class RegistryDestination:
         """Override ImageDestination.put_blob: an upload session, verified as it streams.
 
         A failed, mismatched or cancelled upload is cancelled on the registry
-        (``DELETE`` of the session), so no blob is stored.
+        (``DELETE`` of the session), so no blob is stored. A body refused as too
+        large (413, as proxies with a request size limit answer) makes this
+        destination send blobs in smaller and smaller pieces
+        (:data:`CHUNK_SIZES_AFTER_413`), and raises :class:`BodyTooLarge` for the
+        copy to send the blob again.
         """
-        written, length = self.client.upload_blob(
-            self.repository, stream, digest, size, cancel=cancel, progress=progress
-        )
+        chunk_size = self._chunk_size
+        try:
+            written, length = self.client.upload_blob(
+                self.repository, stream, digest, size, cancel=cancel, progress=progress,
+                chunk_size=chunk_size,
+            )
+        except RegistryError as exc:
+            if exc.status != 413:
+                raise
+            smaller = self._smaller_than(chunk_size)
+            how = (
+                f"; it is sent again in pieces of {smaller // 1024} KiB"
+                if smaller is not None else ""
+            )
+            raise BodyTooLarge(f"{str(exc).rstrip('.')}{how}.", smaller=smaller,
+                               code=exc.code) from exc
         self._learn(written)
         return Descriptor(media_type, written, length)
+
+    def _smaller_than(self, used: int | None) -> int | None:
+        """The chunk size after ``used`` was refused (None: one request), or None when
+        there is none smaller. Transfers refused at once shrink it once."""
+        with self._lock:
+            if self._chunk_size != used:
+                return self._chunk_size  # another transfer made it smaller already
+            sizes = [s for s in CHUNK_SIZES_AFTER_413 if used is None or s < used]
+            if sizes:
+                self._chunk_size = sizes[0]
+            return sizes[0] if sizes else None
 
     def _learn(self, digest: Digest) -> None:
         with self._lock:

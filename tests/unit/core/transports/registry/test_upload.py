@@ -28,6 +28,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
+    BodyTooLarge,
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
@@ -41,6 +42,7 @@ from spyglass.core.transports.registry import client as client_module
 from spyglass.core.transports.registry.blobcache import BlobLocationCache
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.destination import (
+    CHUNK_SIZES_AFTER_413,
     SUPPORTED_MANIFEST_TYPES,
     RegistryDestination,
 )
@@ -93,6 +95,8 @@ class FakeUploads:
     stated_manifest_digest: str | None = None
     patch_location: LocationFor | None = None
     blob_head_size: Callable[[bytes], str] | None = None
+    max_body: int | None = None
+    """Request bodies longer than this get a proxy's 413, as behind a size limit."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -100,6 +104,8 @@ class FakeUploads:
         if path == "/v2/":
             return httpx.Response(200, headers=API)
         if m := re.fullmatch(r"/v2/(?P<repo>.+)/blobs/uploads/(?P<uuid>[^/]*)", path):
+            if self.max_body is not None and len(request.content) > self.max_body:
+                return httpx.Response(413, text="<html>413 Request Entity Too Large</html>")
             return self.upload(request, m["repo"], m["uuid"])
         if m := re.fullmatch(r"/v2/(?P<repo>.+)/blobs/(?P<digest>[^/]+)", path):
             data = self.blobs.get((m["repo"], m["digest"]))
@@ -773,3 +779,58 @@ def test_commit_by_digest(make_client, cache) -> None:
     other = destination(client, cache, digest=Digest.of(b"asked for"))
     with pytest.raises(DigestMismatch, match="changed the manifest"):
         other.commit(top, MANIFEST)
+
+
+def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, cache) -> None:
+    """A proxy refuses bodies over 300 kB (413): the copy sends the blob again, in
+    pieces of 4 MiB (still one request for this blob), 1 MiB, then 256 KiB, which
+    pass; the destination keeps the size for the blobs after it."""
+    from spyglass.core.copy import BlobRetried, BlobTask, CopyOptions, _transfer_blob
+
+    fake = FakeUploads(max_body=300_000)
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    data = bytes(range(256)) * 5000  # 1.28 MB
+    descriptor = blob_descriptor(data)
+
+    class Source:
+        def open_blob(self, blob: Descriptor, *, cancel: object = None) -> io.BytesIO:
+            return io.BytesIO(data)
+
+    events: list[object] = []
+    written = _transfer_blob(
+        BlobTask(descriptor, descriptor.media_type), Source(), dest,  # type: ignore[arg-type]
+        CopyOptions(retry_times=3), events.append, CancelToken(),
+    )
+    assert written.digest == descriptor.digest
+    assert fake.blobs[(REPO, str(descriptor.digest))] == data
+    retries = [e for e in events if isinstance(e, BlobRetried)]
+    assert len(retries) == 3 and all("413" in e.reason for e in retries)
+    assert "pieces of 4096 KiB" in retries[0].reason
+    piece = CHUNK_SIZES_AFTER_413[-1]
+    assert [len(p.content) for p in uploads_sent(seen, "PATCH")] == [
+        CHUNK_SIZES_AFTER_413[1],  # refused
+        *[piece] * (len(data) // piece), len(data) % piece,
+    ]
+    assert not fake.sessions  # every refused session was cancelled
+
+    # the next blob goes in those pieces at once
+    seen.requests.clear()
+    other = data[::-1]
+    dest.put_blob(io.BytesIO(other), media_type=descriptor.media_type,
+                  digest=Digest.of(other), size=len(other))
+    assert [r.method for r in uploads_sent(seen)] == ["POST"] + ["PATCH"] * 5 + ["PUT"]
+
+
+def test_a_body_too_large_even_in_the_smallest_pieces_is_an_error(make_client, cache) -> None:
+    fake = FakeUploads(max_body=1000)
+    client, _ = make_client(fake)
+    dest = destination(client, cache)
+    for expected in (*CHUNK_SIZES_AFTER_413, None):
+        with pytest.raises(BodyTooLarge) as refused:
+            dest.put_blob(io.BytesIO(BLOB), media_type=media.OCI_LAYER_GZIP,
+                          digest=BLOB_DIGEST, size=len(BLOB))
+        assert refused.value.smaller == expected
+        assert refused.value.status == 413
+    assert "sent again" not in str(refused.value)
+    assert not fake.blobs
