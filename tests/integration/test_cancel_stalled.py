@@ -625,22 +625,9 @@ def test_cancel_ends_a_connect_the_server_never_accepts() -> None:
     host does: the connect would wait for its 15 s timeout."""
     from spyglass.core.transports.registry.client import RegistryClient
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
+    server, queued = _full_listener()
     address = server.getsockname()
-    queued: list[socket.socket] = []
     try:
-        while True:  # fill the accept queue until a connect no longer completes
-            probe = socket.socket()
-            probe.settimeout(0.3)
-            try:
-                probe.connect(address)
-            except OSError:
-                probe.close()
-                break
-            queued.append(probe)
-            assert len(queued) < 64, "the accept queue never filled"
         client = RegistryClient(f"127.0.0.1:{address[1]}", insecure=True, retry_times=0)
         started = threading.Event()
         started.set()
@@ -653,3 +640,57 @@ def test_cancel_ends_a_connect_the_server_never_accepts() -> None:
         for probe in queued:
             probe.close()
         server.close()
+
+
+def _full_listener() -> tuple[socket.socket, list[socket.socket]]:
+    """A loopback listener whose accept queue is full: new connects get no answer."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    queued: list[socket.socket] = []
+    while True:
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(server.getsockname())
+        except OSError:
+            probe.close()
+            return server, queued
+        queued.append(probe)
+        assert len(queued) < 64, "the accept queue never filled"
+
+
+def test_an_abortable_connect_tries_every_address_as_create_connection_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first address does not answer (a black-holed IPv6, say), the second one
+    cannot even be made (its family unsupported), the third works: connected."""
+    import httpcore
+
+    from spyglass.core.transports.registry.abortable import Slot, _connect
+
+    silent, queued = _full_listener()
+    live = socket.create_server(("127.0.0.1", 0))
+    unsupported = (socket.AF_UNIX + 1000, socket.SOCK_STREAM, 0, "", ("127.0.0.1", 1))
+    addresses = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", silent.getsockname()),
+        unsupported,
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", live.getsockname()),
+    ]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: addresses)
+    try:
+        sock = _connect("registry.test", 443, 0.5, None, Slot())
+        assert sock.getpeername() == live.getsockname()
+        sock.close()
+        # only the silent one: a timeout, as httpcore reports it
+        addresses[:] = addresses[:1]
+        with pytest.raises(httpcore.ConnectTimeout):
+            _connect("registry.test", 443, 0.3, None, Slot())
+        addresses[:] = [unsupported]
+        with pytest.raises(httpcore.ConnectError):
+            _connect("registry.test", 443, 0.3, None, Slot())
+    finally:
+        for probe in queued:
+            probe.close()
+        silent.close()
+        live.close()

@@ -33,6 +33,7 @@ from spyglass.core.copy_attachments import (
 )
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
+    BodyTooLarge,
     Cancelled,
     DigestMismatch,
     InvalidManifest,
@@ -1076,6 +1077,11 @@ def _transfer_blob(
         except SpyglassError as error:
             if cancel.cancelled and not isinstance(error, Cancelled):
                 raise Cancelled() from error  # what broke was the cancel itself
+            if isinstance(error, BodyTooLarge) and error.smaller is not None:
+                # the destination reshapes the next attempt; its sizes run out by
+                # themselves, so this is not one of the --retry-times
+                emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
+                continue
             if attempt >= attempts or not worth_retrying(error):
                 raise
             attempt += 1

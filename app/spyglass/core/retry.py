@@ -8,13 +8,7 @@ import time
 from typing import Final
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import (
-    BodyTooLarge,
-    Cancelled,
-    ConnectionFailed,
-    RateLimited,
-    RegistryError,
-)
+from spyglass.core.errors import Cancelled, ConnectionFailed, RateLimited, RegistryError
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 """Answers worth asking again: rate limited, or a gateway in trouble."""
@@ -46,13 +40,10 @@ def pause(seconds: float, cancel: CancelToken | None) -> None:
 
 def worth_retrying(error: BaseException) -> bool:
     """True for failures another attempt may not meet: a broken or refused
-    connection, 429 and 502/503/504, and a body too large when the next attempt
-    goes in smaller pieces. Never for 401/403/404, digest errors, disk errors or
-    TLS failures."""
+    connection, 429 and 502/503/504. Never for 401/403/404, digest errors,
+    disk errors or TLS failures."""
     if isinstance(error, ConnectionFailed):
         return True
-    if isinstance(error, BodyTooLarge):
-        return error.smaller is not None
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES
 
 
@@ -61,6 +52,4 @@ def wait_after(error: BaseException, attempt: int) -> float:
     for (capped at :data:`MAX_RETRY_AFTER`), else :func:`backoff`."""
     if isinstance(error, RateLimited) and error.retry_after is not None:
         return min(error.retry_after, MAX_RETRY_AFTER)
-    if isinstance(error, BodyTooLarge):
-        return 0.0  # nothing to wait for: the next attempt is shaped differently
     return backoff(attempt)

@@ -268,24 +268,25 @@ def _connect(
         raise httpcore.ConnectError(str(exc)) from exc
     error: OSError = OSError(f"no address for {host}")
     for family, kind, proto, _name, address in addresses:
-        sock = socket.socket(family, kind, proto)
-        slot.connecting = sock
+        sock: socket.socket | None = None
         try:
             if slot.aborted:
                 raise ConnectionAbortedError("the request was cancelled")
+            sock = socket.socket(family, kind, proto)
+            slot.connecting = sock
             sock.settimeout(timeout)
             if source is not None:
                 sock.bind(source)
             sock.connect(address)
             return sock
-        except TimeoutError as exc:
-            sock.close()
-            raise httpcore.ConnectTimeout(str(exc) or "timed out") from exc
-        except OSError as exc:
-            sock.close()
+        except OSError as exc:  # a timeout too: the next address may answer
+            if sock is not None:
+                sock.close()
             error = exc
             if slot.aborted:
                 break
         finally:
             slot.connecting = None
+    if isinstance(error, TimeoutError):
+        raise httpcore.ConnectTimeout(str(error) or "timed out") from error
     raise httpcore.ConnectError(str(error)) from error

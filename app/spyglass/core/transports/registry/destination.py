@@ -199,11 +199,11 @@ class RegistryDestination:
                 chunk_size=chunk_size,
             )
         except RegistryError as exc:
-            if exc.status != 413:
-                raise
+            if exc.status != 413 or type(exc) is not RegistryError or exc.code is not None:
+                raise  # not a plain "too large" (a proxy's), but a registry error of its own
             smaller = self._smaller_than(chunk_size)
             how = (
-                f"; it is sent again in pieces of {smaller // 1024} KiB"
+                f"; the next attempt sends it in pieces of {smaller // 1024} KiB"
                 if smaller is not None else ""
             )
             raise BodyTooLarge(f"{str(exc).rstrip('.')}{how}.", smaller=smaller,

@@ -798,15 +798,15 @@ def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, 
             return io.BytesIO(data)
 
     events: list[object] = []
-    written = _transfer_blob(
+    written = _transfer_blob(  # the smaller pieces are not among the --retry-times
         BlobTask(descriptor, descriptor.media_type), Source(), dest,  # type: ignore[arg-type]
-        CopyOptions(retry_times=3), events.append, CancelToken(),
+        CopyOptions(retry_times=0), events.append, CancelToken(),
     )
     assert written.digest == descriptor.digest
     assert fake.blobs[(REPO, str(descriptor.digest))] == data
     retries = [e for e in events if isinstance(e, BlobRetried)]
     assert len(retries) == 3 and all("413" in e.reason for e in retries)
-    assert "pieces of 4096 KiB" in retries[0].reason
+    assert "the next attempt sends it in pieces of 4096 KiB" in retries[0].reason
     piece = CHUNK_SIZES_AFTER_413[-1]
     assert [len(p.content) for p in uploads_sent(seen, "PATCH")] == [
         CHUNK_SIZES_AFTER_413[1],  # refused
@@ -832,5 +832,18 @@ def test_a_body_too_large_even_in_the_smallest_pieces_is_an_error(make_client, c
                           digest=BLOB_DIGEST, size=len(BLOB))
         assert refused.value.smaller == expected
         assert refused.value.status == 413
-    assert "sent again" not in str(refused.value)
+    assert "next attempt" not in str(refused.value)
     assert not fake.blobs
+
+
+def test_a_413_the_registry_explains_is_its_own_error(make_client, cache) -> None:
+    """A 413 with a registry error code (a quota, say) is not a proxy's size limit:
+    smaller pieces would not help, so it is not turned into BodyTooLarge."""
+    client, _ = make_client(lambda request: (
+        httpx.Response(200, headers=API) if request.url.path == "/v2/"
+        else registry_error(413, "DENIED", "quota exceeded") if request.method == "PUT"
+        else FakeUploads()(request)))
+    with pytest.raises(AccessDenied) as refused:
+        destination(client, cache).put_blob(io.BytesIO(BLOB), media_type=media.OCI_LAYER_GZIP,
+                                            digest=BLOB_DIGEST, size=len(BLOB))
+    assert not isinstance(refused.value, BodyTooLarge)
