@@ -29,6 +29,7 @@ from spyglass.core import media
 from spyglass.core.copy import (
     BlobDone,
     BlobProgress,
+    BlobRetried,
     BlobSkipped,
     BlobStarted,
     BlobTask,
@@ -310,6 +311,32 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert row_texts(window, transfer)["eta"] == ""
     details.close()
     qtbot.waitUntil(lambda: not panel.details, timeout=WAIT_MS)
+
+
+def test_details_say_a_blob_started_again_and_why(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 3 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    reason = "The registry registry.example answered HTTP 503 (try later)."
+    feed(qtbot, window, scripted,
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, MiB, layer.size),
+         BlobRetried(layer.digest, 2, 4, reason))
+    item = {details.blobs.topLevelItem(i).text(0): details.blobs.topLevelItem(i)
+            for i in range(details.blobs.topLevelItemCount())}[str(layer.digest)]
+    assert item.text(3) == "starting again after an error"
+    assert item.toolTip(3) == f"Started again after: {reason}"
+    clock.now += 1
+    feed(qtbot, window, scripted,
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobDone(layer.digest, written(layer), False))
+    assert details.outcomes()[str(layer.digest)] == "copied, after 1 retry"
+    assert row_texts(window, transfer)["bytes"].startswith("3.0 MiB")  # counted once
+    details.close()
 
 
 def core_copy(source: str, destination: str, options: CopyOptions | None = None) -> None:

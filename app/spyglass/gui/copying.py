@@ -315,6 +315,10 @@ class BlobRow:
     media_type: str
     done: int = 0
     outcome: BlobOutcome = "waiting"
+    retries: int = 0
+    """How many times the blob started again after an error."""
+    last_error: str = ""
+    """The error it last started again after."""
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,8 @@ class Tally:
             if again is not None:
                 again.done = 0
                 again.outcome = "retrying"
+                again.retries += 1
+                again.last_error = event.reason
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
             if progressed is not None:
@@ -408,8 +414,7 @@ class Tally:
             first_time, first_done = self._samples[0]
             span = now - first_time
             speed = (done - first_done) / span if span > 0.2 else 0.0
-            blobs = tuple(BlobRow(r.digest, r.size, r.media_type, r.done, r.outcome)
-                          for r in self._blobs.values())
+            blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error)
 

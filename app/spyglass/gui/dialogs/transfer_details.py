@@ -97,12 +97,16 @@ class TransferDetailsDialog(QDialog):
             outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
             if blob.outcome == "copying" and blob.size:
                 outcome = f"copying ({blob.done * 100 // blob.size} %)"
+            if blob.retries and blob.outcome != "retrying":
+                outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
             item = QTreeWidgetItem([str(blob.digest), human_size(blob.size),
                                     media.friendly(blob.media_type) if blob.media_type else "",
                                     outcome])
             item.setFont(0, mono)
             item.setToolTip(1, exact_size(blob.size))
             item.setToolTip(2, blob.media_type)
+            if blob.last_error:
+                item.setToolTip(3, f"Started again after: {blob.last_error}")
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.blobs.addTopLevelItem(item)
 
