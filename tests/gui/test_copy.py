@@ -280,7 +280,7 @@ def test_a_retried_blob_starts_again_in_the_details() -> None:
     tally.feed(BlobRetried(digest, 2, 4, "The blob broke off."))
     [row] = tally.snapshot().blobs
     assert (row.done, row.outcome) == (0, "retrying")
-    assert OUTCOME_TEXT[row.outcome] == "starting again after an error"
+    assert OUTCOME_TEXT[row.outcome] == "starting again"
     tally.feed(Failed("The blob broke off."))
     assert tally.snapshot().blobs[0].outcome == "interrupted"
 

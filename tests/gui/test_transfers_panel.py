@@ -328,7 +328,7 @@ def test_details_say_a_blob_started_again_and_why(
          BlobRetried(layer.digest, 2, 4, reason))
     item = {details.blobs.topLevelItem(i).text(0): details.blobs.topLevelItem(i)
             for i in range(details.blobs.topLevelItemCount())}[str(layer.digest)]
-    assert item.text(3) == "starting again after an error"
+    assert item.text(3) == "starting again (retry 1)"
     assert item.toolTip(3) == f"Started again after: {reason}"
     clock.now += 1
     feed(qtbot, window, scripted,

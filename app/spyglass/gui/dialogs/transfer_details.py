@@ -23,7 +23,7 @@ from spyglass.gui.transfers import Transfer, TransferManager
 OUTCOME_TEXT = {
     "waiting": "not started",
     "copying": "copying",
-    "retrying": "starting again after an error",
+    "retrying": "starting again",
     "copied": "copied",
     "skipped": "skipped (already there)",
     "mounted": "mounted from another repository",
@@ -97,7 +97,9 @@ class TransferDetailsDialog(QDialog):
             outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
             if blob.outcome == "copying" and blob.size:
                 outcome = f"copying ({blob.done * 100 // blob.size} %)"
-            if blob.retries and blob.outcome != "retrying":
+            if blob.retries and blob.outcome == "retrying":
+                outcome = f"starting again (retry {blob.retries})"
+            elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
             item = QTreeWidgetItem([str(blob.digest), human_size(blob.size),
                                     media.friendly(blob.media_type) if blob.media_type else "",
