@@ -694,3 +694,26 @@ def test_an_abortable_connect_tries_every_address_as_create_connection_does(
             probe.close()
         silent.close()
         live.close()
+
+
+def test_looking_up_tags_stops_the_other_lookups_when_one_fails() -> None:
+    """``tags_pointing_at`` asks about tags in parallel: when one answer is an error,
+    the lookups still out (stalled here) stop instead of holding the caller."""
+    from spyglass.core.errors import SpyglassError
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if path.endswith("/manifests/gone"):
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        else:
+            server.stall(conn, read=True)
+
+    server = ScriptedServer(answer)
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        started = time.monotonic()
+        with pytest.raises(SpyglassError):
+            client.tags_pointing_at("app", DIGEST, tags=["gone", "slow1", "slow2"])
+        assert time.monotonic() - started < 5
+    finally:
+        server.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from spyglass.core.errors import Cancelled
 
@@ -70,6 +71,23 @@ class CancelToken:
         """Raise :class:`Cancelled` if the token was set."""
         if self._event.is_set():
             raise Cancelled()
+
+
+@contextmanager
+def linked(parent: CancelToken | None) -> Iterator[CancelToken]:
+    """A token set when ``parent`` is, and when the block ends: what the block started
+    on other threads (lookups, say) stops with it, whether it ends well, fails or is
+    interrupted (Ctrl+C), so nobody waits for answers no longer wanted."""
+    child = CancelToken()
+    key = parent.add_abort(child.cancel) if parent is not None else None
+    if parent is not None and key is None:
+        child.cancel()  # set already
+    try:
+        yield child
+    finally:
+        child.cancel()
+        if parent is not None:
+            parent.remove_abort(key)
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -23,7 +23,7 @@ from functools import partial
 from typing import IO, Any, Final, Literal, cast
 
 from spyglass.core import compression, media
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.config import ImageConfig, parse_config
 from spyglass.core.copy_attachments import (
     AttachmentTask,
@@ -501,8 +501,11 @@ def plan_copy(
     options = options or CopyOptions()
     carry = not options.remove_signatures and isinstance(source, AttachmentSource)
     needs_config = partial(_recompresses, destination=destination, options=options)
-    with ThreadPoolExecutor(max_workers=PLAN_THREADS, thread_name_prefix="spyglass-plan") as pool:
-        ahead = _Ahead(pool, source, cancel, attachments=carry, needs_config=needs_config)
+    with (
+        ThreadPoolExecutor(max_workers=PLAN_THREADS, thread_name_prefix="spyglass-plan") as pool,
+        linked(cancel) as lookups,  # the questions still out stop with the plan
+    ):
+        ahead = _Ahead(pool, source, lookups, attachments=carry, needs_config=needs_config)
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
             if not carry:
@@ -533,9 +536,7 @@ class _Ahead:
     """Answers fetched ahead on ``pool``: images (manifest, and config when
     ``needs_config`` says planning needs it) and, with ``attachments``, what is
     attached to a manifest. Each is asked once; an error surfaces where the
-    answer is used. The questions carry a token of their own, set by ``cancel``
-    and by :meth:`drop`, so a plan that failed does not wait for the answers
-    still coming."""
+    answer is used."""
 
     def __init__(
         self,
@@ -548,11 +549,7 @@ class _Ahead:
     ) -> None:
         self._pool = pool
         self._source = source
-        self._parent = cancel
-        self._cancel = CancelToken()
-        self._link = cancel.add_abort(self._cancel.cancel) if cancel is not None else None
-        if cancel is not None and self._link is None:
-            self._cancel.cancel()  # cancelled already
+        self._cancel = cancel
         self._carry = attachments
         self.needs_config = needs_config
         self._images: dict[Digest, Future[tuple[ImageManifest, ImageConfig | None]]] = {}
@@ -583,15 +580,11 @@ class _Ahead:
         return self._attached[digest].result()
 
     def drop(self) -> None:
-        """Cancel what has not started and stop what is under way (the plan failed or
-        no longer needs it)."""
+        """Cancel what has not started (the plan failed or no longer needs it)."""
         for image in self._images.values():
             image.cancel()
         for attached in self._attached.values():
             attached.cancel()
-        self._cancel.cancel()
-        if self._parent is not None:
-            self._parent.remove_abort(self._link)
 
 
 def _plan_images(

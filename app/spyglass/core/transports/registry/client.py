@@ -36,7 +36,7 @@ import httpx
 from spyglass import __version__
 from spyglass.core import media
 from spyglass.core.buffers import BUFFERS
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import (
     CHUNK_SIZE,
@@ -877,10 +877,12 @@ class RegistryClient:
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
 
-        def points_here(tag: str) -> bool:
-            return self.head_manifest(repository, tag, cancel=cancel).digest == digest
+        # leaving the pool's block waits for its lookups: they stop with the block
+        with ThreadPoolExecutor(max_workers=workers) as pool, linked(cancel) as lookups:
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+            def points_here(tag: str) -> bool:
+                return self.head_manifest(repository, tag, cancel=lookups).digest == digest
+
             flags = list(pool.map(points_here, candidates))
         return [tag for tag, hit in zip(candidates, flags, strict=True) if hit]
 

@@ -1,0 +1,48 @@
+"""Cancel tokens: aborts run once when the token is set, and linked tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from spyglass.core.cancel import CancelToken, linked
+from spyglass.core.errors import Cancelled
+
+
+def test_an_abort_runs_once_in_the_cancelling_call_and_can_be_withdrawn() -> None:
+    token = CancelToken()
+    ran: list[str] = []
+    key = token.add_abort(lambda: ran.append("kept"))
+    gone = token.add_abort(lambda: ran.append("withdrawn"))
+    token.remove_abort(gone)
+    token.add_abort(lambda: 1 / 0)  # a failing abort does not stop the others
+    token.cancel()
+    token.cancel()
+    assert ran == ["kept"] and key is not None
+    assert token.add_abort(lambda: ran.append("late")) is None  # set already: nothing kept
+    with pytest.raises(Cancelled):
+        token.check()
+
+
+def test_a_linked_token_follows_its_parent_and_ends_with_its_block() -> None:
+    parent = CancelToken()
+    with linked(parent) as child:
+        assert not child.cancelled
+        parent.cancel()
+        assert child.cancelled
+    ended = CancelToken()
+    with linked(ended) as child:
+        pass
+    assert child.cancelled and not ended.cancelled  # the block's end sets only the child
+    with pytest.raises(KeyError), linked(None) as orphan:
+        raise KeyError("interrupted")
+    assert orphan.cancelled
+    with linked(parent) as late:  # a parent set already
+        assert late.cancelled
+
+
+def test_a_linked_token_leaves_no_abort_behind_on_its_parent() -> None:
+    parent = CancelToken()
+    for _ in range(3):
+        with linked(parent):
+            pass
+    assert not parent._aborts  # what the blocks registered is gone
