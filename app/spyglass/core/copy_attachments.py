@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from spyglass.core.cancel import CancelToken, check
+from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import Unsupported
 from spyglass.core.manifest import (
@@ -91,9 +91,12 @@ def plan_attachments(
     else:
         # each manifest asks several questions (referrers, three tags, stored
         # signatures): ask for all manifests at once
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool,
+            linked(cancel) as lookups,  # one failing stops the others
+        ):
             found = list(pool.map(
-                lambda digest: find_attachments(source, digest, cancel=cancel), kept + changed
+                lambda digest: find_attachments(source, digest, cancel=lookups), kept + changed
             ))
     found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
