@@ -29,7 +29,9 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, RegistryError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports import open_source
+from spyglass.core.transports.files import ORPHAN_AGE, TEMP_PREFIX
 from spyglass.core.transports.registry import RegistryOptions
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 pytestmark = pytest.mark.integration
 
@@ -367,64 +369,79 @@ def test_cancel_ends_a_request_the_registry_never_answers(stall_in: str) -> None
         server.close()
 
 
+class _StalledCopy:
+    """``spyglass copy`` run as a process from a scripted registry whose one layer stalls
+    after its first bytes: :meth:`start` returns once the transfer is blocked reading it."""
+
+    LAYER_SIZE = 8 * 1024 * 1024
+
+    def __init__(self, tmp_path: Path, destination: str) -> None:
+        self.destination = destination
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+                        XDG_CACHE_HOME=str(tmp_path / "cache"))
+        self.layer = layer = Digest.of(b"layer never sent whole")
+        config = json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers", "diff_ids": [str(layer)]}}).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": str(Digest.of(config)), "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": str(layer), "size": self.LAYER_SIZE}],
+        }).encode()
+
+        def answer(conn: socket.socket, method: str, path: str) -> None:
+            if path.endswith(("/manifests/v1", f"/manifests/{Digest.of(manifest)}")):
+                body, kind = manifest, b"application/vnd.oci.image.manifest.v1+json"
+            elif "/tags/list" in path:
+                body, kind = b'{"name": "app", "tags": ["v1"]}', b"application/json"
+            elif path.endswith(str(Digest.of(config))):
+                body, kind = config, b"application/octet-stream"
+            elif path.endswith(str(layer)):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             b"Content-Length: %d\r\n\r\n" % self.LAYER_SIZE + bytes(SENT))
+                self.server.stall(conn, read=True)
+                return
+            else:  # tags and referrers: none
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                return
+            body_sent = b"" if method == "HEAD" else body
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nDocker-Content-Digest: %s\r\n"
+                         b"Content-Length: %d\r\n\r\n" % (kind, str(Digest.of(body)).encode(),
+                                                          len(body)) + body_sent)
+
+        self.server = ScriptedServer(answer)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.process = process = subprocess.Popen(
+            [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
+             "--retry-times", "0", f"docker://{self.server.host}/app:v1", self.destination],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+        )
+        if not self.server.stalled.wait(20):
+            process.kill()
+            raise AssertionError((self.server.seen, process.communicate()))
+        time.sleep(0.3)  # the transfer is now blocked in its socket read
+        return process
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.communicate()
+        self.server.close()
+
+
 def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path: Path) -> None:
     """``spyglass copy`` from a registry whose blob stalls: Ctrl+C (SIGINT) ends it at
     once, exit status 130, with no layout left at the destination."""
-    layer_size = 8 * 1024 * 1024
-    layer = Digest.of(b"layer never sent whole")
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": [str(layer)]}}).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": str(Digest.of(config)), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": str(layer), "size": layer_size}],
-    }).encode()
-
-    def answer(conn: socket.socket, method: str, path: str) -> None:
-        if path.endswith(("/manifests/v1", f"/manifests/{Digest.of(manifest)}")):
-            body, kind = manifest, b"application/vnd.oci.image.manifest.v1+json"
-        elif "/tags/list" in path:
-            body, kind = b'{"name": "app", "tags": ["v1"]}', b"application/json"
-        elif path.endswith(str(Digest.of(config))):
-            body, kind = config, b"application/octet-stream"
-        elif path.endswith(str(layer)):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                         b"Content-Length: %d\r\n\r\n" % layer_size + bytes(SENT))
-            server.stall(conn, read=True)
-            return
-        else:  # tags and referrers: none
-            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-            return
-        if method == "HEAD":
-            body_sent = b""
-        else:
-            body_sent = body
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nDocker-Content-Digest: %s\r\n"
-                     b"Content-Length: %d\r\n\r\n" % (kind, str(Digest.of(body)).encode(),
-                                                      len(body)) + body_sent)
-
-    server = ScriptedServer(answer)
     layout = tmp_path / "layout"
+    copy = _StalledCopy(tmp_path, f"oci:{layout}:v1")
     try:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
-                   XDG_CACHE_HOME=str(tmp_path / "cache"))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
-             "--retry-times", "0", f"docker://{server.host}/app:v1", f"oci:{layout}:v1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )
-        try:
-            if not server.stalled.wait(20):
-                process.kill()
-                raise AssertionError((server.seen, process.communicate()))
-            time.sleep(0.3)  # the transfer is now blocked in its socket read
-            interrupted_at = time.monotonic()
-            process.send_signal(signal.SIGINT)
-            _out, err = process.communicate(timeout=20)
-        finally:
-            process.kill()
+        process = copy.start()
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=20)
         assert time.monotonic() - interrupted_at < 5, "waited for the stalled transfer"
         assert process.returncode == 130, err
         assert b"interrupted" in err
@@ -433,7 +450,39 @@ def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path
             for p in layout.rglob("*")
         ), sorted(layout.rglob("*"))
     finally:
-        server.close()
+        copy.close()
+
+
+def test_what_a_killed_copy_left_in_a_layout_goes_with_the_next_copy(tmp_path: Path) -> None:
+    """A copy killed mid-blob (SIGKILL: no clean-up runs) leaves its temporary file in the
+    layout; once it is old enough to be no copy's starting moment, the next copy into the
+    layout removes it, and keeps the layout's images."""
+    layout = tmp_path / "layout"
+    source = LayoutBuilder(tmp_path / "source")
+    source.tag(source.add_image(ImageSpec(layers=[LayerSpec({"/etc/motd": b"hello\n"})])), "v2")
+    LayoutBuilder(layout)
+    copy = _StalledCopy(tmp_path, f"oci:{layout}:v1")
+    try:
+        process = copy.start()
+        process.kill()
+        process.communicate(timeout=20)
+        left = sorted(layout.glob(f"{TEMP_PREFIX}*"))
+        assert left, sorted(layout.rglob("*"))  # the blob it was writing
+        for path in left:
+            then = time.time() - ORPHAN_AGE - 60
+            os.utime(path, (then, then))
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "copy", f"oci:{tmp_path / 'source'}:v2",
+             f"oci:{layout}:v2"],
+            capture_output=True, env=copy.env, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert sorted(layout.glob(f"{TEMP_PREFIX}*")) == []
+        index = json.loads((layout / "index.json").read_text())
+        assert [m["annotations"]["org.opencontainers.image.ref.name"]
+                for m in index["manifests"]] == ["v2"]
+    finally:
+        copy.close()
 
 
 def _cancelled_promptly(call: Callable[[CancelToken], object], started: threading.Event) -> None:

@@ -54,7 +54,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import stat
 import tarfile
 import tempfile
@@ -86,9 +85,9 @@ from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
 from spyglass.core.transports.files import (
     FILE_MODE,
-    TEMP_PREFIX,
     KnownBlobs,
     TempFiles,
+    TempFolder,
     describe_os_error,
     describe_write_error,
     fsync_dir,
@@ -1084,7 +1083,8 @@ class _ArchiveOutput:
     staging folder — a hidden sibling of the target, ``.NAME.spyglass-tmp-*``,
     on the same filesystem — and renamed over the target only when the tar
     is complete, so a failed copy leaves nothing at the final name and an
-    older archive there stays intact. A symbolic link to a file is followed
+    older archive there stays intact. A staging folder a killed copy left is
+    removed by the next copy to the same name. A symbolic link to a file is followed
     (the link stays). Anything under ``/dev/`` or ``/proc/`` (``/dev/stdout``)
     and any existing non-regular file (a FIFO) is written straight through at
     commit; its staging folder is in the system's temporary folder.
@@ -1120,9 +1120,8 @@ class _ArchiveOutput:
                     f'The folder "{parent}" that should hold {path} does not exist; create it '
                     "first."
                 )
-            self.staging = Path(
-                tempfile.mkdtemp(prefix=f".{target.name or 'archive'}{TEMP_PREFIX}", dir=parent)
-            )
+            self._folder = TempFolder(parent, target.name or "archive")
+            self.staging = self._folder.path
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
         self.target = target
@@ -1168,7 +1167,7 @@ class _ArchiveOutput:
             fill(_TarWriter(tar, cancel, file_mode))
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._folder.remove()
 
 
 class OCIArchiveDestination:

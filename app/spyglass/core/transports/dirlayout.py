@@ -62,6 +62,7 @@ from spyglass.core.transports.files import (
     DirTree,
     KnownBlobs,
     TempFiles,
+    TempFolder,
     describe_os_error,
     describe_write_error,
     file_matches,
@@ -413,7 +414,9 @@ class DirDestination:
     in a hidden sibling folder (``.NAME.spyglass-tmp-*``, same filesystem)
     and swaps it in at :meth:`commit` — the old folder renamed away, the new
     one renamed in, the old one removed — so the old image stays complete
-    until the new one is. :meth:`abort` removes the sibling. A ``PATH`` that
+    until the new one is. :meth:`abort` removes the sibling; one that a killed
+    copy left is removed by the next copy to ``PATH`` (see
+    :class:`~spyglass.core.transports.files.TempFolder`). A ``PATH`` that
     is a symbolic link is followed: the link stays and the folder it points
     to is replaced.
 
@@ -436,7 +439,8 @@ class DirDestination:
             target = target.resolve()
         self._target = target
         self._check_target()
-        self._staging = self._make_staging()
+        self._folder = self._make_staging()
+        self._staging = self._folder.path
         self._temps = TempFiles(self._staging)
         self._known = KnownBlobs()
         self._state = "open"
@@ -466,20 +470,18 @@ class DirDestination:
                 f"files with an image. Choose a new or empty folder.{hint}"
             )
 
-    def _make_staging(self) -> Path:
+    def _make_staging(self) -> TempFolder:
         parent = self._target.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)  # as containers/image's MkdirAll
-            staging = Path(
-                tempfile.mkdtemp(prefix=f".{self._target.name}{TEMP_PREFIX}", dir=parent)
-            )
+            staging = TempFolder(parent, self._target.name)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, self._target)) from exc
         try:
             mode = 0o755
             if self._target.is_dir():
                 mode = stat.S_IMODE(self._target.stat().st_mode)
-            os.chmod(staging, mode)
+            os.chmod(staging.path, mode)
         except OSError:
             pass  # mkdtemp's 0700 is safe, just less open than usual
         return staging
@@ -626,6 +628,7 @@ class DirDestination:
                              temps=self._temps)
         check(cancel)
         self._swap()
+        self._folder.release()
         self._state = "committed"
 
     # ---------------------------------------------------------------- attachments
@@ -695,7 +698,7 @@ class DirDestination:
         if self._state == "committed":
             return
         self._temps.remove_all()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        self._folder.remove()
         self._state = "aborted"
 
     def close(self) -> None:

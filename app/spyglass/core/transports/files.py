@@ -6,15 +6,18 @@ Write side, shared by the ``oci:``, ``dir:`` and archive destinations:
 :func:`write_blob` (stream, verify, sync, rename — or leave nothing),
 :func:`replace_file` (small files replaced atomically), :func:`exclusive_lock`
 (the ``flock`` that serializes ``index.json`` updates between processes),
-:class:`TempFiles` and :class:`KnownBlobs` (what one copy has in flight and
-has already verified).
+:class:`TempFiles`, :class:`TempFolder` and :class:`KnownBlobs` (what one copy
+has in flight and has already verified), and :func:`sweep_orphans` (what a
+killed copy left behind).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -46,6 +49,8 @@ from spyglass.core.errors import (
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE
 from spyglass.core.transports.base import FileTree
+
+log = logging.getLogger(__name__)
 
 
 def safe_relative(path: str, *, where: str) -> str:
@@ -193,6 +198,11 @@ TEMP_PREFIX: Final = ".spyglass-tmp-"
 FILE_MODE: Final = 0o644
 """The mode of written blobs and metadata files (what containers/image gives them)."""
 
+ORPHAN_AGE: Final = 15 * 60.0
+"""Seconds an unclaimed temporary must have been left unchanged before :func:`sweep_orphans`
+removes it. A claim is taken moments after its temporary is made; the age also spares
+the temporaries of an older Spyglass, which did not claim them, while it writes them."""
+
 _LOCK_POLL: Final = 0.02
 
 
@@ -216,31 +226,116 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# A temporary is *claimed* by its process for its whole life: an exclusive flock on
+# it, held through a descriptor of its own, which the kernel releases when the
+# process ends, however it ends. A temporary nobody can claim any more is an orphan
+# of a killed copy; the next copy into the same place removes it.
+
+
+def _claim(fd: int) -> int | None:
+    """A new descriptor of ``fd``'s file holding an exclusive flock on it while it is open.
+
+    Closing ``fd`` keeps the claim (the two share one open file); closing the
+    returned descriptor, or the process ending, releases it. None where the
+    filesystem has no locks: such a temporary is never swept.
+    """
+    try:
+        held = os.dup(fd)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(held)
+        return None
+    return held
+
+
+def _release(claim: int | None) -> None:
+    if claim is not None:
+        os.close(claim)
+
+
+def sweep_orphans(
+    folder: Path, prefix: str = TEMP_PREFIX, *, keep: tuple[str, ...] = (),
+    min_age: float = ORPHAN_AGE,
+) -> list[Path]:
+    """Remove the temporaries in ``folder`` whose names start with ``prefix`` and that no
+    process claims; return what was removed.
+
+    A temporary is removed only when this process can take its flock (the
+    process that made it is gone) and it has not been changed for
+    ``min_age`` seconds. Names starting with ``prefix`` plus one of ``keep``
+    stay whatever their state. Best effort: anything that cannot be looked at,
+    opened, locked or removed is left where it is, and nothing is raised.
+    """
+    removed: list[Path] = []
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix)]
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        if any(name.startswith(prefix + kept) for kept in keep):
+            continue
+        path = folder / name
+        try:
+            seen = os.lstat(path)
+            if now - seen.st_mtime < min_age:
+                continue
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino) or not (
+                is_dir or stat.S_ISREG(st.st_mode)
+            ):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if is_dir:
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            removed.append(path)
+        except OSError:
+            continue  # claimed by a live copy, or not ours to remove
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("Removed %d temporaries a stopped copy left in %s.", len(removed), folder)
+    return removed
+
+
 class TempFiles:
     """The temporary files one destination has open in a folder, so abort can remove them.
 
-    Thread-safe. Each blob writer removes its own file when it fails;
-    :meth:`remove_all` catches what is left when a copy is torn down
+    Thread-safe. Each file is claimed while it is tracked (see
+    :func:`sweep_orphans`). Each blob writer removes its own file when it
+    fails; :meth:`remove_all` catches what is left when a copy is torn down
     mid-write.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._paths: set[Path] = set()
+        self._paths: dict[Path, int | None] = {}
 
     def create(self) -> tuple[int, Path]:
         """A new temporary file in the folder: ``(fd, path)``; OSError when it cannot be made."""
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
         path = Path(name)
+        claim = _claim(fd)
         with self._lock:
-            self._paths.add(path)
+            self._paths[path] = claim
         return fd, path
 
     def forget(self, path: Path) -> None:
-        """Stop tracking ``path`` (renamed into place, or removed)."""
+        """Stop tracking ``path`` (renamed into place, or removed), and release its claim."""
         with self._lock:
-            self._paths.discard(path)
+            claim = self._paths.pop(path, None)
+        _release(claim)
 
     def discard(self, path: Path) -> None:
         """Remove ``path`` if it is still there, and stop tracking it."""
@@ -258,6 +353,40 @@ class TempFiles:
             paths = list(self._paths)
         for path in paths:
             self.discard(path)
+
+
+class TempFolder:
+    """A hidden folder beside ``NAME`` in ``parent`` (``.NAME.spyglass-tmp-*``, same
+    filesystem), claimed while it is open: where a ``dir:`` or archive destination builds
+    what it renames into place at the end.
+
+    Making one first sweeps the orphans of earlier copies to ``NAME`` out of
+    ``parent`` (never a ``…old-*`` folder, which can hold the only copy of an
+    image a killed swap moved aside). Raises ``OSError`` when the folder cannot
+    be made.
+    """
+
+    def __init__(self, parent: Path, name: str) -> None:
+        prefix = f".{name}{TEMP_PREFIX}"
+        sweep_orphans(parent, prefix, keep=("old-",))
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            self._claim = None
+        else:
+            self._claim = _claim(fd)
+            os.close(fd)
+
+    def release(self) -> None:
+        """Give up the claim (the folder was renamed into place or removed). Safe to call twice."""
+        claim, self._claim = self._claim, None
+        _release(claim)
+
+    def remove(self) -> None:
+        """Remove the folder and what it holds (best effort), and give up the claim."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
 
 
 class KnownBlobs:

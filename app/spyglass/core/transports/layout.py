@@ -57,6 +57,7 @@ from spyglass.core.transports.files import (
     open_verified,
     read_small_blob,
     replace_file,
+    sweep_orphans,
     write_blob,
 )
 from spyglass.core.transports.stubs import no_stored_signatures
@@ -409,6 +410,9 @@ class OCILayoutDestination:
     no REF, an unnamed entry of the same digest is replaced, else one is
     appended.
 
+    Opening it also removes what a killed copy left: ``.spyglass-tmp-*`` files
+    no live process claims (see :func:`~spyglass.core.transports.files.sweep_orphans`).
+
     :meth:`abort` removes temporary files and takes back the blobs this copy
     added (under the lock, leaving any an ``index.json`` entry leads to, and
     all of them when some of the layout cannot be walked), so a cancelled or
@@ -487,6 +491,7 @@ class OCILayoutDestination:
         with exclusive_lock(path / INDEX_LOCK, what=self._what):
             self._check_existing()
             self._create_files()
+            sweep_orphans(path)
 
     def _check_existing(self) -> None:
         path = self.path

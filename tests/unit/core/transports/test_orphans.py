@@ -1,0 +1,190 @@
+"""What a killed copy leaves behind, and the next copy removes (spyglass.core.transports.files).
+
+Every temporary a local destination makes — a ``.spyglass-tmp-*`` file in a
+layout, the ``.NAME.spyglass-tmp-*`` folder a ``dir:`` or archive copy builds
+in — is claimed with a ``flock`` while its copy runs. A temporary nobody
+claims and nobody changed for :data:`ORPHAN_AGE` is an orphan: opening a
+destination in the same place removes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.transports import open_destination
+from spyglass.core.transports.dirlayout import DirDestination
+from spyglass.core.transports.files import (
+    ORPHAN_AGE,
+    TEMP_PREFIX,
+    TempFiles,
+    TempFolder,
+    sweep_orphans,
+)
+from spyglass.core.transports.layout import OCILayoutDestination
+
+
+def _age(path: Path, seconds: float = ORPHAN_AGE + 60) -> Path:
+    """Make ``path`` look unchanged for ``seconds``."""
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+    return path
+
+
+def _orphan_file(folder: Path, name: str = f"{TEMP_PREFIX}k1ll3d00") -> Path:
+    path = folder / name
+    path.write_bytes(b"half a blob")
+    return _age(path)
+
+
+def _orphan_folder(parent: Path, name: str) -> Path:
+    folder = parent / name
+    (folder / "blobs").mkdir(parents=True)
+    (folder / "blobs" / "half").write_bytes(b"half a blob")
+    return _age(folder)
+
+
+def _layout(tmp_path: Path) -> Path:
+    """An existing (empty) layout, as an earlier copy left it."""
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text('{"schemaVersion": 2, "manifests": []}')
+    return layout
+
+
+def test_an_orphaned_temporary_file_is_removed_when_a_copy_opens_the_layout(
+    tmp_path: Path,
+) -> None:
+    layout = _layout(tmp_path)
+    orphan = _orphan_file(layout)
+    destination = OCILayoutDestination(layout, "v2")
+    destination.abort()
+    assert not orphan.exists()
+    assert (layout / "index.json").exists() and (layout / "oci-layout").exists()
+
+
+def test_a_recent_temporary_is_kept_since_its_copy_may_be_starting(tmp_path: Path) -> None:
+    layout = _layout(tmp_path)
+    young = layout / f"{TEMP_PREFIX}y0ung000"
+    young.write_bytes(b"just made")
+    OCILayoutDestination(layout, "v2").abort()
+    assert young.exists()
+
+
+def test_a_temporary_a_running_copy_claims_is_kept_however_old(tmp_path: Path) -> None:
+    temps = TempFiles(tmp_path)
+    fd, path = temps.create()
+    os.close(fd)  # the claim outlives the writer's own descriptor
+    _age(path)
+    assert sweep_orphans(tmp_path) == []
+    assert path.exists()
+    temps.forget(path)  # renamed into place or given up: the claim goes with it
+    assert sweep_orphans(tmp_path) == [path]
+
+
+def test_a_claim_held_by_another_process_keeps_the_temporary(tmp_path: Path) -> None:
+    orphan = _orphan_file(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(60)\n",
+         str(orphan)],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        assert sweep_orphans(tmp_path) == []
+        assert orphan.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sweep_orphans(tmp_path) == [orphan]  # the kernel let the claim go with the process
+
+
+def test_only_our_temporaries_are_touched(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("mine")
+    _age(other)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-target"
+    elsewhere.write_text("not ours")
+    link = tmp_path / f"{TEMP_PREFIX}l1nk0000"
+    link.symlink_to(elsewhere)
+    _age(link)
+    fifo = tmp_path / f"{TEMP_PREFIX}f1f00000"
+    os.mkfifo(fifo)
+    _age(fifo)
+    assert sweep_orphans(tmp_path) == []
+    assert other.read_text() == "mine" and elsewhere.read_text() == "not ours"
+    assert link.is_symlink() and fifo.exists()
+
+
+def test_a_temporary_locked_in_this_process_by_other_code_is_kept(tmp_path: Path) -> None:
+    """flock claims belong to an open file, so a second open in one process conflicts too."""
+    orphan = _orphan_file(tmp_path)
+    fd = os.open(orphan, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert sweep_orphans(tmp_path) == []
+    finally:
+        os.close(fd)
+
+
+def test_a_dir_copy_removes_the_staging_folder_a_killed_copy_left(tmp_path: Path) -> None:
+    target = tmp_path / "image"
+    orphan = _orphan_folder(tmp_path, f".image{TEMP_PREFIX}abc12345")
+    moved_aside = _orphan_folder(tmp_path, f".image{TEMP_PREFIX}old-abc12345")
+    someone_elses = _orphan_folder(tmp_path, f".other{TEMP_PREFIX}abc12345")
+    destination = DirDestination(target)
+    destination.abort()
+    assert not orphan.exists()
+    # a swap killed halfway leaves the old image only here: it stays for the user
+    assert (moved_aside / "blobs" / "half").exists()
+    assert someone_elses.exists()
+
+
+def test_a_running_dir_copy_keeps_its_staging_folder(tmp_path: Path) -> None:
+    target = tmp_path / "image"
+    first = DirDestination(target)
+    staging = [p for p in tmp_path.iterdir() if p.name.startswith(f".image{TEMP_PREFIX}")]
+    assert len(staging) == 1
+    _age(staging[0])
+    second = DirDestination(target)
+    assert staging[0].is_dir()
+    second.abort()
+    first.abort()
+    assert not staging[0].exists()
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+def test_an_archive_copy_removes_the_staging_folder_a_killed_copy_left(
+    tmp_path: Path, transport: str
+) -> None:
+    orphan = _orphan_folder(tmp_path, f".image.tar{TEMP_PREFIX}abc12345")
+    destination = open_destination(f"{transport}:{tmp_path / 'image.tar'}")
+    destination.abort()
+    assert not orphan.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_temp_folder_is_claimed_until_released(tmp_path: Path) -> None:
+    folder = TempFolder(tmp_path, "image")
+    _age(folder.path)
+    assert sweep_orphans(tmp_path, f".image{TEMP_PREFIX}") == []
+    folder.release()
+    folder.release()  # twice is fine
+    assert sweep_orphans(tmp_path, f".image{TEMP_PREFIX}") == [folder.path]
+    assert not folder.path.exists()
+
+
+def test_nothing_is_raised_for_a_folder_that_cannot_be_listed(tmp_path: Path) -> None:
+    assert sweep_orphans(tmp_path / "missing") == []
