@@ -8,6 +8,7 @@ leave destinations as they were.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,30 @@ def linked(parent: CancelToken | None) -> Iterator[CancelToken]:
         child.cancel()
         if parent is not None:
             parent.remove_abort(key)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl+C off for the block, then raise the :class:`KeyboardInterrupt` it asked for.
+
+    For the clean-up after a first Ctrl+C (transfers winding down, a
+    destination taken back), which a second one must not cut short: that would
+    leave half of it undone. Applies only in the main thread while Python's own
+    SIGINT handler is installed; elsewhere (a worker thread, the window's
+    handler) the block runs as it is.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    asked: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if asked:
+        raise KeyboardInterrupt
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -23,7 +23,7 @@ from functools import partial
 from typing import IO, Any, Final, Literal, cast
 
 from spyglass.core import compression, media
-from spyglass.core.cancel import CancelToken, check, linked
+from spyglass.core.cancel import CancelToken, check, interrupts_deferred, linked
 from spyglass.core.config import ImageConfig, parse_config
 from spyglass.core.copy_attachments import (
     AttachmentTask,
@@ -65,6 +65,11 @@ PER_HOST_LIMIT: Final = 8
 ``--parallel`` says; a source or destination names its host in ``host``. It
 equals the default parallelism: on two cores, 8 transfers from one registry
 beat 6 by 40-70 ms of 650 (more of each blob's waits overlap)."""
+
+STOP_WAIT: Final = 10.0
+"""Seconds a failed or interrupted copy waits for its other transfers to stop before
+it takes the destination back. The cancel reaches them within moments, even when
+blocked on a socket; this only bounds a transfer that somehow never checks."""
 
 
 @dataclass(frozen=True)
@@ -954,18 +959,14 @@ def execute(
     emit(Planned(plan))
     try:
         top = _execute(plan, source, destination, options, emit, cancel)
-    except Cancelled:
-        destination.abort()
-        emit(CopyCancelled())
-        raise
-    except SpyglassError as exc:
-        cancel.cancel()
-        destination.abort()
-        emit(Failed(str(exc)))
-        raise
-    except BaseException:
-        cancel.cancel()
-        destination.abort()
+    except BaseException as exc:
+        with interrupts_deferred():  # taken back whole, whatever Ctrl+C says meanwhile
+            cancel.cancel()
+            destination.abort()
+        if isinstance(exc, Cancelled):
+            emit(CopyCancelled())
+        elif isinstance(exc, SpyglassError):
+            emit(Failed(str(exc)))
         raise
     emit(Finished(top.digest, top.media_type))
     return top
@@ -996,29 +997,29 @@ def _execute(
         with lock:
             written[task.key] = result
 
-    tasks = plan.blobs
-    with ThreadPoolExecutor(max_workers=max(1, options.parallel),
-                            thread_name_prefix="spyglass-copy",
-                            initializer=lower_priority if options.background else None,
-                            ) as pool:
-        futures: list[Future[None]] = [pool.submit(transfer, task) for task in tasks]
-        try:
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        except BaseException:
-            # Ctrl+C in this thread: stop the transfers now, or leaving this block would
-            # wait for each of them to end by itself
+    pool = ThreadPoolExecutor(max_workers=max(1, options.parallel),
+                              thread_name_prefix="spyglass-copy",
+                              initializer=lower_priority if options.background else None)
+    futures: list[Future[None]] = []
+    stopped = False
+    try:
+        futures = [pool.submit(transfer, task) for task in plan.blobs]
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        errors = [error for f in done if (error := f.exception()) is not None]
+        if errors:
+            raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
+    except BaseException:
+        # A transfer failed, or Ctrl+C in this thread: stop the others at once, and let
+        # them end before the destination is taken back, which a second Ctrl+C must not
+        # skip (a transfer still writing could put a blob back after the take-back)
+        with interrupts_deferred():
             cancel.cancel()
-            raise
-        failed = [f for f in done if f.exception() is not None]
-        if failed:
-            cancel.cancel()
-            for future in pending:
+            for future in futures:
                 future.cancel()
-            wait(pending)
-            errors = [f.exception() for f in failed]
-            first = next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
-            assert first is not None
-            raise first
+            stopped = not wait(futures, timeout=STOP_WAIT).not_done
+        raise
+    finally:
+        pool.shutdown(wait=stopped, cancel_futures=True)
 
     check(cancel)
     for raw, media_type in plan.extra_manifests:

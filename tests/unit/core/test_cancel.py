@@ -1,10 +1,15 @@
-"""Cancel tokens: aborts run once when the token is set, and linked tokens."""
+"""Cancel tokens: aborts run once when the token is set, linked tokens, and Ctrl+C held off."""
 
 from __future__ import annotations
 
+import _thread
+import signal
+import threading
+import time
+
 import pytest
 
-from spyglass.core.cancel import CancelToken, linked
+from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
 from spyglass.core.errors import Cancelled
 
 
@@ -46,3 +51,34 @@ def test_a_linked_token_leaves_no_abort_behind_on_its_parent() -> None:
         with linked(parent):
             pass
     assert not parent._aborts  # what the blocks registered is gone
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_ctrl_c_waits_for_the_end_of_a_deferred_block() -> None:
+    finished = False
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        _thread.interrupt_main(signal.SIGINT)
+        time.sleep(0.05)  # a Ctrl+C would have been raised by now
+        finished = True
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_deferred_block_without_ctrl_c_raises_nothing() -> None:
+    with interrupts_deferred():
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_deferred_block_off_the_main_thread_leaves_signals_alone() -> None:
+    seen: list[object] = []
+
+    def run() -> None:
+        with interrupts_deferred():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [signal.getsignal(signal.SIGINT)]

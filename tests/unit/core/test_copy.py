@@ -7,9 +7,11 @@ arrives; the real destinations have tests of their own.
 
 from __future__ import annotations
 
+import _thread
 import gzip
 import hashlib
 import json
+import signal
 import threading
 import time
 from pathlib import Path
@@ -373,6 +375,60 @@ def test_cancelling_stops_and_aborts(layout: Path) -> None:
     assert dest.aborted and dest.committed is None
     assert isinstance(seen[-1], CopyCancelled)
     assert not any(isinstance(e, ManifestWritten) for e in seen)
+
+
+class _SlowToStop(MemoryDestination):
+    """Each put_blob blocks until the copy is cancelled, then takes half a second more to
+    stop writing, as a transfer finishing its last chunk does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.stopped_writing: list[float] = []
+        self.aborted_at: float | None = None
+
+    def put_blob(self, stream: Readable, *, media_type: str, digest: Digest | None,
+                 size: int | None, cancel: CancelToken | None = None,
+                 progress: Any = None) -> Descriptor:
+        assert cancel is not None
+        self.started.set()
+        while not cancel.cancelled:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        with self.lock:
+            self.stopped_writing.append(time.monotonic())
+        raise Cancelled()
+
+    def abort(self) -> None:
+        self.aborted_at = time.monotonic()
+        super().abort()
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_second_ctrl_c_still_lets_transfers_stop_before_the_take_back(layout: Path) -> None:
+    """Ctrl+C stops the transfers; pressed again while they wind down, it must not skip
+    waiting for them, or the take-back could run while one still writes."""
+    source = open_source(f"oci:{layout}:latest")
+    dest = _SlowToStop()
+    plan = plan_copy(source, dest, CopyOptions(multi_arch="all"))
+
+    def press_ctrl_c_twice() -> None:
+        assert dest.started.wait(10)
+        _thread.interrupt_main(signal.SIGINT)
+        time.sleep(0.2)  # the transfers are winding down now
+        _thread.interrupt_main(signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c_twice)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            execute(plan, source, dest)
+    finally:
+        presser.join()
+    assert dest.stopped_writing and dest.aborted_at is not None
+    assert dest.aborted_at >= max(dest.stopped_writing)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_gzip_layers_are_written_again_when_asked_for_gzip_from_zstd(tmp_path: Path) -> None:
