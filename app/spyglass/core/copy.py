@@ -1001,9 +1001,9 @@ def _execute(
                               thread_name_prefix="spyglass-copy",
                               initializer=lower_priority if options.background else None)
     futures: list[Future[None]] = []
-    stopped = False
     try:
-        futures = [pool.submit(transfer, task) for task in plan.blobs]
+        for task in plan.blobs:  # one by one: a Ctrl+C meanwhile keeps those submitted
+            futures.append(pool.submit(transfer, task))
         done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         errors = [error for f in done if (error := f.exception()) is not None]
         if errors:
@@ -1017,9 +1017,9 @@ def _execute(
             for future in futures:
                 future.cancel()
             stopped = not wait(futures, timeout=STOP_WAIT).not_done
+            pool.shutdown(wait=stopped, cancel_futures=True)
         raise
-    finally:
-        pool.shutdown(wait=stopped, cancel_futures=True)
+    pool.shutdown()
 
     check(cancel)
     for raw, media_type in plan.extra_manifests:

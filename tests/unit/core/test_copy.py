@@ -7,7 +7,6 @@ arrives; the real destinations have tests of their own.
 
 from __future__ import annotations
 
-import _thread
 import gzip
 import hashlib
 import json
@@ -414,10 +413,13 @@ def test_a_second_ctrl_c_still_lets_transfers_stop_before_the_take_back(layout: 
     plan = plan_copy(source, dest, CopyOptions(multi_arch="all"))
 
     def press_ctrl_c_twice() -> None:
-        assert dest.started.wait(10)
-        _thread.interrupt_main(signal.SIGINT)
+        # a real SIGINT at the main thread, as a terminal's Ctrl+C arrives: it also wakes
+        # a thread blocked waiting (interrupt_main only sets a flag for its next bytecode)
+        main = threading.main_thread().ident
+        assert dest.started.wait(10) and main is not None
+        signal.pthread_kill(main, signal.SIGINT)
         time.sleep(0.2)  # the transfers are winding down now
-        _thread.interrupt_main(signal.SIGINT)
+        signal.pthread_kill(main, signal.SIGINT)
 
     presser = threading.Thread(target=press_ctrl_c_twice)
     presser.start()
