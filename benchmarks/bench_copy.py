@@ -26,6 +26,12 @@ root, ``~/.local/share/containers/cache/…`` otherwise) is removed before each 
 its rounds. Before timing, both tools' digests are checked to match the
 source's where the copy keeps digests.
 
+Each round also counts CPU time: the tool's (``wait4``), each registry's (from
+``/proc/PID/stat``) and how much of the machine stayed idle (``/proc/stat``). The
+second table puts them side by side: when the tool, the registries and the idle
+time add up to all cores for the whole copy, the copy is CPU-bound, and only
+less CPU — not more overlap — makes it faster.
+
 Also measured: the peak RSS (``wait4``'s ``ru_maxrss``) of ``spyglass copy``
 of an image of one 1 GiB layer, layout → registry and registry → layout
 (target < 200 MiB), and registry → registry with ``--parallel`` 2, 4, 8, 16.
@@ -43,6 +49,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -51,6 +58,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -134,7 +142,7 @@ def _gzip_layer_file(out_path: Path, file_size: int, seed_name: str) -> tuple[st
     ) as zipped:
         tee = _Tee(zipped)
         with tarfile.open(fileobj=tee, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            tar.addfile(info, io.BufferedReader(_Random(file_size), 4 * MIB))
+            tar.addfile(info, io.BufferedReader(cast("io.RawIOBase", _Random(file_size)), 4 * MIB))
     blob_hash = hashlib.sha256()
     with out_path.open("rb") as stream:
         while chunk := stream.read(4 * MIB):
@@ -206,6 +214,54 @@ SCENARIOS = (
 )
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count() or 1
+
+
+def process_cpu(pid: int | None) -> float:
+    """Seconds of CPU (user + system) process ``pid`` has used; 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_times() -> tuple[int, int]:
+    """(idle, total) clock ticks of all cores so far, from /proc/stat (zeros when unknown)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return values[3] + values[4], sum(values)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One timed copy: wall seconds, peak RSS (KiB), the digest written, and CPU seconds
+    of the tool and of each registry, with the share of the machine left idle."""
+
+    elapsed: float
+    rss_kib: int
+    digest: str
+    cpu_tool: float
+    cpu_source: float
+    cpu_destination: float
+    idle: float
+
+
+@dataclass
+class CpuTally:
+    """The rounds of one tool in one scenario, for the CPU table."""
+
+    rounds: list[Round]
+
+    def median(self, field: str) -> float:
+        return float(statistics.median(getattr(r, field) for r in self.rounds))
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, binary: str, skopeo: str | None) -> None:
         self.args = args
@@ -213,6 +269,7 @@ class Bench:
         self.skopeo = skopeo
         self.work = Path(tempfile.mkdtemp(prefix="copy-", dir=CACHE_DIR))
         self.env = subprocess_env()
+        self.source_registry: RegistryServer | None = None
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
@@ -242,8 +299,8 @@ class Bench:
         extra: Sequence[str] = (),
         *,
         measure_rss: bool = False,
-    ) -> tuple[float, int, str]:
-        """One copy into a fresh destination: (seconds, peak RSS in KiB, digest written)."""
+    ) -> Round:
+        """One copy into a fresh destination."""
         digest_file = self.work / "digest"
         digest_file.unlink(missing_ok=True)
         extra = [*extra, "--digestfile", str(digest_file)]
@@ -262,6 +319,11 @@ class Bench:
                 command, env = self.skopeo_cmd(source, dst, extra), None
             else:
                 command, env = self.spyglass_cmd(source, dst, extra), self.spyglass_env()
+            source_pid = self.source_registry.pid if self.source_registry else None
+            destination_pid = server.pid if server is not None else None
+            source_cpu = process_cpu(source_pid)
+            destination_cpu = process_cpu(destination_pid)
+            idle_before, total_before = machine_times()
             start = time.perf_counter()
             process = subprocess.Popen(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
@@ -270,18 +332,47 @@ class Bench:
             err = process.stderr.read()
             _pid, status, usage = os.wait4(process.pid, 0)
             elapsed = time.perf_counter() - start
+            idle_after, total_after = machine_times()
+            source_cpu = process_cpu(source_pid) - source_cpu
+            destination_cpu = process_cpu(destination_pid) - destination_cpu
             process.returncode = os.waitstatus_to_exitcode(status)
             if process.returncode != 0:
                 raise RuntimeError(
                     f"{' '.join(command)} failed ({process.returncode}): "
                     f"{err.decode(errors='replace').strip()}"
                 )
-            return elapsed, usage.ru_maxrss, digest_file.read_text().strip()
+            ticks = total_after - total_before
+            return Round(
+                elapsed, usage.ru_maxrss, digest_file.read_text().strip(),
+                cpu_tool=usage.ru_utime + usage.ru_stime,
+                cpu_source=source_cpu,  # about nothing when the source is a layout
+                cpu_destination=destination_cpu,
+                idle=(idle_after - idle_before) / ticks if ticks else 0.0,
+            )
         finally:
             if server is not None:
                 server.close()
             if layout is not None:
                 shutil.rmtree(layout, ignore_errors=True)
+
+
+def print_cpu_table(cpu: list[tuple[str, str, CpuTally]]) -> None:
+    """Where each copy's CPU went (medians): the tool, the registries, the idle cores.
+
+    ``floor`` is the CPU of the tool and the registries spread over every core:
+    no copy of that much work finishes sooner on this machine.
+    """
+    print(f"CPU seconds per copy (medians; {CORES} cores)")
+    print(f"  {'scenario':36s} {'tool':8s} {'wall':>6s} {'tool':>6s} {'source':>7s} "
+          f"{'dest':>6s} {'floor':>6s} {'idle':>5s}")
+    for label, tool, tally in cpu:
+        tool_cpu, source_cpu = tally.median("cpu_tool"), tally.median("cpu_source")
+        destination_cpu = tally.median("cpu_destination")
+        floor = (tool_cpu + source_cpu + destination_cpu) / CORES
+        print(f"  {label:36s} {tool:8s} {tally.median('elapsed'):6.2f} {tool_cpu:6.2f} "
+              f"{source_cpu:7.2f} {destination_cpu:6.2f} {floor:6.2f} "
+              f"{tally.median('idle') * 100:4.0f}%")
+    print()
 
 
 def ratio_note(ours: Timing, theirs: Timing | None, target: float) -> str:
@@ -326,8 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args, binary, None if args.no_skopeo else skopeo)
     rows: list[Row] = []
     summary: list[tuple[str, float | None, float, float]] = []
+    cpu: list[tuple[str, str, CpuTally]] = []
     try:
         with RegistryServer(binary=binary) as source_registry:
+            bench.source_registry = source_registry
             run_command([skopeo, "--insecure-policy", "copy", "--all", "--quiet",
                          "--dest-tls-verify=false", f"oci:{image_dir}:{REF}",
                          f"docker://{source_registry.host}/{REPOSITORY}:{REF}"])
@@ -344,17 +437,19 @@ def main(argv: list[str] | None = None) -> int:
                 extra = ["--dest-compress-format", "zstd"] if scenario.zstd else []
                 tools = ["spyglass", *(["skopeo"] if bench.skopeo else [])]
                 times: dict[str, list[float]] = {tool: [] for tool in tools}
+                tallies = {tool: CpuTally([]) for tool in tools}
                 for round_number in range(args.rounds + 1):  # round 0 warms up, untimed
                     for tool in tools:
-                        elapsed, _rss, digest = bench.run_round(
+                        copied = bench.run_round(
                             tool, sources[scenario.source], scenario.destination, extra
                         )
-                        if not scenario.zstd and digest != source_digest:
-                            raise RuntimeError(
-                                f"{tool}: {scenario.label} wrote {digest}, not {source_digest}"
-                            )
+                        if not scenario.zstd and copied.digest != source_digest:
+                            raise RuntimeError(f"{tool}: {scenario.label} wrote "
+                                               f"{copied.digest}, not {source_digest}")
                         if round_number:
-                            times[tool].append(elapsed)
+                            times[tool].append(copied.elapsed)
+                            tallies[tool].rounds.append(copied)
+                cpu.extend((scenario.label, tool, tallies[tool]) for tool in tools)
                 ours = Timing(tuple(times["spyglass"]))
                 theirs = Timing(tuple(times["skopeo"])) if "skopeo" in times else None
                 if theirs is not None:
@@ -375,12 +470,12 @@ def main(argv: list[str] | None = None) -> int:
                 for parallel in (2, 4, 8, 16):
                     measured = []
                     for round_number in range(args.rounds + 1):
-                        elapsed, _rss, _digest = bench.run_round(
+                        copied = bench.run_round(
                             "spyglass", sources["registry"], "registry",
                             ["--parallel", str(parallel)],
                         )
                         if round_number:
-                            measured.append(elapsed)
+                            measured.append(copied.elapsed)
                     timing = Timing(tuple(measured))
                     parallel_rows.append((parallel, timing))
                     if best is None or timing.median < best[0]:
@@ -401,8 +496,8 @@ def main(argv: list[str] | None = None) -> int:
                     ("1 GiB layer, layout → registry", f"oci:{big_dir}:{REF}", "registry"),
                     ("1 GiB layer, registry → layout", big_source, "layout"),
                 ):
-                    elapsed, rss_kib, _digest = bench.run_round("spyglass", source, destination)
-                    rss = rss_kib / 1024
+                    copied = bench.run_round("spyglass", source, destination)
+                    elapsed, rss = copied.elapsed, copied.rss_kib / 1024
                     verdict = "ok" if rss < 200 else "MISSED"
                     rows.append(Row(f"{label}: spyglass copy", elapsed, 1, elapsed,
                                     note=f"peak RSS {rss:.0f} MiB (target < 200 MiB): {verdict}"))
@@ -415,14 +510,17 @@ def main(argv: list[str] | None = None) -> int:
         "distribution 2.8 on /dev/shm",
         rows,
     )
+    if cpu:
+        print_cpu_table(cpu)
     print("Spyglass / skopeo (medians)")
-    for label, theirs, ours, target in summary:
-        if theirs is None:
-            print(f"  {label:36s} spyglass {ours:6.2f} s  (skopeo not run)")
+    for label, skopeo_median, spyglass_median, target in summary:
+        if skopeo_median is None:
+            print(f"  {label:36s} spyglass {spyglass_median:6.2f} s  (skopeo not run)")
         else:
-            value = ours / theirs
-            print(f"  {label:36s} skopeo {theirs:6.2f} s  spyglass {ours:6.2f} s  "
-                  f"ratio {value:.2f}  target ≤ {target}  {'ok' if value <= target else 'MISSED'}")
+            value = spyglass_median / skopeo_median
+            print(f"  {label:36s} skopeo {skopeo_median:6.2f} s  "
+                  f"spyglass {spyglass_median:6.2f} s  ratio {value:.2f}  target ≤ {target}  "
+                  f"{'ok' if value <= target else 'MISSED'}")
     return 0
 
 

@@ -72,7 +72,12 @@ def _copy_once(window: Any, source: str, target: Path) -> tuple[list[float], flo
     loop = QEventLoop()
     waiter = QTimer()
     waiter.setInterval(20)
-    waiter.timeout.connect(lambda: transfer.state.finished and loop.quit())
+
+    def quit_when_finished() -> None:
+        if transfer.state.finished:
+            loop.quit()
+
+    waiter.timeout.connect(quit_when_finished)
     waiter.start()
     loop.exec()
     elapsed = time.perf_counter() - start

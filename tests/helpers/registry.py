@@ -518,6 +518,11 @@ class RegistryServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self.running and self._process is not None else None
+
     def start(self) -> RegistryServer:
         """Start the server (on its old port if it ran before) and wait until it answers."""
         if self.running:
