@@ -432,6 +432,34 @@ class _StalledCopy:
         self.server.close()
 
 
+@pytest.mark.parametrize("status", [200, 500])
+def test_cancel_ends_a_manifest_or_error_body_that_stalls(status: int) -> None:
+    """Small bodies read whole through httpx (a manifest, an error's JSON) after the
+    headers came: a cancel ends the read and says Cancelled, not a broken connection."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        if not path.startswith("/v2/app/manifests/"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            return
+        reason = b"OK" if status == 200 else b"Internal Server Error"
+        conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 4000\r\n\r\n{" % (status, reason))
+        server.stall(conn, read=True)
+
+    server = ScriptedServer(answer)
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        token = CancelToken()
+        cancelled = _cancel_later(token, server)
+        with pytest.raises(Cancelled):
+            client.get_manifest("app", "v1", cancel=token)
+        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+        assert [p for _, p in server.seen][-1] == "/v2/app/manifests/v1"
+    finally:
+        server.close()
+
+
 def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path: Path) -> None:
     """``spyglass copy`` from a registry whose blob stalls: Ctrl+C (SIGINT) ends it at
     once, exit status 130, with no layout left at the destination."""

@@ -740,20 +740,24 @@ class RegistryClient:
         if response.status_code in ok:
             return response
         try:
-            body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
+            with abortable(cancel):
+                body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
         except httpx.TransportError:
             body = b""  # the status says enough; a broken error body adds nothing
         finally:
             response.close()
+        check(cancel)  # an error body cut short by a cancel: the cancel is the news
         raise error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous,
         )
 
     def read_body(
-        self, response: httpx.Response, *, limit: int, what: str
+        self, response: httpx.Response, *, limit: int, what: str,
+        cancel: CancelToken | None = None,
     ) -> bytes:
-        """Read a small response whole, refusing more than ``limit`` bytes."""
+        """Read a small response whole, refusing more than ``limit`` bytes; cancelling
+        ``cancel`` ends a read the registry stalls (:class:`Cancelled`)."""
         try:
             length = response.headers.get("content-length")
             if length and length.isdigit() and int(length) > limit:
@@ -761,8 +765,10 @@ class RegistryClient:
                     f"{what}: the registry {self.host} sends {int(length)} bytes, more than "
                     f"the {limit // 1024} KiB accepted."
                 )
-            body = read_capped(response, limit + 1)
+            with abortable(cancel):
+                body = read_capped(response, limit + 1)
         except httpx.TransportError as exc:
+            raise_if_cancelled(cancel, exc)
             raise ConnectionFailed(
                 f"{what} broke off: {_describe_transport_error(exc)}."
             ) from exc
@@ -790,7 +796,7 @@ class RegistryClient:
         for response in self._linked_pages(
             self.url(path), {"n": page_size}, what=what, cancel=cancel
         ):
-            body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+            body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
             yield _names(body, key, what=what, host=self.host)
 
     def _linked_pages(
@@ -856,7 +862,7 @@ class RegistryClient:
             params={"n": page_size},
         )
         link = response.headers.get("link", "")
-        body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+        body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
         return _names(body, "tags", what=what, host=self.host), "next" not in link
 
     def tags_of(self, repository: str, *, cancel: CancelToken | None = None) -> list[str]:
@@ -919,7 +925,7 @@ class RegistryClient:
             filtered = "artifacttype" in response.headers.get(
                 "oci-filters-applied", ""
             ).lower()
-            body = self.read_body(response, limit=MAX_LIST_BODY, what=what)
+            body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
             try:
                 index = parse_manifest(body, media.OCI_INDEX)
             except SpyglassError as exc:
@@ -952,7 +958,7 @@ class RegistryClient:
         )
         stated = response.headers.get("docker-content-digest")
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
-        raw = self.read_body(response, limit=MAX_MANIFEST_SIZE, what=what)
+        raw = self.read_body(response, limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel)
         media_type = content_type if content_type in media.MANIFEST_TYPES else None
         expected = _digest_or_none(reference) or _digest_or_none(stated or "")
         algorithm = expected.algorithm if expected else "sha256"
