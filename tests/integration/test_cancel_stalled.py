@@ -76,12 +76,16 @@ class _Listening:
 
 
 class ScriptedServer(_Listening):
-    """Plain HTTP/1.1 with keep-alive: answers ``/v2/`` like a registry, and every other
-    request by ``answer(conn, method, path)``, which may stall (see :meth:`stall`).
-    Requests are logged; a TLS hello gets the connection closed."""
+    """Plain HTTP/1.1 with keep-alive: answers ``/v2/`` like a registry (unless
+    ``ping`` is false), and every other request by ``answer(conn, method, path)``,
+    which may stall (see :meth:`stall`). Requests are logged; a TLS hello gets the
+    connection closed."""
 
-    def __init__(self, answer: Callable[[socket.socket, str, str], None]) -> None:
+    def __init__(
+        self, answer: Callable[[socket.socket, str, str], None], *, ping: bool = True
+    ) -> None:
         self._answer = answer
+        self._ping = ping
         self.seen: list[tuple[str, str]] = []
         self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
@@ -104,7 +108,7 @@ class ScriptedServer(_Listening):
                 self.seen.append((method.decode(), path.decode()))
                 self.head = head.decode("latin-1").lower()
                 try:
-                    if path == b"/v2/":
+                    if path == b"/v2/" and self._ping:
                         conn.sendall(b"HTTP/1.1 200 OK\r\nDocker-Distribution-API-Version: "
                                      b"registry/2.0\r\nContent-Length: 0\r\n\r\n")
                     else:
@@ -456,6 +460,27 @@ def test_cancel_ends_a_manifest_or_error_body_that_stalls(status: int) -> None:
             client.get_manifest("app", "v1", cancel=token)
         assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
         assert [p for _, p in server.seen][-1] == "/v2/app/manifests/v1"
+    finally:
+        server.close()
+
+
+def test_cancel_ends_the_first_request_while_the_registry_is_pinged() -> None:
+    """A client's first request asks ``/v2/`` first; a registry that never answers
+    that is interrupted by the request's cancel too."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    def answer(conn: socket.socket, method: str, path: str) -> None:
+        server.stall(conn, read=True)
+
+    server = ScriptedServer(answer, ping=False)
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        token = CancelToken()
+        cancelled = _cancel_later(token, server)
+        with pytest.raises(Cancelled):
+            client.get_manifest("app", "v1", cancel=token)
+        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+        assert [p for _, p in server.seen] == ["/v2/"]
     finally:
         server.close()
 

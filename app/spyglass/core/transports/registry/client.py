@@ -703,9 +703,10 @@ class RegistryClient:
     def _sleep(seconds: float, cancel: CancelToken | None) -> None:
         pause(seconds, cancel)
 
-    def url(self, path: str) -> str:
-        """The full URL of an API path such as ``/v2/_catalog``."""
-        return self.ping() + path
+    def url(self, path: str, *, cancel: CancelToken | None = None) -> str:
+        """The full URL of an API path such as ``/v2/_catalog`` (the first call pings the
+        registry, which ``cancel`` can interrupt)."""
+        return self.ping(cancel=cancel) + path
 
     def send(
         self,
@@ -732,7 +733,7 @@ class RegistryClient:
         scope must be authenticated by an earlier request. ``retries`` (None: the
         client's ``retry_times``) caps the retries of this request.
         """
-        url = path_or_url if "://" in path_or_url else self.url(path_or_url)
+        url = path_or_url if "://" in path_or_url else self.url(path_or_url, cancel=cancel)
         response = self._send_raw(
             method, url, what=what, cancel=cancel, params=params, headers=headers,
             auth=True, follow_redirects=follow_redirects, content=content, retries=retries,
@@ -794,7 +795,7 @@ class RegistryClient:
     ) -> Iterator[list[str]]:
         """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``."""
         for response in self._linked_pages(
-            self.url(path), {"n": page_size}, what=what, cancel=cancel
+            self.url(path, cancel=cancel), {"n": page_size}, what=what, cancel=cancel
         ):
             body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
             yield _names(body, key, what=what, host=self.host)
@@ -912,7 +913,7 @@ class RegistryClient:
         )
         found: list[Descriptor] = []
         for response in self._linked_pages(
-            self.url(f"/v2/{repository}/referrers/{digest}"), params, what=what,
+            self.url(f"/v2/{repository}/referrers/{digest}", cancel=cancel), params, what=what,
             cancel=cancel, ok=(200, 404), headers={"Accept": media.OCI_INDEX},
         ):
             if response.status_code == 404:
