@@ -436,11 +436,27 @@ class _StalledCopy:
         self.server.close()
 
 
+def _manifest_read_cancelled(server: ScriptedServer) -> list[str]:
+    """Read a manifest from ``server``, which stalls, and cancel 0.3 s into the stall:
+    Cancelled must come within moments. Closes the server; returns the paths it saw."""
+    from spyglass.core.transports.registry.client import RegistryClient
+
+    try:
+        client = RegistryClient(server.host, insecure=True, retry_times=0)
+        token = CancelToken()
+        cancelled = _cancel_later(token, server)
+        with pytest.raises(Cancelled):
+            client.get_manifest("app", "v1", cancel=token)
+        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+        return [path for _, path in server.seen]
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("status", [200, 500])
 def test_cancel_ends_a_manifest_or_error_body_that_stalls(status: int) -> None:
     """Small bodies read whole through httpx (a manifest, an error's JSON) after the
     headers came: a cancel ends the read and says Cancelled, not a broken connection."""
-    from spyglass.core.transports.registry.client import RegistryClient
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
         if not path.startswith("/v2/app/manifests/"):
@@ -452,37 +468,19 @@ def test_cancel_ends_a_manifest_or_error_body_that_stalls(status: int) -> None:
         server.stall(conn, read=True)
 
     server = ScriptedServer(answer)
-    try:
-        client = RegistryClient(server.host, insecure=True, retry_times=0)
-        token = CancelToken()
-        cancelled = _cancel_later(token, server)
-        with pytest.raises(Cancelled):
-            client.get_manifest("app", "v1", cancel=token)
-        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
-        assert [p for _, p in server.seen][-1] == "/v2/app/manifests/v1"
-    finally:
-        server.close()
+    seen = _manifest_read_cancelled(server)
+    assert seen[-1] == "/v2/app/manifests/v1"
 
 
 def test_cancel_ends_the_first_request_while_the_registry_is_pinged() -> None:
     """A client's first request asks ``/v2/`` first; a registry that never answers
     that is interrupted by the request's cancel too."""
-    from spyglass.core.transports.registry.client import RegistryClient
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
         server.stall(conn, read=True)
 
     server = ScriptedServer(answer, ping=False)
-    try:
-        client = RegistryClient(server.host, insecure=True, retry_times=0)
-        token = CancelToken()
-        cancelled = _cancel_later(token, server)
-        with pytest.raises(Cancelled):
-            client.get_manifest("app", "v1", cancel=token)
-        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
-        assert [p for _, p in server.seen] == ["/v2/"]
-    finally:
-        server.close()
+    assert _manifest_read_cancelled(server) == ["/v2/"]
 
 
 def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path: Path) -> None:
