@@ -24,9 +24,11 @@ import zstandard
 
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import (
+    DOCKER_LAYER_GZIP,
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
+    OCI_LAYER,
     OCI_LAYER_GZIP,
     OCI_LAYER_ZSTD,
     OCI_MANIFEST,
@@ -107,6 +109,30 @@ def check_digest(name: str, expected: str) -> dict[str, object]:
     return manifest
 
 
+def assert_layers_gzip_to_diff_ids(name: str) -> None:
+    """Every layer of the image ``name`` is gzip, named so, and inflates to its diff ID."""
+    from spyglass.core.image import load_manifest
+    from spyglass.core.manifest import ImageManifest
+    from spyglass.core.transports import open_source
+    from spyglass.core.transports.registry import RegistryOptions
+
+    source = open_source(name, RegistryOptions(tls_verify=False))
+    try:
+        manifest = load_manifest(source)
+        assert isinstance(manifest, ImageManifest)
+        with source.open_blob(manifest.config) as stream:
+            diff_ids = json.loads(stream.read())["rootfs"]["diff_ids"]
+        assert len(diff_ids) == len(manifest.layers)
+        for layer, diff_id in zip(manifest.layers, diff_ids, strict=True):
+            assert layer.media_type in (OCI_LAYER_GZIP, DOCKER_LAYER_GZIP), layer
+            with source.open_blob(layer) as stream:
+                data = stream.read()
+            assert data[:2] == b"\x1f\x8b", f"{layer.digest} is not gzip"
+            assert "sha256:" + hashlib.sha256(gzip.decompress(data)).hexdigest() == diff_id
+    finally:
+        source.close()
+
+
 def umoci_ls(layout: Path) -> list[str]:
     umoci = require_tool("umoci")
     return run(umoci, "ls", "--layout", str(layout)).split()
@@ -182,14 +208,18 @@ def test_round_trip_through_every_transport(
     assert inspected["Digest"] == single
     third = f"docker://{host}/it/roundtrip-{kind}/three:1"
     pushed = copy(f"docker-archive:{docker_archive}", third)
-    assert pushed == single  # docker-archive → registry converts nothing
+    # that manifest names the archive's plain tars tar.gzip (as containers/image's does):
+    # a registry gets them gzipped, as skopeo pushes them
+    assert pushed != single
     assert check_digest(third, pushed)["mediaType"] == DOCKER_MANIFEST
+    assert_layers_gzip_to_diff_ids(third)
 
     # docker-archive: → oci-archive: (to OCI media types) → registry, which keeps that digest
     from_docker = tmp_path / "from-docker.tar"
     converted = copy(f"docker-archive:{docker_archive}", f"oci-archive:{from_docker}:single")
     assert check_digest(f"oci-archive:{from_docker}:single", converted)["mediaType"] \
         == OCI_MANIFEST
+    assert_layers_gzip_to_diff_ids(f"oci-archive:{from_docker}:single")
     assert skopeo_inspect(f"oci-archive:{from_docker}:single")["Architecture"] == "arm64"
     fourth = f"docker://{host}/it/roundtrip-{kind}/four:1"
     assert copy(f"oci-archive:{from_docker}:single", fourth) == converted
@@ -352,6 +382,38 @@ def test_docker_archive_layers_are_plain_tars(
             assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
     inspected = skopeo_inspect(f"docker-archive:{archive}")
     assert inspected["Architecture"] == "arm"
+
+
+@pytest.mark.parametrize("compress", [None, "gzip", "zstd", "none"])
+def test_a_docker_archive_copies_to_images_whose_layers_are_what_they_say(
+    oci_layout: tuple[Path, str], tmp_path: Path, compress: str | None
+) -> None:
+    """A docker-archive's layers reach every destination as their media types say: its
+    manifest (containers/image's, byte for byte) names plain tars tar.gzip. umoci
+    unpacks the layout; a docker-archive copies on as plain tars."""
+    layout, _ = oci_layout
+    archive = tmp_path / "image.tar"
+    copy("--platform", "linux/amd64", f"oci:{layout}:latest",
+         f"docker-archive:{archive}:it/app:1")
+    extra = ["--dest-compress-format", compress] if compress else []
+    out = tmp_path / "out"
+    copy(*extra, f"docker-archive:{archive}", f"oci:{out}:v1")
+    for media_type, diff_id, data in _diff_ids_and_layers(out, "v1"):
+        plain = {
+            OCI_LAYER_GZIP: gzip.decompress,
+            OCI_LAYER_ZSTD: lambda d: zstandard.ZstdDecompressor().stream_reader(d).read(),
+            OCI_LAYER: lambda d: d,
+        }[media_type](data)
+        assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
+        assert media_type == {None: OCI_LAYER_GZIP, "gzip": OCI_LAYER_GZIP,
+                              "zstd": OCI_LAYER_ZSTD, "none": OCI_LAYER}[compress]
+    if compress != "zstd":  # umoci (0.4) unpacks no zstd layers
+        umoci = require_tool("umoci")
+        run(umoci, "unpack", "--rootless", "--image", f"{out}:v1", str(tmp_path / "bundle"))
+    again = tmp_path / "again.tar"
+    copy(*extra, f"docker-archive:{archive}", f"docker-archive:{again}:it/app:1")
+    assert skopeo_inspect(f"docker-archive:{again}")["Digest"] == raw_digest(
+        f"docker-archive:{archive}")
 
 
 def test_zstd_layer_to_docker_needs_gzip(tmp_path: Path) -> None:

@@ -53,7 +53,12 @@ from spyglass.core.platform import Platform, host_platform
 from spyglass.core.retry import pause, wait_after, worth_retrying
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
-from spyglass.core.transports.base import AttachmentSource, ImageDestination, ImageSource
+from spyglass.core.transports.base import (
+    AttachmentSource,
+    ImageDestination,
+    ImageSource,
+    StoredCompression,
+)
 
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
@@ -352,6 +357,7 @@ def _plan_instance(
     config: ImageConfig | None,
     destination: ImageDestination,
     options: CopyOptions,
+    stored: StoredBy,
 ) -> InstancePlan:
     target = _choose_format(manifest.media_type, destination, options)
     if target == "v2s2" and manifest.is_artifact:
@@ -364,7 +370,9 @@ def _plan_instance(
     layers: list[BlobTask] = []
     diff_ids = config.diff_ids if config else ()
     for index, layer in enumerate(manifest.layers):
-        layers.append(_plan_layer(manifest, index, layer, diff_ids, target, wanted_compression))
+        layers.append(
+            _plan_layer(manifest, index, layer, diff_ids, target, wanted_compression, stored)
+        )
     config_type = (
         _map_type(manifest.config.media_type, target)
         if manifest.config.media_type in media.CONFIG_TYPES
@@ -396,15 +404,41 @@ def _wanted_compression(
     return options.compression
 
 
+StoredBy = Callable[[Descriptor], str | None]
+"""How a source stores a layer's bytes, where not as its media type says (see
+:class:`~spyglass.core.transports.base.StoredCompression`)."""
+
+
+def _stored_by(source: ImageSource) -> StoredBy:
+    if isinstance(source, StoredCompression):
+        return source.stored_compression
+    return lambda layer: None
+
+
+def _compression_change(
+    layer: Descriptor, stored: StoredBy, wanted: Compression | None
+) -> tuple[Compression | None, Compression]:
+    """``(recompress to, compression written)`` of a plain layer: what ``wanted`` asks
+    for, else what its media type names. Bytes stored otherwise than their media type
+    says (a docker-archive's plain tars named ``tar.gzip``) are made to match it."""
+    declared = cast("Compression", media.layer_compression(layer.media_type))
+    current = stored(layer) or declared
+    after = wanted if wanted is not None else declared
+    return (after if after != current else None), after
+
+
 def _recompresses(
-    manifest: ImageManifest, destination: ImageDestination, options: CopyOptions
+    manifest: ImageManifest,
+    destination: ImageDestination,
+    options: CopyOptions,
+    stored: StoredBy,
 ) -> bool:
     """True when some layer of ``manifest`` changes compression: then, and only then,
     planning needs the config (its diff IDs check the recompressed layers)."""
     wanted = _wanted_compression(destination, options)
-    return wanted is not None and any(
+    return any(
         layer.media_type in _PLAIN_LAYER_TYPES
-        and media.layer_compression(layer.media_type) != wanted
+        and _compression_change(layer, stored, wanted)[0] is not None
         for layer in manifest.layers
     )
 
@@ -416,20 +450,19 @@ def _plan_layer(
     diff_ids: tuple[Digest, ...],
     target: Format,
     wanted: Compression | None,
+    stored: StoredBy,
 ) -> BlobTask:
     if layer.media_type not in _PLAIN_LAYER_TYPES:
         # foreign/non-distributable layers and artifact blobs: copied as they are
         return BlobTask(layer, _map_type(layer.media_type, target))
-    current = media.layer_compression(layer.media_type)
-    assert current in ("gzip", "zstd", "none")
-    recompress: Compression | None = wanted if wanted is not None and wanted != current else None
-    after = recompress or current
+    recompress, after = _compression_change(layer, stored, wanted)
     if target == "v2s2" and after == "zstd":
         raise Unsupported(
             f"Layer {layer.digest} is zstd-compressed, which Docker schema 2 cannot hold; "
             "add --dest-compress-format gzip or keep the OCI format."
         )
-    if recompress is None and _family(layer.media_type) == target:
+    unchanged = recompress is None and after == media.layer_compression(layer.media_type)
+    if unchanged and _family(layer.media_type) == target:
         return BlobTask(layer, layer.media_type)
     media_type = _LAYER_BY_COMPRESSION[(target, after)]
     if recompress is None:
@@ -505,7 +538,8 @@ def plan_copy(
     """
     options = options or CopyOptions()
     carry = not options.remove_signatures and isinstance(source, AttachmentSource)
-    needs_config = partial(_recompresses, destination=destination, options=options)
+    needs_config = partial(_recompresses, destination=destination, options=options,
+                           stored=_stored_by(source))
     with (
         ThreadPoolExecutor(max_workers=PLAN_THREADS, thread_name_prefix="spyglass-plan") as pool,
         linked(cancel) as lookups,  # the questions still out stop with the plan
@@ -601,6 +635,7 @@ def _plan_images(
 ) -> CopyPlan:
     top = load_manifest(source, cancel=cancel)
     ahead.start_attachments(top.digest)
+    stored = _stored_by(source)
     if isinstance(top, Schema1Manifest):
         raise Unsupported(
             f"{source.description} is a Docker schema 1 image; Spyglass reads those but "
@@ -609,7 +644,7 @@ def _plan_images(
     notes: list[str] = []
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
-        instance = _plan_instance(top, None, config, destination, options)
+        instance = _plan_instance(top, None, config, destination, options, stored)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False)
         _check_preserve(plan, options)
@@ -654,14 +689,17 @@ def _plan_images(
                 if isinstance(child, ImageManifest):
                     config = _load_config(source, child, ahead.needs_config, cancel)
                     instances.append(
-                        _plan_instance(child, child_entry, config, destination, options)
+                        _plan_instance(child, child_entry, config, destination, options,
+                                       stored)
                     )
                 else:
                     extra.append((child.raw, child.media_type))
             extra.append((nested.raw, nested.media_type))
             continue
         manifest, config = ahead.image(entry.digest)
-        instances.append(_plan_instance(manifest, entry, config, destination, options))
+        instances.append(
+            _plan_instance(manifest, entry, config, destination, options, stored)
+        )
 
     if not many:
         plan = CopyPlan(source.description, destination.description, top, tuple(instances),
@@ -1116,8 +1154,11 @@ def _transfer_blob_once(
         else:
             what = f"The layer {descriptor.digest}"
             # the new size is not known ahead: progress counts the source bytes read
+            stored = _stored_by(source)(descriptor) or media.layer_compression(
+                descriptor.media_type
+            )
             reader = _Recompressor(
-                _Counted(stream, progress), media.layer_compression(descriptor.media_type),
+                _Counted(stream, progress), stored,
                 task.recompress, options.compression_level, task.diff_id, what,
             )
             written = destination.put_blob(

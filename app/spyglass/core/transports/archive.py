@@ -799,6 +799,11 @@ class DockerArchiveImageSource:
         """The computed data of this image."""
         return self._reader.image(self._item, cancel=cancel)
 
+    def stored_compression(self, layer: Descriptor) -> str | None:
+        """Implement StoredCompression: every layer is served uncompressed (its digest is
+        the diff ID), though the manifest names it ``tar.gzip`` as containers/image does."""
+        return compression.NONE if layer.media_type == media.DOCKER_LAYER_GZIP else None
+
     def get_manifest(
         self, digest: str | None = None, *, cancel: CancelToken | None = None
     ) -> tuple[bytes, str | None]:

@@ -108,6 +108,25 @@ class AttachmentSource(Protocol):
         ...
 
 
+@runtime_checkable
+class StoredCompression(Protocol):
+    """An :class:`ImageSource` whose layer bytes are not always compressed as their media
+    types say.
+
+    containers/image's docker-archive source calls every layer ``tar.gzip`` in
+    the manifest it builds, whatever the layer file holds, and serves the bytes
+    uncompressed; Spyglass builds the same manifest, byte for byte, and says
+    here what the bytes really are, so that a copy never passes plain tars on
+    under a gzip name.
+    """
+
+    def stored_compression(self, layer: Descriptor) -> str | None:
+        """The compression (``"gzip"``, ``"zstd"`` or ``"none"``) of the bytes
+        :meth:`ImageSource.open_blob` gives for ``layer``; None when its media type
+        says it."""
+        ...
+
+
 @dataclass(frozen=True)
 class ImageEntry:
     """One image a :class:`Location` holds, as a list shows it."""
