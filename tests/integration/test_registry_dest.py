@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from spyglass.core.copy import BlobSkipped, CopyOptions, execute, plan_copy
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
 from spyglass.core.errors import AccessDenied, DigestMismatch, RepositoryNotFound
@@ -452,6 +453,36 @@ def test_reading_from_a_registry_records_blob_locations(
     assert reads.candidates(registry.host, layer.digest) == ["it-dest/read-me"]
     assert reads.candidates(registry.host, image.manifest.config.digest) == ["it-dest/read-me"]
     reads.close()
+
+
+def test_a_copy_between_repositories_of_a_registry_mounts_from_its_source(
+    registry: RegistryServer, layout: Path, tmp_path: Path,
+    counting: tuple[Counting, HTTPPool],
+) -> None:
+    """With nothing remembered yet, the source repository itself is where every blob
+    mounts from: reading the manifests notes their blobs before any is asked for."""
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(client, "it-dest/origin", tag="v1",
+                                     cache=BlobLocationCache(None)))
+    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
+    try:
+        transport.reset()
+        source = RegistryImageSource(client, "it-dest/origin", "v1", cache=fresh)
+        destination = RegistryDestination(client, "it-dest/copy", tag="v1", cache=fresh)
+        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+        seen: list[object] = []
+        execute(plan, source, destination, events=seen.append)
+    finally:
+        fresh.close()
+    mounted = [e for e in seen if isinstance(e, BlobSkipped) and e.how == "mounted"]
+    assert len(mounted) == UNIQUE_BLOBS
+    uploads = [r for r in transport.requests if "/blobs/uploads/" in r.url.path]
+    assert {r.url.params["from"] for r in uploads} == {"it-dest/origin"}
+    assert not [r for r in transport.requests if r.method in ("PATCH", "PUT")
+                and "/blobs/" in r.url.path]
+    check_landed(registry, "it-dest/copy:v1", layout)
 
 
 def test_a_mismatch_stores_no_blob(registry: RegistryServer) -> None:

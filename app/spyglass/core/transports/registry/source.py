@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Final
 
+from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
@@ -17,7 +18,13 @@ from spyglass.core.errors import (
     RegistryError,
     SpyglassError,
 )
-from spyglass.core.manifest import Descriptor, ImageIndex, guess_media_type, parse_manifest
+from spyglass.core.manifest import (
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    guess_media_type,
+    parse_manifest,
+)
 from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import (
@@ -29,6 +36,13 @@ from spyglass.core.transports.registry.lookaside import lookaside_url, read_sign
 
 TAG_SNAPSHOT_SECONDS: Final = 30.0
 """How long one listing of a repository's tags answers "is there such a tag?"."""
+
+
+_ELSEWHERE: Final = frozenset({
+    media.OCI_LAYER_NONDIST, media.OCI_LAYER_NONDIST_GZIP, media.OCI_LAYER_NONDIST_ZSTD,
+    media.DOCKER_FOREIGN_LAYER,
+})
+"""Layers a manifest names that the registry need not hold (fetched from their URLs)."""
 
 
 class RegistryImageSource:
@@ -83,9 +97,26 @@ class RegistryImageSource:
             if self._top is not None:
                 return self._top
         top = self.client.get_manifest(self.repository, self.reference, cancel=cancel)
+        self._record_blobs(top)
         with self._lock:
             self._top = top
         return top
+
+    def _record_blobs(self, answer: ManifestResponse) -> None:
+        """Note in the blob location cache that this repository holds the config and the
+        layers of an image manifest just read: a copy into another repository of the
+        registry mounts them from here rather than uploading them again, from its first
+        blob on (blobs were recorded only as they were read, after that question)."""
+        try:
+            manifest = parse_manifest(answer.raw, answer.media_type)
+        except SpyglassError:
+            return  # the caller reports what is wrong with it
+        if not isinstance(manifest, ImageManifest):
+            return
+        cache = self._cache if self._cache is not None else default_cache()
+        for blob in (manifest.config, *manifest.layers):
+            if blob.media_type not in _ELSEWHERE:
+                cache.record(self.client.host, self.repository, blob.digest)
 
     def get_manifest(
         self, digest: str | None = None, *, cancel: CancelToken | None = None
@@ -102,6 +133,7 @@ class RegistryImageSource:
         if tagged is not None:
             return tagged.raw, tagged.media_type
         answer = self.client.get_manifest(self.repository, str(wanted), cancel=cancel)
+        self._record_blobs(answer)
         return answer.raw, answer.media_type
 
     def referrers(
