@@ -53,14 +53,16 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import os
 import stat
 import tarfile
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from spyglass.core import compression, media
@@ -1081,6 +1083,28 @@ class _TarWriter:
         self._tar.addfile(info)
 
 
+_IMAGE_MARKERS: Final = frozenset({"manifest.json", "oci-layout", "index.json"})
+"""Files at the top of a docker-archive or an OCI archive."""
+
+
+def _holds_an_image(path: Path) -> bool:
+    """Whether the file at ``path`` is a tar (compressed or not) holding a docker-archive
+    or OCI image: the archive an ``…-archive:`` copy may replace, unlike any other file."""
+    try:
+        with tarfile.open(path) as tar:
+            for info in tar:
+                if PurePosixPath(info.name.lstrip("/")).as_posix() in _IMAGE_MARKERS:
+                    return True
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
+        return False
+    return False
+
+
+def article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` as it is read aloud (``an oci-archive``)."""
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
 class _ArchiveOutput:
     """Where an archive destination stages its content, and where the tar goes at commit.
 
@@ -1107,7 +1131,8 @@ class _ArchiveOutput:
                 if stat.S_ISDIR(st.st_mode):
                     folder_kind = "oci" if transport == OCI_ARCHIVE else "dir"
                     raise InvalidLayout(
-                        f'"{path}" is a folder; an {transport} image is a file. Name a file, or '
+                        f'"{path}" is a folder; {article(transport)} {transport} image is a '
+                        "file. Name a file, or "
                         f"write the folder as {folder_kind}:{path}."
                     )
                 if self.streamed:
@@ -1115,6 +1140,12 @@ class _ArchiveOutput:
                 elif stat.S_ISREG(st.st_mode):
                     target = target.resolve()
                     self.mode = stat.S_IMODE(st.st_mode)
+                    if st.st_size and not _holds_an_image(target):
+                        raise InvalidLayout(
+                            f'"{path}" exists and is not an image archive; Spyglass replaces '
+                            f"only an image archive with {article(transport)} {transport} "
+                            "image. Name a new file, or remove that one first."
+                        )
                 else:
                     self.streamed = True
             elif target.is_symlink():

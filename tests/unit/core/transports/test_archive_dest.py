@@ -239,6 +239,36 @@ def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
         DockerArchiveDestination(tmp_path, None)
 
 
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+@pytest.mark.parametrize("content", ["text", "tar"])
+def test_a_file_that_is_not_an_image_archive_is_not_replaced(
+    tmp_path: Path, transport: str, content: str
+) -> None:
+    """A mistyped name must not cost the file there: only an image archive (or an empty
+    file) is replaced."""
+    out = tmp_path / "precious.tar"
+    if content == "text":
+        out.write_text("important notes\n")
+    else:
+        with tarfile.open(out, "w") as tar:
+            data = b"backup"
+            info = tarfile.TarInfo("home/notes.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    before = out.read_bytes()
+    with pytest.raises(InvalidLayout, match="is not an image archive"):
+        open_destination(f"{transport}:{out}")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.tar"]
+
+
+def test_an_empty_file_may_be_written(single_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new.tar"
+    out.touch()
+    to_docker_archive(open_source(f"oci:{single_source}:app"), DockerArchiveDestination(out))
+    assert tarfile.is_tarfile(out)
+
+
 def test_a_missing_parent_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidLayout, match="does not exist; create it first"):
         OCIArchiveDestination(tmp_path / "missing" / "x.tar", None)
