@@ -203,3 +203,55 @@ def test_the_credentials_hint_names_an_option_copy_accepts(
                     f"alice:{WRONG_PASSWORD}", source, destination).error_line()
     assert f"--{side}-creds" in line, line
     assert "pass --creds" not in line, line
+
+
+@pytest.mark.parametrize("side", ["src", "dest"])
+def test_a_password_left_out_is_asked_for_with_the_sides_own_option(
+    side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
+) -> None:
+    source, destination, _ = _sides(side, auth_registry.host, layout, tmp_path)
+    line = spyglass("copy", "-q", f"--{side}-creds", "alice", source, destination).error_line()
+    assert f"use --{side}-creds USER:PASSWORD" in line, line
+    empty = spyglass("copy", "-q", f"--{side}-creds", "", source, destination).error_line()
+    assert f"The --{side}-creds value is empty" in empty, empty
+
+
+def test_credentials_for_a_side_that_is_no_registry_are_not_used(
+    layout: Path, tmp_path: Path
+) -> None:
+    """As skopeo: no password is asked for (stdin is not a terminal here) and the copy
+    goes ahead."""
+    copy("--src-creds", "alice", "--dest-creds", "bob", f"oci:{layout}:latest",
+         f"oci:{tmp_path / 'out'}:v1", digestfile=tmp_path / "digest")
+
+
+def test_tls_verify_standing_alone_means_true(
+    tls_registry: RegistryServer, layout: Path, tmp_path: Path
+) -> None:
+    """``--dest-tls-verify`` right before SOURCE does not take SOURCE for its value; the
+    certificate (not trusted here) is then checked, and the advice names copy's flag."""
+    line = spyglass("copy", "-q", "--retry-times", "0", "--dest-tls-verify",
+                    f"oci:{layout}:latest",
+                    f"docker://{tls_registry.host}/it-copy-tls/app:v1").error_line()
+    assert "could not be verified" in line, line
+    assert "--dest-tls-verify=false" in line and "(--tls-verify=false)" not in line, line
+    digest = copy("--dest-tls-verify=false", f"oci:{layout}:latest",
+                  f"docker://{tls_registry.host}/it-copy-tls/app:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest
+
+
+@pytest.mark.parametrize(("compression", "level", "expected"), [
+    ("zstd", "99", "out of range for zstd, which takes 1 to 22"),
+    ("gzip", "99", "out of range for gzip, which takes 0 to 9"),
+    ("gzip", "-3", "out of range for gzip, which takes 0 to 9"),
+    ("none", "5", "means nothing for uncompressed layers"),
+])
+def test_a_compression_level_out_of_range_is_a_sentence(
+    layout: Path, tmp_path: Path, compression: str, level: str, expected: str
+) -> None:
+    line = spyglass("copy", "-q", "--dest-compress-format", compression,
+                    "--dest-compress-level", level, f"oci:{layout}:latest",
+                    f"oci:{tmp_path / 'out'}:v1").error_line()
+    assert expected in line and level in line, line
+    assert not (tmp_path / "out").exists()

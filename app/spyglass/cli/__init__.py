@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from spyglass import __version__
-from spyglass.cli.common import EXIT_ERROR, EXIT_USAGE, Parser
+from spyglass.cli.common import EXIT_ERROR, EXIT_USAGE, Parser, bare_bool_flags
 from spyglass.core.errors import SpyglassError
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main", "run"]
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
         return _open_window(args_list)
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(bare_bool_flags(args_list))
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])

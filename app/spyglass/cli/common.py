@@ -6,8 +6,9 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 from spyglass.core.errors import InvalidReference, SpyglassError
 
@@ -61,6 +62,33 @@ def note(message: str) -> None:
     print(f"spyglass: {message}", file=sys.stderr)
 
 
+OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify"})
+"""Flags that take ``=BOOL`` or stand alone for true, as skopeo's do."""
+
+_BOOL_WORDS: Final = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
+
+
+def bare_bool_flags(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each of :data:`OPTIONAL_BOOL_FLAGS` standing alone spelled ``FLAG=true``.
+
+    argparse gives a flag with an optional value the next argument whatever it
+    is, so ``--dest-tls-verify SRC DST`` took ``SRC`` for true or false. A flag
+    followed by a word of :func:`parse_bool` keeps it (``--tls-verify false``).
+    """
+    out: list[str] = []
+    for position, token in enumerate(argv):
+        if token == "--":
+            out.extend(argv[position:])
+            break
+        following = argv[position + 1] if position + 1 < len(argv) else None
+        if token in OPTIONAL_BOOL_FLAGS and (
+            following is None or following.strip().lower() not in _BOOL_WORDS
+        ):
+            token += "=true"
+        out.append(token)
+    return out
+
+
 def parse_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("true", "1", "yes", "on"):
@@ -91,13 +119,16 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
                        help="read lookaside signature stores from DIR/*.yaml")
 
 
-def ask_password(credentials: Credentials, host: str | None = None) -> Credentials:
-    """Ask for the password of ``--creds USER`` on the terminal; refuse without one."""
+def ask_password(
+    credentials: Credentials, host: str | None = None, flag: str = "--creds"
+) -> Credentials:
+    """Ask for the password of ``--creds USER`` (``flag``) on the terminal; refuse
+    without one."""
     if credentials.password:
         return credentials
     if not sys.stdin.isatty():
         raise SpyglassError(
-            f'No password given for "{credentials.username}"; use --creds USER:PASSWORD, '
+            f'No password given for "{credentials.username}"; use {flag} USER:PASSWORD, '
             "or run on a terminal to be asked."
         )
     from spyglass.core.credentials import Credentials

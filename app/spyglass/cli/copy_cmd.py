@@ -7,10 +7,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from spyglass.cli.common import Commands, note, parse_bool, resolve_name
-from spyglass.core.errors import AuthenticationFailed, SpyglassError
+from spyglass.core.errors import AuthenticationFailed, SpyglassError, TLSFailed
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions
@@ -90,8 +90,10 @@ def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> R
     from spyglass.core.transports.registry import RegistryOptions
 
     creds_text = getattr(args, f"{side}_creds")
-    host = name.reference.domain if isinstance(name, DockerName) else None
-    creds = ask_password(parse_creds(creds_text), host) if creds_text is not None else None
+    creds = None
+    if creds_text is not None and isinstance(name, DockerName):  # as skopeo: else unused
+        flag = f"--{side}-creds"
+        creds = ask_password(parse_creds(creds_text, flag), name.reference.domain, flag)
     return RegistryOptions(
         credentials=creds,
         authfile=args.authfile,
@@ -179,22 +181,30 @@ def run(args: argparse.Namespace) -> int:
     dest_name = _parse_destination(args.destination)
     try:
         return _run(args, source_name, dest_name)
-    except AuthenticationFailed as exc:
-        raise AuthenticationFailed(
-            _creds_hint(str(exc), source_name, dest_name), status=exc.status, code=exc.code
-        ) from exc
+    except (AuthenticationFailed, TLSFailed) as exc:
+        exc.message = _side_hints(exc.message, source_name, dest_name)
+        raise
 
 
-def _creds_hint(sentence: str, source: ImageName, destination: ImageName) -> str:
-    """The 401 sentence with copy's own option for the side that needs credentials."""
+_SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
+                       ("--tls-verify=false", "-tls-verify=false"))
+"""The registry commands' advice, and the ending of copy's own flag for each side."""
+
+
+def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
+    """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
+    the side whose registry the sentence names (both when it cannot tell)."""
     from spyglass.core.reference import DockerName
 
-    flags = [
-        flag for flag, name in (("--src-creds", source), ("--dest-creds", destination))
-        if isinstance(name, DockerName) and f"registry {name.reference.domain}" in sentence
-    ]
-    return sentence.replace("--creds USER:PASSWORD", " or ".join(flags or [
-        "--src-creds", "--dest-creds"]) + " USER:PASSWORD")
+    sides = [
+        side for side, name in (("src", source), ("dest", destination))
+        if isinstance(name, DockerName) and name.reference.domain in sentence
+    ] or ["src", "dest"]
+    for general, ending in _SIDED_FLAGS:
+        sentence = sentence.replace(
+            general, " or ".join(f"--{side}{ending}" for side in sides)
+        )
+    return sentence
 
 
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:

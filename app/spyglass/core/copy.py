@@ -101,6 +101,27 @@ class CopyOptions:
     meet (a broken connection, 429, 502/503/504): from its first byte, since a
     stream already handed on cannot be rewound."""
 
+    def __post_init__(self) -> None:
+        level = self.compression_level
+        if level is None:
+            return
+        algorithm = self.compression or "gzip"  # layers compressed without a choice: gzip
+        if algorithm == "none":
+            raise SpyglassError(
+                f"A compression level ({level}) means nothing for uncompressed layers; "
+                "leave it out, or choose gzip or zstd."
+            )
+        low, high = COMPRESSION_LEVELS[algorithm]
+        if not low <= level <= high:
+            raise SpyglassError(
+                f"The compression level {level} is out of range for {algorithm}, which "
+                f"takes {low} to {high}."
+            )
+
+
+COMPRESSION_LEVELS: Final = {"gzip": (0, 9), "zstd": (1, 22)}
+"""The levels each compression takes (zlib's; zstd's regular levels)."""
+
 
 # ---------------------------------------------------------------------------- events
 

@@ -101,22 +101,22 @@ class Credentials:
         return tuple(s for s in (self.password, self.identity_token) if s)
 
 
-def parse_creds(text: str) -> Credentials:
+def parse_creds(text: str, flag: str = "--creds") -> Credentials:
     """Credentials from ``--creds USERNAME[:PASSWORD]``, split at the first colon as skopeo does.
 
     With no password (``alice`` or ``alice:``) the password is "": the caller asks
-    for it. Raises :class:`SpyglassError` for "" and for a missing username; the
-    message never repeats what was given, since it may hold a password.
+    for it. Raises :class:`SpyglassError` for "" and for a missing username, naming
+    ``flag``; the message never repeats what was given, since it may hold a password.
     """
     if not text:
         raise SpyglassError(
-            "The --creds value is empty; give USERNAME[:PASSWORD], "
-            "or leave --creds out to use stored credentials."
+            f"The {flag} value is empty; give USERNAME[:PASSWORD], "
+            f"or leave {flag} out to use stored credentials."
         )
     username, _, password = text.partition(":")
     if not username:
         raise SpyglassError(
-            'The --creds value has no username before the ":"; give USERNAME[:PASSWORD].'
+            f'The {flag} value has no username before the ":"; give USERNAME[:PASSWORD].'
         )
     return Credentials(username, password, source="command line")
 
