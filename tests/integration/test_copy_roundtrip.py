@@ -428,3 +428,27 @@ def test_zstd_layer_to_docker_needs_gzip(tmp_path: Path) -> None:
                   f"oci:{tmp_path / 'zstd'}:z", f"dir:{folder}")
     check_digest(f"dir:{folder}", digest)
     assert len(skopeo_inspect(f"dir:{folder}")["Layers"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_destination_named_by_digest_takes_only_that_image_unchanged(
+    oci_layout: tuple[Path, str], registry: RegistryServer
+) -> None:
+    """Refused before a byte moves: another image's digest, or a copy that changes the
+    manifest. The image with that digest, unchanged, is copied."""
+    layout, list_digest = oci_layout
+    repository = f"docker://{registry.host}/it/by-digest"
+    other = "sha256:" + "ab" * 32
+    wrong = spyglass("copy", "-q", "--all", f"oci:{layout}:latest", f"{repository}@{other}")
+    assert wrong.returncode == 1
+    assert f"asks for the image {other}, but the image copied is {list_digest}" \
+        in wrong.stderr, wrong.stderr
+    converted = spyglass("copy", "-q", "--all", "--format", "v2s2", f"oci:{layout}:latest",
+                         f"{repository}@{list_digest}")
+    assert converted.returncode == 1
+    assert "is named by digest, so the image must arrive unchanged" in converted.stderr
+    with registry.client() as client:  # nothing was uploaded by either
+        assert client.get("/v2/it/by-digest/tags/list").status_code == 404
+        assert client.head(f"/v2/it/by-digest/manifests/{list_digest}").status_code == 404
+    assert copy("--all", f"oci:{layout}:latest", f"{repository}@{list_digest}") == list_digest
+    assert raw_digest(f"{repository}@{list_digest}") == list_digest  # (no tags: skopeo's
+    # inspect lists them)

@@ -55,6 +55,7 @@ from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     AttachmentSource,
+    DigestedDestination,
     ImageDestination,
     ImageSource,
     StoredCompression,
@@ -568,6 +569,7 @@ def plan_copy(
         ahead = _Ahead(pool, source, lookups, attachments=carry, needs_config=needs_config)
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
+            _check_required_digest(plan, destination)
             if not carry:
                 return plan
             kept: list[Digest] = []
@@ -748,6 +750,32 @@ def _plan_images(
                     list_type, unchanged, tuple(notes), tuple(extra))
     _check_preserve(plan, options)
     return plan
+
+
+def _check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None:
+    """A destination named by digest takes that image only, unchanged: refuse anything
+    else now, rather than once the blobs have moved (as skopeo does)."""
+    if not isinstance(destination, DigestedDestination):
+        return
+    required = destination.required_digest
+    if required is None:
+        return
+    if any(i.changes for i in plan.instances) or (
+        plan.list_media_type is not None and not plan.list_is_source
+    ):
+        raise Unsupported(
+            f"{destination.description} is named by digest, so the image must arrive "
+            "unchanged, but this copy changes its manifest (a format or compression "
+            "conversion, or a rebuilt list); name the destination by tag instead."
+        )
+    written = plan.top.digest if plan.list_media_type is not None else (
+        plan.instances[0].source.digest if plan.instances else plan.top.digest
+    )
+    if written != required:
+        raise Unsupported(
+            f"{destination.description} asks for the image {required}, but the image "
+            f"copied is {written}; a destination named by digest takes only that image."
+        )
 
 
 def _check_preserve(plan: CopyPlan, options: CopyOptions) -> None:

@@ -109,6 +109,18 @@ class AttachmentSource(Protocol):
 
 
 @runtime_checkable
+class DigestedDestination(Protocol):
+    """An :class:`ImageDestination` that may be named by digest
+    (``docker://HOST/REPO@sha256:…``): then only the manifest with that digest can be
+    written at the top, and the copy checks so before a byte moves."""
+
+    @property
+    def required_digest(self) -> Digest | None:
+        """The digest the name asks for; None for a name by tag."""
+        ...
+
+
+@runtime_checkable
 class StoredCompression(Protocol):
     """An :class:`ImageSource` whose layer bytes are not always compressed as their media
     types say.

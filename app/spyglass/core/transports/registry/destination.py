@@ -239,6 +239,11 @@ class RegistryDestination:
         """
         self.client.put_manifest(self.repository, str(digest), raw, media_type, cancel=cancel)
 
+    @property
+    def required_digest(self) -> Digest | None:
+        """Implement DigestedDestination: the digest of a name by digest."""
+        return self.digest
+
     def commit(
         self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None
     ) -> None:
