@@ -345,6 +345,18 @@ def test_preserve_digests_refuses_a_conversion(
         assert _snapshot(out) == before
 
 
+def test_preserve_digests_says_why_a_layout_cannot_keep_a_docker_image(
+    docker_layout: tuple[Path, str], tmp_path: Path
+) -> None:
+    layout, _ = docker_layout
+    result = spyglass("copy", "--all", "--preserve-digests", f"oci:{layout}:latest",
+                      f"oci:{tmp_path / 'out'}:v1")
+    assert result.returncode == 1
+    assert "stores only OCI manifests, so the Docker schema 2 ones would be converted" \
+        in result.stderr, \
+        result.stderr
+
+
 def test_dry_run_prints_the_plan_and_writes_nothing(
     oci_layout: tuple[Path, str], registry: RegistryServer, tmp_path: Path
 ) -> None:

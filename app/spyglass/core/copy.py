@@ -670,7 +670,7 @@ def _plan_images(
         instance = _plan_instance(top, None, config, destination, options, stored)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False)
-        _check_preserve(plan, options)
+        _check_preserve(plan, options, destination)
         return plan
 
     # a list
@@ -733,7 +733,7 @@ def _plan_images(
                 "list, so the digest changes; use --all (or --multi-arch all) with "
                 "--preserve-digests."
             )
-        _check_preserve(plan, options)
+        _check_preserve(plan, options, destination)
         return plan
 
     list_target = _choose_format(top.media_type, destination, options)
@@ -748,7 +748,7 @@ def _plan_images(
         )
     plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                     list_type, unchanged, tuple(notes), tuple(extra))
-    _check_preserve(plan, options)
+    _check_preserve(plan, options, destination)
     return plan
 
 
@@ -778,15 +778,34 @@ def _check_required_digest(plan: CopyPlan, destination: ImageDestination) -> Non
         )
 
 
-def _check_preserve(plan: CopyPlan, options: CopyOptions) -> None:
+def _check_preserve(
+    plan: CopyPlan, options: CopyOptions, destination: ImageDestination
+) -> None:
     if not options.preserve_digests:
         return
     changed = [i for i in plan.instances if i.changes]
-    if changed or (plan.list_media_type is not None and not plan.list_is_source):
-        raise Unsupported(
-            "The copy would change digests (a format or compression conversion, or a "
-            "rebuilt list), which --preserve-digests forbids."
-        )
+    rebuilt = plan.list_media_type is not None and not plan.list_is_source
+    if not changed and not rebuilt:
+        return
+    reasons = []
+    converted = [i for i in changed if _family(i.media_type) != _family(i.source.media_type)]
+    if converted:
+        source_format = _format_name(_family(converted[0].source.media_type))
+        target_format = _format_name(_family(converted[0].media_type))
+        if options.format is not None:
+            reasons.append(f"--format {options.format} converts the {source_format} "
+                           "manifests")
+        else:
+            reasons.append(f"{destination.description} stores only {target_format} "
+                           f"manifests, so the {source_format} ones would be converted")
+    if any(t.recompress is not None for i in changed for t in i.layers):
+        reasons.append("layers would be recompressed")
+    if rebuilt and isinstance(plan.top, ImageIndex) \
+            and len(plan.instances) < len(plan.top.manifests):
+        reasons.append("the list would be rebuilt with fewer images")
+    why = "; ".join(reasons) or "the manifests would be written anew"
+    raise Unsupported(f"The copy would change digests ({why}), which --preserve-digests "
+                      "forbids.")
 
 
 # ---------------------------------------------------------------------------- execution
