@@ -132,12 +132,25 @@ def _sentence(subject: str, clause: str) -> str:
     return f"{subject}: {clause}" + ("" if clause.endswith((".", "…")) else ".")
 
 
+_USERINFO_RE: Final = re.compile(r"(^|//)([^/@\s]*):[^/@\s]*@(?=\S*/)")
+"""``user:password@`` before a registry, as in a URL (a ``/`` follows somewhere, which
+tells it from ``name:tag@sha256:…``)."""
+
+
+def _masked(text: str) -> str:
+    """``text`` with any password of a ``user:password@`` part replaced by ``…``: what a
+    person typed is repeated in sentences, a password never."""
+    return _USERINFO_RE.sub(r"\1\2:…@", text)
+
+
 def _reference_error(text: str, clause: str) -> InvalidReference:
-    return InvalidReference(_sentence(f'Invalid image reference "{text}"', clause))
+    return InvalidReference(
+        _sentence(f'Invalid image reference "{_masked(text)}"', _masked(clause))
+    )
 
 
 def _name_error(text: str, clause: str) -> InvalidReference:
-    return InvalidReference(_sentence(f'Invalid image name "{text}"', clause))
+    return InvalidReference(_sentence(f'Invalid image name "{_masked(text)}"', _masked(clause)))
 
 
 # --------------------------------------------------------------------------- Docker references
@@ -161,6 +174,12 @@ def _looks_like_domain(component: str) -> bool:
 
 
 def _domain_problem(domain: str) -> str | None:
+    if "@" in domain:
+        return (
+            f'the registry "{_masked(domain)}" holds a user name (and password); credentials '
+            "do not go in an image name: log in to the registry, or give them with the "
+            "command's credentials option"
+        )
     if not _DOMAIN_RE.fullmatch(domain):
         return (
             f'the registry "{domain}" is not a host name, IPv4 address or [IPv6 address] '
@@ -626,7 +645,7 @@ def parse_image_name(text: str) -> ImageName:
         known = ", ".join(_PARSERS)
         raise UnknownTransport(
             _sentence(
-                f'Invalid image name "{text}"',
+                f'Invalid image name "{_masked(text)}"',
                 f'unknown transport "{transport}"; expected one of {known}',
             )
         )

@@ -459,3 +459,15 @@ def test_names_are_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError):
         name.ref = "v2"  # type: ignore[misc]
     assert len({name, parse_image_name("oci:/l:v1"), parse_image_name("oci:/l")}) == 2
+
+
+@pytest.mark.parametrize("text", [
+    "docker://alice:s3cret-pw@registry.example.com/team/app:1.0",
+    "alice:s3cret-pw@registry.example.com/team/app:1.0",
+    "docker://alice:s3cret-pw@localhost:5000/app@sha256:" + "0" * 64,
+])
+def test_a_password_typed_into_a_name_is_never_repeated(text: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_image_name(text)
+    assert "s3cret-pw" not in str(caught.value)
+    assert "alice:…@" in str(caught.value)
