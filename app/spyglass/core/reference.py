@@ -175,8 +175,10 @@ def _looks_like_domain(component: str) -> bool:
 
 def _domain_problem(domain: str) -> str | None:
     if "@" in domain:
+        user, _, host = domain.rpartition("@")
+        shown = f"{user.partition(':')[0]}:…@{host}" if ":" in user else domain
         return (
-            f'the registry "{_masked(domain)}" holds a user name (and password); credentials '
+            f'the registry "{shown}" holds a user name (and password); credentials '
             "do not go in an image name: log in to the registry, or give them with the "
             "command's credentials option"
         )
