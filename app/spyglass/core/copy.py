@@ -479,6 +479,11 @@ def _plan_layer(
         return BlobTask(layer, _map_type(layer.media_type, target))
     recompress, after = _compression_change(layer, stored, wanted)
     if target == "v2s2" and after == "zstd":
+        if wanted == "zstd":
+            raise Unsupported(
+                "Docker schema 2 manifests cannot hold zstd layers: compress to gzip, or "
+                "write OCI manifests."
+            )
         raise Unsupported(
             f"Layer {layer.digest} is zstd-compressed, which Docker schema 2 cannot hold; "
             "add --dest-compress-format gzip or keep the OCI format."
@@ -668,8 +673,11 @@ def _plan_images(
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options, stored)
+        if options.platforms:
+            notes.append("the source is one image, not a list, so the platforms asked for "
+                         "do not apply; it is copied as it is")
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
-                        False)
+                        False, tuple(notes))
         _check_preserve(plan, options, destination)
         return plan
 
