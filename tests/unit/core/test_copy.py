@@ -318,14 +318,6 @@ def test_zstd_to_v2s2_is_refused_with_the_reason(tmp_path: Path) -> None:
         plan_copy(source, MemoryDestination(), CopyOptions(format="v2s2"))
 
 
-def test_asking_for_zstd_in_docker_manifests_names_the_clash(tmp_path: Path) -> None:
-    builder = LayoutBuilder(tmp_path / "g")
-    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})])), "g")
-    source = open_source(f"oci:{tmp_path / 'g'}:g")
-    with pytest.raises(Unsupported, match="Docker schema 2 manifests cannot hold zstd layers"):
-        plan_copy(source, MemoryDestination(), CopyOptions(format="v2s2", compression="zstd"))
-
-
 def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
     builder = LayoutBuilder(tmp_path / "one")
     builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})])), "v1")
