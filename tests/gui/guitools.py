@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.gui.copying import DraggedImage
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.dragdrop import image_mime
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 
@@ -78,6 +84,36 @@ def select_platform(qtbot: QtBot, window: MainWindow, platform: str) -> None:
     assert view.state is not None and view.state.current is not None
     assert str(view.state.current.descriptor.platform) == platform
 
+
+# -- drag and drop
+
+
+def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
+    """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
+    mime = image_mime(image)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(widget, QDragEnterEvent(position, Qt.DropAction.CopyAction, mime,
+                                                   buttons, keys))
+    move = QDragMoveEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys,
+                          QEvent.Type.DragMove)
+    QApplication.sendEvent(widget, move)
+    if not move.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(position), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def drop_on_row(qtbot: QtBot, window: MainWindow, view: QAbstractItemView,
+                index: QModelIndex, image: DraggedImage) -> CopyDialog:
+    """Drop ``image`` on the row ``index`` of ``view``; the Copy dialog it opened."""
+    assert index.isValid()
+    view.scrollTo(index)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drop_on(view.viewport(), view.visualRect(index).center(), image)
+    dialog = opened.args[0]
+    assert isinstance(dialog, CopyDialog)
+    return dialog
 
 
 # -- registries

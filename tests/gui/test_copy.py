@@ -7,16 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
 from spyglass.core.transports import open_destination, open_source
 from spyglass.gui.copying import (
     CopyRequest,
-    DraggedImage,
     DropPlace,
     Tally,
     describe_name,
@@ -24,11 +22,10 @@ from spyglass.gui.copying import (
     window_parallel,
 )
 from spyglass.gui.dialogs.copy import CopyDialog
-from spyglass.gui.dragdrop import image_mime
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
-from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_listed
+from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on, show_image, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 pytestmark = pytest.mark.gui
@@ -50,22 +47,6 @@ def second_layout(tmp_path: Path, sample: SampleFacts) -> Path:
     target = tmp_path / "second"
     core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:tools:2024.1")
     return target
-
-
-def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
-    """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
-    mime = image_mime(image)
-    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys)
-    QApplication.sendEvent(widget, enter)
-    move = QDragMoveEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys,
-                          QEvent.Type.DragMove)
-    QApplication.sendEvent(widget, move)
-    if not move.isAccepted():
-        return False
-    drop = QDropEvent(QPointF(position), Qt.DropAction.CopyAction, mime, buttons, keys)
-    QApplication.sendEvent(widget, drop)
-    return drop.isAccepted()
 
 
 def open_two_layouts(qtbot: QtBot, window: MainWindow, sample: SampleFacts,

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QPointF, Qt
-from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import QAbstractItemView, QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
@@ -48,9 +48,8 @@ from spyglass.core.manifest import Descriptor, ImageManifest
 from spyglass.core.transports import open_destination, open_source
 from spyglass.gui import dragdrop, transfers
 from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage
-from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
-from spyglass.gui.dragdrop import image_from_mime, image_mime
+from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
 from spyglass.gui.transfers import Transfer, TransferState
@@ -59,6 +58,7 @@ from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
     add_registry,
+    drop_on_row,
     show_image,
     wait_listed,
     wait_repositories,
@@ -532,33 +532,6 @@ def test_dragging_an_image_from_the_places_tree(
 
 
 # -- 4. drop targets
-
-
-def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
-    """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
-    mime = image_mime(image)
-    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(widget, QDragEnterEvent(position, Qt.DropAction.CopyAction, mime,
-                                                   buttons, keys))
-    move = QDragMoveEvent(position, Qt.DropAction.CopyAction, mime, buttons, keys,
-                          QEvent.Type.DragMove)
-    QApplication.sendEvent(widget, move)
-    if not move.isAccepted():
-        return False
-    drop = QDropEvent(QPointF(position), Qt.DropAction.CopyAction, mime, buttons, keys)
-    QApplication.sendEvent(widget, drop)
-    return drop.isAccepted()
-
-
-def drop_on_row(qtbot: QtBot, window: MainWindow, view: QAbstractItemView,
-                index: QModelIndex, image: DraggedImage) -> CopyDialog:
-    assert index.isValid()
-    view.scrollTo(index)
-    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
-        assert drop_on(view.viewport(), view.visualRect(index).center(), image)
-    dialog = opened.args[0]
-    assert isinstance(dialog, CopyDialog)
-    return dialog
 
 
 def test_an_image_dropped_on_a_repository_or_its_tag_goes_to_that_repository(
