@@ -179,6 +179,67 @@ def describe_name(text: str) -> tuple[ImageName | None, str]:
     return name, f"A docker save tarball at {name.path}. {replaced}"
 
 
+@dataclass(frozen=True)
+class Replaced:
+    """What a copy would replace: an archive or a ``dir:`` layout already there, and the
+    images it holds (empty when they could not be listed)."""
+
+    path: str
+    kind: Literal["archive", "folder"]
+    images: tuple[str, ...]
+
+    def sentence(self) -> str:
+        """What is lost, for the confirmation the Copy dialog asks for."""
+        if self.kind == "archive":
+            what, whole = f"the archive {self.path}", "whole"
+        else:
+            what, whole = f"what is in the folder {self.path}", ""
+        if not self.images:
+            return f"Copying here replaces the file {self.path}." if self.kind == "archive" \
+                else f"Copying here replaces {what}."
+        shown = ", ".join(self.images[:3])
+        if len(self.images) > 3:
+            shown += f" and {len(self.images) - 3} more"
+        one = len(self.images) == 1
+        count = "the image" if one else f"the {len(self.images)} images"
+        return f"Copying here replaces {what}{' ' + whole if whole else ''}: {count} " \
+               f"in it ({shown}) {'is' if one else 'are'} not kept."
+
+
+def may_replace(name: ImageName) -> bool:
+    """Whether a copy to ``name`` replaces what is there (archives and ``dir:`` layouts are
+    written whole) rather than adding to it: :func:`find_replaced` then says what."""
+    return isinstance(name, OCIArchiveName | DockerArchiveName | DirName)
+
+
+def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
+    """What a copy to ``name`` would replace (a job): an archive file already there, or a
+    ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
+    an OCI layout) or that is not there yet."""
+    from spyglass.gui.loading import open_and_list
+
+    kind: Literal["archive", "folder"]
+    if isinstance(name, OCIArchiveName | DockerArchiveName):
+        path, kind = Path(name.path), "archive"
+        if not path.exists():
+            return None
+    elif isinstance(name, DirName):
+        path, kind = Path(name.path), "folder"
+        if not path.is_dir() or not any(path.iterdir()):
+            return None
+    else:
+        return None
+    images: tuple[str, ...] = ()
+    try:
+        listed = open_and_list(path, cancel)
+    except Exception:  # not an image there: the file or folder itself is replaced
+        check(cancel)
+    else:
+        listed.location.close()
+        images = tuple(entry.label for entry in listed.entries)
+    return Replaced(str(path), kind, images)
+
+
 # ---------------------------------------------------------------------------- opening
 
 
@@ -427,11 +488,14 @@ __all__ = [
     "DropPlace",
     "Openers",
     "Prepared",
+    "Replaced",
     "Snapshot",
     "SourcePlatforms",
     "Tally",
     "describe_name",
+    "find_replaced",
     "list_platforms",
+    "may_replace",
     "prepare_copy",
     "run_copy",
     "suggest_destination",

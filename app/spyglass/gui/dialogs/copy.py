@@ -24,13 +24,17 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.platform import Platform, best_match, host_platform
+from spyglass.core.reference import ImageName
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
     Prepared,
+    Replaced,
     SourcePlatforms,
     describe_name,
+    find_replaced,
     list_platforms,
+    may_replace,
     prepare_copy,
     window_parallel,
 )
@@ -49,19 +53,25 @@ _ids = itertools.count(1)
 class CopyDialog(QDialog):
     """Copy one image: the source (read-only), a destination typed or prefilled, options.
 
-    The source's platforms are listed on a worker. "Copy" plans the copy on a
-    worker (:func:`plan_copy`): a refusal shows its sentence here and nothing
-    starts; a plan is handed on through ``planned`` and the dialog closes.
+    The source's platforms are listed on a worker. A destination that a copy
+    replaces rather than adds to (an archive or a ``dir:`` folder already
+    there) is looked at on a worker too: the dialog names what would be lost,
+    and Copy (then "Replace") stays disabled until "Replace what is there" is
+    ticked. "Copy" plans the copy on a worker (:func:`plan_copy`): a refusal
+    shows its sentence here and nothing starts; a plan is handed on through
+    ``planned`` and the dialog closes.
 
     Signals:
         planned(object, object): the :class:`CopyRequest` and its :class:`Prepared` plan.
         platformsListed(): the source's platforms are in (or could not be listed).
         refused(str): planning refused the copy with this sentence.
+        destinationChecked(): what the destination would replace is known.
     """
 
     planned = Signal(object, object)
     platformsListed = Signal()
     refused = Signal(str)
+    destinationChecked = Signal()
 
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
@@ -75,6 +85,11 @@ class CopyDialog(QDialog):
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._prepared: Prepared | None = None
+        self._checked_destination: str | None = None
+        """The destination text whose check was asked for (see :meth:`_check_destination`)."""
+        self._destination_known = False
+        self.replaced: Replaced | None = None
+        """What the copy would replace, once known (None: it adds to what is there)."""
         self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
         self.setWindowTitle("Copy Image")
         self.setMinimumWidth(620)
@@ -87,6 +102,13 @@ class CopyDialog(QDialog):
         self.destination_note = QLabel()
         self.destination_note.setWordWrap(True)
         mute(self.destination_note)
+        self.replace_note = QLabel()
+        self.replace_note.setWordWrap(True)
+        self.replace_note.setStyleSheet("color: #b3261e;")
+        self.replace_box = QCheckBox("&Replace what is there")
+        for widget in (self.replace_note, self.replace_box):
+            widget.hide()
+        self.replace_box.toggled.connect(self._validate)
         self.destination_edit.textChanged.connect(self._validate)
 
         self.platforms_label = QLabel("Listing the platforms…")
@@ -141,6 +163,8 @@ class CopyDialog(QDialog):
         destination_box.setSpacing(2)
         destination_box.addWidget(self.destination_edit)
         destination_box.addWidget(self.destination_note)
+        destination_box.addWidget(self.replace_note)
+        destination_box.addWidget(self.replace_box)
         # a row of a layout gets a label without a buddy: give it one, so that its
         # mnemonic works (and the "&" is not shown)
         destination_label = QLabel("&Destination:")
@@ -241,10 +265,49 @@ class CopyDialog(QDialog):
                            self._label)
 
     def _validate(self) -> bool:
-        name, sentence = describe_name(self.destination_edit.text())
+        """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
+        text = self.destination_edit.text().strip()
+        name, sentence = describe_name(text)
         self.destination_note.setText(sentence)
-        self.copy_button.setEnabled(name is not None)
-        return name is not None
+        if name is not None and text != self._checked_destination:
+            self._check_destination(text, name)
+        replaced = self.replaced if self._destination_known else None
+        ready = name is not None and self._destination_known and (
+            replaced is None or self.replace_box.isChecked())
+        self.copy_button.setText("Replace" if replaced is not None else "Copy")
+        self.copy_button.setEnabled(ready)
+        return ready
+
+    def _check_destination(self, text: str, name: ImageName) -> None:
+        """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
+        given for another destination does not carry over."""
+        self._checked_destination = text
+        self.replaced = None
+        self.replace_box.setChecked(False)
+        self.replace_note.hide()
+        self.replace_box.hide()
+        self._destination_known = not may_replace(name)
+        if self._destination_known:
+            return
+        self._runner.submit(
+            lambda cancel: find_replaced(name, cancel),
+            on_done=lambda replaced: self._destination_found(text, replaced),
+            on_error=lambda _message: self._destination_found(text, None),
+            key=f"{self._key}:destination",
+            what=f"looking at {text}",
+        )
+
+    def _destination_found(self, text: str, replaced: Replaced | None) -> None:
+        if text != self._checked_destination:
+            return
+        self._destination_known = True
+        self.replaced = replaced
+        if replaced is not None:
+            self.replace_note.setText(replaced.sentence())
+            self.replace_note.show()
+            self.replace_box.show()
+        self._validate()
+        emit(self.destinationChecked)
 
     # -- planning
 
@@ -292,9 +355,10 @@ class CopyDialog(QDialog):
         return self.error_label.text() if not self.error_label.isHidden() else ""
 
     def done(self, result: int) -> None:
-        """Override QDialog::done: a plan still under way is dropped (and released)."""
-        self._runner.cancel(f"{self._key}:plan")
-        self._runner.cancel(f"{self._key}:platforms")
+        """Override QDialog::done: a plan still under way is dropped (and released), and so
+        are the other jobs' answers."""
+        for job in ("plan", "platforms", "destination"):
+            self._runner.cancel(f"{self._key}:{job}")
         super().done(result)
 
 

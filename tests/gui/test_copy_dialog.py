@@ -1,0 +1,119 @@
+"""The Copy dialog as a person meets it: what it asks before replacing, when Copy is
+allowed, how it lays itself out, and what can be typed or pasted into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.copy import CopyOptions, copy_image
+from spyglass.core.transports import open_destination, open_source
+from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.transfers import TransferState
+from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on_row, wait_listed
+
+pytestmark = pytest.mark.gui
+
+COPY_MS = WAIT_MS * 4
+
+
+def core_copy(source: str, destination: str) -> None:
+    src, dst = open_source(source), open_destination(destination)
+    try:
+        copy_image(src, dst, CopyOptions())
+    finally:
+        dst.close()
+        src.close()
+
+
+def open_places(qtbot: QtBot, window: MainWindow, *paths: Path) -> None:
+    for row, path in enumerate(paths):
+        window.open_location(path, select=False)
+        wait_listed(qtbot, window, row)
+
+
+def drop_sample_on_place(qtbot: QtBot, window: MainWindow, row: int,
+                         label: str = "spyglass-demo:1.0") -> CopyDialog:
+    """Drop the sample's image ``label`` (the place at row 0) on the place at ``row``."""
+    places = window.places
+    image = window.copying._place_image(places.find_image(label, 0))
+    assert image is not None
+    return drop_on_row(qtbot, window, window.tree, places.index(row, 0), image)
+
+
+def wait_ready(qtbot: QtBot, dialog: CopyDialog) -> None:
+    """Wait until the platforms are listed and the destination has been looked at."""
+    qtbot.waitUntil(lambda: "Listing" not in dialog.platforms_label.text()
+                    and getattr(dialog, "_destination_known", True), timeout=WAIT_MS)
+
+
+# -- 1. replacing what is there asks first
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive", "dir"])
+def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        transport: str) -> None:
+    place = tmp_path / ("images.tar" if transport != "dir" else "image-dir")
+    suffix = "" if transport == "dir" else ":tools:2024.1"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"{transport}:{place}{suffix}")
+    open_places(qtbot, window, sample.layout, place)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    assert dialog.destination_edit.text().startswith(f"{transport}:{place}")
+    wait_ready(qtbot, dialog)
+    # nothing is replaced unasked: Copy waits for the confirmation, which names the loss
+    assert not dialog.copy_button.isEnabled()
+    assert dialog.replace_box.isVisible() and not dialog.replace_box.isChecked()
+    assert str(place) in dialog.replace_note.text()
+    if transport != "dir":
+        assert "tools:2024.1" in dialog.replace_note.text()
+    assert dialog.copy_button.text() == "Replace"
+    manager = window.copying.manager
+    dialog.start()
+    assert manager.transfers == [] and dialog.isVisible()
+    # ticked: the copy goes, and replaces what was there
+    dialog.choose_system()  # a docker save tarball takes one platform
+    dialog.replace_box.setChecked(True)
+    assert dialog.copy_button.isEnabled()
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert not dialog.error_text
+    transfer = manager.transfers[0]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+
+
+def test_another_destination_needs_its_own_confirmation(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.tar", tmp_path / "second.tar"
+    for archive in (first, second):
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}:tools:2024.1")
+    open_places(qtbot, window, sample.layout, first)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    wait_ready(qtbot, dialog)
+    dialog.replace_box.setChecked(True)
+    assert dialog.copy_button.isEnabled()
+    with qtbot.waitSignal(dialog.destinationChecked, timeout=WAIT_MS):
+        dialog.destination_edit.setText(f"oci-archive:{second}:demo")
+    assert not dialog.replace_box.isChecked() and not dialog.copy_button.isEnabled()
+    # a new archive replaces nothing: no question
+    dialog.destination_edit.setText(f"oci-archive:{tmp_path / 'new.tar'}:demo")
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert dialog.replace_box.isHidden() and dialog.copy_button.text() == "Copy"
+    dialog.reject()
+
+
+def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
+    open_places(qtbot, window, sample.layout, layout)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    wait_ready(qtbot, dialog)
+    assert dialog.copy_button.isEnabled() and dialog.copy_button.text() == "Copy"
+    assert dialog.replace_box.isHidden() and dialog.replace_note.isHidden()
+    dialog.reject()
