@@ -183,8 +183,8 @@ def test_a_refused_copy_says_why_in_the_dialog(
         or "expected TRANSPORT:REFERENCE" in dialog.destination_note.text()
     assert not dialog.copy_button.isEnabled()
     dialog.destination_edit.setText(f"oci:{tmp_path / 'converted'}:demo")
-    assert dialog.copy_button.isEnabled()
     qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
+    assert dialog.copy_button.isEnabled()
     dialog.compression_combo.setCurrentIndex(dialog.compression_combo.findData("zstd"))
     dialog.preserve_box.setChecked(True)
     with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as refused:
@@ -327,6 +327,7 @@ def test_an_image_dropped_on_a_registry_is_copied_there(
         dialog = opened.args[0]
         assert dialog.destination_edit.text() == f"docker://{server.host}/tools:2024.1"
         manager = window.copying.manager
+        qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)  # platforms listed
         with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
             dialog.start()
         transfer = manager.transfers[0]

@@ -3,6 +3,7 @@ allowed, how it lays itself out, and what can be typed or pasted into it."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,14 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
+from spyglass.core.errors import SpyglassError
 from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.base import ImageSource
+from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import TransferState
-from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on_row, wait_listed
+from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on_row, show_image, wait_listed
 
 pytestmark = pytest.mark.gui
 
@@ -116,4 +120,72 @@ def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
     wait_ready(qtbot, dialog)
     assert dialog.copy_button.isEnabled() and dialog.copy_button.text() == "Copy"
     assert dialog.replace_box.isHidden() and dialog.replace_note.isHidden()
+    dialog.reject()
+
+
+# -- 2. Copy waits for the platforms
+
+
+class HeldSource:
+    """The window's source opener, held until the test lets it go (or made to fail)."""
+
+    def __init__(self, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
+                 error: str = "") -> None:
+        self.release = threading.Event()
+        self._original = window.copying.openers.source
+        self._error = error
+        monkeypatch.setattr(window.copying.openers, "source", self)
+
+    def __call__(self, name: str) -> ImageSource:
+        self.release.wait(WAIT_MS / 1000)
+        if self._error:
+            self._error, error = "", self._error  # only the first opening fails
+            raise SpyglassError(error)
+        return self._original(name)
+
+
+def dragged_platform(qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> DraggedImage:
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    payload = window.copying._platform_image(view.platforms.model.index(1, 0))
+    assert payload is not None and payload.platform
+    return payload
+
+
+def test_copy_waits_until_the_platforms_are_listed(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = dragged_platform(qtbot, window, sample)
+    held = HeldSource(window, monkeypatch)
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    assert "Listing" in dialog.platforms_label.text()
+    # a click now would copy every platform, not the one dragged
+    assert not dialog.copy_button.isEnabled()
+    manager = window.copying.manager
+    dialog.start()
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        held.release.set()
+    assert manager.transfers == []
+    assert dialog.copy_button.isEnabled()
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    options = manager.transfers[0].request.options
+    assert [str(p) for p in options.platforms] == [payload.platform]
+    assert options.multi_arch == "system"
+
+
+def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = dragged_platform(qtbot, window, sample)
+    held = HeldSource(window, monkeypatch, error="The layout could not be read.")
+    held.release.set()
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
+                    timeout=WAIT_MS)
+    assert dialog.copy_button.isEnabled()
+    options = dialog.options()
+    assert [str(p) for p in options.platforms] == [payload.platform]
+    assert options.multi_arch == "system"
     dialog.reject()

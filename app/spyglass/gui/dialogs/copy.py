@@ -84,6 +84,7 @@ class CopyDialog(QDialog):
         self._wanted_platform = platform
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
+        self._platforms_known = False
         self._prepared: Prepared | None = None
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
@@ -209,12 +210,7 @@ class CopyDialog(QDialog):
         else:
             self.platforms_label.setText(
                 f"A list of {len(listed.platforms)} platform(s); copy these:")
-            wanted = None
-            if self._wanted_platform:
-                try:
-                    wanted = Platform.parse(self._wanted_platform)
-                except Exception:
-                    wanted = None
+            wanted = self._wanted()
             for i, platform in enumerate(listed.platforms):
                 box = QCheckBox(str(platform))
                 box.setChecked(wanted is None or platform == wanted)
@@ -222,10 +218,14 @@ class CopyDialog(QDialog):
                 self.platform_boxes.append((platform, box))
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
+        self._platforms_known = True
+        self._validate()
         emit(self.platformsListed)
 
     def _platforms_failed(self, message: str) -> None:
         self.platforms_label.setText(f"The platforms could not be listed: {message}")
+        self._platforms_known = True  # planning says what is wrong, or copies what it can
+        self._validate()
         emit(self.platformsListed)
 
     def choose_system(self) -> None:
@@ -246,13 +246,24 @@ class CopyDialog(QDialog):
 
     # -- options
 
+    def _wanted(self) -> Platform | None:
+        """The platform the image was dragged as (a row of a list's platforms), if any."""
+        try:
+            return Platform.parse(self._wanted_platform) if self._wanted_platform else None
+        except Exception:
+            return None
+
     def options(self) -> CopyOptions:
-        """The options as the dialog shows them."""
+        """The options as the dialog shows them (with no platforms listed, the dragged
+        platform is still the one copied)."""
         chosen = tuple(p for p, box in self.platform_boxes if box.isChecked())
+        is_list, wanted = self._is_list, self._wanted()
+        if not self.platform_boxes and wanted is not None:
+            chosen, is_list = (wanted,), True
         everything = bool(self.platform_boxes) and len(chosen) == len(self.platform_boxes)
         return CopyOptions(
             platforms=() if everything else chosen,
-            multi_arch="all" if everything or not self._is_list else "system",
+            multi_arch="all" if everything or not is_list else "system",
             format=self.format_combo.currentData(),
             compression=self.compression_combo.currentData(),
             preserve_digests=self.preserve_box.isChecked(),
@@ -272,7 +283,7 @@ class CopyDialog(QDialog):
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
-        ready = name is not None and self._destination_known and (
+        ready = name is not None and self._platforms_known and self._destination_known and (
             replaced is None or self.replace_box.isChecked())
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
         self.copy_button.setEnabled(ready)
