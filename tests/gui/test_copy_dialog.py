@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
@@ -188,4 +189,51 @@ def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
     options = dialog.options()
     assert [str(p) for p in options.platforms] == [payload.platform]
     assert options.multi_arch == "system"
+    dialog.reject()
+
+
+# -- 3. the dialog grows with what it shows
+
+
+def layout_problems(dialog: CopyDialog) -> list[str]:
+    """Rows that overlap, and widgets squashed below what their text needs."""
+    widgets: list[QWidget] = [
+        dialog.source_edit, dialog.destination_edit, dialog.destination_note,
+        dialog.replace_note, dialog.replace_box, dialog.platforms_label,
+        *(box for _p, box in dialog.platform_boxes), dialog.system_button, dialog.all_button,
+        dialog.format_combo, dialog.compression_combo, dialog.preserve_box,
+        dialog.signatures_box, dialog.parallel_spin, dialog.error_label, dialog.copy_button]
+    shown = [w for w in widgets if w.isVisible()]
+    problems = []
+    for widget in shown:
+        needed = widget.heightForWidth(widget.width()) if isinstance(widget, QLabel) \
+            and widget.wordWrap() else widget.minimumSizeHint().height()
+        if widget.height() < needed:
+            problems.append(f"{widget.objectName() or type(widget).__name__} "
+                            f"{widget.text() if hasattr(widget, 'text') else ''!r}: "
+                            f"{widget.height()} px high, needs {needed}")
+    rects = [(w, QRect(w.mapTo(dialog, QPoint(0, 0)), w.size())) for w in shown]
+    for i, (first, a) in enumerate(rects):
+        for second, b in rects[i + 1:]:
+            if a.intersects(b):
+                problems.append(f"{type(first).__name__} overlaps {type(second).__name__}")
+    return problems
+
+
+def test_the_dialog_grows_when_platforms_and_a_refusal_arrive(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    archive = tmp_path / "images.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}:tools:2024.1")
+    open_places(qtbot, window, sample.layout, archive)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    wait_ready(qtbot, dialog)
+    assert dialog.platform_boxes
+    qtbot.waitUntil(lambda: not layout_problems(dialog), timeout=1000)
+    dialog.replace_box.setChecked(True)
+    dialog.compression_combo.setCurrentIndex(dialog.compression_combo.findData("zstd"))
+    dialog.preserve_box.setChecked(True)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS):
+        dialog.start()
+    assert dialog.error_label.isVisible()
+    qtbot.waitUntil(lambda: not layout_problems(dialog), timeout=1000)
     dialog.reject()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Final
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -85,6 +85,7 @@ class CopyDialog(QDialog):
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._platforms_known = False
+        self._fit_pending = False
         self._prepared: Prepared | None = None
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
@@ -215,6 +216,7 @@ class CopyDialog(QDialog):
                 box = QCheckBox(str(platform))
                 box.setChecked(wanted is None or platform == wanted)
                 self.platform_grid.addWidget(box, i // 3, i % 3)
+                box.show()  # now, not queued: the dialog fits itself to them (_fit)
                 self.platform_boxes.append((platform, box))
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
@@ -287,7 +289,38 @@ class CopyDialog(QDialog):
             replaced is None or self.replace_box.isChecked())
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
         self.copy_button.setEnabled(ready)
+        self._fit()
         return ready
+
+    def _fit(self) -> None:
+        """Grow to fit what the dialog now shows (platforms listed, a note or a refusal
+        that wraps onto more lines): a window does not follow its layout's height for
+        its width by itself, and the rows would overlap. Done once the layout has taken
+        in the change (after the events already posted)."""
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self, self._fit_now)
+
+    def _fit_now(self) -> None:
+        self._fit_pending = False
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.invalidate()  # nested layouts keep stale heights for a width otherwise
+        layout.activate()
+        needed = self._height_for(self.width())
+        self.setMinimumHeight(needed)
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
+    def _height_for(self, width: int) -> int:
+        layout = self.layout()
+        if layout is None:
+            return self.minimumSizeHint().height()
+        height = layout.totalMinimumSize().height()
+        if layout.hasHeightForWidth():
+            height = max(height, layout.totalHeightForWidth(width))
+        return height
 
     def _check_destination(self, text: str, name: ImageName) -> None:
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
