@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
@@ -19,6 +19,7 @@ from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import TransferState
+from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on_row, show_image, wait_listed
 
 pytestmark = pytest.mark.gui
@@ -236,4 +237,74 @@ def test_the_dialog_grows_when_platforms_and_a_refusal_arrive(
         dialog.start()
     assert dialog.error_label.isVisible()
     qtbot.waitUntil(lambda: not layout_problems(dialog), timeout=1000)
+    dialog.reject()
+
+
+# -- 4. pasted names, and copying by name from the keyboard
+
+
+def test_a_pasted_registry_reference_is_taken_as_a_docker_name(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    dialog.destination_edit.setFocus()
+    QApplication.clipboard().setText("localhost:5000/team/app:1.0")  # as Copy Reference does
+    qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.destination_edit.text() == "localhost:5000/team/app:1.0"
+    note = dialog.destination_note.text()
+    assert note.startswith("Taken as docker://localhost:5000/team/app:1.0"), note
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert dialog.request().destination == "docker://localhost:5000/team/app:1.0"
+    for bare in ("registry.example/app@sha256:" + "a" * 64, "localhost/app"):
+        dialog.destination_edit.setText(bare)
+        assert dialog.request().destination == f"docker://{bare}"
+    # a name with no registry in it is not guessed at
+    dialog.destination_edit.setText("team/app:1.0")
+    assert not dialog.copy_button.isEnabled()
+    dialog.reject()
+
+
+def test_copy_image_copies_a_typed_source(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    controller = window.copying
+    assert controller.copy_image_action in window.menuBar().actions()[0].menu().actions()
+    assert controller.copy_image_action.shortcut().toString() == "Ctrl+Shift+I"
+    with qtbot.waitSignal(controller.dialogOpened, timeout=WAIT_MS) as opened:
+        controller.copy_image_action.trigger()
+    dialog = opened.args[0]
+    assert not dialog.source_edit.isReadOnly() and dialog.focusWidget() is dialog.source_edit
+    assert not dialog.copy_button.isEnabled()
+    qtbot.keyClicks(dialog.source_edit, f"oci:{sample.layout}:spyglass-demo:1.0")
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        pass
+    assert sorted(str(p) for p, _box in dialog.platform_boxes) == sorted(sample.images)
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'copied'}:demo")
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    # another source: the platforms are listed again, and Copy waits for them
+    dialog.source_edit.setText(f"oci:{sample.layout}:tools:2024.1")
+    assert not dialog.copy_button.isEnabled() and not dialog.platform_boxes
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        pass
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    manager = controller.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[0]
+    assert transfer.request.source == f"oci:{sample.layout}:tools:2024.1"
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+
+
+def test_copy_image_takes_a_bare_registry_reference_as_its_source(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText(f"{host}/demo/app:1.10")
+    assert dialog.source_note.text().startswith(f"Taken as docker://{host}/demo/app:1.10")
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        pass
+    assert len(dialog.platform_boxes) >= 2, dialog.platforms_label.text()
+    assert dialog.request().source == f"docker://{host}/demo/app:1.10"
     dialog.reject()

@@ -44,6 +44,7 @@ class CopyController(QObject):
         panel: the Transfers panel.
         dialog: the Copy dialog while one is open.
         copy_action: "Copy To…" (the current image, to a name the user types).
+        copy_image_action: "Copy Image…" (an image whose name the user types or pastes).
 
     Signals:
         dialogOpened(object): a :class:`CopyDialog` was opened.
@@ -69,6 +70,11 @@ class CopyController(QObject):
         self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.copy_action.setStatusTip("Copy the selected image to a registry, layout or archive")
         self.copy_action.triggered.connect(lambda _checked=False: self.copy_current())
+        self.copy_image_action = QAction("Copy &Image…", window)
+        self.copy_image_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.copy_image_action.setStatusTip(
+            "Copy an image by its name: a registry reference, docker://…, oci:…, an archive")
+        self.copy_image_action.triggered.connect(lambda _checked=False: self.open_dialog(None))
         self.show_transfers_action = QAction("&Transfers", window)
         self.show_transfers_action.setCheckable(True)
         self.show_transfers_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -191,18 +197,22 @@ class CopyController(QObject):
     def _dropped(self, image: DraggedImage, place: DropPlace) -> None:
         self.open_dialog(image, place)
 
-    def open_dialog(self, image: DraggedImage, place: DropPlace | None = None, *,
+    def open_dialog(self, image: DraggedImage | None, place: DropPlace | None = None, *,
                     destination: str = "") -> CopyDialog:
-        """Open the Copy dialog for ``image`` (window-modal, not blocking)."""
+        """Open the Copy dialog for ``image`` (window-modal, not blocking); with no image,
+        the source is typed in the dialog."""
         from spyglass.gui.copying import suggest_destination
 
         self._sync_connections()
         if self.dialog is not None:
             self.dialog.close()
-        if place is not None and not destination:
+        if image is not None and place is not None and not destination:
             destination = suggest_destination(image.name, place)
-        dialog = CopyDialog(self._window.runner, self.openers, image.name, label=image.label,
-                            destination=destination, platform=image.platform,
+        dialog = CopyDialog(self._window.runner, self.openers,
+                            image.name if image is not None else "",
+                            label=image.label if image is not None else "",
+                            destination=destination,
+                            platform=image.platform if image is not None else "",
                             parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.planned.connect(self.start)

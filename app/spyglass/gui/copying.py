@@ -47,6 +47,7 @@ from spyglass.core.reference import (
     ImageName,
     OCIArchiveName,
     OCIName,
+    Transport,
     parse_docker_reference,
     parse_image_name,
 )
@@ -150,22 +151,53 @@ def suggest_destination(source: str, place: DropPlace) -> str:
     return f"oci:{place.path}:{repository}:{tag}"
 
 
-def describe_name(text: str) -> tuple[ImageName | None, str]:
-    """Parse a typed destination: ``(name, sentence)`` — the sentence says what it is or
-    what is wrong."""
+def normalize_name(text: str) -> str:
+    """A typed or pasted image name as the core takes it: a bare registry reference
+    (``HOST[:PORT]/REPO[:TAG|@DIGEST]``, what "Copy Reference" puts on the clipboard)
+    becomes ``docker://…``; anything else is left as it is.
+
+    A reference is bare when it starts with no known transport and its first
+    component names a registry: ``localhost``, or something with a ``.`` or a
+    ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said).
+    """
+    text = text.strip()
+    transport, colon, _rest = text.partition(":")
+    if colon and transport in {t.value for t in Transport}:
+        return text
+    first, slash, _path = text.partition("/")
+    if slash and (first == "localhost" or "." in first or ":" in first):
+        return f"docker://{text}"
+    return text
+
+
+def describe_name(text: str, *, what: str = "destination") -> tuple[ImageName | None, str]:
+    """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
+    sentence says what it is or what is wrong. ``what`` is ``"destination"`` or
+    ``"source"``."""
     text = text.strip()
     if not text:
+        if what == "source":
+            return None, "Type or paste the image to copy, for example " \
+                         "registry.example/team/app:1.0 or oci:/path/to/layout:TAG."
         return None, "Type where to copy the image, for example docker://HOST/REPO:TAG or " \
                       "oci:/path/to/layout:TAG."
+    normalized = normalize_name(text)
     try:
-        name = parse_image_name(text)
+        name = parse_image_name(normalized)
     except Exception as exc:
         return None, str(exc)
     if isinstance(name, DockerName):
-        return name, f"The registry {name.reference.domain}, repository " \
+        taken = f"Taken as {normalized}: the" if normalized != text else "The"
+        return name, f"{taken} registry {name.reference.domain}, repository " \
                      f"{name.reference.path}, " + (
                          f"tag {name.reference.tag}." if name.reference.tag
                          else f"digest {name.reference.digest}.")
+    if what == "source":
+        kind = {OCIName: "The OCI image layout", DirName: "The dir: layout",
+                OCIArchiveName: "The OCI layout tarball",
+                DockerArchiveName: "The docker save tarball"}[type(name)]
+        ref = getattr(name, "ref", None) or getattr(name, "reference", None)
+        return name, f"{kind} {name.path}" + (f", image {ref}." if ref else ".")
     if isinstance(name, OCIName):
         ref = f", named {name.ref}" if name.ref else ""
         return name, f"The OCI image layout in {name.path}{ref} (made if the folder is empty)."
@@ -496,6 +528,7 @@ __all__ = [
     "find_replaced",
     "list_platforms",
     "may_replace",
+    "normalize_name",
     "prepare_copy",
     "run_copy",
     "suggest_destination",

@@ -338,6 +338,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.registries.add_action)
         menu.addSeparator()
         menu.addAction(self.copying.copy_action)
+        menu.addAction(self.copying.copy_image_action)
         menu.addSeparator()
         self.reload_action = QAction("&Reload Location", self)
         self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)

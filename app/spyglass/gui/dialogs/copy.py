@@ -35,6 +35,7 @@ from spyglass.gui.copying import (
     find_replaced,
     list_platforms,
     may_replace,
+    normalize_name,
     prepare_copy,
     window_parallel,
 )
@@ -47,13 +48,21 @@ FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
 COMPRESSIONS: Final[tuple[tuple[str, Compression | None], ...]] = (
     ("Keep the source's", None), ("gzip", "gzip"), ("zstd", "zstd"), ("None", "none"))
 
+SOURCE_PAUSE_MS: Final = 400
+"""How long typing in the Source field pauses before its platforms are listed."""
+
 _ids = itertools.count(1)
 
 
 class CopyDialog(QDialog):
-    """Copy one image: the source (read-only), a destination typed or prefilled, options.
+    """Copy one image: the source, a destination typed or prefilled, options.
 
-    The source's platforms are listed on a worker. A destination that a copy
+    The source is read-only when the dialog was opened for an image (a drop,
+    "Copy To…"); opened with none ("Copy Image…") it is typed or pasted. Either
+    name may be a bare registry reference (``HOST/REPO:TAG``, as "Copy
+    Reference" gives it), taken as ``docker://…`` (:func:`normalize_name`).
+    The source's platforms are listed on a worker, again whenever the typed
+    source changes (after a pause in the typing); Copy waits for them. A destination that a copy
     replaces rather than adds to (an archive or a ``dir:`` folder already
     there) is looked at on a worker too: the dialog names what would be lost,
     and Copy (then "Replace") stays disabled until "Replace what is there" is
@@ -79,8 +88,8 @@ class CopyDialog(QDialog):
         super().__init__(parent)
         self._runner = runner
         self._openers = openers
-        self._source = source
-        self._label = label or source
+        self._source = normalize_name(source)
+        self._label = label
         self._wanted_platform = platform
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
@@ -97,7 +106,18 @@ class CopyDialog(QDialog):
         self.setMinimumWidth(620)
 
         self.source_edit = QLineEdit(source)
-        self.source_edit.setReadOnly(True)
+        self.source_edit.setReadOnly(bool(source))
+        self.source_edit.setPlaceholderText("HOST/REPO:TAG, docker://…, oci:/path:TAG, …")
+        self.source_edit.setClearButtonEnabled(not source)
+        self.source_note = QLabel()
+        self.source_note.setWordWrap(True)
+        mute(self.source_note)
+        self.source_note.setVisible(not source)
+        self._source_timer = QTimer(self)
+        self._source_timer.setSingleShot(True)
+        self._source_timer.setInterval(SOURCE_PAUSE_MS)
+        self._source_timer.timeout.connect(self._source_typed)
+        self.source_edit.textChanged.connect(self._source_edited)
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
         self.destination_edit.setClearButtonEnabled(True)
@@ -160,7 +180,13 @@ class CopyDialog(QDialog):
         self.spinner.hide()
 
         form = QFormLayout()
-        form.addRow("Source:", self.source_edit)
+        source_box = QVBoxLayout()
+        source_box.setSpacing(2)
+        source_box.addWidget(self.source_edit)
+        source_box.addWidget(self.source_note)
+        source_label = QLabel("&Source:")
+        source_label.setBuddy(self.source_edit)
+        form.addRow(source_label, source_box)
         destination_box = QVBoxLayout()
         destination_box.setSpacing(2)
         destination_box.addWidget(self.destination_edit)
@@ -192,8 +218,55 @@ class CopyDialog(QDialog):
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
 
+        if source:
+            self.destination_edit.setFocus()
+            self._list_platforms()
+        else:
+            self.source_edit.setFocus()
+            self._source_edited()
         self._validate()
-        self.destination_edit.setFocus()
+
+    # -- the source, when typed
+
+    def _source_edited(self) -> None:
+        """The typed source changed: nothing can be copied until its platforms are listed
+        anew, after a pause in the typing."""
+        if self.source_edit.isReadOnly():
+            return
+        name, sentence = describe_name(self.source_edit.text(), what="source")
+        self.source_note.setText(sentence)
+        self._source = normalize_name(self.source_edit.text()) if name is not None else ""
+        self._label = ""
+        self._clear_platforms(
+            "Listing the platforms…" if name is not None else "The platforms of the source "
+            "are listed once it is typed.")
+        if name is not None:
+            self._source_timer.start()
+        else:
+            self._source_timer.stop()
+            self._runner.cancel(f"{self._key}:platforms")
+        self._validate()
+
+    def _source_typed(self) -> None:
+        if self._source:
+            self._list_platforms()
+
+    def _clear_platforms(self, text: str) -> None:
+        self._platforms_known = False
+        self._is_list = False
+        for _platform, box in self.platform_boxes:
+            self.platform_grid.removeWidget(box)
+            box.deleteLater()
+        self.platform_boxes.clear()
+        for button in (self.system_button, self.all_button):
+            button.setEnabled(False)
+        self.platforms_label.setText(text)
+
+    # -- platforms
+
+    def _list_platforms(self) -> None:
+        """List the source's platforms on a worker (an older listing's answer is dropped)."""
+        openers, source = self._openers, self._source
         self._runner.submit(
             lambda cancel: list_platforms(openers, source, cancel),
             on_done=self._platforms_listed,
@@ -201,8 +274,6 @@ class CopyDialog(QDialog):
             key=f"{self._key}:platforms",
             what=f"listing the platforms of {source}",
         )
-
-    # -- platforms
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
         self._is_list = listed.is_list
@@ -274,19 +345,20 @@ class CopyDialog(QDialog):
         )
 
     def request(self) -> CopyRequest:
-        return CopyRequest(self._source, self.destination_edit.text().strip(), self.options(),
-                           self._label)
+        return CopyRequest(self._source, normalize_name(self.destination_edit.text()),
+                           self.options(), self._label or self._source)
 
     def _validate(self) -> bool:
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
-        text = self.destination_edit.text().strip()
-        name, sentence = describe_name(text)
+        text = normalize_name(self.destination_edit.text())
+        name, sentence = describe_name(self.destination_edit.text())
         self.destination_note.setText(sentence)
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
-        ready = name is not None and self._platforms_known and self._destination_known and (
-            replaced is None or self.replace_box.isChecked())
+        ready = (name is not None and bool(self._source) and self._platforms_known
+                 and self._destination_known
+                 and (replaced is None or self.replace_box.isChecked()))
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
         self.copy_button.setEnabled(ready)
         self._fit()
