@@ -609,3 +609,31 @@ def test_an_image_dropped_on_an_archive_is_offered_into_that_archive(
     assert dialog.source_edit.text() == f"docker://{host}/demo/app:1.9"
     assert dialog.destination_edit.text() == f"{transport}:{archive}:demo/app:1.9"
     dialog.reject()
+
+
+def test_details_keep_their_scroll_and_selection_while_the_copy_runs(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    layers = [blob(f"layer {i}", MiB) for i in range(80)]
+    feed(qtbot, window, scripted, Planned(plan_of(blob("config", 1500, media.OCI_CONFIG),
+                                                  *layers)))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    tree = details.blobs
+    chosen = tree.topLevelItem(40)
+    tree.setCurrentItem(chosen)
+    tree.scrollToBottom()
+    scrolled = tree.verticalScrollBar().value()
+    assert scrolled > 0
+    for step in range(3):
+        clock.now += 1
+        feed(qtbot, window, scripted,
+             BlobStarted(layers[step].digest, MiB, layers[step].media_type),
+             BlobProgress(layers[step].digest, MiB // 2, MiB))
+    assert tree.verticalScrollBar().value() == scrolled
+    assert [item.text(0) for item in tree.selectedItems()] == [str(layers[39].digest)]
+    assert tree.currentItem() is chosen
+    assert details.outcomes()[str(layers[2].digest)] == "copying (50 %)"
+    assert tree.topLevelItemCount() == 81
+    details.close()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core import media
+from spyglass.core.digest import Digest
 from spyglass.gui.formatting import exact_size, human_size
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.transfers import Transfer, TransferManager
@@ -34,6 +35,9 @@ OUTCOME_TEXT = {
 
 class TransferDetailsDialog(QDialog):
     """Lists the blobs of a transfer and their outcomes; follows the transfer while open.
+
+    Rows are updated in place (a copy changes them a few times a second): the
+    scroll position and the selection stay where the user put them.
 
     Attributes:
         blobs: the list, one row per blob (digest, size, type, outcome).
@@ -60,6 +64,7 @@ class TransferDetailsDialog(QDialog):
         self.blobs.setAlternatingRowColors(True)
         self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])
         self.blobs.setUniformRowHeights(True)
+        self._items: dict[Digest, QTreeWidgetItem] = {}
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
@@ -92,8 +97,12 @@ class TransferDetailsDialog(QDialog):
         self.error_label.setText(transfer.error)
         self.error_label.setVisible(bool(transfer.error))
         mono = monospace_font()
-        self.blobs.clear()
-        for blob in transfer.snapshot.blobs:
+        blobs = transfer.snapshot.blobs
+        listed = {blob.digest for blob in blobs}
+        for digest in [d for d in self._items if d not in listed]:  # a retry starts anew
+            gone = self._items.pop(digest)
+            self.blobs.takeTopLevelItem(self.blobs.indexOfTopLevelItem(gone))
+        for blob in blobs:
             outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
             if blob.outcome == "copying" and blob.size:
                 outcome = f"copying ({blob.done * 100 // blob.size} %)"
@@ -101,16 +110,24 @@ class TransferDetailsDialog(QDialog):
                 outcome = f"starting again (retry {blob.retries})"
             elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
-            item = QTreeWidgetItem([str(blob.digest), human_size(blob.size),
-                                    media.friendly(blob.media_type) if blob.media_type else "",
-                                    outcome])
-            item.setFont(0, mono)
+            texts = [str(blob.digest), human_size(blob.size),
+                     media.friendly(blob.media_type) if blob.media_type else "", outcome]
+            item = self._items.get(blob.digest)
+            if item is None:
+                item = QTreeWidgetItem(texts)
+                item.setFont(0, mono)
+                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight
+                                      | Qt.AlignmentFlag.AlignVCenter)
+                self._items[blob.digest] = item
+                self.blobs.addTopLevelItem(item)
+            else:
+                for column, text in enumerate(texts):
+                    if item.text(column) != text:
+                        item.setText(column, text)
             item.setToolTip(1, exact_size(blob.size))
             item.setToolTip(2, blob.media_type)
-            if blob.last_error:
-                item.setToolTip(3, f"Started again after: {blob.last_error}")
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.blobs.addTopLevelItem(item)
+            item.setToolTip(3, f"Started again after: {blob.last_error}" if blob.last_error
+                            else "")
 
 
 __all__ = ["TransferDetailsDialog"]
