@@ -250,6 +250,26 @@ def test_a_stalled_copy_shows_no_speed_and_no_eta(
     assert window.copying.panel.summary.text() == "1 running"
 
 
+def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock(50.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    layer = blob("layer", 10 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), layer)),
+         BlobStarted(layer.digest, layer.size, layer.media_type))
+    clock.now = 51.0
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
+    assert row_texts(window, transfer)["speed"] == "5.0 MiB/s"
+    # the engine says nothing more (a stalled read): the row is refreshed all the same
+    clock.now = 56.0
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=3000):
+        pass
+    texts = row_texts(window, transfer)
+    assert texts["bytes"] == "5.0 MiB / 10.0 MiB"
+    assert (texts["speed"], texts["eta"]) == ("", "")
+    assert transfer.state is TransferState.COPYING
+
+
 # -- 2. Details
 
 

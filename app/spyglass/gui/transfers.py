@@ -5,7 +5,9 @@ not hold up the browsing jobs). The copy engine reports from its threads into
 the transfer's :class:`Tally`; the first event after the GUI last looked emits
 a queued signal, and the GUI thread takes a snapshot at most
 :data:`UPDATES_PER_SECOND` times a second per transfer — events are coalesced,
-never queued one by one.
+never queued one by one. While copies run, a timer also takes a snapshot of
+each one that has had no event for :data:`IDLE_REFRESH_MS`: a stalled copy's
+speed falls to nothing and its ETA becomes unknown instead of freezing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 UPDATES_PER_SECOND: Final = 4
 MAX_PARALLEL_COPIES: Final = 4
+IDLE_REFRESH_MS: Final = 1000
 
 
 class TransferState(enum.Enum):
@@ -133,6 +136,9 @@ class TransferManager(QObject):
         self._relay = _Relay(self)
         self._relay.changed.connect(self._wake, Qt.ConnectionType.QueuedConnection)
         self._timers: dict[int, QTimer] = {}
+        self._idle = QTimer(self)
+        self._idle.setInterval(IDLE_REFRESH_MS)
+        self._idle.timeout.connect(self._refresh_idle)
 
     # -- public
 
@@ -187,6 +193,7 @@ class TransferManager(QObject):
         return sum(not t.state.finished for t in self.transfers)
 
     def shutdown(self) -> None:
+        self._idle.stop()
         for transfer in self.transfers:
             transfer.token.cancel()
         self.runner.shutdown()
@@ -213,6 +220,8 @@ class TransferManager(QObject):
             what=f"copying {request.source} to {request.destination}",
             cleanup=None,
         )
+        if not self._idle.isActive():
+            self._idle.start()
         emit(self.started, transfer)
 
     def _done(self, transfer: Transfer, attempt: int, result: Descriptor) -> None:
@@ -257,6 +266,17 @@ class TransferManager(QObject):
             self._timers[ident] = timer
         if not timer.isActive():
             timer.start(max(1, int((interval - waited) * 1000)))
+
+    def _refresh_idle(self) -> None:
+        """Snapshot the running copies that no event has refreshed for a while."""
+        running = [t for t in self.transfers if not t.state.finished]
+        if not running:
+            self._idle.stop()
+            return
+        due = time.monotonic() - IDLE_REFRESH_MS / 1000 * 0.9
+        for transfer in running:
+            if transfer.last_update <= due:
+                self._update(transfer)
 
     def _update_id(self, ident: int) -> None:
         transfer = next((t for t in self.transfers if t.id == ident), None)
