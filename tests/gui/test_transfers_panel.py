@@ -322,7 +322,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert transfer.error == sentence
     assert details.error_label.text() == sentence
     assert not details.error_label.isHidden()
-    assert "State: failed" in details.heading.text()
+    assert "State: Failed" in details.heading.text()
     outcomes = details.outcomes()
     assert outcomes[str(broken.digest)] == "interrupted"
     assert outcomes[str(squeezed.digest)] == "recompressed"
@@ -656,4 +656,39 @@ def test_details_keep_their_scroll_and_selection_while_the_copy_runs(
     assert tree.currentItem() is chosen
     assert details.outcomes()[str(layers[2].digest)] == "copying (50 %)"
     assert tree.topLevelItemCount() == 81
+    details.close()
+
+
+def test_a_copy_with_everything_already_there_says_so(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 192 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "State: Copying" in details.heading.text()
+    item = details.blobs.topLevelItem(1)
+    assert item.toolTip(0) == str(layer.digest)  # the column cuts the digest short
+    clock.now += 1
+    feed(qtbot, window, scripted, BlobSkipped(config.digest, config.size, "exists"),
+         BlobSkipped(layer.digest, layer.size, "mounted"),
+         Finished(Digest.of(b"manifest"), media.OCI_MANIFEST))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    texts = row_texts(window, transfer)
+    assert (texts["bytes"], texts["speed"]) == ("all 192 MiB already there", "nothing to copy")
+    assert "State: Done" in details.heading.text()
+    details.close()
+
+
+def test_details_say_cancelling_as_the_panel_does(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "State: Planning…" in details.heading.text()
+    window.copying.manager.cancel(transfer)
+    assert row_texts(window, transfer)["state"] == "Cancelling…"
+    assert "State: Cancelling…" in details.heading.text()
     details.close()

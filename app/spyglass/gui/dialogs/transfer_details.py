@@ -19,6 +19,7 @@ from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.gui.formatting import exact_size, human_size
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.models.transfers import state_text
 from spyglass.gui.transfers import Transfer, TransferManager
 
 OUTCOME_TEXT = {
@@ -93,7 +94,7 @@ class TransferDetailsDialog(QDialog):
         request = transfer.request
         self.heading.setText(
             f"<b>{html.escape(request.source)}</b><br>→ <b>{html.escape(request.destination)}"
-            f"</b><br>State: {html.escape(transfer.state.value)}")
+            f"</b><br>State: {html.escape(state_text(transfer))}")
         self.error_label.setText(transfer.error)
         self.error_label.setVisible(bool(transfer.error))
         mono = monospace_font()
@@ -124,6 +125,7 @@ class TransferDetailsDialog(QDialog):
                 for column, text in enumerate(texts):
                     if item.text(column) != text:
                         item.setText(column, text)
+            item.setToolTip(0, str(blob.digest))  # the column cuts it short
             item.setToolTip(1, exact_size(blob.size))
             item.setToolTip(2, blob.media_type)
             item.setToolTip(3, f"Started again after: {blob.last_error}" if blob.last_error

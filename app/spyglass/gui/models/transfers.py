@@ -34,6 +34,20 @@ STATE_TEXT = {
 }
 
 
+def state_text(transfer: Transfer) -> str:
+    """The transfer's state in the words the panel and the Details use."""
+    if transfer.cancel_requested and not transfer.state.finished:
+        return "Cancelling…"
+    return STATE_TEXT[transfer.state]
+
+
+def nothing_copied(transfer: Transfer) -> bool:
+    """A finished copy whose every blob was already there (skipped or mounted)."""
+    blobs = transfer.snapshot.blobs
+    return transfer.state is TransferState.DONE and bool(blobs) and all(
+        blob.outcome in ("skipped", "mounted") for blob in blobs)
+
+
 def short_name(name: str) -> str:
     """A name as the table shows it: a path cut to its last two parts."""
     transport, colon, rest = name.partition(":")
@@ -155,20 +169,22 @@ class TransferModel(QAbstractTableModel):
             request = transfer.request
             return f"{short_name(request.source)}  →  {short_name(request.destination)}"
         if column == STATE:
-            if transfer.cancel_requested and not state.finished:
-                return "Cancelling…"
             if state is TransferState.FAILED and transfer.error:
                 # the sentence right there (elided by the view; whole in the tooltip)
-                return f"{STATE_TEXT[state]}: {transfer.error}"
-            return STATE_TEXT[state]
+                return f"{state_text(transfer)}: {transfer.error}"
+            return state_text(transfer)
         if column == PROGRESS:
             fraction = transfer.fraction
             return f"{fraction * 100:.0f} %" if fraction is not None else ""
         if column == BYTES:
             if not snap.total:
                 return ""
+            if nothing_copied(transfer):
+                return f"all {human_size(snap.total)} already there"
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
+            if nothing_copied(transfer):
+                return "nothing to copy"
             if state is TransferState.DONE and transfer.ended is not None:
                 elapsed = transfer.ended - transfer.started
                 return f"in {duration_text(elapsed)}"
@@ -181,4 +197,5 @@ class TransferModel(QAbstractTableModel):
         return ""
 
 
-__all__ = ["PROGRESS_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel"]
+__all__ = ["PROGRESS_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
+           "nothing_copied", "state_text"]
