@@ -14,6 +14,11 @@ from spyglass.core.platform import Platform
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 image``, ``3 images``: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def human_size(size: int) -> str:
     """``512 B``, ``1.5 KiB``, ``23.4 MiB``: binary units, one decimal below 100."""
     if size < 1024:

@@ -39,6 +39,7 @@ from spyglass.gui.copying import (
     prepare_copy,
     window_parallel,
 )
+from spyglass.gui.formatting import counted
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, mute
 from spyglass.gui.workers import Runner
@@ -281,7 +282,7 @@ class CopyDialog(QDialog):
             self.platforms_label.setText("A single image: copied as it is.")
         else:
             self.platforms_label.setText(
-                f"A list of {len(listed.platforms)} platform(s); copy these:")
+                f"A list of {counted(len(listed.platforms), 'platform')}; copy these:")
             wanted = self._wanted()
             for i, platform in enumerate(listed.platforms):
                 box = QCheckBox(str(platform))

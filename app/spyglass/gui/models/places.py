@@ -24,6 +24,7 @@ from spyglass.core import media
 from spyglass.core.settings import normalize_location
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
+from spyglass.gui.formatting import counted
 from spyglass.gui.loading import ListedLocation, open_and_list
 from spyglass.gui.models.tree import AnyIndex, IdTreeModel
 from spyglass.gui.signals import emit
@@ -377,7 +378,7 @@ class PlacesModel(IdTreeModel):
             state = {
                 LoadState.PENDING: "Not opened yet.",
                 LoadState.LOADING: "Opening…",
-                LoadState.LOADED: f"{_count(node)} image(s).",
+                LoadState.LOADED: f"{counted(_count(node), 'image')}.",
                 LoadState.FAILED: node.error or "Cannot be opened.",
             }[node.state]
             return _rich_tooltip(f"{where}\n{state}")
