@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import Settings, load_settings, normalize_location
@@ -451,6 +452,34 @@ def test_dropping_a_folder_opens_it(qtbot: QtBot, window: MainWindow,
         window.dropEvent(drop)
     assert drop.isAccepted()
     assert window.places.paths == [normalize_location(sample.layout)]
+
+
+@pytest.mark.parametrize("sidebar", ["places", "registries"])
+def test_a_folder_dragged_over_the_sidebars_is_taken_by_the_window(
+    qtbot: QtBot, window: MainWindow, sample: SampleFacts, sidebar: str
+) -> None:
+    """The sidebars take dragged images only; a folder from the file manager passes
+    through them to the window at every step of the drag, so the pointer never says
+    "no drop" over them (Qt sends the events to the widget under the pointer first)."""
+    tree = window.tree if sidebar == "places" else window.registries.tree
+    viewport = tree.viewport()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample.layout))])
+    where = QPoint(10, 10)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    move = QDragMoveEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys,
+                          QEvent.Type.DragMove)
+    move.ignore()  # as Qt delivers a move: it is for the receiver to accept
+    QApplication.sendEvent(viewport, move)
+    assert move.isAccepted()
+    drop = QDropEvent(QPointF(where), Qt.DropAction.CopyAction, mime, buttons, keys)
+    drop.ignore()
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        QApplication.sendEvent(viewport, drop)
+    assert drop.isAccepted()
 
 
 def test_dragging_text_is_refused(window: MainWindow) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
+    QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
     QKeySequence,
@@ -646,6 +647,16 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Override QWidget::dragEnterEvent: accept local folders and files."""
+        self._take_local_files(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        """Override QWidget::dragMoveEvent: keep accepting local folders and files as the
+        drag moves, also over the sidebars (which take dragged images only, passing
+        other drags on to the window)."""
+        self._take_local_files(event)
+
+    @staticmethod
+    def _take_local_files(event: QDragMoveEvent) -> None:
         mime = event.mimeData()
         if mime.hasUrls() and any(url.isLocalFile() for url in mime.urls()):
             event.acceptProposedAction()
