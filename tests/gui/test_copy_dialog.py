@@ -93,6 +93,23 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
     assert transfer.state is TransferState.DONE, transfer.error
 
 
+def test_a_docker_archive_destination_offers_this_systems_platform(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A docker save tarball holds one image: the dialog ticks the one for this machine
+    rather than every platform (which it would refuse), and the refusal of several
+    speaks of platforms to tick, not of command-line flags."""
+    archive = tmp_path / "new.tar"
+    image = DraggedImage(f"oci:{sample.layout}:spyglass-demo:1.0", "spyglass-demo:1.0")
+    dialog = window.copying.open_dialog(image, destination=f"docker-archive:{archive}:demo:1")
+    wait_ready(qtbot, dialog)
+    ticked = [str(p) for p, box in dialog.platform_boxes if box.isChecked()]
+    assert len(ticked) == 1, ticked
+    dialog.choose_all()
+    dialog.start()
+    qtbot.waitUntil(lambda: bool(dialog.error_text), timeout=WAIT_MS)
+    assert "choose one platform" in dialog.error_text and "--" not in dialog.error_text
+
+
 def test_another_destination_needs_its_own_confirmation(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     first, second = tmp_path / "first.tar", tmp_path / "second.tar"

@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 from spyglass.cli.common import Commands, note, parse_bool, resolve_name
-from spyglass.core.errors import AuthenticationFailed, SpyglassError, TLSFailed
+from spyglass.core.errors import (
+    AuthenticationFailed,
+    ListNotAccepted,
+    SpyglassError,
+    TLSFailed,
+)
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions
@@ -183,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
         exc.message = _side_hints(exc.message, source_name, dest_name)
+        raise
+    except ListNotAccepted as exc:
+        exc.message += " Name it with --platform OS/ARCH[/VARIANT], and leave out --all."
         raise
 
 

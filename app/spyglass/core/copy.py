@@ -37,6 +37,7 @@ from spyglass.core.errors import (
     Cancelled,
     DigestMismatch,
     InvalidManifest,
+    ListNotAccepted,
     SpyglassError,
     Unsupported,
 )
@@ -702,9 +703,8 @@ def _plan_images(
     whole = len(chosen) == len(entries)
     many = options.multi_arch == "all" or len(chosen) > 1
     if many and not destination.accepts_lists:
-        raise Unsupported(
-            f"{destination.description} cannot hold a manifest list; choose one platform "
-            "with --platform (and leave out --all)."
+        raise ListNotAccepted(
+            f"{destination.description} cannot hold a manifest list; choose one platform."
         )
     extra: list[tuple[bytes, str]] = []
     instances: list[InstancePlan] = []

@@ -129,6 +129,12 @@ class Unsupported(SpyglassError):
     """A well-formed request that this transport or version cannot serve."""
 
 
+class ListNotAccepted(Unsupported):
+    """The destination cannot hold a manifest list, and several images of one were asked
+    for: the sentence says to choose one platform; each front end may say how
+    (``--platform``, a checkbox)."""
+
+
 class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
 

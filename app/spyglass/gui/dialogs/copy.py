@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.platform import Platform, best_match, host_platform
-from spyglass.core.reference import ImageName
+from spyglass.core.reference import DockerArchiveName, ImageName
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -292,6 +292,9 @@ class CopyDialog(QDialog):
                 self.platform_boxes.append((platform, box))
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
+            name, _sentence = describe_name(self.destination_edit.text())
+            if wanted is None and isinstance(name, DockerArchiveName):
+                self.choose_system()  # it holds one image: offer the one for this machine
         self._platforms_known = True
         self._validate()
         emit(self.platformsListed)
