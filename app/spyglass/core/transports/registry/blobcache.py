@@ -45,6 +45,8 @@ SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT: Final = 0.5
 """Seconds to wait for another process's lock before giving up on one operation."""
 _MEMO_LIMIT: Final = 10_000
+WRITER_IDLE: Final = 2.0
+"""Seconds the background writer waits for more locations before it ends."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS blob_locations (
@@ -67,25 +69,43 @@ def cache_path() -> Path:
 class BlobLocationCache:
     """(registry host, digest) → repositories where the blob was seen; thread-safe.
 
-    ``path`` None makes a cache that remembers nothing. The file is opened on
-    first use, one connection shared under a lock. ``clock`` gives the time
-    (seconds, for ordering and ageing); tests pass their own.
+    ``path`` None makes a cache that remembers nothing; a callable giving the path is
+    asked when the file is first used. Locations recorded are
+    answered from memory at once and written to the file by a background
+    thread, in one transaction per batch, so recording never waits for the
+    disk (a copy records the blobs of each manifest as it plans). The file is
+    opened on first use, one connection shared under a lock; :meth:`close`
+    writes what is left. ``clock`` gives the time (seconds, for ordering and
+    ageing); tests pass their own.
     """
 
     def __init__(
         self,
-        path: Path | None,
+        path: Path | Callable[[], Path] | None,
         *,
         max_per_blob: int = MAX_REPOSITORIES_PER_BLOB,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = path
+        self._path = path
         self.max_per_blob = max_per_blob
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # what is in memory
+        self._file_lock = threading.Lock()  # the connection, and one operation on the file
         self._connection: sqlite3.Connection | None = None
         self._disabled = path is None
         self._recent: dict[tuple[str, str, str], float] = {}
+        self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
+        self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The file (a callable given for it is asked on first use: finding the user's
+        cache folder imports platformdirs, which a copy need not wait for)."""
+        if callable(self._path):
+            self._path = self._path()
+        return self._path
 
     def __repr__(self) -> str:
         state = "off" if self._disabled else "on"
@@ -99,21 +119,30 @@ class BlobLocationCache:
     # ---------------------------------------------------------------- the API
 
     def record(self, host: str, repo: str, digest: Digest | str) -> None:
-        """Remember that ``repo`` on ``host`` holds ``digest`` (now). Never raises."""
+        """Remember that ``repo`` on ``host`` holds ``digest`` (now). Never raises, never
+        waits for the file."""
         key = (host, str(digest), repo)
         now = self._clock()
         with self._lock:
+            if self._disabled:
+                return
             last = self._recent.get(key)
             if last is not None and now - last < REFRESH_AFTER:
                 return
-            done = self._run(
-                "record",
-                lambda db: self._write(db, key, now),
-            )
-            if done:
-                if len(self._recent) >= _MEMO_LIMIT:
-                    self._recent.clear()
-                self._recent[key] = now
+            if len(self._recent) >= _MEMO_LIMIT:
+                self._recent.clear()
+            self._recent[key] = now
+            seen = self._seen.setdefault(key[:2], {})
+            seen[repo] = now
+            if len(seen) > self.max_per_blob:  # as the file keeps them: the most recent
+                del seen[min(seen, key=lambda name: (seen[name], name))]
+            self._pending[key] = now
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_pending, name="spyglass-blob-locations", daemon=True
+                )
+                self._writer.start()
+        self._wake.set()
 
     def candidates(
         self, host: str, digest: Digest | str, exclude_repo: str | None = None
@@ -123,23 +152,36 @@ class BlobLocationCache:
         ``exclude_repo`` (the repository being written to) is left out. Never
         raises: a cache that cannot answer has no candidates.
         """
-        found: list[str] = []
+        found: dict[str, float] = {}
 
         def query(db: sqlite3.Connection) -> None:
             rows = db.execute(
-                "SELECT repository FROM blob_locations WHERE host = ? AND digest = ? "
+                "SELECT repository, seen FROM blob_locations WHERE host = ? AND digest = ? "
                 "ORDER BY seen DESC, repository LIMIT ?",
                 (host, str(digest), self.max_per_blob + 1),
             ).fetchall()
-            found.extend(str(row[0]) for row in rows if row[0] != exclude_repo)
+            found.update((str(row[0]), float(row[1])) for row in rows)
 
-        with self._lock:
+        with self._file_lock:
             self._run("lookup", query)
-        return found[: self.max_per_blob]
+        if self._disabled:
+            return []
+        with self._lock:
+            for repo, seen in self._seen.get((host, str(digest)), {}).items():
+                found[repo] = max(seen, found.get(repo, seen))
+        ordered = sorted(found, key=lambda repo: (-found[repo], repo))
+        return [repo for repo in ordered if repo != exclude_repo][: self.max_per_blob]
+
+    def flush(self) -> None:
+        """Write what is not in the file yet, now (the background writer does so soon)."""
+        with self._file_lock:
+            self._flush()
 
     def close(self) -> None:
-        """Close the file; a later call opens it again. Safe to call twice."""
-        with self._lock:
+        """Write what is not in the file yet, and close it; a later call opens it again.
+        Safe to call twice."""
+        with self._file_lock:
+            self._flush()
             connection, self._connection = self._connection, None
         if connection is not None:
             try:
@@ -149,21 +191,44 @@ class BlobLocationCache:
 
     # ---------------------------------------------------------------- inside
 
-    def _write(self, db: sqlite3.Connection, key: tuple[str, str, str], now: float) -> None:
-        host, digest, repo = key
+    def _write_pending(self) -> None:
+        """The background writer: write what was recorded, in batches, as it comes."""
+        while True:
+            woken = self._wake.wait(WRITER_IDLE)
+            self._wake.clear()
+            self.flush()
+            if not woken:
+                with self._lock:
+                    if not self._pending:  # idle: the next record starts another writer
+                        self._writer = None
+                        return
+
+    def _flush(self) -> None:
+        """Write the pending locations in one transaction (the file lock held)."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+        if not batch or self._disabled:
+            return
+        if not self._run("record", lambda db: self._write(db, batch)) and not self._disabled:
+            with self._lock:  # a busy file: the next flush tries again
+                self._pending = {**batch, **self._pending}
+
+    def _write(self, db: sqlite3.Connection, batch: dict[tuple[str, str, str], float]) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(
-                "INSERT INTO blob_locations (host, digest, repository, seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (host, digest, repository) DO UPDATE SET seen = excluded.seen",
-                (host, digest, repo, now),
-            )
-            db.execute(
-                "DELETE FROM blob_locations WHERE host = ? AND digest = ? AND repository NOT IN "
-                "(SELECT repository FROM blob_locations WHERE host = ? AND digest = ? "
-                "ORDER BY seen DESC, repository LIMIT ?)",
-                (host, digest, host, digest, self.max_per_blob),
-            )
+            for (host, digest, repo), now in batch.items():
+                db.execute(
+                    "INSERT INTO blob_locations (host, digest, repository, seen) "
+                    "VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (host, digest, repository) DO UPDATE SET seen = excluded.seen",
+                    (host, digest, repo, now),
+                )
+                db.execute(
+                    "DELETE FROM blob_locations WHERE host = ? AND digest = ? AND repository "
+                    "NOT IN (SELECT repository FROM blob_locations WHERE host = ? AND "
+                    "digest = ? ORDER BY seen DESC, repository LIMIT ?)",
+                    (host, digest, host, digest, self.max_per_blob),
+                )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -174,7 +239,7 @@ class BlobLocationCache:
             raise
 
     def _run(self, action: str, work: Callable[[sqlite3.Connection], None]) -> bool:
-        """Run ``work`` on the open database (the lock held); False when it could not."""
+        """Run ``work`` on the open database (the file lock held); False when it could not."""
         if self._disabled:
             return False
         try:
@@ -250,7 +315,7 @@ def default_cache() -> BlobLocationCache:
     global _default
     with _default_lock:
         if _default is None:
-            _default = BlobLocationCache(cache_path())
+            _default = BlobLocationCache(cache_path)
         return _default
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,9 @@ def test_bounded_per_blob(path: Path, clock: Clock) -> None:
     assert cache.candidates(HOST, D1) == ["repo/9", "repo/8", "repo/7"]
     # excluding one still leaves the others
     assert cache.candidates(HOST, D1, exclude_repo="repo/9") == ["repo/8", "repo/7"]
+    cache.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM blob_locations").fetchone()[0] == 3
-    cache.close()
 
 
 def test_old_entries_are_dropped_on_open(path: Path, clock: Clock) -> None:
@@ -97,14 +98,46 @@ def test_old_entries_are_dropped_on_open(path: Path, clock: Clock) -> None:
 def test_repeated_records_are_not_written_again(path: Path, clock: Clock, monkeypatch) -> None:
     cache = BlobLocationCache(path, clock=clock)
     cache.record(HOST, "a/b", D1)
+    cache.flush()
     writes: list[object] = []
     monkeypatch.setattr(cache, "_write", lambda *args: writes.append(args))
     cache.record(HOST, "a/b", D1)
+    cache.flush()
     assert writes == []
     clock.tick(blobcache.REFRESH_AFTER + 1)
     cache.record(HOST, "a/b", D1)
+    cache.flush()
     assert len(writes) == 1
     cache.close()
+
+
+def test_recording_never_waits_for_the_file(path: Path, clock: Clock, monkeypatch) -> None:
+    """A copy records each manifest's blobs as it plans: answered from memory at once,
+    written by the background writer."""
+    cache = BlobLocationCache(path, clock=clock)
+    cache.record(HOST, "a/warm", D2)
+    cache.flush()  # the file is open
+    started, release = threading.Event(), threading.Event()
+    real_write = cache._write
+
+    def slow_write(*args: object) -> None:
+        started.set()
+        release.wait(10)
+        real_write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "_write", slow_write)
+    begun = time.monotonic()
+    cache.record(HOST, "a/b", D1)
+    assert started.wait(10)  # the writer is stuck in the file…
+    clock.tick()
+    cache.record(HOST, "a/c", D1)  # …and recording does not wait for it
+    assert time.monotonic() - begun < 5
+    release.set()
+    assert cache.candidates(HOST, D1) == ["a/c", "a/b"]
+    cache.close()
+    again = BlobLocationCache(path, clock=clock)
+    assert again.candidates(HOST, D1) == ["a/c", "a/b"]
+    again.close()
 
 
 def test_without_a_path_nothing_is_remembered() -> None:
@@ -144,22 +177,24 @@ def test_a_locked_database_skips_the_operation_and_keeps_the_cache(
     monkeypatch.setattr(blobcache, "BUSY_TIMEOUT", 0.05)
     cache = BlobLocationCache(path, clock=clock)
     cache.record(HOST, "a/b", D1)
+    cache.flush()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process writing (WAL: readers still read)
     try:
         with caplog.at_level(logging.INFO, logger=blobcache.__name__):
             clock.tick()
             cache.record(HOST, "a/c", D1)
+            cache.flush()
         assert "busy" in caplog.text
         assert cache.enabled
-        assert cache.candidates(HOST, D1) == ["a/b"]
+        assert cache.candidates(HOST, D1) == ["a/c", "a/b"]  # this session's, from memory
     finally:
         other.execute("ROLLBACK")
         other.close()
-    clock.tick()
-    cache.record(HOST, "a/c", D1)
-    assert cache.candidates(HOST, D1) == ["a/c", "a/b"]
-    cache.close()
+    cache.close()  # the write the busy file refused goes now
+    again = BlobLocationCache(path, clock=clock)
+    assert again.candidates(HOST, D1) == ["a/c", "a/b"]
+    again.close()
 
 
 def test_threads_share_one_cache(path: Path) -> None:
