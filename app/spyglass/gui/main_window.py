@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from spyglass import __version__
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
+from spyglass.core.transports.registry.blobcache import close_default_cache
 from spyglass.gui import icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
@@ -702,6 +703,7 @@ class MainWindow(QMainWindow):
             self.registries.shutdown()
             self.save_settings_later(drain=True)
             self.runner.shutdown()
+            close_default_cache()  # the blob locations noted, in the file before the end
         super().closeEvent(event)
 
     def _open_nodes(self) -> list[LocationNode]:
