@@ -8,8 +8,9 @@ It writes ``resources/screenshots/main-window.png`` (the multi-platform demo
 image, Layers tab, second layer selected) and, next to it,
 ``main-window-overview.png``, ``-platforms``, ``-history``, ``-raw-json``, ``-signatures``,
 ``-files`` (the file listing of a layer), ``-empty`` (nothing open) and
-``-error`` (a folder that does not exist), and ``transfers.png`` (the Transfers
-panel: a finished copy, a failed one and one still running).
+``-error`` (a folder that does not exist), ``transfers.png`` (the Transfers
+panel: a finished copy, a failed one and one still running) and
+``copy-dialog.png`` (the Copy dialog for a pasted registry reference).
 
 Then the registry side: it starts a local registry (Debian's docker-registry),
 pushes the sample image and a few others under several tags with skopeo, adds
@@ -201,15 +202,23 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
     failed = copying.start(CopyRequest(f"oci:{args.layout}:tools:2024.1",
                                        f"oci:{readonly}:tools", CopyOptions(), "tools:2024.1"))
     wait_until(app, lambda: failed.state.finished)
-    # a running copy: big enough (128 MiB) to be caught half way
+    # a running copy: 128 MiB gzipped at level 9 (slow whatever the machine), caught
+    # part way
     running = copying.start(CopyRequest(f"oci:{big}:nightly",
-                                        f"docker-archive:{work / 'nightly.tar'}:nightly:1",
-                                        CopyOptions(parallel=1), "nightly"))
+                                        f"oci:{work / 'nightly'}:nightly",
+                                        CopyOptions(parallel=1, compression="gzip",
+                                                    compression_level=9), "nightly"))
     wait_until(app, lambda: running.state is TransferState.COPYING
                and (running.fraction or 0) > 0.15, timeout=60)
     copying.panel.select(done)
     settle(app, 0.3)
     save(window.grab(), args.out / "transfers.png")
+    dialog = copying.open_dialog(copying.current_image(),
+                                 destination="registry.example.com/team/demo:1.0")
+    wait_until(app, lambda: dialog.copy_button.isEnabled())
+    settle(app, 0.3)
+    save(dialog.grab(), args.out / "copy-dialog.png")
+    dialog.close()
     window.close()
     settle(app, 0.1)
 
