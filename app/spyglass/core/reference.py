@@ -132,25 +132,34 @@ def _sentence(subject: str, clause: str) -> str:
     return f"{subject}: {clause}" + ("" if clause.endswith((".", "…")) else ".")
 
 
-_USERINFO_RE: Final = re.compile(r"(^|//)([^/@\s]*):[^/@\s]*@(?=\S*/)")
-"""``user:password@`` before a registry, as in a URL (a ``/`` follows somewhere, which
-tells it from ``name:tag@sha256:…``)."""
+_DIGEST_LIKE_RE: Final = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{16,}")
 
 
-def _masked(text: str) -> str:
-    """``text`` with any password of a ``user:password@`` part replaced by ``…``: what a
-    person typed is repeated in sentences, a password never."""
-    return _USERINFO_RE.sub(r"\1\2:…@", text)
+def _password_in(reference: str) -> str | None:
+    """The password of a ``user:password@`` typed before the registry of a Docker
+    reference (``docker://`` or bare), if any: no such part is ever valid there."""
+    authority = reference.removeprefix("docker://").split("/", 1)[0]
+    user, at, host = authority.rpartition("@")
+    if not at or ":" not in user or _DIGEST_LIKE_RE.fullmatch(host):
+        return None  # (NAME:TAG@sha256:… is a tag and a digest)
+    return user.partition(":")[2] or None
+
+
+def _hidden(text: str, secret: str | None) -> str:
+    return text.replace(secret, "…") if secret else text
 
 
 def _reference_error(text: str, clause: str) -> InvalidReference:
-    return InvalidReference(
-        _sentence(f'Invalid image reference "{_masked(text)}"', _masked(clause))
-    )
+    secret = _password_in(text)
+    return InvalidReference(_sentence(
+        f'Invalid image reference "{_hidden(text, secret)}"', _hidden(clause, secret)))
 
 
 def _name_error(text: str, clause: str) -> InvalidReference:
-    return InvalidReference(_sentence(f'Invalid image name "{_masked(text)}"', _masked(clause)))
+    # only a docker: name can hold a registry (oci: refs may contain ":" and "@")
+    secret = _password_in(text) if text.startswith("docker://") else None
+    return InvalidReference(_sentence(
+        f'Invalid image name "{_hidden(text, secret)}"', _hidden(clause, secret)))
 
 
 # --------------------------------------------------------------------------- Docker references
@@ -175,10 +184,9 @@ def _looks_like_domain(component: str) -> bool:
 
 def _domain_problem(domain: str) -> str | None:
     if "@" in domain:
-        user, _, host = domain.rpartition("@")
-        shown = f"{user.partition(':')[0]}:…@{host}" if ":" in user else domain
         return (
-            f'the registry "{shown}" holds a user name (and password); credentials '
+            f'the registry "{_hidden(domain, _password_in(domain))}" holds a user name (and '
+            "password); credentials "
             "do not go in an image name: log in to the registry, or give them with the "
             "command's credentials option"
         )
@@ -647,8 +655,9 @@ def parse_image_name(text: str) -> ImageName:
         known = ", ".join(_PARSERS)
         raise UnknownTransport(
             _sentence(
-                f'Invalid image name "{_masked(text)}"',
-                f'unknown transport "{transport}"; expected one of {known}',
+                f'Invalid image name "{_hidden(text, _password_in(text))}"',
+                f'unknown transport "{_hidden(transport, _password_in(text))}"; expected one '
+                f"of {known}",
             )
         )
     try:

@@ -461,13 +461,31 @@ def test_names_are_frozen_and_hashable() -> None:
     assert len({name, parse_image_name("oci:/l:v1"), parse_image_name("oci:/l")}) == 2
 
 
-@pytest.mark.parametrize("text", [
-    "docker://alice:s3cret-pw@registry.example.com/team/app:1.0",
-    "alice:s3cret-pw@registry.example.com/team/app:1.0",
-    "docker://alice:s3cret-pw@localhost:5000/app@sha256:" + "0" * 64,
+@pytest.mark.parametrize(("text", "secret"), [
+    ("docker://alice:s3cret-pw@registry.example.com/team/app:1.0", "s3cret-pw"),
+    ("alice:s3cret-pw@registry.example.com/team/app:1.0", "s3cret-pw"),
+    ("docker://alice:s3cret-pw@localhost:5000/app@sha256:" + "0" * 64, "s3cret-pw"),
+    ("docker://alice:s3cret-pw@registry.example.com", "s3cret-pw"),
+    ("docker://alice:s3cret-pw@registry.example.com:5000", "s3cret-pw"),
+    ("docker://alice:s3cr:et@host.io/r", "s3cr:et"),
+    ("docker://alice:p@ss-w0rd@registry.example.com/repo", "p@ss-w0rd"),
+    ("docker://alice:s3cret\tpw@registry.example.com/repo", "s3cret\tpw"),
 ])
-def test_a_password_typed_into_a_name_is_never_repeated(text: str) -> None:
+def test_a_password_typed_into_a_name_is_never_repeated(text: str, secret: str) -> None:
     with pytest.raises(InvalidReference) as caught:
         parse_image_name(text)
-    assert "s3cret-pw" not in str(caught.value)
+    assert secret not in str(caught.value)
     assert "alice:…@" in str(caught.value)
+
+
+def test_a_password_typed_into_a_bare_reference_is_never_repeated() -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_docker_reference("alice:s3cret-pw@registry.example.com")
+    assert "s3cret-pw" not in str(caught.value)
+
+
+def test_an_oci_ref_with_at_and_colon_is_shown_as_typed() -> None:
+    """``:`` and ``@`` are ref characters of an OCI layout: nothing to hide there."""
+    with pytest.raises(InvalidReference) as caught:
+        parse_image_name("oci:lay:v1@build/x y")
+    assert '"oci:lay:v1@build/x y"' in str(caught.value)
