@@ -1083,21 +1083,38 @@ class _TarWriter:
         self._tar.addfile(info)
 
 
-_IMAGE_MARKERS: Final = frozenset({"manifest.json", "oci-layout", "index.json"})
-"""Files at the top of a docker-archive or an OCI archive."""
-
-
 def _holds_an_image(path: Path) -> bool:
-    """Whether the file at ``path`` is a tar (compressed or not) holding a docker-archive
-    or OCI image: the archive an ``…-archive:`` copy may replace, unlike any other file."""
+    """Whether the file at ``path`` is a tar (compressed or not) holding an image — an OCI
+    layout (``oci-layout``) or a ``docker save`` (a ``manifest.json`` listing configs and
+    layers): the archive an ``…-archive:`` copy may replace, unlike any other file (a
+    web site's backup has an ``index.json`` too). ``OSError`` when it cannot be read."""
+    with path.open("rb"):
+        pass  # unreadable: say so, rather than "not an image archive"
     try:
         with tarfile.open(path) as tar:
             for info in tar:
-                if PurePosixPath(info.name.lstrip("/")).as_posix() in _IMAGE_MARKERS:
+                name = PurePosixPath(info.name.lstrip("/")).as_posix()
+                if name == "oci-layout":
                     return True
+                if name == "manifest.json" and info.isfile() and info.size <= MAX_MANIFEST_SIZE:
+                    member = tar.extractfile(info)
+                    if member is not None and _is_docker_save_manifest(member.read()):
+                        return True
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         return False
     return False
+
+
+def _is_docker_save_manifest(raw: bytes) -> bool:
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(item, dict) and _field(item, "Config") is not None
+        and isinstance(_field(item, "Layers"), list)
+        for item in data
+    )
 
 
 def article(word: str) -> str:

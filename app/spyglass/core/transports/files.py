@@ -199,9 +199,10 @@ FILE_MODE: Final = 0o644
 """The mode of written blobs and metadata files (what containers/image gives them)."""
 
 ORPHAN_AGE: Final = 15 * 60.0
-"""Seconds an unclaimed temporary must have been left unchanged before :func:`sweep_orphans`
-removes it. A claim is taken moments after its temporary is made; the age also spares
-the temporaries of an older Spyglass, which did not claim them, while it writes them."""
+"""Seconds an unclaimed temporary (and everything in it) must have been left unchanged
+before :func:`sweep_orphans` removes it. A claim is taken moments after its temporary is
+made; the age also spares what an older Spyglass (which claims nothing), or a copy on
+another machine sharing the folder, is still writing."""
 
 _LOCK_POLL: Final = 0.02
 
@@ -264,10 +265,12 @@ def sweep_orphans(
     process claims; return what was removed.
 
     A temporary is removed only when this process can take its flock (the
-    process that made it is gone) and it has not been changed for
-    ``min_age`` seconds. Names starting with ``prefix`` plus one of ``keep``
-    stay whatever their state. Best effort: anything that cannot be looked at,
-    opened, locked or removed is left where it is, and nothing is raised.
+    process that made it is gone) and neither it nor anything in it has
+    changed for ``min_age`` seconds. (On filesystems whose locks are local to
+    one machine, a copy running elsewhere is spared by that age alone.) Names
+    starting with ``prefix`` plus one of ``keep`` stay whatever their state.
+    Best effort: anything that cannot be looked at, opened, locked or removed
+    is left where it is, and nothing is raised.
     """
     removed: list[Path] = []
     try:
@@ -281,7 +284,7 @@ def sweep_orphans(
         path = folder / name
         try:
             seen = os.lstat(path)
-            if now - seen.st_mtime < min_age:
+            if now - _last_change(path, seen) < min_age:
                 continue
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
@@ -306,6 +309,20 @@ def sweep_orphans(
     if removed:
         log.info("Removed %d temporaries a stopped copy left in %s.", len(removed), folder)
     return removed
+
+
+def _last_change(path: Path, st: os.stat_result) -> float:
+    """When ``path`` last changed: for a folder, the newest change of anything in it (a
+    folder's own time does not move while a file in it is written)."""
+    newest = st.st_mtime
+    if stat.S_ISDIR(st.st_mode):
+        for root, dirs, files in os.walk(path):
+            for entry in (*dirs, *files):
+                try:
+                    newest = max(newest, os.lstat(os.path.join(root, entry)).st_mtime)
+                except OSError:
+                    continue
+    return newest
 
 
 class TempFiles:

@@ -29,6 +29,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     InvalidLayout,
     InvalidReference,
+    TransportError,
     Unsupported,
 )
 from spyglass.core.manifest import (
@@ -240,26 +241,41 @@ def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
-@pytest.mark.parametrize("content", ["text", "tar"])
+@pytest.mark.parametrize("content", ["text", "tar", "web site", "extension"])
 def test_a_file_that_is_not_an_image_archive_is_not_replaced(
     tmp_path: Path, transport: str, content: str
 ) -> None:
     """A mistyped name must not cost the file there: only an image archive (or an empty
-    file) is replaced."""
+    file) is replaced — not a backup that merely has an index.json or a manifest.json."""
     out = tmp_path / "precious.tar"
+    members = {
+        "tar": {"home/notes.txt": b"backup"},
+        "web site": {"index.json": b'{"pages": []}', "index.html": b"<html></html>"},
+        "extension": {"manifest.json": b'{"manifest_version": 3, "name": "x"}'},
+    }
     if content == "text":
         out.write_text("important notes\n")
     else:
-        with tarfile.open(out, "w") as tar:
-            data = b"backup"
-            info = tarfile.TarInfo("home/notes.txt")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        with tarfile.open(out, "w:gz" if content == "web site" else "w") as tar:
+            for name, data in members[content].items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
     before = out.read_bytes()
     with pytest.raises(InvalidLayout, match="is not an image archive"):
         open_destination(f"{transport}:{out}")
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.tar"]
+
+
+def test_an_unreadable_file_is_named_as_such(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    out = tmp_path / "locked.tar"
+    out.write_text("x")
+    out.chmod(0)
+    with pytest.raises(TransportError, match="Permission denied"):
+        open_destination(f"docker-archive:{out}")
 
 
 def test_an_empty_file_may_be_written(single_source: Path, tmp_path: Path) -> None:

@@ -44,10 +44,13 @@ def _orphan_file(folder: Path, name: str = f"{TEMP_PREFIX}k1ll3d00") -> Path:
 
 
 def _orphan_folder(parent: Path, name: str) -> Path:
+    """A staging folder a killed copy left, nothing in it changed for long."""
     folder = parent / name
     (folder / "blobs").mkdir(parents=True)
     (folder / "blobs" / "half").write_bytes(b"half a blob")
-    return _age(folder)
+    for inside in (folder / "blobs" / "half", folder / "blobs", folder):
+        _age(inside)
+    return folder
 
 
 def _layout(tmp_path: Path) -> Path:
@@ -188,3 +191,13 @@ def test_a_temp_folder_is_claimed_until_released(tmp_path: Path) -> None:
 
 def test_nothing_is_raised_for_a_folder_that_cannot_be_listed(tmp_path: Path) -> None:
     assert sweep_orphans(tmp_path / "missing") == []
+
+
+def test_a_staging_folder_whose_files_still_change_is_kept(tmp_path: Path) -> None:
+    """A folder's own time stands still while a file in it is written: what is inside
+    counts (an older Spyglass claims nothing; only the age spares its staging folder)."""
+    folder = _orphan_folder(tmp_path, f".image{TEMP_PREFIX}abc12345")
+    (folder / "blobs" / "half").write_bytes(b"more of the blob")  # written just now
+    _age(folder / "blobs")
+    assert sweep_orphans(tmp_path, f".image{TEMP_PREFIX}") == []
+    assert folder.exists()
