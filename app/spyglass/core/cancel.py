@@ -97,16 +97,23 @@ def interrupts_deferred() -> Iterator[None]:
 
     For the clean-up after a first Ctrl+C (transfers winding down, a
     destination taken back), which a second one must not cut short: that would
-    leave half of it undone. Applies only in the main thread while Python's own
-    SIGINT handler is installed; elsewhere (a worker thread, the window's
-    handler) the block runs as it is.
+    leave half of it undone. A third gets out at once, for a clean-up stuck on
+    something outside (a lock another process holds). Applies only in the main
+    thread while Python's own SIGINT handler is installed; elsewhere (a worker
+    thread, the window's handler) the block runs as it is.
     """
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield
         return
     asked: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+
+    def held(signum: int, frame: object) -> None:
+        asked.append(signum)
+        if len(asked) > 1:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, held)
     try:
         yield
     finally:

@@ -1132,6 +1132,7 @@ def _execute(
                 future.cancel()
             stopped = not wait(futures, timeout=STOP_WAIT).not_done
             pool.shutdown(wait=stopped, cancel_futures=True)
+            destination.abort()  # here, in the same held-off stretch (execute's is a no-op)
         raise
     pool.shutdown()
 

@@ -82,3 +82,17 @@ def test_a_deferred_block_off_the_main_thread_leaves_signals_alone() -> None:
     thread.start()
     thread.join()
     assert seen == [signal.getsignal(signal.SIGINT)]
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_third_ctrl_c_gets_out_of_a_deferred_block() -> None:
+    """The second is held off; the one after it is for a clean-up that is stuck."""
+    reached: list[str] = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        reached.append("held")
+        signal.raise_signal(signal.SIGINT)
+        reached.append("not reached")
+    assert reached == ["held"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
