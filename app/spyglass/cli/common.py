@@ -81,12 +81,20 @@ def bare_bool_flags(argv: Sequence[str]) -> list[str]:
             out.extend(argv[position:])
             break
         following = argv[position + 1] if position + 1 < len(argv) else None
-        if token in OPTIONAL_BOOL_FLAGS and (
+        if _optional_bool_flag(token) and (
             following is None or following.strip().lower() not in _BOOL_WORDS
         ):
             token += "=true"
         out.append(token)
     return out
+
+
+def _optional_bool_flag(token: str) -> bool:
+    """``token`` names one of :data:`OPTIONAL_BOOL_FLAGS`, whole or shortened as argparse
+    takes it (``--dest-tls``)."""
+    if not token.startswith("--") or "=" in token or len(token) < 3:
+        return False
+    return sum(flag.startswith(token) for flag in OPTIONAL_BOOL_FLAGS) == 1
 
 
 def parse_bool(text: str) -> bool:

@@ -190,13 +190,33 @@ def run(args: argparse.Namespace) -> int:
         exc.message = _side_hints(exc.message, source_name, dest_name)
         raise
     except ListNotAccepted as exc:
-        exc.message += " Name it with --platform OS/ARCH[/VARIANT], and leave out --all."
+        exc.message += _one_platform_hint(args)
         raise
+
+
+def _one_platform_hint(args: argparse.Namespace) -> str:
+    """How to choose one platform, from what this command line asked for."""
+    parts = ["give --platform once" if len(args.platform) > 1
+             else "name it with --platform OS/ARCH[/VARIANT]"]
+    if args.all:
+        parts.append("leave out --all")
+    elif args.multi_arch == "all":
+        parts.append("leave out --multi-arch all")
+    text = " and ".join(parts)
+    return f" {text[0].upper()}{text[1:]}."
 
 
 _SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
                        ("--tls-verify=false", "-tls-verify=false"))
 """The registry commands' advice, and the ending of copy's own flag for each side."""
+
+
+def _names_host(sentence: str, host: str) -> bool:
+    """Whether ``sentence`` names ``host`` itself, not a longer host containing it
+    (``localhost`` in ``localhost:5000``, ``example.com`` in ``registry.example.com``)."""
+    import re
+
+    return re.search(rf"(?<![\w.:-]){re.escape(host)}(?![\w.:-]*[\w-])", sentence) is not None
 
 
 def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
@@ -206,7 +226,7 @@ def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str
 
     sides = [
         side for side, name in (("src", source), ("dest", destination))
-        if isinstance(name, DockerName) and name.reference.domain in sentence
+        if isinstance(name, DockerName) and _names_host(sentence, name.reference.domain)
     ] or ["src", "dest"]
     for general, ending in _SIDED_FLAGS:
         sentence = sentence.replace(

@@ -780,9 +780,12 @@ def _check_required_digest(plan: CopyPlan, destination: ImageDestination) -> Non
         plan.instances[0].source.digest if plan.instances else plan.top.digest
     )
     if written != required:
+        whole = (" It is the digest of the whole list, which a copy of all its images "
+                 "writes." if required == plan.top.digest else "")
         raise Unsupported(
             f"{destination.description} asks for the image {required}, but the image "
             f"copied is {written}; a destination named by digest takes only that image."
+            + whole
         )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from spyglass import __version__
 from spyglass.cli import EXIT_ERROR, main
+from spyglass.cli.common import bare_bool_flags
 from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
 
 
@@ -209,3 +210,45 @@ def test_usage_error_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("spyglass: The following arguments are required")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["copy", "--dest-tls-verify", "oci:/a:1", "docker://h/r:1"],
+     ["copy", "--dest-tls-verify=true", "oci:/a:1", "docker://h/r:1"]),
+    (["copy", "--dest-tls", "oci:/a:1", "docker://h/r:1"],
+     ["copy", "--dest-tls=true", "oci:/a:1", "docker://h/r:1"]),
+    (["copy", "--src-tls-verify", "false", "a", "b"],
+     ["copy", "--src-tls-verify", "false", "a", "b"]),
+    (["inspect", "--tls-verify"], ["inspect", "--tls-verify=true"]),
+    (["copy", "--src-c", "u:p", "a", "b"], ["copy", "--src-c", "u:p", "a", "b"]),
+    (["copy", "--", "--tls-verify", "x"], ["copy", "--", "--tls-verify", "x"]),
+])
+def test_a_tls_verify_flag_standing_alone_means_true(argv: list[str],
+                                                     expected: list[str]) -> None:
+    assert bare_bool_flags(argv) == expected
+
+
+def test_the_advice_names_the_side_whose_registry_failed() -> None:
+    from spyglass.cli.copy_cmd import _side_hints
+    from spyglass.core.reference import parse_image_name
+
+    source = parse_image_name("docker://localhost/a:1")
+    destination = parse_image_name("docker://localhost:5000/b:1")
+    sentence = ("Pushing failed: the registry localhost:5000 wants valid credentials. "
+                "Log in with spyglass login localhost:5000, or pass --creds USER:PASSWORD.")
+    hinted = _side_hints(sentence, source, destination)
+    assert "--dest-creds USER:PASSWORD" in hinted and "--src-creds" not in hinted
+
+
+def test_the_one_platform_hint_follows_the_command_line() -> None:
+    import argparse
+
+    from spyglass.cli.copy_cmd import _one_platform_hint
+
+    def hint(**given: object) -> str:
+        return _one_platform_hint(argparse.Namespace(**{
+            "platform": [], "all": False, "multi_arch": None, **given}))
+
+    assert hint(all=True) == " Name it with --platform OS/ARCH[/VARIANT] and leave out --all."
+    assert hint(multi_arch="all").endswith("leave out --multi-arch all.")
+    assert hint(platform=["linux/amd64", "linux/arm64"]) == " Give --platform once."
