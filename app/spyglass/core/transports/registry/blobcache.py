@@ -179,9 +179,12 @@ class BlobLocationCache:
 
     def close(self) -> None:
         """Write what is not in the file yet, and close it; a later call opens it again.
-        Safe to call twice."""
+        Safe to call twice. What another process keeps the file locked from (for
+        :data:`BUSY_TIMEOUT` each, twice) is not written: it is only a cache."""
         with self._file_lock:
             self._flush()
+            if self._pending:
+                self._flush()
             connection, self._connection = self._connection, None
         if connection is not None:
             try:
@@ -209,9 +212,18 @@ class BlobLocationCache:
             batch, self._pending = self._pending, {}
         if not batch or self._disabled:
             return
-        if not self._run("record", lambda db: self._write(db, batch)) and not self._disabled:
-            with self._lock:  # a busy file: the next flush tries again
-                self._pending = {**batch, **self._pending}
+        if not self._run("record", lambda db: self._write(db, batch)):
+            if not self._disabled:
+                with self._lock:  # a busy file: the next flush tries again
+                    self._pending = {**batch, **self._pending}
+            return
+        with self._lock:  # in the file now: memory need not keep them (a long session)
+            for (host, digest, repo), now in batch.items():
+                seen = self._seen.get((host, digest))
+                if seen is not None and seen.get(repo) == now:
+                    del seen[repo]
+                    if not seen:
+                        del self._seen[(host, digest)]
 
     def _write(self, db: sqlite3.Connection, batch: dict[tuple[str, str, str], float]) -> None:
         db.execute("BEGIN IMMEDIATE")

@@ -228,3 +228,13 @@ def test_the_default_cache_lives_under_xdg_cache_home() -> None:
         assert default_cache() is default_cache()
     finally:
         set_default_cache(old)
+
+
+def test_memory_keeps_only_what_is_not_in_the_file_yet(path: Path, clock: Clock) -> None:
+    cache = BlobLocationCache(path, clock=clock)
+    for n in range(50):
+        cache.record(HOST, "a/b", Digest.of(str(n).encode()))
+    cache.flush()
+    assert cache._seen == {}  # a long session does not grow it
+    assert cache.candidates(HOST, Digest.of(b"7")) == ["a/b"]  # the file answers
+    cache.close()
