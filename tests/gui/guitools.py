@@ -12,6 +12,8 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.copy import CopyOptions, copy_image
+from spyglass.core.transports import open_destination, open_source
 from spyglass.gui.copying import DraggedImage
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_mime
@@ -19,6 +21,18 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 
 WAIT_MS = 5000
+COPY_MS = WAIT_MS * 4
+"""How long a test waits for a copy to finish."""
+
+
+def core_copy(source: str, destination: str, options: CopyOptions | None = None) -> None:
+    """Copy with the engine alone (no window): to set a place up before a test."""
+    src, dst = open_source(source), open_destination(destination)
+    try:
+        copy_image(src, dst, options or CopyOptions())
+    finally:
+        dst.close()
+        src.close()
 
 
 def read_blob(layout: Path, digest: str) -> Any:

@@ -11,8 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.copy import CopyOptions, copy_image
-from spyglass.core.transports import open_destination, open_source
+from spyglass.core.copy import CopyOptions
 from spyglass.gui.copying import (
     CopyRequest,
     DropPlace,
@@ -25,21 +24,18 @@ from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
-from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on, show_image, wait_listed
+from tests.gui.guitools import (
+    COPY_MS,
+    WAIT_MS,
+    SampleFacts,
+    core_copy,
+    drop_on,
+    show_image,
+    wait_listed,
+)
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 pytestmark = pytest.mark.gui
-
-COPY_MS = WAIT_MS * 4
-
-
-def core_copy(source: str, destination: str) -> None:
-    src, dst = open_source(source), open_destination(destination)
-    try:
-        copy_image(src, dst, CopyOptions())
-    finally:
-        dst.close()
-        src.close()
 
 
 def second_layout(tmp_path: Path, sample: SampleFacts) -> Path:

@@ -11,29 +11,24 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.copy import CopyOptions, copy_image
 from spyglass.core.errors import SpyglassError
-from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import TransferState
 from tests.gui.conftest import RegistryFacts
-from tests.gui.guitools import WAIT_MS, SampleFacts, drop_on_row, show_image, wait_listed
+from tests.gui.guitools import (
+    COPY_MS,
+    WAIT_MS,
+    SampleFacts,
+    core_copy,
+    drop_on_row,
+    show_image,
+    wait_listed,
+)
 
 pytestmark = pytest.mark.gui
-
-COPY_MS = WAIT_MS * 4
-
-
-def core_copy(source: str, destination: str) -> None:
-    src, dst = open_source(source), open_destination(destination)
-    try:
-        copy_image(src, dst, CopyOptions())
-    finally:
-        dst.close()
-        src.close()
 
 
 def open_places(qtbot: QtBot, window: MainWindow, *paths: Path) -> None:

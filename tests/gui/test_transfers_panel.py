@@ -40,12 +40,10 @@ from spyglass.core.copy import (
     Finished,
     InstancePlan,
     Planned,
-    copy_image,
 )
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor, ImageManifest
-from spyglass.core.transports import open_destination, open_source
 from spyglass.gui import dragdrop, transfers
 from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
@@ -55,9 +53,11 @@ from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
 from spyglass.gui.transfers import Transfer, TransferState
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
+    COPY_MS,
     WAIT_MS,
     SampleFacts,
     add_registry,
+    core_copy,
     drop_on_row,
     show_image,
     wait_listed,
@@ -68,7 +68,6 @@ from tests.helpers.registry import RegistryServer
 
 pytestmark = pytest.mark.gui
 
-COPY_MS = WAIT_MS * 4
 MiB = 1024 * 1024
 
 
@@ -230,8 +229,9 @@ def test_bytes_speed_and_eta_follow_the_tally_on_its_clock(
     assert window.copying.panel.summary.text() == "1 finished"
 
 
-def test_a_stalled_copy_shows_no_speed_and_no_eta(
-        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+def _half_copied(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
+                 tmp_path: Path) -> tuple[Transfer, FakeClock, Descriptor]:
+    """A copy of one 10 MiB layer, half of it done in its first second."""
     clock = FakeClock(50.0)
     transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
     layer = blob("layer", 10 * MiB)
@@ -240,6 +240,12 @@ def test_a_stalled_copy_shows_no_speed_and_no_eta(
     clock.now = 51.0
     feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
     assert row_texts(window, transfer)["speed"] == "5.0 MiB/s"
+    return transfer, clock, layer
+
+
+def test_a_stalled_copy_shows_no_speed_and_no_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer, clock, layer = _half_copied(qtbot, window, scripted, tmp_path)
     assert row_texts(window, transfer)["eta"] == "1 s"
     # five seconds without a byte: the window of samples holds only the same count
     clock.now = 56.0
@@ -252,14 +258,7 @@ def test_a_stalled_copy_shows_no_speed_and_no_eta(
 
 def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
-    clock = FakeClock(50.0)
-    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
-    layer = blob("layer", 10 * MiB)
-    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), layer)),
-         BlobStarted(layer.digest, layer.size, layer.media_type))
-    clock.now = 51.0
-    feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
-    assert row_texts(window, transfer)["speed"] == "5.0 MiB/s"
+    transfer, clock, _layer = _half_copied(qtbot, window, scripted, tmp_path)
     # the engine says nothing more (a stalled read): the row is refreshed all the same
     clock.now = 56.0
     with qtbot.waitSignal(window.copying.manager.changed, timeout=3000):
@@ -358,14 +357,6 @@ def test_details_say_a_blob_started_again_and_why(
     assert row_texts(window, transfer)["bytes"].startswith("3.0 MiB")  # counted once
     details.close()
 
-
-def core_copy(source: str, destination: str, options: CopyOptions | None = None) -> None:
-    src, dst = open_source(source), open_destination(destination)
-    try:
-        copy_image(src, dst, options or CopyOptions())
-    finally:
-        dst.close()
-        src.close()
 
 
 def run_in_window(qtbot: QtBot, window: MainWindow, request: CopyRequest) -> Transfer:
