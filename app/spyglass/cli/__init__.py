@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except SpyglassError as exc:
-        print(f"spyglass: {exc}", file=sys.stderr)
+        print(f"spyglass: {exc.on_command_line or exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("spyglass: interrupted.", file=sys.stderr)

@@ -485,10 +485,10 @@ def _plan_layer(
                 "Docker schema 2 manifests cannot hold zstd layers: compress to gzip, or "
                 "write OCI manifests."
             )
-        raise Unsupported(
-            f"Layer {layer.digest} is zstd-compressed, which Docker schema 2 cannot hold; "
-            "add --dest-compress-format gzip or keep the OCI format."
-        )
+        said = f"Layer {layer.digest} is zstd-compressed, which Docker schema 2 cannot hold; "
+        raise Unsupported(said + "compress the layers to gzip, or keep the OCI format.",
+                          on_command_line=said + "add --dest-compress-format gzip or keep "
+                          "the OCI format.")
     unchanged = recompress is None and after == media.layer_compression(layer.media_type)
     if unchanged and _family(layer.media_type) == target:
         return BlobTask(layer, layer.media_type)
@@ -736,10 +736,12 @@ def _plan_images(
         plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                         None, False, tuple(notes))
         if options.preserve_digests:
+            said = (f"Copying one instance of the list {top.digest} writes that image, not "
+                    "the list, so the digest changes; ")
             raise Unsupported(
-                f"Copying one instance of the list {top.digest} writes that image, not the "
-                "list, so the digest changes; use --all (or --multi-arch all) with "
-                "--preserve-digests."
+                said + "copy all its images to preserve digests.",
+                on_command_line=said + "use --all (or --multi-arch all) with "
+                "--preserve-digests.",
             )
         _check_preserve(plan, options, destination)
         return plan
@@ -815,8 +817,9 @@ def _check_preserve(
             and len(plan.instances) < len(plan.top.manifests):
         reasons.append("the list would be rebuilt with fewer images")
     why = "; ".join(reasons) or "the manifests would be written anew"
-    raise Unsupported(f"The copy would change digests ({why}), which --preserve-digests "
-                      "forbids.")
+    said = f"The copy would change digests ({why}), which "
+    raise Unsupported(said + "preserving digests forbids.",
+                      on_command_line=said + "--preserve-digests forbids.")
 
 
 # ---------------------------------------------------------------------------- execution

@@ -124,10 +124,11 @@ def plan_attachments(
             else:
                 left[attachment.kind] = left.get(attachment.kind, 0) + 1
     if refused:
-        raise Unsupported(
-            f"{destination.description} cannot keep the signatures of this image: "
-            f"{', '.join(refused)}. Copy with --remove-signatures to leave them behind."
-        )
+        said = (f"{destination.description} cannot keep the signatures of this image: "
+                f"{', '.join(refused)}. ")
+        raise Unsupported(said + "Copy without signatures to leave them behind.",
+                          on_command_line=said + "Copy with --remove-signatures to leave "
+                          "them behind.")
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
         notes.append(f"{what} left behind: {destination.description} cannot keep them")

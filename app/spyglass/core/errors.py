@@ -43,12 +43,16 @@ from __future__ import annotations
 class SpyglassError(Exception):
     """Base of every error the core raises on purpose.
 
-    ``str(error)`` is a complete sentence meant for a person.
+    ``str(error)`` is a complete sentence meant for a person, in words every
+    front end shares. ``on_command_line``, where given, is the same sentence in
+    the command line's words (naming its flags): ``spyglass`` prints that one,
+    the window :attr:`message`.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, on_command_line: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.on_command_line = on_command_line
 
     def __str__(self) -> str:
         return self.message

@@ -181,8 +181,9 @@ def test_preserve_digests_refuses_a_rebuilt_list_before_anything_moves(layout: P
     dest = MemoryDestination()
     options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/arm64")),
                           preserve_digests=True)
-    with pytest.raises(Unsupported, match="--preserve-digests"):
+    with pytest.raises(Unsupported, match="preserving digests forbids") as refused:
         plan_copy(source, dest, options)
+    assert "--preserve-digests forbids" in str(refused.value.on_command_line)
     assert dest.blobs == {}
 
 

@@ -70,10 +70,11 @@ def test_a_signature_the_destination_cannot_keep_is_refused_before_anything_move
 ) -> None:
     signed_layout(tmp_path / "src", notation=True)
     target = tmp_path / "dir"
-    with pytest.raises(Unsupported, match="--remove-signatures") as refused:
+    with pytest.raises(Unsupported, match="Copy without signatures") as refused:
         copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
                    open_destination(f"dir:{target}"))
     assert "Notary v2 signature" in str(refused.value)
+    assert "--remove-signatures" in str(refused.value.on_command_line)
     assert not target.exists() or not any(target.iterdir())
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"), open_destination(f"dir:{target}"),
                CopyOptions(remove_signatures=True))

@@ -9,15 +9,14 @@ from spyglass.core.errors import Unsupported
 
 def no_stored_signatures(where: str) -> Unsupported:
     """For a destination that keeps no ``signature-N`` files (registries, layouts)."""
-    return Unsupported(
-        f"{where} cannot keep containers/image signatures (signature-N files); copy with "
-        "--remove-signatures to leave them behind."
-    )
+    said = f"{where} cannot keep containers/image signatures (signature-N files); copy "
+    return Unsupported(said + "without signatures to leave them behind.",
+                       on_command_line=said + "with --remove-signatures to leave them behind.")
 
 
 def no_attached_manifests(where: str, digest: Digest) -> Unsupported:
     """For a destination that keeps signatures only as files (``dir:``)."""
-    return Unsupported(
-        f"{where} keeps signatures as signature-N files only, not attached manifests such "
-        f"as {digest}; copy with --remove-signatures to leave them behind."
-    )
+    said = (f"{where} keeps signatures as signature-N files only, not attached manifests "
+            f"such as {digest}; copy ")
+    return Unsupported(said + "without signatures to leave them behind.",
+                       on_command_line=said + "with --remove-signatures to leave them behind.")
