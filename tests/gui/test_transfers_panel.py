@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPoint, QRect, Qt
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QAbstractItemView, QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
@@ -49,7 +49,7 @@ from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
+from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
@@ -683,3 +683,39 @@ def test_details_say_cancelling_as_the_panel_does(
     assert row_texts(window, transfer)["state"] == "Cancelling…"
     assert "State: Cancelling…" in details.heading.text()
     details.close()
+
+
+def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    deep = tmp_path / "a-rather-long-folder-name" / "another-long-folder-name"
+    transfer = window.copying.start(CopyRequest(
+        SOURCE, f"oci:{deep / 'mirror-of-the-team-images'}:app:2.0", CopyOptions(),
+        label="team/app:2.0"))
+    qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)
+    panel = window.copying.panel
+    index = panel.model.index(window.copying.manager.row_of(transfer), TRANSFER)
+    whole = index.data()
+    assert whole == ("registry.example/team/app:2.0  →  "
+                     "oci:…/mirror-of-the-team-images:app:2.0")
+    delegate = panel.table.itemDelegateForColumn(TRANSFER)
+    metrics = panel.table.fontMetrics()
+
+    def shown(width: int) -> str:
+        option = QStyleOptionViewItem()
+        option.initFrom(panel.table)
+        option.rect = QRect(0, 0, width, 24)
+        delegate.initStyleOption(option, index)
+        return option.text
+
+    assert shown(metrics.horizontalAdvance(whole) + 40) == whole  # room enough: all of it
+    for width in (420, 300, 160):
+        text = shown(width)
+        source, arrow, destination = text.partition("  →  ")
+        assert arrow, text  # the view's own eliding cut the arrow out
+        assert metrics.horizontalAdvance(text) <= width
+        assert "…" in source and source.startswith("re") and source.endswith("0"), text
+        assert "…" in destination and destination.startswith("o") and destination.endswith("0")
+        if width >= 300:  # each side's ends: transport and tag
+            assert source.startswith("registry") and source.endswith("app:2.0"), text
+            assert destination.startswith("oci:…/") and destination.endswith(":app:2.0"), text
+    window.copying.manager.cancel(transfer)

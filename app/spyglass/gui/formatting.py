@@ -13,6 +13,9 @@ from spyglass.core.platform import Platform
 
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
+ROUTE_ARROW = "  \u2192  "
+"""What stands between the two sides of a copy, ``source → destination``."""
+
 
 def counted(count: int, noun: str) -> str:
     """``1 image``, ``3 images``: a count with its noun in the right number."""

@@ -9,7 +9,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from spyglass.gui import icons
-from spyglass.gui.formatting import human_size
+from spyglass.gui.formatting import ROUTE_ARROW, human_size
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
@@ -24,6 +24,8 @@ TRANSFER_ROLE = Qt.ItemDataRole.UserRole + 41
 """The :class:`Transfer` of the row."""
 STATE_ROLE = Qt.ItemDataRole.UserRole + 42
 """The state's value (str)."""
+ROUTE_ROLE = Qt.ItemDataRole.UserRole + 43
+"""The Transfer column's two sides, ``(source, destination)``, as the table shows them."""
 
 STATE_TEXT = {
     TransferState.PLANNING: "Planning…",
@@ -49,12 +51,13 @@ def nothing_copied(transfer: Transfer) -> bool:
 
 
 def short_name(name: str) -> str:
-    """A name as the table shows it: a path cut to its last two parts."""
+    """A name as the table shows it: a path cut to its last part (the layout's,
+    archive's or folder's own name, as the places tree shows it, with the ref)."""
     transport, colon, rest = name.partition(":")
     if not colon or transport == "docker":
         return name.removeprefix("docker://")
     parts = rest.split("/")
-    return f"{transport}:…/{'/'.join(parts[-2:])}" if len(parts) > 3 else name
+    return f"{transport}:…/{parts[-1]}" if len(parts) > 2 else name
 
 
 def duration_text(seconds: float) -> str:
@@ -159,6 +162,9 @@ class TransferModel(QAbstractTableModel):
             return transfer
         if role == STATE_ROLE:
             return transfer.state.value
+        if role == ROUTE_ROLE and column == TRANSFER:
+            return (short_name(transfer.request.source),
+                    short_name(transfer.request.destination))
         return None
 
     @staticmethod
@@ -167,7 +173,7 @@ class TransferModel(QAbstractTableModel):
         state = transfer.state
         if column == TRANSFER:
             request = transfer.request
-            return f"{short_name(request.source)}  →  {short_name(request.destination)}"
+            return f"{short_name(request.source)}{ROUTE_ARROW}{short_name(request.destination)}"
         if column == STATE:
             if state is TransferState.FAILED and transfer.error:
                 # the sentence right there (elided by the view; whole in the tooltip)
@@ -197,5 +203,5 @@ class TransferModel(QAbstractTableModel):
         return ""
 
 
-__all__ = ["PROGRESS_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
+__all__ = ["PROGRESS_ROLE", "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "nothing_copied", "state_text"]

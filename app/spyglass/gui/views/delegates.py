@@ -1,5 +1,5 @@
-"""Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar,
-the "signed" pill of signed tags."""
+"""Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar
+and route, the "signed" pill of signed tags."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.layers import SHARE_ROLE
 
 
@@ -191,4 +192,53 @@ class ElideRightDelegate(QStyledItemDelegate):
     ) -> None:
         """Override QStyledItemDelegate::initStyleOption."""
         super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
+
+
+def fit_route(metrics: QFontMetrics, source: str, destination: str, room: int) -> str:
+    """``source → destination`` in at most ``room`` pixels: each side shortened in its
+    middle (the transport and the tag stay), the arrow always whole. A side shorter
+    than half the room gives what it leaves to the other."""
+    whole = f"{source}{ROUTE_ARROW}{destination}"
+    if metrics.horizontalAdvance(whole) <= room:
+        return whole
+    sides = max(0, room - metrics.horizontalAdvance(ROUTE_ARROW))
+    source_width = metrics.horizontalAdvance(source)
+    destination_width = metrics.horizontalAdvance(destination)
+    half = sides // 2
+    if source_width <= half:
+        source_room, destination_room = source_width, sides - source_width
+    elif destination_width <= half:
+        source_room, destination_room = sides - destination_width, destination_width
+    else:
+        source_room, destination_room = half, sides - half
+    middle = Qt.TextElideMode.ElideMiddle
+    return (f"{metrics.elidedText(source, middle, source_room)}{ROUTE_ARROW}"
+            f"{metrics.elidedText(destination, middle, destination_room)}")
+
+
+class RouteDelegate(QStyledItemDelegate):
+    """Draws a ``(source, destination)`` pair (``role``) as ``source → destination``,
+    each side shortened on its own, so however narrow the column both ends and the
+    arrow between them stay in sight (the view's own eliding cut the arrow out)."""
+
+    TEXT_MARGINS = 12
+    """The pixels of a cell the style keeps around its text, with a little to spare."""
+
+    def __init__(self, role: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._role = role
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate::initStyleOption."""
+        super().initStyleOption(option, index)
+        route = index.data(self._role)
+        if not (isinstance(route, tuple) and len(route) == 2) or option.rect.width() <= 0:
+            return  # a size hint (no cell yet) takes the whole text
+        room = option.rect.width() - self.TEXT_MARGINS
+        if option.features & QStyleOptionViewItem.ViewItemFeature.HasDecoration:
+            room -= option.decorationSize.width() + 4
+        option.text = fit_route(option.fontMetrics, str(route[0]), str(route[1]), room)
         option.textElideMode = Qt.TextElideMode.ElideRight

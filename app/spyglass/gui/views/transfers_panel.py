@@ -22,6 +22,7 @@ from spyglass.gui.models.transfers import (
     ETA,
     PROGRESS,
     PROGRESS_ROLE,
+    ROUTE_ROLE,
     SPEED,
     STATE,
     TRANSFER,
@@ -29,7 +30,7 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager
-from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate
+from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import make_table, mute, scaled_font
 
 
@@ -59,6 +60,7 @@ class TransfersPanel(QWidget):
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
                                                                           self.table))
         self.table.setItemDelegateForColumn(STATE, ElideRightDelegate(self.table))
+        self.table.setItemDelegateForColumn(TRANSFER, RouteDelegate(ROUTE_ROLE, self.table))
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Stretch)
