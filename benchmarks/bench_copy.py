@@ -34,7 +34,8 @@ less CPU — not more overlap — makes it faster.
 
 Also measured: the peak RSS (``wait4``'s ``ru_maxrss``) of ``spyglass copy``
 of an image of one 1 GiB layer, layout → registry and registry → layout
-(target < 200 MiB), and registry → registry with ``--parallel`` 2, 4, 8, 16.
+(target < 200 MiB), and each scenario again with ``--parallel`` 2, 4, 8 and 16
+(Spyglass only; the four take turns within each round).
 
 Run ``python benchmarks/bench_copy.py [--rounds N] [--no-skopeo] [--rebuild]
 [--skip-rss] [--skip-parallel]``.
@@ -216,6 +217,10 @@ SCENARIOS = (
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
+
+
+PARALLEL_SWEEP: tuple[int, ...] = (2, 4, 8, 16)
+"""The ``--parallel`` values the sweep compares."""
 
 
 def process_cpu(pid: int | None) -> float:
@@ -465,27 +470,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {scenario.label}: done", flush=True)
 
             if not args.skip_parallel:
-                best: tuple[float, int] | None = None
-                parallel_rows = []
-                for parallel in (2, 4, 8, 16):
-                    measured = []
+                # every chosen scenario; within a round the four values take turns, so a
+                # drift of the machine's speed falls on all of them alike
+                for scenario in chosen:
+                    extra = ["--dest-compress-format", "zstd"] if scenario.zstd else []
+                    sweep: dict[int, list[float]] = {n: [] for n in PARALLEL_SWEEP}
                     for round_number in range(args.rounds + 1):
-                        copied = bench.run_round(
-                            "spyglass", sources["registry"], "registry",
-                            ["--parallel", str(parallel)],
-                        )
-                        if round_number:
-                            measured.append(copied.elapsed)
-                    timing = Timing(tuple(measured))
-                    parallel_rows.append((parallel, timing))
-                    if best is None or timing.median < best[0]:
-                        best = (timing.median, parallel)
-                assert best is not None
-                for parallel, timing in parallel_rows:
-                    rows.append(Row.of(
-                        f"registry → registry: spyglass --parallel {parallel}", timing,
-                        note="best" if parallel == best[1] else "",
-                    ))
+                        for parallel in PARALLEL_SWEEP:
+                            copied = bench.run_round(
+                                "spyglass", sources[scenario.source], scenario.destination,
+                                [*extra, "--parallel", str(parallel)],
+                            )
+                            if round_number:
+                                sweep[parallel].append(copied.elapsed)
+                    timings = {n: Timing(tuple(times)) for n, times in sweep.items()}
+                    best = min(timings, key=lambda n: timings[n].median)
+                    for parallel, timing in timings.items():
+                        rows.append(Row.of(
+                            f"{scenario.label}: spyglass --parallel {parallel}", timing,
+                            note="best" if parallel == best else "",
+                        ))
                 print("  --parallel sweep: done", flush=True)
 
             if not args.skip_rss:
