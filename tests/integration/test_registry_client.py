@@ -207,8 +207,9 @@ def test_htpasswd_without_wrong_and_right_credentials(pushed_htpasswd: Pushed) -
 
     with pytest.raises(AuthenticationFailed) as missing:
         load_manifest(open_source(pushed.name))
-    text = str(missing.value)
+    text = missing.value.on_command_line or ""
     assert f"spyglass login {host}" in text and "--creds" in text
+    assert "wants valid credentials" in str(missing.value) and "--creds" not in str(missing.value)
     assert missing.value.status == 401
 
     wrong = RegistryOptions(credentials=Credentials("alice", "not-the-password"))
@@ -237,7 +238,7 @@ def test_token_anonymous_pulls_public_only(
 
     with pytest.raises(AuthenticationFailed) as refused:
         load_manifest(open_source(private.name))
-    text = str(refused.value)
+    text = refused.value.on_command_line or ""
     assert f"spyglass login {token_registry.host}" in text, text
     with pytest.raises(AuthenticationFailed):
         RegistryClient(token_registry.host).tags_of(private.repository)
@@ -407,7 +408,8 @@ def test_revoked_identity_token_asks_to_log_in_again(
     time.sleep(1.2)  # the access token is due for renewal
     with pytest.raises(AuthenticationFailed) as refused:
         client.tags_of("private/revoked")
-    assert f"spyglass login {server.host}" in str(refused.value)
+    assert str(refused.value).endswith("(invalid_grant); enter the password again.")
+    assert f"spyglass login {server.host}" in (refused.value.on_command_line or "")
     assert tokens.requests[-1].grant_type == "refresh_token"
     assert tokens.requests[-1].status == 400
 
@@ -427,7 +429,7 @@ def test_tls_untrusted_is_a_sentence(tls_registry: RegistryServer, tls_repo: str
     text = str(failed.value)
     assert "could not be verified" in text
     assert f"certs.d/{tls_registry.host}/ca.crt" in text
-    assert "--tls-verify=false" in text
+    assert "--tls-verify=false" in (failed.value.on_command_line or "")
 
 
 def test_tls_trusted_with_cert_dir(tls_registry: RegistryServer, tls_repo: str) -> None:

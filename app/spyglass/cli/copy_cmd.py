@@ -187,10 +187,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
-        exc.message = _side_hints(exc.message, source_name, dest_name)
+        if exc.on_command_line:
+            exc.on_command_line = _side_hints(exc.on_command_line, source_name, dest_name)
         raise
     except ListNotAccepted as exc:
-        exc.message += _one_platform_hint(args)
+        exc.on_command_line = (exc.on_command_line or exc.message) + _one_platform_hint(args)
         raise
 
 

@@ -529,10 +529,9 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
             "does not copy them (convert it with a registry that still serves schema 2)."
         )
     if isinstance(child, ImageIndex):
-        raise Unsupported(
-            f"The list entry {digest} is itself a list; nested lists are copied only whole "
-            "(--all) without conversion."
-        )
+        said = f"The list entry {digest} is itself a list; nested lists are copied only whole"
+        raise Unsupported(f"{said}, every image of them, without conversion.",
+                          on_command_line=f"{said} (--all) without conversion.")
     return child
 
 
@@ -800,14 +799,16 @@ def _check_preserve(
     rebuilt = plan.list_media_type is not None and not plan.list_is_source
     if not changed and not rebuilt:
         return
-    reasons = []
+    reasons: list[str] = []
+    flag_reason = ""  # the first reason in the command line's words, when it names a flag
     converted = [i for i in changed if _family(i.media_type) != _family(i.source.media_type)]
     if converted:
         source_format = _format_name(_family(converted[0].source.media_type))
         target_format = _format_name(_family(converted[0].media_type))
         if options.format is not None:
-            reasons.append(f"--format {options.format} converts the {source_format} "
-                           "manifests")
+            reasons.append(f"the {source_format} manifests would be converted to "
+                           f"{target_format}")
+            flag_reason = f"--format {options.format} converts the {source_format} manifests"
         else:
             reasons.append(f"{destination.description} stores only {target_format} "
                            f"manifests, so the {source_format} ones would be converted")
@@ -817,9 +818,12 @@ def _check_preserve(
             and len(plan.instances) < len(plan.top.manifests):
         reasons.append("the list would be rebuilt with fewer images")
     why = "; ".join(reasons) or "the manifests would be written anew"
-    said = f"The copy would change digests ({why}), which "
-    raise Unsupported(said + "preserving digests forbids.",
-                      on_command_line=said + "--preserve-digests forbids.")
+    flag_why = "; ".join([flag_reason, *reasons[1:]]) if flag_reason else why
+    raise Unsupported(
+        f"The copy would change digests ({why}), which preserving digests forbids.",
+        on_command_line=f"The copy would change digests ({flag_why}), which "
+        "--preserve-digests forbids.",
+    )
 
 
 # ---------------------------------------------------------------------------- execution

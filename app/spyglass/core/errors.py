@@ -113,7 +113,7 @@ class PlatformNotFound(NotFound):
     """
 
     def __init__(self, message: str, offered: set[str] | frozenset[str] = frozenset()) -> None:
-        super().__init__(message)
+        super().__init__(message, on_command_line=f"{message} Choose one with --platform.")
         self.offered = frozenset(offered)
 
 
@@ -162,8 +162,11 @@ class RegistryError(SpyglassError):
     (``MANIFEST_UNKNOWN``, ``DENIED``, …) when the body had one.
     """
 
-    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, status: int = 0, code: str | None = None,
+        on_command_line: str | None = None,
+    ) -> None:
+        super().__init__(message, on_command_line=on_command_line)
         self.status = status
         self.code = code
 

@@ -127,8 +127,7 @@ def _choose(
                 return [candidate, *chain], image
         raise PlatformNotFound(
             f"The manifest list {index.digest} and the lists nested in it have no image "
-            f"for {wanted}; they offer: {', '.join(sorted(offered)) or 'none'}. "
-            "Choose one with --platform.",
+            f"for {wanted}; they offer: {', '.join(sorted(offered)) or 'none'}.",
             offered,
         ) from not_here
     child = load_manifest(source, entry.digest, cancel=cancel)

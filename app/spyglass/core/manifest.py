@@ -153,7 +153,7 @@ class ImageIndex:
             offered = {str(d.platform) for d in candidates}
             raise PlatformNotFound(
                 f"The manifest list {self.digest} has no image for {wanted}; "
-                f"it offers: {', '.join(sorted(offered)) or 'none'}. Choose one with --platform.",
+                f"it offers: {', '.join(sorted(offered)) or 'none'}.",
                 offered,
             )
         return candidates[found]

@@ -80,20 +80,6 @@ def pull_command(tool: PullTool, host: str, repository: str, tag: str) -> str:
     return f"{tool} pull {tag_reference(host, repository, tag)}"
 
 
-_CLI_ADVICE = (
-    (re.compile(r"\s*Log in with spyglass login \S+, or pass --creds USER:PASSWORD\."), ""),
-    (re.compile(r"; log in again with spyglass login \S+\."), "; enter the password again."),
-    (re.compile(r"\s*\(--tls-verify=false\)"), ""),
-)
-
-
-def window_sentence(sentence: str) -> str:
-    """A core sentence without the advice that only fits the command line."""
-    for pattern, replacement in _CLI_ADVICE:
-        sentence = pattern.sub(replacement, sentence)
-    return sentence.strip()
-
-
 @dataclass(frozen=True)
 class HostInput:
     """A registry as typed: its canonical host, and whether it was given as ``http://``."""
@@ -282,7 +268,7 @@ def check_connection(
     else:
         who = f"as {username}" if username else "without signing in"
         return ConnectionCheck(host, "", f"{host} answers as a registry, {who}.", username)
-    return ConnectionCheck(host, problem, window_sentence(sentence),
+    return ConnectionCheck(host, problem, sentence,
                            credentials.username if credentials else "")
 
 
@@ -387,9 +373,9 @@ def head_digests(
         try:
             head = client.head_manifest(repository, tag, cancel=cancel)
         except RateLimited as exc:
-            return DigestAnswer(tag, None, None, window_sentence(str(exc)), rate_limited=True)
+            return DigestAnswer(tag, None, None, str(exc), rate_limited=True)
         except SpyglassError as exc:
-            return DigestAnswer(tag, None, None, window_sentence(str(exc)))
+            return DigestAnswer(tag, None, None, str(exc))
         return DigestAnswer(tag, head.digest, head.media_type)
 
     with ThreadPoolExecutor(max_workers=min(DIGEST_THREADS, max(1, len(tags)))) as pool:
@@ -472,5 +458,4 @@ __all__ = [
     "save_credentials",
     "tag_listing",
     "tag_reference",
-    "window_sentence",
 ]

@@ -279,11 +279,13 @@ def test_planning_reads_configs_only_to_check_recompressed_layers(
 
 def test_a_planning_error_does_not_wait_for_the_questions_still_out(layout: Path) -> None:
     """The first image's manifest is broken; the others' answers never come until their
-    requests are cancelled (as a stalled registry's would end, by the socket shutdown)."""
+    requests are cancelled (as a stalled registry's would end, by the socket shutdown).
+    A question the pool had not started when the error came is dropped, never asked."""
     inner = open_source(f"oci:{layout}:latest")
     top = inner.get_manifest(None)
     entries = json.loads(top[0])["manifests"]
     broken, stalled = entries[0]["digest"], {e["digest"] for e in entries[1:]}
+    asked: list[str] = []
     released: list[str] = []
 
     class Source:
@@ -294,6 +296,7 @@ def test_a_planning_error_does_not_wait_for_the_questions_still_out(layout: Path
             if reference == broken:
                 return b"{not json", media.OCI_MANIFEST
             if reference in stalled:
+                asked.append(reference)
                 answered = threading.Event()
                 key = cancel.add_abort(answered.set)
                 if key is None or answered.wait(10):
@@ -306,7 +309,8 @@ def test_a_planning_error_does_not_wait_for_the_questions_still_out(layout: Path
     with pytest.raises(InvalidManifest, match=broken):
         plan_copy(Source(), MemoryDestination(), CopyOptions(multi_arch="all"), cancel=user)
     assert time.monotonic() - started < 5
-    assert set(released) == stalled
+    # every question that went out was released before plan_copy returned
+    assert set(released) == set(asked) <= stalled
     assert not user.cancelled  # the caller's token is untouched
 
 

@@ -111,7 +111,9 @@ def test_platform_not_found_lists_what_is_offered(layout: tuple[Path, dict[str, 
     assert index_desc["digest"] in message
     assert "has no image for windows/amd64" in message
     assert "it offers: linux/amd64, linux/arm/v7, linux/arm64/v8." in message
-    assert "--platform" in message
+    # the command line says how to choose; the window has its Platforms tab
+    assert "--platform" not in message
+    assert info.value.on_command_line == f"{message} Choose one with --platform."
 
 
 def test_nested_index(tmp_path: Path) -> None:

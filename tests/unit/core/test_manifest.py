@@ -110,7 +110,9 @@ def test_index_choose_names_what_is_offered() -> None:
     message = str(info.value)
     assert f"The manifest list {index.digest} has no image for linux/s390x" in message
     assert "it offers: linux/amd64, linux/arm/v7" in message
-    assert "--platform" in message
+    # the command line says how to choose; the window has its Platforms tab
+    assert "--platform" not in message
+    assert info.value.on_command_line == f"{message} Choose one with --platform."
 
 
 def test_index_choose_skips_entries_without_a_platform() -> None:

@@ -66,7 +66,6 @@ from spyglass.gui.registry_jobs import (
     natural_key,
     tag_listing,
     tag_reference,
-    window_sentence,
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
@@ -662,7 +661,7 @@ class RegistriesModel(IdTreeModel):
                 raise
             except SpyglassError as exc:
                 if first and lists_no_catalog(connection, exc, cancel):
-                    return _NoCatalog(window_sentence(str(exc)))
+                    return _NoCatalog(str(exc))
                 raise
 
         self._runner.submit(
@@ -699,7 +698,7 @@ class RegistriesModel(IdTreeModel):
         if not self.alive(node) or node.listing is not listing:
             return
         node.state = LoadState.FAILED
-        node.error = window_sentence(message)
+        node.error = message
         node.listing = None
         self._set_message(node, node.error, "error")
         self._changed(node)
@@ -795,7 +794,7 @@ class RegistriesModel(IdTreeModel):
         if not self.alive(node) or node.listing is not listing:
             return
         node.state = LoadState.FAILED
-        node.error = window_sentence(message)
+        node.error = message
         node.listing = None
         self._set_message(node, node.error, "error")
         self._changed(node)
@@ -859,7 +858,7 @@ class RegistriesModel(IdTreeModel):
 
     def _digests_failed(self, repo: RepositoryNode, batch: list[TagNode], message: str) -> None:
         self._digest_jobs -= 1
-        answers = [DigestAnswer(t.name, None, None, window_sentence(message)) for t in batch]
+        answers = [DigestAnswer(t.name, None, None, message) for t in batch]
         for tag in batch:
             tag.pending = False
         self._apply_digests(repo, [(t, a) for t, a in zip(batch, answers, strict=True)

@@ -327,10 +327,11 @@ class RegistryAuth(httpx.Auth):
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked
+            said = (f"The token server {host} of {self.host} no longer accepts the stored "
+                    "identity token (invalid_grant)")
             raise AuthenticationFailed(
-                f"The token server {host} of {self.host} no longer accepts the stored identity "
-                f"token (invalid_grant); log in again with spyglass login {self.host}.",
-                status=response.status,
+                f"{said}; enter the password again.", status=response.status,
+                on_command_line=f"{said}; log in again with spyglass login {self.host}.",
             )
         if response.status != 200:
             raise RegistryError(

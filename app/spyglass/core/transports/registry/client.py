@@ -656,7 +656,7 @@ class RegistryClient:
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
                 if _is_tls_failure(exc):
-                    raise TLSFailed(self._tls_sentence(exc)) from exc
+                    raise self._tls_failed(exc) from exc
                 if method in IDEMPOTENT and attempt < allowed:
                     attempt += 1
                     self._sleep(self._backoff(attempt), cancel)
@@ -680,20 +680,19 @@ class RegistryClient:
                 continue
             return response
 
-    def _tls_sentence(self, exc: BaseException) -> str:
+    def _tls_failed(self, exc: BaseException) -> TLSFailed:
+        """The sentence for a failed handshake; the command line's names its flag."""
         reason = _describe_transport_error(exc) if isinstance(exc, httpx.TransportError) else exc
         if self.insecure:
-            return f"The TLS connection to {self.api_host} failed ({reason})."
+            return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
         if "CERTIFICATE_VERIFY_FAILED" not in str(reason):
-            return (
-                f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
-                "speaks plain HTTP, allow it to be insecure (--tls-verify=false)."
-            )
-        return (
-            f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
-            f"Put its CA certificate in ~/.config/containers/certs.d/{self.api_host}/ca.crt, "
-            "or allow this registry to be insecure (--tls-verify=false)."
-        )
+            said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
+                    "speaks plain HTTP, allow it to be insecure")
+        else:
+            said = (f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
+                    f"Put its CA certificate in ~/.config/containers/certs.d/{self.api_host}/"
+                    "ca.crt, or allow this registry to be insecure")
+        return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     @staticmethod
     def _backoff(attempt: int) -> float:

@@ -135,10 +135,11 @@ def error_for(
             status=status, code=code,
         )
     if status == 401 or code == "UNAUTHORIZED":
+        said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         return AuthenticationFailed(
-            f"{what} failed: the registry {host} wants valid credentials{detail}. Log in with "
-            f"spyglass login {host}, or pass --creds USER:PASSWORD.",
-            status=status, code=code,
+            said, status=status, code=code,
+            on_command_line=f"{said} Log in with spyglass login {host}, or pass "
+            "--creds USER:PASSWORD.",
         )
     if code == "MANIFEST_UNKNOWN" or (status == 404 and not code and kind == "manifest"):
         return ImageNotFound(f"{what} failed: the registry {host} has no such image{detail}.")

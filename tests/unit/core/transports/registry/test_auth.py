@@ -160,7 +160,7 @@ def test_a_registry_that_always_answers_401_gets_exactly_one_retry(make_client) 
     assert info.value.status == 401
     assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-2"]
     assert len(registry.token_requests) == 2
-    assert f"spyglass login {HOST}" in str(info.value)
+    assert f"spyglass login {HOST}" in (info.value.on_command_line or "")
     assert "registry.test/library/alpine" in str(info.value)
 
 
@@ -344,8 +344,9 @@ def test_basic_with_a_wrong_password_is_tried_once(make_client) -> None:
 
 def test_basic_without_credentials_is_not_retried(make_client) -> None:
     client, seen = make_client(basic_repo("right"))
-    with pytest.raises(AuthenticationFailed, match=re.escape(f"spyglass login {HOST}")):
+    with pytest.raises(AuthenticationFailed, match="wants valid credentials") as info:
         client.tags_of("library/alpine")
+    assert f"spyglass login {HOST}" in (info.value.on_command_line or "")
     assert authorizations(seen.to(ALPINE)) == [None]
 
 

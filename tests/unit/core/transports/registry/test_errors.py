@@ -59,7 +59,7 @@ def err(
         (403, b"", "Reading x", AccessDenied, "denied access"),
         (401, body("DENIED", "no"), "Reading x", AccessDenied, "denied access"),
         (401, body("UNAUTHORIZED", "authentication required"), "Reading x",
-         AuthenticationFailed, f"spyglass login {HOST}"),
+         AuthenticationFailed, "wants valid credentials"),
         (400, body("UNAUTHORIZED"), "Reading x", AuthenticationFailed, "valid credentials"),
         (405, body("UNSUPPORTED", "The operation is unsupported."), "Deleting x", Unsupported,
          "does not support"),
@@ -80,6 +80,14 @@ def test_mapping(
     assert text.startswith(f"{what} failed: ")
     assert f"the registry {HOST} " in text
     assert phrase in text
+
+
+def test_credentials_advice_in_the_command_lines_words_only() -> None:
+    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x")
+    assert str(error) == ("Reading x failed: the registry registry.test wants valid "
+                          "credentials (the registry says: authentication required).")
+    assert error.on_command_line == (
+        f"{error} Log in with spyglass login registry.test, or pass --creds USER:PASSWORD.")
 
 
 def test_the_registrys_own_message_is_quoted() -> None:

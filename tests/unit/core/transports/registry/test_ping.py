@@ -108,7 +108,8 @@ def test_tls_failure_on_a_remote_host_suggests_certs_d(make_client, sleeps) -> N
     assert f"The TLS certificate of {HOST} could not be verified" in text
     assert "CERTIFICATE_VERIFY_FAILED" in text
     assert f"certs.d/{HOST}/ca.crt" in text
-    assert "--tls-verify=false" in text
+    assert text.endswith("or allow this registry to be insecure.")
+    assert info.value.on_command_line == f"{text[:-1]} (--tls-verify=false)."
     assert schemes(seen.requests) == ["https"]  # not retried, no plain http
     assert sleeps == []
 
