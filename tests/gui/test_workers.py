@@ -7,12 +7,14 @@ import logging
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from PySide6.QtCore import QThread
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import ImageNotFound
+from spyglass.core.transports.registry.errors import error_for
 from spyglass.gui.workers import Runner
 from tests.gui.guitools import WAIT_MS
 
@@ -61,6 +63,21 @@ def test_a_spyglass_error_becomes_its_sentence(qtbot: QtBot, runner: Runner) -> 
                   on_error=errors.append)
     idle(qtbot, runner)
     assert errors == ['The OCI image layout "/x" has no image with the ref "y".']
+
+
+def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner: Runner) -> None:
+    errors: list[str] = []
+
+    def work(cancel: CancelToken) -> None:
+        raise error_for(401, httpx.Headers(), b"", what="Reading the manifest r.example/app:1",
+                        host="r.example", kind="manifest")
+
+    runner.submit(work, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append)
+    idle(qtbot, runner)
+    assert errors == [
+        "Reading the manifest r.example/app:1 failed: the registry r.example wants valid "
+        "credentials. To sign in, add the registry with a user name and password "
+        "(Add Registry…), or use Edit Registry… on it."]  # not spyglass login, not --creds
 
 
 def test_an_unexpected_error_is_logged_and_told_as_a_sentence(

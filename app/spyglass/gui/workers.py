@@ -38,7 +38,7 @@ import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import AuthenticationFailed, SpyglassError
 from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
 
@@ -48,6 +48,19 @@ T = TypeVar("T")
 
 MAX_THREADS: Final = 4
 SHUTDOWN_WAIT_MS: Final = 5000
+
+
+SIGN_IN_ADVICE: Final = ("To sign in, add the registry with a user name and password "
+                         "(Add Registry…), or use Edit Registry… on it.")
+"""What the window adds to a registry's demand for credentials (the command line names
+its own ``spyglass login`` and ``--creds`` instead)."""
+
+
+def window_sentence(exc: SpyglassError) -> str:
+    """The error's sentence, with how to act on it in this window where there is a way."""
+    if isinstance(exc, AuthenticationFailed):
+        return f"{exc} {SIGN_IN_ADVICE}"
+    return str(exc)
 
 
 def unexpected_error_sentence(what: str, exc: BaseException) -> str:
@@ -89,7 +102,7 @@ class Worker(QObject):
             self._token.check()
             result = self._fn(self._token)
         except SpyglassError as exc:
-            emit(self.failed, str(exc))
+            emit(self.failed, window_sentence(exc))
         except Exception as exc:
             log.exception("Unexpected error while %s", self._what)
             emit(self.failed, unexpected_error_sentence(self._what, exc))
