@@ -133,3 +133,31 @@ def test_umoci_and_skopeo_accept_a_layout_with_attachments(tmp_path: Path) -> No
     raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{target}:copied"],
                          capture_output=True, check=True).stdout
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest
+
+
+@pytest.mark.parametrize(("extra", "skopeo_extra"), [
+    (("--all",), ("--all",)),
+    (("--platform", "linux/arm64"), ("--override-arch", "arm64")),  # skopeo 1.9: no --platform
+])
+def test_a_conversion_to_docker_schema_2_writes_what_skopeo_writes(
+    layout: tuple[Path, str], tmp_path: Path, extra: tuple[str, ...],
+    skopeo_extra: tuple[str, ...],
+) -> None:
+    """OCI → Docker schema 2, by each tool into ``dir:``: the same manifests byte for byte
+    (Docker's field order: mediaType, size, digest), so the same digests."""
+    skopeo = require_tool("skopeo")
+    root, _ = layout
+    source = f"oci:{root}:latest"
+    theirs, ours = tmp_path / "skopeo", tmp_path / "spyglass"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "--quiet", "--format", "v2s2",
+                    *skopeo_extra, source, f"dir:{theirs}"], check=True, timeout=60)
+    done = spyglass("copy", "--quiet", "--format", "v2s2", *extra, source, f"dir:{ours}")
+    assert done.returncode == 0, done.stderr.decode()
+    manifests = sorted(p.name for p in theirs.iterdir() if p.name.endswith("manifest.json"))
+    assert manifests == sorted(p.name for p in ours.iterdir()
+                               if p.name.endswith("manifest.json"))
+    assert manifests  # manifest.json, and with --all one per instance
+    for name in manifests:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    top = json.loads((ours / "manifest.json").read_bytes())
+    assert top["mediaType"].startswith("application/vnd.docker.distribution.manifest.")

@@ -833,8 +833,20 @@ def _dump(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _descriptor_json(descriptor: Descriptor, media_type: str) -> dict[str, Any]:
-    return replace(descriptor, media_type=media_type).to_json()
+def _descriptor_json(descriptor: Descriptor, media_type: str, *, docker: bool) -> dict[str, Any]:
+    """``descriptor`` as a manifest of its format writes it. Docker schema 2 has no
+    annotations or artifact types, and docker and containers/image write its fields in
+    Go's struct order (mediaType, size, digest, urls, platform): the same order here
+    makes a conversion's digest the one skopeo's gives."""
+    if not docker:
+        return replace(descriptor, media_type=media_type).to_json()
+    out: dict[str, Any] = {"mediaType": media_type, "size": descriptor.size,
+                           "digest": str(descriptor.digest)}
+    if descriptor.urls:
+        out["urls"] = list(descriptor.urls)
+    if descriptor.platform is not None:
+        out["platform"] = descriptor.platform.to_json()
+    return out
 
 
 def _instance_manifest(
@@ -843,13 +855,15 @@ def _instance_manifest(
     if not instance.changes:
         return instance.source.raw, instance.source.digest
     source = json.loads(instance.source.raw)
+    docker = _family(instance.media_type) != "oci"
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
     config = written[instance.config.key]
-    data["config"] = _descriptor_json(config, instance.config.media_type)
+    data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
-        _descriptor_json(written[task.key], task.media_type) for task in instance.layers
+        _descriptor_json(written[task.key], task.media_type, docker=docker)
+        for task in instance.layers
     ]
-    if _family(instance.media_type) == "oci":
+    if not docker:
         for key in ("artifactType", "subject", "annotations"):
             if key in source:
                 data[key] = source[key]
@@ -866,15 +880,15 @@ def _list_manifest(
     if plan.list_is_source:
         return plan.top.raw
     source = json.loads(plan.top.raw)
+    docker = _family(plan.list_media_type) != "oci"
     entries = []
     for instance, raw, digest in written_instances:
-        entry = instance.entry
-        base = entry.to_json() if entry else {}
-        base.update({"mediaType": instance.media_type, "digest": str(digest), "size": len(raw)})
-        entries.append(base)
+        written = (replace(instance.entry, digest=digest, size=len(raw)) if instance.entry
+                   else Descriptor(instance.media_type, digest, len(raw)))
+        entries.append(_descriptor_json(written, instance.media_type, docker=docker))
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": plan.list_media_type,
                             "manifests": entries}
-    if _family(plan.list_media_type) == "oci":
+    if not docker:
         for key in ("annotations", "subject", "artifactType"):
             if key in source:
                 data[key] = source[key]
