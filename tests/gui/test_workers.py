@@ -70,7 +70,7 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
 
     def work(cancel: CancelToken) -> None:
         raise error_for(401, httpx.Headers(), b"", what="Reading the manifest r.example/app:1",
-                        host="r.example", kind="manifest")
+                        host="r.example", kind="manifest", anonymous=True)
 
     runner.submit(work, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append)
     idle(qtbot, runner)

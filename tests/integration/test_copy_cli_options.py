@@ -147,7 +147,7 @@ def test_copy_with_an_authfile_on_both_sides(
     authfile.write_text(json.dumps({"auths": {host: {"auth": wrong_auth}}}))
     refused = spyglass("copy", "-q", "--all", "--retry-times", "0", "--authfile", str(authfile),
                        f"docker://{host}/it-copy-creds/source:v1", f"oci:{tmp_path / 'out'}:v1")
-    assert "wants valid credentials" in refused.error_line()
+    assert "refused the credentials given" in refused.error_line()
     assert wrong_auth not in refused.stderr
 
 
@@ -172,7 +172,8 @@ def test_wrong_credentials_are_one_sentence_without_the_password(
     wrong = spyglass("copy", "-q", "--all", "--retry-times", "0", f"--{side}-creds",
                      f"alice:{WRONG_PASSWORD}", source, destination)
     line = wrong.error_line()  # exit status 1, one line, nothing on stdout, no password
-    assert "wants valid credentials" in line and host in line, line
+    assert "refused the credentials given" in line and host in line, line
+    assert f"Check the user name and password (--{side}-creds USER:PASSWORD)" in line, line
 
     # without -q the progress lines come first, the error is still one last line
     loud = spyglass("copy", "--all", "--retry-times", "0", f"--{side}-creds",
@@ -181,10 +182,11 @@ def test_wrong_credentials_are_one_sentence_without_the_password(
     # (which blob's lookup fails first varies: blobs are looked up in parallel)
     last = loud.stderr.splitlines()[-1]
     assert last.startswith("spyglass: ") and last.endswith("."), loud.stderr
-    assert "wants valid credentials" in last, loud.stderr
+    assert "refused the credentials given" in last, loud.stderr
     assert sum(text.startswith("spyglass: ") for text in loud.stderr.splitlines()) == 1
 
     missing = spyglass("copy", "-q", "--all", "--retry-times", "0", source, destination)
+    assert "wants valid credentials" in missing.error_line()
     assert f"spyglass login {host}" in missing.error_line()
 
     if side == "dest":

@@ -134,6 +134,13 @@ def error_for(
             "is not allowed to do this.",
             status=status, code=code,
         )
+    if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
+        said = f"{what} failed: the registry {host} refused the credentials given{detail}."
+        return AuthenticationFailed(
+            f"{said} Check the user name and password.", status=status, code=code,
+            on_command_line=f"{said} Check the user name and password (--creds "
+            f"USER:PASSWORD), or log in again with spyglass login {host}.",
+        )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         return AuthenticationFailed(

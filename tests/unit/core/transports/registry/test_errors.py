@@ -41,8 +41,10 @@ def err(
     headers: dict[str, str] | None = None,
     what: str = "Listing the tags of registry.test/team/app",
     kind: str | None = None,
+    anonymous: bool = False,
 ) -> SpyglassError:
-    return error_for(status, httpx.Headers(headers or {}), raw, what=what, host=HOST, kind=kind)
+    return error_for(status, httpx.Headers(headers or {}), raw, what=what, host=HOST, kind=kind,
+                     anonymous=anonymous)
 
 
 @pytest.mark.parametrize(
@@ -59,8 +61,8 @@ def err(
         (403, b"", "Reading x", AccessDenied, "denied access"),
         (401, body("DENIED", "no"), "Reading x", AccessDenied, "denied access"),
         (401, body("UNAUTHORIZED", "authentication required"), "Reading x",
-         AuthenticationFailed, "wants valid credentials"),
-        (400, body("UNAUTHORIZED"), "Reading x", AuthenticationFailed, "valid credentials"),
+         AuthenticationFailed, "refused the credentials given"),
+        (400, body("UNAUTHORIZED"), "Reading x", AuthenticationFailed, "refused the credentials"),
         (405, body("UNSUPPORTED", "The operation is unsupported."), "Deleting x", Unsupported,
          "does not support"),
         (405, b"", "Deleting x", Unsupported, "does not support"),
@@ -83,11 +85,23 @@ def test_mapping(
 
 
 def test_credentials_advice_in_the_command_lines_words_only() -> None:
-    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x")
+    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x",
+                anonymous=True)
     assert str(error) == ("Reading x failed: the registry registry.test wants valid "
                           "credentials (the registry says: authentication required).")
     assert error.on_command_line == (
         f"{error} Log in with spyglass login registry.test, or pass --creds USER:PASSWORD.")
+
+
+def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
+    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x")
+    assert type(error) is AuthenticationFailed
+    said = ("Reading x failed: the registry registry.test refused the credentials given "
+            "(the registry says: authentication required).")
+    assert str(error) == f"{said} Check the user name and password."
+    assert error.on_command_line == (
+        f"{said} Check the user name and password (--creds USER:PASSWORD), or log in again "
+        "with spyglass login registry.test.")
 
 
 def test_the_registrys_own_message_is_quoted() -> None:
