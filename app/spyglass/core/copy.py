@@ -734,13 +734,15 @@ def _plan_images(
     if not many:
         plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                         None, False, tuple(notes))
-        if options.preserve_digests:
+        if options.preserve_digests and destination.accepts_lists and not options.platforms:
+            # only the default (this system's image) is refused: a platform asked for, or
+            # a destination that holds no list, means that image, written unchanged
             said = (f"Copying one instance of the list {top.digest} writes that image, not "
                     "the list, so the digest changes; ")
             raise Unsupported(
-                said + "copy all its images to preserve digests.",
+                said + "copy all its images, or choose the platform, to preserve digests.",
                 on_command_line=said + "use --all (or --multi-arch all) with "
-                "--preserve-digests.",
+                "--preserve-digests, or name the image with --platform.",
             )
         _check_preserve(plan, options, destination)
         return plan

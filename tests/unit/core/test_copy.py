@@ -187,6 +187,28 @@ def test_preserve_digests_refuses_a_rebuilt_list_before_anything_moves(layout: P
     assert dest.blobs == {}
 
 
+def test_preserve_digests_and_one_image_of_a_list(layout: Path) -> None:
+    """This system's image by default is refused where the list would fit (the digest at
+    the name would change); a platform asked for, or a destination that holds no list,
+    gets that image written byte for byte, as skopeo does."""
+    source = open_source(f"oci:{layout}:latest")
+    with pytest.raises(Unsupported, match="choose the platform") as refused:
+        plan_copy(source, MemoryDestination(), CopyOptions(preserve_digests=True))
+    assert "name the image with --platform" in str(refused.value.on_command_line)
+    top = parse_manifest(source.get_manifest(None)[0])
+    assert isinstance(top, ImageIndex)
+    arm = top.choose(Platform.parse("linux/arm/v7"))
+    for dest, options in (
+        (MemoryDestination(), CopyOptions(platforms=(Platform.parse("linux/arm/v7"),),
+                                          preserve_digests=True)),
+        (MemoryDestination(lists=False), CopyOptions(platforms=(Platform.parse("linux/arm/v7"),),
+                                                     preserve_digests=True)),
+    ):
+        written = copy_image(source, dest, options)
+        assert written.digest == arm.digest
+        assert dest.committed is not None and Digest.of(dest.committed[1]) == arm.digest
+
+
 def test_a_destination_without_lists_gets_one_instance_or_a_refusal(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     with pytest.raises(Unsupported, match="cannot hold a manifest list"):
