@@ -432,6 +432,16 @@ def test_tls_untrusted_is_a_sentence(tls_registry: RegistryServer, tls_repo: str
     assert "--tls-verify=false" in (failed.value.on_command_line or "")
 
 
+def test_tls_untrusted_with_a_cert_dir_names_that_folder(
+    tls_registry: RegistryServer, tls_repo: str, tmp_path: Path
+) -> None:
+    """certs.d is not read when a folder is given, so the advice names the folder given."""
+    with pytest.raises(TLSFailed) as failed:
+        RegistryClient(tls_registry.host, cert_dir=tmp_path).tags_of(tls_repo)
+    assert f"Put its CA certificate in a *.crt file in {tmp_path}," in str(failed.value)
+    assert "certs.d" not in str(failed.value)
+
+
 def test_tls_trusted_with_cert_dir(tls_registry: RegistryServer, tls_repo: str) -> None:
     assert tls_registry.cert_dir is not None
     options = RegistryOptions(cert_dir=tls_registry.cert_dir)

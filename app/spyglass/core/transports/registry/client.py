@@ -529,6 +529,7 @@ class RegistryClient:
         self.retry_times = retry_times
         self._pool = pool
         self._tls = tls_settings(self.api_host, verify=not insecure, cert_dir=cert_dir)
+        self._cert_dir = cert_dir
         self._http = pool.client(self._tls)
         self.auth = RegistryAuth(self.api_host, credentials, self._http)
         self._base: str | None = None
@@ -689,9 +690,11 @@ class RegistryClient:
             said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
                     "speaks plain HTTP, allow it to be insecure")
         else:
+            where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
+                     else f"~/.config/containers/certs.d/{self.api_host}/ca.crt")
             said = (f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
-                    f"Put its CA certificate in ~/.config/containers/certs.d/{self.api_host}/"
-                    "ca.crt, or allow this registry to be insecure")
+                    f"Put its CA certificate in {where}, or allow this registry to be "
+                    "insecure")
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     @staticmethod

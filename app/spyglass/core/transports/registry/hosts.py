@@ -127,6 +127,12 @@ def tls_settings(
     roots: Sequence[Path] | None = None,
 ) -> TLSSettings:
     """The TLS settings for ``host``: from ``cert_dir`` if given, else its ``certs.d`` folder."""
+    if cert_dir is not None and not cert_dir.is_dir():
+        state = "is not a folder" if cert_dir.exists() else "does not exist"
+        raise SpyglassError(
+            f'The certificate folder "{cert_dir}" {state}; expected a folder of CA '
+            "certificates (*.crt) and client certificates (*.cert, each with its *.key)."
+        )
     folder: Path | None = cert_dir
     if folder is None:
         for root in certs_d_roots() if roots is None else roots:

@@ -161,3 +161,19 @@ def test_unreadable_ca_file_is_a_sentence_naming_it(tmp_path: Path) -> None:
     with pytest.raises(SpyglassError) as info:
         settings.ssl_context()
     assert str(folder / "bogus.crt") in str(info.value)
+
+
+def test_a_cert_dir_that_is_no_folder_is_refused(tmp_path: Path) -> None:
+    """As skopeo's ``--cert-dir`` ("not a directory"): never silently ignored."""
+    afile = tmp_path / "ca.crt"
+    afile.write_text("not a folder\n")
+    with pytest.raises(SpyglassError) as info:
+        tls_settings("registry.test", cert_dir=afile)
+    assert str(info.value) == (
+        f'The certificate folder "{afile}" is not a folder; expected a folder of CA '
+        "certificates (*.crt) and client certificates (*.cert, each with its *.key).")
+    with pytest.raises(SpyglassError, match="does not exist"):
+        tls_settings("registry.test", cert_dir=tmp_path / "missing")
+    # an empty folder is a folder without certificates (skopeo takes it too)
+    (tmp_path / "empty").mkdir()
+    assert tls_settings("registry.test", cert_dir=tmp_path / "empty") == TLSSettings(verify=True)
