@@ -546,3 +546,23 @@ def test_tree_children_are_images(qtbot: QtBot, demo: MainWindow) -> None:
     assert all(isinstance(n, ImageNode) for n in nodes)
     assert demo.places.parent(demo.places.index(0, 0, location)) == location
     assert demo.places.parent(location) == QModelIndex()
+
+
+def test_a_folder_dropped_that_cannot_be_read_is_opened_not_a_bug(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """_copy_target runs on a worker: an unreadable folder is "not an empty folder"
+    (opening it then says why), never an unexpected error (root reads every folder, so
+    the refusal is made here)."""
+    from spyglass.gui.main_window import _copy_target
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _copy_target(str(empty))
+    assert not _copy_target(str(tmp_path))  # holds "empty"
+    assert not _copy_target(str(tmp_path / "missing"))
+
+    def refuse(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    assert not _copy_target(str(empty))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import ImageNotFound
 from spyglass.core.transports.registry.errors import error_for
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, threads_abandoned
 from tests.gui.guitools import WAIT_MS
 
 pytestmark = pytest.mark.gui
@@ -179,6 +180,36 @@ def test_shutdown_cancels_work_waits_for_drain_jobs_and_stops_threads(qtbot: QtB
     runner.submit(lambda cancel: ran.set())
     runner.shutdown()
     assert not ran.is_set()
+
+
+def test_a_job_that_ignores_its_cancel_does_not_hold_up_closing_or_abort_it(
+        qtbot: QtBot) -> None:
+    """Two such jobs on two threads: closing waits once (not once per thread), then sets
+    the threads aside, so deleting the runner does not destroy a running QThread (Qt
+    aborts the process for that); the application leaves with os._exit while any runs."""
+    runner = Runner()
+    release = threading.Event()
+    running = threading.Barrier(3)
+
+    def deaf(cancel: CancelToken) -> None:
+        running.wait()
+        release.wait(10)  # a call that does not look at the token (a connect, say)
+
+    runner.submit(deaf)
+    runner.submit(deaf)
+    running.wait(WAIT_MS / 1000)
+    threads = runner.findChildren(QThread)
+    assert len(threads) == 2
+    started = time.monotonic()
+    runner.shutdown(timeout_ms=300)
+    assert time.monotonic() - started < 1.0
+    assert threads_abandoned()
+    assert not runner.findChildren(QThread)  # no longer the runner's to destroy
+    runner.deleteLater()
+    qtbot.wait(50)  # the runner is gone; the process goes on
+    release.set()
+    qtbot.waitUntil(lambda: not threads_abandoned(), timeout=WAIT_MS)
+    assert all(thread.wait(WAIT_MS) for thread in threads)
 
 
 def test_emitting_keeps_the_reference_count_of_true() -> None:

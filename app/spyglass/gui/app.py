@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from spyglass.core.settings import load_settings, settings_path
 from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.workers import threads_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +117,16 @@ def run(argv: list[str]) -> int:
     else:
         window.restore_session()
     settle()
-    return app.exec()
+    code = app.exec()
+    if threads_abandoned():
+        # a job that ignored its cancel still runs: ending the interpreter would destroy
+        # its running QThread, which Qt answers with an abort; leave at once instead
+        # (its temporaries are claimed, and the next copy sweeps them away)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 def settle() -> None:

@@ -71,9 +71,13 @@ def sample_layout_path() -> Path:
 
 
 def _copy_target(path: str) -> bool:
-    """True when ``path`` is an empty folder: a place to copy an image into (on a worker)."""
+    """True when ``path`` is an empty folder: a place to copy an image into (on a worker).
+    A folder that cannot be read is not one; opening it then says why."""
     folder = Path(path)
-    return folder.is_dir() and not any(folder.iterdir())
+    try:
+        return folder.is_dir() and not any(folder.iterdir())
+    except OSError:
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -672,7 +676,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         if len(paths) == 1 and self.copying.current_image() is not None:
-            # an empty folder (or one that is not there yet) is where to copy the image to
+            # an empty folder is where to copy the image to; anything else is opened
             path = paths[0]
             self.runner.submit(lambda _cancel: _copy_target(path),
                                on_done=lambda empty: self._folder_dropped(path, empty),

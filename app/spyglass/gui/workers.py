@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -48,6 +49,17 @@ T = TypeVar("T")
 
 MAX_THREADS: Final = 4
 SHUTDOWN_WAIT_MS: Final = 5000
+"""How long closing waits, all threads together, for the jobs it cancelled to end."""
+
+_ABANDONED: list[QThread] = []
+"""Threads still running when their runner shut down. Qt aborts the process when a
+running QThread is destroyed, so they are never destroyed: they are held here, and
+:func:`threads_abandoned` tells the application to end with ``os._exit``."""
+
+
+def threads_abandoned() -> bool:
+    """Whether a shutdown left a thread running (a job that ignored its cancel)."""
+    return any(thread.isRunning() for thread in _ABANDONED)
 
 
 SIGN_IN_ADVICE: Final = ("To sign in, add the registry with a user name and password "
@@ -255,17 +267,26 @@ class Runner(QObject):
             return
         self._closed = True
         self.cancel_all()
+        deadline = time.monotonic() + timeout_ms / 1000  # one wait for all, not one each
+
+        def left_ms() -> int:
+            return max(0, round((deadline - time.monotonic()) * 1000))
+
         for worker, job in self._jobs.items():
-            if job.drain and not worker.done.wait(timeout_ms / 1000):
+            if job.drain and not worker.done.wait(left_ms() / 1000):
                 log.warning("A background job did not finish in time while closing.")
         for worker in list(self._jobs):
             self._retire(worker)
         self._jobs.clear()
-        for thread in [*self._threads, *([self._serial] if self._serial else [])]:
+        threads = [*self._threads, *([self._serial] if self._serial else [])]
+        for thread in threads:
             thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
-            if not thread.wait(timeout_ms):
-                log.warning("The background thread %s did not stop in time.",
-                            thread.objectName())
+        for thread in threads:
+            if not thread.wait(left_ms()):
+                log.warning("The background thread %s did not stop in time; it is left "
+                            "to end with the process.", thread.objectName())
+                thread.setParent(None)  # not destroyed with the runner while it runs
+                _ABANDONED.append(thread)
         self._purge()
         emit(self.busyChanged, False)
 
@@ -340,4 +361,5 @@ class Runner(QObject):
                 emit(self.busyChanged, False)
 
 
-__all__ = ["Job", "Runner", "Worker", "unexpected_error_sentence"]
+__all__ = ["Job", "Runner", "Worker", "threads_abandoned", "unexpected_error_sentence",
+           "window_sentence"]
