@@ -189,6 +189,13 @@ def test_inspect_with_and_without_tls_verify(image: Image) -> None:
     no_tags = ok("inspect", "--no-tags", name).json
     assert isinstance(no_tags, dict) and no_tags["RepoTags"] == []
 
+    # asked for outright, HTTPS is required even on loopback (as skopeo; Docker's
+    # plain-HTTP fallback is only the default)
+    strict = spyglass("inspect", "--tls-verify=true", name).error_line()
+    assert f"The TLS connection to {image.server.host} failed" in strict, strict
+    assert "If the registry speaks plain HTTP, allow it to be insecure (--tls-verify=false)." \
+        in strict, strict
+
 
 def test_inspect_raw_is_the_manifest(image: Image) -> None:
     raw = ok("inspect", "--raw", f"{image.repo_name}:v1").stdout

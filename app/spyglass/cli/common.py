@@ -116,8 +116,9 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--authfile", type=Path, metavar="FILE",
                        help="read credentials from this auth.json only")
     group.add_argument(
-        "--tls-verify", type=parse_bool, nargs="?", const=True, default=True,
-        metavar="BOOL", help="require HTTPS and verify certificates (default true)",
+        "--tls-verify", type=parse_bool, nargs="?", const=True, default=None,
+        metavar="BOOL", help="require HTTPS and verify certificates (default true; "
+        "without the flag a registry on this machine may also answer plain HTTP)",
     )
     group.add_argument("--cert-dir", type=Path, metavar="DIR",
                        help="use *.crt, *.cert and *.key files in DIR for TLS")

@@ -60,7 +60,7 @@ def add_parser(commands: Commands) -> None:
     for side in ("src", "dest"):
         parser.add_argument(f"--{side}-creds", metavar="USER[:PASS]")
         parser.add_argument(f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True,
-                            default=True, metavar="BOOL")
+                            default=None, metavar="BOOL")
         parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR")
     parser.set_defaults(func=run)
 

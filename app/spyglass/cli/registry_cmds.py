@@ -128,7 +128,8 @@ def run_login(args: argparse.Namespace) -> int:
             password = args.password or ""
         credentials = ask_password(Credentials(username, password, source="login"), host)
     client = RegistryClient(
-        host, credentials=credentials, insecure=not args.tls_verify, cert_dir=args.cert_dir,
+        host, credentials=credentials, insecure=args.tls_verify is False,
+        plain_loopback=args.tls_verify is None, cert_dir=args.cert_dir,
         retry_times=max(0, args.retry_times),
     )
     client.check_credentials()

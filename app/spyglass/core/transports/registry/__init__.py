@@ -29,7 +29,11 @@ class RegistryOptions:
 
     credentials: Credentials | None = None
     authfile: Path | None = None
-    tls_verify: bool = True
+    tls_verify: bool | None = None
+    """True: HTTPS with verified certificates, everywhere (an explicit ``--tls-verify``,
+    as skopeo); False: plain HTTP and unverified TLS allowed; None (the default): as
+    True, but a loopback registry is reached over plain HTTP when HTTPS fails, as
+    Docker does."""
     cert_dir: Path | None = None
     retry_times: int = 3
     registries_d: Path | None = None
@@ -72,7 +76,8 @@ def client_for(
             client = _clients[key] = RegistryClient(
                 host,
                 credentials=options.credentials or lookup,
-                insecure=not options.tls_verify,
+                insecure=options.tls_verify is False,
+                plain_loopback=options.tls_verify is None,
                 cert_dir=options.cert_dir,
                 retry_times=options.retry_times,
             )

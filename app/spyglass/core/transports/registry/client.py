@@ -509,8 +509,9 @@ class RegistryClient:
     ``host`` is the registry as people name it (``docker.io``, ``quay.io``,
     ``127.0.0.1:5000``); requests go to :func:`api_host` of it. ``insecure``
     allows plain HTTP and unverified TLS for this registry (skopeo's
-    ``--tls-verify=false``); loopback hosts fall back to plain HTTP anyway, as
-    Docker does.
+    ``--tls-verify=false``); with ``plain_loopback`` loopback hosts fall back to
+    plain HTTP anyway, as Docker does (an explicit ``--tls-verify=true`` turns that
+    off, as in skopeo).
     """
 
     def __init__(
@@ -519,6 +520,7 @@ class RegistryClient:
         *,
         credentials: Credentials | Callable[[], Credentials | None] | None = None,
         insecure: bool = False,
+        plain_loopback: bool = True,
         cert_dir: Path | None = None,
         retry_times: int = 3,
         pool: HTTPPool = POOL,
@@ -526,6 +528,7 @@ class RegistryClient:
         self.host = host
         self.api_host = api_host(host)
         self.insecure = insecure
+        self.plain_loopback = plain_loopback
         self.retry_times = retry_times
         self._pool = pool
         self._tls = tls_settings(self.api_host, verify=not insecure, cert_dir=cert_dir)
@@ -555,7 +558,7 @@ class RegistryClient:
             if self._base is not None:
                 return self._base
         schemes = ["https"]
-        if self.insecure or is_loopback(self.api_host):
+        if self.insecure or (self.plain_loopback and is_loopback(self.api_host)):
             schemes.append("http")
         first_error: SpyglassError | None = None
         answered: NotARegistry | None = None
