@@ -351,3 +351,14 @@ def test_the_dialog_carries_signatures_unless_told_not_to(
     dialog.signatures_box.setChecked(False)
     assert dialog.options().remove_signatures is True
     dialog.reject()
+
+
+def test_names_suggested_from_archives_lose_the_whole_suffix() -> None:
+    registry = DropPlace("registry", host="h:1")
+    for archive, repository in (("app.tar.gz", "app"), ("app.tar.zst", "app"),
+                                ("app.tgz", "app"), ("foo-.tar", "foo"),
+                                ("My Images.oci.tar", "my-images")):
+        suggested = suggest_destination(f"oci-archive:/x/{archive}", registry)
+        assert suggested == f"docker://h:1/{repository}:latest"
+        name, sentence = describe_name(suggested)  # what the dialog takes
+        assert name is not None, sentence

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.errors import SpyglassError
-from spyglass.core.transports.base import ImageSource
+from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
@@ -27,6 +27,7 @@ from tests.gui.guitools import (
     show_image,
     wait_listed,
 )
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 pytestmark = pytest.mark.gui
 
@@ -320,3 +321,94 @@ def test_copy_image_takes_a_bare_registry_reference_as_its_source(
     assert len(dialog.platform_boxes) >= 2, dialog.platforms_label.text()
     assert dialog.request().source == f"docker://{host}/demo/app:1.10"
     dialog.reject()
+
+
+# -- 5. lists as they come, and a plan that no longer fits
+
+
+def list_layout(root: Path, *platforms: dict[str, str]) -> str:
+    """A layout at ``root`` holding one list, tagged ``app:1``, of images of ``platforms``
+    (descriptor platform objects, as indexes write them); its name."""
+    builder = LayoutBuilder(root)
+    manifests = []
+    for number, platform in enumerate(platforms):
+        spec = ImageSpec(os=platform["os"], architecture=platform["architecture"],
+                         layers=[LayerSpec({"/n": f"{number}\n".encode()})])
+        manifests.append({**builder.add_image(spec), "platform": dict(platform)})
+    builder.tag(builder.add_index(manifests), "app:1")
+    return f"oci:{root}:app:1"
+
+
+def test_a_dragged_platform_is_ticked_however_the_list_writes_it(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    source = list_layout(
+        tmp_path / "list",
+        {"os": "linux", "architecture": "amd64"},
+        {"os": "linux", "architecture": "arm64"},  # no variant, as many lists have it
+        {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.5458"})
+    for dragged in ("linux/arm64", "windows/amd64"):  # what the Platforms row carries
+        dialog = window.copying.open_dialog(DraggedImage(source, "app:1", dragged),
+                                            destination=f"oci:{tmp_path / 'out'}:app:1")
+        qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+        ticked = [platform for platform, box in dialog.platform_boxes if box.isChecked()]
+        assert [str(platform) for platform in ticked] == [dragged]
+        options = dialog.options()
+        assert options.platforms == tuple(ticked) and options.multi_arch == "system"
+        dialog.reject()
+
+
+def test_a_list_without_platform_images_is_copied_whole(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    unknown = {"os": "unknown", "architecture": "unknown"}  # attestations, as buildx writes
+    source = list_layout(tmp_path / "list", unknown, unknown)
+    dialog = window.copying.open_dialog(DraggedImage(source, "app:1"),
+                                        destination=f"oci:{tmp_path / 'out'}:app:1")
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    text = dialog.platforms_label.text()
+    assert "0 platforms" not in text and "copied whole" in text, text
+    options = dialog.options()
+    assert (options.platforms, options.multi_arch) == ((), "all")
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[0]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+
+
+class HeldDestination:
+    """The window's destination opener, held until the test lets it go."""
+
+    def __init__(self, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.release = threading.Event()
+        self._original = window.copying.openers.destination
+        monkeypatch.setattr(window.copying.openers, "destination", self)
+
+    def __call__(self, name: str) -> ImageDestination:
+        self.release.wait(WAIT_MS / 1000)
+        return self._original(name)
+
+
+def test_editing_the_destination_while_planning_drops_that_plan(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    held = HeldDestination(window, monkeypatch)
+    source = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(source, destination=f"oci:{tmp_path / 'old'}:tools:1")
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert not dialog.copy_button.isEnabled() and dialog.spinner.isVisible()
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'new'}:tools:1")
+    assert not dialog.spinner.isVisible()  # the plan for "old" is dropped
+    assert dialog.copy_button.isEnabled()  # and Copy plans for "new"
+    with qtbot.waitSignal(window.runner.jobDropped, timeout=WAIT_MS):
+        held.release.set()  # the old plan comes in after all: it is not used
+    manager = window.copying.manager
+    assert manager.transfers == [] and dialog.isVisible()
+    assert not (tmp_path / "old").exists()
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[0]
+    assert transfer.request.destination == f"oci:{tmp_path / 'new'}:tools:1"
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error

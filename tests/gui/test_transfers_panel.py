@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QStyleOptionViewI
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
+from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
     BlobProgress,
@@ -42,15 +44,27 @@ from spyglass.core.copy import (
     Planned,
 )
 from spyglass.core.digest import Digest
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import AuthenticationFailed, SpyglassError
 from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.settings import RegistrySettings
+from spyglass.core.transports import open_source
 from spyglass.gui import dragdrop, transfers
-from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage
+from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage, Openers, prepare_copy
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE, TRANSFER
-from spyglass.gui.transfers import Transfer, TransferState
+from spyglass.gui.models.transfers import (
+    BYTES,
+    ETA,
+    PROGRESS,
+    ROUTE_ROLE,
+    SPEED,
+    STATE,
+    TRANSFER,
+    TRANSFER_ROLE,
+)
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+from spyglass.gui.views.transfers_panel import TransfersPanel
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
     COPY_MS,
@@ -719,3 +733,167 @@ def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
             assert source.startswith("registry") and source.endswith("app:2.0"), text
             assert destination.startswith("oci:…/") and destination.endswith(":app:2.0"), text
     window.copying.manager.cancel(transfer)
+
+
+# -- 5. the queue, shutdown, Retry, Clear Finished
+
+
+class HeldCopies:
+    """A source opener that holds each copy (by its source name) until the test lets it go;
+    then the copy fails. ``opened`` lists the sources a copy began with, in order."""
+
+    def __init__(self, *names: str) -> None:
+        self.gates = {name: threading.Event() for name in names}
+        self.opened: list[str] = []
+
+    def __call__(self, name: str) -> Any:
+        self.opened.append(name)
+        self.gates[name].wait(WAIT_MS / 1000)
+        raise SpyglassError(f"{name} was let go.")
+
+    def release(self, *names: str) -> None:
+        for name in names:
+            self.gates[name].set()
+
+
+def held_request(name: str) -> CopyRequest:
+    return CopyRequest(name, "oci:/nowhere/at/all:app:1", CopyOptions())
+
+
+@pytest.fixture
+def held_panel(qtbot: QtBot) -> Iterator[tuple[HeldCopies, TransfersPanel]]:
+    """A Transfers panel on a manager of two parallel copies, whose copies the test holds."""
+    held = HeldCopies(*(f"oci:/held/{name}:app:1" for name in "abcd"))
+    manager = TransferManager(Openers(source=held), max_parallel=2)
+    panel = TransfersPanel(manager)
+    qtbot.addWidget(panel)
+    panel.show()
+    yield held, panel
+    held.release(*held.gates)
+    manager.shutdown()
+
+
+def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    held, panel = held_panel
+    manager, model = panel.manager, panel.model
+    a, b, c, d = (manager.start(held_request(name)) for name in held.gates)
+    qtbot.waitUntil(lambda: len(held.opened) == 2, timeout=WAIT_MS)
+    assert [model.data(model.index(row, STATE)) for row in range(4)] \
+        == ["Planning…", "Planning…", "Waiting", "Waiting"]
+    assert panel.summary.text() == "2 running · 2 waiting"
+    held.release("oci:/held/b:app:1")  # the second copy ends first: c takes its place
+    qtbot.waitUntil(lambda: b.state.finished and c.state is TransferState.PLANNING,
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(held.opened) == 3, timeout=WAIT_MS)
+    assert held.opened[2] == "oci:/held/c:app:1"
+    assert d.state is TransferState.WAITING
+
+    panel.select(d)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert d.state is TransferState.CANCELLED  # at once: it had not started
+    assert model.data(model.index(3, STATE)) == "Cancelled"
+    assert panel.summary.text() == "2 running · 2 finished"
+    held.release("oci:/held/a:app:1", "oci:/held/c:app:1")
+    qtbot.waitUntil(lambda: a.state.finished and c.state.finished, timeout=WAIT_MS)
+    assert "oci:/held/d:app:1" not in held.opened
+    assert (a.state, c.state) == (TransferState.FAILED, TransferState.FAILED)
+
+
+def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    held, panel = held_panel
+    manager, model = panel.manager, panel.model
+    a, b, c = (manager.start(held_request(f"oci:/held/{name}:app:1")) for name in "abc")
+    held.release("oci:/held/b:app:1")  # the middle row ends; a and c still run
+    qtbot.waitUntil(lambda: b.state.finished and c.state is TransferState.PLANNING,
+                    timeout=WAIT_MS)
+    seen: list[object] = []
+    model.rowsAboutToBeRemoved.connect(
+        lambda _parent, first, _last: seen.append(model.data(model.index(first, 0),
+                                                             TRANSFER_ROLE)))
+    panel.select(a)
+    assert panel.summary.text() == "2 running · 1 finished"
+    assert panel.clear_button.isEnabled()
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    assert seen == [b]  # the row going is still the one the model shows there
+    assert [model.data(model.index(row, 0), TRANSFER_ROLE) for row in range(2)] == [a, c]
+    assert panel.summary.text() == "2 running"
+    assert not panel.clear_button.isEnabled()
+
+
+def test_the_transfer_column_cuts_the_path_not_the_image_name(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    held, panel = held_panel
+    manager, model = panel.manager, panel.model
+    held.release(*held.gates)
+    manager.start(CopyRequest("oci:/data/layouts/main:team/app:1",
+                              "docker-archive:/home/me/out.tar:team/app:1", CopyOptions()))
+    manager.start(CopyRequest("docker://registry.example/team/app:1",
+                              "dir:/home/me/images/app", CopyOptions()))
+    assert model.data(model.index(0, TRANSFER), ROUTE_ROLE) \
+        == ("oci:…/main:team/app:1", "docker-archive:…/out.tar:team/app:1")
+    assert model.data(model.index(1, TRANSFER), ROUTE_ROLE) \
+        == ("registry.example/team/app:1", "dir:…/app")
+
+
+def staging(folder: Path) -> list[str]:
+    """The staging folders a destination in ``folder`` has made and not yet removed."""
+    return [entry.name for entry in folder.iterdir() if ".spyglass-tmp-" in entry.name]
+
+
+def test_copies_that_never_started_leave_no_staging_files(
+        qtbot: QtBot, sample: SampleFacts, tmp_path: Path) -> None:
+    held = HeldCopies("oci:/held/a:app:1")
+    openers = Openers(source=lambda name: held(name) if name in held.gates
+                      else open_source(name))
+    manager = TransferManager(openers, max_parallel=1)
+    manager.start(held_request("oci:/held/a:app:1"))
+    prepared = []
+    for folder in (tmp_path / "cancelled", tmp_path / "closed"):
+        folder.mkdir()
+        request = CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                              f"docker-archive:{folder / 'out.tar'}:tools:1", CopyOptions())
+        prepared.append((manager.start(request, prepare_copy(openers, request,
+                                                             CancelToken())), folder))
+    (waiting, cancelled), (closing, closed) = prepared
+    assert staging(cancelled) and staging(closed)  # planning made them
+    assert not waiting.state.finished and not closing.state.finished  # they wait
+    manager.cancel(waiting)
+    assert waiting.state is TransferState.CANCELLED
+    qtbot.waitUntil(lambda: not staging(cancelled), timeout=WAIT_MS)
+    manager.shutdown()  # the window closes with a copy still waiting
+    assert staging(closed) == []
+    assert list(closed.iterdir()) == []
+    held.release(*held.gates)
+
+
+class FakeConnection:
+    """A registry connection that refuses every sign-in, saying whose credentials it had."""
+
+    def __init__(self, whose: str, used: list[str]) -> None:
+        self.whose, self.used = whose, used
+
+    def client(self) -> Any:
+        self.used.append(self.whose)
+        raise AuthenticationFailed(f"Denied with the credentials of {self.whose}.")
+
+
+def test_retry_signs_in_with_the_registrys_new_credentials(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    used: list[str] = []
+    model = window.registries.model
+    model.add_registry(RegistrySettings(host="reg.example"), FakeConnection("old", used))
+    transfer = window.copying.start(CopyRequest("docker://reg.example/app:1",
+                                                f"oci:{tmp_path / 'out'}:app:1", CopyOptions()))
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    assert used == ["old"]
+    # the user does as the sentence says: Edit Registry… with the right password
+    model.update_registry(RegistrySettings(host="reg.example", username="me"),
+                          FakeConnection("new", used))
+    panel = window.copying.panel
+    panel.select(transfer)
+    qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    assert used == ["old", "new"]
+    assert "credentials of new" in transfer.error

@@ -58,7 +58,8 @@ class CopyController(QObject):
         super().__init__(window)
         self._window = window
         self._connections: dict[str, Connection] = {}
-        self.openers = Openers(source=self._open_source, destination=self._open_destination)
+        self.openers = Openers(source=self._open_source, destination=self._open_destination,
+                               refresh=self._sync_connections)
         self.manager = TransferManager(self.openers, self)
         self.panel = TransfersPanel(self.manager)
         self.dialog: CopyDialog | None = None
@@ -96,6 +97,8 @@ class CopyController(QObject):
     # -- opening names (on workers): registries through the window's connections
 
     def _sync_connections(self) -> None:
+        """Take the registries' connections as the registries list has them now (after an
+        "Edit Registry…", the new credentials'); the manager calls it as each copy begins."""
         model = self._window.registries.model
         found: dict[str, Connection] = {}
         for row in range(model.rowCount()):

@@ -122,12 +122,26 @@ def _repository_and_tag(source: str) -> tuple[str, str]:
     return folder, "latest"
 
 
+ARCHIVE_SUFFIXES: Final = (".tar.gz", ".tar.zst", ".tar.xz", ".tgz", ".tar", ".gz", ".zst",
+                           ".xz", ".oci", ".docker")
+"""What a file or folder name may end with that says how it is stored, not what it holds;
+longer ones first, so that ``app.tar.gz`` loses ``.tar.gz``, not only ``.gz``."""
+
+
+def _without_archive_suffixes(name: str) -> str:
+    """``name`` without the :data:`ARCHIVE_SUFFIXES` it ends with (``app.oci.tar`` → ``app``)."""
+    while True:
+        suffix = next((s for s in ARCHIVE_SUFFIXES if name.endswith(s) and name != s), None)
+        if suffix is None:
+            return name
+        name = name.removesuffix(suffix)
+
+
 def _safe_repository(text: str) -> str:
-    """A folder name as a repository path component (lower case, allowed characters only)."""
+    """A folder or file name as a repository path component (lower case, allowed characters
+    only, without an archive's suffixes, not starting or ending with punctuation)."""
     cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in text.lower())
-    cleaned = cleaned.strip("._-")
-    for suffix in (".tar", ".gz", ".tgz", ".zst", ".oci", ".docker"):
-        cleaned = cleaned.removesuffix(suffix)
+    cleaned = _without_archive_suffixes(cleaned.strip("._-")).strip("._-")
     return cleaned or "image"
 
 
@@ -279,12 +293,23 @@ Opener = Callable[[str], ImageSource]
 DestinationOpener = Callable[[str], ImageDestination]
 
 
+def _nothing_to_refresh() -> None:
+    pass
+
+
 @dataclass
 class Openers:
-    """How jobs open names: registry names through the window's connections where it has one."""
+    """How jobs open names: registry names through the window's connections where it has one.
+
+    ``refresh`` is called on the GUI thread just before a copy job is handed to a
+    worker: it brings what the openers use up to date (the window's registry
+    connections as the registries list has them now: a Retry after "Edit Registry…"
+    signs in with the new credentials).
+    """
 
     source: Opener = open_source
     destination: DestinationOpener = open_destination
+    refresh: Callable[[], None] = _nothing_to_refresh
 
 
 @dataclass(frozen=True)

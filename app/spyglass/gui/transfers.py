@@ -1,13 +1,20 @@
 """The transfer manager: every copy the window runs, its state and its progress.
 
 Each copy is a job on a :class:`Runner` of its own (copies are long; they must
-not hold up the browsing jobs). The copy engine reports from its threads into
-the transfer's :class:`Tally`; the first event after the GUI last looked emits
-a queued signal, and the GUI thread takes a snapshot at most
-:data:`UPDATES_PER_SECOND` times a second per transfer — events are coalesced,
-never queued one by one. While copies run, a timer also takes a snapshot of
-each one that has had no event for :data:`IDLE_REFRESH_MS`: a stalled copy's
-speed falls to nothing and its ETA becomes unknown instead of freezing.
+not hold up the browsing jobs). At most ``max_parallel`` copies run at once: the
+manager keeps the others in its own queue, in the order they were asked for,
+and hands the first one to the runner as soon as a copy ends (a queued copy
+never waits behind one particular busy thread). A copy that never started —
+cancelled while it waited, or still waiting when the window closes — has its
+plan released (:meth:`Prepared.close`: the destination's staging files go).
+
+The copy engine reports from its threads into the transfer's :class:`Tally`;
+the first event after the GUI last looked emits a queued signal, and the GUI
+thread takes a snapshot at most :data:`UPDATES_PER_SECOND` times a second per
+transfer — events are coalesced, never queued one by one. While copies run, a
+timer also takes a snapshot of each one that has had no event for
+:data:`IDLE_REFRESH_MS`: a stalled copy's speed falls to nothing and its ETA
+becomes unknown instead of freezing.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import enum
 import itertools
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -43,6 +51,8 @@ IDLE_REFRESH_MS: Final = 1000
 
 
 class TransferState(enum.Enum):
+    WAITING = "waiting"
+    """Queued: as many copies as may run at once are running."""
     PLANNING = "planning"
     COPYING = "copying"
     DONE = "done"
@@ -65,6 +75,7 @@ class Transfer:
         id: unique in the session.
         request: what to copy where, with which options (Retry runs it again).
         state: where the copy is.
+        started: when the copy last began to run (not when it was queued).
         snapshot: the progress last taken from the tally.
         error: the sentence of a failed copy.
         result: the descriptor written at the top, once done.
@@ -73,7 +84,7 @@ class Transfer:
 
     id: int
     request: CopyRequest
-    state: TransferState = TransferState.PLANNING
+    state: TransferState = TransferState.WAITING
     snapshot: Snapshot = _EMPTY
     error: str = ""
     result: Descriptor | None = None
@@ -115,13 +126,16 @@ class TransferManager(QObject):
     Signals:
         added(int): a transfer was appended at this row.
         changed(int): the transfer at this row changed (state or progress).
+        aboutToRemove(int): the transfer at this row is about to be taken off the list
+            (it is still there).
         removed(int): the transfer at this row was taken off the list.
         finished(object): a transfer reached done (the :class:`Transfer`).
-        started(object): a transfer was started or retried.
+        started(object): a transfer was started or retried (it may wait for its turn).
     """
 
     added = Signal(int)
     changed = Signal(int)
+    aboutToRemove = Signal(int)
     removed = Signal(int)
     finished = Signal(object)
     started = Signal(object)
@@ -130,7 +144,8 @@ class TransferManager(QObject):
                  max_parallel: int = MAX_PARALLEL_COPIES) -> None:
         super().__init__(parent)
         self.openers = openers
-        self.runner = Runner(self, max_threads=max_parallel)
+        self.max_parallel = max(1, max_parallel)
+        self.runner = Runner(self, max_threads=self.max_parallel)
         self.transfers: list[Transfer] = []
         self._ids = itertools.count(1)
         self._relay = _Relay(self)
@@ -139,31 +154,44 @@ class TransferManager(QObject):
         self._idle = QTimer(self)
         self._idle.setInterval(IDLE_REFRESH_MS)
         self._idle.timeout.connect(self._refresh_idle)
+        self._queue: deque[tuple[Transfer, Prepared | None]] = deque()
+        """The transfers waiting for their turn, first come first, with their plans."""
+        self._busy = 0
+        """How many copy jobs are with the runner and not yet answered."""
+        self._closed = False
 
     # -- public
 
     def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
-        """Add a row and run the copy (planning first unless ``prepared``)."""
+        """Add a row and run the copy (planning first unless ``prepared``) as soon as
+        fewer than ``max_parallel`` copies run; it waits in the queue until then."""
         transfer = Transfer(next(self._ids), request)
         row = len(self.transfers)
         self.transfers.append(transfer)
         emit(self.added, row)
-        self._run(transfer, prepared)
+        self._enqueue(transfer, prepared)
         return transfer
 
     def cancel(self, transfer: Transfer) -> None:
-        """Ask a running copy to stop; it becomes cancelled once the engine has let go."""
+        """Stop a copy: a waiting one is cancelled at once (its plan released); a running
+        one is asked to stop and becomes cancelled once the engine has let go."""
         if transfer.state.finished:
+            return
+        if transfer.state is TransferState.WAITING:
+            self._release(self._dequeue(transfer))
+            transfer.state = TransferState.CANCELLED
+            transfer.ended = time.monotonic()
+            self._notify(transfer)
             return
         transfer.cancel_requested = True
         transfer.token.cancel()
         self._notify(transfer)
 
     def retry(self, transfer: Transfer) -> None:
-        """Run a finished copy again with the same request and options."""
+        """Run a finished copy again with the same request and options (it waits for its
+        turn like a new one)."""
         if not transfer.state.finished:
             return
-        transfer.state = TransferState.PLANNING
         transfer.snapshot = _EMPTY
         transfer.error = ""
         transfer.result = None
@@ -171,18 +199,18 @@ class TransferManager(QObject):
         transfer.cancel_requested = False
         transfer.tally = Tally()
         transfer.token = CancelToken()
-        transfer.started = time.monotonic()
-        self._notify(transfer)
-        self._run(transfer, None)
+        self._enqueue(transfer, None)
 
     def remove_finished(self) -> None:
         """Take every finished row off the list."""
         for row in reversed(range(len(self.transfers))):
             if self.transfers[row].state.finished:
+                emit(self.aboutToRemove, row)
                 transfer = self.transfers.pop(row)
                 timer = self._timers.pop(transfer.id, None)
                 if timer is not None:
                     timer.stop()
+                    timer.deleteLater()
                 emit(self.removed, row)
 
     def row_of(self, transfer: Transfer) -> int:
@@ -190,18 +218,70 @@ class TransferManager(QObject):
 
     @property
     def running(self) -> int:
-        return sum(not t.state.finished for t in self.transfers)
+        """How many transfers are planning or copying."""
+        return sum(not t.state.finished and t.state is not TransferState.WAITING
+                   for t in self.transfers)
+
+    @property
+    def waiting(self) -> int:
+        """How many transfers wait for their turn."""
+        return len(self._queue)
 
     def shutdown(self) -> None:
+        """Stop everything (the window is closing): the running copies are cancelled, and
+        the plans of the ones still waiting are released before the threads stop."""
+        self._closed = True
         self._idle.stop()
+        while self._queue:
+            self._release(self._queue.popleft()[1])
         for transfer in self.transfers:
             transfer.token.cancel()
         self.runner.shutdown()
 
+    # -- the queue
+
+    def _enqueue(self, transfer: Transfer, prepared: Prepared | None) -> None:
+        transfer.state = TransferState.WAITING
+        self._queue.append((transfer, prepared))
+        self._notify(transfer)
+        emit(self.started, transfer)
+        self._start_waiting()
+
+    def _dequeue(self, transfer: Transfer) -> Prepared | None:
+        """Take ``transfer`` out of the queue; its plan, if it had one."""
+        for queued in self._queue:
+            if queued[0] is transfer:
+                self._queue.remove(queued)
+                return queued[1]
+        return None
+
+    def _start_waiting(self) -> None:
+        """Run the first waiting transfers while fewer than ``max_parallel`` copies run."""
+        while self._queue and self._busy < self.max_parallel and not self._closed:
+            transfer, prepared = self._queue.popleft()
+            self._run(transfer, prepared)
+
+    def _job_ended(self) -> None:
+        self._busy = max(0, self._busy - 1)
+        self._start_waiting()
+
+    def _release(self, prepared: Prepared | None) -> None:
+        """Close a plan that is not going to be carried out, as the Copy dialog does with
+        one it drops: the destination discards what it staged, both ends are closed.
+        On the runner's writer lane, so that it neither waits behind the copies nor is
+        dropped at shutdown (``drain``)."""
+        if prepared is None:
+            return
+        self.runner.submit(lambda _token: prepared.close(), serial=True, drain=True,
+                           what="releasing a copy that did not start")
+
     # -- running
 
     def _run(self, transfer: Transfer, prepared: Prepared | None) -> None:
+        self.openers.refresh()  # the connections as they are now, not as they were queued
         transfer.attempts += 1
+        transfer.state = TransferState.PLANNING
+        transfer.started = time.monotonic()
         tally, token, ident = transfer.tally, transfer.token, transfer.id
         relay, openers, request = self._relay, self.openers, transfer.request
 
@@ -213,6 +293,7 @@ class TransferManager(QObject):
             return run_copy(openers, request, prepared, events, token)
 
         attempt = transfer.attempts
+        self._busy += 1
         self.runner.submit(
             job,
             on_done=lambda result: self._done(transfer, attempt, result),
@@ -222,29 +303,29 @@ class TransferManager(QObject):
         )
         if not self._idle.isActive():
             self._idle.start()
-        emit(self.started, transfer)
+        self._notify(transfer)
 
     def _done(self, transfer: Transfer, attempt: int, result: Descriptor) -> None:
-        if attempt != transfer.attempts:
-            return
-        transfer.snapshot = transfer.tally.snapshot()
-        transfer.result = result
-        transfer.state = TransferState.DONE
-        transfer.ended = time.monotonic()
-        self._notify(transfer)
-        emit(self.finished, transfer)
+        if attempt == transfer.attempts:
+            transfer.snapshot = transfer.tally.snapshot()
+            transfer.result = result
+            transfer.state = TransferState.DONE
+            transfer.ended = time.monotonic()
+            self._notify(transfer)
+            emit(self.finished, transfer)
+        self._job_ended()
 
     def _failed(self, transfer: Transfer, attempt: int, message: str) -> None:
-        if attempt != transfer.attempts:
-            return
-        transfer.snapshot = transfer.tally.snapshot()
-        transfer.ended = time.monotonic()
-        if transfer.cancel_requested:
-            transfer.state = TransferState.CANCELLED
-        else:
-            transfer.state = TransferState.FAILED
-            transfer.error = message
-        self._notify(transfer)
+        if attempt == transfer.attempts:
+            transfer.snapshot = transfer.tally.snapshot()
+            transfer.ended = time.monotonic()
+            if transfer.cancel_requested:
+                transfer.state = TransferState.CANCELLED
+            else:
+                transfer.state = TransferState.FAILED
+                transfer.error = message
+            self._notify(transfer)
+        self._job_ended()
 
     # -- progress, coalesced
 
@@ -269,8 +350,9 @@ class TransferManager(QObject):
 
     def _refresh_idle(self) -> None:
         """Snapshot the running copies that no event has refreshed for a while."""
-        running = [t for t in self.transfers if not t.state.finished]
-        if not running:
+        running = [t for t in self.transfers
+                   if t.state in (TransferState.PLANNING, TransferState.COPYING)]
+        if not running and not self._queue:
             self._idle.stop()
             return
         due = time.monotonic() - IDLE_REFRESH_MS / 1000 * 0.9
@@ -285,7 +367,7 @@ class TransferManager(QObject):
 
     def _update(self, transfer: Transfer) -> None:
         transfer.last_update = time.monotonic()
-        if transfer.state.finished:
+        if transfer.state.finished or transfer.state is TransferState.WAITING:
             return
         snapshot = transfer.tally.snapshot()
         transfer.snapshot = snapshot

@@ -69,7 +69,8 @@ class CopyDialog(QDialog):
     and Copy (then "Replace") stays disabled until "Replace what is there" is
     ticked. "Copy" plans the copy on a worker (:func:`plan_copy`): a refusal
     shows its sentence here and nothing starts; a plan is handed on through
-    ``planned`` and the dialog closes.
+    ``planned`` and the dialog closes. Changing anything while the plan is made
+    drops that plan (it was for what the dialog showed before): Copy plans anew.
 
     Signals:
         planned(object, object): the :class:`CopyRequest` and its :class:`Prepared` plan.
@@ -97,6 +98,8 @@ class CopyDialog(QDialog):
         self._platforms_known = False
         self._fit_pending = False
         self._prepared: Prepared | None = None
+        self._planning = False
+        """Whether a plan is being made (for the inputs as they were when Copy was pressed)."""
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
         self._destination_known = False
@@ -131,8 +134,8 @@ class CopyDialog(QDialog):
         self.replace_box = QCheckBox("&Replace what is there")
         for widget in (self.replace_note, self.replace_box):
             widget.hide()
-        self.replace_box.toggled.connect(self._validate)
-        self.destination_edit.textChanged.connect(self._validate)
+        self.replace_box.toggled.connect(self._inputs_changed)
+        self.destination_edit.textChanged.connect(self._inputs_changed)
 
         self.platforms_label = QLabel("Listing the platforms…")
         self.platforms_label.setWordWrap(True)
@@ -171,6 +174,11 @@ class CopyDialog(QDialog):
         self.parallel_spin.setRange(1, 64)
         self.parallel_spin.setValue(window_parallel())
         self.parallel_spin.setSuffix(" blobs at a time")
+        for combo in (self.format_combo, self.compression_combo):
+            combo.currentIndexChanged.connect(self._inputs_changed)
+        for box in (self.preserve_box, self.signatures_box):
+            box.toggled.connect(self._inputs_changed)
+        self.parallel_spin.valueChanged.connect(self._inputs_changed)
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -234,6 +242,7 @@ class CopyDialog(QDialog):
         anew, after a pause in the typing."""
         if self.source_edit.isReadOnly():
             return
+        self._drop_plan()
         name, sentence = describe_name(self.source_edit.text(), what="source")
         self.source_note.setText(sentence)
         self._source = normalize_name(self.source_edit.text()) if name is not None else ""
@@ -280,13 +289,18 @@ class CopyDialog(QDialog):
         self._is_list = listed.is_list
         if not listed.is_list:
             self.platforms_label.setText("A single image: copied as it is.")
+        elif not listed.platforms:
+            self.platforms_label.setText(
+                "A list without images for a platform (only attestations, signatures or "
+                "the like): copied whole, as it is.")
         else:
             self.platforms_label.setText(
                 f"A list of {counted(len(listed.platforms), 'platform')}; copy these:")
             wanted = self._wanted()
             for i, platform in enumerate(listed.platforms):
                 box = QCheckBox(str(platform))
-                box.setChecked(wanted is None or platform == wanted)
+                box.setChecked(wanted is None or wanted.matches(platform))
+                box.toggled.connect(self._inputs_changed)
                 self.platform_grid.addWidget(box, i // 3, i % 3)
                 box.show()  # now, not queued: the dialog fits itself to them (_fit)
                 self.platform_boxes.append((platform, box))
@@ -335,9 +349,11 @@ class CopyDialog(QDialog):
         platform is still the one copied)."""
         chosen = tuple(p for p, box in self.platform_boxes if box.isChecked())
         is_list, wanted = self._is_list, self._wanted()
-        if not self.platform_boxes and wanted is not None:
+        if not self.platform_boxes and wanted is not None and not is_list:
             chosen, is_list = (wanted,), True
-        everything = bool(self.platform_boxes) and len(chosen) == len(self.platform_boxes)
+        # a list with no platform to choose from is copied whole
+        everything = len(chosen) == len(self.platform_boxes) and (
+            bool(self.platform_boxes) or is_list)
         return CopyOptions(
             platforms=() if everything else chosen,
             multi_arch="all" if everything or not is_list else "system",
@@ -361,7 +377,7 @@ class CopyDialog(QDialog):
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
         ready = (name is not None and bool(self._source) and self._platforms_known
-                 and self._destination_known
+                 and self._destination_known and not self._planning
                  and (replaced is None or self.replace_box.isChecked()))
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
         self.copy_button.setEnabled(ready)
@@ -441,6 +457,7 @@ class CopyDialog(QDialog):
             return
         request = self.request()
         self.error_label.hide()
+        self._planning = True
         self.copy_button.setEnabled(False)
         self.spinner.start()
         self.spinner.show()
@@ -454,17 +471,34 @@ class CopyDialog(QDialog):
             cleanup=lambda prepared: prepared.close(),
         )
 
-    def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
+    def _inputs_changed(self) -> None:
+        """Something the copy depends on changed: a plan under way is dropped."""
+        self._drop_plan()
+        self._validate()
+
+    def _drop_plan(self) -> None:
+        """Drop the plan under way, if any: its answer is not taken (a plan that comes
+        all the same is released by the runner), and Copy plans for the inputs as they
+        are now."""
+        if not self._planning:
+            return
+        self._runner.cancel(f"{self._key}:plan")
+        self._stop_planning()
+
+    def _stop_planning(self) -> None:
+        self._planning = False
         self.spinner.stop()
         self.spinner.hide()
+
+    def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
+        self._stop_planning()
         self._prepared = prepared
         emit(self.planned, request, prepared)
         self._prepared = None
         self.accept()
 
     def _refuse(self, sentence: str) -> None:
-        self.spinner.stop()
-        self.spinner.hide()
+        self._stop_planning()
         self.error_label.setText(sentence)
         self.error_label.show()
         self._validate()

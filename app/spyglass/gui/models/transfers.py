@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
+from spyglass.core.errors import SpyglassError
+from spyglass.core.reference import DirName, DockerName, parse_image_name
 from spyglass.gui import icons
 from spyglass.gui.formatting import ROUTE_ARROW, human_size
 from spyglass.gui.signals import emit
@@ -28,6 +31,7 @@ ROUTE_ROLE = Qt.ItemDataRole.UserRole + 43
 """The Transfer column's two sides, ``(source, destination)``, as the table shows them."""
 
 STATE_TEXT = {
+    TransferState.WAITING: "Waiting",
     TransferState.PLANNING: "Planning…",
     TransferState.COPYING: "Copying",
     TransferState.DONE: "Done",
@@ -52,12 +56,26 @@ def nothing_copied(transfer: Transfer) -> bool:
 
 def short_name(name: str) -> str:
     """A name as the table shows it: a path cut to its last part (the layout's,
-    archive's or folder's own name, as the places tree shows it, with the ref)."""
-    transport, colon, rest = name.partition(":")
-    if not colon or transport == "docker":
+    archive's or folder's own name, as the places tree shows it), then the image
+    in it as written (``oci:…/main:team/app:1``); a registry name without ``docker://``.
+
+    The name is split where the core splits it (:func:`parse_image_name`): the
+    first ``:`` after the path begins the image, whose own ``/`` are not the path's.
+    """
+    try:
+        parsed = parse_image_name(name)
+    except SpyglassError:
+        return name
+    if isinstance(parsed, DockerName):
         return name.removeprefix("docker://")
-    parts = rest.split("/")
-    return f"{transport}:…/{parts[-1]}" if len(parts) > 2 else name
+    transport, _colon, rest = name.partition(":")
+    if isinstance(parsed, DirName):
+        path, image = rest, ""  # a dir: path may hold a colon; it names no image
+    else:
+        path, colon, ref = rest.partition(":")
+        image = f"{colon}{ref}"
+    parts = PurePath(path).parts
+    return f"{transport}:…/{parts[-1]}{image}" if len(parts) > 2 else name
 
 
 def duration_text(seconds: float) -> str:
@@ -75,14 +93,16 @@ def duration_text(seconds: float) -> str:
 
 class TransferModel(QAbstractTableModel):
     """The manager's transfers as a table (qutebrowser's ``DownloadModel``): the manager's
-    ``added``/``removed`` signals call ``beginInsertRows``/``endInsertRows`` and
-    ``beginRemoveRows``/``endRemoveRows``; ``changed`` becomes ``dataChanged``."""
+    ``added`` signal calls ``beginInsertRows``/``endInsertRows``, ``aboutToRemove``
+    ``beginRemoveRows`` (while the row is still in the manager's list) and ``removed``
+    ``endRemoveRows``; ``changed`` becomes ``dataChanged``."""
 
     def __init__(self, manager: TransferManager, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self._count = len(manager.transfers)
         manager.added.connect(self._added)
+        manager.aboutToRemove.connect(self._about_to_remove)
         manager.removed.connect(self._removed)
         manager.changed.connect(self._changed)
 
@@ -91,8 +111,10 @@ class TransferModel(QAbstractTableModel):
         self._count += 1
         self.endInsertRows()
 
-    def _removed(self, row: int) -> None:
+    def _about_to_remove(self, row: int) -> None:
         self.beginRemoveRows(QModelIndex(), row, row)
+
+    def _removed(self, _row: int) -> None:
         self._count -= 1
         self.endRemoveRows()
 

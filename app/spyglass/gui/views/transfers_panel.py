@@ -72,6 +72,9 @@ class TransfersPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
         self.model.rowsInserted.connect(self._inserted)
+        # rows come and go (Clear Finished): the summary and the buttons follow
+        self.model.rowsInserted.connect(lambda *_: self._update_buttons())
+        self.model.rowsRemoved.connect(lambda *_: self._update_buttons())
 
         title = QLabel("TRANSFERS")
         title.setFont(scaled_font(title.font(), 0.85, bold=True))
@@ -144,11 +147,13 @@ class TransfersPanel(QWidget):
         self.details_button.setEnabled(transfer is not None)
         transfers = self.manager.transfers
         self.clear_button.setEnabled(any(t.state.finished for t in transfers))
-        active = self.manager.running
-        done = len(transfers) - active
+        active, waiting = self.manager.running, self.manager.waiting
+        done = sum(t.state.finished for t in transfers)
         parts = []
         if active:
             parts.append(f"{active} running")
+        if waiting:
+            parts.append(f"{waiting} waiting")
         if done:
             parts.append(f"{done} finished")
         self.summary.setText(" · ".join(parts))
