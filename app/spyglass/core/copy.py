@@ -59,6 +59,7 @@ from spyglass.core.transports.base import (
     DigestedDestination,
     ImageDestination,
     ImageSource,
+    ReplacingDestination,
     StoredCompression,
 )
 
@@ -575,6 +576,9 @@ def plan_copy(
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
             _check_required_digest(plan, destination)
+            if isinstance(destination, ReplacingDestination) and destination.replaces:
+                plan = replace(plan, notes=(*plan.notes, f"{destination.replaces} is "
+                                            "replaced whole"))
             if not carry:
                 return plan
             kept: list[Digest] = []

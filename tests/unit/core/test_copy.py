@@ -46,7 +46,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.platform import Platform
-from spyglass.core.transports import open_source
+from spyglass.core.transports import open_destination, open_source
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
 
@@ -788,3 +788,26 @@ def test_recompression_reports_progress_as_the_source_is_read(tmp_path: Path) ->
              if isinstance(e, BlobProgress) and e.digest == layer.source.digest]
     assert len(steps) > 3  # the bar moves while the layer is recompressed
     assert steps == sorted(steps) and steps[-1] == layer.source.size
+
+
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive", "dir"])
+def test_a_destination_written_whole_says_what_it_replaces(
+    layout: Path, tmp_path: Path, transport: str
+) -> None:
+    """An archive or dir: image already there is replaced, not added to: the plan says so
+    (``spyglass copy`` prints it as a note, ``--dry-run`` with the plan); a new one
+    replaces nothing."""
+    target = tmp_path / ("out" if transport == "dir" else "out.tar")
+    options = CopyOptions(platforms=(Platform.parse("linux/arm64"),))
+    first = open_destination(f"{transport}:{target}")
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), first, options)
+    assert not any("replaced whole" in note for note in plan.notes)
+    first.abort()
+    copy_image(open_source(f"oci:{layout}:latest"), open_destination(f"{transport}:{target}"),
+               options)
+    again = open_destination(f"{transport}:{target}")
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), again, options)
+    again.abort()
+    what = (f'the dir: image in "{target}" already there' if transport == "dir"
+            else f'the archive "{target}" already there, with the images in it,')
+    assert f"{what} is replaced whole" in plan.notes

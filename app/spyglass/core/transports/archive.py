@@ -1142,6 +1142,8 @@ class _ArchiveOutput:
         self.streamed = str(target).startswith(_STREAMED_PREFIXES)
         self.append = False
         self.mode = FILE_MODE
+        self.replaces_image = False
+        """Whether an image archive is there already (it is replaced at commit)."""
         try:
             if target.exists():
                 st = os.stat(target)  # the kernel follows /proc's links to pipes too
@@ -1163,6 +1165,7 @@ class _ArchiveOutput:
                             f"only an image archive with {article(transport)} {transport} "
                             "image. Name a new file, or remove that one first."
                         )
+                    self.replaces_image = bool(st.st_size)
                 else:
                     self.streamed = True
             elif target.is_symlink():
@@ -1257,6 +1260,13 @@ class OCIArchiveDestination:
     @property
     def description(self) -> str:
         return self._name
+
+    @property
+    def replaces(self) -> str | None:
+        """The archive already at the path, replaced whole (ReplacingDestination)."""
+        if not self._output.replaces_image:
+            return None
+        return f'the archive "{self.path}" already there, with the images in it,'
 
     @property
     def supported_manifest_types(self) -> tuple[str, ...]:
@@ -1398,6 +1408,13 @@ class DockerArchiveDestination:
     @property
     def description(self) -> str:
         return self._name
+
+    @property
+    def replaces(self) -> str | None:
+        """The archive already at the path, replaced whole (ReplacingDestination)."""
+        if not self._output.replaces_image:
+            return None
+        return f'the archive "{self.path}" already there, with the images in it,'
 
     @property
     def supported_manifest_types(self) -> tuple[str, ...]:

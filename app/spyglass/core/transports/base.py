@@ -121,6 +121,19 @@ class DigestedDestination(Protocol):
 
 
 @runtime_checkable
+class ReplacingDestination(Protocol):
+    """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
+    is there already is replaced, not added to. The copy's plan says so in a note
+    (the command line prints it, ``--dry-run`` shows it)."""
+
+    @property
+    def replaces(self) -> str | None:
+        """What the copy replaces, as the subject of a sentence (``the archive "a.tar"
+        already there``); None when nothing is there."""
+        ...
+
+
+@runtime_checkable
 class StoredCompression(Protocol):
     """An :class:`ImageSource` whose layer bytes are not always compressed as their media
     types say.

@@ -438,6 +438,7 @@ class DirDestination:
         if target.is_symlink():
             target = target.resolve()
         self._target = target
+        self._replaces_image = False
         self._check_target()
         self._folder = self._make_staging()
         self._staging = self._folder.path
@@ -469,6 +470,7 @@ class DirDestination:
                 f"{VERSION_FILE} file of dir: layout 1.x); Spyglass does not replace other "
                 f"files with an image. Choose a new or empty folder.{hint}"
             )
+        self._replaces_image = bool(entries)
 
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent
@@ -491,6 +493,11 @@ class DirDestination:
     @property
     def description(self) -> str:
         return self._name
+
+    @property
+    def replaces(self) -> str | None:
+        """The dir: image already in the folder, replaced whole (ReplacingDestination)."""
+        return f'the dir: image in "{self.path}" already there' if self._replaces_image else None
 
     @property
     def supported_manifest_types(self) -> tuple[str, ...]:
