@@ -504,6 +504,20 @@ def _plan_layer(
     return BlobTask(layer, media_type, recompress, diff_ids[index])
 
 
+def _one_image_note(config: ImageConfig | None, asked: tuple[Platform, ...]) -> str:
+    """The note for platforms asked of a source that is one image, not a list."""
+    platform = (Platform(config.os, config.architecture, config.variant)
+                if config is not None and config.os and config.architecture else None)
+    wanted = ", ".join(str(p) for p in asked)
+    if platform is None:
+        return ("the source is one image, not a list, so the platforms asked for do not "
+                "apply; it is copied as it is")
+    if any(p.matches(platform) for p in asked):
+        return f"the source is one image, for {platform}, not a list; it is copied as it is"
+    return (f"the source is one image, for {platform}, not a list, so the platforms asked "
+            f"for ({wanted}) do not apply; it is copied as it is, for {platform}")
+
+
 def _load_config(
     source: ImageSource,
     manifest: ImageManifest,
@@ -675,11 +689,13 @@ def _plan_images(
         )
     notes: list[str] = []
     if isinstance(top, ImageManifest):
-        config = _load_config(source, top, ahead.needs_config, cancel)
+        # with platforms asked for, the config is read to say which platform the image is
+        config = _load_config(
+            source, top, (lambda m: bool(options.platforms) or ahead.needs_config(m)), cancel
+        )
         instance = _plan_instance(top, None, config, destination, options, stored)
         if options.platforms:
-            notes.append("the source is one image, not a list, so the platforms asked for "
-                         "do not apply; it is copied as it is")
+            notes.append(_one_image_note(config, options.platforms))
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False, tuple(notes))
         _check_preserve(plan, options, destination)
@@ -690,6 +706,10 @@ def _plan_images(
     if options.multi_arch == "index-only":
         if not destination.accepts_lists:
             raise Unsupported(f"{destination.description} cannot hold a manifest list.")
+        if isinstance(destination, ReplacingDestination):
+            said = (f"{destination.description} is written whole, so the list alone would "
+                    "name images it does not hold; copy its images with it")
+            raise Unsupported(f"{said}.", on_command_line=f"{said} (--multi-arch all).")
         notes.append("only the list manifest is copied; its images must already be there")
         return CopyPlan(source.description, destination.description, top, (), top.media_type,
                         True, tuple(notes))
@@ -1146,8 +1166,12 @@ def _execute(
                               initializer=lower_priority if options.background else None)
     futures: list[Future[None]] = []
     try:
-        for task in plan.blobs:  # one by one: a Ctrl+C meanwhile keeps those submitted
-            futures.append(pool.submit(transfer, task))
+        for task in plan.blobs:
+            # one by one, and Ctrl+C held off from each submit until its future is kept:
+            # landing inside submit (which waits for a new thread to start) it lost a
+            # transfer already running, which then wrote on after the take-back
+            with interrupts_deferred():
+                futures.append(pool.submit(transfer, task))
         done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         errors = [error for f in done if (error := f.exception()) is not None]
         if errors:
