@@ -125,6 +125,11 @@ class InvalidLayout(SpyglassError):
     """A path that is not a valid layout (OCI layout, ``dir:``, archive)."""
 
 
+class DamagedArchive(InvalidLayout):
+    """A tar archive that ends early or is corrupt past its first members: it is an
+    archive (not some other file), and the sentence says it is damaged."""
+
+
 class UnsafeArchive(SpyglassError):
     """An archive member whose name or link target leads outside the archive."""
 

@@ -351,8 +351,15 @@ def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
     source = open_source(f"oci:{tmp_path / 'one'}:v1")
     plan = plan_copy(source, MemoryDestination(),
                      CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
-    assert any("one image, not a list" in note for note in plan.notes)
+    # the note names the image's own platform, since it is not the one asked for
+    assert ("the source is one image, for linux/amd64, not a list, so the platforms asked "
+            "for (linux/arm64/v8) do not apply; it is copied as it is, for linux/amd64"
+            in plan.notes)
     assert len(plan.instances) == 1
+    matching = plan_copy(source, MemoryDestination(),
+                         CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    assert ("the source is one image, for linux/amd64, not a list; it is copied as it is"
+            in matching.notes)
 
 
 def test_decompressing_destination_gets_plain_tars(layout: Path) -> None:

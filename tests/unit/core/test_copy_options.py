@@ -188,6 +188,26 @@ def test_index_only_writes_the_list_manifest_and_no_blobs(layout: Path) -> None:
     assert not any(isinstance(e, BlobStarted | BlobDone) for e in seen)
 
 
+@pytest.mark.parametrize("transport", ["oci-archive", "dir"])
+def test_index_only_is_refused_by_a_destination_written_whole(
+    layout: Path, tmp_path: Path, transport: str
+) -> None:
+    """An archive or dir: holds what this copy writes and nothing else: a list alone there
+    names images that are not there (skopeo writes that broken image; this refuses)."""
+    from spyglass.core.transports import open_destination
+
+    target = tmp_path / ("out" if transport == "dir" else "out.tar")
+    dest = open_destination(f"{transport}:{target}")
+    try:
+        with pytest.raises(Unsupported, match="is written whole") as caught:
+            plan_copy(open_source(f"oci:{layout}:latest"), dest,
+                      CopyOptions(multi_arch="index-only"))
+    finally:
+        dest.abort()
+    assert (caught.value.on_command_line or "").endswith("(--multi-arch all).")
+    assert not target.exists()
+
+
 def test_index_only_is_refused_by_a_destination_without_lists(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     dest = MemoryDestination(lists=False)

@@ -70,6 +70,7 @@ from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE, Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
     BlobNotFound,
+    DamagedArchive,
     DigestMismatch,
     ImageNotFound,
     InvalidConfig,
@@ -297,7 +298,7 @@ class TarTree:
                         self._members.setdefault(name, info)
                 end = tar.offset
         except tarfile.TarError as exc:
-            raise InvalidLayout(
+            raise DamagedArchive(
                 f'The archive "{self.path}" is truncated or damaged ({exc}); it cannot be read.'
             ) from exc
         # tarfile stops quietly at a bad header after the first: demand the end-of-archive
@@ -310,7 +311,7 @@ class TarTree:
             for info in self._members.values()
             if info.isreg()
         ):
-            raise InvalidLayout(
+            raise DamagedArchive(
                 f'The archive "{self.path}" is truncated or damaged after {end} bytes; it '
                 "cannot be read."
             )
@@ -996,6 +997,8 @@ def sniff_archive(path: Path) -> str | None:
     """
     try:
         tree = TarTree(path)
+    except DamagedArchive:
+        raise  # an archive all the same: say it is damaged, not "not an image archive"
     except (InvalidLayout, TransportError):
         return None
     try:

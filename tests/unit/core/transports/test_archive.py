@@ -27,6 +27,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     BlobNotFound,
     Cancelled,
+    DamagedArchive,
     DigestMismatch,
     ImageNotFound,
     InvalidLayout,
@@ -448,6 +449,11 @@ def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_pat
     packed.write_bytes(gzip.compress(skopeo_docker_archive.read_bytes()))
     with pytest.raises(Unsupported):
         sniff_archive(packed)
+    # an archive cut short is still an archive: its sentence says it is damaged
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(skopeo_docker_archive.read_bytes()[:5000])
+    with pytest.raises(DamagedArchive, match="is truncated or damaged"):
+        sniff_archive(cut)
 
 
 def test_concurrent_reads_of_one_archive(tmp_path: Path) -> None:
