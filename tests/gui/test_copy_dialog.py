@@ -16,7 +16,7 @@ from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.transfers import TransferState
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
     COPY_MS,
@@ -56,6 +56,16 @@ def wait_ready(qtbot: QtBot, dialog: CopyDialog) -> None:
 # -- 1. replacing what is there asks first
 
 
+def copy_to_done(qtbot: QtBot, dialog: CopyDialog, manager: TransferManager) -> Transfer:
+    """Click Copy, and wait for the copy it adds to the Transfers panel to finish well."""
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+    return transfer
+
+
 @pytest.mark.parametrize("transport", ["oci-archive", "docker-archive", "dir"])
 def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
@@ -81,12 +91,7 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
     dialog.choose_system()  # a docker save tarball takes one platform
     dialog.replace_box.setChecked(True)
     assert dialog.copy_button.isEnabled()
-    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
-    assert not dialog.error_text
-    transfer = manager.transfers[0]
-    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
-    assert transfer.state is TransferState.DONE, transfer.error
+    copy_to_done(qtbot, dialog, manager)  # done: no refusal came
 
 
 def test_a_docker_archive_destination_offers_this_systems_platform(
@@ -301,13 +306,8 @@ def test_copy_image_copies_a_typed_source(
     with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
         pass
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
-    manager = controller.manager
-    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
-    transfer = manager.transfers[0]
+    transfer = copy_to_done(qtbot, dialog, controller.manager)
     assert transfer.request.source == f"oci:{sample.layout}:tools:2024.1"
-    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
-    assert transfer.state is TransferState.DONE, transfer.error
 
 
 def test_copy_image_takes_a_bare_registry_reference_as_its_source(
@@ -368,12 +368,7 @@ def test_a_list_without_platform_images_is_copied_whole(
     assert "0 platforms" not in text and "copied whole" in text, text
     options = dialog.options()
     assert (options.platforms, options.multi_arch) == ((), "all")
-    manager = window.copying.manager
-    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
-    transfer = manager.transfers[0]
-    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
-    assert transfer.state is TransferState.DONE, transfer.error
+    copy_to_done(qtbot, dialog, window.copying.manager)
 
 
 class HeldDestination:
@@ -406,9 +401,5 @@ def test_editing_the_destination_while_planning_drops_that_plan(
     manager = window.copying.manager
     assert manager.transfers == [] and dialog.isVisible()
     assert not (tmp_path / "old").exists()
-    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
-    transfer = manager.transfers[0]
+    transfer = copy_to_done(qtbot, dialog, manager)
     assert transfer.request.destination == f"oci:{tmp_path / 'new'}:tools:1"
-    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
-    assert transfer.state is TransferState.DONE, transfer.error
