@@ -62,6 +62,7 @@ from spyglass.gui.models.transfers import (
     STATE,
     TRANSFER,
     TRANSFER_ROLE,
+    short_name,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
@@ -835,6 +836,8 @@ def test_the_transfer_column_cuts_the_path_not_the_image_name(
         == ("oci:…/main:team/app:1", "docker-archive:…/out.tar:team/app:1")
     assert model.data(model.index(1, TRANSFER), ROUTE_ROLE) \
         == ("registry.example/team/app:1", "dir:…/app")
+    # a short path is left whole: cutting it would save nothing
+    assert short_name("oci:/a/b:x") == "oci:/a/b:x"
 
 
 def staging(folder: Path) -> list[str]:

@@ -212,6 +212,26 @@ def test_a_job_that_ignores_its_cancel_does_not_hold_up_closing_or_abort_it(
     assert all(thread.wait(WAIT_MS) for thread in threads)
 
 
+def test_idle_threads_are_not_left_behind_when_a_drain_job_takes_the_time(
+        qtbot: QtBot) -> None:
+    runner = Runner()
+    for _ in range(2):
+        runner.submit(lambda cancel: None)
+    idle(qtbot, runner)
+
+    def slow_save(cancel: CancelToken) -> None:
+        time.sleep(0.4)
+
+    runner.submit(slow_save, serial=True, drain=True)
+    runner.shutdown(timeout_ms=300)  # the save alone takes longer than that
+    # the two idle workers ended (they are still the runner's); only the writer, still
+    # saving, was set aside
+    workers = runner.findChildren(QThread)
+    assert len(workers) == 2 and all(t.isFinished() for t in workers)
+    assert threads_abandoned()
+    qtbot.waitUntil(lambda: not threads_abandoned(), timeout=WAIT_MS)
+
+
 def test_emitting_keeps_the_reference_count_of_true() -> None:
     """PySide6 6.12.0's emit takes a reference from True; the helper gives it back."""
     import sys

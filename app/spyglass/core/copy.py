@@ -518,6 +518,19 @@ def _one_image_note(config: ImageConfig | None, asked: tuple[Platform, ...]) -> 
             f"for ({wanted}) do not apply; it is copied as it is, for {platform}")
 
 
+def _config_if_readable(
+    source: ImageSource, manifest: ImageManifest, cancel: CancelToken | None
+) -> ImageConfig | None:
+    """The config, only to say which platform the image is: one that cannot be read or
+    parsed says nothing (the copy takes it as an opaque blob, as it would anyway)."""
+    try:
+        return _load_config(source, manifest, lambda _manifest: True, cancel)
+    except Cancelled:
+        raise
+    except SpyglassError:
+        return None
+
+
 def _load_config(
     source: ImageSource,
     manifest: ImageManifest,
@@ -689,13 +702,11 @@ def _plan_images(
         )
     notes: list[str] = []
     if isinstance(top, ImageManifest):
-        # with platforms asked for, the config is read to say which platform the image is
-        config = _load_config(
-            source, top, (lambda m: bool(options.platforms) or ahead.needs_config(m)), cancel
-        )
+        config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options, stored)
         if options.platforms:
-            notes.append(_one_image_note(config, options.platforms))
+            notes.append(_one_image_note(config or _config_if_readable(source, top, cancel),
+                                         options.platforms))
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False, tuple(notes))
         _check_preserve(plan, options, destination)

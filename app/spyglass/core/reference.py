@@ -217,7 +217,7 @@ def _path_problem(path: str) -> str | None:
 
 def _tag_problem(tag: str) -> str | None:
     if not tag:
-        return 'the tag after ":" is empty; leave the ":" out for "latest", or name a tag'
+        return 'the tag after ":" is empty; name a tag, or leave the ":" out'
     if not _TAG_RE.fullmatch(tag):
         return f'the tag "{tag}" {_TAG_RULE}'
     return None

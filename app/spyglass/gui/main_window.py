@@ -6,6 +6,7 @@ import html
 import logging
 import os
 import platform as _platform
+import time
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
@@ -53,7 +54,7 @@ from spyglass.gui.models.places import (
 from spyglass.gui.registries import RegistryBrowser, session_only_text
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import Banner, Spinner, mute, scaled_font
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ ARCHIVE_FILTERS = (
     "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
 )
 STATUS_TIMEOUT_MS = 6000
+SETTINGS_SAVE_MS = 2000
+"""What closing leaves the settings to be saved in, however long the copies took to stop."""
 
 
 def sample_layout_path() -> Path:
@@ -696,7 +699,8 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self.image_view.close_dialogs()
-            self.copying.shutdown()
+            closing = time.monotonic()
+            self.copying.shutdown()  # waits for the copies (at most SHUTDOWN_WAIT_MS)
             self.settings.open_locations = [
                 normalize_location(node.path) for node in self._open_nodes()
             ]
@@ -706,7 +710,9 @@ class MainWindow(QMainWindow):
             self.places.close_all()
             self.registries.shutdown()
             self.save_settings_later(drain=True)
-            self.runner.shutdown()
+            # one wait for the whole close, but the settings always get their moment
+            spent_ms = round((time.monotonic() - closing) * 1000)
+            self.runner.shutdown(timeout_ms=max(SETTINGS_SAVE_MS, SHUTDOWN_WAIT_MS - spent_ms))
             close_default_cache()  # the blob locations noted, in the file before the end
         super().closeEvent(event)
 

@@ -306,26 +306,30 @@ class TransferManager(QObject):
         self._notify(transfer)
 
     def _done(self, transfer: Transfer, attempt: int, result: Descriptor) -> None:
-        if attempt == transfer.attempts:
-            transfer.snapshot = transfer.tally.snapshot()
-            transfer.result = result
-            transfer.state = TransferState.DONE
-            transfer.ended = time.monotonic()
-            self._notify(transfer)
-            emit(self.finished, transfer)
-        self._job_ended()
+        try:
+            if attempt == transfer.attempts:
+                transfer.snapshot = transfer.tally.snapshot()
+                transfer.result = result
+                transfer.state = TransferState.DONE
+                transfer.ended = time.monotonic()
+                self._notify(transfer)
+                emit(self.finished, transfer)
+        finally:
+            self._job_ended()  # whatever happened above, the next copy gets its turn
 
     def _failed(self, transfer: Transfer, attempt: int, message: str) -> None:
-        if attempt == transfer.attempts:
-            transfer.snapshot = transfer.tally.snapshot()
-            transfer.ended = time.monotonic()
-            if transfer.cancel_requested:
-                transfer.state = TransferState.CANCELLED
-            else:
-                transfer.state = TransferState.FAILED
-                transfer.error = message
-            self._notify(transfer)
-        self._job_ended()
+        try:
+            if attempt == transfer.attempts:
+                transfer.snapshot = transfer.tally.snapshot()
+                transfer.ended = time.monotonic()
+                if transfer.cancel_requested:
+                    transfer.state = TransferState.CANCELLED
+                else:
+                    transfer.state = TransferState.FAILED
+                    transfer.error = message
+                self._notify(transfer)
+        finally:
+            self._job_ended()
 
     # -- progress, coalesced
 

@@ -51,6 +51,9 @@ MAX_THREADS: Final = 4
 SHUTDOWN_WAIT_MS: Final = 5000
 """How long closing waits, all threads together, for the jobs it cancelled to end."""
 
+QUIT_GRACE_MS: Final = 1000
+"""What a thread without a job gets to end at shutdown, whatever is left of the wait."""
+
 _ABANDONED: list[QThread] = []
 """Threads still running when their runner shut down. Qt aborts the process when a
 running QThread is destroyed, so they are never destroyed: they are held here, and
@@ -262,7 +265,10 @@ class Runner(QObject):
                 job.cancel()
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> None:
-        """Cancel the jobs, let ``drain`` jobs finish, stop the threads. Safe to call twice."""
+        """Cancel the jobs, let ``drain`` jobs finish, stop the threads, all within
+        ``timeout_ms`` (a thread without a job always gets :data:`QUIT_GRACE_MS`). A thread
+        still in a job then is set aside (see :func:`threads_abandoned`). Safe to call
+        twice."""
         if self._closed:
             return
         self._closed = True
@@ -275,6 +281,7 @@ class Runner(QObject):
         for worker, job in self._jobs.items():
             if job.drain and not worker.done.wait(left_ms() / 1000):
                 log.warning("A background job did not finish in time while closing.")
+        busy = {job.lane for worker, job in self._jobs.items() if not worker.done.is_set()}
         for worker in list(self._jobs):
             self._retire(worker)
         self._jobs.clear()
@@ -282,7 +289,10 @@ class Runner(QObject):
         for thread in threads:
             thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
         for thread in threads:
-            if not thread.wait(left_ms()):
+            # an idle thread ends at once, but gets its moment even when a drain job
+            # took all the time: only a thread still in a job is ever left behind
+            wait_ms = left_ms() if thread in busy else max(left_ms(), QUIT_GRACE_MS)
+            if not thread.wait(wait_ms):
                 log.warning("The background thread %s did not stop in time; it is left "
                             "to end with the process.", thread.objectName())
                 thread.setParent(None)  # not destroyed with the runner while it runs

@@ -38,6 +38,7 @@ from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
     Cancelled,
     DigestMismatch,
+    InvalidConfig,
     InvalidManifest,
     PlatformNotFound,
     SizeMismatch,
@@ -360,6 +361,27 @@ def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
                          CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
     assert ("the source is one image, for linux/amd64, not a list; it is copied as it is"
             in matching.notes)
+
+
+def test_a_config_that_cannot_be_parsed_only_loses_the_platform_in_the_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config is read for the note alone: a copy that takes it as an opaque blob does
+    not fail for it."""
+    builder = LayoutBuilder(tmp_path / "one")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})])), "v1")
+
+    def unparsable(raw: bytes) -> Any:
+        raise InvalidConfig("The image config lists an invalid diff ID.")
+
+    monkeypatch.setattr("spyglass.core.copy.parse_config", unparsable)
+    source = open_source(f"oci:{tmp_path / 'one'}:v1")
+    dest = MemoryDestination()
+    plan = plan_copy(source, dest, CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
+    assert ("the source is one image, not a list, so the platforms asked for do not apply; "
+            "it is copied as it is") in plan.notes
+    execute(plan, source, dest)
+    assert dest.committed is not None
 
 
 def test_decompressing_destination_gets_plain_tars(layout: Path) -> None:

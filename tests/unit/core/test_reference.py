@@ -155,7 +155,7 @@ def test_with_tag_refuses_bad_tags(tag: str) -> None:
         ("localhost:5000/Foo", "repository name must be lowercase"),
         ("Foo/Bar", "repository name must be lowercase"),
         ("alpine:x!", 'the tag "x!" may contain only letters, digits, "_", "." and "-"'),
-        ("alpine:", 'the tag after ":" is empty; leave the ":" out for "latest"'),
+        ("alpine:", 'the tag after ":" is empty; name a tag, or leave the ":" out'),
         ("alpine:.x", 'the tag ".x"'),
         ("alpine:-x", 'the tag "-x"'),
         ("alpine:" + "t" * 129, "at most 128 characters"),

@@ -991,7 +991,9 @@ def sniff_archive(path: Path) -> str | None:
     sniffed.
 
     Returns None for a path that is no tar file or a tar of something else.
-    Raises :class:`Unsupported` for a compressed tarball and
+    Raises :class:`DamagedArchive` for a tar cut short or corrupt past its start (an
+    archive all the same, whose sentence says so), :class:`Unsupported` for a
+    compressed tarball and
     :class:`UnsafeArchive` for one with members leading outside it, since
     those deserve their own sentence.
     """

@@ -75,7 +75,8 @@ def short_name(name: str) -> str:
         path, colon, ref = rest.partition(":")
         image = f"{colon}{ref}"
     parts = PurePath(path).parts
-    return f"{transport}:…/{parts[-1]}{image}" if len(parts) > 2 else name
+    short = f"{transport}:…/{parts[-1]}{image}" if parts else name
+    return short if len(short) + 4 <= len(name) else name  # "oci:/a/b" stays as it is
 
 
 def duration_text(seconds: float) -> str:
