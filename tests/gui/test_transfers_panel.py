@@ -900,3 +900,32 @@ def test_retry_signs_in_with_the_registrys_new_credentials(
     qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
     assert used == ["old", "new"]
     assert "credentials of new" in transfer.error
+
+
+def test_quitting_while_a_copy_runs_asks_first(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], scripted: ScriptedCopy,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    answer = [False]
+
+    def ask(sentence: str) -> bool:
+        asked.append(sentence)
+        return answer[0]
+
+    idle_window = make_window()
+    monkeypatch.setattr(idle_window, "ask_to_stop_copies", ask)
+    idle_window.quit()  # nothing runs: no question
+    assert asked == [] and idle_window.runner.closed
+
+    window = make_window()
+    monkeypatch.setattr(window, "ask_to_stop_copies", ask)
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    window.quit_action.trigger()
+    assert asked == ["1 copy is not finished. Quitting stops it, and what was written so "
+                     "far is taken back."]
+    assert window.isVisible() and not window.runner.closed  # Cancel: nothing stopped
+    assert not transfer.state.finished and not transfer.cancel_requested
+    answer[0] = True
+    window.quit_action.trigger()
+    assert not window.isVisible() and window.runner.closed
+    assert transfer.token.cancelled

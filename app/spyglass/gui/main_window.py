@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.close)
+        self.quit_action.triggered.connect(self.quit)
         menu.addAction(self.quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -694,8 +694,40 @@ class MainWindow(QMainWindow):
         else:
             self.open_location(path)
 
+    def quit(self) -> None:
+        """File ▸ Quit: close the window, once the person agrees to stop running copies."""
+        if self._may_stop_copies():
+            self.close()
+
+    def _may_stop_copies(self) -> bool:
+        """Whether closing may stop the copies under way: none, or the person says so."""
+        manager = self.copying.manager
+        unfinished = manager.running + manager.waiting
+        if not unfinished or self._closed:
+            return True
+        what = "1 copy is" if unfinished == 1 else f"{unfinished} copies are"
+        return self.ask_to_stop_copies(
+            f"{what} not finished. Quitting stops {'it' if unfinished == 1 else 'them'}, "
+            "and what was written so far is taken back.")
+
+    def ask_to_stop_copies(self, sentence: str) -> bool:
+        """Ask whether to stop the copies and quit (Cancel is the default)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Copies under way", sentence,
+                          QMessageBox.StandardButton.Cancel, self)
+        stop = box.addButton("Stop Copies and Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is stop
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Override QWidget::closeEvent: save the settings, stop every background job."""
+        """Override QWidget::closeEvent: save the settings, stop every background job.
+
+        Closed by the person (the window's close button: a spontaneous event) while
+        copies run, it asks first, as File ▸ Quit does; a close() from the program
+        does not ask."""
+        if event.spontaneous() and not self._may_stop_copies():
+            event.ignore()
+            return
         if not self._closed:
             self._closed = True
             self.image_view.close_dialogs()
