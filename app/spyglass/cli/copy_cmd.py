@@ -62,7 +62,22 @@ def add_parser(commands: Commands) -> None:
         parser.add_argument(f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True,
                             default=None, metavar="BOOL")
         parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR")
+    for flag in ("creds", "tls-verify", "cert-dir"):  # the other commands' one-sided flags
+        parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
+
+
+class _OneSidedFlag(argparse.Action):
+    """``--creds`` (or ``--tls-verify``, ``--cert-dir``) given to copy, which has one for
+    each side: a sentence that names them, not "unrecognized arguments" about SOURCE
+    (argparse would take the flag's value for SOURCE)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        flag = (option_string or "").split("=", 1)[0]
+        base = flag.removeprefix("--")
+        parser.error(f"the copy command takes --src-{base} and --dest-{base}, one for each side, "
+                     f"not {flag}")
 
 
 def _options(args: argparse.Namespace) -> CopyOptions:

@@ -212,6 +212,24 @@ def test_usage_error_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("flag", "given"), [
+    ("creds", ["--creds", "alice:pw"]),
+    ("tls-verify", ["--tls-verify=false"]),
+    ("tls-verify", ["--tls-verify"]),
+    ("cert-dir", ["--cert-dir", "/etc/certs"]),
+])
+def test_copy_names_its_own_flags_for_the_other_commands_one_sided_ones(
+        capsys: pytest.CaptureFixture[str], flag: str, given: list[str]) -> None:
+    """skopeo users reach for --creds; copy has one for each side. argparse alone took
+    the flag's value for SOURCE and complained about the destination."""
+    with pytest.raises(SystemExit) as info:
+        main(["copy", *given, "oci:/a:1", "oci:/b:1"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"spyglass: The copy command takes --src-{flag} and --dest-{flag}, one for each "
+        f"side, not --{flag}.")
+
+
 @pytest.mark.parametrize(("argv", "expected"), [
     (["copy", "--dest-tls-verify", "oci:/a:1", "docker://h/r:1"],
      ["copy", "--dest-tls-verify=true", "oci:/a:1", "docker://h/r:1"]),
