@@ -104,6 +104,8 @@ MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
 """The largest chunk a registry's ``OCI-Chunk-Min-Length`` can make us hold in memory."""
 
 OCTET_STREAM: Final = "application/octet-stream"
+ATTEMPTS: Final = "spyglass.attempts"
+"""The response extension that counts the requests a retried answer took."""
 
 ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
 """For the courtesy ``DELETE`` of a failed or cancelled upload: a registry that does
@@ -682,6 +684,8 @@ class RegistryClient:
                 wait = min(asked, MAX_RETRY_AFTER) if asked is not None else self._backoff(attempt)
                 self._sleep(wait, cancel)
                 continue
+            if attempt:
+                response.extensions[ATTEMPTS] = attempt + 1  # for the sentence of a failure
             return response
 
     def _tls_failed(self, exc: BaseException) -> TLSFailed:
@@ -755,7 +759,7 @@ class RegistryClient:
         check(cancel)  # an error body cut short by a cancel: the cancel is the news
         raise error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
-            anonymous=self.auth.anonymous,
+            anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
         )
 
     def read_body(

@@ -100,6 +100,7 @@ def error_for(
     host: str,
     kind: str | None = None,
     anonymous: bool = False,
+    attempts: int = 1,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -108,7 +109,8 @@ def error_for(
     then means "log in" (:class:`AuthenticationFailed`), not that an account
     lacks a permission (:class:`AccessDenied`).
     ``what`` says what was being done, as the start of a sentence
-    (``Reading the manifest of docker://…``).
+    (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
+    retries included: an answer that retrying did not change says so.
     """
     codes = error_codes(body)
     code = codes[0][0] if codes else None
@@ -167,6 +169,8 @@ def error_for(
             f"{what} failed: the registry {host} does not support this operation{detail}."
         )
     summary = f"{code}{': ' + said if said else ''}" if code else f"HTTP {status}"
+    tried = f" (asked {attempts} times)" if attempts > 1 else ""
     return RegistryError(
-        f"{what} failed: the registry {host} answered {summary}.", status=status, code=code
+        f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,
+        code=code,
     )
