@@ -235,15 +235,27 @@ def _names_host(sentence: str, host: str) -> bool:
     return re.search(rf"(?<![\w.:-]){re.escape(host)}(?![\w.:-]*[\w-])", sentence) is not None
 
 
+def _names_repository(sentence: str, repository: str) -> bool:
+    """Whether ``sentence`` names ``HOST/REPOSITORY`` itself (a tag or digest may follow),
+    not a longer repository (``team/app`` in ``team/app-2`` or ``team/app/db``)."""
+    import re
+
+    return re.search(rf"(?<![\w.:/-]){re.escape(repository)}(?![\w./-])", sentence) is not None
+
+
 def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
     """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
     the side whose registry the sentence names (both when it cannot tell)."""
     from spyglass.core.reference import DockerName
 
-    sides = [
-        side for side, name in (("src", source), ("dest", destination))
-        if isinstance(name, DockerName) and _names_host(sentence, name.reference.domain)
-    ] or ["src", "dest"]
+    named = [(side, name.reference) for side, name in (("src", source), ("dest", destination))
+             if isinstance(name, DockerName)]
+    # one registry on both sides: the repository the sentence names tells the side
+    by_repository = [side for side, ref in named
+                     if _names_repository(sentence, f"{ref.domain}/{ref.path}")]
+    sides = (by_repository if len(by_repository) == 1 else
+             [side for side, ref in named if _names_host(sentence, ref.domain)]
+             or ["src", "dest"])
     for general, ending in _SIDED_FLAGS:
         sentence = sentence.replace(
             general, " or ".join(f"--{side}{ending}" for side in sides)

@@ -257,6 +257,21 @@ def test_the_advice_names_the_side_whose_registry_failed() -> None:
     hinted = _side_hints(sentence, source, destination)
     assert "--dest-creds USER:PASSWORD" in hinted and "--src-creds" not in hinted
 
+    # one registry on both sides: the repository named tells which
+    source = parse_image_name("docker://r.example/team/app:1")
+    destination = parse_image_name("docker://r.example/team/app-copy:1")
+    pushing = ("Looking up the blob sha256:1 in r.example/team/app-copy failed: the registry "
+               "r.example wants valid credentials. Log in with spyglass login r.example, or "
+               "pass --creds USER:PASSWORD.")
+    assert "pass --dest-creds USER:PASSWORD." in _side_hints(pushing, source, destination)
+    reading = pushing.replace("Looking up the blob sha256:1 in r.example/team/app-copy",
+                              "Reading the manifest r.example/team/app:1")
+    assert "pass --src-creds USER:PASSWORD." in _side_hints(reading, source, destination)
+    neither = pushing.replace("Looking up the blob sha256:1 in r.example/team/app-copy",
+                              "Logging in to r.example")
+    assert "pass --src-creds USER:PASSWORD or --dest-creds USER:PASSWORD." in _side_hints(
+        neither, source, destination)
+
 
 def test_the_one_platform_hint_follows_the_command_line() -> None:
     import argparse
