@@ -210,6 +210,19 @@ def test_a_failed_copy_shows_its_sentence(
     details = window.copying.panel.show_details(transfer)
     assert details is not None and details.error_label.text() == transfer.error
     details.close()
+    # the status bar said "Copying …" when it began; now it says how it ended
+    assert window.statusBar().currentMessage() == (
+        f"Copying oci:{sample.layout}:tools:2024.1 failed; the Transfers panel says why.")
+
+
+def test_the_state_cell_puts_a_failures_cause_first() -> None:
+    from spyglass.gui.models.transfers import failure_cause
+
+    assert failure_cause(
+        "Looking up the blob sha256:cbab in r.example/demo failed: the registry r.example "
+        "wants valid credentials.") == "The registry r.example wants valid credentials."
+    plain = "The registry registry.example closed the connection while sending a blob."
+    assert failure_cause(plain) == plain
 
 
 def test_the_transfers_model_passes_the_model_tester(
@@ -284,6 +297,11 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")
     assert name is None and sentence
+    # a layout destination without a ref stores the image without a name: said before
+    assert describe_name("oci:/srv/mirror")[1] == (
+        "The OCI image layout in /srv/mirror (made if the folder is empty), the image "
+        "without a name (add :NAME to give it one).")
+    assert describe_name("oci:/srv/mirror:app-1")[1].endswith("empty), named app-1.")
 
 
 def test_dropping_an_empty_folder_offers_to_copy_into_it(

@@ -616,10 +616,12 @@ def test_an_image_dropped_on_an_archive_is_offered_into_that_archive(
     assert image is not None
     dialog = drop_on_row(qtbot, window, window.tree, places.index(1, 0), image)
     assert dialog.destination_edit.text() == f"{transport}:{archive}:spyglass-demo:1.0"
-    assert dialog.destination_note.text().startswith(f"{note} {archive}. ")
-    assert "replaced whole" in dialog.destination_note.text()
-    # what is there is named, and Copy waits for "Replace what is there" (test_copy_dialog)
+    assert dialog.destination_note.text() == f"{note} {archive}."
+    # what is there is named, once (the replace note), and Copy waits for "Replace what is
+    # there" (test_copy_dialog)
     qtbot.waitUntil(lambda: dialog.replace_box.isVisible(), timeout=WAIT_MS)
+    assert "replaces the archive" in dialog.replace_note.text()
+    assert "replace" not in dialog.destination_note.text()
     assert not dialog.copy_button.isEnabled()
     dialog.reject()
     # a registry's tag dropped on the archive's image row: named after its repository

@@ -77,8 +77,8 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
     idle(qtbot, runner)
     assert errors == [
         "Reading the manifest r.example/app:1 failed: the registry r.example wants valid "
-        "credentials. To sign in, add the registry with a user name and password "
-        "(Add Registry…), or use Edit Registry… on it."]  # not spyglass login, not --creds
+        "credentials. Sign in with Edit Registry… (or Add Registry…, for a registry not "
+        "in the list yet)."]  # not spyglass login, not --creds
 
 
 def test_an_unexpected_error_is_logged_and_told_as_a_sentence(

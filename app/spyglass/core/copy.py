@@ -767,6 +767,9 @@ def _plan_images(
         )
 
     if not many:
+        if options.preserve_digests and instances:
+            notes.append(f"one image of the list {top.digest.short} is written as it is, "
+                         f"{instances[0].source.digest}, not the list")
         plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                         None, False, tuple(notes))
         if options.preserve_digests and destination.accepts_lists and not options.platforms:

@@ -638,6 +638,21 @@ _PARSERS: Final[dict[str, Callable[[str], ImageName]]] = {
 """The one table from transport name to parser (containers/image alltransports)."""
 
 
+_OTHER_TRANSPORTS: Final = frozenset({
+    "containers-storage", "docker-daemon", "ostree", "sif", "tarball", "atomic"})
+"""containers/image's transports that Spyglass does not have: their names are never
+taken for an image name missing its ``docker://``."""
+
+
+def _is_docker_reference(text: str) -> bool:
+    """Whether ``text`` reads as a registry reference (``alpine:latest``)."""
+    try:
+        parse_docker_reference(text)
+    except InvalidReference:
+        return False
+    return True
+
+
 def parse_image_name(text: str) -> ImageName:
     """Parse ``TRANSPORT:REFERENCE`` into the name of that transport.
 
@@ -655,11 +670,16 @@ def parse_image_name(text: str) -> ImageName:
     parser = _PARSERS.get(transport)
     if parser is None:
         known = ", ".join(_PARSERS)
+        hint = ""
+        if (transport not in _OTHER_TRANSPORTS and not _password_in(text)
+                and _is_docker_reference(text)):
+            # "alpine:latest", as docker and podman take it
+            hint = f" (an image on a registry is written docker://{text})"
         raise UnknownTransport(
             _sentence(
                 f'Invalid image name "{_hidden(text, _password_in(text))}"',
                 f'unknown transport "{_hidden(transport, _password_in(text))}"; expected one '
-                f"of {known}",
+                f"of {known}{hint}",
             )
         )
     try:

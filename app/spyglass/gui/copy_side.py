@@ -27,7 +27,7 @@ from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registries import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.registry_jobs import Connection, tag_reference
 from spyglass.gui.signals import emit
-from spyglass.gui.transfers import Transfer, TransferManager
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
 
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ class CopyController(QObject):
         self.panel = TransfersPanel(self.manager)
         self.dialog: CopyDialog | None = None
         self.manager.finished.connect(self._transfer_done)
+        self.manager.changed.connect(self._transfer_changed)
+        self._endings_told: dict[int, int] = {}
+        """Transfer id → the attempt whose failure or cancel the status bar has said."""
         self.manager.started.connect(lambda _t: self.show_panel())
         self.panel.hideRequested.connect(self.hide_panel)
 
@@ -290,6 +293,20 @@ class CopyController(QObject):
             if len(sizes) == 2 and sizes[1] < 120:
                 panel = min(220, max(160, total // 4))
                 splitter.setSizes([total - panel, panel])
+
+    def _transfer_changed(self, row: int) -> None:
+        """A copy that failed or was cancelled says so in the status bar (which said
+        "Copying …" when it began); the sentence is in the panel and its Details."""
+        if not 0 <= row < len(self.manager.transfers):
+            return
+        transfer = self.manager.transfers[row]
+        if transfer.state not in (TransferState.FAILED, TransferState.CANCELLED) \
+                or self._endings_told.get(transfer.id) == transfer.attempts:
+            return
+        self._endings_told[transfer.id] = transfer.attempts
+        what = transfer.request.label or transfer.request.source
+        emit(self.statusMessage, f"Copying {what} failed; the Transfers panel says why."
+             if transfer.state is TransferState.FAILED else f"Copying {what} was cancelled.")
 
     def _transfer_done(self, transfer: Transfer) -> None:
         """Refresh the place the image went to."""

@@ -213,16 +213,17 @@ def describe_name(text: str, *, what: str = "destination") -> tuple[ImageName | 
         ref = getattr(name, "ref", None) or getattr(name, "reference", None)
         return name, f"{kind} {name.path}" + (f", image {ref}." if ref else ".")
     if isinstance(name, OCIName):
-        ref = f", named {name.ref}" if name.ref else ""
-        return name, f"The OCI image layout in {name.path}{ref} (made if the folder is empty)."
+        named = (f"named {name.ref}" if name.ref
+                 else "the image without a name (add :NAME to give it one)")
+        return name, f"The OCI image layout in {name.path} (made if the folder is empty), " \
+                     f"{named}."
     if isinstance(name, DirName):
         return name, f"A dir: layout in {name.path}."
-    # archives are written whole (as skopeo writes them): say so, since a drop on an
-    # archive in the places tree could look like adding to it
-    replaced = "An archive already there is replaced whole; the images in it are not kept."
+    # an archive already there is replaced whole: the dialog's replace check says so,
+    # naming the images lost (find_replaced)
     if isinstance(name, OCIArchiveName):
-        return name, f"An OCI layout tarball at {name.path}. {replaced}"
-    return name, f"A docker save tarball at {name.path}. {replaced}"
+        return name, f"An OCI layout tarball at {name.path}."
+    return name, f"A docker save tarball at {name.path}."
 
 
 @dataclass(frozen=True)

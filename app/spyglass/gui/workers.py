@@ -65,8 +65,8 @@ def threads_abandoned() -> bool:
     return any(thread.isRunning() for thread in _ABANDONED)
 
 
-SIGN_IN_ADVICE: Final = ("To sign in, add the registry with a user name and password "
-                         "(Add Registry…), or use Edit Registry… on it.")
+SIGN_IN_ADVICE: Final = ("Sign in with Edit Registry… (or Add Registry…, for a registry "
+                         "not in the list yet).")
 """What the window adds to a registry's demand for credentials (the command line names
 its own ``spyglass login`` and ``--creds`` instead)."""
 

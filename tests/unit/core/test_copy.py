@@ -205,6 +205,9 @@ def test_preserve_digests_and_one_image_of_a_list(layout: Path) -> None:
         (MemoryDestination(lists=False), CopyOptions(platforms=(Platform.parse("linux/arm/v7"),),
                                                      preserve_digests=True)),
     ):
+        plan = plan_copy(source, dest, options)
+        assert (f"one image of the list {top.digest.short} is written as it is, "
+                f"{arm.digest}, not the list") in plan.notes
         written = copy_image(source, dest, options)
         assert written.digest == arm.digest
         assert dest.committed is not None and Digest.of(dest.committed[1]) == arm.digest

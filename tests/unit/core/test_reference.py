@@ -400,14 +400,20 @@ def test_no_colon_message_in_full() -> None:
     )
 
 
-@pytest.mark.parametrize("text", ["foo:bar", "Docker://alpine", "containers-storage:alpine", ":x"])
-def test_unknown_transport(text: str) -> None:
+@pytest.mark.parametrize(("text", "hint"), [
+    ("foo:bar", " (an image on a registry is written docker://foo:bar)"),
+    ("alpine:latest", " (an image on a registry is written docker://alpine:latest)"),
+    ("Docker://alpine", ""),
+    ("containers-storage:alpine", ""),  # skopeo's transport, not a registry image
+    (":x", ""),
+])
+def test_unknown_transport(text: str, hint: str) -> None:
     transport = text.partition(":")[0]
     with pytest.raises(UnknownTransport) as info:
         parse_image_name(text)
     assert str(info.value) == (
         f'Invalid image name "{text}": unknown transport "{transport}"; '
-        "expected one of docker, oci, dir, docker-archive, oci-archive."
+        f"expected one of docker, oci, dir, docker-archive, oci-archive{hint}."
     )
     assert isinstance(info.value, InvalidReference)
 

@@ -472,8 +472,10 @@ class CopyDialog(QDialog):
         )
 
     def _inputs_changed(self) -> None:
-        """Something the copy depends on changed: a plan under way is dropped."""
+        """Something the copy depends on changed: a plan under way is dropped, and a
+        refusal of the inputs as they were no longer stands."""
         self._drop_plan()
+        self.error_label.hide()
         self._validate()
 
     def _drop_plan(self) -> None:

@@ -40,6 +40,16 @@ STATE_TEXT = {
 }
 
 
+def failure_cause(sentence: str) -> str:
+    """What a failure sentence says went wrong, for the narrow State cell: the part
+    after "… failed: " (which names the step, a blob digest, say), capitalized; the
+    whole sentence stays in the tooltip and the Details."""
+    _step, found, cause = sentence.partition(" failed: ")
+    if not found or not cause:
+        return sentence
+    return cause[:1].upper() + cause[1:]
+
+
 def state_text(transfer: Transfer) -> str:
     """The transfer's state in the words the panel and the Details use."""
     if transfer.cancel_requested and not transfer.state.finished:
@@ -200,7 +210,7 @@ class TransferModel(QAbstractTableModel):
         if column == STATE:
             if state is TransferState.FAILED and transfer.error:
                 # the sentence right there (elided by the view; whole in the tooltip)
-                return f"{state_text(transfer)}: {transfer.error}"
+                return f"{state_text(transfer)}: {failure_cause(transfer.error)}"
             return state_text(transfer)
         if column == PROGRESS:
             fraction = transfer.fraction

@@ -64,7 +64,7 @@ class TransfersPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Stretch)
-        widths = {STATE: 260, PROGRESS: 170, BYTES: 150, SPEED: 100, ETA: 80}
+        widths = {STATE: 260, PROGRESS: 170, BYTES: 190, SPEED: 120, ETA: 80}
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
