@@ -931,3 +931,26 @@ def test_quitting_while_a_copy_runs_asks_first(
     window.quit_action.trigger()
     assert not window.isVisible() and window.runner.closed
     assert transfer.token.cancelled
+
+
+def test_a_copy_with_every_byte_sent_is_finishing_not_stuck_at_100(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A slow registry still taking in the last bytes (or the manifests still to write):
+    "Finishing…", and no ETA a speed cannot predict."""
+    clock = FakeClock(1000.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 3 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobStarted(layer.digest, layer.size, layer.media_type))
+    clock.now = 1001.0
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, MiB, layer.size))
+    assert row_texts(window, transfer)["state"] == "Copying"
+    clock.now = 1002.0
+    feed(qtbot, window, scripted, BlobProgress(config.digest, config.size, config.size),
+         BlobProgress(layer.digest, layer.size, layer.size))
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["progress"], texts["eta"]) == ("Finishing…", "100 %", "")
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    assert row_texts(window, transfer)["state"] == "Done"

@@ -97,10 +97,19 @@ class Transfer:
     last_update: float = 0.0
 
     @property
-    def eta(self) -> float | None:
-        """Seconds left at the current speed, or None when unknown."""
+    def finishing(self) -> bool:
+        """Copying, with every byte sent: what is left is the destination's (taking in
+        the last bytes, the manifests), which no speed predicts."""
         snap = self.snapshot
-        if self.state is not TransferState.COPYING or snap.speed <= 0 or not snap.total:
+        return (self.state is TransferState.COPYING and bool(snap.total)
+                and snap.done >= snap.total)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current speed, or None when unknown (or finishing)."""
+        snap = self.snapshot
+        if self.state is not TransferState.COPYING or snap.speed <= 0 or not snap.total \
+                or self.finishing:
             return None
         return max(0.0, (snap.total - snap.done) / snap.speed)
 

@@ -51,9 +51,14 @@ def failure_cause(sentence: str) -> str:
 
 
 def state_text(transfer: Transfer) -> str:
-    """The transfer's state in the words the panel and the Details use."""
+    """The transfer's state in the words the panel and the Details use. A copy whose
+    every byte has gone out, still waiting for the destination to take the last of
+    them and for its manifests to be written, is "Finishing…", not a copy stuck at
+    100 %."""
     if transfer.cancel_requested and not transfer.state.finished:
         return "Cancelling…"
+    if transfer.finishing:
+        return "Finishing…"
     return STATE_TEXT[transfer.state]
 
 
