@@ -696,6 +696,7 @@ def test_details_say_cancelling_as_the_panel_does(
     details = window.copying.panel.show_details(transfer)
     assert details is not None
     assert "State: Planning…" in details.heading.text()
+    assert "The blobs are listed once the copy is planned." in details.heading.text()
     window.copying.manager.cancel(transfer)
     assert row_texts(window, transfer)["state"] == "Cancelling…"
     assert "State: Cancelling…" in details.heading.text()
@@ -791,11 +792,16 @@ def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
     qtbot.waitUntil(lambda: len(held.opened) == 3, timeout=WAIT_MS)
     assert held.opened[2] == "oci:/held/c:app:1"
     assert d.state is TransferState.WAITING
+    details = panel.show_details(d)
+    assert details is not None
+    assert "It waits for one of the copies running now to end." in details.heading.text()
 
     panel.select(d)
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     assert d.state is TransferState.CANCELLED  # at once: it had not started
     assert model.data(model.index(3, STATE)) == "Cancelled"
+    assert "nothing was written" in details.heading.text()  # its empty list explained
+    details.close()
     assert panel.summary.text() == "2 running · 2 finished"
     held.release("oci:/held/a:app:1", "oci:/held/c:app:1")
     qtbot.waitUntil(lambda: a.state.finished and c.state.finished, timeout=WAIT_MS)

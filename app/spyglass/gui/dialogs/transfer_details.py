@@ -20,7 +20,7 @@ from spyglass.core.digest import Digest
 from spyglass.gui.formatting import exact_size, human_size
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfers import state_text
-from spyglass.gui.transfers import Transfer, TransferManager
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
 OUTCOME_TEXT = {
     "waiting": "not started",
@@ -32,6 +32,18 @@ OUTCOME_TEXT = {
     "recompressed": "recompressed",
     "interrupted": "interrupted",
 }
+
+
+def _no_blobs_yet(transfer: Transfer) -> str:
+    """Why the blob list is empty, for the states where it is."""
+    state = transfer.state
+    if state is TransferState.WAITING:
+        return "It waits for one of the copies running now to end."
+    if state is TransferState.PLANNING:
+        return "The blobs are listed once the copy is planned."
+    if state in (TransferState.CANCELLED, TransferState.FAILED):
+        return "It ended before any blob was copied; nothing was written."
+    return ""
 
 
 class TransferDetailsDialog(QDialog):
@@ -92,9 +104,11 @@ class TransferDetailsDialog(QDialog):
     def refresh(self) -> None:
         transfer = self.transfer
         request = transfer.request
+        why_empty = "" if transfer.snapshot.blobs else _no_blobs_yet(transfer)
         self.heading.setText(
             f"<b>{html.escape(request.source)}</b><br>→ <b>{html.escape(request.destination)}"
-            f"</b><br>State: {html.escape(state_text(transfer))}")
+            f"</b><br>State: {html.escape(state_text(transfer))}"
+            + (f"<br><i>{html.escape(why_empty)}</i>" if why_empty else ""))
         self.error_label.setText(transfer.error)
         self.error_label.setVisible(bool(transfer.error))
         mono = monospace_font()
