@@ -603,3 +603,17 @@ def test_a_refused_delete_is_a_sentence_in_the_repository_page(
         assert wait_tags(qtbot, window, server.host, "demo/app") == [
             "1.2", "1.9", "1.10", "latest"]
         window.close()
+
+
+def test_the_open_a_tag_hint_shows_only_while_there_are_tags(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    page = window.registries.repository_page
+    assert page.hint.isVisible()
+    own_registry.server.stop()  # the registry goes away: listing the tags again fails
+    model = window.registries.model
+    model.reload(model.repository_index(host, "demo/app"))
+    qtbot.waitUntil(lambda: page.stack.currentWidget() is page.panel, timeout=WAIT_MS * 4)
+    assert not page.hint.isVisible()  # nothing to double-click

@@ -506,6 +506,7 @@ class RepositoryPage(_RootedPage):
         else:
             self.stack.setCurrentWidget(self.table)
         self.filter.setEnabled(bool(count))
+        self.hint.setVisible(bool(count))  # how to open a tag, while there are tags to open
         self.attachments_box.setVisible(node.attachment_tags > 0)
         shown = self.proxy.rowCount(self.table.rootIndex())
         noun = f"{count:,} tag{'s' if count != 1 else ''}"
