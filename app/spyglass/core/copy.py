@@ -610,16 +610,18 @@ def plan_copy(
                 return plan
             kept: list[Digest] = []
             changed: list[Digest] = []
+            unwritten: list[Digest] = []
             if plan.list_media_type is not None:
                 (kept if plan.list_is_source else changed).append(plan.top.digest)
             elif isinstance(plan.top, ImageIndex):
-                changed.append(plan.top.digest)
+                unwritten.append(plan.top.digest)  # one of its images goes, not the list
             for instance in plan.instances:
                 (changed if instance.changes else kept).append(instance.source.digest)
             for digest in kept + changed:  # those not asked yet (a nested list's images)
                 ahead.start_attachments(digest)
             tasks, notes = plan_attachments(
-                source, destination, kept, changed, cancel=cancel, find=ahead.attachments
+                source, destination, kept, changed, unwritten, cancel=cancel,
+                find=ahead.attachments,
             )
         finally:
             ahead.drop()

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Final
 
 from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.digest import Digest, read_verified
@@ -66,17 +67,31 @@ def _what(count: int, kind: Kind | str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _not_copied(count: int, digest: Digest, why: str) -> str:
+    """``2 signatures or referrers of sha256:… are not copied: WHY``."""
+    what = ("1 signature or referrer" if count == 1
+            else f"{count} signatures or referrers")
+    return f"{what} of {digest} {'is' if count == 1 else 'are'} not copied: {why}"
+
+
+_INDEX: Final = "index"
+"""What :func:`_task` answers for an attached index: not carried, whatever the
+destination can keep."""
+
+
 def plan_attachments(
     source: ImageSource,
     destination: ImageDestination,
     kept: Iterable[Digest],
     changed: Iterable[Digest],
+    unwritten: Iterable[Digest] = (),
     *,
     cancel: CancelToken | None = None,
     find: Callable[[Digest], list[Attachment]] | None = None,
 ) -> tuple[tuple[AttachmentTask, ...], tuple[str, ...]]:
     """The attachments to carry for the manifests ``kept`` (written with their digests)
-    and notes for those of ``changed`` ones and anything left behind.
+    and notes for those of ``changed`` ones, of ``unwritten`` ones (a list of which one
+    image is copied) and anything left behind.
 
     ``find`` answers what is attached to a manifest when the caller asked
     ahead; by default the source is asked, for all manifests at once.
@@ -86,6 +101,8 @@ def plan_attachments(
     if not isinstance(source, AttachmentSource):
         return (), ()
     kept, changed = list(kept), list(changed)
+    rewritten = len(changed)  # the notes of those that follow say the list is not copied
+    changed += unwritten
     if find is not None:
         found = [find(digest) for digest in kept + changed]
     else:
@@ -100,13 +117,13 @@ def plan_attachments(
             ))
     found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
-    for digest, lost in zip(changed, found_changed, strict=True):
+    for number, (digest, lost) in enumerate(zip(changed, found_changed, strict=True)):
         if lost:
-            notes.append(
-                f"{_what(len(lost), 'signature or referrer')} of {digest} "
-                "are not copied: the copy changes that manifest's digest, so they would "
-                "not match it"
-            )
+            notes.append(_not_copied(
+                len(lost), digest,
+                "the copy changes that manifest's digest, so they would not match it"
+                if number < rewritten else
+                "that list is not copied, only one of its images"))
     support = (
         destination.attachment_support
         if isinstance(destination, AttachmentDestination) else frozenset[str]()
@@ -114,11 +131,14 @@ def plan_attachments(
     tasks: list[AttachmentTask] = []
     refused: list[str] = []
     left: dict[Kind, int] = {}
+    indexes: dict[Kind, int] = {}
     for attachments in found_kept:
         for attachment in attachments:
             task = _task(source, attachment, support, cancel)
-            if task is not None:
+            if isinstance(task, AttachmentTask):
                 tasks.append(task)
+            elif task == _INDEX:
+                indexes[attachment.kind] = indexes.get(attachment.kind, 0) + 1
             elif attachment.kind in SIGNATURE_KINDS:
                 refused.append(f"{attachment.kind} ({attachment.found})")
             else:
@@ -131,7 +151,13 @@ def plan_attachments(
                           "them behind.")
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
-        notes.append(f"{what} left behind: {destination.description} cannot keep them")
+        them = "it" if sum(left.values()) == 1 else "them"
+        notes.append(f"{what} left behind: {destination.description} cannot keep {them}")
+    if indexes:
+        what = ", ".join(_what(count, kind) for kind, count in indexes.items())
+        notes.append(f"{what} not copied: {'it is' if sum(indexes.values()) == 1 else 'they are'}"
+                     " an index (a list) attached as a referrer, which Spyglass does not "
+                     "copy yet")
     return tuple(tasks), tuple(notes)
 
 
@@ -140,7 +166,9 @@ def _task(
     attachment: Attachment,
     support: frozenset[str],
     cancel: CancelToken | None,
-) -> AttachmentTask | None:
+) -> AttachmentTask | str | None:
+    """How to carry ``attachment``; None when the destination cannot keep it,
+    :data:`_INDEX` for an attached index (never carried)."""
     if attachment.stored is not None:
         return AttachmentTask(attachment, "stored") if "stored" in support else None
     if "manifests" not in support and not (
@@ -151,7 +179,7 @@ def _task(
     raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
     manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
     if not isinstance(manifest, ImageManifest):
-        return None  # an index as a referrer: rare, and not carried yet
+        return _INDEX  # an index as a referrer: rare, and not carried yet
     descriptor = Descriptor(
         manifest.media_type or guess_media_type(raw) or attachment.descriptor.media_type,
         attachment.descriptor.digest, len(raw),

@@ -88,3 +88,68 @@ def test_a_conversion_notes_the_signatures_it_cannot_carry(tmp_path: Path) -> No
                      CopyOptions(compression="zstd"))
     assert plan.attachments == ()
     assert any("not copied" in note and digest in note for note in plan.notes)
+
+
+def _attach_index(root: Path, digest: str, artifact_type: str) -> None:
+    """An OCI index attached to ``digest`` as a referrer (subject), in the layout."""
+    from tests.helpers.imagebuild import LayoutBuilder, dump_json
+
+    builder = LayoutBuilder(root)
+    referrer = dump_json({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "artifactType": artifact_type, "manifests": [],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest, "size": 1},
+    })
+    written = builder.add_blob(referrer)
+    builder.tag({"mediaType": "application/vnd.oci.image.index.v1+json", **written,
+                 "artifactType": artifact_type}, None)
+
+
+@pytest.mark.parametrize("artifact_type", ["application/vnd.example.sbom.bundle",
+                                           "application/vnd.dev.cosign.artifact.sig.v1+json"])
+def test_an_index_attached_as_a_referrer_is_noted_not_blamed_on_the_destination(
+    tmp_path: Path, artifact_type: str
+) -> None:
+    """Spyglass does not carry an attached index: the note says so, and never that the
+    destination cannot keep it, nor refuses the copy for it (it could keep it)."""
+    digest, _key = signed_layout(tmp_path / "src")
+    _attach_index(tmp_path / "src", digest, artifact_type)
+    destination = open_destination(f"oci:{tmp_path / 'dst'}:copied")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"), destination)
+    destination.abort()
+    notes = [note for note in plan.notes if "index (a list) attached as a referrer" in note]
+    assert len(notes) == 1 and "cannot keep" not in notes[0], plan.notes
+    assert notes[0].endswith("not copied: it is an index (a list) attached as a referrer, "
+                             "which Spyglass does not copy yet")
+    assert {t.attachment.kind for t in plan.attachments} == {Kind.COSIGN_SIGNATURE, Kind.SBOM}
+
+
+def test_notes_count_in_words(tmp_path: Path) -> None:
+    digest, _key = signed_layout(tmp_path / "src")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"dir:{tmp_path / 'plan'}"))
+    assert f"1 SBOM left behind: dir:{tmp_path / 'plan'} cannot keep it" in plan.notes
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"oci:{tmp_path / 'dst'}:z"),
+                     CopyOptions(compression="zstd"))
+    assert (f"2 signatures or referrers of {digest} are not copied: the copy changes that "
+            "manifest's digest, so they would not match it") in plan.notes
+
+
+def test_a_list_of_which_one_image_is_copied_says_so_of_its_attachments(
+    tmp_path: Path,
+) -> None:
+    from typing import Any
+
+    from spyglass.core.copy_attachments import plan_attachments
+
+    signed_layout(tmp_path / "src")
+    listed = Digest.of(b"the list")
+    found: dict[Digest, list[Any]] = {listed: ["a signature", "an SBOM"]}
+    _tasks, notes = plan_attachments(
+        open_source(f"oci:{tmp_path / 'src'}:app"),
+        open_destination(f"oci:{tmp_path / 'dst'}:x"), [], [], [listed],
+        find=lambda digest: found.get(digest, []))
+    assert notes == (f"2 signatures or referrers of {listed} are not copied: that list is "
+                     "not copied, only one of its images",)
