@@ -229,6 +229,29 @@ def test_copy_to_another_registry_carries_tags_and_referrers(
     assert [str(r.descriptor.digest) for r in referrers] == [signed["sbom"]]  # type: ignore[union-attr]
 
 
+def test_a_signature_tag_the_destination_has_for_others_is_kept(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    """Another signer's signatures under the destination's sha256-<hex>.sig are not
+    replaced by the source's; the copy says what it left out."""
+    top = str(signed["top"])
+    tag = cosign.cosign_tag(top, "sig")
+    key = cosign.generate_key("ecdsa-p256")
+    payload = cosign.simple_signing_payload(f"{fresh_registry.host}/kept/app", top)
+    layer = cosign.signature_layer(payload, key)
+    theirs, blobs = cosign.cosign_manifest([(layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
+                                             layer[1])])
+    push_artifact(fresh_registry, "kept/app", theirs, blobs, tag)
+    done = _copy(f"docker://{registry.host}/{REPO}:v1",
+                 f"docker://{fresh_registry.host}/kept/app:v1")
+    assert done.returncode == 0, done.stderr
+    assert f"already has other content under {tag}" in done.stderr, done.stderr
+    with fresh_registry.client() as client:
+        answer = client.get(f"/v2/kept/app/manifests/{tag}",
+                            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert answer.content == theirs  # their signatures, untouched
+
+
 def test_copy_into_a_layout_keeps_them_in_its_index(
     registry: RegistryServer, signed: dict[str, object], tmp_path: Path
 ) -> None:

@@ -40,6 +40,7 @@ from spyglass.core.transports.base import (
     AttachmentSource,
     ImageDestination,
     ImageSource,
+    TaggedDestination,
 )
 
 SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
@@ -149,6 +150,7 @@ def plan_attachments(
         raise Unsupported(said + "Copy without signatures to leave them behind.",
                           on_command_line=said + "Copy with --remove-signatures to leave "
                           "them behind.")
+    tasks = _spare_their_tags(tasks, destination, notes, cancel)
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
         them = "it" if sum(left.values()) == 1 else "them"
@@ -159,6 +161,30 @@ def plan_attachments(
                      " an index (a list) attached as a referrer, which Spyglass does not "
                      "copy yet")
     return tuple(tasks), tuple(notes)
+
+
+def _spare_their_tags(
+    tasks: list[AttachmentTask], destination: ImageDestination, notes: list[str],
+    cancel: CancelToken | None,
+) -> list[AttachmentTask]:
+    """The tasks without those whose tag the destination has for something else: what
+    cosign keeps under ``sha256-<hex>.sig`` there (signatures of its own) is not
+    replaced; the note says what is not copied instead."""
+    if not isinstance(destination, TaggedDestination):
+        return tasks
+    kept: list[AttachmentTask] = []
+    for task in tasks:
+        tag = task.attachment.tag
+        if tag is not None and task.descriptor is not None:
+            there = destination.tagged_digest(tag, cancel=cancel)
+            if there is not None and there != task.descriptor.digest:
+                notes.append(
+                    f"{destination.description} already has other content under {tag} "
+                    f"({there.short}); it is kept, and the source's {task.attachment.kind} "
+                    "is not copied (Spyglass does not merge cosign's tags)")
+                continue
+        kept.append(task)
+    return kept
 
 
 def _task(

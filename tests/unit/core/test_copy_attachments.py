@@ -153,3 +153,35 @@ def test_a_list_of_which_one_image_is_copied_says_so_of_its_attachments(
         find=lambda digest: found.get(digest, []))
     assert notes == (f"2 signatures or referrers of {listed} are not copied: that list is "
                      "not copied, only one of its images",)
+
+
+def test_a_cosign_tag_the_destination_has_for_other_signatures_is_kept(
+    tmp_path: Path,
+) -> None:
+    """cosign keeps all signatures of an image under one sha256-<hex>.sig: one already at
+    the destination is not replaced by the source's (that would lose signatures); the
+    note says what was not copied. Copying the same one again is no conflict."""
+    digest, _key = signed_layout(tmp_path / "src")
+    tag = cosign.cosign_tag(digest, "sig")
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+               open_destination(f"oci:{tmp_path / 'dst'}:copied"))
+    again = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
+                      open_destination(f"oci:{tmp_path / 'dst'}:copied"))
+    assert not any("already has other content" in note for note in again.notes)
+    assert Kind.COSIGN_SIGNATURE in {t.attachment.kind for t in again.attachments}
+    # the destination's .sig now names other signatures (another signer's)
+    index_file = tmp_path / "dst" / "index.json"
+    index = json.loads(index_file.read_text())
+    theirs = "sha256:" + "e" * 64
+    for entry in index["manifests"]:
+        if (entry.get("annotations") or {}).get(REF_NAME) == tag:
+            entry["digest"] = theirs
+    index_file.write_text(json.dumps(index))
+    destination = open_destination(f"oci:{tmp_path / 'dst'}:copied")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"), destination)
+    destination.abort()
+    assert (f"oci:{tmp_path / 'dst'}:copied already has other content under {tag} "
+            f"({Digest.parse(theirs).short}); it is kept, and the source's cosign signature "
+            "is not copied (Spyglass does not merge cosign's tags)") in plan.notes
+    assert Kind.COSIGN_SIGNATURE not in {t.attachment.kind for t in plan.attachments}
+    assert Kind.SBOM in {t.attachment.kind for t in plan.attachments}  # a referrer: added

@@ -121,6 +121,17 @@ class DigestedDestination(Protocol):
 
 
 @runtime_checkable
+class TaggedDestination(Protocol):
+    """An :class:`ImageDestination` that can say what one of its tags names now: a copy
+    then never replaces a tag it does not own (cosign's ``sha256-<hex>.sig`` there
+    may hold other signatures than the source's)."""
+
+    def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
+        """The digest ``tag`` names at the destination now; None when there is none."""
+        ...
+
+
+@runtime_checkable
 class ReplacingDestination(Protocol):
     """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
     is there already is replaced, not added to. The copy's plan says so in a note

@@ -790,6 +790,19 @@ class OCILayoutDestination:
         with self._lock:
             self._attached.append(entry)
 
+    def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
+        """Override TaggedDestination.tagged_digest: the entry of index.json named ``tag``."""
+        for entry in self._read_index()["manifests"]:
+            if not isinstance(entry, dict):
+                continue
+            named = entry.get("annotations") or {}
+            if isinstance(named, dict) and named.get(REF_NAME_ANNOTATION) == tag:
+                try:
+                    return Digest.parse(str(entry.get("digest", "")))
+                except InvalidDigest:
+                    return None
+        return None
+
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
     ) -> None:

@@ -307,6 +307,13 @@ class RegistryDestination:
         if not indexed:
             self._add_to_referrers_tag(subject, descriptor, cancel)
 
+    def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
+        """Override TaggedDestination.tagged_digest: a HEAD on the tag."""
+        try:
+            return self.client.head_manifest(self.repository, tag, cancel=cancel).digest
+        except ImageNotFound:
+            return None
+
     def _add_to_referrers_tag(
         self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
     ) -> None:
