@@ -161,3 +161,16 @@ def test_a_conversion_to_docker_schema_2_writes_what_skopeo_writes(
         assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
     top = json.loads((ours / "manifest.json").read_bytes())
     assert top["mediaType"].startswith("application/vnd.docker.distribution.manifest.")
+
+
+def test_quiet_still_says_what_is_left_behind(tmp_path: Path) -> None:
+    """-q silences progress, not the notes of what the copy leaves out (an SBOM a dir:
+    cannot keep), as skopeo's warnings stay."""
+    from tests.helpers.cosign import signed_layout
+
+    signed_layout(tmp_path / "src")
+    done = spyglass("copy", "-q", f"oci:{tmp_path / 'src'}:app", f"dir:{tmp_path / 'dir'}")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b""
+    assert done.stderr.decode() == (
+        f"Note: 1 SBOM left behind: dir:{tmp_path / 'dir'} cannot keep it\n")

@@ -52,7 +52,8 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress output (notes of what is left behind stay)")
     parser.add_argument("--authfile", type=Path, metavar="FILE")
     parser.add_argument("--retry-times", type=int, default=3, metavar="N")
     parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
@@ -149,6 +150,12 @@ class Reporter:
         from spyglass.core import copy as c
 
         if self._quiet:
+            # progress is silenced, not what the copy decided on the user's behalf
+            # (what it leaves behind, what it replaces): as warnings are in skopeo
+            if isinstance(event, c.Planned):
+                with self._lock:
+                    for note_text in event.plan.notes:
+                        self._line(f"Note: {note_text}")
             return
         with self._lock:
             if isinstance(event, c.Planned):
