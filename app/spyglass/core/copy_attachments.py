@@ -141,7 +141,8 @@ def plan_attachments(
             elif task == _INDEX:
                 indexes[attachment.kind] = indexes.get(attachment.kind, 0) + 1
             elif attachment.kind in SIGNATURE_KINDS:
-                refused.append(f"{attachment.kind} ({attachment.found})")
+                refused.append(f"{attachment.kind} ({attachment.found} of "
+                               f"{attachment.subject.short})")
             else:
                 left[attachment.kind] = left.get(attachment.kind, 0) + 1
     if refused:

@@ -61,8 +61,15 @@ def test_dir_gets_the_cosign_signature_as_a_file_and_notes_the_sbom(tmp_path: Pa
 
     source = open_source(f"dir:{tmp_path / 'dir'}")
     (attachment,) = find_attachments(source, Digest.parse(digest))
+    assert attachment.kind is Kind.COSIGN_SIGNATURE  # sigstore-json: cosign's, not simple
     part = read_attachment(source, attachment).parts[0]
     assert verify_part(part, Digest.parse(digest), key=key).ok
+    # back to a layout: not carried (no dir:-to-cosign conversion yet), refused by name
+    with pytest.raises(Unsupported) as refused:
+        plan_copy(open_source(f"dir:{tmp_path / 'dir'}"),
+                  open_destination(f"oci:{tmp_path / 'back'}:app"))
+    assert (f"cosign signature (signature-1 of {Digest.parse(digest).short})"
+            in str(refused.value))
 
 
 def test_a_signature_the_destination_cannot_keep_is_refused_before_anything_moves(

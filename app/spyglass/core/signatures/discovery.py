@@ -125,9 +125,11 @@ def find_attachments(
                     artifact_type=tagged.artifact_type, tag=tag,
                 ))
         for number, blob in enumerate(source.stored_signatures(digest, cancel=cancel), 1):
-            found.append(Attachment(
-                digest, f"signature-{number}", Kind.SIMPLE_SIGNING, stored=blob
-            ))
+            # containers/image keeps cosign signatures there too, as sigstore-json
+            kind = (Kind.COSIGN_SIGNATURE
+                    if blob.startswith(b"\0" + media.DIR_SIGSTORE_FORMAT.encode() + b"\n")
+                    else Kind.SIMPLE_SIGNING)
+            found.append(Attachment(digest, f"signature-{number}", kind, stored=blob))
     unique: dict[str, Attachment] = {}
     for attachment in found:
         unique.setdefault(attachment.key, attachment)
