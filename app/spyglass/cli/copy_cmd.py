@@ -160,7 +160,9 @@ class Reporter:
         with self._lock:
             if isinstance(event, c.Planned):
                 self._total = event.plan.total_bytes
-                self._line(f"Copying {len(event.plan.blobs)} blobs, {_size(self._total)}")
+                count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
+                self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
+                           f"{_size(self._total)}")
                 for note_text in event.plan.notes:
                     self._line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):

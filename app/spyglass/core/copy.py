@@ -275,8 +275,24 @@ class CopyPlan:
         return tuple(seen.values())
 
     @property
+    def attachment_blobs(self) -> tuple[Descriptor, ...]:
+        """The distinct blobs of the attached manifests carried along that the images do
+        not have too (those copied as blobs; signatures a ``dir:`` stores as files are
+        not among them)."""
+        images = {task.source.digest for task in self.blobs}
+        seen: dict[Digest, Descriptor] = {}
+        for task in self.attachments:
+            if task.how == "manifest":
+                for blob in task.blobs:
+                    if blob.digest not in images:
+                        seen.setdefault(blob.digest, blob)
+        return tuple(seen.values())
+
+    @property
     def total_bytes(self) -> int:
-        return sum(task.source.size for task in self.blobs)
+        """What the copy reads at most: the images' blobs and the attached ones."""
+        return (sum(task.source.size for task in self.blobs)
+                + sum(blob.size for blob in self.attachment_blobs))
 
     @property
     def keeps_digests(self) -> bool:
@@ -301,7 +317,10 @@ class CopyPlan:
                 f"{len(instance.layers)} layers"
                 + (" (converted)" if instance.changes else "")
             )
-        lines.append(f"  blobs: {len(self.blobs)}, {self.total_bytes} bytes to read at most")
+        attached_blobs = len(self.attachment_blobs)
+        lines.append(f"  blobs: {len(self.blobs)}"
+                     + (f" and {attached_blobs} attached" if attached_blobs else "")
+                     + f", {self.total_bytes} bytes to read at most")
         if (attached := describe_attachments(self.attachments)) is not None:
             lines.append(f"  {attached}")
         lines.extend(f"  note: {note}" for note in self.notes)

@@ -488,6 +488,8 @@ class Tally:
             for task in event.plan.blobs:
                 d = task.source
                 blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+            for d in event.plan.attachment_blobs:  # counted from the start, not on arrival
+                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type))
         elif isinstance(event, BlobStarted):
             row = blobs.setdefault(event.digest,
                                    BlobRow(event.digest, event.size, event.media_type))

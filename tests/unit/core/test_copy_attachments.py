@@ -27,6 +27,14 @@ def test_layout_to_layout_keeps_the_tag_and_the_referrer(tmp_path: Path) -> None
     plan = plan_copy(plan_source, destination)
     assert {t.attachment.kind for t in plan.attachments} == {Kind.COSIGN_SIGNATURE, Kind.SBOM}
     assert any("attached: " in line for line in plan.describe())
+    # the attached manifests' blobs are read too: counted, so progress never passes 100 %
+    attached = plan.attachment_blobs
+    assert attached and not {b.digest for b in attached} & {t.source.digest
+                                                            for t in plan.blobs}
+    assert plan.total_bytes == (sum(t.source.size for t in plan.blobs)
+                                + sum(b.size for b in attached))
+    assert any(f"and {len(attached)} attached, {plan.total_bytes} bytes" in line
+               for line in plan.describe())
     destination.abort()
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
                open_destination(f"oci:{tmp_path / 'dst'}:copied"))
