@@ -213,9 +213,21 @@ def test_a_password_left_out_is_asked_for_with_the_sides_own_option(
 ) -> None:
     source, destination, _ = _sides(side, auth_registry.host, layout, tmp_path)
     line = spyglass("copy", "-q", f"--{side}-creds", "alice", source, destination).error_line()
-    assert f"use --{side}-creds USER:PASSWORD" in line, line
+    assert f"use --{side}-creds USER:PASSWORD (--{side}-creds USER: for an empty one)" in line
     empty = spyglass("copy", "-q", f"--{side}-creds", "", source, destination).error_line()
     assert f"The --{side}-creds value is empty" in empty, empty
+
+
+@pytest.mark.parametrize("side", ["src", "dest"])
+def test_a_colon_with_nothing_after_it_sends_an_empty_password(
+    side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
+) -> None:
+    """As skopeo: ``USER:`` is a user with an empty password, never a question (the
+    registry here refuses it, which shows it was sent)."""
+    source, destination, _ = _sides(side, auth_registry.host, layout, tmp_path)
+    line = spyglass("copy", "-q", "--retry-times", "0", f"--{side}-creds", "alice:",
+                    source, destination).error_line()
+    assert "refused the credentials given" in line, line
 
 
 def test_credentials_for_a_side_that_is_no_registry_are_not_used(

@@ -137,8 +137,8 @@ def ask_password(
         return credentials
     if not sys.stdin.isatty():
         raise SpyglassError(
-            f'No password given for "{credentials.username}"; use {flag} USER:PASSWORD, '
-            "or run on a terminal to be asked."
+            f'No password given for "{credentials.username}"; use {flag} USER:PASSWORD '
+            f"({flag} USER: for an empty one), or run on a terminal to be asked."
         )
     from spyglass.core.credentials import Credentials
 
@@ -147,11 +147,19 @@ def ask_password(
     return Credentials(credentials.username, password, source=credentials.source)
 
 
-def registry_options(args: argparse.Namespace, host: str | None = None) -> RegistryOptions:
+def command_line_credentials(text: str, host: str | None, flag: str = "--creds") -> Credentials:
+    """``--creds USER[:PASS]`` as skopeo reads it: ``USER:`` sends an empty password,
+    as skopeo does; ``USER`` alone asks for the password on a terminal."""
     from spyglass.core.credentials import parse_creds
+
+    credentials = parse_creds(text, flag)
+    return credentials if ":" in text else ask_password(credentials, host, flag)
+
+
+def registry_options(args: argparse.Namespace, host: str | None = None) -> RegistryOptions:
     from spyglass.core.transports.registry import RegistryOptions
 
-    creds = ask_password(parse_creds(args.creds), host) if args.creds is not None else None
+    creds = command_line_credentials(args.creds, host) if args.creds is not None else None
     return RegistryOptions(
         credentials=creds,
         authfile=args.authfile,

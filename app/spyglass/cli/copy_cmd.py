@@ -105,8 +105,7 @@ def _options(args: argparse.Namespace) -> CopyOptions:
 
 
 def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> RegistryOptions:
-    from spyglass.cli.common import ask_password
-    from spyglass.core.credentials import parse_creds
+    from spyglass.cli.common import command_line_credentials
     from spyglass.core.reference import DockerName
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -114,7 +113,7 @@ def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> R
     creds = None
     if creds_text is not None and isinstance(name, DockerName):  # as skopeo: else unused
         flag = f"--{side}-creds"
-        creds = ask_password(parse_creds(creds_text, flag), name.reference.domain, flag)
+        creds = command_line_credentials(creds_text, name.reference.domain, flag)
     return RegistryOptions(
         credentials=creds,
         authfile=args.authfile,

@@ -264,6 +264,9 @@ class CopyPlan:
     """Manifests copied verbatim (nested lists, index-only children), children first."""
     attachments: tuple[AttachmentTask, ...] = ()
     """Signatures and referrers carried along (see :mod:`spyglass.core.copy_attachments`)."""
+    attachments_removed: bool = False
+    """True when the copy leaves whatever is attached behind without asking what it is
+    (``remove_signatures``)."""
 
     @property
     def blobs(self) -> tuple[BlobTask, ...]:
@@ -323,6 +326,9 @@ class CopyPlan:
                      + f", {self.total_bytes} bytes to read at most")
         if (attached := describe_attachments(self.attachments)) is not None:
             lines.append(f"  {attached}")
+        elif self.attachments_removed:
+            lines.append("  attached: left behind without being looked up (signatures, "
+                         "attestations, SBOMs and referrers are removed)")
         lines.extend(f"  note: {note}" for note in self.notes)
         return lines
 
@@ -626,7 +632,7 @@ def plan_copy(
                 plan = replace(plan, notes=(*plan.notes, f"{destination.replaces} is "
                                             "replaced whole"))
             if not carry:
-                return plan
+                return replace(plan, attachments_removed=options.remove_signatures)
             kept: list[Digest] = []
             changed: list[Digest] = []
             unwritten: list[Digest] = []

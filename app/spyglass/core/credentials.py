@@ -104,9 +104,10 @@ class Credentials:
 def parse_creds(text: str, flag: str = "--creds") -> Credentials:
     """Credentials from ``--creds USERNAME[:PASSWORD]``, split at the first colon as skopeo does.
 
-    With no password (``alice`` or ``alice:``) the password is "": the caller asks
-    for it. Raises :class:`SpyglassError` for "" and for a missing username, naming
-    ``flag``; the message never repeats what was given, since it may hold a password.
+    With no password (``alice`` or ``alice:``) the password is "": the caller decides
+    whether to ask for one (the command line asks only for ``alice``). Raises
+    :class:`SpyglassError` for "" and for a missing username, naming ``flag``; the
+    message never repeats what was given, since it may hold a password.
     """
     if not text:
         raise SpyglassError(

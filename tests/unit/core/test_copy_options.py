@@ -170,6 +170,17 @@ def test_default_copy_of_a_list_writes_only_this_machines_image(layout: Path) ->
     assert isinstance(seen[-1], Finished) and seen[-1].digest == entry.digest
 
 
+def test_a_dry_run_that_removes_signatures_says_so(layout: Path) -> None:
+    """The plan says what --remove-signatures does, since it does not look anything up."""
+    def attached(options: CopyOptions) -> list[str]:
+        plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(), options)
+        return [line for line in plan.describe() if line.startswith("  attached:")]
+
+    assert attached(CopyOptions(multi_arch="all")) == []
+    (line,) = attached(CopyOptions(multi_arch="all", remove_signatures=True))
+    assert "left behind without being looked up" in line
+
+
 def test_index_only_writes_the_list_manifest_and_no_blobs(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     raw_list, list_type = source.get_manifest()
