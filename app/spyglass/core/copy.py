@@ -55,6 +55,7 @@ from spyglass.core.retry import pause, wait_after, worth_retrying
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
+    COMPRESSED,
     AttachmentSource,
     DigestedDestination,
     ImageDestination,
@@ -407,6 +408,7 @@ def _plan_instance(
     destination: ImageDestination,
     options: CopyOptions,
     stored: StoredBy,
+    plain_to: Compression | None = None,
 ) -> InstancePlan:
     target = _choose_format(manifest.media_type, destination, options)
     if target == "v2s2" and manifest.is_artifact:
@@ -420,7 +422,8 @@ def _plan_instance(
     diff_ids = config.diff_ids if config else ()
     for index, layer in enumerate(manifest.layers):
         layers.append(
-            _plan_layer(manifest, index, layer, diff_ids, target, wanted_compression, stored)
+            _plan_layer(manifest, index, layer, diff_ids, target, wanted_compression, stored,
+                        plain_to)
         )
     config_type = (
         _map_type(manifest.config.media_type, target)
@@ -453,6 +456,21 @@ def _wanted_compression(
     return options.compression
 
 
+def _plain_target(destination: ImageDestination, options: CopyOptions) -> Compression | None:
+    """``"gzip"`` when uncompressed layers are compressed though no compression was asked
+    for: the destination wants compressed layers (a registry, an OCI layout), as skopeo
+    does, and nothing asks for the digests to be kept."""
+    if (
+        options.compression is not None
+        or options.preserve_digests
+        or destination.desired_layer_compression != COMPRESSED
+        or (isinstance(destination, DigestedDestination)
+            and destination.required_digest is not None)
+    ):
+        return None
+    return "gzip"
+
+
 StoredBy = Callable[[Descriptor], str | None]
 """How a source stores a layer's bytes, where not as its media type says (see
 :class:`~spyglass.core.transports.base.StoredCompression`)."""
@@ -465,14 +483,18 @@ def _stored_by(source: ImageSource) -> StoredBy:
 
 
 def _compression_change(
-    layer: Descriptor, stored: StoredBy, wanted: Compression | None
+    layer: Descriptor, stored: StoredBy, wanted: Compression | None,
+    plain_to: Compression | None = None,
 ) -> tuple[Compression | None, Compression]:
     """``(recompress to, compression written)`` of a plain layer: what ``wanted`` asks
-    for, else what its media type names. Bytes stored otherwise than their media type
-    says (a docker-archive's plain tars named ``tar.gzip``) are made to match it."""
+    for, else what its media type names (``plain_to`` for one declared uncompressed).
+    Bytes stored otherwise than their media type says (a docker-archive's plain tars
+    named ``tar.gzip``) are made to match it."""
     declared = cast("Compression", media.layer_compression(layer.media_type))
     current = stored(layer) or declared
     after = wanted if wanted is not None else declared
+    if wanted is None and plain_to is not None and declared == "none":
+        after = plain_to
     return (after if after != current else None), after
 
 
@@ -485,9 +507,10 @@ def _recompresses(
     """True when some layer of ``manifest`` changes compression: then, and only then,
     planning needs the config (its diff IDs check the recompressed layers)."""
     wanted = _wanted_compression(destination, options)
+    plain_to = _plain_target(destination, options)
     return any(
         layer.media_type in _PLAIN_LAYER_TYPES
-        and _compression_change(layer, stored, wanted)[0] is not None
+        and _compression_change(layer, stored, wanted, plain_to)[0] is not None
         for layer in manifest.layers
     )
 
@@ -500,11 +523,12 @@ def _plan_layer(
     target: Format,
     wanted: Compression | None,
     stored: StoredBy,
+    plain_to: Compression | None = None,
 ) -> BlobTask:
     if layer.media_type not in _PLAIN_LAYER_TYPES:
         # foreign/non-distributable layers and artifact blobs: copied as they are
         return BlobTask(layer, _map_type(layer.media_type, target))
-    recompress, after = _compression_change(layer, stored, wanted)
+    recompress, after = _compression_change(layer, stored, wanted, plain_to)
     if target == "v2s2" and after == "zstd":
         if wanted == "zstd":
             raise Unsupported(
@@ -699,6 +723,10 @@ class _Ahead:
                 find_attachments, self._source, digest, cancel=self._cancel
             )
 
+    def attached(self, digest: Digest) -> bool:
+        """Whether anything is attached to ``digest`` that the copy would carry."""
+        return self._carry and bool(self.attachments(digest))
+
     def attachments(self, digest: Digest) -> list[Attachment]:
         if digest not in self._attached:
             return find_attachments(self._source, digest, cancel=self._cancel)
@@ -728,12 +756,15 @@ def _plan_images(
             "does not copy them."
         )
     notes: list[str] = []
+    plain = _PlainLayers(_plain_target(destination, options), ahead, notes)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
-        instance = _plan_instance(top, None, config, destination, options, stored)
+        instance = _plan_instance(top, None, config, destination, options, stored,
+                                  plain.target(top))
         if options.platforms:
             notes.append(_one_image_note(config or _config_if_readable(source, top, cancel),
                                          options.platforms))
+        plain.note(destination)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False, tuple(notes))
         _check_preserve(plan, options, destination)
@@ -789,9 +820,11 @@ def _plan_images(
             extra.append((nested.raw, nested.media_type))
             continue
         manifest, config = ahead.image(entry.digest)
-        instances.append(
-            _plan_instance(manifest, entry, config, destination, options, stored)
-        )
+        instances.append(_plan_instance(
+            manifest, entry, config, destination, options, stored,
+            plain.target(manifest, top if many else None),
+        ))
+    plain.note(destination)
 
     if not many:
         if options.preserve_digests and instances:
@@ -826,6 +859,48 @@ def _plan_images(
                     list_type, unchanged, tuple(notes), tuple(extra))
     _check_preserve(plan, options, destination)
     return plan
+
+
+class _PlainLayers:
+    """Decides, image by image, whether uncompressed layers are compressed (see
+    :func:`_plain_target`), and notes what it did: an image with something attached
+    (or in a list with something attached) keeps them, as skopeo keeps a signed image
+    unchanged, since a new digest would lose what is attached."""
+
+    def __init__(self, target: Compression | None, ahead: _Ahead, notes: list[str]) -> None:
+        self._target = target
+        self._ahead = ahead
+        self._notes = notes
+        self._compressed: set[Digest] = set()
+
+    def target(self, manifest: ImageManifest, written_list: AnyManifest | None = None,
+               ) -> Compression | None:
+        """What ``manifest``'s uncompressed layers become (None: they stay); the list
+        ``written_list`` is written too, so what is attached to it counts."""
+        plain = [layer.digest for layer in manifest.layers
+                 if layer.media_type in _PLAIN_LAYER_TYPES
+                 and media.layer_compression(layer.media_type) == compression.NONE]
+        if self._target is None or not plain:
+            return None
+        for subject in (manifest, written_list):
+            if subject is not None and self._ahead.attached(subject.digest):
+                whose = "its" if subject is manifest else f"the list {subject.digest.short}'s"
+                self._notes.append(
+                    f"the uncompressed layers of {manifest.digest.short} are kept as they are: "
+                    f"compressing them would change {whose} digest, and what is attached to "
+                    "it would no longer match")
+                return None
+        self._compressed.update(plain)
+        return self._target
+
+    def note(self, destination: ImageDestination) -> None:
+        if count := len(self._compressed):
+            layers = "1 uncompressed layer is" if count == 1 else \
+                f"{count} uncompressed layers are"
+            self._notes.append(
+                f"{layers} compressed with {self._target} for {destination.description}, as "
+                "skopeo does, so the image's digest changes (preserving digests keeps "
+                f"{'it' if count == 1 else 'them'} as {'it is' if count == 1 else 'they are'})")
 
 
 def _check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None:

@@ -1283,7 +1283,7 @@ class OCIArchiveDestination:
 
     @property
     def desired_layer_compression(self) -> str | None:
-        return None
+        return self._layout.desired_layer_compression
 
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Final, Protocol, runtime_checkable
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.manifest import Descriptor
+
+COMPRESSED: Final = "compressed"
+"""What :attr:`ImageDestination.desired_layer_compression` says of a destination whose
+uncompressed layers the copy compresses (containers/image's ``types.Compress``)."""
 
 
 @runtime_checkable
@@ -277,7 +281,10 @@ class ImageDestination(Protocol):
 
     @property
     def desired_layer_compression(self) -> str | None:
-        """``"none"`` when layers MUST be stored uncompressed (docker-archive); else None."""
+        """``"none"`` when layers MUST be stored uncompressed (docker-archive);
+        :data:`COMPRESSED` when uncompressed layers are better compressed (a registry,
+        an OCI layout: the copy then gzips them unless that would change a digest it
+        must keep, as skopeo does); None to keep each layer as it comes (``dir:``)."""
         ...
 
     def reuse_blob(

@@ -42,7 +42,13 @@ from spyglass.core.manifest import (
     guess_media_type,
     parse_manifest,
 )
-from spyglass.core.transports.base import FileTree, ImageEntry, ImageSource, ProgressCallback
+from spyglass.core.transports.base import (
+    COMPRESSED,
+    FileTree,
+    ImageEntry,
+    ImageSource,
+    ProgressCallback,
+)
 from spyglass.core.transports.files import (
     TEMP_PREFIX,
     DirTree,
@@ -547,7 +553,7 @@ class OCILayoutDestination:
 
     @property
     def desired_layer_compression(self) -> str | None:
-        return None
+        return COMPRESSED  # as skopeo writes OCI layouts
 
     def _check_open(self) -> None:
         if self._state != "open":

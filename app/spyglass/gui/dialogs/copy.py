@@ -47,7 +47,7 @@ from spyglass.gui.workers import Runner
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
 COMPRESSIONS: Final[tuple[tuple[str, Compression | None], ...]] = (
-    ("Keep the source's", None), ("gzip", "gzip"), ("zstd", "zstd"), ("None", "none"))
+    ("As the source has them", None), ("gzip", "gzip"), ("zstd", "zstd"), ("None", "none"))
 
 SOURCE_PAUSE_MS: Final = 400
 """How long typing in the Source field pauses before its platforms are listed."""
@@ -163,6 +163,10 @@ class CopyDialog(QDialog):
         self.compression_combo = QComboBox()
         for text, method in COMPRESSIONS:
             self.compression_combo.addItem(text, method)
+        self.compression_combo.setToolTip(
+            "Layers keep their compression, except uncompressed ones going to a registry "
+            "or an OCI layout: those are compressed with gzip (as skopeo does), unless "
+            "digests are preserved or something attached to the image would no longer match.")
         self.preserve_box = QCheckBox("Preserve digests (refuse any change to the image)")
         self.signatures_box = QCheckBox("Copy signatures, attestations, SBOMs and referrers")
         self.signatures_box.setChecked(True)

@@ -43,7 +43,7 @@ from spyglass.core.manifest import (
 from spyglass.core.transports import files as files_module
 from spyglass.core.transports import layout as layout_module
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
 from spyglass.core.transports.files import TEMP_PREFIX
 from spyglass.core.transports.layout import INDEX_LOCK, OCILayoutDestination, open_layout
 from tests.helpers import require_tool
@@ -300,7 +300,7 @@ def test_supported_types_are_oci_only(tmp_path: Path) -> None:
     dest = OCILayoutDestination(tmp_path / "l", "app")
     assert dest.supported_manifest_types == (media.OCI_MANIFEST, media.OCI_INDEX)
     assert dest.accepts_lists is True
-    assert dest.desired_layer_compression is None
+    assert dest.desired_layer_compression == COMPRESSED  # as skopeo: plain layers gzipped
     raw = b'{"schemaVersion":2,"mediaType":"' + media.DOCKER_V2S2.encode() + b'"}'
     with pytest.raises(Unsupported, match="OCI image manifests and indexes only"):
         dest.put_manifest(raw, media.DOCKER_V2S2, Digest.of(raw))

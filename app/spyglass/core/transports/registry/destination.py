@@ -35,7 +35,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, manifest_digest, parse_manifest
 from spyglass.core.referrers import referrers_tag
-from spyglass.core.transports.base import ProgressCallback
+from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.stubs import no_stored_signatures
@@ -124,8 +124,9 @@ class RegistryDestination:
 
     @property
     def desired_layer_compression(self) -> str | None:
-        """Override ImageDestination.desired_layer_compression: layers as they come."""
-        return None
+        """Override ImageDestination.desired_layer_compression: uncompressed layers are
+        compressed, as skopeo pushes them."""
+        return COMPRESSED
 
     # ---------------------------------------------------------------- blobs
 

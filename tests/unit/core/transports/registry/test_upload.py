@@ -37,7 +37,7 @@ from spyglass.core.errors import (
     TooLarge,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
-from spyglass.core.transports.base import ImageDestination
+from spyglass.core.transports.base import COMPRESSED, ImageDestination
 from spyglass.core.transports.registry import client as client_module
 from spyglass.core.transports.registry.blobcache import BlobLocationCache
 from spyglass.core.transports.registry.client import RegistryClient
@@ -680,7 +680,7 @@ def test_destination_properties(make_client, cache) -> None:
     assert set(dest.supported_manifest_types) == set(SUPPORTED_MANIFEST_TYPES) == {
         media.OCI_MANIFEST, media.OCI_INDEX, media.DOCKER_V2S2, media.DOCKER_LIST}
     assert dest.accepts_lists is True
-    assert dest.desired_layer_compression is None
+    assert dest.desired_layer_compression == COMPRESSED  # uncompressed layers get gzipped
     with pytest.raises(ValueError):
         RegistryDestination(client, REPO, tag="v1", digest=BLOB_DIGEST)
 

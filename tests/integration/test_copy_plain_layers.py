@@ -1,0 +1,190 @@
+"""Uncompressed layers are gzipped for destinations that want compressed layers (a
+registry, an OCI layout or archive), as skopeo does; ``dir:`` keeps them, and so does
+any copy that must keep the image's digest (``--preserve-digests``, something
+attached to it, a destination named by digest).
+
+skopeo reads what is written, umoci accepts the layout, and every gzipped layer
+decompresses to the diff ID its config promises.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from spyglass.core.copy import CopyOptions, copy_image, plan_copy
+from spyglass.core.transports import open_destination, open_source
+from tests.helpers import require_tool
+from tests.helpers.cosign import (
+    SIMPLESIGNING_MEDIA_TYPE,
+    cosign_manifest,
+    cosign_tag,
+    generate_key,
+    signature_layer,
+    simple_signing_payload,
+)
+from tests.helpers.imagebuild import (
+    OCI_LAYER,
+    OCI_LAYER_GZIP,
+    OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+)
+from tests.helpers.registry import RegistryServer
+
+PLAIN_LAYERS = [LayerSpec({"/etc/motd": b"hello\n" * 500}, compression="none"),
+                LayerSpec({"/app/run": b"#!/bin/sh\n"}, compression="none"),
+                LayerSpec({"/app/data": b"gzip already\n"})]
+
+
+def plain_layout(root: Path, *, signed: bool = False) -> str:
+    """A layout ``app``: two uncompressed layers and a gzipped one; with ``signed``, a
+    cosign signature tag too. Returns the image's digest."""
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=PLAIN_LAYERS))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    if signed:
+        key = generate_key()
+        layer = signature_layer(simple_signing_payload("example.com/app", image["digest"]), key)
+        manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE, layer[1])])
+        for blob in blobs.values():
+            builder.add_blob(blob)
+        builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)},
+                    cosign_tag(image["digest"], "sig"))
+    return str(image["digest"])
+
+
+def written(raw: bytes) -> tuple[list[str], list[str]]:
+    """(layer media types, layer digests) of a manifest."""
+    manifest = json.loads(raw)
+    return ([layer["mediaType"] for layer in manifest["layers"]],
+            [layer["digest"] for layer in manifest["layers"]])
+
+
+def check_diff_ids(read_blob: Any, raw: bytes) -> None:
+    """Every layer decompresses to the diff ID the config names."""
+    manifest = json.loads(raw)
+    config = json.loads(read_blob(manifest["config"]["digest"]))
+    for layer, diff_id in zip(manifest["layers"], config["rootfs"]["diff_ids"], strict=True):
+        data = read_blob(layer["digest"])
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == layer["digest"]
+        if layer["mediaType"].endswith("+gzip"):
+            data = gzip.decompress(data)
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
+
+
+def test_a_layout_gets_gzipped_layers_that_umoci_and_skopeo_accept(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    digest = plain_layout(source)
+    plan = plan_copy(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'plan'}:v1"))
+    assert any(note.startswith("2 uncompressed layers are compressed with gzip")
+               for note in plan.notes), plan.notes
+    top = copy_image(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:v1"))
+    assert str(top.digest) != digest
+    raw = (tmp_path / "out" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    types, _ = written(raw)
+    assert types == [OCI_LAYER_GZIP] * 3
+    blobs = tmp_path / "out" / "blobs" / "sha256"
+    check_diff_ids(lambda d: (blobs / d.split(":")[1]).read_bytes(), raw)
+
+    umoci = require_tool("umoci")
+    skopeo = require_tool("skopeo")
+    subprocess.run([umoci, "stat", "--image", f"{tmp_path / 'out'}:v1"], check=True,
+                   capture_output=True)
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path / 'out'}:v1",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    assert (tmp_path / "bundle" / "rootfs" / "etc" / "motd").read_bytes() == b"hello\n" * 500
+    theirs = tmp_path / "skopeo-dir"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"oci:{tmp_path / 'out'}:v1",
+                    f"dir:{theirs}"], check=True, capture_output=True)
+    assert (theirs / "manifest.json").read_bytes() == raw
+
+
+def test_skopeo_compresses_the_same_layers(tmp_path: Path) -> None:
+    """What skopeo does with the same layout: the same layers become gzip."""
+    skopeo = require_tool("skopeo")
+    plain_layout(tmp_path / "src")
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"oci:{tmp_path / 'src'}:app",
+                    f"oci:{tmp_path / 'theirs'}:v1"], check=True, capture_output=True)
+    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{tmp_path / 'theirs'}:v1"],
+                         check=True, capture_output=True).stdout
+    ours = copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+                      open_destination(f"oci:{tmp_path / 'ours'}:v1"))
+    mine = (tmp_path / "ours" / "blobs" / "sha256" / ours.digest.hex).read_bytes()
+    assert written(raw)[0] == written(mine)[0] == [OCI_LAYER_GZIP] * 3
+    # the gzipped layer that was gzipped already is the same blob in both
+    assert written(raw)[1][2] == written(mine)[1][2]
+
+
+def test_dir_and_preserve_digests_keep_them(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    digest = plain_layout(source)
+    top = copy_image(open_source(f"oci:{source}:app"), open_destination(f"dir:{tmp_path / 'dir'}"))
+    assert str(top.digest) == digest
+    kept = copy_image(open_source(f"oci:{source}:app"),
+                      open_destination(f"oci:{tmp_path / 'out'}:v1"),
+                      CopyOptions(preserve_digests=True))
+    assert str(kept.digest) == digest
+    raw = (tmp_path / "out" / "blobs" / "sha256" / kept.digest.hex).read_bytes()
+    assert written(raw)[0] == [OCI_LAYER, OCI_LAYER, OCI_LAYER_GZIP]
+
+
+def test_an_explicit_choice_wins(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    plain_layout(source)
+    top = copy_image(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:v1"),
+                     CopyOptions(compression="none"))
+    raw = (tmp_path / "out" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    assert written(raw)[0] == [OCI_LAYER] * 3
+
+
+def test_a_signed_image_keeps_its_layers_and_its_signature(tmp_path: Path) -> None:
+    """As skopeo: compressing would change the digest the signature signs."""
+    source = tmp_path / "src"
+    digest = plain_layout(source, signed=True)
+    plan = plan_copy(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'plan'}:v1"))
+    assert any("uncompressed layers" in note and "are kept as they are" in note
+               for note in plan.notes), plan.notes
+    assert plan.attachments
+    top = copy_image(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:v1"))
+    assert str(top.digest) == digest
+    index = json.loads((tmp_path / "out" / "index.json").read_bytes())
+    names = {(m.get("annotations") or {}).get("org.opencontainers.image.ref.name")
+             for m in index["manifests"]}
+    assert cosign_tag(digest, "sig") in names
+    # without its signatures, the image is free to change
+    removed = copy_image(open_source(f"oci:{source}:app"),
+                         open_destination(f"oci:{tmp_path / 'bare'}:v1"),
+                         CopyOptions(remove_signatures=True))
+    assert str(removed.digest) != digest
+
+
+def test_a_registry_gets_gzipped_layers(registry: RegistryServer, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    digest = plain_layout(source)
+    target = f"docker://{registry.host}/it-plain/app:v1"
+    top = copy_image(open_source(f"oci:{source}:app"), open_destination(target))
+    assert str(top.digest) != digest
+    skopeo = require_tool("skopeo")
+    raw = subprocess.run([skopeo, "inspect", "--raw", "--tls-verify=false", target],
+                         check=True, capture_output=True).stdout
+    assert written(raw)[0] == [OCI_LAYER_GZIP] * 3
+    theirs = tmp_path / "skopeo-dir"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
+                    target, f"dir:{theirs}"], check=True, capture_output=True)
+    check_diff_ids(lambda d: (theirs / d.split(":")[1]).read_bytes(), raw)
+    # named by the source's digest, the destination takes the image unchanged or not at all
+    by_digest = f"docker://{registry.host}/it-plain/app@{digest}"
+    same = copy_image(open_source(f"oci:{source}:app"), open_destination(by_digest))
+    assert str(same.digest) == digest
+
