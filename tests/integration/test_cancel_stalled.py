@@ -483,19 +483,27 @@ def test_cancel_ends_the_first_request_while_the_registry_is_pinged() -> None:
     assert _manifest_read_cancelled(server) == ["/v2/"]
 
 
-def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "said"), [
+    (signal.SIGINT, b"spyglass: interrupted."),
+    (signal.SIGTERM, b"spyglass: stopped by SIGTERM."),  # systemd, timeout, docker stop
+    (signal.SIGHUP, b"spyglass: stopped by SIGHUP."),  # the terminal closed
+])
+def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(
+    tmp_path: Path, signum: int, said: bytes
+) -> None:
     """``spyglass copy`` from a registry whose blob stalls: Ctrl+C (SIGINT) ends it at
-    once, exit status 130, with no layout left at the destination."""
+    once, exit status 130, with no layout left at the destination; SIGTERM and SIGHUP
+    clean up the same way (exit status 128 + the signal)."""
     layout = tmp_path / "layout"
     copy = _StalledCopy(tmp_path, f"oci:{layout}:v1")
     try:
         process = copy.start()
         interrupted_at = time.monotonic()
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _out, err = process.communicate(timeout=20)
         assert time.monotonic() - interrupted_at < 5, "waited for the stalled transfer"
-        assert process.returncode == 130, err
-        assert b"interrupted" in err
+        assert process.returncode == 128 + signum, err
+        assert said in err
         assert not layout.exists() or not any(
             p.is_file() and p.name != "oci-layout" and p.name != "index.json"
             for p in layout.rglob("*")

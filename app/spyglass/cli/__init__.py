@@ -11,6 +11,7 @@ import argparse
 import io
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,11 +72,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])
+    from spyglass.core.cancel import stop_like_ctrl_c_on_termination
+
+    with stop_like_ctrl_c_on_termination():
+        return _run_command(func, args)
+
+
+def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from spyglass.core.cancel import Terminated
+
     try:
         return func(args)
     except SpyglassError as exc:
         print(f"spyglass: {exc.on_command_line or exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Terminated as exc:
+        print(f"spyglass: stopped by {signal.Signals(exc.signum).name}.", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("spyglass: interrupted.", file=sys.stderr)
         return 130

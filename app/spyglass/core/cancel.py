@@ -91,9 +91,49 @@ def linked(parent: CancelToken | None) -> Iterator[CancelToken]:
             parent.remove_abort(key)
 
 
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM or SIGHUP (``systemd``, ``timeout``, ``docker stop``, a closed
+    terminal), taken like Ctrl+C: the copy stops and takes back what it wrote."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_TERMINATING = tuple(
+    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+    if s is not None
+)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def stop_like_ctrl_c_on_termination() -> Iterator[None]:
+    """For the block, SIGTERM and SIGHUP interrupt the main thread as Ctrl+C does
+    (they end the process on the spot otherwise, leaving temporary files behind).
+    For the command line; elsewhere than in the main thread the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {signum: signal.signal(signum, _terminate) for signum in _TERMINATING}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted(signum: int) -> KeyboardInterrupt:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl+C off for the block, then raise the :class:`KeyboardInterrupt` it asked for.
+    """Hold Ctrl+C (and a SIGTERM or SIGHUP taken like it) off for the block, then
+    raise the :class:`KeyboardInterrupt` it asked for.
 
     For the clean-up after a first Ctrl+C (transfers winding down, a
     destination taken back), which a second one must not cut short: that would
@@ -111,15 +151,20 @@ def interrupts_deferred() -> Iterator[None]:
     def held(signum: int, frame: object) -> None:
         asked.append(signum)
         if len(asked) > 1:
-            raise KeyboardInterrupt
+            raise _interrupted(signum)
 
-    signal.signal(signal.SIGINT, held)
+    held_signals = [signal.SIGINT, *(s for s in _TERMINATING
+                                     if signal.getsignal(s) is _terminate)]
+    for signum in held_signals:
+        signal.signal(signum, held)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in held_signals:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT
+                          else _terminate)
     if asked:
-        raise KeyboardInterrupt
+        raise _interrupted(asked[0])
 
 
 def check(cancel: CancelToken | None) -> None:

@@ -9,7 +9,13 @@ import time
 
 import pytest
 
-from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
+from spyglass.core.cancel import (
+    CancelToken,
+    Terminated,
+    interrupts_deferred,
+    linked,
+    stop_like_ctrl_c_on_termination,
+)
 from spyglass.core.errors import Cancelled
 
 
@@ -95,4 +101,23 @@ def test_a_third_ctrl_c_gets_out_of_a_deferred_block() -> None:
         signal.raise_signal(signal.SIGINT)
         reached.append("not reached")
     assert reached == ["held"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Python's own Ctrl+C handler is not installed")
+def test_a_termination_is_taken_like_ctrl_c_and_waits_for_a_deferred_block() -> None:
+    """SIGTERM (and SIGHUP) stop the command line's main thread as Ctrl+C does: held
+    off by a deferred block, then raised as Terminated; the handlers are put back."""
+    before = signal.getsignal(signal.SIGTERM)
+    finished = False
+    with stop_like_ctrl_c_on_termination():
+        with pytest.raises(Terminated) as stopped, interrupts_deferred():
+            signal.raise_signal(signal.SIGTERM)
+            finished = True
+        assert finished and stopped.value.signum == signal.SIGTERM
+        assert isinstance(stopped.value, KeyboardInterrupt)
+        with pytest.raises(Terminated):
+            signal.raise_signal(signal.SIGHUP)
+    assert signal.getsignal(signal.SIGTERM) is before
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
