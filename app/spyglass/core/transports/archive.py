@@ -83,7 +83,13 @@ from spyglass.core.errors import (
     UnsafeArchive,
     Unsupported,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor, ImageManifest, parse_manifest
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    REF_NAME_ANNOTATION,
+    Descriptor,
+    ImageManifest,
+    parse_manifest,
+)
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
 from spyglass.core.transports.files import (
@@ -1088,38 +1094,75 @@ class _TarWriter:
         self._tar.addfile(info)
 
 
-def _holds_an_image(path: Path) -> bool:
-    """Whether the file at ``path`` is a tar (compressed or not) holding an image — an OCI
-    layout (``oci-layout``) or a ``docker save`` (a ``manifest.json`` listing configs and
-    layers): the archive an ``…-archive:`` copy may replace, unlike any other file (a
+def _images_held(path: Path) -> list[str] | None:
+    """The names of the images in the tar (compressed or not) at ``path``, ``@N`` for one
+    without a name, or None when it is no image archive: neither an OCI layout
+    (``oci-layout``; its ``index.json`` names the images, cosign's tags and referrers
+    aside) nor a ``docker save`` (a ``manifest.json`` listing configs and layers). Only
+    an image archive may be replaced by an ``…-archive:`` copy, unlike any other file (a
     web site's backup has an ``index.json`` too). ``OSError`` when it cannot be read."""
     with path.open("rb"):
         pass  # unreadable: say so, rather than "not an image archive"
+    layout = False
+    index: list[str] | None = None
     try:
         with tarfile.open(path) as tar:
             for info in tar:
                 name = PurePosixPath(info.name.lstrip("/")).as_posix()
                 if name == "oci-layout":
-                    return True
-                if name == "manifest.json" and info.isfile() and info.size <= MAX_MANIFEST_SIZE:
+                    layout = True
+                elif name in ("manifest.json", "index.json") and info.isfile() \
+                        and info.size <= MAX_MANIFEST_SIZE:
                     member = tar.extractfile(info)
-                    if member is not None and _is_docker_save_manifest(member.read()):
-                        return True
+                    raw = member.read() if member is not None else b""
+                    if name == "manifest.json" and (saved := _docker_save_names(raw)):
+                        return saved  # docker 25's archives are layouts too: these count
+                    if name == "index.json":
+                        index = _index_names(raw)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
-        return False
-    return False
+        return None
+    return (index or []) if layout else None
 
 
-def _is_docker_save_manifest(raw: bytes) -> bool:
+def _docker_save_names(raw: bytes) -> list[str] | None:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, list) and bool(data) and all(
+        return None
+    if not (isinstance(data, list) and data and all(
         isinstance(item, dict) and _field(item, "Config") is not None
         and isinstance(_field(item, "Layers"), list)
         for item in data
-    )
+    )):
+        return None
+    names: list[str] = []
+    for number, item in enumerate(data):
+        tags = _field(item, "RepoTags")
+        names.append(str(tags[0]) if isinstance(tags, list) and tags else f"@{number}")
+    return names
+
+
+def _index_names(raw: bytes) -> list[str]:
+    """The images an OCI layout's ``index.json`` names (cosign's tags and referrers,
+    which go with an image, left out)."""
+    from spyglass.core.referrers import is_attachment_tag
+
+    try:
+        entries = json.loads(raw).get("manifests") or []
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return []
+    names: list[str] = []
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        annotations = entry.get("annotations") or {}
+        name = annotations.get(REF_NAME_ANNOTATION) if isinstance(annotations, dict) else None
+        if isinstance(name, str) and is_attachment_tag(name):
+            continue
+        if name is None and entry.get("subject") is not None:
+            continue  # a referrer
+        names.append(name if isinstance(name, str) and name else f"@{number}")
+    return names
 
 
 def article(word: str) -> str:
@@ -1164,11 +1207,19 @@ class _ArchiveOutput:
                 elif stat.S_ISREG(st.st_mode):
                     target = target.resolve()
                     self.mode = stat.S_IMODE(st.st_mode)
-                    if st.st_size and not _holds_an_image(target):
+                    held = _images_held(target) if st.st_size else []
+                    if held is None:
                         raise InvalidLayout(
                             f'"{path}" exists and is not an image archive; Spyglass replaces '
                             f"only an image archive with {article(transport)} {transport} "
                             "image. Name a new file, or remove that one first."
+                        )
+                    if len(held) > 1:
+                        shown = ", ".join(held[:4]) + (", …" if len(held) > 4 else "")
+                        raise InvalidLayout(
+                            f'"{path}" already holds {len(held)} images ({shown}); Spyglass '
+                            "writes an archive whole, so this copy would lose them. Name a "
+                            "new file, or remove that one first."
                         )
                     self.replaces_image = bool(st.st_size)
                 else:

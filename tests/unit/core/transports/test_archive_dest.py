@@ -268,6 +268,67 @@ def test_a_file_that_is_not_an_image_archive_is_not_replaced(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.tar"]
 
 
+def _tar_of(path: Path, members: dict[str, bytes]) -> bytes:
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path.read_bytes()
+
+
+def _index(*names: str | None, referrer: bool = False) -> bytes:
+    entries: list[dict[str, Any]] = [
+        {"mediaType": media.OCI_MANIFEST, "digest": f"sha256:{n:064x}", "size": 2,
+         **({"annotations": {"org.opencontainers.image.ref.name": name}} if name else {})}
+        for n, name in enumerate(names)
+    ]
+    if referrer:
+        entries.append({"mediaType": media.OCI_MANIFEST, "digest": "sha256:" + "e" * 64,
+                        "size": 2, "subject": {"mediaType": media.OCI_MANIFEST,
+                                               "digest": "sha256:" + "0" * 64, "size": 2}})
+    return dump_json({"schemaVersion": 2, "manifests": entries})
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+@pytest.mark.parametrize("kind", ["docker save", "oci layout"])
+def test_an_archive_of_several_images_is_not_replaced(
+    tmp_path: Path, transport: str, kind: str
+) -> None:
+    """An archive is written whole: one that holds other images too would lose them, so
+    it is refused, naming them (skopeo refuses every existing docker-archive)."""
+    out = tmp_path / "several.tar"
+    if kind == "docker save":
+        saved = [{"Config": "a.json", "RepoTags": ["team/a:1"], "Layers": []},
+                 {"Config": "b.json", "RepoTags": [], "Layers": []}]
+        before = _tar_of(out, {"manifest.json": dump_json(saved)})
+        names = "(team/a:1, @1)"
+    else:
+        before = _tar_of(out, {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+                               "index.json": _index("v1", "v2", "sha256-" + "a" * 64 + ".sig")})
+        names = "(v1, v2)"
+    with pytest.raises(InvalidLayout, match=r"already holds 2 images \(.*\); .* would lose "
+                       "them") as refused:
+        open_destination(f"{transport}:{out}:x/y:1" if transport == "docker-archive"
+                         else f"{transport}:{out}:v1")
+    assert names in str(refused.value)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["several.tar"]
+
+
+def test_an_archive_of_one_image_with_its_signatures_is_replaced(tmp_path: Path) -> None:
+    """cosign's tags and referrers go with the image: one image is still one image."""
+    out = tmp_path / "one.tar"
+    _tar_of(out, {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+                  "index.json": _index("v1", "sha256-" + "a" * 64 + ".sig", referrer=True)})
+    destination = open_destination(f"oci-archive:{out}:v1")
+    try:
+        assert isinstance(destination, OCIArchiveDestination)
+        assert destination.replaces is not None
+    finally:
+        destination.abort()
+
+
 def test_an_unreadable_file_is_named_as_such(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root reads files whatever their mode")
