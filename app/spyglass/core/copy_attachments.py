@@ -12,11 +12,10 @@ cosign signatures move between their two forms as skopeo moves them: a
 ``sha256-<hex>.sig`` manifest copied into ``dir:`` becomes containers/image's
 ``sigstore-json`` ``signature-N`` files, and those files copied to a registry or
 layout become the layers of a ``.sig`` manifest
-(:mod:`spyglass.core.signatures.cosign_tag`). A ``.sig`` tag the destination
+(:mod:`spyglass.core.copy_cosign_tags`). A ``.sig`` tag the destination
 already has for other signatures is added to, as containers/image does: its
-layers stay, the source's signatures not among them follow
-(:mod:`spyglass.core.copy_cosign_tags`). Everything is decided while planning,
-so the plan says what is added where.
+layers stay, the source's signatures not among them follow. Everything is
+decided while planning, so the plan says what is added where.
 
 Executed after the image's manifests and before the commit
 (:func:`carry_attachments`): blobs first (through the engine's own transfer,
@@ -27,22 +26,21 @@ from memory), then the attached manifest, under cosign's tag or as a referrer;
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Final
 
 from spyglass.core.cancel import CancelToken, check, linked
-from spyglass.core.digest import Digest, VerifyingReader, read_verified
-from spyglass.core.errors import (
-    InvalidConfig,
-    InvalidManifest,
-    NotFound,
-    TooLarge,
-    Unsupported,
-    VerificationError,
+from spyglass.core.copy_cosign_tags import (
+    TagWrite,
+    add_to_theirs,
+    fresh_signature_tag,
+    serving_made_blobs,
+    signature_file_layer,
 )
+from spyglass.core.digest import Digest, read_verified
+from spyglass.core.errors import Unsupported
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -51,14 +49,6 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import cosign_tag
-from spyglass.core.signatures.cosign_tag import (
-    SignatureManifest,
-    Written,
-    check_signature_manifest,
-    read_signature_manifest,
-    signature_layer,
-    write_signature_manifest,
-)
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.signatures.media import COSIGN_SIMPLESIGNING
 from spyglass.core.signatures.model import Kind
@@ -113,10 +103,6 @@ class AttachmentTask:
 def _what(count: int, kind: Kind | str) -> str:
     word = str(kind)
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _is(count: int) -> str:
-    return "is" if count == 1 else "are"
 
 
 def _not_copied(count: int, digest: Digest, why: str) -> str:
@@ -227,7 +213,11 @@ def _task(
         if "stored" in support:
             return AttachmentTask(attachment, "stored")
         if "manifests" in support and attachment.kind is Kind.COSIGN_SIGNATURE:
-            return _signature_file_task(source, attachment)
+            layer = signature_file_layer(attachment, source.description)
+            if layer is None:
+                return None  # not cosign's simple signing: no place in a .sig manifest
+            return AttachmentTask(attachment, "to-tag", tag=cosign_tag(attachment.subject, ".sig"),
+                                  made=(layer,))
         return None
     if "manifests" not in support and not (
         "stored" in support and attachment.kind is Kind.COSIGN_SIGNATURE
@@ -256,32 +246,9 @@ def _task(
     return AttachmentTask(attachment, "to-stored", raw, descriptor, tuple(manifest.layers))
 
 
-def _signature_file_task(source: ImageSource, attachment: Attachment) -> AttachmentTask | None:
-    """A ``signature-N`` file in ``sigstore-json`` form as a layer of the subject's ``.sig``
-    manifest (gathered by :func:`_gather_signature_files`); None for a payload other than
-    cosign's simple signing, which has no place there."""
-    from spyglass.core.signatures.model import InvalidSignature
-    from spyglass.core.signatures.stored import split_stored_signature
-
-    assert attachment.stored is not None
-    try:
-        stored = split_stored_signature(attachment.stored)
-    except InvalidSignature as exc:
-        said = (f"{attachment.found} of {attachment.subject.short} in {source.description} "
-                f"cannot become a cosign signature: {exc} ")
-        raise InvalidSignature(said + "Copy without signatures to leave it behind.",
-                               on_command_line=said + "Copy with --remove-signatures to "
-                               "leave it behind.") from exc
-    if stored.mime_type != COSIGN_SIMPLESIGNING:
-        return None
-    layer = signature_layer(stored.data, stored.mime_type, stored.annotations)
-    return AttachmentTask(attachment, "to-tag", tag=cosign_tag(attachment.subject, ".sig"),
-                          made=((layer, stored.data),))
-
-
 def _gather_signature_files(tasks: list[AttachmentTask]) -> list[AttachmentTask]:
     """The ``"to-tag"`` tasks of each subject made into one: the ``.sig`` manifest of their
-    layers, in file order, each signature once, as containers/image writes it fresh."""
+    layers, in file order, as containers/image writes it fresh."""
     groups: dict[Digest, list[AttachmentTask]] = {}
     out: list[AttachmentTask] = []
     for task in tasks:
@@ -290,24 +257,13 @@ def _gather_signature_files(tasks: list[AttachmentTask]) -> list[AttachmentTask]
         else:
             out.append(task)
     for group in groups.values():
-        payloads = {layer.digest: data for task in group for layer, data in task.made}
-        written = write_signature_manifest(layer for task in group for layer, _ in task.made)
+        write = fresh_signature_tag(made for task in group for made in task.made)
         out.append(AttachmentTask(
-            group[0].attachment, "manifest", written.manifest, written.descriptor,
-            tag=group[0].tag, made=_made(written, payloads),
+            group[0].attachment, "manifest", write.manifest, write.descriptor,
+            tag=group[0].tag, made=write.made,
             more=tuple(task.attachment for task in group[1:]),
         ))
     return out
-
-
-def _made(written: Written, payloads: Mapping[Digest, bytes]) -> tuple[
-    tuple[Descriptor, bytes], ...
-]:
-    """The blobs to put for ``written``: the payloads of its new layers that are in
-    ``payloads`` (once each), then its config."""
-    made = {layer.digest: (layer, payloads[layer.digest])
-            for layer in written.added if layer.digest in payloads}
-    return (*made.values(), (written.config_descriptor, written.config))
 
 
 def _settle_tags(
@@ -315,79 +271,26 @@ def _settle_tags(
     cancel: CancelToken | None,
 ) -> list[AttachmentTask]:
     """The tasks, those whose tag the destination has for something else settled: a
-    ``.sig`` manifest there gets the source's signatures added (:func:`_add_to_theirs`);
-    anything else there is kept, and the note says what is not copied instead."""
+    ``.sig`` manifest there gets the source's signatures added
+    (:func:`~spyglass.core.copy_cosign_tags.add_to_theirs`); anything else there is
+    kept, and the note says what is not copied instead."""
     if not isinstance(destination, TaggedDestination):
         return tasks
     settled: list[AttachmentTask] = []
     for task in tasks:
-        if task.tag is not None and task.descriptor is not None:
+        if task.tag is not None and task.manifest is not None and task.descriptor is not None:
             there = destination.tagged_digest(task.tag, cancel=cancel)
             if there is not None and there != task.descriptor.digest:
-                added = _add_to_theirs(task, there, destination, destination.description,
-                                       notes, cancel)
-                if added is not None:
-                    settled.append(added)
+                ours = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
+                write = add_to_theirs(ours, task.attachment.kind, task.tag, there, destination,
+                                      destination.description, notes, cancel)
+                if write is not None:
+                    settled.append(replace(task, manifest=write.manifest,
+                                           descriptor=write.descriptor, blobs=write.blobs,
+                                           made=write.made))
                 continue
         settled.append(task)
     return settled
-
-
-def _add_to_theirs(
-    task: AttachmentTask, there: Digest, destination: TaggedDestination, name: str,
-    notes: list[str], cancel: CancelToken | None,
-) -> AttachmentTask | None:
-    """``task`` turned into adding its signatures to the ``.sig`` manifest ``there``, as
-    containers/image does; None (and a note) when there is nothing to add or it cannot
-    be added to."""
-    assert task.tag is not None
-    where = f"{task.tag} at {name}"
-    read = _read_theirs(task, there, destination, cancel)
-    if isinstance(read, str):
-        notes.append(f"{name} already has other content under {task.tag} ({there.short}); it "
-                     f"is kept, and the source's {task.attachment.kind} is not copied{read}")
-        return None
-    ours, theirs = read
-    written = write_signature_manifest(ours, theirs)
-    if not written.added:
-        notes.append(f"{where} already holds the source's "
-                     f"{_what(len(ours), 'cosign signature')}; nothing is added")
-        return None
-    count = len(written.added)
-    note = (f"the source's {_what(count, 'cosign signature')} {_is(count)} merged into {where},"
-            f" which already holds {_what(written.kept, 'other signature')}")
-    if written.already:
-        note += f"; the source's other {written.already} {_is(written.already)} there already"
-    notes.append(note)
-    payloads = {layer.digest: data for layer, data in task.made}
-    return replace(
-        task, manifest=written.manifest, descriptor=written.descriptor,
-        blobs=tuple(layer for layer in written.added if layer.digest not in payloads),
-        made=_made(written, payloads),
-    )
-
-
-def _read_theirs(
-    task: AttachmentTask, there: Digest, destination: TaggedDestination,
-    cancel: CancelToken | None,
-) -> tuple[tuple[Descriptor, ...], SignatureManifest] | str:
-    """The source's signature layers and the signature manifest ``there`` to add them to,
-    both checked (the destination's read verified); else why not, as the end of a note."""
-    assert task.tag is not None and task.manifest is not None and task.descriptor is not None
-    if not task.tag.endswith(".sig") or task.attachment.kind is not Kind.COSIGN_SIGNATURE:
-        return " (Spyglass adds only to cosign's signature tags, .sig)"
-    try:
-        ours = check_signature_manifest(task.manifest, task.descriptor.media_type)
-    except InvalidManifest:
-        return (": it holds other layers than cosign signatures, which Spyglass does not add "
-                "to a signature tag")
-    try:
-        raw, media_type = destination.read_manifest(there, cancel=cancel)
-        parsed = check_signature_manifest(raw, media_type)
-        config = destination.read_small_blob(parsed.config, cancel=cancel)
-        return ours.layers, read_signature_manifest(raw, parsed, config)
-    except (NotFound, InvalidManifest, InvalidConfig, VerificationError, TooLarge) as exc:
-        return f", since Spyglass adds signatures only to a cosign signature manifest. {exc}"
 
 
 def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
@@ -433,43 +336,11 @@ def carry_attachments(
         destination.put_stored_signatures(subject, signatures, cancel=cancel)
 
 
-class _WithMade:
-    """``source``, and the blobs the plan made served from memory (verified as they are
-    read, like every blob a copy writes)."""
-
-    def __init__(self, source: ImageSource, made: Mapping[Digest, bytes]) -> None:
-        self._source = source
-        self._made = made
-
-    @property
-    def description(self) -> str:
-        return self._source.description
-
-    def get_manifest(
-        self, digest: str | None = None, *, cancel: CancelToken | None = None
-    ) -> tuple[bytes, str | None]:
-        return self._source.get_manifest(digest, cancel=cancel)
-
-    def open_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
-    ) -> VerifyingReader:
-        data = self._made.get(descriptor.digest)
-        if data is None:
-            return self._source.open_blob(descriptor, cancel=cancel)
-        return VerifyingReader(io.BytesIO(data), descriptor.digest, descriptor.size,
-                               what=f"The blob {descriptor.digest} made for the copy",
-                               cancel=cancel)
-
-    def close(self) -> None:
-        """The source is its owner's to close."""
-
-
 def with_made_blobs(source: ImageSource, tasks: Iterable[AttachmentTask]) -> ImageSource:
     """``source``, also serving the blobs ``tasks`` made (signature payloads from
-    ``signature-N`` files, signature manifests' configs): what the ``transfer`` given to
-    :func:`carry_attachments` reads from."""
-    made = {descriptor.digest: data for task in tasks for descriptor, data in task.made}
-    return _WithMade(source, made) if made else source
+    ``signature-N`` files, signature manifests' configs) from memory: what the
+    ``transfer`` given to :func:`carry_attachments` reads from."""
+    return serving_made_blobs(source, (made for task in tasks for made in task.made))
 
 
 def _as_stored(
