@@ -24,6 +24,7 @@ from spyglass.core.signatures.attached import (
     read_attachment,
     verify_part,
 )
+from spyglass.core.signatures.stored import split_stored_signature
 from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryOptions
 from tests.helpers import cosign
@@ -229,11 +230,28 @@ def test_copy_to_another_registry_carries_tags_and_referrers(
     assert [str(r.descriptor.digest) for r in referrers] == [signed["sbom"]]  # type: ignore[union-attr]
 
 
-def test_a_signature_tag_the_destination_has_for_others_is_kept(
+def _tag_digest(server: RegistryServer, repository: str, tag: str) -> str:
+    with server.client() as client:
+        answer = client.head(f"/v2/{repository}/manifests/{tag}",
+                             headers={"Accept": OCI_MANIFEST})
+    assert answer.status_code == 200, answer
+    return str(answer.headers["docker-content-digest"])
+
+
+def _statuses(name: str, digest: Digest, key_pem: bytes) -> list[Status]:
+    """How ``key_pem`` verifies each signature of the image's cosign .sig tag."""
+    source = open_source(name, RegistryOptions(tls_verify=False))
+    (found,) = [a for a in find_attachments(source, digest) if a.kind is Kind.COSIGN_SIGNATURE]
+    return [verify_part(part, digest, key=key_pem).status
+            for part in read_attachment(source, found).parts]
+
+
+def test_a_signature_tag_the_destination_has_for_others_gets_the_sources_added(
     registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
 ) -> None:
-    """Another signer's signatures under the destination's sha256-<hex>.sig are not
-    replaced by the source's; the copy says what it left out."""
+    """Another signer's signatures under the destination's sha256-<hex>.sig stay, first;
+    the source's are added after them, as containers/image adds them; copying again
+    adds nothing and writes no new manifest."""
     top = str(signed["top"])
     tag = cosign.cosign_tag(top, "sig")
     key = cosign.generate_key("ecdsa-p256")
@@ -245,11 +263,67 @@ def test_a_signature_tag_the_destination_has_for_others_is_kept(
     done = _copy(f"docker://{registry.host}/{REPO}:v1",
                  f"docker://{fresh_registry.host}/kept/app:v1")
     assert done.returncode == 0, done.stderr
-    assert f"already has other content under {tag}" in done.stderr, done.stderr
-    with fresh_registry.client() as client:
-        answer = client.get(f"/v2/kept/app/manifests/{tag}",
-                            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
-    assert answer.content == theirs  # their signatures, untouched
+    assert (f"Note: the source's 1 cosign signature is merged into {tag} at "
+            f"docker://{fresh_registry.host}/kept/app:v1, which already holds 1 other "
+            "signature") in done.stderr, done.stderr
+    merged = _tag_digest(fresh_registry, "kept/app", tag)
+    assert merged != sha256_digest(theirs)
+    name = f"docker://{fresh_registry.host}/kept/app:v1"
+    ours = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    assert _statuses(name, Digest.parse(top), cosign.public_key_pem(key)) == [
+        Status.VERIFIED, Status.BAD_SIGNATURE]
+    assert _statuses(name, Digest.parse(top), ours) == [Status.BAD_SIGNATURE, Status.VERIFIED]
+
+    again = _copy(f"docker://{registry.host}/{REPO}:v1", name)
+    assert again.returncode == 0, again.stderr
+    assert (f"Note: {tag} at {name} already holds the source's 1 cosign signature; nothing "
+            "is added") in again.stderr, again.stderr
+    assert _tag_digest(fresh_registry, "kept/app", tag) == merged
+
+
+def test_dir_signatures_go_back_to_a_registry_as_a_sig_tag(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    """registry → dir: (a sigstore-json signature-1) → another registry, and another
+    repository of the same one: a sha256-<hex>.sig whose signature verifies."""
+    folder = tmp_path / "dir"
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"dir:{folder}")
+    assert done.returncode == 0, done.stderr
+    top = Digest.parse(str(signed["top"]))
+    key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    for name in (f"docker://{fresh_registry.host}/back/app:v1",
+                 f"docker://{registry.host}/it-sig/back:v1"):
+        done = _copy(f"dir:{folder}", name)
+        assert done.returncode == 0, done.stderr
+        assert "Note:" not in done.stderr, done.stderr
+        copied = open_source(name, RegistryOptions(tls_verify=False))
+        found = find_attachments(copied, top)
+        assert [a.found for a in found] == [f"tag {cosign.cosign_tag(str(top), 'sig')}"]
+        assert _statuses(name, top, key_pem) == [Status.VERIFIED]
+        # the layer is the payload with the annotations signature-1 holds
+        content = read_attachment(copied, found[0])
+        stored = split_stored_signature((folder / "signature-1").read_bytes())
+        assert (content.parts[0].data, content.parts[0].annotations) == (
+            stored.data, stored.annotations)
+
+
+def test_dir_signatures_go_into_a_layout_as_a_sig_ref(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    folder = tmp_path / "dir"
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"dir:{folder}")
+    assert done.returncode == 0, done.stderr
+    layout = tmp_path / "layout"
+    done = _copy(f"dir:{folder}", f"oci:{layout}:v1")
+    assert done.returncode == 0, done.stderr
+    top = Digest.parse(str(signed["top"]))
+    source = open_source(f"oci:{layout}:v1")
+    (found,) = find_attachments(source, top)
+    assert found.found == f"tag {cosign.cosign_tag(str(top), 'sig')}"
+    (part,) = read_attachment(source, found).parts
+    key_pem = cosign.public_key_pem(signed["key"])  # type: ignore[arg-type]
+    assert verify_part(part, top, key=key_pem).status is Status.VERIFIED
 
 
 def test_copy_into_a_layout_keeps_them_in_its_index(

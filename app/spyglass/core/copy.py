@@ -30,6 +30,7 @@ from spyglass.core.copy_attachments import (
     carry_attachments,
     describe_attachments,
     plan_attachments,
+    with_made_blobs,
 )
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
@@ -281,15 +282,15 @@ class CopyPlan:
     @property
     def attachment_blobs(self) -> tuple[Descriptor, ...]:
         """The distinct blobs of the attached manifests carried along that the images do
-        not have too (those copied as blobs; signatures a ``dir:`` stores as files are
-        not among them)."""
+        not have too: those copied from the source and those the plan made (the payloads
+        and config of a cosign signature manifest); signatures a ``dir:`` stores as files
+        are not among them."""
         images = {task.source.digest for task in self.blobs}
         seen: dict[Digest, Descriptor] = {}
         for task in self.attachments:
-            if task.how == "manifest":
-                for blob in task.blobs:
-                    if blob.digest not in images:
-                        seen.setdefault(blob.digest, blob)
+            for blob in task.written_blobs:
+                if blob.digest not in images:
+                    seen.setdefault(blob.digest, blob)
         return tuple(seen.values())
 
     @property
@@ -1327,9 +1328,10 @@ def _execute(
         instance, raw, digest = results[0]
         top = Descriptor(instance.media_type, digest, len(raw))
     if plan.attachments:
+        carried = with_made_blobs(source, plan.attachments)
 
         def carry(blob: Descriptor) -> None:
-            _transfer_blob(BlobTask(blob, blob.media_type), source, destination, options,
+            _transfer_blob(BlobTask(blob, blob.media_type), carried, destination, options,
                            emit, cancel)
 
         carry_attachments(plan.attachments, source, destination, carry, cancel=cancel)

@@ -8,21 +8,37 @@ destination that cannot keep signatures refuses up front, naming
 ``--remove-signatures``; other attachments it cannot keep (an SBOM into
 ``dir:``) are left behind with a note.
 
+cosign signatures move between their two forms as skopeo moves them: a
+``sha256-<hex>.sig`` manifest copied into ``dir:`` becomes containers/image's
+``sigstore-json`` ``signature-N`` files, and those files copied to a registry or
+layout become the layers of a ``.sig`` manifest
+(:mod:`spyglass.core.copy_cosign_tags`). A ``.sig`` tag the destination
+already has for other signatures is added to, as containers/image does: its
+layers stay, the source's signatures not among them follow. Everything is
+decided while planning, so the plan says what is added where.
+
 Executed after the image's manifests and before the commit
 (:func:`carry_attachments`): blobs first (through the engine's own transfer,
-verified like every other blob), then the attached manifest, under cosign's
-tag or as a referrer; ``dir:`` gets ``signature-N`` files, cosign signatures
-turned into containers/image's sigstore format as skopeo does.
+verified like every other blob: those the plan made, payloads and configs,
+from memory), then the attached manifest, under cosign's tag or as a referrer;
+``dir:`` gets ``signature-N`` files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from spyglass.core.cancel import CancelToken, check, linked
+from spyglass.core.copy_cosign_tags import (
+    TagWrite,
+    add_to_theirs,
+    fresh_signature_tag,
+    serving_made_blobs,
+    signature_file_layer,
+)
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import Unsupported
 from spyglass.core.manifest import (
@@ -32,6 +48,7 @@ from spyglass.core.manifest import (
     guess_media_type,
     parse_manifest,
 )
+from spyglass.core.referrers import cosign_tag
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.signatures.media import COSIGN_SIMPLESIGNING
 from spyglass.core.signatures.model import Kind
@@ -48,12 +65,15 @@ SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.
 
 @dataclass(frozen=True)
 class AttachmentTask:
-    """One attachment to bring over for the manifest ``attachment.subject``.
+    """One attachment to bring over for the manifest ``attachment.subject`` (with
+    ``more``: several, written as one manifest).
 
-    ``how``: ``"manifest"`` (its manifest and blobs, under its tag or as a
-    referrer), ``"stored"`` (signature bytes kept as they are) or
-    ``"to-stored"`` (a cosign signature manifest whose layers become
-    ``signature-N`` files).
+    ``how``: ``"manifest"`` (``manifest``, under ``tag`` or as a referrer, after
+    its ``blobs`` from the source and the ``made`` ones from memory),
+    ``"stored"`` (signature bytes kept as they are), ``"to-stored"`` (a cosign
+    signature manifest whose layers become ``signature-N`` files) or, only while
+    planning, ``"to-tag"`` (a ``signature-N`` file that becomes a layer of a
+    ``.sig`` manifest).
     """
 
     attachment: Attachment
@@ -61,6 +81,23 @@ class AttachmentTask:
     manifest: bytes | None = field(default=None, repr=False)
     descriptor: Descriptor | None = None
     blobs: tuple[Descriptor, ...] = ()
+    tag: str | None = None
+    made: tuple[tuple[Descriptor, bytes], ...] = field(default=(), repr=False)
+    """Blobs the plan made (signature payloads, a config), with their bytes."""
+    more: tuple[Attachment, ...] = ()
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """Every attachment the task carries."""
+        return (self.attachment, *self.more)
+
+    @property
+    def written_blobs(self) -> tuple[Descriptor, ...]:
+        """The blobs a ``"manifest"`` task puts before its manifest: from the source,
+        then made; none for the others (their signatures are files)."""
+        if self.how != "manifest":
+            return ()
+        return (*self.blobs, *(descriptor for descriptor, _data in self.made))
 
 
 def _what(count: int, kind: Kind | str) -> str:
@@ -151,7 +188,7 @@ def plan_attachments(
         raise Unsupported(said + "Copy without signatures to leave them behind.",
                           on_command_line=said + "Copy with --remove-signatures to leave "
                           "them behind.")
-    tasks = _spare_their_tags(tasks, destination, notes, cancel)
+    tasks = _settle_tags(_gather_signature_files(tasks), destination, notes, cancel)
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
         them = "it" if sum(left.values()) == 1 else "them"
@@ -164,30 +201,6 @@ def plan_attachments(
     return tuple(tasks), tuple(notes)
 
 
-def _spare_their_tags(
-    tasks: list[AttachmentTask], destination: ImageDestination, notes: list[str],
-    cancel: CancelToken | None,
-) -> list[AttachmentTask]:
-    """The tasks without those whose tag the destination has for something else: what
-    cosign keeps under ``sha256-<hex>.sig`` there (signatures of its own) is not
-    replaced; the note says what is not copied instead."""
-    if not isinstance(destination, TaggedDestination):
-        return tasks
-    kept: list[AttachmentTask] = []
-    for task in tasks:
-        tag = task.attachment.tag
-        if tag is not None and task.descriptor is not None:
-            there = destination.tagged_digest(tag, cancel=cancel)
-            if there is not None and there != task.descriptor.digest:
-                notes.append(
-                    f"{destination.description} already has other content under {tag} "
-                    f"({there.short}); it is kept, and the source's {task.attachment.kind} "
-                    "is not copied (Spyglass does not merge cosign's tags)")
-                continue
-        kept.append(task)
-    return kept
-
-
 def _task(
     source: ImageSource,
     attachment: Attachment,
@@ -197,7 +210,15 @@ def _task(
     """How to carry ``attachment``; None when the destination cannot keep it,
     :data:`_INDEX` for an attached index (never carried)."""
     if attachment.stored is not None:
-        return AttachmentTask(attachment, "stored") if "stored" in support else None
+        if "stored" in support:
+            return AttachmentTask(attachment, "stored")
+        if "manifests" in support and attachment.kind is Kind.COSIGN_SIGNATURE:
+            layer = signature_file_layer(attachment, source.description)
+            if layer is None:
+                return None  # not cosign's simple signing: no place in a .sig manifest
+            return AttachmentTask(attachment, "to-tag", tag=cosign_tag(attachment.subject, ".sig"),
+                                  made=(layer,))
+        return None
     if "manifests" not in support and not (
         "stored" in support and attachment.kind is Kind.COSIGN_SIGNATURE
     ):
@@ -215,7 +236,8 @@ def _task(
     )
     if "manifests" in support:
         return AttachmentTask(
-            attachment, "manifest", raw, descriptor, (manifest.config, *manifest.layers)
+            attachment, "manifest", raw, descriptor, (manifest.config, *manifest.layers),
+            tag=attachment.tag,
         )
     if not manifest.layers or any(
         layer.media_type != COSIGN_SIMPLESIGNING for layer in manifest.layers
@@ -224,11 +246,59 @@ def _task(
     return AttachmentTask(attachment, "to-stored", raw, descriptor, tuple(manifest.layers))
 
 
+def _gather_signature_files(tasks: list[AttachmentTask]) -> list[AttachmentTask]:
+    """The ``"to-tag"`` tasks of each subject made into one: the ``.sig`` manifest of their
+    layers, in file order, as containers/image writes it fresh."""
+    groups: dict[Digest, list[AttachmentTask]] = {}
+    out: list[AttachmentTask] = []
+    for task in tasks:
+        if task.how == "to-tag":
+            groups.setdefault(task.attachment.subject, []).append(task)
+        else:
+            out.append(task)
+    for group in groups.values():
+        write = fresh_signature_tag(made for task in group for made in task.made)
+        out.append(AttachmentTask(
+            group[0].attachment, "manifest", write.manifest, write.descriptor,
+            tag=group[0].tag, made=write.made,
+            more=tuple(task.attachment for task in group[1:]),
+        ))
+    return out
+
+
+def _settle_tags(
+    tasks: list[AttachmentTask], destination: ImageDestination, notes: list[str],
+    cancel: CancelToken | None,
+) -> list[AttachmentTask]:
+    """The tasks, those whose tag the destination has for something else settled: a
+    ``.sig`` manifest there gets the source's signatures added
+    (:func:`~spyglass.core.copy_cosign_tags.add_to_theirs`); anything else there is
+    kept, and the note says what is not copied instead."""
+    if not isinstance(destination, TaggedDestination):
+        return tasks
+    settled: list[AttachmentTask] = []
+    for task in tasks:
+        if task.tag is not None and task.manifest is not None and task.descriptor is not None:
+            there = destination.tagged_digest(task.tag, cancel=cancel)
+            if there is not None and there != task.descriptor.digest:
+                ours = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
+                write = add_to_theirs(ours, task.attachment.kind, task.tag, there, destination,
+                                      destination.description, notes, cancel)
+                if write is not None:
+                    settled.append(replace(task, manifest=write.manifest,
+                                           descriptor=write.descriptor, blobs=write.blobs,
+                                           made=write.made))
+                continue
+        settled.append(task)
+    return settled
+
+
 def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
     """One line for the plan: what goes along, by kind."""
     counts: dict[Kind, int] = {}
     for task in tasks:
-        counts[task.attachment.kind] = counts.get(task.attachment.kind, 0) + 1
+        for attachment in task.attachments:
+            counts[attachment.kind] = counts.get(attachment.kind, 0) + 1
     if not counts:
         return None
     return "attached: " + ", ".join(_what(count, kind) for kind, count in counts.items())
@@ -242,7 +312,8 @@ def carry_attachments(
     *,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Write every task to ``destination``; ``transfer`` brings one blob over."""
+    """Write every task to ``destination``; ``transfer`` brings one blob over (those
+    the plan made too: see :func:`with_made_blobs`)."""
     if not isinstance(destination, AttachmentDestination):
         return
     stored: dict[Digest, list[bytes]] = {}
@@ -256,13 +327,20 @@ def carry_attachments(
             stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
         else:
             assert task.manifest is not None and task.descriptor is not None
-            for blob in task.blobs:
+            for blob in task.written_blobs:
                 transfer(blob)
             destination.put_attachment(
-                subject, task.descriptor, task.manifest, tag=task.attachment.tag, cancel=cancel
+                subject, task.descriptor, task.manifest, tag=task.tag, cancel=cancel
             )
     for subject, signatures in stored.items():
         destination.put_stored_signatures(subject, signatures, cancel=cancel)
+
+
+def with_made_blobs(source: ImageSource, tasks: Iterable[AttachmentTask]) -> ImageSource:
+    """``source``, also serving the blobs ``tasks`` made (signature payloads from
+    ``signature-N`` files, signature manifests' configs) from memory: what the
+    ``transfer`` given to :func:`carry_attachments` reads from."""
+    return serving_made_blobs(source, (made for task in tasks for made in task.made))
 
 
 def _as_stored(

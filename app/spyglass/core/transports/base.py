@@ -128,10 +128,36 @@ class DigestedDestination(Protocol):
 class TaggedDestination(Protocol):
     """An :class:`ImageDestination` that can say what one of its tags names now: a copy
     then never replaces a tag it does not own (cosign's ``sha256-<hex>.sig`` there
-    may hold other signatures than the source's)."""
+    may hold other signatures than the source's), and can read what the tag names, so
+    that the copy adds its signatures to those there as containers/image does."""
 
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """The digest ``tag`` names at the destination now; None when there is none."""
+        ...
+
+    def read_manifest(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        """``(raw bytes, media type or None)`` of the manifest ``digest`` the destination
+        holds (one :meth:`tagged_digest` named).
+
+        The bytes MUST have been verified against ``digest`` and MUST be refused
+        with :class:`~spyglass.core.errors.TooLarge` above
+        :data:`~spyglass.core.manifest.MAX_MANIFEST_SIZE`. Raises
+        :class:`~spyglass.core.errors.NotFound` when it is not there.
+        """
+        ...
+
+    def read_small_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bytes:
+        """The whole of a small blob the destination holds (the config of a manifest
+        :meth:`read_manifest` gave), verified against ``descriptor``'s digest and size.
+
+        MUST refuse more than :data:`~spyglass.core.manifest.MAX_MANIFEST_SIZE` with
+        :class:`~spyglass.core.errors.TooLarge`, without reading it all. Raises
+        :class:`~spyglass.core.errors.BlobNotFound` when it is not there.
+        """
         ...
 
 

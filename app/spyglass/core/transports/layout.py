@@ -809,6 +809,22 @@ class OCILayoutDestination:
                     return None
         return None
 
+    def read_manifest(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        """Override TaggedDestination.read_manifest: ``blobs/<alg>/<hex>``, verified."""
+        raw = read_small_blob(DirTree(self.path), blob_path(digest), digest, None,
+                              what=f"The manifest {digest} in {self._what[4:]}", cancel=cancel)
+        return raw, None
+
+    def read_small_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bytes:
+        """Override TaggedDestination.read_small_blob: ``blobs/<alg>/<hex>``, verified."""
+        digest = descriptor.digest
+        return read_small_blob(DirTree(self.path), blob_path(digest), digest, descriptor.size,
+                               what=f"The blob {digest} in {self._what[4:]}", cancel=cancel)
+
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
     ) -> None:

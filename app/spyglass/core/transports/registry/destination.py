@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
-from spyglass.core.digest import Digest, Readable
+from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
     DigestMismatch,
@@ -33,7 +33,13 @@ from spyglass.core.errors import (
     RegistryError,
     Unsupported,
 )
-from spyglass.core.manifest import Descriptor, ImageIndex, manifest_digest, parse_manifest
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    ImageIndex,
+    manifest_digest,
+    parse_manifest,
+)
 from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
@@ -314,6 +320,23 @@ class RegistryDestination:
             return self.client.head_manifest(self.repository, tag, cancel=cancel).digest
         except ImageNotFound:
             return None
+
+    def read_manifest(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        """Override TaggedDestination.read_manifest: a GET by digest, verified."""
+        answer = self.client.get_manifest(self.repository, str(digest), cancel=cancel)
+        return answer.raw, answer.media_type
+
+    def read_small_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bytes:
+        """Override TaggedDestination.read_small_blob: a GET of the blob, verified (one
+        larger than its descriptor allows is refused before its body is read)."""
+        what = f"The blob {descriptor.digest} of {self.description}"
+        with self.client.open_blob(self.repository, descriptor.digest, cancel=cancel) as stream:
+            return read_verified(stream, descriptor.digest, descriptor.size,
+                                 limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel)
 
     def _add_to_referrers_tag(
         self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
