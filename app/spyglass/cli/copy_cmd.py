@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -276,6 +277,8 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
     from spyglass.core.transports import open_destination, open_source
 
     options = _options(args)
+    if args.digestfile is not None and not args.dry_run:
+        _check_digestfile(args.digestfile)
     source = open_source(source_name, _registry_options(args, "src", source_name))
     try:
         destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
@@ -296,12 +299,27 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             args.digestfile.write_text(str(top.digest))
         except OSError as exc:
             raise SpyglassError(
-                f'Cannot write the digest to "{args.digestfile}": {exc.strerror or exc}.'
+                f"Copied {args.source} to {args.destination} ({top.digest}), but the digest "
+                f'could not be written to "{args.digestfile}": {exc.strerror or exc}.'
             ) from exc
     if args.quiet:
         return 0
     note(f"Copied {args.source} to {args.destination} ({top.digest}).")
     return 0
+
+
+def _check_digestfile(path: Path) -> None:
+    """Refuse a ``--digestfile`` that cannot be written before anything is copied."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SpyglassError(f'The --digestfile "{path}" is a folder; name a file.')
+    if not folder.is_dir():
+        raise SpyglassError(
+            f'The --digestfile "{path}" cannot be written: the folder "{folder}" does not '
+            "exist.")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SpyglassError(
+            f'The --digestfile "{path}" cannot be written: Permission denied.')
 
 
 def _parse_destination(text: str) -> ImageName:

@@ -285,3 +285,17 @@ def test_the_one_platform_hint_follows_the_command_line() -> None:
     assert hint(all=True) == " Name it with --platform OS/ARCH[/VARIANT] and leave out --all."
     assert hint(multi_arch="all").endswith("leave out --multi-arch all.")
     assert hint(platform=["linux/amd64", "linux/arm64"]) == " Give --platform once."
+
+
+def test_a_digestfile_that_cannot_be_written_is_refused_before_the_copy(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = layout
+    out = tmp_path / "out"
+    message = run_error(capsys, "copy", "-q", "--digestfile", str(tmp_path / "no" / "f"),
+                        f"oci:{root}:latest", f"oci:{out}:v1")
+    assert f'the folder "{tmp_path / "no"}" does not exist' in message
+    assert not out.exists()  # nothing was copied
+    message = run_error(capsys, "copy", "-q", "--digestfile", str(tmp_path),
+                        f"oci:{root}:latest", f"oci:{out}:v1")
+    assert "is a folder; name a file" in message

@@ -1228,6 +1228,10 @@ class _ArchiveOutput:
                 target = target.resolve()
             parent = Path(tempfile.gettempdir()) if self.streamed else target.parent
             if not parent.is_dir():
+                for ancestor in [parent, *parent.parents]:
+                    if ancestor.exists() and not ancestor.is_dir():
+                        raise InvalidLayout(
+                            f'Cannot write "{path}": "{ancestor}" is a file, not a folder.')
                 raise InvalidLayout(
                     f'The folder "{parent}" that should hold {path} does not exist; create it '
                     "first."

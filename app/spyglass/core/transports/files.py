@@ -13,6 +13,7 @@ killed copy left behind).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -208,9 +209,38 @@ _LOCK_POLL: Final = 0.02
 
 
 def describe_write_error(exc: OSError, path: Path | str) -> str:
-    """A sentence for an OSError while writing ``path``."""
+    """A sentence for an OSError while writing ``path``.
+
+    It names what the user named, not the copy's own temporary files, staging
+    folders and lock files (``.a.tar.spyglass-tmp-x/.spyglass-tmp-y`` is ``a.tar``), and
+    says which part of the path is a file where a folder should be."""
     reason = exc.strerror or str(exc) or type(exc).__name__
-    return f'Cannot write "{path}": {reason}{"" if reason.endswith(".") else "."}'
+    shown = _user_path(Path(path))
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        for ancestor in [shown, *shown.parents]:
+            if ancestor == shown and exc.errno == errno.EEXIST:
+                continue
+            try:
+                if ancestor.exists() and not ancestor.is_dir():
+                    return f'Cannot write "{shown}": "{ancestor}" is a file, not a folder.'
+            except OSError:
+                break
+    return f'Cannot write "{shown}": {reason}{"" if reason.endswith(".") else "."}'
+
+
+def _user_path(path: Path) -> Path:
+    """``path`` without the copy's own parts: a temporary file or staging folder is
+    shown as what it becomes (or the folder it is in), a lock file as its folder."""
+    parts = list(path.parts)
+    for number, part in enumerate(parts):
+        if TEMP_PREFIX in part:
+            stem = part.split(TEMP_PREFIX, 1)[0]
+            # ".NAME.spyglass-tmp-…" stages NAME; ".spyglass-tmp-…" is a file in its folder
+            kept = parts[:number] + ([stem[1:]] if stem.startswith(".") and stem != "." else [])
+            return Path(*kept) if kept else path
+    if path.name.endswith(".lock"):
+        return path.parent
+    return path
 
 
 def fsync_dir(path: Path) -> None:
@@ -585,13 +615,39 @@ def write_blob(
             temps.discard(temp)
 
 
+def _keep_access(fd: int, existing: os.stat_result | None) -> None:
+    """Give the new file the mode (and, where allowed, the owner) of the file it
+    replaces, so a private ``index.json`` stays private; a new one gets FILE_MODE."""
+    if existing is None:
+        os.fchmod(fd, FILE_MODE)
+        return
+    os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+    if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, existing.st_uid, existing.st_gid)
+        except OSError:
+            pass  # not ours to give away; the mode is kept all the same
+
+
 def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> None:
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, synced, renamed.
 
     A reader sees the old content or the new, never a mix; a failure leaves
-    the old file as it was. Raises :class:`TransportError` with a sentence.
+    the old file as it was. The new file keeps the old one's mode and owner; a
+    read-only file is not replaced. Raises :class:`TransportError` with a sentence.
     """
     tracker = temps if temps is not None and temps.folder == path.parent else TempFiles(path.parent)
+    try:
+        existing: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, path)) from exc
+    if existing is not None and not os.access(path, os.W_OK):
+        # a rename would replace it all the same: a read-only file is left alone, as
+        # a tool writing in place (skopeo) would have to
+        raise TransportError(describe_write_error(
+            PermissionError(errno.EACCES, "the file is read-only (Permission denied)"), path))
     try:
         fd, temp = tracker.create()
     except OSError as exc:
@@ -602,7 +658,7 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-            os.fchmod(out.fileno(), FILE_MODE)
+            _keep_access(out.fileno(), existing)
         os.replace(temp, path)
         done = True
     except OSError as exc:

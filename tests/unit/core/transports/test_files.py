@@ -1,0 +1,97 @@
+"""The shared file helpers of the local destinations: error sentences that name what the
+user named, and ``index.json``-style replacements that keep the file's access."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.copy import copy_image
+from spyglass.core.errors import InvalidLayout, TransportError
+from spyglass.core.transports import files, open_destination, open_source
+from spyglass.core.transports.files import describe_write_error, replace_file
+from tests.helpers.imagebuild import multi_platform_layout
+
+NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize(("written", "shown"), [
+    ("out/.a.tar.spyglass-tmp-hm1rvkxj/.spyglass-tmp-16k74a9k", "out/a.tar"),
+    ("out/.a.tar.spyglass-tmp-hm1rvkxj", "out/a.tar"),
+    ("out/layout/.spyglass-tmp-abcd", "out/layout"),
+    ("out/layout/index.json.lock", "out/layout"),
+    ("out/layout/index.json", "out/layout/index.json"),
+])
+def test_a_write_error_names_what_the_user_named(written: str, shown: str) -> None:
+    assert describe_write_error(NO_SPACE, written) == (
+        f'Cannot write "{shown}": No space left on device.')
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    error = NotADirectoryError(errno.ENOTDIR, "Not a directory")
+    assert describe_write_error(error, tmp_path / "afile" / "sub" / "x") == (
+        f'Cannot write "{tmp_path / "afile" / "sub" / "x"}": "{tmp_path / "afile"}" is a '
+        "file, not a folder.")
+    exists = FileExistsError(errno.EEXIST, "File exists")
+    assert "is a file, not a folder" in describe_write_error(exists, tmp_path / "afile" / "s")
+
+
+@pytest.mark.parametrize("destination", ["dir:{}/afile/sub", "oci:{}/afile/lay:v1",
+                                         "docker-archive:{}/afile/a.tar",
+                                         "oci-archive:{}/afile/sub/o.tar"])
+def test_every_destination_under_a_file_says_so(tmp_path: Path, destination: str) -> None:
+    multi_platform_layout(tmp_path / "src")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises((TransportError, InvalidLayout), match="is a file, not a folder"):
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:latest"),
+                   open_destination(destination.format(tmp_path)))
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    """A private index.json stays private (it used to become 0644)."""
+    target = tmp_path / "index.json"
+    target.write_text("{}")
+    target.chmod(0o600)
+    replace_file(target, b'{"schemaVersion":2}')
+    assert target.read_bytes() == b'{"schemaVersion":2}'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    fresh = tmp_path / "new.json"
+    replace_file(fresh, b"{}")
+    assert stat.S_IMODE(fresh.stat().st_mode) == files.FILE_MODE
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """A rename would replace it all the same (only the folder's permission counts), so
+    a file the user may not write is refused (root may write any file: os.access says
+    so, and here it is made to say no)."""
+    target = tmp_path / "index.json"
+    target.write_text("{}")
+    target.chmod(0o444)
+    if os.access(target, os.W_OK):
+        monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    with pytest.raises(TransportError, match="the file is read-only"):
+        replace_file(target, b"[]")
+    assert target.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json"]
+
+
+def test_a_copy_into_a_layout_keeps_its_index_private(tmp_path: Path) -> None:
+    multi_platform_layout(tmp_path / "src")
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:latest"),
+               open_destination(f"oci:{tmp_path / 'out'}:v1"))
+    index = tmp_path / "out" / "index.json"
+    index.chmod(0o640)
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:latest"),
+               open_destination(f"oci:{tmp_path / 'out'}:v2"))
+    assert stat.S_IMODE(index.stat().st_mode) == 0o640
+    names = [m["annotations"]["org.opencontainers.image.ref.name"]
+             for m in json.loads(index.read_bytes())["manifests"]]
+    assert sorted(names) == ["v1", "v2"]
