@@ -1081,12 +1081,16 @@ class _TarWriter:
         info.size = len(data)
         self._tar.addfile(info, io.BytesIO(data))
 
-    def file(self, name: str, path: Path) -> None:
+    def file(self, name: str, path: Path, *, consume: bool = False) -> None:
+        """Add the file at ``path``; with ``consume``, remove it once it is in the tar, so
+        staging and tar together need little more space than the archive alone."""
         check(self._cancel)
         with path.open("rb") as stream:
             info = self._info(name, tarfile.REGTYPE, self._file_mode)
             info.size = os.fstat(stream.fileno()).st_size
             self._tar.addfile(info, _CancellableReader(stream, self._cancel))
+        if consume:
+            path.unlink()
 
     def symlink(self, name: str, target: str) -> None:
         info = self._info(name, tarfile.SYMTYPE, 0)  # Go's FileInfoHeader gives links mode 0
@@ -1405,7 +1409,7 @@ class OCIArchiveDestination:
             folder = blobs / algorithm
             tar.folder(f"blobs/{algorithm}")
             for name in sorted(os.listdir(folder)):
-                tar.file(f"blobs/{algorithm}/{name}", folder / name)
+                tar.file(f"blobs/{algorithm}/{name}", folder / name, consume=True)
         tar.file(INDEX_FILE, root / INDEX_FILE)
         tar.file(LAYOUT_FILE, root / LAYOUT_FILE)
 
@@ -1598,10 +1602,10 @@ class DockerArchiveDestination:
         for layer in manifest.layers:
             name = f"{layer.digest.hex}.tar"
             if name not in layer_names:
-                tar.file(name, self._blob_path(layer.digest))
+                tar.file(name, self._blob_path(layer.digest), consume=True)
             layer_names.append(name)
         config_name = f"{manifest.config.digest.hex}.json"
-        tar.file(config_name, self._blob_path(manifest.config.digest))
+        tar.file(config_name, self._blob_path(manifest.config.digest), consume=True)
         top_id = self._legacy_layers(tar, manifest.layers, config)
         repo_tags: list[str] = []
         repositories: dict[str, dict[str, str]] = {}

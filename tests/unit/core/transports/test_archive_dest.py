@@ -543,3 +543,32 @@ def test_dev_stdout_gets_the_tar_streamed(
     assert manifest_json[0]["RepoTags"] == [] and len(manifest_json[0]["Layers"]) == 2
     assert os.listdir(tmp_path) == []  # nothing staged in the working folder
 
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+def test_a_staged_blob_goes_once_it_is_in_the_tar(
+    multi_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    """The archive takes little more room than itself: each staged blob is removed as soon
+    as the tar holds it, rather than the staging folder and the tar both holding all."""
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.platform import Platform
+    from spyglass.core.transports import archive
+
+    staged_bytes: list[int] = []
+    original = archive._TarWriter.file
+
+    def watching(self: Any, name: str, path: Path, *, consume: bool = False) -> None:
+        staging = next(p for p in path.parents if ".spyglass-tmp-" in p.name)
+        staged_bytes.append(sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()))
+        original(self, name, path, consume=consume)
+
+    monkeypatch.setattr(archive._TarWriter, "file", watching)
+    out = tmp_path / "out.tar"
+    copy_image(open_source(f"oci:{multi_source}:latest"),
+               open_destination(f"{transport}:{out}"),
+               CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    assert len(staged_bytes) >= 3
+    assert staged_bytes == sorted(staged_bytes, reverse=True)
+    assert staged_bytes[-1] < staged_bytes[0]
+    assert leftovers(tmp_path) == [] and tarfile.is_tarfile(out)
