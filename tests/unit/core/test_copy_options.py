@@ -442,6 +442,52 @@ def test_blob_transfers_run_in_parallel_across_the_instances(layout: Path) -> No
     assert not _overlaps_across_platforms(seen, own)
 
 
+class _CountingDestination(MemoryDestination):
+    """Counts the blobs being put at once, the recompressed (no digest known) apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = {"recompressed": 0, "all": 0}
+        self.most = {"recompressed": 0, "all": 0}
+
+    def put_blob(self, stream: Readable, *, media_type: str, digest: Digest | None,
+                 size: int | None, cancel: CancelToken | None = None,
+                 progress: Any = None) -> Descriptor:
+        kinds = ["all"] + (["recompressed"] if digest is None else [])
+        with self.lock:
+            for kind in kinds:
+                self.now[kind] += 1
+                self.most[kind] = max(self.most[kind], self.now[kind])
+        try:
+            time.sleep(0.05)
+            return super().put_blob(stream, media_type=media_type, digest=digest, size=size,
+                                    cancel=cancel, progress=progress)
+        finally:
+            with self.lock:
+                for kind in kinds:
+                    self.now[kind] -= 1
+
+
+def test_recompressing_runs_one_blob_per_processor(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recompressing is bound by the processors: at most one blob per processor is
+    recompressed at once, whatever --parallel says (the other transfers are not held)."""
+    from spyglass.core import copy as copy_module
+
+    monkeypatch.setattr(copy_module, "_processors", lambda: 2)
+    dest = _CountingDestination()
+    copy_image(open_source(f"oci:{layout}:latest"), dest,
+               CopyOptions(multi_arch="all", parallel=8, compression="zstd"))
+    assert dest.committed is not None
+    assert dest.most["recompressed"] == 2, dest.most
+
+    plain = _CountingDestination()
+    copy_image(open_source(f"oci:{layout}:latest"), plain,
+               CopyOptions(multi_arch="all", parallel=8))
+    assert plain.most["recompressed"] == 0 and plain.most["all"] > 2, plain.most
+
+
 # --------------------------------------------------------------------------- progress bar
 
 
