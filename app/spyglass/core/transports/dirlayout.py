@@ -388,6 +388,19 @@ VERSION_TEXT: Final = f"{VERSION_PREFIX}1.1\n"
 """What the ``version`` file of a written image says (containers/image's current version)."""
 
 
+_IMAGE_FILE_RE: Final = re.compile(
+    r"version|manifest\.json|signature-[0-9]+"
+    r"|(?:[a-z0-9]+-)?[0-9a-f]{32,128}(?:\.manifest\.json|\.signature-[0-9]+)?"
+)
+"""The names a dir: image is made of: ``version``, ``manifest.json``, blobs by digest,
+instance manifests and signatures (containers/image's ``directory`` paths)."""
+
+
+def _other_files(entries: list[str]) -> list[str]:
+    """The entries of a dir: image folder that are not part of any dir: image."""
+    return sorted(e for e in entries if not _IMAGE_FILE_RE.fullmatch(e))
+
+
 def _is_dir_image_folder(path: Path) -> bool:
     """True when ``path`` has a ``version`` file of dir: layout version 1.x."""
     try:
@@ -469,6 +482,14 @@ class DirDestination:
                 f'The folder "{self.path}" is not empty and is not a dir: image (it has no '
                 f"{VERSION_FILE} file of dir: layout 1.x); Spyglass does not replace other "
                 f"files with an image. Choose a new or empty folder.{hint}"
+            )
+        others = _other_files(entries)
+        if others:
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            raise InvalidLayout(
+                f'The folder "{self.path}" holds a dir: image and other files too ({shown}); '
+                "Spyglass replaces a dir: image whole, so they would be lost. Move them, or "
+                "choose a new or empty folder."
             )
         self._replaces_image = bool(entries)
 

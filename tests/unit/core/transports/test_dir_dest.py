@@ -298,6 +298,26 @@ def test_a_folder_of_other_files_is_refused_untouched(tmp_path: Path) -> None:
     assert os.listdir(out) == ["notes.txt"] and siblings(out) == []
 
 
+def test_an_image_folder_with_other_files_too_is_refused_untouched(
+    multi_source: Path, tmp_path: Path
+) -> None:
+    """A dir: image is replaced whole: files of the user's beside it would be lost (skopeo
+    deletes them), so the copy is refused, naming them; an image of a list, with its
+    instance manifests, is replaced as it is."""
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{multi_source}:latest"), DirDestination(out))
+    (out / "notes.txt").write_text("important")
+    before = sorted(os.listdir(out))
+    with pytest.raises(InvalidLayout, match=r"holds a dir: image and other files too "
+                       r"\(notes.txt\); .* would be lost"):
+        DirDestination(out)
+    assert sorted(os.listdir(out)) == before and siblings(out) == []
+    (out / "notes.txt").unlink()
+    destination = DirDestination(out)
+    assert destination.replaces is not None
+    destination.abort()
+
+
 def test_an_oci_layout_gets_a_hint(multi_source: Path) -> None:
     with pytest.raises(InvalidLayout, match=f"write to it as oci:{multi_source}:REF"):
         DirDestination(multi_source)
