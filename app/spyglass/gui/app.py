@@ -5,12 +5,15 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from spyglass import __version__
@@ -110,6 +113,7 @@ def run(argv: list[str]) -> int:
     settings = load_settings()
     window = MainWindow(settings, settings_file=settings_path())
     window.restore_window_geometry()
+    close_on_termination(window, app)
     window.show()
     if paths:
         for i, path in enumerate(paths):
@@ -127,6 +131,56 @@ def run(argv: list[str]) -> int:
         logging.shutdown()
         os._exit(code)
     return code
+
+
+def close_on_termination(window: MainWindow, owner: QObject) -> None:
+    """SIGTERM and SIGHUP (the session ending, ``kill``) close the window as a close from
+    the program does: copies under way are cancelled and take back what they wrote, and
+    the settings are saved. They used to end the process on the spot.
+
+    Python runs a signal handler only once it runs again, which an idle event loop
+    may not do for long: a wake-up socket that the loop watches makes it run at once
+    (Ctrl+C in the terminal is answered at once too). ``owner`` keeps the socket.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    try:
+        signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:
+        reader.close()
+        writer.close()
+        return
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, owner)
+
+    def drain() -> None:
+        try:
+            reader.recv(512)
+        except OSError:
+            pass
+
+    def close_sockets() -> None:
+        try:
+            previous = signal.set_wakeup_fd(-1)
+            if previous != writer.fileno():
+                signal.set_wakeup_fd(previous)  # another's since: put it back
+        except (ValueError, OSError):
+            pass
+        reader.close()
+        writer.close()
+
+    notifier.activated.connect(drain)
+    # the connections keep both sockets for as long as the notifier lives
+    notifier.destroyed.connect(close_sockets)
+
+    def close_window(signum: int, frame: object) -> None:
+        log.info("%s: closing the window", signal.Signals(signum).name)
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, close_window)
 
 
 def settle() -> None:
