@@ -113,7 +113,7 @@ def run(argv: list[str]) -> int:
     settings = load_settings()
     window = MainWindow(settings, settings_file=settings_path())
     window.restore_window_geometry()
-    close_on_termination(window, app)
+    restore_signals = close_on_termination(window, app)
     window.show()
     if paths:
         for i, path in enumerate(paths):
@@ -122,6 +122,7 @@ def run(argv: list[str]) -> int:
         window.restore_session()
     settle()
     code = app.exec()
+    restore_signals()
     if threads_abandoned():
         # a job that ignored its cancel still runs: ending the interpreter would destroy
         # its running QThread, which Qt answers with an abort; leave at once instead
@@ -133,7 +134,7 @@ def run(argv: list[str]) -> int:
     return code
 
 
-def close_on_termination(window: MainWindow, owner: QObject) -> None:
+def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], None]:
     """SIGTERM and SIGHUP (the session ending, ``kill``) close the window as a close from
     the program does: copies under way are cancelled and take back what they wrote, and
     the settings are saved. They used to end the process on the spot.
@@ -141,9 +142,10 @@ def close_on_termination(window: MainWindow, owner: QObject) -> None:
     Python runs a signal handler only once it runs again, which an idle event loop
     may not do for long: a wake-up socket that the loop watches makes it run at once
     (Ctrl+C in the terminal is answered at once too). ``owner`` keeps the socket.
+    Returns what puts the handlers as they were.
     """
     if threading.current_thread() is not threading.main_thread():
-        return
+        return lambda: None
     reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)
@@ -152,7 +154,7 @@ def close_on_termination(window: MainWindow, owner: QObject) -> None:
     except ValueError:
         reader.close()
         writer.close()
-        return
+        return lambda: None
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, owner)
 
     def drain() -> None:
@@ -179,8 +181,16 @@ def close_on_termination(window: MainWindow, owner: QObject) -> None:
         log.info("%s: closing the window", signal.Signals(signum).name)
         QTimer.singleShot(0, window.close)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, close_window)
+    before = {signum: signal.signal(signum, close_window)
+              for signum in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        notifier.setEnabled(False)
+        close_sockets()
+
+    return restore
 
 
 def settle() -> None:
