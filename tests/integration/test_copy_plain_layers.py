@@ -188,3 +188,52 @@ def test_a_registry_gets_gzipped_layers(registry: RegistryServer, tmp_path: Path
     same = copy_image(open_source(f"oci:{source}:app"), open_destination(by_digest))
     assert str(same.digest) == digest
 
+
+
+def attested_list(root: Path) -> tuple[str, str]:
+    """A list ``app``: an image with uncompressed layers and BuildKit's attestation
+    entry for it (an in-toto layer, platform unknown/unknown). Returns (image, list)."""
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=PLAIN_LAYERS))
+    statement = builder.add_blob(b'{"_type":"https://in-toto.io/Statement/v0.1"}')
+    config = builder.add_blob(b"{}")
+    attestation = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.in-toto+json", **statement}],
+    }, separators=(",", ":")).encode())
+    entry = {"mediaType": OCI_MANIFEST, **attestation,
+             "platform": {"architecture": "unknown", "os": "unknown"},
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                             "vnd.docker.reference.digest": image["digest"]}}
+    index = builder.add_index([image, entry])
+    builder.tag(index, "app")
+    return str(image["digest"]), str(index["digest"])
+
+
+def test_an_attested_image_keeps_its_layers(tmp_path: Path) -> None:
+    """BuildKit's attestation entry names the image by digest, and its statement does
+    too: compressing would leave both pointing at an image no longer there."""
+    image, index = attested_list(tmp_path / "src")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"oci:{tmp_path / 'plan'}:v1"),
+                     CopyOptions(multi_arch="all"))
+    assert any("are kept as they are" in note for note in plan.notes), plan.notes
+    top = copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:v1"),
+                     CopyOptions(multi_arch="all"))
+    assert str(top.digest) == index
+
+
+def test_a_conversion_points_the_attestation_entry_at_the_new_image(tmp_path: Path) -> None:
+    """Asked to recompress, the rebuilt list's attestation entry follows its image."""
+    image, _ = attested_list(tmp_path / "src")
+    top = copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:v1"),
+                     CopyOptions(multi_arch="all", compression="zstd"))
+    blobs = tmp_path / "out" / "blobs" / "sha256"
+    entries = json.loads((blobs / top.digest.hex).read_bytes())["manifests"]
+    new_image = next(e for e in entries if "annotations" not in e)
+    attestation = next(e for e in entries if "annotations" in e)
+    assert new_image["digest"] != image
+    assert attestation["annotations"]["vnd.docker.reference.digest"] == new_image["digest"]

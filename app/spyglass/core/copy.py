@@ -53,6 +53,10 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.referrers import (
+    BUILDKIT_REFERENCE_DIGEST,
+    buildkit_attestation_subject,
+)
 from spyglass.core.retry import pause, wait_after, worth_retrying
 from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.threads import lower_priority
@@ -824,7 +828,9 @@ def _plan_images(
         manifest, config = ahead.image(entry.digest)
         instances.append(_plan_instance(
             manifest, entry, config, destination, options, stored,
-            plain.target(manifest, top if many else None),
+            # the list's own attachments count only where it would otherwise be kept
+            plain.target(manifest, top if many and whole and options.format is None
+                         else None),
         ))
     plain.note(destination)
 
@@ -884,8 +890,12 @@ class _PlainLayers:
                  and media.layer_compression(layer.media_type) == compression.NONE]
         if self._target is None or not plain:
             return None
+        attested = isinstance(written_list, ImageIndex) and any(
+            buildkit_attestation_subject(entry) == manifest.digest
+            for entry in written_list.manifests)
         for subject in (manifest, written_list):
-            if subject is not None and self._ahead.attached(subject.digest):
+            if subject is not None and ((attested and subject is manifest)
+                                        or self._ahead.attached(subject.digest)):
                 whose = "its" if subject is manifest else f"the list {subject.digest.short}'s"
                 self._notes.append(
                     f"the uncompressed layers of {manifest.digest.short} are kept as they are: "
@@ -1025,10 +1035,17 @@ def _list_manifest(
         return plan.top.raw
     source = json.loads(plan.top.raw)
     docker = _family(plan.list_media_type) != "oci"
+    moved = {str(instance.source.digest): str(digest)
+             for instance, _raw, digest in written_instances}
     entries = []
     for instance, raw, digest in written_instances:
         written = (replace(instance.entry, digest=digest, size=len(raw)) if instance.entry
                    else Descriptor(instance.media_type, digest, len(raw)))
+        if written.annotations.get(BUILDKIT_REFERENCE_DIGEST) in moved:
+            # a BuildKit attestation entry names its image by digest: the new one
+            annotations = dict(written.annotations)
+            annotations[BUILDKIT_REFERENCE_DIGEST] = moved[annotations[BUILDKIT_REFERENCE_DIGEST]]
+            written = replace(written, annotations=annotations)
         entries.append(_descriptor_json(written, instance.media_type, docker=docker))
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": plan.list_media_type,
                             "manifests": entries}
