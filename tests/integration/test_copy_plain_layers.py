@@ -214,7 +214,7 @@ def attested_list(root: Path) -> tuple[str, str]:
 def test_an_attested_image_keeps_its_layers(tmp_path: Path) -> None:
     """BuildKit's attestation entry names the image by digest, and its statement does
     too: compressing would leave both pointing at an image no longer there."""
-    image, index = attested_list(tmp_path / "src")
+    _image, index = attested_list(tmp_path / "src")
     plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
                      open_destination(f"oci:{tmp_path / 'plan'}:v1"),
                      CopyOptions(multi_arch="all"))

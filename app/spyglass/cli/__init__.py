@@ -132,6 +132,12 @@ def run() -> NoReturn:
     if blobcache is not None:
         blobcache.close_default_cache()
     logging.shutdown()
+    signum = code - 128
+    if signum in (signal.SIGTERM, signal.SIGHUP):
+        # cleaned up after a termination: end by that signal, as the caller expects
+        # (a service manager counts it a clean stop, unlike exit status 143)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
     os._exit(code)
 
 

@@ -310,16 +310,23 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
 
 def _check_digestfile(path: Path) -> None:
     """Refuse a ``--digestfile`` that cannot be written before anything is copied."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise SpyglassError(f'The --digestfile "{path}" is a folder; name a file.')
-    if not folder.is_dir():
+    folder = path.parent
+    try:
+        if path.is_dir():
+            raise SpyglassError(f'The --digestfile "{path}" is a folder; name a file.')
+        if path.exists():
+            writable = True  # /dev/stdout, a pipe: access() cannot tell, writing will
+        elif not folder.is_dir():
+            raise SpyglassError(
+                f'The --digestfile "{path}" cannot be written: the folder "{folder}" does '
+                "not exist.")
+        else:
+            writable = os.access(folder, os.W_OK)
+    except OSError as exc:
         raise SpyglassError(
-            f'The --digestfile "{path}" cannot be written: the folder "{folder}" does not '
-            "exist.")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise SpyglassError(
-            f'The --digestfile "{path}" cannot be written: Permission denied.')
+            f'The --digestfile "{path}" cannot be written: {exc.strerror or exc}.') from exc
+    if not writable:
+        raise SpyglassError(f'The --digestfile "{path}" cannot be written: Permission denied.')
 
 
 def _parse_destination(text: str) -> ImageName:

@@ -114,11 +114,15 @@ def _terminate(signum: int, frame: object) -> None:
 def stop_like_ctrl_c_on_termination() -> Iterator[None]:
     """For the block, SIGTERM and SIGHUP interrupt the main thread as Ctrl+C does
     (they end the process on the spot otherwise, leaving temporary files behind).
-    For the command line; elsewhere than in the main thread the block runs as it is."""
+    For the command line; elsewhere than in the main thread the block runs as it is.
+    A signal set to be ignored stays ignored (``nohup spyglass copy …`` goes on after
+    the terminal closes).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = {signum: signal.signal(signum, _terminate) for signum in _TERMINATING}
+    before = {signum: signal.signal(signum, _terminate) for signum in _TERMINATING
+              if signal.getsignal(signum) is signal.SIG_DFL}
     try:
         yield
     finally:
@@ -142,8 +146,15 @@ def interrupts_deferred() -> Iterator[None]:
     thread while Python's own SIGINT handler is installed; elsewhere (a worker
     thread, the window's handler) the block runs as it is.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # each signal held only where its handler is ours (SIGINT may be ignored, as in a
+    # job a script started in the background, while SIGTERM is not)
+    held_signals = {signum: handler for signum in (signal.SIGINT, *_TERMINATING)
+                    if (handler := signal.getsignal(signum))
+                    in (signal.default_int_handler, _terminate)}
+    if not held_signals:
         yield
         return
     asked: list[int] = []
@@ -153,16 +164,13 @@ def interrupts_deferred() -> Iterator[None]:
         if len(asked) > 1:
             raise _interrupted(signum)
 
-    held_signals = [signal.SIGINT, *(s for s in _TERMINATING
-                                     if signal.getsignal(s) is _terminate)]
     for signum in held_signals:
         signal.signal(signum, held)
     try:
         yield
     finally:
-        for signum in held_signals:
-            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT
-                          else _terminate)
+        for signum, handler in held_signals.items():
+            signal.signal(signum, handler)
     if asked:
         raise _interrupted(asked[0])
 

@@ -121,3 +121,31 @@ def test_a_termination_is_taken_like_ctrl_c_and_waits_for_a_deferred_block() -> 
             signal.raise_signal(signal.SIGHUP)
     assert signal.getsignal(signal.SIGTERM) is before
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_termination_stays_ignored() -> None:
+    """``nohup spyglass copy …``: SIGHUP ignored by the caller is not taken over."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_like_ctrl_c_on_termination():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGHUP)  # nothing happens
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
+def test_a_termination_is_held_off_even_where_ctrl_c_is_ignored() -> None:
+    """A job a script starts in the background has SIGINT ignored; SIGTERM must still
+    wait for the end of a deferred block rather than cut its clean-up short."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        finished = False
+        with stop_like_ctrl_c_on_termination():
+            with pytest.raises(Terminated), interrupts_deferred():
+                signal.raise_signal(signal.SIGTERM)
+                finished = True
+            assert finished
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
