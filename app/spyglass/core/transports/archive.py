@@ -1107,25 +1107,38 @@ def _images_held(path: Path) -> list[str] | None:
     web site's backup has an ``index.json`` too). ``OSError`` when it cannot be read."""
     with path.open("rb"):
         pass  # unreadable: say so, rather than "not an image archive"
-    layout = False
-    index: list[str] | None = None
     try:
         with tarfile.open(path) as tar:
-            for info in tar:
-                name = PurePosixPath(info.name.lstrip("/")).as_posix()
-                if name == "oci-layout":
-                    layout = True
-                elif name in ("manifest.json", "index.json") and info.isfile() \
-                        and info.size <= MAX_MANIFEST_SIZE:
-                    member = tar.extractfile(info)
-                    raw = member.read() if member is not None else b""
-                    if name == "manifest.json" and (saved := _docker_save_names(raw)):
-                        return saved  # docker 25's archives are layouts too: these count
-                    if name == "index.json":
-                        index = _index_names(raw)
+            members = {PurePosixPath(info.name.lstrip("/")).as_posix(): info for info in tar}
+
+            def small(name: str) -> bytes | None:
+                info = members.get(name)
+                if info is None or not info.isfile() or info.size > MAX_MANIFEST_SIZE:
+                    return None
+                member = tar.extractfile(info)
+                return member.read() if member is not None else None
+
+            saved = _docker_save_names(small("manifest.json") or b"")
+            if saved:
+                return saved  # docker 25's archives are layouts too: these count
+            if "oci-layout" not in members:
+                return None
+            return _index_names(small("index.json") or b"{}", small)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         return None
-    return (index or []) if layout else None
+
+
+def _is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | None]) -> bool:
+    """Whether an ``index.json`` entry is a manifest with a subject (a referrer Spyglass
+    or oras listed there, which goes with its image)."""
+    if entry.get("subject") is not None:
+        return True
+    algorithm, _, hexdigest = str(entry.get("digest", "")).partition(":")
+    raw = blob(f"blobs/{algorithm}/{hexdigest}") if algorithm and hexdigest else None
+    try:
+        return raw is not None and isinstance(json.loads(raw).get("subject"), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
 
 
 def _docker_save_names(raw: bytes) -> list[str] | None:
@@ -1146,9 +1159,10 @@ def _docker_save_names(raw: bytes) -> list[str] | None:
     return names
 
 
-def _index_names(raw: bytes) -> list[str]:
+def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
     """The images an OCI layout's ``index.json`` names (cosign's tags and referrers,
-    which go with an image, left out)."""
+    which go with an image, left out); ``blob`` reads a small member, to tell a
+    referrer (its manifest has a subject) from an image without a name."""
     from spyglass.core.referrers import is_attachment_tag
 
     try:
@@ -1163,8 +1177,8 @@ def _index_names(raw: bytes) -> list[str]:
         name = annotations.get(REF_NAME_ANNOTATION) if isinstance(annotations, dict) else None
         if isinstance(name, str) and is_attachment_tag(name):
             continue
-        if name is None and entry.get("subject") is not None:
-            continue  # a referrer
+        if name is None and _is_referrer(entry, blob):
+            continue
         names.append(name if isinstance(name, str) and name else f"@{number}")
     return names
 

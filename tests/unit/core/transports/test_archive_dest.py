@@ -572,3 +572,21 @@ def test_a_staged_blob_goes_once_it_is_in_the_tar(
     assert staged_bytes == sorted(staged_bytes, reverse=True)
     assert staged_bytes[-1] < staged_bytes[0]
     assert leftovers(tmp_path) == [] and tarfile.is_tarfile(out)
+
+
+def test_copying_a_signed_image_into_its_archive_again_replaces_it(tmp_path: Path) -> None:
+    """What Spyglass itself writes: the image, its cosign tag, and its SBOM referrer
+    (listed in index.json without a name): still one image, replaced by a second copy."""
+    from spyglass.core.copy import copy_image
+    from tests.helpers.cosign import signed_layout
+
+    signed_layout(tmp_path / "src")
+    out = tmp_path / "a.tar"
+    for _ in range(2):
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+                   open_destination(f"oci-archive:{out}:v1"))
+    with tarfile.open(out) as tar:
+        member = tar.extractfile("index.json")
+        assert member is not None
+        entries = json.loads(member.read())["manifests"]
+    assert len(entries) == 3  # the image, its .sig, the SBOM referrer
