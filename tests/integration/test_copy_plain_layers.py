@@ -237,3 +237,34 @@ def test_a_conversion_points_the_attestation_entry_at_the_new_image(tmp_path: Pa
     attestation = next(e for e in entries if "annotations" in e)
     assert new_image["digest"] != image
     assert attestation["annotations"]["vnd.docker.reference.digest"] == new_image["digest"]
+
+
+def test_a_repeated_recompression_finds_its_result_at_the_destination(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    """The blob cache remembers what each layer became: copied again (here: zstd), the
+    layers already at the destination are skipped rather than made again; a
+    destination without them gets them made anew."""
+    from spyglass.core.copy import BlobDone, BlobSkipped
+
+    multi = tmp_path / "src"
+    plain_layout(multi)
+    target = f"docker://{registry.host}/it-plain/again:v1"
+    options = CopyOptions(compression="zstd")
+
+    def copy(destination: str) -> tuple[str, list[object]]:
+        seen: list[object] = []
+        top = copy_image(open_source(f"oci:{multi}:app"), open_destination(destination),
+                         options, events=seen.append)
+        return str(top.digest), seen
+
+    first, seen = copy(target)
+    assert sum(isinstance(e, BlobDone) and e.recompressed for e in seen) == 3
+    again, seen = copy(target)
+    assert again == first
+    assert not any(isinstance(e, BlobDone) and e.recompressed for e in seen)
+    assert sum(isinstance(e, BlobSkipped) for e in seen) == 4  # 3 layers and the config
+    # a layout that has none of them: made anew, to the same digests
+    elsewhere, seen = copy(f"oci:{tmp_path / 'layout'}:v1")
+    assert elsewhere == first
+    assert sum(isinstance(e, BlobDone) and e.recompressed for e in seen) == 3

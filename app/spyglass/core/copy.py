@@ -1298,16 +1298,18 @@ def _execute(
 
     def transfer(task: BlobTask) -> None:
         check(cancel)
-        semaphores = limits.get(source, destination)
-        if task.recompress is not None:
-            semaphores.insert(0, processors)
-        for semaphore in semaphores:
-            semaphore.acquire()
-        try:
-            result = _transfer_blob(task, source, destination, options, emit, cancel)
-        finally:
-            for semaphore in reversed(semaphores):
-                semaphore.release()
+        result = _made_before(task, destination, options, emit, cancel)
+        if result is None:
+            semaphores = limits.get(source, destination)
+            if task.recompress is not None:
+                semaphores.insert(0, processors)
+            for semaphore in semaphores:
+                semaphore.acquire()
+            try:
+                result = _transfer_blob(task, source, destination, options, emit, cancel)
+            finally:
+                for semaphore in reversed(semaphores):
+                    semaphore.release()
         with lock:
             written[task.key] = result
 
@@ -1316,7 +1318,9 @@ def _execute(
                               initializer=lower_priority if options.background else None)
     futures: list[Future[None]] = []
     try:
-        for task in plan.blobs:
+        # recompressions last: one waiting for a processor holds a pool thread, which
+        # the plain transfers behind it would wait for
+        for task in sorted(plan.blobs, key=lambda task: task.recompress is not None):
             # one by one, and Ctrl+C held off from each submit until its future is kept:
             # landing inside submit (which waits for a new thread to start) it lost a
             # transfer already running, which then wrote on after the take-back
@@ -1371,6 +1375,35 @@ def _execute(
     check(cancel)
     destination.commit(top, raw, cancel=cancel)
     return top
+
+
+def _recompression_target(task: BlobTask, options: CopyOptions) -> str:
+    level = options.compression_level
+    return f"{task.recompress}:{'default' if level is None else level}"
+
+
+def _made_before(
+    task: BlobTask,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+) -> Descriptor | None:
+    """A recompression done before (the blob cache remembers what the blob became) whose
+    result the destination has, or can mount: reused, not made again. None otherwise."""
+    if task.recompress is None:
+        return None
+    from spyglass.core.transports.registry.blobcache import default_cache
+
+    known = default_cache().recompressed(task.source.digest, _recompression_target(task, options))
+    if known is None:
+        return None
+    result = Descriptor(task.media_type, known[0], known[1])
+    how = destination.reuse_blob(result, cancel=cancel)
+    if how is None:
+        return None
+    emit(BlobSkipped(task.source.digest, task.source.size, how))
+    return result
 
 
 def _transfer_blob(
@@ -1450,6 +1483,12 @@ def _transfer_blob_once(
     finally:
         stream.close()
     written = replace(written, media_type=task.media_type)
+    if task.recompress is not None:
+        from spyglass.core.transports.registry.blobcache import default_cache
+
+        default_cache().record_recompressed(
+            descriptor.digest, _recompression_target(task, options), written.digest,
+            written.size)
     emit(BlobDone(descriptor.digest, written, task.recompress is not None))
     return written
 

@@ -8,6 +8,10 @@ last read from or written to â€” as containers/image's ``BlobInfoCache`` does â€
 in an SQLite file under ``platformdirs.user_cache_dir("spyglass")``:
 ``blob-locations.sqlite``.
 
+The same file remembers what a blob became when a copy recompressed it (the
+``recompressed`` table), so a copy repeated finds that result at the destination
+instead of recompressing again.
+
 It is only ever a hint. A candidate it names may be gone or unreadable with
 the credentials at hand; the registry then answers the mount with an upload
 (or a refusal) and the blob is uploaded. Hence every failure of the cache
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,20 @@ CREATE TABLE IF NOT EXISTS blob_locations (
     PRIMARY KEY (host, digest, repository)
 ) WITHOUT ROWID
 """
+
+_RECOMPRESSED_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS recompressed (
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    seen REAL NOT NULL,
+    PRIMARY KEY (source, target)
+) WITHOUT ROWID
+"""
+"""What a blob became when it was recompressed (``target``: the compression and level),
+as containers/image's cache remembers, so that a copy repeated finds the result at the
+destination instead of making it again."""
 
 
 def cache_path() -> Path:
@@ -96,6 +115,7 @@ class BlobLocationCache:
         self._recent: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
         self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
+        self._made: dict[tuple[str, str], tuple[str, int]] = {}  # recompressed this session
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
 
@@ -171,6 +191,52 @@ class BlobLocationCache:
                 found[repo] = max(seen, found.get(repo, seen))
         ordered = sorted(found, key=lambda repo: (-found[repo], repo))
         return [repo for repo in ordered if repo != exclude_repo][: self.max_per_blob]
+
+    def record_recompressed(self, source: Digest, target: str, result: Digest, size: int
+                            ) -> None:
+        """Remember that ``source`` recompressed as ``target`` (``"zstd:3"``) is
+        ``result`` of ``size`` bytes. Never raises."""
+        key = (str(source), target)
+        with self._lock:
+            if self._disabled:
+                return
+            self._made[key] = (str(result), size)
+        now = self._clock()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO recompressed (source, target, result, size, seen) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, target) DO UPDATE SET "
+                "result = excluded.result, size = excluded.size, seen = excluded.seen",
+                (*key, str(result), size, now),
+            )
+
+        with self._file_lock:
+            self._run("record a recompression", write)
+
+    def recompressed(self, source: Digest, target: str) -> tuple[Digest, int] | None:
+        """What ``source`` became when last recompressed as ``target``, if known: only
+        a hint, to be found at the destination (and verified there) before it counts."""
+        key = (str(source), target)
+        with self._lock:
+            known = self._made.get(key)
+        if known is None:
+            rows: list[tuple[str, int]] = []
+
+            def query(db: sqlite3.Connection) -> None:
+                rows.extend(db.execute(
+                    "SELECT result, size FROM recompressed WHERE source = ? AND target = ?",
+                    key).fetchall())
+
+            with self._file_lock:
+                self._run("lookup", query)
+            known = (str(rows[0][0]), int(rows[0][1])) if rows else None
+        if known is None:
+            return None
+        try:
+            return Digest.parse(known[0]), known[1]
+        except SpyglassError:
+            return None
 
     def flush(self) -> None:
         """Write what is not in the file yet, now (the background writer does so soon)."""
@@ -288,10 +354,11 @@ class BlobLocationCache:
             if version not in (0, SCHEMA_VERSION):
                 db.execute("DROP TABLE IF EXISTS blob_locations")  # it is only a cache
             db.execute(_SCHEMA)
+            db.execute(_RECOMPRESSED_SCHEMA)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute(
-                "DELETE FROM blob_locations WHERE seen < ?", (self._clock() - MAX_AGE,)
-            )
+            oldest = self._clock() - MAX_AGE
+            db.execute("DELETE FROM blob_locations WHERE seen < ?", (oldest,))
+            db.execute("DELETE FROM recompressed WHERE seen < ?", (oldest,))
         except BaseException:
             db.close()
             raise

@@ -238,3 +238,20 @@ def test_memory_keeps_only_what_is_not_in_the_file_yet(path: Path, clock: Clock)
     assert cache._seen == {}  # a long session does not grow it
     assert cache.candidates(HOST, Digest.of(b"7")) == ["a/b"]  # the file answers
     cache.close()
+
+
+def test_what_a_blob_became_when_recompressed_is_remembered(path: Path, clock: Clock) -> None:
+    cache = BlobLocationCache(path, clock=clock)
+    assert cache.recompressed(D1, "zstd:default") is None
+    cache.record_recompressed(D1, "zstd:default", D2, 1234)
+    assert cache.recompressed(D1, "zstd:default") == (D2, 1234)
+    assert cache.recompressed(D1, "zstd:19") is None  # another level is another blob
+    cache.close()
+    later = BlobLocationCache(path, clock=clock)  # in the file, for the next copy
+    assert later.recompressed(D1, "zstd:default") == (D2, 1234)
+    later.close()
+    clock.tick(MAX_AGE + 1)
+    aged = BlobLocationCache(path, clock=clock)
+    assert aged.recompressed(D1, "zstd:default") is None
+    aged.close()
+    assert BlobLocationCache(None).recompressed(D1, "zstd:default") is None
