@@ -31,8 +31,8 @@ from spyglass.core.copy_attachments import (
     carry_attachments,
     describe_attachments,
     plan_attachments,
-    with_made_blobs,
 )
+from spyglass.core.copy_cosign_tags import Made, serving_made_blobs
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
@@ -1365,11 +1365,10 @@ def _execute(
         instance, raw, digest = results[0]
         top = Descriptor(instance.media_type, digest, len(raw))
     if plan.attachments:
-        carried = with_made_blobs(source, plan.attachments)
 
-        def carry(blob: Descriptor) -> None:
-            _transfer_blob(BlobTask(blob, blob.media_type), carried, destination, options,
-                           emit, cancel)
+        def carry(blob: Descriptor, made: Made) -> None:
+            _transfer_blob(BlobTask(blob, blob.media_type), serving_made_blobs(source, made),
+                           destination, options, emit, cancel)
 
         carry_attachments(plan.attachments, source, destination, carry, cancel=cancel)
     check(cancel)

@@ -26,6 +26,7 @@ from memory), then the attached manifest, under cosign's tag or as a referrer;
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,10 +34,10 @@ from typing import Final
 
 from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.copy_cosign_tags import (
+    Made,
     TagWrite,
     add_to_theirs,
     fresh_signature_tag,
-    serving_made_blobs,
     signature_file_layer,
 )
 from spyglass.core.digest import Digest, read_verified
@@ -62,6 +63,8 @@ from spyglass.core.transports.base import (
 
 SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class AttachmentTask:
@@ -85,6 +88,12 @@ class AttachmentTask:
     made: tuple[tuple[Descriptor, bytes], ...] = field(default=(), repr=False)
     """Blobs the plan made (signature payloads, a config), with their bytes."""
     more: tuple[Attachment, ...] = ()
+    planned_over: Digest | None = None
+    """What the destination's ``tag`` named when the copy was planned (None: nothing);
+    looked at again just before the write (see :func:`carry_attachments`)."""
+    own: TagWrite | None = field(default=None, repr=False)
+    """The source's own manifest for ``tag``, before any merge: what a tag that changed
+    since the plan is settled with anew."""
 
     @property
     def attachments(self) -> tuple[Attachment, ...]:
@@ -280,17 +289,29 @@ def _settle_tags(
     for task in tasks:
         if task.tag is not None and task.manifest is not None and task.descriptor is not None:
             there = destination.tagged_digest(task.tag, cancel=cancel)
-            if there is not None and there != task.descriptor.digest:
-                ours = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
-                write = add_to_theirs(ours, task.attachment.kind, task.tag, there, destination,
-                                      destination.description, notes, cancel)
-                if write is not None:
-                    settled.append(replace(task, manifest=write.manifest,
-                                           descriptor=write.descriptor, blobs=write.blobs,
-                                           made=write.made))
-                continue
+            ours = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
+            write = _settle(task, ours, there, destination, destination.description, notes,
+                            cancel)
+            if write is not None:
+                settled.append(replace(task, manifest=write.manifest,
+                                       descriptor=write.descriptor, blobs=write.blobs,
+                                       made=write.made, planned_over=there, own=ours))
+            continue
         settled.append(task)
     return settled
+
+
+def _settle(
+    task: AttachmentTask, ours: TagWrite, there: Digest | None, destination: TaggedDestination,
+    name: str, notes: list[str], cancel: CancelToken | None,
+) -> TagWrite | None:
+    """What to write under ``task.tag`` when the destination has ``there`` under it:
+    ours, ours added to theirs, or nothing (noted)."""
+    if there is None or there == ours.descriptor.digest:
+        return ours
+    assert task.tag is not None
+    return add_to_theirs(ours, task.attachment.kind, task.tag, there, destination, name,
+                         notes, cancel)
 
 
 def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
@@ -308,12 +329,16 @@ def carry_attachments(
     tasks: Iterable[AttachmentTask],
     source: ImageSource,
     destination: ImageDestination,
-    transfer: Callable[[Descriptor], None],
+    transfer: Callable[[Descriptor, Made], None],
     *,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Write every task to ``destination``; ``transfer`` brings one blob over (those
-    the plan made too: see :func:`with_made_blobs`)."""
+    """Write every task to ``destination``; ``transfer`` brings one blob over, from the
+    source or from the blobs given (those a plan made: signature payloads, a config).
+
+    A tag is looked at again just before it is written: one that changed since the
+    plan (another signer's signature added meanwhile) is settled anew with what it
+    holds now, so that signature is not lost."""
     if not isinstance(destination, AttachmentDestination):
         return
     stored: dict[Digest, list[bytes]] = {}
@@ -326,21 +351,35 @@ def carry_attachments(
         elif task.how == "to-stored":
             stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
         else:
-            assert task.manifest is not None and task.descriptor is not None
-            for blob in task.written_blobs:
-                transfer(blob)
+            write: TagWrite | None = _still_right(task, destination, cancel)
+            if write is None:
+                continue
+            for blob in (*write.blobs, *(descriptor for descriptor, _data in write.made)):
+                transfer(blob, write.made)
             destination.put_attachment(
-                subject, task.descriptor, task.manifest, tag=task.tag, cancel=cancel
+                subject, write.descriptor, write.manifest, tag=task.tag, cancel=cancel
             )
     for subject, signatures in stored.items():
         destination.put_stored_signatures(subject, signatures, cancel=cancel)
 
 
-def with_made_blobs(source: ImageSource, tasks: Iterable[AttachmentTask]) -> ImageSource:
-    """``source``, also serving the blobs ``tasks`` made (signature payloads from
-    ``signature-N`` files, signature manifests' configs) from memory: what the
-    ``transfer`` given to :func:`carry_attachments` reads from."""
-    return serving_made_blobs(source, (made for task in tasks for made in task.made))
+def _still_right(
+    task: AttachmentTask, destination: ImageDestination, cancel: CancelToken | None
+) -> TagWrite | None:
+    """What to write for a ``"manifest"`` task now: as planned, or, for a tag that names
+    something else than when the copy was planned, settled anew (None: nothing)."""
+    assert task.manifest is not None and task.descriptor is not None
+    planned = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
+    if task.tag is None or task.own is None or not isinstance(destination, TaggedDestination):
+        return planned
+    now = destination.tagged_digest(task.tag, cancel=cancel)
+    if now == task.planned_over or now == task.descriptor.digest:
+        return planned
+    notes: list[str] = []
+    write = _settle(task, task.own, now, destination, destination.description, notes, cancel)
+    log.info("%s changed at %s while copying; settled anew%s", task.tag,
+             destination.description, "".join(f"; {note}" for note in notes))
+    return write
 
 
 def _as_stored(

@@ -36,6 +36,7 @@ from spyglass.core.signatures.cosign_tag import (
     Written,
     check_signature_manifest,
     read_signature_manifest,
+    same_signature,
     signature_layer,
     write_signature_manifest,
 )
@@ -133,8 +134,10 @@ def add_to_theirs(
                      f"{_count(len(layers), 'cosign signature')}; nothing is added")
         return None
     count = len(written.added)
+    others = sum(not any(same_signature(layer, mine) for mine in layers)
+                 for layer in theirs.layers)
     note = (f"the source's {_count(count, 'cosign signature')} {_is(count)} merged into "
-            f"{where}, which already holds {_count(written.kept, 'other signature')}")
+            f"{where}, which already holds {_count(others, 'other signature')}")
     if written.already:
         note += f"; the source's other {written.already} {_is(written.already)} there already"
     notes.append(note)

@@ -167,8 +167,8 @@ def test_a_sig_tag_there_gets_the_sources_signatures_added_once(tmp_path: Path) 
         cosign.stored_sigstore_signature(*cosign.signature_layer(payload, third)))
     plan = plan_copy(open_source(f"dir:{folder}"), open_destination(f"oci:{target}:app"))
     assert (f"the source's 1 cosign signature is merged into {tag} at oci:{target}:app, "
-            "which already holds 2 other signatures; the source's other 1 is there "
-            "already") in plan.notes, plan.notes
+            "which already holds 1 other signature; the source's other 1 is there "
+            "already") in plan.notes, plan.notes  # "other": not counting the source's
     # the plan makes the new signature's payload and a config: both counted
     made = [(b.media_type, b.size) for b in plan.attachment_blobs]
     assert made[0] == (cosign.SIMPLESIGNING_MEDIA_TYPE, len(payload))
@@ -250,3 +250,22 @@ def test_a_docker_archive_still_cannot_keep_them(tmp_path: Path) -> None:
     assert (f"cannot keep the signatures of this image: cosign signature (signature-1 of "
             f"{short}), cosign signature (signature-2 of {short}). Copy without signatures "
             "to leave them behind.") in str(refused.value)
+
+
+def test_a_signature_added_to_the_tag_while_copying_is_kept(tmp_path: Path) -> None:
+    """The tag is looked at again just before it is written: a signature another signer
+    added after the plan (a cosign sign during a sync) is kept, and ours added to it."""
+    from spyglass.core.copy import execute
+
+    digest, key = signed_layout(tmp_path / "src")
+    tag = cosign.cosign_tag(digest, "sig")
+    target = tmp_path / "dst"
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+               open_destination(f"oci:{target}:app"), CopyOptions(remove_signatures=True))
+    source = open_source(f"oci:{tmp_path / 'src'}:app")
+    destination = open_destination(f"oci:{target}:app")
+    plan = plan_copy(source, destination)  # the tag is not there yet: ours goes fresh
+    _their, their_key = _their_signature(target, digest)  # meanwhile, another signer
+    execute(plan, source, destination)
+    assert _verified(f"oci:{target}:app", digest, [their_key]) == [True, False]
+    assert _verified(f"oci:{target}:app", digest, [key]) == [False, True]
