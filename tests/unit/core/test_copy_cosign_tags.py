@@ -258,7 +258,6 @@ def test_a_signature_added_to_the_tag_while_copying_is_kept(tmp_path: Path) -> N
     from spyglass.core.copy import execute
 
     digest, key = signed_layout(tmp_path / "src")
-    tag = cosign.cosign_tag(digest, "sig")
     target = tmp_path / "dst"
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
                open_destination(f"oci:{target}:app"), CopyOptions(remove_signatures=True))
