@@ -211,7 +211,7 @@ def test_a_failed_copy_shows_its_sentence(
     assert details is not None and details.error_label.text() == transfer.error
     details.close()
     # the status bar said "Copying …" when it began; now it says how it ended
-    assert window.statusBar().currentMessage() == (
+    assert window.status_text == (
         f"Copying oci:{sample.layout}:tools:2024.1 failed; the Transfers panel says why.")
 
 

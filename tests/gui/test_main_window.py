@@ -133,7 +133,7 @@ def test_copy_buttons_copy_the_digest(qtbot: QtBot, demo: MainWindow,
     assert button is not None
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == sample.index_digest
-    assert sample.index_digest in demo.statusBar().currentMessage()
+    assert sample.index_digest in demo.status_text
 
 
 def test_platforms_tab_lists_three_platforms(demo: MainWindow) -> None:
@@ -353,7 +353,7 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     assert not places.flags(message) & Qt.ItemFlag.ItemIsEnabled
     # the location is selected, so the pane says it too; so does the status bar
     assert window.image_view.error_text == sentence
-    assert window.statusBar().currentMessage() == sentence
+    assert window.status_text == sentence
     assert window.settings.recent_locations == []
     # "Try Again" lists it again once it exists; "Close" closes it
     assert window.image_view.location_retry.isVisible()
@@ -364,6 +364,24 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     assert window.image_view.state.entry.label == "latest"
     window.tree.setCurrentIndex(window.places.index(0, 0))
     assert not window.image_view.location_close.isVisible()
+
+
+def test_a_long_status_message_is_cut_with_an_ellipsis(qtbot: QtBot, window: MainWindow) -> None:
+    message = ("Copied registry.example.com/some/rather/long/repository/name:1.0 to "
+               "oci:/home/someone/with/a/deep/folder/of/layouts/mirror:team/app:1.0; "
+               "2 notes — see Details.")
+    window.resize(700, 500)
+    qtbot.waitUntil(lambda: window.width() <= 720, timeout=WAIT_MS)
+    window.show_status(message)
+    label = window.message_label
+    qtbot.waitUntil(lambda: label.shown_text() != message, timeout=WAIT_MS)
+    shown = label.shown_text()
+    assert shown.endswith("…") and message.startswith(shown[:-1])
+    assert label.toolTip() == message
+    assert window.status_text == message
+    window.resize(1800, 500)
+    qtbot.waitUntil(lambda: label.shown_text() == message, timeout=WAIT_MS)
+    assert label.toolTip() == ""
 
 
 def test_closing_a_broken_location_from_the_pane(qtbot: QtBot, window: MainWindow,

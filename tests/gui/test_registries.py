@@ -237,7 +237,7 @@ def test_copy_actions_put_references_on_the_clipboard(
 
     actions["copy_reference"].trigger()
     assert clipboard.text() == f"{host}/demo/app:1.10"
-    assert window.statusBar().currentMessage() == f"Copied {host}/demo/app:1.10"
+    assert window.status_text == f"Copied {host}/demo/app:1.10"
     clipboard.clear()
     actions["copy_digest"].trigger()  # looked up first if not known yet
     qtbot.waitUntil(lambda: clipboard.text() == f"{host}/demo/app@{digest}", timeout=WAIT_MS)
@@ -277,7 +277,7 @@ def test_delete_names_the_other_tags_and_removes_them(
     # first the answer is "no": nothing goes
     action.trigger()
     qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
-    assert window.statusBar().currentMessage() == "Nothing was deleted."
+    assert window.status_text == "Nothing was deleted."
     title, text, accept = asked[0]
     assert (title, accept) == ("Delete Image", "Delete")
     assert "demo/app:latest" in text and own_registry.digests["demo/app:latest"] in text
@@ -291,7 +291,7 @@ def test_delete_names_the_other_tags_and_removes_them(
     assert blocker.args[0].tags == ("1.10", "latest")
     assert wait_tags(qtbot, window, host, "demo/app") == ["1.2", "1.9"]
     qtbot.waitUntil(lambda: page.tag_texts() == ["1.2", "1.9"], timeout=WAIT_MS)
-    assert "Deleted demo/app@" in window.statusBar().currentMessage()
+    assert "Deleted demo/app@" in window.status_text
 
 
 def test_open_repository_by_name_validates_and_selects_the_tag(
@@ -348,7 +348,7 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
-    qtbot.waitUntil(lambda: "system keyring" in window.statusBar().currentMessage(),
+    qtbot.waitUntil(lambda: "system keyring" in window.status_text,
                     timeout=WAIT_MS)
     assert not window.session_banner.isVisible()
     stored = keyring_store._keyring().get_password(KEYRING_SERVICE, host)
@@ -530,7 +530,7 @@ def test_an_unreachable_registry_is_a_sentence_in_the_pane_and_the_tree(
     assert not model.flags(message) & Qt.ItemFlag.ItemIsEnabled
     node = model.registry_node(index)
     assert isinstance(node, RegistryNode) and node.state is LoadState.FAILED
-    assert window.statusBar().currentMessage() == sentence
+    assert window.status_text == sentence
 
 
 def test_ten_thousand_tags_in_one_answer(qtbot: QtBot, window: MainWindow,
@@ -599,7 +599,7 @@ def test_a_refused_delete_is_a_sentence_in_the_repository_page(
         qtbot.waitUntil(lambda: bool(page.banner.text), timeout=WAIT_MS)
         assert window.content.currentWidget() is page
         assert "does not support this operation" in page.banner.text
-        assert window.statusBar().currentMessage() == page.banner.text
+        assert window.status_text == page.banner.text
         assert wait_tags(qtbot, window, server.host, "demo/app") == [
             "1.2", "1.9", "1.10", "latest"]
         window.close()

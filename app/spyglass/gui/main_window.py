@@ -53,7 +53,7 @@ from spyglass.gui.models.places import (
 )
 from spyglass.gui.registries import RegistryBrowser, session_only_text
 from spyglass.gui.views.image_view import ImageView, LocationSummary
-from spyglass.gui.views.widgets import Banner, Spinner, mute, scaled_font
+from spyglass.gui.views.widgets import Banner, ElidedLabel, Spinner, mute, scaled_font
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
 log = logging.getLogger(__name__)
@@ -376,6 +376,15 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setSizeGripEnabled(True)
+        # the window's notices in a label of their own, cut with an ellipsis where they do
+        # not fit (the status bar's own messages are cut mid-letter); a menu's status tip
+        # still covers it for as long as it is shown
+        self.message_label = ElidedLabel()
+        self.message_label.setContentsMargins(4, 0, 0, 0)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(lambda: self.message_label.setText(""))
+        bar.addWidget(self.message_label, 1)
         self.busy_spinner = Spinner(size=14)
         self.busy_spinner.hide()
         self.busy_label = QLabel("Working…")
@@ -629,7 +638,14 @@ class MainWindow(QMainWindow):
     # -- status
 
     def show_status(self, message: str) -> None:
-        self.statusBar().showMessage(message, STATUS_TIMEOUT_MS)
+        """Say ``message`` in the status bar for a few seconds."""
+        self.message_label.setText(message)
+        self._message_timer.start(STATUS_TIMEOUT_MS)
+
+    @property
+    def status_text(self) -> str:
+        """The notice the status bar shows now (whole, however it is cut), or ""."""
+        return self.message_label.text()
 
     def _busy_changed(self, busy: bool) -> None:
         if busy:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QIcon,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -208,6 +217,50 @@ class MessagePanel(QWidget):
         button.setAutoDefault(default)
         self._buttons.insertWidget(self._buttons.count() - 1, button)
         return button
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that cuts its text with an ellipsis where it does not fit (a
+    QLabel, like the status bar's own messages, cuts it mid-letter); the whole text is
+    its tooltip while it is cut. It asks for no width of its own: it takes what its
+    layout leaves."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+        super().__init__(text, parent)
+        self._mode = mode
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def shown_text(self) -> str:
+        """The text as it is drawn at the label's width now."""
+        return self.fontMetrics().elidedText(self.text(), self._mode,
+                                             max(0, self.contentsRect().width()))
+
+    def _update_tooltip(self) -> None:
+        self.setToolTip(self.text() if self.shown_text() != self.text() else "")
+
+    def setText(self, text: str) -> None:
+        """Override QLabel::setText: the tooltip follows."""
+        super().setText(" ".join(text.split("\n")))
+        self._update_tooltip()
+
+    def minimumSizeHint(self) -> QSize:
+        """Override QLabel::minimumSizeHint: any width will do."""
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Override QWidget::resizeEvent: cut anew, and say so in the tooltip."""
+        super().resizeEvent(event)
+        self._update_tooltip()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        """Override QLabel::paintEvent: the text, cut to the width."""
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(),
+                                  int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+                                  self.palette(), self.isEnabled(), self.shown_text(),
+                                  self.foregroundRole())
 
 
 class Banner(QFrame):
