@@ -22,7 +22,7 @@ from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
 from spyglass.gui.signals import emit
 from spyglass.gui.views.image_view import LAYERS, PLATFORMS
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
-from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
 pytestmark = pytest.mark.gui
 
@@ -123,6 +123,25 @@ def test_overview_of_the_list_image(demo: MainWindow, sample: SampleFacts) -> No
     assert "LANG=C.UTF-8" in overview.field_text("Environment").splitlines()
     assert "org.opencontainers.image.licenses" in overview.field_text("Labels")
     assert overview.field_text("Author") == ""  # hidden row
+
+
+def test_an_image_without_a_command_says_so_under_how_it_runs(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    layout = tmp_path / "plain"
+    builder = LayoutBuilder(layout)
+    layer = LayerSpec({"/data/x": b"x"})
+    builder.tag(builder.add_image(ImageSpec(layers=[layer])), "bare")
+    builder.tag(builder.add_image(ImageSpec(layers=[layer], entrypoint=["/bin/run"])), "entry")
+    window.open_location(layout, select=False)
+    overview = window.image_view.overview
+    show_image(qtbot, window, "bare")
+    # the heading is not left over nothing: the image names nothing to run, and says so
+    assert not overview._run.isHidden()
+    assert overview.field_text("Command") == "no command set"
+    assert overview.field_text("Entrypoint") == ""
+    show_image(qtbot, window, "entry")
+    assert overview.field_text("Entrypoint") == "/bin/run"
+    assert overview.field_text("Command") == ""  # the entrypoint runs: nothing missing
 
 
 def test_copy_buttons_copy_the_digest(qtbot: QtBot, demo: MainWindow,

@@ -257,8 +257,12 @@ class OverviewPage(QScrollArea):
             self._labels.setVisible(False)
             return
         self._run.setVisible(True)
-        self._set("Entrypoint", command_line(config.entrypoint))
-        self._set("Command", command_line(config.cmd))
+        entrypoint, command = command_line(config.entrypoint), command_line(config.cmd)
+        self._set("Entrypoint", entrypoint)
+        # an image that names nothing to run says so, rather than a heading over nothing
+        self._set("Command", command or ("" if entrypoint else "no command set"))
+        self._values["Command"].setFont(monospace_font() if command or entrypoint
+                                        else self.font())
         self._set("Working folder", config.working_dir)
         self._set("User", config.user)
         self._set("Ports", ", ".join(config.exposed_ports))
