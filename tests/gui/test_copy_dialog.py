@@ -403,3 +403,24 @@ def test_editing_the_destination_while_planning_drops_that_plan(
     assert not (tmp_path / "old").exists()
     transfer = copy_to_done(qtbot, dialog, manager)
     assert transfer.request.destination == f"oci:{tmp_path / 'new'}:tools:1"
+
+
+def test_the_compression_choices_say_what_they_do(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    combo = dialog.compression_combo
+    assert [combo.itemText(i) for i in range(combo.count())] \
+        == ["Automatic", "gzip", "zstd", "None"]
+    assert combo.currentData() is None and combo.currentText() == "Automatic"
+    explained = [str(combo.itemData(i, Qt.ItemDataRole.ToolTipRole)) for i in range(4)]
+    assert "Uncompressed ones are compressed with gzip for a registry, an OCI layout" \
+        in explained[0]
+    assert all(explained) and len(set(explained)) == 4
+    assert combo.toolTip().startswith(f"Automatic: {explained[0]}")
+    combo.setCurrentIndex(combo.findData("zstd"))
+    assert combo.toolTip().startswith(f"zstd: {explained[2]}")
+    assert dialog.options().compression == "zstd"
+    dialog.reject()

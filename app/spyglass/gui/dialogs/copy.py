@@ -46,8 +46,25 @@ from spyglass.gui.workers import Runner
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
-COMPRESSIONS: Final[tuple[tuple[str, Compression | None], ...]] = (
-    ("As the source has them", None), ("gzip", "gzip"), ("zstd", "zstd"), ("None", "none"))
+COMPRESSIONS: Final[tuple[tuple[str, Compression | None, str], ...]] = (
+    ("Automatic", None,
+     "Compressed layers stay as they are. Uncompressed ones are compressed with gzip for a "
+     "registry, an OCI layout or an OCI archive, as skopeo does, unless digests are "
+     "preserved, the destination is named by digest, or something attached to the image "
+     "would no longer match; a dir: layout keeps them as they are."),
+    ("gzip", "gzip",
+     "Every layer compressed with gzip, what every registry and runtime takes; layers "
+     "compressed otherwise are recompressed, so the image's digest changes."),
+    ("zstd", "zstd",
+     "Every layer compressed with zstd: smaller and quicker to unpack, but older runtimes "
+     "cannot pull it and a Docker schema 2 image cannot hold it; the image's digest "
+     "changes."),
+    ("None", "none",
+     "Every layer uncompressed: the largest, quickest to unpack; the image's digest "
+     "changes."),
+)
+"""The Compression choices: text, option, what it does. A docker save archive is written
+with uncompressed layers whatever the choice (it holds no other)."""
 
 SOURCE_PAUSE_MS: Final = 400
 """How long typing in the Source field pauses before its platforms are listed."""
@@ -161,12 +178,12 @@ class CopyDialog(QDialog):
         for text, value in FORMATS:
             self.format_combo.addItem(text, value)
         self.compression_combo = QComboBox()
-        for text, method in COMPRESSIONS:
+        for text, method, explained in COMPRESSIONS:
             self.compression_combo.addItem(text, method)
-        self.compression_combo.setToolTip(
-            "Layers keep their compression, except uncompressed ones going to a registry "
-            "or an OCI layout: those are compressed with gzip (as skopeo does), unless "
-            "digests are preserved or something attached to the image would no longer match.")
+            self.compression_combo.setItemData(self.compression_combo.count() - 1,
+                                               explained, Qt.ItemDataRole.ToolTipRole)
+        self.compression_combo.currentIndexChanged.connect(self._explain_compression)
+        self._explain_compression()
         self.preserve_box = QCheckBox("Preserve digests (refuse any change to the image)")
         self.signatures_box = QCheckBox("Copy signatures, attestations, SBOMs and referrers")
         self.signatures_box.setChecked(True)
@@ -340,6 +357,14 @@ class CopyDialog(QDialog):
             box.setChecked(str(platform) in chosen)
 
     # -- options
+
+    def _explain_compression(self) -> None:
+        """The combo's tooltip says what the chosen compression does (each item of its
+        list says what it would)."""
+        combo = self.compression_combo
+        explained = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+        combo.setToolTip(f"{combo.currentText()}: {explained}\nA docker save archive always "
+                         "gets uncompressed layers.")
 
     def _wanted(self) -> Platform | None:
         """The platform the image was dragged as (a row of a list's platforms), if any."""
