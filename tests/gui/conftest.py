@@ -19,8 +19,10 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings
+from spyglass.gui import transfers
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import SampleFacts, SampleImage, read_blob, show_image
+from tests.gui.scripted import ScriptedCopy
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 from tests.helpers.registry import REGISTRY_BINARIES, RegistryServer, push_image
@@ -102,6 +104,14 @@ def demo(qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> MainWindow:
     window.open_location(sample.layout, select=False)
     show_image(qtbot, window, "spyglass-demo:1.0")
     return window
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedCopy:
+    """The window's copy job replaced by a script the test drives (see tests/gui/scripted.py)."""
+    script = ScriptedCopy()
+    monkeypatch.setattr(transfers, "run_copy", script)
+    return script
 
 
 # -- registries

@@ -12,7 +12,6 @@ registries tree and on archives in the places tree.
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,29 +33,23 @@ from spyglass.core.copy import (
     BlobRetried,
     BlobSkipped,
     BlobStarted,
-    BlobTask,
-    CopyEvent,
     CopyOptions,
-    CopyPlan,
     Failed,
     Finished,
-    InstancePlan,
     Planned,
 )
 from spyglass.core.digest import Digest
 from spyglass.core.errors import AuthenticationFailed, SpyglassError
-from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports import open_source
-from spyglass.gui import dragdrop, transfers
+from spyglass.gui import dragdrop
 from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage, Openers, prepare_copy
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
-    BYTES,
     ETA,
-    PROGRESS,
     ROUTE_ROLE,
     SPEED,
     STATE,
@@ -79,116 +72,21 @@ from tests.gui.guitools import (
     wait_repositories,
     wait_tags,
 )
+from tests.gui.scripted import (
+    SOURCE,
+    FakeClock,
+    MiB,
+    ScriptedCopy,
+    blob,
+    feed,
+    plan_of,
+    row_texts,
+    start_scripted,
+    written,
+)
 from tests.helpers.registry import RegistryServer
 
 pytestmark = pytest.mark.gui
-
-MiB = 1024 * 1024
-
-
-# -- a copy job the test drives
-
-
-class FakeClock:
-    """A monotonic clock that moves only when the test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class ScriptedCopy:
-    """Stands in for ``run_copy`` on the transfer's worker thread.
-
-    It hands the manager's event callback (the one that feeds the transfer's
-    Tally and wakes the GUI thread) to the test, then waits until the test says
-    how the copy ends: with a descriptor (done) or an exception (failed). The
-    test calls the callback on the GUI thread, so that each step's events are
-    all in the Tally before the manager takes its one snapshot of them.
-    """
-
-    def __init__(self) -> None:
-        self.events: Callable[[CopyEvent], None] | None = None
-        self._ending: queue.Queue[Descriptor | BaseException] = queue.Queue()
-
-    def __call__(self, _openers: object, _request: CopyRequest, _prepared: object,
-                 events: Callable[[CopyEvent], None], cancel: Any) -> Descriptor:
-        self.events = events
-        while True:
-            try:
-                ending = self._ending.get(timeout=0.05)
-            except queue.Empty:
-                cancel.check()  # the window closing cancels the transfer
-                continue
-            if isinstance(ending, BaseException):
-                raise ending
-            return ending
-
-    def finish(self, result: Descriptor | BaseException) -> None:
-        self._ending.put(result)
-
-
-@pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedCopy:
-    script = ScriptedCopy()
-    monkeypatch.setattr(transfers, "run_copy", script)
-    return script
-
-
-SOURCE = "docker://registry.example/team/app:2.0"
-"""The scripted copies' source: never opened (the script stands in for the copy)."""
-
-
-def start_scripted(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
-                   clock: FakeClock, folder: Path) -> Transfer:
-    transfer = window.copying.start(CopyRequest(SOURCE, f"oci:{folder / 'mirror'}:app:2.0",
-                                                CopyOptions(), label="team/app:2.0"))
-    transfer.tally.clock = clock  # before any event: every snapshot is on the test's clock
-    qtbot.waitUntil(lambda: script.events is not None, timeout=WAIT_MS)
-    return transfer
-
-
-def feed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
-         *events: CopyEvent) -> None:
-    """Hand ``events`` to the manager's callback at once; wait for the one update they cause."""
-    assert script.events is not None
-    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        for event in events:
-            script.events(event)
-
-
-def blob(name: str, size: int, media_type: str = media.OCI_LAYER_GZIP) -> Descriptor:
-    return Descriptor(media_type, Digest.of(name.encode()), size)
-
-
-def plan_of(config: Descriptor, *layers: Descriptor,
-            recompress: tuple[Descriptor, ...] = ()) -> CopyPlan:
-    """A real plan of one image (what ``Planned`` carries); ``recompress`` go to zstd."""
-    squeezed = {layer.digest for layer in recompress}
-    manifest = ImageManifest(media.OCI_MANIFEST, config, tuple(layers),
-                             Digest.of(b"manifest"), b"{}")
-    tasks = tuple(
-        BlobTask(layer, media.OCI_LAYER_ZSTD, "zstd") if layer.digest in squeezed
-        else BlobTask(layer, layer.media_type)
-        for layer in layers)
-    instance = InstancePlan(manifest, None, media.OCI_MANIFEST,
-                            BlobTask(config, config.media_type), tasks)
-    return CopyPlan(SOURCE, "oci:/tmp/mirror:app:2.0", manifest, (instance,), None, False)
-
-
-def written(descriptor: Descriptor) -> Descriptor:
-    return Descriptor(media.OCI_LAYER_ZSTD, Digest.of(b"zstd " + str(descriptor.digest).encode()),
-                      descriptor.size // 2)
-
-
-def row_texts(window: MainWindow, transfer: Transfer) -> dict[str, str]:
-    model = window.copying.panel.model
-    row = window.copying.manager.row_of(transfer)
-    return {name: model.data(model.index(row, column))
-            for name, column in (("state", STATE), ("progress", PROGRESS), ("bytes", BYTES),
-                                 ("speed", SPEED), ("eta", ETA))}
 
 
 # -- 1. Bytes, Speed and ETA
