@@ -276,6 +276,37 @@ def test_a_retried_blob_starts_again_in_the_details() -> None:
     assert tally.snapshot().blobs[0].outcome == "interrupted"
 
 
+def test_the_tally_carries_the_plans_notes_and_what_goes_along() -> None:
+    from dataclasses import replace
+
+    from spyglass.core import media
+    from spyglass.core.copy import Planned
+    from spyglass.core.copy_attachments import AttachmentTask
+    from spyglass.core.digest import Digest
+    from spyglass.core.manifest import Descriptor
+    from spyglass.core.signatures.discovery import Attachment
+    from spyglass.core.signatures.model import Kind
+    from tests.gui.scripted import blob, plan_of
+
+    config = blob("config", 10, media.OCI_CONFIG)
+    signature = blob("signature", 263, "application/vnd.dev.cosign.simplesigning.v1+json")
+    manifest = Descriptor(media.OCI_MANIFEST, Digest.of(b"signature manifest"), 400)
+    task = AttachmentTask(Attachment(Digest.of(b"manifest"), "tag sha256-x.sig",
+                                     Kind.COSIGN_SIGNATURE, manifest),
+                          "manifest", b"{}", manifest, (signature,), "sha256-x.sig")
+    plan = replace(plan_of(config), notes=("the list is rebuilt with 1 of its 3 images, so "
+                                           "its digest changes",), attachments=(task,))
+    tally = Tally()
+    assert tally.snapshot().notes == () and tally.snapshot().attached == ""
+    tally.feed(Planned(plan))
+    snapshot = tally.snapshot()
+    assert snapshot.notes == plan.notes
+    assert snapshot.attached == "1 cosign signature"
+    rows = {row.digest: row for row in snapshot.blobs}
+    assert rows[signature.digest].attachment == "cosign signature"
+    assert rows[config.digest].attachment == ""
+
+
 def test_destination_names_are_suggested_and_described() -> None:
     assert suggest_destination("docker://localhost:5000/demo/app:1.10",
                                DropPlace("registry", host="r.example:5000")) \

@@ -36,6 +36,7 @@ from spyglass.core.copy import (
     execute,
     plan_copy,
 )
+from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.image import load_manifest
 from spyglass.core.manifest import Descriptor, ImageIndex
@@ -438,6 +439,9 @@ class BlobRow:
     """How many times the blob started again after an error."""
     last_error: str = ""
     """The error it last started again after."""
+    attachment: str = ""
+    """What attached thing the blob is part of (``cosign signature``, ``SBOM``, …), or ""
+    for a blob of the images themselves."""
 
 
 @dataclass(frozen=True)
@@ -452,6 +456,11 @@ class Snapshot:
     """Bytes a second over the last few seconds."""
     finished: bool
     error: str
+    notes: tuple[str, ...] = ()
+    """What the plan decided on the user's behalf (``plan.notes``: layers compressed, what
+    is left behind or replaced, signatures merged), as the engine words them."""
+    attached: str = ""
+    """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -471,6 +480,8 @@ class Tally:
     _planned: bool = False
     _finished: bool = False
     _error: str = ""
+    _notes: tuple[str, ...] = ()
+    _attached: str = ""
     _dirty: bool = False
     _samples: list[tuple[float, int]] = field(default_factory=list)
 
@@ -484,12 +495,19 @@ class Tally:
     def _apply(self, event: CopyEvent) -> None:
         blobs = self._blobs
         if isinstance(event, Planned):
+            plan = event.plan
             self._planned = True
-            for task in event.plan.blobs:
+            self._notes = plan.notes
+            attached = describe_attachments(plan.attachments) or ""
+            self._attached = attached.removeprefix("attached: ")
+            for task in plan.blobs:
                 d = task.source
                 blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
-            for d in event.plan.attachment_blobs:  # counted from the start, not on arrival
-                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type))
+            part_of = {blob.digest: str(attachment.attachment.kind)
+                       for attachment in plan.attachments for blob in attachment.written_blobs}
+            for d in plan.attachment_blobs:  # counted from the start, not on arrival
+                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type,
+                                                   attachment=part_of.get(d.digest, "")))
         elif isinstance(event, BlobStarted):
             row = blobs.setdefault(event.digest,
                                    BlobRow(event.digest, event.size, event.media_type))
@@ -537,7 +555,7 @@ class Tally:
             speed = (done - first_done) / span if span > 0.2 else 0.0
             blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
-                            self._error)
+                            self._error, self._notes, self._attached)
 
 
 __all__ = [
