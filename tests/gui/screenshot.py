@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
-    """``transfers.png``: the Transfers panel with a finished, a failed and a running copy."""
+    """``transfers.png``: the Transfers panel with two finished copies (one with a note:
+    its uncompressed layers were gzipped), a failed and a running one."""
     import json
 
     from spyglass.core.copy import CopyOptions
@@ -180,6 +181,8 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
     builder.tag(builder.add_image(ImageSpec(layers=[
         LayerSpec({f"/data/part-{i}": os.urandom(16 * 1024 * 1024)}, compression="none")
         for i in range(8)])), "nightly")
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({"/etc/motd": b"hello\n"}, compression="none")])), "plain")
     window = MainWindow(Settings(first_run_done=True),
                         settings_file=Path(_SANDBOX) / "settings-copy.json",
                         credentials=CredentialStore(
@@ -197,6 +200,9 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
                                      CopyOptions(multi_arch="all"), args.image))
     wait_until(app, lambda: done.state.finished)
     wait_until(app, lambda: window.places.find_image(args.image, 1).isValid())
+    noted = copying.start(CopyRequest(f"oci:{big}:plain", f"oci:{mirror}:plain",
+                                      CopyOptions(), "plain"))
+    wait_until(app, lambda: noted.state.finished)
     readonly = work / "read-only.txt"
     readonly.write_text(json.dumps({"not": "a layout"}))
     failed = copying.start(CopyRequest(f"oci:{args.layout}:tools:2024.1",

@@ -45,7 +45,7 @@ from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports import open_source
 from spyglass.gui import dragdrop
 from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage, Openers, prepare_copy
-from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
+from spyglass.gui.dialogs.transfer_details import DIGEST_ROLE, TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
@@ -139,7 +139,7 @@ def test_bytes_speed_and_eta_follow_the_tally_on_its_clock(
     assert row_texts(window, transfer) == {
         "state": "Done", "progress": "100 %", "bytes": "300 MiB / 300 MiB",
         "speed": "in 2 min 05 s", "eta": ""}
-    assert window.copying.panel.summary.text() == "1 finished"
+    assert window.copying.panel.summary.text() == "1 done"
 
 
 def _half_copied(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
@@ -219,8 +219,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
         str(present.digest): "skipped (already there)",
         str(broken.digest): "copying (25 %)",
     }
-    rows = {details.blobs.topLevelItem(i).text(0): details.blobs.topLevelItem(i)
-            for i in range(details.blobs.topLevelItemCount())}
+    rows = details.items()
     assert rows[str(squeezed.digest)].text(1) == "3.0 MiB"
     assert rows[str(config.digest)].toolTip(1) == "1,500 bytes"
     assert rows[str(config.digest)].toolTip(2) == media.OCI_CONFIG
@@ -236,9 +235,11 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert not details.error_label.isHidden()
     assert "State: Failed" in details.heading.text()
     outcomes = details.outcomes()
-    assert outcomes[str(broken.digest)] == "interrupted"
-    assert outcomes[str(squeezed.digest)] == "recompressed"
+    # the layout took back what the copy wrote; what was there before stays
+    assert outcomes[str(broken.digest)] == "interrupted, taken back"
+    assert outcomes[str(squeezed.digest)] == "recompressed, taken back"
     assert outcomes[str(mounted.digest)] == "mounted from another repository"
+    assert outcomes[str(present.digest)] == "skipped (already there)"
     assert row_texts(window, transfer)["state"] == f"Failed: {sentence}"
     assert row_texts(window, transfer)["eta"] == ""
     details.close()
@@ -258,10 +259,9 @@ def test_details_say_a_blob_started_again_and_why(
          BlobStarted(layer.digest, layer.size, layer.media_type),
          BlobProgress(layer.digest, MiB, layer.size),
          BlobRetried(layer.digest, 2, 4, reason))
-    item = {details.blobs.topLevelItem(i).text(0): details.blobs.topLevelItem(i)
-            for i in range(details.blobs.topLevelItemCount())}[str(layer.digest)]
+    item = details.items()[str(layer.digest)]
     assert item.text(3) == "starting again (retry 1)"
-    assert item.toolTip(3) == f"Started again after: {reason}"
+    assert item.toolTip(3) == f"starting again (retry 1)\nStarted again after: {reason}"
     clock.now += 1
     feed(qtbot, window, scripted,
          BlobStarted(layer.digest, layer.size, layer.media_type),
@@ -558,7 +558,8 @@ def test_details_keep_their_scroll_and_selection_while_the_copy_runs(
              BlobStarted(layers[step].digest, MiB, layers[step].media_type),
              BlobProgress(layers[step].digest, MiB // 2, MiB))
     assert tree.verticalScrollBar().value() == scrolled
-    assert [item.text(0) for item in tree.selectedItems()] == [str(layers[39].digest)]
+    assert [item.data(0, DIGEST_ROLE) for item in tree.selectedItems()] \
+        == [str(layers[39].digest)]
     assert tree.currentItem() is chosen
     assert details.outcomes()[str(layers[2].digest)] == "copying (50 %)"
     assert tree.topLevelItemCount() == 81
@@ -583,7 +584,7 @@ def test_a_copy_with_everything_already_there_says_so(
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
         scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
     texts = row_texts(window, transfer)
-    assert (texts["bytes"], texts["speed"]) == ("all 192 MiB already there", "nothing to copy")
+    assert (texts["bytes"], texts["speed"]) == ("192 MiB already there", "nothing to copy")
     assert "State: Done" in details.heading.text()
     details.close()
 
@@ -700,7 +701,7 @@ def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
     assert model.data(model.index(3, STATE)) == "Cancelled"
     assert "nothing was written" in details.heading.text()  # its empty list explained
     details.close()
-    assert panel.summary.text() == "2 running · 2 finished"
+    assert panel.summary.text() == "2 running · 1 failed · 1 cancelled"
     held.release("oci:/held/a:app:1", "oci:/held/c:app:1")
     qtbot.waitUntil(lambda: a.state.finished and c.state.finished, timeout=WAIT_MS)
     assert "oci:/held/d:app:1" not in held.opened
@@ -720,7 +721,7 @@ def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(
         lambda _parent, first, _last: seen.append(model.data(model.index(first, 0),
                                                              TRANSFER_ROLE)))
     panel.select(a)
-    assert panel.summary.text() == "2 running · 1 finished"
+    assert panel.summary.text() == "2 running · 1 failed"
     assert panel.clear_button.isEnabled()
     qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
     assert seen == [b]  # the row going is still the one the model shows there

@@ -23,8 +23,10 @@ from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import CopyRequest, DraggedImage, DropPlace, Openers, Prepared
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
+from spyglass.gui.formatting import counted
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
 from spyglass.gui.models.registries import RegistryNode, RepositoryNode, TagNode
+from spyglass.gui.models.transfers import onto_itself
 from spyglass.gui.registry_jobs import Connection, tag_reference
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
@@ -34,6 +36,21 @@ if TYPE_CHECKING:
     from spyglass.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+
+
+def done_message(transfer: Transfer) -> str:
+    """What the status bar says when a copy is done: where the image went, and that
+    the copy has notes (what it changed or left behind) when it has."""
+    request = transfer.request
+    what = request.label or request.source
+    if onto_itself(transfer):
+        return f"{what} is already at {request.destination}: the source and the " \
+               "destination are the same image."
+    message = f"Copied {what} to {request.destination}"
+    notes = len(transfer.snapshot.notes)
+    if notes:
+        message += f"; {counted(notes, 'note')} — see Details"
+    return f"{message}."
 
 
 class CopyController(QObject):
@@ -309,9 +326,9 @@ class CopyController(QObject):
              if transfer.state is TransferState.FAILED else f"Copying {what} was cancelled.")
 
     def _transfer_done(self, transfer: Transfer) -> None:
-        """Refresh the place the image went to."""
-        emit(self.statusMessage, f"Copied {transfer.request.label or transfer.request.source} "
-                                 f"to {transfer.request.destination}.")
+        """Say so (and whether the copy has notes to read), and refresh the place the
+        image went to."""
+        emit(self.statusMessage, done_message(transfer))
         try:
             name = parse_image_name(transfer.request.destination)
         except Exception:
@@ -344,4 +361,4 @@ class CopyController(QObject):
         self.manager.shutdown()
 
 
-__all__ = ["CopyController"]
+__all__ = ["CopyController", "done_message"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import stat
 from datetime import UTC, datetime
+from typing import Final
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
+from spyglass.core.signatures import media as signed
 
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -43,6 +45,60 @@ def short_digest(digest: Digest | str) -> str:
     """``sha256:9f86d081884c``: the algorithm and the first 12 hex characters."""
     parsed = digest if isinstance(digest, Digest) else Digest.parse(digest)
     return f"{parsed.algorithm}:{parsed.short}"
+
+
+_LOWER_WORD = re.compile(r"[a-z]+ ")
+
+
+def as_sentence(text: str) -> str:
+    """A note as the engine words it (``the list is rebuilt …``) as a sentence: its first
+    letter capitalized (unless it begins with a name, ``docker://…``), a full stop at the
+    end."""
+    text = text.strip()
+    if _LOWER_WORD.match(text):
+        text = text[:1].upper() + text[1:]
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
+
+
+_ATTACHED_TYPES: Final = {
+    signed.COSIGN_SIMPLESIGNING: "cosign signature",
+    "application/vnd.dev.cosign.artifact.sig.v1+json": "cosign signature",
+    "application/vnd.dev.cosign.artifact.sbom.v1+json": "cosign SBOM",
+    signed.DSSE_ENVELOPE: "attestation (DSSE)",
+    signed.IN_TOTO_PAYLOAD: "attestation (in-toto)",
+    signed.NOTARY_JWS: "Notation signature (JWS)",
+    signed.NOTARY_COSE: "Notation signature (COSE)",
+    signed.NOTARY_PAYLOAD: "Notation payload",
+    **dict.fromkeys(signed.SPDX_JSON_TYPES, "SPDX SBOM"),
+    **dict.fromkeys(signed.SPDX_TEXT_TYPES, "SPDX SBOM (tag-value)"),
+    **dict.fromkeys(signed.CYCLONEDX_JSON_TYPES, "CycloneDX SBOM"),
+    **dict.fromkeys(signed.CYCLONEDX_XML_TYPES, "CycloneDX SBOM (XML)"),
+    **dict.fromkeys(signed.SYFT_JSON_TYPES, "Syft SBOM"),
+}
+"""Names for the media types of what is attached to images, which :func:`media.friendly`
+(for images' own blobs) leaves as they are."""
+
+SIGSTORE_BUNDLE: Final = "application/vnd.dev.sigstore.bundle"
+
+
+def blob_type(media_type: str, attachment: str = "") -> str:
+    """What a blob is, in a few words: ``OCI layer (gzip)``, ``cosign signature``,
+    ``SPDX SBOM``, ``sigstore bundle``; the config of an attached manifest (``attachment``
+    names what is attached: ``cosign signature``, ``SBOM``) is ``cosign signature config``.
+    A type nothing knows is given as it is."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    if base in _ATTACHED_TYPES:
+        return _ATTACHED_TYPES[base]
+    if base.startswith(SIGSTORE_BUNDLE):
+        return "sigstore bundle"
+    if attachment:
+        if base in (media.OCI_CONFIG, media.DOCKER_CONFIG):
+            return f"{attachment} config"
+        if base == media.OCI_EMPTY:
+            return f"{attachment} config (empty)"
+    if base == media.OCI_EMPTY:
+        return "empty config"
+    return media.friendly(media_type) if media_type else ""
 
 
 def platform_text(platform: Platform | None) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QLabel,
     QTreeWidget,
     QTreeWidgetItem,
@@ -15,11 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.core import media
 from spyglass.core.digest import Digest
-from spyglass.gui.formatting import exact_size, human_size
+from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
-from spyglass.gui.models.transfers import state_text
+from spyglass.gui.models.transfers import (
+    ONTO_ITSELF,
+    ending_sentence,
+    note_lines,
+    onto_itself,
+    state_text,
+    stopped,
+    to_registry,
+)
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
 OUTCOME_TEXT = {
@@ -32,6 +41,10 @@ OUTCOME_TEXT = {
     "recompressed": "recompressed",
     "interrupted": "interrupted",
 }
+
+
+DIGEST_ROLE = Qt.ItemDataRole.UserRole + 1
+"""The blob's whole digest (str), on the Blob column (which shows it short)."""
 
 
 def _no_blobs_yet(transfer: Transfer) -> str:
@@ -53,8 +66,10 @@ class TransferDetailsDialog(QDialog):
     scroll position and the selection stay where the user put them.
 
     Attributes:
-        blobs: the list, one row per blob (digest, size, type, outcome).
+        blobs: the list, one row per blob (short digest, size, type, outcome).
         error_label: the failure sentence (hidden unless the copy failed).
+        notes_label: what the copy did on the user's behalf (hidden when nothing):
+            what went along with the images, and the plan's notes, one sentence a line.
     """
 
     def __init__(self, manager: TransferManager, transfer: Transfer,
@@ -72,6 +87,15 @@ class TransferDetailsDialog(QDialog):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet("color: palette(bright-text); background: #b3261e; "
                                        "padding: 6px; border-radius: 4px;")
+        self.notes_label = QLabel()
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.notes_label.setFrameShape(QFrame.Shape.StyledPanel)
+        self.notes_label.setMargin(6)
+        self.notes_label.setObjectName("transferNotes")
         self.blobs = QTreeWidget()
         self.blobs.setRootIsDecorated(False)
         self.blobs.setAlternatingRowColors(True)
@@ -83,36 +107,60 @@ class TransferDetailsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.notes_label)
         layout.addWidget(self.blobs, 1)
         layout.addWidget(buttons)
         manager.changed.connect(self._changed)
         self.refresh()
-        self.blobs.setColumnWidth(0, 330)
-        self.blobs.setColumnWidth(1, 90)
-        self.blobs.setColumnWidth(2, 150)
+        # the digest short (whole in its tooltip), so that the outcome has the room
+        digest = QFontMetrics(monospace_font()).horizontalAdvance(f"sha256:{'0' * 12}")
+        metrics = self.blobs.fontMetrics()
+        self.blobs.setColumnWidth(0, digest + 28)
+        self.blobs.setColumnWidth(1, metrics.horizontalAdvance("888.8 MiB") + 24)
+        self.blobs.setColumnWidth(2, max(metrics.horizontalAdvance(name) for name in (
+            "cosign signature config", "Notation signature (COSE)", "Docker layer (gzip)"))
+            + 24)
 
     def _changed(self, row: int) -> None:
         transfers = self._manager.transfers
         if 0 <= row < len(transfers) and transfers[row] is self.transfer:
             self.refresh()
 
-    def outcomes(self) -> dict[str, str]:
-        """Each blob's digest and outcome text, as listed."""
+    def items(self) -> dict[str, QTreeWidgetItem]:
+        """Each blob's row, by its whole digest."""
         items = [self.blobs.topLevelItem(i) for i in range(self.blobs.topLevelItemCount())]
-        return {item.text(0): item.text(3) for item in items if item is not None}
+        return {item.data(0, DIGEST_ROLE): item for item in items if item is not None}
+
+    def outcomes(self) -> dict[str, str]:
+        """Each blob's whole digest and outcome text, as listed."""
+        return {digest: item.text(3) for digest, item in self.items().items()}
+
+    @property
+    def notes_text(self) -> str:
+        return self.notes_label.text() if not self.notes_label.isHidden() else ""
 
     def refresh(self) -> None:
         transfer = self.transfer
         request = transfer.request
-        why_empty = "" if transfer.snapshot.blobs else _no_blobs_yet(transfer)
+        why = "" if transfer.snapshot.blobs else _no_blobs_yet(transfer)
+        if stopped(transfer) and transfer.snapshot.total:
+            why = ending_sentence(transfer)
+        elif onto_itself(transfer):
+            why = ONTO_ITSELF
         self.heading.setText(
             f"<b>{html.escape(request.source)}</b><br>→ <b>{html.escape(request.destination)}"
             f"</b><br>State: {html.escape(state_text(transfer))}"
-            + (f"<br><i>{html.escape(why_empty)}</i>" if why_empty else ""))
+            + (f"<br><i>{html.escape(why)}</i>" if why else ""))
         self.error_label.setText(transfer.error)
         self.error_label.setVisible(bool(transfer.error))
+        notes = note_lines(transfer)
+        text = "\n".join(f"\u2022 {line}" for line in notes)
+        if self.notes_label.text() != text:  # a selection in it stays while the copy runs
+            self.notes_label.setText(text)
+        self.notes_label.setVisible(bool(notes))
         mono = monospace_font()
         blobs = transfer.snapshot.blobs
+        taken_back = stopped(transfer) and not to_registry(transfer)
         listed = {blob.digest for blob in blobs}
         for digest in [d for d in self._items if d not in listed]:  # a retry starts anew
             gone = self._items.pop(digest)
@@ -125,11 +173,14 @@ class TransferDetailsDialog(QDialog):
                 outcome = f"starting again (retry {blob.retries})"
             elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
-            texts = [str(blob.digest), human_size(blob.size),
-                     media.friendly(blob.media_type) if blob.media_type else "", outcome]
+            if taken_back and blob.outcome in ("copied", "recompressed", "interrupted"):
+                outcome += ", taken back"
+            texts = [short_digest(blob.digest), human_size(blob.size),
+                     blob_type(blob.media_type, blob.attachment), outcome]
             item = self._items.get(blob.digest)
             if item is None:
                 item = QTreeWidgetItem(texts)
+                item.setData(0, DIGEST_ROLE, str(blob.digest))
                 item.setFont(0, mono)
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
@@ -139,11 +190,13 @@ class TransferDetailsDialog(QDialog):
                 for column, text in enumerate(texts):
                     if item.text(column) != text:
                         item.setText(column, text)
-            item.setToolTip(0, str(blob.digest))  # the column cuts it short
+            item.setToolTip(0, str(blob.digest))  # the column shows it short
             item.setToolTip(1, exact_size(blob.size))
-            item.setToolTip(2, blob.media_type)
-            item.setToolTip(3, f"Started again after: {blob.last_error}" if blob.last_error
-                            else "")
+            item.setToolTip(2, blob.media_type + (
+                f"\nPart of what is attached to the image: {blob.attachment}"
+                if blob.attachment else ""))
+            item.setToolTip(3, outcome if not blob.last_error
+                            else f"{outcome}\nStarted again after: {blob.last_error}")
 
 
-__all__ = ["TransferDetailsDialog"]
+__all__ = ["DIGEST_ROLE", "TransferDetailsDialog"]

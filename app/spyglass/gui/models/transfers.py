@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -10,9 +10,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from spyglass.core.errors import SpyglassError
-from spyglass.core.reference import DirName, DockerName, parse_image_name
+from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
 from spyglass.gui import icons
-from spyglass.gui.formatting import ROUTE_ARROW, human_size
+from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
@@ -22,7 +22,8 @@ TRANSFER, STATE, PROGRESS, BYTES, SPEED, ETA = range(6)
 TITLES = ("Transfer", "State", "Progress", "Bytes", "Speed", "ETA")
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 40
-"""The fraction done (float, 0.0 to 1.0), or None while unknown."""
+"""The fraction done (float, 0.0 to 1.0) for a progress bar; None for no bar (a copy
+that failed or was cancelled: what it had written is not there, whatever it reached)."""
 TRANSFER_ROLE = Qt.ItemDataRole.UserRole + 41
 """The :class:`Transfer` of the row."""
 STATE_ROLE = Qt.ItemDataRole.UserRole + 42
@@ -54,12 +55,19 @@ def state_text(transfer: Transfer) -> str:
     """The transfer's state in the words the panel and the Details use. A copy whose
     every byte has gone out, still waiting for the destination to take the last of
     them and for its manifests to be written, is "Finishing…", not a copy stuck at
-    100 %."""
+    100 %. A copy done says what there is to know about it: "Done · already there"
+    (an image copied onto itself), "Done · 1 note" (see :func:`note_lines`)."""
     if transfer.cancel_requested and not transfer.state.finished:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
-    return STATE_TEXT[transfer.state]
+    parts = [STATE_TEXT[transfer.state]]
+    if transfer.state is TransferState.DONE:
+        if onto_itself(transfer):
+            parts.append("already there")
+        if transfer.snapshot.notes:
+            parts.append(counted(len(transfer.snapshot.notes), "note"))
+    return " · ".join(parts)
 
 
 def nothing_copied(transfer: Transfer) -> bool:
@@ -67,6 +75,91 @@ def nothing_copied(transfer: Transfer) -> bool:
     blobs = transfer.snapshot.blobs
     return transfer.state is TransferState.DONE and bool(blobs) and all(
         blob.outcome in ("skipped", "mounted") for blob in blobs)
+
+
+def _parsed(name: str) -> ImageName | None:
+    try:
+        return parse_image_name(name)
+    except SpyglassError:
+        return None
+
+
+def _identity(name: ImageName) -> tuple[object, ...]:
+    """What tells images apart: the registry reference, or the place's resolved path and
+    what picks the image in it."""
+    if isinstance(name, DockerName):
+        return (DockerName, name.reference)
+    picks = str(name).removeprefix(f"{name.transport}:{name.path}")
+    return (type(name), Path(name.path).resolve(), picks)
+
+
+def same_image(source: str, destination: str) -> bool:
+    """Whether two names name the same image in the same place (``alpine`` and
+    ``docker.io/library/alpine:latest`` do; so do two spellings of one folder)."""
+    first, second = _parsed(source), _parsed(destination)
+    return first is not None and second is not None and _identity(first) == _identity(second)
+
+
+ONTO_ITSELF = ("The source and the destination are the same image: every blob was there "
+               "already, and none had to be copied.")
+"""What the tooltip and the Details say of a copy :func:`onto_itself`."""
+
+
+def onto_itself(transfer: Transfer) -> bool:
+    """A copy done whose destination is its source: every blob was there already."""
+    request = transfer.request
+    return nothing_copied(transfer) and same_image(request.source, request.destination)
+
+
+def note_lines(transfer: Transfer) -> list[str]:
+    """What the copy did on the user's behalf, as sentences: what went along with the
+    images, then the plan's notes (layers compressed, what is left behind or replaced)."""
+    snap = transfer.snapshot
+    lines = []
+    if snap.attached:
+        went = "Copied along with" if transfer.state is TransferState.DONE else "Goes along with"
+        lines.append(f"{went} the image: {snap.attached}.")
+    lines.extend(as_sentence(note) for note in snap.notes)
+    return lines
+
+
+def to_registry(transfer: Transfer) -> bool:
+    return isinstance(_parsed(transfer.request.destination), DockerName)
+
+
+def written_bytes(transfer: Transfer) -> int:
+    """What the copy itself had written (blobs already there, or mounted, not counted)."""
+    return sum(blob.done for blob in transfer.snapshot.blobs
+               if blob.outcome not in ("skipped", "mounted"))
+
+
+def stopped(transfer: Transfer) -> bool:
+    """A copy that ended without being done: failed or cancelled."""
+    return transfer.state in (TransferState.FAILED, TransferState.CANCELLED)
+
+
+def ending_text(transfer: Transfer) -> str:
+    """What became of the bytes of a copy that failed or was cancelled, in two words: a
+    layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
+    sent, but no tag names the image."""
+    if not written_bytes(transfer):
+        return "nothing written"
+    return "not written" if to_registry(transfer) else "taken back"
+
+
+def ending_sentence(transfer: Transfer) -> str:
+    """:func:`ending_text` as a sentence, for the tooltip and the Details."""
+    snap = transfer.snapshot
+    how = "failed" if transfer.state is TransferState.FAILED else "was cancelled"
+    written = written_bytes(transfer)
+    if not written:
+        return f"The copy {how} before any blob was written: the destination is as it was."
+    said = f"{human_size(written)} of {human_size(snap.total)} had been copied when " \
+           f"the copy {how}"
+    if to_registry(transfer):
+        return f"{said}; the image was not written (the tag is as it was). The registry " \
+               "keeps the blobs sent, unused, so copying again need not send them again."
+    return f"{said}, and all of it was taken back: the destination is as it was."
 
 
 def short_name(name: str) -> str:
@@ -179,23 +272,25 @@ class TransferModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(transfer, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            request = transfer.request
-            text = f"{request.source}\n→ {request.destination}"
-            if transfer.error:
-                text += f"\n\n{transfer.error}"
-            return text
+            return self._tooltip(transfer)
         if role == Qt.ItemDataRole.DecorationRole and column == TRANSFER:
             if transfer.state is TransferState.FAILED:
                 return icons.warning_icon()
             return None
-        if role == Qt.ItemDataRole.ForegroundRole and column == STATE \
-                and transfer.state is TransferState.CANCELLED:
+        if role == Qt.ItemDataRole.ForegroundRole and (
+                (column == STATE and transfer.state is TransferState.CANCELLED)
+                or (column in (PROGRESS, BYTES) and stopped(transfer))):
             return QApplication.palette().color(QPalette.ColorGroup.Disabled,
                                                 QPalette.ColorRole.Text)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (BYTES, SPEED, ETA):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == PROGRESS:
+            return int(Qt.AlignmentFlag.AlignCenter)
         if role == PROGRESS_ROLE and column == PROGRESS:
-            return transfer.fraction
+            if stopped(transfer):
+                return None
+            fraction = transfer.fraction
+            return 0.0 if fraction is None else fraction
         if role == TRANSFER_ROLE:
             return transfer
         if role == STATE_ROLE:
@@ -204,6 +299,22 @@ class TransferModel(QAbstractTableModel):
             return (short_name(transfer.request.source),
                     short_name(transfer.request.destination))
         return None
+
+    @staticmethod
+    def _tooltip(transfer: Transfer) -> str:
+        """The whole story of the row: both names, the state, how it ended, the notes."""
+        request = transfer.request
+        parts = [f"{request.source}\n→ {request.destination}", state_text(transfer)]
+        if transfer.error:
+            parts.append(transfer.error)
+        if stopped(transfer) and transfer.snapshot.total:
+            parts.append(ending_sentence(transfer))
+        if onto_itself(transfer):
+            parts.append(ONTO_ITSELF)
+        lines = note_lines(transfer)
+        if lines:
+            parts.append("\n".join(f"• {line}" for line in lines))
+        return "\n\n".join(parts)
 
     @staticmethod
     def _display(transfer: Transfer, column: int) -> str:
@@ -218,15 +329,21 @@ class TransferModel(QAbstractTableModel):
                 return f"{state_text(transfer)}: {failure_cause(transfer.error)}"
             return state_text(transfer)
         if column == PROGRESS:
+            if stopped(transfer):
+                return ending_text(transfer) if snap.total else ""
             fraction = transfer.fraction
             return f"{fraction * 100:.0f} %" if fraction is not None else ""
         if column == BYTES:
             if not snap.total:
                 return ""
             if nothing_copied(transfer):
-                return f"all {human_size(snap.total)} already there"
+                return f"{human_size(snap.total)} already there"
+            if stopped(transfer):
+                return f"{human_size(written_bytes(transfer))} of {human_size(snap.total)}"
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
+            if onto_itself(transfer):
+                return "same image"
             if nothing_copied(transfer):
                 return "nothing to copy"
             if state is TransferState.DONE and transfer.ended is not None:
@@ -241,5 +358,7 @@ class TransferModel(QAbstractTableModel):
         return ""
 
 
-__all__ = ["PROGRESS_ROLE", "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
-           "nothing_copied", "state_text"]
+__all__ = ["ONTO_ITSELF", "PROGRESS_ROLE", "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE",
+           "TransferModel", "ending_sentence", "ending_text", "note_lines", "nothing_copied",
+           "onto_itself", "same_image", "state_text", "stopped", "to_registry",
+           "written_bytes"]

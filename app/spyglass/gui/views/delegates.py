@@ -74,8 +74,9 @@ class ShareBarDelegate(QStyledItemDelegate):
 
 
 class ProgressBarDelegate(QStyledItemDelegate):
-    """Draws a cell's progress (``role``, 0.0 to 1.0, or None while unknown) as a
-    progress bar with the cell's text on it (the Transfers table)."""
+    """Draws a cell's progress (``role``, 0.0 to 1.0) as a progress bar with the cell's
+    text on it (the Transfers table); a cell whose ``role`` is None has no bar, only its
+    text."""
 
     def __init__(self, role: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +88,9 @@ class ProgressBarDelegate(QStyledItemDelegate):
     ) -> None:
         """Override QStyledItemDelegate::paint."""
         value = index.data(self._role)
+        if not isinstance(value, float):
+            super().paint(painter, option, index)
+            return
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         widget = opt.widget
@@ -98,7 +102,7 @@ class ProgressBarDelegate(QStyledItemDelegate):
         bar.rect = opt.rect.adjusted(4, 3, -4, -3)
         bar.minimum = 0
         bar.maximum = 1000
-        bar.progress = round(float(value) * 1000) if isinstance(value, float) else 0
+        bar.progress = round(value * 1000)
         bar.text = text
         bar.textVisible = bool(text)
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
@@ -112,7 +116,7 @@ class ProgressBarDelegate(QStyledItemDelegate):
     ) -> QSize:
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width() + 24, 160), hint.height())
+        return QSize(max(hint.width() + 24, 100), hint.height())
 
 
 SIGNED_TEXT = "✓ signed"

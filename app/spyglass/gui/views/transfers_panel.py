@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import ClassVar
+
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -25,13 +28,23 @@ from spyglass.gui.models.transfers import (
     ROUTE_ROLE,
     SPEED,
     STATE,
+    TITLES,
     TRANSFER,
     TransferModel,
 )
 from spyglass.gui.signals import emit
-from spyglass.gui.transfers import Transfer, TransferManager
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import make_table, mute, scaled_font
+
+
+def summary_text(manager: TransferManager) -> str:
+    """``2 running · 1 waiting · 6 done · 1 failed · 1 cancelled``: the panel's header."""
+    counts = Counter(t.state for t in manager.transfers)
+    parts = [(manager.running, "running"), (manager.waiting, "waiting"),
+             (counts[TransferState.DONE], "done"), (counts[TransferState.FAILED], "failed"),
+             (counts[TransferState.CANCELLED], "cancelled")]
+    return " · ".join(f"{count} {what}" for count, what in parts if count)
 
 
 class TransfersPanel(QWidget):
@@ -63,9 +76,10 @@ class TransfersPanel(QWidget):
         self.table.setItemDelegateForColumn(TRANSFER, RouteDelegate(ROUTE_ROLE, self.table))
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
+        # the route takes whatever the others leave; they get what their usual texts
+        # need (a longer one is cut, whole in the tooltip), and can be widened by hand
         header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Stretch)
-        widths = {STATE: 260, PROGRESS: 170, BYTES: 190, SPEED: 120, ETA: 80}
-        for column, width in widths.items():
+        for column, width in self.column_widths().items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
@@ -84,6 +98,7 @@ class TransfersPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
         self.retry_button = QPushButton("Retry")
+        self.retry_button.setToolTip("Run a copy that failed or was cancelled again")
         self.retry_button.clicked.connect(lambda: self._act(self.manager.retry))
         self.details_button = QPushButton("Details…")
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
@@ -117,6 +132,29 @@ class TransfersPanel(QWidget):
         self.table.addAction(cancel)
         self._update_buttons()
 
+    COLUMN_SAMPLES: ClassVar[dict[int, tuple[str, ...]]] = {
+        STATE: ("Done · 2 notes", "Cancelling…", "Finishing…"),
+        PROGRESS: ("nothing written", "100 %"),
+        BYTES: ("888 MiB / 888 MiB", "888 MiB of 888 MiB", "888 MiB already there"),
+        SPEED: ("888.8 MiB/s", "in 59 min 59 s", "nothing to copy"),
+        ETA: ("59 min 59 s",),
+    }
+    """The usual texts of each column but the route: what its width is made for (a
+    longer state, a failure's cause, is cut; the row's tooltip has it whole)."""
+
+    def column_widths(self) -> dict[int, int]:
+        """Each column's width (but the route's) for the table's font: its usual texts
+        (:data:`COLUMN_SAMPLES`) and its title, with the cell's and header's margins."""
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        title_metrics = header.fontMetrics()
+        widths = {}
+        for column, samples in self.COLUMN_SAMPLES.items():
+            text = max(metrics.horizontalAdvance(sample) for sample in samples)
+            title = title_metrics.horizontalAdvance(TITLES[column])
+            widths[column] = max(text, title) + 20
+        return widths
+
     def _at(self, index: QModelIndex) -> Transfer | None:
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
             else None
@@ -143,20 +181,14 @@ class TransfersPanel(QWidget):
         transfer = self.current()
         running = transfer is not None and not transfer.state.finished
         self.cancel_button.setEnabled(running and not (transfer and transfer.cancel_requested))
-        self.retry_button.setEnabled(transfer is not None and transfer.state.finished)
+        # as in download managers, Retry is for what did not succeed: a copy done is
+        # done (drag the image again to copy it anew)
+        self.retry_button.setEnabled(transfer is not None and transfer.state in (
+            TransferState.FAILED, TransferState.CANCELLED))
         self.details_button.setEnabled(transfer is not None)
         transfers = self.manager.transfers
         self.clear_button.setEnabled(any(t.state.finished for t in transfers))
-        active, waiting = self.manager.running, self.manager.waiting
-        done = sum(t.state.finished for t in transfers)
-        parts = []
-        if active:
-            parts.append(f"{active} running")
-        if waiting:
-            parts.append(f"{waiting} waiting")
-        if done:
-            parts.append(f"{done} finished")
-        self.summary.setText(" · ".join(parts))
+        self.summary.setText(summary_text(self.manager))
 
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:
@@ -177,4 +209,4 @@ class TransfersPanel(QWidget):
             dialog.close()
 
 
-__all__ = ["TransfersPanel"]
+__all__ = ["TransfersPanel", "summary_text"]

@@ -1,0 +1,411 @@
+"""What the Transfers panel and the Details say once a copy has ended: the copy's notes,
+what became of the bytes of one that failed or was cancelled, a copy onto itself, and
+how the columns and the status bar make room for all of it.
+
+The copies are scripted (see tests/gui/scripted.py): the events are the engine's, fed
+to the window's own manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import media
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    BlobRetried,
+    BlobSkipped,
+    BlobStarted,
+    CopyCancelled,
+    CopyPlan,
+    Failed,
+    Finished,
+    Planned,
+)
+from spyglass.core.copy_attachments import AttachmentTask
+from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
+from spyglass.core.manifest import Descriptor
+from spyglass.core.signatures.discovery import Attachment
+from spyglass.core.signatures.model import Kind
+from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import (
+    BYTES,
+    ETA,
+    PROGRESS,
+    PROGRESS_ROLE,
+    SPEED,
+    STATE,
+    TRANSFER,
+    same_image,
+)
+from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+from spyglass.gui.views.transfers_panel import summary_text
+from tests.gui.guitools import WAIT_MS
+from tests.gui.scripted import (
+    SOURCE,
+    FakeClock,
+    MiB,
+    ScriptedCopy,
+    blob,
+    feed,
+    plan_of,
+    row_texts,
+    start_scripted,
+)
+
+pytestmark = pytest.mark.gui
+
+COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+RECOMPRESSED = ("2 uncompressed layers are compressed with gzip for docker://registry.example/"
+                "team/app:2.0, as skopeo does, so the image's digest changes")
+LEFT_BEHIND = "1 SBOM left behind: dir:/tmp/out cannot keep it"
+
+
+def tooltip(window: MainWindow, transfer: Transfer, column: int = TRANSFER) -> str:
+    model = window.copying.panel.model
+    text = model.data(model.index(window.copying.manager.row_of(transfer), column),
+                      Qt.ItemDataRole.ToolTipRole)
+    return str(text)
+
+
+def progress_value(window: MainWindow, transfer: Transfer) -> object:
+    model = window.copying.panel.model
+    return model.data(model.index(window.copying.manager.row_of(transfer), PROGRESS),
+                      PROGRESS_ROLE)
+
+
+def attached(kind: Kind, tag: str | None, *blobs: Descriptor) -> AttachmentTask:
+    """A planned attachment of ``kind`` whose manifest holds ``blobs``."""
+    manifest = Descriptor(media.OCI_MANIFEST, Digest.of(f"{kind} manifest".encode()), 400)
+    return AttachmentTask(Attachment(Digest.of(b"manifest"), f"tag {tag}" if tag else
+                                     "referrers API", kind, manifest),
+                          "manifest", b"{}", manifest, tuple(blobs), tag)
+
+
+def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
+           ending: Descriptor | BaseException) -> None:
+    """End the scripted copy and wait until the row says so."""
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
+        script.finish(ending)
+
+
+TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)
+
+
+# -- 1. the copy's notes
+
+
+def test_the_notes_reach_the_details_the_row_and_the_status_bar(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 3 * MiB)
+    signature = blob("signature", 263, COSIGN_SIMPLESIGNING)
+    signature_config = blob("signature config", 233, media.OCI_CONFIG)
+    sbom = blob("sbom", 5000, "application/spdx+json")
+    plan = replace(plan_of(config, layer), notes=(RECOMPRESSED, LEFT_BEHIND), attachments=(
+        attached(Kind.COSIGN_SIGNATURE, "sha256-abc.sig", signature_config, signature),
+        attached(Kind.SBOM, None, sbom)))
+    feed(qtbot, window, scripted, Planned(plan))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    # while it runs: the notes are there to read, the row keeps to its state
+    assert details.notes_text.splitlines() == [
+        "• Goes along with the image: 1 cosign signature, 1 SBOM.",
+        "• 2 uncompressed layers are compressed with gzip for docker://registry.example/"
+        "team/app:2.0, as skopeo does, so the image's digest changes.",
+        "• 1 SBOM left behind: dir:/tmp/out cannot keep it.",
+    ]
+    flags = details.notes_label.textInteractionFlags()
+    assert flags & Qt.TextInteractionFlag.TextSelectableByMouse
+    layout = details.layout()
+    assert layout.indexOf(details.notes_label) < layout.indexOf(details.blobs)
+    assert row_texts(window, transfer)["state"] == "Copying"
+
+    clock.now += 1
+    feed(qtbot, window, scripted,
+         *(event for d in (config, layer, signature_config, signature, sbom) for event in (
+             BlobStarted(d.digest, d.size, d.media_type), BlobDone(d.digest, d, False))),
+         Finished(TOP.digest, TOP.media_type))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    assert row_texts(window, transfer)["state"] == "Done · 2 notes"
+    tip = tooltip(window, transfer, STATE)
+    assert "• 1 SBOM left behind: dir:/tmp/out cannot keep it." in tip
+    assert "• Copied along with the image: 1 cosign signature, 1 SBOM." in tip
+    assert "State: Done · 2 notes" in details.heading.text()
+    assert details.notes_text.splitlines()[0] \
+        == "• Copied along with the image: 1 cosign signature, 1 SBOM."
+    assert window.status_text == (f"Copied team/app:2.0 to {transfer.request.destination}; "
+                                  "2 notes — see Details.")
+    details.close()
+
+
+def test_a_copy_without_notes_says_nothing_more(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    config = blob("config", 1500, media.OCI_CONFIG)
+    feed(qtbot, window, scripted, Planned(plan_of(config)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None and details.notes_text == "" and details.notes_label.isHidden()
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    assert row_texts(window, transfer)["state"] == "Done"
+    assert window.status_text == f"Copied team/app:2.0 to {transfer.request.destination}."
+    details.close()
+
+
+# -- 6. the Details' columns
+
+
+def test_details_show_digests_short_and_name_what_is_attached(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 3 * MiB)
+    parts = {
+        "cosign signature": blob("signature", 263, COSIGN_SIMPLESIGNING),
+        "cosign signature config": blob("signature config", 233, media.OCI_CONFIG),
+        "SPDX SBOM": blob("spdx", 5000, "application/spdx+json"),
+        "CycloneDX SBOM": blob("cyclonedx", 5000, "application/vnd.cyclonedx+json"),
+        "attestation (DSSE)": blob("dsse", 900, "application/vnd.dsse.envelope.v1+json"),
+        "attestation (in-toto)": blob("in-toto", 900, "application/vnd.in-toto+json"),
+        "sigstore bundle": blob("bundle", 3000, "application/vnd.dev.sigstore.bundle.v0.3+json"),
+        "Notation signature (JWS)": blob("jws", 2000, "application/jose+json"),
+    }
+    plan = replace(plan_of(config, layer), attachments=(
+        attached(Kind.COSIGN_SIGNATURE, "sha256-abc.sig", parts["cosign signature config"],
+                 parts["cosign signature"]),
+        attached(Kind.SBOM, None, parts["SPDX SBOM"], parts["CycloneDX SBOM"]),
+        attached(Kind.ATTESTATION, None, parts["attestation (DSSE)"],
+                 parts["attestation (in-toto)"], parts["sigstore bundle"]),
+        attached(Kind.NOTARY_SIGNATURE, None, parts["Notation signature (JWS)"])))
+    feed(qtbot, window, scripted, Planned(plan),
+         BlobSkipped(config.digest, config.size, "mounted"))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    items = details.items()
+    assert {name: items[str(d.digest)].text(2) for name, d in parts.items()} \
+        == {name: name for name in parts}
+    assert items[str(layer.digest)].text(2) == "OCI layer (gzip)"
+    assert items[str(config.digest)].text(2) == "OCI image config"
+    # the raw type, and what it is part of, in the tooltip
+    signature = items[str(parts["cosign signature"].digest)]
+    assert signature.toolTip(2) == (f"{COSIGN_SIMPLESIGNING}\n"
+                                    "Part of what is attached to the image: cosign signature")
+    # the digest: its algorithm and 12 hex, whole in the tooltip
+    row = items[str(config.digest)]
+    assert row.text(0) == f"sha256:{config.digest.hex[:12]}"
+    assert row.toolTip(0) == str(config.digest)
+    # so the outcome has the room to be read whole
+    details.show()
+    qtbot.waitExposed(details)
+    header = details.blobs.header()
+    outcome = row.text(3)
+    assert outcome == "mounted from another repository"
+    assert details.blobs.fontMetrics().horizontalAdvance(outcome) + 12 <= header.sectionSize(3)
+    for name in parts:
+        assert details.blobs.fontMetrics().horizontalAdvance(name) + 12 \
+            <= header.sectionSize(2), name
+    details.close()
+
+
+# -- 3. copies that did not succeed
+
+
+def test_a_failed_copy_claims_no_progress_and_says_its_bytes_were_taken_back(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A blob retried, then given up: what the row showed was "0 %" and "1.1 KiB / 144 MiB"."""
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 104 * MiB, layer.size))
+    assert row_texts(window, transfer)["progress"] == "72 %"
+    reason = "The registry registry.example answered HTTP 503 (try later)."
+    clock.now += 1
+    feed(qtbot, window, scripted, BlobRetried(layer.digest, 2, 2, reason),
+         BlobProgress(layer.digest, 40 * MiB, layer.size), Failed(reason))
+    finish(qtbot, window, scripted, SpyglassError(reason))
+    assert transfer.state is TransferState.FAILED
+    texts = row_texts(window, transfer)
+    assert (texts["progress"], texts["bytes"], texts["speed"], texts["eta"]) \
+        == ("taken back", "40.0 MiB of 144 MiB", "", "")
+    assert progress_value(window, transfer) is None  # no bar
+    assert ("40.0 MiB of 144 MiB had been copied when the copy failed, and all of it was "
+            "taken back: the destination is as it was.") in tooltip(window, transfer, BYTES)
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "all of it was taken back" in details.heading.text()
+    assert details.outcomes()[str(layer.digest)] == "interrupted, after 1 retry, taken back"
+    assert details.outcomes()[str(config.digest)] == "copied, taken back"
+    details.close()
+    panel = window.copying.panel
+    panel.select(transfer)
+    assert panel.retry_button.isEnabled()
+    assert panel.summary.text() == "1 failed"
+
+
+def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="docker://registry.example/mirror/app:2.0")
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    there = blob("there", 16 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, there, layer)),
+         BlobSkipped(there.digest, there.size, "exists"),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 104 * MiB, layer.size))
+    script_events = scripted.events
+    assert script_events is not None
+    script_events(CopyCancelled())  # as the engine says it, before the job ends
+    window.copying.manager.cancel(transfer)  # the script stops at the cancelled token
+    qtbot.waitUntil(lambda: transfer.state is TransferState.CANCELLED, timeout=WAIT_MS)
+    texts = row_texts(window, transfer)
+    # what was already there is not counted as the copy's
+    assert (texts["state"], texts["progress"], texts["bytes"]) \
+        == ("Cancelled", "not written", "104 MiB of 160 MiB")
+    assert progress_value(window, transfer) is None
+    tip = tooltip(window, transfer)
+    assert "the image was not written (the tag is as it was)" in tip
+    assert "The registry keeps the blobs sent" in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert details.outcomes()[str(layer.digest)] == "interrupted"  # nothing taken back
+    details.close()
+    assert window.copying.panel.summary.text() == "1 cancelled"
+
+
+def test_a_copy_that_ended_before_writing_says_nothing_was_written(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    layer = blob("layer", 3 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG), layer)),
+         Failed("The source went away."))
+    finish(qtbot, window, scripted, SpyglassError("The source went away."))
+    texts = row_texts(window, transfer)
+    assert (texts["progress"], texts["bytes"]) == ("nothing written", "0 B of 3.0 MiB")
+
+
+def test_the_summary_counts_what_failed_or_was_cancelled_apart() -> None:
+    states = [TransferState.DONE] * 6 + [TransferState.FAILED, TransferState.CANCELLED,
+                                         TransferState.COPYING]
+    manager = SimpleNamespace(transfers=[SimpleNamespace(state=s) for s in states],
+                              running=1, waiting=2)
+    assert summary_text(cast(TransferManager, manager)) \
+        == "1 running · 2 waiting · 6 done · 1 failed · 1 cancelled"
+    manager.transfers, manager.running, manager.waiting = [], 0, 0
+    assert summary_text(cast(TransferManager, manager)) == ""
+
+
+# -- 7. a copy done: no Retry; a copy onto itself
+
+
+def test_retry_is_for_copies_that_did_not_succeed(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    config = blob("config", 1500, media.OCI_CONFIG)
+    feed(qtbot, window, scripted, Planned(plan_of(config)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    panel = window.copying.panel
+    panel.select(transfer)
+    assert not panel.retry_button.isEnabled()
+    assert panel.details_button.isEnabled() and panel.clear_button.isEnabled()
+
+
+def test_a_copy_onto_itself_says_the_image_is_already_there(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination=SOURCE)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobSkipped(config.digest, config.size, "exists"),
+         BlobSkipped(layer.digest, layer.size, "exists"), Finished(TOP.digest, TOP.media_type))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["bytes"], texts["speed"]) \
+        == ("Done · already there", "144 MiB already there", "same image")
+    assert "the destination are the same image" in tooltip(window, transfer)
+    assert window.status_text == ("team/app:2.0 is already at docker://registry.example/team/"
+                                  "app:2.0: the source and the destination are the same image.")
+
+
+def test_names_of_one_image_are_the_same_image(tmp_path: Path) -> None:
+    assert same_image("docker://alpine", "docker://docker.io/library/alpine:latest")
+    assert not same_image("docker://alpine:3", "docker://alpine:latest")
+    assert same_image(f"oci:{tmp_path}/a:app:1", f"oci:{tmp_path}/x/../a:app:1")
+    assert not same_image(f"oci:{tmp_path}/a:app:1", f"oci:{tmp_path}/a:app:2")
+    assert not same_image(f"oci:{tmp_path}/a:app:1", f"oci-archive:{tmp_path}/a:app:1")
+    assert not same_image("nonsense", "nonsense")
+
+
+# -- 2. room for the route
+
+
+def test_the_route_takes_the_spare_width(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="oci:/srv/mirror:team/app:2.0")
+    panel = window.copying.panel
+    table = panel.table
+    header = table.horizontalHeader()
+    assert header.sectionResizeMode(TRANSFER) == QHeaderView.ResizeMode.Stretch
+    others = (STATE, PROGRESS, BYTES, SPEED, ETA)
+    assert all(header.sectionResizeMode(c) == QHeaderView.ResizeMode.Interactive
+               for c in others)
+    route = panel.model.index(0, TRANSFER).data()
+    for width, share in ((900, 0.33), (1200, 0.45)):
+        window.resize(width, 700)
+        qtbot.waitUntil(lambda width=width: abs(table.width() - width) < 40, timeout=WAIT_MS)
+        room = header.sectionSize(TRANSFER)
+        assert room >= table.viewport().width() - sum(header.sectionSize(c) for c in others) - 2
+        assert room > table.viewport().width() * share, (width, room)
+    assert table.fontMetrics().horizontalAdvance(route) + 16 <= room, route  # at 1200
+    # the others fit their usual texts
+    metrics = table.fontMetrics()
+    for column, text in ((STATE, "Done · 1 note"), (BYTES, "144 MiB of 144 MiB"),
+                         (SPEED, "in 12 min 05 s"), (ETA, "12 min 05 s"),
+                         (PROGRESS, "nothing written")):
+        assert metrics.horizontalAdvance(text) + 12 <= header.sectionSize(column), text
+    # a longer state is cut, whole in the tooltip
+    assert "\n\nPlanning…" in tooltip(window, transfer, STATE)
+    window.copying.manager.cancel(transfer)
+
+
+def test_the_details_of_an_empty_plan_are_no_trouble(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Only the list manifest copied: no blobs, a note (the CLI's "only the list manifest
+    is copied")."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    plan = plan_of(blob("config", 10, media.OCI_CONFIG))
+    empty = CopyPlan(plan.source_name, plan.destination_name, plan.top, (), media.OCI_INDEX,
+                     True, ("only the list manifest is copied; its images must already be "
+                            "there",))
+    feed(qtbot, window, scripted, Planned(empty), Finished(TOP.digest, TOP.media_type))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    details = window.copying.panel.show_details(transfer)
+    assert isinstance(details, TransferDetailsDialog)
+    assert details.notes_text == ("• Only the list manifest is copied; its images must "
+                                  "already be there.")
+    assert row_texts(window, transfer)["state"] == "Done · 1 note"
+    details.close()
