@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import IO, Any, Final, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, cast
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check, interrupts_deferred, linked
@@ -32,7 +32,6 @@ from spyglass.core.copy_attachments import (
     describe_attachments,
     plan_attachments,
 )
-from spyglass.core.copy_cosign_tags import Made, serving_made_blobs
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
@@ -73,6 +72,9 @@ from spyglass.core.transports.base import (
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
 MultiArch = Literal["system", "all", "index-only"]
+
+if TYPE_CHECKING:
+    from spyglass.core.copy_cosign_tags import Made
 
 DEFAULT_PARALLEL: Final = 8
 PER_HOST_LIMIT: Final = 8
@@ -1365,6 +1367,8 @@ def _execute(
         instance, raw, digest = results[0]
         top = Descriptor(instance.media_type, digest, len(raw))
     if plan.attachments:
+
+        from spyglass.core.copy_cosign_tags import serving_made_blobs
 
         def carry(blob: Descriptor, made: Made) -> None:
             _transfer_blob(BlobTask(blob, blob.media_type), serving_made_blobs(source, made),

@@ -30,16 +30,9 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, check, linked
-from spyglass.core.copy_cosign_tags import (
-    Made,
-    TagWrite,
-    add_to_theirs,
-    fresh_signature_tag,
-    signature_file_layer,
-)
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import Unsupported
 from spyglass.core.manifest import (
@@ -60,6 +53,9 @@ from spyglass.core.transports.base import (
     ImageSource,
     TaggedDestination,
 )
+
+if TYPE_CHECKING:  # the cosign tag module is imported when a copy carries a tag
+    from spyglass.core.copy_cosign_tags import Made, TagWrite
 
 SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
 
@@ -222,6 +218,8 @@ def _task(
         if "stored" in support:
             return AttachmentTask(attachment, "stored")
         if "manifests" in support and attachment.kind is Kind.COSIGN_SIGNATURE:
+            from spyglass.core.copy_cosign_tags import signature_file_layer
+
             layer = signature_file_layer(attachment, source.description)
             if layer is None:
                 return None  # not cosign's simple signing: no place in a .sig manifest
@@ -266,6 +264,8 @@ def _gather_signature_files(tasks: list[AttachmentTask]) -> list[AttachmentTask]
         else:
             out.append(task)
     for group in groups.values():
+        from spyglass.core.copy_cosign_tags import fresh_signature_tag
+
         write = fresh_signature_tag(made for task in group for made in task.made)
         out.append(AttachmentTask(
             group[0].attachment, "manifest", write.manifest, write.descriptor,
@@ -289,6 +289,8 @@ def _settle_tags(
     for task in tasks:
         if task.tag is not None and task.manifest is not None and task.descriptor is not None:
             there = destination.tagged_digest(task.tag, cancel=cancel)
+            from spyglass.core.copy_cosign_tags import TagWrite
+
             ours = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
             write = _settle(task, ours, there, destination, destination.description, notes,
                             cancel)
@@ -310,6 +312,8 @@ def _settle(
     if there is None or there == ours.descriptor.digest:
         return ours
     assert task.tag is not None
+    from spyglass.core.copy_cosign_tags import add_to_theirs
+
     return add_to_theirs(ours, task.attachment.kind, task.tag, there, destination, name,
                          notes, cancel)
 
@@ -369,6 +373,8 @@ def _still_right(
     """What to write for a ``"manifest"`` task now: as planned, or, for a tag that names
     something else than when the copy was planned, settled anew (None: nothing)."""
     assert task.manifest is not None and task.descriptor is not None
+    from spyglass.core.copy_cosign_tags import TagWrite
+
     planned = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
     if task.tag is None or task.own is None or not isinstance(destination, TaggedDestination):
         return planned
