@@ -47,7 +47,6 @@ from spyglass.gui.models.transfers import (
     SPEED,
     STATE,
     TRANSFER,
-    same_image,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import summary_text
@@ -344,18 +343,29 @@ def test_a_copy_onto_itself_says_the_image_is_already_there(
     texts = row_texts(window, transfer)
     assert (texts["state"], texts["bytes"], texts["speed"]) \
         == ("Done · already there", "144 MiB already there", "same image")
-    assert "the destination are the same image" in tooltip(window, transfer)
+    assert "The destination has this very image" in tooltip(window, transfer)
     assert window.status_text == ("team/app:2.0 is already at docker://registry.example/team/"
-                                  "app:2.0: the source and the destination are the same image.")
+                                  "app:2.0: the very image, every blob there already.")
 
 
-def test_names_of_one_image_are_the_same_image(tmp_path: Path) -> None:
-    assert same_image("docker://alpine", "docker://docker.io/library/alpine:latest")
-    assert not same_image("docker://alpine:3", "docker://alpine:latest")
-    assert same_image(f"oci:{tmp_path}/a:app:1", f"oci:{tmp_path}/x/../a:app:1")
-    assert not same_image(f"oci:{tmp_path}/a:app:1", f"oci:{tmp_path}/a:app:2")
-    assert not same_image(f"oci:{tmp_path}/a:app:1", f"oci-archive:{tmp_path}/a:app:1")
-    assert not same_image("nonsense", "nonsense")
+def test_a_copy_that_wrote_another_manifest_is_not_already_there(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Every blob there, but what was written is not the source's manifest (one platform
+    of a list, a conversion): the tag changed, so the copy did something."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination=SOURCE)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    other = Descriptor(media.OCI_MANIFEST, Digest.of(b"another manifest"), 3)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobSkipped(config.digest, config.size, "exists"),
+         BlobSkipped(layer.digest, layer.size, "exists"),
+         Finished(other.digest, other.media_type))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(other)
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["speed"]) == ("Done", "nothing to copy")
+    assert "very image" not in tooltip(window, transfer)
+    assert window.status_text.startswith("Copied ")
 
 
 # -- 2. room for the route

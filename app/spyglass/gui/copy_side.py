@@ -44,8 +44,8 @@ def done_message(transfer: Transfer) -> str:
     request = transfer.request
     what = request.label or request.source
     if onto_itself(transfer):
-        return f"{what} is already at {request.destination}: the source and the " \
-               "destination are the same image."
+        return f"{what} is already at {request.destination}: the very image, every blob " \
+               "there already."
     message = f"Copied {what} to {request.destination}"
     notes = len(transfer.snapshot.notes)
     if notes:

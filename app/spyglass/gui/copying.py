@@ -461,6 +461,8 @@ class Snapshot:
     is left behind or replaced, signatures merged), as the engine words them."""
     attached: str = ""
     """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
+    source_digest: Digest | None = None
+    """The digest of the source's top manifest, once planned."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -482,6 +484,7 @@ class Tally:
     _error: str = ""
     _notes: tuple[str, ...] = ()
     _attached: str = ""
+    _source_digest: Digest | None = None
     _dirty: bool = False
     _samples: list[tuple[float, int]] = field(default_factory=list)
 
@@ -498,6 +501,7 @@ class Tally:
             plan = event.plan
             self._planned = True
             self._notes = plan.notes
+            self._source_digest = plan.top.digest
             attached = describe_attachments(plan.attachments) or ""
             self._attached = attached.removeprefix("attached: ")
             for task in plan.blobs:
@@ -555,7 +559,7 @@ class Tally:
             speed = (done - first_done) / span if span > 0.2 else 0.0
             blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
-                            self._error, self._notes, self._attached)
+                            self._error, self._notes, self._attached, self._source_digest)
 
 
 __all__ = [

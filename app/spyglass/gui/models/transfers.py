@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -84,31 +84,18 @@ def _parsed(name: str) -> ImageName | None:
         return None
 
 
-def _identity(name: ImageName) -> tuple[object, ...]:
-    """What tells images apart: the registry reference, or the place's resolved path and
-    what picks the image in it."""
-    if isinstance(name, DockerName):
-        return (DockerName, name.reference)
-    picks = str(name).removeprefix(f"{name.transport}:{name.path}")
-    return (type(name), Path(name.path).resolve(), picks)
-
-
-def same_image(source: str, destination: str) -> bool:
-    """Whether two names name the same image in the same place (``alpine`` and
-    ``docker.io/library/alpine:latest`` do; so do two spellings of one folder)."""
-    first, second = _parsed(source), _parsed(destination)
-    return first is not None and second is not None and _identity(first) == _identity(second)
-
-
-ONTO_ITSELF = ("The source and the destination are the same image: every blob was there "
-               "already, and none had to be copied.")
+ONTO_ITSELF = ("The destination has this very image (the same digest): every blob was "
+               "there already, and none had to be copied.")
 """What the tooltip and the Details say of a copy :func:`onto_itself`."""
 
 
 def onto_itself(transfer: Transfer) -> bool:
-    """A copy done whose destination is its source: every blob was there already."""
-    request = transfer.request
-    return nothing_copied(transfer) and same_image(request.source, request.destination)
+    """A copy done that found the very image at the destination: every blob was there
+    already and what it wrote has the source's digest (a copy onto itself, or into a
+    mirror that has it). From the digests alone: nothing here may touch the disk."""
+    result = transfer.result
+    return (nothing_copied(transfer) and result is not None
+            and result.digest == transfer.snapshot.source_digest)
 
 
 def note_lines(transfer: Transfer) -> list[str]:
@@ -360,5 +347,5 @@ class TransferModel(QAbstractTableModel):
 
 __all__ = ["ONTO_ITSELF", "PROGRESS_ROLE", "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE",
            "TransferModel", "ending_sentence", "ending_text", "note_lines", "nothing_copied",
-           "onto_itself", "same_image", "state_text", "stopped", "to_registry",
+           "onto_itself", "state_text", "stopped", "to_registry",
            "written_bytes"]
