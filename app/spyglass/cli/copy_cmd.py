@@ -167,7 +167,8 @@ class Reporter:
                     self._line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):
                 self._done[str(event.digest)] = event.size
-                what = "already there" if event.how == "exists" else "mounted"
+                what = {"exists": "already there", "mounted": "mounted",
+                        "unneeded": "no longer needed"}.get(event.how, event.how)
                 self._line(f"Skipping blob {event.digest.short}: {what}")
             elif isinstance(event, c.BlobStarted) and not self._tty:
                 self._line(f"Copying blob {event.digest.short} ({_size(event.size)})")

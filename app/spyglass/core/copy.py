@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections import deque
@@ -75,6 +76,8 @@ MultiArch = Literal["system", "all", "index-only"]
 
 if TYPE_CHECKING:
     from spyglass.core.copy_cosign_tags import Made
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PARALLEL: Final = 8
 PER_HOST_LIMIT: Final = 8
@@ -162,7 +165,8 @@ class BlobSkipped:
     digest: Digest
     size: int
     how: str
-    """``exists`` (the destination has it) or ``mounted`` (cross-repository mount)."""
+    """``exists`` (the destination has it), ``mounted`` (cross-repository mount) or
+    ``unneeded`` (planned, but what it belonged to changed: a cosign tag settled anew)."""
 
 
 @dataclass(frozen=True)
@@ -1368,21 +1372,46 @@ def _execute(
         top = Descriptor(instance.media_type, digest, len(raw))
     if plan.attachments:
 
-        from spyglass.core.copy_cosign_tags import serving_made_blobs
-
-        def carry(blob: Descriptor, made: Made) -> None:
-            _transfer_blob(BlobTask(blob, blob.media_type), serving_made_blobs(source, made),
-                           destination, options, emit, cancel)
-
-        carry_attachments(plan.attachments, source, destination, carry, cancel=cancel)
+        carry_attachments(plan.attachments, source, destination,
+                          _AttachedBlobs(source, destination, options, emit, cancel),
+                          cancel=cancel)
     check(cancel)
     destination.commit(top, raw, cancel=cancel)
     return top
 
 
+class _AttachedBlobs:
+    """How attached manifests' blobs move (a :class:`~spyglass.core.copy_attachments.
+    BlobMover`): through the engine's own transfer, verified and retried like any blob."""
+
+    def __init__(self, source: ImageSource, destination: ImageDestination,
+                 options: CopyOptions, emit: EventCallback, cancel: CancelToken) -> None:
+        self._source = source
+        self._destination = destination
+        self._options = options
+        self._emit = emit
+        self._cancel = cancel
+
+    def transfer(self, blob: Descriptor, made: Made, *, emit: EventCallback | None = None,
+                 ) -> None:
+        from spyglass.core.copy_cosign_tags import serving_made_blobs
+
+        _transfer_blob(BlobTask(blob, blob.media_type), serving_made_blobs(self._source, made),
+                       self._destination, self._options, emit or self._emit, self._cancel)
+
+    def extra(self, blob: Descriptor, made: Made) -> None:
+        self.transfer(blob, made, emit=lambda event: None)
+
+    def unneeded(self, blob: Descriptor) -> None:
+        self._emit(BlobSkipped(blob.digest, blob.size, "unneeded"))
+
+
 def _recompression_target(task: BlobTask, options: CopyOptions) -> str:
+    """What a recompression made is remembered under, besides the source digest: the
+    compression, its level, and the diff ID it was checked against (a config promising
+    another one must have the layer checked again)."""
     level = options.compression_level
-    return f"{task.recompress}:{'default' if level is None else level}"
+    return f"{task.recompress}:{'default' if level is None else level}:{task.diff_id}"
 
 
 def _made_before(
@@ -1398,13 +1427,23 @@ def _made_before(
         return None
     from spyglass.core.transports.registry.blobcache import default_cache
 
-    known = default_cache().recompressed(task.source.digest, _recompression_target(task, options))
+    cache = default_cache()
+    target = _recompression_target(task, options)
+    known = cache.recompressed(task.source.digest, target)
     if known is None:
         return None
     result = Descriptor(task.media_type, known[0], known[1])
-    how = destination.reuse_blob(result, cancel=cancel)
+    try:
+        how = destination.reuse_blob(result, cancel=cancel)
+    except Cancelled:
+        raise
+    except SpyglassError as exc:  # only a hint: asking about it must not fail the copy
+        log.info("Could not look for %s at %s (%s); recompressing %s", result.digest,
+                 destination.description, exc, task.source.digest)
+        return None
     if how is None:
         return None
+    cache.record_recompressed(task.source.digest, target, result.digest, result.size)
     emit(BlobSkipped(task.source.digest, task.source.size, how))
     return result
 

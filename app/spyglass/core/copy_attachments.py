@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.digest import Digest, read_verified
@@ -329,20 +329,36 @@ def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
     return "attached: " + ", ".join(_what(count, kind) for kind, count in counts.items())
 
 
+class BlobMover(Protocol):
+    """How :func:`carry_attachments` has the engine move blobs."""
+
+    def transfer(self, blob: Descriptor, made: Made) -> None:
+        """Bring a blob the plan counted over, from the source or from ``made`` (blobs
+        a plan made: signature payloads, a config), reporting its progress."""
+
+    def extra(self, blob: Descriptor, made: Made) -> None:
+        """Bring over a small blob the plan did not count (a signature manifest's config
+        made anew), without reporting it."""
+
+    def unneeded(self, blob: Descriptor) -> None:
+        """A blob the plan counted is not needed after all."""
+
+
 def carry_attachments(
     tasks: Iterable[AttachmentTask],
     source: ImageSource,
     destination: ImageDestination,
-    transfer: Callable[[Descriptor, Made], None],
+    mover: BlobMover,
     *,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Write every task to ``destination``; ``transfer`` brings one blob over, from the
-    source or from the blobs given (those a plan made: signature payloads, a config).
+    """Write every task to ``destination``, its blobs brought over by ``mover``.
 
     A tag is looked at again just before it is written: one that changed since the
     plan (another signer's signature added meanwhile) is settled anew with what it
-    holds now, so that signature is not lost."""
+    holds now, so that signature is not lost. Its blobs that the plan did not count
+    (a new config) go over unreported, and those it counted and no longer needs are
+    reported as such, so that progress adds up."""
     if not isinstance(destination, AttachmentDestination):
         return
     stored: dict[Digest, list[bytes]] = {}
@@ -356,13 +372,20 @@ def carry_attachments(
             stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
         else:
             write: TagWrite | None = _still_right(task, destination, cancel)
-            if write is None:
-                continue
-            for blob in (*write.blobs, *(descriptor for descriptor, _data in write.made)):
-                transfer(blob, write.made)
-            destination.put_attachment(
-                subject, write.descriptor, write.manifest, tag=task.tag, cancel=cancel
-            )
+            planned = {blob.digest: blob for blob in task.written_blobs}
+            wanted = () if write is None else (
+                *write.blobs, *(descriptor for descriptor, _data in write.made))
+            for blob in wanted:
+                if planned.pop(blob.digest, None) is not None:
+                    mover.transfer(blob, write.made if write is not None else ())
+                else:
+                    mover.extra(blob, write.made if write is not None else ())
+            for blob in planned.values():
+                mover.unneeded(blob)
+            if write is not None:
+                destination.put_attachment(
+                    subject, write.descriptor, write.manifest, tag=task.tag, cancel=cancel
+                )
     for subject, signatures in stored.items():
         destination.put_stored_signatures(subject, signatures, cancel=cancel)
 

@@ -423,7 +423,7 @@ def run_copy(
 # ---------------------------------------------------------------------------- progress
 
 BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
-                      "recompressed", "interrupted"]
+                      "unneeded", "recompressed", "interrupted"]
 
 
 @dataclass
@@ -531,7 +531,8 @@ class Tally:
         elif isinstance(event, BlobSkipped):
             row = blobs.setdefault(event.digest, BlobRow(event.digest, event.size, ""))
             row.done = row.size
-            row.outcome = "mounted" if event.how == "mounted" else "skipped"
+            row.outcome = ("mounted" if event.how == "mounted" else
+                           "unneeded" if event.how == "unneeded" else "skipped")
         elif isinstance(event, BlobDone):
             written = blobs.get(event.digest)
             if written is not None:

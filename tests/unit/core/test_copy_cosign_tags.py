@@ -265,6 +265,14 @@ def test_a_signature_added_to_the_tag_while_copying_is_kept(tmp_path: Path) -> N
     destination = open_destination(f"oci:{target}:app")
     plan = plan_copy(source, destination)  # the tag is not there yet: ours goes fresh
     _their, their_key = _their_signature(target, digest)  # meanwhile, another signer
-    execute(plan, source, destination)
+    seen: list[CopyEvent] = []
+    execute(plan, source, destination, events=seen.append)
+    # progress adds up: every blob the plan counted ends (copied, skipped, or no longer
+    # needed: the fresh tag's config), and none it did not count is reported
+    planned = {t.source.digest for t in plan.blobs} | {b.digest for b in plan.attachment_blobs}
+    ended = {e.digest for e in seen if isinstance(e, BlobDone | BlobSkipped)}
+    started = {e.digest for e in seen if isinstance(e, BlobStarted)}
+    assert ended == planned and started <= planned
+    assert any(isinstance(e, BlobSkipped) and e.how == "unneeded" for e in seen)
     assert _verified(f"oci:{target}:app", digest, [their_key]) == [True, False]
     assert _verified(f"oci:{target}:app", digest, [key]) == [False, True]

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -486,6 +487,48 @@ def test_recompressing_runs_one_blob_per_processor(
     copy_image(open_source(f"oci:{layout}:latest"), plain,
                CopyOptions(multi_arch="all", parallel=8))
     assert plain.most["recompressed"] == 0 and plain.most["all"] > 2, plain.most
+
+
+def test_a_remembered_recompression_is_only_a_hint(
+    layout: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the blob cache remembers of a recompression counts only where the layer was
+    checked against the same diff ID, and a destination that cannot be asked about the
+    result gets the layer recompressed, not a failed copy."""
+    from spyglass.core import copy as copy_module
+    from spyglass.core.errors import RegistryError
+    from spyglass.core.transports.registry import blobcache
+
+    cache = blobcache.BlobLocationCache(tmp_path / "cache.sqlite")
+    previous = blobcache.set_default_cache(cache)
+    try:
+        options = CopyOptions(multi_arch="all", compression="zstd")
+        first = MemoryDestination()
+        copy_image(open_source(f"oci:{layout}:latest"), first, options)
+        plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(), options)
+        task = next(t for t in plan.blobs if t.recompress is not None)
+        target = copy_module._recompression_target(task, options)
+        assert str(task.diff_id) in target
+        assert cache.recompressed(task.source.digest, target) is not None
+        other = replace(task, diff_id=Digest.of(b"another promise"))
+        assert cache.recompressed(task.source.digest,
+                                  copy_module._recompression_target(other, options)) is None
+
+        class Refusing(MemoryDestination):
+            def reuse_blob(self, descriptor: Descriptor, *,
+                           cancel: CancelToken | None = None) -> str | None:
+                if descriptor.media_type.endswith("+zstd"):  # the remembered results
+                    raise RegistryError("The registry answered 500.")
+                return None
+
+        seen, record = recorder()
+        again = Refusing()
+        copy_image(open_source(f"oci:{layout}:latest"), again, options, events=record)
+        assert again.committed is not None
+        assert any(isinstance(e, BlobDone) and e.recompressed for e in seen)
+    finally:
+        blobcache.set_default_cache(previous)
+        cache.close()
 
 
 # --------------------------------------------------------------------------- progress bar

@@ -38,6 +38,7 @@ OUTCOME_TEXT = {
     "copied": "copied",
     "skipped": "skipped (already there)",
     "mounted": "mounted from another repository",
+    "unneeded": "not needed after all (its tag changed meanwhile)",
     "recompressed": "recompressed",
     "interrupted": "interrupted",
 }

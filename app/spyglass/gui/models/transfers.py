@@ -74,7 +74,7 @@ def nothing_copied(transfer: Transfer) -> bool:
     """A finished copy whose every blob was already there (skipped or mounted)."""
     blobs = transfer.snapshot.blobs
     return transfer.state is TransferState.DONE and bool(blobs) and all(
-        blob.outcome in ("skipped", "mounted") for blob in blobs)
+        blob.outcome in ("skipped", "mounted", "unneeded") for blob in blobs)
 
 
 def _parsed(name: str) -> ImageName | None:
@@ -117,7 +117,7 @@ def to_registry(transfer: Transfer) -> bool:
 def written_bytes(transfer: Transfer) -> int:
     """What the copy itself had written (blobs already there, or mounted, not counted)."""
     return sum(blob.done for blob in transfer.snapshot.blobs
-               if blob.outcome not in ("skipped", "mounted"))
+               if blob.outcome not in ("skipped", "mounted", "unneeded"))
 
 
 def stopped(transfer: Transfer) -> bool:

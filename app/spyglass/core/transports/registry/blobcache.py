@@ -116,6 +116,7 @@ class BlobLocationCache:
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
         self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
         self._made: dict[tuple[str, str], tuple[str, int]] = {}  # recompressed this session
+        self._pending_made: dict[tuple[str, str], tuple[str, int, float]] = {}
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
 
@@ -157,12 +158,16 @@ class BlobLocationCache:
             if len(seen) > self.max_per_blob:  # as the file keeps them: the most recent
                 del seen[min(seen, key=lambda name: (seen[name], name))]
             self._pending[key] = now
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_pending, name="spyglass-blob-locations", daemon=True
-                )
-                self._writer.start()
+            self._start_writer()
         self._wake.set()
+
+    def _start_writer(self) -> None:
+        """Start the background writer unless it runs (``_lock`` held)."""
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_pending, name="spyglass-blob-locations", daemon=True
+            )
+            self._writer.start()
 
     def candidates(
         self, host: str, digest: Digest | str, exclude_repo: str | None = None
@@ -194,25 +199,17 @@ class BlobLocationCache:
 
     def record_recompressed(self, source: Digest, target: str, result: Digest, size: int
                             ) -> None:
-        """Remember that ``source`` recompressed as ``target`` (``"zstd:3"``) is
-        ``result`` of ``size`` bytes. Never raises."""
+        """Remember that ``source`` recompressed as ``target`` (``"zstd:3:…"``) is
+        ``result`` of ``size`` bytes (again: it stays remembered). Never raises, never
+        waits for the file: the background writer writes it."""
         key = (str(source), target)
         with self._lock:
             if self._disabled:
                 return
             self._made[key] = (str(result), size)
-        now = self._clock()
-
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO recompressed (source, target, result, size, seen) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, target) DO UPDATE SET "
-                "result = excluded.result, size = excluded.size, seen = excluded.seen",
-                (*key, str(result), size, now),
-            )
-
-        with self._file_lock:
-            self._run("record a recompression", write)
+            self._pending_made[key] = (str(result), size, self._clock())
+            self._start_writer()
+        self._wake.set()
 
     def recompressed(self, source: Digest, target: str) -> tuple[Digest, int] | None:
         """What ``source`` became when last recompressed as ``target``, if known: only
@@ -249,7 +246,7 @@ class BlobLocationCache:
         :data:`BUSY_TIMEOUT` each, twice) is not written: it is only a cache."""
         with self._file_lock:
             self._flush()
-            if self._pending:
+            if self._pending or self._pending_made:
                 self._flush()
             connection, self._connection = self._connection, None
         if connection is not None:
@@ -268,20 +265,24 @@ class BlobLocationCache:
             self.flush()
             if not woken:
                 with self._lock:
-                    if not self._pending:  # idle: the next record starts another writer
+                    if not self._pending and not self._pending_made:
+                        # idle: the next record starts another writer
                         self._writer = None
                         return
 
     def _flush(self) -> None:
-        """Write the pending locations in one transaction (the file lock held)."""
+        """Write the pending locations and recompressions in one transaction (the file
+        lock held)."""
         with self._lock:
             batch, self._pending = self._pending, {}
-        if not batch or self._disabled:
+            made, self._pending_made = self._pending_made, {}
+        if (not batch and not made) or self._disabled:
             return
-        if not self._run("record", lambda db: self._write(db, batch)):
+        if not self._run("record", lambda db: self._write(db, batch, made)):
             if not self._disabled:
                 with self._lock:  # a busy file: the next flush tries again
                     self._pending = {**batch, **self._pending}
+                    self._pending_made = {**made, **self._pending_made}
             return
         with self._lock:  # in the file now: memory need not keep them (a long session)
             for (host, digest, repo), now in batch.items():
@@ -291,9 +292,19 @@ class BlobLocationCache:
                     if not seen:
                         del self._seen[(host, digest)]
 
-    def _write(self, db: sqlite3.Connection, batch: dict[tuple[str, str, str], float]) -> None:
+    def _write(
+        self, db: sqlite3.Connection, batch: dict[tuple[str, str, str], float],
+        made: dict[tuple[str, str], tuple[str, int, float]],
+    ) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
+            for (source, target), (result, size, now) in made.items():
+                db.execute(
+                    "INSERT INTO recompressed (source, target, result, size, seen) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, target) DO UPDATE SET "
+                    "result = excluded.result, size = excluded.size, seen = excluded.seen",
+                    (source, target, result, size, now),
+                )
             for (host, digest, repo), now in batch.items():
                 db.execute(
                     "INSERT INTO blob_locations (host, digest, repository, seen) "
