@@ -230,6 +230,24 @@ def test_a_colon_with_nothing_after_it_sends_an_empty_password(
     assert "refused the credentials given" in line, line
 
 
+def test_an_empty_password_at_a_token_registry_is_no_account(
+    token_registry: RegistryServer, layout: Path, tmp_path: Path
+) -> None:
+    """``USER:`` asks the token server anonymously (as skopeo does): what it is refused
+    is said as credentials wanted, not as an account without permission."""
+    line = spyglass("copy", "-q", "--retry-times", "0", "--dest-creds", "alice:",
+                    f"oci:{layout}:latest",
+                    f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
+    assert "wants valid credentials" in line, line
+    assert "not allowed" not in line and "--dest-creds USER:PASSWORD" in line, line
+    # a wrong password: the token server refuses it, and the sentence says which flag
+    wrong = spyglass("copy", "-q", "--retry-times", "0", "--dest-creds",
+                     f"alice:{WRONG_PASSWORD}", f"oci:{layout}:latest",
+                     f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
+    assert 'refused to log in as "alice"' in wrong, wrong
+    assert "(--dest-creds USER:PASSWORD)" in wrong and WRONG_PASSWORD not in wrong, wrong
+
+
 def test_credentials_for_a_side_that_is_no_registry_are_not_used(
     layout: Path, tmp_path: Path
 ) -> None:
@@ -249,6 +267,7 @@ def test_tls_verify_standing_alone_means_true(
                     f"docker://{tls_registry.host}/it-copy-tls/app:v1").error_line()
     assert "could not be verified" in line, line
     assert "--dest-tls-verify=false" in line and "(--tls-verify=false)" not in line, line
+    assert "--dest-cert-dir DIR" in line, line  # the CA may be given for this copy alone
     digest = copy("--dest-tls-verify=false", f"oci:{layout}:latest",
                   f"docker://{tls_registry.host}/it-copy-tls/app:v1",
                   digestfile=tmp_path / "digest")

@@ -233,7 +233,8 @@ def _one_platform_hint(args: argparse.Namespace) -> str:
 
 
 _SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
-                       ("--tls-verify=false", "-tls-verify=false"))
+                       ("--tls-verify=false", "-tls-verify=false"),
+                       ("--cert-dir DIR", "-cert-dir DIR"))
 """The registry commands' advice, and the ending of copy's own flag for each side."""
 
 

@@ -160,9 +160,16 @@ class RegistryAuth(httpx.Auth):
 
     @property
     def anonymous(self) -> bool:
-        """True while no credentials were sent: none exist, or the registry never asked
-        for them (so they were never looked up). Asking does not look them up."""
-        return not self._looked_up or self._credentials is None
+        """True while no credentials were sent: none exist, the registry never asked for
+        them (so they were never looked up), or a token server was asked without them
+        (a user name with an empty password, as skopeo asks too). Asking does not look
+        them up."""
+        creds = self._credentials
+        if not self._looked_up or creds is None:
+            return True
+        challenge = self._challenge
+        return (challenge is not None and challenge.scheme == "bearer"
+                and not self._refresh_token and not (creds.username and creds.password))
 
     # ---------------------------------------------------------------- state
 
@@ -317,13 +324,16 @@ class RegistryAuth(httpx.Auth):
             ) from exc
 
     def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
-        host = httpx.URL(realm).host
+        url = httpx.URL(realm)
+        host = f"{url.host}:{url.port}" if url.port else url.host
         if response.status in (401, 403):
             who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
+            said = (f"The token server {host} of {self.host} refused to log in {who} "
+                    f"(HTTP {response.status})")
             raise AuthenticationFailed(
-                f"The token server {host} of {self.host} refused to log in {who} "
-                f"(HTTP {response.status}); check the user name and password.",
-                status=response.status,
+                f"{said}; check the user name and password.", status=response.status,
+                on_command_line=f"{said}. Check the user name and password (--creds "
+                f"USER:PASSWORD), or log in again with spyglass login {self.host}.",
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked

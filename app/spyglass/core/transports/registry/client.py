@@ -700,8 +700,13 @@ class RegistryClient:
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
                      else f"~/.config/containers/certs.d/{self.api_host}/ca.crt")
             said = (f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
-                    f"Put its CA certificate in {where}, or allow this registry to be "
-                    "insecure")
+                    f"Put its CA certificate in {where}")
+            elsewhere = ("" if self._cert_dir is not None
+                         else " (or a folder named by --cert-dir DIR)")
+            return TLSFailed(
+                f"{said}, or allow this registry to be insecure.",
+                on_command_line=f"{said}{elsewhere}, or allow this registry to be insecure "
+                "(--tls-verify=false).")
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     @staticmethod

@@ -109,7 +109,9 @@ def test_tls_failure_on_a_remote_host_suggests_certs_d(make_client, sleeps) -> N
     assert "CERTIFICATE_VERIFY_FAILED" in text
     assert f"certs.d/{HOST}/ca.crt" in text
     assert text.endswith("or allow this registry to be insecure.")
-    assert info.value.on_command_line == f"{text[:-1]} (--tls-verify=false)."
+    assert info.value.on_command_line == (
+        text[:-1].replace("ca.crt,", "ca.crt (or a folder named by --cert-dir DIR),")
+        + " (--tls-verify=false).")
     assert schemes(seen.requests) == ["https"]  # not retried, no plain http
     assert sleeps == []
 
