@@ -149,6 +149,9 @@ def test_copy_with_an_authfile_on_both_sides(
                        f"docker://{host}/it-copy-creds/source:v1", f"oci:{tmp_path / 'out'}:v1")
     assert "refused the credentials given" in refused.error_line()
     assert wrong_auth not in refused.stderr
+    # and the advice names the file they came from, not flags that were not used
+    assert f"Check the credentials for {host} in {authfile}." in refused.error_line()
+    assert "--src-creds" not in refused.error_line()
 
 
 def _sides(

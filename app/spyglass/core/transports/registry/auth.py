@@ -159,6 +159,14 @@ class RegistryAuth(httpx.Auth):
         return self._credentials
 
     @property
+    def sent_from(self) -> str | None:
+        """Where the credentials sent came from (``command line``, ``keyring``, the path
+        of an auth.json), or None while none were sent. Does not look them up."""
+        if self.anonymous:
+            return None
+        return self._credentials.source if self._credentials is not None else None
+
+    @property
     def anonymous(self) -> bool:
         """True while no credentials were sent: none exist, the registry never asked for
         them (so they were never looked up), or a token server was asked without them

@@ -765,6 +765,7 @@ class RegistryClient:
         raise error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
+            credentials_from=self.auth.sent_from,
         )
 
     def read_body(

@@ -101,6 +101,7 @@ def error_for(
     kind: str | None = None,
     anonymous: bool = False,
     attempts: int = 1,
+    credentials_from: str | None = None,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -108,6 +109,8 @@ def error_for(
     ``anonymous`` says no credentials were sent: a 401 ``insufficient_scope``
     then means "log in" (:class:`AuthenticationFailed`), not that an account
     lacks a permission (:class:`AccessDenied`).
+    ``credentials_from`` says where the credentials sent came from: an auth.json's
+    path is named in the advice, rather than ``--creds``.
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -138,6 +141,9 @@ def error_for(
         )
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
+        if credentials_from is not None and "/" in credentials_from:  # an auth.json
+            where = f"Check the credentials for {host} in {credentials_from}."
+            return AuthenticationFailed(f"{said} {where}", status=status, code=code)
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
             on_command_line=f"{said} Check the user name and password (--creds "
