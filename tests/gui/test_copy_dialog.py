@@ -424,3 +424,26 @@ def test_the_compression_choices_say_what_they_do(
     assert combo.toolTip().startswith(f"zstd: {explained[2]}")
     assert dialog.options().compression == "zstd"
     dialog.reject()
+
+
+def test_copy_to_suggests_the_place_of_the_last_copy(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """After a copy into a layout or a registry, "Copy To…" starts at the same place, the
+    image under its own name; a dir: or an archive (one image each) is not suggested."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.gui.copying import CopyRequest, place_of
+
+    layout = tmp_path / "mirror"
+    assert place_of(f"oci:{layout}:app:1") == DropPlace("oci", path=str(layout))
+    assert place_of("docker://registry.example:5000/team/app:1") == DropPlace(
+        "registry", host="registry.example:5000")
+    assert place_of(f"dir:{tmp_path / 'd'}") is None
+    assert place_of(f"docker-archive:{tmp_path / 'a.tar'}") is None
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.finished, timeout=WAIT_MS):
+        window.copying.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                         f"oci:{layout}:tools:2024.1", CopyOptions()))
+    image = DraggedImage(f"oci:{sample.layout}:spyglass-demo:1.0", "spyglass-demo:1.0")
+    dialog = window.copying.open_dialog(image)
+    assert dialog.destination_edit.text() == f"oci:{layout}:spyglass-demo:1.0"
+    dialog.close()

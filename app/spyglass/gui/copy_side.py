@@ -80,6 +80,8 @@ class CopyController(QObject):
         self.manager = TransferManager(self.openers, self)
         self.panel = TransfersPanel(self.manager)
         self.dialog: CopyDialog | None = None
+        self._last_place: DropPlace | None = None
+        """Where the last copy went: "Copy To…" suggests the same place."""
         self.manager.finished.connect(self._transfer_done)
         self.manager.changed.connect(self._transfer_changed)
         self._endings_told: dict[int, int] = {}
@@ -229,6 +231,7 @@ class CopyController(QObject):
         self._sync_connections()
         if self.dialog is not None:
             self.dialog.close()
+        place = place or self._last_place
         if image is not None and place is not None and not destination:
             destination = suggest_destination(image.name, place)
         dialog = CopyDialog(self._window.runner, self.openers,
@@ -289,6 +292,9 @@ class CopyController(QObject):
     # -- transfers
 
     def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
+        from spyglass.gui.copying import place_of
+
+        self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
         self.panel.select(transfer)

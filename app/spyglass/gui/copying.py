@@ -38,6 +38,7 @@ from spyglass.core.copy import (
 )
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 from spyglass.core.image import load_manifest
 from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform import Platform
@@ -164,6 +165,22 @@ def suggest_destination(source: str, place: DropPlace) -> str:
     if place.kind == "oci-archive":
         return f"oci-archive:{place.path}:{repository}:{tag}"
     return f"oci:{place.path}:{repository}:{tag}"
+
+
+def place_of(destination: str) -> DropPlace | None:
+    """The place a copy went to, for suggesting the next copy's destination there: the
+    registry of a ``docker://`` name (the next image keeps its own repository), the
+    layout of an ``oci:`` one. None for places that hold one image (``dir:``, archives),
+    where a second image would replace the first."""
+    try:
+        name = parse_image_name(destination)
+    except SpyglassError:
+        return None
+    if isinstance(name, DockerName):
+        return DropPlace("registry", host=name.reference.domain)
+    if isinstance(name, OCIName):
+        return DropPlace("oci", path=str(name.path))
+    return None
 
 
 def normalize_name(text: str) -> str:
@@ -580,6 +597,7 @@ __all__ = [
     "list_platforms",
     "may_replace",
     "normalize_name",
+    "place_of",
     "prepare_copy",
     "run_copy",
     "suggest_destination",
