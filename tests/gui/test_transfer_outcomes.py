@@ -151,13 +151,20 @@ def test_the_notes_reach_the_details_the_row_and_the_status_bar(
     details.close()
 
 
-def test_a_copy_without_notes_says_nothing_more(
-        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+def _one_blob_copied(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
+                     tmp_path: Path) -> Transfer:
+    """A scripted copy of one config blob, copied (the copy not finished yet)."""
     transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
     config = blob("config", 1500, media.OCI_CONFIG)
     feed(qtbot, window, scripted, Planned(plan_of(config)),
          BlobStarted(config.digest, config.size, config.media_type),
          BlobDone(config.digest, config, False))
+    return transfer
+
+
+def test_a_copy_without_notes_says_nothing_more(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    transfer = _one_blob_copied(qtbot, window, scripted, tmp_path)
     details = window.copying.panel.show_details(transfer)
     assert details is not None and details.notes_text == "" and details.notes_label.isHidden()
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
@@ -317,11 +324,7 @@ def test_the_summary_counts_what_failed_or_was_cancelled_apart() -> None:
 
 def test_retry_is_for_copies_that_did_not_succeed(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
-    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
-    config = blob("config", 1500, media.OCI_CONFIG)
-    feed(qtbot, window, scripted, Planned(plan_of(config)),
-         BlobStarted(config.digest, config.size, config.media_type),
-         BlobDone(config.digest, config, False))
+    transfer = _one_blob_copied(qtbot, window, scripted, tmp_path)
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
         scripted.finish(TOP)
     panel = window.copying.panel
