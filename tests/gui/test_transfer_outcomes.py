@@ -422,3 +422,21 @@ def test_the_details_of_an_empty_plan_are_no_trouble(
                                   "already be there.")
     assert row_texts(window, transfer)["state"] == "Done · 1 note"
     details.close()
+
+
+def test_a_blob_shared_by_two_attachments_names_both() -> None:
+    """The empty config that an SBOM and an attestation referrer share is part of both."""
+    from spyglass.gui.copying import Tally
+
+    empty = Descriptor(media.OCI_EMPTY, Digest.of(b"{}"), 2)
+    sbom = blob("sbom", 300, "application/spdx+json")
+    statement = blob("statement", 400, "application/vnd.in-toto+json")
+    config = blob("config", 1500, media.OCI_CONFIG)
+    plan = replace(plan_of(config), attachments=(
+        attached(Kind.SBOM, None, empty, sbom), attached(Kind.ATTESTATION, None, empty,
+                                                          statement)))
+    tally = Tally()
+    tally.feed(Planned(plan))
+    rows = {row.digest: row for row in tally.snapshot().blobs}
+    assert rows[empty.digest].attachment == f"{Kind.SBOM}, {Kind.ATTESTATION}"
+    assert rows[sbom.digest].attachment == str(Kind.SBOM)

@@ -524,11 +524,16 @@ class Tally:
             for task in plan.blobs:
                 d = task.source
                 blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
-            part_of = {blob.digest: str(attachment.attachment.kind)
-                       for attachment in plan.attachments for blob in attachment.written_blobs}
+            part_of: dict[Digest, list[str]] = {}  # a blob shared by several: each kind
+            for attachment in plan.attachments:
+                kind = str(attachment.attachment.kind)
+                for blob in attachment.written_blobs:
+                    kinds = part_of.setdefault(blob.digest, [])
+                    if kind not in kinds:
+                        kinds.append(kind)
             for d in plan.attachment_blobs:  # counted from the start, not on arrival
                 blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type,
-                                                   attachment=part_of.get(d.digest, "")))
+                                                   attachment=", ".join(part_of.get(d.digest, []))))
         elif isinstance(event, BlobStarted):
             row = blobs.setdefault(event.digest,
                                    BlobRow(event.digest, event.size, event.media_type))
