@@ -1111,21 +1111,47 @@ def _images_held(path: Path) -> list[str] | None:
         with tarfile.open(path) as tar:
             members = {PurePosixPath(info.name.lstrip("/")).as_posix(): info for info in tar}
 
-            def small(name: str) -> bytes | None:
-                info = members.get(name)
-                if info is None or not info.isfile() or info.size > MAX_MANIFEST_SIZE:
-                    return None
-                member = tar.extractfile(info)
-                return member.read() if member is not None else None
+            def small(*names: str) -> dict[str, bytes]:
+                """The small regular members named, read in the order they lie in the
+                tar: a compressed one is then decompressed once, not once a member."""
+                found = [(members[n].offset_data, n) for n in names if n in members
+                         and members[n].isfile() and members[n].size <= MAX_MANIFEST_SIZE]
+                read: dict[str, bytes] = {}
+                for _offset, name in sorted(found):
+                    member = tar.extractfile(members[name])
+                    if member is not None:
+                        read[name] = member.read()
+                return read
 
-            saved = _docker_save_names(small("manifest.json") or b"")
+            top = small("manifest.json", "index.json")
+            saved = _docker_save_names(top.get("manifest.json", b""))
             if saved:
                 return saved  # docker 25's archives are layouts too: these count
             if "oci-layout" not in members:
                 return None
-            return _index_names(small("index.json") or b"{}", small)
+            raw = top.get("index.json", b"{}")
+            unnamed = small(*_unnamed_blobs(raw))
+            return _index_names(raw, unnamed.get)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         return None
+
+
+def _blob_member(entry: Mapping[str, Any]) -> str | None:
+    """The tar member of an ``index.json`` entry's manifest: ``blobs/ALG/HEX``."""
+    algorithm, _, hexdigest = str(entry.get("digest", "")).partition(":")
+    return f"blobs/{algorithm}/{hexdigest}" if algorithm and hexdigest else None
+
+
+def _unnamed_blobs(raw: bytes) -> list[str]:
+    """The members of the manifests an ``index.json`` lists without a name."""
+    return [member for entry in _index_entries(raw) if isinstance(entry, dict)
+            and not _ref_name(entry) and (member := _blob_member(entry)) is not None]
+
+
+def _ref_name(entry: Mapping[str, Any]) -> str | None:
+    annotations = entry.get("annotations") or {}
+    name = annotations.get(REF_NAME_ANNOTATION) if isinstance(annotations, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | None]) -> bool:
@@ -1133,8 +1159,8 @@ def _is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | None]) 
     or oras listed there, which goes with its image)."""
     if entry.get("subject") is not None:
         return True
-    algorithm, _, hexdigest = str(entry.get("digest", "")).partition(":")
-    raw = blob(f"blobs/{algorithm}/{hexdigest}") if algorithm and hexdigest else None
+    member = _blob_member(entry)
+    raw = blob(member) if member is not None else None
     try:
         return raw is not None and isinstance(json.loads(raw).get("subject"), dict)
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
@@ -1165,22 +1191,26 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
     referrer (its manifest has a subject) from an image without a name."""
     from spyglass.core.referrers import is_attachment_tag
 
+    names: list[str] = []
+    for number, entry in enumerate(_index_entries(raw)):
+        if not isinstance(entry, dict):
+            continue
+        name = _ref_name(entry)
+        if name is not None and is_attachment_tag(name):
+            continue
+        if not name and _is_referrer(entry, blob):
+            continue
+        names.append(name or f"@{number}")
+    return names
+
+
+def _index_entries(raw: bytes) -> list[Any]:
+    """The ``manifests`` of an ``index.json`` ([] for anything else)."""
     try:
         entries = json.loads(raw).get("manifests") or []
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         return []
-    names: list[str] = []
-    for number, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            continue
-        annotations = entry.get("annotations") or {}
-        name = annotations.get(REF_NAME_ANNOTATION) if isinstance(annotations, dict) else None
-        if isinstance(name, str) and is_attachment_tag(name):
-            continue
-        if name is None and _is_referrer(entry, blob):
-            continue
-        names.append(name if isinstance(name, str) and name else f"@{number}")
-    return names
+    return entries if isinstance(entries, list) else []
 
 
 def article(word: str) -> str:

@@ -590,3 +590,25 @@ def test_copying_a_signed_image_into_its_archive_again_replaces_it(tmp_path: Pat
         assert member is not None
         entries = json.loads(member.read())["manifests"]
     assert len(entries) == 3  # the image, its .sig, the SBOM referrer
+
+
+def test_a_compressed_archive_of_one_signed_image_is_one_image(tmp_path: Path) -> None:
+    """Gzipped, the archive's referrer manifest (listed without a name) is still read to
+    tell it from a second image."""
+    import gzip
+
+    from spyglass.core.copy import copy_image
+    from tests.helpers.cosign import signed_layout
+
+    signed_layout(tmp_path / "src")
+    plain = tmp_path / "a.tar"
+    copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+               open_destination(f"oci-archive:{plain}:v1"))
+    packed = tmp_path / "a.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    destination = open_destination(f"oci-archive:{packed}:v1")
+    try:
+        assert isinstance(destination, OCIArchiveDestination)
+        assert destination.replaces is not None
+    finally:
+        destination.abort()
