@@ -330,7 +330,7 @@ class CopyPlan:
             where = f" {platform}" if platform else ""
             lines.append(
                 f"  image{where}: {media.friendly(instance.media_type)}, "
-                f"{len(instance.layers)} layers"
+                f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"
                 + (" (converted)" if instance.changes else "")
             )
         attached_blobs = len(self.attachment_blobs)
