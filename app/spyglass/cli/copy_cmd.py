@@ -42,8 +42,11 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
                         help="write manifests in this format")
     parser.add_argument("--dest-compress-format", choices=("gzip", "zstd", "none"),
-                        help="recompress layers to this format")
-    parser.add_argument("--dest-compress-level", type=int, metavar="N")
+                        help="recompress layers to this format (default: as they are, "
+                        "but uncompressed ones are gzipped for a registry or an OCI layout "
+                        "or archive, as skopeo does)")
+    parser.add_argument("--dest-compress-level", type=int, metavar="N",
+                        help="the compression level (gzip 0-9, zstd 1-22)")
     parser.add_argument("--preserve-digests", action="store_true",
                         help="refuse any change that would alter a digest")
     parser.add_argument("--remove-signatures", action="store_true",
@@ -55,15 +58,23 @@ def add_parser(commands: Commands) -> None:
                         help="write the digest of what was written to FILE")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress output (notes of what is left behind stay)")
-    parser.add_argument("--authfile", type=Path, metavar="FILE")
-    parser.add_argument("--retry-times", type=int, default=3, metavar="N")
+    parser.add_argument("--authfile", type=Path, metavar="FILE",
+                        help="read credentials from this auth.json only")
+    parser.add_argument("--retry-times", type=int, default=3, metavar="N",
+                        help="retry failed requests N times (default 3)")
     parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
                         help="read lookaside signature stores from DIR/*.yaml")
-    for side in ("src", "dest"):
-        parser.add_argument(f"--{side}-creds", metavar="USER[:PASS]")
-        parser.add_argument(f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True,
-                            default=None, metavar="BOOL")
-        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR")
+    for side, which in (("src", "the source's"), ("dest", "the destination's")):
+        parser.add_argument(
+            f"--{side}-creds", metavar="USER[:PASS]",
+            help=f"credentials for {which} registry (USER alone asks for the password; "
+            "USER: sends an empty one)")
+        parser.add_argument(
+            f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True, default=None,
+            metavar="BOOL", help=f"require HTTPS and verify {which} certificate (default "
+            "true; without the flag a registry on this machine may also answer plain HTTP)")
+        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
+                            help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
     for flag in ("creds", "tls-verify", "cert-dir"):  # the other commands' one-sided flags
         parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
