@@ -10,7 +10,8 @@ specification's endpoints on ``/token``:
 - ``GET /token?service=S&scope=repository:NAME:pull,push[&scope=…][&account=A]
   [&offline_token=true&client_id=C]``, optionally with Basic credentials, answers
   ``{"token", "access_token", "expires_in", "issued_at"[, "refresh_token"]}``
-  (distribution ``docs/spec/auth/token.md``);
+  (distribution ``docs/spec/auth/token.md``); each ``scope`` holds one scope, and
+  a value holding several (space-separated) is a 400, as docker_auth answers it;
 - ``POST /token`` with a form: ``grant_type=password`` (``username``,
   ``password``) or ``grant_type=refresh_token`` (``refresh_token``), plus
   ``service``, ``client_id`` (required), ``scope`` (space-separated) and
@@ -138,8 +139,10 @@ def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
 
     The name may hold colons (a registry host with a port); the type may carry
     a class in parentheses (``repository(plugin)``), which is dropped. None for
-    a scope that is not ``TYPE:NAME:ACTIONS``.
+    a scope that is not ``TYPE:NAME:ACTIONS`` (one holding whitespace is several).
     """
+    if any(character.isspace() for character in scope):
+        return None
     kind, sep, rest = scope.partition(":")
     name, sep2, actions = rest.rpartition(":")
     if not (sep and sep2 and kind and name):
@@ -501,9 +504,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path, params = self._path_and_query()
         if self._fail_if_asked(path, params):
             return
-        scopes = tuple(
-            scope for value in params.get("scope", []) for scope in value.split(" ") if scope
-        )
+        # the spec: one scope per ``scope`` parameter, repeated for several; a value
+        # holding several (space-separated, as the challenge names them) is refused,
+        # as docker_auth refuses it
+        scopes = tuple(params.get("scope", []))
 
         def record(status: int, account: str | None, **extra: Any) -> None:
             server._record(
@@ -548,6 +552,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 401,
                 {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
                 challenge,
+            )
+            return
+        if bad := [scope for scope in scopes if parse_scope(scope) is None]:
+            record(400, account)
+            self._send_json(
+                400,
+                {"errors": [{"code": "INVALID_REQUEST", "message": f"invalid scope {bad[0]!r}"}]},
             )
             return
         service = params.get("service", [""])[0]

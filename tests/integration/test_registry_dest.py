@@ -56,6 +56,7 @@ from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.registry import ALICE, BOB, RegistryServer
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -392,6 +393,45 @@ def test_token_auth_alice_pushes_and_bob_is_denied_before_any_bytes(
         push_by_hand(layout_source(layout),
                      RegistryDestination(bob, "private/it-dest", tag="bob", cache=cache))
     assert transport.body_bytes == 0
+
+
+def test_token_auth_a_copy_between_repositories_mounts_with_one_scope_per_parameter(
+    token_registry: RegistryServer, token_server: TokenServer, layout: Path, tmp_path: Path,
+    counting: tuple[Counting, HTTPPool],
+) -> None:
+    """distribution wants pull access to the repository mounted from as well: its
+    challenge names both scopes, space-separated, and the token spec asks for them as
+    one ``scope`` parameter each (the test token server refuses the joined form)."""
+    transport, pool = counting
+    alice = RegistryClient(token_registry.host, credentials=Credentials(*ALICE), pool=pool)
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(alice, "private/mount-origin", tag="v1",
+                                     cache=BlobLocationCache(None)))
+    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
+    token_server.clear_log()
+    try:
+        transport.reset()
+        source = RegistryImageSource(alice, "private/mount-origin", "v1", cache=fresh)
+        destination = RegistryDestination(alice, "private/mount-copy", tag="v1", cache=fresh)
+        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+        seen: list[object] = []
+        execute(plan, source, destination, events=seen.append)
+    finally:
+        fresh.close()
+    mounted = [e for e in seen if isinstance(e, BlobSkipped) and e.how == "mounted"]
+    assert len(mounted) == UNIQUE_BLOBS
+    assert transport.body_bytes == sum(
+        len(r.content) for r in transport.requests if "/manifests/" in r.url.path
+    )  # not a blob byte uploaded
+    asked = [r for r in token_server.requests if r.params.get("scope")]
+    assert all(r.status == 200 for r in asked)
+    assert any(
+        set(r.params["scope"]) == {"repository:private/mount-copy:pull,push",
+                                   "repository:private/mount-origin:pull"}
+        for r in asked
+    )
+    check_landed(token_registry, "private/mount-copy:v1", layout,
+                 RegistryOptions(credentials=Credentials(*ALICE)), creds=ALICE)
 
 
 def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:

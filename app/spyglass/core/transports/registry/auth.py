@@ -296,14 +296,15 @@ class RegistryAuth(httpx.Auth):
             response = self._send("POST", realm_url, data=form, timeout=timeout)
             if response.status not in (404, 405):
                 return self._token_from(response, realm)
-        params: dict[str, str] = {}
+        params: list[tuple[str, str]] = []
         if service:
-            params["service"] = service
-        if scope:
-            params["scope"] = scope
+            params.append(("service", service))
+        # the token spec: one ``scope`` parameter per scope (a challenge names several,
+        # space-separated, for a mount: the repository mounted from as well)
+        params.extend(("scope", one) for one in (scope or "").split())
         auth: tuple[str, str] | None = None
         if creds is not None and creds.username and creds.password:
-            params["account"] = creds.username
+            params.append(("account", creds.username))
             auth = (creds.username, creds.password)
         response = self._send("GET", realm_url, params=params, basic=auth, timeout=timeout)
         return self._token_from(response, realm)
@@ -313,7 +314,7 @@ class RegistryAuth(httpx.Auth):
         method: str,
         url: httpx.URL,
         *,
-        params: dict[str, str] | None = None,
+        params: list[tuple[str, str]] | None = None,
         data: dict[str, str] | None = None,
         basic: tuple[str, str] | None = None,
         timeout: httpx.Timeout | None = None,

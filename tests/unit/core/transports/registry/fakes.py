@@ -214,6 +214,10 @@ class TokenRegistry:
                 body["expires_in"] = self.expires_in
             return httpx.Response(200, json=body)
         params = dict(request.url.params)
+        scopes = request.url.params.get_list("scope")
+        assert all(" " not in scope for scope in scopes), "one scope per parameter"
+        if scopes:
+            params["scope"] = " ".join(scopes)  # what the token covers, as a challenge names it
         authorization = request.headers.get("authorization")
         self.token_requests.append(TokenRequest("GET", params, authorization))
         if authorization is not None:
