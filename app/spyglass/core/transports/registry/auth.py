@@ -306,7 +306,7 @@ class RegistryAuth(httpx.Auth):
         if creds is not None and creds.username and creds.password:
             params.append(("account", creds.username))
             auth = (creds.username, creds.password)
-        response = self._send("GET", realm_url, params=params, basic=auth, timeout=timeout)
+        response = self._send("GET", realm_url, params=tuple(params), basic=auth, timeout=timeout)
         return self._token_from(response, realm)
 
     def _send(
@@ -314,7 +314,7 @@ class RegistryAuth(httpx.Auth):
         method: str,
         url: httpx.URL,
         *,
-        params: list[tuple[str, str]] | None = None,
+        params: tuple[tuple[str, str], ...] | None = None,
         data: dict[str, str] | None = None,
         basic: tuple[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
