@@ -28,6 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
+from spyglass.core.blobcache import (
+    BlobLocationCache,
+    default_cache,
+    set_default_cache,
+)
 from spyglass.core.copy import BlobSkipped, CopyOptions, execute, plan_copy
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
@@ -38,11 +43,6 @@ from spyglass.core.platform import Platform
 from spyglass.core.reference import parse_docker_reference
 from spyglass.core.transports import ImageSource, open_source
 from spyglass.core.transports.registry import RegistryOptions, forget_clients
-from spyglass.core.transports.registry.blobcache import (
-    BlobLocationCache,
-    default_cache,
-    set_default_cache,
-)
 from spyglass.core.transports.registry.client import (
     UPLOAD_CHUNK_SIZE,
     HTTPPool,

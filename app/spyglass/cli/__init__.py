@@ -128,7 +128,7 @@ def run() -> NoReturn:
             sys.stderr.flush()
     except OSError:
         pass
-    blobcache = sys.modules.get("spyglass.core.transports.registry.blobcache")
+    blobcache = sys.modules.get("spyglass.core.blobcache")
     if blobcache is not None:
         blobcache.close_default_cache()
     logging.shutdown()

@@ -116,14 +116,22 @@ def _options(args: argparse.Namespace) -> CopyOptions:
     )
 
 
-def _registry_options(args: argparse.Namespace, side: str, name: ImageName) -> RegistryOptions:
+def _registry_options(
+    args: argparse.Namespace, side: str, name: ImageName
+) -> RegistryOptions | None:
+    """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
+    the side's registry flags are then unused, and the registry transport with httpx
+    is not even imported)."""
     from spyglass.cli.common import command_line_credentials
     from spyglass.core.reference import DockerName
+
+    if not isinstance(name, DockerName):
+        return None
     from spyglass.core.transports.registry import RegistryOptions
 
     creds_text = getattr(args, f"{side}_creds")
     creds = None
-    if creds_text is not None and isinstance(name, DockerName):  # as skopeo: else unused
+    if creds_text is not None:
         flag = f"--{side}-creds"
         creds = command_line_credentials(creds_text, name.reference.domain, flag)
     return RegistryOptions(

@@ -1425,7 +1425,7 @@ def _made_before(
     result the destination has, or can mount: reused, not made again. None otherwise."""
     if task.recompress is None:
         return None
-    from spyglass.core.transports.registry.blobcache import default_cache
+    from spyglass.core.blobcache import default_cache
 
     cache = default_cache()
     target = _recompression_target(task, options)
@@ -1526,7 +1526,7 @@ def _transfer_blob_once(
         stream.close()
     written = replace(written, media_type=task.media_type)
     if task.recompress is not None:
-        from spyglass.core.transports.registry.blobcache import default_cache
+        from spyglass.core.blobcache import default_cache
 
         default_cache().record_recompressed(
             descriptor.digest, _recompression_target(task, options), written.digest,

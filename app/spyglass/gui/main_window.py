@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass import __version__
+from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
-from spyglass.core.transports.registry.blobcache import close_default_cache
 from spyglass.gui import icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState

@@ -495,9 +495,9 @@ def test_a_remembered_recompression_is_only_a_hint(
     """What the blob cache remembers of a recompression counts only where the layer was
     checked against the same diff ID, and a destination that cannot be asked about the
     result gets the layer recompressed, not a failed copy."""
+    from spyglass.core import blobcache
     from spyglass.core import copy as copy_module
     from spyglass.core.errors import RegistryError
-    from spyglass.core.transports.registry import blobcache
 
     cache = blobcache.BlobLocationCache(tmp_path / "cache.sqlite")
     previous = blobcache.set_default_cache(cache)

@@ -4,7 +4,7 @@ A blob reaches the repository in the cheapest way available, in this order:
 
 1. it is there already (``HEAD`` on the blob) — ``"exists"``;
 2. another repository of the same registry holds it, as far as the
-   :mod:`~spyglass.core.transports.registry.blobcache` knows, and the registry
+   :mod:`~spyglass.core.blobcache` knows, and the registry
    mounts it from there (``POST …?mount=&from=``) — ``"mounted"``, no bytes sent;
 3. it is uploaded (:meth:`RegistryClient.upload_blob`), verified as it streams.
 
@@ -21,6 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
+from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
@@ -42,7 +43,6 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
-from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.stubs import no_stored_signatures
 
@@ -71,7 +71,7 @@ class RegistryDestination:
     ``docker://HOST/REPO:TAG`` or ``docker://HOST/REPO@DIGEST``.
 
     Exactly one of ``tag`` and ``digest`` names the image. ``cache`` (default:
-    the process's :func:`~spyglass.core.transports.registry.blobcache.default_cache`)
+    the process's :func:`~spyglass.core.blobcache.default_cache`)
     names the repositories to mount blobs from and learns every blob this
     destination finds, mounts or writes. Thread-safe: the copy engine puts
     blobs from several threads at once.

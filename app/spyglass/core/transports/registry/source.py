@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core import media
+from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
@@ -26,7 +27,6 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
-from spyglass.core.transports.registry.blobcache import BlobLocationCache, default_cache
 from spyglass.core.transports.registry.client import (
     ManifestResponse,
     RegistryClient,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from spyglass.core import media
+from spyglass.core.blobcache import BlobLocationCache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
@@ -20,7 +21,6 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.signatures import Kind, Status
 from spyglass.core.signatures.attached import find_attachments, read_attachment, verify_part
 from spyglass.core.transports.base import AttachmentSource
-from spyglass.core.transports.registry.blobcache import BlobLocationCache
 from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers.cosign import (
     SIMPLESIGNING_MEDIA_TYPE,

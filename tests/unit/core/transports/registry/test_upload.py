@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from spyglass.core import media
+from spyglass.core.blobcache import BlobLocationCache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
@@ -39,7 +40,6 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
 from spyglass.core.transports.registry import client as client_module
-from spyglass.core.transports.registry.blobcache import BlobLocationCache
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.destination import (
     CHUNK_SIZES_AFTER_413,

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core.digest import Digest
-from spyglass.core.transports.registry import blobcache
-from spyglass.core.transports.registry.blobcache import (
+from spyglass.core import blobcache
+from spyglass.core.blobcache import (
     MAX_AGE,
     BlobLocationCache,
     cache_path,
     default_cache,
     set_default_cache,
 )
+from spyglass.core.digest import Digest
 
 D1 = Digest.of(b"one")
 D2 = Digest.of(b"two")
