@@ -64,6 +64,7 @@ __all__ = [
     "OCIArchiveName",
     "OCIName",
     "Transport",
+    "is_valid_oci_ref",
     "parse_docker_reference",
     "parse_image_name",
 ]
@@ -412,6 +413,11 @@ class Transport(enum.StrEnum):
     DIR = "dir"
     DOCKER_ARCHIVE = "docker-archive"
     OCI_ARCHIVE = "oci-archive"
+
+
+def is_valid_oci_ref(ref: str) -> bool:
+    """Whether ``ref`` can be written after ``oci:PATH:`` (the image-spec's ref grammar)."""
+    return _oci_ref_problem(ref) is None
 
 
 def _oci_ref_problem(ref: str) -> str | None:

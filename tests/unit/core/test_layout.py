@@ -154,7 +154,8 @@ def test_ambiguous_ref(tmp_path: Path) -> None:
     with pytest.raises(ImageNotFound) as info:
         open_layout_image(root, "same")
     assert str(info.value) == (
-        f'{layout_text(root)} has 2 different images with the ref "same"; it is ambiguous.'
+        f'{layout_text(root)} has 2 different images with the ref "same"; name one by its '
+        f"position: oci:{root}:@0, oci:{root}:@1."
     )
 
 

@@ -78,6 +78,7 @@ from spyglass.core.errors import (
     InvalidLayout,
     InvalidManifest,
     InvalidReference,
+    SpyglassError,
     TooLarge,
     TransportError,
     UnsafeArchive,
@@ -988,13 +989,16 @@ def open_oci_archive_image(
 def sniff_archive(path: Path) -> str | None:
     """Which archive transport ``path`` is: ``"oci-archive"``, ``"docker-archive"`` or None.
 
-    Decided by member names alone: ``oci-layout`` and ``index.json`` make an
+    Decided by member names: ``oci-layout`` and ``index.json`` make an
     OCI archive even when a ``manifest.json`` is there too (Docker 25 and
     later save both), because the OCI view keeps the images' own manifests
     and digests where the docker-archive view synthesizes new ones; a
-    ``manifest.json`` alone makes a docker-archive. A person who wants the
-    other view names the transport (``docker-archive:PATH``), which is never
-    sniffed.
+    ``manifest.json`` alone makes a docker-archive. Only when such an
+    ``index.json`` lists fewer images than the ``manifest.json`` beside it
+    (Docker 25.0.0 to 25.0.2 wrote ``"manifests": null`` for some saves) is
+    the archive a docker-archive, so that no image is hidden. A person who
+    wants the other view names the transport (``docker-archive:PATH``), which
+    is never sniffed.
 
     Returns None for a path that is no tar file or a tar of something else.
     Raises :class:`DamagedArchive` for a tar cut short or corrupt past its start (an
@@ -1011,12 +1015,29 @@ def sniff_archive(path: Path) -> str | None:
         return None
     try:
         if tree.exists("oci-layout") and tree.exists("index.json"):
+            if tree.exists("manifest.json") and _fewer_in_index(tree):
+                return DOCKER_ARCHIVE
             return OCI_ARCHIVE
         if tree.exists("manifest.json"):
             return DOCKER_ARCHIVE
         return None
     finally:
         tree.close()
+
+
+def _fewer_in_index(tree: TarTree) -> bool:
+    """Whether the ``index.json`` of an archive holding both views lists fewer images
+    than its ``manifest.json``; False when either cannot be read (the OCI view then
+    says what is wrong)."""
+    try:
+        index = json.loads(_read_small(tree, "index.json", "index.json"))
+        items = json.loads(_read_small(tree, "manifest.json", "manifest.json"))
+    except (SpyglassError, ValueError):
+        return False
+    if not isinstance(index, dict) or not isinstance(items, list):
+        return False
+    listed = index.get("manifests")
+    return len(listed if isinstance(listed, list) else []) < len(items)
 
 
 # --------------------------------------------------------------------------- write side

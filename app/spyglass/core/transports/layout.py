@@ -34,6 +34,7 @@ from spyglass.core.errors import (
     VerificationError,
 )
 from spyglass.core.manifest import (
+    IMAGE_NAME_ANNOTATION,
     MAX_MANIFEST_SIZE,
     REF_NAME_ANNOTATION,
     Descriptor,
@@ -42,6 +43,7 @@ from spyglass.core.manifest import (
     guess_media_type,
     parse_manifest,
 )
+from spyglass.core.reference import is_valid_oci_ref
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -150,12 +152,22 @@ class OCILayoutReader:
         return name + (f":@{index}" if index is not None else "")
 
     def entries(self) -> Iterator[ImageEntry]:
-        for position, descriptor in enumerate(self.index().manifests):
+        """Each image, named by its ref where that reopens exactly it, else by position:
+        a Docker 25+ save of two images names both "latest", and a ref need not follow
+        the ref grammar. Shown by its full name where one is annotated beside the ref."""
+        manifests = self.index().manifests
+        digests: dict[str, set[Digest]] = {}
+        for descriptor in manifests:
+            if descriptor.ref_name:
+                digests.setdefault(descriptor.ref_name, set()).add(descriptor.digest)
+        for position, descriptor in enumerate(manifests):
             ref = descriptor.ref_name
+            usable = ref is not None and len(digests.get(ref, ())) == 1 and is_valid_oci_ref(ref)
             yield ImageEntry(
-                label=ref or f"@{descriptor.digest.algorithm}:{descriptor.digest.short}",
+                label=descriptor.annotations.get(IMAGE_NAME_ANNOTATION) or ref
+                or f"@{descriptor.digest.algorithm}:{descriptor.digest.short}",
                 descriptor=descriptor,
-                name=self.name_for(ref) if ref else self.name_for(None, position),
+                name=self.name_for(ref) if usable else self.name_for(None, position),
             )
 
     def find(self, ref: str | None, index: int | None = None) -> Descriptor:
@@ -179,7 +191,9 @@ class OCILayoutReader:
                 f"{self.name_for('REF')} or {self.name_for(None, 0)}"
                 + (f" (refs: {', '.join(refs)})." if refs else ".")
             )
-        matches = [d for d in manifests if d.ref_name == ref]
+        matches = [d for d in manifests if d.ref_name == ref] or [
+            d for d in manifests if d.annotations.get(IMAGE_NAME_ANNOTATION) == ref
+        ]  # containerd's full name (docker.io/library/alpine:latest) beside a bare tag
         if not matches:
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
             raise ImageNotFound(
@@ -187,9 +201,11 @@ class OCILayoutReader:
                 + (f"it has: {', '.join(refs)}." if refs else "it has no named images.")
             )
         if len(matches) > 1 and len({d.digest for d in matches}) > 1:
+            positions = [self.name_for(None, n) for n, d in enumerate(manifests)
+                         if any(d is match for match in matches)]
             raise ImageNotFound(
                 f'{self.what} has {len(matches)} different images with the ref "{ref}"; '
-                "it is ambiguous."
+                f"name one by its position: {', '.join(positions)}."
             )
         return matches[0]
 

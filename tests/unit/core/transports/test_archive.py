@@ -36,6 +36,7 @@ from spyglass.core.errors import (
     Unsupported,
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
+from spyglass.core.transports import detect_location_kind, open_location, open_source
 from spyglass.core.transports.archive import (
     DockerArchiveImageSource,
     TarTree,
@@ -146,47 +147,58 @@ def docker_save_entries(
     return entries
 
 
-def docker25_entries(tags: list[str], spec: ImageSpec) -> list[tuple[str, str, Any]]:
-    """The members of a Docker 25+ ``docker save``: an OCI layout plus manifest.json."""
+def docker25_entries(
+    tags: list[str],
+    spec: ImageSpec,
+    *more: tuple[list[str], ImageSpec],
+    indexed: list[int] | None = None,
+) -> list[tuple[str, str, Any]]:
+    """The members of a Docker 25+ ``docker save``: an OCI layout plus manifest.json,
+    an image per ``(tags, spec)``. ``indexed``: the images index.json lists (by
+    position; default all), as Docker 25.0.0-25.0.2 left some out (``[]`` writes
+    ``"manifests": null``)."""
     entries: list[tuple[str, str, Any]] = [("dir", "blobs", None), ("dir", "blobs/sha256", None)]
+    written: set[str] = set()
 
     def blob(data: bytes) -> dict[str, Any]:
         digest = sha256_digest(data)
-        entries.append(("file", f"blobs/sha256/{digest[7:]}", data))
+        if digest not in written:
+            written.add(digest)
+            entries.append(("file", f"blobs/sha256/{digest[7:]}", data))
         return {"digest": digest, "size": len(data)}
 
-    tars = [build_tar(layer) for layer in spec.layers]
-    layers = [{"mediaType": media.OCI_LAYER, **blob(t)} for t in tars]
-    config = blob(dump_json(build_config(spec, [sha256_digest(t) for t in tars])))
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
-        "config": {"mediaType": media.OCI_CONFIG, **config},
-        "layers": layers,
-    }
-    top = blob(dump_json(manifest))
-    index = {
-        "schemaVersion": 2,
-        "mediaType": media.OCI_INDEX,
-        "manifests": [
-            {
-                "mediaType": media.OCI_MANIFEST,
-                **top,
-                "annotations": {
-                    "io.containerd.image.name": "docker.io/library/" + tags[0],
-                    "org.opencontainers.image.ref.name": tags[0].rpartition(":")[2],
-                },
-            }
-        ],
-    }
+    listed: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    for image_tags, image_spec in ((tags, spec), *more):
+        tars = [build_tar(layer) for layer in image_spec.layers]
+        layers = [{"mediaType": media.OCI_LAYER, **blob(t)} for t in tars]
+        config = blob(dump_json(build_config(image_spec, [sha256_digest(t) for t in tars])))
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": media.OCI_MANIFEST,
+            "config": {"mediaType": media.OCI_CONFIG, **config},
+            "layers": layers,
+        }
+        top = blob(dump_json(manifest))
+        listed.append({
+            "mediaType": media.OCI_MANIFEST,
+            **top,
+            "annotations": {
+                "io.containerd.image.name": "docker.io/library/" + image_tags[0],
+                "org.opencontainers.image.ref.name": image_tags[0].rpartition(":")[2],
+            },
+        })
+        items.append({
+            "Config": f"blobs/sha256/{config['digest'][7:]}",
+            "RepoTags": image_tags,
+            "Layers": [f"blobs/sha256/{layer['digest'][7:]}" for layer in layers],
+        })
+    if indexed is not None:
+        listed = [listed[n] for n in indexed]
+    index = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": listed or None}
     entries.append(("file", "index.json", dump_json(index)))
     entries.append(("file", "oci-layout", b'{"imageLayoutVersion":"1.0.0"}'))
-    item = {
-        "Config": f"blobs/sha256/{config['digest'][7:]}",
-        "RepoTags": tags,
-        "Layers": [f"blobs/sha256/{layer['digest'][7:]}" for layer in layers],
-    }
-    entries.append(("file", "manifest.json", dump_json([item])))
+    entries.append(("file", "manifest.json", dump_json(items)))
     return entries
 
 
@@ -434,6 +446,71 @@ def test_docker_25_save_is_sniffed_as_oci_but_reads_as_both(tmp_path: Path) -> N
     assert [d.digest for d in oci_manifest.layers] == [d.digest for d in manifest.layers]
     for descriptor in (oci_manifest.config, *oci_manifest.layers):
         read_all(oci_view, descriptor)
+
+
+def test_a_docker_25_save_of_two_latest_images_names_each_by_position(tmp_path: Path) -> None:
+    """Docker 25+ writes only the tag as the ref name: two images are both "latest".
+    Each entry's name reopens exactly it; the full name (io.containerd.image.name)
+    labels it and also opens it."""
+    alpine = image_spec("amd64", ["alpine"], docker=False)
+    busybox = image_spec("amd64", ["busybox"], docker=False)
+    path = write_tar(tmp_path / "two.tar", docker25_entries(
+        ["alpine:latest"], alpine, (["busybox:latest"], busybox), (["app:1.0-"], alpine),
+    ))
+    location = open_location(path)
+    try:
+        entries = list(location.list_images())
+    finally:
+        location.close()
+    assert [e.label for e in entries] == [
+        "docker.io/library/alpine:latest", "docker.io/library/busybox:latest",
+        "docker.io/library/app:1.0-",
+    ]
+    # "latest" names two different images; "1.0-" is not a valid ref: positions
+    assert [e.name for e in entries] == [f"oci-archive:{path}:@{n}" for n in range(3)]
+    for entry in entries:
+        source = open_source(entry.name)
+        try:
+            assert Digest.of(source.get_manifest()[0]) == entry.descriptor.digest
+        finally:
+            source.close()
+    source = open_source(f"oci-archive:{path}:docker.io/library/busybox:latest")
+    try:
+        assert Digest.of(source.get_manifest()[0]) == entries[1].descriptor.digest
+    finally:
+        source.close()
+    with pytest.raises(ImageNotFound) as ambiguous:
+        open_oci_archive_image(path, "latest")
+    assert f"oci-archive:{path}:@0, oci-archive:{path}:@1." in str(ambiguous.value)
+
+
+@pytest.mark.parametrize("indexed", [[], [1]], ids=["manifests-null", "one-left-out"])
+def test_a_docker_25_save_whose_index_lists_fewer_images_is_read_as_a_docker_archive(
+    tmp_path: Path, indexed: list[int],
+) -> None:
+    """Docker 25.0.0-25.0.2 wrote ``"manifests": null`` for some saves, and saves of
+    several images by digest can leave images out of index.json (moby#47210, #51389):
+    the manifest.json view, which lists them all, is the one opened."""
+    one = image_spec("amd64", ["one"], docker=False)
+    two = image_spec("amd64", ["two"], docker=False)
+    path = write_tar(tmp_path / "d25.tar",
+                     docker25_entries(["one:1"], one, (["two:2"], two), indexed=indexed))
+    assert sniff_archive(path) == "docker-archive"
+    assert detect_location_kind(path) == "docker-archive"
+    location = open_location(path)
+    try:
+        names = [e.name for e in location.list_images()]
+    finally:
+        location.close()
+    assert len(names) == 2
+    for name in names:
+        source = open_source(name)
+        try:
+            manifest = image_manifest(source)
+            for descriptor in (manifest.config, *manifest.layers):
+                read_all(source, descriptor)
+        finally:
+            source.close()
 
 
 def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_path: Path) -> None:
