@@ -51,6 +51,7 @@ from spyglass.core.errors import (
     ConnectionFailed,
     DigestMismatch,
     InvalidDigest,
+    InvalidManifest,
     NotARegistry,
     RegistryError,
     SizeMismatch,
@@ -98,6 +99,8 @@ IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 """Methods retried on failure — unless the request's body is a stream, which is sent once."""
 DEFAULT_PAGE_SIZE: Final = 1000
 UPLOAD_CHUNK_SIZE: Final = 8 * 1024 * 1024
+_NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
+"""What registries without the referrers API answer it (the spec says 404)."""
 """Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
 
 MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
@@ -917,7 +920,13 @@ class RegistryClient:
         cancel: CancelToken | None = None,
     ) -> list[Descriptor] | None:
         """The OCI 1.1 referrers of manifest ``digest`` through the referrers API, every
-        page (``Link`` ``rel="next"``); None when the registry has no such API (404).
+        page (``Link`` ``rel="next"``); None when the registry has no such API.
+
+        "No such API" is what the spec says (404), and what registries without it
+        answer instead: 400, 405, 406 or 501, a 401 or 403 that the credentials do not
+        cure (Harbor 2.7 answers 401 without a challenge), or a first page that is
+        not an image index (a web page). The caller then falls back to the referrers
+        tag schema, as go-containerregistry does.
 
         ``artifact_type`` filters, on the server when it says it applied the
         filter (``OCI-Filters-Applied``), else here.
@@ -929,14 +938,17 @@ class RegistryClient:
         found: list[Descriptor] = []
         for response in self._linked_pages(
             self.url(f"/v2/{repository}/referrers/{digest}", cancel=cancel), params, what=what,
-            cancel=cancel, ok=(200, 404), headers={"Accept": media.OCI_INDEX},
+            cancel=cancel, ok=(200, *_NO_REFERRERS_API), headers={"Accept": media.OCI_INDEX},
         ):
-            if response.status_code == 404:
+            status = response.status_code
+            if status != 200:
                 response.close()
                 if found:
                     raise RegistryError(
-                        f"{what}: the registry {self.host} lost a page of the list (404)."
+                        f"{what}: the registry {self.host} lost a page of the list ({status})."
                     )
+                log.info("%s: the registry %s answered %d; taking it for a registry "
+                         "without the referrers API", what, self.host, status)
                 return None
             filtered = "artifacttype" in response.headers.get(
                 "oci-filters-applied", ""
@@ -944,15 +956,15 @@ class RegistryClient:
             body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
             try:
                 index = parse_manifest(body, media.OCI_INDEX)
+                if not isinstance(index, ImageIndex):
+                    raise InvalidManifest("it is a manifest, not an index")
             except SpyglassError as exc:
-                raise RegistryError(
-                    f"{what}: the registry {self.host} answered with something that is not an "
-                    f"image index: {exc}"
-                ) from exc
-            if not isinstance(index, ImageIndex):
-                raise RegistryError(
-                    f"{what}: the registry {self.host} answered with a manifest, not an index."
-                )
+                problem = (f"{what}: the registry {self.host} answered with something that "
+                           f"is not an image index: {str(exc).rstrip('.')}.")
+                if found:
+                    raise RegistryError(problem) from exc
+                log.info("%s; taking it for a registry without the referrers API", problem)
+                return None
             found.extend(
                 d for d in index.manifests
                 if filtered or artifact_type is None or d.artifact_type == artifact_type

@@ -27,7 +27,6 @@ from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
     DigestMismatch,
-    ImageNotFound,
     InvalidReference,
     NotFound,
     RateLimited,
@@ -37,13 +36,13 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
-    ImageIndex,
     manifest_digest,
-    parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
+from spyglass.core.transports.registry.source import referrers_index
 from spyglass.core.transports.stubs import no_stored_signatures
 
 if TYPE_CHECKING:
@@ -318,7 +317,7 @@ class RegistryDestination:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""
         try:
             return self.client.head_manifest(self.repository, tag, cancel=cancel).digest
-        except ImageNotFound:
+        except DERIVED_TAG_ABSENT:
             return None
 
     def read_manifest(
@@ -345,11 +344,11 @@ class RegistryDestination:
         entries: list[dict[str, object]] = []
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
-        except ImageNotFound:
+        except DERIVED_TAG_ABSENT:
             pass
         else:
-            existing = parse_manifest(answer.raw, answer.media_type)
-            if isinstance(existing, ImageIndex):
+            existing = referrers_index(answer, subject)
+            if existing is not None:
                 entries = [d.to_json() for d in existing.manifests]
         if any(entry.get("digest") == str(descriptor.digest) for entry in entries):
             return

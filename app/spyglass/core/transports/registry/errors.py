@@ -180,3 +180,11 @@ def error_for(
         f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,
         code=code,
     )
+
+
+DERIVED_TAG_ABSENT: Final = (ImageNotFound, AccessDenied)
+"""What a look-up of a tag Spyglass derives from a digest (cosign's ``sha256-<hex>.sig``,
+the referrers tag schema's ``sha256-<hex>``) takes for "there is none": JFrog
+Artifactory's virtual repositories answer 403 for a tag they do not have
+(go-containerregistry#1691, cosign#2973). A real lack of permission still shows
+at the next read or write of the image itself."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,6 @@ from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
-    ImageNotFound,
     InvalidManifest,
     RegistryError,
     SpyglassError,
@@ -32,7 +32,10 @@ from spyglass.core.transports.registry.client import (
     RegistryClient,
     ResponseStream,
 )
+from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
 from spyglass.core.transports.registry.lookaside import lookaside_url, read_signatures
+
+log = logging.getLogger(__name__)
 
 TAG_SNAPSHOT_SECONDS: Final = 30.0
 """How long one listing of a repository's tags answers "is there such a tag?"."""
@@ -157,14 +160,13 @@ class RegistryImageSource:
             return []
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
-        except ImageNotFound:
+        except DERIVED_TAG_ABSENT:
             return []
-        index = parse_manifest(answer.raw, answer.media_type)
-        if not isinstance(index, ImageIndex):
-            raise InvalidManifest(
-                f"The referrers tag {self.client.host}/{self.repository}:{tag} names a "
-                "manifest, not the image index the referrers tag schema calls for."
-            )
+        index = referrers_index(answer, digest)
+        if index is None:
+            log.info("The tag %s/%s:%s is not a referrers index; %s has no referrers there",
+                     self.client.host, self.repository, tag, digest)
+            return []
         return [
             d for d in index.manifests
             if artifact_type is None or d.artifact_type == artifact_type
@@ -178,7 +180,7 @@ class RegistryImageSource:
             return None
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
-        except ImageNotFound:
+        except DERIVED_TAG_ABSENT:
             return None
         media_type = answer.media_type or guess_media_type(answer.raw) or ""
         with self._lock:
@@ -299,3 +301,17 @@ class ResumingBlobStream:
 
     def close(self) -> None:
         self._stream.close()
+
+
+def referrers_index(answer: ManifestResponse, subject: Digest) -> ImageIndex | None:
+    """The index a referrers-schema tag names, or None when what it names is no such
+    index: the spec then has the client assume there are no referrers. GitLab, for
+    one, resolves ``sha256-<hex>`` to the manifest ``sha256:<hex>`` itself
+    (oras-go#1396), which must not pass for the list of its referrers."""
+    if answer.digest == subject:
+        return None
+    try:
+        index = parse_manifest(answer.raw, answer.media_type)
+    except InvalidManifest:
+        return None
+    return index if isinstance(index, ImageIndex) else None

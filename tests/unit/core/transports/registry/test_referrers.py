@@ -16,7 +16,7 @@ from spyglass.core.blobcache import BlobLocationCache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled, InvalidManifest, RegistryError
+from spyglass.core.errors import Cancelled, RegistryError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.signatures import Kind, Status
 from spyglass.core.signatures.attached import find_attachments, read_attachment, verify_part
@@ -229,27 +229,71 @@ def test_a_page_that_disappears_is_an_error(make_client) -> None:
         client.referrers("team/app", DIGEST)
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "words"),
-    [
-        (IMAGE, media.OCI_MANIFEST, "not an image index"),
-        (b"<html><body>Welcome to nginx!</body></html>", "text/html", "not an image index"),
-        (b'{"errors": []}', "application/json", "not an image index"),
-        (b"", media.OCI_INDEX, "not an image index"),
-    ],
-)
-def test_an_answer_that_is_no_index_is_a_clear_error(
-    make_client, body: bytes, content_type: str, words: str
+NOT_AN_INDEX = [
+    (IMAGE, media.OCI_MANIFEST),
+    (b"<html><body>Welcome to nginx!</body></html>", "text/html"),
+    (b'{"errors": []}', "application/json"),
+    (b"", media.OCI_INDEX),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), NOT_AN_INDEX)
+def test_a_first_page_that_is_no_index_means_no_api(
+    make_client, body: bytes, content_type: str
 ) -> None:
+    """Some registries answer 200 with a web page (sigstore-js#1187): the spec's fallback,
+    the referrers tag, is used."""
     client, _ = make_client(Routes({
         ("GET", REFERRERS): answer(body, content_type=content_type),
+    }))
+    assert client.referrers("team/app", DIGEST) is None
+
+
+@pytest.mark.parametrize(("body", "content_type"), NOT_AN_INDEX)
+def test_a_later_page_that_is_no_index_is_a_clear_error(
+    make_client, body: bytes, content_type: str
+) -> None:
+    client, _ = make_client(Routes({
+        ("GET", REFERRERS): [
+            answer(index(SBOM), headers={"Link": f'<{REFERRERS}?last=a>; rel="next"'}),
+            answer(body, content_type=content_type),
+        ],
     }))
     with pytest.raises(RegistryError) as caught:
         client.referrers("team/app", DIGEST)
     message = str(caught.value)
-    assert words in message
+    assert "not an image index" in message
     assert message.startswith(f"Listing the referrers of {HOST}/team/app@{DIGEST}: ")
     assert f"the registry {HOST} answered with" in message
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        lambda request: httpx.Response(401),  # Harbor 2.7: no challenge at all
+        denied,
+        lambda request: registry_error(400, "UNSUPPORTED", "not supported"),
+        lambda request: httpx.Response(405),
+        lambda request: httpx.Response(406),
+        lambda request: httpx.Response(501),
+    ],
+    ids=["401-harbor", "403", "400", "405", "406", "501"],
+)
+def test_what_registries_without_the_api_answer_falls_back_to_the_tag(
+    make_client, refusal: fakes.Handler
+) -> None:
+    tagged = index(SIG)
+    client, seen = make_client(Routes({
+        ("GET", REFERRERS): refusal,
+        ("GET", TAGS): tag_list("v1", f"sha256-{DIGEST.hex}"),
+        ("GET", TAG_SCHEMA): answer(
+            tagged, headers={"Docker-Content-Digest": str(Digest.of(tagged))}
+        ),
+    }))
+    source = source_for(client)
+    assert digests(source.referrers(DIGEST)) == [SIG["digest"]]
+    assert digests(source.referrers(DIGEST)) == [SIG["digest"]]
+    assert len(seen.to(REFERRERS)) == 1  # asked once: the registry has no API
 
 
 def test_cancelled_before_asking(make_client) -> None:
@@ -300,6 +344,20 @@ def test_a_bearer_token_is_fetched_for_the_repository(
         "repository:team/app:pull"
     ]
     assert seen.to(REFERRERS)[-1].headers["authorization"] == "Bearer tok-1"
+
+
+def test_harbor_27s_bare_401_behind_token_auth_means_no_api(
+    make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Harbor 2.7 answers the referrers API with 401 and no WWW-Authenticate
+    (goharbor/harbor#18305), with a good token in hand: no API, not a failed login."""
+    registry = TokenRegistry(app=Routes({
+        ("GET", REFERRERS): lambda request: httpx.Response(401),
+        ("GET", "/v2/team/app/manifests/v1"): answer(IMAGE, content_type=media.OCI_MANIFEST),
+    }))
+    client, _ = make_client(registry)
+    client.get_manifest("team/app", "v1")  # the token for the repository is in hand
+    assert client.referrers("team/app", DIGEST) is None
 
 
 # --------------------------------------------------------------------------- tag schema
@@ -387,17 +445,43 @@ def test_the_listing_is_asked_again_after_a_while(
     assert len(seen.to(TAGS)) == 2
 
 
-def test_a_referrers_tag_naming_a_manifest_is_a_clear_error(make_client) -> None:
+def test_a_referrers_tag_naming_a_manifest_means_none(make_client) -> None:
+    """The spec: a tag schema that does not give a valid index means no referrers."""
     client, _ = make_client(Routes({
         ("GET", REFERRERS): not_found,
         ("GET", TAGS): tag_list(f"sha256-{DIGEST.hex}"),
         ("GET", TAG_SCHEMA): answer(IMAGE, content_type=media.OCI_MANIFEST),
     }))
-    with pytest.raises(InvalidManifest) as caught:
-        source_for(client).referrers(DIGEST)
-    message = str(caught.value)
-    assert f"{HOST}/team/app:sha256-{DIGEST.hex}" in message
-    assert "not the image index" in message
+    assert source_for(client).referrers(DIGEST) == []
+
+
+def test_a_referrers_tag_resolved_to_the_subject_itself_means_none(make_client) -> None:
+    """GitLab answers ``manifests/sha256-<hex>`` with the manifest ``sha256:<hex>``
+    (oras-go#1396); for an index subject its children must not pass for referrers."""
+    subject = index(SBOM, SIG)
+    subject_digest = Digest.of(subject)
+    client, _ = make_client(Routes({
+        ("GET", f"/v2/team/app/referrers/{subject_digest}"): not_found,
+        ("GET", TAGS): tag_list("v1", more=True),  # the listing cannot tell
+        ("GET", f"/v2/team/app/manifests/sha256-{subject_digest.hex}"): answer(
+            subject, headers={"Docker-Content-Digest": str(subject_digest)}
+        ),
+    }))
+    assert source_for(client).referrers(subject_digest) == []
+
+
+def test_a_derived_tag_answered_403_is_absent(make_client) -> None:
+    """JFrog Artifactory's virtual repositories answer 403 for a tag they do not have
+    (go-containerregistry#1691, cosign#2973)."""
+    client, _ = make_client(Routes({
+        ("GET", REFERRERS): not_found,
+        ("GET", TAGS): tag_list("v1", more=True),
+        ("GET", TAG_SCHEMA): denied,
+        ("GET", f"/v2/team/app/manifests/{cosign_tag(str(DIGEST))}"): denied,
+    }))
+    source = source_for(client)
+    assert source.referrers(DIGEST) == []
+    assert source.tagged_manifest(cosign_tag(str(DIGEST))) is None
 
 
 # --------------------------------------------------------------------------- cosign tags

@@ -1,0 +1,80 @@
+"""A registry destination's look-ups of the tags it derives (cosign's ``.sig``, the
+referrers tag schema), against scripted registries with real-world quirks."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from spyglass.core import media
+from spyglass.core.blobcache import BlobLocationCache
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
+from spyglass.core.referrers import cosign_tag
+from spyglass.core.transports.registry.destination import RegistryDestination
+from tests.unit.core.transports.registry.fakes import Routes, registry_error
+
+CONFIG = {"mediaType": media.OCI_CONFIG, "digest": str(Digest.of(b"{}")), "size": 2}
+
+
+def manifest(**extra: object) -> bytes:
+    return json.dumps({"schemaVersion": 2, "mediaType": media.OCI_MANIFEST,
+                       "config": CONFIG, "layers": [], **extra}).encode()
+
+
+def index(*entries: dict[str, object]) -> bytes:
+    return json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                       "manifests": list(entries)}).encode()
+
+
+def served(raw: bytes, media_type: str) -> httpx.Response:
+    return httpx.Response(200, content=raw, headers={
+        "Content-Type": media_type, "Docker-Content-Digest": str(Digest.of(raw))})
+
+
+def denied(request: httpx.Request) -> httpx.Response:
+    return registry_error(403, "UNAUTHORIZED", "The client does not have permission for manifest")
+
+
+def destination(client: object) -> RegistryDestination:
+    return RegistryDestination(client, "team/app", tag="v1",  # type: ignore[arg-type]
+                               cache=BlobLocationCache(None))
+
+
+def test_a_cosign_tag_answered_403_is_not_there(make_client) -> None:
+    """JFrog Artifactory's virtual repositories answer 403 for a tag they lack
+    (go-containerregistry#1691, cosign#2973): the .sig tag is then written anew."""
+    tag = cosign_tag(Digest.of(b"image"), ".sig")
+    client, _ = make_client(Routes({("HEAD", f"/v2/team/app/manifests/{tag}"): denied}))
+    assert destination(client).tagged_digest(tag) is None
+
+
+def test_a_referrers_tag_resolved_to_the_subject_is_not_merged(make_client) -> None:
+    """GitLab answers ``manifests/sha256-<hex>`` with the manifest ``sha256:<hex>``
+    itself (oras-go#1396): the referrers index written holds the new referrer alone,
+    not the subject's own entries."""
+    child = {"mediaType": media.OCI_MANIFEST, "digest": str(Digest.of(b"child")), "size": 5}
+    subject_raw = index(child)
+    subject = Digest.of(subject_raw)
+    referrer_raw = manifest(subject={"mediaType": media.OCI_INDEX, "digest": str(subject),
+                                     "size": len(subject_raw)},
+                            artifactType="application/spdx+json")
+    referrer = Descriptor(media.OCI_MANIFEST, Digest.of(referrer_raw), len(referrer_raw))
+    tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
+    written: list[bytes] = []
+
+    def put_index(request: httpx.Request) -> httpx.Response:
+        written.append(request.content)
+        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(
+            request.content))})
+
+    client, _ = make_client(Routes({
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): lambda request: httpx.Response(
+            201, headers={"Docker-Content-Digest": str(referrer.digest)}),
+        ("GET", tag_path): lambda request: served(subject_raw, media.OCI_INDEX),
+        ("PUT", tag_path): put_index,
+    }))
+    destination(client).put_attachment(subject, referrer, referrer_raw)
+    [raw] = written
+    assert [entry["digest"] for entry in json.loads(raw)["manifests"]] == [str(referrer.digest)]
