@@ -99,6 +99,9 @@ IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 """Methods retried on failure — unless the request's body is a stream, which is sent once."""
 DEFAULT_PAGE_SIZE: Final = 1000
 UPLOAD_CHUNK_SIZE: Final = 8 * 1024 * 1024
+_PATCH_ACCEPTED: Final = (201, 202, 204)
+"""The answers to an upload's PATCH that take its bytes: 202 as the spec says, 204 of
+old registries, and 201 of Amazon ECR (regclient's blobPutUploadChunked)."""
 _NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
 """What registries without the referrers API answer it (the spec says 404)."""
 """Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
@@ -1303,7 +1306,7 @@ class RegistryClient:
                 "PATCH", session.location, what=what, cancel=cancel,
                 headers={"Content-Type": OCTET_STREAM},
                 content=_streamed(first, reader, buffer, sent, progress),
-                ok=(202, 204), retries=0,
+                ok=_PATCH_ACCEPTED, retries=0,
             )
         response.close()
         if not sent.complete:
@@ -1366,7 +1369,7 @@ class RegistryClient:
                         "Content-Length": str(len(chunk)),
                         "Content-Range": f"{offset}-{end}",
                     },
-                    content=_slices(chunk, progress), ok=(202, 204), retries=0,
+                    content=_slices(chunk, progress), ok=_PATCH_ACCEPTED, retries=0,
                 )
                 response.close()
                 session.location = self._upload_location(response, what)

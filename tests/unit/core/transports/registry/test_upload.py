@@ -97,6 +97,8 @@ class FakeUploads:
     blob_head_size: Callable[[bytes], str] | None = None
     max_body: int | None = None
     """Request bodies longer than this get a proxy's 413, as behind a size limit."""
+    patch_status: int = 202
+    """What a PATCH that took its bytes answers (Amazon ECR: 201)."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -154,7 +156,8 @@ class FakeUploads:
         session.data += request.content
         if request.method == "PATCH":
             session.state += 1
-            return self.progress(repo, uuid, 202, self.patch_location or self.location)
+            return self.progress(repo, uuid, self.patch_status,
+                                 self.patch_location or self.location)
         assert request.method == "PUT", request
         del self.sessions[uuid]
         wanted = request.url.params.get("digest", "")
@@ -251,6 +254,20 @@ def test_a_blob_that_fits_one_chunk_goes_in_one_put(make_client) -> None:
     put = uploads_sent(seen)[1]
     assert put.content == BLOB
     assert put.url.params["digest"] == str(BLOB_DIGEST)
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunks", "streamed"])
+def test_ecr_answers_a_patch_with_201(make_client, chunked: bool,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Amazon ECR answers an upload's PATCH 201, not 202 (regclient, tart#273)."""
+    monkeypatch.setattr(client_module, "UPLOAD_CHUNK_SIZE", CHUNK)
+    fake = FakeUploads(patch_status=201)
+    client, seen = make_client(fake)
+    digest, size = client.upload_blob(REPO, io.BytesIO(BLOB), None, None,
+                                      chunk_size=CHUNK if chunked else None)
+    assert (digest, size) == (BLOB_DIGEST, len(BLOB))
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    assert uploads_sent(seen)[-1].method == "PUT"
 
 
 # --------------------------------------------------------------------------- streamed
