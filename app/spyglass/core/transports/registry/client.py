@@ -539,7 +539,7 @@ class RegistryClient:
         self.plain_loopback = plain_loopback
         self.retry_times = retry_times
         self._pool = pool
-        self._tls = tls_settings(self.api_host, verify=not insecure, cert_dir=cert_dir)
+        self._tls = tls_settings(host, verify=not insecure, cert_dir=cert_dir)
         self._cert_dir = cert_dir
         self._http = pool.client(self._tls)
         self.auth = RegistryAuth(self.api_host, credentials, self._http)

@@ -126,7 +126,11 @@ def tls_settings(
     cert_dir: Path | None = None,
     roots: Sequence[Path] | None = None,
 ) -> TLSSettings:
-    """The TLS settings for ``host``: from ``cert_dir`` if given, else its ``certs.d`` folder."""
+    """The TLS settings for ``host``: from ``cert_dir`` if given, else its ``certs.d`` folder.
+
+    Docker Hub's folder is ``docker.io``, the name users see, as containers/image
+    looks it up; ``registry-1.docker.io``, where its API is, is looked under too.
+    """
     if cert_dir is not None and not cert_dir.is_dir():
         state = "is not a folder" if cert_dir.exists() else "does not exist"
         raise SpyglassError(
@@ -135,11 +139,11 @@ def tls_settings(
         )
     folder: Path | None = cert_dir
     if folder is None:
-        for root in certs_d_roots() if roots is None else roots:
-            candidate = root / host
-            if candidate.is_dir():
-                folder = candidate
-                break
+        hub = api_host(host) == DOCKER_HUB_API
+        names = dict.fromkeys((DOCKER_HUB if hub else host, host, api_host(host)))
+        candidates = (root / name for root in (certs_d_roots() if roots is None else roots)
+                      for name in names)
+        folder = next((c for c in candidates if c.is_dir()), None)
     if folder is None or not folder.is_dir():
         return TLSSettings(verify=verify)
     ca_files = tuple(sorted(folder.glob("*.crt")))

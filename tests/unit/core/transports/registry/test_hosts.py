@@ -107,6 +107,18 @@ def test_no_folder_means_default_settings(tmp_path: Path) -> None:
     assert tls_settings("registry.test", verify=False, roots=[]) == TLSSettings(verify=False)
 
 
+@pytest.mark.parametrize("host", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_docker_hubs_folder_is_docker_io(tmp_path: Path, host: str) -> None:
+    """As containers/image looks it up: by the name users see, not the API host."""
+    folder = _folder(tmp_path, "docker.io", "ca.crt")
+    assert tls_settings(host, roots=[tmp_path]).ca_files == (folder / "ca.crt",)
+
+
+def test_docker_hubs_api_host_folder_is_still_read(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, "registry-1.docker.io", "ca.crt")
+    assert tls_settings("docker.io", roots=[tmp_path]).ca_files == (folder / "ca.crt",)
+
+
 def test_crt_files_are_cas_and_a_cert_key_pair_is_the_client_certificate(tmp_path: Path) -> None:
     folder = _folder(tmp_path, "registry.test:5000", "b.crt", "a.crt", "client.cert", "client.key",
                      "README")
