@@ -814,12 +814,29 @@ class RegistryClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         cancel: CancelToken | None = None,
     ) -> Iterator[list[str]]:
-        """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``."""
-        for response in self._linked_pages(
-            self.url(path, cancel=cancel), {"n": page_size}, what=what, cancel=cancel
-        ):
-            body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
-            yield _names(body, key, what=what, host=self.host)
+        """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``.
+
+        ``n`` asks for pages of ``page_size``; a registry that refuses that size (400:
+        distribution 3.1 above its limit, Quay's TOO_MANY_TAGS_REQUESTED) is asked
+        again without it, for pages of its own size, as containers/image asks.
+        """
+        sized: dict[str, str | int] = {"n": page_size}
+        for params in (sized, None):
+            first = True
+            for response in self._linked_pages(
+                self.url(path, cancel=cancel), params, what=what, cancel=cancel,
+                first_ok=(200, 400) if params else None,
+            ):
+                if first and response.status_code == 400:
+                    response.close()
+                    log.info("%s: the registry %s refused pages of %d; asking without a "
+                             "size", what, self.host, page_size)
+                    break
+                first = False
+                body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
+                yield _names(body, key, what=what, host=self.host)
+            else:
+                return
 
     def _linked_pages(
         self,
@@ -829,10 +846,12 @@ class RegistryClient:
         what: str,
         cancel: CancelToken | None,
         ok: tuple[int, ...] = (200,),
+        first_ok: tuple[int, ...] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Iterator[httpx.Response]:
         """GET ``url`` and every page its ``Link`` ``rel="next"`` leads to (on this
-        registry only, never twice); the caller reads (and closes) each response."""
+        registry only, never twice); the caller reads (and closes) each response.
+        ``first_ok``: the statuses taken for the first page, if not ``ok``."""
         base = httpx.URL(self.url("/"))
         seen: set[str] = set()
         next_url: str | None = url
@@ -844,7 +863,8 @@ class RegistryClient:
                 )
             seen.add(next_url)
             response = self.send(
-                "GET", next_url, what=what, cancel=cancel, params=params, ok=ok,
+                "GET", next_url, what=what, cancel=cancel, params=params,
+                ok=first_ok if first_ok is not None and len(seen) == 1 else ok,
                 headers=headers,
             )
             link = response.headers.get("link")
@@ -881,8 +901,12 @@ class RegistryClient:
         what = f"Listing the tags of {self.host}/{repository}"
         response = self.send(
             "GET", f"/v2/{repository}/tags/list", what=what, cancel=cancel,
-            params={"n": page_size},
+            params={"n": page_size}, ok=(200, 400),
         )
+        if response.status_code == 400:  # that page size refused: see pages()
+            response.close()
+            response = self.send("GET", f"/v2/{repository}/tags/list", what=what,
+                                 cancel=cancel)
         link = response.headers.get("link", "")
         body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
         return _names(body, "tags", what=what, host=self.host), "next" not in link

@@ -10,7 +10,14 @@ import pytest
 from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.errors import RegistryError
-from tests.unit.core.transports.registry.fakes import BASE, HOST, Handler, Routes, tags_page
+from tests.unit.core.transports.registry.fakes import (
+    BASE,
+    HOST,
+    Handler,
+    Routes,
+    registry_error,
+    tags_page,
+)
 
 TAGS = "/v2/team/app/tags/list"
 
@@ -37,6 +44,41 @@ def test_three_pages_in_order(make_client) -> None:
     assert queries == [{"n": "2"}, {"last": "b", "n": "2"}, {"last": "d", "n": "2"}]
     assert client.tags_of("team/app") == ["a", "b", "c", "d", "e"]
     assert dict(seen.to(TAGS)[3].url.params) == {"n": "1000"}
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        registry_error(400, "TOO_MANY_TAGS_REQUESTED",
+                       "requested limit 1000 is too high, max is 100"),  # Quay, 2024
+        registry_error(400, "PAGINATION_NUMBER_INVALID", "invalid number of results"),
+        httpx.Response(400),
+    ],
+    ids=["quay", "distribution-3.1", "bare"],
+)
+def test_a_refused_page_size_is_asked_again_without_one(
+    make_client, refusal: httpx.Response
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "n" in request.url.params:
+            return refusal
+        return pages_by_last({
+            None: (["a", "b"], '</v2/team/app/tags/list?last=b>; rel="next"'),
+            "b": (["c"], None),
+        })(request)
+
+    client, seen = make_client(Routes({("GET", TAGS): handler}))
+    assert client.tags_of("team/app") == ["a", "b", "c"]
+    assert [dict(r.url.params) for r in seen.to(TAGS)] == [{"n": "1000"}, {}, {"last": "b"}]
+    assert client.first_tag_page("team/app") == (["a", "b"], False)
+
+
+def test_a_400_on_a_later_page_is_an_error(make_client) -> None:
+    answers = [tags_page("team/app", ["a"], '</v2/team/app/tags/list?last=a>; rel="next"'),
+               lambda request: httpx.Response(400)]
+    client, _ = make_client(Routes({("GET", TAGS): answers}))
+    with pytest.raises(RegistryError):
+        client.tags_of("team/app")
 
 
 def test_relative_link_without_a_leading_slash(make_client) -> None:
