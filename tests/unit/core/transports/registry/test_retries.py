@@ -135,8 +135,7 @@ def test_get_is_retried_after_connection_errors(make_client, sleeps) -> None:
 
 @pytest.mark.parametrize(
     ("code", "cls"),
-    [(404, NotFound), (401, AuthenticationFailed), (403, AccessDenied), (500, RegistryError),
-     (400, RegistryError)],
+    [(404, NotFound), (401, AuthenticationFailed), (403, AccessDenied), (500, RegistryError)],
 )
 def test_client_errors_are_not_retried(
     make_client, sleeps, code: int, cls: type[SpyglassError]
@@ -145,6 +144,16 @@ def test_client_errors_are_not_retried(
     with pytest.raises(cls):
         client.tags_of("app")
     assert len(seen.to(TAGS)) == 1 and sleeps == []
+
+
+def test_a_400_is_not_retried(make_client, sleeps) -> None:
+    """A listing refused with 400 is asked once more without a page size (not a retry:
+    another request), and no more."""
+    client, seen = make_client(Routes({("GET", TAGS): [status(400), status(400), OK]}))
+    with pytest.raises(RegistryError):
+        client.tags_of("app")
+    assert [dict(r.url.params) for r in seen.to(TAGS)] == [{"n": "1000"}, {}]
+    assert sleeps == []
 
 
 def test_cancel_during_a_backoff(make_client) -> None:
