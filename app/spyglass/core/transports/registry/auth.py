@@ -84,6 +84,19 @@ def parse_challenges(headers: list[str]) -> list[Challenge]:
     return out
 
 
+SCOPE_EXTENSION: Final = "spyglass.scope"
+"""A request extension naming the token scope it needs, where its path does not tell
+(an upload session's ``Location``) or does not tell all of it (a mount)."""
+
+
+def pull_scope(repository: str) -> str:
+    return f"repository:{repository}:pull"
+
+
+def push_scope(repository: str) -> str:
+    return f"repository:{repository}:pull,push"
+
+
 def scope_for(method: str, path: str) -> str | None:
     """The token scope a request needs, e.g. ``repository:library/alpine:pull``."""
     if path.rstrip("/") == "/v2/_catalog":
@@ -214,7 +227,9 @@ class RegistryAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Override httpx.Auth.auth_flow."""
-        scope = scope_for(request.method, request.url.path)
+        scope = request.extensions.get(SCOPE_EXTENSION) or scope_for(
+            request.method, request.url.path
+        )
         header = self._header(scope)
         if header is None and self._challenge is not None and self._challenge.scheme == "bearer":
             header = self._bearer(self._challenge, scope, timeout=_timeout_of(request))

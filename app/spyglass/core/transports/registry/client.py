@@ -75,7 +75,14 @@ from spyglass.core.transports.registry.abortable import (
     response_stream,
     track_connections,
 )
-from spyglass.core.transports.registry.auth import RegistryAuth, parse_challenges, read_capped
+from spyglass.core.transports.registry.auth import (
+    SCOPE_EXTENSION,
+    RegistryAuth,
+    parse_challenges,
+    pull_scope,
+    push_scope,
+    read_capped,
+)
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
     RateLimit,
@@ -635,6 +642,7 @@ class RegistryClient:
         content: bytes | Iterable[bytes | memoryview] | None = None,
         retries: int | None = None,
         timeout: httpx.Timeout | None = None,
+        scope: str | None = None,
     ) -> httpx.Response:
         """One request with retries; returns the (streamed, unread) response.
 
@@ -652,6 +660,7 @@ class RegistryClient:
                 # httpcore sends any bytes-like piece; views save a copy of each
                 content=cast("bytes | Iterable[bytes] | None", content),
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                extensions={SCOPE_EXTENSION: scope} if scope else None,
             )
             try:
                 with abortable(cancel):
@@ -742,6 +751,7 @@ class RegistryClient:
         content: bytes | Iterable[bytes | memoryview] | None = None,
         kind: str | None = None,
         retries: int | None = None,
+        scope: str | None = None,
     ) -> httpx.Response:
         """An authenticated request; raises the mapped error unless the status is in ``ok``.
 
@@ -751,12 +761,15 @@ class RegistryClient:
         give ``Content-Length`` in ``headers`` where known); such a request is
         sent once, never retried, and cannot be replayed after a 401, so its
         scope must be authenticated by an earlier request. ``retries`` (None: the
-        client's ``retry_times``) caps the retries of this request.
+        client's ``retry_times``) caps the retries of this request. ``scope`` is the
+        token scope to ask for, where the path does not tell it (an upload session's
+        ``Location``) or does not tell all of it (a mount: the repository mounted from).
         """
         url = path_or_url if "://" in path_or_url else self.url(path_or_url, cancel=cancel)
         response = self._send_raw(
             method, url, what=what, cancel=cancel, params=params, headers=headers,
             auth=True, follow_redirects=follow_redirects, content=content, retries=retries,
+            scope=scope,
         )
         if response.status_code in ok:
             return response
@@ -1151,9 +1164,14 @@ class RegistryClient:
         what = (
             f"Mounting the blob {digest} from {self.host}/{from_repository} into {repository}"
         )
+        # the token asks for both repositories at once, as containers/image asks: Docker
+        # Hub's challenge names only the one mounted into, and refuses the mount without
+        # pull access to the other
+        scope = f"{push_scope(repository)} {pull_scope(from_repository)}"
         response = self.send(
             "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
             params={"mount": str(digest), "from": from_repository}, ok=(201, 202), retries=0,
+            scope=scope,
         )
         response.close()
         if response.status_code == 201:
@@ -1170,7 +1188,7 @@ class RegistryClient:
         except RegistryError as exc:
             log.warning("%s", exc)  # an upload Location we will not follow: nothing to cancel
             return False
-        self._abandon_upload(location, what)
+        self._abandon_upload(location, what, scope)
         return False
 
     def upload_blob(
@@ -1251,7 +1269,7 @@ class RegistryClient:
                     chunk_size=max(chunk_size, min(session.min_chunk, MAX_UPLOAD_CHUNK)),
                 )
         except BaseException:
-            self._abandon_upload(session.location, what)
+            self._abandon_upload(session.location, what, session.scope)
             raise
         if verifying is not None:
             assert digest is not None
@@ -1269,7 +1287,8 @@ class RegistryClient:
         response.close()
         minimum = response.headers.get("oci-chunk-min-length", "")
         return _UploadSession(
-            self._upload_location(response, what), int(minimum) if minimum.isdigit() else 0
+            self._upload_location(response, what), push_scope(repository),
+            int(minimum) if minimum.isdigit() else 0,
         )
 
     def _put_whole(
@@ -1284,6 +1303,7 @@ class RegistryClient:
     ) -> None:
         response = self.send(
             "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            scope=session.scope,
             headers={"Content-Type": OCTET_STREAM, "Content-Length": str(size)},
             content=body, ok=(201,), retries=0,
         )
@@ -1296,6 +1316,7 @@ class RegistryClient:
         (bytes, so it can be sent again with a new token should the old one expire)."""
         response = self.send(
             "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            scope=session.scope,
             headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
             content=b"", ok=(201,), retries=0,
         )
@@ -1328,6 +1349,7 @@ class RegistryClient:
             sent = _Sent()
             response = self.send(
                 "PATCH", session.location, what=what, cancel=cancel,
+                scope=session.scope,
                 headers={"Content-Type": OCTET_STREAM},
                 content=_streamed(first, reader, buffer, sent, progress),
                 ok=_PATCH_ACCEPTED, retries=0,
@@ -1388,6 +1410,7 @@ class RegistryClient:
                 end = offset + len(chunk) - 1
                 response = self.send(
                     "PATCH", session.location, what=what, cancel=cancel,
+                    scope=session.scope,
                     headers={
                         "Content-Type": OCTET_STREAM,
                         "Content-Length": str(len(chunk)),
@@ -1464,12 +1487,14 @@ class RegistryClient:
             )
         return str(url.copy_with(fragment=None))
 
-    def _abandon_upload(self, location: str, what: str) -> None:
-        """Cancel an upload session (best effort: the registry purges stale ones anyway)."""
+    def _abandon_upload(self, location: str, what: str, scope: str) -> None:
+        """Cancel an upload session (best effort: the registry purges stale ones anyway),
+        with the session's own token scope: containers/image cancels so too, since the
+        ``delete`` action is rarely granted (Quay gives it to no one)."""
         try:
             response = self._send_raw(
                 "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
-                auth=True, retries=0, timeout=ABANDON_TIMEOUT,
+                auth=True, retries=0, timeout=ABANDON_TIMEOUT, scope=scope,
             )
         except SpyglassError as exc:
             log.info("%s: cancelling the upload session failed: %s", what, exc)
@@ -1567,6 +1592,9 @@ MAX_LIST_BODY: Final = 16 * 1024 * 1024
 class _UploadSession:
     location: str
     """Where the next request of the session goes (each answer names the next)."""
+    scope: str
+    """The token scope of its requests: the Location need not be under ``/v2/NAME/``
+    (Google Artifact Registry's ``/artifacts-uploads/…``)."""
     min_chunk: int = 0
     """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
 
