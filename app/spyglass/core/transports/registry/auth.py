@@ -350,6 +350,14 @@ class RegistryAuth(httpx.Auth):
     def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
         url = httpx.URL(realm)
         host = f"{url.host}:{url.port}" if url.port else url.host
+        if response.status in (401, 403) and self.credentials is None:
+            said = (f"The token server {host} of {self.host} refused an anonymous token "
+                    f"(HTTP {response.status})")
+            raise AuthenticationFailed(
+                f"{said}; log in to {self.host} to read or write this.", status=response.status,
+                on_command_line=f"{said}. Log in with spyglass login {self.host}, or pass "
+                "--creds USER:PASSWORD.",
+            )
         if response.status in (401, 403):
             who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
             said = (f"The token server {host} of {self.host} refused to log in {who} "

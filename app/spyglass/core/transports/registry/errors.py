@@ -133,6 +133,16 @@ def error_for(
         return RateLimited(
             "".join(parts) + ". Try again later.", status=status, code=code, retry_after=wait
         )
+    if (status == 403 or code == "DENIED") and anonymous:
+        # GHCR answers anonymous requests for a private package "denied": no account
+        # was used, so the advice is to log in
+        said = f"{what} failed: the registry {host} denied access without credentials{detail}."
+        return AccessDenied(
+            f"{said} Log in to {host} if the image is private.",
+            status=status, code=code,
+            on_command_line=f"{said} If the image is private, log in with spyglass login "
+            f"{host}, or pass --creds USER:PASSWORD.",
+        )
     if status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
         return AccessDenied(
             f"{what} failed: the registry {host} denied access{detail}; the account used "

@@ -246,6 +246,18 @@ def test_check_credentials(make_client) -> None:
         client.check_credentials()
 
 
+def test_an_anonymous_token_refused_advises_logging_in(make_client) -> None:
+    """GHCR's token server answers 403 to an anonymous request for a private package:
+    there is no user name or password to check."""
+    registry = TokenRegistry(app=app(), anonymous=False)
+    client, _ = make_client(registry)
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.tags_of("library/alpine")
+    assert "refused an anonymous token" in str(refused.value)
+    assert "user name and password" not in str(refused.value)
+    assert "spyglass login" in (refused.value.on_command_line or "")
+
+
 # ---------------------------------------------------------------- identity tokens (OAuth2)
 
 

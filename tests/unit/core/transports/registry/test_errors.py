@@ -93,6 +93,19 @@ def test_credentials_advice_in_the_command_lines_words_only() -> None:
         f"{error} Log in with spyglass login registry.test, or pass --creds USER:PASSWORD.")
 
 
+def test_an_anonymous_denial_advises_logging_in() -> None:
+    """GHCR answers anonymous requests for a private package "denied": no account was
+    used, so none is blamed."""
+    error = err(403, body("DENIED", "denied"), what="Reading x", anonymous=True)
+    assert type(error) is AccessDenied
+    assert str(error) == ("Reading x failed: the registry registry.test denied access without "
+                          "credentials (the registry says: denied). Log in to registry.test "
+                          "if the image is private.")
+    assert "account" not in str(error)
+    assert error.on_command_line is not None
+    assert "spyglass login registry.test" in error.on_command_line
+
+
 def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
     error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x")
     assert type(error) is AuthenticationFailed
