@@ -27,6 +27,7 @@ import pytest
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout, sha256_digest
 from tests.helpers.registry import ALICE, RegistryServer, push_image, seed_repos, seed_tags
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -247,6 +248,25 @@ def test_inspect_with_creds_on_token_auth(token_image: Image) -> None:
     assert f"spyglass login {host}" in anonymous
     wrong = spyglass("inspect", "--creds", f"alice:{WRONG_PASSWORD}", name).error_line()
     assert 'refused to log in as "alice"' in wrong
+
+
+def test_inspect_with_skopeos_other_credential_flags(
+    basic_image: Image, token_image: Image, token_server: TokenServer
+) -> None:
+    """``--username``/``--password``, ``--registry-token`` and ``--no-creds``, as skopeo
+    inspect takes them."""
+    by_name = ok("inspect", "--username", ALICE[0], "--password", ALICE[1],
+                 f"{basic_image.repo_name}:v1").json
+    assert isinstance(by_name, dict) and by_name["Digest"] == basic_image.digest
+
+    token = token_server.issue_token("alice", token_server.grant(
+        "alice", [f"repository:{token_image.repository}:pull"]))
+    by_token = ok("inspect", "--registry-token", token, f"{token_image.repo_name}:v1").json
+    assert isinstance(by_token, dict) and by_token["Digest"] == token_image.digest
+
+    refused = spyglass("inspect", "--no-creds", "--creds", ALICE_CREDS,
+                       f"{basic_image.repo_name}:v1").error_line()
+    assert "--creds and --no-creds contradict each other" in refused
 
 
 def test_inspect_with_an_authfile(basic_image: Image, token_image: Image, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
 from tests.helpers.registry import ALICE, RegistryServer, push_image
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -291,3 +292,96 @@ def test_a_compression_level_out_of_range_is_a_sentence(
                     f"oci:{tmp_path / 'out'}:v1").error_line()
     assert expected in line and level in line, line
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------ skopeo's other credential flags
+
+
+def test_username_and_password_flags_instead_of_creds(
+    auth_registry: RegistryServer, pushed: str, tmp_path: Path
+) -> None:
+    host = auth_registry.host
+    digest = copy("--all", "--src-username", ALICE[0], "--src-password", ALICE[1],
+                  "--dest-username", ALICE[0], "--dest-password", ALICE[1],
+                  f"docker://{host}/it-copy-creds/source:v1",
+                  f"docker://{host}/it-copy-creds/by-username:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest == pushed
+    assert served_digest(auth_registry, "it-copy-creds/by-username", "v1") == pushed
+
+
+def test_no_creds_uses_no_stored_credentials(
+    auth_registry: RegistryServer, pushed: str, tmp_path: Path
+) -> None:
+    """With an auth.json that would log in, ``--src-no-creds`` still asks anonymously."""
+    authfile = tmp_path / "auth.json"
+    authfile.write_text(json.dumps(
+        {"auths": {auth_registry.host: {"auth": base64.b64encode(ALICE_CREDS.encode()).decode()}}}
+    ))
+    source = f"docker://{auth_registry.host}/it-copy-creds/source:v1"
+    line = spyglass("copy", "-q", "--retry-times", "0", "--authfile", str(authfile),
+                    "--src-no-creds", source, f"oci:{tmp_path / 'out'}:v1").error_line()
+    assert "wants valid credentials" in line, line
+
+
+def test_a_sides_own_authfile_wins_over_authfile(
+    auth_registry: RegistryServer, pushed: str, tmp_path: Path
+) -> None:
+    host = auth_registry.host
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(
+        {"auths": {host: {"auth": base64.b64encode(ALICE_CREDS.encode()).decode()}}}))
+    bad.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(
+        f"alice:{WRONG_PASSWORD}".encode()).decode()}}}))
+    digest = copy("--all", "--authfile", str(bad), "--src-authfile", str(good),
+                  "--dest-authfile", str(good), f"docker://{host}/it-copy-creds/source:v1",
+                  f"docker://{host}/it-copy-creds/side-authfile:v1",
+                  digestfile=tmp_path / "digest")
+    assert digest == pushed
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (("--src-creds", ALICE_CREDS, "--src-no-creds"),
+         "--src-creds and --src-no-creds contradict each other"),
+        (("--dest-creds", ALICE_CREDS, "--dest-username", "alice", "--dest-password", "x"),
+         "--dest-creds and --dest-username contradict each other"),
+        (("--src-username", "alice"), "--src-username needs --src-password too"),
+        (("--dest-password", "x"), "--dest-password needs --dest-username too"),
+    ],
+)
+def test_contradicting_credential_flags_are_refused(
+    auth_registry: RegistryServer, layout: Path, tmp_path: Path, flags: tuple[str, ...],
+    said: str,
+) -> None:
+    host = auth_registry.host
+    line = spyglass("copy", "-q", *flags, f"docker://{host}/it-copy-creds/source:v1",
+                    f"docker://{host}/it-copy-creds/never:v1").error_line()
+    assert said in line, line
+    assert served_digest(auth_registry, "it-copy-creds/never", "v1") is None
+
+
+def test_a_registry_token_is_presented_as_it_is(
+    token_registry: RegistryServer, token_server: TokenServer, layout: Path, tmp_path: Path
+) -> None:
+    """``--dest-registry-token``: the Bearer token given goes to the registry; the token
+    server is not asked."""
+    repository = "it-copy-creds/by-token"
+    token = token_server.issue_token(
+        "alice", token_server.grant("alice", [f"repository:{repository}:pull,push"]))
+    token_server.clear_log()
+    result = spyglass("copy", "-q", "--all", "--digestfile", str(tmp_path / "digest"),
+                      "--dest-registry-token", token, f"oci:{layout}:latest",
+                      f"docker://{token_registry.host}/{repository}:v1")
+    assert result.returncode == 0, result.stderr
+    assert token not in result.stderr
+    assert token_server.requests == []
+    assert (tmp_path / "digest").read_text() == layout_digest(layout)
+
+    other = token_server.issue_token(
+        "alice", token_server.grant("alice", ["repository:elsewhere:pull,push"]))
+    refused = spyglass("copy", "-q", "--retry-times", "0", "--dest-registry-token", other,
+                       f"oci:{layout}:latest", f"docker://{token_registry.host}/{repository}:v2")
+    assert refused.returncode == 1 and other not in refused.stderr
+    assert token_server.requests == []  # refused: no other token is asked for

@@ -106,13 +106,15 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
 
 
-def add_registry_options(parser: argparse.ArgumentParser) -> None:
-    """skopeo's flags for reaching a registry."""
+def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False) -> None:
+    """skopeo's flags for reaching a registry (``login`` has its own for credentials)."""
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--creds", metavar="USER[:PASS]",
         help="credentials for the registry (asks for the password when it is left out)",
     )
+    if not login:
+        add_credential_flags(group, "the registry")
     group.add_argument("--authfile", type=Path, metavar="FILE",
                        help="read credentials from this auth.json only")
     group.add_argument(
@@ -156,15 +158,74 @@ def command_line_credentials(text: str, host: str | None, flag: str = "--creds")
     return credentials if ":" in text else ask_password(credentials, host, flag)
 
 
-def registry_options(args: argparse.Namespace, host: str | None = None) -> RegistryOptions:
+def add_credential_flags(
+    group: argparse._ActionsContainer, which: str, side: str | None = None
+) -> None:
+    """skopeo's other ways to give credentials: ``--username``/``--password``,
+    ``--no-creds``, ``--registry-token`` (``--src-…``/``--dest-…`` with ``side``)."""
+    prefix = f"--{side}-" if side else "--"
+    group.add_argument(f"{prefix}username", metavar="USER",
+                       help=f"the user name for {which} (with {prefix}password; instead of "
+                       f"{prefix}creds, for a password holding a colon)")
+    group.add_argument(f"{prefix}password", metavar="PASS",
+                       help=f"the password for {which} (with {prefix}username)")
+    group.add_argument(f"{prefix}no-creds", action="store_true",
+                       help=f"access {which} anonymously: no stored credentials are used")
+    group.add_argument(f"{prefix}registry-token", metavar="TOKEN",
+                       help=f"a Bearer token to present to {which} as it is")
+
+
+def registry_options(
+    args: argparse.Namespace, host: str | None = None, side: str | None = None
+) -> RegistryOptions:
+    """The registry flags of a command as :class:`RegistryOptions`; with ``side``
+    (``src``, ``dest``) those of one side of a copy, whose own ``--src-authfile`` or
+    ``--dest-authfile`` wins over ``--authfile``. Contradicting flags are refused
+    with a sentence, as skopeo refuses them."""
+    from dataclasses import replace
+
+    from spyglass.core.credentials import Credentials
     from spyglass.core.transports.registry import RegistryOptions
 
-    creds = command_line_credentials(args.creds, host) if args.creds is not None else None
+    def value(name: str) -> object:
+        return getattr(args, f"{side}_{name}" if side else name, None)
+
+    def flag(name: str) -> str:
+        return f"--{side}-{name}" if side else f"--{name}"
+
+    creds_text, username, password = value("creds"), value("username"), value("password")
+    no_creds, token = bool(value("no_creds")), value("registry_token")
+    for first, second, both in (
+        ("creds", "no-creds", creds_text is not None and no_creds),
+        ("username", "no-creds", username is not None and no_creds),
+        ("creds", "username", creds_text is not None and username is not None),
+    ):
+        if both:
+            raise SpyglassError(f"{flag(first)} and {flag(second)} contradict each other; "
+                                "give one of them.")
+    if (username is None) != (password is None):
+        given, missing = ("username", "password") if password is None else (
+            "password", "username")
+        raise SpyglassError(f"{flag(given)} needs {flag(missing)} too.")
+    credentials: Credentials | None = None
+    if isinstance(creds_text, str):
+        credentials = command_line_credentials(creds_text, host, flag("creds"))
+    elif isinstance(username, str) and isinstance(password, str):
+        if not username:
+            raise SpyglassError(f"The {flag('username')} value is empty; give a user name.")
+        credentials = Credentials(username, password, source="command line")
+    if isinstance(token, str):
+        if not token:
+            raise SpyglassError(f"The {flag('registry-token')} value is empty; give a token.")
+        credentials = replace(credentials or Credentials("", "", source="command line"),
+                              registry_token=token)
+    authfile = value("authfile")
     return RegistryOptions(
-        credentials=creds,
-        authfile=args.authfile,
-        tls_verify=args.tls_verify,
-        cert_dir=args.cert_dir,
+        credentials=credentials,
+        anonymous=no_creds,
+        authfile=authfile if isinstance(authfile, Path) else args.authfile,
+        tls_verify=getattr(args, f"{side}_tls_verify" if side else "tls_verify"),
+        cert_dir=getattr(args, f"{side}_cert_dir" if side else "cert_dir"),
         retry_times=max(0, args.retry_times),
         registries_d=args.registries_d,
     )

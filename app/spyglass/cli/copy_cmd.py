@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
-from spyglass.cli.common import Commands, note, parse_bool, resolve_name
+from spyglass.cli.common import (
+    Commands,
+    add_credential_flags,
+    note,
+    parse_bool,
+    registry_options,
+    resolve_name,
+)
 from spyglass.core.errors import (
     AuthenticationFailed,
     ListNotAccepted,
@@ -75,7 +82,12 @@ def add_parser(commands: Commands) -> None:
             "true; without the flag a registry on this machine may also answer plain HTTP)")
         parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
                             help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
-    for flag in ("creds", "tls-verify", "cert-dir"):  # the other commands' one-sided flags
+        parser.add_argument(f"--{side}-authfile", type=Path, metavar="FILE",
+                            help=f"read {which} credentials from this auth.json (instead of "
+                            "--authfile)")
+        add_credential_flags(parser, f"{which} registry", side)
+    for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
+                 "registry-token"):  # the other commands' one-sided flags
         parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
@@ -122,26 +134,11 @@ def _registry_options(
     """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
     the side's registry flags are then unused, and the registry transport with httpx
     is not even imported)."""
-    from spyglass.cli.common import command_line_credentials
     from spyglass.core.reference import DockerName
 
     if not isinstance(name, DockerName):
         return None
-    from spyglass.core.transports.registry import RegistryOptions
-
-    creds_text = getattr(args, f"{side}_creds")
-    creds = None
-    if creds_text is not None:
-        flag = f"--{side}-creds"
-        creds = command_line_credentials(creds_text, name.reference.domain, flag)
-    return RegistryOptions(
-        credentials=creds,
-        authfile=args.authfile,
-        tls_verify=getattr(args, f"{side}_tls_verify"),
-        cert_dir=getattr(args, f"{side}_cert_dir"),
-        retry_times=max(0, args.retry_times),
-        registries_d=args.registries_d,
-    )
+    return registry_options(args, name.reference.domain, side)
 
 
 def _size(count: float) -> str:

@@ -44,7 +44,7 @@ def add_parsers(commands: Commands) -> None:
     login.add_argument("--password", "-p", help="the password (prefer --password-stdin)")
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input")
-    add_registry_options(login)
+    add_registry_options(login, login=True)
     login.set_defaults(func=run_login)
 
     logout = commands.add_parser(

@@ -85,12 +85,15 @@ class Credentials:
             registry's token server exchanges for access tokens. Never printed.
         source: where the credentials came from, for messages: "command line",
             "session", "keyring", a file's path, or ``docker-credential-NAME``.
+        registry_token: a Bearer token to present as it is (skopeo's
+            ``--registry-token``), instead of asking the token server. Never printed.
     """
 
     username: str
     password: str = field(repr=False)
     identity_token: str | None = field(default=None, repr=False)
     source: str = ""
+    registry_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, source={self.source!r})"
@@ -98,7 +101,7 @@ class Credentials:
     __str__ = __repr__
 
     def _secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.password, self.identity_token) if s)
+        return tuple(s for s in (self.password, self.identity_token, self.registry_token) if s)
 
 
 def parse_creds(text: str, flag: str = "--creds") -> Credentials:

@@ -28,6 +28,9 @@ class RegistryOptions:
     ``--tls-verify`` and ``--cert-dir``."""
 
     credentials: Credentials | None = None
+    anonymous: bool = False
+    """Send no credentials but ``credentials`` (skopeo's ``--no-creds``): nothing is
+    looked up in auth files, helpers or the keyring."""
     authfile: Path | None = None
     tls_verify: bool | None = None
     """True: HTTPS with verified certificates, everywhere (an explicit ``--tls-verify``,
@@ -75,7 +78,7 @@ def client_for(
         if client is None:
             client = _clients[key] = RegistryClient(
                 host,
-                credentials=options.credentials or lookup,
+                credentials=options.credentials or (None if options.anonymous else lookup),
                 insecure=options.tls_verify is False,
                 plain_loopback=options.tls_verify is None,
                 cert_dir=options.cert_dir,

@@ -188,6 +188,8 @@ class RegistryAuth(httpx.Auth):
         creds = self._credentials
         if not self._looked_up or creds is None:
             return True
+        if creds.registry_token:
+            return False
         challenge = self._challenge
         return (challenge is not None and challenge.scheme == "bearer"
                 and not self._refresh_token and not (creds.username and creds.password))
@@ -213,8 +215,13 @@ class RegistryAuth(httpx.Auth):
         if challenge.scheme == "basic":
             creds = self.credentials
             return _basic(creds.username, creds.password) if creds else None
-        token = self._cached(scope or "")
+        token = self._registry_token() or self._cached(scope or "")
         return f"Bearer {token}" if token else None
+
+    def _registry_token(self) -> str | None:
+        """The Bearer token given to present as it is (``--registry-token``), if any."""
+        creds = self._credentials
+        return creds.registry_token if creds is not None else None
 
     def _cached(self, scope: str) -> str | None:
         with self._lock:
@@ -246,6 +253,10 @@ class RegistryAuth(httpx.Auth):
         if challenge.scheme == "basic":
             if self.credentials is None or header is not None:
                 return  # no credentials, or the ones we sent were refused
+            new_header = self._header(scope)
+        elif self._registry_token():
+            if header is not None:
+                return  # the token given was refused: there is no other to ask for
             new_header = self._header(scope)
         else:
             wanted = challenge.params.get("scope") or scope
