@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from tests.helpers.imagebuild import (
 )
 from tests.helpers.registry import RegistryServer
 
+REPO = Path(__file__).resolve().parents[2]
 PLAIN_LAYERS = [LayerSpec({"/etc/motd": b"hello\n" * 500}, compression="none"),
                 LayerSpec({"/app/run": b"#!/bin/sh\n"}, compression="none"),
                 LayerSpec({"/app/data": b"gzip already\n"})]
@@ -144,6 +147,24 @@ def test_an_explicit_choice_wins(tmp_path: Path) -> None:
                      CopyOptions(compression="none"))
     raw = (tmp_path / "out" / "blobs" / "sha256" / top.digest.hex).read_bytes()
     assert written(raw)[0] == [OCI_LAYER] * 3
+
+
+def test_dest_oci_accept_uncompressed_layers_keeps_them(tmp_path: Path) -> None:
+    """skopeo's flag: an OCI layout keeps uncompressed layers as they are, and the
+    image its digest."""
+    source = tmp_path / "src"
+    digest = plain_layout(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "copy", "-q",
+         "--dest-oci-accept-uncompressed-layers", "--digestfile", str(tmp_path / "digest"),
+         f"oci:{source}:app", f"oci:{tmp_path / 'out'}:v1"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")}, capture_output=True, text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "digest").read_text() == digest
+    raw = (tmp_path / "out" / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+    assert written(raw)[0] == [OCI_LAYER, OCI_LAYER, OCI_LAYER_GZIP]
 
 
 def test_a_signed_image_keeps_its_layers_and_its_signature(tmp_path: Path) -> None:

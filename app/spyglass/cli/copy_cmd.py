@@ -54,6 +54,9 @@ def add_parser(commands: Commands) -> None:
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
                         help="the compression level (gzip 0-9, zstd 1-22)")
+    parser.add_argument("--dest-oci-accept-uncompressed-layers", action="store_true",
+                        help="leave uncompressed layers so in an OCI layout or archive "
+                        "(by default they are gzipped there)")
     parser.add_argument("--preserve-digests", action="store_true",
                         help="refuse any change that would alter a digest")
     parser.add_argument("--remove-signatures", action="store_true",
@@ -105,9 +108,10 @@ class _OneSidedFlag(argparse.Action):
                      f"not {flag}")
 
 
-def _options(args: argparse.Namespace) -> CopyOptions:
+def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
     from spyglass.core.copy import DEFAULT_PARALLEL, CopyOptions, MultiArch
     from spyglass.core.platform import Platform
+    from spyglass.core.reference import OCIArchiveName, OCIName
 
     multi_arch: MultiArch = args.multi_arch or ("all" if args.all else "system")
     if args.all and args.multi_arch not in (None, "all"):
@@ -125,6 +129,9 @@ def _options(args: argparse.Namespace) -> CopyOptions:
         parallel=parallel,
         remove_signatures=args.remove_signatures,
         retry_times=max(0, args.retry_times),
+        # as skopeo: a flag for OCI layouts and archives only
+        keep_uncompressed=args.dest_oci_accept_uncompressed_layers
+        and isinstance(dest_name, OCIName | OCIArchiveName),
     )
 
 
@@ -294,7 +301,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
     from spyglass.core.copy import execute, format_plan, plan_copy
     from spyglass.core.transports import open_destination, open_source
 
-    options = _options(args)
+    options = _options(args, dest_name)
     if args.digestfile is not None and not args.dry_run:
         _check_digestfile(args.digestfile)
     source = open_source(source_name, _registry_options(args, "src", source_name))

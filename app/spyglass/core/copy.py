@@ -108,6 +108,9 @@ class CopyOptions:
     parallel: int = DEFAULT_PARALLEL
     remove_signatures: bool = False
     """Leave signatures, attestations, SBOMs and other referrers behind."""
+    keep_uncompressed: bool = False
+    """Leave uncompressed layers so where the destination would have them gzipped
+    (skopeo's ``--dest-oci-accept-uncompressed-layers``)."""
     background: bool = False
     """Run the transfer threads at a lower scheduling priority, so that a window
     copying in the background stays responsive on a machine with few cores."""
@@ -475,6 +478,7 @@ def _plain_target(destination: ImageDestination, options: CopyOptions) -> Compre
     if (
         options.compression is not None
         or options.preserve_digests
+        or options.keep_uncompressed
         or destination.desired_layer_compression != COMPRESSED
         or (isinstance(destination, DigestedDestination)
             and destination.required_digest is not None)
