@@ -391,9 +391,14 @@ VERSION_TEXT: Final = f"{VERSION_PREFIX}1.1\n"
 _IMAGE_FILE_RE: Final = re.compile(
     r"version|manifest\.json|signature-[0-9]+"
     r"|(?:[a-z0-9]+-)?[0-9a-f]{32,128}(?:\.manifest\.json|\.signature-[0-9]+)?"
+    r"|dir-put-blob[0-9]+"
 )
 """The names a dir: image is made of: ``version``, ``manifest.json``, blobs by digest,
-instance manifests and signatures (containers/image's ``directory`` paths)."""
+instance manifests and signatures (containers/image's ``directory`` paths), and the
+``dir-put-blob<digits>`` temporary a skopeo interrupted mid-blob leaves behind
+(``directory_dest.go`` makes it with ``os.CreateTemp(path, "dir-put-blob")``): it is
+skopeo's own leftover, not a file of the user's, so it goes with the image it was
+written into rather than block that image from being replaced."""
 
 
 def _other_files(entries: list[str]) -> list[str]:

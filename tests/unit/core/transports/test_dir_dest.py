@@ -318,6 +318,38 @@ def test_an_image_folder_with_other_files_too_is_refused_untouched(
     destination.abort()
 
 
+def test_a_blob_temporary_an_interrupted_skopeo_left_goes_with_the_image(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """skopeo writes each blob to ``dir-put-blob<digits>`` in the folder first
+    (containers/image ``os.CreateTemp(path, "dir-put-blob")``); one that a killed skopeo
+    left is part of the dir: image it was writing, and is dropped when the image is
+    replaced, not taken for a file of the user's."""
+    skopeo = require_tool("skopeo")
+    out = tmp_path / "image"
+    run(skopeo, "copy", "-q", f"oci:{single_source}:app", f"dir:{out}")
+    stray = out / "dir-put-blob1234567890"
+    stray.write_bytes(b"half a blob")
+    destination = DirDestination(out)
+    assert destination.replaces is not None
+    top = copy_image(open_source(f"oci:{single_source}:other"), destination)
+    assert not stray.exists()
+    assert json.loads(run(skopeo, "inspect", f"dir:{out}"))["Digest"] == str(top.digest)
+    assert siblings(out) == []
+
+
+@pytest.mark.parametrize("name", ["dir-put-blob", "dir-put-blobx1", "my-dir-put-blob1"])
+def test_names_only_like_skopeos_temporary_still_count_as_other_files(
+    single_source: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / "image"
+    copy_image(open_source(f"oci:{single_source}:app"), DirDestination(out))
+    (out / name).write_text("mine")
+    with pytest.raises(InvalidLayout, match=f"other files too \\({name}\\)"):
+        DirDestination(out)
+    assert (out / name).read_text() == "mine"
+
+
 def test_an_oci_layout_gets_a_hint(multi_source: Path) -> None:
     with pytest.raises(InvalidLayout, match=f"write to it as oci:{multi_source}:REF"):
         DirDestination(multi_source)
