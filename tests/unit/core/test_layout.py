@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from spyglass.core import media
+from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     BlobNotFound,
+    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidLayout,
@@ -24,6 +26,7 @@ from spyglass.core.image import load_image
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports import open_source
 from spyglass.core.transports.base import ImageSource, Location
+from spyglass.core.transports.files import DirTree
 from spyglass.core.transports.layout import open_layout, open_layout_image
 from tests.helpers.imagebuild import (
     REF_NAME_ANNOTATION,
@@ -380,7 +383,9 @@ def test_manifest_over_4_mib_with_a_lying_size(tmp_path: Path) -> None:
         open_layout_image(root, "liar").get_manifest()
 
 
-def test_symlinked_blob_pointing_outside_is_refused(tmp_path: Path) -> None:
+def test_symlinked_blob_pointing_outside_is_followed_once_it_proved_to_be_the_blob(
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "layout"
     multi_platform_layout(root)
     source = open_layout_image(root, "latest")
@@ -388,16 +393,55 @@ def test_symlinked_blob_pointing_outside_is_refused(tmp_path: Path) -> None:
     layer = image.layers[0]
     blob = root / "blobs" / "sha256" / layer.digest.hex
     outside = tmp_path / "outside-blob"
-    outside.write_bytes(blob.read_bytes())  # even the right content is refused
+    outside.write_bytes(blob.read_bytes())
     blob.unlink()
     os.symlink(outside, blob)
-    with pytest.raises(InvalidLayout) as info:
+    with source.open_blob(layer) as reader:
+        assert Digest.of(reader.read()) == layer.digest
+        assert reader.verified
+
+
+def test_a_blob_linked_outside_to_other_content_is_refused_before_a_byte_is_read(
+    tmp_path: Path,
+) -> None:
+    """A link out is hashed before it is handed out: a hostile layout cannot stream a
+    file of the reader's (a private key) to wherever the copy goes, since the mismatch
+    is raised at open, not at the end of the read."""
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    source = open_layout_image(root, "latest")
+    layer = load_image(source).layers[0]
+    blob = root / "blobs" / "sha256" / layer.digest.hex
+    secret = tmp_path / "id_rsa"
+    secret.write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"x" * (layer.size - 28))
+    blob.unlink()
+    os.symlink(Path("..") / ".." / ".." / "id_rsa", blob)
+    with pytest.raises(DigestMismatch) as info:
         source.open_blob(layer)
-    assert "leads outside the layout" in str(info.value)
-    assert "refusing to read it" in str(info.value)
+    message = str(info.value)
+    assert str(blob) in message and str(secret) in message
+    assert f"expected {layer.digest}" in message and "refusing to read it" in message
 
 
-def test_symlinked_manifest_and_index_pointing_outside(tmp_path: Path) -> None:
+def test_hashing_a_blob_linked_outside_can_be_cancelled(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    source = open_layout_image(root, "latest")
+    layer = load_image(source).layers[0]
+    blob = root / "blobs" / "sha256" / layer.digest.hex
+    outside = tmp_path / "outside-blob"
+    outside.write_bytes(blob.read_bytes())
+    blob.unlink()
+    os.symlink(outside, blob)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        source.open_blob(layer, cancel=token)
+
+
+def test_symlinked_manifest_is_followed_and_index_pointing_outside_refused(
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "layout"
     index_desc = multi_platform_layout(root)
     manifest = root / "blobs" / "sha256" / index_desc["digest"][7:]
@@ -405,24 +449,49 @@ def test_symlinked_manifest_and_index_pointing_outside(tmp_path: Path) -> None:
     outside.write_bytes(manifest.read_bytes())
     manifest.unlink()
     os.symlink(outside, manifest)
-    with pytest.raises(InvalidLayout, match="leads outside the layout"):
-        open_layout_image(root, "latest").get_manifest()
+    raw, _ = open_layout_image(root, "latest").get_manifest()
+    assert Digest.of(raw) == Digest.parse(index_desc["digest"])
 
-    index = root / "index.json"
-    (tmp_path / "outside-index.json").write_bytes(index.read_bytes())
-    index.unlink()
-    os.symlink(tmp_path / "outside-index.json", index)
-    with pytest.raises(InvalidLayout, match="leads outside the layout"):
-        open_layout_image(root, "latest")
+    for name in ("index.json", "oci-layout"):
+        kept = root / name
+        (tmp_path / f"outside-{name}").write_bytes(kept.read_bytes())
+        kept.rename(tmp_path / f"inside-{name}")
+        os.symlink(tmp_path / f"outside-{name}", kept)
+        with pytest.raises(InvalidLayout, match="leads outside the layout") as info:
+            open_layout_image(root, "latest")
+        assert name in str(info.value)
+        kept.unlink()
+        (tmp_path / f"inside-{name}").rename(kept)
 
 
-def test_symlinked_blobs_folder_pointing_outside(tmp_path: Path) -> None:
+def test_other_files_linked_outside_are_refused_even_under_blobs(tmp_path: Path) -> None:
+    """Only blobs/<alg>/<hex> of a known algorithm is followed out: it alone has a
+    digest to check the file against."""
     root = tmp_path / "layout"
     multi_platform_layout(root)
+    (tmp_path / "elsewhere").write_bytes(b"x")
+    tree = DirTree(root)
+    for name in ("blobs/md5/" + "0" * 32, "blobs/sha256/not-hex", "blobs/other",
+                 "blobs/sha256/" + "a" * 64 + "/x"):
+        link = root / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(tmp_path / "elsewhere", link)
+        with pytest.raises(InvalidLayout, match="leads outside the layout"):
+            tree.open(name)
+
+
+def test_symlinked_blobs_folder_pointing_outside_is_followed(tmp_path: Path) -> None:
+    root = tmp_path / "layout"
+    index_desc = multi_platform_layout(root)
     (root / "blobs").rename(tmp_path / "elsewhere")
     os.symlink(tmp_path / "elsewhere", root / "blobs")
-    with pytest.raises(InvalidLayout, match="leads outside the layout"):
-        open_layout_image(root, "latest").get_manifest()
+    source = open_layout_image(root, "latest")
+    raw, _ = source.get_manifest()
+    assert Digest.of(raw) == Digest.parse(index_desc["digest"])
+    for layer in load_image(source).layers:
+        with source.open_blob(layer) as reader:
+            reader.read()
+            assert reader.verified
 
 
 def test_symlink_inside_the_layout_is_fine(tmp_path: Path) -> None:
@@ -476,3 +545,70 @@ def test_an_unreadable_layout_is_a_sentence(
         open_layout_image(root, "latest")
     with pytest.raises(TransportError, match="Permission denied"):
         detect_location_kind(root)
+
+
+def rules_oci_layout(store: Path, root: Path) -> None:
+    """A layout as Bazel's rules_oci writes one: its own index.json and oci-layout, and
+    every blob a relative link into the blobs of another layout (``store``)."""
+    (root / "blobs" / "sha256").mkdir(parents=True)
+    for name in ("index.json", "oci-layout"):
+        (root / name).write_bytes((store / name).read_bytes())
+    for blob in (store / "blobs" / "sha256").iterdir():
+        target = Path(os.path.relpath(blob, root / "blobs" / "sha256"))
+        os.symlink(target, root / "blobs" / "sha256" / blob.name)
+
+
+def test_a_rules_oci_layout_reads_and_copies_as_skopeo_reads_it(tmp_path: Path) -> None:
+    """rules_oci layouts (blobs linked into another layout) open as containers/image's
+    oci: transport opens them: inspect, every instance and blob, and a copy out."""
+    import subprocess
+
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.transports import open_destination
+    from tests.helpers import require_tool
+
+    skopeo = require_tool("skopeo")
+    store, root = tmp_path / "store", tmp_path / "bazel-bin" / "image"
+    index_desc = multi_platform_layout(store)
+    rules_oci_layout(store, root)
+
+    def skopeo_raw(name: str) -> bytes:
+        return subprocess.run([skopeo, "inspect", "--raw", name], capture_output=True,
+                              check=True, timeout=60).stdout
+
+    source = open_source(f"oci:{root}:latest")
+    raw, _ = source.get_manifest()
+    assert raw == skopeo_raw(f"oci:{root}:latest")
+    assert Digest.of(raw) == Digest.parse(index_desc["digest"])
+    image = load_image(source)
+    for blob in (image.manifest.config, *image.layers):
+        with source.open_blob(blob) as reader:
+            reader.read()
+            assert reader.verified
+
+    out = tmp_path / "out"
+    top = copy_image(source, open_destination(f"oci:{out}:copied"),
+                     CopyOptions(multi_arch="all"))
+    assert top.digest == Digest.parse(index_desc["digest"])
+    assert skopeo_raw(f"oci:{out}:copied") == raw
+    assert not any(p.is_symlink() for p in (out / "blobs" / "sha256").iterdir())
+    subprocess.run([skopeo, "copy", "-q", "--all", f"oci:{out}:copied", f"dir:{tmp_path / 'd'}"],
+                   capture_output=True, check=True, timeout=60)
+
+
+def test_a_copy_into_a_rules_oci_layout_never_writes_through_its_links(tmp_path: Path) -> None:
+    """The write side is as it was: a blob already there as a link out is not trusted
+    (nor written through); the new blob replaces the link, the other layout stays."""
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.transports import open_destination
+
+    store, root = tmp_path / "store", tmp_path / "linked"
+    multi_platform_layout(store)
+    rules_oci_layout(store, root)
+    before = {p.name: p.read_bytes() for p in (store / "blobs" / "sha256").iterdir()}
+    copy_image(open_source(f"oci:{store}:latest"), open_destination(f"oci:{root}:again"),
+               CopyOptions(multi_arch="all"))
+    assert {p.name: p.read_bytes() for p in (store / "blobs" / "sha256").iterdir()} == before
+    assert not any(os.path.islink(p) for p in (store / "blobs" / "sha256").iterdir())
+    raw, _ = open_source(f"oci:{root}:again").get_manifest()
+    assert raw == (store / "blobs" / "sha256" / Digest.of(raw).hex).read_bytes()

@@ -388,8 +388,9 @@ class TarTree:
     def size(self, path: str) -> int:
         return self._regular(path).size
 
-    def open(self, path: str) -> io.BufferedReader:
+    def open(self, path: str, *, cancel: CancelToken | None = None) -> io.BufferedReader:
         """Open a member (after links) for reading; seekable within the member."""
+        check(cancel)
         info = self._regular(path)
         try:
             file = self.path.open("rb", buffering=0)

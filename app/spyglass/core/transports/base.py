@@ -248,7 +248,10 @@ class FileTree(Protocol):
     Paths are relative, ``/``-separated, and MUST be refused (with
     :class:`~spyglass.core.errors.UnsafeArchive` or
     :class:`~spyglass.core.errors.InvalidLayout`) when they would lead outside
-    the tree: ``..`` components, absolute paths, links pointing out.
+    the tree: ``..`` components, absolute paths, links pointing out. The one
+    exception: a tree MAY follow a link out for a blob (``blobs/<alg>/<hex>``),
+    and then MUST hand it out only once its content proved to hash to that
+    digest (see :class:`~spyglass.core.transports.files.DirTree`).
     """
 
     @property
@@ -256,8 +259,12 @@ class FileTree(Protocol):
         """The tree's location for messages: a folder path or an archive path."""
         ...
 
-    def open(self, path: str) -> IO[bytes]:
-        """Open a regular file; raise FileNotFoundError when there is none."""
+    def open(self, path: str, *, cancel: CancelToken | None = None) -> IO[bytes]:
+        """Open a regular file; raise FileNotFoundError when there is none.
+
+        ``cancel`` is checked by whatever opening itself reads (a blob hashed
+        before it is handed out); reading the stream is the caller's to cancel.
+        """
         ...
 
     def exists(self, path: str) -> bool:

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -43,6 +44,7 @@ from spyglass.core.directio import DirectWriter
 from spyglass.core.errors import (
     BlobNotFound,
     DigestMismatch,
+    InvalidDigest,
     InvalidLayout,
     SizeMismatch,
     SpyglassError,
@@ -70,8 +72,25 @@ def safe_relative(path: str, *, where: str) -> str:
     return "/".join(parts)
 
 
+_BLOB_PATH: Final = re.compile(r"blobs/([a-z0-9]+)/([0-9a-f]+)")
+"""Where an OCI layout keeps a blob, as :func:`blob_path` writes it."""
+
+
 class DirTree:
-    """A :class:`FileTree` over a folder on disk. Links may not lead outside the folder."""
+    """A :class:`FileTree` over a folder on disk. Links may not lead outside the folder,
+    except the links of an OCI layout's blobs.
+
+    Bazel's rules_oci writes layouts whose ``blobs/sha256/*`` are relative links
+    into another layout, and containers/image (``oci_src.go``, ``GetBlob``)
+    simply opens ``blobs/<alg>/<hex>``, following them. Such a path is followed
+    wherever it leads, because a blob names its own content: a file reached
+    outside the folder is hashed *before* it is handed out, and refused with
+    :class:`DigestMismatch` unless it is exactly the blob. Checking only at the
+    end of the read, as for every other blob, would let a hostile layout stream
+    any file of the reader's (``~/.ssh/id_rsa``) to wherever the image is
+    copied before the mismatch stops the copy. ``index.json``, ``oci-layout``
+    and every other path stay refused when a link takes them outside.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -81,34 +100,75 @@ class DirTree:
     def description(self) -> str:
         return str(self.root)
 
-    def _path(self, path: str) -> Path:
+    def _path(self, path: str) -> tuple[Path, Digest | None]:
+        """The file for ``path``, and the digest it must have when it is a blob that a link
+        leads outside the folder (None inside it)."""
         rel = safe_relative(path, where=f'The layout "{self.root}"')
         full = self.root / rel
         resolved = full.resolve()
-        if not resolved.is_relative_to(self._resolved):
-            raise InvalidLayout(
-                f'"{full}" is a link that leads outside the layout "{self.root}"; '
-                "refusing to read it."
-            )
-        return full
+        if resolved.is_relative_to(self._resolved):
+            return full, None
+        blob = _BLOB_PATH.fullmatch(rel)
+        if blob is not None:
+            try:
+                return full, Digest(blob.group(1), blob.group(2))
+            except InvalidDigest:
+                pass  # no digest to check it against: refused like any other path
+        raise InvalidLayout(
+            f'"{full}" is a link that leads outside the layout "{self.root}"; '
+            "refusing to read it."
+        )
 
-    def _regular(self, path: str) -> Path:
-        """The file for ``path``; FileNotFoundError when there is none, a sentence when
-        it cannot be looked at (permissions)."""
-        full = self._path(path)
+    def _regular(self, path: str) -> tuple[Path, Digest | None]:
+        """The file for ``path`` (see :meth:`_path`); FileNotFoundError when there is none,
+        a sentence when it cannot be looked at (permissions)."""
+        full, digest = self._path(path)
         try:
             if not full.is_file():
                 raise FileNotFoundError(str(full))
         except PermissionError as exc:
             raise TransportError(describe_os_error(exc, full)) from exc
-        return full
+        return full, digest
 
-    def open(self, path: str) -> IO[bytes]:
-        full = self._regular(path)
+    def open(self, path: str, *, cancel: CancelToken | None = None) -> IO[bytes]:
+        """Open a file; a blob linked from outside the folder only once it proved to be
+        the blob (``cancel`` is checked while it is hashed)."""
+        full, digest = self._regular(path)
         try:
-            return full.open("rb")
+            stream = full.open("rb")
         except PermissionError as exc:
             raise TransportError(describe_os_error(exc, full)) from exc
+        if digest is None:
+            return stream
+        try:
+            self._check_linked_blob(stream, full, digest, cancel)
+        except BaseException:
+            stream.close()
+            raise
+        return stream
+
+    def _check_linked_blob(
+        self, stream: IO[bytes], full: Path, digest: Digest, cancel: CancelToken | None
+    ) -> None:
+        """Hash the open file, then rewind it; DigestMismatch when it is not the blob."""
+        hasher = digest.hasher()
+        try:
+            while True:
+                check(cancel)
+                chunk = stream.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                hasher.update(chunk)
+            stream.seek(0)
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, full)) from exc
+        actual = Digest(digest.algorithm, hasher.hexdigest())
+        if actual != digest:
+            raise DigestMismatch(
+                f'The blob "{full}" of the layout "{self.root}" is a link to '
+                f'"{full.resolve()}", outside the layout, whose content does not match its '
+                f"digest: expected {digest}, got {actual}; refusing to read it."
+            )
 
     def exists(self, path: str) -> bool:
         try:
@@ -118,7 +178,7 @@ class DirTree:
         return True
 
     def size(self, path: str) -> int:
-        return self._regular(path).stat().st_size
+        return self._regular(path)[0].stat().st_size
 
     def close(self) -> None:
         pass
@@ -129,9 +189,11 @@ def blob_path(digest: Digest) -> str:
     return f"blobs/{digest.algorithm}/{digest.hex}"
 
 
-def _open(tree: FileTree, path: str, digest: Digest) -> IO[bytes]:
+def _open(
+    tree: FileTree, path: str, digest: Digest, cancel: CancelToken | None = None
+) -> IO[bytes]:
     try:
-        return tree.open(path)
+        return tree.open(path, cancel=cancel)
     except FileNotFoundError:
         raise BlobNotFound(
             f"The blob {digest} is missing from {tree.description} (expected at {path})."
@@ -150,7 +212,7 @@ def open_verified(
 ) -> VerifyingReader:
     """Open ``path`` in ``tree`` as a stream verified against ``digest`` and ``size``."""
     return VerifyingReader(
-        _open(tree, path, digest),
+        _open(tree, path, digest, cancel),
         digest,
         size,
         what=f"The blob {path} in {tree.description}",
@@ -168,7 +230,7 @@ def read_small_blob(
     cancel: CancelToken | None = None,
 ) -> bytes:
     """Read a manifest or config whole: verified, and refused above 4 MiB."""
-    stream = _open(tree, path, digest)
+    stream = _open(tree, path, digest, cancel)
     try:
         return read_verified(
             stream, digest, size, limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel
