@@ -27,9 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def spyglass(
-    *args: str, stdout: int | None = subprocess.PIPE
+    *args: str, stdout: int | None = subprocess.PIPE, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT / "app")}
     return subprocess.run(
         [sys.executable, "-m", "spyglass", *args],
         stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
@@ -174,3 +174,47 @@ def test_quiet_still_says_what_is_left_behind(tmp_path: Path) -> None:
     assert done.stdout == b""
     assert done.stderr.decode() == (
         f"Note: 1 SBOM left behind: dir:{tmp_path / 'dir'} cannot keep it\n")
+
+
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_a_gzipped_archive_copies_into_a_layout_umoci_and_skopeo_read(
+    layout: tuple[Path, str], tmp_path: Path, transport: str
+) -> None:
+    """``docker save img | gzip > img.tar.gz``, then ``spyglass copy docker-archive:img.tar.gz
+    oci:out:tag``: the image lands as the uncompressed archive's would, umoci and skopeo
+    read it, and the decompressed copy is gone from $TMPDIR afterwards."""
+    import gzip
+
+    skopeo = require_tool("skopeo")
+    umoci = require_tool("umoci")
+    source, _ = layout
+    plain = tmp_path / "saved.tar"
+    name = ":it/saved:1" if transport == "docker-archive" else ":v1"
+    subprocess.run([skopeo, "copy", "-q", "--override-arch", "arm64",
+                    f"oci:{source}:latest", f"{transport}:{plain}{name}"],
+                   check=True, timeout=60)
+    packed = tmp_path / "saved.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    temporary = tmp_path / "tmpdir"
+    temporary.mkdir()
+    out = tmp_path / "out"
+    done = spyglass("copy", "-q", f"{transport}:{packed}", f"oci:{out}:tag",
+                    env={"TMPDIR": str(temporary)})
+    assert done.returncode == 0, done.stderr.decode()
+    assert list(temporary.iterdir()) == []
+
+    names = subprocess.run([umoci, "ls", "--layout", str(out)], capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert names == ["tag"]
+    subprocess.run([umoci, "stat", "--image", f"{out}:tag"], capture_output=True, check=True)
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{out}:tag",
+                    str(tmp_path / "bundle")], capture_output=True, check=True)
+    assert (tmp_path / "bundle" / "rootfs" / "app" / "run.sh").is_file()
+
+    def config(name: str) -> object:
+        return json.loads(subprocess.run([skopeo, "inspect", "--config", name],
+                                         capture_output=True, check=True, timeout=60).stdout)
+
+    assert config(f"oci:{out}:tag") == config(f"{transport}:{plain}")
+    subprocess.run([skopeo, "copy", "-q", f"oci:{out}:tag", f"dir:{tmp_path / 'again'}"],
+                   capture_output=True, check=True, timeout=60)

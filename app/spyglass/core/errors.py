@@ -29,7 +29,8 @@ else escapes a core call that a caller is expected to handle.
     ├── TransportError          an I/O failure talking to a transport
     │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
     │   ├── TLSFailed           the server's certificate could not be verified
-    │   └── NotARegistry        the server does not speak the distribution API
+    │   ├── NotARegistry        the server does not speak the distribution API
+    │   └── TemporarySpaceFailed a temporary file Spyglass needs could not be written
     ├── RegistryError           a registry answered with an error code
     │   ├── AuthenticationFailed 401: credentials missing or wrong
     │   ├── AccessDenied        403 / DENIED: authenticated, but not allowed
@@ -158,6 +159,13 @@ class TLSFailed(TransportError):
 
 class NotARegistry(TransportError):
     """The server answered, but not as a registry (no ``/v2/`` API)."""
+
+
+class TemporarySpaceFailed(TransportError):
+    """A temporary file Spyglass needs for its own work (a compressed archive,
+    decompressed) could not be written: a full disk, a temporary folder it may not
+    write to. A problem of this machine, not of the input, so it is never taken for
+    "this is not an image" (sniffing lets it through)."""
 
 
 class RegistryError(SpyglassError):

@@ -69,8 +69,11 @@ def is_attachment_entry(entry: ImageEntry) -> bool:
 
 
 def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
-    """Open a layout folder or archive and list its images (not what is attached to them)."""
-    location = open_location(path)
+    """Open a layout folder or archive and list its images (not what is attached to them).
+
+    ``cancel`` also stops the decompressing of a compressed archive, which opening it
+    starts."""
+    location = open_location(path, cancel=cancel)
     try:
         entries = tuple(
             e for e in location.list_images(cancel=cancel) if not is_attachment_entry(e)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import InvalidLayout, TransportError
 from spyglass.core.reference import (
     DirName,
@@ -27,37 +28,45 @@ if TYPE_CHECKING:
     from spyglass.core.transports.registry import RegistryOptions
 
 
-def _open_docker(name: DockerName, options: RegistryOptions | None) -> ImageSource:
+def _open_docker(
+    name: DockerName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageSource:
     from spyglass.core.transports.registry import open_registry_image
 
     return open_registry_image(name.reference, options)
 
 
-def _open_oci(name: OCIName, options: RegistryOptions | None) -> ImageSource:
+def _open_oci(
+    name: OCIName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageSource:
     from spyglass.core.transports.layout import open_layout_image
 
     return open_layout_image(name.path, name.ref, name.index)
 
 
-def _open_dir(name: DirName, options: RegistryOptions | None) -> ImageSource:
+def _open_dir(
+    name: DirName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageSource:
     from spyglass.core.transports.dirlayout import open_dir_image
 
     return open_dir_image(name.path)
 
 
 def _open_docker_archive(
-    name: DockerArchiveName, options: RegistryOptions | None
+    name: DockerArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
 ) -> ImageSource:
     from spyglass.core.transports.archive import open_docker_archive_image
 
     reference = str(name.reference) if name.reference is not None else None
-    return open_docker_archive_image(name.path, reference, name.index)
+    return open_docker_archive_image(name.path, reference, name.index, cancel=cancel)
 
 
-def _open_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageSource:
+def _open_oci_archive(
+    name: OCIArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageSource:
     from spyglass.core.transports.archive import open_oci_archive_image
 
-    return open_oci_archive_image(name.path, name.ref, name.index)
+    return open_oci_archive_image(name.path, name.ref, name.index, cancel=cancel)
 
 
 _SOURCES: dict[type, Callable[..., ImageSource]] = {
@@ -69,14 +78,20 @@ _SOURCES: dict[type, Callable[..., ImageSource]] = {
 }
 
 
-def open_source(name: ImageName | str, options: RegistryOptions | None = None) -> ImageSource:
+def open_source(
+    name: ImageName | str,
+    options: RegistryOptions | None = None,
+    *,
+    cancel: CancelToken | None = None,
+) -> ImageSource:
     """Open the image an image name points at, for reading.
 
     ``options`` say how to reach a registry (credentials, TLS); local
-    transports ignore them.
+    transports ignore them. ``cancel`` stops what opening itself may take long
+    for: decompressing a compressed archive.
     """
     parsed = parse_image_name(name) if isinstance(name, str) else name
-    return _SOURCES[type(parsed)](parsed, options)
+    return _SOURCES[type(parsed)](parsed, options, cancel)
 
 
 def _write_docker(name: DockerName, options: RegistryOptions | None) -> ImageDestination:
@@ -136,61 +151,84 @@ def open_destination(
     return _DESTINATIONS[type(parsed)](parsed, options)
 
 
-def detect_location_kind(path: Path) -> str:
+def detect_location_kind(path: Path, *, cancel: CancelToken | None = None) -> str:
     """Which transport a path on disk is: ``oci``, ``dir``, ``oci-archive`` or ``docker-archive``.
 
-    Raises :class:`InvalidLayout` with a sentence when it is none of them, and
+    A compressed archive is decompressed to be looked at (``cancel`` is checked
+    meanwhile); :func:`open_location` looks and opens in one go. Raises
+    :class:`InvalidLayout` with a sentence when it is none of them, and
     :class:`TransportError` when it cannot be looked at.
     """
     try:
-        return _detect(path)
+        kind = _folder_kind(path)
+        if kind is not None:
+            return kind
+        from spyglass.core.transports.archive import sniff_archive
+
+        kind = sniff_archive(path, cancel=cancel)
     except PermissionError as exc:
-        from spyglass.core.transports.files import describe_os_error
-
-        raise TransportError(describe_os_error(exc, path)) from exc
-
-
-def _detect(path: Path) -> str:
-    if not path.exists():
-        raise InvalidLayout(f'The path "{path}" does not exist.')
-    if path.is_dir():
-        if (path / "oci-layout").is_file():
-            return "oci"
-        from spyglass.core.transports.dirlayout import looks_like_dir_layout
-
-        if looks_like_dir_layout(path):
-            return "dir"
-        raise InvalidLayout(
-            f'The folder "{path}" is not an image layout: it has neither an oci-layout file '
-            "(OCI image layout) nor a manifest.json (dir: layout)."
-        )
-    from spyglass.core.transports.archive import sniff_archive
-
-    kind = sniff_archive(path)
+        raise _unreadable(exc, path) from exc
     if kind is None:
-        raise InvalidLayout(
-            f'The file "{path}" is not an image archive: expected a tarball made by '
-            "docker save (docker-archive) or of an OCI layout (oci-archive)."
-        )
+        raise _not_an_image_archive(path)
     return kind
 
 
-def open_location(path: Path) -> Location:
-    """Open a folder or archive on disk for browsing, whatever kind it is."""
-    kind = detect_location_kind(path)
-    if kind == "oci":
-        from spyglass.core.transports.layout import open_layout
+def _unreadable(exc: OSError, path: Path) -> TransportError:
+    from spyglass.core.transports.files import describe_os_error
 
-        return open_layout(path)
+    return TransportError(describe_os_error(exc, path))
+
+
+def _folder_kind(path: Path) -> str | None:
+    """``oci`` or ``dir`` for an image folder; None for a file (maybe an archive).
+    Raises :class:`InvalidLayout` for a path that is not there or a folder of neither."""
+    if not path.exists():
+        raise InvalidLayout(f'The path "{path}" does not exist.')
+    if not path.is_dir():
+        return None
+    if (path / "oci-layout").is_file():
+        return "oci"
+    from spyglass.core.transports.dirlayout import looks_like_dir_layout
+
+    if looks_like_dir_layout(path):
+        return "dir"
+    raise InvalidLayout(
+        f'The folder "{path}" is not an image layout: it has neither an oci-layout file '
+        "(OCI image layout) nor a manifest.json (dir: layout)."
+    )
+
+
+def _not_an_image_archive(path: Path) -> InvalidLayout:
+    return InvalidLayout(
+        f'The file "{path}" is not an image archive: expected a tarball made by '
+        "docker save (docker-archive) or of an OCI layout (oci-archive), compressed or not."
+    )
+
+
+def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
+    """Open a folder or archive on disk for browsing, whatever kind it is.
+
+    An archive is looked at and opened over one tree: a compressed one is
+    decompressed once (``cancel`` is checked meanwhile).
+    """
+    try:
+        kind = _folder_kind(path)
+    except PermissionError as exc:
+        raise _unreadable(exc, path) from exc
     if kind == "dir":
         from spyglass.core.transports.dirlayout import open_dir_location
 
         return open_dir_location(path)
-    from spyglass.core.transports import archive
+    if kind == "oci":
+        from spyglass.core.transports.layout import open_layout
 
-    if kind == "oci-archive":
-        return archive.open_oci_archive_location(path)
-    return archive.open_docker_archive_location(path)
+        return open_layout(path)
+    from spyglass.core.transports.archive import open_archive_location
+
+    location = open_archive_location(path, cancel=cancel)
+    if location is None:
+        raise _not_an_image_archive(path)
+    return location
 
 
 __all__ = [

@@ -7,9 +7,11 @@ opening the archive again and reading ``member.size`` bytes from
 ``member.offset_data``, so concurrent reads (two blobs on two worker threads)
 never share a file position.
 
-Compressed tarballs (``docker save | gzip``) are refused with a sentence that
-says how to decompress them: reading a member of a gzip stream means
-decompressing everything before it, for every read.
+Compressed tarballs (``docker save | gzip``, and bzip2, xz or zstd) are read
+as containers/image reads them: decompressed once, before anything else, into
+a private temporary file that the tree reads in place and removes when it is
+closed (:mod:`spyglass.core.transports.decompressed`). Written archives are
+always plain tars, whatever the file is called.
 
 ``oci-archive:PATH[:REF]``
     a tar of an OCI image layout, read by
@@ -79,6 +81,7 @@ from spyglass.core.errors import (
     InvalidManifest,
     InvalidReference,
     SpyglassError,
+    TemporarySpaceFailed,
     TooLarge,
     TransportError,
     UnsafeArchive,
@@ -93,6 +96,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
+from spyglass.core.transports.decompressed import DecompressedArchive, not_a_tar
 from spyglass.core.transports.files import (
     FILE_MODE,
     KnownBlobs,
@@ -123,14 +127,6 @@ MAX_LINK_HOPS: Final = 16
 
 _BLOCK: Final = tarfile.BLOCKSIZE
 _READ_BUFFER: Final = 256 * 1024
-
-_UNCOMPRESS_COMMAND: Final = {
-    "gzip": "gunzip -k",
-    "bzip2": "bunzip2 -k",
-    "xz": "unxz -k",
-    "zstd": "unzstd",
-}
-
 
 # --------------------------------------------------------------------------- tar access
 
@@ -226,7 +222,7 @@ class _MemberReader(io.RawIOBase):
 
 
 class TarTree:
-    """A :class:`~spyglass.core.transports.base.FileTree` over an uncompressed tar file.
+    """A :class:`~spyglass.core.transports.base.FileTree` over a tar file.
 
     The headers are scanned once, when the tree is made; member names are
     normalized (``./blobs/x`` is ``blobs/x``) and the first member of a name
@@ -235,25 +231,37 @@ class TarTree:
     place, so readers on different threads are independent; a reader fails
     with :class:`TransportError` if the file was replaced since the scan.
 
+    A compressed tar (gzip, bzip2, xz, zstd) is first decompressed into a
+    private temporary file (:class:`DecompressedArchive`), which the tree reads
+    instead and removes when it is closed; ``cancel`` is checked while that
+    runs. :attr:`compression` says which it was.
+
     Symbolic links resolve against the link's folder and hard links against
     the archive root (tar's rules); both are followed, up to
     :data:`MAX_LINK_HOPS` in a row, only while they stay inside the archive.
 
     Raises, when made: :class:`InvalidLayout` (no such file, not a tar, a
-    truncated or damaged tar), :class:`Unsupported` (a compressed tarball),
+    truncated or damaged tar — :class:`DamagedArchive` —, compressed or not),
     :class:`UnsafeArchive` (a member named absolutely or with ``..``),
-    :class:`TransportError` (the file cannot be read).
+    :class:`TransportError` (the file cannot be read),
+    :class:`~spyglass.core.errors.TemporarySpaceFailed` (no room to decompress
+    it), :class:`~spyglass.core.errors.Cancelled`.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, cancel: CancelToken | None = None) -> None:
         self.path = path
+        self.compression: str | None = None
+        """The compression undone before reading, or None for a plain tar."""
         self._members: dict[str, tarfile.TarInfo] = {}
         self._closed = False
-        self._identity = self._scan()
+        self._decompressed: DecompressedArchive | None = None
+        self._data = path
+        """The tar file read: the archive itself, or its decompressed copy."""
+        self._identity = self._scan(cancel)
 
     # -- scanning
 
-    def _scan(self) -> tuple[int, int, int, int]:
+    def _scan(self, cancel: CancelToken | None) -> tuple[int, int, int, int]:
         try:
             file = self.path.open("rb")
         except FileNotFoundError:
@@ -275,28 +283,51 @@ class TarTree:
                         f'"{self.path}" is not a regular file; expected an image archive '
                         "(a tar file)."
                     )
-                self._read_headers(file, st.st_size)
+                try:
+                    tar = tarfile.open(fileobj=file, mode="r:")  # noqa: SIM115 (_read_headers closes it)
+                except tarfile.TarError as exc:
+                    # a plain tar is tried first: a tar whose first member is named
+                    # "BZh…" is not bzip2
+                    file.seek(0)
+                    kind = compression.detect(file.read(compression.HEADER_SIZE))
+                    if kind is None:
+                        raise InvalidLayout(
+                            f'"{self.path}" is not a tar archive ({exc}); expected an image '
+                            "archive as docker save or skopeo copy … oci-archive: writes it."
+                        ) from exc
+                    file.seek(0)
+                    return self._decompress(file, kind, cancel)
+                self._read_headers(tar, file, st.st_size)
             except OSError as exc:
                 raise TransportError(describe_os_error(exc, self.path)) from exc
         return _identity(st)
 
-    def _read_headers(self, file: IO[bytes], file_size: int) -> None:
+    def _decompress(
+        self, file: IO[bytes], kind: str, cancel: CancelToken | None
+    ) -> tuple[int, int, int, int]:
+        """Decompress the archive into its temporary file and scan that; the identity of
+        the temporary file, which every :meth:`open` reads."""
+        decompressed = DecompressedArchive(self.path, file, kind, cancel=cancel)
         try:
-            tar = tarfile.open(fileobj=file, mode="r:")  # noqa: SIM115 - closed just below
-        except tarfile.TarError as exc:
-            file.seek(0)
-            kind = compression.detect(file.read(compression.HEADER_SIZE))
-            if kind is not None:
-                raise Unsupported(
-                    f'The archive "{self.path}" is {kind}-compressed; Spyglass reads image '
-                    "archives member by member and needs an uncompressed tar. Decompress it "
-                    f'first (for example {_UNCOMPRESS_COMMAND[kind]} "{self.path}") and open '
-                    "the .tar file."
-                ) from exc
-            raise InvalidLayout(
-                f'"{self.path}" is not a tar archive ({exc}); expected an image archive as '
-                "docker save or skopeo copy … oci-archive: writes it."
-            ) from exc
+            with decompressed.path.open("rb") as data:
+                st = os.fstat(data.fileno())
+                try:
+                    tar = tarfile.open(fileobj=data, mode="r:")  # noqa: SIM115 (_read_headers closes it)
+                except tarfile.TarError as exc:
+                    raise not_a_tar(self.path, kind, str(exc)) from exc
+                self._read_headers(tar, data, st.st_size)
+        except OSError as exc:
+            decompressed.remove()
+            raise TransportError(describe_os_error(exc, decompressed.path)) from exc
+        except BaseException:
+            decompressed.remove()
+            raise
+        self._decompressed = decompressed
+        self._data = decompressed.path
+        self.compression = kind
+        return _identity(st)
+
+    def _read_headers(self, tar: tarfile.TarFile, file: IO[bytes], file_size: int) -> None:
         try:
             with tar:
                 while (info := tar.next()) is not None:
@@ -393,7 +424,7 @@ class TarTree:
         check(cancel)
         info = self._regular(path)
         try:
-            file = self.path.open("rb", buffering=0)
+            file = self._data.open("rb", buffering=0)
         except OSError as exc:
             raise TransportError(describe_os_error(exc, self.path)) from exc
         try:
@@ -411,8 +442,11 @@ class TarTree:
         )
 
     def close(self) -> None:
-        """Forget the archive; readers already open keep working. Safe to call twice."""
+        """Forget the archive, and remove its decompressed copy; readers already open keep
+        working. Safe to call twice."""
         self._closed = True
+        if self._decompressed is not None:
+            self._decompressed.remove()
 
 
 def _read_small(tree: TarTree, name: str, what: str) -> bytes:
@@ -903,9 +937,12 @@ class DockerArchiveLocation:
         self.reader.tree.close()
 
 
-def open_docker_archive_location(path: Path) -> DockerArchiveLocation:
-    """Open a ``docker save`` archive for browsing."""
-    tree = TarTree(path)
+def open_docker_archive_location(
+    path: Path, *, cancel: CancelToken | None = None
+) -> DockerArchiveLocation:
+    """Open a ``docker save`` archive for browsing (``cancel``: while a compressed one is
+    decompressed)."""
+    tree = TarTree(path, cancel=cancel)
     try:
         return DockerArchiveLocation(DockerArchiveReader(tree, path))
     except BaseException:
@@ -914,15 +951,20 @@ def open_docker_archive_location(path: Path) -> DockerArchiveLocation:
 
 
 def open_docker_archive_image(
-    path: Path, reference: str | None = None, index: int | None = None
+    path: Path,
+    reference: str | None = None,
+    index: int | None = None,
+    *,
+    cancel: CancelToken | None = None,
 ) -> DockerArchiveImageSource:
     """Open ``docker-archive:PATH[:NAME:TAG | :@N]``.
 
     ``reference`` is matched against each image's ``RepoTags`` after both are
     normalized as Docker references (``busybox:latest`` matches
-    ``docker.io/library/busybox:latest``); ``index`` counts from 0.
+    ``docker.io/library/busybox:latest``); ``index`` counts from 0. ``cancel``
+    is checked while a compressed archive is decompressed.
     """
-    tree = TarTree(path)
+    tree = TarTree(path, cancel=cancel)
     try:
         reader = DockerArchiveReader(tree, path)
         item = reader.choose(reference, index)
@@ -952,30 +994,42 @@ class OCIArchiveImageSource(LayoutImageSource):
         self._tree.close()
 
 
-def _oci_reader(path: Path) -> OCILayoutReader:
-    tree = TarTree(path)
+def _oci_reader(path: Path, cancel: CancelToken | None) -> OCILayoutReader:
+    tree = TarTree(path, cancel=cancel)
     try:
-        if not tree.exists("oci-layout") and tree.exists("manifest.json"):
-            raise InvalidLayout(
-                f'"{path}" is not an OCI archive: it has no oci-layout file. It looks like a '
-                f"docker save archive; open it as docker-archive:{path}."
-            )
-        return OCILayoutReader(tree, transport=OCI_ARCHIVE, path=path)
+        return _oci_reader_over(tree, path)
     except BaseException:
         tree.close()
         raise
 
 
-def open_oci_archive_location(path: Path) -> OCILayoutLocation:
-    """Open a tarball of an OCI layout for browsing."""
-    return OCILayoutLocation(_oci_reader(path))
+def _oci_reader_over(tree: TarTree, path: Path) -> OCILayoutReader:
+    if not tree.exists("oci-layout") and tree.exists("manifest.json"):
+        raise InvalidLayout(
+            f'"{path}" is not an OCI archive: it has no oci-layout file. It looks like a '
+            f"docker save archive; open it as docker-archive:{path}."
+        )
+    return OCILayoutReader(tree, transport=OCI_ARCHIVE, path=path)
+
+
+def open_oci_archive_location(
+    path: Path, *, cancel: CancelToken | None = None
+) -> OCILayoutLocation:
+    """Open a tarball of an OCI layout for browsing (``cancel``: while a compressed one is
+    decompressed)."""
+    return OCILayoutLocation(_oci_reader(path, cancel))
 
 
 def open_oci_archive_image(
-    path: Path, ref: str | None = None, index: int | None = None
+    path: Path,
+    ref: str | None = None,
+    index: int | None = None,
+    *,
+    cancel: CancelToken | None = None,
 ) -> OCIArchiveImageSource:
-    """Open ``oci-archive:PATH[:REF|:@N]``."""
-    reader = _oci_reader(path)
+    """Open ``oci-archive:PATH[:REF|:@N]`` (``cancel``: while a compressed one is
+    decompressed)."""
+    reader = _oci_reader(path, cancel)
     try:
         top = reader.find(ref, index)
     except BaseException:
@@ -987,43 +1041,85 @@ def open_oci_archive_image(
 # --------------------------------------------------------------------------- sniffing
 
 
-def sniff_archive(path: Path) -> str | None:
+def sniff_archive(path: Path, *, cancel: CancelToken | None = None) -> str | None:
     """Which archive transport ``path`` is: ``"oci-archive"``, ``"docker-archive"`` or None.
 
-    Decided by member names: ``oci-layout`` and ``index.json`` make an
-    OCI archive even when a ``manifest.json`` is there too (Docker 25 and
-    later save both), because the OCI view keeps the images' own manifests
-    and digests where the docker-archive view synthesizes new ones; a
-    ``manifest.json`` alone makes a docker-archive. Only when such an
-    ``index.json`` lists fewer images than the ``manifest.json`` beside it
-    (Docker 25.0.0 to 25.0.2 wrote ``"manifests": null`` for some saves) is
-    the archive a docker-archive, so that no image is hidden. A person who
-    wants the other view names the transport (``docker-archive:PATH``), which
-    is never sniffed.
+    Decided by :func:`sniff_tree`. A compressed archive is decompressed to be
+    looked at (its member names are known only at its end), and the copy is
+    removed again: to look and then open, :func:`open_archive_location` does
+    both over one decompressed copy. ``cancel`` is checked meanwhile.
 
-    Returns None for a path that is no tar file or a tar of something else.
-    Raises :class:`DamagedArchive` for a tar cut short or corrupt past its start (an
-    archive all the same, whose sentence says so), :class:`Unsupported` for a
-    compressed tarball and
-    :class:`UnsafeArchive` for one with members leading outside it, since
-    those deserve their own sentence.
+    Returns None for a path that is no tar file (compressed or not) or a tar of
+    something else. Raises :class:`DamagedArchive` for a tar cut short or
+    corrupt past its start (an archive all the same, whose sentence says so),
+    :class:`UnsafeArchive` for one with members leading outside it, and
+    :class:`~spyglass.core.errors.TemporarySpaceFailed` when there is no room
+    to decompress one, since those deserve their own sentence.
     """
-    try:
-        tree = TarTree(path)
-    except DamagedArchive:
-        raise  # an archive all the same: say it is damaged, not "not an image archive"
-    except (InvalidLayout, TransportError):
+    tree = _tree_or_none(path, cancel)
+    if tree is None:
         return None
     try:
-        if tree.exists("oci-layout") and tree.exists("index.json"):
-            if tree.exists("manifest.json") and _fewer_in_index(tree):
-                return DOCKER_ARCHIVE
-            return OCI_ARCHIVE
-        if tree.exists("manifest.json"):
-            return DOCKER_ARCHIVE
-        return None
+        return sniff_tree(tree)
     finally:
         tree.close()
+
+
+def _tree_or_none(path: Path, cancel: CancelToken | None) -> TarTree | None:
+    """The archive at ``path``, or None when it is no tar (see :func:`sniff_archive`)."""
+    try:
+        return TarTree(path, cancel=cancel)
+    except (DamagedArchive, TemporarySpaceFailed):
+        raise  # an archive all the same, or this machine's trouble: say so
+    except (InvalidLayout, TransportError):
+        return None
+
+
+def sniff_tree(tree: TarTree) -> str | None:
+    """Which archive transport the tar ``tree`` is, by its member names; None for neither.
+
+    ``oci-layout`` and ``index.json`` make an OCI archive even when a
+    ``manifest.json`` is there too (Docker 25 and later save both), because the
+    OCI view keeps the images' own manifests and digests where the
+    docker-archive view synthesizes new ones; a ``manifest.json`` alone makes
+    a docker-archive. Only when such an ``index.json`` lists fewer images than
+    the ``manifest.json`` beside it (Docker 25.0.0 to 25.0.2 wrote
+    ``"manifests": null`` for some saves) is the archive a docker-archive, so
+    that no image is hidden. A person who wants the other view names the
+    transport (``docker-archive:PATH``), which is never sniffed.
+    """
+    if tree.exists("oci-layout") and tree.exists("index.json"):
+        if tree.exists("manifest.json") and _fewer_in_index(tree):
+            return DOCKER_ARCHIVE
+        return OCI_ARCHIVE
+    if tree.exists("manifest.json"):
+        return DOCKER_ARCHIVE
+    return None
+
+
+def open_archive_location(
+    path: Path, *, cancel: CancelToken | None = None
+) -> DockerArchiveLocation | OCILayoutLocation | None:
+    """Open the archive at ``path`` for browsing as the kind :func:`sniff_tree` finds;
+    None when it is no image archive (raising as :func:`sniff_archive` does).
+
+    Looking and opening share one tree, so a compressed archive is decompressed
+    once, not once to sniff and again to open.
+    """
+    tree = _tree_or_none(path, cancel)
+    if tree is None:
+        return None
+    try:
+        kind = sniff_tree(tree)
+        if kind == OCI_ARCHIVE:
+            return OCILayoutLocation(_oci_reader_over(tree, path))
+        if kind == DOCKER_ARCHIVE:
+            return DockerArchiveLocation(DockerArchiveReader(tree, path))
+    except BaseException:
+        tree.close()
+        raise
+    tree.close()
+    return None
 
 
 def _fewer_in_index(tree: TarTree) -> bool:

@@ -473,10 +473,14 @@ class TempFolder:
     ``parent`` (never a ``…old-*`` folder, which can hold the only copy of an
     image a killed swap moved aside). Raises ``OSError`` when the folder cannot
     be made.
+
+    ``prefix`` replaces ``.NAME.spyglass-tmp-`` for a folder that stages nothing
+    (a compressed archive decompressed, in the folder for big temporary files):
+    it is visible, named for what it is, and swept of orphans the same way.
     """
 
-    def __init__(self, parent: Path, name: str) -> None:
-        prefix = f".{name}{TEMP_PREFIX}"
+    def __init__(self, parent: Path, name: str, *, prefix: str | None = None) -> None:
+        prefix = f".{name}{TEMP_PREFIX}" if prefix is None else prefix
         sweep_orphans(parent, prefix, keep=("old-",))
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         try:

@@ -33,7 +33,6 @@ from spyglass.core.errors import (
     InvalidLayout,
     TransportError,
     UnsafeArchive,
-    Unsupported,
 )
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.transports import detect_location_kind, open_location, open_source
@@ -524,8 +523,10 @@ def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_pat
     assert sniff_archive(tmp_path / "missing.tar") is None
     packed = tmp_path / "packed.tar.gz"
     packed.write_bytes(gzip.compress(skopeo_docker_archive.read_bytes()))
-    with pytest.raises(Unsupported):
-        sniff_archive(packed)
+    assert sniff_archive(packed) == "docker-archive"
+    packed_oci = tmp_path / "packed-oci.tar.gz"
+    packed_oci.write_bytes(gzip.compress(skopeo_oci_archive.read_bytes()))
+    assert sniff_archive(packed_oci) == "oci-archive"
     # an archive cut short is still an archive: its sentence says it is damaged
     cut = tmp_path / "cut.tar"
     cut.write_bytes(skopeo_docker_archive.read_bytes()[:5000])
@@ -827,15 +828,22 @@ def test_a_folder_is_not_an_archive(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("suffix", "packer"), [("gz", gzip.compress)])
-def test_compressed_tarballs_are_refused_with_a_way_out(
-    single_image: Path, tmp_path: Path, suffix: str, packer: Any
+def test_compressed_tarballs_are_read_as_the_tar_inside(
+    single_image: Path, tmp_path: Path, suffix: str, packer: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """As containers/image reads them (docker save | gzip); more in test_decompressed."""
+    temporary = tmp_path / "tmpdir"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
     path = tmp_path / f"single.tar.{suffix}"
     path.write_bytes(packer(single_image.read_bytes()))
-    with pytest.raises(Unsupported) as caught:
-        open_docker_archive_image(path, None, None)
-    message = str(caught.value)
-    assert str(path) in message and "gzip" in message and "gunzip" in message
+    source = open_docker_archive_image(path, None, None)
+    try:
+        assert source.get_manifest() == open_docker_archive_image(single_image).get_manifest()
+    finally:
+        source.close()
+    assert list(temporary.iterdir()) == []
 
 
 def test_wrong_kind_of_archive_says_which_it_is(

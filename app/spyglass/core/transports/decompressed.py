@@ -1,0 +1,203 @@
+"""A compressed image archive, decompressed once into a private temporary file.
+
+People keep their saves compressed (``docker save img | gzip > img.tar.gz``),
+and containers/image reads them: ``docker/internal/tarfile/reader.go``
+(``NewReaderFromFile``) decompresses a compressed docker-archive into a
+temporary file "to be compatible with docker-load", and an oci-archive goes
+through ``archive.Untar``, which decompresses too. Spyglass reads an archive
+in place, member by member (:class:`~spyglass.core.transports.archive.TarTree`),
+which a compressed stream does not allow: every read of a member would mean
+decompressing everything before it again. So a compressed archive is
+decompressed once, as a stream (memory does not grow with its size), into a
+file of its own, and the archive is read in place from there.
+
+Where it goes is containers/image's folder for big temporary files
+(``internal/tmpdir``): ``$TMPDIR`` when set, else ``/var/tmp`` — not ``/tmp``,
+which is often a tmpfs held in memory, where a save of several gigabytes would
+eat the machine's RAM. In there, a folder ``spyglass-decompressed-*`` that this
+process claims while it lives (see
+:func:`~spyglass.core.transports.files.sweep_orphans`: one a killed Spyglass
+left is removed by the next archive decompressed). The folder goes when the
+archive is closed, when decompressing fails or is cancelled, and — should a
+caller forget to close — when the object is collected or the program ends.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tarfile
+import tempfile
+import weakref
+from pathlib import Path
+from typing import IO, Final
+
+from spyglass.core import compression
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.errors import (
+    DamagedArchive,
+    InvalidLayout,
+    TemporarySpaceFailed,
+    TransportError,
+)
+from spyglass.core.transports.files import TempFolder
+
+FOLDER_PREFIX: Final = "spyglass-decompressed-"
+"""The name prefix of the folder a decompressed archive lives in."""
+
+_FILE_NAME: Final = "archive.tar"
+_NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_BIG_FILES_DEFAULT: Final = "/var/tmp"
+
+
+def big_files_folder() -> Path:
+    """Where big temporary files go: ``$TMPDIR``, else ``/var/tmp`` (containers/image's
+    ``TemporaryDirectoryForBigFiles``), else the system's temporary folder where there
+    is no ``/var/tmp``. Read anew on every call, so that a changed ``$TMPDIR`` counts."""
+    chosen = os.environ.get("TMPDIR")
+    if chosen:
+        return Path(chosen)
+    if os.path.isdir(_BIG_FILES_DEFAULT):
+        return Path(_BIG_FILES_DEFAULT)
+    return Path(tempfile.gettempdir())
+
+
+def not_a_tar(archive: Path, algorithm: str, reason: str) -> InvalidLayout:
+    """The refusal of a compressed file that holds something other than a tar."""
+    return InvalidLayout(
+        f'"{archive}" is {algorithm}-compressed, but what it holds is not a tar archive '
+        f"({reason}); expected an image archive as docker save or skopeo copy … "
+        "oci-archive: writes it, compressed or not."
+    )
+
+
+class _ArchiveFile:
+    """The compressed file as the decompressor reads it; a read error becomes a sentence
+    of its own kind (:class:`_ReadFailed`), so that it is not taken for damaged data."""
+
+    def __init__(self, stream: IO[bytes], archive: Path) -> None:
+        self._stream = stream
+        self._archive = archive
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as exc:
+            reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+            raise _ReadFailed(f'Cannot read "{self._archive}": {reason}.') from exc
+
+
+class _ReadFailed(TransportError):
+    """The compressed file itself could not be read (as opposed to: it is damaged)."""
+
+
+class DecompressedArchive:
+    """The decompressed bytes of a compressed archive, in a private temporary file.
+
+    Made from the open compressed file (read from where it stands); :attr:`path`
+    is the tar. Raises, with every trace removed: :class:`DamagedArchive` (the
+    compressed data is corrupt or cut short), :class:`InvalidLayout` (it does not
+    hold a tar), :class:`TemporarySpaceFailed` (the temporary folder cannot be
+    made or has no room), :class:`TransportError` (the archive cannot be read),
+    :class:`~spyglass.core.errors.Cancelled` (``cancel`` was set; it is checked
+    before every chunk).
+    """
+
+    def __init__(
+        self,
+        archive: Path,
+        stream: IO[bytes],
+        algorithm: str,
+        *,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.archive = archive
+        self.algorithm = algorithm
+        self.parent = big_files_folder()
+        """The temporary folder chosen, which error sentences name (the folder made in it
+        is gone by the time they are read)."""
+        try:
+            self._folder = TempFolder(self.parent, "", prefix=FOLDER_PREFIX)
+        except OSError as exc:
+            raise self._space_error(exc) from exc
+        self.folder = self._folder.path
+        self.path = self.folder / _FILE_NAME
+        # a forgotten close still removes the folder: when collected, or at exit
+        self._remover = weakref.finalize(self, self._folder.remove)
+        try:
+            self._write(stream, cancel)
+        except BaseException:
+            self.remove()
+            raise
+
+    def _write(self, stream: IO[bytes], cancel: CancelToken | None) -> None:
+        what = f'The archive "{self.archive}"'
+        reader = compression.open_decompressed(
+            _ArchiveFile(stream, self.archive), self.algorithm, what=what, buffered=False
+        )
+        try:
+            out = self.path.open("xb", buffering=0)
+        except OSError as exc:
+            raise self._space_error(exc) from exc
+        with out, reader:
+            head = b""  # the first tar block, checked before the rest is written
+            while True:
+                check(cancel)
+                chunk = self._read(reader)
+                if len(head) < tarfile.BLOCKSIZE:
+                    head += chunk[: tarfile.BLOCKSIZE - len(head)]
+                    if len(head) == tarfile.BLOCKSIZE or not chunk:
+                        self._check_tar_header(head)
+                if not chunk:
+                    break
+                self._write_all(out, chunk)
+
+    def _write_all(self, out: IO[bytes], chunk: bytes) -> None:
+        """Write all of ``chunk``: near a full disk (or a file size limit) a write can
+        store only part of it, and only the next one fails."""
+        view = memoryview(chunk)
+        while view:
+            try:
+                written = out.write(view)
+            except OSError as exc:
+                raise self._space_error(exc) from exc
+            view = view[written:]
+
+    def _read(self, reader: IO[bytes]) -> bytes:
+        try:
+            return reader.read(compression.READ_SIZE)
+        except _ReadFailed:
+            raise
+        except TransportError as exc:  # the decompressor's sentence: corrupt or cut short
+            raise DamagedArchive(str(exc)) from exc
+
+    def _check_tar_header(self, block: bytes) -> None:
+        """Refuse at once what is no tar, rather than write it all out first (a ``.gz``
+        of something else dropped on the window). An end-of-archive block passes: an
+        empty tar is a tar, and the reader says what it lacks."""
+        if len(block) == tarfile.BLOCKSIZE and block.count(0) == tarfile.BLOCKSIZE:
+            return
+        try:
+            tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError as exc:
+            raise not_a_tar(self.archive, self.algorithm, str(exc)) from exc
+
+    def _space_error(self, exc: OSError) -> TemporarySpaceFailed:
+        folder = self.parent
+        reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+        if exc.errno in _NO_ROOM:
+            return TemporarySpaceFailed(
+                f'There is no room to decompress the {self.algorithm}-compressed archive '
+                f'"{self.archive}" into the temporary folder "{folder}" ({reason}); free '
+                "some space there, or set TMPDIR to a folder with more room."
+            )
+        return TemporarySpaceFailed(
+            f'The {self.algorithm}-compressed archive "{self.archive}" cannot be '
+            f'decompressed into the temporary folder "{folder}" ({reason}); set TMPDIR to '
+            "a folder Spyglass can write to."
+        )
+
+    def remove(self) -> None:
+        """Remove the temporary folder and the file in it. Safe to call twice, and from
+        any thread; readers already open keep reading the removed file."""
+        self._remover()

@@ -1,0 +1,498 @@
+"""Compressed image archives (``docker save | gzip``): decompressed once into a private
+temporary file and read from there (spyglass.core.transports.decompressed, and the
+archive transports over it).
+
+Whatever is read through a compressed archive must equal what is read through the
+same archive uncompressed — which the archive tests hold against skopeo — and nothing
+may be left in the temporary folder once the archive is closed, fails or is cancelled.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import (
+    Cancelled,
+    DamagedArchive,
+    InvalidLayout,
+    UnsafeArchive,
+)
+from spyglass.core.manifest import ImageIndex, parse_manifest
+from spyglass.core.transports import archive as archive_module
+from spyglass.core.transports import detect_location_kind, open_location, open_source
+from spyglass.core.transports.archive import (
+    DockerArchiveLocation,
+    TarTree,
+    open_docker_archive_image,
+    open_docker_archive_location,
+    open_oci_archive_image,
+    sniff_archive,
+)
+from spyglass.core.transports.base import ImageSource
+from spyglass.core.transports.decompressed import FOLDER_PREFIX, big_files_folder
+from spyglass.core.transports.files import ORPHAN_AGE
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, multi_platform_layout
+from tests.unit.core.transports.test_archive import (
+    docker25_entries,
+    docker_save_entries,
+    image_manifest,
+    image_spec,
+    read_all,
+    run_skopeo,
+    skopeo_raw,
+    write_tar,
+)
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+def _zstd(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor(level=3).compress(data)
+
+
+PACKERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda data: gzip.compress(data, mtime=0),
+    "zstd": _zstd,
+    "xz": lzma.compress,
+    "bzip2": bz2.compress,
+}
+
+
+def pack(plain: Path, algorithm: str, target: Path | None = None) -> Path:
+    """``plain`` compressed with ``algorithm``, beside it (``x.tar.gzip``) or at ``target``."""
+    packed = target or plain.with_name(f"{plain.name}.{algorithm}")
+    packed.write_bytes(PACKERS[algorithm](plain.read_bytes()))
+    return packed
+
+
+@pytest.fixture(autouse=True)
+def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$TMPDIR for every test: where decompressed archives must go, and be gone from."""
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return folder
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+@pytest.fixture(scope="module")
+def source_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("source") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def skopeo_docker_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("docker-archive") / "x.tar"
+    run_skopeo(
+        "copy", "--quiet", "--override-os", "linux", "--override-arch", "arm64",
+        f"oci:{source_layout}:latest", f"docker-archive:{target}:example.com/x:1",
+    )  # fmt: skip
+    return target
+
+
+@pytest.fixture(scope="module")
+def skopeo_oci_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("oci-archive") / "all.tar"
+    run_skopeo(
+        "copy", "--quiet", "--all", f"oci:{source_layout}:latest", f"oci-archive:{target}:v1"
+    )
+    return target
+
+
+def everything(source: ImageSource) -> dict[str, bytes]:
+    """Every manifest and blob of a source (each instance of a list): digest → bytes."""
+    found: dict[str, bytes] = {}
+    raw, media_type = source.get_manifest()
+    found["top"] = raw
+    top = parse_manifest(raw, media_type)
+    digests = [str(d.digest) for d in top.manifests] if isinstance(top, ImageIndex) else [None]
+    for digest in digests:
+        manifest = image_manifest(source, digest)
+        found[str(manifest.digest)] = source.get_manifest(digest)[0]
+        for descriptor in (manifest.config, *manifest.layers):
+            found[str(descriptor.digest)] = read_all(source, descriptor)
+    return found
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize("algorithm", list(PACKERS))
+def test_a_compressed_docker_archive_reads_as_the_uncompressed_one(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path, algorithm: str
+) -> None:
+    packed = pack(skopeo_docker_archive, algorithm, tmp_path / f"x.tar.{algorithm}")
+    plain = open_docker_archive_image(skopeo_docker_archive)
+    source = open_docker_archive_image(packed)
+    try:
+        assert everything(source) == everything(plain)
+        assert source.get_manifest()[0] == skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
+        if algorithm != "gzip":  # skopeo 1.9.3 reads a gzipped one as "unexpected EOF"
+            assert source.get_manifest()[0] == skopeo_raw(f"docker-archive:{packed}")
+        assert source.description == f"docker-archive:{packed}"
+        [folder] = leftovers(temporary_folder)
+        assert folder.startswith(FOLDER_PREFIX)
+        assert os.listdir(temporary_folder / folder) == ["archive.tar"]
+    finally:
+        source.close()
+        plain.close()
+    assert leftovers(temporary_folder) == []
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "zstd"])
+def test_a_compressed_oci_archive_reads_as_the_uncompressed_one(
+    skopeo_oci_archive: Path, tmp_path: Path, temporary_folder: Path, algorithm: str
+) -> None:
+    packed = pack(skopeo_oci_archive, algorithm, tmp_path / f"all.tar.{algorithm}")
+    plain = open_oci_archive_image(skopeo_oci_archive, "v1")
+    source = open_oci_archive_image(packed, "v1")
+    try:
+        assert everything(source) == everything(plain)
+        assert source.get_manifest()[0] == skopeo_raw(f"oci-archive:{skopeo_oci_archive}:v1")
+        assert source.get_manifest()[0] == skopeo_raw(f"oci-archive:{packed}:v1")
+    finally:
+        source.close()
+        plain.close()
+    assert leftovers(temporary_folder) == []
+
+
+def test_a_gzipped_docker_25_save_is_sniffed_and_reads_in_both_views(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    spec = image_spec("amd64", ["new", "style"], docker=False)
+    plain = write_tar(tmp_path / "d25.tar", docker25_entries(["app:1"], spec))
+    packed = pack(plain, "gzip", tmp_path / "d25.tar.gz")
+    assert sniff_archive(packed) == "oci-archive"
+    assert detect_location_kind(packed) == "oci-archive"
+    assert leftovers(temporary_folder) == []
+    for opener in (
+        lambda path: open_oci_archive_image(path, "1"),
+        lambda path: open_docker_archive_image(path, "app:1"),
+    ):
+        theirs, ours = opener(plain), opener(packed)
+        try:
+            assert everything(ours) == everything(theirs)
+        finally:
+            ours.close()
+            theirs.close()
+    assert skopeo_raw(f"docker-archive:{plain}:app:1") == open_docker_archive_image(
+        packed, "app:1").get_manifest()[0]
+
+
+def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+    made: list[Path] = []
+    original = archive_module.DecompressedArchive
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(Path(str(args[0])))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive_module, "DecompressedArchive", counting)
+    location = open_location(packed)
+    try:
+        assert isinstance(location, DockerArchiveLocation)
+        assert location.description == f"docker-archive:{packed}"
+        [entry] = list(location.list_images())
+        assert entry.name == f"docker-archive:{packed}:example.com/x:1"
+        image = location.open_image(entry)
+        assert image.get_manifest()[0] == skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
+        assert made == [packed]
+        assert len(leftovers(temporary_folder)) == 1
+        reopened = open_source(entry.name)  # the name reopens it (decompressed anew)
+        try:
+            assert reopened.get_manifest() == image.get_manifest()
+        finally:
+            reopened.close()
+    finally:
+        location.close()
+    assert leftovers(temporary_folder) == []
+
+
+def test_readers_open_when_the_archive_closes_keep_reading(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+    tree = TarTree(packed)
+    assert tree.compression == "gzip"
+    expected = TarTree(skopeo_docker_archive).open("manifest.json").read()
+    reader = tree.open("manifest.json")
+    tree.close()
+    tree.close()
+    assert leftovers(temporary_folder) == []
+    assert reader.read() == expected
+    reader.close()
+
+
+def test_a_plain_tar_that_starts_like_bzip2_is_a_plain_tar(tmp_path: Path) -> None:
+    """A plain tar is tried first: a first member named "BZh…" is no bzip2 magic."""
+    path = write_tar(tmp_path / "bzh.tar", [("file", "BZh91AY&SY", b"data")])
+    tree = TarTree(path)
+    assert tree.compression is None
+    assert tree.open("BZh91AY&SY").read() == b"data"
+
+
+def test_memory_does_not_grow_with_the_archive(tmp_path: Path, temporary_folder: Path) -> None:
+    size = 48 * 1024 * 1024
+    spec = ImageSpec(
+        layers=[LayerSpec({"/big": bytes(size)}, compression="none")], docker_media_types=True
+    )
+    plain = write_tar(tmp_path / "big.tar", docker_save_entries([(["big:1"], spec)]))
+    packed = pack(plain, "gzip", tmp_path / "big.tar.gz")
+    plain.unlink()
+    tracemalloc.start()
+    try:
+        tree = TarTree(packed)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    try:
+        assert tree.size(next(n for n in tree.names() if n.endswith("layer.tar"))) > size
+        assert peak < 8 * 1024 * 1024, peak
+    finally:
+        tree.close()
+
+
+# --------------------------------------------------------------------------- nothing left
+
+
+def test_a_damaged_compressed_archive_is_refused_and_leaves_nothing(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    data = gzip.compress(skopeo_docker_archive.read_bytes())
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    flipped = tmp_path / "flipped.tar.gz"
+    flipped.write_bytes(data[:-12] + bytes([data[-12] ^ 0xFF]) + data[-11:])
+    for path in (cut, flipped):
+        for attempt in (
+            lambda p=path: open_docker_archive_image(p),
+            lambda p=path: open_location(p),
+            lambda p=path: sniff_archive(p),
+        ):
+            with pytest.raises(DamagedArchive) as caught:
+                attempt()
+            assert str(path) in str(caught.value)
+            assert "gzip" in str(caught.value)
+            assert leftovers(temporary_folder) == []
+
+
+def test_a_compressed_tar_cut_short_inside_is_damaged(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    path = tmp_path / "inner-cut.tar.gz"
+    path.write_bytes(gzip.compress(skopeo_docker_archive.read_bytes()[:5000]))
+    with pytest.raises(DamagedArchive, match="is truncated or damaged") as caught:
+        sniff_archive(path)
+    assert str(path) in str(caught.value)
+    assert leftovers(temporary_folder) == []
+
+
+def test_compressed_files_that_hold_no_tar_are_no_archives(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    notes = tmp_path / "notes.txt.gz"
+    notes.write_bytes(gzip.compress(b"These are not the droids you are looking for.\n" * 40))
+    empty = tmp_path / "empty.gz"
+    empty.write_bytes(gzip.compress(b""))
+    for path in (notes, empty):
+        assert sniff_archive(path) is None
+        with pytest.raises(InvalidLayout, match="not an image archive"):
+            open_location(path)
+        with pytest.raises(InvalidLayout, match="gzip-compressed, but what it holds is not a tar"):
+            open_docker_archive_image(path)
+        assert leftovers(temporary_folder) == []
+
+
+def test_an_unsafe_compressed_archive_is_refused_and_leaves_nothing(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    entries = docker_save_entries([(["x:1"], image_spec("amd64", ["a"]))])
+    plain = write_tar(tmp_path / "names.tar", [*entries, ("file", "../evil", b"x")])
+    packed = pack(plain, "gzip", tmp_path / "names.tar.gz")
+    for attempt in (lambda: sniff_archive(packed), lambda: open_location(packed)):
+        with pytest.raises(UnsafeArchive, match=r"\.\./evil"):
+            attempt()
+    assert leftovers(temporary_folder) == []
+
+
+class CancelOnCheck(CancelToken):
+    """A token the operation itself cancels at its ``at``-th check."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.checks == self.at:
+            self.cancel()
+        super().check()
+
+
+def test_cancelling_the_decompression_leaves_nothing(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    spec = ImageSpec(
+        layers=[LayerSpec({"/big": os.urandom(4 * 1024 * 1024)}, compression="none")],
+        docker_media_types=True,
+    )
+    plain = write_tar(tmp_path / "big.tar", docker_save_entries([(["big:1"], spec)]))
+    packed = pack(plain, "gzip", tmp_path / "big.tar.gz")
+    for attempt in (
+        lambda token: open_location(packed, cancel=token),
+        lambda token: open_source(f"docker-archive:{packed}", cancel=token),
+        lambda token: open_docker_archive_location(packed, cancel=token),
+        lambda token: detect_location_kind(packed, cancel=token),
+    ):
+        token = CancelOnCheck(at=3)
+        with pytest.raises(Cancelled):
+            attempt(token)
+        assert token.checks == 3  # stopped in the middle, not after the whole archive
+        assert leftovers(temporary_folder) == []
+
+
+class InterruptOnCheck(CancelToken):
+    """Ctrl+C arriving while the archive is decompressed (the command line has no token:
+    the interrupt lands wherever the main thread is)."""
+
+    def check(self) -> None:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_during_the_decompression_leaves_nothing(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    packed = pack(skopeo_docker_archive, "zstd", tmp_path / "x.tar.zst")
+    with pytest.raises(KeyboardInterrupt):
+        open_docker_archive_image(packed, cancel=InterruptOnCheck())
+    assert leftovers(temporary_folder) == []
+
+
+def test_a_full_disk_is_a_sentence_naming_the_archive_and_the_folder(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    """The temporary file may grow no bigger than 4 KiB (RLIMIT_FSIZE: each write past it
+    fails with EFBIG, as on a full disk); the command says so and leaves nothing."""
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "inspect", "--raw", f"docker-archive:{packed}"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")}, preexec_fn=small_files,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode != 0
+    assert done.stderr.startswith("spyglass: There is no room to decompress"), done.stderr
+    assert f'"{packed}"' in done.stderr and f'"{temporary_folder}' in done.stderr
+    assert "Traceback" not in done.stderr
+    assert leftovers(temporary_folder) == []
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_a_sentence(
+    skopeo_docker_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.core.errors import TemporarySpaceFailed
+
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+    nowhere = tmp_path / "no" / "such" / "folder"
+    monkeypatch.setenv("TMPDIR", str(nowhere))
+    for attempt in (lambda: open_docker_archive_image(packed), lambda: sniff_archive(packed)):
+        with pytest.raises(TemporarySpaceFailed) as caught:
+            attempt()
+        message = str(caught.value)
+        assert f'"{packed}"' in message and f'"{nowhere}"' in message and "TMPDIR" in message
+
+
+def test_a_folder_a_killed_spyglass_left_is_swept(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path
+) -> None:
+    orphan = temporary_folder / f"{FOLDER_PREFIX}killed"
+    orphan.mkdir()
+    (orphan / "archive.tar").write_bytes(b"half")
+    old = time.time() - ORPHAN_AGE - 60
+    os.utime(orphan / "archive.tar", (old, old))
+    os.utime(orphan, (old, old))
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+    open_docker_archive_image(packed).close()
+    assert leftovers(temporary_folder) == []
+
+
+def test_big_temporary_files_go_to_tmpdir_else_var_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """containers/image's TemporaryDirectoryForBigFiles: not /tmp, often held in memory."""
+    monkeypatch.setenv("TMPDIR", "/somewhere/else")
+    assert big_files_folder() == Path("/somewhere/else")
+    monkeypatch.delenv("TMPDIR")
+    expected = "/var/tmp" if os.path.isdir("/var/tmp") else tempfile.gettempdir()
+    assert big_files_folder() == Path(expected)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_an_archive_written_to_a_tar_gz_name_is_a_plain_tar(
+    source_layout: Path, tmp_path: Path, transport: str
+) -> None:
+    """Writing stays uncompressed, as skopeo writes, whatever the file is called."""
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.platform import Platform
+    from spyglass.core.transports import open_destination
+
+    target = tmp_path / "out.tar.gz"
+    copy_image(open_source(f"oci:{source_layout}:latest"),
+               open_destination(f"{transport}:{target}"),
+               CopyOptions(platforms=(Platform("linux", "arm64", "v8"),)))
+    with target.open("rb") as stream:
+        assert not stream.read(3).startswith(b"\x1f\x8b")
+    with tarfile.open(target, mode="r:") as tar:
+        assert "manifest.json" in tar.getnames() or "index.json" in tar.getnames()
+    raw = skopeo_raw(f"{transport}:{target}")
+    source = open_source(f"{transport}:{target}")
+    try:
+        assert source.get_manifest()[0] == raw
+    finally:
+        source.close()
+
+
+def test_json_of_a_gzipped_archive_is_what_skopeo_reads(
+    skopeo_docker_archive: Path, tmp_path: Path
+) -> None:
+    """The config read through the compressed archive is the image's config."""
+    packed = pack(skopeo_docker_archive, "xz", tmp_path / "x.tar.xz")
+    source = open_docker_archive_image(packed)
+    try:
+        config = json.loads(read_all(source, image_manifest(source).config))
+    finally:
+        source.close()
+    inspected = json.loads(run_skopeo("inspect", "--config", f"docker-archive:{packed}"))
+    assert config == inspected
