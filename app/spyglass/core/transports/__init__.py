@@ -205,11 +205,33 @@ def _not_an_image_archive(path: Path) -> InvalidLayout:
     )
 
 
+def _refuse_colon(path: Path, transports: str, thing: str) -> None:
+    """Refuse a path whose image names could not be opened again.
+
+    ``oci:``, ``oci-archive:`` and ``docker-archive:`` names end the path at
+    its first colon (``oci:PATH:REF``), in Spyglass's parser as in
+    containers/image's, so the images of ``/data/a:b`` would get names that
+    open ``/data/a`` instead; better a sentence now than names that fail (or
+    open something else) later. A ``dir:`` name takes the whole rest as its
+    path and has no such problem.
+    """
+    part = next((part for part in path.parts if ":" in part), None)
+    if part is not None:
+        renamed = f'the {thing}' if part == path.name else f'"{part}"'
+        raise InvalidLayout(
+            f'The path "{path}" contains a colon (in "{part}"), which {transports} image '
+            f"names cannot express, nor can skopeo's; rename {renamed}, or open the {thing} "
+            "through a link whose path has no colon."
+        )
+
+
 def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
     """Open a folder or archive on disk for browsing, whatever kind it is.
 
     An archive is looked at and opened over one tree: a compressed one is
-    decompressed once (``cancel`` is checked meanwhile).
+    decompressed once (``cancel`` is checked meanwhile). A path with a colon
+    is refused unless it is a ``dir:`` image (see :func:`_refuse_colon`), before
+    anything is decompressed.
     """
     try:
         kind = _folder_kind(path)
@@ -220,9 +242,11 @@ def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
 
         return open_dir_location(path)
     if kind == "oci":
+        _refuse_colon(path, "oci:", "folder")
         from spyglass.core.transports.layout import open_layout
 
         return open_layout(path)
+    _refuse_colon(path, "oci-archive: and docker-archive:", "file")
     from spyglass.core.transports.archive import open_archive_location
 
     location = open_archive_location(path, cancel=cancel)
