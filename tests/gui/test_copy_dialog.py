@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
@@ -156,12 +157,12 @@ class HeldSource:
         self._error = error
         monkeypatch.setattr(window.copying.openers, "source", self)
 
-    def __call__(self, name: str) -> ImageSource:
+    def __call__(self, name: str, cancel: CancelToken) -> ImageSource:
         self.release.wait(WAIT_MS / 1000)
         if self._error:
             self._error, error = "", self._error  # only the first opening fails
             raise SpyglassError(error)
-        return self._original(name)
+        return self._original(name, cancel)
 
 
 def dragged_platform(qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> DraggedImage:

@@ -650,7 +650,7 @@ class HeldCopies:
         self.gates = {name: threading.Event() for name in names}
         self.opened: list[str] = []
 
-    def __call__(self, name: str) -> Any:
+    def __call__(self, name: str, cancel: object = None) -> Any:
         self.opened.append(name)
         self.gates[name].wait(WAIT_MS / 1000)
         raise SpyglassError(f"{name} was let go.")
@@ -756,8 +756,8 @@ def staging(folder: Path) -> list[str]:
 def test_copies_that_never_started_leave_no_staging_files(
         qtbot: QtBot, sample: SampleFacts, tmp_path: Path) -> None:
     held = HeldCopies("oci:/held/a:app:1")
-    openers = Openers(source=lambda name: held(name) if name in held.gates
-                      else open_source(name))
+    openers = Openers(source=lambda name, cancel: held(name) if name in held.gates
+                      else open_source(name, cancel=cancel))
     manager = TransferManager(openers, max_parallel=1)
     manager.start(held_request("oci:/held/a:app:1"))
     prepared = []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.reference import DockerName, parse_image_name
 from spyglass.core.settings import normalize_location
 from spyglass.core.transports import open_destination, open_source
@@ -137,10 +138,10 @@ class CopyController(QObject):
                 return connection, parsed
         return None
 
-    def _open_source(self, name: str) -> ImageSource:
+    def _open_source(self, name: str, cancel: CancelToken) -> ImageSource:
         found = self._connection(name)
         if found is None:
-            return open_source(name)
+            return open_source(name, cancel=cancel)
         from spyglass.core.transports.registry import RegistryImageSource
 
         connection, parsed = found

@@ -308,8 +308,15 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
 # ---------------------------------------------------------------------------- opening
 
 
-Opener = Callable[[str], ImageSource]
+Opener = Callable[[str, CancelToken], ImageSource]
+"""Opens a source name; the token cancels a long open (a compressed archive being
+decompressed)."""
 DestinationOpener = Callable[[str], ImageDestination]
+
+
+def open_source_cancellably(name: str, cancel: CancelToken) -> ImageSource:
+    """The default :data:`Opener`."""
+    return open_source(name, cancel=cancel)
 
 
 def _nothing_to_refresh() -> None:
@@ -326,7 +333,7 @@ class Openers:
     signs in with the new credentials).
     """
 
-    source: Opener = open_source
+    source: Opener = open_source_cancellably
     destination: DestinationOpener = open_destination
     refresh: Callable[[], None] = _nothing_to_refresh
 
@@ -342,7 +349,7 @@ class SourcePlatforms:
 
 def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
     """The platforms of the source's list (a job)."""
-    source = openers.source(source_name)
+    source = openers.source(source_name, cancel)
     try:
         top = load_manifest(source, cancel=cancel)
     finally:
@@ -389,7 +396,7 @@ class Prepared:
 
 def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) -> Prepared:
     """Open both ends and plan the copy (a job); raises the refusal sentence."""
-    source = openers.source(request.source)
+    source = openers.source(request.source, cancel)
     try:
         destination = openers.destination(request.destination)
     except BaseException:

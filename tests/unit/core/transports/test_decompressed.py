@@ -496,3 +496,26 @@ def test_json_of_a_gzipped_archive_is_what_skopeo_reads(
         source.close()
     inspected = json.loads(run_skopeo("inspect", "--config", f"docker-archive:{packed}"))
     assert config == inspected
+
+
+def test_a_window_copy_from_a_compressed_archive_is_cancelled_while_decompressing(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    """The window's copy job passes its token to the source it opens: Cancel stops the
+    decompression of a big archive at once, not after it."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.gui.copying import CopyRequest, Openers, prepare_copy
+
+    spec = ImageSpec(
+        layers=[LayerSpec({"/big": os.urandom(4 * 1024 * 1024)}, compression="none")],
+        docker_media_types=True,
+    )
+    plain = write_tar(tmp_path / "big.tar", docker_save_entries([(["big:1"], spec)]))
+    packed = pack(plain, "gzip", tmp_path / "big.tar.gz")
+    request = CopyRequest(f"docker-archive:{packed}", f"oci:{tmp_path / 'out'}:v1",
+                          CopyOptions())
+    token = CancelOnCheck(at=3)
+    with pytest.raises(Cancelled):
+        prepare_copy(Openers(), request, token)
+    assert token.checks == 3
+    assert leftovers(temporary_folder) == []
