@@ -22,7 +22,10 @@ replaced or extended by Spyglass, and skopeo still reads them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,3 +233,35 @@ def test_a_dir_image_skopeo_wrote_is_replaced(sources: Path, tmp_path: Path, sko
         f"oci:{sources}:gzip"
     ).get_manifest()[0]
     assert not [name for name in (p.name for p in out.iterdir()) if name.endswith(".manifest.json")]
+
+
+def test_additional_tags_write_the_archive_skopeo_writes(
+    sources: Path, tmp_path: Path, skopeo: str
+) -> None:
+    """``--additional-tag``: the same members, manifest.json and repositories as skopeo's."""
+    tags = ["--additional-tag", "example.com/team/app:2", "--additional-tag", "busybox:1"]
+    source = f"oci:{sources}:gzip"
+    theirs, ours = tmp_path / "theirs.tar", tmp_path / "ours.tar"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", *tags, source,
+                    f"docker-archive:{theirs}:app:1"], check=True, capture_output=True)
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "spyglass", "copy", "-q", *tags, source,
+                           f"docker-archive:{ours}:app:1"],
+                          env={**os.environ, "PYTHONPATH": str(repo / "app")},
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+    def members(path: Path) -> dict[str, bytes]:
+        with tarfile.open(path) as tar:
+            return {m.name: (tar.extractfile(m).read() if m.isfile() else b"")  # type: ignore[union-attr]
+                    for m in tar.getmembers()}
+
+    mine, skopeos = members(ours), members(theirs)
+    assert sorted(mine) == sorted(skopeos)
+    assert mine["manifest.json"] == skopeos["manifest.json"]
+    assert mine["repositories"] == skopeos["repositories"]
+    assert json.loads(mine["manifest.json"])[0]["RepoTags"] == [
+        "docker.io/library/app:1", "example.com/team/app:2", "docker.io/library/busybox:1"]
+    for name in ("docker.io/library/busybox:1", "example.com/team/app:2"):
+        subprocess.run([skopeo, "inspect", f"docker-archive:{ours}:{name}"], check=True,
+                       capture_output=True)

@@ -54,6 +54,9 @@ def add_parser(commands: Commands) -> None:
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
                         help="the compression level (gzip 0-9, zstd 1-22)")
+    parser.add_argument("--additional-tag", action="append", default=[], metavar="NAME:TAG",
+                        help="also name the image NAME:TAG in a docker-archive: destination "
+                        "(repeat for several)")
     parser.add_argument("--dest-oci-accept-uncompressed-layers", action="store_true",
                         help="leave uncompressed layers so in an OCI layout or archive "
                         "(by default they are gzipped there)")
@@ -231,7 +234,7 @@ class Reporter:
 
 def run(args: argparse.Namespace) -> int:
     source_name = resolve_name(args.source)
-    dest_name = _parse_destination(args.destination)
+    dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
     try:
         return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
@@ -352,6 +355,28 @@ def _check_digestfile(path: Path) -> None:
             f'The --digestfile "{path}" cannot be written: {exc.strerror or exc}.') from exc
     if not writable:
         raise SpyglassError(f'The --digestfile "{path}" cannot be written: Permission denied.')
+
+
+def _with_additional_tags(name: ImageName, tags: list[str]) -> ImageName:
+    """``--additional-tag NAME:TAG``s, for a docker-archive: destination only."""
+    from dataclasses import replace
+
+    from spyglass.core.reference import DockerArchiveName, parse_docker_reference
+
+    if not tags:
+        return name
+    if not isinstance(name, DockerArchiveName):
+        raise SpyglassError(
+            f"--additional-tag names images in a docker-archive: destination; "
+            f"{name} is not one."
+        )
+    parsed = []
+    for tag in tags:
+        reference = parse_docker_reference(tag, default_tag=False)
+        if reference.tag is None or reference.digest is not None:
+            raise SpyglassError(f'--additional-tag "{tag}" is not NAME:TAG.')
+        parsed.append(reference)
+    return replace(name, additional_tags=tuple(parsed))
 
 
 def _parse_destination(text: str) -> ImageName:

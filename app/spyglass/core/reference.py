@@ -527,13 +527,16 @@ class DockerArchiveName:
     ``reference`` names the image in the archive's ``manifest.json`` (a tag is
     always present, ``latest`` if none was given; a digest never is);
     ``index`` picks the N-th image, counting from 0. At most one of them is
-    set; with neither, the archive's only image is meant.
+    set; with neither, the archive's only image is meant. ``additional_tags``
+    are more names to write the image under (skopeo's ``--additional-tag``);
+    they are not part of the name's text.
     """
 
     transport: ClassVar[Transport] = Transport.DOCKER_ARCHIVE
     path: Path
     reference: DockerReference | None = None
     index: int | None = None
+    additional_tags: tuple[DockerReference, ...] = ()
 
     def __post_init__(self) -> None:
         _check_path(self, self.path, colon_allowed=False)
@@ -546,6 +549,9 @@ class DockerArchiveName:
                 raise _name_error(str(self), "the reference has no tag")
         if self.index is not None and self.index < 0:
             raise _name_error(str(self), f"the image index @{self.index} must not be negative")
+        for extra in self.additional_tags:
+            if extra.digest is not None or extra.tag is None:
+                raise _name_error(str(self), f'the additional tag "{extra}" is not NAME:TAG')
 
     def __str__(self) -> str:
         text = f"{self.transport}:{self.path}"

@@ -117,7 +117,8 @@ def _write_docker_archive(
 ) -> ImageDestination:
     from spyglass.core.transports.archive import open_docker_archive_destination
 
-    return open_docker_archive_destination(name.path, name.reference, name.index)
+    return open_docker_archive_destination(name.path, name.reference, name.index,
+                                           additional_tags=name.additional_tags)
 
 
 def _write_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageDestination:

@@ -1616,9 +1616,15 @@ class DockerArchiveDestination:
     image.
     """
 
-    def __init__(self, path: Path, reference: DockerReference | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        reference: DockerReference | None = None,
+        additional_tags: tuple[DockerReference, ...] = (),
+    ) -> None:
         self.path = path
         self.reference = reference
+        self.additional_tags = additional_tags
         self._name = f"{DOCKER_ARCHIVE}:{path}" + (f":{reference}" if reference else "")
         self._output = _ArchiveOutput(path, DOCKER_ARCHIVE)
         self._blobs = self._output.staging / "blobs"
@@ -1771,11 +1777,13 @@ class DockerArchiveDestination:
         top_id = self._legacy_layers(tar, manifest.layers, config)
         repo_tags: list[str] = []
         repositories: dict[str, dict[str, str]] = {}
-        reference = self.reference
-        if reference is not None and reference.tag is not None:
+        named = (self.reference,) if self.reference is not None else ()
+        for reference in (*named, *self.additional_tags):  # as containers/image: deduplicated
+            if reference.tag is None or f"{reference.name}:{reference.tag}" in repo_tags:
+                continue
             repo_tags.append(f"{reference.name}:{reference.tag}")
             if top_id is not None:
-                repositories[reference.name] = {reference.tag: top_id}
+                repositories.setdefault(reference.name, {})[reference.tag] = top_id
         item = {"Config": config_name, "RepoTags": repo_tags, "Layers": layer_names}
         tar.data("manifest.json", _go_json([item]))  # a list: the keys keep struct order
         tar.data("repositories", _go_json(repositories))
@@ -1858,13 +1866,18 @@ def open_oci_archive_destination(
 
 
 def open_docker_archive_destination(
-    path: Path, reference: DockerReference | None = None, index: int | None = None
+    path: Path,
+    reference: DockerReference | None = None,
+    index: int | None = None,
+    *,
+    additional_tags: Sequence[DockerReference] = (),
 ) -> DockerArchiveDestination:
-    """Open ``docker-archive:PATH[:NAME:TAG]`` for writing."""
+    """Open ``docker-archive:PATH[:NAME:TAG]`` for writing; ``additional_tags`` are more
+    ``NAME:TAG`` names for the image (skopeo's ``--additional-tag``)."""
     if index is not None:
         raise InvalidReference(
             f'"{DOCKER_ARCHIVE}:{path}:@{index}" names an image by its position, which only '
             f"works for reading; write to {DOCKER_ARCHIVE}:{path}:NAME:TAG or "
             f"{DOCKER_ARCHIVE}:{path}."
         )
-    return DockerArchiveDestination(path, reference)
+    return DockerArchiveDestination(path, reference, tuple(additional_tags))
