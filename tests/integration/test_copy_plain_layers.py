@@ -167,6 +167,42 @@ def test_dest_oci_accept_uncompressed_layers_keeps_them(tmp_path: Path) -> None:
     assert written(raw)[0] == [OCI_LAYER, OCI_LAYER, OCI_LAYER_GZIP]
 
 
+def spyglass_copy(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spyglass", "copy", "-q", *args],
+                          env={**os.environ, "PYTHONPATH": str(REPO / "app")},
+                          capture_output=True, text=True, check=False)
+
+
+def test_dir_compress_and_decompress_flags(tmp_path: Path) -> None:
+    """skopeo's --dest-compress gzips the uncompressed layers of a dir: image,
+    --dest-decompress leaves none compressed; both are refused for other destinations."""
+    source = tmp_path / "src"
+    plain_layout(source)
+    done = spyglass_copy("--dest-compress", f"oci:{source}:app", f"dir:{tmp_path / 'gz'}")
+    assert done.returncode == 0, done.stderr
+    raw = (tmp_path / "gz" / "manifest.json").read_bytes()
+    assert written(raw)[0] == [OCI_LAYER_GZIP] * 3
+    check_diff_ids(lambda d: (tmp_path / "gz" / d.split(":")[1]).read_bytes(), raw)
+
+    done = spyglass_copy("--dest-decompress", f"oci:{source}:app", f"dir:{tmp_path / 'plain'}")
+    assert done.returncode == 0, done.stderr
+    raw = (tmp_path / "plain" / "manifest.json").read_bytes()
+    assert written(raw)[0] == [OCI_LAYER] * 3
+    check_diff_ids(lambda d: (tmp_path / "plain" / d.split(":")[1]).read_bytes(), raw)
+
+    for flag in ("--dest-compress", "--dest-decompress"):
+        refused = spyglass_copy(flag, f"oci:{source}:app", f"oci:{tmp_path / 'other'}:v1")
+        assert refused.returncode == 1
+        assert f"{flag} is for dir: destinations" in refused.stderr
+    refused = spyglass_copy("--dest-oci-accept-uncompressed-layers", f"oci:{source}:app",
+                            f"dir:{tmp_path / 'other-dir'}")
+    assert "is for oci: or oci-archive: destinations" in refused.stderr
+    both = spyglass_copy("--dest-compress", "--dest-decompress", f"oci:{source}:app",
+                         f"dir:{tmp_path / 'both'}")
+    assert "--dest-compress and --dest-decompress contradict each other" in both.stderr
+    assert not (tmp_path / "other").exists() and not (tmp_path / "both").exists()
+
+
 def test_a_signed_image_keeps_its_layers_and_its_signature(tmp_path: Path) -> None:
     """As skopeo: compressing would change the digest the signature signs."""
     source = tmp_path / "src"

@@ -26,7 +26,7 @@ from spyglass.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from spyglass.core.copy import CopyEvent, CopyOptions
+    from spyglass.core.copy import CopyEvent, CopyOptions, PlainLayers
     from spyglass.core.reference import ImageName
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -57,6 +57,10 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--additional-tag", action="append", default=[], metavar="NAME:TAG",
                         help="also name the image NAME:TAG in a docker-archive: destination "
                         "(repeat for several)")
+    parser.add_argument("--dest-compress", action="store_true",
+                        help="gzip uncompressed layers in a dir: destination")
+    parser.add_argument("--dest-decompress", action="store_true",
+                        help="decompress every layer in a dir: destination")
     parser.add_argument("--dest-oci-accept-uncompressed-layers", action="store_true",
                         help="leave uncompressed layers so in an OCI layout or archive "
                         "(by default they are gzipped there)")
@@ -114,7 +118,6 @@ class _OneSidedFlag(argparse.Action):
 def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
     from spyglass.core.copy import DEFAULT_PARALLEL, CopyOptions, MultiArch
     from spyglass.core.platform import Platform
-    from spyglass.core.reference import OCIArchiveName, OCIName
 
     multi_arch: MultiArch = args.multi_arch or ("all" if args.all else "system")
     if args.all and args.multi_arch not in (None, "all"):
@@ -126,16 +129,42 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
         platforms=tuple(Platform.parse(p) for p in args.platform),
         multi_arch=multi_arch,
         format=args.format,
-        compression=args.dest_compress_format,
+        compression="none" if args.dest_decompress else args.dest_compress_format,
         compression_level=args.dest_compress_level,
         preserve_digests=args.preserve_digests,
         parallel=parallel,
         remove_signatures=args.remove_signatures,
         retry_times=max(0, args.retry_times),
-        # as skopeo: a flag for OCI layouts and archives only
-        keep_uncompressed=args.dest_oci_accept_uncompressed_layers
-        and isinstance(dest_name, OCIName | OCIArchiveName),
+        plain_layers=_plain_layers(args, dest_name),
     )
+
+
+def _plain_layers(args: argparse.Namespace, dest_name: ImageName) -> PlainLayers:
+    """What skopeo's flags for one kind of destination ask of uncompressed layers
+    (``--dest-oci-accept-uncompressed-layers``, ``--dest-compress``; also checks
+    ``--dest-decompress``); refused for another kind of destination, where skopeo
+    would silently do nothing with them."""
+    from spyglass.core.reference import DirName, OCIArchiveName, OCIName
+
+    wanted = {
+        "--dest-oci-accept-uncompressed-layers": (args.dest_oci_accept_uncompressed_layers,
+                                                  OCIName | OCIArchiveName,
+                                                  "oci: or oci-archive:"),
+        "--dest-compress": (args.dest_compress, DirName, "dir:"),
+        "--dest-decompress": (args.dest_decompress, DirName, "dir:"),
+    }
+    for flag, (given, kinds, named) in wanted.items():
+        if given and not isinstance(dest_name, kinds):
+            raise SpyglassError(f"{flag} is for {named} destinations; {dest_name} is not one.")
+    chosen = [flag for flag, given in (("--dest-compress", args.dest_compress),
+                                        ("--dest-decompress", args.dest_decompress),
+                                        ("--dest-compress-format", args.dest_compress_format))
+              if given]
+    if len(chosen) > 1:
+        raise SpyglassError(f"{chosen[0]} and {chosen[1]} contradict each other; give one.")
+    if args.dest_oci_accept_uncompressed_layers:
+        return "keep"
+    return "compress" if args.dest_compress else "auto"
 
 
 def _registry_options(

@@ -92,6 +92,9 @@ it takes the destination back. The cancel reaches them within moments, even when
 blocked on a socket; this only bounds a transfer that somehow never checks."""
 
 
+PlainLayers = Literal["auto", "keep", "compress"]
+
+
 @dataclass(frozen=True)
 class CopyOptions:
     """What ``spyglass copy`` and the copy dialog let a person choose."""
@@ -108,9 +111,12 @@ class CopyOptions:
     parallel: int = DEFAULT_PARALLEL
     remove_signatures: bool = False
     """Leave signatures, attestations, SBOMs and other referrers behind."""
-    keep_uncompressed: bool = False
-    """Leave uncompressed layers so where the destination would have them gzipped
-    (skopeo's ``--dest-oci-accept-uncompressed-layers``)."""
+    plain_layers: PlainLayers = "auto"
+    """What becomes of uncompressed layers when no ``compression`` is asked for:
+    ``auto`` gzips them where the destination wants compressed layers (a registry, an
+    OCI layout), ``keep`` leaves them (skopeo's ``--dest-oci-accept-uncompressed-layers``),
+    ``compress`` gzips them for any destination that keeps compressed layers
+    (skopeo's ``--dest-compress`` for ``dir:``)."""
     background: bool = False
     """Run the transfer threads at a lower scheduling priority, so that a window
     copying in the background stays responsive on a machine with few cores."""
@@ -474,12 +480,14 @@ def _wanted_compression(
 def _plain_target(destination: ImageDestination, options: CopyOptions) -> Compression | None:
     """``"gzip"`` when uncompressed layers are compressed though no compression was asked
     for: the destination wants compressed layers (a registry, an OCI layout), as skopeo
-    does, and nothing asks for the digests to be kept."""
+    does, or ``plain_layers`` says so, and nothing asks for the digests to be kept."""
+    wanted = destination.desired_layer_compression
     if (
         options.compression is not None
         or options.preserve_digests
-        or options.keep_uncompressed
-        or destination.desired_layer_compression != COMPRESSED
+        or options.plain_layers == "keep"
+        or wanted == "none"
+        or (options.plain_layers == "auto" and wanted != COMPRESSED)
         or (isinstance(destination, DigestedDestination)
             and destination.required_digest is not None)
     ):
