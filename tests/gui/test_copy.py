@@ -324,6 +324,15 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert suggest_destination("docker-archive:/x/d.tar:quay.io/library/tools:1",
                                DropPlace("registry", host="h:1")) \
         == "docker://h:1/library/tools:1"
+    # an image named by its position (a Docker 25+ save of two "latest" images) is
+    # named by its label, not after the file both share
+    layout = DropPlace("oci", path="/tmp/l")
+    assert suggest_destination("oci-archive:/x/two.tar:@1", layout,
+                               "docker.io/library/busybox:latest") == "oci:/tmp/l:busybox:latest"
+    assert suggest_destination("oci-archive:/x/two.tar:@0", layout,
+                               "docker.io/library/alpine:latest") == "oci:/tmp/l:alpine:latest"
+    assert suggest_destination("oci-archive:/x/two.tar:@0", layout, "@sha256:abc") \
+        == "oci:/tmp/l:two:latest"
     name, sentence = describe_name("docker://h:1/a:b")
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")
@@ -411,3 +420,23 @@ def test_names_suggested_from_archives_lose_the_whole_suffix() -> None:
         assert suggested == f"docker://h:1/{repository}:latest"
         name, sentence = describe_name(suggested)  # what the dialog takes
         assert name is not None, sentence
+
+
+def test_an_image_named_by_position_is_shown_with_its_label(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """``two.tar:@1`` does not say which image it is: the Transfers row and the Copy
+    dialog add its label."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.gui.copying import CopyRequest, DraggedImage
+    from spyglass.gui.models.transfers import source_text
+
+    label = "docker.io/library/busybox:latest"
+    request = CopyRequest(f"oci-archive:{tmp_path}/two.tar:@1", f"oci:{tmp_path}/l:b",
+                          CopyOptions(), label=label)
+    assert source_text(request) == f"oci-archive:…/two.tar:@1 ({label})"
+    named = CopyRequest(f"oci:{tmp_path}/l:busybox:1", f"oci:{tmp_path}/m:b", CopyOptions(),
+                        label="busybox:1")
+    assert source_text(named) == "oci:…/l:busybox:1"
+    dialog = window.copying.open_dialog(DraggedImage(request.source, label))
+    assert (dialog.source_note.isVisibleTo(dialog), dialog.source_note.text()) == (True, label)
+    dialog.close()

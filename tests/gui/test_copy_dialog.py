@@ -448,3 +448,9 @@ def test_copy_to_suggests_the_place_of_the_last_copy(
     dialog = window.copying.open_dialog(image)
     assert dialog.destination_edit.text() == f"oci:{layout}:spyglass-demo:1.0"
     dialog.close()
+    # the image that was copied, now in the mirror: the last place is where it is, and
+    # a copy onto itself is not suggested
+    copied = DraggedImage(f"oci:{layout}:tools:2024.1", "tools:2024.1")
+    dialog = window.copying.open_dialog(copied)
+    assert dialog.destination_edit.text() == ""
+    dialog.close()

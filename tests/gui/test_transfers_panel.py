@@ -579,7 +579,7 @@ def test_a_copy_with_everything_already_there_says_so(
     assert item.toolTip(0) == str(layer.digest)  # the column cuts the digest short
     clock.now += 1
     feed(qtbot, window, scripted, BlobSkipped(config.digest, config.size, "exists"),
-         BlobSkipped(layer.digest, layer.size, "mounted"),
+         BlobSkipped(layer.digest, layer.size, "exists"),
          Finished(Digest.of(b"manifest"), media.OCI_MANIFEST))
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
         scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
@@ -587,6 +587,28 @@ def test_a_copy_with_everything_already_there_says_so(
     # the source's very manifest, every blob there already: the mirror had this image
     assert (texts["bytes"], texts["speed"]) == ("192 MiB already there", "same image")
     assert "State: Done · already there" in details.heading.text()
+    details.close()
+
+
+def test_a_copy_made_of_mounts_is_no_image_already_there(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Every blob mounted from another repository: the copy put the image there without
+    sending its bytes; the image was not there before."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 192 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobSkipped(config.digest, config.size, "exists"),
+         BlobSkipped(layer.digest, layer.size, "mounted"),
+         Finished(Digest.of(b"manifest"), media.OCI_MANIFEST))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["bytes"], texts["speed"]) == (
+        "Done", "192 MiB mounted", "nothing sent")
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "already there" not in details.heading.text()
+    assert details.outcomes()[str(layer.digest)] == "mounted from another repository"
     details.close()
 
 

@@ -227,14 +227,17 @@ class CopyController(QObject):
                     destination: str = "") -> CopyDialog:
         """Open the Copy dialog for ``image`` (window-modal, not blocking); with no image,
         the source is typed in the dialog."""
-        from spyglass.gui.copying import suggest_destination
+        from spyglass.gui.copying import normalize_name, suggest_destination
 
         self._sync_connections()
         if self.dialog is not None:
             self.dialog.close()
+        remembered = place is None
         place = place or self._last_place
         if image is not None and place is not None and not destination:
-            destination = suggest_destination(image.name, place)
+            destination = suggest_destination(image.name, place, image.label)
+            if remembered and normalize_name(destination) == normalize_name(image.name):
+                destination = ""  # the last place is where the image is: not a copy at all
         dialog = CopyDialog(self._window.runner, self.openers,
                             image.name if image is not None else "",
                             label=image.label if image is not None else "",

@@ -96,12 +96,33 @@ class DropPlace:
     path: str = ""
 
 
-def _repository_and_tag(source: str) -> tuple[str, str]:
-    """``(REPO, TAG)`` for a source name: what a copy names the image by default."""
+def _named_by(label: str) -> tuple[str, str] | None:
+    """``(REPO, TAG)`` from an image's label when it is a tagged reference
+    (``docker.io/library/alpine:latest`` → ``("alpine", "latest")``), else None."""
+    if not label or ":" not in label:
+        return None
+    try:
+        reference = parse_docker_reference(label, default_tag=False)
+    except Exception:
+        return None
+    if reference.tag is None or reference.digest is not None:
+        return None
+    path = reference.path.removeprefix("library/") if reference.domain == "docker.io" else (
+        reference.path)
+    return path, reference.tag
+
+
+def _repository_and_tag(source: str, label: str = "") -> tuple[str, str]:
+    """``(REPO, TAG)`` for a source name: what a copy names the image by default. An
+    image named by its position in a layout or archive (``PATH:@1``: a Docker 25+
+    save of two "latest" images) is named by its label, where that is a reference,
+    rather than after the file both share."""
     try:
         parsed = parse_image_name(source)
     except Exception:
         return "image", "latest"
+    if getattr(parsed, "index", None) is not None and (named := _named_by(label)):
+        return named
     if isinstance(parsed, DockerName):
         ref = parsed.reference
         return ref.path, ref.tag or "latest"
@@ -147,13 +168,14 @@ def _safe_repository(text: str) -> str:
     return cleaned or "image"
 
 
-def suggest_destination(source: str, place: DropPlace) -> str:
-    """The destination name the copy dialog starts with for ``source`` dropped on ``place``.
+def suggest_destination(source: str, place: DropPlace, label: str = "") -> str:
+    """The destination name the copy dialog starts with for ``source`` (shown as
+    ``label``) dropped on ``place``.
 
     Registry: ``docker://HOST/REPO:TAG`` (REPO the repository dropped on, or the
     source's own); layout: ``oci:PATH:REPO:TAG``.
     """
-    repository, tag = _repository_and_tag(source)
+    repository, tag = _repository_and_tag(source, label)
     if place.kind == "registry":
         return f"docker://{place.host}/{repository}:{tag}"
     if place.kind == "repository":

@@ -133,7 +133,10 @@ class CopyDialog(QDialog):
         self.source_note = QLabel()
         self.source_note.setWordWrap(True)
         mute(self.source_note)
-        self.source_note.setVisible(not source)
+        # a given source says what it is where its name does not (PATH:@1 of an archive)
+        shown = bool(source) and bool(label) and label not in source
+        self.source_note.setText(label if shown else "")
+        self.source_note.setVisible(not source or shown)
         self._source_timer = QTimer(self)
         self._source_timer.setSingleShot(True)
         self._source_timer.setInterval(SOURCE_PAUSE_MS)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
 from spyglass.gui import icons
+from spyglass.gui.copying import CopyRequest
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
@@ -71,10 +72,18 @@ def state_text(transfer: Transfer) -> str:
 
 
 def nothing_copied(transfer: Transfer) -> bool:
-    """A finished copy whose every blob was already there (skipped or mounted)."""
+    """A finished copy whose every blob was already there. A blob mounted from another
+    repository was not: the copy put it there, only without sending its bytes."""
     blobs = transfer.snapshot.blobs
     return transfer.state is TransferState.DONE and bool(blobs) and all(
-        blob.outcome in ("skipped", "mounted", "unneeded") for blob in blobs)
+        blob.outcome in ("skipped", "unneeded") for blob in blobs)
+
+
+def all_linked(transfer: Transfer) -> bool:
+    """A finished copy that sent no blob's bytes, having mounted at least one."""
+    blobs = transfer.snapshot.blobs
+    return (transfer.state is TransferState.DONE and any(b.outcome == "mounted" for b in blobs)
+            and all(b.outcome in ("skipped", "mounted", "unneeded") for b in blobs))
 
 
 def _parsed(name: str) -> ImageName | None:
@@ -147,6 +156,19 @@ def ending_sentence(transfer: Transfer) -> str:
         return f"{said}; the image was not written (the tag is as it was). The registry " \
                "keeps the blobs sent, unused, so copying again need not send them again."
     return f"{said}, and all of it was taken back: the destination is as it was."
+
+
+def source_text(request: CopyRequest) -> str:
+    """A copy's source as the table shows it: its short name, and the image's label
+    where the name does not say which image it is (``two.tar:@1 (busybox:latest)``)."""
+    shown = short_name(request.source)
+    try:
+        positional = getattr(parse_image_name(request.source), "index", None) is not None
+    except SpyglassError:
+        positional = False
+    if positional and request.label and request.label not in shown:
+        return f"{shown} ({request.label})"
+    return shown
 
 
 def short_name(name: str) -> str:
@@ -309,7 +331,7 @@ class TransferModel(QAbstractTableModel):
         state = transfer.state
         if column == TRANSFER:
             request = transfer.request
-            return f"{short_name(request.source)}{ROUTE_ARROW}{short_name(request.destination)}"
+            return f"{source_text(request)}{ROUTE_ARROW}{short_name(request.destination)}"
         if column == STATE:
             if state is TransferState.FAILED and transfer.error:
                 # the sentence right there (elided by the view; whole in the tooltip)
@@ -325,7 +347,11 @@ class TransferModel(QAbstractTableModel):
                 return ""
             if nothing_copied(transfer):
                 return f"{human_size(snap.total)} already there"
-            if stopped(transfer):
+            if all_linked(transfer):
+                return f"{human_size(snap.total)} mounted"
+            if stopped(transfer) or (state is TransferState.DONE
+                                     and written_bytes(transfer) < snap.total):
+                # what the copy sent itself; the rest was there already, or mounted
                 return f"{human_size(written_bytes(transfer))} of {human_size(snap.total)}"
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
@@ -333,6 +359,8 @@ class TransferModel(QAbstractTableModel):
                 return "same image"
             if nothing_copied(transfer):
                 return "nothing to copy"
+            if all_linked(transfer):
+                return "nothing sent"
             if state is TransferState.DONE and transfer.ended is not None:
                 elapsed = transfer.ended - transfer.started
                 return f"in {duration_text(elapsed)}"
