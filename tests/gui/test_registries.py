@@ -338,6 +338,12 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     text = test_connection(qtbot, dialog)
     assert text.startswith("The registry did not accept the sign-in\n")
     assert dialog.last_check is not None and dialog.last_check.problem == "auth"
+    # the sentence wraps onto lines of its own: the dialog grows rather than squeeze
+    # the fields below their height
+    qtbot.waitUntil(lambda: all(
+        edit.height() >= edit.minimumSizeHint().height()
+        for edit in (dialog.host_edit, dialog.user_edit, dialog.password_edit)),
+        timeout=WAIT_MS)
     # pressing Add after a failure tests again; the button then offers "Add Anyway"
     qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.accept_button.text() == "Add Anyway", timeout=WAIT_MS)
@@ -399,6 +405,8 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     dialog = window.registries.edit_registry(host)
     assert dialog is not None and dialog.host_edit.isReadOnly()
     assert dialog.user_edit.text() == "alice" and dialog.password_edit.text() == ""
+    qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
+                    == "unchanged — type to replace it", timeout=WAIT_MS)
     # the saved password is what the test uses
     assert test_connection(qtbot, dialog).startswith("Connected.")
     dialog.insecure_box.setChecked(True)
@@ -418,6 +426,22 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
                     timeout=WAIT_MS)
     assert window.content.currentWidget() is window.image_view
     assert window.add_registry_link.isVisible()
+
+
+def test_editing_a_registry_whose_password_was_not_kept_says_so(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        keyring_store: CredentialStore) -> None:
+    """Without a usable keyring a password lasts for the session only: after a restart
+    the Edit dialog does not claim one is saved."""
+    from spyglass.core.settings import RegistrySettings
+
+    window = make_window(credentials=keyring_store)
+    window.settings.set_registry(RegistrySettings(alice_registry.host, "alice"))
+    dialog = window.registries.edit_registry(alice_registry.host)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
+                    == "none saved — type it to sign in", timeout=WAIT_MS)
+    dialog.close()
 
 
 # -- errors

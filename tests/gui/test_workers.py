@@ -81,6 +81,32 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
         "in the list yet)."]  # not spyglass login, not --creds
 
 
+@pytest.mark.parametrize(
+    ("listed", "anonymous", "advice"),
+    [
+        (False, True, "Add r.example with Add Registry… to sign in."),
+        (True, True, "Sign in with Edit Registry…."),
+        (True, False, "Change them with Edit Registry…."),
+    ],
+    ids=["not-in-the-list", "in-the-list", "refused"],
+)
+def test_the_sign_in_advice_names_the_one_action_that_applies(
+    qtbot: QtBot, runner: Runner, listed: bool, anonymous: bool, advice: str
+) -> None:
+    errors: list[str] = []
+    runner.listed = lambda host: listed if host == "r.example" else None
+
+    def work(cancel: CancelToken) -> None:
+        raise error_for(401, httpx.Headers(), b"", what="Reading the manifest r.example/app:1",
+                        host="r.example", kind="manifest", anonymous=anonymous)
+
+    runner.submit(work, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append)
+    idle(qtbot, runner)
+    [sentence] = errors
+    assert sentence.endswith(f" {advice}")
+    assert "Add Registry…, for a registry not in the list yet" not in sentence
+
+
 def test_an_unexpected_error_is_logged_and_told_as_a_sentence(
     qtbot: QtBot, runner: Runner, caplog: pytest.LogCaptureFixture
 ) -> None:

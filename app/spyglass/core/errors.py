@@ -185,7 +185,20 @@ class RegistryError(SpyglassError):
 
 
 class AuthenticationFailed(RegistryError):
-    """The registry wants credentials, or refused the ones given (401)."""
+    """The registry wants credentials, or refused the ones given (401).
+
+    ``host`` is the registry's, where known; ``credentials_sent`` says whether the
+    ones given were refused (rather than none given): a front end's advice differs.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 0, code: str | None = None,
+        on_command_line: str | None = None, host: str | None = None,
+        credentials_sent: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, code=code, on_command_line=on_command_line)
+        self.host = host
+        self.credentials_sent = credentials_sent
 
 
 class AccessDenied(RegistryError):

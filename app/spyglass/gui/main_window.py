@@ -151,6 +151,9 @@ class MainWindow(QMainWindow):
         central_layout.setSpacing(0)
         central_layout.addWidget(self.session_banner)
         self.copying = CopyController(self)
+        # failure sentences advise the one action that applies: Add or Edit Registry…
+        self.runner.listed = self._listed
+        self.copying.manager.runner.listed = self._listed
         self.vertical = QSplitter(Qt.Orientation.Vertical)
         self.vertical.addWidget(self.splitter)
         self.vertical.addWidget(self.copying.panel)
@@ -328,6 +331,11 @@ class MainWindow(QMainWindow):
         wanted = caption + max(rows, 2) * row_height + row_height // 2
         local = max(minimum, min(wanted, int(total * 0.45)))
         self.sidebar.setSizes([total - local, local])
+
+    def _listed(self, host: str) -> bool:
+        """Whether ``host`` is in the registries list (called on worker threads: reads
+        the settings' list, which is only ever replaced or appended to)."""
+        return self.settings.registry(host) is not None
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")

@@ -67,15 +67,33 @@ def threads_abandoned() -> bool:
 
 SIGN_IN_ADVICE: Final = ("Sign in with Edit Registry… (or Add Registry…, for a registry "
                          "not in the list yet).")
-"""What the window adds to a registry's demand for credentials (the command line names
-its own ``spyglass login`` and ``--creds`` instead)."""
+"""What the window adds to a registry's demand for credentials when it cannot tell
+whether the registry is in its list (the command line names its own ``spyglass
+login`` and ``--creds`` instead)."""
+
+Listed = Callable[[str], bool | None]
+"""Whether a registry host is in the window's list (None: cannot tell)."""
 
 
-def window_sentence(exc: SpyglassError) -> str:
-    """The error's sentence, with how to act on it in this window where there is a way."""
-    if isinstance(exc, AuthenticationFailed):
-        return f"{exc} {SIGN_IN_ADVICE}"
-    return str(exc)
+def _unknown(host: str) -> bool | None:
+    return None
+
+
+def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
+    """The error's sentence, with how to act on it in this window where there is a way:
+    for a registry that wants credentials, the one action that applies to it."""
+    if not isinstance(exc, AuthenticationFailed):
+        return str(exc)
+    known = listed(exc.host) if exc.host else None
+    if known is False:
+        advice = f"Add {exc.host} with Add Registry… to sign in."
+    elif known and exc.credentials_sent:
+        advice = "Change them with Edit Registry…."
+    elif known:
+        advice = "Sign in with Edit Registry…."
+    else:
+        advice = SIGN_IN_ADVICE
+    return f"{exc} {advice}"
 
 
 def unexpected_error_sentence(what: str, exc: BaseException) -> str:
@@ -102,12 +120,14 @@ class Worker(QObject):
     failed = Signal(str)
 
     def __init__(
-        self, fn: Callable[[CancelToken], object], token: CancelToken, what: str
+        self, fn: Callable[[CancelToken], object], token: CancelToken, what: str,
+        listed: Listed = _unknown,
     ) -> None:
         super().__init__()
         self._fn = fn
         self._token = token
         self._what = what
+        self._listed = listed
         self.done = threading.Event()
         """Set (on the worker thread) once :meth:`run` is over, whatever the outcome."""
 
@@ -117,7 +137,7 @@ class Worker(QObject):
             self._token.check()
             result = self._fn(self._token)
         except SpyglassError as exc:
-            emit(self.failed, window_sentence(exc))
+            emit(self.failed, window_sentence(exc, self._listed))
         except Exception as exc:
             log.exception("Unexpected error while %s", self._what)
             emit(self.failed, unexpected_error_sentence(self._what, exc))
@@ -183,6 +203,9 @@ class Runner(QObject):
         self._jobs: dict[Worker, Job] = {}
         self._retiring: list[Worker] = []
         self._generations: dict[str, int] = {}
+        self.listed: Listed = _unknown
+        """Whether a registry is in the window's list, for the advice of failure
+        sentences (:func:`window_sentence`); set by the window. Called on worker threads."""
         self._counter = itertools.count(1)
         self._closed = False
 
@@ -239,7 +262,7 @@ class Runner(QObject):
             return Job(self, None, key, generation, token, on_done, on_error, cleanup, drain,
                        None)
         self._purge()
-        worker = Worker(fn, token, what)
+        worker = Worker(fn, token, what, self.listed)
         thread = self._thread_for(serial)
         job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain, thread)
         self._jobs[worker] = job

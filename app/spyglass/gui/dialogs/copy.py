@@ -39,6 +39,7 @@ from spyglass.gui.copying import (
     prepare_copy,
     window_parallel,
 )
+from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, mute
@@ -113,7 +114,7 @@ class CopyDialog(QDialog):
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._platforms_known = False
-        self._fit_pending = False
+        self._fitter = Fitter(self)
         self._prepared: Prepared | None = None
         self._planning = False
         """Whether a plan is being made (for the inputs as they were when Copy was pressed)."""
@@ -418,33 +419,8 @@ class CopyDialog(QDialog):
 
     def _fit(self) -> None:
         """Grow to fit what the dialog now shows (platforms listed, a note or a refusal
-        that wraps onto more lines): a window does not follow its layout's height for
-        its width by itself, and the rows would overlap. Done once the layout has taken
-        in the change (after the events already posted)."""
-        if not self._fit_pending:
-            self._fit_pending = True
-            QTimer.singleShot(0, self, self._fit_now)
-
-    def _fit_now(self) -> None:
-        self._fit_pending = False
-        layout = self.layout()
-        if layout is None:
-            return
-        layout.invalidate()  # nested layouts keep stale heights for a width otherwise
-        layout.activate()
-        needed = self._height_for(self.width())
-        self.setMinimumHeight(needed)
-        if needed > self.height():
-            self.resize(self.width(), needed)
-
-    def _height_for(self, width: int) -> int:
-        layout = self.layout()
-        if layout is None:
-            return self.minimumSizeHint().height()
-        height = layout.totalMinimumSize().height()
-        if layout.hasHeightForWidth():
-            height = max(height, layout.totalHeightForWidth(width))
-        return height
+        that wraps onto more lines)."""
+        self._fitter.fit()
 
     def _check_destination(self, text: str, name: ImageName) -> None:
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials, CredentialStore
-from spyglass.core.errors import InvalidReference
+from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
+from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, mute, scaled_font
@@ -96,6 +98,7 @@ class RegistryDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._fitter = Fitter(self)
         self._runner = runner
         self._store = store
         self._existing = set(existing_hosts)
@@ -196,11 +199,36 @@ class RegistryDialog(QDialog):
             self.user_edit.setText(edit.username)
             self.insecure_box.setChecked(edit.insecure)
             if edit.username:
-                self.password_edit.setPlaceholderText("unchanged — type to replace it")
+                self.password_edit.setPlaceholderText("looking for the saved password…")
+                self._look_for_saved(edit.host, edit.username)
         for edit_field in (self.host_edit, self.user_edit, self.password_edit):
             edit_field.textChanged.connect(self._inputs_changed)
         self.insecure_box.toggled.connect(self._inputs_changed)
         self.host_edit.textEdited.connect(self._host_edited)
+
+    def _look_for_saved(self, host: str, username: str) -> None:
+        """Find out (on a worker: a keyring may be slow) whether a password is saved for
+        the registry: without a keyring it lasted only for the last session, and an
+        empty field then means no password, not the saved one."""
+        store = self._store
+
+        def saved(cancel: CancelToken) -> bool:
+            try:
+                found = store.lookup(host)
+            except SpyglassError:
+                return False
+            return found is not None and found.username == username and bool(
+                found.password or found.identity_token)
+
+        self._runner.submit(saved, on_done=self._saved_known,
+                            on_error=lambda message: self._saved_known(False),
+                            key=f"{self._key}:saved",
+                            what=f"looking up the saved password for {host}")
+
+    def _saved_known(self, saved: object) -> None:
+        self.password_edit.setPlaceholderText(
+            "unchanged — type to replace it" if saved is True
+            else "none saved — type it to sign in")
 
     # -- reading the fields
 
@@ -301,6 +329,7 @@ class RegistryDialog(QDialog):
         self.result_icon.setPixmap(icon.pixmap(20, 20))
         self.result_icon.show()
         self.result_label.setText(text)
+        self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
         emit(self.checked, check)
         if self._accept_after_test:
             self._accept_after_test = False

@@ -288,7 +288,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationFailed(
                 f"The registry {self.host} asks for a Bearer token but names no token "
                 "server (realm) in its challenge.",
-                status=401,
+                status=401, host=self.host,
             )
         service = challenge.params.get("service")
         value, lifetime = self._fetch_token(realm, service, scope, timeout)
@@ -309,7 +309,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationFailed(
                 f'The registry {self.host} names a token server "{realm}" that is not an '
                 "http(s) URL.",
-                status=401,
+                status=401, host=self.host,
             )
         creds = self.credentials
         if self._refresh_token:
@@ -366,6 +366,7 @@ class RegistryAuth(httpx.Auth):
                     f"(HTTP {response.status})")
             raise AuthenticationFailed(
                 f"{said}; log in to {self.host} to read or write this.", status=response.status,
+                host=self.host,
                 on_command_line=f"{said}. Log in with spyglass login {self.host}, or pass "
                 "--creds USER:PASSWORD.",
             )
@@ -375,6 +376,7 @@ class RegistryAuth(httpx.Auth):
                     f"(HTTP {response.status})")
             raise AuthenticationFailed(
                 f"{said}; check the user name and password.", status=response.status,
+                host=self.host, credentials_sent=self.credentials is not None,
                 on_command_line=f"{said}. Check the user name and password (--creds "
                 f"USER:PASSWORD), or log in again with spyglass login {self.host}.",
             )
@@ -384,6 +386,7 @@ class RegistryAuth(httpx.Auth):
                     "identity token (invalid_grant)")
             raise AuthenticationFailed(
                 f"{said}; enter the password again.", status=response.status,
+                host=self.host, credentials_sent=True,
                 on_command_line=f"{said}; log in again with spyglass login {self.host}.",
             )
         if response.status != 200:

@@ -153,16 +153,18 @@ def error_for(
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
         if credentials_from is not None and "/" in credentials_from:  # an auth.json
             where = f"Check the credentials for {host} in {credentials_from}."
-            return AuthenticationFailed(f"{said} {where}", status=status, code=code)
+            return AuthenticationFailed(f"{said} {where}", status=status, code=code,
+                                        host=host, credentials_sent=True)
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
+            host=host, credentials_sent=True,
             on_command_line=f"{said} Check the user name and password (--creds "
             f"USER:PASSWORD), or log in again with spyglass login {host}.",
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         return AuthenticationFailed(
-            said, status=status, code=code,
+            said, status=status, code=code, host=host,
             on_command_line=f"{said} Log in with spyglass login {host}, or pass "
             "--creds USER:PASSWORD.",
         )

@@ -1,0 +1,51 @@
+"""Dialogs that grow to fit what they show.
+
+A top-level window does not follow its layout's height-for-width by itself: when
+a label it shows wraps onto more lines (a test result, a refusal, a note), the
+rows overlap or the line edits are squeezed below their own height. :class:`Fitter`
+makes the dialog at least as tall as its layout needs, once the layout has taken
+in the change (after the events already posted).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+
+def height_for(window: QWidget, width: int) -> int:
+    """The height ``window``'s layout needs at ``width``."""
+    layout = window.layout()
+    if layout is None:
+        return window.minimumSizeHint().height()
+    height = layout.totalMinimumSize().height()
+    if layout.hasHeightForWidth():
+        height = max(height, layout.totalHeightForWidth(width))
+    return height
+
+
+class Fitter:
+    """Grows a window to what its layout needs; :meth:`fit` after a change of content."""
+
+    def __init__(self, window: QWidget) -> None:
+        self._window = window
+        self._pending = False
+
+    def fit(self) -> None:
+        """Grow to fit, once the layout has taken in what just changed."""
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._window, self.fit_now)
+
+    def fit_now(self) -> None:
+        self._pending = False
+        window = self._window
+        layout = window.layout()
+        if layout is None:
+            return
+        layout.invalidate()  # nested layouts keep stale heights for a width otherwise
+        layout.activate()
+        needed = height_for(window, window.width())
+        window.setMinimumHeight(needed)
+        if needed > window.height():
+            window.resize(window.width(), needed)
