@@ -454,3 +454,25 @@ def test_copy_to_suggests_the_place_of_the_last_copy(
     dialog = window.copying.open_dialog(copied)
     assert dialog.destination_edit.text() == ""
     dialog.close()
+
+
+def test_a_registry_that_wants_credentials_is_said_in_the_dialog(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        alice_registry: RegistryFacts) -> None:
+    """The plan checks that the destination registry may be written: with no credentials
+    yet, the dialog says so and how to sign in, and nothing is added to Transfers."""
+    host = alice_registry.server.host
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    dialog.destination_edit.setText(f"docker://{host}/new/app:1")
+    wait_ready(qtbot, dialog)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as refused:
+        dialog.start()
+    sentence = refused.args[0]
+    assert "wants valid credentials" in sentence
+    assert sentence.endswith(f"Add {host} with Add Registry… to sign in.")
+    assert dialog.isVisible() and dialog.error_label.isVisible()
+    assert window.copying.manager.transfers == []
+    dialog.reject()

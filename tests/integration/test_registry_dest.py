@@ -36,7 +36,12 @@ from spyglass.core.blobcache import (
 from spyglass.core.copy import BlobSkipped, CopyOptions, execute, plan_copy
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
-from spyglass.core.errors import AccessDenied, DigestMismatch, RepositoryNotFound
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    DigestMismatch,
+    RepositoryNotFound,
+)
 from spyglass.core.image import load_image
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.platform import Platform
@@ -682,3 +687,22 @@ def test_requests_without_a_body_keep_their_connection(
         assert len(opened) - before <= 1, opened  # 20 requests
     finally:
         pool.close()
+
+
+def test_check_writable_leaves_no_upload_behind_and_says_the_refusal(
+    auth_registry: RegistryServer, registry: RegistryServer,
+) -> None:
+    """An upload session started and cancelled: nothing left on the registry; without
+    credentials, the refusal a push would meet."""
+    client = RegistryClient(registry.host)
+    RegistryDestination(client, "it-dest/checked", tag="v1",
+                        cache=BlobLocationCache(None)).check_writable()
+    assert not _leftover_uploads(registry, "it-dest/checked")
+    anonymous = RegistryClient(auth_registry.host)
+    with pytest.raises(AuthenticationFailed, match="wants valid credentials"):
+        RegistryDestination(anonymous, "it-dest/checked", tag="v1",
+                            cache=BlobLocationCache(None)).check_writable()
+    alice = RegistryClient(auth_registry.host, credentials=Credentials(*ALICE))
+    RegistryDestination(alice, "it-dest/checked", tag="v1",
+                        cache=BlobLocationCache(None)).check_writable()
+    assert not _leftover_uploads(auth_registry, "it-dest/checked")

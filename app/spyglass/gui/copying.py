@@ -54,7 +54,7 @@ from spyglass.core.reference import (
     parse_image_name,
 )
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.core.transports.base import CheckedDestination, ImageDestination, ImageSource
 
 MIME_TYPE: Final = "application/x-spyglass-image"
 """The drag-and-drop type of an image dragged inside the window (JSON of :class:`DraggedImage`)."""
@@ -426,6 +426,9 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) ->
         raise
     try:
         plan = plan_copy(source, destination, request.options, cancel=cancel)
+        if isinstance(destination, CheckedDestination):
+            # a refusal to write (no credentials yet) is said in the dialog, not after it
+            destination.check_writable(cancel=cancel)
         check(cancel)
     except BaseException:
         try:

@@ -162,6 +162,18 @@ class TaggedDestination(Protocol):
 
 
 @runtime_checkable
+class CheckedDestination(Protocol):
+    """An :class:`ImageDestination` that can find out, before anything is copied,
+    whether it may be written at all (a registry: the credentials allow a push)."""
+
+    def check_writable(self, *, cancel: CancelToken | None = None) -> None:
+        """Raise the refusal (:class:`~spyglass.core.errors.AuthenticationFailed`,
+        :class:`~spyglass.core.errors.AccessDenied`, …) that a write would meet; leave
+        nothing behind."""
+        ...
+
+
+@runtime_checkable
 class ReplacingDestination(Protocol):
     """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
     is there already is replaced, not added to. The copy's plan says so in a note

@@ -1191,6 +1191,14 @@ class RegistryClient:
         self._abandon_upload(location, what, scope)
         return False
 
+    def check_push(self, repository: str, *, cancel: CancelToken | None = None) -> None:
+        """Whether the credentials allow a push to ``repository``: an upload session is
+        started and cancelled at once (nothing is stored); raises the refusal a push
+        would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`)."""
+        what = f"Checking that {self.host}/{repository} can be written"
+        session = self._start_upload(repository, what=what, cancel=cancel)
+        self._abandon_upload(session.location, what, session.scope)
+
     def upload_blob(
         self,
         repository: str,

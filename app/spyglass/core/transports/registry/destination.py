@@ -313,6 +313,11 @@ class RegistryDestination:
         if not indexed:
             self._add_to_referrers_tag(subject, descriptor, cancel)
 
+    def check_writable(self, *, cancel: CancelToken | None = None) -> None:
+        """Override CheckedDestination.check_writable: an upload session started and
+        cancelled (the one request that needs push access without storing anything)."""
+        self.client.check_push(self.repository, cancel=cancel)
+
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""
         try:
