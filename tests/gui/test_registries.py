@@ -242,7 +242,7 @@ def test_copy_actions_put_references_on_the_clipboard(
     actions["copy_digest"].trigger()  # looked up first if not known yet
     qtbot.waitUntil(lambda: clipboard.text() == f"{host}/demo/app@{digest}", timeout=WAIT_MS)
     actions["copy_podman"].trigger()
-    assert clipboard.text() == f"podman pull {host}/demo/app:1.10"
+    assert clipboard.text() == f"podman pull --tls-verify=false {host}/demo/app:1.10"
     actions["copy_docker"].trigger()
     assert clipboard.text() == f"docker pull {host}/demo/app:1.10"
     # the keyboard: Ctrl+C on the table copies the reference

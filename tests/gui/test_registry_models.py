@@ -155,6 +155,12 @@ def test_the_session_banner_names_every_registry() -> None:
 def test_copy_texts() -> None:
     assert pull_command("podman", "quay.io", "team/app", "1.0") == \
         "podman pull quay.io/team/app:1.0"
+    # a registry marked insecure (plain HTTP): podman needs to be told; docker's daemon
+    # has its own list
+    assert pull_command("podman", "r.lan:5000", "app", "1", insecure=True) == \
+        "podman pull --tls-verify=false r.lan:5000/app:1"
+    assert pull_command("docker", "r.lan:5000", "app", "1", insecure=True) == \
+        "docker pull r.lan:5000/app:1"
 
 
 # -- the model

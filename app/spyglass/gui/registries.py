@@ -569,7 +569,10 @@ class RegistryBrowser(QObject):
         node = self._tag(index)
         if node is not None:
             repo = node.parent
-            self._copy(pull_command(tool, repo.parent.host, repo.name, node.name))
+            host = repo.parent.host
+            entry = self._settings.registry(host)
+            self._copy(pull_command(tool, host, repo.name, node.name,
+                                    insecure=entry is not None and entry.insecure))
 
     def copy_digest_reference(self, index: QModelIndex) -> None:
         """Copy ``HOST/REPO@DIGEST`` (the digest is looked up first if still unknown)."""

@@ -75,9 +75,14 @@ def digest_reference(host: str, repository: str, digest: Digest | str) -> str:
 PullTool = Literal["podman", "docker"]
 
 
-def pull_command(tool: PullTool, host: str, repository: str, tag: str) -> str:
-    """``podman pull HOST/REPO:TAG`` (or ``docker pull``)."""
-    return f"{tool} pull {tag_reference(host, repository, tag)}"
+def pull_command(
+    tool: PullTool, host: str, repository: str, tag: str, *, insecure: bool = False
+) -> str:
+    """``podman pull HOST/REPO:TAG`` (or ``docker pull``); for a registry marked insecure,
+    podman's ``--tls-verify=false`` (docker takes its insecure registries from the
+    daemon's settings, not from a flag)."""
+    flag = " --tls-verify=false" if insecure and tool == "podman" else ""
+    return f"{tool} pull{flag} {tag_reference(host, repository, tag)}"
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,8 @@ class ProgressBarDelegate(QStyledItemDelegate):
         return QSize(max(hint.width() + 24, 100), hint.height())
 
 
-SIGNED_TEXT = "✓ signed"
+SIGNED_TEXT = "signed"
+"""No check mark: the pill says a signature is there, not that it was verified."""
 
 
 class SignedBadgeDelegate(QStyledItemDelegate):
