@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.core.blobcache import BlobLocationCache
+from spyglass.core.copy import BlobDone, BlobSkipped, CopyOptions, execute, plan_copy
 from spyglass.core.digest import Digest
 from spyglass.core.signatures import Kind, Status
 from spyglass.core.signatures.attached import (
@@ -27,6 +29,9 @@ from spyglass.core.signatures.attached import (
 from spyglass.core.signatures.stored import split_stored_signature
 from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryOptions
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.destination import RegistryDestination
+from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers import cosign
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout, sha256_digest
 from tests.helpers.registry import RegistryServer, push_artifact, push_image
@@ -228,6 +233,27 @@ def test_copy_to_another_registry_carries_tags_and_referrers(
     arm64 = Digest.parse(str(signed["arm64"]))
     referrers = find_attachments(copied, arm64)
     assert [str(r.descriptor.digest) for r in referrers] == [signed["sbom"]]  # type: ignore[union-attr]
+
+
+def test_a_copy_within_the_registry_mounts_the_signatures_blobs_too(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    """Into another repository of the same registry, with nothing remembered yet: every
+    blob is mounted, the configs and layers of the cosign tags included."""
+    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
+    client = RegistryClient(registry.host, insecure=True)
+    source = RegistryImageSource(client, REPO, "v1", cache=fresh)
+    destination = RegistryDestination(client, "it-sig/mounted", tag="v1", cache=fresh)
+    seen: list[object] = []
+    try:
+        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+        assert plan.attachments
+        execute(plan, source, destination, events=seen.append)
+    finally:
+        fresh.close()
+    uploaded = [e for e in seen if isinstance(e, BlobDone)]
+    assert uploaded == []
+    assert {e.how for e in seen if isinstance(e, BlobSkipped)} <= {"mounted", "exists"}
 
 
 def _tag_digest(server: RegistryServer, repository: str, tag: str) -> str:

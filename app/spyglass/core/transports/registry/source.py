@@ -183,6 +183,7 @@ class RegistryImageSource:
         except DERIVED_TAG_ABSENT:
             return None
         media_type = answer.media_type or guess_media_type(answer.raw) or ""
+        self._record_blobs(answer)  # a signature's config and layers mount like an image's
         with self._lock:
             self._tagged[answer.digest] = answer
         return Descriptor(media_type, answer.digest, len(answer.raw))
