@@ -131,6 +131,9 @@ def run() -> NoReturn:
     blobcache = sys.modules.get("spyglass.core.blobcache")
     if blobcache is not None:
         blobcache.close_default_cache()
+    decompressed = sys.modules.get("spyglass.core.transports.decompressed")
+    if decompressed is not None:
+        decompressed.remove_parked()  # os._exit runs no finalizers
     logging.shutdown()
     signum = code - 128
     if signum in (signal.SIGTERM, signal.SIGHUP):

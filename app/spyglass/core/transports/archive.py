@@ -97,6 +97,8 @@ from spyglass.core.manifest import (
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
 from spyglass.core.transports.decompressed import DecompressedArchive, not_a_tar
+from spyglass.core.transports.decompressed import acquire as acquire_decompressed
+from spyglass.core.transports.decompressed import release as release_decompressed
 from spyglass.core.transports.files import (
     FILE_MODE,
     KnownBlobs,
@@ -248,8 +250,13 @@ class TarTree:
     it), :class:`~spyglass.core.errors.Cancelled`.
     """
 
-    def __init__(self, path: Path, *, cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self, path: Path, *, cancel: CancelToken | None = None, park: bool = False
+    ) -> None:
         self.path = path
+        self._park = park
+        """Keep the decompressed copy of a compressed archive when closed, for the next
+        open of the same file (see :func:`~spyglass.core.transports.decompressed.release`)."""
         self.compression: str | None = None
         """The compression undone before reading, or None for a plain tar."""
         self._members: dict[str, tarfile.TarInfo] = {}
@@ -307,7 +314,7 @@ class TarTree:
     ) -> tuple[int, int, int, int]:
         """Decompress the archive into its temporary file and scan that; the identity of
         the temporary file, which every :meth:`open` reads."""
-        decompressed = DecompressedArchive(self.path, file, kind, cancel=cancel)
+        decompressed = acquire_decompressed(self.path, file, kind, cancel=cancel)
         try:
             with decompressed.path.open("rb") as data:
                 st = os.fstat(data.fileno())
@@ -317,10 +324,10 @@ class TarTree:
                     raise not_a_tar(self.path, kind, str(exc)) from exc
                 self._read_headers(tar, data, st.st_size)
         except OSError as exc:
-            decompressed.remove()
+            release_decompressed(decompressed)
             raise TransportError(describe_os_error(exc, decompressed.path)) from exc
         except BaseException:
-            decompressed.remove()
+            release_decompressed(decompressed)
             raise
         self._decompressed = decompressed
         self._data = decompressed.path
@@ -444,9 +451,11 @@ class TarTree:
     def close(self) -> None:
         """Forget the archive, and remove its decompressed copy; readers already open keep
         working. Safe to call twice."""
+        if self._closed:
+            return
         self._closed = True
         if self._decompressed is not None:
-            self._decompressed.remove()
+            release_decompressed(self._decompressed, park=self._park)
 
 
 def _read_small(tree: TarTree, name: str, what: str) -> bytes:
@@ -1056,19 +1065,21 @@ def sniff_archive(path: Path, *, cancel: CancelToken | None = None) -> str | Non
     :class:`~spyglass.core.errors.TemporarySpaceFailed` when there is no room
     to decompress one, since those deserve their own sentence.
     """
-    tree = _tree_or_none(path, cancel)
+    tree = _tree_or_none(path, cancel, park=True)
     if tree is None:
         return None
     try:
         return sniff_tree(tree)
     finally:
-        tree.close()
+        tree.close()  # a decompressed copy is parked: what was looked at is opened next
 
 
-def _tree_or_none(path: Path, cancel: CancelToken | None) -> TarTree | None:
+def _tree_or_none(
+    path: Path, cancel: CancelToken | None, *, park: bool = False
+) -> TarTree | None:
     """The archive at ``path``, or None when it is no tar (see :func:`sniff_archive`)."""
     try:
-        return TarTree(path, cancel=cancel)
+        return TarTree(path, cancel=cancel, park=park)
     except (DamagedArchive, TemporarySpaceFailed):
         raise  # an archive all the same, or this machine's trouble: say so
     except (InvalidLayout, TransportError):

@@ -28,7 +28,9 @@ import errno
 import os
 import tarfile
 import tempfile
+import threading
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
@@ -201,3 +203,94 @@ class DecompressedArchive:
         """Remove the temporary folder and the file in it. Safe to call twice, and from
         any thread; readers already open keep reading the removed file."""
         self._remover()
+
+
+# ----------------------------------------------------------------------------- sharing
+
+_FileKey = tuple[int, int, int, int]
+
+
+@dataclass
+class _Shared:
+    archive: DecompressedArchive
+    users: int
+
+
+_lock = threading.Lock()
+_shared: dict[_FileKey, _Shared] = {}
+_parked: _FileKey | None = None
+"""The one decompressed copy kept without users: the archive a command line looked
+at to learn its kind (a bare path), which it opens next."""
+
+
+def _key(stream: IO[bytes]) -> _FileKey:
+    st = os.fstat(stream.fileno())
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def acquire(
+    archive: Path, stream: IO[bytes], algorithm: str, *, cancel: CancelToken | None = None
+) -> DecompressedArchive:
+    """The decompressed copy of the open compressed ``stream``: one already made for the
+    same file (unchanged since: device, inode, size and time alike) while it is in use
+    or parked, else a new one. Every :func:`acquire` is matched by a :func:`release`.
+
+    A window that lists a compressed archive and copies an image out of it, or a
+    command line that looks at a bare path and then opens it, decompresses it once.
+    """
+    global _parked
+    key = _key(stream)
+    with _lock:
+        entry = _shared.get(key)
+        if entry is not None and entry.archive.path.exists():
+            entry.users += 1
+            if _parked == key:
+                _parked = None
+            return entry.archive
+    made = DecompressedArchive(archive, stream, algorithm, cancel=cancel)  # slow: unlocked
+    with _lock:
+        entry = _shared.get(key)
+        if entry is None or not entry.archive.path.exists():
+            _shared[key] = _Shared(made, 1)
+            return made
+        entry.users += 1  # another thread made one meanwhile: use that one
+    made.remove()
+    return entry.archive
+
+
+def release(archive: DecompressedArchive, *, park: bool = False) -> None:
+    """Done with ``archive``: removed once nobody uses it, unless ``park`` keeps it (the
+    one parked before is removed then); :func:`remove_parked` removes it at the end."""
+    global _parked
+    gone: list[DecompressedArchive] = []
+    with _lock:
+        key = next((k for k, e in _shared.items() if e.archive is archive), None)
+        entry = _shared.get(key) if key is not None else None
+        if key is None or entry is None:
+            gone.append(archive)
+        else:
+            entry.users -= 1
+            if entry.users <= 0:
+                if park:
+                    previous, _parked = _parked, key
+                    if previous is not None and previous != key:
+                        left = _shared.get(previous)
+                        if left is not None and left.users <= 0:
+                            gone.append(_shared.pop(previous).archive)
+                else:
+                    gone.append(_shared.pop(key).archive)
+    for done in gone:
+        done.remove()
+
+
+def remove_parked() -> None:
+    """Remove the parked copy, if any (a command line ends with ``os._exit``, which
+    runs no finalizers)."""
+    global _parked
+    with _lock:
+        key, _parked = _parked, None
+        entry = _shared.get(key) if key is not None else None
+        if key is None or entry is None or entry.users > 0:
+            return
+        del _shared[key]
+    entry.archive.remove()

@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ from spyglass.core.errors import (
     UnsafeArchive,
 )
 from spyglass.core.manifest import ImageIndex, parse_manifest
-from spyglass.core.transports import archive as archive_module
+from spyglass.core.transports import decompressed as decompressed_module
 from spyglass.core.transports import detect_location_kind, open_location, open_source
 from spyglass.core.transports.archive import (
     DockerArchiveLocation,
@@ -84,12 +84,14 @@ def pack(plain: Path, algorithm: str, target: Path | None = None) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$TMPDIR for every test: where decompressed archives must go, and be gone from."""
+def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """$TMPDIR for every test: where decompressed archives must go, and be gone from
+    (a copy a sniff parked is removed after the test, as the command line removes it)."""
     folder = tmp_path / "tmpdir"
     folder.mkdir()
     monkeypatch.setenv("TMPDIR", str(folder))
-    return folder
+    yield folder
+    decompressed_module.remove_parked()
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -187,6 +189,9 @@ def test_a_gzipped_docker_25_save_is_sniffed_and_reads_in_both_views(
     packed = pack(plain, "gzip", tmp_path / "d25.tar.gz")
     assert sniff_archive(packed) == "oci-archive"
     assert detect_location_kind(packed) == "oci-archive"
+    # what was looked at is kept for the open that follows, once
+    assert len(leftovers(temporary_folder)) == 1
+    decompressed_module.remove_parked()
     assert leftovers(temporary_folder) == []
     for opener in (
         lambda path: open_oci_archive_image(path, "1"),
@@ -208,13 +213,13 @@ def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
 ) -> None:
     packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
     made: list[Path] = []
-    original = archive_module.DecompressedArchive
+    original = decompressed_module.DecompressedArchive
 
     def counting(*args: object, **kwargs: object) -> object:
         made.append(Path(str(args[0])))
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(archive_module, "DecompressedArchive", counting)
+    monkeypatch.setattr(decompressed_module, "DecompressedArchive", counting)
     location = open_location(packed)
     try:
         assert isinstance(location, DockerArchiveLocation)
@@ -225,14 +230,47 @@ def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
         assert image.get_manifest()[0] == skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
         assert made == [packed]
         assert len(leftovers(temporary_folder)) == 1
-        reopened = open_source(entry.name)  # the name reopens it (decompressed anew)
+        reopened = open_source(entry.name)  # the name reopens it, over the same copy
         try:
             assert reopened.get_manifest() == image.get_manifest()
         finally:
             reopened.close()
+        assert made == [packed] and len(leftovers(temporary_folder)) == 1
     finally:
         location.close()
     assert leftovers(temporary_folder) == []
+
+
+def test_a_bare_path_is_looked_at_and_opened_over_one_decompressed_copy(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command line learns a bare path's kind, then opens it: once decompressed, and
+    gone when the command ends."""
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+    made: list[Path] = []
+    original = decompressed_module.DecompressedArchive
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(Path(str(args[0])))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decompressed_module, "DecompressedArchive", counting)
+    kind = detect_location_kind(packed)
+    source = open_source(f"{kind}:{packed}")
+    try:
+        assert source.get_manifest()[0] == skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
+    finally:
+        source.close()
+    assert made == [packed]
+    decompressed_module.remove_parked()
+    assert leftovers(temporary_folder) == []
+    # changed since: decompressed anew
+    packed.write_bytes(packed.read_bytes())
+    os.utime(packed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    detect_location_kind(packed)
+    open_source(f"{kind}:{packed}").close()
+    assert made == [packed, packed]
 
 
 def test_readers_open_when_the_archive_closes_keep_reading(
