@@ -440,3 +440,29 @@ def test_an_image_named_by_position_is_shown_with_its_label(
     dialog = window.copying.open_dialog(DraggedImage(request.source, label))
     assert (dialog.source_note.isVisibleTo(dialog), dialog.source_note.text()) == (True, label)
     dialog.close()
+
+
+def test_replacing_a_compressed_archive_is_confirmed_without_decompressing_it(
+        tmp_path: Path, sample: SampleFacts, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a compressed archive holds is learned only by decompressing all of it: the
+    Copy dialog's check names the file it replaces, not its images."""
+    import gzip
+
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.reference import parse_image_name
+    from spyglass.core.transports import decompressed
+    from spyglass.gui.copying import find_replaced
+
+    plain = tmp_path / "app.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"docker-archive:{plain}:tools:1")
+    packed = tmp_path / "app.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decompressed to confirm a replace")
+
+    monkeypatch.setattr(decompressed, "DecompressedArchive", refused)
+    replaced = find_replaced(parse_image_name(f"docker-archive:{packed}"), CancelToken())
+    assert replaced is not None and (replaced.path, replaced.images) == (str(packed), ())
+    listed = find_replaced(parse_image_name(f"docker-archive:{plain}"), CancelToken())
+    assert listed is not None and listed.images

@@ -322,6 +322,7 @@ def test_no_creds_uses_no_stored_credentials(
     line = spyglass("copy", "-q", "--retry-times", "0", "--authfile", str(authfile),
                     "--src-no-creds", source, f"oci:{tmp_path / 'out'}:v1").error_line()
     assert "wants valid credentials" in line, line
+    assert line.endswith("Leave out --src-no-creds for credentials to be sent."), line
 
 
 def test_a_sides_own_authfile_wins_over_authfile(
@@ -379,9 +380,11 @@ def test_a_registry_token_is_presented_as_it_is(
     assert token_server.requests == []
     assert (tmp_path / "digest").read_text() == layout_digest(layout)
 
-    other = token_server.issue_token(
-        "alice", token_server.grant("alice", ["repository:elsewhere:pull,push"]))
+    other = token[: len(token) // 2] + "x" + token[len(token) // 2 + 1 :]  # not accepted
     refused = spyglass("copy", "-q", "--retry-times", "0", "--dest-registry-token", other,
                        f"oci:{layout}:latest", f"docker://{token_registry.host}/{repository}:v2")
     assert refused.returncode == 1 and other not in refused.stderr
+    line = refused.error_line()
+    assert "refused the Bearer token given" in line and "--dest-registry-token" in line, line
+    assert "user name and password" not in line, line
     assert token_server.requests == []  # refused: no other token is asked for

@@ -200,7 +200,17 @@ def test_dir_compress_and_decompress_flags(tmp_path: Path) -> None:
     both = spyglass_copy("--dest-compress", "--dest-decompress", f"oci:{source}:app",
                          f"dir:{tmp_path / 'both'}")
     assert "--dest-compress and --dest-decompress contradict each other" in both.stderr
+    kept = spyglass_copy("--dest-oci-accept-uncompressed-layers", "--dest-compress-format",
+                         "zstd", f"oci:{source}:app", f"oci:{tmp_path / 'both'}:v1")
+    assert ("--dest-oci-accept-uncompressed-layers and --dest-compress-format contradict "
+            "each other") in kept.stderr
     assert not (tmp_path / "other").exists() and not (tmp_path / "both").exists()
+    # as skopeo: --dest-compress compresses with the format given
+    done = spyglass_copy("--dest-compress", "--dest-compress-format", "zstd",
+                         f"oci:{source}:app", f"dir:{tmp_path / 'zstd'}")
+    assert done.returncode == 0, done.stderr
+    raw = (tmp_path / "zstd" / "manifest.json").read_bytes()
+    assert written(raw)[0] == ["application/vnd.oci.image.layer.v1.tar+zstd"] * 3
 
 
 def test_a_signed_image_keeps_its_layers_and_its_signature(tmp_path: Path) -> None:

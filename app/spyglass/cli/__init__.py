@@ -84,7 +84,8 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     try:
         return func(args)
     except SpyglassError as exc:
-        print(f"spyglass: {exc.on_command_line or exc}", file=sys.stderr)
+        print(f"spyglass: {exc.on_command_line or exc}{_no_creds_hint(exc, args)}",
+              file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:
         print(f"spyglass: stopped by {signal.Signals(exc.signum).name}.", file=sys.stderr)
@@ -103,6 +104,19 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def _no_creds_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
+    """For a registry that wants credentials while ``--no-creds`` sent none on purpose:
+    that the flag is what to leave out (the advice before it names the ways in)."""
+    from spyglass.core.errors import AuthenticationFailed
+
+    given = [f"--{name.replace('_', '-')}" for name in ("no_creds", "src_no_creds",
+                                                        "dest_no_creds")
+             if getattr(args, name, False)]
+    if not isinstance(exc, AuthenticationFailed) or not given:
+        return ""
+    return f" Leave out {' and '.join(given)} for credentials to be sent."
 
 
 def run() -> NoReturn:

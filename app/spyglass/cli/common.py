@@ -184,7 +184,7 @@ def registry_options(
     with a sentence, as skopeo refuses them."""
     from dataclasses import replace
 
-    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE, Credentials
     from spyglass.core.transports.registry import RegistryOptions
 
     def value(name: str) -> object:
@@ -217,8 +217,9 @@ def registry_options(
     if isinstance(token, str):
         if not token:
             raise SpyglassError(f"The {flag('registry-token')} value is empty; give a token.")
-        credentials = replace(credentials or Credentials("", "", source="command line"),
-                              registry_token=token)
+        credentials = replace(
+            credentials or Credentials("", "", source=REGISTRY_TOKEN_SOURCE),
+            registry_token=token)
     authfile = value("authfile")
     return RegistryOptions(
         credentials=credentials,

@@ -156,15 +156,20 @@ def _plain_layers(args: argparse.Namespace, dest_name: ImageName) -> PlainLayers
     for flag, (given, kinds, named) in wanted.items():
         if given and not isinstance(dest_name, kinds):
             raise SpyglassError(f"{flag} is for {named} destinations; {dest_name} is not one.")
-    chosen = [flag for flag, given in (("--dest-compress", args.dest_compress),
-                                        ("--dest-decompress", args.dest_decompress),
-                                        ("--dest-compress-format", args.dest_compress_format))
-              if given]
-    if len(chosen) > 1:
-        raise SpyglassError(f"{chosen[0]} and {chosen[1]} contradict each other; give one.")
+    # as containers/image: --dest-compress compresses with --dest-compress-format (gzip
+    # by default); keeping layers as they are or decompressing them excludes a format
+    for first, second in (("--dest-compress", "--dest-decompress"),
+                          ("--dest-decompress", "--dest-compress-format"),
+                          ("--dest-oci-accept-uncompressed-layers", "--dest-compress-format")):
+        if _given(args, first) and _given(args, second):
+            raise SpyglassError(f"{first} and {second} contradict each other; give one.")
     if args.dest_oci_accept_uncompressed_layers:
         return "keep"
     return "compress" if args.dest_compress else "auto"
+
+
+def _given(args: argparse.Namespace, flag: str) -> bool:
+    return bool(getattr(args, flag.removeprefix("--").replace("-", "_")))
 
 
 def _registry_options(
@@ -288,6 +293,7 @@ def _one_platform_hint(args: argparse.Namespace) -> str:
 
 
 _SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
+                       ("--registry-token", "-registry-token"),
                        ("--tls-verify=false", "-tls-verify=false"),
                        ("--cert-dir DIR", "-cert-dir DIR"))
 """The registry commands' advice, and the ending of copy's own flag for each side."""

@@ -74,6 +74,10 @@ _MAX_DETAIL: Final = 200
 SaveTarget = Literal["keyring", "session"]
 
 
+REGISTRY_TOKEN_SOURCE: Final = "registry token"
+"""The ``source`` of credentials that are a Bearer token given as it is."""
+
+
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """A username and secret for one registry.

@@ -317,6 +317,9 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     else:
         return None
     images: tuple[str, ...] = ()
+    if kind == "archive" and _compressed(path):
+        # what it holds would be learned only by decompressing all of it first
+        return Replaced(str(path), kind, images)
     try:
         listed = open_and_list(path, cancel)
     except Exception:  # not an image there: the file or folder itself is replaced
@@ -325,6 +328,17 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
         listed.location.close()
         images = tuple(entry.label for entry in listed.entries)
     return Replaced(str(path), kind, images)
+
+
+def _compressed(path: Path) -> bool:
+    """Whether the file at ``path`` starts like compressed data (gzip, zstd, xz, bzip2)."""
+    from spyglass.core import compression
+
+    try:
+        with path.open("rb") as stream:
+            return compression.detect(stream.read(compression.HEADER_SIZE)) is not None
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------------- opening

@@ -365,8 +365,10 @@ class RegistryDialog(QDialog):
         super().accept()
 
     def done(self, result: int) -> None:
-        """Override QDialog::done: stop a test still running."""
+        """Override QDialog::done: stop a test or a look-up still running (its answer
+        must not reach widgets that are gone)."""
         self._runner.cancel(self._key)
+        self._runner.cancel(f"{self._key}:saved")
         self.spinner.stop()
         super().done(result)
 

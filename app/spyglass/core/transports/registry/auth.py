@@ -313,12 +313,13 @@ class RegistryAuth(httpx.Auth):
             )
         creds = self.credentials
         if self._refresh_token:
-            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token,
-                    "client_id": CLIENT_ID}
+            form: dict[str, str | list[str]] = {
+                "grant_type": "refresh_token", "refresh_token": self._refresh_token,
+                "client_id": CLIENT_ID}
             if service:
                 form["service"] = service
             if scope:
-                form["scope"] = scope
+                form["scope"] = scope.split()  # one field per scope, as containers/image
             response = self._send("POST", realm_url, data=form, timeout=timeout)
             if response.status not in (404, 405):
                 return self._token_from(response, realm)
@@ -341,7 +342,7 @@ class RegistryAuth(httpx.Auth):
         url: httpx.URL,
         *,
         params: tuple[tuple[str, str], ...] | None = None,
-        data: dict[str, str] | None = None,
+        data: dict[str, str | list[str]] | None = None,
         basic: tuple[str, str] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> _TokenResponse:

@@ -549,7 +549,8 @@ class RegistryClient:
         self._tls = tls_settings(host, verify=not insecure, cert_dir=cert_dir)
         self._cert_dir = cert_dir
         self._http = pool.client(self._tls)
-        self.auth = RegistryAuth(self.api_host, credentials, self._http)
+        # named by the host people know (docker.io): its messages and errors say it
+        self.auth = RegistryAuth(host, credentials, self._http)
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
@@ -713,7 +714,7 @@ class RegistryClient:
                     "speaks plain HTTP, allow it to be insecure")
         else:
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
-                     else f"~/.config/containers/certs.d/{self.api_host}/ca.crt")
+                     else f"~/.config/containers/certs.d/{self.host}/ca.crt")
             said = (f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
                     f"Put its CA certificate in {where}")
             elsewhere = ("" if self._cert_dir is not None

@@ -16,6 +16,7 @@ from typing import Final
 
 import httpx
 
+from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -148,6 +149,14 @@ def error_for(
             f"{what} failed: the registry {host} denied access{detail}; the account used "
             "is not allowed to do this.",
             status=status, code=code,
+        )
+    if (status == 401 or code == "UNAUTHORIZED") and credentials_from == REGISTRY_TOKEN_SOURCE:
+        said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
+        return AuthenticationFailed(
+            f"{said} Check the token.", status=status, code=code, host=host,
+            credentials_sent=True,
+            on_command_line=f"{said} Check the token (--registry-token), or leave it out "
+            f"and log in with spyglass login {host}.",
         )
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
