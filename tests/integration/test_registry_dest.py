@@ -400,6 +400,28 @@ def test_token_auth_alice_pushes_and_bob_is_denied_before_any_bytes(
     assert transport.body_bytes == 0
 
 
+def copy_with_nothing_remembered(
+    client: RegistryClient, layout: Path, origin: str, target: str, tmp_path: Path,
+    transport: Counting,
+) -> int:
+    """Push the layout's image to ``origin`` by hand, then copy it to ``target`` on the
+    same registry with an empty blob-location cache (the requests of that copy alone in
+    ``transport``); how many blobs were mounted."""
+    push_by_hand(layout_source(layout),
+                 RegistryDestination(client, origin, tag="v1", cache=BlobLocationCache(None)))
+    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
+    try:
+        transport.reset()
+        source = RegistryImageSource(client, origin, "v1", cache=fresh)
+        destination = RegistryDestination(client, target, tag="v1", cache=fresh)
+        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+        seen: list[object] = []
+        execute(plan, source, destination, events=seen.append)
+    finally:
+        fresh.close()
+    return sum(1 for e in seen if isinstance(e, BlobSkipped) and e.how == "mounted")
+
+
 def test_token_auth_a_copy_between_repositories_mounts_with_one_scope_per_parameter(
     token_registry: RegistryServer, token_server: TokenServer, layout: Path, tmp_path: Path,
     counting: tuple[Counting, HTTPPool],
@@ -409,22 +431,10 @@ def test_token_auth_a_copy_between_repositories_mounts_with_one_scope_per_parame
     one ``scope`` parameter each (the test token server refuses the joined form)."""
     transport, pool = counting
     alice = RegistryClient(token_registry.host, credentials=Credentials(*ALICE), pool=pool)
-    push_by_hand(layout_source(layout),
-                 RegistryDestination(alice, "private/mount-origin", tag="v1",
-                                     cache=BlobLocationCache(None)))
-    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
     token_server.clear_log()
-    try:
-        transport.reset()
-        source = RegistryImageSource(alice, "private/mount-origin", "v1", cache=fresh)
-        destination = RegistryDestination(alice, "private/mount-copy", tag="v1", cache=fresh)
-        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
-        seen: list[object] = []
-        execute(plan, source, destination, events=seen.append)
-    finally:
-        fresh.close()
-    mounted = [e for e in seen if isinstance(e, BlobSkipped) and e.how == "mounted"]
-    assert len(mounted) == UNIQUE_BLOBS
+    mounted = copy_with_nothing_remembered(alice, layout, "private/mount-origin",
+                                           "private/mount-copy", tmp_path, transport)
+    assert mounted == UNIQUE_BLOBS
     assert transport.body_bytes == sum(
         len(r.content) for r in transport.requests if "/manifests/" in r.url.path
     )  # not a blob byte uploaded
@@ -508,21 +518,9 @@ def test_a_copy_between_repositories_of_a_registry_mounts_from_its_source(
     mounts from: reading the manifests notes their blobs before any is asked for."""
     transport, pool = counting
     client = RegistryClient(registry.host, pool=pool)
-    push_by_hand(layout_source(layout),
-                 RegistryDestination(client, "it-dest/origin", tag="v1",
-                                     cache=BlobLocationCache(None)))
-    fresh = BlobLocationCache(tmp_path / "fresh.sqlite")
-    try:
-        transport.reset()
-        source = RegistryImageSource(client, "it-dest/origin", "v1", cache=fresh)
-        destination = RegistryDestination(client, "it-dest/copy", tag="v1", cache=fresh)
-        plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
-        seen: list[object] = []
-        execute(plan, source, destination, events=seen.append)
-    finally:
-        fresh.close()
-    mounted = [e for e in seen if isinstance(e, BlobSkipped) and e.how == "mounted"]
-    assert len(mounted) == UNIQUE_BLOBS
+    mounted = copy_with_nothing_remembered(client, layout, "it-dest/origin", "it-dest/copy",
+                                           tmp_path, transport)
+    assert mounted == UNIQUE_BLOBS
     uploads = [r for r in transport.requests if "/blobs/uploads/" in r.url.path]
     assert {r.url.params["from"] for r in uploads} == {"it-dest/origin"}
     assert not [r for r in transport.requests if r.method in ("PATCH", "PUT")

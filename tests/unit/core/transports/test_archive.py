@@ -53,7 +53,6 @@ from tests.helpers.imagebuild import (
     build_tar,
     compress,
     dump_json,
-    multi_platform_layout,
     sha256_digest,
 )
 
@@ -229,33 +228,6 @@ def flip_byte_in_member(path: Path, member: str, position: int = 100) -> None:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def source_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("source") / "layout"
-    multi_platform_layout(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def skopeo_docker_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("docker-archive") / "x.tar"
-    run_skopeo(
-        "copy", "--quiet", "--override-os", "linux", "--override-arch", "arm64",
-        "--additional-tag", "example.com/y:2",
-        f"oci:{source_layout}:latest", f"docker-archive:{target}:example.com/x:1",
-    )  # fmt: skip
-    return target
-
-
-@pytest.fixture(scope="module")
-def skopeo_oci_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("oci-archive") / "all.tar"
-    run_skopeo(
-        "copy", "--quiet", "--all", f"oci:{source_layout}:latest", f"oci-archive:{target}:v1"
-    )
-    return target
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ from spyglass.core.transports.archive import (
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.decompressed import FOLDER_PREFIX, big_files_folder
 from spyglass.core.transports.files import ORPHAN_AGE
-from tests.helpers.imagebuild import ImageSpec, LayerSpec, multi_platform_layout
+from tests.helpers.imagebuild import ImageSpec, LayerSpec
 from tests.unit.core.transports.test_archive import (
     docker25_entries,
     docker_save_entries,
@@ -94,34 +94,22 @@ def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     decompressed_module.remove_parked()
 
 
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The archives decompressed during the test, in order."""
+    decompressed: list[Path] = []
+    original = decompressed_module.DecompressedArchive
+
+    def counting(*args: object, **kwargs: object) -> object:
+        decompressed.append(Path(str(args[0])))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decompressed_module, "DecompressedArchive", counting)
+    return decompressed
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
-
-
-@pytest.fixture(scope="module")
-def source_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("source") / "layout"
-    multi_platform_layout(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def skopeo_docker_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("docker-archive") / "x.tar"
-    run_skopeo(
-        "copy", "--quiet", "--override-os", "linux", "--override-arch", "arm64",
-        f"oci:{source_layout}:latest", f"docker-archive:{target}:example.com/x:1",
-    )  # fmt: skip
-    return target
-
-
-@pytest.fixture(scope="module")
-def skopeo_oci_archive(source_layout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("oci-archive") / "all.tar"
-    run_skopeo(
-        "copy", "--quiet", "--all", f"oci:{source_layout}:latest", f"oci-archive:{target}:v1"
-    )
-    return target
 
 
 def everything(source: ImageSource) -> dict[str, bytes]:
@@ -208,18 +196,9 @@ def test_a_gzipped_docker_25_save_is_sniffed_and_reads_in_both_views(
 
 
 def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
-    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path, made: list[Path],
 ) -> None:
     packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
-    made: list[Path] = []
-    original = decompressed_module.DecompressedArchive
-
-    def counting(*args: object, **kwargs: object) -> object:
-        made.append(Path(str(args[0])))
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(decompressed_module, "DecompressedArchive", counting)
     location = open_location(packed)
     try:
         assert isinstance(location, DockerArchiveLocation)
@@ -242,20 +221,11 @@ def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
 
 
 def test_a_bare_path_is_looked_at_and_opened_over_one_decompressed_copy(
-    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path, made: list[Path],
 ) -> None:
     """The command line learns a bare path's kind, then opens it: once decompressed, and
     gone when the command ends."""
     packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
-    made: list[Path] = []
-    original = decompressed_module.DecompressedArchive
-
-    def counting(*args: object, **kwargs: object) -> object:
-        made.append(Path(str(args[0])))
-        return original(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(decompressed_module, "DecompressedArchive", counting)
     kind = detect_location_kind(packed)
     source = open_source(f"{kind}:{packed}")
     try:

@@ -42,7 +42,7 @@ from spyglass.core.transports.dirlayout import (
     open_dir_image,
     open_dir_location,
 )
-from tests.helpers.imagebuild import dump_json, multi_platform_layout
+from tests.helpers.imagebuild import dump_json
 
 VERSION = b"Directory Transport Version: 1.1\n"
 
@@ -69,13 +69,6 @@ def image_manifest(source: ImageSource, digest: str | None = None) -> ImageManif
     parsed = parse_manifest(raw, media_type)
     assert isinstance(parsed, ImageManifest)
     return parsed
-
-
-@pytest.fixture(scope="module")
-def source_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("source") / "layout"
-    multi_platform_layout(root)
-    return root
 
 
 @pytest.fixture(scope="module")
