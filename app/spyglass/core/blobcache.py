@@ -249,11 +249,7 @@ class BlobLocationCache:
             if self._pending or self._pending_made:
                 self._flush()
             connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except sqlite3.Error:
-                pass
+        _close_quietly(connection)
 
     # ---------------------------------------------------------------- inside
 
@@ -379,11 +375,7 @@ class BlobLocationCache:
     def _give_up(self, exc: BaseException) -> None:
         self._disabled = True
         connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except sqlite3.Error:
-                pass
+        _close_quietly(connection)
         log.warning(
             "The blob location cache %s cannot be used (%s); cross-repository mounts are off "
             "for this session. Delete the file to start a new cache.",
@@ -423,6 +415,15 @@ def set_default_cache(cache: BlobLocationCache | None) -> BlobLocationCache | No
     with _default_lock:
         old, _default = _default, cache
         return old
+
+
+def _close_quietly(connection: sqlite3.Connection | None) -> None:
+    """Close ``connection`` if there is one; a cache's failure to close is no one's concern."""
+    if connection is not None:
+        try:
+            connection.close()
+        except sqlite3.Error:
+            pass
 
 
 __all__ = [
