@@ -1234,8 +1234,10 @@ def _images_held(path: Path) -> list[str] | None:
     aside) nor a ``docker save`` (a ``manifest.json`` listing configs and layers). Only
     an image archive may be replaced by an ``…-archive:`` copy, unlike any other file (a
     web site's backup has an ``index.json`` too). ``OSError`` when it cannot be read."""
-    with path.open("rb"):
-        pass  # unreadable: say so, rather than "not an image archive"
+    with path.open("rb") as stream:  # unreadable: say so, rather than "not an image archive"
+        header = stream.read(compression.HEADER_SIZE)
+    if compression.detect(header) == compression.ZSTD:
+        return _images_held_in_tree(path)  # tarfile reads gzip, bzip2 and xz, not zstd
     try:
         with tarfile.open(path) as tar:
             members = {PurePosixPath(info.name.lstrip("/")).as_posix(): info for info in tar}
@@ -1252,17 +1254,47 @@ def _images_held(path: Path) -> list[str] | None:
                         read[name] = member.read()
                 return read
 
-            top = small("manifest.json", "index.json")
-            saved = _docker_save_names(top.get("manifest.json", b""))
-            if saved:
-                return saved  # docker 25's archives are layouts too: these count
-            if "oci-layout" not in members:
-                return None
-            raw = top.get("index.json", b"{}")
-            unnamed = small(*_unnamed_blobs(raw))
-            return _index_names(raw, unnamed.get)
+            return _images_named(small, members.__contains__)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         return None
+
+
+def _images_named(
+    small: Callable[..., dict[str, bytes]], has: Callable[[str], bool]
+) -> list[str] | None:
+    """The images an archive holds (see :func:`_images_held`), from ``small(*names)`` (its
+    small members' bytes) and ``has(name)``."""
+    top = small("manifest.json", "index.json")
+    saved = _docker_save_names(top.get("manifest.json", b""))
+    if saved:
+        return saved  # docker 25's archives are layouts too: these count
+    if not has("oci-layout"):
+        return None
+    raw = top.get("index.json", b"{}")
+    return _index_names(raw, small(*_unnamed_blobs(raw)).get)
+
+
+def _images_held_in_tree(path: Path) -> list[str] | None:
+    """:func:`_images_held` for an archive tarfile cannot read, through a :class:`TarTree`
+    (which decompresses it once, and removes that copy when closed)."""
+    try:
+        tree = TarTree(path)
+    except (SpyglassError, OSError):
+        return None
+    try:
+        def small(*names: str) -> dict[str, bytes]:
+            read: dict[str, bytes] = {}
+            for name in names:
+                if tree.exists(name) and tree.size(name) <= MAX_MANIFEST_SIZE:
+                    with tree.open(name) as member:
+                        read[name] = member.read()
+            return read
+
+        return _images_named(small, tree.exists)
+    except (SpyglassError, OSError):
+        return None
+    finally:
+        tree.close()
 
 
 def _blob_member(entry: Mapping[str, Any]) -> str | None:

@@ -316,6 +316,39 @@ def test_an_archive_of_several_images_is_not_replaced(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["several.tar"]
 
 
+@pytest.mark.parametrize("packer", ["gzip", "zstd"])
+def test_a_compressed_archive_of_several_images_is_not_replaced(
+    tmp_path: Path, packer: str
+) -> None:
+    """What a compressed archive holds is looked at too (Python's tarfile reads gzip,
+    not zstd): one of several images is refused, one of one image replaced."""
+    import gzip
+
+    import zstandard
+
+    def packed(name: str, members: dict[str, bytes]) -> Path:
+        plain = _tar_of(tmp_path / f"{name}.plain", members)
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(plain) if packer == "gzip"
+                         else zstandard.ZstdCompressor().compress(plain))
+        return path
+
+    several = packed("several.tar", {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+                                     "index.json": _index("v1", "v2")})
+    before = several.read_bytes()
+    with pytest.raises(InvalidLayout, match=r"already holds 2 images \(v1, v2\)"):
+        open_destination(f"oci-archive:{several}:v1")
+    assert several.read_bytes() == before
+    one = packed("one.tar", {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+                             "index.json": _index("v1")})
+    destination = open_destination(f"oci-archive:{one}:v1")
+    try:
+        assert destination.replaces is not None  # ReplacingDestination: said in the plan
+    finally:
+        destination.abort()
+        destination.close()
+
+
 def test_an_archive_of_one_image_with_its_signatures_is_replaced(tmp_path: Path) -> None:
     """cosign's tags and referrers go with the image: one image is still one image."""
     out = tmp_path / "one.tar"
