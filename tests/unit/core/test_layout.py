@@ -612,3 +612,31 @@ def test_a_copy_into_a_rules_oci_layout_never_writes_through_its_links(tmp_path:
     assert not any(os.path.islink(p) for p in (store / "blobs" / "sha256").iterdir())
     raw, _ = open_source(f"oci:{root}:again").get_manifest()
     assert raw == (store / "blobs" / "sha256" / Digest.of(raw).hex).read_bytes()
+
+
+def test_a_layout_without_its_oci_layout_file_is_read_as_skopeo_reads_it(
+    tmp_path: Path,
+) -> None:
+    """BuildKit wrote layouts without ``oci-layout`` (before moby/buildkit#3729);
+    containers/image reads only ``index.json``: so does Spyglass, and writing into such
+    a layout adds the file."""
+    import subprocess
+
+    from spyglass.core.transports import detect_location_kind, open_destination, open_source
+    from tests.helpers import require_tool
+    from tests.unit.core.transports.test_layout_dest import copy_image
+
+    root = tmp_path / "buildkit"
+    multi_platform_layout(root)
+    (root / "oci-layout").unlink()
+    assert detect_location_kind(root) == "oci"
+    source = open_source(f"oci:{root}:latest")
+    try:
+        raw, _ = source.get_manifest()
+    finally:
+        source.close()
+    skopeo = require_tool("skopeo")
+    assert raw == subprocess.run([skopeo, "inspect", "--raw", f"oci:{root}:latest"],
+                                 check=True, capture_output=True).stdout
+    copy_image(open_source(f"oci:{root}:latest"), open_destination(f"oci:{root}:again"))
+    assert json.loads((root / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}

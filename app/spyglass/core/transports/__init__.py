@@ -187,7 +187,9 @@ def _folder_kind(path: Path) -> str | None:
         raise InvalidLayout(f'The path "{path}" does not exist.')
     if not path.is_dir():
         return None
-    if (path / "oci-layout").is_file():
+    if (path / "oci-layout").is_file() or (
+        (path / "index.json").is_file() and (path / "blobs").is_dir()
+    ):  # a layout without its oci-layout file (older BuildKit) is read as skopeo reads it
         return "oci"
     from spyglass.core.transports.dirlayout import looks_like_dir_layout
 

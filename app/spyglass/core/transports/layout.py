@@ -108,6 +108,10 @@ class OCILayoutReader:
             raise TransportError(describe_os_error(exc, f"{self.path}/{name}")) from exc
 
     def _check_layout_file(self) -> None:
+        if not self.tree.exists(LAYOUT_FILE) and self.tree.exists(INDEX_FILE):
+            # read as containers/image reads it: BuildKit wrote layouts without the file
+            # (before moby/buildkit#3729); the index.json is checked all the same
+            return
         raw = self._read_small("oci-layout")
         try:
             data = json.loads(raw)
@@ -527,7 +531,8 @@ class OCILayoutDestination:
             raise TransportError(describe_os_error(exc, path)) from exc
         if not entries:
             return
-        if LAYOUT_FILE in entries:
+        if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
+            # a layout without its oci-layout file gets one, as containers/image writes it
             reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
             if INDEX_FILE in entries:
                 reader.index()
