@@ -437,6 +437,15 @@ def test_an_image_named_by_position_is_shown_with_its_label(
     named = CopyRequest(f"oci:{tmp_path}/l:busybox:1", f"oci:{tmp_path}/m:b", CopyOptions(),
                         label="busybox:1")
     assert source_text(named) == "oci:…/l:busybox:1"
+    # the row as drawn (the route delegate) and its tooltip say it too
+    from spyglass.gui.models.transfers import ROUTE_ROLE, TRANSFER
+
+    transfer = window.copying.manager.start(request)
+    model = window.copying.panel.model
+    row = model.index(model.rowCount() - 1, TRANSFER)
+    assert model.data(row, ROUTE_ROLE)[0] == f"oci-archive:…/two.tar:@1 ({label})"
+    assert f"two.tar:@1 ({label})" in model.data(row, Qt.ItemDataRole.ToolTipRole)
+    window.copying.manager.cancel(transfer)
     dialog = window.copying.open_dialog(DraggedImage(request.source, label))
     assert (dialog.source_note.isVisibleTo(dialog), dialog.source_note.text()) == (True, label)
     dialog.close()

@@ -305,7 +305,7 @@ class TransferModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return transfer.state.value
         if role == ROUTE_ROLE and column == TRANSFER:
-            return (short_name(transfer.request.source),
+            return (source_text(transfer.request),
                     short_name(transfer.request.destination))
         return None
 
@@ -313,7 +313,10 @@ class TransferModel(QAbstractTableModel):
     def _tooltip(transfer: Transfer) -> str:
         """The whole story of the row: both names, the state, how it ended, the notes."""
         request = transfer.request
-        parts = [f"{request.source}\n→ {request.destination}", state_text(transfer)]
+        source = request.source
+        if source_text(request) != short_name(source):  # the label says which image it is
+            source = f"{source} ({request.label})"
+        parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
         if transfer.error:
             parts.append(transfer.error)
         if stopped(transfer) and transfer.snapshot.total:
