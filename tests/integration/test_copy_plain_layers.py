@@ -335,3 +335,34 @@ def test_a_repeated_recompression_finds_its_result_at_the_destination(
     elsewhere, seen = copy(f"oci:{tmp_path / 'layout'}:v1")
     assert elsewhere == first
     assert sum(isinstance(e, BlobDone) and e.recompressed for e in seen) == 3
+
+
+def oras_artifact(root: Path) -> str:
+    """What ``oras push REF file.txt`` writes: an empty config, ``artifactType``, and the
+    file as a ``…layer.v1.tar`` blob (not a tar at all) with its title."""
+    builder = LayoutBuilder(root)
+    empty = builder.add_blob(b"{}")
+    data = builder.add_blob(b"just a text file, not a tar\n")
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.example.notes",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": OCI_LAYER, **data,
+                    "annotations": {"org.opencontainers.image.title": "notes.txt"}}],
+    }, separators=(",", ":")).encode()
+    written = builder.add_blob(manifest)
+    builder.tag({"mediaType": OCI_MANIFEST, **written}, "notes")
+    return str(written["digest"])
+
+
+def test_an_artifact_is_copied_as_it_is(registry: RegistryServer, tmp_path: Path) -> None:
+    """An artifact's blobs are no image layers: never gzipped or recompressed (nor is
+    there a diff ID to check them by), as containers/image copies them."""
+    source = tmp_path / "oras"
+    digest = oras_artifact(source)
+    for destination in (f"oci:{tmp_path / 'out'}:notes",
+                        f"docker://{registry.host}/it-plain/oras:notes"):
+        for options in (CopyOptions(), CopyOptions(compression="zstd")):
+            top = copy_image(open_source(f"oci:{source}:notes"),
+                             open_destination(destination), options)
+            assert str(top.digest) == digest, (destination, options)

@@ -439,6 +439,8 @@ def _plan_instance(
             "represent it."
         )
     wanted_compression = _wanted_compression(destination, options)
+    if _opaque(manifest):
+        wanted_compression = plain_to = None
     layers: list[BlobTask] = []
     diff_ids = config.diff_ids if config else ()
     for index, layer in enumerate(manifest.layers):
@@ -530,6 +532,8 @@ def _recompresses(
 ) -> bool:
     """True when some layer of ``manifest`` changes compression: then, and only then,
     planning needs the config (its diff IDs check the recompressed layers)."""
+    if _opaque(manifest):
+        return False
     wanted = _wanted_compression(destination, options)
     plain_to = _plain_target(destination, options)
     return any(
@@ -537,6 +541,14 @@ def _recompresses(
         and _compression_change(layer, stored, wanted, plain_to)[0] is not None
         for layer in manifest.layers
     )
+
+
+def _opaque(manifest: ImageManifest) -> bool:
+    """Whether ``manifest``'s blobs are no image layers (an artifact: its config is not an
+    image config, e.g. what ``oras push`` writes, whose files are ``…layer.v1.tar``
+    blobs): they are copied as they are, never recompressed, as containers/image copies
+    them (``CanChangeLayerCompression``)."""
+    return manifest.config.media_type not in media.CONFIG_TYPES
 
 
 def _plan_layer(
@@ -906,7 +918,7 @@ class _PlainLayers:
         plain = [layer.digest for layer in manifest.layers
                  if layer.media_type in _PLAIN_LAYER_TYPES
                  and media.layer_compression(layer.media_type) == compression.NONE]
-        if self._target is None or not plain:
+        if self._target is None or not plain or _opaque(manifest):
             return None
         attested = isinstance(written_list, ImageIndex) and any(
             buildkit_attestation_subject(entry) == manifest.digest
