@@ -847,10 +847,16 @@ def _plan_images(
             for child_entry, child in _nested(source, nested, cancel):
                 if isinstance(child, ImageManifest):
                     config = _load_config(source, child, ahead.needs_config, cancel)
-                    instances.append(
-                        _plan_instance(child, child_entry, config, destination, options,
-                                       stored)
-                    )
+                    planned = _plan_instance(child, child_entry, config, destination,
+                                             options, stored)
+                    if planned.changes:  # the nested list, written as it is, would dangle
+                        said = (f"The list entry {entry.digest} is itself a list, whose "
+                                f"image {child.digest} {destination.description} can hold "
+                                "only converted; nested lists are copied only whole")
+                        raise Unsupported(f"{said}, without conversion.",
+                                          on_command_line=f"{said} (--all) without "
+                                          "conversion.")
+                    instances.append(planned)
                 else:
                     extra.append((child.raw, child.media_type))
             extra.append((nested.raw, nested.media_type))

@@ -843,3 +843,20 @@ def test_a_destination_written_whole_says_what_it_replaces(
     what = (f'the dir: image in "{target}" already there' if transport == "dir"
             else f'the archive "{target}" already there, with the images in it,')
     assert f"{what} is replaced whole" in plan.notes
+
+
+def test_a_nested_list_whose_images_a_layout_must_convert_is_refused(tmp_path: Path) -> None:
+    """An OCI index nesting a list of Docker images: an OCI layout holds only OCI
+    manifests, so the images would be converted while the nested list, copied as it
+    is, still named the originals. Refused, as skopeo refuses it, before anything moves."""
+    root = tmp_path / "nested"
+    builder = LayoutBuilder(root)
+    images = [builder.add_image(ImageSpec(architecture=arch, docker_media_types=True))
+              for arch in ("amd64", "arm64")]
+    inner = builder.add_index(images)
+    top = builder.add_index([inner])
+    builder.tag(top, "v1")
+    out = tmp_path / "out"
+    with pytest.raises(Unsupported, match="nested lists are copied only whole"):
+        plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"oci:{out}:v1"),
+                  CopyOptions(multi_arch="all"))
