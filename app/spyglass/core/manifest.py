@@ -146,12 +146,17 @@ class ImageIndex:
     def choose(self, wanted: Platform) -> Descriptor:
         """The instance best suited to ``wanted``; raise :class:`PlatformNotFound`.
 
-        Entries without a platform (attestations, nested indexes without one)
-        are never chosen.
+        An image entry without a platform is chosen only when none with one fits,
+        as containers/image ranks it last (an index of one image saved without
+        its platform); nested indexes without one never are.
         """
         candidates = [d for d in self.manifests if d.platform is not None]
         found = best_match(wanted, [d.platform for d in candidates if d.platform is not None])
         if found is None:
+            unplaced = [d for d in self.manifests if d.platform is None
+                        and d.media_type in media.IMAGE_MANIFEST_TYPES]
+            if unplaced:
+                return unplaced[0]
             offered = {str(d.platform) for d in candidates}
             raise PlatformNotFound(
                 f"The manifest list {self.digest} has no image for {wanted}; "

@@ -860,3 +860,16 @@ def test_a_nested_list_whose_images_a_layout_must_convert_is_refused(tmp_path: P
     with pytest.raises(Unsupported, match="nested lists are copied only whole"):
         plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"oci:{out}:v1"),
                   CopyOptions(multi_arch="all"))
+
+
+def test_an_index_entry_without_a_platform_is_chosen_when_none_fits(tmp_path: Path) -> None:
+    """An index of one image saved without its platform: containers/image ranks such an
+    entry last but still takes it; so does the copy of this system's image."""
+    root = tmp_path / "noplat"
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(architecture="amd64"))
+    bare = {k: v for k, v in image.items() if k != "platform"}
+    builder.tag(builder.add_index([bare]), "v1")
+    top = copy_image(open_source(f"oci:{root}:v1"), open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                     CopyOptions(platforms=(Platform.parse("linux/s390x"),)))
+    assert str(top.digest) == image["digest"]
