@@ -7,9 +7,11 @@ uses it: ``x86_64`` → ``amd64``, ``aarch64`` → ``arm64`` (variant ``v8``),
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from spyglass.core.errors import InvalidManifest, InvalidReference
@@ -157,7 +159,36 @@ def host_platform() -> Platform:
         os_name = sys.platform
     import platform as stdplatform  # ~2 ms to import: only when asked
 
-    return Platform(os_name, stdplatform.machine() or "amd64").normalized()
+    machine = stdplatform.machine() or "amd64"
+    if struct.calcsize("P") == 4 and machine.lower() in _USERLAND_32:
+        # a 32-bit program on a 64-bit kernel (32-bit Raspberry Pi OS on a Pi 4 boots one):
+        # images for this program's architecture run here, not the kernel's, as
+        # containers/image chooses by the running program's (GOARCH)
+        machine = _USERLAND_32[machine.lower()]
+        if machine == "arm":
+            return Platform(os_name, machine, _arm_variant()).normalized()
+    return Platform(os_name, machine).normalized()
+
+
+_USERLAND_32: Final = {"aarch64": "arm", "arm64": "arm", "armv8l": "arm", "x86_64": "386",
+                       "amd64": "386"}
+
+
+def _arm_variant() -> str:
+    """``v7``, ``v8``… from /proc/cpuinfo's "CPU architecture" (containers/image reads it
+    so); "" when it does not say."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "CPU architecture":
+            digits = value.strip().split("(")[0].strip()
+            if digits.isdigit():
+                return f"v{digits}"
+            return "v8" if digits.lower() == "aarch64" else ""
+    return ""
 
 
 def best_match(wanted: Platform, available: list[Platform]) -> int | None:
