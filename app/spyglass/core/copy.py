@@ -412,6 +412,11 @@ def _choose_format(
 ) -> Format:
     wanted: Format = options.format or _family(manifest_type)
     supported = destination.supported_manifest_types
+    if (options.format is None and options.compression == "zstd" and wanted == "v2s2"
+            and (not supported or any(_family(t) == "oci" for t in supported))):
+        # Docker schema 2 cannot hold zstd layers: written as OCI, as containers/image
+        # converts when the compression asked for needs it
+        wanted = "oci"
     if supported and not any(_family(t) == wanted for t in supported):
         if options.format is not None:
             raise Unsupported(

@@ -873,3 +873,29 @@ def test_an_index_entry_without_a_platform_is_chosen_when_none_fits(tmp_path: Pa
     top = copy_image(open_source(f"oci:{root}:v1"), open_destination(f"oci:{tmp_path / 'o'}:v1"),
                      CopyOptions(platforms=(Platform.parse("linux/s390x"),)))
     assert str(top.digest) == image["digest"]
+
+
+def test_zstd_for_docker_images_writes_oci(tmp_path: Path) -> None:
+    """Docker schema 2 cannot hold zstd layers: asked for zstd with no format, a Docker
+    list and its images are written as OCI (as containers/image converts them); asked
+    for v2s2 as well, the copy is refused."""
+    root = tmp_path / "docker"
+    builder = LayoutBuilder(root)
+    images = [builder.add_image(ImageSpec(
+        architecture=arch, docker_media_types=True,
+        layers=[LayerSpec({f"/etc/{arch}": arch.encode()})])) for arch in ("amd64", "arm64")]
+    builder.tag(builder.add_index(images, docker_media_types=True), "v1")
+    out = tmp_path / "out"
+    top = copy_image(open_source(f"oci:{root}:v1"), open_destination(f"oci:{out}:v1"),
+                     CopyOptions(multi_arch="all", compression="zstd"))
+    index = json.loads((out / "blobs" / "sha256" / top.digest.hex).read_bytes())
+    assert index["mediaType"] == media.OCI_INDEX
+    for entry in index["manifests"]:
+        manifest = json.loads((out / "blobs" / "sha256" / entry["digest"][7:]).read_bytes())
+        assert manifest["mediaType"] == media.OCI_MANIFEST
+        assert {layer["mediaType"] for layer in manifest["layers"]} == {
+            "application/vnd.oci.image.layer.v1.tar+zstd"}
+    with pytest.raises(Unsupported, match="Docker schema 2 manifests cannot hold zstd"):
+        plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"dir:{tmp_path}/x"),
+                  CopyOptions(platforms=(Platform.parse("linux/amd64"),), compression="zstd",
+                              format="v2s2"))
