@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from spyglass.core.copy import CopyOptions, copy_image, plan_copy
+from spyglass.core.errors import Unsupported
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers import require_tool
 from tests.helpers.cosign import (
@@ -366,3 +369,53 @@ def test_an_artifact_is_copied_as_it_is(registry: RegistryServer, tmp_path: Path
             top = copy_image(open_source(f"oci:{source}:notes"),
                              open_destination(destination), options)
             assert str(top.digest) == digest, (destination, options)
+
+
+def windows_like(root: Path) -> tuple[str, str]:
+    """A Docker image whose base layer is foreign (as Windows base layers are): listed
+    with ``urls``, and not in the layout (nor in any registry). Returns (image digest,
+    foreign layer digest)."""
+    builder = LayoutBuilder(root)
+    base = b"the base layer lives elsewhere"
+    foreign = {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+               "size": len(base), "digest": "sha256:" + hashlib.sha256(base).hexdigest(),
+               "urls": ["https://mcr.example/blobs/base.tar.gz"]}
+    top = builder.add_blob(b"top layer bytes, as they come")
+    config = builder.add_blob(json.dumps({
+        "architecture": "amd64", "os": "windows",
+        "rootfs": {"type": "layers", "diff_ids": [foreign["digest"], top["digest"]]},
+    }).encode())
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", **config},
+        "layers": [foreign, {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                             **top}],
+    }, separators=(",", ":")).encode()
+    written = builder.add_blob(manifest)
+    builder.tag({"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                 **written}, "win")
+    return str(written["digest"]), foreign["digest"]
+
+
+def test_a_foreign_layer_stays_where_its_urls_point(
+    registry_binary: str, tmp_path: Path,
+) -> None:
+    """As containers/image: a registry or an OCI layout refers to it there (its bytes are
+    not fetched, nor copied); dir: cannot, and is refused before anything moves."""
+    source = tmp_path / "src"
+    digest, foreign = windows_like(source)
+    allow = {"validation": {"manifests": {"urls": {"allow": ["^https?://"]}}}}
+    with RegistryServer(binary=registry_binary, extra_config=allow) as server:
+        top = copy_image(open_source(f"oci:{source}:win"),
+                         open_destination(f"docker://{server.host}/it-plain/win:1"))
+        assert str(top.digest) == digest
+    out = tmp_path / "out"
+    top = copy_image(open_source(f"oci:{source}:win"), open_destination(f"oci:{out}:win"))
+    manifest = json.loads((out / "blobs" / "sha256" / top.digest.hex).read_bytes())
+    assert manifest["layers"][0] == {  # converted to OCI: containers/image's mapping
+        "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "digest": foreign, "size": 30, "urls": ["https://mcr.example/blobs/base.tar.gz"]}
+    assert not (out / "blobs" / "sha256" / foreign.split(":")[1]).exists()
+    with pytest.raises(Unsupported, match="is a foreign layer that lives at https://mcr"):
+        plan_copy(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))

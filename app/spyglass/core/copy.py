@@ -64,6 +64,7 @@ from spyglass.core.transports.base import (
     COMPRESSED,
     AttachmentSource,
     DigestedDestination,
+    ForeignLayers,
     ImageDestination,
     ImageSource,
     ReplacingDestination,
@@ -239,6 +240,9 @@ class BlobTask:
     """Target compression when the bytes change; None when they are copied as they are."""
     diff_id: Digest | None = None
     """The uncompressed digest the config promises (checked when recompressing)."""
+    external: bool = False
+    """A foreign layer left where its ``urls`` point: the destination refers to it
+    there, and its bytes are not copied (as containers/image leaves them)."""
 
     @property
     def key(self) -> tuple[Digest, str | None]:
@@ -296,7 +300,8 @@ class CopyPlan:
         seen: dict[tuple[Digest, str | None], BlobTask] = {}
         for instance in self.instances:
             for task in (instance.config, *instance.layers):
-                seen.setdefault(task.key, task)
+                if not task.external:
+                    seen.setdefault(task.key, task)
         return tuple(seen.values())
 
     @property
@@ -365,6 +370,7 @@ _TO_OCI: Final = {
     media.DOCKER_LAYER_GZIP: media.OCI_LAYER_GZIP,
     media.DOCKER_LAYER_ZSTD: media.OCI_LAYER_ZSTD,
     media.DOCKER_FOREIGN_LAYER: media.OCI_LAYER_NONDIST_GZIP,
+    media.DOCKER_FOREIGN_LAYER_PLAIN: media.OCI_LAYER_NONDIST,
 }
 _TO_DOCKER: Final = {
     media.OCI_MANIFEST: media.DOCKER_V2S2,
@@ -373,6 +379,7 @@ _TO_DOCKER: Final = {
     media.OCI_LAYER: media.DOCKER_LAYER,
     media.OCI_LAYER_GZIP: media.DOCKER_LAYER_GZIP,
     media.OCI_LAYER_NONDIST_GZIP: media.DOCKER_FOREIGN_LAYER,
+    media.OCI_LAYER_NONDIST: media.DOCKER_FOREIGN_LAYER_PLAIN,
 }
 _LAYER_BY_COMPRESSION: Final = {
     ("oci", "gzip"): media.OCI_LAYER_GZIP,
@@ -451,7 +458,7 @@ def _plan_instance(
     for index, layer in enumerate(manifest.layers):
         layers.append(
             _plan_layer(manifest, index, layer, diff_ids, target, wanted_compression, stored,
-                        plain_to)
+                        plain_to, destination=destination)
         )
     config_type = (
         _map_type(manifest.config.media_type, target)
@@ -556,6 +563,23 @@ def _opaque(manifest: ImageManifest) -> bool:
     return manifest.config.media_type not in media.CONFIG_TYPES
 
 
+def _foreign_layer(
+    manifest: ImageManifest, layer: Descriptor, target: Format, destination: ImageDestination,
+) -> BlobTask:
+    """A layer with ``urls`` (a Windows base layer): the destination refers to it where
+    they point, as containers/image leaves it for a registry or an OCI layout; one that
+    cannot (``dir:``, ``docker-archive:``) is refused, since Spyglass does not download
+    it from there."""
+    if not (isinstance(destination, ForeignLayers) and destination.accepts_foreign_layers):
+        raise Unsupported(
+            f"The layer {layer.digest} of the image {manifest.digest} is a foreign layer "
+            f"that lives at {layer.urls[0]}; {destination.description} cannot refer to it "
+            "there, and Spyglass does not download foreign layers: copy the image to a "
+            "registry or an OCI layout."
+        )
+    return BlobTask(layer, _map_type(layer.media_type, target), external=True)
+
+
 def _plan_layer(
     manifest: ImageManifest,
     index: int,
@@ -565,9 +589,13 @@ def _plan_layer(
     wanted: Compression | None,
     stored: StoredBy,
     plain_to: Compression | None = None,
+    *,
+    destination: ImageDestination,
 ) -> BlobTask:
+    if layer.urls:
+        return _foreign_layer(manifest, layer, target, destination)
     if layer.media_type not in _PLAIN_LAYER_TYPES:
-        # foreign/non-distributable layers and artifact blobs: copied as they are
+        # non-distributable layers without urls and artifact blobs: copied as they are
         return BlobTask(layer, _map_type(layer.media_type, target))
     recompress, after = _compression_change(layer, stored, wanted, plain_to)
     if target == "v2s2" and after == "zstd":
@@ -1332,7 +1360,10 @@ def _execute(
     emit: EventCallback,
     cancel: CancelToken,
 ) -> Descriptor:
-    written: dict[tuple[Digest, str | None], Descriptor] = {}
+    written: dict[tuple[Digest, str | None], Descriptor] = {
+        task.key: task.source for instance in plan.instances for task in instance.layers
+        if task.external
+    }  # left where their urls point: the manifests name them as they are
     limits = _HostLimits(PER_HOST_LIMIT)
     processors = threading.Semaphore(_processors())
     lock = threading.Lock()

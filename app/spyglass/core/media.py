@@ -25,6 +25,7 @@ DOCKER_LAYER: Final = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_LAYER_GZIP: Final = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_LAYER_ZSTD: Final = "application/vnd.docker.image.rootfs.diff.tar.zstd"
 DOCKER_FOREIGN_LAYER: Final = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+DOCKER_FOREIGN_LAYER_PLAIN: Final = "application/vnd.docker.image.rootfs.foreign.diff.tar"
 
 INDEX_TYPES: Final = frozenset({OCI_INDEX, DOCKER_LIST})
 IMAGE_MANIFEST_TYPES: Final = frozenset({OCI_MANIFEST, DOCKER_V2S2})

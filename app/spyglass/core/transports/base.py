@@ -162,6 +162,15 @@ class TaggedDestination(Protocol):
 
 
 @runtime_checkable
+class ForeignLayers(Protocol):
+    """An :class:`ImageDestination` whose manifests may refer to a foreign layer where its
+    ``urls`` point, without holding its bytes (a registry, an OCI layout)."""
+
+    @property
+    def accepts_foreign_layers(self) -> bool: ...
+
+
+@runtime_checkable
 class CheckedDestination(Protocol):
     """An :class:`ImageDestination` that can find out, before anything is copied,
     whether it may be written at all (a registry: the credentials allow a push)."""

@@ -569,6 +569,12 @@ class OCILayoutDestination:
         return (media.OCI_MANIFEST, media.OCI_INDEX)
 
     @property
+    def accepts_foreign_layers(self) -> bool:
+        """Override ForeignLayers.accepts_foreign_layers: a manifest here may name a layer
+        kept where its ``urls`` point (as containers/image's destination accepts it)."""
+        return True
+
+    @property
     def accepts_lists(self) -> bool:
         return True
 

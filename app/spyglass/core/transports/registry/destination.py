@@ -123,6 +123,12 @@ class RegistryDestination:
         return SUPPORTED_MANIFEST_TYPES
 
     @property
+    def accepts_foreign_layers(self) -> bool:
+        """Override ForeignLayers.accepts_foreign_layers: a manifest here may name a layer
+        kept where its ``urls`` point (as containers/image's destination accepts it)."""
+        return True
+
+    @property
     def accepts_lists(self) -> bool:
         """Override ImageDestination.accepts_lists."""
         return True
