@@ -419,3 +419,31 @@ def test_a_foreign_layer_stays_where_its_urls_point(
     assert not (out / "blobs" / "sha256" / foreign.split(":")[1]).exists()
     with pytest.raises(Unsupported, match="is a foreign layer that lives at https://mcr"):
         plan_copy(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
+
+
+def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path) -> None:
+    """Its bytes say what it is, as containers/image detects it: converting the image to
+    a docker-archive (plain tars) or recompressing it to zstd works, and the layer still
+    matches its diff ID."""
+    from tests.helpers.imagebuild import build_tar
+
+    root = tmp_path / "src"
+    builder = LayoutBuilder(root)
+    tar = build_tar(LayerSpec({"/etc/motd": b"mislabelled\n"}))
+    layer = builder.add_blob(tar)
+    config = builder.add_blob(json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+    }).encode())
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": OCI_LAYER_GZIP, **layer}],
+    }, separators=(",", ":")).encode()
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)}, "app")
+    copy_image(open_source(f"oci:{root}:app"),
+               open_destination(f"docker-archive:{tmp_path / 'a.tar'}:app:1"))
+    top = copy_image(open_source(f"oci:{root}:app"), open_destination(f"oci:{tmp_path / 'z'}:1"),
+                     CopyOptions(compression="zstd"))
+    raw = (tmp_path / "z" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    assert written(raw)[0] == ["application/vnd.oci.image.layer.v1.tar+zstd"]

@@ -1160,8 +1160,12 @@ class _Recompressor:
     ) -> None:
         self._source = stream
         # unbuffered: each decompressed piece goes on as it is, never copied into a buffer
+        # a compressed layer is decompressed as its bytes say, not as its media type says:
+        # a "tar+gzip" that is a plain tar is taken as one, as containers/image detects
+        # it (the diff ID still checks what comes out)
+        detect = source_compression in (compression.GZIP, compression.ZSTD)
         self._plain = compression.open_decompressed(
-            stream, source_compression, what=what, buffered=False
+            stream, None if detect else source_compression, what=what, buffered=False
         )
         self._diff = diff_id.hasher() if diff_id is not None else hashlib.sha256()
         self._diff_id = diff_id
