@@ -848,6 +848,15 @@ def _plan_images(
             said = (f"{destination.description} is written whole, so the list alone would "
                     "name images it does not hold; copy its images with it")
             raise Unsupported(f"{said}.", on_command_line=f"{said} (--multi-arch all).")
+        target = _choose_format(top.media_type, destination, options)
+        if target != _family(top.media_type):
+            # its entries name the images as they are, which are not copied: a list in
+            # another format would name manifests of the other format that are not there
+            said = (f"The list {top.digest} is copied alone as it is, and "
+                    f"{destination.description if options.format is None else 'the copy'} "
+                    f"wants {_format_name(target)} manifests; copy its images with it")
+            raise Unsupported(f"{said}, to convert them.",
+                              on_command_line=f"{said} (--all), to convert them.")
         notes.append("only the list manifest is copied; its images must already be there")
         return CopyPlan(source.description, destination.description, top, (), top.media_type,
                         True, tuple(notes))

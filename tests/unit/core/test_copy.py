@@ -899,3 +899,21 @@ def test_zstd_for_docker_images_writes_oci(tmp_path: Path) -> None:
         plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"dir:{tmp_path}/x"),
                   CopyOptions(platforms=(Platform.parse("linux/amd64"),), compression="zstd",
                               format="v2s2"))
+
+
+def test_index_only_in_another_format_is_refused_at_plan_time(tmp_path: Path) -> None:
+    """``--multi-arch index-only`` copies the list as it is; a destination or a --format
+    wanting the other format would make it name manifests that are not there."""
+    root = tmp_path / "docker-list"
+    builder = LayoutBuilder(root)
+    images = [builder.add_image(ImageSpec(architecture=arch, docker_media_types=True))
+              for arch in ("amd64", "arm64")]
+    builder.tag(builder.add_index(images, docker_media_types=True), "v1")
+    with pytest.raises(Unsupported, match="wants OCI manifests; copy its images with it"):
+        plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"oci:{tmp_path}/o:v1"),
+                  CopyOptions(multi_arch="index-only"))
+    oci = tmp_path / "oci"
+    multi_platform_layout(oci)
+    with pytest.raises(Unsupported, match="cannot store Docker schema 2 manifests"):
+        plan_copy(open_source(f"oci:{oci}:latest"), open_destination(f"oci:{tmp_path}/p:v1"),
+                  CopyOptions(multi_arch="index-only", format="v2s2"))
