@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from spyglass.core.copy import CopyOptions, copy_image, plan_copy
-from spyglass.core.errors import Unsupported
+from spyglass.core.errors import SpyglassError
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers import require_tool
 from tests.helpers.cosign import (
@@ -402,7 +402,7 @@ def test_a_foreign_layer_stays_where_its_urls_point(
     registry_binary: str, tmp_path: Path,
 ) -> None:
     """As containers/image: a registry or an OCI layout refers to it there (its bytes are
-    not fetched, nor copied); dir: cannot, and is refused before anything moves."""
+    not fetched, nor copied); dir: cannot, and gets the bytes from the source."""
     source = tmp_path / "src"
     digest, foreign = windows_like(source)
     allow = {"validation": {"manifests": {"urls": {"allow": ["^https?://"]}}}}
@@ -417,8 +417,13 @@ def test_a_foreign_layer_stays_where_its_urls_point(
         "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
         "digest": foreign, "size": 30, "urls": ["https://mcr.example/blobs/base.tar.gz"]}
     assert not (out / "blobs" / "sha256" / foreign.split(":")[1]).exists()
-    with pytest.raises(Unsupported, match="is a foreign layer that lives at https://mcr"):
-        plan_copy(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
+    # dir: cannot refer to it: its bytes come from the source, which has to have them
+    with pytest.raises(SpyglassError, match=foreign.split(":")[1][:12]):
+        copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
+    LayoutBuilder(source).add_blob(b"the base layer lives elsewhere")
+    copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd2'}"))
+    assert (tmp_path / "d2" / foreign.split(":")[1]).read_bytes() == (
+        b"the base layer lives elsewhere")
 
 
 def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path) -> None:
@@ -447,3 +452,28 @@ def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path
                      CopyOptions(compression="zstd"))
     raw = (tmp_path / "z" / "blobs" / "sha256" / top.digest.hex).read_bytes()
     assert written(raw)[0] == ["application/vnd.oci.image.layer.v1.tar+zstd"]
+
+
+def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> None:
+    """The other way round: a "tar" whose bytes are gzip is decompressed, not gzipped a
+    second time, and matches the diff ID of the tar inside."""
+    from tests.helpers.imagebuild import build_tar
+
+    root = tmp_path / "src"
+    builder = LayoutBuilder(root)
+    tar = build_tar(LayerSpec({"/etc/motd": b"gzip in a tar's clothing\n"}))
+    layer = builder.add_blob(gzip.compress(tar))
+    config = builder.add_blob(json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar).hexdigest()]},
+    }).encode())
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": OCI_LAYER, **layer}],
+    }, separators=(",", ":")).encode()
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)}, "app")
+    top = copy_image(open_source(f"oci:{root}:app"), open_destination(f"oci:{tmp_path / 'o'}:1"))
+    raw = (tmp_path / "o" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    blobs = tmp_path / "o" / "blobs" / "sha256"
+    check_diff_ids(lambda d: (blobs / d.split(":")[1]).read_bytes(), raw)

@@ -549,7 +549,7 @@ def _recompresses(
     wanted = _wanted_compression(destination, options)
     plain_to = _plain_target(destination, options)
     return any(
-        layer.media_type in _PLAIN_LAYER_TYPES
+        layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls
         and _compression_change(layer, stored, wanted, plain_to)[0] is not None
         for layer in manifest.layers
     )
@@ -563,21 +563,13 @@ def _opaque(manifest: ImageManifest) -> bool:
     return manifest.config.media_type not in media.CONFIG_TYPES
 
 
-def _foreign_layer(
-    manifest: ImageManifest, layer: Descriptor, target: Format, destination: ImageDestination,
-) -> BlobTask:
-    """A layer with ``urls`` (a Windows base layer): the destination refers to it where
-    they point, as containers/image leaves it for a registry or an OCI layout; one that
-    cannot (``dir:``, ``docker-archive:``) is refused, since Spyglass does not download
-    it from there."""
-    if not (isinstance(destination, ForeignLayers) and destination.accepts_foreign_layers):
-        raise Unsupported(
-            f"The layer {layer.digest} of the image {manifest.digest} is a foreign layer "
-            f"that lives at {layer.urls[0]}; {destination.description} cannot refer to it "
-            "there, and Spyglass does not download foreign layers: copy the image to a "
-            "registry or an OCI layout."
-        )
-    return BlobTask(layer, _map_type(layer.media_type, target), external=True)
+def _foreign_layer(layer: Descriptor, target: Format, destination: ImageDestination) -> BlobTask:
+    """A layer with ``urls`` (a Windows base layer): a destination that may refer to it
+    where they point (a registry, an OCI layout) does, as containers/image leaves it;
+    another gets its bytes from the source, like any blob (a source that lacks them
+    says so)."""
+    external = isinstance(destination, ForeignLayers) and destination.accepts_foreign_layers
+    return BlobTask(layer, _map_type(layer.media_type, target), external=external)
 
 
 def _plan_layer(
@@ -593,7 +585,7 @@ def _plan_layer(
     destination: ImageDestination,
 ) -> BlobTask:
     if layer.urls:
-        return _foreign_layer(manifest, layer, target, destination)
+        return _foreign_layer(layer, target, destination)
     if layer.media_type not in _PLAIN_LAYER_TYPES:
         # non-distributable layers without urls and artifact blobs: copied as they are
         return BlobTask(layer, _map_type(layer.media_type, target))
@@ -868,6 +860,9 @@ def _plan_images(
         chosen = []
         for platform in wanted:
             entry = top.choose(platform)
+            if entry.platform is None and entry not in chosen:
+                notes.append(f"the list names no image for {platform}: its image without a "
+                             f"platform, {entry.digest.short}, is copied, as skopeo takes it")
             if entry not in chosen:
                 chosen.append(entry)
     whole = len(chosen) == len(entries)
@@ -964,7 +959,7 @@ class _PlainLayers:
         """What ``manifest``'s uncompressed layers become (None: they stay); the list
         ``written_list`` is written too, so what is attached to it counts."""
         plain = [layer.digest for layer in manifest.layers
-                 if layer.media_type in _PLAIN_LAYER_TYPES
+                 if layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls
                  and media.layer_compression(layer.media_type) == compression.NONE]
         if self._target is None or not plain or _opaque(manifest):
             return None
@@ -1092,7 +1087,10 @@ def _instance_manifest(
     config = written[instance.config.key]
     data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
-        _descriptor_json(written[task.key], task.media_type, docker=docker)
+        # a layer left where its urls point is named as the source names it (the same
+        # digest may be copied elsewhere in the list, without urls)
+        _descriptor_json(task.source if task.external else written[task.key], task.media_type,
+                         docker=docker)
         for task in instance.layers
     ]
     if not docker:
@@ -1161,7 +1159,6 @@ class _Recompressor:
     def __init__(
         self,
         stream: Any,
-        source_compression: str | None,
         target: Compression,
         level: int | None,
         diff_id: Digest | None,
@@ -1169,13 +1166,10 @@ class _Recompressor:
     ) -> None:
         self._source = stream
         # unbuffered: each decompressed piece goes on as it is, never copied into a buffer
-        # a compressed layer is decompressed as its bytes say, not as its media type says:
-        # a "tar+gzip" that is a plain tar is taken as one, as containers/image detects
-        # it (the diff ID still checks what comes out)
-        detect = source_compression in (compression.GZIP, compression.ZSTD)
-        self._plain = compression.open_decompressed(
-            stream, None if detect else source_compression, what=what, buffered=False
-        )
+        # a layer is decompressed as its bytes say, not as its media type says (a
+        # "tar+gzip" that is a plain tar, a "tar" that is gzip), as containers/image
+        # detects it; the diff ID still checks what comes out
+        self._plain = compression.open_decompressed(stream, None, what=what, buffered=False)
         self._diff = diff_id.hasher() if diff_id is not None else hashlib.sha256()
         self._diff_id = diff_id
         self._what = what
@@ -1590,12 +1584,9 @@ def _transfer_blob_once(
         else:
             what = f"The layer {descriptor.digest}"
             # the new size is not known ahead: progress counts the source bytes read
-            stored = _stored_by(source)(descriptor) or media.layer_compression(
-                descriptor.media_type
-            )
             reader = _Recompressor(
-                _Counted(stream, progress), stored,
-                task.recompress, options.compression_level, task.diff_id, what,
+                _Counted(stream, progress), task.recompress, options.compression_level,
+                task.diff_id, what,
             )
             written = destination.put_blob(
                 reader, media_type=task.media_type, digest=None, size=None,

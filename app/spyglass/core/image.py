@@ -110,10 +110,13 @@ def _choose(
     if depth > MAX_INDEX_DEPTH:
         raise InvalidManifest(f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep.")
     try:
-        entry = index.choose(wanted)
+        entry = index.choose(wanted, unplaced=False)  # nested lists are searched first
     except PlatformNotFound as not_here:
         nested = [d for d in index.manifests if media.is_index(d.media_type)]
+        unplaced = index.unplaced_image()
         if not nested:
+            if unplaced is not None:
+                return [unplaced], _image_at(source, unplaced, cancel)
             raise
         offered = {str(d.platform) for d in index.manifests if d.platform is not None}
         for candidate in nested:
@@ -125,6 +128,8 @@ def _choose(
                     offered.update(exc.offered)
                     continue
                 return [candidate, *chain], image
+        if unplaced is not None:
+            return [unplaced], _image_at(source, unplaced, cancel)
         raise PlatformNotFound(
             f"The manifest list {index.digest} and the lists nested in it have no image "
             f"for {wanted}; they offer: {', '.join(sorted(offered)) or 'none'}.",
@@ -135,6 +140,15 @@ def _choose(
         chain, image = _choose(source, child, wanted, depth + 1, cancel)
         return [entry, *chain], image
     return [entry], child
+
+
+def _image_at(
+    source: ImageSource, entry: Descriptor, cancel: CancelToken | None
+) -> ImageManifest | Schema1Manifest:
+    child = load_manifest(source, entry.digest, cancel=cancel)
+    if isinstance(child, ImageIndex):
+        raise InvalidManifest(f"The list entry {entry.digest} says it is an image, but is a list.")
+    return child
 
 
 def load_image(

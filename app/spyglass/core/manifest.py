@@ -143,20 +143,21 @@ class ImageIndex:
     artifact_type: str | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
 
-    def choose(self, wanted: Platform) -> Descriptor:
+    def choose(self, wanted: Platform, *, unplaced: bool = True) -> Descriptor:
         """The instance best suited to ``wanted``; raise :class:`PlatformNotFound`.
 
-        An image entry without a platform is chosen only when none with one fits,
-        as containers/image ranks it last (an index of one image saved without
-        its platform); nested indexes without one never are.
+        With ``unplaced``, an image entry of an OCI index without a platform is
+        chosen when none with one fits, as containers/image ranks it last (an
+        index of one image saved without its platform); a Docker list's never is,
+        nor a nested index (a caller that searches nested lists first asks
+        without ``unplaced``, then :meth:`unplaced_image`).
         """
         candidates = [d for d in self.manifests if d.platform is not None]
         found = best_match(wanted, [d.platform for d in candidates if d.platform is not None])
         if found is None:
-            unplaced = [d for d in self.manifests if d.platform is None
-                        and d.media_type in media.IMAGE_MANIFEST_TYPES]
-            if unplaced:
-                return unplaced[0]
+            fallback = self.unplaced_image() if unplaced else None
+            if fallback is not None:
+                return fallback
             offered = {str(d.platform) for d in candidates}
             raise PlatformNotFound(
                 f"The manifest list {self.digest} has no image for {wanted}; "
@@ -164,6 +165,14 @@ class ImageIndex:
                 offered,
             )
         return candidates[found]
+
+    def unplaced_image(self) -> Descriptor | None:
+        """The first image entry without a platform of an OCI index (None for a Docker
+        list, as containers/image takes none there)."""
+        if self.media_type != media.OCI_INDEX:
+            return None
+        return next((d for d in self.manifests if d.platform is None
+                     and d.media_type in media.IMAGE_MANIFEST_TYPES), None)
 
 
 @dataclass(frozen=True)

@@ -917,3 +917,33 @@ def test_index_only_in_another_format_is_refused_at_plan_time(tmp_path: Path) ->
     with pytest.raises(Unsupported, match="cannot store Docker schema 2 manifests"):
         plan_copy(open_source(f"oci:{oci}:latest"), open_destination(f"oci:{tmp_path}/p:v1"),
                   CopyOptions(multi_arch="index-only", format="v2s2"))
+
+
+def test_a_platform_less_entry_is_the_last_resort_and_only_in_an_oci_index(
+        tmp_path: Path) -> None:
+    """A nested list's matching image wins over an entry without a platform (an SBOM
+    manifest, say); a Docker list's entry without one is never taken (as skopeo)."""
+    from spyglass.core.errors import PlatformNotFound
+    from spyglass.core.image import load_image
+
+    root = tmp_path / "mixed"
+    builder = LayoutBuilder(root)
+    amd64 = builder.add_image(ImageSpec(architecture="amd64"))
+    inner = builder.add_index([amd64])
+    sbom = builder.add_image(ImageSpec(architecture="s390x"))
+    bare = {k: v for k, v in sbom.items() if k != "platform"}
+    builder.tag(builder.add_index([inner, bare]), "oci")
+    docker_images = [builder.add_image(ImageSpec(architecture="arm64", docker_media_types=True)),
+                     builder.add_image(ImageSpec(architecture="s390x", docker_media_types=True))]
+    docker_bare = {k: v for k, v in docker_images[1].items() if k != "platform"}
+    builder.tag(builder.add_index([docker_images[0], docker_bare], docker_media_types=True),
+                "docker")
+    source = open_source(f"oci:{root}:oci")
+    try:
+        loaded = load_image(source, platform=Platform.parse("linux/amd64"))
+        assert str(loaded.manifest.digest) == amd64["digest"]
+    finally:
+        source.close()
+    with pytest.raises(PlatformNotFound):
+        plan_copy(open_source(f"oci:{root}:docker"), open_destination(f"dir:{tmp_path / 'd'}"),
+                  CopyOptions(platforms=(Platform.parse("linux/amd64"),)))

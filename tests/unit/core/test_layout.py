@@ -640,3 +640,30 @@ def test_a_layout_without_its_oci_layout_file_is_read_as_skopeo_reads_it(
                                  check=True, capture_output=True).stdout
     copy_image(open_source(f"oci:{root}:latest"), open_destination(f"oci:{root}:again"))
     assert json.loads((root / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+
+
+def test_a_failed_copy_into_a_layout_without_its_oci_layout_file_keeps_what_was_there(
+    tmp_path: Path,
+) -> None:
+    """Only what the copy made is taken back: an (empty) index.json and blobs/ that were
+    there stay."""
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.errors import SpyglassError
+    from spyglass.core.transports import open_destination, open_source
+
+    source = tmp_path / "source"
+    multi_platform_layout(source)
+    index = json.loads((source / "index.json").read_text())
+    top = json.loads((source / "blobs" / "sha256" / index["manifests"][0]["digest"][7:])
+                     .read_bytes())
+    image = json.loads((source / "blobs" / "sha256" / top["manifests"][0]["digest"][7:])
+                       .read_bytes())
+    (source / "blobs" / "sha256" / image["layers"][0]["digest"][7:]).unlink()  # fails midway
+    root = tmp_path / "buildkit"
+    (root / "blobs").mkdir(parents=True)
+    (root / "index.json").write_text('{"schemaVersion":2,"manifests":[]}')
+    with pytest.raises(SpyglassError):
+        copy_image(open_source(f"oci:{source}:latest"), open_destination(f"oci:{root}:x"),
+                   CopyOptions(multi_arch="all"))
+    assert (root / "index.json").read_text() == '{"schemaVersion":2,"manifests":[]}'
+    assert (root / "blobs").is_dir()

@@ -1279,8 +1279,8 @@ def _images_held_in_tree(path: Path) -> list[str] | None:
     (which decompresses it once, and removes that copy when closed)."""
     try:
         tree = TarTree(path)
-    except (SpyglassError, OSError):
-        return None
+    except (InvalidLayout, DamagedArchive, UnsafeArchive):
+        return None  # no tar of an image inside; what stops it from being looked at, says so
     try:
         def small(*names: str) -> dict[str, bytes]:
             read: dict[str, bytes] = {}
@@ -1291,7 +1291,7 @@ def _images_held_in_tree(path: Path) -> list[str] | None:
             return read
 
         return _images_named(small, tree.exists)
-    except (SpyglassError, OSError):
+    except (InvalidLayout, TooLarge):
         return None
     finally:
         tree.close()

@@ -551,7 +551,9 @@ class OCILayoutDestination:
         try:
             if not (path / LAYOUT_FILE).exists():
                 replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps)
-                self._made_layout = True
+                # a layout made here is taken back if the copy fails; one that only
+                # lacked its oci-layout file (older BuildKit) keeps what it had
+                self._made_layout = not (path / INDEX_FILE).exists()
             (path / "blobs").mkdir(exist_ok=True)
             if not (path / INDEX_FILE).exists():
                 replace_file(path / INDEX_FILE, _dump(_empty_index()), temps=self._temps)
