@@ -1036,6 +1036,9 @@ def _check_preserve(
             reasons.append(f"the {source_format} manifests would be converted to "
                            f"{target_format}")
             flag_reason = f"--format {options.format} converts the {source_format} manifests"
+        elif options.compression == "zstd" and target_format == "OCI":
+            reasons.append(f"zstd layers need OCI manifests, so the {source_format} ones "
+                           "would be converted")
         else:
             reasons.append(f"{destination.description} stores only {target_format} "
                            f"manifests, so the {source_format} ones would be converted")
