@@ -58,7 +58,8 @@ def add_parser(commands: Commands) -> None:
                         help="also name the image NAME:TAG in a docker-archive: destination "
                         "(repeat for several)")
     parser.add_argument("--dest-compress", action="store_true",
-                        help="gzip uncompressed layers in a dir: destination")
+                        help="compress uncompressed layers in a dir: destination (as "
+                        "--dest-compress-format says; gzip by default)")
     parser.add_argument("--dest-decompress", action="store_true",
                         help="decompress every layer in a dir: destination")
     parser.add_argument("--dest-oci-accept-uncompressed-layers", action="store_true",
