@@ -371,7 +371,9 @@ def test_an_artifact_is_copied_as_it_is(registry: RegistryServer, tmp_path: Path
             assert str(top.digest) == digest, (destination, options)
 
 
-def windows_like(root: Path) -> tuple[str, str]:
+def windows_like(
+    root: Path, url: str = "http://127.0.0.1:9/blobs/base.tar.gz"
+) -> tuple[str, str]:
     """A Docker image whose base layer is foreign (as Windows base layers are): listed
     with ``urls``, and not in the layout (nor in any registry). Returns (image digest,
     foreign layer digest)."""
@@ -379,7 +381,7 @@ def windows_like(root: Path) -> tuple[str, str]:
     base = b"the base layer lives elsewhere"
     foreign = {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
                "size": len(base), "digest": "sha256:" + hashlib.sha256(base).hexdigest(),
-               "urls": ["https://mcr.example/blobs/base.tar.gz"]}
+               "urls": [url]}
     top = builder.add_blob(b"top layer bytes, as they come")
     config = builder.add_blob(json.dumps({
         "architecture": "amd64", "os": "windows",
@@ -402,28 +404,54 @@ def test_a_foreign_layer_stays_where_its_urls_point(
     registry_binary: str, tmp_path: Path,
 ) -> None:
     """As containers/image: a registry or an OCI layout refers to it there (its bytes are
-    not fetched, nor copied); dir: cannot, and gets the bytes from the source."""
-    source = tmp_path / "src"
-    digest, foreign = windows_like(source)
-    allow = {"validation": {"manifests": {"urls": {"allow": ["^https?://"]}}}}
-    with RegistryServer(binary=registry_binary, extra_config=allow) as server:
-        top = copy_image(open_source(f"oci:{source}:win"),
-                         open_destination(f"docker://{server.host}/it-plain/win:1"))
-        assert str(top.digest) == digest
-    out = tmp_path / "out"
-    top = copy_image(open_source(f"oci:{source}:win"), open_destination(f"oci:{out}:win"))
-    manifest = json.loads((out / "blobs" / "sha256" / top.digest.hex).read_bytes())
-    assert manifest["layers"][0] == {  # converted to OCI: containers/image's mapping
-        "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "digest": foreign, "size": 30, "urls": ["https://mcr.example/blobs/base.tar.gz"]}
-    assert not (out / "blobs" / "sha256" / foreign.split(":")[1]).exists()
-    # dir: cannot refer to it: its bytes come from the source, which has to have them
-    with pytest.raises(SpyglassError, match=foreign.split(":")[1][:12]):
+    not fetched, nor copied); dir: cannot, and gets the bytes from the source, or, when
+    the source lacks them, from the url (here a server on loopback)."""
+    import http.server
+    import threading
+
+    base = b"the base layer lives elsewhere"
+
+    class Serve(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/blobs/base.tar.gz"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", str(len(base) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(base)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/blobs/base.tar.gz"
+        source = tmp_path / "src"
+        digest, foreign = windows_like(source, url)
+        allow = {"validation": {"manifests": {"urls": {"allow": ["^https?://"]}}}}
+        with RegistryServer(binary=registry_binary, extra_config=allow) as registry:
+            top = copy_image(open_source(f"oci:{source}:win"),
+                             open_destination(f"docker://{registry.host}/it-plain/win:1"))
+            assert str(top.digest) == digest
+        out = tmp_path / "out"
+        top = copy_image(open_source(f"oci:{source}:win"), open_destination(f"oci:{out}:win"))
+        manifest = json.loads((out / "blobs" / "sha256" / top.digest.hex).read_bytes())
+        assert manifest["layers"][0] == {  # converted to OCI: containers/image's mapping
+            "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            "digest": foreign, "size": 30, "urls": [url]}
+        assert not (out / "blobs" / "sha256" / foreign.split(":")[1]).exists()
+        # dir: cannot refer to it: the bytes come from the url, verified
         copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
-    LayoutBuilder(source).add_blob(b"the base layer lives elsewhere")
-    copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd2'}"))
-    assert (tmp_path / "d2" / foreign.split(":")[1]).read_bytes() == (
-        b"the base layer lives elsewhere")
+        assert (tmp_path / "d" / foreign.split(":")[1]).read_bytes() == base
+        gone = tmp_path / "gone"
+        windows_like(gone, url.replace("base.tar.gz", "missing.tar.gz"))
+        with pytest.raises(SpyglassError, match=r"its urls did not serve it.*HTTP 404"):
+            copy_image(open_source(f"oci:{gone}:win"),
+                       open_destination(f"dir:{tmp_path / 'e'}"))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path) -> None:

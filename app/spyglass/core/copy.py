@@ -35,6 +35,7 @@ from spyglass.core.copy_attachments import (
 )
 from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
 from spyglass.core.errors import (
+    BlobNotFound,
     BodyTooLarge,
     Cancelled,
     DigestMismatch,
@@ -1577,7 +1578,16 @@ def _transfer_blob_once(
         done += count
         emit(BlobProgress(descriptor.digest, done, descriptor.size))
 
-    stream = source.open_blob(descriptor, cancel=cancel)
+    try:
+        stream = source.open_blob(descriptor, cancel=cancel)
+    except BlobNotFound:
+        if not descriptor.urls:
+            raise
+        # a foreign layer the source does not hold, for a destination that cannot refer
+        # to its urls: from where they point, as containers/image fetches it
+        from spyglass.core.transports.external import open_external_blob
+
+        stream = open_external_blob(descriptor, cancel=cancel)
     try:
         if task.recompress is None:
             written = destination.put_blob(
