@@ -435,6 +435,9 @@ def test_a_foreign_layer_stays_where_its_urls_point(
                              open_destination(f"docker://{registry.host}/it-plain/win:1"))
             assert str(top.digest) == digest
         out = tmp_path / "out"
+        plan = plan_copy(open_source(f"oci:{source}:win"), open_destination(f"oci:{out}:win"))
+        assert any(note.startswith("1 foreign layer stays where its urls point")
+                   for note in plan.notes), plan.notes
         top = copy_image(open_source(f"oci:{source}:win"), open_destination(f"oci:{out}:win"))
         manifest = json.loads((out / "blobs" / "sha256" / top.digest.hex).read_bytes())
         assert manifest["layers"][0] == {  # converted to OCI: containers/image's mapping

@@ -713,6 +713,7 @@ def plan_copy(
         ahead = _Ahead(pool, source, lookups, attachments=carry, needs_config=needs_config)
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
+            plan = _with_foreign_note(plan, destination)
             _check_required_digest(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
                 plan = replace(plan, notes=(*plan.notes, f"{destination.replaces} is "
@@ -987,6 +988,21 @@ class _PlainLayers:
                 f"{layers} compressed with {self._target} for {destination.description}, as "
                 "skopeo does, so the image's digest changes (preserving digests keeps "
                 f"{'it' if count == 1 else 'them'} as {'it is' if count == 1 else 'they are'})")
+
+
+def _with_foreign_note(plan: CopyPlan, destination: ImageDestination) -> CopyPlan:
+    """The plan, noting the foreign layers left where their urls point (they are not
+    among the blobs copied, so the copy's tally would not show them)."""
+    external = {task.source.digest for instance in plan.instances
+                for task in instance.layers if task.external}
+    if not external:
+        return plan
+    layers = "1 foreign layer stays" if len(external) == 1 else \
+        f"{len(external)} foreign layers stay"
+    note = (f"{layers} where {'its' if len(external) == 1 else 'their'} urls point: "
+            f"{destination.description} refers to {'it' if len(external) == 1 else 'them'} "
+            "there, as skopeo leaves them")
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def _check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None:
