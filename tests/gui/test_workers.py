@@ -86,7 +86,7 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
     [
         (False, True, "Add r.example with Add Registry… to sign in."),
         (True, True, "Sign in with Edit Registry…."),
-        (True, False, "Change them with Edit Registry…."),
+        (True, False, "credentials given. Check the user name and password with Edit Registry…."),
     ],
     ids=["not-in-the-list", "in-the-list", "refused"],
 )
@@ -105,6 +105,7 @@ def test_the_sign_in_advice_names_the_one_action_that_applies(
     [sentence] = errors
     assert sentence.endswith(f" {advice}")
     assert "Add Registry…, for a registry not in the list yet" not in sentence
+    assert sentence.count("Check") <= 1  # one piece of advice, not two in a row
 
 
 def test_an_unexpected_error_is_logged_and_told_as_a_sentence(

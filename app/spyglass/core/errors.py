@@ -189,16 +189,19 @@ class AuthenticationFailed(RegistryError):
 
     ``host`` is the registry's, where known; ``credentials_sent`` says whether the
     ones given were refused (rather than none given): a front end's advice differs.
+    ``refusal`` is the message without its advice to check the user name and
+    password, for a front end that says how to change them instead.
     """
 
     def __init__(
         self, message: str, *, status: int = 0, code: str | None = None,
         on_command_line: str | None = None, host: str | None = None,
-        credentials_sent: bool = False,
+        credentials_sent: bool = False, refusal: str | None = None,
     ) -> None:
         super().__init__(message, status=status, code=code, on_command_line=on_command_line)
         self.host = host
         self.credentials_sent = credentials_sent
+        self.refusal = refusal
 
 
 class AccessDenied(RegistryError):

@@ -378,6 +378,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationFailed(
                 f"{said}; check the user name and password.", status=response.status,
                 host=self.host, credentials_sent=self.credentials is not None,
+                refusal=f"{said}.",
                 on_command_line=f"{said}. Check the user name and password (--creds "
                 f"USER:PASSWORD), or log in again with spyglass login {self.host}.",
             )

@@ -166,7 +166,7 @@ def error_for(
                                         host=host, credentials_sent=True)
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
-            host=host, credentials_sent=True,
+            host=host, credentials_sent=True, refusal=said,
             on_command_line=f"{said} Check the user name and password (--creds "
             f"USER:PASSWORD), or log in again with spyglass login {host}.",
         )
