@@ -24,6 +24,7 @@ from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
+from spyglass.gui.views.image_view import LAYERS
 from tests.gui.guitools import (
     COPY_MS,
     WAIT_MS,
@@ -117,6 +118,52 @@ def test_dropping_an_image_on_a_layout_copies_it_there(
         for digest in image.layer_digests:
             assert outcomes[digest] in ("copied", "skipped (already there)")
     details.close()
+
+
+def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    target = open_two_layouts(qtbot, window, sample, tmp_path)
+    show_image(qtbot, window, "tools:2024.1", 1)
+    view = window.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    shown = view.state
+    with qtbot.waitSignal(window.places.locationRefreshed, timeout=COPY_MS):
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:spyglass-demo:1.0",
+            CopyOptions()))
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert window.places.find_image("spyglass-demo:1.0", 1).isValid()  # the new row
+    # the row looked at, the image shown (not read again) and its tab all stay
+    assert window.tree.currentIndex() == window.places.find_image("tools:2024.1", 1)
+    assert view.pages.currentWidget() is view.content
+    assert view.state is shown
+    assert view.tabs.currentIndex() == LAYERS
+    # what the view reads through its (old) listing still works; the next image shown
+    # is read through the new one, and the old is closed then
+    node = window.places.location_node(window.places.index(1, 0))
+    assert node is not None and len(node.retired) == 1
+    show_image(qtbot, window, "spyglass-demo:1.0", 1)
+    assert node.retired == []
+
+
+def test_a_copy_replacing_the_image_shown_shows_the_new_one(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    target = open_two_layouts(qtbot, window, sample, tmp_path)
+    show_image(qtbot, window, "tools:2024.1", 1)
+    view = window.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    before = view.state
+    assert before is not None
+    with qtbot.waitSignal(view.imageShown, timeout=COPY_MS):
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:tools:2024.1",
+            CopyOptions(multi_arch="all")))
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert window.tree.currentIndex() == window.places.find_image("tools:2024.1", 1)
+    assert view.state is not None and transfer.result is not None
+    assert view.state.entry.descriptor.digest == transfer.result.digest
+    assert view.state.entry.descriptor.digest != before.entry.descriptor.digest
+    assert view.tabs.currentIndex() == LAYERS
 
 
 def test_a_dropped_platform_row_copies_that_platform(
@@ -396,6 +443,25 @@ def test_an_image_dropped_on_a_registry_is_copied_there(
         registries.tree.expand(repo)
         registries.model.fetchMore(repo)
         assert wait_tags(qtbot, window, server.host, "tools") == ["2024.1"]
+
+        # looking at that tag while another copy goes into its repository: the tag stays
+        # selected and shown, the new tag joins it, the tag copied over gets its digest
+        tag = registries.model.tag_index(server.host, "tools", "2024.1")
+        with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+            registries.tree.setCurrentIndex(tag)
+        shown = window.image_view.state
+        for destination in ("tools:second", "tools:2024.1"):
+            again = window.copying.start(CopyRequest(
+                f"oci:{sample.layout}:spyglass-demo:1.0",
+                f"docker://{server.host}/{destination}", CopyOptions(multi_arch="all")))
+            wait_finished(qtbot, again)
+            assert again.state is TransferState.DONE, again.error
+        qtbot.waitUntil(lambda: registries.model.tag_index(
+            server.host, "tools", "second").isValid(), timeout=WAIT_MS)
+        assert registries.tree.currentIndex() == tag
+        assert window.image_view.state is shown
+        node = registries.model.node(tag)
+        assert again.result is not None and node.digest == again.result.digest
 
 
 def test_the_dialog_carries_signatures_unless_told_not_to(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPersistentModelIndex
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -13,10 +15,16 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import HistoryModel
 from spyglass.gui.models.layer_files import LayerFilesModel, PathFilterModel
 from spyglass.gui.models.layers import LayersModel
-from spyglass.gui.models.places import PlacesModel
+from spyglass.gui.models.places import ImageNode, PlacesModel
 from spyglass.gui.models.platforms import PlatformsModel
 from spyglass.gui.workers import Runner
-from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, wait_listed
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    core_copy,
+    select_platform,
+    wait_listed,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -108,3 +116,43 @@ def test_wait_listed_helper_sees_failures(qtbot: QtBot, window: MainWindow,
     window.open_location(tmp_path / "nothing-here")
     wait_listed(qtbot, window)
     assert window.places.rowCount(window.places.index(0, 0)) == 1
+
+
+def test_refreshing_a_place_keeps_the_rows_of_images_still_there(
+    qtbot: QtBot, qtmodeltester: ModelTester, runner: Runner, sample: SampleFacts,
+    tmp_path: Path,
+) -> None:
+    layout = tmp_path / "layout"
+    for tag in ("a", "b", "c"):
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:{tag}")
+    model = PlacesModel(runner)
+    model.add_location(layout)
+    qtbot.waitUntil(lambda: model.rowCount(model.index(0, 0)) == 3, timeout=WAIT_MS)
+    qtmodeltester.check(model)  # stays connected: the merge's row changes are checked
+    kept = QPersistentModelIndex(model.find_image("b"))
+    c_before = model.node(model.find_image("c"))
+    assert isinstance(c_before, ImageNode)
+    c_digest = c_before.entry.descriptor.digest
+    # another tool rewrites the layout: "a" gone, "c" now another image, "d" new
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{layout}:c")
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:d")
+    index_file = layout / "index.json"
+    index = json.loads(index_file.read_text())
+    index["manifests"] = [m for m in index["manifests"]
+                          if m["annotations"]["org.opencontainers.image.ref.name"] != "a"]
+    index_file.write_text(json.dumps(index))
+    with qtbot.waitSignal(model.locationRefreshed, timeout=WAIT_MS):
+        model.refresh(model.index(0, 0))
+    parent = model.index(0, 0)
+    labels = [model.data(model.index(r, 0, parent)) for r in range(model.rowCount(parent))]
+    assert labels == ["b", "c", "d"]
+    assert kept.isValid() and kept.row() == 0 and model.data(kept) == "b"
+    c_after = model.node(model.find_image("c"))
+    assert c_after is c_before  # the same row, now with the new image
+    assert isinstance(c_after, ImageNode)
+    assert c_after.entry.descriptor.digest != c_digest
+    node = model.location_node(parent)
+    assert node is not None and len(node.retired) == 1
+    model.release_retired()
+    assert node.retired == []
+    model.close_all()

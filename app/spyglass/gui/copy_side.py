@@ -349,17 +349,17 @@ class CopyController(QObject):
             ref = name.reference
             repo = model.repository_index(ref.domain, ref.path)
             if repo.isValid():
-                model.reload(repo)
+                model.refresh_repository(repo, ref.tag, transfer.result)
                 window.registries.repository_page.refresh()
                 return
             registry = model.registry_index(ref.domain)
             if registry.isValid():
-                model.reload(registry)
+                model.add_repository(registry, ref.path)
             return
         path = normalize_location(Path(name.path))
         if path in window.places.paths:
             index = window.places.index(window.places.paths.index(path), 0)
-            window.places.reload(index)
+            window.places.refresh(index)
             window.tree.expand(index)
         else:
             window.open_location(path, select=False)

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
 
         self.places.locationLoaded.connect(self._location_loaded)
         self.places.locationFailed.connect(self._location_failed)
+        self.places.locationRefreshed.connect(self._location_refreshed)
         self.places.rowsRemoved.connect(lambda *_: self._update_actions())
         self.image_view.imageShown.connect(self._image_shown)
         self.image_view.statusMessage.connect(self.show_status)
@@ -494,6 +495,18 @@ class MainWindow(QMainWindow):
         if index.isValid() and self.tree.currentIndex() == index:
             self._current_changed(index, QModelIndex())
 
+    def _location_refreshed(self, path: str) -> None:
+        """A copy wrote to this place and its rows were merged: show the selected row
+        again only if what it holds changed (the image view keeps its tab otherwise)."""
+        current = self.tree.currentIndex()
+        node = self.places.node(current)
+        if isinstance(node, LocationNode) and str(node.path) == path:
+            self._current_changed(current, QModelIndex())  # the count of images
+        elif isinstance(node, ImageNode) and str(node.parent.path) == path:
+            state = self.image_view.state
+            if state is None or state.entry.descriptor != node.entry.descriptor:
+                self._current_changed(current, QModelIndex())
+
     def _location_index(self, path: str) -> QModelIndex:
         paths = self.places.paths
         return self.places.index(paths.index(path), 0) if path in paths else QModelIndex()
@@ -528,6 +541,7 @@ class MainWindow(QMainWindow):
         if self._clearing_places:
             return
         node = self.places.node(current)
+        self.places.release_retired()  # what is shown next is read through no old listing
         self.name_label.setText("")
         if current.isValid():
             self.registries.clear_selection()

@@ -53,6 +53,9 @@ class LocationNode:
     location: Location | None = None
     children: list[ImageNode | MessageNode] = field(default_factory=list)
     error: str | None = None
+    retired: list[Location] = field(default_factory=list)
+    """Locations a refresh replaced, kept open while the image view may still read an
+    image through them (see :meth:`PlacesModel.release_retired`)."""
 
     @property
     def key(self) -> str:
@@ -104,10 +107,13 @@ class PlacesModel(IdTreeModel):
         locationLoaded(str): the images of the location at this path are listed.
         locationFailed(str, str): the location at this path could not be opened
             or listed; the second argument is the sentence.
+        locationRefreshed(str): :meth:`refresh` merged a new listing of the location
+            at this path into its rows.
     """
 
     locationLoaded = Signal(str)
     locationFailed = Signal(str, str)
+    locationRefreshed = Signal(str)
 
     PATH_ROLE = Qt.ItemDataRole.UserRole + 1
     """The location's path (str) on a location row."""
@@ -166,6 +172,7 @@ class PlacesModel(IdTreeModel):
         del self._by_id[node.id]
         self.endRemoveRows()
         self._release(node.location)
+        self._release_retired(node)
 
     def reload(self, index: AnyIndex) -> None:
         """Forget what a location row holds and list it again."""
@@ -179,11 +186,39 @@ class PlacesModel(IdTreeModel):
             node.children = []
             self.endRemoveRows()
         self._release(node.location)
+        self._release_retired(node)
         node.location = None
         node.error = None
         node.state = LoadState.PENDING
         self._changed(node)
         self.fetchMore(parent)
+
+    def refresh(self, index: AnyIndex) -> None:
+        """List a location again and merge what it holds now into its rows: the rows of
+        images still there stay (and with them the selection and what the window shows),
+        new images are added, gone ones removed. For a place a copy has just written to;
+        a location not listed yet (or that failed) is simply listed again."""
+        node = self.location_node(index)
+        if node is None:
+            return
+        if node.state is not LoadState.LOADED:
+            self.reload(self._location_index(node))
+            return
+        path = node.path
+        self._runner.submit(
+            lambda cancel: open_and_list(path, cancel),
+            on_done=lambda listed: self._relisted(node, listed),
+            on_error=lambda message: self._refresh_failed(node, message),
+            key=node.key,
+            what=f'listing "{path}" again',
+            cleanup=lambda listed: listed.location.close(),
+        )
+
+    def release_retired(self) -> None:
+        """Close the locations refreshes replaced: the image view no longer shows an image
+        read through one of them (it shows another row, or the same one read again)."""
+        for node in self._locations:
+            self._release_retired(node)
 
     def close_all(self) -> None:
         """Close every location (the window is closing)."""
@@ -194,6 +229,7 @@ class PlacesModel(IdTreeModel):
         self.endResetModel()
         for node in nodes:
             self._release(node.location, drain=True)
+            self._release_retired(node, drain=True)
 
     def location_node(self, index: AnyIndex) -> LocationNode | None:
         """The location of a location row, or of an image/message row's parent."""
@@ -266,6 +302,73 @@ class PlacesModel(IdTreeModel):
         self._insert_children(node, [MessageNode(node, message, is_error=True)])
         self._changed(node)
         emit(self.locationFailed, str(node.path), message)
+
+    def _relisted(self, node: LocationNode, listed: ListedLocation) -> None:
+        if node.id not in self._by_id:
+            self._release(listed.location)
+            return
+        if node.location is not None:
+            node.retired.append(node.location)
+        node.location = listed.location
+        node.state = LoadState.LOADED
+        node.error = None
+        self._merge_children(node, listed.entries)
+        self._changed(node)
+        emit(self.locationRefreshed, str(node.path))
+
+    def _refresh_failed(self, node: LocationNode, message: str) -> None:
+        if node.id not in self._by_id:
+            return
+        if node.children:
+            self.beginRemoveRows(self._location_index(node), 0, len(node.children) - 1)
+            node.children = []
+            self.endRemoveRows()
+        self._release(node.location)
+        node.location = None
+        self._failed(node, message)
+
+    def _merge_children(self, node: LocationNode, entries: Sequence[ImageEntry]) -> None:
+        """Make the rows show ``entries``, keeping the row of each image still there (by
+        its label) so that persistent indexes, the selection among them, stay put."""
+        parent = self._location_index(node)
+        children = node.children
+
+        def remove(row: int) -> None:
+            self.beginRemoveRows(parent, row, row)
+            del children[row]
+            self.endRemoveRows()
+
+        def insert(row: int, child: ImageNode | MessageNode) -> None:
+            self.beginInsertRows(parent, row, row)
+            children.insert(row, child)
+            self.endInsertRows()
+
+        def holds(row: int, label: str) -> bool:
+            child = children[row]
+            return isinstance(child, ImageNode) and child.entry.label == label
+
+        for row, entry in enumerate(entries):
+            later = next((r for r in range(row, len(children)) if holds(r, entry.label)), None)
+            if later is None:
+                insert(row, ImageNode(node, entry))
+                continue
+            for _ in range(later - row):  # rows of images gone (or moved) before it
+                remove(row)
+            kept = children[row]
+            assert isinstance(kept, ImageNode)
+            if kept.entry != entry:
+                kept.entry = entry
+                changed = self.index(row, 0, parent)
+                emit(self.dataChanged, changed, changed)
+        while len(children) > len(entries):
+            remove(len(children) - 1)
+        if not entries:
+            insert(0, MessageNode(node, "This location holds no images.", is_error=False))
+
+    def _release_retired(self, node: LocationNode, *, drain: bool = False) -> None:
+        retired, node.retired = node.retired, []
+        for location in retired:
+            self._release(location, drain=drain)
 
     def _insert_children(self, node: LocationNode, children: list[ImageNode | MessageNode]) -> None:
         parent = self._location_index(node)

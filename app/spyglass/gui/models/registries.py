@@ -46,6 +46,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, SpyglassError
+from spyglass.core.manifest import Descriptor
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
@@ -344,6 +345,53 @@ class RegistriesModel(IdTreeModel):
         elif isinstance(node, RepositoryNode):
             self._reset_repository(node)
             self.fetchMore(self._repository_index(node))
+
+    def refresh_repository(self, index: AnyIndex, written: str | None = None,
+                           descriptor: Descriptor | None = None) -> None:
+        """A copy wrote tag ``written`` (the image ``descriptor``) into the repository at
+        ``index``: list its tags again without taking away the rows there (the selection,
+        and what the window shows, stay), and point the tag at what was written.
+
+        A repository never listed is left to list when it is opened; one that failed
+        is listed again."""
+        node = self.node(index)
+        if not isinstance(node, RepositoryNode):
+            return
+        if node.state is LoadState.FAILED:
+            self.reload(index)
+            return
+        if written is not None and descriptor is not None:
+            self.set_digest(node.parent.host, node.name, written, descriptor.digest,
+                            descriptor.media_type)
+        if node.state is LoadState.LOADED:
+            node.listing = tag_listing(node.parent.connection, node.name)
+            self._start_tags(node)
+
+    def add_repository(self, index: AnyIndex, name: str) -> QModelIndex:
+        """A copy created repository ``name`` in the registry at ``index``: its row, in
+        catalog order, where the catalog listed so far reaches that far (a later page
+        brings it otherwise); the other rows stay as they are."""
+        registry = self.registry_node(index)
+        if registry is None:
+            return QModelIndex()
+        existing = registry.by_name.get(name)
+        if existing is not None:
+            return self._repository_index(existing)
+        listed = [c for c in registry.children if isinstance(c, RepositoryNode) and not c.pinned]
+        if (registry.state is not LoadState.LOADED or registry.no_catalog
+                or not (registry.done or (listed and name < listed[-1].name))):
+            return QModelIndex()
+        row = len(registry.children) - len(
+            [c for c in registry.children if isinstance(c, MessageRow)])
+        for child in listed:
+            if child.name > name:
+                row = registry.row_of(child)
+                break
+        self._remove_messages(registry)
+        node = self._new_repository(registry, name)
+        self._insert(registry, min(row, len(registry.children)), [node])
+        self._changed(registry)
+        return self._repository_index(node)
 
     def close_all(self) -> None:
         """Stop everything (the window is closing)."""
