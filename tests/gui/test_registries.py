@@ -478,7 +478,7 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
     fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}")
     text = test_connection(qtbot, dialog)
     assert text.startswith("Cannot reach the registry\n")
-    assert "Connection refused" in text
+    assert "connection refused" in text and "Errno" not in text
     assert dialog.last_check is not None and dialog.last_check.problem == "connection"
 
     fill_registry_dialog(qtbot, dialog, "no-such-registry.invalid")
@@ -542,7 +542,7 @@ def test_an_unreachable_registry_is_a_sentence_in_the_pane_and_the_tree(
     with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as blocker:
         window.registries.tree.setCurrentIndex(index)
     sentence = blocker.args[1]
-    assert "Connection refused" in sentence and host in sentence
+    assert "connection refused" in sentence and host in sentence
     page = window.registries.registry_page
     assert page.stack.currentWidget() is page.panel
     assert page.panel.title.text() == f"Cannot list the repositories of {host}"

@@ -40,6 +40,9 @@ else escapes a core call that a caller is expected to handle.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 
 class SpyglassError(Exception):
     """Base of every error the core raises on purpose.
@@ -237,3 +240,22 @@ class Cancelled(SpyglassError):
 
     def __init__(self, message: str = "The operation was cancelled.") -> None:
         super().__init__(message)
+
+
+_ERRNO_PREFIX: Final = re.compile(r"\[Errno -?\d+\] ")
+"""The ``[Errno 111] `` an OSError's text starts with: a number no person needs."""
+
+
+def describe_connection_error(exc: BaseException) -> str:
+    """Why a connection failed, in words to follow a colon: ``connection refused``, not
+    ``[Errno 111] Connection refused``."""
+    reason = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and not str(cause):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None and str(cause) not in reason:
+        reason = f"{reason} ({cause})"
+    reason = _ERRNO_PREFIX.sub("", reason).rstrip(".")
+    if reason[:2].istitle():  # "Connection refused", not "SSL: …"
+        reason = reason[0].lower() + reason[1:]
+    return reason

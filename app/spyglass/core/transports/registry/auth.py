@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from spyglass.core.errors import AuthenticationFailed, ConnectionFailed, RegistryError
+from spyglass.core.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    RegistryError,
+    describe_connection_error,
+)
 
 if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
@@ -356,7 +361,8 @@ class RegistryAuth(httpx.Auth):
                 return _TokenResponse(response.status_code, body)
         except httpx.TransportError as exc:
             raise ConnectionFailed(
-                f"Cannot reach the token server {url.host} of {self.host}: {exc}."
+                f"Cannot reach the token server {url.host} of {self.host}: "
+                f"{describe_connection_error(exc)}."
             ) from exc
 
     def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:

@@ -58,6 +58,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TLSFailed,
     TooLarge,
+    describe_connection_error,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -263,16 +264,6 @@ class ManifestHead:
     digest: Digest
     size: int | None
     media_type: str | None
-
-
-def _describe_transport_error(exc: httpx.TransportError) -> str:
-    reason = str(exc) or type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and not str(cause):
-        cause = cause.__cause__ or cause.__context__
-    if cause is not None and str(cause) not in reason:
-        reason = f"{reason} ({cause})"
-    return reason.rstrip(".")
 
 
 def _mentions(exc: BaseException, text: str) -> bool:
@@ -485,7 +476,7 @@ class ResponseStream:
         except httpx.TransportError as exc:
             self._check_cancelled(exc)
             raise ConnectionFailed(
-                f"{self._what} broke off: {_describe_transport_error(exc)}."
+                f"{self._what} broke off: {describe_connection_error(exc)}."
             ) from exc
 
     def _check_cancelled(self, cause: BaseException | None) -> None:
@@ -684,7 +675,7 @@ class RegistryClient:
                     self._sleep(self._backoff(attempt), cancel)
                     continue
                 raise ConnectionFailed(
-                    f"Cannot reach the registry {self.host}: {_describe_transport_error(exc)}."
+                    f"Cannot reach the registry {self.host}: {describe_connection_error(exc)}."
                 ) from exc
             rate = RateLimit.from_headers(response.headers)
             if rate is not None:
@@ -706,7 +697,7 @@ class RegistryClient:
 
     def _tls_failed(self, exc: BaseException) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""
-        reason = _describe_transport_error(exc) if isinstance(exc, httpx.TransportError) else exc
+        reason = describe_connection_error(exc) if isinstance(exc, httpx.TransportError) else exc
         if self.insecure:
             return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
         if "CERTIFICATE_VERIFY_FAILED" not in str(reason):
@@ -806,7 +797,7 @@ class RegistryClient:
         except httpx.TransportError as exc:
             raise_if_cancelled(cancel, exc)
             raise ConnectionFailed(
-                f"{what} broke off: {_describe_transport_error(exc)}."
+                f"{what} broke off: {describe_connection_error(exc)}."
             ) from exc
         finally:
             response.close()
