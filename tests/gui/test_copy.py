@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions
@@ -257,6 +258,19 @@ def test_a_failed_copy_shows_its_sentence(
     details = window.copying.panel.show_details(transfer)
     assert details is not None and details.error_label.text() == transfer.error
     details.close()
+    # the whole sentence above the rows (the State cell has room for its start only),
+    # until dismissed; a Retry that fails again says it again
+    panel = window.copying.panel
+    assert panel.failure.isVisible()
+    assert panel.failure.text.startswith("Copying ")
+    assert f"tools:2024.1 failed. {transfer.error}" in panel.failure.text
+    qtbot.mouseClick(panel.failure.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    panel.table.selectRow(0)
+    assert not panel.failure.isVisible()
+    window.copying.manager.retry(transfer)
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.FAILED
+    assert panel.failure.isVisible() and transfer.error in panel.failure.text
     # the status bar said "Copying …" when it began; now it says how it ended
     assert window.status_text == (
         f"Copying oci:{sample.layout}:tools:2024.1 failed; the Transfers panel says why.")

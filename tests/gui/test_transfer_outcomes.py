@@ -285,7 +285,7 @@ def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
     texts = row_texts(window, transfer)
     # what was already there is not counted as the copy's
     assert (texts["state"], texts["progress"], texts["bytes"]) \
-        == ("Cancelled", "not written", "104 MiB of 160 MiB")
+        == ("Cancelled", "not written", "104 MiB sent")
     assert progress_value(window, transfer) is None
     tip = tooltip(window, transfer)
     assert "the image was not written (the tag is as it was)" in tip
@@ -345,7 +345,7 @@ def test_a_copy_onto_itself_says_the_image_is_already_there(
         scripted.finish(TOP)
     texts = row_texts(window, transfer)
     assert (texts["state"], texts["bytes"], texts["speed"]) \
-        == ("Done · already there", "144 MiB already there", "same image")
+        == ("Done", "144 MiB already there", "same image")
     assert "The destination has this very image" in tooltip(window, transfer)
     assert window.status_text == ("team/app:2.0 is already at docker://registry.example/team/"
                                   "app:2.0: the very image, every blob there already.")

@@ -52,19 +52,20 @@ def failure_cause(sentence: str) -> str:
     return cause[:1].upper() + cause[1:]
 
 
-def state_text(transfer: Transfer) -> str:
+def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     """The transfer's state in the words the panel and the Details use. A copy whose
     every byte has gone out, still waiting for the destination to take the last of
     them and for its manifests to be written, is "Finishing…", not a copy stuck at
     100 %. A copy done says what there is to know about it: "Done · already there"
-    (an image copied onto itself), "Done · 1 note" (see :func:`note_lines`)."""
+    (an image copied onto itself; not ``in_row``, whose Bytes and Speed cells say so),
+    "Done · 1 note" (see :func:`note_lines`)."""
     if transfer.cancel_requested and not transfer.state.finished:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
     parts = [STATE_TEXT[transfer.state]]
     if transfer.state is TransferState.DONE:
-        if onto_itself(transfer):
+        if onto_itself(transfer) and not in_row:
             parts.append("already there")
         if transfer.snapshot.notes:
             parts.append(counted(len(transfer.snapshot.notes), "note"))
@@ -339,7 +340,7 @@ class TransferModel(QAbstractTableModel):
             if state is TransferState.FAILED and transfer.error:
                 # the sentence right there (elided by the view; whole in the tooltip)
                 return f"{state_text(transfer)}: {failure_cause(transfer.error)}"
-            return state_text(transfer)
+            return state_text(transfer, in_row=True)
         if column == PROGRESS:
             if stopped(transfer):
                 return ending_text(transfer) if snap.total else ""
@@ -352,6 +353,9 @@ class TransferModel(QAbstractTableModel):
                 return f"{human_size(snap.total)} already there"
             if all_linked(transfer):
                 return f"{human_size(snap.total)} mounted"
+            if stopped(transfer) and to_registry(transfer) and written_bytes(transfer):
+                # the blobs sent stay in the registry (no tag names them): say they went
+                return f"{human_size(written_bytes(transfer))} sent"
             if stopped(transfer) or (state is TransferState.DONE
                                      and written_bytes(transfer) < snap.total):
                 # what the copy sent itself; the rest was there already, or mounted

@@ -31,11 +31,22 @@ from spyglass.gui.models.transfers import (
     TITLES,
     TRANSFER,
     TransferModel,
+    ending_sentence,
+    source_text,
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
-from spyglass.gui.views.widgets import make_table, mute, scaled_font
+from spyglass.gui.views.widgets import Banner, make_table, mute, scaled_font
+
+
+def failure_text(transfer: Transfer) -> str:
+    """What the panel says above the rows of a failed copy: its sentence, and what became
+    of what it had written."""
+    parts = [f"Copying {source_text(transfer.request)} failed. {transfer.error}"]
+    if transfer.snapshot.total:
+        parts.append(ending_sentence(transfer))
+    return " ".join(parts)
 
 
 def summary_text(manager: TransferManager) -> str:
@@ -122,7 +133,12 @@ class TransfersPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        # a failed copy's sentence, whole: the State cell has room for its start only
+        self.failure = Banner()
+        self.failure.dismissed.connect(self._failure_dismissed)
+        self._dismissed: tuple[int, int] | None = None
         layout.addLayout(bar)
+        layout.addWidget(self.failure)
         layout.addWidget(self.table, 1)
 
         cancel = QAction("Cancel Transfer", self.table)
@@ -189,6 +205,23 @@ class TransfersPanel(QWidget):
         transfers = self.manager.transfers
         self.clear_button.setEnabled(any(t.state.finished for t in transfers))
         self.summary.setText(summary_text(self.manager))
+        self._show_failure(transfer)
+
+    def _show_failure(self, transfer: Transfer | None) -> None:
+        """The selected copy's failure, whole, above the rows (until dismissed)."""
+        failed = transfer is not None and transfer.state is TransferState.FAILED \
+            and bool(transfer.error)
+        if not failed or transfer is None or self._dismissed == (transfer.id, transfer.attempts):
+            self.failure.hide()
+            return
+        text = failure_text(transfer)
+        if self.failure.text != text:
+            self.failure.show_text(text)
+
+    def _failure_dismissed(self) -> None:
+        transfer = self.current()
+        if transfer is not None:
+            self._dismissed = (transfer.id, transfer.attempts)
 
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:
@@ -209,4 +242,4 @@ class TransfersPanel(QWidget):
             dialog.close()
 
 
-__all__ = ["TransfersPanel", "summary_text"]
+__all__ = ["TransfersPanel", "failure_text", "summary_text"]

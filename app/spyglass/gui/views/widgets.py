@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.signals import emit
 
 
 def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
@@ -264,7 +265,13 @@ class ElidedLabel(QLabel):
 
 
 class Banner(QFrame):
-    """A one-line notice across the top of a pane: a warning and its sentence, closable."""
+    """A one-line notice across the top of a pane: a warning and its sentence, closable.
+
+    Signals:
+        dismissed(): the user closed it.
+    """
+
+    dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -281,12 +288,14 @@ class Banner(QFrame):
         icon.setPixmap(icons.warning_icon().pixmap(18, 18))
         self.label = QLabel()
         self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # sentences quote what was typed
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
+        close.clicked.connect(lambda: emit(self.dismissed))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
