@@ -603,3 +603,29 @@ def test_a_folder_dropped_that_cannot_be_read_is_opened_not_a_bug(
 
     monkeypatch.setattr(Path, "iterdir", refuse)
     assert not _copy_target(str(empty))
+
+
+def test_local_keeps_room_for_its_rows_when_the_transfers_panel_opens(
+    qtbot: QtBot, window: MainWindow, sample: SampleFacts, registry_binary: str
+) -> None:
+    from tests.gui.guitools import add_registry
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary) as server:
+        add_registry(qtbot, window, server.host, insecure=True)
+        window.resize(1000, 650)
+        window.open_location(sample.layout, select=False)
+        wait_listed(qtbot, window)
+        window.tree.expand(window.places.index(0, 0))
+        rows = 1 + window.places.rowCount(window.places.index(0, 0))
+        needed = rows * window.tree.sizeHintForRow(0)
+
+        def local_fits() -> None:
+            assert window.tree.viewport().height() >= needed
+
+        qtbot.waitUntil(local_fits, timeout=WAIT_MS)
+        window.copying.show_panel()  # the sidebar gets shorter
+        qtbot.waitUntil(lambda: window.copying.panel.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(local_fits, timeout=WAIT_MS)
+        window.resize(1000, 560)  # and shorter still
+        qtbot.waitUntil(local_fits, timeout=WAIT_MS)

@@ -10,7 +10,16 @@ import time
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QModelIndex, QPoint, Qt, QTimer, qVersion
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    qVersion,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -271,6 +280,9 @@ class MainWindow(QMainWindow):
         for signal in (self.places.rowsInserted, self.places.rowsRemoved,
                        self.tree.expanded, self.tree.collapsed):
             signal.connect(lambda *_: self._fit_timer.start())
+        # the sidebar's height changes with the window and the Transfers panel: the
+        # splitter would share the change out, squeezing LOCAL below its rows
+        self.sidebar.installEventFilter(self)
         self._registries_changed()
         return self.sidebar
 
@@ -305,6 +317,12 @@ class MainWindow(QMainWindow):
     def _registry_rows_changed(self, parent: QModelIndex, *_rows: int) -> None:
         if not parent.isValid():
             self._registries_changed()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject.eventFilter: fit the sidebar again when its height changes."""
+        if watched is self.sidebar and event.type() == QEvent.Type.Resize:
+            self._fit_timer.start()
+        return super().eventFilter(watched, event)
 
     def _sidebar_moved_by_hand(self, *_args: object) -> None:
         self._sidebar_moved = True
