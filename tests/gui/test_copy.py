@@ -267,8 +267,16 @@ def test_a_failed_copy_shows_its_sentence(
     qtbot.mouseClick(panel.failure.findChild(QToolButton), Qt.MouseButton.LeftButton)
     panel.table.selectRow(0)
     assert not panel.failure.isVisible()
-    window.copying.manager.retry(transfer)
+    # the keyboard: Enter opens the Details (as a double click does), Ctrl+R retries
+    panel.table.setFocus()
+    opened = len(panel.details)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert len(panel.details) == opened + 1
+    panel.close_dialogs()
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert transfer.attempts == 2 or not transfer.state.finished
     wait_finished(qtbot, transfer)
+    assert transfer.attempts == 2
     assert transfer.state is TransferState.FAILED
     assert panel.failure.isVisible() and transfer.error in panel.failure.text
     # the status bar said "Copying …" when it began; now it says how it ended

@@ -144,6 +144,31 @@ def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
     dialog.reject()
 
 
+def test_tab_goes_through_the_platforms_where_they_show(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    open_places(qtbot, window, sample.layout)
+    dialog = window.copying.open_dialog(
+        window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0)),
+        DropPlace("oci", path=str(tmp_path / "x")))
+    wait_ready(qtbot, dialog)
+    boxes = [box for _platform, box in dialog.platform_boxes]
+    assert len(boxes) >= 2
+    order = []
+    widget = dialog.destination_edit
+    for _ in range(len(boxes) + 4):
+        widget = widget.nextInFocusChain()
+        while not (widget.focusPolicy() & Qt.FocusPolicy.TabFocus) or not widget.isVisible() \
+                or not widget.isEnabled():
+            widget = widget.nextInFocusChain()
+        order.append(widget)
+    assert order[:len(boxes) + 3] == [*boxes, dialog.system_button, dialog.all_button,
+                                      dialog.format_combo]
+    # "Platforms" has a mnemonic like every other label; it goes to the first box
+    assert dialog.platforms_caption.text() == "P&latforms:"
+    assert dialog.platforms_caption.buddy() is boxes[0]
+    dialog.reject()
+
+
 # -- 2. Copy waits for the platforms
 
 

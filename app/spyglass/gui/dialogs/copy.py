@@ -232,7 +232,9 @@ class CopyDialog(QDialog):
         destination_label = QLabel("&Destination:")
         destination_label.setBuddy(self.destination_edit)
         form.addRow(destination_label, destination_box)
-        form.addRow("Platforms:", platforms)
+        self.platforms_caption = QLabel("P&latforms:")
+        self.platforms_caption.setBuddy(self.system_button)  # the first box, once listed
+        form.addRow(self.platforms_caption, platforms)
         form.addRow("&Format:", self.format_combo)
         form.addRow("&Compression:", self.compression_combo)
         form.addRow("", self.preserve_box)
@@ -331,12 +333,25 @@ class CopyDialog(QDialog):
                 self.platform_boxes.append((platform, box))
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
+            self._order_platform_boxes()
             name, _sentence = describe_name(self.destination_edit.text())
             if wanted is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
         self._platforms_known = True
         self._validate()
         emit(self.platformsListed)
+
+    def _order_platform_boxes(self) -> None:
+        """Tab goes through the boxes where they show, between the destination and the
+        shortcuts (added last, they would come after the dialog's buttons)."""
+        boxes = [box for _platform, box in self.platform_boxes]
+        if not boxes:
+            return
+        chain = [self.replace_box, *boxes, self.system_button, self.all_button,
+                 self.format_combo]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+        self.platforms_caption.setBuddy(boxes[0])
 
     def _platforms_failed(self, message: str) -> None:
         self.platforms_label.setText(f"The platforms could not be listed: {message}")

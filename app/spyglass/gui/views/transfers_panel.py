@@ -109,7 +109,6 @@ class TransfersPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
         self.retry_button = QPushButton("Retry")
-        self.retry_button.setToolTip("Run a copy that failed or was cancelled again")
         self.retry_button.clicked.connect(lambda: self._act(self.manager.retry))
         self.details_button = QPushButton("Details…")
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
@@ -146,6 +145,20 @@ class TransfersPanel(QWidget):
         cancel.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         cancel.triggered.connect(lambda: self._act(self.manager.cancel))
         self.table.addAction(cancel)
+        details = QAction("Transfer Details", self.table)  # what a double click opens
+        details.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        details.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        details.triggered.connect(lambda: self.show_details(self.current()))
+        self.table.addAction(details)
+        retry = QAction("Retry Transfer", self.table)
+        retry.setShortcut(QKeySequence("Ctrl+R"))
+        retry.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        retry.triggered.connect(lambda: self._act(self._retry_stopped))
+        self.table.addAction(retry)
+        self.retry_button.setToolTip("Run a copy that failed or was cancelled again (Ctrl+R)")
+        self.cancel_button.setToolTip("Cancel the selected copy (Delete)")
+        self.details_button.setToolTip("Every blob of the selected copy and what became of it "
+                                       "(Enter)")
         self._update_buttons()
 
     COLUMN_SAMPLES: ClassVar[dict[int, tuple[str, ...]]] = {
@@ -192,6 +205,10 @@ class TransfersPanel(QWidget):
         if transfer is not None and callable(action):
             action(transfer)
         self._update_buttons()
+
+    def _retry_stopped(self, transfer: Transfer) -> None:
+        if transfer.state in (TransferState.FAILED, TransferState.CANCELLED):
+            self.manager.retry(transfer)
 
     def _update_buttons(self) -> None:
         transfer = self.current()
