@@ -171,7 +171,7 @@ def test_a_stalled_copy_shows_no_speed_and_no_eta(
 
 def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
-    transfer, clock, _layer = _half_copied(qtbot, window, scripted, tmp_path)
+    transfer, clock, layer = _half_copied(qtbot, window, scripted, tmp_path)
     # the engine says nothing more (a stalled read): the row is refreshed all the same
     clock.now = 56.0
     with qtbot.waitSignal(window.copying.manager.changed, timeout=3000):
@@ -180,6 +180,20 @@ def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
     assert texts["bytes"] == "5.0 MiB / 10.0 MiB"
     assert (texts["speed"], texts["eta"]) == ("", "")
     assert transfer.state is TransferState.COPYING
+    assert texts["state"].startswith("Copying")  # a pause of a few seconds is no stall
+    # 46 seconds: the row says the copy is stalled, and the tooltip what that means
+    clock.now = 51.0 + 46
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=3000):
+        pass
+    texts = row_texts(window, transfer)
+    assert texts["state"] == "Stalled · 46 s"
+    model = window.copying.panel.model
+    tip = model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
+    assert "not answering" in tip
+    # bytes move again: copying again
+    clock.now += 1
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 6 * MiB, layer.size))
+    assert row_texts(window, transfer)["state"].startswith("Copying")
 
 
 # -- 2. Details

@@ -526,6 +526,9 @@ class Snapshot:
     """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
     source_digest: Digest | None = None
     """The digest of the source's top manifest, once planned."""
+    still: float = 0.0
+    """Seconds since a byte last moved (since the plan, before the first): a copy that
+    waits on a registry that stopped answering shows it."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -550,6 +553,8 @@ class Tally:
     _source_digest: Digest | None = None
     _dirty: bool = False
     _samples: list[tuple[float, int]] = field(default_factory=list)
+    _moved: tuple[float, int] | None = None
+    """When the bytes done last changed, and to what."""
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -626,9 +631,17 @@ class Tally:
             first_time, first_done = self._samples[0]
             span = now - first_time
             speed = (done - first_done) / span if span > 0.2 else 0.0
+            if not self._planned:
+                still = 0.0
+            elif self._moved is None or done != self._moved[1]:
+                self._moved = (now, done)
+                still = 0.0
+            else:
+                still = now - self._moved[0]
             blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
-                            self._error, self._notes, self._attached, self._source_digest)
+                            self._error, self._notes, self._attached, self._source_digest,
+                            still)
 
 
 __all__ = [

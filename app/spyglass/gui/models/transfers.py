@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPalette
@@ -63,6 +63,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
+    if stalled(transfer):
+        return f"Stalled · {duration_text(transfer.snapshot.still)}"
     parts = [STATE_TEXT[transfer.state]]
     if transfer.state is TransferState.DONE:
         if onto_itself(transfer) and not in_row:
@@ -70,6 +72,23 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         if transfer.snapshot.notes:
             parts.append(counted(len(transfer.snapshot.notes), "note"))
     return " · ".join(parts)
+
+
+STALLED_AFTER: Final = 15.0
+"""Seconds without a byte moving after which a copy says it is stalled (a registry that
+stopped answering; the connection gives up after a minute, and the copy retries)."""
+
+
+def stalled(transfer: Transfer) -> bool:
+    """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds."""
+    return (transfer.state is TransferState.COPYING and not transfer.cancel_requested
+            and transfer.snapshot.still >= STALLED_AFTER)
+
+
+STALLED_SENTENCE: Final = (
+    "No bytes have moved for a while: the source or the destination is not answering. "
+    "The copy waits up to a minute for an answer, then tries again; cancel it to stop "
+    "waiting.")
 
 
 def nothing_copied(transfer: Transfer) -> bool:
@@ -318,6 +337,8 @@ class TransferModel(QAbstractTableModel):
         if source_text(request) != short_name(source):  # the label says which image it is
             source = f"{source} ({request.label})"
         parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
+        if stalled(transfer):
+            parts.append(STALLED_SENTENCE)
         if transfer.error:
             parts.append(transfer.error)
         if stopped(transfer) and transfer.snapshot.total:
