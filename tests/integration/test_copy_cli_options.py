@@ -388,3 +388,43 @@ def test_a_registry_token_is_presented_as_it_is(
     assert "refused the Bearer token given" in line and "--dest-registry-token" in line, line
     assert "user name and password" not in line, line
     assert token_server.requests == []  # refused: no other token is asked for
+
+
+def test_a_digestfile_that_is_the_source_or_destination_is_refused(
+        layout: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "app.tar"
+    done = spyglass("copy", "-q", f"oci:{layout}:latest", f"docker-archive:{archive}")
+    assert done.returncode == 0, done.stderr
+    before = archive.read_bytes()
+    index_before = (layout / "index.json").read_bytes()
+    for digestfile, source, destination in (
+        (archive, f"oci:{layout}:latest", f"docker-archive:{archive}"),
+        (archive, f"docker-archive:{archive}", f"oci:{tmp_path / 'out'}:v1"),
+        (layout / "index.json", f"docker-archive:{archive}", f"oci:{layout}:other"),
+    ):
+        line = spyglass("copy", "-q", "--digestfile", str(digestfile), source,
+                        destination).error_line()
+        assert f'--digestfile "{digestfile}" would overwrite' in line
+    assert archive.read_bytes() == before
+    assert (layout / "index.json").read_bytes() == index_before
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", ["dir", "docker-archive", "oci-archive", "oci"])
+def test_a_destination_that_is_a_loop_of_links_is_a_sentence(
+        layout: Path, tmp_path: Path, kind: str) -> None:
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    suffix = ":v1" if kind == "oci" else ""
+    line = spyglass("copy", "-q", f"oci:{layout}:latest",
+                    f"{kind}:{tmp_path / 'loop-a'}{suffix}").error_line()
+    assert "loop" in line and str(tmp_path / "loop-a") in line
+
+
+def test_a_mistyped_tls_verify_value_is_a_sentence(layout: Path, tmp_path: Path) -> None:
+    for flags in (["--dest-tls-verify", "flase"], ["--src-tls-verify", "ture"]):
+        done = spyglass("copy", *flags, f"oci:{layout}:latest", f"oci:{tmp_path / 'x'}:v1")
+        assert done.returncode == 2
+        assert f'"{flags[1]}" is not true or false' in done.stderr
+    assert not (tmp_path / "x").exists()
+

@@ -207,6 +207,10 @@ def test_dir_compress_and_decompress_flags(tmp_path: Path) -> None:
                          "zstd", f"oci:{source}:app", f"oci:{tmp_path / 'both'}:v1")
     assert ("--dest-oci-accept-uncompressed-layers and --dest-compress-format contradict "
             "each other") in kept.stderr
+    none = spyglass_copy("--dest-compress", "--dest-compress-format", "none",
+                         f"oci:{source}:app", f"dir:{tmp_path / 'both'}")
+    assert "--dest-compress and --dest-compress-format none contradict each other" \
+        in none.stderr
     assert not (tmp_path / "other").exists() and not (tmp_path / "both").exists()
     # as skopeo: --dest-compress compresses with the format given
     done = spyglass_copy("--dest-compress", "--dest-compress-format", "zstd",

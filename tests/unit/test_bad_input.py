@@ -160,7 +160,29 @@ def malformed_oci_ref(tmp: Path) -> tuple[str, list[str]]:
     return f"oci:{layout}:bad ref!", ["bad ref!"]
 
 
+def bare_layout_path_with_a_colon(tmp: Path) -> tuple[str, list[str]]:
+    # "rel:v1" read as the layout "rel" with the ref "v1" would show another image
+    multi_platform_layout(tmp / "rel")
+    colon = tmp / "rel:v1"
+    multi_platform_layout(colon)
+    return str(colon), [f'"{colon}"', "colon"]
+
+
+def layout_link_loop(tmp: Path) -> tuple[str, list[str]]:
+    (tmp / "loop-a").symlink_to(tmp / "loop-b")
+    (tmp / "loop-b").symlink_to(tmp / "loop-a")
+    return f"oci:{tmp}/loop-a:latest", [f"{tmp}/loop-a", "loop"]
+
+
+def dangling_layout_link(tmp: Path) -> tuple[str, list[str]]:
+    (tmp / "gone").symlink_to(tmp / "nowhere")
+    return f"oci:{tmp}/gone:latest", [f"{tmp}/gone", f"{tmp}/nowhere", "does not exist"]
+
+
 CASES: list[Case] = [
+    bare_layout_path_with_a_colon,
+    layout_link_loop,
+    dangling_layout_link,
     missing_path,
     folder_not_a_layout,
     bare_folder_not_a_layout,

@@ -36,7 +36,7 @@ Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
 def resolve_name(text: str) -> ImageName:
     """Parse an image name; a bare path that exists is taken as the layout or archive it is."""
     from spyglass.core.reference import parse_image_name
-    from spyglass.core.transports import detect_location_kind
+    from spyglass.core.transports import detect_location_kind, refuse_colon
 
     try:
         return parse_image_name(text)
@@ -44,7 +44,14 @@ def resolve_name(text: str) -> ImageName:
         path = Path(text)
         if ":" in text.split("/")[0] or not path.exists():
             raise
-        return parse_image_name(f"{detect_location_kind(path)}:{path}")
+        # a colon would end the path of an oci: or archive name there, the rest read as
+        # its ref (another image, or another folder's); only dir: names take it whole
+        if not path.is_dir():
+            refuse_colon(path, "oci-archive: and docker-archive:", "file")
+        kind = detect_location_kind(path)
+        if kind != "dir":
+            refuse_colon(path, f"{kind}:", "folder")
+        return parse_image_name(f"{kind}:{path}")
 
 
 def write_json(data: object) -> None:
@@ -73,7 +80,10 @@ def bare_bool_flags(argv: Sequence[str]) -> list[str]:
 
     argparse gives a flag with an optional value the next argument whatever it
     is, so ``--dest-tls-verify SRC DST`` took ``SRC`` for true or false. A flag
-    followed by a word of :func:`parse_bool` keeps it (``--tls-verify false``).
+    followed by a word of :func:`parse_bool` keeps it (``--tls-verify false``), and
+    so does one followed by a word that cannot be an image name (no ``:``, no ``/``,
+    no such file): ``--tls-verify flase`` is a mistyped value, said as such, not a
+    source named "flase".
     """
     out: list[str] = []
     for position, token in enumerate(argv):
@@ -81,12 +91,19 @@ def bare_bool_flags(argv: Sequence[str]) -> list[str]:
             out.extend(argv[position:])
             break
         following = argv[position + 1] if position + 1 < len(argv) else None
-        if _optional_bool_flag(token) and (
-            following is None or following.strip().lower() not in _BOOL_WORDS
-        ):
+        if _optional_bool_flag(token) and (following is None or not _a_value(following)):
             token += "=true"
         out.append(token)
     return out
+
+
+def _a_value(word: str) -> bool:
+    """Whether ``word``, after an optional boolean flag, is that flag's value."""
+    if word.strip().lower() in _BOOL_WORDS:
+        return True
+    if not word or word.startswith("-") or ":" in word or "/" in word:
+        return False
+    return not Path(word).exists()
 
 
 def _optional_bool_flag(token: str) -> bool:

@@ -164,6 +164,9 @@ def _plain_layers(args: argparse.Namespace, dest_name: ImageName) -> PlainLayers
                           ("--dest-oci-accept-uncompressed-layers", "--dest-compress-format")):
         if _given(args, first) and _given(args, second):
             raise SpyglassError(f"{first} and {second} contradict each other; give one.")
+    if args.dest_compress and args.dest_compress_format == "none":
+        raise SpyglassError("--dest-compress and --dest-compress-format none contradict each "
+                            "other; give one.")
     if args.dest_oci_accept_uncompressed_layers:
         return "keep"
     return "compress" if args.dest_compress else "auto"
@@ -342,7 +345,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
 
     options = _options(args, dest_name)
     if args.digestfile is not None and not args.dry_run:
-        _check_digestfile(args.digestfile)
+        _check_digestfile(args.digestfile, (source_name, dest_name))
     source = open_source(source_name, _registry_options(args, "src", source_name))
     try:
         destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
@@ -372,8 +375,19 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
     return 0
 
 
-def _check_digestfile(path: Path) -> None:
-    """Refuse a ``--digestfile`` that cannot be written before anything is copied."""
+def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:
+    """Refuse a ``--digestfile`` that cannot be written before anything is copied, or
+    that would overwrite the source or the destination (an archive, a file of a layout)."""
+    for name in names:
+        place = getattr(name, "path", None)
+        if place is None:
+            continue
+        place = Path(os.path.realpath(place))
+        written = Path(os.path.realpath(path))
+        if written == place or written.is_relative_to(place):
+            what = "" if written == place else "a file of "
+            raise SpyglassError(f'The --digestfile "{path}" would overwrite {what}the image '
+                                f"{name} copied; name another file.")
     folder = path.parent
     try:
         if path.is_dir():

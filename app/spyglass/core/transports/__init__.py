@@ -208,7 +208,7 @@ def _not_an_image_archive(path: Path) -> InvalidLayout:
     )
 
 
-def _refuse_colon(path: Path, transports: str, thing: str) -> None:
+def refuse_colon(path: Path, transports: str, thing: str) -> None:
     """Refuse a path whose image names could not be opened again.
 
     ``oci:``, ``oci-archive:`` and ``docker-archive:`` names end the path at
@@ -233,7 +233,7 @@ def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
 
     An archive is looked at and opened over one tree: a compressed one is
     decompressed once (``cancel`` is checked meanwhile). A path with a colon
-    is refused unless it is a ``dir:`` image (see :func:`_refuse_colon`), before
+    is refused unless it is a ``dir:`` image (see :func:`refuse_colon`), before
     anything is decompressed.
     """
     try:
@@ -245,11 +245,11 @@ def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
 
         return open_dir_location(path)
     if kind == "oci":
-        _refuse_colon(path, "oci:", "folder")
+        refuse_colon(path, "oci:", "folder")
         from spyglass.core.transports.layout import open_layout
 
         return open_layout(path)
-    _refuse_colon(path, "oci-archive: and docker-archive:", "file")
+    refuse_colon(path, "oci-archive: and docker-archive:", "file")
     from spyglass.core.transports.archive import open_archive_location
 
     location = open_archive_location(path, cancel=cancel)

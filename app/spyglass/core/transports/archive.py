@@ -107,6 +107,7 @@ from spyglass.core.transports.files import (
     describe_os_error,
     describe_write_error,
     fsync_dir,
+    resolved,
     write_blob,
 )
 from spyglass.core.transports.layout import (
@@ -1414,7 +1415,7 @@ class _ArchiveOutput:
                 if self.streamed:
                     self.append = stat.S_ISREG(st.st_mode)  # stdout redirected to a file
                 elif stat.S_ISREG(st.st_mode):
-                    target = target.resolve()
+                    target = resolved(target)
                     self.mode = stat.S_IMODE(st.st_mode)
                     held = _images_held(target) if st.st_size else []
                     if held is None:
@@ -1434,7 +1435,7 @@ class _ArchiveOutput:
                 else:
                     self.streamed = True
             elif target.is_symlink():
-                target = target.resolve()
+                target = resolved(target)
             parent = Path(tempfile.gettempdir()) if self.streamed else target.parent
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:

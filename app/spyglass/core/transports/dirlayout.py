@@ -69,6 +69,7 @@ from spyglass.core.transports.files import (
     fsync_dir,
     open_verified,
     replace_file,
+    resolved,
     write_blob,
 )
 from spyglass.core.transports.stubs import no_attached_manifests
@@ -454,7 +455,7 @@ class DirDestination:
         self._name = f"{TRANSPORT}:{path}"
         target = Path(os.path.abspath(path))
         if target.is_symlink():
-            target = target.resolve()
+            target = resolved(target)
         self._target = target
         self._replaces_image = False
         self._check_target()

@@ -94,7 +94,7 @@ class DirTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._resolved = root.resolve()
+        self._resolved = resolved(root)
 
     @property
     def description(self) -> str:
@@ -105,8 +105,8 @@ class DirTree:
         leads outside the folder (None inside it)."""
         rel = safe_relative(path, where=f'The layout "{self.root}"')
         full = self.root / rel
-        resolved = full.resolve()
-        if resolved.is_relative_to(self._resolved):
+        target = resolved(full)
+        if target.is_relative_to(self._resolved):
             return full, None
         blob = _BLOB_PATH.fullmatch(rel)
         if blob is not None:
@@ -239,6 +239,18 @@ def read_small_blob(
         raise TransportError(describe_os_error(exc, f"{tree.description}: {path}")) from exc
     finally:
         stream.close()
+
+
+def resolved(path: Path) -> Path:
+    """``path`` with its symbolic links followed (``Path.resolve``), refused with a
+    sentence when they go round in a loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 says a loop with RuntimeError
+        raise InvalidLayout(
+            f'"{path}" is a symbolic link that leads back to itself (a loop of links); '
+            "name the file or folder itself."
+        ) from exc
 
 
 def describe_os_error(exc: OSError, path: Path | str) -> str:

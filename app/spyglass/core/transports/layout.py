@@ -65,6 +65,7 @@ from spyglass.core.transports.files import (
     open_verified,
     read_small_blob,
     replace_file,
+    resolved,
     sweep_orphans,
     write_blob,
 )
@@ -356,6 +357,10 @@ def check_directory(path: Path, kind: str) -> None:
     """Refuse a path that does not exist, is not a folder or cannot be read, with a sentence."""
     try:
         if not path.exists():
+            if path.is_symlink():
+                resolved(path)  # a loop of links says so
+                raise InvalidLayout(f'"{path}" is a link to "{os.readlink(path)}", which does '
+                                    f"not exist; expected {kind} folder.")
             raise InvalidLayout(f'The path "{path}" does not exist; expected {kind} folder.')
         if not path.is_dir():
             raise InvalidLayout(f'"{path}" is not a folder; expected {kind} folder.')
@@ -500,6 +505,7 @@ class OCILayoutDestination:
         try:
             if path.exists() or path.is_symlink():
                 if not path.is_dir():
+                    resolved(path)  # a loop of links says so
                     raise InvalidLayout(
                         f'"{path}" is not a folder; an oci: image is written into a new or empty '
                         "folder or an existing OCI image layout."
