@@ -321,6 +321,18 @@ def test_catalog_text_and_json(fresh_registry: RegistryServer) -> None:
     assert text.endswith("\n")
     listed = ok("catalog", "--format", "json", fresh_registry.host).json
     assert listed == {"Registry": fresh_registry.host, "Repositories": repos}
+    # docker:// as the other commands take it; a repository is not silently dropped
+    assert ok("catalog", f"docker://{fresh_registry.host}").stdout.decode() == text
+    refused = spyglass("catalog", f"{fresh_registry.host}/cli").error_line()
+    assert "names a repository" in refused
+    assert f"spyglass tags docker://{fresh_registry.host}/cli" in refused
+
+
+def test_login_does_not_take_an_authfile(tmp_path: Path) -> None:
+    refused = spyglass("login", "--authfile", str(tmp_path / "auth.json"), "-u", "alice",
+                       "-p", "x", "127.0.0.1:9").error_line()
+    assert "keyring" in refused and "--authfile" in refused
+    assert not (tmp_path / "auth.json").exists()
 
 
 # --------------------------------------------------------------------------- delete

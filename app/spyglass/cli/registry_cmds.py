@@ -91,6 +91,12 @@ def run_catalog(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
     host = canonical_host(args.host)
+    rest = args.host.strip().removeprefix("docker://").split("://")[-1].partition("/")[2]
+    if rest.strip("/") and rest.strip("/") != "v2":
+        raise SpyglassError(
+            f'catalog lists a whole registry; "{args.host}" names a repository in it. Give '
+            f"HOST[:PORT] ({host}), or list that repository's tags with spyglass tags "
+            f"docker://{host}/{rest.strip('/')}.")
     client = client_for(host, registry_options(args, host))
     if args.format == "json":
         repositories = [name for page in client.catalog_pages() for name in page]
@@ -111,6 +117,10 @@ def run_login(args: argparse.Namespace) -> int:
         forget_clients,
     )
 
+    if args.authfile is not None:
+        raise SpyglassError(
+            "spyglass login keeps credentials in the system keyring, never in a file; "
+            "--authfile is for reading an auth.json (podman login --authfile writes one).")
     host = canonical_host(args.host)
     if args.creds is not None:
         options = registry_options(args, host)

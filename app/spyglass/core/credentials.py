@@ -132,11 +132,11 @@ def parse_creds(text: str, flag: str = "--creds") -> Credentials:
 def canonical_host(host: str) -> str:
     """The host a registry is known by here: ``registry.example.com:5000``, ``docker.io``.
 
-    Accepts what people paste: ``https://`` prefixes and paths are dropped, case is
-    folded, and every Docker Hub alias becomes ``docker.io``.
+    Accepts what people paste: ``https://`` and ``docker://`` prefixes and paths are
+    dropped, case is folded, and every Docker Hub alias becomes ``docker.io``.
     """
     text = host.strip()
-    bare = _without_scheme(text)
+    bare = _without_scheme(text.removeprefix("docker://"))
     name = bare.split("/", 1)[0].lower()
     if not name:
         raise SpyglassError(
@@ -203,8 +203,9 @@ class CredentialStore:
     secrets. Safe to use from several threads.
 
     Args:
-        authfile: an explicit auth file, as ``--authfile``; it replaces
-            ``$REGISTRY_AUTH_FILE`` and the default files.
+        authfile: an explicit auth file, as ``--authfile``: the only place looked in
+            (not the session or the keyring; not ``$REGISTRY_AUTH_FILE`` or the
+            default files), as containers/image reads only the file it is given.
         keyring_backend: a ``keyring`` backend; default ``keyring.get_keyring()``.
         environ: the environment to read (``REGISTRY_AUTH_FILE``, ``XDG_*``,
             ``DOCKER_CONFIG``, ``HOME``) and to run credential helpers with
@@ -246,6 +247,8 @@ class CredentialStore:
         if given is not None:
             return given
         registry = canonical_host(host)
+        if self._authfile is not None:  # --authfile: that file only, as containers/image
+            return self._lookup_in_authfile(registry, repository)
         with self._lock:
             found = self._session.get(registry)
         if found is not None:
@@ -255,6 +258,9 @@ class CredentialStore:
         if found is not None:
             log.debug("Credentials for %s come from the system keyring.", registry)
             return found
+        return self._lookup_in_authfile(registry, repository)
+
+    def _lookup_in_authfile(self, registry: str, repository: str | None) -> Credentials | None:
         for auth_file in self._auth_files():
             found = self._lookup_in_file(auth_file, registry, repository)
             if found is not None:

@@ -273,6 +273,27 @@ def test_registry_auth_file_replaces_the_default_files(env: Env, tmp_path: Path)
     assert env.store(authfile=tmp_path / "missing.json").lookup(HOST) is None
 
 
+def test_an_explicit_authfile_is_the_only_place_looked_in(
+    env: Env, tmp_path: Path, plaintext_keyring: PlaintextKeyring
+) -> None:
+    # --authfile: not the keyring, not the session either (a check that the file works
+    # must not pass on what `spyglass login` stored), as containers/image reads that file
+    env.store(plaintext_keyring).save(HOST, Credentials("from-keyring", SECRET))
+    given = write_json(tmp_path / "given.json", one_auth(HOST, "from-file:pw"))
+    found = env.store(plaintext_keyring, authfile=given).lookup(HOST)
+    assert found is not None and found.username == "from-file"
+    empty = write_json(tmp_path / "empty.json", {"auths": {}})
+    assert env.store(plaintext_keyring, authfile=empty).lookup(HOST) is None
+    found = env.store(plaintext_keyring).lookup(HOST)  # without it: the keyring
+    assert found is not None and found.username == "from-keyring"
+
+
+@pytest.mark.parametrize("pasted", ["docker://Registry.Example.com:5000",
+                                    "https://registry.example.com:5000/v2/"])
+def test_a_pasted_host_is_the_host(pasted: str) -> None:
+    assert canonical_host(pasted) == "registry.example.com:5000"
+
+
 def test_docker_config_variable_is_respected(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
