@@ -179,7 +179,13 @@ def dangling_layout_link(tmp: Path) -> tuple[str, list[str]]:
     return f"oci:{tmp}/gone:latest", [f"{tmp}/gone", f"{tmp}/nowhere", "does not exist"]
 
 
+def escape_sequence_in_a_name(tmp: Path) -> tuple[str, list[str]]:
+    # quoted back as escapes: the terminal must not clear itself or change its title
+    return f"oci:{tmp}/\x1b]0;owned\x07\x1b[2J:latest", ["\\x1b]0;owned\\x07\\x1b[2J"]
+
+
 CASES: list[Case] = [
+    escape_sequence_in_a_name,
     bare_layout_path_with_a_colon,
     layout_link_loop,
     dangling_layout_link,
@@ -209,6 +215,7 @@ def test_bad_input_gets_one_sentence_and_changes_nothing(case: Case, tmp_path: P
     assert result.stdout == ""
     message = result.stderr.strip()
     assert "Traceback" not in result.stderr
+    assert "\x1b" not in result.stderr
     assert len(message.splitlines()) == 1, message
     assert message.startswith("spyglass: ")
     assert message.endswith((".", ")")), message

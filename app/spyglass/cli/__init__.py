@@ -84,8 +84,8 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     try:
         return func(args)
     except SpyglassError as exc:
-        print(f"spyglass: {exc.on_command_line or exc}{_no_creds_hint(exc, args)}",
-              file=sys.stderr)
+        said = f"{exc.on_command_line or exc}{_no_creds_hint(exc, args)}"
+        print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:
         print(f"spyglass: stopped by {signal.Signals(exc.signum).name}.", file=sys.stderr)
@@ -99,11 +99,26 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         if args.debug:
             raise
         print(
-            f"spyglass: unexpected internal error ({type(exc).__name__}: {exc}); "
-            "run with --debug for details and please report it.",
+            f"spyglass: unexpected internal error ({type(exc).__name__}: "
+            f"{terminal_safe(str(exc))}); run with --debug for details and please report it.",
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control and format characters written as escapes (``\x1b``): a
+    sentence quotes what registries and files say, and a terminal must not take an
+    escape sequence in there for a command (clear the screen, retitle the window, fake
+    output)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _no_creds_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
