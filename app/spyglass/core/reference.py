@@ -579,7 +579,16 @@ ImageName = DockerName | OCIName | DirName | DockerArchiveName | OCIArchiveName
 def _parse_docker_name(rest: str) -> DockerName:
     if not rest.startswith("//"):
         raise _Problem('a docker reference starts with "//", for example docker://alpine')
-    reference = _parse_docker(rest[2:], default_tag=True)
+    text = rest[2:]
+    first = text.partition("/")[0].partition("@")[0]
+    name, _, port = first.partition(":")
+    if "/" not in text.rstrip("/") and (name == LOCALHOST or "." in name) \
+            and (port.isdigit() or not port):
+        # grammatically docker.io/library/<name>:<tag>, but a name with a dot is never an
+        # official image: this is a registry without a repository
+        raise _Problem(f'"{first}" is a registry, with no repository after it; expected '
+                       f"docker://{first}/REPOSITORY[:TAG]")
+    reference = _parse_docker(text, default_tag=True)
     if reference.tag is not None and reference.digest is not None:
         raise _Problem(_TAG_AND_DIGEST)
     return DockerName(reference)

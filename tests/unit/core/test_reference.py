@@ -495,3 +495,20 @@ def test_an_oci_ref_with_at_and_colon_is_shown_as_typed() -> None:
     with pytest.raises(InvalidReference) as caught:
         parse_image_name("oci:lay:v1@build/x y")
     assert '"oci:lay:v1@build/x y"' in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["docker://127.0.0.1:5000", "docker://localhost:5000",
+                                  "docker://registry.example.com", "docker://quay.io/"])
+def test_a_registry_without_a_repository_is_refused(text: str) -> None:
+    # distribution's grammar reads "localhost:5000" as docker.io/library/localhost:5000;
+    # nobody means that
+    host = text.removeprefix("docker://").rstrip("/")
+    with pytest.raises(InvalidReference, match="is a registry, with no repository") as info:
+        parse_image_name(text)
+    assert f"docker://{host}/REPOSITORY" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["docker://alpine:3.19", "docker://localhost:5000/app",
+                                  "docker://library/busybox", "docker://busybox@sha256:" + "a" * 64])
+def test_names_without_a_host_still_mean_docker_hub(text: str) -> None:
+    assert isinstance(parse_image_name(text), DockerName)
