@@ -143,10 +143,11 @@ def run_login(args: argparse.Namespace) -> int:
         retry_times=max(0, args.retry_times),
     )
     client.check_credentials()
-    where = credential_store(args.authfile).save(host, credentials)
+    store = credential_store(args.authfile)
+    where = store.save(host, credentials)
     forget_clients()
     if where == "keyring":
-        note(f"Logged in to {host}; the credentials are in the system keyring.")
+        note(f"Logged in to {host}; the credentials are in {store.keyring_description}.")
         return 0
     note(
         f"The credentials for {host} work, but no system keyring is available to keep "

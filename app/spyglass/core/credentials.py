@@ -346,6 +346,21 @@ class CredentialStore:
             self._backend = keyring.get_keyring()
         return self._backend
 
+    @property
+    def keyring_description(self) -> str:
+        """Where :meth:`save` puts credentials, for a sentence: "the system keyring", or
+        the backend by name (and its file) where the keyring package was set up to use
+        one that is not the system's (keyrings.alt's plain-text file, say)."""
+        backend = self._keyring()
+        chained = getattr(backend, "backends", None)
+        if chained:  # a chainer writes to the first of its backends that takes it
+            backend = chained[0]
+        if type(backend).__module__.startswith("keyring.backends."):
+            return "the system keyring"
+        where = getattr(backend, "file_path", None)  # keyrings.alt's files, for one
+        named = f"the keyring backend {type(backend).__name__}"
+        return f"{named} ({where})" if where else named
+
     def _probe_keyring(self) -> bool:
         import keyring.backends.chainer
         import keyring.backends.fail

@@ -872,3 +872,14 @@ def test_secret_service_round_trip(tmp_path: Path, repo_root: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SECRET-SERVICE-OK" in done.stdout
+
+
+def test_a_keyring_that_is_a_plain_file_is_named_as_such(
+    env: Env, plaintext_keyring: PlaintextKeyring
+) -> None:
+    described = env.store(plaintext_keyring).keyring_description
+    assert described.startswith("the keyring backend PlaintextKeyring (")
+    assert plaintext_keyring.file_path in described
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    assert env.store(FailKeyring()).keyring_description == "the system keyring"
