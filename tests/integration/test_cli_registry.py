@@ -333,6 +333,9 @@ def test_login_does_not_take_an_authfile(tmp_path: Path) -> None:
                        "-p", "x", "127.0.0.1:9").error_line()
     assert "keyring" in refused and "--authfile" in refused
     assert not (tmp_path / "auth.json").exists()
+    both = spyglass("login", "--password-stdin", "-u", "alice", "-p", "x", "127.0.0.1:9",
+                    stdin="y\n").error_line()
+    assert "--password-stdin and --password contradict each other" in both
 
 
 # --------------------------------------------------------------------------- delete

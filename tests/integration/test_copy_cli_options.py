@@ -408,6 +408,10 @@ def test_a_digestfile_that_is_the_source_or_destination_is_refused(
     assert archive.read_bytes() == before
     assert (layout / "index.json").read_bytes() == index_before
     assert not (tmp_path / "out").exists()
+    # a file where its folder should be is named as such
+    line = spyglass("copy", "-q", "--digestfile", str(archive / "digest"),
+                    f"oci:{layout}:latest", f"oci:{tmp_path / 'out'}:v1").error_line()
+    assert f'"{archive}" is a file, not a folder' in line
 
 
 @pytest.mark.parametrize("kind", ["dir", "docker-archive", "oci-archive", "oci"])

@@ -395,6 +395,11 @@ def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:
         if path.exists():
             writable = True  # /dev/stdout, a pipe: access() cannot tell, writing will
         elif not folder.is_dir():
+            not_a_folder = next((p for p in (folder, *folder.parents) if p.exists()), None)
+            if not_a_folder is not None and not not_a_folder.is_dir():
+                raise SpyglassError(
+                    f'The --digestfile "{path}" cannot be written: "{not_a_folder}" is a '
+                    "file, not a folder.")
             raise SpyglassError(
                 f'The --digestfile "{path}" cannot be written: the folder "{folder}" does '
                 "not exist.")

@@ -122,6 +122,9 @@ def run_login(args: argparse.Namespace) -> int:
             "spyglass login keeps credentials in the system keyring, never in a file; "
             "--authfile is for reading an auth.json (podman login --authfile writes one).")
     host = canonical_host(args.host)
+    if args.password_stdin and (args.password is not None or args.creds is not None):
+        given = "--password" if args.password is not None else "--creds"
+        raise SpyglassError(f"--password-stdin and {given} contradict each other; give one.")
     if args.creds is not None:
         options = registry_options(args, host)
         credentials = options.credentials
