@@ -402,6 +402,25 @@ def test_destination_names_are_suggested_and_described() -> None:
                                "docker.io/library/alpine:latest") == "oci:/tmp/l:alpine:latest"
     assert suggest_destination("oci-archive:/x/two.tar:@0", layout, "@sha256:abc") \
         == "oci:/tmp/l:two:latest"
+    # layout to layout: the image keeps its own ref, whatever the folder is called
+    assert suggest_destination("oci:/x/big-layout:nightly", layout) == "oci:/tmp/l:nightly"
+    assert suggest_destination("oci:/x/big-layout:nightly",
+                               DropPlace("oci-archive", path="/tmp/a.tar")) \
+        == "oci-archive:/tmp/a.tar:nightly"
+    assert suggest_destination("oci:/x/big-layout:nightly", DropPlace("registry", host="h:1")) \
+        == "docker://h:1/big-layout:nightly"
+    # one platform of a list: not under the list's own tag, which it would replace
+    assert suggest_destination("oci:/x/l:spyglass-demo:1.0", layout, platform="linux/arm64/v8") \
+        == "oci:/tmp/l:spyglass-demo:1.0-linux-arm64-v8"
+    assert suggest_destination("docker://h:1/a/b:v2", DropPlace("registry", host="r:2"),
+                               platform="linux/amd64") == "docker://r:2/a/b:v2-linux-amd64"
+    # an image named by its digest keeps it: a tag ("latest") would replace another image
+    digest = "sha256:" + "ab" * 32
+    assert suggest_destination(f"docker://h:1/a/b@{digest}", DropPlace("registry", host="r:2")) \
+        == f"docker://r:2/a/b@{digest}"
+    assert suggest_destination(f"docker://h:1/a/b@{digest}",
+                               DropPlace("repository", host="r:2", repository="mirror/b")) \
+        == f"docker://r:2/mirror/b@{digest}"
     name, sentence = describe_name("docker://h:1/a:b")
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")

@@ -235,7 +235,7 @@ class CopyController(QObject):
         remembered = place is None
         place = place or self._last_place
         if image is not None and place is not None and not destination:
-            destination = suggest_destination(image.name, place, image.label)
+            destination = suggest_destination(image.name, place, image.label, image.platform)
             if remembered and normalize_name(destination) == normalize_name(image.name):
                 destination = ""  # the last place is where the image is: not a copy at all
         dialog = CopyDialog(self._window.runner, self.openers,

@@ -168,14 +168,24 @@ def _safe_repository(text: str) -> str:
     return cleaned or "image"
 
 
-def suggest_destination(source: str, place: DropPlace, label: str = "") -> str:
+def suggest_destination(source: str, place: DropPlace, label: str = "",
+                        platform: str = "") -> str:
     """The destination name the copy dialog starts with for ``source`` (shown as
-    ``label``) dropped on ``place``.
+    ``label``; ``platform``, one platform of it) dropped on ``place``.
 
     Registry: ``docker://HOST/REPO:TAG`` (REPO the repository dropped on, or the
-    source's own); layout: ``oci:PATH:REPO:TAG``.
+    source's own; a source named by digest keeps its digest rather than take a tag);
+    layout: ``oci:PATH:REPO:TAG``, or the source layout's own ref as it is. One
+    platform of a list gets the platform after its tag (``1.0-linux-arm64``): under
+    the list's own tag it would replace the list.
     """
     repository, tag = _repository_and_tag(source, label)
+    suffix = "-" + platform.replace("/", "-") if platform else ""
+    digest = _digest_of(source)
+    if digest is not None and not suffix and place.kind in ("registry", "repository"):
+        named = place.repository if place.kind == "repository" else repository
+        return f"docker://{place.host}/{named}@{digest}"
+    tag += suffix
     if place.kind == "registry":
         return f"docker://{place.host}/{repository}:{tag}"
     if place.kind == "repository":
@@ -184,9 +194,34 @@ def suggest_destination(source: str, place: DropPlace, label: str = "") -> str:
         return f"dir:{place.path}"
     if place.kind == "docker-archive":
         return f"docker-archive:{place.path}:{repository}:{tag}"
+    own = _layout_ref(source)
+    ref = own + suffix if own else f"{repository}:{tag}"
     if place.kind == "oci-archive":
-        return f"oci-archive:{place.path}:{repository}:{tag}"
-    return f"oci:{place.path}:{repository}:{tag}"
+        return f"oci-archive:{place.path}:{ref}"
+    return f"oci:{place.path}:{ref}"
+
+
+def _digest_of(source: str) -> str | None:
+    """The digest a registry source is named by (``docker://HOST/REPO@sha256:…``)."""
+    try:
+        parsed = parse_image_name(source)
+    except SpyglassError:
+        return None
+    if isinstance(parsed, DockerName) and parsed.reference.digest is not None:
+        return str(parsed.reference.digest)
+    return None
+
+
+def _layout_ref(source: str) -> str:
+    """The ref an OCI layout or OCI archive source is named by ("" for none): a copy
+    into another layout keeps it as it is (``nightly`` stays ``nightly``)."""
+    try:
+        parsed = parse_image_name(source)
+    except SpyglassError:
+        return ""
+    if isinstance(parsed, OCIName | OCIArchiveName) and parsed.ref:
+        return parsed.ref
+    return ""
 
 
 def place_of(destination: str) -> DropPlace | None:
