@@ -15,7 +15,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import SpyglassError
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
-from spyglass.gui.dialogs.copy import CopyDialog
+from spyglass.gui.dialogs.copy import ERROR_STYLE, CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from tests.gui.conftest import RegistryFacts
@@ -166,6 +166,22 @@ def test_tab_goes_through_the_platforms_where_they_show(
     # "Platforms" has a mnemonic like every other label; it goes to the first box
     assert dialog.platforms_caption.text() == "P&latforms:"
     assert dialog.platforms_caption.buddy() is boxes[0]
+    dialog.reject()
+
+
+def test_a_name_that_cannot_be_used_is_said_in_the_error_colour(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    open_places(qtbot, window, sample.layout)
+    dialog = window.copying.open_dialog(
+        window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0)),
+        DropPlace("oci", path=str(tmp_path / "x")))
+    assert dialog.destination_note.styleSheet() == ""  # a description: muted
+    dialog.destination_edit.setText("team/app:1")
+    assert "unknown transport" in dialog.destination_note.text()
+    assert dialog.destination_note.styleSheet() == ERROR_STYLE
+    assert not dialog.copy_button.isEnabled()
+    dialog.destination_edit.setText("")  # a hint of what to type: muted again
+    assert dialog.destination_note.styleSheet() == ""
     dialog.reject()
 
 

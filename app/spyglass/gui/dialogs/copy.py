@@ -151,7 +151,7 @@ class CopyDialog(QDialog):
         mute(self.destination_note)
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
-        self.replace_note.setStyleSheet("color: #b3261e;")
+        self.replace_note.setStyleSheet(ERROR_STYLE)
         self.replace_box = QCheckBox("&Replace what is there")
         for widget in (self.replace_note, self.replace_box):
             widget.hide()
@@ -208,7 +208,7 @@ class CopyDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: #b3261e;")
+        self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
         self.spinner = Spinner(size=14)
         self.spinner.hide()
@@ -271,7 +271,7 @@ class CopyDialog(QDialog):
             return
         self._drop_plan()
         name, sentence = describe_name(self.source_edit.text(), what="source")
-        self.source_note.setText(sentence)
+        _note(self.source_note, sentence, wrong=name is None and bool(self.source_edit.text()))
         self._source = normalize_name(self.source_edit.text()) if name is not None else ""
         self._label = ""
         self._clear_platforms(
@@ -420,7 +420,8 @@ class CopyDialog(QDialog):
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
         text = normalize_name(self.destination_edit.text())
         name, sentence = describe_name(self.destination_edit.text())
-        self.destination_note.setText(sentence)
+        _note(self.destination_note, sentence,
+              wrong=name is None and bool(self.destination_edit.text().strip()))
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
@@ -541,4 +542,16 @@ class CopyDialog(QDialog):
         super().done(result)
 
 
+ERROR_STYLE: Final = "color: #b3261e;"
+"""How the dialog writes what is wrong (a name that cannot be used, a refusal)."""
+
+
+def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
+    """A note under a field: muted while it describes or hints, in the error colour when
+    it says what is wrong with what was typed."""
+    label.setText(sentence)
+    label.setStyleSheet(ERROR_STYLE if wrong else "")
+
+
 __all__ = ["CopyDialog"]
+
