@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
     """``transfers.png``: the Transfers panel with two finished copies (one with a note:
-    its uncompressed layers were gzipped), a failed and a running one."""
+    its uncompressed layers were gzipped), a failed one (selected: its sentence shows
+    above the rows) and a running one."""
     import json
 
     from spyglass.core.copy import CopyOptions
@@ -216,7 +217,7 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
                                                     compression_level=9), "nightly"))
     wait_until(app, lambda: running.state is TransferState.COPYING
                and (running.fraction or 0) > 0.15, timeout=60)
-    copying.panel.select(done)
+    copying.panel.select(failed)  # its sentence, whole, above the rows
     settle(app, 0.3)
     save(window.grab(), args.out / "transfers.png")
     dialog = copying.open_dialog(copying.current_image(),

@@ -3,7 +3,7 @@ and route, the "signed" pill of signed tags."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -103,13 +103,25 @@ class ProgressBarDelegate(QStyledItemDelegate):
         bar.minimum = 0
         bar.maximum = 1000
         bar.progress = round(value * 1000)
-        bar.text = text
-        bar.textVisible = bool(text)
-        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.textVisible = False  # drawn below, in two colours
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
         bar.palette = opt.palette
         bar.fontMetrics = opt.fontMetrics
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+        if not text:
+            return
+        # the text over the filled part in the highlight's text colour, over the rest
+        # in the ordinary one (styles draw it in one colour: digits vanished on the fill)
+        filled = QRect(bar.rect)
+        filled.setWidth(round(bar.rect.width() * min(max(value, 0.0), 1.0)))
+        painter.save()
+        painter.setFont(opt.font)
+        for clip, role in ((filled, QPalette.ColorRole.HighlightedText),
+                           (bar.rect.adjusted(filled.width(), 0, 0, 0), QPalette.ColorRole.Text)):
+            painter.setClipRect(clip)
+            painter.setPen(opt.palette.color(QPalette.ColorGroup.Active, role))
+            painter.drawText(bar.rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
