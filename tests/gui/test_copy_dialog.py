@@ -495,6 +495,20 @@ def test_copy_to_suggests_the_place_of_the_last_copy(
     dialog = window.copying.open_dialog(copied)
     assert dialog.destination_edit.text() == ""
     dialog.close()
+    # Copy Image…: a typed source is offered the same place once it is recognised, until
+    # the destination is typed by hand
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText(f"oci:{sample.layout}:spyglass-demo:1.0")
+    qtbot.waitUntil(lambda: dialog.destination_edit.text() != "", timeout=WAIT_MS)
+    assert dialog.destination_edit.text() == f"oci:{layout}:spyglass-demo:1.0"
+    dialog.source_edit.setText(f"oci:{sample.layout}:tools:2024.1")
+    qtbot.waitUntil(lambda: dialog.destination_edit.text().endswith(":tools:2024.1"),
+                    timeout=WAIT_MS)
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'mine'}:x")
+    dialog.source_edit.setText(f"oci:{sample.layout}:spyglass-demo:1.0")
+    qtbot.waitUntil(lambda: dialog.platform_boxes != [], timeout=WAIT_MS)
+    assert dialog.destination_edit.text() == f"oci:{tmp_path / 'mine'}:x"
+    dialog.close()
 
 
 def test_a_registry_that_wants_credentials_is_said_in_the_dialog(

@@ -238,11 +238,14 @@ class CopyController(QObject):
             destination = suggest_destination(image.name, place, image.label, image.platform)
             if remembered and normalize_name(destination) == normalize_name(image.name):
                 destination = ""  # the last place is where the image is: not a copy at all
+        last = self._last_place
         dialog = CopyDialog(self._window.runner, self.openers,
                             image.name if image is not None else "",
                             label=image.label if image is not None else "",
                             destination=destination,
                             platform=image.platform if image is not None else "",
+                            suggest=(lambda source: suggest_destination(source, last))
+                            if last is not None else None,
                             parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.planned.connect(self.start)

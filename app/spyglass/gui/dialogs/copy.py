@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -104,9 +105,14 @@ class CopyDialog(QDialog):
 
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
+                 suggest: Callable[[str], str] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._suggest = suggest
+        """For a typed source: the destination to offer for it ("" for none)."""
+        self._suggested = ""
+        """The destination last offered, while the field still holds it (not typed over)."""
         self._openers = openers
         self._source = normalize_name(source)
         self._label = label
@@ -286,7 +292,19 @@ class CopyDialog(QDialog):
 
     def _source_typed(self) -> None:
         if self._source:
+            self._offer_destination()
             self._list_platforms()
+
+    def _offer_destination(self) -> None:
+        """Fill in where the typed source would go (the last place copied to), unless
+        the destination was typed in by hand."""
+        current = self.destination_edit.text().strip()
+        if self._suggest is None or (current and current != self._suggested):
+            return
+        offered = self._suggest(self._source)
+        if offered and normalize_name(offered) != self._source:
+            self._suggested = offered
+            self.destination_edit.setText(offered)
 
     def _clear_platforms(self, text: str) -> None:
         self._platforms_known = False
