@@ -98,18 +98,27 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
 def test_a_docker_archive_destination_offers_this_systems_platform(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """A docker save tarball holds one image: the dialog ticks the one for this machine
-    rather than every platform (which it would refuse), and the refusal of several
-    speaks of platforms to tick, not of command-line flags."""
+    rather than every platform, and its platforms are one choice (radio buttons, no
+    "All") while the destination is such an archive."""
     archive = tmp_path / "new.tar"
     image = DraggedImage(f"oci:{sample.layout}:spyglass-demo:1.0", "spyglass-demo:1.0")
     dialog = window.copying.open_dialog(image, destination=f"docker-archive:{archive}:demo:1")
     wait_ready(qtbot, dialog)
     ticked = [str(p) for p, box in dialog.platform_boxes if box.isChecked()]
     assert len(ticked) == 1, ticked
+    assert not dialog.all_button.isEnabled()
+    boxes = [box for _p, box in dialog.platform_boxes]
+    other = next(box for box in boxes if not box.isChecked())
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
+    assert [box for box in boxes if box.isChecked()] == [other]
+    # another kind of destination holds a list: the boxes are independent again
+    dialog.destination_edit.setText(f"oci:{tmp_path / 'layout'}:demo")
+    assert dialog.all_button.isEnabled()
     dialog.choose_all()
-    dialog.start()
-    qtbot.waitUntil(lambda: bool(dialog.error_text), timeout=WAIT_MS)
-    assert "choose one platform" in dialog.error_text and "--" not in dialog.error_text
+    assert all(box.isChecked() for box in boxes)
+    # and back: one is kept, this system's
+    dialog.destination_edit.setText(f"docker-archive:{archive}:demo:1")
+    assert sum(box.isChecked() for box in boxes) == 1
 
 
 def test_another_destination_needs_its_own_confirmation(

@@ -8,6 +8,7 @@ from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -130,6 +131,9 @@ class CopyDialog(QDialog):
         self.replaced: Replaced | None = None
         """What the copy would replace, once known (None: it adds to what is there)."""
         self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
+        self._one_platform = QButtonGroup(self)
+        """The boxes, exclusive while the destination holds one image (docker-archive)."""
+        self._one_platform.setExclusive(False)
         self.setWindowTitle("Copy Image")
         self.setMinimumWidth(620)
 
@@ -310,6 +314,7 @@ class CopyDialog(QDialog):
         self._platforms_known = False
         self._is_list = False
         for _platform, box in self.platform_boxes:
+            self._one_platform.removeButton(box)
             self.platform_grid.removeWidget(box)
             box.deleteLater()
         self.platform_boxes.clear()
@@ -352,6 +357,8 @@ class CopyDialog(QDialog):
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
             self._order_platform_boxes()
+            for _platform, box in self.platform_boxes:
+                self._one_platform.addButton(box)
             name, _sentence = describe_name(self.destination_edit.text())
             if wanted is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
@@ -376,6 +383,14 @@ class CopyDialog(QDialog):
         self._platforms_known = True  # planning says what is wrong, or copies what it can
         self._validate()
         emit(self.platformsListed)
+
+    def _one_platform_only(self, only: bool) -> None:
+        """A docker-archive holds one image, not a list: its platform is one choice (the
+        boxes act as radio buttons, "All" is off)."""
+        if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
+            self.choose_system()
+        self._one_platform.setExclusive(only)
+        self.all_button.setEnabled(bool(self.platform_boxes) and not only)
 
     def choose_system(self) -> None:
         """Check only the platform that fits this machine best."""
@@ -440,6 +455,7 @@ class CopyDialog(QDialog):
         name, sentence = describe_name(self.destination_edit.text())
         _note(self.destination_note, sentence,
               wrong=name is None and bool(self.destination_edit.text().strip()))
+        self._one_platform_only(isinstance(name, DockerArchiveName))
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
