@@ -96,7 +96,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.base import FileTree, ImageEntry, ProgressCallback
-from spyglass.core.transports.decompressed import DecompressedArchive, not_a_tar
+from spyglass.core.transports.decompressed import PIPED, DecompressedArchive, not_a_tar
 from spyglass.core.transports.decompressed import acquire as acquire_decompressed
 from spyglass.core.transports.decompressed import release as release_decompressed
 from spyglass.core.transports.files import (
@@ -286,6 +286,8 @@ class TarTree:
         with file:
             try:
                 st = os.fstat(file.fileno())
+                if stat.S_ISFIFO(st.st_mode):  # docker save … | spyglass … /dev/stdin
+                    return self._decompress(file, PIPED, cancel)
                 if not stat.S_ISREG(st.st_mode):
                     raise InvalidLayout(
                         f'"{self.path}" is not a regular file; expected an image archive '
@@ -332,7 +334,7 @@ class TarTree:
             raise
         self._decompressed = decompressed
         self._data = decompressed.path
-        self.compression = kind
+        self.compression = None if kind == PIPED else kind
         return _identity(st)
 
     def _read_headers(self, tar: tarfile.TarFile, file: IO[bytes], file_size: int) -> None:

@@ -64,12 +64,19 @@ def big_files_folder() -> Path:
     return Path(tempfile.gettempdir())
 
 
+PIPED: Final = "piped"
+"""The "algorithm" of an archive read from a pipe (``docker save img | spyglass copy
+docker-archive:/dev/stdin …``): kept in a temporary file like a compressed one, since a
+pipe is read once and an archive in place; compressed or not, as its bytes say."""
+
+
 def not_a_tar(archive: Path, algorithm: str, reason: str) -> InvalidLayout:
-    """The refusal of a compressed file that holds something other than a tar."""
+    """The refusal of a compressed (or piped) file that holds something other than a tar."""
+    held = (f'What comes through the pipe "{archive}" is' if algorithm == PIPED
+            else f'"{archive}" is {algorithm}-compressed, but what it holds is')
     return InvalidLayout(
-        f'"{archive}" is {algorithm}-compressed, but what it holds is not a tar archive '
-        f"({reason}); expected an image archive as docker save or skopeo copy … "
-        "oci-archive: writes it, compressed or not."
+        f"{held} not a tar archive ({reason}); expected an image archive as docker save or "
+        "skopeo copy … oci-archive: writes it, compressed or not."
     )
 
 
@@ -135,7 +142,8 @@ class DecompressedArchive:
     def _write(self, stream: IO[bytes], cancel: CancelToken | None) -> None:
         what = f'The archive "{self.archive}"'
         reader = compression.open_decompressed(
-            _ArchiveFile(stream, self.archive), self.algorithm, what=what, buffered=False
+            _ArchiveFile(stream, self.archive),
+            None if self.algorithm == PIPED else self.algorithm, what=what, buffered=False
         )
         try:
             out = self.path.open("xb", buffering=0)
@@ -187,16 +195,19 @@ class DecompressedArchive:
     def _space_error(self, exc: OSError) -> TemporarySpaceFailed:
         folder = self.parent
         reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+        if self.algorithm == PIPED:
+            archive, done = "archive read from the pipe", "kept"
+        else:
+            archive, done = f"{self.algorithm}-compressed archive", "decompressed"
         if exc.errno in _NO_ROOM:
             return TemporarySpaceFailed(
-                f'There is no room to decompress the {self.algorithm}-compressed archive '
-                f'"{self.archive}" into the temporary folder "{folder}" ({reason}); free '
-                "some space there, or set TMPDIR to a folder with more room."
+                f'There is no room for the {archive} "{self.archive}" in the temporary '
+                f'folder "{folder}" ({reason}); free some space there, or set TMPDIR to a '
+                "folder with more room."
             )
         return TemporarySpaceFailed(
-            f'The {self.algorithm}-compressed archive "{self.archive}" cannot be '
-            f'decompressed into the temporary folder "{folder}" ({reason}); set TMPDIR to '
-            "a folder Spyglass can write to."
+            f'The {archive} "{self.archive}" cannot be {done} in the temporary folder '
+            f'"{folder}" ({reason}); set TMPDIR to a folder Spyglass can write to.'
         )
 
     def remove(self) -> None:

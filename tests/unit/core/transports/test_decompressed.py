@@ -420,7 +420,8 @@ def test_a_full_disk_is_a_sentence_naming_the_archive_and_the_folder(
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode != 0
-    assert done.stderr.startswith("spyglass: There is no room to decompress"), done.stderr
+    assert done.stderr.startswith("spyglass: There is no room for the gzip-compressed "), \
+        done.stderr
     assert f'"{packed}"' in done.stderr and f'"{temporary_folder}' in done.stderr
     assert "Traceback" not in done.stderr
     assert leftovers(temporary_folder) == []
@@ -526,4 +527,48 @@ def test_a_window_copy_from_a_compressed_archive_is_cancelled_while_decompressin
     with pytest.raises(Cancelled):
         prepare_copy(Openers(), request, token)
     assert token.checks == 3
+    assert leftovers(temporary_folder) == []
+
+
+@pytest.mark.parametrize("algorithm", ["none", "gzip"])
+def test_an_archive_piped_in_is_read_as_skopeo_reads_it(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path, algorithm: str
+) -> None:
+    """``docker save img | spyglass copy docker-archive:/dev/stdin …``: the pipe is read
+    once into a private temporary file, compressed or not, and that file goes at the end."""
+    piped = skopeo_docker_archive if algorithm == "none" else pack(skopeo_docker_archive,
+                                                                   algorithm)
+    target = tmp_path / "out"
+    with piped.open("rb") as data:
+        pipe = subprocess.Popen(["cat"], stdin=data, stdout=subprocess.PIPE)
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "copy", "-q", "docker-archive:/dev/stdin",
+             f"oci:{target}:x"],
+            env={**os.environ, "PYTHONPATH": str(REPO / "app")}, stdin=pipe.stdout,
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        pipe.wait()
+    assert done.returncode == 0, done.stderr
+    # the same image as a copy from the file itself
+    from_file = tmp_path / "from-file"
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "copy", "-q",
+         f"docker-archive:{skopeo_docker_archive}", f"oci:{from_file}:x"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (target / "index.json").read_bytes() == (from_file / "index.json").read_bytes()
+    assert leftovers(temporary_folder) == []
+
+
+def test_what_is_no_tar_through_a_pipe_is_a_sentence(temporary_folder: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "inspect", "docker-archive:/dev/stdin"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")}, input="not a tar\n",
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith('spyglass: What comes through the pipe "/dev/stdin" is '
+                                  "not a tar archive"), done.stderr
     assert leftovers(temporary_folder) == []
