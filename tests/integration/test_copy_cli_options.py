@@ -432,3 +432,10 @@ def test_a_mistyped_tls_verify_value_is_a_sentence(layout: Path, tmp_path: Path)
         assert f'"{flags[1]}" is not true or false' in done.stderr
     assert not (tmp_path / "x").exists()
 
+
+def test_platforms_with_index_only_contradict_each_other(layout: Path, tmp_path: Path) -> None:
+    line = spyglass("copy", "--multi-arch", "index-only", "--platform", "linux/arm64",
+                    f"oci:{layout}:latest", f"oci:{tmp_path / 'x'}:v1").error_line()
+    assert "--platform and --multi-arch index-only contradict each other" in line
+    assert not (tmp_path / "x").exists()
+

@@ -123,6 +123,9 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
     multi_arch: MultiArch = args.multi_arch or ("all" if args.all else "system")
     if args.all and args.multi_arch not in (None, "all"):
         raise SpyglassError(f"--all and --multi-arch {args.multi_arch} contradict each other.")
+    if args.platform and multi_arch == "index-only":
+        raise SpyglassError("--platform and --multi-arch index-only contradict each other: "
+                            "index-only copies the list without any of its images.")
     parallel = args.parallel if args.parallel is not None else DEFAULT_PARALLEL
     if parallel < 1:
         raise SpyglassError(f"--parallel {parallel} is not a positive number.")
