@@ -81,9 +81,9 @@ def bare_bool_flags(argv: Sequence[str]) -> list[str]:
     argparse gives a flag with an optional value the next argument whatever it
     is, so ``--dest-tls-verify SRC DST`` took ``SRC`` for true or false. A flag
     followed by a word of :func:`parse_bool` keeps it (``--tls-verify false``), and
-    so does one followed by a word that cannot be an image name (no ``:``, no ``/``,
-    no such file): ``--tls-verify flase`` is a mistyped value, said as such, not a
-    source named "flase".
+    so does one followed by a near miss of one (``--tls-verify flase``): a mistyped
+    value, said as such, not a source named "flase". Anything else (a host, an image
+    name) is the next argument.
     """
     out: list[str] = []
     for position, token in enumerate(argv):
@@ -98,12 +98,16 @@ def bare_bool_flags(argv: Sequence[str]) -> list[str]:
 
 
 def _a_value(word: str) -> bool:
-    """Whether ``word``, after an optional boolean flag, is that flag's value."""
-    if word.strip().lower() in _BOOL_WORDS:
+    """Whether ``word``, after an optional boolean flag, is that flag's value: a boolean
+    word, or one a letter or two away from one (not a host such as ``localhost``)."""
+    import difflib
+
+    value = word.strip().lower()
+    if value in _BOOL_WORDS:
         return True
-    if not word or word.startswith("-") or ":" in word or "/" in word:
+    if len(value) < 4 or not value.isalpha() or Path(word).exists():
         return False
-    return not Path(word).exists()
+    return bool(difflib.get_close_matches(value, ("true", "false"), n=1, cutoff=0.6))
 
 
 def _optional_bool_flag(token: str) -> bool:

@@ -238,6 +238,12 @@ def test_copy_names_its_own_flags_for_the_other_commands_one_sided_ones(
     (["copy", "--src-tls-verify", "false", "a", "b"],
      ["copy", "--src-tls-verify", "false", "a", "b"]),
     (["inspect", "--tls-verify"], ["inspect", "--tls-verify=true"]),
+    # a host after the flag is the command's argument; a near miss of false, the value
+    (["catalog", "--tls-verify", "localhost"], ["catalog", "--tls-verify=true", "localhost"]),
+    (["login", "--tls-verify", "registry.example.com"],
+     ["login", "--tls-verify=true", "registry.example.com"]),
+    (["copy", "--dest-tls-verify", "flase", "a", "b"],
+     ["copy", "--dest-tls-verify", "flase", "a", "b"]),
     (["copy", "--src-c", "u:p", "a", "b"], ["copy", "--src-c", "u:p", "a", "b"]),
     (["copy", "--", "--tls-verify", "x"], ["copy", "--", "--tls-verify", "x"]),
 ])
