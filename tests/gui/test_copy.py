@@ -147,6 +147,31 @@ def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
     assert node.retired == []
 
 
+def test_a_copy_into_the_archive_shown_reads_the_image_again(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    # an archive is written anew whole: the image shown is read again from the new file,
+    # even when it is the same image, and the old listing is closed
+    archive = tmp_path / "x.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}:tools")
+    window.open_location(archive, select=False)
+    show_image(qtbot, window, "tools", 0)
+    view = window.image_view
+    before = view.state
+    with qtbot.waitSignal(view.imageShown, timeout=COPY_MS):
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}:tools",
+            CopyOptions()))
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert before is not None and view.state is not None and view.state is not before
+    assert view.state.entry.descriptor == before.entry.descriptor
+    node = window.places.location_node(window.places.index(0, 0))
+    assert node is not None and node.retired == []
+    # what the view reads from now on comes from the new file
+    from spyglass.core.image import load_config
+
+    assert load_config(view.state.source, view.state.image.manifest) is not None
+
+
 def test_a_copy_replacing_the_image_shown_shows_the_new_one(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     target = open_two_layouts(qtbot, window, sample, tmp_path)

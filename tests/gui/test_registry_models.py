@@ -298,6 +298,38 @@ def test_aliases_are_marked_once_digests_are_known(qtbot: QtBot, runner: Runner)
     assert model.data(model.tag_index(HOST, "team/app", "1.1"), KIND_ROLE) == "tag"
 
 
+class HeldTags(FakeClient):
+    """Its first tag listing reads the tags, then waits at the gate before answering."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+        self.listings = 0
+
+    def tag_pages(self, repository: str, *, page_size: int,
+                  cancel: CancelToken) -> Iterator[list[str]]:
+        self.listings += 1
+        read = list(self.tags.get(repository, []))
+        if self.listings == 1:
+            self.gate.wait(WAIT_MS / 1000)
+        yield read
+
+
+def test_a_copy_ending_while_the_tags_are_listed_has_its_tag_shown(
+        qtbot: QtBot, runner: Runner) -> None:
+    client = HeldTags(["team/app"], {"team/app": ["1.0"]})
+    model = filled_model(qtbot, runner, client, max_digest_jobs=0)
+    model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)
+    repo = model.repository_index(HOST, "team/app")
+    model.fetchMore(repo)  # the listing reads "1.0" and waits
+    qtbot.waitUntil(lambda: client.listings == 1, timeout=WAIT_MS)
+    client.tags["team/app"].append("copied")  # a copy writes a tag meanwhile
+    model.refresh_repository(repo, "copied", None)
+    client.gate.set()
+    qtbot.waitUntil(lambda: tags_under(model, repo) == ["1.0", "copied"], timeout=WAIT_MS)
+    assert client.listings == 2
+
+
 # -- a registry without a catalog, in the window
 
 

@@ -522,8 +522,13 @@ class MainWindow(QMainWindow):
             self._current_changed(current, QModelIndex())  # the count of images
         elif isinstance(node, ImageNode) and str(node.parent.path) == path:
             state = self.image_view.state
-            if state is None or state.entry.descriptor != node.entry.descriptor:
+            # an archive is rewritten whole: what was read through the old listing is
+            # gone from under it (a folder keeps the blobs of an image still listed)
+            if node.parent.is_archive or state is None \
+                    or state.entry.descriptor != node.entry.descriptor:
                 self._current_changed(current, QModelIndex())
+        else:
+            self.places.release_retired()  # the image view shows nothing of that place
 
     def _location_index(self, path: str) -> QModelIndex:
         paths = self.places.paths
@@ -559,7 +564,6 @@ class MainWindow(QMainWindow):
         if self._clearing_places:
             return
         node = self.places.node(current)
-        self.places.release_retired()  # what is shown next is read through no old listing
         self.name_label.setText("")
         if current.isValid():
             self.registries.clear_selection()
@@ -575,6 +579,9 @@ class MainWindow(QMainWindow):
         else:
             self.image_view.show_empty()
             self.setWindowTitle("Spyglass")
+        # what the view shows now is read through no old listing (its jobs on the old
+        # one were cancelled by the show above)
+        self.places.release_retired()
         self._update_actions()
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -179,19 +179,12 @@ class PlacesModel(IdTreeModel):
         node = self.location_node(index)
         if node is None:
             return
-        parent = self._location_index(node)
         self._runner.cancel(node.key)
-        if node.children:
-            self.beginRemoveRows(parent, 0, len(node.children) - 1)
-            node.children = []
-            self.endRemoveRows()
-        self._release(node.location)
-        self._release_retired(node)
-        node.location = None
+        self._forget_listing(node)
         node.error = None
         node.state = LoadState.PENDING
         self._changed(node)
-        self.fetchMore(parent)
+        self.fetchMore(self._location_index(node))
 
     def refresh(self, index: AnyIndex) -> None:
         """List a location again and merge what it holds now into its rows: the rows of
@@ -204,15 +197,7 @@ class PlacesModel(IdTreeModel):
         if node.state is not LoadState.LOADED:
             self.reload(self._location_index(node))
             return
-        path = node.path
-        self._runner.submit(
-            lambda cancel: open_and_list(path, cancel),
-            on_done=lambda listed: self._relisted(node, listed),
-            on_error=lambda message: self._refresh_failed(node, message),
-            key=node.key,
-            what=f'listing "{path}" again',
-            cleanup=lambda listed: listed.location.close(),
-        )
+        self._list(node, self._relisted, self._refresh_failed)
 
     def release_retired(self) -> None:
         """Close the locations refreshes replaced: the image view no longer shows an image
@@ -271,13 +256,20 @@ class PlacesModel(IdTreeModel):
     def _start(self, node: LocationNode) -> None:
         node.state = LoadState.LOADING
         self._changed(node)
+        self._list(node, self._listed, self._failed)
+
+    def _list(self, node: LocationNode,
+              on_done: Callable[[LocationNode, ListedLocation], None],
+              on_error: Callable[[LocationNode, str], None]) -> None:
+        """Open and list the location on a worker; the answer goes to ``on_done`` or
+        ``on_error`` (a listing that arrives for nobody is closed)."""
         path = node.path
         self._runner.submit(
             lambda cancel: open_and_list(path, cancel),
-            on_done=lambda listed: self._listed(node, listed),
-            on_error=lambda message: self._failed(node, message),
+            on_done=lambda listed: on_done(node, listed),
+            on_error=lambda message: on_error(node, message),
             key=node.key,
-            what=f'opening "{path}"',
+            what=f'listing "{path}"',
             cleanup=lambda listed: listed.location.close(),
         )
 
@@ -319,13 +311,18 @@ class PlacesModel(IdTreeModel):
     def _refresh_failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
             return
+        self._forget_listing(node)
+        self._failed(node, message)
+
+    def _forget_listing(self, node: LocationNode) -> None:
+        """Take away a location's rows and close what it was listed through."""
         if node.children:
             self.beginRemoveRows(self._location_index(node), 0, len(node.children) - 1)
             node.children = []
             self.endRemoveRows()
         self._release(node.location)
+        self._release_retired(node)
         node.location = None
-        self._failed(node, message)
 
     def _merge_children(self, node: LocationNode, entries: Sequence[ImageEntry]) -> None:
         """Make the rows show ``entries``, keeping the row of each image still there (by

@@ -352,8 +352,9 @@ class RegistriesModel(IdTreeModel):
         ``index``: list its tags again without taking away the rows there (the selection,
         and what the window shows, stay), and point the tag at what was written.
 
-        A repository never listed is left to list when it is opened; one that failed
-        is listed again."""
+        A repository never listed is left to list when it is opened; one that failed,
+        or whose listing is under way (it may have read past the new tag), is listed
+        again."""
         node = self.node(index)
         if not isinstance(node, RepositoryNode):
             return
@@ -363,7 +364,9 @@ class RegistriesModel(IdTreeModel):
         if written is not None and descriptor is not None:
             self.set_digest(node.parent.host, node.name, written, descriptor.digest,
                             descriptor.media_type)
-        if node.state is LoadState.LOADED:
+        if node.state in (LoadState.LOADED, LoadState.LOADING):
+            # a listing under way may have read past the new tag already: start over
+            self._stop_listing(node)
             node.listing = tag_listing(node.parent.connection, node.name)
             self._start_tags(node)
 
@@ -373,6 +376,9 @@ class RegistriesModel(IdTreeModel):
         brings it otherwise); the other rows stay as they are."""
         registry = self.registry_node(index)
         if registry is None:
+            return QModelIndex()
+        if registry.state is LoadState.FAILED:  # try the catalog again: it may answer now
+            self.reload(self._registry_index(registry))
             return QModelIndex()
         existing = registry.by_name.get(name)
         if existing is not None:
@@ -487,6 +493,9 @@ class RegistriesModel(IdTreeModel):
         """
         registry = self.registry_node(index)
         if registry is None:
+            return QModelIndex()
+        if registry.state is LoadState.FAILED:  # try the catalog again: it may answer now
+            self.reload(self._registry_index(registry))
             return QModelIndex()
         existing = registry.by_name.get(name)
         if existing is not None:
