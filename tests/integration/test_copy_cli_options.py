@@ -404,10 +404,15 @@ def test_a_digestfile_that_is_the_source_or_destination_is_refused(
     ):
         line = spyglass("copy", "-q", "--digestfile", str(digestfile), source,
                         destination).error_line()
-        assert f'--digestfile "{digestfile}" would overwrite' in line
+        assert f'--digestfile "{digestfile}" would be written into the' in line
     assert archive.read_bytes() == before
     assert (layout / "index.json").read_bytes() == index_before
     assert not (tmp_path / "out").exists()
+    # a new file in the source's folder overwrites nothing there: fine
+    digest = copy(f"oci:{layout}:latest", f"oci:{tmp_path / 'out'}:v1",
+                  digestfile=layout / "digest.txt")
+    assert digest.startswith("sha256:")
+    (layout / "digest.txt").unlink()
     # a file where its folder should be is named as such
     line = spyglass("copy", "-q", "--digestfile", str(archive / "digest"),
                     f"oci:{layout}:latest", f"oci:{tmp_path / 'out'}:v1").error_line()

@@ -25,8 +25,11 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one sentence on stderr."""
 
     def error(self, message: str) -> NoReturn:
+        from spyglass.cli import terminal_safe
+
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"spyglass: {message[0].upper()}{message[1:]}.\n")
+        said = terminal_safe(f"{message[0].upper()}{message[1:]}")
+        self.exit(EXIT_USAGE, f"spyglass: {said}.\n")
 
 
 Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
@@ -65,8 +68,11 @@ def write_bytes(data: bytes) -> None:
 
 
 def note(message: str) -> None:
-    """A line for the person at the terminal, on stderr (stdout stays for results)."""
-    print(f"spyglass: {message}", file=sys.stderr)
+    """A line for the person at the terminal, on stderr (stdout stays for results); its
+    control characters written as escapes (see :func:`spyglass.cli.terminal_safe`)."""
+    from spyglass.cli import terminal_safe
+
+    print(f"spyglass: {terminal_safe(message)}", file=sys.stderr)
 
 
 OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify"})

@@ -381,16 +381,18 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:
     """Refuse a ``--digestfile`` that cannot be written before anything is copied, or
     that would overwrite the source or the destination (an archive, a file of a layout)."""
-    for name in names:
+    written = Path(os.path.realpath(path))
+    for name, side in zip(names, ("source", "destination"), strict=True):
         place = getattr(name, "path", None)
         if place is None:
             continue
         place = Path(os.path.realpath(place))
-        written = Path(os.path.realpath(path))
-        if written == place or written.is_relative_to(place):
-            what = "" if written == place else "a file of "
-            raise SpyglassError(f'The --digestfile "{path}" would overwrite {what}the image '
-                                f"{name} copied; name another file.")
+        # the archive itself; a file of a layout or dir: (a new one in the destination's
+        # folder too: it would be a stray file in the image written)
+        if written == place or (written.is_relative_to(place) and (
+                side == "destination" or written.exists())):
+            raise SpyglassError(f'The --digestfile "{path}" would be written into the '
+                                f"{side} {name}; name a file outside it.")
     folder = path.parent
     try:
         if path.is_dir():

@@ -146,7 +146,7 @@ def run_login(args: argparse.Namespace) -> int:
         retry_times=max(0, args.retry_times),
     )
     client.check_credentials()
-    store = credential_store(args.authfile)
+    store = credential_store()
     where = store.save(host, credentials)
     forget_clients()
     if where == "keyring":

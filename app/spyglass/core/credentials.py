@@ -136,7 +136,8 @@ def canonical_host(host: str) -> str:
     dropped, case is folded, and every Docker Hub alias becomes ``docker.io``.
     """
     text = host.strip()
-    bare = _without_scheme(text.removeprefix("docker://"))
+    bare = _without_scheme(text[len("docker://"):] if text.lower().startswith("docker://")
+                           else text)
     name = bare.split("/", 1)[0].lower()
     if not name:
         raise SpyglassError(

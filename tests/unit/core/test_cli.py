@@ -305,3 +305,15 @@ def test_a_digestfile_that_cannot_be_written_is_refused_before_the_copy(
     message = run_error(capsys, "copy", "-q", "--digestfile", str(tmp_path),
                         f"oci:{root}:latest", f"oci:{out}:v1")
     assert "is a folder; name a file" in message
+
+
+def test_usage_errors_and_notes_write_control_characters_as_escapes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from spyglass.cli.common import note
+
+    with pytest.raises(SystemExit):
+        main(["copy", "--dest-tls-verify=fa\x1b[2Jlse", "oci:/a:1", "oci:/b:1"])
+    note("Copied oci:/x\x1b]0;owned\x07 somewhere.")
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "fa\\x1b[2Jlse" in err and "\\x1b]0;owned\\x07" in err

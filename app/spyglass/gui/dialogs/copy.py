@@ -306,9 +306,10 @@ class CopyDialog(QDialog):
         if self._suggest is None or (current and current != self._suggested):
             return
         offered = self._suggest(self._source)
-        if offered and normalize_name(offered) != self._source:
-            self._suggested = offered
-            self.destination_edit.setText(offered)
+        if not offered or normalize_name(offered) == self._source:
+            offered = ""  # not a copy at all: offer nothing rather than the last offer
+        self._suggested = offered
+        self.destination_edit.setText(offered)
 
     def _clear_platforms(self, text: str) -> None:
         self._platforms_known = False
@@ -389,6 +390,8 @@ class CopyDialog(QDialog):
         boxes act as radio buttons, "All" is off)."""
         if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
             self.choose_system()
+            if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
+                self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
         self._one_platform.setExclusive(only)
         self.all_button.setEnabled(bool(self.platform_boxes) and not only)
 

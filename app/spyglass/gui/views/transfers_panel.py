@@ -135,7 +135,8 @@ class TransfersPanel(QWidget):
         # a failed copy's sentence, whole: the State cell has room for its start only
         self.failure = Banner()
         self.failure.dismissed.connect(self._failure_dismissed)
-        self._dismissed: tuple[int, int] | None = None
+        self._dismissed: set[tuple[int, int]] = set()
+        """(transfer, attempt) whose failure line was dismissed."""
         layout.addLayout(bar)
         layout.addWidget(self.failure)
         layout.addWidget(self.table, 1)
@@ -228,7 +229,7 @@ class TransfersPanel(QWidget):
         """The selected copy's failure, whole, above the rows (until dismissed)."""
         failed = transfer is not None and transfer.state is TransferState.FAILED \
             and bool(transfer.error)
-        if not failed or transfer is None or self._dismissed == (transfer.id, transfer.attempts):
+        if not failed or transfer is None or (transfer.id, transfer.attempts) in self._dismissed:
             self.failure.hide()
             return
         text = failure_text(transfer)
@@ -238,7 +239,7 @@ class TransfersPanel(QWidget):
     def _failure_dismissed(self) -> None:
         transfer = self.current()
         if transfer is not None:
-            self._dismissed = (transfer.id, transfer.attempts)
+            self._dismissed.add((transfer.id, transfer.attempts))
 
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:

@@ -163,7 +163,7 @@ def error_for(
         if credentials_from is not None and "/" in credentials_from:  # an auth.json
             where = f"Check the credentials for {host} in {credentials_from}."
             return AuthenticationFailed(f"{said} {where}", status=status, code=code,
-                                        host=host, credentials_sent=True)
+                                        host=host, credentials_sent=True, refusal=said)
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
             host=host, credentials_sent=True, refusal=said,
