@@ -107,7 +107,7 @@ system-deps:
 # --------------------------------------------------------------------------- everyday
 
 run: install
-	$(BIN)/spyglass
+	$(BIN)/spyglass resources/sample-layout
 
 lint: install-test
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -122,12 +122,12 @@ sample: install
 	$(PY) resources/make_sample_layout.py
 
 bench: install-test system-deps
-	@if [ -f benchmarks/run.py ]; then \
-		$(PY) benchmarks/run.py $(BENCH_ARGS); \
+	@if [ -f benchmarks/run_all.py ]; then \
+		$(PY) benchmarks/run_all.py $(BENCH_ARGS); \
 	elif ls benchmarks/bench_*.py >/dev/null 2>&1; then \
 		for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit $$?; done; \
 	else \
-		echo "bench: no benchmarks/run.py or benchmarks/bench_*.py yet"; \
+		echo "bench: no benchmarks/run_all.py or benchmarks/bench_*.py yet"; \
 	fi
 
 clean:

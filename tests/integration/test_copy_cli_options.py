@@ -444,3 +444,13 @@ def test_platforms_with_index_only_contradict_each_other(layout: Path, tmp_path:
     assert "--platform and --multi-arch index-only contradict each other" in line
     assert not (tmp_path / "x").exists()
 
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "zstd"])
+def test_a_compression_a_docker_archive_cannot_hold_is_refused(
+        layout: Path, tmp_path: Path, algorithm: str) -> None:
+    line = spyglass("copy", "--dest-compress-format", algorithm, f"oci:{layout}:latest",
+                    f"docker-archive:{tmp_path / 'a.tar'}:team/app:1").error_line()
+    assert "holds its layers uncompressed" in line
+    assert f"leave out --dest-compress-format {algorithm}" in line
+    assert not (tmp_path / "a.tar").exists()

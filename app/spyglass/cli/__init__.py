@@ -29,14 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(
         prog="spyglass",
-        description="Browse, inspect and copy container images. "
-        "Without a command, opens the window.",
+        usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH]",
+        description="Browse, inspect and copy container images. Without a command, opens "
+        "the window (on PATH, a layout folder or an archive, when given).",
+        epilog="A usage error exits with status 2, any other error with 1.",
     )
     parser.add_argument("--version", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="show a traceback for unexpected errors"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
+                                     prog="spyglass")
     inspect_cmd.add_parser(commands)
     copy_cmd.add_parser(commands)
     signatures_cmd.add_parser(commands)

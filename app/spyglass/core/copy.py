@@ -703,6 +703,15 @@ def plan_copy(
     trip after another.
     """
     options = options or CopyOptions()
+    if options.compression in ("gzip", "zstd") and \
+            destination.desired_layer_compression == "none":
+        # docker-archive: layers as docker save writes them (containers/image decompresses)
+        raise Unsupported(
+            f"{destination.description} holds its layers uncompressed, as docker save "
+            f"writes them: they cannot be {options.compression}-compressed there.",
+            on_command_line=f"{destination.description} holds its layers uncompressed, as "
+            "docker save writes them; leave out --dest-compress-format "
+            f"{options.compression}.")
     carry = not options.remove_signatures and isinstance(source, AttachmentSource)
     needs_config = partial(_recompresses, destination=destination, options=options,
                            stored=_stored_by(source))
