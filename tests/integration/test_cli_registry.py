@@ -448,3 +448,17 @@ def test_connection_refused_is_one_sentence() -> None:
         line = spyglass(*args).error_line()
         assert line.startswith(f"spyglass: Cannot reach the registry {host}: "), line
         assert "refused" in line.lower()
+
+
+def test_login_to_a_registry_that_lets_anyone_in_says_nothing_was_checked(
+    registry: RegistryServer, keyring_env: tuple[dict[str, str], Path]
+) -> None:
+    env, _keyring_file = keyring_env
+    done = ok("login", registry.host, "-u", "alice", "--password-stdin", env=env,
+              stdin="anything\n")
+    assert f"{registry.host} lets anyone in, so the credentials were not checked" \
+        in done.stderr
+    ok("logout", registry.host, env=env)
+    # no password and no terminal: the sentence names login's own flags
+    refused = spyglass("login", registry.host, "-u", "alice", env=env).error_line()
+    assert "--password-stdin" in refused and "--creds" not in refused

@@ -139,23 +139,30 @@ def run_login(args: argparse.Namespace) -> int:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = args.password or ""
+        if not password and not sys.stdin.isatty():
+            raise SpyglassError(
+                f'No password given for "{username}"; use --password-stdin (or --password '
+                "PASSWORD), or run on a terminal to be asked.")
         credentials = ask_password(Credentials(username, password, source="login"), host)
     client = RegistryClient(
         host, credentials=credentials, insecure=args.tls_verify is False,
         plain_loopback=args.tls_verify is None, cert_dir=args.cert_dir,
         retry_times=max(0, args.retry_times),
     )
-    client.check_credentials()
+    checked = client.check_credentials()
     store = credential_store()
     where = store.save(host, credentials)
     forget_clients()
+    unchecked = ("" if checked else f"{host} lets anyone in, so the credentials were not "
+                 "checked; ")
     if where == "keyring":
-        note(f"Logged in to {host}; the credentials are in {store.keyring_description}.")
-        return 0
-    note(
-        f"The credentials for {host} work, but no system keyring is available to keep "
-        "them; pass --creds to each command, or set up a keyring."
-    )
+        note(f"Logged in to {host}; {unchecked}they are in {store.keyring_description}.")
+    elif checked:
+        note(f"The credentials for {host} work, but no system keyring is available to keep "
+             "them; pass --creds to each command, or set up a keyring.")
+    else:
+        note(f"{unchecked}no system keyring is available to keep them either; pass --creds "
+             "to each command, or set up a keyring.")
     return 0
 
 

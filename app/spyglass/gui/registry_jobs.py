@@ -255,7 +255,7 @@ def check_connection(
             credentials = store.lookup(host)
         username = credentials.username if credentials else ""
         client = RegistryClient(host, credentials=credentials, insecure=insecure, retry_times=0)
-        client.check_credentials(cancel=cancel)
+        checked = client.check_credentials(cancel=cancel)
     except Cancelled:
         raise
     except TLSFailed as exc:
@@ -271,8 +271,13 @@ def check_connection(
     except SpyglassError as exc:
         problem, sentence = "other", str(exc)
     else:
-        who = f"as {username}" if username else "without signing in"
-        return ConnectionCheck(host, "", f"{host} answers as a registry, {who}.", username)
+        if username and not checked:
+            said = (f"{host} answers as a registry; it lets anyone in, so the password of "
+                    f"{username} was not checked.")
+        else:
+            who = f"as {username}" if username else "without signing in"
+            said = f"{host} answers as a registry, {who}."
+        return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
                            credentials.username if credentials else "")
 

@@ -599,14 +599,19 @@ class RegistryClient:
         )
         raise first_error if untrusted or answered is None else answered
 
-    def check_credentials(self, *, cancel: CancelToken | None = None) -> None:
+    def check_credentials(self, *, cancel: CancelToken | None = None) -> bool:
         """Ask the registry whether the credentials work (``GET /v2/``, authenticated).
 
-        Raises :class:`AuthenticationFailed` when they do not.
+        Returns False when the registry asks for no credentials at all (its ``/v2/``
+        answers anyone): then they were not checked. Raises
+        :class:`AuthenticationFailed` when they do not work.
         """
         self.ping(cancel=cancel)
+        if self.auth.scheme is None:
+            return False
         response = self.send("GET", "/v2/", what=f"Logging in to {self.host}", cancel=cancel)
         response.close()
+        return True
 
     def _check_ping(self, response: httpx.Response, base: str) -> None:
         version = response.headers.get("docker-distribution-api-version", "")
