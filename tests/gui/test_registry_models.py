@@ -415,3 +415,19 @@ def test_a_filter_reads_the_whole_catalog(qtbot: QtBot, window: MainWindow) -> N
     assert not model.canFetchMore(index)
     assert model.rowCount(index) == 450
     assert page.count.text() == "10 of 450 repositories"
+
+
+def test_the_delete_question_names_the_lists_it_would_break() -> None:
+    from spyglass.gui.registries import delete_question
+    from spyglass.gui.registry_jobs import DeletePlan
+
+    digest = Digest.of(b"arm64 image")
+    plan = DeletePlan(HOST, "team/app", "arm", digest, ("arm",), ("1.0", "latest"))
+    text = delete_question(plan)
+    assert "which no other tag points at" in text
+    assert "The lists <b>1.0</b>, <b>latest</b> hold this image as one of their platforms" \
+        in text
+    single = delete_question(DeletePlan(HOST, "team/app", "arm", digest, ("arm",), ("1.0",)))
+    assert "The list <b>1.0</b> holds this image as one of its platforms: it would" in single
+    assert "The list" not in delete_question(DeletePlan(HOST, "team/app", "arm", digest,
+                                                        ("arm",)))

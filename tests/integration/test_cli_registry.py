@@ -366,10 +366,24 @@ def test_delete_by_tag_names_the_other_tags(registry: RegistryServer, repo_name:
     notes = deleted.stderr.splitlines()
     assert len(notes) == 2, deleted.stderr
     assert "tag-00001" in notes[0] and digest in notes[0]
-    assert "removes them too" in notes[0]
+    assert "which the tag tag-00001 also points at; that tag goes too." in notes[0]
     assert notes[1] == f"spyglass: Deleted {registry.host}/{repo_name}@{digest}."
     listed = ok("tags", f"docker://{registry.host}/{repo_name}").json
     assert listed == {"Repository": f"{registry.host}/{repo_name}", "Tags": []}
+
+
+def test_delete_names_the_lists_it_would_break(
+    registry: RegistryServer, repo_name: str, tmp_path: Path
+) -> None:
+    layout = tmp_path / "layout"
+    index = multi_platform_layout(layout)
+    base = f"docker://{registry.host}/{repo_name}"
+    ok("copy", "-q", "--all", f"oci:{layout}:latest", f"{base}:multi")
+    ok("copy", "-q", "--platform", "linux/arm64", f"oci:{layout}:latest", f"{base}:arm")
+    deleted = ok("delete", f"{base}:arm")
+    assert "the list multi holds" in deleted.stderr, deleted.stderr
+    assert "naming a manifest that is gone" in deleted.stderr
+    assert index["digest"] not in deleted.stderr.splitlines()[-1]
 
 
 # --------------------------------------------------------------------------- login and logout

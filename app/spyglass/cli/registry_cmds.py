@@ -193,14 +193,19 @@ def run_delete(args: argparse.Namespace) -> int:
     else:
         assert reference.tag is not None
         digest = client.head_manifest(reference.path, reference.tag).digest
-        others = [
-            t for t in client.tags_pointing_at(reference.path, digest) if t != reference.tag
-        ]
-        if others:
-            note(
-                f"{reference.name}:{reference.tag} is the manifest {digest}, which the tags "
-                f"{', '.join(others)} also point at; deleting it removes them too."
-            )
+    users = client.manifest_users(reference.path, digest)
+    named = f"{reference.name}:{reference.tag}" if reference.tag else reference.name
+    others = [t for t in users.tags if t != reference.tag]
+    if others:
+        which = f"the tag {others[0]} also points" if len(others) == 1 else \
+            f"the tags {', '.join(others)} also point"
+        note(f"{named} is the manifest {digest}, which {which} at; "
+             f"{'that tag goes' if len(others) == 1 else 'those tags go'} too.")
+    if users.lists:
+        which = f"the list {users.lists[0]} holds" if len(users.lists) == 1 else \
+            f"the lists {', '.join(users.lists)} hold"
+        note(f"{which} {digest} as one of {'its' if len(users.lists) == 1 else 'their'} "
+             "images; deleting it leaves them naming a manifest that is gone.")
     client.delete_manifest(reference.path, digest)
     note(f"Deleted {reference.name}@{digest}.")
     return 0

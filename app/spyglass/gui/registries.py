@@ -93,6 +93,13 @@ def delete_question(plan: DeletePlan) -> str:
                  f"{'goes' if len(others) == 1 else 'go'} too.</p>")
     else:
         text += "which no other tag points at.</p>"
+    if plan.lists:
+        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in plan.lists)
+        one = len(plan.lists) == 1
+        text += (f"<p>The {'list' if one else 'lists'} {listed} "
+                 f"{'holds' if one else 'hold'} this image as one of "
+                 f"{'its' if one else 'their'} platforms: {'it' if one else 'they'} would "
+                 "name a manifest that is gone.</p>")
     return text + "<p>This cannot be undone.</p>"
 
 

@@ -406,6 +406,9 @@ class DeletePlan:
     tag: str
     digest: Digest
     tags: tuple[str, ...]
+    lists: tuple[str, ...] = ()
+    """The tags of manifest lists holding the image as one of theirs: deleting it
+    breaks them."""
 
     @property
     def other_tags(self) -> tuple[str, ...]:
@@ -422,10 +425,11 @@ def plan_delete(
     """
     client = connection.client()
     digest = client.head_manifest(repository, tag, cancel=cancel).digest
-    tags = set(client.tags_pointing_at(repository, digest, cancel=cancel))
-    tags.add(tag)
+    users = client.manifest_users(repository, digest, cancel=cancel)
+    tags = {*users.tags, tag}
     return DeletePlan(connection.host, repository, tag, digest,
-                      tuple(sorted(tags, key=natural_key)))
+                      tuple(sorted(tags, key=natural_key)),
+                      tuple(sorted(users.lists, key=natural_key)))
 
 
 def delete_image(connection: Connection, plan: DeletePlan, cancel: CancelToken) -> DeletePlan:

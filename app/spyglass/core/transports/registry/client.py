@@ -22,6 +22,7 @@ which the session's ``PATCH`` and ``PUT`` requests share.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import socket
 import ssl
@@ -264,6 +265,25 @@ class ManifestHead:
     digest: Digest
     size: int | None
     media_type: str | None
+
+
+@dataclass(frozen=True)
+class ManifestUsers:
+    """What uses a manifest in a repository (see :meth:`RegistryClient.manifest_users`)."""
+
+    tags: list[str]
+    """The tags pointing at it."""
+    lists: list[str]
+    """The tags of manifest lists that hold it as one of their images."""
+
+
+def _lists_image(raw: bytes, digest: Digest) -> bool:
+    """Whether the manifest list ``raw`` names ``digest`` among its images."""
+    try:
+        entries = json.loads(raw).get("manifests") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
 
 
 def _mentions(exc: BaseException, text: str) -> bool:
@@ -935,18 +955,51 @@ class RegistryClient:
         workers: int = 8,
     ) -> list[str]:
         """The tags of ``repository`` whose manifest is ``digest`` (HEAD requests in parallel)."""
+        return self.manifest_users(repository, digest, tags=tags, cancel=cancel,
+                                   workers=workers, lists=False).tags
+
+    def manifest_users(
+        self,
+        repository: str,
+        digest: Digest,
+        *,
+        tags: list[str] | None = None,
+        cancel: CancelToken | None = None,
+        workers: int = 8,
+        lists: bool = True,
+    ) -> ManifestUsers:
+        """What in ``repository`` uses the manifest ``digest``: the tags pointing at it,
+        and (with ``lists``) the tags of manifest lists that hold it as one of their
+        images, which deleting it would break. HEAD requests in parallel; each list a
+        tag points at is read once."""
         from concurrent.futures import ThreadPoolExecutor
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
+        held: dict[Digest, bool] = {}
+        held_lock = threading.Lock()
 
         # leaving the pool's block waits for its lookups: they stop with the block
         with ThreadPoolExecutor(max_workers=workers) as pool, linked(cancel) as lookups:
 
-            def points_here(tag: str) -> bool:
-                return self.head_manifest(repository, tag, cancel=lookups).digest == digest
+            def use(tag: str) -> str:
+                head = self.head_manifest(repository, tag, cancel=lookups)
+                if head.digest == digest:
+                    return "tag"
+                if not lists or head.media_type not in media.INDEX_TYPES:
+                    return ""
+                with held_lock:
+                    known = held.get(head.digest)
+                if known is None:
+                    raw = self.get_manifest(repository, str(head.digest), cancel=lookups).raw
+                    known = _lists_image(raw, digest)
+                    with held_lock:
+                        held[head.digest] = known
+                return "list" if known else ""
 
-            flags = list(pool.map(points_here, candidates))
-        return [tag for tag, hit in zip(candidates, flags, strict=True) if hit]
+            uses = list(pool.map(use, candidates))
+        pairs = list(zip(candidates, uses, strict=True))
+        return ManifestUsers([t for t, u in pairs if u == "tag"],
+                             [t for t, u in pairs if u == "list"])
 
     def referrers(
         self,
@@ -1786,8 +1839,6 @@ def _digest_or_none(text: str) -> Digest | None:
 
 
 def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
-    import json
-
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
