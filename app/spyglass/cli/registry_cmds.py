@@ -31,7 +31,9 @@ def add_parsers(commands: Commands) -> None:
         description="List the repositories of a registry, one per line.",
     )
     catalog.add_argument("host", metavar="HOST")
-    catalog.add_argument("--format", choices=("text", "json"), default="text")
+    catalog.add_argument("--format", choices=("text", "json"), default="text",
+                         help="one repository per line (text, the default) or "
+                         '{"Registry", "Repositories"} as JSON')
     add_registry_options(catalog)
     catalog.set_defaults(func=run_catalog)
 
@@ -40,8 +42,10 @@ def add_parsers(commands: Commands) -> None:
         description="Check credentials with the registry and store them in the system keyring.",
     )
     login.add_argument("host", metavar="HOST")
-    login.add_argument("--username", "-u")
-    login.add_argument("--password", "-p", help="the password (prefer --password-stdin)")
+    login.add_argument("--username", "-u", help="the user name (asked for on a terminal)")
+    login.add_argument("--password", "-p",
+                       help="the password (prefer --password-stdin: a command line is seen "
+                       "by other users of the machine)")
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input")
     add_registry_options(login, login=True)
