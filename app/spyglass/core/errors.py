@@ -242,8 +242,9 @@ class Cancelled(SpyglassError):
         super().__init__(message)
 
 
-_ERRNO_PREFIX: Final = re.compile(r"\[Errno -?\d+\] ")
-"""The ``[Errno 111] `` an OSError's text starts with: a number no person needs."""
+_ERRNO_PREFIX: Final = re.compile(r"\[Errno -?\d+\] |_ssl\.c:\d+: ")
+"""The ``[Errno 111] `` an OSError's text starts with, the ``_ssl.c:989: `` of the ssl
+module's: numbers no person needs."""
 
 
 def describe_connection_error(exc: BaseException) -> str:

@@ -104,6 +104,9 @@ _T = TypeVar("_T", bytes, int)
 
 USER_AGENT: Final = f"spyglass/{__version__}"
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
+PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
+"""For ``GET /v2/``, which a registry answers at once: a hung server is given up on
+sooner than a big blob's slow read would be."""
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 """Methods retried on failure — unless the request's body is a stream, which is sent once."""
 DEFAULT_PAGE_SIZE: Final = 1000
@@ -589,15 +592,21 @@ class RegistryClient:
             schemes.append("http")
         first_error: SpyglassError | None = None
         answered: NotARegistry | None = None
+        silent = 0  # attempts whose connection was taken but never answered
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
+                # a registry answers /v2/ at once: one that takes longer, or never
+                # answers, is not waited for again and again (a refused or dropped
+                # connection is still retried)
                 response = self._send_raw(
                     "GET", f"{base}/v2/", cancel=cancel, what="Connecting",
                     retries=0 if scheme != schemes[-1] else None,
+                    timeout=PING_TIMEOUT, retry_timeouts=False,
                 )
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
+                silent += isinstance(exc.__cause__, httpx.TimeoutException)
                 continue
             try:
                 self._check_ping(response, base)
@@ -611,6 +620,11 @@ class RegistryClient:
                 self._base = base
             return base
         assert first_error is not None
+        if silent == len(schemes):
+            raise ConnectionFailed(
+                f"Cannot reach the registry {self.host}: a server at {self.api_host} "
+                "takes connections but answers nothing (it timed out); it may be hung, or "
+                "not a registry.")
         # a server that answered (not a registry) says more than a failed handshake,
         # but not more than a certificate that failed verification (a TLS registry
         # answers plain HTTP with a 400)
@@ -660,11 +674,13 @@ class RegistryClient:
         retries: int | None = None,
         timeout: httpx.Timeout | None = None,
         scope: str | None = None,
+        retry_timeouts: bool = True,
     ) -> httpx.Response:
         """One request with retries; returns the (streamed, unread) response.
 
         A streamed body (an iterable rather than bytes) is consumed by the
-        first attempt, so such a request is never retried.
+        first attempt, so such a request is never retried; nor is a timeout
+        without ``retry_timeouts``.
         """
         attempt = 0
         allowed = self.retry_times if retries is None else retries
@@ -695,7 +711,8 @@ class RegistryClient:
                 raise_if_cancelled(cancel, exc)
                 if _is_tls_failure(exc):
                     raise self._tls_failed(exc) from exc
-                if method in IDEMPOTENT and attempt < allowed:
+                if method in IDEMPOTENT and attempt < allowed and (
+                        retry_timeouts or not isinstance(exc, httpx.TimeoutException)):
                     attempt += 1
                     self._sleep(self._backoff(attempt), cancel)
                     continue

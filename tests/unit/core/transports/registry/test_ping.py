@@ -178,3 +178,26 @@ def test_loopback_web_server_is_not_a_registry_rather_than_a_tls_failure(make_cl
     with pytest.raises(NotARegistry, match="does not look like a container registry"):
         client.ping()
     assert schemes(seen.requests) == ["https", "http"]
+
+
+def silent(request: httpx.Request) -> httpx.Response:
+    """A server that takes the connection and answers nothing (as a hung one does)."""
+    if request.url.scheme == "https":
+        raise httpx.ConnectTimeout("_ssl.c:989: The handshake operation timed out",
+                                   request=request)
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+def test_a_server_that_never_answers_is_not_waited_for_again(make_client) -> None:
+    # the hung server was waited for four times over (about four minutes): once is enough
+    client, seen = make_client(silent, host="127.0.0.1:5000", retry_times=3)
+    with pytest.raises(ConnectionFailed) as info:
+        client.ping()
+    assert schemes(seen.requests) == ["https", "http"]
+    assert "takes connections but answers nothing" in str(info.value)
+    assert "_ssl.c" not in str(info.value)
+    # a refused connection is still tried again
+    client, seen = make_client(refused, host="127.0.0.1:5000", retry_times=2)
+    with pytest.raises(ConnectionFailed):
+        client.ping()
+    assert schemes(seen.requests) == ["https", "http", "http", "http"]
