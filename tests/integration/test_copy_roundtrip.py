@@ -423,6 +423,11 @@ def test_a_docker_archive_copies_to_images_whose_layers_are_what_they_say(
         umoci = require_tool("umoci")
         run(umoci, "unpack", "--rootless", "--image", f"{out}:v1", str(tmp_path / "bundle"))
     again = tmp_path / "again.tar"
+    if compress in ("gzip", "zstd"):  # a docker-archive holds plain tars: refused, not ignored
+        refused = spyglass("copy", *extra, f"docker-archive:{archive}",
+                           f"docker-archive:{again}:it/app:1")
+        assert refused.returncode == 1 and "holds its layers uncompressed" in refused.stderr
+        extra = []
     copy(*extra, f"docker-archive:{archive}", f"docker-archive:{again}:it/app:1")
     assert skopeo_inspect(f"docker-archive:{again}")["Digest"] == raw_digest(
         f"docker-archive:{archive}")
