@@ -431,3 +431,26 @@ def test_the_delete_question_names_the_lists_it_would_break() -> None:
     assert "The list <b>1.0</b> holds this image as one of its platforms: it would" in single
     assert "The list" not in delete_question(DeletePlan(HOST, "team/app", "arm", digest,
                                                         ("arm",)))
+
+
+class BrokenCatalog(FakeClient):
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+        from spyglass.core.errors import ConnectionFailed
+
+        raise ConnectionFailed(f"Cannot reach the registry {HOST}: connection reset.")
+        yield []  # a generator all the same
+
+
+def test_a_repository_opens_by_name_where_the_catalog_failed(
+        qtbot: QtBot, runner: Runner) -> None:
+    # a failed catalog is listed again when a copy creates a repository there, but
+    # opening a repository by name does not wait for it
+    model = filled_model(qtbot, runner, BrokenCatalog(), max_digest_jobs=0)
+    registry = model.registry_index(HOST)
+    model.fetchMore(registry)
+    qtbot.waitUntil(lambda: model.registry_node(registry).state is LoadState.FAILED,
+                    timeout=WAIT_MS)
+    opened = model.open_repository(registry, "team/app")
+    assert opened.isValid() and model.data(opened) == "team/app"
+    assert not model.add_repository(registry, "team/new").isValid()
+    assert model.registry_node(registry).state is not LoadState.FAILED  # listed again

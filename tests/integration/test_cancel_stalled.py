@@ -807,7 +807,7 @@ def test_an_abortable_connect_tries_every_address_as_create_connection_does(
 
 
 def test_looking_up_tags_stops_the_other_lookups_when_one_fails() -> None:
-    """``tags_pointing_at`` asks about tags in parallel: when one answer is an error,
+    """``manifest_users`` asks about tags in parallel: when one answer is an error,
     the lookups still out (stalled here) stop instead of holding the caller."""
     from spyglass.core.errors import SpyglassError
     from spyglass.core.transports.registry.client import RegistryClient
@@ -823,7 +823,7 @@ def test_looking_up_tags_stops_the_other_lookups_when_one_fails() -> None:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
         started = time.monotonic()
         with pytest.raises(SpyglassError):
-            client.tags_pointing_at("app", DIGEST, tags=["gone", "slow1", "slow2"])
+            client.manifest_users("app", DIGEST, tags=["gone", "slow1", "slow2"], lists=False)
         assert time.monotonic() - started < 5
     finally:
         server.close()

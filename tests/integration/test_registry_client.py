@@ -597,8 +597,9 @@ def test_delete_by_digest_and_the_tags_sharing_a_manifest(
     client = RegistryClient(registry.host)
 
     digest = client.head_manifest(repo_name, tags[0]).digest
-    assert sorted(client.tags_pointing_at(repo_name, digest)) == tags
-    assert client.tags_pointing_at(repo_name, Digest.parse(other_digest)) == ["other"]
+    assert sorted(client.manifest_users(repo_name, digest, lists=False).tags) == tags
+    assert client.manifest_users(repo_name, Digest.parse(other_digest),
+                                 lists=False).tags == ["other"]
 
     client.delete_manifest(repo_name, digest)
     for tag in tags:

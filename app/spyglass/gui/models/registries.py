@@ -374,15 +374,9 @@ class RegistriesModel(IdTreeModel):
         """A copy created repository ``name`` in the registry at ``index``: its row, in
         catalog order, where the catalog listed so far reaches that far (a later page
         brings it otherwise); the other rows stay as they are."""
-        registry = self.registry_node(index)
+        registry, known = self._adding_to(index, name, relist_failed=True)
         if registry is None:
-            return QModelIndex()
-        if registry.state is LoadState.FAILED:  # try the catalog again: it may answer now
-            self.reload(self._registry_index(registry))
-            return QModelIndex()
-        existing = registry.by_name.get(name)
-        if existing is not None:
-            return self._repository_index(existing)
+            return known
         listed = [c for c in registry.children if isinstance(c, RepositoryNode) and not c.pinned]
         if (registry.state is not LoadState.LOADED or registry.no_catalog
                 or not (registry.done or (listed and name < listed[-1].name))):
@@ -485,21 +479,32 @@ class RegistriesModel(IdTreeModel):
 
     # ------------------------------------------------------------------ repositories
 
+    def _adding_to(self, index: AnyIndex, name: str, *,
+                   relist_failed: bool) -> tuple[RegistryNode | None, QModelIndex]:
+        """The registry a repository ``name`` is to be added to, or (None, the answer)
+        when there is nothing to add: no registry (an invalid index), a row already
+        there (its index), or with ``relist_failed`` a catalog that failed (listed again
+        instead: it may answer now)."""
+        registry = self.registry_node(index)
+        if registry is None:
+            return None, QModelIndex()
+        if relist_failed and registry.state is LoadState.FAILED:
+            self.reload(self._registry_index(registry))
+            return None, QModelIndex()
+        existing = registry.by_name.get(name)
+        if existing is not None:
+            return None, self._repository_index(existing)
+        return registry, QModelIndex()
+
     def open_repository(self, index: AnyIndex, name: str) -> QModelIndex:
         """The row of repository ``name`` of the registry at ``index``, added if absent.
 
         A repository opened by name stays in the registry's settings (see
         :meth:`RegistrySettings.repositories`) and is listed first.
         """
-        registry = self.registry_node(index)
+        registry, known = self._adding_to(index, name, relist_failed=False)
         if registry is None:
-            return QModelIndex()
-        if registry.state is LoadState.FAILED:  # try the catalog again: it may answer now
-            self.reload(self._registry_index(registry))
-            return QModelIndex()
-        existing = registry.by_name.get(name)
-        if existing is not None:
-            return self._repository_index(existing)
+            return known
         if name not in registry.config.repositories:
             registry.config.repositories.append(name)
         node = self._new_repository(registry, name, pinned=True)

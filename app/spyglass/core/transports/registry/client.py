@@ -962,19 +962,6 @@ class RegistryClient:
         """Every tag of a repository."""
         return [tag for page in self.tag_pages(repository, cancel=cancel) for tag in page]
 
-    def tags_pointing_at(
-        self,
-        repository: str,
-        digest: Digest,
-        *,
-        tags: list[str] | None = None,
-        cancel: CancelToken | None = None,
-        workers: int = 8,
-    ) -> list[str]:
-        """The tags of ``repository`` whose manifest is ``digest`` (HEAD requests in parallel)."""
-        return self.manifest_users(repository, digest, tags=tags, cancel=cancel,
-                                   workers=workers, lists=False).tags
-
     def manifest_users(
         self,
         repository: str,

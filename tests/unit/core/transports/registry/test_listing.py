@@ -175,14 +175,14 @@ def test_catalog_pages(make_client) -> None:
     assert dict(seen.to("/v2/_catalog")[0].url.params) == {"n": "2"}
 
 
-# ---------------------------------------------------------------- tags_pointing_at
+# ---------------------------------------------------------------- manifest_users
 
 X = Digest.of(b'{"x": 1}')
 Y = Digest.of(b'{"y": 2}')
 RAW_Y = b'{"schemaVersion": 2, "mediaType": "%s", "manifests": []}' % media.OCI_INDEX.encode()
 
 
-def test_tags_pointing_at(make_client) -> None:
+def test_the_tags_pointing_at_a_manifest(make_client) -> None:
     heads: list[str] = []
     lock = threading.Lock()
     pointing = {"a": X, "b": Y, "c": X, "e": Y}
@@ -204,11 +204,12 @@ def test_tags_pointing_at(make_client) -> None:
     table[("GET", TAGS)] = tags_page("team/app", list("abcde"))
     client, seen = make_client(Routes(table))
 
-    assert client.tags_pointing_at("team/app", X) == ["a", "c"]
+    assert client.manifest_users("team/app", X, lists=False).tags == ["a", "c"]
     assert sorted(heads) == list("abcde")
-    assert client.tags_pointing_at("team/app", Digest.of(RAW_Y)) == ["d"]
-    assert client.tags_pointing_at("team/app", Y, tags=["e", "b", "a"]) == ["e", "b"]
-    assert client.tags_pointing_at("team/app", Digest.of(b"nothing")) == []
+    assert client.manifest_users("team/app", Digest.of(RAW_Y), lists=False).tags == ["d"]
+    assert client.manifest_users("team/app", Y, tags=["e", "b", "a"],
+                                 lists=False).tags == ["e", "b"]
+    assert client.manifest_users("team/app", Digest.of(b"nothing"), lists=False).tags == []
     assert all(
         "application/vnd.oci.image.index.v1+json" in r.headers["accept"]
         for r in seen.to(method="HEAD")
