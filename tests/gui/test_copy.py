@@ -25,7 +25,7 @@ from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
 from spyglass.gui.transfers import Transfer, TransferState
-from spyglass.gui.views.image_view import LAYERS
+from spyglass.gui.views.image_view import LAYERS, ImageView
 from tests.gui.guitools import (
     COPY_MS,
     WAIT_MS,
@@ -121,12 +121,19 @@ def test_dropping_an_image_on_a_layout_copies_it_there(
     details.close()
 
 
-def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
-        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+def tools_on_layers_tab(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+                        tmp_path: Path) -> tuple[Path, ImageView]:
+    """Two layouts open, the second's tools image shown on its Layers tab."""
     target = open_two_layouts(qtbot, window, sample, tmp_path)
     show_image(qtbot, window, "tools:2024.1", 1)
     view = window.image_view
     view.tabs.setCurrentIndex(LAYERS)
+    return target, view
+
+
+def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    target, view = tools_on_layers_tab(qtbot, window, sample, tmp_path)
     shown = view.state
     with qtbot.waitSignal(window.places.locationRefreshed, timeout=COPY_MS):
         transfer = window.copying.start(CopyRequest(
@@ -174,10 +181,7 @@ def test_a_copy_into_the_archive_shown_reads_the_image_again(
 
 def test_a_copy_replacing_the_image_shown_shows_the_new_one(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
-    target = open_two_layouts(qtbot, window, sample, tmp_path)
-    show_image(qtbot, window, "tools:2024.1", 1)
-    view = window.image_view
-    view.tabs.setCurrentIndex(LAYERS)
+    target, view = tools_on_layers_tab(qtbot, window, sample, tmp_path)
     before = view.state
     assert before is not None
     with qtbot.waitSignal(view.imageShown, timeout=COPY_MS):

@@ -153,12 +153,17 @@ def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
     dialog.reject()
 
 
+def demo_dialog(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+                tmp_path: Path) -> CopyDialog:
+    """The Copy dialog for the sample's list, into a new layout."""
+    open_places(qtbot, window, sample.layout)
+    image = window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0))
+    return window.copying.open_dialog(image, DropPlace("oci", path=str(tmp_path / "x")))
+
+
 def test_tab_goes_through_the_platforms_where_they_show(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
-    open_places(qtbot, window, sample.layout)
-    dialog = window.copying.open_dialog(
-        window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0)),
-        DropPlace("oci", path=str(tmp_path / "x")))
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
     wait_ready(qtbot, dialog)
     boxes = [box for _platform, box in dialog.platform_boxes]
     assert len(boxes) >= 2
@@ -180,10 +185,7 @@ def test_tab_goes_through_the_platforms_where_they_show(
 
 def test_a_name_that_cannot_be_used_is_said_in_the_error_colour(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
-    open_places(qtbot, window, sample.layout)
-    dialog = window.copying.open_dialog(
-        window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0)),
-        DropPlace("oci", path=str(tmp_path / "x")))
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
     assert dialog.destination_note.styleSheet() == ""  # a description: muted
     dialog.destination_edit.setText("team/app:1")
     assert "unknown transport" in dialog.destination_note.text()
