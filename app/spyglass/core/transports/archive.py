@@ -53,6 +53,7 @@ only while their targets stay inside the archive; paths named in a
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import lzma
@@ -271,7 +272,7 @@ class TarTree:
 
     def _scan(self, cancel: CancelToken | None) -> tuple[int, int, int, int]:
         try:
-            file = self.path.open("rb")
+            file = _open_without_waiting(self.path)
         except FileNotFoundError:
             raise InvalidLayout(
                 f'The path "{self.path}" does not exist; expected an image archive (a tar file).'
@@ -1228,6 +1229,22 @@ class _TarWriter:
         info = self._info(name, tarfile.SYMTYPE, 0)  # Go's FileInfoHeader gives links mode 0
         info.linkname = target
         self._tar.addfile(info)
+
+
+def _open_without_waiting(path: Path) -> IO[bytes]:
+    """``path`` opened for reading; a named pipe no program writes to is not waited for
+    (opening one blocks until a writer comes): it reads as empty, and is refused as no
+    archive. A pipe being written to (``… | spyglass copy docker-archive:/dev/stdin``)
+    reads as usual."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblocking)
+    try:
+        if nonblocking:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~nonblocking)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _images_held(path: Path) -> list[str] | None:

@@ -572,3 +572,17 @@ def test_what_is_no_tar_through_a_pipe_is_a_sentence(temporary_folder: Path) -> 
     assert done.stderr.startswith('spyglass: What comes through the pipe "/dev/stdin" is '
                                   "not a tar archive"), done.stderr
     assert leftovers(temporary_folder) == []
+
+
+def test_a_named_pipe_nobody_writes_to_is_not_waited_for(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    """Opening a FIFO blocks until a writer comes: a window listing one dropped on it
+    would hang its worker for good. It reads as empty instead, and is no archive."""
+    fifo = tmp_path / "pipe.tar"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidLayout, match="is not an image archive"):
+        open_location(fifo)
+    with pytest.raises(InvalidLayout, match="What comes through the pipe"):
+        open_source(f"docker-archive:{fifo}")
+    assert leftovers(temporary_folder) == []
