@@ -92,6 +92,13 @@ def index_not_json(tmp: Path) -> tuple[str, list[str]]:
     return f"oci:{layout}:latest", [str(layout), "index.json", "not JSON"]
 
 
+def index_not_utf8(tmp: Path) -> tuple[str, list[str]]:
+    layout = tmp / "layout"
+    multi_platform_layout(layout)
+    (layout / "index.json").write_bytes(b'\xff\xfe{"schemaVersion": 2}')
+    return f"oci:{layout}:latest", [str(layout), "index.json", "not UTF-8 text (byte 0xff"]
+
+
 def index_not_an_index(tmp: Path) -> tuple[str, list[str]]:
     layout = tmp / "layout"
     multi_platform_layout(layout)
@@ -193,6 +200,7 @@ CASES: list[Case] = [
     folder_not_a_layout,
     bare_folder_not_a_layout,
     index_not_json,
+    index_not_utf8,
     index_not_an_index,
     blob_not_matching_its_name,
     manifest_over_4_mib,

@@ -260,3 +260,12 @@ def describe_connection_error(exc: BaseException) -> str:
     if reason[:2].istitle():  # "Connection refused", not "SSL: …"
         reason = reason[0].lower() + reason[1:]
     return reason
+
+
+def json_problem(exc: ValueError) -> str:
+    """Why bytes are not JSON, in words to follow a colon: JSON is UTF-8 (``json.loads``
+    would guess UTF-16 or UTF-32 from stray bytes, and say its codec failed)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at {exc.start})"
+    return str(exc)
+

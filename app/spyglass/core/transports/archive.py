@@ -87,6 +87,7 @@ from spyglass.core.errors import (
     TransportError,
     UnsafeArchive,
     Unsupported,
+    json_problem,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -592,10 +593,10 @@ class DockerArchiveReader:
         except FileNotFoundError:  # pragma: no cover - exists() said it was there
             raise InvalidLayout(f"{self.what} has no readable manifest.json.") from None
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidLayout(
-                f"{self.what} has a manifest.json that is not JSON: {exc}."
+                f"{self.what} has a manifest.json that is not JSON: {json_problem(exc)}."
             ) from exc
         if not isinstance(data, list):
             raise InvalidLayout(

@@ -32,6 +32,7 @@ from spyglass.core.errors import (
     TransportError,
     Unsupported,
     VerificationError,
+    json_problem,
 )
 from spyglass.core.manifest import (
     IMAGE_NAME_ANNOTATION,
@@ -132,10 +133,10 @@ class OCILayoutReader:
         if self._index is None:
             raw = self._read_small("index.json")
             try:
-                data = json.loads(raw)
+                data = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InvalidLayout(
-                    f"{self.what} has an index.json that is not JSON: {exc}."
+                    f"{self.what} has an index.json that is not JSON: {json_problem(exc)}."
                 ) from exc
             if isinstance(data, dict) and _null_manifests(data):
                 raw = _dump(data)
