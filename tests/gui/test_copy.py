@@ -519,19 +519,32 @@ def test_an_image_dropped_on_a_registry_is_copied_there(
         tag = registries.model.tag_index(server.host, "tools", "2024.1")
         with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
             registries.tree.setCurrentIndex(tag)
-        shown = window.image_view.state
-        for destination in ("tools:second", "tools:2024.1"):
-            again = window.copying.start(CopyRequest(
+        view = window.image_view
+        view.tabs.setCurrentIndex(LAYERS)
+        shown = view.state
+
+        def copy_demo_to(destination: str) -> Transfer:
+            copied = window.copying.start(CopyRequest(
                 f"oci:{sample.layout}:spyglass-demo:1.0",
                 f"docker://{server.host}/{destination}", CopyOptions(multi_arch="all")))
-            wait_finished(qtbot, again)
-            assert again.state is TransferState.DONE, again.error
+            wait_finished(qtbot, copied)
+            assert copied.state is TransferState.DONE, copied.error
+            assert copied.result is not None
+            return copied
+
+        copy_demo_to("tools:second")
         qtbot.waitUntil(lambda: registries.model.tag_index(
             server.host, "tools", "second").isValid(), timeout=WAIT_MS)
         assert registries.tree.currentIndex() == tag
-        assert window.image_view.state is shown
-        node = registries.model.node(tag)
-        assert again.result is not None and node.digest == again.result.digest
+        assert view.state is shown
+        # a copy over the tag shown: the view shows what the tag names now, same tab
+        with qtbot.waitSignal(view.imageShown, timeout=COPY_MS):
+            again = copy_demo_to("tools:2024.1")
+        assert registries.tree.currentIndex() == tag
+        assert again.result is not None and view.state is not None
+        assert view.state.entry.descriptor.digest == again.result.digest
+        assert view.tabs.currentIndex() == LAYERS
+        assert registries.model.node(tag).digest == again.result.digest
 
 
 def test_the_dialog_carries_signatures_unless_told_not_to(

@@ -167,16 +167,26 @@ def test_tab_goes_through_the_platforms_where_they_show(
     wait_ready(qtbot, dialog)
     boxes = [box for _platform, box in dialog.platform_boxes]
     assert len(boxes) >= 2
+    # pressed as a person presses it: every box is a stop of its own
+    dialog.activateWindow()
+    dialog.destination_edit.setFocus()
+    qtbot.waitUntil(dialog.destination_edit.hasFocus, timeout=WAIT_MS)
     order = []
-    widget = dialog.destination_edit
-    for _ in range(len(boxes) + 4):
-        widget = widget.nextInFocusChain()
-        while not (widget.focusPolicy() & Qt.FocusPolicy.TabFocus) or not widget.isVisible() \
-                or not widget.isEnabled():
-            widget = widget.nextInFocusChain()
-        order.append(widget)
-    assert order[:len(boxes) + 3] == [*boxes, dialog.system_button, dialog.all_button,
-                                      dialog.format_combo]
+    for _ in range(len(boxes) + 3):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget())
+    assert order == [*boxes, dialog.system_button, dialog.all_button, dialog.format_combo]
+    # a docker-archive holds one image: the boxes are one choice, still a stop each
+    dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'a.tar'}:demo:1")
+    assert "choose one" in dialog.platforms_label.text()
+    dialog.destination_edit.setFocus()
+    qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_Tab)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is boxes[1]
+    qtbot.keyClick(boxes[1], Qt.Key.Key_Space)
+    assert [box.isChecked() for box in boxes] == [i == 1 for i in range(len(boxes))]
+    qtbot.keyClick(boxes[1], Qt.Key.Key_Space)  # the one ticked stays ticked
+    assert boxes[1].isChecked()
     # "Platforms" has a mnemonic like every other label; it goes to the first box
     assert dialog.platforms_caption.text() == "P&latforms:"
     assert dialog.platforms_caption.buddy() is boxes[0]

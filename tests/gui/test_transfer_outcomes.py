@@ -347,8 +347,9 @@ def test_a_copy_onto_itself_says_the_image_is_already_there(
     assert (texts["state"], texts["bytes"], texts["speed"]) \
         == ("Done", "144 MiB already there", "same image")
     assert "The destination has this very image" in tooltip(window, transfer)
-    assert window.status_text == ("team/app:2.0 is already at docker://registry.example/team/"
-                                  "app:2.0: the very image, every blob there already.")
+    assert window.status_text == ("Copied team/app:2.0 to docker://registry.example/team/"
+                                  "app:2.0: the destination had this very image already, so "
+                                  "only its name was written.")
 
 
 def test_a_copy_that_wrote_another_manifest_is_not_already_there(

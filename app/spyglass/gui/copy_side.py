@@ -45,8 +45,10 @@ def done_message(transfer: Transfer) -> str:
     request = transfer.request
     what = request.label or request.source
     if onto_itself(transfer):
-        return f"{what} is already at {request.destination}: the very image, every blob " \
-               "there already."
+        # whether the name pointed there before is not known: a new tag, or one moved
+        # onto this image, was written all the same
+        return f"Copied {what} to {request.destination}: the destination had this very " \
+               "image already, so only its name was written."
     message = f"Copied {what} to {request.destination}"
     notes = len(transfer.snapshot.notes)
     if notes:
@@ -354,6 +356,9 @@ class CopyController(QObject):
             if repo.isValid():
                 model.refresh_repository(repo, ref.tag, transfer.result)
                 window.registries.repository_page.refresh()
+                if ref.tag is not None and transfer.result is not None:
+                    window.registries.tag_written(ref.domain, ref.path, ref.tag,
+                                                  transfer.result.digest)
                 return
             registry = model.registry_index(ref.domain)
             if registry.isValid():

@@ -476,6 +476,17 @@ class RegistryBrowser(QObject):
             self._show_tag(node)
         self._update_tag_buttons()
 
+    def tag_written(self, host: str, repository: str, tag: str, digest: Digest) -> None:
+        """A copy made ``tag`` name ``digest``: the tag shown is shown again when it named
+        another image (the image view keeps its tab)."""
+        node = self.model.node(self.tree.currentIndex())
+        if not isinstance(node, TagNode) or node.name != tag or node.parent.name != repository \
+                or node.parent.parent.host != host:
+            return
+        state = self._image_view.state
+        if state is None or state.entry.descriptor.digest != digest:
+            self._show_tag(node)
+
     def _show_tag(self, node: TagNode) -> None:
         repo = node.parent
         connection, name, tag = repo.parent.connection, repo.name, node.name

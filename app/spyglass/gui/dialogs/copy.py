@@ -8,7 +8,6 @@ from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -131,9 +130,9 @@ class CopyDialog(QDialog):
         self.replaced: Replaced | None = None
         """What the copy would replace, once known (None: it adds to what is there)."""
         self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
-        self._one_platform = QButtonGroup(self)
-        """The boxes, exclusive while the destination holds one image (docker-archive)."""
-        self._one_platform.setExclusive(False)
+        self._one_platform = False
+        """Whether the boxes are one choice: the destination holds one image (a
+        docker-archive). Kept by hand: a QButtonGroup would make them one Tab stop."""
         self.setWindowTitle("Copy Image")
         self.setMinimumWidth(620)
 
@@ -315,7 +314,6 @@ class CopyDialog(QDialog):
         self._platforms_known = False
         self._is_list = False
         for _platform, box in self.platform_boxes:
-            self._one_platform.removeButton(box)
             self.platform_grid.removeWidget(box)
             box.deleteLater()
         self.platform_boxes.clear()
@@ -351,6 +349,7 @@ class CopyDialog(QDialog):
             for i, platform in enumerate(listed.platforms):
                 box = QCheckBox(str(platform))
                 box.setChecked(wanted is None or wanted.matches(platform))
+                box.toggled.connect(lambda checked, box=box: self._box_toggled(box, checked))
                 box.toggled.connect(self._inputs_changed)
                 self.platform_grid.addWidget(box, i // 3, i % 3)
                 box.show()  # now, not queued: the dialog fits itself to them (_fit)
@@ -358,8 +357,6 @@ class CopyDialog(QDialog):
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
             self._order_platform_boxes()
-            for _platform, box in self.platform_boxes:
-                self._one_platform.addButton(box)
             name, _sentence = describe_name(self.destination_edit.text())
             if wanted is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
@@ -392,8 +389,25 @@ class CopyDialog(QDialog):
             self.choose_system()
             if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
                 self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
-        self._one_platform.setExclusive(only)
+        self._one_platform = only
         self.all_button.setEnabled(bool(self.platform_boxes) and not only)
+        if self._is_list and self.platform_boxes:
+            count = counted(len(self.platform_boxes), "platform")
+            self.platforms_label.setText(
+                f"A list of {count}; a docker-archive holds one image, so choose one:"
+                if only else f"A list of {count}; copy these:")
+
+    def _box_toggled(self, box: QCheckBox, checked: bool) -> None:
+        """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
+        the one ticked stays ticked (as radio buttons)."""
+        if not self._one_platform:
+            return
+        if checked:
+            for _platform, other in self.platform_boxes:
+                if other is not box and other.isChecked():
+                    other.setChecked(False)
+        elif not any(b.isChecked() for _p, b in self.platform_boxes):
+            box.setChecked(True)
 
     def choose_system(self) -> None:
         """Check only the platform that fits this machine best."""
