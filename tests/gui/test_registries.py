@@ -480,6 +480,10 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
     assert text.startswith("Cannot reach the registry\n")
     assert "connection refused" in text and "Errno" not in text
     assert dialog.last_check is not None and dialog.last_check.problem == "connection"
+    assert dialog.result_frame.isVisible()
+    dialog.user_edit.setText("someone")  # the result was of other fields: it goes
+    assert not dialog.result_frame.isVisible()
+    dialog.user_edit.setText("")
 
     fill_registry_dialog(qtbot, dialog, "no-such-registry.invalid")
     assert test_connection(qtbot, dialog).startswith("Cannot reach the registry\n")

@@ -106,6 +106,8 @@ class RegistryDialog(QDialog):
         self._key = f"registry-dialog:{next(_ids)}"
         self._tested: tuple[object, ...] | None = None
         self._failed_inputs: tuple[object, ...] | None = None
+        self._result_for: tuple[object, ...] | None = None
+        """The inputs the result shown was tested with."""
         self._accept_after_test = False
         self.result_input: RegistryInput | None = None
         self.last_check: ConnectionCheck | None = None
@@ -279,6 +281,11 @@ class RegistryDialog(QDialog):
             self.insecure_box.setChecked(True)
 
     def _inputs_changed(self, *_args: object) -> None:
+        if self._result_for is not None and self._inputs() != self._result_for:
+            # a result says something of the fields as they were tested, not as they are
+            self._result_for = None
+            self.result_frame.hide()
+            self._fitter.fit()
         if self._failed_inputs is not None and self._inputs() != self._failed_inputs:
             self._failed_inputs = None
             self.accept_button.setText("Add" if self._edit is None else "Save")
@@ -314,6 +321,7 @@ class RegistryDialog(QDialog):
         self.spinner.stop()
         self.test_button.setEnabled(True)
         self.last_check = check
+        self._result_for = snapshot
         if check.ok:
             self._tested = snapshot
             self.accept_button.setFocus()
