@@ -13,6 +13,7 @@ frozen dataclass events below to a callback, called from worker threads.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ from spyglass.core.copy_attachments import (
     describe_attachments,
     plan_attachments,
 )
-from spyglass.core.digest import CHUNK_SIZE, Digest, read_verified
+from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader, read_verified
 from spyglass.core.errors import (
     BlobNotFound,
     BodyTooLarge,
@@ -244,6 +245,9 @@ class BlobTask:
     external: bool = False
     """A foreign layer left where its ``urls`` point: the destination refers to it
     there, and its bytes are not copied (as containers/image leaves them)."""
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    """The bytes, for a blob the plan made (the config of a converted schema 1 image):
+    written from them, not read from the source."""
 
     @property
     def key(self) -> tuple[Digest, str | None]:
@@ -812,6 +816,26 @@ class _Ahead:
             attached.cancel()
 
 
+class _WithMade:
+    """A source that also serves a blob the plan made (a converted image's config), for
+    planning to read like any other."""
+
+    def __init__(self, inner: ImageSource, made: Descriptor, data: bytes) -> None:
+        self._inner = inner
+        self._made = made
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def open_blob(self, descriptor: Descriptor, *,
+                  cancel: CancelToken | None = None) -> VerifyingReader:
+        if descriptor.digest == self._made.digest:
+            return VerifyingReader(io.BytesIO(self._data), descriptor.digest, len(self._data),
+                                   what=f"The config {descriptor.digest}", cancel=cancel)
+        return self._inner.open_blob(descriptor, cancel=cancel)
+
+
 def _plan_images(
     source: ImageSource,
     destination: ImageDestination,
@@ -822,17 +846,31 @@ def _plan_images(
     top = load_manifest(source, cancel=cancel)
     ahead.start_attachments(top.digest)
     stored = _stored_by(source)
-    if isinstance(top, Schema1Manifest):
-        raise Unsupported(
-            f"{source.description} is a Docker schema 1 image; Spyglass reads those but "
-            "does not copy them."
-        )
     notes: list[str] = []
+    made_config: bytes | None = None
+    if isinstance(top, Schema1Manifest):
+        if options.preserve_digests:
+            raise Unsupported(
+                f"{source.description} is a Docker schema 1 image: no destination takes "
+                "it as it is, and converting it to schema 2 changes its digest.",
+                on_command_line=f"{source.description} is a Docker schema 1 image: it is "
+                "converted to schema 2, which changes its digest; leave out "
+                "--preserve-digests.")
+        from spyglass.core.schema1 import convert
+
+        converted = convert(source, top, cancel=cancel)
+        top, made_config = converted.manifest, converted.config
+        source = _WithMade(source, top.config, made_config)
+        notes.append("the Docker schema 1 image is converted to schema 2, as "
+                     "containers/image converts it (its layers are read once more "
+                     "beforehand, to learn their uncompressed digests)")
     plain = _PlainLayers(_plain_target(destination, options), ahead, notes)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options, stored,
                                   plain.target(top))
+        if made_config is not None:
+            instance = replace(instance, config=replace(instance.config, data=made_config))
         if options.platforms:
             notes.append(_one_image_note(config or _config_if_readable(source, top, cancel),
                                          options.platforms))
@@ -1604,7 +1642,11 @@ def _transfer_blob_once(
         emit(BlobProgress(descriptor.digest, done, descriptor.size))
 
     try:
-        stream = source.open_blob(descriptor, cancel=cancel)
+        if task.data is not None:  # made by the plan
+            stream = VerifyingReader(io.BytesIO(task.data), descriptor.digest,
+                                     descriptor.size, cancel=cancel)
+        else:
+            stream = source.open_blob(descriptor, cancel=cancel)
     except BlobNotFound:
         if not descriptor.urls:
             raise

@@ -123,7 +123,8 @@ class VerifyingReader:
     returned ``b""``.
 
     ``what`` names the content in error messages (for example a blob digest in
-    a layout path).
+    a layout path). A ``size`` of None, or negative (a schema 1 layer's, which no
+    manifest states), is not checked: the digest alone is.
     """
 
     def __init__(
@@ -137,7 +138,7 @@ class VerifyingReader:
     ) -> None:
         self._stream = stream
         self._digest = digest
-        self._size = size
+        self._size = size if size is None or size >= 0 else None  # negative: not known
         self._what = what or str(digest)
         self._cancel = cancel
         self._hash = digest.hasher()

@@ -1,0 +1,106 @@
+"""Docker schema 1 sources, as skopeo writes them (``--format v2s1``), copied by
+converting them to schema 2 as containers/image does: every destination gets an
+image skopeo reads, umoci unpacks, and whose config is the one skopeo's own
+conversion makes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.registry import RegistryServer
+from tests.integration.test_copy_roundtrip import copy, run, spyglass
+
+EMPTY_GZIP_LAYER = "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
+"""The gzip of an empty tar, which schema 1 names for every throwaway history step."""
+
+
+@pytest.fixture(scope="module")
+def schema1_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The amd64 image of a 3-platform list, as skopeo writes it in schema 1 into dir:."""
+    skopeo = require_tool("skopeo")
+    root = tmp_path_factory.mktemp("schema1")
+    multi_platform_layout(root / "layout")
+    run(skopeo, "--insecure-policy", "copy", "--quiet", "--override-arch", "amd64",
+        "--format", "v2s1", f"oci:{root / 'layout'}:latest", f"dir:{root / 'v2s1'}")
+    manifest = json.loads((root / "v2s1" / "manifest.json").read_bytes())
+    assert manifest["schemaVersion"] == 1 and "signatures" in manifest
+    return root / "v2s1"
+
+
+def config_of(name: str) -> dict[str, object]:
+    skopeo = require_tool("skopeo")
+    config: dict[str, object] = json.loads(
+        run(skopeo, "--insecure-policy", "inspect", "--tls-verify=false", "--config", name))
+    return config
+
+
+def test_a_schema1_image_is_converted_as_skopeo_converts_it(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    skopeo = require_tool("skopeo")
+    ours = tmp_path / "ours"
+    copy(f"dir:{schema1_dir}", f"oci:{ours}:v1")
+    theirs = tmp_path / "theirs"
+    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{schema1_dir}",
+        f"oci:{theirs}:v1")
+    # the same config as skopeo's conversion: rootfs, history and the rest
+    assert config_of(f"oci:{ours}:v1") == config_of(f"oci:{theirs}:v1")
+    layers = json.loads(run(skopeo, "--insecure-policy", "inspect", f"oci:{ours}:v1"))
+    assert EMPTY_GZIP_LAYER not in " ".join(layers["Layers"])  # throwaway steps: no layer
+    umoci = require_tool("umoci")
+    run(umoci, "unpack", "--rootless", "--image", f"{ours}:v1", str(tmp_path / "bundle"))
+    assert (tmp_path / "bundle" / "rootfs").is_dir()
+
+
+@pytest.mark.parametrize("kind", ["docker-archive", "oci-archive", "dir"])
+def test_every_destination_gets_a_schema2_image(
+        schema1_dir: Path, tmp_path: Path, kind: str) -> None:
+    target = tmp_path / ("image.tar" if kind.endswith("archive") else "image")
+    name = f"{kind}:{target}" + (":team/app:1" if kind == "docker-archive" else "")
+    copy(f"dir:{schema1_dir}", name)
+    # the layers are the original image's: its diff IDs, from the list skopeo started with
+    skopeo = require_tool("skopeo")
+    original = json.loads(run(
+        skopeo, "--insecure-policy", "--override-arch", "amd64", "inspect", "--config",
+        f"oci:{schema1_dir.parent / 'layout'}:latest"))
+    assert config_of(name)["rootfs"] == original["rootfs"]
+
+
+def test_a_schema1_image_goes_to_a_registry(
+        schema1_dir: Path, registry: RegistryServer, tmp_path: Path) -> None:
+    name = f"docker://{registry.host}/legacy/app:1"
+    digest = copy(f"dir:{schema1_dir}", name)
+    skopeo = require_tool("skopeo")
+    inspected = json.loads(run(skopeo, "--insecure-policy", "inspect", "--tls-verify=false",
+                               "--raw", name))
+    assert inspected["schemaVersion"] == 2
+    assert digest.startswith("sha256:")
+    # and on from there, as any schema 2 image
+    copy(name, f"oci:{tmp_path / 'back'}:v1")
+
+
+def test_digests_cannot_be_kept_and_a_damaged_layer_is_refused(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    kept = spyglass("copy", "--preserve-digests", f"dir:{schema1_dir}",
+                    f"oci:{tmp_path / 'kept'}:v1")
+    assert kept.returncode == 1
+    assert "schema 1 image" in kept.stderr and "--preserve-digests" in kept.stderr
+    assert not (tmp_path / "kept").exists()
+    damaged = tmp_path / "damaged"
+    shutil.copytree(schema1_dir, damaged)
+    manifest = json.loads((damaged / "manifest.json").read_bytes())
+    layer = next(f["blobSum"] for f in manifest["fsLayers"]
+                 if not f["blobSum"].endswith(EMPTY_GZIP_LAYER))
+    blob = damaged / layer.split(":")[1]
+    data = bytearray(blob.read_bytes())
+    data[-5] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    refused = spyglass("copy", f"dir:{damaged}", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1
+    assert layer in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out").exists()
