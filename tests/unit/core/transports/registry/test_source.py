@@ -102,3 +102,61 @@ def test_open_blob_detects_a_short_blob(make_client) -> None:
     descriptor = Descriptor("application/octet-stream", BLOB_DIGEST, len(BLOB))
     with source.open_blob(descriptor) as reader, pytest.raises(SizeMismatch):
         reader.read()
+
+
+def _gzipped_tar(files: dict[str, bytes]) -> bytes:
+    import gzip
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(out.getvalue(), mtime=0)
+
+
+def test_a_schema1_image_from_a_registry_is_planned_as_schema2(make_client) -> None:
+    """A registry serving schema 1 (the test registry refuses to store it): its layers
+    are read without a size to check (schema 1 states none), verified by digest."""
+    import hashlib
+    import zlib
+
+    from spyglass.core.copy import plan_copy
+    from tests.unit.core.test_copy import MemoryDestination
+
+    base, empty = _gzipped_tar({"etc/os": b"legacy\n"}), _gzipped_tar({})
+    history = [  # top first, as schema 1 lists them
+        {"id": "b", "parent": "a", "created": "2016-01-01T00:00:01Z", "throwaway": True,
+         "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) CMD [\"sh\"]"]},
+         "config": {"Cmd": ["sh"]}, "architecture": "amd64", "os": "linux"},
+        {"id": "a", "created": "2016-01-01T00:00:00Z",
+         "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) ADD file in /"]}},
+    ]
+    manifest = json.dumps({
+        "schemaVersion": 1, "name": "team/app", "tag": "old", "architecture": "amd64",
+        "fsLayers": [{"blobSum": str(Digest.of(empty))}, {"blobSum": str(Digest.of(base))}],
+        "history": [{"v1Compatibility": json.dumps(h)} for h in history],
+    }).encode()
+    client, _seen = make_client(Routes({
+        ("GET", f"{M}/old"): serve(manifest, media.DOCKER_V2S1),
+        ("GET", f"/v2/team/app/blobs/{Digest.of(base)}"):
+            lambda r: httpx.Response(200, content=base),
+        ("GET", f"/v2/team/app/referrers/{Digest.of(manifest)}"):
+            lambda r: httpx.Response(404),
+        ("GET", "/v2/team/app/tags/list"):
+            lambda r: httpx.Response(200, json={"name": "team/app", "tags": ["old"]}),
+    }))
+    source = RegistryImageSource(client, "team/app", "old")
+    plan = plan_copy(source, MemoryDestination())
+    [instance] = plan.instances
+    assert [t.source.digest for t in instance.layers] == [Digest.of(base)]
+    assert instance.layers[0].source.size == len(base)
+    config = json.loads(instance.config.data or b"")
+    plain = zlib.decompress(base, 16 + zlib.MAX_WBITS)
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(plain).hexdigest()]
+    assert [h.get("empty_layer", False) for h in config["history"]] == [False, True]
+    assert config["config"] == {"Cmd": ["sh"]} and "id" not in config
+    assert any("schema 1" in note for note in plan.notes)
