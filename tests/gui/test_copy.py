@@ -450,6 +450,14 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert suggest_destination(f"docker://h:1/a/b@{digest}",
                                DropPlace("repository", host="r:2", repository="mirror/b")) \
         == f"docker://r:2/mirror/b@{digest}"
+    assert suggest_destination(f"docker://h:1/a/b@{digest}", layout) == "oci:/tmp/l"
+    assert suggest_destination(f"docker://h:1/a/b@{digest}",
+                               DropPlace("docker-archive", path="/tmp/a.tar")) \
+        == "docker-archive:/tmp/a.tar"
+    assert suggest_destination(f"docker://h:1/a/b@{digest}", DropPlace("registry", host="r:2"),
+                               platform="linux/arm64/v8") == "docker://r:2/a/b:linux-arm64-v8"
+    assert suggest_destination(f"docker://h:1/a/b@{digest}", layout,
+                               platform="linux/arm64/v8") == "oci:/tmp/l:a/b:linux-arm64-v8"
     name, sentence = describe_name("docker://h:1/a:b")
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")

@@ -174,17 +174,24 @@ def suggest_destination(source: str, place: DropPlace, label: str = "",
     ``label``; ``platform``, one platform of it) dropped on ``place``.
 
     Registry: ``docker://HOST/REPO:TAG`` (REPO the repository dropped on, or the
-    source's own; a source named by digest keeps its digest rather than take a tag);
-    layout: ``oci:PATH:REPO:TAG``, or the source layout's own ref as it is. One
-    platform of a list gets the platform after its tag (``1.0-linux-arm64``): under
-    the list's own tag it would replace the list.
+    source's own); layout: ``oci:PATH:REPO:TAG``, or the source layout's own ref as
+    it is. One platform of a list gets the platform after its tag
+    (``1.0-linux-arm64``): under the list's own tag it would replace the list. A
+    source named by digest has no tag: it keeps its digest in a registry, goes
+    unnamed into a layout or archive, and one platform of it is named after that
+    platform.
     """
     repository, tag = _repository_and_tag(source, label)
     suffix = "-" + platform.replace("/", "-") if platform else ""
     digest = _digest_of(source)
-    if digest is not None and not suffix and place.kind in ("registry", "repository"):
-        named = place.repository if place.kind == "repository" else repository
-        return f"docker://{place.host}/{named}@{digest}"
+    if digest is not None:
+        # named by digest, it has no tag to keep ("latest" would replace another image)
+        if not suffix and place.kind in ("registry", "repository"):
+            named = place.repository if place.kind == "repository" else repository
+            return f"docker://{place.host}/{named}@{digest}"
+        if not suffix and place.kind in ("oci", "oci-archive", "docker-archive"):
+            return f"{place.kind}:{place.path}"  # unnamed; the dialog says how to name it
+        tag, suffix = platform.replace("/", "-"), ""  # one platform: named after it
     tag += suffix
     if place.kind == "registry":
         return f"docker://{place.host}/{repository}:{tag}"
