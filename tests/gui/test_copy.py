@@ -462,6 +462,14 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert name is not None and "repository a" in sentence
     name, sentence = describe_name("oci:")
     assert name is None and sentence
+    # a name without its registry, in a window that has registries: pointed to them,
+    # not only to docker://, which is Docker Hub
+    name, sentence = describe_name("team/app:1", hosts=["127.0.0.1:5000"])
+    assert name is None and sentence.endswith(
+        "For a registry of the list, write its host first, for example "
+        "127.0.0.1:5000/team/app:1.")
+    assert "For a registry" not in describe_name("team/app:1")[1]
+    assert "For a registry" not in describe_name("/no/such:x", hosts=["h:1"])[1]
     # a layout destination without a ref stores the image without a name: said before
     assert describe_name("oci:/srv/mirror")[1] == (
         "The OCI image layout in /srv/mirror (made if the folder is empty), the image "

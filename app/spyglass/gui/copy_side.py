@@ -248,6 +248,7 @@ class CopyController(QObject):
                             platform=image.platform if image is not None else "",
                             suggest=(lambda source: suggest_destination(source, last))
                             if last is not None else None,
+                            hosts=lambda: self._window.registries.model.hosts,
                             parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.planned.connect(self.start)

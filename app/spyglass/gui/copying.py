@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
@@ -266,10 +266,12 @@ def normalize_name(text: str) -> str:
     return text
 
 
-def describe_name(text: str, *, what: str = "destination") -> tuple[ImageName | None, str]:
+def describe_name(text: str, *, what: str = "destination",
+                  hosts: Sequence[str] = ()) -> tuple[ImageName | None, str]:
     """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
     sentence says what it is or what is wrong. ``what`` is ``"destination"`` or
-    ``"source"``."""
+    ``"source"``; ``hosts``, the registries of the window's list, which a name without
+    its registry is pointed to (rather than to Docker Hub)."""
     text = text.strip()
     if not text:
         if what == "source":
@@ -281,7 +283,13 @@ def describe_name(text: str, *, what: str = "destination") -> tuple[ImageName | 
     try:
         name = parse_image_name(normalized)
     except Exception as exc:
-        return None, str(exc)
+        said = str(exc)
+        transport = text.partition(":")[0]
+        if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
+                transport not in {t.value for t in Transport}:
+            said += (f" For a registry of the list, write its host first, for example "
+                     f"{hosts[0]}/{text}.")
+        return None, said
     if isinstance(name, DockerName):
         taken = f"Taken as {normalized}: the" if normalized != text else "The"
         return name, f"{taken} registry {name.reference.domain}, repository " \

@@ -106,9 +106,13 @@ class CopyDialog(QDialog):
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
                  suggest: Callable[[str], str] | None = None,
+                 hosts: Callable[[], list[str]] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
+        self._hosts: Callable[[], list[str]] = hosts or list
+        """The registries of the window's list, for pointing a name without its registry
+        to them."""
         self._suggest = suggest
         """For a typed source: the destination to offer for it ("" for none)."""
         self._suggested = ""
@@ -279,7 +283,8 @@ class CopyDialog(QDialog):
         if self.source_edit.isReadOnly():
             return
         self._drop_plan()
-        name, sentence = describe_name(self.source_edit.text(), what="source")
+        name, sentence = describe_name(self.source_edit.text(), what="source",
+                                       hosts=self._hosts())
         _note(self.source_note, sentence, wrong=name is None and bool(self.source_edit.text()))
         self._source = normalize_name(self.source_edit.text()) if name is not None else ""
         self._label = ""
@@ -469,7 +474,7 @@ class CopyDialog(QDialog):
     def _validate(self) -> bool:
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
         text = normalize_name(self.destination_edit.text())
-        name, sentence = describe_name(self.destination_edit.text())
+        name, sentence = describe_name(self.destination_edit.text(), hosts=self._hosts())
         _note(self.destination_note, sentence,
               wrong=name is None and bool(self.destination_edit.text().strip()))
         self._one_platform_only(isinstance(name, DockerArchiveName))
