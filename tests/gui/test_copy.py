@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.copy import CopyOptions
 from spyglass.gui.copying import (
     CopyRequest,
+    DraggedImage,
     DropPlace,
     Tally,
     describe_name,
@@ -592,7 +593,7 @@ def test_an_image_named_by_position_is_shown_with_its_label(
     """``two.tar:@1`` does not say which image it is: the Transfers row and the Copy
     dialog add its label."""
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest, DraggedImage
+    from spyglass.gui.copying import CopyRequest
     from spyglass.gui.models.transfers import source_text
 
     label = "docker.io/library/busybox:latest"
@@ -640,3 +641,27 @@ def test_replacing_a_compressed_archive_is_confirmed_without_decompressing_it(
     assert replaced is not None and (replaced.path, replaced.images) == (str(packed), ())
     listed = find_replaced(parse_image_name(f"docker-archive:{plain}"), CancelToken())
     assert listed is not None and listed.images
+
+
+def test_a_schema1_image_is_copied_from_the_window(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    from tests.helpers import require_tool
+    from tests.integration.test_copy_roundtrip import run
+
+    skopeo = require_tool("skopeo")
+    legacy = tmp_path / "legacy"
+    run(skopeo, "--insecure-policy", "copy", "--quiet", "--override-arch", "amd64",
+        "--format", "v2s1", f"oci:{sample.layout}:spyglass-demo:1.0", f"dir:{legacy}")
+    dialog = window.copying.open_dialog(DraggedImage(f"dir:{legacy}", "legacy"),
+                                        DropPlace("oci", path=str(tmp_path / "new")))
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert "schema 1: converted to schema 2" in dialog.platforms_label.text()
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        dialog.start()
+    transfer = manager.transfers[-1]
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert any("schema 1" in note for note in transfer.snapshot.notes)
+    index = json.loads((tmp_path / "new" / "index.json").read_bytes())
+    assert index["manifests"][0]["mediaType"] == "application/vnd.oci.image.manifest.v1+json"

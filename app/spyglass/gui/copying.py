@@ -40,7 +40,7 @@ from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.image import load_manifest
-from spyglass.core.manifest import Descriptor, ImageIndex
+from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import (
     DirName,
@@ -431,6 +431,8 @@ class SourcePlatforms:
     is_list: bool
     platforms: tuple[Platform, ...]
     digest: Digest
+    schema1: bool = False
+    """A Docker schema 1 image: converted to schema 2 as it is copied."""
 
 
 def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
@@ -441,7 +443,7 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
     finally:
         source.close()
     if not isinstance(top, ImageIndex):
-        return SourcePlatforms(False, (), top.digest)
+        return SourcePlatforms(False, (), top.digest, isinstance(top, Schema1Manifest))
     seen: list[Platform] = []
     for entry in top.manifests:
         platform = entry.platform

@@ -341,7 +341,11 @@ class CopyDialog(QDialog):
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
         self._is_list = listed.is_list
-        if not listed.is_list:
+        if listed.schema1:
+            self.platforms_label.setText(
+                "A single image in Docker's old schema 1: converted to schema 2 as it is "
+                "copied, as skopeo converts it (which changes its digest).")
+        elif not listed.is_list:
             self.platforms_label.setText("A single image: copied as it is.")
         elif not listed.platforms:
             self.platforms_label.setText(
