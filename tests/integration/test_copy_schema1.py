@@ -104,3 +104,61 @@ def test_digests_cannot_be_kept_and_a_damaged_layer_is_refused(
     assert refused.returncode == 1
     assert layer in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_image_written_is_byte_for_byte_skopeos(schema1_dir: Path, tmp_path: Path) -> None:
+    # a docker-archive keeps the schema 2 manifest and config the conversion makes: the
+    # same bytes (so the same image ID) as skopeo's conversion
+    skopeo = require_tool("skopeo")
+    ours, theirs = tmp_path / "ours.tar", tmp_path / "theirs.tar"
+    copy(f"dir:{schema1_dir}", f"docker-archive:{ours}:team/app:1")
+    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{schema1_dir}",
+        f"docker-archive:{theirs}:team/app:1")
+    assert run(skopeo, "inspect", "--raw", f"docker-archive:{ours}") == \
+        run(skopeo, "inspect", "--raw", f"docker-archive:{theirs}")
+
+
+def test_signatures_of_the_schema1_image_are_noted_as_left_behind(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    signed = tmp_path / "signed"
+    shutil.copytree(schema1_dir, signed)
+    (signed / "signature-1").write_bytes(b"a simple signing signature")
+    done = spyglass("copy", f"dir:{signed}", f"dir:{tmp_path / 'out'}")
+    assert done.returncode == 0, done.stderr
+    assert "not copied" in done.stderr or "left behind" in done.stderr, done.stderr
+    assert not (tmp_path / "out" / "signature-1").exists()
+
+
+def test_a_destination_named_by_digest_is_refused_before_anything_is_read(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    refused = spyglass("copy", f"dir:{schema1_dir}",
+                       f"docker://127.0.0.1:9/team/app@sha256:{'a' * 64}")
+    assert refused.returncode == 1
+    assert "schema 1" in refused.stderr and "name the destination by tag" in refused.stderr
+
+
+def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
+        schema1_dir: Path, tmp_path: Path) -> None:
+    import gzip
+    import hashlib
+
+    plain = tmp_path / "plain"
+    shutil.copytree(schema1_dir, plain)
+    manifest = json.loads((plain / "manifest.json").read_bytes())
+    for layer in manifest["fsLayers"]:
+        if layer["blobSum"].endswith(EMPTY_GZIP_LAYER):
+            continue
+        blob = plain / layer["blobSum"].split(":")[1]
+        data = gzip.decompress(blob.read_bytes())
+        blob.unlink()
+        digest = hashlib.sha256(data).hexdigest()
+        (plain / digest).write_bytes(data)
+        layer["blobSum"] = f"sha256:{digest}"
+        break
+    manifest.pop("signatures", None)
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    copy(f"dir:{plain}", f"oci:{tmp_path / 'out'}:v1")  # gzipped for a layout, as skopeo
+    umoci = require_tool("umoci")
+    run(umoci, "unpack", "--rootless", "--image", f"{tmp_path / 'out'}:v1",
+        str(tmp_path / "bundle"))
+

@@ -298,6 +298,9 @@ class CopyPlan:
     attachments_removed: bool = False
     """True when the copy leaves whatever is attached behind without asking what it is
     (``remove_signatures``)."""
+    converted_from: Digest | None = None
+    """The digest of the schema 1 image the top was converted from (what is attached to
+    it does not match the new digest)."""
 
     @property
     def blobs(self) -> tuple[BlobTask, ...]:
@@ -332,6 +335,8 @@ class CopyPlan:
     @property
     def keeps_digests(self) -> bool:
         """True when what is written has the digests the source has."""
+        if self.converted_from is not None:
+            return False  # a schema 1 image, written as schema 2
         if isinstance(self.top, ImageIndex) and self.list_media_type is None:
             return False  # one instance of a list: the top digest is the instance's
         return not any(i.changes for i in self.instances) and (
@@ -350,7 +355,7 @@ class CopyPlan:
             lines.append(
                 f"  image{where}: {media.friendly(instance.media_type)}, "
                 f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"
-                + (" (converted)" if instance.changes else "")
+                + (" (converted)" if instance.changes or self.converted_from else "")
             )
         attached_blobs = len(self.attachment_blobs)
         lines.append(f"  blobs: {len(self.blobs)}"
@@ -668,8 +673,8 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
     child = load_manifest(source, digest, cancel=cancel)
     if isinstance(child, Schema1Manifest):
         raise Unsupported(
-            f"The image {digest} is a Docker schema 1 manifest; Spyglass reads those but "
-            "does not copy them (convert it with a registry that still serves schema 2)."
+            f"The list entry {digest} is a Docker schema 1 manifest, which no list may "
+            "name; Spyglass converts a schema 1 image copied alone, not one inside a list."
         )
     if isinstance(child, ImageIndex):
         said = f"The list entry {digest} is itself a list; nested lists are copied only whole"
@@ -741,6 +746,9 @@ def plan_copy(
             elif isinstance(plan.top, ImageIndex):
                 unwritten.append(plan.top.digest)  # one of its images goes, not the list
             for instance in plan.instances:
+                if plan.converted_from is not None:  # a schema 1 image, now another digest
+                    changed.append(plan.converted_from)
+                    continue
                 (changed if instance.changes else kept).append(instance.source.digest)
             for digest in kept + changed:  # those not asked yet (a nested list's images)
                 ahead.start_attachments(digest)
@@ -848,22 +856,25 @@ def _plan_images(
     stored = _stored_by(source)
     notes: list[str] = []
     made_config: bytes | None = None
+    converted_from: Digest | None = None
     if isinstance(top, Schema1Manifest):
+        said = (f"{source.description} is a Docker schema 1 image, which Spyglass copies "
+                "converted to schema 2: its digest changes")
         if options.preserve_digests:
-            raise Unsupported(
-                f"{source.description} is a Docker schema 1 image: no destination takes "
-                "it as it is, and converting it to schema 2 changes its digest.",
-                on_command_line=f"{source.description} is a Docker schema 1 image: it is "
-                "converted to schema 2, which changes its digest; leave out "
-                "--preserve-digests.")
+            raise Unsupported(f"{said}.",
+                              on_command_line=f"{said}; leave out --preserve-digests.")
+        if isinstance(destination, DigestedDestination) and destination.required_digest:
+            raise Unsupported(f"{said}, so {destination.description}, named by digest, "
+                              "cannot take it; name the destination by tag.")
         from spyglass.core.schema1 import convert
 
+        converted_from = top.digest
         converted = convert(source, top, cancel=cancel)
         top, made_config = converted.manifest, converted.config
         source = _WithMade(source, top.config, made_config)
-        notes.append("the Docker schema 1 image is converted to schema 2, as "
-                     "containers/image converts it (its layers are read once more "
-                     "beforehand, to learn their uncompressed digests)")
+        notes.append("the Docker schema 1 image is converted to schema 2, as skopeo "
+                     "converts it (its layers were read once already while planning, to "
+                     "learn their uncompressed digests)")
     plain = _PlainLayers(_plain_target(destination, options), ahead, notes)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
@@ -876,7 +887,7 @@ def _plan_images(
                                          options.platforms))
         plain.note(destination)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
-                        False, tuple(notes))
+                        False, tuple(notes), converted_from=converted_from)
         _check_preserve(plan, options, destination)
         return plan
 

@@ -2,35 +2,54 @@
 
 A schema 1 manifest (``application/vnd.docker.distribution.manifest.v1+json``,
 signed or not) has no config blob and states neither its layers' sizes nor their
-uncompressed digests; every registry but the oldest refuses it, and so do OCI
-layouts and archives. containers/image copies one by converting it
-(``manifest/docker_schema1.go``, ``ToSchema2Config``): the config is the top
-``v1Compatibility`` object without its schema 1 bookkeeping (``id``, ``parent``,
-``Size``, ``parent_id``, ``layer_id``, ``throwaway``), with the history built
-from every entry and ``rootfs.diff_ids`` from the layers, which are the entries
-not marked ``throwaway``, base first.
+uncompressed digests; registries today refuse it, and so do OCI layouts and
+archives. containers/image copies one by converting it (``manifest/docker_schema1.go``:
+``fixManifestLayers``, ``ToSchema2Config``; ``image/docker_schema1.go``):
 
-Those diff IDs and sizes are only known by reading the layers: :func:`convert`
-reads each (distinct) layer once, as a stream, verified against its digest, and
-the copy then reads it again to send it. A schema 1 image is legacy; reading it
-twice keeps the copy engine's plan-then-execute shape whole.
+- the history is checked first: every ``v1Compatibility`` has a 64-hex ``id``,
+  each names the next older one as its ``parent`` and the base none, and an id
+  that repeats back to back (an old docker bug) counts once;
+- the config is the top ``v1Compatibility`` object as it is written, without its
+  schema 1 bookkeeping (``id``, ``parent``, ``Size``, ``parent_id``, ``layer_id``,
+  ``throwaway``), with ``rootfs.diff_ids`` from the layers and a ``history`` entry
+  per step; the keys sorted and the values kept as written, as Go's encoder writes a
+  map of raw messages, so that the config (and so the image ID) is the one skopeo
+  makes;
+- the layers are the steps not marked ``throwaway``, base first.
+
+Sizes and uncompressed digests are only known by reading the layers: :func:`convert`
+reads each distinct layer once, as a stream verified against its digest, and the copy
+then reads it again to send it. A schema 1 image is legacy; reading it twice keeps the
+copy engine's plan-then-execute shape whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
+from spyglass.core.errors import InvalidManifest, Unsupported
 from spyglass.core.manifest import Descriptor, ImageManifest, Schema1Manifest, parse_manifest
 from spyglass.core.transports.base import ImageSource
 
-_DROPPED = ("id", "parent", "Size", "parent_id", "layer_id", "throwaway")
+_DROPPED: Final = frozenset({"id", "parent", "Size", "parent_id", "layer_id", "throwaway"})
 """The schema 1 bookkeeping a schema 2 config does not carry."""
+
+_V1_ID: Final = re.compile(r"[a-f0-9]{64}")
+
+_LAYER_TYPES: Final = {
+    compression.GZIP: media.DOCKER_LAYER_GZIP,
+    compression.ZSTD: media.DOCKER_LAYER_ZSTD,
+    compression.NONE: media.DOCKER_LAYER,
+}
+"""A layer's media type by the compression its bytes show (schema 1 does not say)."""
 
 
 @dataclass(frozen=True)
@@ -41,75 +60,245 @@ class Converted:
     config: bytes
 
 
+@dataclass(frozen=True)
+class _Step:
+    blob: Digest
+    raw: str
+    """The ``v1Compatibility`` as written."""
+    compat: dict[str, Any]
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.compat.get("throwaway"))
+
+
 def convert(
     source: ImageSource, manifest: Schema1Manifest, *, cancel: CancelToken | None = None
 ) -> Converted:
     """The schema 2 image ``manifest`` becomes; its layers are read from ``source`` to
-    learn their sizes and uncompressed digests (a damaged one fails here)."""
-    measured: dict[Digest, tuple[int, Digest]] = {}
-    layers: list[dict[str, Any]] = []
+    learn their sizes, compression and uncompressed digests (a damaged one fails here).
+    Raises :class:`InvalidManifest` for a history containers/image would refuse."""
+    steps = _steps(manifest)
+    measured: dict[Digest, tuple[int, str, Digest]] = {}
+    layers: list[str] = []
     diff_ids: list[str] = []
-    for entry in manifest.entries:
-        if entry.empty:
+    for step in steps:  # base first
+        if step.empty:
             continue
         check(cancel)
-        if entry.digest not in measured:
-            measured[entry.digest] = _measure(source, entry.digest, cancel)
-        size, diff_id = measured[entry.digest]
-        layers.append({"mediaType": media.DOCKER_LAYER_GZIP, "size": size,
-                       "digest": str(entry.digest)})
+        if step.blob not in measured:
+            measured[step.blob] = _measure(source, step.blob, cancel)
+        size, media_type, diff_id = measured[step.blob]
+        layers.append(_descriptor(media_type, size, step.blob))
         diff_ids.append(str(diff_id))
-    config = {k: v for k, v in manifest.top_config.items() if k not in _DROPPED}
-    config["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
-    config["history"] = [_history(entry.v1_compatibility, entry.empty)
-                         for entry in manifest.entries]
-    config.setdefault("architecture", manifest.architecture)
-    config_raw = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-    raw = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": media.DOCKER_V2S2,
-        "config": {"mediaType": media.DOCKER_CONFIG, "size": len(config_raw),
-                   "digest": str(Digest.of(config_raw))},
-        "layers": layers,
-    }, indent=3).encode()  # as docker and containers/image write schema 2 manifests
+    config = _config(steps, diff_ids)
+    raw = (f'{{"schemaVersion":2,"mediaType":"{media.DOCKER_V2S2}","config":'
+           f'{_descriptor(media.DOCKER_CONFIG, len(config), Digest.of(config))},'
+           f'"layers":[{",".join(layers)}]}}').encode()  # as containers/image writes it
     converted = parse_manifest(raw, media.DOCKER_V2S2)
     assert isinstance(converted, ImageManifest)
-    return Converted(converted, config_raw)
+    return Converted(converted, config)
 
 
-def _history(compat: Any, empty: bool) -> dict[str, Any]:
-    """One history entry of the schema 2 config, from an entry's v1Compatibility (the
-    fields containers/image takes, empty ones left out as Go's ``omitempty`` does)."""
-    container = compat.get("container_config") or {}
+def _descriptor(media_type: str, size: int, digest: Digest) -> str:
+    return f'{{"mediaType":"{media_type}","size":{size},"digest":"{digest}"}}'
+
+
+def _steps(manifest: Schema1Manifest) -> list[_Step]:
+    """The history, base first, checked and with repeated ids counted once, as
+    containers/image's ``fixManifestLayers`` does."""
+    what = f"The schema 1 manifest {manifest.digest}"
+    try:
+        data = json.loads(manifest.raw)
+        blobs = [Digest.parse(layer["blobSum"]) for layer in data["fsLayers"]]
+        raws = [entry["v1Compatibility"] for entry in data["history"]]
+        compats = [json.loads(raw) for raw in raws]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidManifest(f"{what} cannot be read to convert it: {exc}.") from exc
+    if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
+        raise InvalidManifest(f"{what} has no layers, or not one history entry per layer.")
+    ids = [c.get("id") for c in compats]  # top first
+    for found in ids:
+        if not isinstance(found, str) or not _V1_ID.fullmatch(found):
+            raise InvalidManifest(f'{what} has an invalid layer id "{found}".')
+    if compats[-1].get("parent"):
+        raise InvalidManifest(f"{what} names a parent for its base layer.")
+    seen: set[str] = set()
+    for index, found in enumerate(ids):
+        if found in seen and ids[index - 1] != found:
+            raise InvalidManifest(f"{what} has the layer id {found} more than once.")
+        seen.add(found)
+    steps: list[_Step] = []
+    for index in range(len(ids) - 1, -1, -1):  # base first
+        if index < len(ids) - 1 and ids[index] == ids[index + 1]:
+            continue  # the same step again (an old docker bug): once
+        if index < len(ids) - 1 and compats[index].get("parent") != ids[index + 1]:
+            raise InvalidManifest(
+                f"{what} breaks its chain of layers: {ids[index]} names the parent "
+                f"{compats[index].get('parent')}, not {ids[index + 1]}.")
+        steps.append(_Step(blobs[index], raws[index], compats[index]))
+    return steps
+
+
+def _config(steps: list[_Step], diff_ids: list[str]) -> bytes:
+    """The schema 2 config: the top step's object with its members kept as written
+    (compacted, HTML characters escaped, as Go's encoder writes raw messages), the
+    bookkeeping dropped, ``rootfs`` and ``history`` added, the keys sorted."""
+    members = {key: _compact(value) for key, value in _members(steps[-1].raw)
+               if key not in _DROPPED}
+    rootfs = '{"type":"layers"' + (f',"diff_ids":[{",".join(_go_string(d) for d in diff_ids)}]'
+                                   if diff_ids else "") + "}"
+    members["rootfs"] = rootfs
+    members["history"] = "[" + ",".join(_history(step) for step in steps) + "]"
+    return ("{" + ",".join(f"{_go_string(key)}:{members[key]}" for key in sorted(members))
+            + "}").encode()
+
+
+def _history(step: _Step) -> str:
+    """One history entry, in the order and with the omissions of containers/image's
+    ``Schema2History`` (``created`` always; the others only when set)."""
+    compat = step.compat
+    container = compat.get("container_config")
     command = container.get("Cmd") if isinstance(container, dict) else None
-    entry = {
-        "created": compat.get("created"),
-        "created_by": " ".join(c for c in command if isinstance(c, str))
-        if isinstance(command, list) else "",
-        "author": compat.get("author"),
-        "comment": compat.get("comment"),
-        "empty_layer": empty,
-    }
-    return {key: value for key, value in entry.items() if value}
+    parts = [f'"created":{_go_string(_go_time(compat.get("created")))}']
+    created_by = " ".join(c for c in command if isinstance(c, str)) \
+        if isinstance(command, list) else ""
+    for key, value in (("created_by", created_by), ("author", compat.get("author")),
+                       ("comment", compat.get("comment"))):
+        if isinstance(value, str) and value:
+            parts.append(f'"{key}":{_go_string(value)}')
+    if step.empty:
+        parts.append('"empty_layer":true')
+    return "{" + ",".join(parts) + "}"
+
+
+def _members(raw: str) -> list[tuple[str, str]]:
+    """The members of the JSON object ``raw`` as ``(key, value as written)``."""
+    decoder = json.JSONDecoder()
+    text = raw.strip()
+    if not text.startswith("{"):
+        raise InvalidManifest("A schema 1 v1Compatibility is not a JSON object.")
+    members: list[tuple[str, str]] = []
+    index = _skip(text, 1)
+    if text[index] == "}":
+        return members
+    while True:
+        key, index = decoder.raw_decode(text, index)
+        index = _skip(text, index)
+        if text[index] != ":":
+            raise InvalidManifest("A schema 1 v1Compatibility is not a JSON object.")
+        start = _skip(text, index + 1)
+        _value, end = decoder.raw_decode(text, start)
+        members = [m for m in members if m[0] != key] + [(key, text[start:end])]
+        index = _skip(text, end)
+        if text[index] == "}":
+            return members
+        index = _skip(text, index + 1)  # the comma
+
+
+def _skip(text: str, index: int) -> int:
+    while text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
+def _compact(raw: str) -> str:
+    """JSON text as Go's ``json.Compact`` with HTML escaping leaves it: whitespace
+    between tokens gone, ``<``, ``>``, ``&``, U+2028 and U+2029 in strings escaped,
+    everything else as written."""
+    out: list[str] = []
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            elif ch in _HTML:
+                out.append(_HTML[ch])
+                continue
+            out.append(ch)
+        elif ch in " \t\n\r":
+            continue
+        else:
+            in_string = ch == '"'
+            out.append(ch)
+    return "".join(out)
+
+
+_HTML: Final = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _go_string(text: str) -> str:
+    """``text`` as Go's encoder writes a string (HTML characters escaped)."""
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _go_time(value: object) -> str:
+    """A ``created`` time as Go writes a parsed one (RFC 3339, sub-seconds without
+    trailing zeros, a zero offset as ``Z``); the zero time for none."""
+    if not isinstance(value, str):
+        return "0001-01-01T00:00:00Z"
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", value)
+    if match is None:
+        return "0001-01-01T00:00:00Z"
+    try:
+        datetime.fromisoformat(match.group(1))
+    except ValueError:
+        return "0001-01-01T00:00:00Z"
+    fraction = (match.group(2) or "").rstrip("0")
+    zone = match.group(3)
+    return f"{match.group(1)}{'' if fraction == '.' else fraction}" \
+           f"{'Z' if zone in ('Z', '+00:00', '-00:00') else zone}"
 
 
 def _measure(source: ImageSource, digest: Digest,
-             cancel: CancelToken | None) -> tuple[int, Digest]:
-    """A layer's size and uncompressed digest, read once as a stream (verified against
-    its digest: schema 1 states no size)."""
+             cancel: CancelToken | None) -> tuple[int, str, Digest]:
+    """A layer's size, media type (by the compression its bytes show) and uncompressed
+    digest, read once as a stream verified against its digest (schema 1 states no
+    size)."""
     descriptor = Descriptor(media.DOCKER_LAYER_GZIP, digest, -1)
     plain = hashlib.sha256()
     with source.open_blob(descriptor, cancel=cancel) as stream:
         counted = _Counting(stream)
+        head = b""
+        while len(head) < compression.HEADER_SIZE and (
+                more := counted.read(compression.HEADER_SIZE - len(head))):
+            head += more
+        algorithm = compression.detect(head) or compression.NONE
+        media_type = _LAYER_TYPES.get(algorithm)
+        if media_type is None:
+            raise Unsupported(f"The layer {digest} is {algorithm}-compressed, which Docker "
+                              "schema 2 cannot name; the schema 1 image is not converted.")
         reader = compression.open_decompressed(
-            counted, None, what=f"The layer {digest}", buffered=False)
+            _Prefixed(head, counted), algorithm, what=f"The layer {digest}", buffered=False)
         with reader:
             while chunk := reader.read(compression.READ_SIZE):
                 check(cancel)
                 plain.update(chunk)
         while counted.read(compression.READ_SIZE):  # to its end: the digest is checked
             pass
-    return counted.count, Digest("sha256", plain.hexdigest())
+    return counted.count, media_type, Digest("sha256", plain.hexdigest())
 
 
 class _Counting:
@@ -122,6 +311,24 @@ class _Counting:
     def read(self, n: int = -1, /) -> bytes:
         data: bytes = self._stream.read(n)
         self.count += len(data)
+        return data
+
+
+class _Prefixed:
+    """``head`` (already read), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._head:
+            if n is None or n < 0 or n >= len(self._head):
+                head, self._head = self._head, b""
+                return head
+            head, self._head = self._head[:n], self._head[n:]
+            return head
+        data: bytes = self._stream.read(n)
         return data
 
 

@@ -128,16 +128,19 @@ def test_a_schema1_image_from_a_registry_is_planned_as_schema2(make_client) -> N
     from tests.unit.core.test_copy import MemoryDestination
 
     base, empty = _gzipped_tar({"etc/os": b"legacy\n"}), _gzipped_tar({})
-    history = [  # top first, as schema 1 lists them
-        {"id": "b", "parent": "a", "created": "2016-01-01T00:00:01Z", "throwaway": True,
-         "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) CMD [\"sh\"]"]},
-         "config": {"Cmd": ["sh"]}, "architecture": "amd64", "os": "linux"},
-        {"id": "a", "created": "2016-01-01T00:00:00Z",
+    a, b = "a" * 64, "b" * 64
+    top = {"id": b, "parent": a, "created": "2016-01-01T00:00:01Z", "throwaway": True,
+           "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) CMD [\"sh\"]"]},
+           "config": {"Cmd": ["sh"]}, "architecture": "amd64", "os": "linux"}
+    history = [  # top first, as schema 1 lists them; the top step twice (a docker bug)
+        top, top,
+        {"id": a, "created": "2016-01-01T00:00:00.500Z",
          "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) ADD file in /"]}},
     ]
     manifest = json.dumps({
         "schemaVersion": 1, "name": "team/app", "tag": "old", "architecture": "amd64",
-        "fsLayers": [{"blobSum": str(Digest.of(empty))}, {"blobSum": str(Digest.of(base))}],
+        "fsLayers": [{"blobSum": str(Digest.of(empty))}, {"blobSum": str(Digest.of(empty))},
+                     {"blobSum": str(Digest.of(base))}],
         "history": [{"v1Compatibility": json.dumps(h)} for h in history],
     }).encode()
     client, _seen = make_client(Routes({
@@ -158,5 +161,7 @@ def test_a_schema1_image_from_a_registry_is_planned_as_schema2(make_client) -> N
     plain = zlib.decompress(base, 16 + zlib.MAX_WBITS)
     assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(plain).hexdigest()]
     assert [h.get("empty_layer", False) for h in config["history"]] == [False, True]
+    assert config["history"][0]["created"] == "2016-01-01T00:00:00.5Z"  # as Go writes it
     assert config["config"] == {"Cmd": ["sh"]} and "id" not in config
+    assert list(config) == sorted(config)
     assert any("schema 1" in note for note in plan.notes)
