@@ -289,6 +289,14 @@ def _lists_image(raw: bytes, digest: Digest) -> bool:
     return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
 
 
+def _answered_nothing(exc: BaseException) -> bool:
+    """A connection that was taken, then left without an answer: the response or the
+    TLS handshake timed out (a connection never made, a dropped SYN, is not that)."""
+    if isinstance(exc, httpx.ReadTimeout):
+        return True
+    return isinstance(exc, httpx.ConnectTimeout) and "handshake" in str(exc)
+
+
 def _mentions(exc: BaseException, text: str) -> bool:
     """True when ``exc`` or an exception it was raised from says ``text``."""
     seen: BaseException | None = exc
@@ -596,9 +604,9 @@ class RegistryClient:
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
-                # a registry answers /v2/ at once: one that takes longer, or never
-                # answers, is not waited for again and again (a refused or dropped
-                # connection is still retried)
+                # a registry answers /v2/ at once: one that takes the connection and
+                # never answers is not waited for again and again (a refused
+                # connection, or one never made, is still retried)
                 response = self._send_raw(
                     "GET", f"{base}/v2/", cancel=cancel, what="Connecting",
                     retries=0 if scheme != schemes[-1] else None,
@@ -606,7 +614,7 @@ class RegistryClient:
                 )
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
-                silent += isinstance(exc.__cause__, httpx.TimeoutException)
+                silent += exc.__cause__ is not None and _answered_nothing(exc.__cause__)
                 continue
             try:
                 self._check_ping(response, base)
@@ -712,7 +720,7 @@ class RegistryClient:
                 if _is_tls_failure(exc):
                     raise self._tls_failed(exc) from exc
                 if method in IDEMPOTENT and attempt < allowed and (
-                        retry_timeouts or not isinstance(exc, httpx.TimeoutException)):
+                        retry_timeouts or not _answered_nothing(exc)):
                     attempt += 1
                     self._sleep(self._backoff(attempt), cancel)
                     continue

@@ -201,3 +201,15 @@ def test_a_server_that_never_answers_is_not_waited_for_again(make_client) -> Non
     with pytest.raises(ConnectionFailed):
         client.ping()
     assert schemes(seen.requests) == ["https", "http", "http", "http"]
+
+
+def test_a_connection_never_made_is_not_said_to_be_taken(make_client) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)  # a dropped SYN
+
+    client, seen = make_client(unreachable, host="127.0.0.1:5000", retry_times=1)
+    with pytest.raises(ConnectionFailed) as info:
+        client.ping()
+    assert "answers nothing" not in str(info.value)
+    assert schemes(seen.requests) == ["https", "http", "http"]  # retried, as before
+
