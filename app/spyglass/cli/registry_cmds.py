@@ -186,6 +186,11 @@ def run_logout(args: argparse.Namespace) -> int:
     )
 
 
+def counted_tags(tags: list[str]) -> str:
+    """``the tag a`` or ``the tags a, b``."""
+    return f"The tag {tags[0]}" if len(tags) == 1 else f"The tags {', '.join(tags)}"
+
+
 def run_delete(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
@@ -197,7 +202,16 @@ def run_delete(args: argparse.Namespace) -> int:
     else:
         assert reference.tag is not None
         digest = client.head_manifest(reference.path, reference.tag).digest
-    users = client.manifest_users(reference.path, digest)
+    from spyglass.core.transports.registry.client import ManifestUsers
+
+    try:
+        users = client.manifest_users(reference.path, digest)
+    except SpyglassError as exc:  # the tags cannot be listed: delete as skopeo does
+        note(f"What else uses {digest} could not be looked at ({exc}).")
+        users = ManifestUsers([], [])
+    if users.unchecked:
+        note(f"{counted_tags(users.unchecked)} could not be looked at (gone meanwhile, or "
+             "unreadable); whether they use the manifest is not known.")
     named = f"{reference.name}:{reference.tag}" if reference.tag else reference.name
     others = [t for t in users.tags if t != reference.tag]
     if others:

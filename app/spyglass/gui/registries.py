@@ -100,6 +100,10 @@ def delete_question(plan: DeletePlan) -> str:
                  f"{'holds' if one else 'hold'} this image as one of "
                  f"{'its' if one else 'their'} platforms: {'it' if one else 'they'} would "
                  "name a manifest that is gone.</p>")
+    if plan.unchecked:
+        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in plan.unchecked)
+        text += (f"<p>Not known for {listed}: {'it' if len(plan.unchecked) == 1 else 'they'}"
+                 " could not be looked at.</p>")
     return text + "<p>This cannot be undone.</p>"
 
 

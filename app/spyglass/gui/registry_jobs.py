@@ -409,6 +409,8 @@ class DeletePlan:
     lists: tuple[str, ...] = ()
     """The tags of manifest lists holding the image as one of theirs: deleting it
     breaks them."""
+    unchecked: tuple[str, ...] = ()
+    """The tags that could not be looked at."""
 
     @property
     def other_tags(self) -> tuple[str, ...]:
@@ -429,7 +431,8 @@ def plan_delete(
     tags = {*users.tags, tag}
     return DeletePlan(connection.host, repository, tag, digest,
                       tuple(sorted(tags, key=natural_key)),
-                      tuple(sorted(users.lists, key=natural_key)))
+                      tuple(sorted(users.lists, key=natural_key)),
+                      tuple(sorted(users.unchecked, key=natural_key)))
 
 
 def delete_image(connection: Connection, plan: DeletePlan, cancel: CancelToken) -> DeletePlan:

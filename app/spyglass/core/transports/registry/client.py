@@ -28,7 +28,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar, cast
 
@@ -278,15 +278,17 @@ class ManifestUsers:
     """The tags pointing at it."""
     lists: list[str]
     """The tags of manifest lists that hold it as one of their images."""
+    unchecked: list[str] = field(default_factory=list)
+    """The tags that could not be looked at (gone meanwhile, unreadable)."""
 
 
 def _lists_image(raw: bytes, digest: Digest) -> bool:
     """Whether the manifest list ``raw`` names ``digest`` among its images."""
     try:
         entries = json.loads(raw).get("manifests") or []
-    except (ValueError, AttributeError):
+        return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
+    except (ValueError, AttributeError, TypeError):
         return False
-    return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
 
 
 def _answered_nothing(exc: BaseException) -> bool:
@@ -988,30 +990,43 @@ class RegistryClient:
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
         held: dict[Digest, bool] = {}
-        held_lock = threading.Lock()
+        reading: dict[Digest, threading.Lock] = {}
+        guard = threading.Lock()
+
+        def holds(list_digest: Digest, cancel: CancelToken) -> bool:
+            """Whether the list names ``digest``: each list read once, whatever the
+            tags pointing at it."""
+            with guard:
+                lock = reading.setdefault(list_digest, threading.Lock())
+            with lock:
+                if list_digest not in held:
+                    raw = self.get_manifest(repository, str(list_digest), cancel=cancel).raw
+                    held[list_digest] = _lists_image(raw, digest)
+                return held[list_digest]
 
         # leaving the pool's block waits for its lookups: they stop with the block
         with ThreadPoolExecutor(max_workers=workers) as pool, linked(cancel) as lookups:
 
             def use(tag: str) -> str:
-                head = self.head_manifest(repository, tag, cancel=lookups)
-                if head.digest == digest:
-                    return "tag"
-                if not lists or head.media_type not in media.INDEX_TYPES:
-                    return ""
-                with held_lock:
-                    known = held.get(head.digest)
-                if known is None:
-                    raw = self.get_manifest(repository, str(head.digest), cancel=lookups).raw
-                    known = _lists_image(raw, digest)
-                    with held_lock:
-                        held[head.digest] = known
-                return "list" if known else ""
+                try:
+                    head = self.head_manifest(repository, tag, cancel=lookups)
+                    if head.digest == digest:
+                        return "tag"
+                    if not lists or head.media_type not in media.INDEX_TYPES:
+                        return ""
+                    return "list" if holds(head.digest, lookups) else ""
+                except Cancelled:
+                    raise
+                except SpyglassError:
+                    if not lists:
+                        raise
+                    return "unchecked"  # gone meanwhile, or unreadable: said, not fatal
 
             uses = list(pool.map(use, candidates))
         pairs = list(zip(candidates, uses, strict=True))
         return ManifestUsers([t for t, u in pairs if u == "tag"],
-                             [t for t, u in pairs if u == "list"])
+                             [t for t, u in pairs if u == "list"],
+                             [t for t, u in pairs if u == "unchecked"])
 
     def referrers(
         self,

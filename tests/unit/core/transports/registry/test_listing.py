@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -214,3 +215,42 @@ def test_the_tags_pointing_at_a_manifest(make_client) -> None:
         "application/vnd.oci.image.index.v1+json" in r.headers["accept"]
         for r in seen.to(method="HEAD")
     )
+
+
+def test_the_lists_holding_a_manifest_each_read_once(make_client) -> None:
+    child = Digest.of(b"child")
+    holding = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [
+        {"mediaType": media.OCI_MANIFEST, "digest": str(child), "size": 5}]}).encode()
+    other = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                        "manifests": 7}).encode()  # not even a list of entries
+    gets: list[str] = []
+    lock = threading.Lock()
+
+    def head_of(raw: bytes) -> Handler:
+        return lambda request: httpx.Response(200, headers={
+            "Docker-Content-Digest": str(Digest.of(raw)), "Content-Type": media.OCI_INDEX})
+
+    def get_of(raw: bytes) -> Handler:
+        def get(request: httpx.Request) -> httpx.Response:
+            with lock:
+                gets.append(request.url.path)
+            return httpx.Response(200, content=raw, headers={"Content-Type": media.OCI_INDEX})
+        return get
+
+    table: dict[tuple[str, str], Handler] = {
+        ("HEAD", "/v2/team/app/manifests/arm"): lambda r: httpx.Response(
+            200, headers={"Docker-Content-Digest": str(child)}),
+        ("HEAD", "/v2/team/app/manifests/gone"): lambda r: httpx.Response(404),
+        ("HEAD", "/v2/team/app/manifests/odd"): head_of(other),
+        ("GET", f"/v2/team/app/manifests/{Digest.of(other)}"): get_of(other),
+        ("GET", f"/v2/team/app/manifests/{Digest.of(holding)}"): get_of(holding),
+        ("GET", TAGS): tags_page("team/app", ["arm", "gone", "odd", "v1", "v1-again"]),
+    }
+    for tag in ("v1", "v1-again"):
+        table[("HEAD", f"/v2/team/app/manifests/{tag}")] = head_of(holding)
+    client, _seen = make_client(Routes(table), retry_times=0)
+    users = client.manifest_users("team/app", child)
+    assert users.tags == ["arm"]
+    assert users.lists == ["v1", "v1-again"]
+    assert users.unchecked == ["gone"]  # gone meanwhile: said, and the delete goes on
+    assert gets.count(f"/v2/team/app/manifests/{Digest.of(holding)}") == 1
