@@ -471,6 +471,7 @@ def test_destination_names_are_suggested_and_described() -> None:
         "127.0.0.1:5000/team/app:1.")
     assert "For a registry" not in describe_name("team/app:1")[1]
     assert "For a registry" not in describe_name("/no/such:x", hosts=["h:1"])[1]
+    assert "For a registry" not in describe_name("layout-folder", hosts=["h:1"])[1]
     # a layout destination without a ref stores the image without a name: said before
     assert describe_name("oci:/srv/mirror")[1] == (
         "The OCI image layout in /srv/mirror (made if the folder is empty), the image "

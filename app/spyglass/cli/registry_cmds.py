@@ -143,6 +143,9 @@ def run_login(args: argparse.Namespace) -> int:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = args.password or ""
+        if not password and args.password_stdin:
+            raise SpyglassError("The password read from standard input (--password-stdin) "
+                                "is empty.")
         if not password and not sys.stdin.isatty():
             raise SpyglassError(
                 f'No password given for "{username}"; use --password-stdin (or --password '
@@ -157,7 +160,7 @@ def run_login(args: argparse.Namespace) -> int:
     store = credential_store()
     where = store.save(host, credentials)
     forget_clients()
-    unchecked = ("" if checked else f"{host} lets anyone in, so the credentials were not "
+    unchecked = ("" if checked else f"{host} asks for no credentials, so they were not "
                  "checked; ")
     if where == "keyring":
         note(f"Logged in to {host}; {unchecked}they are in {store.keyring_description}.")

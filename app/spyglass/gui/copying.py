@@ -286,7 +286,7 @@ def describe_name(text: str, *, what: str = "destination",
         said = str(exc)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
-                transport not in {t.value for t in Transport}:
+                ("/" in text or ":" in text) and transport not in {t.value for t in Transport}:
             said += (f" For a registry of the list, write its host first, for example "
                      f"{hosts[0]}/{text}.")
         return None, said

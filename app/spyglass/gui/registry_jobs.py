@@ -272,7 +272,7 @@ def check_connection(
         problem, sentence = "other", str(exc)
     else:
         if username and not checked:
-            said = (f"{host} answers as a registry; it lets anyone in, so the password of "
+            said = (f"{host} answers as a registry; it asks for no credentials, so the password of "
                     f"{username} was not checked.")
         else:
             who = f"as {username}" if username else "without signing in"

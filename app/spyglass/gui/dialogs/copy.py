@@ -442,7 +442,7 @@ class CopyDialog(QDialog):
         combo = self.compression_combo
         explained = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
         combo.setToolTip(f"{combo.currentText()}: {explained}\nA docker save archive always "
-                         "gets uncompressed layers.")
+                         "gets uncompressed layers (gzip or zstd is refused there).")
 
     def _wanted(self) -> Platform | None:
         """The platform the image was dragged as (a row of a list's platforms), if any."""
