@@ -660,6 +660,8 @@ def test_a_schema1_image_is_copied_from_the_window(
     manager = window.copying.manager
     with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
         dialog.start()
+        # it is read whole while planning: the dialog says so meanwhile
+        assert not dialog.planning_label.isHidden()
     transfer = manager.transfers[-1]
     wait_finished(qtbot, transfer)
     assert transfer.state is TransferState.DONE, transfer.error

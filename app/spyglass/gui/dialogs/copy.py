@@ -123,6 +123,8 @@ class CopyDialog(QDialog):
         self._wanted_platform = platform
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
+        self._schema1 = False
+        """A Docker schema 1 source (read whole while planning, to convert it)."""
         self._platforms_known = False
         self._fitter = Fitter(self)
         self._prepared: Prepared | None = None
@@ -225,6 +227,10 @@ class CopyDialog(QDialog):
         self.error_label.hide()
         self.spinner = Spinner(size=14)
         self.spinner.hide()
+        self.planning_label = QLabel(
+            "Reading the layers of the schema 1 image, to convert it…")
+        mute(self.planning_label)
+        self.planning_label.hide()
 
         form = QFormLayout()
         source_box = QVBoxLayout()
@@ -261,6 +267,7 @@ class CopyDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()
         bottom.addWidget(self.spinner)
+        bottom.addWidget(self.planning_label, 1)
         bottom.addWidget(self.error_label, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -341,6 +348,7 @@ class CopyDialog(QDialog):
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
         self._is_list = listed.is_list
+        self._schema1 = listed.schema1
         if listed.schema1:
             self.platforms_label.setText(
                 "A single image in Docker's old schema 1: converted to schema 2 as it is "
@@ -545,6 +553,8 @@ class CopyDialog(QDialog):
         self.copy_button.setEnabled(False)
         self.spinner.start()
         self.spinner.show()
+        # a schema 1 image is read whole while planning (to learn its diff IDs): say so
+        self.planning_label.setVisible(self._schema1)
         openers = self._openers
         self._runner.submit(
             lambda cancel: prepare_copy(openers, request, cancel),
@@ -575,6 +585,7 @@ class CopyDialog(QDialog):
         self._planning = False
         self.spinner.stop()
         self.spinner.hide()
+        self.planning_label.hide()
 
     def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
         self._stop_planning()
