@@ -162,3 +162,46 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
     run(umoci, "unpack", "--rootless", "--image", f"{tmp_path / 'out'}:v1",
         str(tmp_path / "bundle"))
 
+
+def _variant(schema1_dir: Path, target: Path, change: dict[str, object]) -> Path:
+    """The schema 1 image with ``change`` merged into every v1Compatibility, unsigned."""
+    shutil.copytree(schema1_dir, target)
+    manifest = json.loads((target / "manifest.json").read_bytes())
+    for entry in manifest["history"]:
+        compat = json.loads(entry["v1Compatibility"])
+        compat.update(change)
+        entry["v1Compatibility"] = json.dumps(compat, indent=1, ensure_ascii=False)
+    manifest.pop("signatures", None)
+    (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize("change", [
+    {"author": "Jö <dev@example.org>", "comment": "a & b"},
+    {"created": "2016-01-02T03:04:05.123456789123+00:00"},
+    {"container_config": {"Cmd": ["/bin/sh", "-c", "echo \u2028 <ok>"]}},
+], ids=["author", "fraction", "escapes"])
+def test_histories_convert_as_skopeo_converts_them(
+        schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
+    skopeo = require_tool("skopeo")
+    source = _variant(schema1_dir, tmp_path / "variant", change)
+    ours, theirs = tmp_path / "ours.tar", tmp_path / "theirs.tar"
+    copy(f"dir:{source}", f"docker-archive:{ours}:team/app:1")
+    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{source}",
+        f"docker-archive:{theirs}:team/app:1")
+    assert run(skopeo, "inspect", "--raw", f"docker-archive:{ours}") == \
+        run(skopeo, "inspect", "--raw", f"docker-archive:{theirs}")
+
+
+@pytest.mark.parametrize("change", [
+    {"created": "2016-02-30T00:00:00Z"}, {"created": 5},
+    {"container_config": {"Cmd": ["sh", 5]}}, {"x": float("nan")},
+], ids=["no-such-day", "number", "cmd", "nan"])
+def test_histories_skopeo_refuses_are_refused(
+        schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
+    source = _variant(schema1_dir, tmp_path / "variant", change)
+    refused = spyglass("copy", f"dir:{source}", f"oci:{tmp_path / 'out'}:v1")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "schema 1" in refused.stderr
+    assert not (tmp_path / "out").exists()
+

@@ -189,9 +189,13 @@ def run_logout(args: argparse.Namespace) -> int:
     )
 
 
-def counted_tags(tags: list[str]) -> str:
-    """``the tag a`` or ``the tags a, b``."""
-    return f"The tag {tags[0]}" if len(tags) == 1 else f"The tags {', '.join(tags)}"
+def counted_tags(tags: list[str], most: int = 10) -> str:
+    """``The tag a`` or ``The tags a, b`` (the first ``most``, then how many more)."""
+    if len(tags) == 1:
+        return f"The tag {tags[0]}"
+    shown = ", ".join(tags[:most]) + (f" and {len(tags) - most} more" if len(tags) > most
+                                      else "")
+    return f"The tags {shown}"
 
 
 def run_delete(args: argparse.Namespace) -> int:

@@ -29,7 +29,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from spyglass.core import compression, media
@@ -112,7 +111,7 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
         data = json.loads(manifest.raw)
         blobs = [Digest.parse(layer["blobSum"]) for layer in data["fsLayers"]]
         raws = [entry["v1Compatibility"] for entry in data["history"]]
-        compats = [json.loads(raw) for raw in raws]
+        compats = [json.loads(raw, parse_constant=_no_constant) for raw in raws]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidManifest(f"{what} cannot be read to convert it: {exc}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
@@ -160,12 +159,18 @@ def _history(step: _Step) -> str:
     compat = step.compat
     container = compat.get("container_config")
     command = container.get("Cmd") if isinstance(container, dict) else None
+    if command is not None and not (
+            isinstance(command, list) and all(isinstance(c, str) for c in command)):
+        raise InvalidManifest(f"A schema 1 history entry has a container_config.Cmd that "
+                              f"is not a list of strings: {command!r}.")
     parts = [f'"created":{_go_string(_go_time(compat.get("created")))}']
-    created_by = " ".join(c for c in command if isinstance(c, str)) \
-        if isinstance(command, list) else ""
-    for key, value in (("created_by", created_by), ("author", compat.get("author")),
-                       ("comment", compat.get("comment"))):
-        if isinstance(value, str) and value:
+    for key, value in (("author", compat.get("author")),
+                       ("created_by", " ".join(command or ())),
+                       ("comment", compat.get("comment"))):  # Schema2History's order
+        if value is not None and not isinstance(value, str):
+            raise InvalidManifest(f'A schema 1 history entry has an "{key}" that is not '
+                                  f"a string: {value!r}.")
+        if value:
             parts.append(f'"{key}":{_go_string(value)}')
     if step.empty:
         parts.append('"empty_layer":true')
@@ -174,14 +179,14 @@ def _history(step: _Step) -> str:
 
 def _members(raw: str) -> list[tuple[str, str]]:
     """The members of the JSON object ``raw`` as ``(key, value as written)``."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_no_constant)
     text = raw.strip()
     if not text.startswith("{"):
         raise InvalidManifest("A schema 1 v1Compatibility is not a JSON object.")
-    members: list[tuple[str, str]] = []
+    members: dict[str, str] = {}  # the last of a key written twice wins, as in Go
     index = _skip(text, 1)
     if text[index] == "}":
-        return members
+        return list(members.items())
     while True:
         key, index = decoder.raw_decode(text, index)
         index = _skip(text, index)
@@ -189,11 +194,16 @@ def _members(raw: str) -> list[tuple[str, str]]:
             raise InvalidManifest("A schema 1 v1Compatibility is not a JSON object.")
         start = _skip(text, index + 1)
         _value, end = decoder.raw_decode(text, start)
-        members = [m for m in members if m[0] != key] + [(key, text[start:end])]
+        members[key] = text[start:end]
         index = _skip(text, end)
         if text[index] == "}":
-            return members
+            return list(members.items())
         index = _skip(text, index + 1)  # the comma
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are no JSON (Python's reader takes them; Go's does not)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _skip(text: str, index: int) -> int:
@@ -248,6 +258,8 @@ def _go_string(text: str) -> str:
             out.append("\\t")
         elif ord(ch) < 0x20:
             out.append(f"\\u{ord(ch):04x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append("\ufffd")  # a lone surrogate: Go decodes it as U+FFFD
         else:
             out.append(ch)
     out.append('"')
@@ -255,21 +267,32 @@ def _go_string(text: str) -> str:
 
 
 def _go_time(value: object) -> str:
-    """A ``created`` time as Go writes a parsed one (RFC 3339, sub-seconds without
-    trailing zeros, a zero offset as ``Z``); the zero time for none."""
-    if not isinstance(value, str):
+    """A ``created`` time as Go writes a parsed one (RFC 3339, sub-seconds cut to
+    nanoseconds and without trailing zeros, a zero offset as ``Z``); the zero time for
+    none. One Go would not parse is refused, as containers/image refuses it."""
+    if value is None:
         return "0001-01-01T00:00:00Z"
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", value)
-    if match is None:
-        return "0001-01-01T00:00:00Z"
-    try:
-        datetime.fromisoformat(match.group(1))
-    except ValueError:
-        return "0001-01-01T00:00:00Z"
-    fraction = (match.group(2) or "").rstrip("0")
-    zone = match.group(3)
+    match = re.fullmatch(
+        r"((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d))(\.\d+)?(Z|[+-](\d\d):(\d\d))",
+        value) if isinstance(value, str) else None
+    if match is None or not _valid_time(match):
+        raise InvalidManifest(f"A schema 1 history entry has a created time that is not "
+                              f"RFC 3339: {value!r}.")
+    fraction = (match.group(8) or "")[:10].rstrip("0")
+    zone = match.group(9)
     return f"{match.group(1)}{'' if fraction == '.' else fraction}" \
            f"{'Z' if zone in ('Z', '+00:00', '-00:00') else zone}"
+
+
+def _valid_time(match: re.Match[str]) -> bool:
+    """Whether the parts are a real date and time (year 0 included, as Go allows)."""
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(2, 8))
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    zone_ok = match.group(10) is None or (int(match.group(10)) < 24
+                                          and int(match.group(11)) < 60)
+    return (1 <= month <= 12 and 1 <= day <= days[month - 1] and hour < 24 and minute < 60
+            and second < 60 and zone_ok)
 
 
 def _measure(source: ImageSource, digest: Digest,

@@ -54,6 +54,7 @@ from spyglass.core.errors import (
     InvalidDigest,
     InvalidManifest,
     NotARegistry,
+    NotFound,
     RegistryError,
     SizeMismatch,
     SpyglassError,
@@ -280,6 +281,12 @@ class ManifestUsers:
     """The tags of manifest lists that hold it as one of their images."""
     unchecked: list[str] = field(default_factory=list)
     """The tags that could not be looked at (gone meanwhile, unreadable)."""
+
+
+_UNREADABLE: Final = (NotFound, InvalidManifest, InvalidDigest, TooLarge, DigestMismatch)
+"""What makes one tag or list unreadable, not the registry unreachable: a scan of what
+uses a manifest says so of that tag and goes on (a failed connection, a refused
+sign-in or a rate limit still stop it)."""
 
 
 def _lists_image(raw: bytes, digest: Digest) -> bool:
@@ -989,19 +996,23 @@ class RegistryClient:
         from concurrent.futures import ThreadPoolExecutor
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
-        held: dict[Digest, bool] = {}
+        held: dict[Digest, bool | None] = {}
         reading: dict[Digest, threading.Lock] = {}
         guard = threading.Lock()
 
-        def holds(list_digest: Digest, cancel: CancelToken) -> bool:
-            """Whether the list names ``digest``: each list read once, whatever the
-            tags pointing at it."""
+        def holds(list_digest: Digest, cancel: CancelToken) -> bool | None:
+            """Whether the list names ``digest`` (None: it cannot be read): each list
+            read once, whatever the tags pointing at it."""
             with guard:
                 lock = reading.setdefault(list_digest, threading.Lock())
             with lock:
                 if list_digest not in held:
-                    raw = self.get_manifest(repository, str(list_digest), cancel=cancel).raw
-                    held[list_digest] = _lists_image(raw, digest)
+                    try:
+                        raw = self.get_manifest(repository, str(list_digest),
+                                                cancel=cancel).raw
+                        held[list_digest] = _lists_image(raw, digest)
+                    except _UNREADABLE:
+                        held[list_digest] = None
                 return held[list_digest]
 
         # leaving the pool's block waits for its lookups: they stop with the block
@@ -1010,17 +1021,16 @@ class RegistryClient:
             def use(tag: str) -> str:
                 try:
                     head = self.head_manifest(repository, tag, cancel=lookups)
-                    if head.digest == digest:
-                        return "tag"
-                    if not lists or head.media_type not in media.INDEX_TYPES:
-                        return ""
-                    return "list" if holds(head.digest, lookups) else ""
-                except Cancelled:
-                    raise
-                except SpyglassError:
+                except _UNREADABLE:
                     if not lists:
                         raise
                     return "unchecked"  # gone meanwhile, or unreadable: said, not fatal
+                if head.digest == digest:
+                    return "tag"
+                if not lists or head.media_type not in media.INDEX_TYPES:
+                    return ""
+                found = holds(head.digest, lookups)
+                return "unchecked" if found is None else "list" if found else ""
 
             uses = list(pool.map(use, candidates))
         pairs = list(zip(candidates, uses, strict=True))
