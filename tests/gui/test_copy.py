@@ -668,3 +668,26 @@ def test_a_schema1_image_is_copied_from_the_window(
     assert any("schema 1" in note for note in transfer.snapshot.notes)
     index = json.loads((tmp_path / "new" / "index.json").read_bytes())
     assert index["manifests"][0]["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+
+
+def test_a_copy_into_another_place_keeps_the_listing_the_view_reads_through(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for layout in (first, second):
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools")
+    window.open_location(first, select=False)
+    window.open_location(second, select=False)
+    show_image(qtbot, window, "tools", 1)
+
+    def copy_into(layout: Path, ref: str) -> None:
+        with qtbot.waitSignal(window.places.locationRefreshed, timeout=COPY_MS):
+            done = window.copying.start(CopyRequest(
+                f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:{ref}", CopyOptions()))
+        assert done.state is TransferState.DONE, done.error
+
+    copy_into(second, "more")  # the view keeps reading tools through the old listing
+    shown = window.places.location_node(window.places.index(1, 0))
+    assert shown is not None and len(shown.retired) == 1
+    copy_into(first, "more")  # another place: the listing the view reads through stays
+    assert len(shown.retired) == 1
+    assert window.image_view.state is not None

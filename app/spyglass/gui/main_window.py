@@ -527,8 +527,8 @@ class MainWindow(QMainWindow):
             if node.parent.is_archive or state is None \
                     or state.entry.descriptor != node.entry.descriptor:
                 self._current_changed(current, QModelIndex())
-        else:
-            self.places.release_retired()  # the image view shows nothing of that place
+        else:  # the image view shows nothing of that place (another's may be shown)
+            self.places.release_retired(path)
 
     def _location_index(self, path: str) -> QModelIndex:
         paths = self.places.paths

@@ -199,11 +199,13 @@ class PlacesModel(IdTreeModel):
             return
         self._list(node, self._relisted, self._refresh_failed)
 
-    def release_retired(self) -> None:
-        """Close the locations refreshes replaced: the image view no longer shows an image
-        read through one of them (it shows another row, or the same one read again)."""
+    def release_retired(self, path: str | None = None) -> None:
+        """Close the locations refreshes replaced (of the location at ``path`` only, when
+        given): the image view no longer shows an image read through one of them (it
+        shows another row, or the same one read again)."""
         for node in self._locations:
-            self._release_retired(node)
+            if path is None or str(node.path) == path:
+                self._release_retired(node)
 
     def close_all(self) -> None:
         """Close every location (the window is closing)."""
