@@ -673,8 +673,8 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
     child = load_manifest(source, digest, cancel=cancel)
     if isinstance(child, Schema1Manifest):
         raise Unsupported(
-            f"The list entry {digest} is a Docker schema 1 manifest, which no list may "
-            "name; Spyglass converts a schema 1 image copied alone, not one inside a list."
+            f"The list entry {digest} is a Docker schema 1 manifest; Spyglass converts a "
+            "schema 1 image copied alone (name it by its digest), not one inside a list."
         )
     if isinstance(child, ImageIndex):
         said = f"The list entry {digest} is itself a list; nested lists are copied only whole"
