@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from spyglass.cli.common import (
     Commands,
     add_registry_options,
+    note,
     registry_options,
     resolve_name,
     write_bytes,
     write_json,
 )
 from spyglass.core.errors import SpyglassError
+
+if TYPE_CHECKING:
+    from spyglass.core.image import LoadedImage
+    from spyglass.core.platform import Platform
 
 
 def add_parser(commands: Commands) -> None:
@@ -56,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             write_bytes(load_manifest(source).raw)
             return 0
         image = load_image(source, platform=platform)
+        _note_platform_unmatched(image, platform)
         if args.config:
             if image.config is None:
                 raise SpyglassError(
@@ -82,3 +89,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         source.close()
+
+
+def _note_platform_unmatched(image: LoadedImage, asked: Platform | None) -> None:
+    """Say on stderr when ``--platform`` asked a single image for another platform (as
+    skopeo, the image is described all the same; said, not silently)."""
+    from spyglass.core.manifest import ImageIndex
+    from spyglass.core.platform import Platform
+
+    config = image.config
+    if asked is None or isinstance(image.top, ImageIndex) or config is None \
+            or not config.os or not config.architecture:
+        return
+    own = Platform(config.os, config.architecture, config.variant)
+    if not asked.matches(own):
+        note(f"The image is not a list, and is for {own}: --platform {asked} does not "
+             "apply; it is described as it is.")
+

@@ -317,3 +317,15 @@ def test_usage_errors_and_notes_write_control_characters_as_escapes(
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err
     assert "fa\\x1b[2Jlse" in err and "\\x1b]0;owned\\x07" in err
+
+
+def test_inspect_says_when_platform_does_not_apply(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    sample = Path(__file__).resolve().parents[3] / "resources" / "sample-layout"
+    assert main(["inspect", "--platform", "windows/arm64",
+                 f"oci:{sample}:tools:2024.1"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["Architecture"] == "amd64"  # described as it is, as skopeo
+    assert "not a list, and is for linux/amd64: --platform windows/arm64" in err
+    assert main(["inspect", "--platform", "linux/amd64", f"oci:{sample}:tools:2024.1"]) == 0
+    assert capsys.readouterr().err == ""
