@@ -109,10 +109,14 @@ def test_digests_cannot_be_kept_and_a_damaged_layer_is_refused(
 def test_the_image_written_is_byte_for_byte_skopeos(schema1_dir: Path, tmp_path: Path) -> None:
     # a docker-archive keeps the schema 2 manifest and config the conversion makes: the
     # same bytes (so the same image ID) as skopeo's conversion
+    assert_converted_as_skopeo_does(schema1_dir, tmp_path)
+
+
+def assert_converted_as_skopeo_does(source: Path, tmp_path: Path) -> None:
     skopeo = require_tool("skopeo")
     ours, theirs = tmp_path / "ours.tar", tmp_path / "theirs.tar"
-    copy(f"dir:{schema1_dir}", f"docker-archive:{ours}:team/app:1")
-    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{schema1_dir}",
+    copy(f"dir:{source}", f"docker-archive:{ours}:team/app:1")
+    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{source}",
         f"docker-archive:{theirs}:team/app:1")
     assert run(skopeo, "inspect", "--raw", f"docker-archive:{ours}") == \
         run(skopeo, "inspect", "--raw", f"docker-archive:{theirs}")
@@ -183,14 +187,8 @@ def _variant(schema1_dir: Path, target: Path, change: dict[str, object]) -> Path
 ], ids=["author", "fraction", "escapes"])
 def test_histories_convert_as_skopeo_converts_them(
         schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
-    skopeo = require_tool("skopeo")
-    source = _variant(schema1_dir, tmp_path / "variant", change)
-    ours, theirs = tmp_path / "ours.tar", tmp_path / "theirs.tar"
-    copy(f"dir:{source}", f"docker-archive:{ours}:team/app:1")
-    run(skopeo, "--insecure-policy", "copy", "--quiet", f"dir:{source}",
-        f"docker-archive:{theirs}:team/app:1")
-    assert run(skopeo, "inspect", "--raw", f"docker-archive:{ours}") == \
-        run(skopeo, "inspect", "--raw", f"docker-archive:{theirs}")
+    assert_converted_as_skopeo_does(_variant(schema1_dir, tmp_path / "variant", change),
+                                    tmp_path)
 
 
 @pytest.mark.parametrize("change", [
