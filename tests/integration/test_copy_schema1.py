@@ -184,7 +184,8 @@ def _variant(schema1_dir: Path, target: Path, change: dict[str, object]) -> Path
     {"author": "Jö <dev@example.org>", "comment": "a & b"},
     {"created": "2016-01-02T03:04:05.123456789123+00:00"},
     {"container_config": {"Cmd": ["/bin/sh", "-c", "echo \u2028 <ok>"]}},
-], ids=["author", "fraction", "escapes"])
+    {"Author": "Upper Case", "COMMENT": "as Go matches fields"},
+], ids=["author", "fraction", "escapes", "case"])
 def test_histories_convert_as_skopeo_converts_them(
         schema1_dir: Path, tmp_path: Path, change: dict[str, object]) -> None:
     assert_converted_as_skopeo_does(_variant(schema1_dir, tmp_path / "variant", change),
