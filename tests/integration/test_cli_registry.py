@@ -380,9 +380,12 @@ def test_delete_names_the_lists_it_would_break(
     base = f"docker://{registry.host}/{repo_name}"
     ok("copy", "-q", "--all", f"oci:{layout}:latest", f"{base}:multi")
     ok("copy", "-q", "--platform", "linux/arm64", f"oci:{layout}:latest", f"{base}:arm")
-    deleted = ok("delete", f"{base}:arm")
-    assert "the list multi holds" in deleted.stderr, deleted.stderr
-    assert "naming a manifest that is gone" in deleted.stderr
+    refused = spyglass("delete", f"{base}:arm").error_line()
+    assert "The list multi holds" in refused and "Nothing was deleted" in refused
+    assert "--force" in refused
+    assert ok("inspect", "--raw", f"{base}:arm").stdout  # still there
+    deleted = ok("delete", "--force", f"{base}:arm")
+    assert "naming a manifest that is gone (--force)" in deleted.stderr, deleted.stderr
     assert index["digest"] not in deleted.stderr.splitlines()[-1]
 
 

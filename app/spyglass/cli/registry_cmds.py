@@ -64,6 +64,9 @@ def add_parsers(commands: Commands) -> None:
         "(which removes every tag pointing at it).",
     )
     delete.add_argument("name", metavar="docker://HOST/REPO[:TAG|@DIGEST]")
+    delete.add_argument("--force", action="store_true",
+                        help="delete even a manifest that lists of the repository hold as "
+                             "one of their images (they are left naming a manifest gone)")
     add_registry_options(delete)
     delete.set_defaults(func=run_delete)
 
@@ -227,10 +230,17 @@ def run_delete(args: argparse.Namespace) -> int:
         note(f"{named} is the manifest {digest}, which {which} at; "
              f"{'that tag goes' if len(others) == 1 else 'those tags go'} too.")
     if users.lists:
-        which = f"the list {users.lists[0]} holds" if len(users.lists) == 1 else \
-            f"the lists {', '.join(users.lists)} hold"
-        note(f"{which} {digest} as one of {'its' if len(users.lists) == 1 else 'their'} "
-             "images; deleting it leaves them naming a manifest that is gone.")
+        one = len(users.lists) == 1
+        which = f"The list {users.lists[0]} holds" if one else \
+            f"The lists {', '.join(users.lists[:10])}" + \
+            (f" and {len(users.lists) - 10} more" if len(users.lists) > 10 else "") + " hold"
+        said = (f"{which} {digest} as one of {'its' if one else 'their'} images; deleting "
+                f"it would leave {'it' if one else 'them'} naming a manifest that is gone")
+        if not args.force:
+            raise SpyglassError(f"{said}. Nothing was deleted; delete "
+                                f"{'that list' if one else 'those lists'} first, or pass "
+                                "--force.")
+        note(f"{said} (--force).")
     client.delete_manifest(reference.path, digest)
     note(f"Deleted {reference.name}@{digest}.")
     return 0
