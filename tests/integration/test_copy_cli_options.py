@@ -153,6 +153,16 @@ def test_copy_with_an_authfile_on_both_sides(
     # and the advice names the file they came from, not flags that were not used
     assert f"Check the credentials for {host} in {authfile}." in refused.error_line()
     assert "--src-creds" not in refused.error_line()
+    # a file without the host, or no file at all (read as empty, as skopeo reads it):
+    # the sentence says only that file was read, and what it lacks
+    authfile.write_text(json.dumps({"auths": {}}))
+    missing = tmp_path / "nowhere.json"
+    for given, lacks in ((authfile, f"has no credentials for {host}"),
+                         (missing, "does not exist")):
+        line = spyglass("copy", "-q", "--retry-times", "0", "--src-authfile", str(given),
+                        f"docker://{host}/it-copy-creds/source:v1",
+                        f"oci:{tmp_path / 'out'}:v1").error_line()
+        assert f'Only the auth file "{given}" was read, and it {lacks}.' in line
 
 
 def _sides(

@@ -87,7 +87,8 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     try:
         return func(args)
     except SpyglassError as exc:
-        said = f"{exc.on_command_line or exc}{_no_creds_hint(exc, args)}"
+        said = f"{exc.on_command_line or exc}{_no_creds_hint(exc, args)}" \
+            f"{_authfile_hint(exc, args)}"
         print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:
@@ -122,6 +123,23 @@ def terminal_safe(text: str) -> str:
 def _escaped(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
+    """For a registry that wants credentials none were found for, while an auth file was
+    named: that only that file was read, and what it lacks (a missing file reads as
+    empty, as in skopeo, so a wrong path shows only here)."""
+    from spyglass.core.errors import AuthenticationFailed
+
+    if not isinstance(exc, AuthenticationFailed) or exc.credentials_sent or not exc.host:
+        return ""
+    files = {str(path) for name in ("authfile", "src_authfile", "dest_authfile")
+             if (path := getattr(args, name, None)) is not None}
+    if len(files) != 1:
+        return ""
+    path = Path(next(iter(files)))
+    lacks = "does not exist" if not path.exists() else f"has no credentials for {exc.host}"
+    return f' Only the auth file "{path}" was read, and it {lacks}.'
 
 
 def _no_creds_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
