@@ -200,9 +200,15 @@ def _size(count: float) -> str:
     return f"{count:.1f} GiB"
 
 
+LOG_PROGRESS_EVERY: Final = 10.0
+"""Seconds between the progress lines of a copy whose output is no terminal (a CI log):
+a long blob would otherwise show nothing between its start and the manifests."""
+
+
 class Reporter:
     """Turns copy events into lines on stderr: a live status line on a terminal,
-    one line per blob otherwise. Called from worker threads."""
+    one line per blob otherwise, and every :data:`LOG_PROGRESS_EVERY` seconds a line
+    of how far the copy is. Called from worker threads."""
 
     def __init__(self, stream: TextIO, *, quiet: bool) -> None:
         self._stream = stream
@@ -227,6 +233,7 @@ class Reporter:
         with self._lock:
             if isinstance(event, c.Planned):
                 self._total = event.plan.total_bytes
+                self._last = time.monotonic()
                 count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
                 self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
                            f"{_size(self._total)}")
@@ -259,9 +266,14 @@ class Reporter:
         self._stream.flush()
 
     def _status(self) -> None:
-        if not self._tty:
-            return
         now = time.monotonic()
+        if not self._tty:
+            if now - self._last >= LOG_PROGRESS_EVERY and self._total:
+                self._last = now
+                done = sum(self._done.values())
+                self._line(f"Copied {_size(done)} of {_size(self._total)} "
+                           f"({done * 100 // self._total} %)")
+            return
         if now - self._last < 0.1:
             return
         self._last = now

@@ -329,3 +329,31 @@ def test_inspect_says_when_platform_does_not_apply(
     assert "not a list, and is for linux/amd64: --platform windows/arm64" in err
     assert main(["inspect", "--platform", "linux/amd64", f"oci:{sample}:tools:2024.1"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from spyglass.cli import copy_cmd
+    from spyglass.core.copy import BlobProgress, BlobStarted, Planned
+    from spyglass.core.digest import Digest
+
+    clock = [100.0]
+    monkeypatch.setattr(copy_cmd.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    report = copy_cmd.Reporter(out, quiet=False)
+    mib = 1024 * 1024
+    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=())
+    blob = Digest.of(b"layer")
+    report(Planned(plan))  # type: ignore[arg-type]
+    report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
+    report(BlobProgress(blob, 10 * mib, 100 * mib))
+    clock[0] += copy_cmd.LOG_PROGRESS_EVERY
+    report(BlobProgress(blob, 40 * mib, 100 * mib))
+    clock[0] += 1
+    report(BlobProgress(blob, 50 * mib, 100 * mib))  # not yet again
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "Copied 40.0 MiB of 100.0 MiB (40 %)"
+    assert sum(line.startswith("Copied ") for line in lines) == 1
