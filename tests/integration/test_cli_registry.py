@@ -479,3 +479,8 @@ def test_login_to_a_registry_that_lets_anyone_in_says_nothing_was_checked(
     # no password and no terminal: the sentence names login's own flags
     refused = spyglass("login", registry.host, "-u", "alice", env=env).error_line()
     assert "--password-stdin" in refused and "--creds" not in refused
+
+
+def test_tags_of_a_name_with_a_tag_is_refused() -> None:
+    line = spyglass("tags", "docker://127.0.0.1:9/team/tools:2024.1").error_line()
+    assert "names one image (2024.1)" in line and "docker://127.0.0.1:9/team/tools." in line

@@ -87,6 +87,11 @@ def run_tags(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
     reference = _repository(args.name)
+    if reference.tag is not None or reference.digest is not None:
+        named = reference.tag or reference.digest
+        raise SpyglassError(f'tags lists a repository\'s tags; "{args.name}" names one '
+                            f"image ({named}). Give docker://{reference.domain}/"
+                            f"{reference.path}.")
     client = client_for(reference.domain, registry_options(args, reference.domain),
                         repository=reference.path)
     write_json({"Repository": reference.name, "Tags": client.tags_of(reference.path)})
