@@ -405,6 +405,8 @@ def test_oci_archive_keeps_them_like_a_layout(
     archive = tmp_path / "image.tar"
     done = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci-archive:{archive}:v1")
     assert done.returncode == 0, done.stderr
+    # the log says what goes along, not only the image's manifests
+    assert "Along with the image: " in done.stderr and "cosign signature" in done.stderr
     subjects = image_attachments(open_source(f"oci-archive:{archive}:v1"))
     counts = {str(s.digest): len(s.attachments) for s in subjects}
     assert counts[str(signed["top"])] == 2 and counts[str(signed["arm64"])] == 1

@@ -237,6 +237,11 @@ class Reporter:
                 count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
                 self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
                            f"{_size(self._total)}")
+                from spyglass.core.copy_attachments import describe_attachments
+
+                attached = describe_attachments(event.plan.attachments)
+                if attached is not None:
+                    self._line(f"Along with the image: {attached.removeprefix('attached: ')}")
                 for note_text in event.plan.notes:
                     self._line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):

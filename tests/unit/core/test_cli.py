@@ -345,7 +345,8 @@ def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
     out = io.StringIO()
     report = copy_cmd.Reporter(out, quiet=False)
     mib = 1024 * 1024
-    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=())
+    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=(),
+                           attachments=())
     blob = Digest.of(b"layer")
     report(Planned(plan))  # type: ignore[arg-type]
     report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
