@@ -133,13 +133,25 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
 
     if not isinstance(exc, AuthenticationFailed) or exc.credentials_sent or not exc.host:
         return ""
+    if any(getattr(args, name, False) for name in ("no_creds", "src_no_creds",
+                                                     "dest_no_creds")):
+        return ""  # none were looked for
     files = {str(path) for name in ("authfile", "src_authfile", "dest_authfile")
              if (path := getattr(args, name, None)) is not None}
     if len(files) != 1:
         return ""
     path = Path(next(iter(files)))
-    lacks = "does not exist" if not path.exists() else f"has no credentials for {exc.host}"
-    return f' Only the auth file "{path}" was read, and it {lacks}.'
+    if not path.exists():
+        return f' Only the auth file "{path}" was read, and it does not exist.'
+    from spyglass.core.credentials import CredentialStore
+
+    try:
+        found = CredentialStore(authfile=path).lookup(exc.host)
+    except SpyglassError:
+        return ""  # its own sentence is for another time
+    if found is not None:
+        return ""  # the file has some: they were not what was asked (another side)
+    return f' Only the auth file "{path}" was read, and it has no credentials for {exc.host}.'
 
 
 def _no_creds_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
