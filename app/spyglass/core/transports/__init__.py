@@ -115,14 +115,14 @@ def _write_dir(name: DirName, options: RegistryOptions | None) -> ImageDestinati
 def _write_docker_archive(
     name: DockerArchiveName, options: RegistryOptions | None
 ) -> ImageDestination:
-    from spyglass.core.transports.archive import open_docker_archive_destination
+    from spyglass.core.transports.archive_write import open_docker_archive_destination
 
     return open_docker_archive_destination(name.path, name.reference, name.index,
                                            additional_tags=name.additional_tags)
 
 
 def _write_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageDestination:
-    from spyglass.core.transports.archive import open_oci_archive_destination
+    from spyglass.core.transports.archive_write import open_oci_archive_destination
 
     return open_oci_archive_destination(name.path, name.ref, name.index)
 

@@ -5,7 +5,7 @@ and containers/image reads them: ``docker/internal/tarfile/reader.go``
 (``NewReaderFromFile``) decompresses a compressed docker-archive into a
 temporary file "to be compatible with docker-load", and an oci-archive goes
 through ``archive.Untar``, which decompresses too. Spyglass reads an archive
-in place, member by member (:class:`~spyglass.core.transports.archive.TarTree`),
+in place, member by member (:class:`~spyglass.core.transports.tartree.TarTree`),
 which a compressed stream does not allow: every read of a member would mean
 decompressing everything before it again. So a compressed archive is
 decompressed once, as a stream (memory does not grow with its size), into a

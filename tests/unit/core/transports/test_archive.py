@@ -38,7 +38,6 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_
 from spyglass.core.transports import detect_location_kind, open_location, open_source
 from spyglass.core.transports.archive import (
     DockerArchiveImageSource,
-    TarTree,
     open_docker_archive_image,
     open_docker_archive_location,
     open_oci_archive_image,
@@ -46,6 +45,7 @@ from spyglass.core.transports.archive import (
     sniff_archive,
 )
 from spyglass.core.transports.base import ImageSource, Location
+from spyglass.core.transports.tartree import TarTree
 from tests.helpers.imagebuild import (
     ImageSpec,
     LayerSpec,

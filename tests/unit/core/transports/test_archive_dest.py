@@ -41,11 +41,10 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.reference import parse_docker_reference
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.archive import (
+from spyglass.core.transports.archive import open_docker_archive_image, open_oci_archive_image
+from spyglass.core.transports.archive_write import (
     DockerArchiveDestination,
     OCIArchiveDestination,
-    open_docker_archive_image,
-    open_oci_archive_image,
 )
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from tests.helpers import require_tool
@@ -586,7 +585,7 @@ def test_a_staged_blob_goes_once_it_is_in_the_tar(
     as the tar holds it, rather than the staging folder and the tar both holding all."""
     from spyglass.core.copy import CopyOptions, copy_image
     from spyglass.core.platform import Platform
-    from spyglass.core.transports import archive
+    from spyglass.core.transports import archive_write as archive
 
     staged_bytes: list[int] = []
     original = archive._TarWriter.file

@@ -38,7 +38,6 @@ from spyglass.core.transports import decompressed as decompressed_module
 from spyglass.core.transports import detect_location_kind, open_location, open_source
 from spyglass.core.transports.archive import (
     DockerArchiveLocation,
-    TarTree,
     open_docker_archive_image,
     open_docker_archive_location,
     open_oci_archive_image,
@@ -47,6 +46,7 @@ from spyglass.core.transports.archive import (
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.decompressed import FOLDER_PREFIX, big_files_folder
 from spyglass.core.transports.files import ORPHAN_AGE
+from spyglass.core.transports.tartree import TarTree
 from tests.helpers.imagebuild import ImageSpec, LayerSpec
 from tests.unit.core.transports.test_archive import (
     docker25_entries,

@@ -19,8 +19,8 @@ from spyglass.core.copy import copy_image
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidLayout, InvalidReference
 from spyglass.core.reference import OCIName, parse_image_name
-from spyglass.core.transports import archive as archive_module
 from spyglass.core.transports import open_destination, open_location, open_source
+from spyglass.core.transports import tartree as tartree_module
 from tests.helpers.imagebuild import multi_platform_layout
 
 
@@ -101,7 +101,7 @@ def test_an_archive_with_a_colon_in_its_path_is_refused_before_it_is_decompresse
     def no_decompressing(*args: object, **kwargs: object) -> None:
         raise AssertionError("decompressed an archive that is refused anyway")
 
-    monkeypatch.setattr(archive_module, "DecompressedArchive", no_decompressing)
+    monkeypatch.setattr(tartree_module, "DecompressedArchive", no_decompressing)
     with pytest.raises(InvalidLayout) as caught:
         open_location(target)
     message = str(caught.value)
