@@ -629,7 +629,8 @@ def test_an_untracked_transport_still_cancels_a_direct_blob_read(
     """Where the tracking layer cannot be installed (a wrapped transport), a blob read
     straight from its socket is still shut down by a cancel."""
     from spyglass.core.transports.registry.abortable import track_connections
-    from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+    from spyglass.core.transports.registry.client import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
 
     class Wrapped(httpx.BaseTransport):
         def __init__(self) -> None:

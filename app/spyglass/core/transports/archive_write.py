@@ -3,11 +3,12 @@
 An archive is written to a temporary file next to its final name and renamed
 into place only when it is complete, so a failed or cancelled copy leaves
 nothing at that name and a retry can run (one named ``/dev/stdout`` or another
-stream is put together in the temporary folder and then streamed out). Written archives are always plain
-tars (members with mtime 0 and owner 0:0, so equal images give equal tars),
-whatever the file is called. A ``docker-archive:`` gets what ``docker save``
-and containers/image write: ``manifest.json``, the config file, one layer
-file per diff ID and the legacy ``repositories`` and per-layer ``json``.
+stream is put together in the temporary folder and then streamed out).
+Written archives are always plain tars, whatever the file is called; their
+members have mtime 0 and owner 0:0, so equal images give equal tars. A
+``docker-archive:`` gets what ``docker save`` and containers/image write:
+``manifest.json``, the config file, one layer file per diff ID and the legacy
+``repositories`` and per-layer ``json``.
 """
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from spyglass.core.credentials import Credentials, CredentialStore, canonical_host
 from spyglass.core.reference import DockerReference
-from spyglass.core.transports.registry.client import POOL, RegistryClient
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.connections import POOL
 from spyglass.core.transports.registry.source import RegistryImageSource
 
 

@@ -1,10 +1,8 @@
 """The distribution API client: one :class:`RegistryClient` per registry host.
 
-Connections come from one ``httpx.Client`` per TLS configuration for the whole
-process (:class:`HTTPPool`): every registry verified against the system's
-trust store shares one pool; a registry with its own CA, a client certificate,
-or verification turned off gets a client of its own, since httpx fixes TLS
-settings per client.
+Its connections come from the process-wide pool of
+:mod:`spyglass.core.transports.registry.connections`; what an upload needs
+besides its requests is in :mod:`spyglass.core.transports.registry.uploads`.
 
 Every request goes through :meth:`RegistryClient.send`, which authenticates
 (:class:`~spyglass.core.transports.registry.auth.RegistryAuth`), retries
@@ -21,10 +19,8 @@ which the session's ``PATCH`` and ``PUT`` requests share.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,17 +30,14 @@ from typing import Final, TypeVar, cast
 
 import httpx
 
-from spyglass import __version__
 from spyglass.core import media
 from spyglass.core.buffers import BUFFERS
 from spyglass.core.cancel import CancelToken, check, linked
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import (
-    CHUNK_SIZE,
     Digest,
     Readable,
     VerifyingReader,
-    read_into,
     verifies_itself,
 )
 from spyglass.core.errors import (
@@ -56,7 +49,6 @@ from spyglass.core.errors import (
     NotARegistry,
     NotFound,
     RegistryError,
-    SizeMismatch,
     SpyglassError,
     TLSFailed,
     TooLarge,
@@ -71,12 +63,8 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
 from spyglass.core.transports.registry.abortable import (
-    Slot,
     abortable,
     raise_if_cancelled,
-    release_on_close,
-    response_stream,
-    track_connections,
 )
 from spyglass.core.transports.registry.auth import (
     SCOPE_EXTENSION,
@@ -86,6 +74,7 @@ from spyglass.core.transports.registry.auth import (
     push_scope,
     read_capped,
 )
+from spyglass.core.transports.registry.connections import POOL, HTTPPool, ResponseStream
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
     RateLimit,
@@ -93,18 +82,26 @@ from spyglass.core.transports.registry.errors import (
     retry_after,
 )
 from spyglass.core.transports.registry.hosts import (
-    TLSSettings,
     api_host,
     is_loopback,
     tls_settings,
+)
+from spyglass.core.transports.registry.uploads import (
+    HashingReader,
+    Sent,
+    UploadSession,
+    fill,
+    finished,
+    held_back,
+    slices,
+    streamed,
+    with_digest,
 )
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bytes, int)
 
-USER_AGENT: Final = f"spyglass/{__version__}"
-TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
 PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
 """For ``GET /v2/``, which a registry answers at once: a hung server is given up on
 sooner than a big blob's slow read would be."""
@@ -112,12 +109,12 @@ IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 """Methods retried on failure — unless the request's body is a stream, which is sent once."""
 DEFAULT_PAGE_SIZE: Final = 1000
 UPLOAD_CHUNK_SIZE: Final = 8 * 1024 * 1024
+"""Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
 _PATCH_ACCEPTED: Final = (201, 202, 204)
 """The answers to an upload's PATCH that take its bytes: 202 as the spec says, 204 of
 old registries, and 201 of Amazon ECR (regclient's blobPutUploadChunked)."""
 _NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
 """What registries without the referrers API answer it (the spec says 404)."""
-"""Bytes per ``PATCH`` of a chunked upload; one chunk is held in memory."""
 
 MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
 """The largest chunk a registry's ``OCI-Chunk-Min-Length`` can make us hold in memory."""
@@ -130,127 +127,6 @@ ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
 """For the courtesy ``DELETE`` of a failed or cancelled upload: a registry that does
 not answer it at once (perhaps the stalled one the copy was cancelled over) is not
 waited for; it purges the session itself."""
-
-
-class HTTPPool:
-    """Process-wide ``httpx.Client`` objects, one per TLS configuration; thread-safe.
-
-    ``transport`` replaces the network for every client of the pool (tests use
-    ``httpx.MockTransport`` for server behaviour a real registry will not show).
-    """
-
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
-        self._lock = threading.Lock()
-        self._clients: dict[TLSSettings, httpx.Client] = {}
-        self._transport = transport
-
-    def client(self, tls: TLSSettings) -> httpx.Client:
-        with self._lock:
-            client = self._clients.get(tls)
-            if client is None:
-                network = self._transport or httpx.HTTPTransport(
-                    verify=tls.ssl_context(),
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-                )
-                track_connections(network)  # so a cancel can end a stalled request
-                client = httpx.Client(
-                    timeout=TIMEOUT,
-                    headers={"User-Agent": USER_AGENT},
-                    follow_redirects=False,
-                    trust_env=False,
-                    transport=ResponseBodies(network),
-                )
-                self._clients[tls] = client
-            return client
-
-    def close(self) -> None:
-        with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
-
-
-POOL: Final = HTTPPool()
-
-
-INTERIM_STATUSES: Final = frozenset({301, 302, 303, 307, 308, 401})
-"""Answers httpx reads whole by itself (redirects it follows, 401s an auth flow retries)."""
-
-
-class _EmptyStream(httpx.SyncByteStream):
-    """A body known to be empty: closing it unread first lets httpcore see its end
-    (no network read is needed for that), so the connection goes back to the pool."""
-
-    def __init__(self, stream: httpx.SyncByteStream) -> None:
-        self._stream = stream
-        self._ended = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
-        self._ended = True
-
-    def close(self) -> None:
-        if not self._ended:
-            self._ended = True
-            try:
-                for _ in self._stream:
-                    break  # an empty body yields nothing; a server that lied stops here
-            except httpx.TransportError:
-                pass  # closing anyway
-        self._stream.close()
-
-
-class _CappedStream(httpx.SyncByteStream):
-    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
-        self._stream = stream
-        self._limit = limit
-
-    def __iter__(self) -> Iterator[bytes]:
-        left = self._limit
-        for chunk in self._stream:
-            yield chunk[:left]
-            left -= len(chunk)
-            if left <= 0:
-                break
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-class ResponseBodies(httpx.BaseTransport):
-    """A transport that looks after response bodies:
-
-    - closing a response releases its connection for cancels (see
-      :func:`~spyglass.core.transports.registry.abortable.release_on_close`);
-    - a response with no body (``HEAD``, 204, 304, ``Content-Length: 0``) closed
-      unread keeps its connection: httpcore keeps a connection only when the
-      body was read to its end, so every ``HEAD`` and upload step used to cost
-      a new connection (a TLS handshake on HTTPS registries);
-    - the bodies of redirects and 401s are cut at :data:`MAX_ERROR_BODY`:
-      httpx reads those whole on its own while it follows a redirect or runs
-      an auth flow, and a hostile server could otherwise make that read endless.
-    """
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
-        if not isinstance(response.stream, httpx.SyncByteStream):
-            return response
-        release_on_close(response)
-        if response.status_code in INTERIM_STATUSES:
-            response.stream = _CappedStream(response.stream, MAX_ERROR_BODY)
-        elif (
-            request.method == "HEAD"
-            or response.status_code in (204, 304)
-            or response.headers.get("content-length", "").strip() == "0"
-        ):
-            response.stream = _EmptyStream(response.stream)
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass(frozen=True)
@@ -326,227 +202,6 @@ def _is_tls_failure(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _body_socket(response: httpx.Response) -> socket.socket | None:
-    """The socket a plain HTTP/1.1 response body arrives on, when reading it directly
-    is safe: a known length, no content coding, and no TLS layer between (a TLS
-    socket itself is fine; a tunnelled TLS stream is not)."""
-    if response.http_version != "HTTP/1.1":
-        return None
-    if response.headers.get("content-encoding", "identity").lower() != "identity":
-        return None
-    if "chunked" in response.headers.get("transfer-encoding", "").lower():
-        return None
-    stream = response.extensions.get("network_stream")
-    get_extra_info = getattr(stream, "get_extra_info", None)
-    if get_extra_info is None:
-        return None
-    sock = get_extra_info("socket")
-    if not isinstance(sock, socket.socket):
-        return None
-    ssl_object = get_extra_info("ssl_object")
-    if ssl_object is not None and ssl_object is not sock:
-        return None
-    return sock
-
-
-class ResponseStream:
-    """A binary reader over a streamed response body; closing it closes the response.
-
-    Big bodies of known length (blobs) are read straight from the connection's
-    socket into the caller's buffer once httpx has handed over what it had
-    already buffered: no bytes object per piece and one GIL hand-off per
-    ``recv_into``, where going through httpx cost several per 64 KiB and was
-    the largest CPU cost of a blob copy on few cores. The connection is then
-    closed with the response instead of going back to the pool (httpx's
-    parser did not see the end of the body).
-
-    Until the body has ended, cancelling shuts its connection down, so a read
-    blocked on a server that stopped sending ends at once (see
-    :mod:`~spyglass.core.transports.registry.abortable`).
-    """
-
-    #: Bodies at least this long are read from the socket directly.
-    DIRECT_MIN: Final = 1024 * 1024
-
-    def __init__(
-        self, response: httpx.Response, what: str, cancel: CancelToken | None = None
-    ) -> None:
-        self._response = response
-        self._cancel = cancel
-        self._abort_key: int | None = None
-        tracked = response_stream(response)
-        self._slot = Slot(tracked) if tracked is not None else None
-        if cancel is not None:
-            self._abort_key = cancel.add_abort(self._abort)
-            if self._abort_key is None:
-                response.close()
-                raise Cancelled()
-        # The body as it arrives (httpcore reads up to 64 KiB at a time), not
-        # re-chunked by httpx, whose ByteChunker copies every byte again.
-        self._chunks = response.iter_bytes()
-        self._buffer = b""
-        self._what = what
-        self._done = False
-        self._socket: socket.socket | None = None
-        self._remaining = 0
-        length = response.headers.get("content-length", "")
-        self._length = int(length) if length.isdigit() else None
-        self._try_direct = self._length is not None and self._length >= self.DIRECT_MIN
-
-    @property
-    def response(self) -> httpx.Response:
-        return self._response
-
-    def read(self, n: int = -1, /) -> bytes:
-        parts: list[bytes]
-        if n is None or n < 0:
-            parts = [self._buffer]
-            self._buffer = b""
-            while chunk := self._next():
-                parts.append(chunk)
-            return b"".join(parts)
-        if n == 0:
-            return b""
-        if self._try_direct and not self._buffer:
-            self._start_direct()
-        if self._socket is not None:
-            if not self._buffer:
-                return self._recv(n)
-            # what httpx had read before the switch: never ask httpx for more now
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
-            return data
-        # Gather up to n bytes from the pieces as they arrived: one copy (the join).
-        parts = []
-        have = 0
-        if self._buffer:
-            parts.append(self._buffer)
-            have = len(self._buffer)
-            self._buffer = b""
-        while have < n:
-            chunk = self._next()
-            if not chunk:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        if have > n:
-            last = parts[-1]
-            keep = len(last) - (have - n)
-            parts[-1], self._buffer = last[:keep], last[keep:]
-        if len(parts) == 1:
-            return parts[0]
-        return b"".join(parts)
-
-    def readinto(self, buffer: memoryview | bytearray, /) -> int:
-        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
-        if not len(view):
-            return 0
-        if self._try_direct and not self._buffer:
-            self._start_direct()
-        if self._socket is not None and not self._buffer:
-            return self._recv_into(view)
-        if not self._buffer:
-            self._buffer = self._next()
-        count = min(len(view), len(self._buffer))
-        view[:count] = self._buffer[:count]
-        self._buffer = self._buffer[count:]
-        return count
-
-    def _start_direct(self) -> None:
-        """Switch to the socket once httpx's own buffer is drained (the first piece)."""
-        self._try_direct = False
-        sock = _body_socket(self._response)
-        if sock is None or self._length is None:
-            return
-        self._buffer = self._next()  # what httpx had read with the headers, or one read
-        remaining = self._length - self._response.num_bytes_downloaded
-        if remaining > 0 and not self._done:
-            self._socket, self._remaining = sock, remaining
-
-    def _recv(self, n: int) -> bytes:
-        """Up to ``n`` bytes from the socket (fewer when fewer have arrived)."""
-        assert self._socket is not None
-        if self._remaining <= 0:
-            self._done = True
-            return b""
-        data = self._direct(lambda sock: sock.recv(min(n, self._remaining)))
-        self._remaining -= len(data)
-        return data
-
-    def _recv_into(self, view: memoryview) -> int:
-        if self._remaining <= 0:
-            self._done = True
-            return 0
-        count = self._direct(lambda sock: sock.recv_into(view[: self._remaining]))
-        self._remaining -= count
-        return count
-
-    def _direct(self, receive: Callable[[socket.socket], _T]) -> _T:
-        """One receive on the body's socket; a broken or stalled connection is a
-        :class:`ConnectionFailed`, as is an end before the promised length."""
-        assert self._socket is not None
-        try:
-            received = receive(self._socket)
-        except TimeoutError as exc:
-            self._check_cancelled(exc)
-            raise ConnectionFailed(
-                f"{self._what} broke off: the registry stopped sending for too long."
-            ) from exc
-        except OSError as exc:
-            self._check_cancelled(exc)
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise ConnectionFailed(f"{self._what} broke off: {reason.rstrip('.')}.") from exc
-        if not received:
-            self._check_cancelled(None)
-            raise ConnectionFailed(
-                f"{self._what} broke off: the connection closed {self._remaining} bytes "
-                "before the end of the body."
-            )
-        return received
-
-    def _next(self) -> bytes:
-        if self._done:
-            return b""
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            self._done = True
-            return b""
-        except httpx.TransportError as exc:
-            self._check_cancelled(exc)
-            raise ConnectionFailed(
-                f"{self._what} broke off: {describe_connection_error(exc)}."
-            ) from exc
-
-    def _check_cancelled(self, cause: BaseException | None) -> None:
-        """A read that failed because cancelling shut the socket is a cancellation."""
-        raise_if_cancelled(self._cancel, cause)
-
-    def _abort(self) -> None:
-        """Shut the body's connection down (from the cancelling thread) while the body
-        is still coming: once it has ended, httpx may have handed the connection to
-        another request."""
-        if self._done:
-            return
-        if self._slot is not None:
-            self._slot.abort()
-        elif self._socket is not None:  # untracked, but read straight from its socket
-            try:
-                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed with the response
-
-    def close(self) -> None:
-        if self._cancel is not None:
-            self._cancel.remove_abort(self._abort_key)
-        self._response.close()
-
-    def __enter__(self) -> ResponseStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class RegistryClient:
@@ -1327,7 +982,7 @@ class RegistryClient:
             raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size}")
         target = f"{self.host}/{repository}"
         what = f"Uploading {f'the blob {digest}' if digest else 'a blob'} to {target}"
-        hashing: _HashingReader | None = None
+        hashing: HashingReader | None = None
         verifying: VerifyingReader | None = None
         if digest is not None and verifies_itself(stream, digest, size, cancel):
             # it checks digest, size and cancel itself: hashing it again only costs CPU
@@ -1341,7 +996,7 @@ class RegistryClient:
             )
             reader = verifying
         else:
-            hashing = _HashingReader(
+            hashing = HashingReader(
                 stream, size, what=f"The blob uploaded to {target}", cancel=cancel
             )
             reader = hashing
@@ -1349,17 +1004,17 @@ class RegistryClient:
         try:
             if digest is not None and size is not None and chunk_size is None:
                 self._put_whole(
-                    session, _held_back(reader, progress), digest, size, what=what,
+                    session, held_back(reader, progress), digest, size, what=what,
                     cancel=cancel,
                 )
             elif chunk_size is None:
                 self._patch_streamed(
-                    session, reader, lambda: digest or _finished(hashing), what=what,
+                    session, reader, lambda: digest or finished(hashing), what=what,
                     cancel=cancel, progress=progress,
                 )
             else:
                 self._put_chunks(
-                    session, reader, lambda: digest or _finished(hashing), what=what,
+                    session, reader, lambda: digest or finished(hashing), what=what,
                     cancel=cancel, progress=progress,
                     chunk_size=max(chunk_size, min(session.min_chunk, MAX_UPLOAD_CHUNK)),
                 )
@@ -1374,21 +1029,21 @@ class RegistryClient:
 
     def _start_upload(
         self, repository: str, *, what: str, cancel: CancelToken | None
-    ) -> _UploadSession:
+    ) -> UploadSession:
         response = self.send(
             "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
             ok=(202,), retries=0,
         )
         response.close()
         minimum = response.headers.get("oci-chunk-min-length", "")
-        return _UploadSession(
+        return UploadSession(
             self._upload_location(response, what), push_scope(repository),
             int(minimum) if minimum.isdigit() else 0,
         )
 
     def _put_whole(
         self,
-        session: _UploadSession,
+        session: UploadSession,
         body: Iterator[bytes | memoryview],
         digest: Digest,
         size: int,
@@ -1397,7 +1052,7 @@ class RegistryClient:
         cancel: CancelToken | None,
     ) -> None:
         response = self.send(
-            "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            "PUT", with_digest(session.location, digest), what=what, cancel=cancel,
             scope=session.scope,
             headers={"Content-Type": OCTET_STREAM, "Content-Length": str(size)},
             content=body, ok=(201,), retries=0,
@@ -1405,12 +1060,12 @@ class RegistryClient:
         self._check_created(response, digest, what)
 
     def _close_upload(
-        self, session: _UploadSession, digest: Digest, *, what: str, cancel: CancelToken | None
+        self, session: UploadSession, digest: Digest, *, what: str, cancel: CancelToken | None
     ) -> None:
         """The ``PUT ?digest=`` without a body that completes an upload sent in ``PATCH``es
         (bytes, so it can be sent again with a new token should the old one expire)."""
         response = self.send(
-            "PUT", _with_digest(session.location, digest), what=what, cancel=cancel,
+            "PUT", with_digest(session.location, digest), what=what, cancel=cancel,
             scope=session.scope,
             headers={"Content-Type": OCTET_STREAM, "Content-Length": "0"},
             content=b"", ok=(201,), retries=0,
@@ -1419,7 +1074,7 @@ class RegistryClient:
 
     def _patch_streamed(
         self,
-        session: _UploadSession,
+        session: UploadSession,
         reader: Readable,
         final_digest: Callable[[], Digest],
         *,
@@ -1434,19 +1089,19 @@ class RegistryClient:
         can only name the session's state before the ``PATCH``, which it refuses;
         docker and skopeo leave the same behind.)"""
         with BUFFERS.lend(UPLOAD_CHUNK_SIZE) as buffer:
-            first, ended = _fill(reader, buffer)
+            first, ended = fill(reader, buffer)
             if ended:
                 self._put_whole(
-                    session, _slices(first, progress), final_digest(), len(first),
+                    session, slices(first, progress), final_digest(), len(first),
                     what=what, cancel=cancel,
                 )
                 return
-            sent = _Sent()
+            sent = Sent()
             response = self.send(
                 "PATCH", session.location, what=what, cancel=cancel,
                 scope=session.scope,
                 headers={"Content-Type": OCTET_STREAM},
-                content=_streamed(first, reader, buffer, sent, progress),
+                content=streamed(first, reader, buffer, sent, progress),
                 ok=_PATCH_ACCEPTED, retries=0,
             )
         response.close()
@@ -1464,7 +1119,7 @@ class RegistryClient:
 
     def _put_chunks(
         self,
-        session: _UploadSession,
+        session: UploadSession,
         reader: Readable,
         final_digest: Callable[[], Digest],
         *,
@@ -1481,7 +1136,7 @@ class RegistryClient:
 
     def _send_chunks(
         self,
-        session: _UploadSession,
+        session: UploadSession,
         reader: Readable,
         final_digest: Callable[[], Digest],
         buffer: memoryview,
@@ -1493,11 +1148,11 @@ class RegistryClient:
         offset = 0
         while True:
             check(cancel)
-            chunk, ended = _fill(reader, buffer)
+            chunk, ended = fill(reader, buffer)
             if ended and offset == 0:
                 # all of it fits in one chunk, so its digest is known now: one PUT does it
                 self._put_whole(
-                    session, _slices(chunk, progress), final_digest(), len(chunk),
+                    session, slices(chunk, progress), final_digest(), len(chunk),
                     what=what, cancel=cancel,
                 )
                 return
@@ -1511,7 +1166,7 @@ class RegistryClient:
                         "Content-Length": str(len(chunk)),
                         "Content-Range": f"{offset}-{end}",
                     },
-                    content=_slices(chunk, progress), ok=_PATCH_ACCEPTED, retries=0,
+                    content=slices(chunk, progress), ok=_PATCH_ACCEPTED, retries=0,
                 )
                 response.close()
                 session.location = self._upload_location(response, what)
@@ -1682,171 +1337,6 @@ class RegistryClient:
 MAX_LIST_BODY: Final = 16 * 1024 * 1024
 """Catalog and tag-list pages are read to at most this many bytes."""
 
-
-@dataclass
-class _UploadSession:
-    location: str
-    """Where the next request of the session goes (each answer names the next)."""
-    scope: str
-    """The token scope of its requests: the Location need not be under ``/v2/NAME/``
-    (Google Artifact Registry's ``/artifacts-uploads/…``)."""
-    min_chunk: int = 0
-    """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
-
-
-class _HashingReader:
-    """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
-
-    The uploads' counterpart of :class:`VerifyingReader` for content whose
-    digest is only known at its end (a recompressed layer): the end of the
-    stream (an empty read) comes only after the size matched, and
-    :attr:`digest` then holds the digest.
-    """
-
-    def __init__(
-        self, stream: Readable, size: int | None, *, what: str, cancel: CancelToken | None
-    ) -> None:
-        self._stream = stream
-        self._size = size
-        self._what = what
-        self._cancel = cancel
-        self._hash = hashlib.sha256()
-        self._digest: Digest | None = None
-        self.bytes_read = 0
-
-    def read(self, n: int = -1, /) -> bytes:
-        check(self._cancel)
-        data = self._stream.read(n)
-        if data:
-            self._count(data)
-            return data
-        self._finish()
-        return b""
-
-    def readinto(self, buffer: memoryview | bytearray, /) -> int:
-        check(self._cancel)
-        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
-        count = read_into(self._stream, view)
-        if count:
-            self._count(view[:count])
-            return count
-        self._finish()
-        return 0
-
-    def _count(self, data: bytes | memoryview) -> None:
-        self.bytes_read += len(data)
-        if self._size is not None and self.bytes_read > self._size:
-            raise SizeMismatch(
-                f"{self._what} is longer than the {self._size} bytes promised; it was "
-                "not stored."
-            )
-        self._hash.update(data)
-
-    def _finish(self) -> None:
-        if self._size is not None and self.bytes_read != self._size:
-            raise SizeMismatch(
-                f"{self._what} has {self.bytes_read} bytes, not the {self._size} promised; "
-                "it was not stored."
-            )
-        self._digest = Digest("sha256", self._hash.hexdigest())
-
-    @property
-    def digest(self) -> Digest:
-        """The sha256 of everything read; only once the stream was read to its end."""
-        if self._digest is None:
-            raise RuntimeError("the digest of a stream not read to its end")
-        return self._digest
-
-
-def _finished(reader: _HashingReader | None) -> Digest:
-    assert reader is not None
-    return reader.digest
-
-
-def _held_back(
-    reader: Readable, progress: Callable[[int], None] | None
-) -> Iterator[memoryview]:
-    """The stream as request-body pieces, each yielded only once the next one was read.
-
-    The read that ends a verifying stream is the one that checks it, so the
-    last piece leaves only after the check passed: a mismatch never completes
-    the body.
-    """
-    # two buffers taking turns: the piece being sent and the one read after it
-    with BUFFERS.lend(CHUNK_SIZE) as first, BUFFERS.lend(CHUNK_SIZE) as second:
-        buffers = (first, second)
-        turn = 0
-        pending = read_into(reader, buffers[turn])
-        while pending:
-            following = read_into(reader, buffers[1 - turn])
-            yield buffers[turn][:pending]
-            if progress is not None:
-                progress(pending)
-            turn, pending = 1 - turn, following
-
-
-def _fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
-    """``buffer`` filled from ``reader`` as far as it goes: the part filled, and
-    whether the reader ended (its empty read was seen)."""
-    have = 0
-    while have < len(buffer):
-        count = read_into(reader, buffer[have : have + CHUNK_SIZE])
-        if not count:
-            return buffer[:have], True
-        have += count
-    return buffer, False
-
-
-class _Sent:
-    """How many bytes a streamed request body has handed over so far, and whether
-    it handed over the whole stream."""
-
-    __slots__ = ("complete", "count")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.complete = False
-
-
-def _streamed(
-    first: memoryview,
-    reader: Readable,
-    buffer: memoryview,
-    sent: _Sent,
-    progress: Callable[[int], None] | None,
-) -> Iterator[memoryview]:
-    """``first`` (already read into ``buffer``), then the rest of ``reader`` through
-    ``buffer``, as request-body pieces; the buffer is refilled only after the
-    piece in it was sent."""
-    for piece in _slices(first, progress):
-        sent.count += len(piece)
-        yield piece
-    window = buffer[:CHUNK_SIZE]
-    while count := read_into(reader, window):
-        sent.count += count
-        yield window[:count]
-        if progress is not None:
-            progress(count)
-    sent.complete = True
-
-
-def _slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
-    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent.
-
-    The pieces are views, not copies: each is sent before the next is asked for,
-    and the buffer is refilled only after the request is done.
-    """
-    for start in range(0, len(data), CHUNK_SIZE):
-        piece = data[start : start + CHUNK_SIZE]
-        yield piece
-        if progress is not None:
-            progress(len(piece))
-
-
-def _with_digest(location: str, digest: Digest) -> str:
-    """The upload URL with ``digest=`` added, the rest of its query kept byte for byte."""
-    separator = "&" if "?" in location else "?"
-    return f"{location}{separator}digest={digest.algorithm}%3A{digest.hex}"
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}

@@ -27,11 +27,8 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
-from spyglass.core.transports.registry.client import (
-    ManifestResponse,
-    RegistryClient,
-    ResponseStream,
-)
+from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
+from spyglass.core.transports.registry.connections import ResponseStream
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
 from spyglass.core.transports.registry.lookaside import lookaside_url, read_signatures
 

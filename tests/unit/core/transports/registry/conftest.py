@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from spyglass.core.credentials import Credentials
-from spyglass.core.transports.registry.client import HTTPPool, RegistryClient
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.connections import HTTPPool
 from tests.unit.core.transports.registry.fakes import HOST, Handler, Recorder
 
 

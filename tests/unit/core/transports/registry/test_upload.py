@@ -40,6 +40,7 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
 from spyglass.core.transports.registry import client as client_module
+from spyglass.core.transports.registry import uploads as uploads_module
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.destination import (
     CHUNK_SIZES_AFTER_413,
@@ -278,7 +279,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """A streamed upload's first piece 4,096 bytes and its body pieces 1,000 bytes, so
     :data:`BLOB` streams through the buffer in many refills."""
     monkeypatch.setattr(client_module, "UPLOAD_CHUNK_SIZE", CHUNK)
-    monkeypatch.setattr(client_module, "CHUNK_SIZE", 1000)
+    monkeypatch.setattr(uploads_module, "CHUNK_SIZE", 1000)
 
 
 @pytest.mark.usefixtures("small_pieces")

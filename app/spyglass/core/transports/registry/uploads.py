@@ -1,0 +1,188 @@
+"""The pieces of a blob upload that are not requests: the session's state, the
+reader that hashes and counts what is sent, and the body streams of ``PATCH``
+and ``PUT`` (see :meth:`~spyglass.core.transports.registry.client.RegistryClient.upload_blob`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from spyglass.core.buffers import BUFFERS
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import (
+    CHUNK_SIZE,
+    Digest,
+    Readable,
+    read_into,
+)
+from spyglass.core.errors import (
+    SizeMismatch,
+)
+
+
+@dataclass
+class UploadSession:
+    location: str
+    """Where the next request of the session goes (each answer names the next)."""
+    scope: str
+    """The token scope of its requests: the Location need not be under ``/v2/NAME/``
+    (Google Artifact Registry's ``/artifacts-uploads/…``)."""
+    min_chunk: int = 0
+    """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
+
+
+class HashingReader:
+    """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
+
+    The uploads' counterpart of :class:`VerifyingReader` for content whose
+    digest is only known at its end (a recompressed layer): the end of the
+    stream (an empty read) comes only after the size matched, and
+    :attr:`digest` then holds the digest.
+    """
+
+    def __init__(
+        self, stream: Readable, size: int | None, *, what: str, cancel: CancelToken | None
+    ) -> None:
+        self._stream = stream
+        self._size = size
+        self._what = what
+        self._cancel = cancel
+        self._hash = hashlib.sha256()
+        self._digest: Digest | None = None
+        self.bytes_read = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        check(self._cancel)
+        data = self._stream.read(n)
+        if data:
+            self._count(data)
+            return data
+        self._finish()
+        return b""
+
+    def readinto(self, buffer: memoryview | bytearray, /) -> int:
+        check(self._cancel)
+        view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
+        count = read_into(self._stream, view)
+        if count:
+            self._count(view[:count])
+            return count
+        self._finish()
+        return 0
+
+    def _count(self, data: bytes | memoryview) -> None:
+        self.bytes_read += len(data)
+        if self._size is not None and self.bytes_read > self._size:
+            raise SizeMismatch(
+                f"{self._what} is longer than the {self._size} bytes promised; it was "
+                "not stored."
+            )
+        self._hash.update(data)
+
+    def _finish(self) -> None:
+        if self._size is not None and self.bytes_read != self._size:
+            raise SizeMismatch(
+                f"{self._what} has {self.bytes_read} bytes, not the {self._size} promised; "
+                "it was not stored."
+            )
+        self._digest = Digest("sha256", self._hash.hexdigest())
+
+    @property
+    def digest(self) -> Digest:
+        """The sha256 of everything read; only once the stream was read to its end."""
+        if self._digest is None:
+            raise RuntimeError("the digest of a stream not read to its end")
+        return self._digest
+
+
+def finished(reader: HashingReader | None) -> Digest:
+    assert reader is not None
+    return reader.digest
+
+
+def held_back(
+    reader: Readable, progress: Callable[[int], None] | None
+) -> Iterator[memoryview]:
+    """The stream as request-body pieces, each yielded only once the next one was read.
+
+    The read that ends a verifying stream is the one that checks it, so the
+    last piece leaves only after the check passed: a mismatch never completes
+    the body.
+    """
+    # two buffers taking turns: the piece being sent and the one read after it
+    with BUFFERS.lend(CHUNK_SIZE) as first, BUFFERS.lend(CHUNK_SIZE) as second:
+        buffers = (first, second)
+        turn = 0
+        pending = read_into(reader, buffers[turn])
+        while pending:
+            following = read_into(reader, buffers[1 - turn])
+            yield buffers[turn][:pending]
+            if progress is not None:
+                progress(pending)
+            turn, pending = 1 - turn, following
+
+
+def fill(reader: Readable, buffer: memoryview) -> tuple[memoryview, bool]:
+    """``buffer`` filled from ``reader`` as far as it goes: the part filled, and
+    whether the reader ended (its empty read was seen)."""
+    have = 0
+    while have < len(buffer):
+        count = read_into(reader, buffer[have : have + CHUNK_SIZE])
+        if not count:
+            return buffer[:have], True
+        have += count
+    return buffer, False
+
+
+class Sent:
+    """How many bytes a streamed request body has handed over so far, and whether
+    it handed over the whole stream."""
+
+    __slots__ = ("complete", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.complete = False
+
+
+def streamed(
+    first: memoryview,
+    reader: Readable,
+    buffer: memoryview,
+    sent: Sent,
+    progress: Callable[[int], None] | None,
+) -> Iterator[memoryview]:
+    """``first`` (already read into ``buffer``), then the rest of ``reader`` through
+    ``buffer``, as request-body pieces; the buffer is refilled only after the
+    piece in it was sent."""
+    for piece in slices(first, progress):
+        sent.count += len(piece)
+        yield piece
+    window = buffer[:CHUNK_SIZE]
+    while count := read_into(reader, window):
+        sent.count += count
+        yield window[:count]
+        if progress is not None:
+            progress(count)
+    sent.complete = True
+
+
+def slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
+    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent.
+
+    The pieces are views, not copies: each is sent before the next is asked for,
+    and the buffer is refilled only after the request is done.
+    """
+    for start in range(0, len(data), CHUNK_SIZE):
+        piece = data[start : start + CHUNK_SIZE]
+        yield piece
+        if progress is not None:
+            progress(len(piece))
+
+
+def with_digest(location: str, digest: Digest) -> str:
+    """The upload URL with ``digest=`` added, the rest of its query kept byte for byte."""
+    separator = "&" if "?" in location else "?"
+    return f"{location}{separator}digest={digest.algorithm}%3A{digest.hex}"
