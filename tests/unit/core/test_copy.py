@@ -381,7 +381,7 @@ def test_a_config_that_cannot_be_parsed_only_loses_the_platform_in_the_note(
     def unparsable(raw: bytes) -> Any:
         raise InvalidConfig("The image config lists an invalid diff ID.")
 
-    monkeypatch.setattr("spyglass.core.copy.parse_config", unparsable)
+    monkeypatch.setattr("spyglass.core.copy_plan.parse_config", unparsable)
     source = open_source(f"oci:{tmp_path / 'one'}:v1")
     dest = MemoryDestination()
     plan = plan_copy(source, dest, CopyOptions(platforms=(Platform.parse("linux/arm64"),)))

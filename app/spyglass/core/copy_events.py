@@ -1,0 +1,89 @@
+"""What a copy reports as it goes: plain frozen dataclasses handed to a callback
+(:data:`EventCallback`), called from the copy's worker threads. The window and
+the command line each turn them into what they show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spyglass.core.copy_plan import CopyPlan
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import (
+    Descriptor,
+)
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: CopyPlan
+
+
+@dataclass(frozen=True)
+class BlobStarted:
+    digest: Digest
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class BlobProgress:
+    digest: Digest
+    done: int
+    size: int
+
+
+@dataclass(frozen=True)
+class BlobSkipped:
+    digest: Digest
+    size: int
+    how: str
+    """``exists`` (the destination has it), ``mounted`` (cross-repository mount) or
+    ``unneeded`` (planned, but what it belonged to changed: a cosign tag settled anew)."""
+
+
+@dataclass(frozen=True)
+class BlobDone:
+    digest: Digest
+    written: Descriptor
+    recompressed: bool
+
+
+@dataclass(frozen=True)
+class BlobRetried:
+    """A blob transfer failed with ``reason`` and starts again: attempt ``attempt``
+    (2 for the first retry) of at most ``attempts``."""
+
+    digest: Digest
+    attempt: int
+    attempts: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ManifestWritten:
+    digest: Digest
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    digest: Digest
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+@dataclass(frozen=True)
+class CopyCancelled:
+    pass
+
+
+CopyEvent = (
+    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobDone
+    | ManifestWritten | Finished | Failed | CopyCancelled
+)
+EventCallback = Callable[[CopyEvent], None]
