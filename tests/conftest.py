@@ -6,7 +6,7 @@ settings, caches, logins and keyring are kept out of reach: the XDG folders
 containers' ``auth.json`` lives) point into a temporary folder for the
 session, and keyring gets the backend that refuses everything, as on a
 machine without a keyring. A test that needs a keyring installs its own
-(``keyring.set_keyring``).
+(``keyring.set_keyring``). Proxy settings are dropped: tests talk to loopback only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -38,6 +39,12 @@ for _name, _sub in (
     (_SANDBOX / _sub).mkdir(mode=0o700)
     os.environ[_name] = str(_SANDBOX / _sub)
 os.environ.pop("REGISTRY_AUTH_FILE", None)
+# Every server a test talks to is on loopback: no proxy may see that traffic (or the
+# test credentials in it), whatever the machine running the tests has configured.
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.lower(), None)
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 import pytest  # noqa: E402  (after the environment above is in place)
@@ -84,3 +91,38 @@ def tmp_layout(tmp_path: Path) -> Path:
 def env_sandbox() -> Path:
     """The session's temporary folder that the XDG and Docker variables point into."""
     return _SANDBOX
+
+
+NOBODY_ID = 65534
+"""The user and group that tests needing enforced permissions run as, when run as root."""
+
+
+@pytest.fixture
+def unprivileged_dir() -> Iterator[Path]:
+    """A fresh folder, with the test itself running as an unprivileged user.
+
+    Root reads and writes whatever a file's mode says, so a test of what happens
+    when permission is refused proves nothing as root (CI runs as root). Run as
+    root, this switches the process's effective user and group to 65534 (nobody)
+    for the test and back afterwards; the folder is in the system's temporary
+    folder (pytest's own are root's, mode 0700) and belongs to that user. Run as
+    anyone else, the test runs as that user.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="spyglass-unprivileged-"))
+    switched = os.geteuid() == 0
+    try:
+        if switched:
+            os.chown(folder, NOBODY_ID, NOBODY_ID)
+            os.setegid(NOBODY_ID)
+            os.seteuid(NOBODY_ID)
+        try:
+            yield folder
+        finally:
+            if switched:
+                os.seteuid(0)
+                os.setegid(0)
+    finally:
+        for path in (folder, *folder.rglob("*")):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o700)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -774,7 +774,8 @@ class RegistryAuth(httpx.Auth):
         query = {key: params[key] for key in ("service", "scope") if key in params}
         headers = {"Authorization": self._basic()} if self.creds else {}
         response = httpx.get(
-            params["realm"], params=query, headers=headers, verify=self.verify, timeout=30.0
+            params["realm"], params=query, headers=headers, verify=self.verify, timeout=30.0,
+            trust_env=False,
         )
         response.raise_for_status()
         body = response.json()
