@@ -8,7 +8,6 @@ needs the real thing, and by hand for layouts skopeo does not write yet
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -284,15 +283,14 @@ def test_manifest_json_that_is_a_folder(tmp_path: Path) -> None:
     assert str(tmp_path) in str(caught.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_manifest(tmp_path: Path) -> None:
+def test_unreadable_manifest(unprivileged_dir: Path) -> None:
     from spyglass.core.errors import TransportError
 
-    manifest = tmp_path / "manifest.json"
+    manifest = unprivileged_dir / "manifest.json"
     manifest.write_bytes(b"{}")
     manifest.chmod(0)
     with pytest.raises(TransportError) as caught:
-        open_dir_image(tmp_path).get_manifest()
+        open_dir_image(unprivileged_dir).get_manifest()
     assert str(manifest) in str(caught.value)
 
 
@@ -313,9 +311,9 @@ def test_version_file(tmp_path: Path, version: bytes, error: type[Exception]) ->
 
 def test_version_1_2_and_missing_version_are_read(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_bytes(b"{}")
-    open_dir_image(tmp_path)
+    assert open_dir_image(tmp_path).get_manifest() == (b"{}", None)
     (tmp_path / "version").write_bytes(b"Directory Transport Version: 1.2\n")
-    open_dir_image(tmp_path)
+    assert open_dir_image(tmp_path).get_manifest() == (b"{}", None)
 
 
 # --------------------------------------------------------------------------- sniffing
