@@ -13,6 +13,7 @@ killed copy left behind).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -753,37 +754,56 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
 def exclusive_lock(
     lock_path: Path, *, what: str, cancel: CancelToken | None = None
 ) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path`` (created if missing) for the ``with`` block.
+    """Hold an exclusive ``flock`` on ``lock_path`` for the ``with`` block; the file is
+    created for it and removed again, so a layout keeps no trace of being written.
 
     The lock is advisory and between processes (and between threads, each
     of which opens the file anew): every Spyglass writer of one layout takes
-    it around its read-modify-write of ``index.json``. The lock file is never
-    removed — removing it would let two writers lock two different files.
-    With ``cancel``, waiting polls the token and raises
-    :class:`~spyglass.core.errors.Cancelled`. ``what`` names the place in
-    error sentences.
+    it around its read-modify-write of ``index.json``. The holder removes the
+    file before it lets go, so a writer that was waiting may find itself
+    holding the lock on a file no longer there (or replaced by another
+    writer's): it then starts again with the file now at that name. Only the
+    writer holding the file that is at the name holds the lock. A file left
+    by a killed writer is just taken. With ``cancel``, waiting polls the token
+    and raises :class:`~spyglass.core.errors.Cancelled`. ``what`` names the
+    place in error sentences.
     """
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-    except OSError as exc:
-        raise TransportError(describe_write_error(exc, lock_path)) from exc
-    try:
+    while True:
         try:
-            if cancel is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        check(cancel)
-                        time.sleep(_LOCK_POLL)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise TransportError(
-                f'{what} cannot be locked for writing ("{lock_path}"): {reason.rstrip(".")}.'
-            ) from exc
-        yield
-    finally:
-        os.close(fd)  # closing the only descriptor releases the lock
+            raise TransportError(describe_write_error(exc, lock_path)) from exc
+        try:
+            _lock_fd(fd, lock_path, what, cancel)
+            try:
+                held = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+            except FileNotFoundError:
+                held = False
+            if held:
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(OSError):  # left: the next writer takes it
+                        os.unlink(lock_path)
+                return
+        finally:
+            os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None) -> None:
+    try:
+        if cancel is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                check(cancel)
+                time.sleep(_LOCK_POLL)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TransportError(
+            f'{what} cannot be locked for writing ("{lock_path}"): {reason.rstrip(".")}.'
+        ) from exc

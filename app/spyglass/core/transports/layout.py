@@ -433,8 +433,8 @@ class OCILayoutDestination:
     :meth:`commit` is the only step that touches ``index.json``: under an
     exclusive ``flock`` on ``index.json.lock`` (containers/image and umoci lock
     nothing around ``index.json``; every Spyglass writer, in any thread or
-    process, takes this one; the file stays in the layout) it re-reads the
-    index, replaces the entry named ``REF`` (annotation
+    process, takes this one; the file is there only while it is held) it
+    re-reads the index, replaces the entry named ``REF`` (annotation
     ``org.opencontainers.image.ref.name``) in place or appends one, and
     replaces the file atomically. Two copies into one layout therefore both
     keep their refs. Unlike containers/image, which keeps the entry a new

@@ -7,14 +7,17 @@ import errno
 import json
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import copy_image
-from spyglass.core.errors import InvalidLayout, TransportError
+from spyglass.core.errors import Cancelled, InvalidLayout, TransportError
 from spyglass.core.transports import files, open_destination, open_source
-from spyglass.core.transports.files import describe_write_error, replace_file
+from spyglass.core.transports.files import describe_write_error, exclusive_lock, replace_file
 from tests.helpers.imagebuild import multi_platform_layout
 
 NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
@@ -95,3 +98,71 @@ def test_a_copy_into_a_layout_keeps_its_index_private(tmp_path: Path) -> None:
     names = [m["annotations"]["org.opencontainers.image.ref.name"]
              for m in json.loads(index.read_bytes())["manifests"]]
     assert sorted(names) == ["v1", "v2"]
+
+
+# --------------------------------------------------------------------------- the index lock
+
+
+def test_the_lock_file_is_there_only_while_the_lock_is_held(tmp_path: Path) -> None:
+    lock = tmp_path / "index.json.lock"
+    with exclusive_lock(lock, what="the layout"):
+        assert lock.is_file()
+    assert not lock.exists()
+
+
+def test_a_lock_file_a_killed_writer_left_is_taken_and_removed(tmp_path: Path) -> None:
+    lock = tmp_path / "index.json.lock"
+    lock.touch()
+    with exclusive_lock(lock, what="the layout"):
+        pass
+    assert not lock.exists()
+
+
+def test_writers_waiting_while_the_file_goes_still_take_turns(tmp_path: Path) -> None:
+    """Each holder removes the file as it lets go; writers that waited on the removed
+    file must not both go ahead (one on the old file, one on a new one)."""
+    lock = tmp_path / "index.json.lock"
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    inside: list[int] = []
+    overlaps: list[int] = []
+    guard = threading.Lock()
+
+    def writer() -> None:
+        for _ in range(40):
+            with exclusive_lock(lock, what="the layout"):
+                with guard:
+                    inside.append(1)
+                    if len(inside) > 1:
+                        overlaps.append(len(inside))
+                value = int(counter.read_text())  # a read-modify-write, as of index.json
+                time.sleep(0.0005)
+                counter.write_text(str(value + 1))
+                with guard:
+                    inside.pop()
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == []
+    assert counter.read_text() == str(6 * 40)
+    assert not lock.exists()
+
+
+def test_a_cancelled_wait_for_the_lock_leaves_the_holders_file(tmp_path: Path) -> None:
+    lock = tmp_path / "index.json.lock"
+    token = CancelToken()
+    with exclusive_lock(lock, what="the layout"):
+        waiting = threading.Thread(target=lambda: _wait_cancelled(lock, token))
+        waiting.start()
+        token.cancel()
+        waiting.join()
+        assert lock.is_file()
+    assert not lock.exists()
+
+
+def _wait_cancelled(lock: Path, token: CancelToken) -> None:
+    with pytest.raises(Cancelled), exclusive_lock(lock, what="the layout", cancel=token):
+        pytest.fail("took a lock that another writer holds")

@@ -30,6 +30,7 @@ from spyglass.core.errors import (
     InvalidLayout,
     InvalidReference,
     SizeMismatch,
+    SpyglassError,
     TransportError,
     Unsupported,
 )
@@ -45,7 +46,7 @@ from spyglass.core.transports import layout as layout_module
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
 from spyglass.core.transports.files import TEMP_PREFIX
-from spyglass.core.transports.layout import INDEX_LOCK, OCILayoutDestination, open_layout
+from spyglass.core.transports.layout import OCILayoutDestination, open_layout
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import (
     ImageSpec,
@@ -239,7 +240,7 @@ def test_an_empty_folder_becomes_a_layout(single_source: Path, tmp_path: Path) -
     out = tmp_path / "empty"
     out.mkdir()
     copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
-    assert sorted(os.listdir(out)) == ["blobs", "index.json", INDEX_LOCK, "oci-layout"]
+    assert sorted(os.listdir(out)) == ["blobs", "index.json", "oci-layout"]  # no lock file
 
 
 def test_a_folder_of_other_files_is_refused_untouched(tmp_path: Path) -> None:
@@ -534,6 +535,37 @@ def test_cancelling_mid_blob_leaves_nothing(tmp_path: Path) -> None:
         )
     assert moved == [100, 100]  # the chunk read when the token was set is the last one
     assert leftovers(out) == [] and blob_files(out) == set()
+
+
+@pytest.mark.parametrize("stop", ["cancel", "fail"])
+def test_a_stopped_copy_leaves_a_layout_another_tool_wrote_exactly_as_it_was(
+    tmp_path: Path, stop: str
+) -> None:
+    """Byte for byte and file for file: no lock file, no blob, no temporary file."""
+    from spyglass.core.copy import BlobDone, CopyOptions
+    from spyglass.core.copy import copy_image as engine_copy
+
+    source = tmp_path / "source"
+    multi_platform_layout(source)
+    out = tmp_path / "out"
+    builder = LayoutBuilder(out)  # written as another tool writes: no lock file
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/old": b"old\n"})])), "old")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    token = CancelToken()
+
+    def on_event(event: object) -> None:
+        if isinstance(event, BlobDone):
+            if stop == "cancel":
+                token.cancel()
+            else:
+                (source / "blobs").rename(source / "gone")  # the next blob cannot be read
+
+    with pytest.raises(Cancelled if stop == "cancel" else SpyglassError):
+        engine_copy(open_source(f"oci:{source}:latest"), OCILayoutDestination(out, "new"),
+                    CopyOptions(multi_arch="all", parallel=1, retry_times=0),
+                    events=on_event, cancel=token)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_abort_removes_a_blob_still_being_written(tmp_path: Path) -> None:
