@@ -578,6 +578,41 @@ def test_the_dialog_carries_signatures_unless_told_not_to(
     dialog.reject()
 
 
+@pytest.mark.parametrize(("chosen", "manifest_type"), [
+    ("v2s2", "application/vnd.docker.distribution.manifest.v2+json"),
+    ("oci", "application/vnd.oci.image.manifest.v1+json"),
+])
+def test_the_format_chosen_in_the_dialog_is_the_one_written(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        chosen: str, manifest_type: str) -> None:
+    """The sample's OCI list, one platform of it, into a dir: folder (which keeps
+    either format): Docker schema 2 or OCI, as picked."""
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current()
+    assert dialog is not None
+    out = tmp_path / "out"
+    dialog.destination_edit.setText(f"dir:{out}")
+    qtbot.waitUntil(lambda: len(dialog.platform_boxes) >= 2, timeout=WAIT_MS)  # listed
+    dialog.choose_system()
+    assert sum(box.isChecked() for _p, box in dialog.platform_boxes) == 1
+    combo = dialog.format_combo
+    combo.setCurrentIndex(combo.findData(chosen))
+    assert dialog.options().format == chosen
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[0]
+    assert transfer.request.options.format == chosen
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    manifest = json.loads((out / "manifest.json").read_bytes())
+    assert manifest["mediaType"] == manifest_type
+    config_type = manifest["config"]["mediaType"]
+    assert ("docker" in config_type) == (chosen == "v2s2"), config_type
+
+
 def test_names_suggested_from_archives_lose_the_whole_suffix() -> None:
     registry = DropPlace("registry", host="h:1")
     for archive, repository in (("app.tar.gz", "app"), ("app.tar.zst", "app"),
