@@ -387,11 +387,7 @@ def test_docker_archive_layers_are_plain_tars(
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
         assert manifest[0]["RepoTags"] == ["docker.io/it/arm:1"]  # as skopeo writes it
-        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
-        for name, diff_id in zip(manifest[0]["Layers"], config["rootfs"]["diff_ids"],
-                                 strict=True):
-            data = tar.extractfile(name).read()  # type: ignore[union-attr]
-            assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
+    assert_archive_layers_are_plain_tars(archive)
     inspected = skopeo_inspect(f"docker-archive:{archive}")
     assert inspected["Architecture"] == "arm"
 
@@ -469,3 +465,96 @@ def test_a_destination_named_by_digest_takes_only_that_image_unchanged(
     assert copy("--all", f"oci:{layout}:latest", f"{repository}@{list_digest}") == list_digest
     assert raw_digest(f"{repository}@{list_digest}") == list_digest  # (no tags: skopeo's
     # inspect lists them)
+
+
+LOCAL_KINDS = ("oci", "dir", "oci-archive", "docker-archive")
+
+
+def _local_name(kind: str, folder: Path) -> str:
+    return {
+        "oci": f"oci:{folder / 'layout'}:one",
+        "dir": f"dir:{folder / 'dir'}",
+        "oci-archive": f"oci-archive:{folder / 'oci.tar'}:one",
+        "docker-archive": f"docker-archive:{folder / 'docker.tar'}:it/one:1",
+    }[kind]
+
+
+@pytest.fixture(scope="module")
+def single_sources(
+    oci_layout: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """One platform of the OCI list in each local transport; the OCI image's digest."""
+    layout, _ = oci_layout
+    folder = tmp_path_factory.mktemp("single-sources")
+    digests = {kind: copy("--platform", "linux/arm64/v8", f"oci:{layout}:latest",
+                          _local_name(kind, folder)) for kind in LOCAL_KINDS}
+    assert digests["oci"] == digests["dir"] == digests["oci-archive"]
+    return folder, digests["oci"]
+
+
+def assert_layers_are_what_they_say(name: str) -> None:
+    """Every layer of the image ``name`` is compressed as its media type says and
+    decompresses to its diff ID."""
+    from spyglass.core.image import load_manifest
+    from spyglass.core.manifest import ImageManifest
+    from spyglass.core.transports import open_source
+
+    source = open_source(name)
+    try:
+        manifest = load_manifest(source)
+        assert isinstance(manifest, ImageManifest)
+        with source.open_blob(manifest.config) as stream:
+            diff_ids = json.loads(stream.read())["rootfs"]["diff_ids"]
+        assert len(diff_ids) == len(manifest.layers)
+        for layer, diff_id in zip(manifest.layers, diff_ids, strict=True):
+            with source.open_blob(layer) as stream:
+                data = stream.read()
+            if layer.media_type.endswith("gzip"):
+                plain = gzip.decompress(data)
+            elif layer.media_type.endswith("zstd"):
+                plain = zstandard.ZstdDecompressor().stream_reader(data).read()
+            else:
+                assert data[:2] != b"\x1f\x8b", f"{name}: {layer.digest} is gzip, named plain"
+                plain = data
+            assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id, (name, layer)
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("destination_kind", LOCAL_KINDS)
+@pytest.mark.parametrize("source_kind", LOCAL_KINDS)
+def test_every_pair_of_local_transports(
+    single_sources: tuple[Path, str], tmp_path: Path, source_kind: str,
+    destination_kind: str,
+) -> None:
+    """One image from each local transport into each: skopeo reads what was written,
+    its layers are what they say, and the digest stays wherever nothing had to change
+    (a docker-archive stores no manifest, and its layers as plain tars)."""
+    folder, oci_digest = single_sources
+    source = _local_name(source_kind, folder)
+    destination = _local_name(destination_kind, tmp_path)
+    written = copy(source, destination)
+    inspected = skopeo_inspect(destination)
+    assert inspected["Architecture"] == "arm64"
+    if destination_kind == "docker-archive":
+        # what was written is a manifest the archive cannot store; readers build one
+        assert inspected["Digest"] == raw_digest(destination)
+        assert_archive_layers_are_plain_tars(tmp_path / "docker.tar")
+    else:
+        assert inspected["Digest"] == written
+        assert_layers_are_what_they_say(destination)
+    if "docker-archive" not in (source_kind, destination_kind):
+        assert written == oci_digest
+    if destination_kind == "oci":
+        assert umoci_ls(tmp_path / "layout") == ["one"]
+
+
+def assert_archive_layers_are_plain_tars(archive: Path) -> None:
+    """The layer files of the one image of a docker-archive hash to its diff IDs."""
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+        for name, diff_id in zip(manifest[0]["Layers"], config["rootfs"]["diff_ids"],
+                                 strict=True):
+            data = tar.extractfile(name).read()  # type: ignore[union-attr]
+            assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
