@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
@@ -26,7 +24,7 @@ from spyglass.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from spyglass.core.copy import CopyEvent, CopyOptions, PlainLayers
+    from spyglass.core.copy import CopyOptions, PlainLayers
     from spyglass.core.reference import ImageName
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -192,104 +190,6 @@ def _registry_options(
     return registry_options(args, name.reference.domain, side)
 
 
-def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GiB"
-
-
-LOG_PROGRESS_EVERY: Final = 10.0
-"""Seconds between the progress lines of a copy whose output is no terminal (a CI log):
-a long blob would otherwise show nothing between its start and the manifests."""
-
-
-class Reporter:
-    """Turns copy events into lines on stderr: a live status line on a terminal,
-    one line per blob otherwise, and every :data:`LOG_PROGRESS_EVERY` seconds a line
-    of how far the copy is. Called from worker threads."""
-
-    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
-        self._stream = stream
-        self._quiet = quiet
-        self._tty = stream.isatty()
-        self._lock = threading.Lock()
-        self._done: dict[str, int] = {}
-        self._total = 0
-        self._last = 0.0
-
-    def __call__(self, event: CopyEvent) -> None:
-        from spyglass.core import copy as c
-
-        if self._quiet:
-            # progress is silenced, not what the copy decided on the user's behalf
-            # (what it leaves behind, what it replaces): as warnings are in skopeo
-            if isinstance(event, c.Planned):
-                with self._lock:
-                    for note_text in event.plan.notes:
-                        self._line(f"Note: {note_text}")
-            return
-        with self._lock:
-            if isinstance(event, c.Planned):
-                self._total = event.plan.total_bytes
-                self._last = time.monotonic()
-                count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
-                self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
-                           f"{_size(self._total)}")
-                from spyglass.core.copy_attachments import describe_attachments
-
-                attached = describe_attachments(event.plan.attachments)
-                if attached is not None:
-                    self._line(f"Along with the image: {attached.removeprefix('attached: ')}")
-                for note_text in event.plan.notes:
-                    self._line(f"Note: {note_text}")
-            elif isinstance(event, c.BlobSkipped):
-                self._done[str(event.digest)] = event.size
-                what = {"exists": "already there", "mounted": "mounted",
-                        "unneeded": "no longer needed"}.get(event.how, event.how)
-                self._line(f"Skipping blob {event.digest.short}: {what}")
-            elif isinstance(event, c.BlobStarted) and not self._tty:
-                self._line(f"Copying blob {event.digest.short} ({_size(event.size)})")
-            elif isinstance(event, c.BlobProgress):
-                self._done[str(event.digest)] = event.done
-                self._status()
-            elif isinstance(event, c.BlobDone) and self._tty:
-                how = " (recompressed)" if event.recompressed else ""
-                self._line(f"Copied blob {event.digest.short}{how}")
-            elif isinstance(event, c.BlobRetried):
-                self._done[str(event.digest)] = 0
-                self._line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
-                           f"{event.attempts}): {event.reason}")
-            elif isinstance(event, c.ManifestWritten):
-                self._line(f"Writing manifest {event.digest.short}")
-
-    def _line(self, text: str) -> None:
-        if self._tty:
-            self._stream.write("\r\x1b[K")
-        self._stream.write(text + "\n")
-        self._stream.flush()
-
-    def _status(self) -> None:
-        now = time.monotonic()
-        if not self._tty:
-            if now - self._last >= LOG_PROGRESS_EVERY and self._total:
-                self._last = now
-                done = sum(self._done.values())
-                self._line(f"Copied {_size(done)} of {_size(self._total)} "
-                           f"({done * 100 // self._total} %)")
-            return
-        if now - self._last < 0.1:
-            return
-        self._last = now
-        done = sum(self._done.values())
-        width = 30
-        filled = int(width * done / self._total) if self._total else width
-        bar = "#" * filled + "-" * (width - filled)
-        self._stream.write(f"\r\x1b[K[{bar}] {_size(done)} / {_size(self._total)}")
-        self._stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
@@ -375,6 +275,8 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
                 sys.stdout.write(format_plan(plan) + "\n")
                 destination.abort()
                 return 0
+            from spyglass.cli.progress import Reporter
+
             reporter = Reporter(sys.stderr, quiet=args.quiet)
             top = execute(plan, source, destination, options, events=reporter)
         finally:

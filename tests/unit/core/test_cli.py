@@ -336,14 +336,14 @@ def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
     import io
     from types import SimpleNamespace
 
-    from spyglass.cli import copy_cmd
+    from spyglass.cli import progress
     from spyglass.core.copy import BlobProgress, BlobStarted, Planned
     from spyglass.core.digest import Digest
 
     clock = [100.0]
-    monkeypatch.setattr(copy_cmd.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
     out = io.StringIO()
-    report = copy_cmd.Reporter(out, quiet=False)
+    report = progress.Reporter(out, quiet=False)
     mib = 1024 * 1024
     plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=(),
                            attachments=())
@@ -351,7 +351,7 @@ def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
     report(Planned(plan))  # type: ignore[arg-type]
     report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
     report(BlobProgress(blob, 10 * mib, 100 * mib))
-    clock[0] += copy_cmd.LOG_PROGRESS_EVERY
+    clock[0] += progress.LOG_PROGRESS_EVERY
     report(BlobProgress(blob, 40 * mib, 100 * mib))
     clock[0] += 1
     report(BlobProgress(blob, 50 * mib, 100 * mib))  # not yet again

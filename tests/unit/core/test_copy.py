@@ -735,7 +735,7 @@ def test_which_failures_are_tried_again(
 def test_the_command_line_reports_a_retry() -> None:
     import io
 
-    from spyglass.cli.copy_cmd import Reporter
+    from spyglass.cli.progress import Reporter
     from spyglass.core.copy import BlobRetried
 
     out = io.StringIO()

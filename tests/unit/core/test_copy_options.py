@@ -52,6 +52,7 @@ from tests.helpers.imagebuild import (
     dump_json,
     multi_platform_layout,
 )
+from tests.helpers.terminal import screen
 
 
 class MemoryDestination:
@@ -531,7 +532,7 @@ def test_a_remembered_recompression_is_only_a_hint(
         cache.close()
 
 
-# --------------------------------------------------------------------------- progress bar
+# --------------------------------------------------------------------------- progress bars
 
 
 class _Terminal(io.StringIO):
@@ -539,54 +540,85 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_the_terminal_progress_bar_and_copied_lines(
+def test_the_terminal_shows_a_bar_per_blob_under_what_happened(
     layout: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spyglass.cli import copy_cmd
-    from spyglass.cli.copy_cmd import Reporter
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter, bar_text, size_text
 
-    clock = iter(range(1000, 2000))  # one second per reading: the bar is never held back
-    monkeypatch.setattr(copy_cmd, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    clock = iter(range(1000, 2000))  # one second per reading: the bars are never held back
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
     plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
                      CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
     blobs = [task.source for task in plan.blobs]
     total = plan.total_bytes
     assert len(blobs) == 4 and total == sum(blob.size for blob in blobs)
-
-    def size_text(count: int) -> str:
-        return f"{count} B" if count < 1024 else f"{count / 1024:.1f} KiB"
-
-    def bar(done: int) -> str:
-        filled = int(30 * done / total)
-        shown = "#" * filled + "-" * (30 - filled)
-        return f"\r\x1b[K[{shown}] {size_text(done)} / {size_text(total)}"
+    first, second = blobs[0], blobs[1]
 
     out = _Terminal()
     reporter = Reporter(out, quiet=False)
     reporter(Planned(plan))
-    assert out.getvalue() == f"\r\x1b[KCopying 4 blobs, {size_text(total)}\n"
+    assert screen(out.getvalue()) == [f"Copying 4 blobs, {size_text(total)}"]
 
-    expected_bars = []
-    finished = 0
-    for number, blob in enumerate(blobs):
+    reporter(BlobStarted(first.digest, first.size, first.media_type))
+    reporter(BlobStarted(second.digest, second.size, second.media_type))
+    half = first.size // 2
+    reporter(BlobProgress(first.digest, half, first.size))
+    shown = screen(out.getvalue())
+    assert shown[0] == f"Copying 4 blobs, {size_text(total)}"
+    assert shown[1] == (f"{first.digest.short} {bar_text(half, first.size)} "
+                        f"{size_text(half)} / {size_text(first.size)}")
+    assert shown[2] == (f"{second.digest.short} {bar_text(0, second.size)} "
+                        f"0 B / {size_text(second.size)}")
+    assert shown[3].startswith(f"total        {bar_text(half, total)} "
+                               f"{size_text(half)} / {size_text(total)}  ")
+    assert re.search(r"  [\d.]+ (B|KiB)/s  \d+ s left$", shown[3]), shown[3]
+    assert len(shown) == 4
+
+    reporter(BlobProgress(first.digest, first.size, first.size))
+    written = Descriptor(first.media_type, first.digest, first.size)
+    reporter(BlobDone(first.digest, written, recompressed=True))
+    shown = screen(out.getvalue())
+    assert shown[:2] == [f"Copying 4 blobs, {size_text(total)}",
+                         f"Copied blob {first.digest.short} (recompressed)"]
+    assert [line.split()[0] for line in shown[2:]] == [second.digest.short, "total"]
+    assert "Copying blob" not in out.getvalue()  # on a terminal the bars stand for those
+
+    reporter(BlobProgress(second.digest, second.size, second.size))
+    reporter(BlobDone(second.digest, Descriptor(second.media_type, second.digest, second.size),
+                      recompressed=False))
+    reporter(Finished(first.digest, first.media_type))
+    assert screen(out.getvalue()) == [  # the bars are gone; what happened stays
+        f"Copying 4 blobs, {size_text(total)}",
+        f"Copied blob {first.digest.short} (recompressed)",
+        f"Copied blob {second.digest.short}",
+    ]
+
+
+def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No line wraps (the bars could not be drawn over again), and blobs beyond the
+    rows at hand are counted on one line."""
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (40, 6))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"))
+    blobs = [task.source for task in plan.blobs]
+    assert len(blobs) >= 5
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    for blob in blobs:
         reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
-        half = blob.size // 2
-        reporter(BlobProgress(blob.digest, half, blob.size))
-        expected_bars.append(bar(finished + half))
-        reporter(BlobProgress(blob.digest, blob.size, blob.size))
-        finished += blob.size
-        expected_bars.append(bar(finished))
-        written = Descriptor(blob.media_type, blob.digest, blob.size)
-        reporter(BlobDone(blob.digest, written, recompressed=number == 1))
-
-    text = out.getvalue()
-    for expected in expected_bars:
-        assert expected in text, (expected, text)
-    assert bar(total).startswith("\r\x1b[K[" + "#" * 30 + "] ")
-    assert text.count("\r\x1b[K[") == len(expected_bars)
-    assert re.search(r"\[#{1,29}-{1,29}\] ", text), "no partly filled bar"
-    assert "Copying blob" not in text  # on a terminal the bar replaces those lines
-    for number, blob in enumerate(blobs):
-        suffix = " (recompressed)" if number == 1 else ""
-        assert f"\r\x1b[KCopied blob {blob.digest.short}{suffix}\n" in text
-    assert text.endswith(f"{bar(total)}\r\x1b[KCopied blob {blobs[-1].digest.short}\n")
+        reporter(BlobProgress(blob.digest, blob.size // 3, blob.size))
+    shown = screen(out.getvalue())
+    assert all(len(line) < 40 for line in shown), shown
+    bars = shown[1:]
+    assert len(bars) == 4  # of 6 rows, 2 kept for what scrolls above
+    assert bars[0].startswith(blobs[0].digest.short)
+    assert bars[1].startswith(blobs[1].digest.short)
+    assert bars[2].strip() == f"… and {len(blobs) - 2} more"
+    assert bars[3].startswith("total ")

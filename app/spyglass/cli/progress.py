@@ -1,0 +1,224 @@
+"""What ``spyglass copy`` shows on stderr while it copies.
+
+On a terminal: a bar for each blob on its way, as skopeo and docker draw them,
+and under them a line for the whole copy with its speed and the time left;
+lines of what happened (a blob copied, skipped, retried, a manifest written)
+scroll above the bars. Anywhere else (a CI log, a file): one line per blob, and
+every :data:`LOG_PROGRESS_EVERY` seconds a line of how far the copy is. The bars
+are redrawn at most ten times a second, each line cut to the terminal's width
+so that nothing wraps.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TextIO
+
+if TYPE_CHECKING:
+    from spyglass.core.copy import CopyEvent
+
+LOG_PROGRESS_EVERY: Final = 10.0
+"""Seconds between the progress lines of a copy whose output is no terminal (a CI log):
+a long blob would otherwise show nothing between its start and the manifests."""
+
+REDRAW_EVERY: Final = 0.1
+"""Seconds between two drawings of the bars on a terminal."""
+
+SPEED_WINDOW: Final = 3.0
+"""Seconds of progress the speed shown is measured over."""
+
+BAR_WIDTH: Final = 24
+_LABEL_WIDTH: Final = 12  # a digest's short form
+_CLEAR_LINE: Final = "\x1b[K"
+_CLEAR_BELOW: Final = "\x1b[J"
+
+
+def size_text(count: float) -> str:
+    """``512 B``, ``12.0 KiB``, ``1.5 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
+
+
+def duration_text(seconds: float) -> str:
+    """``7 s``, ``2 min 05 s``, ``1 h 02 min``."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def bar_text(done: int, size: int, width: int = BAR_WIDTH) -> str:
+    """``[#######---------]``: ``done`` of ``size``, full when the size is unknown."""
+    filled = min(width, width * done // size) if size > 0 else width
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+@dataclass
+class _Blob:
+    label: str
+    size: int
+    done: int = 0
+
+
+class Reporter:
+    """Turns copy events into what stderr shows (see the module's text). Called from
+    the copy's worker threads; ``stream`` is written under a lock."""
+
+    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
+        self._stream = stream
+        self._quiet = quiet
+        self._tty = stream.isatty()
+        self._lock = threading.Lock()
+        self._done: dict[str, int] = {}
+        self._total = 0
+        self._last = 0.0
+        self._active: dict[str, _Blob] = {}  # the blobs on their way, in their order
+        self._drawn = 0  # lines of bars now under the cursor's line, counting it
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def __call__(self, event: CopyEvent) -> None:
+        from spyglass.core import copy as c
+
+        if self._quiet:
+            # progress is silenced, not what the copy decided on the user's behalf
+            # (what it leaves behind, what it replaces): as warnings are in skopeo
+            if isinstance(event, c.Planned):
+                with self._lock:
+                    for note_text in event.plan.notes:
+                        self._line(f"Note: {note_text}")
+            return
+        with self._lock:
+            if isinstance(event, c.Planned):
+                self._total = event.plan.total_bytes
+                self._last = time.monotonic()
+                count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
+                self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
+                           f"{size_text(self._total)}")
+                from spyglass.core.copy_attachments import describe_attachments
+
+                attached = describe_attachments(event.plan.attachments)
+                if attached is not None:
+                    self._line(f"Along with the image: {attached.removeprefix('attached: ')}")
+                for note_text in event.plan.notes:
+                    self._line(f"Note: {note_text}")
+            elif isinstance(event, c.BlobSkipped):
+                self._done[str(event.digest)] = event.size
+                self._active.pop(str(event.digest), None)
+                what = {"exists": "already there", "mounted": "mounted",
+                        "unneeded": "no longer needed"}.get(event.how, event.how)
+                self._line(f"Skipping blob {event.digest.short}: {what}")
+            elif isinstance(event, c.BlobStarted):
+                if self._tty:
+                    self._active[str(event.digest)] = _Blob(event.digest.short, event.size)
+                    self._status(force=True)
+                else:
+                    self._line(f"Copying blob {event.digest.short} ({size_text(event.size)})")
+            elif isinstance(event, c.BlobProgress):
+                self._done[str(event.digest)] = event.done
+                blob = self._active.get(str(event.digest))
+                if blob is not None:
+                    blob.done, blob.size = event.done, event.size
+                self._status()
+            elif isinstance(event, c.BlobDone):
+                self._active.pop(str(event.digest), None)
+                if self._tty:
+                    how = " (recompressed)" if event.recompressed else ""
+                    self._line(f"Copied blob {event.digest.short}{how}")
+            elif isinstance(event, c.BlobRetried):
+                self._done[str(event.digest)] = 0
+                blob = self._active.get(str(event.digest))
+                if blob is not None:
+                    blob.done = 0
+                self._line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
+                           f"{event.attempts}): {event.reason}")
+            elif isinstance(event, c.ManifestWritten):
+                self._line(f"Writing manifest {event.digest.short}")
+            elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
+                self._active.clear()
+                self._erase()
+                self._stream.flush()
+
+    # ---------------------------------------------------------------- writing
+
+    def _line(self, text: str) -> None:
+        """A line that stays: above the bars, which are drawn again under it."""
+        self._erase()
+        self._stream.write(text + "\n")
+        if self._active:
+            self._draw(time.monotonic())
+        self._stream.flush()
+
+    def _erase(self) -> None:
+        """Take the bars off the screen, the cursor back where they began."""
+        if not self._tty or not self._drawn:
+            return
+        up = f"\x1b[{self._drawn - 1}A" if self._drawn > 1 else ""
+        self._stream.write(f"\r{up}{_CLEAR_BELOW}")
+        self._drawn = 0
+
+    def _status(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._tty:
+            if now - self._last >= LOG_PROGRESS_EVERY and self._total:
+                self._last = now
+                done = sum(self._done.values())
+                self._line(f"Copied {size_text(done)} of {size_text(self._total)} "
+                           f"({done * 100 // self._total} %)")
+            return
+        if not force and now - self._last < REDRAW_EVERY:
+            return
+        self._last = now
+        self._erase()
+        self._draw(now)
+        self._stream.flush()
+
+    def _draw(self, now: float) -> None:
+        """Draw the bars from the cursor's line (the start of a line) down."""
+        columns, rows = _terminal_size(self._stream)
+        lines = self._bar_lines(now, max(1, rows - 3))
+        self._stream.write("\n".join(line[: columns - 1] + _CLEAR_LINE for line in lines))
+        self._drawn = len(lines)
+
+    def _bar_lines(self, now: float, room: int) -> list[str]:
+        done = sum(self._done.values())
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= SPEED_WINDOW:
+            self._samples.popleft()
+        blobs = list(self._active.values())
+        shown = blobs if len(blobs) < room else blobs[: room - 1]
+        lines = [
+            f"{blob.label:<{_LABEL_WIDTH}} {bar_text(blob.done, blob.size)} "
+            f"{size_text(blob.done)} / {size_text(blob.size)}"
+            for blob in shown
+        ]
+        if len(shown) < len(blobs):
+            lines.append(f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
+        total = (f"{'total':<{_LABEL_WIDTH}} {bar_text(done, self._total)} "
+                 f"{size_text(done)} / {size_text(self._total)}")
+        first_time, first_done = self._samples[0]
+        if now - first_time >= 0.5 and done > first_done:
+            speed = (done - first_done) / (now - first_time)
+            left = max(0, self._total - done) / speed
+            total += f"  {size_text(speed)}/s  {duration_text(left)} left"
+        lines.append(total)
+        return lines
+
+
+def _terminal_size(stream: TextIO) -> tuple[int, int]:
+    """The columns and rows of the terminal ``stream`` is; 80 by 24 when that is not known."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return 80, 24
+    return max(size.columns, 20), max(size.lines, 4)
