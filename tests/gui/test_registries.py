@@ -7,8 +7,10 @@ pages, and their images opened in the image view; credentials go to a keyring
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +19,15 @@ import pytest
 from keyrings.alt.file import PlaintextKeyring
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.credentials import KEYRING_SERVICE, CredentialStore
@@ -324,20 +334,49 @@ def test_open_repository_by_name_validates_and_selects_the_tag(
 # -- credentials
 
 
+def shown_texts(root: QWidget) -> list[str]:
+    """What ``root`` and the widgets in it show: titles, tooltips, labels, buttons, text
+    boxes, and line edits as displayed (dots for a password)."""
+    texts = [root.windowTitle()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        texts.append(widget.toolTip())
+        if isinstance(widget, QLabel | QAbstractButton):
+            texts.append(widget.text())
+        elif isinstance(widget, QLineEdit):
+            texts.append(widget.displayText())
+        elif isinstance(widget, QTextEdit | QPlainTextEdit):
+            texts.append(widget.toPlainText())
+    return texts
+
+
 def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
-        keyring_store: CredentialStore, settings_file: Path) -> None:
+        keyring_store: CredentialStore, settings_file: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "nope-3f9d1c"
     window = make_window(credentials=keyring_store)
+    statuses: list[str] = []
+    window.registries.statusMessage.connect(statuses.append)
+    window.runner.message.connect(statuses.append)
     host = alice_registry.host
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, host)
     text = test_connection(qtbot, dialog)
     assert text.startswith("The registry wants a user name and password\n")
     assert "wants valid credentials" in text and "spyglass login" not in text
-    fill_registry_dialog(qtbot, dialog, host, "alice", "nope")
+    fill_registry_dialog(qtbot, dialog, host, "alice", wrong)
     text = test_connection(qtbot, dialog)
     assert text.startswith("The registry did not accept the sign-in\n")
     assert dialog.last_check is not None and dialog.last_check.problem == "auth"
+    # the refused password is shown nowhere: not in the dialog (its field shows dots),
+    # the status bar or the log, not even as the Basic header that carried it
+    assert dialog.password_edit.text() == wrong
+    assert wrong not in text
+    assert not [t for t in shown_texts(dialog) if wrong in t]
+    assert wrong not in window.status_text and not [t for t in statuses if wrong in t]
+    basic = base64.b64encode(f"alice:{wrong}".encode()).decode()
+    assert caplog.records and wrong not in caplog.text and basic not in caplog.text
     # the sentence wraps onto lines of its own: the dialog grows rather than squeeze
     # the fields below their height
     qtbot.waitUntil(lambda: all(
@@ -359,6 +398,8 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     assert not window.session_banner.isVisible()
     stored = keyring_store._keyring().get_password(KEYRING_SERVICE, host)
     assert json.loads(stored) == {"username": "alice", "password": "wonderland"}
+    assert wrong not in window.status_text and not [t for t in statuses if wrong in t]
+    assert wrong not in caplog.text and basic not in caplog.text
 
     # the secret never lands in settings.json
     window.close()

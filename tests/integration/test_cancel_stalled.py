@@ -9,22 +9,30 @@ the whole blob is abandoned with a sentence.
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import json
 import os
+import select
 import signal
 import socket
+import ssl
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.copy import CopyOptions
+from spyglass.core.copy import STOP_WAIT, CopyOptions
 from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, RegistryError
 from spyglass.core.manifest import Descriptor
@@ -38,6 +46,122 @@ pytestmark = pytest.mark.integration
 BODY = 64 * 1024 * 1024
 SENT = 1024 * 1024
 DIGEST = Digest.of(b"never sent whole")
+WAIT_S = 10.0
+"""How long a test waits for a server or client to reach the state it waits for."""
+
+TIMEOUTS = (TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)
+
+
+def _pause() -> None:
+    threading.Event().wait(0.01)  # not time.sleep: later tests record the sleeps asked for
+
+
+def assert_ended_by_the_cancel(exc: BaseException | None) -> None:
+    """``exc`` is the Cancelled of a request whose connection the cancel shut down, not
+    of one that sat out its timeout first (60 s; 20 s for the ``/v2/`` ping), which is
+    what a cancel that cannot reach the socket comes to: the causes tell, no stopwatch."""
+    assert isinstance(exc, Cancelled), repr(exc)
+    causes: list[BaseException] = []
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and len(causes) < 20:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    assert not any(isinstance(c, TIMEOUTS) for c in causes), causes
+
+
+class SocketCalls:
+    """The socket calls the threads of this process are in, so a test can wait until a
+    client is blocked on a stalled server rather than sleep and hope it is by then:
+    ``recv``, ``recv_into``, ``send``, ``sendall`` and ``connect`` of plain sockets,
+    and the handshake of TLS ones (installed for every test here)."""
+
+    WRITES = ("send", "sendall")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[int, tuple[socket.socket, str, object]] = {}
+        self._keys = itertools.count()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in ("recv", "recv_into", "send", "sendall", "connect"):
+            monkeypatch.setattr(socket.socket, name, self._tracked(name, socket.socket))
+        monkeypatch.setattr(ssl.SSLSocket, "do_handshake",
+                            self._tracked("do_handshake", ssl.SSLSocket))
+
+    def _tracked(self, name: str, kind: type) -> Callable[..., object]:
+        real = getattr(kind, name)
+
+        def call(sock: socket.socket, *args: object, **kwargs: object) -> object:
+            address = args[0] if name == "connect" and args else None
+            with self._lock:
+                key = next(self._keys)
+                self._active[key] = (sock, name, address)
+            try:
+                return real(sock, *args, **kwargs)
+            finally:
+                with self._lock:
+                    del self._active[key]
+
+        return call
+
+    def blocked_on(self, port: int) -> int:
+        """How many calls wait on a connection to ``127.0.0.1:port``: a receive with
+        nothing to read, a send with no room left, a connect."""
+        with self._lock:
+            calls = list(self._active.values())
+        blocked = 0
+        for sock, name, address in calls:
+            try:
+                peer = address if name == "connect" else sock.getpeername()
+                if not isinstance(peer, tuple) or peer[1] != port:
+                    continue
+                if name == "connect":
+                    blocked += 1
+                    continue
+                readable, writable, _ = select.select([sock], [sock], [], 0)
+            except (OSError, ValueError):
+                continue  # closed meanwhile
+            blocked += not (writable if name in self.WRITES else readable)
+        return blocked
+
+    def wait_blocked(self, port: int, count: int = 1) -> bool:
+        """Wait until ``count`` calls are blocked on ``127.0.0.1:port``; False if they
+        never are."""
+        deadline = time.monotonic() + WAIT_S
+        while self.blocked_on(port) < count:
+            if time.monotonic() > deadline:
+                return False
+            _pause()
+        return True
+
+
+CALLS = SocketCalls()
+
+
+@pytest.fixture(autouse=True)
+def _track_socket_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    CALLS.install(monkeypatch)
+
+
+def _unsent(conn: socket.socket) -> int:
+    """Bytes ``conn`` was given to send that have not reached the other end yet."""
+    raw = fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+    return int(struct.unpack("i", raw)[0])
+
+
+def _unread_by_peer(conn: socket.socket) -> int | None:
+    """Bytes that reached the other end of ``conn`` (another process, say) and that it
+    has not read yet, from ``/proc/net/tcp``; None if that end is not listed."""
+    here, there = conn.getsockname()[1], conn.getpeername()[1]
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (int(local.rsplit(":", 1)[1], 16) == there
+                    and int(remote.rsplit(":", 1)[1], 16) == here):
+                return int(queues.split(":")[1], 16)
+    return None
 
 
 class _Listening:
@@ -46,7 +170,8 @@ class _Listening:
 
     def __init__(self) -> None:
         self._server = socket.create_server(("127.0.0.1", 0))
-        self.host = f"127.0.0.1:{self._server.getsockname()[1]}"
+        self.port: int = self._server.getsockname()[1]
+        self.host = f"127.0.0.1:{self.port}"
         self.connections = 0
         self._closed = threading.Event()
         self._held: list[socket.socket] = []
@@ -79,7 +204,8 @@ class ScriptedServer(_Listening):
     """Plain HTTP/1.1 with keep-alive: answers ``/v2/`` like a registry (unless
     ``ping`` is false), and every other request by ``answer(conn, method, path)``,
     which may stall (see :meth:`stall`). Requests are logged; a TLS hello gets the
-    connection closed."""
+    connection closed. ``stalled`` is set once a connection stalls, ``stalled_conns``
+    holds every one that did."""
 
     def __init__(
         self, answer: Callable[[socket.socket, str, str], None], *, ping: bool = True
@@ -89,6 +215,7 @@ class ScriptedServer(_Listening):
         self.seen: list[tuple[str, str]] = []
         self.head = ""  # the headers of the request being answered, lower case
         self.stalled = threading.Event()
+        self.stalled_conns: list[socket.socket] = []
         super().__init__()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -117,7 +244,12 @@ class ScriptedServer(_Listening):
                     return
 
     def stall(self, conn: socket.socket, *, read: bool) -> None:
-        """Send nothing more; read what comes (or not even that) until the client goes."""
+        """Send nothing more; read what comes (or not even that) until the client goes.
+        The stall is announced once what was sent has reached the client."""
+        deadline = time.monotonic() + WAIT_S
+        while _unsent(conn) and time.monotonic() < deadline:
+            _pause()
+        self.stalled_conns.append(conn)
         self.stalled.set()
         if not read:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -134,18 +266,18 @@ class ScriptedServer(_Listening):
 
 
 class SilentServer(_Listening):
-    """Accepts TCP connections and never says a word (a TLS handshake stalls)."""
+    """Accepts TCP connections and never says a word (a TLS handshake stalls);
+    ``greeted`` is set once a client has said something (its TLS hello)."""
 
     def __init__(self) -> None:
-        self.accepted = threading.Event()
+        self.greeted = threading.Event()
         super().__init__()
 
     def _serve(self, conn: socket.socket) -> None:
-        self.accepted.set()
         with conn:
             try:
                 while conn.recv(65536):
-                    pass
+                    self.greeted.set()
             except OSError:
                 pass
 
@@ -180,18 +312,22 @@ def stalling_registry() -> ScriptedServer:
 SMALL = b"small body, read through httpx"
 
 
-def slow_second_answer() -> ScriptedServer:
-    """The first blob request of a connection answered at once with a small body, every
-    later one on the same connection only after a pause."""
-    blobs: dict[int, int] = {}
+class SlowSecondAnswer(ScriptedServer):
+    """The first blob request of a connection answered at once with a small body; a
+    later one on the same connection is held (``holding`` set) until ``release`` is."""
 
-    def answer(conn: socket.socket, method: str, path: str) -> None:
-        blobs[id(conn)] = blobs.get(id(conn), 0) + 1
-        if blobs[id(conn)] > 1:
-            time.sleep(0.6)  # long enough for a cancel to land meanwhile
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._blobs: dict[int, int] = {}
+        super().__init__(self._answer_blob)
+
+    def _answer_blob(self, conn: socket.socket, method: str, path: str) -> None:
+        self._blobs[id(conn)] = self._blobs.get(id(conn), 0) + 1
+        if self._blobs[id(conn)] > 1:
+            self.holding.set()
+            self.release.wait(WAIT_S)  # while a cancel lands
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(SMALL) + SMALL)
-
-    return ScriptedServer(answer)
 
 
 @pytest.fixture
@@ -220,15 +356,15 @@ def test_cancel_ends_a_read_blocked_on_a_stalled_registry(stalling: ScriptedServ
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    assert stalling.stalled.wait(10), outcome
-    time.sleep(0.3)  # the reader has taken the 1 MiB sent and now waits in recv
+    assert stalling.stalled.wait(WAIT_S), outcome
+    # the reader has taken the 1 MiB sent and now waits in recv
+    assert CALLS.wait_blocked(stalling.port), "the reader never blocked on the stall"
     assert reader.is_alive() and outcome == []
-    cancelled_at = time.monotonic()
     token.cancel()
-    reader.join(10)
+    reader.join(WAIT_S)
     assert not reader.is_alive()
-    assert time.monotonic() - cancelled_at < 5  # not the 60 s read timeout
-    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+    assert len(outcome) == 1, outcome
+    assert_ended_by_the_cancel(outcome[0])  # not the 60 s read timeout
 
 
 def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
@@ -251,20 +387,22 @@ def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
             raise AssertionError("the stalled body cannot end")
 
     token = CancelToken()
-    threading.Timer(0.5, token.cancel).start()
-    with pytest.raises(Cancelled):
+    blocked = _cancel_later(token, stalling)  # not before: the stall is what it is about
+    with pytest.raises(Cancelled) as cancelled:
         _transfer_blob(
             BlobTask(Descriptor("application/octet-stream", DIGEST, BODY),
                      "application/octet-stream"),
             source, Sink(), CopyOptions(retry_times=3), lambda event: None,  # type: ignore[arg-type]
             token,
         )
+    assert blocked.is_set(), "the copy never blocked on the stalled source"
+    assert_ended_by_the_cancel(cancelled.value)
 
 
 def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> None:
     """A body read through httpx hands its connection back to the pool the moment it
     ends; cancelling that copy then must not shut down another request on it."""
-    server = slow_second_answer()
+    server = SlowSecondAnswer()
     try:
         source = open_source(f"docker://{server.host}/app:v1",
                              RegistryOptions(tls_verify=False, retry_times=0))
@@ -285,9 +423,12 @@ def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> Non
 
         other = threading.Thread(target=other_request)
         other.start()
-        time.sleep(0.25)  # the other request is waiting for its answer on that connection
+        # the other request is waiting for its answer on that connection
+        assert server.holding.wait(WAIT_S), server.seen
+        assert CALLS.wait_blocked(server.port)
         token.cancel()  # the first stream is not closed yet, as in a copy cancelled then
-        other.join(10)
+        server.release.set()
+        other.join(WAIT_S)
         first.close()
         assert server.connections == connections  # it did reuse the pooled connection
         assert second == [SMALL]
@@ -295,18 +436,18 @@ def test_a_cancel_after_a_small_blob_leaves_its_pooled_connection_alone() -> Non
         server.close()
 
 
-def _cancel_later(token: CancelToken, server: ScriptedServer) -> list[float]:
-    """Cancel ``token`` 0.3 s after ``server`` stalled; the time it was cancelled."""
-    when: list[float] = []
+def _cancel_later(token: CancelToken, server: ScriptedServer) -> threading.Event:
+    """Cancel ``token`` once ``server`` stalled and its client is blocked in the socket
+    call; the event returned is set if it was (cancelled anyway after a while if not)."""
+    blocked = threading.Event()
 
     def run() -> None:
-        if server.stalled.wait(10):
-            time.sleep(0.3)  # the client is now blocked in the socket call
-            when.append(time.monotonic())
-            token.cancel()
+        if server.stalled.wait(WAIT_S) and CALLS.wait_blocked(server.port):
+            blocked.set()
+        token.cancel()
 
     threading.Thread(target=run, daemon=True).start()
-    return when
+    return blocked
 
 
 class Zeros:
@@ -335,12 +476,13 @@ def test_cancel_ends_an_upload_the_registry_stopped_reading(size_known: bool) ->
     try:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
         token = CancelToken()
-        cancelled = _cancel_later(token, server)
+        blocked = _cancel_later(token, server)
         size = 256 * 1024 * 1024
-        with pytest.raises(Cancelled):
+        with pytest.raises(Cancelled) as cancelled:
             client.upload_blob("app", Zeros(size), DIGEST if size_known else None,
                                size if size_known else None, cancel=token)
-        assert time.monotonic() - cancelled[0] < 5  # not the 60 s write timeout
+        assert blocked.is_set(), "the upload never blocked on the registry"
+        assert_ended_by_the_cancel(cancelled.value)  # not the 60 s write timeout
         sent = "PUT" if size_known else "PATCH"
         assert [m for m, _ in server.seen if m != "GET"] == ["POST", sent, "DELETE"]
     finally:
@@ -363,12 +505,14 @@ def test_cancel_ends_a_request_the_registry_never_answers(stall_in: str) -> None
         source = open_source(f"docker://{server.host}/app@{DIGEST}",
                              RegistryOptions(tls_verify=False, retry_times=0))
         token = CancelToken()
-        cancelled = _cancel_later(token, server)
+        blocked = _cancel_later(token, server)
         blob = Descriptor("application/octet-stream", DIGEST, 500000)
-        with pytest.raises(Cancelled), source.open_blob(blob, cancel=token) as stream:
+        with (pytest.raises(Cancelled) as cancelled,
+              source.open_blob(blob, cancel=token) as stream):
             while stream.read(65536):
                 pass
-        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+        assert blocked.is_set(), "the read never blocked on the registry"
+        assert_ended_by_the_cancel(cancelled.value)  # not the 60 s read timeout
     finally:
         server.close()
 
@@ -426,7 +570,12 @@ class _StalledCopy:
         if not self.server.stalled.wait(20):
             process.kill()
             raise AssertionError((self.server.seen, process.communicate()))
-        time.sleep(0.3)  # the transfer is now blocked in its socket read
+        # the transfer has read all that was sent: it is now blocked in its socket read
+        conn = self.server.stalled_conns[0]
+        deadline = time.monotonic() + WAIT_S
+        while _unread_by_peer(conn) != 0:
+            assert time.monotonic() < deadline, "the copy never read what was sent"
+            _pause()
         return process
 
     def close(self) -> None:
@@ -437,17 +586,24 @@ class _StalledCopy:
 
 
 def _manifest_read_cancelled(server: ScriptedServer) -> list[str]:
-    """Read a manifest from ``server``, which stalls, and cancel 0.3 s into the stall:
-    Cancelled must come within moments. Closes the server; returns the paths it saw."""
+    """Read a manifest from ``server``, which stalls, and cancel once the read is
+    blocked: Cancelled must come of the cancel, not of a timeout. Closes the server;
+    returns the paths it saw."""
     from spyglass.core.transports.registry.client import RegistryClient
 
     try:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
         token = CancelToken()
-        cancelled = _cancel_later(token, server)
-        with pytest.raises(Cancelled):
+        blocked = _cancel_later(token, server)
+        started = time.monotonic()
+        with pytest.raises(Cancelled) as cancelled:
             client.get_manifest("app", "v1", cancel=token)
-        assert time.monotonic() - cancelled[0] < 5  # not the 60 s read timeout
+        assert blocked.is_set(), "the read never blocked on the registry"
+        assert_ended_by_the_cancel(cancelled.value)  # not the read timeout
+        # An error body's broken read is dropped (the status says enough), so there the
+        # causes cannot tell; this bound, far above the moments it takes, exists only to
+        # catch a read left to its 60 s timeout.
+        assert time.monotonic() - started < 30
         return [path for _, path in server.seen]
     finally:
         server.close()
@@ -500,8 +656,11 @@ def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(
         process = copy.start()
         interrupted_at = time.monotonic()
         process.send_signal(signum)
-        _out, err = process.communicate(timeout=20)
-        assert time.monotonic() - interrupted_at < 5, "waited for the stalled transfer"
+        _out, err = process.communicate(timeout=20)  # not the 60 s read timeout
+        # Not a speed check: it takes moments, and the bound is far above that. A cancel
+        # that does not reach the blocked socket leaves the copy waiting STOP_WAIT for the
+        # transfer before it cleans up and ends all the same; only the time tells.
+        assert time.monotonic() - interrupted_at < STOP_WAIT, "waited for the stalled transfer"
         # after its clean-up a terminated copy ends by that signal, as callers expect
         assert process.returncode == (130 if signum == signal.SIGINT else -signum), err
         assert said in err
@@ -545,22 +704,23 @@ def test_what_a_killed_copy_left_in_a_layout_goes_with_the_next_copy(tmp_path: P
         copy.close()
 
 
-def _cancelled_promptly(call: Callable[[CancelToken], object], started: threading.Event) -> None:
-    """``call(token)`` raises Cancelled within 5 s of a cancel made 0.3 s after
-    ``started`` is set."""
+def _cancel_ends(call: Callable[[CancelToken], object], started: threading.Event,
+                 port: int) -> None:
+    """Once ``started`` is set and ``call(token)`` is blocked on ``127.0.0.1:port``, a
+    cancel ends it with Cancelled, not the call's timeout."""
     token = CancelToken()
-    when: list[float] = []
+    blocked = threading.Event()
 
     def cancel() -> None:
-        if started.wait(10):
-            time.sleep(0.3)
-            when.append(time.monotonic())
-            token.cancel()
+        if started.wait(WAIT_S) and CALLS.wait_blocked(port):
+            blocked.set()
+        token.cancel()
 
     threading.Thread(target=cancel, daemon=True).start()
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled) as cancelled:
         call(token)
-    assert when and time.monotonic() - when[0] < 5
+    assert blocked.is_set(), "the call never blocked on the server"
+    assert_ended_by_the_cancel(cancelled.value)
 
 
 def test_cancel_ends_a_tls_handshake_the_server_never_answers() -> None:
@@ -569,10 +729,10 @@ def test_cancel_ends_a_tls_handshake_the_server_never_answers() -> None:
     server = SilentServer()
     try:
         client = RegistryClient(server.host, retry_times=0)
-        _cancelled_promptly(
+        _cancel_ends(
             lambda token: client.send("GET", f"https://{server.host}/v2/", what="Asking",
                                       cancel=token),
-            server.accepted,
+            server.greeted, server.port,
         )
     finally:
         server.close()
@@ -592,10 +752,10 @@ def test_cancel_while_a_token_server_stalls_is_a_cancel() -> None:
     registry = ScriptedServer(answer)
     try:
         client = RegistryClient(registry.host, insecure=True, retry_times=0)
-        _cancelled_promptly(
+        _cancel_ends(
             lambda token: client.send("GET", f"http://{registry.host}/v2/app/tags/list",
                                       what="Listing", cancel=token),
-            token_server.stalled,
+            token_server.stalled, token_server.port,
         )
     finally:
         registry.close()
@@ -608,7 +768,7 @@ def test_a_closed_response_gives_its_connection_up() -> None:
     from spyglass.core.transports.registry.abortable import response_stream
     from spyglass.core.transports.registry.client import RegistryClient
 
-    server = slow_second_answer()
+    server = SlowSecondAnswer()
     try:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
         response = client.send("GET", f"http://{server.host}/v2/", what="Asking",
@@ -653,7 +813,7 @@ def test_an_untracked_transport_still_cancels_a_direct_blob_read(
                 while stream.read(1024 * 1024):
                     pass
 
-        _cancelled_promptly(read, stalling.stalled)
+        _cancel_ends(read, stalling.stalled, stalling.port)
     finally:
         pool.close()
 
@@ -694,12 +854,17 @@ def test_the_courtesy_delete_of_a_cancelled_upload_does_not_wait_for_its_token()
         client = RegistryClient(registry.host, insecure=True, retry_times=0)
         size = 256 * 1024 * 1024
         token = CancelToken()
-        cancelled = _cancel_later(token, registry)
-        with pytest.raises(Cancelled):
+        blocked = _cancel_later(token, registry)
+        started = time.monotonic()
+        with pytest.raises(Cancelled) as cancelled:
             client.upload_blob("app", Zeros(size), DIGEST, size, cancel=token)
-        assert ABANDON_TIMEOUT.read is not None
-        assert time.monotonic() - cancelled[0] < ABANDON_TIMEOUT.read + 3  # not 60 s
+        assert blocked.is_set(), "the upload never blocked on the registry"
+        assert_ended_by_the_cancel(cancelled.value)
         assert tokens == 1  # the DELETE asked for no token of its own
+        # the stalled DELETE costs its ABANDON_TIMEOUT; the bound, far above that, only
+        # catches a DELETE that waits out the 60 s timeout instead
+        assert ABANDON_TIMEOUT.read is not None
+        assert time.monotonic() - started < 10 * ABANDON_TIMEOUT.read
     finally:
         registry.close()
         token_server.close()
@@ -742,10 +907,10 @@ def test_cancel_ends_a_connect_the_server_never_accepts() -> None:
         client = RegistryClient(f"127.0.0.1:{address[1]}", insecure=True, retry_times=0)
         started = threading.Event()
         started.set()
-        _cancelled_promptly(
+        _cancel_ends(
             lambda token: client.send("GET", f"http://127.0.0.1:{address[1]}/v2/",
                                       what="Asking", cancel=token),
-            started,
+            started, address[1],
         )
     finally:
         for probe in queued:
@@ -815,6 +980,11 @@ def test_looking_up_tags_stops_the_other_lookups_when_one_fails() -> None:
 
     def answer(conn: socket.socket, method: str, path: str) -> None:
         if path.endswith("/manifests/gone"):
+            # the failure comes once the other two lookups are blocked on their stall
+            deadline = time.monotonic() + WAIT_S
+            while len(server.stalled_conns) < 2 and time.monotonic() < deadline:
+                _pause()
+            CALLS.wait_blocked(server.port, count=2)
             conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         else:
             server.stall(conn, read=True)
@@ -822,9 +992,26 @@ def test_looking_up_tags_stops_the_other_lookups_when_one_fails() -> None:
     server = ScriptedServer(answer)
     try:
         client = RegistryClient(server.host, insecure=True, retry_times=0)
-        started = time.monotonic()
-        with pytest.raises(SpyglassError):
+        outcomes: dict[str, BaseException | None] = {}
+        head_manifest = client.head_manifest
+
+        def recorded(repository: str, tag: str, **kwargs: Any) -> Any:
+            try:
+                head = head_manifest(repository, tag, **kwargs)
+            except BaseException as exc:
+                outcomes[tag] = exc
+                raise
+            outcomes[tag] = None
+            return head
+
+        client.head_manifest = recorded  # type: ignore[method-assign]
+        with pytest.raises(SpyglassError) as failed:
             client.manifest_users("app", DIGEST, tags=["gone", "slow1", "slow2"], lists=False)
-        assert time.monotonic() - started < 5
+        assert not isinstance(failed.value, Cancelled)  # the 404's error, not the cancels
+        assert sorted(outcomes) == ["gone", "slow1", "slow2"]
+        assert len(server.stalled_conns) == 2
+        # the stalled lookups were cut short, not left to their 60 s read timeout
+        assert_ended_by_the_cancel(outcomes["slow1"])
+        assert_ended_by_the_cancel(outcomes["slow2"])
     finally:
         server.close()

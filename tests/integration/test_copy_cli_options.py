@@ -285,7 +285,7 @@ def test_tls_verify_standing_alone_means_true(
     digest = copy("--dest-tls-verify=false", f"oci:{layout}:latest",
                   f"docker://{tls_registry.host}/it-copy-tls/app:v1",
                   digestfile=tmp_path / "digest")
-    assert digest
+    assert digest == served_digest(tls_registry, "it-copy-tls/app", "v1")
 
 
 @pytest.mark.parametrize(("compression", "level", "expected"), [

@@ -149,6 +149,7 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
     plain = tmp_path / "plain"
     shutil.copytree(schema1_dir, plain)
     manifest = json.loads((plain / "manifest.json").read_bytes())
+    plain_digest = ""
     for layer in manifest["fsLayers"]:
         if layer["blobSum"].endswith(EMPTY_GZIP_LAYER):
             continue
@@ -157,14 +158,30 @@ def test_an_uncompressed_schema1_layer_is_named_as_what_it_is(
         blob.unlink()
         digest = hashlib.sha256(data).hexdigest()
         (plain / digest).write_bytes(data)
-        layer["blobSum"] = f"sha256:{digest}"
+        plain_digest = layer["blobSum"] = f"sha256:{digest}"
         break
+    assert plain_digest, "the image has no layer to store uncompressed"
     manifest.pop("signatures", None)
     (plain / "manifest.json").write_text(json.dumps(manifest))
-    copy(f"dir:{plain}", f"oci:{tmp_path / 'out'}:v1")  # gzipped for a layout, as skopeo
+
+    # where layers are kept as they are, it is named a plain tar, not a gzipped one
+    copy(f"dir:{plain}", f"dir:{tmp_path / 'kept'}")
+    kept = json.loads((tmp_path / "kept" / "manifest.json").read_bytes())
+    assert [layer["mediaType"] for layer in kept["layers"]
+            if layer["digest"] == plain_digest] == ["application/vnd.docker.image.rootfs.diff.tar"]
+
+    # gzipped for a layout, as skopeo does, and named so
+    out = tmp_path / "out"
+    written = json.loads((out / "blobs" / "sha256" /
+                          copy(f"dir:{plain}", f"oci:{out}:v1").split(":")[1]).read_bytes())
+    config = json.loads((out / "blobs" / "sha256" /
+                         written["config"]["digest"].split(":")[1]).read_bytes())
+    layer = written["layers"][config["rootfs"]["diff_ids"].index(plain_digest)]
+    assert layer["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+    assert (out / "blobs" / "sha256" / layer["digest"].split(":")[1]).read_bytes()[:2] == \
+        b"\x1f\x8b"
     umoci = require_tool("umoci")
-    run(umoci, "unpack", "--rootless", "--image", f"{tmp_path / 'out'}:v1",
-        str(tmp_path / "bundle"))
+    run(umoci, "unpack", "--rootless", "--image", f"{out}:v1", str(tmp_path / "bundle"))
 
 
 def _variant(schema1_dir: Path, target: Path, change: dict[str, object]) -> Path:

@@ -481,11 +481,8 @@ def test_tls_with_auth(
 
 
 def test_seed_tags_and_tag_listing(registry: RegistryServer, repo_name: str) -> None:
-    started = time.monotonic()
     tags = seed_tags(registry, repo_name, 1000)
-    elapsed = time.monotonic() - started
-    assert tags[0] == "tag-00000" and tags[-1] == "tag-00999"
-    assert elapsed < 30, f"seeding 1,000 tags took {elapsed:.1f} s"
+    assert tags == [f"tag-{n:05d}" for n in range(1000)]
 
     with registry.client() as client:
         pages = follow_pages(client, f"/v2/{repo_name}/tags/list?n=100", "tags")
