@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TextIO
 
+from spyglass.core.units import duration_text
+
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent
 
@@ -44,18 +46,6 @@ def size_text(count: float) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1024
     return f"{count:.1f} GiB"
-
-
-def duration_text(seconds: float) -> str:
-    """``7 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    whole = int(seconds + 0.5)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def bar_text(done: int, size: int, width: int = BAR_WIDTH) -> str:

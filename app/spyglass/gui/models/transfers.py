@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
+from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.copying import CopyRequest
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
@@ -214,19 +215,6 @@ def short_name(name: str) -> str:
     parts = PurePath(path).parts
     short = f"{transport}:…/{parts[-1]}{image}" if parts else name
     return short if len(short) + 4 <= len(name) else name  # "oci:/a/b" stays as it is
-
-
-def duration_text(seconds: float) -> str:
-    if seconds < 1:
-        return "< 1 s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class TransferModel(QAbstractTableModel):
