@@ -49,6 +49,7 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 import pytest  # noqa: E402  (after the environment above is in place)
 
+from tests.helpers.clock import AuthClock  # noqa: E402
 from tests.helpers.imagebuild import multi_platform_layout  # noqa: E402
 
 SAMPLE_LAYOUT = REPO_ROOT / "resources" / "sample-layout"
@@ -126,3 +127,17 @@ def unprivileged_dir() -> Iterator[Path]:
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o700)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def auth_clock(monkeypatch: pytest.MonkeyPatch) -> AuthClock:
+    """A hand-moved clock for token lifetimes in the registry auth module (other modules,
+    and the servers, keep real time; the registry takes a token up to a minute past its
+    ``exp``)."""
+    from types import SimpleNamespace
+
+    from spyglass.core.transports.registry import auth as auth_module
+
+    fake = AuthClock()
+    monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=fake))
+    return fake

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -47,8 +46,8 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
 from spyglass.core.platform import Platform
 from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryClient, RegistryOptions, forget_clients
-from spyglass.core.transports.registry import auth as auth_module
 from spyglass.core.transports.registry.source import RegistryImageSource
+from tests.helpers.clock import AuthClock
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
 from tests.helpers.registry import (
     ALICE,
@@ -359,29 +358,11 @@ def test_token_server_without_post_falls_back_to_get(
     assert tokens.requests[-1].account == "alice" and tokens.requests[-1].basic_auth
 
 
-class Clock:
-    """The auth module's ``time.monotonic``, moved by hand (the servers keep real time;
-    the registry takes a token up to a minute past its ``exp``)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=fake))
-    return fake
-
-
 def test_expired_tokens_are_renewed_transparently(
     make_token_server: Callable[..., TokenServer],
     make_registry: Callable[..., RegistryServer],
     monkeypatch: pytest.MonkeyPatch,
-    clock: Clock,
+    auth_clock: AuthClock,
 ) -> None:
     tokens = make_token_server(expires_in=2)
     server = make_registry(token_server=tokens)
@@ -407,10 +388,10 @@ def test_expired_tokens_are_renewed_transparently(
     assert client.auth.tokens_fetched == 2
 
     # (b) a 2-second token is renewed before it runs out, without a failed request.
-    clock.now += 0.5
+    auth_clock.now += 0.5
     assert sorted(client.tags_of("private/expiring")) == tags
     assert tokens.tokens_issued == 2  # still fresh: reused
-    clock.now += 1.0  # 1.5 s into its 2: due for renewal, not yet expired
+    auth_clock.now += 1.0  # 1.5 s into its 2: due for renewal, not yet expired
     assert sorted(client.tags_of("private/expiring")) == tags
     assert tokens.tokens_issued == 3
 
@@ -418,7 +399,7 @@ def test_expired_tokens_are_renewed_transparently(
 def test_revoked_identity_token_asks_to_log_in_again(
     make_token_server: Callable[..., TokenServer],
     make_registry: Callable[..., RegistryServer],
-    clock: Clock,
+    auth_clock: AuthClock,
 ) -> None:
     tokens = make_token_server(expires_in=2)
     server = make_registry(token_server=tokens)
@@ -428,7 +409,7 @@ def test_revoked_identity_token_asks_to_log_in_again(
     )
     assert client.tags_of("private/revoked") == ["tag-00000"]
     tokens.revoke_refresh_tokens()
-    clock.now += 1.5  # the 2-second access token is due for renewal
+    auth_clock.now += 1.5  # the 2-second access token is due for renewal
     with pytest.raises(AuthenticationFailed) as refused:
         client.tags_of("private/revoked")
     assert str(refused.value).endswith("(invalid_grant); enter the password again.")

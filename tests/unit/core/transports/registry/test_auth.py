@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import re
 import traceback
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ from spyglass.core.errors import (
     ConnectionFailed,
     RegistryError,
 )
-from spyglass.core.transports.registry import auth as auth_module
+from tests.helpers.clock import AuthClock
 from tests.unit.core.transports.registry.fakes import (
     AUTH_HOST,
     HOST,
@@ -45,22 +44,6 @@ def app() -> Routes:
 
 def authorizations(requests: list[httpx.Request]) -> list[str | None]:
     return [r.headers.get("authorization") for r in requests]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The auth module's ``time.monotonic``, moved by hand (other modules keep the real one)."""
-    fake = Clock()
-    monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=fake))
-    return fake
 
 
 # ---------------------------------------------------------------- anonymous Bearer
@@ -120,16 +103,17 @@ def test_token_is_preferred_over_access_token(make_client) -> None:
     [(300, 285.0, 295.0), (None, 45.0, 55.0), (3600, 3585.0, 3595.0)],
 )
 def test_token_is_renewed_shortly_before_it_expires(
-    make_client, clock: Clock, expires_in: int | None, still_good: float, renewed: float
+    make_client, auth_clock: AuthClock, expires_in: int | None, still_good: float,
+    renewed: float,
 ) -> None:
     registry = TokenRegistry(app=app(), expires_in=expires_in)
     client, seen = make_client(registry)
-    start = clock.now
+    start = auth_clock.now
     client.tags_of("library/alpine")
-    clock.now = start + still_good
+    auth_clock.now = start + still_good
     client.tags_of("library/alpine")
     assert len(registry.token_requests) == 1
-    clock.now = start + renewed
+    auth_clock.now = start + renewed
     client.tags_of("library/alpine")
     assert len(registry.token_requests) == 2
     assert authorizations(seen.to(ALPINE)) == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
