@@ -156,6 +156,10 @@ class ConnectionFailed(TransportError):
     """The server could not be reached: name resolution, refused connection, timeout."""
 
 
+class ProxyRefused(ConnectionFailed):
+    """The proxy between refused to pass the request on (407: it wants other credentials)."""
+
+
 class TLSFailed(TransportError):
     """A TLS handshake failed, usually because the certificate is not trusted."""
 

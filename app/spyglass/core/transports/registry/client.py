@@ -48,6 +48,7 @@ from spyglass.core.errors import (
     InvalidManifest,
     NotARegistry,
     NotFound,
+    ProxyRefused,
     RegistryError,
     SpyglassError,
     TLSFailed,
@@ -276,6 +277,8 @@ class RegistryClient:
                     retries=0 if scheme != schemes[-1] else None,
                     timeout=PING_TIMEOUT, retry_timeouts=False,
                 )
+            except ProxyRefused:
+                raise  # whatever the scheme: the proxy is what stands in the way
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
                 silent += exc.__cause__ is not None and _answered_nothing(exc.__cause__)
@@ -381,6 +384,8 @@ class RegistryClient:
                 raise
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
+                if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
+                    raise self._proxy_refused(request.url) from exc
                 if _is_tls_failure(exc):
                     raise self._tls_failed(exc) from exc
                 if method in IDEMPOTENT and attempt < allowed and (
@@ -388,9 +393,15 @@ class RegistryClient:
                     attempt += 1
                     self._sleep(self._backoff(attempt), cancel)
                     continue
+                proxy = self._pool.proxy_for(request.url)
+                via = f" through {proxy.describe()}" if proxy is not None else ""
                 raise ConnectionFailed(
-                    f"Cannot reach the registry {self.host}: {describe_connection_error(exc)}."
+                    f"Cannot reach the registry {self.host}{via}: "
+                    f"{describe_connection_error(exc)}."
                 ) from exc
+            if response.status_code == 407:  # from a proxy of plain-HTTP requests
+                response.close()
+                raise self._proxy_refused(request.url)
             rate = RateLimit.from_headers(response.headers)
             if rate is not None:
                 self.rate_limit = rate
@@ -408,6 +419,22 @@ class RegistryClient:
             if attempt:
                 response.extensions[ATTEMPTS] = attempt + 1  # for the sentence of a failure
             return response
+
+    def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:
+        """The sentence for a proxy that wants other credentials (407) than its URL has."""
+        proxy = self._pool.proxy_for(url)
+        if proxy is None:  # a proxy in front of the registry, not one of ours
+            return ProxyRefused(
+                f"Cannot reach the registry {self.host}: a proxy between answered 407 "
+                "Proxy Authentication Required.")
+        if proxy.url.username:
+            why = f"it does not take the user and password that {proxy.variable} gives it"
+        else:
+            why = (f"it asks for a user and password; give them in {proxy.variable} as "
+                   f"{proxy.url.scheme}://USER:PASSWORD@HOST:PORT")
+        return ProxyRefused(
+            f"Cannot reach the registry {self.host} through {proxy.describe()}: {why} "
+            "(407 Proxy Authentication Required).")
 
     def _tls_failed(self, exc: BaseException) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""

@@ -38,6 +38,7 @@ from spyglass.core.transports.registry.errors import (
 from spyglass.core.transports.registry.hosts import (
     TLSSettings,
 )
+from spyglass.core.transports.registry.proxies import Proxy, ProxyRouter, ProxySettings
 
 _T = TypeVar("_T", bytes, int)
 
@@ -49,21 +50,30 @@ class HTTPPool:
 
     ``transport`` replaces the network for every client of the pool (tests use
     ``httpx.MockTransport`` for server behaviour a real registry will not show).
+    Requests go through the proxies the environment names (see
+    :mod:`~spyglass.core.transports.registry.proxies`; read when the first client
+    is made), unless ``transport`` is given.
     """
 
     def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
         self._lock = threading.Lock()
         self._clients: dict[TLSSettings, httpx.Client] = {}
         self._transport = transport
+        self._proxies: ProxySettings | None = None
+
+    def proxy_for(self, url: httpx.URL) -> Proxy | None:
+        """The proxy a request to ``url`` goes through, None when it goes directly."""
+        with self._lock:
+            proxies = self._proxies
+        return proxies.proxy_for(url) if proxies is not None else None
 
     def client(self, tls: TLSSettings) -> httpx.Client:
+        """The client for registries with these TLS settings; :class:`SpyglassError` when
+        the environment names a proxy that cannot be used."""
         with self._lock:
             client = self._clients.get(tls)
             if client is None:
-                network = self._transport or httpx.HTTPTransport(
-                    verify=tls.ssl_context(),
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-                )
+                network = self._transport or self._network(tls)
                 track_connections(network)  # so a cancel can end a stalled request
                 client = httpx.Client(
                     timeout=TIMEOUT,
@@ -74,6 +84,25 @@ class HTTPPool:
                 )
                 self._clients[tls] = client
             return client
+
+    def _network(self, tls: TLSSettings) -> httpx.BaseTransport:
+        """The real network for ``tls`` (``_lock`` held): direct, or through proxies."""
+        if self._proxies is None:
+            self._proxies = ProxySettings.from_environment()
+        context = tls.ssl_context()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        direct = httpx.HTTPTransport(verify=context, limits=limits)
+        if not self._proxies.any:
+            return direct
+
+        def through(proxy: Proxy) -> httpx.BaseTransport:
+            transport = httpx.HTTPTransport(verify=context, limits=limits,
+                                            proxy=httpx.Proxy(proxy.url))
+            track_connections(transport)
+            return transport
+
+        track_connections(direct)
+        return ProxyRouter(direct, self._proxies, through)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,224 @@
+"""HTTP proxies from the environment, chosen as skopeo (Go's ``net/http``) chooses them.
+
+``HTTPS_PROXY`` serves ``https://`` registries, ``HTTP_PROXY`` plain-HTTP ones
+(the upper-case name wins over the lower-case one; ``ALL_PROXY`` is not read,
+as Go does not read it). A value without a scheme is an ``http://`` proxy;
+``https://`` proxies are spoken to over TLS; SOCKS is refused with a sentence.
+``NO_PROXY`` lists what is reached directly: ``*`` for everything, an IP
+address or a CIDR range, or a domain — ``example.com`` meaning it and its
+subdomains, ``.example.com`` (or ``*.example.com``) its subdomains only —
+each optionally with ``:PORT``. ``localhost`` and loopback addresses are never
+proxied. Run as a CGI handler (``REQUEST_METHOD`` set), ``HTTP_PROXY`` is
+ignored: a client could have set it (the "httpoxy" hole).
+
+A proxy URL may carry a user and password; they are sent to the proxy and
+never shown: sentences name a proxy by its host and port only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from spyglass.core.errors import SpyglassError
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class _Bypass:
+    """One ``NO_PROXY`` entry: a network, an address or a domain, maybe with a port."""
+
+    network: Network | None = None
+    domain: str = ""  # with its leading dot
+    whole_domain: bool = False  # "example.com": the domain itself too, not only below it
+    port: int | None = None
+
+    def matches(self, host: str, address: Address | None, port: int) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        if self.network is not None:
+            return address is not None and address in self.network
+        return host.endswith(self.domain) or (self.whole_domain and host == self.domain[1:])
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A proxy to send requests through: its URL (credentials included) and the
+    variable it came from."""
+
+    url: httpx.URL
+    variable: str
+
+    def describe(self) -> str:
+        """``the proxy proxy.corp:3128 (HTTPS_PROXY)``: never its credentials."""
+        port = self.url.port or _DEFAULT_PORTS.get(self.url.scheme)
+        host = f"[{self.url.host}]" if ":" in self.url.host else self.url.host
+        return f"the proxy {host}:{port} ({self.variable})"
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Which proxy, if any, each request goes through."""
+
+    http: Proxy | None = None
+    https: Proxy | None = None
+    bypass: tuple[_Bypass, ...] = ()
+    bypass_all: bool = False
+
+    @property
+    def any(self) -> bool:
+        return (self.http is not None or self.https is not None) and not self.bypass_all
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ProxySettings:
+        """The settings the environment asks for; :class:`SpyglassError` for a proxy
+        that cannot be used (a SOCKS one, or one that is no URL)."""
+        env = os.environ if environ is None else environ
+        http_name, http_value = _first(env, "HTTP_PROXY", "http_proxy")
+        if env.get("REQUEST_METHOD"):
+            http_value = ""
+        https_name, https_value = _first(env, "HTTPS_PROXY", "https_proxy")
+        _, no_proxy = _first(env, "NO_PROXY", "no_proxy")
+        bypass: list[_Bypass] = []
+        for entry in no_proxy.split(","):
+            entry = entry.strip().lower()
+            if entry == "*":
+                return cls(bypass_all=True)
+            rule = _bypass_rule(entry)
+            if rule is not None:
+                bypass.append(rule)
+        return cls(
+            http=_proxy(http_value, http_name),
+            https=_proxy(https_value, https_name),
+            bypass=tuple(bypass),
+        )
+
+    def proxy_for(self, url: httpx.URL) -> Proxy | None:
+        """The proxy a request to ``url`` goes through; None to go directly."""
+        proxy = {"https": self.https, "http": self.http}.get(url.scheme)
+        if proxy is None or self.bypass_all:
+            return None
+        host = url.host.lower().rstrip(".")
+        if host == "localhost":
+            return None
+        try:
+            address: Address | None = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None and address.is_loopback:
+            return None
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+        if any(rule.matches(host, address, port) for rule in self.bypass):
+            return None
+        return proxy
+
+
+def _first(env: Mapping[str, str], *names: str) -> tuple[str, str]:
+    for name in names:
+        value = env.get(name, "")
+        if value:
+            return name, value
+    return names[0], ""
+
+
+def _proxy(value: str, variable: str) -> Proxy | None:
+    value = value.strip()
+    if not value:
+        return None
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme.startswith("socks"):
+        raise SpyglassError(
+            f"{variable} names a SOCKS proxy, which Spyglass cannot use: only HTTP and "
+            "HTTPS proxies (http://HOST:PORT or https://HOST:PORT)."
+        )
+    if scheme not in ("http", "https"):
+        value = "http://" + value
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or not url.host:
+        raise SpyglassError(
+            f"{variable} is no proxy address: it should be http://HOST:PORT (or "
+            "https://HOST:PORT)."
+        )
+    return Proxy(url, variable)
+
+
+def _bypass_rule(entry: str) -> _Bypass | None:
+    """The rule of one ``NO_PROXY`` entry; None for an empty or malformed one (ignored,
+    as Go ignores them)."""
+    if not entry:
+        return None
+    try:
+        return _Bypass(network=ipaddress.ip_network(entry, strict=False))
+    except ValueError:
+        pass
+    host, port = entry, None
+    if entry.startswith("["):
+        end = entry.find("]")
+        host, rest = entry[1:end], entry[end + 1:]
+        if end < 0 or (rest and not rest[1:].isdigit()):
+            return None
+        port = int(rest[1:]) if rest else None
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+        if not port_text.isdigit():
+            return None
+        port = int(port_text)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        return _Bypass(network=ipaddress.ip_network(address), port=port)
+    if host.startswith("*."):
+        host = host[1:]
+    if not host or host == ".":
+        return None
+    whole = not host.startswith(".")
+    return _Bypass(domain=host if not whole else "." + host, whole_domain=whole, port=port)
+
+
+class ProxyRouter(httpx.BaseTransport):
+    """Sends each request directly or through its proxy (:meth:`ProxySettings.proxy_for`);
+    a proxy's transport is made by ``through`` the first time it is needed."""
+
+    def __init__(
+        self,
+        direct: httpx.BaseTransport,
+        settings: ProxySettings,
+        through: Callable[[Proxy], httpx.BaseTransport],
+    ) -> None:
+        self._direct = direct
+        self._settings = settings
+        self._through = through
+        self._lock = threading.Lock()
+        self._proxied: dict[Proxy, httpx.BaseTransport] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self._settings.proxy_for(request.url)
+        if proxy is None:
+            return self._direct.handle_request(request)
+        with self._lock:
+            transport = self._proxied.get(proxy)
+            if transport is None:
+                transport = self._proxied[proxy] = self._through(proxy)
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            proxied = list(self._proxied.values())
+            self._proxied.clear()
+        for transport in proxied:
+            transport.close()
+        self._direct.close()

@@ -1,0 +1,162 @@
+"""Registries reached through the proxy the environment names, as skopeo reaches them.
+
+The registry is named ``registry.spyglass.test``, a name nobody resolves: only the
+test proxy (tests/helpers/proxy.py) knows it is on loopback, so a request that
+arrives proves it went through the proxy. (A loopback address or ``localhost`` is
+never sent through a proxy, as Go never sends it: one test checks that too.) The
+command line runs in a subprocess with the proxy variables set; which requests go
+directly or where under ``NO_PROXY`` is tested in
+``tests/unit/core/transports/registry/test_proxies.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.proxy import TestProxy
+from tests.helpers.registry import RegistryServer
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NAME = "registry.spyglass.test"
+PROXY_USER, PROXY_PASSWORD = "squid", "proxy-secret-5e1b"
+
+
+def spyglass(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), **env}
+    for name in ("NO_PROXY", "no_proxy"):  # the session keeps loopback off proxies
+        environment.pop(name, None)
+        if name in env:
+            environment[name] = env[name]
+    return subprocess.run([sys.executable, "-m", "spyglass", *args], env=environment,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("proxied") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+@pytest.fixture
+def proxy(registry: RegistryServer, tls_registry: RegistryServer) -> Iterator[TestProxy]:
+    with TestProxy({NAME: "127.0.0.1"}, credentials=(PROXY_USER, PROXY_PASSWORD)) as server:
+        yield server
+
+
+def port_of(server: RegistryServer) -> str:
+    return server.host.rsplit(":", 1)[1]
+
+
+def skopeo_digest(name: str) -> str:
+    skopeo = require_tool("skopeo")
+    done = subprocess.run([skopeo, "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+                           name], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_plain_http_registry_through_http_proxy(
+    registry: RegistryServer, proxy: TestProxy, layout: Path
+) -> None:
+    target = f"{NAME}:{port_of(registry)}"
+    done = spyglass("copy", "--all", "--dest-tls-verify=false", f"oci:{layout}:latest",
+                    f"docker://{target}/proxied/plain:1",
+                    env={"HTTP_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD)})
+    assert done.returncode == 0, done.stderr
+    targets = [seen.target for seen in proxy.seen]
+    assert f"http://{target}/v2/" in targets, targets
+    assert all(seen.method != "CONNECT" for seen in proxy.seen)
+    assert all(seen.authorization and seen.authorization.startswith("Basic ")
+               for seen in proxy.seen)
+    # the image is there, as the registry itself says
+    written = skopeo_digest(f"docker://{registry.host}/proxied/plain:1")
+    shown = spyglass("inspect", "--tls-verify=false", f"docker://{target}/proxied/plain:1",
+                     env={"HTTP_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD)})
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["Digest"] == written
+    assert PROXY_PASSWORD not in done.stderr + shown.stderr + shown.stdout
+
+
+def test_an_https_registry_through_a_tunnel(
+    tls_registry: RegistryServer, proxy: TestProxy, layout: Path
+) -> None:
+    target = f"{NAME}:{port_of(tls_registry)}"
+    done = spyglass("copy", "--all", "--dest-tls-verify=false", f"oci:{layout}:latest",
+                    f"docker://{target}/proxied/tls:1",
+                    env={"HTTPS_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD)})
+    assert done.returncode == 0, done.stderr
+    assert {(seen.method, seen.target) for seen in proxy.seen} == {("CONNECT", target)}
+    assert skopeo_digest(f"docker://{tls_registry.host}/proxied/tls:1").startswith("sha256:")
+    assert PROXY_PASSWORD not in done.stderr
+
+
+def test_loopback_registries_are_never_proxied(
+    registry: RegistryServer, proxy: TestProxy
+) -> None:
+    for host in (registry.host, f"localhost:{port_of(registry)}"):
+        done = spyglass("catalog", host, env={
+            "HTTP_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD),
+            "HTTPS_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD)})
+        assert done.returncode == 0, done.stderr
+    assert proxy.seen == []
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_proxy_that_refuses_the_credentials_is_named(
+    registry: RegistryServer, tls_registry: RegistryServer, proxy: TestProxy, scheme: str
+) -> None:
+    """Refused as an answer to a plain-HTTP request, or to the tunnel for an https one."""
+    server, variable = (registry, "HTTP_PROXY") if scheme == "http" else (
+        tls_registry, "HTTPS_PROXY")
+    wrong = "not-the-proxy-password-77"
+    done = spyglass("inspect", "--tls-verify=false",
+                    f"docker://{NAME}:{port_of(server)}/proxied/plain:1",
+                    env={variable: proxy.url(PROXY_USER, wrong)})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line == (
+        f"spyglass: Cannot reach the registry {NAME}:{port_of(server)} through the proxy "
+        f"127.0.0.1:{proxy.port} ({variable}): it does not take the user and password "
+        f"that {variable} gives it (407 Proxy Authentication Required)."), line
+    assert wrong not in done.stderr
+    without = spyglass("inspect", "--tls-verify=false",
+                       f"docker://{NAME}:{port_of(server)}/proxied/plain:1",
+                       env={variable: proxy.url()})
+    assert without.stderr.strip().endswith(
+        f"it asks for a user and password; give them in {variable} as "
+        "http://USER:PASSWORD@HOST:PORT (407 Proxy Authentication Required)."), without.stderr
+
+
+def test_a_proxy_nobody_listens_on_is_named_without_its_password() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+    nowhere = f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{port}"
+    done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
+                    env={"HTTPS_PROXY": nowhere, "HTTP_PROXY": nowhere})
+    assert done.returncode == 1
+    line = done.stderr.strip()  # of the first attempt, over https
+    assert line == (f"spyglass: Cannot reach the registry {NAME}:5000 through the proxy "
+                    f"127.0.0.1:{port} (HTTPS_PROXY): connection refused."), line
+
+
+def test_a_socks_proxy_is_refused_with_a_sentence() -> None:
+    done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
+                    env={"HTTPS_PROXY": "socks5://127.0.0.1:1080",
+                         "HTTP_PROXY": "socks5://127.0.0.1:1080"})
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("spyglass: HTTP_PROXY names a SOCKS proxy"), \
+        done.stderr

@@ -1,0 +1,97 @@
+"""Which requests go through which proxy, as Go's ``ProxyFromEnvironment`` decides
+(golang.org/x/net/http/httpproxy), which skopeo and docker use."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from spyglass.core.errors import SpyglassError
+from spyglass.core.transports.registry.proxies import ProxySettings
+
+PROXY = "http://proxy.corp:3128"
+
+
+def route(environ: dict[str, str], url: str) -> str | None:
+    proxy = ProxySettings.from_environment(environ).proxy_for(httpx.URL(url))
+    return None if proxy is None else f"{proxy.variable} {proxy.url}"
+
+
+def test_no_variables_no_proxy() -> None:
+    settings = ProxySettings.from_environment({})
+    assert not settings.any
+    assert settings.proxy_for(httpx.URL("https://quay.io/v2/")) is None
+
+
+def test_each_scheme_has_its_variable() -> None:
+    environ = {"HTTPS_PROXY": PROXY, "HTTP_PROXY": "http://plain.corp:8080"}
+    assert route(environ, "https://quay.io/v2/") == f"HTTPS_PROXY {PROXY}"
+    assert route(environ, "http://quay.io/v2/") == "HTTP_PROXY http://plain.corp:8080"
+    assert route({"HTTPS_PROXY": PROXY}, "http://quay.io/v2/") is None
+    assert route({"ALL_PROXY": PROXY}, "https://quay.io/v2/") is None  # Go reads no ALL_PROXY
+
+
+def test_upper_case_wins_and_lower_case_counts() -> None:
+    assert route({"HTTPS_PROXY": PROXY, "https_proxy": "http://other:1"},
+                 "https://quay.io/") == f"HTTPS_PROXY {PROXY}"
+    assert route({"https_proxy": PROXY}, "https://quay.io/") == f"https_proxy {PROXY}"
+
+
+def test_a_value_without_scheme_is_an_http_proxy() -> None:
+    assert route({"HTTPS_PROXY": "proxy.corp:3128"}, "https://quay.io/") == \
+        f"HTTPS_PROXY {PROXY}"
+
+
+def test_http_proxy_is_ignored_in_a_cgi_handler() -> None:
+    environ = {"HTTP_PROXY": PROXY, "HTTPS_PROXY": PROXY, "REQUEST_METHOD": "GET"}
+    assert route(environ, "http://quay.io/") is None
+    assert route(environ, "https://quay.io/") == f"HTTPS_PROXY {PROXY}"
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:5000", "127.0.0.1:5000",
+                                  "127.9.9.9", "[::1]:5000"])
+def test_loopback_is_never_proxied(host: str) -> None:
+    assert route({"HTTPS_PROXY": PROXY}, f"https://{host}/v2/") is None
+
+
+@pytest.mark.parametrize(("no_proxy", "url", "proxied"), [
+    ("*", "https://quay.io/", False),
+    ("quay.io", "https://quay.io/", False),
+    ("quay.io", "https://cdn.quay.io/", False),
+    ("quay.io", "https://notquay.io/", True),
+    (".quay.io", "https://quay.io/", True),
+    (".quay.io", "https://cdn.quay.io/", False),
+    ("*.quay.io", "https://quay.io/", True),
+    ("*.quay.io", "https://cdn.quay.io/", False),
+    ("QUAY.IO ", "https://quay.io/", False),
+    ("quay.io:5000", "https://quay.io/", True),
+    ("quay.io:5000", "https://quay.io:5000/", False),
+    ("quay.io:443", "https://quay.io/", False),
+    ("10.0.0.0/8", "https://10.1.2.3:5000/", False),
+    ("10.0.0.0/8", "https://11.1.2.3/", True),
+    ("10.0.0.0/8", "https://ten.example/", True),
+    ("192.168.1.5", "https://192.168.1.5:5000/", False),
+    ("192.168.1.5:80", "https://192.168.1.5/", True),
+    ("2001:db8::/32", "https://[2001:db8::7]/", False),
+    ("[2001:db8::7]:443", "https://[2001:db8::7]/", False),
+    ("other.example, quay.io", "https://quay.io/", False),
+    ("bad:port, ,", "https://quay.io/", True),
+])
+def test_no_proxy(no_proxy: str, url: str, proxied: bool) -> None:
+    assert (route({"HTTPS_PROXY": PROXY, "NO_PROXY": no_proxy}, url) is not None) == proxied
+
+
+def test_a_socks_proxy_is_refused_naming_its_variable() -> None:
+    with pytest.raises(SpyglassError, match=r"^https_proxy names a SOCKS proxy"):
+        ProxySettings.from_environment({"https_proxy": "socks5h://127.0.0.1:1080"})
+
+
+def test_a_proxy_is_described_without_its_credentials() -> None:
+    settings = ProxySettings.from_environment(
+        {"HTTPS_PROXY": "http://me:s3cret@proxy.corp:3128", "HTTP_PROXY": "[fd00::1]:8080"})
+    https = settings.proxy_for(httpx.URL("https://quay.io/"))
+    plain = settings.proxy_for(httpx.URL("http://quay.io/"))
+    assert https is not None and plain is not None
+    assert https.describe() == "the proxy proxy.corp:3128 (HTTPS_PROXY)"
+    assert plain.describe() == "the proxy [fd00::1]:8080 (HTTP_PROXY)"
+    assert https.url.password == "s3cret"  # still sent to the proxy
