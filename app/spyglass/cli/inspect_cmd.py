@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any, Final
 
 from spyglass.cli.common import (
     Commands,
@@ -40,6 +41,11 @@ def add_parser(commands: Commands) -> None:
         "--no-tags", "-n", action="store_true",
         help="do not list the repository's tags (registries only)",
     )
+    parser.add_argument(
+        "--format", "-f", metavar="TEMPLATE",
+        help="print the description through a Go template, as skopeo does "
+        "(e.g. '{{.Digest}}', '{{json .Labels}}', '{{range .RepoTags}}{{.}} {{end}}')",
+    )
     add_registry_options(parser)
     parser.set_defaults(func=run)
 
@@ -52,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from spyglass.core.transports import open_source
 
     name = resolve_name(args.name)
+    if args.format is not None and (args.raw or args.config):
+        raise SpyglassError(
+            f"--format describes the image, not {'--raw' if args.raw else '--config'} "
+            "output: leave one of them out.")
     platform = Platform.parse(args.platform) if args.platform else None
     options = (
         registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
@@ -85,10 +95,46 @@ def run(args: argparse.Namespace) -> int:
             tags = client_for(name.reference.domain, options, repository=repository).tags_of(
                 repository
             )
-        write_json(inspect_output(image, name, tags))
+        described = inspect_output(image, name, tags)
+        if args.format is not None and args.format.strip() != "{{json .}}":
+            from spyglass.cli.template import render
+
+            text = render(args.format, _as_go_values(json.loads(json.dumps(described))))
+            write_bytes((text + "\n").encode())  # as skopeo, whatever the text ends with
+        else:
+            write_json(described)
         return 0
     finally:
         source.close()
+
+
+_INSPECT_FIELDS: Final = ("Name", "Tag", "Digest", "RepoTags", "Created", "DockerVersion",
+                          "Labels", "Architecture", "Variant", "Os", "Layers", "LayersData",
+                          "Env")
+"""The fields of skopeo's ``inspect`` output, in its struct's order (those it leaves out
+of its JSON when empty are there for a template, empty)."""
+
+
+def _as_go_values(described: dict[str, Any]) -> dict[str, Any]:
+    """The description as skopeo's Go template sees its output struct: every field (in
+    order, empty where the JSON leaves one out), maps and times marked as such."""
+    from spyglass.cli.template import GoMap, GoTime
+
+    def as_map(value: Any) -> GoMap:
+        return GoMap(value, nil=False) if isinstance(value, dict) else GoMap(nil=True)
+
+    fields: dict[str, Any] = {name: described.get(name, "") for name in _INSPECT_FIELDS}
+    fields.update((name, value) for name, value in described.items() if name not in fields)
+    fields["Labels"] = as_map(described.get("Labels"))
+    for name in ("RepoTags", "Layers", "LayersData", "Env"):
+        if fields[name] is None:  # a nil slice prints [] in Go
+            fields[name] = []
+    if isinstance(fields["Created"], str) and fields["Created"]:
+        fields["Created"] = GoTime(fields["Created"])
+    for layer in fields.get("LayersData") or []:
+        if isinstance(layer, dict):
+            layer["Annotations"] = as_map(layer.get("Annotations"))
+    return fields
 
 
 def _note_platform_unmatched(image: LoadedImage, asked: Platform | None) -> None:

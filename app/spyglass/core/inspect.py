@@ -62,7 +62,8 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     out["RepoTags"] = repo_tags
     out["Created"] = created_as_skopeo(config.created) if config else None
     out["DockerVersion"] = config.docker_version if config else ""
-    out["Labels"] = dict(config.labels) if config and config.labels else None
+    # maps come out with their keys sorted, as Go's encoder (skopeo's) writes them
+    out["Labels"] = dict(sorted(config.labels.items())) if config and config.labels else None
     out["Architecture"] = config.architecture if config else ""
     if config and config.variant:
         out["Variant"] = config.variant
@@ -73,7 +74,8 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
             "MIMEType": layer.media_type,
             "Digest": str(layer.digest),
             "Size": layer.size,
-            "Annotations": dict(layer.annotations) if layer.annotations else None,
+            "Annotations": dict(sorted(layer.annotations.items())) if layer.annotations
+            else None,
         }
         for layer in image.layers
     ]

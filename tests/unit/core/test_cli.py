@@ -358,3 +358,25 @@ def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
     lines = out.getvalue().splitlines()
     assert lines[-1] == "Copied 40.0 MiB of 100.0 MiB (40 %)"
     assert sum(line.startswith("Copied ") for line in lines) == 1
+
+
+def test_inspect_format(layout: tuple[Path, dict[str, Any]],
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = layout
+    assert main(["inspect", "--platform", "linux/arm64/v8", "--format",
+                 "{{.Architecture}} {{len .Layers}} {{json .RepoTags}}",
+                 f"oci:{root}:latest"]) == 0
+    assert capsys.readouterr().out == "arm64 3 []\n"
+
+
+@pytest.mark.parametrize("other", ["--raw", "--config"])
+def test_inspect_format_with_raw_or_config_is_refused(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        other: str) -> None:
+    root, _ = layout
+    assert main(["inspect", other, "--format", "{{.Digest}}", f"oci:{root}:latest"]) == \
+        EXIT_ERROR
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"spyglass: --format describes the image, not {other} output: "
+                            "leave one of them out.\n")

@@ -1,0 +1,82 @@
+"""``spyglass inspect --format`` prints what ``skopeo inspect --format`` prints.
+
+Templates scripts use, run by both tools on the same images (the bundled
+sample's list, read for this machine's platform, and an image with many labels
+and a creation time with a fraction and an offset); skopeo 1.9 knows neither the
+``json`` function nor ``LayersData`` in its templates, so those are checked in
+``tests/unit/core/test_template.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+pytestmark = pytest.mark.interop
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+TEMPLATES = [
+    "{{.Digest}}",
+    "{{.Name}} {{.Tag}} {{.DockerVersion}}",
+    "{{.Architecture}}/{{.Os}}",
+    "{{.Created}}",
+    "{{.Labels}}",
+    '{{index .Labels "org.opencontainers.image.version"}}',
+    "{{.Labels.missing}}",
+    "{{range .Layers}}{{.}}\n{{end}}",
+    "{{len .Layers}} layers, {{len .Labels}} labels",
+    "{{range .RepoTags}}{{.}},{{else}}none{{end}}",
+    "{{if .Labels}}labelled{{else}}bare{{end}}",
+    "{{.Env}}",
+    "{{- .Os -}}   \n   {{.Architecture}}",
+    "plain text only",
+]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")})
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = tmp_path_factory.mktemp("format") / "layout"
+    builder = LayoutBuilder(root)
+    labels = {"org.opencontainers.image.version": "2.1 <beta> & co", "zeta": "z",
+              "alpha": "a", "Mixed.Case": "M"}
+    builder.tag(builder.add_image(ImageSpec(
+        layers=[LayerSpec({"/a": b"a\n"}), LayerSpec({"/b": b"b\n"})],
+        labels=labels, created="2024-06-30T23:59:58.1234500+02:00")), "latest")
+    return f"oci:{root}:latest"
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("which", ["sample", "labelled"])
+def test_inspect_format_agrees_with_skopeo(
+    template: str, which: str, labelled: str, sample_layout: Path
+) -> None:
+    skopeo = require_tool("skopeo")
+    name = labelled if which == "labelled" else f"oci:{sample_layout}:spyglass-demo:1.0"
+    theirs = _run(skopeo, "inspect", "--format", template, name)
+    assert theirs.returncode == 0, theirs.stderr
+    ours = _run(sys.executable, "-m", "spyglass", "inspect", "--format", template, name)
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout
+
+
+def test_a_field_skopeo_has_not_is_refused_by_both(sample_layout: Path) -> None:
+    skopeo = require_tool("skopeo")
+    name = f"oci:{sample_layout}:spyglass-demo:1.0"
+    assert _run(skopeo, "inspect", "--format", "{{.Nope}}", name).returncode != 0
+    ours = _run(sys.executable, "-m", "spyglass", "inspect", "--format", "{{.Nope}}", name)
+    assert ours.returncode == 1 and ours.stdout == ""
+    assert ours.stderr.startswith('spyglass: The format "{{.Nope}}" asks for .Nope, which '
+                                  "the description has not: it has Name, Tag, Digest,")

@@ -1,0 +1,107 @@
+"""The Go-template subset of ``inspect --format`` (what skopeo 1.9 also prints is
+compared with skopeo in ``tests/interop/test_inspect_format.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from spyglass.cli.template import GoMap, GoTime, TemplateError, render
+
+DATA: dict[str, Any] = {
+    "Name": "",
+    "Digest": "sha256:abc",
+    "RepoTags": ["1.0", "latest"],
+    "Created": GoTime("2024-06-30T23:59:58.1234500+02:00"),
+    "Labels": GoMap({"zeta": "z", "a.b": "<x> & y", "alpha": "a"}),
+    "Layers": ["sha256:1", "sha256:2"],
+    "LayersData": [
+        {"MIMEType": "m", "Digest": "sha256:1", "Size": 10, "Annotations": GoMap(nil=True)},
+        {"MIMEType": "m", "Digest": "sha256:2", "Size": 20, "Annotations": GoMap({"k": "v"})},
+    ],
+    "Env": [],
+    "Count": 0,
+    "Flag": True,
+}
+
+
+@pytest.mark.parametrize(("template", "printed"), [
+    ("{{.Digest}}", "sha256:abc"),
+    ("digest={{ .Digest }}!", "digest=sha256:abc!"),
+    ("{{.Name}}|", "|"),
+    ("{{.RepoTags}}", "[1.0 latest]"),
+    ("{{.Labels}}", "map[a.b:<x> & y alpha:a zeta:z]"),
+    ("{{.Labels.alpha}} {{.Labels.nothing}}", "a <no value>"),
+    ('{{index .Labels "a.b"}}', "<x> & y"),
+    ("{{index .RepoTags 1}}", "latest"),
+    ("{{json .Labels}}", '{"a.b":"\\u003cx\\u003e \\u0026 y","alpha":"a","zeta":"z"}'),
+    ("{{json .RepoTags}}", '["1.0","latest"]'),
+    ("{{json .Created}}", '"2024-06-30T23:59:58.1234500+02:00"'),
+    ("{{.Labels | json}}", '{"a.b":"\\u003cx\\u003e \\u0026 y","alpha":"a","zeta":"z"}'),
+    ("{{json (index .LayersData 0)}}", None),
+    ("{{range .RepoTags}}[{{.}}]{{end}}", "[1.0][latest]"),
+    ("{{range .Env}}x{{else}}no env{{end}}", "no env"),
+    ("{{range .Labels}}{{.}},{{end}}", "<x> & y,a,z,"),
+    ("{{range .LayersData}}{{.Size}}:{{.Annotations}} {{end}}", "10:map[] 20:map[k:v] "),
+    ("{{range .LayersData}}{{.}}{{end}}", "{m sha256:1 10 map[]}{m sha256:2 20 map[k:v]}"),
+    ("{{json .LayersData}}", '[{"MIMEType":"m","Digest":"sha256:1","Size":10,'
+     '"Annotations":null},{"MIMEType":"m","Digest":"sha256:2","Size":20,'
+     '"Annotations":{"k":"v"}}]'),
+    ("{{if .Flag}}yes{{else}}no{{end}} {{if .Count}}yes{{else}}no{{end}}", "yes no"),
+    ("{{if .Labels.nothing}}yes{{else}}no{{end}}", "no"),
+    ("{{len .Layers}} {{len .Labels}} {{len .Digest}}", "2 3 10"),
+    ("{{upper .Digest}} {{.Digest | upper}} {{lower \"AbC\"}}", "SHA256:ABC SHA256:ABC abc"),
+    ('{{join .RepoTags ", "}}', "1.0, latest"),
+    ("{{.Created}}", "2024-06-30 23:59:58.12345 +0200 +0200"),
+    ("a  {{- .Digest -}}  b", "asha256:abcb"),
+    ("{{/* a comment */}}x", "x"),
+    ("no actions at all", "no actions at all"),
+])
+def test_rendering(template: str, printed: str | None) -> None:
+    if printed is None:
+        assert render(template, DATA) == (
+            '{"MIMEType":"m","Digest":"sha256:1","Size":10,"Annotations":null}')
+        return
+    assert render(template, DATA) == printed
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("2024-01-15T09:30:00Z", "2024-01-15 09:30:00 +0000 UTC"),
+    ("2024-01-15T09:30:00.500Z", "2024-01-15 09:30:00.5 +0000 UTC"),
+    ("2024-01-15T09:30:00+00:00", "2024-01-15 09:30:00 +0000 UTC"),
+    ("2024-01-15T09:30:00-05:30", "2024-01-15 09:30:00 -0530 -0530"),
+    ("not a time", "not a time"),
+])
+def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
+    assert render("{{.}}", GoTime(text)) == shown
+
+
+@pytest.mark.parametrize(("template", "sentence"), [
+    ("{{.Nope}}", 'The format "{{.Nope}}" asks for .Nope, which the description has not: '
+                  "it has Name, Digest,"),
+    ("{{.Digest.Short}}", 'asks for .Digest.Short, but .Digest is a string, which has no '
+                          "fields."),
+    ("{{range .LayersData}}{{.Nope}}{{end}}", "asks for .Nope, which the description has "
+                                              "not: it has MIMEType, Digest, Size,"),
+    ("{{.Digest", 'an action opened with "{{" is never closed with "}}".'),
+    ("{{range .Layers}}x", '"{{range .Layers}}" is never closed with "{{end}}".'),
+    ("x{{end}}", '"{{end}}" has no "{{range}}" or "{{if}}" before it.'),
+    ("{{printf \"%s\" .Digest}}", 'calls "printf", which is no function Spyglass knows'),
+    ("{{with .Labels}}{{end}}", "is beyond what Spyglass reads of Go templates"),
+    ("{{$x := .Digest}}", "is beyond what Spyglass reads of Go templates"),
+    ("{{.Digest 3}}", '".Digest" is no function, and takes no arguments.'),
+    ("{{json (index .Layers 0}}", "opens a parenthesis it never closes."),
+    ("{{json .Layers)}}", "closes a parenthesis it never opened."),
+    ("{{range .Digest}}{{end}}", "ranges over a string; range takes a list or a map."),
+    ("{{index .RepoTags 5}}", "index index 5 is out of range (the list has 2)."),
+    ("{{.Digest | }}", "has an empty command."),
+    ("{{.Digest @}}", '"@" in "{{.Digest @}}" is not understood.'),
+])
+def test_a_template_that_cannot_be_run_gets_a_sentence(template: str, sentence: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render(template, DATA)
+    message = str(caught.value)
+    assert sentence in message, message
+    assert message.startswith(f'The format "{template}"'), message
+    assert "\n" not in message
