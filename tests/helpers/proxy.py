@@ -6,13 +6,15 @@ and connects to ``host:port`` itself — through ``names``, which maps host name
 to loopback addresses, so a test can name a registry by a host name nobody
 resolves (and that Spyglass, like Go, would not send through a proxy if it were
 a loopback address). With ``credentials`` it answers 407 to a request without
-the matching ``Proxy-Authorization``.
+the matching ``Proxy-Authorization``; with ``tls`` (a server context) it is an
+``https://`` proxy, spoken to over TLS.
 """
 
 from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,10 +32,11 @@ class Seen:
 class TestProxy:
     __test__ = False  # not a test class, for pytest
 
-    def __init__(self, names: Mapping[str, str], credentials: tuple[str, str] | None = None
-                 ) -> None:
+    def __init__(self, names: Mapping[str, str], credentials: tuple[str, str] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.names = dict(names)
         self.credentials = credentials
+        self.tls = tls
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -43,7 +46,7 @@ class TestProxy:
 
     def url(self, user: str | None = None, password: str | None = None) -> str:
         who = f"{user}:{password}@" if user is not None else ""
-        return f"http://{who}127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{who}127.0.0.1:{self.port}"
 
     def close(self) -> None:
         self._closed = True
@@ -67,6 +70,8 @@ class TestProxy:
 
     def _serve(self, client: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                client = self.tls.wrap_socket(client, server_side=True)
             head, rest = _read_head(client)
             if head is None:
                 return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import pytest
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.proxy import TestProxy
-from tests.helpers.registry import RegistryServer
+from tests.helpers.registry import CertificateAuthority, RegistryServer
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +105,33 @@ def test_an_https_registry_through_a_tunnel(
     assert PROXY_PASSWORD not in done.stderr
 
 
+@pytest.mark.parametrize("kind", ["plain", "tls"])
+def test_registries_through_an_https_proxy(
+    registry: RegistryServer, tls_registry: RegistryServer, test_ca: CertificateAuthority,
+    layout: Path, kind: str,
+) -> None:
+    """TLS to the proxy, and for an https:// registry TLS inside that, through the
+    tunnel (its blobs read and written through both)."""
+    issued = test_ca.issue("proxy", ip_addresses=["127.0.0.1"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert_path, issued.key_path)
+    server = registry if kind == "plain" else tls_registry
+    target = f"{NAME}:{port_of(server)}"
+    with TestProxy({NAME: "127.0.0.1"}, tls=context) as proxy:
+        variable = "HTTP_PROXY" if kind == "plain" else "HTTPS_PROXY"
+        done = spyglass("copy", "--all", "--dest-tls-verify=false", f"oci:{layout}:latest",
+                        f"docker://{target}/proxied/over-tls-{kind}:1",
+                        env={variable: proxy.url()})
+        assert done.returncode == 0, done.stderr
+        back = spyglass("inspect", "--tls-verify=false",
+                        f"docker://{target}/proxied/over-tls-{kind}:1",
+                        env={variable: proxy.url()})
+        assert back.returncode == 0, back.stderr
+        assert proxy.seen
+    written = skopeo_digest(f"docker://{server.host}/proxied/over-tls-{kind}:1")
+    assert json.loads(back.stdout)["Digest"] == written
+
+
 def test_loopback_registries_are_never_proxied(
     registry: RegistryServer, proxy: TestProxy
 ) -> None:
@@ -158,5 +186,5 @@ def test_a_socks_proxy_is_refused_with_a_sentence() -> None:
                     env={"HTTPS_PROXY": "socks5://127.0.0.1:1080",
                          "HTTP_PROXY": "socks5://127.0.0.1:1080"})
     assert done.returncode == 1
-    assert done.stderr.strip().startswith("spyglass: HTTP_PROXY names a SOCKS proxy"), \
+    assert done.stderr.strip().startswith("spyglass: HTTPS_PROXY names a SOCKS proxy"), \
         done.stderr

@@ -278,7 +278,10 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             from spyglass.cli.progress import Reporter
 
             reporter = Reporter(sys.stderr, quiet=args.quiet)
-            top = execute(plan, source, destination, options, events=reporter)
+            try:
+                top = execute(plan, source, destination, options, events=reporter)
+            finally:
+                reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
         finally:
             destination.close()
     finally:

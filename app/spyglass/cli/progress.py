@@ -11,6 +11,7 @@ so that nothing wraps.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -63,19 +64,43 @@ class _Blob:
 
 class Reporter:
     """Turns copy events into what stderr shows (see the module's text). Called from
-    the copy's worker threads; ``stream`` is written under a lock."""
+    the copy's worker threads; ``stream`` is written under a lock.
+
+    While it draws bars, warnings logged meanwhile are written above them as lines
+    of their own (they would otherwise land in the middle of a bar). :meth:`close`
+    takes the bars away, whatever ended the copy (Ctrl+C included).
+    """
 
     def __init__(self, stream: TextIO, *, quiet: bool) -> None:
         self._stream = stream
         self._quiet = quiet
         self._tty = stream.isatty()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a warning may be logged while a line is written
         self._done: dict[str, int] = {}
         self._total = 0
         self._last = 0.0
         self._active: dict[str, _Blob] = {}  # the blobs on their way, in their order
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
+        self._handler: logging.Handler | None = None
+        if self._tty and not quiet:
+            self._handler = _LinesAbove(self)
+            logging.getLogger().addHandler(self._handler)
+
+    def close(self) -> None:
+        """Take the bars off the screen and stop taking in warnings (idempotent)."""
+        with self._lock:
+            self._active.clear()
+            self._erase()
+            self._stream.flush()
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            self._handler = None
+
+    def warn(self, text: str) -> None:
+        """A logged warning, as a line above the bars."""
+        with self._lock:
+            self._line(text)
 
     def __call__(self, event: CopyEvent) -> None:
         from spyglass.core import copy as c
@@ -203,6 +228,21 @@ class Reporter:
             total += f"  {size_text(speed)}/s  {duration_text(left)} left"
         lines.append(total)
         return lines
+
+
+class _LinesAbove(logging.Handler):
+    """Writes warnings (as Python's last-resort handler would: the message alone) through
+    the reporter, so they scroll above its bars."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__(logging.WARNING)
+        self._reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._reporter.warn(self.format(record))
+        except Exception:  # a failing handler must not fail the copy
+            self.handleError(record)
 
 
 def _terminal_size(stream: TextIO) -> tuple[int, int]:

@@ -622,3 +622,37 @@ def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch
     assert bars[1].startswith(blobs[1].digest.short)
     assert bars[2].strip() == f"… and {len(blobs) - 2} more"
     assert bars[3].startswith("total ")
+
+
+def test_closing_takes_the_bars_away_and_warnings_go_above_them(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C ends a copy with no event of its end: the command line's close() still
+    takes the bars off before its sentence; a warning logged meanwhile is a line of
+    its own above the bars, not text in the middle of one."""
+    import logging
+
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    blob = plan.blobs[0].source
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
+    reporter(BlobProgress(blob.digest, blob.size // 2, blob.size))
+    logging.getLogger("spyglass.test").warning("the registry said something odd")
+    shown = screen(out.getvalue())
+    assert shown[1] == "the registry said something odd"
+    assert shown[2].startswith(blob.digest.short) and shown[3].startswith("total ")
+    reporter.close()
+    out.write("spyglass: interrupted.\n")
+    assert screen(out.getvalue()) == [shown[0], "the registry said something odd",
+                                      "spyglass: interrupted."]
+    logging.getLogger("spyglass.test").warning("after")  # no longer taken in
+    assert "after" not in out.getvalue()
+    reporter.close()  # again: nothing happens

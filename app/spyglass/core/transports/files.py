@@ -783,11 +783,19 @@ def exclusive_lock(
                 try:
                     yield
                 finally:
-                    with contextlib.suppress(OSError):  # left: the next writer takes it
-                        os.unlink(lock_path)
+                    _remove_if_ours(fd, lock_path)
                 return
         finally:
             os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _remove_if_ours(fd: int, lock_path: Path) -> None:
+    """Remove the lock file, if the name still leads to the one ``fd`` holds (only a
+    holder removes it, so while ``fd`` holds it no other writer can have; the block
+    itself may have, removing the folder it was in). One left is taken next time."""
+    with contextlib.suppress(OSError):
+        if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
+            os.unlink(lock_path)
 
 
 def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None) -> None:

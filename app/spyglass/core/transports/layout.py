@@ -958,7 +958,8 @@ class OCILayoutDestination:
                 shutil.rmtree(path / "blobs")
                 for name in (LAYOUT_FILE, INDEX_FILE):
                     (path / name).unlink()
-                (path / INDEX_LOCK).unlink()
+            # the lock file goes as the lock is let go; the folder then, if it is empty
+            # (another writer may be waiting in it, with a lock file of its own)
             if self._made_folder:
                 path.rmdir()
         except (OSError, ValueError):

@@ -166,3 +166,14 @@ def test_a_cancelled_wait_for_the_lock_leaves_the_holders_file(tmp_path: Path) -
 def _wait_cancelled(lock: Path, token: CancelToken) -> None:
     with pytest.raises(Cancelled), exclusive_lock(lock, what="the layout", cancel=token):
         pytest.fail("took a lock that another writer holds")
+
+
+def test_letting_go_removes_only_the_lock_file_held(tmp_path: Path) -> None:
+    """A block that removed the lock file itself (taking back a new layout) may see
+    another writer make and lock a new one at the name: that one is not removed."""
+    lock = tmp_path / "index.json.lock"
+    with exclusive_lock(lock, what="the layout"):
+        lock.unlink()
+        lock.touch()  # another writer's, made after ours went
+        theirs = lock.stat().st_ino
+    assert lock.exists() and lock.stat().st_ino == theirs

@@ -101,7 +101,7 @@ def test_an_archive_with_a_colon_in_its_path_is_refused_before_it_is_decompresse
     def no_decompressing(*args: object, **kwargs: object) -> None:
         raise AssertionError("decompressed an archive that is refused anyway")
 
-    monkeypatch.setattr(tartree_module, "DecompressedArchive", no_decompressing)
+    monkeypatch.setattr(tartree_module, "acquire_decompressed", no_decompressing)
     with pytest.raises(InvalidLayout) as caught:
         open_location(target)
     message = str(caught.value)

@@ -22,6 +22,7 @@ has noted it in the request's slot.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -103,7 +104,11 @@ class TrackedStream(httpcore.NetworkStream):
         self._claim()
         plain = self._inner.get_extra_info("socket")
         # the handshake detaches the plain socket object: shut down through a duplicate
-        self._handshaking = plain.dup() if isinstance(plain, socket.socket) else None
+        # (a TLS socket, to an https:// proxy, cannot be duplicated; its handshake inside
+        # it is cut off by shutting the connection down the ordinary way)
+        self._handshaking = (
+            plain.dup() if isinstance(plain, socket.socket)
+            and not isinstance(plain, ssl.SSLSocket) else None)
         try:
             slot: Slot | None = getattr(_ACTIVE, "slot", None)
             if slot is not None and slot.aborted:

@@ -23,6 +23,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
+    SpyglassError,
     describe_connection_error,
 )
 from spyglass.core.transports.registry.abortable import (
@@ -62,10 +63,14 @@ class HTTPPool:
         self._proxies: ProxySettings | None = None
 
     def proxy_for(self, url: httpx.URL) -> Proxy | None:
-        """The proxy a request to ``url`` goes through, None when it goes directly."""
+        """The proxy a request to ``url`` goes through, None when it goes directly (or
+        through a proxy the environment names wrongly: the request said so)."""
         with self._lock:
             proxies = self._proxies
-        return proxies.proxy_for(url) if proxies is not None else None
+        try:
+            return proxies.proxy_for(url) if proxies is not None else None
+        except SpyglassError:
+            return None
 
     def client(self, tls: TLSSettings) -> httpx.Client:
         """The client for registries with these TLS settings; :class:`SpyglassError` when
@@ -96,8 +101,11 @@ class HTTPPool:
             return direct
 
         def through(proxy: Proxy) -> httpx.BaseTransport:
-            transport = httpx.HTTPTransport(verify=context, limits=limits,
-                                            proxy=httpx.Proxy(proxy.url))
+            # the proxy's own certificate is checked as the registry's is (as Go does)
+            tls_to_proxy = context if proxy.url.scheme == "https" else None
+            transport = httpx.HTTPTransport(
+                verify=context, limits=limits,
+                proxy=httpx.Proxy(proxy.url, ssl_context=tls_to_proxy))
             track_connections(transport)
             return transport
 

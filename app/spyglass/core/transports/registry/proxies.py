@@ -67,10 +67,12 @@ class Proxy:
 
 @dataclass(frozen=True)
 class ProxySettings:
-    """Which proxy, if any, each request goes through."""
+    """Which proxy, if any, each request goes through. A variable naming a proxy that
+    cannot be used (SOCKS, or no URL) holds the sentence that says so, raised only by
+    a request that would go through it: other registries are reached all the same."""
 
-    http: Proxy | None = None
-    https: Proxy | None = None
+    http: Proxy | str | None = None
+    https: Proxy | str | None = None
     bypass: tuple[_Bypass, ...] = ()
     bypass_all: bool = False
 
@@ -80,8 +82,7 @@ class ProxySettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ProxySettings:
-        """The settings the environment asks for; :class:`SpyglassError` for a proxy
-        that cannot be used (a SOCKS one, or one that is no URL)."""
+        """The settings the environment asks for."""
         env = os.environ if environ is None else environ
         http_name, http_value = _first(env, "HTTP_PROXY", "http_proxy")
         if env.get("REQUEST_METHOD"):
@@ -103,7 +104,8 @@ class ProxySettings:
         )
 
     def proxy_for(self, url: httpx.URL) -> Proxy | None:
-        """The proxy a request to ``url`` goes through; None to go directly."""
+        """The proxy a request to ``url`` goes through; None to go directly.
+        :class:`SpyglassError` when that is a proxy the environment names wrongly."""
         proxy = {"https": self.https, "http": self.http}.get(url.scheme)
         if proxy is None or self.bypass_all:
             return None
@@ -119,6 +121,8 @@ class ProxySettings:
         port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
         if any(rule.matches(host, address, port) for rule in self.bypass):
             return None
+        if isinstance(proxy, str):
+            raise SpyglassError(proxy)
         return proxy
 
 
@@ -130,16 +134,15 @@ def _first(env: Mapping[str, str], *names: str) -> tuple[str, str]:
     return names[0], ""
 
 
-def _proxy(value: str, variable: str) -> Proxy | None:
+def _proxy(value: str, variable: str) -> Proxy | str | None:
+    """The proxy ``value`` names, or the sentence saying why it cannot be used."""
     value = value.strip()
     if not value:
         return None
     scheme = value.partition("://")[0].lower() if "://" in value else ""
     if scheme.startswith("socks"):
-        raise SpyglassError(
-            f"{variable} names a SOCKS proxy, which Spyglass cannot use: only HTTP and "
-            "HTTPS proxies (http://HOST:PORT or https://HOST:PORT)."
-        )
+        return (f"{variable} names a SOCKS proxy, which Spyglass cannot use: only HTTP "
+                "and HTTPS proxies (http://HOST:PORT or https://HOST:PORT).")
     if scheme not in ("http", "https"):
         value = "http://" + value
     try:
@@ -147,10 +150,8 @@ def _proxy(value: str, variable: str) -> Proxy | None:
     except httpx.InvalidURL:
         url = None
     if url is None or not url.host:
-        raise SpyglassError(
-            f"{variable} is no proxy address: it should be http://HOST:PORT (or "
-            "https://HOST:PORT)."
-        )
+        return (f"{variable} is no proxy address: it should be http://HOST:PORT (or "
+                "https://HOST:PORT).")
     return Proxy(url, variable)
 
 

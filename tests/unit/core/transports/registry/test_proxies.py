@@ -81,9 +81,21 @@ def test_no_proxy(no_proxy: str, url: str, proxied: bool) -> None:
     assert (route({"HTTPS_PROXY": PROXY, "NO_PROXY": no_proxy}, url) is not None) == proxied
 
 
-def test_a_socks_proxy_is_refused_naming_its_variable() -> None:
-    with pytest.raises(SpyglassError, match=r"^https_proxy names a SOCKS proxy"):
-        ProxySettings.from_environment({"https_proxy": "socks5h://127.0.0.1:1080"})
+@pytest.mark.parametrize(("value", "sentence"), [
+    ("socks5h://proxy.corp:1080", r"^https_proxy names a SOCKS proxy, which Spyglass "
+                                  r"cannot use: only HTTP and HTTPS proxies"),
+    ("http://", r"^https_proxy is no proxy address: it should be http://HOST:PORT"),
+])
+def test_a_proxy_that_cannot_be_used_is_refused_where_it_would_be(
+    value: str, sentence: str
+) -> None:
+    """Said by a request that would go through it; loopback registries, those NO_PROXY
+    names and those of the other scheme are reached as ever."""
+    settings = ProxySettings.from_environment({"https_proxy": value, "NO_PROXY": "direct.io"})
+    with pytest.raises(SpyglassError, match=sentence):
+        settings.proxy_for(httpx.URL("https://quay.io/v2/"))
+    for url in ("https://127.0.0.1:5000/v2/", "https://direct.io/v2/", "http://quay.io/v2/"):
+        assert settings.proxy_for(httpx.URL(url)) is None
 
 
 def test_a_proxy_is_described_without_its_credentials() -> None:
