@@ -387,7 +387,7 @@ class RegistryClient:
                 if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
                     raise self._proxy_refused(request.url) from exc
                 if _is_tls_failure(exc):
-                    raise self._tls_failed(exc) from exc
+                    raise self._tls_failed(exc, request.url) from exc
                 if method in IDEMPOTENT and attempt < allowed and (
                         retry_timeouts or not _answered_nothing(exc)):
                     attempt += 1
@@ -436,9 +436,12 @@ class RegistryClient:
             f"Cannot reach the registry {self.host} through {proxy.describe()}: {why} "
             "(407 Proxy Authentication Required).")
 
-    def _tls_failed(self, exc: BaseException) -> TLSFailed:
+    def _tls_failed(self, exc: BaseException, url: httpx.URL) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""
         reason = describe_connection_error(exc) if isinstance(exc, httpx.TransportError) else exc
+        proxy = self._pool.proxy_for(url)
+        if proxy is not None and proxy.url.scheme == "https":  # whose certificate, then?
+            reason = f"{reason}; through {proxy.describe()}, whose certificate is checked too"
         if self.insecure:
             return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
         if "CERTIFICATE_VERIFY_FAILED" not in str(reason):

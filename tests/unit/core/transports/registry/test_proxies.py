@@ -107,3 +107,27 @@ def test_a_proxy_is_described_without_its_credentials() -> None:
     assert https.describe() == "the proxy proxy.corp:3128 (HTTPS_PROXY)"
     assert plain.describe() == "the proxy [fd00::1]:8080 (HTTP_PROXY)"
     assert https.url.password == "s3cret"  # still sent to the proxy
+
+
+def test_a_failed_handshake_through_an_https_proxy_says_the_proxy_was_in_the_way() -> None:
+    """Which certificate was refused, the registry's or the proxy's, the handshake error
+    does not tell: the sentence names the proxy too."""
+    import ssl
+
+    from spyglass.core.errors import TLSFailed
+    from spyglass.core.transports.registry.client import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+                                 request=request) from ssl.SSLError("verify failed")
+
+    pool = HTTPPool(transport=httpx.MockTransport(refuse))
+    pool._proxies = ProxySettings.from_environment({"HTTPS_PROXY": "https://me:pw@p.corp:3128"})
+    client = RegistryClient("quay.example", pool=pool, retry_times=0)
+    with pytest.raises(TLSFailed) as caught:
+        client.ping()
+    message = str(caught.value)
+    assert "through the proxy p.corp:3128 (HTTPS_PROXY), whose certificate is checked too" \
+        in message, message
+    assert "pw" not in message
