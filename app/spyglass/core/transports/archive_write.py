@@ -59,8 +59,8 @@ from spyglass.core.transports.files import (
     describe_os_error,
     describe_write_error,
     fsync_dir,
+    put_blob_file,
     resolved,
-    write_blob,
 )
 from spyglass.core.transports.layout import (
     INDEX_FILE,
@@ -654,19 +654,10 @@ class DockerArchiveDestination:
         progress: ProgressCallback | None = None,
     ) -> Descriptor:
         self._check_open()
-        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
-        written, length = write_blob(
-            stream,
-            temps=self._temps,
-            target=self._blob_path,
-            digest=digest,
-            size=size,
-            what=what,
-            cancel=cancel,
-            progress=progress,
+        return put_blob_file(
+            stream, temps=self._temps, target=self._blob_path, known=self._known, name=self._name,
+            media_type=media_type, digest=digest, size=size, cancel=cancel, progress=progress,
         )
-        self._known.add(written, length)
-        return Descriptor(media_type, written, length)
 
     def _refuse_type(self, media_type: str) -> None:
         if media.is_index(media_type):

@@ -68,6 +68,7 @@ from spyglass.core.transports.files import (
     file_matches,
     fsync_dir,
     open_verified,
+    put_blob_file,
     replace_file,
     resolved,
     write_blob,
@@ -600,19 +601,10 @@ class DirDestination:
         progress: ProgressCallback | None = None,
     ) -> Descriptor:
         self._check_open()
-        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
-        written, length = write_blob(
-            stream,
-            temps=self._temps,
-            target=self._blob_target,
-            digest=digest,
-            size=size,
-            what=what,
-            cancel=cancel,
-            progress=progress,
+        return put_blob_file(
+            stream, temps=self._temps, target=self._blob_target, known=self._known, name=self._name,
+            media_type=media_type, digest=digest, size=size, cancel=cancel, progress=progress,
         )
-        self._known.add(written, length)
-        return Descriptor(media_type, written, length)
 
     def put_manifest(
         self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None

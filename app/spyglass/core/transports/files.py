@@ -51,7 +51,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TransportError,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE
+from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import FileTree
 
 log = logging.getLogger(__name__)
@@ -692,6 +692,31 @@ def write_blob(
             temps.forget(temp)
         else:
             temps.discard(temp)
+
+
+def put_blob_file(
+    stream: Readable,
+    *,
+    temps: TempFiles,
+    target: Callable[[Digest], Path],
+    known: KnownBlobs,
+    name: str,
+    media_type: str,
+    digest: Digest | None,
+    size: int | None,
+    cancel: CancelToken | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Descriptor:
+    """``put_blob`` of a destination that keeps each blob in a file of its own
+    (:func:`write_blob` into ``target``), remembered in ``known``; ``name`` is the
+    destination as people named it, for the sentences."""
+    what = f"The blob {digest} for {name}" if digest else f"A blob for {name}"
+    written, length = write_blob(
+        stream, temps=temps, target=target, digest=digest, size=size, what=what,
+        cancel=cancel, progress=progress,
+    )
+    known.add(written, length)
+    return Descriptor(media_type, written, length)
 
 
 def _keep_access(fd: int, existing: os.stat_result | None) -> None:
