@@ -418,7 +418,27 @@ class _ArchiveOutput:
         self._folder.remove()
 
 
-class OCIArchiveDestination:
+class _ArchiveDestination:
+    """What both archive destinations say of themselves: their name, and the archive
+    already at their path that a copy replaces whole."""
+
+    path: Path
+    _name: str
+    _output: _ArchiveOutput
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def replaces(self) -> str | None:
+        """The archive already at the path, replaced whole (ReplacingDestination)."""
+        if not self._output.replaces_image:
+            return None
+        return f'the archive "{self.path}" already there, with the images in it,'
+
+
+class OCIArchiveDestination(_ArchiveDestination):
     """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci-archive:PATH[:REF]``.
 
     The content is an OCI layout built by an
@@ -448,17 +468,6 @@ class OCIArchiveDestination:
             self._output.cleanup()
             raise
         self._state = "open"
-
-    @property
-    def description(self) -> str:
-        return self._name
-
-    @property
-    def replaces(self) -> str | None:
-        """The archive already at the path, replaced whole (ReplacingDestination)."""
-        if not self._output.replaces_image:
-            return None
-        return f'the archive "{self.path}" already there, with the images in it,'
 
     @property
     def supported_manifest_types(self) -> tuple[str, ...]:
@@ -553,7 +562,7 @@ class OCIArchiveDestination:
             self.abort()
 
 
-class DockerArchiveDestination:
+class DockerArchiveDestination(_ArchiveDestination):
     """An :class:`~spyglass.core.transports.base.ImageDestination` for ``docker-archive:``.
 
     ``docker-archive:PATH[:NAME:TAG]`` is written in the ``docker save`` format
@@ -602,17 +611,6 @@ class DockerArchiveDestination:
         self._temps = TempFiles(self._output.staging)
         self._known = KnownBlobs()
         self._state = "open"
-
-    @property
-    def description(self) -> str:
-        return self._name
-
-    @property
-    def replaces(self) -> str | None:
-        """The archive already at the path, replaced whole (ReplacingDestination)."""
-        if not self._output.replaces_image:
-            return None
-        return f'the archive "{self.path}" already there, with the images in it,'
 
     @property
     def supported_manifest_types(self) -> tuple[str, ...]:
