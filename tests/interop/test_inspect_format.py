@@ -38,6 +38,14 @@ TEMPLATES = [
     "{{.Env}}",
     "{{- .Os -}}   \n   {{.Architecture}}",
     "plain text only",
+    '{{index .Labels "not-there"}}|',
+    "{{if .RepoTags}}tagged{{else if .Labels}}labelled{{else}}bare{{end}}",
+    '{{printf "%-8s|%5d|%q" .Os (len .Layers) .Architecture}}',
+    '{{if eq .Os "linux"}}linux{{end}} {{ne .Architecture "s390x"}} {{not .RepoTags}}',
+    '{{if and .Labels (eq .Os "linux")}}both{{end}} {{or .Name .Os}}',
+    "{{index .Labels `org.opencontainers.image.version`}}",
+    "{{.Os}}\\n{{.Architecture}}",
+    "{{print .Os 1 2 .Architecture}}",
 ]
 
 

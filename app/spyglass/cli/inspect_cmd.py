@@ -96,16 +96,32 @@ def run(args: argparse.Namespace) -> int:
                 repository
             )
         described = inspect_output(image, name, tags)
-        if args.format is not None and args.format.strip() != "{{json .}}":
+        template = _template(args.format)
+        if template is not None:
             from spyglass.cli.template import render
 
-            text = render(args.format, _as_go_values(json.loads(json.dumps(described))))
+            text = render(template, _as_go_values(json.loads(json.dumps(described))))
             write_bytes((text + "\n").encode())  # as skopeo, whatever the text ends with
         else:
             write_json(described)
         return 0
     finally:
         source.close()
+
+
+def _template(given: str | None) -> str | None:
+    """The template ``--format`` gives, None for the JSON description: as skopeo, ``json``,
+    ``{{json .}}`` and an empty format print it whole, and a ``table`` prefix (for
+    lists of rows, meaningless for one image) is dropped."""
+    if given is None:
+        return None
+    text = given.strip()
+    if text.startswith("table ") or text == "table":
+        text = text.removeprefix("table").strip()
+        given = text
+    if text in ("", "json", "{{json .}}", "{{ json . }}", "{{json}}"):
+        return None
+    return given
 
 
 _INSPECT_FIELDS: Final = ("Name", "Tag", "Digest", "RepoTags", "Created", "DockerVersion",

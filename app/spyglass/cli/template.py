@@ -8,13 +8,19 @@ lists, strings, numbers, booleans, None):
 - ``.`` is the value at hand, ``.Field.Sub`` looks into structs (dicts, whose
   keys are all the fields there are) and maps (:class:`GoMap`, where a missing
   key is ``<no value>``);
-- ``"text"`` and numbers are literals; a function is called with the
-  arguments after it (``index .Labels "a.b"``) or with a pipeline's value last
-  (``.Labels | json``): ``json``, ``index``, ``len``, ``lower``, ``upper``,
-  ``join LIST SEP``;
+- ``"text"`` (Go's escapes), ```raw``` and numbers are literals; a function is
+  called with the arguments after it (``index .Labels "a.b"``) or with a
+  pipeline's value last (``.Labels | json``): ``json``, ``index`` (a missing
+  key gives ``""``), ``len``, ``lower``, ``upper``, ``join LIST SEP``, ``eq``,
+  ``ne``, ``not``, ``and``, ``or``, ``printf`` (``%s %v %d %q %t %x``) and
+  ``print``; ``(…)`` groups a pipeline;
 - ``{{range PIPELINE}}…{{else}}…{{end}}`` runs once per element (with ``.``
-  set to it), ``{{if PIPELINE}}…{{else}}…{{end}}`` on a value that is not
-  empty, zero, false or missing.
+  set to it), ``{{if PIPELINE}}…{{else if …}}…{{else}}…{{end}}`` on a value
+  that is not empty, zero, false or missing.
+
+The whole template is read before anything runs: a function it does not know
+or a part of Go's templates beyond these (variables, ``with``, methods such as
+``.Created.Format``) is refused with a sentence, never run halfway.
 
 Values print as Go prints them: a list ``[a b]``, a struct (a dict) ``{v1 v2}``
 in its order, a map (:class:`GoMap`) ``map[k:v]`` with its keys sorted — and
@@ -35,7 +41,7 @@ from spyglass.core.errors import SpyglassError
 
 _ACTION: Final = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TOKEN: Final = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?)'
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<raw>`[^`]*`)|(?P<number>-?\d+(?:\.\d+)?)'
     r"|(?P<path>\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<pipe>\|)|(?P<open>\()|(?P<close>\))"
     r"|(?P<bad>\S))"
@@ -113,18 +119,25 @@ def render(template: str, data: Any) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+def _text_escapes(text: str) -> str:
+    """``\\n`` and ``\\t`` typed into the text between actions, as newline and tab (as
+    skopeo reads a format; a shell passes them through as two characters)."""
+    return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
 class _Parser:
     def __init__(self, template: str) -> None:
         self.template = template
         self.pieces = self._split(template)
         self.at = 0
+        self.pending_if: str | None = None
 
     def _split(self, template: str) -> list[tuple[str, str]]:
         """The template as ("text", …) and ("action", …) pieces, trims applied."""
         pieces: list[tuple[str, str]] = []
         end = 0
         for match in _ACTION.finditer(template):
-            text = template[end:match.start()]
+            text = _text_escapes(template[end:match.start()])
             if match.group(1):
                 text = text.rstrip()
             pieces.append(("text", text))
@@ -136,7 +149,7 @@ class _Parser:
         tail = template[end:]
         if "{{" in tail:
             raise self._error('an action opened with "{{" is never closed with "}}"')
-        pieces.append(("text", tail))
+        pieces.append(("text", _text_escapes(tail)))
         return pieces
 
     def _error(self, why: str) -> TemplateError:
@@ -162,24 +175,36 @@ class _Parser:
             word = text.split(None, 1)[0] if text else ""
             if word in ("end", "else") and text == word:
                 return nodes, word
+            if word == "else" and text.split(None, 2)[1:2] == ["if"]:
+                self.pending_if = text.split(None, 1)[1]  # {{else if X}}: an if in the else
+                return nodes, "else"
             if word in ("range", "if"):
-                node = _Node(word, pipeline=self._pipeline(text[len(word):], text))
-                node.body, closer = self._block()
-                if closer == "else":
-                    node.otherwise, closer = self._block()
-                if closer != "end":
-                    raise self._error(f'"{{{{{text}}}}}" is never closed with "{{{{end}}}}"')
-                nodes.append(node)
+                nodes.append(self._control(word, text))
                 continue
             if word in ("with", "define", "template", "block", "break", "continue") or (
                     text.startswith("$")):
                 raise self._error(f'"{{{{{text}}}}}" is beyond what Spyglass reads of Go '
-                                  "templates (fields, range, if, json, index, len, lower, "
-                                  "upper, join)")
+                                  "templates (fields, range, if, and the functions "
+                                  f"{', '.join(sorted(_FUNCTIONS))})")
             if not text or text.startswith("/*"):
                 continue  # an empty action or a comment
             nodes.append(_Node("action", pipeline=self._pipeline(text, text)))
         return nodes, None
+
+    def _control(self, word: str, text: str) -> _Node:
+        """A ``range`` or ``if`` node, with its body and its ``else`` part, up to its
+        ``end`` (an ``else if`` nests another ``if`` in the ``else`` part)."""
+        node = _Node(word, pipeline=self._pipeline(text[len(word):], text))
+        node.body, closer = self._block()
+        if closer == "else":
+            chained, self.pending_if = self.pending_if, None
+            if chained is not None and word == "if":
+                node.otherwise = [self._control("if", chained)]
+                return node
+            node.otherwise, closer = self._block()
+        if closer != "end":
+            raise self._error(f'"{{{{{text}}}}}" is never closed with "{{{{end}}}}"')
+        return node
 
     def _pipeline(self, text: str, action: str) -> Pipeline:
         tokens = [(match.lastgroup or "", match.group(match.lastgroup or 0))
@@ -197,7 +222,11 @@ class _Parser:
             kind, value = tokens[at]
             at += 1
             if kind == "bad":
-                raise self._error(f'"{value}" in "{{{{{action}}}}}" is not understood')
+                raise self._error(f"{value!r} in \"{{{{{action}}}}}\" is not understood")
+            if kind == "word" and value not in _FUNCTIONS:
+                raise self._error(
+                    f'"{{{{{action}}}}}" calls "{value}", which is no function Spyglass '
+                    f"knows (it knows {', '.join(sorted(_FUNCTIONS))})")
             if kind == "close":
                 at -= 1
                 break
@@ -214,6 +243,18 @@ class _Parser:
                 commands[-1].append((kind, value))
         if any(not command for command in commands):
             raise self._error(f'"{{{{{action}}}}}" has an empty command')
+        for number, command in enumerate(commands):
+            kind, value = command[0]
+            if kind == "word":
+                continue
+            if kind == "path" and len(command) > 1:
+                raise self._error(
+                    f'"{{{{{action}}}}}" gives arguments to the field "{value}" (methods '
+                    "such as .Created.Format are beyond what Spyglass reads of Go "
+                    "templates)")
+            if len(command) > 1 or number:
+                raise self._error(f'"{{{{{action}}}}}" gives a value where a function is '
+                                  "to be called")
         return commands, at
 
 
@@ -250,29 +291,34 @@ def _pipeline(commands: Pipeline, dot: Any, template: str) -> Any:
 def _command(command: list[Operand], dot: Any, piped: list[Any], template: str) -> Any:
     (kind, value), rest = command[0], command[1:]
     if kind == "word":
-        function = _FUNCTIONS.get(value)
-        if function is None:
-            raise TemplateError(
-                f'The format "{template}" calls "{value}", which is no function Spyglass '
-                f"knows (it knows {', '.join(sorted(_FUNCTIONS))}).")
+        function, fewest, most = _FUNCTIONS[value]
         arguments = [_operand(k, v, dot, template) for k, v in rest] + piped
+        if not fewest <= len(arguments) <= (most if most is not None else len(arguments)):
+            wanted = (f"{fewest}" if most == fewest else f"at least {fewest}" if most is None
+                      else f"{fewest} to {most}")
+            raise TemplateError(
+                f'The format "{template}" cannot be run: {value} takes {wanted} '
+                f"argument{'s' if wanted != '1' else ''}, not {len(arguments)}.")
         try:
             return function(*arguments)
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
+        except _CannotApply as exc:
             raise TemplateError(
-                f'The format "{template}" cannot be run: {value} {exc}.') from exc
+                f'The format "{template}" cannot be run: {value}: {exc}.') from exc
     if rest or piped:
-        raise TemplateError(f'The format "{template}" cannot be run: "{value}" is no '
-                            "function, and takes no arguments.")
+        what = (f'"{value}" is a field, and takes no arguments (methods such as '
+                ".Created.Format are beyond what Spyglass reads of Go templates)"
+                if kind == "path" else f'"{value}" is no function, and takes no arguments')
+        raise TemplateError(f'The format "{template}" cannot be run: {what}.')
     return _operand(kind, value, dot, template)
 
 
 def _operand(kind: str, value: Any, dot: Any, template: str) -> Any:
     if kind == "group":
         return _pipeline(value, dot, template)
+    if kind == "raw":
+        return str(value)[1:-1]
     if kind == "string":
-        decoded: str = json.loads(value)
-        return decoded
+        return _unquote(str(value), template)
     if kind == "number":
         return float(value) if "." in value else int(value)
     if kind == "path":
@@ -367,16 +413,21 @@ def _json(value: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+class _CannotApply(Exception):
+    """A function given what it cannot work on; the text says what."""
+
+
 def _index(value: Any, *keys: Any) -> Any:
+    """As Go's ``index``: a key a map has not is its zero value, the empty string."""
     for key in keys:
         if isinstance(value, Mapping):
-            value = value.get(key, MISSING)
+            value = value.get(key, "")
         elif isinstance(value, list | tuple) and isinstance(key, int):
             if not 0 <= key < len(value):
-                raise IndexError(f"index {key} is out of range (the list has {len(value)})")
+                raise _CannotApply(f"{key} is out of range (the list has {len(value)})")
             value = value[key]
         else:
-            raise TypeError(f"cannot index {_kind(value)} with {key!r}")
+            raise _CannotApply(f"{_kind(value)} cannot be indexed with {_print(key)}")
     return value
 
 
@@ -385,20 +436,131 @@ def _len(value: Any) -> int:
         return 0
     if isinstance(value, str | Mapping | list | tuple):
         return len(value)
-    raise TypeError(f"cannot take the length of {_kind(value)}")
+    raise _CannotApply(f"{_kind(value)} has no length")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _CannotApply(f"it takes a string, not {_kind(value)}")
+    return value
 
 
 def _join(items: Any, separator: Any) -> str:
     if not isinstance(items, list | tuple) or not isinstance(separator, str):
-        raise TypeError("takes a list and a separator string")
+        raise _CannotApply("it takes a list and then a separator string")
     return separator.join(_print(item) for item in items)
 
 
-_FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
-    "json": _json,
-    "index": _index,
-    "len": _len,
-    "lower": lambda text: _print(text).lower(),
-    "upper": lambda text: _print(text).upper(),
-    "join": _join,
+def _equal(first: Any, *others: Any) -> bool:
+    """As Go's ``eq``: true if the first equals any of the others."""
+    return any(_comparable(first) == _comparable(other) for other in others)
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, Mapping | list | tuple):
+        raise _CannotApply(f"{_kind(value)} cannot be compared")
+    return "" if value is MISSING else str(value) if isinstance(value, GoTime) else value
+
+
+def _and(*values: Any) -> Any:
+    for value in values:
+        if not _true(value):
+            return value
+    return values[-1]
+
+
+def _or(*values: Any) -> Any:
+    for value in values:
+        if _true(value):
+            return value
+    return values[-1]
+
+
+_VERB: Final = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([svdqtx%])")
+
+
+def _printf(layout: Any, *values: Any) -> str:
+    """As Go's ``printf`` for the verbs scripts use: ``%s %v %d %q %t %x %%`` (with
+    flags, width and precision)."""
+    if not isinstance(layout, str):
+        raise _CannotApply(f"its first argument is the layout, a string, not {_kind(layout)}")
+    left = list(values)
+
+    def verb(match: re.Match[str]) -> str:
+        flags, width, precision, letter = match.groups()
+        if letter == "%":
+            return "%"
+        if not left:
+            return f"%!{letter}(MISSING)"
+        value = left.pop(0)
+        if letter == "d" and isinstance(value, int) and not isinstance(value, bool):
+            text = str(value)
+        elif letter == "q":
+            text = json.dumps(_print(value), ensure_ascii=False)
+        elif letter == "x" and isinstance(value, int) and not isinstance(value, bool):
+            text = format(value, "x")
+        elif letter == "x":
+            text = _print(value).encode().hex()
+        else:
+            text = _print(value)
+        if precision and letter in "sv":
+            text = text[: int(precision)]
+        if width:
+            text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width))
+        return text
+
+    printed = _VERB.sub(verb, layout)
+    if left:
+        printed += "%!(EXTRA " + ", ".join(_print(value) for value in left) + ")"
+    return printed
+
+
+def _print_all(*values: Any) -> str:
+    """As Go's ``print``: a space between two operands when neither is a string."""
+    out = ""
+    for number, value in enumerate(values):
+        if number and not isinstance(value, str) and not isinstance(values[number - 1], str):
+            out += " "
+        out += _print(value)
+    return out
+
+
+_ESCAPE: Final = re.compile(r'\\(?:([abfnrtv\\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})'
+                            r"|U([0-9a-fA-F]{8})|([0-7]{3})|(.))")
+_SIMPLE_ESCAPES: Final = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
+                          "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
+
+
+def _unquote(literal: str, template: str) -> str:
+    """A Go string literal's text, its escapes read as Go reads them."""
+
+    def escape(match: re.Match[str]) -> str:
+        simple, hex2, hex4, hex8, octal, bad = match.groups()
+        if bad is not None:
+            raise TemplateError(f'The format "{template}" cannot be used: "\\{bad}" in '
+                                f"{literal} is no escape Go knows.")
+        if simple is not None:
+            return _SIMPLE_ESCAPES[simple]
+        if octal is not None:
+            return chr(int(octal, 8))
+        return chr(int(hex2 or hex4 or hex8, 16))
+
+    return _ESCAPE.sub(escape, literal[1:-1])
+
+
+_FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], int, int | None]]] = {
+    # name: (function, fewest arguments, most arguments or None for any number)
+    "json": (_json, 1, 1),
+    "index": (_index, 1, None),
+    "len": (_len, 1, 1),
+    "lower": (lambda text: _text(text).lower(), 1, 1),
+    "upper": (lambda text: _text(text).upper(), 1, 1),
+    "join": (_join, 2, 2),
+    "eq": (_equal, 2, None),
+    "ne": (lambda first, second: not _equal(first, second), 2, 2),
+    "not": (lambda value: not _true(value), 1, 1),
+    "and": (_and, 1, None),
+    "or": (_or, 1, None),
+    "printf": (_printf, 1, None),
+    "print": (_print_all, 0, None),
 }

@@ -57,6 +57,19 @@ DATA: dict[str, Any] = {
     ("a  {{- .Digest -}}  b", "asha256:abcb"),
     ("{{/* a comment */}}x", "x"),
     ("no actions at all", "no actions at all"),
+    ('{{index .Labels "nothing"}}|', "|"),  # Go's index: a missing key is ""
+    ("{{if .Count}}c{{else if .Flag}}f{{else}}n{{end}}", "f"),
+    ("{{if .Flag}}f{{else if .Count}}c{{end}}", "f"),
+    ("{{if .Count}}c{{else if .Env}}e{{else if .Layers}}l{{else}}n{{end}}", "l"),
+    ('{{printf "%-6s|%4d|%q|%v%%" .Digest 42 .Name .Flag}}', 'sha256:abc|  42|""|true%'),
+    ('{{printf "%s %s" .Digest}}', "sha256:abc %!s(MISSING)"),
+    ('{{eq .Digest "sha256:abc"}} {{ne .Digest "x"}} {{not .Env}} {{eq .Count 0 1}}',
+     "true true true true"),
+    ("{{and .Flag .Count}} {{or .Count .Digest}}", "0 sha256:abc"),
+    ("{{print .Count .Flag \"x\" 1}}", "0 truex1"),
+    ("{{index .Labels `a.b`}}", "<x> & y"),
+    ('{{"tab\\there\\x41\\u00e9"}}', "tab\there" + "A\u00e9"),
+    ("{{.Digest}}\\n{{.Count}}\\t!", "sha256:abc\n0\t!"),
 ])
 def test_rendering(template: str, printed: str | None) -> None:
     if printed is None:
@@ -87,16 +100,24 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
     ("{{.Digest", 'an action opened with "{{" is never closed with "}}".'),
     ("{{range .Layers}}x", '"{{range .Layers}}" is never closed with "{{end}}".'),
     ("x{{end}}", '"{{end}}" has no "{{range}}" or "{{if}}" before it.'),
-    ("{{printf \"%s\" .Digest}}", 'calls "printf", which is no function Spyglass knows'),
+    ("{{sprig .Digest}}", 'calls "sprig", which is no function Spyglass knows'),
+    ("{{if .Flag}}x{{else}}{{nope .Digest}}{{end}}", 'calls "nope"'),  # read, not run
+    ("{{.Created.Format \"2006\"}}", 'gives arguments to the field ".Created.Format"'),
+    ("{{.Digest | .Name}}", "gives a value where a function is to be called."),
+    ("{{json}}", "json takes 1 argument, not 0."),
+    ("{{len .Layers .Env}}", "len takes 1 argument, not 2."),
+    ("{{join .RepoTags}}", "join takes 2 arguments, not 1."),
+    ("{{upper .Labels}}", "upper: it takes a string, not a value."),
+    ('{{"\\q"}}', '"\\q" in "\\q" is no escape Go knows.'),
     ("{{with .Labels}}{{end}}", "is beyond what Spyglass reads of Go templates"),
     ("{{$x := .Digest}}", "is beyond what Spyglass reads of Go templates"),
-    ("{{.Digest 3}}", '".Digest" is no function, and takes no arguments.'),
+    ("{{.Digest 3}}", 'gives arguments to the field ".Digest"'),
     ("{{json (index .Layers 0}}", "opens a parenthesis it never closes."),
     ("{{json .Layers)}}", "closes a parenthesis it never opened."),
     ("{{range .Digest}}{{end}}", "ranges over a string; range takes a list or a map."),
-    ("{{index .RepoTags 5}}", "index index 5 is out of range (the list has 2)."),
+    ("{{index .RepoTags 5}}", "index: 5 is out of range (the list has 2)."),
     ("{{.Digest | }}", "has an empty command."),
-    ("{{.Digest @}}", '"@" in "{{.Digest @}}" is not understood.'),
+    ("{{.Digest @}}", """'@' in "{{.Digest @}}" is not understood."""),
 ])
 def test_a_template_that_cannot_be_run_gets_a_sentence(template: str, sentence: str) -> None:
     with pytest.raises(TemplateError) as caught:
