@@ -35,6 +35,12 @@ SPEED_WINDOW: Final = 3.0
 """Seconds of progress the speed shown is measured over."""
 
 BAR_WIDTH: Final = 24
+"""The widest a bar is drawn; narrower on a narrow terminal, and left out below
+:data:`NARROWEST_BAR`."""
+NARROWEST_BAR: Final = 6
+MARGIN: Final = 3
+"""Columns left free at the right: a line reaching the last column (or the ``^C`` a
+terminal echoes at its end) would wrap, and the bars could not be drawn over."""
 _LABEL_WIDTH: Final = 12  # a digest's short form
 _CLEAR_LINE: Final = "\x1b[K"
 _CLEAR_BELOW: Final = "\x1b[J"
@@ -74,7 +80,8 @@ class Reporter:
     def __init__(self, stream: TextIO, *, quiet: bool) -> None:
         self._stream = stream
         self._quiet = quiet
-        self._tty = stream.isatty()
+        # a terminal that cannot move its cursor (TERM=dumb: an editor's shell) gets lines
+        self._tty = stream.isatty() and os.environ.get("TERM") != "dumb"
         self._lock = threading.RLock()  # a warning may be logged while a line is written
         self._done: dict[str, int] = {}
         self._total = 0
@@ -201,32 +208,39 @@ class Reporter:
     def _draw(self, now: float) -> None:
         """Draw the bars from the cursor's line (the start of a line) down."""
         columns, rows = _terminal_size(self._stream)
-        lines = self._bar_lines(now, max(1, rows - 3))
-        self._stream.write("\n".join(line[: columns - 1] + _CLEAR_LINE for line in lines))
+        width = max(1, columns - MARGIN)
+        lines = self._bar_lines(now, max(1, rows - 3), width)
+        self._stream.write("\n".join(line[:width] + _CLEAR_LINE for line in lines))
         self._drawn = len(lines)
 
-    def _bar_lines(self, now: float, room: int) -> list[str]:
+    def _bar_lines(self, now: float, room: int, width: int) -> list[str]:
+        """The lines of the bars, none wider than ``width`` if it can be helped: bars
+        narrow (then go) before the sizes do, and the speed goes before the bars."""
         done = sum(self._done.values())
         self._samples.append((now, done))
         while len(self._samples) > 2 and now - self._samples[1][0] >= SPEED_WINDOW:
             self._samples.popleft()
         blobs = list(self._active.values())
         shown = blobs if len(blobs) < room else blobs[: room - 1]
-        lines = [
-            f"{blob.label:<{_LABEL_WIDTH}} {bar_text(blob.done, blob.size)} "
-            f"{size_text(blob.done)} / {size_text(blob.size)}"
-            for blob in shown
-        ]
-        if len(shown) < len(blobs):
-            lines.append(f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
-        total = (f"{'total':<{_LABEL_WIDTH}} {bar_text(done, self._total)} "
-                 f"{size_text(done)} / {size_text(self._total)}")
+        rows = [(blob.label, blob.done, blob.size,
+                 f"{size_text(blob.done)} / {size_text(blob.size)}") for blob in shown]
+        total_text = f"{size_text(done)} / {size_text(self._total)}"
         first_time, first_done = self._samples[0]
         if now - first_time >= 0.5 and done > first_done:
             speed = (done - first_done) / (now - first_time)
             left = max(0, self._total - done) / speed
-            total += f"  {size_text(speed)}/s  {duration_text(left)} left"
-        lines.append(total)
+            timed = f"{total_text}  {size_text(speed)}/s  {duration_text(left)} left"
+            if _LABEL_WIDTH + 1 + NARROWEST_BAR + 3 + len(timed) <= width:
+                total_text = timed
+        rows.append(("total", done, self._total, total_text))
+        widest = max(len(text) for *_, text in rows)
+        bar = min(BAR_WIDTH, width - _LABEL_WIDTH - 1 - 2 - 1 - widest)
+        lines = []
+        for label, part, whole, text in rows:
+            drawn = f"{bar_text(part, whole, bar)} " if bar >= NARROWEST_BAR else ""
+            lines.append(f"{label:<{_LABEL_WIDTH}} {drawn}{text}")
+        if len(shown) < len(blobs):
+            lines.insert(-1, f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
         return lines
 
 

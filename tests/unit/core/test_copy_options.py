@@ -656,3 +656,53 @@ def test_closing_takes_the_bars_away_and_warnings_go_above_them(
     logging.getLogger("spyglass.test").warning("after")  # no longer taken in
     assert "after" not in out.getvalue()
     reporter.close()  # again: nothing happens
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120])
+def test_the_bars_narrow_before_the_numbers_go(
+    layout: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Every line fits with room to spare (a terminal echoes ^C at the end of the
+    line); the sizes, and where there is room the speed and time left, are whole."""
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (columns, 30))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"))
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    for task in plan.blobs[:3]:
+        blob = task.source
+        reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
+        reporter(BlobProgress(blob.digest, blob.size // 2, blob.size))
+    bars = screen(out.getvalue())[1:]
+    assert all(len(line) <= columns - progress.MARGIN for line in bars), bars
+    total = bars[-1]
+    assert re.search(r" [\d.]+ (B|KiB) / [\d.]+ KiB( |$)", total), total
+    if columns >= 80:
+        assert total.endswith(" left") and "[" in total, total
+    if columns == 40:
+        assert "/s" not in total, total  # no room for the speed: the sizes stay whole
+
+
+def test_a_dumb_terminal_gets_lines_not_bars(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.cli.progress import Reporter
+
+    monkeypatch.setenv("TERM", "dumb")
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    blob = plan.blobs[0].source
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
+    reporter(BlobProgress(blob.digest, blob.size, blob.size))
+    reporter.close()
+    assert "\x1b" not in out.getvalue()
+    assert f"Copying blob {blob.digest.short}" in out.getvalue()
