@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show a traceback for unexpected errors"
     )
+    skopeo = parser.add_argument_group(
+        "skopeo's global flags", "taken as skopeo takes them, so its scripts run unchanged")
+    skopeo.add_argument(
+        "--insecure-policy", action="store_true",
+        help="accepted and ignored: Spyglass applies no signature policy "
+        "(containers-policy.json); it verifies signatures where it shows them")
+    add_override_flags(skopeo)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
                                      prog="spyglass")
     inspect_cmd.add_parser(commands)
@@ -75,10 +82,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])
+    _apply_overrides(parser, args)
     from spyglass.core.cancel import stop_like_ctrl_c_on_termination
 
     with stop_like_ctrl_c_on_termination():
         return _run_command(func, args)
+
+
+def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
+    """skopeo's ``--override-os/-arch/-variant``: before the command, or (``here``, for
+    inspect and copy) after it, as skopeo takes its global flags anywhere."""
+    for part, example in (("os", "linux"), ("arch", "arm64"), ("variant", "v8")):
+        parser.add_argument(
+            f"--override-{part}", metavar=part.upper(),
+            # after the command: unset unless given, so the value before it stays
+            default=argparse.SUPPRESS if here else None,
+            help=f"the {part} of the image to pick from a list (e.g. {example}); "
+            "taken as --platform")
+
+
+def _apply_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """skopeo's ``--override-os/-arch/-variant`` as the command's ``--platform`` (the
+    parts not given are this machine's, as in skopeo)."""
+    given = (args.override_os, args.override_arch, args.override_variant)
+    if not any(given):
+        return
+    if not hasattr(args, "platform"):
+        parser.error(f"--override-os, --override-arch and --override-variant choose an "
+                     f"image of a list: {args.command} takes none (inspect and copy do)")
+    if args.platform:
+        parser.error("--override-os/--override-arch/--override-variant and --platform "
+                     "contradict each other; give one")
+    from spyglass.core.platform import host_platform
+
+    host = host_platform()
+    os_name, arch, variant = given
+    if arch is not None and arch != host.architecture and variant is None:
+        variant = ""  # another architecture: not this machine's variant
+    chosen = "/".join(part for part in (os_name or host.os, arch or host.architecture,
+                                        host.variant if variant is None else variant) if part)
+    args.platform = [chosen] if isinstance(args.platform, list) else chosen
 
 
 def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

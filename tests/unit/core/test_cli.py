@@ -380,3 +380,33 @@ def test_inspect_format_with_raw_or_config_is_refused(
     assert captured.out == ""
     assert captured.err == (f"spyglass: --format describes the image, not {other} output: "
                             "leave one of them out.\n")
+
+
+@pytest.mark.parametrize("placed", ["before", "after"])
+def test_skopeos_override_flags_pick_the_platform(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        placed: str) -> None:
+    root, _ = layout
+    flags = ["--override-os", "linux", "--override-arch", "arm64"]
+    command = ["inspect", "-f", "{{.Architecture}}/{{.Variant}}", f"oci:{root}:latest"]
+    argv = [*flags, *command] if placed == "before" else [command[0], *flags, *command[1:]]
+    assert main(["--insecure-policy", *argv]) == 0
+    assert capsys.readouterr().out == "arm64/v8\n"
+
+
+def test_override_flags_and_platform_contradict(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = layout
+    with pytest.raises(SystemExit) as exited:
+        main(["inspect", "--override-arch", "arm64", "--platform", "linux/amd64",
+              f"oci:{root}:latest"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "--override-os/--override-arch/--override-variant and --platform contradict each "
+        "other; give one.\n")
+
+
+def test_list_tags_is_tags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list-tags", "docker://127.0.0.1:1/x"]) == EXIT_ERROR
+    assert capsys.readouterr().err == (
+        "spyglass: Cannot reach the registry 127.0.0.1:1: connection refused.\n")
