@@ -87,4 +87,4 @@ def test_a_field_skopeo_has_not_is_refused_by_both(sample_layout: Path) -> None:
     ours = _run(sys.executable, "-m", "spyglass", "inspect", "--format", "{{.Nope}}", name)
     assert ours.returncode == 1 and ours.stdout == ""
     assert ours.stderr.startswith('spyglass: The format "{{.Nope}}" asks for .Nope, which '
-                                  "the description has not: it has Name, Tag, Digest,")
+                                  "is no field: the fields there are Name, Tag, Digest,")

@@ -39,9 +39,14 @@ from typing import Any, Final
 
 from spyglass.core.errors import SpyglassError
 
-_ACTION: Final = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
+_SPACE: Final = " \t\r\n"
+"""What Go trims beside ``{{-`` and ``-}}``: spaces, tabs, carriage returns, newlines."""
+MAX_DEPTH: Final = 64
+"""How deeply actions (``if``, ``range``, parentheses) may nest."""
+MAX_WIDTH: Final = 4096
+"""The widest a ``printf`` field may be."""
 _TOKEN: Final = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<raw>`[^`]*`)|(?P<number>-?\d+(?:\.\d+)?)'
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<raw>`[^`]*`)|(?P<number>[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))'
     r"|(?P<path>\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<pipe>\|)|(?P<open>\()|(?P<close>\))"
     r"|(?P<bad>\S))"
@@ -131,26 +136,64 @@ class _Parser:
         self.pieces = self._split(template)
         self.at = 0
         self.pending_if: str | None = None
+        self.depth = 0
+
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self._error(f"its actions nest more than {MAX_DEPTH} deep")
 
     def _split(self, template: str) -> list[tuple[str, str]]:
-        """The template as ("text", …) and ("action", …) pieces, trims applied."""
+        """The template as ("text", …) and ("action", …) pieces, trims applied. An
+        action ends at the first ``}}`` outside its strings and comments."""
+        template = _text_escapes(template)
         pieces: list[tuple[str, str]] = []
-        end = 0
-        for match in _ACTION.finditer(template):
-            text = _text_escapes(template[end:match.start()])
-            if match.group(1):
-                text = text.rstrip()
+        at = 0
+        trim_next = False
+        while True:
+            opening = template.find("{{", at)
+            text = template[at:] if opening < 0 else template[at:opening]
+            if trim_next:
+                text = text.lstrip(_SPACE)
+            if opening < 0:
+                pieces.append(("text", text))
+                return pieces
+            inner = opening + 2
+            trim_before = template.startswith("- ", inner) or template.startswith("-\t", inner) \
+                or template.startswith("-\n", inner) or template.startswith("-\r", inner)
+            if trim_before:
+                text = text.rstrip(_SPACE)
+                inner += 1
             pieces.append(("text", text))
-            pieces.append(("action", match.group(2).strip()))
-            end = match.end()
-            if match.group(3):
-                rest = template[end:]
-                end += len(rest) - len(rest.lstrip())
-        tail = template[end:]
-        if "{{" in tail:
-            raise self._error('an action opened with "{{" is never closed with "}}"')
-        pieces.append(("text", _text_escapes(tail)))
-        return pieces
+            closing = self._action_end(template, inner)
+            action = template[inner:closing]
+            trim_next = len(action) >= 2 and action[-1] == "-" and action[-2] in _SPACE
+            if trim_next:
+                action = action[:-1]
+            pieces.append(("action", action.strip(_SPACE)))
+            at = closing + 2
+
+    def _action_end(self, template: str, at: int) -> int:
+        """Where the action from ``at`` ends (its ``}}``), past strings and comments."""
+        while at < len(template):
+            char = template[at]
+            if template.startswith("}}", at):
+                return at
+            if char in "\"`":
+                end = at + 1
+                while end < len(template) and template[end] != char:
+                    end += 2 if char == '"' and template[end] == "\\" else 1
+                if end >= len(template):
+                    break
+                at = end + 1
+            elif template.startswith("/*", at):
+                end = template.find("*/", at + 2)
+                if end < 0:
+                    raise self._error("a comment opened with \"/*\" is never closed with \"*/\"")
+                at = end + 2
+            else:
+                at += 1
+        raise self._error('an action opened with "{{" is never closed with "}}"')
 
     def _error(self, why: str) -> TemplateError:
         return TemplateError(f'The format "{self.template}" cannot be used: {why}.')
@@ -186,7 +229,7 @@ class _Parser:
                 raise self._error(f'"{{{{{text}}}}}" is beyond what Spyglass reads of Go '
                                   "templates (fields, range, if, and the functions "
                                   f"{', '.join(sorted(_FUNCTIONS))})")
-            if not text or text.startswith("/*"):
+            if not text or (text.startswith("/*") and text.endswith("*/")):
                 continue  # an empty action or a comment
             nodes.append(_Node("action", pipeline=self._pipeline(text, text)))
         return nodes, None
@@ -194,16 +237,22 @@ class _Parser:
     def _control(self, word: str, text: str) -> _Node:
         """A ``range`` or ``if`` node, with its body and its ``else`` part, up to its
         ``end`` (an ``else if`` nests another ``if`` in the ``else`` part)."""
+        self._deeper()
         node = _Node(word, pipeline=self._pipeline(text[len(word):], text))
         node.body, closer = self._block()
         if closer == "else":
             chained, self.pending_if = self.pending_if, None
-            if chained is not None and word == "if":
+            if chained is not None:
+                if word != "if":
+                    raise self._error(f'"{{{{else {chained}}}}}" follows a range: only an '
+                                      "if takes an else if")
                 node.otherwise = [self._control("if", chained)]
+                self.depth -= 1
                 return node
             node.otherwise, closer = self._block()
         if closer != "end":
             raise self._error(f'"{{{{{text}}}}}" is never closed with "{{{{end}}}}"')
+        self.depth -= 1
         return node
 
     def _pipeline(self, text: str, action: str) -> Pipeline:
@@ -223,7 +272,9 @@ class _Parser:
             at += 1
             if kind == "bad":
                 raise self._error(f"{value!r} in \"{{{{{action}}}}}\" is not understood")
-            if kind == "word" and value not in _FUNCTIONS:
+            if kind == "word" and value in ("true", "false"):
+                kind = "bool"
+            elif kind == "word" and value not in _FUNCTIONS:
                 raise self._error(
                     f'"{{{{{action}}}}}" calls "{value}", which is no function Spyglass '
                     f"knows (it knows {', '.join(sorted(_FUNCTIONS))})")
@@ -233,7 +284,9 @@ class _Parser:
             if kind == "pipe":
                 commands.append([])
             elif kind == "open":
+                self._deeper()
                 inner, at = self._group(tokens, at, action)
+                self.depth -= 1
                 if at >= len(tokens) or tokens[at][0] != "close":
                     raise self._error(f'"{{{{{action}}}}}" opens a parenthesis it never '
                                       "closes")
@@ -290,6 +343,13 @@ def _pipeline(commands: Pipeline, dot: Any, template: str) -> Any:
 
 def _command(command: list[Operand], dot: Any, piped: list[Any], template: str) -> Any:
     (kind, value), rest = command[0], command[1:]
+    if kind == "word" and value in ("and", "or") and rest and not piped:
+        result: Any = MISSING
+        for operand_kind, operand in rest:  # as Go: stop at the first that decides
+            result = _operand(operand_kind, operand, dot, template)
+            if _true(result) == (value == "or"):
+                break
+        return result
     if kind == "word":
         function, fewest, most = _FUNCTIONS[value]
         arguments = [_operand(k, v, dot, template) for k, v in rest] + piped
@@ -319,12 +379,29 @@ def _operand(kind: str, value: Any, dot: Any, template: str) -> Any:
         return str(value)[1:-1]
     if kind == "string":
         return _unquote(str(value), template)
+    if kind == "bool":
+        return value == "true"
     if kind == "number":
-        return float(value) if "." in value else int(value)
+        return _number(str(value))
     if kind == "path":
         return _lookup(dot, [part for part in value.split(".") if part], template)
     raise TemplateError(f'The format "{template}" cannot be run: the function "{value}" '
                         "cannot be an argument.")
+
+
+def _number(text: str) -> int | float:
+    """A Go number literal: decimal, ``0x`` hex, ``0o`` or leading-zero octal, float."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits[:2].lower() == "0x":
+        return sign * int(digits[2:], 16)
+    if digits[:2].lower() == "0o":
+        return sign * int(digits[2:], 8)
+    if len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+        return sign * int(digits, 8)
+    if any(char in digits for char in ".eE"):
+        return sign * float(digits)
+    return sign * int(digits)
 
 
 def _lookup(value: Any, path: list[str], template: str) -> Any:
@@ -334,15 +411,15 @@ def _lookup(value: Any, path: list[str], template: str) -> Any:
             continue
         if isinstance(value, Mapping):  # a struct: its fields are all there is
             if key not in value:
-                where = "." + ".".join(path[:depth]) if depth else "the description"
+                where = f" of .{'.'.join(path[:depth])}" if depth else ""
                 raise TemplateError(
                     f'The format "{template}" asks for .{".".join(path[:depth + 1])}, which '
-                    f"{where} has not: it has {', '.join(value)}.")
+                    f"is no field{where}: the fields there are {', '.join(value)}.")
             value = value[key]
             continue
         if value is MISSING or value is None:
             return value
-        where = "." + ".".join(path[:depth]) if depth else "the image"
+        where = "." + ".".join(path[:depth]) if depth else "the value there (.)"
         raise TemplateError(
             f'The format "{template}" asks for .{".".join(path)}, but {where} is '
             f"{_kind(value)}, which has no fields.")
@@ -363,6 +440,10 @@ def _elements(value: Any, template: str) -> list[Any]:
 def _kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, GoMap):
+        return "a map"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -387,7 +468,21 @@ def _print(value: Any) -> str:
         return "{" + " ".join(_print(item) for item in value.values()) + "}"
     if isinstance(value, list | tuple):
         return "[" + " ".join(_print(item) for item in value) + "]"
+    if isinstance(value, float):
+        return _float_text(value)
     return str(value)
+
+
+def _float_text(value: float) -> str:
+    """As Go's ``%v`` of a float64: the shortest form, an exponent from 1e21 on."""
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        return f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
+    return text
 
 
 # --------------------------------------------------------------------------- functions
@@ -422,6 +517,11 @@ def _index(value: Any, *keys: Any) -> Any:
     for key in keys:
         if isinstance(value, Mapping):
             value = value.get(key, "")
+        elif isinstance(value, str) and isinstance(key, int) and not isinstance(key, bool):
+            data = value.encode()
+            if not 0 <= key < len(data):
+                raise _CannotApply(f"{key} is out of range (the string has {len(data)} bytes)")
+            value = data[key]
         elif isinstance(value, list | tuple) and isinstance(key, int):
             if not 0 <= key < len(value):
                 raise _CannotApply(f"{key} is out of range (the list has {len(value)})")
@@ -434,7 +534,9 @@ def _index(value: Any, *keys: Any) -> Any:
 def _len(value: Any) -> int:
     if value is MISSING or value is None:
         return 0
-    if isinstance(value, str | Mapping | list | tuple):
+    if isinstance(value, str):
+        return len(value.encode())  # Go counts a string's bytes
+    if isinstance(value, Mapping | list | tuple):
         return len(value)
     raise _CannotApply(f"{_kind(value)} has no length")
 
@@ -453,13 +555,27 @@ def _join(items: Any, separator: Any) -> str:
 
 def _equal(first: Any, *others: Any) -> bool:
     """As Go's ``eq``: true if the first equals any of the others."""
-    return any(_comparable(first) == _comparable(other) for other in others)
+    return any(_same(first, other) for other in others)
 
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, Mapping | list | tuple):
         raise _CannotApply(f"{_kind(value)} cannot be compared")
-    return "" if value is MISSING else str(value) if isinstance(value, GoTime) else value
+    return str(value) if isinstance(value, GoTime) else value
+
+
+def _same(first: Any, other: Any) -> bool:
+    """Go's ``eq`` of two values: of one kind (numbers are one), or refused."""
+    first, other = _comparable(first), _comparable(other)
+    if first is MISSING or other is MISSING:
+        return first is other
+    kinds = {type(first) if not isinstance(first, int | float) or isinstance(first, bool)
+             else float,
+             type(other) if not isinstance(other, int | float) or isinstance(other, bool)
+             else float}
+    if len(kinds) > 1:
+        raise _CannotApply(f"{_kind(first)} and {_kind(other)} cannot be compared")
+    return bool(first == other)
 
 
 def _and(*values: Any) -> Any:
@@ -476,12 +592,13 @@ def _or(*values: Any) -> Any:
     return values[-1]
 
 
-_VERB: Final = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([svdqtx%])")
+_VERB: Final = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?(.?)", re.DOTALL)
 
 
 def _printf(layout: Any, *values: Any) -> str:
-    """As Go's ``printf`` for the verbs scripts use: ``%s %v %d %q %t %x %%`` (with
-    flags, width and precision)."""
+    """As Go's ``printf`` for the verbs people use — ``%v %s %q %d %t %x %X %o %f %e
+    %g %%`` with flags, width and precision — and Go's ``%!`` marks for what does not
+    fit (a missing value, a value of the wrong kind, one too many)."""
     if not isinstance(layout, str):
         raise _CannotApply(f"its first argument is the layout, a string, not {_kind(layout)}")
     left = list(values)
@@ -490,29 +607,71 @@ def _printf(layout: Any, *values: Any) -> str:
         flags, width, precision, letter = match.groups()
         if letter == "%":
             return "%"
+        if not letter:
+            return "%!(NOVERB)"
+        if (width and int(width) > MAX_WIDTH) or (precision and int(precision) > MAX_WIDTH):
+            raise _CannotApply(f"a width or precision above {MAX_WIDTH} is not printed")
         if not left:
             return f"%!{letter}(MISSING)"
-        value = left.pop(0)
-        if letter == "d" and isinstance(value, int) and not isinstance(value, bool):
-            text = str(value)
-        elif letter == "q":
-            text = json.dumps(_print(value), ensure_ascii=False)
-        elif letter == "x" and isinstance(value, int) and not isinstance(value, bool):
-            text = format(value, "x")
-        elif letter == "x":
-            text = _print(value).encode().hex()
-        else:
-            text = _print(value)
-        if precision and letter in "sv":
-            text = text[: int(precision)]
-        if width:
-            text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width))
+        text = _format_value(left.pop(0), letter, flags, precision)
+        if width and len(text) < int(width):
+            pad = int(width) - len(text)
+            if "-" in flags:
+                text += " " * pad
+            elif "0" in flags and letter in "dxXofeg" and text[:1] in "+-":
+                text = text[0] + "0" * pad + text[1:]
+            elif "0" in flags and letter in "dxXofeg":
+                text = "0" * pad + text
+            else:
+                text = " " * pad + text
         return text
 
     printed = _VERB.sub(verb, layout)
     if left:
-        printed += "%!(EXTRA " + ", ".join(_print(value) for value in left) + ")"
+        printed += "%!(EXTRA " + ", ".join(
+            f"{_go_type(value)}={_print(value)}" for value in left) + ")"
     return printed
+
+
+def _go_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    return "interface {}"
+
+
+def _format_value(value: Any, letter: str, flags: str, precision: str | None) -> str:
+    """One value as ``%<flags><letter>`` prints it (width aside)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    plus = "+" if "+" in flags else ""
+    if letter in "vs":
+        text = _print(value)
+        return text[: int(precision)] if precision and letter == "s" else text
+    if letter == "q" and isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if letter == "t" and isinstance(value, bool):
+        return "true" if value else "false"
+    if letter in "dxXo" and number and isinstance(value, int):
+        spec = {"d": "d", "x": "x", "X": "X", "o": "o"}[letter]
+        return format(value, plus + spec)
+    if letter in "xX" and isinstance(value, str):
+        text = value.encode().hex()
+        return text.upper() if letter == "X" else text
+    if letter in "feg" and number:
+        digits = 6 if precision in (None, "") else int(precision)
+        if letter == "g" and precision in (None, ""):
+            return plus + _float_text(float(value)) if value >= 0 or not plus \
+                else _float_text(float(value))
+        text = format(float(value), f"{plus}.{digits}{letter}")
+        if letter == "e":  # Go writes at least two exponent digits, as Python does
+            return text
+        return text
+    return f"%!{letter}({_go_type(value)}={_print(value)})"
 
 
 def _print_all(*values: Any) -> str:
@@ -557,7 +716,7 @@ _FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], int, int | None]]] = {
     "upper": (lambda text: _text(text).upper(), 1, 1),
     "join": (_join, 2, 2),
     "eq": (_equal, 2, None),
-    "ne": (lambda first, second: not _equal(first, second), 2, 2),
+    "ne": (lambda first, second: not _same(first, second), 2, 2),
     "not": (lambda value: not _true(value), 1, 1),
     "and": (_and, 1, None),
     "or": (_or, 1, None),

@@ -91,12 +91,12 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
 
 
 @pytest.mark.parametrize(("template", "sentence"), [
-    ("{{.Nope}}", 'The format "{{.Nope}}" asks for .Nope, which the description has not: '
-                  "it has Name, Digest,"),
+    ("{{.Nope}}", 'The format "{{.Nope}}" asks for .Nope, which is no field: the fields '
+                  "there are Name, Digest,"),
     ("{{.Digest.Short}}", 'asks for .Digest.Short, but .Digest is a string, which has no '
                           "fields."),
-    ("{{range .LayersData}}{{.Nope}}{{end}}", "asks for .Nope, which the description has "
-                                              "not: it has MIMEType, Digest, Size,"),
+    ("{{range .LayersData}}{{.Nope}}{{end}}", "asks for .Nope, which is no field: the "
+                                              "fields there are MIMEType, Digest, Size,"),
     ("{{.Digest", 'an action opened with "{{" is never closed with "}}".'),
     ("{{range .Layers}}x", '"{{range .Layers}}" is never closed with "{{end}}".'),
     ("x{{end}}", '"{{end}}" has no "{{range}}" or "{{if}}" before it.'),
@@ -107,7 +107,7 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
     ("{{json}}", "json takes 1 argument, not 0."),
     ("{{len .Layers .Env}}", "len takes 1 argument, not 2."),
     ("{{join .RepoTags}}", "join takes 2 arguments, not 1."),
-    ("{{upper .Labels}}", "upper: it takes a string, not a value."),
+    ("{{upper .Labels}}", "upper: it takes a string, not a map."),
     ('{{"\\q"}}', '"\\q" in "\\q" is no escape Go knows.'),
     ("{{with .Labels}}{{end}}", "is beyond what Spyglass reads of Go templates"),
     ("{{$x := .Digest}}", "is beyond what Spyglass reads of Go templates"),
