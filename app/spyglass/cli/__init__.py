@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from spyglass import __version__
-from spyglass.cli.common import EXIT_ERROR, EXIT_USAGE, Parser, bare_bool_flags
+from spyglass.cli.common import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    Parser,
+    add_override_flags,
+    bare_bool_flags,
+)
 from spyglass.core.errors import SpyglassError
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main", "run"]
@@ -40,10 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     skopeo = parser.add_argument_group(
         "skopeo's global flags", "taken as skopeo takes them, so its scripts run unchanged")
-    skopeo.add_argument(
-        "--insecure-policy", action="store_true",
-        help="accepted and ignored: Spyglass applies no signature policy "
-        "(containers-policy.json); it verifies signatures where it shows them")
     add_override_flags(skopeo)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
                                      prog="spyglass")
@@ -89,30 +91,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_command(func, args)
 
 
-def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
-    """skopeo's ``--override-os/-arch/-variant``: before the command, or (``here``, for
-    inspect and copy) after it, as skopeo takes its global flags anywhere."""
-    for part, example in (("os", "linux"), ("arch", "arm64"), ("variant", "v8")):
-        parser.add_argument(
-            f"--override-{part}", metavar=part.upper(),
-            # after the command: unset unless given, so the value before it stays
-            default=argparse.SUPPRESS if here else None,
-            help=f"the {part} of the image to pick from a list (e.g. {example}); "
-            "taken as --platform")
-
-
 def _apply_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """skopeo's ``--override-os/-arch/-variant`` as the command's ``--platform`` (the
-    parts not given are this machine's, as in skopeo)."""
+    """skopeo's ``--override-os/-arch/-variant``: which image of a list stands for "this
+    system" (the parts not given are this machine's, as in skopeo). They change only
+    what would be chosen for this system: not ``copy --all`` or ``--multi-arch``, not
+    ``inspect --raw`` (the list itself), and nothing for commands that choose none."""
     given = (args.override_os, args.override_arch, args.override_variant)
-    if not any(given):
+    if not any(given) or not hasattr(args, "platform"):
         return
-    if not hasattr(args, "platform"):
-        parser.error(f"--override-os, --override-arch and --override-variant choose an "
-                     f"image of a list: {args.command} takes none (inspect and copy do)")
     if args.platform:
         parser.error("--override-os/--override-arch/--override-variant and --platform "
                      "contradict each other; give one")
+    if getattr(args, "all", False) or getattr(args, "multi_arch", None) not in (None, "system"):
+        return  # copy --all / --multi-arch all|index-only: no instance is chosen
+    if getattr(args, "raw", False) and not getattr(args, "config", False):
+        return  # inspect --raw prints the list as it is, as skopeo's does
     from spyglass.core.platform import host_platform
 
     host = host_platform()

@@ -75,7 +75,8 @@ def note(message: str) -> None:
     print(f"spyglass: {terminal_safe(message)}", file=sys.stderr)
 
 
-OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify"})
+OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify",
+                                        "--insecure-policy"})
 """Flags that take ``=BOOL`` or stand alone for true, as skopeo's do."""
 
 _BOOL_WORDS: Final = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
@@ -133,8 +134,28 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
 
 
+def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
+    """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``:
+    before the command, or (``here``) after it, as skopeo takes its global flags
+    anywhere."""
+    parser.add_argument(
+        "--insecure-policy", nargs="?", const="true", metavar="BOOL",
+        default=argparse.SUPPRESS if here else None,
+        help="accepted and ignored: Spyglass applies no signature policy "
+        "(containers-policy.json); it verifies signatures where it shows them")
+    for part, example in (("os", "linux"), ("arch", "arm64"), ("variant", "v8")):
+        parser.add_argument(
+            f"--override-{part}", metavar=part.upper(),
+            # after the command: unset unless given, so the value before it stays
+            default=argparse.SUPPRESS if here else None,
+            help=f"the {part} of the image to pick from a list (e.g. {example}); "
+            "taken as --platform")
+
+
 def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False) -> None:
-    """skopeo's flags for reaching a registry (``login`` has its own for credentials)."""
+    """skopeo's flags for reaching a registry (``login`` has its own for credentials), and
+    its global flags after the command."""
+    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--creds", metavar="USER[:PASS]",

@@ -98,9 +98,9 @@ def add_parser(commands: Commands) -> None:
     for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
                  "registry-token"):  # the other commands' one-sided flags
         parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
-    from spyglass.cli import add_override_flags
+    from spyglass.cli.common import add_override_flags
 
-    add_override_flags(parser.add_argument_group("skopeo's flags"), here=True)
+    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
     parser.set_defaults(func=run)
 
 

@@ -47,9 +47,6 @@ def add_parser(commands: Commands) -> None:
         "(e.g. '{{.Digest}}', '{{json .Labels}}', '{{range .RepoTags}}{{.}} {{end}}')",
     )
     add_registry_options(parser)
-    from spyglass.cli import add_override_flags
-
-    add_override_flags(parser.add_argument_group("skopeo's flags"), here=True)
     parser.set_defaults(func=run)
 
 

@@ -209,19 +209,20 @@ class Reporter:
         """Draw the bars from the cursor's line (the start of a line) down."""
         columns, rows = _terminal_size(self._stream)
         width = max(1, columns - MARGIN)
-        lines = self._bar_lines(now, max(1, rows - 3), width)
+        lines = self._bar_lines(now, max(1, rows - 2), width)
         self._stream.write("\n".join(line[:width] + _CLEAR_LINE for line in lines))
         self._drawn = len(lines)
 
     def _bar_lines(self, now: float, room: int, width: int) -> list[str]:
-        """The lines of the bars, none wider than ``width`` if it can be helped: bars
-        narrow (then go) before the sizes do, and the speed goes before the bars."""
+        """At most ``room`` lines (the total's last), none wider than ``width`` if it can
+        be helped: bars narrow (then go) before the sizes do, and the speed goes before
+        the bars. Blobs beyond the room are counted on a line of their own."""
         done = sum(self._done.values())
         self._samples.append((now, done))
         while len(self._samples) > 2 and now - self._samples[1][0] >= SPEED_WINDOW:
             self._samples.popleft()
         blobs = list(self._active.values())
-        shown = blobs if len(blobs) < room else blobs[: room - 1]
+        shown = blobs if len(blobs) + 1 <= room else blobs[: max(0, room - 2)]
         rows = [(blob.label, blob.done, blob.size,
                  f"{size_text(blob.done)} / {size_text(blob.size)}") for blob in shown]
         total_text = f"{size_text(done)} / {size_text(self._total)}"
@@ -239,7 +240,7 @@ class Reporter:
         for label, part, whole, text in rows:
             drawn = f"{bar_text(part, whole, bar)} " if bar >= NARROWEST_BAR else ""
             lines.append(f"{label:<{_LABEL_WIDTH}} {drawn}{text}")
-        if len(shown) < len(blobs):
+        if len(shown) < len(blobs) and room >= 2:
             lines.insert(-1, f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
         return lines
 
@@ -265,4 +266,4 @@ def _terminal_size(stream: TextIO) -> tuple[int, int]:
         size = os.get_terminal_size(stream.fileno())
     except (AttributeError, OSError, ValueError):
         return 80, 24
-    return max(size.columns, 20), max(size.lines, 4)
+    return max(size.columns, 1), max(size.lines, 1)

@@ -19,7 +19,7 @@ from spyglass.core.reference import DockerReference, parse_docker_reference
 
 def add_parsers(commands: Commands) -> None:
     tags = commands.add_parser(
-        "tags", aliases=["list-tags"], help="list a repository's tags (or list-tags)",
+        "tags", aliases=["list-tags"], help="list a repository's tags",
         description="List the tags of a repository as JSON (as skopeo list-tags does).",
     )
     tags.add_argument("name", metavar="docker://HOST/REPO")

@@ -410,3 +410,20 @@ def test_list_tags_is_tags(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list-tags", "docker://127.0.0.1:1/x"]) == EXIT_ERROR
     assert capsys.readouterr().err == (
         "spyglass: Cannot reach the registry 127.0.0.1:1: connection refused.\n")
+
+
+def test_override_flags_leave_what_chooses_no_image_alone(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """As skopeo: copy --all copies the whole list, inspect --raw prints the list, and a
+    command that chooses no image takes the flags without a word."""
+    root, index = layout
+    digestfile = tmp_path / "digest"
+    assert main(["--override-arch", "arm64", "copy", "-q", "--all", "--digestfile",
+                 str(digestfile), f"oci:{root}:latest", f"dir:{tmp_path / 'all'}"]) == 0
+    assert digestfile.read_text() == index["digest"]
+    assert main(["--override-arch", "arm64", "inspect", "--raw", f"oci:{root}:latest"]) == 0
+    assert json.loads(capsys.readouterr().out)["mediaType"] == index["mediaType"]
+    assert main(["tags", "--override-arch", "arm64", "--insecure-policy",
+                 "docker://127.0.0.1:1/x"]) == EXIT_ERROR
+    assert "connection refused" in capsys.readouterr().err

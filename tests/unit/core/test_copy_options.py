@@ -706,3 +706,27 @@ def test_a_dumb_terminal_gets_lines_not_bars(
     reporter.close()
     assert "\x1b" not in out.getvalue()
     assert f"Copying blob {blob.digest.short}" in out.getvalue()
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(10, 6), (5, 3), (30, 4), (200, 1)])
+def test_a_tiny_terminal_gets_what_fits(
+    layout: Path, monkeypatch: pytest.MonkeyPatch, columns: int, rows: int
+) -> None:
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (columns, rows))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"))
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    for task in plan.blobs:
+        reporter(BlobStarted(task.source.digest, task.source.size, task.source.media_type))
+    bars = screen(out.getvalue())[1:]
+    assert 1 <= len(bars) <= max(1, rows - 2), bars
+    assert all(len(line) <= max(1, columns - progress.MARGIN) for line in bars), bars
+    reporter.close()
+    assert len(screen(out.getvalue())) == 1  # only the "Copying" line stays
