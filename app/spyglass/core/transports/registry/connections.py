@@ -11,10 +11,11 @@ straight from the connection's socket.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import httpx
 
@@ -39,7 +40,12 @@ from spyglass.core.transports.registry.errors import (
 from spyglass.core.transports.registry.hosts import (
     TLSSettings,
 )
-from spyglass.core.transports.registry.proxies import Proxy, ProxyRouter, ProxySettings
+
+if TYPE_CHECKING:
+    from spyglass.core.transports.registry.proxies import Proxy, ProxySettings
+
+PROXY_VARIABLES: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+"""Without any of these set, the proxies module is not even imported."""
 
 _T = TypeVar("_T", bytes, int)
 
@@ -92,13 +98,16 @@ class HTTPPool:
 
     def _network(self, tls: TLSSettings) -> httpx.BaseTransport:
         """The real network for ``tls`` (``_lock`` held): direct, or through proxies."""
-        if self._proxies is None:
+        if self._proxies is None and any(os.environ.get(name) for name in PROXY_VARIABLES):
+            from spyglass.core.transports.registry.proxies import ProxySettings
+
             self._proxies = ProxySettings.from_environment()
         context = tls.ssl_context()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         direct = httpx.HTTPTransport(verify=context, limits=limits)
-        if not self._proxies.any:
+        if self._proxies is None or not self._proxies.any:
             return direct
+        from spyglass.core.transports.registry.proxies import ProxyRouter
 
         def through(proxy: Proxy) -> httpx.BaseTransport:
             # the proxy's own certificate is checked as the registry's is (as Go does)
