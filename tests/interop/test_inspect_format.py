@@ -46,6 +46,12 @@ TEMPLATES = [
     "{{index .Labels `org.opencontainers.image.version`}}",
     "{{.Os}}\\n{{.Architecture}}",
     "{{print .Os 1 2 .Architecture}}",
+    '{{.Created.Format "2006-01-02"}}',
+    '{{.Created.Format "Mon Jan _2 15:04:05.000 MST 2006 Z07:00 -0700 ,999999999"}}',
+    '{{.Created.Format "January 2, 2006 at 3:04pm (002)"}}',
+    "{{.Created.Unix}} {{.Created.Year}} {{.Created.Month}} {{.Created.Day}} "
+    "{{.Created.Hour}} {{.Created.Weekday}} {{.Created.YearDay}} {{.Created.Nanosecond}}",
+    "{{.Created.UTC}} {{.Created.UTC.Format \"15:04 MST\"}}",
 ]
 
 

@@ -134,7 +134,8 @@ of its JSON when empty are there for a template, empty)."""
 def _as_go_values(described: dict[str, Any]) -> dict[str, Any]:
     """The description as skopeo's Go template sees its output struct: every field (in
     order, empty where the JSON leaves one out), maps and times marked as such."""
-    from spyglass.cli.template import GoMap, GoTime
+    from spyglass.cli.gotime import GoTime
+    from spyglass.cli.template import GoMap
 
     def as_map(value: Any) -> GoMap:
         return GoMap(value, nil=False) if isinstance(value, dict) else GoMap(nil=True)

@@ -19,8 +19,9 @@ lists, strings, numbers, booleans, None):
   that is not empty, zero, false or missing.
 
 The whole template is read before anything runs: a function it does not know
-or a part of Go's templates beyond these (variables, ``with``, methods such as
-``.Created.Format``) is refused with a sentence, never run halfway.
+or a part of Go's templates beyond these (variables, ``with``) is refused with a
+sentence, never run halfway. ``.Created`` is a :class:`~spyglass.cli.gotime.GoTime`,
+with Go's time methods (``.Created.Format "2006-01-02"``, ``.Created.Unix``).
 
 Values print as Go prints them: a list ``[a b]``, a struct (a dict) ``{v1 v2}``
 in its order, a map (:class:`GoMap`) ``map[k:v]`` with its keys sorted — and
@@ -37,6 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from spyglass.cli.gotime import GoTime
 from spyglass.core.errors import SpyglassError
 
 _SPACE: Final = " \t\r\n"
@@ -74,27 +76,6 @@ class GoMap(dict[str, Any]):
     def __init__(self, items: Mapping[str, Any] | None = None, *, nil: bool = False) -> None:
         super().__init__(items or {})
         self.nil = nil
-
-
-@dataclass(frozen=True)
-class GoTime:
-    """A ``time.Time``, from its RFC 3339 text: printed as Go's ``Time.String`` does
-    (``2024-01-15 09:30:00 +0000 UTC``), and as that text in JSON."""
-
-    text: str
-
-    def __str__(self) -> str:
-        match = re.fullmatch(
-            r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})",
-            self.text)
-        if match is None:
-            return self.text
-        day, clock, fraction, zone = match.groups()
-        fraction = (fraction or "").rstrip("0").rstrip(".")
-        if zone in ("Z", "z") or zone in ("+00:00", "-00:00"):
-            return f"{day} {clock}{fraction} +0000 UTC"
-        offset = zone.replace(":", "")
-        return f"{day} {clock}{fraction} {offset} {offset}"
 
 
 Operand = tuple[str, Any]
@@ -300,12 +281,13 @@ class _Parser:
             kind, value = command[0]
             if kind == "word":
                 continue
-            if kind == "path" and len(command) > 1:
+            if kind == "path" and len(command) > 1 and not value.endswith(".Format"):
                 raise self._error(
                     f'"{{{{{action}}}}}" gives arguments to the field "{value}" (methods '
-                    "such as .Created.Format are beyond what Spyglass reads of Go "
+                    "other than .Format are beyond what Spyglass reads of Go "
                     "templates)")
-            if len(command) > 1 or number:
+            method = kind == "path" and value.endswith(".Format")  # a time's Format LAYOUT
+            if (len(command) > 1 or number) and not method:
                 raise self._error(f'"{{{{{action}}}}}" gives a value where a function is '
                                   "to be called")
         return commands, at
@@ -364,8 +346,19 @@ def _command(command: list[Operand], dot: Any, piped: list[Any], template: str) 
         except _CannotApply as exc:
             raise TemplateError(
                 f'The format "{template}" cannot be run: {value}: {exc}.') from exc
+    if kind == "path" and str(value).endswith(".Format") and (rest or piped):
+        parts = [part for part in str(value).split(".") if part]
+        owner = _lookup(dot, parts[:-1], template)
+        if not isinstance(owner, GoTime):
+            raise TemplateError(f'The format "{template}" cannot be run: {value} is for a '
+                                f"time, and .{'.'.join(parts[:-1])} is {_kind(owner)}.")
+        arguments = [_operand(k, v, dot, template) for k, v in rest] + piped
+        try:
+            return owner.method("Format", arguments)
+        except TypeError as exc:
+            raise TemplateError(f'The format "{template}" cannot be run: {exc}.') from exc
     if rest or piped:
-        what = (f'"{value}" is a field, and takes no arguments (methods such as '
+        what = (f'"{value}" is a field, and takes no arguments (methods other than '
                 ".Created.Format are beyond what Spyglass reads of Go templates)"
                 if kind == "path" else f'"{value}" is no function, and takes no arguments')
         raise TemplateError(f'The format "{template}" cannot be run: {what}.')
@@ -406,6 +399,15 @@ def _number(text: str) -> int | float:
 
 def _lookup(value: Any, path: list[str], template: str) -> Any:
     for depth, key in enumerate(path):
+        if isinstance(value, GoTime):
+            try:
+                value = value.method(key, [])
+            except (KeyError, TypeError):
+                raise TemplateError(
+                    f'The format "{template}" asks for .{".".join(path[:depth + 1])}, but a '
+                    "time has no such method (it has Format, Unix, Year, Month, Day, Hour, "
+                    "Minute, Second, Nanosecond, YearDay, Weekday, UTC and String).") from None
+            continue
         if isinstance(value, GoMap):
             value = value.get(key, MISSING)
             continue

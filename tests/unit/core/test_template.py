@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from spyglass.cli.template import GoMap, GoTime, TemplateError, render
+from spyglass.cli.gotime import GoTime
+from spyglass.cli.template import GoMap, TemplateError, render
 
 DATA: dict[str, Any] = {
     "Name": "",
@@ -102,7 +103,7 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
     ("x{{end}}", '"{{end}}" has no "{{range}}" or "{{if}}" before it.'),
     ("{{sprig .Digest}}", 'calls "sprig", which is no function Spyglass knows'),
     ("{{if .Flag}}x{{else}}{{nope .Digest}}{{end}}", 'calls "nope"'),  # read, not run
-    ("{{.Created.Format \"2006\"}}", 'gives arguments to the field ".Created.Format"'),
+    ("{{.Created.Year \"2006\"}}", 'gives arguments to the field ".Created.Year"'),
     ("{{.Digest | .Name}}", "gives a value where a function is to be called."),
     ("{{json}}", "json takes 1 argument, not 0."),
     ("{{len .Layers .Env}}", "len takes 1 argument, not 2."),
@@ -126,3 +127,27 @@ def test_a_template_that_cannot_be_run_gets_a_sentence(template: str, sentence: 
     assert sentence in message, message
     assert message.startswith(f'The format "{template}"'), message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("layout", "written"), [
+    ("2006-01-02T15:04:05Z07:00", "2024-06-30T23:59:58+02:00"),
+    ("2006-01-02 15:04:05.000000000 -0700 MST", "2024-06-30 23:59:58.123450000 +0200 +0200"),
+    ("Mon Jan _2 03:04:05PM .999 ,99", "Sun Jun 30 11:59:58PM .123 ,12"),
+    ("Monday January 2 06 002 1/2 3:4:5 pm", "Sunday June 30 24 182 6/30 11:59:58 pm"),
+    ("not a layout at all", "not a layout at all"),
+])
+def test_created_format_takes_gos_layouts(layout: str, written: str) -> None:
+    created = GoTime("2024-06-30T23:59:58.1234500+02:00")
+    assert render(f'{{{{.Format "{layout}"}}}}', created) == written
+
+
+def test_a_times_methods() -> None:
+    created = GoTime("2024-06-30T23:59:58.1234500+02:00")
+    assert render("{{.Unix}} {{.Year}} {{.Month}} {{.Day}} {{.Hour}} {{.Minute}} {{.Second}} "
+                  "{{.Nanosecond}} {{.YearDay}} {{.Weekday}}", created) == \
+        "1719784798 2024 June 30 23 59 58 123450000 182 Sunday"
+    assert render("{{.UTC}}", created) == "2024-06-30 21:59:58.12345 +0000 UTC"
+    with pytest.raises(TemplateError, match="a time has no such method"):
+        render("{{.Tomorrow}}", created)
+    with pytest.raises(TemplateError, match=r"\.Digest\.Format is for a time"):
+        render('{{.Digest.Format "2006"}}', DATA)
