@@ -111,7 +111,8 @@ def measure(label: str, rounds: int, make: Callable[[Path], Case], *,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
+    # run_all.py passes every script the same arguments: those for others are ignored
+    args, _others = parser.parse_known_args(argv)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     image = build_layout(CACHE_DIR / "copy-2x8x32MiB", ("amd64", "arm64"), 8, 32 * MIB)
     layout = f"oci:{image}:{REF}"

@@ -397,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-parallel", action="store_true", help="skip the --parallel sweep")
     parser.add_argument("--only", action="append", default=[], metavar="N",
                         help="run only scenario N (1-4; repeatable)")
-    args = parser.parse_args(argv)
+    # run_all.py passes every script the same arguments: those for others are ignored
+    args, _others = parser.parse_known_args(argv)
 
     binary = find_registry_binary()
     skopeo = find_tool("skopeo")

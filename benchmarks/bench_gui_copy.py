@@ -139,7 +139,8 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args(argv)
+    # run_all.py passes every script the same arguments: those for others are ignored
+    args, _others = parser.parse_known_args(argv)
     sandbox = CACHE_DIR / "gui-home"
     for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         os.environ[variable] = str(sandbox / variable.lower())

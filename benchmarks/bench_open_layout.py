@@ -274,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached layout")
     parser.add_argument("--no-gui", action="store_true", help="skip (b), the window")
     parser.add_argument("--no-skopeo", action="store_true", help="skip (c), the processes")
-    args = parser.parse_args(argv)
+    # run_all.py passes every script the same arguments: those for others are ignored
+    args, _others = parser.parse_known_args(argv)
 
     layout = cached_layout(args.images, rebuild=args.rebuild)
     rows = measure_core(layout, args.images, args.rounds)

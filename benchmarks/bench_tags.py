@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds per measurement")
     parser.add_argument("--no-skopeo", action="store_true", help="skip (c), skopeo")
     parser.add_argument("--rebuild", action="store_true", help="accepted for run_all; no cache")
-    args = parser.parse_args(argv)
+    # run_all.py passes every script the same arguments: those for others are ignored
+    args, _others = parser.parse_known_args(argv)
 
     binary = find_registry_binary()
     if binary is None:

@@ -7,6 +7,7 @@ import sys
 
 from spyglass.cli.common import (
     Commands,
+    add_override_flags,
     add_registry_options,
     ask_password,
     note,
@@ -56,6 +57,7 @@ def add_parsers(commands: Commands) -> None:
         description="Remove the credentials Spyglass stored for a registry.",
     )
     logout.add_argument("host", metavar="HOST")
+    add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True)
     logout.set_defaults(func=run_logout)
 
     delete = commands.add_parser(
