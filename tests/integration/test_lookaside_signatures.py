@@ -156,3 +156,63 @@ def test_web_store_on_loopback(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_web_store_through_the_environments_proxy(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    """A store named by a host only the proxy knows is read through it, as registries
+    are (HTTP_PROXY, Go's rules); the registry itself, on loopback, is reached
+    directly."""
+    from tests.helpers.proxy import TestProxy
+
+    store = tmp_path / "web"
+    signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(store), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        with TestProxy({"sigstore.spyglass.test": "127.0.0.1"}) as proxy:
+            base = f"http://sigstore.spyglass.test:{port}/sigs"
+            _store(store / "sigs", base, image, [signature])
+            folder = _config(tmp_path / "registries.d", registry.host, base)
+            env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"),
+                   "HTTP_PROXY": proxy.url()}
+            env.pop("NO_PROXY", None)
+            env.pop("no_proxy", None)
+            done = subprocess.run(
+                [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false",
+                 "--registries.d", str(folder), f"docker://{registry.host}/{REPO}:v1"],
+                capture_output=True, env=env, timeout=60, check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            (attached,) = json.loads(done.stdout)["Manifests"][0]["Attached"]
+            assert attached["Kind"] == "simple signing signature"
+            targets = [seen.target for seen in proxy.seen]
+            assert targets and all(t.startswith(f"http://sigstore.spyglass.test:{port}/sigs/")
+                                   for t in targets), targets
+        # a store on loopback is reached directly, whatever proxy is named (as Go does;
+        # httpx's own reading of the variables would send it to the proxy, here dead)
+        base = f"http://127.0.0.1:{port}/sigs"
+        _store(store / "sigs", base, image, [signature])
+        folder = _config(tmp_path / "loopback.d", registry.host, base)
+        env["HTTP_PROXY"] = "http://127.0.0.1:9"
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false",
+             "--registries.d", str(folder), f"docker://{registry.host}/{REPO}:v1"],
+            capture_output=True, env=env, timeout=60, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        (attached,) = json.loads(done.stdout)["Manifests"][0]["Attached"]
+        assert attached["Kind"] == "simple signing signature"
+    finally:
+        server.shutdown()
+        server.server_close()

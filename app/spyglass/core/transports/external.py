@@ -56,6 +56,8 @@ def open_external_blob(
     :class:`BlobNotFound` naming what each answered when none does."""
     import httpx
 
+    from spyglass.core.proxies import environment_client
+
     problems: list[str] = []
     for url in descriptor.urls:
         check(cancel)
@@ -63,7 +65,7 @@ def open_external_blob(
         if scheme not in ("http", "https"):
             problems.append(f"{url} is not an http(s) URL")
             continue
-        client = httpx.Client(follow_redirects=True, timeout=_TIMEOUT)
+        client = environment_client(follow_redirects=True, timeout=_TIMEOUT)
         try:
             response = client.send(client.build_request("GET", url), stream=True)
         except httpx.HTTPError as exc:

@@ -42,7 +42,7 @@ from spyglass.core.transports.registry.hosts import (
 )
 
 if TYPE_CHECKING:
-    from spyglass.core.transports.registry.proxies import Proxy, ProxySettings
+    from spyglass.core.proxies import Proxy, ProxySettings
 
 PROXY_VARIABLES: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 """Without any of these set, the proxies module is not even imported."""
@@ -58,7 +58,7 @@ class HTTPPool:
     ``transport`` replaces the network for every client of the pool (tests use
     ``httpx.MockTransport`` for server behaviour a real registry will not show).
     Requests go through the proxies the environment names (see
-    :mod:`~spyglass.core.transports.registry.proxies`; read when the first client
+    :mod:`~spyglass.core.proxies`; read when the first client
     is made), unless ``transport`` is given.
     """
 
@@ -99,7 +99,7 @@ class HTTPPool:
     def _network(self, tls: TLSSettings) -> httpx.BaseTransport:
         """The real network for ``tls`` (``_lock`` held): direct, or through proxies."""
         if self._proxies is None and any(os.environ.get(name) for name in PROXY_VARIABLES):
-            from spyglass.core.transports.registry.proxies import ProxySettings
+            from spyglass.core.proxies import ProxySettings
 
             self._proxies = ProxySettings.from_environment()
         context = tls.ssl_context()
@@ -107,7 +107,7 @@ class HTTPPool:
         direct = httpx.HTTPTransport(verify=context, limits=limits)
         if self._proxies is None or not self._proxies.any:
             return direct
-        from spyglass.core.transports.registry.proxies import ProxyRouter
+        from spyglass.core.proxies import ProxyRouter
 
         def through(proxy: Proxy) -> httpx.BaseTransport:
             # the proxy's own certificate is checked as the registry's is (as Go does)

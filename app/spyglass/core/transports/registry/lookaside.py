@@ -162,7 +162,9 @@ def read_signatures(
             "or file."
         )
     found: list[bytes] = []
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+    from spyglass.core.proxies import environment_client
+
+    with environment_client(timeout=timeout, follow_redirects=True) as client:
         while len(found) < MAX_SIGNATURES:
             check(cancel)
             url = signature_url(base, repository, digest, len(found) + 1)

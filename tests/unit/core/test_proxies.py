@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from spyglass.core.errors import SpyglassError
-from spyglass.core.transports.registry.proxies import ProxySettings
+from spyglass.core.proxies import ProxySettings
 
 PROXY = "http://proxy.corp:3128"
 

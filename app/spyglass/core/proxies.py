@@ -13,6 +13,10 @@ ignored: a client could have set it (the "httpoxy" hole).
 
 A proxy URL may carry a user and password; they are sent to the proxy and
 never shown: sentences name a proxy by its host and port only.
+
+Registries are reached through :class:`ProxyRouter` by the registry client's
+pool; :func:`environment_client` gives the same routing to the other HTTP
+fetches (signature lookaside stores, foreign layers' ``urls``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -223,3 +228,17 @@ class ProxyRouter(httpx.BaseTransport):
         for transport in proxied:
             transport.close()
         self._direct.close()
+
+
+def environment_client(**options: Any) -> httpx.Client:
+    """An ``httpx.Client`` (``options`` as its own) that reaches servers through the
+    proxies the environment names, by the rules above, as registries are reached."""
+    settings = ProxySettings.from_environment()
+    if not settings.any:
+        return httpx.Client(trust_env=False, **options)
+
+    def through(proxy: Proxy) -> httpx.BaseTransport:
+        return httpx.HTTPTransport(proxy=httpx.Proxy(proxy.url))
+
+    return httpx.Client(trust_env=False, transport=ProxyRouter(
+        httpx.HTTPTransport(), settings, through), **options)
