@@ -94,3 +94,29 @@ def test_a_field_skopeo_has_not_is_refused_by_both(sample_layout: Path) -> None:
     assert ours.returncode == 1 and ours.stdout == ""
     assert ours.stderr.startswith('spyglass: The format "{{.Nope}}" asks for .Nope, which '
                                   "is no field: the fields there are Name, Tag, Digest,")
+
+
+CONFIG_TEMPLATES = [
+    "{{.Architecture}} {{.OS}} {{.Variant}}|{{.OSVersion}}|{{.Author}}",
+    "{{.Created}} {{.Created.Format \"2006-01-02\"}}",
+    "{{.Config.Env}} {{.Config.Cmd}} {{.Config.Entrypoint}} {{.Config.WorkingDir}}",
+    "{{.Config.Labels}} {{.Config.ExposedPorts}} {{.Config.Volumes}} {{.Config.User}}",
+    "{{.RootFS.Type}} {{len .RootFS.DiffIDs}} {{index .RootFS.DiffIDs 0}}",
+    "{{range .History}}{{.Created}}|{{.CreatedBy}}|{{.EmptyLayer}}|{{.Comment}}\\n{{end}}",
+    '{{index .Config.Labels "org.opencontainers.image.version"}}',
+]
+
+
+@pytest.mark.parametrize("template", CONFIG_TEMPLATES)
+@pytest.mark.parametrize("which", ["sample", "labelled"])
+def test_inspect_config_format_agrees_with_skopeo(
+    template: str, which: str, labelled: str, sample_layout: Path
+) -> None:
+    skopeo = require_tool("skopeo")
+    name = labelled if which == "labelled" else f"oci:{sample_layout}:spyglass-demo:1.0"
+    theirs = _run(skopeo, "inspect", "--config", "--format", template, name)
+    assert theirs.returncode == 0, theirs.stderr
+    ours = _run(sys.executable, "-m", "spyglass", "inspect", "--config", "--format",
+                template, name)
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout

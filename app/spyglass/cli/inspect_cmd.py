@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from spyglass.cli.common import (
@@ -58,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from spyglass.core.transports import open_source
 
     name = resolve_name(args.name)
-    if args.format is not None and (args.raw or args.config):
+    if args.format is not None and args.raw:
         raise SpyglassError(
-            f"--format describes the image, not {'--raw' if args.raw else '--config'} "
+            "--format describes the image (or with --config its config), not --raw "
             "output: leave one of them out.")
     platform = Platform.parse(args.platform) if args.platform else None
     options = (
@@ -79,8 +80,14 @@ def run(args: argparse.Namespace) -> int:
                     f"{args.name} is an artifact; its config "
                     f"({image.manifest.media_type}) is not an image config."
                 )
+            template = _template(args.format)
             if args.raw:
                 write_bytes(image.config.raw)
+            elif template is not None:
+                from spyglass.cli.template import render
+
+                text = render(template, _config_as_go_values(image.config.data))
+                write_bytes((text + "\n").encode())
             else:
                 write_json(image.config.data)
             return 0
@@ -152,6 +159,59 @@ def _as_go_values(described: dict[str, Any]) -> dict[str, Any]:
         if isinstance(layer, dict):
             layer["Annotations"] = as_map(layer.get("Annotations"))
     return fields
+
+
+def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An image config as skopeo's template sees it: the OCI ``v1.Image`` struct, every
+    field there (Go's names, zero values where the JSON has none)."""
+    from spyglass.cli.gotime import GoTime
+    from spyglass.cli.template import GoMap
+
+    def text(value: Any) -> Any:
+        return value if isinstance(value, str) else ""
+
+    def strings(value: Any) -> list[Any]:
+        return list(value) if isinstance(value, list) else []
+
+    def mapping(value: Any) -> GoMap:
+        return GoMap(value) if isinstance(value, dict) else GoMap(nil=True)
+
+    def time(value: Any) -> Any:
+        return GoTime(value) if isinstance(value, str) and value else None
+
+    found_config, found_rootfs = data.get("config"), data.get("rootfs")
+    config: dict[str, Any] = found_config if isinstance(found_config, dict) else {}
+    rootfs: dict[str, Any] = found_rootfs if isinstance(found_rootfs, dict) else {}
+    history = [entry for entry in data.get("history") or [] if isinstance(entry, dict)]
+    return {
+        "Created": time(data.get("created")),
+        "Author": text(data.get("author")),
+        "Architecture": text(data.get("architecture")),
+        "OS": text(data.get("os")),
+        "OSVersion": text(data.get("os.version")),
+        "OSFeatures": strings(data.get("os.features")),
+        "Variant": text(data.get("variant")),
+        "Config": {
+            "User": text(config.get("User")),
+            "ExposedPorts": mapping(config.get("ExposedPorts")),
+            "Env": strings(config.get("Env")),
+            "Entrypoint": strings(config.get("Entrypoint")),
+            "Cmd": strings(config.get("Cmd")),
+            "Volumes": mapping(config.get("Volumes")),
+            "WorkingDir": text(config.get("WorkingDir")),
+            "Labels": mapping(config.get("Labels")),
+            "StopSignal": text(config.get("StopSignal")),
+            "ArgsEscaped": bool(config.get("ArgsEscaped")),
+        },
+        "RootFS": {"Type": text(rootfs.get("type")), "DiffIDs": strings(rootfs.get("diff_ids"))},
+        "History": [{
+            "Created": time(entry.get("created")),
+            "CreatedBy": text(entry.get("created_by")),
+            "Author": text(entry.get("author")),
+            "Comment": text(entry.get("comment")),
+            "EmptyLayer": bool(entry.get("empty_layer")),
+        } for entry in history],
+    }
 
 
 def _note_platform_unmatched(image: LoadedImage, asked: Platform | None) -> None:
