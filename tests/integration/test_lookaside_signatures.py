@@ -63,6 +63,21 @@ def _config(folder: Path, host: str, base: str) -> Path:
     return folder
 
 
+def _web_server(store: Path) -> http.server.ThreadingHTTPServer:
+    """A quiet web server on loopback serving the files under ``store``, started."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(store), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def test_namespaces_choose_the_most_specific_store(tmp_path: Path) -> None:
     folder = tmp_path / "registries.d"
     folder.mkdir()
@@ -126,16 +141,7 @@ def test_web_store_on_loopback(
     store = tmp_path / "web"
     signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(store), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _web_server(store)
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}/sigs"
         _store(store / "sigs", base, image, [signature])
@@ -169,15 +175,7 @@ def test_web_store_through_the_environments_proxy(
     store = tmp_path / "web"
     signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(store), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = _web_server(store)
     port = server.server_address[1]
     try:
         with TestProxy({"sigstore.spyglass.test": "127.0.0.1"}) as proxy:
