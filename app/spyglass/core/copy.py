@@ -643,6 +643,9 @@ def _transfer_blob_once(
             )
         else:
             what = f"The layer {descriptor.digest}"
+            if task.diff_id is not None and isinstance(stream, VerifyingReader):
+                # the diff ID checks the content; the compressed bytes are not kept
+                stream.skip_digest()
             # the new size is not known ahead: progress counts the source bytes read
             reader = _Recompressor(
                 _Counted(stream, progress), task.recompress, options.compression_level,

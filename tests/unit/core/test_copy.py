@@ -571,6 +571,65 @@ def test_recompressing_a_layer_that_is_not_gzip_fails_with_a_sentence(
     assert dest.aborted and dest.committed is None
 
 
+def _stored_layer_replaced(name: str, data: bytes) -> None:
+    """Put ``data`` where the only layer of the layout image ``name`` is stored."""
+    root = Path(name.removeprefix("oci:").rsplit(":", 1)[0])
+    top = json.loads((root / "index.json").read_text())["manifests"][0]["digest"]
+    manifest = json.loads((root / "blobs/sha256" / top.removeprefix("sha256:")).read_bytes())
+    layer = root / "blobs/sha256" / manifest["layers"][0]["digest"].removeprefix("sha256:")
+    layer.write_bytes(data)
+
+
+@pytest.mark.parametrize("target", ["zstd", "none"])
+def test_a_recompressed_layer_is_checked_by_its_diff_id_not_its_compressed_digest(
+    tmp_path: Path, target: str
+) -> None:
+    """Its compressed bytes are not kept, so their digest is not computed (a sha256 pass
+    fewer): bytes that differ from the digest but decompress to the diff ID make the
+    same layer. Copied as they are, the same bytes are refused."""
+    plain = bytes(range(256)) * 8192
+    stored = gzip.compress(plain, 1, mtime=0)
+    name = _image_of_one_layer(
+        tmp_path / "l", stored, "sha256:" + hashlib.sha256(plain).hexdigest()
+    )
+    other = bytearray(stored)
+    other[4:8] = (1234567).to_bytes(4, "little")  # gzip's MTIME: same size, same content
+    _stored_layer_replaced(name, bytes(other))
+
+    dest = MemoryDestination()
+    copy_image(open_source(name), dest, CopyOptions(compression=target))  # type: ignore[arg-type]
+    assert dest.committed is not None
+    manifest = parse_manifest(dest.committed[1])
+    assert isinstance(manifest, ImageManifest)
+    written = dest.blobs[manifest.layers[0].digest]
+    if target == "zstd":
+        written = zstandard.ZstdDecompressor().stream_reader(written).read()
+    assert written == plain
+
+    as_is = MemoryDestination()
+    with pytest.raises(DigestMismatch, match="does not match its digest"):
+        copy_image(open_source(name), as_is, CopyOptions())
+    assert as_is.aborted and as_is.committed is None
+
+
+@pytest.mark.parametrize("extra", [b"\0" * 3, b"more"], ids=["zero padding", "bytes"])
+def test_a_recompressed_layer_longer_than_its_descriptor_is_refused(
+    tmp_path: Path, extra: bytes
+) -> None:
+    """The size is still checked when the digest is left to the diff ID: bytes after
+    the gzip stream (which decompression alone would not notice) stop the copy."""
+    plain = bytes(range(256)) * 4096
+    stored = gzip.compress(plain, 1)
+    name = _image_of_one_layer(
+        tmp_path / "l", stored, "sha256:" + hashlib.sha256(plain).hexdigest()
+    )
+    _stored_layer_replaced(name, stored + extra)
+    dest = MemoryDestination()
+    with pytest.raises(SizeMismatch, match="longer than"):
+        copy_image(open_source(name), dest, CopyOptions(compression="zstd"))
+    assert dest.aborted and dest.committed is None
+
+
 @pytest.mark.parametrize("target", ["zstd", "gzip", "none"])
 def test_recompressing_a_big_layer_round_trips(tmp_path: Path, target: str) -> None:
     import os

@@ -294,3 +294,37 @@ def test_read_verified_cancel() -> None:
             io.BytesIO(CONTENT), Digest.of(CONTENT), len(CONTENT), limit=1 << 20,
             what="The config", cancel=token,
         )
+
+
+# --------------------------------------------------------------------------- skip_digest
+
+
+def test_skip_digest_checks_the_size_but_not_the_digest() -> None:
+    wrong = Digest.of(b"something else")
+    reader = VerifyingReader(io.BytesIO(CONTENT), wrong, len(CONTENT))
+    reader.skip_digest()
+    assert reader.read() == CONTENT
+    assert reader.verified
+
+
+@pytest.mark.parametrize("data", [CONTENT[:-1], CONTENT + b"!"])
+def test_skip_digest_still_refuses_a_wrong_size(data: bytes) -> None:
+    reader = VerifyingReader(io.BytesIO(data), Digest.of(CONTENT), len(CONTENT))
+    reader.skip_digest()
+    with pytest.raises(SizeMismatch):
+        reader.readall()
+    assert not reader.verified
+
+
+def test_skip_digest_only_before_reading() -> None:
+    reader = reader_for(CONTENT, size=len(CONTENT))
+    reader.read(10)
+    with pytest.raises(ValueError, match="reading has begun"):
+        reader.skip_digest()
+
+
+def test_a_reader_that_skips_its_digest_promises_nothing() -> None:
+    reader = reader_for(CONTENT, size=len(CONTENT))
+    assert reader.promises(Digest.of(CONTENT), len(CONTENT))
+    reader.skip_digest()
+    assert not reader.promises(Digest.of(CONTENT), len(CONTENT))
