@@ -4,7 +4,8 @@ Templates scripts use, run by both tools on the same images (the bundled
 sample's list, read for this machine's platform, and an image with many labels
 and a creation time with a fraction and an offset); skopeo 1.9 knows neither the
 ``json`` function nor ``LayersData`` in its templates, so those are checked in
-``tests/unit/core/test_template.py``.
+``tests/unit/core/test_template.py``. skopeo runs a template inside ``{{range .}}``
+over a list of the one description, so ``$`` is that list.
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ TEMPLATES = [
     "{{.Created.Unix}} {{.Created.Year}} {{.Created.Month}} {{.Created.Day}} "
     "{{.Created.Hour}} {{.Created.Weekday}} {{.Created.YearDay}} {{.Created.Nanosecond}}",
     "{{.Created.UTC}} {{.Created.UTC.Format \"15:04 MST\"}}",
+    # variables, with, break/continue, (…).Field and Go's other functions
+    "{{with .Labels}}{{len .}}{{else}}none{{end}} {{with .Name}}{{.}}{{else}}unnamed{{end}}",
+    "{{range $i, $l := .Layers}}{{$i}}:{{slice $l 7 19}} {{end}}",
+    "{{$os := .Os}}{{range .Layers}}{{$os}},{{end}}",
+    "{{$n := 0}}{{range $i, $_ := .Layers}}{{$n = $i}}{{end}}{{$n}}",
+    "{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}",
+    '{{range .Layers}}{{if eq (slice . 7 8) "0"}}{{continue}}{{end}}{{.}}{{break}}{{end}}',
+    "{{len $}} {{(index $ 0).Os}} {{range $}}{{.Architecture}}{{end}}",
+    '{{lt (len .Layers) 10}} {{ge (len .Labels) 1}} {{gt .Os "a"}} {{le .Architecture "amd"}}',
+    "{{html \"<b>&'x'</b>\"}} {{js \"it's <ok> = \\\\\"}} {{urlquery .Os \"a b/é\"}}",
+    "{{println .Os .Architecture}}{{print 1 2}}",
+    "{{slice .Layers 1}} {{(index .Layers 0)}}",
+    "{{with $x := .Os}}{{$x}}/{{.}}{{end}} {{if $a := .Architecture}}{{$a}}{{end}}",
+    '{{$t := .Created}}{{$t.Format "2006"}} {{(.Created).Year}} {{$t.UTC.Hour}}',
 ]
 
 
@@ -104,6 +119,8 @@ CONFIG_TEMPLATES = [
     "{{.RootFS.Type}} {{len .RootFS.DiffIDs}} {{index .RootFS.DiffIDs 0}}",
     "{{range .History}}{{.Created}}|{{.CreatedBy}}|{{.EmptyLayer}}|{{.Comment}}\\n{{end}}",
     '{{index .Config.Labels "org.opencontainers.image.version"}}',
+    "{{range $i, $h := .History}}{{$i}}{{if $h.EmptyLayer}}e{{end}} {{end}}",
+    "{{with .Config}}{{.Env}}{{end}} {{with .Author}}{{.}}{{else}}nobody{{end}} {{len $}}",
 ]
 
 

@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             elif template is not None:
                 from spyglass.cli.template import render
 
-                text = render(template, _config_as_go_values(image.config.data))
+                config = _config_as_go_values(image.config.data)
+                text = render(template, config, root=[config])  # skopeo ranges over a list
                 write_bytes((text + "\n").encode())
             else:
                 write_json(image.config.data)
@@ -107,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         if template is not None:
             from spyglass.cli.template import render
 
-            text = render(template, _as_go_values(json.loads(json.dumps(described))))
+            values = _as_go_values(json.loads(json.dumps(described)))
+            text = render(template, values, root=[values])  # skopeo ranges over a list
             write_bytes((text + "\n").encode())  # as skopeo, whatever the text ends with
         else:
             write_json(described)

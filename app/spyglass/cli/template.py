@@ -15,13 +15,23 @@ lists, strings, numbers, booleans, None):
   ``ne``, ``not``, ``and``, ``or``, ``printf`` (``%s %v %d %q %t %x``) and
   ``print``; ``(…)`` groups a pipeline;
 - ``{{range PIPELINE}}…{{else}}…{{end}}`` runs once per element (with ``.``
-  set to it), ``{{if PIPELINE}}…{{else if …}}…{{else}}…{{end}}`` on a value
-  that is not empty, zero, false or missing.
+  set to it; ``{{break}}`` and ``{{continue}}`` inside), ``{{if PIPELINE}}…{{else
+  if …}}…{{else}}…{{end}}`` on a value that is not empty, zero, false or missing,
+  ``{{with PIPELINE}}…{{else}}…{{end}}`` likewise, with ``.`` set to the value;
+- variables: ``{{$x := PIPELINE}}`` declares one (printing nothing), ``{{$x =
+  …}}`` sets it, ``{{range $i, $e := …}}`` names the index (or key) and the
+  element; one lives until the ``{{end}}`` of the ``if``, ``with`` or ``range``
+  it was declared in. ``$`` is the data the template started with (for
+  ``inspect``, as skopeo, a list of the one description), ``$x.Field`` and
+  ``(PIPELINE).Field`` look into a value;
+- the comparisons ``lt``, ``le``, ``gt``, ``ge``, and ``println``, ``slice``,
+  ``html``, ``js`` and ``urlquery``, as Go has them.
 
-The whole template is read before anything runs: a function it does not know
-or a part of Go's templates beyond these (variables, ``with``) is refused with a
-sentence, never run halfway. ``.Created`` is a :class:`~spyglass.cli.gotime.GoTime`,
-with Go's time methods (``.Created.Format "2006-01-02"``, ``.Created.Unix``).
+The whole template is read before anything runs: a function it does not know,
+a variable used before it is declared, or a part of Go's templates beyond these
+(``define``, ``template``, ``block``) is refused with a sentence, never run
+halfway. ``.Created`` is a :class:`~spyglass.cli.gotime.GoTime`, with Go's time
+methods (``.Created.Format "2006-01-02"``, ``.Created.Unix``).
 
 Values print as Go prints them: a list ``[a b]``, a struct (a dict) ``{v1 v2}``
 in its order, a map (:class:`GoMap`) ``map[k:v]`` with its keys sorted — and
@@ -48,11 +58,15 @@ MAX_DEPTH: Final = 64
 MAX_WIDTH: Final = 4096
 """The widest a ``printf`` field may be."""
 _TOKEN: Final = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<raw>`[^`]*`)|(?P<number>[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))'
+    r'\s*(?:(?P<string>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<number>[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?))'
     r"|(?P<path>\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?)"
+    r"|(?P<variable>\$[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<pipe>\|)|(?P<open>\()|(?P<close>\))"
+    r"|(?P<declare>:=)|(?P<assign>=)|(?P<comma>,)"
     r"|(?P<bad>\S))"
 )
+_CLAUSES: Final = ("if", "range", "with")
+"""The actions that take a pipeline and a body up to ``{{end}}``."""
 
 
 class _Missing:
@@ -79,26 +93,44 @@ class GoMap(dict[str, Any]):
 
 
 Operand = tuple[str, Any]
-"""``(kind, value)``: a ``string``, ``number``, ``path`` or ``word`` token, or a
-``group``, whose value is a parenthesized pipeline."""
+"""``(kind, value)``: a ``string``, ``number``, ``path``, ``variable`` (``$x.Field``)
+or ``word`` token, a ``group``, whose value is a parenthesized pipeline, or a
+``chain``, whose value is such a pipeline and the fields looked up in what it gives
+(``(index .Items 0).Name``)."""
 Pipeline = list[list[Operand]]
 
 
 @dataclass
 class _Node:
-    kind: str  # "text", "action", "range", "if"
+    kind: str  # "text", "action", "range", "if", "with", "break", "continue"
     text: str = ""
     pipeline: Pipeline = field(default_factory=list)
     body: list[_Node] = field(default_factory=list)
     otherwise: list[_Node] = field(default_factory=list)
+    declare: tuple[str, ...] = ()
+    """The variables the pipeline's value goes to (``$x :=``), or is set in (``assign``)."""
+    assign: bool = False
 
 
-def render(template: str, data: Any) -> str:
+class _Break(Exception):
+    """``{{break}}``: the range around it stops."""
+
+
+class _Continue(Exception):
+    """``{{continue}}``: the range around it goes on with its next element."""
+
+
+Scope = list[tuple[str, Any]]
+"""The variables in force, innermost last (``$`` first)."""
+
+
+def render(template: str, data: Any, *, root: Any = MISSING) -> str:
     """``template`` run on ``data``; :class:`TemplateError` with a sentence when the
-    template is malformed or asks for what is not there to be done."""
+    template is malformed or asks for what is not there to be done. ``$`` is ``root``
+    (``data`` unless given)."""
     nodes = _Parser(template).parse()
     out: list[str] = []
-    _run(nodes, data, out, template)
+    _run(nodes, data, out, template, [("$", data if root is MISSING else root)])
     return "".join(out)
 
 
@@ -118,6 +150,10 @@ class _Parser:
         self.at = 0
         self.pending_if: str | None = None
         self.depth = 0
+        self.variables = ["$"]
+        """The variables declared so far and still in force."""
+        self.ranges = 0
+        """How many ``range`` bodies the parse is in (``break`` and ``continue`` need one)."""
 
     def _deeper(self) -> None:
         self.depth += 1
@@ -202,57 +238,107 @@ class _Parser:
             if word == "else" and text.split(None, 2)[1:2] == ["if"]:
                 self.pending_if = text.split(None, 1)[1]  # {{else if X}}: an if in the else
                 return nodes, "else"
-            if word in ("range", "if"):
+            if word in _CLAUSES:
                 nodes.append(self._control(word, text))
                 continue
-            if word in ("with", "define", "template", "block", "break", "continue") or (
-                    text.startswith("$")):
+            if word in ("break", "continue") and text == word:
+                if not self.ranges:
+                    raise self._error(f'"{{{{{word}}}}}" is outside any "{{{{range}}}}"')
+                nodes.append(_Node(word))
+                continue
+            if word in ("define", "template", "block"):
                 raise self._error(f'"{{{{{text}}}}}" is beyond what Spyglass reads of Go '
-                                  "templates (fields, range, if, and the functions "
-                                  f"{', '.join(sorted(_FUNCTIONS))})")
+                                  "templates (fields, variables, range, if, with, and the "
+                                  f"functions {', '.join(sorted(_FUNCTIONS))})")
             if not text or (text.startswith("/*") and text.endswith("*/")):
                 continue  # an empty action or a comment
-            nodes.append(_Node("action", pipeline=self._pipeline(text, text)))
+            declare, assign, pipeline = self._pipeline(text, text)
+            nodes.append(_Node("action", pipeline=pipeline, declare=declare, assign=assign))
         return nodes, None
 
     def _control(self, word: str, text: str) -> _Node:
-        """A ``range`` or ``if`` node, with its body and its ``else`` part, up to its
-        ``end`` (an ``else if`` nests another ``if`` in the ``else`` part)."""
+        """An ``if``, ``range`` or ``with`` node, with its body and its ``else`` part, up
+        to its ``end`` (an ``else if`` nests another ``if`` in the ``else`` part). The
+        variables declared in it are gone after it, as in Go."""
         self._deeper()
-        node = _Node(word, pipeline=self._pipeline(text[len(word):], text))
+        declared = len(self.variables)
+        declare, assign, pipeline = self._pipeline(text[len(word):], text, clause=word)
+        node = _Node(word, pipeline=pipeline, declare=declare, assign=assign)
+        self.ranges += word == "range"
         node.body, closer = self._block()
+        self.ranges -= word == "range"
         if closer == "else":
             chained, self.pending_if = self.pending_if, None
             if chained is not None:
                 if word != "if":
-                    raise self._error(f'"{{{{else {chained}}}}}" follows a range: only an '
+                    raise self._error(f'"{{{{else {chained}}}}}" follows a {word}: only an '
                                       "if takes an else if")
                 node.otherwise = [self._control("if", chained)]
                 self.depth -= 1
+                del self.variables[declared:]
                 return node
             node.otherwise, closer = self._block()
         if closer != "end":
             raise self._error(f'"{{{{{text}}}}}" is never closed with "{{{{end}}}}"')
         self.depth -= 1
+        del self.variables[declared:]
         return node
 
-    def _pipeline(self, text: str, action: str) -> Pipeline:
-        tokens = [(match.lastgroup or "", match.group(match.lastgroup or 0))
+    def _pipeline(self, text: str, action: str, *, clause: str = ""
+                  ) -> tuple[tuple[str, ...], bool, Pipeline]:
+        """The variables declared (or set) and the pipeline of an action's ``text``."""
+        tokens = [(match.lastgroup or "", match.group(match.lastgroup or 0),
+                   match.start(match.lastgroup or 0) > match.start())
                   for match in _TOKEN.finditer(text) if match.lastgroup]
-        pipeline, at = self._group(tokens, 0, action)
+        declare, assign, at = self._declaration(tokens, action, clause)
+        pipeline, at = self._group(tokens, at, action)
         if at < len(tokens):
             raise self._error(f'"{{{{{action}}}}}" closes a parenthesis it never opened')
-        return pipeline
+        if not assign:
+            self.variables.extend(declare)
+        return declare, assign, pipeline
 
-    def _group(self, tokens: list[tuple[str, str]], at: int, action: str
+    def _declaration(self, tokens: list[tuple[str, str, bool]], action: str, clause: str
+                     ) -> tuple[tuple[str, ...], bool, int]:
+        """``$x :=``, ``$x =`` or (in a range) ``$i, $e :=`` at the start of an action:
+        the names, whether it sets rather than declares, and where the pipeline starts."""
+        kinds = [kind for kind, _value, _spaced in tokens[:4]]
+        names: tuple[str, ...]
+        if kinds[:2] in (["variable", "declare"], ["variable", "assign"]):
+            names, assign, at = (tokens[0][1],), kinds[1] == "assign", 2
+        elif kinds == ["variable", "comma", "variable", "declare"]:
+            if clause != "range":
+                raise self._error(f'"{{{{{action}}}}}" declares two variables, which only '
+                                  "a range does")
+            names, assign, at = (tokens[0][1], tokens[2][1]), False, 4
+        else:
+            return (), False, 0
+        for name in names:
+            if "." in name or name == "$":
+                raise self._error(f'"{{{{{action}}}}}" declares "{name}", which is no '
+                                  "variable name")
+            if assign and name not in self.variables:
+                raise self._error(f'"{{{{{action}}}}}" sets {name}, which is not declared '
+                                  "before it")
+        if assign and clause == "range":
+            raise self._error(f'"{{{{{action}}}}}" sets a variable in a range: declare it '
+                              "there with :=")
+        return names, assign, at
+
+    def _group(self, tokens: list[tuple[str, str, bool]], at: int, action: str
                ) -> tuple[Pipeline, int]:
         """The pipeline from ``tokens[at]`` up to a ``)`` or the end; where it stopped."""
         commands: Pipeline = [[]]
         while at < len(tokens):
-            kind, value = tokens[at]
+            kind, value, _spaced = tokens[at]
             at += 1
-            if kind == "bad":
+            if kind == "bad" and value == '"':
+                raise self._error(f'a string in "{{{{{action}}}}}" is not closed on its line')
+            if kind in ("bad", "declare", "assign", "comma"):
                 raise self._error(f"{value!r} in \"{{{{{action}}}}}\" is not understood")
+            if kind == "variable" and value.split(".")[0] not in self.variables:
+                raise self._error(f'"{{{{{action}}}}}" uses {value.split(".")[0]}, which is '
+                                  "not declared before it")
             if kind == "word" and value in ("true", "false"):
                 kind = "bool"
             elif kind == "word" and value not in _FUNCTIONS:
@@ -272,7 +358,12 @@ class _Parser:
                     raise self._error(f'"{{{{{action}}}}}" opens a parenthesis it never '
                                       "closes")
                 at += 1
-                commands[-1].append(("group", inner))
+                if at < len(tokens) and tokens[at][0] == "path" and not tokens[at][2]:
+                    # (PIPELINE).Field: the fields of what the parentheses give
+                    commands[-1].append(("chain", (inner, tokens[at][1])))
+                    at += 1
+                else:
+                    commands[-1].append(("group", inner))
             else:
                 commands[-1].append((kind, value))
         if any(not command for command in commands):
@@ -281,12 +372,13 @@ class _Parser:
             kind, value = command[0]
             if kind == "word":
                 continue
-            if kind == "path" and len(command) > 1 and not value.endswith(".Format"):
+            fields = _fields_of(kind, value)
+            if fields is not None and len(command) > 1 and not fields.endswith(".Format"):
+                given = f'the field "{fields}"' if fields else f'"{value}", which is no function'
                 raise self._error(
-                    f'"{{{{{action}}}}}" gives arguments to the field "{value}" (methods '
-                    "other than .Format are beyond what Spyglass reads of Go "
-                    "templates)")
-            method = kind == "path" and value.endswith(".Format")  # a time's Format LAYOUT
+                    f'"{{{{{action}}}}}" gives arguments to {given} (methods other than '
+                    ".Format are beyond what Spyglass reads of Go templates)")
+            method = fields is not None and fields.endswith(".Format")  # a time's Format
             if (len(command) > 1 or number) and not method:
                 raise self._error(f'"{{{{{action}}}}}" gives a value where a function is '
                                   "to be called")
@@ -296,45 +388,102 @@ class _Parser:
 # --------------------------------------------------------------------------- running
 
 
-def _run(nodes: Sequence[_Node], dot: Any, out: list[str], template: str) -> None:
+def _fields_of(kind: str, value: Any) -> str | None:
+    """The fields an operand looks up (``.A.B``; ``.A`` of ``$x.A``), None for one that
+    looks up none."""
+    if kind == "path":
+        return str(value)
+    if kind == "variable":
+        _name, dot, fields = str(value).partition(".")
+        return dot + fields
+    if kind == "chain":
+        return str(value[1])
+    return None
+
+
+def _run(nodes: Sequence[_Node], dot: Any, out: list[str], template: str, scope: Scope
+         ) -> None:
     for node in nodes:
         if node.kind == "text":
             out.append(node.text)
         elif node.kind == "action":
-            out.append(_print(_pipeline(node.pipeline, dot, template)))
-        elif node.kind == "if":
-            chosen = node.body if _true(_pipeline(node.pipeline, dot, template)) else \
-                node.otherwise
-            _run(chosen, dot, out, template)
+            value = _pipeline(node.pipeline, dot, template, scope)
+            if node.declare:
+                _set(scope, node, value)
+            else:
+                out.append(_print(value))
+        elif node.kind in ("break", "continue"):
+            raise _Break() if node.kind == "break" else _Continue()
         else:
-            value = _pipeline(node.pipeline, dot, template)
-            items = _elements(value, template)
-            if not items:
-                _run(node.otherwise, dot, out, template)
-            for item in items:
-                _run(node.body, item, out, template)
+            mark = len(scope)  # what the clause declares ends with it
+            try:
+                _clause(node, dot, out, template, scope)
+            finally:
+                del scope[mark:]
 
 
-def _pipeline(commands: Pipeline, dot: Any, template: str) -> Any:
+def _set(scope: Scope, node: _Node, value: Any) -> None:
+    """Declare ``node``'s variables with ``value``, or set the innermost of the name."""
+    for name in node.declare:
+        if not node.assign:
+            scope.append((name, value))
+            continue
+        for at in range(len(scope) - 1, -1, -1):
+            if scope[at][0] == name:
+                scope[at] = (name, value)
+                break
+
+
+def _clause(node: _Node, dot: Any, out: list[str], template: str, scope: Scope) -> None:
+    """An ``if``, ``with`` or ``range`` node run."""
+    value = _pipeline(node.pipeline, dot, template, scope)
+    if node.declare:
+        _set(scope, node, value)
+    if node.kind != "range":
+        chosen = node.body if _true(value) else node.otherwise
+        _run(chosen, value if node.kind == "with" and chosen is node.body else dot, out,
+             template, scope)
+        return
+    items = _items(value, template)
+    if not items:
+        _run(node.otherwise, dot, out, template, scope)
+    mark = len(scope)
+    for key, item in items:
+        if node.declare:  # as Go: the last variable is the element, one before it the key
+            scope[mark - 1] = (node.declare[-1], item)
+            if len(node.declare) > 1:
+                scope[mark - 2] = (node.declare[0], key)
+        try:
+            _run(node.body, item, out, template, scope)
+        except _Continue:
+            pass
+        except _Break:
+            break
+        finally:
+            del scope[mark:]
+
+
+def _pipeline(commands: Pipeline, dot: Any, template: str, scope: Scope) -> Any:
     value: Any = MISSING
     for number, command in enumerate(commands):
         piped = [] if number == 0 else [value]
-        value = _command(command, dot, piped, template)
+        value = _command(command, dot, piped, template, scope)
     return value
 
 
-def _command(command: list[Operand], dot: Any, piped: list[Any], template: str) -> Any:
+def _command(command: list[Operand], dot: Any, piped: list[Any], template: str,
+             scope: Scope) -> Any:
     (kind, value), rest = command[0], command[1:]
     if kind == "word" and value in ("and", "or") and rest and not piped:
         result: Any = MISSING
         for operand_kind, operand in rest:  # as Go: stop at the first that decides
-            result = _operand(operand_kind, operand, dot, template)
+            result = _operand(operand_kind, operand, dot, template, scope)
             if _true(result) == (value == "or"):
                 break
         return result
     if kind == "word":
         function, fewest, most = _FUNCTIONS[value]
-        arguments = [_operand(k, v, dot, template) for k, v in rest] + piped
+        arguments = [_operand(k, v, dot, template, scope) for k, v in rest] + piped
         if not fewest <= len(arguments) <= (most if most is not None else len(arguments)):
             wanted = (f"{fewest}" if most == fewest else f"at least {fewest}" if most is None
                       else f"{fewest} to {most}")
@@ -346,28 +495,42 @@ def _command(command: list[Operand], dot: Any, piped: list[Any], template: str) 
         except _CannotApply as exc:
             raise TemplateError(
                 f'The format "{template}" cannot be run: {value}: {exc}.') from exc
-    if kind == "path" and str(value).endswith(".Format") and (rest or piped):
-        parts = [part for part in str(value).split(".") if part]
-        owner = _lookup(dot, parts[:-1], template)
+    fields = _fields_of(kind, value)
+    if fields is not None and fields.endswith(".Format") and (rest or piped):
+        parts = [part for part in fields.split(".") if part]
+        owner = _operand(kind, value, dot, template, scope, drop=1)
         if not isinstance(owner, GoTime):
-            raise TemplateError(f'The format "{template}" cannot be run: {value} is for a '
+            raise TemplateError(f'The format "{template}" cannot be run: {fields} is for a '
                                 f"time, and .{'.'.join(parts[:-1])} is {_kind(owner)}.")
-        arguments = [_operand(k, v, dot, template) for k, v in rest] + piped
+        arguments = [_operand(k, v, dot, template, scope) for k, v in rest] + piped
         try:
             return owner.method("Format", arguments)
         except TypeError as exc:
             raise TemplateError(f'The format "{template}" cannot be run: {exc}.') from exc
     if rest or piped:
-        what = (f'"{value}" is a field, and takes no arguments (methods other than '
-                ".Created.Format are beyond what Spyglass reads of Go templates)"
-                if kind == "path" else f'"{value}" is no function, and takes no arguments')
+        what = (f'"{fields or value}" is no function, and takes no arguments (methods '
+                "other than .Created.Format are beyond what Spyglass reads of Go templates)"
+                if fields is not None else
+                f'"{value}" is no function, and takes no arguments')
         raise TemplateError(f'The format "{template}" cannot be run: {what}.')
-    return _operand(kind, value, dot, template)
+    return _operand(kind, value, dot, template, scope)
 
 
-def _operand(kind: str, value: Any, dot: Any, template: str) -> Any:
+def _operand(kind: str, value: Any, dot: Any, template: str, scope: Scope, *, drop: int = 0
+             ) -> Any:
+    """An operand's value (with ``drop``, that of its fields but the last ``drop``)."""
+    if kind in ("path", "variable", "chain"):
+        fields = [part for part in (_fields_of(kind, value) or "").split(".") if part]
+        fields = fields[: len(fields) - drop]
+        if kind == "path":
+            return _lookup(dot, fields, template)
+        if kind == "chain":
+            return _lookup(_pipeline(value[0], dot, template, scope), fields, template)
+        name = str(value).split(".")[0]
+        held = next(held for known, held in reversed(scope) if known == name)
+        return _lookup(held, fields, template)
     if kind == "group":
-        return _pipeline(value, dot, template)
+        return _pipeline(value, dot, template, scope)
     if kind == "raw":
         return str(value)[1:-1]
     if kind == "string":
@@ -376,8 +539,6 @@ def _operand(kind: str, value: Any, dot: Any, template: str) -> Any:
         return value == "true"
     if kind == "number":
         return _number(str(value))
-    if kind == "path":
-        return _lookup(dot, [part for part in value.split(".") if part], template)
     raise TemplateError(f'The format "{template}" cannot be run: the function "{value}" '
                         "cannot be an argument.")
 
@@ -428,13 +589,14 @@ def _lookup(value: Any, path: list[str], template: str) -> Any:
     return value
 
 
-def _elements(value: Any, template: str) -> list[Any]:
+def _items(value: Any, template: str) -> list[tuple[Any, Any]]:
+    """What a range goes over: (index or key, element) pairs, a map's in key order."""
     if value is MISSING or value is None:
         return []
     if isinstance(value, Mapping):
-        return [value[key] for key in sorted(value)]
+        return [(key, value[key]) for key in sorted(value)]
     if isinstance(value, list | tuple):
-        return list(value)
+        return list(enumerate(value))
     raise TemplateError(f'The format "{template}" ranges over {_kind(value)}; range takes '
                         "a list or a map.")
 
@@ -578,6 +740,92 @@ def _same(first: Any, other: Any) -> bool:
     if len(kinds) > 1:
         raise _CannotApply(f"{_kind(first)} and {_kind(other)} cannot be compared")
     return bool(first == other)
+
+
+def _number_or_text(value: Any) -> Any:
+    """A value ``lt`` and its kin can order: a number or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _CannotApply(f"{_kind(value)} cannot be ordered")
+    return value
+
+
+def _less(first: Any, second: Any) -> bool:
+    """As Go's ``lt``: two integers, two floats or two strings (bytewise)."""
+    first, second = _number_or_text(first), _number_or_text(second)
+    if type(first) is not type(second):
+        raise _CannotApply("incompatible types for comparison")
+    if isinstance(first, str):
+        return bool(first.encode() < second.encode())
+    return bool(first < second)
+
+
+def _less_or_equal(first: Any, second: Any) -> bool:
+    return _less(first, second) or _same(first, second)
+
+
+def _print_line(*values: Any) -> str:
+    """As Go's ``println``: spaces between all operands, a newline after them."""
+    return " ".join(_print(value) for value in values) + "\n"
+
+
+def _slice(value: Any, *indexes: Any) -> Any:
+    """As Go's ``slice``: ``slice x 1 2`` is ``x[1:2]`` (a string's bytes, or a list;
+    a list also takes a third index, its capacity)."""
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in indexes):
+        raise _CannotApply("its indexes are integers")
+    if isinstance(value, str):
+        data: Any = value.encode()
+        if len(indexes) > 2:
+            raise _CannotApply("a string takes at most two indexes")
+    elif isinstance(value, list | tuple):
+        data = list(value)
+    else:
+        raise _CannotApply(f"{_kind(value)} cannot be sliced")
+    bounds: list[int] = [*indexes, *[0, len(data), len(data)][len(indexes):]]
+    start, end, capacity = bounds
+    if not 0 <= start <= end <= capacity <= len(data):
+        raise _CannotApply(f"the indexes {', '.join(map(str, indexes))} are out of range "
+                           f"(it has {len(data)})")
+    piece = data[start:end]
+    return piece.decode("utf-8", "replace") if isinstance(piece, bytes) else piece
+
+
+def _as_text(values: tuple[Any, ...]) -> str:
+    """The text the escaping functions work on: one string as it is, else as ``print``."""
+    if len(values) == 1 and isinstance(values[0], str):
+        return values[0]
+    return _print_all(*values)
+
+
+_HTML_ESCAPES: Final = {'"': "&#34;", "'": "&#39;", "&": "&amp;", "<": "&lt;", ">": "&gt;",
+                        "\0": "\ufffd"}
+_JS_ESCAPES: Final = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C",
+                      ">": "\\u003E", "&": "\\u0026", "=": "\\u003D"}
+
+
+def _html(*values: Any) -> str:
+    """As Go's ``html``."""
+    return "".join(_HTML_ESCAPES.get(char, char) for char in _as_text(values))
+
+
+def _js(*values: Any) -> str:
+    """As Go's ``js``: quotes, backslashes and markup escaped, controls as ``\\u00XX``."""
+    out = []
+    for char in _as_text(values):
+        if char in _JS_ESCAPES:
+            out.append(_JS_ESCAPES[char])
+        elif char < " " or (char >= "\x80" and not char.isprintable()):
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _urlquery(*values: Any) -> str:
+    """As Go's ``urlquery`` (``url.QueryEscape``)."""
+    from urllib.parse import quote_plus
+
+    return quote_plus(_as_text(values), safe="")
 
 
 def _and(*values: Any) -> Any:
@@ -724,4 +972,13 @@ _FUNCTIONS: Final[dict[str, tuple[Callable[..., Any], int, int | None]]] = {
     "or": (_or, 1, None),
     "printf": (_printf, 1, None),
     "print": (_print_all, 0, None),
+    "println": (_print_line, 0, None),
+    "lt": (_less, 2, 2),
+    "le": (_less_or_equal, 2, 2),
+    "gt": (lambda first, second: not _less_or_equal(first, second), 2, 2),
+    "ge": (lambda first, second: not _less(first, second), 2, 2),
+    "slice": (_slice, 1, 4),
+    "html": (_html, 0, None),
+    "js": (_js, 0, None),
+    "urlquery": (_urlquery, 0, None),
 }

@@ -110,8 +110,24 @@ def test_times_print_as_go_prints_them(text: str, shown: str) -> None:
     ("{{join .RepoTags}}", "join takes 2 arguments, not 1."),
     ("{{upper .Labels}}", "upper: it takes a string, not a map."),
     ('{{"\\q"}}', '"\\q" in "\\q" is no escape Go knows.'),
-    ("{{with .Labels}}{{end}}", "is beyond what Spyglass reads of Go templates"),
-    ("{{$x := .Digest}}", "is beyond what Spyglass reads of Go templates"),
+    ('{{define "x"}}{{end}}', "is beyond what Spyglass reads of Go templates"),
+    ("{{$x}}", 'uses $x, which is not declared before it.'),
+    ("{{if .Flag}}{{$x := 1}}{{end}}{{$x}}", "uses $x, which is not declared before it."),
+    ("{{range $i, $e := .Layers}}{{end}}{{$e}}", "uses $e, which is not declared"),
+    ("{{$x = 1}}", "sets $x, which is not declared before it."),
+    ("{{$x.y := 1}}", 'declares "$x.y", which is no variable name.'),
+    ("{{$a, $b := .Layers}}", "declares two variables, which only a range does."),
+    ("{{$a := 1}}{{$a, 1}}", """',' in "{{$a, 1}}" is not understood."""),
+    ("{{break}}", '"{{break}}" is outside any "{{range}}".'),
+    ("{{range .Layers}}{{else}}{{continue}}{{end}}", '"{{continue}}" is outside any'),
+    ("{{with .Flag}}x{{else if .Count}}y{{end}}", "follows a with: only an if takes"),
+    ("{{$x := 1}}{{$x 2}}", 'gives arguments to "$x", which is no function'),
+    ("{{$x := 1}}{{.Digest | $x}}", "gives a value where a function is to be called."),
+    ("{{lt 1 2.5}}", "lt: incompatible types for comparison."),
+    ("{{lt .Flag .Flag}}", "lt: a boolean cannot be ordered."),
+    ("{{slice .Digest 1 2 3}}", "slice: a string takes at most two indexes."),
+    ("{{slice .Layers 2 1}}", "slice: the indexes 2, 1 are out of range (it has 2)."),
+    ("{{slice .Count 1}}", "slice: a number cannot be sliced."),
     ("{{.Digest 3}}", 'gives arguments to the field ".Digest"'),
     ("{{json (index .Layers 0}}", "opens a parenthesis it never closes."),
     ("{{json .Layers)}}", "closes a parenthesis it never opened."),
@@ -151,3 +167,54 @@ def test_a_times_methods() -> None:
         render("{{.Tomorrow}}", created)
     with pytest.raises(TemplateError, match=r"\.Digest\.Format is for a time"):
         render('{{.Digest.Format "2006"}}', DATA)
+
+
+@pytest.mark.parametrize(("template", "printed"), [
+    ("{{with .Labels}}{{.alpha}}{{else}}none{{end}}", "a"),
+    ("{{with .Env}}{{.}}{{else}}none{{end}}", "none"),
+    ("{{with $d := .Digest}}{{$d}}={{.}}{{end}}", "sha256:abc=sha256:abc"),
+    ("{{$x := .Digest}}{{$x}}", "sha256:abc"),  # a declaration prints nothing
+    ("{{$x := 1}}{{if .Flag}}{{$x = 2}}{{$y := 3}}{{end}}{{$x}}", "2"),
+    ("{{$x := 1}}{{range .Layers}}{{$x := 5}}{{end}}{{$x}}", "1"),  # a new one, inside
+    ("{{range $i, $e := .RepoTags}}{{$i}}={{$e}} {{end}}", "0=1.0 1=latest "),
+    ("{{range $e := .RepoTags}}{{$e}}{{.}} {{end}}", "1.01.0 latestlatest "),
+    ("{{range $k, $v := .Labels}}{{$k}}:{{$v}};{{end}}", "a.b:<x> & y;alpha:a;zeta:z;"),
+    ("{{range .RepoTags}}{{if eq . \"1.0\"}}{{continue}}{{end}}{{.}}{{end}}", "latest"),
+    ("{{range .RepoTags}}{{.}}{{break}}{{end}}|", "1.0|"),
+    ("{{range .Layers}}{{range .RepoTags}}{{end}}{{end}}", None),
+    ("{{range .LayersData}}{{$.Digest}}/{{.Size}} {{end}}", "sha256:abc/10 sha256:abc/20 "),
+    ("{{(index .LayersData 1).Annotations.k}}", "v"),
+    ("{{(index .LayersData 1).Size | printf \"%03d\"}}", "020"),
+    ("{{$t := .Created}}{{$t.Year}} {{$t.Format \"2006-01\"}} {{(.Created).Month}}",
+     "2024 2024-06 June"),
+    ("{{lt 1 2}} {{le 2 2}} {{gt \"b\" \"a\"}} {{ge 1 2}} {{lt \"é\" \"z\"}}",
+     "true true true false false"),
+    ("{{println .Count .Flag \"x\" \"y\"}}", "0 true x y\n"),
+    ("{{slice .Digest 7}} {{slice .RepoTags 1}} {{slice .RepoTags 0 1 2}} {{slice .Digest}}",
+     "abc [latest] [1.0] sha256:abc"),
+    ("{{html \"<a href='x'>&\\\"</a>\\x00\"}}",
+     "&lt;a href=&#39;x&#39;&gt;&amp;&#34;&lt;/a&gt;\ufffd"),
+    ("{{html 1 2 \"a\"}}", "1 2a"),
+    ("{{js \"it's <b>\\\\ \\\"x\\\" = \\t \\u2028 é\"}}",
+     "it\\'s \\u003Cb\\u003E\\\\ \\\"x\\\" \\u003D \\u0009 \\u2028 é"),
+    ("{{urlquery \"a b/c?d=é~_.-\"}}", "a+b%2Fc%3Fd%3D%C3%A9~_.-"),
+])
+def test_variables_with_and_more_functions(template: str, printed: str | None) -> None:
+    if printed is None:
+        with pytest.raises(TemplateError, match=r"asks for \.RepoTags, but the value there"):
+            render(template, DATA)
+        return
+    assert render(template, DATA) == printed
+
+
+def test_the_root_variable_is_the_data_unless_given() -> None:
+    assert render("{{$.Digest}}", DATA) == "sha256:abc"
+    assert render("{{len $}} {{(index $ 0).Digest}}", DATA, root=[DATA]) == "1 sha256:abc"
+
+
+def test_a_string_ends_on_its_line() -> None:
+    """As Go: a newline (also one typed as \\n, which is read before the template) ends
+    a quoted string unclosed."""
+    for template in ('{{"a\nb"}}', '{{"a\\nb"}}'):
+        with pytest.raises(TemplateError, match="is not closed on its line"):
+            render(template, DATA)
