@@ -275,6 +275,8 @@ def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
     there = blob("there", 16 * MiB)
     feed(qtbot, window, scripted, Planned(plan_of(config, there, layer)),
          BlobSkipped(there.digest, there.size, "exists"),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False),
          BlobStarted(layer.digest, layer.size, layer.media_type),
          BlobProgress(layer.digest, 104 * MiB, layer.size))
     script_events = scripted.events
@@ -283,18 +285,42 @@ def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
     window.copying.manager.cancel(transfer)  # the script stops at the cancelled token
     qtbot.waitUntil(lambda: transfer.state is TransferState.CANCELLED, timeout=WAIT_MS)
     texts = row_texts(window, transfer)
-    # what was already there is not counted as the copy's
+    # what was already there is not counted as the copy's, nor what the registry drops
+    # of the layer cut off: only the config was sent whole
     assert (texts["state"], texts["progress"], texts["bytes"]) \
-        == ("Cancelled", "not written", "104 MiB sent")
+        == ("Cancelled", "not written", "1.1 KiB sent")
     assert progress_value(window, transfer) is None
     tip = tooltip(window, transfer)
-    assert "the image was not written (the tag is as it was)" in tip
-    assert "The registry keeps the blobs sent" in tip
+    assert "1 blob (1.1 KiB of 160 MiB) had been sent whole when the copy was cancelled; " \
+        "the image was not written (the tag is as it was). The registry keeps it, unused, " \
+        "so copying again need not send it again. What it had of the blobs cut off, it " \
+        "drops." in tip
     details = window.copying.panel.show_details(transfer)
     assert details is not None
-    assert details.outcomes()[str(layer.digest)] == "interrupted"  # nothing taken back
+    assert details.outcomes()[str(layer.digest)] == "interrupted, dropped by the registry"
+    assert details.outcomes()[str(config.digest)] == "copied"  # nothing taken back
     details.close()
     assert window.copying.panel.summary.text() == "1 cancelled"
+
+
+def test_a_copy_to_a_registry_cut_off_in_its_first_blobs_says_nothing_is_kept(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A blob cut off is not a blob: the registry drops what it had of it, so a copy that
+    sent none whole does not promise that copying again sends less."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="docker://registry.example/mirror/app:2.0")
+    layer = blob("layer", 50 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 900, media.OCI_CONFIG), layer)),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 7 * MiB, layer.size),
+         Failed("The registry went away."))
+    finish(qtbot, window, scripted, SpyglassError("The registry went away."))
+    texts = row_texts(window, transfer)
+    assert (texts["progress"], texts["bytes"]) == ("not written", "0 B sent")
+    tip = tooltip(window, transfer)
+    assert "The copy failed before any blob was sent whole: the image was not written (the " \
+        "tag is as it was), and the registry drops what it had of the blobs cut off." in tip
+    assert "keeps" not in tip
 
 
 def test_a_copy_that_ended_before_writing_says_nothing_was_written(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PySide6.QtCore import QModelIndex, QObject, QPoint, QRect, Qt
 from PySide6.QtGui import QDrag
@@ -47,6 +48,7 @@ from spyglass.gui import dragdrop
 from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage, Openers, prepare_copy
 from spyglass.gui.dialogs.transfer_details import DIGEST_ROLE, TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
+from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
     ETA,
@@ -137,7 +139,7 @@ def test_bytes_speed_and_eta_follow_the_tally_on_its_clock(
         scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
     assert transfer.state is TransferState.DONE
     assert row_texts(window, transfer) == {
-        "state": "Done", "progress": "100 %", "bytes": "300 MiB / 300 MiB",
+        "state": "Done", "progress": "100 %", "bytes": "300 MiB",
         "speed": "in 2 min 05 s", "eta": ""}
     assert window.copying.panel.summary.text() == "1 done"
 
@@ -229,7 +231,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     assert details.outcomes() == {
         str(config.digest): "mounted from another repository",
         str(mounted.digest): "mounted from another repository",
-        str(squeezed.digest): "recompressed",
+        str(squeezed.digest): f"recompressed as {short_digest(written(squeezed).digest)}",
         str(present.digest): "skipped (already there)",
         str(broken.digest): "copying (25 %)",
     }
@@ -251,7 +253,8 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     outcomes = details.outcomes()
     # the layout took back what the copy wrote; what was there before stays
     assert outcomes[str(broken.digest)] == "interrupted, taken back"
-    assert outcomes[str(squeezed.digest)] == "recompressed, taken back"
+    squeezed_as = short_digest(written(squeezed).digest)
+    assert outcomes[str(squeezed.digest)] == f"recompressed as {squeezed_as}, taken back"
     assert outcomes[str(mounted.digest)] == "mounted from another repository"
     assert outcomes[str(present.digest)] == "skipped (already there)"
     assert row_texts(window, transfer)["state"] == f"Failed: {sentence}"
@@ -279,7 +282,7 @@ def test_details_say_a_blob_started_again_and_why(
     clock.now += 1
     feed(qtbot, window, scripted,
          BlobStarted(layer.digest, layer.size, layer.media_type),
-         BlobDone(layer.digest, written(layer), False))
+         BlobDone(layer.digest, layer, False))
     assert details.outcomes()[str(layer.digest)] == "copied, after 1 retry"
     assert row_texts(window, transfer)["bytes"].startswith("3.0 MiB")  # counted once
     details.close()
@@ -311,7 +314,14 @@ def test_a_real_copy_within_a_registry_mounts_and_recompresses(
             assert outcomes[image.manifest["config"]["digest"]] \
                 == "mounted from another repository"
             for digest in image.layer_digests:
-                assert outcomes[digest] == "recompressed"
+                # the digest it was written as: a blob of the mirror, not the source's
+                assert outcomes[digest].startswith("recompressed as sha256:")
+                tip = details.items()[digest].toolTip(0)
+                assert tip.startswith(f"{digest}\nwritten as sha256:")
+                new = tip.rpartition(" ")[2]
+                assert new != digest
+                answer = httpx.head(f"{server.url}/v2/mirror/app/blobs/{new}")
+                assert answer.status_code == 200
         assert details.error_label.isHidden()
         model = window.copying.panel.model
         row = window.copying.manager.row_of(transfer)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
 
+from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.copy import (
     DEFAULT_PARALLEL,
@@ -538,7 +539,10 @@ def run_copy(
 # ---------------------------------------------------------------------------- progress
 
 BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
-                      "unneeded", "recompressed", "interrupted"]
+                      "unneeded", "recompressed", "decompressed", "interrupted"]
+
+WRITTEN_ANEW: Final = ("copied", "recompressed", "decompressed")
+"""The outcomes of a blob the copy wrote itself, whole."""
 
 
 @dataclass
@@ -557,6 +561,8 @@ class BlobRow:
     attachment: str = ""
     """What attached thing the blob is part of (``cosign signature``, ``SBOM``, …), or ""
     for a blob of the images themselves."""
+    written: Digest | None = None
+    """The digest it was written as, where that is not its own (recompressed)."""
 
 
 @dataclass(frozen=True)
@@ -662,7 +668,12 @@ class Tally:
             written = blobs.get(event.digest)
             if written is not None:
                 written.done = written.size
-                written.outcome = "recompressed" if event.recompressed else "copied"
+                written.outcome = "copied"
+                if event.recompressed:
+                    plain = media.layer_compression(event.written.media_type) == "none"
+                    written.outcome = "decompressed" if plain else "recompressed"
+                if event.written.digest != event.digest:
+                    written.written = event.written.digest
         elif isinstance(event, Finished):
             self._finished = True
         elif isinstance(event, Failed | CopyCancelled):
@@ -698,6 +709,7 @@ class Tally:
 
 __all__ = [
     "MIME_TYPE",
+    "WRITTEN_ANEW",
     "BlobRow",
     "CopyRequest",
     "DraggedImage",

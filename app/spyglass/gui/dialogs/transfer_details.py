@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
+from spyglass.gui.copying import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfers import (
@@ -40,6 +41,7 @@ OUTCOME_TEXT = {
     "mounted": "mounted from another repository",
     "unneeded": "not needed after all (its tag changed meanwhile)",
     "recompressed": "recompressed",
+    "decompressed": "written uncompressed",
     "interrupted": "interrupted",
 }
 
@@ -168,14 +170,18 @@ class TransferDetailsDialog(QDialog):
             self.blobs.takeTopLevelItem(self.blobs.indexOfTopLevelItem(gone))
         for blob in blobs:
             outcome = OUTCOME_TEXT.get(blob.outcome, blob.outcome)
+            if blob.written is not None:
+                outcome += f" as {short_digest(blob.written)}"
             if blob.outcome == "copying" and blob.size:
                 outcome = f"copying ({blob.done * 100 // blob.size} %)"
             if blob.retries and blob.outcome == "retrying":
                 outcome = f"starting again (retry {blob.retries})"
             elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
-            if taken_back and blob.outcome in ("copied", "recompressed", "interrupted"):
+            if taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):
                 outcome += ", taken back"
+            elif to_registry(transfer) and stopped(transfer) and blob.outcome == "interrupted":
+                outcome += ", dropped by the registry"
             texts = [short_digest(blob.digest), human_size(blob.size),
                      blob_type(blob.media_type, blob.attachment), outcome]
             item = self._items.get(blob.digest)
@@ -191,7 +197,8 @@ class TransferDetailsDialog(QDialog):
                 for column, text in enumerate(texts):
                     if item.text(column) != text:
                         item.setText(column, text)
-            item.setToolTip(0, str(blob.digest))  # the column shows it short
+            item.setToolTip(0, str(blob.digest) if blob.written is None else
+                            f"{blob.digest}\nwritten as {blob.written}")
             item.setToolTip(1, exact_size(blob.size))
             item.setToolTip(2, blob.media_type + (
                 f"\nPart of what is attached to the image: {blob.attachment}"

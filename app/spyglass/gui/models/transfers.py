@@ -13,7 +13,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
-from spyglass.gui.copying import CopyRequest
+from spyglass.gui.copying import WRITTEN_ANEW, CopyRequest
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
@@ -150,6 +150,19 @@ def written_bytes(transfer: Transfer) -> int:
                if blob.outcome not in ("skipped", "mounted", "unneeded"))
 
 
+def kept_bytes(transfer: Transfer) -> tuple[int, int]:
+    """Of a copy into a registry that stopped: the bytes and the number of the blobs it
+    had sent whole, which the registry keeps (what it had of a blob cut off, it drops)."""
+    whole = [blob for blob in transfer.snapshot.blobs if blob.outcome in WRITTEN_ANEW]
+    return sum(blob.size for blob in whole), len(whole)
+
+
+def reused_bytes(transfer: Transfer) -> int:
+    """What a copy did not have to write: blobs already there, or mounted."""
+    return sum(blob.size for blob in transfer.snapshot.blobs
+               if blob.outcome in ("skipped", "mounted", "unneeded"))
+
+
 def stopped(transfer: Transfer) -> bool:
     """A copy that ended without being done: failed or cancelled."""
     return transfer.state in (TransferState.FAILED, TransferState.CANCELLED)
@@ -158,7 +171,7 @@ def stopped(transfer: Transfer) -> bool:
 def ending_text(transfer: Transfer) -> str:
     """What became of the bytes of a copy that failed or was cancelled, in two words: a
     layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
-    sent, but no tag names the image."""
+    sent whole, but no tag names the image."""
     if not written_bytes(transfer):
         return "nothing written"
     return "not written" if to_registry(transfer) else "taken back"
@@ -171,11 +184,19 @@ def ending_sentence(transfer: Transfer) -> str:
     written = written_bytes(transfer)
     if not written:
         return f"The copy {how} before any blob was written: the destination is as it was."
+    if to_registry(transfer):
+        kept, blobs = kept_bytes(transfer)
+        image = "the image was not written (the tag is as it was)"
+        if not kept:
+            return f"The copy {how} before any blob was sent whole: {image}, and the " \
+                   "registry drops what it had of the blobs cut off."
+        cut = " What it had of the blobs cut off, it drops." if written > kept else ""
+        return f"{counted(blobs, 'blob')} ({human_size(kept)} of {human_size(snap.total)}) " \
+               f"had been sent whole when the copy {how}; {image}. The registry keeps " \
+               f"{'it' if blobs == 1 else 'them'}, unused, so copying again need not send " \
+               f"{'it' if blobs == 1 else 'them'} again.{cut}"
     said = f"{human_size(written)} of {human_size(snap.total)} had been copied when " \
            f"the copy {how}"
-    if to_registry(transfer):
-        return f"{said}; the image was not written (the tag is as it was). The registry " \
-               "keeps the blobs sent, unused, so copying again need not send them again."
     return f"{said}, and all of it was taken back: the destination is as it was."
 
 
@@ -363,12 +384,16 @@ class TransferModel(QAbstractTableModel):
             if all_linked(transfer):
                 return f"{human_size(snap.total)} mounted"
             if stopped(transfer) and to_registry(transfer) and written_bytes(transfer):
-                # the blobs sent stay in the registry (no tag names them): say they went
-                return f"{human_size(written_bytes(transfer))} sent"
-            if stopped(transfer) or (state is TransferState.DONE
-                                     and written_bytes(transfer) < snap.total):
-                # what the copy sent itself; the rest was there already, or mounted
+                # the blobs sent whole stay in the registry (no tag names them); what it
+                # had of one cut off, it drops
+                return f"{human_size(kept_bytes(transfer)[0])} sent"
+            if stopped(transfer):
                 return f"{human_size(written_bytes(transfer))} of {human_size(snap.total)}"
+            if state is TransferState.DONE:
+                # the image's size; what was there already, or mounted, named as such
+                reused = reused_bytes(transfer)
+                return f"{human_size(snap.total)} ({human_size(reused)} reused)" if reused \
+                    else human_size(snap.total)
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
             if onto_itself(transfer):
