@@ -540,6 +540,12 @@ def test_every_pair_of_local_transports(
         # what was written is a manifest the archive cannot store; readers build one
         assert inspected["Digest"] == raw_digest(destination)
         assert_archive_layers_are_plain_tars(tmp_path / "docker.tar")
+    elif (source_kind, destination_kind) == ("docker-archive", "dir"):
+        # dir: keeps the layers as they come, as containers/image does: the plain tars a
+        # docker-archive's manifest calls tar.gzip, so the image keeps its digest
+        assert inspected["Digest"] == written == skopeo_inspect(source)["Digest"]
+        assert_archive_layers_are_plain_tars(folder / "docker.tar")
+        assert_dir_layers_are_the_archives(tmp_path / "dir", folder / "docker.tar")
     else:
         assert inspected["Digest"] == written
         assert_layers_are_what_they_say(destination)
@@ -547,6 +553,18 @@ def test_every_pair_of_local_transports(
         assert written == oci_digest
     if destination_kind == "oci":
         assert umoci_ls(tmp_path / "layout") == ["one"]
+
+
+def assert_dir_layers_are_the_archives(folder: Path, archive: Path) -> None:
+    """The layers of the dir: image are the archive's layer files, byte for byte."""
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    with tarfile.open(archive) as tar:
+        listed = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        files = [tar.extractfile(name).read()  # type: ignore[union-attr]
+                 for name in listed[0]["Layers"]]
+    layers = [(folder / layer["digest"].removeprefix("sha256:")).read_bytes()
+              for layer in manifest["layers"]]
+    assert layers == files
 
 
 def assert_archive_layers_are_plain_tars(archive: Path) -> None:

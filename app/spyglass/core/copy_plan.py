@@ -435,9 +435,13 @@ def _compression_change(
     """``(recompress to, compression written)`` of a plain layer: what ``wanted`` asks
     for, else what its media type names (``plain_to`` for one declared uncompressed).
     Bytes stored otherwise than their media type says (a docker-archive's plain tars
-    named ``tar.gzip``) are made to match it."""
+    named ``tar.gzip``) are made to match it where uncompressed layers are compressed
+    (``plain_to``); elsewhere (``dir:``, or digests to keep) they are copied as they are,
+    under the media type they came with, as containers/image copies them."""
     declared = cast("Compression", media.layer_compression(layer.media_type))
     current = stored(layer) or declared
+    if wanted is None and current != declared and not (current == "none" and plain_to):
+        return None, declared
     after = wanted if wanted is not None else declared
     if wanted is None and plain_to is not None and declared == "none":
         after = plain_to
@@ -773,7 +777,7 @@ def _plan_images(
         notes.append("the Docker schema 1 image is converted to schema 2, as skopeo "
                      "converts it (its layers were read once already while planning, to "
                      "learn their uncompressed digests)")
-    plain = _PlainLayers(_plain_target(destination, options), ahead, notes)
+    plain = _PlainLayers(_plain_target(destination, options), ahead, notes, stored)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options, stored,
@@ -906,8 +910,10 @@ class _PlainLayers:
     (or in a list with something attached) keeps them, as skopeo keeps a signed image
     unchanged, since a new digest would lose what is attached."""
 
-    def __init__(self, target: Compression | None, ahead: _Ahead, notes: list[str]) -> None:
+    def __init__(self, target: Compression | None, ahead: _Ahead, notes: list[str],
+                 stored: StoredBy) -> None:
         self._target = target
+        self._stored = stored
         self._ahead = ahead
         self._notes = notes
         self._compressed: set[Digest] = set()
@@ -918,7 +924,8 @@ class _PlainLayers:
         ``written_list`` is written too, so what is attached to it counts."""
         plain = [layer.digest for layer in manifest.layers
                  if layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls
-                 and media.layer_compression(layer.media_type) == compression.NONE]
+                 and (self._stored(layer) or media.layer_compression(layer.media_type))
+                 == compression.NONE]
         if self._target is None or not plain or _opaque(manifest):
             return None
         attested = isinstance(written_list, ImageIndex) and any(
