@@ -218,3 +218,27 @@ def test_a_gzipped_archive_copies_into_a_layout_umoci_and_skopeo_read(
     assert config(f"oci:{out}:tag") == config(f"{transport}:{plain}")
     subprocess.run([skopeo, "copy", "-q", f"oci:{out}:tag", f"dir:{tmp_path / 'again'}"],
                    capture_output=True, check=True, timeout=60)
+
+
+def test_a_layout_a_stopped_skopeo_copy_left_is_copied_into(tmp_path: Path) -> None:
+    """skopeo makes the folder and its blobs/ before it reads the source: one that fails
+    (here, a source registry nobody answers on) leaves them, and a copy goes on there."""
+    skopeo = require_tool("skopeo")
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    out = tmp_path / "layout"
+    failed = subprocess.run(
+        [skopeo, "--insecure-policy", "copy", "--retry-times", "0", "--src-tls-verify=false",
+         f"docker://127.0.0.1:{port}/nobody/here:1", f"oci:{out}:app"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert failed.returncode != 0
+    assert out.is_dir() and "oci-layout" not in os.listdir(out)
+    multi_platform_layout(tmp_path / "source")
+    copied = spyglass("copy", "-q", f"oci:{tmp_path / 'source'}:latest", f"oci:{out}:app")
+    assert copied.returncode == 0, copied.stderr
+    listed = subprocess.run([skopeo, "inspect", f"oci:{out}:app"], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert listed.returncode == 0, listed.stderr

@@ -73,6 +73,11 @@ from spyglass.core.transports.files import (
 from spyglass.core.transports.stubs import no_stored_signatures
 
 
+_CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
+"""How containers/image names a blob it is writing into a layout (left there when it
+is stopped)."""
+
+
 class OCILayoutReader:
     """Reads an OCI image layout: ``oci-layout``, ``index.json`` and ``blobs/``.
 
@@ -543,6 +548,12 @@ class OCILayoutDestination:
             reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
             if INDEX_FILE in entries:
                 reader.index()
+            return
+        if "blobs" in entries and (path / "blobs").is_dir() and all(
+                entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)
+                for entry in entries):
+            # what containers/image leaves of a layout it was writing when it stopped (its
+            # blobs, unfinished blobs beside them): a copy goes on into it, as skopeo does
             return
         hint = ""
         if "version" in entries and "manifest.json" in entries:

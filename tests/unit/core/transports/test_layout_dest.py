@@ -253,6 +253,31 @@ def test_a_folder_of_other_files_is_refused_untouched(tmp_path: Path) -> None:
     assert os.listdir(out) == ["cat.jpg"]
 
 
+def test_what_containers_image_left_of_a_layout_is_written_into(
+        single_source: Path, tmp_path: Path) -> None:
+    """A skopeo copy stopped before its index was written leaves blobs/ and its own
+    half-written blob files (oci-put-blob…): a copy goes on into the folder, as skopeo's
+    does, and leaves those files to skopeo."""
+    out = tmp_path / "stopped"
+    (out / "blobs" / "sha256").mkdir(parents=True)
+    (out / "oci-put-blob3141592").write_bytes(b"half a blob")
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "app"))
+    assert sorted(os.listdir(out)) == ["blobs", "index.json", "oci-layout",
+                                       "oci-put-blob3141592"]
+    index = json.loads((out / "index.json").read_bytes())
+    assert [m["annotations"]["org.opencontainers.image.ref.name"]
+            for m in index["manifests"]] == ["app"]
+
+
+def test_blobs_beside_other_files_are_no_layout_left(tmp_path: Path) -> None:
+    out = tmp_path / "mixed"
+    (out / "blobs").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidLayout, match="is not empty and is not an OCI image layout"):
+        OCILayoutDestination(out, "app")
+    assert sorted(os.listdir(out)) == ["blobs", "notes.txt"]
+
+
 def test_a_dir_image_folder_gets_a_hint(tmp_path: Path) -> None:
     out = tmp_path / "dirimage"
     out.mkdir()
