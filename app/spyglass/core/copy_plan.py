@@ -875,16 +875,6 @@ def _plan_images(
                          f"{instances[0].source.digest}, not the list")
         plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                         None, False, tuple(notes))
-        if options.preserve_digests and destination.accepts_lists and not options.platforms:
-            # only the default (this system's image) is refused: a platform asked for, or
-            # a destination that holds no list, means that image, written unchanged
-            said = (f"Copying one instance of the list {top.digest} writes that image, not "
-                    "the list, so the digest changes; ")
-            raise Unsupported(
-                said + "copy all its images, or choose the platform, to preserve digests.",
-                on_command_line=said + "use --all (or --multi-arch all) with "
-                "--preserve-digests, or name the image with --platform.",
-            )
         _check_preserve(plan, options, destination)
         return plan
 

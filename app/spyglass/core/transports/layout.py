@@ -72,7 +72,6 @@ from spyglass.core.transports.files import (
 )
 from spyglass.core.transports.stubs import no_stored_signatures
 
-
 _CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
 """How containers/image names a blob it is writing into a layout (left there when it
 is stopped)."""
