@@ -455,6 +455,25 @@ def test_platforms_with_index_only_contradict_each_other(layout: Path, tmp_path:
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("every", [["--all"], ["--multi-arch", "all"]])
+def test_platforms_with_all_contradict_each_other(
+        layout: Path, tmp_path: Path, every: list[str]) -> None:
+    line = spyglass("copy", *every, "--platform", "linux/arm64",
+                    f"oci:{layout}:latest", f"oci:{tmp_path / 'x'}:v1").error_line()
+    assert f"--platform and {' '.join(every)} contradict each other" in line
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("command", ["copy", "inspect"])
+def test_a_malformed_platform_is_a_usage_error(
+        layout: Path, tmp_path: Path, command: str) -> None:
+    names = [f"oci:{layout}:latest"] + ([f"oci:{tmp_path / 'x'}:v1"] if command == "copy" else [])
+    done = spyglass(command, "--platform", "linux", *names)
+    assert done.returncode == 2
+    assert 'Invalid platform "linux": expected OS/ARCH or OS/ARCH/VARIANT' in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
 
 @pytest.mark.parametrize("algorithm", ["gzip", "zstd"])
 def test_a_compression_a_docker_archive_cannot_hold_is_refused(

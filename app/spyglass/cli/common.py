@@ -134,6 +134,18 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
 
 
+def platform_argument(text: str) -> str:
+    """``--platform``'s value, checked as argparse parses it: a malformed one is a usage
+    error (exit status 2), said in a sentence."""
+    from spyglass.core.platform import Platform
+
+    try:
+        Platform.parse(text)
+    except SpyglassError as exc:
+        raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+    return text
+
+
 def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
     """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``:
     before the command, or (``here``) after it, as skopeo takes its global flags

@@ -13,6 +13,7 @@ from spyglass.cli.common import (
     add_credential_flags,
     note,
     parse_bool,
+    platform_argument,
     registry_options,
     resolve_name,
 )
@@ -41,6 +42,7 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--all", "-a", action="store_true",
                         help="copy every image of a list (same as --multi-arch all)")
     parser.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+                        type=platform_argument,
                         help="copy this instance of a list (repeat for several)")
     parser.add_argument("--multi-arch", choices=("system", "all", "index-only"),
                         default=None, help="which images of a list to copy (default system)")
@@ -124,6 +126,10 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
     multi_arch: MultiArch = args.multi_arch or ("all" if args.all else "system")
     if args.all and args.multi_arch not in (None, "all"):
         raise SpyglassError(f"--all and --multi-arch {args.multi_arch} contradict each other.")
+    if args.platform and multi_arch == "all":
+        given = "--all" if args.all else "--multi-arch all"
+        raise SpyglassError(f"--platform and {given} contradict each other: {given} copies "
+                            "every image of the list, --platform the ones it names; give one.")
     if args.platform and multi_arch == "index-only":
         raise SpyglassError("--platform and --multi-arch index-only contradict each other: "
                             "index-only copies the list without any of its images.")

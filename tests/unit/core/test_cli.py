@@ -143,8 +143,13 @@ def test_bad_platform(
     layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root, _ = layout
-    message = run_error(capsys, "inspect", "--platform", "linux", f"oci:{root}:latest")
-    assert message.startswith('Invalid platform "linux"')
+    with pytest.raises(SystemExit) as info:
+        main(["inspect", "--platform", "linux", f"oci:{root}:latest"])
+    assert info.value.code == 2  # a usage error
+    err = capsys.readouterr().err
+    assert err.rstrip("\n").splitlines()[-1] == (
+        'spyglass: Argument --platform: Invalid platform "linux": expected OS/ARCH or '
+        "OS/ARCH/VARIANT, for example linux/amd64 or linux/arm/v7.")
 
 
 def test_unknown_transport(capsys: pytest.CaptureFixture[str]) -> None:
