@@ -483,3 +483,29 @@ def test_a_compression_a_docker_archive_cannot_hold_is_refused(
     assert "holds its layers uncompressed" in line
     assert f"leave out --dest-compress-format {algorithm}" in line
     assert not (tmp_path / "a.tar").exists()
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--sign-by", "ABCD1234"], "--sign-by is skopeo's: it signs the copy, which Spyglass "
+                                "does not do"),
+    (["--encrypt-layer", "0"], "--encrypt-layer is skopeo's: it encrypts or decrypts layers"),
+    (["--src-shared-blob-dir", "/srv/blobs"], "--src-shared-blob-dir is skopeo's: it shares "
+                                              "one blob folder"),
+    (["--dest-daemon-host", "unix:///run/docker.sock"], "--dest-daemon-host is skopeo's: it "
+                                                       "talks to a Docker daemon"),
+])
+def test_a_skopeo_flag_for_what_spyglass_does_not_do_is_named(
+        layout: Path, tmp_path: Path, flags: list[str], said: str) -> None:
+    """Not "unrecognized arguments" about the destination (the flag's value taken for the
+    source): the flag, what it does in skopeo, and that Spyglass does not."""
+    done = spyglass("copy", *flags, f"oci:{layout}:latest", f"oci:{tmp_path / 'x'}:v1")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith(f"spyglass: {said}")
+    assert not (tmp_path / "x").exists()
+
+
+def test_skopeos_precompute_digests_is_taken(layout: Path, tmp_path: Path) -> None:
+    done = spyglass("copy", "-q", "--dest-precompute-digests", f"oci:{layout}:latest",
+                    f"oci:{tmp_path / 'x'}:v1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "x" / "index.json").exists()

@@ -100,10 +100,44 @@ def add_parser(commands: Commands) -> None:
     for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
                  "registry-token"):  # the other commands' one-sided flags
         parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
+    for flags, _why in _SKOPEO_ONLY:
+        for flag in flags:
+            parser.add_argument(flag, nargs=1, action=_SkopeoOnly, metavar="VALUE",
+                                help=argparse.SUPPRESS)
+    parser.add_argument("--dest-precompute-digests", action="store_true",
+                        help=argparse.SUPPRESS)  # skopeo's; Spyglass knows them anyway
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
     parser.set_defaults(func=run)
+
+
+_SKOPEO_ONLY: Final = (
+    (("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",
+      "--sign-passphrase-file"),
+     "signs the copy, which Spyglass does not do: copy, then sign the image where it was "
+     "written (skopeo standalone-sign, cosign sign)"),
+    (("--encrypt-layer", "--encryption-key", "--decryption-key"),
+     "encrypts or decrypts layers (ocicrypt), which Spyglass does not do"),
+    (("--src-shared-blob-dir", "--dest-shared-blob-dir"),
+     "shares one blob folder between OCI layouts, which Spyglass does not do: name each "
+     "layout as oci:PATH[:REF]"),
+    (("--src-daemon-host", "--dest-daemon-host"),
+     "talks to a Docker daemon (docker-daemon:), which Spyglass does not do: docker save "
+     "and docker load move images through docker-archive: files"),
+)
+"""skopeo's copy flags for what Spyglass does not do, and what they do."""
+
+
+class _SkopeoOnly(argparse.Action):
+    """A skopeo flag for something Spyglass does not do: a sentence that says so, not
+    "unrecognized arguments" (argparse would take the flag's value for SOURCE)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        flag = (option_string or "").split("=", 1)[0]
+        why = next(why for flags, why in _SKOPEO_ONLY if flag in flags)
+        parser.error(f"{flag} is skopeo's: it {why}")
 
 
 class _OneSidedFlag(argparse.Action):
