@@ -484,3 +484,21 @@ def test_login_to_a_registry_that_lets_anyone_in_says_nothing_was_checked(
 def test_tags_of_a_name_with_a_tag_is_refused() -> None:
     line = spyglass("tags", "docker://127.0.0.1:9/team/tools:2024.1").error_line()
     assert "names one image (2024.1)" in line and "docker://127.0.0.1:9/team/tools." in line
+
+
+def test_tags_of_a_layout_are_its_ref_names(tmp_path: Path) -> None:
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag(image, "1.0")
+    builder.tag(image, "team/app:2")
+    builder.tag(image, None)  # an entry without a name is not listed
+    done = spyglass("tags", f"oci:{tmp_path / 'layout'}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"Tags": ["1.0", "team/app:2"]}
+    refused = spyglass("tags", f"oci:{tmp_path / 'layout'}:1.0")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith('spyglass: tags lists the names in a layout; "oci:')
+    dir_image = spyglass("tags", f"dir:{tmp_path}")
+    assert "is a dir: image, which has one image and no names" in dir_image.stderr

@@ -265,3 +265,12 @@ def test_additional_tags_write_the_archive_skopeo_writes(
     for name in ("docker.io/library/busybox:1", "example.com/team/app:2"):
         subprocess.run([skopeo, "inspect", f"docker-archive:{ours}:{name}"], check=True,
                        capture_output=True)
+    # the names in it, as skopeo list-tags prints them
+    listed = subprocess.run([skopeo, "list-tags", f"docker-archive:{ours}"], check=True,
+                            capture_output=True, text=True).stdout
+    ours_listed = subprocess.run([sys.executable, "-m", "spyglass", "tags",
+                                  f"docker-archive:{ours}"],
+                                 env={**os.environ, "PYTHONPATH": str(repo / "app")},
+                                 capture_output=True, text=True, check=False)
+    assert ours_listed.returncode == 0, ours_listed.stderr
+    assert json.loads(ours_listed.stdout) == json.loads(listed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Final
 
 from spyglass.cli.common import (
     Commands,
@@ -12,6 +13,7 @@ from spyglass.cli.common import (
     ask_password,
     note,
     registry_options,
+    resolve_name,
     write_json,
 )
 from spyglass.core.errors import InvalidReference, SpyglassError
@@ -21,9 +23,10 @@ from spyglass.core.reference import DockerReference, parse_docker_reference
 def add_parsers(commands: Commands) -> None:
     tags = commands.add_parser(
         "tags", aliases=["list-tags"], help="list a repository's tags",
-        description="List the tags of a repository as JSON (as skopeo list-tags does).",
+        description="List the tags of a repository as JSON (as skopeo list-tags does), or "
+        "the names in a docker-archive (as skopeo does) or an OCI layout or archive.",
     )
-    tags.add_argument("name", metavar="docker://HOST/REPO")
+    tags.add_argument("name", metavar="docker://HOST/REPO | docker-archive:PATH | oci:PATH")
     add_registry_options(tags)
     tags.set_defaults(func=run_tags)
 
@@ -88,6 +91,10 @@ def _repository(text: str, *, want_reference: bool = False) -> DockerReference:
 def run_tags(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
+    transport, colon, _rest = args.name.partition(":")
+    if colon and transport in _LOCAL_TRANSPORTS:
+        write_json({"Tags": _local_tags(args.name)})
+        return 0
     reference = _repository(args.name)
     if reference.tag is not None or reference.digest is not None:
         named = reference.tag or reference.digest
@@ -98,6 +105,43 @@ def run_tags(args: argparse.Namespace) -> int:
                         repository=reference.path)
     write_json({"Repository": reference.name, "Tags": client.tags_of(reference.path)})
     return 0
+
+
+_LOCAL_TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
+
+
+def _local_tags(text: str) -> list[str]:
+    """The names in an archive or layout, as ``tags`` lists them: a docker-archive's
+    ``RepoTags`` (all its images'), as skopeo lists them; an OCI layout's or archive's
+    ref names (skopeo lists none)."""
+    from spyglass.core.manifest import REF_NAME_ANNOTATION
+    from spyglass.core.reference import DockerArchiveName, OCIArchiveName, OCIName
+    from spyglass.core.transports import open_location
+    from spyglass.core.transports.archive import open_docker_archive_location
+
+    name = resolve_name(text)
+    if isinstance(name, DockerArchiveName):
+        if name.reference is not None or name.index is not None:
+            raise SpyglassError(f'tags lists the names in an archive; "{text}" names one image '
+                                f"in it. Give docker-archive:{name.path}.")
+        archive = open_docker_archive_location(name.path)
+        try:
+            return [tag for item in archive.reader.items for tag in item.repo_tags]
+        finally:
+            archive.close()
+    if isinstance(name, OCIName | OCIArchiveName):
+        if name.ref or name.index is not None:
+            raise SpyglassError(f'tags lists the names in a layout; "{text}" names one image '
+                                f"in it. Give {name.transport}:{name.path}.")
+        location = open_location(name.path)
+        try:
+            return [ref for entry in location.list_images()
+                    if (ref := entry.descriptor.annotations.get(REF_NAME_ANNOTATION))]
+        finally:
+            location.close()
+    raise SpyglassError(f'tags lists the names of a registry repository, an archive or an '
+                        f'OCI layout; "{text}" is a dir: image, which has one image and no '
+                        "names.")
 
 
 def run_catalog(args: argparse.Namespace) -> int:
