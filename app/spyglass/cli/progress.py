@@ -261,9 +261,10 @@ class _LinesAbove(logging.Handler):
 
 
 def _terminal_size(stream: TextIO) -> tuple[int, int]:
-    """The columns and rows of the terminal ``stream`` is; 80 by 24 when that is not known."""
+    """The columns and rows of the terminal ``stream`` is; 80 by 24 when that is not known
+    (a terminal whose size was never set says 0 by 0: a serial line, ``script``)."""
     try:
         size = os.get_terminal_size(stream.fileno())
     except (AttributeError, OSError, ValueError):
         return 80, 24
-    return max(size.columns, 1), max(size.lines, 1)
+    return size.columns if size.columns > 0 else 80, size.lines if size.lines > 0 else 24

@@ -15,6 +15,7 @@ import io
 import json
 import random
 import re
+import sys
 import threading
 import time
 import types
@@ -730,3 +731,18 @@ def test_a_tiny_terminal_gets_what_fits(
     assert all(len(line) <= max(1, columns - progress.MARGIN) for line in bars), bars
     reporter.close()
     assert len(screen(out.getvalue())) == 1  # only the "Copying" line stays
+
+
+def test_a_terminal_of_no_size_is_taken_as_80_by_24(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pty whose size was never set (``script``, a serial line) says 0 by 0: the bars
+    are drawn for 80 by 24, not cut to nothing."""
+    import os as real_os
+
+    from spyglass.cli import progress
+
+    monkeypatch.setattr(progress.os, "get_terminal_size",
+                        lambda fd: real_os.terminal_size((0, 0)))
+    assert progress._terminal_size(sys.stderr) == (80, 24)
+    monkeypatch.setattr(progress.os, "get_terminal_size",
+                        lambda fd: real_os.terminal_size((120, 0)))
+    assert progress._terminal_size(sys.stderr) == (120, 24)
