@@ -509,3 +509,31 @@ def test_skopeos_precompute_digests_is_taken(layout: Path, tmp_path: Path) -> No
                     f"oci:{tmp_path / 'x'}:v1")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "x" / "index.json").exists()
+
+
+def test_a_registry_that_is_down_is_said_once_before_any_blob(
+        layout: Path, tmp_path: Path) -> None:
+    """Not "Copying 4 blobs" and each blob's retries: the destination is tried before."""
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    line = spyglass("copy", "--retry-times", "1", "--dest-tls-verify=false",
+                    f"oci:{layout}:latest", f"docker://127.0.0.1:{port}/team/app:1").error_line()
+    assert line == f"spyglass: Cannot reach the registry 127.0.0.1:{port}: connection refused."
+
+
+def test_a_dry_run_into_a_registry_checks_that_it_may_be_written(
+        layout: Path, auth_registry: RegistryServer) -> None:
+    """A dry run plans, and asks the registry for an upload (given back at once): wrong
+    credentials are found before the real copy would find them."""
+    refused = spyglass("copy", "--dry-run", "--dest-creds", f"alice:{WRONG_PASSWORD}",
+                       f"oci:{layout}:latest", f"docker://{auth_registry.host}/dry/run:1")
+    line = refused.error_line()
+    assert "refused the credentials" in line
+    planned = spyglass("copy", "--dry-run", "--dest-creds", ALICE_CREDS,
+                       f"oci:{layout}:latest", f"docker://{auth_registry.host}/dry/run:1")
+    assert planned.returncode == 0, planned.stderr
+    with auth_registry.client(ALICE) as client:
+        assert client.get("/v2/dry/run/tags/list").status_code == 404  # nothing written

@@ -305,6 +305,7 @@ def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:
     from spyglass.core.copy import execute, format_plan, plan_copy
     from spyglass.core.transports import open_destination, open_source
+    from spyglass.core.transports.base import CheckedDestination
 
     options = _options(args, dest_name)
     if args.digestfile is not None and not args.dry_run:
@@ -314,6 +315,10 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
         destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
         try:
             plan = plan_copy(source, destination, options)
+            if isinstance(destination, CheckedDestination):
+                # a registry that cannot be written (down, no push access) says so once,
+                # before the first blob, not as each blob's retries
+                destination.check_writable()
             if args.dry_run:
                 sys.stdout.write(format_plan(plan) + "\n")
                 destination.abort()
