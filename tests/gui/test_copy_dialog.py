@@ -268,9 +268,43 @@ def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
     qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
                     timeout=WAIT_MS)
     assert dialog.copy_button.isEnabled()
+    assert dialog.platforms_label.styleSheet() == ERROR_STYLE  # said as the error it is
     options = dialog.options()
     assert [str(p) for p in options.platforms] == [payload.platform]
     assert options.multi_arch == "system"
+    dialog.reject()
+
+
+def test_the_name_offered_for_a_dragged_platform_follows_the_platforms_ticked(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """One platform dragged is named after it; ticking All names the copy as the list
+    (under the platform's name, the whole list would pass for one platform); another
+    single platform, after that one. A name typed over stays."""
+    payload = dragged_platform(qtbot, window, sample)
+    place = DropPlace("oci", path=str(tmp_path / "x"))
+    dialog = window.copying.open_dialog(payload, place)
+    wait_ready(qtbot, dialog)
+    suffix = payload.platform.replace("/", "-")
+    folder = tmp_path / "x"
+    assert dialog.destination_edit.text() == f"oci:{folder}:spyglass-demo:1.0-{suffix}"
+    assert dialog.request().label == f"spyglass-demo:1.0 ({payload.platform})"
+    qtbot.mouseClick(dialog.all_button, Qt.MouseButton.LeftButton)
+    assert dialog.destination_edit.text() == f"oci:{folder}:spyglass-demo:1.0"
+    assert dialog.request().label == "spyglass-demo:1.0"
+    others = [(p, box) for p, box in dialog.platform_boxes if str(p) != payload.platform]
+    for platform, box in dialog.platform_boxes:
+        box.setChecked(platform == others[0][0])
+    other = str(others[0][0])
+    assert dialog.destination_edit.text() == \
+        f"oci:{folder}:spyglass-demo:1.0-{other.replace('/', '-')}"
+    assert dialog.request().label == f"spyglass-demo:1.0 ({other})"
+    others[1][1].setChecked(True)
+    assert dialog.destination_edit.text() == f"oci:{folder}:spyglass-demo:1.0"
+    assert dialog.request().label == f"spyglass-demo:1.0 (2 of {len(dialog.platform_boxes)} " \
+        "platforms)"
+    dialog.destination_edit.setText(f"oci:{folder}:mine")
+    qtbot.mouseClick(dialog.all_button, Qt.MouseButton.LeftButton)
+    assert dialog.destination_edit.text() == f"oci:{folder}:mine"
     dialog.reject()
 
 

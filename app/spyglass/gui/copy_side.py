@@ -10,6 +10,7 @@ the :class:`TransferManager`, and refreshes a place when a copy into it is done.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -248,6 +249,7 @@ class CopyController(QObject):
                             platform=image.platform if image is not None else "",
                             suggest=(lambda source: suggest_destination(source, last))
                             if last is not None else None,
+                            suggest_for_platform=_platform_suggester(image, place),
                             hosts=lambda: self._window.registries.model.hosts,
                             parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -381,3 +383,17 @@ class CopyController(QObject):
 
 
 __all__ = ["CopyController", "done_message"]
+
+
+def _platform_suggester(image: DraggedImage | None, place: DropPlace | None,
+                        ) -> Callable[[str], str] | None:
+    """The destination to offer for ``image`` dropped on ``place`` as the platforms ticked
+    change (a platform, or "" for several)."""
+    if image is None or place is None:
+        return None
+    from spyglass.gui.copying import suggest_destination
+
+    def suggest(platform: str) -> str:
+        return suggest_destination(image.name, place, image.label, platform)
+
+    return suggest

@@ -106,6 +106,7 @@ class CopyDialog(QDialog):
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
                  suggest: Callable[[str], str] | None = None,
+                 suggest_for_platform: Callable[[str], str] | None = None,
                  hosts: Callable[[], list[str]] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +118,11 @@ class CopyDialog(QDialog):
         """For a typed source: the destination to offer for it ("" for none)."""
         self._suggested = ""
         """The destination last offered, while the field still holds it (not typed over)."""
+        self._suggest_for_platform = suggest_for_platform if platform else None
+        """For one platform of a list dragged: the destination to offer for the platform
+        ticked ("" for several, the list's own name)."""
+        self._platform_offer = destination if platform else ""
+        """The destination offered for the platforms ticked, while the field holds it."""
         self._openers = openers
         self._source = normalize_name(source)
         self._label = label
@@ -323,6 +329,7 @@ class CopyDialog(QDialog):
         self.destination_edit.setText(offered)
 
     def _clear_platforms(self, text: str) -> None:
+        _note(self.platforms_label, text, wrong=False)
         self._platforms_known = False
         self._is_list = False
         for _platform, box in self.platform_boxes:
@@ -367,6 +374,7 @@ class CopyDialog(QDialog):
                 box = QCheckBox(str(platform))
                 box.setChecked(wanted is None or wanted.matches(platform))
                 box.toggled.connect(lambda checked, box=box: self._box_toggled(box, checked))
+                box.toggled.connect(self._follow_platforms)
                 box.toggled.connect(self._inputs_changed)
                 self.platform_grid.addWidget(box, i // 3, i % 3)
                 box.show()  # now, not queued: the dialog fits itself to them (_fit)
@@ -394,7 +402,9 @@ class CopyDialog(QDialog):
         self.platforms_caption.setBuddy(boxes[0])
 
     def _platforms_failed(self, message: str) -> None:
-        self.platforms_label.setText(f"The platforms could not be listed: {message}")
+        # said as what it is: the source cannot be read as things stand (Copy would say so)
+        _note(self.platforms_label, f"The platforms could not be listed: {message}",
+              wrong=True)
         self._platforms_known = True  # planning says what is wrong, or copies what it can
         self._validate()
         emit(self.platformsListed)
@@ -413,6 +423,36 @@ class CopyDialog(QDialog):
             self.platforms_label.setText(
                 f"A list of {count}; a docker-archive holds one image, so choose one:"
                 if only else f"A list of {count}; copy these:")
+
+    def _follow_platforms(self) -> None:
+        """After one platform of a list was dragged, the name offered follows the boxes
+        ticked: one platform is named after it, several get the list's own name (under the
+        one platform's name, a copy of all of them would pass for that platform). A name
+        typed over is left as it is."""
+        if self._suggest_for_platform is None or not self.platform_boxes:
+            return
+        if self.destination_edit.text().strip() != self._platform_offer:
+            return
+        chosen = [p for p, box in self.platform_boxes if box.isChecked()]
+        offer = self._suggest_for_platform(str(chosen[0]) if len(chosen) == 1 else "")
+        self._platform_offer = offer
+        if offer and offer != self.destination_edit.text().strip():
+            self.destination_edit.setText(offer)
+
+    def copy_label(self) -> str:
+        """What the copy is called (the transfers panel, the status bar): the image, and
+        the platforms ticked where they are not all of them."""
+        label = self._label or self._source
+        if self._wanted_platform:
+            label = label.removesuffix(f" ({self._wanted_platform})")
+        chosen = [str(p) for p, box in self.platform_boxes if box.isChecked()]
+        if not self.platform_boxes:  # not listed yet: the one dragged, if any
+            return self._label or self._source
+        if len(chosen) == len(self.platform_boxes) or not chosen:
+            return label
+        if len(chosen) == 1:
+            return f"{label} ({chosen[0]})"
+        return f"{label} ({len(chosen)} of {len(self.platform_boxes)} platforms)"
 
     def _box_toggled(self, box: QCheckBox, checked: bool) -> None:
         """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
@@ -481,7 +521,7 @@ class CopyDialog(QDialog):
 
     def request(self) -> CopyRequest:
         return CopyRequest(self._source, normalize_name(self.destination_edit.text()),
-                           self.options(), self._label or self._source)
+                           self.options(), self.copy_label())
 
     def _validate(self) -> bool:
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
