@@ -95,6 +95,42 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
     copy_to_done(qtbot, dialog, manager)  # done: no refusal came
 
 
+@pytest.mark.parametrize("kind", ["dir over a layout", "archive over a text file"])
+def test_a_destination_a_copy_would_refuse_is_refused_at_once(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        kind: str) -> None:
+    """Not a confirmation to replace what is there, then the refusal: the refusal, with
+    Copy off, and nothing touched."""
+    if kind.startswith("dir"):
+        target = tmp_path / "layout"
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:tools")
+        destination, said = f"dir:{target}", "is not empty and is not a dir: image"
+    else:
+        target = tmp_path / "notes.txt"
+        target.write_text("my notes\n")
+        destination, said = f"docker-archive:{target}:team/x:1", "is not an image archive"
+    def state() -> list[tuple[str, bytes]]:
+        files = [target] if target.is_file() else sorted(target.rglob("*"))
+        return [(str(p), p.read_bytes() if p.is_file() else b"") for p in files]
+
+    before = state()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "tools:2024.1")
+    dialog = window.copying.open_dialog(window.copying.current_image(),
+                                        destination=destination)
+    with qtbot.waitSignal(dialog.destinationChecked, timeout=WAIT_MS):
+        pass
+    assert said in dialog.replace_note.text()
+    assert dialog.replace_note.isVisible() and not dialog.replace_box.isVisible()
+    assert dialog.replace_note.styleSheet() == ERROR_STYLE
+    assert dialog.copy_button.text() == "Copy" and not dialog.copy_button.isEnabled()
+    dialog.destination_edit.setText(f"dir:{tmp_path / 'new'}")  # another: Copy again
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    assert not dialog.replace_note.isVisible()
+    dialog.reject()
+    assert state() == before
+
+
 def test_a_docker_archive_destination_offers_this_systems_platform(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """A docker save tarball holds one image: the dialog ticks the one for this machine

@@ -353,16 +353,22 @@ def may_replace(name: ImageName) -> bool:
 def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     """What a copy to ``name`` would replace (a job): an archive file already there, or a
     ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
-    an OCI layout) or that is not there yet."""
+    an OCI layout) or that is not there yet. Raises the refusal a copy there would meet
+    (a file that is no image archive, a folder of other files)."""
+    from spyglass.core.transports.archive_write import check_archive_destination
+    from spyglass.core.transports.dirlayout import check_dir_destination
     from spyglass.gui.loading import open_and_list
 
     kind: Literal["archive", "folder"]
     if isinstance(name, OCIArchiveName | DockerArchiveName):
         path, kind = Path(name.path), "archive"
+        # what the copy would refuse is said now, not asked to be confirmed first
+        check_archive_destination(path, name.transport)
         if not path.exists():
             return None
     elif isinstance(name, DirName):
         path, kind = Path(name.path), "folder"
+        check_dir_destination(path)
         if not path.is_dir() or not any(path.iterdir()):
             return None
     else:

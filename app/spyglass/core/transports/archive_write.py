@@ -297,6 +297,13 @@ def _index_entries(raw: bytes) -> list[Any]:
     return entries if isinstance(entries, list) else []
 
 
+def check_archive_destination(path: Path, transport: str) -> None:
+    """Raise the refusal a copy to the archive ``path`` would meet (a folder there, a
+    file that is no image archive, an archive of several images, no folder to hold it),
+    writing nothing: what a copy would replace is asked about only when it may be."""
+    _ArchiveOutput(path, transport, stage=False)
+
+
 def article(word: str) -> str:
     """``a`` or ``an`` before ``word`` as it is read aloud (``an oci-archive``)."""
     return "an" if word[:1].lower() in "aeio" else "a"
@@ -316,7 +323,7 @@ class _ArchiveOutput:
     commit; its staging folder is in the system's temporary folder.
     """
 
-    def __init__(self, path: Path, transport: str) -> None:
+    def __init__(self, path: Path, transport: str, *, stage: bool = True) -> None:
         self.path = path
         target = Path(os.path.abspath(path))
         self.streamed = str(target).startswith(_STREAMED_PREFIXES)
@@ -368,8 +375,9 @@ class _ArchiveOutput:
                     f'The folder "{parent}" that should hold {path} does not exist; create it '
                     "first."
                 )
-            self._folder = TempFolder(parent, target.name or "archive")
-            self.staging = self._folder.path
+            if stage:
+                self._folder = TempFolder(parent, target.name or "archive")
+                self.staging = self._folder.path
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
         self.target = target

@@ -419,6 +419,45 @@ def _is_dir_image_folder(path: Path) -> bool:
     return match is not None and int(match.group(1)) == 1
 
 
+
+def check_dir_destination(path: Path) -> bool:
+    """Raise the refusal a ``dir:`` copy to ``path`` would meet (a file there, a folder
+    that holds something else than a dir: image, or other files beside one), writing
+    nothing; whether an image is there, which the copy replaces."""
+    target = Path(os.path.abspath(path))
+    if target.is_symlink():
+        target = resolved(target)
+    try:
+        if not target.exists():
+            return False
+        if not target.is_dir():
+            raise InvalidLayout(
+                f'"{path}" is not a folder; a dir: image is written into a new or empty '
+                "folder or over another dir: image."
+            )
+        entries = os.listdir(target)
+    except OSError as exc:
+        raise TransportError(describe_os_error(exc, path)) from exc
+    if entries and not _is_dir_image_folder(target):
+        hint = ""
+        if "oci-layout" in entries:
+            hint = f" It is an OCI image layout; write to it as oci:{path}:REF."
+        raise InvalidLayout(
+            f'The folder "{path}" is not empty and is not a dir: image (it has no '
+            f"{VERSION_FILE} file of dir: layout 1.x); Spyglass does not replace other "
+            f"files with an image. Choose a new or empty folder.{hint}"
+        )
+    others = _other_files(entries)
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise InvalidLayout(
+            f'The folder "{path}" holds a dir: image and other files too ({shown}); '
+            "Spyglass replaces a dir: image whole, so they would be lost. Move them, or "
+            "choose a new or empty folder."
+        )
+    return bool(entries)
+
+
 class DirDestination:
     """An :class:`~spyglass.core.transports.base.ImageDestination` for ``dir:PATH``.
 
@@ -469,36 +508,7 @@ class DirDestination:
         self._signatures: dict[Digest, list[bytes]] = {}  # put_stored_signatures, by subject
 
     def _check_target(self) -> None:
-        target = self._target
-        try:
-            if not target.exists():
-                return
-            if not target.is_dir():
-                raise InvalidLayout(
-                    f'"{self.path}" is not a folder; a dir: image is written into a new or empty '
-                    "folder or over another dir: image."
-                )
-            entries = os.listdir(target)
-        except OSError as exc:
-            raise TransportError(describe_os_error(exc, self.path)) from exc
-        if entries and not _is_dir_image_folder(target):
-            hint = ""
-            if "oci-layout" in entries:
-                hint = f" It is an OCI image layout; write to it as oci:{self.path}:REF."
-            raise InvalidLayout(
-                f'The folder "{self.path}" is not empty and is not a dir: image (it has no '
-                f"{VERSION_FILE} file of dir: layout 1.x); Spyglass does not replace other "
-                f"files with an image. Choose a new or empty folder.{hint}"
-            )
-        others = _other_files(entries)
-        if others:
-            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
-            raise InvalidLayout(
-                f'The folder "{self.path}" holds a dir: image and other files too ({shown}); '
-                "Spyglass replaces a dir: image whole, so they would be lost. Move them, or "
-                "choose a new or empty folder."
-            )
-        self._replaces_image = bool(entries)
+        self._replaces_image = check_dir_destination(self.path)
 
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent

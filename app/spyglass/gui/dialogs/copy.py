@@ -141,6 +141,8 @@ class CopyDialog(QDialog):
         self._destination_known = False
         self.replaced: Replaced | None = None
         """What the copy would replace, once known (None: it adds to what is there)."""
+        self.destination_refusal = ""
+        """Why a copy to the destination would be refused, once known ("" for none)."""
         self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
         self._one_platform = False
         """Whether the boxes are one choice: the destination holds one image (a
@@ -535,6 +537,7 @@ class CopyDialog(QDialog):
         replaced = self.replaced if self._destination_known else None
         ready = (name is not None and bool(self._source) and self._platforms_known
                  and self._destination_known and not self._planning
+                 and not self.destination_refusal
                  and (replaced is None or self.replace_box.isChecked()))
         self.copy_button.setText("Replace" if replaced is not None else "Copy")
         self.copy_button.setEnabled(ready)
@@ -551,6 +554,7 @@ class CopyDialog(QDialog):
         given for another destination does not carry over."""
         self._checked_destination = text
         self.replaced = None
+        self.destination_refusal = ""
         self.replace_box.setChecked(False)
         self.replace_note.hide()
         self.replace_box.hide()
@@ -560,10 +564,22 @@ class CopyDialog(QDialog):
         self._runner.submit(
             lambda cancel: find_replaced(name, cancel),
             on_done=lambda replaced: self._destination_found(text, replaced),
-            on_error=lambda _message: self._destination_found(text, None),
+            on_error=lambda message: self._destination_refused(text, message),
             key=f"{self._key}:destination",
             what=f"looking at {text}",
         )
+
+    def _destination_refused(self, text: str, sentence: str) -> None:
+        """A copy to ``text`` would be refused: said at once, and Copy stays off until
+        the destination changes."""
+        if text != self._checked_destination:
+            return
+        self._destination_known = True
+        self.destination_refusal = sentence
+        self.replace_note.setText(sentence)
+        self.replace_note.show()
+        self._validate()
+        emit(self.destinationChecked)
 
     def _destination_found(self, text: str, replaced: Replaced | None) -> None:
         if text != self._checked_destination:
