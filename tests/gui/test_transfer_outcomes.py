@@ -467,3 +467,29 @@ def test_a_blob_shared_by_two_attachments_names_both() -> None:
     rows = {row.digest: row for row in tally.snapshot().blobs}
     assert rows[empty.digest].attachment == f"{Kind.SBOM}, {Kind.ATTESTATION}"
     assert rows[sbom.digest].attachment == str(Kind.SBOM)
+
+
+def test_the_failure_sentence_keeps_its_row_in_sight(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The sentence above the rows takes room from them: the failed row it is about is
+    scrolled back into sight, not left below the rows shown."""
+    panel = window.copying.panel
+    panel.setFixedHeight(panel.table.verticalHeader().defaultSectionSize() * 7)
+    for number in range(8):
+        scripted.events = None
+        transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / str(number))
+        feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG),
+                                                      blob(f"layer {number}", MiB))))
+        if number < 7:
+            finish(qtbot, window, scripted, TOP)
+            qtbot.waitUntil(lambda t=transfer: t.state is TransferState.DONE, timeout=WAIT_MS)
+    feed(qtbot, window, scripted, Failed("The registry went away. " * 6))
+    finish(qtbot, window, scripted, SpyglassError("The registry went away. " * 6))
+    qtbot.waitUntil(lambda: transfer.state is TransferState.FAILED, timeout=WAIT_MS)
+    panel.select(transfer)
+    qtbot.waitUntil(panel.failure.isVisible, timeout=WAIT_MS)
+    table = panel.table
+    row = window.copying.manager.row_of(transfer)
+    shown = table.viewport().rect()
+    assert shown.height() < table.verticalHeader().length()  # not every row fits
+    assert shown.contains(table.visualRect(panel.model.index(row, 0)))

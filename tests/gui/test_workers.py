@@ -88,8 +88,8 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
     ("listed", "anonymous", "advice"),
     [
         (False, True, "Add r.example with Add Registry… to sign in."),
-        (True, True, "Sign in with Edit Registry…."),
-        (True, False, "credentials given. Check the user name and password with Edit Registry…."),
+        (True, True, "Sign in with Edit Registry."),
+        (True, False, "credentials given. Check the user name and password with Edit Registry."),
     ],
     ids=["not-in-the-list", "in-the-list", "refused"],
 )

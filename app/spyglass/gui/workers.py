@@ -88,11 +88,11 @@ def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
     if known is False:
         advice = f"Add {exc.host} with Add Registry… to sign in."
     elif known and exc.credentials_sent and exc.refusal:
-        return f"{exc.refusal} Check the user name and password with Edit Registry…."
+        return f"{exc.refusal} Check the user name and password with Edit Registry."
     elif known and exc.credentials_sent:
-        advice = "Change them with Edit Registry…."
+        advice = "Change them with Edit Registry."
     elif known:
-        advice = "Sign in with Edit Registry…."
+        advice = "Sign in with Edit Registry."
     else:
         advice = SIGN_IN_ADVICE
     return f"{exc} {advice}"

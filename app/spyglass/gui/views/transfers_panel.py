@@ -235,6 +235,13 @@ class TransfersPanel(QWidget):
         text = failure_text(transfer)
         if self.failure.text != text:
             self.failure.show_text(text)
+            # the sentence takes room from the rows: the one it is about stays in sight
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()
+            row = self.manager.row_of(transfer)
+            if row >= 0:
+                self.table.scrollTo(self.model.index(row, 0))
 
     def _failure_dismissed(self) -> None:
         transfer = self.current()
