@@ -3,6 +3,7 @@ allowed, how it lays itself out, and what can be typed or pasted into it."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import CopyOptions
+from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import ERROR_STYLE, CopyDialog
+from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from tests.gui.conftest import RegistryFacts
@@ -23,6 +27,7 @@ from tests.gui.guitools import (
     COPY_MS,
     WAIT_MS,
     SampleFacts,
+    add_registry,
     core_copy,
     drop_on_row,
     show_image,
@@ -621,4 +626,59 @@ def test_a_registry_that_wants_credentials_is_said_in_the_dialog(
     assert sentence.endswith(f"Add {host} with Add Registry… to sign in.")
     assert dialog.isVisible() and dialog.error_label.isVisible()
     assert window.copying.manager.transfers == []
+    dialog.reject()
+
+
+
+# -- 6. a name that names something already
+
+
+def test_a_layout_ref_that_names_another_image_is_said(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """Copying onto a ref of a layout moves the name off the image it names: said before
+    Copy (the other image stays in the layout, unnamed); the same image, said so."""
+    target = tmp_path / "layout"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:big:1.0")
+    before = (target / "index.json").read_bytes()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    image = window.copying.current_image()
+    dialog = window.copying.open_dialog(image, destination=f"oci:{target}:big:1.0")
+    qtbot.waitUntil(dialog.named_note.isVisible, timeout=WAIT_MS)
+    tools = json.loads(before)["manifests"][0]["digest"]
+    assert dialog.named_note.text() == (
+        f"big:1.0 there names another image now ({short_digest(Digest.parse(tools))}); "
+        "the copy gives the name to this one, and that image stays in the layout, unnamed.")
+    assert dialog.copy_button.isEnabled()  # a note, not a confirmation
+    dialog.destination_edit.setText(f"oci:{target}:new:1")
+    qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
+    dialog.reject()
+    assert (target / "index.json").read_bytes() == before  # looked at, not written
+
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:demo",
+              CopyOptions(multi_arch="all"))  # the list, unchanged
+    same = window.copying.open_dialog(image, destination=f"oci:{target}:demo")
+    qtbot.waitUntil(same.named_note.isVisible, timeout=WAIT_MS)
+    assert same.named_note.text() == "demo there names this very image already."
+    same.reject()
+
+
+def test_a_registry_tag_that_names_another_image_is_said(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    image = window.copying.current_image()
+    dialog = window.copying.open_dialog(image, destination=f"docker://{host}/demo/app:1.9")
+    qtbot.waitUntil(dialog.named_note.isVisible, timeout=WAIT_MS)
+    other = Digest.parse(demo_registry.digests["demo/app:1.9"])
+    assert dialog.named_note.text() == (
+        f"1.9 there names another image now ({short_digest(other)}); the copy gives the "
+        "name to this one.")
+    dialog.destination_edit.setText(f"docker://{host}/demo/app:1.10")  # pushed from it
+    qtbot.waitUntil(lambda: "very image" in dialog.named_note.text(), timeout=WAIT_MS)
+    dialog.destination_edit.setText(f"docker://{host}/demo/app:never-pushed")
+    qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
     dialog.reject()

@@ -10,6 +10,7 @@ a few times a second.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -55,7 +56,12 @@ from spyglass.core.reference import (
     parse_image_name,
 )
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.base import CheckedDestination, ImageDestination, ImageSource
+from spyglass.core.transports.base import (
+    CheckedDestination,
+    ImageDestination,
+    ImageSource,
+    TaggedDestination,
+)
 
 MIME_TYPE: Final = "application/x-spyglass-image"
 """The drag-and-drop type of an image dragged inside the window (JSON of :class:`DraggedImage`)."""
@@ -385,6 +391,40 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
         listed.location.close()
         images = tuple(entry.label for entry in listed.entries)
     return Replaced(str(path), kind, images)
+
+
+def named_now(openers: Openers, name: ImageName, cancel: CancelToken) -> Digest | None:
+    """The digest the tag or ref a copy to ``name`` writes names there now (a job): an
+    OCI layout's ref (read from its index, which is not written), a registry's tag (a
+    HEAD); None where it names nothing yet, or for a place written whole (an archive,
+    ``dir:``, where :func:`find_replaced` says what goes)."""
+    from spyglass.core.manifest import REF_NAME_ANNOTATION
+
+    if isinstance(name, OCIName) and name.ref is not None:
+        try:
+            index = json.loads((Path(name.path) / "index.json").read_bytes())
+        except (OSError, ValueError):
+            return None  # no layout there yet, or one the copy will say is unreadable
+        entries = index.get("manifests") if isinstance(index, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            annotations = entry.get("annotations") if isinstance(entry, dict) else None
+            if isinstance(annotations, dict) and \
+                    annotations.get(REF_NAME_ANNOTATION) == name.ref:
+                try:
+                    return Digest.parse(str(entry.get("digest")))
+                except SpyglassError:
+                    return None
+        return None
+    if isinstance(name, DockerName) and name.reference.tag is not None:
+        destination = openers.destination(str(name))
+        try:
+            if isinstance(destination, TaggedDestination):
+                return destination.tagged_digest(name.reference.tag, cancel=cancel)
+            return None
+        finally:
+            destination.abort()
+            destination.close()
+    return None
 
 
 def _compressed(path: Path) -> bool:
@@ -730,6 +770,7 @@ __all__ = [
     "find_replaced",
     "list_platforms",
     "may_replace",
+    "named_now",
     "normalize_name",
     "place_of",
     "prepare_copy",

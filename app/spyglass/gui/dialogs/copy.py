@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.copy import Compression, CopyOptions, Format
+from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform, best_match, host_platform
-from spyglass.core.reference import DockerArchiveName, ImageName
+from spyglass.core.reference import DockerArchiveName, ImageName, OCIName
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -36,12 +37,13 @@ from spyglass.gui.copying import (
     find_replaced,
     list_platforms,
     may_replace,
+    named_now,
     normalize_name,
     prepare_copy,
     window_parallel,
 )
 from spyglass.gui.dialogs.fitting import Fitter
-from spyglass.gui.formatting import counted
+from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, mute
 from spyglass.gui.workers import Runner
@@ -172,6 +174,14 @@ class CopyDialog(QDialog):
         self.destination_note = QLabel()
         self.destination_note.setWordWrap(True)
         mute(self.destination_note)
+        self.named_note = QLabel()
+        """What the tag or ref the copy writes names there now, when it names something."""
+        self.named_note.setWordWrap(True)
+        mute(self.named_note)
+        self.named_note.hide()
+        self._named: tuple[str, Digest | None] | None = None
+        """The destination text looked at, and the digest its name names there now."""
+        self._source_digest: Digest | None = None
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
         self.replace_note.setStyleSheet(ERROR_STYLE)
@@ -252,6 +262,7 @@ class CopyDialog(QDialog):
         destination_box.setSpacing(2)
         destination_box.addWidget(self.destination_edit)
         destination_box.addWidget(self.destination_note)
+        destination_box.addWidget(self.named_note)
         destination_box.addWidget(self.replace_note)
         destination_box.addWidget(self.replace_box)
         # a row of a layout gets a label without a buddy: give it one, so that its
@@ -356,6 +367,8 @@ class CopyDialog(QDialog):
         )
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
+        self._source_digest = listed.digest
+        self._say_named()
         self._is_list = listed.is_list
         self._schema1 = listed.schema1
         if listed.schema1:
@@ -553,6 +566,7 @@ class CopyDialog(QDialog):
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
         given for another destination does not carry over."""
         self._checked_destination = text
+        self._check_named(text, name)
         self.replaced = None
         self.destination_refusal = ""
         self.replace_box.setChecked(False)
@@ -568,6 +582,45 @@ class CopyDialog(QDialog):
             key=f"{self._key}:destination",
             what=f"looking at {text}",
         )
+
+    def _check_named(self, text: str, name: ImageName) -> None:
+        """Find out (on a worker) what the tag or ref the copy writes names there now: a
+        name moved off another image is said, not done unseen."""
+        self._named = None
+        self.named_note.hide()
+        openers = self._openers
+        self._runner.submit(
+            lambda cancel: named_now(openers, name, cancel),
+            on_done=lambda digest: self._named_found(text, digest),
+            on_error=lambda _message: None,  # the copy says what is wrong, if it is
+            key=f"{self._key}:named",
+            what=f"looking at what {text} names",
+        )
+
+    def _named_found(self, text: str, digest: Digest | None) -> None:
+        if text != self._checked_destination:
+            return
+        self._named = (text, digest)
+        self._say_named()
+
+    def _say_named(self) -> None:
+        """The note of what the name names now (once both it and the source are known)."""
+        text, digest = self._named if self._named is not None else ("", None)
+        if digest is None:
+            self.named_note.hide()
+            return
+        name, _sentence = describe_name(text)
+        tag = getattr(name, "ref", None) or getattr(getattr(name, "reference", None),
+                                                     "tag", None)
+        if digest == self._source_digest:
+            said = f"{tag} there names this very image already."
+        else:
+            said = (f"{tag} there names another image now ({short_digest(digest)}); the copy "
+                    "gives the name to this one"
+                    + (", and that image stays in the layout, unnamed."
+                       if isinstance(name, OCIName) else "."))
+        self.named_note.setText(said)
+        self.named_note.show()
 
     def _destination_refused(self, text: str, sentence: str) -> None:
         """A copy to ``text`` would be refused: said at once, and Copy stays off until
@@ -664,7 +717,7 @@ class CopyDialog(QDialog):
     def done(self, result: int) -> None:
         """Override QDialog::done: a plan still under way is dropped (and released), and so
         are the other jobs' answers."""
-        for job in ("plan", "platforms", "destination"):
+        for job in ("plan", "platforms", "destination", "named"):
             self._runner.cancel(f"{self._key}:{job}")
         super().done(result)
 
