@@ -906,3 +906,19 @@ def test_a_copy_with_every_byte_sent_is_finishing_not_stuck_at_100(
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
         scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
     assert row_texts(window, transfer)["state"] == "Done"
+
+
+def test_hiding_the_panel_from_the_keyboard_gives_the_focus_to_the_places(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Not to the next widget Qt finds (a banner's Dismiss button, which a Space would
+    press): to the places, where the keyboard was before the panel."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.copying.show_panel()
+    panel = window.copying.panel
+    panel.table.setFocus()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=2000)
+    qtbot.keyClick(panel.table, Qt.Key.Key_T,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not panel.isVisible()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=2000)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.reference import DockerName, parse_image_name
@@ -320,7 +321,13 @@ class CopyController(QObject):
         self.show_transfers_action.setChecked(False)
 
     def _toggle_panel(self, shown: bool) -> None:
+        focused = QApplication.focusWidget()
+        had_focus = focused is not None and self.panel.isAncestorOf(focused)
         self.panel.setVisible(shown)
+        if not shown and had_focus:
+            # the focus goes back to the places, not to whatever Qt finds next (a banner's
+            # Dismiss button, which a Space would then press)
+            self._window.tree.setFocus(Qt.FocusReason.OtherFocusReason)
         splitter = self._window.vertical
         if shown:
             sizes = splitter.sizes()

@@ -907,7 +907,7 @@ def test_a_destination_written_whole_says_what_it_replaces(
     plan = plan_copy(open_source(f"oci:{layout}:latest"), again, options)
     again.abort()
     what = (f'the dir: image in "{target}" already there' if transport == "dir"
-            else f'the archive "{target}" already there, with the images in it,')
+            else f'the archive "{target}" already there, with what it holds,')
     assert f"{what} is replaced whole" in plan.notes
 
 

@@ -443,7 +443,7 @@ class _ArchiveDestination:
         """The archive already at the path, replaced whole (ReplacingDestination)."""
         if not self._output.replaces_image:
             return None
-        return f'the archive "{self.path}" already there, with the images in it,'
+        return f'the archive "{self.path}" already there, with what it holds,'
 
 
 class OCIArchiveDestination(_ArchiveDestination):
