@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -423,6 +424,29 @@ def test_a_folder_that_is_no_layout_shows_the_sentence(qtbot: QtBot, window: Mai
     assert "is not an image layout" in sentence
     assert window.image_view.error_text == sentence
     assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) == sentence
+
+
+def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.open_location(folder)
+    view = window.image_view
+    qtbot.waitUntil(lambda: view.location.title.text() == "empty", timeout=WAIT_MS)
+    assert view.error_text == ""
+    assert view.location.body.text() == (
+        f"An empty folder: drop an image on it, or copy one to oci:{folder}:TAG, to make it "
+        "an OCI image layout.\nIt holds no images.")
+    place = window.copying._local_place(window.places.index(0, 0))
+    assert place is not None and place.kind == "folder"
+    assert os.listdir(folder) == []  # looked at, not written
+    from tests.gui.guitools import core_copy
+
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{folder}:tools")
+    window.places.refresh(window.places.index(0, 0))  # as a copy's end refreshes it
+    qtbot.waitUntil(lambda: window.places.find_image("tools", 0).isValid(), timeout=WAIT_MS)
+    assert window.places.rowCount(window.places.index(0, 0)) == 1  # the note went
 
 
 def test_a_broken_image_shows_a_message_panel(qtbot: QtBot, window: MainWindow,

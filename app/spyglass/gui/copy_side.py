@@ -205,7 +205,7 @@ class CopyController(QObject):
             return None
         if node.location is not None and node.state is LoadState.LOADED:
             kind = node.location.kind
-            if kind in ("oci", "dir", "oci-archive", "docker-archive"):
+            if kind in ("oci", "dir", "oci-archive", "docker-archive", "folder"):
                 return DropPlace(kind, path=str(node.path))  # type: ignore[arg-type]
             return None
         if node.is_archive:

@@ -7,14 +7,14 @@ takes the job's cancel token and returns an immutable result for the GUI.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, read_verified
-from spyglass.core.errors import InvalidManifest, Unsupported
+from spyglass.core.errors import InvalidLayout, InvalidManifest, Unsupported
 from spyglass.core.image import (
     InstanceSummary,
     LoadedImage,
@@ -68,11 +68,48 @@ def is_attachment_entry(entry: ImageEntry) -> bool:
     return entry.descriptor.artifact_type is not None
 
 
+class EmptyFolder:
+    """An empty folder opened as a place (a :class:`Location` of no images): an image
+    dropped or copied onto it makes it an OCI image layout."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def kind(self) -> str:
+        return "folder"
+
+    @property
+    def title(self) -> str:
+        return self.path.name or str(self.path)
+
+    @property
+    def description(self) -> str:
+        return (f"An empty folder: drop an image on it, or copy one to oci:{self.path}:TAG, "
+                "to make it an OCI image layout.")
+
+    def list_images(self, *, cancel: CancelToken | None = None) -> Iterator[ImageEntry]:
+        return iter(())
+
+    def open_image(self, entry: ImageEntry) -> ImageSource:
+        raise InvalidLayout(f'The folder "{self.path}" is empty; it holds no image.')
+
+    def close(self) -> None:
+        """Nothing is open."""
+
+
 def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
-    """Open a layout folder or archive and list its images (not what is attached to them).
+    """Open a layout folder or archive and list its images (not what is attached to them);
+    an empty folder is an :class:`EmptyFolder`.
 
     ``cancel`` also stops the decompressing of a compressed archive, which opening it
     starts."""
+    try:
+        empty = path.is_dir() and not any(path.iterdir())
+    except OSError:
+        empty = False  # opening it says what is wrong
+    if empty:
+        return ListedLocation(EmptyFolder(path), ())
     location = open_location(path, cancel=cancel)
     try:
         entries = tuple(

@@ -540,7 +540,10 @@ class MainWindow(QMainWindow):
             if isinstance(self.places.node(child), ImageNode):
                 self.tree.setCurrentIndex(child)
                 return
-        self.tree.setCurrentIndex(location)
+        if self.tree.currentIndex() == location:  # no image: say what it holds, now listed
+            self._current_changed(location, QModelIndex())
+        else:
+            self.tree.setCurrentIndex(location)
 
     # -- selection
 

@@ -240,10 +240,11 @@ class ImageView(QWidget):
                                        busy=True)
         else:
             count = summary.images
+            held = (f"{count} image{'s' if count != 1 else ''} — select one on the left to "
+                    "inspect it." if count else "It holds no images.")
             self.location.show_message(
                 summary.title,
-                f"{summary.description}\n{count} image{'s' if count != 1 else ''} — "
-                "select one on the left to inspect it.",
+                f"{summary.description}\n{held}",
                 icon=icons.archive_icon() if summary.is_archive else icons.folder_icon(),
             )
         self.pages.setCurrentWidget(self.location)
