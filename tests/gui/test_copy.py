@@ -479,6 +479,19 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert describe_name("oci:/srv/mirror:app-1")[1].endswith("empty), named app-1.")
 
 
+def test_a_relative_destination_says_where_it_is(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """The window shows no working folder: a relative path is said with the one it is in."""
+    monkeypatch.chdir(tmp_path)
+    assert describe_name("oci:out/layout:app")[1] == (
+        f"The OCI image layout in out/layout (in {tmp_path}) (made if the folder is empty), "
+        "named app.")
+    assert describe_name("docker-archive:app.tar")[1] == (
+        f"A docker save tarball at app.tar (in {tmp_path}), the image without a name (add "
+        ":NAME:TAG to give it one).")
+    assert describe_name(f"dir:{tmp_path}/d")[1] == f"A dir: layout in {tmp_path}/d."
+
+
 def test_dropping_an_empty_folder_offers_to_copy_into_it(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     from PySide6.QtCore import QMimeData, QUrl

@@ -520,8 +520,9 @@ def test_an_image_dropped_on_a_repository_or_its_tag_goes_to_that_repository(
 
 
 @pytest.mark.parametrize(("transport", "note"), [
-    ("oci-archive", "An OCI layout tarball at"),
-    ("docker-archive", "A docker save tarball at"),
+    ("oci-archive", "An OCI layout tarball at {}, named spyglass-demo:1.0."),
+    ("docker-archive", "A docker save tarball at {}, named "
+                       "docker.io/library/spyglass-demo:1.0."),
 ])
 def test_an_image_dropped_on_an_archive_is_offered_into_that_archive(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, demo_registry: RegistryFacts,
@@ -538,7 +539,7 @@ def test_an_image_dropped_on_an_archive_is_offered_into_that_archive(
     assert image is not None
     dialog = drop_on_row(qtbot, window, window.tree, places.index(1, 0), image)
     assert dialog.destination_edit.text() == f"{transport}:{archive}:spyglass-demo:1.0"
-    assert dialog.destination_note.text() == f"{note} {archive}."
+    assert dialog.destination_note.text() == note.format(archive)
     # what is there is named, once (the replace note), and Copy waits for "Replace what is
     # there" (test_copy_dialog)
     qtbot.waitUntil(lambda: dialog.replace_box.isVisible(), timeout=WAIT_MS)

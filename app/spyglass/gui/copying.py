@@ -312,15 +312,26 @@ def describe_name(text: str, *, what: str = "destination",
     if isinstance(name, OCIName):
         named = (f"named {name.ref}" if name.ref
                  else "the image without a name (add :NAME to give it one)")
-        return name, f"The OCI image layout in {name.path} (made if the folder is empty), " \
-                     f"{named}."
+        return name, f"The OCI image layout in {_where(name.path)} (made if the folder is " \
+                     f"empty), {named}."
     if isinstance(name, DirName):
-        return name, f"A dir: layout in {name.path}."
+        return name, f"A dir: layout in {_where(name.path)}."
     # an archive already there is replaced whole: the dialog's replace check says so,
     # naming the images lost (find_replaced)
     if isinstance(name, OCIArchiveName):
-        return name, f"An OCI layout tarball at {name.path}."
-    return name, f"A docker save tarball at {name.path}."
+        named = f"named {name.ref}" if name.ref else "the image without a name"
+        return name, f"An OCI layout tarball at {_where(name.path)}, {named}."
+    assert isinstance(name, DockerArchiveName)
+    named = (f"named {name.reference}" if name.reference is not None
+             else "the image without a name (add :NAME:TAG to give it one)")
+    return name, f"A docker save tarball at {_where(name.path)}, {named}."
+
+
+def _where(path: Path | str) -> str:
+    """A path as the dialog says it: a relative one with the folder it is relative to
+    (the program's working folder, which the window does not show)."""
+    given = Path(path)
+    return str(given) if given.is_absolute() else f"{given} (in {Path.cwd()})"
 
 
 @dataclass(frozen=True)
