@@ -678,12 +678,32 @@ def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
         source, arrow, destination = text.partition("  →  ")
         assert arrow, text  # the view's own eliding cut the arrow out
         assert metrics.horizontalAdvance(text) <= width
-        assert "…" in source and source.startswith("re") and source.endswith("0"), text
+        assert source.startswith("re") and source.endswith("0"), text
         assert "…" in destination and destination.startswith("o") and destination.endswith("0")
+        assert "…" in text
         if width >= 300:  # each side's ends: transport and tag
             assert source.startswith("registry") and source.endswith("app:2.0"), text
             assert destination.startswith("oci:…/") and destination.endswith(":app:2.0"), text
     window.copying.manager.cancel(transfer)
+
+
+def test_a_registry_port_is_never_cut_in_its_middle(window: MainWindow) -> None:
+    """A port cut short reads as another port: the host and port stay whole, or the port
+    goes entirely."""
+    import re
+
+    from spyglass.gui.views.delegates import fit_route
+
+    metrics = window.copying.panel.table.fontMetrics()
+    source = "127.0.0.1:37553/spyglass/demo:1.0"
+    destination = "oci:…/layoutA:spyglass-demo:1.0-linux-arm64-v8"
+    for room in range(80, metrics.horizontalAdvance(source + destination) + 80, 7):
+        text = fit_route(metrics, source, destination, room)
+        shown = text.partition("  →  ")[0]
+        port = re.match(r"127\.0\.0\.1:(\d+)", shown)
+        assert port is None or port.group(1) == "37553", (room, text)
+        if room >= 400:
+            assert shown.startswith("127.0.0.1:37553/") and shown.endswith("demo:1.0"), text
 
 
 # -- 5. the queue, shutdown, Retry, Clear Finished

@@ -229,9 +229,23 @@ def fit_route(metrics: QFontMetrics, source: str, destination: str, room: int) -
         source_room, destination_room = sides - destination_width, destination_width
     else:
         source_room, destination_room = half, sides - half
-    middle = Qt.TextElideMode.ElideMiddle
-    return (f"{metrics.elidedText(source, middle, source_room)}{ROUTE_ARROW}"
-            f"{metrics.elidedText(destination, middle, destination_room)}")
+    return (f"{_fit_name(metrics, source, source_room)}{ROUTE_ARROW}"
+            f"{_fit_name(metrics, destination, destination_room)}")
+
+
+def _fit_name(metrics: QFontMetrics, name: str, room: int) -> str:
+    """``name`` in at most ``room`` pixels: what comes before its first ``/`` (a
+    registry's host and port, a transport and ``…``) stays whole where it can, and the
+    rest loses its beginning, so the tag stays too (a port cut in its middle reads as
+    another port); else shortened in its middle."""
+    if metrics.horizontalAdvance(name) <= room:
+        return name
+    head, slash, rest = name.partition("/")
+    kept = metrics.horizontalAdvance(head + slash + "…") + metrics.horizontalAdvance("xxxx")
+    if slash and rest and kept <= room:
+        left = room - metrics.horizontalAdvance(head + slash)
+        return head + slash + metrics.elidedText(rest, Qt.TextElideMode.ElideLeft, left)
+    return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
 
 
 class RouteDelegate(QStyledItemDelegate):
