@@ -67,6 +67,8 @@ TEMPLATES = [
     "{{slice .Layers 1}} {{(index .Layers 0)}}",
     "{{with $x := .Os}}{{$x}}/{{.}}{{end}} {{if $a := .Architecture}}{{$a}}{{end}}",
     '{{$t := .Created}}{{$t.Format "2006"}} {{(.Created).Year}} {{$t.UTC.Hour}}',
+    "{{$x := 1}}{{range $x = .Layers}}{{end}}{{$x}}",
+    "{{if .Os}}{{$x := .Os}}{{$x}}{{else}}{{$x}}{{end}}",
 ]
 
 

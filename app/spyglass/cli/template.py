@@ -306,11 +306,12 @@ class _Parser:
         names: tuple[str, ...]
         if kinds[:2] in (["variable", "declare"], ["variable", "assign"]):
             names, assign, at = (tokens[0][1],), kinds[1] == "assign", 2
-        elif kinds == ["variable", "comma", "variable", "declare"]:
+        elif kinds in (["variable", "comma", "variable", "declare"],
+                       ["variable", "comma", "variable", "assign"]):
             if clause != "range":
                 raise self._error(f'"{{{{{action}}}}}" declares two variables, which only '
                                   "a range does")
-            names, assign, at = (tokens[0][1], tokens[2][1]), False, 4
+            names, assign, at = (tokens[0][1], tokens[2][1]), kinds[3] == "assign", 4
         else:
             return (), False, 0
         for name in names:
@@ -320,9 +321,6 @@ class _Parser:
             if assign and name not in self.variables:
                 raise self._error(f'"{{{{{action}}}}}" sets {name}, which is not declared '
                                   "before it")
-        if assign and clause == "range":
-            raise self._error(f'"{{{{{action}}}}}" sets a variable in a range: declare it '
-                              "there with :=")
         return names, assign, at
 
     def _group(self, tokens: list[tuple[str, str, bool]], at: int, action: str
@@ -409,7 +407,7 @@ def _run(nodes: Sequence[_Node], dot: Any, out: list[str], template: str, scope:
         elif node.kind == "action":
             value = _pipeline(node.pipeline, dot, template, scope)
             if node.declare:
-                _set(scope, node, value)
+                _set(scope, node, value, template)
             else:
                 out.append(_print(value))
         elif node.kind in ("break", "continue"):
@@ -422,23 +420,36 @@ def _run(nodes: Sequence[_Node], dot: Any, out: list[str], template: str, scope:
                 del scope[mark:]
 
 
-def _set(scope: Scope, node: _Node, value: Any) -> None:
+def _set(scope: Scope, node: _Node, value: Any, template: str) -> None:
     """Declare ``node``'s variables with ``value``, or set the innermost of the name."""
     for name in node.declare:
-        if not node.assign:
+        if node.assign:
+            _assign(scope, name, value, template)
+        else:
             scope.append((name, value))
-            continue
-        for at in range(len(scope) - 1, -1, -1):
-            if scope[at][0] == name:
-                scope[at] = (name, value)
-                break
+
+
+def _assign(scope: Scope, name: str, value: Any, template: str) -> None:
+    """Set the innermost variable ``name`` in force."""
+    for at in range(len(scope) - 1, -1, -1):
+        if scope[at][0] == name:
+            scope[at] = (name, value)
+            return
+    raise _undeclared(name, template)
+
+
+def _undeclared(name: str, template: str) -> TemplateError:
+    """A variable used where it is not in force (declared in another branch: as in Go,
+    that is found when that branch runs)."""
+    return TemplateError(f'The format "{template}" cannot be run: {name} is not declared '
+                         "where it is used.")
 
 
 def _clause(node: _Node, dot: Any, out: list[str], template: str, scope: Scope) -> None:
     """An ``if``, ``with`` or ``range`` node run."""
     value = _pipeline(node.pipeline, dot, template, scope)
-    if node.declare:
-        _set(scope, node, value)
+    if node.declare and not (node.kind == "range" and node.assign):
+        _set(scope, node, value, template)
     if node.kind != "range":
         chosen = node.body if _true(value) else node.otherwise
         _run(chosen, value if node.kind == "with" and chosen is node.body else dot, out,
@@ -449,7 +460,12 @@ def _clause(node: _Node, dot: Any, out: list[str], template: str, scope: Scope) 
         _run(node.otherwise, dot, out, template, scope)
     mark = len(scope)
     for key, item in items:
-        if node.declare:  # as Go: the last variable is the element, one before it the key
+        # as Go: the last variable is the element, the one before it the index or key
+        if node.assign:
+            _assign(scope, node.declare[-1], item, template)
+            if len(node.declare) > 1:
+                _assign(scope, node.declare[0], key, template)
+        elif node.declare:
             scope[mark - 1] = (node.declare[-1], item)
             if len(node.declare) > 1:
                 scope[mark - 2] = (node.declare[0], key)
@@ -527,8 +543,10 @@ def _operand(kind: str, value: Any, dot: Any, template: str, scope: Scope, *, dr
         if kind == "chain":
             return _lookup(_pipeline(value[0], dot, template, scope), fields, template)
         name = str(value).split(".")[0]
-        held = next(held for known, held in reversed(scope) if known == name)
-        return _lookup(held, fields, template)
+        for known, held in reversed(scope):
+            if known == name:
+                return _lookup(held, fields, template)
+        raise _undeclared(name, template)
     if kind == "group":
         return _pipeline(value, dot, template, scope)
     if kind == "raw":
@@ -593,7 +611,7 @@ def _items(value: Any, template: str) -> list[tuple[Any, Any]]:
     """What a range goes over: (index or key, element) pairs, a map's in key order."""
     if value is MISSING or value is None:
         return []
-    if isinstance(value, Mapping):
+    if isinstance(value, GoMap):
         return [(key, value[key]) for key in sorted(value)]
     if isinstance(value, list | tuple):
         return list(enumerate(value))
@@ -608,6 +626,8 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, GoMap):
         return "a map"
+    if isinstance(value, Mapping):
+        return "a struct"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):

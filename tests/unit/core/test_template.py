@@ -218,3 +218,29 @@ def test_a_string_ends_on_its_line() -> None:
     for template in ('{{"a\nb"}}', '{{"a\\nb"}}'):
         with pytest.raises(TemplateError, match="is not closed on its line"):
             render(template, DATA)
+
+
+
+@pytest.mark.parametrize(("template", "sentence"), [
+    # as Go: a variable of the other branch is found missing when that branch runs
+    ("{{if .Count}}{{$x := 1}}{{else}}{{$x}}{{end}}", "$x is not declared where it is used."),
+    ("{{range .Env}}{{$x := 1}}{{else}}{{len $x}}{{end}}", "$x is not declared where it"),
+    ("{{if .Count}}{{$x := 1}}{{else}}{{$x = 2}}{{end}}", "$x is not declared where it"),
+    ("{{if .Count}}{{$x := 1}}{{else if .Flag}}{{$x}}{{end}}", "$x is not declared where"),
+    ("{{range $k, $v := (index .LayersData 0)}}{{end}}", "ranges over a struct; range takes"),
+])
+def test_what_only_running_finds_wrong_gets_a_sentence(template: str, sentence: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render(template, DATA)
+    assert str(caught.value) == f'The format "{template}" cannot be run: {sentence}' or \
+        sentence in str(caught.value), str(caught.value)
+
+
+def test_a_branch_not_taken_may_name_what_the_other_declared() -> None:
+    assert render("{{if .Flag}}{{$x := 1}}{{$x}}{{else}}{{$x}}{{end}}", DATA) == "1"
+
+
+def test_a_range_may_set_variables_declared_before_it() -> None:
+    assert render("{{$x := 0}}{{range $x = .RepoTags}}{{end}}{{$x}}", DATA) == "latest"
+    assert render("{{$i := 9}}{{$e := 0}}{{range $i, $e = .RepoTags}}{{end}}{{$i}}={{$e}}",
+                  DATA) == "1=latest"
