@@ -16,6 +16,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyOptions
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
+from spyglass.core.platform import Platform
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import ERROR_STYLE, CopyDialog
@@ -636,7 +637,8 @@ def test_a_registry_that_wants_credentials_is_said_in_the_dialog(
 def test_a_layout_ref_that_names_another_image_is_said(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """Copying onto a ref of a layout moves the name off the image it names: said before
-    Copy (the other image stays in the layout, unnamed); the same image, said so."""
+    Copy (the other image leaves the layout's index); the same image, said so, as the
+    platforms ticked decide what is written."""
     target = tmp_path / "layout"
     core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:big:1.0")
     before = (target / "index.json").read_bytes()
@@ -648,7 +650,8 @@ def test_a_layout_ref_that_names_another_image_is_said(
     tools = json.loads(before)["manifests"][0]["digest"]
     assert dialog.named_note.text() == (
         f"big:1.0 there names another image now ({short_digest(Digest.parse(tools))}); "
-        "the copy gives the name to this one, and that image stays in the layout, unnamed.")
+        "the copy gives the name to this one, and that image is no longer listed in the "
+        "layout.")
     assert dialog.copy_button.isEnabled()  # a note, not a confirmation
     dialog.destination_edit.setText(f"oci:{target}:new:1")
     qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
@@ -659,8 +662,25 @@ def test_a_layout_ref_that_names_another_image_is_said(
               CopyOptions(multi_arch="all"))  # the list, unchanged
     same = window.copying.open_dialog(image, destination=f"oci:{target}:demo")
     qtbot.waitUntil(same.named_note.isVisible, timeout=WAIT_MS)
+    wait_ready(qtbot, same)
     assert same.named_note.text() == "demo there names this very image already."
+    # one platform ticked writes that platform's image, not the list the name names
+    for number, (_platform, box) in enumerate(same.platform_boxes):
+        box.setChecked(number == 0)
+    assert same.named_note.text().startswith("demo there names another image now (")
+    same.compression_combo.setCurrentIndex(same.compression_combo.findData("zstd"))
+    assert same.named_note.text().startswith("demo there names an image now (")
+    assert same.named_note.text().endswith("the copy gives the name to the one it writes, "
+                                           "and that image is no longer listed in the layout.")
     same.reject()
+
+    # a platform dragged, onto a ref that names that platform's image already
+    platform = dragged_platform(qtbot, window, sample)
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:one",
+              CopyOptions(platforms=(Platform.parse(platform.platform),)))
+    one = window.copying.open_dialog(platform, destination=f"oci:{target}:one")
+    qtbot.waitUntil(lambda: "very image" in one.named_note.text(), timeout=WAIT_MS)
+    one.reject()
 
 
 def test_a_registry_tag_that_names_another_image_is_said(

@@ -379,8 +379,10 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     kind: Literal["archive", "folder"]
     if isinstance(name, OCIArchiveName | DockerArchiveName):
         path, kind = Path(name.path), "archive"
-        # what the copy would refuse is said now, not asked to be confirmed first
-        check_archive_destination(path, name.transport)
+        # what the copy would refuse is said now, not asked to be confirmed first (what a
+        # compressed one holds is not read: that would decompress all of it)
+        check_archive_destination(path, name.transport,
+                                  look_inside=not (path.is_file() and _compressed(path)))
         if not path.exists():
             return None
     elif isinstance(name, DirName):
@@ -491,6 +493,8 @@ class SourcePlatforms:
     digest: Digest
     schema1: bool = False
     """A Docker schema 1 image: converted to schema 2 as it is copied."""
+    instances: tuple[Digest, ...] = ()
+    """The digest of each platform's image (the first of it in the list), as ``platforms``."""
 
 
 def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
@@ -503,13 +507,15 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
     if not isinstance(top, ImageIndex):
         return SourcePlatforms(False, (), top.digest, isinstance(top, Schema1Manifest))
     seen: list[Platform] = []
+    digests: list[Digest] = []
     for entry in top.manifests:
         platform = entry.platform
         if platform is None or not platform.os or platform.os == "unknown":
             continue
         if platform not in seen:
             seen.append(platform)
-    return SourcePlatforms(True, tuple(seen), top.digest)
+            digests.append(entry.digest)
+    return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests))
 
 
 @dataclass(frozen=True)

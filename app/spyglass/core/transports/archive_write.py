@@ -297,11 +297,14 @@ def _index_entries(raw: bytes) -> list[Any]:
     return entries if isinstance(entries, list) else []
 
 
-def check_archive_destination(path: Path, transport: str) -> None:
+def check_archive_destination(path: Path, transport: str, *, look_inside: bool = True
+                              ) -> None:
     """Raise the refusal a copy to the archive ``path`` would meet (a folder there, a
     file that is no image archive, an archive of several images, no folder to hold it),
-    writing nothing: what a copy would replace is asked about only when it may be."""
-    _ArchiveOutput(path, transport, stage=False)
+    writing nothing: what a copy would replace is asked about only when it may be.
+    Without ``look_inside`` what the file there holds is not read (a compressed one
+    would be decompressed whole for it); the copy still checks it."""
+    _ArchiveOutput(path, transport, stage=False, look_inside=look_inside)
 
 
 def article(word: str) -> str:
@@ -323,7 +326,8 @@ class _ArchiveOutput:
     commit; its staging folder is in the system's temporary folder.
     """
 
-    def __init__(self, path: Path, transport: str, *, stage: bool = True) -> None:
+    def __init__(self, path: Path, transport: str, *, stage: bool = True,
+                 look_inside: bool = True) -> None:
         self.path = path
         target = Path(os.path.abspath(path))
         self.streamed = str(target).startswith(_STREAMED_PREFIXES)
@@ -346,7 +350,7 @@ class _ArchiveOutput:
                 elif stat.S_ISREG(st.st_mode):
                     target = resolved(target)
                     self.mode = stat.S_IMODE(st.st_mode)
-                    held = _images_held(target) if st.st_size else []
+                    held = _images_held(target) if st.st_size and look_inside else []
                     if held is None:
                         raise InvalidLayout(
                             f'"{path}" exists and is not an image archive; Spyglass replaces '

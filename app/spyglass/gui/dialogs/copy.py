@@ -182,6 +182,7 @@ class CopyDialog(QDialog):
         self._named: tuple[str, Digest | None] | None = None
         """The destination text looked at, and the digest its name names there now."""
         self._source_digest: Digest | None = None
+        self._instance_digests: tuple[Digest, ...] = ()
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
         self.replace_note.setStyleSheet(ERROR_STYLE)
@@ -368,7 +369,7 @@ class CopyDialog(QDialog):
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
         self._source_digest = listed.digest
-        self._say_named()
+        self._instance_digests = listed.instances
         self._is_list = listed.is_list
         self._schema1 = listed.schema1
         if listed.schema1:
@@ -401,6 +402,7 @@ class CopyDialog(QDialog):
             if wanted is None and isinstance(name, DockerArchiveName):
                 self.choose_system()  # it holds one image: offer the one for this machine
         self._platforms_known = True
+        self._say_named()
         self._validate()
         emit(self.platformsListed)
 
@@ -612,15 +614,34 @@ class CopyDialog(QDialog):
         name, _sentence = describe_name(text)
         tag = getattr(name, "ref", None) or getattr(getattr(name, "reference", None),
                                                      "tag", None)
-        if digest == self._source_digest:
+        written = self._written_digest()
+        dropped = (", and that image is no longer listed in the layout"
+                   if isinstance(name, OCIName) else "")
+        if written is not None and digest == written:
             said = f"{tag} there names this very image already."
-        else:
+        elif written is not None:
             said = (f"{tag} there names another image now ({short_digest(digest)}); the copy "
-                    "gives the name to this one"
-                    + (", and that image stays in the layout, unnamed."
-                       if isinstance(name, OCIName) else "."))
+                    f"gives the name to this one{dropped}.")
+        else:
+            said = (f"{tag} there names an image now ({short_digest(digest)}); the copy gives "
+                    f"the name to the one it writes{dropped}.")
         self.named_note.setText(said)
         self.named_note.show()
+
+    def _written_digest(self) -> Digest | None:
+        """The digest the copy writes as the dialog stands, where it is the source's own:
+        the image or list as it is, or the one platform's image ticked; None for a list
+        rebuilt with some of its images, or converted or recompressed."""
+        if self.format_combo.currentData() is not None or \
+                self.compression_combo.currentData() is not None:
+            return None
+        chosen = [i for i, (_p, box) in enumerate(self.platform_boxes) if box.isChecked()]
+        if not self.platform_boxes or len(chosen) == len(self.platform_boxes):
+            return self._source_digest if not self._wanted_platform or self.platform_boxes \
+                else None
+        if len(chosen) == 1 and chosen[0] < len(self._instance_digests):
+            return self._instance_digests[chosen[0]]
+        return None
 
     def _destination_refused(self, text: str, sentence: str) -> None:
         """A copy to ``text`` would be refused: said at once, and Copy stays off until
@@ -677,6 +698,7 @@ class CopyDialog(QDialog):
     def _inputs_changed(self) -> None:
         """Something the copy depends on changed: a plan under way is dropped, and a
         refusal of the inputs as they were no longer stands."""
+        self._say_named()
         self._drop_plan()
         self.error_label.hide()
         self._validate()
