@@ -423,6 +423,7 @@ class CopyDialog(QDialog):
         _note(self.platforms_label, f"The platforms could not be listed: {message}",
               wrong=True)
         self._platforms_known = True  # planning says what is wrong, or copies what it can
+        self._say_named()
         self._validate()
         emit(self.platformsListed)
 
@@ -608,7 +609,7 @@ class CopyDialog(QDialog):
     def _say_named(self) -> None:
         """The note of what the name names now (once both it and the source are known)."""
         text, digest = self._named if self._named is not None else ("", None)
-        if digest is None:
+        if digest is None or not self._platforms_known:  # what is written is known after
             self.named_note.hide()
             return
         name, _sentence = describe_name(text)
