@@ -274,3 +274,20 @@ def test_additional_tags_write_the_archive_skopeo_writes(
                                  capture_output=True, text=True, check=False)
     assert ours_listed.returncode == 0, ours_listed.stderr
     assert json.loads(ours_listed.stdout) == json.loads(listed)
+
+
+def test_tags_of_an_archive_of_an_unnamed_image_agree_with_skopeo(
+    sources: Path, tmp_path: Path, skopeo: str
+) -> None:
+    """An image without a name is listed by its position, as skopeo list-tags lists it."""
+    archive = tmp_path / "unnamed.tar"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"oci:{sources}:gzip",
+                    f"docker-archive:{archive}"], check=True, capture_output=True)
+    theirs = subprocess.run([skopeo, "list-tags", f"docker-archive:{archive}"], check=True,
+                            capture_output=True, text=True).stdout
+    repo = Path(__file__).resolve().parents[2]
+    ours = subprocess.run([sys.executable, "-m", "spyglass", "tags", f"docker-archive:{archive}"],
+                          env={**os.environ, "PYTHONPATH": str(repo / "app")},
+                          capture_output=True, text=True, check=False)
+    assert ours.returncode == 0, ours.stderr
+    assert json.loads(ours.stdout) == json.loads(theirs) == {"Tags": ["@0"]}

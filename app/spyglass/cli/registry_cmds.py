@@ -126,7 +126,9 @@ def _local_tags(text: str) -> list[str]:
                                 f"in it. Give docker-archive:{name.path}.")
         archive = open_docker_archive_location(name.path)
         try:
-            return [tag for item in archive.reader.items for tag in item.repo_tags]
+            # an image without a name is listed by its position, as skopeo lists it
+            return [tag for item in archive.reader.items
+                    for tag in (item.repo_tags or (f"@{item.index}",))]
         finally:
             archive.close()
     if isinstance(name, OCIName | OCIArchiveName):

@@ -151,8 +151,9 @@ class VerifyingReader:
 
     @property
     def verified(self) -> bool:
-        """True once the whole stream was read and matched."""
-        return self._verified
+        """True once the whole stream was read and matched its digest (never after
+        :meth:`skip_digest`, which checks the size alone)."""
+        return self._verified and self._hash is not None
 
     def promises(
         self, digest: Digest, size: int | None, cancel: CancelToken | None = None
