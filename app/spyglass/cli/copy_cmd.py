@@ -314,11 +314,13 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
     try:
         destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
         try:
+            # what cannot be copied at all is said first (planning reads no layer, but
+            # for a Docker schema 1 source, whose layers it reads to convert it)
+            plan = plan_copy(source, destination, options)
             if isinstance(destination, CheckedDestination):
                 # a registry that cannot be written (down, no push access) says so once,
-                # before anything is read or sent, not as each blob's retries
+                # before the first blob, not as each blob's retries
                 destination.check_writable()
-            plan = plan_copy(source, destination, options)
             if args.dry_run:
                 sys.stdout.write(format_plan(plan) + "\n")
                 destination.abort()
