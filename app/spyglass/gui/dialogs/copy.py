@@ -282,7 +282,10 @@ class CopyDialog(QDialog):
 
         self.buttons = QDialogButtonBox()
         self.copy_button = self.buttons.addButton("Copy", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.copy_button.setDefault(True)
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        if cancel is not None:  # Enter copies; it never takes Cancel's place
+            cancel.setAutoDefault(False)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()

@@ -182,6 +182,9 @@ class RegistryDialog(QDialog):
         self.accept_button = self.buttons.addButton(
             "Add" if adding else "Save", QDialogButtonBox.ButtonRole.AcceptRole)
         self.accept_button.setDefault(True)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        if cancel is not None:  # Enter adds (or saves); it never takes Cancel's place
+            cancel.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
