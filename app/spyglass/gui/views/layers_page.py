@@ -117,7 +117,9 @@ class LayersPage(QWidget):
         self.table.setModel(self.model)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setItemDelegateForColumn(SHARE, ShareBarDelegate(self.table))
-        self.table.doubleClicked.connect(self._request)
+        # a double-click or Enter (activated is both; connecting doubleClicked as well
+        # would list the files twice)
+        self.table.activated.connect(self._request)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.details = LayerDetails()
         top = QHBoxLayout()

@@ -80,6 +80,9 @@ def make_table(parent: QWidget | None = None) -> QTableView:
     header.setStretchLastSection(True)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     table.setAcceptDrops(False)
+    # Tab leaves the table for the next control, as in any form (a table's own Tab
+    # walks its cells, round and round: the keyboard could not get out)
+    table.setTabKeyNavigation(False)
     return table
 
 
