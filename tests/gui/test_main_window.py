@@ -653,3 +653,22 @@ def test_local_keeps_room_for_its_rows_when_the_transfers_panel_opens(
         qtbot.waitUntil(local_fits, timeout=WAIT_MS)
         window.resize(1000, 560)  # and shorter still
         qtbot.waitUntil(local_fits, timeout=WAIT_MS)
+
+
+def test_a_long_image_name_does_not_widen_the_window(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """A cosign tag's name (sha256-<64 hex>.sig) in the header is shortened in its middle:
+    it must not set the window's narrowest width."""
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    narrowest = window.minimumSizeHint().width()
+    view = window.image_view
+    long_name = f"127.0.0.1:5000/team/app:sha256-{'a' * 64}.sig"
+    view.title.setText(long_name)
+    view.subtitle.setText("OCI image manifest · " + "x" * 400)
+    assert window.minimumSizeHint().width() == narrowest
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: view.title.width() < view.fontMetrics().horizontalAdvance(long_name),
+                    timeout=WAIT_MS)
+    assert view.title.shown_text() != long_name and "…" in view.title.shown_text()
+    assert view.title.toolTip() == long_name

@@ -49,7 +49,14 @@ from spyglass.gui.views.overview import OverviewPage
 from spyglass.gui.views.platforms_page import PlatformsPage
 from spyglass.gui.views.raw_json import RawJsonPage
 from spyglass.gui.views.signatures_page import SignaturesPage
-from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, mute, scaled_font
+from spyglass.gui.views.widgets import (
+    Banner,
+    ElidedLabel,
+    MessagePanel,
+    Spinner,
+    mute,
+    scaled_font,
+)
 from spyglass.gui.workers import Runner
 
 IMAGE_KEY = "image"
@@ -160,10 +167,11 @@ class ImageView(QWidget):
                                 "referrers attached to the image")
         self.tabs.currentChanged.connect(self._tab_changed)
 
-        self.title = QLabel()
+        # a long name (a cosign tag, a digest) is shortened in its middle: it must not set
+        # the window's narrowest width
+        self.title = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
         self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.subtitle = QLabel()
+        self.subtitle = ElidedLabel()
         mute(self.subtitle)
         self.spinner = Spinner()
         self.spinner.hide()
