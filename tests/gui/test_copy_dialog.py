@@ -333,6 +333,7 @@ def test_the_name_offered_for_a_dragged_platform_follows_the_platforms_ticked(
     qtbot.mouseClick(dialog.all_button, Qt.MouseButton.LeftButton)
     assert dialog.destination_edit.text() == f"oci:{folder}:spyglass-demo:1.0"
     assert dialog.request().label == "spyglass-demo:1.0"
+    assert dialog.source_note.text() == "spyglass-demo:1.0"  # the caption follows too
     others = [(p, box) for p, box in dialog.platform_boxes if str(p) != payload.platform]
     for platform, box in dialog.platform_boxes:
         box.setChecked(platform == others[0][0])

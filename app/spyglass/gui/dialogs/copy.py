@@ -450,6 +450,9 @@ class CopyDialog(QDialog):
         ticked: one platform is named after it, several get the list's own name (under the
         one platform's name, a copy of all of them would pass for that platform). A name
         typed over is left as it is."""
+        if self._wanted_platform and self.source_edit.isReadOnly():
+            # the caption under the source says which platforms go, as the copy's name does
+            self.source_note.setText(self.copy_label())
         if self._suggest_for_platform is None or not self.platform_boxes:
             return
         if self.destination_edit.text().strip() != self._platform_offer:
@@ -631,6 +634,7 @@ class CopyDialog(QDialog):
                     f"the name to the one it writes{dropped}.")
         self.named_note.setText(said)
         self.named_note.show()
+        self._fit()
 
     def _written_digest(self) -> Digest | None:
         """The digest the copy writes as the dialog stands, where it is the source's own:
