@@ -156,3 +156,14 @@ def test_refreshing_a_place_keeps_the_rows_of_images_still_there(
     model.release_retired()
     assert node.retired == []
     model.close_all()
+
+
+@pytest.mark.parametrize("zero", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000+00:00"])
+def test_gos_zero_time_is_no_time_at_all(zero: str) -> None:
+    """A time a Go program never set (a cosign signature's created) is shown as none, not
+    as the year 1, "2025 years ago"."""
+    from spyglass.gui.formatting import format_timestamp, relative_age
+
+    assert format_timestamp(zero) == "—"
+    assert relative_age(zero) == ""
+    assert format_timestamp("2024-03-01T12:00:00Z") == "2024-03-01 12:00:00 UTC"

@@ -131,8 +131,16 @@ def instance_label(descriptor: Descriptor) -> str:
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
+_ZERO_TIME = re.compile(r"^0001-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:00)$")
+"""Go's zero time, which a Go program writes for a time it never set (a cosign signature's
+``created``): no time at all, not the year 1."""
+
+
 def parse_timestamp(text: str | None) -> datetime | None:
-    """An RFC 3339 timestamp as image configs write them (nanoseconds allowed), or None."""
+    """An RFC 3339 timestamp as image configs write them (nanoseconds allowed), or None
+    (also for Go's zero time, which means none was recorded)."""
+    if text and _ZERO_TIME.match(text.strip()):
+        return None
     if not text:
         return None
     cleaned = _FRACTION.sub(r"\1", text.strip()).replace("z", "Z")
@@ -151,7 +159,7 @@ def format_timestamp(text: str | None, *, empty: str = "—") -> str:
     """``2024-03-01 12:00:00 UTC``; text that is no timestamp is shown as it is."""
     value = parse_timestamp(text)
     if value is None:
-        return text or empty
+        return empty if not text or _ZERO_TIME.match(text.strip()) else text
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
