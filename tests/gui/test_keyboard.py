@@ -43,3 +43,15 @@ def test_tab_leaves_a_table_and_enter_lists_a_layers_files(
     with qtbot.waitSignal(view.layers.filesRequested, timeout=WAIT_MS) as asked:
         qtbot.keyClick(table, Qt.Key.Key_Return)
     assert asked.args[0].number == 1
+
+
+def test_the_menus_letters_are_each_used_once(window: MainWindow) -> None:
+    """Alt+F then a letter reaches one item: no two items of a menu share a mnemonic."""
+    import re
+
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        assert menu is not None
+        letters = [match.group(1).lower() for action in menu.actions()
+                   if (match := re.search(r"&(\w)", action.text()))]
+        assert len(letters) == len(set(letters)), (menu_action.text(), letters)

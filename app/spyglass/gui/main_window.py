@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.copying.copy_action)
         menu.addAction(self.copying.copy_image_action)
         menu.addSeparator()
-        self.reload_action = QAction("&Reload Location", self)
+        self.reload_action = QAction("Reloa&d Location", self)
         self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.reload_action.triggered.connect(self.reload_current_location)
         menu.addAction(self.reload_action)

@@ -232,7 +232,7 @@ class RegistryBrowser(QObject):
             copy_reference=lambda _index: self._copy_tree_name(),
             delete=lambda _index: self._delete_tree_row(),
         )
-        self.add_action = QAction("Add &Registry…", self)
+        self.add_action = QAction("Add Re&gistry…", self)
         self.add_action.setStatusTip("Add a container registry to browse")
         self.add_action.triggered.connect(lambda _checked=False: self.add_registry())
         self._update_tag_buttons()
