@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -203,6 +204,17 @@ def _is_tls_failure(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+_VERIFY_FAILED: Final = re.compile(r"certificate verify failed:\s*(.+?)\s*(?:\(_ssl\.c:\d+\))?\W*$")
+
+
+def _verify_reason(reason: str) -> str:
+    """What OpenSSL says of a certificate it refused (``self-signed certificate in
+    certificate chain``), without its ``[SSL: CERTIFICATE_VERIFY_FAILED]`` and
+    ``(_ssl.c:1006)`` trimmings; the reason as it is when it is not that."""
+    found = _VERIFY_FAILED.search(reason)
+    return found.group(1) if found else reason
 
 
 class RegistryClient:
@@ -450,8 +462,8 @@ class RegistryClient:
         else:
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
                      else f"~/.config/containers/certs.d/{self.host}/ca.crt")
-            said = (f"The TLS certificate of {self.api_host} could not be verified ({reason}). "
-                    f"Put its CA certificate in {where}")
+            said = (f"The TLS certificate of {self.api_host} could not be verified "
+                    f"({_verify_reason(str(reason))}). Put its CA certificate in {where}")
             elsewhere = ("" if self._cert_dir is not None
                          else " (or a folder named by --cert-dir DIR)")
             return TLSFailed(
