@@ -293,8 +293,8 @@ def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
     tip = tooltip(window, transfer)
     assert "1 blob (1.1 KiB of 160 MiB) had been sent whole when the copy was cancelled; " \
         "the image was not written (the tag is as it was). The registry keeps it, unused, " \
-        "so copying again need not send it again. What it had of the blobs cut off, it " \
-        "drops." in tip
+        "so copying again need not send it again. It drops what it had received of the " \
+        "blobs cut off." in tip
     details = window.copying.panel.show_details(transfer)
     assert details is not None
     assert details.outcomes()[str(layer.digest)] == "interrupted, dropped by the registry"
@@ -319,7 +319,8 @@ def test_a_copy_to_a_registry_cut_off_in_its_first_blobs_says_nothing_is_kept(
     assert (texts["progress"], texts["bytes"]) == ("not written", "0 B sent")
     tip = tooltip(window, transfer)
     assert "The copy failed before any blob was sent whole: the image was not written (the " \
-        "tag is as it was), and the registry drops what it had of the blobs cut off." in tip
+        "tag is as it was), and the registry drops what it had received of the blobs cut " \
+        "off." in tip
     assert "keeps" not in tip
 
 

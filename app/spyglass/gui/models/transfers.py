@@ -189,8 +189,8 @@ def ending_sentence(transfer: Transfer) -> str:
         image = "the image was not written (the tag is as it was)"
         if not kept:
             return f"The copy {how} before any blob was sent whole: {image}, and the " \
-                   "registry drops what it had of the blobs cut off."
-        cut = " What it had of the blobs cut off, it drops." if written > kept else ""
+                   "registry drops what it had received of the blobs cut off."
+        cut = " It drops what it had received of the blobs cut off." if written > kept else ""
         return f"{counted(blobs, 'blob')} ({human_size(kept)} of {human_size(snap.total)}) " \
                f"had been sent whole when the copy {how}; {image}. The registry keeps " \
                f"{'it' if blobs == 1 else 'them'}, unused, so copying again need not send " \

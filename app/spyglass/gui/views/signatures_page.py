@@ -484,9 +484,10 @@ class SignaturesPage(QWidget):
             self.badge.set_status(Status.NOT_CHECKED)
             keyless = any(p.decoded is not None and p.decoded.identity is not None
                           for p in parts)
-            hint = ("Not verified yet. Choose Verify… and the public key, certificate"
-                    + (" or GPG keyring" if any(p.kind is Kind.SIMPLE_SIGNING for p in parts)
-                       else "") + " to check it with.")
+            keys = ("public key, certificate or GPG keyring"
+                    if any(p.kind is Kind.SIMPLE_SIGNING for p in parts)
+                    else "public key or certificate")
+            hint = f"Not verified yet. Choose Verify… and the {keys} to check it with."
             if keyless:
                 hint += (" Keyless (Fulcio) signatures name who signed, but checking them "
                          "needs the Sigstore trust root, which Spyglass does not have.")
