@@ -433,6 +433,24 @@ def test_the_delete_question_names_the_lists_it_would_break() -> None:
                                                         ("arm",)))
 
 
+def test_the_delete_question_names_a_few_tags_and_counts_the_rest() -> None:
+    """Three hundred tags of one image: a dozen named, the rest counted, so the box stays
+    on the screen."""
+    from spyglass.gui.registries import SHOWN_TAGS, delete_question
+    from spyglass.gui.registry_jobs import DeletePlan
+
+    tags = tuple(f"1.{n}" for n in range(300))
+    text = delete_question(DeletePlan(HOST, "team/app", "1.0", Digest.of(b"one"), tags))
+    others = [t for t in tags if t != "1.0"]
+    assert f"so the other {len(others)} tags pointing at it" in text
+    assert all(f"<b>{t}</b>" in text for t in others[:SHOWN_TAGS])
+    assert f"<b>{others[SHOWN_TAGS]}</b>" not in text
+    assert f"and {len(others) - SHOWN_TAGS} more — go too" in text
+    two = delete_question(DeletePlan(HOST, "team/app", "1.0", Digest.of(b"one"),
+                                     ("1.0", "1.1", "latest")))
+    assert "so the other 2 tags pointing at it — <b>1.1</b>, <b>latest</b> — go too" in two
+
+
 class BrokenCatalog(FakeClient):
     def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
         from spyglass.core.errors import ConnectionFailed

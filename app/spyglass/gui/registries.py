@@ -14,7 +14,8 @@ pages' lists are the same rows; opening one selects it in the tree.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -80,28 +81,41 @@ def session_only_text(hosts: list[str]) -> str:
             "until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to keep them.")
 
 
+SHOWN_TAGS: Final = 12
+"""How many tags a confirmation names before it counts the rest (with hundreds, the box
+would outgrow the screen)."""
+
+
+def _names(tags: Sequence[str]) -> str:
+    """``a, b and 3 more``: the first :data:`SHOWN_TAGS` in bold, then how many more."""
+    shown = ", ".join(f"<b>{html.escape(t)}</b>" for t in tags[:SHOWN_TAGS])
+    more = len(tags) - SHOWN_TAGS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 def delete_question(plan: DeletePlan) -> str:
-    """The confirmation's text: what goes, including every other tag of the same image."""
+    """The confirmation's text: what goes, including every other tag of the same image
+    (the first few named, the rest counted)."""
     name = f"{plan.repository}:{plan.tag}"
     text = (f"<p>Delete <b>{html.escape(name)}</b> from {html.escape(plan.host)}?</p>"
             f"<p>This deletes the image <code>{plan.digest}</code> itself, ")
     others = plan.other_tags
     if others:
-        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in others)
-        noun = "tag" if len(others) == 1 else "tags"
+        listed = _names(others)
+        noun = "tag" if len(others) == 1 else f"{len(others)} tags"
         text += (f"so the other {noun} pointing at it — {listed} — "
                  f"{'goes' if len(others) == 1 else 'go'} too.</p>")
     else:
         text += "which no other tag points at.</p>"
     if plan.lists:
-        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in plan.lists)
+        listed = _names(plan.lists)
         one = len(plan.lists) == 1
         text += (f"<p>The {'list' if one else 'lists'} {listed} "
                  f"{'holds' if one else 'hold'} this image as one of "
                  f"{'its' if one else 'their'} platforms: {'it' if one else 'they'} would "
                  "name a manifest that is gone.</p>")
     if plan.unchecked:
-        listed = ", ".join(f"<b>{html.escape(t)}</b>" for t in plan.unchecked)
+        listed = _names(plan.unchecked)
         text += (f"<p>Not known for {listed}: {'it' if len(plan.unchecked) == 1 else 'they'}"
                  " could not be looked at.</p>")
     return text + "<p>This cannot be undone.</p>"
