@@ -309,6 +309,26 @@ def test_layer_link_opens_the_file_listing(qtbot: QtBot, demo: MainWindow,
     qtbot.waitUntil(lambda: not view.file_dialogs, timeout=WAIT_MS)
 
 
+def test_a_layer_link_in_another_platforms_manifest_is_that_platforms_layer(
+        qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
+    """Shown: linux/amd64; the Raw JSON of the arm64 manifest links its own layers, and the
+    listing is titled (and numbered) as that platform's."""
+    select_platform(qtbot, demo, "linux/amd64")
+    view = demo.image_view
+    arm = sample.images["linux/arm64/v8"]
+    view.raw.open_link(QUrl(f"manifest:{arm.manifest_digest}"))
+    qtbot.waitUntil(lambda: len(view.raw.documents) == 2, timeout=WAIT_MS)
+    last = len(arm.layer_digests)
+    view.raw.open_link(QUrl(f"layer:{arm.layer_digests[-1]}"))
+    assert len(view.file_dialogs) == 1
+    dialog = view.file_dialogs[0]
+    assert dialog.windowTitle().startswith(
+        f"Files — Layer {last} of spyglass-demo:1.0 (linux/arm64/v8)"), dialog.windowTitle()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=WAIT_MS)
+    dialog.close()
+    qtbot.waitUntil(lambda: not view.file_dialogs, timeout=WAIT_MS)
+
+
 def test_double_clicking_a_layer_lists_its_files_with_a_filter(
     qtbot: QtBot, demo: MainWindow
 ) -> None:

@@ -27,7 +27,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import Descriptor
+from spyglass.core.manifest import Descriptor, ImageManifest
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
@@ -209,7 +209,8 @@ class ImageView(QWidget):
         self.platforms.instanceRequested.connect(self.show_instance)
         self.layers.filesRequested.connect(self._layer_row_files)
         self.raw.documentRequested.connect(self._fetch_document)
-        self.raw.layerRequested.connect(self.open_layer_files)
+        self.raw.layerRequested.connect(
+            lambda target, owner: self.open_layer_files(target, owner=owner))
         self.raw.copied.connect(self.statusMessage)
         self.overview.copied.connect(lambda text: emit(self.statusMessage, f"Copied {text}"))
         self.show_empty()
@@ -426,12 +427,20 @@ class ImageView(QWidget):
     def _layer_row_files(self, row: LayerRow) -> None:
         self.open_layer_files(row.descriptor, number=row.number)
 
-    def open_layer_files(self, target: object, *, number: int | None = None) -> None:
-        """Open the file listing of a layer (a Descriptor, or a Digest of the shown image)."""
+    def open_layer_files(self, target: object, *, number: int | None = None,
+                         owner: object = None) -> None:
+        """Open the file listing of a layer (a Descriptor, or a Digest of the shown image);
+        ``owner``, the Raw JSON document it was clicked in, says whose layer it is (another
+        platform's than the one shown, when that document is another image's manifest)."""
         state = self._state
         if state is None:
             return
         layers = state.image.layers
+        other = owner.manifest if isinstance(owner, RawDocument) else None
+        if not isinstance(other, ImageManifest) or other.digest == state.image.manifest.digest:
+            other = None
+        if other is not None:
+            layers = other.layers
         descriptor: Descriptor | None = None
         if isinstance(target, Descriptor):
             descriptor = target
@@ -445,7 +454,9 @@ class ImageView(QWidget):
                           None)
         where = state.entry.label
         current = state.current
-        if current is not None:
+        if other is not None and isinstance(owner, RawDocument):
+            where += f" ({owner.title})"
+        elif current is not None:
             where += f" ({instance_label(current.descriptor)})"
         heading = f"Layer {number} of {where}" if number else \
             f"Layer {short_digest(descriptor.digest)} of {where}"

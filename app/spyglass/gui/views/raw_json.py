@@ -69,13 +69,14 @@ class RawJsonPage(QWidget):
             :class:`~spyglass.core.manifest.Descriptor` (or a bare
             :class:`~spyglass.core.digest.Digest` when the current document
             does not describe it), and the title for the breadcrumb.
-        layerRequested(object): list the files of this layer
+        layerRequested(object, object): list the files of this layer (its descriptor, or
+            a bare digest), of the document shown (a :class:`RawDocument`)
             :class:`~spyglass.core.manifest.Descriptor`.
         copied(str): the document's text was copied to the clipboard.
     """
 
     documentRequested = Signal(str, object, str)
-    layerRequested = Signal(object)
+    layerRequested = Signal(object, object)
     copied = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -182,7 +183,7 @@ class RawJsonPage(QWidget):
                 return
         descriptor = _descriptor_for(current, digest)
         if kind == LAYER:
-            emit(self.layerRequested, descriptor or digest)
+            emit(self.layerRequested, descriptor or digest, current)
             return
         if kind == CONFIG:
             title = "config"
