@@ -434,6 +434,30 @@ def test_without_a_keyring_the_window_says_the_password_lasts_this_session(
     assert "until Spyglass quits" in page.header.subtitle.text()
 
 
+def test_removing_a_registry_takes_it_off_the_banner_and_shows_the_next_one(
+        qtbot: QtBot, window: MainWindow, alice_registry: RegistryFacts,
+        demo_registry: RegistryFacts) -> None:
+    alice, demo = alice_registry.host, demo_registry.host
+    add_registry(qtbot, window, alice, "alice", "wonderland")
+    add_registry(qtbot, window, demo, insecure=True)
+    window.show_session_only(demo)  # as if its password, too, lasted only this session
+    qtbot.waitUntil(lambda: alice in window.session_banner.text, timeout=WAIT_MS)
+    assert demo in window.session_banner.text
+    window.registries.confirm = lambda title, text, accept: True
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(alice))
+    qtbot.waitUntil(lambda: window.content.currentWidget() is not window.image_view,
+                    timeout=WAIT_MS)
+    assert window.registries.remove_registry(alice)
+    assert window.session_banner.text == SESSION_ONLY.format(host=demo)
+    # the registry the tree moved to is shown, not the welcome page under its title
+    current = model.registry_node(window.registries.tree.currentIndex())
+    assert current is not None and current.host == demo
+    assert window.content.currentWidget() is not window.image_view
+    assert window.registries.remove_registry(demo)
+    assert not window.session_banner.isVisible()
+
+
 def test_editing_keeps_the_saved_password_and_removing_forgets_it(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
         keyring_store: CredentialStore) -> None:

@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.registries.statusMessage.connect(self.show_status)
         self.registries.settingsChanged.connect(self.save_settings_later)
         self.registries.sessionOnly.connect(self.show_session_only)
+        self.registries.registryRemoved.connect(self._registry_removed)
         self.registries.selected.connect(self._registry_selected)
         self.registries.titleChanged.connect(
             lambda title: self.setWindowTitle(f"{title} — Spyglass"))
@@ -556,6 +557,17 @@ class MainWindow(QMainWindow):
         finally:
             self._clearing_places = False
         self._update_actions()
+
+    def _registry_removed(self, host: str) -> None:
+        """A registry off the list: the keyring banner no longer names it (and goes when
+        it named only that one)."""
+        if host not in self._session_hosts:
+            return
+        self._session_hosts.remove(host)
+        if self._session_hosts:
+            self.session_banner.show_text(session_only_text(self._session_hosts))
+        else:
+            self.session_banner.hide()
 
     def show_session_only(self, host: str) -> None:
         """Say, until dismissed, that the credentials for ``host`` last only this session."""

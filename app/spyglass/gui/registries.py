@@ -139,6 +139,7 @@ class RegistryBrowser(QObject):
         selected(): a row of the registries tree became current.
         titleChanged(str): what the window title should say.
         registryAdded(str): a registry was added through the dialog.
+        registryRemoved(str): a registry was taken off the list.
         deleted(object): a tag's image was deleted (the :class:`DeletePlan`).
     """
 
@@ -148,6 +149,7 @@ class RegistryBrowser(QObject):
     selected = Signal()
     titleChanged = Signal(str)
     registryAdded = Signal(str)
+    registryRemoved = Signal(str)
     deleted = Signal(object)
 
     def __init__(
@@ -399,11 +401,16 @@ class RegistryBrowser(QObject):
                             what=f"forgetting the password for {host}",
                             on_error=lambda message: emit(self.statusMessage, message))
         if showing is not None and showing.host == host:
-            self._show_nothing()
+            current = self.tree.currentIndex()
+            if current.isValid():  # the row Qt moved to is shown (not the welcome page
+                self._current_changed(current, QModelIndex())  # under its title)
+            else:
+                self._show_nothing()
         request = self._image_view.request
         if request is not None and request.name.startswith(f"docker://{host}/"):
             self._image_view.show_empty()
         emit(self.statusMessage, f"Removed {host}.")
+        emit(self.registryRemoved, host)
         return True
 
     # ------------------------------------------------------------------ repositories
