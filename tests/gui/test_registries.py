@@ -329,6 +329,13 @@ def test_open_repository_by_name_validates_and_selects_the_tag(
     names = [model.index(r, 0, model.registry_index(host)).data()
              for r in range(model.rowCount(model.registry_index(host)))]
     assert names.count("demo/app") == 1
+    # a tag the repository has not is said, once every tag is listed
+    window.registries.open_repository(host, "demo/app:nope")
+    qtbot.waitUntil(repo_page.banner.isVisible, timeout=WAIT_MS)
+    assert repo_page.banner.text == \
+        f'{host}/demo/app has no tag "nope"; its tags are listed here.'
+    window.registries.tree.setCurrentIndex(model.repository_index(host, "other/tools"))
+    qtbot.waitUntil(lambda: not repo_page.banner.isVisible(), timeout=WAIT_MS)
 
 
 # -- credentials

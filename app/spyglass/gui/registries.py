@@ -447,6 +447,10 @@ class RegistryBrowser(QObject):
             self._pending_tag = None
         if index.isValid():
             self.repository_page.select_tag(index)
+        elif done:  # every tag is listed, and not that one: said, not left to be noticed
+            said = f'{host}/{repository} has no tag "{pending[2]}"; its tags are listed here.'
+            self.repository_page.banner.show_text(said)
+            emit(self.statusMessage, said)
 
     def _open_from_page(self, text: str) -> None:
         host = self._page_host()
