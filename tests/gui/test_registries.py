@@ -338,6 +338,24 @@ def test_open_repository_by_name_validates_and_selects_the_tag(
     qtbot.waitUntil(lambda: not repo_page.banner.isVisible(), timeout=WAIT_MS)
 
 
+
+def test_a_repository_opened_by_name_that_cannot_be_listed_can_be_removed_there(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    window.registries.open_repository(host, "does/notexist")
+    assert window.settings.registry(host).repositories == ["does/notexist"]
+    page = window.registries.repository_page
+    qtbot.waitUntil(page.forget_button.isVisible, timeout=WAIT_MS)
+    assert page.retry_button.isVisible()
+    qtbot.mouseClick(page.forget_button, Qt.MouseButton.LeftButton)
+    model = window.registries.model
+    assert not model.repository_index(host, "does/notexist").isValid()
+    assert window.settings.registry(host).repositories == []
+    assert window.content.currentWidget() is window.registries.registry_page
+
+
 # -- credentials
 
 

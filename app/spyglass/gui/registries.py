@@ -227,6 +227,7 @@ class RegistryBrowser(QObject):
         repo = self.repository_page
         repo.tagActivated.connect(self._select)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
+        repo.forgetRequested.connect(lambda: self._forget_shown_repository(repo.source_root))
         repo.table.customContextMenuRequested.connect(self._table_menu)
         repo.showAttachmentsToggled.connect(self.set_show_attachments)
         repo.table.selectionModel().selectionChanged.connect(
@@ -788,6 +789,16 @@ class RegistryBrowser(QObject):
     def _forget(self, index: QModelIndex) -> None:
         self.model.forget_repository(index)
         emit(self.settingsChanged)
+
+    def _forget_shown_repository(self, index: QModelIndex) -> None:
+        """"Remove from List" on the page of a repository opened by name: off the list,
+        and the registry's page shown."""
+        node = self.model.node(index)
+        if not isinstance(node, RepositoryNode) or not node.pinned:
+            return
+        registry = self.model.registry_index(node.parent.host)
+        self._forget(QModelIndex(index))
+        self._select(registry)
 
     def _focus_open_field(self, index: QModelIndex) -> None:
         self._select(index)

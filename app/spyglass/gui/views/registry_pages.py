@@ -356,10 +356,13 @@ class RepositoryPage(_RootedPage):
     Signals:
         tagActivated(QModelIndex): a tag was opened; the index is of the model.
         retryRequested(): "Try Again" after a failure.
+        forgetRequested(): "Remove from List" for a repository opened by name whose tags
+            could not be listed.
         showAttachmentsToggled(bool): "Show signature and referrer tags" was (un)ticked.
     """
 
     tagActivated = Signal(QModelIndex)
+    forgetRequested = Signal()
     retryRequested = Signal()
     showAttachmentsToggled = Signal(bool)
 
@@ -406,6 +409,10 @@ class RepositoryPage(_RootedPage):
         self.panel = MessagePanel()
         self.retry_button = self.panel.add_button("Try Again")
         self.retry_button.clicked.connect(self.retryRequested)
+        self.forget_button = self.panel.add_button("Remove from List")
+        self.forget_button.setToolTip("Take this repository, opened by name, off the list")
+        self.forget_button.clicked.connect(self.forgetRequested)
+        self.forget_button.hide()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.panel)
         self.stack.addWidget(self.table)
@@ -491,17 +498,21 @@ class RepositoryPage(_RootedPage):
             self.panel.show_message(f"Cannot list the tags of {node.name}", node.error or "",
                                     icon=icons.warning_icon())
             self.retry_button.show()
+            # one opened by name (a typo, one not pushed yet) can go, as the menu offers
+            self.forget_button.setVisible(node.pinned)
             self.stack.setCurrentWidget(self.panel)
         elif loading and not count:
             self.panel.show_message(f"Listing the tags of {node.name}…",
                                     "The first page appears as soon as the registry answers.",
                                     busy=True)
             self.retry_button.hide()
+            self.forget_button.hide()
             self.stack.setCurrentWidget(self.panel)
         elif not count:
             self.panel.show_message("No tags", f"{node.parent.host}/{node.name} has no tags.",
                                     icon=icons.information_icon())
             self.retry_button.hide()
+            self.forget_button.hide()
             self.stack.setCurrentWidget(self.panel)
         else:
             self.stack.setCurrentWidget(self.table)
