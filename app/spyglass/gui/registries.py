@@ -435,7 +435,9 @@ class RegistryBrowser(QObject):
         self.tree.expand(registry_index)
         self._select(index)
         self._pending_tag = (host, wanted.repository, wanted.tag) if wanted.tag else None
-        self._select_pending(host, wanted.repository, False)
+        node = self.model.node(index)
+        listed = isinstance(node, RepositoryNode) and node.done  # every tag is in already
+        self._select_pending(host, wanted.repository, listed)
         return index
 
     def _select_pending(self, host: str, repository: str, done: bool) -> None:
