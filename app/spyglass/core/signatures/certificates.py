@@ -13,7 +13,7 @@ from typing import Final, TypeAlias
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.x509.oid import ExtensionOID
 
 from spyglass.core.signatures.model import CertificateInfo, InvalidKey, InvalidSignature
@@ -23,9 +23,10 @@ FULCIO_ISSUER_V2: Final = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 
 PublicKey: TypeAlias = (
     ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-    | ed448.Ed448PublicKey | dsa.DSAPublicKey
+    | ed448.Ed448PublicKey
 )
-"""The public key types that can verify a signature."""
+"""The public key types that can verify a signature (not DSA: no signature format read
+here uses it, and cryptography deprecates it, warning on every run that touches it)."""
 
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\s.*?-----END \1-----", re.DOTALL
@@ -150,7 +151,7 @@ def load_public_key(data: bytes | str, *, what: str = "the key given") -> Public
     if not isinstance(
         key,
         ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-        | ed448.Ed448PublicKey | dsa.DSAPublicKey,
+        | ed448.Ed448PublicKey,
     ):
         raise InvalidKey(f"{label} has a key type we cannot verify with ({type(key).__name__}).")
     return key
@@ -165,9 +166,7 @@ def key_description(key: PublicKey) -> str:
         return f"RSA {key.key_size}"
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "Ed25519"
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448"
-    return f"DSA {key.key_size}"
+    return "Ed448"
 
 
 def _name(certificate: x509.Certificate, which: str) -> str:

@@ -46,17 +46,16 @@ def signature_matches(
             return any(
                 _ecdsa_holds(key, data, der, algo()) for algo in _hashes_for(key.curve.name)
             )
-        if isinstance(key, rsa.RSAPublicKey):
-            for algo in (hashes.SHA256, hashes.SHA384, hashes.SHA512):
-                paddings: tuple[padding.AsymmetricPadding, ...] = (
-                    padding.PKCS1v15(),
-                    padding.PSS(mgf=padding.MGF1(algo()), salt_length=padding.PSS.AUTO),
-                )
-                for pad in paddings:
-                    if _rsa_holds(key, data, signature, pad, algo()):
-                        return True
-            return False
-        return _holds(lambda: key.verify(signature, data, hashes.SHA256()))
+        # an RSA key, the last kind a PublicKey can be
+        for algo in (hashes.SHA256, hashes.SHA384, hashes.SHA512):
+            paddings: tuple[padding.AsymmetricPadding, ...] = (
+                padding.PKCS1v15(),
+                padding.PSS(mgf=padding.MGF1(algo()), salt_length=padding.PSS.AUTO),
+            )
+            for pad in paddings:
+                if _rsa_holds(key, data, signature, pad, algo()):
+                    return True
+        return False
     except UnsupportedAlgorithm:
         return False
 
