@@ -51,6 +51,7 @@ from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
+    BYTES,
     ETA,
     ROUTE_ROLE,
     SPEED,
@@ -943,3 +944,11 @@ def test_hiding_the_panel_from_the_keyboard_gives_the_focus_to_the_places(
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert not panel.isVisible()
     qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
+
+
+def test_the_bytes_column_fits_a_finished_rows_text(window: MainWindow) -> None:
+    """A finished row that reused some blobs says so whole: its column is made for it."""
+    panel = window.copying.panel
+    metrics = panel.table.fontMetrics()
+    needed = metrics.horizontalAdvance("50.0 MiB (20.0 MiB reused)")
+    assert panel.column_widths()[BYTES] >= needed + 12
