@@ -950,5 +950,5 @@ def test_the_bytes_column_fits_a_finished_rows_text(window: MainWindow) -> None:
     """A finished row that reused some blobs says so whole: its column is made for it."""
     panel = window.copying.panel
     metrics = panel.table.fontMetrics()
-    needed = metrics.horizontalAdvance("50.0 MiB (20.0 MiB reused)")
+    needed = metrics.horizontalAdvance("888.8 MiB, 88 % reused")
     assert panel.column_widths()[BYTES] >= needed + 12

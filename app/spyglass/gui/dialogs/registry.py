@@ -342,14 +342,14 @@ class RegistryDialog(QDialog):
         self.result_label.setText(text)
         self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
         emit(self.checked, check)
-        if self._accept_after_test:
-            self._accept_after_test = False
-            if check.ok and snapshot == self._inputs():
-                self._finish(check)
-            elif not check.ok:
-                self._failed_inputs = snapshot
-                self.accept_button.setText("Add Anyway" if self._edit is None
-                                           else "Save Anyway")
+        accepting, self._accept_after_test = self._accept_after_test, False
+        if accepting and check.ok and snapshot == self._inputs():
+            self._finish(check)
+        elif not check.ok:
+            # a failed test (by Test Connection too) is not run again by Add: Add Anyway
+            self._failed_inputs = snapshot
+            self.accept_button.setText("Add Anyway" if self._edit is None
+                                       else "Save Anyway")
 
     # -- accepting
 

@@ -392,8 +392,12 @@ class TransferModel(QAbstractTableModel):
             if state is TransferState.DONE:
                 # the image's size; what was there already, or mounted, named as such
                 reused = reused_bytes(transfer)
-                return f"{human_size(snap.total)} ({human_size(reused)} reused)" if reused \
-                    else human_size(snap.total)
+                if not reused:
+                    return human_size(snap.total)
+                # a share, which fits the column as a second size would not; never 0 or
+                # 100 % when part was reused and part not (the tooltip has the sizes)
+                share = min(99, max(1, round(100 * reused / snap.total)))
+                return f"{human_size(snap.total)}, {share} % reused"
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
             if onto_itself(transfer):

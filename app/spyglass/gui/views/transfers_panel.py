@@ -166,7 +166,7 @@ class TransfersPanel(QWidget):
         STATE: ("Done · 2 notes", "Cancelling…", "Finishing…"),
         PROGRESS: ("nothing written", "100 %"),
         BYTES: ("888 MiB / 888 MiB", "888 MiB of 888 MiB", "888 MiB already there",
-                "88.8 MiB (88.8 MiB reused)"),
+                "888.8 MiB, 88 % reused"),
         SPEED: ("888.8 MiB/s", "in 59 min 59 s", "nothing to copy"),
         ETA: ("59 min 59 s",),
     }
