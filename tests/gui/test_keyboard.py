@@ -55,3 +55,22 @@ def test_the_menus_letters_are_each_used_once(window: MainWindow) -> None:
         letters = [match.group(1).lower() for action in menu.actions()
                    if (match := re.search(r"&(\w)", action.text()))]
         assert len(letters) == len(set(letters)), (menu_action.text(), letters)
+
+
+def test_tabbing_into_a_table_selects_its_row(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """A table the keyboard moves into has its row selected, not only framed: what works
+    on the selection (Copy Reference, Delete, List Files) is on at once."""
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    table = view.layers.table
+    table.clearSelection()
+    assert not table.selectionModel().hasSelection()
+    table.setFocus(Qt.FocusReason.TabFocusReason)  # as Tab from the control before it
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    assert table.selectionModel().hasSelection()
+    assert view.layers.files_button.isEnabled()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QFont,
     QIcon,
     QPainter,
@@ -60,6 +61,27 @@ def mute(widget: QWidget, amount: float = 0.58) -> None:
     widget.setPalette(palette)
 
 
+class _SelectOnFocus(QObject):
+    """Selects the current row of a table the keyboard moved into (Tab), when nothing is
+    selected: Qt gives it a focus frame only, and actions that work on the selection
+    (Copy Reference, Delete, Details) stayed off although a row looked chosen."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter."""
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QTableView):
+            reason = event.reason() if isinstance(event, QFocusEvent) else None
+            selection = watched.selectionModel()
+            if reason in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason) \
+                    and selection is not None and not selection.hasSelection():
+                model = watched.model()
+                current = watched.currentIndex()
+                if not current.isValid() and model is not None and model.rowCount() > 0:
+                    current = model.index(0, 0)
+                if current.isValid():
+                    watched.selectRow(current.row())
+        return False
+
+
 def make_table(parent: QWidget | None = None) -> QTableView:
     """A read-only table as every pane uses it: whole rows, alternating colours, no grid."""
     table = QTableView(parent)
@@ -83,6 +105,8 @@ def make_table(parent: QWidget | None = None) -> QTableView:
     # Tab leaves the table for the next control, as in any form (a table's own Tab
     # walks its cells, round and round: the keyboard could not get out)
     table.setTabKeyNavigation(False)
+    selecting = _SelectOnFocus(table)
+    table.installEventFilter(selecting)
     return table
 
 
