@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
@@ -595,6 +596,81 @@ def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     assert dialog.host_error.isVisible() and "not a registry host" in dialog.host_error.text()
     dialog.reject()
+
+
+def _skopeo_sees_tag(server: Any, home: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    from tests.helpers.registry import seed_image
+
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        return
+    with server.client() as client:
+        manifest, _digest = seed_image(client, "trusted/app")
+        client.put("/v2/trusted/app/manifests/v1", content=manifest,
+                   headers={"Content-Type": json.loads(manifest)["mediaType"]}
+                   ).raise_for_status()
+    done = subprocess.run([skopeo, "list-tags", f"docker://{server.host}/trusted/app"],
+                          env=dict(os.environ, HOME=str(home)), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Tags"] == ["v1"]
+
+
+def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
+        qtbot: QtBot, window: MainWindow, registry_binary: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary, tls=True) as tls:
+        assert tls.ca_path is not None
+        dialog = window.registries.add_registry()
+        fill_registry_dialog(qtbot, dialog, tls.host, insecure=False)
+        text = test_connection(qtbot, dialog)
+        assert text.startswith("The secure (TLS) connection failed\n")
+        assert dialog.trust_button.isVisible()
+
+        # a file that is no certificate: said in the result, the button stays for another
+        not_a_cert = tmp_path / "notes.txt"
+        not_a_cert.write_text("hello\n")
+        dialog.trust_certificate(not_a_cert)
+        qtbot.waitUntil(lambda: not dialog.testing, timeout=WAIT_MS)
+        assert dialog.result_text.startswith("The CA certificate could not be added\n")
+        assert f'"{not_a_cert}" holds no certificate' in dialog.result_text
+        assert dialog.trust_button.isVisible()
+
+        # the CA, picked in the file dialog: trusted, and the test runs again by itself
+        shown: list[str] = []
+
+        def pick(parent: object, caption: str, folder: str, filters: str) -> tuple[str, str]:
+            shown.append(caption)
+            return str(tls.ca_path), filters
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+        with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS * 3) as checked:
+            qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+        assert shown == [f"CA Certificate for {tls.host}"]
+        assert checked.args is not None and checked.args[0].ok
+        written = Path.home() / ".config/containers/certs.d" / tls.host / "ca.crt"
+        assert written.is_file()
+        assert dialog.result_text.startswith("Connected.\n")
+        assert dialog.result_text.endswith(
+            f"\n\nThe CA certificate is trusted for {tls.host} now: it is in "
+            f"~/.config/containers/certs.d/{tls.host}/ca.crt, where skopeo and podman find "
+            "it too.")
+        assert not dialog.trust_button.isVisible()
+        assert dialog.accept_button.text() == "Add"  # not "Add Anyway" any more
+        # skopeo finds it there too (containers/image reads ~/.config/containers/certs.d)
+        _skopeo_sees_tag(tls, Path.home())
+        # added, the registry is browsed over verified TLS
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+        node = window.registries.model.registry_node(
+            window.registries.model.registry_index(tls.host))
+        assert node is not None and not node.config.insecure
 
 
 @pytest.mark.parametrize(("error", "headline"), [

@@ -161,7 +161,16 @@ class ProxyRefused(ConnectionFailed):
 
 
 class TLSFailed(TransportError):
-    """A TLS handshake failed, usually because the certificate is not trusted."""
+    """A TLS handshake failed, usually because the certificate is not trusted.
+
+    ``untrusted``: the registry's certificate could not be verified (a CA
+    certificate of its own would make it trusted), not some other failure.
+    """
+
+    def __init__(self, message: str, *, on_command_line: str | None = None,
+                 untrusted: bool = False) -> None:
+        super().__init__(message, on_command_line=on_command_line)
+        self.untrusted = untrusted
 
 
 class NotARegistry(TransportError):

@@ -230,6 +230,8 @@ class ConnectionCheck:
     problem: ConnectionProblem
     sentence: str
     username: str
+    untrusted: bool = False
+    """The registry's TLS certificate could not be verified: a CA certificate would do."""
 
     @property
     def ok(self) -> bool:
@@ -250,6 +252,7 @@ def check_connection(
     (editing a registry without typing the password again).
     """
     problem: ConnectionProblem = ""
+    untrusted = False
     try:
         if credentials is None and store is not None:
             credentials = store.lookup(host)
@@ -259,7 +262,7 @@ def check_connection(
     except Cancelled:
         raise
     except TLSFailed as exc:
-        problem, sentence = "tls", str(exc)
+        problem, sentence, untrusted = "tls", str(exc), exc.untrusted
     except NotARegistry as exc:
         problem, sentence = "registry", str(exc)
     except ConnectionFailed as exc:
@@ -279,7 +282,7 @@ def check_connection(
             said = f"{host} answers as a registry, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
-                           credentials.username if credentials else "")
+                           credentials.username if credentials else "", untrusted)
 
 
 def save_credentials(store: CredentialStore, host: str, credentials: Credentials) -> SaveTarget:

@@ -1,17 +1,20 @@
 """Adding or editing a registry: its host, a user name and password or token, and whether
-plain HTTP / unverified TLS is allowed; "Test Connection" says exactly what fails."""
+plain HTTP / unverified TLS is allowed; "Test Connection" says exactly what fails, and
+"Trust CA Certificate…" adds a private CA to the registry's ``certs.d`` folder."""
 
 from __future__ import annotations
 
 import html
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -26,6 +29,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials, CredentialStore
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
+from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
@@ -42,6 +46,7 @@ HEADLINES = {
     "denied": "The registry denied access",
     "registry": "This is not a container registry",
     "other": "The test failed",
+    "trust": "The CA certificate could not be added",
 }
 """What failed, by :attr:`ConnectionCheck.problem`."""
 
@@ -166,13 +171,26 @@ class RegistryDialog(QDialog):
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.trust_button = QPushButton("Trust CA Certificate…")
+        self.trust_button.setAutoDefault(False)
+        self.trust_button.setToolTip(
+            "Choose the certificate of the CA that signed the registry's certificate. It is "
+            "added to the registry's certs.d folder, where skopeo and podman find it too.")
+        self.trust_button.clicked.connect(self._pick_certificate)
+        self.trust_button.hide()
+        self._trust_note = ""
+        """Said above the next test result: where a CA certificate just went."""
+        result_text = QVBoxLayout()
+        result_text.setContentsMargins(0, 0, 0, 0)
+        result_text.addWidget(self.result_label)
+        result_text.addWidget(self.trust_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.result_frame = QFrame()
         self.result_frame.setFrameShape(QFrame.Shape.StyledPanel)
         result_layout = QHBoxLayout(self.result_frame)
         result_layout.setContentsMargins(10, 8, 10, 8)
         result_layout.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignTop)
         result_layout.addWidget(self.result_icon, 0, Qt.AlignmentFlag.AlignTop)
-        result_layout.addWidget(self.result_label, 1)
+        result_layout.addLayout(result_text, 1)
         self.result_frame.hide()
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -246,8 +264,8 @@ class RegistryDialog(QDialog):
         """The test result as shown (plain text), or "" while none is."""
         if self.result_frame.isHidden() or self.testing:
             return ""
-        return self.result_label.text().replace("<b>", "").replace("</b>", "") \
-            .replace("<br>", "\n").replace("&nbsp;", " ")
+        return html.unescape(self.result_label.text().replace("<b>", "").replace("</b>", "")
+                             .replace("<br>", "\n").replace("&nbsp;", " "))
 
     def _inputs(self) -> tuple[object, ...]:
         return (self.host_edit.text().strip(), self.user_edit.text().strip(),
@@ -305,11 +323,7 @@ class RegistryDialog(QDialog):
         store = self._store if use_saved else None
         host, insecure = inputs.host, inputs.insecure
         snapshot = self._inputs()
-        self.spinner.start()
-        self.result_icon.hide()
-        self.result_label.setText(f"Connecting to {html.escape(host)}…")
-        self.result_frame.show()
-        self.test_button.setEnabled(False)
+        self._show_busy(f"Connecting to {html.escape(host)}…")
         self._runner.submit(
             lambda cancel: check_connection(host, insecure=insecure, credentials=credentials,
                                             store=store, cancel=cancel),
@@ -320,27 +334,44 @@ class RegistryDialog(QDialog):
             what=f"testing the connection to {host}",
         )
 
-    def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
+    def _show_busy(self, text: str) -> None:
+        self.spinner.start()
+        self.result_icon.hide()
+        self.trust_button.hide()
+        self.result_label.setText(text)
+        self.result_frame.show()
+        self.test_button.setEnabled(False)
+
+    def _show_result(self, ok: bool, text: str) -> None:
         self.spinner.stop()
         self.test_button.setEnabled(True)
-        self.last_check = check
-        self._result_for = snapshot
-        if check.ok:
-            self._tested = snapshot
-            self.accept_button.setFocus()
-            icon = icons.current_icon()
-            text = f"<b>Connected.</b><br>{html.escape(check.sentence)}"
-        else:
-            self._tested = None
-            icon = icons.warning_icon()
-            headline = HEADLINES.get(check.problem, HEADLINES["other"])
-            if check.problem == "auth" and not check.username:
-                headline = "The registry wants a user name and password"
-            text = f"<b>{html.escape(headline)}</b><br>{html.escape(check.sentence)}"
+        icon = icons.current_icon() if ok else icons.warning_icon()
         self.result_icon.setPixmap(icon.pixmap(20, 20))
         self.result_icon.show()
         self.result_label.setText(text)
         self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
+
+    def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
+        self.last_check = check
+        self._result_for = snapshot
+        if check.ok:
+            self._tested = snapshot
+            text = f"<b>Connected.</b><br>{html.escape(check.sentence)}"
+        else:
+            self._tested = None
+            headline = HEADLINES.get(check.problem, HEADLINES["other"])
+            if check.problem == "auth" and not check.username:
+                headline = "The registry wants a user name and password"
+            text = f"<b>{html.escape(headline)}</b><br>{html.escape(check.sentence)}"
+        if self._trust_note:
+            text = f"{text}<br><br>{html.escape(self._trust_note)}"
+            self._trust_note = ""
+        self.trust_button.setVisible(check.untrusted)
+        self._show_result(check.ok, text)
+        if check.ok:
+            self._failed_inputs = None  # a failure before is answered: no "Anyway" now
+            self.accept_button.setText("Add" if self._edit is None else "Save")
+            self.accept_button.setFocus()
         emit(self.checked, check)
         accepting, self._accept_after_test = self._accept_after_test, False
         if accepting and check.ok and snapshot == self._inputs():
@@ -350,6 +381,48 @@ class RegistryDialog(QDialog):
             self._failed_inputs = snapshot
             self.accept_button.setText("Add Anyway" if self._edit is None
                                        else "Save Anyway")
+
+    # -- trusting a CA certificate
+
+    def _pick_certificate(self) -> None:
+        inputs = self._validated()
+        if inputs is None:
+            return
+        chosen, _filter = QFileDialog.getOpenFileName(
+            self, f"CA Certificate for {inputs.host}", str(Path.home()),
+            "Certificates (*.crt *.pem *.cer *.der);;All files (*)")
+        if chosen:
+            self.trust_certificate(Path(chosen))
+
+    def trust_certificate(self, path: Path) -> None:
+        """Add the CA certificate at ``path`` to the registry's ``certs.d`` folder (on a
+        worker), then test the connection again."""
+        inputs = self._validated()
+        if inputs is None:
+            return
+        host = inputs.host
+        self._show_busy(f"Adding the CA certificate {html.escape(path.name)}…")
+        self._runner.submit(
+            lambda _cancel: trust_ca_certificate(host, path),
+            on_done=lambda target: self._trusted(host, target),
+            on_error=self._trust_failed,
+            key=f"{self._key}:trust",
+            what=f"adding a CA certificate for {host}",
+        )
+
+    def _trusted(self, host: str, target: object) -> None:
+        shown = str(target)
+        home = str(Path.home())
+        if shown.startswith(home + "/"):
+            shown = "~" + shown[len(home):]
+        self._trust_note = (f"The CA certificate is trusted for {host} now: it is in {shown}, "
+                            "where skopeo and podman find it too.")
+        self.test()
+
+    def _trust_failed(self, message: str) -> None:
+        self.trust_button.show()  # another file may do
+        self._show_result(False, f"<b>{html.escape(HEADLINES['trust'])}</b><br>"
+                                 f"{html.escape(message)}")
 
     # -- accepting
 
@@ -380,6 +453,7 @@ class RegistryDialog(QDialog):
         must not reach widgets that are gone)."""
         self._runner.cancel(self._key)
         self._runner.cancel(f"{self._key}:saved")
+        self._runner.cancel(f"{self._key}:trust")
         self.spinner.stop()
         super().done(result)
 

@@ -469,7 +469,7 @@ class RegistryClient:
             return TLSFailed(
                 f"{said}, or allow this registry to be insecure.",
                 on_command_line=f"{said}{elsewhere}, or allow this registry to be insecure "
-                "(--tls-verify=false).")
+                "(--tls-verify=false).", untrusted=True)
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     @staticmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,6 +120,19 @@ def certs_d_roots(home: Path | None = None) -> list[Path]:
     ]
 
 
+def _host_folders(host: str, roots: Sequence[Path] | None) -> list[Path]:
+    """The ``certs.d`` folders that could hold ``host``'s TLS material, in order."""
+    hub = api_host(host) == DOCKER_HUB_API
+    names = dict.fromkeys((DOCKER_HUB if hub else host, host, api_host(host)))
+    return [root / name for root in (certs_d_roots() if roots is None else roots)
+            for name in names]
+
+
+def host_cert_folder(host: str, roots: Sequence[Path] | None = None) -> Path | None:
+    """The ``certs.d`` folder in effect for ``host`` (the first that exists), or None."""
+    return next((c for c in _host_folders(host, roots) if c.is_dir()), None)
+
+
 def tls_settings(
     host: str,
     *,
@@ -137,13 +151,7 @@ def tls_settings(
             f'The certificate folder "{cert_dir}" {state}; expected a folder of CA '
             "certificates (*.crt) and client certificates (*.cert, each with its *.key)."
         )
-    folder: Path | None = cert_dir
-    if folder is None:
-        hub = api_host(host) == DOCKER_HUB_API
-        names = dict.fromkeys((DOCKER_HUB if hub else host, host, api_host(host)))
-        candidates = (root / name for root in (certs_d_roots() if roots is None else roots)
-                      for name in names)
-        folder = next((c for c in candidates if c.is_dir()), None)
+    folder = cert_dir if cert_dir is not None else host_cert_folder(host, roots)
     if folder is None or not folder.is_dir():
         return TLSSettings(verify=verify)
     ca_files = tuple(sorted(folder.glob("*.crt")))
@@ -163,3 +171,89 @@ def tls_settings(
                 f'"{key.with_suffix(".cert")}".'
             )
     return TLSSettings(verify=verify, ca_files=ca_files, client_cert=client_cert)
+
+
+MAX_CERTIFICATE_FILE: Final = 1024 * 1024
+"""A CA certificate file longer than this is refused (a bundle of hundreds is smaller)."""
+
+_PEM_CERTIFICATE: Final = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL)
+
+
+def trust_ca_certificate(host: str, source: Path, *,
+                         roots: Sequence[Path] | None = None) -> Path:
+    """Trust the CA certificates in ``source`` (PEM or DER) for ``host``; return the file.
+
+    They are written, as PEM, to a ``*.crt`` file of the host's ``certs.d``
+    folder: the one in effect if there is one (a new one in the user's would
+    hide it), else ``~/.config/containers/certs.d/HOST``. Spyglass, skopeo and
+    podman all look there. The file is named after ``source``; a certificate
+    file there already holding the same certificates is returned as it is.
+    Raises :class:`SpyglassError` with a sentence for a file that cannot be
+    read, holds no certificate OpenSSL accepts, or cannot be written.
+    """
+    try:
+        with source.open("rb") as handle:
+            data = handle.read(MAX_CERTIFICATE_FILE + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SpyglassError(f'Cannot read the certificate file "{source}": '
+                            f"{reason.rstrip('.')}.") from exc
+    if len(data) > MAX_CERTIFICATE_FILE:
+        raise SpyglassError(f'"{source}" is too long for a certificate file (over 1 MiB); '
+                            "expected one or a few CA certificates.")
+    pem = _certificates_pem(data)
+    if pem is None:
+        raise SpyglassError(
+            f'"{source}" holds no certificate: expected a CA certificate, in PEM '
+            '("-----BEGIN CERTIFICATE-----") or DER form.')
+    encoded = pem.encode("ascii")
+    existing = host_cert_folder(host, roots)
+    folder = existing or _host_folders(host, roots)[0]
+    if existing is not None:
+        for present in sorted(existing.glob("*.crt")):
+            try:
+                if present.read_bytes() == encoded:
+                    return present
+            except OSError:
+                continue
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-") or "ca"
+    target = folder / f"{stem}.crt"
+    number = 2
+    while target.exists():
+        target = folder / f"{stem}-{number}.crt"
+        number += 1
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".{target.name}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(encoded)
+                out.flush()
+                os.fsync(out.fileno())
+            os.rename(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SpyglassError(
+            f'Cannot put the CA certificate in "{folder}": {reason.rstrip(".")}. Copy '
+            f'"{source}" there as a *.crt file yourself (it may need administrator '
+            "rights), or allow this registry to be insecure.") from exc
+    return target
+
+
+def _certificates_pem(data: bytes) -> str | None:
+    """The certificates of a PEM or DER file as PEM text, if OpenSSL takes them all."""
+    blocks = _PEM_CERTIFICATE.findall(data)
+    try:
+        if blocks:
+            ders = [ssl.PEM_cert_to_DER_cert(block.decode("ascii")) for block in blocks]
+        else:
+            ders = [data]
+        for der in ders:  # OpenSSL itself decides what a certificate is
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
+    except (ValueError, ssl.SSLError, UnicodeDecodeError):
+        return None
+    return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders)

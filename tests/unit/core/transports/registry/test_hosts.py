@@ -13,6 +13,7 @@ from spyglass.core.transports.registry.hosts import (
     is_loopback,
     split_host,
     tls_settings,
+    trust_ca_certificate,
 )
 
 
@@ -189,3 +190,107 @@ def test_a_cert_dir_that_is_no_folder_is_refused(tmp_path: Path) -> None:
     # an empty folder is a folder without certificates (skopeo takes it too)
     (tmp_path / "empty").mkdir()
     assert tls_settings("registry.test", cert_dir=tmp_path / "empty") == TLSSettings(verify=True)
+
+
+# ------------------------------------------------------------ trusting a CA certificate
+
+
+@pytest.fixture(scope="module")
+def ca_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.helpers.registry import CertificateAuthority
+
+    return CertificateAuthority(tmp_path_factory.mktemp("ca")).cert_path
+
+
+def test_a_pem_ca_goes_to_the_users_folder_and_is_then_used(tmp_path: Path,
+                                                              ca_pem: Path) -> None:
+    roots = [tmp_path / "home-certs.d", tmp_path / "etc-certs.d"]
+    written = trust_ca_certificate("127.0.0.1:5000", ca_pem, roots=roots)
+    assert written == roots[0] / "127.0.0.1:5000" / f"{ca_pem.stem}.crt"
+    assert written.read_bytes() == _pem_of(ca_pem)
+    assert written.stat().st_mode & 0o777 == 0o644
+    assert tls_settings("127.0.0.1:5000", roots=roots).ca_files == (written,)
+    assert [p.name for p in written.parent.iterdir()] == [written.name]  # no temp file left
+    # the same certificate again: nothing new is written
+    assert trust_ca_certificate("127.0.0.1:5000", ca_pem, roots=roots) == written
+
+
+def _pem_of(path: Path) -> bytes:
+    import ssl
+
+    text = path.read_text()
+    return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(text)).encode()
+
+
+def test_a_der_ca_is_written_as_pem_beside_another_of_the_same_name(tmp_path: Path,
+                                                                   ca_pem: Path) -> None:
+    import ssl
+
+    der = tmp_path / "ca.der"
+    der.write_bytes(ssl.PEM_cert_to_DER_cert(ca_pem.read_text()))
+    folder = tmp_path / "certs.d" / "registry.example"
+    folder.mkdir(parents=True)
+    (folder / "ca.crt").write_text("another CA\n")
+    written = trust_ca_certificate("registry.example", der, roots=[tmp_path / "certs.d"])
+    assert written == folder / "ca-2.crt"
+    assert written.read_bytes() == _pem_of(ca_pem)
+    assert (folder / "ca.crt").read_text() == "another CA\n"
+
+
+def test_the_folder_in_effect_takes_the_certificate(tmp_path: Path, ca_pem: Path) -> None:
+    roots = [tmp_path / "home", tmp_path / "etc"]
+    system = roots[1] / "registry.example"
+    system.mkdir(parents=True)  # a new folder in the user's would hide this one
+    written = trust_ca_certificate("registry.example", ca_pem, roots=roots)
+    assert written.parent == system
+    assert not (roots[0] / "registry.example").exists()
+
+
+@pytest.fixture(scope="module")
+def ca_bytes(ca_pem: Path) -> bytes:
+    return ca_pem.read_bytes()  # read as root: an unprivileged test cannot
+
+
+def test_a_folder_that_cannot_be_written_is_a_sentence(ca_bytes: bytes,
+                                                       unprivileged_dir: Path) -> None:
+    ca_pem = unprivileged_dir / "ca.pem"
+    ca_pem.write_bytes(ca_bytes)
+    locked = unprivileged_dir / "certs.d"
+    (locked / "registry.example").mkdir(parents=True)
+    locked.chmod(0o555)
+    (locked / "registry.example").chmod(0o555)
+    try:
+        with pytest.raises(SpyglassError) as caught:
+            trust_ca_certificate("registry.example", ca_pem, roots=[locked])
+    finally:
+        (locked / "registry.example").chmod(0o755)
+        locked.chmod(0o755)
+    message = str(caught.value)
+    assert message.startswith(f'Cannot put the CA certificate in "{locked / "registry.example"}"')
+    assert f'Copy "{ca_pem}" there as a *.crt file yourself' in message
+    assert list((locked / "registry.example").iterdir()) == []
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"", "holds no certificate"),
+    (b"hello\n", "holds no certificate"),
+    (b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+     "holds no certificate"),
+    (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+     "holds no certificate"),
+    (b"x" * (1024 * 1024 + 1), "too long for a certificate file"),
+])
+def test_what_is_no_certificate_is_refused(tmp_path: Path, content: bytes,
+                                           expected: str) -> None:
+    source = tmp_path / "ca.pem"
+    source.write_bytes(content)
+    with pytest.raises(SpyglassError) as caught:
+        trust_ca_certificate("registry.example", source, roots=[tmp_path / "certs.d"])
+    assert expected in str(caught.value) and str(source) in str(caught.value)
+    assert not (tmp_path / "certs.d").exists()
+
+
+def test_a_missing_file_is_a_sentence(tmp_path: Path) -> None:
+    with pytest.raises(SpyglassError, match=r"Cannot read the certificate file .*: No such file"):
+        trust_ca_certificate("registry.example", tmp_path / "gone.crt",
+                             roots=[tmp_path / "certs.d"])
