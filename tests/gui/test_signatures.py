@@ -168,6 +168,8 @@ def test_signatures_tab_lists_decodes_and_verifies(
     types = {model.data(model.index(r, ARTIFACT_TYPE, subject)) for r in range(2)}
     assert SBOM_TYPE in types
     assert page.tree.isExpanded(subject)
+    assert page.caption.text().startswith(
+        "<b>2</b> things attached: 1 cosign signature, 1 SBOM. Select one")
 
     # the signature: how it was found, what it says, whether it names this image
     signature = attachment(page, Kind.COSIGN_SIGNATURE)

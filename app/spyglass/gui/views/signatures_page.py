@@ -12,6 +12,7 @@ tags), which opening an image should not wait for. Reading runs on the
 from __future__ import annotations
 
 import html
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -349,17 +350,18 @@ class SignaturesPage(QWidget):
         self.stack.setCurrentWidget(self.panel)
 
     def _caption(self, found: Attachments) -> None:
+        """``3 things attached: 2 cosign signatures, 1 SBOM — on 2 of 3 manifests.``"""
         count = found.count
-        signed = sum(1 for s in found.subjects for a in s.attachments
-                     if a.kind in _SIGNATURE_KINDS)
+        kinds = Counter(a.kind for s in found.subjects for a in s.attachments)
+        named = ", ".join(
+            f"{n} {'other artifact' if kind is Kind.OTHER else kind}{'s' if n != 1 else ''}"
+            for kind, n in sorted(kinds.items(), key=lambda item: (-item[1], list(Kind).index(
+                item[0]))))
+        text = f"<b>{count}</b> thing{'s' if count != 1 else ''} attached: {named}"
         with_any = sum(1 for s in found.subjects if s.attachments)
-        parts = [f"<b>{count}</b> attached thing{'s' if count != 1 else ''}"]
-        if signed:
-            parts.append(f"{signed} signature{'s' if signed != 1 else ''} or attestation"
-                         f"{'s' if signed != 1 else ''}")
         if len(found.subjects) > 1:
-            parts.append(f"on {with_any} of {len(found.subjects)} manifests")
-        self.caption.setText(", ".join(parts) + ". Select one to see what it says; "
+            text += f" — on {with_any} of {len(found.subjects)} manifests"
+        self.caption.setText(text + ". Select one to see what it says; "
                              "Verify… checks a signature with a key.")
 
     def _select_first(self) -> None:
