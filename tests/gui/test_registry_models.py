@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, Unsupported
+from spyglass.core.natural import natural_key
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.client import ManifestHead
 from spyglass.gui.main_window import MainWindow
@@ -33,7 +34,6 @@ from spyglass.gui.models.registries import (
     RegistriesModel,
 )
 from spyglass.gui.registry_jobs import (
-    natural_key,
     parse_host_input,
     parse_repository_input,
     pull_command,

@@ -359,6 +359,26 @@ def test_delete_by_digest_then_inspect_is_not_found(
     assert "no such image" in tag_gone.error_line()
 
 
+@pytest.mark.parametrize(("name", "said"), [
+    ("dir:some/folder", '"dir:some/folder" is in a dir: folder.'),
+    ("oci:layout:tools:2024.1", '"oci:layout:tools:2024.1" is in an OCI layout.'),
+    ("oci-archive:image.tar", '"oci-archive:image.tar" is in an OCI archive.'),
+    ("docker-archive:image.tar", '"docker-archive:image.tar" is in a docker-archive.'),
+])
+def test_delete_refuses_what_is_not_in_a_registry(name: str, said: str) -> None:
+    line = spyglass("delete", name).error_line()
+    assert line == (f"spyglass: delete removes images from registries only; {said} Expected "
+                    "docker://HOST/REPOSITORY:TAG or docker://HOST/REPOSITORY@DIGEST.")
+
+
+def test_delete_takes_no_name_without_its_transport() -> None:
+    # as skopeo: "team/app:1.0" is not taken for Docker Hub's image, for a delete least of all
+    line = spyglass("delete", "team/app:1.0").error_line()
+    assert 'unknown transport "team/app"' in line
+    assert "(an image on a registry is written docker://team/app:1.0)" in line
+    assert "docker.io" not in line
+
+
 def test_delete_by_tag_names_the_other_tags(registry: RegistryServer, repo_name: str) -> None:
     seed_tags(registry, repo_name, 2)
     digest = head_digest(registry, repo_name, "tag-00000")
@@ -372,6 +392,16 @@ def test_delete_by_tag_names_the_other_tags(registry: RegistryServer, repo_name:
     assert listed == {"Repository": f"{registry.host}/{repo_name}", "Tags": []}
 
 
+def test_delete_names_a_dozen_other_tags_in_order_and_counts_the_rest(
+    registry: RegistryServer, repo_name: str
+) -> None:
+    seed_tags(registry, repo_name, 14)
+    deleted = ok("delete", f"docker://{registry.host}/{repo_name}:tag-00013")
+    first = deleted.stderr.splitlines()[0]
+    shown = ", ".join(f"tag-{n:05d}" for n in range(10))
+    assert f"which the tags {shown} and 3 more also point at; those tags go too." in first
+
+
 def test_delete_names_the_lists_it_would_break(
     registry: RegistryServer, repo_name: str, tmp_path: Path
 ) -> None:
@@ -381,7 +411,8 @@ def test_delete_names_the_lists_it_would_break(
     ok("copy", "-q", "--all", f"oci:{layout}:latest", f"{base}:multi")
     ok("copy", "-q", "--platform", "linux/arm64", f"oci:{layout}:latest", f"{base}:arm")
     refused = spyglass("delete", f"{base}:arm").error_line()
-    assert "The list multi holds" in refused and "Nothing was deleted" in refused
+    assert f"The list {registry.host}/{repo_name}:multi holds" in refused
+    assert "Nothing was deleted" in refused
     assert "--force" in refused
     assert ok("inspect", "--raw", f"{base}:arm").stdout  # still there
     deleted = ok("delete", "--force", f"{base}:arm")
@@ -413,7 +444,9 @@ def test_login_inspect_logout_with_a_real_keyring(
         env=env,
         stdin=ALICE[1] + "\n",
     )
-    assert f"Logged in to {host}" in logged_in.stderr and "keyring" in logged_in.stderr
+    assert f"Logged in to {host}; the credentials are in the keyring backend " \
+        "PlaintextKeyring (" in logged_in.stderr
+    assert "unencrypted)." in logged_in.stderr
     entry = stored(keyring_file, host)
     assert entry is not None and json.loads(entry)["username"] == "alice"
 
@@ -428,6 +461,22 @@ def test_login_inspect_logout_with_a_real_keyring(
     assert f"spyglass login {host}" in refused
     again = spyglass("logout", host, env=env).error_line()
     assert "no stored credentials" in again
+
+
+def test_login_without_a_keyring_fails_saying_nothing_was_saved(
+        auth_registry: RegistryServer, registry: RegistryServer) -> None:
+    env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    refused = spyglass("login", auth_registry.host, "-u", "alice", "--password-stdin",
+                       env=env, stdin=ALICE[1] + "\n")
+    assert refused.returncode == 1  # "login && copy" stops here, not at the copy
+    assert refused.error_line() == (
+        f"spyglass: The credentials for {auth_registry.host} work, but no keyring is "
+        "available to keep them: nothing was saved. Pass --creds USER:PASSWORD to each "
+        "command, or set up a system keyring.")
+    anyone = spyglass("login", registry.host, "-u", "alice", "--password-stdin",
+                      env=env, stdin="x\n").error_line()
+    assert anyone.startswith(f"spyglass: {registry.host} asks for no credentials, so they "
+                             "were not checked, but no keyring")
 
 
 @pytest.mark.parametrize("kind", ["htpasswd", "token"])
@@ -473,7 +522,9 @@ def test_login_to_a_registry_that_lets_anyone_in_says_nothing_was_checked(
     env, _keyring_file = keyring_env
     done = ok("login", registry.host, "-u", "alice", "--password-stdin", env=env,
               stdin="anything\n")
-    assert f"{registry.host} asks for no credentials, so they were not checked" \
+    assert done.stderr.startswith(f"spyglass: Saved the credentials for {registry.host} in "
+                                  "the keyring backend PlaintextKeyring (")
+    assert ", unencrypted); the registry asks for none, so they were not checked." \
         in done.stderr
     ok("logout", registry.host, env=env)
     # no password and no terminal: the sentence names login's own flags

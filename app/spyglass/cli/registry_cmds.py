@@ -17,6 +17,7 @@ from spyglass.cli.common import (
     write_json,
 )
 from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
 
 
@@ -76,16 +77,31 @@ def add_parsers(commands: Commands) -> None:
     delete.set_defaults(func=run_delete)
 
 
-def _repository(text: str, *, want_reference: bool = False) -> DockerReference:
-    """``docker://HOST/REPO[:TAG|@DIGEST]`` (the ``docker://`` may be left out)."""
+def _repository(text: str) -> DockerReference:
+    """``docker://HOST/REPO`` (the ``docker://`` may be left out)."""
     bare = text.removeprefix("docker://")
     try:
-        return parse_docker_reference(bare, default_tag=want_reference)
+        return parse_docker_reference(bare, default_tag=False)
     except InvalidReference as exc:
-        raise InvalidReference(
-            f"{exc} Expected docker://HOST/REPOSITORY"
-            + ("[:TAG|@DIGEST]." if want_reference else ".")
-        ) from exc
+        raise InvalidReference(f"{exc} Expected docker://HOST/REPOSITORY.") from exc
+
+
+_PLACES: Final = {"oci": "an OCI layout", "dir": "a dir: folder",
+                  "docker-archive": "a docker-archive", "oci-archive": "an OCI archive"}
+
+
+def _registry_image(text: str) -> DockerReference:
+    """delete's ``docker://HOST/REPO:TAG|@DIGEST``: with its transport, as skopeo wants it
+    (a name without one is not taken for Docker Hub's: deleting is for sure or not at all)."""
+    from spyglass.core.reference import DockerName, parse_image_name
+
+    name = parse_image_name(text)
+    if not isinstance(name, DockerName):
+        raise SpyglassError(
+            f'delete removes images from registries only; "{text}" is in '
+            f"{_PLACES.get(name.transport, name.transport)}. Expected "
+            "docker://HOST/REPOSITORY:TAG or docker://HOST/REPOSITORY@DIGEST.")
+    return name.reference
 
 
 def run_tags(args: argparse.Namespace) -> int:
@@ -179,7 +195,7 @@ def run_login(args: argparse.Namespace) -> int:
 
     if args.authfile is not None:
         raise SpyglassError(
-            "spyglass login keeps credentials in the system keyring, never in a file; "
+            "spyglass login keeps credentials in the keyring, never in an auth file; "
             "--authfile is for reading an auth.json (podman login --authfile writes one).")
     host = canonical_host(args.host)
     if args.password_stdin and (args.password is not None or args.creds is not None):
@@ -216,17 +232,18 @@ def run_login(args: argparse.Namespace) -> int:
     store = credential_store()
     where = store.save(host, credentials)
     forget_clients()
-    unchecked = ("" if checked else f"{host} asks for no credentials, so they were not "
-                 "checked; ")
     if where == "keyring":
-        note(f"Logged in to {host}; {unchecked}they are in {store.keyring_description}.")
-    elif checked:
-        note(f"The credentials for {host} work, but no system keyring is available to keep "
-             "them; pass --creds to each command, or set up a keyring.")
-    else:
-        note(f"{unchecked}no system keyring is available to keep them either; pass --creds "
-             "to each command, or set up a keyring.")
-    return 0
+        if checked:
+            note(f"Logged in to {host}; the credentials are in {store.keyring_description}.")
+        else:
+            note(f"Saved the credentials for {host} in {store.keyring_description}; the "
+                 "registry asks for none, so they were not checked.")
+        return 0
+    worked = (f"The credentials for {host} work" if checked else
+              f"{host} asks for no credentials, so they were not checked")
+    raise SpyglassError(
+        f"{worked}, but no keyring is available to keep them: nothing was saved. Pass "
+        "--creds USER:PASSWORD to each command, or set up a system keyring.")
 
 
 def run_logout(args: argparse.Namespace) -> int:
@@ -245,19 +262,21 @@ def run_logout(args: argparse.Namespace) -> int:
     )
 
 
-def counted_tags(tags: list[str], most: int = 10) -> str:
-    """``The tag a`` or ``The tags a, b`` (the first ``most``, then how many more)."""
+def counted_tags(tags: list[str], most: int = 10, *, noun: str = "tag") -> str:
+    """``The tag a`` or ``The tags a, b`` in natural order (the first ``most``, then how
+    many more)."""
     if len(tags) == 1:
-        return f"The tag {tags[0]}"
+        return f"The {noun} {tags[0]}"
+    tags = naturally_sorted(tags)
     shown = ", ".join(tags[:most]) + (f" and {len(tags) - most} more" if len(tags) > most
                                       else "")
-    return f"The tags {shown}"
+    return f"The {noun}s {shown}"
 
 
 def run_delete(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
-    reference = _repository(args.name, want_reference=True)
+    reference = _registry_image(args.name)
     client = client_for(reference.domain, registry_options(args, reference.domain),
                         repository=reference.path)
     if reference.digest is not None:
@@ -278,15 +297,15 @@ def run_delete(args: argparse.Namespace) -> int:
     named = f"{reference.name}:{reference.tag}" if reference.tag else reference.name
     others = [t for t in users.tags if t != reference.tag]
     if others:
-        which = f"the tag {others[0]} also points" if len(others) == 1 else \
-            f"the tags {', '.join(others)} also point"
-        note(f"{named} is the manifest {digest}, which {which} at; "
-             f"{'that tag goes' if len(others) == 1 else 'those tags go'} too.")
+        one = len(others) == 1
+        which = counted_tags(others)
+        note(f"{named} is the manifest {digest}, which {which[:1].lower()}{which[1:]} "
+             f"also {'points' if one else 'point'} at; "
+             f"{'that tag goes' if one else 'those tags go'} too.")
     if users.lists:
         one = len(users.lists) == 1
-        which = f"The list {users.lists[0]} holds" if one else \
-            f"The lists {', '.join(users.lists[:10])}" + \
-            (f" and {len(users.lists) - 10} more" if len(users.lists) > 10 else "") + " hold"
+        which = counted_tags([f"{reference.name}:{tag}" for tag in users.lists],
+                             noun="list") + (" holds" if one else " hold")
         said = (f"{which} {digest} as one of {'its' if one else 'their'} images; deleting "
                 f"it would leave {'it' if one else 'them'} naming a manifest that is gone")
         if not args.force:

@@ -360,6 +360,8 @@ class CredentialStore:
             return "the system keyring"
         where = getattr(backend, "file_path", None)  # keyrings.alt's files, for one
         named = f"the keyring backend {type(backend).__name__}"
+        if "plaintext" in type(backend).__name__.lower():
+            where = f"{where}, unencrypted" if where else "unencrypted"
         return f"{named} ({where})" if where else named
 
     def _probe_keyring(self) -> bool:

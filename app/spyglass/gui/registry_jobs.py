@@ -9,7 +9,6 @@ person types as a registry host or a repository name.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TLSFailed,
 )
+from spyglass.core.natural import natural_key
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.registry import RegistryClient
 from spyglass.core.transports.registry.hosts import split_host
@@ -40,26 +40,6 @@ DIGEST_THREADS: Final = 4
 """HEAD requests one digest job runs at once."""
 
 # --------------------------------------------------------------------------- names
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-NaturalKey = tuple[tuple[str | int, ...], str]
-
-
-def natural_key(text: str) -> NaturalKey:
-    """A sort key that orders digit runs by their value: ``1.9`` < ``1.10`` < ``latest``.
-
-    ``re.split`` with a capturing group puts text at even and digits at odd
-    positions, so two keys always compare text with text and numbers with
-    numbers. Case is folded for the order; the text itself breaks ties, so
-    the order is total.
-    """
-    parts = _DIGITS.split(text)
-    return (
-        tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)),
-        text,
-    )
 
 
 def tag_reference(host: str, repository: str, tag: str) -> str:

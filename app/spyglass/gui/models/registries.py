@@ -47,6 +47,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, SpyglassError
 from spyglass.core.manifest import Descriptor
+from spyglass.core.natural import NaturalKey, natural_key
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
@@ -59,12 +60,10 @@ from spyglass.gui.registry_jobs import (
     Connection,
     DigestAnswer,
     Listing,
-    NaturalKey,
     Page,
     catalog_listing,
     head_digests,
     lists_no_catalog,
-    natural_key,
     tag_listing,
     tag_reference,
 )
