@@ -84,14 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])
-    _apply_overrides(parser, args)
     from spyglass.core.cancel import stop_like_ctrl_c_on_termination
 
+    def run(args: argparse.Namespace) -> int:
+        _apply_overrides(args)
+        return func(args)
+
     with stop_like_ctrl_c_on_termination():
-        return _run_command(func, args)
+        return _run_command(run, args)
 
 
-def _apply_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def _apply_overrides(args: argparse.Namespace) -> None:
     """skopeo's ``--override-os/-arch/-variant``: which image of a list stands for "this
     system" (the parts not given are this machine's, as in skopeo). They change only
     what would be chosen for this system: not ``copy --all`` or ``--multi-arch``, not
@@ -99,9 +102,9 @@ def _apply_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     given = (args.override_os, args.override_arch, args.override_variant)
     if not any(given) or not hasattr(args, "platform"):
         return
-    if args.platform:
-        parser.error("--override-os/--override-arch/--override-variant and --platform "
-                     "contradict each other; give one")
+    if args.platform:  # a contradiction of flags is an error (status 1), as in skopeo
+        raise SpyglassError("--override-os/--override-arch/--override-variant and "
+                            "--platform contradict each other; give one.")
     if getattr(args, "all", False) or getattr(args, "multi_arch", None) not in (None, "system"):
         return  # copy --all / --multi-arch all|index-only: no instance is chosen
     if getattr(args, "raw", False) and not getattr(args, "config", False):

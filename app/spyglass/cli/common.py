@@ -146,6 +146,24 @@ def platform_argument(text: str) -> str:
     return text
 
 
+def count_argument(text: str, minimum: int = 0) -> int:
+    """A count flag's value (``--retry-times``): a whole number, ``minimum`` or more;
+    anything else is a usage error (exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a whole number') from None
+    if value < minimum:
+        what = "negative" if value < 0 else "too few"
+        raise argparse.ArgumentTypeError(f"{value} is {what}; expected {minimum} or more")
+    return value
+
+
+def positive_count_argument(text: str) -> int:
+    """A count flag that needs at least one (``--parallel``)."""
+    return count_argument(text, 1)
+
+
 def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
     """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``:
     before the command, or (``here``) after it, as skopeo takes its global flags
@@ -184,7 +202,7 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
     )
     group.add_argument("--cert-dir", type=Path, metavar="DIR",
                        help="use *.crt, *.cert and *.key files in DIR for TLS")
-    group.add_argument("--retry-times", type=int, default=3, metavar="N",
+    group.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                        help="retry failed requests N times (default 3)")
     group.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
                        help="read lookaside signature stores from DIR/*.yaml")

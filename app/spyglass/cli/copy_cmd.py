@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Final
 from spyglass.cli.common import (
     Commands,
     add_credential_flags,
+    count_argument,
     note,
     parse_bool,
     platform_argument,
+    positive_count_argument,
     registry_options,
     resolve_name,
 )
@@ -69,7 +71,7 @@ def add_parser(commands: Commands) -> None:
                         help="refuse any change that would alter a digest")
     parser.add_argument("--remove-signatures", action="store_true",
                         help="leave signatures, attestations, SBOMs and referrers behind")
-    parser.add_argument("--parallel", type=int, default=None, metavar="N",
+    parser.add_argument("--parallel", type=positive_count_argument, default=None, metavar="N",
                         help="blob transfers at once (default 8)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
@@ -78,7 +80,7 @@ def add_parser(commands: Commands) -> None:
                         help="no progress output (notes of what is left behind stay)")
     parser.add_argument("--authfile", type=Path, metavar="FILE",
                         help="read credentials from this auth.json only")
-    parser.add_argument("--retry-times", type=int, default=3, metavar="N",
+    parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                         help="retry failed requests N times (default 3)")
     parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
                         help="read lookaside signature stores from DIR/*.yaml")
@@ -168,8 +170,6 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
         raise SpyglassError("--platform and --multi-arch index-only contradict each other: "
                             "index-only copies the list without any of its images.")
     parallel = args.parallel if args.parallel is not None else DEFAULT_PARALLEL
-    if parallel < 1:
-        raise SpyglassError(f"--parallel {parallel} is not a positive number.")
     return CopyOptions(
         platforms=tuple(Platform.parse(p) for p in args.platform),
         multi_arch=multi_arch,

@@ -400,13 +400,24 @@ def test_skopeos_override_flags_pick_the_platform(
 def test_override_flags_and_platform_contradict(
         layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
     root, _ = layout
+    # flags that contradict each other are an error (status 1), as in skopeo
+    assert main(["inspect", "--override-arch", "arm64", "--platform", "linux/amd64",
+                 f"oci:{root}:latest"]) == EXIT_ERROR
+    assert capsys.readouterr().err == (
+        "spyglass: --override-os/--override-arch/--override-variant and --platform "
+        "contradict each other; give one.\n")
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("-1", "Argument --retry-times: -1 is negative; expected 0 or more"),
+    ("x", 'Argument --retry-times: "x" is not a whole number'),
+])
+def test_retry_times_is_a_count(value: str, said: str,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["inspect", "--override-arch", "arm64", "--platform", "linux/amd64",
-              f"oci:{root}:latest"])
+        main(["inspect", "--retry-times", value, "docker://127.0.0.1:1/x:y"])
     assert exited.value.code == 2
-    assert capsys.readouterr().err.endswith(
-        "--override-os/--override-arch/--override-variant and --platform contradict each "
-        "other; give one.\n")
+    assert capsys.readouterr().err.endswith(f"spyglass: {said}.\n")
 
 
 def test_list_tags_is_tags(capsys: pytest.CaptureFixture[str]) -> None:
