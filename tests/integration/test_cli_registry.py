@@ -516,6 +516,15 @@ def test_connection_refused_is_one_sentence() -> None:
         assert "refused" in line.lower()
 
 
+def test_tls_asked_of_a_plain_http_registry_is_said_without_openssls_codes(
+        registry: RegistryServer) -> None:
+    line = spyglass("inspect", "--tls-verify=true",
+                    f"docker://{registry.host}/team/app:1.0").error_line()
+    assert line.startswith(f"spyglass: The TLS connection to {registry.host} failed ("), line
+    assert "wrong version number" in line and "If the registry speaks plain HTTP" in line
+    assert "[SSL" not in line and "_ssl.c" not in line and "WRONG_VERSION_NUMBER" not in line
+
+
 def test_login_to_a_registry_that_lets_anyone_in_says_nothing_was_checked(
     registry: RegistryServer, keyring_env: tuple[dict[str, str], Path]
 ) -> None:

@@ -255,9 +255,11 @@ class Cancelled(SpyglassError):
         super().__init__(message)
 
 
-_ERRNO_PREFIX: Final = re.compile(r"\[Errno -?\d+\] |_ssl\.c:\d+: ")
-"""The ``[Errno 111] `` an OSError's text starts with, the ``_ssl.c:989: `` of the ssl
-module's: numbers no person needs."""
+_ERRNO_PREFIX: Final = re.compile(
+    r"\[Errno -?\d+\] |_ssl\.c:\d+: |\[SSL(?:: [A-Z0-9_]+)?\] | ?\(_ssl\.c:\d+\)")
+"""The ``[Errno 111] `` an OSError's text starts with; the ``_ssl.c:989: ``,
+``[SSL: WRONG_VERSION_NUMBER] `` and `` (_ssl.c:1006)`` of the ssl module's: codes and
+numbers no person needs."""
 
 
 def describe_connection_error(exc: BaseException) -> str:

@@ -206,6 +206,17 @@ def _is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
+def _verify_failed(exc: BaseException) -> bool:
+    """Whether the handshake failed on the certificate (not trusted, wrong name)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) \
+                or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 _VERIFY_FAILED: Final = re.compile(r"certificate verify failed:\s*(.+?)\s*(?:\(_ssl\.c:\d+\))?\W*$")
 
 
@@ -456,7 +467,7 @@ class RegistryClient:
             reason = f"{reason}; through {proxy.describe()}, whose certificate is checked too"
         if self.insecure:
             return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
-        if "CERTIFICATE_VERIFY_FAILED" not in str(reason):
+        if not _verify_failed(exc):
             said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
                     "speaks plain HTTP, allow it to be insecure")
         else:
