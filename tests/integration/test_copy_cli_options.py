@@ -537,3 +537,19 @@ def test_a_dry_run_into_a_registry_checks_that_it_may_be_written(
     assert planned.returncode == 0, planned.stderr
     with auth_registry.client(ALICE) as client:
         assert client.get("/v2/dry/run/tags/list").status_code == 404  # nothing written
+
+
+def test_index_only_into_a_registry_needs_the_images_there(
+        registry: RegistryServer, layout: Path, tmp_path: Path) -> None:
+    base = f"docker://{registry.host}/index-only/app"
+    line = spyglass("copy", "--multi-arch", "index-only", f"oci:{layout}:latest",
+                    f"{base}:list").error_line()
+    assert f"{registry.host}/index-only/app:list does not hold" in line, line
+    assert line.endswith("index-only copies the list alone; copy its images with it "
+                         "(--multi-arch all).")
+    assert served_digest(registry, "index-only/app", "list") is None
+    digest = copy("--all", f"oci:{layout}:latest", f"{base}:all",
+                  digestfile=tmp_path / "all")
+    again = copy("--multi-arch", "index-only", f"oci:{layout}:latest", f"{base}:list",
+                 digestfile=tmp_path / "list")
+    assert again == digest == served_digest(registry, "index-only/app", "list")

@@ -55,6 +55,7 @@ from spyglass.core.transports.base import (
     ForeignLayers,
     ImageDestination,
     ImageSource,
+    ManifestHolder,
     ReplacingDestination,
     StoredCompression,
 )
@@ -313,6 +314,25 @@ def _map_type(media_type: str, target: Format) -> str:
             "the image cannot be converted."
         )
     return mapped
+
+
+def _check_images_held(top: ImageIndex, destination: ImageDestination,
+                       cancel: CancelToken | None) -> None:
+    """A list copied alone must not name images its destination does not hold (where
+    the destination can tell)."""
+    if not isinstance(destination, ManifestHolder):
+        return
+    missing = [entry.digest for entry in top.manifests
+               if not destination.holds_manifest(entry, cancel=cancel)]
+    if not missing:
+        return
+    shown = ", ".join(str(digest) for digest in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    said = (f"{destination.description} does not hold "
+            f"{'the image' if len(missing) == 1 else f'{len(missing)} of the images'} "
+            f"the list {top.digest} names ({shown}{more}), and index-only copies the list "
+            "alone; copy its images with it")
+    raise Unsupported(f"{said}.", on_command_line=f"{said} (--multi-arch all).")
 
 
 def _format_name(target: Format) -> str:
@@ -811,6 +831,7 @@ def _plan_images(
                     f"wants {_format_name(target)} manifests; copy its images with it")
             raise Unsupported(f"{said}, to convert them.",
                               on_command_line=f"{said} (--all), to convert them.")
+        _check_images_held(top, destination, cancel)
         notes.append("only the list manifest is copied; its images must already be there")
         return CopyPlan(source.description, destination.description, top, (), top.media_type,
                         True, tuple(notes))

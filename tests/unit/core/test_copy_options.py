@@ -222,6 +222,43 @@ def test_index_only_is_refused_by_a_destination_written_whole(
     assert not target.exists()
 
 
+def test_index_only_into_a_layout_needs_the_images_there(layout: Path,
+                                                         tmp_path: Path) -> None:
+    """A list alone in a layout without its images is a broken image (skopeo writes it):
+    refused while they are missing, copied once they are there."""
+    from spyglass.core.copy import copy_image
+    from spyglass.core.transports import open_destination
+
+    target = tmp_path / "target"
+    dest = open_destination(f"oci:{target}:list")
+    try:
+        with pytest.raises(Unsupported) as caught:
+            plan_copy(open_source(f"oci:{layout}:latest"), dest,
+                      CopyOptions(multi_arch="index-only"))
+    finally:
+        dest.abort()
+    message = str(caught.value)
+    assert is_sentence(message), message
+    assert "does not hold 3 of the images the list sha256:" in message
+    assert "index-only copies the list alone; copy its images with it." in message
+    assert (caught.value.on_command_line or "").endswith("(--multi-arch all).")
+    assert not (target / "index.json").exists()
+
+    def copy(ref: str, options: CopyOptions) -> Descriptor:
+        source, destination = open_source(f"oci:{layout}:latest"), open_destination(ref)
+        try:
+            return copy_image(source, destination, options)
+        finally:
+            destination.close()
+            source.close()
+
+    copy(f"oci:{target}:all", CopyOptions(multi_arch="all"))
+    top = copy(f"oci:{target}:list", CopyOptions(multi_arch="index-only"))
+    refs = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"]
+            for m in json.loads((target / "index.json").read_text())["manifests"]}
+    assert refs == {"all": str(top.digest), "list": str(top.digest)}
+
+
 def test_index_only_is_refused_by_a_destination_without_lists(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     dest = MemoryDestination(lists=False)

@@ -183,6 +183,18 @@ class CheckedDestination(Protocol):
 
 
 @runtime_checkable
+class ManifestHolder(Protocol):
+    """An :class:`ImageDestination` that can say whether it holds a manifest already
+    (a layout, a registry): a list copied alone (``--multi-arch index-only``) must
+    not name images that are not there."""
+
+    def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
+                       ) -> bool:
+        """Whether the manifest of ``entry`` is there (a layout checks its digest)."""
+        ...
+
+
+@runtime_checkable
 class ReplacingDestination(Protocol):
     """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
     is there already is replaced, not added to. The copy's plan says so in a note

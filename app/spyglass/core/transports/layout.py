@@ -634,6 +634,11 @@ class OCILayoutDestination:
                 return "exists"
         return None
 
+    def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
+                       ) -> bool:
+        """Override ManifestHolder.holds_manifest: its blob is there, digest checked."""
+        return self.reuse_blob(entry, cancel=cancel) == "exists"
+
     def _write(
         self,
         stream: Readable,

@@ -27,6 +27,7 @@ from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
     DigestMismatch,
+    ImageNotFound,
     InvalidReference,
     NotFound,
     RateLimited,
@@ -140,6 +141,15 @@ class RegistryDestination:
         return COMPRESSED
 
     # ---------------------------------------------------------------- blobs
+
+    def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
+                       ) -> bool:
+        """Override ManifestHolder.holds_manifest: a ``HEAD`` of it by digest."""
+        try:
+            self.client.head_manifest(self.repository, str(entry.digest), cancel=cancel)
+        except ImageNotFound:
+            return False
+        return True
 
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
