@@ -203,6 +203,24 @@ def demo_dialog(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
     return window.copying.open_dialog(image, DropPlace("oci", path=str(tmp_path / "x")))
 
 
+def test_enter_in_the_destination_copies_and_ticks_nothing(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+    dialog.choose_all()
+    ticked = [box.isChecked() for _platform, box in dialog.platform_boxes]
+    assert all(ticked)
+    dialog.destination_edit.setFocus()
+    assert dialog.copy_button.isDefault() and not dialog.system_button.isDefault()
+    manager = window.copying.manager
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_Return)
+    assert [box.isChecked() for _platform, box in dialog.platform_boxes] == ticked
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.DONE, transfer.error
+
+
 def test_tab_goes_through_the_platforms_where_they_show(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     dialog = demo_dialog(qtbot, window, sample, tmp_path)

@@ -202,6 +202,7 @@ class CopyDialog(QDialog):
         self.all_button.clicked.connect(self.choose_all)
         for button in (self.system_button, self.all_button):
             button.setEnabled(False)
+            button.setAutoDefault(False)  # Enter copies: it never ticks platforms
         shortcuts = QHBoxLayout()
         shortcuts.addWidget(self.system_button)
         shortcuts.addWidget(self.all_button)
@@ -282,7 +283,6 @@ class CopyDialog(QDialog):
 
         self.buttons = QDialogButtonBox()
         self.copy_button = self.buttons.addButton("Copy", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.copy_button.setDefault(True)
         cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         if cancel is not None:  # Enter copies; it never takes Cancel's place
             cancel.setAutoDefault(False)
@@ -296,6 +296,9 @@ class CopyDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
+        # again now that the button is in the dialog: set before, the dialog never took it
+        # for its default, and Enter went to the first auto-default button after the focus
+        self.copy_button.setDefault(True)
 
         if source:
             self.destination_edit.setFocus()
