@@ -74,3 +74,41 @@ def test_tabbing_into_a_table_selects_its_row(
     qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
     assert table.selectionModel().hasSelection()
     assert view.layers.files_button.isEnabled()
+
+
+def test_tabbing_into_the_other_tree_keeps_the_image_shown(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        sample: SampleFacts) -> None:
+    """Tab from the registries into LOCAL gives LOCAL the focus, and nothing else: Qt
+    makes its first row current, which replaced the registry's image on show; a row is
+    taken once it is chosen (Down, Space, a click)."""
+    from tests.gui.guitools import add_registry, wait_repositories, wait_tags
+
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_location(sample.layout, select=False)
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    model, tree = window.registries.model, window.registries.tree
+    tree.expand(model.repository_index(host, "demo/app"))
+    wait_tags(qtbot, window, host, "demo/app")
+    view = window.image_view
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+        tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.9"))
+    assert not window.tree.currentIndex().isValid()
+    shown = view.state
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    window.tree.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert view.state is shown and window.content.currentWidget() is view
+    assert tree.currentIndex() == model.tag_index(host, "demo/app", "1.9")
+    # Space chooses the row the focus is on: the layout's summary, then its image
+    qtbot.keyClick(window.tree, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not tree.currentIndex().isValid(), timeout=WAIT_MS)
+    qtbot.keyClick(window.tree, Qt.Key.Key_Right)  # open the layout
+    with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
+        qtbot.keyClick(window.tree, Qt.Key.Key_Down)
+    assert view.state is not None and view.state is not shown

@@ -62,7 +62,14 @@ from spyglass.gui.models.places import (
 )
 from spyglass.gui.registries import RegistryBrowser, session_only_text
 from spyglass.gui.views.image_view import ImageView, LocationSummary
-from spyglass.gui.views.widgets import Banner, ElidedLabel, Spinner, mute, scaled_font
+from spyglass.gui.views.widgets import (
+    Banner,
+    ChosenRow,
+    ElidedLabel,
+    Spinner,
+    mute,
+    scaled_font,
+)
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
 log = logging.getLogger(__name__)
@@ -224,7 +231,7 @@ class MainWindow(QMainWindow):
         self.tree.setIndentation(16)
         self.tree.setMinimumWidth(180)
         self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
-        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        ChosenRow(self.tree, self._current_changed)
 
         registry_tree = self.registries.tree
         registry_tree.setMinimumWidth(180)

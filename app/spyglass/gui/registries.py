@@ -61,6 +61,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
+from spyglass.gui.views.widgets import ChosenRow
 from spyglass.gui.workers import Runner
 
 Confirm = Callable[[str, str, str], bool]
@@ -214,7 +215,7 @@ class RegistryBrowser(QObject):
         tree.setIndentation(16)
         tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
-        tree.selectionModel().currentChanged.connect(self._current_changed)
+        ChosenRow(tree, self._current_changed)
         self.model.rowsInserted.connect(self._tags_inserted)
 
     def _connect_pages(self) -> None:

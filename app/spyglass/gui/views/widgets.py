@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QFocusEvent,
@@ -80,6 +92,44 @@ class _SelectOnFocus(QObject):
                 if current.isValid():
                     watched.selectRow(current.row())
         return False
+
+
+class ChosenRow(QObject):
+    """Calls ``slot(current, previous)`` when a row of ``view`` is chosen — clicked, moved
+    to with the keys, selected — not when the view is only given the focus.
+
+    Tab into a tree without a current row makes Qt set its first row current, and
+    unselected; showing that row replaced what the window showed (a registry's image,
+    say) although nothing was chosen. The row is taken once it is selected (Space,
+    the arrows, a click). A current row that becomes invalid (the selection cleared)
+    is passed on as it is.
+    """
+
+    def __init__(self, view: QAbstractItemView,
+                 slot: Callable[[QModelIndex, QModelIndex], None]) -> None:
+        super().__init__(view)
+        self._view = view
+        self._slot = slot
+        self._taken = QPersistentModelIndex()
+        selection = view.selectionModel()
+        selection.currentChanged.connect(self._current_changed)
+        selection.selectionChanged.connect(self._selection_changed)
+
+    def _chosen(self, index: QModelIndex) -> bool:
+        return not index.isValid() or self._view.selectionModel().isSelected(index)
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if self._chosen(current) and not (current.isValid() and current == self._taken):
+            self._take(current, previous)
+
+    def _selection_changed(self, *_args: object) -> None:
+        current = self._view.currentIndex()
+        if current.isValid() and self._chosen(current) and current != self._taken:
+            self._take(current, QModelIndex())
+
+    def _take(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._taken = QPersistentModelIndex(current)
+        self._slot(current, previous)
 
 
 def make_table(parent: QWidget | None = None) -> QTableView:
