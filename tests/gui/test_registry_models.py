@@ -298,6 +298,27 @@ def test_aliases_are_marked_once_digests_are_known(qtbot: QtBot, runner: Runner)
     assert model.data(model.tag_index(HOST, "team/app", "1.1"), KIND_ROLE) == "tag"
 
 
+def test_an_alias_count_says_so_far_until_every_digest_is_known(
+        qtbot: QtBot, runner: Runner) -> None:
+    model = filled_model(qtbot, runner, FakeClient(), max_digest_jobs=0)
+    model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)
+    repo = model.repository_index(HOST, "team/app")
+    names = [f"v{n}" for n in range(8)]
+    model.feed_tags(repo, names, done=True)
+    one = Digest.of(b"one")
+    for name in names[:7]:
+        model.set_digest(HOST, "team/app", name, one)
+    first = model.tag_index(HOST, "team/app", "v0", ALIASES)
+    assert model.data(first) == "v1, v2, v3, v4 +2 more so far"
+    assert "(of the tags whose digests are looked up so far)" in model.data(
+        model.tag_index(HOST, "team/app", "v0"), Qt.ItemDataRole.ToolTipRole)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    model.set_digest(HOST, "team/app", "v7", Digest.of(b"two"))  # the last one known
+    assert model.data(first) == "v1, v2, v3, v4 +2 more"
+    assert changed[-1] == (0, 7)  # every row is told: none says "so far" any more
+
+
 class HeldTags(FakeClient):
     """Its first tag listing reads the tags, then waits at the gate before answering."""
 

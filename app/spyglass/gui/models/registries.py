@@ -190,6 +190,13 @@ class RepositoryNode(_Parent):
     def tags(self) -> list[TagNode]:
         return [c for c in self.children if isinstance(c, TagNode)]
 
+    @property
+    def all_digests_known(self) -> bool:
+        """Whether every tag is listed and its digest looked up (or found unreadable):
+        then :meth:`aliases` knows every other tag of an image, not those seen so far."""
+        return self.done and all(t.digest is not None or t.error
+                                 for t in self.by_name.values())
+
     def aliases(self, tag: TagNode) -> list[str]:
         if tag.digest is None:
             return []
@@ -953,6 +960,8 @@ class RegistriesModel(IdTreeModel):
         for digest in touched:
             rows.extend(repo.row_of(t) for t in repo.by_digest.get(digest, ()))
         rows = [r for r in rows if r >= 0]
+        if rows and repo.all_digests_known:  # the last ones: no alias is "so far" now
+            rows.extend((0, len(repo.children) - 1))
         if rows:
             parent = repo.id
             emit(self.dataChanged, self.createIndex(min(rows), NAME, parent),
@@ -1137,7 +1146,7 @@ class RegistriesModel(IdTreeModel):
                 return "—" if node.error else "…"
             if column == TYPE:
                 return media.friendly(node.media_type) if node.media_type else ""
-            return _aliases_text(node.parent.aliases(node))
+            return _aliases_text(node.parent.aliases(node), node.parent.all_digests_known)
         if role == Qt.ItemDataRole.ToolTipRole:
             self._want(node)
             return self._tag_tooltip(node)
@@ -1176,7 +1185,9 @@ class RegistriesModel(IdTreeModel):
                 lines.append(media.friendly(node.media_type))
             aliases = repo.aliases(node)
             if aliases:
-                lines.append("Same image as " + ", ".join(aliases))
+                known = "" if repo.all_digests_known else \
+                    " (of the tags whose digests are looked up so far)"
+                lines.append("Same image as " + ", ".join(aliases) + known)
             if repo.is_signed(node):
                 lines.append(f"Signed: the cosign signature tag "
                              f"{referrers_tag(node.digest)}.sig is in this repository "
@@ -1239,11 +1250,13 @@ def tags_summary(node: RepositoryNode) -> str:
     return noun if node.done else f"{noun} so far…"
 
 
-def _aliases_text(aliases: list[str]) -> str:
+def _aliases_text(aliases: list[str], complete: bool) -> str:
+    """``1.10, latest``; ``a, b, c, d +18 more``, or ``+18 more so far`` while the digests
+    of some tags are not looked up yet (only those of the rows shown are)."""
     if len(aliases) <= MAX_ALIASES_SHOWN:
         return ", ".join(aliases)
     shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
-    return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more"
+    return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more{'' if complete else ' so far'}"
 
 
 def _muted() -> Any:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui import icons
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import (
+    ALIASES,
     DIGEST,
     KIND_ROLE,
     NAME,
@@ -51,7 +52,7 @@ from spyglass.gui.models.registries import (
     tags_summary,
 )
 from spyglass.gui.signals import emit
-from spyglass.gui.views.delegates import SignedBadgeDelegate
+from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -393,6 +394,8 @@ class RepositoryPage(_RootedPage):
         self.table.setModel(self.proxy)
         self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
         self.table.setItemDelegateForColumn(NAME, self.badges)
+        # a list of tag names: cut whole at its end, not in the middle of a name
+        self.table.setItemDelegateForColumn(ALIASES, ElideRightDelegate(self.table))
         self.table.setMouseTracking(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
