@@ -354,6 +354,28 @@ def test_a_copy_ending_while_the_tags_are_listed_has_its_tag_shown(
 # -- a registry without a catalog, in the window
 
 
+class ClosedCatalog(FakeClient):
+    """The catalog is there, closed to this user (a token without the catalog scope)."""
+
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+        from spyglass.core.errors import AccessDenied
+
+        raise AccessDenied(f"The registry {HOST} denied access to its catalog.")
+        yield []
+
+
+def test_a_catalog_closed_to_the_user_says_so(qtbot: QtBot, window: MainWindow) -> None:
+    entry = RegistrySettings("reg.example", "bob")
+    window.settings.set_registry(entry)
+    model = window.registries.model
+    index = model.add_registry(entry, FakeConnection(ClosedCatalog(), "reg.example"))  # type: ignore[arg-type]
+    with qtbot.waitSignal(model.registryLoaded, timeout=WAIT_MS):
+        window.registries.tree.setCurrentIndex(index)
+    page = window.registries.registry_page
+    assert page.panel.title.text() == "reg.example does not let bob list its repositories"
+    assert model.data(model.index(0, 0, index)) == "Catalog closed to bob: open by name"
+
+
 def test_a_registry_without_catalog_offers_open_by_name(qtbot: QtBot, window: MainWindow,
                                                         qtmodeltester: ModelTester) -> None:
     client = FakeClient(tags={"library/alpine": ["3.19", "3.9", "edge"]}, catalog=False)
@@ -368,7 +390,7 @@ def test_a_registry_without_catalog_offers_open_by_name(qtbot: QtBot, window: Ma
     assert page.stack.currentWidget() is page.panel
     message = model.index(0, 0, index)
     assert model.data(message, KIND_ROLE) == "message"
-    assert "open one by name" in model.data(message)
+    assert model.data(message) == "No catalog: open repositories by name"
     qtmodeltester.check(model)
 
     qtbot.keyClicks(page.open_edit, "alpine:3.9")

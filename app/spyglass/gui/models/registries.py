@@ -45,7 +45,7 @@ from PySide6.QtWidgets import QApplication
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled, SpyglassError
+from spyglass.core.errors import AccessDenied, AuthenticationFailed, Cancelled, SpyglassError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.natural import NaturalKey, natural_key
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
@@ -212,6 +212,8 @@ class RegistryNode(_Parent):
     children: list[RepositoryNode | MessageRow] = field(default_factory=list, kw_only=True)
     by_name: dict[str, RepositoryNode] = field(default_factory=dict, kw_only=True)
     no_catalog: bool = field(default=False, kw_only=True)
+    catalog_denied: bool = field(default=False, kw_only=True)
+    """With ``no_catalog``: the user signed in may not read it (others may)."""
     load_all: bool = field(default=False, kw_only=True)
     rate_limited: bool = field(default=False, kw_only=True)
     credentials_note: str = field(default="", kw_only=True)
@@ -240,6 +242,8 @@ _LEAF_FLAGS: Final = _BRANCH_FLAGS | Qt.ItemFlag.ItemNeverHasChildren
 @dataclass(frozen=True)
 class _NoCatalog:
     sentence: str
+    denied: bool
+    """The catalog is there, closed to these credentials (not closed to all)."""
 
 
 @dataclass(frozen=True)
@@ -647,9 +651,9 @@ class RegistriesModel(IdTreeModel):
 
     def _add_tail_message(self, registry: RegistryNode) -> None:
         if registry.no_catalog:
-            self._set_message(
-                registry,
-                "This registry does not list its repositories; open one by name.", "info")
+            text = (f"Catalog closed to {registry.config.username}: open by name"
+                    if registry.catalog_denied else "No catalog: open repositories by name")
+            self._set_message(registry, text, "info")
         elif registry.done and not registry.children:
             self._set_message(registry, "This registry holds no repositories.", "info")
 
@@ -685,6 +689,7 @@ class RegistriesModel(IdTreeModel):
         node.by_name = {}
         node.state = LoadState.PENDING
         node.done = node.no_catalog = node.load_all = node.rate_limited = False
+        node.catalog_denied = False
         node.error = None
         self._insert(node, 0, self._pinned(node))
         self._changed(node)
@@ -729,7 +734,8 @@ class RegistriesModel(IdTreeModel):
                 raise
             except SpyglassError as exc:
                 if first and lists_no_catalog(connection, exc, cancel):
-                    return _NoCatalog(str(exc))
+                    return _NoCatalog(str(exc), isinstance(exc, AuthenticationFailed
+                                                           | AccessDenied))
                 raise
 
         self._runner.submit(
@@ -747,6 +753,7 @@ class RegistriesModel(IdTreeModel):
         if isinstance(answer, _NoCatalog):
             log.info("%s lists no repositories: %s", node.host, answer.sentence)
             node.no_catalog = True
+            node.catalog_denied = answer.denied and bool(node.config.username)
             node.done = True
             node.state = LoadState.LOADED
             node.listing = None

@@ -288,7 +288,9 @@ class RegistryPage(_RootedPage):
             self._panel(f"Listing the repositories of {node.host}…",
                         "The first page appears as soon as the registry answers.", busy=True)
         elif node.no_catalog and not repositories:
-            self._panel(f"{node.host} does not list its repositories",
+            title = (f"{node.host} does not let {node.config.username} list its repositories"
+                     if node.catalog_denied else f"{node.host} does not list its repositories")
+            self._panel(title,
                         "Type a repository name above, for example library/alpine, to open "
                         "it. Repositories opened by name stay in the list.",
                         icons.information_icon())
