@@ -212,13 +212,16 @@ def test_signatures_tab_lists_decodes_and_verifies(
     junk = tmp_path / "notes.txt"
     junk.write_text("not a key at all\n")
     verify_with(qtbot, page, choose_file, junk)
-    assert page.badge.status is Status.NOT_CHECKED
-    assert "notes.txt" in page.verdict.text() and page.verdict.text().endswith(")")
+    # a file that is no key gives no verdict: the one before stands, said after why
+    assert page.badge.status is Status.BAD_SIGNATURE
+    said = page.verdict.text()
+    assert "notes.txt" in said and said.endswith("(Key: other.pub)")
+    assert " The check before stands: " in said
 
     # the result stays with its row while others are looked at
     page.select(sbom)
     page.select(signature)
-    assert page.badge.status is Status.NOT_CHECKED
+    assert page.badge.status is Status.BAD_SIGNATURE
     page.select(signature.children[0])
     assert page.badge.status is Status.NOT_CHECKED  # the part row was never checked
 

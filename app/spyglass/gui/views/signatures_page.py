@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -89,6 +89,9 @@ class Outcome:
     status: Status
     detail: str
     key_file: Path
+    failed_since: str = ""
+    """Why a later check could not be made (the key file given was unusable): said
+    above this result, which stands."""
 
 
 def combine(results: tuple[Verification, ...], titles: list[str], key_file: Path) -> Outcome:
@@ -480,7 +483,10 @@ class SignaturesPage(QWidget):
             mute(self.verdict, 0.85)
         if outcome is not None:
             self.badge.set_status(outcome.status)
-            self.verdict.setText(f"{outcome.detail} (Key: {outcome.key_file.name})")
+            said = f"{outcome.detail} (Key: {outcome.key_file.name})"
+            if outcome.failed_since:
+                said = f"{outcome.failed_since} The check before stands: {said}"
+            self.verdict.setText(said)
             self.verdict.show()
         elif signature:
             self.badge.set_status(Status.NOT_CHECKED)
@@ -526,11 +532,18 @@ class SignaturesPage(QWidget):
         self._runner.submit(
             lambda cancel: combine(verify_parts(parts, image, path, cancel), titles, path),
             on_done=lambda outcome: self._checked(key, outcome),
-            on_error=lambda message: self._checked(
-                key, Outcome(Status.NOT_CHECKED, message, path)),
+            on_error=lambda message: self._key_failed(key, message, path),
             key=VERIFY_KEY,
             what=f"verifying a signature of {image}",
         )
+
+    def _key_failed(self, key: tuple[str, str, int], message: str, path: Path) -> None:
+        """The key file could not be used: no verdict, so one found before stands."""
+        before = self._outcomes.get(key)
+        if before is None or before.status is Status.NOT_CHECKED:
+            self._checked(key, Outcome(Status.NOT_CHECKED, message, path))
+        else:
+            self._checked(key, replace(before, failed_since=message))
 
     def _checked(self, key: tuple[str, str, int], outcome: Outcome) -> None:
         self._outcomes[key] = outcome
