@@ -53,6 +53,7 @@ from spyglass.gui.models.signatures import (
     part_title,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.views.delegates import ElideRightDelegate
 from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
 from spyglass.gui.workers import Runner
 
@@ -160,6 +161,8 @@ class SignaturesPage(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        # what a row is, in words whose beginning says the most: cut at the end
+        self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree))
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(ARTIFACT_TYPE, QHeaderView.ResizeMode.Stretch)
@@ -320,7 +323,7 @@ class SignaturesPage(QWidget):
         emit(self.loaded, count)
 
     def _fit_kind_column(self) -> None:
-        """Room for the longest kind or title, but never more than two fifths of the tree."""
+        """Room for the longest kind or title, but never more than half the tree."""
         metrics = self.tree.fontMetrics()
         bold = QFontMetrics(scaled_font(self.tree.font(), 1.0, bold=True))
         minimum = metrics.horizontalAdvance("simple signing signature") + 64
@@ -334,7 +337,7 @@ class SignaturesPage(QWidget):
                 for part in row.children:
                     widest = max(widest, metrics.horizontalAdvance(part_title(part.part))
                                  + 3 * indent + 16)
-        limit = max(minimum, self.tree.viewport().width() * 2 // 5)
+        limit = max(minimum, self.tree.viewport().width() // 2)
         self.tree.header().resizeSection(KIND, min(widest, limit))
 
     def _failed(self, message: str) -> None:
