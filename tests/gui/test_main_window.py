@@ -274,7 +274,8 @@ def test_raw_json_links_every_digest_and_follows_them(qtbot: QtBot, demo: MainWi
     assert json.loads(raw.browser.toPlainText()) == arm.config
     assert "href=" not in raw.html().split("<body", 1)[1].replace('href="crumb', "")
 
-    raw.back()
+    raw.browser.setFocus()  # Alt+Left goes back, as in a browser
+    qtbot.keyClick(raw.browser, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert str(raw.current.digest) == arm.manifest_digest
     raw.open_link(QUrl("crumb:1"))
     assert str(raw.current.digest) == sample.index_digest
@@ -353,6 +354,9 @@ def test_double_clicking_a_layer_lists_its_files_with_a_filter(
     assert dialog.count.text() == f"1 of {count:,} entries"
     dialog.filter.clear()
     assert dialog.proxy.rowCount() == count
+    # the same layer again: the listing open already comes to the front, not a second one
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.file_dialogs == [dialog]
     dialog.close()
 
 

@@ -58,6 +58,7 @@ class LayerFilesDialog(QDialog):
         self._runner = runner
         self._key = f"files:{next(_ids)}"
         self.layer = layer
+        self.heading = heading
 
         title = QLabel(f"<b>{html.escape(heading)}</b>")
         details = QLabel(

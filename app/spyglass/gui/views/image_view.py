@@ -460,6 +460,11 @@ class ImageView(QWidget):
             where += f" ({instance_label(current.descriptor)})"
         heading = f"Layer {number} of {where}" if number else \
             f"Layer {short_digest(descriptor.digest)} of {where}"
+        for shown in self.file_dialogs:  # that layer's files are open already: to the front
+            if shown.layer.digest == descriptor.digest and shown.heading == heading:
+                shown.raise_()
+                shown.activateWindow()
+                return
         dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self)
         self.file_dialogs.append(dialog)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from spyglass.core import media
@@ -84,9 +84,15 @@ class RawJsonPage(QWidget):
         self._stack: list[RawDocument] = []
         self.back_button = QToolButton()
         self.back_button.setIcon(icons.back_icon())
-        self.back_button.setToolTip("Back to the previous document")
+        back_keys = QKeySequence(QKeySequence.StandardKey.Back)  # Alt+Left
+        shown = back_keys.toString(QKeySequence.SequenceFormat.NativeText)
+        self.back_button.setToolTip(f"Back to the previous document ({shown})")
         self.back_button.setAutoRaise(True)
         self.back_button.clicked.connect(self.back)
+        self._back_keys = back_keys
+        back = QShortcut(back_keys, self)
+        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back.activated.connect(self.back)
         self.crumbs = QLabel()
         self.crumbs.setTextFormat(Qt.TextFormat.RichText)
         self.crumbs.linkActivated.connect(lambda href: self.open_link(QUrl(href)))
@@ -99,6 +105,7 @@ class RawJsonPage(QWidget):
         self.banner = Banner()
         self.browser = json_browser()
         self.browser.anchorClicked.connect(self.open_link)
+        self.browser.installEventFilter(self)  # its own Alt+Left walks its own history
 
         bar = QHBoxLayout()
         bar.setSpacing(6)
@@ -137,6 +144,15 @@ class RawJsonPage(QWidget):
         self.banner.hide()
         self.set_busy(False)
         self._render()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: Alt+Left in the browser goes back here."""
+        if watched is self.browser and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) \
+                and event.keyCombination().toCombined() == self._back_keys[0].toCombined():
+            self.back()
+            return True
+        return super().eventFilter(watched, event)
 
     def back(self) -> None:
         if len(self._stack) > 1:
