@@ -89,7 +89,6 @@ class RawJsonPage(QWidget):
         self.back_button.setToolTip(f"Back to the previous document ({shown})")
         self.back_button.setAutoRaise(True)
         self.back_button.clicked.connect(self.back)
-        self._back_keys = back_keys
         back = QShortcut(back_keys, self)
         back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         back.activated.connect(self.back)
@@ -149,7 +148,7 @@ class RawJsonPage(QWidget):
         """Override QObject::eventFilter: Alt+Left in the browser goes back here."""
         if watched is self.browser and event.type() == QEvent.Type.KeyPress \
                 and isinstance(event, QKeyEvent) \
-                and event.keyCombination().toCombined() == self._back_keys[0].toCombined():
+                and event.matches(QKeySequence.StandardKey.Back):
             self.back()
             return True
         return super().eventFilter(watched, event)
