@@ -112,3 +112,21 @@ def test_tabbing_into_the_other_tree_keeps_the_image_shown(
     with qtbot.waitSignal(view.imageShown, timeout=WAIT_MS):
         qtbot.keyClick(window.tree, Qt.Key.Key_Down)
     assert view.state is not None and view.state is not shown
+
+
+def test_ctrl_page_down_switches_the_image_tabs_from_the_sidebar(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    window.activateWindow()
+    window.tree.setFocus()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)
+    first = view.tabs.currentIndex()
+    qtbot.keyClick(window.tree, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    assert view.tabs.currentIndex() == first + 1
+    qtbot.keyClick(window.tree, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    assert view.tabs.currentIndex() == first
+    assert window.tree.hasFocus()  # the focus stays where it was

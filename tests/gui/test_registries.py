@@ -234,6 +234,20 @@ def test_digests_load_for_shown_rows_and_aliases_are_marked(
     assert page.tag_texts() == ["1.2", "1.9", "1.10"]
     assert page.count.text() == "3 of 4 tags"
     assert model.rowCount(model.repository_index(host, "demo/app")) == 4
+    # Ctrl+F reaches the filter from anywhere in the window; Enter opens the first tag
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    window.registries.tree.setFocus()
+    qtbot.waitUntil(window.registries.tree.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(window.registries.tree, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert page.filter.hasFocus() and page.filter.selectedText() == "1."
+    qtbot.keyClicks(page.filter, "1.1")
+    assert page.tag_texts() == ["1.10"]
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+        qtbot.keyClick(page.filter, Qt.Key.Key_Return)
+    assert window.image_view.state is not None
+    assert window.image_view.state.entry.label.endswith("demo/app:1.10")
 
 
 def test_copy_actions_put_references_on_the_clipboard(

@@ -7,6 +7,7 @@ import logging
 import os
 import platform as _platform
 import time
+from functools import partial
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
@@ -29,6 +30,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeySequence,
     QPalette,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -365,6 +367,11 @@ class MainWindow(QMainWindow):
         return self.settings.registry(host) is not None
 
     def _build_menus(self) -> None:
+        # Ctrl+PgDown / Ctrl+PgUp switch the image's tabs wherever the focus is (the
+        # sidebar too), as in a browser; inside the tabs Ctrl+Tab does it as well
+        for keys, step in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(partial(self._step_image_tab, step))
         menu = self.menuBar().addMenu("&File")
         self.open_folder_action = QAction("Open &Layout Folder…", self)
         self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
@@ -581,6 +588,10 @@ class MainWindow(QMainWindow):
         if host not in self._session_hosts:
             self._session_hosts.append(host)
         self.session_banner.show_text(session_only_text(self._session_hosts))
+
+    def _step_image_tab(self, step: int) -> None:
+        if self.content.currentWidget() is self.image_view:
+            self.image_view.step_tab(step)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._clearing_places:

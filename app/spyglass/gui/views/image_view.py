@@ -427,6 +427,16 @@ class ImageView(QWidget):
     def _layer_row_files(self, row: LayerRow) -> None:
         self.open_layer_files(row.descriptor, number=row.number)
 
+    def step_tab(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) enabled tab, round the end."""
+        count = self.tabs.count()
+        index = self.tabs.currentIndex()
+        for _ in range(count):
+            index = (index + step) % count
+            if self.tabs.isTabEnabled(index) and self.tabs.isTabVisible(index):
+                self.tabs.setCurrentIndex(index)
+                return
+
     def open_layer_files(self, target: object, *, number: int | None = None,
                          owner: object = None) -> None:
         """Open the file listing of a layer (a Descriptor, or a Digest of the shown image);

@@ -9,6 +9,8 @@ message in the page, never a dialog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
@@ -17,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -106,11 +108,44 @@ class PageHeader(QWidget):
         self._buttons.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
 
 
-def _filter_edit(placeholder: str) -> QLineEdit:
+def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
+                 open_row: Callable[[QModelIndex], None]) -> QLineEdit:
+    """A page's filter: Ctrl+F (Find) reaches it while its page shows, and Enter opens the
+    row highlighted in ``view`` (or else the first one shown) with ``open_row``."""
     edit = QLineEdit()
     edit.setPlaceholderText(placeholder)
     edit.setClearButtonEnabled(True)
+    find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), edit)
+    find.setContext(Qt.ShortcutContext.WindowShortcut)
+
+    def focus() -> None:
+        edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        edit.selectAll()
+
+    find.activated.connect(focus)
+
+    def open_highlighted() -> None:
+        shown = view()
+        model, root = shown.model(), shown.rootIndex()
+        current = shown.currentIndex()
+        if not current.isValid() and model is not None and model.rowCount(root) > 0:
+            current = model.index(0, 0, root)
+        if current.isValid():
+            open_row(current)
+
+    edit.returnPressed.connect(open_highlighted)
     return edit
+
+
+def _clear_quietly(edit: QLineEdit) -> None:
+    """Empty a filter without telling its page (which is changing what it shows). Not
+    with blockSignals: the line edit hears its own textChanged to hide its clear button,
+    which then stayed on beside an empty field."""
+    edit.setProperty("clearing", True)
+    try:
+        edit.clear()
+    finally:
+        edit.setProperty("clearing", False)
 
 
 def _error_label() -> QLabel:
@@ -203,7 +238,7 @@ class RegistryPage(_RootedPage):
         self.open_button.setAutoDefault(False)
         self.open_button.clicked.connect(self._open)
 
-        self.filter = _filter_edit("Filter repositories")
+        self.filter = _filter_edit("Filter repositories", lambda: self.list, self._activated)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
@@ -259,9 +294,7 @@ class RegistryPage(_RootedPage):
         if self._root.isValid() and self.source_root == index:
             self.refresh()
             return
-        self.filter.blockSignals(True)
-        self.filter.clear()
-        self.filter.blockSignals(False)
+        _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.open_edit.clear()
         self.open_error.hide()
@@ -328,6 +361,8 @@ class RegistryPage(_RootedPage):
         self.count.setText(text)
 
     def _filter_changed(self, text: str) -> None:
+        if self.filter.property("clearing"):
+            return
         self.proxy.set_filter_text(text)
         if text.strip():
             self._load_all()
@@ -381,7 +416,7 @@ class RepositoryPage(_RootedPage):
         self.delete_button = self.header.add_button("Delete…", "Delete the selected tag's "
                                                     "image from the registry")
         self.banner = Banner()
-        self.filter = _filter_edit("Filter tags")
+        self.filter = _filter_edit("Filter tags", lambda: self.table, self._activated)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
         mute(self.count)
@@ -458,9 +493,7 @@ class RepositoryPage(_RootedPage):
             self.refresh()
             return
         self.banner.hide()
-        self.filter.blockSignals(True)
-        self.filter.clear()
-        self.filter.blockSignals(False)
+        _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.table.setRootIndex(self._set_root(index))
         self.table.scrollToTop()
@@ -556,6 +589,8 @@ class RepositoryPage(_RootedPage):
         emit(self.showAttachmentsToggled, show)
 
     def _filter_changed(self, text: str) -> None:
+        if self.filter.property("clearing"):
+            return
         self.proxy.set_filter_text(text)
         self.refresh()
 
