@@ -362,6 +362,25 @@ def _choose_format(
     return wanted
 
 
+def _forced_format_note(manifest_type: str, destination: ImageDestination,
+                        options: CopyOptions) -> str:
+    """What the copy converts without being asked (no ``--format``): a Docker image into
+    a destination that takes OCI manifests only, or one recompressed to zstd."""
+    if options.format is not None or options.multi_arch == "index-only":
+        return ""
+    was = format_of(manifest_type)
+    target = _choose_format(manifest_type, destination, options)
+    if target == was:
+        return ""
+    supported = destination.supported_manifest_types
+    if supported and not any(format_of(t) == was for t in supported):
+        why = f"{destination.description} takes {_format_name(target)} manifests only"
+    else:
+        why = "Docker schema 2 cannot hold zstd layers"
+    return (f"written as {_format_name(target)}, from {_format_name(was)}: {why}, so the "
+            "digests change")
+
+
 def _plan_instance(
     manifest: ImageManifest,
     entry: Descriptor | None,
@@ -797,6 +816,9 @@ def _plan_images(
         notes.append("the Docker schema 1 image is converted to schema 2, as skopeo "
                      "converts it (its layers were read once already while planning, to "
                      "learn their uncompressed digests)")
+    forced = _forced_format_note(top.media_type, destination, options)
+    if forced:
+        notes.append(forced)
     plain = _PlainLayers(_plain_target(destination, options), ahead, notes, stored)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)

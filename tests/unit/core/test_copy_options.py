@@ -783,3 +783,32 @@ def test_a_terminal_of_no_size_is_taken_as_80_by_24(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(progress.os, "get_terminal_size",
                         lambda fd: real_os.terminal_size((120, 0)))
     assert progress._terminal_size(sys.stderr) == (120, 24)
+
+
+def test_a_conversion_nobody_asked_for_is_noted(tmp_path: Path) -> None:
+    """A Docker image is written as OCI into an OCI layout (it takes nothing else), or
+    when its layers become zstd: the digests change, and the plan says why."""
+    from spyglass.core.transports import open_destination
+
+    root = tmp_path / "docker"
+    builder = LayoutBuilder(root)
+    builder.tag(builder.add_image(ImageSpec(docker_media_types=True)), "v1")
+
+    def notes(destination: object, options: CopyOptions) -> list[str]:
+        plan = plan_copy(open_source(f"oci:{root}:v1"), destination,  # type: ignore[arg-type]
+                         options)
+        return [n for n in plan.notes if n.startswith("written as")]
+
+    layout = open_destination(f"oci:{tmp_path / 'out'}:v1")
+    try:
+        assert notes(layout, CopyOptions()) == [
+            f"written as OCI, from Docker schema 2: oci:{tmp_path / 'out'}:v1 takes OCI "
+            "manifests only, so the digests change"]
+        assert notes(layout, CopyOptions(format="oci")) == []  # asked for: no note
+    finally:
+        layout.abort()
+    anything = MemoryDestination()
+    assert notes(anything, CopyOptions()) == []
+    assert notes(anything, CopyOptions(compression="zstd")) == [
+        "written as OCI, from Docker schema 2: Docker schema 2 cannot hold zstd layers, so "
+        "the digests change"]
