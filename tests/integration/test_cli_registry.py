@@ -498,7 +498,24 @@ def test_login_with_a_wrong_password_stores_nothing(
         stdin=WRONG_PASSWORD + "\n",
     ).error_line()
     assert host in refused
+    assert refused.endswith(" Nothing was saved; check the user name and password.")
+    assert "log in again" not in refused  # this is the login
     assert not keyring_file.exists() or stored(keyring_file, host) is None
+
+
+@pytest.mark.parametrize("kind", ["htpasswd", "token"])
+def test_wrong_credentials_from_an_auth_file_name_the_file(
+    kind: str, auth_registry: RegistryServer, token_registry: RegistryServer,
+    tmp_path: Path,
+) -> None:
+    host = (auth_registry if kind == "htpasswd" else token_registry).host
+    authfile = tmp_path / "auth.json"
+    secret = base64.b64encode(f"alice:{WRONG_PASSWORD}".encode()).decode()
+    authfile.write_text(json.dumps({"auths": {host: {"auth": secret}}}))
+    refused = spyglass("inspect", "--authfile", str(authfile),
+                       f"docker://{host}/team/app:1.0").error_line()
+    assert refused.endswith(f"Check the credentials for {host} in {authfile}."), refused
+    assert "--creds" not in refused and WRONG_PASSWORD not in refused
 
 
 # --------------------------------------------------------------------------- unreachable

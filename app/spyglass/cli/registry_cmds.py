@@ -16,7 +16,7 @@ from spyglass.cli.common import (
     resolve_name,
     write_json,
 )
-from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.errors import AuthenticationFailed, InvalidReference, SpyglassError
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
 
@@ -228,7 +228,11 @@ def run_login(args: argparse.Namespace) -> int:
         plain_loopback=args.tls_verify is None, cert_dir=args.cert_dir,
         retry_times=max(0, args.retry_times),
     )
-    checked = client.check_credentials()
+    try:
+        checked = client.check_credentials()
+    except AuthenticationFailed as exc:  # not "log in again": this is the login
+        raise SpyglassError(f"{exc.refusal or exc} Nothing was saved; check the user name "
+                            "and password.") from exc
     store = credential_store()
     where = store.save(host, credentials)
     forget_clients()

@@ -381,6 +381,12 @@ class RegistryAuth(httpx.Auth):
             who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
             said = (f"The token server {host} of {self.host} refused to log in {who} "
                     f"(HTTP {response.status})")
+            source = self.credentials.source if self.credentials else None
+            if source is not None and "/" in source:  # read from an auth.json
+                where = f"Check the credentials for {self.host} in {source}."
+                raise AuthenticationFailed(
+                    f"{said}. {where}", status=response.status, host=self.host,
+                    credentials_sent=True, refusal=f"{said}.")
             raise AuthenticationFailed(
                 f"{said}; check the user name and password.", status=response.status,
                 host=self.host, credentials_sent=self.credentials is not None,
