@@ -424,7 +424,7 @@ def test_the_route_takes_the_spare_width(
     # the others fit their usual texts
     metrics = table.fontMetrics()
     for column, text in ((STATE, "Done · 1 note"), (BYTES, "144 MiB of 144 MiB"),
-                         (SPEED, "in 12 min 05 s"), (ETA, "12 min 05 s"),
+                         (SPEED, "888.8 MiB/s"), (ETA, "12 min 05 s"),
                          (PROGRESS, "nothing written")):
         assert metrics.horizontalAdvance(text) + 12 <= header.sectionSize(column), text
     # a longer state is cut, whole in the tooltip

@@ -352,6 +352,8 @@ class TransferModel(QAbstractTableModel):
             parts.append(transfer.error)
         if stopped(transfer) and transfer.snapshot.total:
             parts.append(ending_sentence(transfer))
+        if transfer.state is TransferState.DONE and transfer.ended is not None:
+            parts.append(f"Took {duration_text(transfer.ended - transfer.started)}.")
         if onto_itself(transfer):
             parts.append(ONTO_ITSELF)
         lines = note_lines(transfer)
@@ -407,8 +409,11 @@ class TransferModel(QAbstractTableModel):
             if all_linked(transfer):
                 return "nothing sent"
             if state is TransferState.DONE and transfer.ended is not None:
+                # what moved (not what was reused) over the whole copy: its average
                 elapsed = transfer.ended - transfer.started
-                return f"in {duration_text(elapsed)}"
+                moved = snap.total - reused_bytes(transfer)
+                return f"{human_size(int(moved / elapsed))}/s" \
+                    if elapsed > 0 and moved > 0 else ""
             if state is TransferState.COPYING and snap.speed > 0:
                 return f"{human_size(int(snap.speed))}/s"
             return ""

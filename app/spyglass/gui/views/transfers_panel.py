@@ -167,7 +167,7 @@ class TransfersPanel(QWidget):
         PROGRESS: ("nothing written", "100 %"),
         BYTES: ("888 MiB / 888 MiB", "888 MiB of 888 MiB", "888 MiB already there",
                 "888.8 MiB, 88 % reused"),
-        SPEED: ("888.8 MiB/s", "in 59 min 59 s", "nothing to copy"),
+        SPEED: ("888.8 MiB/s", "nothing to copy"),
         ETA: ("59 min 59 s",),
     }
     """The usual texts of each column but the route: what its width is made for (a
