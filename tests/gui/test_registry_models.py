@@ -515,3 +515,14 @@ def test_a_repository_opens_by_name_where_the_catalog_failed(
     assert opened.isValid() and model.data(opened) == "team/app"
     assert not model.add_repository(registry, "team/new").isValid()
     assert model.registry_node(registry).state is not LoadState.FAILED  # listed again
+
+
+def test_the_status_after_a_delete_names_a_dozen_tags(window: MainWindow) -> None:
+    from spyglass.gui.registry_jobs import DeletePlan
+
+    tags = tuple(f"v{n}" for n in range(150))
+    digest = Digest.of(b"gone")
+    window.registries._image_deleted(DeletePlan(HOST, "team/app", "v0", digest, tags))
+    shown = ", ".join(tags[:12])
+    assert window.status_text == (f"Deleted team/app@{digest} from {HOST} (tags: {shown} "
+                                  "and 138 more).")

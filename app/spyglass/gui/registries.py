@@ -684,7 +684,9 @@ class RegistryBrowser(QObject):
         )
 
     def _image_deleted(self, plan: DeletePlan) -> None:
-        tags = ", ".join(plan.tags)
+        tags = ", ".join(plan.tags[:SHOWN_TAGS])
+        if len(plan.tags) > SHOWN_TAGS:
+            tags += f" and {len(plan.tags) - SHOWN_TAGS} more"
         emit(self.statusMessage,
              f"Deleted {plan.repository}@{plan.digest} from {plan.host} (tags: {tags}).")
         request = self._image_view.request
