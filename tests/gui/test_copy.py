@@ -474,7 +474,7 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert "For a registry" not in describe_name("layout-folder", hosts=["h:1"])[1]
     # a layout destination without a ref stores the image without a name: said before
     assert describe_name("oci:/srv/mirror")[1] == (
-        "The OCI image layout in /srv/mirror (made if the folder is empty), the image "
+        "The OCI image layout in /srv/mirror (a new one if there is none yet), the image "
         "without a name (add :NAME to give it one).")
     assert describe_name("oci:/srv/mirror:app-1")[1].endswith("empty), named app-1.")
 
@@ -484,7 +484,7 @@ def test_a_relative_destination_says_where_it_is(monkeypatch: pytest.MonkeyPatch
     """The window shows no working folder: a relative path is said with the one it is in."""
     monkeypatch.chdir(tmp_path)
     assert describe_name("oci:out/layout:app")[1] == (
-        f"The OCI image layout in out/layout (in {tmp_path}) (made if the folder is empty), "
+        f"The OCI image layout in out/layout (in {tmp_path}) (a new one if there is none yet), "
         "named app.")
     assert describe_name("docker-archive:app.tar")[1] == (
         f"A docker save tarball at app.tar (in {tmp_path}), the image without a name (add "

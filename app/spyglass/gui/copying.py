@@ -312,8 +312,8 @@ def describe_name(text: str, *, what: str = "destination",
     if isinstance(name, OCIName):
         named = (f"named {name.ref}" if name.ref
                  else "the image without a name (add :NAME to give it one)")
-        return name, f"The OCI image layout in {_where(name.path)} (made if the folder is " \
-                     f"empty), {named}."
+        return name, f"The OCI image layout in {_where(name.path)} (a new one if there is " \
+                     f"none yet), {named}."
     if isinstance(name, DirName):
         return name, f"A dir: layout in {_where(name.path)}."
     # an archive already there is replaced whole: the dialog's replace check says so,
