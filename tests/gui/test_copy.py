@@ -476,7 +476,7 @@ def test_destination_names_are_suggested_and_described() -> None:
     assert describe_name("oci:/srv/mirror")[1] == (
         "The OCI image layout in /srv/mirror (a new one if there is none yet), the image "
         "without a name (add :NAME to give it one).")
-    assert describe_name("oci:/srv/mirror:app-1")[1].endswith("empty), named app-1.")
+    assert describe_name("oci:/srv/mirror:app-1")[1].endswith("none yet), named app-1.")
 
 
 def test_a_relative_destination_says_where_it_is(monkeypatch: pytest.MonkeyPatch,
