@@ -252,6 +252,15 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
         scripted.finish(SpyglassError(sentence))
     assert transfer.state is TransferState.FAILED
     assert transfer.error == sentence
+    # the State column takes what room the route leaves: the cause whole, when it fits
+    panel_table, state_text = panel.table, panel.model.index(0, STATE).data()
+    window.resize(2200, 700)
+    qtbot.waitUntil(lambda: panel_table.viewport().width() > 1900, timeout=WAIT_MS)
+    header = panel_table.horizontalHeader()
+    assert header.sectionSize(STATE) >= panel_table.fontMetrics().horizontalAdvance(state_text)
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: panel_table.viewport().width() < 1000, timeout=WAIT_MS)
+    assert header.sectionSize(STATE) == panel.column_widths()[STATE]
     assert details.error_label.text() == sentence
     assert not details.error_label.isHidden()
     assert "State: Failed" in details.heading.text()

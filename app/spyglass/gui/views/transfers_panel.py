@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
+from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.transfers import (
     BYTES,
     ETA,
@@ -93,6 +94,10 @@ class TransfersPanel(QWidget):
         for column, width in self.column_widths().items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
+        self._state_width = self.column_widths()[STATE]
+        self.table.viewport().installEventFilter(self)  # resized: share the room again
+        self.model.dataChanged.connect(lambda *_: self._share_room())
+        self.model.rowsInserted.connect(lambda *_: self._share_room())
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
@@ -185,6 +190,33 @@ class TransfersPanel(QWidget):
             title = title_metrics.horizontalAdvance(TITLES[column])
             widths[column] = max(text, title) + 20
         return widths
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: the table's viewport resized."""
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._share_room()
+        return super().eventFilter(watched, event)
+
+    def _share_room(self) -> None:
+        """Room the routes do not need goes to the State column, where a failure's cause
+        was cut short beside a wide empty Transfer column (the routes keep first call)."""
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        routes = states = 0
+        for row in range(self.model.rowCount()):
+            route = self.model.index(row, TRANSFER).data(ROUTE_ROLE)
+            if isinstance(route, tuple):
+                routes = max(routes, metrics.horizontalAdvance(f"{route[0]}{ROUTE_ARROW}"
+                                                               f"{route[1]}"))
+            states = max(states, metrics.horizontalAdvance(
+                str(self.model.index(row, STATE).data() or "")))
+        others = sum(header.sectionSize(c) for c in range(self.model.columnCount())
+                     if c not in (TRANSFER, STATE))
+        spare = self.table.viewport().width() - others - self._state_width \
+            - (routes + 48)  # the route's icon and margins
+        wanted = max(self._state_width, min(states + 20, self._state_width + max(0, spare)))
+        if header.sectionSize(STATE) != wanted:
+            header.resizeSection(STATE, wanted)
 
     def _at(self, index: QModelIndex) -> Transfer | None:
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
