@@ -248,6 +248,13 @@ def test_digests_load_for_shown_rows_and_aliases_are_marked(
         qtbot.keyClick(page.filter, Qt.Key.Key_Return)
     assert window.image_view.state is not None
     assert window.image_view.state.entry.label.endswith("demo/app:1.10")
+    # a tag highlighted in another repository's page is not this page's: its first is
+    select_table_tag(qtbot, window, "1.10")
+    open_repository_page(qtbot, window, host, "other/tools")
+    qtbot.keyClicks(page.filter, "v")
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+        qtbot.keyClick(page.filter, Qt.Key.Key_Return)
+    assert window.image_view.state.entry.label.endswith("other/tools:v1")
 
 
 def test_copy_actions_put_references_on_the_clipboard(

@@ -128,8 +128,11 @@ def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
         shown = view()
         model, root = shown.model(), shown.rootIndex()
         current = shown.currentIndex()
-        if not current.isValid() and model is not None and model.rowCount(root) > 0:
-            current = model.index(0, 0, root)
+        selection = shown.selectionModel()
+        if not (current.isValid() and current.parent() == root and selection is not None
+                and selection.isSelected(current)):  # not a row of a page shown before
+            current = model.index(0, 0, root) if model is not None \
+                and model.rowCount(root) > 0 else QModelIndex()
         if current.isValid():
             open_row(current)
 
