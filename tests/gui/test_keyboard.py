@@ -105,6 +105,12 @@ def test_tabbing_into_the_other_tree_keeps_the_image_shown(
     qtbot.wait(50)
     assert view.state is shown and window.content.currentWidget() is view
     assert tree.currentIndex() == model.tag_index(host, "demo/app", "1.9")
+    # nor do the actions on "the current place" take that row for chosen
+    assert not window.close_location_action.isEnabled()
+    window.close_current_location()
+    assert window.places.rowCount() == 1
+    assert window.copying.current_image() is not None
+    assert window.copying.current_image().label.endswith("demo/app:1.9")
     # Space chooses the row the focus is on: the layout's summary, then its image
     qtbot.keyClick(window.tree, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not tree.currentIndex().isValid(), timeout=WAIT_MS)

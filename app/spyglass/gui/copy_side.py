@@ -269,14 +269,14 @@ class CopyController(QObject):
         """The image "Copy To…" copies: the selected tag or image row, else the one shown."""
         window = self._window
         registries = window.registries
-        tag = self._tag_image(registries.model.node(registries.tree.currentIndex()))
+        tag = self._tag_image(registries.model.node(registries.chosen_index()))
         if tag is not None:
             return tag
         if window.content.currentWidget() is registries.repository_page:
             tag = self._table_image(registries.repository_page.current_tag())
             if tag is not None:
                 return tag
-        image = self._place_image(window.tree.currentIndex())
+        image = self._place_image(window.chosen_place())
         if image is not None:
             return image
         return self.shown_image()

@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         self.tree.setIndentation(16)
         self.tree.setMinimumWidth(180)
         self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
-        ChosenRow(self.tree, self._current_changed)
+        self._chosen_place = ChosenRow(self.tree, self._current_changed)
 
         registry_tree = self.registries.tree
         registry_tree.setMinimumWidth(180)
@@ -494,14 +494,14 @@ class MainWindow(QMainWindow):
         return os.path.dirname(recent[0]) if recent else os.path.expanduser("~")
 
     def close_current_location(self) -> None:
-        index = self.tree.currentIndex()
+        index = self._chosen_place.chosen()
         if self.places.location_node(index) is not None:
             self.places.remove_location(index)
 
     def reload_current_location(self) -> None:
         if self.registries.reload_current():
             return
-        node = self.places.location_node(self.tree.currentIndex())
+        node = self.places.location_node(self._chosen_place.chosen())
         if node is not None:
             self._select_first.add(str(node.path))
             index = self.places.index(self.places.paths.index(str(node.path)), 0)
@@ -515,23 +515,23 @@ class MainWindow(QMainWindow):
         index = self._location_index(path)
         if path in self._select_first:
             self._select_first.discard(path)
-            if self.tree.currentIndex() == index:
+            if self._chosen_place.chosen() == index:
                 self._select_first_image(index)
                 return
-        if index.isValid() and self.tree.currentIndex() == index:
+        if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
     def _location_failed(self, path: str, message: str) -> None:
         self._select_first.discard(path)
         self.show_status(message)
         index = self._location_index(path)
-        if index.isValid() and self.tree.currentIndex() == index:
+        if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
     def _location_refreshed(self, path: str) -> None:
         """A copy wrote to this place and its rows were merged: show the selected row
         again only if what it holds changed (the image view keeps its tab otherwise)."""
-        current = self.tree.currentIndex()
+        current = self._chosen_place.chosen()
         node = self.places.node(current)
         if isinstance(node, LocationNode) and str(node.path) == path:
             self._current_changed(current, QModelIndex())  # the count of images
@@ -555,7 +555,7 @@ class MainWindow(QMainWindow):
             if isinstance(self.places.node(child), ImageNode):
                 self.tree.setCurrentIndex(child)
                 return
-        if self.tree.currentIndex() == location:  # no image: say what it holds, now listed
+        if self._chosen_place.chosen() == location:  # no image: say what it holds, now listed
             self._current_changed(location, QModelIndex())
         else:
             self.tree.setCurrentIndex(location)
@@ -588,6 +588,10 @@ class MainWindow(QMainWindow):
         if host not in self._session_hosts:
             self._session_hosts.append(host)
         self.session_banner.show_text(session_only_text(self._session_hosts))
+
+    def chosen_place(self) -> QModelIndex:
+        """The LOCAL tree's row the user chose (not one only made current by the focus)."""
+        return self._chosen_place.chosen()
 
     def _step_image_tab(self, step: int) -> None:
         if self.content.currentWidget() is self.image_view:
@@ -631,9 +635,9 @@ class MainWindow(QMainWindow):
         self.name_label.setText(state.entry.name)
 
     def _update_actions(self) -> None:
-        has_location = self.places.location_node(self.tree.currentIndex()) is not None
+        has_location = self.places.location_node(self._chosen_place.chosen()) is not None
         has_registry = self.registries.model.registry_node(
-            self.registries.tree.currentIndex()) is not None
+            self.registries.chosen_index()) is not None
         self.close_location_action.setEnabled(has_location)
         self.reload_action.setEnabled(has_location or has_registry)
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))

@@ -215,7 +215,7 @@ class RegistryBrowser(QObject):
         tree.setIndentation(16)
         tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
-        ChosenRow(tree, self._current_changed)
+        self._chosen = ChosenRow(tree, self._current_changed)
         self.model.rowsInserted.connect(self._tags_inserted)
 
     def _connect_pages(self) -> None:
@@ -291,6 +291,10 @@ class RegistryBrowser(QObject):
         return Connection(entry.host, insecure=entry.insecure, store=self._store,
                           credentials=credentials)
 
+    def chosen_index(self) -> QModelIndex:
+        """The tree's row the user chose (not one only made current by the focus)."""
+        return self._chosen.chosen()
+
     def add_registry(self) -> RegistryDialog:
         """Open the Add Registry dialog (window-modal, not blocking)."""
         return self._open_dialog(None)
@@ -339,7 +343,7 @@ class RegistryBrowser(QObject):
     def _registry_edited(self, old: RegistrySettings, result: RegistryInput) -> None:
         entry = result.settings(old.repositories)
         self._settings.set_registry(entry)
-        current = self.tree.currentIndex()
+        current = self._chosen.chosen()
         showing = self.model.registry_node(current)
         self.model.update_registry(entry, self._connection(entry, result))
         emit(self.settingsChanged)
@@ -394,7 +398,7 @@ class RegistryBrowser(QObject):
             text += "<p>Nothing on the registry changes.</p>"
         if not self.confirm("Remove Registry", text, "Remove"):
             return False
-        showing = self.model.registry_node(self.tree.currentIndex())
+        showing = self.model.registry_node(self._chosen.chosen())
         self.model.remove_registry(host)
         self._settings.remove_registry(host)
         emit(self.settingsChanged)
@@ -403,7 +407,7 @@ class RegistryBrowser(QObject):
                             what=f"forgetting the password for {host}",
                             on_error=lambda message: emit(self.statusMessage, message))
         if showing is not None and showing.host == host:
-            current = self.tree.currentIndex()
+            current = self._chosen.chosen()
             if current.isValid():  # the row Qt moved to is shown (not the welcome page
                 self._current_changed(current, QModelIndex())  # under its title)
             else:
@@ -464,7 +468,7 @@ class RegistryBrowser(QObject):
     def _page_host(self) -> str:
         node = self.registry_page.node
         if node is None:
-            node = self.model.registry_node(self.tree.currentIndex())
+            node = self.model.registry_node(self._chosen.chosen())
         return node.host if node is not None else ""
 
     # ------------------------------------------------------------------ selection
@@ -512,7 +516,7 @@ class RegistryBrowser(QObject):
     def tag_written(self, host: str, repository: str, tag: str, digest: Digest) -> None:
         """A copy made ``tag`` name ``digest``: the tag shown is shown again when it named
         another image (the image view keeps its tab)."""
-        node = self.model.node(self.tree.currentIndex())
+        node = self.model.node(self._chosen.chosen())
         if not isinstance(node, TagNode) or node.name != tag or node.parent.name != repository \
                 or node.parent.parent.host != host:
             return
@@ -535,7 +539,7 @@ class RegistryBrowser(QObject):
         self._image_view.show_empty()
 
     def _image_shown(self, state: ImageState) -> None:
-        node = self.model.node(self.tree.currentIndex())
+        node = self.model.node(self._chosen.chosen())
         if not isinstance(node, TagNode):
             return
         repo = node.parent
@@ -547,14 +551,14 @@ class RegistryBrowser(QObject):
 
     def reload_current(self) -> bool:
         """Reload the registry or repository of the current row; False when none is."""
-        index = self.tree.currentIndex()
+        index = self._chosen.chosen()
         node = self.model.node(index)
         if isinstance(node, TagNode):
             index = self.model.parent(index)
             node = node.parent
         if isinstance(node, RegistryNode | RepositoryNode):
             self.model.reload(index)
-            self._current_changed(self.tree.currentIndex(), QModelIndex())
+            self._current_changed(self._chosen.chosen(), QModelIndex())
             return True
         return False
 
@@ -592,7 +596,7 @@ class RegistryBrowser(QObject):
     # ------------------------------------------------------------------ tag actions
 
     def _current_tree_tag(self) -> QModelIndex:
-        index = self.tree.currentIndex()
+        index = self._chosen.chosen()
         return index if isinstance(self.model.node(index), TagNode) else QModelIndex()
 
     def _tag(self, index: QModelIndex) -> TagNode | None:
@@ -713,7 +717,7 @@ class RegistryBrowser(QObject):
     # ------------------------------------------------------------------ tree actions
 
     def _copy_tree_name(self) -> None:
-        index = self.tree.currentIndex()
+        index = self._chosen.chosen()
         node = self.model.node(index)
         if isinstance(node, TagNode):
             self.copy_reference(index)
@@ -723,7 +727,7 @@ class RegistryBrowser(QObject):
             self._copy(node.host)
 
     def _delete_tree_row(self) -> None:
-        index = self.tree.currentIndex()
+        index = self._chosen.chosen()
         node = self.model.node(index)
         if isinstance(node, TagNode):
             self.delete_tag(index)
@@ -736,8 +740,8 @@ class RegistryBrowser(QObject):
     def _tree_menu(self, position: QPoint) -> None:
         index = self.tree.indexAt(position)
         if not index.isValid():
-            index = self.tree.currentIndex()
-        elif index != self.tree.currentIndex() and self.model.flags(index) \
+            index = self._chosen.chosen()
+        elif index != self._chosen.chosen() and self.model.flags(index) \
                 & Qt.ItemFlag.ItemIsSelectable:
             self.tree.setCurrentIndex(index)  # the menu acts on the row it was opened on
         node = self.model.node(index)

@@ -115,6 +115,12 @@ class ChosenRow(QObject):
         selection.currentChanged.connect(self._current_changed)
         selection.selectionChanged.connect(self._selection_changed)
 
+    def chosen(self) -> QModelIndex:
+        """The row chosen last, while it is the view's current one; else an invalid index
+        (a row only made current by the focus is not chosen)."""
+        current = self._view.currentIndex()
+        return current if current.isValid() and current == self._taken else QModelIndex()
+
     def _chosen(self, index: QModelIndex) -> bool:
         return not index.isValid() or self._view.selectionModel().isSelected(index)
 
