@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -95,9 +95,16 @@ class TransfersPanel(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         self._state_width = self.column_widths()[STATE]
+        self._state_by_hand = False  # a width the user gave it is theirs
+        self._sharing = False
+        self._share_soon = QTimer(self)
+        self._share_soon.setSingleShot(True)
+        self._share_soon.timeout.connect(self._share_room)
+        header.sectionResized.connect(self._section_resized)
         self.table.viewport().installEventFilter(self)  # resized: share the room again
-        self.model.dataChanged.connect(lambda *_: self._share_room())
-        self.model.rowsInserted.connect(lambda *_: self._share_room())
+        self.model.dataChanged.connect(self._data_changed)
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            signal.connect(lambda *_: self._share_soon.start())
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
@@ -194,12 +201,24 @@ class TransfersPanel(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Override QObject::eventFilter: the table's viewport resized."""
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self._share_room()
+            self._share_soon.start()
         return super().eventFilter(watched, event)
+
+    def _data_changed(self, top_left: QModelIndex, _bottom_right: QModelIndex,
+                      *_roles: object) -> None:
+        if top_left.column() <= STATE:  # a route or a state: not a progress tick
+            self._share_soon.start()
+
+    def _section_resized(self, section: int, _old: int, _new: int) -> None:
+        if section == STATE and not self._sharing:
+            self._state_by_hand = True
 
     def _share_room(self) -> None:
         """Room the routes do not need goes to the State column, where a failure's cause
-        was cut short beside a wide empty Transfer column (the routes keep first call)."""
+        was cut short beside a wide empty Transfer column (the routes keep first call;
+        a width the user gave the column stays)."""
+        if self._state_by_hand:
+            return
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
         routes = states = 0
@@ -216,7 +235,11 @@ class TransfersPanel(QWidget):
             - (routes + 48)  # the route's icon and margins
         wanted = max(self._state_width, min(states + 20, self._state_width + max(0, spare)))
         if header.sectionSize(STATE) != wanted:
-            header.resizeSection(STATE, wanted)
+            self._sharing = True
+            try:
+                header.resizeSection(STATE, wanted)
+            finally:
+                self._sharing = False
 
     def _at(self, index: QModelIndex) -> Transfer | None:
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
