@@ -672,10 +672,11 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
             shown.append(caption)
             return str(tls.ca_path), filters
         monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
-        with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS * 3) as checked:
+        with qtbot.waitSignals([dialog.trusted, dialog.checked], timeout=WAIT_MS * 3):
             qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+        checked = dialog.last_check
         assert shown == [f"CA Certificate for {tls.host}"]
-        assert checked.args is not None and checked.args[0].ok
+        assert checked is not None and checked.ok
         written = Path.home() / ".config/containers/certs.d" / tls.host / "ca.crt"
         assert written.is_file()
         assert dialog.result_text.startswith("Connected.\n")
@@ -685,6 +686,13 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
             "it too.")
         assert not dialog.trust_button.isVisible()
         assert dialog.accept_button.text() == "Add"  # not "Add Anyway" any more
+        # a certificate added while the fields were edited: said, not tested with others
+        before = dialog._inputs()
+        dialog.user_edit.setText("someone")
+        dialog._trusted(tls.host, Path.home() / "x.crt", before)
+        assert not dialog.testing and dialog.test_button.isEnabled()
+        assert dialog.result_text.startswith(f"The CA certificate is trusted for {tls.host}")
+        dialog.user_edit.setText("")
         # skopeo finds it there too (containers/image reads ~/.config/containers/certs.d)
         _skopeo_sees_tag(tls, Path.home())
         # added, the registry is browsed over verified TLS
@@ -692,6 +700,10 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
         node = window.registries.model.registry_node(
             window.registries.model.registry_index(tls.host))
         assert node is not None and not node.config.insecure
+        # a CA trusted later (Edit Registry): the tree's connection is made anew
+        old = node.connection
+        window.registries._ca_trusted(tls.host)
+        assert node.connection is not old
 
 
 @pytest.mark.parametrize(("error", "headline"), [

@@ -312,10 +312,22 @@ class RegistryBrowser(QObject):
                                 edit=edit, parent=self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._dialog_accepted(dialog, edit))
+        dialog.trusted.connect(self._ca_trusted)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def _ca_trusted(self, host: str) -> None:
+        """A CA certificate was added for ``host``: connections made before it (cached
+        clients, the tree's) do not trust it; new ones do."""
+        from spyglass.core.transports.registry import forget_clients
+
+        forget_clients()
+        entry = self._settings.registry(host)
+        if entry is not None and self.model.registry_node(
+                self.model.registry_index(host)) is not None:
+            self.model.update_registry(entry, self._connection(entry))
 
     def _dialog_gone(self, dialog: RegistryDialog) -> None:
         if self.dialog is dialog:

@@ -89,9 +89,12 @@ class RegistryDialog(QDialog):
 
     Signals:
         checked(object): a connection test answered (a :class:`ConnectionCheck`).
+        trusted(str): a CA certificate was added for this host (connections made before
+            do not trust it yet).
     """
 
     checked = Signal(object)
+    trusted = Signal(str)
 
     def __init__(
         self,
@@ -343,6 +346,7 @@ class RegistryDialog(QDialog):
         self.test_button.setEnabled(False)
 
     def _show_result(self, ok: bool, text: str) -> None:
+        self.result_frame.show()
         self.spinner.stop()
         self.test_button.setEnabled(True)
         icon = icons.current_icon() if ok else icons.warning_icon()
@@ -401,22 +405,29 @@ class RegistryDialog(QDialog):
         if inputs is None:
             return
         host = inputs.host
+        snapshot = self._inputs()
         self._show_busy(f"Adding the CA certificate {html.escape(path.name)}…")
         self._runner.submit(
             lambda _cancel: trust_ca_certificate(host, path),
-            on_done=lambda target: self._trusted(host, target),
+            on_done=lambda target: self._trusted(host, target, snapshot),
             on_error=self._trust_failed,
             key=f"{self._key}:trust",
             what=f"adding a CA certificate for {host}",
         )
 
-    def _trusted(self, host: str, target: object) -> None:
+    def _trusted(self, host: str, target: object, snapshot: tuple[object, ...]) -> None:
         shown = str(target)
         home = str(Path.home())
         if shown.startswith(home + "/"):
             shown = "~" + shown[len(home):]
-        self._trust_note = (f"The CA certificate is trusted for {host} now: it is in {shown}, "
-                            "where skopeo and podman find it too.")
+        note = (f"The CA certificate is trusted for {host} now: it is in {shown}, where "
+                "skopeo and podman find it too.")
+        emit(self.trusted, host)
+        if self._inputs() != snapshot:  # the fields changed meanwhile: test those by hand
+            self.trust_button.hide()
+            self._show_result(True, html.escape(note))
+            return
+        self._trust_note = note
         self.test()
 
     def _trust_failed(self, message: str) -> None:

@@ -217,7 +217,32 @@ def _verify_failed(exc: BaseException) -> bool:
     return False
 
 
-_VERIFY_FAILED: Final = re.compile(r"certificate verify failed:\s*(.+?)\s*(?:\(_ssl\.c:\d+\))?\W*$")
+_UNKNOWN_ISSUER: Final = frozenset({2, 18, 19, 20, 21})
+"""OpenSSL's verify codes for a chain that ends at no trusted CA (unable to get the
+issuer's certificate, self-signed, self-signed in the chain, no local issuer, cannot
+verify the first certificate): what a CA certificate of its own cures (not an expired
+certificate or a wrong host name)."""
+
+_NOT_THE_ISSUER_TEXT: Final = ("expired", "not yet valid", "mismatch", "revoked")
+"""OpenSSL's words for failures a CA certificate does not cure (when only the text is
+left: an unknown issuer is then the likely cause)."""
+
+
+def _ca_would_help(exc: BaseException) -> bool:
+    """Whether the handshake failed for want of the CA that issued the certificate."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        code = getattr(seen, "verify_code", None)
+        if isinstance(seen, ssl.SSLCertVerificationError) and isinstance(code, int):
+            return code in _UNKNOWN_ISSUER
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return not any(text in str(seen).lower() for text in _NOT_THE_ISSUER_TEXT)
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_VERIFY_FAILED: Final = re.compile(
+    r"certificate verify failed:\s*(.+?)[\s.]*(?:\(_ssl\.c:\d+\))?[\s.)]*$")
 
 
 def _verify_reason(reason: str) -> str:
@@ -470,6 +495,10 @@ class RegistryClient:
         if not _verify_failed(exc):
             said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
                     "speaks plain HTTP, allow it to be insecure")
+        elif not _ca_would_help(exc):  # expired, another host's: no CA file cures that
+            said = (f"The TLS certificate of {self.api_host} could not be verified "
+                    f"({_verify_reason(str(reason))}). Check the registry's name and its "
+                    "certificate, or allow this registry to be insecure")
         else:
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
                      else f"~/.config/containers/certs.d/{self.host}/ca.crt")
@@ -480,7 +509,8 @@ class RegistryClient:
             return TLSFailed(
                 f"{said}, or allow this registry to be insecure.",
                 on_command_line=f"{said}{elsewhere}, or allow this registry to be insecure "
-                "(--tls-verify=false).", untrusted=True)
+                "(--tls-verify=false).",
+                untrusted=not (proxy is not None and proxy.url.scheme == "https"))
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     @staticmethod

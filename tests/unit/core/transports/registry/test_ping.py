@@ -100,6 +100,35 @@ def test_a_remote_host_falls_back_to_http_when_insecure(make_client) -> None:
     assert schemes(seen.requests) == ["https", "http"]
 
 
+def _verify_failed(code: int, reason: str) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        cause = ssl.SSLCertVerificationError(
+            1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason}")
+        cause.verify_code = code
+        cause.verify_message = reason
+        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+    return handler
+
+
+@pytest.mark.parametrize(("code", "reason", "untrusted_issuer"), [
+    (19, "self-signed certificate in certificate chain", True),
+    (20, "unable to get local issuer certificate", True),
+    (62, "Hostname mismatch, certificate is not valid for 'registry.example'.", False),
+    (10, "certificate has expired", False),
+])
+def test_only_an_unknown_issuer_is_one_a_ca_certificate_cures(
+        make_client, sleeps, code: int, reason: str, untrusted_issuer: bool) -> None:
+    client, _seen = make_client(by_scheme(_verify_failed(code, reason), registry))
+    with pytest.raises(TLSFailed) as info:
+        client.ping()
+    assert info.value.untrusted is untrusted_issuer
+    text = str(info.value)
+    assert f"could not be verified ({reason.rstrip('.')})." in text
+    # the advice fits: a CA certificate only where one cures it
+    assert ("Put its CA certificate in" in text) is untrusted_issuer
+    assert ("Check the registry's name and its certificate" in text) is not untrusted_issuer
+
+
 def test_tls_failure_on_a_remote_host_suggests_certs_d(make_client, sleeps) -> None:
     client, seen = make_client(by_scheme(untrusted, registry))
     with pytest.raises(TLSFailed) as info:
@@ -110,6 +139,7 @@ def test_tls_failure_on_a_remote_host_suggests_certs_d(make_client, sleeps) -> N
     assert "CERTIFICATE_VERIFY_FAILED" not in text and "_ssl.c" not in text
     assert f"certs.d/{HOST}/ca.crt" in text
     assert text.endswith("or allow this registry to be insecure.")
+    assert info.value.untrusted  # a CA certificate would cure it
     assert info.value.on_command_line == (
         text[:-1].replace("ca.crt,", "ca.crt (or a folder named by --cert-dir DIR),")
         + " (--tls-verify=false).")
