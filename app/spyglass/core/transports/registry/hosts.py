@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import ssl
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,58 +203,90 @@ def trust_ca_certificate(host: str, source: Path, *,
     if len(data) > MAX_CERTIFICATE_FILE:
         raise SpyglassError(f'"{source}" is too long for a certificate file (over 1 MiB); '
                             "expected one or a few CA certificates.")
-    pem = _certificates_pem(data)
-    if pem is None:
+    ders = _certificates(data)
+    if ders is None:
         raise SpyglassError(
             f'"{source}" holds no certificate: expected a CA certificate, in PEM '
             '("-----BEGIN CERTIFICATE-----") or DER form.')
-    encoded = pem.encode("ascii")
+    encoded = "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders).encode("ascii")
     existing = host_cert_folder(host, roots)
     folder = existing or _host_folders(host, roots)[0]
-    if existing is not None:
+    if existing is not None:  # trusted there already (in any file): nothing to add
         for present in sorted(existing.glob("*.crt")):
             try:
-                if present.read_bytes() == encoded:
-                    return present
+                held = _certificates(present.read_bytes()) or []
             except OSError:
                 continue
+            if set(ders) <= set(held):
+                return present
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-") or "ca"
-    target = folder / f"{stem}.crt"
-    number = 2
-    while target.exists():
-        target = folder / f"{stem}-{number}.crt"
-        number += 1
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".{target.name}.{os.getpid()}.tmp"
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "wb") as out:
-                out.write(encoded)
-                out.flush()
-                os.fsync(out.fileno())
-            os.rename(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
+        return _write_new(folder, stem, encoded)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise SpyglassError(
             f'Cannot put the CA certificate in "{folder}": {reason.rstrip(".")}. Copy '
             f'"{source}" there as a *.crt file yourself (it may need administrator '
             "rights), or allow this registry to be insecure.") from exc
-    return target
 
 
-def _certificates_pem(data: bytes) -> str | None:
-    """The certificates of a PEM or DER file as PEM text, if OpenSSL takes them all."""
+def _write_new(folder: Path, stem: str, data: bytes) -> Path:
+    """Write ``data`` (synced) as ``STEM.crt`` in ``folder``, or ``STEM-2.crt`` … when
+    that name is taken: never over a file there, even one made meanwhile."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=folder)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644)
+        number = 1
+        while True:
+            target = folder / (f"{stem}.crt" if number == 1 else f"{stem}-{number}.crt")
+            try:
+                os.link(temp, target)  # fails, rather than replaces, where a file is
+            except FileExistsError:
+                number += 1
+                continue
+            return target
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _certificates(data: bytes) -> list[bytes] | None:
+    """The certificates of a PEM or DER file (DER, one per certificate), if OpenSSL takes
+    them all; None for a file holding none."""
     blocks = _PEM_CERTIFICATE.findall(data)
     try:
-        if blocks:
-            ders = [ssl.PEM_cert_to_DER_cert(block.decode("ascii")) for block in blocks]
-        else:
-            ders = [data]
+        ders = ([ssl.PEM_cert_to_DER_cert(block.decode("ascii")) for block in blocks]
+                if blocks else _der_sequence(data))
         for der in ders:  # OpenSSL itself decides what a certificate is
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
     except (ValueError, ssl.SSLError, UnicodeDecodeError):
         return None
-    return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders)
+    return ders or None
+
+
+def _der_sequence(data: bytes) -> list[bytes]:
+    """DER certificates one after another, split by their outer SEQUENCE's length."""
+    found: list[bytes] = []
+    at = 0
+    while at < len(data):
+        if data[at] != 0x30 or at + 2 > len(data):
+            raise ValueError("not DER")
+        first = data[at + 1]
+        if first < 0x80:
+            length, head = first, 2
+        else:
+            count = first & 0x7F
+            if not 0 < count <= 4 or at + 2 + count > len(data):
+                raise ValueError("not DER")
+            length, head = int.from_bytes(data[at + 2 : at + 2 + count], "big"), 2 + count
+        end = at + head + length
+        if end > len(data):
+            raise ValueError("not DER")
+        found.append(data[at:end])
+        at = end
+    return found

@@ -294,3 +294,29 @@ def test_a_missing_file_is_a_sentence(tmp_path: Path) -> None:
     with pytest.raises(SpyglassError, match=r"Cannot read the certificate file .*: No such file"):
         trust_ca_certificate("registry.example", tmp_path / "gone.crt",
                              roots=[tmp_path / "certs.d"])
+
+
+def test_several_der_certificates_are_all_kept(tmp_path: Path, ca_pem: Path) -> None:
+    import ssl
+
+    from tests.helpers.registry import CertificateAuthority
+
+    other = CertificateAuthority(tmp_path / "other", name="Another CA").cert_path
+    ders = [ssl.PEM_cert_to_DER_cert(p.read_text()) for p in (ca_pem, other)]
+    both = tmp_path / "both.der"
+    both.write_bytes(b"".join(ders))
+    written = trust_ca_certificate("registry.example", both, roots=[tmp_path / "certs.d"])
+    assert written.read_text().count("-----BEGIN CERTIFICATE-----") == 2
+    assert tls_settings("registry.example", roots=[tmp_path / "certs.d"]).ca_files \
+        == (written,)
+
+
+def test_a_certificate_held_already_in_any_form_is_not_written_again(
+        tmp_path: Path, ca_pem: Path) -> None:
+    folder = tmp_path / "certs.d" / "registry.example"
+    folder.mkdir(parents=True)
+    bundle = folder / "bundle.crt"  # a hand-made file: comments, CRLF line ends
+    bundle.write_bytes(b"# our CAs\r\n" + ca_pem.read_bytes().replace(b"\n", b"\r\n"))
+    assert trust_ca_certificate("registry.example", ca_pem,
+                                roots=[tmp_path / "certs.d"]) == bundle
+    assert sorted(p.name for p in folder.iterdir()) == ["bundle.crt"]
