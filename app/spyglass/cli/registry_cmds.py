@@ -16,7 +16,12 @@ from spyglass.cli.common import (
     resolve_name,
     write_json,
 )
-from spyglass.core.errors import AuthenticationFailed, InvalidReference, SpyglassError
+from spyglass.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    InvalidReference,
+    SpyglassError,
+)
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
 
@@ -231,8 +236,11 @@ def run_login(args: argparse.Namespace) -> int:
     try:
         checked = client.check_credentials()
     except AuthenticationFailed as exc:  # not "log in again": this is the login
-        raise SpyglassError(f"{exc.refusal or exc} Nothing was saved; check the user name "
-                            "and password.") from exc
+        said = (f"{exc.refusal} Nothing was saved; check the user name and password."
+                if exc.refusal else f"{exc} Nothing was saved.")
+        raise SpyglassError(said) from exc
+    except AccessDenied as exc:  # what some registries answer wrong credentials with
+        raise SpyglassError(f"{exc} Nothing was saved.") from exc
     store = credential_store()
     where = store.save(host, credentials)
     forget_clients()

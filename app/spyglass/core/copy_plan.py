@@ -323,7 +323,7 @@ def _check_images_held(top: ImageIndex, destination: ImageDestination,
     if not isinstance(destination, ManifestHolder):
         return
     missing = [entry.digest for entry in top.manifests
-               if not destination.holds_manifest(entry, cancel=cancel)]
+               if destination.holds_manifest(entry, cancel=cancel) is False]
     if not missing:
         return
     shown = ", ".join(str(digest) for digest in missing[:3])

@@ -189,8 +189,9 @@ class ManifestHolder(Protocol):
     not name images that are not there."""
 
     def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
-                       ) -> bool:
-        """Whether the manifest of ``entry`` is there (a layout checks its digest)."""
+                       ) -> bool | None:
+        """Whether the manifest of ``entry`` is there (a layout checks its digest); None
+        when that cannot be told."""
         ...
 
 

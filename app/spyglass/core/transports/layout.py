@@ -635,7 +635,7 @@ class OCILayoutDestination:
         return None
 
     def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
-                       ) -> bool:
+                       ) -> bool | None:
         """Override ManifestHolder.holds_manifest: its blob is there, digest checked."""
         return self.reuse_blob(entry, cancel=cancel) == "exists"
 

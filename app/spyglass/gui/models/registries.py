@@ -1153,7 +1153,10 @@ class RegistriesModel(IdTreeModel):
                 return "—" if node.error else "…"
             if column == TYPE:
                 return media.friendly(node.media_type) if node.media_type else ""
-            return _aliases_text(node.parent.aliases(node), node.parent.all_digests_known)
+            aliases = node.parent.aliases(node)
+            # whether all are known matters only to a count (a pass over every tag)
+            return _aliases_text(aliases, len(aliases) <= MAX_ALIASES_SHOWN
+                                 or node.parent.all_digests_known)
         if role == Qt.ItemDataRole.ToolTipRole:
             self._want(node)
             return self._tag_tooltip(node)

@@ -26,6 +26,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     BodyTooLarge,
+    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidReference,
@@ -143,12 +144,19 @@ class RegistryDestination:
     # ---------------------------------------------------------------- blobs
 
     def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
-                       ) -> bool:
-        """Override ManifestHolder.holds_manifest: a ``HEAD`` of it by digest."""
+                       ) -> bool | None:
+        """Override ManifestHolder.holds_manifest: a ``HEAD`` of it by digest (None when
+        the registry will not say: refused, unsupported)."""
         try:
             self.client.head_manifest(self.repository, str(entry.digest), cancel=cancel)
         except ImageNotFound:
             return False
+        except Cancelled:
+            raise
+        except RegistryError as exc:
+            log.info("Cannot tell whether %s holds %s: %s", self.description,
+                     entry.digest, exc)
+            return None
         return True
 
     def reuse_blob(
