@@ -102,7 +102,8 @@ class ChosenRow(QObject):
     unselected; showing that row replaced what the window showed (a registry's image,
     say) although nothing was chosen. The row is taken once it is selected (Space,
     the arrows, a click). A current row that becomes invalid (the selection cleared)
-    is passed on as it is.
+    is passed on as it is. ``previous`` is the row current before when the change came
+    as a current-row change, else an invalid index (a selection made the row chosen).
     """
 
     def __init__(self, view: QAbstractItemView,
