@@ -92,6 +92,16 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+_SAYS_NOTHING_MORE: Final = frozenset({
+    "authentication required", "unauthorized", "unauthorized: authentication required",
+    "access to the requested resource is not authorized", "requested access to the "
+    "resource is denied", "denied", "not found", "manifest unknown", "blob unknown",
+    "blob unknown to registry", "repository name not known to registry",
+})
+"""Registry messages (distribution's, lowercased) that only restate their code: not
+quoted after a sentence that says it in full."""
+
+
 def error_for(
     status: int,
     headers: httpx.Headers,
@@ -119,6 +129,8 @@ def error_for(
     codes = error_codes(body)
     code = codes[0][0] if codes else None
     said = codes[0][1] if codes and codes[0][1] else None
+    if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:
+        said = None  # the sentence says as much already
     detail = f" (the registry says: {said})" if said else ""
     rate = RateLimit.from_headers(headers)
     challenges = parse_challenges(headers.get_list("www-authenticate"))
