@@ -471,6 +471,7 @@ def test_without_a_keyring_the_window_says_the_password_lasts_this_session(
     qtbot.waitUntil(window.session_banner.isVisible, timeout=WAIT_MS)
     assert window.session_banner.text == SESSION_ONLY.format(host=host)
     assert "until Spyglass quits" in window.session_banner.text
+    assert window.status_text != window.session_banner.text  # said once, not twice
     # it stays: later status messages do not replace it
     window.show_status("something else")
     assert window.session_banner.isVisible()

@@ -392,8 +392,7 @@ class RegistryBrowser(QObject):
             index = self.model.registry_index(host)
             emit(self.model.dataChanged, index, index)
         if where == "session":
-            emit(self.sessionOnly, host)
-            emit(self.statusMessage, SESSION_ONLY.format(host=host))
+            emit(self.sessionOnly, host)  # the window's banner says it (once, and stays)
         else:
             emit(self.statusMessage, f"Saved the password for {host} in the system keyring.")
 
