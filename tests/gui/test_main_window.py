@@ -292,6 +292,31 @@ def test_raw_json_shows_a_failure_in_the_tab(qtbot: QtBot, demo: MainWindow) -> 
     assert demo.image_view.pages.currentWidget() is demo.image_view.content
 
 
+def test_a_docker_archives_layers_are_plain_tars_and_list_their_files(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """docker save's layers are plain tars under the manifest's gzip name: the table says
+    how they are stored, and their files are listed (they were called corrupt)."""
+    from tests.gui.guitools import core_copy
+
+    archive = tmp_path / "app.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"docker-archive:{archive}:app:1")
+    window.open_location(archive, select=False)
+    wait_listed(qtbot, window, 0)
+    show_image(qtbot, window, "docker.io/library/app:1")
+    view = window.image_view
+    model = view.layers.model
+    assert set(column_texts(model, layer_columns.COMPRESSION)) == {"none"}
+    tip = cell(model, 0, layer_columns.COMPRESSION, Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Stored none, though its media type says gzip")
+    assert " uncompressed · " in view.layers.summary.text()
+    view.open_layer_files(model.rows[0].descriptor, number=1)
+    [dialog] = view.file_dialogs
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS) as loaded:
+        pass
+    assert loaded.args[0] > 0, dialog.windowTitle()
+    dialog.close()
+
+
 def test_layer_link_opens_the_file_listing(qtbot: QtBot, demo: MainWindow,
                                            sample: SampleFacts) -> None:
     select_platform(qtbot, demo, "linux/amd64")

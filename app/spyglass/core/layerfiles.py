@@ -17,13 +17,12 @@ import tarfile
 from dataclasses import dataclass
 from typing import IO, Final, NoReturn
 
-from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.compression import open_decompressed
 from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
 from spyglass.core.errors import TooLarge, TransportError, VerificationError
 from spyglass.core.manifest import Descriptor
-from spyglass.core.transports.base import ImageSource
+from spyglass.core.transports.base import ImageSource, served_compression
 
 DEFAULT_LIMIT: Final = 100_000
 """The most entries :func:`list_layer_files` lists before it gives up."""
@@ -140,8 +139,9 @@ def list_layer_files(
 ) -> list[LayerFile]:
     """List the entries of ``layer``'s tar, in archive order, verified against its digest.
 
-    The compression is the one the media type declares, else detected from
-    the first bytes. After the tar's last member the rest of the blob is read
+    The compression is the one the source serves the layer with
+    (:func:`~spyglass.core.transports.base.served_compression`), else detected
+    from the first bytes. After the tar's last member the rest of the blob is read
     so that the digest is checked: a mismatch raises
     :class:`~spyglass.core.errors.VerificationError` and nothing is returned.
     ``cancel`` is checked between members (and by the blob reader between chunks).
@@ -152,7 +152,7 @@ def list_layer_files(
     (:class:`~spyglass.core.errors.BlobNotFound`, …).
     """
     what = f"The layer {layer.digest}"
-    declared = media.layer_compression(layer.media_type)
+    declared = served_compression(source, layer)  # a docker-archive's are plain tars
     check(cancel)
     with source.open_blob(layer, cancel=cancel) as blob:
         stream = open_decompressed(blob, declared, what=what)

@@ -327,3 +327,31 @@ def test_cancel_between_members(tmp_path: Path) -> None:
 
     with pytest.raises(Cancelled):
         list_layer_files(CancellingSource(), layer, cancel=token)
+
+
+def test_a_docker_archives_plain_tars_are_listed_under_their_gzip_name(
+        tmp_path: Path) -> None:
+    """docker save stores layers as plain tars; the manifest built for the archive names
+    them tar.gzip, as containers/image does: the listing follows the bytes served."""
+    from spyglass.core.copy import CopyOptions, copy_image
+    from spyglass.core.transports import open_destination, open_source
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/etc/hello": b"hi\n"})])),
+                "v1")
+    source = open_source(f"oci:{tmp_path / 'layout'}:v1")
+    destination = open_destination(f"docker-archive:{tmp_path / 'a.tar'}:app:1")
+    try:
+        copy_image(source, destination, CopyOptions())
+    finally:
+        destination.close()
+        source.close()
+    archive = open_source(f"docker-archive:{tmp_path / 'a.tar'}")
+    try:
+        image = load_image(archive)
+        [layer] = image.layers
+        assert layer.media_type == media.DOCKER_LAYER_GZIP
+        files = list_layer_files(archive, layer)
+    finally:
+        archive.close()
+    assert "etc/hello" in [f.path for f in files]

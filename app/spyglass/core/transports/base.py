@@ -227,6 +227,19 @@ class StoredCompression(Protocol):
         ...
 
 
+def served_compression(source: object, layer: Descriptor) -> str | None:
+    """How the bytes ``source`` serves for ``layer`` are compressed: what the source
+    says (:class:`StoredCompression`), else what the media type declares (None when
+    it declares nothing)."""
+    from spyglass.core import media
+
+    if isinstance(source, StoredCompression):
+        stored = source.stored_compression(layer)
+        if stored is not None:
+            return stored
+    return media.layer_compression(layer.media_type)
+
+
 @dataclass(frozen=True)
 class ImageEntry:
     """One image a :class:`Location` holds, as a list shows it."""

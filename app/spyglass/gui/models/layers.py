@@ -12,6 +12,7 @@ from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.base import served_compression
 from spyglass.gui.formatting import exact_size, history_step, human_size, short_digest
 from spyglass.gui.models.table import Column, RowTableModel
 
@@ -31,10 +32,14 @@ class LayerRow:
     step: HistoryEntry | None
     share: float
     diff_id: Digest | None
+    compression: str | None = None
+    """How the bytes are compressed as the source serves them (not always as the media
+    type says: a docker-archive's are plain tars under a gzip name)."""
 
 
-def layer_rows(image: LoadedImage) -> list[LayerRow]:
-    """The rows for ``image``: history aligned to layers, each layer's share of the total."""
+def layer_rows(image: LoadedImage, source: object = None) -> list[LayerRow]:
+    """The rows for ``image``: history aligned to layers, each layer's share of the total,
+    and each layer's compression as ``source`` serves it."""
     layers = image.layers
     total = sum(layer.size for layer in layers)
     steps: list[HistoryEntry | None] = (
@@ -48,6 +53,7 @@ def layer_rows(image: LoadedImage) -> list[LayerRow]:
             step=steps[i],
             share=(layer.size / total) if total else 0.0,
             diff_id=diff_ids[i] if i < len(diff_ids) else None,
+            compression=served_compression(source, layer),
         )
         for i, layer in enumerate(layers)
     ]
@@ -66,8 +72,8 @@ class LayersModel(RowTableModel[LayerRow]):
         Column("Created by", "The build step that made the layer"),
     )
 
-    def set_image(self, image: LoadedImage | None) -> None:
-        self.set_rows(layer_rows(image) if image is not None else [])
+    def set_image(self, image: LoadedImage | None, source: object = None) -> None:
+        self.set_rows(layer_rows(image, source) if image is not None else [])
 
     def display(self, row: LayerRow, column: int) -> str:
         descriptor = row.descriptor
@@ -78,7 +84,7 @@ class LayersModel(RowTableModel[LayerRow]):
         if column == TYPE:
             return media.friendly(descriptor.media_type) or "—"
         if column == COMPRESSION:
-            return media.layer_compression(descriptor.media_type) or "—"
+            return row.compression or "—"
         if column == SIZE:
             return human_size(descriptor.size)
         if column == SHARE:
@@ -97,6 +103,12 @@ class LayersModel(RowTableModel[LayerRow]):
             return "\n".join(lines)
         if column == TYPE:
             return descriptor.media_type
+        if column == COMPRESSION and row.compression != media.layer_compression(
+                descriptor.media_type):
+            return (f"Stored {row.compression}, though its media type says "
+                    f"{media.layer_compression(descriptor.media_type) or 'nothing'} (a "
+                    "docker-archive's manifest names every layer gzip, as containers/image "
+                    "builds it).")
         if column == SIZE:
             return exact_size(descriptor.size)
         if column == CREATED_BY and row.step is not None:

@@ -374,7 +374,8 @@ class ImageView(QWidget):
         emit(self.loadFailed, message)
 
     def _show_image(self, image: LoadedImage) -> None:
-        self.layers.set_image(image)
+        source = self._state.source if self._state is not None else None
+        self.layers.set_image(image, source)
         self.history.set_image(image)
 
     def _show_header(self, state: ImageState) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.core import media
+from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, SHARE, LayerRow, LayersModel
@@ -137,8 +137,9 @@ class LayersPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
-    def set_image(self, image: LoadedImage) -> None:
-        self.model.set_image(image)
+    def set_image(self, image: LoadedImage, source: object = None) -> None:
+        """Show ``image``'s layers; ``source`` says how it serves them (compressed or not)."""
+        self.model.set_image(image, source)
         fit_columns(self.table)
         header = self.table.horizontalHeader()
         header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
@@ -148,9 +149,11 @@ class LayersPage(QWidget):
         self.details.show_layer(None)
         layers = image.layers
         total = sum(layer.size for layer in layers)
+        plain = all(row.compression == compression.NONE for row in self.model.rows)
         self.summary.setText(
             f"{len(layers)} layer{'s' if len(layers) != 1 else ''} · {human_size(total)} "
-            "compressed · double-click a layer to list its files"
+            f"{'uncompressed' if plain and layers else 'compressed'} · double-click a layer "
+            "to list its files"
         )
 
     def selected(self) -> LayerRow | None:
