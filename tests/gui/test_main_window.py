@@ -486,7 +486,7 @@ def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
     assert view.error_text == ""
     assert view.location.body.text() == (
         f"An empty folder: drop an image on it, or copy one to oci:{folder}:TAG, to make it "
-        "an OCI image layout.\nIt holds no images.")
+        "an OCI image layout.")  # said once, not again as "holds no images"
     place = window.copying._local_place(window.places.index(0, 0))
     assert place is not None and place.kind == "folder"
     assert os.listdir(folder) == []  # looked at, not written
@@ -721,3 +721,22 @@ def test_a_long_image_name_does_not_widen_the_window(
                     timeout=WAIT_MS)
     assert view.title.shown_text() != long_name and "…" in view.title.shown_text()
     assert view.title.toolTip() == long_name
+
+
+def test_a_platform_that_cannot_be_shown_is_named(qtbot: QtBot, window: MainWindow,
+                                                  tmp_path: Path) -> None:
+    root = tmp_path / "multi"
+    top = multi_platform_layout(root)
+    index = json.loads((root / "blobs/sha256" / top["digest"][7:]).read_bytes())
+    arm = next(m for m in index["manifests"] if m["platform"]["architecture"] == "arm64")
+    manifest = json.loads((root / "blobs/sha256" / arm["digest"][7:]).read_bytes())
+    config = root / "blobs/sha256" / manifest["config"]["digest"][7:]
+    config.write_bytes(config.read_bytes().replace(b"arm64", b"arm65"))  # corrupt
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "latest")
+    view = window.image_view
+    model = view.platforms.model
+    row = next(i for i, s in enumerate(model.rows) if str(s.descriptor.digest) == arm["digest"])
+    with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS) as failed:
+        view.platforms.table.selectRow(row)
+    assert failed.args[0].startswith("Cannot show the image for linux/arm64/v8: ")

@@ -354,9 +354,10 @@ def _choose_format(
         wanted = "oci"
     if supported and not any(format_of(t) == wanted for t in supported):
         if options.format is not None:
+            takes = _format_name(format_of(supported[0]))
             raise Unsupported(
-                f"{destination.description} cannot store {_format_name(wanted)} manifests; "
-                f"it takes {', '.join(media.friendly(t) for t in supported)}."
+                f"{destination.description} cannot store {_format_name(wanted)} manifests, "
+                f"only {takes} ones."
             )
         wanted = format_of(supported[0])
     return wanted

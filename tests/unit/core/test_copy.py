@@ -975,7 +975,7 @@ def test_index_only_in_another_format_is_refused_at_plan_time(tmp_path: Path) ->
                   CopyOptions(multi_arch="index-only"))
     oci = tmp_path / "oci"
     multi_platform_layout(oci)
-    with pytest.raises(Unsupported, match="cannot store Docker schema 2 manifests"):
+    with pytest.raises(Unsupported, match="cannot store Docker schema 2 manifests, only OCI ones"):
         plan_copy(open_source(f"oci:{oci}:latest"), open_destination(f"oci:{tmp_path}/p:v1"),
                   CopyOptions(multi_arch="index-only", format="v2s2"))
 

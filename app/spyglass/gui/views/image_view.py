@@ -27,7 +27,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
@@ -251,9 +251,11 @@ class ImageView(QWidget):
             count = summary.images
             held = (f"{count} image{'s' if count != 1 else ''} — select one on the left to "
                     "inspect it." if count else "It holds no images.")
+            if not count and summary.description.startswith("An empty folder"):
+                held = ""  # the description says so already
             self.location.show_message(
                 summary.title,
-                f"{summary.description}\n{held}",
+                f"{summary.description}\n{held}".rstrip("\n"),
                 icon=icons.archive_icon() if summary.is_archive else icons.folder_icon(),
             )
         self.pages.setCurrentWidget(self.location)
@@ -300,10 +302,14 @@ class ImageView(QWidget):
         self.platforms.set_pending(digest)
         self.spinner.start()
         self.banner.hide()
+        entries = state.top.manifests if isinstance(state.top, ImageIndex) else ()
+        entry = next((e for e in entries if e.digest == digest), None)
+        label = instance_label(entry) if entry is not None else str(digest)
         self._runner.submit(
             lambda cancel: load_instance(state, digest, cancel),
             on_done=self._instance_shown,
-            on_error=self._instance_failed,
+            on_error=lambda message: self._instance_failed(
+                f"Cannot show the image for {label}: {message}"),
             key=IMAGE_KEY,
             what=f"loading {digest} of {state.entry.name}",
         )
