@@ -623,6 +623,21 @@ def test_later_starts_reopen_the_last_places(qtbot: QtBot,
     assert window.places.paths == [str(tmp_layout)]
 
 
+def test_a_start_whose_first_place_is_gone_shows_the_next(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_layout: Path,
+        tmp_path: Path) -> None:
+    gone = tmp_path / "gone-layout"
+    settings = Settings(first_run_done=True, recent_locations=[str(tmp_layout)],
+                        open_locations=[str(gone), str(tmp_layout)])
+    window = make_window(settings)
+    window.restore_session()
+    view = window.image_view
+    qtbot.waitUntil(lambda: view.state is not None, timeout=WAIT_MS)
+    node = window.places.location_node(window.chosen_place().parent())
+    assert node is not None and node.path == tmp_layout
+    assert window.places.paths == [str(gone), str(tmp_layout)]  # the gone one stays listed
+
+
 def test_closing_saves_settings_and_stops_threads(qtbot: QtBot, demo: MainWindow,
                                                   sample: SampleFacts,
                                                   settings_file: Path) -> None:

@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
         self._settings_file = settings_file
         self._closed = False
         self._select_first: set[str] = set()
+        self._restored: list[str] = []
+        """The places of the last session, in order, as they were opened again."""
         self._clearing_places = False
         self._session_hosts: list[str] = []
         if credentials is None:
@@ -474,6 +476,7 @@ class MainWindow(QMainWindow):
                                on_done=found, what="looking for the sample layout")
             return
         paths = self.settings.open_locations
+        self._restored = [str(Path(p)) for p in paths]
         for i, path in enumerate(paths):
             self.open_location(path, select=(i == 0))
 
@@ -522,9 +525,16 @@ class MainWindow(QMainWindow):
             self._current_changed(index, QModelIndex())
 
     def _location_failed(self, path: str, message: str) -> None:
+        restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         self.show_status(message)
         index = self._location_index(path)
+        if restoring and index.isValid() and self._chosen_place.chosen() == index:
+            # a place of the last session that is gone: start on the next one that opens
+            following = self._restored[self._restored.index(path) + 1:]
+            if following:
+                self.open_location(following[0])
+                return
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
