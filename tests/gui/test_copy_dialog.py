@@ -221,6 +221,35 @@ def test_enter_in_the_destination_copies_and_ticks_nothing(
     assert transfer.state is TransferState.DONE, transfer.error
 
 
+def test_only_what_the_destination_takes_is_offered(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    from PySide6.QtGui import QStandardItemModel
+
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+
+    def offered(combo: object) -> list[str]:
+        model = combo.model()  # type: ignore[attr-defined]
+        assert isinstance(model, QStandardItemModel)
+        return [model.item(r).text() for r in range(model.rowCount())
+                if model.item(r).isEnabled()]
+
+    dialog.format_combo.setCurrentIndex(2)  # Docker schema 2, for a layout: given up
+    assert dialog.format_combo.currentData() is None
+    assert offered(dialog.format_combo) == ["Keep the source's", "OCI"]
+    assert "Docker schema 2" not in offered(dialog.format_combo)
+    dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'a.tar'}")
+    assert offered(dialog.format_combo) == ["Keep the source's", "Docker schema 2"]
+    assert offered(dialog.compression_combo) == ["Automatic", "None"]
+    model = dialog.compression_combo.model()
+    assert "plain tars" in model.item(1).toolTip()
+    dialog.destination_edit.setText(f"dir:{tmp_path / 'd'}")  # every choice again
+    assert len(offered(dialog.format_combo)) == 3
+    assert len(offered(dialog.compression_combo)) == 4
+    assert "every registry and runtime takes" in model.item(1).toolTip()  # its own again
+    dialog.reject()
+
+
 def test_tab_goes_through_the_platforms_where_they_show(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     dialog = demo_dialog(qtbot, window, sample, tmp_path)

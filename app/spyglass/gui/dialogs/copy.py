@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform, best_match, host_platform
-from spyglass.core.reference import DockerArchiveName, ImageName, OCIName
+from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -557,6 +558,7 @@ class CopyDialog(QDialog):
         _note(self.destination_note, sentence,
               wrong=name is None and bool(self.destination_edit.text().strip()))
         self._one_platform_only(isinstance(name, DockerArchiveName))
+        self._fit_choices(name)
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         replaced = self.replaced if self._destination_known else None
@@ -568,6 +570,22 @@ class CopyDialog(QDialog):
         self.copy_button.setEnabled(ready)
         self._fit()
         return ready
+
+    def _fit_choices(self, name: ImageName | None) -> None:
+        """Offer only the format and compression the destination can take: an OCI layout
+        or archive holds OCI manifests only; a docker-archive holds Docker schema 2
+        images with plain tar layers (docker load's format). A choice that is no longer
+        offered goes back to the first."""
+        oci_only = isinstance(name, OCIName | OCIArchiveName)
+        docker_archive = isinstance(name, DockerArchiveName)
+        _offer(self.format_combo, {
+            "v2s2": "An OCI layout or archive holds OCI manifests only." if oci_only else "",
+            "oci": "A docker-archive holds Docker schema 2 images only."
+            if docker_archive else "",
+        })
+        plain = ("A docker-archive keeps its layers as plain tars (docker load's format)."
+                 if docker_archive else "")
+        _offer(self.compression_combo, {"gzip": plain, "zstd": plain})
 
     def _fit(self) -> None:
         """Grow to fit what the dialog now shows (platforms listed, a note or a refusal
@@ -757,6 +775,28 @@ class CopyDialog(QDialog):
 
 ERROR_STYLE: Final = "color: #b3261e;"
 """How the dialog writes what is wrong (a name that cannot be used, a refusal)."""
+
+
+_OWN_TOOLTIP: Final = Qt.ItemDataRole.UserRole + 1
+
+
+def _offer(combo: QComboBox, refused: dict[str, str]) -> None:
+    """Enable each item of ``combo`` unless ``refused`` gives a reason (its data is the
+    key), shown as its tooltip; a refused current item gives way to the first."""
+    model = combo.model()
+    for row in range(combo.count()):
+        reason = refused.get(str(combo.itemData(row)), "")
+        item = model.item(row) if isinstance(model, QStandardItemModel) else None
+        if item is None:
+            continue
+        item.setEnabled(not reason)
+        kept = item.data(_OWN_TOOLTIP)
+        if kept is None:  # the item's own explanation, kept for when it is offered again
+            kept = item.toolTip()
+            item.setData(kept, _OWN_TOOLTIP)
+        item.setToolTip(reason or str(kept))
+    if refused.get(str(combo.currentData()), ""):
+        combo.setCurrentIndex(0)
 
 
 def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
