@@ -230,14 +230,18 @@ left: an unknown issuer is then the likely cause)."""
 
 def _ca_would_help(exc: BaseException) -> bool:
     """Whether the handshake failed for want of the CA that issued the certificate."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        code = getattr(seen, "verify_code", None)
-        if isinstance(seen, ssl.SSLCertVerificationError) and isinstance(code, int):
-            return code in _UNKNOWN_ISSUER
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return not any(text in str(seen).lower() for text in _NOT_THE_ISSUER_TEXT)
+    while seen is not None and len(chain) < 16:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    for link in chain:  # OpenSSL's own code, where the chain still has it
+        code = getattr(link, "verify_code", None)
+        if isinstance(link, ssl.SSLCertVerificationError) and isinstance(code, int):
+            return code in _UNKNOWN_ISSUER
+    for link in chain:  # else its words (httpx passes them on as text)
+        if "CERTIFICATE_VERIFY_FAILED" in str(link):
+            return not any(text in str(link).lower() for text in _NOT_THE_ISSUER_TEXT)
     return False
 
 
@@ -487,23 +491,27 @@ class RegistryClient:
     def _tls_failed(self, exc: BaseException, url: httpx.URL) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""
         reason = describe_connection_error(exc) if isinstance(exc, httpx.TransportError) else exc
+        through = ""
         proxy = self._pool.proxy_for(url)
         if proxy is not None and proxy.url.scheme == "https":  # whose certificate, then?
-            reason = f"{reason}; through {proxy.describe()}, whose certificate is checked too"
+            through = f"; through {proxy.describe()}, whose certificate is checked too"
+            reason = f"{reason}{through}"
         if self.insecure:
             return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
+        # OpenSSL's reason, trimmed, then the proxy's part (the trim works at the end)
+        verified = _verify_reason(str(reason).removesuffix(through)) + through
         if not _verify_failed(exc):
             said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
                     "speaks plain HTTP, allow it to be insecure")
         elif not _ca_would_help(exc):  # expired, another host's: no CA file cures that
             said = (f"The TLS certificate of {self.api_host} could not be verified "
-                    f"({_verify_reason(str(reason))}). Check the registry's name and its "
-                    "certificate, or allow this registry to be insecure")
+                    f"({verified}). Check the registry's name and its certificate, or "
+                    "allow this registry to be insecure")
         else:
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
                      else f"~/.config/containers/certs.d/{self.host}/ca.crt")
             said = (f"The TLS certificate of {self.api_host} could not be verified "
-                    f"({_verify_reason(str(reason))}). Put its CA certificate in {where}")
+                    f"({verified}). Put its CA certificate in {where}")
             elsewhere = ("" if self._cert_dir is not None
                          else " (or a folder named by --cert-dir DIR)")
             return TLSFailed(

@@ -25,8 +25,8 @@ from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
+    AccessDenied,
     BodyTooLarge,
-    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidReference,
@@ -151,9 +151,7 @@ class RegistryDestination:
             self.client.head_manifest(self.repository, str(entry.digest), cancel=cancel)
         except ImageNotFound:
             return False
-        except Cancelled:
-            raise
-        except RegistryError as exc:
+        except (AccessDenied, Unsupported) as exc:  # a registry that will not say
             log.info("Cannot tell whether %s holds %s: %s", self.description,
                      entry.digest, exc)
             return None

@@ -208,17 +208,19 @@ def trust_ca_certificate(host: str, source: Path, *,
         raise SpyglassError(
             f'"{source}" holds no certificate: expected a CA certificate, in PEM '
             '("-----BEGIN CERTIFICATE-----") or DER form.')
-    encoded = "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders).encode("ascii")
     existing = host_cert_folder(host, roots)
     folder = existing or _host_folders(host, roots)[0]
-    if existing is not None:  # trusted there already (in any file): nothing to add
-        for present in sorted(existing.glob("*.crt")):
-            try:
-                held = _certificates(present.read_bytes()) or []
-            except OSError:
-                continue
-            if set(ders) <= set(held):
-                return present
+    holding: dict[bytes, Path] = {}  # what the folder trusts already, and where
+    for present in sorted(existing.glob("*.crt")) if existing is not None else ():
+        try:
+            for der in _certificates(present.read_bytes()) or []:
+                holding.setdefault(der, present)
+        except OSError:
+            continue
+    new = [der for der in dict.fromkeys(ders) if der not in holding]
+    if not new:  # trusted there already: nothing to add
+        return holding[ders[0]]
+    encoded = "".join(ssl.DER_cert_to_PEM_cert(der) for der in new).encode("ascii")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-") or "ca"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -250,6 +252,16 @@ def _write_new(folder: Path, stem: str, data: bytes) -> Path:
             except FileExistsError:
                 number += 1
                 continue
+            except OSError:  # a filesystem without hard links: made new, never replaced
+                try:
+                    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                except FileExistsError:
+                    number += 1
+                    continue
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
             return target
     finally:
         temp.unlink(missing_ok=True)
@@ -261,7 +273,7 @@ def _certificates(data: bytes) -> list[bytes] | None:
     blocks = _PEM_CERTIFICATE.findall(data)
     try:
         ders = ([ssl.PEM_cert_to_DER_cert(block.decode("ascii")) for block in blocks]
-                if blocks else _der_sequence(data))
+                if blocks else _der_sequence(data) or [data])
         for der in ders:  # OpenSSL itself decides what a certificate is
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=der)
     except (ValueError, ssl.SSLError, UnicodeDecodeError):
@@ -270,7 +282,17 @@ def _certificates(data: bytes) -> list[bytes] | None:
 
 
 def _der_sequence(data: bytes) -> list[bytes]:
-    """DER certificates one after another, split by their outer SEQUENCE's length."""
+    """DER certificates one after another, split by their outer SEQUENCE's length; empty
+    when the bytes are not that (OpenSSL then judges them whole: a trailing newline, say)."""
+    for candidate in (data, data.rstrip(b"\r\n\t \x00")):  # a newline added by an editor
+        try:
+            return _split_der(candidate)
+        except ValueError:
+            continue
+    return []
+
+
+def _split_der(data: bytes) -> list[bytes]:
     found: list[bytes] = []
     at = 0
     while at < len(data):

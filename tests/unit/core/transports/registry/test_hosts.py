@@ -320,3 +320,27 @@ def test_a_certificate_held_already_in_any_form_is_not_written_again(
     assert trust_ca_certificate("registry.example", ca_pem,
                                 roots=[tmp_path / "certs.d"]) == bundle
     assert sorted(p.name for p in folder.iterdir()) == ["bundle.crt"]
+
+
+def test_a_der_file_with_a_newline_after_it_is_taken(tmp_path: Path, ca_pem: Path) -> None:
+    import ssl
+
+    der = tmp_path / "ca.der"
+    der.write_bytes(ssl.PEM_cert_to_DER_cert(ca_pem.read_text()) + b"\n")
+    written = trust_ca_certificate("registry.example", der, roots=[tmp_path / "certs.d"])
+    assert written.read_bytes() == _pem_of(ca_pem)
+
+
+def test_only_the_certificates_not_held_already_are_written(tmp_path: Path,
+                                                           ca_pem: Path) -> None:
+    from tests.helpers.registry import CertificateAuthority
+
+    other = CertificateAuthority(tmp_path / "other", name="Another CA").cert_path
+    folder = tmp_path / "certs.d" / "registry.example"
+    folder.mkdir(parents=True)
+    (folder / "ca.crt").write_bytes(_pem_of(ca_pem))
+    both = tmp_path / "both.pem"
+    both.write_bytes(ca_pem.read_bytes() + other.read_bytes())
+    written = trust_ca_certificate("registry.example", both, roots=[tmp_path / "certs.d"])
+    assert written == folder / "both.crt"
+    assert written.read_bytes() == _pem_of(other)  # the one not trusted there yet, alone

@@ -106,7 +106,8 @@ def _verify_failed(code: int, reason: str) -> Handler:
             1, f"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason}")
         cause.verify_code = code
         cause.verify_message = reason
-        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+        # as httpx raises it: OpenSSL's text on top, its code only below
+        raise httpx.ConnectError(str(cause), request=request) from cause
     return handler
 
 
@@ -115,6 +116,7 @@ def _verify_failed(code: int, reason: str) -> Handler:
     (20, "unable to get local issuer certificate", True),
     (62, "Hostname mismatch, certificate is not valid for 'registry.example'.", False),
     (10, "certificate has expired", False),
+    (26, "unsuitable certificate purpose", False),
 ])
 def test_only_an_unknown_issuer_is_one_a_ca_certificate_cures(
         make_client, sleeps, code: int, reason: str, untrusted_issuer: bool) -> None:
