@@ -636,6 +636,12 @@ def test_a_start_whose_first_place_is_gone_shows_the_next(
     node = window.places.location_node(window.chosen_place().parent())
     assert node is not None and node.path == tmp_layout
     assert window.places.paths == [str(gone), str(tmp_layout)]  # the gone one stays listed
+    # later, choosing the gone place and reloading it shows its error: no moving on now
+    gone_index = window.places.index(0, 0)
+    window.tree.setCurrentIndex(gone_index)
+    window.reload_current_location()
+    qtbot.waitUntil(lambda: view.error_text.startswith("The path"), timeout=WAIT_MS)
+    assert window.chosen_place() == gone_index
 
 
 def test_closing_saves_settings_and_stops_threads(qtbot: QtBot, demo: MainWindow,

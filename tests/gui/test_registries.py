@@ -702,9 +702,11 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
             window.registries.model.registry_index(tls.host))
         assert node is not None and not node.config.insecure
         # a CA trusted later (Edit Registry): the tree's connection is made anew
-        old = node.connection
+        wait_repositories(qtbot, window, tls.host)
+        old, chosen = node.connection, window.registries.chosen_index()
         window.registries._ca_trusted(tls.host)
         assert node.connection is not old
+        assert window.registries.chosen_index() == chosen  # what is shown stays
 
 
 @pytest.mark.parametrize(("error", "headline"), [

@@ -513,6 +513,8 @@ class MainWindow(QMainWindow):
             self.tree.expand(index)
 
     def _location_loaded(self, path: str) -> None:
+        if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
+            self._restored = []  # the start found its place: no more moving on
         self.settings.add_recent(path)
         self.save_settings_later()
         index = self._location_index(path)
@@ -530,10 +532,19 @@ class MainWindow(QMainWindow):
         self.show_status(message)
         index = self._location_index(path)
         if restoring and index.isValid() and self._chosen_place.chosen() == index:
-            # a place of the last session that is gone: start on the next one that opens
-            following = self._restored[self._restored.index(path) + 1:]
+            # a place of the last session that is gone: start on the next one still listed
+            following = [p for p in self._restored[self._restored.index(path) + 1:]
+                         if self._location_index(p).isValid()]
+            self._restored = following
             if following:
-                self.open_location(following[0])
+                self._select_first.add(following[0])
+                nxt = self._location_index(following[0])
+                node = self.places.location_node(nxt)
+                if node is not None and node.state is LoadState.LOADED:
+                    self._select_first.discard(following[0])
+                    self._select_first_image(nxt)
+                else:
+                    self.tree.setCurrentIndex(nxt)
                 return
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())

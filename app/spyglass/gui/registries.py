@@ -34,6 +34,7 @@ from spyglass.core.errors import InvalidReference
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
 from spyglass.gui.loading import ImageState, load_registry_tag
+from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import (
     ATTACHMENT_ROLE,
     KIND_ROLE,
@@ -325,9 +326,13 @@ class RegistryBrowser(QObject):
 
         forget_clients()
         entry = self._settings.registry(host)
-        if entry is not None and self.model.registry_node(
-                self.model.registry_index(host)) is not None:
+        node = self.model.registry_node(self.model.registry_index(host))
+        if entry is None or node is None or entry.insecure:
+            return  # not listed, or not verifying: nothing it connects with changes
+        if node.state is LoadState.FAILED:  # (on TLS, likely): list it again, trusting
             self.model.update_registry(entry, self._connection(entry))
+        else:  # what is listed stays (and the row chosen); new requests trust the CA
+            node.connection = self._connection(entry)
 
     def _dialog_gone(self, dialog: RegistryDialog) -> None:
         if self.dialog is dialog:

@@ -68,8 +68,8 @@ COMPRESSIONS: Final[tuple[tuple[str, Compression | None, str], ...]] = (
      "Every layer uncompressed: the largest, quickest to unpack; the image's digest "
      "changes."),
 )
-"""The Compression choices: text, option, what it does. A docker save archive is written
-with uncompressed layers whatever the choice (it holds no other)."""
+"""The Compression choices: text, option, what it does. A docker save archive holds
+uncompressed layers only: gzip and zstd are not offered for one."""
 
 SOURCE_PAUSE_MS: Final = 400
 """How long typing in the Source field pauses before its platforms are listed."""
@@ -517,8 +517,8 @@ class CopyDialog(QDialog):
         list says what it would)."""
         combo = self.compression_combo
         explained = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
-        combo.setToolTip(f"{combo.currentText()}: {explained}\nA docker save archive always "
-                         "gets uncompressed layers (gzip or zstd is refused there).")
+        combo.setToolTip(f"{combo.currentText()}: {explained}\nA docker save archive holds "
+                         "uncompressed layers only (gzip and zstd are not offered for one).")
 
     def _wanted(self) -> Platform | None:
         """The platform the image was dragged as (a row of a list's platforms), if any."""

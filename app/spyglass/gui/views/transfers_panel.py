@@ -103,8 +103,9 @@ class TransfersPanel(QWidget):
         header.sectionResized.connect(self._section_resized)
         self.table.viewport().installEventFilter(self)  # resized: share the room again
         self.model.dataChanged.connect(self._data_changed)
+        self._states: dict[int, object] = {}  # each row's State text as last shared
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
-            signal.connect(lambda *_: self._share_soon.start())
+            signal.connect(self._rows_changed)
         self.table.doubleClicked.connect(lambda index: self.show_details(self._at(index)))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
@@ -204,10 +205,21 @@ class TransfersPanel(QWidget):
             self._share_soon.start()
         return super().eventFilter(watched, event)
 
-    def _data_changed(self, top_left: QModelIndex, _bottom_right: QModelIndex,
+    def _rows_changed(self, *_args: object) -> None:
+        self._states.clear()
+        self._share_soon.start()
+
+    def _data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex,
                       *_roles: object) -> None:
-        if top_left.column() <= STATE:  # a route or a state: not a progress tick
-            self._share_soon.start()
+        """A row changed: share the room again only if its State text did (a progress tick
+        changes the whole row, its state seldom)."""
+        if top_left.column() > STATE:
+            return
+        for row in range(top_left.row(), bottom_right.row() + 1):
+            text = self.model.index(row, STATE).data()
+            if self._states.get(row) != text:
+                self._states[row] = text
+                self._share_soon.start()
 
     def _section_resized(self, section: int, _old: int, _new: int) -> None:
         if section == STATE and not self._sharing:
