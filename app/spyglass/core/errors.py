@@ -256,10 +256,10 @@ class Cancelled(SpyglassError):
 
 
 _ERRNO_PREFIX: Final = re.compile(
-    r"\[Errno -?\d+\] |_ssl\.c:\d+: |\[SSL(?:: [A-Z0-9_]+)?\] | ?\(_ssl\.c:\d+\)")
+    r"\[Errno -?\d+\] |_ssl\.c:\d+: |\[(?:SSL|X509)(?:: [A-Z0-9_]+)?\] | ?\(_ssl\.c:\d+\)")
 """The ``[Errno 111] `` an OSError's text starts with; the ``_ssl.c:989: ``,
-``[SSL: WRONG_VERSION_NUMBER] `` and `` (_ssl.c:1006)`` of the ssl module's: codes and
-numbers no person needs."""
+``[SSL: WRONG_VERSION_NUMBER] ``, ``[X509: …] `` and `` (_ssl.c:1006)`` of the ssl
+module's: codes and numbers no person needs."""
 
 
 def describe_connection_error(exc: BaseException) -> str:
