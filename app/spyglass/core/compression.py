@@ -20,9 +20,33 @@ import io
 import lzma
 import sys
 import zlib
-from typing import IO, TYPE_CHECKING, Final, Protocol, cast
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol, cast
 
 from spyglass.core.errors import SpyglassError, TransportError, Unsupported
+
+try:
+    # zlib-ng inflates gzip layers about twice as fast as the system's zlib (its
+    # CRC-32 is four times faster) and deflates them twice as fast at the same
+    # level, for output 1 % larger
+    from zlib_ng import zlib_ng
+
+    _inflater: Callable[[int], Any] = zlib_ng.decompressobj
+    _deflater: Callable[[int, int, int], Any] = zlib_ng.compressobj
+    _INFLATE_ERRORS: tuple[type[Exception], ...] = (
+        zlib.error, cast("type[Exception]", zlib_ng.error))
+except ImportError:  # pragma: no cover - an install without the wheel
+    _inflater = zlib.decompressobj
+    _deflater = zlib.compressobj
+    _INFLATE_ERRORS = (zlib.error,)
+
+GZIP_LEVEL: Final = 6
+"""The gzip level when none is asked for (gzip's and containers/image's default)."""
+
+
+def gzip_compressor(level: int | None = None) -> Any:
+    """A compressor object (``compress``, ``flush``) writing one gzip member."""
+    return _deflater(GZIP_LEVEL if level is None else level, zlib.DEFLATED, 31)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -269,7 +293,7 @@ def _zlib_reason(message: str) -> str:
 
 
 class _GzipMembers:
-    """The decompressed bytes of concatenated gzip members, straight from zlib.
+    """The decompressed bytes of concatenated gzip members, straight from zlib (zlib-ng).
 
     zlib checks each member's header, CRC-32 and length itself; zero bytes
     between or after members are padding, as for ``gzip``. Compared with
@@ -279,7 +303,7 @@ class _GzipMembers:
 
     def __init__(self, source: _Source) -> None:
         self._source = source
-        self._inflate = zlib.decompressobj(31)
+        self._inflate = _inflater(31)
         self._input = b""
         self._fresh = True  # no input given to this member's decompressor yet
         self._ended = False
@@ -293,7 +317,7 @@ class _GzipMembers:
         while not self._ended and size:
             if self._inflate.eof:
                 self._input = self._inflate.unused_data.lstrip(b"\0")
-                self._inflate = zlib.decompressobj(31)
+                self._inflate = _inflater(31)
                 self._fresh = True
             if not self._input:
                 self._input = self._source.read(READ_SIZE)
@@ -310,8 +334,9 @@ class _GzipMembers:
                     )
             self._fresh = False
             try:
-                data = self._inflate.decompress(self._input, size)
-            except zlib.error as exc:
+                data: bytes = self._inflate.decompress(self._input, size)
+            except _INFLATE_ERRORS as exc:
+                # the standard library's error, whichever zlib inflated
                 raise zlib.error(_zlib_reason(str(exc))) from exc
             # at a member's end the rest is in unused_data (unconsumed_tail may repeat it)
             self._input = b"" if self._inflate.eof else self._inflate.unconsumed_tail

@@ -355,9 +355,7 @@ def _compressor(target: Compression, level: int | None) -> Any:
     """A compressor object for gzip or none (zstd goes through its stream reader)."""
     if target == "none":
         return _Identity()
-    import zlib
-
-    return zlib.compressobj(level if level is not None else 6, zlib.DEFLATED, 31)
+    return compression.gzip_compressor(level)
 
 
 def execute(

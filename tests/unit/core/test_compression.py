@@ -325,3 +325,21 @@ def test_gzip_truncated_inside_a_member_is_an_error() -> None:
     compressed = gzip.compress(DATA)
     with pytest.raises(TransportError, match="could not be decompressed as gzip"):
         read_in_chunks(open_decompressed(io.BytesIO(compressed[: len(compressed) // 2]), "gzip"))
+
+
+def test_gzip_goes_through_zlib_ng_and_stays_plain_gzip() -> None:
+    """zlib-ng (a dependency, for speed) inflates and deflates; what it writes is
+    gzip any reader takes, and a bad CRC in what it reads is still a sentence."""
+    from zlib_ng import zlib_ng
+
+    from spyglass.core import compression
+
+    assert compression._inflater is zlib_ng.decompressobj
+    compressor = compression.gzip_compressor(6)
+    written = compressor.compress(DATA) + compressor.flush()
+    assert gzip.decompress(written) == DATA
+    assert open_decompressed(io.BytesIO(written), "gzip").read() == DATA
+    broken = bytearray(written)
+    broken[-8] ^= 0xFF  # the CRC-32
+    with pytest.raises(TransportError, match="CRC|data check"):
+        open_decompressed(io.BytesIO(bytes(broken)), "gzip").read()
