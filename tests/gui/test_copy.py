@@ -314,6 +314,39 @@ def test_a_failed_copy_shows_its_sentence(
         f"Copying oci:{sample.layout}:tools:2024.1 failed; the Transfers panel says why.")
 
 
+def test_a_failure_sentence_takes_its_room_from_the_panes_above(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """The sentence above the rows makes the panel taller by its height, so the rows
+    keep theirs, and gives the height back when dismissed; a split moved by hand
+    in between stays where it was put."""
+    done = window.copying.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                            f"oci:{tmp_path / 'fine'}:x", CopyOptions()))
+    wait_finished(qtbot, done)
+    splitter, panel = window.vertical, window.copying.panel
+    before = splitter.sizes()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    failed = window.copying.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                              f"oci:{blocker}:x", CopyOptions()))
+    wait_finished(qtbot, failed)
+    assert panel.failure.isVisible()
+    qtbot.waitUntil(lambda: panel.failure.height() > 0, timeout=WAIT_MS)
+    grown = splitter.sizes()
+    assert grown[1] - before[1] == panel.failure.height()
+    assert sum(grown) == sum(before)
+    qtbot.mouseClick(panel.failure.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    assert splitter.sizes() == before
+    # again, then the split moved by hand: dismissing leaves it alone
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    wait_finished(qtbot, failed)
+    assert panel.failure.isVisible() and splitter.sizes() == grown
+    by_hand = [grown[0] - 40, grown[1] + 40]
+    splitter.setSizes(by_hand)
+    qtbot.mouseClick(panel.failure.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    assert splitter.sizes() == by_hand
+
+
 def test_the_state_cell_puts_a_failures_cause_first() -> None:
     from spyglass.gui.models.transfers import failure_cause
 

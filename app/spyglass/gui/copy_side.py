@@ -93,6 +93,10 @@ class CopyController(QObject):
         """Transfer id → the attempt whose failure or cancel the status bar has said."""
         self.manager.started.connect(lambda _t: self.show_panel())
         self.panel.hideRequested.connect(self.hide_panel)
+        self.panel.roomWanted.connect(self._lend_room)
+        self._lent: tuple[int, list[int]] | None = None
+        """The height lent to the panel for a failure sentence, and the splitter's sizes
+        right after: it is given back only while they are still the same."""
 
         self.copy_action = QAction("Copy &To…", window)
         self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
@@ -335,6 +339,32 @@ class CopyController(QObject):
             if len(sizes) == 2 and sizes[1] < 120:
                 panel = min(220, max(160, total // 4))
                 splitter.setSizes([total - panel, panel])
+
+    def _lend_room(self, change: int) -> None:
+        """The panel taller by the height a failure sentence above its rows takes (from
+        the panes above, which keep at least three fifths of the height), and shorter
+        again when the sentence goes, unless the split was moved since."""
+        splitter = self._window.vertical
+        sizes = splitter.sizes()
+        if len(sizes) != 2 or self.panel.isHidden():
+            self._lent = None
+            return
+        top, panel = sizes
+        if change > 0:
+            give = max(0, min(change, top - (top + panel) * 3 // 5))
+            if give:
+                lent = self._lent[0] if self._lent is not None and \
+                    self._lent[1] == sizes else 0
+                splitter.setSizes([top - give, panel + give])
+                self._lent = (lent + give, splitter.sizes())
+        elif self._lent is not None:
+            lent, after = self._lent
+            if after == sizes:
+                back = min(lent, -change)
+                splitter.setSizes([top + back, panel - back])
+                self._lent = (lent - back, splitter.sizes()) if lent > back else None
+            else:
+                self._lent = None
 
     def _transfer_changed(self, row: int) -> None:
         """A copy that failed or was cancelled says so in the status bar (which said

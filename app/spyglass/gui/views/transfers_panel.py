@@ -70,9 +70,13 @@ class TransfersPanel(QWidget):
 
     Signals:
         hideRequested(): the user closed the panel.
+        roomWanted(pixels): the failure sentence above the rows came, grew (more
+            pixels) or went (fewer): the rows would like the panel that much taller
+            or shorter.
     """
 
     hideRequested = Signal()
+    roomWanted = Signal(int)
 
     def __init__(self, manager: TransferManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +152,7 @@ class TransfersPanel(QWidget):
         # a failed copy's sentence, whole: the State cell has room for its start only
         self.failure = Banner()
         self.failure.dismissed.connect(self._failure_dismissed)
+        self._failure_room = 0  # the height the sentence takes, as last told by roomWanted
         self._dismissed: set[tuple[int, int]] = set()
         """(transfer, attempt) whose failure line was dismissed."""
         layout.addLayout(bar)
@@ -299,10 +304,12 @@ class TransfersPanel(QWidget):
             and bool(transfer.error)
         if not failed or transfer is None or (transfer.id, transfer.attempts) in self._dismissed:
             self.failure.hide()
+            self._tell_failure_room()
             return
         text = failure_text(transfer)
         if self.failure.text != text:
             self.failure.show_text(text)
+            self._tell_failure_room()
             # the sentence takes room from the rows: the one it is about stays in sight
             layout = self.layout()
             if layout is not None:
@@ -315,6 +322,18 @@ class TransfersPanel(QWidget):
         transfer = self.current()
         if transfer is not None:
             self._dismissed.add((transfer.id, transfer.attempts))
+        self._tell_failure_room()
+
+    def _tell_failure_room(self) -> None:
+        """roomWanted with the change in the height the failure sentence takes."""
+        room = 0
+        if not self.failure.isHidden():
+            room = self.failure.heightForWidth(max(self.width(), 1))
+            if room < 0:
+                room = self.failure.sizeHint().height()
+        if room != self._failure_room:
+            change, self._failure_room = room - self._failure_room, room
+            emit(self.roomWanted, change)
 
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:
