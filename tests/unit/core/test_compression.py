@@ -341,5 +341,5 @@ def test_gzip_goes_through_zlib_ng_and_stays_plain_gzip() -> None:
     assert open_decompressed(io.BytesIO(written), "gzip").read() == DATA
     broken = bytearray(written)
     broken[-8] ^= 0xFF  # the CRC-32
-    with pytest.raises(TransportError, match="CRC|data check"):
+    with pytest.raises(TransportError, match="CRC check failed"):
         open_decompressed(io.BytesIO(bytes(broken)), "gzip").read()
