@@ -479,6 +479,34 @@ def test_login_without_a_keyring_fails_saying_nothing_was_saved(
                              "were not checked, but no keyring")
 
 
+def test_login_passes_over_a_plain_file_keyring_nobody_chose(
+        auth_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keyring's fallback when no system keyring answers, keyrings.alt's readable
+    file, gets no password unless chosen with PYTHON_KEYRING_BACKEND."""
+    pytest.importorskip("keyrings.alt")
+    data = tmp_path / "xdg-data"
+    env = {"XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+           "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent"}
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    detected = subprocess.run(
+        [sys.executable, "-c", "import keyring; print(type(keyring.get_keyring()).__name__)"],
+        env={**environment, **env}, capture_output=True, text=True, timeout=60, check=False)
+    if detected.stdout.strip() != "PlaintextKeyring":
+        pytest.skip(f"keyring detects {detected.stdout.strip() or detected.stderr} here")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    refused = spyglass("login", auth_registry.host, "-u", "alice", "--password-stdin",
+                       env=env, stdin=ALICE[1] + "\n")
+    assert refused.returncode == 1
+    keyring_file = data / "python_keyring" / "keyring_pass.cfg"
+    assert refused.error_line() == (
+        f"spyglass: The credentials for {auth_registry.host} work, but the only keyring is "
+        f"the keyring backend PlaintextKeyring ({keyring_file}, unencrypted), which Spyglass "
+        "uses only when chosen: nothing was saved. Set up a system keyring, pass --creds "
+        "USER:PASSWORD to each command, or choose that one with "
+        "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring.")
+    assert not keyring_file.exists()
+
+
 @pytest.mark.parametrize("kind", ["htpasswd", "token"])
 def test_login_with_a_wrong_password_stores_nothing(
     kind: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
@@ -24,6 +24,9 @@ from spyglass.core.errors import (
 )
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
+
+if TYPE_CHECKING:
+    from spyglass.core.credentials import CredentialStore
 
 
 def add_parsers(commands: Commands) -> None:
@@ -253,9 +256,22 @@ def run_login(args: argparse.Namespace) -> int:
         return 0
     worked = (f"The credentials for {host} work" if checked else
               f"{host} asks for no credentials, so they were not checked")
+    passed_over = store.passed_over
+    if passed_over is not None:
+        raise SpyglassError(
+            f"{worked}, but the only keyring is {passed_over}, which Spyglass uses only "
+            "when chosen: nothing was saved. Set up a system keyring, pass --creds "
+            "USER:PASSWORD to each command, or choose that one with "
+            f"PYTHON_KEYRING_BACKEND={_backend_path(store)}.")
     raise SpyglassError(
         f"{worked}, but no keyring is available to keep them: nothing was saved. Pass "
         "--creds USER:PASSWORD to each command, or set up a system keyring.")
+
+
+def _backend_path(store: CredentialStore) -> str:
+    """The module.Class keyring's PYTHON_KEYRING_BACKEND takes for the store's backend."""
+    backend = store.writing_backend()
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
 def run_logout(args: argparse.Namespace) -> int:

@@ -224,6 +224,9 @@ class CredentialStore:
     ) -> None:
         self._authfile = authfile
         self._backend = keyring_backend
+        self._chosen = keyring_backend is not None
+        """Whether the backend was chosen (given here, or named by keyring's
+        ``PYTHON_KEYRING_BACKEND`` or its config file) rather than detected."""
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._home = home
         self._lock = threading.Lock()
@@ -326,7 +329,9 @@ class CredentialStore:
         """Whether a system keyring takes and gives credentials.
 
         False for keyring's fail and null backends, a chainer with nothing to chain,
-        a backend that raised when probed, and after any keyring error since.
+        a backend that raised when probed, and after any keyring error since; also
+        for an unencrypted file (keyrings.alt's plain-text keyring) that keyring fell
+        back to without anyone choosing it (see :attr:`passed_over`).
         """
         with self._lock:
             usable = self._usable
@@ -343,26 +348,49 @@ class CredentialStore:
     def _keyring(self) -> Any:
         if self._backend is None:
             import keyring  # costs tens of milliseconds: only when a keyring is needed
+            import keyring.core
 
             self._backend = keyring.get_keyring()
+            try:
+                self._chosen = keyring.core.load_env() is not None \
+                    or keyring.core.load_config() is not None
+            except Exception:  # a setting keyring itself could not load
+                self._chosen = False
         return self._backend
+
+    def writing_backend(self) -> Any:
+        """The backend :meth:`save` writes to (a chainer's first)."""
+        backend = self._keyring()
+        chained = getattr(backend, "backends", None)
+        return chained[0] if chained else backend
+
+    @staticmethod
+    def _unencrypted(backend: Any) -> bool:
+        """Whether ``backend`` keeps secrets readable in a file (keyrings.alt's plain-text one)."""
+        return "plaintext" in type(backend).__name__.lower()
 
     @property
     def keyring_description(self) -> str:
         """Where :meth:`save` puts credentials, for a sentence: "the system keyring", or
         the backend by name (and its file) where the keyring package was set up to use
         one that is not the system's (keyrings.alt's plain-text file, say)."""
-        backend = self._keyring()
-        chained = getattr(backend, "backends", None)
-        if chained:  # a chainer writes to the first of its backends that takes it
-            backend = chained[0]
+        backend = self.writing_backend()
         if type(backend).__module__.startswith("keyring.backends."):
             return "the system keyring"
         where = getattr(backend, "file_path", None)  # keyrings.alt's files, for one
         named = f"the keyring backend {type(backend).__name__}"
-        if "plaintext" in type(backend).__name__.lower():
+        if self._unencrypted(backend):
             where = f"{where}, unencrypted" if where else "unencrypted"
         return f"{named} ({where})" if where else named
+
+    @property
+    def passed_over(self) -> str | None:
+        """The unencrypted keyring not used because nobody chose it, for a sentence
+        ("the keyring backend PlaintextKeyring (FILE, unencrypted)"); None otherwise."""
+        if self.keyring_usable or not self._unencrypted(self.writing_backend()) \
+                or self._chosen:
+            return None
+        return self.keyring_description
 
     def _probe_keyring(self) -> bool:
         import keyring.backends.chainer
@@ -379,6 +407,13 @@ class CredentialStore:
                 backend.backends
             ):
                 log.info("No system keyring to chain; credentials are kept for the session only.")
+                return False
+            if self._unencrypted(self.writing_backend()) and not self._chosen:
+                # keyring falls back to a readable file when nothing better is there:
+                # passwords go into it only when someone chose it
+                log.info("The only keyring is %s, which nobody chose (PYTHON_KEYRING_BACKEND "
+                         "names it when wanted); credentials are kept for the session only.",
+                         self.keyring_description)
                 return False
             backend.get_password(KEYRING_SERVICE, _KEYRING_PROBE_USER)
         except Exception as exc:  # any backend error

@@ -390,16 +390,18 @@ class RegistryBrowser(QObject):
         )
 
     def _secret_kept(self, host: str, where: SaveTarget) -> None:
+        # "the system keyring", or the backend someone chose instead (a file, say)
+        keyring = self._store.keyring_description if where == "keyring" else ""
         node = self.model.registry_node(self.model.registry_index(host))
         if node is not None:
-            node.credentials_note = ("password in the system keyring" if where == "keyring"
+            node.credentials_note = (f"password in {keyring}" if where == "keyring"
                                      else "password kept until Spyglass quits")
             index = self.model.registry_index(host)
             emit(self.model.dataChanged, index, index)
         if where == "session":
             emit(self.sessionOnly, host)  # the window's banner says it (once, and stays)
         else:
-            emit(self.statusMessage, f"Saved the password for {host} in the system keyring.")
+            emit(self.statusMessage, f"Saved the password for {host} in {keyring}.")
 
     def remove_registry(self, host: str) -> bool:
         """Take ``host`` off the list (after asking) and forget its saved password."""

@@ -883,3 +883,32 @@ def test_a_keyring_that_is_a_plain_file_is_named_as_such(
     from keyring.backends.fail import Keyring as FailKeyring
 
     assert env.store(FailKeyring()).keyring_description == "the system keyring"
+
+
+def test_a_plain_file_keyring_nobody_chose_is_passed_over(
+    monkeypatch: pytest.MonkeyPatch, plaintext_keyring: PlaintextKeyring
+) -> None:
+    """keyring falls back to keyrings.alt's readable file when no system keyring is
+    there; Spyglass keeps passwords for the session instead, unless the file was
+    chosen (PYTHON_KEYRING_BACKEND, keyring's config file, or given to the store)."""
+    import keyring
+    import keyring.core
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: plaintext_keyring)
+    monkeypatch.setattr(keyring.core, "load_env", lambda: None)
+    monkeypatch.setattr(keyring.core, "load_config", lambda: None)
+    store = CredentialStore()
+    assert store.keyring_usable is False
+    assert store.passed_over is not None and plaintext_keyring.file_path in store.passed_over
+    assert "unencrypted" in store.passed_over
+    assert store.save(HOST, Credentials("alice", "pw")) == "session"
+    assert not Path(plaintext_keyring.file_path).exists()
+    # chosen by the environment variable: used, and nothing passed over
+    monkeypatch.setattr(keyring.core, "load_env", lambda: plaintext_keyring)
+    chosen = CredentialStore()
+    assert chosen.keyring_usable is True and chosen.passed_over is None
+    assert chosen.save(HOST, Credentials("alice", "pw")) == "keyring"
+    # given to the store (as the tests and an embedding program do): used
+    monkeypatch.setattr(keyring.core, "load_env", lambda: None)
+    given = CredentialStore(keyring_backend=plaintext_keyring)
+    assert given.keyring_usable is True and given.passed_over is None

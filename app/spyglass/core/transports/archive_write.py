@@ -20,7 +20,6 @@ import lzma
 import os
 import stat
 import tarfile
-import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -51,6 +50,7 @@ from spyglass.core.manifest import (
 from spyglass.core.reference import DockerReference
 from spyglass.core.transports.archive import DOCKER_ARCHIVE, OCI_ARCHIVE, go_field
 from spyglass.core.transports.base import ProgressCallback
+from spyglass.core.transports.decompressed import big_files_folder
 from spyglass.core.transports.files import (
     FILE_MODE,
     KnownBlobs,
@@ -369,7 +369,9 @@ class _ArchiveOutput:
                     self.streamed = True
             elif target.is_symlink():
                 target = resolved(target)
-            parent = Path(tempfile.gettempdir()) if self.streamed else target.parent
+            # one written to a pipe is made whole first where big temporary files go
+            # ($TMPDIR, else /var/tmp: not /tmp, which is often memory)
+            parent = big_files_folder() if self.streamed else target.parent
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:
                     if ancestor.exists() and not ancestor.is_dir():

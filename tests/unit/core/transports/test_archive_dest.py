@@ -551,6 +551,22 @@ def test_a_fifo_gets_the_tar_streamed(single_source: Path, tmp_path: Path) -> No
     assert leftovers(tmp_path) == []
 
 
+def test_a_pipe_is_written_through_the_big_files_folder(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole tar is made first where big temporary files go ($TMPDIR, else
+    /var/tmp; not /tmp, often held in memory), as a compressed archive read is."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(InvalidLayout, match="no-such-folder"):
+        DockerArchiveDestination(fifo)
+    monkeypatch.delenv("TMPDIR")
+    from spyglass.core.transports.decompressed import big_files_folder
+
+    assert big_files_folder() == Path("/var/tmp")
+
+
 STDOUT_SCRIPT = """
 import sys
 from spyglass.core.transports import open_destination, open_source
