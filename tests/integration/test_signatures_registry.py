@@ -180,6 +180,23 @@ def test_cli_signatures_with_a_key(
     assert signature["NamesThisImage"] is True
     assert kinds["attestation"]["Parts"][0]["Verification"]["Status"] == "verified"
 
+    # another key: the report still, and status 1 with a sentence, as cosign verify fails
+    other = tmp_path / "other.pub"
+    other.write_bytes(cosign.public_key_pem(cosign.generate_key()))
+    failed = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--tls-verify=false", "--key",
+         str(other), f"docker://{registry.host}/{REPO}:v1"],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    assert failed.returncode == 1
+    statuses = [part["Verification"]["Status"]
+                for attached in json.loads(failed.stdout)["Manifests"][0]["Attached"]
+                for part in attached["Parts"]]
+    assert statuses == ["bad signature", "bad signature"]
+    assert failed.stderr.strip() == (
+        f'spyglass: No signature of docker://{registry.host}/{REPO}:v1 verifies with the key '
+        f'"{other}"; its signatures: bad signature (2).')
+
     missing = subprocess.run(
         [sys.executable, "-m", "spyglass", "signatures", "--key", str(tmp_path / "nope.pub"),
          f"docker://{registry.host}/{REPO}:v1"],
@@ -201,6 +218,27 @@ def test_cli_signatures_with_a_key(
         f'spyglass: The key file "{garbage}" is not a public key: expected a PEM public key '
         '("-----BEGIN PUBLIC KEY-----", as cosign.pub) or a certificate.'
     )
+
+
+def test_cli_signatures_of_an_unsigned_image_with_a_key_fails(tmp_path: Path) -> None:
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(cosign.public_key_pem(cosign.generate_key()))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    name = f"oci:{REPO_ROOT / 'resources' / 'sample-layout'}:tools:2024.1"
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "signatures", "--key", str(key_file), name],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["Manifests"][0]["Attached"] == []
+    assert done.stderr.strip() == (
+        f'spyglass: No signature of {name} verifies with the key "{key_file}"; it has no '
+        "signature that could be checked with it.")
+    listed = subprocess.run(  # without a key it only lists: status 0
+        [sys.executable, "-m", "spyglass", "signatures", name],
+        capture_output=True, env=env, timeout=60, check=False, text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
 
 
 # --------------------------------------------------------------------------- carried by copies

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.close()
     checking = key is not None or args.keyring is not None
-    write_json({
+    described = {
         "Name": args.name,
         "Digest": str(subjects[0].digest),
         "Manifests": [
@@ -79,8 +79,32 @@ def run(args: argparse.Namespace) -> int:
             }
             for subject in subjects
         ],
-    })
+    }
+    write_json(described)
+    if checking:
+        _require_verified(args, described["Manifests"][0])
     return 0
+
+
+def _require_verified(args: argparse.Namespace, named: dict[str, Any]) -> None:
+    """Status 1, as ``cosign verify``, unless a signature attached to the image named
+    (not only to its platforms) verified with the key or keyring given."""
+    from collections import Counter
+
+    statuses = Counter(
+        part["Verification"]["Status"]
+        for attached in named["Attached"] for part in attached["Parts"]
+        if "Verification" in part
+    )
+    if statuses["verified"]:
+        return
+    given = " or ".join(f'the {what} "{path}"' for what, path in
+                        (("key", args.key), ("keyring", args.keyring)) if path is not None)
+    checked = {status: count for status, count in statuses.items() if status != "not checked"}
+    found = ("; its signatures: " + ", ".join(
+        f"{status} ({count})" for status, count in checked.items())
+        if checked else "; it has no signature that could be checked with it")
+    raise SpyglassError(f"No signature of {args.name} verifies with {given}{found}.")
 
 
 def _read_key(path: Path) -> bytes:
