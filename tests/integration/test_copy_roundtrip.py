@@ -576,3 +576,21 @@ def assert_archive_layers_are_plain_tars(archive: Path) -> None:
                                  strict=True):
             data = tar.extractfile(name).read()  # type: ignore[union-attr]
             assert "sha256:" + hashlib.sha256(data).hexdigest() == diff_id
+
+
+def test_a_nested_list_goes_to_a_registry_and_back_whole(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    """An index of an index: its images go up before the lists that name them (a
+    registry refuses a list naming manifests it lacks), and it comes back as it was."""
+    root = tmp_path / "nested"
+    builder = LayoutBuilder(root)
+    images = [builder.add_image(ImageSpec(architecture=arch)) for arch in ("amd64", "arm64")]
+    inner = builder.add_index(images)
+    top = builder.add_index([inner])
+    builder.tag(top, "v1")
+    name = f"docker://{registry.host}/it-copy/nested:v1"
+    assert copy("--all", "--dest-tls-verify=false", f"oci:{root}:v1", name) == top["digest"]
+    back = tmp_path / "back"
+    assert copy("--all", "--src-tls-verify=false", name, f"oci:{back}:v1") == top["digest"]
+    assert umoci_ls(back) == ["v1"]

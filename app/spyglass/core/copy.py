@@ -469,16 +469,19 @@ def _execute(
     pool.shutdown()
 
     check(cancel)
-    for raw, media_type in plan.extra_manifests:
-        digest = Digest.of(raw)
-        destination.put_manifest(raw, media_type, digest, cancel=cancel)
-        emit(ManifestWritten(digest, media_type))
+    # children before the lists naming them (a registry refuses a list whose manifests
+    # it lacks): the images, then the nested lists and index-only children, children
+    # first, then the top list
     results: list[tuple[InstancePlan, bytes, Digest]] = []
     for instance in plan.instances:
         raw, digest = _instance_manifest(instance, written)
         destination.put_manifest(raw, instance.media_type, digest, cancel=cancel)
         emit(ManifestWritten(digest, instance.media_type))
         results.append((instance, raw, digest))
+    for raw, media_type in plan.extra_manifests:
+        digest = Digest.of(raw)
+        destination.put_manifest(raw, media_type, digest, cancel=cancel)
+        emit(ManifestWritten(digest, media_type))
     if plan.list_media_type is not None:
         raw = _list_manifest(plan, results)
         digest = Digest.of(raw)

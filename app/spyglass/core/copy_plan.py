@@ -863,6 +863,12 @@ def _plan_images(
         chosen = entries
     else:
         wanted = list(options.platforms) or [host_platform()]
+        if entries and all(e.media_type in media.INDEX_TYPES for e in entries):
+            said = (f"The manifest list {top.digest} is a list of lists (nested indexes), with no "
+                    "image of its own to choose by platform; nested lists are copied only "
+                    "whole")
+            raise Unsupported(f"{said}, every image of them.",
+                              on_command_line=f"{said} (--all).")
         chosen = []
         for platform in wanted:
             entry = top.choose(platform)

@@ -1008,3 +1008,21 @@ def test_a_platform_less_entry_is_the_last_resort_and_only_in_an_oci_index(
     with pytest.raises(PlatformNotFound):
         plan_copy(open_source(f"oci:{root}:docker"), open_destination(f"dir:{tmp_path / 'd'}"),
                   CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+
+
+def test_a_list_of_lists_copied_for_this_system_says_to_copy_it_whole(tmp_path: Path) -> None:
+    """No platform can choose an image out of a list of lists: the sentence says to copy
+    it whole, not to choose another platform."""
+    root = tmp_path / "nested"
+    builder = LayoutBuilder(root)
+    inner = builder.add_index([builder.add_image(ImageSpec(architecture=arch))
+                               for arch in ("amd64", "arm64")])
+    top = builder.add_index([inner])
+    builder.tag(top, "v1")
+    with pytest.raises(Unsupported) as raised:
+        plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"oci:{tmp_path / 'o'}:v1"))
+    assert str(raised.value) == (
+        f"The manifest list {top['digest']} is a list of lists (nested indexes), with no "
+        "image of its own to choose by platform; nested lists are copied only whole, every "
+        "image of them.")
+    assert raised.value.on_command_line.endswith("copied only whole (--all).")
