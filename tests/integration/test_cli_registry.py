@@ -607,3 +607,11 @@ def test_tags_of_a_layout_are_its_ref_names(tmp_path: Path) -> None:
     assert refused.stderr.startswith('spyglass: tags lists the names in a layout; "oci:')
     dir_image = spyglass("tags", f"dir:{tmp_path}")
     assert "is a dir: image, which has one image and no names" in dir_image.stderr
+    # a bare path that is there is the layout, as inspect takes it: never docker.io/PATH
+    for bare in ("layout", "./layout", str(tmp_path / "layout")):
+        local = subprocess.run(
+            [sys.executable, "-m", "spyglass", "tags", bare], cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")},
+            capture_output=True, text=True, timeout=60, check=False)
+        assert local.returncode == 0, local.stderr
+        assert json.loads(local.stdout) == {"Tags": ["1.0", "team/app:2"]}

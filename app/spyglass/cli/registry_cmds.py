@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
@@ -116,7 +117,10 @@ def run_tags(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
     transport, colon, _rest = args.name.partition(":")
-    if colon and transport in _LOCAL_TRANSPORTS:
+    if (colon and transport in _LOCAL_TRANSPORTS) or (
+            transport != "docker" and Path(args.name).exists()):
+        # a bare path that is there is the layout or archive it is, as inspect and copy
+        # take it: never a repository of Docker Hub named after it
         write_json({"Tags": _local_tags(args.name)})
         return 0
     reference = _repository(args.name)
