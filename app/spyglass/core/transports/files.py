@@ -25,7 +25,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Final
@@ -416,6 +416,33 @@ def sweep_orphans(
     return removed
 
 
+def claimed_by_others(folder: Path, mine: Collection[Path] = ()) -> bool:
+    """Whether a live copy (of this process or another) claims a temporary in ``folder``
+    other than ``mine``: another copy is at work there. Best effort: on a filesystem
+    without locks nothing is ever claimed, so this says False."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(TEMP_PREFIX)]
+    except OSError:
+        return False
+    for name in names:
+        path = folder / name
+        if path in mine:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # conflicts with a claim
+        except BlockingIOError:
+            return True
+        except OSError:
+            continue
+        finally:
+            os.close(fd)  # (releases what it took)
+    return False
+
+
 def _last_change(path: Path, st: os.stat_result) -> float:
     """When ``path`` last changed: for a folder, the newest change of anything in it (a
     folder's own time does not move while a file in it is written)."""
@@ -444,9 +471,10 @@ class TempFiles:
         self._lock = threading.Lock()
         self._paths: dict[Path, int | None] = {}
 
-    def create(self) -> tuple[int, Path]:
-        """A new temporary file in the folder: ``(fd, path)``; OSError when it cannot be made."""
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.folder)
+    def create(self, kind: str = "") -> tuple[int, Path]:
+        """A new temporary file in the folder (``.spyglass-tmp-KIND…``): ``(fd, path)``;
+        OSError when it cannot be made."""
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + kind, dir=self.folder)
         path = Path(name)
         claim = _claim(fd)
         with self._lock:

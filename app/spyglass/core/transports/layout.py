@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import shutil
 import threading
@@ -58,6 +59,7 @@ from spyglass.core.transports.files import (
     KnownBlobs,
     TempFiles,
     blob_path,
+    claimed_by_others,
     describe_os_error,
     describe_write_error,
     exclusive_lock,
@@ -71,6 +73,8 @@ from spyglass.core.transports.files import (
     write_blob,
 )
 from spyglass.core.transports.stubs import no_stored_signatures
+
+log = logging.getLogger(__name__)
 
 _CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
 """How containers/image names a blob it is writing into a layout (left there when it
@@ -391,6 +395,10 @@ def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> 
 
 LAYOUT_FILE: Final = "oci-layout"
 INDEX_FILE: Final = "index.json"
+AT_WORK: Final = "at-work-"
+"""The kind of temporary (``.spyglass-tmp-at-work-…``) a copy into a layout keeps there,
+claimed, while it relies on the layout's blobs."""
+
 INDEX_LOCK: Final = "index.json.lock"
 """The lock file every Spyglass writer of a layout holds while it updates ``index.json``."""
 
@@ -497,6 +505,10 @@ class OCILayoutDestination:
         self._made_layout = False
         self._written: set[Digest] = set()
         self._added: set[Digest] = set()  # blobs that were not in the layout before this copy
+        self._marked = False
+        self._marker: Path | None = None
+        """A claimed temporary in the layout while this copy relies on its blobs: a
+        concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
         self._prepare()
 
     # -- preparing the layout
@@ -617,10 +629,26 @@ class OCILayoutDestination:
                 self._added.add(digest)
         return target
 
+    def _mark_at_work(self) -> None:
+        """Put this copy's claimed marker in the layout, once, before it first relies on
+        a blob there (best effort: where it cannot be made, nothing is marked)."""
+        if self._private:
+            return
+        with self._lock:
+            if self._marked:
+                return
+            self._marked = True
+            try:
+                fd, self._marker = self._temps.create(AT_WORK)
+            except OSError:
+                return
+            os.close(fd)  # the claim stays, held by the temporaries' own descriptor
+
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
     ) -> str | None:
         self._check_open()
+        self._mark_at_work()
         digest = descriptor.digest
         known = self._known.size(digest)
         if known is not None:
@@ -650,6 +678,7 @@ class OCILayoutDestination:
         progress: ProgressCallback | None,
     ) -> tuple[Digest, int]:
         self._check_open()
+        self._mark_at_work()
         written, length = write_blob(
             stream,
             temps=self._temps,
@@ -732,6 +761,8 @@ class OCILayoutDestination:
                 self._check_blobs_still_there()
                 self._update_index(entry)
         self._state = "committed"
+        if self._marker is not None:
+            self._temps.discard(self._marker)
 
     def _check_blobs_still_there(self) -> None:
         """Every blob this copy relies on is still in the layout (the caller holds the lock).
@@ -742,7 +773,8 @@ class OCILayoutDestination:
         missing = [d for d in self._known.digests() if not (self.path / blob_path(d)).exists()]
         if missing:
             raise TransportError(
-                f"The blob {missing[0]} went missing from {self._what} while the image was "
+                f'The blob {missing[0]} went missing from the OCI image layout "{self.path}" '
+                "while the image was "
                 "copied (a copy into the same layout was cancelled and took back what it had "
                 "added); index.json was left as it is. Copy again."
             )
@@ -896,10 +928,13 @@ class OCILayoutDestination:
     def _take_back_blobs(self) -> None:
         """Remove the blobs this copy added to the layout, so that it is as it was.
 
-        Under the index lock, and only those no ``index.json`` entry names: a
-        concurrent copy that reused one checks at its commit that it is still
-        there. Best effort: a blob that cannot be removed stays (it is correct,
-        and unreferenced).
+        Under the index lock, and only those no ``index.json`` entry names; none
+        while another copy is at work in the layout (its claimed marker or
+        temporaries are there): it may have found them there and be relying on
+        them, so they stay (correct, and unreferenced should it not). A copy
+        that reused one in the moment between that look and the removal checks
+        at its commit that it is still there. Best effort: a blob that cannot be
+        removed stays.
         """
         with self._lock:
             added = set(self._added)
@@ -907,6 +942,10 @@ class OCILayoutDestination:
             return
         try:
             with exclusive_lock(self.path / INDEX_LOCK, what=self._what):
+                if claimed_by_others(self.path):
+                    log.info("Left the %d blobs a stopped copy added to %s: another copy "
+                             "is at work there and may use them.", len(added), self.path)
+                    return
                 used = self._referenced()
                 if used is None:
                     return  # a layout we cannot read whole: leave everything as it is

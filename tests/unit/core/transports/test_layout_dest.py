@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import subprocess
+import sys
 import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,7 @@ from spyglass.core.transports import layout as layout_module
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
 from spyglass.core.transports.files import TEMP_PREFIX
-from spyglass.core.transports.layout import OCILayoutDestination, open_layout
+from spyglass.core.transports.layout import AT_WORK, OCILayoutDestination, open_layout
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import (
     ImageSpec,
@@ -107,13 +108,21 @@ def single_image_layout(root: Path, *, ref: str = "app", marker: bytes = b"v1\n"
     return str(descriptor["digest"])
 
 
-def leftovers(*folders: Path) -> list[str]:
-    """Temporary files or folders of ours in ``folders`` (not recursive)."""
+def leftovers(*folders: Path, at_work: bool = True) -> list[str]:
+    """Temporary files or folders of ours in ``folders`` (not recursive); without
+    ``at_work``, not the marker an open destination keeps (see blob_leftovers)."""
     found = []
     for folder in folders:
         if folder.is_dir():
-            found += [name for name in os.listdir(folder) if TEMP_PREFIX in name]
+            found += [name for name in os.listdir(folder) if TEMP_PREFIX in name
+                      and (at_work or TEMP_PREFIX + AT_WORK not in name)]
     return found
+
+
+def blob_leftovers(*folders: Path) -> list[str]:
+    """What blob writes left while their destination is still open (its at-work marker,
+    which stays until it is committed or aborted, is not counted)."""
+    return leftovers(*folders, at_work=False)
 
 
 def blob_files(layout: Path) -> set[str]:
@@ -492,7 +501,7 @@ def test_a_digest_mismatch_leaves_nothing(single_source: Path, tmp_path: Path) -
             digest=claimed,
             size=len(b"what was delivered"),
         )
-    assert leftovers(out) == []
+    assert blob_leftovers(out) == []
     assert not (out / "blobs" / "sha256" / claimed.hex).exists()
     dest.abort()
     assert index_and_blobs(out) == before
@@ -504,7 +513,7 @@ def test_a_short_stream_is_a_size_mismatch(tmp_path: Path) -> None:
     data = b"0123456789"
     with pytest.raises(SizeMismatch, match="has 10 bytes but its descriptor promises 11"):
         dest.put_blob(io.BytesIO(data), media_type="x", digest=Digest.of(data), size=11)
-    assert leftovers(out) == [] and blob_files(out) == set()
+    assert blob_leftovers(out) == [] and blob_files(out) == set()
 
 
 def test_an_endless_stream_fails_as_soon_as_it_is_too_long(tmp_path: Path) -> None:
@@ -521,7 +530,7 @@ def test_an_endless_stream_fails_as_soon_as_it_is_too_long(tmp_path: Path) -> No
     with pytest.raises(SizeMismatch, match="longer than the 10000 bytes"):
         dest.put_blob(Endless(), media_type="x", digest=Digest.of(b"y"), size=10000)
     assert reads == 3
-    assert leftovers(out) == [] and blob_files(out) == set()
+    assert blob_leftovers(out) == [] and blob_files(out) == set()
 
 
 def test_a_failing_stream_leaves_nothing(tmp_path: Path) -> None:
@@ -536,7 +545,7 @@ def test_a_failing_stream_leaves_nothing(tmp_path: Path) -> None:
         dest.put_blob(
             ChunkStream([b"a", b"b", b"c"], fail), media_type="x", digest=None, size=None
         )
-    assert leftovers(out) == [] and blob_files(out) == set()
+    assert blob_leftovers(out) == [] and blob_files(out) == set()
 
 
 def test_cancelling_mid_blob_leaves_nothing(tmp_path: Path) -> None:
@@ -559,7 +568,7 @@ def test_cancelling_mid_blob_leaves_nothing(tmp_path: Path) -> None:
             progress=moved.append,
         )
     assert moved == [100, 100]  # the chunk read when the token was set is the last one
-    assert leftovers(out) == [] and blob_files(out) == set()
+    assert blob_leftovers(out) == [] and blob_files(out) == set()
 
 
 @pytest.mark.parametrize("stop", ["cancel", "fail"])
@@ -618,7 +627,7 @@ def test_abort_removes_a_blob_still_being_written(tmp_path: Path) -> None:
     writer = threading.Thread(target=put)
     writer.start()
     assert started.wait(10)
-    assert len(leftovers(out)) == 1
+    assert len(blob_leftovers(out)) == 1
     dest.abort()
     assert leftovers(out) == []
     release.set()
@@ -787,7 +796,73 @@ def test_abort_takes_back_the_blobs_it_added_and_only_those(tmp_path: Path) -> N
     assert _all_files(out) == before
 
 
-def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(tmp_path: Path) -> None:
+def test_a_copy_cancelled_beside_another_leaves_what_it_added(tmp_path: Path) -> None:
+    """A copy at work in the layout may rely on a blob the cancelled one added (it found
+    it there): while it is, the take-back removes nothing, and both images stay whole."""
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    data = b"wanted by two copies\n"
+    blob = Descriptor("application/octet-stream", Digest.of(data), len(data))
+    first = OCILayoutDestination(out, "first")
+    first.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
+                   size=blob.size)
+    second = OCILayoutDestination(out, "second")
+    assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    first.abort()
+    assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
+    second.commit(blob, data)
+    assert [entry["annotations"]["org.opencontainers.image.ref.name"] for entry in
+            json.loads((out / "index.json").read_bytes())["manifests"]] == ["old", "second"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".spyglass-tmp-")]
+    # alone, a cancelled copy takes back what it added
+    lone = tmp_path / "lone"
+    single_image_layout(lone, ref="old")
+    alone = OCILayoutDestination(lone, "alone")
+    alone.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
+                   size=blob.size)
+    alone.abort()
+    assert not (lone / "blobs" / "sha256" / blob.digest.hex).exists()
+
+
+_RELYING = """
+import sys
+from pathlib import Path
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.layout import OCILayoutDestination
+data = sys.argv[2].encode()
+dest = OCILayoutDestination(Path(sys.argv[1]), "other")
+print(dest.reuse_blob(Descriptor("application/octet-stream", Digest.of(data), len(data))),
+      flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_copy_at_work_in_another_process_is_seen_too(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    data = "wanted by two processes\n"
+    first = OCILayoutDestination(out, "first")
+    first.put_blob(io.BytesIO(data.encode()), media_type="application/octet-stream",
+                   digest=Digest.of(data.encode()), size=len(data))
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "app")}
+    other = subprocess.Popen([sys.executable, "-c", _RELYING, str(out), data], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "exists"
+        first.abort()
+        assert (out / "blobs" / "sha256" / Digest.of(data.encode()).hex).exists()
+    finally:
+        other.communicate("", timeout=60)
+
+
+def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a copy reuse a blob in the moment between the cancelled one's look for
+    others at work and its removal, its commit finds the blob gone and says so."""
     out = tmp_path / "out"
     single_image_layout(out, ref="old")
     index_before = (out / "index.json").read_bytes()
@@ -798,6 +873,7 @@ def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(tmp_path: Pa
                    size=blob.size)
     second = OCILayoutDestination(out, "second")
     assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    monkeypatch.setattr(layout_module, "claimed_by_others", lambda _folder: False)
     first.abort()
     assert not (out / "blobs" / "sha256" / blob.digest.hex).exists()
     with pytest.raises(TransportError, match="went missing") as caught:
