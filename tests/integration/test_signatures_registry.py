@@ -414,6 +414,31 @@ def test_copy_into_a_layout_keeps_them_in_its_index(
     assert sha256_digest(skopeo.stdout) == top
 
 
+def test_a_layout_image_given_no_name_keeps_nothing_attached(
+    registry: RegistryServer, signed: dict[str, object], tmp_path: Path
+) -> None:
+    """Without a name the image would sit among its attachments' entries, and oci:PATH
+    (as skopeo and Spyglass read it) would name none: signatures are refused with what
+    to do, and left behind with --remove-signatures, which makes a layout of one image."""
+    layout = tmp_path / "layout"
+    refused = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci:{layout}")
+    assert refused.returncode == 1
+    said = refused.stderr.strip()
+    assert said.startswith(f"spyglass: oci:{layout} cannot keep the signatures of this image: "
+                           "cosign signature"), said
+    assert said.endswith(f"the image gets no name there, and beside them oci:{layout} would "
+                         f"hold several images and name none; name it (oci:{layout}:NAME) to "
+                         "keep them. Copy with --remove-signatures to leave them behind."), said
+    assert not layout.exists()
+    done = _copy(f"docker://{registry.host}/{REPO}:v1", f"oci:{layout}", "--remove-signatures")
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads((layout / "index.json").read_text())["manifests"]) == 1
+    skopeo = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}"],
+                            capture_output=True, check=False)
+    assert skopeo.returncode == 0, skopeo.stderr
+    assert sha256_digest(skopeo.stdout) == signed["top"]
+
+
 def test_copy_into_dir_writes_sigstore_signature_files(
     registry: RegistryServer, signed: dict[str, object], tmp_path: Path
 ) -> None:

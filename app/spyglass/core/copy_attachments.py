@@ -187,9 +187,12 @@ def plan_attachments(
                                f"{attachment.subject.short})")
             else:
                 left[attachment.kind] = left.get(attachment.kind, 0) + 1
+    # a reason the destination gives for keeping nothing attached (a layout image
+    # without a name), with what to do about it
+    withheld: str | None = getattr(destination, "attachments_withheld", None)
     if refused:
         said = (f"{destination.description} cannot keep the signatures of this image: "
-                f"{', '.join(refused)}. ")
+                f"{', '.join(refused)}" + (f"; {withheld}" if withheld else "") + ". ")
         raise Unsupported(said + "Copy without signatures to leave them behind.",
                           on_command_line=said + "Copy with --remove-signatures to leave "
                           "them behind.")
@@ -197,7 +200,8 @@ def plan_attachments(
     if left:
         what = ", ".join(_what(count, kind) for kind, count in left.items())
         them = "it" if sum(left.values()) == 1 else "them"
-        notes.append(f"{what} left behind: {destination.description} cannot keep {them}")
+        notes.append(f"{what} left behind: {destination.description} cannot keep {them}"
+                     + (f" ({withheld})" if withheld else ""))
     if indexes:
         what = ", ".join(_what(count, kind) for kind, count in indexes.items())
         notes.append(f"{what} not copied: {'it is' if sum(indexes.values()) == 1 else 'they are'}"

@@ -525,6 +525,11 @@ class OCIArchiveDestination(_ArchiveDestination):
         """Override AttachmentDestination.attachment_support: as the layout inside."""
         return self._layout.attachment_support
 
+    @property
+    def attachments_withheld(self) -> str | None:
+        """As the layout inside (see OCILayoutDestination.attachments_withheld)."""
+        return self._layout.attachments_withheld
+
     def put_attachment(
         self,
         subject: Digest,

@@ -493,6 +493,7 @@ class OCILayoutDestination:
         self.ref = ref
         shown = name_path if name_path is not None else path
         self._name = f"{transport}:{shown}" + (f":{ref}" if ref else "")
+        self._unnamed_name = f"{transport}:{shown}"
         self._private = private
         self._temps = TempFiles(path)
         self._known = KnownBlobs()
@@ -853,8 +854,20 @@ class OCILayoutDestination:
     @property
     def attachment_support(self) -> frozenset[str]:
         """Override AttachmentDestination.attachment_support: attached manifests, kept in
-        ``index.json`` (referrers unnamed, cosign's tags as ref names, as ``cosign save``)."""
-        return frozenset({"manifests"})
+        ``index.json`` (referrers unnamed, cosign's tags as ref names, as ``cosign save``);
+        none for an image given no name (see :attr:`attachments_withheld`)."""
+        return frozenset() if self.attachments_withheld else frozenset({"manifests"})
+
+    @property
+    def attachments_withheld(self) -> str | None:
+        """Why nothing attached is kept here, or None: an image written without a name
+        would sit among its attachments' entries, and the layout named without a ref
+        (as skopeo and Spyglass read it) would then hold several images, none chosen."""
+        if self.ref is not None:
+            return None
+        return (f"the image gets no name there, and beside them {self._unnamed_name} would "
+                f"hold several images and name none; name it ({self._unnamed_name}:NAME) "
+                "to keep them")
 
     def put_attachment(
         self,
