@@ -87,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from spyglass.core.cancel import stop_like_ctrl_c_on_termination
 
     def run(args: argparse.Namespace) -> int:
+        from spyglass.cli.skopeo_globals import apply_global_flags
+
+        apply_global_flags(args)
         _apply_overrides(args)
         return func(args)
 

@@ -168,11 +168,17 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
     """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``:
     before the command, or (``here``) after it, as skopeo takes its global flags
     anywhere."""
+    from spyglass.cli.skopeo_globals import add_global_flags
+
     parser.add_argument(
         "--insecure-policy", nargs="?", const="true", metavar="BOOL",
         default=argparse.SUPPRESS if here else None,
         help="accepted and ignored: Spyglass applies no signature policy "
         "(containers-policy.json); it verifies signatures where it shows them")
+    add_global_flags(parser, here=here)
+    if here:  # before the command, the parser's own
+        parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show a traceback for unexpected errors")
     for part, example in (("os", "linux"), ("arch", "arm64"), ("variant", "v8")):
         parser.add_argument(
             f"--override-{part}", metavar=part.upper(),
@@ -194,7 +200,9 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
     if not login:
         add_credential_flags(group, "the registry")
     group.add_argument("--authfile", type=Path, metavar="FILE",
-                       help="read credentials from this auth.json only")
+                       # login refuses it (it never writes auth files): not offered there
+                       help=argparse.SUPPRESS if login else
+                       "read credentials from this auth.json only")
     group.add_argument(
         "--tls-verify", type=parse_bool, nargs="?", const=True, default=None,
         metavar="BOOL", help="require HTTPS and verify certificates (default true; "

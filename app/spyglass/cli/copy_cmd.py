@@ -71,8 +71,10 @@ def add_parser(commands: Commands) -> None:
                         help="refuse any change that would alter a digest")
     parser.add_argument("--remove-signatures", action="store_true",
                         help="leave signatures, attestations, SBOMs and referrers behind")
-    parser.add_argument("--parallel", type=positive_count_argument, default=None, metavar="N",
-                        help="blob transfers at once (default 8)")
+    parser.add_argument("--parallel", "--image-parallel-copies", type=positive_count_argument,
+                        dest="parallel", default=None, metavar="N",
+                        help="blob transfers at once (default 8; --image-parallel-copies is "
+                        "newer skopeo's name for it)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")

@@ -1,0 +1,105 @@
+"""skopeo's global flags on the command line: taken before or after the command, each
+done as skopeo does it or refused with a sentence (spyglass.cli.skopeo_globals)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from spyglass.cli import build_parser
+from spyglass.cli.skopeo_globals import apply_global_flags
+from spyglass.core.transports.decompressed import big_files_folder
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = f"oci:{REPO / 'resources' / 'sample-layout'}:tools:2024.1"
+
+
+def spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def policy(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_policy_that_accepts_anything_is_taken_before_or_after_the_command(
+    tmp_path: Path,
+) -> None:
+    anything = policy(tmp_path / "policy.json", {
+        "default": [{"type": "insecureAcceptAnything"}],
+        "transports": {"docker-daemon": {"": [{"type": "insecureAcceptAnything"}]}},
+    })
+    before = spyglass("--policy", str(anything), "copy", "-q", SAMPLE, f"oci:{tmp_path / 'a'}:x")
+    assert before.returncode == 0, before.stderr
+    after = spyglass("copy", "-q", "--policy", str(anything), SAMPLE, f"oci:{tmp_path / 'b'}:x")
+    assert after.returncode == 0, after.stderr
+
+
+def test_a_policy_asking_for_signatures_is_refused_naming_what_it_asks(
+    tmp_path: Path,
+) -> None:
+    strict = policy(tmp_path / "policy.json", {
+        "default": [{"type": "reject"}],
+        "transports": {"docker": {"quay.io/team": [
+            {"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}]}},
+    })
+    done = spyglass("copy", "--policy", str(strict), SAMPLE, f"oci:{tmp_path / 'out'}:x")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f'spyglass: The policy "{strict}" asks for more than Spyglass does (reject for '
+        "default; signedBy for docker quay.io/team): Spyglass enforces no signature policy. "
+        "Check signatures with spyglass signatures --key, and leave --policy out.")
+    assert not (tmp_path / "out").exists()
+    missing = spyglass("--policy", str(tmp_path / "nope.json"), "inspect", SAMPLE)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f'spyglass: Cannot read the policy "{tmp_path}/nope.json"')
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert spyglass("--policy", str(broken), "inspect", SAMPLE).stderr.startswith(
+        f'spyglass: The policy "{broken}" is not JSON')
+
+
+@pytest.mark.parametrize("flag, said", [
+    ("--registries-conf", "reads registries.conf"),
+    ("--command-timeout", "run it under timeout(1)"),
+])
+def test_flags_for_what_spyglass_does_not_do_are_usage_errors(flag: str, said: str) -> None:
+    for args in ((flag, "x", "inspect", SAMPLE), ("inspect", flag, "x", SAMPLE)):
+        done = spyglass(*args)
+        assert done.returncode == 2
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"spyglass: {flag} is skopeo's: it ") and said in last, last
+
+
+def test_tmpdir_is_where_big_temporary_files_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    args = build_parser().parse_args(["inspect", "--tmpdir", str(tmp_path), SAMPLE])
+    apply_global_flags(args)
+    assert big_files_folder() == tmp_path
+    assert Path(tempfile.gettempdir()) == tmp_path
+    done = spyglass("--tmpdir", str(tmp_path / "nope"), "inspect", SAMPLE)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f'spyglass: --tmpdir "{tmp_path}/nope" is not a folder; '
+                                   "expected the folder for big temporary files.")
+
+
+def test_debug_and_newer_skopeos_parallel_flag_after_the_command() -> None:
+    args = build_parser().parse_args(
+        ["copy", "--debug", "--image-parallel-copies", "4", SAMPLE, "oci:/x"])
+    assert args.debug is True and args.parallel == 4
+    assert build_parser().parse_args(["--debug", "inspect", SAMPLE]).debug is True
+    assert build_parser().parse_args(["inspect", SAMPLE]).debug is False
