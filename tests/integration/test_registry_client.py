@@ -520,6 +520,7 @@ def test_registry_stopped_between_pages(
     assert text.startswith(f"Cannot reach the registry {server.host}: ")
     assert "refused" in text.lower() and "\n" not in text
     assert len(waits) == 3  # retried three times before giving up
+    assert failed.value.attempts == 4  # what a caller retrying the whole counts against N
 
     again = list(client.catalog_pages(page_size=100))
     assert [name for page in again for name in page] == repos

@@ -592,6 +592,9 @@ def _transfer_blob(
                 # themselves, so this is not one of the --retry-times
                 emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
                 continue
+            # tries the failure already stands for (a request asked again, a download
+            # resumed) come out of the same --retry-times: N in all, not N of each
+            attempt += max(0, error.attempts - 1)
             if attempt >= attempts or not worth_retrying(error):
                 raise
             attempt += 1

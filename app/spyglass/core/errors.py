@@ -53,6 +53,11 @@ class SpyglassError(Exception):
     the window :attr:`message`.
     """
 
+    attempts: int = 1
+    """How many tries the failure stands for: more than one for a request asked again
+    after 503s or broken connections, or a download resumed before it broke off for
+    good. A caller retrying the whole of it counts those against its own budget."""
+
     def __init__(self, message: str, *, on_command_line: str | None = None) -> None:
         super().__init__(message)
         self.message = message

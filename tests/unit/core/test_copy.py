@@ -748,6 +748,31 @@ def test_retries_run_out(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert dest.aborted and dest.committed is None
 
 
+@pytest.mark.parametrize(("spent", "opens"), [(1, 4), (2, 2), (4, 1), (9, 1)])
+def test_tries_a_failure_stands_for_come_out_of_the_same_retry_times(
+    layout: Path, monkeypatch: pytest.MonkeyPatch, spent: int, opens: int
+) -> None:
+    """--retry-times N is N retries of a blob in all: a 503 the registry client already
+    asked again about (``attempts``), or a download resumed before it broke off for
+    good, counts against them, rather than N blob restarts of N requests each."""
+    from spyglass.core import copy as copy_module
+    from spyglass.core.copy import BlobRetried
+    from spyglass.core.errors import RegistryError
+
+    monkeypatch.setattr(copy_module, "pause", lambda seconds, cancel: None)
+    options = CopyOptions(multi_arch="all", retry_times=3)
+    victim = _biggest_layer(layout, options)
+    error = RegistryError("The registry answered HTTP 503 Service Unavailable.", status=503)
+    error.attempts = spent
+    source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=9,
+                          error=error)
+    seen: list[Any] = []
+    with pytest.raises(RegistryError):
+        copy_image(source, MemoryDestination(), options, events=seen.append)
+    assert source.opens.count(victim.digest) == opens
+    assert len([e for e in seen if isinstance(e, BlobRetried)]) == opens - 1
+
+
 @pytest.mark.parametrize(
     ("error", "tries"),
     [

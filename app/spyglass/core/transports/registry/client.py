@@ -447,10 +447,12 @@ class RegistryClient:
                     continue
                 proxy = self._pool.proxy_for(request.url)
                 via = f" through {proxy.describe()}" if proxy is not None else ""
-                raise ConnectionFailed(
+                failed = ConnectionFailed(
                     f"Cannot reach the registry {self.host}{via}: "
                     f"{describe_connection_error(exc)}."
-                ) from exc
+                )
+                failed.attempts = attempt + 1
+                raise failed from exc
             if response.status_code == 407:  # from a proxy of plain-HTTP requests
                 response.close()
                 raise self._proxy_refused(request.url)
@@ -578,11 +580,13 @@ class RegistryClient:
         finally:
             response.close()
         check(cancel)  # an error body cut short by a cancel: the cancel is the news
-        raise error_for(
+        error = error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
             credentials_from=self.auth.sent_from,
         )
+        error.attempts = response.extensions.get(ATTEMPTS, 1)
+        raise error
 
     def read_body(
         self, response: httpx.Response, *, limit: int, what: str,

@@ -287,6 +287,7 @@ class ResumingBlobStream:
     def _resume(self, broken: ConnectionFailed) -> None:
         """Ask for the rest after ``broken``, or raise it when that is not possible."""
         self._stream.close()
+        broken.attempts = self._resumes + 1  # the download, and each resume of it
         if self._resumes >= self._client.retry_times:
             raise broken
         self._resumes += 1
@@ -295,6 +296,7 @@ class ResumingBlobStream:
                 self._repository, self._digest, start=self._offset, cancel=self._cancel
             )
         except (ConnectionFailed, RegistryError):
+            broken.attempts = self._resumes + 1
             raise broken from None
 
     def close(self) -> None:

@@ -93,6 +93,7 @@ def test_503_exhausted(make_client, sleeps) -> None:
     # the sentence says the answer did not change when asked again
     assert str(info.value).endswith(f"the registry {HOST} answered HTTP 503 (asked 3 times).")
     assert len(seen.to(TAGS)) == 3 and len(sleeps) == 2
+    assert info.value.attempts == 3
 
 
 def test_no_retries_when_told(make_client, sleeps) -> None:
