@@ -410,10 +410,14 @@ def test_delete_names_the_lists_it_would_break(
     base = f"docker://{registry.host}/{repo_name}"
     ok("copy", "-q", "--all", f"oci:{layout}:latest", f"{base}:multi")
     ok("copy", "-q", "--platform", "linux/arm64", f"oci:{layout}:latest", f"{base}:arm")
-    refused = spyglass("delete", f"{base}:arm").error_line()
+    ok("copy", "-q", "--platform", "linux/arm64", f"oci:{layout}:latest", f"{base}:arm2")
+    refusal = spyglass("delete", f"{base}:arm")
+    refused = refusal.error_line()
     assert f"The list {registry.host}/{repo_name}:multi holds" in refused
     assert "Nothing was deleted" in refused
     assert "--force" in refused
+    # the refusal alone: not first a note that the other tag goes too (it does not)
+    assert refusal.stderr.strip().splitlines() == [refused], refusal.stderr
     assert ok("inspect", "--raw", f"{base}:arm").stdout  # still there
     deleted = ok("delete", "--force", f"{base}:arm")
     assert "naming a manifest that is gone (--force)" in deleted.stderr, deleted.stderr

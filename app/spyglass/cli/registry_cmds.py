@@ -328,23 +328,25 @@ def run_delete(args: argparse.Namespace) -> int:
              "unreadable); whether they use the manifest is not known.")
     named = f"{reference.name}:{reference.tag}" if reference.tag else reference.name
     others = [t for t in users.tags if t != reference.tag]
+    held = ""  # the lists holding it, said before the other tags once it is sure to go
+    if users.lists:
+        one = len(users.lists) == 1
+        which = counted_tags([f"{reference.name}:{tag}" for tag in users.lists],
+                             noun="list") + (" holds" if one else " hold")
+        held = (f"{which} {digest} as one of {'its' if one else 'their'} images; deleting "
+                f"it would leave {'it' if one else 'them'} naming a manifest that is gone")
+        if not args.force:  # refused: nothing about tags that go too, since none does
+            raise SpyglassError(f"{held}. Nothing was deleted; delete "
+                                f"{'that list' if one else 'those lists'} first, or pass "
+                                "--force.")
     if others:
         one = len(others) == 1
         which = counted_tags(others)
         note(f"{named} is the manifest {digest}, which {which[:1].lower()}{which[1:]} "
              f"also {'points' if one else 'point'} at; "
              f"{'that tag goes' if one else 'those tags go'} too.")
-    if users.lists:
-        one = len(users.lists) == 1
-        which = counted_tags([f"{reference.name}:{tag}" for tag in users.lists],
-                             noun="list") + (" holds" if one else " hold")
-        said = (f"{which} {digest} as one of {'its' if one else 'their'} images; deleting "
-                f"it would leave {'it' if one else 'them'} naming a manifest that is gone")
-        if not args.force:
-            raise SpyglassError(f"{said}. Nothing was deleted; delete "
-                                f"{'that list' if one else 'those lists'} first, or pass "
-                                "--force.")
-        note(f"{said} (--force).")
+    if held:
+        note(f"{held} (--force).")
     client.delete_manifest(reference.path, digest)
     note(f"Deleted {reference.name}@{digest}.")
     return 0
