@@ -566,6 +566,26 @@ def _plan_layer(
     return BlobTask(layer, media_type, recompress, diff_ids[index])
 
 
+def _with_narrowing_note(plan: CopyPlan, source: ImageSource,
+                         destination: ImageDestination) -> CopyPlan:
+    """A list copied onto itself as fewer images than it has (this system's, or those
+    of --platform) loses the others there: the plan says so, before it happens."""
+    top = plan.top
+    if not isinstance(top, ImageIndex) or source.description != destination.description:
+        return plan
+    images = [entry for entry in top.manifests if entry.media_type in media.IMAGE_MANIFEST_TYPES]
+    if plan.list_media_type is not None and len(plan.instances) >= len(images):
+        return plan
+    kept = ", ".join(str(i.entry.platform) for i in plan.instances
+                     if i.entry is not None and i.entry.platform) or "one image"
+    lost = len(images) - len(plan.instances)
+    others = "its other image is" if lost == 1 else f"its {lost} other images are"
+    return replace(plan, notes=(*plan.notes, (
+        f"{destination.description} is the list being copied: it is replaced by {kept} "
+        f"alone, and {others} no longer named there; copy with --all to keep the list "
+        "whole")))
+
+
 def _one_image_note(config: ImageConfig | None, asked: tuple[Platform, ...]) -> str:
     """The note for platforms asked of a source that is one image, not a list."""
     platform = (Platform(config.os, config.architecture, config.variant)
@@ -674,6 +694,7 @@ def plan_copy(
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
             plan = _with_foreign_note(plan, destination)
+            plan = _with_narrowing_note(plan, source, destination)
             _check_required_digest(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
                 plan = replace(plan, notes=(*plan.notes, f"{destination.replaces} is "

@@ -1051,3 +1051,19 @@ def test_a_list_of_lists_copied_for_this_system_says_to_copy_it_whole(tmp_path: 
         "image of its own to choose by platform; nested lists are copied only whole, every "
         "image of them.")
     assert raised.value.on_command_line.endswith("copied only whole (--all).")
+
+
+def test_a_list_copied_onto_itself_as_one_image_says_what_it_loses(layout: Path) -> None:
+    """The note comes with the plan, before anything is written: the list at that name
+    becomes this system's image alone (skopeo does the same, without a word)."""
+    same = f"oci:{layout}:latest"
+    plan = plan_copy(open_source(same), open_destination(same),
+                     CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
+    assert plan.notes[-1] == (
+        f"{same} is the list being copied: it is replaced by linux/arm64 alone, and its "
+        "other image is no longer named there; copy with --all to keep the list whole")
+    whole = plan_copy(open_source(same), open_destination(same), CopyOptions(multi_arch="all"))
+    assert not any("list being copied" in note for note in whole.notes)
+    elsewhere = plan_copy(open_source(same), open_destination(f"oci:{layout}:other"),
+                          CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
+    assert not any("list being copied" in note for note in elsewhere.notes)
