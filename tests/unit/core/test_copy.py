@@ -1060,8 +1060,8 @@ def test_a_list_copied_onto_itself_as_one_image_says_what_it_loses(layout: Path)
     plan = plan_copy(open_source(same), open_destination(same),
                      CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
     assert plan.notes[-1] == (
-        f"{same} is the list being copied: it is replaced by linux/arm64 alone, and its "
-        "other image is no longer named there; copy with --all to keep the list whole")
+        f"{same} is the list being copied: it is replaced by linux/arm64/v8 alone, and its "
+        "2 other images are no longer named there; copy with --all to keep the list whole")
     whole = plan_copy(open_source(same), open_destination(same), CopyOptions(multi_arch="all"))
     assert not any("list being copied" in note for note in whole.notes)
     elsewhere = plan_copy(open_source(same), open_destination(f"oci:{layout}:other"),
