@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_window(args_list)
     parser = build_parser()
     args = parser.parse_args(bare_bool_flags(args_list))
+    validate = getattr(args, "validate", None)  # (its parser, a check of values together)
+    if validate is not None and (problem := validate[1](args)) is not None:
+        validate[0].error(problem)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])

@@ -113,7 +113,7 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, validate=(parser, _validate))
 
 
 _SKOPEO_ONLY: Final = (
@@ -155,6 +155,22 @@ class _OneSidedFlag(argparse.Action):
         base = flag.removeprefix("--")
         parser.error(f"the copy command takes --src-{base} and --dest-{base}, one for each side, "
                      f"not {flag}")
+
+
+def _validate(args: argparse.Namespace) -> str | None:
+    """A value the flags around it make malformed, for a usage error (status 2): a
+    compression level outside what the compression asked for takes."""
+    from spyglass.core.copy_plan import COMPRESSION_LEVELS
+
+    level, algorithm = args.dest_compress_level, args.dest_compress_format
+    if level is None or args.dest_decompress:
+        return None
+    low, high = COMPRESSION_LEVELS.get(algorithm or "gzip", (level, level))
+    if low <= level <= high:
+        return None
+    return (f"argument --dest-compress-level: {level} is out of range for "
+            f"{algorithm or 'gzip (the compression of layers compressed without a choice)'}, "
+            f"which takes {low} to {high}")
 
 
 def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
