@@ -483,6 +483,19 @@ def test_login_without_a_keyring_fails_saying_nothing_was_saved(
                              "were not checked, but no keyring")
 
 
+def test_the_cores_warnings_come_as_notes(auth_registry: RegistryServer, tmp_path: Path) -> None:
+    """An auth file naming a credential helper that is not installed: the warning is a
+    ``spyglass:`` line like every other note, not a bare one."""
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps({"credsStore": "nosuchhelper"}))
+    done = spyglass("inspect", f"docker://{auth_registry.host}/team/app:1",
+                    env={"REGISTRY_AUTH_FILE": str(auth)})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("spyglass: The credential helper docker-credential-nosuchhelper")
+    assert all(line.startswith("spyglass: ") for line in lines), done.stderr
+
+
 def test_login_passes_over_a_plain_file_keyring_nobody_chose(
         auth_registry: RegistryServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """keyring's fallback when no system keyring answers, keyrings.alt's readable

@@ -120,3 +120,4 @@ def test_a_compression_level_out_of_range_is_a_usage_error(
     lines = done.stderr.strip().splitlines()
     assert lines[0].startswith("usage: spyglass copy") and lines[-1] == f"spyglass: {said}"
     assert not (tmp_path / "out").exists()
+
