@@ -447,10 +447,16 @@ class RegistryClient:
                     continue
                 proxy = self._pool.proxy_for(request.url)
                 via = f" through {proxy.describe()}" if proxy is not None else ""
-                failed = ConnectionFailed(
-                    f"Cannot reach the registry {self.host}{via}: "
-                    f"{describe_connection_error(exc)}."
-                )
+                if isinstance(exc, httpx.RemoteProtocolError):  # reached, then dropped
+                    failed = ConnectionFailed(
+                        f"{what}: the registry {self.host}{via} closed the connection "
+                        f"without an answer ({describe_connection_error(exc)})."
+                    )
+                else:
+                    failed = ConnectionFailed(
+                        f"Cannot reach the registry {self.host}{via}: "
+                        f"{describe_connection_error(exc)}."
+                    )
                 failed.attempts = attempt + 1
                 raise failed from exc
             if response.status_code == 407:  # from a proxy of plain-HTTP requests

@@ -125,6 +125,23 @@ def test_post_is_not_retried_after_a_connection_error(make_client, sleeps) -> No
     assert calls == ["POST"] and sleeps == []
 
 
+def test_a_registry_that_drops_the_connection_was_reached(make_client, sleeps) -> None:
+    """A server that takes the request and closes without answering (a registry ending
+    an upload it will not take): not "cannot reach", but what was being done and that
+    the registry closed the connection."""
+    def dropped(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
+                                        request=request)
+
+    client, _ = make_client(Routes({("POST", UPLOADS): dropped}))
+    with pytest.raises(ConnectionFailed) as caught:
+        client.send("POST", UPLOADS, what="Uploading the blob sha256:ab to x/app",
+                    ok=(202,))
+    assert str(caught.value) == (
+        f"Uploading the blob sha256:ab to x/app: the registry {HOST} closed the connection "
+        "without an answer (server disconnected without sending a response).")
+
+
 def test_get_is_retried_after_connection_errors(make_client, sleeps) -> None:
     def reset(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadError("connection reset by peer", request=request)
