@@ -447,7 +447,8 @@ class RegistryClient:
                     continue
                 proxy = self._pool.proxy_for(request.url)
                 via = f" through {proxy.describe()}" if proxy is not None else ""
-                if isinstance(exc, httpx.RemoteProtocolError):  # reached, then dropped
+                if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
+                    # reached, then dropped without a word (not a peer answering garbage)
                     failed = ConnectionFailed(
                         f"{what}: the registry {self.host}{via} closed the connection "
                         f"without an answer ({describe_connection_error(exc)})."
