@@ -594,3 +594,17 @@ def test_a_nested_list_goes_to_a_registry_and_back_whole(
     back = tmp_path / "back"
     assert copy("--all", "--src-tls-verify=false", name, f"oci:{back}:v1") == top["digest"]
     assert umoci_ls(back) == ["v1"]
+
+
+def test_a_docker_archive_copied_onto_itself_keeps_its_names(tmp_path: Path) -> None:
+    """Written without a name it would lose them (skopeo refuses such a copy)."""
+    archive = tmp_path / "app.tar"
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample-layout"
+    ok("copy", "-q", "--additional-tag", "team/more:2", f"oci:{sample}:tools:2024.1",
+       f"docker-archive:{archive}:team/app:1")
+    ok("copy", "-q", f"docker-archive:{archive}", f"docker-archive:{archive}")
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        manifest = json.loads(member.read())
+    assert manifest[0]["RepoTags"] == ["docker.io/team/app:1", "docker.io/team/more:2"]
