@@ -133,6 +133,9 @@ def test_file_store_signatures_are_found_decoded_and_verified(
                            f"docker://{registry.host}/{REPO}-copy:v1"],
                           capture_output=True, env=env, timeout=120, check=False, text=True)
     assert done.returncode != 0 and "--remove-signatures" in done.stderr
+    # why: a registry keeps them in a lookaside store, which Spyglass only reads
+    assert "Spyglass reads those but writes none (skopeo writes them to registries.d's " \
+        "lookaside-staging)" in done.stderr, done.stderr
 
 
 def test_web_store_on_loopback(

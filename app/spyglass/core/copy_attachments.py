@@ -190,6 +190,8 @@ def plan_attachments(
     # a reason the destination gives for keeping nothing attached (a layout image
     # without a name), with what to do about it
     withheld: str | None = getattr(destination, "attachments_withheld", None)
+    if withheld is None and any("simple signing" in what for what in refused):
+        withheld = getattr(destination, "stored_signatures_refused", None)
     if refused:
         said = (f"{destination.description} cannot keep the signatures of this image: "
                 f"{', '.join(refused)}" + (f"; {withheld}" if withheld else "") + ". ")

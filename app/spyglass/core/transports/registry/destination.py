@@ -308,6 +308,13 @@ class RegistryDestination:
         """Override AttachmentDestination.attachment_support: attached manifests."""
         return frozenset({"manifests"})
 
+    @property
+    def stored_signatures_refused(self) -> str:
+        """Why simple signing signatures cannot come along, for the refusal's sentence."""
+        return ("a registry keeps them in a lookaside store beside it, and Spyglass reads "
+                "those but writes none (skopeo writes them to registries.d's "
+                "lookaside-staging)")
+
     def put_attachment(
         self,
         subject: Digest,
