@@ -761,3 +761,31 @@ def test_a_platform_that_cannot_be_shown_is_named(qtbot: QtBot, window: MainWind
     with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS) as failed:
         view.platforms.table.selectRow(row)
     assert failed.args[0].startswith("Cannot show the image for linux/arm64/v8: ")
+
+
+def test_a_narrow_layers_table_keeps_created_by_in_sight(
+    qtbot: QtBot, demo: MainWindow
+) -> None:
+    """Too narrow for every column as fitted, the digests narrow first (elided) and the
+    step that made each layer keeps what is left, with no sideways scrolling; wider
+    again, the digests get their width back."""
+    view = demo.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    table, header = view.layers.table, view.layers.table.horizontalHeader()
+    demo.show()
+    demo.resize(1400, 800)
+    qtbot.waitUntil(lambda: header.length() <= table.viewport().width(), timeout=WAIT_MS)
+    fitted = header.sectionSize(layer_columns.DIGEST)
+    others = sum(header.sectionSize(c) for c in range(header.count())
+                 if c not in (layer_columns.DIGEST, layer_columns.CREATED_BY))
+    # narrower by half the digests' width than all of it fitted needs
+    demo.resize(demo.width() - (table.viewport().width() - others - fitted
+                                - view.layers.CREATED_BY_ROOM) - fitted // 2, 600)
+    qtbot.waitUntil(lambda: header.sectionSize(layer_columns.DIGEST) < fitted,
+                    timeout=WAIT_MS)
+    assert header.length() <= table.viewport().width()  # no sideways scrolling
+    assert header.sectionSize(layer_columns.CREATED_BY) >= view.layers.CREATED_BY_LEAST
+    demo.resize(1400, 800)
+    qtbot.waitUntil(lambda: header.sectionSize(layer_columns.DIGEST) == fitted,
+                    timeout=WAIT_MS)
+    assert header.sectionSize(layer_columns.CREATED_BY) >= view.layers.CREATED_BY_ROOM

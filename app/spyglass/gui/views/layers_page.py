@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
-from spyglass.gui.models.layers import CREATED_BY, SHARE, LayerRow, LayersModel
+from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ShareBarDelegate
@@ -121,6 +121,8 @@ class LayersPage(QWidget):
         # would list the files twice)
         self.table.activated.connect(self._request)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._digest_width = 0  # the digests' column as fitted to them, before any narrowing
+        self.table.viewport().installEventFilter(self)  # resized: room for "Created by" again
         self.details = LayerDetails()
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -143,8 +145,8 @@ class LayersPage(QWidget):
         fit_columns(self.table)
         header = self.table.horizontalHeader()
         header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
-        if header.sectionSize(CREATED_BY) < 200:
-            header.resizeSection(CREATED_BY, 200)
+        self._digest_width = header.sectionSize(DIGEST)
+        self._make_room()
         self.files_button.setEnabled(False)
         self.details.show_layer(None)
         layers = image.layers
@@ -155,6 +157,37 @@ class LayersPage(QWidget):
             f"{'uncompressed' if plain and layers else 'compressed'} · double-click a layer "
             "to list its files"
         )
+
+    CREATED_BY_ROOM = 200
+    """What "Created by" (the step that made the layer) keeps of a narrow table."""
+    DIGEST_ROOM = 110
+    """The least the digests' column is narrowed to (elided)."""
+    CREATED_BY_LEAST = 60
+    """Narrower than this, the table scrolls sideways after all."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._make_room()
+        return False
+
+    def _make_room(self) -> None:
+        """Keep "Created by" in sight without scrolling sideways: a table too narrow for
+        every column as fitted narrows the digests (elided) first; wider again, they get
+        their width back."""
+        if not self._digest_width:
+            return
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(header.count())
+                     if c not in (DIGEST, CREATED_BY) and not header.isSectionHidden(c))
+        spare = self.table.viewport().width() - others - self.CREATED_BY_ROOM
+        wanted = max(self.DIGEST_ROOM, min(self._digest_width, spare))
+        if header.sectionSize(DIGEST) != wanted:
+            header.resizeSection(DIGEST, wanted)
+        # narrower still, "Created by" takes what is left, elided (whole in the details
+        # below), rather than the table scrolling sideways; set, since the header's
+        # stretch never makes the last column narrower than it was last set
+        left = self.table.viewport().width() - others - wanted
+        header.resizeSection(CREATED_BY, max(self.CREATED_BY_LEAST, left))
 
     def selected(self) -> LayerRow | None:
         indexes = self.table.selectionModel().selectedRows()
