@@ -21,7 +21,7 @@ from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.models import platforms as platform_columns
 from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
 from spyglass.gui.signals import emit
-from spyglass.gui.views.image_view import LAYERS, PLATFORMS
+from spyglass.gui.views.image_view import LAYERS, PLATFORMS, RAW
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
@@ -276,6 +276,18 @@ def test_raw_json_links_every_digest_and_follows_them(qtbot: QtBot, demo: MainWi
 
     raw.browser.setFocus()  # Alt+Left goes back, as in a browser
     qtbot.keyClick(raw.browser, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert str(raw.current.digest) == arm.manifest_digest
+    # and from anywhere in the window while the page shows (here, the tab bar)
+    raw.open_link(QUrl(f"config:{arm.manifest['config']['digest']}"))
+    qtbot.waitUntil(lambda: raw.current.kind == "config", timeout=WAIT_MS)
+    demo.image_view.tabs.setCurrentIndex(RAW)
+    demo.show()
+    qtbot.waitExposed(demo)
+    demo.activateWindow()
+    tabs = demo.image_view.tabs.tabBar()
+    tabs.setFocus()
+    qtbot.waitUntil(tabs.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(tabs, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert str(raw.current.digest) == arm.manifest_digest
     raw.open_link(QUrl("crumb:1"))
     assert str(raw.current.digest) == sample.index_digest

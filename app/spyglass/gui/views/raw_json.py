@@ -90,7 +90,9 @@ class RawJsonPage(QWidget):
         self.back_button.setAutoRaise(True)
         self.back_button.clicked.connect(self.back)
         back = QShortcut(back_keys, self)
-        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # from anywhere in the window while this page shows (a hidden page's shortcut
+        # does not fire), not only with the focus inside it
+        back.setContext(Qt.ShortcutContext.WindowShortcut)
         back.activated.connect(self.back)
         self.crumbs = QLabel()
         self.crumbs.setTextFormat(Qt.TextFormat.RichText)
