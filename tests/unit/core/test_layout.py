@@ -123,7 +123,7 @@ def test_no_ref_with_several_images(many: tuple[Path, dict[str, dict[str, Any]]]
         open_layout_image(root, None)
     assert str(info.value) == (
         f"{layout_text(root)} holds 4 images; name one with oci:{root}:REF "
-        f"or oci:{root}:@0 (refs: 1.0, 2.0, tools)."
+        f"or oci:{root}:@0 (refs: 1.0, 2.0, tools; without a name: @3)."
     )
 
 

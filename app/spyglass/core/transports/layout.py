@@ -200,10 +200,15 @@ class OCILayoutReader:
             if not manifests:
                 raise ImageNotFound(f"{self.what} holds no images.")
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
+            unnamed = [f"@{n}" for n, d in enumerate(manifests) if not d.ref_name]
+            known = ([f"refs: {', '.join(refs)}"] if refs else []) + (
+                [f"without a name: {', '.join(unnamed[:8])}"
+                 + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")]
+                if refs and unnamed else [])
             raise ImageNotFound(
                 f"{self.what} holds {len(manifests)} images; name one with "
                 f"{self.name_for('REF')} or {self.name_for(None, 0)}"
-                + (f" (refs: {', '.join(refs)})." if refs else ".")
+                + (f" ({'; '.join(known)})." if known else ".")
             )
         matches = [d for d in manifests if d.ref_name == ref] or [
             d for d in manifests if d.annotations.get(IMAGE_NAME_ANNOTATION) == ref
