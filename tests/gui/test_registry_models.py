@@ -150,6 +150,12 @@ def test_the_session_banner_names_every_registry() -> None:
         session_only_text(["a.example"])
     assert "the passwords for a.example, b.example and c.example are kept only" in \
         session_only_text(["a.example", "b.example", "c.example"])
+    # keyring's fallback to a readable file, not used unless chosen, is named
+    said = session_only_text(["a.example"], "the keyring backend PlaintextKeyring (/k.cfg, "
+                             "unencrypted)")
+    assert said.endswith(" The only other is the keyring backend PlaintextKeyring (/k.cfg, "
+                         "unencrypted), which Spyglass uses only when chosen "
+                         "(PYTHON_KEYRING_BACKEND names it).")
 
 
 def test_copy_texts() -> None:

@@ -280,7 +280,7 @@ class CredentialStore:
         quits, and the window should say so.
         """
         registry = canonical_host(host)
-        if self.keyring_usable:
+        if self.keyring_usable and self.passed_over is None:
             payload: dict[str, str] = {
                 "username": credentials.username, "password": credentials.password,
             }
@@ -298,7 +298,12 @@ class CredentialStore:
                 return "keyring"
         with self._lock:
             self._session[registry] = dataclasses.replace(credentials, source="session")
-        log.info("Keeping the credentials for %s for this session only.", registry)
+        if self.passed_over is not None:
+            log.info("Keeping the credentials for %s for this session only: the only keyring "
+                     "is %s, which nobody chose (PYTHON_KEYRING_BACKEND names it when "
+                     "wanted).", registry, self.passed_over)
+        else:
+            log.info("Keeping the credentials for %s for this session only.", registry)
         return "session"
 
     def forget(self, host: str) -> bool:
@@ -329,9 +334,9 @@ class CredentialStore:
         """Whether a system keyring takes and gives credentials.
 
         False for keyring's fail and null backends, a chainer with nothing to chain,
-        a backend that raised when probed, and after any keyring error since; also
-        for an unencrypted file (keyrings.alt's plain-text keyring) that keyring fell
-        back to without anyone choosing it (see :attr:`passed_over`).
+        a backend that raised when probed, and after any keyring error since. (An
+        unencrypted file that keyring fell back to without anyone choosing it is
+        read and cleared, but given nothing new: see :attr:`passed_over`.)
         """
         with self._lock:
             usable = self._usable
@@ -385,10 +390,12 @@ class CredentialStore:
 
     @property
     def passed_over(self) -> str | None:
-        """The unencrypted keyring not used because nobody chose it, for a sentence
-        ("the keyring backend PlaintextKeyring (FILE, unencrypted)"); None otherwise."""
-        if self.keyring_usable or not self._unencrypted(self.writing_backend()) \
-                or self._chosen:
+        """The unencrypted keyring :meth:`save` gives nothing because nobody chose it
+        (keyring fell back to keyrings.alt's readable file), for a sentence ("the
+        keyring backend PlaintextKeyring (FILE, unencrypted)"); None otherwise. What an
+        earlier save put there is still found, and :meth:`forget` still removes it."""
+        if not self.keyring_usable or self._chosen \
+                or not self._unencrypted(self.writing_backend()):
             return None
         return self.keyring_description
 
@@ -407,13 +414,6 @@ class CredentialStore:
                 backend.backends
             ):
                 log.info("No system keyring to chain; credentials are kept for the session only.")
-                return False
-            if self._unencrypted(self.writing_backend()) and not self._chosen:
-                # keyring falls back to a readable file when nothing better is there:
-                # passwords go into it only when someone chose it
-                log.info("The only keyring is %s, which nobody chose (PYTHON_KEYRING_BACKEND "
-                         "names it when wanted); credentials are kept for the session only.",
-                         self.keyring_description)
                 return False
             backend.get_password(KEYRING_SERVICE, _KEYRING_PROBE_USER)
         except Exception as exc:  # any backend error

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
             from spyglass.core.transports.registry import credential_store
 
             credentials = credential_store()
+        self._credentials = credentials
 
         self.setWindowTitle("Spyglass")
         self.setWindowIcon(icons.app_icon())
@@ -600,7 +601,7 @@ class MainWindow(QMainWindow):
             return
         self._session_hosts.remove(host)
         if self._session_hosts:
-            self.session_banner.show_text(session_only_text(self._session_hosts))
+            self.session_banner.show_text(self._session_only_text())
         else:
             self.session_banner.hide()
 
@@ -608,7 +609,10 @@ class MainWindow(QMainWindow):
         """Say, until dismissed, that the credentials for ``host`` last only this session."""
         if host not in self._session_hosts:
             self._session_hosts.append(host)
-        self.session_banner.show_text(session_only_text(self._session_hosts))
+        self.session_banner.show_text(self._session_only_text())
+
+    def _session_only_text(self) -> str:
+        return session_only_text(self._session_hosts, self._credentials.passed_over)
 
     def chosen_place(self) -> QModelIndex:
         """The LOCAL tree's row the user chose (not one only made current by the focus)."""

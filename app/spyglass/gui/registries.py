@@ -74,13 +74,21 @@ SESSION_ONLY = (
 )
 
 
-def session_only_text(hosts: list[str]) -> str:
-    """The banner's sentence for the registries whose passwords last only this session."""
+def session_only_text(hosts: list[str], passed_over: str | None = None) -> str:
+    """The banner's sentence for the registries whose passwords last only this session;
+    ``passed_over``, the unencrypted keyring file not used (see
+    :attr:`CredentialStore.passed_over`), is named with how to choose it."""
     if len(hosts) == 1:
-        return SESSION_ONLY.format(host=hosts[0])
-    listed = ", ".join(hosts[:-1]) + f" and {hosts[-1]}"
-    return (f"No system keyring is available, so the passwords for {listed} are kept only "
-            "until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to keep them.")
+        said = SESSION_ONLY.format(host=hosts[0])
+    else:
+        listed = ", ".join(hosts[:-1]) + f" and {hosts[-1]}"
+        said = (f"No system keyring is available, so the passwords for {listed} are kept "
+                "only until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to "
+                "keep them.")
+    if passed_over is not None:
+        said += (f" The only other is {passed_over}, which Spyglass uses only when chosen "
+                 "(PYTHON_KEYRING_BACKEND names it).")
+    return said
 
 
 SHOWN_TAGS: Final = 12

@@ -898,11 +898,17 @@ def test_a_plain_file_keyring_nobody_chose_is_passed_over(
     monkeypatch.setattr(keyring.core, "load_env", lambda: None)
     monkeypatch.setattr(keyring.core, "load_config", lambda: None)
     store = CredentialStore()
-    assert store.keyring_usable is False
     assert store.passed_over is not None and plaintext_keyring.file_path in store.passed_over
     assert "unencrypted" in store.passed_over
     assert store.save(HOST, Credentials("alice", "pw")) == "session"
     assert not Path(plaintext_keyring.file_path).exists()
+    # what an earlier Spyglass put there is still found, and logout still clears it
+    plaintext_keyring.set_password("spyglass", "old.example",
+                                   json.dumps({"username": "bob", "password": "pw2"}))
+    found = CredentialStore().lookup("old.example")
+    assert found is not None and found.username == "bob"
+    assert CredentialStore().forget("old.example") is True
+    assert plaintext_keyring.get_password("spyglass", "old.example") is None
     # chosen by the environment variable: used, and nothing passed over
     monkeypatch.setattr(keyring.core, "load_env", lambda: plaintext_keyring)
     chosen = CredentialStore()
