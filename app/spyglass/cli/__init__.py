@@ -62,25 +62,6 @@ def _open_window(argv: Sequence[str]) -> int:
     return run(list(argv))
 
 
-class _NoteHandler(logging.Handler):
-    """A warning of the core as a note: ``spyglass: …`` on the standard error of the
-    moment, its control characters escaped."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            print(f"spyglass: {terminal_safe(record.getMessage())}", file=sys.stderr)
-        except Exception:  # as logging's own handlers: never the command's failure
-            self.handleError(record)
-
-
-def _warnings_as_notes() -> None:
-    """The core's warnings (a keyring that failed, a credential helper missing) on stderr
-    as the command's other notes are, not bare as Python's last-resort handler prints."""
-    logger = logging.getLogger("spyglass")
-    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
-        logger.addHandler(_NoteHandler(logging.WARNING))
-
-
 class _ClosedOutput(io.TextIOBase):
     """Standard output when the program was started with it closed: writing the result
     fails with a sentence (a command that writes nothing there is unaffected)."""
@@ -100,13 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_window(args_list)
     parser = build_parser()
     args = parser.parse_args(bare_bool_flags(args_list))
-    _warnings_as_notes()
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
         validate[0].error(problem)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         return _open_window([])
+    from spyglass.cli import notes
     from spyglass.core.cancel import stop_like_ctrl_c_on_termination
 
     def run(args: argparse.Namespace) -> int:
@@ -116,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _apply_overrides(args)
         return func(args)
 
-    with stop_like_ctrl_c_on_termination():
+    with notes.installed(), stop_like_ctrl_c_on_termination():
+        # the core's warnings as spyglass: lines, not bare
         return _run_command(run, args)
 
 

@@ -11,7 +11,6 @@ so that nothing wraps.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -19,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TextIO
 
+from spyglass.cli.notes import NoteHandler
+from spyglass.cli.notes import install as install_notes
 from spyglass.core.units import duration_text
 
 if TYPE_CHECKING:
@@ -89,10 +90,11 @@ class Reporter:
         self._active: dict[str, _Blob] = {}  # the blobs on their way, in their order
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
-        self._handler: logging.Handler | None = None
+        self._notes: NoteHandler | None = None
         if self._tty and not quiet:
-            self._handler = _LinesAbove(self)
-            logging.getLogger().addHandler(self._handler)
+            # warnings scroll above the bars, through the one handler that writes them
+            self._notes = install_notes()
+            self._notes.sink = self.warn
 
     def close(self) -> None:
         """Take the bars off the screen and stop taking in warnings (idempotent)."""
@@ -100,12 +102,12 @@ class Reporter:
             self._active.clear()
             self._erase()
             self._stream.flush()
-        if self._handler is not None:
-            logging.getLogger().removeHandler(self._handler)
-            self._handler = None
+        if self._notes is not None:
+            self._notes.sink = None
+            self._notes = None
 
     def warn(self, text: str) -> None:
-        """A logged warning, as a line above the bars."""
+        """A logged warning (``spyglass: …``), as a line above the bars."""
         with self._lock:
             self._line(text)
 
@@ -243,21 +245,6 @@ class Reporter:
         if len(shown) < len(blobs) and room >= 2:
             lines.insert(-1, f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
         return lines
-
-
-class _LinesAbove(logging.Handler):
-    """Writes warnings (as Python's last-resort handler would: the message alone) through
-    the reporter, so they scroll above its bars."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        super().__init__(logging.WARNING)
-        self._reporter = reporter
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._reporter.warn(self.format(record))
-        except Exception:  # a failing handler must not fail the copy
-            self.handleError(record)
 
 
 def _terminal_size(stream: TextIO) -> tuple[int, int]:

@@ -441,3 +441,30 @@ def test_override_flags_leave_what_chooses_no_image_alone(
     assert main(["tags", "--override-arch", "arm64", "--insecure-policy",
                  "docker://127.0.0.1:1/x"]) == EXIT_ERROR
     assert "connection refused" in capsys.readouterr().err
+
+
+def test_a_warning_during_a_copy_is_one_note_above_the_bars(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logged while the bars are drawn, a warning scrolls above them once, as a
+    ``spyglass:`` line; with no bars it goes to stderr the same way."""
+    import io
+    import logging
+
+    from spyglass.cli import notes, progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    with notes.installed():
+        report = progress.Reporter(screen, quiet=False)
+        logging.getLogger("spyglass.core.credentials").warning("The keyring\x1b[2J failed.")
+        report.close()
+        logging.getLogger("spyglass.core.credentials").warning("Later.")
+    assert not any(isinstance(h, notes.NoteHandler) for h in logging.getLogger().handlers)
+    text = screen.getvalue()
+    assert text.count("The keyring") == 1, repr(text)
+    assert "spyglass: The keyring\\x1b[2J failed.\n" in text
+    assert text.endswith("spyglass: Later.\n")

@@ -1,0 +1,56 @@
+"""Warnings logged anywhere in the program, as the command line's other notes are: one
+``spyglass: …`` line on stderr, control characters escaped, or above the progress bars
+while they are drawn (not bare, as Python's last-resort handler prints them)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class NoteHandler(logging.Handler):
+    """On the root logger, for warnings and worse; ``sink``, where set, takes the lines
+    instead of stderr (the progress bars' reporter: they scroll above the bars)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.sink: Callable[[str], None] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from spyglass.cli import terminal_safe
+
+            line = f"spyglass: {terminal_safe(record.getMessage())}"
+            if self.sink is not None:
+                self.sink(line)
+            else:
+                print(line, file=sys.stderr)  # the standard error of the moment
+        except Exception:  # as logging's own handlers: never the command's failure
+            self.handleError(record)
+
+
+def install() -> NoteHandler:
+    """The root logger's note handler, added the first time (idempotent)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler, NoteHandler):
+            return handler
+    handler = NoteHandler()
+    root.addHandler(handler)
+    return handler
+
+
+@contextmanager
+def installed() -> Iterator[NoteHandler]:
+    """The note handler for the ``with`` block (a command's run), taken off after it
+    unless it was there before (a program calling ``main`` twice keeps one)."""
+    root = logging.getLogger()
+    before = any(isinstance(handler, NoteHandler) for handler in root.handlers)
+    handler = install()
+    try:
+        yield handler
+    finally:
+        if not before:
+            root.removeHandler(handler)
