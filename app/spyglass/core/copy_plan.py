@@ -574,8 +574,11 @@ def _with_narrowing_note(plan: CopyPlan, source: ImageSource,
     if not isinstance(top, ImageIndex) or source.description != destination.description:
         return plan
     images = [entry for entry in top.manifests if entry.media_type in media.IMAGE_MANIFEST_TYPES]
-    if plan.list_media_type is not None and len(plan.instances) >= len(images):
-        return plan
+    if plan.list_media_type is not None and (
+            not plan.instances or len(plan.instances) >= len(images)):
+        return plan  # the list written (index-only: as it is), every image kept
+    if len(plan.instances) >= len(images):
+        return plan  # a list of one image, written as that image: nothing else lost
     kept = ", ".join(str(i.entry.platform) for i in plan.instances
                      if i.entry is not None and i.entry.platform) or "one image"
     lost = len(images) - len(plan.instances)

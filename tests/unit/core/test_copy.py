@@ -1067,3 +1067,15 @@ def test_a_list_copied_onto_itself_as_one_image_says_what_it_loses(layout: Path)
     elsewhere = plan_copy(open_source(same), open_destination(f"oci:{layout}:other"),
                           CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
     assert not any("list being copied" in note for note in elsewhere.notes)
+    index_only = plan_copy(open_source(same), open_destination(same),
+                           CopyOptions(multi_arch="index-only"))
+    assert not any("list being copied" in note for note in index_only.notes)
+
+
+def test_a_list_of_one_image_copied_onto_itself_loses_nothing_to_say(tmp_path: Path) -> None:
+    builder = LayoutBuilder(tmp_path / "one")
+    builder.tag(builder.add_index([builder.add_image(ImageSpec(architecture="amd64"))]), "v1")
+    same = f"oci:{tmp_path / 'one'}:v1"
+    plan = plan_copy(open_source(same), open_destination(same),
+                     CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    assert not any("list being copied" in note for note in plan.notes)
