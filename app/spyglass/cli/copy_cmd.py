@@ -330,7 +330,6 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
         _check_digestfile(args.digestfile, (source_name, dest_name))
     source = open_source(source_name, _registry_options(args, "src", source_name))
     try:
-        dest_name = _keeping_own_names(source, source_name, dest_name)
         destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
         try:
             # what cannot be copied at all is said first (planning reads no layer, but
@@ -367,28 +366,6 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
         return 0
     note(f"Copied {args.source} to {args.destination} ({top.digest}).")
     return 0
-
-
-def _keeping_own_names(source: object, source_name: ImageName,
-                       dest_name: ImageName) -> ImageName:
-    """A docker-archive copied onto itself without a name keeps the names its image has
-    (written without one, the archive would lose them: skopeo refuses such a copy)."""
-    from dataclasses import replace
-
-    from spyglass.core.reference import DockerArchiveName, parse_docker_reference
-
-    if not (isinstance(source_name, DockerArchiveName)
-            and isinstance(dest_name, DockerArchiveName)
-            and dest_name.reference is None and dest_name.index is None
-            and os.path.realpath(source_name.path) == os.path.realpath(dest_name.path)):
-        return dest_name
-    item = getattr(source, "item", None)
-    tags = [parse_docker_reference(tag, default_tag=False)
-            for tag in getattr(item, "repo_tags", ())]
-    if not tags:
-        return dest_name
-    return replace(dest_name, reference=tags[0],
-                   additional_tags=(*tags[1:], *dest_name.additional_tags))
 
 
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:

@@ -677,6 +677,9 @@ def plan_copy(
     trip after another.
     """
     options = options or CopyOptions()
+    keep_names = getattr(destination, "keep_names_of", None)
+    if keep_names is not None:  # a docker-archive copied onto itself without a name
+        keep_names(source)
     if options.compression in ("gzip", "zstd") and \
             destination.desired_layer_compression == "none":
         # docker-archive: layers as docker save writes them (containers/image decompresses)

@@ -470,6 +470,11 @@ class DockerArchiveImageSource:
     def item(self) -> DockerArchiveItem:
         return self._item
 
+    @property
+    def path(self) -> Path:
+        """The archive, as it was named."""
+        return self._reader.path
+
     def image(self, *, cancel: CancelToken | None = None) -> DockerArchiveImage:
         """The computed data of this image."""
         return self._reader.image(self._item, cancel=cancel)

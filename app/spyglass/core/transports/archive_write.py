@@ -47,7 +47,7 @@ from spyglass.core.manifest import (
     ImageManifest,
     parse_manifest,
 )
-from spyglass.core.reference import DockerReference
+from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.archive import DOCKER_ARCHIVE, OCI_ARCHIVE, go_field
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.decompressed import big_files_folder
@@ -638,6 +638,22 @@ class DockerArchiveDestination(_ArchiveDestination):
     @property
     def accepts_lists(self) -> bool:
         return False
+
+    def keep_names_of(self, source: object) -> None:
+        """Copied onto itself without a name, the image keeps the names it has in this
+        archive (written without one, the archive would lose them; skopeo refuses such
+        a copy). Anything else is left as it was named."""
+        item = getattr(source, "item", None)
+        named = getattr(source, "path", None)
+        if self.reference is not None or item is None or named is None \
+                or os.path.realpath(named) != os.path.realpath(self.path):
+            return
+        tags = [parse_docker_reference(tag, default_tag=False)
+                for tag in getattr(item, "repo_tags", ())]
+        if tags:
+            self.reference = tags[0]
+            self.additional_tags = (*tags[1:], *self.additional_tags)
+            self._name = f"{DOCKER_ARCHIVE}:{self.path}:{self.reference}"
 
     @property
     def desired_layer_compression(self) -> str | None:

@@ -658,3 +658,23 @@ def test_a_compressed_archive_of_one_signed_image_is_one_image(tmp_path: Path) -
         assert destination.replaces is not None
     finally:
         destination.abort()
+
+
+def test_an_archive_copied_onto_itself_keeps_its_names(single_source: Path,
+                                                       tmp_path: Path) -> None:
+    """The core's copy, as the window makes it: written without a name the archive would
+    lose its image's names."""
+    from spyglass.core.copy import copy_image
+
+    archive = tmp_path / "app.tar"
+    copy_image(open_source(f"oci:{single_source}:app"),
+               open_destination(f"docker-archive:{archive}:team/app:1"))
+    copy_image(open_source(f"docker-archive:{archive}"),
+               open_destination(f"docker-archive:{archive}"))
+    assert tar_json(archive.read_bytes(), "manifest.json")[0]["RepoTags"] == [
+        "docker.io/team/app:1"]
+    # into another archive, as skopeo writes it: no name unless one is given
+    other = tmp_path / "other.tar"
+    copy_image(open_source(f"docker-archive:{archive}"),
+               open_destination(f"docker-archive:{other}"))
+    assert tar_json(other.read_bytes(), "manifest.json")[0]["RepoTags"] == []
