@@ -104,20 +104,3 @@ def test_debug_and_newer_skopeos_parallel_flag_after_the_command() -> None:
     assert build_parser().parse_args(["--debug", "inspect", SAMPLE]).debug is True
     assert build_parser().parse_args(["inspect", SAMPLE]).debug is False
 
-
-@pytest.mark.parametrize("args, said", [
-    (["--dest-compress-format", "zstd", "--dest-compress-level", "30"],
-     "Argument --dest-compress-level: 30 is out of range for zstd, which takes 1 to 22."),
-    (["--dest-compress-level", "-1"],
-     "Argument --dest-compress-level: -1 is out of range for gzip (the compression of layers "
-     "compressed without a choice), which takes 0 to 9."),
-])
-def test_a_compression_level_out_of_range_is_a_usage_error(
-    tmp_path: Path, args: list[str], said: str
-) -> None:
-    done = spyglass("copy", *args, SAMPLE, f"oci:{tmp_path / 'out'}:x")
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert lines[0].startswith("usage: spyglass copy") and lines[-1] == f"spyglass: {said}"
-    assert not (tmp_path / "out").exists()
-

@@ -88,22 +88,29 @@ def run(args: argparse.Namespace) -> int:
 
 def _require_verified(args: argparse.Namespace, named: dict[str, Any]) -> None:
     """Status 1, as ``cosign verify``, unless a signature attached to the image named
-    (not only to its platforms) verified with the key or keyring given."""
+    (not only to its platforms) verified with the key or keyring given: a signature,
+    not an attestation or an SBOM, whose verifying says nothing about the image."""
     from collections import Counter
 
+    from spyglass.core.copy_attachments import SIGNATURE_KINDS
+
+    signatures = {str(kind) for kind in SIGNATURE_KINDS}
     statuses = Counter(
         part["Verification"]["Status"]
-        for attached in named["Attached"] for part in attached["Parts"]
-        if "Verification" in part
+        for attached in named["Attached"] if attached["Kind"] in signatures
+        for part in attached["Parts"] if "Verification" in part
     )
     if statuses["verified"]:
         return
     given = " or ".join(f'the {what} "{path}"' for what, path in
                         (("key", args.key), ("keyring", args.keyring)) if path is not None)
     checked = {status: count for status, count in statuses.items() if status != "not checked"}
-    found = ("; its signatures: " + ", ".join(
-        f"{status} ({count})" for status, count in checked.items())
-        if checked else "; it has no signature that could be checked with it")
+    unread = sum(1 for attached in named["Attached"] if "Error" in attached)
+    found = (f"; its signatures: {', '.join(f'{s} ({n})' for s, n in checked.items())}"
+             if checked else f"; {args.name} has no signature that could be checked with it")
+    if unread:
+        found += (f" ({unread} of what is attached to it could not be read; "
+                  "the JSON says why)")
     raise SpyglassError(f"No signature of {args.name} verifies with {given}{found}.")
 
 

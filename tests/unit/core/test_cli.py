@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -468,3 +471,54 @@ def test_a_warning_during_a_copy_is_one_note_above_the_bars(
     assert text.count("The keyring") == 1, repr(text)
     assert "spyglass: The keyring\\x1b[2J failed.\n" in text
     assert text.endswith("spyglass: Later.\n")
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--dest-compress-format", "zstd", "--dest-compress-level", "30"],
+     "Argument --dest-compress-level: 30 is out of range for zstd, which takes 1 to 22."),
+    (["--dest-compress-level", "-1"],
+     "Argument --dest-compress-level: -1 is out of range for gzip (the compression of layers "
+     "compressed without a choice), which takes 0 to 9."),
+])
+def test_a_compression_level_out_of_range_is_a_usage_error(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    done = _spyglass("copy", *args, _SAMPLE, f"oci:{tmp_path / 'out'}:x")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("usage: spyglass copy") and lines[-1] == f"spyglass: {said}"
+    assert not (tmp_path / "out").exists()
+
+
+
+def test_signatures_key_status_counts_signatures_not_attestations() -> None:
+    """A verified attestation says nothing of the image's signature: status 1 still, as
+    cosign verify fails; what could not be read is said too."""
+    import argparse
+
+    from spyglass.cli.signatures_cmd import _require_verified
+    from spyglass.core.errors import SpyglassError
+
+    args = argparse.Namespace(name="oci:x:app", key=Path("k.pub"), keyring=None)
+    named = {"Attached": [
+        {"Kind": "cosign signature", "Parts": [{"Verification": {"Status": "bad signature"}}]},
+        {"Kind": "attestation", "Parts": [{"Verification": {"Status": "verified"}}]},
+        {"Kind": "SBOM", "Error": "could not be read", "Parts": []},
+    ]}
+    with pytest.raises(SpyglassError) as caught:
+        _require_verified(args, named)
+    assert str(caught.value) == (
+        'No signature of oci:x:app verifies with the key "k.pub"; its signatures: bad '
+        "signature (1) (1 of what is attached to it could not be read; the JSON says why).")
+    named["Attached"][0]["Parts"][0]["Verification"]["Status"] = "verified"
+    _require_verified(args, named)  # a signature verified: no error
+
+
+_SAMPLE = f"oci:{Path(__file__).resolve().parents[3] / 'resources' / 'sample-layout'}:tools:2024.1"
+
+
+def _spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+    app = Path(__file__).resolve().parents[3] / "app"
+    return subprocess.run([sys.executable, "-m", "spyglass", *args],
+                          env={**os.environ, "PYTHONPATH": str(app)},
+                          capture_output=True, text=True, timeout=60, check=False)
