@@ -349,12 +349,22 @@ def _claim(fd: int) -> int | None:
         held = os.dup(fd)
     except OSError:
         return None
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(held)
-        return None
-    return held
+    # a copy looking whether others are at work holds a shared lock on each temporary
+    # for a moment (claimed_by_others): wait that out rather than go unclaimed
+    for _ in range(_CLAIM_TRIES):
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return held
+        except BlockingIOError:
+            time.sleep(0.001)
+        except OSError:
+            break  # a filesystem without locks
+    os.close(held)
+    return None
+
+
+_CLAIM_TRIES: Final = 200
+"""How many times a new temporary's claim is tried, a millisecond apart."""
 
 
 def _release(claim: int | None) -> None:

@@ -177,3 +177,33 @@ def test_letting_go_removes_only_the_lock_file_held(tmp_path: Path) -> None:
         lock.touch()  # another writer's, made after ours went
         theirs = lock.stat().st_ino
     assert lock.exists() and lock.stat().st_ino == theirs
+
+
+def test_a_temporary_is_claimed_even_while_another_copy_looks(tmp_path: Path) -> None:
+    """A copy looking whether others are at work holds a shared lock on each temporary
+    for a moment; one made meanwhile waits for it, rather than going unclaimed (and
+    unseen by the next look, and swept while in use)."""
+    import threading
+
+    from spyglass.core.transports.files import TempFiles, claimed_by_others
+
+    stop = threading.Event()
+
+    def look() -> None:
+        while not stop.is_set():
+            claimed_by_others(tmp_path)
+
+    looker = threading.Thread(target=look)
+    looker.start()
+    temps = TempFiles(tmp_path)
+    unclaimed = 0
+    try:
+        for _ in range(500):
+            fd, path = temps.create("at-work-")
+            os.close(fd)
+            unclaimed += temps._paths[path] is None
+            temps.discard(path)
+    finally:
+        stop.set()
+        looker.join()
+    assert unclaimed == 0
