@@ -308,6 +308,24 @@ def test_tags_agree_with_skopeo(registry: RegistryServer, image: Image, repo_nam
     assert set(ours["Tags"]) == set(skopeo_tags(image.repo_name)) == {"v1", "v2"}
 
 
+def test_tags_of_a_repository_a_plain_folder_is_named_after(
+    image: Image, tmp_path: Path
+) -> None:
+    """A folder here with the repository's name (a Dockerfile's, say) but no image in it
+    leaves the name a repository's; written as a path, the folder is meant."""
+    bare = f"{image.server.host}/{image.repository}"
+    (tmp_path / bare).mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    listed = subprocess.run([sys.executable, "-m", "spyglass", "tags", bare], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert set(json.loads(listed.stdout)["Tags"]) == {"v1", "v2"}
+    as_path = subprocess.run([sys.executable, "-m", "spyglass", "tags", f"./{bare}"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert as_path.returncode == 1 and "is not an image layout" in as_path.stderr
+
+
 def test_tags_with_creds_agree_with_skopeo(basic_image: Image) -> None:
     listed = ok("tags", "--creds", ALICE_CREDS, basic_image.repo_name).json
     assert isinstance(listed, dict)

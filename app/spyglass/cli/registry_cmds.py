@@ -117,10 +117,7 @@ def run_tags(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
     transport, colon, _rest = args.name.partition(":")
-    if (colon and transport in _LOCAL_TRANSPORTS) or (
-            transport != "docker" and Path(args.name).exists()):
-        # a bare path that is there is the layout or archive it is, as inspect and copy
-        # take it: never a repository of Docker Hub named after it
+    if (colon and transport in _LOCAL_TRANSPORTS) or _local_place(args.name):
         write_json({"Tags": _local_tags(args.name)})
         return 0
     reference = _repository(args.name)
@@ -136,6 +133,25 @@ def run_tags(args: argparse.Namespace) -> int:
 
 
 _LOCAL_TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
+
+
+def _local_place(text: str) -> bool:
+    """Whether a name without a transport is a layout or archive here, as inspect and copy
+    take a bare path (never asked of Docker Hub as a repository named after it). One
+    written as a path (``/``, ``.``, ``~``) is, whatever is there (so what is wrong with
+    it is said); a bare word such as ``alpine`` only when it is an image there (a
+    Dockerfile's folder of that name leaves it a repository)."""
+    if text.startswith("docker:") or not Path(text).exists():
+        return False
+    if text.startswith(("/", ".", "~")):
+        return True
+    from spyglass.core.transports import detect_location_kind
+
+    try:
+        detect_location_kind(Path(text))
+    except SpyglassError:
+        return False
+    return True
 
 
 def _local_tags(text: str) -> list[str]:
