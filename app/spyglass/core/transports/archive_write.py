@@ -312,6 +312,10 @@ def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeio" else "a"
 
 
+PIPED_PREFIX: Final = "spyglass-piped-archive-"
+"""The staging folder of an archive written to a pipe, in the big-files folder."""
+
+
 class _ArchiveOutput:
     """Where an archive destination stages its content, and where the tar goes at commit.
 
@@ -323,7 +327,8 @@ class _ArchiveOutput:
     removed by the next copy to the same name. A symbolic link to a file is followed
     (the link stays). Anything under ``/dev/`` or ``/proc/`` (``/dev/stdout``)
     and any existing non-regular file (a FIFO) is written straight through at
-    commit; its staging folder is in the system's temporary folder.
+    commit; its staging folder (``spyglass-piped-archive-*``, visible, named for what it
+    is) is in the folder for big temporary files: ``$TMPDIR``, else ``/var/tmp``.
     """
 
     def __init__(self, path: Path, transport: str, *, stage: bool = True,
@@ -372,6 +377,12 @@ class _ArchiveOutput:
             # one written to a pipe is made whole first where big temporary files go
             # ($TMPDIR, else /var/tmp: not /tmp, which is often memory)
             parent = big_files_folder() if self.streamed else target.parent
+            if self.streamed and not parent.is_dir():
+                raise InvalidLayout(
+                    f'The folder for big temporary files, "{parent}" ($TMPDIR, else '
+                    f"/var/tmp), where an archive written to {path} is made first, does not "
+                    "exist; create it, or set $TMPDIR to a folder that does."
+                )
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:
                     if ancestor.exists() and not ancestor.is_dir():
@@ -382,7 +393,10 @@ class _ArchiveOutput:
                     "first."
                 )
             if stage:
-                self._folder = TempFolder(parent, target.name or "archive")
+                # beside the target, hidden; in the big-files folder, visible and named
+                # for what it is (as a decompressed archive's is there)
+                self._folder = TempFolder(parent, target.name or "archive",
+                                          prefix=PIPED_PREFIX if self.streamed else None)
                 self.staging = self._folder.path
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc

@@ -555,16 +555,26 @@ def test_a_pipe_is_written_through_the_big_files_folder(
     single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole tar is made first where big temporary files go ($TMPDIR, else
-    /var/tmp; not /tmp, often held in memory), as a compressed archive read is."""
+    /var/tmp; not /tmp, often held in memory), as a compressed archive read is, in a
+    visible folder named for what it is; a $TMPDIR that is not there is said as such."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     monkeypatch.setenv("TMPDIR", str(tmp_path / "no-such-folder"))
-    with pytest.raises(InvalidLayout, match="no-such-folder"):
+    with pytest.raises(InvalidLayout) as caught:
         DockerArchiveDestination(fifo)
-    monkeypatch.delenv("TMPDIR")
-    from spyglass.core.transports.decompressed import big_files_folder
-
-    assert big_files_folder() == Path("/var/tmp")
+    assert str(caught.value) == (
+        f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR, else '
+        f"/var/tmp), where an archive written to {fifo} is made first, does not exist; "
+        "create it, or set $TMPDIR to a folder that does.")
+    big = tmp_path / "big"
+    big.mkdir()
+    monkeypatch.setenv("TMPDIR", str(big))
+    destination = DockerArchiveDestination(fifo)
+    try:
+        assert [p.name.startswith("spyglass-piped-archive-") for p in big.iterdir()] == [True]
+    finally:
+        destination.abort()
+    assert list(big.iterdir()) == []
 
 
 STDOUT_SCRIPT = """
