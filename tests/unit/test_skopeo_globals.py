@@ -68,6 +68,14 @@ def test_a_policy_asking_for_signatures_is_refused_naming_what_it_asks(
     broken.write_text("{not json")
     assert spyglass("--policy", str(broken), "inspect", SAMPLE).stderr.startswith(
         f'spyglass: The policy "{broken}" is not JSON')
+    # refused as containers/image refuses them: no "default", an empty list
+    empty = policy(tmp_path / "empty.json", {})
+    assert "is not a containers-policy.json" in spyglass(
+        "--policy", str(empty), "inspect", SAMPLE).stderr
+    none = policy(tmp_path / "none.json", {"default": []})
+    assert spyglass("--policy", str(none), "inspect", SAMPLE).stderr.strip() == (
+        f'spyglass: The policy "{none}" lists no requirements for default; containers/image '
+        "refuses such a policy.")
 
 
 @pytest.mark.parametrize("flag, said", [

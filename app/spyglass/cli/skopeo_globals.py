@@ -74,10 +74,10 @@ def check_policy(path: Path) -> None:
         raise SpyglassError(f'Cannot read the policy "{path}": {exc.strerror or exc}.') from exc
     except ValueError as exc:
         raise SpyglassError(f'The policy "{path}" is not JSON: {exc}.') from exc
-    if not isinstance(data, dict) or not isinstance(data.get("default", []), list):
+    if not isinstance(data, dict) or not isinstance(data.get("default"), list):
         raise SpyglassError(f'The policy "{path}" is not a containers-policy.json (an object '
-                            'with "default" and "transports").')
-    scopes: list[tuple[str, Any]] = [("default", data.get("default", []))]
+                            'with a "default" list of requirements, and "transports").')
+    scopes: list[tuple[str, Any]] = [("default", data["default"])]
     transports = data.get("transports") or {}
     if isinstance(transports, dict):
         for transport, by_scope in transports.items():
@@ -86,6 +86,9 @@ def check_policy(path: Path) -> None:
                            for scope, requirements in by_scope.items()]
     asked: list[str] = []
     for scope, requirements in scopes:
+        if isinstance(requirements, list) and not requirements:  # as containers/image
+            raise SpyglassError(f'The policy "{path}" lists no requirements for {scope}; '
+                                "containers/image refuses such a policy.")
         kinds = [r.get("type") if isinstance(r, dict) else None
                  for r in (requirements if isinstance(requirements, list) else [None])]
         asked += [f"{kind} for {scope}" for kind in sorted({str(k) for k in kinds})

@@ -870,9 +870,9 @@ class OCILayoutDestination:
         (as skopeo and Spyglass read it) would then hold several images, none chosen."""
         if self.ref is not None:
             return None
-        return (f"the image gets no name there, and beside them {self._unnamed_name} would "
-                f"hold several images and name none; name it ({self._unnamed_name}:NAME) "
-                "to keep them")
+        return (f"the image gets no name there, and beside the entries of what is attached "
+                f"to it {self._unnamed_name} would hold several images and name none; name "
+                f"it ({self._unnamed_name}:NAME) to keep what is attached")
 
     def put_attachment(
         self,
