@@ -141,3 +141,17 @@ def auth_clock(monkeypatch: pytest.MonkeyPatch) -> AuthClock:
     fake = AuthClock()
     monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=fake))
     return fake
+
+
+@pytest.fixture(autouse=True)
+def _no_note_handler_left() -> Iterator[None]:
+    """A progress reporter a test left open keeps the command line's warning handler on
+    the root logger: taken off after each test, so no later test's stderr gets notes."""
+    import logging
+
+    yield
+    notes = sys.modules.get("spyglass.cli.notes")
+    if notes is not None:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, notes.NoteHandler)]:
+            root.removeHandler(handler)

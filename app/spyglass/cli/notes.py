@@ -31,6 +31,11 @@ class NoteHandler(logging.Handler):
             self.handleError(record)
 
 
+def is_installed() -> bool:
+    """Whether the root logger has the note handler."""
+    return any(isinstance(handler, NoteHandler) for handler in logging.getLogger().handlers)
+
+
 def install() -> NoteHandler:
     """The root logger's note handler, added the first time (idempotent)."""
     root = logging.getLogger()
@@ -47,7 +52,7 @@ def installed() -> Iterator[NoteHandler]:
     """The note handler for the ``with`` block (a command's run), taken off after it
     unless it was there before (a program calling ``main`` twice keeps one)."""
     root = logging.getLogger()
-    before = any(isinstance(handler, NoteHandler) for handler in root.handlers)
+    before = is_installed()
     handler = install()
     try:
         yield handler

@@ -11,6 +11,7 @@ so that nothing wraps.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from spyglass.cli.notes import NoteHandler
 from spyglass.cli.notes import install as install_notes
+from spyglass.cli.notes import is_installed as notes_installed
 from spyglass.core.units import duration_text
 
 if TYPE_CHECKING:
@@ -91,8 +93,10 @@ class Reporter:
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
         self._notes: NoteHandler | None = None
+        self._own_notes = False  # the handler was put there for the bars: taken off after
         if self._tty and not quiet:
             # warnings scroll above the bars, through the one handler that writes them
+            self._own_notes = not notes_installed()
             self._notes = install_notes()
             self._notes.sink = self.warn
 
@@ -104,6 +108,8 @@ class Reporter:
             self._stream.flush()
         if self._notes is not None:
             self._notes.sink = None
+            if self._own_notes:
+                logging.getLogger().removeHandler(self._notes)
             self._notes = None
 
     def warn(self, text: str) -> None:

@@ -685,11 +685,11 @@ def test_closing_takes_the_bars_away_and_warnings_go_above_them(
     reporter(BlobProgress(blob.digest, blob.size // 2, blob.size))
     logging.getLogger("spyglass.test").warning("the registry said something odd")
     shown = screen(out.getvalue())
-    assert shown[1] == "the registry said something odd"
+    assert shown[1] == "spyglass: the registry said something odd"
     assert shown[2].startswith(blob.digest.short) and shown[3].startswith("total ")
     reporter.close()
     out.write("spyglass: interrupted.\n")
-    assert screen(out.getvalue()) == [shown[0], "the registry said something odd",
+    assert screen(out.getvalue()) == [shown[0], "spyglass: the registry said something odd",
                                       "spyglass: interrupted."]
     logging.getLogger("spyglass.test").warning("after")  # no longer taken in
     assert "after" not in out.getvalue()
