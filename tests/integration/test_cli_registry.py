@@ -13,11 +13,13 @@ one line on stderr with exit status 1, and no password anywhere in either.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,6 +326,17 @@ def test_tags_of_a_repository_a_plain_folder_is_named_after(
                              cwd=tmp_path, env=env, capture_output=True, text=True,
                              timeout=60, check=False)
     assert as_path.returncode == 1 and "is not an image layout" in as_path.stderr
+    # a damaged archive by that name is the archive, said damaged: not a repository
+    damaged = tmp_path / "app.tar"
+    with tarfile.open(damaged, "w") as tar:
+        data = b"x" * 4096
+        member = tarfile.TarInfo("manifest.json")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    damaged.write_bytes(damaged.read_bytes()[:1000])  # cut inside the member
+    cut = subprocess.run([sys.executable, "-m", "spyglass", "tags", "app.tar"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert cut.returncode == 1 and "docker.io" not in cut.stderr, cut.stderr
 
 
 def test_tags_with_creds_agree_with_skopeo(basic_image: Image) -> None:

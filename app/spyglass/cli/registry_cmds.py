@@ -145,12 +145,17 @@ def _local_place(text: str) -> bool:
         return False
     if text.startswith(("/", ".", "~")):
         return True
+    from spyglass.core.errors import DamagedArchive, InvalidLayout
     from spyglass.core.transports import detect_location_kind
 
     try:
         detect_location_kind(Path(text))
+    except DamagedArchive:
+        return True  # an archive, damaged: said as such, not asked of a registry
+    except InvalidLayout:
+        return False  # a folder or file of something else
     except SpyglassError:
-        return False
+        return True  # there, but unreadable or unsafe: what is wrong is said
     return True
 
 
