@@ -145,13 +145,15 @@ def auth_clock(monkeypatch: pytest.MonkeyPatch) -> AuthClock:
 
 @pytest.fixture(autouse=True)
 def _no_note_handler_left() -> Iterator[None]:
-    """A progress reporter a test left open keeps the command line's warning handler on
-    the root logger: taken off after each test, so no later test's stderr gets notes."""
+    """The command line's warning handler is taken off the root logger when its command
+    or progress reporter ends: one left after a test is a leak (taken off, and failed)."""
     import logging
 
     yield
     notes = sys.modules.get("spyglass.cli.notes")
     if notes is not None:
         root = logging.getLogger()
-        for handler in [h for h in root.handlers if isinstance(h, notes.NoteHandler)]:
+        left = [h for h in root.handlers if isinstance(h, notes.NoteHandler)]
+        for handler in left:
             root.removeHandler(handler)
+        assert not left, "the command line's warning handler outlived the test"

@@ -849,3 +849,17 @@ def test_the_open_a_tag_hint_shows_only_while_there_are_tags(
     model.reload(model.repository_index(host, "demo/app"))
     qtbot.waitUntil(lambda: page.stack.currentWidget() is page.panel, timeout=WAIT_MS * 4)
     assert not page.hint.isVisible()  # nothing to double-click
+
+
+def test_the_session_banner_names_a_keyring_file_nobody_chose(
+    make_window: Callable[..., MainWindow], keyring_store: CredentialStore
+) -> None:
+    """keyring's fallback to a readable file, not used for new passwords unless chosen:
+    the banner says so, with the setting that chooses it."""
+    keyring_store._chosen = False  # as if keyring had fallen back to it by itself
+    window = make_window(credentials=keyring_store)
+    window.show_session_only("r.example")
+    text = window.session_banner.text
+    assert text.startswith(SESSION_ONLY.format(host="r.example")), text
+    assert text.endswith("to use it, set "
+                         "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring."), text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from spyglass.cli.common import (
     Commands,
@@ -25,9 +25,6 @@ from spyglass.core.errors import (
 )
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
-
-if TYPE_CHECKING:
-    from spyglass.core.credentials import CredentialStore
 
 
 def add_parsers(commands: Commands) -> None:
@@ -287,16 +284,10 @@ def run_login(args: argparse.Namespace) -> int:
             f"{worked}, but the only keyring is {passed_over}, which Spyglass uses only "
             "when chosen: nothing was saved. Set up a system keyring, pass --creds "
             "USER:PASSWORD to each command, or choose that one with "
-            f"PYTHON_KEYRING_BACKEND={_backend_path(store)}.")
+            f"PYTHON_KEYRING_BACKEND={store.backend_setting}.")
     raise SpyglassError(
         f"{worked}, but no keyring is available to keep them: nothing was saved. Pass "
         "--creds USER:PASSWORD to each command, or set up a system keyring.")
-
-
-def _backend_path(store: CredentialStore) -> str:
-    """The module.Class keyring's PYTHON_KEYRING_BACKEND takes for the store's backend."""
-    backend = store.writing_backend()
-    return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
 def run_logout(args: argparse.Namespace) -> int:

@@ -95,17 +95,18 @@ def _require_verified(args: argparse.Namespace, named: dict[str, Any]) -> None:
     from spyglass.core.copy_attachments import SIGNATURE_KINDS
 
     signatures = {str(kind) for kind in SIGNATURE_KINDS}
-    statuses = Counter(
+    statuses = Counter(  # each part by its own kind (an attachment's is its first part's)
         part["Verification"]["Status"]
-        for attached in named["Attached"] if attached["Kind"] in signatures
-        for part in attached["Parts"] if "Verification" in part
+        for attached in named["Attached"] for part in attached["Parts"]
+        if "Verification" in part and part.get("Kind", attached["Kind"]) in signatures
     )
     if statuses["verified"]:
         return
     given = " or ".join(f'the {what} "{path}"' for what, path in
                         (("key", args.key), ("keyring", args.keyring)) if path is not None)
     checked = {status: count for status, count in statuses.items() if status != "not checked"}
-    unread = sum(1 for attached in named["Attached"] if "Error" in attached)
+    unread = sum(1 for attached in named["Attached"] if "Error" in attached) + sum(
+        1 for attached in named["Attached"] for part in attached["Parts"] if "Error" in part)
     found = (f"; its signatures: {', '.join(f'{s} ({n})' for s, n in checked.items())}"
              if checked else f"; {args.name} has no signature that could be checked with it")
     if unread:

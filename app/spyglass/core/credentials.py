@@ -299,6 +299,9 @@ class CredentialStore:
         with self._lock:
             self._session[registry] = dataclasses.replace(credentials, source="session")
         if self.passed_over is not None:
+            # what an earlier Spyglass kept in the passed-over file would outlive these
+            # newer credentials (found again after a restart): it goes
+            self._forget_in_keyring(registry)
             log.info("Keeping the credentials for %s for this session only: the only keyring "
                      "is %s, which nobody chose (PYTHON_KEYRING_BACKEND names it when "
                      "wanted).", registry, self.passed_over)
@@ -315,19 +318,25 @@ class CredentialStore:
         registry = canonical_host(host)
         with self._lock:
             removed = self._session.pop(registry, None) is not None
-        if self.keyring_usable:
-            backend = self._keyring()
-            try:
-                if backend.get_password(KEYRING_SERVICE, registry) is not None:
-                    backend.delete_password(KEYRING_SERVICE, registry)
-                    removed = True
-            except _password_delete_error():
-                pass  # gone between the two calls
-            except Exception as exc:  # any backend error
-                self._keyring_failed(exc, f"remove the credentials for {registry}", ())
+        removed = self._forget_in_keyring(registry) or removed
         if removed:
             log.info("Forgot the saved credentials for %s.", registry)
         return removed
+
+    def _forget_in_keyring(self, registry: str) -> bool:
+        """Remove the keyring's entry for ``registry``; True when there was one."""
+        if not self.keyring_usable:
+            return False
+        backend = self._keyring()
+        try:
+            if backend.get_password(KEYRING_SERVICE, registry) is not None:
+                backend.delete_password(KEYRING_SERVICE, registry)
+                return True
+        except _password_delete_error():
+            pass  # gone between the two calls
+        except Exception as exc:  # any backend error
+            self._keyring_failed(exc, f"remove the credentials for {registry}", ())
+        return False
 
     @property
     def keyring_usable(self) -> bool:
@@ -398,6 +407,13 @@ class CredentialStore:
                 or not self._unencrypted(self.writing_backend()):
             return None
         return self.keyring_description
+
+    @property
+    def backend_setting(self) -> str:
+        """The ``module.Class`` keyring's ``PYTHON_KEYRING_BACKEND`` takes for the backend
+        :meth:`save` writes to (to choose a passed-over one)."""
+        backend = self.writing_backend()
+        return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
     def _probe_keyring(self) -> bool:
         import keyring.backends.chainer

@@ -612,7 +612,10 @@ class MainWindow(QMainWindow):
         self.session_banner.show_text(self._session_only_text())
 
     def _session_only_text(self) -> str:
-        return session_only_text(self._session_hosts, self._credentials.passed_over)
+        store = self._credentials
+        passed_over = store.passed_over
+        return session_only_text(self._session_hosts, None if passed_over is None
+                                 else (passed_over, store.backend_setting))
 
     def chosen_place(self) -> QModelIndex:
         """The LOCAL tree's row the user chose (not one only made current by the focus)."""

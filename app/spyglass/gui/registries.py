@@ -74,10 +74,10 @@ SESSION_ONLY = (
 )
 
 
-def session_only_text(hosts: list[str], passed_over: str | None = None) -> str:
+def session_only_text(hosts: list[str], passed_over: tuple[str, str] | None = None) -> str:
     """The banner's sentence for the registries whose passwords last only this session;
-    ``passed_over``, the unencrypted keyring file not used (see
-    :attr:`CredentialStore.passed_over`), is named with how to choose it."""
+    ``passed_over``, the unencrypted keyring file not used and the setting that chooses
+    it (see :attr:`CredentialStore.passed_over`), is named with how to choose it."""
     if len(hosts) == 1:
         said = SESSION_ONLY.format(host=hosts[0])
     else:
@@ -86,8 +86,9 @@ def session_only_text(hosts: list[str], passed_over: str | None = None) -> str:
                 "only until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to "
                 "keep them.")
     if passed_over is not None:
-        said += (f" The only other is {passed_over}, which Spyglass uses only when chosen "
-                 "(PYTHON_KEYRING_BACKEND names it).")
+        described, setting = passed_over
+        said += (f" The only keyring there is {described}, which Spyglass uses only when "
+                 f"chosen: to use it, set PYTHON_KEYRING_BACKEND={setting}.")
     return said
 
 

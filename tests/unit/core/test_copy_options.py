@@ -631,6 +631,7 @@ def test_the_terminal_shows_a_bar_per_blob_under_what_happened(
         f"Copied blob {first.digest.short} (recompressed)",
         f"Copied blob {second.digest.short}",
     ]
+    reporter.close()
 
 
 def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -660,6 +661,7 @@ def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch
     assert bars[1].startswith(blobs[1].digest.short)
     assert bars[2].strip() == f"… and {len(blobs) - 2} more"
     assert bars[3].startswith("total ")
+    reporter.close()
 
 
 def test_closing_takes_the_bars_away_and_warnings_go_above_them(
@@ -693,6 +695,9 @@ def test_closing_takes_the_bars_away_and_warnings_go_above_them(
                                       "spyglass: interrupted."]
     logging.getLogger("spyglass.test").warning("after")  # no longer taken in
     assert "after" not in out.getvalue()
+    from spyglass.cli import notes
+
+    assert not notes.is_installed()  # the handler it put there for its bars went with them
     reporter.close()  # again: nothing happens
 
 
@@ -725,6 +730,7 @@ def test_the_bars_narrow_before_the_numbers_go(
         assert total.endswith(" left") and "[" in total, total
     if columns == 40:
         assert "/s" not in total, total  # no room for the speed: the sizes stay whole
+    reporter.close()
 
 
 def test_a_dumb_terminal_gets_lines_not_bars(

@@ -909,6 +909,16 @@ def test_a_plain_file_keyring_nobody_chose_is_passed_over(
     assert found is not None and found.username == "bob"
     assert CredentialStore().forget("old.example") is True
     assert plaintext_keyring.get_password("spyglass", "old.example") is None
+    # newer credentials for a registry it holds: the older entry goes, or it would be
+    # found again after a restart
+    plaintext_keyring.set_password("spyglass", "old.example",
+                                   json.dumps({"username": "bob", "password": "OLD"}))
+    newer = CredentialStore()
+    assert newer.save("old.example", Credentials("bob", "NEW")) == "session"
+    assert plaintext_keyring.get_password("spyglass", "old.example") is None
+    found = newer.lookup("old.example")
+    assert found is not None and found.password == "NEW"
+    assert CredentialStore().lookup("old.example") is None
     # chosen by the environment variable: used, and nothing passed over
     monkeypatch.setattr(keyring.core, "load_env", lambda: plaintext_keyring)
     chosen = CredentialStore()

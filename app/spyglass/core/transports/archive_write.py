@@ -378,10 +378,11 @@ class _ArchiveOutput:
             # ($TMPDIR, else /var/tmp: not /tmp, which is often memory)
             parent = big_files_folder() if self.streamed else target.parent
             if self.streamed and not parent.is_dir():
+                what = "is not a folder" if parent.exists() else "does not exist"
                 raise InvalidLayout(
                     f'The folder for big temporary files, "{parent}" ($TMPDIR, else '
-                    f"/var/tmp), where an archive written to {path} is made first, does not "
-                    "exist; create it, or set $TMPDIR to a folder that does."
+                    f'/var/tmp), where an archive written to "{path}" is made first, {what}; '
+                    "create it, or set $TMPDIR to a folder that does."
                 )
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:

@@ -871,7 +871,7 @@ class OCILayoutDestination:
         if self.ref is not None:
             return None
         return (f"the image gets no name there, and beside the entries of what is attached "
-                f"to it {self._unnamed_name} would hold several images and name none; name "
+                f"to it, {self._unnamed_name} would hold several images and name none; name "
                 f"it ({self._unnamed_name}:NAME) to keep what is attached")
 
     def put_attachment(

@@ -564,8 +564,11 @@ def test_a_pipe_is_written_through_the_big_files_folder(
         DockerArchiveDestination(fifo)
     assert str(caught.value) == (
         f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR, else '
-        f"/var/tmp), where an archive written to {fifo} is made first, does not exist; "
+        f'/var/tmp), where an archive written to "{fifo}" is made first, does not exist; '
         "create it, or set $TMPDIR to a folder that does.")
+    monkeypatch.setenv("TMPDIR", str(fifo))  # there, but no folder
+    with pytest.raises(InvalidLayout, match="is made first, is not a folder; create it"):
+        DockerArchiveDestination(fifo)
     big = tmp_path / "big"
     big.mkdir()
     monkeypatch.setenv("TMPDIR", str(big))

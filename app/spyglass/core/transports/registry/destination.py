@@ -311,7 +311,8 @@ class RegistryDestination:
     @property
     def stored_signatures_refused(self) -> str:
         """Why simple signing signatures cannot come along, for the refusal's sentence."""
-        return ("a registry's are kept in a lookaside store (a web or file server that "
+        return ("a registry's simple signing signatures are kept in a lookaside store (a "
+                "web or file server that "
                 "registries.d names), and Spyglass reads those but writes none (skopeo "
                 "writes them to registries.d's lookaside-staging)")
 
