@@ -135,12 +135,12 @@ _LOCAL_TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
 def _local_place(text: str) -> bool:
     """Whether a name without a transport is a layout or archive here, as inspect and copy
     take a bare path (never asked of Docker Hub as a repository named after it). One
-    written as a path (``/``, ``.``, ``~``) is, whatever is there (so what is wrong with
-    it is said); a bare word such as ``alpine`` only when it is an image there (a
+    starting with ``/`` or ``.`` is, whatever is there (so what is wrong with it is
+    said); any other, such as ``alpine``, only when it is an image there (a
     Dockerfile's folder of that name leaves it a repository)."""
     if text.startswith("docker:") or not Path(text).exists():
         return False
-    if text.startswith(("/", ".", "~")):
+    if text.startswith(("/", ".")):
         return True
     from spyglass.core.errors import DamagedArchive, InvalidLayout
     from spyglass.core.transports import detect_location_kind
