@@ -19,6 +19,7 @@ from spyglass.gui.copying import (
     DropPlace,
     Tally,
     describe_name,
+    normalize_name,
     suggest_destination,
     window_parallel,
 )
@@ -153,6 +154,28 @@ def test_a_copy_into_the_layout_shown_keeps_the_image_and_its_tab(
     assert node is not None and len(node.retired) == 1
     show_image(qtbot, window, "spyglass-demo:1.0", 1)
     assert node.retired == []
+
+
+def test_a_place_closed_during_a_copy_into_it_stays_closed(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """The user closed it: the copy ending does not open it again. A new place, one that
+    was not open when the copy began, is opened."""
+    target = open_two_layouts(qtbot, window, sample, tmp_path)
+    manager = window.copying.manager
+    transfer = window.copying.start(CopyRequest(
+        f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{target}:spyglass-demo:1.0",
+        CopyOptions()))
+    window._close_path(str(target))  # before the copy's end can reach the window
+    assert len(window.places.paths) == 1
+    wait_finished(qtbot, transfer)
+    assert transfer.state is TransferState.DONE, transfer.error
+    qtbot.wait(50)
+    assert len(window.places.paths) == 1
+    fresh = tmp_path / "fresh"
+    with qtbot.waitSignal(manager.finished, timeout=COPY_MS):
+        window.copying.start(CopyRequest(f"oci:{sample.layout}:tools:2024.1",
+                                         f"oci:{fresh}:tools", CopyOptions()))
+    qtbot.waitUntil(lambda: len(window.places.paths) == 2, timeout=WAIT_MS)
 
 
 def test_a_copy_into_the_archive_shown_reads_the_image_again(
@@ -301,6 +324,8 @@ def test_a_failed_copy_shows_its_sentence(
     panel.table.setFocus()
     opened = len(panel.details)
     qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert len(panel.details) == opened + 1
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # the same window, brought forward
     assert len(panel.details) == opened + 1
     panel.close_dialogs()
     qtbot.keyClick(panel.table, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
@@ -490,6 +515,9 @@ def test_destination_names_are_suggested_and_described() -> None:
         == "docker-archive:/tmp/a.tar"
     assert suggest_destination(f"docker://h:1/a/b@{digest}", DropPlace("registry", host="r:2"),
                                platform="linux/arm64/v8") == "docker://r:2/a/b:linux-arm64-v8"
+    # an empty folder dropped on becomes a layout: the image goes in unnamed, as above
+    assert suggest_destination(f"docker://h:1/a/b@{digest}",
+                               DropPlace("folder", path="/tmp/d")) == "oci:/tmp/d"
     assert suggest_destination(f"docker://h:1/a/b@{digest}", layout,
                                platform="linux/arm64/v8") == "oci:/tmp/l:a/b:linux-arm64-v8"
     name, sentence = describe_name("docker://h:1/a:b")
@@ -523,6 +551,24 @@ def test_a_relative_destination_says_where_it_is(monkeypatch: pytest.MonkeyPatch
         f"A docker save tarball at app.tar (in {tmp_path}), the image without a name (add "
         ":NAME:TAG to give it one).")
     assert describe_name(f"dir:{tmp_path}/d")[1] == f"A dir: layout in {tmp_path}/d."
+
+
+def test_a_path_without_its_transport_is_said_to_be_a_path(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """./layout is a path, not a registry called "."; ~ is the home folder, as in a shell."""
+    for typed in ("./my-layout:tools", "../my-layout", "/srv/layout:app", "~/layout"):
+        name, sentence = describe_name(typed)
+        path = typed.partition(":")[0]
+        assert name is None and sentence == (
+            f'"{path}" is a path: put the kind of place before it, for example oci:{typed} '
+            "for an OCI image layout (or dir:, oci-archive:, docker-archive:).")
+        assert describe_name(typed, what="source")[1] == sentence
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert normalize_name("oci:~/layout:app") == f"oci:{tmp_path}/layout:app"
+    assert normalize_name("dir:~") == f"dir:{tmp_path}"
+    assert describe_name("docker-archive:~/a.tar:x:1")[1].startswith(
+        f"A docker save tarball at {tmp_path}/a.tar,")
+    assert normalize_name("docker://h:1/a:~b") == "docker://h:1/a:~b"  # not a path
 
 
 def test_dropping_an_empty_folder_offers_to_copy_into_it(

@@ -229,7 +229,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
          BlobSkipped(mounted.digest, mounted.size, "mounted"),
          BlobStarted(squeezed.digest, squeezed.size, squeezed.media_type),
          BlobDone(squeezed.digest, written(squeezed), True),
-         BlobSkipped(present.digest, present.size, "exists"),
+         BlobSkipped(present.digest, present.size, "exists", written(present).digest),
          BlobStarted(broken.digest, broken.size, broken.media_type),
          BlobProgress(broken.digest, broken.size // 4, broken.size))
     # the dialog follows the transfer while it is open
@@ -237,11 +237,16 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
         str(config.digest): "mounted from another repository",
         str(mounted.digest): "mounted from another repository",
         str(squeezed.digest): f"recompressed as {short_digest(written(squeezed).digest)}",
-        str(present.digest): "skipped (already there)",
+        # recompressed by an earlier copy: named as it is kept there
+        str(present.digest): f"skipped (already there) as {short_digest(written(present).digest)}",
         str(broken.digest): "copying (25 %)",
     }
     rows = details.items()
     assert rows[str(squeezed.digest)].text(1) == "3.0 MiB"
+    # asked for again, the same window comes forward (not a second one)
+    qtbot.mouseClick(panel.details_button, Qt.MouseButton.LeftButton)
+    assert panel.details == [details]
+    assert details.windowTitle().startswith("Transfer Details — ")
     assert rows[str(config.digest)].toolTip(1) == "1,500 bytes"
     assert rows[str(config.digest)].toolTip(2) == media.OCI_CONFIG
 
@@ -277,7 +282,7 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     squeezed_as = short_digest(written(squeezed).digest)
     assert outcomes[str(squeezed.digest)] == f"recompressed as {squeezed_as}, taken back"
     assert outcomes[str(mounted.digest)] == "mounted from another repository"
-    assert outcomes[str(present.digest)] == "skipped (already there)"
+    assert outcomes[str(present.digest)].startswith("skipped (already there) as ")
     assert row_texts(window, transfer)["state"] == f"Failed: {sentence}"
     assert row_texts(window, transfer)["eta"] == ""
     details.close()

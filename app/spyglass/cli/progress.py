@@ -147,6 +147,8 @@ class Reporter:
                 self._active.pop(str(event.digest), None)
                 what = {"exists": "already there", "mounted": "mounted",
                         "unneeded": "no longer needed"}.get(event.how, event.how)
+                if event.written is not None and event.written != event.digest:
+                    what += f" as {event.written.short}"
                 self._line(f"Skipping blob {event.digest.short}: {what}")
             elif isinstance(event, c.BlobStarted):
                 if self._tty:

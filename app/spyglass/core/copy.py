@@ -565,7 +565,7 @@ def _made_before(
     if how is None:
         return None
     cache.record_recompressed(task.source.digest, target, result.digest, result.size)
-    emit(BlobSkipped(task.source.digest, task.source.size, how))
+    emit(BlobSkipped(task.source.digest, task.source.size, how, result.digest))
     return result
 
 

@@ -40,6 +40,9 @@ class BlobSkipped:
     how: str
     """``exists`` (the destination has it), ``mounted`` (cross-repository mount) or
     ``unneeded`` (planned, but what it belonged to changed: a cosign tag settled anew)."""
+    written: Digest | None = None
+    """The digest it is kept under there when that is another (recompressed before, by
+    an earlier copy: found in the blob-location cache)."""
 
 
 @dataclass(frozen=True)

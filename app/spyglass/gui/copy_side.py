@@ -89,6 +89,9 @@ class CopyController(QObject):
         """Where the last copy went: "Copy To…" suggests the same place."""
         self.manager.finished.connect(self._transfer_done)
         self.manager.changed.connect(self._transfer_changed)
+        self._place_was_open: set[int] = set()
+        """Ids of the transfers whose local destination was open when they started: one
+        closed since stays closed when the copy ends (only a new place is opened)."""
         self._endings_told: dict[int, int] = {}
         """Transfer id → the attempt whose failure or cancel the status bar has said."""
         self.manager.started.connect(lambda _t: self.show_panel())
@@ -314,6 +317,8 @@ class CopyController(QObject):
         self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
+        if self._open_place_of(request.destination) is not None:
+            self._place_was_open.add(transfer.id)
         self.panel.select(transfer)
         emit(self.statusMessage, f"Copying {request.label or request.source}…")
         return transfer
@@ -404,13 +409,24 @@ class CopyController(QObject):
             if registry.isValid():
                 model.add_repository(registry, ref.path)
             return
-        path = normalize_location(Path(name.path))
-        if path in window.places.paths:
-            index = window.places.index(window.places.paths.index(path), 0)
+        index = self._open_place_of(transfer.request.destination)
+        if index is not None:
             window.places.refresh(index)
             window.tree.expand(index)
-        else:
-            window.open_location(path, select=False)
+        elif transfer.id not in self._place_was_open:
+            window.open_location(normalize_location(Path(name.path)), select=False)
+
+    def _open_place_of(self, destination: str) -> QModelIndex | None:
+        """The row of the local place ``destination`` names, when it is open."""
+        try:
+            name = parse_image_name(destination)
+        except Exception:
+            return None
+        if isinstance(name, DockerName):
+            return None
+        places = self._window.places
+        path = normalize_location(Path(name.path))
+        return places.index(places.paths.index(path), 0) if path in places.paths else None
 
     def shutdown(self) -> None:
         if self.dialog is not None:

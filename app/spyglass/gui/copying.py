@@ -196,8 +196,10 @@ def suggest_destination(source: str, place: DropPlace, label: str = "",
         if not suffix and place.kind in ("registry", "repository"):
             named = place.repository if place.kind == "repository" else repository
             return f"docker://{place.host}/{named}@{digest}"
-        if not suffix and place.kind in ("oci", "oci-archive", "docker-archive"):
-            return f"{place.kind}:{place.path}"  # unnamed; the dialog says how to name it
+        if not suffix and place.kind in ("oci", "folder", "oci-archive", "docker-archive"):
+            # unnamed; the dialog says how to name it (an empty folder becomes a layout)
+            kind = "oci" if place.kind == "folder" else place.kind
+            return f"{kind}:{place.path}"
         tag, suffix = platform.replace("/", "-"), ""  # one platform: named after it
     tag += suffix
     if place.kind == "registry":
@@ -261,16 +263,32 @@ def normalize_name(text: str) -> str:
 
     A reference is bare when it starts with no known transport and its first
     component names a registry: ``localhost``, or something with a ``.`` or a
-    ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said).
+    ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said), and
+    does not start with ``.`` (``./layout``, ``../layout`` are paths, not hosts).
+    A path after a local transport that starts with ``~`` is taken from the home folder,
+    as a shell would (the window has no shell to do it).
     """
     text = text.strip()
-    transport, colon, _rest = text.partition(":")
+    transport, colon, rest = text.partition(":")
     if colon and transport in {t.value for t in Transport}:
+        if transport != Transport.DOCKER.value and rest.startswith("~"):
+            path, sep, after = rest.partition(":")
+            return f"{transport}:{os.path.expanduser(path)}{sep}{after}"
         return text
     first, slash, _path = text.partition("/")
-    if slash and (first == "localhost" or "." in first or ":" in first):
+    if slash and not first.startswith(".") and (
+            first == "localhost" or "." in first or ":" in first):
         return f"docker://{text}"
     return text
+
+
+def _path_hint(text: str) -> str:
+    """What to write for ``text``, a path typed without its transport ("" if it is none)."""
+    if not text.startswith(("/", ".", "~")):
+        return ""
+    return (f'"{text.partition(":")[0]}" is a path: put the kind of place before it, for '
+            f"example oci:{text} for an OCI image layout (or dir:, oci-archive:, "
+            f"docker-archive:).")
 
 
 def describe_name(text: str, *, what: str = "destination",
@@ -290,7 +308,7 @@ def describe_name(text: str, *, what: str = "destination",
     try:
         name = parse_image_name(normalized)
     except Exception as exc:
-        said = str(exc)
+        said = _path_hint(text) or str(exc)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
                 ("/" in text or ":" in text) and transport not in {t.value for t in Transport}:
@@ -727,6 +745,8 @@ class Tally:
             row.done = row.size
             row.outcome = ("mounted" if event.how == "mounted" else
                            "unneeded" if event.how == "unneeded" else "skipped")
+            if event.written is not None and event.written != event.digest:
+                row.written = event.written
         elif isinstance(event, BlobDone):
             written = blobs.get(event.digest)
             if written is not None:

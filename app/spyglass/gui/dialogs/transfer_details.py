@@ -80,8 +80,9 @@ class TransferDetailsDialog(QDialog):
         super().__init__(parent)
         self._manager = manager
         self.transfer = transfer
-        self.setWindowTitle("Transfer Details")
-        self.resize(760, 420)
+        label = transfer.request.label or transfer.request.source
+        self.setWindowTitle(f"Transfer Details — {label}")
+        self.resize(860, 440)
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

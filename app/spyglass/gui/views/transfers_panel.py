@@ -338,6 +338,11 @@ class TransfersPanel(QWidget):
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:
             return None
+        for shown in self.details:  # one window per transfer: asked again, it comes forward
+            if shown.transfer is transfer and shown.isVisible():  # (a closed one goes)
+                shown.raise_()
+                shown.activateWindow()
+                return shown
         dialog = TransferDetailsDialog(self.manager, transfer, self.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: self._gone(dialog))
