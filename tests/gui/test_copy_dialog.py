@@ -101,7 +101,8 @@ def test_a_copy_that_replaces_an_archive_or_dir_asks_first(
     copy_to_done(qtbot, dialog, manager)  # done: no refusal came
 
 
-@pytest.mark.parametrize("kind", ["dir over a layout", "archive over a text file"])
+@pytest.mark.parametrize("kind", ["dir over a layout", "archive over a text file",
+                                  "layout over a text file", "layout over a folder of notes"])
 def test_a_destination_a_copy_would_refuse_is_refused_at_once(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
         kind: str) -> None:
@@ -111,6 +112,15 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
         target = tmp_path / "layout"
         core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{target}:tools")
         destination, said = f"dir:{target}", "is not empty and is not a dir: image"
+    elif kind == "layout over a text file":
+        target = tmp_path / "notes.txt"
+        target.write_text("my notes\n")
+        destination, said = f"oci:{target}:x", "is not a folder; an oci: image is written"
+    elif kind == "layout over a folder of notes":
+        target = tmp_path / "notes"
+        target.mkdir()
+        (target / "todo.txt").write_text("my notes\n")
+        destination, said = f"oci:{target}:x", "is not empty and is not an OCI image layout"
     else:
         target = tmp_path / "notes.txt"
         target.write_text("my notes\n")
@@ -563,10 +573,12 @@ class HeldDestination:
 
     def __init__(self, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
         self.release = threading.Event()
+        self.entered = threading.Event()
         self._original = window.copying.openers.destination
         monkeypatch.setattr(window.copying.openers, "destination", self)
 
     def __call__(self, name: str) -> ImageDestination:
+        self.entered.set()
         self.release.wait(WAIT_MS / 1000)
         return self._original(name)
 
@@ -580,9 +592,11 @@ def test_editing_the_destination_while_planning_drops_that_plan(
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert not dialog.copy_button.isEnabled() and dialog.spinner.isVisible()
+    assert held.entered.wait(WAIT_MS / 1000)  # the plan for "old" is under way
     dialog.destination_edit.setText(f"oci:{tmp_path / 'new'}:tools:1")
     assert not dialog.spinner.isVisible()  # the plan for "old" is dropped
-    assert dialog.copy_button.isEnabled()  # and Copy plans for "new"
+    # and Copy plans for "new", once it is looked at (a worker: no disk on this thread)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     with qtbot.waitSignal(window.runner.jobDropped, timeout=WAIT_MS):
         held.release.set()  # the old plan comes in after all: it is not used
     manager = window.copying.manager

@@ -501,6 +501,8 @@ def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
         "an OCI image layout.")  # said once, not again as "holds no images"
     place = window.copying._local_place(window.places.index(0, 0))
     assert place is not None and place.kind == "folder"
+    row = window.places.index(0, 0, window.places.index(0, 0))  # the row under it
+    assert row.data() == "No images yet: drop one here to copy it in."
     assert os.listdir(folder) == []  # looked at, not written
     from tests.gui.guitools import core_copy
 

@@ -802,6 +802,36 @@ def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
     assert (a.state, c.state) == (TransferState.FAILED, TransferState.FAILED)
 
 
+def test_a_copy_into_an_archive_another_copy_writes_waits_for_it(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    """Each writes the archive whole: run together, the one ending last would replace the
+    other's unseen. The second waits (saying why) though a copy could run; others pass."""
+    held, panel = held_panel
+    manager, model = panel.manager, panel.model
+    archive = "docker-archive:/tmp/shared.tar"
+    a = manager.start(CopyRequest("oci:/held/a:app:1", f"{archive}:a:1", CopyOptions()))
+    b = manager.start(CopyRequest("oci:/held/b:app:1", f"{archive}:b:1", CopyOptions()))
+    c = manager.start(held_request("oci:/held/c:app:1"))  # elsewhere: runs beside a
+    qtbot.waitUntil(lambda: len(held.opened) == 2, timeout=WAIT_MS)
+    assert held.opened == ["oci:/held/a:app:1", "oci:/held/c:app:1"]
+    assert b.state is TransferState.WAITING
+    assert model.data(model.index(1, STATE)) == \
+        "Waiting · shared.tar is being written by another copy"
+    details = panel.show_details(b)
+    assert details is not None and "waits for the copy writing /tmp/shared.tar to end" \
+        in details.heading.text()
+    details.close()
+    held.release("oci:/held/c:app:1")  # a copy slot is free, but b still waits for a
+    qtbot.waitUntil(lambda: c.state.finished, timeout=WAIT_MS)
+    qtbot.wait(20)
+    assert b.state is TransferState.WAITING
+    held.release("oci:/held/a:app:1")
+    qtbot.waitUntil(lambda: "oci:/held/b:app:1" in held.opened, timeout=WAIT_MS)
+    assert a.state.finished and not b.held_for
+    held.release("oci:/held/b:app:1")
+    qtbot.waitUntil(lambda: b.state.finished, timeout=WAIT_MS)
+
+
 def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(
         qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
     held, panel = held_panel

@@ -385,6 +385,25 @@ def may_replace(name: ImageName) -> bool:
     return isinstance(name, OCIArchiveName | DockerArchiveName | DirName)
 
 
+def written_whole(destination: str) -> str | None:
+    """The absolute path of the archive or ``dir:`` folder a copy to ``destination``
+    writes whole (None for a registry or an OCI layout, which a copy adds to): two copies
+    there at once would each replace the other's."""
+    try:
+        name = parse_image_name(destination)
+    except SpyglassError:
+        return None
+    if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
+        return os.path.abspath(name.path)
+    return None
+
+
+def looked_at_first(name: ImageName) -> bool:
+    """Whether the dialog looks at a local destination (:func:`find_replaced`) before the
+    copy may start: what it would replace, or the refusal it would meet."""
+    return isinstance(name, OCIName) or may_replace(name)
+
+
 def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     """What a copy to ``name`` would replace (a job): an archive file already there, or a
     ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
@@ -392,9 +411,13 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     (a file that is no image archive, a folder of other files)."""
     from spyglass.core.transports.archive_write import check_archive_destination
     from spyglass.core.transports.dirlayout import check_dir_destination
+    from spyglass.core.transports.layout import check_layout_destination
     from spyglass.gui.loading import open_and_list
 
     kind: Literal["archive", "folder"]
+    if isinstance(name, OCIName):
+        check_layout_destination(Path(name.path))
+        return None
     if isinstance(name, OCIArchiveName | DockerArchiveName):
         path, kind = Path(name.path), "archive"
         # what the copy would refuse is said now, not asked to be confirmed first (what a
@@ -806,6 +829,7 @@ __all__ = [
     "describe_name",
     "find_replaced",
     "list_platforms",
+    "looked_at_first",
     "may_replace",
     "named_now",
     "normalize_name",
@@ -813,4 +837,5 @@ __all__ = [
     "prepare_copy",
     "run_copy",
     "suggest_destination",
+    "written_whole",
 ]

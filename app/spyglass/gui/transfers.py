@@ -39,6 +39,7 @@ from spyglass.gui.copying import (
     Snapshot,
     Tally,
     run_copy,
+    written_whole,
 )
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
@@ -95,6 +96,9 @@ class Transfer:
     tally: Tally = field(default_factory=Tally)
     token: CancelToken = field(default_factory=CancelToken)
     last_update: float = 0.0
+    held_for: str = ""
+    """While waiting: the archive or ``dir:`` folder another copy is writing now, which
+    this one writes whole too (it starts once that copy has ended)."""
 
     @property
     def finishing(self) -> bool:
@@ -265,10 +269,35 @@ class TransferManager(QObject):
         return None
 
     def _start_waiting(self) -> None:
-        """Run the first waiting transfers while fewer than ``max_parallel`` copies run."""
-        while self._queue and self._busy < self.max_parallel and not self._closed:
-            transfer, prepared = self._queue.popleft()
+        """Run the first waiting transfers while fewer than ``max_parallel`` copies run.
+        One that writes an archive or ``dir:`` folder whole waits while another copy
+        writes the same one: run together, the last to end would replace the other's
+        unseen."""
+        for queued in list(self._queue):
+            if self._busy >= self.max_parallel or self._closed:
+                return
+            transfer, prepared = queued
+            held_for = self._written_by_another(transfer)
+            if held_for != transfer.held_for:
+                transfer.held_for = held_for
+                self._notify(transfer)
+            if held_for:
+                continue
+            self._queue.remove(queued)
             self._run(transfer, prepared)
+
+    def _written_by_another(self, transfer: Transfer) -> str:
+        """The place written whole that a running copy other than ``transfer`` writes to
+        and ``transfer`` would too ("" for none)."""
+        place = written_whole(transfer.request.destination)
+        if place is None:
+            return ""
+        for other in self.transfers:
+            if other is not transfer and other.state in (
+                    TransferState.PLANNING, TransferState.COPYING) \
+                    and written_whole(other.request.destination) == place:
+                return str(place)
+        return ""
 
     def _job_ended(self) -> None:
         self._busy = max(0, self._busy - 1)

@@ -527,14 +527,9 @@ class OCILayoutDestination:
         path = self.path
         try:
             if path.exists() or path.is_symlink():
-                if not path.is_dir():
-                    resolved(path)  # a loop of links says so
-                    raise InvalidLayout(
-                        f'"{path}" is not a folder; an oci: image is written into a new or empty '
-                        "folder or an existing OCI image layout."
-                    )
+                _refuse_other_than_folder(path)
                 if not self._private:
-                    self._check_existing()  # refuse before creating anything in it
+                    _check_existing(path)  # refuse before creating anything in it
             else:
                 self._made_folder = True
             path.mkdir(parents=True, exist_ok=True)
@@ -544,42 +539,9 @@ class OCILayoutDestination:
             self._create_files()
             return
         with exclusive_lock(path / INDEX_LOCK, what=self._what):
-            self._check_existing()
+            _check_existing(path)
             self._create_files()
             sweep_orphans(path)
-
-    def _check_existing(self) -> None:
-        path = self.path
-        try:
-            entries = [
-                entry
-                for entry in os.listdir(path)
-                if entry != INDEX_LOCK and not entry.startswith(TEMP_PREFIX)
-            ]
-        except OSError as exc:
-            raise TransportError(describe_os_error(exc, path)) from exc
-        if not entries:
-            return
-        if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
-            # a layout without its oci-layout file gets one, as containers/image writes it
-            reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
-            if INDEX_FILE in entries:
-                reader.index()
-            return
-        if "blobs" in entries and (path / "blobs").is_dir() and all(
-                entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)
-                for entry in entries):
-            # what containers/image leaves of a layout it was writing when it stopped (its
-            # blobs, unfinished blobs beside them): a copy goes on into it, as skopeo does
-            return
-        hint = ""
-        if "version" in entries and "manifest.json" in entries:
-            hint = f" It holds a dir: image; write to it as dir:{path}."
-        raise InvalidLayout(
-            f'The folder "{path}" is not empty and is not an OCI image layout (it has no '
-            "oci-layout file); an oci: image is written only into a new or empty folder or an "
-            f"existing layout.{hint}"
-        )
 
     def _create_files(self) -> None:
         path = self.path
@@ -1040,6 +1002,62 @@ class OCILayoutDestination:
     def close(self) -> None:
         if self._state == "open":
             self.abort()
+
+
+def check_layout_destination(path: Path) -> None:
+    """Raise the refusal an ``oci:`` copy to ``path`` would meet (a file there, a folder
+    of other things, an unreadable index), writing nothing (the Copy dialog says it before
+    the copy starts)."""
+    try:
+        if path.exists() or path.is_symlink():
+            _refuse_other_than_folder(path)
+            _check_existing(path)
+    except OSError as exc:
+        raise TransportError(describe_os_error(exc, path)) from exc
+
+
+def _refuse_other_than_folder(path: Path) -> None:
+    if not path.is_dir():
+        resolved(path)  # a loop of links says so
+        raise InvalidLayout(
+            f'"{path}" is not a folder; an oci: image is written into a new or empty '
+            "folder or an existing OCI image layout."
+        )
+
+
+def _check_existing(path: Path) -> None:
+    """Refuse a folder that is neither empty nor a layout (nor what containers/image leaves
+    of one it was writing)."""
+    try:
+        entries = [
+            entry
+            for entry in os.listdir(path)
+            if entry != INDEX_LOCK and not entry.startswith(TEMP_PREFIX)
+        ]
+    except OSError as exc:
+        raise TransportError(describe_os_error(exc, path)) from exc
+    if not entries:
+        return
+    if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
+        # a layout without its oci-layout file gets one, as containers/image writes it
+        reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
+        if INDEX_FILE in entries:
+            reader.index()
+        return
+    if "blobs" in entries and (path / "blobs").is_dir() and all(
+            entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)
+            for entry in entries):
+        # what containers/image leaves of a layout it was writing when it stopped (its
+        # blobs, unfinished blobs beside them): a copy goes on into it, as skopeo does
+        return
+    hint = ""
+    if "version" in entries and "manifest.json" in entries:
+        hint = f" It holds a dir: image; write to it as dir:{path}."
+    raise InvalidLayout(
+        f'The folder "{path}" is not empty and is not an OCI image layout (it has no '
+        "oci-layout file); an oci: image is written only into a new or empty folder or an "
+        f"existing layout.{hint}"
+    )
 
 
 def open_layout_destination(

@@ -37,7 +37,7 @@ from spyglass.gui.copying import (
     describe_name,
     find_replaced,
     list_platforms,
-    may_replace,
+    looked_at_first,
     named_now,
     normalize_name,
     prepare_copy,
@@ -602,7 +602,7 @@ class CopyDialog(QDialog):
         self.replace_box.setChecked(False)
         self.replace_note.hide()
         self.replace_box.hide()
-        self._destination_known = not may_replace(name)
+        self._destination_known = not looked_at_first(name)
         if self._destination_known:
             return
         self._runner.submit(

@@ -53,6 +53,9 @@ DIGEST_ROLE = Qt.ItemDataRole.UserRole + 1
 def _no_blobs_yet(transfer: Transfer) -> str:
     """Why the blob list is empty, for the states where it is."""
     state = transfer.state
+    if state is TransferState.WAITING and transfer.held_for:
+        return (f"It waits for the copy writing {transfer.held_for} to end: each writes it "
+                "whole, so this one starts after that one and replaces what it wrote.")
     if state is TransferState.WAITING:
         return "It waits for one of the copies running now to end."
     if state is TransferState.PLANNING:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -32,6 +32,9 @@ from spyglass.gui.workers import Runner
 
 log = logging.getLogger(__name__)
 
+
+NO_IMAGES_YET: Final = "No images yet: drop one here to copy it in."
+"""The row under a place that holds no image."""
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci", ".docker")
 
@@ -283,7 +286,7 @@ class PlacesModel(IdTreeModel):
         node.state = LoadState.LOADED
         children: list[ImageNode | MessageNode] = [ImageNode(node, e) for e in listed.entries]
         if not children:
-            children = [MessageNode(node, "This location holds no images.", is_error=False)]
+            children = [MessageNode(node, NO_IMAGES_YET, is_error=False)]
         self._insert_children(node, children)
         self._changed(node)
         emit(self.locationLoaded, str(node.path))
@@ -362,7 +365,7 @@ class PlacesModel(IdTreeModel):
         while len(children) > len(entries):
             remove(len(children) - 1)
         if not entries:
-            insert(0, MessageNode(node, "This location holds no images.", is_error=False))
+            insert(0, MessageNode(node, NO_IMAGES_YET, is_error=False))
 
     def _release_retired(self, node: LocationNode, *, drain: bool = False) -> None:
         retired, node.retired = node.retired, []

@@ -67,6 +67,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if stalled(transfer):
         return f"Stalled · {duration_text(transfer.snapshot.still)}"
     parts = [STATE_TEXT[transfer.state]]
+    if transfer.state is TransferState.WAITING and transfer.held_for:
+        parts.append(f"{PurePath(transfer.held_for).name} is being written by another copy")
     if transfer.state is TransferState.DONE:
         if onto_itself(transfer) and not in_row:
             parts.append("already there")

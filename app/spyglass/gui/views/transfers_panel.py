@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -50,8 +50,15 @@ def failure_text(transfer: Transfer) -> str:
     return " ".join(parts)
 
 
+NO_COPIES_YET: Final = ("No copies yet: drag an image onto a registry, layout or folder, "
+                        "or use Copy To… (Ctrl+Shift+S).")
+
+
 def summary_text(manager: TransferManager) -> str:
-    """``2 running · 1 waiting · 6 done · 1 failed · 1 cancelled``: the panel's header."""
+    """``2 running · 1 waiting · 6 done · 1 failed · 1 cancelled``: the panel's header;
+    before the first copy, how to start one."""
+    if not manager.transfers:
+        return NO_COPIES_YET
     counts = Counter(t.state for t in manager.transfers)
     parts = [(manager.running, "running"), (manager.waiting, "waiting"),
              (counts[TransferState.DONE], "done"), (counts[TransferState.FAILED], "failed"),
