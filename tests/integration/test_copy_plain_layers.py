@@ -492,6 +492,19 @@ def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path
                      CopyOptions(compression="zstd"))
     raw = (tmp_path / "z" / "blobs" / "sha256" / top.digest.hex).read_bytes()
     assert written(raw)[0] == ["application/vnd.oci.image.layer.v1.tar+zstd"]
+    # into a layout as it is: gzipped as its name says (skopeo does so too), so that
+    # umoci, which believes the name, unpacks it; dir: keeps the bytes as they are
+    out = tmp_path / "out"
+    top = copy_image(open_source(f"oci:{root}:app"), open_destination(f"oci:{out}:1"))
+    raw = (out / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    types, digests = written(raw)
+    assert types == [OCI_LAYER_GZIP] and digests != [layer["digest"]]
+    check_diff_ids(lambda d: (out / "blobs" / "sha256" / d.split(":")[1]).read_bytes(), raw)
+    subprocess.run([require_tool("umoci"), "unpack", "--rootless", "--image", f"{out}:1",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    assert (tmp_path / "bundle" / "rootfs" / "etc" / "motd").read_bytes() == b"mislabelled\n"
+    top = copy_image(open_source(f"oci:{root}:app"), open_destination(f"dir:{tmp_path / 'd'}"))
+    assert written((tmp_path / "d" / "manifest.json").read_bytes())[1] == [layer["digest"]]
 
 
 def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> None:
@@ -517,3 +530,5 @@ def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> No
     raw = (tmp_path / "o" / "blobs" / "sha256" / top.digest.hex).read_bytes()
     blobs = tmp_path / "o" / "blobs" / "sha256"
     check_diff_ids(lambda d: (blobs / d.split(":")[1]).read_bytes(), raw)
+    # the same bytes, named for what they are (not decompressed and gzipped again)
+    assert written(raw) == ([OCI_LAYER_GZIP], [layer["digest"]])

@@ -476,11 +476,14 @@ def _compression_change(
     for, else what its media type names (``plain_to`` for one declared uncompressed).
     Bytes stored otherwise than their media type says (a docker-archive's plain tars
     named ``tar.gzip``) are made to match it where uncompressed layers are compressed
-    (``plain_to``); elsewhere (``dir:``, or digests to keep) they are copied as they are,
-    under the media type they came with, as containers/image copies them."""
+    (``plain_to``), and compressed bytes named ``tar`` are named for what they are there;
+    elsewhere (``dir:``, or digests to keep) they are copied as they are, under the media
+    type they came with, as containers/image copies them."""
     declared = cast("Compression", media.layer_compression(layer.media_type))
-    current = stored(layer) or declared
+    current = cast("Compression", stored(layer) or declared)
     if wanted is None and current != declared and not (current == "none" and plain_to):
+        if plain_to is not None and declared == "none" and current in ("gzip", "zstd"):
+            return None, current  # the same bytes, named for what they are
         return None, declared
     after = wanted if wanted is not None else declared
     if wanted is None and plain_to is not None and declared == "none":
@@ -989,11 +992,15 @@ class _PlainLayers:
                ) -> Compression | None:
         """What ``manifest``'s uncompressed layers become (None: they stay); the list
         ``written_list`` is written too, so what is attached to it counts."""
-        plain = [layer.digest for layer in manifest.layers
-                 if layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls
-                 and (self._stored(layer) or media.layer_compression(layer.media_type))
-                 == compression.NONE]
-        if self._target is None or not plain or _opaque(manifest):
+        stored = {layer.digest: (self._stored(layer) or media.layer_compression(layer.media_type),
+                                 media.layer_compression(layer.media_type))
+                  for layer in manifest.layers
+                  if layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls}
+        plain = [digest for digest, (now, _named) in stored.items() if now == compression.NONE]
+        # compressed bytes named "tar" are named for what they are too (no bytes change)
+        misnamed = any(named == compression.NONE and now != named
+                       for now, named in stored.values())
+        if self._target is None or not (plain or misnamed) or _opaque(manifest):
             return None
         attested = isinstance(written_list, ImageIndex) and any(
             buildkit_attestation_subject(entry) == manifest.digest

@@ -268,9 +268,17 @@ def test_not_a_tar(tmp_path: Path, blob: bytes, media_type: str) -> None:
     assert "cannot be listed" in message
 
 
-def test_declared_gzip_that_is_not_gzip(tmp_path: Path) -> None:
+def test_declared_gzip_that_is_a_plain_tar_is_listed_as_one(tmp_path: Path) -> None:
+    """A layout's layer is read as its bytes say (a tar's ``ustar`` mark), as
+    containers/image detects it."""
     tar = tar_of((member("a", size=1), b"a"))
     source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER_GZIP)
+    assert [entry.path for entry in list_layer_files(source, layer)] == ["a"]
+
+
+def test_declared_gzip_that_is_neither_gzip_nor_a_tar(tmp_path: Path) -> None:
+    source, layer, _ = image_with_blob(tmp_path / "layout", b"no layer at all" * 40,
+                                       media.OCI_LAYER_GZIP)
     with pytest.raises(TransportError, match=f"The layer {layer.digest} could not be decompressed"):
         list_layer_files(source, layer)
 

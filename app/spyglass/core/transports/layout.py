@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from spyglass.core import media
+from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
@@ -75,6 +75,10 @@ from spyglass.core.transports.files import (
 from spyglass.core.transports.stubs import no_stored_signatures
 
 log = logging.getLogger(__name__)
+
+_TAR_MAGIC_AT: Final = 257
+_TAR_MAGIC_END: Final = 263
+"""Where a tar header's ``ustar`` mark is (POSIX, GNU and PAX tars all have it)."""
 
 _CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
 """How containers/image names a blob it is writing into a layout (left there when it
@@ -248,6 +252,26 @@ class OCILayoutReader:
             cancel=cancel,
         )
 
+    def sniffed_compression(self, layer: Descriptor) -> str | None:
+        """How the stored bytes of ``layer`` are compressed, by their first bytes, when that
+        is not what its media type says (a plain tar named ``tar+gzip``, as some tools
+        write): ``"none"`` (a tar: its header's ``ustar`` mark), ``"gzip"``, ``"zstd"``…;
+        None when they agree, when the bytes are neither (no layer, which is copied as it
+        is), or when the blob cannot be looked at here (the copy or the read says what is
+        wrong with it)."""
+        declared = media.layer_compression(layer.media_type)
+        if declared is None or layer.size == 0:
+            return None
+        try:
+            with self.tree.open(blob_path(layer.digest)) as stream:
+                header = stream.read(_TAR_MAGIC_END)
+        except (SpyglassError, OSError):
+            return None
+        found = compression.detect(header)
+        if found is None and header[_TAR_MAGIC_AT:_TAR_MAGIC_END].startswith(b"ustar"):
+            found = compression.NONE
+        return found if found is not None and found != declared else None
+
     def referrers(
         self, digest: Digest, *, cancel: CancelToken | None = None
     ) -> list[Descriptor]:
@@ -280,6 +304,14 @@ class LayoutImageSource:
         self._reader = reader
         self._top = top
         self._name = name
+        self._stored: dict[Digest, str | None] = {}
+
+    def stored_compression(self, layer: Descriptor) -> str | None:
+        """Implement StoredCompression: what the layer's first bytes say, where that is not
+        what its media type says (looked at once per layer)."""
+        if layer.digest not in self._stored:
+            self._stored[layer.digest] = self._reader.sniffed_compression(layer)
+        return self._stored[layer.digest]
 
     @property
     def description(self) -> str:
