@@ -596,6 +596,29 @@ def test_a_rules_oci_layout_reads_and_copies_as_skopeo_reads_it(tmp_path: Path) 
                    capture_output=True, check=True, timeout=60)
 
 
+def test_planning_a_copy_from_a_rules_oci_layout_hashes_no_blob(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telling a layer's compression by its first bytes reads only those: a blob linked
+    outside is hashed when it is read, not when it is looked at."""
+    from spyglass.core.copy import CopyOptions, plan_copy
+    from spyglass.core.transports import open_destination
+    from spyglass.core.transports.files import DirTree
+
+    store, root = tmp_path / "store", tmp_path / "bazel-bin" / "image"
+    multi_platform_layout(store)
+    rules_oci_layout(store, root)
+    hashed: list[Path] = []
+    real = DirTree._check_linked_blob
+    monkeypatch.setattr(DirTree, "_check_linked_blob", lambda self, stream, full, *rest: (
+        hashed.append(full), real(self, stream, full, *rest))[1])
+    source = open_source(f"oci:{root}:latest")
+    plan = plan_copy(source, open_destination(f"oci:{tmp_path / 'out'}:copied"),
+                     CopyOptions(multi_arch="all"))
+    layers = [task.source for instance in plan.instances for task in instance.layers]
+    assert layers and all(source.stored_compression(layer) is None for layer in layers)
+    assert not any(path.name in {layer.digest.hex for layer in layers} for path in hashed)
+
+
 def test_a_copy_into_a_rules_oci_layout_never_writes_through_its_links(tmp_path: Path) -> None:
     """The write side is as it was: a blob already there as a link out is not trusted
     (nor written through); the new blob replaces the link, the other layout stays."""

@@ -314,6 +314,12 @@ class FileTree(Protocol):
         """
         ...
 
+    def head(self, path: str, size: int) -> bytes:
+        """The first ``size`` bytes (fewer for a shorter file) of a regular file, to tell
+        what it is; only the tree's own code looks at them, so a blob linked outside is
+        not hashed first. FileNotFoundError when there is none."""
+        ...
+
     def exists(self, path: str) -> bool:
         """True when ``path`` names a regular file (after following links inside the tree)."""
         ...

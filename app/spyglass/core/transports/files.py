@@ -148,6 +148,14 @@ class DirTree:
             raise
         return stream
 
+    def head(self, path: str, size: int) -> bytes:
+        full, _digest = self._regular(path)
+        try:
+            with full.open("rb") as stream:
+                return stream.read(size)
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, full)) from exc
+
     def _check_linked_blob(
         self, stream: IO[bytes], full: Path, digest: Digest, cancel: CancelToken | None
     ) -> None:

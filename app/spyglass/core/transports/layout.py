@@ -263,8 +263,7 @@ class OCILayoutReader:
         if declared is None or layer.size == 0:
             return None
         try:
-            with self.tree.open(blob_path(layer.digest)) as stream:
-                header = stream.read(_TAR_MAGIC_END)
+            header = self.tree.head(blob_path(layer.digest), _TAR_MAGIC_END)
         except (SpyglassError, OSError):
             return None
         found = compression.detect(header)

@@ -389,6 +389,10 @@ class TarTree:
             _MemberReader(file, info.offset_data, info.size, what), _READ_BUFFER
         )
 
+    def head(self, path: str, size: int) -> bytes:
+        with self.open(path) as stream:
+            return stream.read(size)
+
     def close(self) -> None:
         """Forget the archive, and remove its decompressed copy; readers already open keep
         working. Safe to call twice."""
