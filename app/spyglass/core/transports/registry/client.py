@@ -130,6 +130,10 @@ ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
 not answer it at once (perhaps the stalled one the copy was cancelled over) is not
 waited for; it purges the session itself."""
 
+HURRIED_ABANDON_TIMEOUT: Final = httpx.Timeout(0.5)
+"""The same, when the user cancelled the copy: it is to stop within a second, and a
+registry that answers at all answers a ``DELETE`` well within this."""
+
 
 @dataclass(frozen=True)
 class ManifestResponse:
@@ -1121,7 +1125,8 @@ class RegistryClient:
                     chunk_size=max(chunk_size, min(session.min_chunk, MAX_UPLOAD_CHUNK)),
                 )
         except BaseException:
-            self._abandon_upload(session.location, what, session.scope)
+            self._abandon_upload(session.location, what, session.scope,
+                                 hurried=cancel is not None and cancel.cancelled)
             raise
         if verifying is not None:
             assert digest is not None
@@ -1339,14 +1344,17 @@ class RegistryClient:
             )
         return str(url.copy_with(fragment=None))
 
-    def _abandon_upload(self, location: str, what: str, scope: str) -> None:
+    def _abandon_upload(self, location: str, what: str, scope: str, *,
+                        hurried: bool = False) -> None:
         """Cancel an upload session (best effort: the registry purges stale ones anyway),
         with the session's own token scope: containers/image cancels so too, since the
-        ``delete`` action is rarely granted (Quay gives it to no one)."""
+        ``delete`` action is rarely granted (Quay gives it to no one). ``hurried``: the
+        user cancelled the copy, which is to end at once (:data:`HURRIED_ABANDON_TIMEOUT`)."""
         try:
             response = self._send_raw(
                 "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
-                auth=True, retries=0, timeout=ABANDON_TIMEOUT, scope=scope,
+                auth=True, retries=0, scope=scope,
+                timeout=HURRIED_ABANDON_TIMEOUT if hurried else ABANDON_TIMEOUT,
             )
         except SpyglassError as exc:
             log.info("%s: cancelling the upload session failed: %s", what, exc)
