@@ -558,10 +558,10 @@ def test_a_path_without_its_transport_is_said_to_be_a_path(
     """./layout is a path, not a registry called "."; ~ is the home folder, as in a shell."""
     for typed in ("./my-layout:tools", "../my-layout", "/srv/layout:app", "~/layout"):
         name, sentence = describe_name(typed)
-        path = typed.partition(":")[0]
+        example = typed.replace("~", str(Path.home()), 1)
         assert name is None and sentence == (
-            f'"{path}" is a path: put the kind of place before it, for example oci:{typed} '
-            "for an OCI image layout (or dir:, oci-archive:, docker-archive:).")
+            f'Invalid image name "{typed}": a path is written after its transport, for '
+            f"example oci:{example} or dir:{example}.")
         assert describe_name(typed, what="source")[1] == sentence
     monkeypatch.setenv("HOME", str(tmp_path))
     assert normalize_name("oci:~/layout:app") == f"oci:{tmp_path}/layout:app"

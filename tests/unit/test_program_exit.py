@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.imagebuild import multi_platform_layout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,3 +72,27 @@ def test_a_closed_stdout_is_a_sentence(tmp_path: Path) -> None:
                           env=env, timeout=60, capture_output=True)
     assert done.returncode == 0, done.stderr
     assert (out / "index.json").exists()
+
+
+FULL = Path("/dev/full")
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", [
+    ["inspect", "--raw", "{layout}"],
+    ["inspect", "{layout}"],
+    ["inspect", "--format", "{{{{.Digest}}}}", "{layout}"],
+    ["tags", "{path}"],
+    ["copy", "--dry-run", "{layout}", "oci:{tmp}/copy:x"],
+])
+def test_a_full_disk_under_stdout_is_a_sentence(tmp_path: Path, command: list[str]) -> None:
+    multi_platform_layout(tmp_path / "layout")
+    places = {"layout": f"oci:{tmp_path / 'layout'}:latest", "path": str(tmp_path / "layout"),
+              "tmp": str(tmp_path)}
+    with FULL.open("wb") as full:
+        done = _spyglass(*(part.format(**places) for part in command), stdout=full,
+                         stderr=subprocess.PIPE)
+    assert done.returncode == 1
+    assert done.stderr == (b"spyglass: Cannot write the result to standard output: no space "
+                           b"left on device.\n")
+    assert not (tmp_path / "copy").exists()

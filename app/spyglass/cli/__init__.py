@@ -21,6 +21,7 @@ from spyglass import __version__
 from spyglass.cli.common import (
     EXIT_ERROR,
     EXIT_USAGE,
+    CommandParser,
     Parser,
     add_override_flags,
     bare_bool_flags,
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     skopeo = parser.add_argument_group(
         "skopeo's global flags", "taken as skopeo takes them, so its scripts run unchanged")
     add_override_flags(skopeo)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=CommandParser,
                                      prog="spyglass")
     inspect_cmd.add_parser(commands)
     copy_cmd.add_parser(commands)
@@ -157,6 +159,15 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         return EXIT_ERROR
 
 
+def _say(sentence: str) -> None:
+    """``spyglass: SENTENCE`` on stderr, however stderr is (a closed one says nothing)."""
+    try:
+        if sys.stderr is not None:
+            print(f"spyglass: {terminal_safe(sentence)}", file=sys.stderr)
+    except OSError:
+        pass
+
+
 def terminal_safe(text: str) -> str:
     """``text`` with control and format characters written as escapes (``\x1b``): a
     sentence quotes what registries and files say, and a terminal must not take an
@@ -230,7 +241,13 @@ def run() -> NoReturn:
     code = main(args)
     try:
         sys.stdout.flush()
-    except (BrokenPipeError, OSError):
+    except BrokenPipeError:
+        code = code or EXIT_ERROR
+    except OSError as exc:  # what a command left unflushed (its own writes flush)
+        if not code:
+            from spyglass.cli.common import cannot_write_output
+
+            _say(str(cannot_write_output(exc)))
         code = code or EXIT_ERROR
     try:
         if sys.stderr is not None:

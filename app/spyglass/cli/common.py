@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,12 +33,27 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"spyglass: {said}.\n")
 
 
-Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+class CommandParser(Parser):
+    """A command's parser: what it does not take (an unknown flag, an argument too many) is
+    its usage error, said under its own usage, not left for the top-level parser, whose
+    usage names no command's arguments."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[CommandParser]"
 """The ``add_subparsers`` object each command module adds its parser to."""
 
 
 def resolve_name(text: str) -> ImageName:
-    """Parse an image name; a bare path that exists is taken as the layout or archive it is."""
+    """Parse an image name; a bare path that exists is taken as the layout or archive it is
+    (an empty name is none: not the current folder, as skopeo refuses it)."""
     from spyglass.core.reference import parse_image_name
     from spyglass.core.transports import detect_location_kind, refuse_colon
 
@@ -45,7 +61,7 @@ def resolve_name(text: str) -> ImageName:
         return parse_image_name(text)
     except InvalidReference:
         path = Path(text)
-        if ":" in text.split("/")[0] or not path.exists():
+        if not text or ":" in text.split("/")[0] or not path.exists():
             raise
         # a colon would end the path of an oci: or archive name there, the rest read as
         # its ref (another image, or another folder's); only dir: names take it whole
@@ -58,13 +74,42 @@ def resolve_name(text: str) -> ImageName:
 
 
 def write_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=4, ensure_ascii=False) + "\n")
+    write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n")
+
+
+def write_text(text: str) -> None:
+    """``text`` to stdout, flushed; a failure to write it (a full disk, an I/O error) is a
+    sentence (:func:`cannot_write_output`). A reader that went away (a broken pipe) is
+    left to the caller, who says nothing of it."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise cannot_write_output(exc) from exc
 
 
 def write_bytes(data: bytes) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    """``data`` to stdout as it is, flushed; failures as :func:`write_text`'s."""
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise cannot_write_output(exc) from exc
+
+
+def cannot_write_output(exc: OSError) -> SpyglassError:
+    """The sentence for a result that could not be written to stdout (as for a closed
+    one): "Cannot write the result to standard output: no space left on device."."""
+    reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc) or
+                                                       type(exc).__name__)
+    reason = reason.rstrip(".")
+    return SpyglassError("Cannot write the result to standard output: "
+                         f"{reason[:1].lower()}{reason[1:]}.")
 
 
 def note(message: str) -> None:

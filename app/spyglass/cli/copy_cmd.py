@@ -18,6 +18,7 @@ from spyglass.cli.common import (
     positive_count_argument,
     registry_options,
     resolve_name,
+    write_text,
 )
 from spyglass.core.errors import (
     AuthenticationFailed,
@@ -340,7 +341,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
                 # before the first blob, not as each blob's retries
                 destination.check_writable()
             if args.dry_run:
-                sys.stdout.write(format_plan(plan) + "\n")
+                write_text(format_plan(plan) + "\n")
                 destination.abort()
                 return 0
             from spyglass.cli.progress import Reporter

@@ -177,8 +177,11 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
     def strings(value: Any) -> list[Any]:
         return list(value) if isinstance(value, list) else []
 
-    def mapping(value: Any) -> GoMap:
-        return GoMap(value) if isinstance(value, dict) else GoMap(nil=True)
+    def mapping(value: Any, zero: Any = "") -> GoMap:
+        """A ``map[string]string``, or (``zero={}``) a ``map[string]struct{}``."""
+        if isinstance(value, dict):
+            return GoMap(value, zero=zero)
+        return GoMap(nil=True, zero=zero)
 
     def time(value: Any) -> Any:
         return GoTime(value) if isinstance(value, str) and value else None
@@ -197,11 +200,11 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
         "Variant": text(data.get("variant")),
         "Config": {
             "User": text(config.get("User")),
-            "ExposedPorts": mapping(config.get("ExposedPorts")),
+            "ExposedPorts": mapping(config.get("ExposedPorts"), {}),
             "Env": strings(config.get("Env")),
             "Entrypoint": strings(config.get("Entrypoint")),
             "Cmd": strings(config.get("Cmd")),
-            "Volumes": mapping(config.get("Volumes")),
+            "Volumes": mapping(config.get("Volumes"), {}),
             "WorkingDir": text(config.get("WorkingDir")),
             "Labels": mapping(config.get("Labels")),
             "StopSignal": text(config.get("StopSignal")),

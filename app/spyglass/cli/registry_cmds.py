@@ -16,10 +16,12 @@ from spyglass.cli.common import (
     registry_options,
     resolve_name,
     write_json,
+    write_text,
 )
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
+    InvalidLayout,
     InvalidReference,
     SpyglassError,
 )
@@ -135,14 +137,14 @@ _LOCAL_TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
 def _local_place(text: str) -> bool:
     """Whether a name without a transport is a layout or archive here, as inspect and copy
     take a bare path (never asked of Docker Hub as a repository named after it). One
-    starting with ``/`` or ``.`` is, whatever is there (so what is wrong with it is
-    said); any other, such as ``alpine``, only when it is an image there (a
-    Dockerfile's folder of that name leaves it a repository)."""
-    if text.startswith("docker:") or not Path(text).exists():
-        return False
+    starting with ``/`` or ``.`` is, whatever is there or not (so what is wrong with it
+    is said, that it does not exist too); any other, such as ``alpine``, only when it is
+    an image there (a Dockerfile's folder of that name leaves it a repository)."""
     if text.startswith(("/", ".")):
         return True
-    from spyglass.core.errors import DamagedArchive, InvalidLayout
+    if text.startswith("docker:") or not Path(text).exists():
+        return False
+    from spyglass.core.errors import DamagedArchive
     from spyglass.core.transports import detect_location_kind
 
     try:
@@ -165,6 +167,9 @@ def _local_tags(text: str) -> list[str]:
     from spyglass.core.transports import open_location
     from spyglass.core.transports.archive import open_docker_archive_location
 
+    transport, colon, _rest = text.partition(":")
+    if not (colon and transport in _LOCAL_TRANSPORTS) and not Path(text).exists():
+        raise InvalidLayout(f'The path "{text}" does not exist.')  # as oci:PATH says it
     name = resolve_name(text)
     if isinstance(name, DockerArchiveName):
         if name.reference is not None or name.index is not None:
@@ -209,9 +214,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         write_json({"Registry": host, "Repositories": repositories})
         return 0
     for page in client.catalog_pages():
-        for name in page:
-            sys.stdout.write(name + "\n")
-        sys.stdout.flush()
+        write_text("".join(name + "\n" for name in page))
     return 0
 
 

@@ -8,12 +8,14 @@ lists, strings, numbers, booleans, None):
 - ``.`` is the value at hand, ``.Field.Sub`` looks into structs (dicts, whose
   keys are all the fields there are) and maps (:class:`GoMap`, where a missing
   key is ``<no value>``);
-- ``"text"`` (Go's escapes), ```raw``` and numbers are literals; a function is
-  called with the arguments after it (``index .Labels "a.b"``) or with a
-  pipeline's value last (``.Labels | json``): ``json``, ``index`` (a missing
-  key gives ``""``), ``len``, ``lower``, ``upper``, ``join LIST SEP``, ``eq``,
-  ``ne``, ``not``, ``and``, ``or``, ``printf`` (``%s %v %d %q %t %x``) and
-  ``print``; ``(…)`` groups a pipeline;
+- ``"text"`` (Go's escapes), ```raw```, numbers, ``true``, ``false`` and ``nil`` are
+  literals (``nil`` only as a function's argument); a function is called with the
+  arguments after it (``index .Labels "a.b"``) or with a pipeline's value last
+  (``.Labels | json``): ``json``, ``index`` (a list's or a string's element, or a
+  map's, a missing key giving the map's zero value, :attr:`GoMap.zero`; a struct is
+  not indexed), ``len``, ``lower``, ``upper``, ``join LIST SEP``, ``eq``, ``ne``,
+  ``not``, ``and``, ``or``, ``printf`` (``%s %v %d %q %t %x``) and ``print``;
+  ``(…)`` groups a pipeline;
 - ``{{range PIPELINE}}…{{else}}…{{end}}`` runs once per element (with ``.``
   set to it; ``{{break}}`` and ``{{continue}}`` inside), ``{{if PIPELINE}}…{{else
   if …}}…{{else}}…{{end}}`` on a value that is not empty, zero, false or missing,
@@ -84,12 +86,17 @@ class TemplateError(SpyglassError):
 
 
 class GoMap(dict[str, Any]):
-    """A Go map (not a struct): printed ``map[k:v]`` and as JSON with sorted keys; a nil
-    one (``nil=True``) prints ``map[]`` and is ``null`` in JSON."""
+    """A Go map with string keys (not a struct): printed ``map[k:v]`` and as JSON with
+    sorted keys; a nil one (``nil=True``) prints ``map[]`` and is ``null`` in JSON.
+    ``zero`` is its element type's zero value, what ``index`` gives for a key it has not:
+    ``""`` for a ``map[string]string``, :data:`MISSING` (``<no value>``) for a
+    ``map[string]interface{}``."""
 
-    def __init__(self, items: Mapping[str, Any] | None = None, *, nil: bool = False) -> None:
+    def __init__(self, items: Mapping[str, Any] | None = None, *, nil: bool = False,
+                 zero: Any = "") -> None:
         super().__init__(items or {})
         self.nil = nil
+        self.zero = zero
 
 
 Operand = tuple[str, Any]
@@ -339,6 +346,8 @@ class _Parser:
                                   "not declared before it")
             if kind == "word" and value in ("true", "false"):
                 kind = "bool"
+            elif kind == "word" and value == "nil":
+                kind = "nil"  # a value a function may take (print nil), no command
             elif kind == "word" and value not in _FUNCTIONS:
                 raise self._error(
                     f'"{{{{{action}}}}}" calls "{value}", which is no function Spyglass '
@@ -370,6 +379,9 @@ class _Parser:
             kind, value = command[0]
             if kind == "word":
                 continue
+            if kind == "nil":
+                raise self._error(f'"{{{{{action}}}}}" has nil where a command is; nil is '
+                                  "a value to give a function (print nil), no command")
             fields = _fields_of(kind, value)
             if fields is not None and len(command) > 1 and not fields.endswith(".Format"):
                 given = f'the field "{fields}"' if fields else f'"{value}", which is no function'
@@ -555,6 +567,8 @@ def _operand(kind: str, value: Any, dot: Any, template: str, scope: Scope, *, dr
         return _unquote(str(value), template)
     if kind == "bool":
         return value == "true"
+    if kind == "nil":
+        return None
     if kind == "number":
         return _number(str(value))
     raise TemplateError(f'The format "{template}" cannot be run: the function "{value}" '
@@ -697,21 +711,39 @@ class _CannotApply(Exception):
 
 
 def _index(value: Any, *keys: Any) -> Any:
-    """As Go's ``index``: a key a map has not is its zero value, the empty string."""
+    """As Go's ``index``: a list or a string by a whole number in range, a map by a
+    string, a key it has not giving its zero value (:attr:`GoMap.zero`). A struct is
+    not indexed (Go: "can't index item of type …"); its fields are looked up by name."""
     for key in keys:
-        if isinstance(value, Mapping):
-            value = value.get(key, "")
-        elif isinstance(value, str) and isinstance(key, int) and not isinstance(key, bool):
+        whole = isinstance(key, int) and not isinstance(key, bool)
+        if isinstance(value, GoMap):
+            if key is None:
+                raise _CannotApply("nil is no key; a map's keys are strings")
+            if not isinstance(key, str):
+                raise _CannotApply(f"{_print(key)} is {_kind(key)}, and a map's keys are "
+                                   "strings")
+            value = value.get(key, value.zero)
+        elif isinstance(value, Mapping):
+            field = (f"; its field is written .{key}" if isinstance(key, str) and key in value
+                     and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else
+                     " (only a list, a string or a map can; a struct's fields are looked "
+                     "up by name, as .Name)")
+            raise _CannotApply(f"a struct cannot be indexed{field}")
+        elif isinstance(value, str) and whole:
             data = value.encode()
             if not 0 <= key < len(data):
                 raise _CannotApply(f"{key} is out of range (the string has {len(data)} bytes)")
             value = data[key]
-        elif isinstance(value, list | tuple) and isinstance(key, int):
+        elif isinstance(value, list | tuple) and whole:
             if not 0 <= key < len(value):
                 raise _CannotApply(f"{key} is out of range (the list has {len(value)})")
             value = value[key]
         else:
-            raise _CannotApply(f"{_kind(value)} cannot be indexed with {_print(key)}")
+            shown = (json.dumps(key, ensure_ascii=False) if isinstance(key, str)
+                     else repr(key) if isinstance(key, float) else _print(key))
+            if isinstance(value, list | tuple | str):
+                raise _CannotApply(f"{_kind(value)}'s index is a whole number, not {shown}")
+            raise _CannotApply(f"{_kind(value)} cannot be indexed with {shown}")
     return value
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidConfig, InvalidDigest
+from spyglass.core.errors import InvalidConfig, InvalidDigest, clause
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Schema1Manifest
 
 
@@ -103,7 +103,7 @@ def parse_config(raw: bytes) -> ImageConfig:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidConfig(f"The image config is not valid JSON: {exc}.") from exc
+        raise InvalidConfig(f"The image config is not valid JSON: {clause(exc)}.") from exc
     if not isinstance(data, dict):
         raise InvalidConfig("The image config is not a JSON object.")
     # Only "config" is how the image runs; "container_config" is the container that ran
@@ -118,7 +118,9 @@ def parse_config(raw: bytes) -> ImageConfig:
             try:
                 diff_ids.append(Digest.parse(value))
             except InvalidDigest as exc:
-                raise InvalidConfig(f"The image config lists an invalid diff ID: {exc}") from exc
+                raise InvalidConfig(
+                    f"The image config lists an invalid diff ID: {clause(exc)}"
+                ) from exc
     labels = run.get("Labels") or {}
     return ImageConfig(
         raw=raw,

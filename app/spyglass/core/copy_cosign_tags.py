@@ -29,6 +29,7 @@ from spyglass.core.errors import (
     NotFound,
     TooLarge,
     VerificationError,
+    clause,
 )
 from spyglass.core.manifest import Descriptor
 from spyglass.core.signatures.cosign_tag import (
@@ -82,7 +83,7 @@ def signature_file_layer(
         stored = split_stored_signature(attachment.stored)
     except InvalidSignature as exc:
         said = (f"{attachment.found} of {attachment.subject.short} in {source_name} cannot "
-                f"become a cosign signature: {exc} ")
+                f"become a cosign signature: {clause(exc)} ")
         raise InvalidSignature(said + "Copy without signatures to leave it behind.",
                                on_command_line=said + "Copy with --remove-signatures to "
                                "leave it behind.") from exc

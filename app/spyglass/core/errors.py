@@ -267,6 +267,32 @@ _ERRNO_PREFIX: Final = re.compile(
 module's: codes and numbers no person needs."""
 
 
+_ORDINARY_WORD: Final = re.compile(r"[A-Z][a-z]*(?=[\s,;:.!?)]|$)")
+"""A capitalised first word that is no acronym (``OCI``), no mixed-case name
+(``BuildKit``) and not joined to more (``Content-Type``, ``X509``)."""
+
+_NAMES: Final = frozenset({"Docker", "Go", "Spyglass", "Sigstore", "Fulcio", "Rekor",
+                           "Notary", "Notation", "Podman", "Skopeo", "Linux", "Windows",
+                           "Python", "I"})
+"""Capitalised first words that keep their capital inside a sentence."""
+
+
+def as_clause(sentence: str) -> str:
+    """``sentence`` (one that stands alone, as an error's message does) to follow a colon
+    inside another: its first letter lower-cased when it begins with an ordinary word
+    (``Manifest entry 1 …`` → ``manifest entry 1 …``), kept for an acronym (``OCI``),
+    a name (``Docker``) or a quotation (``"alpine" …``)."""
+    match = _ORDINARY_WORD.match(sentence)
+    if match is None or match.group() in _NAMES:
+        return sentence
+    return sentence[0].lower() + sentence[1:]
+
+
+def clause(exc: BaseException) -> str:
+    """An exception's sentence to follow a colon inside another (:func:`as_clause`)."""
+    return as_clause(str(exc))
+
+
 def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""
@@ -276,10 +302,7 @@ def describe_connection_error(exc: BaseException) -> str:
         cause = cause.__cause__ or cause.__context__
     if cause is not None and str(cause) not in reason:
         reason = f"{reason} ({cause})"
-    reason = _ERRNO_PREFIX.sub("", reason).rstrip(".")
-    if reason[:2].istitle():  # "Connection refused", not "SSL: …"
-        reason = reason[0].lower() + reason[1:]
-    return reason
+    return as_clause(_ERRNO_PREFIX.sub("", reason).rstrip("."))  # not "SSL: …"
 
 
 def json_problem(exc: ValueError) -> str:

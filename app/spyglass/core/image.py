@@ -19,6 +19,7 @@ from spyglass.core.errors import (
     InvalidConfig,
     InvalidManifest,
     PlatformNotFound,
+    clause,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -70,7 +71,7 @@ def load_manifest(
         manifest = parse_manifest(raw, media_type)
     except InvalidManifest as exc:
         which = f"The manifest {digest}" if digest else f"The manifest of {source.description}"
-        raise InvalidManifest(f"{which} is not usable: {exc}") from exc
+        raise InvalidManifest(f"{which} is not usable: {clause(exc)}") from exc
     if digest is not None:
         actual = manifest_digest(raw, manifest.media_type, digest.algorithm)
         if actual != digest:
@@ -99,7 +100,8 @@ def load_config(
     try:
         return parse_config(raw)
     except InvalidConfig as exc:
-        raise InvalidConfig(f"The config {descriptor.digest} is not usable: {exc}") from exc
+        raise InvalidConfig(
+            f"The config {descriptor.digest} is not usable: {clause(exc)}") from exc
 
 
 def _choose(

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidDigest, InvalidManifest, PlatformNotFound
+from spyglass.core.errors import InvalidDigest, InvalidManifest, PlatformNotFound, clause
 from spyglass.core.platform import Platform, best_match
 
 MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
@@ -55,7 +55,9 @@ class Descriptor:
         except KeyError:
             raise InvalidManifest(f"{where.capitalize()} has no digest.") from None
         except InvalidDigest as exc:
-            raise InvalidManifest(f"{where.capitalize()} has an invalid digest: {exc}") from exc
+            raise InvalidManifest(
+                f"{where.capitalize()} has an invalid digest: {clause(exc)}"
+            ) from exc
         size = data.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InvalidManifest(
@@ -223,7 +225,7 @@ def _load(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidManifest(f"The manifest is not valid JSON: {exc}.") from exc
+        raise InvalidManifest(f"The manifest is not valid JSON: {clause(exc)}.") from exc
     if not isinstance(data, dict):
         raise InvalidManifest("The manifest is not a JSON object.")
     return data
@@ -353,7 +355,9 @@ def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Sche
                 "A schema 1 layer entry lacks a valid blobSum or v1Compatibility."
             ) from exc
         except InvalidDigest as exc:
-            raise InvalidManifest(f"A schema 1 layer has an invalid blobSum: {exc}") from exc
+            raise InvalidManifest(
+                f"A schema 1 layer has an invalid blobSum: {clause(exc)}"
+            ) from exc
         entries.append(Schema1Layer(digest, compat if isinstance(compat, dict) else {}))
     return Schema1Manifest(
         media_type=media_type,

@@ -43,6 +43,7 @@ characters, as in containers/image's copy of that package.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -50,7 +51,12 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidDigest, InvalidReference, UnknownTransport
+from spyglass.core.errors import (
+    InvalidDigest,
+    InvalidReference,
+    UnknownTransport,
+    as_clause,
+)
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -129,7 +135,9 @@ class _Problem(Exception):
 
 
 def _sentence(subject: str, clause: str) -> str:
-    clause = clause.rstrip()
+    """``subject: clause.``, the clause's first word lower-cased if it is an ordinary
+    one (a digest's own sentence, glued here)."""
+    clause = as_clause(clause.rstrip())
     return f"{subject}: {clause}" + ("" if clause.endswith((".", "…")) else ".")
 
 
@@ -674,14 +682,30 @@ def _is_docker_reference(text: str) -> bool:
     return True
 
 
+_PATH_STARTS: Final = ("/", ".", "~")
+"""How a path written without its transport starts (``/srv/layout``, ``./layout``,
+``~/layout``)."""
+
+
+def _path_clause(text: str) -> str:
+    """What to write for ``text``, a path without its transport (``~`` as a shell would
+    read it: a quoted one reaches Spyglass as it is, and no image name expands it)."""
+    path = os.path.expanduser(text) if text.startswith("~") else text
+    return f"a path is written after its transport, for example oci:{path} or dir:{path}"
+
+
 def parse_image_name(text: str) -> ImageName:
     """Parse ``TRANSPORT:REFERENCE`` into the name of that transport.
 
     Raises :class:`UnknownTransport` when ``TRANSPORT`` is none of
     :class:`Transport`, and :class:`InvalidReference` for anything else that is
-    wrong, each with a sentence naming ``text``. Paths are taken as given; the
-    disk is not looked at.
+    wrong, each with a sentence naming ``text`` (one starting with ``/``, ``.`` or
+    ``~`` is a path without its transport, and is said to be). Paths are taken as
+    given; the disk is not looked at.
     """
+    if text.startswith(_PATH_STARTS):
+        # a path: no transport starts so (a colon in it would be read as one's end)
+        raise _name_error(text, _path_clause(text))
     transport, colon, rest = text.partition(":")
     if not colon:
         raise _name_error(

@@ -34,7 +34,7 @@ from typing import Any, Final
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidManifest, Unsupported
+from spyglass.core.errors import InvalidManifest, Unsupported, clause
 from spyglass.core.manifest import Descriptor, ImageManifest, Schema1Manifest, parse_manifest
 from spyglass.core.transports.base import ImageSource
 
@@ -113,7 +113,7 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
         raws = [entry["v1Compatibility"] for entry in data["history"]]
         compats = [json.loads(raw, parse_constant=_no_constant) for raw in raws]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidManifest(f"{what} cannot be read to convert it: {exc}.") from exc
+        raise InvalidManifest(f"{what} cannot be read to convert it: {clause(exc)}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):
         raise InvalidManifest(f"{what} has no layers, or not one history entry per layer.")
     ids = [_field(c, "id") for c in compats]  # top first

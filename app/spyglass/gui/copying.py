@@ -282,15 +282,6 @@ def normalize_name(text: str) -> str:
     return text
 
 
-def _path_hint(text: str) -> str:
-    """What to write for ``text``, a path typed without its transport ("" if it is none)."""
-    if not text.startswith(("/", ".", "~")):
-        return ""
-    return (f'"{text.partition(":")[0]}" is a path: put the kind of place before it, for '
-            f"example oci:{text} for an OCI image layout (or dir:, oci-archive:, "
-            f"docker-archive:).")
-
-
 def describe_name(text: str, *, what: str = "destination",
                   hosts: Sequence[str] = ()) -> tuple[ImageName | None, str]:
     """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
@@ -308,7 +299,7 @@ def describe_name(text: str, *, what: str = "destination",
     try:
         name = parse_image_name(normalized)
     except Exception as exc:
-        said = _path_hint(text) or str(exc)
+        said = str(exc)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
                 ("/" in text or ":" in text) and transport not in {t.value for t in Transport}:

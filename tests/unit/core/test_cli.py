@@ -522,3 +522,122 @@ def _spyglass(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "spyglass", *args],
                           env={**os.environ, "PYTHONPATH": str(app)},
                           capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(("template", "said"), [
+    ('{{index . "Os"}}', "index: a struct cannot be indexed; its field is written .Os."),
+    ("{{index . 0}}", "index: a struct cannot be indexed (only a list, a string or a map "
+                      "can; a struct's fields are looked up by name, as .Name)."),
+    ("{{index .Labels 0}}", "index: 0 is a number, and a map's keys are strings."),
+    ("{{index .Layers 9}}", "index: 9 is out of range (the list has 3)."),
+])
+def test_inspect_format_refuses_an_index_go_refuses(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        template: str, said: str) -> None:
+    root, _ = layout
+    message = run_error(capsys, "inspect", "--platform", "linux/amd64", "--format", template,
+                        f"oci:{root}:latest")
+    assert message == f'The format "{template}" cannot be run: {said}'
+
+
+def test_inspect_format_prints_nil(layout: tuple[Path, dict[str, Any]],
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = layout
+    assert run_ok(capsys, "inspect", "--platform", "linux/amd64", "--format",
+                  "{{print nil}} {{index .Labels \"nothing\"}}|", f"oci:{root}:latest") == \
+        "<nil> |\n"
+
+
+@pytest.mark.parametrize("name", ["./nonexist", "../nonexist", "/nonexistent/x"])
+def test_inspect_a_path_without_its_transport_is_said_to_be_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_error(capsys, "inspect", name) == (
+        f'Invalid image name "{name}": a path is written after its transport, for example '
+        f"oci:{name} or dir:{name}.")
+
+
+@pytest.mark.parametrize("name", ["./nonexist", "/nonexistent/x", "../nonexist"])
+def test_tags_of_a_path_that_does_not_exist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_error(capsys, "tags", name) == f'The path "{name}" does not exist.'
+    # the same words as with its transport (which names the path as Path writes it)
+    assert run_error(capsys, "tags", f"oci:{name}") == f'The path "{Path(name)}" does not exist.'
+
+
+def test_tags_of_a_relative_path(layout: tuple[Path, dict[str, Any]],
+                                 monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = layout
+    monkeypatch.chdir(root.parent)
+    assert json.loads(run_ok(capsys, "tags", f"./{root.name}")) == {"Tags": ["latest"]}
+
+
+@pytest.mark.parametrize("argv", [["inspect", ""], ["copy", "", "oci:x"],
+                                  ["inspect", "--raw", ""]])
+def test_an_empty_name_is_no_current_folder(
+        layout: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    root, _ = layout
+    monkeypatch.chdir(root)  # a layout: an empty name read as "." would find an image
+    assert run_error(capsys, *argv) == (
+        'Invalid image name "": expected TRANSPORT:REFERENCE, for example docker://alpine '
+        "or oci:/path/to/layout:tag.")
+    assert not (root / "x").exists()
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["copy", "--bogus", "a", "b"], "Unrecognized arguments: --bogus"),
+    (["inspect", "a", "b"], "Unrecognized arguments: b"),
+    (["tags", "--raw", "oci:x"], "Unrecognized arguments: --raw"),
+    (["inspect"], "The following arguments are required: NAME"),
+])
+def test_a_usage_error_shows_the_commands_usage(
+        capsys: pytest.CaptureFixture[str], argv: list[str], said: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: spyglass {argv[0]} "), err
+    assert err.endswith(f"\nspyglass: {said}.\n")
+
+
+def test_an_unknown_flag_before_the_command_is_the_programs_usage_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--bogus", "inspect", "oci:x"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: spyglass [-h]")
+    assert err.endswith("\nspyglass: Unrecognized arguments: --bogus.\n")
+
+
+def test_a_config_that_is_no_json_is_one_sentence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    builder = LayoutBuilder(tmp_path / "layout")
+    config = builder.add_blob(b"{not json")
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": []}).encode())
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "x")
+    message = run_error(capsys, "inspect", f"oci:{tmp_path / 'layout'}:x")
+    assert message.startswith(f"The config {config['digest']} is not usable: the image config "
+                              "is not valid JSON: "), message
+
+
+def test_a_manifest_that_is_not_usable_is_one_sentence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    builder = LayoutBuilder(tmp_path / "layout")
+    config = builder.add_blob(b'{"architecture":"amd64","os":"linux"}')
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1}],
+    }).encode())
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "x")
+    assert run_error(capsys, "inspect", f"oci:{tmp_path / 'layout'}:x") == (
+        f"The manifest of oci:{tmp_path / 'layout'}:x is not usable: layer 1 has no digest.")

@@ -378,7 +378,10 @@ def test_paths_are_kept_as_given_not_resolved() -> None:
         # no transport
         ("alpine", "expected TRANSPORT:REFERENCE, for example docker://alpine"),
         ("", "expected TRANSPORT:REFERENCE"),
-        ("/srv/layout", "expected TRANSPORT:REFERENCE"),
+        ("/srv/layout", "a path is written after its transport, for example "
+                        "oci:/srv/layout or dir:/srv/layout."),
+        ("./layout:1.0", "for example oci:./layout:1.0 or dir:./layout:1.0."),
+        ("../layout", "a path is written after its transport"),
     ],
 )
 def test_parse_image_name_refuses(text: str, fragment: str) -> None:
@@ -389,6 +392,21 @@ def test_parse_image_name_refuses(text: str, fragment: str) -> None:
     assert fragment in message
     assert message.endswith((".", "…"))
     assert not isinstance(info.value, UnknownTransport)
+
+
+def test_a_path_without_its_transport_is_said_to_be_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidReference) as info:
+        parse_image_name("./nonexist")
+    assert str(info.value) == (
+        'Invalid image name "./nonexist": a path is written after its transport, for '
+        "example oci:./nonexist or dir:./nonexist.")
+    monkeypatch.setenv("HOME", "/home/alice")  # "~" as the shell would have read it
+    with pytest.raises(InvalidReference) as info:
+        parse_image_name("~/layout")
+    assert str(info.value) == (
+        'Invalid image name "~/layout": a path is written after its transport, for '
+        "example oci:/home/alice/layout or dir:/home/alice/layout.")
 
 
 def test_no_colon_message_in_full() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from spyglass.cli.gotime import GoTime
-from spyglass.cli.template import GoMap, TemplateError, render
+from spyglass.cli.template import MISSING, GoMap, TemplateError, render
 
 DATA: dict[str, Any] = {
     "Name": "",
@@ -244,3 +244,58 @@ def test_a_range_may_set_variables_declared_before_it() -> None:
     assert render("{{$x := 0}}{{range $x = .RepoTags}}{{end}}{{$x}}", DATA) == "latest"
     assert render("{{$i := 9}}{{$e := 0}}{{range $i, $e = .RepoTags}}{{end}}{{$i}}={{$e}}",
                   DATA) == "1=latest"
+
+
+@pytest.mark.parametrize(("template", "sentence"), [
+    # as Go's "can't index item of type inspect.Output": a struct's fields go by name
+    ('{{index . "Digest"}}', "index: a struct cannot be indexed; its field is written "
+                             ".Digest."),
+    ("{{index . 0}}", "index: a struct cannot be indexed (only a list, a string or a map "
+                      "can;"),
+    ('{{index (index .LayersData 0) "Size"}}', "index: a struct cannot be indexed;"),
+    # a map by a key of another type than its keys' (Go: "value has type int; should be
+    # string")
+    ("{{index .Labels 0}}", "index: 0 is a number, and a map's keys are strings."),
+    ("{{index .Labels true}}", "index: true is a boolean, and a map's keys are strings."),
+    ("{{index .Labels nil}}", "index: nil is no key; a map's keys are strings."),
+    # a list by an index out of its range, or by no whole number
+    ("{{index .RepoTags -1}}", "index: -1 is out of range (the list has 2)."),
+    ("{{index .RepoTags true}}", "index: a list's index is a whole number, not true."),
+    ('{{index .RepoTags "0"}}', """index: a list's index is a whole number, not "0"."""),
+    ("{{index .RepoTags 1.0}}", "index: a list's index is a whole number, not 1.0."),
+    ('{{index .Count 0}}', "index: a number cannot be indexed with 0."),
+    # nil is a value, no command (Go: "nil is not a command")
+    ("{{nil}}", '"{{nil}}" has nil where a command is; nil is a value to give a function'),
+    ("{{.Digest | nil}}", "has nil where a command is;"),
+    ("{{if nil}}x{{end}}", "has nil where a command is;"),
+    ("{{$x := nil}}", "has nil where a command is;"),
+])
+def test_index_and_nil_refuse_what_go_refuses(template: str, sentence: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render(template, DATA)
+    message = str(caught.value)
+    assert sentence in message, message
+    assert message.startswith(f'The format "{template}" cannot be'), message
+    assert message.endswith(".") and "\n" not in message
+
+
+@pytest.mark.parametrize(("data", "template", "printed"), [
+    (DATA, '{{index .Labels "alpha"}} {{index .Labels "nothing"}}|', "a |"),
+    (DATA, '{{index .RepoTags 1}} {{index .Digest 0}}', "latest 115"),
+    # an interface map's zero value is nil: printed <no value>, as Go prints it
+    ({"M": GoMap({"a": 1}, zero=MISSING)}, '{{index .M "a"}} {{index .M "b"}}', "1 <no value>"),
+    # a map[string]struct{} (ExposedPorts) gives an empty struct
+    ({"M": GoMap({"80/tcp": {}}, zero={})}, '{{index .M "80/tcp"}} {{index .M "1"}}',
+     "{} {}"),
+    # and a map nested in a list is indexed through it
+    (DATA, '{{index .LayersData 1 | len}} {{index (index .LayersData 1).Annotations "k"}}',
+     "4 v"),
+    # nil as an argument
+    (DATA, "{{print nil}}", "<nil>"),
+    (DATA, '{{print "a" nil 1}} {{println nil nil}}', "a<nil> 1 <nil> <nil>\n"),
+    (DATA, '{{printf "%v|%s" nil .Digest}}', "<nil>|sha256:abc"),
+    (DATA, "{{if not nil}}empty{{end}} {{and .Flag nil}} {{or nil .Count}}",
+     "empty <nil> 0"),
+])
+def test_index_and_nil_as_go_has_them(data: Any, template: str, printed: str) -> None:
+    assert render(template, data) == printed

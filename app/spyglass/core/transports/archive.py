@@ -72,6 +72,7 @@ from spyglass.core.errors import (
     TemporarySpaceFailed,
     TransportError,
     UnsafeArchive,
+    clause,
     json_problem,
 )
 from spyglass.core.manifest import (
@@ -395,7 +396,7 @@ class DockerArchiveReader:
         try:
             data = json.loads(config)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidConfig(f"{what} that is not JSON: {exc}.") from exc
+            raise InvalidConfig(f"{what} that is not JSON: {clause(exc)}.") from exc
         if not isinstance(data, dict):
             raise InvalidConfig(f"{what} that is not a JSON object.")
         rootfs = go_field(data, "rootfs")
@@ -407,7 +408,7 @@ class DockerArchiveReader:
         try:
             return tuple(Digest.parse(d) for d in ids)
         except InvalidDigest as exc:
-            raise InvalidConfig(f"{what} with an invalid diff ID: {exc}") from exc
+            raise InvalidConfig(f"{what} with an invalid diff ID: {clause(exc)}") from exc
 
     def _layer_size(self, layer_path: str, where: str, cancel: CancelToken | None) -> int:
         """The uncompressed size of a layer file, as containers/image's prepareLayerData has it."""

@@ -39,6 +39,7 @@ from spyglass.core.errors import (
     TransportError,
     UnsafeArchive,
     Unsupported,
+    clause,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -742,7 +743,9 @@ class DockerArchiveDestination(_ArchiveDestination):
         try:
             manifest = parse_manifest(raw, top.media_type or None)
         except InvalidManifest as exc:
-            raise InvalidManifest(f"The manifest for {self._name} is not usable: {exc}") from exc
+            raise InvalidManifest(
+                f"The manifest for {self._name} is not usable: {clause(exc)}"
+            ) from exc
         self._refuse_type(manifest.media_type)
         assert isinstance(manifest, ImageManifest)
         for descriptor in (manifest.config, *manifest.layers):

@@ -49,6 +49,7 @@ from spyglass.core.errors import (
     TransportError,
     Unsupported,
     VerificationError,
+    clause,
 )
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
@@ -211,7 +212,9 @@ class DirImageSource:
         try:
             wanted = Digest.parse(digest)
         except InvalidDigest as exc:
-            raise ImageNotFound(f"{_what(self.path)} has no manifest {digest!r}: {exc}") from exc
+            raise ImageNotFound(
+                f"{_what(self.path)} has no manifest {digest!r}: {clause(exc)}"
+            ) from exc
         for name in instance_manifest_names(wanted):
             try:
                 raw = _read_manifest_file(self.tree, name, self.path)
@@ -233,7 +236,7 @@ class DirImageSource:
             actual = manifest_digest(raw, algorithm=wanted.algorithm)
         except InvalidManifest as exc:
             raise DigestMismatch(
-                f'The manifest "{where}" cannot be verified against {wanted}: {exc}'
+                f'The manifest "{where}" cannot be verified against {wanted}: {clause(exc)}'
             ) from exc
         if actual != wanted:
             raise DigestMismatch(
@@ -327,7 +330,8 @@ class DirLocation:
             parsed = parse_manifest(raw)
         except InvalidManifest as exc:
             raise InvalidLayout(
-                f"{_what(self.path)} has a {MANIFEST_FILE} that is not a usable manifest: {exc}"
+                f"{_what(self.path)} has a {MANIFEST_FILE} that is not a usable manifest: "
+                f"{clause(exc)}"
             ) from exc
         descriptor = Descriptor(
             media_type=parsed.media_type,
@@ -635,7 +639,7 @@ class DirDestination:
             actual = manifest_digest(raw, media_type or None, algorithm=digest.algorithm)
         except InvalidManifest as exc:
             raise DigestMismatch(
-                f"The manifest {digest} for {self._name} cannot be verified: {exc}"
+                f"The manifest {digest} for {self._name} cannot be verified: {clause(exc)}"
             ) from exc
         if actual != digest:
             raise DigestMismatch(

@@ -33,6 +33,7 @@ from spyglass.core.errors import (
     TransportError,
     Unsupported,
     VerificationError,
+    clause,
     json_problem,
 )
 from spyglass.core.manifest import (
@@ -160,7 +161,9 @@ class OCILayoutReader:
             try:
                 parsed = parse_manifest(raw, media.OCI_INDEX)
             except InvalidManifest as exc:
-                raise InvalidLayout(f"{self.what} has an invalid index.json: {exc}") from exc
+                raise InvalidLayout(
+                    f"{self.what} has an invalid index.json: {clause(exc)}"
+                ) from exc
             assert isinstance(parsed, ImageIndex)
             self._index = parsed
         return self._index

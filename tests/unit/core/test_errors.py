@@ -1,0 +1,34 @@
+"""The shared sentence helpers of ``spyglass.core.errors``."""
+
+from __future__ import annotations
+
+import pytest
+
+from spyglass.core.errors import as_clause, describe_connection_error
+
+
+@pytest.mark.parametrize(("sentence", "clause"), [
+    ("Manifest entry 1 has no digest.", "manifest entry 1 has no digest."),
+    ("The image config is not valid JSON: x.", "the image config is not valid JSON: x."),
+    ("A schema 1 layer has an invalid blobSum.", "a schema 1 layer has an invalid blobSum."),
+    ("Connection refused", "connection refused"),
+    # acronyms, names, quotations and words joined to more keep their first letter
+    ("OCI layouts have no such thing.", "OCI layouts have no such thing."),
+    ("JSON is UTF-8.", "JSON is UTF-8."),
+    ("Docker Hub says no.", "Docker Hub says no."),
+    ("BuildKit wrote it.", "BuildKit wrote it."),
+    ("Content-Type is missing.", "Content-Type is missing."),
+    ("X509 certificate.", "X509 certificate."),
+    ('"alpine" is not a tag.', '"alpine" is not a tag.'),
+    ("already lower-case.", "already lower-case."),
+    ("", ""),
+])
+def test_a_sentence_after_a_colon(sentence: str, clause: str) -> None:
+    assert as_clause(sentence) == clause
+
+
+def test_a_connection_error_reads_as_a_clause() -> None:
+    assert describe_connection_error(ConnectionRefusedError(111, "Connection refused")) == \
+        "connection refused"
+    assert describe_connection_error(OSError("SSL: WRONG_VERSION_NUMBER")) == \
+        "SSL: WRONG_VERSION_NUMBER"
