@@ -266,8 +266,14 @@ def _docker_save_names(raw: bytes) -> list[str] | None:
     names: list[str] = []
     for number, item in enumerate(data):
         tags = go_field(item, "RepoTags")
-        names.append(str(tags[0]) if isinstance(tags, list) and tags else f"@{number}")
+        tags = [str(tag) for tag in tags] if isinstance(tags, list) else []
+        names.append(_one_image(tags) if tags else f"@{number}")
     return names
+
+
+def _one_image(names: list[str]) -> str:
+    """How the names of one image are said: ``app:1 (also app:latest)``."""
+    return names[0] + (f" (also {', '.join(names[1:])})" if len(names) > 1 else "")
 
 
 def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
@@ -276,7 +282,7 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
     referrer (its manifest has a subject) from an image without a name."""
     from spyglass.core.referrers import is_attachment_tag
 
-    names: list[str] = []
+    names: dict[str, list[str]] = {}  # one image under several refs is one image
     for number, entry in enumerate(_index_entries(raw)):
         if not isinstance(entry, dict):
             continue
@@ -285,8 +291,8 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
             continue
         if not name and _is_referrer(entry, blob):
             continue
-        names.append(name or f"@{number}")
-    return names
+        names.setdefault(str(entry.get("digest", number)), []).append(name or f"@{number}")
+    return [_one_image(refs) for refs in names.values()]
 
 
 def _index_entries(raw: bytes) -> list[Any]:

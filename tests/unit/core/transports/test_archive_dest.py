@@ -315,6 +315,40 @@ def test_an_archive_of_several_images_is_not_replaced(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["several.tar"]
 
 
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+@pytest.mark.parametrize("kind", ["docker save", "oci layout"])
+def test_an_archive_of_one_image_under_several_names_is_one_image(
+    tmp_path: Path, transport: str, kind: str
+) -> None:
+    """Names are not images: one image tagged thrice is replaced (the plan says so), and
+    where several images refuse the copy, each is named with its other names."""
+    out = tmp_path / "one.tar"
+    if kind == "docker save":
+        _tar_of(out, {"manifest.json": dump_json([
+            {"Config": "a.json", "RepoTags": ["team/a:1", "team/a:latest"], "Layers": []}])})
+    else:
+        raw = json.loads(_index("v1"))
+        entry = raw["manifests"][0]
+        raw["manifests"] = [{**entry, "annotations": {
+            "org.opencontainers.image.ref.name": name}} for name in ("v1", "v1.0", "latest")]
+        _tar_of(out, {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+                      "index.json": dump_json(raw)})
+    destination = open_destination(f"{transport}:{out}:x/y:1" if transport == "docker-archive"
+                                   else f"{transport}:{out}:v1")
+    try:
+        assert destination.replaces is not None
+    finally:
+        destination.abort()
+    several = tmp_path / "several.tar"
+    _tar_of(several, {"manifest.json": dump_json([
+        {"Config": "a.json", "RepoTags": ["team/a:1", "team/a:latest"], "Layers": []},
+        {"Config": "b.json", "RepoTags": ["team/b:1"], "Layers": []}])})
+    with pytest.raises(InvalidLayout, match=r"already holds 2 images \(team/a:1 \(also "
+                       r"team/a:latest\), team/b:1\)"):
+        open_destination(f"{transport}:{several}:x/y:1" if transport == "docker-archive"
+                         else f"{transport}:{several}:v1")
+
+
 @pytest.mark.parametrize("packer", ["gzip", "zstd"])
 def test_a_compressed_archive_of_several_images_is_not_replaced(
     tmp_path: Path, packer: str
