@@ -167,3 +167,26 @@ def test_gos_zero_time_is_no_time_at_all(zero: str) -> None:
     assert format_timestamp(zero) == "—"
     assert relative_age(zero) == ""
     assert format_timestamp("2024-03-01T12:00:00Z") == "2024-03-01 12:00:00 UTC"
+
+
+def test_a_layouts_images_are_listed_by_name_then_unnamed_in_layout_order(
+        tmp_path: Path) -> None:
+    """As a browser lists files: 1.9 before 1.10, whatever order index.json keeps; images
+    without a name after them, in the layout's own order (their @N names say it)."""
+    from spyglass.core.cancel import CancelToken
+    from spyglass.gui.loading import open_and_list
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    for number, ref in enumerate(["v1.10", None, "beta", "v1.9", None, "Alpha"]):
+        image = builder.add_image(ImageSpec(layers=[LayerSpec({"/n": str(number).encode()})]))
+        builder.tag({k: v for k, v in image.items() if k != "platform"}, ref)
+    listed = open_and_list(tmp_path / "layout", CancelToken())
+    try:
+        labels = [entry.label for entry in listed.entries]
+        names = [entry.name.rsplit(":", 1)[-1] for entry in listed.entries]
+    finally:
+        listed.location.close()
+    assert labels[:4] == ["Alpha", "beta", "v1.9", "v1.10"]
+    assert all(label.startswith("@sha256:") for label in labels[4:])
+    assert names[4:] == ["@1", "@4"]

@@ -31,6 +31,7 @@ from spyglass.core.manifest import (
     ImageManifest,
     Schema1Manifest,
 )
+from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
 from spyglass.core.referrers import is_attachment_tag
 from spyglass.core.signatures.attached import (
@@ -99,8 +100,9 @@ class EmptyFolder:
 
 
 def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
-    """Open a layout folder or archive and list its images (not what is attached to them);
-    an empty folder is an :class:`EmptyFolder`.
+    """Open a layout folder or archive and list its images (not what is attached to them),
+    named ones in natural order (``1.9`` before ``1.10``), then those without a name in
+    the order the layout keeps them; an empty folder is an :class:`EmptyFolder`.
 
     ``cancel`` also stops the decompressing of a compressed archive, which opening it
     starts."""
@@ -112,9 +114,10 @@ def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
         return ListedLocation(EmptyFolder(path), ())
     location = open_location(path, cancel=cancel)
     try:
-        entries = tuple(
-            e for e in location.list_images(cancel=cancel) if not is_attachment_entry(e)
-        )
+        entries = tuple(sorted(
+            (e for e in location.list_images(cancel=cancel) if not is_attachment_entry(e)),
+            key=lambda e: (1, natural_key("")) if e.label.startswith("@")
+            else (0, natural_key(e.label))))
         check(cancel)
     except BaseException:
         location.close()
