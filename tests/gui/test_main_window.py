@@ -503,6 +503,15 @@ def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
     assert place is not None and place.kind == "folder"
     row = window.places.index(0, 0, window.places.index(0, 0))  # the row under it
     assert row.data() == "No images yet: drop one here to copy it in."
+    # a sentence is cut at its end (names, such as the folder's, in the middle)
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    for index, mode in ((row, Qt.TextElideMode.ElideRight),
+                        (window.places.index(0, 0), Qt.TextElideMode.ElideMiddle)):
+        option = QStyleOptionViewItem()
+        option.textElideMode = window.tree.textElideMode()
+        window.tree.itemDelegateForIndex(index).initStyleOption(option, index)
+        assert option.textElideMode == mode
     assert os.listdir(folder) == []  # looked at, not written
     from tests.gui.guitools import core_copy
 

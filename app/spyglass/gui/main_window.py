@@ -63,6 +63,7 @@ from spyglass.gui.models.places import (
     PlacesModel,
 )
 from spyglass.gui.registries import RegistryBrowser, session_only_text
+from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import (
     Banner,
@@ -229,7 +230,8 @@ class MainWindow(QMainWindow):
         self.tree.setUniformRowHeights(True)
         self.tree.setAnimated(True)
         self.tree.setExpandsOnDoubleClick(True)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # sentences: at their end
+        self.tree.setItemDelegate(SentenceAwareDelegate(self.tree))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)

@@ -26,7 +26,7 @@ from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.formatting import counted
 from spyglass.gui.loading import ListedLocation, open_and_list
-from spyglass.gui.models.tree import AnyIndex, IdTreeModel
+from spyglass.gui.models.tree import SENTENCE_ROLE, AnyIndex, IdTreeModel
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
 
@@ -522,6 +522,8 @@ class PlacesModel(IdTreeModel):
     def _message_data(self, node: MessageNode, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return node.text
+        if role == SENTENCE_ROLE:
+            return True
         if role == Qt.ItemDataRole.ToolTipRole:
             return _rich_tooltip(node.text)
         if role == Qt.ItemDataRole.DecorationRole:

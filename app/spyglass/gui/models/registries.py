@@ -54,7 +54,7 @@ from spyglass.gui import icons
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
-from spyglass.gui.models.tree import IdTreeModel
+from spyglass.gui.models.tree import SENTENCE_ROLE, IdTreeModel
 from spyglass.gui.registry_jobs import (
     CATALOG_PAGE_SIZE,
     Connection,
@@ -1211,6 +1211,8 @@ class RegistriesModel(IdTreeModel):
     def _message_data(self, node: MessageRow, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return node.text
+        if role == SENTENCE_ROLE:
+            return True
         if role == Qt.ItemDataRole.ToolTipRole:
             return _rich_tooltip(node.text)
         if role == Qt.ItemDataRole.DecorationRole:

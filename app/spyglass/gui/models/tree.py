@@ -7,11 +7,16 @@ id of its parent node (0 for the top level), and ``_by_id`` maps ids to nodes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Any, Final, overload
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+SENTENCE_ROLE: Final = Qt.ItemDataRole.UserRole + 60
+"""True on a row whose text is a sentence (a message under a place): a view cuts it at
+its end, where names (paths, hosts) are cut in the middle."""
 
 
 class IdTreeModel(QAbstractItemModel):

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.layers import SHARE_ROLE
+from spyglass.gui.models.tree import SENTENCE_ROLE
 
 
 class ShareBarDelegate(QStyledItemDelegate):
@@ -135,7 +136,20 @@ SIGNED_TEXT = "signed"
 """No check mark: the pill says a signature is there, not that it was verified."""
 
 
-class SignedBadgeDelegate(QStyledItemDelegate):
+class SentenceAwareDelegate(QStyledItemDelegate):
+    """For a view that cuts its names in the middle: a row that is a sentence
+    (:data:`SENTENCE_ROLE`) is cut at its end instead, which keeps what it says first."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate::initStyleOption."""
+        super().initStyleOption(option, index)
+        if index.data(SENTENCE_ROLE) is True:
+            option.textElideMode = Qt.TextElideMode.ElideRight
+
+
+class SignedBadgeDelegate(SentenceAwareDelegate):
     """Draws a small green "signed" pill at the right end of a cell whose ``role`` is True
     (the tags of a repository that have a cosign signature); other cells as usual."""
 
