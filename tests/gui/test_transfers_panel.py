@@ -705,12 +705,28 @@ def test_a_narrow_transfer_column_shortens_each_side_and_keeps_the_arrow(
         assert arrow, text  # the view's own eliding cut the arrow out
         assert metrics.horizontalAdvance(text) <= width
         assert source.startswith("re") and source.endswith("0"), text
-        assert "…" in destination and destination.startswith("o") and destination.endswith("0")
+        # a local place gives up its transport before its folder's name when it must
+        assert "…" in destination and destination.startswith(("oci:…/", "…/", "mirr")) \
+            and destination.endswith("0")
         assert "…" in text
         if width >= 300:  # each side's ends: transport and tag
             assert source.startswith("registry") and source.endswith("app:2.0"), text
             assert destination.startswith("oci:…/") and destination.endswith(":app:2.0"), text
     window.copying.manager.cancel(transfer)
+
+
+def test_copies_to_neighbouring_folders_stay_apart_in_a_narrow_column(
+        window: MainWindow) -> None:
+    """d0 … d4, all ``nightly``: the folder, which tells them apart, stays in sight with
+    the ref (the transport goes first), down to a narrow window's column."""
+    from spyglass.gui.views.delegates import fit_route
+
+    metrics = window.copying.panel.table.fontMetrics()
+    for room in (360, 300, 240, 200):
+        shown = {fit_route(metrics, "oci:…/src:nightly", f"oci:…/d{n}:nightly", room)
+                 for n in range(5)}
+        assert len(shown) == 5, (room, shown)
+        assert all(text.endswith(":nightly") for text in shown), (room, shown)
 
 
 def test_a_registry_port_is_never_cut_in_its_middle(window: MainWindow) -> None:

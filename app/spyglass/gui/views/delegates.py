@@ -255,11 +255,33 @@ def _fit_name(metrics: QFontMetrics, name: str, room: int) -> str:
     if metrics.horizontalAdvance(name) <= room:
         return name
     head, slash, rest = name.partition("/")
+    if slash and rest and head.endswith(":…"):
+        return _fit_local(metrics, head + slash, rest, room)
     kept = metrics.horizontalAdvance(head + slash + "…") + metrics.horizontalAdvance("xxxx")
     if slash and rest and kept <= room:
         left = room - metrics.horizontalAdvance(head + slash)
         return head + slash + metrics.elidedText(rest, Qt.TextElideMode.ElideLeft, left)
     return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+
+
+def _fit_local(metrics: QFontMetrics, head: str, rest: str, room: int) -> str:
+    """A local place shortened already (``oci:…/`` ``FOLDER:REF``) in ``room`` pixels: the
+    folder cut at its end and the ref kept whole, which tell copies apart (``d0:nightly``,
+    ``d1:nightly``); with too little room, the ``oci:…/`` goes first, then the ref is
+    cut too (in its middle)."""
+    folder, colon, ref = rest.partition(":")
+    least = metrics.horizontalAdvance(folder[:3] + "…")  # some of the folder, at least
+    for prefix in (head, "…/"):
+        left = room - metrics.horizontalAdvance(prefix)
+        if metrics.horizontalAdvance(rest) <= left:
+            return prefix + rest
+        tail = colon + ref
+        if colon and metrics.horizontalAdvance(tail) + min(
+                least, metrics.horizontalAdvance(folder)) <= left:
+            cut = metrics.elidedText(folder, Qt.TextElideMode.ElideRight,
+                                     left - metrics.horizontalAdvance(tail))
+            return prefix + cut + tail
+    return metrics.elidedText(rest, Qt.TextElideMode.ElideMiddle, room)
 
 
 class RouteDelegate(QStyledItemDelegate):
