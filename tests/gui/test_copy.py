@@ -96,6 +96,8 @@ def test_dropping_an_image_on_a_layout_copies_it_there(
     assert dialog.parallel_spin.value() == window_parallel()
     dialog.parallel_spin.setValue(3)
     manager = window.copying.manager
+    # Copy waits until the destination has been looked at (on a worker)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert window.copying.panel.isVisible()
@@ -284,6 +286,7 @@ def test_a_refused_copy_says_why_in_the_dialog(
     assert dialog.copy_button.isEnabled()
     dialog.compression_combo.setCurrentIndex(dialog.compression_combo.findData("zstd"))
     dialog.preserve_box.setChecked(True)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as refused:
         qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     assert dialog.error_text == refused.args[0]
@@ -569,6 +572,7 @@ def test_a_path_without_its_transport_is_said_to_be_a_path(
     assert describe_name("docker-archive:~/a.tar:x:1")[1].startswith(
         f"A docker save tarball at {tmp_path}/a.tar,")
     assert normalize_name("docker://h:1/a:~b") == "docker://h:1/a:~b"  # not a path
+    assert normalize_name("oci:~bob/layout:1") == "oci:~bob/layout:1"  # nobody looked up
 
 
 def test_dropping_an_empty_folder_offers_to_copy_into_it(
@@ -778,6 +782,28 @@ def test_replacing_a_compressed_archive_is_confirmed_without_decompressing_it(
     assert replaced is not None and (replaced.path, replaced.images) == (str(packed), ())
     listed = find_replaced(parse_image_name(f"docker-archive:{plain}"), CancelToken())
     assert listed is not None and listed.images
+
+
+def test_replacing_an_archive_of_one_image_under_several_names_names_one_image(
+        sample: SampleFacts, tmp_path: Path) -> None:
+    """As the copy counts them: one image, its other names said with it."""
+    import tarfile
+
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.reference import parse_image_name
+    from spyglass.gui.copying import find_replaced
+
+    layout = tmp_path / "layout"
+    for ref in ("v1", "v1.0", "latest"):
+        core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:{ref}")
+    archive = tmp_path / "app.tar"
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(layout.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(layout)), recursive=False)
+    replaced = find_replaced(parse_image_name(f"oci-archive:{archive}:v2"), CancelToken())
+    assert replaced is not None and replaced.images == ("latest (also v1, v1.0)",)
+    assert replaced.sentence().endswith(
+        "the image in it, latest (also v1, v1.0), is not kept.")
 
 
 def test_a_schema1_image_is_copied_from_the_window(

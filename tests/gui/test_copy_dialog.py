@@ -64,7 +64,9 @@ def wait_ready(qtbot: QtBot, dialog: CopyDialog) -> None:
 
 
 def copy_to_done(qtbot: QtBot, dialog: CopyDialog, manager: TransferManager) -> Transfer:
-    """Click Copy, and wait for the copy it adds to the Transfers panel to finish well."""
+    """Click Copy (once it may be: the destination looked at), and wait for the copy it
+    adds to the Transfers panel to finish well."""
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
     transfer = manager.transfers[-1]

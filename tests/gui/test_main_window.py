@@ -304,6 +304,47 @@ def test_raw_json_shows_a_failure_in_the_tab(qtbot: QtBot, demo: MainWindow) -> 
     assert demo.image_view.pages.currentWidget() is demo.image_view.content
 
 
+def test_a_layouts_misnamed_layer_is_shown_as_stored_looked_at_off_this_thread(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain tar named gzip in a layout: its first bytes say so, read on a worker (the
+    window's thread reads no disk), and the table says how it is stored."""
+    import threading
+
+    from spyglass.core.transports.files import DirTree
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, build_tar
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "good")
+    tar = build_tar(LayerSpec({"/etc/motd": b"misnamed\n"}))
+    layer = builder.add_blob(tar)
+    config = builder.add_blob(json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode())
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
+    }).encode()
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 **builder.add_blob(manifest)}, "misnamed")
+    looked: list[bool] = []
+    real = DirTree.head
+    monkeypatch.setattr(DirTree, "head", lambda self, path, size: (
+        looked.append(threading.current_thread() is threading.main_thread()),
+        real(self, path, size))[1])
+    window.open_location(tmp_path / "layout", select=False)
+    show_image(qtbot, window, "misnamed")
+    model = window.image_view.layers.model
+    assert column_texts(model, layer_columns.COMPRESSION) == ["none"]
+    assert cell(model, 0, layer_columns.COMPRESSION, Qt.ItemDataRole.ToolTipRole).startswith(
+        "Stored none, though its media type says gzip: it is read as its bytes say")
+    show_image(qtbot, window, "good")
+    assert column_texts(model, layer_columns.COMPRESSION) == ["gzip"]
+    assert looked and not any(looked), "a layer's bytes were looked at on the window's thread"
+
+
 def test_a_docker_archives_layers_are_plain_tars_and_list_their_files(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """docker save's layers are plain tars under the manifest's gzip name: the table says

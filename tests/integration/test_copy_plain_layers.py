@@ -505,6 +505,14 @@ def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path
     assert (tmp_path / "bundle" / "rootfs" / "etc" / "motd").read_bytes() == b"mislabelled\n"
     top = copy_image(open_source(f"oci:{root}:app"), open_destination(f"dir:{tmp_path / 'd'}"))
     assert written((tmp_path / "d" / "manifest.json").read_bytes())[1] == [layer["digest"]]
+    # the same inside an OCI archive (looked at in the tar, not unpacked)
+    archive = tmp_path / "app.tar"
+    copy_image(open_source(f"oci:{root}:app"), open_destination(f"oci-archive:{archive}:app"),
+               CopyOptions(preserve_digests=True))
+    top = copy_image(open_source(f"oci-archive:{archive}:app"),
+                     open_destination(f"oci:{tmp_path / 'from-archive'}:1"))
+    raw = (tmp_path / "from-archive" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    assert written(raw)[0] == [OCI_LAYER_GZIP]
 
 
 def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> None:
@@ -530,5 +538,25 @@ def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> No
     raw = (tmp_path / "o" / "blobs" / "sha256" / top.digest.hex).read_bytes()
     blobs = tmp_path / "o" / "blobs" / "sha256"
     check_diff_ids(lambda d: (blobs / d.split(":")[1]).read_bytes(), raw)
-    # the same bytes, named for what they are (not decompressed and gzipped again)
+    # the same bytes, named for what they are (not decompressed and gzipped again), and
+    # said: the image's digest changes
     assert written(raw) == ([OCI_LAYER_GZIP], [layer["digest"]])
+    plan = plan_copy(open_source(f"oci:{root}:app"),
+                     open_destination(f"oci:{tmp_path / 'p'}:1"))
+    assert any(note.startswith("1 layer named uncompressed holds compressed bytes, and is "
+                               "named for them at ") for note in plan.notes), plan.notes
+    assert not any("compressed with gzip" in note for note in plan.notes), plan.notes
+    # signed: kept as it is (a new digest would lose the signature), and said so
+    image = json.loads((root / "index.json").read_bytes())["manifests"][0]["digest"]
+    payload, signature = signature_layer(simple_signing_payload("example.com/app", image),
+                                         generate_key())
+    signed, blobs = cosign_manifest([(payload, SIMPLESIGNING_MEDIA_TYPE, signature)])
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(signed)}, cosign_tag(image, "sig"))
+    plan = plan_copy(open_source(f"oci:{root}:app"),
+                     open_destination(f"oci:{tmp_path / 'p2'}:1"))
+    assert not any(instance.changes for instance in plan.instances)
+    assert any(note.startswith("the layers named uncompressed of ") and "naming them for the "
+               "compressed bytes they hold would change its digest" in note
+               for note in plan.notes), plan.notes

@@ -55,12 +55,14 @@ def resolve_name(text: str) -> ImageName:
     """Parse an image name; a bare path that exists is taken as the layout or archive it is
     (an empty name is none: not the current folder, as skopeo refuses it)."""
     from spyglass.core.reference import parse_image_name
-    from spyglass.core.transports import detect_location_kind, refuse_colon
+    from spyglass.core.transports import detect_location_kind, path_not_found, refuse_colon
 
     try:
         return parse_image_name(text)
     except InvalidReference:
         path = Path(text)
+        if text.startswith(("/", ".")) and not path.exists():
+            raise path_not_found(text) from None  # a path, written as one: not there
         if not text or ":" in text.split("/")[0] or not path.exists():
             raise
         # a colon would end the path of an oci: or archive name there, the rest read as

@@ -164,12 +164,12 @@ def _local_tags(text: str) -> list[str]:
     ref names (skopeo lists none)."""
     from spyglass.core.manifest import REF_NAME_ANNOTATION
     from spyglass.core.reference import DockerArchiveName, OCIArchiveName, OCIName
-    from spyglass.core.transports import open_location
+    from spyglass.core.transports import open_location, path_not_found
     from spyglass.core.transports.archive import open_docker_archive_location
 
     transport, colon, _rest = text.partition(":")
     if not (colon and transport in _LOCAL_TRANSPORTS) and not Path(text).exists():
-        raise InvalidLayout(f'The path "{text}" does not exist.')  # as oci:PATH says it
+        raise path_not_found(text)  # as oci:PATH says it
     name = resolve_name(text)
     if isinstance(name, DockerArchiveName):
         if name.reference is not None or name.index is not None:

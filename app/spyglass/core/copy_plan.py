@@ -987,6 +987,7 @@ class _PlainLayers:
         self._ahead = ahead
         self._notes = notes
         self._compressed: set[Digest] = set()
+        self._renamed: set[Digest] = set()
 
     def target(self, manifest: ImageManifest, written_list: AnyManifest | None = None,
                ) -> Compression | None:
@@ -998,8 +999,8 @@ class _PlainLayers:
                   if layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls}
         plain = [digest for digest, (now, _named) in stored.items() if now == compression.NONE]
         # compressed bytes named "tar" are named for what they are too (no bytes change)
-        misnamed = any(named == compression.NONE and now != named
-                       for now, named in stored.values())
+        misnamed = [digest for digest, (now, named) in stored.items()
+                    if named == compression.NONE and now != named]
         if self._target is None or not (plain or misnamed) or _opaque(manifest):
             return None
         attested = isinstance(written_list, ImageIndex) and any(
@@ -1009,15 +1010,25 @@ class _PlainLayers:
             if subject is not None and ((attested and subject is manifest)
                                         or self._ahead.attached(subject.digest)):
                 whose = "its" if subject is manifest else f"the list {subject.digest.short}'s"
+                kept, change = ("uncompressed layers", "compressing them") if plain else (
+                    "layers named uncompressed", "naming them for the compressed bytes they hold")
                 self._notes.append(
-                    f"the uncompressed layers of {manifest.digest.short} are kept as they are: "
-                    f"compressing them would change {whose} digest, and what is attached to "
-                    "it would no longer match")
+                    f"the {kept} of {manifest.digest.short} are kept as they are: {change} "
+                    f"would change {whose} digest, and what is attached to it would no longer "
+                    "match")
                 return None
         self._compressed.update(plain)
+        self._renamed.update(misnamed)
         return self._target
 
     def note(self, destination: ImageDestination) -> None:
+        if count := len(self._renamed):
+            layers = "1 layer named uncompressed holds" if count == 1 else \
+                f"{count} layers named uncompressed hold"
+            self._notes.append(
+                f"{layers} compressed bytes, and {'is' if count == 1 else 'are'} named for "
+                f"them at {destination.description}, so the image's digest changes "
+                "(preserving digests keeps the names)")
         if count := len(self._compressed):
             layers = "1 uncompressed layer is" if count == 1 else \
                 f"{count} uncompressed layers are"

@@ -32,7 +32,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.platform import Platform, host_platform
-from spyglass.core.transports.base import ImageSource
+from spyglass.core.transports.base import ImageSource, served_compression
 
 MAX_INDEX_DEPTH = 8
 
@@ -51,6 +51,9 @@ class LoadedImage:
     manifest: ImageManifest | Schema1Manifest
     chain: tuple[Descriptor, ...]
     config: ImageConfig | None
+    served: tuple[str | None, ...] = ()
+    """How the source serves each layer's bytes (:func:`served_compressions`), looked at
+    where the image was loaded (a window's worker), so that showing it reads nothing."""
 
     @property
     def instance(self) -> Descriptor | None:
@@ -182,7 +185,18 @@ def load_image(
         image = top
     check(cancel)
     config = load_config(source, image, cancel=cancel)
-    return LoadedImage(source.description, top, image, tuple(chain), config)
+    return LoadedImage(source.description, top, image, tuple(chain), config,
+                       served_compressions(source, image))
+
+
+def served_compressions(source: ImageSource, image: ImageManifest | Schema1Manifest,
+                        ) -> tuple[str | None, ...]:
+    """How ``source`` serves each of ``image``'s layers (``"gzip"``, ``"zstd"``,
+    ``"none"``; None where nothing says): its bytes as stored, where the source knows
+    them otherwise than the media type says (see
+    :func:`~spyglass.core.transports.base.served_compression`; a layout looks at each
+    layer's first bytes)."""
+    return tuple(served_compression(source, layer) for layer in image.layers)
 
 
 def walk_index_entries(index: ImageIndex) -> Iterator[Descriptor]:

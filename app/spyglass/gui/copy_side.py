@@ -23,7 +23,14 @@ from spyglass.core.reference import DockerName, parse_image_name
 from spyglass.core.settings import normalize_location
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
-from spyglass.gui.copying import CopyRequest, DraggedImage, DropPlace, Openers, Prepared
+from spyglass.gui.copying import (
+    COPY_TO_SHORTCUT,
+    CopyRequest,
+    DraggedImage,
+    DropPlace,
+    Openers,
+    Prepared,
+)
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
 from spyglass.gui.formatting import counted
@@ -90,11 +97,12 @@ class CopyController(QObject):
         self.manager.finished.connect(self._transfer_done)
         self.manager.changed.connect(self._transfer_changed)
         self._place_was_open: set[int] = set()
-        """Ids of the transfers whose local destination was open when they started: one
-        closed since stays closed when the copy ends (only a new place is opened)."""
+        """Ids of the transfers whose local destination was open when they (last) started:
+        one closed since stays closed when the copy ends (only a new place is opened)."""
         self._endings_told: dict[int, int] = {}
         """Transfer id → the attempt whose failure or cancel the status bar has said."""
         self.manager.started.connect(lambda _t: self.show_panel())
+        self.manager.started.connect(self._note_place)
         self.panel.hideRequested.connect(self.hide_panel)
         self.panel.roomWanted.connect(self._lend_room)
         self._lent: tuple[int, list[int]] | None = None
@@ -102,7 +110,7 @@ class CopyController(QObject):
         right after: it is given back only while they are still the same."""
 
         self.copy_action = QAction("Copy &To…", window)
-        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.copy_action.setShortcut(QKeySequence(COPY_TO_SHORTCUT))
         self.copy_action.setStatusTip("Copy the selected image to a registry, layout or archive")
         self.copy_action.triggered.connect(lambda _checked=False: self.copy_current())
         self.copy_image_action = QAction("Copy &Image…", window)
@@ -317,8 +325,6 @@ class CopyController(QObject):
         self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
-        if self._open_place_of(request.destination) is not None:
-            self._place_was_open.add(transfer.id)
         self.panel.select(transfer)
         emit(self.statusMessage, f"Copying {request.label or request.source}…")
         return transfer
@@ -415,6 +421,13 @@ class CopyController(QObject):
             window.tree.expand(index)
         elif transfer.id not in self._place_was_open:
             window.open_location(normalize_location(Path(name.path)), select=False)
+
+    def _note_place(self, transfer: Transfer) -> None:
+        """Whether the place a copy (or its Retry) goes to is open as it starts."""
+        if self._open_place_of(transfer.request.destination) is not None:
+            self._place_was_open.add(transfer.id)
+        else:
+            self._place_was_open.discard(transfer.id)
 
     def _open_place_of(self, destination: str) -> QModelIndex | None:
         """The row of the local place ``destination`` names, when it is open."""

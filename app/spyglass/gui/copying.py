@@ -55,6 +55,7 @@ from spyglass.core.reference import (
     parse_docker_reference,
     parse_image_name,
 )
+from spyglass.core.settings import normalize_location
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -265,14 +266,16 @@ def normalize_name(text: str) -> str:
     component names a registry: ``localhost``, or something with a ``.`` or a
     ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said), and
     does not start with ``.`` (``./layout``, ``../layout`` are paths, not hosts).
-    A path after a local transport that starts with ``~`` is taken from the home folder,
+    A path after a local transport that starts with ``~/`` is taken from the home folder,
     as a shell would (the window has no shell to do it).
     """
     text = text.strip()
     transport, colon, rest = text.partition(":")
     if colon and transport in {t.value for t in Transport}:
-        if transport != Transport.DOCKER.value and rest.startswith("~"):
-            path, sep, after = rest.partition(":")
+        path, sep, after = rest.partition(":")
+        if transport != Transport.DOCKER.value and (path == "~" or path.startswith("~/")):
+            # yours only: another user's (~bob) would be looked up (a directory service,
+            # perhaps over the network) on every key typed
             return f"{transport}:{os.path.expanduser(path)}{sep}{after}"
         return text
     first, slash, _path = text.partition("/")
@@ -364,10 +367,11 @@ class Replaced:
         shown = ", ".join(self.images[:3])
         if len(self.images) > 3:
             shown += f" and {len(self.images) - 3} more"
-        one = len(self.images) == 1
-        count = "the image" if one else f"the {len(self.images)} images"
-        return f"Copying here replaces {what}{' ' + whole if whole else ''}: {count} " \
-               f"in it ({shown}) {'is' if one else 'are'} not kept."
+        if len(self.images) == 1:
+            return f"Copying here replaces {what}{' ' + whole if whole else ''}: the image " \
+                   f"in it, {shown}, is not kept."
+        return f"Copying here replaces {what}{' ' + whole if whole else ''}: the " \
+               f"{len(self.images)} images in it ({shown}) are not kept."
 
 
 def may_replace(name: ImageName) -> bool:
@@ -376,16 +380,22 @@ def may_replace(name: ImageName) -> bool:
     return isinstance(name, OCIArchiveName | DockerArchiveName | DirName)
 
 
+COPY_TO_SHORTCUT: Final = "Ctrl+Shift+S"
+"""Copy To…'s key (said in the empty Transfers panel too)."""
+
+
 def written_whole(destination: str) -> str | None:
     """The absolute path of the archive or ``dir:`` folder a copy to ``destination``
     writes whole (None for a registry or an OCI layout, which a copy adds to): two copies
-    there at once would each replace the other's."""
+    there at once would each replace the other's. As written (:func:`normalize_location`,
+    no disk looked at on the window's thread): the same file reached through a link is
+    not known to be the same."""
     try:
         name = parse_image_name(destination)
     except SpyglassError:
         return None
     if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
-        return os.path.abspath(name.path)
+        return normalize_location(name.path)
     return None
 
 
@@ -400,7 +410,10 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
     an OCI layout) or that is not there yet. Raises the refusal a copy there would meet
     (a file that is no image archive, a folder of other files)."""
-    from spyglass.core.transports.archive_write import check_archive_destination
+    from spyglass.core.transports.archive_write import (
+        check_archive_destination,
+        names_of_one_image,
+    )
     from spyglass.core.transports.dirlayout import check_dir_destination
     from spyglass.core.transports.layout import check_layout_destination
     from spyglass.gui.loading import open_and_list
@@ -434,7 +447,10 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
         check(cancel)
     else:
         listed.location.close()
-        images = tuple(entry.label for entry in listed.entries)
+        names: dict[Digest, list[str]] = {}  # one image under several names is one image
+        for entry in listed.entries:
+            names.setdefault(entry.descriptor.digest, []).append(entry.label)
+        images = tuple(names_of_one_image(labels) for labels in names.values())
     return Replaced(str(path), kind, images)
 
 
@@ -805,6 +821,7 @@ class Tally:
 
 
 __all__ = [
+    "COPY_TO_SHORTCUT",
     "MIME_TYPE",
     "WRITTEN_ANEW",
     "BlobRow",

@@ -21,6 +21,7 @@ from spyglass.core.image import (
     load_config,
     load_image,
     load_manifest,
+    served_compressions,
     summarize_index,
 )
 from spyglass.core.manifest import (
@@ -190,7 +191,8 @@ def _instance_image(
             "Raw JSON tab."
         )
     config = load_config(source, manifest, cancel=cancel)
-    return LoadedImage(source.description, top, manifest, (summary.descriptor,), config)
+    return LoadedImage(source.description, top, manifest, (summary.descriptor,), config,
+                       served_compressions(source, manifest))
 
 
 def load_entry(
@@ -237,7 +239,8 @@ def load_source(
             instances = ()
             total = _image_size(top)
             config = load_config(source, top, cancel=cancel)
-            image = LoadedImage(source.description, top, top, (), config)
+            image = LoadedImage(source.description, top, top, (), config,
+                                served_compressions(source, top))
         check(cancel)
     except BaseException:
         source.close()

@@ -549,13 +549,17 @@ def test_inspect_format_prints_nil(layout: tuple[Path, dict[str, Any]],
 
 
 @pytest.mark.parametrize("name", ["./nonexist", "../nonexist", "/nonexistent/x"])
-def test_inspect_a_path_without_its_transport_is_said_to_be_one(
+def test_inspect_a_path_that_does_not_exist(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         name: str) -> None:
+    """A bare path is read as the layout or archive there (README): one not there is said
+    so, as tags says it, not told to take a transport that would not help."""
     monkeypatch.chdir(tmp_path)
-    assert run_error(capsys, "inspect", name) == (
-        f'Invalid image name "{name}": a path is written after its transport, for example '
-        f"oci:{name} or dir:{name}.")
+    assert run_error(capsys, "inspect", name) == f'The path "{name}" does not exist.'
+    # a path the shell did not expand (quoted): the sentence on the transport, ~ expanded
+    assert run_error(capsys, "inspect", "~/nonexist") == (
+        f'Invalid image name "~/nonexist": a path is written after its transport, for '
+        f"example oci:{Path.home()}/nonexist or dir:{Path.home()}/nonexist.")
 
 
 @pytest.mark.parametrize("name", ["./nonexist", "/nonexistent/x", "../nonexist"])

@@ -184,7 +184,7 @@ def _folder_kind(path: Path) -> str | None:
     """``oci`` or ``dir`` for an image folder; None for a file (maybe an archive).
     Raises :class:`InvalidLayout` for a path that is not there or a folder of neither."""
     if not path.exists():
-        raise InvalidLayout(f'The path "{path}" does not exist.')
+        raise path_not_found(path)
     if not path.is_dir():
         return None
     if (path / "oci-layout").is_file() or (
@@ -199,6 +199,11 @@ def _folder_kind(path: Path) -> str | None:
         f'The folder "{path}" is not an image layout: it has neither an oci-layout file '
         "(OCI image layout) nor a manifest.json (dir: layout)."
     )
+
+
+def path_not_found(path: Path | str) -> InvalidLayout:
+    """The sentence for a layout or archive path that is not there."""
+    return InvalidLayout(f'The path "{path}" does not exist.')
 
 
 def _not_an_image_archive(path: Path) -> InvalidLayout:

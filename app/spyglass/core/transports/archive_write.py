@@ -267,11 +267,11 @@ def _docker_save_names(raw: bytes) -> list[str] | None:
     for number, item in enumerate(data):
         tags = go_field(item, "RepoTags")
         tags = [str(tag) for tag in tags] if isinstance(tags, list) else []
-        names.append(_one_image(tags) if tags else f"@{number}")
+        names.append(names_of_one_image(tags) if tags else f"@{number}")
     return names
 
 
-def _one_image(names: list[str]) -> str:
+def names_of_one_image(names: list[str]) -> str:
     """How the names of one image are said: ``app:1 (also app:latest)``."""
     return names[0] + (f" (also {', '.join(names[1:])})" if len(names) > 1 else "")
 
@@ -292,7 +292,7 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
         if not name and _is_referrer(entry, blob):
             continue
         names.setdefault(str(entry.get("digest", number)), []).append(name or f"@{number}")
-    return [_one_image(refs) for refs in names.values()]
+    return [names_of_one_image(refs) for refs in names.values()]
 
 
 def _index_entries(raw: bytes) -> list[Any]:

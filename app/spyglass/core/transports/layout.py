@@ -258,10 +258,10 @@ class OCILayoutReader:
     def sniffed_compression(self, layer: Descriptor) -> str | None:
         """How the stored bytes of ``layer`` are compressed, by their first bytes, when that
         is not what its media type says (a plain tar named ``tar+gzip``, as some tools
-        write): ``"none"`` (a tar: its header's ``ustar`` mark), ``"gzip"``, ``"zstd"``…;
-        None when they agree, when the bytes are neither (no layer, which is copied as it
-        is), or when the blob cannot be looked at here (the copy or the read says what is
-        wrong with it)."""
+        write): ``"none"`` (a tar: its header's ``ustar`` mark), ``"gzip"`` or ``"zstd"``;
+        None when they agree, when the bytes are none of these (bzip2, no layer at all:
+        copied as they are), or when the blob cannot be looked at here (the copy or the
+        read says what is wrong with it)."""
         declared = media.layer_compression(layer.media_type)
         if declared is None or layer.size == 0:
             return None
@@ -272,7 +272,9 @@ class OCILayoutReader:
         found = compression.detect(header)
         if found is None and header[_TAR_MAGIC_AT:_TAR_MAGIC_END].startswith(b"ustar"):
             found = compression.NONE
-        return found if found is not None and found != declared else None
+        if found not in (compression.NONE, compression.GZIP, compression.ZSTD):
+            return None
+        return found if found != declared else None
 
     def referrers(
         self, digest: Digest, *, cancel: CancelToken | None = None

@@ -391,7 +391,7 @@ class TarTree:
 
     def head(self, path: str, size: int) -> bytes:
         with self.open(path) as stream:
-            return stream.read(size)
+            return stream.raw.read(size)  # not a whole buffer's worth of the member
 
     def close(self) -> None:
         """Forget the archive, and remove its decompressed copy; readers already open keep

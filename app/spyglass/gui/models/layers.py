@@ -12,7 +12,6 @@ from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor
-from spyglass.core.transports.base import served_compression
 from spyglass.gui.formatting import exact_size, history_step, human_size, short_digest
 from spyglass.gui.models.table import Column, RowTableModel
 
@@ -37,9 +36,10 @@ class LayerRow:
     type says: a docker-archive's are plain tars under a gzip name)."""
 
 
-def layer_rows(image: LoadedImage, source: object = None) -> list[LayerRow]:
+def layer_rows(image: LoadedImage) -> list[LayerRow]:
     """The rows for ``image``: history aligned to layers, each layer's share of the total,
-    and each layer's compression as ``source`` serves it."""
+    and each layer's compression as its source serves it (learned when it was loaded:
+    nothing is read here, on the window's thread)."""
     layers = image.layers
     total = sum(layer.size for layer in layers)
     steps: list[HistoryEntry | None] = (
@@ -53,7 +53,8 @@ def layer_rows(image: LoadedImage, source: object = None) -> list[LayerRow]:
             step=steps[i],
             share=(layer.size / total) if total else 0.0,
             diff_id=diff_ids[i] if i < len(diff_ids) else None,
-            compression=served_compression(source, layer),
+            compression=image.served[i] if i < len(image.served)
+            else media.layer_compression(layer.media_type),
         )
         for i, layer in enumerate(layers)
     ]
@@ -72,8 +73,8 @@ class LayersModel(RowTableModel[LayerRow]):
         Column("Created by", "The build step that made the layer"),
     )
 
-    def set_image(self, image: LoadedImage | None, source: object = None) -> None:
-        self.set_rows(layer_rows(image, source) if image is not None else [])
+    def set_image(self, image: LoadedImage | None) -> None:
+        self.set_rows(layer_rows(image) if image is not None else [])
 
     def display(self, row: LayerRow, column: int) -> str:
         descriptor = row.descriptor
@@ -106,9 +107,9 @@ class LayersModel(RowTableModel[LayerRow]):
         if column == COMPRESSION and row.compression != media.layer_compression(
                 descriptor.media_type):
             return (f"Stored {row.compression}, though its media type says "
-                    f"{media.layer_compression(descriptor.media_type) or 'nothing'} (a "
-                    "docker-archive's manifest names every layer gzip, as containers/image "
-                    "builds it).")
+                    f"{media.layer_compression(descriptor.media_type) or 'nothing'}: it is "
+                    "read as its bytes say (a docker-archive's manifest names every layer "
+                    "gzip, as containers/image builds it; some tools misname layers too).")
         if column == SIZE:
             return exact_size(descriptor.size)
         if column == CREATED_BY and row.step is not None:

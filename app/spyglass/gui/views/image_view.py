@@ -380,8 +380,7 @@ class ImageView(QWidget):
         emit(self.loadFailed, message)
 
     def _show_image(self, image: LoadedImage) -> None:
-        source = self._state.source if self._state is not None else None
-        self.layers.set_image(image, source)
+        self.layers.set_image(image)
         self.history.set_image(image)
 
     def _show_header(self, state: ImageState) -> None:

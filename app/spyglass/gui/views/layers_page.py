@@ -139,9 +139,9 @@ class LayersPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
-    def set_image(self, image: LoadedImage, source: object = None) -> None:
-        """Show ``image``'s layers; ``source`` says how it serves them (compressed or not)."""
-        self.model.set_image(image, source)
+    def set_image(self, image: LoadedImage) -> None:
+        """Show ``image``'s layers (how its source serves them came with it)."""
+        self.model.set_image(image)
         fit_columns(self.table)
         header = self.table.horizontalHeader()
         header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))

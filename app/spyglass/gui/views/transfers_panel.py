@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spyglass.gui.copying import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.transfers import (
@@ -50,15 +51,18 @@ def failure_text(transfer: Transfer) -> str:
     return " ".join(parts)
 
 
-NO_COPIES_YET: Final = ("No copies yet: drag an image onto a registry, layout or folder, "
-                        "or use Copy To… (Ctrl+Shift+S).")
+def no_copies_yet() -> str:
+    """What the empty panel says: how to start a copy."""
+    key = QKeySequence(COPY_TO_SHORTCUT).toString(QKeySequence.SequenceFormat.NativeText)
+    return ("No copies yet: drag an image onto a registry, layout or folder, or use "
+            f"Copy To… ({key}).")
 
 
 def summary_text(manager: TransferManager) -> str:
     """``2 running · 1 waiting · 6 done · 1 failed · 1 cancelled``: the panel's header;
     before the first copy, how to start one."""
     if not manager.transfers:
-        return NO_COPIES_YET
+        return no_copies_yet()
     counts = Counter(t.state for t in manager.transfers)
     parts = [(manager.running, "running"), (manager.waiting, "waiting"),
              (counts[TransferState.DONE], "done"), (counts[TransferState.FAILED], "failed"),
@@ -347,6 +351,8 @@ class TransfersPanel(QWidget):
             return None
         for shown in self.details:  # one window per transfer: asked again, it comes forward
             if shown.transfer is transfer and shown.isVisible():  # (a closed one goes)
+                if shown.isMinimized():
+                    shown.showNormal()
                 shown.raise_()
                 shown.activateWindow()
                 return shown
