@@ -619,15 +619,23 @@ def test_an_unknown_flag_before_the_command_is_the_programs_usage_error(
     assert err.endswith("\nspyglass: Unrecognized arguments: --bogus.\n")
 
 
-def test_a_config_that_is_no_json_is_one_sentence(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    builder = LayoutBuilder(tmp_path / "layout")
-    config = builder.add_blob(b"{not json")
+def _layout_of(root: Path, config_bytes: bytes, layers: list[dict[str, object]],
+               ) -> dict[str, object]:
+    """A layout whose image ``x`` has this config and these layer descriptors; the
+    config's descriptor."""
+    builder = LayoutBuilder(root)
+    config = builder.add_blob(config_bytes)
     manifest = builder.add_blob(json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-        "layers": []}).encode())
+        "layers": layers}).encode())
     builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "x")
+    return config
+
+
+def test_a_config_that_is_no_json_is_one_sentence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _layout_of(tmp_path / "layout", b"{not json", [])
     message = run_error(capsys, "inspect", f"oci:{tmp_path / 'layout'}:x")
     assert message.startswith(f"The config {config['digest']} is not usable: the image config "
                               "is not valid JSON: "), message
@@ -635,13 +643,7 @@ def test_a_config_that_is_no_json_is_one_sentence(
 
 def test_a_manifest_that_is_not_usable_is_one_sentence(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    builder = LayoutBuilder(tmp_path / "layout")
-    config = builder.add_blob(b'{"architecture":"amd64","os":"linux"}')
-    manifest = builder.add_blob(json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1}],
-    }).encode())
-    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "x")
+    _layout_of(tmp_path / "layout", b'{"architecture":"amd64","os":"linux"}',
+               [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1}])
     assert run_error(capsys, "inspect", f"oci:{tmp_path / 'layout'}:x") == (
         f"The manifest of oci:{tmp_path / 'layout'}:x is not usable: layer 1 has no digest.")

@@ -796,21 +796,32 @@ def test_abort_takes_back_the_blobs_it_added_and_only_those(tmp_path: Path) -> N
     assert _all_files(out) == before
 
 
+SHARED = b"wanted by two copies\n"
+"""The blob :func:`_two_copies_sharing_a_blob` shares."""
+
+
+def _two_copies_sharing_a_blob(
+        out: Path) -> tuple[OCILayoutDestination, OCILayoutDestination, Descriptor]:
+    """A layout (ref ``old``) and two copies into it: the first wrote a blob, which the
+    second found there and relies on."""
+    single_image_layout(out, ref="old")
+    blob = Descriptor("application/octet-stream", Digest.of(SHARED), len(SHARED))
+    first = OCILayoutDestination(out, "first")
+    first.put_blob(io.BytesIO(SHARED), media_type=blob.media_type, digest=blob.digest,
+                   size=blob.size)
+    second = OCILayoutDestination(out, "second")
+    assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    return first, second, blob
+
+
 def test_a_copy_cancelled_beside_another_leaves_what_it_added(tmp_path: Path) -> None:
     """A copy at work in the layout may rely on a blob the cancelled one added (it found
     it there): while it is, the take-back removes nothing, and both images stay whole."""
     out = tmp_path / "out"
-    single_image_layout(out, ref="old")
-    data = b"wanted by two copies\n"
-    blob = Descriptor("application/octet-stream", Digest.of(data), len(data))
-    first = OCILayoutDestination(out, "first")
-    first.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
-                   size=blob.size)
-    second = OCILayoutDestination(out, "second")
-    assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    first, second, blob = _two_copies_sharing_a_blob(out)
     first.abort()
     assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
-    second.commit(blob, data)
+    second.commit(blob, SHARED)
     assert [entry["annotations"]["org.opencontainers.image.ref.name"] for entry in
             json.loads((out / "index.json").read_bytes())["manifests"]] == ["old", "second"]
     assert not [p for p in out.iterdir() if p.name.startswith(".spyglass-tmp-")]
@@ -818,7 +829,7 @@ def test_a_copy_cancelled_beside_another_leaves_what_it_added(tmp_path: Path) ->
     lone = tmp_path / "lone"
     single_image_layout(lone, ref="old")
     alone = OCILayoutDestination(lone, "alone")
-    alone.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
+    alone.put_blob(io.BytesIO(SHARED), media_type=blob.media_type, digest=blob.digest,
                    size=blob.size)
     alone.abort()
     assert not (lone / "blobs" / "sha256" / blob.digest.hex).exists()
@@ -864,20 +875,13 @@ def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(
     """Should a copy reuse a blob in the moment between the cancelled one's look for
     others at work and its removal, its commit finds the blob gone and says so."""
     out = tmp_path / "out"
-    single_image_layout(out, ref="old")
-    index_before = (out / "index.json").read_bytes()
-    data = b"wanted by two copies\n"
-    blob = Descriptor("application/octet-stream", Digest.of(data), len(data))
-    first = OCILayoutDestination(out, "first")
-    first.put_blob(io.BytesIO(data), media_type=blob.media_type, digest=blob.digest,
-                   size=blob.size)
-    second = OCILayoutDestination(out, "second")
-    assert second.reuse_blob(blob) == "exists"  # trusted after hashing: written by first
+    first, second, blob = _two_copies_sharing_a_blob(out)
+    index_before = (out / "index.json").read_bytes()  # (blobs alone change no index)
     monkeypatch.setattr(layout_module, "claimed_by_others", lambda _folder: False)
     first.abort()
     assert not (out / "blobs" / "sha256" / blob.digest.hex).exists()
     with pytest.raises(TransportError, match="went missing") as caught:
-        second.commit(blob, data)
+        second.commit(blob, SHARED)
     assert "Copy again" in str(caught.value)
     assert (out / "index.json").read_bytes() == index_before
 
