@@ -257,10 +257,13 @@ def test_digests_load_for_shown_rows_and_aliases_are_marked(
     assert window.image_view.state.entry.label.endswith("other/tools:v1")
 
 
+@pytest.mark.parametrize("insecure", [True, False])
 def test_copy_actions_put_references_on_the_clipboard(
-        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts, insecure: bool) -> None:
+    """Not marked insecure, a loopback registry is still reached over plain HTTP, which
+    podman (no loopback exception) must be told of too."""
     host = demo_registry.host
-    add_registry(qtbot, window, host, insecure=True)
+    add_registry(qtbot, window, host, insecure=insecure)
     open_repository_page(qtbot, window, host, "demo/app")
     select_table_tag(qtbot, window, "1.10")
     actions = window.registries.table_actions
@@ -556,6 +559,9 @@ def test_editing_a_registry_whose_password_was_not_kept_says_so(
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
                     == "none saved — type it to sign in", timeout=WAIT_MS)
+    # what one edits has the focus (the host is fixed, and out of Tab's way)
+    assert dialog.focusWidget() is dialog.password_edit
+    assert dialog.host_edit.focusPolicy() == Qt.FocusPolicy.ClickFocus
     dialog.close()
 
 
@@ -863,3 +869,56 @@ def test_the_session_banner_names_a_keyring_file_nobody_chose(
     assert text.startswith(SESSION_ONLY.format(host="r.example")), text
     assert text.endswith("to use it, set "
                          "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring."), text
+
+
+def test_a_wrong_field_is_said_under_it_and_the_dialog_makes_room(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """In a fresh dialog (nothing shown yet that made it taller), the sentence wraps onto
+    the lines it needs instead of being squeezed into the checkbox below it."""
+
+    def squeezed(label: QLabel) -> bool:
+        return label.height() < label.heightForWidth(label.width())
+
+    dialog = window.registries.add_registry()
+    dialog.show()
+    fill_registry_dialog(qtbot, dialog, "not a host!")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.host_error.isVisible()
+    qtbot.waitUntil(lambda: not squeezed(dialog.host_error), timeout=WAIT_MS)
+    fill_registry_dialog(qtbot, dialog, "registry.example", "alice")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.host_error.isHidden()  # said under the password, which has the focus
+    assert dialog.password_error.isVisible()
+    assert dialog.password_error.text() == "Enter the password or token for alice."
+    qtbot.waitUntil(lambda: not squeezed(dialog.password_error), timeout=WAIT_MS)
+    dialog.reject()
+
+
+def test_deleting_a_tag_someone_else_deleted_lists_the_tags_again(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    """The registry says it has no such image: the banner says so, and the tag is looked
+    up again without a Reload (the stale row no longer shows the old digest)."""
+    import httpx
+
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    select_table_tag(qtbot, window, "1.9")
+    digest = own_registry.digests["demo/app:1.9"]
+    model = window.registries.model
+
+    def row() -> Any:
+        return model.node(model.tag_index(host, "demo/app", "1.9"))
+
+    qtbot.waitUntil(lambda: str(row().digest) == digest, timeout=WAIT_MS)  # shown, as known
+    gone = httpx.delete(f"http://{host}/v2/demo/app/manifests/{digest}")
+    assert gone.status_code == 202
+    window.registries.confirm = lambda title, text, accept: True
+    page = window.registries.repository_page
+    window.registries.table_actions["delete"].trigger()
+    qtbot.waitUntil(lambda: bool(page.banner.text), timeout=WAIT_MS)
+    assert "has no such image" in page.banner.text
+    # distribution 2.8 still lists a tag whose manifest was deleted: the row stays, and
+    # says what the registry says of it now, not the digest it had
+    qtbot.waitUntil(lambda: row().digest is None and "has no such image" in (row().error or ""),
+                    timeout=WAIT_MS)

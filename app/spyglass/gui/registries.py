@@ -653,8 +653,10 @@ class RegistryBrowser(QObject):
             repo = node.parent
             host = repo.parent.host
             entry = self._settings.registry(host)
-            self._copy(pull_command(tool, host, repo.name, node.name,
-                                    insecure=entry is not None and entry.insecure))
+            # podman has no loopback exception: a registry reached over plain HTTP here
+            # (as loopback ones may be) needs the flag too
+            insecure = (entry is not None and entry.insecure) or repo.parent.connection.plain_http
+            self._copy(pull_command(tool, host, repo.name, node.name, insecure=insecure))
 
     def copy_digest_reference(self, index: QModelIndex) -> None:
         """Copy ``HOST/REPO@DIGEST`` (the digest is looked up first if still unknown)."""
@@ -694,7 +696,7 @@ class RegistryBrowser(QObject):
         self._runner.submit(
             lambda cancel: plan_delete(connection, name, tag, cancel),
             on_done=lambda plan: self._confirm_delete(connection, plan),
-            on_error=lambda message: self._delete_failed(host, name, message),
+            on_error=lambda message: self._delete_failed(host, name, message, tag),
             key=f"delete:{connection.host}/{name}",
             what=f"preparing to delete {name}:{tag}",
         )
@@ -730,7 +732,8 @@ class RegistryBrowser(QObject):
             self.repository_page.refresh()
         emit(self.deleted, plan)
 
-    def _delete_failed(self, host: str, repository: str, message: str) -> None:
+    def _delete_failed(self, host: str, repository: str, message: str,
+                       tag: str | None = None) -> None:
         """Say why in the repository's page (shown, if a tag's image was)."""
         page = self.repository_page
         page.header.spinner.stop()
@@ -740,6 +743,10 @@ class RegistryBrowser(QObject):
         page.refresh()
         page.banner.show_text(message)
         emit(self.statusMessage, message)
+        if tag is not None:
+            # its image may have been deleted meanwhile by someone else: what the tag
+            # points at now, rather than the digest it had
+            self.model.look_again(host, repository, tag)
 
     # ------------------------------------------------------------------ tree actions
 

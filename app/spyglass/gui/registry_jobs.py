@@ -185,6 +185,13 @@ class Connection:
         self._client: RegistryClient | None = None
         self._lock = threading.Lock()
 
+    @property
+    def plain_http(self) -> bool:
+        """Whether the registry was reached over plain HTTP (False until it was)."""
+        with self._lock:
+            client = self._client
+        return client is not None and client.plain_http
+
     def client(self) -> RegistryClient:
         with self._lock:
             if self._client is not None:

@@ -150,6 +150,10 @@ class RegistryDialog(QDialog):
         self.password_edit.setPlaceholderText("optional — a token works too")
         self.password_edit.setToolTip("A password, or an access token (some registries take "
                                       "a token with no user name)")
+        self.password_error = QLabel()
+        self.password_error.setWordWrap(True)
+        self.password_error.setStyleSheet("color: #c62828;")
+        self.password_error.hide()
         self.credentials_hint = QLabel("Leave both empty to browse without signing in.")
         mute(self.credentials_hint)
 
@@ -162,6 +166,7 @@ class RegistryDialog(QDialog):
         form.addRow("", self.insecure_box)
         form.addRow("User name:", self.user_edit)
         form.addRow("Password or token:", self.password_edit)
+        form.addRow("", self.password_error)
         form.addRow("", self.credentials_hint)
 
         self.test_button = QPushButton("Test Connection")
@@ -222,6 +227,7 @@ class RegistryDialog(QDialog):
         if edit is not None:
             self.host_edit.setText(edit.host)
             self.host_edit.setReadOnly(True)
+            self.host_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # (it can be copied)
             self.user_edit.setText(edit.username)
             self.insecure_box.setChecked(edit.insecure)
             if edit.username:
@@ -231,6 +237,8 @@ class RegistryDialog(QDialog):
             edit_field.textChanged.connect(self._inputs_changed)
         self.insecure_box.toggled.connect(self._inputs_changed)
         self.host_edit.textEdited.connect(self._host_edited)
+        if edit is not None:  # what one edits: the credentials (the host is fixed)
+            (self.password_edit if edit.username else self.user_edit).setFocus()
 
     def _look_for_saved(self, host: str, username: str) -> None:
         """Find out (on a worker: a keyring may be slow) whether a password is saved for
@@ -275,8 +283,12 @@ class RegistryDialog(QDialog):
                 self.password_edit.text(), self.insecure_box.isChecked())
 
     def _validated(self) -> RegistryInput | None:
-        """The inputs, or None after showing what is wrong with them."""
-        self.host_error.hide()
+        """The inputs, or None after showing what is wrong with them (under the field that
+        is wrong)."""
+        if not (self.host_error.isHidden() and self.password_error.isHidden()):
+            self.host_error.hide()
+            self.password_error.hide()
+            self._fitter.fit()
         try:
             parsed = parse_host_input(self.host_edit.text())
         except InvalidReference as exc:
@@ -290,15 +302,16 @@ class RegistryDialog(QDialog):
         keeps_saved = self._edit is not None and username == self._edit.username
         if username and not password and not keeps_saved:
             self.password_edit.setFocus()
-            self._invalid(f"Enter the password or token for {username}.")
+            self._invalid(f"Enter the password or token for {username}.", self.password_error)
             return None
         return RegistryInput(parsed.host, username, password, self.insecure_box.isChecked(),
                              None)
 
-    def _invalid(self, sentence: str) -> None:
-        self.host_error.setText(sentence)
-        self.host_error.show()
-        return None
+    def _invalid(self, sentence: str, under: QLabel | None = None) -> None:
+        label = under or self.host_error
+        label.setText(sentence)
+        label.show()
+        self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
 
     def _host_edited(self, text: str) -> None:
         if text.strip().lower().startswith("http://") and not self.insecure_box.isChecked():

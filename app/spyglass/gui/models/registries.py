@@ -580,6 +580,25 @@ class RegistriesModel(IdTreeModel):
         if isinstance(node, TagNode) and node.digest != digest:
             self._apply_digests(node.parent, [(node, DigestAnswer(tag, digest, media_type))])
 
+    def look_again(self, host: str, repository: str, tag: str) -> None:
+        """Forget what ``tag`` was known to point at and look it up anew (a delete found
+        it pointing at nothing: someone else deleted its image meanwhile)."""
+        node = self.node(self.tag_index(host, repository, tag))
+        if not isinstance(node, TagNode) or node.pending:
+            return
+        repo = node.parent
+        if node.digest is not None:
+            group = repo.by_digest.get(node.digest, [])
+            if node in group:
+                group.remove(node)
+            node.digest = node.media_type = None
+        node.error = None
+        row = repo.row_of(node)
+        if row >= 0:
+            emit(self.dataChanged, self.createIndex(row, NAME, repo.id),
+                 self.createIndex(row, ALIASES, repo.id))
+        self._want(node)
+
     def want_digest(self, index: AnyIndex) -> None:
         """Look up the digest of the tag at ``index`` soon (a view shows or hovers it)."""
         node = self.node(index)

@@ -305,6 +305,13 @@ class RegistryClient:
     def credentials(self) -> Credentials | None:
         return self.auth.credentials
 
+    @property
+    def plain_http(self) -> bool:
+        """Whether the registry is reached over plain HTTP (known once it was pinged: an
+        insecure registry, or a loopback one without TLS)."""
+        with self._lock:
+            return self._base is not None and self._base.startswith("http://")
+
     # ---------------------------------------------------------------- connection
 
     def ping(self, *, cancel: CancelToken | None = None) -> str:
