@@ -248,6 +248,8 @@ def test_digests_load_for_shown_rows_and_aliases_are_marked(
         qtbot.keyClick(page.filter, Qt.Key.Key_Return)
     assert window.image_view.state is not None
     assert window.image_view.state.entry.label.endswith("demo/app:1.10")
+    # the keyboard is in the image's tabs (not on whatever came next in the Tab order)
+    assert QApplication.focusWidget() is window.image_view.tabs.tabBar()
     # a tag highlighted in another repository's page is not this page's: its first is
     select_table_tag(qtbot, window, "1.10")
     open_repository_page(qtbot, window, host, "other/tools")

@@ -236,7 +236,7 @@ class RegistryBrowser(QObject):
         page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
         page.retryRequested.connect(lambda: self.model.reload(page.source_root))
         repo = self.repository_page
-        repo.tagActivated.connect(self._select)
+        repo.tagActivated.connect(self._open_tag)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
         repo.forgetRequested.connect(lambda: self._forget_shown_repository(repo.source_root))
         repo.table.customContextMenuRequested.connect(self._table_menu)
@@ -510,6 +510,14 @@ class RegistryBrowser(QObject):
             parent = self.model.parent(parent)
         self.tree.setCurrentIndex(index)
         self.tree.scrollTo(index)
+
+    def _open_tag(self, index: QModelIndex) -> None:
+        """A tag opened from its repository's page (Enter, a double click, or Enter in the
+        filter): the image shows, and the keyboard goes to its tabs, wherever it was (the
+        filter or table it was in is gone from sight)."""
+        self._select(index)
+        if self._content.currentWidget() is self._image_view:
+            self._image_view.tabs.tabBar().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def clear_selection(self) -> None:
         """The local places took the selection."""
