@@ -417,6 +417,9 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     text = test_connection(qtbot, dialog)
     assert text.startswith("The registry wants a user name and password\n")
     assert "wants valid credentials" in text and "spyglass login" not in text
+    fill_registry_dialog(qtbot, dialog, host, "", "a-token-alone")  # basic auth: no user
+    assert test_connection(qtbot, dialog).startswith(
+        "The registry wants a user name with the password or token\n")
     fill_registry_dialog(qtbot, dialog, host, "alice", wrong)
     text = test_connection(qtbot, dialog)
     assert text.startswith("The registry did not accept the sign-in\n")

@@ -378,7 +378,9 @@ class RegistryDialog(QDialog):
             self._tested = None
             headline = HEADLINES.get(check.problem, HEADLINES["other"])
             if check.problem == "auth" and not check.username:
-                headline = "The registry wants a user name and password"
+                # a token alone was refused: it wants a user name with it
+                headline = ("The registry wants a user name with the password or token"
+                            if snapshot[2] else "The registry wants a user name and password")
             text = f"<b>{html.escape(headline)}</b><br>{html.escape(check.sentence)}"
         if self._trust_note:
             text = f"{text}<br><br>{html.escape(self._trust_note)}"
