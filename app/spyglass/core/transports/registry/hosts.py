@@ -10,6 +10,7 @@ client certificate.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import ssl
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core.errors import InvalidReference, SpyglassError
+
+log = logging.getLogger(__name__)
 
 DOCKER_HUB: Final = "docker.io"
 DOCKER_HUB_API: Final = "registry-1.docker.io"
@@ -90,18 +93,32 @@ class TLSSettings:
                 import certifi  # no system store at all: fall back to httpx's own
 
                 context.load_verify_locations(cafile=certifi.where())
-        try:
-            for ca in self.ca_files:
+        for ca in self.ca_files:
+            try:
                 context.load_verify_locations(cafile=str(ca))
-            if self.client_cert is not None:
-                cert, key = self.client_cert
+            except (OSError, ssl.SSLError) as exc:
+                # as containers/image: a file that holds no certificate is passed over,
+                # and the others still count
+                log.warning("Ignoring %s, which holds no CA certificate that can be "
+                            "read (%s).", ca, _why(exc))
+        if self.client_cert is not None:
+            cert, key = self.client_cert
+            try:
                 context.load_cert_chain(certfile=str(cert), keyfile=str(key))
-        except (OSError, ssl.SSLError) as exc:
-            raise SpyglassError(
-                f"Cannot load the TLS certificates {', '.join(map(str, self.ca_files))}"
-                f"{' and the client certificate' if self.client_cert else ''}: {exc}."
-            ) from exc
+            except (OSError, ssl.SSLError) as exc:
+                raise SpyglassError(
+                    f"Cannot load the client certificate {cert} with its key {key}: "
+                    f"{_why(exc)}.") from exc
         return context
+
+
+def _why(exc: OSError | ssl.SSLError) -> str:
+    """An error loading a certificate, in words: OpenSSL's reason without its codes."""
+    reason = getattr(exc, "reason", None) if isinstance(exc, ssl.SSLError) else None
+    if reason:
+        return str(reason).replace("_", " ").lower()
+    return (exc.strerror or str(exc)).rstrip(".").lower() if isinstance(exc, OSError) \
+        else str(exc)
 
 
 def _system_store_exists() -> bool:

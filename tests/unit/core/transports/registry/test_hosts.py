@@ -168,12 +168,24 @@ def test_cert_dir_replaces_the_roots(tmp_path: Path) -> None:
     assert settings.ca_files == (own / "own.crt",)
 
 
-def test_unreadable_ca_file_is_a_sentence_naming_it(tmp_path: Path) -> None:
+def test_a_ca_file_that_holds_no_certificate_is_passed_over_naming_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """As containers/image: the other files of the folder still count (one bad file took
+    them all down, and the sentence blamed them too)."""
+    from tests.helpers.registry import CertificateAuthority
+
     folder = _folder(tmp_path, "registry.test", "bogus.crt")
+    ca = CertificateAuthority(tmp_path / "ca")
+    (folder / "good.crt").write_bytes(ca.cert_path.read_bytes())
     settings = tls_settings("registry.test", roots=[tmp_path])
-    with pytest.raises(SpyglassError) as info:
-        settings.ssl_context()
-    assert str(folder / "bogus.crt") in str(info.value)
+    assert set(settings.ca_files) == {folder / "bogus.crt", folder / "good.crt"}
+    with caplog.at_level("WARNING"):
+        context = settings.ssl_context()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"Ignoring {folder / 'bogus.crt'}, which holds no CA certificate that can be read "
+        "(no certificate or crl found)."]
+    assert any(dict(entry[0] for entry in cert["subject"]).get("commonName")
+               == "Spyglass Test CA" for cert in context.get_ca_certs())
 
 
 def test_a_cert_dir_that_is_no_folder_is_refused(tmp_path: Path) -> None:
