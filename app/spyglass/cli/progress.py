@@ -34,6 +34,9 @@ a long blob would otherwise show nothing between its start and the manifests."""
 REDRAW_EVERY: Final = 0.1
 """Seconds between two drawings of the bars on a terminal."""
 
+TICK_EVERY = 1.0
+"""How often the progress is looked at while no event comes (a stalled copy)."""
+
 SPEED_WINDOW: Final = 3.0
 """Seconds of progress the speed shown is measured over."""
 
@@ -92,6 +95,9 @@ class Reporter:
         self._active: dict[str, _Blob] = {}  # the blobs on their way, in their order
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
+        self._moved = 0.0  # when a byte last moved (for a copy that stalls)
+        self._said_done = -1  # the bytes the last progress line said
+        self._ticking = threading.Event()  # set: the ticker stops
         self._notes: NoteHandler | None = None
         self._own_notes = False  # the handler was put there for the bars: taken off after
         if self._tty and not quiet:
@@ -102,6 +108,7 @@ class Reporter:
 
     def close(self) -> None:
         """Take the bars off the screen and stop taking in warnings (idempotent)."""
+        self._ticking.set()
         with self._lock:
             self._active.clear()
             self._erase()
@@ -131,7 +138,11 @@ class Reporter:
         with self._lock:
             if isinstance(event, c.Planned):
                 self._total = event.plan.total_bytes
-                self._last = time.monotonic()
+                self._last = self._moved = time.monotonic()
+                # the progress is told on time even while no event comes (a registry
+                # that stopped answering sends none)
+                threading.Thread(target=self._tick, name="spyglass-progress",
+                                 daemon=True).start()
                 count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
                 self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
                            f"{size_text(self._total)}")
@@ -157,6 +168,7 @@ class Reporter:
                 else:
                     self._line(f"Copying blob {event.digest.short} ({size_text(event.size)})")
             elif isinstance(event, c.BlobProgress):
+                self._moved = time.monotonic()
                 self._done[str(event.digest)] = event.done
                 blob = self._active.get(str(event.digest))
                 if blob is not None:
@@ -177,6 +189,7 @@ class Reporter:
             elif isinstance(event, c.ManifestWritten):
                 self._line(f"Writing manifest {event.digest.short}")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
+                self._ticking.set()
                 self._active.clear()
                 self._erase()
                 self._stream.flush()
@@ -199,14 +212,26 @@ class Reporter:
         self._stream.write(f"\r{up}{_CLEAR_BELOW}")
         self._drawn = 0
 
+    def _tick(self) -> None:
+        """Until the copy ends: the progress again each second (a line every
+        :data:`LOG_PROGRESS_EVERY` seconds, or the bars with their speed falling away)."""
+        while not self._ticking.wait(TICK_EVERY):
+            with self._lock:
+                if not self._ticking.is_set():
+                    self._status(force=self._tty and bool(self._active))
+
     def _status(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not self._tty:
             if now - self._last >= LOG_PROGRESS_EVERY and self._total:
                 self._last = now
                 done = sum(self._done.values())
+                still = now - self._moved
+                stalled = (f"; nothing has moved for {duration_text(still)}"
+                           if done == self._said_done and still >= LOG_PROGRESS_EVERY else "")
+                self._said_done = done
                 self._line(f"Copied {size_text(done)} of {size_text(self._total)} "
-                           f"({done * 100 // self._total} %)")
+                           f"({done * 100 // self._total} %){stalled}")
             return
         if not force and now - self._last < REDRAW_EVERY:
             return

@@ -366,6 +366,41 @@ def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
     lines = out.getvalue().splitlines()
     assert lines[-1] == "Copied 40.0 MiB of 100.0 MiB (40 %)"
     assert sum(line.startswith("Copied ") for line in lines) == 1
+    report.close()
+
+
+def test_a_stalled_copy_still_says_how_far_it_is_and_that_nothing_moves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry that stops answering sends no events: the lines come all the same (the
+    README promises one every 10 s), and say that nothing has moved."""
+    import io
+    import time
+    from types import SimpleNamespace
+
+    from spyglass.cli import progress
+    from spyglass.core.copy import BlobProgress, BlobStarted, Planned
+    from spyglass.core.digest import Digest
+
+    monkeypatch.setattr(progress, "TICK_EVERY", 0.02)
+    monkeypatch.setattr(progress, "LOG_PROGRESS_EVERY", 0.1)
+    out = io.StringIO()
+    report = progress.Reporter(out, quiet=False)
+    mib = 1024 * 1024
+    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=(),
+                           attachments=())
+    blob = Digest.of(b"layer")
+    try:
+        report(Planned(plan))  # type: ignore[arg-type]
+        report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
+        report(BlobProgress(blob, 30 * mib, 100 * mib))
+        deadline = time.monotonic() + 10
+        while "nothing has moved for" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        report.close()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Copied ")]
+    assert lines[0] == "Copied 30.0 MiB of 100.0 MiB (30 %)"
+    assert lines[-1].startswith("Copied 30.0 MiB of 100.0 MiB (30 %); nothing has moved for ")
 
 
 def test_inspect_format(layout: tuple[Path, dict[str, Any]],

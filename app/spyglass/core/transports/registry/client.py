@@ -464,6 +464,14 @@ class RegistryClient:
                         f"{what}: the registry {self.host}{via} closed the connection "
                         f"without an answer ({describe_connection_error(exc)})."
                     )
+                elif isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+                    # reached, then silent: not "cannot reach", which sends one to the
+                    # network when the registry is the one that hangs
+                    failed = ConnectionFailed(
+                        f"{what}: the registry {self.host}{via} stopped answering (nothing "
+                        f"{'came' if isinstance(exc, httpx.ReadTimeout) else 'was taken'} "
+                        "for the whole timeout)."
+                    )
                 else:
                     failed = ConnectionFailed(
                         f"Cannot reach the registry {self.host}{via}: "

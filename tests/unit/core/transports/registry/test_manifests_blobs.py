@@ -324,3 +324,19 @@ def test_a_read_that_breaks_off_is_connection_failed(make_client) -> None:
     assert str(info.value) == (
         f"Reading the blob {LAYER_DIGEST} of {HOST}/team/app broke off: connection reset by peer."
     )
+
+
+def test_a_registry_that_stops_answering_is_said_to_have_stopped(make_client) -> None:
+    """Reached, then silent: not "cannot reach" (which sends one looking at the network),
+    but what was being done and that the registry stopped answering."""
+    def hung(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    client, seen = make_client(Routes({("GET", f"{PATH}/v1"): hung}), retry_times=1)
+    with pytest.raises(ConnectionFailed) as info:
+        client.get_manifest("team/app", "v1")
+    said = str(info.value)
+    assert f"the registry {HOST} stopped answering (nothing came for the whole timeout)." \
+        in said, said
+    assert "Cannot reach" not in said
+    assert len(seen.to(f"{PATH}/v1")) == 2  # asked again first, as before
