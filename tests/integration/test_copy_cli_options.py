@@ -163,6 +163,7 @@ def test_copy_with_an_authfile_on_both_sides(
                         f"docker://{host}/it-copy-creds/source:v1",
                         f"oci:{tmp_path / 'out'}:v1").error_line()
         assert f'Only the auth file "{given}" was read, and it {lacks}.' in line
+        assert "spyglass login" not in line  # a login goes elsewhere: that file is the way
 
 
 def _sides(
@@ -187,7 +188,8 @@ def test_wrong_credentials_are_one_sentence_without_the_password(
                      f"alice:{WRONG_PASSWORD}", source, destination)
     line = wrong.error_line()  # exit status 1, one line, nothing on stdout, no password
     assert "refused the credentials given" in line and host in line, line
-    assert f"Check the user name and password (--{side}-creds USER:PASSWORD)" in line, line
+    assert f"Check the user name and password given with --{side}-creds USER:PASSWORD" in line, \
+        line
 
     # without -q the progress lines come first, the error is still one last line
     loud = spyglass("copy", "--all", "--retry-times", "0", f"--{side}-creds",

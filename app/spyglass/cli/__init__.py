@@ -136,8 +136,10 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     try:
         return func(args)
     except SpyglassError as exc:
-        said = f"{exc.on_command_line or exc}{_no_creds_hint(exc, args)}" \
-            f"{_authfile_hint(exc, args)}"
+        authfile = _authfile_hint(exc, args)
+        # with an auth file named, its sentence is the advice (a login would not be read)
+        told = getattr(exc, "refusal", None) if authfile else None
+        said = f"{told or exc.on_command_line or exc}{_no_creds_hint(exc, args)}{authfile}"
         print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:

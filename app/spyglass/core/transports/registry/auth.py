@@ -360,8 +360,9 @@ class RegistryAuth(httpx.Auth):
                 body = read_capped(response, MAX_TOKEN_BODY)
                 return _TokenResponse(response.status_code, body)
         except httpx.TransportError as exc:
+            server = f"{url.host}:{url.port}" if url.port else url.host
             raise ConnectionFailed(
-                f"Cannot reach the token server {url.host} of {self.host}: "
+                f"Cannot reach the token server {server} of {self.host}: "
                 f"{describe_connection_error(exc)}."
             ) from exc
 

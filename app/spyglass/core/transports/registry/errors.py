@@ -176,16 +176,23 @@ def error_for(
             where = f"Check the credentials for {host} in {credentials_from}."
             return AuthenticationFailed(f"{said} {where}", status=status, code=code,
                                         host=host, credentials_sent=True, refusal=said)
+        if credentials_from == "keyring":  # saved by a login: that is what to do again
+            check = (f"Check the user name and password saved in the keyring for {host}: "
+                     f"log in again with spyglass login {host}, or pass --creds "
+                     "USER:PASSWORD.")
+        elif credentials_from == "command line":
+            check = "Check the user name and password given with --creds USER:PASSWORD."
+        else:
+            check = (f"Check the user name and password (--creds USER:PASSWORD), or log in "
+                     f"again with spyglass login {host}.")
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
-            host=host, credentials_sent=True, refusal=said,
-            on_command_line=f"{said} Check the user name and password (--creds "
-            f"USER:PASSWORD), or log in again with spyglass login {host}.",
+            host=host, credentials_sent=True, refusal=said, on_command_line=f"{said} {check}",
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
         return AuthenticationFailed(
-            said, status=status, code=code, host=host,
+            said, status=status, code=code, host=host, refusal=said,
             on_command_line=f"{said} Log in with spyglass login {host}, or pass "
             "--creds USER:PASSWORD.",
         )

@@ -402,3 +402,12 @@ def test_unreachable_token_server(make_client) -> None:
     ))
     with pytest.raises(ConnectionFailed, match=re.escape(f"token server {AUTH_HOST} of {HOST}")):
         client.tags_of("library/alpine")
+
+
+def test_an_unreachable_token_server_is_named_with_its_port(make_client) -> None:
+    client, _ = make_client(_challenging(
+        "http://auth.test:38201/token", httpx.ConnectError("[Errno 111] Connection refused")
+    ))
+    with pytest.raises(ConnectionFailed,
+                       match=re.escape(f"token server {AUTH_HOST}:38201 of {HOST}")):
+        client.tags_of("library/alpine")

@@ -42,9 +42,10 @@ def err(
     what: str = "Listing the tags of registry.test/team/app",
     kind: str | None = None,
     anonymous: bool = False,
+    credentials_from: str | None = None,
 ) -> SpyglassError:
     return error_for(status, httpx.Headers(headers or {}), raw, what=what, host=HOST, kind=kind,
-                     anonymous=anonymous)
+                     anonymous=anonymous, credentials_from=credentials_from)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +116,16 @@ def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
     assert error.on_command_line == (
         f"{said} Check the user name and password (--creds USER:PASSWORD), or log in again "
         "with spyglass login registry.test.")
+    # where they came from says what to check
+    saved = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x",
+                credentials_from="keyring")
+    assert saved.on_command_line == (
+        f"{said} Check the user name and password saved in the keyring for registry.test: "
+        "log in again with spyglass login registry.test, or pass --creds USER:PASSWORD.")
+    given = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x",
+                credentials_from="command line")
+    assert given.on_command_line == (
+        f"{said} Check the user name and password given with --creds USER:PASSWORD.")
 
 
 def test_the_registrys_own_message_is_quoted() -> None:
