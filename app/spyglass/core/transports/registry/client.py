@@ -1510,7 +1510,10 @@ def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
 def _next_link(
     header: str | None, current: httpx.URL, base: httpx.URL, *, what: str, host: str
 ) -> str | None:
-    """The ``rel="next"`` target of a ``Link`` header, resolved, on the registry's host only."""
+    """The ``rel="next"`` target of a ``Link`` header, on the registry's host: a link to
+    another host (a registry behind a proxy that names its own inside address) is taken
+    for its path and query only, as containers/image takes it, so nothing (credentials
+    least of all) goes elsewhere."""
     if not header:
         return None
     for part in header.split(","):
@@ -1522,9 +1525,8 @@ def _next_link(
             continue
         url = current.join(target[1:-1])
         if url.scheme != base.scheme or url.netloc != base.netloc:
-            raise RegistryError(
-                f"{what}: the registry {host} points the next page at {url.host}, another "
-                "host; refusing to follow it."
-            )
+            log.info("%s: the registry %s points the next page at %s; asking the registry "
+                     "itself for %s", what, host, url.host, url.raw_path.decode())
+            url = base.copy_with(raw_path=url.raw_path)
         return str(url)
     return None
