@@ -15,6 +15,7 @@ import pytest
 from spyglass import __version__
 from spyglass.cli import EXIT_ERROR, main
 from spyglass.cli.common import bare_bool_flags
+from spyglass.core.digest import Digest
 from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
 
 
@@ -339,26 +340,39 @@ def test_inspect_says_when_platform_does_not_apply(
     assert capsys.readouterr().err == ""
 
 
-def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import io
+MIB = 1024 * 1024
+LAYER = Digest.of(b"layer")
+
+
+def _copy_under_way(out: Any, done: int) -> Any:
+    """A Reporter writing to ``out`` (no terminal), told that a copy of one 100 MiB blob
+    began and moved ``done`` bytes."""
     from types import SimpleNamespace
 
     from spyglass.cli import progress
     from spyglass.core.copy import BlobProgress, BlobStarted, Planned
-    from spyglass.core.digest import Digest
+
+    report = progress.Reporter(out, quiet=False)
+    plan = SimpleNamespace(total_bytes=100 * MIB, blobs=[1], attachment_blobs=[], notes=(),
+                           attachments=())
+    report(Planned(plan))  # type: ignore[arg-type]
+    report(BlobStarted(LAYER, 100 * MIB, "application/vnd.oci.image.layer.v1.tar"))
+    report(BlobProgress(LAYER, done, 100 * MIB))
+    return report
+
+
+def test_a_long_copy_logs_how_far_it_is_when_stderr_is_no_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from spyglass.cli import progress
+    from spyglass.core.copy import BlobProgress
 
     clock = [100.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
     out = io.StringIO()
-    report = progress.Reporter(out, quiet=False)
-    mib = 1024 * 1024
-    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=(),
-                           attachments=())
-    blob = Digest.of(b"layer")
-    report(Planned(plan))  # type: ignore[arg-type]
-    report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
-    report(BlobProgress(blob, 10 * mib, 100 * mib))
+    mib, blob = MIB, LAYER
+    report = _copy_under_way(out, 10 * mib)
     clock[0] += progress.LOG_PROGRESS_EVERY
     report(BlobProgress(blob, 40 * mib, 100 * mib))
     clock[0] += 1
@@ -375,24 +389,14 @@ def test_a_stalled_copy_still_says_how_far_it_is_and_that_nothing_moves(
     README promises one every 10 s), and say that nothing has moved."""
     import io
     import time
-    from types import SimpleNamespace
 
     from spyglass.cli import progress
-    from spyglass.core.copy import BlobProgress, BlobStarted, Planned
-    from spyglass.core.digest import Digest
 
     monkeypatch.setattr(progress, "TICK_EVERY", 0.02)
     monkeypatch.setattr(progress, "LOG_PROGRESS_EVERY", 0.1)
     out = io.StringIO()
-    report = progress.Reporter(out, quiet=False)
-    mib = 1024 * 1024
-    plan = SimpleNamespace(total_bytes=100 * mib, blobs=[1], attachment_blobs=[], notes=(),
-                           attachments=())
-    blob = Digest.of(b"layer")
+    report = _copy_under_way(out, 30 * MIB)
     try:
-        report(Planned(plan))  # type: ignore[arg-type]
-        report(BlobStarted(blob, 100 * mib, "application/vnd.oci.image.layer.v1.tar"))
-        report(BlobProgress(blob, 30 * mib, 100 * mib))
         deadline = time.monotonic() + 10
         while "nothing has moved for" not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.02)
