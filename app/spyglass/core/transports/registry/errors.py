@@ -10,6 +10,7 @@ containers/image's ``docker/errors.go`` does: 401 → authentication, 403 /
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -102,6 +103,21 @@ _SAYS_NOTHING_MORE: Final = frozenset({
 quoted after a sentence that says it in full."""
 
 
+_TAG: Final = re.compile(r"<[^>]*>")
+_MAX_PAGE_TEXT: Final = 160
+
+
+def _page_text(body: bytes) -> str | None:
+    """The words of a short non-JSON error page (``<html>Forbidden by policy</html>``),
+    without its markup; None for none, or for a page too long to be a reason."""
+    if not body or len(body) > 4096 or body.lstrip()[:1] in (b"{", b"["):
+        return None
+    text = " ".join(_TAG.sub(" ", body.decode("utf-8", "replace")).split())
+    if not text:
+        return None
+    return text if len(text) <= _MAX_PAGE_TEXT else text[: _MAX_PAGE_TEXT - 1] + "…"
+
+
 def error_for(
     status: int,
     headers: httpx.Headers,
@@ -129,6 +145,8 @@ def error_for(
     codes = error_codes(body)
     code = codes[0][0] if codes else None
     said = codes[0][1] if codes and codes[0][1] else None
+    if said is None and not codes and status == 403:
+        said = _page_text(body)  # a proxy's or a policy's page: why access is denied
     if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:
         said = None  # the sentence says as much already
     detail = f" (the registry says: {said})" if said else ""

@@ -249,3 +249,16 @@ def test_rate_limit_headers() -> None:
         httpx.Headers({"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "76;w=21600"})
     )
     assert str(hub) == "76 of 100 requests left"
+
+
+def test_a_403_page_says_why_in_its_own_words() -> None:
+    """A proxy's or policy's page, not the registry's JSON: its words, without markup (as
+    skopeo shows the body); a long page is not quoted whole."""
+    error = err(403, b"<html><body><h1>Forbidden by policy</h1></body></html>",
+                what="Reading x")
+    assert "(the registry says: Forbidden by policy)" in str(error)
+    long_page = b"<html>" + b"<p>words </p>" * 2000 + b"</html>"
+    assert "the registry says" not in str(err(403, long_page, what="Reading x"))
+    # the registry's own JSON errors are read as before
+    assert "(the registry says: the repository is frozen)" in str(
+        err(403, body("DENIED", "the repository is frozen"), what="Reading x"))
