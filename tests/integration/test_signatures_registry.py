@@ -274,6 +274,62 @@ def test_copy_to_another_registry_carries_tags_and_referrers(
     assert [str(r.descriptor.digest) for r in referrers] == [signed["sbom"]]  # type: ignore[union-attr]
 
 
+def _referrers_tag_entries(server: RegistryServer, repository: str, subject: str) -> list[
+    dict[str, object]
+]:
+    with server.client() as client:
+        answer = client.get(f"/v2/{repository}/manifests/{subject.replace(':', '-')}",
+                            headers={"Accept": OCI_INDEX})
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["manifests"])
+
+
+def test_a_referrer_is_listed_with_its_own_annotations_and_artifact_type(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    """The referrers tag index written for a carried referrer describes the referrer as
+    the distribution spec has it: the manifest's own annotations, its artifactType."""
+    done = _copy(f"docker://{registry.host}/{REPO}:v1",
+                 f"docker://{fresh_registry.host}/described/app:v1")
+    assert done.returncode == 0, done.stderr
+    (entry,) = _referrers_tag_entries(fresh_registry, "described/app", str(signed["arm64"]))
+    assert entry["digest"] == signed["sbom"]
+    assert entry["artifactType"] == "application/spdx+json"
+    assert entry["annotations"] == {"org.opencontainers.image.created": "2026-12-04T00:00:00Z"}
+
+
+def test_a_referrer_copied_alone_is_listed_for_its_subject(
+    registry: RegistryServer, fresh_registry: RegistryServer, signed: dict[str, object]
+) -> None:
+    """The referrer is the image copied (by digest, to a tag): the registry does not index
+    it (distribution 2.8), so the copy adds it to the subject's referrers tag."""
+    done = _copy(f"docker://{registry.host}/{REPO}@{signed['sbom']}",
+                 f"docker://{fresh_registry.host}/alone/app:sbom")
+    assert done.returncode == 0, done.stderr
+    (entry,) = _referrers_tag_entries(fresh_registry, "alone/app", str(signed["arm64"]))
+    assert entry["digest"] == signed["sbom"]
+    assert entry["artifactType"] == "application/spdx+json"
+
+
+def test_a_layout_referrer_is_listed_without_the_layouts_own_names(tmp_path: Path,
+                                                                  fresh_registry: RegistryServer
+                                                                  ) -> None:
+    """An ``index.json`` entry's annotations (a tag name there) are the layout's, not the
+    referrer's: the referrers tag lists the manifest's own."""
+    digest, _key = cosign.signed_layout(tmp_path / "src")
+    index_path = tmp_path / "src" / "index.json"
+    index = json.loads(index_path.read_text())
+    for entry in index["manifests"]:
+        if entry.get("artifactType") == "application/spdx+json":
+            entry["annotations"] = {"org.opencontainers.image.ref.name": "sbom"}
+    index_path.write_text(json.dumps(index))
+    done = _copy(f"oci:{tmp_path / 'src'}:app", f"docker://{fresh_registry.host}/named/app:v1")
+    assert done.returncode == 0, done.stderr
+    (entry,) = _referrers_tag_entries(fresh_registry, "named/app", digest)
+    assert "annotations" not in entry
+    assert entry["artifactType"] == "application/spdx+json"
+
+
 def test_a_copy_within_the_registry_mounts_the_signatures_blobs_too(
     registry: RegistryServer, signed: dict[str, object], tmp_path: Path
 ) -> None:

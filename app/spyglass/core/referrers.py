@@ -18,8 +18,8 @@ import re
 from typing import Final
 
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidDigest
-from spyglass.core.manifest import Descriptor
+from spyglass.core.errors import InvalidDigest, InvalidManifest
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 
 COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
 """cosign's tag suffixes: signatures, attestations, SBOMs."""
@@ -68,3 +68,26 @@ def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:
         return Digest.parse(text)
     except InvalidDigest:  # a malformed annotation just means no subject
         return None
+
+
+def referrer_entry(raw: bytes, media_type: str, digest: Digest) -> tuple[Digest, Descriptor] | None:
+    """For a manifest with a ``subject``: that subject's digest, and the descriptor that
+    lists the manifest among its referrers — its media type, digest and size, its
+    ``artifactType`` (an image manifest's config media type when it names none) and its
+    own annotations, as the distribution spec has a referrers list describe it. None for
+    a manifest without a subject, or bytes that are no manifest."""
+    if b'"subject"' not in raw:
+        return None  # the cheap answer for almost every manifest
+    try:
+        manifest = parse_manifest(raw, media_type)
+    except InvalidManifest:
+        return None
+    if not isinstance(manifest, (ImageManifest, ImageIndex)) or manifest.subject is None:
+        return None
+    artifact_type = manifest.artifact_type
+    if artifact_type is None and isinstance(manifest, ImageManifest):
+        artifact_type = manifest.config.media_type
+    return manifest.subject.digest, Descriptor(
+        manifest.media_type or media_type, digest, len(raw),
+        annotations=dict(manifest.annotations), artifact_type=artifact_type,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from spyglass.core import media
@@ -160,3 +162,38 @@ def test_buildkit_entry_with_a_sha512_subject() -> None:
 )
 def test_other_entries_have_no_attestation_subject(annotations: dict[str, str]) -> None:
     assert buildkit_attestation_subject(buildkit_entry(annotations)) is None
+
+
+def test_referrer_entry_describes_the_manifest_itself() -> None:
+    from spyglass.core.referrers import referrer_entry
+
+    subject = "sha256:" + "a" * 64
+    raw = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.example.config+json",
+                   "digest": "sha256:" + "b" * 64, "size": 2},
+        "layers": [],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": subject, "size": 10},
+        "annotations": {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
+    }).encode()
+    digest = Digest.parse("sha256:" + "c" * 64)
+    found = referrer_entry(raw, "application/vnd.oci.image.manifest.v1+json", digest)
+    assert found is not None
+    named, descriptor = found
+    assert named == Digest.parse(subject)
+    assert (descriptor.digest, descriptor.size) == (digest, len(raw))
+    # no artifactType: the config's media type stands for it, as the spec says
+    assert descriptor.artifact_type == "application/vnd.example.config+json"
+    assert descriptor.annotations == {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"}
+
+
+def test_referrer_entry_is_none_without_a_subject() -> None:
+    from spyglass.core.referrers import referrer_entry
+
+    raw = (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",'
+           b'"manifests":[]}')
+    assert referrer_entry(raw, "application/vnd.oci.image.index.v1+json",
+                          Digest.parse("sha256:" + "c" * 64)) is None
+    assert referrer_entry(b'{"subject": 1}', "application/json",
+                          Digest.parse("sha256:" + "c" * 64)) is None

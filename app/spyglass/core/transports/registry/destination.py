@@ -40,7 +40,7 @@ from spyglass.core.manifest import (
     Descriptor,
     manifest_digest,
 )
-from spyglass.core.referrers import referrers_tag
+from spyglass.core.referrers import referrer_entry, referrers_tag
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
@@ -97,6 +97,8 @@ class RegistryDestination:
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
+        self._referrers_lock = threading.Lock()
+        """Held while a referrers tag index is read and written again."""
         self._chunk_size: int | None = None
         """None: a blob goes in one request; else in pieces of this many bytes, since the
         registry (or a proxy in front of it) refused a body as too large."""
@@ -263,9 +265,23 @@ class RegistryDestination:
         """Override ImageDestination.put_manifest: ``PUT …/manifests/DIGEST``.
 
         The registry checks that the blobs (or, for a list, the manifests) it
-        references are in the repository, so children go first.
+        references are in the repository, so children go first. A manifest with a
+        ``subject`` is listed among the subject's referrers: by the registry, when it
+        answers ``OCI-Subject``, else in the ``sha256-<hex>`` index of the referrers
+        tag schema (distribution 2.8), as the distribution spec asks of a client —
+        whether it came along with its subject or is the image copied.
         """
-        self.client.put_manifest(self.repository, str(digest), raw, media_type, cancel=cancel)
+        referrer = referrer_entry(raw, media_type, digest)
+        if referrer is None:
+            self.client.put_manifest(
+                self.repository, str(digest), raw, media_type, cancel=cancel
+            )
+            return
+        _digest, indexed = self.client.put_referrer(
+            self.repository, raw, media_type, cancel=cancel
+        )
+        if not indexed:
+            self._add_to_referrers_tag(*referrer, cancel)
 
     @property
     def required_digest(self) -> Digest | None:
@@ -328,20 +344,14 @@ class RegistryDestination:
         """Override AttachmentDestination.put_attachment.
 
         Under ``tag`` (cosign's layout) the manifest is simply tagged. A referrer is
-        stored by digest; when the registry does not index it itself (no
-        ``OCI-Subject`` answer: distribution 2.8), the ``sha256-<hex>`` index of the
-        referrers tag schema gets an entry for it, keeping the entries it had.
+        stored by digest, and listed as :meth:`put_manifest` lists one.
         """
         if tag is not None:
             self.client.put_manifest(
                 self.repository, tag, raw, descriptor.media_type, cancel=cancel
             )
             return
-        _digest, indexed = self.client.put_referrer(
-            self.repository, raw, descriptor.media_type, cancel=cancel
-        )
-        if not indexed:
-            self._add_to_referrers_tag(subject, descriptor, cancel)
+        self.put_manifest(raw, descriptor.media_type, descriptor.digest, cancel=cancel)
 
     def check_writable(self, *, cancel: CancelToken | None = None) -> None:
         """Override CheckedDestination.check_writable: an upload session started and
@@ -373,6 +383,15 @@ class RegistryDestination:
                                  limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel)
 
     def _add_to_referrers_tag(
+        self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
+    ) -> None:
+        """Add ``descriptor`` to the referrers tag index of ``subject``, keeping the
+        entries it has; one at a time, so two referrers of one subject written at
+        once both stay listed."""
+        with self._referrers_lock:
+            self._add_to_referrers_tag_locked(subject, descriptor, cancel)
+
+    def _add_to_referrers_tag_locked(
         self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
     ) -> None:
         tag = referrers_tag(subject)
