@@ -34,7 +34,7 @@ from spyglass.core.errors import (
     SpyglassError,
     Unsupported,
 )
-from spyglass.core.image import load_manifest
+from spyglass.core.image import choose_entry, load_manifest
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     AnyManifest,
@@ -250,9 +250,11 @@ class CopyPlan:
             lines.append(f"  list: {media.friendly(self.list_media_type)} ({how})")
         for instance in self.instances:
             platform = instance.entry.platform if instance.entry else None
-            where = f" {platform}" if platform else ""
+            about = buildkit_attestation_subject(instance.entry) if instance.entry else None
+            what = (f"attestation of {about.short}" if about is not None
+                    else f"image {platform}" if platform else "image")
             lines.append(
-                f"  image{where}: {media.friendly(instance.media_type)}, "
+                f"  {what}: {media.friendly(instance.media_type)}, "
                 f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"
                 + (" (converted)" if instance.changes or self.converted_from else "")
             )
@@ -263,8 +265,12 @@ class CopyPlan:
         if (attached := describe_attachments(self.attachments)) is not None:
             lines.append(f"  {attached}")
         elif self.attachments_removed:
+            inside = any(buildkit_attestation_subject(i.entry) is not None
+                         for i in self.instances if i.entry is not None)
             lines.append("  attached: left behind without being looked up (signatures, "
-                         "attestations, SBOMs and referrers are removed)")
+                         "attestations, SBOMs and referrers kept beside the image are not "
+                         "copied" + ("; the attestation manifests inside the list are part "
+                                     "of it and stay" if inside else "") + ")")
         lines.extend(f"  note: {note}" for note in self.notes)
         return lines
 
@@ -893,22 +899,29 @@ def _plan_images(
         chosen = entries
     else:
         wanted = list(options.platforms) or [host_platform()]
-        if entries and all(e.media_type in media.INDEX_TYPES for e in entries):
-            said = (f"The manifest list {top.digest} is a list of lists (nested indexes), with no "
-                    "image of its own to choose by platform; nested lists are copied only "
-                    "whole")
-            raise Unsupported(f"{said}, every image of them.",
-                              on_command_line=f"{said} (--all).")
         chosen = []
         for platform in wanted:
-            entry = top.choose(platform)
+            # an image of a list nested in this one is chosen as inspect shows it
+            entry = choose_entry(source, top, platform, cancel=cancel)
             if entry.platform is None and entry not in chosen:
                 notes.append(f"the list names no image for {platform}: its image without a "
                              f"platform, {entry.digest.short}, is copied, as skopeo takes it")
             if entry not in chosen:
                 chosen.append(entry)
-    whole = len(chosen) == len(entries)
+    images = [e for e in entries if buildkit_attestation_subject(e) is None]
     many = options.multi_arch == "all" or len(chosen) > 1
+    attested = _attestations_of(top, chosen)
+    if many:
+        # BuildKit's attestation of an image chosen comes along, as what is attached to
+        # an image written unchanged does
+        chosen.extend(a for a in attested if a not in chosen)
+    elif attested:
+        notes.append(f"the list's attestation manifest{'s' if len(attested) > 1 else ''} "
+                     f"for {chosen[0].digest.short} stay{'' if len(attested) > 1 else 's'} "
+                     "behind: one image written alone has no list to hold "
+                     f"{'them' if len(attested) > 1 else 'it'}")
+    whole = (len(chosen) == len(entries)
+             and {e.digest for e in chosen} == {e.digest for e in entries})
     if many and not destination.accepts_lists:
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."
@@ -964,14 +977,26 @@ def _plan_images(
         i.changes for i in instances
     )
     if not whole:
+        kept = len([e for e in chosen if buildkit_attestation_subject(e) is None])
+        of = (f"the {kept} image{'' if kept == 1 else 's'} chosen from it and the lists "
+              "nested in it" if any(media.is_index(e.media_type) for e in entries)
+              else f"{kept} of its {len(images)} image{'' if len(images) == 1 else 's'}")
         notes.append(
-            f"the list is rebuilt with {len(chosen)} of its {len(entries)} images, "
-            "so its digest changes"
+            f"the list is rebuilt with {of}"
+            + (" and their attestations" if any(a in chosen for a in attested) else "")
+            + ", so its digest changes"
         )
     plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                     list_type, unchanged, tuple(notes), tuple(extra))
     _check_preserve(plan, options, destination)
     return plan
+
+
+def _attestations_of(top: ImageIndex, chosen: list[Descriptor]) -> list[Descriptor]:
+    """The BuildKit attestation entries of ``top`` about an image in ``chosen``."""
+    digests = {entry.digest for entry in chosen}
+    return [entry for entry in top.manifests
+            if buildkit_attestation_subject(entry) in digests and entry not in chosen]
 
 
 class _PlainLayers:

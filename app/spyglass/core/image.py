@@ -147,6 +147,19 @@ def _choose(
     return [entry], child
 
 
+def choose_entry(
+    source: ImageSource, index: ImageIndex, wanted: Platform, *,
+    cancel: CancelToken | None = None,
+) -> Descriptor:
+    """The entry of the image best suited to ``wanted`` in ``index`` or the lists nested
+    in it (as :func:`load_image` walks them); :class:`PlatformNotFound` names what all
+    of them offer. A list without nested lists is not read further."""
+    if not any(media.is_index(d.media_type) for d in index.manifests):
+        return index.choose(wanted)
+    chain, _image = _choose(source, index, wanted, 0, cancel)
+    return chain[-1]
+
+
 def _image_at(
     source: ImageSource, entry: Descriptor, cancel: CancelToken | None
 ) -> ImageManifest | Schema1Manifest:

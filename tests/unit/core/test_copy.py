@@ -48,7 +48,13 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.transports import open_destination, open_source
-from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
+from tests.helpers.imagebuild import (
+    OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    multi_platform_layout,
+)
 
 
 class MemoryDestination:
@@ -1035,22 +1041,54 @@ def test_a_platform_less_entry_is_the_last_resort_and_only_in_an_oci_index(
                   CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
 
 
-def test_a_list_of_lists_copied_for_this_system_says_to_copy_it_whole(tmp_path: Path) -> None:
-    """No platform can choose an image out of a list of lists: the sentence says to copy
-    it whole, not to choose another platform."""
-    root = tmp_path / "nested"
+def _nested_layout(root: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """An index of [an index of (amd64, arm64), s390x], tagged v1: the top entry and
+    each image's entry by architecture."""
     builder = LayoutBuilder(root)
-    inner = builder.add_index([builder.add_image(ImageSpec(architecture=arch))
-                               for arch in ("amd64", "arm64")])
-    top = builder.add_index([inner])
+    images = {arch: builder.add_image(ImageSpec(architecture=arch))
+              for arch in ("amd64", "arm64", "s390x")}
+    inner = builder.add_index([images["amd64"], images["arm64"]])
+    top = builder.add_index([inner, images["s390x"]])
     builder.tag(top, "v1")
-    with pytest.raises(Unsupported) as raised:
-        plan_copy(open_source(f"oci:{root}:v1"), open_destination(f"oci:{tmp_path / 'o'}:v1"))
+    return top, images
+
+
+def test_an_image_of_a_nested_list_is_copied_as_inspect_finds_it(tmp_path: Path) -> None:
+    """One platform out of a list of lists: the image inside the nested list, as
+    ``inspect`` shows it (the error used to say the list offered only s390x)."""
+    _top, images = _nested_layout(tmp_path / "nested")
+    written = copy_image(open_source(f"oci:{tmp_path / 'nested'}:v1"),
+                         open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                         CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
+    assert str(written.digest) == images["arm64"]["digest"]
+
+
+def test_platforms_of_a_nested_list_make_one_list_of_the_images(tmp_path: Path) -> None:
+    top, images = _nested_layout(tmp_path / "nested")
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/s390x")))
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'nested'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
+    assert [str(i.source.digest) for i in plan.instances] == [
+        images["amd64"]["digest"], images["s390x"]["digest"]]
+    assert ("the list is rebuilt with the 2 images chosen from it and the lists nested in it, "
+            "so its digest changes") in plan.notes
+    written = copy_image(open_source(f"oci:{tmp_path / 'nested'}:v1"),
+                         open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
+    assert str(written.digest) != top["digest"]
+    index = json.loads((tmp_path / "o" / "blobs" / "sha256" / written.digest.hex).read_bytes())
+    assert [m["digest"] for m in index["manifests"]] == [
+        images["amd64"]["digest"], images["s390x"]["digest"]]
+
+
+def test_a_platform_no_nested_list_has_names_what_they_all_offer(tmp_path: Path) -> None:
+    top, _images = _nested_layout(tmp_path / "nested")
+    with pytest.raises(PlatformNotFound) as raised:
+        plan_copy(open_source(f"oci:{tmp_path / 'nested'}:v1"),
+                  open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                  CopyOptions(platforms=(Platform.parse("linux/ppc64le"),)))
     assert str(raised.value) == (
-        f"The manifest list {top['digest']} is a list of lists (nested indexes), with no "
-        "image of its own to choose by platform; nested lists are copied only whole, every "
-        "image of them.")
-    assert raised.value.on_command_line.endswith("copied only whole (--all).")
+        f"The manifest list {top['digest']} and the lists nested in it have no image for "
+        "linux/ppc64le; they offer: linux/amd64, linux/arm64, linux/s390x.")
 
 
 def test_a_list_copied_onto_itself_as_one_image_says_what_it_loses(layout: Path) -> None:
@@ -1079,3 +1117,67 @@ def test_a_list_of_one_image_copied_onto_itself_loses_nothing_to_say(tmp_path: P
     plan = plan_copy(open_source(same), open_destination(same),
                      CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
     assert not any("list being copied" in note for note in plan.notes)
+
+
+def _buildx_layout(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """A list as ``docker buildx`` pushes it: amd64, arm64 and s390x images, each with
+    BuildKit's attestation entry after them; each image's entry and its attestation's."""
+    builder = LayoutBuilder(root)
+    pairs = {}
+    for arch in ("amd64", "arm64", "s390x"):
+        image = builder.add_image(ImageSpec(architecture=arch))
+        statement = builder.add_blob(b'{"_type":"https://in-toto.io/Statement/v0.1"}')
+        config = builder.add_blob(b"{}")
+        attestation = builder.add_blob(json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.in-toto+json", **statement}],
+        }, separators=(",", ":")).encode())
+        pairs[arch] = (image, {
+            "mediaType": OCI_MANIFEST, **attestation,
+            "platform": {"architecture": "unknown", "os": "unknown"},
+            "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                            "vnd.docker.reference.digest": image["digest"]}})
+    builder.tag(builder.add_index([e for pair in pairs.values() for e in pair]), "v1")
+    return pairs
+
+
+def test_platforms_chosen_bring_their_attestations_into_the_rebuilt_list(tmp_path: Path) -> None:
+    pairs = _buildx_layout(tmp_path / "bx")
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/arm64")))
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'plan'}:v1"), options)
+    assert ("the list is rebuilt with 2 of its 3 images and their attestations, so its digest "
+            "changes") in plan.notes
+    described = plan.describe()
+    assert f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: OCI image manifest, 1 layer" \
+        in described
+    written = copy_image(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                         open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
+    index = json.loads((tmp_path / "o" / "blobs" / "sha256" / written.digest.hex).read_bytes())
+    assert sorted(m["digest"] for m in index["manifests"]) == sorted(
+        e["digest"] for arch in ("amd64", "arm64") for e in pairs[arch])
+    attested = {m["annotations"]["vnd.docker.reference.digest"] for m in index["manifests"]
+                if "annotations" in m}
+    assert attested == {pairs["amd64"][0]["digest"], pairs["arm64"][0]["digest"]}
+
+
+def test_one_platform_chosen_notes_its_attestation_stays_behind(tmp_path: Path) -> None:
+    pairs = _buildx_layout(tmp_path / "bx")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                     CopyOptions(platforms=(Platform.parse("linux/s390x"),)))
+    assert [str(i.source.digest) for i in plan.instances] == [pairs["s390x"][0]["digest"]]
+    assert (f"the list's attestation manifest for {pairs['s390x'][0]['digest'][7:19]} stays "
+            "behind: one image written alone has no list to hold it") in plan.notes
+
+
+def test_removing_signatures_says_the_lists_own_attestations_stay(tmp_path: Path) -> None:
+    _buildx_layout(tmp_path / "bx")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                     CopyOptions(multi_arch="all", remove_signatures=True))
+    assert plan.list_is_source
+    assert ("  attached: left behind without being looked up (signatures, attestations, SBOMs "
+            "and referrers kept beside the image are not copied; the attestation manifests "
+            "inside the list are part of it and stay)") in plan.describe()
