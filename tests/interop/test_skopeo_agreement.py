@@ -453,3 +453,28 @@ def test_created_is_printed_as_skopeo_does(tools: Tools, index: int) -> None:
     assert ours["Created"] == theirs["Created"], both_shown(
         f"Created of a config saying {CREATED_TIMES[index]!r}", ours, theirs
     )
+
+
+def test_an_artifacts_config_raw_is_its_bytes(tools: Tools, tmp_path: Path) -> None:
+    """A Helm chart's config is no image config: ``--config --raw`` prints its bytes, as
+    skopeo does; ``--config`` alone says which media type it has."""
+    builder = LayoutBuilder(tmp_path / "chart")
+    config = builder.add_blob(b'{"name":"mychart","version":"0.1.0","apiVersion":"v2"}')
+    chart = builder.add_blob(b"not really a chart")
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    **chart}],
+    }).encode())
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "0.1.0")
+    name = f"oci:{tmp_path / 'chart'}:0.1.0"
+    assert tools.ours(name, "--config", "--raw") == tools.theirs(name, "--config", "--raw")
+    refused = subprocess.run(
+        [sys.executable, "-m", "spyglass", "inspect", "--config", name],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")})
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"spyglass: {name} is an artifact; its config (application/vnd.cncf.helm.config.v1+json) "
+        "is not an image config. --config --raw prints its bytes.\n")

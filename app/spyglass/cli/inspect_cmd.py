@@ -54,8 +54,9 @@ def add_parser(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spyglass.core.image import load_image, load_manifest
+    from spyglass.core.image import load_image, load_manifest, read_config_blob
     from spyglass.core.inspect import inspect_output
+    from spyglass.core.manifest import ImageManifest
     from spyglass.core.platform import Platform
     from spyglass.core.reference import DockerName
     from spyglass.core.transports import open_source
@@ -78,9 +79,14 @@ def run(args: argparse.Namespace) -> int:
         _note_platform_unmatched(image, platform)
         if args.config:
             if image.config is None:
+                assert isinstance(image.manifest, ImageManifest)  # schema 1 has a config
+                if args.raw:  # its bytes as they are, as skopeo prints them
+                    write_bytes(read_config_blob(source, image.manifest))
+                    return 0
                 raise SpyglassError(
                     f"{args.name} is an artifact; its config "
-                    f"({image.manifest.media_type}) is not an image config."
+                    f"({image.manifest.config.media_type}) is not an image config. "
+                    "--config --raw prints its bytes."
                 )
             template = _template(args.format)
             if args.raw:

@@ -95,11 +95,7 @@ def load_config(
     descriptor = manifest.config
     if descriptor.media_type not in media.CONFIG_TYPES:
         return None
-    with source.open_blob(descriptor, cancel=cancel) as stream:
-        raw = read_verified(
-            stream, descriptor.digest, descriptor.size, limit=MAX_MANIFEST_SIZE,
-            what=f"The config {descriptor.digest}", cancel=cancel,
-        )
+    raw = read_config_blob(source, manifest, cancel=cancel)
     try:
         return parse_config(raw)
     except InvalidConfig as exc:
@@ -145,6 +141,19 @@ def _choose(
         chain, image = _choose(source, child, wanted, depth + 1, cancel)
         return [entry, *chain], image
     return [entry], child
+
+
+def read_config_blob(
+    source: ImageSource, manifest: ImageManifest, *, cancel: CancelToken | None = None
+) -> bytes:
+    """The bytes of ``manifest``'s config blob, whatever its media type (an artifact's
+    too), checked against its digest."""
+    descriptor = manifest.config
+    with source.open_blob(descriptor, cancel=cancel) as stream:
+        return read_verified(
+            stream, descriptor.digest, descriptor.size, limit=MAX_MANIFEST_SIZE,
+            what=f"The config {descriptor.digest}", cancel=cancel,
+        )
 
 
 def choose_entry(
