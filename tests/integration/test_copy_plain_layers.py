@@ -456,6 +456,11 @@ def test_a_foreign_layer_stays_where_its_urls_point(
         # dir: cannot refer to it: the bytes come from the url, verified
         copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
         assert (tmp_path / "d" / foreign.split(":")[1]).read_bytes() == base
+        # an OCI archive holds the bytes, and the converted manifest still names the urls,
+        # as skopeo writes it: the same manifest, so the same digest, as the layout's
+        archived = copy_image(open_source(f"oci:{source}:win"),
+                              open_destination(f"oci-archive:{tmp_path / 'w.tar'}:win"))
+        assert archived.digest == top.digest
         gone = tmp_path / "gone"
         windows_like(gone, url.replace("base.tar.gz", "missing.tar.gz"))
         with pytest.raises(SpyglassError, match=r"its urls did not serve it.*HTTP 404"):

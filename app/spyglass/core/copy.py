@@ -123,6 +123,21 @@ def _descriptor_json(descriptor: Descriptor, media_type: str, *, docker: bool) -
     return out
 
 
+def _layer_written(
+    task: BlobTask, written: dict[tuple[Digest, str | None], Descriptor]
+) -> Descriptor:
+    """How a converted manifest names a layer. One left where its urls point is named as
+    the source names it (the same digest may be copied elsewhere in the list, without
+    urls); one whose bytes came along unchanged keeps the urls too, as containers/image
+    keeps them (an archive holding it says the same as a layout that does not)."""
+    if task.external:
+        return task.source
+    descriptor = written[task.key]
+    if task.source.urls and not descriptor.urls and descriptor.digest == task.source.digest:
+        return replace(descriptor, urls=task.source.urls)
+    return descriptor
+
+
 def _instance_manifest(
     instance: InstancePlan, written: dict[tuple[Digest, str | None], Descriptor]
 ) -> tuple[bytes, Digest]:
@@ -134,10 +149,7 @@ def _instance_manifest(
     config = written[instance.config.key]
     data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
-        # a layer left where its urls point is named as the source names it (the same
-        # digest may be copied elsewhere in the list, without urls)
-        _descriptor_json(task.source if task.external else written[task.key], task.media_type,
-                         docker=docker)
+        _descriptor_json(_layer_written(task, written), task.media_type, docker=docker)
         for task in instance.layers
     ]
     if not docker:
