@@ -72,6 +72,27 @@ def error_codes(body: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def _every_error(body: bytes) -> list[str]:
+    """Each distinct error of a distribution error body as ``CODE: message (detail)``:
+    a registry that lists several (distribution: ``UNKNOWN`` twice, then the blob a
+    manifest names that it does not have) often says the useful one last."""
+    try:
+        errors = json.loads(body)["errors"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return []
+    out: list[str] = []
+    for item in errors if isinstance(errors, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            continue
+        message, detail = item.get("message"), item.get("detail")
+        text = item["code"] + (f": {message}" if isinstance(message, str) and message else "")
+        if isinstance(detail, str) and detail and len(detail) <= 200:
+            text += f" ({detail})"
+        if text not in out:
+            out.append(text)
+    return out
+
+
 def retry_after(headers: httpx.Headers) -> float | None:
     """Seconds from a ``Retry-After`` header (a number or an HTTP date), or None."""
     value = headers.get("retry-after")
@@ -232,7 +253,7 @@ def error_for(
         return Unsupported(
             f"{what} failed: the registry {host} does not support this operation{detail}."
         )
-    summary = f"{code}{': ' + said if said else ''}" if code else f"HTTP {status}"
+    summary = "; ".join(_every_error(body)) if code else f"HTTP {status}"
     tried = f" (asked {attempts} times)" if attempts > 1 else ""
     return RegistryError(
         f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,

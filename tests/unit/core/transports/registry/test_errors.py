@@ -183,6 +183,15 @@ def test_rate_limited_by_code_alone() -> None:
         (500, b"internal error, not json", "answered HTTP 500."),
         (500, body("UNKNOWN", "unknown error"), "answered UNKNOWN: unknown error."),
         (400, body("TAG_INVALID"), "answered TAG_INVALID."),
+        # distribution refusing a manifest whose foreign layer's urls it does not allow:
+        # the useful error comes last, and each distinct one is said once
+        (500, json.dumps({"errors": [
+            {"code": "UNKNOWN", "message": "unknown error"},
+            {"code": "UNKNOWN", "message": "unknown error"},
+            {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
+             "detail": "sha256:" + "e" * 64},
+        ]}).encode(), "answered UNKNOWN: unknown error; MANIFEST_BLOB_UNKNOWN: blob unknown "
+         f"to registry (sha256:{'e' * 64})."),
     ],
 )
 def test_other_answers_are_registry_errors(status: int, raw: bytes, summary: str) -> None:
