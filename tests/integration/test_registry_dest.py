@@ -314,6 +314,20 @@ def test_monolithic_and_chunked_uploads_land(
     assert not _leftover_uploads(registry, repository)
 
 
+def test_a_sha512_blob_the_registry_names_by_its_sha256_is_taken(
+    registry: RegistryServer,
+) -> None:
+    """distribution answers a sha512 upload with its own sha256 in Docker-Content-Digest,
+    as the distribution spec allows; its 201 says the sha512 given matched. The first
+    push is taken, as the second was (the blob was there by then)."""
+    client = RegistryClient(registry.host)
+    data = b"a blob named by sha512" * 1000
+    digest = Digest("sha512", hashlib.sha512(data).hexdigest())
+    assert client.upload_blob("it-dest/sha512", _Reader(data), digest, len(data)) == (
+        digest, len(data))
+    assert client.blob_exists("it-dest/sha512", digest)
+
+
 def test_a_second_push_reuses_every_blob_without_a_post(
     registry: RegistryServer, layout: Path, cache: BlobLocationCache,
     counting: tuple[Counting, HTTPPool],

@@ -1315,7 +1315,12 @@ class RegistryClient:
     def _check_created(self, response: httpx.Response, digest: Digest, what: str) -> None:
         response.close()
         stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
-        if stated is not None and stated != digest:
+        if stated is not None and stated.algorithm != digest.algorithm:
+            # its own (canonical) digest of another algorithm, as the distribution spec
+            # allows: the 201 to "PUT ?digest=" says the bytes matched the one given
+            log.info("%s: the registry %s names the blob %s by its %s digest %s", what,
+                     self.host, digest, stated.algorithm, stated)
+        elif stated is not None and stated != digest:
             raise DigestMismatch(
                 f"{what}: the registry {self.host} stored the blob as {stated}, not as "
                 f"{digest}; it is not trusted."

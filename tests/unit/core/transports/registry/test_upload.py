@@ -98,6 +98,8 @@ class FakeUploads:
     blob_head_size: Callable[[bytes], str] | None = None
     max_body: int | None = None
     """Request bodies longer than this get a proxy's 413, as behind a size limit."""
+    stated_blob_digest: str | None = None
+    """The Docker-Content-Digest a completed upload answers, when not the blob's."""
     patch_status: int = 202
     """What a PATCH that took its bytes answers (Amazon ECR: 201)."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -167,7 +169,8 @@ class FakeUploads:
             return registry_error(400, "DIGEST_INVALID",
                                   "provided digest did not match uploaded content")
         self.blobs[(repo, actual)] = bytes(session.data)
-        return httpx.Response(201, headers={"Docker-Content-Digest": actual,
+        stated = self.stated_blob_digest or actual
+        return httpx.Response(201, headers={"Docker-Content-Digest": stated,
                                             "Location": f"{BASE}/v2/{repo}/blobs/{actual}"})
 
     def progress(self, repo: str, uuid: str, status: int, where: LocationFor) -> httpx.Response:
@@ -865,3 +868,13 @@ def test_a_413_the_registry_explains_is_its_own_error(make_client, cache) -> Non
         destination(client, cache).put_blob(io.BytesIO(BLOB), media_type=media.OCI_LAYER_GZIP,
                                             digest=BLOB_DIGEST, size=len(BLOB))
     assert not isinstance(refused.value, BodyTooLarge)
+
+
+def test_a_completed_upload_stated_as_another_blob_is_not_trusted(make_client) -> None:
+    """A sha256 named in the answer that is not the one sent (the same algorithm) means
+    the registry stored something else; another algorithm is its own name for the blob
+    (see the sha512 test against distribution)."""
+    other = Digest.of(b"something else")
+    client, _seen = make_client(FakeUploads(stated_blob_digest=str(other)))
+    with pytest.raises(DigestMismatch, match=f"stored the blob as {other}, not as"):
+        client.upload_blob(REPO, io.BytesIO(BLOB), Digest.of(BLOB), len(BLOB))
