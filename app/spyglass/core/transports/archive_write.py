@@ -57,6 +57,7 @@ from spyglass.core.transports.files import (
     KnownBlobs,
     TempFiles,
     TempFolder,
+    check_replaceable,
     describe_os_error,
     describe_write_error,
     fsync_dir,
@@ -376,6 +377,7 @@ class _ArchiveOutput:
                             "writes an archive whole, so this copy would lose them. Name a "
                             "new file, or remove that one first."
                         )
+                    check_replaceable(target, st, path)
                     self.replaces_image = bool(st.st_size)
                 else:
                     self.streamed = True

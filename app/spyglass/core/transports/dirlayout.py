@@ -27,6 +27,7 @@ beside the folder and swaps it in only when it is complete.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -64,6 +65,7 @@ from spyglass.core.transports.files import (
     KnownBlobs,
     TempFiles,
     TempFolder,
+    check_replaceable,
     describe_os_error,
     describe_write_error,
     file_matches,
@@ -75,6 +77,8 @@ from spyglass.core.transports.files import (
     write_blob,
 )
 from spyglass.core.transports.stubs import no_attached_manifests
+
+log = logging.getLogger(__name__)
 
 TRANSPORT: Final = "dir"
 MANIFEST_FILE: Final = "manifest.json"
@@ -459,6 +463,11 @@ def check_dir_destination(path: Path) -> bool:
             "Spyglass replaces a dir: image whole, so they would be lost. Move them, or "
             "choose a new or empty folder."
         )
+    try:
+        existing = target.stat()
+    except OSError as exc:
+        raise TransportError(describe_os_error(exc, path)) from exc
+    check_replaceable(target, existing, path)  # as skopeo, which empties it, would need
     return bool(entries)
 
 
@@ -732,6 +741,9 @@ class DirDestination:
             ) from exc
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+            if old.exists():  # files in it this user may not remove
+                log.warning("The image %s held before could not be removed whole; what is "
+                            "left of it is in %s.", self.path, old)
         fsync_dir(parent)
 
     def abort(self) -> None:

@@ -779,6 +779,25 @@ def _keep_access(fd: int, existing: os.stat_result | None) -> None:
             pass  # not ours to give away; the mode is kept all the same
 
 
+def check_replaceable(path: Path, existing: os.stat_result, shown: Path | str | None = None,
+                      ) -> None:
+    """Refuse to replace ``path`` (a file, or a folder whose contents go) that this user
+    may not write. A rename over it needs only the right to write its folder, but a tool
+    writing in place (skopeo) needs the right to write it, and a read-only file, or
+    another user's, is not ours to replace; root may, as root may write it.
+    :class:`TransportError` names ``shown`` (default: ``path``)."""
+    folder = stat.S_ISDIR(existing.st_mode)
+    effective = os.access in os.supports_effective_ids  # the user the process acts as
+    if os.access(path, os.W_OK | (os.X_OK if folder else 0), effective_ids=effective):
+        return
+    what = "folder" if folder else "file"
+    why = (f"the {what} is read-only" if existing.st_uid == os.geteuid()
+           else f"the {what} belongs to another user")
+    raise TransportError(describe_write_error(
+        PermissionError(errno.EACCES, f"{why} (Permission denied)"),
+        path if shown is None else shown))
+
+
 def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> None:
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, synced, renamed.
 
@@ -793,11 +812,8 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
         existing = None
     except OSError as exc:
         raise TransportError(describe_write_error(exc, path)) from exc
-    if existing is not None and not os.access(path, os.W_OK):
-        # a rename would replace it all the same: a read-only file is left alone, as
-        # a tool writing in place (skopeo) would have to
-        raise TransportError(describe_write_error(
-            PermissionError(errno.EACCES, "the file is read-only (Permission denied)"), path))
+    if existing is not None:
+        check_replaceable(path, existing)
     try:
         fd, temp = tracker.create()
     except OSError as exc:

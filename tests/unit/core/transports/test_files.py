@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 
+# imported while the tests act as root: as nobody (unprivileged_dir) the interpreter's
+# own modules (sqlite3), in root's home, are out of reach
+import spyglass.core.blobcache  # noqa: F401
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import copy_image
 from spyglass.core.errors import Cancelled, InvalidLayout, TransportError
 from spyglass.core.transports import files, open_destination, open_source
 from spyglass.core.transports.files import describe_write_error, exclusive_lock, replace_file
-from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
 NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
 
@@ -79,7 +82,7 @@ def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.Mo
     target.write_text("{}")
     target.chmod(0o444)
     if os.access(target, os.W_OK):
-        monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+        monkeypatch.setattr(files.os, "access", lambda path, mode, **_kw: False)
     with pytest.raises(TransportError, match="the file is read-only"):
         replace_file(target, b"[]")
     assert target.read_text() == "{}"
@@ -207,3 +210,24 @@ def test_a_temporary_is_claimed_even_while_another_copy_looks(tmp_path: Path) ->
         stop.set()
         looker.join()
     assert unclaimed == 0
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive", "dir"])
+def test_an_image_the_user_may_not_write_is_not_replaced(unprivileged_dir: Path,
+                                                         transport: str) -> None:
+    """A rename over an archive or dir: image needs only the right to write its folder;
+    skopeo, writing in place, needs the right to write it, and so does this copy: a
+    read-only one is refused before anything is written, and stays as it was."""
+    source = unprivileged_dir / "src"
+    builder = LayoutBuilder(source)
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})])), "app")
+    target = unprivileged_dir / ("image" if transport == "dir" else "image.tar")
+    name = f"{transport}:{target}" + (":app:v1" if transport == "docker-archive" else "")
+    copy_image(open_source(f"oci:{source}:app"), open_destination(name))
+    target.chmod(0o555 if transport == "dir" else 0o444)
+    before = sorted(p.name for p in unprivileged_dir.iterdir())
+    what = "folder" if transport == "dir" else "file"
+    with pytest.raises(TransportError, match=rf"^Cannot write \"{target}\": the {what} is "
+                                             r"read-only \(Permission denied\)\.$"):
+        open_destination(name)
+    assert sorted(p.name for p in unprivileged_dir.iterdir()) == before
