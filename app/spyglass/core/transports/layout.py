@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -299,6 +300,67 @@ class OCILayoutReader:
                     artifact_type = parsed.config.media_type
                 found.append(replace(entry, artifact_type=artifact_type))
         return found
+
+
+INDEX_BEING_WRITTEN: Final = 5.0
+"""Seconds since an ``index.json`` that is not JSON was changed within which it is taken
+for one another program is still writing."""
+INDEX_REREAD_FOR: Final = 1.0
+INDEX_REREAD_EVERY: Final = 0.05
+
+
+def read_index_file(path: Path, what: str) -> dict[str, Any]:
+    """The ``index.json`` at ``path`` as data, for a copy into its layout (``what``, in
+    the sentences); an empty index when there is none. One that is not JSON yet was just
+    written is read again for a moment: a program that takes no lock (skopeo) writes it
+    in place, so it is empty or cut short while that program is at it."""
+    waited = 0.0
+    while True:
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_MANIFEST_SIZE + 1)
+                changed = time.time() - os.fstat(stream.fileno()).st_mtime
+        except FileNotFoundError:
+            return _empty_index()
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, path)) from exc
+        data, problem, not_json = _parse_index(raw)
+        if problem is None:
+            assert isinstance(data, dict)
+            return data
+        fresh = not_json and changed < INDEX_BEING_WRITTEN
+        if not fresh or waited >= INDEX_REREAD_FOR:
+            break
+        time.sleep(INDEX_REREAD_EVERY)
+        waited += INDEX_REREAD_EVERY
+    if fresh:
+        advice = ("another program may be writing it (skopeo writes it in place, "
+                  "without a lock): copy again once it is done")
+    else:
+        advice = "repair it (removing it forgets every image the layout names) and copy again"
+    raise InvalidLayout(
+        f"{what} has an index.json that {problem}; it was left as it is and the image was "
+        f"not added. {advice[0].upper()}{advice[1:]}."
+    )
+
+
+def _parse_index(raw: bytes) -> tuple[object, str | None, bool]:
+    """``index.json``'s bytes as data, what is wrong with them (None: nothing), and
+    whether that is that they are not JSON."""
+    if len(raw) > MAX_MANIFEST_SIZE:
+        return None, "is larger than 4 MiB", False
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict) and _null_manifests(data):
+            raw = _dump(data)
+        parse_manifest(raw, media.OCI_INDEX)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"is not JSON ({exc})", True
+    except InvalidManifest as exc:
+        return None, f"is not a valid image index ({str(exc).rstrip('.')})", False
+    if not (isinstance(data, dict) and isinstance(data.get("manifests"), list)):
+        return None, 'is not a JSON object with a "manifests" list', False
+    return data, None, False
 
 
 class LayoutImageSource:
@@ -784,39 +846,8 @@ class OCILayoutDestination:
             )
 
     def _read_index(self) -> dict[str, Any]:
-        path = self.path / INDEX_FILE
-        try:
-            with path.open("rb") as stream:
-                raw = stream.read(MAX_MANIFEST_SIZE + 1)
-        except FileNotFoundError:
-            return _empty_index()
-        except OSError as exc:
-            raise TransportError(describe_os_error(exc, path)) from exc
-        problem: str | None = None
-        data: object = None
-        if len(raw) > MAX_MANIFEST_SIZE:
-            problem = "is larger than 4 MiB"
-        else:
-            try:
-                data = json.loads(raw)
-                if isinstance(data, dict) and _null_manifests(data):
-                    raw = _dump(data)
-                parse_manifest(raw, media.OCI_INDEX)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                problem = f"is not JSON ({exc})"
-            except InvalidManifest as exc:
-                problem = f"is not a valid image index ({str(exc).rstrip('.')})"
-        if problem is None and not (
-            isinstance(data, dict) and isinstance(data.get("manifests"), list)
-        ):
-            problem = 'is not a JSON object with a "manifests" list'
-        if problem is not None:
-            raise InvalidLayout(
-                f'{self._what} has an index.json that {problem}; it was left as it is and '
-                "the image was not added. Repair or remove it and copy again."
-            )
-        assert isinstance(data, dict)
-        return data
+        """The layout's ``index.json`` as data (the caller holds the lock)."""
+        return read_index_file(self.path / INDEX_FILE, self._what)
 
     def _update_index(self, entry: dict[str, Any]) -> None:
         """Add ``entry`` and the attachments put to index.json; the caller holds the
@@ -1076,9 +1107,8 @@ def _check_existing(path: Path) -> None:
         return
     if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
         # a layout without its oci-layout file gets one, as containers/image writes it
-        reader = OCILayoutReader(DirTree(path), transport="oci", path=path)
         if INDEX_FILE in entries:
-            reader.index()
+            read_index_file(path / INDEX_FILE, f'The OCI image layout "{path}"')
         return
     if "blobs" in entries and (path / "blobs").is_dir() and all(
             entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -313,9 +314,52 @@ def test_a_broken_index_is_refused_when_opening(tmp_path: Path) -> None:
     out.mkdir()
     (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     (out / "index.json").write_text("{not json")
-    with pytest.raises(InvalidLayout, match=r"index\.json that is not JSON"):
+    an_hour_ago = time.time() - 3600
+    os.utime(out / "index.json", (an_hour_ago, an_hour_ago))
+    with pytest.raises(InvalidLayout) as raised:
         OCILayoutDestination(out, "app")
+    assert str(raised.value) == (
+        f'The OCI image layout "{out}" has an index.json that is not JSON (Expecting property '
+        "name enclosed in double quotes: line 1 column 2 (char 1)); it was left as it is and "
+        "the image was not added. Repair it (removing it forgets every image the layout "
+        "names) and copy again.")
     assert (out / "index.json").read_text() == "{not json"
+
+
+def test_an_index_another_program_is_writing_is_read_again(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """skopeo writes index.json in place, without a lock: for a moment it is empty. An
+    index.json that is not JSON but was just written is read again until it is."""
+    out = tmp_path / "out"
+    copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "first"))
+    whole = (out / "index.json").read_bytes()
+    (out / "index.json").write_bytes(b"")
+
+    def finish() -> None:
+        time.sleep(0.3)
+        (out / "index.json").write_bytes(whole)
+
+    writer = threading.Thread(target=finish)
+    writer.start()
+    try:
+        copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "second"))
+    finally:
+        writer.join()
+    index = json.loads((out / "index.json").read_text())
+    assert {m["annotations"][REF_NAME_ANNOTATION] for m in index["manifests"]} == {
+        "first", "second"}
+
+
+def test_an_index_left_cut_short_just_now_may_be_another_programs(tmp_path: Path) -> None:
+    out = tmp_path / "broken"
+    out.mkdir()
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (out / "index.json").write_text('{"schemaVersion":2,"manif')
+    with pytest.raises(InvalidLayout, match=r"Another program may be writing it \(skopeo "
+                                            r"writes it in place, without a lock\): copy "
+                                            r"again once it is done\.$"):
+        OCILayoutDestination(out, "app")
 
 
 def test_read_only_folder_is_refused_with_a_sentence(unprivileged_dir: Path) -> None:
