@@ -282,6 +282,12 @@ TEMP_PREFIX: Final = ".spyglass-tmp-"
 FILE_MODE: Final = 0o644
 """The mode of written blobs and metadata files (what containers/image gives them)."""
 
+LOCAL_ORPHAN_AGE: Final = 10.0
+""":data:`ORPHAN_AGE` on a filesystem of this machine alone (:func:`on_local_filesystem`):
+there every copy that could be writing takes its claim, which the kernel lets go when the
+copy ends, so an unclaimed temporary older than the moment between its making and its
+claim is an orphan — a copy run again after a ``kill -9`` reclaims the space at once."""
+
 ORPHAN_AGE: Final = 15 * 60.0
 """Seconds an unclaimed temporary (and everything in it) must have been left unchanged
 before :func:`sweep_orphans` removes it. A claim is taken moments after its temporary is
@@ -380,17 +386,43 @@ def _release(claim: int | None) -> None:
         os.close(claim)
 
 
+_LOCAL_FILESYSTEMS: Final = frozenset({
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "bcachefs", "f2fs", "jfs", "reiserfs",
+    "nilfs2", "zfs", "tmpfs", "ramfs", "overlay", "vfat", "exfat", "ntfs3", "hfsplus",
+})
+"""Filesystems whose folders only this machine writes (network and FUSE ones are not)."""
+
+
+def on_local_filesystem(folder: Path) -> bool:
+    """Whether ``folder`` is on a filesystem of this machine alone, by the mount its
+    device number names in ``/proc/self/mountinfo``; False when that cannot be told."""
+    try:
+        device = os.stat(folder).st_dev
+        wanted = f"{os.major(device)}:{os.minor(device)}"
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == wanted and " - " in line:
+                    kind = line.split(" - ", 1)[1].split(" ", 1)[0]
+                    return kind in _LOCAL_FILESYSTEMS
+    except OSError:
+        pass
+    return False
+
+
 def sweep_orphans(
     folder: Path, prefix: str = TEMP_PREFIX, *, keep: tuple[str, ...] = (),
-    min_age: float = ORPHAN_AGE,
+    min_age: float | None = None,
 ) -> list[Path]:
     """Remove the temporaries in ``folder`` whose names start with ``prefix`` and that no
     process claims; return what was removed.
 
     A temporary is removed only when this process can take its flock (the
     process that made it is gone) and neither it nor anything in it has
-    changed for ``min_age`` seconds. (On filesystems whose locks are local to
-    one machine, a copy running elsewhere is spared by that age alone.) Names
+    changed for ``min_age`` seconds (default: :data:`LOCAL_ORPHAN_AGE` on a
+    filesystem of this machine alone, else :data:`ORPHAN_AGE`: on filesystems
+    whose locks are local to one machine, a copy running elsewhere is spared by
+    that age alone). Names
     starting with ``prefix`` plus one of ``keep`` stay whatever their state.
     Best effort: anything that cannot be looked at, opened, locked or removed
     is left where it is, and nothing is raised.
@@ -400,6 +432,10 @@ def sweep_orphans(
         names = [n for n in os.listdir(folder) if n.startswith(prefix)]
     except OSError:
         return removed
+    if not names:
+        return removed
+    if min_age is None:
+        min_age = LOCAL_ORPHAN_AGE if on_local_filesystem(folder) else ORPHAN_AGE
     now = time.time()
     for name in names:
         if any(name.startswith(prefix + kept) for kept in keep):

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core.transports import open_destination
+from spyglass.core.transports import files, open_destination
 from spyglass.core.transports.dirlayout import DirDestination
 from spyglass.core.transports.files import (
+    LOCAL_ORPHAN_AGE,
     ORPHAN_AGE,
     TEMP_PREFIX,
     TempFiles,
     TempFolder,
+    on_local_filesystem,
     sweep_orphans,
 )
 from spyglass.core.transports.layout import OCILayoutDestination
@@ -201,3 +203,33 @@ def test_a_staging_folder_whose_files_still_change_is_kept(tmp_path: Path) -> No
     _age(folder / "blobs")
     assert sweep_orphans(tmp_path, f".image{TEMP_PREFIX}") == []
     assert folder.exists()
+
+
+def test_on_a_local_filesystem_an_unclaimed_temporary_goes_after_moments(
+    tmp_path: Path,
+) -> None:
+    """A copy run again right after a ``kill -9`` gets the space back: on a filesystem of
+    this machine alone every live copy claims its temporaries, so one unclaimed and
+    unchanged for LOCAL_ORPHAN_AGE is an orphan."""
+    assert on_local_filesystem(tmp_path)
+    layout = _layout(tmp_path)
+    (layout / f"{TEMP_PREFIX}k1ll3d01").write_bytes(b"half")
+    orphan = _age(layout / f"{TEMP_PREFIX}k1ll3d01", LOCAL_ORPHAN_AGE + 5)
+    OCILayoutDestination(layout, "v2").abort()
+    assert not orphan.exists()
+
+
+def test_on_a_network_filesystem_a_temporary_is_kept_for_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Elsewhere a copy on another machine may be writing it, its claim unseen here."""
+    monkeypatch.setattr(files, "on_local_filesystem", lambda folder: False)
+    layout = _layout(tmp_path)
+    (layout / f"{TEMP_PREFIX}k1ll3d02").write_bytes(b"half")
+    orphan = _age(layout / f"{TEMP_PREFIX}k1ll3d02", LOCAL_ORPHAN_AGE + 5)
+    OCILayoutDestination(layout, "v2").abort()
+    assert orphan.exists()
+
+
+def test_proc_is_no_local_filesystem_of_files() -> None:
+    assert not on_local_filesystem(Path("/proc"))
