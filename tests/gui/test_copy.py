@@ -853,3 +853,21 @@ def test_a_copy_into_another_place_keeps_the_listing_the_view_reads_through(
     copy_into(first, "more")  # another place: the listing the view reads through stays
     assert len(shown.retired) == 1
     assert window.image_view.state is not None
+
+
+def test_the_dialog_offers_the_platforms_of_nested_lists(tmp_path: Path) -> None:
+    """A list of lists: the images of the nested lists are offered (a copy chooses among
+    them as inspect does), not "a list without images for a platform"."""
+    from spyglass.core.cancel import CancelToken
+    from spyglass.gui.copying import Openers, list_platforms
+
+    builder = LayoutBuilder(tmp_path / "nested")
+    images = {arch: builder.add_image(ImageSpec(architecture=arch))
+              for arch in ("amd64", "arm64", "s390x")}
+    inner = builder.add_index([images["amd64"], images["arm64"]])
+    builder.tag(builder.add_index([inner, images["s390x"]]), "v1")
+    listed = list_platforms(Openers(), f"oci:{tmp_path / 'nested'}:v1", CancelToken())
+    assert listed.is_list
+    assert [p.architecture for p in listed.platforms] == ["amd64", "arm64", "s390x"]
+    assert [str(d) for d in listed.instances] == [
+        images[a]["digest"] for a in ("amd64", "arm64", "s390x")]
