@@ -34,7 +34,7 @@ from spyglass.core.errors import (
     SpyglassError,
     Unsupported,
 )
-from spyglass.core.image import choose_entry, load_manifest
+from spyglass.core.image import choose_entry, load_manifest, nested_entries
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     AnyManifest,
@@ -910,18 +910,12 @@ def _plan_images(
                 chosen.append(entry)
     images = [e for e in entries if buildkit_attestation_subject(e) is None]
     many = options.multi_arch == "all" or len(chosen) > 1
-    attested = _attestations_of(top, chosen)
-    if many:
-        # BuildKit's attestation of an image chosen comes along, as what is attached to
-        # an image written unchanged does
-        chosen.extend(a for a in attested if a not in chosen)
-    elif attested:
-        notes.append(f"the list's attestation manifest{'s' if len(attested) > 1 else ''} "
-                     f"for {chosen[0].digest.short} stay{'' if len(attested) > 1 else 's'} "
-                     "behind: one image written alone has no list to hold "
-                     f"{'them' if len(attested) > 1 else 'it'}")
-    whole = (len(chosen) == len(entries)
-             and {e.digest for e in chosen} == {e.digest for e in entries})
+    attested: list[Descriptor] = []
+    if chosen is not entries:
+        chosen, attested = _with_attestations(source, top, chosen, many, notes, cancel,
+                                              _choose_format(top.media_type, destination,
+                                                             options))
+    whole = chosen == entries
     if many and not destination.accepts_lists:
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."
@@ -978,13 +972,12 @@ def _plan_images(
     )
     if not whole:
         kept = len([e for e in chosen if buildkit_attestation_subject(e) is None])
-        of = (f"the {kept} image{'' if kept == 1 else 's'} chosen from it and the lists "
-              "nested in it" if any(media.is_index(e.media_type) for e in entries)
+        of = (f"{kept} image{'' if kept == 1 else 's'} (chosen from it and the lists "
+              "nested in it)" if any(media.is_index(e.media_type) for e in entries)
               else f"{kept} of its {len(images)} image{'' if len(images) == 1 else 's'}")
         notes.append(
             f"the list is rebuilt with {of}"
-            + (" and their attestations" if any(a in chosen for a in attested) else "")
-            + ", so its digest changes"
+            + (" and their attestations" if attested else "") + "; its digest changes"
         )
     plan = CopyPlan(source.description, destination.description, top, tuple(instances),
                     list_type, unchanged, tuple(notes), tuple(extra))
@@ -992,11 +985,42 @@ def _plan_images(
     return plan
 
 
-def _attestations_of(top: ImageIndex, chosen: list[Descriptor]) -> list[Descriptor]:
-    """The BuildKit attestation entries of ``top`` about an image in ``chosen``."""
-    digests = {entry.digest for entry in chosen}
-    return [entry for entry in top.manifests
-            if buildkit_attestation_subject(entry) in digests and entry not in chosen]
+def _with_attestations(
+    source: ImageSource, top: ImageIndex, chosen: list[Descriptor], many: bool,
+    notes: list[str], cancel: CancelToken | None, list_format: Format,
+) -> tuple[list[Descriptor], list[Descriptor]]:
+    """The images chosen out of ``top`` (or the lists nested in it) with BuildKit's
+    attestations of them, in the order the lists have them (so the same images make the
+    same list, however they were named); and the attestations that came along.
+
+    An attestation comes along, as what is attached to an image written unchanged does,
+    into a list written with several images; one image written alone, or a Docker
+    schema 2 list (which cannot hold an in-toto manifest), leaves it behind, with a note.
+    """
+    chosen_digests = {entry.digest for entry in chosen}
+    walked: list[Descriptor] = []
+    attestations: list[Descriptor] = []
+    for _holder, entry in nested_entries(source, top, cancel=cancel):
+        walked.append(entry)
+        if buildkit_attestation_subject(entry) in chosen_digests and entry not in chosen:
+            attestations.append(entry)
+
+    def in_order(entries: list[Descriptor]) -> list[Descriptor]:
+        return sorted(entries, key=lambda e: walked.index(e) if e in walked else len(walked))
+
+    if many and attestations and list_format == "oci":
+        return in_order([*chosen, *attestations]), attestations
+    if not attestations:
+        return in_order(chosen), []
+    count = len(attestations)
+    them = "them" if count > 1 else "it"
+    why = (f"one image written alone has no list to hold {them}" if not many
+           else f"a Docker schema 2 list cannot hold {them}")
+    subjects = sorted({subject.short for a in attestations
+                       if (subject := buildkit_attestation_subject(a)) is not None})
+    notes.append(f"the list's attestation manifest{'s' if count > 1 else ''} for "
+                 f"{', '.join(subjects)} stay{'' if count > 1 else 's'} behind: {why}")
+    return in_order(chosen), []
 
 
 class _PlainLayers:

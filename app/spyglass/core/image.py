@@ -143,6 +143,22 @@ def _choose(
     return [entry], child
 
 
+def nested_entries(
+    source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None,
+    depth: int = 0,
+) -> Iterator[tuple[ImageIndex, Descriptor]]:
+    """Every entry of ``index`` and of the lists nested in it that is not itself a list,
+    each with the list that holds it, in the order the lists name them (a nested list's
+    entries where it stands). A list without nested lists is not read further."""
+    for entry in index.manifests:
+        if media.is_index(entry.media_type) and depth < MAX_INDEX_DEPTH:
+            nested = load_manifest(source, entry.digest, cancel=cancel)
+            if isinstance(nested, ImageIndex):
+                yield from nested_entries(source, nested, cancel=cancel, depth=depth + 1)
+                continue
+        yield index, entry
+
+
 def read_config_blob(
     source: ImageSource, manifest: ImageManifest, *, cancel: CancelToken | None = None
 ) -> bytes:

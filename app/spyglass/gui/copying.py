@@ -14,7 +14,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
@@ -41,7 +41,7 @@ from spyglass.core.copy import (
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
-from spyglass.core.image import MAX_INDEX_DEPTH, load_manifest
+from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import (
@@ -554,30 +554,19 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
             return SourcePlatforms(False, (), top.digest, isinstance(top, Schema1Manifest))
         seen: list[Platform] = []
         digests: list[Digest] = []
-        # the images of lists nested in the list too: a copy chooses among them as well
-        for entry in _image_entries(source, top, cancel):
+        # the images of lists nested in the list too: a copy chooses among them as well,
+        # preferring the list's own image of a platform, as it does
+        own = {e.platform: e.digest for e in reversed(top.manifests) if e.platform}
+        for _holder, entry in nested_entries(source, top, cancel=cancel):
             platform = entry.platform
             if platform is None or not platform.os or platform.os == "unknown":
                 continue
             if platform not in seen:
                 seen.append(platform)
-                digests.append(entry.digest)
+                digests.append(own.get(platform, entry.digest))
     finally:
         source.close()
     return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests))
-
-
-def _image_entries(source: ImageSource, index: ImageIndex, cancel: CancelToken,
-                   depth: int = 0) -> Iterator[Descriptor]:
-    """The entries of ``index``, each nested list's own in its place (as deep as
-    :func:`~spyglass.core.image.load_image` walks)."""
-    for entry in index.manifests:
-        if media.is_index(entry.media_type) and depth < MAX_INDEX_DEPTH:
-            nested = load_manifest(source, entry.digest, cancel=cancel)
-            if isinstance(nested, ImageIndex):
-                yield from _image_entries(source, nested, cancel, depth + 1)
-                continue
-        yield entry
 
 
 @dataclass(frozen=True)

@@ -1070,8 +1070,8 @@ def test_platforms_of_a_nested_list_make_one_list_of_the_images(tmp_path: Path) 
                      open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
     assert [str(i.source.digest) for i in plan.instances] == [
         images["amd64"]["digest"], images["s390x"]["digest"]]
-    assert ("the list is rebuilt with the 2 images chosen from it and the lists nested in it, "
-            "so its digest changes") in plan.notes
+    assert ("the list is rebuilt with 2 images (chosen from it and the lists nested in it); "
+            "its digest changes") in plan.notes
     written = copy_image(open_source(f"oci:{tmp_path / 'nested'}:v1"),
                          open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
     assert str(written.digest) != top["digest"]
@@ -1119,14 +1119,18 @@ def test_a_list_of_one_image_copied_onto_itself_loses_nothing_to_say(tmp_path: P
     assert not any("list being copied" in note for note in plan.notes)
 
 
-def _buildx_layout(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+def _buildx_layout(root: Path, *, nested: bool = False,
+                   ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """A list as ``docker buildx`` pushes it: amd64, arm64 and s390x images, each with
-    BuildKit's attestation entry after them; each image's entry and its attestation's."""
+    BuildKit's attestation entry after them; each image's entry and its attestation's.
+    ``nested``: amd64 and arm64, with theirs, in a list nested in the list."""
     builder = LayoutBuilder(root)
     pairs = {}
     for arch in ("amd64", "arm64", "s390x"):
         image = builder.add_image(ImageSpec(architecture=arch))
-        statement = builder.add_blob(b'{"_type":"https://in-toto.io/Statement/v0.1"}')
+        statement = builder.add_blob(json.dumps({  # about its image, as BuildKit's are
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": [{"digest": {"sha256": image["digest"][7:]}}]}).encode())
         config = builder.add_blob(b"{}")
         attestation = builder.add_blob(json.dumps({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
@@ -1138,7 +1142,11 @@ def _buildx_layout(root: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]
             "platform": {"architecture": "unknown", "os": "unknown"},
             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
                             "vnd.docker.reference.digest": image["digest"]}})
-    builder.tag(builder.add_index([e for pair in pairs.values() for e in pair]), "v1")
+    if nested:
+        inner = builder.add_index([e for arch in ("amd64", "arm64") for e in pairs[arch]])
+        builder.tag(builder.add_index([inner, *pairs["s390x"]]), "v1")
+    else:
+        builder.tag(builder.add_index([e for pair in pairs.values() for e in pair]), "v1")
     return pairs
 
 
@@ -1147,7 +1155,7 @@ def test_platforms_chosen_bring_their_attestations_into_the_rebuilt_list(tmp_pat
     options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/arm64")))
     plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
                      open_destination(f"oci:{tmp_path / 'plan'}:v1"), options)
-    assert ("the list is rebuilt with 2 of its 3 images and their attestations, so its digest "
+    assert ("the list is rebuilt with 2 of its 3 images and their attestations; its digest "
             "changes") in plan.notes
     described = plan.describe()
     assert f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: OCI image manifest, 1 layer" \
@@ -1181,3 +1189,51 @@ def test_removing_signatures_says_the_lists_own_attestations_stay(tmp_path: Path
     assert ("  attached: left behind without being looked up (signatures, attestations, SBOMs "
             "and referrers kept beside the image are not copied; the attestation manifests "
             "inside the list are part of it and stay)") in plan.describe()
+
+
+def test_the_rebuilt_list_keeps_the_lists_order_however_platforms_are_named(
+    tmp_path: Path,
+) -> None:
+    """The same images make the same list: in the order the list has them, each
+    attestation after its image, not in the order the platforms were typed."""
+    pairs = _buildx_layout(tmp_path / "bx")
+    options = CopyOptions(platforms=(Platform.parse("linux/s390x"), Platform.parse("linux/amd64")))
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
+    assert [str(i.source.digest) for i in plan.instances] == [
+        e["digest"] for arch in ("amd64", "s390x") for e in pairs[arch]]
+    every = CopyOptions(platforms=tuple(Platform.parse(f"linux/{a}")
+                                        for a in ("s390x", "arm64", "amd64")))
+    whole = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                      open_destination(f"oci:{tmp_path / 'o'}:v1"), every)
+    assert whole.list_is_source  # every image named: the list as it is
+
+
+def test_attestations_of_images_in_a_nested_list_come_along(tmp_path: Path) -> None:
+    pairs = _buildx_layout(tmp_path / "bx", nested=True)
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"), Platform.parse("linux/s390x")))
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                     open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
+    assert [str(i.source.digest) for i in plan.instances] == [
+        e["digest"] for arch in ("amd64", "s390x") for e in pairs[arch]]
+    single = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"),
+                       open_destination(f"oci:{tmp_path / 'o'}:v1"),
+                       CopyOptions(platforms=(Platform.parse("linux/amd64"),)))
+    assert (f"the list's attestation manifest for {pairs['amd64'][0]['digest'][7:19]} stays "
+            "behind: one image written alone has no list to hold it") in single.notes
+
+
+def test_a_docker_list_of_chosen_platforms_leaves_their_attestations_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """Docker schema 2 has no in-toto manifests: the attestations stay behind, rather
+    than the copy of the images the user asked for being refused."""
+    pairs = _buildx_layout(tmp_path / "bx")
+    options = CopyOptions(format="v2s2", platforms=(Platform.parse("linux/amd64"),
+                                                    Platform.parse("linux/arm64")))
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"), MemoryDestination(), options)
+    assert [str(i.source.digest) for i in plan.instances] == [
+        pairs[arch][0]["digest"] for arch in ("amd64", "arm64")]
+    shorts = sorted(pairs[arch][0]["digest"][7:19] for arch in ("amd64", "arm64"))
+    assert (f"the list's attestation manifests for {', '.join(shorts)} stay behind: a Docker "
+            "schema 2 list cannot hold them") in plan.notes
