@@ -8,6 +8,7 @@ OCI referrer is found through the referrers tag schema (``sha256-<hex>``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -605,3 +606,46 @@ def test_sigstore_bundle_referrer_found_verified_and_carried(
         assert found.kind is Kind.COSIGN_SIGNATURE and found.found == "OCI referrer"
         part = read_attachment(source, found).parts[0]
         assert verify_part(part, Digest.parse(digest), key=key_pem).status is Status.VERIFIED
+
+
+def test_referrers_of_one_subject_written_at_once_are_all_listed(
+    fresh_registry: RegistryServer,
+) -> None:
+    """Two copies at once (two destinations, as the window runs them), each writing a
+    referrer of the same subject: the referrers tag index is written whole, so one
+    could replace the other's; both stay listed."""
+    import threading
+
+    client = RegistryClient(fresh_registry.host, insecure=True)
+    repository = "race/app"
+    empty = b"{}"
+    client.upload_blob(repository, io.BytesIO(empty), Digest.parse(sha256_digest(empty)), 2)
+    for round_number in range(8):
+        subject = sha256_digest(f"subject {round_number}".encode())
+        referrers = []
+        for side in ("a", "b"):
+            raw = json.dumps({
+                "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                "artifactType": f"application/vnd.example.{side}",
+                "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                           "digest": sha256_digest(empty), "size": 2},
+                "layers": [],
+                "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 100},
+            }).encode()
+            referrers.append((raw, Digest.parse(sha256_digest(raw))))
+        destinations = [RegistryDestination(client, repository, tag="v1") for _ in referrers]
+        start = threading.Barrier(2)
+
+        def put(destination: RegistryDestination, raw: bytes, digest: Digest,
+                start: threading.Barrier) -> None:
+            start.wait()
+            destination.put_manifest(raw, OCI_MANIFEST, digest)
+
+        threads = [threading.Thread(target=put, args=(d, raw, digest, start))
+                   for d, (raw, digest) in zip(destinations, referrers, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        listed = {e["digest"] for e in _referrers_tag_entries(fresh_registry, repository, subject)}
+        assert listed == {str(digest) for _raw, digest in referrers}, round_number

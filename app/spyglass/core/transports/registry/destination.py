@@ -67,6 +67,20 @@ CHUNK_SIZES_AFTER_413: Final = (4 * 1024 * 1024, 1024 * 1024, 256 * 1024)
 """The pieces blobs go in after a body was refused as too large, each tried in turn."""
 
 
+REFERRERS_TAG_ROUNDS: Final = 3
+"""How many times a referrers tag index is written to list one referrer, when another
+writer's index keeps replacing it."""
+
+_TAG_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_TAG_LOCKS_GUARD = threading.Lock()
+
+
+def _tag_lock(host: str, repository: str, tag: str) -> threading.Lock:
+    """The lock copies in this process hold while they rewrite the tag ``tag``."""
+    with _TAG_LOCKS_GUARD:
+        return _TAG_LOCKS.setdefault((host, repository, tag), threading.Lock())
+
+
 class RegistryDestination:
     """An :class:`~spyglass.core.transports.base.ImageDestination` for
     ``docker://HOST/REPO:TAG`` or ``docker://HOST/REPO@DIGEST``.
@@ -97,8 +111,6 @@ class RegistryDestination:
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
-        self._referrers_lock = threading.Lock()
-        """Held while a referrers tag index is read and written again."""
         self._chunk_size: int | None = None
         """None: a blob goes in one request; else in pieces of this many bytes, since the
         registry (or a proxy in front of it) refused a body as too large."""
@@ -385,33 +397,42 @@ class RegistryDestination:
     def _add_to_referrers_tag(
         self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
     ) -> None:
-        """Add ``descriptor`` to the referrers tag index of ``subject``, keeping the
-        entries it has; one at a time, so two referrers of one subject written at
-        once both stay listed."""
-        with self._referrers_lock:
-            self._add_to_referrers_tag_locked(subject, descriptor, cancel)
-
-    def _add_to_referrers_tag_locked(
-        self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
-    ) -> None:
+        """Add ``descriptor`` to the referrers tag index of ``subject``, keeping the entries
+        it has. The registry offers no way to change the index but to write it whole, so
+        copies in this process take turns at it, and the index is read again after it is
+        written: an entry another writer's index replaced (a copy in another process) is
+        put back, a few times at most."""
         tag = referrers_tag(subject)
-        entries: list[dict[str, object]] = []
+        keep: dict[str, dict[str, object]] = {}
+        with _tag_lock(self.client.host, self.repository, tag):
+            for _round in range(REFERRERS_TAG_ROUNDS):
+                entries = self._referrers_entries(subject, tag, cancel)
+                for entry in entries:
+                    keep.setdefault(str(entry.get("digest")), entry)
+                keep.setdefault(str(descriptor.digest), descriptor.to_json())
+                listed = {str(entry.get("digest")) for entry in entries}
+                if set(keep) <= listed:
+                    return
+                index = json.dumps(
+                    {"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                     "manifests": [*entries, *(e for d, e in keep.items() if d not in listed)]},
+                    separators=(",", ":"),
+                ).encode()
+                self.client.put_manifest(
+                    self.repository, tag, index, media.OCI_INDEX, cancel=cancel
+                )
+        log.info("The referrers tag %s of %s was written by others as often as by this "
+                 "copy; it may not list %s.", tag, self.description, descriptor.digest)
+
+    def _referrers_entries(
+        self, subject: Digest, tag: str, cancel: CancelToken | None
+    ) -> list[dict[str, object]]:
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
         except DERIVED_TAG_ABSENT:
-            pass
-        else:
-            existing = referrers_index(answer, subject)
-            if existing is not None:
-                entries = [d.to_json() for d in existing.manifests]
-        if any(entry.get("digest") == str(descriptor.digest) for entry in entries):
-            return
-        entries.append(descriptor.to_json())
-        index = json.dumps(
-            {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries},
-            separators=(",", ":"),
-        ).encode()
-        self.client.put_manifest(self.repository, tag, index, media.OCI_INDEX, cancel=cancel)
+            return []
+        existing = referrers_index(answer, subject)
+        return [d.to_json() for d in existing.manifests] if existing is not None else []
 
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
