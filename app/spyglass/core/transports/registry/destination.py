@@ -405,8 +405,11 @@ class RegistryDestination:
         tag = referrers_tag(subject)
         keep: dict[str, dict[str, object]] = {}
         with _tag_lock(self.client.host, self.repository, tag):
-            for _round in range(REFERRERS_TAG_ROUNDS):
-                entries = self._referrers_entries(subject, tag, cancel)
+            for round_number in range(REFERRERS_TAG_ROUNDS):
+                read = self._referrers_entries(subject, tag, cancel)
+                if read is None and round_number:
+                    return  # the tag answers with another manifest (GitLab): unchecked
+                entries = read or []
                 for entry in entries:
                     keep.setdefault(str(entry.get("digest")), entry)
                 keep.setdefault(str(descriptor.digest), descriptor.to_json())
@@ -426,13 +429,15 @@ class RegistryDestination:
 
     def _referrers_entries(
         self, subject: Digest, tag: str, cancel: CancelToken | None
-    ) -> list[dict[str, object]]:
+    ) -> list[dict[str, object]] | None:
+        """The entries of the referrers tag index; None when the tag answers with a
+        manifest that is no such index (GitLab answers with the subject itself)."""
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
         except DERIVED_TAG_ABSENT:
             return []
         existing = referrers_index(answer, subject)
-        return [d.to_json() for d in existing.manifests] if existing is not None else []
+        return [d.to_json() for d in existing.manifests] if existing is not None else None
 
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None

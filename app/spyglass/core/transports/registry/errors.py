@@ -55,8 +55,9 @@ class RateLimit:
         return f"{remaining} of {limit} requests left"
 
 
-def error_codes(body: bytes) -> list[tuple[str, str]]:
-    """``(code, message)`` pairs of a distribution error body; empty when it is none."""
+def error_entries(body: bytes) -> list[tuple[str, str, str]]:
+    """``(code, message, detail)`` of each error of a distribution error body (a detail
+    that is no short string is left out); empty when it is none."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -67,30 +68,39 @@ def error_codes(body: bytes) -> list[tuple[str, str]]:
     out = []
     for item in errors:
         if isinstance(item, dict) and isinstance(item.get("code"), str):
-            message = item.get("message")
-            out.append((item["code"], message if isinstance(message, str) else ""))
+            message, detail = item.get("message"), item.get("detail")
+            out.append((item["code"], message if isinstance(message, str) else "",
+                        detail if isinstance(detail, str) and len(detail) <= 200 else ""))
     return out
 
 
-def _every_error(body: bytes) -> list[str]:
-    """Each distinct error of a distribution error body as ``CODE: message (detail)``:
-    a registry that lists several (distribution: ``UNKNOWN`` twice, then the blob a
-    manifest names that it does not have) often says the useful one last."""
-    try:
-        errors = json.loads(body)["errors"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-        return []
-    out: list[str] = []
-    for item in errors if isinstance(errors, list) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-            continue
-        message, detail = item.get("message"), item.get("detail")
-        text = item["code"] + (f": {message}" if isinstance(message, str) and message else "")
-        if isinstance(detail, str) and detail and len(detail) <= 200:
-            text += f" ({detail})"
-        if text not in out:
-            out.append(text)
-    return out
+def error_codes(body: bytes) -> list[tuple[str, str]]:
+    """``(code, message)`` pairs of a distribution error body; empty when it is none."""
+    return [(code, message) for code, message, _detail in error_entries(body)]
+
+
+_DETAILS_SHOWN: Final = 3
+
+
+def _every_error(entries: list[tuple[str, str, str]]) -> str:
+    """The errors of a body as one clause: each kind once (``CODE: message``), with up to
+    :data:`_DETAILS_SHOWN` of its details and how many more; a registry that lists
+    several (distribution: ``UNKNOWN`` twice, then each blob a manifest names that it
+    does not have) often says the useful one last, so ``UNKNOWN`` goes after the rest."""
+    kinds: dict[str, list[str]] = {}
+    for code, message, detail in entries:
+        details = kinds.setdefault(code + (f": {message}" if message else ""), [])
+        if detail and detail not in details:
+            details.append(detail)
+    parts = []
+    for kind in sorted(kinds, key=lambda k: k.startswith("UNKNOWN")):
+        details = kinds[kind]
+        shown = ", ".join(details[:_DETAILS_SHOWN])
+        more = len(details) - _DETAILS_SHOWN
+        if more > 0:
+            shown += f" and {more} more"
+        parts.append(kind + (f" ({shown})" if shown else ""))
+    return "; ".join(parts)
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
@@ -163,10 +173,12 @@ def error_for(
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
     """
-    codes = error_codes(body)
-    code = codes[0][0] if codes else None
-    said = codes[0][1] if codes and codes[0][1] else None
-    if said is None and not codes and status == 403:
+    entries = error_entries(body)
+    # the first error that says more than UNKNOWN tells what happened
+    first = next((e for e in entries if e[0] != "UNKNOWN"), entries[0] if entries else None)
+    code = first[0] if first else None
+    said = first[1] if first and first[1] else None
+    if said is None and not entries and status == 403:
         said = _page_text(body)  # a proxy's or a policy's page: why access is denied
     if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:
         said = None  # the sentence says as much already
@@ -253,7 +265,7 @@ def error_for(
         return Unsupported(
             f"{what} failed: the registry {host} does not support this operation{detail}."
         )
-    summary = "; ".join(_every_error(body)) if code else f"HTTP {status}"
+    summary = _every_error(entries) if code else f"HTTP {status}"
     tried = f" (asked {attempts} times)" if attempts > 1 else ""
     return RegistryError(
         f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,

@@ -190,8 +190,14 @@ def test_rate_limited_by_code_alone() -> None:
             {"code": "UNKNOWN", "message": "unknown error"},
             {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
              "detail": "sha256:" + "e" * 64},
-        ]}).encode(), "answered UNKNOWN: unknown error; MANIFEST_BLOB_UNKNOWN: blob unknown "
-         f"to registry (sha256:{'e' * 64})."),
+        ]}).encode(), "answered MANIFEST_BLOB_UNKNOWN: blob unknown to registry "
+         f"(sha256:{'e' * 64}); UNKNOWN: unknown error."),
+        # a manifest naming five blobs the registry lacks: three named, and how many more
+        (400, json.dumps({"errors": [
+            {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
+             "detail": f"sha256:{n * 64}"} for n in "abcde"]}).encode(),
+         "answered MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:" + "a" * 64
+         + ", sha256:" + "b" * 64 + ", sha256:" + "c" * 64 + " and 2 more)."),
     ],
 )
 def test_other_answers_are_registry_errors(status: int, raw: bytes, summary: str) -> None:
