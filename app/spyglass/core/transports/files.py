@@ -290,9 +290,9 @@ claim is an orphan — a copy run again after a ``kill -9`` reclaims the space a
 
 ORPHAN_AGE: Final = 15 * 60.0
 """Seconds an unclaimed temporary (and everything in it) must have been left unchanged
-before :func:`sweep_orphans` removes it. A claim is taken moments after its temporary is
-made; the age also spares what an older Spyglass (which claims nothing), or a copy on
-another machine sharing the folder, is still writing."""
+before :func:`sweep_orphans` removes it where another machine may be writing the folder
+(a network filesystem, or one not recognised): a copy there may hold its claim where
+this machine cannot see it, and the age spares what it is still writing."""
 
 _LOCK_POLL: Final = 0.02
 
@@ -394,20 +394,34 @@ _LOCAL_FILESYSTEMS: Final = frozenset({
 
 
 def on_local_filesystem(folder: Path) -> bool:
-    """Whether ``folder`` is on a filesystem of this machine alone, by the mount its
-    device number names in ``/proc/self/mountinfo``; False when that cannot be told."""
+    """Whether ``folder`` is on a filesystem of this machine alone, by the mount that holds
+    it in ``/proc/self/mountinfo``; False when that cannot be told (no ``/proc``)."""
     try:
-        device = os.stat(folder).st_dev
-        wanted = f"{os.major(device)}:{os.minor(device)}"
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) > 3 and fields[2] == wanted and " - " in line:
-                    kind = line.split(" - ", 1)[1].split(" ", 1)[0]
-                    return kind in _LOCAL_FILESYSTEMS
+            kind = filesystem_of(os.path.realpath(folder), mounts.read())
     except OSError:
-        pass
-    return False
+        return False
+    return kind in _LOCAL_FILESYSTEMS
+
+
+_MOUNTINFO_ESCAPE: Final = re.compile(r"\\([0-7]{3})")
+
+
+def filesystem_of(path: str, mountinfo: str) -> str | None:
+    """The type of the filesystem whose mount point is the longest one ``path`` (absolute,
+    links resolved) is in, by a ``/proc/self/mountinfo`` text; None when none is. (By
+    path, not device number: a btrfs subvolume's files have a device number of their own
+    that mountinfo does not show.)"""
+    best: tuple[int, str] | None = None
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) < 5 or " - " not in line:
+            continue
+        point = _MOUNTINFO_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= best[0]):  # later mounts hide earlier
+            best = (len(point), line.split(" - ", 1)[1].split(" ", 1)[0])
+    return best[1] if best else None
 
 
 def sweep_orphans(
@@ -456,6 +470,8 @@ def sweep_orphans(
             ):
                 continue
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _posix_locked(fd, path if is_dir else None):
+                continue  # a copy on another machine, through this one's file server
             if is_dir:
                 shutil.rmtree(path)
             else:
@@ -468,6 +484,37 @@ def sweep_orphans(
     if removed:
         log.info("Removed %d temporaries a stopped copy left in %s.", len(removed), folder)
     return removed
+
+
+def _posix_locked(fd: int, folder: Path | None) -> bool:
+    """Whether a POSIX lock is held on the file ``fd`` is open on, or on a file in
+    ``folder``: a copy on a machine this one serves the folder to (NFS, Samba) claims
+    its temporaries with locks that arrive here as POSIX locks, which ``flock`` does not
+    see. (This process holds none of its own, so taking one for a moment costs nothing.)"""
+    def held(descriptor: int) -> bool:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):
+            return True
+        except OSError:
+            return False  # no POSIX locks here: nothing to see
+        return False
+
+    if folder is None:
+        return held(fd)
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            try:
+                inner = os.open(os.path.join(root, name),
+                                os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if held(inner):
+                    return True
+            finally:
+                os.close(inner)
+    return False
 
 
 def claimed_by_others(folder: Path, mine: Collection[Path] = ()) -> bool:

@@ -26,6 +26,7 @@ from spyglass.core.transports.files import (
     TEMP_PREFIX,
     TempFiles,
     TempFolder,
+    filesystem_of,
     on_local_filesystem,
     sweep_orphans,
 )
@@ -211,7 +212,8 @@ def test_on_a_local_filesystem_an_unclaimed_temporary_goes_after_moments(
     """A copy run again right after a ``kill -9`` gets the space back: on a filesystem of
     this machine alone every live copy claims its temporaries, so one unclaimed and
     unchanged for LOCAL_ORPHAN_AGE is an orphan."""
-    assert on_local_filesystem(tmp_path)
+    if not on_local_filesystem(tmp_path):
+        pytest.skip(f"{tmp_path} is not on a filesystem of this machine alone")
     layout = _layout(tmp_path)
     (layout / f"{TEMP_PREFIX}k1ll3d01").write_bytes(b"half")
     orphan = _age(layout / f"{TEMP_PREFIX}k1ll3d01", LOCAL_ORPHAN_AGE + 5)
@@ -233,3 +235,46 @@ def test_on_a_network_filesystem_a_temporary_is_kept_for_long(
 
 def test_proc_is_no_local_filesystem_of_files() -> None:
     assert not on_local_filesystem(Path("/proc"))
+
+
+MOUNTINFO = "\n".join([
+    "22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/vda2 rw",
+    "30 22 0:26 / /home rw,relatime shared:2 - btrfs /dev/vda3 rw,subvol=/home",
+    "31 22 0:40 / /mnt/team\\040share rw,relatime - nfs4 server:/share rw,vers=4.2",
+    "32 31 0:41 / /mnt/team\\040share/scratch rw - tmpfs tmpfs rw",
+    "33 22 0:42 / /mnt/team rw - fuse.sshfs host: rw",
+])
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("/var/lib/x", "ext4"),
+    ("/home/me/layout", "btrfs"),  # by path: a subvolume's device number is its own
+    ("/mnt/team share/layout", "nfs4"),  # \040 is a space
+    ("/mnt/team share/scratch/x", "tmpfs"),  # the longest mount point holding it
+    ("/mnt/team", "fuse.sshfs"),
+    ("/mnt/teamwork", "ext4"),  # not inside /mnt/team
+])
+def test_the_filesystem_of_a_path_is_its_longest_mount_point(path: str, kind: str) -> None:
+    assert filesystem_of(path, MOUNTINFO) == kind
+
+
+def test_a_temporary_held_by_a_posix_lock_is_kept(tmp_path: Path) -> None:
+    """A copy on a machine this one serves the folder to (NFS, Samba) holds its claim as
+    a POSIX lock here, which flock does not see: such a temporary stays."""
+    orphan = _orphan_file(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time\n"
+         f"f = open({str(orphan)!r}, 'r+b')\n"
+         "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(30)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert sweep_orphans(tmp_path, min_age=0) == []
+        assert orphan.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sweep_orphans(tmp_path, min_age=0) == [orphan]
