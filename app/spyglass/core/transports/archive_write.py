@@ -363,6 +363,7 @@ class _ArchiveOutput:
                 elif stat.S_ISREG(st.st_mode):
                     target = resolved(target)
                     self.mode = stat.S_IMODE(st.st_mode)
+                    check_replaceable(target, st, path)  # before reading what it holds
                     held = _images_held(target) if st.st_size and look_inside else []
                     if held is None:
                         raise InvalidLayout(
@@ -377,7 +378,6 @@ class _ArchiveOutput:
                             "writes an archive whole, so this copy would lose them. Name a "
                             "new file, or remove that one first."
                         )
-                    check_replaceable(target, st, path)
                     self.replaces_image = bool(st.st_size)
                 else:
                     self.streamed = True

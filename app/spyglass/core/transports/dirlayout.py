@@ -742,8 +742,8 @@ class DirDestination:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
             if old.exists():  # files in it this user may not remove
-                log.warning("The image %s held before could not be removed whole; what is "
-                            "left of it is in %s.", self.path, old)
+                log.warning("What %s held before could not all be removed; the rest is in "
+                            "%s (remove it yourself).", self.path, old)
         fsync_dir(parent)
 
     def abort(self) -> None:

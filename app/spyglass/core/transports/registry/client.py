@@ -1413,12 +1413,14 @@ class RegistryClient:
         raw: bytes,
         media_type: str,
         *,
+        digest: Digest | None = None,
         cancel: CancelToken | None = None,
     ) -> tuple[Digest, bool]:
-        """PUT a manifest that has a ``subject``, by digest: its digest, and whether the
-        registry indexed it as a referrer itself (it answered ``OCI-Subject``); when
-        not, the client keeps the referrers tag schema's index up to date."""
-        digest = manifest_digest(raw, media_type)
+        """PUT a manifest that has a ``subject``, by ``digest`` (default: its sha256): its
+        digest, and whether the registry indexed it as a referrer itself (it answered
+        ``OCI-Subject``); when not, the client keeps the referrers tag schema's index up
+        to date."""
+        digest = digest or manifest_digest(raw, media_type)
         stored, headers = self._put_manifest(
             repository, str(digest), raw, media_type, cancel=cancel
         )

@@ -283,14 +283,20 @@ class RegistryDestination:
         tag schema (distribution 2.8), as the distribution spec asks of a client —
         whether it came along with its subject or is the image copied.
         """
-        referrer = referrer_entry(raw, media_type, digest)
+        self._put_manifest(raw, media_type, digest, referrer_entry(raw, media_type, digest),
+                           cancel)
+
+    def _put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest,
+        referrer: tuple[Digest, Descriptor] | None, cancel: CancelToken | None,
+    ) -> None:
         if referrer is None:
             self.client.put_manifest(
                 self.repository, str(digest), raw, media_type, cancel=cancel
             )
             return
         _digest, indexed = self.client.put_referrer(
-            self.repository, raw, media_type, cancel=cancel
+            self.repository, raw, media_type, digest=digest, cancel=cancel
         )
         if not indexed:
             self._add_to_referrers_tag(*referrer, cancel)
@@ -363,7 +369,11 @@ class RegistryDestination:
                 self.repository, tag, raw, descriptor.media_type, cancel=cancel
             )
             return
-        self.put_manifest(raw, descriptor.media_type, descriptor.digest, cancel=cancel)
+        # listed by what its bytes say; else (no subject to be read there) as it was given
+        referrer = referrer_entry(raw, descriptor.media_type, descriptor.digest) or (
+            subject, Descriptor(descriptor.media_type, descriptor.digest, len(raw),
+                                artifact_type=descriptor.artifact_type))
+        self._put_manifest(raw, descriptor.media_type, descriptor.digest, referrer, cancel)
 
     def check_writable(self, *, cancel: CancelToken | None = None) -> None:
         """Override CheckedDestination.check_writable: an upload session started and

@@ -78,3 +78,35 @@ def test_a_referrers_tag_resolved_to_the_subject_is_not_merged(make_client) -> N
     destination(client).put_attachment(subject, referrer, referrer_raw)
     [raw] = written
     assert [entry["digest"] for entry in json.loads(raw)["manifests"]] == [str(referrer.digest)]
+
+
+def test_an_attachment_whose_bytes_name_no_subject_is_listed_as_given(make_client) -> None:
+    """The subject the copy found it by still lists it (its bytes name none to read)."""
+    subject = Digest.of(b"subject")
+    referrer_raw = manifest(artifactType="application/spdx+json")
+    referrer = Descriptor(media.OCI_MANIFEST, Digest.of(referrer_raw), len(referrer_raw),
+                          artifact_type="application/spdx+json")
+    tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
+    written: list[bytes] = []
+
+    def put_index(request: httpx.Request) -> httpx.Response:
+        written.append(request.content)
+        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(
+            request.content))})
+
+    def get_index(request: httpx.Request) -> httpx.Response:
+        if not written:
+            return registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        return served(written[-1], media.OCI_INDEX)
+
+    client, _ = make_client(Routes({
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): lambda request: httpx.Response(
+            201, headers={"Docker-Content-Digest": str(referrer.digest)}),
+        ("GET", tag_path): get_index,
+        ("PUT", tag_path): put_index,
+    }))
+    destination(client).put_attachment(subject, referrer, referrer_raw)
+    [raw] = written
+    assert json.loads(raw)["manifests"] == [{
+        "mediaType": media.OCI_MANIFEST, "digest": str(referrer.digest),
+        "size": len(referrer_raw), "artifactType": "application/spdx+json"}]
