@@ -522,6 +522,31 @@ def test_copy_image_takes_a_bare_registry_reference_as_its_source(
     dialog.reject()
 
 
+def test_a_source_that_does_not_answer_is_said_to(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry that takes the connection and answers nothing: past a while the dialog
+    says so, rather than "Listing the platforms…" for as long as it waits."""
+    import socket
+
+    from spyglass.gui.dialogs import copy as copy_dialog
+
+    monkeypatch.setattr(copy_dialog, "LISTING_SLOW_AFTER", 0.5)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        dialog = window.copying.open_dialog(None)
+        dialog.source_edit.setText(f"127.0.0.1:{silent.getsockname()[1]}/team/app:1.0")
+        qtbot.waitUntil(lambda: "has not answered for" in dialog.platforms_label.text(),
+                        timeout=WAIT_MS)
+        assert dialog.platforms_label.text().startswith("Listing the platforms… the source "
+                                                        "has not answered for ")
+        assert not dialog.copy_button.isEnabled()
+        dialog.reject()
+    finally:
+        silent.close()
+
+
 # -- 5. lists as they come, and a plan that no longer fits
 
 

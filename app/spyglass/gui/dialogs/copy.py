@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -28,6 +29,7 @@ from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
+from spyglass.core.units import duration_text
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -72,6 +74,9 @@ COMPRESSIONS: Final[tuple[tuple[str, Compression | None, str], ...]] = (
 uncompressed layers only: gzip and zstd are not offered for one."""
 
 SOURCE_PAUSE_MS: Final = 400
+LISTING_SLOW_AFTER: Final = 15.0
+"""Seconds of listing a source's platforms after which the dialog says it has not answered
+(as a copy says it is stalled)."""
 """How long typing in the Source field pauses before its platforms are listed."""
 
 _ids = itertools.count(1)
@@ -168,6 +173,11 @@ class CopyDialog(QDialog):
         self._source_timer.setSingleShot(True)
         self._source_timer.setInterval(SOURCE_PAUSE_MS)
         self._source_timer.timeout.connect(self._source_typed)
+        # a source that does not answer is said to, rather than "Listing…" for ever
+        self._listing_since = 0.0
+        self._listing_timer = QTimer(self)
+        self._listing_timer.setInterval(1000)
+        self._listing_timer.timeout.connect(self._say_listing)
         self.source_edit.textChanged.connect(self._source_edited)
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
@@ -350,6 +360,7 @@ class CopyDialog(QDialog):
         self.destination_edit.setText(offered)
 
     def _clear_platforms(self, text: str) -> None:
+        self._listing_timer.stop()
         _note(self.platforms_label, text, wrong=False)
         self._platforms_known = False
         self._is_list = False
@@ -363,8 +374,21 @@ class CopyDialog(QDialog):
 
     # -- platforms
 
+    def _say_listing(self) -> None:
+        """Past :data:`LISTING_SLOW_AFTER` seconds, say how long the source has not answered."""
+        waited = time.monotonic() - self._listing_since
+        if self._platforms_known:
+            self._listing_timer.stop()
+        elif waited >= LISTING_SLOW_AFTER:
+            self.platforms_label.setText(
+                f"Listing the platforms… the source has not answered for "
+                f"{duration_text(waited)}: it may be down or not answering. Change the "
+                "source, or wait (a request is given a minute, and asked again).")
+
     def _list_platforms(self) -> None:
         """List the source's platforms on a worker (an older listing's answer is dropped)."""
+        self._listing_since = time.monotonic()
+        self._listing_timer.start()
         openers, source = self._openers, self._source
         self._runner.submit(
             lambda cancel: list_platforms(openers, source, cancel),
@@ -375,6 +399,7 @@ class CopyDialog(QDialog):
         )
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
+        self._listing_timer.stop()
         self._source_digest = listed.digest
         self._instance_digests = listed.instances
         self._is_list = listed.is_list
@@ -426,6 +451,7 @@ class CopyDialog(QDialog):
         self.platforms_caption.setBuddy(boxes[0])
 
     def _platforms_failed(self, message: str) -> None:
+        self._listing_timer.stop()
         # said as what it is: the source cannot be read as things stand (Copy would say so)
         _note(self.platforms_label, f"The platforms could not be listed: {message}",
               wrong=True)

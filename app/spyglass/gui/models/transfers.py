@@ -90,8 +90,8 @@ def stalled(transfer: Transfer) -> bool:
 
 STALLED_SENTENCE: Final = (
     "No bytes have moved for a while: the source or the destination is not answering. "
-    "The copy waits up to a minute for an answer, then tries again; cancel it to stop "
-    "waiting.")
+    "The copy gives each request a minute to answer and asks again a few times before it "
+    "gives up, which can take several minutes; cancel it to stop waiting.")
 
 
 def nothing_copied(transfer: Transfer) -> bool:
