@@ -818,6 +818,23 @@ def test_a_copy_beyond_the_parallel_ones_waits_for_whichever_ends_first(
     assert (a.state, c.state) == (TransferState.FAILED, TransferState.FAILED)
 
 
+def test_cancel_all_stops_the_waiting_copies_before_the_running_ones(
+        qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
+    """None of the waiting copies starts in the place a cancelled running one leaves."""
+    held, panel = held_panel
+    manager = panel.manager
+    a, b, c, d = (manager.start(held_request(name)) for name in held.gates)
+    qtbot.waitUntil(lambda: len(held.opened) == 2, timeout=WAIT_MS)
+    assert panel.cancel_all_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_all_button, Qt.MouseButton.LeftButton)
+    assert (c.state, d.state) == (TransferState.CANCELLED, TransferState.CANCELLED)
+    assert a.cancel_requested and b.cancel_requested
+    assert not panel.cancel_all_button.isEnabled()
+    held.release("oci:/held/a:app:1", "oci:/held/b:app:1")
+    qtbot.waitUntil(lambda: a.state.finished and b.state.finished, timeout=WAIT_MS)
+    assert held.opened == ["oci:/held/a:app:1", "oci:/held/b:app:1"]
+
+
 def test_a_copy_into_an_archive_another_copy_writes_waits_for_it(
         qtbot: QtBot, held_panel: tuple[HeldCopies, TransfersPanel]) -> None:
     """Each writes the archive whole: run together, the one ending last would replace the

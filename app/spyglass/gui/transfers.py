@@ -200,6 +200,14 @@ class TransferManager(QObject):
         transfer.token.cancel()
         self._notify(transfer)
 
+    def cancel_all(self) -> None:
+        """Stop every copy not finished: the waiting ones first, so that none of them
+        starts in the place a running one leaves."""
+        waiting = [t for t in self.transfers if t.state is TransferState.WAITING]
+        for transfer in waiting + [t for t in self.transfers if not t.state.finished]:
+            if not transfer.cancel_requested:
+                self.cancel(transfer)
+
     def retry(self, transfer: Transfer) -> None:
         """Run a finished copy again with the same request and options (it waits for its
         turn like a new one)."""

@@ -136,6 +136,8 @@ class TransfersPanel(QWidget):
         mute(self.summary)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
+        self.cancel_all_button = QPushButton("Cancel All")
+        self.cancel_all_button.clicked.connect(self._cancel_all)
         self.retry_button = QPushButton("Retry")
         self.retry_button.clicked.connect(lambda: self._act(self.manager.retry))
         self.details_button = QPushButton("Details…")
@@ -154,8 +156,8 @@ class TransfersPanel(QWidget):
         bar.setSpacing(6)
         bar.addWidget(title)
         bar.addWidget(self.summary, 1)
-        for button in (self.cancel_button, self.retry_button, self.details_button,
-                       self.clear_button, close):
+        for button in (self.cancel_button, self.cancel_all_button, self.retry_button,
+                       self.details_button, self.clear_button, close):
             bar.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -180,6 +182,11 @@ class TransfersPanel(QWidget):
         details.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         details.triggered.connect(lambda: self.show_details(self.current()))
         self.table.addAction(details)
+        cancel_all = QAction("Cancel All Transfers", self.table)
+        cancel_all.setShortcut(QKeySequence("Shift+Delete"))
+        cancel_all.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        cancel_all.triggered.connect(self._cancel_all)
+        self.table.addAction(cancel_all)
         retry = QAction("Retry Transfer", self.table)
         retry.setShortcut(QKeySequence("Ctrl+R"))
         retry.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -187,6 +194,8 @@ class TransfersPanel(QWidget):
         self.table.addAction(retry)
         self.retry_button.setToolTip("Run a copy that failed or was cancelled again (Ctrl+R)")
         self.cancel_button.setToolTip("Cancel the selected copy (Delete)")
+        self.cancel_all_button.setToolTip("Cancel every copy not finished, the waiting ones "
+                                          "first (Shift+Delete)")
         self.details_button.setToolTip("Every blob of the selected copy and what became of it "
                                        "(Enter)")
         self._update_buttons()
@@ -291,6 +300,10 @@ class TransfersPanel(QWidget):
             action(transfer)
         self._update_buttons()
 
+    def _cancel_all(self) -> None:
+        self.manager.cancel_all()
+        self._update_buttons()
+
     def _retry_stopped(self, transfer: Transfer) -> None:
         if transfer.state in (TransferState.FAILED, TransferState.CANCELLED):
             self.manager.retry(transfer)
@@ -305,6 +318,8 @@ class TransfersPanel(QWidget):
             TransferState.FAILED, TransferState.CANCELLED))
         self.details_button.setEnabled(transfer is not None)
         transfers = self.manager.transfers
+        self.cancel_all_button.setEnabled(sum(
+            not t.state.finished and not t.cancel_requested for t in transfers) > 1)
         self.clear_button.setEnabled(any(t.state.finished for t in transfers))
         self.summary.setText(summary_text(self.manager))
         self._show_failure(transfer)
