@@ -6,8 +6,10 @@ and ``PUT`` (see :meth:`~spyglass.core.transports.registry.client.RegistryClient
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Final
 
 from spyglass.core.buffers import BUFFERS
 from spyglass.core.cancel import CancelToken, check
@@ -157,29 +159,53 @@ def streamed(
     """``first`` (already read into ``buffer``), then the rest of ``reader`` through
     ``buffer``, as request-body pieces; the buffer is refilled only after the
     piece in it was sent."""
-    for piece in slices(first, progress):
+    pacing = Pacing()
+    for piece in pacing.pieces(first, progress):
         sent.count += len(piece)
         yield piece
     window = buffer[:CHUNK_SIZE]
     while count := read_into(reader, window):
-        sent.count += count
-        yield window[:count]
-        if progress is not None:
-            progress(count)
+        for piece in pacing.pieces(window[:count], progress):
+            sent.count += len(piece)
+            yield piece
     sent.complete = True
 
 
-def slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
-    """``data`` as request-body pieces, reporting each to ``progress`` once it was sent.
+PIECE_SIZE: Final = 256 * 1024
+"""The bytes handed to the connection at a time on a slow link, each counted once it is
+sent: at 64 KiB/s a piece takes seconds, not the quarter of a minute a 1 MiB one takes,
+which made the speed jump and a copy look stalled while it sent."""
+FAST_PIECE: Final = 0.05
+"""Seconds within which a piece sent makes the next ones :data:`CHUNK_SIZE` (a fast link,
+where fewer pieces cost less)."""
 
-    The pieces are views, not copies: each is sent before the next is asked for,
-    and the buffer is refilled only after the request is done.
-    """
-    for start in range(0, len(data), CHUNK_SIZE):
-        piece = data[start : start + CHUNK_SIZE]
-        yield piece
-        if progress is not None:
-            progress(len(piece))
+
+class Pacing:
+    """How much of a body to hand the connection at a time: :data:`PIECE_SIZE` while
+    pieces take long to send, :data:`CHUNK_SIZE` once they go fast."""
+
+    def __init__(self) -> None:
+        self.size = PIECE_SIZE
+
+    def pieces(self, data: memoryview, progress: Callable[[int], None] | None,
+               ) -> Iterator[memoryview]:
+        """``data`` as request-body pieces, reporting each to ``progress`` once it was
+        sent. The pieces are views, not copies: each is sent before the next is asked
+        for, and the buffer is refilled only after the request is done."""
+        start = 0
+        while start < len(data):
+            piece = data[start : start + self.size]
+            began = time.monotonic()
+            yield piece
+            self.size = CHUNK_SIZE if time.monotonic() - began < FAST_PIECE else PIECE_SIZE
+            start += len(piece)
+            if progress is not None:
+                progress(len(piece))
+
+
+def slices(data: memoryview, progress: Callable[[int], None] | None) -> Iterator[memoryview]:
+    """``data`` as request-body pieces (see :meth:`Pacing.pieces`)."""
+    return Pacing().pieces(data, progress)
 
 
 def with_digest(location: str, digest: Digest) -> str:

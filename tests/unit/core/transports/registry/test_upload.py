@@ -878,3 +878,21 @@ def test_a_completed_upload_stated_as_another_blob_is_not_trusted(make_client) -
     client, _seen = make_client(FakeUploads(stated_blob_digest=str(other)))
     with pytest.raises(DigestMismatch, match=f"stored the blob as {other}, not as"):
         client.upload_blob(REPO, io.BytesIO(BLOB), Digest.of(BLOB), len(BLOB))
+
+
+def test_a_slow_link_gets_small_pieces_and_a_fast_one_big_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each piece is counted once sent: on a slow link they stay small, so progress (and
+    the stall a window shows after 15 s without a byte) follows what is sent."""
+    from spyglass.core.transports.registry import uploads
+
+    data = memoryview(bytes(3 * 1024 * 1024))
+    clock = iter(range(1000))  # each piece takes a second to go
+    monkeypatch.setattr(uploads.time, "monotonic", lambda: float(next(clock)))
+    counted: list[int] = []
+    slow = [len(p) for p in uploads.Pacing().pieces(data, counted.append)]
+    assert slow == [uploads.PIECE_SIZE] * 12 and counted == slow
+    monkeypatch.setattr(uploads.time, "monotonic", lambda: 0.0)  # as fast as can be
+    fast = [len(p) for p in uploads.Pacing().pieces(data, None)]
+    assert fast == [uploads.PIECE_SIZE, *[1024 * 1024] * 2, 768 * 1024]
