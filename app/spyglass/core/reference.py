@@ -228,6 +228,9 @@ def _tag_problem(tag: str) -> str | None:
     if not tag:
         return 'the tag after ":" is empty; name a tag, or leave the ":" out'
     if not _TAG_RE.fullmatch(tag):
+        if len(tag) > 128 and _TAG_RE.fullmatch(tag[:128]):  # only too long: say so
+            return (f'the tag "{tag[:20]}…" is {len(tag)} characters long; a tag has at '
+                    "most 128")
         return f'the tag "{tag}" {_TAG_RULE}'
     return None
 

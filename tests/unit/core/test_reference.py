@@ -158,7 +158,9 @@ def test_with_tag_refuses_bad_tags(tag: str) -> None:
         ("alpine:", 'the tag after ":" is empty; name a tag, or leave the ":" out'),
         ("alpine:.x", 'the tag ".x"'),
         ("alpine:-x", 'the tag "-x"'),
-        ("alpine:" + "t" * 129, "at most 128 characters"),
+        ("alpine:" + "t" * 129, 'the tag "' + "t" * 20 + '…" is 129 characters long; a tag '
+         "has at most 128"),
+        ("alpine:!" + "t" * 129, "at most 128 characters"),  # not only too long
         ("alpine:ä", 'the tag "ä"'),
         ("a" * 256, "the name is longer than 255 characters"),
         ("quay.io/" + "a" * 248, "the name is longer than 255 characters"),
