@@ -1034,6 +1034,29 @@ def test_hiding_the_panel_from_the_keyboard_gives_the_focus_to_the_places(
     qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
 
 
+def test_the_panel_shortcut_puts_the_keyboard_in_the_transfers(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Ctrl+Shift+T from elsewhere shows the panel with the keyboard in its table; with
+    the panel shown and the keyboard elsewhere it brings the keyboard there rather than
+    hiding it (eight Tabs got there before)."""
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.copying.panel
+    window.tree.setFocus()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
+    chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.tree, Qt.Key.Key_T, chord)
+    assert panel.isVisible()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=2000)
+    window.tree.setFocus()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
+    qtbot.keyClick(window.tree, Qt.Key.Key_T, chord)
+    assert panel.isVisible()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=2000)
+    qtbot.keyClick(panel.table, Qt.Key.Key_T, chord)  # from the panel itself: hidden
+    assert not panel.isVisible()
+
+
 def test_the_bytes_column_fits_a_finished_rows_text(window: MainWindow) -> None:
     """A finished row that reused some blobs says so whole: its column is made for it."""
     panel = window.copying.panel
