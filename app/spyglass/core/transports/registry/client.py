@@ -936,9 +936,11 @@ class RegistryClient:
         *,
         start: int = 0,
         end: int | None = None,
+        retries: int | None = None,
         cancel: CancelToken | None = None,
     ) -> ResponseStream:
         """Stream a blob (following redirects; ``Authorization`` never leaves the registry).
+        ``retries`` (None: the client's ``retry_times``) caps the request's retries.
 
         With ``start``/``end`` (inclusive), a ranged read: the registry must answer 206
         with a matching ``Content-Range``, else this raises.
@@ -950,7 +952,7 @@ class RegistryClient:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         response = self.send(
             "GET", f"/v2/{repository}/blobs/{digest}", what=what,
-            cancel=cancel, kind="blob",
+            cancel=cancel, kind="blob", retries=retries,
             headers=headers, follow_redirects=True, ok=(200, 206) if ranged else (200,),
         )
         if ranged:

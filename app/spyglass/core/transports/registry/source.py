@@ -262,7 +262,8 @@ class ResumingBlobStream:
         self._cancel = cancel
         self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel)
         self._offset = 0
-        self._resumes = 0
+        self._tries = 1
+        """Requests made for the blob so far, each resume's retries counted."""
 
     def read(self, n: int = -1, /) -> bytes:
         while True:
@@ -285,19 +286,27 @@ class ResumingBlobStream:
             return count
 
     def _resume(self, broken: ConnectionFailed) -> None:
-        """Ask for the rest after ``broken``, or raise it when that is not possible."""
+        """Ask for the rest after ``broken``, or raise it when that is not possible.
+
+        Every request made for the blob comes out of the client's ``retry_times``: the
+        download, each resume and each resume's own retries (a registry that hangs is
+        given a minute per request, so ``retry_times`` of them, not that many times
+        that many, before the copy hears of it)."""
         self._stream.close()
-        broken.attempts = self._resumes + 1  # the download, and each resume of it
-        if self._resumes >= self._client.retry_times:
+        broken.attempts = self._tries  # the copy counts them against the same budget
+        left = self._client.retry_times - (self._tries - 1)
+        if left <= 0:
             raise broken
-        self._resumes += 1
         try:
             self._stream = self._client.open_blob(
-                self._repository, self._digest, start=self._offset, cancel=self._cancel
+                self._repository, self._digest, start=self._offset, retries=left - 1,
+                cancel=self._cancel,
             )
-        except (ConnectionFailed, RegistryError):
-            broken.attempts = self._resumes + 1
+        except (ConnectionFailed, RegistryError) as failed:
+            self._tries += max(1, failed.attempts)
+            broken.attempts = self._tries
             raise broken from None
+        self._tries += 1
 
     def close(self) -> None:
         self._stream.close()

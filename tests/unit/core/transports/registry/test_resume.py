@@ -73,3 +73,24 @@ def test_a_registry_ignoring_range_gets_the_original_error(make_client) -> None:
     with pytest.raises(ConnectionFailed, match="broke off"):
         read_all(make_client, server)
     assert len(server.ranges) == 2 and server.ranges[1] is not None
+
+
+class Hung(Server):
+    """Breaks the first response off; then answers nothing (each request times out)."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v2/" and request.headers.get("range") is not None:
+            self.ranges.append(request.headers["range"])
+            raise httpx.ReadTimeout("timed out", request=request)
+        return super().__call__(request)
+
+
+def test_the_requests_for_a_hung_registry_come_out_of_one_budget(make_client) -> None:
+    """The download, each resume and each resume's own retries: retry_times more in all,
+    not retry_times resumes of retry_times retries each (a hung registry held a copy
+    for five minutes before it heard of it, then it started again)."""
+    server = Hung(honour_range=True)
+    with pytest.raises(ConnectionFailed) as raised:
+        read_all(make_client, server)
+    assert len(server.ranges) == 4  # the download, then 3 more requests (retry_times)
+    assert raised.value.attempts == 4
