@@ -346,6 +346,24 @@ class LayoutBuilder:
         written = self.add_blob(dump_json(manifest))
         return {"mediaType": manifest["mediaType"], **written, "platform": spec.platform()}
 
+    def add_attestation(self, image: dict[str, Any]) -> dict[str, Any]:
+        """Write BuildKit's attestation manifest of *image* (an in-toto statement about it,
+        platform unknown/unknown); return the list entry that names it, as ``docker
+        buildx`` puts it after the image's own."""
+        statement = self.add_blob(dump_json({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": [{"digest": {"sha256": image["digest"].split(":", 1)[1]}}]}))
+        config = self.add_blob(b"{}")
+        attestation = self.add_blob(dump_json({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, **config},
+            "layers": [{"mediaType": "application/vnd.in-toto+json", **statement}],
+        }))
+        return {"mediaType": OCI_MANIFEST, **attestation,
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                "vnd.docker.reference.digest": image["digest"]}}
+
     def add_index(
         self,
         manifests: list[dict[str, Any]],

@@ -269,17 +269,7 @@ def attested_list(root: Path) -> tuple[str, str]:
     entry for it (an in-toto layer, platform unknown/unknown). Returns (image, list)."""
     builder = LayoutBuilder(root)
     image = builder.add_image(ImageSpec(layers=PLAIN_LAYERS))
-    statement = builder.add_blob(b'{"_type":"https://in-toto.io/Statement/v0.1"}')
-    config = builder.add_blob(b"{}")
-    attestation = builder.add_blob(json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-        "layers": [{"mediaType": "application/vnd.in-toto+json", **statement}],
-    }, separators=(",", ":")).encode())
-    entry = {"mediaType": OCI_MANIFEST, **attestation,
-             "platform": {"architecture": "unknown", "os": "unknown"},
-             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                             "vnd.docker.reference.digest": image["digest"]}}
+    entry = builder.add_attestation(image)
     index = builder.add_index([image, entry])
     builder.tag(index, "app")
     return str(image["digest"]), str(index["digest"])

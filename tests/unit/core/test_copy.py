@@ -49,7 +49,6 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers.imagebuild import (
-    OCI_MANIFEST,
     ImageSpec,
     LayerSpec,
     LayoutBuilder,
@@ -1128,20 +1127,7 @@ def _buildx_layout(root: Path, *, nested: bool = False,
     pairs = {}
     for arch in ("amd64", "arm64", "s390x"):
         image = builder.add_image(ImageSpec(architecture=arch))
-        statement = builder.add_blob(json.dumps({  # about its image, as BuildKit's are
-            "_type": "https://in-toto.io/Statement/v0.1",
-            "subject": [{"digest": {"sha256": image["digest"][7:]}}]}).encode())
-        config = builder.add_blob(b"{}")
-        attestation = builder.add_blob(json.dumps({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-            "layers": [{"mediaType": "application/vnd.in-toto+json", **statement}],
-        }, separators=(",", ":")).encode())
-        pairs[arch] = (image, {
-            "mediaType": OCI_MANIFEST, **attestation,
-            "platform": {"architecture": "unknown", "os": "unknown"},
-            "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                            "vnd.docker.reference.digest": image["digest"]}})
+        pairs[arch] = (image, builder.add_attestation(image))
     if nested:
         inner = builder.add_index([e for arch in ("amd64", "arm64") for e in pairs[arch]])
         builder.tag(builder.add_index([inner, *pairs["s390x"]]), "v1")

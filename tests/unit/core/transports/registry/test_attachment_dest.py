@@ -4,6 +4,7 @@ referrers tag schema), against scripted registries with real-world quirks."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import httpx
 
@@ -31,6 +32,20 @@ def index(*entries: dict[str, object]) -> bytes:
 def served(raw: bytes, media_type: str) -> httpx.Response:
     return httpx.Response(200, content=raw, headers={
         "Content-Type": media_type, "Docker-Content-Digest": str(Digest.of(raw))})
+
+
+def stored(digest: Digest) -> Callable[[httpx.Request], httpx.Response]:
+    """A manifest PUT answered as a registry stores it."""
+    return lambda request: httpx.Response(201, headers={"Docker-Content-Digest": str(digest)})
+
+
+def kept_in(written: list[bytes]) -> Callable[[httpx.Request], httpx.Response]:
+    """A manifest PUT whose body is kept in ``written``, answered as stored."""
+    def put(request: httpx.Request) -> httpx.Response:
+        written.append(request.content)
+        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(
+            request.content))})
+    return put
 
 
 def denied(request: httpx.Request) -> httpx.Response:
@@ -63,17 +78,10 @@ def test_a_referrers_tag_resolved_to_the_subject_is_not_merged(make_client) -> N
     referrer = Descriptor(media.OCI_MANIFEST, Digest.of(referrer_raw), len(referrer_raw))
     tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
     written: list[bytes] = []
-
-    def put_index(request: httpx.Request) -> httpx.Response:
-        written.append(request.content)
-        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(
-            request.content))})
-
     client, _ = make_client(Routes({
-        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): lambda request: httpx.Response(
-            201, headers={"Docker-Content-Digest": str(referrer.digest)}),
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): stored(referrer.digest),
         ("GET", tag_path): lambda request: served(subject_raw, media.OCI_INDEX),
-        ("PUT", tag_path): put_index,
+        ("PUT", tag_path): kept_in(written),
     }))
     destination(client).put_attachment(subject, referrer, referrer_raw)
     [raw] = written
@@ -89,21 +97,15 @@ def test_an_attachment_whose_bytes_name_no_subject_is_listed_as_given(make_clien
     tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
     written: list[bytes] = []
 
-    def put_index(request: httpx.Request) -> httpx.Response:
-        written.append(request.content)
-        return httpx.Response(201, headers={"Docker-Content-Digest": str(Digest.of(
-            request.content))})
-
     def get_index(request: httpx.Request) -> httpx.Response:
         if not written:
             return registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")
         return served(written[-1], media.OCI_INDEX)
 
     client, _ = make_client(Routes({
-        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): lambda request: httpx.Response(
-            201, headers={"Docker-Content-Digest": str(referrer.digest)}),
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): stored(referrer.digest),
         ("GET", tag_path): get_index,
-        ("PUT", tag_path): put_index,
+        ("PUT", tag_path): kept_in(written),
     }))
     destination(client).put_attachment(subject, referrer, referrer_raw)
     [raw] = written
