@@ -729,6 +729,22 @@ def test_copies_to_neighbouring_folders_stay_apart_in_a_narrow_column(
         assert all(text.endswith(":nightly") for text in shown), (room, shown)
 
 
+def test_pushes_to_neighbouring_repositories_with_a_long_tag_stay_apart(
+        window: MainWindow) -> None:
+    """A long tag takes half the room at most, cut in its middle: the end of the
+    repository, which tells the copies apart, stays in sight."""
+    from spyglass.gui.views.delegates import fit_route
+
+    metrics = window.copying.panel.table.fontMetrics()
+    tag = "v1.2.3-" + "build." * 20 + "x"
+    for room in (700, 500, 380):
+        shown = {fit_route(metrics, "oci:…/src:app",
+                           f"127.0.0.1:42275/team/service-backend-gateway-{n}:{tag}", room)
+                 for n in range(3)}
+        assert len(shown) == 3, (room, shown)
+        assert all(text.endswith(".x") for text in shown), (room, shown)
+
+
 def test_a_registry_port_is_never_cut_in_its_middle(window: MainWindow) -> None:
     """A port cut short reads as another port: the host and port stay whole, or the port
     goes entirely."""

@@ -260,8 +260,24 @@ def _fit_name(metrics: QFontMetrics, name: str, room: int) -> str:
     kept = metrics.horizontalAdvance(head + slash + "…") + metrics.horizontalAdvance("xxxx")
     if slash and rest and kept <= room:
         left = room - metrics.horizontalAdvance(head + slash)
-        return head + slash + metrics.elidedText(rest, Qt.TextElideMode.ElideLeft, left)
+        return head + slash + _fit_repository(metrics, rest, left)
     return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, room)
+
+
+def _fit_repository(metrics: QFontMetrics, rest: str, room: int) -> str:
+    """A registry name after its host (``team/app-gateway-0:TAG``) in ``room`` pixels: it
+    loses its beginning, but a long tag or digest may take only half the room, cut in its
+    middle, so the end of the repository stays in sight (pushes to ``…-gateway-0`` and
+    ``…-gateway-1`` with one long tag read alike otherwise)."""
+    last = rest.rsplit("/", 1)[-1]
+    at = rest.rfind("@") if "@" in last else (rest.rfind(":") if ":" in last else -1)
+    whole = metrics.elidedText(rest, Qt.TextElideMode.ElideLeft, room)
+    if at <= 0 or metrics.horizontalAdvance(rest[at:]) <= room // 2:
+        return whole
+    ref = metrics.elidedText(rest[at:], Qt.TextElideMode.ElideMiddle, room // 2)
+    repository = metrics.elidedText(rest[:at], Qt.TextElideMode.ElideLeft,
+                                    room - metrics.horizontalAdvance(ref))
+    return repository + ref
 
 
 def _fit_local(metrics: QFontMetrics, head: str, rest: str, room: int) -> str:
