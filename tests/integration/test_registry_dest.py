@@ -326,6 +326,9 @@ def test_a_sha512_blob_the_registry_names_by_its_sha256_is_taken(
     assert client.upload_blob("it-dest/sha512", _Reader(data), digest, len(data)) == (
         digest, len(data))
     assert client.blob_exists("it-dest/sha512", digest)
+    # distribution answers 201 to a mount of it without linking it: not taken for mounted
+    mounted = client.mount_blob("it-dest/sha512-mounted", digest, "it-dest/sha512")
+    assert mounted == (client.blob_exists("it-dest/sha512-mounted", digest) is not None)
 
 
 def test_a_second_push_reuses_every_blob_without_a_post(

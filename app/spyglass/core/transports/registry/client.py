@@ -1041,12 +1041,18 @@ class RegistryClient:
         response.close()
         if response.status_code == 201:
             stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
-            if stated is not None and stated != digest:
+            if _another_blob(stated, digest):
                 raise RegistryError(
                     f"{what}: the registry {self.host} answered that it mounted {stated} "
                     "instead.",
                     status=201,
                 )
+            if digest.algorithm != "sha256" and self.blob_exists(
+                    repository, digest, cancel=cancel) is None:
+                # distribution 2.8 answers 201 to a sha512 mount without linking the blob
+                log.info("%s: the registry answered 201 but does not have the blob; it is "
+                         "uploaded instead", what)
+                return False
             return True
         try:
             location = self._upload_location(response, what)
@@ -1317,12 +1323,7 @@ class RegistryClient:
     def _check_created(self, response: httpx.Response, digest: Digest, what: str) -> None:
         response.close()
         stated = _digest_or_none(response.headers.get("docker-content-digest", ""))
-        if stated is not None and stated.algorithm != digest.algorithm:
-            # its own (canonical) digest of another algorithm, as the distribution spec
-            # allows: the 201 to "PUT ?digest=" says the bytes matched the one given
-            log.info("%s: the registry %s names the blob %s by its %s digest %s", what,
-                     self.host, digest, stated.algorithm, stated)
-        elif stated is not None and stated != digest:
+        if _another_blob(stated, digest):
             raise DigestMismatch(
                 f"{what}: the registry {self.host} stored the blob as {stated}, not as "
                 f"{digest}; it is not trusted."
@@ -1488,6 +1489,14 @@ def _origin_text(url: httpx.URL) -> str:
 
 def _ref_suffix(reference: str) -> str:
     return f"@{reference}" if ":" in reference else f":{reference}"
+
+
+def _another_blob(stated: Digest | None, digest: Digest) -> bool:
+    """Whether a ``Docker-Content-Digest`` answered for ``digest`` names another blob. One
+    of another algorithm is the registry's own (canonical) name for it, as the
+    distribution spec allows (distribution names a sha512 blob by its sha256): the 201
+    that came with it says the bytes matched the digest given."""
+    return stated is not None and stated.algorithm == digest.algorithm and stated != digest
 
 
 def _digest_or_none(text: str) -> Digest | None:
