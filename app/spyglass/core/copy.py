@@ -81,6 +81,7 @@ from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     ImageDestination,
     ImageSource,
+    ReplacingDestination,
 )
 
 if TYPE_CHECKING:
@@ -398,10 +399,24 @@ def execute(
         if isinstance(exc, Cancelled):
             emit(CopyCancelled())
         elif isinstance(exc, SpyglassError):
+            _say_what_stays(exc, destination)
             emit(Failed(str(exc)))
         raise
     emit(Finished(top.digest, top.media_type))
     return top
+
+
+def _say_what_stays(error: SpyglassError, destination: ImageDestination) -> None:
+    """A copy that failed before it replaced an archive or ``dir:`` image says the one
+    there is as it was (its plan's note said it would be replaced)."""
+    replaces = (destination.replaces if isinstance(destination, ReplacingDestination)
+                else None)
+    if replaces is None or "held before" in error.message or "old image" in error.message:
+        return  # nothing there, or the sentence says already where it is
+    stays = f" {replaces[0].upper()}{replaces[1:]} is left as it was."
+    error.message += stays
+    if error.on_command_line is not None:
+        error.on_command_line += stays
 
 
 def _processors() -> int:

@@ -42,6 +42,7 @@ from spyglass.core.errors import (
     InvalidManifest,
     PlatformNotFound,
     SizeMismatch,
+    SpyglassError,
     TransportError,
     Unsupported,
 )
@@ -934,6 +935,36 @@ def test_a_destination_written_whole_says_what_it_replaces(
     what = (f'the dir: image in "{target}" already there' if transport == "dir"
             else f'the archive "{target}" already there, with what it holds,')
     assert f"{what} is replaced whole" in plan.notes
+
+
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive", "dir"])
+def test_a_failed_copy_says_what_it_would_have_replaced_is_as_it_was(
+    tmp_path: Path, transport: str
+) -> None:
+    """The plan's note said it would be replaced; the failure says it was not."""
+    source_layout = tmp_path / "src"
+    multi_platform_layout(source_layout)
+    target = tmp_path / ("out" if transport == "dir" else "out.tar")
+    options = CopyOptions(platforms=(Platform.parse("linux/arm64"),))
+    copy_image(open_source(f"oci:{source_layout}:latest"),
+               open_destination(f"{transport}:{target}"), options)
+    before = sorted(p.read_bytes() for p in ([target] if target.is_file() else
+                                             sorted(target.iterdir())))
+    source = open_source(f"oci:{source_layout}:latest")
+    destination = open_destination(f"{transport}:{target}")
+    # another image (none of its blobs there to reuse), every layer of it corrupt
+    options = CopyOptions(platforms=(Platform.parse("linux/amd64"),))
+    plan = plan_copy(source, destination, options)
+    for blob in plan.blobs:
+        path = source_layout / "blobs" / "sha256" / blob.source.digest.hex
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+    with pytest.raises(SpyglassError) as raised:
+        execute(plan, source, destination, options)
+    what = (f'The dir: image in "{target}" already there' if transport == "dir"
+            else f'The archive "{target}" already there, with what it holds,')
+    assert str(raised.value).endswith(f" {what} is left as it was."), str(raised.value)
+    assert sorted(p.read_bytes() for p in ([target] if target.is_file() else
+                                           sorted(target.iterdir()))) == before
 
 
 def test_a_nested_list_whose_images_a_layout_must_convert_is_refused(tmp_path: Path) -> None:
