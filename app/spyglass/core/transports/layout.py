@@ -1086,6 +1086,11 @@ def check_layout_destination(path: Path) -> None:
 def _refuse_other_than_folder(path: Path) -> None:
     if not path.is_dir():
         resolved(path)  # a loop of links says so
+        if path.is_symlink() and not path.exists():
+            raise InvalidLayout(
+                f'"{path}" is a link to "{os.readlink(path)}", which does not exist; an oci: '
+                "image is written into a new or empty folder or an existing OCI image layout."
+            )
         raise InvalidLayout(
             f'"{path}" is not a folder; an oci: image is written into a new or empty '
             "folder or an existing OCI image layout."

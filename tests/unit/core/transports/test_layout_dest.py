@@ -947,3 +947,12 @@ def test_abort_keeps_an_added_blob_another_copy_has_committed(tmp_path: Path) ->
     first.abort()
     for blob in child_descriptors(manifest):
         assert (out / "blobs" / "sha256" / blob.digest.hex).exists()
+
+
+def test_a_link_to_nothing_is_said_to_be_one(tmp_path: Path) -> None:
+    link = tmp_path / "layout"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(InvalidLayout) as raised:
+        OCILayoutDestination(link, "app")
+    assert str(raised.value).startswith(
+        f'"{link}" is a link to "{tmp_path / "gone"}", which does not exist;')
