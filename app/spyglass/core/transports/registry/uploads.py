@@ -117,12 +117,11 @@ def held_back(
     with BUFFERS.lend(CHUNK_SIZE) as first, BUFFERS.lend(CHUNK_SIZE) as second:
         buffers = (first, second)
         turn = 0
+        pacing = Pacing()
         pending = read_into(reader, buffers[turn])
         while pending:
             following = read_into(reader, buffers[1 - turn])
-            yield buffers[turn][:pending]
-            if progress is not None:
-                progress(pending)
+            yield from pacing.pieces(buffers[turn][:pending], progress)
             turn, pending = 1 - turn, following
 
 
@@ -180,6 +179,9 @@ FAST_PIECE: Final = 0.05
 where fewer pieces cost less)."""
 
 
+_clock = time.monotonic  # (tests make pieces slow by giving it another)
+
+
 class Pacing:
     """How much of a body to hand the connection at a time: :data:`PIECE_SIZE` while
     pieces take long to send, :data:`CHUNK_SIZE` once they go fast."""
@@ -195,9 +197,9 @@ class Pacing:
         start = 0
         while start < len(data):
             piece = data[start : start + self.size]
-            began = time.monotonic()
+            began = _clock()
             yield piece
-            self.size = CHUNK_SIZE if time.monotonic() - began < FAST_PIECE else PIECE_SIZE
+            self.size = CHUNK_SIZE if _clock() - began < FAST_PIECE else PIECE_SIZE
             start += len(piece)
             if progress is not None:
                 progress(len(piece))

@@ -889,10 +889,23 @@ def test_a_slow_link_gets_small_pieces_and_a_fast_one_big_ones(
 
     data = memoryview(bytes(3 * 1024 * 1024))
     clock = iter(range(1000))  # each piece takes a second to go
-    monkeypatch.setattr(uploads.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(uploads, "_clock", lambda: float(next(clock)))
     counted: list[int] = []
     slow = [len(p) for p in uploads.Pacing().pieces(data, counted.append)]
     assert slow == [uploads.PIECE_SIZE] * 12 and counted == slow
-    monkeypatch.setattr(uploads.time, "monotonic", lambda: 0.0)  # as fast as can be
+    monkeypatch.setattr(uploads, "_clock", lambda: 0.0)  # as fast as can be
     fast = [len(p) for p in uploads.Pacing().pieces(data, None)]
     assert fast == [uploads.PIECE_SIZE, *[1024 * 1024] * 2, 768 * 1024]
+
+
+def test_an_upload_of_a_known_blob_is_paced_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common path (digest and size known: held_back) hands over small pieces on a
+    slow link, as the streamed one does."""
+    from spyglass.core.transports.registry import uploads
+
+    clock = iter(range(1000))  # each piece takes a second to go
+    monkeypatch.setattr(uploads, "_clock", lambda: float(next(clock)))
+    counted: list[int] = []
+    pieces = [len(p) for p in uploads.held_back(io.BytesIO(bytes(2 * 1024 * 1024)),
+                                                counted.append)]
+    assert pieces == [uploads.PIECE_SIZE] * 8 and counted == pieces
