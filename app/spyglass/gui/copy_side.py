@@ -118,8 +118,6 @@ class CopyController(QObject):
         self.copy_image_action.setStatusTip(
             "Copy an image by its name: a registry reference, docker://…, oci:…, an archive")
         self.copy_image_action.triggered.connect(lambda _checked=False: self.open_dialog(None))
-        self._panel_had_focus = False
-        """Whether the keyboard was in the Transfers panel when it was last shown or hidden."""
         self.show_transfers_action = QAction("&Transfers", window)
         self.show_transfers_action.setCheckable(True)
         self.show_transfers_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
@@ -339,19 +337,14 @@ class CopyController(QObject):
         self.show_transfers_action.setChecked(False)
 
     def _panel_asked_for(self, shown: bool) -> None:
-        """Ctrl+Shift+T (or the menu) by the person: the panel shows with the keyboard in
-        its table; pressed where the panel shows but the keyboard is elsewhere, it brings
-        the keyboard there rather than hiding it (hidden, from the panel itself)."""
-        if not shown and not self._panel_had_focus:  # (toggled has just hidden it)
-            self.show_transfers_action.setChecked(True)
-            shown = True
+        """Ctrl+Shift+T (or the menu) by the person: the panel shown by it comes with the
+        keyboard in its table (a copy that shows it leaves the keyboard where it is)."""
         if shown:
             self.panel.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _toggle_panel(self, shown: bool) -> None:
         focused = QApplication.focusWidget()
         had_focus = focused is not None and self.panel.isAncestorOf(focused)
-        self._panel_had_focus = had_focus
         self.panel.setVisible(shown)
         if not shown and had_focus:
             # the focus goes back to the places, not to whatever Qt finds next (a banner's
