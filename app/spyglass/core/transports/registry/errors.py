@@ -83,23 +83,24 @@ _DETAILS_SHOWN: Final = 3
 
 
 def _every_error(entries: list[tuple[str, str, str]]) -> str:
-    """The errors of a body as one clause: each kind once (``CODE: message``), with up to
-    :data:`_DETAILS_SHOWN` of its details and how many more; a registry that lists
-    several (distribution: ``UNKNOWN`` twice, then each blob a manifest names that it
-    does not have) often says the useful one last, so ``UNKNOWN`` goes after the rest."""
-    kinds: dict[str, list[str]] = {}
+    """The errors of a body as one clause: each code once (``CODE: message``, its first
+    message), with up to :data:`_DETAILS_SHOWN` of what tells its errors apart (their
+    details, else their other messages) and how many more; a registry that lists several
+    (distribution: ``UNKNOWN`` twice, then each blob a manifest names that it does not
+    have) often says the useful one last, so ``UNKNOWN`` goes after the rest."""
+    kinds: dict[str, tuple[str, list[str]]] = {}
     for code, message, detail in entries:
-        details = kinds.setdefault(code + (f": {message}" if message else ""), [])
-        if detail and detail not in details:
-            details.append(detail)
+        first, apart = kinds.setdefault(code, (message, []))
+        extra = detail or (message if message != first else "")
+        if extra and extra not in apart:
+            apart.append(extra)
     parts = []
-    for kind in sorted(kinds, key=lambda k: k.startswith("UNKNOWN")):
-        details = kinds[kind]
-        shown = ", ".join(details[:_DETAILS_SHOWN])
-        more = len(details) - _DETAILS_SHOWN
-        if more > 0:
-            shown += f" and {more} more"
-        parts.append(kind + (f" ({shown})" if shown else ""))
+    for code in sorted(kinds, key=lambda c: c == "UNKNOWN"):
+        message, apart = kinds[code]
+        shown = ", ".join(apart[:_DETAILS_SHOWN])
+        if len(apart) > _DETAILS_SHOWN:
+            shown += f" and {len(apart) - _DETAILS_SHOWN} more"
+        parts.append(code + (f": {message}" if message else "") + (f" ({shown})" if shown else ""))
     return "; ".join(parts)
 
 
@@ -174,10 +175,8 @@ def error_for(
     retries included: an answer that retrying did not change says so.
     """
     entries = error_entries(body)
-    # the first error that says more than UNKNOWN tells what happened
-    first = next((e for e in entries if e[0] != "UNKNOWN"), entries[0] if entries else None)
-    code = first[0] if first else None
-    said = first[1] if first and first[1] else None
+    code = entries[0][0] if entries else None  # the kind of error: as the registry says first
+    said = entries[0][1] if entries and entries[0][1] else None
     if said is None and not entries and status == 403:
         said = _page_text(body)  # a proxy's or a policy's page: why access is denied
     if said is not None and said.strip(" .").lower() in _SAYS_NOTHING_MORE:

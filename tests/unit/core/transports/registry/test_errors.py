@@ -277,3 +277,23 @@ def test_a_403_page_says_why_in_its_own_words() -> None:
     # the registry's own JSON errors are read as before
     assert "(the registry says: the repository is frozen)" in str(
         err(403, body("DENIED", "the repository is frozen"), what="Reading x"))
+
+
+def test_what_the_registry_says_first_decides_the_kind_of_error() -> None:
+    """A 500 whose body says UNKNOWN first stays a registry error, whatever follows: a
+    BLOB_UNKNOWN after it is not "no such blob" (a referrers tag read so would be taken
+    for absent, and written anew)."""
+    raw = json.dumps({"errors": [{"code": "UNKNOWN", "message": "unknown error"},
+                                 {"code": "BLOB_UNKNOWN", "message": "blob unknown"}]}).encode()
+    error = err(500, raw)
+    assert type(error) is RegistryError and error.code == "UNKNOWN"
+
+
+def test_errors_told_apart_only_by_their_messages_are_counted() -> None:
+    raw = json.dumps({"errors": [
+        {"code": "MANIFEST_BLOB_UNKNOWN", "message": f"blob unknown: sha256:{n * 8}"}
+        for n in "abcdef"]}).encode()
+    assert str(err(400, raw)).endswith(
+        "answered MANIFEST_BLOB_UNKNOWN: blob unknown: sha256:aaaaaaaa (blob unknown: "
+        "sha256:bbbbbbbb, blob unknown: sha256:cccccccc, blob unknown: sha256:dddddddd and "
+        "2 more).")
