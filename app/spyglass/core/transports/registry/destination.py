@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
 from spyglass.core.blobcache import BlobLocationCache, default_cache
-from spyglass.core.cancel import CancelToken
+from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     AccessDenied,
@@ -70,6 +70,9 @@ CHUNK_SIZES_AFTER_413: Final = (4 * 1024 * 1024, 1024 * 1024, 256 * 1024)
 REFERRERS_TAG_ROUNDS: Final = 3
 """How many times a referrers tag index is written to list one referrer, when another
 writer's index keeps replacing it."""
+
+_LOCK_POLL: Final = 0.1
+"""Seconds between looks at the cancel token while another copy rewrites a tag."""
 
 _TAG_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
 _TAG_LOCKS_GUARD = threading.Lock()
@@ -414,11 +417,14 @@ class RegistryDestination:
         put back, a few times at most."""
         tag = referrers_tag(subject)
         keep: dict[str, dict[str, object]] = {}
-        with _tag_lock(self.client.host, self.repository, tag):
+        lock = _tag_lock(self.client.host, self.repository, tag)
+        while not lock.acquire(timeout=_LOCK_POLL):
+            check(cancel)  # another copy's turn may take its requests' time
+        try:
             for round_number in range(REFERRERS_TAG_ROUNDS):
                 read = self._referrers_entries(subject, tag, cancel)
                 if read is None and round_number:
-                    return  # the tag answers with another manifest (GitLab): unchecked
+                    return  # what was written cannot be read back: unchecked
                 entries = read or []
                 for entry in entries:
                     keep.setdefault(str(entry.get("digest")), entry)
@@ -434,18 +440,23 @@ class RegistryDestination:
                 self.client.put_manifest(
                     self.repository, tag, index, media.OCI_INDEX, cancel=cancel
                 )
+        finally:
+            lock.release()
         log.info("The referrers tag %s of %s was written by others as often as by this "
                  "copy; it may not list %s.", tag, self.description, descriptor.digest)
 
     def _referrers_entries(
         self, subject: Digest, tag: str, cancel: CancelToken | None
     ) -> list[dict[str, object]] | None:
-        """The entries of the referrers tag index; None when the tag answers with a
-        manifest that is no such index (GitLab answers with the subject itself)."""
+        """The entries of the referrers tag index; None when they cannot be read: the tag
+        answers with a manifest that is no such index (GitLab answers with the subject
+        itself), or the account may push but not read it (403)."""
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
-        except DERIVED_TAG_ABSENT:
+        except ImageNotFound:
             return []
+        except AccessDenied:
+            return None
         existing = referrers_index(answer, subject)
         return [d.to_json() for d in existing.manifests] if existing is not None else None
 

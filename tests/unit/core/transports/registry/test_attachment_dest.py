@@ -112,3 +112,22 @@ def test_an_attachment_whose_bytes_name_no_subject_is_listed_as_given(make_clien
     assert json.loads(raw)["manifests"] == [{
         "mediaType": media.OCI_MANIFEST, "digest": str(referrer.digest),
         "size": len(referrer_raw), "artifactType": "application/spdx+json"}]
+
+
+def test_a_referrers_tag_the_account_cannot_read_is_written_once(make_client) -> None:
+    """403 to reading the tag (an account that may push but not pull; Artifactory for a
+    tag it lacks): written once, not again and again for want of reading it back."""
+    subject = Digest.of(b"subject")
+    referrer_raw = manifest(subject={"mediaType": media.OCI_MANIFEST, "digest": str(subject),
+                                     "size": 7}, artifactType="application/spdx+json")
+    referrer = Descriptor(media.OCI_MANIFEST, Digest.of(referrer_raw), len(referrer_raw))
+    tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
+    written: list[bytes] = []
+    client, _ = make_client(Routes({
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): stored(referrer.digest),
+        ("GET", tag_path): denied,
+        ("PUT", tag_path): kept_in(written),
+    }))
+    destination(client).put_manifest(referrer_raw, media.OCI_MANIFEST, referrer.digest)
+    [raw] = written
+    assert [e["digest"] for e in json.loads(raw)["manifests"]] == [str(referrer.digest)]
