@@ -1075,3 +1075,12 @@ def test_the_bytes_column_fits_a_finished_rows_text(window: MainWindow) -> None:
     metrics = panel.table.fontMetrics()
     needed = metrics.horizontalAdvance("888.8 MiB, 88 % reused")
     assert panel.column_widths()[BYTES] >= needed + 12
+
+
+def test_a_short_repository_leaves_its_room_to_a_long_tag(window: MainWindow) -> None:
+    from spyglass.gui.views.delegates import fit_route
+
+    metrics = window.copying.panel.table.fontMetrics()
+    tag = "v1.2.3-" + "build." * 20 + "x"
+    text = fit_route(metrics, "a", f"127.0.0.1:4/ab:{tag}", 300)
+    assert metrics.horizontalAdvance(text) > 270, text  # the room is used, not a third left

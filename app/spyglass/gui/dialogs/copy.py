@@ -74,10 +74,10 @@ COMPRESSIONS: Final[tuple[tuple[str, Compression | None, str], ...]] = (
 uncompressed layers only: gzip and zstd are not offered for one."""
 
 SOURCE_PAUSE_MS: Final = 400
+"""How long typing in the Source field pauses before its platforms are listed."""
 LISTING_SLOW_AFTER: Final = 15.0
 """Seconds of listing a source's platforms after which the dialog says it has not answered
 (as a copy says it is stalled)."""
-"""How long typing in the Source field pauses before its platforms are listed."""
 
 _ids = itertools.count(1)
 

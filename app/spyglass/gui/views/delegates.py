@@ -274,7 +274,10 @@ def _fit_repository(metrics: QFontMetrics, rest: str, room: int) -> str:
     whole = metrics.elidedText(rest, Qt.TextElideMode.ElideLeft, room)
     if at <= 0 or metrics.horizontalAdvance(rest[at:]) <= room // 2:
         return whole
-    ref = metrics.elidedText(rest[at:], Qt.TextElideMode.ElideMiddle, room // 2)
+    # the ref takes what a short repository leaves, half the room at least
+    repository_width = metrics.horizontalAdvance(rest[:at])
+    ref = metrics.elidedText(rest[at:], Qt.TextElideMode.ElideMiddle,
+                             room - min(repository_width, room - room // 2))
     repository = metrics.elidedText(rest[:at], Qt.TextElideMode.ElideLeft,
                                     room - metrics.horizontalAdvance(ref))
     return repository + ref
