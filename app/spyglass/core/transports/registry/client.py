@@ -76,7 +76,12 @@ from spyglass.core.transports.registry.auth import (
     push_scope,
     read_capped,
 )
-from spyglass.core.transports.registry.connections import POOL, HTTPPool, ResponseStream
+from spyglass.core.transports.registry.connections import (
+    ATTEMPTS,
+    POOL,
+    HTTPPool,
+    ResponseStream,
+)
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
     RateLimit,
@@ -122,8 +127,6 @@ MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
 """The largest chunk a registry's ``OCI-Chunk-Min-Length`` can make us hold in memory."""
 
 OCTET_STREAM: Final = "application/octet-stream"
-ATTEMPTS: Final = "spyglass.attempts"
-"""The response extension that counts the requests a retried answer took."""
 
 ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
 """For the courtesy ``DELETE`` of a failed or cancelled upload: a registry that does

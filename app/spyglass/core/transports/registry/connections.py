@@ -50,6 +50,9 @@ PROXY_VARIABLES: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_prox
 _T = TypeVar("_T", bytes, int)
 
 USER_AGENT: Final = f"spyglass/{__version__}"
+ATTEMPTS: Final = "spyglass.attempts"
+"""The response extension that counts the requests a retried answer took."""
+
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
 
 class HTTPPool:
@@ -273,6 +276,8 @@ class ResponseStream:
         self._what = what
         self._done = False
         self._socket: socket.socket | None = None
+        self.attempts: int = response.extensions.get(ATTEMPTS, 1)
+        """The requests it took to get this answer (more than one after retries)."""
         self._remaining = 0
         length = response.headers.get("content-length", "")
         self._length = int(length) if length.isdigit() else None

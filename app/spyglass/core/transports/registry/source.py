@@ -306,7 +306,7 @@ class ResumingBlobStream:
             self._tries += max(1, failed.attempts)
             broken.attempts = self._tries
             raise broken from None
-        self._tries += 1
+        self._tries += self._stream.attempts
 
     def close(self) -> None:
         self._stream.close()

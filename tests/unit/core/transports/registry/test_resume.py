@@ -94,3 +94,28 @@ def test_the_requests_for_a_hung_registry_come_out_of_one_budget(make_client) ->
         read_all(make_client, server)
     assert len(server.ranges) == 4  # the download, then 3 more requests (retry_times)
     assert raised.value.attempts == 4
+
+
+class Flaky(Server):
+    """Breaks off the download; the first resume is answered on its second request and
+    breaks off too; every request after that times out."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        wanted = request.headers.get("range")
+        if request.url.path == "/v2/" or wanted is None:
+            return super().__call__(request)
+        self.ranges.append(wanted)
+        if len(self.ranges) == 3:  # the resume's retry: answered, then broken again
+            start = int(wanted.removeprefix("bytes=").rstrip("-"))
+            return httpx.Response(
+                206, content=breaking_body(BLOB[start:], 1024),
+                headers={"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"})
+        raise httpx.ReadTimeout("timed out", request=request)
+
+
+def test_a_resume_answered_after_a_retry_counts_both_requests(make_client) -> None:
+    server = Flaky(honour_range=True)
+    with pytest.raises(ConnectionFailed) as raised:
+        read_all(make_client, server)
+    assert len(server.ranges) == 4  # the download, then 3 more requests in all
+    assert raised.value.attempts == 4
