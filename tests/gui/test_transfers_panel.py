@@ -197,6 +197,9 @@ def test_a_copy_that_stalls_without_events_loses_its_speed_and_eta(
     model = window.copying.panel.model
     tip = model.data(model.index(0, STATE), Qt.ItemDataRole.ToolTipRole)
     assert "not answering" in tip
+    details = window.copying.panel.show_details(transfer)  # says it too, not only the tip
+    assert details is not None and "not answering" in details.heading.text()
+    details.close()
     # bytes move again: copying again
     clock.now += 1
     feed(qtbot, window, scripted, BlobProgress(layer.digest, 6 * MiB, layer.size))

@@ -23,9 +23,11 @@ from spyglass.gui.formatting import blob_type, exact_size, human_size, short_dig
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfers import (
     ONTO_ITSELF,
+    STALLED_SENTENCE,
     ending_sentence,
     note_lines,
     onto_itself,
+    stalled,
     state_text,
     stopped,
     to_registry,
@@ -154,6 +156,8 @@ class TransferDetailsDialog(QDialog):
             why = ending_sentence(transfer)
         elif onto_itself(transfer):
             why = ONTO_ITSELF
+        elif stalled(transfer):
+            why = STALLED_SENTENCE  # said here too, not only in the row's tooltip
         self.heading.setText(
             f"<b>{html.escape(request.source)}</b><br>→ <b>{html.escape(request.destination)}"
             f"</b><br>State: {html.escape(state_text(transfer))}"
