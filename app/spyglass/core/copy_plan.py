@@ -897,6 +897,11 @@ def _plan_images(
 
     if options.multi_arch == "all" and not options.platforms:
         chosen = entries
+        if _choose_format(top.media_type, destination, options) != "oci" and any(
+                buildkit_attestation_subject(e) is not None for e in entries):
+            # a Docker list cannot hold BuildKit's in-toto manifests: its images are
+            # copied, and the attestations stay behind with a note (as when named)
+            chosen = [e for e in entries if buildkit_attestation_subject(e) is None]
     else:
         wanted = list(options.platforms) or [host_platform()]
         chosen = []
@@ -974,6 +979,7 @@ def _plan_images(
         kept = len([e for e in chosen if buildkit_attestation_subject(e) is None])
         of = (f"{kept} image{'' if kept == 1 else 's'} (chosen from it and the lists "
               "nested in it)" if any(media.is_index(e.media_type) for e in entries)
+              else f"its {kept} image{'' if kept == 1 else 's'} alone" if kept == len(images)
               else f"{kept} of its {len(images)} image{'' if len(images) == 1 else 's'}")
         notes.append(
             f"the list is rebuilt with {of}"
@@ -1016,8 +1022,8 @@ def _with_attestations(
     them = "them" if count > 1 else "it"
     why = (f"one image written alone has no list to hold {them}" if not many
            else f"a Docker schema 2 list cannot hold {them}")
-    subjects = sorted({subject.short for a in attestations
-                       if (subject := buildkit_attestation_subject(a)) is not None})
+    subjects = list(dict.fromkeys(subject.short for a in attestations  # the list's order
+                                  if (subject := buildkit_attestation_subject(a)) is not None))
     notes.append(f"the list's attestation manifest{'s' if count > 1 else ''} for "
                  f"{', '.join(subjects)} stay{'' if count > 1 else 's'} behind: {why}")
     return in_order(chosen), []

@@ -1251,6 +1251,20 @@ def test_a_docker_list_of_chosen_platforms_leaves_their_attestations_with_a_note
     plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"), MemoryDestination(), options)
     assert [str(i.source.digest) for i in plan.instances] == [
         pairs[arch][0]["digest"] for arch in ("amd64", "arm64")]
-    shorts = sorted(pairs[arch][0]["digest"][7:19] for arch in ("amd64", "arm64"))
+    shorts = [pairs[arch][0]["digest"][7:19] for arch in ("amd64", "arm64")]  # list order
     assert (f"the list's attestation manifests for {', '.join(shorts)} stay behind: a Docker "
             "schema 2 list cannot hold them") in plan.notes
+
+
+def test_a_whole_list_converted_to_docker_leaves_its_attestations_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """--all --format v2s2: the images are converted, the attestations (which Docker
+    schema 2 cannot hold) stay behind, rather than the whole copy being refused."""
+    pairs = _buildx_layout(tmp_path / "bx")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'bx'}:v1"), MemoryDestination(),
+                     CopyOptions(format="v2s2", multi_arch="all"))
+    assert [str(i.source.digest) for i in plan.instances] == [
+        pairs[arch][0]["digest"] for arch in ("amd64", "arm64", "s390x")]
+    assert "the list is rebuilt with its 3 images alone; its digest changes" in plan.notes
+    assert any(note.startswith("the list's attestation manifests for ") for note in plan.notes)
