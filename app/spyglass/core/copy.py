@@ -66,6 +66,7 @@ from spyglass.core.errors import (
     BlobNotFound,
     BodyTooLarge,
     Cancelled,
+    ConnectionFailed,
     DigestMismatch,
     SpyglassError,
 )
@@ -406,6 +407,15 @@ def execute(
     return top
 
 
+def _say_tries(error: SpyglassError, tries: int) -> None:
+    """A connection that failed each time it was tried says how often it was."""
+    said = f" (tried {tries} times)"
+    for name in ("message", "on_command_line"):
+        text = getattr(error, name)
+        if text and "times)" not in text:
+            setattr(error, name, (text[:-1] + said + ".") if text.endswith(".") else text + said)
+
+
 def _say_what_stays(error: SpyglassError, destination: ImageDestination) -> None:
     """A copy that failed before it replaced an archive or ``dir:`` image says the one
     there is as it was (its plan's note said it would be replaced)."""
@@ -623,6 +633,8 @@ def _transfer_blob(
             # resumed) come out of the same --retry-times: N in all, not N of each
             attempt += max(0, error.attempts - 1)
             if attempt >= attempts or not worth_retrying(error):
+                if attempt > 1 and isinstance(error, ConnectionFailed):
+                    _say_tries(error, attempt)
                 raise
             attempt += 1
             emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
