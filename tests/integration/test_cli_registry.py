@@ -592,7 +592,7 @@ def test_wrong_credentials_from_an_auth_file_name_the_file(
     authfile.write_text(json.dumps({"auths": {host: {"auth": secret}}}))
     refused = spyglass("inspect", "--authfile", str(authfile),
                        f"docker://{host}/team/app:1.0").error_line()
-    assert refused.endswith(f"Check the credentials for {host} in {authfile}."), refused
+    assert refused.endswith(f'Check the entry "{host}" in {authfile}.'), refused
     assert "--creds" not in refused and WRONG_PASSWORD not in refused
 
 

@@ -151,7 +151,7 @@ def test_copy_with_an_authfile_on_both_sides(
     assert "refused the credentials given" in refused.error_line()
     assert wrong_auth not in refused.stderr
     # and the advice names the file they came from, not flags that were not used
-    assert f"Check the credentials for {host} in {authfile}." in refused.error_line()
+    assert f'Check the entry "{host}" in {authfile}.' in refused.error_line()
     assert "--src-creds" not in refused.error_line()
     # a file without the host, or no file at all (read as empty, as skopeo reads it):
     # the sentence says only that file was read, and what it lacks
@@ -164,6 +164,15 @@ def test_copy_with_an_authfile_on_both_sides(
                         f"oci:{tmp_path / 'out'}:v1").error_line()
         assert f'Only the auth file "{given}" was read, and it {lacks}.' in line
         assert "spyglass login" not in line  # a login goes elsewhere: that file is the way
+    # each side its own file: the failing side's is named (a login would not be read)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"auths": {"registry.example": {"auth": wrong_auth}}}))
+    line = spyglass("copy", "-q", "--retry-times", "0", "--src-authfile", str(authfile),
+                    "--dest-authfile", str(other), f"docker://{host}/it-copy-creds/source:v1",
+                    f"oci:{tmp_path / 'out'}:v1").error_line()
+    assert f'Only the auth file "{authfile}" was read, and it has no credentials for {host}.' \
+        in line, line
+    assert "spyglass login" not in line
 
 
 def _sides(

@@ -267,6 +267,8 @@ def test_token_bob_may_not_push_or_delete_or_read_private(
             ok=(202,),
         ).close()
     assert "denied access" in str(push.value)
+    # which account was refused, and where its credentials came from
+    assert 'the account "bob" is not allowed' in str(push.value)
     with pytest.raises(AccessDenied) as delete:
         bob.delete_manifest(public.repository, Digest.parse(public.digest))
     assert "Deleting" in str(delete.value)

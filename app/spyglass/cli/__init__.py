@@ -196,11 +196,17 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
     if any(getattr(args, name, False) for name in ("no_creds", "src_no_creds",
                                                      "dest_no_creds")):
         return ""  # none were looked for
-    files = {str(path) for name in ("authfile", "src_authfile", "dest_authfile")
-             if (path := getattr(args, name, None)) is not None}
-    if len(files) != 1:
+    if hasattr(args, "src_authfile"):  # copy: the files of the side(s) it is about
+        from spyglass.cli.copy_cmd import authfiles_of
+
+        read = authfiles_of(args, str(exc))
+    else:
+        read = [args.authfile]
+    files = set(read)
+    if len(files) != 1 or None in files:  # a side that read the keyring and the usual files
         return ""
-    path = Path(next(iter(files)))
+    path = next(iter(files))
+    assert path is not None
     if not path.exists():
         return f' Only the auth file "{path}" was read, and it does not exist.'
     from spyglass.core.credentials import CredentialStore

@@ -301,9 +301,9 @@ def _names_repository(sentence: str, repository: str) -> bool:
     return re.search(rf"(?<![\w.:/-]){re.escape(repository)}(?![\w./-])", sentence) is not None
 
 
-def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
-    """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
-    the side whose registry the sentence names (both when it cannot tell)."""
+def sides_named(sentence: str, source: ImageName, destination: ImageName) -> list[str]:
+    """The sides (``src``, ``dest``) whose registry ``sentence`` names: the one whose
+    repository it names, else those whose host it names, else both."""
     from spyglass.core.reference import DockerName
 
     named = [(side, name.reference) for side, name in (("src", source), ("dest", destination))
@@ -311,9 +311,23 @@ def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str
     # one registry on both sides: the repository the sentence names tells the side
     by_repository = [side for side, ref in named
                      if _names_repository(sentence, f"{ref.domain}/{ref.path}")]
-    sides = (by_repository if len(by_repository) == 1 else
-             [side for side, ref in named if _names_host(sentence, ref.domain)]
-             or ["src", "dest"])
+    return (by_repository if len(by_repository) == 1 else
+            [side for side, ref in named if _names_host(sentence, ref.domain)]
+            or ["src", "dest"])
+
+
+def authfiles_of(args: argparse.Namespace, sentence: str) -> list[Path | None]:
+    """The auth file each side ``sentence`` is about read alone (``--src-authfile``,
+    else ``--authfile``; None: the side read the keyring and the usual files)."""
+    sides = sides_named(sentence, resolve_name(args.source),
+                        _parse_destination(args.destination))
+    return [getattr(args, f"{side}_authfile") or args.authfile for side in sides]
+
+
+def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
+    """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
+    the side whose registry the sentence names (both when it cannot tell)."""
+    sides = sides_named(sentence, source, destination)
     for general, ending in _SIDED_FLAGS:
         sentence = sentence.replace(
             general, " or ".join(f"--{side}{ending}" for side in sides)

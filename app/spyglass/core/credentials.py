@@ -4,11 +4,12 @@ A lookup for a registry host asks these sources in order; the first that has
 something for the host wins, and the ones after it are not read::
 
     given       credentials passed for this call (``--creds``, a login dialog)
+    env file    the file ``$REGISTRY_AUTH_FILE`` names: the user chose it for every
+                  program that reads auth files, so it comes before Spyglass's own
     session     what :meth:`CredentialStore.save` kept in memory when no keyring worked
     keyring     the system keyring: service "spyglass", one entry per host
-    auth files  read, never written, as containers/image reads them:
-                  an explicit file (``authfile=`` or ``$REGISTRY_AUTH_FILE``), which
-                  replaces the four below, as ``skopeo --authfile`` does; or
+    auth files  read, never written, as containers/image reads them (not when
+                ``$REGISTRY_AUTH_FILE`` is set: it replaces the four, as in skopeo):
                   $XDG_RUNTIME_DIR/containers/auth.json  (/run/containers/UID/auth.json)
                   $XDG_CONFIG_HOME/containers/auth.json  (~/.config/containers/auth.json)
                   $DOCKER_CONFIG/config.json             (~/.docker/config.json)
@@ -91,6 +92,8 @@ class Credentials:
             "session", "keyring", a file's path, or ``docker-credential-NAME``.
         registry_token: a Bearer token to present as it is (skopeo's
             ``--registry-token``), instead of asking the token server. Never printed.
+        entry: the key of the auth file's ``auths`` entry they came from (a host,
+            or a repository or namespace on it), for messages; None otherwise.
     """
 
     username: str
@@ -98,11 +101,18 @@ class Credentials:
     identity_token: str | None = field(default=None, repr=False)
     source: str = ""
     registry_token: str | None = field(default=None, repr=False)
+    entry: str | None = None
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, source={self.source!r})"
 
     __str__ = __repr__
+
+    @property
+    def file_entry(self) -> str | None:
+        """``the entry "HOST" in PATH`` for credentials read from an auth file; None for
+        any other source."""
+        return None if self.entry is None else f'the entry "{self.entry}" in {self.source}'
 
     def _secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.password, self.identity_token, self.registry_token) if s)
@@ -190,8 +200,9 @@ class _FileContents:
 class CredentialStore:
     """Looks credentials up for a registry host, and keeps the ones the user gives.
 
-    Order of the lookup: given for this call; the in-memory session store; the
-    system keyring; ``$REGISTRY_AUTH_FILE``; ``$XDG_RUNTIME_DIR/containers/auth.json``;
+    Order of the lookup: given for this call; ``$REGISTRY_AUTH_FILE``; the in-memory
+    session store; the system keyring; then, when ``$REGISTRY_AUTH_FILE`` is not set,
+    ``$XDG_RUNTIME_DIR/containers/auth.json``;
     ``~/.config/containers/auth.json``; ``~/.docker/config.json`` (``auths``,
     ``credHelpers``, ``credsStore`` — calling ``docker-credential-NAME get`` with the
     host on stdin and reading ``{"Username", "Secret"}``; the username ``<token>``
@@ -253,6 +264,11 @@ class CredentialStore:
         registry = canonical_host(host)
         if self._authfile is not None:  # --authfile: that file only, as containers/image
             return self._lookup_in_authfile(registry, repository)
+        chosen = self._env("REGISTRY_AUTH_FILE")
+        if chosen:  # chosen for every program: before what Spyglass keeps, not after
+            found = self._lookup_in_authfile(registry, repository)
+            if found is not None:
+                return found
         with self._lock:
             found = self._session.get(registry)
         if found is not None:
@@ -262,7 +278,7 @@ class CredentialStore:
         if found is not None:
             log.debug("Credentials for %s come from the system keyring.", registry)
             return found
-        return self._lookup_in_authfile(registry, repository)
+        return None if chosen else self._lookup_in_authfile(registry, repository)
 
     def _lookup_in_authfile(self, registry: str, repository: str | None) -> Credentials | None:
         for auth_file in self._auth_files():
@@ -546,8 +562,8 @@ class CredentialStore:
         executable = shutil.which(program, path=self._env("PATH") or os.defpath)
         if executable is None:
             if not required:
-                log.warning('The credential helper %s named by %s is not installed; '
-                            "asking it for %s was skipped.", program, origin, registry)
+                _warn_once('The credential helper %s named by %s is not installed; '
+                           "asking it for %s was skipped.", program, origin, registry)
                 return None
             raise SpyglassError(
                 f"The credential helper {program}, named by {origin}, was not found on "
@@ -743,13 +759,28 @@ def _decode_entry(entry: Mapping[str, Any], key: str, path: Path) -> Credentials
         username, colon, password = decoded.partition(":")
         if not colon:
             # containers/image and Docker skip such an entry; say so without quoting it.
-            log.warning('Ignoring the entry "%s" in %s: its "auth" has no ":" between the '
-                        "username and the password.", key, path)
+            _warn_once('Ignoring the entry "%s" in %s: its "auth" has no ":" between the '
+                       "username and the password.", key, path)
             username = password = ""
         password = password.strip("\x00")
     if not (username or password or token):
         return None
-    return Credentials(username, password, identity_token=token or None, source=str(path))
+    return Credentials(username, password, identity_token=token or None, source=str(path),
+                       entry=key)
+
+
+_warned: set[tuple[object, ...]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(message: str, *args: object) -> None:
+    """Log a warning about a file or helper once per process: every lookup meets the
+    same trouble again, and a command (or the window) looks up many times."""
+    with _warned_lock:
+        if (message, *args) in _warned:
+            return
+        _warned.add((message, *args))
+    log.warning(message, *args)
 
 
 def _password_delete_error() -> type[Exception]:

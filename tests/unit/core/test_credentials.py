@@ -273,6 +273,35 @@ def test_registry_auth_file_replaces_the_default_files(env: Env, tmp_path: Path)
     assert env.store(authfile=tmp_path / "missing.json").lookup(HOST) is None
 
 
+def test_registry_auth_file_comes_before_the_keyring(
+    env: Env, tmp_path: Path, plaintext_keyring: PlaintextKeyring
+) -> None:
+    # $REGISTRY_AUTH_FILE is chosen for every program: an older `spyglass login` in the
+    # keyring must not win over it (skopeo reads only that file); the keyring still
+    # answers for the hosts the file does not name, and the default files stay unread
+    env.store(plaintext_keyring).save(HOST, Credentials("from-keyring", SECRET))
+    env.store(plaintext_keyring).save("other.example.com", Credentials("other-keyring", SECRET))
+    write_json(env.docker_config, one_auth("third.example.com", "docker:pw3"))
+    from_env = write_json(tmp_path / "env-auth.json", one_auth(HOST, "from-env:pw"))
+    env.environ["REGISTRY_AUTH_FILE"] = str(from_env)
+    store = env.store(plaintext_keyring)
+    found = store.lookup(HOST)
+    assert found is not None and (found.username, found.entry) == ("from-env", HOST)
+    found = store.lookup("other.example.com")
+    assert found is not None and found.username == "other-keyring"
+    assert store.lookup("third.example.com") is None
+
+
+def test_a_missing_helper_is_warned_about_once(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_json(env.docker_config, {"credsStore": "absent-helper"})
+    with caplog.at_level(logging.WARNING, logger="spyglass"):
+        for _ in range(3):
+            assert env.store().lookup(HOST) is None
+    assert caplog.text.count("docker-credential-absent-helper") == 1
+
+
 def test_an_explicit_authfile_is_the_only_place_looked_in(
     env: Env, tmp_path: Path, plaintext_keyring: PlaintextKeyring
 ) -> None:

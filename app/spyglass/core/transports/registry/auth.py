@@ -177,12 +177,10 @@ class RegistryAuth(httpx.Auth):
         return self._credentials
 
     @property
-    def sent_from(self) -> str | None:
-        """Where the credentials sent came from (``command line``, ``keyring``, the path
-        of an auth.json), or None while none were sent. Does not look them up."""
-        if self.anonymous:
-            return None
-        return self._credentials.source if self._credentials is not None else None
+    def sent(self) -> Credentials | None:
+        """The credentials sent (their ``source`` says where they came from), or None
+        while none were sent. Does not look them up."""
+        return None if self.anonymous else self._credentials
 
     @property
     def anonymous(self) -> bool:
@@ -382,11 +380,10 @@ class RegistryAuth(httpx.Auth):
             who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
             said = (f"The token server {host} of {self.host} refused to log in {who} "
                     f"(HTTP {response.status})")
-            source = self.credentials.source if self.credentials else None
-            if source is not None and "/" in source:  # read from an auth.json
-                where = f"Check the credentials for {self.host} in {source}."
+            entry = self.credentials.file_entry if self.credentials else None
+            if entry is not None:  # read from an auth.json
                 raise AuthenticationFailed(
-                    f"{said}. {where}", status=response.status, host=self.host,
+                    f"{said}. Check {entry}.", status=response.status, host=self.host,
                     credentials_sent=True, refusal=f"{said}.")
             raise AuthenticationFailed(
                 f"{said}; check the user name and password.", status=response.status,

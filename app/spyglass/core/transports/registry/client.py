@@ -612,7 +612,7 @@ class RegistryClient:
         error = error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
-            credentials_from=self.auth.sent_from,
+            credentials=self.auth.sent,
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         raise error

@@ -17,7 +17,7 @@ from typing import Final
 
 import httpx
 
-from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE
+from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE, TOKEN_USERNAME, Credentials
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -160,7 +160,7 @@ def error_for(
     kind: str | None = None,
     anonymous: bool = False,
     attempts: int = 1,
-    credentials_from: str | None = None,
+    credentials: Credentials | None = None,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -168,8 +168,8 @@ def error_for(
     ``anonymous`` says no credentials were sent: a 401 ``insufficient_scope``
     then means "log in" (:class:`AuthenticationFailed`), not that an account
     lacks a permission (:class:`AccessDenied`).
-    ``credentials_from`` says where the credentials sent came from: an auth.json's
-    path is named in the advice, rather than ``--creds``.
+    ``credentials`` are the ones sent: a refusal names their account and where they
+    came from (an auth.json's entry is named in the advice, rather than ``--creds``).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -208,10 +208,11 @@ def error_for(
         )
     if status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
         return AccessDenied(
-            f"{what} failed: the registry {host} denied access{detail}; the account used "
-            "is not allowed to do this.",
+            f"{what} failed: the registry {host} denied access{detail}; "
+            f"{account_of(credentials)} is not allowed to do this.",
             status=status, code=code,
         )
+    credentials_from = credentials.source if credentials is not None else None
     if (status == 401 or code == "UNAUTHORIZED") and credentials_from == REGISTRY_TOKEN_SOURCE:
         said = f"{what} failed: the registry {host} refused the Bearer token given{detail}."
         return AuthenticationFailed(
@@ -222,8 +223,8 @@ def error_for(
         )
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
-        if credentials_from is not None and "/" in credentials_from:  # an auth.json
-            where = f"Check the credentials for {host} in {credentials_from}."
+        if credentials is not None and credentials.file_entry is not None:  # an auth.json
+            where = f"Check {credentials.file_entry}."
             return AuthenticationFailed(f"{said} {where}", status=status, code=code,
                                         host=host, credentials_sent=True, refusal=said)
         if credentials_from == "keyring":  # saved by a login: that is what to do again
@@ -270,6 +271,26 @@ def error_for(
         f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,
         code=code,
     )
+
+
+def account_of(credentials: Credentials | None) -> str:
+    """``the account "carol" (saved in the keyring)``: whose credentials were sent and
+    where they came from, for a refusal (the user may have more than one account, in
+    more than one place); ``the account used`` when that is not known."""
+    if credentials is None:
+        return "the account used"
+    name = credentials.username
+    who = f'the account "{name}"' if name and name != TOKEN_USERNAME else "the account"
+    source = credentials.source
+    if credentials.file_entry is not None:
+        where = f"from {credentials.file_entry}"
+    elif source == REGISTRY_TOKEN_SOURCE:
+        return "the account of the Bearer token given"
+    else:
+        where = {"keyring": "saved in the keyring", "session": "given in this session",
+                 "command line": "given on the command line", "": ""}.get(source,
+                                                                         f"from {source}")
+    return f"{who} ({where})" if where else who
 
 
 DERIVED_TAG_ABSENT: Final = (ImageNotFound, AccessDenied)

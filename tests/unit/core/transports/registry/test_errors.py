@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from spyglass.core.credentials import TOKEN_USERNAME, Credentials
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -43,9 +44,13 @@ def err(
     kind: str | None = None,
     anonymous: bool = False,
     credentials_from: str | None = None,
+    username: str = "alice",
+    entry: str | None = None,
 ) -> SpyglassError:
+    credentials = (None if credentials_from is None else
+                   Credentials(username, "pw", source=credentials_from, entry=entry))
     return error_for(status, httpx.Headers(headers or {}), raw, what=what, host=HOST, kind=kind,
-                     anonymous=anonymous, credentials_from=credentials_from)
+                     anonymous=anonymous, credentials=credentials)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +131,39 @@ def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
                 credentials_from="command line")
     assert given.on_command_line == (
         f"{said} Check the user name and password given with --creds USER:PASSWORD.")
+
+
+@pytest.mark.parametrize(("source", "username", "entry", "account"), [
+    ("keyring", "carol", None, 'the account "carol" (saved in the keyring)'),
+    ("command line", "carol", None, 'the account "carol" (given on the command line)'),
+    ("session", "carol", None, 'the account "carol" (given in this session)'),
+    ("/home/u/auth.json", "alice", "registry.test/team",
+     'the account "alice" (from the entry "registry.test/team" in /home/u/auth.json)'),
+    ("docker-credential-pass", "bob", None,
+     'the account "bob" (from docker-credential-pass)'),
+    ("/home/u/auth.json", TOKEN_USERNAME, "registry.test",
+     'the account (from the entry "registry.test" in /home/u/auth.json)'),
+    ("registry token", "", None, "the account of the Bearer token given"),
+    (None, "", None, "the account used"),
+])
+def test_a_denial_names_the_account_and_where_its_credentials_came_from(
+        source: str | None, username: str, entry: str | None, account: str) -> None:
+    # a user with several accounts in several places needs to know which one was refused
+    error = err(403, body("DENIED", "no pushes to team/*"),
+                what="Reading x", credentials_from=source, username=username, entry=entry)
+    assert type(error) is AccessDenied
+    assert str(error) == ("Reading x failed: the registry registry.test denied access (the "
+                          f"registry says: no pushes to team/*); {account} is not allowed to "
+                          "do this.")
+
+
+def test_credentials_of_an_auth_file_entry_that_are_refused_name_the_entry() -> None:
+    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x",
+                credentials_from="/home/u/auth.json", entry="registry.test/team/app")
+    assert error.on_command_line is None
+    assert str(error) == ("Reading x failed: the registry registry.test refused the "
+                          "credentials given. Check the entry \"registry.test/team/app\" in "
+                          "/home/u/auth.json.")
 
 
 def test_the_registrys_own_message_is_quoted() -> None:
