@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
         return _open_window(args_list)
     parser = build_parser()
+    if len(args_list) == 1 and _looks_like_a_path(args_list[0]):
+        parser.error(f'the path "{args_list[0]}" does not exist; expected a COMMAND, or a '
+                     "layout folder or archive to open in the window")
     args = parser.parse_args(bare_bool_flags(args_list))
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
@@ -102,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with notes.installed(), stop_like_ctrl_c_on_termination():
         # the core's warnings as spyglass: lines, not bare
         return _run_command(run, args)
+
+
+def _looks_like_a_path(word: str) -> bool:
+    """Whether a word given alone, which is no file, was meant for one (``./layot``,
+    ``~/app.tar``, ``images/app.oci``) rather than a command (``inspcet``)."""
+    return not word.startswith("-") and (
+        "/" in word or word.startswith((".", "~"))
+        or word.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci")))
 
 
 def _apply_overrides(args: argparse.Namespace) -> None:

@@ -221,6 +221,25 @@ def test_usage_error_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("word", ["./layot", "images/app", "~/app.tar", "app.tar.gz"])
+def test_a_path_that_is_not_there_is_said_to_be_missing_not_a_wrong_command(
+        word: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # `spyglass PATH` opens the window; a mistyped path is not a mistyped command
+    with pytest.raises(SystemExit) as info:
+        main([word])
+    assert info.value.code == 2
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said == (f'spyglass: The path "{word}" does not exist; expected a COMMAND, or a '
+                    "layout folder or archive to open in the window.")
+
+
+def test_a_mistyped_command_is_still_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["inspcet"])
+    assert info.value.code == 2
+    assert "invalid choice: 'inspcet'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("flag", "given"), [
     ("creds", ["--creds", "alice:pw"]),
     ("tls-verify", ["--tls-verify=false"]),
