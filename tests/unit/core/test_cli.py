@@ -620,6 +620,22 @@ def test_inspect_a_path_that_does_not_exist(
         f"example oci:{Path.home()}/nonexist or dir:{Path.home()}/nonexist.")
 
 
+def test_a_bare_path_with_a_ref_is_told_to_take_its_kind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # a bare path names a folder or archive alone; with a ref, the kind is how
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "layout").mkdir()
+    (tmp_path / "app.tar").write_bytes(b"")
+    assert run_error(capsys, "inspect", "./layout:1.0") == (
+        'The path "./layout:1.0" does not exist. To name the image 1.0 in "./layout", give '
+        "its kind: oci:./layout:1.0.")
+    assert run_error(capsys, "inspect", "./app.tar:app:1") == (
+        'The path "./app.tar:app:1" does not exist. To name the image app:1 in "./app.tar", '
+        "give its kind: oci-archive:./app.tar:app:1 or docker-archive:./app.tar:app:1.")
+    assert run_error(capsys, "inspect", "./nothing:1") == 'The path "./nothing:1" does not exist.'
+
+
 @pytest.mark.parametrize("name", ["./nonexist", "/nonexistent/x", "../nonexist"])
 def test_tags_of_a_path_that_does_not_exist(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

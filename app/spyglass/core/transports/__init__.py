@@ -202,8 +202,16 @@ def _folder_kind(path: Path) -> str | None:
 
 
 def path_not_found(path: Path | str) -> InvalidLayout:
-    """The sentence for a layout or archive path that is not there."""
-    return InvalidLayout(f'The path "{path}" does not exist.')
+    """The sentence for a layout or archive path that is not there; for a bare path
+    with a ref (``./layout:1.0``) whose part before the colon is there, how to name an
+    image in it (a bare path names the folder or archive alone)."""
+    said = f'The path "{path}" does not exist.'
+    head, colon, ref = str(path).partition(":")
+    if colon and head and ref and Path(head).exists():
+        kinds = ("oci",) if Path(head).is_dir() else ("oci-archive", "docker-archive")
+        named = " or ".join(f"{kind}:{path}" for kind in kinds)
+        said += f' To name the image {ref} in "{head}", give its kind: {named}.'
+    return InvalidLayout(said)
 
 
 def _not_an_image_archive(path: Path) -> InvalidLayout:
