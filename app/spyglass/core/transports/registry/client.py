@@ -395,6 +395,16 @@ class RegistryClient:
             return
         if response.status_code == 200 and (version.startswith("registry/2") or not version):
             return
+        if response.status_code in RETRY_STATUSES:  # the server is there, but busy or down
+            attempts = response.extensions.get(ATTEMPTS, 1)
+            tried = f" (asked {attempts} times)" if attempts > 1 else ""
+            raise RegistryError(
+                f"{base}/v2/ answered HTTP {response.status_code} "
+                f"{response.reason_phrase}{tried}: the registry {self.host} is not taking "
+                "requests now (overloaded, down for maintenance, or a proxy in front of it "
+                "cannot reach it). Try again later.",
+                status=response.status_code,
+            )
         raise NotARegistry(
             f"{base}/v2/ answered HTTP {response.status_code}: {self.host} does not look like "
             "a container registry (no distribution API there)."

@@ -7,7 +7,7 @@ import ssl
 import httpx
 import pytest
 
-from spyglass.core.errors import ConnectionFailed, NotARegistry, TLSFailed
+from spyglass.core.errors import ConnectionFailed, NotARegistry, RegistryError, TLSFailed
 from tests.unit.core.transports.registry.fakes import API, HOST, Handler
 
 LOOPBACK = ["127.0.0.1:5000", "localhost:5000", "localhost", "[::1]:5000"]
@@ -184,6 +184,25 @@ def test_not_a_registry(make_client, answer) -> None:
     assert f"{HOST} does not look like a container registry" in str(info.value)
     assert f"https://{HOST}/v2/ answered HTTP" in str(info.value)
     assert len(seen.requests) == 1
+
+
+@pytest.mark.parametrize(("host", "scheme"), [(HOST, "https"), ("127.0.0.1:5000", "http")])
+def test_a_registry_that_is_down_for_now_is_said_to_be_so(
+        make_client, host: str, scheme: str) -> None:
+    # 503 is a registry (or its proxy) that is busy or in maintenance: retried, then said
+    # as that, not as a server that is no registry
+    unavailable = lambda r: httpx.Response(503)  # noqa: E731
+    client, seen = make_client(by_scheme(unavailable if scheme == "https" else refused,
+                                         unavailable), host=host, retry_times=2)
+    with pytest.raises(RegistryError) as info:
+        client.ping()
+    assert not isinstance(info.value, NotARegistry)
+    assert info.value.status == 503
+    assert str(info.value) == (
+        f"{scheme}://{host}/v2/ answered HTTP 503 Service Unavailable (asked 3 times): the "
+        f"registry {host} is not taking requests now (overloaded, down for maintenance, or "
+        "a proxy in front of it cannot reach it). Try again later.")
+    assert schemes(seen.requests)[-3:] == [scheme] * 3
 
 
 @pytest.mark.parametrize(
