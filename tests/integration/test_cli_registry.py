@@ -200,6 +200,20 @@ def test_inspect_with_and_without_tls_verify(image: Image) -> None:
         in strict, strict
 
 
+def test_inspect_an_image_of_a_repository_without_tags(image: Image, layout: Path) -> None:
+    # a copy by digest makes a repository of untagged images; distribution answers its tag
+    # list NAME_UNKNOWN, yet the image is there: its RepoTags are none
+    untagged = f"docker://{image.server.host}/it-cli/untagged@{image.digest}"
+    ok("copy", "-q", "--all", f"oci:{layout}:latest", untagged)
+    described = ok("inspect", untagged).json
+    assert isinstance(described, dict)
+    assert described["Digest"] == image.digest and described["RepoTags"] == []
+    # its tags: the sentence allows for what it is
+    said = spyglass("tags", f"docker://{image.server.host}/it-cli/untagged").error_line()
+    assert said.endswith("has no such repository, or its images have no tags (some "
+                         "registries answer the same for both)."), said
+
+
 def test_inspect_raw_is_the_manifest(image: Image) -> None:
     raw = ok("inspect", "--raw", f"{image.repo_name}:v1").stdout
     with image.server.client() as client:

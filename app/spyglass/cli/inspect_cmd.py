@@ -105,12 +105,16 @@ def run(args: argparse.Namespace) -> int:
             return 0
         tags: list[str] = []
         if isinstance(name, DockerName) and options is not None and not args.no_tags:
+            from spyglass.core.errors import RepositoryNotFound
             from spyglass.core.transports.registry import client_for
 
             repository = name.reference.path
-            tags = client_for(name.reference.domain, options, repository=repository).tags_of(
-                repository
-            )
+            try:
+                tags = client_for(name.reference.domain, options,
+                                  repository=repository).tags_of(repository)
+            except RepositoryNotFound:
+                pass  # the image was read, so the repository is there: it has no tags
+                # (distribution answers a tag list of untagged images NAME_UNKNOWN)
         described = inspect_output(image, name, tags)
         template = _template(args.format)
         if template is not None:

@@ -23,6 +23,7 @@ from spyglass.core.errors import (
     AuthenticationFailed,
     InvalidLayout,
     InvalidReference,
+    RepositoryNotFound,
     SpyglassError,
 )
 from spyglass.core.natural import naturally_sorted
@@ -127,7 +128,13 @@ def run_tags(args: argparse.Namespace) -> int:
                             f"{reference.path}.")
     client = client_for(reference.domain, registry_options(args, reference.domain),
                         repository=reference.path)
-    write_json({"Repository": reference.name, "Tags": client.tags_of(reference.path)})
+    try:
+        tags = client.tags_of(reference.path)
+    except RepositoryNotFound as exc:
+        exc.message = (f"{exc.message.rstrip('.')}, or its images have no tags (some "
+                       "registries answer the same for both).")
+        raise
+    write_json({"Repository": reference.name, "Tags": tags})
     return 0
 
 
