@@ -523,11 +523,18 @@ def test_login_without_a_keyring_fails_saying_nothing_was_saved(
     assert refused.error_line() == (
         f"spyglass: The credentials for {auth_registry.host} work, but no keyring is "
         "available to keep them: nothing was saved. Pass --creds USER:PASSWORD to each "
-        "command, or set up a system keyring.")
+        "command, log in with skopeo login or podman login (Spyglass reads the auth.json "
+        "they write), or set up a system keyring.")
     anyone = spyglass("login", registry.host, "-u", "alice", "--password-stdin",
                       env=env, stdin="x\n").error_line()
     assert anyone.startswith(f"spyglass: {registry.host} asks for no credentials, so they "
                              "were not checked, but no keyring")
+    # and the advice to log in, where no login can be kept, names the way that works
+    wanted = spyglass("inspect", f"docker://{auth_registry.host}/team/app:1", env=env)
+    assert wanted.error_line().endswith(
+        f"Log in with spyglass login {auth_registry.host}, or pass --creds USER:PASSWORD. No "
+        "keyring here can keep a spyglass login: log in with skopeo login or podman login "
+        "(Spyglass reads the auth.json they write)."), wanted.error_line()
 
 
 def test_the_cores_warnings_come_as_notes(auth_registry: RegistryServer, tmp_path: Path) -> None:
@@ -566,7 +573,8 @@ def test_login_passes_over_a_plain_file_keyring_nobody_chose(
         f"spyglass: The credentials for {auth_registry.host} work, but the only keyring is "
         f"the keyring backend PlaintextKeyring ({keyring_file}, unencrypted), which Spyglass "
         "uses only when chosen: nothing was saved. Set up a system keyring, pass --creds "
-        "USER:PASSWORD to each command, or choose that one with "
+        "USER:PASSWORD to each command, log in with skopeo login or podman login (Spyglass "
+        "reads the auth.json they write), or choose that keyring with "
         "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring.")
     assert not keyring_file.exists()
 

@@ -151,6 +151,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         # with an auth file named, its sentence is the advice (a login would not be read)
         told = getattr(exc, "refusal", None) if authfile else None
         said = f"{told or exc.on_command_line or exc}{_no_creds_hint(exc, args)}{authfile}"
+        said += _no_keyring_hint(exc, said)
         print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:
@@ -229,6 +230,22 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
     if found is not None:
         return ""  # the file has some: they were not what was asked (another side)
     return f' Only the auth file "{path}" was read, and it has no credentials for {exc.host}.'
+
+
+def _no_keyring_hint(exc: SpyglassError, said: str) -> str:
+    """For advice to log in with spyglass login on a machine where no keyring can keep
+    one (the login would fail): the way in that works there."""
+    from spyglass.core.errors import AuthenticationFailed
+
+    if not isinstance(exc, AuthenticationFailed) or "spyglass login" not in said:
+        return ""
+    from spyglass.cli.registry_cmds import ANOTHER_LOGIN
+    from spyglass.core.transports.registry import credential_store
+
+    store = credential_store()
+    if store.keyring_usable and store.passed_over is None:
+        return ""
+    return f" No keyring here can keep a spyglass login: {ANOTHER_LOGIN}."
 
 
 def _no_creds_hint(exc: SpyglassError, args: argparse.Namespace) -> str:

@@ -293,11 +293,17 @@ def run_login(args: argparse.Namespace) -> int:
         raise SpyglassError(
             f"{worked}, but the only keyring is {passed_over}, which Spyglass uses only "
             "when chosen: nothing was saved. Set up a system keyring, pass --creds "
-            "USER:PASSWORD to each command, or choose that one with "
+            f"USER:PASSWORD to each command, {ANOTHER_LOGIN}, or choose that keyring with "
             f"PYTHON_KEYRING_BACKEND={store.backend_setting}.")
     raise SpyglassError(
         f"{worked}, but no keyring is available to keep them: nothing was saved. Pass "
-        "--creds USER:PASSWORD to each command, or set up a system keyring.")
+        f"--creds USER:PASSWORD to each command, {ANOTHER_LOGIN}, or set up a system "
+        "keyring.")
+
+
+ANOTHER_LOGIN: Final = ("log in with skopeo login or podman login (Spyglass reads the "
+                        "auth.json they write)")
+"""The way in for a machine without a keyring that can keep a ``spyglass login``."""
 
 
 def run_logout(args: argparse.Namespace) -> int:
@@ -312,7 +318,8 @@ def run_logout(args: argparse.Namespace) -> int:
         return 0
     raise SpyglassError(
         f"Spyglass has no stored credentials for {host}; credentials in auth.json or "
-        "~/.docker/config.json are left alone (use podman logout or docker logout)."
+        "~/.docker/config.json are left alone (use skopeo logout, podman logout or docker "
+        "logout)."
     )
 
 
