@@ -466,6 +466,30 @@ def test_token_auth_a_copy_between_repositories_mounts_with_one_scope_per_parame
                  RegistryOptions(credentials=Credentials(*ALICE)), creds=ALICE)
 
 
+def test_a_mount_refused_for_lack_of_access_is_not_asked_again(
+    make_token_server: Any, make_registry: Any, layout: Path,
+    cache: BlobLocationCache, counting: tuple[Counting, HTTPPool],
+) -> None:
+    """bob may push team-b but not read team-a, where the cache says the blobs are: the
+    first refused mount settles it, and the other blobs are uploaded without asking (each
+    refusal costs the token server two requests)."""
+    transport, pool = counting
+    tokens = make_token_server(acl={"alice": {"*": ["*"]}, "bob": {"team-b/*": ["*"]}})
+    server = make_registry(token_server=tokens)
+    alice = RegistryClient(server.host, credentials=Credentials(*ALICE), pool=pool)
+    push_by_hand(layout_source(layout), RegistryDestination(alice, "team-a/app", tag="v1",
+                                                            cache=cache))
+    bob = RegistryClient(server.host, credentials=Credentials(*BOB), pool=pool)
+    transport.reset()
+    how = push_by_hand(layout_source(layout),
+                       RegistryDestination(bob, "team-b/app", tag="v1", cache=cache))
+    assert how == {"put": UNIQUE_BLOBS, "exists": BLOB_REFERENCES - UNIQUE_BLOBS}
+    mounts = {str(r.url) for r in transport.requests if "mount" in r.url.params}
+    assert len(mounts) == 1, mounts  # (sent twice: the second time with a new token)
+    check_landed(server, "team-b/app:v1", layout,
+                 RegistryOptions(credentials=Credentials(*ALICE)), creds=ALICE)
+
+
 def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:
     options = RegistryOptions(cert_dir=tls_registry.cert_dir)
     reference = parse_docker_reference(f"{tls_registry.host}/it-dest/tls:v1")

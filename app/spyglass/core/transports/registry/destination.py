@@ -113,6 +113,9 @@ class RegistryDestination:
         self._cache = cache
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
+        self._unmountable: set[str] = set()
+        """Repositories a mount from was refused (no pull access to them): not asked again
+        in this copy, since each refusal costs the token server two requests."""
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
         self._chunk_size: int | None = None
         """None: a blob goes in one request; else in pieces of this many bytes, since the
@@ -202,6 +205,8 @@ class RegistryDestination:
             self._learn(digest)
             return "exists"
         candidates = self.cache.candidates(self.client.host, digest, self.repository)
+        with self._lock:
+            candidates = [c for c in candidates if c not in self._unmountable]
         for source in candidates[:MAX_MOUNT_ATTEMPTS]:
             try:
                 mounted = self.client.mount_blob(self.repository, digest, source, cancel=cancel)
@@ -210,6 +215,11 @@ class RegistryDestination:
                 break  # the registry does not mount at all
             except RateLimited:
                 raise
+            except AccessDenied as exc:
+                log.info("%s", exc)
+                with self._lock:
+                    self._unmountable.add(source)
+                continue
             except (RegistryError, NotFound) as exc:
                 log.info("%s", exc)
                 continue
