@@ -490,6 +490,22 @@ def test_a_mount_refused_for_lack_of_access_is_not_asked_again(
                  RegistryOptions(credentials=Credentials(*ALICE)), creds=ALICE)
 
 
+def test_a_push_check_cancels_its_upload_with_the_push_token_alone(
+    make_token_server: Any, make_registry: Any, counting: tuple[Counting, HTTPPool],
+) -> None:
+    """Cancelling an upload session is challenged for ``delete``, which a pusher rarely
+    has: the cancel is sent once with the push token, and no delete token is asked for."""
+    transport, pool = counting
+    tokens = make_token_server(acl={"bob": {"team-b/*": ["pull", "push"]}})
+    server = make_registry(token_server=tokens)
+    bob = RegistryClient(server.host, credentials=Credentials(*BOB), pool=pool)
+    bob.check_push("team-b/app")
+    scopes = [scope for r in tokens.requests for scope in r.params.get("scope", [])]
+    assert scopes == ["repository:team-b/app:pull,push"]
+    assert [r.method for r in transport.requests if "/blobs/uploads/" in r.url.path] == [
+        "POST", "DELETE"]
+
+
 def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:
     options = RegistryOptions(cert_dir=tls_registry.cert_dir)
     reference = parse_docker_reference(f"{tls_registry.host}/it-dest/tls:v1")

@@ -150,8 +150,10 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         authfile = _authfile_hint(exc, args)
         # with an auth file named, its sentence is the advice (a login would not be read)
         told = getattr(exc, "refusal", None) if authfile else None
-        said = f"{told or exc.on_command_line or exc}{_no_creds_hint(exc, args)}{authfile}"
-        said += _no_keyring_hint(exc, said)
+        hint = _no_creds_hint(exc, args) + authfile
+        said = f"{told or exc.on_command_line or exc}{hint}"
+        if not hint:  # (a hint names the way in already)
+            said += _no_keyring_hint(exc, said)
         print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
         return EXIT_ERROR
     except Terminated as exc:

@@ -93,6 +93,12 @@ SCOPE_EXTENSION: Final = "spyglass.scope"
 """A request extension naming the token scope it needs, where its path does not tell
 (an upload session's ``Location``) or does not tell all of it (a mount)."""
 
+SCOPE_ONLY_EXTENSION: Final = "spyglass.scope_only"
+"""A request extension (True) for a request sent with its scope's token or not at all:
+a 401 is its answer, not a challenge to fetch a token of the scope it names (the
+``delete`` a cancel of an upload session is challenged for is rarely granted, and
+asking for it costs the token server a request each time)."""
+
 
 def pull_scope(repository: str) -> str:
     return f"repository:{repository}:pull"
@@ -248,6 +254,8 @@ class RegistryAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401 or response.request.url.netloc != request.url.netloc:
             return  # fine, or a 401 from a host a redirect led to: not ours to answer
+        if request.extensions.get(SCOPE_ONLY_EXTENSION) and header is not None:
+            return
         challenges = parse_challenges(response.headers.get_list("www-authenticate"))
         self.learn(challenges)
         challenge = self._challenge
@@ -262,7 +270,8 @@ class RegistryAuth(httpx.Auth):
                 return  # the token given was refused: there is no other to ask for
             new_header = self._header(scope)
         else:
-            wanted = challenge.params.get("scope") or scope
+            scope_only = request.extensions.get(SCOPE_ONLY_EXTENSION)
+            wanted = scope if scope_only else challenge.params.get("scope") or scope
             self._forget(scope or "")
             new_header = self._bearer(
                 challenge, wanted, store_as=scope, timeout=_timeout_of(request)

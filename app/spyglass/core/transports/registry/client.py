@@ -70,6 +70,7 @@ from spyglass.core.transports.registry.abortable import (
 )
 from spyglass.core.transports.registry.auth import (
     SCOPE_EXTENSION,
+    SCOPE_ONLY_EXTENSION,
     RegistryAuth,
     parse_challenges,
     pull_scope,
@@ -426,13 +427,18 @@ class RegistryClient:
         timeout: httpx.Timeout | None = None,
         scope: str | None = None,
         retry_timeouts: bool = True,
+        scope_only: bool = False,
     ) -> httpx.Response:
         """One request with retries; returns the (streamed, unread) response.
 
         A streamed body (an iterable rather than bytes) is consumed by the
         first attempt, so such a request is never retried; nor is a timeout
-        without ``retry_timeouts``.
+        without ``retry_timeouts``. ``scope_only``: a 401 to the token of ``scope``
+        is the answer (:data:`SCOPE_ONLY_EXTENSION`).
         """
+        extensions: dict[str, object] = {SCOPE_EXTENSION: scope} if scope else {}
+        if scope_only:
+            extensions[SCOPE_ONLY_EXTENSION] = True
         attempt = 0
         allowed = self.retry_times if retries is None else retries
         if content is not None and not isinstance(content, bytes):
@@ -444,7 +450,7 @@ class RegistryClient:
                 # httpcore sends any bytes-like piece; views save a copy of each
                 content=cast("bytes | Iterable[bytes] | None", content),
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-                extensions={SCOPE_EXTENSION: scope} if scope else None,
+                extensions=extensions or None,
             )
             try:
                 with abortable(cancel):
@@ -1389,7 +1395,7 @@ class RegistryClient:
         try:
             response = self._send_raw(
                 "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
-                auth=True, retries=0, scope=scope,
+                auth=True, retries=0, scope=scope, scope_only=True,
                 timeout=HURRIED_ABANDON_TIMEOUT if hurried else ABANDON_TIMEOUT,
             )
         except SpyglassError as exc:
