@@ -514,6 +514,28 @@ def test_login_inspect_logout_with_a_real_keyring(
     assert "no stored credentials" in again
 
 
+def test_get_login_and_logout_all_as_skopeo_has_them(
+    basic_image: Image, token_image: Image, keyring_env: tuple[dict[str, str], Path],
+) -> None:
+    env, keyring_file = keyring_env
+    hosts = [basic_image.server.host, token_image.server.host]
+    for host in hosts:
+        ok("login", host, "-u", "alice", "--password-stdin", env=env, stdin=ALICE[1] + "\n")
+        assert ok("login", "--get-login", host, env=env).stdout == b"alice\n"
+
+    logged_out = ok("logout", "--all", env=env)
+    assert logged_out.stderr == (f"spyglass: Removed the stored credentials for 2 "
+                                 f"registries: {hosts[0]} and {hosts[1]}.\n")
+    assert all(stored(keyring_file, host) is None for host in hosts)
+    assert spyglass("login", "--get-login", hosts[0], env=env).error_line() == (
+        f"spyglass: Not logged in to {hosts[0]}: no credentials with a user name were found "
+        "for it.")
+    assert "had no stored credentials" in ok("logout", "-a", env=env).stderr
+    both = spyglass("logout", "--all", hosts[0], env=env)
+    assert both.returncode == 1
+    assert both.error_line() == "spyglass: logout takes a HOST or --all, one of them."
+
+
 def test_login_without_a_keyring_fails_saying_nothing_was_saved(
         auth_registry: RegistryServer, registry: RegistryServer) -> None:
     env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}

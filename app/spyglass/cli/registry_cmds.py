@@ -62,6 +62,8 @@ def add_parsers(commands: Commands) -> None:
                        "by other users of the machine)")
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input")
+    login.add_argument("--get-login", action="store_true",
+                       help="print the user name the credentials for HOST have, if any")
     add_registry_options(login, login=True)
     login.set_defaults(func=run_login)
 
@@ -69,7 +71,9 @@ def add_parsers(commands: Commands) -> None:
         "logout", help="forget a registry's stored credentials",
         description="Remove the credentials Spyglass stored for a registry.",
     )
-    logout.add_argument("host", metavar="HOST")
+    logout.add_argument("host", metavar="HOST", nargs="?")
+    logout.add_argument("--all", "-a", action="store_true",
+                        help="remove the credentials Spyglass stored for every registry")
     add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True)
     logout.set_defaults(func=run_logout)
 
@@ -226,7 +230,7 @@ def run_catalog(args: argparse.Namespace) -> int:
 
 
 def run_login(args: argparse.Namespace) -> int:
-    from spyglass.core.credentials import Credentials, canonical_host
+    from spyglass.core.credentials import TOKEN_USERNAME, Credentials, canonical_host
     from spyglass.core.transports.registry import (
         RegistryClient,
         credential_store,
@@ -238,6 +242,13 @@ def run_login(args: argparse.Namespace) -> int:
             "spyglass login keeps credentials in the keyring, never in an auth file; "
             "--authfile is for reading an auth.json (podman login --authfile writes one).")
     host = canonical_host(args.host)
+    if args.get_login:
+        found = credential_store().lookup(host)
+        if found is None or not found.username or found.username == TOKEN_USERNAME:
+            raise SpyglassError(f"Not logged in to {host}: no credentials with a user name "
+                                "were found for it.")
+        write_text(found.username + "\n")
+        return 0
     if args.password_stdin and (args.password is not None or args.creds is not None):
         given = "--password" if args.password is not None else "--creds"
         raise SpyglassError(f"--password-stdin and {given} contradict each other; give one.")
@@ -310,6 +321,17 @@ def run_logout(args: argparse.Namespace) -> int:
     from spyglass.core.credentials import canonical_host
     from spyglass.core.transports.registry import credential_store, forget_clients
 
+    if args.all == (args.host is not None):
+        raise SpyglassError("logout takes a HOST or --all, one of them.")
+    if args.all:
+        from spyglass.core.settings import load_settings
+
+        hosts = credential_store().forget_all(r.host for r in load_settings().registries)
+        forget_clients()
+        note(f"Removed the stored credentials for {_listed(hosts)}." if hosts else
+             "Spyglass had no stored credentials; auth.json and ~/.docker/config.json are "
+             "left alone.")
+        return 0
     host = canonical_host(args.host)
     removed = credential_store().forget(host)
     forget_clients()
@@ -321,6 +343,11 @@ def run_logout(args: argparse.Namespace) -> int:
         "~/.docker/config.json are left alone (use skopeo logout, podman logout or docker "
         "logout)."
     )
+
+
+def _listed(hosts: list[str]) -> str:
+    return hosts[0] if len(hosts) == 1 else (
+        f"{len(hosts)} registries: {', '.join(hosts[:-1])} and {hosts[-1]}")
 
 
 def counted_tags(tags: list[str], most: int = 10, *, noun: str = "tag") -> str:

@@ -47,7 +47,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -69,6 +69,10 @@ DOCKER_HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry
 DOCKER_HUB_LEGACY_KEY: Final = "https://index.docker.io/v1/"
 
 _KEYRING_PROBE_USER: Final = "spyglass-keyring-probe"
+_KEYRING_INDEX_USER: Final = "spyglass:hosts"
+"""The keyring entry listing the hosts Spyglass keeps credentials for (no secret), for
+``logout --all``: keyring cannot list a service's entries. (No registry host is
+named so: its port would be ``hosts``.)"""
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _MAX_DETAIL: Final = 200
 
@@ -241,6 +245,7 @@ class CredentialStore:
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._home = home
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
         self._session: dict[str, Credentials] = {}
         self._usable: bool | None = None
 
@@ -310,6 +315,7 @@ class CredentialStore:
             else:
                 with self._lock:
                     self._session.pop(registry, None)
+                self._index(add=registry)
                 log.info("Saved the credentials for %s in the system keyring.", registry)
                 return "keyring"
         with self._lock:
@@ -347,12 +353,56 @@ class CredentialStore:
         try:
             if backend.get_password(KEYRING_SERVICE, registry) is not None:
                 backend.delete_password(KEYRING_SERVICE, registry)
+                self._index(remove=registry)
                 return True
         except _password_delete_error():
             pass  # gone between the two calls
         except Exception as exc:  # any backend error
             self._keyring_failed(exc, f"remove the credentials for {registry}", ())
         return False
+
+    def forget_all(self, also: Iterable[str] = ()) -> list[str]:
+        """Remove everything :meth:`save` kept: the hosts the keyring's index lists and
+        those of ``also`` (the window's registries, kept before there was an index) and
+        the session's; return the hosts removed, in order."""
+        with self._lock:
+            hosts = list(self._session)
+        hosts += self._indexed() + [canonical_host(host) for host in also]
+        removed = [host for host in dict.fromkeys(hosts) if self.forget(host)]
+        if self.keyring_usable:
+            try:
+                if self._keyring().get_password(KEYRING_SERVICE, _KEYRING_INDEX_USER):
+                    self._keyring().delete_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
+            except Exception as exc:  # any backend error
+                self._keyring_failed(exc, "remove its list of registries", ())
+        return removed
+
+    def _indexed(self) -> list[str]:
+        """The hosts the keyring's index lists (none when it has none, or it is not a
+        list of names)."""
+        if not self.keyring_usable:
+            return []
+        try:
+            stored = self._keyring().get_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
+            hosts = json.loads(stored) if stored else []
+        except Exception:  # any backend error, or not JSON: an index is a convenience
+            return []
+        return [h for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
+
+    def _index(self, *, add: str | None = None, remove: str | None = None) -> None:
+        """Add ``add`` to, or remove ``remove`` from, the keyring's index of hosts."""
+        with self._index_lock:  # (one writer per store; between processes, rare)
+            hosts = self._indexed()
+            changed = [h for h in hosts if h != remove] + (
+                [add] if add is not None and add not in hosts else [])
+            if changed == hosts:
+                return
+            try:
+                self._keyring().set_password(KEYRING_SERVICE, _KEYRING_INDEX_USER,
+                                             json.dumps(changed))
+            except Exception as exc:  # any backend error: the credentials themselves are
+                log.info("The keyring's list of registries was not updated (%s).",
+                         type(exc).__name__)
 
     @property
     def keyring_usable(self) -> bool:

@@ -292,6 +292,23 @@ def test_registry_auth_file_comes_before_the_keyring(
     assert store.lookup("third.example.com") is None
 
 
+def test_forget_all_removes_every_host_saved_and_those_named(
+    env: Env, plaintext_keyring: PlaintextKeyring
+) -> None:
+    store = env.store(plaintext_keyring)
+    for host in ("one.example.com", "two.example.com:5000"):
+        store.save(host, Credentials("u", SECRET))
+    # an entry an older Spyglass saved, before the index: found through the window's list
+    plaintext_keyring.set_password("spyglass", "old.example.com",
+                                   '{"username": "u", "password": "pw"}')
+    store.forget("two.example.com:5000")  # leaves the index too
+    assert store.forget_all(also=["old.example.com", "never.example.com"]) == [
+        "one.example.com", "old.example.com"]
+    assert all(store.lookup(h) is None for h in ("one.example.com", "old.example.com"))
+    assert plaintext_keyring.get_password("spyglass", "spyglass:hosts") is None
+    assert store.forget_all() == []
+
+
 def test_a_missing_helper_is_warned_about_once(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
