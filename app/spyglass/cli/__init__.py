@@ -76,6 +76,9 @@ class _ClosedOutput(io.TextIOBase):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from spyglass.core.limits import raise_open_file_limit
+
+    raise_open_file_limit()
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
     args_list = list(sys.argv[1:] if argv is None else argv)

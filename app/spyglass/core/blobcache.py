@@ -337,7 +337,8 @@ class BlobLocationCache:
                 log.info("The blob location cache %s is busy; skipped a %s.", self.path, action)
                 return False
             self._give_up(exc)
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # the cache is a convenience: never a crash
+            # (out of file descriptors or memory, the file broken, the folder not writable)
             self._give_up(exc)
         return False
 
@@ -376,10 +377,15 @@ class BlobLocationCache:
         self._disabled = True
         connection, self._connection = self._connection, None
         _close_quietly(connection)
+        # the file itself broken: deleting it starts a new one; anything else (no file
+        # descriptor or memory left, a folder not writable) is no fault of the file
+        broken = isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+            exc, sqlite3.OperationalError)
+        where = self._path if isinstance(self._path, Path) else "in the user's cache folder"
         log.warning(
             "The blob location cache %s cannot be used (%s); cross-repository mounts are off "
-            "for this session. Delete the file to start a new cache.",
-            self.path, exc,
+            "for this session.%s", where, str(exc) or type(exc).__name__,
+            " Delete the file to start a new cache." if broken else "",
         )
 
 

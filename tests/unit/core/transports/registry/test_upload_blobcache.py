@@ -169,6 +169,29 @@ def test_an_unwritable_folder_means_no_cache(tmp_path: Path, caplog) -> None:
         cache.record(HOST, "a/b", D1)
         assert cache.candidates(HOST, D1) == []
     assert not cache.enabled and caplog.records
+    assert "Delete the file" not in caplog.text  # the file is not what is wrong
+
+
+@pytest.mark.parametrize("trouble", [
+    MemoryError(), sqlite3.OperationalError("unable to open database file"),
+    OSError(24, "Too many open files")])
+def test_running_out_of_something_turns_the_cache_off_without_blaming_the_file(
+        path: Path, caplog, monkeypatch, trouble: BaseException) -> None:
+    # out of file descriptors or memory: no traceback from the writer thread, and no
+    # advice to delete a file that is fine
+    cache = BlobLocationCache(path)
+
+    def fail() -> None:
+        raise trouble
+
+    monkeypatch.setattr(cache, "_open", fail)
+    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+        cache.record(HOST, "a/b", D1)
+        cache.close()
+    assert not cache.enabled
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cross-repository mounts are off" in warnings[0]
+    assert "Delete the file" not in warnings[0]
 
 
 def test_a_locked_database_skips_the_operation_and_keeps_the_cache(
