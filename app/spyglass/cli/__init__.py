@@ -170,6 +170,11 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     except Exception as exc:
         if args.debug:
             raise
+        from spyglass.core.errors import out_of_memory
+
+        if (short := out_of_memory(exc)) is not None:
+            _say(str(short))
+            return EXIT_ERROR
         print(
             f"spyglass: unexpected internal error ({type(exc).__name__}: "
             f"{terminal_safe(str(exc))}); run with --debug for details and please report it.",

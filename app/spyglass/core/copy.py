@@ -69,6 +69,7 @@ from spyglass.core.errors import (
     ConnectionFailed,
     DigestMismatch,
     SpyglassError,
+    out_of_memory,
 )
 from spyglass.core.manifest import (
     Descriptor,
@@ -402,6 +403,10 @@ def execute(
         elif isinstance(exc, SpyglassError):
             _say_what_stays(exc, destination)
             emit(Failed(str(exc)))
+        elif (short := out_of_memory(exc)) is not None:
+            _say_what_stays(short, destination)
+            emit(Failed(str(short)))
+            raise short from exc
         raise
     emit(Finished(top.digest, top.media_type))
     return top

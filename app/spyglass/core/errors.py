@@ -305,6 +305,28 @@ def describe_connection_error(exc: BaseException) -> str:
     return as_clause(_ERRNO_PREFIX.sub("", reason).rstrip("."))  # not "SSL: …"
 
 
+def out_of_memory(exc: BaseException) -> SpyglassError | None:
+    """The sentence for an exception that says memory ran out (``MemoryError``, ENOMEM,
+    a thread that could not start, zstd's allocation failure), or None for any other:
+    not a bug to report, but a limit to raise."""
+    import errno
+
+    text = str(exc)
+    if isinstance(exc, MemoryError):
+        why = "no memory was left"
+    elif isinstance(exc, RuntimeError) and "can't start new thread" in text:
+        why = "no thread could be started"
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        why = "the system could not allocate memory"
+    elif type(exc).__name__ == "ZstdError" and ("Allocation error" in text
+                                                or "not enough memory" in text):
+        why = "zstd could not allocate memory"
+    else:
+        return None
+    return SpyglassError(f"Spyglass ran out of memory ({why}); free some memory, or raise the "
+                         "limit set on it (ulimit -v), and try again.")
+
+
 def json_problem(exc: ValueError) -> str:
     """Why bytes are not JSON, in words to follow a colon: JSON is UTF-8 (``json.loads``
     would guess UTF-16 or UTF-32 from stray bytes, and say its codec failed)."""

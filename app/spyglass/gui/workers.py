@@ -99,7 +99,12 @@ def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
 
 
 def unexpected_error_sentence(what: str, exc: BaseException) -> str:
-    """What a person sees for an exception the core did not mean to raise."""
+    """What a person sees for an exception the core did not mean to raise (memory that
+    ran out is no bug: it says so)."""
+    from spyglass.core.errors import out_of_memory
+
+    if (short := out_of_memory(exc)) is not None:
+        return str(short)
     detail = str(exc).strip()
     detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
     return (

@@ -440,6 +440,26 @@ def test_a_corrupt_blob_fails_the_copy_and_aborts(layout: Path) -> None:
     assert isinstance(seen[-1], Failed) and str(victim.hex[:12]) in seen[-1].message
 
 
+def test_memory_running_out_is_a_sentence_not_a_bug(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = open_source(f"oci:{layout}:latest")
+    plan = plan_copy(source, MemoryDestination(), CopyOptions(multi_arch="all"))
+    dest = MemoryDestination()
+
+    def exhausted(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(dest, "put_blob", exhausted)
+    seen: list[Any] = []
+    with pytest.raises(SpyglassError) as info:
+        execute(plan, source, dest, events=seen.append)
+    said = ("Spyglass ran out of memory (no memory was left); free some memory, or raise the "
+            "limit set on it (ulimit -v), and try again.")
+    assert str(info.value) == said and isinstance(info.value.__cause__, MemoryError)
+    assert dest.aborted and dest.committed is None
+    assert isinstance(seen[-1], Failed) and seen[-1].message == said
+
+
 def test_cancelling_stops_and_aborts(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     dest = MemoryDestination()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spyglass.core.errors import as_clause, describe_connection_error
+from spyglass.core.errors import as_clause, describe_connection_error, out_of_memory
 
 
 @pytest.mark.parametrize(("sentence", "clause"), [
@@ -32,3 +32,24 @@ def test_a_connection_error_reads_as_a_clause() -> None:
         "connection refused"
     assert describe_connection_error(OSError("SSL: WRONG_VERSION_NUMBER")) == \
         "SSL: WRONG_VERSION_NUMBER"
+
+
+@pytest.mark.parametrize(("exc", "why"), [
+    (MemoryError(), "no memory was left"),
+    (RuntimeError("can't start new thread"), "no thread could be started"),
+    (OSError(12, "Cannot allocate memory"), "the system could not allocate memory"),
+    (type("ZstdError", (Exception,), {})(
+        "zstd compress error: Allocation error : not enough memory"),
+     "zstd could not allocate memory"),
+])
+def test_memory_that_ran_out_is_said_as_such(exc: BaseException, why: str) -> None:
+    said = out_of_memory(exc)
+    assert said is not None and str(said) == (
+        f"Spyglass ran out of memory ({why}); free some memory, or raise the limit set on "
+        "it (ulimit -v), and try again.")
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("other"), OSError(2, "No such file"),
+                                 ValueError("x")])
+def test_other_errors_are_not_memory(exc: BaseException) -> None:
+    assert out_of_memory(exc) is None
