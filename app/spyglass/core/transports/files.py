@@ -305,6 +305,9 @@ def describe_write_error(exc: OSError, path: Path | str) -> str:
     says which part of the path is a file where a folder should be."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     shown = _user_path(Path(path))
+    if exc.errno == errno.ENOSPC and _out_of_inodes(Path(path)):
+        reason = ("its filesystem has no file entries (inodes) left, though it may have room "
+                  "for data")
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         for ancestor in [shown, *shown.parents]:
             if ancestor == shown and exc.errno == errno.EEXIST:
@@ -315,6 +318,18 @@ def describe_write_error(exc: OSError, path: Path | str) -> str:
             except OSError:
                 break
     return f'Cannot write "{shown}": {reason}{"" if reason.endswith(".") else "."}'
+
+
+def _out_of_inodes(path: Path) -> bool:
+    """Whether the filesystem ``path`` (or the nearest folder of it that is there) is on
+    has run out of inodes: ENOSPC says the same for both kinds of room."""
+    for folder in [path, *path.parents]:
+        try:
+            found = os.statvfs(folder)
+        except OSError:
+            continue
+        return found.f_files > 0 and found.f_favail == 0
+    return False
 
 
 def _user_path(path: Path) -> Path:

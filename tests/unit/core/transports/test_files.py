@@ -10,6 +10,7 @@ import stat
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,6 +37,17 @@ NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
 def test_a_write_error_names_what_the_user_named(written: str, shown: str) -> None:
     assert describe_write_error(NO_SPACE, written) == (
         f'Cannot write "{shown}": No space left on device.')
+
+
+def test_no_inodes_left_is_said_apart_from_no_room(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ENOSPC means either; df shows room while the inodes are gone
+    real = os.statvfs(tmp_path)
+    fields = {name: getattr(real, name) for name in dir(real) if name.startswith("f_")}
+    monkeypatch.setattr(os, "statvfs", lambda _p: SimpleNamespace(**{**fields, "f_favail": 0}))
+    assert describe_write_error(NO_SPACE, tmp_path / "layout" / "blobs") == (
+        f'Cannot write "{tmp_path / "layout" / "blobs"}": its filesystem has no file entries '
+        "(inodes) left, though it may have room for data.")
 
 
 def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
