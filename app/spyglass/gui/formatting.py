@@ -12,8 +12,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.signatures import media as signed
-
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+from spyglass.core.units import human_size as human_size  # (the window's sizes: shared)
 
 ROUTE_ARROW = "  \u2192  "
 """What stands between the two sides of a copy, ``source → destination``."""
@@ -22,18 +21,6 @@ ROUTE_ARROW = "  \u2192  "
 def counted(count: int, noun: str) -> str:
     """``1 image``, ``3 images``: a count with its noun in the right number."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def human_size(size: int) -> str:
-    """``512 B``, ``1.5 KiB``, ``23.4 MiB``: binary units, one decimal below 100."""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    for unit in _UNITS:
-        value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def exact_size(size: int) -> str:

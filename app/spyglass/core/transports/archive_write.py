@@ -14,6 +14,7 @@ members have mtime 0 and owner 0:0, so equal images give equal tars. A
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import lzma
@@ -21,7 +22,8 @@ import os
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Final
 
@@ -35,6 +37,7 @@ from spyglass.core.errors import (
     InvalidLayout,
     InvalidManifest,
     InvalidReference,
+    TemporarySpaceFailed,
     TooLarge,
     TransportError,
     UnsafeArchive,
@@ -70,6 +73,7 @@ from spyglass.core.transports.layout import (
     OCILayoutDestination,
 )
 from spyglass.core.transports.tartree import TarTree
+from spyglass.core.units import human_size
 
 if TYPE_CHECKING:
     pass
@@ -402,15 +406,39 @@ class _ArchiveOutput:
                     f'The folder "{parent}" that should hold {path} does not exist; create it '
                     "first."
                 )
+            self._parent = parent
             if stage:
                 # beside the target, hidden; in the big-files folder, visible and named
                 # for what it is (as a decompressed archive's is there)
-                self._folder = TempFolder(parent, target.name or "archive",
-                                          prefix=PIPED_PREFIX if self.streamed else None)
+                with self.staged():
+                    self._folder = TempFolder(parent, target.name or "archive",
+                                              prefix=PIPED_PREFIX if self.streamed else None)
                 self.staging = self._folder.path
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
         self.target = target
+
+    @contextmanager
+    def staged(self) -> Iterator[None]:
+        """Where an archive for a pipe is made first (the big-files folder) is what a
+        failure to write there is said of: not the pipe, not a folder of the copy's own."""
+        try:
+            yield
+        except (OSError, TransportError) as exc:
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            if not self.streamed or not isinstance(cause, OSError) or cause.errno not in (
+                    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            where = (f'the folder for big temporary files "{self._parent}" ($TMPDIR, else '
+                     f'/var/tmp), where an archive written to "{self.path}" is made first')
+            reason = cause.strerror or str(cause)
+            if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+                said = (f"There is no room in {where} ({reason}); free some space there, or "
+                        "set TMPDIR to a folder with more room.")
+            else:
+                said = (f"Spyglass cannot write in {where} ({reason}); set TMPDIR to a folder "
+                        "it can write to.")
+            raise TemporarySpaceFailed(said) from cause
 
     def write(
         self,
@@ -439,8 +467,23 @@ class _ArchiveOutput:
             check(cancel)
             os.rename(temp, self.target)
         except OSError as exc:
-            raise TransportError(describe_write_error(exc, self.path)) from exc
+            said = describe_write_error(exc, self.path)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                said = said[:-1] + self._room_needed(temp)
+            raise TransportError(said) from exc
         fsync_dir(self.target.parent)
+
+    def _room_needed(self, temp: Path) -> str:
+        """Why an archive that would fit did not: it is put together beside its final
+        name from blobs staged there, each removed once it is in."""
+        sizes = [entry.stat().st_size for entry in self.staging.rglob("*")
+                 if entry.is_file() and entry != temp]
+        written = temp.stat().st_size if temp.exists() else 0
+        if not sizes:
+            return "."
+        return (f"; an archive is put together beside its final name from its blobs, so it "
+                f"needs room for all of it (about {human_size(sum(sizes) + written)}) and "
+                f"its largest blob once more ({human_size(max(sizes))}).")
 
     @staticmethod
     def _tar(
@@ -534,10 +577,11 @@ class OCIArchiveDestination(_ArchiveDestination):
         cancel: CancelToken | None = None,
         progress: ProgressCallback | None = None,
     ) -> Descriptor:
-        return self._layout.put_blob(
-            stream, media_type=media_type, digest=digest, size=size, cancel=cancel,
-            progress=progress,
-        )
+        with self._output.staged():
+            return self._layout.put_blob(
+                stream, media_type=media_type, digest=digest, size=size, cancel=cancel,
+                progress=progress,
+            )
 
     def put_manifest(
         self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
@@ -576,7 +620,8 @@ class OCIArchiveDestination(_ArchiveDestination):
                 f"The destination {self._name} was already {self._state}; open it again to "
                 "write another image."
             )
-        self._layout.commit(top, raw, cancel=cancel)
+        with self._output.staged():
+            self._layout.commit(top, raw, cancel=cancel)
         self._output.write(self._fill, file_mode=FILE_MODE, cancel=cancel)
         self._state = "committed"
         self._output.cleanup()
@@ -711,10 +756,12 @@ class DockerArchiveDestination(_ArchiveDestination):
         progress: ProgressCallback | None = None,
     ) -> Descriptor:
         self._check_open()
-        return put_blob_file(
-            stream, temps=self._temps, target=self._blob_path, known=self._known, name=self._name,
-            media_type=media_type, digest=digest, size=size, cancel=cancel, progress=progress,
-        )
+        with self._output.staged():
+            return put_blob_file(
+                stream, temps=self._temps, target=self._blob_path, known=self._known,
+                name=self._name, media_type=media_type, digest=digest, size=size,
+                cancel=cancel, progress=progress,
+            )
 
     def _refuse_type(self, media_type: str) -> None:
         if media.is_index(media_type):

@@ -8,6 +8,7 @@ anything at the final name when the copy fails.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     InvalidLayout,
     InvalidReference,
+    TemporarySpaceFailed,
     TransportError,
     Unsupported,
 )
@@ -40,7 +42,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import parse_docker_reference
-from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports import archive_write, open_destination, open_source
 from spyglass.core.transports.archive import open_docker_archive_image, open_oci_archive_image
 from spyglass.core.transports.archive_write import (
     DockerArchiveDestination,
@@ -612,6 +614,75 @@ def test_a_pipe_is_written_through_the_big_files_folder(
     finally:
         destination.abort()
     assert list(big.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Not the pipe, nor a folder of the copy's own: $TMPDIR, full or not writable."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    big = tmp_path / "big"
+    big.mkdir()
+    monkeypatch.setenv("TMPDIR", str(big))
+    where = (f'the folder for big temporary files "{big}" ($TMPDIR, else /var/tmp), where an '
+             f'archive written to "{fifo}" is made first')
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(archive_write, "TempFolder", refused)
+        with pytest.raises(TemporarySpaceFailed) as caught:
+            DockerArchiveDestination(fifo) if kind == "docker" else OCIArchiveDestination(fifo)
+    assert str(caught.value) == (f"Spyglass cannot write in {where} (Read-only file system); "
+                                 "set TMPDIR to a folder it can write to.")
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        error = OSError(errno.ENOSPC, "No space left on device")
+        raise TransportError(f'Cannot write "{big}/spyglass-piped-archive-x": ...') from error
+
+    destination = (DockerArchiveDestination(fifo) if kind == "docker"
+                   else OCIArchiveDestination(fifo))
+    try:
+        if kind == "docker":
+            monkeypatch.setattr(archive_write, "put_blob_file", full)
+        else:
+            monkeypatch.setattr(destination._layout, "put_blob", full)  # type: ignore[attr-defined]
+        with pytest.raises(TemporarySpaceFailed) as caught:
+            destination.put_blob(ChunkStream([b"x"]), media_type="x", digest=Digest.of(b"x"),
+                                 size=1)
+    finally:
+        destination.abort()
+    assert str(caught.value) == (f"There is no room in {where} (No space left on device); free "
+                                 "some space there, or set TMPDIR to a folder with more room.")
+    assert list(big.iterdir()) == []
+
+
+def test_an_archive_short_of_room_says_what_putting_it_together_needs(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # df shows room for the archive, yet the largest blob is in it and staged at once
+    out = tmp_path / "image.tar"
+    source = open_source(f"oci:{single_source}:app")
+    dest = OCIArchiveDestination(out, "app")
+    raw, media_type = source.get_manifest()
+    top = _copy_manifest(source, dest, raw, media_type)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive_write._ArchiveOutput, "_tar", staticmethod(full))
+    with pytest.raises(TransportError) as caught:
+        dest.commit(top, raw)
+    dest.abort()
+    said = str(caught.value)
+    assert said.startswith(f'Cannot write "{out}": No space left on device; an archive is put '
+                           "together beside its final name from its blobs, so it needs room "
+                           "for all of it (about "), said
+    assert said.endswith("(about 11.5 KiB) and its largest blob once more (10.0 KiB)."), said
+    assert not out.exists() and leftovers(tmp_path) == []
 
 
 STDOUT_SCRIPT = """
