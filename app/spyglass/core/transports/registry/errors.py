@@ -266,9 +266,12 @@ def error_for(
             f"{what} failed: the registry {host} does not support this operation{detail}."
         )
     summary = _every_error(entries) if code else f"HTTP {status}"
-    tried = f" (asked {attempts} times)" if attempts > 1 else ""
+    notes = [f"HTTP {status}"] if code and status >= 500 else []  # not a refusal: a fault
+    notes += [f"asked {attempts} times"] if attempts > 1 else []
+    said = f" ({', '.join(notes)})" if notes else ""
+    fault = "; the fault is on the registry's side" if status >= 500 else ""
     return RegistryError(
-        f"{what} failed: the registry {host} answered {summary}{tried}.", status=status,
+        f"{what} failed: the registry {host} answered {summary}{said}{fault}.", status=status,
         code=code,
     )
 

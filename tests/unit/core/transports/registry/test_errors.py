@@ -30,6 +30,7 @@ from spyglass.core.transports.registry.errors import (
 )
 
 HOST = "registry.test"
+FAULT = "; the fault is on the registry's side."
 
 
 def body(code: str, message: str = "") -> bytes:
@@ -217,9 +218,11 @@ def test_rate_limited_by_code_alone() -> None:
 @pytest.mark.parametrize(
     ("status", "raw", "summary"),
     [
-        (500, b"", "answered HTTP 500."),
-        (500, b"internal error, not json", "answered HTTP 500."),
-        (500, body("UNKNOWN", "unknown error"), "answered UNKNOWN: unknown error."),
+        # a 5xx is no refusal: whose fault it is is said, and the status beside a code
+        (500, b"", f"answered HTTP 500{FAULT}"),
+        (500, b"internal error, not json", f"answered HTTP 500{FAULT}"),
+        (500, body("UNKNOWN", "unknown error"),
+         f"answered UNKNOWN: unknown error (HTTP 500){FAULT}"),
         (400, body("TAG_INVALID"), "answered TAG_INVALID."),
         # distribution refusing a manifest whose foreign layer's urls it does not allow:
         # the useful error comes last, and each distinct one is said once
@@ -229,7 +232,7 @@ def test_rate_limited_by_code_alone() -> None:
             {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
              "detail": "sha256:" + "e" * 64},
         ]}).encode(), "answered MANIFEST_BLOB_UNKNOWN: blob unknown to registry "
-         f"(sha256:{'e' * 64}); UNKNOWN: unknown error."),
+         f"(sha256:{'e' * 64}); UNKNOWN: unknown error (HTTP 500){FAULT}"),
         # a manifest naming five blobs the registry lacks: three named, and how many more
         (400, json.dumps({"errors": [
             {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",

@@ -91,7 +91,8 @@ def test_503_exhausted(make_client, sleeps) -> None:
     assert type(info.value) is RegistryError
     assert info.value.status == 503
     # the sentence says the answer did not change when asked again
-    assert str(info.value).endswith(f"the registry {HOST} answered HTTP 503 (asked 3 times).")
+    assert str(info.value).endswith(f"the registry {HOST} answered HTTP 503 (asked 3 times); "
+                                    "the fault is on the registry's side.")
     assert len(seen.to(TAGS)) == 3 and len(sleeps) == 2
     assert info.value.attempts == 3
 
@@ -100,7 +101,8 @@ def test_no_retries_when_told(make_client, sleeps) -> None:
     client, seen = make_client(Routes({("GET", TAGS): [status(503), OK]}), retry_times=0)
     with pytest.raises(RegistryError) as info:
         client.tags_of("app")
-    assert str(info.value).endswith("answered HTTP 503.")  # asked once: nothing to say
+    # asked once: nothing to say of it
+    assert str(info.value).endswith("answered HTTP 503; the fault is on the registry's side.")
     assert len(seen.to(TAGS)) == 1 and sleeps == []
 
 
