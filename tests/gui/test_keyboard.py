@@ -136,3 +136,13 @@ def test_ctrl_page_down_switches_the_image_tabs_from_the_sidebar(
     qtbot.keyClick(window.tree, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
     assert view.tabs.currentIndex() == first
     assert window.tree.hasFocus()  # the focus stays where it was
+
+
+def test_the_keyboard_starts_in_the_local_tree(qtbot: QtBot, window: MainWindow,
+                                                sample: SampleFacts) -> None:
+    # the arrows browse at once (the focus was on the Add-a-registry button, where Space
+    # opened its dialog)
+    window.open_location(sample.layout, select=True)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)

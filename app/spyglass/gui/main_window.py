@@ -216,6 +216,8 @@ class MainWindow(QMainWindow):
         self.registries.copy_to_action = self.copying.copy_action
         self.runner.busyChanged.connect(self._busy_changed)
         self._update_actions()
+        # the keyboard starts in LOCAL, where the arrows browse (not on a sidebar button)
+        self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- building
 
