@@ -50,6 +50,7 @@ from spyglass.core.errors import (
     NotARegistry,
     NotFound,
     ProxyRefused,
+    RateLimited,
     RegistryError,
     SpyglassError,
     TLSFailed,
@@ -331,7 +332,7 @@ class RegistryClient:
         if self.insecure or (self.plain_loopback and is_loopback(self.api_host)):
             schemes.append("http")
         first_error: SpyglassError | None = None
-        answered: NotARegistry | None = None
+        answered: SpyglassError | None = None  # what a server that answered said
         silent = 0  # attempts whose connection was taken but never answered
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
@@ -352,7 +353,7 @@ class RegistryClient:
                 continue
             try:
                 self._check_ping(response, base)
-            except NotARegistry as exc:
+            except (NotARegistry, RegistryError) as exc:  # no registry, or one busy now
                 answered = answered or exc
                 first_error = first_error or exc
                 continue
@@ -396,9 +397,16 @@ class RegistryClient:
             return
         if response.status_code == 200 and (version.startswith("registry/2") or not version):
             return
+        attempts = response.extensions.get(ATTEMPTS, 1)
+        tried = f" (asked {attempts} times)" if attempts > 1 else ""
+        if response.status_code == 429:
+            wait = retry_after(response.headers)
+            raise RateLimited(
+                f"{base}/v2/ answered HTTP 429 Too Many Requests{tried}: the registry "
+                f"{self.host} is limiting requests"
+                + (f"; it asks to wait {wait:.0f} s" if wait is not None else "")
+                + ". Try again later.", retry_after=wait)
         if response.status_code in RETRY_STATUSES:  # the server is there, but busy or down
-            attempts = response.extensions.get(ATTEMPTS, 1)
-            tried = f" (asked {attempts} times)" if attempts > 1 else ""
             raise RegistryError(
                 f"{base}/v2/ answered HTTP {response.status_code} "
                 f"{response.reason_phrase}{tried}: the registry {self.host} is not taking "

@@ -7,7 +7,13 @@ import ssl
 import httpx
 import pytest
 
-from spyglass.core.errors import ConnectionFailed, NotARegistry, RegistryError, TLSFailed
+from spyglass.core.errors import (
+    ConnectionFailed,
+    NotARegistry,
+    RateLimited,
+    RegistryError,
+    TLSFailed,
+)
 from tests.unit.core.transports.registry.fakes import API, HOST, Handler
 
 LOOPBACK = ["127.0.0.1:5000", "localhost:5000", "localhost", "[::1]:5000"]
@@ -203,6 +209,25 @@ def test_a_registry_that_is_down_for_now_is_said_to_be_so(
         f"registry {host} is not taking requests now (overloaded, down for maintenance, or "
         "a proxy in front of it cannot reach it). Try again later.")
     assert schemes(seen.requests)[-3:] == [scheme] * 3
+
+
+def test_a_busy_https_server_does_not_stop_the_search_for_the_registry(make_client) -> None:
+    # insecure: skopeo (containers/image) tries plain HTTP after any https failure; a
+    # front end answering 503 on https is not the registry that answers on http
+    unavailable = lambda r: httpx.Response(503)  # noqa: E731
+    client, seen = make_client(by_scheme(unavailable, registry), insecure=True)
+    assert client.ping() == f"http://{HOST}"
+    assert schemes(seen.requests) == ["https", "http"]
+
+
+def test_a_registry_limiting_requests_to_v2_is_said_to_be_so(make_client) -> None:
+    limiting = lambda r: httpx.Response(429, headers={"Retry-After": "30"})  # noqa: E731
+    client, _seen = make_client(limiting, retry_times=0)
+    with pytest.raises(RateLimited) as info:
+        client.ping()
+    assert str(info.value) == (
+        f"https://{HOST}/v2/ answered HTTP 429 Too Many Requests: the registry {HOST} is "
+        "limiting requests; it asks to wait 30 s. Try again later.")
 
 
 @pytest.mark.parametrize(
