@@ -531,9 +531,39 @@ def test_get_login_and_logout_all_as_skopeo_has_them(
         f"spyglass: Not logged in to {hosts[0]}: no credentials with a user name were found "
         "for it.")
     assert "had no stored credentials" in ok("logout", "-a", env=env).stderr
-    both = spyglass("logout", "--all", hosts[0], env=env)
-    assert both.returncode == 1
-    assert both.error_line() == "spyglass: logout takes a HOST or --all, one of them."
+    for given in (["--all", hosts[0]], []):  # a usage error, as the README says
+        wrong = spyglass("logout", *given, env=env)
+        assert wrong.returncode == 2
+        assert wrong.stderr.splitlines()[-1] == "spyglass: Give a HOST or --all, one of them."
+    # the keyring's own list is no registry
+    assert spyglass("logout", "spyglass:hosts", env=env).error_line().startswith(
+        'spyglass: "spyglass:hosts" is not a registry host')
+    # --get-login reads an auth file named (skopeo's does), where a login never writes one
+    auth = keyring_file.parent.parent / "auth.json"
+    auth.write_text(json.dumps({"auths": {hosts[0]: {"auth": base64.b64encode(
+        b"carol:pw").decode()}}}))
+    assert ok("login", "--get-login", "--authfile", str(auth), hosts[0],
+              env=env).stdout == b"carol\n"
+
+
+def test_a_login_the_chosen_auth_file_would_overrule_is_not_saved(
+    basic_image: Image, keyring_env: tuple[dict[str, str], Path], tmp_path: Path,
+) -> None:
+    # $REGISTRY_AUTH_FILE comes first: credentials saved behind its entry would never
+    # be used, so saying "Logged in" would mislead
+    env, keyring_file = keyring_env
+    host = basic_image.server.host
+    auth = tmp_path / "chosen.json"
+    auth.write_text(json.dumps({"auths": {host: {"auth": base64.b64encode(
+        f"alice:{WRONG_PASSWORD}".encode()).decode()}}}))
+    refused = spyglass("login", host, "-u", "alice", "--password-stdin",
+                       env={**env, "REGISTRY_AUTH_FILE": str(auth)}, stdin=ALICE[1] + "\n")
+    assert refused.returncode == 1
+    assert refused.error_line() == (
+        f"spyglass: The credentials for {host} work, but $REGISTRY_AUTH_FILE names {auth}, "
+        f"whose entry for {host} comes first, so they were not saved. Log in with skopeo "
+        "login (it writes that file), or remove that entry, or unset REGISTRY_AUTH_FILE.")
+    assert stored(keyring_file, host) is None
 
 
 def test_login_without_a_keyring_fails_saying_nothing_was_saved(

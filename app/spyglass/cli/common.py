@@ -247,8 +247,8 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
     if not login:
         add_credential_flags(group, "the registry")
     group.add_argument("--authfile", type=Path, metavar="FILE",
-                       # login refuses it (it never writes auth files): not offered there
-                       help=argparse.SUPPRESS if login else
+                       # login never writes auth files: only --get-login reads one
+                       help="with --get-login: read this auth.json only" if login else
                        "read credentials from this auth.json only")
     group.add_argument(
         "--tls-verify", type=parse_bool, nargs="?", const=True, default=None,

@@ -75,7 +75,9 @@ def add_parsers(commands: Commands) -> None:
     logout.add_argument("--all", "-a", action="store_true",
                         help="remove the credentials Spyglass stored for every registry")
     add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True)
-    logout.set_defaults(func=run_logout)
+    logout.set_defaults(func=run_logout, validate=(
+        logout, lambda args: None if args.all != (args.host is not None) else
+        "give a HOST or --all, one of them"))
 
     delete = commands.add_parser(
         "delete", help="delete an image from a registry",
@@ -237,18 +239,18 @@ def run_login(args: argparse.Namespace) -> int:
         forget_clients,
     )
 
-    if args.authfile is not None:
-        raise SpyglassError(
-            "spyglass login keeps credentials in the keyring, never in an auth file; "
-            "--authfile is for reading an auth.json (podman login --authfile writes one).")
     host = canonical_host(args.host)
-    if args.get_login:
-        found = credential_store().lookup(host)
+    if args.get_login:  # reads only: an auth file named is where it reads
+        found = credential_store(args.authfile).lookup(host)
         if found is None or not found.username or found.username == TOKEN_USERNAME:
             raise SpyglassError(f"Not logged in to {host}: no credentials with a user name "
                                 "were found for it.")
         write_text(found.username + "\n")
         return 0
+    if args.authfile is not None:
+        raise SpyglassError(
+            "spyglass login keeps credentials in the keyring, never in an auth file; "
+            "--authfile is for reading an auth.json (skopeo login --authfile writes one).")
     if args.password_stdin and (args.password is not None or args.creds is not None):
         given = "--password" if args.password is not None else "--creds"
         raise SpyglassError(f"--password-stdin and {given} contradict each other; give one.")
@@ -288,6 +290,14 @@ def run_login(args: argparse.Namespace) -> int:
     except AccessDenied as exc:  # what some registries answer wrong credentials with
         raise SpyglassError(f"{exc} Nothing was saved.") from exc
     store = credential_store()
+    first = store.chosen_file_entry(host)
+    if first is not None:  # the file chosen for every program comes first: these would not
+        worked = (f"The credentials for {host} work" if checked else
+                  f"{host} asks for no credentials, so they were not checked")
+        raise SpyglassError(
+            f"{worked}, but $REGISTRY_AUTH_FILE names {first.source}, whose entry for "
+            f"{host} comes first, so they were not saved. Log in with skopeo login (it "
+            "writes that file), or remove that entry, or unset REGISTRY_AUTH_FILE.")
     where = store.save(host, credentials)
     forget_clients()
     if where == "keyring":
@@ -321,8 +331,6 @@ def run_logout(args: argparse.Namespace) -> int:
     from spyglass.core.credentials import canonical_host
     from spyglass.core.transports.registry import credential_store, forget_clients
 
-    if args.all == (args.host is not None):
-        raise SpyglassError("logout takes a HOST or --all, one of them.")
     if args.all:
         from spyglass.core.settings import load_settings
 

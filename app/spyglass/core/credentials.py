@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import json
 import logging
@@ -153,7 +154,8 @@ def canonical_host(host: str) -> str:
     bare = _without_scheme(text[len("docker://"):] if text.lower().startswith("docker://")
                            else text)
     name = bare.split("/", 1)[0].lower()
-    if not name:
+    _name, colon, port = name.rpartition(":") if not name.endswith("]") else ("", "", "")
+    if not name or (colon and not port.isdigit()):
         raise SpyglassError(
             f'"{host}" is not a registry host; expected a name such as '
             '"registry.example.com" or "localhost:5000".'
@@ -285,6 +287,13 @@ class CredentialStore:
             return found
         return None if chosen else self._lookup_in_authfile(registry, repository)
 
+    def chosen_file_entry(self, host: str) -> Credentials | None:
+        """The credentials ``$REGISTRY_AUTH_FILE``'s file has for ``host`` (they come before
+        the keyring's), or None: no such file set, or no entry there."""
+        if self._authfile is not None or not self._env("REGISTRY_AUTH_FILE"):
+            return None
+        return self._lookup_in_authfile(canonical_host(host), None)
+
     def _lookup_in_authfile(self, registry: str, repository: str | None) -> Credentials | None:
         for auth_file in self._auth_files():
             found = self._lookup_in_file(auth_file, registry, repository)
@@ -351,10 +360,11 @@ class CredentialStore:
             return False
         backend = self._keyring()
         try:
-            if backend.get_password(KEYRING_SERVICE, registry) is not None:
+            found = backend.get_password(KEYRING_SERVICE, registry) is not None
+            if found:
                 backend.delete_password(KEYRING_SERVICE, registry)
-                self._index(remove=registry)
-                return True
+            self._index(remove=registry)  # (also a host whose entry went another way)
+            return found
         except _password_delete_error():
             pass  # gone between the two calls
         except Exception as exc:  # any backend error
@@ -368,14 +378,9 @@ class CredentialStore:
         with self._lock:
             hosts = list(self._session)
         hosts += self._indexed() + [canonical_host(host) for host in also]
-        removed = [host for host in dict.fromkeys(hosts) if self.forget(host)]
-        if self.keyring_usable:
-            try:
-                if self._keyring().get_password(KEYRING_SERVICE, _KEYRING_INDEX_USER):
-                    self._keyring().delete_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
-            except Exception as exc:  # any backend error
-                self._keyring_failed(exc, "remove its list of registries", ())
-        return removed
+        # each forget takes its host off the index: one another process added meanwhile
+        # stays listed (the index is never deleted whole)
+        return [host for host in dict.fromkeys(hosts) if self.forget(host)]
 
     def _indexed(self) -> list[str]:
         """The hosts the keyring's index lists (none when it has none, or it is not a
@@ -390,16 +395,21 @@ class CredentialStore:
         return [h for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
 
     def _index(self, *, add: str | None = None, remove: str | None = None) -> None:
-        """Add ``add`` to, or remove ``remove`` from, the keyring's index of hosts."""
-        with self._index_lock:  # (one writer per store; between processes, rare)
+        """Add ``add`` to, or remove ``remove`` from, the keyring's index of hosts: read,
+        changed and written under a lock of this process and a file lock between
+        processes (logins run at once from a script would lose each other's hosts)."""
+        with self._index_lock, _index_file_lock():
             hosts = self._indexed()
             changed = [h for h in hosts if h != remove] + (
                 [add] if add is not None and add not in hosts else [])
             if changed == hosts:
                 return
             try:
-                self._keyring().set_password(KEYRING_SERVICE, _KEYRING_INDEX_USER,
-                                             json.dumps(changed))
+                if changed:
+                    self._keyring().set_password(KEYRING_SERVICE, _KEYRING_INDEX_USER,
+                                                 json.dumps(changed))
+                else:
+                    self._keyring().delete_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
             except Exception as exc:  # any backend error: the credentials themselves are
                 log.info("The keyring's list of registries was not updated (%s).",
                          type(exc).__name__)
@@ -817,6 +827,28 @@ def _decode_entry(entry: Mapping[str, Any], key: str, path: Path) -> Credentials
         return None
     return Credentials(username, password, identity_token=token or None, source=str(path),
                        entry=key)
+
+
+@contextlib.contextmanager
+def _index_file_lock() -> Iterator[None]:
+    """An exclusive lock between processes on the keyring's index of hosts (a file in
+    the user's cache folder; where it cannot be had, none: the index is a convenience)."""
+    import fcntl
+
+    import platformdirs
+
+    path = Path(platformdirs.user_cache_dir("spyglass")) / "keyring-hosts.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 _warned: set[tuple[object, ...]] = set()

@@ -17,6 +17,8 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -307,6 +309,42 @@ def test_forget_all_removes_every_host_saved_and_those_named(
     assert all(store.lookup(h) is None for h in ("one.example.com", "old.example.com"))
     assert plaintext_keyring.get_password("spyglass", "spyglass:hosts") is None
     assert store.forget_all() == []
+
+
+class SlowKeyring(keyring.backend.KeyringBackend):
+    """A keyring that keeps each entry whole (as a system keyring does) and answers
+    slowly, so that writers at once overlap."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        time.sleep(0.02)
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        time.sleep(0.02)
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username))
+
+
+def test_logins_at_once_all_stay_listed_for_logout_all(env: Env) -> None:
+    # each store stands for a process: only the lock file keeps their index writes apart
+    backend = SlowKeyring()
+    hosts = [f"reg{n}.example.com" for n in range(4)]
+    threads = [threading.Thread(target=env.store(backend).save,
+                                args=(host, Credentials("u", SECRET))) for host in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(env.store(backend).forget_all()) == hosts
+    assert backend.entries == {}  # the index went with its last host
 
 
 def test_a_missing_helper_is_warned_about_once(
