@@ -64,6 +64,7 @@ from spyglass.core.transports.files import (
     describe_os_error,
     describe_write_error,
     fsync_dir,
+    out_of_inodes,
     put_blob_file,
     resolved,
 )
@@ -328,6 +329,12 @@ PIPED_PREFIX: Final = "spyglass-piped-archive-"
 """The staging folder of an archive written to a pipe, in the big-files folder."""
 
 
+BIG_FILES: Final = "$TMPDIR or --tmpdir, else /var/tmp"
+"""Where the folder for big temporary files comes from, as sentences say it."""
+
+CHOOSE_TMPDIR: Final = "choose another folder for them (TMPDIR, or --tmpdir on the command line)"
+
+
 class _ArchiveOutput:
     """Where an archive destination stages its content, and where the tar goes at commit.
 
@@ -393,9 +400,9 @@ class _ArchiveOutput:
             if self.streamed and not parent.is_dir():
                 what = "is not a folder" if parent.exists() else "does not exist"
                 raise InvalidLayout(
-                    f'The folder for big temporary files, "{parent}" ($TMPDIR, else '
-                    f'/var/tmp), where an archive written to "{path}" is made first, {what}; '
-                    "create it, or set $TMPDIR to a folder that does."
+                    f'The folder for big temporary files, "{parent}" ({BIG_FILES}), where an '
+                    f'archive written to "{path}" is made first, {what}; create it, or '
+                    f"{CHOOSE_TMPDIR} that does."
                 )
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:
@@ -429,15 +436,18 @@ class _ArchiveOutput:
             if not self.streamed or not isinstance(cause, OSError) or cause.errno not in (
                     errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
-            where = (f'the folder for big temporary files "{self._parent}" ($TMPDIR, else '
-                     f'/var/tmp), where an archive written to "{self.path}" is made first')
+            where = (f'the folder for big temporary files "{self._parent}" ({BIG_FILES}), '
+                     f'where an archive written to "{self.path}" is made first')
             reason = cause.strerror or str(cause)
-            if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            if cause.errno == errno.ENOSPC and out_of_inodes(self._parent):
+                said = (f"There are no file entries (inodes) left in {where}; {CHOOSE_TMPDIR} "
+                        "on a filesystem with more.")
+            elif cause.errno in (errno.ENOSPC, errno.EDQUOT):
                 said = (f"There is no room in {where} ({reason}); free some space there, or "
-                        "set TMPDIR to a folder with more room.")
+                        f"{CHOOSE_TMPDIR} with more room.")
             else:
-                said = (f"Spyglass cannot write in {where} ({reason}); set TMPDIR to a folder "
-                        "it can write to.")
+                said = (f"Spyglass cannot write in {where} ({reason}); {CHOOSE_TMPDIR} it "
+                        "can write to.")
             raise TemporarySpaceFailed(said) from cause
 
     def write(
@@ -458,6 +468,7 @@ class _ArchiveOutput:
                 raise TransportError(describe_write_error(exc, self.path)) from exc
             return
         temp = self.staging / _ARCHIVE_FILE_NAME
+        staged = self._staged_sizes()  # (before the tar takes them in, one by one)
         try:
             with temp.open("wb", buffering=CHUNK_SIZE) as out:
                 self._tar(out, fill, file_mode, cancel)
@@ -468,22 +479,23 @@ class _ArchiveOutput:
             os.rename(temp, self.target)
         except OSError as exc:
             said = describe_write_error(exc, self.path)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                said = said[:-1] + self._room_needed(temp)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT) and staged and "inodes" not in said:
+                # why an archive that would fit did not: it is put together beside its
+                # final name from the blobs staged there, each removed once it is in
+                said = (f"{said[:-1]}; an archive is put together beside its final name "
+                        f"from its blobs, so it needs room for all of it (about "
+                        f"{human_size(sum(staged))}) and its largest blob once more "
+                        f"({human_size(max(staged))}).")
             raise TransportError(said) from exc
         fsync_dir(self.target.parent)
 
-    def _room_needed(self, temp: Path) -> str:
-        """Why an archive that would fit did not: it is put together beside its final
-        name from blobs staged there, each removed once it is in."""
-        sizes = [entry.stat().st_size for entry in self.staging.rglob("*")
-                 if entry.is_file() and entry != temp]
-        written = temp.stat().st_size if temp.exists() else 0
-        if not sizes:
-            return "."
-        return (f"; an archive is put together beside its final name from its blobs, so it "
-                f"needs room for all of it (about {human_size(sum(sizes) + written)}) and "
-                f"its largest blob once more ({human_size(max(sizes))}).")
+    def _staged_sizes(self) -> list[int]:
+        """The sizes of the files staged for the archive (none where they cannot be read)."""
+        try:
+            return [entry.stat().st_size for entry in self.staging.rglob("*")
+                    if entry.is_file()]
+        except OSError:
+            return []
 
     @staticmethod
     def _tar(

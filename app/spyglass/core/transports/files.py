@@ -305,7 +305,7 @@ def describe_write_error(exc: OSError, path: Path | str) -> str:
     says which part of the path is a file where a folder should be."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     shown = _user_path(Path(path))
-    if exc.errno == errno.ENOSPC and _out_of_inodes(Path(path)):
+    if exc.errno == errno.ENOSPC and out_of_inodes(Path(path)):
         reason = ("its filesystem has no file entries (inodes) left, though it may have room "
                   "for data")
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
@@ -320,7 +320,7 @@ def describe_write_error(exc: OSError, path: Path | str) -> str:
     return f'Cannot write "{shown}": {reason}{"" if reason.endswith(".") else "."}'
 
 
-def _out_of_inodes(path: Path) -> bool:
+def out_of_inodes(path: Path) -> bool:
     """Whether the filesystem ``path`` (or the nearest folder of it that is there) is on
     has run out of inodes: ENOSPC says the same for both kinds of room."""
     for folder in [path, *path.parents]:

@@ -599,9 +599,10 @@ def test_a_pipe_is_written_through_the_big_files_folder(
     with pytest.raises(InvalidLayout) as caught:
         DockerArchiveDestination(fifo)
     assert str(caught.value) == (
-        f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR, else '
-        f'/var/tmp), where an archive written to "{fifo}" is made first, does not exist; '
-        "create it, or set $TMPDIR to a folder that does.")
+        f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR or '
+        f'--tmpdir, else /var/tmp), where an archive written to "{fifo}" is made first, does '
+        "not exist; create it, or choose another folder for them (TMPDIR, or --tmpdir on the "
+        "command line) that does.")
     monkeypatch.setenv("TMPDIR", str(fifo))  # there, but no folder
     with pytest.raises(InvalidLayout, match="is made first, is not a folder; create it"):
         DockerArchiveDestination(fifo)
@@ -626,8 +627,9 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
     big = tmp_path / "big"
     big.mkdir()
     monkeypatch.setenv("TMPDIR", str(big))
-    where = (f'the folder for big temporary files "{big}" ($TMPDIR, else /var/tmp), where an '
-             f'archive written to "{fifo}" is made first')
+    where = (f'the folder for big temporary files "{big}" ($TMPDIR or --tmpdir, else '
+             f'/var/tmp), where an archive written to "{fifo}" is made first')
+    choose = "choose another folder for them (TMPDIR, or --tmpdir on the command line)"
 
     def refused(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
@@ -637,7 +639,7 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
         with pytest.raises(TemporarySpaceFailed) as caught:
             DockerArchiveDestination(fifo) if kind == "docker" else OCIArchiveDestination(fifo)
     assert str(caught.value) == (f"Spyglass cannot write in {where} (Read-only file system); "
-                                 "set TMPDIR to a folder it can write to.")
+                                 f"{choose} it can write to.")
 
     def full(*_args: object, **_kwargs: object) -> None:
         error = OSError(errno.ENOSPC, "No space left on device")
@@ -656,8 +658,30 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
     finally:
         destination.abort()
     assert str(caught.value) == (f"There is no room in {where} (No space left on device); free "
-                                 "some space there, or set TMPDIR to a folder with more room.")
+                                 f"some space there, or {choose} with more room.")
     assert list(big.iterdir()) == []
+
+
+def test_a_pipes_archive_without_inodes_in_its_folder_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(archive_write, "out_of_inodes", lambda _path: True)
+    destination = OCIArchiveDestination(fifo)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise TransportError("x") from OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(destination._layout, "put_blob", full)  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(TemporarySpaceFailed, match=r"There are no file entries \(inodes\) "
+                           "left in the folder for big temporary files"):
+            destination.put_blob(ChunkStream([b"x"]), media_type="x", digest=Digest.of(b"x"),
+                                 size=1)
+    finally:
+        destination.abort()
 
 
 def test_an_archive_short_of_room_says_what_putting_it_together_needs(
@@ -670,7 +694,9 @@ def test_an_archive_short_of_room_says_what_putting_it_together_needs(
     raw, media_type = source.get_manifest()
     top = _copy_manifest(source, dest, raw, media_type)
 
-    def full(*_args: object, **_kwargs: object) -> None:
+    def full(out: io.BufferedWriter, *_args: object) -> None:
+        out.write(b"\0" * 8192)  # part of the archive written: not counted twice
+        out.flush()
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(archive_write._ArchiveOutput, "_tar", staticmethod(full))
