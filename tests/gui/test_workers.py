@@ -126,6 +126,18 @@ def test_an_unexpected_error_is_logged_and_told_as_a_sentence(
     assert "Traceback" in caplog.text or caplog.records[0].exc_info is not None
 
 
+def test_memory_that_ran_out_is_said_as_such_not_as_a_bug(
+        qtbot: QtBot, runner: Runner) -> None:
+    def work(cancel: CancelToken) -> None:
+        raise MemoryError
+
+    with qtbot.waitSignal(runner.message, timeout=WAIT_MS) as blocker:
+        runner.submit(work, what="reading the config")
+    assert blocker.args[0] == ("Spyglass ran out of memory (no memory was left); free some "
+                               "memory, or raise the limit set on it (ulimit -v), and try "
+                               "again.")
+
+
 def test_stale_answers_are_dropped_by_generation(qtbot: QtBot, runner: Runner) -> None:
     release_a = threading.Event()
     a_started = threading.Event()

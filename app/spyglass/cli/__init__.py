@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from spyglass import __version__
 from spyglass.cli.common import (
@@ -85,9 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
         return _open_window(args_list)
     parser = build_parser()
-    if len(args_list) == 1 and _looks_like_a_path(args_list[0]):
-        parser.error(f'the path "{args_list[0]}" does not exist; expected a COMMAND, or a '
-                     "layout folder or archive to open in the window")
+    word = args_list[0] if len(args_list) == 1 else ""
+    if word.startswith(_TRANSPORT_PREFIXES):
+        parser.error(f'"{word}" names an image, and the window opens on a path alone; say '
+                     f"what to do with the image, such as spyglass inspect {word}, or "
+                     f"spyglass copy {word} DESTINATION")
+    if _looks_like_a_path(word):
+        parser.error(f'the path "{word}" does not exist; expected a COMMAND, or a layout '
+                     "folder or archive to open in the window")
     args = parser.parse_args(bare_bool_flags(args_list))
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
@@ -110,10 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_command(run, args)
 
 
+_TRANSPORT_PREFIXES: Final = ("docker://", "oci:", "dir:", "oci-archive:", "docker-archive:")
+
+
 def _looks_like_a_path(word: str) -> bool:
     """Whether a word given alone, which is no file, was meant for one (``./layot``,
     ``~/app.tar``, ``images/app.oci``) rather than a command (``inspcet``)."""
-    return not word.startswith("-") and (
+    return bool(word) and not word.startswith("-") and (
         "/" in word or word.startswith((".", "~"))
         or word.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci")))
 

@@ -233,6 +233,32 @@ def test_a_path_that_is_not_there_is_said_to_be_missing_not_a_wrong_command(
                     "layout folder or archive to open in the window.")
 
 
+@pytest.mark.parametrize("word", ["oci:./layout:1.0", "docker://registry.example/app:1"])
+def test_an_image_named_alone_is_told_what_a_command_is_for(
+        word: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([word])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f'spyglass: "{word}" names an image, and the window opens on a path alone; say what to '
+        f"do with the image, such as spyglass inspect {word}, or spyglass copy {word} "
+        "DESTINATION.")
+
+
+def test_memory_that_ran_out_is_a_sentence_on_the_command_line(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import spyglass.core.transports
+
+    def exhausted(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(spyglass.core.transports, "open_source", exhausted)
+    assert run_error(capsys, "inspect", f"oci:{layout[0]}:latest") == (
+        "Spyglass ran out of memory (no memory was left); free some memory, or raise the "
+        "limit set on it (ulimit -v), and try again.")
+
+
 def test_a_mistyped_command_is_still_one(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["inspcet"])
@@ -623,17 +649,31 @@ def test_inspect_a_path_that_does_not_exist(
 def test_a_bare_path_with_a_ref_is_told_to_take_its_kind(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    # a bare path names a folder or archive alone; with a ref, the kind is how
+    # a bare path names a folder or archive alone; with a ref, its kind is how (the one
+    # kind it is: the other would fail too)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "layout").mkdir()
-    (tmp_path / "app.tar").write_bytes(b"")
+    multi_platform_layout(tmp_path / "layout", ref="1.0")
+    single = "oci:layout:1.0"
+    main(["copy", "-q", "--platform", "linux/amd64", single, "oci-archive:app.tar:1.0"])
+    main(["copy", "-q", "--platform", "linux/amd64", single, "docker-archive:d.tar:app:1.0"])
+    capsys.readouterr()
     assert run_error(capsys, "inspect", "./layout:1.0") == (
         'The path "./layout:1.0" does not exist. To name the image 1.0 in "./layout", give '
         "its kind: oci:./layout:1.0.")
-    assert run_error(capsys, "inspect", "./app.tar:app:1") == (
-        'The path "./app.tar:app:1" does not exist. To name the image app:1 in "./app.tar", '
-        "give its kind: oci-archive:./app.tar:app:1 or docker-archive:./app.tar:app:1.")
+    assert run_error(capsys, "inspect", "./app.tar:1.0") == (
+        'The path "./app.tar:1.0" does not exist. To name the image 1.0 in "./app.tar", '
+        "give its kind: oci-archive:./app.tar:1.0.")
+    assert run_error(capsys, "inspect", "./d.tar:app:1.0") == (
+        'The path "./d.tar:app:1.0" does not exist. To name the image app:1.0 in "./d.tar", '
+        "give its kind: docker-archive:./d.tar:app:1.0.")
+    assert run_error(capsys, "inspect", "./d.tar:1.0") == (
+        'The path "./d.tar:1.0" does not exist. To name an image in the docker-archive '
+        '"./d.tar", give its kind and NAME:TAG, or @N for its Nth image: '
+        "docker-archive:./d.tar:@0.")
+    (tmp_path / "notes.txt").write_text("not an image")
     assert run_error(capsys, "inspect", "./nothing:1") == 'The path "./nothing:1" does not exist.'
+    assert run_error(capsys, "inspect", "./notes.txt:1") == \
+        'The path "./notes.txt:1" does not exist.'
 
 
 @pytest.mark.parametrize("name", ["./nonexist", "/nonexistent/x", "../nonexist"])

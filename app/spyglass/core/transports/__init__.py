@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import InvalidLayout, TransportError
+from spyglass.core.errors import InvalidLayout, SpyglassError, TransportError
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -208,9 +208,17 @@ def path_not_found(path: Path | str) -> InvalidLayout:
     said = f'The path "{path}" does not exist.'
     head, colon, ref = str(path).partition(":")
     if colon and head and ref and Path(head).exists():
-        kinds = ("oci",) if Path(head).is_dir() else ("oci-archive", "docker-archive")
-        named = " or ".join(f"{kind}:{path}" for kind in kinds)
-        said += f' To name the image {ref} in "{head}", give its kind: {named}.'
+        try:
+            kind = detect_location_kind(Path(head))
+        except SpyglassError:
+            return InvalidLayout(said)  # nothing that names images: nothing to suggest
+        if kind == "dir":
+            said += f' "{head}" is a dir: image, which holds one image and names none.'
+        elif kind == "docker-archive" and ":" not in ref and not ref.startswith("@"):
+            said += (f' To name an image in the docker-archive "{head}", give its kind and '
+                     f"NAME:TAG, or @N for its Nth image: docker-archive:{head}:@0.")
+        else:
+            said += f' To name the image {ref} in "{head}", give its kind: {kind}:{path}.'
     return InvalidLayout(said)
 
 

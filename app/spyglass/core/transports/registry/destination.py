@@ -113,10 +113,10 @@ class RegistryDestination:
         self._cache = cache
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
+        """Blobs the repository is known to hold: found, mounted or written by this copy."""
         self._unmountable: set[str] = set()
         """Repositories a mount from was refused (no pull access to them): not asked again
         in this copy, since each refusal costs the token server two requests."""
-        """Blobs the repository is known to hold: found, mounted or written by this copy."""
         self._chunk_size: int | None = None
         """None: a blob goes in one request; else in pieces of this many bytes, since the
         registry (or a proxy in front of it) refused a body as too large."""
