@@ -314,16 +314,19 @@ class HeldSource:
     """The window's source opener, held until the test lets it go (or made to fail)."""
 
     def __init__(self, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
-                 error: str = "") -> None:
+                 error: str = "", *, always: bool = False) -> None:
         self.release = threading.Event()
         self._original = window.copying.openers.source
         self._error = error
+        self._always = always
         monkeypatch.setattr(window.copying.openers, "source", self)
 
     def __call__(self, name: str, cancel: CancelToken) -> ImageSource:
         self.release.wait(WAIT_MS / 1000)
         if self._error:
-            self._error, error = "", self._error  # only the first opening fails
+            error = self._error
+            if not self._always:
+                self._error = ""  # only the first opening fails
             raise SpyglassError(error)
         return self._original(name, cancel)
 
@@ -373,6 +376,27 @@ def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
     options = dialog.options()
     assert [str(p) for p in options.platforms] == [payload.platform]
     assert options.multi_arch == "system"
+    dialog.reject()
+
+
+def test_a_source_that_cannot_be_read_is_said_once(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = dragged_platform(qtbot, window, sample)
+    held = HeldSource(window, monkeypatch, error="Cannot reach the registry r.example: "
+                      "connection refused.", always=True)
+    held.release.set()
+    dialog = window.copying.open_dialog(payload, DropPlace("oci", path=str(tmp_path / "x")))
+    qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
+                    timeout=WAIT_MS)
+    assert dialog.platforms_label.text() == ("The platforms could not be listed: cannot "
+                                             "reach the registry r.example: connection "
+                                             "refused.")
+    wait_ready(qtbot, dialog)
+    dialog.start()
+    qtbot.waitUntil(lambda: bool(dialog.error_text), timeout=WAIT_MS)
+    assert "Cannot reach the registry r.example" in dialog.error_text
+    assert dialog.platforms_label.text() == "The platforms could not be listed."
     dialog.reject()
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
+from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.core.units import duration_text
@@ -140,6 +141,8 @@ class CopyDialog(QDialog):
         self._schema1 = False
         """A Docker schema 1 source (read whole while planning, to convert it)."""
         self._platforms_known = False
+        self._platforms_problem: str | None = None
+        """Why the platforms could not be listed, while that is what the note says."""
         self._fitter = Fitter(self)
         self._prepared: Prepared | None = None
         self._planning = False
@@ -363,6 +366,7 @@ class CopyDialog(QDialog):
         self._listing_timer.stop()
         _note(self.platforms_label, text, wrong=False)
         self._platforms_known = False
+        self._platforms_problem = None
         self._is_list = False
         for _platform, box in self.platform_boxes:
             self.platform_grid.removeWidget(box)
@@ -453,7 +457,8 @@ class CopyDialog(QDialog):
     def _platforms_failed(self, message: str) -> None:
         self._listing_timer.stop()
         # said as what it is: the source cannot be read as things stand (Copy would say so)
-        _note(self.platforms_label, f"The platforms could not be listed: {message}",
+        self._platforms_problem = message
+        _note(self.platforms_label, f"The platforms could not be listed: {as_clause(message)}",
               wrong=True)
         self._platforms_known = True  # planning says what is wrong, or copies what it can
         self._say_named()
@@ -782,6 +787,10 @@ class CopyDialog(QDialog):
 
     def _refuse(self, sentence: str) -> None:
         self._stop_planning()
+        if self._platforms_problem is not None and \
+                self._platforms_problem.rstrip(".") in sentence:
+            # said once, where the buttons are: the note above only points to it
+            _note(self.platforms_label, "The platforms could not be listed.", wrong=True)
         self.error_label.setText(sentence)
         self.error_label.show()
         self._validate()
