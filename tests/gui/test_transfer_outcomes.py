@@ -225,6 +225,10 @@ def test_details_show_digests_short_and_name_what_is_attached(
     for name in parts:
         assert details.blobs.fontMetrics().horizontalAdvance(name) + 12 \
             <= header.sectionSize(2), name
+    # sizes and their heading line up, on the right
+    right = Qt.AlignmentFlag.AlignRight
+    assert Qt.AlignmentFlag(details.blobs.headerItem().textAlignment(1)) & right
+    assert Qt.AlignmentFlag(row.textAlignment(1)) & right
     details.close()
 
 

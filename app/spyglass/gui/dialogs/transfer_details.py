@@ -109,6 +109,9 @@ class TransferDetailsDialog(QDialog):
         self.blobs.setRootIsDecorated(False)
         self.blobs.setAlternatingRowColors(True)
         self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])
+        # sizes are right-aligned, and so is their heading, as in the image's tables
+        header = self.blobs.headerItem()
+        header.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.blobs.setUniformRowHeights(True)
         self._items: dict[Digest, QTreeWidgetItem] = {}
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
