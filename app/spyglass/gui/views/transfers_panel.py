@@ -39,7 +39,7 @@ from spyglass.gui.models.transfers import (
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
-from spyglass.gui.views.widgets import Banner, make_table, mute, scaled_font
+from spyglass.gui.views.widgets import CLOSE_GLYPH, Banner, make_table, mute, scaled_font
 
 
 def failure_text(transfer: Transfer) -> str:
@@ -145,7 +145,7 @@ class TransfersPanel(QWidget):
         self.clear_button = QPushButton("Clear Finished")
         self.clear_button.clicked.connect(self.manager.remove_finished)
         close = QToolButton()
-        close.setText("\u00d7")
+        close.setText(CLOSE_GLYPH)
         close.setAutoRaise(True)
         close.setToolTip("Hide the Transfers panel")
         close.clicked.connect(lambda: emit(self.hideRequested))

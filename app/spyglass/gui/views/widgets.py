@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from PySide6.QtCore import (
     QEvent,
@@ -42,6 +43,9 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui import icons
 from spyglass.gui.signals import emit
+
+CLOSE_GLYPH: Final = "\u2715"
+"""The one mark of a button that closes or dismisses a pane or a note."""
 
 
 def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
@@ -375,7 +379,7 @@ class Banner(QFrame):
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # sentences quote what was typed
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton()
-        close.setText("✕")
+        close.setText(CLOSE_GLYPH)
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
