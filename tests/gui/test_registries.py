@@ -343,11 +343,13 @@ def test_open_repository_by_name_validates_and_selects_the_tag(
     assert page.open_error.isVisible()
     assert "repository name must be lowercase" in page.open_error.text()
     assert '"Demo/App"' in page.open_error.text()
+    assert page.open_edit.text() == "Demo/App"  # refused: left to be mended
     page.open_edit.clear()
     assert not page.open_error.isVisible()
     qtbot.keyClicks(page.open_edit, f"{host}/demo/app:1.9")
     qtbot.mouseClick(page.open_button, Qt.MouseButton.LeftButton)
     assert window.content.currentWidget() is window.registries.repository_page
+    assert page.open_edit.text() == ""  # taken: the registry's page is not left pending
     repo_page = window.registries.repository_page
     qtbot.waitUntil(lambda: repo_page.current_tag().data(TAG_ROLE) == "1.9", timeout=WAIT_MS)
     # the catalog lists it: nothing to remember, and it is in the tree once

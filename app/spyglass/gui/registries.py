@@ -462,6 +462,7 @@ class RegistryBrowser(QObject):
             self.registry_page.set_open_error(str(exc))
             return QModelIndex()
         self.registry_page.set_open_error("")
+        self.registry_page.open_edit.clear()  # taken: the page is not left as if pending
         index = self.model.open_repository(registry_index, wanted.repository)
         emit(self.settingsChanged)
         self.tree.expand(registry_index)
