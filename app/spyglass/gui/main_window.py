@@ -62,7 +62,7 @@ from spyglass.gui.models.places import (
     LocationNode,
     PlacesModel,
 )
-from spyglass.gui.registries import RegistryBrowser, session_only_text
+from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import (
@@ -605,7 +605,7 @@ class MainWindow(QMainWindow):
             return
         self._session_hosts.remove(host)
         if self._session_hosts:
-            self.session_banner.show_text(self._session_only_text())
+            self._say_session_only()
         else:
             self.session_banner.hide()
 
@@ -613,13 +613,15 @@ class MainWindow(QMainWindow):
         """Say, until dismissed, that the credentials for ``host`` last only this session."""
         if host not in self._session_hosts:
             self._session_hosts.append(host)
-        self.session_banner.show_text(self._session_only_text())
+        self._say_session_only()
 
-    def _session_only_text(self) -> str:
+    def _say_session_only(self) -> None:
         store = self._credentials
         passed_over = store.passed_over
-        return session_only_text(self._session_hosts, None if passed_over is None
-                                 else (passed_over, store.backend_setting))
+        self.session_banner.show_text(
+            session_only_text(self._session_hosts),
+            details="" if passed_over is None else passed_over_text(passed_over,
+                                                                    store.backend_setting))
 
     def chosen_place(self) -> QModelIndex:
         """The LOCAL tree's row the user chose (not one only made current by the focus)."""

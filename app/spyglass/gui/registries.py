@@ -74,10 +74,8 @@ SESSION_ONLY = (
 )
 
 
-def session_only_text(hosts: list[str], passed_over: tuple[str, str] | None = None) -> str:
-    """The banner's sentence for the registries whose passwords last only this session;
-    ``passed_over``, the unencrypted keyring file not used and the setting that chooses
-    it (see :attr:`CredentialStore.passed_over`), is named with how to choose it."""
+def session_only_text(hosts: list[str]) -> str:
+    """The banner's sentence for the registries whose passwords last only this session."""
     if len(hosts) == 1:
         said = SESSION_ONLY.format(host=hosts[0])
     else:
@@ -85,11 +83,15 @@ def session_only_text(hosts: list[str], passed_over: tuple[str, str] | None = No
         said = (f"No system keyring is available, so the passwords for {listed} are kept "
                 "only until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to "
                 "keep them.")
-    if passed_over is not None:
-        described, setting = passed_over
-        said += (f" The only keyring there is {described}, which Spyglass uses only when "
-                 f"chosen: to use it, set PYTHON_KEYRING_BACKEND={setting}.")
     return said
+
+
+def passed_over_text(described: str, setting: str) -> str:
+    """The banner's tooltip for the unencrypted keyring file not used (see
+    :attr:`CredentialStore.passed_over`): what it is, and the setting that chooses it
+    (for those who want it; the banner itself stays one plain sentence)."""
+    return (f"The only keyring there is {described}, which Spyglass uses only when "
+            f"chosen: to use it, set PYTHON_KEYRING_BACKEND={setting}.")
 
 
 SHOWN_TAGS: Final = 12

@@ -391,8 +391,10 @@ class Banner(QFrame):
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
-    def show_text(self, text: str) -> None:
+    def show_text(self, text: str, *, details: str = "") -> None:
+        """Show ``text``; ``details``, for those who want them, as its tooltip."""
         self.label.setText(text)
+        self.label.setToolTip(details)
         self.show()
 
     @property
