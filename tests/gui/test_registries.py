@@ -929,3 +929,25 @@ def test_deleting_a_tag_someone_else_deleted_lists_the_tags_again(
     # says what the registry says of it now, not the digest it had
     qtbot.waitUntil(lambda: row().digest is None and "has no such image" in (row().error or ""),
                     timeout=WAIT_MS)
+
+
+def test_reloading_a_registry_that_is_down_keeps_what_was_listed(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+    # F5 during an outage took away every repository listed, and the tags open
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    listed = wait_repositories(qtbot, window, host)
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    own_registry.server.stop()
+    window.reload_current_location()
+    qtbot.waitUntil(lambda: "The list shown is as it was read last." in window.status_text,
+                    timeout=WAIT_MS * 4)
+    assert f"Cannot reach the registry {host}" in window.status_text
+    assert wait_repositories(qtbot, window, host) == listed
+    own_registry.server.start()  # back: F5 lists it again
+    before = model.registry_node(model.registry_index(host)).children[0]
+    window.reload_current_location()
+    qtbot.waitUntil(lambda: model.registry_node(model.registry_index(host)).children[:1]
+                    != [before], timeout=WAIT_MS)  # listed anew
+    assert wait_repositories(qtbot, window, host) == listed

@@ -17,7 +17,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -595,10 +595,27 @@ class RegistryBrowser(QObject):
             index = self.model.parent(index)
             node = node.parent
         if isinstance(node, RegistryNode | RepositoryNode):
-            self.model.reload(index)
-            self._current_changed(self._chosen.chosen(), QModelIndex())
+            if node.state is not LoadState.LOADED or not self.model.rowCount(index):
+                self._reload_now(QPersistentModelIndex(index))  # nothing to lose
+                return True
+            # a registry down for now must not take away what was listed: asked first
+            registry = node if isinstance(node, RegistryNode) else node.parent
+            client_of, host = registry.connection.client, registry.host
+            kept = QPersistentModelIndex(index)
+            self._runner.submit(
+                lambda cancel: client_of().check_reachable(cancel=cancel),
+                on_done=lambda _none: self._reload_now(kept),
+                on_error=lambda message: emit(
+                    self.statusMessage, f"{message} The list shown is as it was read last."),
+                key=f"reload:{host}", what=f"reaching {host}")
             return True
         return False
+
+    def _reload_now(self, index: QPersistentModelIndex) -> None:
+        if not index.isValid():
+            return  # gone meanwhile
+        self.model.reload(index)
+        self._current_changed(self._chosen.chosen(), QModelIndex())
 
     # ------------------------------------------------------------------ attachment tags
 

@@ -376,6 +376,18 @@ class RegistryClient:
         )
         raise first_error if untrusted or answered is None else answered
 
+    def check_reachable(self, *, cancel: CancelToken | None = None) -> None:
+        """Ask the registry's ``/v2/`` once more, whatever was found before: raises the
+        sentence of a registry that does not answer (now), or answers that it cannot
+        (a 5xx); any other answer, a 401 included, is a registry there."""
+        base = self.ping(cancel=cancel)
+        response = self._send_raw("GET", f"{base}/v2/", what=f"Reaching {self.host}",
+                                  cancel=cancel, retries=0, timeout=PING_TIMEOUT)
+        response.close()
+        if response.status_code >= 500:
+            raise error_for(response.status_code, response.headers, b"",
+                            what=f"Reaching {self.host}", host=self.host)
+
     def check_credentials(self, *, cancel: CancelToken | None = None) -> bool:
         """Ask the registry whether the credentials work (``GET /v2/``, authenticated).
 
