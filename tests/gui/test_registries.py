@@ -951,3 +951,23 @@ def test_reloading_a_registry_that_is_down_keeps_what_was_listed(
     qtbot.waitUntil(lambda: model.registry_node(model.registry_index(host)).children[:1]
                     != [before], timeout=WAIT_MS)  # listed anew
     assert wait_repositories(qtbot, window, host) == listed
+
+
+def test_a_registry_whose_password_was_not_kept_says_so_above_what_is_known(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        alice_registry: RegistryFacts) -> None:
+    """The window started again, with no keyring: the user name is remembered, the
+    password is not; the repository opened by name stays listed, and the page says why
+    the rest is not (it was left to the status bar)."""
+    host = alice_registry.host
+    settings = Settings(first_run_done=True, registries=[RegistrySettings(
+        host, username="alice", insecure=True, repositories=["demo/app"])])
+    window = make_window(settings)
+    window.registries.tree.setCurrentIndex(window.registries.model.registry_index(host))
+    assert wait_repositories(qtbot, window, host) == ["demo/app"]
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: bool(page.banner.text), timeout=WAIT_MS)
+    assert page.banner.text.startswith(f"Listing the repositories of {host} failed: the "
+                                       "registry")
+    assert page.banner.text.endswith("Only those known already are shown.")
+    assert "Edit Registry" in page.banner.text  # the way to sign in

@@ -241,6 +241,8 @@ class RegistryPage(_RootedPage):
         self.open_button.setAutoDefault(False)
         self.open_button.clicked.connect(self._open)
 
+        self.banner = Banner()
+        self.banner.hide()
         self.filter = _filter_edit("Filter repositories", lambda: self.list, self._activated)
         self.filter.textChanged.connect(self._filter_changed)
         self.count = QLabel()
@@ -279,6 +281,7 @@ class RegistryPage(_RootedPage):
         body.addLayout(open_row)
         body.addWidget(self.open_error)
         body.addSpacing(6)
+        body.addWidget(self.banner)
         body.addLayout(filter_row)
         body.addWidget(self.stack, 1)
         layout = QVBoxLayout(self)
@@ -317,6 +320,13 @@ class RegistryPage(_RootedPage):
                         busy=loading)
         repositories = node.repositories
         shown = self.proxy.rowCount(self.list.rootIndex())
+        if node.state is LoadState.FAILED and repositories:
+            # those known already are still there: what failed is said above them
+            # (signing in, say), not left to the status bar
+            said = node.error or f"Cannot list the repositories of {node.host}."
+            self.banner.show_text(f"{said} Only those known already are shown.")
+        else:
+            self.banner.hide()
         if node.state is LoadState.FAILED and not repositories:
             self._panel(f"Cannot list the repositories of {node.host}", node.error or "",
                         icons.warning_icon(), retry=True)
