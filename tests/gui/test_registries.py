@@ -11,6 +11,7 @@ import base64
 import http.server
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -971,3 +972,22 @@ def test_a_registry_whose_password_was_not_kept_says_so_above_what_is_known(
                                        "registry")
     assert page.banner.text.endswith("Only those known already are shown.")
     assert "Edit Registry" in page.banner.text  # the way to sign in
+
+
+def test_a_test_connection_to_a_server_that_never_answers_can_be_stopped(
+        qtbot: QtBot, window: MainWindow) -> None:
+    # it holds the test for half a minute; Stop Test ends it, and its answer is not taken
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        dialog = window.registries.add_registry()
+        fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{silent.getsockname()[1]}")
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        assert dialog.testing and dialog.test_button.text() == "Stop Test"
+        assert dialog.test_button.isEnabled()
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        assert not dialog.testing and dialog.test_button.text() == "Test Connection"
+        assert dialog.result_text.startswith("Test stopped.")
+        qtbot.wait(100)
+        assert dialog.result_text.startswith("Test stopped.")
+        dialog.reject()

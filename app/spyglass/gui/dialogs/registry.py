@@ -171,7 +171,9 @@ class RegistryDialog(QDialog):
 
         self.test_button = QPushButton("Test Connection")
         self.test_button.setAutoDefault(False)
-        self.test_button.clicked.connect(self.test)
+        self.test_button.clicked.connect(self._test_clicked)
+        self._stoppable = False
+        """Whether a test runs that Stop Test ends (Test Connection is then Stop Test)."""
         self.spinner = Spinner()
         self.spinner.hide()
         self.result_icon = QLabel()
@@ -339,7 +341,7 @@ class RegistryDialog(QDialog):
         store = self._store if use_saved else None
         host, insecure = inputs.host, inputs.insecure
         snapshot = self._inputs()
-        self._show_busy(f"Connecting to {html.escape(host)}…")
+        self._show_busy(f"Connecting to {html.escape(host)}…", stoppable=True)
         self._runner.submit(
             lambda cancel: check_connection(host, insecure=insecure, credentials=credentials,
                                             store=store, cancel=cancel),
@@ -350,17 +352,37 @@ class RegistryDialog(QDialog):
             what=f"testing the connection to {host}",
         )
 
-    def _show_busy(self, text: str) -> None:
+    def _test_clicked(self) -> None:
+        if self._stoppable:
+            self.stop_test()
+        else:
+            self.test()
+
+    def stop_test(self) -> None:
+        """Stop the test under way (a server that takes the connection and never answers
+        holds it for half a minute): its answer, if it comes, is not taken."""
+        if not self._stoppable:
+            return
+        self._runner.cancel(self._key)
+        self._accept_after_test = False
+        self._show_result(False, "<b>Test stopped.</b><br>Test again, or add the registry "
+                          "without a test.")
+
+    def _show_busy(self, text: str, *, stoppable: bool = False) -> None:
         self.spinner.start()
         self.result_icon.hide()
         self.trust_button.hide()
         self.result_label.setText(text)
         self.result_frame.show()
-        self.test_button.setEnabled(False)
+        self._stoppable = stoppable
+        self.test_button.setText("Stop Test" if stoppable else "Test Connection")
+        self.test_button.setEnabled(stoppable)
 
     def _show_result(self, ok: bool, text: str) -> None:
         self.result_frame.show()
         self.spinner.stop()
+        self._stoppable = False
+        self.test_button.setText("Test Connection")
         self.test_button.setEnabled(True)
         icon = icons.current_icon() if ok else icons.warning_icon()
         self.result_icon.setPixmap(icon.pixmap(20, 20))
