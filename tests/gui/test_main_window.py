@@ -438,6 +438,34 @@ def test_double_clicking_a_layer_lists_its_files_with_a_filter(
     dialog.close()
 
 
+def test_a_layer_whose_files_could_not_be_listed_can_be_tried_again(
+    qtbot: QtBot, demo: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spyglass.core.errors import ConnectionFailed
+    from spyglass.gui.dialogs import layer_files
+
+    real, calls = layer_files.list_files, []
+
+    def down_once(*args: object) -> object:
+        calls.append(args)
+        if len(calls) == 1:
+            raise ConnectionFailed("Cannot reach the registry r.example: connection refused.")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layer_files, "list_files", down_once)
+    view = demo.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    view.layers.table.activated.emit(view.layers.model.index(0, layer_columns.DIGEST))
+    assert len(view.file_dialogs) == 1
+    dialog = view.file_dialogs[0]
+    qtbot.waitUntil(lambda: bool(dialog.error), timeout=WAIT_MS)
+    assert dialog.retry_button.isVisible() and not dialog.filter.isEnabled()
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    assert dialog.model.rowCount() > 5 and not dialog.retry_button.isVisible()
+    dialog.close()
+
+
 def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
     show_image(qtbot, demo, "tools:2024.1")
     view = demo.image_view

@@ -82,6 +82,8 @@ class LayerFilesDialog(QDialog):
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)
         self.panel = MessagePanel()
+        self.retry_button = self.panel.add_button("Try Again")
+        self.retry_button.clicked.connect(self._load)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.panel)
         self.pages.addWidget(self.table)
@@ -99,8 +101,16 @@ class LayerFilesDialog(QDialog):
         layout.addWidget(self.pages, 1)
         layout.addWidget(buttons)
 
+        self._source = source
+        self._load()
+
+    def _load(self) -> None:
+        """List the layer's files (again, after a failure) on a worker."""
+        self.retry_button.hide()
         self.panel.show_message("Reading the layer…",
                                 "Every byte is checked against the layer's digest.", busy=True)
+        self.pages.setCurrentWidget(self.panel)
+        source, layer = self._source, self.layer
         self._runner.submit(
             lambda cancel: list_files(source, layer, cancel),
             on_done=self._listed,
@@ -128,6 +138,8 @@ class LayerFilesDialog(QDialog):
 
     def _failed(self, message: str) -> None:
         self.panel.show_message("Cannot list this layer", message, icon=icons.warning_icon())
+        self.retry_button.show()
+        self.retry_button.setFocus()
         emit(self.failed, message)
 
     def _filter_changed(self, text: str) -> None:
