@@ -177,6 +177,16 @@ def test_oci_archive_of_a_list(multi_source: Path, tmp_path: Path) -> None:
     )
 
 
+def staged_archive(layout: Path, ref: str, out: Path
+                   ) -> tuple[OCIArchiveDestination, Descriptor, bytes]:
+    """An OCI archive destination at ``out`` holding the layout's image ``ref``, all but
+    committed: (the destination, the descriptor to commit, its manifest)."""
+    source = open_source(f"oci:{layout}:{ref}")
+    dest = OCIArchiveDestination(out, "app")
+    raw, media_type = source.get_manifest()
+    return dest, _copy_manifest(source, dest, raw, media_type), raw
+
+
 def test_oci_archive_failure_leaves_nothing_and_a_retry_works(
     single_source: Path, tmp_path: Path
 ) -> None:
@@ -199,10 +209,7 @@ def test_oci_archive_replaces_an_old_file_only_at_commit(
     out = tmp_path / "image.tar"
     copy_image(open_source(f"oci:{single_source}:app"), OCIArchiveDestination(out, "app"))
     old = out.read_bytes()
-    other = open_source(f"oci:{single_source}:other")
-    dest = OCIArchiveDestination(out, "app")
-    raw, media_type = other.get_manifest()
-    top = _copy_manifest(other, dest, raw, media_type)
+    dest, top, raw = staged_archive(single_source, "other", out)
     assert out.read_bytes() == old
     dest.commit(top, raw)
     assert out.read_bytes() != old
@@ -215,10 +222,7 @@ def test_cancelling_while_the_tar_is_written_leaves_nothing(
     single_source: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "image.tar"
-    source = open_source(f"oci:{single_source}:app")
-    dest = OCIArchiveDestination(out, "app")
-    raw, media_type = source.get_manifest()
-    top = _copy_manifest(source, dest, raw, media_type)
+    dest, top, raw = staged_archive(single_source, "app", out)
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
@@ -689,10 +693,7 @@ def test_an_archive_short_of_room_says_what_putting_it_together_needs(
 ) -> None:
     # df shows room for the archive, yet the largest blob is in it and staged at once
     out = tmp_path / "image.tar"
-    source = open_source(f"oci:{single_source}:app")
-    dest = OCIArchiveDestination(out, "app")
-    raw, media_type = source.get_manifest()
-    top = _copy_manifest(source, dest, raw, media_type)
+    dest, top, raw = staged_archive(single_source, "app", out)
 
     def full(out: io.BufferedWriter, *_args: object) -> None:
         out.write(b"\0" * 8192)  # part of the archive written: not counted twice
