@@ -460,8 +460,8 @@ def test_a_layer_whose_files_could_not_be_listed_can_be_tried_again(
     dialog = view.file_dialogs[0]
     qtbot.waitUntil(lambda: bool(dialog.error), timeout=WAIT_MS)
     assert dialog.retry_button.isVisible() and not dialog.filter.isEnabled()
-    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
-        qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):  # Enter tries again (not Close)
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert dialog.model.rowCount() > 5 and not dialog.retry_button.isVisible()
     dialog.close()
 

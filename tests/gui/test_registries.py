@@ -933,7 +933,8 @@ def test_deleting_a_tag_someone_else_deleted_lists_the_tags_again(
 
 
 def test_reloading_a_registry_that_is_down_keeps_what_was_listed(
-        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts) -> None:
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # F5 during an outage took away every repository listed, and the tags open
     host = own_registry.host
     add_registry(qtbot, window, host, insecure=True)
@@ -946,7 +947,22 @@ def test_reloading_a_registry_that_is_down_keeps_what_was_listed(
                     timeout=WAIT_MS * 4)
     assert f"Cannot reach the registry {host}" in window.status_text
     assert wait_repositories(qtbot, window, host) == listed
-    own_registry.server.start()  # back: F5 lists it again
+    own_registry.server.start()
+    # there, but its catalog cannot be read now (storage down: 503): kept all the same
+    import spyglass.gui.registries as registries_module
+    from spyglass.core.errors import RegistryError
+
+    class Broken:
+        def next_page(self, cancel: object) -> None:
+            raise RegistryError("Listing the repositories failed: HTTP 503.", status=503)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(registries_module, "catalog_listing", lambda _connection: Broken())
+        window.reload_current_location()
+        qtbot.waitUntil(lambda: "HTTP 503. The list shown" in window.status_text,
+                        timeout=WAIT_MS)
+        assert wait_repositories(qtbot, window, host) == listed
+    # back: F5 lists it again
     before = model.registry_node(model.registry_index(host)).children[0]
     window.reload_current_location()
     qtbot.waitUntil(lambda: model.registry_node(model.registry_index(host)).children[:1]
@@ -990,4 +1006,8 @@ def test_a_test_connection_to_a_server_that_never_answers_can_be_stopped(
         assert dialog.result_text.startswith("Test stopped.")
         qtbot.wait(100)
         assert dialog.result_text.startswith("Test stopped.")
-        dialog.reject()
+        # and Add adds, without a test of its own (as after a failed one)
+        assert dialog.accept_button.text() == "Add Anyway"
+        with qtbot.waitSignal(dialog.accepted, timeout=WAIT_MS):
+            qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+        assert not dialog.testing

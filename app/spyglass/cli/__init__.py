@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open_window(args_list)
     parser = build_parser()
     word = args_list[0] if len(args_list) == 1 else ""
-    if word.startswith(_TRANSPORT_PREFIXES):
+    if word.startswith(_TRANSPORT_PREFIXES) and word.split(":", 1)[1].strip("/"):
         parser.error(f'"{word}" names an image, and the window opens on a path alone; say '
                      f"what to do with the image, such as spyglass inspect {word}, or "
                      f"spyglass copy {word} DESTINATION")

@@ -290,7 +290,10 @@ def run_login(args: argparse.Namespace) -> int:
     except AccessDenied as exc:  # what some registries answer wrong credentials with
         raise SpyglassError(f"{exc} Nothing was saved.") from exc
     store = credential_store()
-    first = store.chosen_file_entry(host)
+    try:
+        first = store.chosen_file_entry(host)
+    except SpyglassError as exc:  # its credential helper, say: said, and nothing saved
+        raise SpyglassError(f"{exc} Nothing was saved.") from exc
     if first is not None:  # the file chosen for every program comes first: these would not
         worked = (f"The credentials for {host} work" if checked else
                   f"{host} asks for no credentials, so they were not checked")

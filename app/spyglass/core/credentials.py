@@ -154,8 +154,10 @@ def canonical_host(host: str) -> str:
     bare = _without_scheme(text[len("docker://"):] if text.lower().startswith("docker://")
                            else text)
     name = bare.split("/", 1)[0].lower()
+    # HOST or HOST:PORT, an IPv6 address in brackets ([::1]:5000)
     _name, colon, port = name.rpartition(":") if not name.endswith("]") else ("", "", "")
-    if not name or (colon and not port.isdigit()):
+    rest = _name if not _name.startswith("[") else ""
+    if not name or (colon and not (port.isascii() and port.isdigit())) or ":" in rest:
         raise SpyglassError(
             f'"{host}" is not a registry host; expected a name such as '
             '"registry.example.com" or "localhost:5000".'
@@ -845,7 +847,10 @@ def _index_file_lock() -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks there (a cache folder on NFS, say): none taken
+            pass
         yield
     finally:
         os.close(fd)

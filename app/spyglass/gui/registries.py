@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import CredentialStore, SaveTarget
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference
@@ -48,6 +49,7 @@ from spyglass.gui.registry_jobs import (
     Connection,
     DeletePlan,
     PullTool,
+    catalog_listing,
     delete_image,
     digest_reference,
     forget_credentials,
@@ -56,6 +58,7 @@ from spyglass.gui.registry_jobs import (
     pull_command,
     resolve_digest,
     save_credentials,
+    tag_listing,
     tag_reference,
 )
 from spyglass.gui.signals import emit
@@ -595,27 +598,42 @@ class RegistryBrowser(QObject):
             index = self.model.parent(index)
             node = node.parent
         if isinstance(node, RegistryNode | RepositoryNode):
-            if node.state is not LoadState.LOADED or not self.model.rowCount(index):
-                self._reload_now(QPersistentModelIndex(index))  # nothing to lose
-                return True
-            # a registry down for now must not take away what was listed: asked first
-            registry = node if isinstance(node, RegistryNode) else node.parent
-            client_of, host = registry.connection.client, registry.host
             kept = QPersistentModelIndex(index)
+            if node.state is not LoadState.LOADED or not self.model.rowCount(index):
+                self._reload_now(kept)  # nothing to lose
+                return True
+            # a registry that cannot list now must not take away what was listed: its
+            # first page is asked for first (the listing then starts over)
+            if isinstance(node, RegistryNode):
+                connection, name = node.connection, ""
+                first: Callable[[CancelToken], object] = (
+                    (lambda cancel: connection.client().check_reachable(cancel=cancel))
+                    if node.no_catalog else catalog_listing(connection).next_page)
+            else:
+                connection, name = node.parent.connection, node.name
+                first = tag_listing(connection, name).next_page
             self._runner.submit(
-                lambda cancel: client_of().check_reachable(cancel=cancel),
-                on_done=lambda _none: self._reload_now(kept),
+                first,
+                on_done=lambda _page: self._reload_now(kept),
                 on_error=lambda message: emit(
                     self.statusMessage, f"{message} The list shown is as it was read last."),
-                key=f"reload:{host}", what=f"reaching {host}")
+                key=f"reload:{connection.host}/{name}",
+                what=f"listing {connection.host}/{name} again")
             return True
         return False
 
     def _reload_now(self, index: QPersistentModelIndex) -> None:
         if not index.isValid():
             return  # gone meanwhile
+        # the pane follows, if it shows what is listed again (not another registry's,
+        # chosen while the first page was asked for); looked at before the rows go
+        target = self.model.index(index.row(), index.column(), index.parent())
+        ancestor = self._chosen.chosen()
+        while ancestor.isValid() and ancestor != target:
+            ancestor = ancestor.parent()
         self.model.reload(index)
-        self._current_changed(self._chosen.chosen(), QModelIndex())
+        if ancestor.isValid() or not self._chosen.chosen().isValid():
+            self._current_changed(self._chosen.chosen(), QModelIndex())
 
     # ------------------------------------------------------------------ attachment tags
 

@@ -670,6 +670,11 @@ def test_a_bare_path_with_a_ref_is_told_to_take_its_kind(
         'The path "./d.tar:1.0" does not exist. To name an image in the docker-archive '
         '"./d.tar", give its kind and NAME:TAG, or @N for its Nth image: '
         "docker-archive:./d.tar:@0.")
+    main(["copy", "-q", "--platform", "linux/amd64", single, "dir:d"])
+    capsys.readouterr()
+    assert run_error(capsys, "inspect", "./d:1.0") == (
+        'The path "./d:1.0" does not exist. "./d" is a dir: image, which holds one image and '
+        "names none: dir:./d.")
     (tmp_path / "notes.txt").write_text("not an image")
     assert run_error(capsys, "inspect", "./nothing:1") == 'The path "./nothing:1" does not exist.'
     assert run_error(capsys, "inspect", "./notes.txt:1") == \

@@ -378,6 +378,33 @@ def test_a_pasted_host_is_the_host(pasted: str) -> None:
     assert canonical_host(pasted) == "registry.example.com:5000"
 
 
+@pytest.mark.parametrize("host", ["spyglass:hosts", "127.0.0.1:5000:6000", "::1",
+                                  "host:\u0665\u0660\u0660\u0660", "host:"])
+def test_what_is_no_registry_host_is_said_so(host: str) -> None:
+    with pytest.raises(SpyglassError, match="is not a registry host"):
+        canonical_host(host)
+
+
+@pytest.mark.parametrize(("host", "known"), [("[::1]:5000", "[::1]:5000"), ("[::1]", "[::1]"),
+                                             ("LocalHost:5000", "localhost:5000")])
+def test_hosts_with_ports_and_ipv6_addresses_are_hosts(host: str, known: str) -> None:
+    assert canonical_host(host) == known
+
+
+def test_the_keyrings_list_is_kept_where_no_lock_can_be_had(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a cache folder on NFS without locks: the login goes on without one
+    import fcntl
+
+    def no_locks(*_args: object) -> None:
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    backend = SlowKeyring()
+    env.store(backend).save(HOST, Credentials("u", SECRET))
+    assert env.store(backend).forget_all() == [HOST]
+
+
 def test_docker_config_variable_is_respected(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

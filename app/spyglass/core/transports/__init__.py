@@ -213,7 +213,8 @@ def path_not_found(path: Path | str) -> InvalidLayout:
         except SpyglassError:
             return InvalidLayout(said)  # nothing that names images: nothing to suggest
         if kind == "dir":
-            said += f' "{head}" is a dir: image, which holds one image and names none.'
+            said += (f' "{head}" is a dir: image, which holds one image and names none: '
+                     f"dir:{head}.")
         elif kind == "docker-archive" and ":" not in ref and not ref.startswith("@"):
             said += (f' To name an image in the docker-archive "{head}", give its kind and '
                      f"NAME:TAG, or @N for its Nth image: docker-archive:{head}:@0.")

@@ -107,6 +107,7 @@ class LayerFilesDialog(QDialog):
     def _load(self) -> None:
         """List the layer's files (again, after a failure) on a worker."""
         self.retry_button.hide()
+        self.retry_button.setDefault(False)
         self.panel.show_message("Reading the layer…",
                                 "Every byte is checked against the layer's digest.", busy=True)
         self.pages.setCurrentWidget(self.panel)
@@ -139,6 +140,7 @@ class LayerFilesDialog(QDialog):
     def _failed(self, message: str) -> None:
         self.panel.show_message("Cannot list this layer", message, icon=icons.warning_icon())
         self.retry_button.show()
+        self.retry_button.setDefault(True)  # Enter tries again (not Close)
         self.retry_button.setFocus()
         emit(self.failed, message)
 

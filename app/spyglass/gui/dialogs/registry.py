@@ -367,6 +367,9 @@ class RegistryDialog(QDialog):
         self._accept_after_test = False
         self._show_result(False, "<b>Test stopped.</b><br>Test again, or add the registry "
                           "without a test.")
+        # as after a failed test: Add does not test again, it adds ("Anyway")
+        self._failed_inputs = self._inputs()
+        self.accept_button.setText("Add Anyway" if self._edit is None else "Save Anyway")
 
     def _show_busy(self, text: str, *, stoppable: bool = False) -> None:
         self.spinner.start()
