@@ -81,6 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_open_file_limit()
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
+    for stream in (sys.stdout, sys.stderr):
+        # a locale that cannot write "→" (LC_ALL=C without UTF-8 mode, Latin-1): the
+        # character escaped, not a command failed for it
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (OSError, ValueError):
+                pass
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
         return _open_window(args_list)
@@ -165,13 +174,13 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         said = f"{told or exc.on_command_line or exc}{hint}"
         if not hint:  # (a hint names the way in already)
             said += _no_keyring_hint(exc, said)
-        print(f"spyglass: {terminal_safe(said)}", file=sys.stderr)
+        _say(said)
         return EXIT_ERROR
     except Terminated as exc:
-        print(f"spyglass: stopped by {signal.Signals(exc.signum).name}.", file=sys.stderr)
+        _say(f"stopped by {signal.Signals(exc.signum).name}.")
         return 128 + exc.signum
     except KeyboardInterrupt:
-        print("spyglass: interrupted.", file=sys.stderr)
+        _say("interrupted.")
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
@@ -183,21 +192,16 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         if (short := out_of_memory(exc)) is not None:
             _say(str(short))
             return EXIT_ERROR
-        print(
-            f"spyglass: unexpected internal error ({type(exc).__name__}: "
-            f"{terminal_safe(str(exc))}); run with --debug for details and please report it.",
-            file=sys.stderr,
-        )
+        _say(f"unexpected internal error ({type(exc).__name__}: {exc}); run with --debug "
+             "for details and please report it.")
         return EXIT_ERROR
 
 
 def _say(sentence: str) -> None:
     """``spyglass: SENTENCE`` on stderr, however stderr is (a closed one says nothing)."""
-    try:
-        if sys.stderr is not None:
-            print(f"spyglass: {terminal_safe(sentence)}", file=sys.stderr)
-    except OSError:
-        pass
+    from spyglass.cli.common import note
+
+    note(sentence)
 
 
 def terminal_safe(text: str) -> str:

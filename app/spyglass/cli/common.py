@@ -116,10 +116,16 @@ def cannot_write_output(exc: OSError) -> SpyglassError:
 
 def note(message: str) -> None:
     """A line for the person at the terminal, on stderr (stdout stays for results); its
-    control characters written as escapes (see :func:`spyglass.cli.terminal_safe`)."""
+    control characters written as escapes (see :func:`spyglass.cli.terminal_safe`). A
+    stderr that cannot be written (closed, a full disk, a pipe gone) takes nothing:
+    telling is never what makes a command fail (skopeo's do not either)."""
     from spyglass.cli import terminal_safe
 
-    print(f"spyglass: {terminal_safe(message)}", file=sys.stderr)
+    try:
+        if sys.stderr is not None:
+            print(f"spyglass: {terminal_safe(message)}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify",

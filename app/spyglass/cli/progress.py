@@ -83,11 +83,15 @@ class Reporter:
     takes the bars away, whatever ended the copy (Ctrl+C included).
     """
 
-    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
+    def __init__(self, stream: TextIO | None, *, quiet: bool) -> None:
         self._stream = stream
         self._quiet = quiet
+        self._broken = stream is None
+        """Whether stderr cannot be written (closed, a full disk, a pipe gone): progress is
+        told where it can be, and a copy never fails for want of telling it."""
         # a terminal that cannot move its cursor (TERM=dumb: an editor's shell) gets lines
-        self._tty = stream.isatty() and os.environ.get("TERM") != "dumb"
+        self._tty = (stream is not None and _isatty(stream)
+                     and os.environ.get("TERM") != "dumb")
         self._lock = threading.RLock()  # a warning may be logged while a line is written
         self._done: dict[str, int] = {}
         self._total = 0
@@ -95,6 +99,7 @@ class Reporter:
         self._active: dict[str, _Blob] = {}  # the blobs on their way, in their order
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
+        self._skipped = 0  # bytes the destination had: they move the bar, not the speed
         self._moved = 0.0  # when a byte last moved (for a copy that stalls)
         self._said_done = -1  # the bytes the last progress line said
         self._ticking = threading.Event()  # set: the ticker stops
@@ -112,7 +117,7 @@ class Reporter:
         with self._lock:
             self._active.clear()
             self._erase()
-            self._stream.flush()
+            self._flush()
         if self._notes is not None:
             self._notes.sink = None
             if self._own_notes:
@@ -154,6 +159,7 @@ class Reporter:
                 for note_text in event.plan.notes:
                     self._line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):
+                self._skipped += event.size - self._done.get(str(event.digest), 0)
                 self._done[str(event.digest)] = event.size
                 self._active.pop(str(event.digest), None)
                 what = {"exists": "already there", "mounted": "mounted",
@@ -192,24 +198,41 @@ class Reporter:
                 self._ticking.set()
                 self._active.clear()
                 self._erase()
-                self._stream.flush()
+                self._flush()
 
     # ---------------------------------------------------------------- writing
+
+    def _write(self, text: str) -> None:
+        """Write to stderr, as far as it can be: a write that fails turns progress off."""
+        if self._broken or self._stream is None:
+            return
+        try:
+            self._stream.write(text)
+        except (OSError, ValueError):  # closed, full, a pipe gone (ValueError: closed file)
+            self._broken = True
+
+    def _flush(self) -> None:
+        if self._broken or self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._broken = True
 
     def _line(self, text: str) -> None:
         """A line that stays: above the bars, which are drawn again under it."""
         self._erase()
-        self._stream.write(text + "\n")
+        self._write(text + "\n")
         if self._active:
             self._draw(time.monotonic())
-        self._stream.flush()
+        self._flush()
 
     def _erase(self) -> None:
         """Take the bars off the screen, the cursor back where they began."""
         if not self._tty or not self._drawn:
             return
         up = f"\x1b[{self._drawn - 1}A" if self._drawn > 1 else ""
-        self._stream.write(f"\r{up}{_CLEAR_BELOW}")
+        self._write(f"\r{up}{_CLEAR_BELOW}")
         self._drawn = 0
 
     def _tick(self) -> None:
@@ -238,14 +261,15 @@ class Reporter:
         self._last = now
         self._erase()
         self._draw(now)
-        self._stream.flush()
+        self._flush()
 
     def _draw(self, now: float) -> None:
         """Draw the bars from the cursor's line (the start of a line) down."""
+        assert self._stream is not None  # (a terminal, or nothing is drawn)
         columns, rows = _terminal_size(self._stream)
         width = max(1, columns - MARGIN)
         lines = self._bar_lines(now, max(1, rows - 2), width)
-        self._stream.write("\n".join(line[:width] + _CLEAR_LINE for line in lines))
+        self._write("\n".join(line[:width] + _CLEAR_LINE for line in lines))
         self._drawn = len(lines)
 
     def _bar_lines(self, now: float, room: int, width: int) -> list[str]:
@@ -253,7 +277,7 @@ class Reporter:
         be helped: bars narrow (then go) before the sizes do, and the speed goes before
         the bars. Blobs beyond the room are counted on a line of their own."""
         done = sum(self._done.values())
-        self._samples.append((now, done))
+        self._samples.append((now, done - self._skipped))  # (bytes moved: the speed's)
         while len(self._samples) > 2 and now - self._samples[1][0] >= SPEED_WINDOW:
             self._samples.popleft()
         blobs = list(self._active.values())
@@ -261,9 +285,10 @@ class Reporter:
         rows = [(blob.label, blob.done, blob.size,
                  f"{size_text(blob.done)} / {size_text(blob.size)}") for blob in shown]
         total_text = f"{size_text(done)} / {size_text(self._total)}"
-        first_time, first_done = self._samples[0]
-        if now - first_time >= 0.5 and done > first_done:
-            speed = (done - first_done) / (now - first_time)
+        first_time, first_moved = self._samples[0]
+        moved = done - self._skipped
+        if now - first_time >= 0.5 and moved > first_moved:
+            speed = (moved - first_moved) / (now - first_time)
             left = max(0, self._total - done) / speed
             timed = f"{total_text}  {size_text(speed)}/s  {duration_text(left)} left"
             if _LABEL_WIDTH + 1 + NARROWEST_BAR + 3 + len(timed) <= width:
@@ -271,13 +296,22 @@ class Reporter:
         rows.append(("total", done, self._total, total_text))
         widest = max(len(text) for *_, text in rows)
         bar = min(BAR_WIDTH, width - _LABEL_WIDTH - 1 - 2 - 1 - widest)
+        # too narrow for labels and sizes both: the sizes stay whole, the labels go
+        labelled = _LABEL_WIDTH + 1 + widest <= width
         lines = []
         for label, part, whole, text in rows:
             drawn = f"{bar_text(part, whole, bar)} " if bar >= NARROWEST_BAR else ""
-            lines.append(f"{label:<{_LABEL_WIDTH}} {drawn}{text}")
+            lines.append(f"{label:<{_LABEL_WIDTH}} {drawn}{text}" if labelled else text)
         if len(shown) < len(blobs) and room >= 2:
             lines.insert(-1, f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
         return lines
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):  # closed
+        return False
 
 
 def _terminal_size(stream: TextIO) -> tuple[int, int]:

@@ -766,3 +766,31 @@ def test_a_manifest_that_is_not_usable_is_one_sentence(
                [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1}])
     assert run_error(capsys, "inspect", f"oci:{tmp_path / 'layout'}:x") == (
         f"The manifest of oci:{tmp_path / 'layout'}:x is not usable: layer 1 has no digest.")
+
+
+def _spyglass_in_a_shell(tmp_path: Path, command: str, **env: str
+                         ) -> subprocess.CompletedProcess[str]:
+    repo = Path(__file__).resolve().parents[3]
+    environ = {**os.environ, "PYTHONPATH": str(repo / "app"), **env}
+    return subprocess.run(["sh", "-c", f'"{sys.executable}" -m spyglass {command}'],
+                          capture_output=True, text=True, env=environ, cwd=tmp_path,
+                          timeout=120, check=False)
+
+
+@pytest.mark.parametrize("stderr", ["2>&-", "2>/dev/full"])
+def test_a_copy_whose_stderr_cannot_be_written_still_copies(
+        layout: tuple[Path, dict[str, Any]], tmp_path: Path, stderr: str) -> None:
+    # closed, or a log on a full disk: progress is best effort (skopeo copies too)
+    root, _index = layout
+    done = _spyglass_in_a_shell(tmp_path, f"copy --all oci:{root}:latest oci:out:latest {stderr}")
+    assert done.returncode == 0 and done.stdout == "", done.stdout
+    assert (tmp_path / "out" / "index.json").is_file()
+
+
+def test_a_locale_that_cannot_write_an_arrow_gets_it_escaped(
+        layout: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    root, _index = layout
+    done = _spyglass_in_a_shell(tmp_path, f"copy --dry-run oci:{root}:latest oci:out:latest",
+                                LC_ALL="C", LANG="C", PYTHONUTF8="0")
+    assert done.returncode == 0, done.stderr
+    assert "\\u2192" in done.stdout  # "→", escaped

@@ -31,6 +31,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import (
     BlobDone,
     BlobProgress,
+    BlobSkipped,
     BlobStarted,
     CopyOptions,
     Finished,
@@ -662,6 +663,75 @@ def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch
     assert bars[2].strip() == f"… and {len(blobs) - 2} more"
     assert bars[3].startswith("total ")
     reporter.close()
+
+
+def test_a_narrow_terminal_keeps_the_sizes_whole(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 30-column pane: the labels go before a size is cut ("159.6 KiB / 18")
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter, size_text
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (30, 8))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"))
+    blob = plan.blobs[0].source
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
+    reporter(BlobProgress(blob.digest, blob.size // 3, blob.size))
+    shown = screen(out.getvalue())
+    assert f"{size_text(blob.size // 3)} / {size_text(blob.size)}" in shown
+    assert shown[-1].endswith(f" / {size_text(plan.total_bytes)}"), shown
+    reporter.close()
+
+
+def test_blobs_the_destination_had_move_the_bar_not_the_speed(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a base image already there made the first seconds say "< 1 s left"
+    from spyglass.cli import progress
+    from spyglass.cli.progress import Reporter
+
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (120, 20))
+    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"))
+    had, moving = plan.blobs[0].source, plan.blobs[1].source
+    out = _Terminal()
+    reporter = Reporter(out, quiet=False)
+    reporter(Planned(plan))
+    reporter(BlobStarted(moving.digest, moving.size, moving.media_type))
+    reporter(BlobSkipped(had.digest, had.size, "exists"))
+    reporter(BlobProgress(moving.digest, 1, moving.size))
+    reporter(BlobProgress(moving.digest, 2, moving.size))
+    total = screen(out.getvalue())[-1]
+    reporter.close()
+    speed = re.search(r"  ([\d.]+) (B|KiB|MiB)/s  ", total)
+    assert speed is not None, total
+    said = float(speed.group(1)) * {"B": 1, "KiB": 1024, "MiB": 1024 ** 2}[speed.group(2)]
+    assert said < 2, total  # two bytes moved: not the skipped blob's
+
+
+@pytest.mark.parametrize("broken", [None, "full"])
+def test_progress_that_cannot_be_told_does_not_fail_the_copy(
+        layout: Path, broken: str | None) -> None:
+    # stderr closed (2>&-) or a log on a full disk: skopeo copies all the same
+    from spyglass.cli.progress import Reporter
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    stream = None if broken is None else Full()
+    destination = MemoryDestination()
+    reporter = Reporter(stream, quiet=False)
+    copy_image(open_source(f"oci:{layout}:latest"), destination, CopyOptions(multi_arch="all"),
+               events=reporter)
+    reporter.close()
+    assert destination.committed is not None
 
 
 def test_closing_takes_the_bars_away_and_warnings_go_above_them(
