@@ -18,6 +18,7 @@ from spyglass.core.errors import (
     InvalidManifest,
     RegistryError,
     SpyglassError,
+    as_clause,
 )
 from spyglass.core.manifest import (
     Descriptor,
@@ -297,6 +298,9 @@ class ResumingBlobStream:
         left = self._client.retry_times - (self._tries - 1)
         if left <= 0:
             raise broken
+        # said as a retry is (a failure later counts the tries: they were seen coming)
+        log.warning("Resuming the blob %s at byte %d: %s", self._digest.short, self._offset,
+                    as_clause(str(broken)).rstrip("."))
         try:
             self._stream = self._client.open_blob(
                 self._repository, self._digest, start=self._offset, retries=left - 1,

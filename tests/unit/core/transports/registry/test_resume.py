@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -57,13 +58,17 @@ def read_all(make_client, server: Server) -> bytes:
         return reader.read()
 
 
-def test_a_broken_download_resumes_where_it_stopped(make_client) -> None:
+def test_a_broken_download_resumes_where_it_stopped(
+        make_client, caplog: pytest.LogCaptureFixture) -> None:
     server = Server(honour_range=True)
-    assert read_all(make_client, server) == BLOB
+    with caplog.at_level(logging.WARNING, logger="spyglass"):
+        assert read_all(make_client, server) == BLOB
     # resumed from the last byte handed on (a partial chunk in flight is asked again)
     assert server.ranges[0] is None and len(server.ranges) == 2
     start = int(str(server.ranges[1]).removeprefix("bytes=").rstrip("-"))
     assert 0 < start <= server.cut
+    # and said, as a retry is (a failure that counts the tries has them seen coming)
+    assert f"Resuming the blob {DIGEST.short} at byte {start}: " in caplog.text
 
 
 def test_a_registry_ignoring_range_gets_the_original_error(make_client) -> None:
