@@ -206,6 +206,24 @@ def load_image(
     For a list, the instance is ``instance`` when given, else the one best
     suited to ``platform`` (default: this system).
     """
+    top, chain, image = chosen_manifest(source, platform=platform, instance=instance,
+                                        cancel=cancel)
+    check(cancel)
+    config = load_config(source, image, cancel=cancel)
+    return LoadedImage(source.description, top, image, tuple(chain), config,
+                       served_compressions(source, image))
+
+
+def chosen_manifest(
+    source: ImageSource,
+    *,
+    platform: Platform | None = None,
+    instance: Digest | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[ImageManifest | Schema1Manifest | ImageIndex, list[Descriptor],
+           ImageManifest | Schema1Manifest]:
+    """The manifest of the image :func:`load_image` would load, its config not read:
+    (the top manifest, the list entries that lead to it, the image's manifest)."""
     top = load_manifest(source, cancel=cancel)
     chain: list[Descriptor] = []
     if isinstance(top, ImageIndex):
@@ -221,10 +239,7 @@ def load_image(
             chain, image = _choose(source, top, platform or host_platform(), 0, cancel)
     else:
         image = top
-    check(cancel)
-    config = load_config(source, image, cancel=cancel)
-    return LoadedImage(source.description, top, image, tuple(chain), config,
-                       served_compressions(source, image))
+    return top, chain, image
 
 
 def served_compressions(source: ImageSource, image: ImageManifest | Schema1Manifest,

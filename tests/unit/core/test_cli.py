@@ -16,7 +16,13 @@ from spyglass import __version__
 from spyglass.cli import EXIT_ERROR, main
 from spyglass.cli.common import bare_bool_flags
 from spyglass.core.digest import Digest
-from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
+from tests.helpers.imagebuild import (
+    OCI_CONFIG,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    LayoutBuilder,
+    multi_platform_layout,
+)
 
 
 @pytest.fixture
@@ -122,6 +128,25 @@ def test_inspect_config_raw(
     assert main(argv) == 0
     raw = capsysbinary.readouterr().out
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == config_desc["digest"]
+
+
+def test_inspect_config_raw_prints_a_config_that_is_not_json(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # --raw: its bytes as stored, as skopeo prints them (the config was parsed first, and
+    # a broken one refused: no way to see what is wrong with it)
+    builder = LayoutBuilder(tmp_path / "broken")
+    config = {**builder.add_blob(b"not json at all"), "mediaType": OCI_CONFIG}
+    layer = {**builder.add_blob(b"\0" * 1024), "mediaType": OCI_LAYER}
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config,
+        "layers": [layer]}).encode())
+    builder.tag({**manifest, "mediaType": OCI_MANIFEST}, "latest")
+    assert main(["inspect", "--config", "--raw", f"oci:{tmp_path / 'broken'}:latest"]) == 0
+    assert capsysbinary.readouterr().out == b"not json at all"
+    # without --raw, what is wrong is said
+    assert main(["inspect", "--config", f"oci:{tmp_path / 'broken'}:latest"]) == EXIT_ERROR
+    assert b"not valid JSON" in capsysbinary.readouterr().err
 
 
 def test_inspect_platform_arm64(
