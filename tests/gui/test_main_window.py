@@ -466,6 +466,27 @@ def test_a_layer_whose_files_could_not_be_listed_can_be_tried_again(
     dialog.close()
 
 
+def test_an_artifacts_blob_that_is_no_tar_is_not_listed_as_one(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    # a text file or a WASM module pushed as an artifact: it has no files (it was read as
+    # a tar, failed "truncated header", and offered Try Again)
+    from spyglass.core.digest import Digest
+    from spyglass.core.manifest import Descriptor
+    from spyglass.gui.dialogs.layer_files import LayerFilesDialog
+
+    class Untouched:
+        def open_blob(self, *_args: object, **_kwargs: object) -> None:
+            raise AssertionError("nothing is read")
+
+    blob = Descriptor("application/wasm", Digest.of(b"\0asm"), 4)
+    dialog = LayerFilesDialog(window.runner, Untouched(), blob, "module.wasm")  # type: ignore[arg-type]
+    assert dialog.panel.title.text() == "Not a layer of files"
+    assert "application/wasm, not a tar archive of files" in dialog.panel.body.text()
+    assert not dialog.retry_button.isVisible() and not dialog.filter.isEnabled()
+    dialog.close()
+
+
 def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
     show_image(qtbot, demo, "tools:2024.1")
     view = demo.image_view

@@ -17,6 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import IO, Final, NoReturn
 
+from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.compression import open_decompressed
 from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
@@ -169,6 +170,13 @@ def list_layer_files(
         if not blob.verified:  # the reader raises rather than get here; never trust silently
             raise TransportError(f"{what} was not read to its end; its digest is unchecked.")
     return files
+
+
+def holds_files(media_type: str) -> bool:
+    """Whether a blob of ``media_type`` is a tar of files (an image layer, or a vendor's
+    ``….tar+gzip`` such as a Helm chart's), rather than a file of its own (an
+    artifact's text, JSON or WASM module), which has no files to list."""
+    return media.layer_compression(media_type) is not None or ".tar" in media_type
 
 
 def _open_tar(stream: IO[bytes], what: str) -> tarfile.TarFile:

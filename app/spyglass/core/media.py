@@ -74,11 +74,16 @@ def layer_compression(media_type: str) -> str | None:
 
 
 def friendly(media_type: str) -> str:
-    """A short human name for a media type, or the type itself."""
+    """A short human name for a media type, or the type itself (a vendor's layer, such as
+    a Helm chart's ``….tar+gzip``, is no OCI layer for all its ending)."""
     if media_type in _FRIENDLY:
         return _FRIENDLY[media_type]
     compression = layer_compression(media_type)
-    if compression is not None:
+    if compression is not None and media_type.startswith(_IMAGE_LAYER_PREFIXES):
         family = "Docker" if "docker" in media_type else "OCI"
         return f"{family} layer ({compression})" if compression != "none" else f"{family} layer"
     return media_type
+
+
+_IMAGE_LAYER_PREFIXES: Final = ("application/vnd.oci.image.layer.",
+                                "application/vnd.docker.image.rootfs.")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core import media
+from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource
 from spyglass.gui import icons
@@ -102,7 +103,15 @@ class LayerFilesDialog(QDialog):
         layout.addWidget(buttons)
 
         self._source = source
-        self._load()
+        if holds_files(layer.media_type):
+            self._load()
+        else:  # a file of its own (an artifact's text, JSON, WASM): nothing to list
+            self.retry_button.hide()
+            self.panel.show_message(
+                "Not a layer of files",
+                f"This blob is {layer.media_type}, not a tar archive of files, so it has no "
+                "files to list. Raw JSON names it, with its digest.",
+                icon=icons.information_icon())
 
     def _load(self) -> None:
         """List the layer's files (again, after a failure) on a worker."""
