@@ -57,7 +57,8 @@ from spyglass.core.transports.base import (
 if TYPE_CHECKING:  # the cosign tag module is imported when a copy carries a tag
     from spyglass.core.copy_cosign_tags import Made, TagWrite
 
-SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
+SIGNATURE_KINDS = frozenset({Kind.COSIGN_SIGNATURE, Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING,
+                             Kind.SIGNATURE})
 
 log = logging.getLogger(__name__)
 

@@ -80,8 +80,10 @@ def guess_kind(artifact_type: str | None, tag: str | None = None) -> Kind:
             return Kind.SBOM
         if "in-toto" in artifact_type or "attestation" in artifact_type:
             return Kind.ATTESTATION
-        if "signature" in artifact_type or "sigstore.bundle" in artifact_type:
+        if "sigstore" in artifact_type or "cosign" in artifact_type:
             return Kind.COSIGN_SIGNATURE
+        if "signature" in artifact_type:
+            return Kind.SIGNATURE  # another tool's (a PGP one, say): no cosign signature
     return Kind.OTHER
 
 

@@ -40,6 +40,8 @@ class Kind(enum.StrEnum):
     SBOM = "SBOM"
     NOTARY_SIGNATURE = "Notary v2 signature"
     SIMPLE_SIGNING = "simple signing signature"
+    SIGNATURE = "signature"
+    """Another tool's signature (an artifact type that says so: a PGP one, say)."""
     OTHER = "other"
 
 

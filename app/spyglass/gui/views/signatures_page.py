@@ -67,7 +67,8 @@ KEY_FILTERS: Final = (
 )
 
 _SIGNATURE_KINDS: Final = frozenset({Kind.COSIGN_SIGNATURE, Kind.ATTESTATION,
-                                     Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING})
+                                     Kind.NOTARY_SIGNATURE, Kind.SIMPLE_SIGNING,
+                                     Kind.SIGNATURE})
 
 BADGE_STYLES: Final = {
     Status.VERIFIED: ("#2e7d32", "✓ verified"),

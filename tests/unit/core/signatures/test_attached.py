@@ -215,7 +215,9 @@ def only_part(content: AttachmentContent) -> AttachedPart:
         (SPDX, None, Kind.SBOM),
         ("application/vnd.cyclonedx+json", None, Kind.SBOM),
         ("application/vnd.example.sbom.v1+json", None, Kind.SBOM),
-        ("application/vnd.example.signature.v1", None, Kind.COSIGN_SIGNATURE),
+        # another tool's signature is no cosign signature (it was called one)
+        ("application/vnd.example.signature.v1", None, Kind.SIGNATURE),
+        ("application/pgp-signature", None, Kind.SIGNATURE),
         ("application/vnd.oci.image.config.v1+json", None, Kind.OTHER),
         ("application/vnd.example.readme", None, Kind.OTHER),
         ("", None, Kind.OTHER),
