@@ -921,6 +921,12 @@ def _plan_images(
                                               _choose_format(top.media_type, destination,
                                                              options))
     whole = chosen == entries
+    if many and not destination.accepts_lists and not any(e.platform for e in images):
+        # no platform to choose: the advice to choose one would lead nowhere
+        raise Unsupported(
+            f"{destination.description} cannot hold a manifest list, and this one names no "
+            "image for a platform, only artifacts; copy it to a registry, an oci: layout "
+            "or an oci-archive:.")
     if many and not destination.accepts_lists:
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."

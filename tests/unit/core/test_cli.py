@@ -149,6 +149,28 @@ def test_inspect_config_raw_prints_a_config_that_is_not_json(
     assert b"not valid JSON" in capsysbinary.readouterr().err
 
 
+def test_a_list_of_artifacts_into_an_archive_says_there_is_no_platform_to_choose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a collection of charts and modules: "choose one platform" led nowhere
+    builder = LayoutBuilder(tmp_path / "artifacts")
+    empty = {**builder.add_blob(b"{}"), "mediaType": "application/vnd.oci.empty.v1+json"}
+    entries = []
+    for text in (b"chart", b"module"):
+        layer = {**builder.add_blob(text), "mediaType": "text/plain"}
+        raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                          "artifactType": "application/vnd.example", "config": empty,
+                          "layers": [layer]}).encode()
+        entries.append({**builder.add_blob(raw), "mediaType": OCI_MANIFEST})
+    builder.tag(builder.add_index(entries), "all")
+    said = run_error(capsys, "copy", "--all", f"oci:{tmp_path / 'artifacts'}:all",
+                     f"docker-archive:{tmp_path / 'a.tar'}")
+    assert said == (f"docker-archive:{tmp_path / 'a.tar'} cannot hold a manifest list, and "
+                    "this one names no image for a platform, only artifacts; copy it to a "
+                    "registry, an oci: layout or an oci-archive:.")
+    assert not (tmp_path / "a.tar").exists()
+
+
 def test_inspect_platform_arm64(
     layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:

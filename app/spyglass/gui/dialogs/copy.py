@@ -416,8 +416,8 @@ class CopyDialog(QDialog):
             self.platforms_label.setText("A single image: copied as it is.")
         elif not listed.platforms:
             self.platforms_label.setText(
-                "A list without images for a platform (only attestations, signatures or "
-                "the like): copied whole, as it is.")
+                "A list without images for a platform (artifacts, such as charts, "
+                "signatures or SBOMs): copied whole, as it is.")
         else:
             self.platforms_label.setText(
                 f"A list of {counted(len(listed.platforms), 'platform')}; copy these:")
