@@ -487,6 +487,30 @@ def test_an_artifacts_blob_that_is_no_tar_is_not_listed_as_one(
     dialog.close()
 
 
+def test_an_artifact_says_what_it_is(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    # a Helm chart or an oras push showed as an "OCI image manifest" with nothing more;
+    # its type, annotations and file names were only in Raw JSON
+    builder = LayoutBuilder(tmp_path / "artifacts")
+    empty = {**builder.add_blob(b"{}"), "mediaType": "application/vnd.oci.empty.v1+json"}
+    readme = {**builder.add_blob(b"hello\n"), "mediaType": "text/plain",
+              "annotations": {"org.opencontainers.image.title": "README.txt"}}
+    raw = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.docs", "config": empty, "layers": [readme],
+        "annotations": {"org.opencontainers.image.description": "The docs"}}).encode()
+    builder.tag({**builder.add_blob(raw),
+                 "mediaType": "application/vnd.oci.image.manifest.v1+json"}, "docs")
+    window.open_location(tmp_path / "artifacts", select=False)
+    show_image(qtbot, window, "docs")
+    overview = window.image_view.overview
+    assert overview.field_text("Artifact type") == "application/vnd.example.docs"
+    assert overview.field_text("Config type") == ""  # the empty config says nothing
+    assert "The docs" in overview.field_text("Annotations")
+    details = window.image_view.layers.details
+    window.image_view.layers.table.selectRow(0)
+    assert details.value("File name") == "README.txt"
+
+
 def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
     show_image(qtbot, demo, "tools:2024.1")
     view = demo.image_view

@@ -30,6 +30,8 @@ MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
 """Manifests and configs larger than this are refused (containers/image's limit)."""
 
 REF_NAME_ANNOTATION: Final = "org.opencontainers.image.ref.name"
+TITLE_ANNOTATION: Final = "org.opencontainers.image.title"
+"""The annotation that names a blob's file (OCI pre-defines it; oras writes it)."""
 IMAGE_NAME_ANNOTATION: Final = "io.containerd.image.name"
 """The full name beside a ref name that is only a tag (containerd, BuildKit, Docker 25+)."""
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
+from spyglass.core.manifest import TITLE_ANNOTATION
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
@@ -48,8 +49,9 @@ class LayerDetails(QFrame):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(4)
-        for name, mono in (("Digest", True), ("Diff ID", True), ("Media type", False),
-                           ("Size", False), ("Created", False), ("Created by", True)):
+        for name, mono in (("File name", False), ("Digest", True), ("Diff ID", True),
+                           ("Media type", False), ("Size", False), ("Created", False),
+                           ("Created by", True), ("Annotations", True)):
             label = QLabel(name)
             mute(label)
             value = QLabel()
@@ -83,8 +85,10 @@ class LayerDetails(QFrame):
         descriptor = row.descriptor
         self._values["Digest"].setText(str(descriptor.digest))
         self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
+        friendly = media.friendly(descriptor.media_type)
         self._values["Media type"].setText(
-            f"{html.escape(media.friendly(descriptor.media_type))}&nbsp;&nbsp;"
+            html.escape(friendly) if friendly == descriptor.media_type else  # (said once)
+            f"{html.escape(friendly)}&nbsp;&nbsp;"
             f"<span style='color:{muted_color(self.palette()).name()}'>"
             f"{html.escape(descriptor.media_type)}</span>")
         self._values["Size"].setText(
@@ -93,6 +97,15 @@ class LayerDetails(QFrame):
         step = row.step
         self._values["Created"].setText(format_timestamp(step.created) if step else "—")
         self._values["Created by"].setText(step.created_by if step and step.created_by else "—")
+        # an artifact's blob is often a file of its own: its name (as oras writes it), and
+        # what else its descriptor says
+        notes = dict(descriptor.annotations)
+        title = notes.pop(TITLE_ANNOTATION, "")
+        self._values["File name"].setText(title)
+        self._values["Annotations"].setText("\n".join(f"{k}: {v}"
+                                                      for k, v in sorted(notes.items())))
+        for name, shown in (("File name", bool(title)), ("Annotations", bool(notes))):
+            self._form.setRowVisible(self._values[name], shown)
 
 
 class LayersPage(QWidget):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -103,6 +104,8 @@ class OverviewPage(QScrollArea):
         self._add(image, "Reference", mono=True)
         self._add(image, "Digest", mono=True, copy=True)
         self._add(image, "Media type")
+        self._add(image, "Artifact type")
+        self._add(image, "Config type")
         self._add(image, "Platforms")
         self._add(image, "Shown platform")
         self._add(image, "Image digest", mono=True, copy=True)
@@ -125,6 +128,9 @@ class OverviewPage(QScrollArea):
         labels = _Section("Labels")
         self._add(labels, "Labels", span=True)
         self._labels = labels
+        annotations = _Section("Annotations")
+        self._add(annotations, "Annotations", span=True)
+        self._annotations = annotations
 
         layout = QVBoxLayout(body)
         layout.setContentsMargins(24, 18, 24, 24)
@@ -132,6 +138,7 @@ class OverviewPage(QScrollArea):
         layout.addWidget(image)
         layout.addWidget(run)
         layout.addWidget(labels)
+        layout.addWidget(annotations)
         layout.addStretch(1)
         self.setWidget(body)
 
@@ -222,7 +229,16 @@ class OverviewPage(QScrollArea):
         self._values["Size"].setToolTip(exact_size(state.total_size))
         count = len(manifest.layers)
         self._set("Layers", f"{count} layer{'s' if count != 1 else ''}")
+        # an artifact (a Helm chart, a WASM module, an SBOM) says what it is
+        artifact = manifest if isinstance(manifest, ImageManifest) and \
+            manifest.is_artifact else None
+        self._set("Artifact type", (artifact.artifact_type or "") if artifact else "")
+        self._set("Config type", artifact.config.media_type
+                  if artifact and artifact.config.media_type != media.OCI_EMPTY else "")
         self._set_run(config, muted)
+        notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
+        self._set("Annotations", _table(notes, muted), rich=True)
+        self._annotations.setVisible(bool(notes))
 
     # -- helpers
 
@@ -269,14 +285,17 @@ class OverviewPage(QScrollArea):
         self._set("Volumes", ", ".join(config.volumes))
         self._set("Stop signal", config.stop_signal)
         self._set("Environment", "\n".join(config.env))
-        if config.labels:
-            rows = "".join(
-                f"<tr><td style='padding-right:14px; color:{muted}'>{html.escape(k)}</td>"
-                f"<td>{html.escape(v)}</td></tr>"
-                for k, v in sorted(config.labels.items())
-            )
-            self._set("Labels", f"<table cellspacing='0' cellpadding='2'>{rows}</table>",
-                      rich=True)
-        else:
-            self._set("Labels", "")
+        self._set("Labels", _table(config.labels, muted), rich=True)
         self._labels.setVisible(bool(config.labels))
+
+
+def _table(pairs: Mapping[str, str], muted: str) -> str:
+    """Keys and values as a two-column table (rich text), in key order; "" for none."""
+    if not pairs:
+        return ""
+    rows = "".join(
+        f"<tr><td style='padding-right:14px; color:{muted}'>{html.escape(k)}</td>"
+        f"<td>{html.escape(v)}</td></tr>"
+        for k, v in sorted(pairs.items())
+    )
+    return f"<table cellspacing='0' cellpadding='2'>{rows}</table>"
