@@ -665,21 +665,32 @@ def test_the_bars_fit_the_terminal(layout: Path, monkeypatch: pytest.MonkeyPatch
     reporter.close()
 
 
-def test_a_narrow_terminal_keeps_the_sizes_whole(
-        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a 30-column pane: the labels go before a size is cut ("159.6 KiB / 18")
+def _terminal_reporter(layout: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+                       ) -> tuple[Any, _Terminal, Any]:
+    """A copy of every platform of the layout planned, and a Reporter drawing it on a
+    terminal of ``size`` whose clock moves a second a reading: (the plan, the terminal,
+    the reporter, told of the plan)."""
     from spyglass.cli import progress
-    from spyglass.cli.progress import Reporter, size_text
+    from spyglass.cli.progress import Reporter
 
     clock = iter(range(1000, 2000))
     monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
-    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (30, 8))
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: size)
     plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
                      CopyOptions(multi_arch="all"))
-    blob = plan.blobs[0].source
     out = _Terminal()
     reporter = Reporter(out, quiet=False)
     reporter(Planned(plan))
+    return plan, out, reporter
+
+
+def test_a_narrow_terminal_keeps_the_sizes_whole(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 30-column pane: the labels go before a size is cut ("159.6 KiB / 18")
+    from spyglass.cli.progress import size_text
+
+    plan, out, reporter = _terminal_reporter(layout, monkeypatch, (30, 8))
+    blob = plan.blobs[0].source
     reporter(BlobStarted(blob.digest, blob.size, blob.media_type))
     reporter(BlobProgress(blob.digest, blob.size // 3, blob.size))
     shown = screen(out.getvalue())
@@ -691,18 +702,8 @@ def test_a_narrow_terminal_keeps_the_sizes_whole(
 def test_blobs_the_destination_had_move_the_bar_not_the_speed(
         layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a base image already there made the first seconds say "< 1 s left"
-    from spyglass.cli import progress
-    from spyglass.cli.progress import Reporter
-
-    clock = iter(range(1000, 2000))
-    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
-    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (120, 20))
-    plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(),
-                     CopyOptions(multi_arch="all"))
+    plan, out, reporter = _terminal_reporter(layout, monkeypatch, (120, 20))
     had, moving = plan.blobs[0].source, plan.blobs[1].source
-    out = _Terminal()
-    reporter = Reporter(out, quiet=False)
-    reporter(Planned(plan))
     reporter(BlobStarted(moving.digest, moving.size, moving.media_type))
     reporter(BlobSkipped(had.digest, had.size, "exists"))
     reporter(BlobProgress(moving.digest, 1, moving.size))
