@@ -387,10 +387,17 @@ class ImageView(QWidget):
         self.title.setText(state.entry.label)
         icon = icons.index_icon() if state.is_list else icons.image_icon()
         self.header_icon.setPixmap(icon.pixmap(36, 36))
-        parts = [media.friendly(state.top.media_type)]
+        top = state.top
+        artifact = isinstance(top, ImageManifest) and top.is_artifact
+        parts = [f"OCI artifact ({top.artifact_type or top.config.media_type})"
+                 if isinstance(top, ImageManifest) and artifact
+                 else media.friendly(top.media_type)]
         if state.is_list:
             count = sum(1 for s in state.instances if s.descriptor.platform is not None)
-            parts.append(f"{count} platform{'s' if count != 1 else ''}")
+            # a list of artifacts names no platform: its entries are counted as such
+            entries = len(state.instances)
+            parts.append(f"{count} platform{'s' if count != 1 else ''}" if count else
+                         f"{entries} entr{'ies' if entries != 1 else 'y'}")
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")

@@ -216,8 +216,9 @@ class OverviewPage(QScrollArea):
             self._set("Shown platform",
                       instance_label(current.descriptor) if current else "—")
             self._set("Image digest", str(manifest.digest))
-        else:
-            self._set("Platforms", self._platform_of(config, manifest))
+        else:  # (an artifact runs on no platform: none is said)
+            self._set("Platforms", "" if isinstance(manifest, ImageManifest)
+                      and manifest.is_artifact else self._platform_of(config, manifest))
             self._set("Shown platform", "")
             self._set("Image digest", "")
         created = config.created if config else None
