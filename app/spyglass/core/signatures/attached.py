@@ -279,11 +279,15 @@ def image_attachments(
     top = load_manifest(source, cancel=cancel)
     subjects: list[tuple[Digest, str]] = []
     index = top if isinstance(top, ImageIndex) else None
-    subjects.append((top.digest, "manifest list" if index is not None else "image"))
+    artifact = isinstance(top, ImageManifest) and top.is_artifact
+    subjects.append((top.digest, "manifest list" if index is not None else
+                     "artifact" if artifact else "image"))
     if index is not None and instances:
         for entry in index.manifests:
             if buildkit_attestation_subject(entry) is None:
-                label = str(entry.platform) if entry.platform is not None else str(entry.digest)
+                label = (str(entry.platform) if entry.platform is not None else
+                         f"artifact ({entry.artifact_type})" if entry.artifact_type else
+                         str(entry.digest))
                 subjects.append((entry.digest, label))
     result: list[SubjectAttachments] = []
     for digest, label in subjects:

@@ -594,6 +594,25 @@ def test_image_attachments_of_a_list_counts_instances_not_attestations(
     ]
 
 
+def test_image_attachments_call_an_artifact_and_a_list_of_them_so(tmp_path: Path) -> None:
+    # a Helm chart "Describes": "image"; a list of charts and modules, by digest alone
+    builder = LayoutBuilder(tmp_path / "artifacts")
+    empty = {**builder.add_blob(b"{}"), "mediaType": "application/vnd.oci.empty.v1+json"}
+    layer = {**builder.add_blob(b"chart"), "mediaType": "text/plain"}
+    raw = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_MANIFEST,
+                      "artifactType": "application/vnd.example.chart", "config": empty,
+                      "layers": [layer]}).encode()
+    chart = {**builder.add_blob(raw), "mediaType": media.OCI_MANIFEST,
+             "artifactType": "application/vnd.example.chart"}
+    builder.tag(chart, "chart")
+    builder.tag(builder.add_index([chart]), "charts")
+    [alone] = image_attachments(open_layout_image(tmp_path / "artifacts", "chart"))
+    assert alone.label == "artifact"
+    listed = image_attachments(open_layout_image(tmp_path / "artifacts", "charts"))
+    assert [s.label for s in listed] == ["manifest list",
+                                         "artifact (application/vnd.example.chart)"]
+
+
 def test_image_attachments_of_a_single_image(layout: SignedLayout) -> None:
     [subject] = image_attachments(layout.source())
     assert subject.label == "image" and subject.digest == layout.digest
