@@ -1011,3 +1011,30 @@ def test_a_test_connection_to_a_server_that_never_answers_can_be_stopped(
         with qtbot.waitSignal(dialog.accepted, timeout=WAIT_MS):
             qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
         assert not dialog.testing
+
+
+def test_reloading_a_repository_that_is_gone_says_so(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # "no such repository" is an answer, not an outage: the list is read again and says it
+    import spyglass.gui.registries as registries_module
+    from spyglass.core.errors import RepositoryNotFound
+
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    wait_repositories(qtbot, window, host)
+    model = window.registries.model
+    window.registries.tree.expand(model.repository_index(host, "demo/app"))
+    wait_tags(qtbot, window, host, "demo/app")
+    window.registries.tree.setCurrentIndex(model.repository_index(host, "demo/app"))
+
+    class Gone:
+        def next_page(self, cancel: object) -> None:
+            raise RepositoryNotFound("Listing the tags failed: no such repository.")
+
+    monkeypatch.setattr(registries_module, "tag_listing", lambda *_args: Gone())
+    node = model.node(model.repository_index(host, "demo/app"))
+    before = node.children[0]
+    window.reload_current_location()
+    qtbot.waitUntil(lambda: node.children[:1] != [before], timeout=WAIT_MS)  # listed anew
+    assert "The list shown is as it was read last" not in window.status_text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import getpass
 import json
 import os
@@ -76,7 +77,14 @@ def resolve_name(text: str) -> ImageName:
 
 
 def write_json(data: object) -> None:
-    write_text(json.dumps(data, indent=4, ensure_ascii=False) + "\n")
+    """``data`` as JSON on stdout: characters as they are where stdout can write them,
+    else as JSON's own escapes (``\\u2615``), never a Python escape that breaks the JSON."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        utf = codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        utf = False
+    write_text(json.dumps(data, indent=4, ensure_ascii=not utf) + "\n")
 
 
 def write_text(text: str) -> None:

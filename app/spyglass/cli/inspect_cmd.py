@@ -54,6 +54,7 @@ def add_parser(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from spyglass.core.errors import InvalidConfig
     from spyglass.core.image import (
         chosen_manifest,
         load_image,
@@ -80,16 +81,23 @@ def run(args: argparse.Namespace) -> int:
         if args.raw and not args.config and platform is None:
             write_bytes(load_manifest(source).raw)
             return 0
-        if args.raw and args.config:  # its bytes as stored, as skopeo prints them: read
-            _top, _chain, chosen = chosen_manifest(source, platform=platform)  # whatever
-            if isinstance(chosen, ImageManifest):  # they hold, JSON or not
-                write_bytes(read_config_blob(source, chosen))
-                return 0
-        image = load_image(source, platform=platform)
+        try:
+            image = load_image(source, platform=platform)
+        except InvalidConfig:
+            if not (args.raw and args.config):
+                raise
+            # its bytes as stored, as skopeo prints them, whatever they hold
+            _top, _chain, chosen = chosen_manifest(source, platform=platform)
+            assert isinstance(chosen, ImageManifest)  # (schema 1 holds its config inline)
+            write_bytes(read_config_blob(source, chosen))
+            return 0
         _note_platform_unmatched(image, platform)
         if args.config:
             if image.config is None:
                 assert isinstance(image.manifest, ImageManifest)  # schema 1 has a config
+                if args.raw:  # its bytes as they are, as skopeo prints them
+                    write_bytes(read_config_blob(source, image.manifest))
+                    return 0
                 raise SpyglassError(
                     f"{args.name} is an artifact; its config "
                     f"({image.manifest.config.media_type}) is not an image config. "

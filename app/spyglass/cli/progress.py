@@ -11,6 +11,7 @@ so that nothing wraps.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -203,20 +204,27 @@ class Reporter:
     # ---------------------------------------------------------------- writing
 
     def _write(self, text: str) -> None:
-        """Write to stderr, as far as it can be: a write that fails turns progress off."""
+        """Write to stderr, as far as it can be: a write that fails is dropped; one to a
+        stderr that is gone (closed, a pipe whose reader left) turns progress off."""
         if self._broken or self._stream is None:
             return
         try:
             self._stream.write(text)
-        except (OSError, ValueError):  # closed, full, a pipe gone (ValueError: closed file)
-            self._broken = True
+        except (OSError, ValueError) as exc:
+            self._gone(exc)
 
     def _flush(self) -> None:
         if self._broken or self._stream is None:
             return
         try:
             self._stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            self._gone(exc)
+
+    def _gone(self, exc: OSError | ValueError) -> None:
+        """After a failed write: off for good where stderr is gone (a full disk may have
+        room again, and the next line is tried)."""
+        if isinstance(exc, ValueError | BrokenPipeError) or exc.errno == errno.EBADF:
             self._broken = True
 
     def _line(self, text: str) -> None:

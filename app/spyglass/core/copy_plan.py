@@ -921,7 +921,8 @@ def _plan_images(
                                               _choose_format(top.media_type, destination,
                                                              options))
     whole = chosen == entries
-    if many and not destination.accepts_lists and not any(e.platform for e in images):
+    if many and not destination.accepts_lists and images and all(
+            e.artifact_type and e.platform is None for e in images):
         # no platform to choose: the advice to choose one would lead nowhere
         raise Unsupported(
             f"{destination.description} cannot hold a manifest list, and this one names no "

@@ -75,6 +75,8 @@ _KEYRING_INDEX_USER: Final = "spyglass:hosts"
 ``logout --all``: keyring cannot list a service's entries. (No registry host is
 named so: its port would be ``hosts``.)"""
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_HOST_AND_PORT = re.compile(r"(?:[^\s:\[\]]+|\[[0-9a-fA-F:.]+(?:%[\w.-]+)?\])(?::[0-9]+)?",
+                            re.ASCII)
 _MAX_DETAIL: Final = 200
 
 SaveTarget = Literal["keyring", "session"]
@@ -155,9 +157,7 @@ def canonical_host(host: str) -> str:
                            else text)
     name = bare.split("/", 1)[0].lower()
     # HOST or HOST:PORT, an IPv6 address in brackets ([::1]:5000)
-    _name, colon, port = name.rpartition(":") if not name.endswith("]") else ("", "", "")
-    rest = _name if not _name.startswith("[") else ""
-    if not name or (colon and not (port.isascii() and port.isdigit())) or ":" in rest:
+    if not _HOST_AND_PORT.fullmatch(name):
         raise SpyglassError(
             f'"{host}" is not a registry host; expected a name such as '
             '"registry.example.com" or "localhost:5000".'

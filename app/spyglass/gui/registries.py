@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import CredentialStore, SaveTarget
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidReference
+from spyglass.core.errors import InvalidReference, NotFound
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
 from spyglass.gui.loading import ImageState, load_registry_tag
@@ -612,8 +612,14 @@ class RegistryBrowser(QObject):
             else:
                 connection, name = node.parent.connection, node.name
                 first = tag_listing(connection, name).next_page
+            def answered(cancel: CancelToken) -> None:
+                try:
+                    first(cancel)
+                except NotFound:
+                    pass  # an answer (gone since): listed again, the list says so
+
             self._runner.submit(
-                first,
+                answered,
                 on_done=lambda _page: self._reload_now(kept),
                 on_error=lambda message: emit(
                     self.statusMessage, f"{message} The list shown is as it was read last."),

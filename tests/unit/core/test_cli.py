@@ -161,7 +161,8 @@ def test_a_list_of_artifacts_into_an_archive_says_there_is_no_platform_to_choose
         raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                           "artifactType": "application/vnd.example", "config": empty,
                           "layers": [layer]}).encode()
-        entries.append({**builder.add_blob(raw), "mediaType": OCI_MANIFEST})
+        entries.append({**builder.add_blob(raw), "mediaType": OCI_MANIFEST,
+                        "artifactType": "application/vnd.example"})  # (as the spec asks)
     builder.tag(builder.add_index(entries), "all")
     said = run_error(capsys, "copy", "--all", f"oci:{tmp_path / 'artifacts'}:all",
                      f"docker-archive:{tmp_path / 'a.tar'}")
@@ -841,3 +842,34 @@ def test_a_locale_that_cannot_write_an_arrow_gets_it_escaped(
                                 LC_ALL="C", LANG="C", PYTHONUTF8="0")
     assert done.returncode == 0, done.stderr
     assert "\\u2192" in done.stdout  # "→", escaped
+
+
+def test_json_on_a_stdout_that_cannot_write_a_character_stays_json(tmp_path: Path) -> None:
+    # escaped the JSON way (\\u2615), not Python's (\\xe9), which jq refuses
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec
+
+    builder = LayoutBuilder(tmp_path / "labelled")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})],
+                                            labels={"note": "caf\u00e9 \u2615"})), "latest")
+    done = _spyglass_in_a_shell(tmp_path, f"inspect oci:{tmp_path / 'labelled'}:latest",
+                                PYTHONIOENCODING="ascii")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Labels"]["note"] == "caf\u00e9 \u2615"
+
+
+def test_a_list_of_images_without_platforms_into_an_archive_is_told_to_choose_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # no platform field, but images: --platform picks one (the artifacts' sentence is not
+    # theirs)
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec
+
+    builder = LayoutBuilder(tmp_path / "plain")
+    entries = []
+    for name in ("a", "b"):
+        entry = builder.add_image(ImageSpec(layers=[LayerSpec({f"/{name}": b"x"})]))
+        entry.pop("platform")
+        entries.append(entry)
+    builder.tag(builder.add_index(entries), "both")
+    said = run_error(capsys, "copy", "--all", f"oci:{tmp_path / 'plain'}:both",
+                     f"docker-archive:{tmp_path / 'a.tar'}")
+    assert "choose one platform" in said and "only artifacts" not in said

@@ -379,7 +379,8 @@ def test_a_pasted_host_is_the_host(pasted: str) -> None:
 
 
 @pytest.mark.parametrize("host", ["spyglass:hosts", "127.0.0.1:5000:6000", "::1",
-                                  "host:\u0665\u0660\u0660\u0660", "host:"])
+                                  "host:\u0665\u0660\u0660\u0660", "host:",
+                                  "[::1]:5000:6000", "[::1]x:5000", "[::1:5000"])
 def test_what_is_no_registry_host_is_said_so(host: str) -> None:
     with pytest.raises(SpyglassError, match="is not a registry host"):
         canonical_host(host)
