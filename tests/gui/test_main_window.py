@@ -508,7 +508,7 @@ def test_an_artifact_says_what_it_is(qtbot: QtBot, window: MainWindow, tmp_path:
     assert "The docs" in overview.field_text("Annotations")
     assert overview.field_text("Platforms") == ""  # an artifact runs on none
     assert window.image_view.subtitle.text().startswith(
-        "OCI artifact (application/vnd.example.docs)")
+        "Artifact (application/vnd.example.docs)")
     details = window.image_view.layers.details
     window.image_view.layers.table.selectRow(0)
     assert details.value("File name") == "README.txt"

@@ -389,7 +389,7 @@ class ImageView(QWidget):
         self.header_icon.setPixmap(icon.pixmap(36, 36))
         top = state.top
         artifact = isinstance(top, ImageManifest) and top.is_artifact
-        parts = [f"OCI artifact ({top.artifact_type or top.config.media_type})"
+        parts = [f"Artifact ({top.artifact_type or top.config.media_type})"
                  if isinstance(top, ImageManifest) and artifact
                  else media.friendly(top.media_type)]
         if state.is_list:
