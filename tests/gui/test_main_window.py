@@ -498,8 +498,10 @@ def test_an_artifact_says_what_it_is(qtbot: QtBot, window: MainWindow, tmp_path:
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "artifactType": "application/vnd.example.docs", "config": empty, "layers": [readme],
         "annotations": {"org.opencontainers.image.description": "The docs"}}).encode()
-    builder.tag({**builder.add_blob(raw),
-                 "mediaType": "application/vnd.oci.image.manifest.v1+json"}, "docs")
+    docs = {**builder.add_blob(raw), "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.example.docs"}
+    builder.tag(docs, "docs")
+    builder.tag(builder.add_index([docs]), "docs-list")
     window.open_location(tmp_path / "artifacts", select=False)
     show_image(qtbot, window, "docs")
     overview = window.image_view.overview
@@ -512,6 +514,12 @@ def test_an_artifact_says_what_it_is(qtbot: QtBot, window: MainWindow, tmp_path:
     details = window.image_view.layers.details
     window.image_view.layers.table.selectRow(0)
     assert details.value("File name") == "README.txt"
+    # a list of artifacts: its entries are counted, and each says what it is
+    show_image(qtbot, window, "docs-list")
+    assert "1 entry" in window.image_view.subtitle.text()
+    platforms = window.image_view.platforms.model
+    assert (cell(platforms, 0, 0), cell(platforms, 0, 1)) == (
+        "artifact", "application/vnd.example.docs")
 
 
 def test_single_docker_image(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:

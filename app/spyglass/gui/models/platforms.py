@@ -67,13 +67,20 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
     def display(self, row: InstanceSummary, column: int) -> str:
         descriptor = row.descriptor
         platform = descriptor.platform
+        # an artifact (a chart, a module) runs on no platform: its type stands there
+        artifact = (platform is None and descriptor.artifact_type
+                    and not is_attestation(descriptor))
         if column == OS:
             if is_attestation(descriptor):
                 return "attestation"
+            if artifact:
+                return "artifact"
             if platform is None or not platform.os:
                 return "list" if media.is_index(descriptor.media_type) else "—"
             return platform.os
         if column == ARCH:
+            if artifact:
+                return descriptor.artifact_type or ""
             return platform.architecture if platform and platform.architecture else "—"
         if column == VARIANT:
             return platform.variant if platform and platform.variant else ""
