@@ -4,6 +4,7 @@ never cancels; Tab leaves a table; Enter on a layer lists its files."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
@@ -146,3 +147,29 @@ def test_the_keyboard_starts_in_the_local_tree(qtbot: QtBot, window: MainWindow,
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)
+
+
+def test_enter_on_test_connection_tests(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    # Enter on the focused button pressed Add instead: the registry was added untested
+    window.show()
+    qtbot.waitExposed(window)
+    dialog = window.registries.add_registry()
+    qtbot.keyClicks(dialog.host_edit, demo_registry.host)
+    dialog.insecure_box.setChecked(True)
+    clicks: list[str] = []
+    dialog.test_button.clicked.connect(lambda: clicks.append("test"))
+    dialog.accept_button.clicked.connect(lambda: clicks.append("add"))
+    dialog.test_button.setFocus()
+    qtbot.keyClick(dialog.test_button, Qt.Key.Key_Return)
+    assert clicks == ["test"]
+    qtbot.waitUntil(lambda: not dialog.testing, timeout=WAIT_MS)
+    assert dialog.isVisible() and dialog.result_text.startswith("Connected.")
+    assert window.registries.model.hosts == []  # (Enter in a field adds: the test above)
+    dialog.reject()
+
+
+def test_ctrl_w_closes_the_location(qtbot: QtBot, window: MainWindow,
+                                    sample: SampleFacts) -> None:
+    # the README promises Ctrl+W; the platform's Close alone is Ctrl+F4 on some
+    assert QKeySequence("Ctrl+W") in window.close_location_action.shortcuts()

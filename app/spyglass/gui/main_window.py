@@ -403,7 +403,11 @@ class MainWindow(QMainWindow):
         self.reload_action.triggered.connect(self.reload_current_location)
         menu.addAction(self.reload_action)
         self.close_location_action = QAction("&Close Location", self)
-        self.close_location_action.setShortcut(QKeySequence.StandardKey.Close)
+        # the platform's Close (Ctrl+F4 on some) and Ctrl+W, which the README promises
+        closing = QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
+        ctrl_w = QKeySequence("Ctrl+W")
+        self.close_location_action.setShortcuts(
+            closing + ([ctrl_w] if ctrl_w not in closing else []))
         self.close_location_action.triggered.connect(self.close_current_location)
         menu.addAction(self.close_location_action)
         menu.addSeparator()

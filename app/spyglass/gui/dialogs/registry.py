@@ -9,7 +9,8 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -170,7 +171,8 @@ class RegistryDialog(QDialog):
         form.addRow("", self.credentials_hint)
 
         self.test_button = QPushButton("Test Connection")
-        self.test_button.setAutoDefault(False)
+        self.test_button.setAutoDefault(False)  # Enter in a field adds (Add is the default)
+        self.test_button.installEventFilter(self)  # and Enter on this button tests
         self.test_button.clicked.connect(self._test_clicked)
         self._stoppable = False
         """Whether a test runs that Stop Test ends (Test Connection is then Stop Test)."""
@@ -330,6 +332,16 @@ class RegistryDialog(QDialog):
             self.accept_button.setText("Add" if self._edit is None else "Save")
 
     # -- testing
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject.eventFilter: Enter on Test Connection (or Stop Test) presses it,
+        as Space does (the dialog would give it to Add, its default button)."""
+        if watched is self.test_button and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) \
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.test_button.click()
+            return True
+        return super().eventFilter(watched, event)
 
     def test(self) -> None:
         """Test the connection with the inputs (in the background)."""
