@@ -477,6 +477,35 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     assert again.registries.registry_page.header.subtitle.text().startswith("User alice")
 
 
+def test_a_password_the_chosen_auth_file_would_overrule_is_not_saved(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """$REGISTRY_AUTH_FILE comes before the keyring: a password saved there would never
+    sign in after a restart, so the window keeps it for the session and says why."""
+    host = alice_registry.host
+    auth_file = tmp_path / "chosen-auth.json"
+    basic = base64.b64encode(b"bob:builder").decode()
+    auth_file.write_text(json.dumps({"auths": {host: {"auth": basic}}}), encoding="utf-8")
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
+    environ = store_environ(tmp_path / "env") | {"REGISTRY_AUTH_FILE": str(auth_file)}
+    store = CredentialStore(keyring_backend=backend, environ=environ)
+    window = make_window(credentials=store)
+    add_registry(qtbot, window, host, "alice", "wonderland")
+    # the typed password serves this session: the repositories list
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+    qtbot.waitUntil(lambda: "was not saved" in window.status_text, timeout=WAIT_MS)
+    assert window.status_text == (
+        f"Signed in to {host} until Spyglass quits: $REGISTRY_AUTH_FILE names the entry "
+        f'"{host}" in {auth_file}, which comes first, so the password was not saved. Log '
+        "in with skopeo login (it writes that file), or remove that entry.")
+    assert backend.get_password(KEYRING_SERVICE, host) is None
+    assert "wonderland" not in window.status_text
+    node = window.registries.model.registry_node(window.registries.model.registry_index(host))
+    assert node is not None and node.credentials_note == "password kept until Spyglass quits"
+    assert not window.session_banner.isVisible()  # the keyring is not at fault
+
+
 def test_without_a_keyring_the_window_says_the_password_lasts_this_session(
         qtbot: QtBot, window: MainWindow, alice_registry: RegistryFacts) -> None:
     host = alice_registry.host

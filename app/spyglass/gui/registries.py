@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import CredentialStore, SaveTarget
+from spyglass.core.credentials import CredentialStore
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, NotFound
 from spyglass.core.settings import RegistrySettings, Settings
@@ -48,6 +48,7 @@ from spyglass.gui.models.registries import (
 from spyglass.gui.registry_jobs import (
     Connection,
     DeletePlan,
+    Kept,
     PullTool,
     catalog_listing,
     delete_image,
@@ -397,22 +398,27 @@ class RegistryBrowser(QObject):
         host, store = result.host, self._store
         self._runner.submit(
             lambda _cancel: save_credentials(store, host, credentials),
-            on_done=lambda where: self._secret_kept(host, where),
+            on_done=lambda kept: self._secret_kept(host, kept),
             on_error=lambda message: emit(self.statusMessage, message),
             serial=True,
             what=f"saving the password for {host}",
         )
 
-    def _secret_kept(self, host: str, where: SaveTarget) -> None:
+    def _secret_kept(self, host: str, kept: Kept) -> None:
         # "the system keyring", or the backend someone chose instead (a file, say)
-        keyring = self._store.keyring_description if where == "keyring" else ""
+        keyring = self._store.keyring_description if kept.where == "keyring" else ""
         node = self.model.registry_node(self.model.registry_index(host))
         if node is not None:
-            node.credentials_note = (f"password in {keyring}" if where == "keyring"
+            node.credentials_note = (f"password in {keyring}" if kept.where == "keyring"
                                      else "password kept until Spyglass quits")
             index = self.model.registry_index(host)
             emit(self.model.dataChanged, index, index)
-        if where == "session":
+        if kept.overruled_by:  # not the keyring's fault: the banner would say that
+            emit(self.statusMessage,
+                 f"Signed in to {host} until Spyglass quits: $REGISTRY_AUTH_FILE names "
+                 f"{kept.overruled_by}, which comes first, so the password was not saved. "
+                 "Log in with skopeo login (it writes that file), or remove that entry.")
+        elif kept.where == "session":
             emit(self.sessionOnly, host)  # the window's banner says it (once, and stays)
         else:
             emit(self.statusMessage, f"Saved the password for {host} in {keyring}.")

@@ -272,9 +272,27 @@ def check_connection(
                            credentials.username if credentials else "", untrusted)
 
 
-def save_credentials(store: CredentialStore, host: str, credentials: Credentials) -> SaveTarget:
-    """Keep the secret: in the keyring, or for this session only when there is none."""
-    return store.save(host, credentials)
+@dataclass(frozen=True)
+class Kept:
+    """Where a typed password went: ``where`` it is kept, and ``overruled_by``, the
+    ``$REGISTRY_AUTH_FILE`` entry that comes before anything Spyglass keeps (then
+    nothing was saved: the password serves this session's connection only)."""
+
+    where: SaveTarget
+    overruled_by: str = ""
+
+
+def save_credentials(store: CredentialStore, host: str, credentials: Credentials) -> Kept:
+    """Keep the secret: in the keyring, or for this session only when there is none, or
+    when the auth file chosen for every program has an entry for ``host`` (after a
+    restart that entry would sign in, whatever was saved)."""
+    try:
+        first = store.chosen_file_entry(host)
+    except SpyglassError as exc:  # its credential helper, say
+        raise SpyglassError(f"{exc} The password for {host} was not saved.") from exc
+    if first is not None:
+        return Kept("session", first.file_entry or first.source)
+    return Kept(store.save(host, credentials))
 
 
 def forget_credentials(store: CredentialStore, host: str) -> bool:
@@ -446,6 +464,7 @@ __all__ = [
     "DeletePlan",
     "DigestAnswer",
     "HostInput",
+    "Kept",
     "Listing",
     "Page",
     "RepositoryInput",
