@@ -476,7 +476,7 @@ def _stored_by(source: ImageSource) -> StoredBy:
 
 def _compression_change(
     layer: Descriptor, stored: StoredBy, wanted: Compression | None,
-    plain_to: Compression | None = None,
+    plain_to: Compression | None = None, *, names_unstored: bool = False,
 ) -> tuple[Compression | None, Compression]:
     """``(recompress to, compression written)`` of a plain layer: what ``wanted`` asks
     for, else what its media type names (``plain_to`` for one declared uncompressed).
@@ -484,9 +484,14 @@ def _compression_change(
     named ``tar.gzip``) are made to match it where uncompressed layers are compressed
     (``plain_to``), and compressed bytes named ``tar`` are named for what they are there;
     elsewhere (``dir:``, or digests to keep) they are copied as they are, under the media
-    type they came with, as containers/image copies them."""
+    type they came with, as containers/image copies them. So are plain bytes into a
+    destination that keeps no manifest (``names_unstored``: a docker-archive, whose
+    readers name every layer ``tar.gzip`` again): renamed ``tar``, the digest reported
+    would be of a manifest no reader sees."""
     declared = cast("Compression", media.layer_compression(layer.media_type))
     current = cast("Compression", stored(layer) or declared)
+    if names_unstored and wanted == "none" and current == "none":
+        return None, declared
     if wanted is None and current != declared and not (current == "none" and plain_to):
         if plain_to is not None and declared == "none" and current in ("gzip", "zstd"):
             return None, current  # the same bytes, named for what they are
@@ -495,6 +500,12 @@ def _compression_change(
     if wanted is None and plain_to is not None and declared == "none":
         after = plain_to
     return (after if after != current else None), after
+
+
+def _names_unstored(destination: ImageDestination) -> bool:
+    """Whether ``destination`` keeps no manifest, only plain layers (a docker-archive:
+    its readers build one, naming every layer ``tar.gzip``)."""
+    return destination.desired_layer_compression == "none"
 
 
 def _recompresses(
@@ -511,7 +522,8 @@ def _recompresses(
     plain_to = _plain_target(destination, options)
     return any(
         layer.media_type in _PLAIN_LAYER_TYPES and not layer.urls
-        and _compression_change(layer, stored, wanted, plain_to)[0] is not None
+        and _compression_change(layer, stored, wanted, plain_to,
+                                names_unstored=_names_unstored(destination))[0] is not None
         for layer in manifest.layers
     )
 
@@ -550,7 +562,8 @@ def _plan_layer(
     if layer.media_type not in _PLAIN_LAYER_TYPES:
         # non-distributable layers without urls and artifact blobs: copied as they are
         return BlobTask(layer, _map_type(layer.media_type, target))
-    recompress, after = _compression_change(layer, stored, wanted, plain_to)
+    recompress, after = _compression_change(layer, stored, wanted, plain_to,
+                                            names_unstored=_names_unstored(destination))
     if target == "v2s2" and after == "zstd":
         if wanted == "zstd":
             raise Unsupported(

@@ -823,3 +823,27 @@ def test_an_archive_copied_onto_itself_keeps_its_names(single_source: Path,
     copy_image(open_source(f"docker-archive:{archive}"),
                open_destination(f"docker-archive:{other}"))
     assert tar_json(other.read_bytes(), "manifest.json")[0]["RepoTags"] == []
+
+
+def test_an_archive_retagged_into_another_reports_the_digest_its_readers_see(
+        single_source: Path, tmp_path: Path) -> None:
+    """A docker-archive keeps no manifest: its readers build one naming every (plain)
+    layer ``tar.gzip``. Copied into another archive the layers are already plain, so the
+    manifest is the same one, and its digest is what the copy reports (and keeps)."""
+    from spyglass.core.copy import CopyOptions, copy_image
+
+    first = tmp_path / "first.tar"
+    copy_image(open_source(f"oci:{single_source}:app"),
+               open_destination(f"docker-archive:{first}:team/app:1"))
+    read = open_source(f"docker-archive:{first}")
+    assert isinstance(read, ImageSource)
+    raw, _ = read.get_manifest()
+    before = Digest.of(raw)
+    second = tmp_path / "second.tar"
+    written = copy_image(open_source(f"docker-archive:{first}"),
+                         open_destination(f"docker-archive:{second}:team/app:2"),
+                         CopyOptions(preserve_digests=True))
+    assert written.digest == before
+    again = open_source(f"docker-archive:{second}")
+    assert isinstance(again, ImageSource)
+    assert Digest.of(again.get_manifest()[0]) == before
