@@ -370,6 +370,39 @@ def test_a_docker_archives_layers_are_plain_tars_and_list_their_files(
     dialog.close()
 
 
+def test_a_broken_image_of_a_docker_archive_does_not_hide_the_others(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Each name of an image is a row (as each ref of a layout is); an image whose layer
+    file is missing is a row that says so, below the images that can be read."""
+    import json
+
+    from tests.helpers.imagebuild import dump_json
+    from tests.unit.core.transports.test_archive import (
+        docker_save_entries,
+        image_spec,
+        write_tar,
+    )
+
+    entries = docker_save_entries([
+        (["app:1", "app:latest"], image_spec("amd64", ["one"])),
+        (["broken:2"], image_spec("arm64", ["two"])),
+    ])
+    items = json.loads(entries[-1][2])
+    items[1]["Layers"] = ["missing/layer.tar"]
+    entries[-1] = ("file", "manifest.json", dump_json(items))
+    archive = write_tar(tmp_path / "saved.tar", entries)
+    window.open_location(archive, select=False)
+    wait_listed(qtbot, window, 0)
+    places = window.places
+    location = places.index(0, 0)
+    rows = [places.index(row, 0, location) for row in range(places.rowCount(location))]
+    assert [row.data() for row in rows[:2]] == ["app:1", "app:latest"]
+    assert len(rows) == 3
+    said = rows[2].data(places.ERROR_ROLE) or rows[2].data()
+    assert '"missing/layer.tar"' in said and "@1" in said
+    show_image(qtbot, window, "app:latest")
+
+
 def test_layer_link_opens_the_file_listing(qtbot: QtBot, demo: MainWindow,
                                            sample: SampleFacts) -> None:
     select_platform(qtbot, demo, "linux/amd64")

@@ -44,7 +44,7 @@ from spyglass.core.signatures.attached import (
 from spyglass.core.signatures.certificates import load_public_key
 from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
-from spyglass.core.transports.base import ImageEntry, ImageSource, Location
+from spyglass.core.transports.base import ImageEntry, ImageSource, Location, PartlyListed
 from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
 from spyglass.gui.formatting import is_attestation
 
@@ -58,6 +58,8 @@ class ListedLocation:
 
     location: Location
     entries: tuple[ImageEntry, ...]
+    unlisted: tuple[str, ...] = ()
+    """Why each image the listing passed over could not be read (see PartlyListed)."""
 
 
 def is_attachment_entry(entry: ImageEntry) -> bool:
@@ -123,7 +125,8 @@ def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
     except BaseException:
         location.close()
         raise
-    return ListedLocation(location, entries)
+    unlisted = location.unlisted if isinstance(location, PartlyListed) else ()
+    return ListedLocation(location, entries, unlisted)
 
 
 @dataclass(frozen=True)

@@ -313,13 +313,21 @@ class DockerArchiveReader:
     def name_for(self, item: DockerArchiveItem) -> str:
         """A name that reopens exactly ``item``: by its first usable tag, else by ``@N``."""
         for tag in item.repo_tags:
-            try:
-                parsed = parse_docker_reference(tag, default_tag=False)
-            except InvalidReference:
-                continue
-            if parsed.tag is not None and parsed.digest is None and self._matching(tag) is item:
-                return f"{DOCKER_ARCHIVE}:{self.path}:{tag}"
+            name = self.name_for_tag(item, tag)
+            if name is not None:
+                return name
         return f"{DOCKER_ARCHIVE}:{self.path}:@{item.index}"
+
+    def name_for_tag(self, item: DockerArchiveItem, tag: str) -> str | None:
+        """``docker-archive:PATH:TAG`` when that reopens exactly ``item`` (the tag is a
+        usable NAME:TAG, and no earlier image has it), else None."""
+        try:
+            parsed = parse_docker_reference(tag, default_tag=False)
+        except InvalidReference:
+            return None
+        if parsed.tag is not None and parsed.digest is None and self._matching(tag) is item:
+            return f"{DOCKER_ARCHIVE}:{self.path}:{tag}"
+        return None
 
     def item_for_name(self, name: str) -> DockerArchiveItem:
         """The image a name made by :meth:`name_for` (or typed by a person) stands for."""
@@ -540,6 +548,7 @@ class DockerArchiveLocation:
 
     def __init__(self, reader: DockerArchiveReader) -> None:
         self.reader = reader
+        self._unlisted: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -554,16 +563,35 @@ class DockerArchiveLocation:
         return f"{DOCKER_ARCHIVE}:{self.reader.path}"
 
     def list_images(self, *, cancel: CancelToken | None = None) -> Iterator[ImageEntry]:
+        """One entry per name of each image (an image without a name: one, ``@N``), as
+        an OCI layout lists one per ref; an image that cannot be read (a layer file
+        missing, say) is passed over, its sentence in :attr:`unlisted`."""
+        unlisted: list[str] = []
+        self._unlisted = ()
         for item in self.reader.items:
             check(cancel)
-            image = self.reader.image(item, cancel=cancel)
-            yield ImageEntry(
-                label=item.repo_tags[0] if item.repo_tags else f"@{item.index}",
-                descriptor=Descriptor(
-                    media.DOCKER_V2S2, image.manifest_digest, len(image.manifest)
-                ),
-                name=self.reader.name_for(item),
-            )
+            try:
+                image = self.reader.image(item, cancel=cancel)
+            except (InvalidLayout, InvalidConfig, InvalidDigest, BlobNotFound) as exc:
+                unlisted.append(str(exc))  # this image's own fault (a damaged archive: all's)
+                continue
+            descriptor = Descriptor(media.DOCKER_V2S2, image.manifest_digest, len(image.manifest))
+            for label, name in self._rows(item):
+                yield ImageEntry(label=label, descriptor=descriptor, name=name)
+        self._unlisted = tuple(unlisted)
+
+    def _rows(self, item: DockerArchiveItem) -> list[tuple[str, str]]:
+        """``(label, name)`` of each row of ``item``: one per tag that names it (a tag an
+        earlier image has too opens that one: its row reopens this image by position)."""
+        fallback = self.reader.name_for(item)
+        rows = [(tag, self.reader.name_for_tag(item, tag) or fallback)
+                for tag in dict.fromkeys(item.repo_tags)]
+        return rows or [(f"@{item.index}", fallback)]
+
+    @property
+    def unlisted(self) -> tuple[str, ...]:
+        """Implement PartlyListed: why each image the last listing passed over was."""
+        return self._unlisted
 
     def open_image(self, entry: ImageEntry) -> DockerArchiveImageSource:
         item = self.reader.item_for_name(entry.name)

@@ -289,6 +289,18 @@ class Location(Protocol):
         ...
 
 
+@runtime_checkable
+class PartlyListed(Protocol):
+    """A :class:`Location` whose listing passes over an image it cannot read, rather than
+    end there: one broken image of a docker-archive must not hide the others."""
+
+    @property
+    def unlisted(self) -> tuple[str, ...]:
+        """A sentence for each image the last :meth:`Location.list_images` passed over
+        (it names the image and says what is wrong with it)."""
+        ...
+
+
 class FileTree(Protocol):
     """Read-only access to the files of a layout, on disk or inside an archive.
 

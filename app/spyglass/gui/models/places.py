@@ -285,8 +285,7 @@ class PlacesModel(IdTreeModel):
         node.location = listed.location
         node.state = LoadState.LOADED
         children: list[ImageNode | MessageNode] = [ImageNode(node, e) for e in listed.entries]
-        if not children:
-            children = [MessageNode(node, NO_IMAGES_YET, is_error=False)]
+        children += self._unlisted_rows(node, listed)
         self._insert_children(node, children)
         self._changed(node)
         emit(self.locationLoaded, str(node.path))
@@ -309,7 +308,7 @@ class PlacesModel(IdTreeModel):
         node.location = listed.location
         node.state = LoadState.LOADED
         node.error = None
-        self._merge_children(node, listed.entries)
+        self._merge_children(node, listed.entries, self._unlisted_rows(node, listed))
         self._changed(node)
         emit(self.locationRefreshed, str(node.path))
 
@@ -329,9 +328,19 @@ class PlacesModel(IdTreeModel):
         self._release_retired(node)
         node.location = None
 
-    def _merge_children(self, node: LocationNode, entries: Sequence[ImageEntry]) -> None:
-        """Make the rows show ``entries``, keeping the row of each image still there (by
-        its label) so that persistent indexes, the selection among them, stay put."""
+    @staticmethod
+    def _unlisted_rows(node: LocationNode, listed: ListedLocation) -> list[MessageNode]:
+        """Below the images, a row for each image that could not be read; where there
+        is neither, the row that says the place holds no images yet."""
+        if not listed.entries and not listed.unlisted:
+            return [MessageNode(node, NO_IMAGES_YET, is_error=False)]
+        return [MessageNode(node, sentence, is_error=True) for sentence in listed.unlisted]
+
+    def _merge_children(self, node: LocationNode, entries: Sequence[ImageEntry],
+                        messages: Sequence[MessageNode]) -> None:
+        """Make the rows show ``entries`` then ``messages``, keeping the row of each image
+        still there (by its label) so that persistent indexes, the selection among them,
+        stay put."""
         parent = self._location_index(node)
         children = node.children
 
@@ -364,8 +373,8 @@ class PlacesModel(IdTreeModel):
                 emit(self.dataChanged, changed, changed)
         while len(children) > len(entries):
             remove(len(children) - 1)
-        if not entries:
-            insert(0, MessageNode(node, NO_IMAGES_YET, is_error=False))
+        for message in messages:
+            insert(len(children), message)
 
     def _release_retired(self, node: LocationNode, *, drain: bool = False) -> None:
         retired, node.retired = node.retired, []

@@ -340,12 +340,17 @@ def test_location_lists_every_image_with_names_that_reopen_it(two_images: Path) 
     assert location.title == "two.tar"
     assert location.description == f"docker-archive:{two_images}"
     entries = list(location.list_images())
-    assert [e.label for e in entries] == ["example.com/a:1", "busybox:latest"]
+    # a row per name, as an OCI layout has a row per ref
+    assert [e.label for e in entries] == ["example.com/a:1", "example.com/a:latest",
+                                          "busybox:latest"]
     assert [e.name for e in entries] == [
         f"docker-archive:{two_images}:example.com/a:1",
+        f"docker-archive:{two_images}:example.com/a:latest",
         f"docker-archive:{two_images}:busybox:latest",
     ]
-    for position, entry in enumerate(entries):
+    assert entries[0].descriptor == entries[1].descriptor
+    assert location.unlisted == ()
+    for position, entry in enumerate((entries[0], entries[2])):
         source = location.open_image(entry)
         assert isinstance(source, ImageSource)
         raw, _ = source.get_manifest()
@@ -354,6 +359,33 @@ def test_location_lists_every_image_with_names_that_reopen_it(two_images: Path) 
         assert entry.descriptor.media_type == media.DOCKER_V2S2
         assert raw == skopeo_raw(f"docker-archive:{two_images}:@{position}")
         source.close()
+    location.close()
+
+
+def test_an_image_that_cannot_be_read_is_passed_over_and_said(tmp_path: Path) -> None:
+    """One broken image (a layer file missing) must not hide the archive's others: the
+    listing goes on, and says why it passed it over."""
+    images = [
+        (["first:1"], image_spec("amd64", ["one"])),
+        (["broken:2"], image_spec("arm64", ["two"])),
+        (["third:3", "third:latest", "first:1"], image_spec("arm64", ["three"])),
+    ]
+    entries = docker_save_entries(images)
+    items = json.loads(entries[-1][2])
+    items[1]["Layers"] = ["missing/layer.tar"]
+    entries[-1] = ("file", "manifest.json", dump_json(items))
+    path = write_tar(tmp_path / "one-broken.tar", entries)
+    location = open_docker_archive_location(path)
+    listed = list(location.list_images())
+    # first:1 names the first image, so the third's row of that name reopens it by position
+    assert [(e.label, e.name) for e in listed] == [
+        ("first:1", f"docker-archive:{path}:first:1"),
+        ("third:3", f"docker-archive:{path}:third:3"),
+        ("third:latest", f"docker-archive:{path}:third:latest"),
+        ("first:1", f"docker-archive:{path}:third:3"),
+    ]
+    (said,) = location.unlisted
+    assert "@1" in said and '"missing/layer.tar"' in said and str(path) in said
     location.close()
 
 

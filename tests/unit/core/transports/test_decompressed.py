@@ -203,8 +203,9 @@ def test_a_location_is_sniffed_and_opened_over_one_decompressed_copy(
     try:
         assert isinstance(location, DockerArchiveLocation)
         assert location.description == f"docker-archive:{packed}"
-        [entry] = list(location.list_images())
+        entry, *also = list(location.list_images())  # a row per name of the one image
         assert entry.name == f"docker-archive:{packed}:example.com/x:1"
+        assert all(other.descriptor == entry.descriptor for other in also)
         image = location.open_image(entry)
         assert image.get_manifest()[0] == skopeo_raw(f"docker-archive:{skopeo_docker_archive}")
         assert made == [packed]
