@@ -371,13 +371,13 @@ def test_an_artifact_is_copied_as_it_is(registry: RegistryServer, tmp_path: Path
 
 
 def windows_like(
-    root: Path, url: str = "http://127.0.0.1:9/blobs/base.tar.gz"
+    root: Path, url: str = "http://127.0.0.1:9/blobs/base.tar.gz",
+    base: bytes = b"the base layer lives elsewhere",
 ) -> tuple[str, str]:
     """A Docker image whose base layer is foreign (as Windows base layers are): listed
     with ``urls``, and not in the layout (nor in any registry). Returns (image digest,
     foreign layer digest)."""
     builder = LayoutBuilder(root)
-    base = b"the base layer lives elsewhere"
     foreign = {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
                "size": len(base), "digest": "sha256:" + hashlib.sha256(base).hexdigest(),
                "urls": [url]}
@@ -459,6 +459,88 @@ def test_a_foreign_layer_stays_where_its_urls_point(
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Flaky:
+    """A loopback server of the foreign layer's bytes that breaks off its first answer
+    half-way (then serves whole), or, with ``stall``, stops sending half-way."""
+
+    def __init__(self, body: bytes, *, stall: bool = False) -> None:
+        import http.server
+        import threading
+
+        self.gets = 0
+        self.release = threading.Event()
+        flaky = self
+
+        class Serve(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                flaky.gets += 1
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if flaky.gets == 1 or stall:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    if stall:
+                        flaky.release.wait(30)
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/blobs/base.tar.gz"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_foreign_layer_whose_server_breaks_off_is_fetched_again(tmp_path: Path) -> None:
+    """A connection that breaks is a connection failure, retried like any blob's (it was
+    "an unexpected internal error"); the bytes that come whole are kept."""
+    base = b"the base layer lives elsewhere"
+    flaky = _Flaky(base)
+    try:
+        windows_like(tmp_path / "src", flaky.url)
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:win"),
+                   open_destination(f"dir:{tmp_path / 'd'}"))
+        assert flaky.gets == 2
+        digest = "sha256:" + hashlib.sha256(base).hexdigest()
+        assert (tmp_path / "d" / digest.split(":")[1]).read_bytes() == base
+    finally:
+        flaky.close()
+
+
+def test_a_stalled_foreign_layer_is_cancelled_at_once(tmp_path: Path) -> None:
+    """Cancelling from another thread (as the window does) shuts the stalled connection
+    down: the copy ends as cancelled within moments, not at the 60 s timeout."""
+    import threading
+    import time
+
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.errors import Cancelled
+
+    flaky = _Flaky(b"x" * (4 << 20), stall=True)
+    try:
+        source = tmp_path / "src"
+        windows_like(source, flaky.url, b"x" * (4 << 20))
+        cancel = CancelToken()
+        timer = threading.Timer(1.0, cancel.cancel)
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(Cancelled):
+            copy_image(open_source(f"oci:{source}:win"),
+                       open_destination(f"dir:{tmp_path / 'd'}"), cancel=cancel)
+        assert time.monotonic() - started < 10
+        assert not (tmp_path / "d").exists()
+    finally:
+        flaky.close()
 
 
 def test_a_layer_labelled_gzip_that_is_a_plain_tar_is_read_as_one(tmp_path: Path) -> None:

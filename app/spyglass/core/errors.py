@@ -297,6 +297,10 @@ def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""
     reason = str(exc) or type(exc).__name__
+    if type(exc).__name__ == "DecodingError":  # httpx's: not imported here
+        return f"it came with a Content-Encoding that does not decode ({as_clause(reason)})"
+    if type(exc).__name__ == "TooManyRedirects":
+        return "it was redirected too many times"
     cause = exc.__cause__ or exc.__context__
     while cause is not None and not str(cause):
         cause = cause.__cause__ or cause.__context__

@@ -230,15 +230,24 @@ class ProxyRouter(httpx.BaseTransport):
         self._direct.close()
 
 
-def environment_client(**options: Any) -> httpx.Client:
+def environment_client(
+    *, track: Callable[[httpx.BaseTransport], object] | None = None, **options: Any
+) -> httpx.Client:
     """An ``httpx.Client`` (``options`` as its own) that reaches servers through the
-    proxies the environment names, by the rules above, as registries are reached."""
+    proxies the environment names, by the rules above, as registries are reached;
+    ``track`` is given each transport it makes (so a cancel can reach its connections)."""
     settings = ProxySettings.from_environment()
+
+    def made(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
+        if track is not None:
+            track(transport)
+        return transport
+
     if not settings.any:
-        return httpx.Client(trust_env=False, **options)
+        return httpx.Client(trust_env=False, transport=made(httpx.HTTPTransport()), **options)
 
     def through(proxy: Proxy) -> httpx.BaseTransport:
-        return httpx.HTTPTransport(proxy=httpx.Proxy(proxy.url))
+        return made(httpx.HTTPTransport(proxy=httpx.Proxy(proxy.url)))
 
     return httpx.Client(trust_env=False, transport=ProxyRouter(
-        httpx.HTTPTransport(), settings, through), **options)
+        made(httpx.HTTPTransport()), settings, through), **options)

@@ -11,11 +11,12 @@ bytes are verified against the layer's digest and size like every blob.
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import VerifyingReader
-from spyglass.core.errors import BlobNotFound
+from spyglass.core.errors import BlobNotFound, ConnectionFailed, describe_connection_error
 from spyglass.core.manifest import Descriptor
 
 if TYPE_CHECKING:
@@ -26,23 +27,51 @@ _TIMEOUT: Final = 60.0
 
 class _Body:
     """A streamed response's bytes as a binary reader (at most ``n`` bytes a read);
-    closing it ends the response and its client."""
+    closing it ends the response and its client. Cancelling ``cancel`` shuts the
+    connection down, so a read the server stalls ends at once (:class:`Cancelled`);
+    a connection that breaks is a :class:`ConnectionFailed` (retried like any blob)."""
 
-    def __init__(self, response: httpx.Response, client: httpx.Client) -> None:
+    def __init__(self, response: httpx.Response, client: httpx.Client, what: str,
+                 cancel: CancelToken | None) -> None:
         self._response = response
         self._client = client
+        self._what = what
+        self._cancel = cancel
         self._chunks = response.iter_raw()
         self._left = b""
+        self._abort_key = cancel.add_abort(self._abort) if cancel is not None else None
 
     def read(self, n: int = -1, /) -> bytes:
+        import httpx
+
+        from spyglass.core.transports.registry.abortable import raise_if_cancelled
+
         if not self._left:
-            self._left = next(self._chunks, b"")
+            check(self._cancel)
+            try:
+                self._left = next(self._chunks, b"")
+            except httpx.RequestError as exc:
+                raise_if_cancelled(self._cancel, exc)
+                raise ConnectionFailed(
+                    f"{self._what} broke off: {describe_connection_error(exc)}.") from exc
         if n < 0:
             n = len(self._left)
         data, self._left = self._left[:n], self._left[n:]
         return data
 
+    def _abort(self) -> None:
+        """Shut the connection down (from the cancelling thread): a blocked read wakes."""
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+
     def close(self) -> None:
+        if self._cancel is not None:
+            self._cancel.remove_abort(self._abort_key)
         try:
             self._response.close()
         finally:
@@ -57,6 +86,11 @@ def open_external_blob(
     import httpx
 
     from spyglass.core.proxies import environment_client
+    from spyglass.core.transports.registry.abortable import (
+        abortable,
+        raise_if_cancelled,
+        track_connections,
+    )
 
     problems: list[str] = []
     for url in descriptor.urls:
@@ -65,21 +99,24 @@ def open_external_blob(
         if scheme not in ("http", "https"):
             problems.append(f"{url} is not an http(s) URL")
             continue
-        client = environment_client(follow_redirects=True, timeout=_TIMEOUT)
+        client = environment_client(follow_redirects=True, timeout=_TIMEOUT,
+                                    track=track_connections)
         try:
-            response = client.send(client.build_request("GET", url), stream=True)
-        except httpx.HTTPError as exc:
+            with abortable(cancel):  # a cancel ends a connect or an answer that stalls
+                response = client.send(client.build_request("GET", url), stream=True)
+        except httpx.RequestError as exc:
             client.close()
-            problems.append(f"{url} could not be reached ({exc})")
+            raise_if_cancelled(cancel, exc)
+            problems.append(f"{url} could not be reached ({describe_connection_error(exc)})")
             continue
         if response.status_code != 200:
             response.close()
             client.close()
             problems.append(f"{url} answered HTTP {response.status_code}")
             continue
-        return VerifyingReader(_Body(response, client), descriptor.digest, descriptor.size,
-                               what=f"The foreign layer {descriptor.digest} from {url}",
-                               cancel=cancel)
+        what = f"The foreign layer {descriptor.digest} from {url}"
+        return VerifyingReader(_Body(response, client, what, cancel), descriptor.digest,
+                               descriptor.size, what=what, cancel=cancel)
     raise BlobNotFound(
         f"The foreign layer {descriptor.digest} is not in the source, and its urls did not "
         f"serve it: {'; '.join(problems) or 'it names none'}."

@@ -366,7 +366,7 @@ class RegistryAuth(httpx.Auth):
             ) as response:
                 body = read_capped(response, MAX_TOKEN_BODY)
                 return _TokenResponse(response.status_code, body)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             server = f"{url.host}:{url.port}" if url.port else url.host
             raise ConnectionFailed(
                 f"Cannot reach the token server {server} of {self.host}: "

@@ -55,6 +55,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TLSFailed,
     TooLarge,
+    TransportError,
     describe_connection_error,
 )
 from spyglass.core.manifest import (
@@ -484,6 +485,10 @@ class RegistryClient:
                 if not isinstance(exc, Cancelled):
                     raise_if_cancelled(cancel, exc)
                 raise
+            except httpx.TooManyRedirects as exc:
+                raise TransportError(
+                    f"{what}: {self.host} redirected the request more than "
+                    f"{self._http.max_redirects} times.") from exc
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
                 if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
@@ -640,7 +645,7 @@ class RegistryClient:
         try:
             with abortable(cancel):
                 body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
-        except httpx.TransportError:
+        except httpx.RequestError:
             body = b""  # the status says enough; a broken error body adds nothing
         finally:
             response.close()
@@ -668,7 +673,7 @@ class RegistryClient:
                 )
             with abortable(cancel):
                 body = read_capped(response, limit + 1)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # a Content-Encoding that does not decode too
             raise_if_cancelled(cancel, exc)
             raise ConnectionFailed(
                 f"{what} broke off: {describe_connection_error(exc)}."

@@ -401,7 +401,7 @@ class ResponseStream:
         except StopIteration:
             self._done = True
             return b""
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # a Content-Encoding that does not decode too
             self._check_cancelled(exc)
             raise ConnectionFailed(
                 f"{self._what} broke off: {describe_connection_error(exc)}."

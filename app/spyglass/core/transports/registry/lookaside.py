@@ -33,7 +33,13 @@ import httpx
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
-from spyglass.core.errors import ConnectionFailed, SpyglassError, TooLarge, TransportError
+from spyglass.core.errors import (
+    ConnectionFailed,
+    SpyglassError,
+    TooLarge,
+    TransportError,
+    describe_connection_error,
+)
 
 SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
 MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
@@ -185,9 +191,9 @@ def read_signatures(
                                 f"The signature {url} is larger than the "
                                 f"{MAX_SIGNATURE_SIZE // (1024 * 1024)} MiB accepted."
                             )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 raise ConnectionFailed(
-                    f"Reading the signature {url} failed: {exc or type(exc).__name__}."
+                    f"Reading the signature {url} failed: {describe_connection_error(exc)}."
                 ) from exc
             found.append(bytes(body))
     return found

@@ -326,6 +326,26 @@ def test_a_read_that_breaks_off_is_connection_failed(make_client) -> None:
     )
 
 
+@pytest.mark.parametrize("what", ["manifest", "blob"])
+def test_a_content_encoding_that_does_not_decode_is_said(make_client, what: str) -> None:
+    """A proxy's gzip Content-Encoding over a broken body: a sentence, not "an unexpected
+    internal error" (httpx's DecodingError is no TransportError)."""
+    broken = {"Content-Encoding": "gzip", "Content-Type": media.OCI_MANIFEST}
+    def answer(request: httpx.Request) -> httpx.Response:  # a stream: decoded as read
+        return httpx.Response(200, content=iter([b"\x1f\x8bnot gzip"]), headers=broken)
+
+    client, _ = make_client(Routes({("GET", f"{PATH}/v1"): answer,
+                                    ("GET", f"{BLOBS}/{LAYER_DIGEST}"): answer}))
+    with pytest.raises(ConnectionFailed) as info:
+        if what == "manifest":
+            client.get_manifest("team/app", "v1")
+        else:
+            client.open_blob("team/app", LAYER_DIGEST).read()
+    said = str(info.value)
+    assert "came with a Content-Encoding that does not decode (" in said, said
+    assert said.endswith(".") and "DecodingError" not in said
+
+
 def test_a_registry_that_stops_answering_is_said_to_have_stopped(make_client) -> None:
     """Reached, then silent: not "cannot reach" (which sends one looking at the network),
     but what was being done and that the registry stopped answering."""
