@@ -264,6 +264,30 @@ def test_a_registry_gets_gzipped_layers(registry: RegistryServer, tmp_path: Path
 
 
 
+def test_uncompressed_layers_already_there_are_kept(
+        registry: RegistryServer, tmp_path: Path) -> None:
+    """As containers/image reuses a blob before it would compress it: an image copied
+    where its layers are already (onto itself, under another tag of the layout, into a
+    registry repository that has them) keeps its digest, and nothing is written twice."""
+    source = tmp_path / "src"
+    digest = plain_layout(source)
+    blobs = sorted(p.name for p in (source / "blobs" / "sha256").iterdir())
+    for ref in ("app", "again"):
+        top = copy_image(open_source(f"oci:{source}:app"), open_destination(f"oci:{source}:{ref}"))
+        assert str(top.digest) == digest
+    assert sorted(p.name for p in (source / "blobs" / "sha256").iterdir()) == blobs
+    # a registry repository holding the plain layers (pushed with their digests kept)
+    kept = f"docker://{registry.host}/it-plain/kept"
+    copy_image(open_source(f"oci:{source}:app"), open_destination(f"{kept}:v1"),
+               CopyOptions(preserve_digests=True))
+    again = copy_image(open_source(f"oci:{source}:app"), open_destination(f"{kept}:v2"))
+    assert str(again.digest) == digest
+    # elsewhere they are still compressed
+    elsewhere = copy_image(open_source(f"oci:{source}:app"),
+                           open_destination(f"oci:{tmp_path / 'new'}:app"))
+    assert str(elsewhere.digest) != digest
+
+
 def attested_list(root: Path) -> tuple[str, str]:
     """A list ``app``: an image with uncompressed layers and BuildKit's attestation
     entry for it (an in-toto layer, platform unknown/unknown). Returns (image, list)."""

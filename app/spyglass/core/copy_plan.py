@@ -51,6 +51,7 @@ from spyglass.core.signatures.discovery import Attachment, find_attachments
 from spyglass.core.transports.base import (
     COMPRESSED,
     AttachmentSource,
+    BlobHolder,
     DigestedDestination,
     ForeignLayers,
     ImageDestination,
@@ -869,7 +870,8 @@ def _plan_images(
     forced = _forced_format_note(top.media_type, destination, options)
     if forced:
         notes.append(forced)
-    plain = _PlainLayers(_plain_target(destination, options), ahead, notes, stored)
+    plain = _PlainLayers(_plain_target(destination, options), ahead, notes, stored,
+                         destination, cancel)
     if isinstance(top, ImageManifest):
         config = _load_config(source, top, ahead.needs_config, cancel)
         instance = _plan_instance(top, None, config, destination, options, stored,
@@ -1056,8 +1058,11 @@ class _PlainLayers:
     unchanged, since a new digest would lose what is attached."""
 
     def __init__(self, target: Compression | None, ahead: _Ahead, notes: list[str],
-                 stored: StoredBy) -> None:
+                 stored: StoredBy, destination: ImageDestination,
+                 cancel: CancelToken | None) -> None:
         self._target = target
+        self._holder = destination if isinstance(destination, BlobHolder) else None
+        self._cancel = cancel
         self._stored = stored
         self._ahead = ahead
         self._notes = notes
@@ -1077,6 +1082,11 @@ class _PlainLayers:
         misnamed = [digest for digest, (now, named) in stored.items()
                     if named == compression.NONE and now != named]
         if self._target is None or not (plain or misnamed) or _opaque(manifest):
+            return None
+        holder = self._holder
+        if holder is not None and all(  # where it is already (copied onto itself, say)
+                holder.holds_blob(layer, cancel=self._cancel) for layer in manifest.layers
+                if layer.digest in plain or layer.digest in misnamed):
             return None
         attested = isinstance(written_list, ImageIndex) and any(
             buildkit_attestation_subject(entry) == manifest.digest

@@ -196,6 +196,19 @@ class ManifestHolder(Protocol):
 
 
 @runtime_checkable
+class BlobHolder(Protocol):
+    """An :class:`ImageDestination` that can say, changing nothing (no mount), whether a
+    blob is there already (a layout, a registry repository): planning keeps uncompressed
+    layers as they are when they are, as containers/image reuses a blob before it would
+    compress it, so an image copied where it already is keeps its digest."""
+
+    def holds_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> bool:
+        """Whether a blob of that digest and size is there. Not a check of its bytes:
+        :meth:`ImageDestination.reuse_blob` still decides whether it counts."""
+        ...
+
+
+@runtime_checkable
 class ReplacingDestination(Protocol):
     """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
     is there already is replaced, not added to. The copy's plan says so in a note

@@ -728,6 +728,17 @@ class OCILayoutDestination:
                 return "exists"
         return None
 
+    def holds_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> bool:
+        """Implement BlobHolder: a file of that name and size is there (its digest is
+        checked when :meth:`reuse_blob` is asked)."""
+        known = self._known.size(descriptor.digest)
+        if known is not None:
+            return known == descriptor.size
+        try:
+            return (self.path / blob_path(descriptor.digest)).stat().st_size == descriptor.size
+        except (OSError, ValueError):
+            return False
+
     def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
                        ) -> bool | None:
         """Override ManifestHolder.holds_manifest: its blob is there, digest checked."""

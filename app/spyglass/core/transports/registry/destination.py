@@ -27,12 +27,14 @@ from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
     AccessDenied,
     BodyTooLarge,
+    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidReference,
     NotFound,
     RateLimited,
     RegistryError,
+    SpyglassError,
     Unsupported,
 )
 from spyglass.core.manifest import (
@@ -175,6 +177,26 @@ class RegistryDestination:
             log.info("Cannot tell whether %s holds %s: %s", self.description,
                      entry.digest, exc)
             return None
+        return True
+
+    def holds_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> bool:
+        """Implement BlobHolder: a ``HEAD`` of it (the registry's statement, as for
+        :meth:`reuse_blob`, which then asks no more); False where the registry will not
+        say."""
+        digest = descriptor.digest
+        with self._lock:
+            if digest in self._held:
+                return True
+        try:
+            size = self.client.blob_exists(self.repository, digest, cancel=cancel)
+        except Cancelled:
+            raise
+        except SpyglassError as exc:  # refused, say: the copy meets it again, and says it
+            log.info("Cannot tell whether %s holds %s: %s", self.description, digest, exc)
+            return False
+        if size is None or (size >= 0 and size != descriptor.size):
+            return False
+        self._learn(digest)
         return True
 
     def reuse_blob(
