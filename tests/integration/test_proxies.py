@@ -181,6 +181,20 @@ def test_a_proxy_nobody_listens_on_is_named_without_its_password() -> None:
                     f"127.0.0.1:{port} (HTTPS_PROXY): connection refused."), line
 
 
+def test_a_dead_http_proxy_is_named_over_the_direct_https_attempt() -> None:
+    """An insecure registry tried over https directly (no HTTPS_PROXY), then over http
+    through HTTP_PROXY: the proxy nobody listens on is the news, not the direct
+    attempt's failure (it named a host the proxy was to resolve)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+    done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
+                    env={"HTTP_PROXY": f"http://127.0.0.1:{port}"})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line == (f"spyglass: Cannot reach the registry {NAME}:5000 through the proxy "
+                    f"127.0.0.1:{port} (HTTP_PROXY): connection refused."), line
+
+
 def test_a_socks_proxy_is_refused_with_a_sentence() -> None:
     done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
                     env={"HTTPS_PROXY": "socks5://127.0.0.1:1080",

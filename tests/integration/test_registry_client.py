@@ -51,6 +51,7 @@ from tests.helpers.clock import AuthClock
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
 from tests.helpers.registry import (
     ALICE,
+    CertificateAuthority,
     RegistryServer,
     push_image,
     seed_repos,
@@ -483,6 +484,43 @@ def test_tls_trusted_through_certs_d_in_home(
         "tag-00000",
         "tag-00001",
     ]
+
+
+def test_a_registry_asking_for_a_client_certificate_says_so(
+    registry_binary: str, test_ca: CertificateAuthority, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mutual TLS: without a client certificate the handshake's alert is the news (not the
+    400 plain HTTP gets on loopback, nor advice to turn verification off); with the
+    certificate in the folder, it works."""
+    with RegistryServer(binary=registry_binary, tls=True, ca=test_ca,
+                        client_certificates=True) as server:
+        assert server.cert_dir is not None and server.client_cert_dir is not None
+        seed_tags(server, "it-client/mtls", 1)
+        for client in (RegistryClient(server.host, cert_dir=server.cert_dir),
+                       RegistryClient(server.host, cert_dir=server.cert_dir, insecure=True)):
+            with pytest.raises(TLSFailed) as failed:
+                client.tags_of("it-client/mtls")
+            said = str(failed.value)
+            assert said.startswith(f"The registry {server.host} asks for a client "
+                                   "certificate, and none was given ("), said
+            assert f"Put it in {server.cert_dir} as client.cert, with its key as client.key." \
+                in said
+            assert "not look like a container registry" not in said
+        client = RegistryClient(server.host, cert_dir=server.client_cert_dir)
+        assert client.tags_of("it-client/mtls") == ["tag-00000"]
+        # a certs.d folder in use is where the advice sends the CA (not another, which
+        # would hide this one's client certificate)
+        home = tmp_path / "home"
+        folder = home / ".config" / "containers" / "certs.d" / server.host
+        folder.mkdir(parents=True)
+        assert server.client_cert is not None
+        shutil.copyfile(server.client_cert.cert_path, folder / "client.cert")
+        shutil.copyfile(server.client_cert.key_path, folder / "client.key")
+        monkeypatch.setenv("HOME", str(home))
+        with pytest.raises(TLSFailed) as failed:
+            RegistryClient(server.host).tags_of("it-client/mtls")
+        assert f"Put its CA certificate in {folder}/ca.crt" in str(failed.value)
 
 
 # --------------------------------------------------------------------------- listing

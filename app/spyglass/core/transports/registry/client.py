@@ -93,6 +93,7 @@ from spyglass.core.transports.registry.errors import (
 )
 from spyglass.core.transports.registry.hosts import (
     api_host,
+    host_cert_folder,
     is_loopback,
     tls_settings,
 )
@@ -227,6 +228,24 @@ def _verify_failed(exc: BaseException) -> bool:
     return False
 
 
+_CLIENT_CERTIFICATE_ALERTS: Final = ("alert bad certificate", "alert certificate required",
+                                     "alert_bad_certificate", "alert_certificate_required")
+"""OpenSSL's words for the server's alert that it wants a client certificate (TLS 1.3
+says so; TLS 1.2 says "bad certificate" whether none came or one it does not take)."""
+
+
+def _client_certificate_refused(exc: BaseException) -> bool:
+    """Whether the server ended the handshake for want of a client certificate (or one
+    it does not accept), not over its own certificate."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if any(alert in text for alert in _CLIENT_CERTIFICATE_ALERTS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 _UNKNOWN_ISSUER: Final = frozenset({2, 18, 19, 20, 21})
 """OpenSSL's verify codes for a chain that ends at no trusted CA (unable to get the
 issuer's certificate, self-signed, self-signed in the chain, no local issuer, cannot
@@ -334,6 +353,7 @@ class RegistryClient:
             schemes.append("http")
         first_error: SpyglassError | None = None
         answered: SpyglassError | None = None  # what a server that answered said
+        proxied: ConnectionFailed | None = None  # a proxy that could not be reached
         silent = 0  # attempts whose connection was taken but never answered
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
@@ -351,6 +371,9 @@ class RegistryClient:
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
                 silent += exc.__cause__ is not None and _answered_nothing(exc.__cause__)
+                if isinstance(exc, ConnectionFailed) and \
+                        self._pool.proxy_for(httpx.URL(f"{base}/v2/")) is not None:
+                    proxied = proxied or exc
                 continue
             try:
                 self._check_ping(response, base)
@@ -370,12 +393,18 @@ class RegistryClient:
                 "takes connections but answers nothing (it timed out); it may be hung, or "
                 "not a registry.")
         # a server that answered (not a registry) says more than a failed handshake,
-        # but not more than a certificate that failed verification (a TLS registry
-        # answers plain HTTP with a 400)
-        untrusted = isinstance(first_error, TLSFailed) and _mentions(
-            first_error, "CERTIFICATE_VERIFY_FAILED"
-        )
-        raise first_error if untrusted or answered is None else answered
+        # but not more than a certificate that failed verification, or a client
+        # certificate the server asked for (a TLS registry answers plain HTTP with a 400);
+        # a proxy that cannot be reached is the cause of its scheme's failure, more
+        # than the other scheme's direct attempt
+        decisive = isinstance(first_error, TLSFailed) and (
+            _mentions(first_error, "CERTIFICATE_VERIFY_FAILED")
+            or _client_certificate_refused(first_error))
+        if not decisive and answered is not None:
+            raise answered
+        if not decisive and proxied is not None:
+            raise proxied
+        raise first_error
 
     def check_reachable(self, *, cancel: CancelToken | None = None) -> None:
         """Ask the registry's ``/v2/`` once more, whatever was found before: raises the
@@ -568,6 +597,8 @@ class RegistryClient:
         if proxy is not None and proxy.url.scheme == "https":  # whose certificate, then?
             through = f"; through {proxy.describe()}, whose certificate is checked too"
             reason = f"{reason}{through}"
+        if _client_certificate_refused(exc):  # whether verified or not: it wants ours
+            return self._client_certificate_wanted(reason)
         if self.insecure:
             return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
         # OpenSSL's reason, trimmed, then the proxy's part (the trim works at the end)
@@ -580,7 +611,9 @@ class RegistryClient:
                     f"({verified}). Check the registry's name and its certificate, or "
                     "allow this registry to be insecure")
         else:
+            in_use = host_cert_folder(self.host)  # putting it elsewhere would hide that one
             where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
+                     else f"{in_use}/ca.crt" if in_use is not None
                      else f"~/.config/containers/certs.d/{self.host}/ca.crt")
             said = (f"The TLS certificate of {self.api_host} could not be verified "
                     f"({verified}). Put its CA certificate in {where}")
@@ -592,6 +625,24 @@ class RegistryClient:
                 "(--tls-verify=false).",
                 untrusted=not (proxy is not None and proxy.url.scheme == "https"))
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
+
+    def _client_certificate_wanted(self, reason: object) -> TLSFailed:
+        """The sentence for a server that ended the handshake over the client certificate:
+        none was sent, or it does not take the one sent."""
+        sent = self._tls.client_cert
+        folder = self._cert_dir or host_cert_folder(self.host)
+        where = (f"{folder}" if folder is not None
+                 else f"~/.config/containers/certs.d/{self.host}")
+        if sent is None:
+            said = (f"The registry {self.api_host} asks for a client certificate, and none "
+                    f"was given ({reason}). Put it in {where} as client.cert, with its key "
+                    "as client.key")
+            return TLSFailed(f"{said}.", on_command_line=f"{said} (or in a folder named by "
+                             "--cert-dir DIR)." if self._cert_dir is None else f"{said}.")
+        return TLSFailed(
+            f"The registry {self.api_host} does not accept the client certificate "
+            f"{sent[0]} ({reason}); check that a CA the registry trusts issued it, and that "
+            "it has not expired.")
 
     @staticmethod
     def _backoff(attempt: int) -> float:
