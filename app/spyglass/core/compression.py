@@ -307,6 +307,7 @@ class _GzipMembers:
         self._input = b""
         self._fresh = True  # no input given to this member's decompressor yet
         self._ended = False
+        self._later = False  # a member after the first one
 
     def read(self, size: int = -1, /) -> bytes:
         if size is None or size < 0:
@@ -319,6 +320,7 @@ class _GzipMembers:
                 self._input = self._inflate.unused_data.lstrip(b"\0")
                 self._inflate = _inflater(31)
                 self._fresh = True
+                self._later = True
             if not self._input:
                 self._input = self._source.read(READ_SIZE)
                 if self._fresh:
@@ -337,7 +339,11 @@ class _GzipMembers:
                 data: bytes = self._inflate.decompress(self._input, size)
             except _INFLATE_ERRORS as exc:
                 # the standard library's error, whichever zlib inflated
-                raise zlib.error(_zlib_reason(str(exc))) from exc
+                reason = _zlib_reason(str(exc))
+                if self._later and reason == _ZLIB_REASONS["incorrect header check"]:
+                    reason = ("its gzip data is followed by bytes that are neither another "
+                              "gzip member nor zero padding")
+                raise zlib.error(reason) from exc
             # at a member's end the rest is in unused_data (unconsumed_tail may repeat it)
             self._input = b"" if self._inflate.eof else self._inflate.unconsumed_tail
             if data:
