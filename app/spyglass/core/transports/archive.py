@@ -673,6 +673,7 @@ def _oci_reader_over(tree: TarTree, path: Path) -> OCILayoutReader:
             f'"{path}" is not an OCI archive: it has no oci-layout file. It looks like a '
             f"docker save archive; open it as docker-archive:{path}."
         )
+    tree.read_as_extracted()  # skopeo extracts an oci-archive: the last copy of a name wins
     return OCILayoutReader(tree, transport=OCI_ARCHIVE, path=path)
 
 

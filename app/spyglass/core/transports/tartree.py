@@ -167,7 +167,8 @@ class TarTree:
 
     The headers are scanned once, when the tree is made; member names are
     normalized (``./blobs/x`` is ``blobs/x``) and the first member of a name
-    wins, as containers/image's docker-archive reader finds it. Each
+    wins, as containers/image's docker-archive reader finds it (the last one after
+    :meth:`read_as_extracted`). Each
     :meth:`open` opens the archive file again and reads the member's bytes in
     place, so readers on different threads are independent; a reader fails
     with :class:`TransportError` if the file was replaced since the scan.
@@ -199,6 +200,8 @@ class TarTree:
         self.compression: str | None = None
         """The compression undone before reading, or None for a plain tar."""
         self._members: dict[str, tarfile.TarInfo] = {}
+        self._later: dict[str, tarfile.TarInfo] = {}
+        """The last member of each name stored more than once (``tar -r`` appends)."""
         self._closed = False
         self._decompressed: DecompressedArchive | None = None
         self._data = path
@@ -281,7 +284,10 @@ class TarTree:
                 while (info := tar.next()) is not None:
                     name = _member_name(info.name, self.path)
                     if name is not None:
-                        self._members.setdefault(name, info)
+                        if name in self._members:
+                            self._later[name] = info
+                        else:
+                            self._members[name] = info
                 end = tar.offset
         except tarfile.TarError as exc:
             raise DamagedArchive(
@@ -294,13 +300,19 @@ class TarTree:
         damaged = bool(block) and (len(block) < _BLOCK or block.count(0) != _BLOCK)
         if damaged or any(
             info.offset_data + info.size > file_size
-            for info in self._members.values()
+            for info in (*self._members.values(), *self._later.values())
             if info.isreg()
         ):
             raise DamagedArchive(
                 f'The archive "{self.path}" is truncated or damaged after {end} bytes; it '
                 "cannot be read."
             )
+
+    def read_as_extracted(self) -> None:
+        """Read a member stored more than once as its last copy, as extracting the tar
+        leaves it (``tar -x``, and so skopeo's oci-archive and umoci): an OCI layout
+        updated with ``tar -r`` names what its last ``index.json`` names."""
+        self._members.update(self._later)
 
     # -- lookups
 

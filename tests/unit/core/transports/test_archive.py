@@ -602,6 +602,31 @@ def test_oci_archive_unknown_ref(skopeo_oci_archive: Path) -> None:
     assert str(skopeo_oci_archive) in str(caught.value)
 
 
+def test_an_oci_archive_member_stored_twice_is_read_as_its_last_copy(
+    skopeo_oci_archive: Path, tmp_path: Path
+) -> None:
+    """``tar -r`` appends a new index.json: extracting the tar (skopeo, umoci, tar -x)
+    leaves the last copy, and so does reading it here."""
+    import shutil
+
+    updated = tmp_path / "updated.tar"
+    shutil.copyfile(skopeo_oci_archive, updated)
+    with tarfile.open(updated) as tar:
+        member = tar.extractfile("index.json")
+        assert member is not None
+        index = json.loads(member.read())
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = "only"
+    raw = dump_json(index)
+    info = tarfile.TarInfo("index.json")
+    info.size = len(raw)
+    with tarfile.open(updated, "a") as tar:
+        tar.addfile(info, io.BytesIO(raw))
+    source = open_oci_archive_image(updated, "only")
+    assert source.get_manifest()[0] == skopeo_raw(f"oci-archive:{skopeo_oci_archive}:v1")
+    with pytest.raises(ImageNotFound):
+        open_oci_archive_image(updated, "v1")
+
+
 def test_corrupt_oci_archive_blob_fails_when_read_to_the_end(
     skopeo_oci_archive: Path, tmp_path: Path
 ) -> None:
