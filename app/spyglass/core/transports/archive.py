@@ -761,6 +761,8 @@ def sniff_tree(tree: TarTree) -> str | None:
         return OCI_ARCHIVE
     if tree.exists("manifest.json"):
         return DOCKER_ARCHIVE
+    if tree.exists("repositories"):
+        return DOCKER_ARCHIVE  # a save of Docker before 1.10: its reader says what it lacks
     return None
 
 

@@ -38,6 +38,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_
 from spyglass.core.transports import detect_location_kind, open_location, open_source
 from spyglass.core.transports.archive import (
     DockerArchiveImageSource,
+    open_archive_location,
     open_docker_archive_image,
     open_docker_archive_location,
     open_oci_archive_image,
@@ -527,6 +528,15 @@ def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_pat
     packed_oci = tmp_path / "packed-oci.tar.gz"
     packed_oci.write_bytes(gzip.compress(skopeo_oci_archive.read_bytes()))
     assert sniff_archive(packed_oci) == "oci-archive"
+    # a save of Docker before 1.10 is one, whose reader says why it cannot be read (the
+    # window said it was not made by docker save)
+    legacy = write_tar(tmp_path / "legacy.tar", [
+        ("dir", "0123abcd", None), ("file", "0123abcd/layer.tar", b""),
+        ("file", "repositories", b'{"app": {"1": "0123abcd"}}')])
+    assert sniff_archive(legacy) == "docker-archive"
+    with pytest.raises(InvalidLayout, match="only the legacy repositories file of Docker "
+                       "before 1.10"):
+        open_archive_location(legacy)
     # an archive cut short is still an archive: its sentence says it is damaged
     cut = tmp_path / "cut.tar"
     cut.write_bytes(skopeo_docker_archive.read_bytes()[:5000])
