@@ -534,8 +534,8 @@ def test_sniffing(skopeo_docker_archive: Path, skopeo_oci_archive: Path, tmp_pat
         ("dir", "0123abcd", None), ("file", "0123abcd/layer.tar", b""),
         ("file", "repositories", b'{"app": {"1": "0123abcd"}}')])
     assert sniff_archive(legacy) == "docker-archive"
-    with pytest.raises(InvalidLayout, match="only the legacy repositories file of Docker "
-                       "before 1.10"):
+    with pytest.raises(InvalidLayout, match=r"only the legacy repositories file of Docker "
+                       r"before 1\.10"):
         open_archive_location(legacy)
     # an archive cut short is still an archive: its sentence says it is damaged
     cut = tmp_path / "cut.tar"
