@@ -35,6 +35,12 @@ closed (:mod:`spyglass.core.transports.decompressed`).
       ``DockerV2Schema2LayerMediaType``, although the blob is an uncompressed
       tar: the name is kept for the digest's sake.
 
+    One deliberate difference: a layer file stored as a link (``docker save``
+    before Docker 25 links a layer it saved for another image already) is
+    followed, and its size is the size of what it links to. skopeo 1.9 takes
+    the link's own header size, 0, so its digest differs there, and its copy of
+    such an image fails ("write too long").
+
     Its blobs are served accordingly: the config file's bytes, and each layer
     file decompressed when it is compressed (gzip, bzip2, xz, zstd, detected by
     content as containers/image's ``compression.AutoDecompress`` does), so that

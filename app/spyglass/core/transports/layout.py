@@ -47,7 +47,7 @@ from spyglass.core.manifest import (
     guess_media_type,
     parse_manifest,
 )
-from spyglass.core.reference import is_valid_oci_ref
+from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -85,6 +85,17 @@ _TAR_MAGIC_END: Final = 263
 _CONTAINERS_TEMP_PREFIX: Final = "oci-put-blob"
 """How containers/image names a blob it is writing into a layout (left there when it
 is stopped)."""
+
+
+def _same_image_name(name: str | None, ref: str) -> bool:
+    """Whether ``ref`` (``foo:1``) names the image ``name`` (``docker.io/library/foo:1``),
+    both read as Docker names; False for a ref no Docker name could be."""
+    if name is None or ":" not in ref:
+        return False
+    try:
+        return str(parse_docker_reference(ref)) == str(parse_docker_reference(name))
+    except InvalidReference:
+        return False
 
 
 class OCILayoutReader:
@@ -220,12 +231,18 @@ class OCILayoutReader:
             )
         matches = [d for d in manifests if d.ref_name == ref] or [
             d for d in manifests if d.annotations.get(IMAGE_NAME_ANNOTATION) == ref
-        ]  # containerd's full name (docker.io/library/alpine:latest) beside a bare tag
+        ] or [  # containerd's full name (docker.io/library/alpine:latest) beside a bare
+            # tag, named as Docker names it (alpine:latest), as docker save wrote it
+            d for d in manifests if _same_image_name(d.annotations.get(IMAGE_NAME_ANNOTATION),
+                                                     ref)]
         if not matches:
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
+            names = sorted({name for d in manifests
+                            if (name := d.annotations.get(IMAGE_NAME_ANNOTATION))})
             raise ImageNotFound(
                 f'{self.what} has no image with the ref "{ref}"; '
-                + (f"it has: {', '.join(refs)}." if refs else "it has no named images.")
+                + (f"it has: {', '.join(refs)}" if refs else "it has no named images")
+                + (f" (or by name: {', '.join(names)})." if names else ".")
             )
         if len(matches) > 1 and len({d.digest for d in matches}) > 1:
             positions = [self.name_for(None, n) for n, d in enumerate(manifests)

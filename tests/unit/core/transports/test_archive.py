@@ -433,6 +433,23 @@ def test_a_layer_used_twice_is_a_symlink_and_listed_twice(tmp_path: Path) -> Non
     read_all(source, manifest.layers[2])
 
 
+def test_a_layer_linked_to_another_images_copy_has_that_copys_size(tmp_path: Path) -> None:
+    """docker save (before Docker 25) links a layer it saved for an earlier image: the
+    link is followed for its bytes and its size (skopeo 1.9 takes the link's header size,
+    0, and then cannot copy the image)."""
+    images = [(["app:a"], image_spec("amd64", ["shared"])),
+              (["app:b"], image_spec("amd64", ["shared"]))]
+    entries = docker_save_entries(images)  # the second image's layer: a link to the first's
+    items = json.loads(entries[-1][2])
+    linked = dict((name, kind) for kind, name, _data in entries)[items[1]["Layers"][0]]
+    assert linked == "symlink"
+    path = write_tar(tmp_path / "linked.tar", entries)
+    source = open_docker_archive_image(path, "app:b", None)
+    (layer,) = image_manifest(source).layers
+    assert layer.size == len(build_tar(images[0][1].layers[0])) > 0
+    assert read_all(source, layer) == build_tar(images[0][1].layers[0])
+
+
 def test_docker_25_save_is_sniffed_as_oci_but_reads_as_both(tmp_path: Path) -> None:
     spec = image_spec("amd64", ["new", "style"], docker=False)
     path = write_tar(tmp_path / "d25.tar", docker25_entries(["app:1"], spec))
@@ -451,6 +468,13 @@ def test_docker_25_save_is_sniffed_as_oci_but_reads_as_both(tmp_path: Path) -> N
     assert [d.digest for d in oci_manifest.layers] == [d.digest for d in manifest.layers]
     for descriptor in (oci_manifest.config, *oci_manifest.layers):
         read_all(oci_view, descriptor)
+    # the name docker save was given finds it too, full or as Docker shortens it
+    for name in ("app:1", "docker.io/library/app:1"):
+        assert image_manifest(open_oci_archive_image(path, name)) == oci_manifest
+    with pytest.raises(ImageNotFound) as missing:
+        open_oci_archive_image(path, "app:2")
+    assert str(missing.value).endswith(
+        'has no image with the ref "app:2"; it has: 1 (or by name: docker.io/library/app:1).')
 
 
 def test_a_docker_25_save_of_two_latest_images_names_each_by_position(tmp_path: Path) -> None:
