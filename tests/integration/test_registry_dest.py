@@ -14,6 +14,7 @@ registries run without an access log.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -500,10 +501,28 @@ def test_a_push_check_cancels_its_upload_with_the_push_token_alone(
     server = make_registry(token_server=tokens)
     bob = RegistryClient(server.host, credentials=Credentials(*BOB), pool=pool)
     bob.check_push("team-b/app")
+    bob.drop_spare_upload("team-b/app")  # no upload took the session the check opened
     scopes = [scope for r in tokens.requests for scope in r.params.get("scope", [])]
     assert scopes == ["repository:team-b/app:pull,push"]
     assert [r.method for r in transport.requests if "/blobs/uploads/" in r.url.path] == [
         "POST", "DELETE"]
+
+
+def test_a_push_check_hands_its_upload_session_to_the_first_upload(
+    registry: RegistryServer, counting: tuple[Counting, HTTPPool],
+) -> None:
+    """The check costs no request of its own, and leaves no cancelled session on the
+    registry (distribution 2.8 keeps a cancelled one's hash state)."""
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    client.check_push("it-dest/spare")
+    blob = b"the first blob takes the checked session"
+    client.upload_blob("it-dest/spare", io.BytesIO(blob), Digest.of(blob), len(blob))
+    client.drop_spare_upload("it-dest/spare")  # nothing left to drop
+    assert [r.method for r in transport.requests if "/blobs/uploads/" in r.url.path] == [
+        "POST", "PUT"]
+    uploads = registry.repository_dir("it-dest/spare") / "_uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:
@@ -747,17 +766,23 @@ def test_requests_without_a_body_keep_their_connection(
 def test_check_writable_leaves_no_upload_behind_and_says_the_refusal(
     auth_registry: RegistryServer, registry: RegistryServer,
 ) -> None:
-    """An upload session started and cancelled: nothing left on the registry; without
-    credentials, the refusal a push would meet."""
+    """An upload session started, kept for the first blob, and cancelled when the
+    destination closes without one: nothing left on the registry; without credentials,
+    the refusal a push would meet."""
     client = RegistryClient(registry.host)
-    RegistryDestination(client, "it-dest/checked", tag="v1",
-                        cache=BlobLocationCache(None)).check_writable()
+    checked = RegistryDestination(client, "it-dest/checked", tag="v1",
+                                  cache=BlobLocationCache(None))
+    checked.check_writable()
+    assert _leftover_uploads(registry, "it-dest/checked")  # kept for the first blob
+    checked.close()
     assert not _leftover_uploads(registry, "it-dest/checked")
     anonymous = RegistryClient(auth_registry.host)
     with pytest.raises(AuthenticationFailed, match="wants valid credentials"):
         RegistryDestination(anonymous, "it-dest/checked", tag="v1",
                             cache=BlobLocationCache(None)).check_writable()
     alice = RegistryClient(auth_registry.host, credentials=Credentials(*ALICE))
-    RegistryDestination(alice, "it-dest/checked", tag="v1",
-                        cache=BlobLocationCache(None)).check_writable()
+    checked = RegistryDestination(alice, "it-dest/checked", tag="v1",
+                                  cache=BlobLocationCache(None))
+    checked.check_writable()
+    checked.abort()  # a copy stopped before its first blob
     assert not _leftover_uploads(auth_registry, "it-dest/checked")

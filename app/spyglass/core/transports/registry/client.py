@@ -322,6 +322,9 @@ class RegistryClient:
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
+        self._spare_uploads: dict[str, UploadSession] = {}
+        """Per repository, the session :meth:`check_push` opened, kept for the first
+        :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.host!r}, insecure={self.insecure})"
@@ -1159,11 +1162,30 @@ class RegistryClient:
 
     def check_push(self, repository: str, *, cancel: CancelToken | None = None) -> None:
         """Whether the credentials allow a push to ``repository``: an upload session is
-        started and cancelled at once (nothing is stored); raises the refusal a push
-        would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`)."""
+        started (nothing is stored); raises the refusal a push would meet
+        (:class:`AuthenticationFailed`, :class:`AccessDenied`).
+
+        The session is kept for the next :meth:`upload_blob` to ``repository``, which
+        then asks for none: a copy's check costs no request of its own, and leaves no
+        cancelled session behind (distribution 2.8 keeps a cancelled session's hash
+        state). :meth:`drop_spare_upload` cancels it when no upload took it."""
         what = f"Checking that {self.host}/{repository} can be written"
         session = self._start_upload(repository, what=what, cancel=cancel)
-        self._abandon_upload(session.location, what, session.scope)
+        with self._lock:
+            old = self._spare_uploads.pop(repository, None)
+            self._spare_uploads[repository] = session
+        if old is not None:
+            self._abandon_upload(old.location, what, old.scope)
+
+    def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
+        """Cancel the session :meth:`check_push` kept for ``repository``, if no upload
+        took it (``hurried``: the copy was stopped)."""
+        with self._lock:
+            session = self._spare_uploads.pop(repository, None)
+        if session is not None:
+            self._abandon_upload(session.location,
+                                 f"Checking that {self.host}/{repository} can be written",
+                                 session.scope, hurried=hurried)
 
     def upload_blob(
         self,
@@ -1224,7 +1246,9 @@ class RegistryClient:
                 stream, size, what=f"The blob uploaded to {target}", cancel=cancel
             )
             reader = hashing
-        session = self._start_upload(repository, what=what, cancel=cancel)
+        with self._lock:
+            spare = self._spare_uploads.pop(repository, None)
+        session = spare or self._start_upload(repository, what=what, cancel=cancel)
         try:
             if digest is not None and size is not None and chunk_size is None:
                 self._put_whole(

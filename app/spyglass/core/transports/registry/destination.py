@@ -507,11 +507,15 @@ class RegistryDestination:
         points at them and the registry's garbage collection may drop them;
         the tag is only written by :meth:`commit`, so the name still shows
         what it showed before. Upload sessions that failed were already
-        cancelled by :meth:`put_blob`. Safe to call twice.
+        cancelled by :meth:`put_blob`; the one :meth:`check_writable` kept, if no
+        blob took it, is cancelled here. Safe to call twice.
         """
+        self.client.drop_spare_upload(self.repository, hurried=True)
 
     def close(self) -> None:
-        """Override ImageDestination.close: connections belong to the shared pool."""
+        """Override ImageDestination.close: connections belong to the shared pool; the
+        upload session :meth:`check_writable` kept, if no blob took it, is cancelled."""
+        self.client.drop_spare_upload(self.repository)
 
 
 def open_registry_destination(
