@@ -837,11 +837,10 @@ def _index_file_lock() -> Iterator[None]:
     the user's cache folder; where it cannot be had, none: the index is a convenience)."""
     import fcntl
 
-    import platformdirs
+    from spyglass.core.cachedir import make_user_cache_folder
 
-    path = Path(platformdirs.user_cache_dir("spyglass")) / "keyring-hosts.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # (made only below an existing home folder or $XDG_CACHE_HOME)
+        path = make_user_cache_folder() / "keyring-hosts.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         yield
