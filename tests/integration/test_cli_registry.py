@@ -173,6 +173,31 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# --------------------------------------------------------------------------- the cache
+
+
+def test_a_home_that_cannot_hold_the_cache_is_neither_made_nor_mentioned(
+        image: Image, tmp_path: Path) -> None:
+    """The blob-location cache is kept in memory, silently: inspect and tags say nothing
+    of it, and a copy within the registry still mounts from its source (the cache knows
+    where the source's blobs are from reading its manifest)."""
+    missing = tmp_path / "no-such-home"
+    blocked = tmp_path / "blocked-home"
+    blocked.mkdir()
+    (blocked / ".cache").write_text("a file where the cache folder should be")
+    name = f"{image.repo_name}:v1"
+    for home in (missing, blocked):
+        env = {"HOME": str(home), "XDG_CACHE_HOME": ""}
+        assert ok("inspect", name, env=env).stderr == ""
+        assert ok("tags", image.repo_name, env=env).stderr == ""
+        target = f"docker://{image.server.host}/it-cli/{home.name}:v1"
+        copied = ok("copy", name, target, env=env).stderr
+        assert "cache" not in copied and "Errno" not in copied, copied
+        assert "mounted" in copied, copied
+    assert not missing.exists()
+    assert (blocked / ".cache").is_file()
+
+
 # --------------------------------------------------------------------------- inspect
 
 

@@ -14,9 +14,14 @@ instead of recompressing again.
 
 It is only ever a hint. A candidate it names may be gone or unreadable with
 the credentials at hand; the registry then answers the mount with an upload
-(or a refusal) and the blob is uploaded. Hence every failure of the cache
-itself — a corrupt file, a locked database, a read-only disk — is logged and
-turns into "no candidates", never into a failed copy.
+(or a refusal) and the blob is uploaded. Hence no failure of the cache itself
+ever fails a copy. A file that cannot be had — no home folder, a read-only one,
+no file descriptor left — leaves the cache in memory for the session, as
+containers/image falls back to its memory cache: what this session reads and
+writes is still mounted from (a copy within one registry mounts from its
+source), only what earlier sessions saw is not known; that costs speed alone,
+so it is logged at debug level and nothing is said. A broken file turns the
+cache off with a warning asking to delete it. A locked file skips one operation.
 
 Bounds: at most :data:`MAX_REPOSITORIES_PER_BLOB` repositories per blob (the
 most recently seen), and entries not seen for :data:`MAX_AGE` are dropped
@@ -25,6 +30,7 @@ when the file is opened.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 import threading
@@ -33,12 +39,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from spyglass.core.cachedir import make_cache_folder, user_cache_folder
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 
 log = logging.getLogger(__name__)
 
-APP_NAME: Final = "spyglass"
 FILE_NAME: Final = "blob-locations.sqlite"
 MAX_REPOSITORIES_PER_BLOB: Final = 8
 """Repositories remembered per (registry, digest): the most recently seen."""
@@ -79,17 +85,23 @@ destination instead of making it again."""
 
 
 def cache_path() -> Path:
-    """Where the process's cache lives (the folder may not exist yet)."""
-    import platformdirs
+    """Where the process's cache lives (the folder may not exist yet: it is made only
+    below an existing home folder or $XDG_CACHE_HOME, see spyglass.core.cachedir)."""
+    return user_cache_folder() / FILE_NAME
 
-    return Path(platformdirs.user_cache_dir(APP_NAME)) / FILE_NAME
+
+def _make_own_folder(folder: Path) -> None:
+    """Make the file's folder, not the ones above it."""
+    folder.mkdir(0o700, exist_ok=True)
 
 
 class BlobLocationCache:
     """(registry host, digest) → repositories where the blob was seen; thread-safe.
 
     ``path`` None makes a cache that remembers nothing; a callable giving the path is
-    asked when the file is first used. Locations recorded are
+    asked when the file is first used. ``make_folder`` makes the file's folder when it
+    is missing (by default that folder alone, never those above it); an OSError from it
+    leaves the cache in memory. Locations recorded are
     answered from memory at once and written to the file by a background
     thread, in one transaction per batch, so recording never waits for the
     disk (a copy records the blobs of each manifest as it plans). The file is
@@ -104,14 +116,17 @@ class BlobLocationCache:
         *,
         max_per_blob: int = MAX_REPOSITORIES_PER_BLOB,
         clock: Callable[[], float] = time.time,
+        make_folder: Callable[[Path], None] = _make_own_folder,
     ) -> None:
         self._path = path
+        self._make_folder = make_folder
         self.max_per_blob = max_per_blob
         self._clock = clock
         self._lock = threading.Lock()  # what is in memory
         self._file_lock = threading.Lock()  # the connection, and one operation on the file
         self._connection: sqlite3.Connection | None = None
-        self._disabled = path is None
+        self._disabled = path is None  # nothing remembered at all
+        self._memory_only = False  # the file could not be had: this session's, in memory
         self._recent: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
         self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
@@ -129,13 +144,15 @@ class BlobLocationCache:
         return self._path
 
     def __repr__(self) -> str:
-        state = "off" if self._disabled else "on"
+        state = "off" if self._disabled else "in memory" if self._memory_only else "on"
         return f"BlobLocationCache({str(self.path)!r}, {state})"
 
     @property
     def enabled(self) -> bool:
-        """False once the cache gave up (or for a cache without a file)."""
-        return not self._disabled
+        """Whether the file is in use: False once it could not be had (the cache then
+        remembers this session's locations in memory) or was found broken (the cache
+        is then off), and for a cache without a file."""
+        return not self._disabled and not self._memory_only
 
     # ---------------------------------------------------------------- the API
 
@@ -153,10 +170,14 @@ class BlobLocationCache:
             if len(self._recent) >= _MEMO_LIMIT:
                 self._recent.clear()
             self._recent[key] = now
+            if key[:2] not in self._seen and len(self._seen) >= _MEMO_LIMIT:
+                del self._seen[next(iter(self._seen))]  # (in memory only) the oldest blob
             seen = self._seen.setdefault(key[:2], {})
             seen[repo] = now
             if len(seen) > self.max_per_blob:  # as the file keeps them: the most recent
                 del seen[min(seen, key=lambda name: (seen[name], name))]
+            if self._memory_only:
+                return
             self._pending[key] = now
             self._start_writer()
         self._wake.set()
@@ -206,7 +227,11 @@ class BlobLocationCache:
         with self._lock:
             if self._disabled:
                 return
+            if key not in self._made and len(self._made) >= _MEMO_LIMIT:
+                del self._made[next(iter(self._made))]
             self._made[key] = (str(result), size)
+            if self._memory_only:
+                return
             self._pending_made[key] = (str(result), size, self._clock())
             self._start_writer()
         self._wake.set()
@@ -272,10 +297,10 @@ class BlobLocationCache:
         with self._lock:
             batch, self._pending = self._pending, {}
             made, self._pending_made = self._pending_made, {}
-        if (not batch and not made) or self._disabled:
+        if (not batch and not made) or self._disabled or self._memory_only:
             return
         if not self._run("record", lambda db: self._write(db, batch, made)):
-            if not self._disabled:
+            if not self._disabled and not self._memory_only:
                 with self._lock:  # a busy file: the next flush tries again
                     self._pending = {**batch, **self._pending}
                     self._pending_made = {**made, **self._pending_made}
@@ -325,7 +350,7 @@ class BlobLocationCache:
 
     def _run(self, action: str, work: Callable[[sqlite3.Connection], None]) -> bool:
         """Run ``work`` on the open database (the file lock held); False when it could not."""
-        if self._disabled:
+        if self._disabled or self._memory_only:
             return False
         try:
             db = self._open()
@@ -346,7 +371,8 @@ class BlobLocationCache:
         if self._connection is not None:
             return self._connection
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():
+            self._make_folder(self.path.parent)
         db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
         )
@@ -374,19 +400,36 @@ class BlobLocationCache:
         return db
 
     def _give_up(self, exc: BaseException) -> None:
-        self._disabled = True
         connection, self._connection = self._connection, None
         _close_quietly(connection)
-        # the file itself broken: deleting it starts a new one; anything else (no file
-        # descriptor or memory left, a folder not writable) is no fault of the file
-        broken = isinstance(exc, sqlite3.DatabaseError) and not isinstance(
-            exc, sqlite3.OperationalError)
         where = self._path if isinstance(self._path, Path) else "in the user's cache folder"
-        log.warning(
-            "The blob location cache %s cannot be used (%s); cross-repository mounts are off "
-            "for this session.%s", where, str(exc) or type(exc).__name__,
-            " Delete the file to start a new cache." if broken else "",
+        # the file itself broken: deleting it starts a new one
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError):
+            self._disabled = True
+            log.warning(
+                "The blob location cache %s cannot be used (%s); cross-repository mounts "
+                "are off for this session. Delete the file to start a new cache.",
+                where, str(exc) or type(exc).__name__,
+            )
+            return
+        # anything else (no home folder, a read-only one, no file descriptor or memory
+        # left) is no fault of the file, and costs only what earlier sessions saw
+        self._memory_only = True
+        log.debug(
+            "The blob location cache %s cannot be used (%s); blob locations are kept in "
+            "memory for this session.", where, _reason(exc),
         )
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in words (an OSError's without its errno number)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f' "{exc.filename}"' if exc.filename else ""
+        return f"{exc.strerror}{where}".rstrip(".")
+    if isinstance(exc, OSError) and exc.errno:
+        return errno.errorcode.get(exc.errno, type(exc).__name__)
+    return str(exc) or type(exc).__name__
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -403,7 +446,7 @@ def default_cache() -> BlobLocationCache:
     global _default
     with _default_lock:
         if _default is None:
-            _default = BlobLocationCache(cache_path)
+            _default = BlobLocationCache(cache_path, make_folder=make_cache_folder)
         return _default
 
 

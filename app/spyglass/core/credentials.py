@@ -42,6 +42,7 @@ import base64
 import binascii
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -196,6 +197,8 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 class _AuthFile:
     path: Path
     legacy: bool = False
+    docker_config: bool = False
+    """Whether the path is ``$DOCKER_CONFIG/config.json``: DOCKER_CONFIG names its folder."""
 
 
 @dataclass
@@ -567,7 +570,7 @@ class CredentialStore:
                         / "containers" / "auth.json")
         docker_config = self._env("DOCKER_CONFIG")
         yield _AuthFile((Path(docker_config) if docker_config else home / ".docker")
-                        / "config.json")
+                        / "config.json", docker_config=bool(docker_config))
         yield _AuthFile(home / ".dockercfg", legacy=True)
 
     def _lookup_in_file(
@@ -743,6 +746,27 @@ def _find_key(mapping: Mapping[str, object], registry: str, *, legacy: bool) -> 
     return None
 
 
+def _unreadable(auth_file: _AuthFile, exc: OSError) -> str:
+    """The sentence for an auth file that is there but cannot be read."""
+    path = auth_file.path
+    if exc.errno == errno.ENOTDIR:  # a file where a folder of the path should be
+        blocker = next((folder for folder in path.parents if folder.is_file()), None)
+        if auth_file.docker_config and blocker == path.parent:
+            where = (f' (here "{blocker.parent}")' if blocker.name == "config.json" else "")
+            return (f'DOCKER_CONFIG names the file "{blocker}", but it must name a folder: '
+                    f"the one holding config.json{where}. Set it to that folder, or unset it.")
+        if blocker is not None:
+            return (f'Cannot read the credentials file "{path}": "{blocker}" is a file, not '
+                    "a folder.")
+    if exc.errno == errno.EISDIR:
+        return f'Cannot read the credentials file "{path}": it is a folder, not a file.'
+    reason = (exc.strerror or type(exc).__name__).rstrip(".")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (f'Cannot read the credentials file "{path}": {reason}. Fix its permissions or '
+                "remove it.")
+    return f'Cannot read the credentials file "{path}": {reason}.'
+
+
 def _read_auth_file(auth_file: _AuthFile) -> _FileContents | None:
     """The parsed file; None when it does not exist; SpyglassError when it is unusable."""
     path = auth_file.path
@@ -751,10 +775,7 @@ def _read_auth_file(auth_file: _AuthFile) -> _FileContents | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise SpyglassError(
-            f'Cannot read the credentials file "{path}": {exc.strerror or exc}. '
-            "Fix its permissions or remove it."
-        ) from exc
+        raise SpyglassError(_unreadable(auth_file, exc)) from exc
 
     def bad(what: str) -> SpyglassError:
         return SpyglassError(
@@ -837,11 +858,10 @@ def _index_file_lock() -> Iterator[None]:
     the user's cache folder; where it cannot be had, none: the index is a convenience)."""
     import fcntl
 
-    import platformdirs
+    from spyglass.core.cachedir import make_user_cache_folder
 
-    path = Path(platformdirs.user_cache_dir("spyglass")) / "keyring-hosts.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # (made only below an existing home folder or $XDG_CACHE_HOME)
+        path = make_user_cache_folder() / "keyring-hosts.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         yield

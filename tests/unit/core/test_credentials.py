@@ -694,8 +694,48 @@ def test_corrupt_auth_file_is_an_error_naming_it(env: Env, content: str, expecte
 
 def test_unreadable_auth_file_is_an_error(env: Env) -> None:
     env.runtime_auth.mkdir(parents=True)  # a folder where the file should be
-    with pytest.raises(SpyglassError, match="Cannot read the credentials file"):
+    with pytest.raises(SpyglassError) as info:
         env.store().lookup(HOST)
+    assert str(info.value) == (f'Cannot read the credentials file "{env.runtime_auth}": it '
+                               "is a folder, not a file.")
+
+
+def test_docker_config_naming_the_file_says_it_must_name_the_folder(env: Env) -> None:
+    write_json(env.docker_config, one_auth(HOST, "alice:pw"))
+    env.environ["DOCKER_CONFIG"] = str(env.docker_config)  # …/config.json, not its folder
+    with pytest.raises(SpyglassError) as info:
+        env.store().lookup(HOST)
+    said = str(info.value)
+    assert said == (f'DOCKER_CONFIG names the file "{env.docker_config}", but it must name a '
+                    f'folder: the one holding config.json (here "{env.docker}"). Set it to '
+                    "that folder, or unset it.")
+    # a file of another name: no guess at the folder
+    other = write_json(env.docker / "docker.json", one_auth(HOST, "alice:pw"))
+    env.environ["DOCKER_CONFIG"] = str(other)
+    with pytest.raises(SpyglassError) as info:
+        env.store().lookup(HOST)
+    assert str(info.value) == (f'DOCKER_CONFIG names the file "{other}", but it must name a '
+                               "folder: the one holding config.json. Set it to that folder, "
+                               "or unset it.")
+
+
+def test_a_file_where_a_folder_of_the_path_should_be_is_named(env: Env) -> None:
+    env.runtime.rmdir()
+    env.runtime.write_text("not a folder")  # XDG_RUNTIME_DIR naming a file
+    with pytest.raises(SpyglassError) as info:
+        env.store().lookup(HOST)
+    assert str(info.value) == (f'Cannot read the credentials file "{env.runtime_auth}": '
+                               f'"{env.runtime}" is a file, not a folder.')
+
+
+def test_an_auth_file_it_may_not_read_asks_for_its_permissions(
+        env: Env, unprivileged_dir: Path) -> None:
+    auth = write_json(unprivileged_dir / "auth.json", one_auth(HOST, "alice:pw"))
+    auth.chmod(0)
+    with pytest.raises(SpyglassError) as info:
+        env.store(authfile=auth).lookup(HOST)
+    assert str(info.value) == (f'Cannot read the credentials file "{auth}": Permission '
+                               "denied. Fix its permissions or remove it.")
 
 
 # ----------------------------------------------------------------------------- keyring

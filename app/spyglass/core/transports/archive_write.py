@@ -44,6 +44,7 @@ from spyglass.core.errors import (
     Unsupported,
     clause,
 )
+from spyglass.core.filemodes import FILE_MODE, new_file_mode
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     REF_NAME_ANNOTATION,
@@ -56,7 +57,6 @@ from spyglass.core.transports.archive import DOCKER_ARCHIVE, OCI_ARCHIVE, go_fie
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.decompressed import big_files_folder
 from spyglass.core.transports.files import (
-    FILE_MODE,
     KnownBlobs,
     TempFiles,
     TempFolder,
@@ -356,7 +356,7 @@ class _ArchiveOutput:
         target = Path(os.path.abspath(path))
         self.streamed = str(target).startswith(_STREAMED_PREFIXES)
         self.append = False
-        self.mode = FILE_MODE
+        self.mode = new_file_mode()  # a new archive; one replaced keeps its mode
         self.replaces_image = False
         """Whether an image archive is there already (it is replaced at commit)."""
         try:

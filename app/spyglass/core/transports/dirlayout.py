@@ -52,6 +52,7 @@ from spyglass.core.errors import (
     VerificationError,
     clause,
 )
+from spyglass.core.filemodes import make_folders, new_folder_mode
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -526,17 +527,17 @@ class DirDestination:
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent
         try:
-            parent.mkdir(parents=True, exist_ok=True)  # as containers/image's MkdirAll
+            make_folders(parent)  # as containers/image's MkdirAll
             staging = TempFolder(parent, self._target.name)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, self._target)) from exc
         try:
-            mode = 0o755
+            mode = new_folder_mode()  # a folder replaced keeps its mode
             if self._target.is_dir():
                 mode = stat.S_IMODE(self._target.stat().st_mode)
             os.chmod(staging.path, mode)
         except OSError:
-            pass  # mkdtemp's 0700 is safe, just less open than usual
+            pass  # mkdtemp's 0700 is safe, just maybe less open than asked
         return staging
 
     # -- ImageDestination

@@ -51,6 +51,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TransportError,
 )
+from spyglass.core.filemodes import FILE_MODE, make_folders, new_file_mode
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import FileTree
 
@@ -278,9 +279,6 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
 
 TEMP_PREFIX: Final = ".spyglass-tmp-"
 """The name prefix of every temporary file or folder a local destination creates."""
-
-FILE_MODE: Final = 0o644
-"""The mode of written blobs and metadata files (what containers/image gives them)."""
 
 LOCAL_ORPHAN_AGE: Final = 10.0
 """:data:`ORPHAN_AGE` on a filesystem of this machine alone (:func:`on_local_filesystem`):
@@ -584,6 +582,8 @@ class TempFiles:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.file_mode = new_file_mode()
+        """The mode a new file gets once written (the umask is read here, once)."""
         self._lock = threading.Lock()
         self._paths: dict[Path, int | None] = {}
 
@@ -741,9 +741,9 @@ def write_blob(
     counted as they flow; nothing is held in memory beyond one chunk. With
     ``digest`` given they must hash to it (with ``size`` given, be exactly
     that long: an over-long stream fails as soon as the excess is seen); with
-    ``digest`` None the sha256 is computed. Then the file is synced, made
-    readable (0644) and renamed to ``target(digest)``, whose folder is made if
-    missing. ``cancel`` is checked before every chunk.
+    ``digest`` None the sha256 is computed. Then the file is synced, given
+    ``temps.file_mode`` (0644 less the umask) and renamed to ``target(digest)``, whose
+    folder is made if missing. ``cancel`` is checked before every chunk.
 
     On any failure — the stream raising, :class:`SizeMismatch`,
     :class:`DigestMismatch`, :class:`Cancelled`, a disk error (raised as
@@ -820,12 +820,12 @@ def write_blob(
             try:
                 out.flush()
                 os.fsync(out.fileno())
-                os.fchmod(out.fileno(), FILE_MODE)
+                os.fchmod(out.fileno(), temps.file_mode)
             except OSError as exc:
                 raise TransportError(describe_write_error(exc, temp)) from exc
         final = target(actual)
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(final.parent)
             os.rename(temp, final)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, final)) from exc
@@ -863,11 +863,11 @@ def put_blob_file(
     return Descriptor(media_type, written, length)
 
 
-def _keep_access(fd: int, existing: os.stat_result | None) -> None:
+def _keep_access(fd: int, existing: os.stat_result | None, mode: int) -> None:
     """Give the new file the mode (and, where allowed, the owner) of the file it
-    replaces, so a private ``index.json`` stays private; a new one gets FILE_MODE."""
+    replaces, so a private ``index.json`` stays private; a new one gets ``mode``."""
     if existing is None:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         return
     os.fchmod(fd, stat.S_IMODE(existing.st_mode))
     if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
@@ -900,8 +900,9 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, synced, renamed.
 
     A reader sees the old content or the new, never a mix; a failure leaves
-    the old file as it was. The new file keeps the old one's mode and owner; a
-    read-only file is not replaced. Raises :class:`TransportError` with a sentence.
+    the old file as it was. The new file keeps the old one's mode and owner (a file
+    not there before gets 0644 less the umask); a read-only file is not replaced.
+    Raises :class:`TransportError` with a sentence.
     """
     tracker = temps if temps is not None and temps.folder == path.parent else TempFiles(path.parent)
     try:
@@ -922,7 +923,7 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-            _keep_access(out.fileno(), existing)
+            _keep_access(out.fileno(), existing, tracker.file_mode)
         os.replace(temp, path)
         done = True
     except OSError as exc:

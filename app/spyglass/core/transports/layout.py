@@ -37,6 +37,7 @@ from spyglass.core.errors import (
     clause,
     json_problem,
 )
+from spyglass.core.filemodes import FOLDER_MODE, make_folders
 from spyglass.core.manifest import (
     IMAGE_NAME_ANNOTATION,
     MAX_MANIFEST_SIZE,
@@ -647,7 +648,7 @@ class OCILayoutDestination:
                     _check_existing(path)  # refuse before creating anything in it
             else:
                 self._made_folder = True
-            path.mkdir(parents=True, exist_ok=True)
+            make_folders(path)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
         if self._private:
@@ -666,7 +667,7 @@ class OCILayoutDestination:
                 # a layout made here is taken back if the copy fails; one that only
                 # lacked its oci-layout file (older BuildKit) keeps what it had
                 self._made_layout = not (path / INDEX_FILE).exists()
-            (path / "blobs").mkdir(exist_ok=True)
+            (path / "blobs").mkdir(FOLDER_MODE, exist_ok=True)
             if not (path / INDEX_FILE).exists():
                 replace_file(path / INDEX_FILE, _dump(_empty_index()), temps=self._temps)
         except OSError as exc:

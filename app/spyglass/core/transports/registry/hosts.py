@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.filemodes import make_folders, new_file_mode
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ def trust_ca_certificate(host: str, source: Path, *,
     encoded = "".join(ssl.DER_cert_to_PEM_cert(der) for der in new).encode("ascii")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-") or "ca"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folders(folder)
         return _write_new(folder, stem, encoded)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
@@ -260,7 +261,7 @@ def _write_new(folder: Path, stem: str, data: bytes) -> Path:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, 0o644)
+        os.chmod(temp, new_file_mode())  # as the os.open below would make it
         number = 1
         while True:
             target = folder / (f"{stem}.crt" if number == 1 else f"{stem}-{number}.crt")

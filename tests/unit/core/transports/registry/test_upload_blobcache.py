@@ -161,37 +161,63 @@ def test_a_corrupt_file_means_no_cache_and_a_log_line(path: Path, caplog) -> Non
     assert str(path) in warnings[0].getMessage() and "Delete the file" in warnings[0].getMessage()
 
 
-def test_an_unwritable_folder_means_no_cache(tmp_path: Path, caplog) -> None:
+def test_a_file_that_cannot_be_had_leaves_the_cache_in_memory_quietly(
+        tmp_path: Path, caplog) -> None:
+    # a folder that cannot be made: what this session saw is still answered, nothing
+    # is said but at debug level (a copy loses only what earlier sessions saw)
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
     cache = BlobLocationCache(blocked / "blob-locations.sqlite")
-    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+    with caplog.at_level(logging.DEBUG, logger=blobcache.__name__):
         cache.record(HOST, "a/b", D1)
-        assert cache.candidates(HOST, D1) == []
-    assert not cache.enabled and caplog.records
-    assert "Delete the file" not in caplog.text  # the file is not what is wrong
+        assert cache.candidates(HOST, D1) == ["a/b"]
+        cache.record(HOST, "a/c", D1)
+        cache.record_recompressed(D1, "zstd:default", D2, 1234)
+        assert cache.recompressed(D1, "zstd:default") == (D2, 1234)
+        assert sorted(cache.candidates(HOST, D1)) == ["a/b", "a/c"]
+        cache.close()
+    assert not cache.enabled and "in memory" in repr(cache)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]  # once
+    said = caplog.records[0].getMessage()
+    assert "kept in memory" in said and "Errno" not in said and "Delete the file" not in said
+    assert not blocked.is_dir()
 
 
 @pytest.mark.parametrize("trouble", [
     MemoryError(), sqlite3.OperationalError("unable to open database file"),
-    OSError(24, "Too many open files")])
-def test_running_out_of_something_turns_the_cache_off_without_blaming_the_file(
+    OSError(24, "Too many open files"),
+    PermissionError(13, "Permission denied", "/.cache")])
+def test_running_out_of_something_keeps_the_cache_in_memory_without_blaming_the_file(
         path: Path, caplog, monkeypatch, trouble: BaseException) -> None:
-    # out of file descriptors or memory: no traceback from the writer thread, and no
-    # advice to delete a file that is fine
+    # out of file descriptors or memory, a home folder not writable: no traceback from
+    # the writer thread, no advice to delete a file that is fine, and no warning
     cache = BlobLocationCache(path)
 
     def fail() -> None:
         raise trouble
 
     monkeypatch.setattr(cache, "_open", fail)
-    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+    with caplog.at_level(logging.DEBUG, logger=blobcache.__name__):
         cache.record(HOST, "a/b", D1)
         cache.close()
+        assert cache.candidates(HOST, D1) == ["a/b"]
     assert not cache.enabled
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "cross-repository mounts are off" in warnings[0]
-    assert "Delete the file" not in warnings[0]
+    said = [r.getMessage() for r in caplog.records]
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG], said
+    assert "Errno" not in said[0] and "Delete the file" not in said[0]
+
+
+def test_in_memory_it_stays_bounded(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(blobcache, "_MEMO_LIMIT", 5)
+    cache = BlobLocationCache(tmp_path / "file-not-folder" / "x.sqlite")
+    (tmp_path / "file-not-folder").write_text("")
+    cache.candidates(HOST, D1)  # finds it cannot have the file
+    for n in range(20):
+        cache.record(HOST, "a/b", Digest.of(str(n).encode()))
+        cache.record_recompressed(Digest.of(str(n).encode()), "zstd:default", D2, n)
+    assert len(cache._seen) == 5 and len(cache._made) == 5
+    assert cache.candidates(HOST, Digest.of(b"19")) == ["a/b"]  # the newest kept
+    assert cache.candidates(HOST, Digest.of(b"0")) == []
 
 
 def test_a_locked_database_skips_the_operation_and_keeps_the_cache(

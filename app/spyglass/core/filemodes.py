@@ -1,0 +1,98 @@
+"""The modes of the files and folders Spyglass makes in a destination, and the umask.
+
+A new file gets :data:`FILE_MODE` less the umask, a new folder :data:`FOLDER_MODE`
+less the umask, so that under ``umask 077`` an image written is the user's alone, as
+umoci writes it (and skopeo its folders and small files; its blobs it makes 0644 in
+folders no one else may enter). A file or folder replaced keeps the mode it had (the
+writers see to that).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Final
+
+FILE_MODE: Final = 0o644
+"""The mode of a file a destination makes, before the umask takes its bits away
+(:func:`new_file_mode`); archive members get it as it is."""
+
+FOLDER_MODE: Final = 0o755
+"""The mode of a folder a destination makes, before the umask takes its bits away: what
+containers/image's ``MkdirAll(path, 0755)`` gives, never more open than the files in it."""
+
+
+def _umask_from_proc() -> int | None:
+    """The process's umask as Linux (4.7 and later) shows it, or None where it does not."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+_probed_umask: int | None = None
+_probe_lock = threading.Lock()
+
+
+def process_umask() -> int:
+    """The process's umask, read without changing it where the system shows it
+    (``/proc/self/status``); elsewhere it was read once, when this module was imported.
+
+    Thread-safe. The umask is the process's, and elsewhere the only way to read it is to
+    set another and put it back: this is done once, with 0o077 in between, so a file
+    another thread makes at that instant is made more private, never less."""
+    found = _umask_from_proc()
+    if found is not None:
+        return found
+    global _probed_umask
+    with _probe_lock:
+        if _probed_umask is None:
+            _probed_umask = os.umask(0o077)
+            os.umask(_probed_umask)
+        return _probed_umask
+
+
+if _umask_from_proc() is None:  # read before any worker thread makes files
+    process_umask()
+
+
+def new_file_mode() -> int:
+    """The mode for a new file in a destination: :data:`FILE_MODE` less the umask, as
+    ``open(…, 0o644)`` would make it."""
+    return FILE_MODE & ~process_umask()
+
+
+def new_folder_mode() -> int:
+    """The mode for a new folder in a destination: :data:`FOLDER_MODE` less the umask."""
+    return FOLDER_MODE & ~process_umask()
+
+
+def make_folders(path: Path) -> None:
+    """Make ``path`` and any missing folder above it (``mkdir -p``), each with
+    :data:`FOLDER_MODE` less the umask (``Path.mkdir(parents=True)`` makes the ones above
+    0o777 less the umask). OSError when one cannot be made, or a file is in the way."""
+    try:
+        path.mkdir(FOLDER_MODE)
+    except FileNotFoundError:
+        if path.parent == path:
+            raise
+        make_folders(path.parent)
+        path.mkdir(FOLDER_MODE, exist_ok=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+
+
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "make_folders",
+    "new_file_mode",
+    "new_folder_mode",
+    "process_umask",
+]

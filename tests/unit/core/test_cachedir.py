@@ -1,0 +1,107 @@
+"""The user's cache folder (spyglass.core.cachedir): made below an existing home folder
+or $XDG_CACHE_HOME, never a home folder that is not there; the blob-location cache and
+the keyring index's lock go by it."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spyglass.core import blobcache, credentials
+from spyglass.core.blobcache import default_cache, set_default_cache
+from spyglass.core.cachedir import make_cache_folder, user_cache_folder
+from spyglass.core.digest import Digest
+
+D1 = Digest.of(b"one")
+HOST = "registry.test"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``$HOME`` in the test's folder (made by the test, or not), no ``$XDG_CACHE_HOME``."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    return folder
+
+
+@pytest.fixture
+def fresh_default() -> Iterator[None]:
+    """The process's blob-location cache found anew for the test, and put back after."""
+    old = set_default_cache(None)
+    try:
+        yield
+    finally:
+        cache = set_default_cache(old)
+        if cache is not None:
+            cache.close()
+
+
+def test_a_missing_home_is_not_made(home: Path, fresh_default: None, caplog) -> None:
+    assert user_cache_folder() == home / ".cache" / "spyglass"
+    with pytest.raises(FileNotFoundError):
+        make_cache_folder(user_cache_folder())
+    with caplog.at_level(logging.DEBUG, logger=blobcache.__name__):
+        cache = default_cache()
+        cache.record(HOST, "a/b", D1)
+        assert cache.candidates(HOST, D1) == ["a/b"]  # this session's, in memory
+        cache.close()
+    assert list(home.parent.iterdir()) == []  # no home, nothing else
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "in memory" in caplog.records[0].getMessage()
+
+
+def test_the_keyring_index_lock_does_not_make_a_home(home: Path) -> None:
+    with credentials._index_file_lock():
+        pass
+    assert not home.exists()
+
+
+def test_below_an_existing_home_the_cache_folder_is_made_private(
+        home: Path, fresh_default: None) -> None:
+    home.mkdir()
+    cache = default_cache()
+    cache.record(HOST, "a/b", D1)
+    cache.close()
+    assert cache.enabled
+    assert (home / ".cache" / "spyglass" / "blob-locations.sqlite").is_file()
+    for folder in (home / ".cache", home / ".cache" / "spyglass"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_xdg_cache_home_outside_home_is_made_in_only_when_it_exists(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home.mkdir()
+    xdg = tmp_path / "elsewhere" / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+    assert user_cache_folder() == xdg / "spyglass"
+    with pytest.raises(FileNotFoundError):
+        make_cache_folder(user_cache_folder())
+    assert not (tmp_path / "elsewhere").exists()
+    xdg.mkdir(parents=True)
+    make_cache_folder(user_cache_folder())
+    assert (xdg / "spyglass").is_dir()
+    # one inside the home folder is made like ~/.cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "my" / "cache"))
+    make_cache_folder(user_cache_folder())
+    assert (home / "my" / "cache" / "spyglass").is_dir()
+
+
+def test_a_relative_xdg_cache_home_makes_nothing(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    with pytest.raises(FileNotFoundError):
+        make_cache_folder(user_cache_folder())
+    assert not (tmp_path / "relative").exists()
+
+
+def test_a_file_in_the_way_is_an_oserror(home: Path) -> None:
+    home.mkdir()
+    (home / ".cache").write_text("not a folder")
+    with pytest.raises(OSError):
+        make_cache_folder(user_cache_folder())
