@@ -398,8 +398,10 @@ def test_a_broken_image_of_a_docker_archive_does_not_hide_the_others(
     rows = [places.index(row, 0, location) for row in range(places.rowCount(location))]
     assert [row.data() for row in rows[:2]] == ["app:1", "app:latest"]
     assert len(rows) == 3
-    said = rows[2].data(places.ERROR_ROLE) or rows[2].data()
+    assert rows[2].data() == "broken:2 cannot be read"  # the sentence: its tooltip
+    said = rows[2].data(places.ERROR_ROLE)
     assert '"missing/layer.tar"' in said and "@1" in said
+    assert "missing/layer.tar" in rows[2].data(Qt.ItemDataRole.ToolTipRole)
     show_image(qtbot, window, "app:latest")
 
 

@@ -58,8 +58,8 @@ class ListedLocation:
 
     location: Location
     entries: tuple[ImageEntry, ...]
-    unlisted: tuple[str, ...] = ()
-    """Why each image the listing passed over could not be read (see PartlyListed)."""
+    unlisted: tuple[tuple[str, str], ...] = ()
+    """Each image the listing passed over, and why it could not be read (PartlyListed)."""
 
 
 def is_attachment_entry(entry: ImageEntry) -> bool:

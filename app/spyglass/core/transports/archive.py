@@ -554,7 +554,7 @@ class DockerArchiveLocation:
 
     def __init__(self, reader: DockerArchiveReader) -> None:
         self.reader = reader
-        self._unlisted: tuple[str, ...] = ()
+        self._unlisted: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -572,14 +572,16 @@ class DockerArchiveLocation:
         """One entry per name of each image (an image without a name: one, ``@N``), as
         an OCI layout lists one per ref; an image that cannot be read (a layer file
         missing, say) is passed over, its sentence in :attr:`unlisted`."""
-        unlisted: list[str] = []
+        unlisted: list[tuple[str, str]] = []
         self._unlisted = ()
         for item in self.reader.items:
             check(cancel)
             try:
                 image = self.reader.image(item, cancel=cancel)
             except (InvalidLayout, InvalidConfig, InvalidDigest, BlobNotFound) as exc:
-                unlisted.append(str(exc))  # this image's own fault (a damaged archive: all's)
+                # this image's own fault (a damaged archive's would be all of them)
+                unlisted.append((item.repo_tags[0] if item.repo_tags else f"@{item.index}",
+                                 str(exc)))
                 continue
             descriptor = Descriptor(media.DOCKER_V2S2, image.manifest_digest, len(image.manifest))
             for label, name in self._rows(item):
@@ -595,7 +597,7 @@ class DockerArchiveLocation:
         return rows or [(f"@{item.index}", fallback)]
 
     @property
-    def unlisted(self) -> tuple[str, ...]:
+    def unlisted(self) -> tuple[tuple[str, str], ...]:
         """Implement PartlyListed: why each image the last listing passed over was."""
         return self._unlisted
 

@@ -308,9 +308,9 @@ class PartlyListed(Protocol):
     end there: one broken image of a docker-archive must not hide the others."""
 
     @property
-    def unlisted(self) -> tuple[str, ...]:
-        """A sentence for each image the last :meth:`Location.list_images` passed over
-        (it names the image and says what is wrong with it)."""
+    def unlisted(self) -> tuple[tuple[str, str], ...]:
+        """For each image the last :meth:`Location.list_images` passed over, a short name
+        of it (``app:1``, ``@2``) and the sentence that says what is wrong with it."""
         ...
 
 

@@ -92,6 +92,8 @@ class MessageNode:
     parent: LocationNode
     text: str
     is_error: bool
+    detail: str = ""
+    """The whole sentence, where the row says it short (its tooltip, its error)."""
 
 
 Node = LocationNode | ImageNode | MessageNode
@@ -334,7 +336,8 @@ class PlacesModel(IdTreeModel):
         is neither, the row that says the place holds no images yet."""
         if not listed.entries and not listed.unlisted:
             return [MessageNode(node, NO_IMAGES_YET, is_error=False)]
-        return [MessageNode(node, sentence, is_error=True) for sentence in listed.unlisted]
+        return [MessageNode(node, f"{name} cannot be read", is_error=True, detail=sentence)
+                for name, sentence in listed.unlisted]
 
     def _merge_children(self, node: LocationNode, entries: Sequence[ImageEntry],
                         messages: Sequence[MessageNode]) -> None:
@@ -534,14 +537,14 @@ class PlacesModel(IdTreeModel):
         if role == SENTENCE_ROLE:
             return True
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _rich_tooltip(node.text)
+            return _rich_tooltip(node.detail or node.text)
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.is_error else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:
             return QApplication.palette().color(QPalette.ColorGroup.Disabled,
                                                 QPalette.ColorRole.Text)
         if role == self.ERROR_ROLE:
-            return node.text if node.is_error else None
+            return (node.detail or node.text) if node.is_error else None
         return None
 
 

@@ -385,7 +385,8 @@ def test_an_image_that_cannot_be_read_is_passed_over_and_said(tmp_path: Path) ->
         ("third:latest", f"docker-archive:{path}:third:latest"),
         ("first:1", f"docker-archive:{path}:third:3"),
     ]
-    (said,) = location.unlisted
+    ((name, said),) = location.unlisted
+    assert name == "broken:2"
     assert "@1" in said and '"missing/layer.tar"' in said and str(path) in said
     location.close()
 
