@@ -13,9 +13,10 @@ from typing import Final
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
-    "--registries-conf": "reads registries.conf (search registries for short names, "
-    "mirrors, blocked registries), which Spyglass does not: name images in full "
-    "(docker://HOST/REPOSITORY:TAG) and leave the flag out",
+    "--registries-conf": "reads registries.conf from that file for search registries, "
+    "aliases and mirrors, which Spyglass does not use (it honours blocked registries only, "
+    "from the usual registries.conf files or $CONTAINERS_REGISTRIES_CONF): name images in "
+    "full (docker://HOST/REPOSITORY:TAG) and leave the flag out",
     "--command-timeout": "sets a time limit for the whole command, which Spyglass does not "
     "have: run it under timeout(1) (timeout 10m spyglass …)",
 }

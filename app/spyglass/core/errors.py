@@ -27,6 +27,7 @@ else escapes a core call that a caller is expected to handle.
     ├── UnsafeArchive           an archive member that points outside it
     ├── Unsupported             a valid request we cannot (yet) serve
     ├── PolicyRefused           the signature policy (policy.json) refuses a copy
+    ├── RegistryBlocked         registries.conf blocks the registry (blocked = true)
     ├── TransportError          an I/O failure talking to a transport
     │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
     │   ├── TLSFailed           the server's certificate could not be verified
@@ -158,6 +159,11 @@ class PolicyRefused(SpyglassError):
     """The containers signature policy (``policy.json``) refuses to copy the source: it
     rejects it, or asks for signatures that a copy does not verify. The sentence names
     the policy file and the scope whose requirements decided."""
+
+
+class RegistryBlocked(SpyglassError):
+    """``registries.conf`` marks the registry (or the namespace of it) ``blocked``: it is
+    not contacted at all. The sentence names the prefix and the file that blocks it."""
 
 
 class TransportError(SpyglassError):
