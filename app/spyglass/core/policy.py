@@ -69,7 +69,9 @@ __all__ = [
     "Verdict",
     "check_copy_source",
     "default_policy",
+    "docker_namespaces",
     "load_policy",
+    "path_namespaces",
     "policy_path",
 ]
 
