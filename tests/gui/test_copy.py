@@ -299,6 +299,38 @@ def test_a_refused_copy_says_why_in_the_dialog(
     dialog.reject()
 
 
+def test_a_policy_that_rejects_the_source_refuses_the_windows_copy(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's policy.json, as skopeo reads it: a source it rejects is not copied,
+    from the dialog or from a Retry, and the sentence names the file and its scope."""
+    policy = tmp_path / "home" / ".config" / "containers" / "policy.json"
+    policy.parent.mkdir(parents=True)
+    policy.write_text(json.dumps({
+        "default": [{"type": "insecureAcceptAnything"}],
+        "transports": {"oci": {str(sample.layout.resolve()): [{"type": "reject"}]}},
+    }))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    source = f"oci:{sample.layout}:spyglass-demo:1.0"
+    said = (f'The policy "{policy}" rejects {source}: its requirements for the oci scope '
+            f'"{sample.layout.resolve()}" include reject, so it is not copied.')
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    dialog = window.copying.copy_current(f"oci:{tmp_path / 'out'}:demo")
+    assert dialog is not None
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as refused:
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert refused.args[0] == said == dialog.error_text
+    assert window.copying.manager.transfers == []
+    dialog.reject()
+    transfer = window.copying.start(CopyRequest(source, f"oci:{tmp_path / 'out'}:demo",
+                                                CopyOptions()))
+    wait_finished(qtbot, transfer)
+    assert (transfer.state, transfer.error) == (TransferState.FAILED, said)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_failed_copy_shows_its_sentence(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"

@@ -20,10 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = f"oci:{REPO / 'resources' / 'sample-layout'}:tools:2024.1"
 
 
-def spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+def spyglass(*args: str, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "spyglass", *args],
-        env={**os.environ, "PYTHONPATH": str(REPO / "app")},
+        env={**os.environ, "PYTHONPATH": str(REPO / "app"), **(env or {})},
         capture_output=True, text=True, timeout=60, check=False,
     )
 
@@ -46,21 +47,71 @@ def test_a_policy_that_accepts_anything_is_taken_before_or_after_the_command(
     assert after.returncode == 0, after.stderr
 
 
-def test_a_policy_asking_for_signatures_is_refused_naming_what_it_asks(
+def test_a_policy_that_rejects_the_source_refuses_the_copy_unless_insecure(
     tmp_path: Path,
 ) -> None:
     strict = policy(tmp_path / "policy.json", {
         "default": [{"type": "reject"}],
-        "transports": {"docker": {"quay.io/team": [
-            {"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}]}},
+        "transports": {"docker-daemon": {"": [{"type": "insecureAcceptAnything"}]}},
     })
-    done = spyglass("copy", "--policy", str(strict), SAMPLE, f"oci:{tmp_path / 'out'}:x")
+    out = tmp_path / "out"
+    done = spyglass("copy", "--policy", str(strict), SAMPLE, f"oci:{out}:x")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.strip() == (
+        f'spyglass: The policy "{strict}" rejects {SAMPLE}: its "default" requirements '
+        "include reject, so it is not copied.")
+    assert not out.exists()
+    refused = spyglass("--insecure-policy=false", "--policy", str(strict), "copy", "-q",
+                       SAMPLE, f"oci:{out}:x")
+    assert refused.returncode == 1 and "rejects" in refused.stderr
+    assert not out.exists()
+    # --insecure-policy skips it, as in skopeo, before or after the command
+    for position, args in enumerate((("--insecure-policy", "--policy", str(strict), "copy"),
+                                     ("copy", "--policy", str(strict), "--insecure-policy"))):
+        done = spyglass(*args, "-q", SAMPLE, f"oci:{out}:x{position}")
+        assert done.returncode == 0, done.stderr
+    # only copy asks the policy: inspect reads the same image (as skopeo's does)
+    assert spyglass("--policy", str(strict), "inspect", SAMPLE).returncode == 0
+
+
+def test_the_users_default_policy_is_enforced_without_policy(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    user = home / ".config" / "containers" / "policy.json"
+    user.parent.mkdir(parents=True)
+    policy(user, {"default": [{"type": "reject"}]})
+    done = spyglass("copy", SAMPLE, f"oci:{tmp_path / 'out'}:x", env={"HOME": str(home)})
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(f'spyglass: The policy "{user}" rejects {SAMPLE}')
+    assert not (tmp_path / "out").exists()
+    assert spyglass("inspect", SAMPLE, env={"HOME": str(home)}).returncode == 0
+
+
+def test_a_policy_asking_for_signatures_elsewhere_lets_other_images_through(
+    tmp_path: Path,
+) -> None:
+    """RHEL's own policy: anything, but its registries' images signed. The signed scope
+    is a loopback port nothing is asked on: the policy refuses before any request."""
+    signed = [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}]
+    rhel = policy(tmp_path / "policy.json", {
+        "default": [{"type": "insecureAcceptAnything"}],
+        "transports": {"docker": {"127.0.0.1:9": signed, "127.0.0.1:9/other": signed},
+                       "docker-daemon": {"": [{"type": "insecureAcceptAnything"}]}},
+    })
+    done = spyglass("--policy", str(rhel), "copy", "-q", SAMPLE, f"oci:{tmp_path / 'out'}:x")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "index.json").exists()
+    source = "docker://127.0.0.1:9/ubi9/ubi:latest"
+    done = spyglass("--policy", str(rhel), "copy", source, f"oci:{tmp_path / 'red'}:x")
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        f'spyglass: The policy "{strict}" asks for more than Spyglass does (reject for '
-        "default; signedBy for docker quay.io/team): Spyglass enforces no signature policy. "
-        "Check signatures with spyglass signatures --key, and leave --policy out.")
-    assert not (tmp_path / "out").exists()
+        f'spyglass: The policy "{rhel}" accepts {source} only with signatures (its '
+        'requirements for the docker scope "127.0.0.1:9" ask for signedBy), and Spyglass '
+        "does not verify signatures while it copies: pass --insecure-policy to copy it "
+        "without checking them, or check them first with spyglass signatures --key.")
+    assert not (tmp_path / "red").exists()
+
+
+def test_a_policy_file_that_cannot_be_used_is_refused_by_any_command(tmp_path: Path) -> None:
     missing = spyglass("--policy", str(tmp_path / "nope.json"), "inspect", SAMPLE)
     assert missing.returncode == 1
     assert missing.stderr.startswith(f'spyglass: Cannot read the policy "{tmp_path}/nope.json"')
@@ -79,7 +130,7 @@ def test_a_policy_asking_for_signatures_is_refused_naming_what_it_asks(
 
 
 @pytest.mark.parametrize("flag, said", [
-    ("--registries-conf", "reads registries.conf"),
+    ("--registries-conf", "reads registries.conf from that file"),
     ("--command-timeout", "run it under timeout(1)"),
 ])
 def test_flags_for_what_spyglass_does_not_do_are_usage_errors(flag: str, said: str) -> None:

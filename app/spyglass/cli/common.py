@@ -232,10 +232,10 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
     from spyglass.cli.skopeo_globals import add_global_flags
 
     parser.add_argument(
-        "--insecure-policy", nargs="?", const="true", metavar="BOOL",
+        "--insecure-policy", type=parse_bool, nargs="?", const=True, metavar="BOOL",
         default=argparse.SUPPRESS if here else None,
-        help="accepted and ignored: Spyglass applies no signature policy "
-        "(containers-policy.json); it verifies signatures where it shows them")
+        help="copy without checking the source against the signature policy "
+        "(containers-policy.json)")
     add_global_flags(parser, here=here)
     if here:  # before the command, the parser's own
         parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

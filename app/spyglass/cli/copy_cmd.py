@@ -255,6 +255,7 @@ def _registry_options(
 def run(args: argparse.Namespace) -> int:
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
+    _check_policy(args, source_name)
     try:
         return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
@@ -264,6 +265,17 @@ def run(args: argparse.Namespace) -> int:
     except ListNotAccepted as exc:
         exc.on_command_line = (exc.on_command_line or exc.message) + _one_platform_hint(args)
         raise
+
+
+def _check_policy(args: argparse.Namespace, source_name: ImageName) -> None:
+    """The signature policy's word on the source, before anything is opened or written
+    (as skopeo copy asks it): ``--policy FILE``, else the user's or the system's
+    ``policy.json``; ``--insecure-policy`` skips it, as in skopeo."""
+    if args.insecure_policy:
+        return
+    from spyglass.core.policy import check_copy_source
+
+    check_copy_source(source_name, args.policy)
 
 
 def _one_platform_hint(args: argparse.Namespace) -> str:

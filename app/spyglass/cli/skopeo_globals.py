@@ -5,18 +5,18 @@ skopeo takes them, each either done as skopeo does it or refused with a sentence
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
-    "--registries-conf": "reads registries.conf (search registries for short names, "
-    "mirrors, blocked registries), which Spyglass does not: name images in full "
-    "(docker://HOST/REPOSITORY:TAG) and leave the flag out",
+    "--registries-conf": "reads registries.conf from that file for search registries, "
+    "aliases and mirrors, which Spyglass does not use (it honours blocked registries only, "
+    "from the usual registries.conf files or $CONTAINERS_REGISTRIES_CONF): name images in "
+    "full (docker://HOST/REPOSITORY:TAG) and leave the flag out",
     "--command-timeout": "sets a time limit for the whole command, which Spyglass does not "
     "have: run it under timeout(1) (timeout 10m spyglass …)",
 }
@@ -38,8 +38,9 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
     unset = argparse.SUPPRESS if here else None
     parser.add_argument(
         "--policy", type=Path, metavar="FILE", default=unset,
-        help="a containers-policy.json: taken when it accepts anything (Spyglass enforces "
-        "no signature policy), refused when it requires signatures")
+        help="the containers-policy.json copy checks its source against (default: "
+        "~/.config/containers/policy.json, else /etc/containers/policy.json): a copy it "
+        "rejects, or accepts only signed, is refused")
     parser.add_argument(
         "--tmpdir", type=Path, metavar="DIR", default=unset,
         help="where big temporary files go (as $TMPDIR)")
@@ -62,39 +63,10 @@ def apply_global_flags(args: argparse.Namespace) -> None:
         tempfile.tempdir = None  # asked again, from $TMPDIR
 
 
-_ACCEPTS_ANYTHING: Final = "insecureAcceptAnything"
-
-
 def check_policy(path: Path) -> None:
-    """Refuse a policy that asks for more than Spyglass does (it checks digests, and
-    signatures only where it shows them): anything but ``insecureAcceptAnything``."""
-    try:
-        data: Any = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise SpyglassError(f'Cannot read the policy "{path}": {exc.strerror or exc}.') from exc
-    except ValueError as exc:
-        raise SpyglassError(f'The policy "{path}" is not JSON: {exc}.') from exc
-    if not isinstance(data, dict) or not isinstance(data.get("default"), list):
-        raise SpyglassError(f'The policy "{path}" is not a containers-policy.json (an object '
-                            'with a "default" list of requirements, and "transports").')
-    scopes: list[tuple[str, Any]] = [("default", data["default"])]
-    transports = data.get("transports") or {}
-    if isinstance(transports, dict):
-        for transport, by_scope in transports.items():
-            if isinstance(by_scope, dict):
-                scopes += [(f"{transport} {scope or '(all)'}", requirements)
-                           for scope, requirements in by_scope.items()]
-    asked: list[str] = []
-    for scope, requirements in scopes:
-        if isinstance(requirements, list) and not requirements:  # as containers/image
-            raise SpyglassError(f'The policy "{path}" lists no requirements for {scope}; '
-                                "containers/image refuses such a policy.")
-        kinds = [r.get("type") if isinstance(r, dict) else None
-                 for r in (requirements if isinstance(requirements, list) else [None])]
-        asked += [f"{kind} for {scope}" for kind in sorted({str(k) for k in kinds})
-                  if kind != _ACCEPTS_ANYTHING]
-    if asked:
-        raise SpyglassError(
-            f'The policy "{path}" asks for more than Spyglass does ({"; ".join(asked)}): '
-            "Spyglass enforces no signature policy. Check signatures with spyglass "
-            "signatures --key, and leave --policy out.")
+    """Refuse a ``--policy`` file that cannot be read or is no containers-policy.json,
+    whatever the command (as before a copy, which then decides by it: see
+    :mod:`spyglass.core.policy`)."""
+    from spyglass.core.policy import load_policy
+
+    load_policy(path)

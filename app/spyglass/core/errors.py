@@ -26,6 +26,8 @@ else escapes a core call that a caller is expected to handle.
     ├── InvalidLayout           a path that is not the layout it claims to be
     ├── UnsafeArchive           an archive member that points outside it
     ├── Unsupported             a valid request we cannot (yet) serve
+    ├── PolicyRefused           the signature policy (policy.json) refuses a copy
+    ├── RegistryBlocked         registries.conf blocks the registry (blocked = true)
     ├── TransportError          an I/O failure talking to a transport
     │   ├── ConnectionFailed    DNS, refused connection, timeout, reset
     │   ├── TLSFailed           the server's certificate could not be verified
@@ -151,6 +153,17 @@ class ListNotAccepted(Unsupported):
     """The destination cannot hold a manifest list, and several images of one were asked
     for: the sentence says to choose one platform; each front end may say how
     (``--platform``, a checkbox)."""
+
+
+class PolicyRefused(SpyglassError):
+    """The containers signature policy (``policy.json``) refuses to copy the source: it
+    rejects it, or asks for signatures that a copy does not verify. The sentence names
+    the policy file and the scope whose requirements decided."""
+
+
+class RegistryBlocked(SpyglassError):
+    """``registries.conf`` marks the registry (or the namespace of it) ``blocked``: it is
+    not contacted at all. The sentence names the prefix and the file that blocks it."""
 
 
 class TransportError(SpyglassError):

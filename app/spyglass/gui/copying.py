@@ -44,6 +44,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
+from spyglass.core.policy import check_copy_source
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -598,7 +599,10 @@ class Prepared:
 
 
 def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) -> Prepared:
-    """Open both ends and plan the copy (a job); raises the refusal sentence."""
+    """Open both ends and plan the copy (a job); raises the refusal sentence. The
+    signature policy (``policy.json``, as skopeo reads it) is asked first, before
+    anything is opened."""
+    check_copy_source(parse_image_name(request.source))
     source = openers.source(request.source, cancel)
     try:
         destination = openers.destination(request.destination)

@@ -108,6 +108,13 @@ def push_scope(repository: str) -> str:
     return f"repository:{repository}:pull,push"
 
 
+def repository_of(path: str) -> str | None:
+    """The repository an API path is about (``/v2/team/app/manifests/1.0`` →
+    ``team/app``), or None for one about none (``/v2/``, ``/v2/_catalog``)."""
+    match = _SCOPE_PATH.match(path)
+    return match.group("name") if match else None
+
+
 def scope_for(method: str, path: str) -> str | None:
     """The token scope a request needs, e.g. ``repository:library/alpine:pull``."""
     if path.rstrip("/") == "/v2/_catalog":

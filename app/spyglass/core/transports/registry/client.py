@@ -7,7 +7,10 @@ besides its requests is in :mod:`spyglass.core.transports.registry.uploads`.
 Every request goes through :meth:`RegistryClient.send`, which authenticates
 (:class:`~spyglass.core.transports.registry.auth.RegistryAuth`), retries
 connection errors, 429 and 502/503/504 on idempotent requests with exponential
-backoff (honouring ``Retry-After``), and turns failures into sentences.
+backoff (honouring ``Retry-After``), and turns failures into sentences. A
+registry, or a repository in it, that ``registries.conf`` blocks is refused before
+any request goes out (:meth:`RegistryClient.ping` and :meth:`RegistryClient.url`,
+which every request passes first; see :mod:`spyglass.core.registries_conf`).
 
 Uploads (distribution's "Pushing blobs", "Cross-repository blob mount",
 "Pushing manifests") are not idempotent and their bodies stream, so no request
@@ -65,6 +68,7 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
+from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
 from spyglass.core.transports.registry.abortable import (
     abortable,
@@ -78,6 +82,7 @@ from spyglass.core.transports.registry.auth import (
     pull_scope,
     push_scope,
     read_capped,
+    repository_of,
 )
 from spyglass.core.transports.registry.connections import (
     ATTEMPTS,
@@ -346,8 +351,10 @@ class RegistryClient:
         """Find how to talk to the registry (https or http) and how it authenticates.
 
         Returns the base URL. Raises :class:`TLSFailed`, :class:`ConnectionFailed`
-        or :class:`NotARegistry` with a sentence.
+        or :class:`NotARegistry` with a sentence; :class:`RegistryBlocked`, before any
+        request, for a registry that ``registries.conf`` blocks.
         """
+        check_not_blocked(self.host)  # every request goes through here first
         with self._lock:
             if self._base is not None:
                 return self._base
@@ -657,7 +664,11 @@ class RegistryClient:
 
     def url(self, path: str, *, cancel: CancelToken | None = None) -> str:
         """The full URL of an API path such as ``/v2/_catalog`` (the first call pings the
-        registry, which ``cancel`` can interrupt)."""
+        registry, which ``cancel`` can interrupt). A path in a repository that
+        ``registries.conf`` blocks is refused before the registry is pinged."""
+        repository = repository_of(path)
+        if repository is not None:
+            check_not_blocked(self.host, repository)
         return self.ping(cancel=cancel) + path
 
     def send(

@@ -1,0 +1,356 @@
+"""The containers signature policy (``containers-policy.json(5)``), for the source of a copy.
+
+skopeo refuses to copy an image its policy does not accept. Spyglass reads the same
+file and decides the same way which requirements apply to a source, but it verifies no
+signature while it copies, so the outcome is one of three (:class:`Verdict`):
+
+* every requirement is ``insecureAcceptAnything``: the copy goes ahead;
+* one is ``reject``: the copy is refused, naming the file and the scope that matched;
+* one asks for signatures (``signedBy``, ``sigstoreSigned``, ``signedBaseLayer``): the
+  copy is refused too, saying how to copy without the check (skopeo's
+  ``--insecure-policy``) or how to check the signatures (``spyglass signatures --key``).
+
+Which file (:func:`policy_path`), as containers/image chooses it: the one given
+(``--policy``), else ``$HOME/.config/containers/policy.json`` if it exists, else
+``/etc/containers/policy.json``. Unlike skopeo, which fails when that last file does
+not exist, Spyglass then has no policy to enforce and copies: many machines that run
+Spyglass have no containers tools installed, hence no ``/etc/containers`` at all, and a
+policy nobody wrote cannot be one anybody relies on.
+
+Which requirements (:meth:`Policy.requirements_for`), as containers/image's
+``PolicyContext.requirementsForImageRef`` picks them: in the source's transport, the
+scope equal to the image's identity, else the first of its namespaces that has one,
+else the transport's ``""`` scope; with none of those, the policy's ``default``.
+Identities and namespaces follow each transport's ``PolicyConfigurationIdentity`` and
+``PolicyConfigurationNamespaces``:
+
+* ``docker``: ``HOST[:PORT]/REPO:TAG`` or ``HOST[:PORT]/REPO@DIGEST``; then the
+  repository, its parent namespaces, the host (with its port), and ``*.DOMAIN``
+  wildcards of the host without its port, most specific first;
+* ``oci``, ``oci-archive``, ``dir``: the absolute path with symbolic links resolved;
+  then each parent folder up to (not including) ``/``;
+* ``docker-archive``: no scope but ``""``.
+
+A malformed file is refused with a sentence (containers/image refuses it too), whether
+it was named or found: a policy that cannot be read cannot be said to accept anything.
+Nothing here imports Qt, or the registry transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from spyglass.core.errors import PolicyRefused, SpyglassError
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+)
+
+__all__ = [
+    "ACCEPT_ANYTHING",
+    "REJECT",
+    "SIGNATURE_REQUIREMENTS",
+    "SYSTEM_POLICY",
+    "USER_POLICY",
+    "Decision",
+    "Policy",
+    "Scope",
+    "Verdict",
+    "check_copy_source",
+    "default_policy",
+    "docker_namespaces",
+    "load_policy",
+    "path_namespaces",
+    "policy_path",
+]
+
+SYSTEM_POLICY: Final = Path("/etc/containers/policy.json")
+"""The system-wide policy, read when the user has none."""
+
+USER_POLICY: Final = Path(".config/containers/policy.json")
+"""The user's policy, relative to ``$HOME`` (containers/image reads ``$HOME``, not
+``$XDG_CONFIG_HOME``, for it)."""
+
+ACCEPT_ANYTHING: Final = "insecureAcceptAnything"
+REJECT: Final = "reject"
+SIGNATURE_REQUIREMENTS: Final = ("signedBy", "signedBaseLayer", "sigstoreSigned")
+"""The requirement types that accept an image only with signatures."""
+_TYPES: Final = (ACCEPT_ANYTHING, REJECT, *SIGNATURE_REQUIREMENTS)
+
+_PATH_TRANSPORTS: Final = ("oci", "oci-archive", "dir")
+"""The transports whose scopes are absolute paths (containers/image validates them so)."""
+
+
+class Verdict(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    NEEDS_SIGNATURES = "needs signatures"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a list of requirements sits in a policy: ``transport`` None for the
+    policy's ``default``; ``name`` "" for a transport's own default."""
+
+    transport: str | None = None
+    name: str = ""
+
+    def describe(self) -> str:
+        """The requirements of the scope, in words: ``its requirements for the docker
+        scope "quay.io/team"``."""
+        if self.transport is None:
+            return 'its "default" requirements'
+        if not self.name:
+            return f'its requirements for every {self.transport} image (scope "")'
+        return f'its requirements for the {self.transport} scope "{self.name}"'
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy says of one image: the verdict, and the requirements that gave it."""
+
+    verdict: Verdict
+    scope: Scope
+    requirements: tuple[str, ...]
+    """The types of the requirements of ``scope``, in the file's order."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed policy: for each scope, the types of its requirements (what else a
+    requirement says, its keys and identities, matters only to a verifier)."""
+
+    path: Path
+    default: tuple[str, ...]
+    transports: Mapping[str, Mapping[str, tuple[str, ...]]]
+
+    def requirements_for(self, name: ImageName) -> tuple[Scope, tuple[str, ...]]:
+        """The scope whose requirements apply to ``name``, and those requirements."""
+        transport = str(name.transport)
+        scopes = self.transports.get(transport)
+        if scopes is not None:
+            for candidate in (*_scopes_of(name), ""):
+                found = scopes.get(candidate)
+                if found is not None:
+                    return Scope(transport, candidate), found
+        return Scope(), self.default
+
+    def decide(self, name: ImageName) -> Decision:
+        """Whether the policy accepts ``name`` as the source of a copy that checks no
+        signature: all the requirements must accept it (as containers/image asks)."""
+        scope, requirements = self.requirements_for(name)
+        if REJECT in requirements:
+            verdict = Verdict.REJECT
+        elif any(kind in SIGNATURE_REQUIREMENTS for kind in requirements):
+            verdict = Verdict.NEEDS_SIGNATURES
+        else:
+            verdict = Verdict.ACCEPT
+        return Decision(verdict, scope, requirements)
+
+    def check_copy_source(self, name: ImageName) -> None:
+        """Raise :class:`PolicyRefused` unless the policy accepts copying ``name``; its
+        ``message`` is for the window, its ``on_command_line`` names the flags."""
+        decision = self.decide(name)
+        where = decision.scope.describe()
+        if decision.verdict is Verdict.REJECT:
+            said = (f'The policy "{self.path}" rejects {name}: {where} include reject, so it '
+                    "is not copied.")
+            raise PolicyRefused(said)
+        if decision.verdict is Verdict.NEEDS_SIGNATURES:
+            kinds = " and ".join(dict.fromkeys(
+                kind for kind in decision.requirements if kind in SIGNATURE_REQUIREMENTS))
+            start = (f'The policy "{self.path}" accepts {name} only with signatures ({where} '
+                     f"ask for {kinds}), and Spyglass does not verify signatures while it "
+                     "copies")
+            raise PolicyRefused(
+                f"{start}: copy it with skopeo, which verifies them, or with spyglass copy "
+                "--insecure-policy to copy it without checking them, or change the policy.",
+                on_command_line=f"{start}: pass --insecure-policy to copy it without "
+                "checking them, or check them first with spyglass signatures --key.")
+
+
+def _scopes_of(name: ImageName) -> tuple[str, ...]:
+    """The scopes of ``name``'s transport that may hold its requirements, most specific
+    first: its identity, then its namespaces (``""`` comes after, for every transport)."""
+    if isinstance(name, DockerName):
+        return (str(name.reference), *docker_namespaces(name.reference.name))
+    if isinstance(name, OCIName | OCIArchiveName | DirName):
+        return path_namespaces(Path(os.path.realpath(name.path)))
+    if isinstance(name, DockerArchiveName):
+        return ()
+    raise AssertionError(f"no policy scopes for {name!r}")  # every transport is above
+
+
+def docker_namespaces(repository: str) -> tuple[str, ...]:
+    """``HOST/A/B`` → ``HOST/A/B``, ``HOST/A``, ``HOST``, then ``*.D`` for each domain
+    ``D`` the host (its port dropped) is below: containers/image's
+    ``DockerReferenceNamespaces``."""
+    found: list[str] = []
+    name = repository
+    while True:
+        found.append(name)
+        if "/" not in name:
+            break
+        name = name.rsplit("/", 1)[0]
+    host = name.split(":", 1)[0]  # as containers/image cuts it (an IPv6 host as well)
+    while "." in host:
+        host = host.split(".", 1)[1]
+        found.append(f"*.{host}")
+    return tuple(found)
+
+
+def path_namespaces(resolved: Path) -> tuple[str, ...]:
+    """An absolute path and each folder above it, but ``/`` (the ``""`` scope says that)."""
+    text = str(resolved)
+    found: list[str] = []
+    while text not in ("/", "") and "/" in text:
+        found.append(text)
+        text = text.rsplit("/", 1)[0]
+    return tuple(found)
+
+
+# ---------------------------------------------------------------------------- the file
+
+
+def policy_path(environ: Mapping[str, str] | None = None,
+                system: Path = SYSTEM_POLICY) -> Path | None:
+    """The policy file containers/image would read with no ``--policy``: the user's
+    (``$HOME/.config/containers/policy.json``) if it exists, else ``system`` if it does;
+    None when neither exists (skopeo would fail; Spyglass enforces nothing)."""
+    environ = os.environ if environ is None else environ
+    home = environ.get("HOME") or _home_of_user()
+    if home:
+        user = Path(home) / USER_POLICY
+        if user.exists():
+            return user
+    return system if system.exists() else None
+
+
+def _home_of_user() -> str:
+    """The user's home folder from the password database (containers/image's fallback
+    when ``$HOME`` is unset)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError, OSError):
+        return ""
+
+
+def default_policy(environ: Mapping[str, str] | None = None,
+                   system: Path = SYSTEM_POLICY) -> Policy | None:
+    """The policy of :func:`policy_path`, loaded; None when there is none."""
+    path = policy_path(environ, system)
+    return load_policy(path) if path is not None else None
+
+
+def check_copy_source(name: ImageName, policy_file: Path | None = None,
+                      environ: Mapping[str, str] | None = None,
+                      system: Path = SYSTEM_POLICY) -> None:
+    """Refuse (:class:`PolicyRefused`) to copy ``name`` unless the policy accepts it:
+    the one in ``policy_file``, else the default one (none: nothing is refused). A
+    policy that cannot be read is a :class:`SpyglassError`."""
+    policy = load_policy(policy_file) if policy_file is not None else (
+        default_policy(environ, system))
+    if policy is not None:
+        policy.check_copy_source(name)
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and check a ``containers-policy.json``; a malformed one is refused with a
+    sentence naming ``path`` and what is wrong, as containers/image refuses it."""
+    try:
+        data: Any = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SpyglassError(f'Cannot read the policy "{path}": {exc.strerror or exc}.') from exc
+    except ValueError as exc:
+        raise SpyglassError(f'The policy "{path}" is not JSON: {exc}.') from exc
+    if not isinstance(data, dict) or not isinstance(data.get("default"), list):
+        raise SpyglassError(f'The policy "{path}" is not a containers-policy.json (an object '
+                            'with a "default" list of requirements, and "transports").')
+    for key in data:
+        if key not in ("default", "transports"):
+            raise SpyglassError(
+                f'The policy "{path}" has the key "{key}", which a containers-policy.json '
+                'does not have; expected only "default" and "transports" (containers/image '
+                "refuses any other).")
+    default = _requirements(path, data["default"], "default")
+    transports: dict[str, dict[str, tuple[str, ...]]] = {}
+    given = data.get("transports", {})
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise SpyglassError(f'The policy "{path}" has "transports" as {_kind(given)}; '
+                            "expected an object of transports, each an object of scopes.")
+    for transport, scopes in given.items():
+        if not isinstance(scopes, dict):
+            raise SpyglassError(
+                f'The policy "{path}" has the transport "{transport}" as {_kind(scopes)}; '
+                "expected an object of scopes, each a list of requirements.")
+        checked: dict[str, tuple[str, ...]] = {}
+        for scope, requirements in scopes.items():
+            _check_scope(path, transport, scope)
+            checked[scope] = _requirements(path, requirements,
+                                           f"{transport} {scope or '(all)'}")
+        transports[transport] = checked
+    return Policy(path, default, transports)
+
+
+def _requirements(path: Path, given: object, where: str) -> tuple[str, ...]:
+    """The types of a list of requirements, checked as containers/image checks them."""
+    if not isinstance(given, list):
+        raise SpyglassError(f'The policy "{path}" has {_kind(given)} for {where}; expected a '
+                            "list of requirements.")
+    if not given:
+        raise SpyglassError(f'The policy "{path}" lists no requirements for {where}; '
+                            "containers/image refuses such a policy.")
+    kinds: list[str] = []
+    for requirement in given:
+        kind = requirement.get("type") if isinstance(requirement, dict) else None
+        if kind not in _TYPES:
+            said = f'of type "{kind}"' if isinstance(kind, str) else "without a type"
+            raise SpyglassError(
+                f'The policy "{path}" has a requirement {said} for {where}; expected one '
+                f"of {', '.join(_TYPES)}.")
+        assert isinstance(kind, str)
+        kinds.append(kind)
+    return tuple(kinds)
+
+
+def _check_scope(path: Path, transport: str, scope: str) -> None:
+    """Refuse a scope its transport never matches, as containers/image refuses it (so a
+    mistyped scope does not silently leave an image to the default)."""
+    if not scope:
+        return
+    if transport == "docker-archive":
+        raise SpyglassError(f'The policy "{path}" has the docker-archive scope "{scope}"; '
+                            'docker-archive takes no scope but "" (containers/image refuses '
+                            "others).")
+    if transport in _PATH_TRANSPORTS:
+        cleaned = posixpath.normpath(scope)
+        if not scope.startswith("/") or scope == "/" or cleaned != scope:
+            expected = ('an absolute path other than "/" (use the scope "" for every path)'
+                        if not scope.startswith("/") or scope == "/" else
+                        f'a clean absolute path, such as "{cleaned}"')
+            raise SpyglassError(f'The policy "{path}" has the {transport} scope "{scope}"; '
+                                f"expected {expected}.")
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words: ``a string``, ``an object``, ``null``."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
