@@ -525,6 +525,40 @@ def test_a_push_check_hands_its_upload_session_to_the_first_upload(
     assert not uploads.exists() or not any(uploads.iterdir())
 
 
+def test_a_kept_upload_session_that_is_gone_or_old_gives_way_to_a_new_one(
+    registry: RegistryServer, counting: tuple[Counting, HTTPPool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy that waited (in the window's queue), or a registry restarted with another
+    secret, may find the checked session gone: that upload is worth another attempt,
+    which opens its own; a session older than a minute is not used at all."""
+    from spyglass.core.errors import ConnectionFailed
+    from spyglass.core.retry import worth_retrying
+    from spyglass.core.transports.registry import client as client_module
+
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    blob = b"a blob whose checked session was dropped"
+    client.check_push("it-dest/gone")
+    spare = client._spare_uploads["it-dest/gone"][0]
+    with registry.client() as http:
+        assert http.delete(spare.location).status_code == 204  # the registry drops it
+    with pytest.raises(ConnectionFailed) as gone:
+        client.upload_blob("it-dest/gone", io.BytesIO(blob), Digest.of(blob), len(blob))
+    assert worth_retrying(gone.value)
+    assert "the upload session the registry opened for it was gone" in str(gone.value)
+    assert client.upload_blob("it-dest/gone", io.BytesIO(blob), Digest.of(blob),
+                              len(blob)) == (Digest.of(blob), len(blob))
+    # an old one is cancelled, not used
+    monkeypatch.setattr(client_module, "SPARE_UPLOAD_AGE", 0.0)
+    client.check_push("it-dest/old")
+    transport.reset()
+    other = b"a blob after a minute"
+    client.upload_blob("it-dest/old", io.BytesIO(other), Digest.of(other), len(other))
+    assert [r.method for r in transport.requests if "/blobs/uploads/" in r.url.path] == [
+        "DELETE", "POST", "PUT"]
+
+
 def test_tls_registry(tls_registry: RegistryServer, layout: Path) -> None:
     options = RegistryOptions(cert_dir=tls_registry.cert_dir)
     reference = parse_docker_reference(f"{tls_registry.host}/it-dest/tls:v1")

@@ -27,6 +27,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ from spyglass.core.errors import (
     TLSFailed,
     TooLarge,
     TransportError,
+    as_clause,
     describe_connection_error,
 )
 from spyglass.core.manifest import (
@@ -233,6 +235,10 @@ def _verify_failed(exc: BaseException) -> bool:
     return False
 
 
+SPARE_UPLOAD_AGE: Final = 60.0
+"""Seconds the upload session a push check opened is kept for the first upload; an
+older one is cancelled and a new one started."""
+
 _CLIENT_CERTIFICATE_ALERTS: Final = ("alert bad certificate", "alert certificate required",
                                      "alert_bad_certificate", "alert_certificate_required")
 """OpenSSL's words for the server's alert that it wants a client certificate (TLS 1.3
@@ -327,9 +333,9 @@ class RegistryClient:
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
-        self._spare_uploads: dict[str, UploadSession] = {}
-        """Per repository, the session :meth:`check_push` opened, kept for the first
-        :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
+        self._spare_uploads: dict[str, tuple[UploadSession, float]] = {}
+        """Per repository, the session :meth:`check_push` opened and when, kept for the
+        first :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.host!r}, insecure={self.insecure})"
@@ -1184,19 +1190,35 @@ class RegistryClient:
         session = self._start_upload(repository, what=what, cancel=cancel)
         with self._lock:
             old = self._spare_uploads.pop(repository, None)
-            self._spare_uploads[repository] = session
+            self._spare_uploads[repository] = (session, time.monotonic())
         if old is not None:
-            self._abandon_upload(old.location, what, old.scope)
+            self._abandon_upload(old[0].location, what, old[0].scope)
 
     def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
         """Cancel the session :meth:`check_push` kept for ``repository``, if no upload
         took it (``hurried``: the copy was stopped)."""
         with self._lock:
-            session = self._spare_uploads.pop(repository, None)
-        if session is not None:
-            self._abandon_upload(session.location,
+            spare = self._spare_uploads.pop(repository, None)
+        if spare is not None:
+            self._abandon_upload(spare[0].location,
                                  f"Checking that {self.host}/{repository} can be written",
-                                 session.scope, hurried=hurried)
+                                 spare[0].scope, hurried=hurried)
+
+    def _take_spare_upload(self, repository: str) -> UploadSession | None:
+        """The session :meth:`check_push` kept for ``repository``, while it is fresh (a
+        copy that waited in a queue, or a registry restarted meanwhile, may find it
+        gone: an older one is cancelled, and a new one started)."""
+        with self._lock:
+            spare = self._spare_uploads.pop(repository, None)
+        if spare is None:
+            return None
+        session, opened = spare
+        if time.monotonic() - opened <= SPARE_UPLOAD_AGE:
+            return session
+        self._abandon_upload(session.location,
+                             f"Checking that {self.host}/{repository} can be written",
+                             session.scope)
+        return None
 
     def upload_blob(
         self,
@@ -1257,8 +1279,7 @@ class RegistryClient:
                 stream, size, what=f"The blob uploaded to {target}", cancel=cancel
             )
             reader = hashing
-        with self._lock:
-            spare = self._spare_uploads.pop(repository, None)
+        spare = self._take_spare_upload(repository)
         session = spare or self._start_upload(repository, what=what, cancel=cancel)
         try:
             if digest is not None and size is not None and chunk_size is None:
@@ -1277,6 +1298,14 @@ class RegistryClient:
                     cancel=cancel, progress=progress,
                     chunk_size=max(chunk_size, min(session.min_chunk, MAX_UPLOAD_CHUNK)),
                 )
+        except NotFound as exc:
+            self._abandon_upload(session.location, what, session.scope)
+            if spare is None:
+                raise
+            # the session the check kept was gone after all (the registry restarted
+            # with another secret, say): worth another attempt, which starts its own
+            raise ConnectionFailed(f"{what} failed: the upload session the registry "
+                                   f"opened for it was gone ({as_clause(str(exc))})") from exc
         except BaseException:
             self._abandon_upload(session.location, what, session.scope,
                                  hurried=cancel is not None and cancel.cancelled)
