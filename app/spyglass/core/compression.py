@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final, Protocol, cast
 
-from spyglass.core.errors import SpyglassError, TransportError, Unsupported
+from spyglass.core.errors import CorruptData, SpyglassError, TransportError, Unsupported
 
 try:
     # zlib-ng inflates gzip layers about twice as fast as the system's zlib (its
@@ -391,7 +391,7 @@ class _DecompressedRaw(io.RawIOBase):
         return True
 
     def _fail(self, reason: str) -> TransportError:
-        return TransportError(
+        return CorruptData(
             f"{self._what} could not be decompressed as {self._algorithm}: "
             f"{reason.rstrip('.')}. The data is corrupt or truncated."
         )

@@ -170,6 +170,11 @@ class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
 
 
+class CorruptData(TransportError):
+    """Bytes that do not decompress: compressed data corrupt, truncated, or followed by
+    something else."""
+
+
 class ConnectionFailed(TransportError):
     """The server could not be reached: name resolution, refused connection, timeout."""
 

@@ -68,6 +68,7 @@ from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
     BlobNotFound,
+    CorruptData,
     DamagedArchive,
     ImageNotFound,
     InvalidConfig,
@@ -578,7 +579,8 @@ class DockerArchiveLocation:
             check(cancel)
             try:
                 image = self.reader.image(item, cancel=cancel)
-            except (InvalidLayout, InvalidConfig, InvalidDigest, BlobNotFound) as exc:
+            except (InvalidLayout, InvalidConfig, InvalidDigest, BlobNotFound,
+                    CorruptData) as exc:
                 # this image's own fault (a damaged archive's would be all of them)
                 unlisted.append((item.repo_tags[0] if item.repo_tags else f"@{item.index}",
                                  str(exc)))

@@ -391,6 +391,21 @@ def test_an_image_that_cannot_be_read_is_passed_over_and_said(tmp_path: Path) ->
     location.close()
 
 
+def test_an_image_whose_layer_does_not_decompress_is_passed_over(tmp_path: Path) -> None:
+    images = [(["bad:1"], image_spec("amd64", ["one"])), (["good:1"], image_spec("arm64", ["two"]))]
+    entries = docker_save_entries(images, compression="gzip")
+    items = json.loads(entries[-1][2])
+    broken = items[0]["Layers"][0]
+    entries = [(kind, name, data[:-12] if name == broken else data)  # cut short
+               for kind, name, data in entries]
+    path = write_tar(tmp_path / "bad-gzip.tar", entries)
+    location = open_docker_archive_location(path)
+    assert [entry.label for entry in location.list_images()] == ["good:1"]
+    ((name, said),) = location.unlisted
+    assert name == "bad:1" and "could not be decompressed as gzip" in said
+    location.close()
+
+
 def test_untagged_images_are_named_by_index(tmp_path: Path) -> None:
     images: list[tuple[list[str], ImageSpec]] = [
         ([], image_spec("amd64", ["a"])),
