@@ -102,6 +102,28 @@ def test_what_is_replaced_keeps_its_mode_whatever_the_umask(
     assert stat.S_IMODE(archive.stat().st_mode) == 0o640
 
 
+@pytest.mark.parametrize("umask", [0o077], indirect=True, ids="umask-{:03o}".format)
+def test_blobs_added_to_a_layout_are_as_readable_as_its_index(
+        tmp_path: Path, umask: int) -> None:
+    """A shared layout (0644 index) stays readable to its readers when a private umask
+    adds to it: they would see an image they cannot read; a private one stays private."""
+    from tests.unit.core.transports.test_layout_dest import single_image_layout as build
+
+    other = tmp_path / "other"
+    build(other, marker=b"another image\n")
+    for index_mode in (0o644, 0o600):
+        layout = tmp_path / f"layout-{index_mode:o}"
+        copy_image(open_source(f"oci:{other}:app"), open_destination(f"oci:{layout}:old"))
+        (layout / "index.json").chmod(index_mode)
+        before = set((layout / "blobs" / "sha256").iterdir())
+        source = tmp_path / f"src-{index_mode:o}"
+        build(source, marker=f"new {index_mode}\n".encode())
+        copy_image(open_source(f"oci:{source}:app"), open_destination(f"oci:{layout}:new"))
+        added = set((layout / "blobs" / "sha256").iterdir()) - before
+        assert added
+        assert {stat.S_IMODE(blob.stat().st_mode) for blob in added} == {index_mode}
+
+
 @pytest.mark.parametrize("umask", [0o077, 0o022], indirect=True, ids="umask-{:03o}".format)
 def test_a_trusted_ca_certificate_follows_the_umask(tmp_path: Path, umask: int) -> None:
     (tmp_path / "ca").mkdir()

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -668,8 +669,14 @@ class OCILayoutDestination:
                 # lacked its oci-layout file (older BuildKit) keeps what it had
                 self._made_layout = not (path / INDEX_FILE).exists()
             (path / "blobs").mkdir(FOLDER_MODE, exist_ok=True)
-            if not (path / INDEX_FILE).exists():
-                replace_file(path / INDEX_FILE, _dump(_empty_index()), temps=self._temps)
+            index = path / INDEX_FILE
+            if not index.exists():
+                replace_file(index, _dump(_empty_index()), temps=self._temps)
+            elif not self._private:
+                # a layout that was there: its blobs are as readable as the index that
+                # names them, whatever the umask (a shared layout stays readable to
+                # all its readers, a private one private)
+                self._temps.file_mode = stat.S_IMODE(index.stat().st_mode) & 0o666
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
 
