@@ -501,6 +501,9 @@ def test_a_password_the_chosen_auth_file_would_overrule_is_not_saved(
         "in with skopeo login (it writes that file), or remove that entry.")
     assert backend.get_password(KEYRING_SERVICE, host) is None
     assert "wonderland" not in window.status_text
+    # a connection made again (a CA trusted, the registry edited) still signs in as alice
+    kept = store.lookup(host)
+    assert kept is not None and (kept.username, kept.source) == ("alice", "session")
     node = window.registries.model.registry_node(window.registries.model.registry_index(host))
     assert node is not None and node.credentials_note == "password kept until Spyglass quits"
     assert not window.session_banner.isVisible()  # the keyring is not at fault

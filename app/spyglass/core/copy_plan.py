@@ -1083,8 +1083,12 @@ class _PlainLayers:
                     if named == compression.NONE and now != named]
         if self._target is None or not (plain or misnamed) or _opaque(manifest):
             return None
+        # where they all are already (an image copied onto itself, say) they stay: the
+        # image keeps its digest. Image by image, not layer by layer as containers/image
+        # decides (which keeps those there and compresses the others): one image is
+        # written one way, and a layer already there in gzip is found by its own digest
         holder = self._holder
-        if holder is not None and all(  # where it is already (copied onto itself, say)
+        if holder is not None and all(
                 holder.holds_blob(layer, cancel=self._cancel) for layer in manifest.layers
                 if layer.digest in plain or layer.digest in misnamed):
             return None

@@ -4,9 +4,11 @@ A lookup for a registry host asks these sources in order; the first that has
 something for the host wins, and the ones after it are not read::
 
     given       credentials passed for this call (``--creds``, a login dialog)
+    session     what was kept in memory for this run: :meth:`CredentialStore.save`
+                  when no keyring worked, :meth:`CredentialStore.keep_for_session`
+                  (typed into the window's sign-in, the latest word)
     env file    the file ``$REGISTRY_AUTH_FILE`` names: the user chose it for every
                   program that reads auth files, so it comes before Spyglass's own
-    session     what :meth:`CredentialStore.save` kept in memory when no keyring worked
     keyring     the system keyring: service "spyglass", one entry per host
     auth files  read, never written, as containers/image reads them (not when
                 ``$REGISTRY_AUTH_FILE`` is set: it replaces the four, as in skopeo):
@@ -211,8 +213,8 @@ class _FileContents:
 class CredentialStore:
     """Looks credentials up for a registry host, and keeps the ones the user gives.
 
-    Order of the lookup: given for this call; ``$REGISTRY_AUTH_FILE``; the in-memory
-    session store; the system keyring; then, when ``$REGISTRY_AUTH_FILE`` is not set,
+    Order of the lookup: given for this call; the in-memory session store;
+    ``$REGISTRY_AUTH_FILE``; the system keyring; then, when ``$REGISTRY_AUTH_FILE`` is not set,
     ``$XDG_RUNTIME_DIR/containers/auth.json``;
     ``~/.config/containers/auth.json``; ``~/.docker/config.json`` (``auths``,
     ``credHelpers``, ``credsStore`` — calling ``docker-credential-NAME get`` with the
@@ -276,16 +278,16 @@ class CredentialStore:
         registry = canonical_host(host)
         if self._authfile is not None:  # --authfile: that file only, as containers/image
             return self._lookup_in_authfile(registry, repository)
+        with self._lock:  # typed in this session (the window's sign-in): they win in it
+            found = self._session.get(registry)
+        if found is not None:
+            log.debug("Credentials for %s come from the session store.", registry)
+            return found
         chosen = self._env("REGISTRY_AUTH_FILE")
         if chosen:  # chosen for every program: before what Spyglass keeps, not after
             found = self._lookup_in_authfile(registry, repository)
             if found is not None:
                 return found
-        with self._lock:
-            found = self._session.get(registry)
-        if found is not None:
-            log.debug("Credentials for %s come from the session store.", registry)
-            return found
         found = self._keyring_get(registry)
         if found is not None:
             log.debug("Credentials for %s come from the system keyring.", registry)
@@ -344,6 +346,14 @@ class CredentialStore:
         else:
             log.info("Keeping the credentials for %s for this session only.", registry)
         return "session"
+
+    def keep_for_session(self, host: str, credentials: Credentials) -> None:
+        """Keep ``credentials`` for ``host`` until the program ends, nowhere else: they
+        come first in :meth:`lookup` (the window's sign-in where ``$REGISTRY_AUTH_FILE``
+        would overrule whatever is saved)."""
+        with self._lock:
+            self._session[canonical_host(host)] = dataclasses.replace(credentials,
+                                                                      source="session")
 
     def forget(self, host: str) -> bool:
         """Remove what :meth:`save` kept for ``host``; True if something was removed.

@@ -291,6 +291,7 @@ def save_credentials(store: CredentialStore, host: str, credentials: Credentials
     except SpyglassError as exc:  # its credential helper, say
         raise SpyglassError(f"{exc} The password for {host} was not saved.") from exc
     if first is not None:
+        store.keep_for_session(host, credentials)  # so a connection made again has them
         return Kept("session", first.file_entry or first.source)
     return Kept(store.save(host, credentials))
 
