@@ -382,7 +382,8 @@ def run_delete(args: argparse.Namespace) -> int:
         digest = reference.digest
     else:
         assert reference.tag is not None
-        digest = client.head_manifest(reference.path, reference.tag).digest
+        digest = client.head_manifest(reference.path, reference.tag,
+                                      confirm_missing=True).digest
     from spyglass.core.transports.registry.client import ManifestUsers
 
     try:
@@ -391,8 +392,9 @@ def run_delete(args: argparse.Namespace) -> int:
         note(f"What else uses {digest} could not be looked at ({exc}).")
         users = ManifestUsers([], [])
     if users.unchecked:
+        they = "it uses" if len(users.unchecked) == 1 else "they use"
         note(f"{counted_tags(users.unchecked)} could not be looked at (gone meanwhile, or "
-             "unreadable); whether they use the manifest is not known.")
+             f"unreadable); whether {they} the manifest is not known.")
     named = f"{reference.name}:{reference.tag}" if reference.tag else reference.name
     others = [t for t in users.tags if t != reference.tag]
     held = ""  # the lists holding it, said before the other tags once it is sure to go

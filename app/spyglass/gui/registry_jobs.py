@@ -435,7 +435,7 @@ def plan_delete(
     stale list).
     """
     client = connection.client()
-    digest = client.head_manifest(repository, tag, cancel=cancel).digest
+    digest = client.head_manifest(repository, tag, cancel=cancel, confirm_missing=True).digest
     users = client.manifest_users(repository, digest, cancel=cancel)
     tags = {*users.tags, tag}
     return DeletePlan(connection.host, repository, tag, digest,

@@ -49,6 +49,7 @@ from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
+    ImageNotFound,
     InvalidDigest,
     InvalidManifest,
     NotARegistry,
@@ -60,6 +61,7 @@ from spyglass.core.errors import (
     TLSFailed,
     TooLarge,
     TransportError,
+    Unsupported,
     as_clause,
     describe_connection_error,
 )
@@ -574,15 +576,20 @@ class RegistryClient:
             rate = RateLimit.from_headers(response.headers)
             if rate is not None:
                 self.rate_limit = rate
+            asked = retry_after(response.headers)
             if (
                 response.status_code in RETRY_STATUSES
-                and method in IDEMPOTENT
+                # a POST without a body (an upload session opened, a mount) that was
+                # refused made nothing: asking again is safe
+                and (method in IDEMPOTENT or (method == "POST" and content is None))
                 and attempt < allowed
+                # a wait longer than we would make is an answer: said at once, not
+                # after minutes of silence
+                and (asked is None or asked <= MAX_RETRY_AFTER)
             ):
                 attempt += 1
-                asked = retry_after(response.headers)
                 response.close()
-                wait = min(asked, MAX_RETRY_AFTER) if asked is not None else self._backoff(attempt)
+                wait = asked if asked is not None else self._backoff(attempt)
                 self._sleep(wait, cancel)
                 continue
             if attempt:
@@ -768,6 +775,7 @@ class RegistryClient:
         what: str,
         page_size: int = DEFAULT_PAGE_SIZE,
         cancel: CancelToken | None = None,
+        kind: str | None = None,
     ) -> Iterator[list[str]]:
         """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``.
 
@@ -780,7 +788,7 @@ class RegistryClient:
             first = True
             for response in self._linked_pages(
                 self.url(path, cancel=cancel), params, what=what, cancel=cancel,
-                first_ok=(200, 400) if params else None,
+                first_ok=(200, 400) if params else None, kind=kind,
             ):
                 if first and response.status_code == 400:
                     response.close()
@@ -803,6 +811,7 @@ class RegistryClient:
         ok: tuple[int, ...] = (200,),
         first_ok: tuple[int, ...] | None = None,
         headers: Mapping[str, str] | None = None,
+        kind: str | None = None,
     ) -> Iterator[httpx.Response]:
         """GET ``url`` and every page its ``Link`` ``rel="next"`` leads to (on this
         registry only, never twice); the caller reads (and closes) each response.
@@ -820,7 +829,7 @@ class RegistryClient:
             response = self.send(
                 "GET", next_url, what=what, cancel=cancel, params=params,
                 ok=first_ok if first_ok is not None and len(seen) == 1 else ok,
-                headers=headers,
+                headers=headers, follow_redirects=True, kind=kind,
             )
             link = response.headers.get("link")
             yield response
@@ -833,7 +842,7 @@ class RegistryClient:
         """The registry's repositories, page by page."""
         return self.pages(
             "/v2/_catalog", "repositories", what=f"Listing the repositories of {self.host}",
-            page_size=page_size, cancel=cancel,
+            page_size=page_size, cancel=cancel, kind="catalog",
         )
 
     def tag_pages(
@@ -911,7 +920,8 @@ class RegistryClient:
 
             def use(tag: str) -> str:
                 try:
-                    head = self.head_manifest(repository, tag, cancel=lookups)
+                    head = self.head_manifest(repository, tag, cancel=lookups,
+                                              confirm_missing=True)
                 except _UNREADABLE:
                     if not lists:
                         raise
@@ -968,6 +978,15 @@ class RegistryClient:
                 log.info("%s: the registry %s answered %d; taking it for a registry "
                          "without the referrers API", what, self.host, status)
                 return None
+            typed = response.headers.get("content-type", "").split(";")[0].strip()
+            if typed != media.OCI_INDEX and not found:
+                # the spec's answer is typed so; anything else (an untyped empty list,
+                # say) is no referrers API, as oras-go takes it: the tag schema is asked
+                response.close()
+                log.info("%s: the registry %s answered with %s, not an image index; taking "
+                         "it for a registry without the referrers API", what, self.host,
+                         typed or "no Content-Type")
+                return None
             filtered = "artifacttype" in response.headers.get(
                 "oci-filters-applied", ""
             ).lower()
@@ -1001,6 +1020,7 @@ class RegistryClient:
             "GET", f"/v2/{repository}/manifests/{reference}", what=what,
             cancel=cancel, kind="manifest",
             headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
+            follow_redirects=True,  # registry.k8s.io sends them to another registry
         )
         stated = response.headers.get("docker-content-digest")
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
@@ -1017,16 +1037,29 @@ class RegistryClient:
         return ManifestResponse(raw, media_type, actual)
 
     def head_manifest(
-        self, repository: str, reference: str, *, cancel: CancelToken | None = None
+        self, repository: str, reference: str, *, cancel: CancelToken | None = None,
+        confirm_missing: bool = False,
     ) -> ManifestHead:
-        """HEAD a manifest: its digest (``Docker-Content-Digest``), size and media type."""
+        """HEAD a manifest: its digest (``Docker-Content-Digest``), size and media type.
+
+        A registry that answers no ``HEAD`` (405) is asked with ``GET``. So is one that
+        answers ``HEAD`` 404 when ``confirm_missing`` (older Nexus answers 404 to the
+        ``HEAD`` of a manifest it serves), for the callers to whom "not there" must be
+        sure (a delete), as skopeo resolves a tag with ``GET``."""
         # "manifest" in ``what`` maps a body-less 404 to ImageNotFound (errors.error_for)
         what = f"Looking up the manifest {self.host}/{repository}{_ref_suffix(reference)}"
-        response = self.send(
-            "HEAD", f"/v2/{repository}/manifests/{reference}", what=what,
-            cancel=cancel, kind="manifest",
-            headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
-        )
+        try:
+            response = self.send(
+                "HEAD", f"/v2/{repository}/manifests/{reference}", what=what,
+                cancel=cancel, kind="manifest",
+                headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
+                follow_redirects=True,
+            )
+        except (Unsupported, ImageNotFound) as exc:
+            if isinstance(exc, ImageNotFound) and not confirm_missing:
+                raise
+            got = self.get_manifest(repository, reference, cancel=cancel)
+            return ManifestHead(got.digest, len(got.raw), got.media_type)
         response.close()
         stated = response.headers.get("docker-content-digest")
         digest = _digest_or_none(stated or "")
@@ -1321,7 +1354,7 @@ class RegistryClient:
     ) -> UploadSession:
         response = self.send(
             "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
-            ok=(202,), retries=0,
+            ok=(202,),  # asked again after a 429 or 502/503/504 (nothing was opened)
         )
         response.close()
         minimum = response.headers.get("oci-chunk-min-length", "")
@@ -1612,7 +1645,8 @@ class RegistryClient:
             )
         response = self.send(
             "PUT", f"/v2/{repository}/manifests/{reference}", what=what, cancel=cancel,
-            headers={"Content-Type": media_type}, content=raw, ok=(200, 201),
+            # any success, as containers/image takes it (Quay answered 202 until 2017)
+            headers={"Content-Type": media_type}, content=raw, ok=(200, 201, 202, 204),
         )
         response.close()
         stated = _digest_or_none(response.headers.get("docker-content-digest", ""))

@@ -164,7 +164,8 @@ def error_for(
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
-    ``kind`` (``"manifest"`` or ``"blob"``) says what a bare 404 means.
+    ``kind`` (``"manifest"`` or ``"blob"``) says what a bare 404 means (``"catalog"``:
+    a registry without one).
     ``anonymous`` says no credentials were sent: a 401 ``insufficient_scope``
     then means "log in" (:class:`AuthenticationFailed`), not that an account
     lacks a permission (:class:`AccessDenied`).
@@ -200,10 +201,12 @@ def error_for(
         # GHCR answers anonymous requests for a private package "denied": no account
         # was used, so the advice is to log in
         said = f"{what} failed: the registry {host} denied access without credentials{detail}."
+        private = "its catalog is for signed-in users" if kind == "catalog" else \
+            "the image is private"
         return AccessDenied(
-            f"{said} Log in to {host} if the image is private.",
+            f"{said} Log in to {host} if {private}.",
             status=status, code=code,
-            on_command_line=f"{said} If the image is private, log in with spyglass login "
+            on_command_line=f"{said} If {private}, log in with spyglass login "
             f"{host}, or pass --creds USER:PASSWORD.",
         )
     if status == 403 or code == "DENIED" or (status == 401 and insufficient and not anonymous):
@@ -259,6 +262,10 @@ def error_for(
         return RepositoryNotFound(sentence)
     if code == "BLOB_UNKNOWN" or (status == 404 and not code and kind == "blob"):
         return BlobNotFound(f"{what} failed: the registry {host} has no such blob{detail}.")
+    if status == 404 and kind == "catalog":
+        return NotFound(f"{what} failed: the registry {host} answered 404 Not Found{detail}; "
+                        "it offers no catalog of its repositories (GHCR, Docker Hub and "
+                        "others have none), so name a repository to list its tags.")
     if status == 404:
         return NotFound(f"{what} failed: the registry {host} answered 404 Not Found{detail}.")
     if code == "UNSUPPORTED" or status == 405:

@@ -10,7 +10,7 @@ import pytest
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
-from spyglass.core.errors import RegistryError
+from spyglass.core.errors import AccessDenied, NotFound, RegistryError
 from tests.unit.core.transports.registry.fakes import (
     BASE,
     HOST,
@@ -172,6 +172,20 @@ def test_catalog_pages(make_client) -> None:
     assert dict(seen.to("/v2/_catalog")[0].url.params) == {"n": "2"}
 
 
+def test_a_registry_without_a_catalog_is_said_to_have_none(make_client) -> None:
+    """GHCR, Docker Hub and registry.k8s.io offer no catalog: a 404 says so, and a 403
+    to an anonymous request does not speak of images."""
+    client, _ = make_client(Routes({("GET", "/v2/_catalog"): lambda r: httpx.Response(404)}))
+    with pytest.raises(NotFound, match="it offers no catalog of its repositories"):
+        list(client.catalog_pages())
+    client, _ = make_client(Routes({("GET", "/v2/_catalog"): lambda r: registry_error(
+        403, "DENIED", "no catalog")}))
+    with pytest.raises(AccessDenied) as denied:
+        list(client.catalog_pages())
+    assert "If its catalog is for signed-in users, log in" in (denied.value.on_command_line or "")
+    assert "image" not in (denied.value.on_command_line or "")
+
+
 # ---------------------------------------------------------------- manifest_users
 
 X = Digest.of(b'{"x": 1}')
@@ -237,6 +251,8 @@ def test_the_lists_holding_a_manifest_each_read_once(make_client) -> None:
         ("HEAD", "/v2/team/app/manifests/arm"): lambda r: httpx.Response(
             200, headers={"Docker-Content-Digest": str(child)}),
         ("HEAD", "/v2/team/app/manifests/gone"): lambda r: httpx.Response(404),
+        # (a HEAD's 404 is made sure of: older Nexus answers HEAD so for what GET serves)
+        ("GET", "/v2/team/app/manifests/gone"): lambda r: httpx.Response(404),
         ("HEAD", "/v2/team/app/manifests/odd"): head_of(other),
         ("GET", f"/v2/team/app/manifests/{Digest.of(other)}"): get_of(other),
         ("GET", f"/v2/team/app/manifests/{Digest.of(holding)}"): get_of(holding),

@@ -199,6 +199,21 @@ def test_head_by_digest_without_header_trusts_the_name(make_client) -> None:
     assert len(seen.requests) == 2  # the ping and the HEAD
 
 
+def test_a_registry_that_answers_no_head_is_asked_with_get(make_client) -> None:
+    """405 to HEAD: GET says it. A 404 to HEAD of a manifest GET serves (older Nexus) is
+    asked again with GET where "not there" must be sure (a delete's tag)."""
+    for code in (405, 404):
+        client, seen = make_client(Routes({
+            ("HEAD", f"{PATH}/v1"): lambda r, code=code: httpx.Response(code),
+            ("GET", f"{PATH}/v1"): manifest_answer(),
+        }))
+        if code == 404:
+            with pytest.raises(ImageNotFound):
+                client.head_manifest("team/app", "v1")
+        assert client.head_manifest("team/app", "v1", confirm_missing=True).digest == DIGEST
+        assert [r.method for r in seen.to(f"{PATH}/v1")][-2:] == ["HEAD", "GET"]
+
+
 def test_head_of_a_missing_tag_is_image_not_found(make_client) -> None:
     client, _ = make_client(Routes({("HEAD", f"{PATH}/gone"): lambda r: httpx.Response(404)}))
     with pytest.raises(ImageNotFound) as info:
@@ -233,6 +248,34 @@ def test_cross_host_redirect_drops_authorization(make_client) -> None:
     [at_cdn] = seen.to(host="cdn.example")
     assert "authorization" not in at_cdn.headers
     assert at_cdn.headers["host"] == "cdn.example"
+
+
+def test_manifests_and_tags_redirected_to_another_registry_are_followed(make_client) -> None:
+    """registry.k8s.io answers /v2/ itself and sends manifest and tag requests on to
+    the registry that holds them (another host): followed, without the credentials."""
+    upstream = "https://upstream.example/v2/team/app"
+    registry = TokenRegistry(app=Routes({
+        ("GET", f"{PATH}/v1"): lambda r: httpx.Response(
+            307, headers={"Location": f"{upstream}/manifests/v1"}),
+        ("HEAD", f"{PATH}/v1"): lambda r: httpx.Response(
+            307, headers={"Location": f"{upstream}/manifests/v1"}),
+        ("GET", "/v2/team/app/tags/list"): lambda r: httpx.Response(
+            307, headers={"Location": f"{upstream}/tags/list"}),
+    }))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "upstream.example":
+            assert "authorization" not in request.headers
+            if request.url.path.endswith("/tags/list"):
+                return httpx.Response(200, json={"name": "team/app", "tags": ["v1", "v2"]})
+            return manifest_answer()(request)
+        return registry(request)
+
+    client, seen = make_client(handler)
+    assert client.get_manifest("team/app", "v1").digest == DIGEST
+    assert client.head_manifest("team/app", "v1").digest == DIGEST
+    assert client.tags_of("team/app") == ["v1", "v2"]
+    assert len(seen.to(host="upstream.example")) == 3
 
 
 def test_a_401_from_the_redirect_target_is_not_answered_with_a_token(make_client) -> None:

@@ -252,6 +252,18 @@ def test_a_first_page_that_is_no_index_means_no_api(
     assert client.referrers("team/app", DIGEST) is None
 
 
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain"])
+def test_a_first_page_not_typed_as_an_index_means_no_api(
+    make_client, content_type: str | None
+) -> None:
+    """The spec types the answer; an empty list typed otherwise (or not at all) is taken
+    for a registry without the API, as oras-go takes it, so the tag schema is asked."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    client, _ = make_client(Routes({("GET", REFERRERS): lambda request: httpx.Response(
+        200, content=index(), headers=headers)}))
+    assert client.referrers("team/app", DIGEST) is None
+
+
 @pytest.mark.parametrize(("body", "content_type"), NOT_AN_INDEX)
 def test_a_later_page_that_is_no_index_is_a_clear_error(
     make_client, body: bytes, content_type: str

@@ -43,10 +43,17 @@ def test_429_waits_as_long_as_retry_after_says(make_client, sleeps) -> None:
     assert len(seen.to(TAGS)) == 2
 
 
-def test_retry_after_is_capped(make_client, sleeps) -> None:
-    client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "86400"}), OK]}))
+def test_a_wait_longer_than_the_cap_is_said_at_once(make_client, sleeps) -> None:
+    """A registry that asks for an hour (a pull limit) is not asked again after minutes of
+    silence: its answer is said at once, with the wait it asks for."""
+    client, seen = make_client(Routes({("GET", TAGS): [
+        status(429, **{"Retry-After": "3600"}), OK]}))
+    with pytest.raises(RateLimited, match="it asks to wait 3600 s"):
+        client.tags_of("app")
+    assert len(seen.to(TAGS)) == 1 and sleeps == []
+    client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "60"}), OK]}))
     assert client.tags_of("app") == ["v1", "v2"]
-    assert sleeps == [60.0]
+    assert sleeps == [60.0]  # the longest wait made
 
 
 def test_503_twice_then_200_backs_off_exponentially(make_client, sleeps) -> None:
@@ -106,12 +113,23 @@ def test_no_retries_when_told(make_client, sleeps) -> None:
     assert len(seen.to(TAGS)) == 1 and sleeps == []
 
 
-def test_post_is_not_retried(make_client, sleeps) -> None:
+def test_a_post_with_a_body_is_not_retried(make_client, sleeps) -> None:
     client, seen = make_client(Routes({("POST", UPLOADS): [status(503), status(202)]}))
     with pytest.raises(RegistryError) as info:
-        client.send("POST", UPLOADS, what="Starting an upload to registry.test/app", ok=(202,))
+        client.send("POST", UPLOADS, what="Starting an upload to registry.test/app", ok=(202,),
+                    content=b"a body")
     assert info.value.status == 503
     assert len(seen.to(UPLOADS)) == 1 and sleeps == []
+
+
+def test_an_upload_session_refused_for_now_is_asked_for_again(make_client, sleeps) -> None:
+    """A POST without a body that was answered 429 or 503 opened nothing: asked again, as
+    skopeo asks (a push rate limit ended the copy at its first request)."""
+    client, seen = make_client(Routes({("POST", UPLOADS): [
+        status(429, **{"Retry-After": "1"}), status(503),
+        lambda r: httpx.Response(202, headers={"Location": f"{UPLOADS}session"})]}))
+    client.check_push("app")
+    assert len(seen.to(UPLOADS)) == 3 and sleeps[0] == 1.0
 
 
 def test_post_is_not_retried_after_a_connection_error(make_client, sleeps) -> None:

@@ -654,6 +654,15 @@ def test_put_manifest_by_tag_and_digest(make_client) -> None:
     assert [r.headers["content-type"] for r in seen.to(method="PUT")] == [media.OCI_MANIFEST] * 2
 
 
+@pytest.mark.parametrize("code", [200, 202, 204])
+def test_put_manifest_takes_any_success(make_client, code: int) -> None:
+    """As containers/image takes it: Quay answered 202 until 2017 (the tag was never
+    written: the copy failed after storing the manifest by digest)."""
+    client, _ = make_client(lambda request: httpx.Response(
+        code if request.method == "PUT" else 200))
+    assert client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST) == MANIFEST_DIGEST
+
+
 def test_put_manifest_refuses_a_registry_that_states_another_digest(make_client) -> None:
     fake = FakeUploads(stated_manifest_digest=str(Digest.of(b"changed")))
     client, _ = make_client(fake)
