@@ -78,7 +78,7 @@ from spyglass.core.manifest import (
 from spyglass.core.referrers import (
     BUILDKIT_REFERENCE_DIGEST,
 )
-from spyglass.core.retry import pause, wait_after, worth_retrying
+from spyglass.core.retry import TRIES_LEFT, pause, wait_after, worth_retrying
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     ImageDestination,
@@ -624,6 +624,7 @@ def _transfer_blob(
     attempts = 1 + max(0, options.retry_times)
     attempt = 1
     while True:
+        budget = TRIES_LEFT.set(attempts - attempt + 1)  # a resume inside counts too
         try:
             return _transfer_blob_once(task, source, destination, options, emit, cancel)
         except SpyglassError as error:
@@ -644,6 +645,8 @@ def _transfer_blob(
             attempt += 1
             emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
             pause(wait_after(error, attempt - 1), cancel)
+        finally:
+            TRIES_LEFT.reset(budget)
 
 
 def _transfer_blob_once(

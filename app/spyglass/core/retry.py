@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextvars import ContextVar
 from typing import Final
 
 from spyglass.core.cancel import CancelToken
@@ -16,6 +17,11 @@ MAX_BACKOFF: Final = 30.0
 """The longest pause between attempts the backoff grows to (seconds)."""
 MAX_RETRY_AFTER: Final = 60.0
 """The longest ``Retry-After`` honoured (seconds)."""
+
+TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=None)
+"""The requests the blob transfer under way on this thread may still make, this attempt's
+first included (the copy engine sets it around each attempt): a download that resumes
+within the attempt counts against the same ``--retry-times``, not a budget of its own."""
 
 
 def backoff(attempt: int) -> float:

@@ -37,6 +37,7 @@ from spyglass.core.copy import (
 from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import (
     Cancelled,
+    ConnectionFailed,
     DigestMismatch,
     InvalidConfig,
     InvalidManifest,
@@ -799,6 +800,33 @@ def test_tries_a_failure_stands_for_come_out_of_the_same_retry_times(
         copy_image(source, MemoryDestination(), options, events=seen.append)
     assert source.opens.count(victim.digest) == opens
     assert len([e for e in seen if isinstance(e, BlobRetried)]) == opens - 1
+
+
+def test_each_attempt_tells_the_source_what_is_left_of_retry_times(
+    layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download that resumes inside an attempt counts against what the copy has left
+    (with --retry-times 2, a refused resume in the last attempt made a 4th request)."""
+    from spyglass.core import copy as copy_module
+    from spyglass.core.retry import TRIES_LEFT
+
+    monkeypatch.setattr(copy_module, "pause", lambda seconds, cancel: None)
+    options = CopyOptions(multi_arch="all", retry_times=3)
+    victim = _biggest_layer(layout, options)
+    source = _FlakySource(open_source(f"oci:{layout}:latest"), victim.digest, failures=9)
+    left: list[int | None] = []
+    opening = source.open_blob
+
+    def open_blob(descriptor: Descriptor, *, cancel: Any = None) -> Any:
+        if descriptor.digest == victim.digest:
+            left.append(TRIES_LEFT.get())
+        return opening(descriptor, cancel=cancel)
+
+    monkeypatch.setattr(source, "open_blob", open_blob)
+    with pytest.raises(ConnectionFailed):
+        copy_image(source, MemoryDestination(), options)
+    assert left == [4, 3, 2, 1]
+    assert TRIES_LEFT.get() is None  # nothing left behind on this thread
 
 
 @pytest.mark.parametrize(

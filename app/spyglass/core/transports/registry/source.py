@@ -28,6 +28,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
+from spyglass.core.retry import TRIES_LEFT
 from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
 from spyglass.core.transports.registry.connections import ResponseStream
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
@@ -296,6 +297,9 @@ class ResumingBlobStream:
         self._stream.close()
         broken.attempts = self._tries  # the copy counts them against the same budget
         left = self._client.retry_times - (self._tries - 1)
+        budget = TRIES_LEFT.get()  # what the copy's attempt has left of --retry-times
+        if budget is not None:
+            left = min(left, budget - self._tries)
         if left <= 0:
             raise broken
         # said as a retry is (a failure later counts the tries: they were seen coming)

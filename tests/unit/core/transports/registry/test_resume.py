@@ -124,3 +124,22 @@ def test_a_resume_answered_after_a_retry_counts_both_requests(make_client) -> No
         read_all(make_client, server)
     assert len(server.ranges) == 4  # the download, then 3 more requests in all
     assert raised.value.attempts == 4
+
+
+def test_a_resume_counts_against_what_the_copy_has_left(make_client) -> None:
+    """In the copy's last attempt (one request left) a broken download is not resumed:
+    the copy's --retry-times is spent (it made one request more than asked)."""
+    from spyglass.core.retry import TRIES_LEFT
+
+    for left, requests in ((1, 1), (2, 2)):
+        server = Server(honour_range=True)
+        budget = TRIES_LEFT.set(left)
+        try:
+            if requests == 1:
+                with pytest.raises(ConnectionFailed, match="broke off"):
+                    read_all(make_client, server)
+            else:
+                assert read_all(make_client, server) == BLOB
+        finally:
+            TRIES_LEFT.reset(budget)
+        assert len(server.ranges) == requests
