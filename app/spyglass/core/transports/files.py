@@ -51,7 +51,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TransportError,
 )
-from spyglass.core.filemodes import FILE_MODE, make_folders, new_file_mode
+from spyglass.core.filemodes import FILE_MODE, FOLDER_MODE, new_file_mode
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import FileTree
 
@@ -825,7 +825,9 @@ def write_blob(
                 raise TransportError(describe_write_error(exc, temp)) from exc
         final = target(actual)
         try:
-            make_folders(final.parent)
+            # its own folder only (a layout's blobs/sha256): a destination deleted under
+            # the copy is not made again as an empty skeleton
+            final.parent.mkdir(FOLDER_MODE, exist_ok=True)
             os.rename(temp, final)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, final)) from exc

@@ -1099,8 +1099,10 @@ class OCILayoutDestination:
             # (another writer may be waiting in it, with a lock file of its own)
             if self._made_folder:
                 path.rmdir()
-        except (OSError, ValueError):
-            return  # leave it: a layout that is there is better than a half-removed one
+        except (OSError, ValueError, SpyglassError):
+            # leave it: a layout that is there is better than a half-removed one (or
+            # nothing to do: one deleted under the copy cannot be locked)
+            return
 
     def close(self) -> None:
         if self._state == "open":

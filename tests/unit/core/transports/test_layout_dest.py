@@ -452,6 +452,36 @@ def test_an_index_broken_during_the_copy_is_left_alone(
     assert (out / "index.json").read_text() == '{"manifests": "nope"}'
 
 
+def test_a_layout_deleted_under_a_copy_is_not_made_again(tmp_path: Path) -> None:
+    """The blob being written fails with a sentence, and no empty blobs/sha256 skeleton
+    appears where the layout was (the user deleted it: it stays deleted)."""
+    import shutil
+
+    out = tmp_path / "out"
+    dest = OCILayoutDestination(out, "app")
+    data = b"a blob whose layout goes away while it is written " * 1000
+
+    class Deleting:
+        """Half the bytes, then the layout goes, then the rest."""
+
+        def __init__(self) -> None:
+            self.pieces = [data[: len(data) // 2], b"", data[len(data) // 2:]]
+
+        def read(self, n: int = -1, /) -> bytes:
+            while self.pieces:
+                piece = self.pieces.pop(0)
+                if piece:
+                    return piece
+                shutil.rmtree(out)
+            return b""
+
+    with pytest.raises(TransportError, match="No such file or directory"):
+        dest.put_blob(Deleting(), media_type="application/octet-stream",
+                      digest=Digest.of(data), size=len(data))
+    dest.abort()
+    assert not out.exists()
+
+
 def test_commit_stores_the_top_manifest_if_it_was_not_put(
     single_source: Path, tmp_path: Path
 ) -> None:
