@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -61,6 +62,13 @@ def test_crash_dialog_offers_to_keep_working_or_quit(qtbot: QtBot) -> None:
     qtbot.addWidget(dialog)
     assert "RuntimeError: boom" in dialog.details.toPlainText()
     assert not dialog.quit_requested
+    # Enter keeps working (it copied the details: that button was the default)
+    QGuiApplication.clipboard().setText("left alone")
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert QGuiApplication.clipboard().text() == "left alone"
     dialog._quit()
     assert dialog.quit_requested
 
@@ -103,3 +111,26 @@ def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.Monke
     saved = load_settings(settings_path())
     assert normalize_location(tmp_layout) in saved.recent_locations
     assert saved.first_run_done
+
+
+def test_colours_and_fonts_of_our_own_follow_the_theme(qapp: QApplication) -> None:
+    """A dark theme gets a light red for error sentences (the deep one read at 1.3:1 on
+    it), and fixed-pitch text (digests, paths, JSON) takes the application's font size."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from spyglass.gui.colors import error_color, error_style
+    from spyglass.gui.models.table import monospace_font
+
+    light, dark = QPalette(), QPalette()
+    light.setColor(QPalette.ColorRole.Window, QColor("#f0f0f0"))
+    dark.setColor(QPalette.ColorRole.Window, QColor("#2d2d30"))
+    assert error_color(light).lightness() < 128 < error_color(dark).lightness()
+    assert error_style(dark) == f"color: {error_color(dark).name()};"
+    font = qapp.font()
+    try:
+        bigger = qapp.font()
+        bigger.setPointSizeF(15.0)
+        qapp.setFont(bigger)
+        assert monospace_font().pointSizeF() == 15.0
+    finally:
+        qapp.setFont(font)

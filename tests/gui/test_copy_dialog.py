@@ -18,8 +18,9 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.gui.colors import error_style
 from spyglass.gui.copying import DraggedImage, DropPlace
-from spyglass.gui.dialogs.copy import ERROR_STYLE, CopyDialog
+from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
@@ -140,7 +141,7 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
         pass
     assert said in dialog.replace_note.text()
     assert dialog.replace_note.isVisible() and not dialog.replace_box.isVisible()
-    assert dialog.replace_note.styleSheet() == ERROR_STYLE
+    assert dialog.replace_note.styleSheet() == error_style()
     assert dialog.copy_button.text() == "Copy" and not dialog.copy_button.isEnabled()
     dialog.destination_edit.setText(f"dir:{tmp_path / 'new'}")  # another: Copy again
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
@@ -300,7 +301,7 @@ def test_a_name_that_cannot_be_used_is_said_in_the_error_colour(
     assert dialog.destination_note.styleSheet() == ""  # a description: muted
     dialog.destination_edit.setText("team/app:1")
     assert "unknown transport" in dialog.destination_note.text()
-    assert dialog.destination_note.styleSheet() == ERROR_STYLE
+    assert dialog.destination_note.styleSheet() == error_style()
     assert not dialog.copy_button.isEnabled()
     dialog.destination_edit.setText("")  # a hint of what to type: muted again
     assert dialog.destination_note.styleSheet() == ""
@@ -373,7 +374,7 @@ def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
     qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
                     timeout=WAIT_MS)
     assert dialog.copy_button.isEnabled()
-    assert dialog.platforms_label.styleSheet() == ERROR_STYLE  # said as the error it is
+    assert dialog.platforms_label.styleSheet() == error_style()  # said as the error it is
     options = dialog.options()
     assert [str(p) for p in options.platforms] == [payload.platform]
     assert options.multi_arch == "system"

@@ -31,6 +31,7 @@ from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.core.units import duration_text
+from spyglass.gui.colors import error_style
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -199,7 +200,7 @@ class CopyDialog(QDialog):
         self._instance_digests: tuple[Digest, ...] = ()
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
-        self.replace_note.setStyleSheet(ERROR_STYLE)
+        self.replace_note.setStyleSheet(error_style())
         self.replace_box = QCheckBox("&Replace what is there")
         for widget in (self.replace_note, self.replace_box):
             widget.hide()
@@ -257,7 +258,7 @@ class CopyDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setStyleSheet(error_style())
         self.error_label.hide()
         self.spinner = Spinner(size=14)
         self.spinner.hide()
@@ -808,7 +809,6 @@ class CopyDialog(QDialog):
         super().done(result)
 
 
-ERROR_STYLE: Final = "color: #b3261e;"
 """How the dialog writes what is wrong (a name that cannot be used, a refusal)."""
 
 
@@ -838,7 +838,7 @@ def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
     """A note under a field: muted while it describes or hints, in the error colour when
     it says what is wrong with what was typed."""
     label.setText(sentence)
-    label.setStyleSheet(ERROR_STYLE if wrong else "")
+    label.setStyleSheet(error_style() if wrong else "")
 
 
 __all__ = ["CopyDialog"]

@@ -58,8 +58,9 @@ class CrashDialog(QDialog):
         self.details.setReadOnly(True)
         self.details.setFont(monospace_font())
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        buttons = QDialogButtonBox()
+        buttons = QDialogButtonBox(self)  # in the dialog: its default button sticks
         copy = QPushButton("Copy Details")
+        copy.setAutoDefault(False)  # Enter keeps working, it does not copy
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details))
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         quit_button = buttons.addButton("Quit Spyglass", QDialogButtonBox.ButtonRole.RejectRole)

@@ -32,6 +32,7 @@ from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
+from spyglass.gui.colors import error_style
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
@@ -138,7 +139,7 @@ class RegistryDialog(QDialog):
         self.host_edit.setPlaceholderText("registry.example.com, localhost:5000 or a URL")
         self.host_error = QLabel()
         self.host_error.setWordWrap(True)
-        self.host_error.setStyleSheet("color: #c62828;")
+        self.host_error.setStyleSheet(error_style())
         self.host_error.hide()
         self.insecure_box = QCheckBox("Allow insecure connections (plain HTTP or unverified TLS)")
         self.insecure_box.setToolTip(
@@ -153,7 +154,7 @@ class RegistryDialog(QDialog):
                                       "a token with no user name)")
         self.password_error = QLabel()
         self.password_error.setWordWrap(True)
-        self.password_error.setStyleSheet("color: #c62828;")
+        self.password_error.setStyleSheet(error_style())
         self.password_error.hide()
         self.credentials_hint = QLabel("Leave both empty to browse without signing in.")
         mute(self.credentials_hint)

@@ -94,7 +94,8 @@ class TransferDetailsDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: palette(bright-text); background: #b3261e; "
+        # white on the red, whatever the theme says bright text is (a red, in some)
+        self.error_label.setStyleSheet("color: white; background: #b3261e; "
                                        "padding: 6px; border-radius: 4px;")
         self.notes_label = QLabel()
         self.notes_label.setWordWrap(True)

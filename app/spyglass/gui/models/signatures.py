@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from spyglass.core import media
@@ -26,6 +26,7 @@ from spyglass.core.signatures.attached import (
     SubjectAttachments,
 )
 from spyglass.core.signatures.model import Kind
+from spyglass.gui.colors import error_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size, short_digest
 from spyglass.gui.models.table import LEFT, RIGHT, monospace_font
 from spyglass.gui.models.tree import IdTreeModel
@@ -37,9 +38,6 @@ COLUMN_TITLES: Final = ("Kind", "Artifact type", "Digest", "Size", "Created")
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 40
 """The row's :class:`SubjectRow`, :class:`AttachmentRow` or :class:`PartRow`."""
-
-_ERROR_COLOR: Final = QColor("#c62828")
-
 
 @dataclass(eq=False)
 class SubjectRow:
@@ -243,7 +241,7 @@ class SignaturesModel(IdTreeModel):
             return RIGHT if column == SIZE else LEFT
         if role == Qt.ItemDataRole.ForegroundRole:
             if _error(node) is not None and column == KIND:
-                return _ERROR_COLOR
+                return error_color()
             if isinstance(node, SubjectRow) and column == ARTIFACT_TYPE:
                 return QApplication.palette().color(QPalette.ColorGroup.Disabled,
                                                     QPalette.ColorRole.Text)

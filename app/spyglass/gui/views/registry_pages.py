@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import (
     ALIASES,
@@ -154,7 +155,7 @@ def _clear_quietly(edit: QLineEdit) -> None:
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet("color: #c62828;")
+    label.setStyleSheet(error_style())
     label.hide()
     return label
 

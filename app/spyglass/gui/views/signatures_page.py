@@ -38,6 +38,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.signatures.attached import AttachedPart
 from spyglass.core.signatures.model import Kind, Status, Verification
 from spyglass.gui import icons
+from spyglass.gui.colors import error_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.loading import Attachments, ImageState, load_attachments, verify_parts
 from spyglass.gui.models.signatures import (
@@ -571,7 +572,7 @@ def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: st
             f"valign='top'>{html.escape(label)}</td><td style='padding:2px 0'>{shown}</td></tr>")
     body = f"<table cellspacing='0' style='color:{text_color}'>{''.join(cells)}</table>"
     for error in errors:
-        body += f"<p style='color:#c62828'>{html.escape(error)}</p>"
+        body += f"<p style='color:{error_color().name()}'>{html.escape(error)}</p>"
     return body
 
 

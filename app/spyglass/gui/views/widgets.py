@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.colors import is_dark
 from spyglass.gui.signals import emit
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -367,9 +368,7 @@ class Banner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
         palette = self.palette()
-        base = QColor("#fff4e5")
-        if palette.color(QPalette.ColorRole.Window).lightness() < 128:
-            base = QColor("#4a3a1f")
+        base = QColor("#4a3a1f") if is_dark(palette) else QColor("#fff4e5")
         palette.setColor(QPalette.ColorRole.Window, base)
         self.setPalette(palette)
         icon = QLabel()
