@@ -908,6 +908,36 @@ def test_local_keeps_room_for_its_rows_when_the_transfers_panel_opens(
         qtbot.waitUntil(local_fits, timeout=WAIT_MS)
 
 
+def test_many_layouts_take_the_room_the_registries_leave(
+    qtbot: QtBot, window: MainWindow, sample: SampleFacts, registry_binary: str,
+    tmp_path: Path,
+) -> None:
+    """LOCAL was held to 45 % of the sidebar, scrolling, beside an empty REGISTRIES."""
+    import shutil
+
+    from tests.gui.guitools import add_registry
+    from tests.helpers.registry import RegistryServer
+
+    with RegistryServer(binary=registry_binary) as server:
+        add_registry(qtbot, window, server.host, insecure=True)
+        window.registries.tree.collapseAll()
+        window.resize(1000, 700)
+        for n in range(12):
+            copy = tmp_path / f"layout-{n:02}"
+            shutil.copytree(sample.layout, copy)
+            window.open_location(copy, select=False)
+        qtbot.waitUntil(lambda: window.places.rowCount() == 12, timeout=WAIT_MS)
+        needed = 12 * window.tree.sizeHintForRow(0)
+
+        def local_fits() -> None:
+            window._fit_sidebar()
+            assert window.tree.viewport().height() >= needed
+
+        qtbot.waitUntil(local_fits, timeout=WAIT_MS)
+        registries, local = window.sidebar.sizes()
+        assert local > 0.45 * (registries + local)
+
+
 def test_a_long_image_name_does_not_widen_the_window(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
     """A cosign tag's name (sha256-<64 hex>.sig) in the header is shortened in its middle:

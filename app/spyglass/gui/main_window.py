@@ -345,7 +345,8 @@ class MainWindow(QMainWindow):
         self._sidebar_moved = True
 
     def _fit_sidebar(self) -> None:
-        """LOCAL gets the room its rows need (at most 45 %), REGISTRIES the rest.
+        """LOCAL gets the room its rows need, at most 45 % or what REGISTRIES does not
+        need of the sidebar (whichever is more), REGISTRIES the rest.
 
         Until the user moves the divider: from then on it stays where they put it.
         """
@@ -365,8 +366,25 @@ class MainWindow(QMainWindow):
         caption = self._local_caption.height()
         minimum = caption + 2 * row_height
         wanted = caption + max(rows, 2) * row_height + row_height // 2
-        local = max(minimum, min(wanted, int(total * 0.45)))
+        spare = total - self._registries_wanted()  # what REGISTRIES leaves empty
+        local = max(minimum, min(wanted, max(int(total * 0.45), spare)))
         self.sidebar.setSizes([total - local, local])
+
+    def _registries_wanted(self) -> int:
+        """The height REGISTRIES needs to show every row it has open, and a little more."""
+        tree, model = self.registries.tree, self.registries.model
+        rows, pending = 0, [QModelIndex()]
+        while pending:
+            parent = pending.pop()
+            for row in range(model.rowCount(parent)):
+                rows += 1
+                index = model.index(row, 0, parent)
+                if tree.isExpanded(index):
+                    pending.append(index)
+        row_height = tree.sizeHintForRow(0) if rows else 0
+        if row_height <= 0:
+            row_height = tree.fontMetrics().height() + 8
+        return self._local_caption.height() + (rows + 1) * row_height  # captions alike
 
     def _listed(self, host: str) -> bool:
         """Whether ``host`` is in the registries list (called on worker threads: reads

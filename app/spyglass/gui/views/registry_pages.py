@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -54,6 +54,7 @@ from spyglass.gui.models.registries import (
     registry_summary,
     tags_summary,
 )
+from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
@@ -455,7 +456,8 @@ class RepositoryPage(_RootedPage):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         metrics = self.table.fontMetrics()
         header.resizeSection(NAME, max(200, metrics.horizontalAdvance("x" * 26)))
-        header.resizeSection(DIGEST, metrics.horizontalAdvance("sha256:0123456789ab") + 48)
+        digests = QFontMetrics(monospace_font())  # they are drawn in it
+        header.resizeSection(DIGEST, digests.horizontalAdvance("sha256:0123456789ab") + 48)
         header.resizeSection(TYPE, metrics.horizontalAdvance("Docker manifest (schema 2)") + 24)
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(self._activated)

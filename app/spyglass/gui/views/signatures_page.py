@@ -53,6 +53,7 @@ from spyglass.gui.models.signatures import (
     SubjectRow,
     part_title,
 )
+from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate
 from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
@@ -170,7 +171,8 @@ class SignaturesPage(QWidget):
         header.setSectionResizeMode(ARTIFACT_TYPE, QHeaderView.ResizeMode.Stretch)
         metrics = self.tree.fontMetrics()
         header.resizeSection(KIND, metrics.horizontalAdvance("simple signing signature") + 64)
-        header.resizeSection(DIGEST, metrics.horizontalAdvance("sha256:0123456789ab") + 40)
+        digests = QFontMetrics(monospace_font())  # they are drawn in it
+        header.resizeSection(DIGEST, digests.horizontalAdvance("sha256:0123456789ab") + 40)
         header.resizeSection(SIZE, metrics.horizontalAdvance("1023.9 KiB") + 24)
         header.resizeSection(CREATED, metrics.horizontalAdvance("2024-01-01 00:00:00 UTC") + 24)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
