@@ -474,6 +474,17 @@ def test_delete_names_a_dozen_other_tags_in_order_and_counts_the_rest(
     assert f"which the tags {shown} and 3 more also point at; those tags go too." in first
 
 
+def test_delete_says_it_looks_at_many_tags_first(
+    registry: RegistryServer, repo_name: str
+) -> None:
+    """A request a tag: with hundreds, seconds (a minute on a slow link) of silence."""
+    seed_tags(registry, repo_name, 250)
+    deleted = ok("delete", f"docker://{registry.host}/{repo_name}:tag-00000")
+    first = deleted.stderr.splitlines()[0]
+    assert first.startswith(f"spyglass: Looking at the 250 tags of {registry.host}/"
+                            f"{repo_name} for what else uses sha256:"), first
+
+
 def test_delete_names_the_lists_it_would_break(
     registry: RegistryServer, repo_name: str, tmp_path: Path
 ) -> None:

@@ -372,6 +372,10 @@ def counted_tags(tags: list[str], most: int = 10, *, noun: str = "tag") -> str:
     return f"The {noun}s {shown}"
 
 
+MANY_TAGS: Final = 200
+"""From this many tags on, delete says it looks at them (one request a tag) first."""
+
+
 def run_delete(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import client_for
 
@@ -386,8 +390,13 @@ def run_delete(args: argparse.Namespace) -> int:
                                       confirm_missing=True).digest
     from spyglass.core.transports.registry.client import ManifestUsers
 
+    def looking(count: int) -> None:
+        if count >= MANY_TAGS:  # a request each: seconds, or a minute on a slow link
+            note(f"Looking at the {count} tags of {reference.name} for what else uses "
+                 f"{digest}…")
+
     try:
-        users = client.manifest_users(reference.path, digest)
+        users = client.manifest_users(reference.path, digest, looking=looking)
     except SpyglassError as exc:  # the tags cannot be listed: delete as skopeo does
         note(f"What else uses {digest} could not be looked at ({exc}).")
         users = ManifestUsers([], [])

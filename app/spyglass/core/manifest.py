@@ -219,10 +219,11 @@ class Schema1Manifest:
 AnyManifest = ImageManifest | ImageIndex | Schema1Manifest
 
 
-def _load(raw: bytes) -> dict[str, Any]:
-    if len(raw) > MAX_MANIFEST_SIZE:
+def _load(raw: bytes, limit: int = MAX_MANIFEST_SIZE) -> dict[str, Any]:
+    if len(raw) > limit:
         raise InvalidManifest(
-            f"The manifest is {len(raw)} bytes, more than the 4 MiB accepted for manifests."
+            f"The manifest is {len(raw)} bytes, more than the {limit // (1024 * 1024)} MiB "
+            "accepted for manifests."
         )
     try:
         data = json.loads(raw)
@@ -372,13 +373,16 @@ def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Sche
     )
 
 
-def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
-    """Parse manifest bytes; ``media_type`` is what the transport said, if anything.
+def parse_manifest(raw: bytes, media_type: str | None = None, *,
+                   limit: int = MAX_MANIFEST_SIZE) -> AnyManifest:
+    """Parse manifest bytes; ``media_type`` is what the transport said, if anything;
+    ``limit``: the most bytes taken (a layout's ``index.json`` may hold more than a
+    manifest: :data:`~spyglass.core.transports.layout.MAX_INDEX_FILE_SIZE`).
 
     Raises :class:`InvalidManifest` with a sentence for anything that is not a
     manifest of a known kind.
     """
-    data = _load(raw)
+    data = _load(raw, limit)
     guessed = guess_media_type(raw)
     kind = media_type if media_type in media.MANIFEST_TYPES else guessed
     if kind is None:

@@ -279,11 +279,18 @@ def test_index_json_invalid(tmp_layout: Path, content: bytes, fragment: str) -> 
     assert fragment in message
 
 
-def test_index_json_too_large(tmp_layout: Path) -> None:
+def test_index_json_too_large(tmp_layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Larger than a manifest may be (it holds tens of thousands of refs), up to a limit."""
+    from spyglass.core.transports import layout as layout_module
+
     index = json.loads((tmp_layout / "index.json").read_bytes())
     index["annotations"] = {"padding": "x" * MAX_MANIFEST_SIZE}
     (tmp_layout / "index.json").write_bytes(dump_json(index))
-    with pytest.raises(TooLarge, match=r"index\.json file of \d+ bytes, more than the 4 MiB"):
+    assert open_layout_image(tmp_layout, "latest") is not None
+    monkeypatch.setattr(layout_module, "MAX_INDEX_FILE_SIZE", 5 * 1024 * 1024)
+    index["annotations"] = {"padding": "x" * 5 * 1024 * 1024}
+    (tmp_layout / "index.json").write_bytes(dump_json(index))
+    with pytest.raises(TooLarge, match=r"index\.json file of \d+ bytes, more than the 5 MiB"):
         open_layout_image(tmp_layout, "latest")
 
 

@@ -452,6 +452,35 @@ def test_an_index_broken_during_the_copy_is_left_alone(
     assert (out / "index.json").read_text() == '{"manifests": "nope"}'
 
 
+def test_an_index_of_many_refs_is_read_and_one_past_the_limit_is_not_written(
+    single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20,000 refs (past the 4 MiB of a manifest, which held some 16,000) are a layout
+    like any other; an index.json that would grow past what is read back is refused
+    before it is written (a copy wrote one, then nothing could read it)."""
+    from spyglass.core.copy import copy_image
+
+    out = tmp_path / "out"
+    top = copy_image(open_source(f"oci:{single_source}:app"), open_destination(f"oci:{out}:app"))
+    data = json.loads((out / "index.json").read_bytes())
+    entry = data["manifests"][0]
+    data["manifests"] = [
+        {**entry, "annotations": {"org.opencontainers.image.ref.name": f"ref-{n:05}"}}
+        for n in range(20_000)]
+    (out / "index.json").write_text(json.dumps(data))
+    assert (out / "index.json").stat().st_size > 4 * 1024 * 1024
+    assert open_source(f"oci:{out}:ref-19999").get_manifest()[0] == \
+        (out / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    copy_image(open_source(f"oci:{single_source}:app"), open_destination(f"oci:{out}:more"))
+    monkeypatch.setattr(layout_module, "MAX_INDEX_FILE_SIZE",
+                        (out / "index.json").stat().st_size + 10)
+    before = (out / "index.json").read_bytes()
+    with pytest.raises(SpyglassError, match=r"would grow to .* read back; it was left as it is"):
+        copy_image(open_source(f"oci:{single_source}:app"),
+                   open_destination(f"oci:{out}:one-more-ref"))
+    assert (out / "index.json").read_bytes() == before
+
+
 def test_a_layout_deleted_under_a_copy_is_not_made_again(tmp_path: Path) -> None:
     """The blob being written fails with a sentence, and no empty blobs/sha256 skeleton
     appears where the layout was (the user deleted it: it stays deleted)."""

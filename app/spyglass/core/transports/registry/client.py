@@ -888,14 +888,18 @@ class RegistryClient:
         cancel: CancelToken | None = None,
         workers: int = 8,
         lists: bool = True,
+        looking: Callable[[int], None] | None = None,
     ) -> ManifestUsers:
         """What in ``repository`` uses the manifest ``digest``: the tags pointing at it,
         and (with ``lists``) the tags of manifest lists that hold it as one of their
         images, which deleting it would break. HEAD requests in parallel; each list a
-        tag points at is read once."""
+        tag points at is read once. ``looking`` is told how many tags are looked at,
+        before they are (one request each: a command may say so)."""
         from concurrent.futures import ThreadPoolExecutor
 
         candidates = self.tags_of(repository, cancel=cancel) if tags is None else tags
+        if looking is not None:
+            looking(len(candidates))
         held: dict[Digest, bool | None] = {}
         reading: dict[Digest, threading.Lock] = {}
         guard = threading.Lock()
