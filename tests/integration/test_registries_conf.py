@@ -109,6 +109,22 @@ def test_a_blocked_namespace_leaves_the_rest_of_the_registry(
                for line in requests_after(logged_registry, mark))
 
 
+def test_a_namespace_unblocked_under_a_blocked_registry_is_read(
+        logged_registry: RegistryServer, tmp_path: Path) -> None:
+    """The longest prefix decides for the host's own requests too (its /v2/): the
+    namespace is read, as skopeo reads it; the rest of the registry is not. Empty
+    version 1 lists beside version 2 tables leave the file a version 2 one."""
+    host = logged_registry.host
+    conf = ('[registries.search]\nregistries = []\n'
+            f'[[registry]]\nlocation = "{host}"\nblocked = true\n'
+            f'[[registry]]\nprefix = "{host}/team"\nlocation = "{host}/team"\n')
+    done = run(tmp_path, conf, "inspect", f"docker://{host}/team/app:1")
+    assert done.returncode == 0, done.stderr
+    assert "cannot be read" not in done.stderr and "malformed" not in done.stderr
+    done = run(tmp_path, conf, "inspect", f"docker://{host}/secret/app:1")
+    assert done.returncode == 1 and "blocks it" in done.stderr
+
+
 def test_a_version_1_block_list_and_a_wildcard_block_too(tmp_path: Path) -> None:
     """On a port nothing listens on: the refusal, not "connection refused"."""
     v1 = '[registries.block]\nregistries = ["127.0.0.1:9"]\n'

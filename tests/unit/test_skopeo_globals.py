@@ -106,8 +106,9 @@ def test_a_policy_asking_for_signatures_elsewhere_lets_other_images_through(
     assert done.stderr.strip() == (
         f'spyglass: The policy "{rhel}" accepts {source} only with signatures (its '
         'requirements for the docker scope "127.0.0.1:9" ask for signedBy), and Spyglass '
-        "does not verify signatures while it copies: pass --insecure-policy to copy it "
-        "without checking them, or check them first with spyglass signatures --key.")
+        "does not verify signatures while it copies: copy it with skopeo, which verifies "
+        "them, or check them with spyglass signatures --key and copy with "
+        "--insecure-policy (which checks nothing).")
     assert not (tmp_path / "red").exists()
 
 
@@ -123,6 +124,10 @@ def test_a_policy_file_that_cannot_be_used_is_refused_by_any_command(tmp_path: P
     empty = policy(tmp_path / "empty.json", {})
     assert "is not a containers-policy.json" in spyglass(
         "--policy", str(empty), "inspect", SAMPLE).stderr
+    # with --insecure-policy no policy is read, as skopeo reads none
+    done = spyglass("--insecure-policy", "--policy", str(broken), "copy", "-q", SAMPLE,
+                    f"oci:{tmp_path / 'out'}:x")
+    assert done.returncode == 0, done.stderr
     none = policy(tmp_path / "none.json", {"default": []})
     assert spyglass("--policy", str(none), "inspect", SAMPLE).stderr.strip() == (
         f'spyglass: The policy "{none}" lists no requirements for default; containers/image '

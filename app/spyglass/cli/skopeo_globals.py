@@ -52,8 +52,8 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
 def apply_global_flags(args: argparse.Namespace) -> None:
     """Check ``--policy`` and put ``--tmpdir`` in force, before the command runs."""
     policy: Path | None = getattr(args, "policy", None)
-    if policy is not None:
-        check_policy(policy)
+    if policy is not None and not getattr(args, "insecure_policy", False):
+        check_policy(policy)  # with --insecure-policy no policy is read, as in skopeo
     folder: Path | None = getattr(args, "tmpdir", None)
     if folder is not None:
         if not folder.is_dir():

@@ -176,8 +176,9 @@ class Policy:
             raise PolicyRefused(
                 f"{start}: copy it with skopeo, which verifies them, or with spyglass copy "
                 "--insecure-policy to copy it without checking them, or change the policy.",
-                on_command_line=f"{start}: pass --insecure-policy to copy it without "
-                "checking them, or check them first with spyglass signatures --key.")
+                on_command_line=f"{start}: copy it with skopeo, which verifies them, or "
+                "check them with spyglass signatures --key and copy with --insecure-policy "
+                "(which checks nothing).")
 
 
 def _scopes_of(name: ImageName) -> tuple[str, ...]:

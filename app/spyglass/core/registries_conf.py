@@ -323,7 +323,7 @@ def parse(text: str, path: Path, *, drop_in: bool = False) -> list[Registry]:
         raise _Malformed('"registries" is not a table')
     v1_lists = {kind: _v1_list(v1, kind) for kind in ("search", "insecure", "block")} \
         if v1 is not None else {}
-    if any(found is not None for found in v1_lists.values()):
+    if any(v1_lists.values()):  # empty version 1 lists do not make a version 1 file
         if drop_in:
             raise _Malformed("it is in the version 1 format, which a drop-in file may not be")
         if any(key in data for key in _V2_KEYS):

@@ -50,6 +50,9 @@ def worth_retrying(error: BaseException) -> bool:
     disk errors or TLS failures."""
     if isinstance(error, ConnectionFailed):
         return True
+    if isinstance(error, RateLimited) and error.retry_after is not None \
+            and error.retry_after > MAX_RETRY_AFTER:
+        return False  # a wait longer than we make is the answer: said at once
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES
 
 

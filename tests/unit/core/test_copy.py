@@ -833,6 +833,7 @@ def test_each_attempt_tells_the_source_what_is_left_of_retry_times(
     ("error", "tries"),
     [
         ("rate", 2),  # 429: waits what Retry-After asked
+        ("rate-long", 1),  # a wait past the cap is the answer: said at once
         ("503", 2),
         ("404", 1),  # not retried
         ("denied", 1),
@@ -847,6 +848,7 @@ def test_which_failures_are_tried_again(
 
     errors: dict[str, Exception] = {
         "rate": RateLimited("Too many requests.", retry_after=7.0),
+        "rate-long": RateLimited("Too many requests.", retry_after=3600.0),
         "503": RegistryError("The registry is unavailable (503).", status=503),
         "404": RegistryError("Not found (404).", status=404),
         "denied": AccessDenied("Denied (403).", status=403),

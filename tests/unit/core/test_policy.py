@@ -189,8 +189,8 @@ def test_signatures_are_said_to_be_unchecked_with_each_front_ends_way_round(
              'signatures (its requirements for the docker scope "registry.redhat.io" ask for '
              "signedBy), and Spyglass does not verify signatures while it copies: ")
     assert refused.value.on_command_line == start + (
-        "pass --insecure-policy to copy it without checking them, or check them first with "
-        "spyglass signatures --key.")
+        "copy it with skopeo, which verifies them, or check them with spyglass signatures "
+        "--key and copy with --insecure-policy (which checks nothing).")
     assert str(refused.value) == start + (
         "copy it with skopeo, which verifies them, or with spyglass copy --insecure-policy "
         "to copy it without checking them, or change the policy.")

@@ -46,6 +46,7 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
+    AccessDenied,
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
@@ -335,6 +336,8 @@ class RegistryClient:
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
+        self._no_head = False
+        """The registry answered a manifest ``HEAD`` 405: it is asked with ``GET``."""
         self._spare_uploads: dict[str, tuple[UploadSession, float]] = {}
         """Per repository, the session :meth:`check_push` opened and when, kept for the
         first :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
@@ -362,7 +365,10 @@ class RegistryClient:
         or :class:`NotARegistry` with a sentence; :class:`RegistryBlocked`, before any
         request, for a registry that ``registries.conf`` blocks.
         """
-        check_not_blocked(self.host)  # every request goes through here first
+        check_not_blocked(self.host)  # every request goes through here, or url(), first
+        return self._ping(cancel)
+
+    def _ping(self, cancel: CancelToken | None) -> str:
         with self._lock:
             if self._base is not None:
                 return self._base
@@ -680,9 +686,12 @@ class RegistryClient:
         registry, which ``cancel`` can interrupt). A path in a repository that
         ``registries.conf`` blocks is refused before the registry is pinged."""
         repository = repository_of(path)
-        if repository is not None:
-            check_not_blocked(self.host, repository)
-        return self.ping(cancel=cancel) + path
+        if repository is None:
+            return self.ping(cancel=cancel) + path
+        # the longest prefix decides, as in containers/image: a namespace unblocked
+        # under a blocked host is read
+        check_not_blocked(self.host, repository)
+        return self._ping(cancel) + path
 
     def send(
         self,
@@ -728,6 +737,15 @@ class RegistryClient:
         finally:
             response.close()
         check(cancel)  # an error body cut short by a cancel: the cancel is the news
+        elsewhere = response.request.url
+        if response.status_code in (401, 403) and \
+                elsewhere.netloc != httpx.URL(self._ping(cancel)).netloc:
+            # refused by the server a redirect led to: not the registry's credentials,
+            # which are never sent there
+            raise AccessDenied(
+                f"{what} failed: {self.host} sent the request on to {elsewhere.host}, which "
+                f"refused it (HTTP {response.status_code}); Spyglass sends that server no "
+                "credentials.", status=response.status_code)
         error = error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
@@ -816,7 +834,7 @@ class RegistryClient:
         """GET ``url`` and every page its ``Link`` ``rel="next"`` leads to (on this
         registry only, never twice); the caller reads (and closes) each response.
         ``first_ok``: the statuses taken for the first page, if not ``ok``."""
-        base = httpx.URL(self.url("/"))
+        base = httpx.URL(self._ping(cancel) + "/")  # (url() checked the path's repository)
         seen: set[str] = set()
         next_url: str | None = url
         while next_url is not None:
@@ -1052,6 +1070,9 @@ class RegistryClient:
         sure (a delete), as skopeo resolves a tag with ``GET``."""
         # "manifest" in ``what`` maps a body-less 404 to ImageNotFound (errors.error_for)
         what = f"Looking up the manifest {self.host}/{repository}{_ref_suffix(reference)}"
+        if self._no_head:  # it said so once: not asked twice each time
+            got = self.get_manifest(repository, reference, cancel=cancel)
+            return ManifestHead(got.digest, len(got.raw), got.media_type)
         try:
             response = self.send(
                 "HEAD", f"/v2/{repository}/manifests/{reference}", what=what,
@@ -1062,6 +1083,8 @@ class RegistryClient:
         except (Unsupported, ImageNotFound) as exc:
             if isinstance(exc, ImageNotFound) and not confirm_missing:
                 raise
+            if isinstance(exc, Unsupported):
+                self._no_head = True
             got = self.get_manifest(repository, reference, cancel=cancel)
             return ManifestHead(got.digest, len(got.raw), got.media_type)
         response.close()
@@ -1553,7 +1576,7 @@ class RegistryClient:
                 "which is not an http(s) URL; refusing to follow it.",
                 status=response.status_code,
             )
-        base = httpx.URL(self.url("/"))
+        base = httpx.URL(self._ping(None) + "/")  # known by now: the POST went there
         if _origin(url) != _origin(base):
             raise RegistryError(
                 f"{what}: the registry {self.host} named {_origin_text(url)} as the place to "
