@@ -1038,15 +1038,26 @@ class RegistryClient:
         """GET a manifest by tag or digest, verified against the digest asked for (or the
         ``Docker-Content-Digest`` the registry states, for a tag)."""
         what = f"Reading the manifest {self.host}/{repository}{_ref_suffix(reference)}"
-        response = self.send(
-            "GET", f"/v2/{repository}/manifests/{reference}", what=what,
-            cancel=cancel, kind="manifest",
-            headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
-            follow_redirects=True,  # registry.k8s.io sends them to another registry
-        )
+        tries = 0
+        while True:
+            response = self.send(
+                "GET", f"/v2/{repository}/manifests/{reference}", what=what,
+                cancel=cancel, kind="manifest",
+                headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
+                follow_redirects=True,  # registry.k8s.io sends them to another registry
+            )
+            tries += response.extensions.get(ATTEMPTS, 1)
+            try:
+                raw = self.read_body(response, limit=MAX_MANIFEST_SIZE, what=what,
+                                     cancel=cancel)
+                break
+            except ConnectionFailed as broken:  # answered, then cut off: asked again
+                if tries > self.retry_times:
+                    broken.attempts = tries
+                    raise
+                self._sleep(self._backoff(tries), cancel)
         stated = response.headers.get("docker-content-digest")
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
-        raw = self.read_body(response, limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel)
         media_type = content_type if content_type in media.MANIFEST_TYPES else None
         expected = _digest_or_none(reference) or _digest_or_none(stated or "")
         algorithm = expected.algorithm if expected else "sha256"

@@ -397,6 +397,25 @@ def test_a_content_encoding_that_does_not_decode_is_said(make_client, what: str)
     assert said.endswith(".") and "DecodingError" not in said
 
 
+def test_a_manifest_cut_off_after_its_headers_is_asked_again(make_client) -> None:
+    """A reset after the headers is retried as a 503 there is (it failed at once)."""
+    def cut(request: httpx.Request) -> httpx.Response:
+        def body():
+            yield MANIFEST[:10]
+            raise httpx.ReadError("connection reset by peer")
+        return httpx.Response(200, content=body(), headers={
+            "Content-Type": media.OCI_MANIFEST, "Docker-Content-Digest": str(DIGEST)})
+
+    client, seen = make_client(Routes({("GET", f"{PATH}/v1"): [cut, manifest_answer()]}))
+    assert client.get_manifest("team/app", "v1").digest == DIGEST
+    assert len(seen.to(f"{PATH}/v1")) == 2
+    client, seen = make_client(Routes({("GET", f"{PATH}/v1"): [cut, manifest_answer()]}),
+                               retry_times=0)
+    with pytest.raises(ConnectionFailed, match="broke off: connection reset by peer"):
+        client.get_manifest("team/app", "v1")
+    assert len(seen.to(f"{PATH}/v1")) == 1
+
+
 def test_a_registry_that_stops_answering_is_said_to_have_stopped(make_client) -> None:
     """Reached, then silent: not "cannot reach" (which sends one looking at the network),
     but what was being done and that the registry stopped answering."""
