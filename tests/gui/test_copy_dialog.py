@@ -150,6 +150,24 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
     assert state() == before
 
 
+def test_the_dialog_is_as_wide_as_its_font_needs(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
+    """A larger font widens it (at 15 pt the source's name showed only its end)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    image = DraggedImage(f"oci:{sample.layout}:spyglass-demo:1.0", "spyglass-demo:1.0")
+    font = app.font()
+    try:
+        bigger = app.font()
+        bigger.setPointSizeF(font.pointSizeF() * 1.6)
+        app.setFont(bigger)
+        dialog = window.copying.open_dialog(image)
+        assert dialog.minimumWidth() >= 85 * dialog.fontMetrics().averageCharWidth() > 620
+        dialog.reject()
+    finally:
+        app.setFont(font)
+
+
 def test_a_docker_archive_destination_offers_this_systems_platform(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     """A docker save tarball holds one image: the dialog ticks the one for this machine

@@ -160,7 +160,8 @@ class CopyDialog(QDialog):
         """Whether the boxes are one choice: the destination holds one image (a
         docker-archive). Kept by hand: a QButtonGroup would make them one Tab stop."""
         self.setWindowTitle("Copy Image")
-        self.setMinimumWidth(620)
+        # as wide as some 85 characters of its font (a larger font cut the source's name)
+        self.setMinimumWidth(max(620, 85 * self.fontMetrics().averageCharWidth()))
 
         self.source_edit = QLineEdit(source)
         self.source_edit.setReadOnly(bool(source))
