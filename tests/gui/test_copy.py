@@ -313,7 +313,8 @@ def test_a_policy_that_rejects_the_source_refuses_the_windows_copy(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     source = f"oci:{sample.layout}:spyglass-demo:1.0"
     said = (f'The policy "{policy}" rejects {source}: its requirements for the oci scope '
-            f'"{sample.layout.resolve()}" include reject, so it is not copied.')
+            f'"{sample.layout.resolve()}" include reject, so it is not copied. To copy it, '
+            "change the policy.")
     window.open_location(sample.layout)
     show_image(qtbot, window, "spyglass-demo:1.0")
     dialog = window.copying.copy_current(f"oci:{tmp_path / 'out'}:demo")

@@ -143,6 +143,13 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
     assert dialog.replace_note.isVisible() and not dialog.replace_box.isVisible()
     assert dialog.replace_note.styleSheet() == error_style()
     assert dialog.copy_button.text() == "Copy" and not dialog.copy_button.isEnabled()
+    # a name being typed that is no name yet: its own sentence, not the old refusal too
+    dialog.destination_edit.setText("bogus-transport:foo")
+    assert not dialog.replace_note.isVisible() and dialog.destination_note.isVisible()
+    assert not dialog.copy_button.isEnabled()
+    dialog.destination_edit.setText(destination)  # back: looked at again, refused again
+    qtbot.waitUntil(dialog.replace_note.isVisible, timeout=WAIT_MS)
+    assert said in dialog.replace_note.text()
     dialog.destination_edit.setText(f"dir:{tmp_path / 'new'}")  # another: Copy again
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     assert not dialog.replace_note.isVisible()

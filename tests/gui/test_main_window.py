@@ -403,6 +403,12 @@ def test_a_broken_image_of_a_docker_archive_does_not_hide_the_others(
     assert '"missing/layer.tar"' in said and "@1" in said
     assert "missing/layer.tar" in rows[2].data(Qt.ItemDataRole.ToolTipRole)
     show_image(qtbot, window, "app:latest")
+    # chosen (from the keyboard too), the row says why in the pane: its tooltip alone
+    # left the keyboard out
+    window.tree.setCurrentIndex(rows[2])
+    view = window.image_view
+    assert view.pages.currentWidget() is view.error
+    assert '"missing/layer.tar"' in view.error_text
 
 
 def test_layer_link_opens_the_file_listing(qtbot: QtBot, demo: MainWindow,

@@ -931,6 +931,8 @@ def test_a_wrong_field_is_said_under_it_and_the_dialog_makes_room(
     assert dialog.password_error.isVisible()
     assert dialog.password_error.text() == "Enter the password or token for alice."
     qtbot.waitUntil(lambda: not squeezed(dialog.password_error), timeout=WAIT_MS)
+    # as wide as the field above it: it wrapped at half that, a short sentence on 2 lines
+    assert dialog.password_error.width() >= dialog.password_edit.width() - 2
     dialog.reject()
 
 

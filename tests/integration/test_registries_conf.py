@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "resources" / "sample-layout"
+HINT = " To reach it, remove that entry or set blocked = false there."
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_a_blocked_registry_is_refused_by_every_command_before_any_request(
     conf = f'[[registry]]\nlocation = "{host}"\nblocked = true\n'
     said = (f"spyglass: Spyglass does not contact the registry {host}: the registries.conf "
             f'"{tmp_path / "registries.conf"}" blocks it (blocked = true for the prefix '
-            f'"{host}").')
+            f'"{host}").{HINT}')
     mark = log_size(logged_registry)
     for args in (
         ("inspect", f"docker://{host}/team/app:1"),
@@ -101,7 +102,7 @@ def test_a_blocked_namespace_leaves_the_rest_of_the_registry(
     assert done.stderr.strip() == (
         f"spyglass: Spyglass does not contact the registry {host} for {host}/secret/app: the "
         f'registries.conf "{tmp_path / "registries.conf"}" blocks it (blocked = true for the '
-        f'prefix "{host}/secret").')
+        f'prefix "{host}/secret").{HINT}')
     assert requests_after(logged_registry, mark) == []  # not even its /v2/
     done = run(tmp_path, conf, "inspect", f"docker://{host}/team/app:1")
     assert done.returncode == 0, done.stderr

@@ -59,7 +59,8 @@ def test_a_policy_that_rejects_the_source_refuses_the_copy_unless_insecure(
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.strip() == (
         f'spyglass: The policy "{strict}" rejects {SAMPLE}: its "default" requirements '
-        "include reject, so it is not copied.")
+        "include reject, so it is not copied. To copy it anyway, pass --insecure-policy (no "
+        "policy is asked then), or change the policy.")
     assert not out.exists()
     refused = spyglass("--insecure-policy=false", "--policy", str(strict), "copy", "-q",
                        SAMPLE, f"oci:{out}:x")

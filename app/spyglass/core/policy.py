@@ -166,7 +166,10 @@ class Policy:
         if decision.verdict is Verdict.REJECT:
             said = (f'The policy "{self.path}" rejects {name}: {where} include reject, so it '
                     "is not copied.")
-            raise PolicyRefused(said)
+            raise PolicyRefused(
+                f"{said} To copy it, change the policy.",
+                on_command_line=f"{said} To copy it anyway, pass --insecure-policy (no policy "
+                "is asked then), or change the policy.")
         if decision.verdict is Verdict.NEEDS_SIGNATURES:
             kinds = " and ".join(dict.fromkeys(
                 kind for kind in decision.requirements if kind in SIGNATURE_REQUIREMENTS))

@@ -156,7 +156,8 @@ class RegistriesConf:
             what = f"the registry {host}" + ("" if whole else f" for {ref}")
             raise RegistryBlocked(
                 f'Spyglass does not contact {what}: the registries.conf "{entry.file}" '
-                f'blocks it (blocked = true for the prefix "{entry.prefix}").')
+                f'blocks it (blocked = true for the prefix "{entry.prefix}"). To reach it, '
+                "remove that entry or set blocked = false there.")
         unheeded = entry.unheeded()
         key = (entry.file, entry.prefix)
         if unheeded and key not in _told:

@@ -60,6 +60,7 @@ from spyglass.gui.models.places import (
     ImageNode,
     LoadState,
     LocationNode,
+    MessageNode,
     PlacesModel,
 )
 from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
@@ -669,6 +670,8 @@ class MainWindow(QMainWindow):
         elif isinstance(node, LocationNode):
             self.image_view.show_location(self._summary(node))
             self.setWindowTitle(f"{node.title} — Spyglass")
+        elif isinstance(node, MessageNode) and node.detail:
+            self.image_view.show_problem(node.text[:1].upper() + node.text[1:], node.detail)
         else:
             self.image_view.show_empty()
             self.setWindowTitle("Spyglass")

@@ -174,10 +174,12 @@ def test_a_reject_names_the_file_and_the_scope(tmp_path: Path) -> None:
                  {"default": ACCEPT, "transports": {"docker": {"quay.io/team": REJECT}}})
     with pytest.raises(PolicyRefused) as refused:
         check_copy_source(parse_image_name("docker://quay.io/team/app:1"), path)
-    assert str(refused.value) == (
-        f'The policy "{path}" rejects docker://quay.io/team/app:1: its requirements for the '
-        'docker scope "quay.io/team" include reject, so it is not copied.')
-    assert refused.value.on_command_line is None  # the same words everywhere
+    said = (f'The policy "{path}" rejects docker://quay.io/team/app:1: its requirements for '
+            'the docker scope "quay.io/team" include reject, so it is not copied.')
+    assert str(refused.value) == f"{said} To copy it, change the policy."
+    assert refused.value.on_command_line == (  # with the command line's way round
+        f"{said} To copy it anyway, pass --insecure-policy (no policy is asked then), or "
+        "change the policy.")
 
 
 def test_signatures_are_said_to_be_unchecked_with_each_front_ends_way_round(

@@ -114,7 +114,8 @@ def test_the_longest_matching_prefix_governs(tmp_path: Path) -> None:
         conf.check("example.com", "private/app")
     assert str(refused.value) == (
         f'Spyglass does not contact the registry example.com: the registries.conf "{path}" '
-        'blocks it (blocked = true for the prefix "example.com").')
+        'blocks it (blocked = true for the prefix "example.com"). To reach it, remove that '
+        "entry or set blocked = false there.")
     with pytest.raises(RegistryBlocked):
         conf.check("example.com")  # the host itself, for a ping or the catalog
 
@@ -130,7 +131,8 @@ def test_a_blocked_namespace_is_said_with_the_repository(tmp_path: Path) -> None
     assert str(refused.value) == (
         "Spyglass does not contact the registry example.com for example.com/secret/app: the "
         f'registries.conf "{path}" blocks it (blocked = true for the prefix '
-        '"example.com/secret").')
+        '"example.com/secret"). To reach it, remove that entry or set blocked = false '
+        "there.")
 
 
 def test_settings_spyglass_does_not_use_get_one_debug_line(

@@ -594,6 +594,8 @@ class CopyDialog(QDialog):
         self._fit_choices(name)
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
+        elif name is None and self._checked_destination is not None:
+            self._forget_destination()  # what was said of the last name no longer holds
         replaced = self.replaced if self._destination_known else None
         ready = (name is not None and bool(self._source) and self._platforms_known
                  and self._destination_known and not self._planning
@@ -624,6 +626,16 @@ class CopyDialog(QDialog):
         """Grow to fit what the dialog now shows (platforms listed, a note or a refusal
         that wraps onto more lines)."""
         self._fitter.fit()
+
+    def _forget_destination(self) -> None:
+        """The destination typed is no name: nothing said of an earlier one stays."""
+        self._checked_destination = None
+        self.replaced = None
+        self.destination_refusal = ""
+        self._named = None
+        for widget in (self.replace_note, self.replace_box, self.named_note):
+            widget.hide()
+        self.replace_box.setChecked(False)
 
     def _check_destination(self, text: str, name: ImageName) -> None:
         """Find out (on a worker) what a copy to ``text`` would replace; a confirmation

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -163,6 +164,9 @@ class RegistryDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
+        for label in (self.host_error, self.password_error):  # as wide as the fields:
+            # (a form grows only fields that ask to; these wrapped at half their width)
+            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         form.addRow("Registry:", self.host_edit)
         form.addRow("", self.host_error)
         form.addRow("", self.insecure_box)

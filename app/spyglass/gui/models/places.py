@@ -458,6 +458,9 @@ class PlacesModel(IdTreeModel):
         if node is None:
             return Qt.ItemFlag.NoItemFlags
         if isinstance(node, MessageNode):
+            if node.detail:  # an image that cannot be read: chosen, it says why
+                return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                        | Qt.ItemFlag.ItemNeverHasChildren)
             return Qt.ItemFlag.ItemNeverHasChildren
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if isinstance(node, ImageNode):

@@ -260,6 +260,13 @@ class ImageView(QWidget):
             )
         self.pages.setCurrentWidget(self.location)
 
+    def show_problem(self, title: str, sentence: str) -> None:
+        """A row that stands for what cannot be shown (an image of an archive that cannot
+        be read) is chosen: why, in the pane (its tooltip alone left the keyboard out)."""
+        self._forget()
+        self.error.show_message(title, sentence, icon=icons.warning_icon())
+        self.pages.setCurrentWidget(self.error)
+
     def show_entry(self, location: Location, entry: ImageEntry, location_title: str) -> None:
         """Load an image of a location and show it (a newer request makes this one stale)."""
         self.show_image(
