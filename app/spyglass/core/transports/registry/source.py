@@ -262,10 +262,14 @@ class ResumingBlobStream:
         self._repository = repository
         self._digest = digest
         self._cancel = cancel
-        self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel)
+        budget = TRIES_LEFT.get()  # what the copy's attempt has left of --retry-times
+        retries = None if budget is None else max(0, min(client.retry_times, budget - 1))
+        self._stream: ResponseStream = client.open_blob(repository, digest, cancel=cancel,
+                                                        retries=retries)
         self._offset = 0
-        self._tries = 1
-        """Requests made for the blob so far, each resume's retries counted."""
+        self._tries = self._stream.attempts
+        """Requests made for the blob so far, the first one's retries and each resume's
+        counted."""
 
     def read(self, n: int = -1, /) -> bytes:
         while True:

@@ -143,3 +143,27 @@ def test_a_resume_counts_against_what_the_copy_has_left(make_client) -> None:
         finally:
             TRIES_LEFT.reset(budget)
         assert len(server.ranges) == requests
+
+
+def test_the_first_request_of_an_attempt_counts_against_what_is_left(make_client) -> None:
+    """An attempt with one request left asks once: a 503 is not asked again inside it
+    (the copy's own retry decides; with the client's own retries, --retry-times was
+    exceeded after a failure on the destination's side)."""
+    from spyglass.core.errors import RegistryError
+    from spyglass.core.retry import TRIES_LEFT
+
+    asked: list[str] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200, headers=API)
+        asked.append(request.url.path)
+        return httpx.Response(503)
+
+    budget = TRIES_LEFT.set(1)
+    try:
+        with pytest.raises(RegistryError):
+            read_all(make_client, busy)  # type: ignore[arg-type]
+    finally:
+        TRIES_LEFT.reset(budget)
+    assert asked == [PATH]
