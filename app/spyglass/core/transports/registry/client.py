@@ -754,6 +754,33 @@ class RegistryClient:
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         raise error
 
+    def _read_whole(
+        self, response: httpx.Response, *, limit: int, what: str,
+        cancel: CancelToken | None, kind: str | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        """A small answer's body (:meth:`read_body`); one cut off after its headers is
+        asked for again (the same request), as a 503 there is, within ``retry_times``.
+        Returns the response the body came with."""
+        tries = response.extensions.get(ATTEMPTS, 1)
+        while True:
+            try:
+                return response, self.read_body(response, limit=limit, what=what,
+                                                cancel=cancel)
+            except ConnectionFailed as broken:  # answered, then cut off
+                if tries > self.retry_times:
+                    broken.attempts = tries
+                    raise
+                self._sleep(self._backoff(tries), cancel)
+                # the registry's own URL, not a redirect's target (where our credentials
+                # would go): it redirects again
+                asked = (response.history[0] if response.history else response).request
+                response = self.send(
+                    asked.method, str(asked.url), what=what, cancel=cancel,
+                    headers={"Accept": asked.headers["accept"]}
+                    if "accept" in asked.headers else None,
+                    follow_redirects=True, kind=kind)
+                tries += response.extensions.get(ATTEMPTS, 1)
+
     def read_body(
         self, response: httpx.Response, *, limit: int, what: str,
         cancel: CancelToken | None = None,
@@ -814,7 +841,8 @@ class RegistryClient:
                              "size", what, self.host, page_size)
                     break
                 first = False
-                body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
+                _, body = self._read_whole(response, limit=MAX_LIST_BODY, what=what,
+                                           cancel=cancel, kind=kind)
                 yield _names(body, key, what=what, host=self.host)
             else:
                 return
@@ -1038,24 +1066,14 @@ class RegistryClient:
         """GET a manifest by tag or digest, verified against the digest asked for (or the
         ``Docker-Content-Digest`` the registry states, for a tag)."""
         what = f"Reading the manifest {self.host}/{repository}{_ref_suffix(reference)}"
-        tries = 0
-        while True:
-            response = self.send(
-                "GET", f"/v2/{repository}/manifests/{reference}", what=what,
-                cancel=cancel, kind="manifest",
-                headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
-                follow_redirects=True,  # registry.k8s.io sends them to another registry
-            )
-            tries += response.extensions.get(ATTEMPTS, 1)
-            try:
-                raw = self.read_body(response, limit=MAX_MANIFEST_SIZE, what=what,
-                                     cancel=cancel)
-                break
-            except ConnectionFailed as broken:  # answered, then cut off: asked again
-                if tries > self.retry_times:
-                    broken.attempts = tries
-                    raise
-                self._sleep(self._backoff(tries), cancel)
+        response = self.send(
+            "GET", f"/v2/{repository}/manifests/{reference}", what=what,
+            cancel=cancel, kind="manifest",
+            headers={"Accept": ", ".join(media.ACCEPT_MANIFESTS)},
+            follow_redirects=True,  # registry.k8s.io sends them to another registry
+        )
+        response, raw = self._read_whole(response, limit=MAX_MANIFEST_SIZE, what=what,
+                                         cancel=cancel, kind="manifest")
         stated = response.headers.get("docker-content-digest")
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
         media_type = content_type if content_type in media.MANIFEST_TYPES else None

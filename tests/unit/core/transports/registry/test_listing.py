@@ -172,6 +172,19 @@ def test_catalog_pages(make_client) -> None:
     assert dict(seen.to("/v2/_catalog")[0].url.params) == {"n": "2"}
 
 
+def test_a_page_cut_off_after_its_headers_is_asked_again(make_client) -> None:
+    """As a manifest is: the same page, once more (it failed at once)."""
+    def cut(request: httpx.Request) -> httpx.Response:
+        def body():
+            yield b'{"name": "team/app", "ta'
+            raise httpx.ReadError("connection reset by peer")
+        return httpx.Response(200, content=body(), headers={"Content-Type": "application/json"})
+
+    client, seen = make_client(Routes({("GET", TAGS): [cut, tags_page("team/app", ["v1"])]}))
+    assert client.tags_of("team/app") == ["v1"]
+    assert [dict(r.url.params) for r in seen.to(TAGS)] == [{"n": "1000"}] * 2
+
+
 def test_a_registry_without_a_catalog_is_said_to_have_none(make_client) -> None:
     """GHCR, Docker Hub and registry.k8s.io offer no catalog: a 404 says so, and a 403
     to an anonymous request does not speak of images."""
