@@ -53,9 +53,11 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
     BYTES,
     ETA,
+    PROGRESS,
     ROUTE_ROLE,
     SPEED,
     STATE,
+    TITLES,
     TRANSFER,
     TRANSFER_ROLE,
     short_name,
@@ -161,6 +163,33 @@ def _half_copied(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
     feed(qtbot, window, scripted, BlobProgress(layer.digest, 5 * MiB, layer.size))
     assert row_texts(window, transfer)["speed"] == "5.0 MiB/s"
     return transfer, clock, layer
+
+
+def test_the_routes_keep_room_when_the_number_columns_would_take_it(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """At a large font the number columns' usual texts took the whole width, and every
+    route read "… → …": they give way, down to their titles, for a third of it."""
+    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    window.copying.show_panel()
+    window.resize(1200, 700)
+    panel = window.copying.panel
+    table, header = panel.table, panel.table.horizontalHeader()
+    font = table.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    table.setFont(font)
+    header.setFont(font)
+    for column, width in panel.column_widths().items():  # as the panel made at that font
+        header.resizeSection(column, width)
+    panel._state_width = panel.column_widths()[STATE]
+
+    def routes_have_room() -> None:
+        panel._share_room()
+        assert header.sectionSize(TRANSFER) >= 0.35 * table.viewport().width() - 2
+
+    qtbot.waitUntil(routes_have_room, timeout=WAIT_MS)
+    titles = header.fontMetrics()
+    for column in (PROGRESS, BYTES, SPEED, ETA):
+        assert header.sectionSize(column) >= titles.horizontalAdvance(TITLES[column]) + 20
 
 
 def test_a_stalled_copy_shows_no_speed_and_no_eta(

@@ -254,8 +254,6 @@ class TransfersPanel(QWidget):
         """Room the routes do not need goes to the State column, where a failure's cause
         was cut short beside a wide empty Transfer column (the routes keep first call;
         a width the user gave the column stays)."""
-        if self._state_by_hand:
-            return
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
         routes = states = 0
@@ -266,6 +264,9 @@ class TransfersPanel(QWidget):
                                                                f"{route[1]}"))
             states = max(states, metrics.horizontalAdvance(
                 str(self.model.index(row, STATE).data() or "")))
+        self._keep_route_room(routes + 48)  # the route's icon and margins
+        if self._state_by_hand:
+            return
         others = sum(header.sectionSize(c) for c in range(self.model.columnCount())
                      if c not in (TRANSFER, STATE))
         spare = self.table.viewport().width() - others - self._state_width \
@@ -277,6 +278,31 @@ class TransfersPanel(QWidget):
                 header.resizeSection(STATE, wanted)
             finally:
                 self._sharing = False
+
+    ROUTE_SHARE: ClassVar[float] = 0.35
+    """The least part of the table's width the routes keep: where the columns' usual texts
+    need more (a large font, a narrow window), the number columns give way, down to
+    their titles, rather than squeeze every route to "… → …"."""
+
+    def _keep_route_room(self, routes: int) -> None:
+        """Give the routes (``routes`` wide) what they need, up to :data:`ROUTE_SHARE`."""
+        header = self.table.horizontalHeader()
+        numbers = (PROGRESS, BYTES, SPEED, ETA)
+        usual = self.column_widths()
+        title_metrics = header.fontMetrics()
+        least = {c: title_metrics.horizontalAdvance(TITLES[c]) + 20 for c in numbers}
+        viewport = self.table.viewport().width()
+        room = viewport - min(routes, viewport * self.ROUTE_SHARE) - self._state_width
+        wanted = sum(usual[c] for c in numbers)
+        if wanted <= room:
+            widths = usual
+        else:  # each gives way in proportion to what it has above its title
+            spare = sum(usual[c] - least[c] for c in numbers)
+            cut = min(1.0, (wanted - max(room, sum(least.values()))) / spare) if spare else 0
+            widths = {c: int(usual[c] - (usual[c] - least[c]) * cut) for c in numbers}
+        for column in numbers:
+            if header.sectionSize(column) != widths[column]:
+                header.resizeSection(column, widths[column])
 
     def _at(self, index: QModelIndex) -> Transfer | None:
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
