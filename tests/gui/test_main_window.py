@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.platform import host_platform
 from spyglass.core.settings import Settings, load_settings, normalize_location
 from spyglass.gui.formatting import human_size
 from spyglass.gui.main_window import MainWindow
@@ -21,7 +23,7 @@ from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.models import platforms as platform_columns
 from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
 from spyglass.gui.signals import emit
-from spyglass.gui.views.image_view import LAYERS, PLATFORMS, RAW
+from spyglass.gui.views.image_view import HISTORY, LAYERS, PLATFORMS, RAW
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
@@ -703,6 +705,90 @@ def test_a_broken_image_shows_a_message_panel(qtbot: QtBot, window: MainWindow,
     assert "the content is not trusted" in blocker.args[0]
     assert view.banner.text == blocker.args[0]
     assert view.pages.currentWidget() is view.content  # the list stays usable
+
+
+def _remove_manifests(layout: Path, sample: SampleFacts, platforms: list[str]) -> None:
+    for platform in platforms:
+        digest = sample.images[platform].manifest_digest
+        (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).unlink()
+
+
+def test_a_list_missing_one_platforms_manifest_shows_the_others(
+        qtbot: QtBot, window: MainWindow, sample_layout_copy: Path,
+        sample: SampleFacts) -> None:
+    # as a registry holds a list one of whose platforms was deleted by digest, or a
+    # layout written with skopeo --multi-arch index-only: the CLI reads the others
+    missing = next(p for p in sample.images if p != str(host_platform()))
+    _remove_manifests(sample_layout_copy, sample, [missing])
+    window.open_location(sample_layout_copy, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    assert view.pages.currentWidget() is view.content
+    assert view.state.image is not None and view.tabs.isTabEnabled(LAYERS)
+    assert missing not in view.subtitle.text()
+    assert view.banner.text.startswith(f"The image for {missing} cannot be read: The blob ")
+    assert "is missing" in view.banner.text
+    model = view.platforms.model
+    row = next(i for i, s in enumerate(model.rows) if str(s.descriptor.platform) == missing)
+    assert cell(model, row, platform_columns.SIZE) == "cannot be read"
+    assert "is missing" in cell(model, row, platform_columns.DIGEST,
+                                Qt.ItemDataRole.ToolTipRole)
+    assert "3 entries in this list, 1 of which cannot be read" in view.platforms.caption.text()
+    assert "for the platforms that can be read" in view.overview.field_text("Size")
+    with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS) as blocker:
+        view.platforms.table.selectRow(row)
+    assert blocker.args[0].startswith(f"Cannot show the image for {missing}: The blob ")
+    assert view.banner.text == blocker.args[0]
+    assert view.pages.currentWidget() is view.content
+
+
+def test_a_list_none_of_whose_images_can_be_read_is_still_shown(
+        qtbot: QtBot, window: MainWindow, sample_layout_copy: Path,
+        sample: SampleFacts) -> None:
+    _remove_manifests(sample_layout_copy, sample, list(sample.images))
+    window.open_location(sample_layout_copy, select=False)
+    view = window.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    assert view.pages.currentWidget() is view.content
+    assert view.state.image is None
+    assert view.banner.text.startswith("None of its 3 entries can be read: The blob ")
+    assert not view.tabs.isTabEnabled(LAYERS) and not view.tabs.isTabEnabled(HISTORY)
+    assert view.tabs.tabToolTip(LAYERS) == view.banner.text
+    assert view.tabs.currentIndex() == PLATFORMS
+    assert view.platforms.model.rowCount() == 3
+    assert "3 entries in this list, 3 of which cannot be read. No image of it is shown." in (
+        view.platforms.caption.text())
+    assert view.overview.field_text("Shown platform") == "—"
+    assert view.overview.field_text("Image digest") == ""
+    assert view.overview.field_text("Layers") == ""
+    assert [d.title for d in view.raw.documents] == ["spyglass-demo:1.0"]
+    # another image brings the tabs back
+    show_image(qtbot, window, "tools:2024.1")
+    assert view.tabs.isTabEnabled(LAYERS) and view.tabs.isTabEnabled(HISTORY)
+    assert view.banner.text == ""
+
+
+def test_an_empty_list_is_shown_as_empty(qtbot: QtBot, window: MainWindow,
+                                         tmp_path: Path) -> None:
+    empty = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": []}).encode()
+    digest = hashlib.sha256(empty).hexdigest()
+    layout = tmp_path / "empty-list"
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(empty)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "size": len(empty),
+        "digest": f"sha256:{digest}",
+        "annotations": {"org.opencontainers.image.ref.name": "nothing"}}]}))
+    window.open_location(layout, select=False)
+    show_image(qtbot, window, "nothing")
+    view = window.image_view
+    assert view.pages.currentWidget() is view.content
+    assert view.banner.text == "This list is empty: it names no image."
+    assert "0 entries in this list. No image of it is shown." in view.platforms.caption.text()
+    assert "0 entries" in view.subtitle.text()
 
 
 # -- stale answers

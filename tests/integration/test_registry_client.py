@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.credentials import Credentials
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
@@ -656,6 +657,30 @@ def test_delete_by_digest_and_the_tags_sharing_a_manifest(
         client.get_manifest(repo_name, str(digest))
     assert client.tags_of(repo_name) == ["other"]
     assert str(client.get_manifest(repo_name, "other").digest) == other_digest
+
+
+def test_a_list_with_a_platform_deleted_by_digest_is_loaded_with_the_others(
+    registry: RegistryServer, repo_name: str, layout: Path
+) -> None:
+    """What the window loads (``load_registry_tag``) of a list one of whose images was
+    deleted from the registry: the list, its other images, and which cannot be read."""
+    from spyglass.gui.loading import load_registry_tag
+
+    push_image(registry, layout, "latest", f"{repo_name}:all")
+    client = RegistryClient(registry.host)
+    index = load_manifest(RegistryImageSource(client, repo_name, "all"))
+    assert isinstance(index, ImageIndex)
+    gone = next(e for e in index.manifests if e.platform != Platform("linux", "amd64"))
+    client.delete_manifest(repo_name, gone.digest)
+    state = load_registry_tag(client, repo_name, "all", CancelToken())
+    try:
+        assert [s.descriptor.digest for s in state.unreadable] == [gone.digest]
+        assert "has no such image" in state.unreadable[0].problem
+        assert state.image is not None and state.current is not None
+        assert state.current.descriptor.digest != gone.digest
+        assert len(state.instances) == len(index.manifests)
+    finally:
+        state.source.close()
 
 
 @pytest.mark.parametrize("server_name", ["registry", "tls_registry"])

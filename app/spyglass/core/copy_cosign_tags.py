@@ -23,14 +23,7 @@ from dataclasses import dataclass, field
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
-from spyglass.core.errors import (
-    InvalidConfig,
-    InvalidManifest,
-    NotFound,
-    TooLarge,
-    VerificationError,
-    clause,
-)
+from spyglass.core.errors import UNREADABLE, InvalidManifest, clause
 from spyglass.core.manifest import Descriptor
 from spyglass.core.signatures.cosign_tag import (
     SignatureManifest,
@@ -168,7 +161,7 @@ def _read_theirs(
         parsed = check_signature_manifest(raw, media_type)
         config = destination.read_small_blob(parsed.config, cancel=cancel)
         return layers, read_signature_manifest(raw, parsed, config)
-    except (NotFound, InvalidManifest, InvalidConfig, VerificationError, TooLarge) as exc:
+    except UNREADABLE as exc:
         return f", since Spyglass adds signatures only to a cosign signature manifest. {exc}"
 
 

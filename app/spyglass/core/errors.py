@@ -278,6 +278,12 @@ class Cancelled(SpyglassError):
         super().__init__(message)
 
 
+UNREADABLE: Final = (NotFound, VerificationError, InvalidManifest, InvalidConfig, TooLarge)
+"""Failures that say a manifest or blob itself cannot be had (missing, damaged, not
+trusted, too large), not that its source cannot be reached: what a caller passes over
+to show or keep the rest (a list's other images, a destination's signature tag)."""
+
+
 _ERRNO_PREFIX: Final = re.compile(
     r"\[Errno -?\d+\] |_ssl\.c:\d+: |\[(?:SSL|X509)(?:: [A-Z0-9_]+)?\] | ?\(_ssl\.c:\d+\)")
 """The ``[Errno 111] `` an OSError's text starts with; the ``_ssl.c:989: ``,

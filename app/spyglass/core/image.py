@@ -15,6 +15,7 @@ from spyglass.core.cancel import CancelToken, check
 from spyglass.core.config import ImageConfig, parse_config, schema1_config
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
+    UNREADABLE,
     DigestMismatch,
     InvalidConfig,
     InvalidManifest,
@@ -262,20 +263,30 @@ class InstanceSummary:
     """One entry of a list with the size of the image it names."""
 
     descriptor: Descriptor
-    manifest: AnyManifest
+    manifest: AnyManifest | None
+    """None when it cannot be read (:attr:`problem` says why)."""
     image_size: int
-    """Manifest + config + layers of the instance (0 when it is a nested list)."""
+    """Manifest + config + layers of the instance (0 when it is a nested list or unread)."""
+    problem: str = ""
+    """Why the entry's manifest cannot be read ("" when it was): the list is shown all
+    the same, as the CLI still reads its other images (a platform deleted by digest from
+    a registry, a list copied with ``--multi-arch index-only``)."""
 
 
 def summarize_index(
     source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None
 ) -> tuple[list[InstanceSummary], int]:
-    """Each entry of ``index`` with its image size, and the total of the distinct blobs."""
+    """Each entry of ``index`` with its image size, and the total of the distinct blobs
+    (those of the entries that could be read)."""
     out: list[InstanceSummary] = []
     seen: dict[Digest, int] = {index.digest: len(index.raw)}
     for entry in index.manifests:
         check(cancel)
-        child = load_manifest(source, entry.digest, cancel=cancel)
+        try:
+            child = load_manifest(source, entry.digest, cancel=cancel)
+        except UNREADABLE as exc:
+            out.append(InstanceSummary(entry, None, 0, str(exc)))
+            continue
         seen[entry.digest] = entry.size
         size = 0
         if isinstance(child, ImageManifest):

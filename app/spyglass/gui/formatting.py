@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
@@ -13,6 +14,9 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.signatures import media as signed
 from spyglass.core.units import human_size as human_size  # (the window's sizes: shared)
+
+if TYPE_CHECKING:
+    from spyglass.core.image import InstanceSummary
 
 ROUTE_ARROW = "  \u2192  "
 """What stands between the two sides of a copy, ``source → destination``."""
@@ -113,6 +117,17 @@ def instance_label(descriptor: Descriptor) -> str:
     if media.is_index(descriptor.media_type):
         return f"nested list {short_digest(descriptor.digest)}"
     return short_digest(descriptor.digest)
+
+
+def unreadable_text(unreadable: Sequence[InstanceSummary]) -> str:
+    """What a banner says of the entries of a list that cannot be read: which, and (for
+    one) why; each row of Platforms says why in its tooltip."""
+    if len(unreadable) == 1:
+        only = unreadable[0]
+        return f"The image for {instance_label(only.descriptor)} cannot be read: {only.problem}"
+    labels = ", ".join(instance_label(s.descriptor) for s in unreadable)
+    return (f"The images for {labels} cannot be read; Platforms says why (hover over "
+            "their rows).")
 
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, read_verified
-from spyglass.core.errors import InvalidLayout, InvalidManifest, Unsupported
+from spyglass.core.errors import (
+    UNREADABLE,
+    InvalidLayout,
+    InvalidManifest,
+    PlatformNotFound,
+    Unsupported,
+)
 from spyglass.core.image import (
     InstanceSummary,
     LoadedImage,
@@ -46,7 +52,7 @@ from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
 from spyglass.core.transports.base import ImageEntry, ImageSource, Location, PartlyListed
 from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
-from spyglass.gui.formatting import is_attestation
+from spyglass.gui.formatting import instance_label, is_attestation
 
 if TYPE_CHECKING:
     from spyglass.core.layerfiles import LayerFile
@@ -134,7 +140,9 @@ class ImageState:
     """Everything the image view shows about one image, as loaded.
 
     ``instances`` is empty unless ``top`` is a list; ``image`` is the image
-    shown in the per-image tabs (for a list, one of its instances).
+    shown in the per-image tabs (for a list, one of its instances). A list none of
+    whose images can be shown (an empty one, one whose images are all missing) is still
+    shown, its ``image`` None and ``problem`` saying why.
     """
 
     location_title: str
@@ -143,7 +151,9 @@ class ImageState:
     top: AnyManifest
     instances: tuple[InstanceSummary, ...]
     total_size: int
-    image: LoadedImage
+    image: LoadedImage | None
+    problem: str = ""
+    """Why no image of the list is shown ("" when one is)."""
 
     @property
     def is_list(self) -> bool:
@@ -152,15 +162,20 @@ class ImageState:
     @property
     def current(self) -> InstanceSummary | None:
         """The list entry shown, or None for a single image."""
-        instance = self.image.instance
+        instance = self.image.instance if self.image is not None else None
         if instance is None:
             return None
         return next(
             (s for s in self.instances if s.descriptor.digest == instance.digest), None
         )
 
+    @property
+    def unreadable(self) -> tuple[InstanceSummary, ...]:
+        """The list's entries whose manifest cannot be read."""
+        return tuple(s for s in self.instances if s.manifest is None)
+
     def with_image(self, image: LoadedImage) -> ImageState:
-        return dataclasses.replace(self, image=image)
+        return dataclasses.replace(self, image=image, problem="")
 
 
 def _image_size(manifest: AnyManifest) -> int:
@@ -188,6 +203,8 @@ def _instance_image(
     source: ImageSource, top: ImageIndex, summary: InstanceSummary, cancel: CancelToken
 ) -> LoadedImage:
     manifest = summary.manifest
+    if manifest is None:
+        raise InvalidManifest(summary.problem)
     if isinstance(manifest, ImageIndex):
         raise InvalidManifest(
             f"{summary.descriptor.digest} is itself a manifest list; open it from the "
@@ -230,14 +247,12 @@ def load_source(
     """Load what the image view shows of ``entry`` from ``source`` (closed on failure)."""
     try:
         top = load_manifest(source, cancel=cancel)
+        problem = ""
+        image: LoadedImage | None
         if isinstance(top, ImageIndex):
             summaries, total = summarize_index(source, top, cancel=cancel)
             instances = tuple(summaries)
-            chosen = default_instance(instances)
-            if chosen is not None:
-                image = _instance_image(source, top, chosen, cancel)
-            else:
-                image = load_image(source, cancel=cancel)
+            image, problem = _first_image(source, top, instances, cancel)
         else:
             instances = ()
             total = _image_size(top)
@@ -248,7 +263,34 @@ def load_source(
     except BaseException:
         source.close()
         raise
-    return ImageState(location_title, entry, source, top, instances, total, image)
+    return ImageState(location_title, entry, source, top, instances, total, image, problem)
+
+
+def _first_image(
+    source: ImageSource, top: ImageIndex, instances: tuple[InstanceSummary, ...],
+    cancel: CancelToken,
+) -> tuple[LoadedImage | None, str]:
+    """The image a list is first shown with (:func:`default_instance`, else what
+    :func:`load_image` chooses), or None and why none can be: the list is shown all the
+    same, its Platforms and Raw JSON being what there is to see."""
+    chosen = default_instance(instances)
+    try:
+        if chosen is not None:
+            return _instance_image(source, top, chosen, cancel), ""
+        if not instances:
+            return None, "This list is empty: it names no image."
+        if all(s.manifest is None for s in instances):
+            count = len(instances)
+            return None, (f"{'None of its' if count > 1 else 'Its'} {count} entr"
+                          f"{'ies' if count > 1 else 'y'} can be read: "
+                          f"{instances[0].problem}")
+        return load_image(source, cancel=cancel), ""
+    except PlatformNotFound:
+        return None, ("No entry of this list names a platform to show first; select one "
+                      "in Platforms.")
+    except UNREADABLE as exc:
+        label = instance_label(chosen.descriptor) if chosen is not None else "this list"
+        return None, f"Cannot show the image for {label}: {exc}"
 
 
 def load_instance(state: ImageState, digest: Digest, cancel: CancelToken) -> LoadedImage:

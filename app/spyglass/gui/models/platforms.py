@@ -13,6 +13,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.image import InstanceSummary
 from spyglass.core.manifest import ImageIndex
 from spyglass.gui import icons
+from spyglass.gui.colors import error_color
 from spyglass.gui.formatting import exact_size, human_size, is_attestation
 from spyglass.gui.models.table import Column, RowTableModel
 from spyglass.gui.signals import emit
@@ -89,11 +90,15 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         if column == DIGEST:
             return str(descriptor.digest)
         if column == SIZE:
+            if row.manifest is None:
+                return "cannot be read"
             return human_size(row.image_size) if row.image_size else "—"
         return ""
 
     def tooltip(self, row: InstanceSummary, column: int) -> str | None:
         descriptor = row.descriptor
+        if row.manifest is None:
+            return row.problem
         if column == DIGEST:
             return f"{descriptor.digest}\n{media.friendly(descriptor.media_type)}"
         if column == SIZE and row.image_size:
@@ -120,6 +125,8 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         return font
 
     def foreground(self, row: InstanceSummary, column: int) -> Any:
+        if row.manifest is None and column == SIZE:
+            return error_color()
         if is_attestation(row.descriptor):
             return QApplication.palette().color(QPalette.ColorGroup.Disabled,
                                                 QPalette.ColorRole.Text)

@@ -31,7 +31,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
-from spyglass.gui.formatting import human_size, instance_label, short_digest
+from spyglass.gui.formatting import human_size, instance_label, short_digest, unreadable_text
 from spyglass.gui.loading import (
     ImageState,
     RawDocument,
@@ -345,7 +345,14 @@ class ImageView(QWidget):
             self.platforms.set_state(state)
         elif self.tabs.currentIndex() == PLATFORMS:
             self.tabs.setCurrentIndex(OVERVIEW)
-        self._show_image(state.image)
+        if state.image is None and self.tabs.currentIndex() in (LAYERS, HISTORY):
+            self.tabs.setCurrentIndex(PLATFORMS)  # (before they are disabled: Qt would
+            # move to the next tab that is not)
+        self._show_image(state.image, state.problem)
+        if state.image is None:
+            self.banner.show_text(state.problem)
+        elif state.unreadable:
+            self.banner.show_text(unreadable_text(state.unreadable))
         self.raw.reset([manifest_document(state.top, state.entry.label)])
         self.signatures.set_state(state)
         self.pages.setCurrentWidget(self.content)
@@ -386,9 +393,15 @@ class ImageView(QWidget):
         self.banner.show_text(message)
         emit(self.loadFailed, message)
 
-    def _show_image(self, image: LoadedImage) -> None:
-        self.layers.set_image(image)
-        self.history.set_image(image)
+    def _show_image(self, image: LoadedImage | None, problem: str = "") -> None:
+        """Show ``image`` in the per-image tabs; None (a list none of whose images can
+        be shown) disables them, saying ``problem`` in their tooltips."""
+        for tab in (LAYERS, HISTORY):
+            self.tabs.setTabEnabled(tab, image is not None)
+            self.tabs.setTabToolTip(tab, problem if image is None else "")
+        if image is not None:
+            self.layers.set_image(image)
+            self.history.set_image(image)
 
     def _show_header(self, state: ImageState) -> None:
         self.title.setText(state.entry.label)
@@ -465,9 +478,11 @@ class ImageView(QWidget):
         state = self._state
         if state is None:
             return
-        layers = state.image.layers
+        own = state.image.manifest if state.image is not None else None
+        layers = own.layers if own is not None else ()
         other = owner.manifest if isinstance(owner, RawDocument) else None
-        if not isinstance(other, ImageManifest) or other.digest == state.image.manifest.digest:
+        if not isinstance(other, ImageManifest) or (own is not None
+                                                    and other.digest == own.digest):
             other = None
         if other is not None:
             layers = other.layers

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
-from spyglass.core.manifest import ImageIndex, ImageManifest, Schema1Manifest
+from spyglass.core.manifest import ImageIndex, ImageManifest
 from spyglass.gui.formatting import (
     exact_size,
     format_timestamp,
@@ -193,8 +193,8 @@ class OverviewPage(QScrollArea):
         muted = muted_color(self.palette()).name()
         top = state.top
         image = state.image
-        manifest = image.manifest
-        config = image.config
+        manifest = image.manifest if image is not None else None
+        config = image.config if image is not None else None
         self._set("Name", state.entry.label)
         self._set("Reference", state.entry.name)
         self._set("Digest", str(state.entry.descriptor.digest))
@@ -215,10 +215,10 @@ class OverviewPage(QScrollArea):
             current = state.current
             self._set("Shown platform",
                       instance_label(current.descriptor) if current else "—")
-            self._set("Image digest", str(manifest.digest))
+            self._set("Image digest", str(manifest.digest) if manifest is not None else "")
         else:  # (an artifact runs on no platform: none is said)
             self._set("Platforms", "" if isinstance(manifest, ImageManifest)
-                      and manifest.is_artifact else self._platform_of(config, manifest))
+                      and manifest.is_artifact else self._platform_of(config))
             self._set("Shown platform", "")
             self._set("Image digest", "")
         created = config.created if config else None
@@ -228,8 +228,9 @@ class OverviewPage(QScrollArea):
         self._set("Author", config.author if config else "")
         self._set("Size", self._size_text(state))
         self._values["Size"].setToolTip(exact_size(state.total_size))
-        count = len(manifest.layers)
-        self._set("Layers", f"{count} layer{'s' if count != 1 else ''}")
+        count = len(manifest.layers) if manifest is not None else 0
+        self._set("Layers", f"{count} layer{'s' if count != 1 else ''}"
+                  if manifest is not None else "")
         # an artifact (a Helm chart, a WASM module, an SBOM) says what it is
         artifact = manifest if isinstance(manifest, ImageManifest) and \
             manifest.is_artifact else None
@@ -244,8 +245,7 @@ class OverviewPage(QScrollArea):
     # -- helpers
 
     @staticmethod
-    def _platform_of(config: ImageConfig | None,
-                     manifest: ImageManifest | Schema1Manifest) -> str:
+    def _platform_of(config: ImageConfig | None) -> str:
         if config is None:
             return "—"
         parts = [p for p in (config.os, config.architecture, config.variant) if p]
@@ -257,11 +257,14 @@ class OverviewPage(QScrollArea):
         if not state.is_list:
             return human_size(state.total_size)
         current = state.current
-        shown = state.image.manifest
+        shown = state.image.manifest if state.image is not None else None
+        every = "the platforms that can be read" if state.unreadable else "all platforms"
+        if shown is None:
+            return f"{human_size(state.total_size)} for {every}"
         own = current.image_size if current else (
             shown.total_size if isinstance(shown, ImageManifest) else 0)
         label = instance_label(current.descriptor) if current else "the shown platform"
-        return (f"{human_size(state.total_size)} for all platforms"
+        return (f"{human_size(state.total_size)} for {every}"
                 f" (shared layers counted once) · {human_size(own)} for {label}")
 
     def _set_run(self, config: ImageConfig | None, muted: str) -> None:

@@ -59,12 +59,20 @@ class PlatformsPage(QWidget):
 
     def _caption(self, state: ImageState) -> None:
         current = state.current
-        shown = instance_label(current.descriptor) if current else "no platform"
         count = len(state.instances)
-        self.caption.setText(
-            f"{count} entr{'ies' if count != 1 else 'y'} in this list. The other tabs show "
-            f"<b>{shown}</b>; select another row to show that one."
-        )
+        unreadable = len(state.unreadable)
+        text = f"{count} entr{'ies' if count != 1 else 'y'} in this list"
+        if unreadable:
+            text += (f", {unreadable} of which cannot be read" if count > 1 else
+                     ", which cannot be read")
+        if state.image is None:
+            text += ". No image of it is shown" + ("; select a row to show that one."
+                                                  if unreadable < count else ".")
+        else:
+            shown = instance_label(current.descriptor) if current else "no platform"
+            text += (f". The other tabs show <b>{shown}</b>; select another row to show "
+                     "that one.")
+        self.caption.setText(text)
 
     def _select_current(self) -> None:
         row = self.model.row_of(self.model.current)
