@@ -478,3 +478,44 @@ def test_an_artifacts_config_raw_is_its_bytes(tools: Tools, tmp_path: Path) -> N
     assert refused.stderr == (
         f"spyglass: {name} is an artifact; its config (application/vnd.cncf.helm.config.v1+json) "
         "is not an image config. --config --raw prints its bytes.\n")
+
+
+# Config bytes Go reads its own way: a lone surrogate escape and a byte that is no UTF-8
+# are U+FFFD; an empty map or list stays {} and [] (null only when it is absent).
+ODD_CONFIGS = {
+    "surrogate": b'"Labels":{"k":"\\ud800x","pair":"\\ud83d\\ude00"},"Env":["A=\\udfff"]',
+    "latin1": b'"Labels":{"k":"caf\xe9"},"Env":["CITY=K\xf6ln"]',
+    "empty": b'"Labels":{},"Env":[]',
+    "absent": b'"User":"app"',
+}
+
+
+def _odd_image(root: Path, run: bytes) -> str:
+    builder = LayoutBuilder(root)
+    layer = builder.add_blob(b"\x00" * 1024)  # (an empty tar)
+    config = builder.add_blob(
+        b'{"architecture":"amd64","os":"linux","config":{' + run + b'},"rootfs":{"type":'
+        b'"layers","diff_ids":["' + sha256(b"\x00" * 1024).encode() + b'"]}}')
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}],
+    }).encode())
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}, "odd")
+    return f"oci:{root}:odd"
+
+
+@pytest.mark.parametrize("kind", list(ODD_CONFIGS))
+def test_config_text_is_read_as_go_reads_it(tools: Tools, tmp_path: Path, kind: str) -> None:
+    name = _odd_image(tmp_path / kind, ODD_CONFIGS[kind])
+    ours, theirs = (json.loads(out) for out in tools.both(name, None))
+    what = f"spyglass inspect and skopeo inspect of a config with {kind} text"
+    assert_same_json({k: ours[k] for k in ("Labels", "Env")},
+                     {k: theirs[k] for k in ("Labels", "Env")}, what)
+    template = '{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}{{range .Env}}{{.}};{{end}}'
+    ours_text, theirs_text = tools.both(name, None, "--format", template)
+    assert ours_text == theirs_text, what
+    if kind != "empty":  # (skopeo's --config re-encodes, leaving empty ones out)
+        ours_config, theirs_config = (json.loads(out)
+                                      for out in tools.both(name, None, "--config"))
+        assert ours_config["config"] == theirs_config["config"], what

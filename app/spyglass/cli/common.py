@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.gojson import without_surrogates
 
 if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
     from spyglass.core.credentials import Credentials
@@ -52,6 +53,16 @@ Commands: TypeAlias = "argparse._SubParsersAction[CommandParser]"
 """The ``add_subparsers`` object each command module adds its parser to."""
 
 
+def _names_images(path: Path) -> bool:
+    """True when ``path`` is a layout or archive (a folder that is neither is not)."""
+    from spyglass.core.transports import detect_location_kind
+
+    try:
+        return path.exists() and bool(detect_location_kind(path))
+    except SpyglassError:
+        return False
+
+
 def resolve_name(text: str) -> ImageName:
     """Parse an image name; a bare path that exists is taken as the layout or archive it is
     (an empty name is none: not the current folder, as skopeo refuses it)."""
@@ -64,6 +75,10 @@ def resolve_name(text: str) -> ImageName:
         path = Path(text)
         if text.startswith(("/", ".")) and not path.exists():
             raise path_not_found(text) from None  # a path, written as one: not there
+        head = text.partition(":")[0]
+        if not path.exists() and head and "/" not in head and _names_images(Path(head)):
+            # "layout:1.0" where ./layout is a layout: said as for ./layout:1.0
+            raise path_not_found(text) from None
         if not text or ":" in text.split("/")[0] or not path.exists():
             raise
         # a colon would end the path of an oci: or archive name there, the rest read as
@@ -84,15 +99,19 @@ def write_json(data: object) -> None:
         utf = codecs.lookup(encoding).name.startswith("utf")
     except LookupError:
         utf = False
-    write_text(json.dumps(data, indent=4, ensure_ascii=not utf) + "\n")
+    text = without_surrogates(json.dumps(data, indent=4, ensure_ascii=False))
+    if not utf:
+        text = json.dumps(json.loads(text), indent=4, ensure_ascii=True)
+    write_text(text + "\n")
 
 
 def write_text(text: str) -> None:
     """``text`` to stdout, flushed; a failure to write it (a full disk, an I/O error) is a
     sentence (:func:`cannot_write_output`). A reader that went away (a broken pipe) is
-    left to the caller, who says nothing of it."""
+    left to the caller, who says nothing of it. A lone surrogate (from a name on disk
+    that is not UTF-8) is U+FFFD, as Go writes it: it cannot be written as UTF-8."""
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(without_surrogates(text))
         sys.stdout.flush()
     except BrokenPipeError:
         raise

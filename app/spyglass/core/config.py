@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from spyglass.core import gojson
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidConfig, InvalidDigest, clause
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Schema1Manifest
@@ -101,8 +102,8 @@ def parse_config(raw: bytes) -> ImageConfig:
             f"The image config is {len(raw)} bytes, more than the 4 MiB accepted for configs."
         )
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = gojson.loads(raw)
+    except json.JSONDecodeError as exc:
         raise InvalidConfig(f"The image config is not valid JSON: {clause(exc)}.") from exc
     if not isinstance(data, dict):
         raise InvalidConfig("The image config is not a JSON object.")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import ImageIndex, manifest_digest
+from spyglass.core.manifest import ImageIndex, Schema1Manifest, manifest_digest
 from spyglass.core.reference import DockerArchiveName, DockerName, ImageName
 
 _RFC3339 = re.compile(
@@ -55,6 +56,8 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     docker_name = docker_name_of(name)
     if docker_name:
         out["Name"] = docker_name
+    if isinstance(image.manifest, Schema1Manifest) and image.manifest.tag:
+        out["Tag"] = image.manifest.tag  # (only schema 1 names its tag: skopeo shows it)
     top = image.top
     out["Digest"] = str(
         top.digest if isinstance(top, ImageIndex) else manifest_digest(top.raw, top.media_type)
@@ -63,7 +66,13 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     out["Created"] = created_as_skopeo(config.created) if config else None
     out["DockerVersion"] = config.docker_version if config else ""
     # maps come out with their keys sorted, as Go's encoder (skopeo's) writes them
-    out["Labels"] = dict(sorted(config.labels.items())) if config and config.labels else None
+    # an empty map or list the config holds is shown so ({}, []), as Go keeps it; only
+    # one it lacks (or has as null) is null
+    run = config.data.get("config") if config else None
+    run = run if isinstance(run, Mapping) else {}
+    out["Labels"] = (dict(sorted(config.labels.items()))
+                     if config and (config.labels or isinstance(run.get("Labels"), Mapping))
+                     else None)
     out["Architecture"] = config.architecture if config else ""
     if config and config.variant:
         out["Variant"] = config.variant
@@ -79,5 +88,6 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
         }
         for layer in image.layers
     ]
-    out["Env"] = list(config.env) if config and config.env else None
+    out["Env"] = (list(config.env)
+                  if config and (config.env or isinstance(run.get("Env"), list)) else None)
     return out

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidDigest, InvalidManifest, PlatformNotFound, clause
 from spyglass.core.platform import Platform, best_match
@@ -226,8 +226,8 @@ def _load(raw: bytes, limit: int = MAX_MANIFEST_SIZE) -> dict[str, Any]:
             "accepted for manifests."
         )
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = gojson.loads(raw)
+    except json.JSONDecodeError as exc:
         raise InvalidManifest(f"The manifest is not valid JSON: {clause(exc)}.") from exc
     if not isinstance(data, dict):
         raise InvalidManifest("The manifest is not a JSON object.")
@@ -240,8 +240,8 @@ def guess_media_type(raw: bytes) -> str | None:
     Returns None when the bytes are no manifest we recognize.
     """
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(raw)
+    except json.JSONDecodeError:
         return None
     if not isinstance(data, dict):
         return None
@@ -352,7 +352,7 @@ def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Sche
     for fs_layer, hist in zip(reversed(fs_layers), reversed(history), strict=True):
         try:
             digest = Digest.parse(fs_layer["blobSum"])
-            compat = json.loads(hist["v1Compatibility"])
+            compat = gojson.loads(hist["v1Compatibility"])
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise InvalidManifest(
                 "A schema 1 layer entry lacks a valid blobSum or v1Compatibility."

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from spyglass.core import compression, media
+from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidManifest, Unsupported, clause
@@ -108,10 +108,10 @@ def _steps(manifest: Schema1Manifest) -> list[_Step]:
     containers/image's ``fixManifestLayers`` does."""
     what = f"The schema 1 manifest {manifest.digest}"
     try:
-        data = json.loads(manifest.raw)
+        data = gojson.loads(manifest.raw)
         blobs = [Digest.parse(layer["blobSum"]) for layer in data["fsLayers"]]
         raws = [entry["v1Compatibility"] for entry in data["history"]]
-        compats = [json.loads(raw, parse_constant=_no_constant) for raw in raws]
+        compats = [gojson.loads(raw, parse_constant=_no_constant) for raw in raws]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidManifest(f"{what} cannot be read to convert it: {clause(exc)}.") from exc
     if not blobs or len(blobs) != len(raws) or not all(isinstance(c, dict) for c in compats):

@@ -727,6 +727,26 @@ def test_a_bare_path_with_a_ref_is_told_to_take_its_kind(
     assert run_error(capsys, "inspect", "./nothing:1") == 'The path "./nothing:1" does not exist.'
     assert run_error(capsys, "inspect", "./notes.txt:1") == \
         'The path "./notes.txt:1" does not exist.'
+    # written without ./ (as docker names an image): the layout here is meant, not a
+    # transport; a folder that holds no images keeps the registry hint
+    assert run_error(capsys, "inspect", "layout:1.0") == (
+        'The path "layout:1.0" does not exist. To name the image 1.0 in "layout", give '
+        "its kind: oci:layout:1.0.")
+    (tmp_path / "alpine").mkdir()
+    assert run_error(capsys, "inspect", "alpine:3.19").endswith(
+        "(an image on a registry is written docker://alpine:3.19).")
+
+
+def test_text_go_cannot_hold_is_written_as_go_writes_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # a lone surrogate (a file name that is not UTF-8, read with surrogateescape) is
+    # U+FFFD, not a UnicodeEncodeError or JSON that jq refuses
+    from spyglass.cli.common import write_json, write_text
+
+    write_json({"k": "a\udcffb"})
+    assert json.loads(capsys.readouterr().out) == {"k": "a\ufffdb"}
+    write_text("x\ud800\n")
+    assert capsys.readouterr().out == "x\ufffd\n"
 
 
 @pytest.mark.parametrize("name", ["./nonexist", "/nonexistent/x", "../nonexist"])

@@ -114,3 +114,37 @@ def test_docker_names_are_shown(layout: tuple[Path, dict[str, Any]]) -> None:
     )
     assert docker_name_of(parse_image_name("docker-archive:/x.tar")) is None
     assert docker_name_of(parse_image_name("dir:/x")) is None
+
+
+def test_a_schema1_image_shows_its_tag_as_skopeo_does(tmp_path: Path) -> None:
+    from spyglass.core.transports.dirlayout import open_dir_image
+    from tests.unit.core.test_manifest import schema1_body
+
+    folder = tmp_path / "s1"
+    folder.mkdir()
+    (folder / "version").write_text("Directory Transport Version: 1.1\n")
+    (folder / "manifest.json").write_text(json.dumps(schema1_body()))
+    out = inspect_output(load_image(open_dir_image(folder)), parse_image_name(f"dir:{folder}"),
+                         [])
+    assert out["Tag"] == "1.0"
+    assert list(out)[:2] == ["Tag", "Digest"]  # (Name first when there is one)
+
+
+@pytest.mark.parametrize(("run", "labels", "env"), [
+    ({"Labels": {}, "Env": []}, {}, []),
+    ({"Labels": None, "Env": None}, None, None),
+    ({}, None, None),
+    ({"Labels": {"b": "2", "a": "1"}, "Env": ["A=1"]}, {"a": "1", "b": "2"}, ["A=1"]),
+])
+def test_empty_labels_and_env_are_kept_as_go_keeps_them(
+        tmp_path: Path, run: dict[str, Any], labels: Any, env: Any) -> None:
+    builder = LayoutBuilder(tmp_path / "l")
+    config = builder.add_blob(json.dumps({"architecture": "amd64", "os": "linux",
+                                          "config": run}).encode())
+    manifest = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": media.OCI_CONFIG, **config}, "layers": []}).encode())
+    builder.tag({"mediaType": media.OCI_MANIFEST, **manifest}, "a")
+    out = inspect_output(load_image(open_layout_image(tmp_path / "l", "a")),
+                         parse_image_name(f"oci:{tmp_path / 'l'}:a"), [])
+    assert (out["Labels"], out["Env"]) == (labels, env)

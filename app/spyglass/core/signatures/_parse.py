@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from spyglass.core import gojson
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidDigest
 from spyglass.core.signatures.model import InvalidSignature
@@ -16,8 +17,8 @@ from spyglass.core.signatures.model import InvalidSignature
 def load_json_object(data: bytes, what: str) -> dict[str, Any]:
     """Parse ``data`` as a JSON object, or raise InvalidSignature naming ``what``."""
     try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        value = gojson.loads(data)
+    except json.JSONDecodeError as exc:
         raise InvalidSignature(f"{cap(what)} is not valid JSON: {exc}.") from exc
     if not isinstance(value, dict):
         raise InvalidSignature(
