@@ -50,6 +50,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
+from spyglass.core.referrers import cosign_saved_suffix, is_cosign_saved_image
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -218,6 +219,12 @@ class OCILayoutReader:
         if ref is None:
             if len(manifests) == 1:
                 return manifests[0]
+            saved = self.cosign_saved_image()
+            if saved is not None and all(
+                d.digest == saved.digest or cosign_saved_suffix(d.annotations) is not None
+                for d in manifests
+            ):
+                return saved  # a cosign save: the image, and its signatures beside it
             if not manifests:
                 raise ImageNotFound(f"{self.what} holds no images.")
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
@@ -254,6 +261,13 @@ class OCILayoutReader:
                 f"name one by its position: {', '.join(positions)}."
             )
         return matches[0]
+
+    def cosign_saved_image(self) -> Descriptor | None:
+        """The entry ``cosign save`` annotated as the image (or image index) it saved, when
+        it is one manifest: what the layout's entries of signatures and attestations,
+        which name nothing, are attached to (see :mod:`spyglass.core.referrers`)."""
+        saved = [d for d in self.index().manifests if is_cosign_saved_image(d.annotations)]
+        return saved[0] if saved and len({d.digest for d in saved}) == 1 else None
 
     def read_manifest(
         self, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
