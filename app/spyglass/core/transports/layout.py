@@ -50,7 +50,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
-from spyglass.core.referrers import cosign_saved_suffix, is_cosign_saved_image
+from spyglass.core.referrers import cosign_saved_suffix, cosign_tag, is_cosign_saved_image
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -269,6 +269,23 @@ class OCILayoutReader:
         saved = [d for d in self.index().manifests if is_cosign_saved_image(d.annotations)]
         return saved[0] if saved and len({d.digest for d in saved}) == 1 else None
 
+    def tagged(self, tag: str) -> Descriptor | None:
+        """The ``index.json`` entry that stands for the tag ``tag``: the entry of that ref
+        name, else the entry of signatures or attestations ``cosign save`` took from it
+        (``sha256-<hex>.sig`` of the image it saved); None when there is none."""
+        manifests = self.index().manifests
+        for entry in manifests:
+            if entry.ref_name == tag:
+                return entry
+        saved = self.cosign_saved_image()
+        if saved is None:
+            return None
+        for entry in manifests:
+            suffix = cosign_saved_suffix(entry.annotations)
+            if suffix is not None and cosign_tag(saved.digest, suffix) == tag:
+                return entry
+        return None
+
     def read_manifest(
         self, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
     ) -> bytes:
@@ -450,12 +467,10 @@ class LayoutImageSource:
     def tagged_manifest(
         self, tag: str, *, cancel: CancelToken | None = None
     ) -> Descriptor | None:
-        """Override AttachmentSource.tagged_manifest: an index entry with that ref name."""
+        """Override AttachmentSource.tagged_manifest: the index entry with that ref name,
+        or the one ``cosign save`` kept of that tag (see :meth:`OCILayoutReader.tagged`)."""
         check(cancel)
-        for entry in self._reader.index().manifests:
-            if entry.ref_name == tag:
-                return entry
-        return None
+        return self._reader.tagged(tag)
 
     def stored_signatures(
         self, digest: Digest, *, cancel: CancelToken | None = None
