@@ -962,8 +962,11 @@ class OCILayoutDestination:
     @property
     def attachment_support(self) -> frozenset[str]:
         """Override AttachmentDestination.attachment_support: attached manifests, kept in
-        ``index.json`` (referrers unnamed, cosign's tags as ref names, as ``cosign save``);
-        none for an image given no name (see :attr:`attachments_withheld`)."""
+        ``index.json``: a referrer unnamed (its ``artifactType`` on the entry), a cosign
+        tag's manifest named by the tag (``sha256-<hex>.sig``), as a registry holds it.
+        Not as ``cosign save`` keeps them (unnamed, annotated ``kind``): that form is
+        read, never written. None for an image given no name (see
+        :attr:`attachments_withheld`)."""
         return frozenset() if self.attachments_withheld else frozenset({"manifests"})
 
     @property
