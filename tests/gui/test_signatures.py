@@ -422,3 +422,33 @@ def test_a_layouts_attachments_are_not_listed_as_images(
     )
     assert labels == ["app:1", "plain:1"]
     assert not window.places.find_image(signed_layout.sig_tag, 0).isValid()
+
+
+def test_a_cosign_save_layout_is_one_image_with_its_signatures(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path,
+    choose_file: Callable[[Path], list[str]],
+) -> None:
+    """What ``cosign save`` wrote (no names; the image, its signatures and attestations
+    annotated ``kind``) is one image in the places, and the other two entries are its
+    Signatures tab's, verified with the key that signed them."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved")
+    window.open_location(saved.root, select=False)
+    wait_listed(qtbot, window)
+    location = window.places.index(0, 0)
+    labels = [window.places.data(window.places.index(row, 0, location))
+              for row in range(window.places.rowCount(location))]
+    assert labels == ["@sha256:" + saved.image[7:19]]
+    show_image(qtbot, window, labels[0])
+    page = open_signatures(qtbot, window)
+    assert page.attachments is not None and page.attachments.count == 2
+    assert {a.content.kind for a in page.model.attachment_rows()} == {
+        Kind.COSIGN_SIGNATURE, Kind.ATTESTATION}
+    signature = attachment(page, Kind.COSIGN_SIGNATURE)
+    page.select(signature)
+    rows = dict(page.detail_rows)
+    assert rows["Found as"] == f"cosign save entry {cosign.cosign_tag(saved.image, 'sig')}"
+    assert rows["Names this image"] == "yes"
+    key = tmp_path / "cosign.pub"
+    key.write_bytes(cosign.public_key_pem(saved.key))
+    verify_with(qtbot, page, choose_file, key)
+    assert page.badge.status is Status.VERIFIED

@@ -19,7 +19,10 @@ write them into layouts:
   Rekor entry), :func:`cosign_manifest` (an OCI manifest with its config and
   layer blobs, as ``cosign sign`` pushes it), :func:`cosign_tag`
   (``sha256-<hex>.sig``), :func:`stored_sigstore_signature` (a containers/image
-  ``signature-N`` file in the ``sigstore-json`` format).
+  ``signature-N`` file in the ``sigstore-json`` format);
+- layouts: :func:`signed_layout` (cosign's tags as ref names, an SBOM referrer),
+  :func:`cosign_saved_layout` (as ``cosign save`` writes one: unnamed entries
+  annotated ``kind``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -47,10 +51,12 @@ __all__ = [
     "FULCIO_ISSUER_V2",
     "IN_TOTO_PAYLOAD_TYPE",
     "SIMPLESIGNING_MEDIA_TYPE",
+    "CosignSaved",
     "PrivateKey",
     "certificate_der",
     "certificate_pem",
     "cosign_manifest",
+    "cosign_saved_layout",
     "cosign_tag",
     "dsse_envelope",
     "fulcio_like_certificate",
@@ -442,6 +448,72 @@ def signed_layout(root: Path, *, notation: bool = False) -> tuple[str, bytes]:
     written = builder.add_blob(referrer)
     builder.tag({"mediaType": OCI_MANIFEST, **written, "artifactType": artifact_type}, None)
     return digest, public_key_pem(key)
+
+
+COSIGN_KIND = "kind"
+"""The annotation of every ``index.json`` entry ``cosign save`` writes (pkg/oci/layout)."""
+SAVED_IMAGE = "dev.cosignproject.cosign/image"
+SAVED_INDEX = "dev.cosignproject.cosign/imageIndex"
+SAVED_SIGS = "dev.cosignproject.cosign/sigs"
+SAVED_ATTS = "dev.cosignproject.cosign/atts"
+
+
+@dataclass(frozen=True)
+class CosignSaved:
+    """What :func:`cosign_saved_layout` wrote: digests, and the key that signed."""
+
+    root: Path
+    image: str
+    """The digest of the image (or index) saved, which the signature names."""
+    sig: str
+    """The digest of the manifest the image's ``.sig`` tag named."""
+    att: str
+    """The digest of the manifest the image's ``.att`` tag named."""
+    key: PrivateKey
+    reference: str
+
+
+def cosign_saved_layout(
+    root: Path,
+    key: PrivateKey | None = None,
+    *,
+    index: bool = False,
+    reference: str = "example.com/team/app",
+) -> CosignSaved:
+    """An OCI layout as ``cosign save`` writes one (cosign's ``pkg/oci/layout``,
+    ``WriteSignedImage`` / ``WriteSignedImageIndex``): an empty index, then the image
+    (with ``index``, a list of two platforms) appended, then the manifest its ``.sig``
+    tag named (a cosign signature of it by ``key``), then its ``.att`` (a signed SLSA
+    attestation). No entry has a ref name; each is annotated ``kind``:
+    ``dev.cosignproject.cosign/image`` (``/imageIndex``), ``/sigs``, ``/atts``."""
+    key = key if key is not None else generate_key()
+    builder = LayoutBuilder(root)
+    if index:
+        images = [builder.add_image(ImageSpec(architecture=arch, layers=[
+            LayerSpec({"/etc/arch": f"{arch}\n".encode()})])) for arch in ("amd64", "arm64")]
+        top = builder.add_index(images)
+        kind = SAVED_INDEX
+    else:
+        image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+        top = {k: v for k, v in image.items() if k != "platform"}
+        kind = SAVED_IMAGE
+    builder.tag({**top, "annotations": {COSIGN_KIND: kind}}, None)
+    digest = top["digest"]
+
+    payload, annotations = signature_layer(simple_signing_payload(reference, digest), key)
+    sig, blobs = cosign_manifest([(payload, SIMPLESIGNING_MEDIA_TYPE, annotations)])
+    slsa = "https://slsa.dev/provenance/v0.2"
+    statement = in_toto_statement([(reference, digest)], slsa, {"builder": {"id": "ci"}})
+    att, more = cosign_manifest([(dsse_envelope(statement, key), DSSE_MEDIA_TYPE,
+                                  {"predicateType": slsa})])
+    for blob in [*blobs.values(), *more.values()]:
+        builder.add_blob(blob)
+    written: dict[str, str] = {}
+    for manifest, kind in ((sig, SAVED_SIGS), (att, SAVED_ATTS)):
+        descriptor = {"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)}
+        builder.tag({**descriptor, "annotations": {COSIGN_KIND: kind}}, None)
+        written[kind] = descriptor["digest"]
+    return CosignSaved(root, digest, written[SAVED_SIGS], written[SAVED_ATTS], key, reference)
 
 
 # --------------------------------------------------------------------------- Sigstore bundles

@@ -331,6 +331,31 @@ def test_a_layout_referrer_is_listed_without_the_layouts_own_names(tmp_path: Pat
     assert entry["artifactType"] == "application/spdx+json"
 
 
+def test_a_cosign_save_layout_goes_to_a_registry_with_its_signature_tags(
+    tmp_path: Path, fresh_registry: RegistryServer
+) -> None:
+    """``spyglass copy oci:DIR docker://…`` of what cosign save wrote: the image saved, its
+    signature and attestation pushed under its ``.sig`` and ``.att`` tags, as cosign load
+    pushes them, and verified there with the key."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved")
+    done = _copy(f"oci:{saved.root}", f"docker://{fresh_registry.host}/saved/app:v1")
+    assert done.returncode == 0, done.stderr
+    copied = open_source(f"docker://{fresh_registry.host}/saved/app:v1",
+                         RegistryOptions(tls_verify=False))
+    raw, _media_type = copied.get_manifest()
+    assert sha256_digest(raw) == saved.image
+    image = Digest.parse(saved.image)
+    found = find_attachments(copied, image)
+    assert [(a.found, str(a.descriptor.digest) if a.descriptor else None) for a in found] == [
+        (f"tag {cosign.cosign_tag(saved.image, 'sig')}", saved.sig),
+        (f"tag {cosign.cosign_tag(saved.image, 'att')}", saved.att),
+    ]
+    key_pem = cosign.public_key_pem(saved.key)
+    for attachment in found:
+        (part,) = read_attachment(copied, attachment).parts
+        assert verify_part(part, image, key=key_pem).status is Status.VERIFIED
+
+
 def test_a_copy_within_the_registry_mounts_the_signatures_blobs_too(
     registry: RegistryServer, signed: dict[str, object], tmp_path: Path
 ) -> None:

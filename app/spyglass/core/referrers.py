@@ -8,6 +8,11 @@
 - BuildKit's attestation entries in a manifest list: an ``unknown/unknown``
   instance annotated ``vnd.docker.reference.type: attestation-manifest`` and
   ``vnd.docker.reference.digest: <the platform image it describes>``.
+- The layout ``cosign save`` writes (cosign's ``pkg/oci/layout``): its
+  ``index.json`` names nothing; each entry is annotated ``kind`` —
+  ``dev.cosignproject.cosign/image`` (or ``…/imageIndex``) for the image saved,
+  ``…/sigs`` and ``…/atts`` for the manifests its ``.sig`` and ``.att`` tags
+  named. ``cosign load`` pushes these back under the image's tags.
 
 Light on purpose: transports and tag lists import it.
 """
@@ -15,6 +20,7 @@ Light on purpose: transports and tag lists import it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 from spyglass.core.digest import Digest
@@ -27,6 +33,15 @@ COSIGN_SUFFIXES: Final = (".sig", ".att", ".sbom")
 BUILDKIT_REFERENCE_TYPE: Final = "vnd.docker.reference.type"
 BUILDKIT_REFERENCE_DIGEST: Final = "vnd.docker.reference.digest"
 BUILDKIT_ATTESTATION: Final = "attestation-manifest"
+
+COSIGN_KIND_ANNOTATION: Final = "kind"
+"""What each ``index.json`` entry of a ``cosign save`` layout is annotated with."""
+COSIGN_SAVED_IMAGE: Final = "dev.cosignproject.cosign/image"
+COSIGN_SAVED_INDEX: Final = "dev.cosignproject.cosign/imageIndex"
+_COSIGN_SAVED_SUFFIXES: Final = {
+    "dev.cosignproject.cosign/sigs": ".sig",
+    "dev.cosignproject.cosign/atts": ".att",
+}
 
 _ATTACHMENT_TAG: Final = re.compile(
     r"(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(\.sig|\.att|\.sbom)?"
@@ -56,6 +71,19 @@ def attachment_tag_subject(tag: str) -> Digest | None:
         return None
     algorithm, _, hex_part = match.group(1).partition("-")
     return Digest(algorithm, hex_part)
+
+
+def is_cosign_saved_image(annotations: Mapping[str, str]) -> bool:
+    """True for the ``index.json`` entry ``cosign save`` annotated as the image (or image
+    index) it saved."""
+    return annotations.get(COSIGN_KIND_ANNOTATION) in (COSIGN_SAVED_IMAGE, COSIGN_SAVED_INDEX)
+
+
+def cosign_saved_suffix(annotations: Mapping[str, str]) -> str | None:
+    """For an ``index.json`` entry ``cosign save`` annotated as the image's signatures or
+    attestations, the suffix of the tag they were under (``.sig``, ``.att``); else None."""
+    kind = annotations.get(COSIGN_KIND_ANNOTATION)
+    return _COSIGN_SAVED_SUFFIXES.get(kind) if isinstance(kind, str) else None
 
 
 def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:

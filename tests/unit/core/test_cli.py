@@ -646,6 +646,40 @@ def test_signatures_key_status_counts_signatures_not_attestations() -> None:
     _require_verified(args, named)  # a signature verified: no error
 
 
+def test_signatures_of_a_cosign_save_layout_are_verified_with_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``spyglass signatures --key cosign.pub DIR`` on what ``cosign save --dir DIR`` wrote:
+    the image saved, its signature and attestation verified (status 0); another key, the
+    report and status 1 with a sentence."""
+    from tests.helpers import cosign
+
+    saved = cosign.cosign_saved_layout(tmp_path / "saved")
+    key = tmp_path / "cosign.pub"
+    key.write_bytes(cosign.public_key_pem(saved.key))
+    monkeypatch.chdir(tmp_path)
+    for name in (f"oci:{saved.root}", "saved"):
+        report = json.loads(run_ok(capsys, "signatures", "--key", str(key), name))
+        assert report["Digest"] == saved.image
+        [top] = report["Manifests"]
+        found = {a["Kind"]: a for a in top["Attached"]}
+        assert sorted(found) == ["attestation", "cosign signature"]
+        assert found["cosign signature"]["Found"] == (
+            f"cosign save entry {cosign.cosign_tag(saved.image, 'sig')}")
+        assert found["cosign signature"]["Digest"] == saved.sig
+        for attached in found.values():
+            assert attached["Parts"][0]["Verification"]["Status"] == "verified"
+
+    other = tmp_path / "other.pub"
+    other.write_bytes(cosign.public_key_pem(cosign.generate_key()))
+    code = main(["signatures", "--key", str(other), "saved"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert json.loads(out)["Digest"] == saved.image
+    assert err == (f'spyglass: No signature of saved verifies with the key "{other}"; its '
+                   "signatures: bad signature (1).\n")
+
+
 _SAMPLE = f"oci:{Path(__file__).resolve().parents[3] / 'resources' / 'sample-layout'}:tools:2024.1"
 
 

@@ -46,6 +46,38 @@ def test_layout_to_layout_keeps_the_tag_and_the_referrer(tmp_path: Path) -> None
     assert sorted(a.kind for a in found) == sorted([Kind.COSIGN_SIGNATURE, Kind.SBOM])
 
 
+def test_a_cosign_save_layout_is_copied_as_its_image_with_its_signatures(
+    tmp_path: Path,
+) -> None:
+    """oci:PATH of what cosign save wrote is the image saved; its signature and attestation
+    go along under the tags they came from (as cosign load pushes them back), named
+    there, not annotated as cosign save annotates them."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved")
+    copy_image(open_source(f"oci:{saved.root}"),
+               open_destination(f"oci:{tmp_path / 'dst'}:copied"))
+    index = json.loads((tmp_path / "dst" / "index.json").read_text())
+    entries = {m["annotations"][REF_NAME]: m for m in index["manifests"]}
+    sig_tag, att_tag = (cosign.cosign_tag(saved.image, s) for s in ("sig", "att"))
+    assert sorted(entries) == sorted(["copied", sig_tag, att_tag])
+    assert entries["copied"]["digest"] == saved.image
+    assert (entries[sig_tag]["digest"], entries[att_tag]["digest"]) == (saved.sig, saved.att)
+    assert all(set(m["annotations"]) == {REF_NAME} for m in index["manifests"])
+    copied = open_source(f"oci:{tmp_path / 'dst'}:copied")
+    found = find_attachments(copied, Digest.parse(saved.image))
+    assert [(a.found, a.kind) for a in found] == [(f"tag {sig_tag}", Kind.COSIGN_SIGNATURE),
+                                                  (f"tag {att_tag}", Kind.ATTESTATION)]
+    from spyglass.core.signatures.attached import read_attachment, verify_part
+
+    part = read_attachment(copied, found[0]).parts[0]
+    assert verify_part(part, Digest.parse(saved.image),
+                       key=cosign.public_key_pem(saved.key)).ok
+    # --remove-signatures leaves them, as from any source
+    copy_image(open_source(f"oci:{saved.root}"), open_destination(f"oci:{tmp_path / 'bare'}"),
+               CopyOptions(remove_signatures=True))
+    index = json.loads((tmp_path / "bare" / "index.json").read_text())
+    assert [m["digest"] for m in index["manifests"]] == [saved.image]
+
+
 def test_remove_signatures_leaves_them(tmp_path: Path) -> None:
     signed_layout(tmp_path / "src")
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),

@@ -28,6 +28,7 @@ from spyglass.core.transports import open_source
 from spyglass.core.transports.base import ImageSource, Location
 from spyglass.core.transports.files import DirTree
 from spyglass.core.transports.layout import open_layout, open_layout_image
+from tests.helpers.cosign import cosign_saved_layout
 from tests.helpers.imagebuild import (
     REF_NAME_ANNOTATION,
     ImageSpec,
@@ -697,3 +698,47 @@ def test_a_failed_copy_into_a_layout_without_its_oci_layout_file_keeps_what_was_
                    CopyOptions(multi_arch="all"))
     assert (root / "index.json").read_text() == '{"schemaVersion":2,"manifests":[]}'
     assert (root / "blobs").is_dir()
+
+
+# --------------------------------------------------------------------------- cosign save
+
+
+@pytest.mark.parametrize("index", [False, True], ids=["image", "index"])
+def test_a_cosign_save_layout_named_alone_is_the_image_it_saved(
+    tmp_path: Path, index: bool
+) -> None:
+    """cosign save names no entry: it annotates the image (or index) ``kind:
+    dev.cosignproject.cosign/image`` (``/imageIndex``) beside the unnamed entries of its
+    signatures and attestations, and that image is what oci:PATH names."""
+    saved = cosign_saved_layout(tmp_path / "saved", index=index)
+    source = open_source(f"oci:{saved.root}")
+    assert source.description == f"oci:{saved.root}"
+    raw, media_type = source.get_manifest()
+    assert str(Digest.of(raw)) == saved.image
+    assert media_type == (media.OCI_INDEX if index else media.OCI_MANIFEST)
+    # each entry is still there by its position, as in any layout
+    raw, _ = open_source(f"oci:{saved.root}:@1").get_manifest()
+    assert str(Digest.of(raw)) == saved.sig
+
+
+def test_a_cosign_save_layout_given_another_image_names_none(tmp_path: Path) -> None:
+    """Once the layout holds another image too, oci:PATH could be either: it is refused,
+    as in any layout of several images."""
+    saved = cosign_saved_layout(tmp_path / "saved")
+    builder = LayoutBuilder(saved.root)
+    builder.tag(small_image(builder, "other"), "other")
+    with pytest.raises(ImageNotFound, match=r"holds 4 images; name one with"):
+        open_layout_image(saved.root, None)
+    raw, _ = open_layout_image(saved.root, "other").get_manifest()
+    assert str(Digest.of(raw)) != saved.image
+
+
+def test_two_images_annotated_as_cosign_saved_are_not_chosen_between(tmp_path: Path) -> None:
+    saved = cosign_saved_layout(tmp_path / "saved")
+    builder = LayoutBuilder(saved.root)
+    other = small_image(builder, "other")
+    builder.tag({"mediaType": other["mediaType"], "digest": other["digest"],
+                 "size": other["size"], "annotations": {"kind": "dev.cosignproject.cosign/image"}},
+                None)
+    with pytest.raises(ImageNotFound, match=r"holds 4 images"):
+        open_layout_image(saved.root, None)

@@ -4,9 +4,10 @@ Light on purpose (no cryptography): copies and tag lists use it.
 :func:`find_attachments` asks a source (an
 :class:`~spyglass.core.transports.base.AttachmentSource`) every way things get
 attached — OCI referrers (API or tag schema, or a layout's index), cosign's
-``sha256-<hex>.sig``/``.att``/``.sbom`` tags, ``dir:``'s ``signature-N``
-files — and, given the manifest list the image is part of, BuildKit's
-attestation entries for it.
+``sha256-<hex>.sig``/``.att``/``.sbom`` tags (in a ``cosign save`` layout, the
+unnamed entries it keeps of them), ``dir:``'s ``signature-N`` files — and,
+given the manifest list the image is part of, BuildKit's attestation entries
+for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.referrers import (
     COSIGN_SUFFIXES,
     buildkit_attestation_subject,
+    cosign_saved_suffix,
     cosign_tag,
 )
 from spyglass.core.signatures import media
@@ -122,8 +124,12 @@ def find_attachments(
             tag = cosign_tag(digest, suffix)
             tagged = source.tagged_manifest(tag, cancel=cancel)
             if tagged is not None:
+                # a cosign save layout keeps the tag's manifest unnamed, annotated instead
+                saved = (tagged.ref_name != tag
+                         and cosign_saved_suffix(tagged.annotations) is not None)
                 found.append(Attachment(
-                    digest, f"tag {tag}", guess_kind(None, tag), descriptor=tagged,
+                    digest, f"cosign save entry {tag}" if saved else f"tag {tag}",
+                    guess_kind(None, tag), descriptor=tagged,
                     artifact_type=tagged.artifact_type, tag=tag,
                 ))
         for number, blob in enumerate(source.stored_signatures(digest, cancel=cancel), 1):

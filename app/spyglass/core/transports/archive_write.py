@@ -283,14 +283,18 @@ def names_of_one_image(names: list[str]) -> str:
 
 
 def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
-    """The images an OCI layout's ``index.json`` names (cosign's tags and referrers,
-    which go with an image, left out); ``blob`` reads a small member, to tell a
-    referrer (its manifest has a subject) from an image without a name."""
-    from spyglass.core.referrers import is_attachment_tag
+    """The images an OCI layout's ``index.json`` names (cosign's tags, the entries
+    ``cosign save`` keeps of them, and referrers, which go with an image, left out);
+    ``blob`` reads a small member, to tell a referrer (its manifest has a subject) from
+    an image without a name."""
+    from spyglass.core.referrers import cosign_saved_suffix, is_attachment_tag
 
     names: dict[str, list[str]] = {}  # one image under several refs is one image
     for number, entry in enumerate(_index_entries(raw)):
         if not isinstance(entry, dict):
+            continue
+        annotations = entry.get("annotations")
+        if isinstance(annotations, dict) and cosign_saved_suffix(annotations) is not None:
             continue
         name = _ref_name(entry)
         if name is not None and is_attachment_tag(name):

@@ -101,7 +101,9 @@ class AttachmentSource(Protocol):
         self, tag: str, *, cancel: CancelToken | None = None
     ) -> Descriptor | None:
         """The manifest a tag of the image's repository (or ref name of its layout)
-        names, such as cosign's ``sha256-<hex>.sig``; None when there is no such tag."""
+        names, such as cosign's ``sha256-<hex>.sig``; None when there is no such tag.
+        A layout ``cosign save`` wrote names none: the entry it kept of that tag
+        (annotated ``kind``, see :mod:`spyglass.core.referrers`) stands for it."""
         ...
 
     def stored_signatures(

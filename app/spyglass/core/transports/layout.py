@@ -50,6 +50,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
+from spyglass.core.referrers import cosign_saved_suffix, cosign_tag, is_cosign_saved_image
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -218,6 +219,12 @@ class OCILayoutReader:
         if ref is None:
             if len(manifests) == 1:
                 return manifests[0]
+            saved = self.cosign_saved_image()
+            if saved is not None and all(
+                d.digest == saved.digest or cosign_saved_suffix(d.annotations) is not None
+                for d in manifests
+            ):
+                return saved  # a cosign save: the image, and its signatures beside it
             if not manifests:
                 raise ImageNotFound(f"{self.what} holds no images.")
             refs = sorted({d.ref_name for d in manifests if d.ref_name})
@@ -254,6 +261,30 @@ class OCILayoutReader:
                 f"name one by its position: {', '.join(positions)}."
             )
         return matches[0]
+
+    def cosign_saved_image(self) -> Descriptor | None:
+        """The entry ``cosign save`` annotated as the image (or image index) it saved, when
+        it is one manifest: what the layout's entries of signatures and attestations,
+        which name nothing, are attached to (see :mod:`spyglass.core.referrers`)."""
+        saved = [d for d in self.index().manifests if is_cosign_saved_image(d.annotations)]
+        return saved[0] if saved and len({d.digest for d in saved}) == 1 else None
+
+    def tagged(self, tag: str) -> Descriptor | None:
+        """The ``index.json`` entry that stands for the tag ``tag``: the entry of that ref
+        name, else the entry of signatures or attestations ``cosign save`` took from it
+        (``sha256-<hex>.sig`` of the image it saved); None when there is none."""
+        manifests = self.index().manifests
+        for entry in manifests:
+            if entry.ref_name == tag:
+                return entry
+        saved = self.cosign_saved_image()
+        if saved is None:
+            return None
+        for entry in manifests:
+            suffix = cosign_saved_suffix(entry.annotations)
+            if suffix is not None and cosign_tag(saved.digest, suffix) == tag:
+                return entry
+        return None
 
     def read_manifest(
         self, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
@@ -436,12 +467,10 @@ class LayoutImageSource:
     def tagged_manifest(
         self, tag: str, *, cancel: CancelToken | None = None
     ) -> Descriptor | None:
-        """Override AttachmentSource.tagged_manifest: an index entry with that ref name."""
+        """Override AttachmentSource.tagged_manifest: the index entry with that ref name,
+        or the one ``cosign save`` kept of that tag (see :meth:`OCILayoutReader.tagged`)."""
         check(cancel)
-        for entry in self._reader.index().manifests:
-            if entry.ref_name == tag:
-                return entry
-        return None
+        return self._reader.tagged(tag)
 
     def stored_signatures(
         self, digest: Digest, *, cancel: CancelToken | None = None
@@ -933,8 +962,11 @@ class OCILayoutDestination:
     @property
     def attachment_support(self) -> frozenset[str]:
         """Override AttachmentDestination.attachment_support: attached manifests, kept in
-        ``index.json`` (referrers unnamed, cosign's tags as ref names, as ``cosign save``);
-        none for an image given no name (see :attr:`attachments_withheld`)."""
+        ``index.json``: a referrer unnamed (its ``artifactType`` on the entry), a cosign
+        tag's manifest named by the tag (``sha256-<hex>.sig``), as a registry holds it.
+        Not as ``cosign save`` keeps them (unnamed, annotated ``kind``): that form is
+        read, never written. None for an image given no name (see
+        :attr:`attachments_withheld`)."""
         return frozenset() if self.attachments_withheld else frozenset({"manifests"})
 
     @property

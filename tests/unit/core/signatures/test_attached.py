@@ -1,9 +1,10 @@
 """Finding, reading and checking what is attached to an image (spyglass.core.signatures.attached).
 
 The places are real: OCI layouts written with :class:`LayoutBuilder` holding an
-image, cosign's ``sha256-<hex>.sig``/``.att`` refs as ``cosign save`` writes
-them, an SBOM artifact whose ``subject`` is the image (as ``oras attach``
-keeps it in a layout) and BuildKit attestation entries of a manifest list;
+image, cosign's ``sha256-<hex>.sig``/``.att`` tags as ref names (as a copy from a
+registry keeps them), an SBOM artifact whose ``subject`` is the image (as ``oras
+attach`` keeps it in a layout) and BuildKit attestation entries of a manifest list;
+layouts as ``cosign save`` writes them (no names, entries annotated ``kind``);
 ``dir:`` folders written by hand as ``skopeo copy [--all] --sign-by…`` leaves
 them, with ``signature-N`` and ``<hex>.signature-N`` files.
 """
@@ -620,6 +621,78 @@ def test_image_attachments_of_a_single_image(layout: SignedLayout) -> None:
         [Kind.SBOM, Kind.COSIGN_SIGNATURE, Kind.ATTESTATION]
     )
     assert all(c.error is None for c in subject.attachments)
+
+
+# --------------------------------------------------------------------------- cosign save
+
+
+def test_a_cosign_save_layouts_entries_are_its_images_signatures(
+    tmp_path: Path, key: PrivateKey, wrong_key: PrivateKey
+) -> None:
+    """cosign save keeps the manifests of the image's ``.sig`` and ``.att`` tags unnamed,
+    annotated ``kind: dev.cosignproject.cosign/sigs`` (``/atts``): found as those tags,
+    decoded, and verified with the key that signed them."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved", key)
+    source = open_layout_image(saved.root, None)
+    digest = Digest.parse(saved.image)
+    sig_tag, att_tag = cosign_tag(saved.image, "sig"), cosign_tag(saved.image, "att")
+    found = find_attachments(source, digest)
+    assert [(a.found, a.kind, a.tag, str(a.descriptor.digest) if a.descriptor else None)
+            for a in found] == [
+        (f"cosign save entry {sig_tag}", Kind.COSIGN_SIGNATURE, sig_tag, saved.sig),
+        (f"cosign save entry {att_tag}", Kind.ATTESTATION, att_tag, saved.att),
+    ]
+    for content in (read_attachment(source, a) for a in found):
+        part = only_part(content)
+        assert verify_part(part, digest, key=public_key_pem(key)).status is Status.VERIFIED
+        assert verify_part(part, digest,
+                           key=public_key_pem(wrong_key)).status is Status.BAD_SIGNATURE
+    # they are the saved image's: nothing is attached to them, nor to another digest
+    assert find_attachments(source, Digest.parse(saved.sig)) == []
+    assert find_attachments(source, OTHER_IMAGE) == []
+
+
+def test_a_cosign_saved_index_has_them_on_the_list(tmp_path: Path, key: PrivateKey) -> None:
+    """``cosign save`` of a list (``kind: …/imageIndex``) keeps the list's own signatures;
+    its platform images have none there."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved", key, index=True)
+    subjects = image_attachments(open_layout_image(saved.root, None))
+    assert [(s.label, len(s.attachments)) for s in subjects] == [
+        ("manifest list", 2), ("linux/amd64", 0), ("linux/arm64", 0)]
+    assert str(subjects[0].digest) == saved.image
+    signature = next(c for c in subjects[0].attachments if c.kind is Kind.COSIGN_SIGNATURE)
+    assert verify_part(only_part(signature), subjects[0].digest,
+                       key=public_key_pem(key)).status is Status.VERIFIED
+
+
+def test_a_cosign_save_layouts_signatures_stay_with_the_image_saved(
+    tmp_path: Path, key: PrivateKey
+) -> None:
+    """Another image put into the layout gets none of them; the image saved, named by its
+    position, keeps them."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved", key)
+    builder = LayoutBuilder(saved.root)
+    other = builder.add_image(image_spec("arm64"))
+    builder.tag(other, "other")
+    assert find_attachments(open_layout_image(saved.root, "other"),
+                            Digest.parse(other["digest"])) == []
+    found = find_attachments(open_layout_image(saved.root, None, 0), Digest.parse(saved.image))
+    assert [str(a.descriptor.digest) for a in found if a.descriptor] == [saved.sig, saved.att]
+
+
+def test_two_entries_annotated_as_the_image_saved_leave_the_signatures_unmatched(
+    tmp_path: Path, key: PrivateKey
+) -> None:
+    """cosign save writes one image: with two, which one its signatures are of is not
+    known, so neither is given them (each still verifies nothing it does not name)."""
+    saved = cosign.cosign_saved_layout(tmp_path / "saved", key)
+    builder = LayoutBuilder(saved.root)
+    other = builder.add_image(image_spec("arm64"))
+    builder.tag({k: v for k, v in other.items() if k != "platform"}
+                | {"annotations": {"kind": "dev.cosignproject.cosign/image"}}, None)
+    for position, digest in ((0, saved.image), (3, other["digest"])):
+        source = open_layout_image(saved.root, None, position)
+        assert find_attachments(source, Digest.parse(digest)) == []
 
 
 # --------------------------------------------------------------------------- dir:

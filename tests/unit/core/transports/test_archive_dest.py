@@ -50,6 +50,7 @@ from spyglass.core.transports.archive_write import (
 )
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from tests.helpers import require_tool
+from tests.helpers.cosign import cosign_saved_layout
 from tests.helpers.imagebuild import dump_json, multi_platform_layout
 from tests.unit.core.transports.test_layout_dest import (
     ChunkStream,
@@ -399,6 +400,28 @@ def test_an_archive_of_one_image_with_its_signatures_is_replaced(tmp_path: Path)
         assert destination.replaces is not None
     finally:
         destination.abort()
+
+
+def test_an_archive_of_a_cosign_save_layout_is_one_image(tmp_path: Path) -> None:
+    """What cosign save wrote, tarred: its unnamed signature and attestation entries
+    (annotated ``kind``) go with the image saved, so the archive holds one image; a second
+    image beside them is counted."""
+    saved = tmp_path / "saved"
+    cosign_saved_layout(saved)
+    members = {name: (saved / name).read_bytes() for name in ("oci-layout", "index.json")}
+    out = tmp_path / "one.tar"
+    _tar_of(out, members)
+    destination = open_destination(f"oci-archive:{out}:v1")
+    try:
+        assert destination.replaces is not None
+    finally:
+        destination.abort()
+    index = json.loads(members["index.json"])
+    index["manifests"].append({**index["manifests"][0], "annotations": {
+        "org.opencontainers.image.ref.name": "other"}, "digest": "sha256:" + "b" * 64})
+    _tar_of(out, {**members, "index.json": dump_json(index)})
+    with pytest.raises(InvalidLayout, match=r"already holds 2 images \(@0, other\)"):
+        open_destination(f"oci-archive:{out}:v1")
 
 
 def test_an_unreadable_file_is_named_as_such(unprivileged_dir: Path) -> None:
