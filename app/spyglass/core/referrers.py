@@ -86,6 +86,19 @@ def cosign_saved_suffix(annotations: Mapping[str, str]) -> str | None:
     return _COSIGN_SAVED_SUFFIXES.get(kind) if isinstance(kind, str) else None
 
 
+def is_attached_entry(descriptor: Descriptor) -> bool:
+    """True for a layout's ``index.json`` entry that holds something attached to an image
+    rather than an image: a cosign ``sha256-….sig``/``.att``/``.sbom`` ref, the
+    signatures or attestations of a ``cosign save`` layout (unnamed, annotated ``kind``),
+    or an unnamed referrer (an artifact type, no ref name)."""
+    if cosign_saved_suffix(descriptor.annotations) is not None:
+        return True
+    ref = descriptor.ref_name
+    if ref is not None:
+        return is_attachment_tag(ref)
+    return descriptor.artifact_type is not None
+
+
 def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:
     """For a BuildKit attestation entry of a manifest list, the digest of the platform
     image it describes; None for any other entry."""

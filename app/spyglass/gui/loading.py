@@ -40,7 +40,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
-from spyglass.core.referrers import cosign_saved_suffix, is_attachment_tag
+from spyglass.core.referrers import is_attached_entry
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
@@ -70,15 +70,9 @@ class ListedLocation:
 
 def is_attachment_entry(entry: ImageEntry) -> bool:
     """True for a layout entry that holds something attached to an image rather than an
-    image: a cosign ``sha256-….sig``/``.att``/``.sbom`` ref, the signatures or
-    attestations of a ``cosign save`` layout (unnamed, annotated ``kind``), or an unnamed
-    referrer (an artifact type, no ref name). Those show in their image's Signatures tab."""
-    if cosign_saved_suffix(entry.descriptor.annotations) is not None:
-        return True
-    ref = entry.descriptor.ref_name
-    if ref is not None:
-        return is_attachment_tag(ref)
-    return entry.descriptor.artifact_type is not None
+    image (:func:`~spyglass.core.referrers.is_attached_entry`): those show in their
+    image's Signatures tab."""
+    return is_attached_entry(entry.descriptor)
 
 
 class EmptyFolder:

@@ -727,7 +727,8 @@ def test_a_cosign_save_layout_given_another_image_names_none(tmp_path: Path) -> 
     saved = cosign_saved_layout(tmp_path / "saved")
     builder = LayoutBuilder(saved.root)
     builder.tag(small_image(builder, "other"), "other")
-    with pytest.raises(ImageNotFound, match=r"holds 4 images; name one with"):
+    with pytest.raises(ImageNotFound, match=r"holds 2 images \(and 2 signatures or other "
+                       r"manifests attached to them\); name one with"):
         open_layout_image(saved.root, None)
     raw, _ = open_layout_image(saved.root, "other").get_manifest()
     assert str(Digest.of(raw)) != saved.image
@@ -740,5 +741,26 @@ def test_two_images_annotated_as_cosign_saved_are_not_chosen_between(tmp_path: P
     builder.tag({"mediaType": other["mediaType"], "digest": other["digest"],
                  "size": other["size"], "annotations": {"kind": "dev.cosignproject.cosign/image"}},
                 None)
-    with pytest.raises(ImageNotFound, match=r"holds 4 images"):
+    with pytest.raises(ImageNotFound, match=r"holds 2 images \(and 2 signatures"):
         open_layout_image(saved.root, None)
+
+
+def test_a_layout_of_one_image_and_what_is_attached_to_it_names_that_image(
+        tmp_path: Path) -> None:
+    # cosign's tags as ref names (as Spyglass and skopeo write them) and an unnamed
+    # referrer: one image is there, so oci:PATH is it
+    builder = LayoutBuilder(tmp_path / "l")
+    image = small_image(builder, "app")
+    builder.tag(image, "1.0")
+    hex_part = image["digest"].removeprefix("sha256:")
+    for suffix in (".sig", ".att"):
+        builder.tag(small_image(builder, suffix), f"sha256-{hex_part}{suffix}")
+    referrer = small_image(builder, "sbom")
+    builder.tag({**referrer, "artifactType": "application/spdx+json"}, None)
+    raw, _ = open_layout_image(tmp_path / "l", None).get_manifest()
+    assert str(Digest.of(raw)) == image["digest"]
+    builder.tag(small_image(builder, "other"), "2.0")
+    with pytest.raises(ImageNotFound, match=(
+            r"holds 2 images \(and 3 signatures or other manifests attached to them\); "
+            r"name one with .* \(refs: 1\.0, 2\.0\)\.")):
+        open_layout_image(tmp_path / "l", None)

@@ -50,7 +50,12 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
-from spyglass.core.referrers import cosign_saved_suffix, cosign_tag, is_cosign_saved_image
+from spyglass.core.referrers import (
+    cosign_saved_suffix,
+    cosign_tag,
+    is_attached_entry,
+    is_cosign_saved_image,
+)
 from spyglass.core.transports.base import (
     COMPRESSED,
     FileTree,
@@ -219,23 +224,27 @@ class OCILayoutReader:
         if ref is None:
             if len(manifests) == 1:
                 return manifests[0]
-            saved = self.cosign_saved_image()
-            if saved is not None and all(
-                d.digest == saved.digest or cosign_saved_suffix(d.annotations) is not None
-                for d in manifests
-            ):
-                return saved  # a cosign save: the image, and its signatures beside it
             if not manifests:
                 raise ImageNotFound(f"{self.what} holds no images.")
-            refs = sorted({d.ref_name for d in manifests if d.ref_name})
-            unnamed = [f"@{n}" for n, d in enumerate(manifests) if not d.ref_name]
+            images = [d for d in manifests if not is_attached_entry(d)]
+            if images and len({d.digest for d in images}) == 1:
+                # one image and what is attached to it (cosign's tags, referrers, or the
+                # signatures a cosign save keeps beside the image it saved)
+                return images[0]
+            refs = sorted({d.ref_name for d in images if d.ref_name})
+            unnamed = [f"@{n}" for n, d in enumerate(manifests)
+                       if not d.ref_name and not is_attached_entry(d)]
             known = ([f"refs: {', '.join(refs)}"] if refs else []) + (
                 [f"without a name: {', '.join(unnamed[:8])}"
                  + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")]
                 if refs and unnamed else [])
+            attached = len(manifests) - len(images)
             raise ImageNotFound(
-                f"{self.what} holds {len(manifests)} images; name one with "
-                f"{self.name_for('REF')} or {self.name_for(None, 0)}"
+                f"{self.what} holds {len(images)} image{'s' if len(images) != 1 else ''}"
+                + (f" (and {attached} signature{'s' if attached != 1 else ''} or other "
+                   f"manifest{'s' if attached != 1 else ''} attached to them)"
+                   if attached else "")
+                + f"; name one with {self.name_for('REF')} or {self.name_for(None, 0)}"
                 + (f" ({'; '.join(known)})." if known else ".")
             )
         matches = [d for d in manifests if d.ref_name == ref] or [
