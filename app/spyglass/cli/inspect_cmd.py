@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpyglassError(
             "--format describes the image (or with --config its config), not --raw "
             "output: leave one of them out.")
-    platform = Platform.parse(args.platform) if args.platform else None
+    platform = Platform.parse(args.platform, as_written=True) if args.platform else None
     options = (
         registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
     )
