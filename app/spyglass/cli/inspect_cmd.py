@@ -11,7 +11,7 @@ from spyglass.cli.common import (
     Commands,
     add_registry_options,
     note,
-    platform_argument,
+    one_platform_argument,
     registry_options,
     resolve_name,
     write_bytes,
@@ -37,7 +37,7 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--raw", action="store_true", help="print the manifest's exact bytes")
     parser.add_argument("--config", action="store_true", help="print the image config")
     parser.add_argument(
-        "--platform", metavar="OS/ARCH[/VARIANT]", type=platform_argument,
+        "--platform", metavar="OS/ARCH[/VARIANT]", type=one_platform_argument,
         help="the instance of a list to describe"
     )
     parser.add_argument(

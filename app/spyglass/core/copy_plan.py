@@ -943,6 +943,12 @@ def _plan_images(
             f"{destination.description} cannot hold a manifest list, and this one names no "
             "image for a platform, only artifacts; copy it to a registry, an oci: layout "
             "or an oci-archive:.")
+    if many and not destination.accepts_lists and not images:
+        # no image to choose: the advice to choose one would lead nowhere
+        raise Unsupported(
+            f"{destination.description} cannot hold a manifest list, and this one "
+            f"{'is empty' if not entries else 'holds only attestations'}: it has no image "
+            "to copy.")
     if many and not destination.accepts_lists:
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."

@@ -7,6 +7,7 @@ uses it: ``x86_64`` → ``amd64``, ``aarch64`` → ``arm64`` (variant ``v8``),
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ _UNAME_ARM_VARIANTS: Final = {
     "armv8l": "v8",
 }
 _OS_ALIASES: Final = {"macos": "darwin"}
+_VARIANT: Final = re.compile(r"[vV]?[0-9][0-9.]*")
 
 # For an architecture, the variants a machine of a given variant can run, best first.
 _COMPATIBLE: Final = {
@@ -97,12 +99,22 @@ class Platform:
         """Parse ``OS/ARCH[/VARIANT]`` as ``--platform`` takes it: normalized, or with
         ``as_written`` as it was typed (matching normalizes it all the same, but an
         entry written the same wins, and sentences echo it)."""
+        if "," in text:
+            raise InvalidReference(
+                f'Invalid platform "{text}": a platform is one OS/ARCH or OS/ARCH/VARIANT, '
+                "not several separated by commas.")
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise InvalidReference(
                 f'Invalid platform "{text}": expected OS/ARCH or OS/ARCH/VARIANT, '
                 "for example linux/amd64 or linux/arm/v7."
             )
+        if parts[0].lower() in _ARCH_ALIASES:  # arm64/v8: no OS is named so
+            example = ("linux/" + "/".join(parts) if len(parts) == 2
+                       and _VARIANT.fullmatch(parts[1]) else f"linux/{parts[0]}")
+            raise InvalidReference(
+                f'Invalid platform "{text}": "{parts[0]}" is an architecture, not an OS; '
+                f"expected OS/ARCH or OS/ARCH/VARIANT, for example {example}.")
         written = cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
         return written if as_written else written.normalized()
 

@@ -79,3 +79,99 @@ def test_the_copy_dialogs_checkboxes_for_both_entries_copy_both(lists: PlatformL
     assert [str(i.source.digest) for i in plan.instances] == [
         lists.images["arm64nov"]["digest"], lists.images["arm64v8"]["digest"]]
     assert plan.list_is_source  # both of its images: the list as it is
+
+
+# --------------------------------------------------------------------------- none fits
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 1) -> str:
+    """The one sentence a failed command said (usage errors after their usage lines)."""
+    if status == 2:
+        with pytest.raises(SystemExit) as info:
+            main(list(argv))
+        assert info.value.code == 2
+    else:
+        assert main(list(argv)) == status
+    out, err = capsys.readouterr()
+    assert out == ""
+    return err.splitlines()[-1].removeprefix("spyglass: ")
+
+
+def test_an_empty_list_says_it_is_empty(lists: PlatformLists,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    digest = lists.lists["empty"]["digest"]
+    assert refused(capsys, "inspect", f"oci:{lists.root}:empty") == (
+        f"The manifest list {digest} has no image for linux/amd64: it is empty.")
+
+
+def test_a_list_of_an_entry_without_a_platform_says_so(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Docker list's entry without a platform is never taken (as skopeo): --platform
+    cannot help, and is not advised."""
+    said = refused(capsys, "inspect", f"oci:{lists.root}:docker_noplat")
+    assert said.endswith("has no image for linux/amd64: its entry names no platform.")
+
+
+def test_attestations_are_not_offered(lists: PlatformLists,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    said = refused(capsys, "copy", "--override-arch", "s390x", f"oci:{lists.root}:attest",
+                   "oci:/nonexistent/x:y")
+    assert said.endswith("has no image for linux/s390x; it offers: linux/amd64, "
+                         "linux/arm64/v8.")  # no unknown/unknown; chosen by flags: no advice
+
+
+def test_the_advice_to_choose_a_platform_is_for_who_gave_none(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    said = refused(capsys, "inspect", f"oci:{lists.root}:arm56")
+    assert said.endswith("it offers: linux/arm/v5, linux/arm/v6. Choose one with --platform.")
+    said = refused(capsys, "inspect", "--platform", "linux/arm64", f"oci:{lists.root}:arm56")
+    # the platform as it was typed (not linux/arm64/v8), and no advice to give one
+    assert said.endswith("has no image for linux/arm64; it offers: linux/arm/v5, "
+                         "linux/arm/v6.")
+    said = refused(capsys, "copy", "--platform", "linux/s390x", "--platform", "linux/amd64",
+                   f"oci:{lists.root}:arm56", "oci:/nonexistent/x:y")
+    assert said.endswith("has no image for linux/s390x; it offers: linux/arm/v5, "
+                         "linux/arm/v6.")
+
+
+def test_a_variant_less_entry_offered_says_how_it_is_taken(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    said = refused(capsys, "inspect", "--platform", "linux/arm/v5", f"oci:{lists.root}:armnov")
+    assert said.endswith("has no image for linux/arm/v5; it offers: linux/arm (taken as "
+                         "linux/arm/v7).")
+    said = refused(capsys, "inspect", "--platform", "linux/s390x", f"oci:{lists.root}:armnov")
+    assert said.endswith("it offers: linux/arm.")  # nothing that could pass for it
+
+
+def test_an_empty_list_into_an_archive_is_not_told_to_choose_a_platform(
+        lists: PlatformLists, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "e.tar"
+    assert refused(capsys, "copy", "--all", f"oci:{lists.root}:empty",
+                   f"docker-archive:{archive}") == (
+        f"docker-archive:{archive} cannot hold a manifest list, and this one is empty: it "
+        "has no image to copy.")
+    assert not archive.exists()
+
+
+@pytest.mark.parametrize(("command", "advice"), [
+    ("copy", "; repeat --platform for each: --platform linux/arm64 --platform linux/amd64"),
+    ("inspect", "; inspect describes one image: name one of them"),
+])
+def test_platforms_joined_by_commas_are_a_usage_error(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str], command: str,
+        advice: str) -> None:
+    argv = [command, "--platform", "linux/arm64,linux/amd64", f"oci:{lists.root}:arm56"]
+    said = refused(capsys, *argv, *(["oci:/nonexistent/x:y"] if command == "copy" else []),
+                   status=2)
+    assert said == ('Argument --platform: Invalid platform "linux/arm64,linux/amd64": a '
+                    "platform is one OS/ARCH or OS/ARCH/VARIANT, not several separated by "
+                    f"commas{advice}.")
+
+
+def test_an_architecture_where_the_os_goes_is_a_usage_error(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    said = refused(capsys, "inspect", "--platform", "arm64/v8", f"oci:{lists.root}:arm56",
+                   status=2)
+    assert said == ('Argument --platform: Invalid platform "arm64/v8": "arm64" is an '
+                    "architecture, not an OS; expected OS/ARCH or OS/ARCH/VARIANT, for "
+                    "example linux/arm64/v8.")
