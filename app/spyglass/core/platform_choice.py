@@ -1,5 +1,6 @@
 """The platform of a list's image, chosen, said in sentences: what a list offers when it
-has no image for the platform asked (:func:`platform_not_found`).
+has no image for the platform asked (:func:`platform_not_found`), and the notes on an
+image chosen otherwise than the platform names it (:func:`choice_notes`).
 
 The choice itself is :func:`spyglass.core.platform.best_match` over the entries that
 name a platform (:meth:`spyglass.core.manifest.ImageIndex.choose`); this module only
@@ -72,3 +73,29 @@ def _why_none(entries: Collection[Descriptor]) -> str:
         return f"its {len(entries)} entries are attestations or name no platform"
     return ("its entry names no platform" if len(entries) == 1
             else f"none of its {len(entries)} entries names a platform")
+
+
+def choice_notes(index: ImageIndex, wanted: Platform, entry: Descriptor, verb: str) -> list[str]:
+    """What to tell of ``entry``, chosen for ``wanted`` from ``index`` (or a list nested in
+    it), which is ``verb`` ("copied", "described"): taken for want of one with a platform,
+    or standing in for a variant the list does not have."""
+    short = entry.digest.short
+    if entry.platform is None:
+        return [f"the list names no image for {wanted}: its image without a platform, "
+                f"{short}, is {verb}, as skopeo takes it"]
+    notes = []
+    if not wanted.matches(entry.platform):
+        notes.append(f"the list names no image for {wanted}: its image for "
+                     f"{offered_text(entry.platform, wanted)}, {short}, is {verb} in its "
+                     f"place (a {wanted} machine runs it)")
+    return notes
+
+
+def same_image_note(asked: Collection[Platform], entry: Descriptor, alone: bool) -> str:
+    """For several platforms that chose one ``entry``: it is copied once (``alone``: so one
+    image is written, not a list)."""
+    names = [str(platform) for platform in asked]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    platform = f", for {entry.platform}" if entry.platform is not None else ""
+    return (f"{listed} name the same image of the list, {entry.digest.short}{platform}: "
+            f"it is copied once" + (", alone, not as a list" if alone else ""))

@@ -175,3 +175,63 @@ def test_an_architecture_where_the_os_goes_is_a_usage_error(
     assert said == ('Argument --platform: Invalid platform "arm64/v8": "arm64" is an '
                     "architecture, not an OS; expected OS/ARCH or OS/ARCH/VARIANT, for "
                     "example linux/arm64/v8.")
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def short(lists: PlatformLists, image: str) -> str:
+    return lists.images[image]["digest"].removeprefix("sha256:")[:12]
+
+
+def dry_run(capsys: pytest.CaptureFixture[str], lists: PlatformLists, tag: str,
+            *platforms: str) -> list[str]:
+    argv = ["copy", "--dry-run"]
+    for platform in platforms:
+        argv += ["--platform", platform]
+    assert main([*argv, f"oci:{lists.root}:{tag}", "oci:/nonexistent/x:y"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return out.splitlines()
+
+
+def test_platforms_that_name_one_image_say_it_is_copied_once(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = dry_run(capsys, lists, "arm64v8", "linux/arm64", "linux/arm64/v8")
+    assert "  image linux/arm64/v8: OCI image manifest, 1 layer" in lines
+    assert (f"  note: linux/arm64 and linux/arm64/v8 name the same image of the list, "
+            f"{short(lists, 'arm64v8')}, for linux/arm64/v8: it is copied once, alone, not "
+            "as a list") in lines
+    lines = dry_run(capsys, lists, "dup", "linux/amd64", "linux/arm64/v8", "linux/x86_64")
+    assert "  list: OCI image index (rebuilt)" in lines
+    assert any(line.startswith(f"  note: linux/amd64 and linux/x86_64 name the same image of "
+                               f"the list, {short(lists, 'dupA')}, for linux/amd64: it is "
+                               "copied once") and line.endswith("once") for line in lines)
+
+
+def test_a_variant_standing_in_for_another_is_noted_in_a_real_copy(
+        lists: PlatformLists, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not only in the dry run's "image linux/arm/v7" line: the copy says it too, and
+    quiet (as what a copy decides on the user's behalf is)."""
+    for platform, tag, image, written in (("linux/arm/v8", "arm67", "arm7", "linux/arm/v7"),
+                                          ("linux/arm64/v9", "arm64v8", "arm64v8",
+                                           "linux/arm64/v8")):
+        assert main(["copy", "-q", "--platform", platform, f"oci:{lists.root}:{tag}",
+                     f"oci:{tmp_path / 'out'}:{tag}"]) == 0
+        err = capsys.readouterr().err
+        assert (f"Note: the list names no image for {platform}: its image for {written}, "
+                f"{short(lists, image)}, is copied in its place (a {platform} machine runs "
+                "it)") in err.splitlines()
+    assert main(["copy", "-q", "--platform", "linux/arm/v7", f"oci:{lists.root}:arms",
+                 f"oci:{tmp_path / 'out'}:arms"]) == 0
+    assert capsys.readouterr().err == ""  # the one asked for: nothing to say
+
+
+def test_two_platforms_one_standing_in_for_the_other_say_both(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = dry_run(capsys, lists, "arm67", "linux/arm/v8", "linux/arm/v7")
+    assert [line for line in lines if line.startswith("  note:")] == [
+        f"  note: the list names no image for linux/arm/v8: its image for linux/arm/v7, "
+        f"{short(lists, 'arm7')}, is copied in its place (a linux/arm/v8 machine runs it)",
+        f"  note: linux/arm/v8 and linux/arm/v7 name the same image of the list, "
+        f"{short(lists, 'arm7')}, for linux/arm/v7: it is copied once, alone, not as a list"]

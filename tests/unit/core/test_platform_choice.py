@@ -9,7 +9,7 @@ import pytest
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform import Platform
-from spyglass.core.platform_choice import offered_text, platform_not_found
+from spyglass.core.platform_choice import offered_text, platform_not_found, same_image_note
 
 ATTESTATION = {"vnd.docker.reference.type": "attestation-manifest"}
 
@@ -62,3 +62,11 @@ def test_nested_lists_that_offer_nothing_say_so() -> None:
 def test_an_entry_offered_says_how_it_is_taken_where_it_could_pass_for_the_one_asked(
         platform: Platform, wanted: Platform, text: str) -> None:
     assert offered_text(platform, wanted) == text
+
+
+def test_three_platforms_of_one_image_are_listed() -> None:
+    chosen = entry(1, Platform("linux", "amd64"))
+    note = same_image_note([Platform("linux", "amd64"), Platform("linux", "x86_64"),
+                            Platform("Linux", "AMD64")], chosen, False)
+    assert note == (f"linux/amd64, linux/x86_64 and Linux/AMD64 name the same image of the "
+                    f"list, {chosen.digest.short}, for linux/amd64: it is copied once")
