@@ -44,7 +44,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
-from spyglass.core.platform_choice import choice_notes, same_image_note
+from spyglass.core.platform_choice import choice_notes, entry_label, same_image_note
 from spyglass.core.referrers import (
     buildkit_attestation_subject,
 )
@@ -250,11 +250,13 @@ class CopyPlan:
         if self.list_media_type:
             how = "as it is" if self.list_is_source else "rebuilt"
             lines.append(f"  list: {media.friendly(self.list_media_type)} ({how})")
+        top = self.top if isinstance(self.top, ImageIndex) else None
         for instance in self.instances:
             platform = instance.entry.platform if instance.entry else None
             about = buildkit_attestation_subject(instance.entry) if instance.entry else None
             what = (f"attestation of {about.short}" if about is not None
-                    else f"image {platform}" if platform else "image")
+                    else f"image {entry_label(instance.entry, top)}"
+                    if instance.entry is not None and platform else "image")
             lines.append(
                 f"  {what}: {media.friendly(instance.media_type)}, "
                 f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable
 
 from spyglass.core.errors import PlatformNotFound
 from spyglass.core.manifest import Descriptor, ImageIndex
-from spyglass.core.platform import Platform
+from spyglass.core.platform import Platform, best_matches
 from spyglass.core.referrers import BUILDKIT_ATTESTATION, BUILDKIT_REFERENCE_TYPE
 
 
@@ -78,7 +78,8 @@ def _why_none(entries: Collection[Descriptor]) -> str:
 def choice_notes(index: ImageIndex, wanted: Platform, entry: Descriptor, verb: str) -> list[str]:
     """What to tell of ``entry``, chosen for ``wanted`` from ``index`` (or a list nested in
     it), which is ``verb`` ("copied", "described"): taken for want of one with a platform,
-    or standing in for a variant the list does not have."""
+    or standing in for a variant the list does not have; the first of several entries of
+    ``index`` that fit as well (those of a nested list are not counted)."""
     short = entry.digest.short
     if entry.platform is None:
         return [f"the list names no image for {wanted}: its image without a platform, "
@@ -88,6 +89,10 @@ def choice_notes(index: ImageIndex, wanted: Platform, entry: Descriptor, verb: s
         notes.append(f"the list names no image for {wanted}: its image for "
                      f"{offered_text(entry.platform, wanted)}, {short}, is {verb} in its "
                      f"place (a {wanted} machine runs it)")
+    tied = tied_entries(index, wanted)
+    if len(tied) > 1 and tied[0] == entry:
+        notes.append(f"{len(tied)} entries of the list match {wanted} equally: the first, "
+                     f"{_named(entry)}, is {verb}, as skopeo takes it")
     return notes
 
 
@@ -99,3 +104,32 @@ def same_image_note(asked: Collection[Platform], entry: Descriptor, alone: bool)
     platform = f", for {entry.platform}" if entry.platform is not None else ""
     return (f"{listed} name the same image of the list, {entry.digest.short}{platform}: "
             f"it is copied once" + (", alone, not as a list" if alone else ""))
+
+
+def tied_entries(index: ImageIndex, wanted: Platform) -> list[Descriptor]:
+    """The entries of ``index`` that fit ``wanted`` equally well, best of all (the same
+    platform twice, Windows images that differ only in ``os.version``); the first is
+    the one chosen."""
+    placed = [entry for entry in index.manifests if entry.platform is not None]
+    return [placed[i] for i in best_matches(
+        wanted, [entry.platform for entry in placed if entry.platform is not None])]
+
+
+def entry_label(entry: Descriptor, index: ImageIndex | None) -> str:
+    """An image entry's platform as a plan names it: with its ``os.version``, and its
+    digest where another entry of ``index`` has its platform too, so that one can tell
+    which was taken (``windows/amd64 (os.version 10.0.17763.1234, 4e99658530be)``)."""
+    platform = entry.platform
+    if platform is None:
+        return ""
+    extra = [f"os.version {platform.os_version}"] if platform.os_version else []
+    if index is not None and sum(1 for other in index.manifests if other.platform is not None
+                                 and other.platform.matches(platform)) > 1:
+        extra.append(entry.digest.short)
+    return f"{platform} ({', '.join(extra)})" if extra else str(platform)
+
+
+def _named(entry: Descriptor) -> str:
+    """An entry's short digest, with its ``os.version`` when it has one."""
+    version = entry.platform.os_version if entry.platform is not None else ""
+    return f"{entry.digest.short} (os.version {version})" if version else entry.digest.short

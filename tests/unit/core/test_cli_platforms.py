@@ -235,3 +235,34 @@ def test_two_platforms_one_standing_in_for_the_other_say_both(
         f"{short(lists, 'arm7')}, is copied in its place (a linux/arm/v8 machine runs it)",
         f"  note: linux/arm/v8 and linux/arm/v7 name the same image of the list, "
         f"{short(lists, 'arm7')}, for linux/arm/v7: it is copied once, alone, not as a list"]
+
+
+def test_the_first_of_equal_entries_is_named_and_noted(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = dry_run(capsys, lists, "dup", "linux/amd64")
+    assert f"  image linux/amd64 ({short(lists, 'dupA')}): OCI image manifest, 1 layer" in lines
+    assert (f"  note: 2 entries of the list match linux/amd64 equally: the first, "
+            f"{short(lists, 'dupA')}, is copied, as skopeo takes it") in lines
+    lines = dry_run(capsys, lists, "win", "windows/amd64")
+    assert (f"  image windows/amd64 (os.version 10.0.17763.1234, {short(lists, 'win1809')}): "
+            "OCI image manifest, 1 layer") in lines
+    assert (f"  note: 2 entries of the list match windows/amd64 equally: the first, "
+            f"{short(lists, 'win1809')} (os.version 10.0.17763.1234), is copied, as skopeo "
+            "takes it") in lines
+    # a platform the list has once: no digest to tell it from another
+    assert "  image linux/amd64: OCI image manifest, 1 layer" in dry_run(
+        capsys, lists, "win", "linux/amd64")
+
+
+def test_every_image_of_a_list_copied_whole_is_told_from_its_equals(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["copy", "--dry-run", "--all", f"oci:{lists.root}:win",
+                 "oci:/nonexistent/x:y"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2:5] == [
+        f"  image windows/amd64 (os.version 10.0.17763.1234, {short(lists, 'win1809')}): "
+        "OCI image manifest, 1 layer",
+        f"  image windows/amd64 (os.version 10.0.20348.500, {short(lists, 'win2022')}): "
+        "OCI image manifest, 1 layer",
+        "  image linux/amd64: OCI image manifest, 1 layer"]
+    assert not any("note:" in line for line in lines)
