@@ -266,3 +266,31 @@ def test_every_image_of_a_list_copied_whole_is_told_from_its_equals(
         "OCI image manifest, 1 layer",
         "  image linux/amd64: OCI image manifest, 1 layer"]
     assert not any("note:" in line for line in lines)
+
+
+# --------------------------------------------------------------------------- inspect
+
+
+def test_inspect_takes_one_platform(lists: PlatformLists,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Not the last of several silently: inspect describes one image."""
+    said = refused(capsys, "inspect", "--platform", "linux/arm64", "--platform", "linux/amd64",
+                   f"oci:{lists.root}:dup", status=2)
+    assert said == ("Argument --platform: inspect describes one image, and 2 platforms were "
+                    "given (linux/arm64, linux/amd64); give --platform once.")
+
+
+def test_inspect_says_what_copy_notes_of_the_image_it_describes(
+        lists: PlatformLists, capsys: pytest.CaptureFixture[str]) -> None:
+    noplat = lists.images["noplat"]["digest"].removeprefix("sha256:")[:12]
+    assert picked(capsys, lists, "noplat_mixed", "linux/s390x") == ("noplat", (
+        f"spyglass: The list names no image for linux/s390x: its image without a platform, "
+        f"{noplat}, is described, as skopeo takes it.\n"))
+    assert picked(capsys, lists, "arm64v8", "linux/arm64/v9") == ("arm64v8", (
+        f"spyglass: The list names no image for linux/arm64/v9: its image for linux/arm64/v8, "
+        f"{short(lists, 'arm64v8')}, is described in its place (a linux/arm64/v9 machine "
+        "runs it).\n"))
+    assert picked(capsys, lists, "dup", "linux/amd64") == ("dupA", (
+        f"spyglass: 2 entries of the list match linux/amd64 equally: the first, "
+        f"{short(lists, 'dupA')}, is described, as skopeo takes it.\n"))
+    assert picked(capsys, lists, "arm64both", "linux/arm64/v8") == ("arm64v8", "")
