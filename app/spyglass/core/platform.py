@@ -219,14 +219,18 @@ def best_matches(wanted: Platform, available: Sequence[Platform]) -> list[int]:
     before normalization, case aside) wins over one that is only the same normalized:
     ``linux/arm64/v8`` takes the entry written so over an ``arm64`` without a variant,
     ``linux/arm64`` takes that one, and ``linux/arm`` an ``arm`` without a variant over
-    ``arm/v7``.
+    ``arm/v7``. A ``wanted`` with an ``os.version`` (an entry of the list, as the copy
+    dialog passes it) takes the entry of that version over the others.
     """
     normalized = [p.normalized() for p in available]
     for candidate in wanted.candidates():
         fit = [i for i, p in enumerate(normalized) if _same(p, candidate)]
         if fit:
-            as_written = [i for i in fit if _written(available[i]) == _written(wanted)]
-            return as_written or fit
+            fit = [i for i in fit if _written(available[i]) == _written(wanted)] or fit
+            if wanted.os_version:
+                fit = [i for i in fit
+                       if available[i].os_version == wanted.os_version] or fit
+            return fit
     return []
 
 

@@ -81,6 +81,19 @@ def test_the_copy_dialogs_checkboxes_for_both_entries_copy_both(lists: PlatformL
     assert plan.list_is_source  # both of its images: the list as it is
 
 
+def test_the_copy_dialogs_checkbox_of_the_second_windows_entry_copies_it(
+        lists: PlatformLists, tmp_path: Path) -> None:
+    """Windows entries that differ only in os.version are two checkboxes: each copies
+    its own image (both copied the first)."""
+    platform = Platform.from_json(lists.images["win2022"]["platform"])
+    plan = plan_copy(open_source(f"oci:{lists.root}:win"),
+                     open_destination(f"oci:{tmp_path / 'o'}:x"),
+                     CopyOptions(platforms=(platform,)))
+    assert [str(i.source.digest) for i in plan.instances] == [
+        lists.images["win2022"]["digest"]]
+    assert not plan.notes
+
+
 # --------------------------------------------------------------------------- none fits
 
 

@@ -255,3 +255,13 @@ def test_best_matches_are_the_entries_tied_for_best() -> None:
 def test_parse_as_written_keeps_what_was_typed() -> None:
     assert str(Platform.parse(" Linux/aarch64 ", as_written=True)) == "Linux/aarch64"
     assert Platform.parse("linux/arm", as_written=True) == Platform("linux", "arm")
+
+
+def test_best_match_takes_the_os_version_asked_of_equals() -> None:
+    """The copy dialog's Windows checkboxes carry their entry's os.version: each reaches
+    its own image, not the first of the two."""
+    windows = [Platform("windows", "amd64", "", "10.0.17763.1"),
+               Platform("windows", "amd64", "", "10.0.20348.5")]
+    assert best_matches(windows[1], windows) == [1]
+    assert best_matches(windows[0], windows) == [0]
+    assert best_matches(Platform("windows", "amd64", "", "10.0.99999.1"), windows) == [0, 1]
