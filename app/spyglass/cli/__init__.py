@@ -167,6 +167,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     try:
         return func(args)
     except SpyglassError as exc:
+        _leave_out_platform_advice(exc, args)
         authfile = _authfile_hint(exc, args)
         # with an auth file named, its sentence is the advice (a login would not be read)
         told = getattr(exc, "refusal", None) if authfile else None
@@ -195,6 +196,16 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         _say(f"unexpected internal error ({type(exc).__name__}: {exc}); run with --debug "
              "for details and please report it.")
         return EXIT_ERROR
+
+
+def _leave_out_platform_advice(exc: SpyglassError, args: argparse.Namespace) -> None:
+    """A list without an image for the platform asked names what it offers; its advice to
+    choose one with --platform is left out where one was given (or skopeo's override
+    flags chose it)."""
+    from spyglass.core.errors import PlatformNotFound
+
+    if isinstance(exc, PlatformNotFound) and getattr(args, "platform", None):
+        exc.on_command_line = None
 
 
 def _say(sentence: str) -> None:

@@ -216,13 +216,28 @@ def parse_bool(text: str) -> bool:
 
 def platform_argument(text: str) -> str:
     """``--platform``'s value, checked as argparse parses it: a malformed one is a usage
-    error (exit status 2), said in a sentence."""
+    error (exit status 2), said in a sentence; several joined by commas (as buildx takes
+    them) are told to be given one ``--platform`` each."""
+    several = " ".join(f"--platform {part.strip()}" for part in text.split(",") if part.strip())
+    return _checked_platform(text, f"repeat --platform for each: {several}")
+
+
+def one_platform_argument(text: str) -> str:
+    """``--platform`` of a command that takes one (inspect): as :func:`platform_argument`
+    checks it."""
+    return _checked_platform(text, "inspect describes one image: name one of them")
+
+
+def _checked_platform(text: str, several: str) -> str:
+    """``text``, if it is a platform; a usage error says why not (``several``: what to do
+    with several joined by commas)."""
     from spyglass.core.platform import Platform
 
     try:
         Platform.parse(text)
     except SpyglassError as exc:
-        raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+        said = str(exc).rstrip(".")
+        raise argparse.ArgumentTypeError(f"{said}; {several}" if "," in text else said) from None
     return text
 
 

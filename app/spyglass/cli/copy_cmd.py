@@ -190,7 +190,7 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
                             "index-only copies the list without any of its images.")
     parallel = args.parallel if args.parallel is not None else DEFAULT_PARALLEL
     return CopyOptions(
-        platforms=tuple(Platform.parse(p) for p in args.platform),
+        platforms=tuple(Platform.parse(p, as_written=True) for p in args.platform),
         multi_arch=multi_arch,
         format=args.format,
         compression="none" if args.dest_decompress else args.dest_compress_format,

@@ -11,7 +11,7 @@ from spyglass.cli.common import (
     Commands,
     add_registry_options,
     note,
-    platform_argument,
+    one_platform_argument,
     registry_options,
     resolve_name,
     write_bytes,
@@ -37,7 +37,8 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--raw", action="store_true", help="print the manifest's exact bytes")
     parser.add_argument("--config", action="store_true", help="print the image config")
     parser.add_argument(
-        "--platform", metavar="OS/ARCH[/VARIANT]", type=platform_argument,
+        "--platform", metavar="OS/ARCH[/VARIANT]", type=one_platform_argument,
+        action="append", default=[],  # (given twice: a usage error, not the last taken)
         help="the instance of a list to describe"
     )
     parser.add_argument(
@@ -50,7 +51,15 @@ def add_parser(commands: Commands) -> None:
         "(e.g. '{{.Digest}}', '{{json .Labels}}', '{{range .RepoTags}}{{.}} {{end}}')",
     )
     add_registry_options(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, validate=(parser, _validate))
+
+
+def _validate(args: argparse.Namespace) -> str | None:
+    """inspect describes one image: --platform given more than once is a usage error."""
+    if len(args.platform) < 2:
+        return None
+    return (f"argument --platform: inspect describes one image, and {len(args.platform)} "
+            f"platforms were given ({', '.join(args.platform)}); give --platform once")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpyglassError(
             "--format describes the image (or with --config its config), not --raw "
             "output: leave one of them out.")
-    platform = Platform.parse(args.platform) if args.platform else None
+    platform = Platform.parse(args.platform[0], as_written=True) if args.platform else None
     options = (
         registry_options(args, name.reference.domain) if isinstance(name, DockerName) else None
     )
@@ -92,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             write_bytes(read_config_blob(source, chosen))
             return 0
         _note_platform_unmatched(image, platform)
+        _note_choice(image, platform)
         if args.config:
             if image.config is None:
                 assert isinstance(image.manifest, ImageManifest)  # schema 1 has a config
@@ -261,3 +271,16 @@ def _note_platform_unmatched(image: LoadedImage, asked: Platform | None) -> None
         note(f"The image is not a list, and is for {own}: --platform {asked} does not "
              "apply; it is described as it is.")
 
+
+def _note_choice(image: LoadedImage, asked: Platform | None) -> None:
+    """Say on stderr what copy notes of the same choice: an image of a list taken without
+    a platform, or standing in for a variant the list lacks, or the first of entries
+    that fit equally."""
+    from spyglass.core.manifest import ImageIndex
+    from spyglass.core.platform import host_platform
+    from spyglass.core.platform_choice import choice_notes
+
+    if not isinstance(image.top, ImageIndex) or image.instance is None:
+        return
+    for text in choice_notes(image.top, asked or host_platform(), image.instance, "described"):
+        note(f"{text[0].upper()}{text[1:]}.")

@@ -44,6 +44,7 @@ from spyglass.core.manifest import (
     Schema1Manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.platform_choice import choice_notes, entry_label, same_image_note
 from spyglass.core.referrers import (
     buildkit_attestation_subject,
 )
@@ -249,11 +250,13 @@ class CopyPlan:
         if self.list_media_type:
             how = "as it is" if self.list_is_source else "rebuilt"
             lines.append(f"  list: {media.friendly(self.list_media_type)} ({how})")
+        top = self.top if isinstance(self.top, ImageIndex) else None
         for instance in self.instances:
             platform = instance.entry.platform if instance.entry else None
             about = buildkit_attestation_subject(instance.entry) if instance.entry else None
             what = (f"attestation of {about.short}" if about is not None
-                    else f"image {platform}" if platform else "image")
+                    else f"image {entry_label(instance.entry, top)}"
+                    if instance.entry is not None and platform else "image")
             lines.append(
                 f"  {what}: {media.friendly(instance.media_type)}, "
                 f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"
@@ -612,6 +615,25 @@ def _with_narrowing_note(plan: CopyPlan, source: ImageSource,
         "whole")))
 
 
+def _chosen_entries(source: ImageSource, top: ImageIndex, wanted: list[Platform],
+                    notes: list[str], cancel: CancelToken | None) -> list[Descriptor]:
+    """The entry of each platform of ``wanted`` in ``top`` (an image of a list nested in
+    it is chosen as inspect shows it), each once, in the order asked; ``notes`` get what
+    was taken otherwise than asked, and platforms that chose the same image."""
+    chosen: list[tuple[Descriptor, list[Platform]]] = []
+    for platform in wanted:
+        entry = choose_entry(source, top, platform, cancel=cancel)
+        asked = next((names for taken, names in chosen if taken == entry), None)
+        if asked is None:
+            notes.extend(choice_notes(top, platform, entry, "copied"))
+            chosen.append((entry, [platform]))
+        else:
+            asked.append(platform)
+    notes.extend(same_image_note(names, taken, len(chosen) == 1)
+                 for taken, names in chosen if len(names) > 1)
+    return [taken for taken, _names in chosen]
+
+
 def _one_image_note(config: ImageConfig | None, asked: tuple[Platform, ...]) -> str:
     """The note for platforms asked of a source that is one image, not a list."""
     platform = (Platform(config.os, config.architecture, config.variant)
@@ -918,16 +940,8 @@ def _plan_images(
             # copied, and the attestations stay behind with a note (as when named)
             chosen = [e for e in entries if buildkit_attestation_subject(e) is None]
     else:
-        wanted = list(options.platforms) or [host_platform()]
-        chosen = []
-        for platform in wanted:
-            # an image of a list nested in this one is chosen as inspect shows it
-            entry = choose_entry(source, top, platform, cancel=cancel)
-            if entry.platform is None and entry not in chosen:
-                notes.append(f"the list names no image for {platform}: its image without a "
-                             f"platform, {entry.digest.short}, is copied, as skopeo takes it")
-            if entry not in chosen:
-                chosen.append(entry)
+        chosen = _chosen_entries(source, top, list(options.platforms) or [host_platform()],
+                                 notes, cancel)
     images = [e for e in entries if buildkit_attestation_subject(e) is None]
     many = options.multi_arch == "all" or len(chosen) > 1
     attested: list[Descriptor] = []
@@ -943,6 +957,12 @@ def _plan_images(
             f"{destination.description} cannot hold a manifest list, and this one names no "
             "image for a platform, only artifacts; copy it to a registry, an oci: layout "
             "or an oci-archive:.")
+    if many and not destination.accepts_lists and not images:
+        # no image to choose: the advice to choose one would lead nowhere
+        raise Unsupported(
+            f"{destination.description} cannot hold a manifest list, and this one "
+            f"{'is empty' if not entries else 'holds only attestations'}: it has no image "
+            "to copy.")
     if many and not destination.accepts_lists:
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."

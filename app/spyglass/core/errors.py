@@ -120,11 +120,14 @@ class BlobNotFound(NotFound):
 class PlatformNotFound(NotFound):
     """A manifest list has no instance for the requested platform.
 
-    ``offered`` holds the platforms (``os/arch[/variant]``) the list does have.
+    ``offered`` holds the platforms (``os/arch[/variant]``) the list does have, as the
+    sentence names them; the command line's sentence says to choose one with
+    ``--platform`` when there are some (a front end that was given one says no more).
     """
 
     def __init__(self, message: str, offered: set[str] | frozenset[str] = frozenset()) -> None:
-        super().__init__(message, on_command_line=f"{message} Choose one with --platform.")
+        super().__init__(message, on_command_line=f"{message} Choose one with --platform."
+                         if offered else None)
         self.offered = frozenset(offered)
 
 

@@ -33,6 +33,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.platform import Platform, host_platform
+from spyglass.core.platform_choice import offered_by, platform_not_found
 from spyglass.core.transports.base import ImageSource, served_compression
 
 MAX_INDEX_DEPTH = 8
@@ -120,7 +121,7 @@ def _choose(
             if unplaced is not None:
                 return [unplaced], _image_at(source, unplaced, cancel)
             raise
-        offered = {str(d.platform) for d in index.manifests if d.platform is not None}
+        offered = offered_by(index.manifests, wanted)
         for candidate in nested:
             child = load_manifest(source, candidate.digest, cancel=cancel)
             if isinstance(child, ImageIndex):
@@ -132,11 +133,7 @@ def _choose(
                 return [candidate, *chain], image
         if unplaced is not None:
             return [unplaced], _image_at(source, unplaced, cancel)
-        raise PlatformNotFound(
-            f"The manifest list {index.digest} and the lists nested in it have no image "
-            f"for {wanted}; they offer: {', '.join(sorted(offered)) or 'none'}.",
-            offered,
-        ) from not_here
+        raise platform_not_found(index, wanted, nested=offered) from not_here
     child = load_manifest(source, entry.digest, cancel=cancel)
     if isinstance(child, ImageIndex):
         chain, image = _choose(source, child, wanted, depth + 1, cancel)

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from spyglass.core import gojson, media
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidDigest, InvalidManifest, PlatformNotFound, clause
+from spyglass.core.errors import InvalidDigest, InvalidManifest, clause
 from spyglass.core.platform import Platform, best_match
 
 MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
@@ -148,7 +148,8 @@ class ImageIndex:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
     def choose(self, wanted: Platform, *, unplaced: bool = True) -> Descriptor:
-        """The instance best suited to ``wanted``; raise :class:`PlatformNotFound`.
+        """The instance best suited to ``wanted`` (:func:`~spyglass.core.platform.best_match`);
+        raise :class:`~spyglass.core.errors.PlatformNotFound`, saying what the list offers.
 
         With ``unplaced``, an image entry of an OCI index without a platform is
         chosen when none with one fits, as containers/image ranks it last (an
@@ -162,12 +163,10 @@ class ImageIndex:
             fallback = self.unplaced_image() if unplaced else None
             if fallback is not None:
                 return fallback
-            offered = {str(d.platform) for d in candidates}
-            raise PlatformNotFound(
-                f"The manifest list {self.digest} has no image for {wanted}; "
-                f"it offers: {', '.join(sorted(offered)) or 'none'}.",
-                offered,
-            )
+            # (imported here: the sentence's module reads descriptors of this one)
+            from spyglass.core.platform_choice import platform_not_found
+
+            raise platform_not_found(self, wanted)
         return candidates[found]
 
     def unplaced_image(self) -> Descriptor | None:

@@ -7,9 +7,10 @@ uses it: ``x86_64`` → ``amd64``, ``aarch64`` → ``arm64`` (variant ``v8``),
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -44,6 +45,7 @@ _UNAME_ARM_VARIANTS: Final = {
     "armv8l": "v8",
 }
 _OS_ALIASES: Final = {"macos": "darwin"}
+_VARIANT: Final = re.compile(r"[vV]?[0-9][0-9.]*")
 
 # For an architecture, the variants a machine of a given variant can run, best first.
 _COMPATIBLE: Final = {
@@ -76,7 +78,8 @@ def _normalize_variant(arch: str, variant: str, original_arch: str) -> str:
 
 @dataclass(frozen=True)
 class Platform:
-    """An OCI platform. Fields are normalized on construction by :meth:`normalized`."""
+    """An OCI platform, as written (a list's entry, ``--platform``); :meth:`normalized`
+    gives the form platforms are compared in."""
 
     os: str
     architecture: str
@@ -92,15 +95,28 @@ class Platform:
         return Platform(os_name, arch, variant, self.os_version, self.os_features)
 
     @classmethod
-    def parse(cls, text: str) -> Platform:
-        """Parse ``OS/ARCH[/VARIANT]`` as ``--platform`` takes it."""
+    def parse(cls, text: str, *, as_written: bool = False) -> Platform:
+        """Parse ``OS/ARCH[/VARIANT]`` as ``--platform`` takes it: normalized, or with
+        ``as_written`` as it was typed (matching normalizes it all the same, but an
+        entry written the same wins, and sentences echo it)."""
+        if "," in text:
+            raise InvalidReference(
+                f'Invalid platform "{text}": a platform is one OS/ARCH or OS/ARCH/VARIANT, '
+                "not several separated by commas.")
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise InvalidReference(
                 f'Invalid platform "{text}": expected OS/ARCH or OS/ARCH/VARIANT, '
                 "for example linux/amd64 or linux/arm/v7."
             )
-        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "").normalized()
+        if parts[0].lower() in _ARCH_ALIASES:  # arm64/v8: no OS is named so
+            example = ("linux/" + "/".join(parts) if len(parts) == 2
+                       and _VARIANT.fullmatch(parts[1]) else f"linux/{parts[0]}")
+            raise InvalidReference(
+                f'Invalid platform "{text}": "{parts[0]}" is an architecture, not an OS; '
+                f"expected OS/ARCH or OS/ARCH/VARIANT, for example {example}.")
+        written = cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+        return written if as_written else written.normalized()
 
     @classmethod
     def from_json(cls, data: object) -> Platform:
@@ -191,19 +207,45 @@ def _arm_variant() -> str:
     return ""
 
 
-def best_match(wanted: Platform, available: list[Platform]) -> int | None:
-    """Index of the entry in ``available`` that best suits ``wanted``, or None.
+def best_matches(wanted: Platform, available: Sequence[Platform]) -> list[int]:
+    """The indexes of the entries of ``available`` tied for best suiting ``wanted``, in
+    their order (empty when none fits): :func:`best_match` takes the first.
 
-    The exact variant wins; then older compatible variants; then an entry
-    without a variant. For ``arm64`` an entry without a variant counts as v8.
+    Both sides are compared normalized (``aarch64`` is ``arm64``, ``arm64`` without a
+    variant is ``v8``, ``arm`` without one ``v7``; ``os.version`` aside). The first of
+    :meth:`Platform.candidates` that some entry is decides which entries fit: the
+    variant asked, then the older ones a machine of it runs (newest first), then none.
+    Of those, an entry written as ``wanted`` is (the same OS, architecture and variant
+    before normalization, case aside) wins over one that is only the same normalized:
+    ``linux/arm64/v8`` takes the entry written so over an ``arm64`` without a variant,
+    ``linux/arm64`` takes that one, and ``linux/arm`` an ``arm`` without a variant over
+    ``arm/v7``. A ``wanted`` with an ``os.version`` (an entry of the list, as the copy
+    dialog passes it) takes the entry of that version over the others.
     """
     normalized = [p.normalized() for p in available]
     for candidate in wanted.candidates():
-        for i, p in enumerate(normalized):
-            if (p.os, p.architecture, p.variant) == (
-                candidate.os,
-                candidate.architecture,
-                candidate.variant,
-            ):
-                return i
-    return None
+        fit = [i for i, p in enumerate(normalized) if _same(p, candidate)]
+        if fit:
+            fit = [i for i in fit if _written(available[i]) == _written(wanted)] or fit
+            if wanted.os_version:
+                fit = [i for i in fit
+                       if available[i].os_version == wanted.os_version] or fit
+            return fit
+    return []
+
+
+def best_match(wanted: Platform, available: Sequence[Platform]) -> int | None:
+    """The index of the entry of ``available`` that best suits ``wanted``, or None: the
+    first of :func:`best_matches` (the first in the list of equally good entries, as
+    containers/image takes it)."""
+    found = best_matches(wanted, available)
+    return found[0] if found else None
+
+
+def _same(a: Platform, b: Platform) -> bool:
+    return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
+
+
+def _written(platform: Platform) -> tuple[str, str, str]:
+    """OS, architecture and variant as written (case aside), not normalized."""
+    return (platform.os.lower(), platform.architecture.lower(), platform.variant.lower())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spyglass.core.errors import InvalidManifest, InvalidReference
-from spyglass.core.platform import Platform, best_match, host_platform
+from spyglass.core.platform import Platform, best_match, best_matches, host_platform
 
 # --------------------------------------------------------------------------- normalization
 
@@ -224,3 +224,44 @@ def test_best_match_none() -> None:
 
 def test_best_match_first_of_equals() -> None:
     assert best_match(Platform.parse("linux/amd64"), plats("linux/amd64", "linux/amd64")) == 0
+
+
+def test_best_match_takes_the_entry_written_as_asked_over_a_normalized_equal() -> None:
+    both = plats("linux/arm64", "linux/arm64/v8")
+    assert best_match(Platform.parse("linux/arm64/v8", as_written=True), both) == 1
+    assert best_match(Platform.parse("linux/arm64", as_written=True), both[::-1]) == 1
+    arms = plats("linux/arm/v7", "linux/arm")
+    assert best_match(Platform.parse("linux/arm", as_written=True), arms) == 1
+    assert best_match(Platform.parse("linux/arm/v7", as_written=True), arms) == 0
+    assert best_match(Platform.parse("Linux/ARM64/V8", as_written=True), both) == 1
+    # normalized, as this machine's platform is, linux/arm64 is linux/arm64/v8
+    assert best_match(Platform.parse("linux/arm64"), both) == 1
+
+
+def test_best_matches_are_the_entries_tied_for_best() -> None:
+    windows = [Platform("windows", "amd64", "", "10.0.17763.1"),
+               Platform("windows", "amd64", "", "10.0.20348.5"), Platform("linux", "amd64")]
+    assert best_matches(Platform.parse("windows/amd64"), windows) == [0, 1]
+    assert best_matches(Platform.parse("linux/amd64"), plats(
+        "linux/amd64", "linux/arm64", "linux/amd64")) == [0, 2]
+    # the entry written as asked is better than the others, which do not tie with it
+    assert best_matches(Platform.parse("linux/arm64/v8", as_written=True),
+                        plats("linux/arm64", "linux/arm64/v8")) == [1]
+    assert best_matches(Platform.parse("linux/arm64/v9", as_written=True),
+                        plats("linux/arm64", "linux/arm64/v8")) == [0, 1]
+    assert best_matches(Platform.parse("linux/s390x"), plats("linux/amd64")) == []
+
+
+def test_parse_as_written_keeps_what_was_typed() -> None:
+    assert str(Platform.parse(" Linux/aarch64 ", as_written=True)) == "Linux/aarch64"
+    assert Platform.parse("linux/arm", as_written=True) == Platform("linux", "arm")
+
+
+def test_best_match_takes_the_os_version_asked_of_equals() -> None:
+    """The copy dialog's Windows checkboxes carry their entry's os.version: each reaches
+    its own image, not the first of the two."""
+    windows = [Platform("windows", "amd64", "", "10.0.17763.1"),
+               Platform("windows", "amd64", "", "10.0.20348.5")]
+    assert best_matches(windows[1], windows) == [1]
+    assert best_matches(windows[0], windows) == [0]
+    assert best_matches(Platform("windows", "amd64", "", "10.0.99999.1"), windows) == [0, 1]
