@@ -21,7 +21,9 @@ containers/image falls back to its memory cache: what this session reads and
 writes is still mounted from (a copy within one registry mounts from its
 source), only what earlier sessions saw is not known; that costs speed alone,
 so it is logged at debug level and nothing is said. A broken file turns the
-cache off with a warning asking to delete it. A locked file skips one operation.
+cache off with a warning asking to delete it. A locked file skips one operation;
+one locked for :data:`BUSY_LIMIT` operations in a row is left for the session (kept
+in memory). A table laid out otherwise (another version's) is made again.
 
 Bounds: at most :data:`MAX_REPOSITORIES_PER_BLOB` repositories per blob (the
 most recently seen), and entries not seen for :data:`MAX_AGE` are dropped
@@ -55,6 +57,10 @@ REFRESH_AFTER: Final = 600.0
 SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT: Final = 0.5
 """Seconds to wait for another process's lock before giving up on one operation."""
+BUSY_LIMIT: Final = 4
+"""Operations in a row skipped for a lock before the file is left for the session (one
+held that long is a shell left in a transaction, not another copy's moment of writing:
+each operation would wait :data:`BUSY_TIMEOUT` for nothing)."""
 _MEMO_LIMIT: Final = 10_000
 WRITER_IDLE: Final = 2.0
 """Seconds the background writer waits for more locations before it ends."""
@@ -82,6 +88,11 @@ CREATE TABLE IF NOT EXISTS recompressed (
 """What a blob became when it was recompressed (``target``: the compression and level),
 as containers/image's cache remembers, so that a copy repeated finds the result at the
 destination instead of making it again."""
+
+_COLUMNS: Final = {"blob_locations": ["host", "digest", "repository", "seen"],
+                   "recompressed": ["source", "target", "result", "size", "seen"]}
+"""Each table's columns, in order: a table of the same name laid out otherwise (another
+version's) is made again."""
 
 
 def cache_path() -> Path:
@@ -127,6 +138,7 @@ class BlobLocationCache:
         self._connection: sqlite3.Connection | None = None
         self._disabled = path is None  # nothing remembered at all
         self._memory_only = False  # the file could not be had: this session's, in memory
+        self._busy = 0  # operations skipped in a row for another process's lock
         self._recent: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
         self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
@@ -355,12 +367,16 @@ class BlobLocationCache:
         try:
             db = self._open()
             work(db)
+            self._busy = 0
             return True
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 # another process holds the file for now: skip this one, keep the cache
-                log.info("The blob location cache %s is busy; skipped a %s.", self.path, action)
-                return False
+                self._busy += 1
+                if self._busy < BUSY_LIMIT:
+                    log.info("The blob location cache %s is busy; skipped a %s.",
+                             self.path, action)
+                    return False
             self._give_up(exc)
         except Exception as exc:  # the cache is a convenience: never a crash
             # (out of file descriptors or memory, the file broken, the folder not writable)
@@ -385,10 +401,13 @@ class BlobLocationCache:
                     raise
                 # some filesystems cannot do WAL; the default journal works anyway
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                db.execute("DROP TABLE IF EXISTS blob_locations")  # it is only a cache
-            db.execute(_SCHEMA)
-            db.execute(_RECOMPRESSED_SCHEMA)
+            for table, schema in (("blob_locations", _SCHEMA),
+                                  ("recompressed", _RECOMPRESSED_SCHEMA)):
+                columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+                if columns and (version not in (0, SCHEMA_VERSION)
+                                or columns != _COLUMNS[table]):
+                    db.execute(f"DROP TABLE {table}")  # another layout: it is only a cache
+                db.execute(schema)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             oldest = self._clock() - MAX_AGE
             db.execute("DELETE FROM blob_locations WHERE seen < ?", (oldest,))
@@ -414,9 +433,12 @@ class BlobLocationCache:
             )
             return
         # anything else (no home folder, a read-only one, no file descriptor or memory
-        # left) is no fault of the file, and costs only what earlier sessions saw
+        # left, a lock held on and on) is no fault of the file, and costs only what
+        # earlier sessions saw
         self._memory_only = True
-        log.debug(
+        busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+        log.log(
+            logging.INFO if busy else logging.DEBUG,
             "The blob location cache %s cannot be used (%s); blob locations are kept in "
             "memory for this session.", where, _reason(exc),
         )

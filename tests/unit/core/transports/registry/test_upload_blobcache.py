@@ -246,6 +246,52 @@ def test_a_locked_database_skips_the_operation_and_keeps_the_cache(
     again.close()
 
 
+def test_a_lock_held_on_and_on_leaves_the_file_for_the_session(
+    path: Path, clock: Clock, caplog, monkeypatch
+) -> None:
+    # a sqlite3 shell left in a transaction: each operation would wait BUSY_TIMEOUT (a
+    # 30-layer copy took 20 s, not 0.2 s); after BUSY_LIMIT in a row, memory it is
+    monkeypatch.setattr(blobcache, "BUSY_TIMEOUT", 0.05)
+    made = BlobLocationCache(path, clock=clock)
+    made.record(HOST, "x/y", D2)
+    made.close()  # the file made
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO blob_locations VALUES ('h', 'd', 'r', 1)")
+    try:
+        cache = BlobLocationCache(path, clock=clock)
+        opened: list[int] = []
+        real_open = cache._open
+        monkeypatch.setattr(cache, "_open", lambda: opened.append(1) or real_open())
+        with caplog.at_level(logging.INFO, logger=blobcache.__name__):
+            for _ in range(5):
+                assert cache.candidates(HOST, D1) == []
+        assert len(opened) == blobcache.BUSY_LIMIT
+        assert "kept in memory for this session" in caplog.text
+        cache.record(HOST, "a/b", D1)
+        assert cache.candidates(HOST, D1) == ["a/b"]  # this session's, from memory
+        cache.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_a_table_laid_out_otherwise_is_made_again(path: Path, clock: Clock) -> None:
+    # (another version's layout, user_version 0: the cache stayed in memory every run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("CREATE TABLE blob_locations (host TEXT, digest TEXT, repo TEXT, ts REAL)")
+    old.execute("CREATE TABLE recompressed (source TEXT, result TEXT)")
+    old.close()
+    cache = BlobLocationCache(path, clock=clock)
+    cache.record(HOST, "a/b", D1)
+    cache.close()
+    again = BlobLocationCache(path, clock=clock)
+    assert again.enabled
+    assert again.candidates(HOST, D1) == ["a/b"]  # from the file
+    again.close()
+
+
 def test_threads_share_one_cache(path: Path) -> None:
     cache = BlobLocationCache(path, max_per_blob=50)
     errors: list[BaseException] = []
