@@ -158,6 +158,26 @@ def test_copy_buttons_copy_the_digest(qtbot: QtBot, demo: MainWindow,
     assert sample.index_digest in demo.status_text
 
 
+def test_a_narrow_overview_cuts_its_digests_rather_than_scrolling_sideways(
+        qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    overview = demo.image_view.overview
+    demo.show()
+    demo.resize(900, 700)
+    qtbot.waitUntil(lambda: overview.viewport().width() < 650, timeout=WAIT_MS)
+    QApplication.processEvents()
+    assert overview.horizontalScrollBar().maximum() == 0
+    digest = overview._values["Digest"]
+    assert "\u2026" in digest.shown_text()  # cut in its middle…
+    assert digest.shown_text().startswith("sha256:")
+    assert digest.text() == digest.toolTip() == sample.index_digest  # …whole underneath
+    button = overview.copy_button("Digest")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == sample.index_digest
+
+
 def test_platforms_tab_lists_three_platforms(demo: MainWindow) -> None:
     view = demo.image_view
     assert view.tabs.isTabEnabled(PLATFORMS)

@@ -31,7 +31,13 @@ from spyglass.gui.formatting import (
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import copy_button, mute, muted_color, scaled_font
+from spyglass.gui.views.widgets import (
+    ElidedLabel,
+    copy_button,
+    mute,
+    muted_color,
+    scaled_font,
+)
 
 
 def _value_label(*, mono: bool = False) -> QLabel:
@@ -148,11 +154,16 @@ class OverviewPage(QScrollArea):
         field: QWidget = value
         top_margin = 0
         if copy:
+            # a digest is cut in its middle where the pane is narrow (its button copies it
+            # whole; its tooltip shows it whole), rather than the pane scrolling sideways
+            value = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+            value.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            if mono:
+                value.setFont(monospace_font())
             field = QWidget()
             row = QHBoxLayout(field)
             row.setContentsMargins(0, 0, 0, 0)
             row.setSpacing(4)
-            value.setWordWrap(False)
             row.addWidget(value, 0)
             button = copy_button(f"Copy the {title.lower()}")
             button.clicked.connect(lambda: self._copy(value.text()))
