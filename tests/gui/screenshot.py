@@ -97,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", default="spyglass-demo:1.0")
     parser.add_argument("--platform", default="", help="select this row of Platforms first, "
                         "e.g. linux/arm64/v8")
+    parser.add_argument("--size", default="", help="the window's WIDTHxHEIGHT (for review: "
+                        "a narrow window); the README's shots are 1200x760")
     args = parser.parse_args(argv)
+    if args.size:
+        global SIZE
+        width, _, height = args.size.partition("x")
+        SIZE = (int(width), int(height))
 
     app = create_application([sys.argv[0]])
     window = MainWindow(Settings(first_run_done=True),

@@ -42,6 +42,7 @@ from spyglass.gui.models.registries import (
     DIGEST,
     DIGEST_ROLE,
     KIND_ROLE,
+    NAME,
     TAG_ROLE,
     TYPE,
     RegistryNode,
@@ -204,6 +205,30 @@ def test_a_tag_selected_in_the_tree_opens_like_a_local_image(
                     and view.state.entry.label == "spyglass-demo:1.0", timeout=WAIT_MS)
     assert not tree.currentIndex().isValid()
     assert window.content.currentWidget() is view
+
+
+def test_a_narrow_tag_table_keeps_same_image_as_in_sight(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    open_repository_page(qtbot, window, host, "demo/app")
+    page = window.registries.repository_page
+    header = page.table.horizontalHeader()
+    window.show()
+    wide = {column: header.sectionSize(column) for column in (NAME, TYPE)}
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: page.table.viewport().width() < 650, timeout=WAIT_MS)
+    QApplication.processEvents()
+    assert header.sectionSize(ALIASES) >= page.ALIASES_ROOM
+    assert header.length() <= page.table.viewport().width()  # no sideways scrolling
+    assert header.sectionSize(NAME) < wide[NAME]
+    # narrower still, names and types give way down to their least
+    window.resize(700, 700)
+    qtbot.waitUntil(lambda: header.sectionSize(NAME) == page.LEAST[NAME], timeout=WAIT_MS)
+    assert header.sectionSize(TYPE) == page.LEAST[TYPE]
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: header.sectionSize(NAME) == wide[NAME], timeout=WAIT_MS)
+    assert header.sectionSize(TYPE) == wide[TYPE]
 
 
 def test_digests_load_for_shown_rows_and_aliases_are_marked(

@@ -10,10 +10,13 @@ message in the page, never a dialog.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSize,
     Qt,
@@ -460,6 +463,9 @@ class RepositoryPage(_RootedPage):
         header.resizeSection(DIGEST, digests.horizontalAdvance("sha256:0123456789ab") + 48)
         header.resizeSection(TYPE, metrics.horizontalAdvance("Docker manifest (schema 2)") + 24)
         header.setStretchLastSection(True)
+        self.table.setItemDelegateForColumn(TYPE, ElideRightDelegate(self.table))
+        self._wanted = {NAME: header.sectionSize(NAME), TYPE: header.sectionSize(TYPE)}
+        self.table.viewport().installEventFilter(self)
         self.table.doubleClicked.connect(self._activated)
         self.table.activated.connect(self._activated)
         self.panel = MessagePanel()
@@ -497,6 +503,29 @@ class RepositoryPage(_RootedPage):
         layout.setSpacing(4)
         layout.addWidget(self.header)
         layout.addLayout(body, 1)
+
+    ALIASES_ROOM = 150
+    """What "Same image as" keeps of a narrow table: the tag names and types give way."""
+    LEAST: ClassVar[dict[int, int]] = {NAME: 110, TYPE: 90}
+    """The least the tag names and types are narrowed to (cut at their end)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._make_room()
+        return False
+
+    def _make_room(self) -> None:
+        """Keep "Same image as" in sight: a table too narrow for its columns as set
+        narrows the tag names and types (in proportion, each down to :attr:`LEAST`);
+        wider again, they get their width back."""
+        header = self.table.horizontalHeader()
+        spare = (self.table.viewport().width() - header.sectionSize(DIGEST)
+                 - self.ALIASES_ROOM)
+        scale = min(1.0, max(0, spare) / sum(self._wanted.values()))
+        for column, wanted in self._wanted.items():
+            width = max(self.LEAST[column], int(wanted * scale))
+            if header.sectionSize(column) != width:
+                header.resizeSection(column, width)
 
     @property
     def node(self) -> RepositoryNode | None:
