@@ -782,11 +782,33 @@ def test_a_list_none_of_whose_images_can_be_read_is_still_shown(
     assert view.overview.field_text("Shown platform") == "—"
     assert view.overview.field_text("Image digest") == ""
     assert view.overview.field_text("Layers") == ""
+    assert view.overview.field_text("Size").endswith(
+        ": the list alone (none of its images can be read)")
     assert [d.title for d in view.raw.documents] == ["spyglass-demo:1.0"]
     # another image brings the tabs back
     show_image(qtbot, window, "tools:2024.1")
     assert view.tabs.isTabEnabled(LAYERS) and view.tabs.isTabEnabled(HISTORY)
     assert view.banner.text == ""
+
+
+def test_a_list_whose_first_image_cannot_be_read_shows_the_next(
+        qtbot: QtBot, window: MainWindow, sample_layout_copy: Path,
+        sample: SampleFacts) -> None:
+    # this system's image has its manifest but not its config: the next one is shown
+    host = str(host_platform())
+    first = host if host in sample.images else next(iter(sample.images))
+    config = sample.images[first].manifest["config"]["digest"]
+    (sample_layout_copy / "blobs" / "sha256" / config.removeprefix("sha256:")).unlink()
+    window.open_location(sample_layout_copy, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    assert view.state.image is not None and view.tabs.isTabEnabled(LAYERS)
+    assert str(view.state.current.descriptor.platform) != first
+    assert view.banner.text.startswith(f"The image for {first} cannot be read: The blob ")
+    model = view.platforms.model
+    row = next(i for i, s in enumerate(model.rows) if str(s.descriptor.platform) == first)
+    assert cell(model, row, platform_columns.SIZE) == "cannot be read"
+    assert config in cell(model, row, platform_columns.OS, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_an_empty_list_is_shown_as_empty(qtbot: QtBot, window: MainWindow,

@@ -10,6 +10,7 @@ what is read from them is.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any, Final
@@ -20,16 +21,49 @@ SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def _one_per_byte(error: UnicodeError) -> tuple[str, int]:
+    """U+FFFD for each byte that is not UTF-8, as Go decodes (Python's "replace" gives
+    one for a run of them: a cut-off sequence of three bytes is one, where Go has three)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd" * (error.end - error.start), error.end
+
+
+_GO_REPLACE: Final = "spyglass-go-replace"
+codecs.register_error(_GO_REPLACE, _one_per_byte)
+
+
 def loads(raw: bytes | str, **kwargs: Any) -> Any:
     """``json.loads`` as Go decodes: bytes that are not UTF-8 and lone surrogates are
     U+FFFD. Nesting too deep for Python is a :class:`json.JSONDecodeError`, as the rest
     of what is not JSON."""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes | bytearray) else raw
+    text = (raw.decode("utf-8", errors=_GO_REPLACE) if isinstance(raw, bytes | bytearray)
+            else raw)
     try:
         value = json.loads(text, **kwargs)
+        return _without_surrogates(value) if _ESCAPED_SURROGATE.search(text) else value
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
-    return _without_surrogates(value) if _ESCAPED_SURROGATE.search(text) else value
+    except json.JSONDecodeError as exc:
+        if text[exc.pos:exc.pos + 1] == "\ufffd" and isinstance(raw, bytes | bytearray):
+            raise NotUTF8(raw, exc.pos, text) from None  # (what stopped it: say so)
+        raise
+
+
+class NotUTF8(json.JSONDecodeError):
+    """JSON that stops being JSON where its bytes stop being UTF-8 text (a UTF-16 file,
+    a Latin-1 one): said so, naming the first such byte."""
+
+    def __init__(self, raw: bytes | bytearray, pos: int, text: str) -> None:
+        try:
+            raw.decode("utf-8")
+            offset, byte = pos, 0
+        except UnicodeDecodeError as bad:
+            offset, byte = bad.start, raw[bad.start]
+        super().__init__("not UTF-8 text", text, pos)
+        self.sentence = f"it is not UTF-8 text (byte 0x{byte:02x} at {offset})"
+
+    def __str__(self) -> str:
+        return self.sentence
 
 
 def without_surrogates(text: str) -> str:

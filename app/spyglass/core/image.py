@@ -265,9 +265,10 @@ class InstanceSummary:
     image_size: int
     """Manifest + config + layers of the instance (0 when it is a nested list or unread)."""
     problem: str = ""
-    """Why the entry's manifest cannot be read ("" when it was): the list is shown all
-    the same, as the CLI still reads its other images (a platform deleted by digest from
-    a registry, a list copied with ``--multi-arch index-only``)."""
+    """Why the entry's image cannot be read ("" when it can): its manifest (a platform
+    deleted by digest from a registry, a list copied with ``--multi-arch index-only``),
+    or, found when it was to be shown, its config; the list is shown all the same, as
+    the CLI still reads its other images."""
 
 
 def summarize_index(

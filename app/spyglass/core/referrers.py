@@ -20,7 +20,7 @@ Light on purpose: transports and tag lists import it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from spyglass.core.digest import Digest
@@ -86,17 +86,33 @@ def cosign_saved_suffix(annotations: Mapping[str, str]) -> str | None:
     return _COSIGN_SAVED_SUFFIXES.get(kind) if isinstance(kind, str) else None
 
 
-def is_attached_entry(descriptor: Descriptor) -> bool:
+def is_attached_entry(descriptor: Descriptor,
+                      has_subject: Callable[[Descriptor], bool] | None = None) -> bool:
     """True for a layout's ``index.json`` entry that holds something attached to an image
     rather than an image: a cosign ``sha256-….sig``/``.att``/``.sbom`` ref, the
     signatures or attestations of a ``cosign save`` layout (unnamed, annotated ``kind``),
-    or an unnamed referrer (an artifact type, no ref name)."""
+    or an unnamed referrer — a manifest with a ``subject``, which ``has_subject`` reads
+    (without it, an unnamed entry with an artifact type is taken for one). An unnamed
+    artifact with no subject (an ``oras push`` into a layout) is an image of its own."""
     if cosign_saved_suffix(descriptor.annotations) is not None:
         return True
     ref = descriptor.ref_name
     if ref is not None:
         return is_attachment_tag(ref)
-    return descriptor.artifact_type is not None
+    if has_subject is None:
+        return descriptor.artifact_type is not None
+    return has_subject(descriptor)
+
+
+def names_subject(raw: bytes) -> bool:
+    """True when the manifest ``raw`` has a ``subject`` (a referrer of another)."""
+    if b'"subject"' not in raw:
+        return False  # the cheap answer for almost every manifest
+    try:
+        manifest = parse_manifest(raw)
+    except InvalidManifest:
+        return False
+    return isinstance(manifest, (ImageManifest, ImageIndex)) and manifest.subject is not None
 
 
 def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:

@@ -40,7 +40,6 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
-from spyglass.core.referrers import is_attached_entry
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
@@ -52,7 +51,7 @@ from spyglass.core.signatures.model import InvalidKey, Kind, Verification
 from spyglass.core.transports import open_location
 from spyglass.core.transports.base import ImageEntry, ImageSource, Location, PartlyListed
 from spyglass.core.transports.registry import RegistryClient, RegistryImageSource
-from spyglass.gui.formatting import instance_label, is_attestation
+from spyglass.gui.formatting import is_attestation
 
 if TYPE_CHECKING:
     from spyglass.core.layerfiles import LayerFile
@@ -70,9 +69,8 @@ class ListedLocation:
 
 def is_attachment_entry(entry: ImageEntry) -> bool:
     """True for a layout entry that holds something attached to an image rather than an
-    image (:func:`~spyglass.core.referrers.is_attached_entry`): those show in their
-    image's Signatures tab."""
-    return is_attached_entry(entry.descriptor)
+    image (:attr:`ImageEntry.attached`): those show in their image's Signatures tab."""
+    return entry.attached
 
 
 class EmptyFolder:
@@ -168,8 +166,8 @@ class ImageState:
 
     @property
     def unreadable(self) -> tuple[InstanceSummary, ...]:
-        """The list's entries whose manifest cannot be read."""
-        return tuple(s for s in self.instances if s.manifest is None)
+        """The list's entries whose image cannot be read (its manifest, or its config)."""
+        return tuple(s for s in self.instances if s.problem)
 
     def with_image(self, image: LoadedImage) -> ImageState:
         return dataclasses.replace(self, image=image, problem="")
@@ -185,7 +183,7 @@ def default_instance(instances: tuple[InstanceSummary, ...]) -> InstanceSummary 
     """The entry to show first: this machine's platform if offered, else the first image."""
     images = [
         s for s in instances
-        if isinstance(s.manifest, ImageManifest | Schema1Manifest)
+        if isinstance(s.manifest, ImageManifest | Schema1Manifest) and not s.problem
         and s.descriptor.platform is not None
         and not is_attestation(s.descriptor)
     ]
@@ -249,7 +247,7 @@ def load_source(
         if isinstance(top, ImageIndex):
             summaries, total = summarize_index(source, top, cancel=cancel)
             instances = tuple(summaries)
-            image, problem = _first_image(source, top, instances, cancel)
+            image, problem, instances = _first_image(source, top, instances, cancel)
         else:
             instances = ()
             total = _image_size(top)
@@ -266,28 +264,33 @@ def load_source(
 def _first_image(
     source: ImageSource, top: ImageIndex, instances: tuple[InstanceSummary, ...],
     cancel: CancelToken,
-) -> tuple[LoadedImage | None, str]:
-    """The image a list is first shown with (:func:`default_instance`, else what
+) -> tuple[LoadedImage | None, str, tuple[InstanceSummary, ...]]:
+    """The image a list is first shown with (:func:`default_instance`; if that cannot be
+    read, the next that can, the one that could not marked so; else what
     :func:`load_image` chooses), or None and why none can be: the list is shown all the
-    same, its Platforms and Raw JSON being what there is to see."""
-    chosen = default_instance(instances)
+    same, its Platforms and Raw JSON being what there is to see. With the entries, as
+    marked."""
+    marked = list(instances)
+    while (chosen := default_instance(tuple(marked))) is not None:
+        try:
+            return _instance_image(source, top, chosen, cancel), "", tuple(marked)
+        except UNREADABLE as exc:  # (its config, say, is missing): the next one
+            marked[marked.index(chosen)] = dataclasses.replace(chosen, problem=str(exc))
+    instances = tuple(marked)
     try:
-        if chosen is not None:
-            return _instance_image(source, top, chosen, cancel), ""
         if not instances:
-            return None, "This list is empty: it names no image."
-        if all(s.manifest is None for s in instances):
+            return None, "This list is empty: it names no image.", instances
+        if all(s.problem for s in instances):
             count = len(instances)
             return None, (f"{'None of its' if count > 1 else 'Its'} {count} entr"
                           f"{'ies' if count > 1 else 'y'} can be read: "
-                          f"{instances[0].problem}")
-        return load_image(source, cancel=cancel), ""
+                          f"{instances[0].problem}"), instances
+        return load_image(source, cancel=cancel), "", instances
     except PlatformNotFound:
         return None, ("No entry of this list names a platform to show first; select one "
-                      "in Platforms.")
+                      "in Platforms."), instances
     except UNREADABLE as exc:
-        label = instance_label(chosen.descriptor) if chosen is not None else "this list"
-        return None, f"Cannot show the image for {label}: {exc}"
+        return None, f"Cannot show the image for this list: {exc}", instances
 
 
 def load_instance(state: ImageState, digest: Digest, cancel: CancelToken) -> LoadedImage:

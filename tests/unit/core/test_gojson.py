@@ -36,3 +36,42 @@ def test_configs_and_manifests_are_read_so() -> None:
     assert manifest.annotations == {"note": "\ufffd"}
     with pytest.raises(InvalidManifest, match="not valid JSON"):
         parse_manifest(b"{", "application/vnd.oci.image.manifest.v1+json")
+
+
+def test_each_byte_that_is_no_utf8_is_one_u_fffd_as_go_has_it() -> None:
+    # a cut-off sequence of 3 bytes is 3 replacement characters in Go, 1 in Python's
+    # "replace": a rewritten document's bytes (and digest) would differ from skopeo's
+    assert gojson.loads(b'"\xe2\x82Z\xf0\x9f\x98"') == "\ufffd" * 2 + "Z" + "\ufffd" * 3
+
+
+def test_a_surrogate_deep_inside_is_not_an_internal_error() -> None:
+    deep = b"[" * 600 + b'"\\ud800"' + b"]" * 600
+    try:
+        value = gojson.loads(deep)
+    except json.JSONDecodeError as exc:
+        assert "nested too deeply" in str(exc)
+    else:
+        for _ in range(600):
+            value = value[0]
+        assert value == "\ufffd"
+
+
+def test_a_layout_whose_index_json_holds_a_lone_surrogate_takes_a_copy(
+        tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    from spyglass.cli import main
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    root = Path(str(tmp_path))
+    builder = LayoutBuilder(root / "src")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})])), "v1")
+    target = LayoutBuilder(root / "dst")
+    target.tag(target.add_image(ImageSpec(layers=[LayerSpec({"/b": b"b"})])), "old")
+    index = root / "dst" / "index.json"
+    index.write_bytes(index.read_bytes().replace(
+        b'"org.opencontainers.image.ref.name"', b'"note": "\\ud800", '
+        b'"org.opencontainers.image.ref.name"'))
+    assert main(["copy", "-q", f"oci:{root / 'src'}:v1", f"oci:{root / 'dst'}:new"]) == 0
+    entries = json.loads(index.read_bytes())["manifests"]
+    assert [e["annotations"].get("note") for e in entries] == ["\ufffd", None]

@@ -755,12 +755,39 @@ def test_a_layout_of_one_image_and_what_is_attached_to_it_names_that_image(
     hex_part = image["digest"].removeprefix("sha256:")
     for suffix in (".sig", ".att"):
         builder.tag(small_image(builder, suffix), f"sha256-{hex_part}{suffix}")
-    referrer = small_image(builder, "sbom")
-    builder.tag({**referrer, "artifactType": "application/spdx+json"}, None)
+    empty = builder.add_blob(b"{}")
+    referrer = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": "application/spdx+json", **empty}],
+        "subject": {"mediaType": image["mediaType"], "digest": image["digest"],
+                    "size": image["size"]}}).encode())
+    # (its entry says no artifactType: its subject says what it is)
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **referrer}, None)
     raw, _ = open_layout_image(tmp_path / "l", None).get_manifest()
     assert str(Digest.of(raw)) == image["digest"]
+    # an unnamed artifact with no subject (oras push into a layout) is an image of its
+    # own, not attached to this one: two images then
+    lone = small_image(builder, "chart")
+    builder.tag({**lone, "artifactType": "application/vnd.cncf.helm.config.v1+json"}, None)
+    with pytest.raises(ImageNotFound, match=r"holds 2 images \(and 3 signatures"):
+        open_layout_image(tmp_path / "l", None)
+    builder.index["manifests"].pop()
+    builder.tag(builder.index["manifests"].pop(), None)  # (rewritten as it was)
     builder.tag(small_image(builder, "other"), "2.0")
     with pytest.raises(ImageNotFound, match=(
             r"holds 2 images \(and 3 signatures or other manifests attached to them\); "
             r"name one with .* \(refs: 1\.0, 2\.0\)\.")):
         open_layout_image(tmp_path / "l", None)
+
+
+
+def test_a_layout_of_attachments_alone_names_each_as_an_image(tmp_path: Path) -> None:
+    # (two unnamed artifacts: "holds 0 images (and 2 … attached)" said nothing useful)
+    builder = LayoutBuilder(tmp_path / "l")
+    for text in ("a", "b"):
+        builder.tag({**small_image(builder, text), "artifactType": "text/plain"}, None)
+    with pytest.raises(ImageNotFound) as refused:
+        open_layout_image(tmp_path / "l", None)
+    assert "holds 2 images; name one with" in str(refused.value)

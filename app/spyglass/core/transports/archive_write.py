@@ -15,6 +15,7 @@ members have mtime 0 and owner 0:0, so equal images give equal tars. A
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import json
 import lzma
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from spyglass.core import compression, media
+from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE, Digest, Readable
 from spyglass.core.errors import (
@@ -253,9 +254,14 @@ def _is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | None]) 
     member = _blob_member(entry)
     raw = blob(member) if member is not None else None
     try:
-        return raw is not None and isinstance(json.loads(raw).get("subject"), dict)
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return raw is not None and isinstance(gojson.loads(raw).get("subject"), dict)
+    except (json.JSONDecodeError, AttributeError):
         return False
+
+
+def _entry_is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | None],
+                       _descriptor: Descriptor) -> bool:
+    return _is_referrer(entry, blob)
 
 
 def _docker_save_names(raw: bytes) -> list[str] | None:
@@ -287,20 +293,20 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
     ``cosign save`` keeps of them, and referrers, which go with an image, left out);
     ``blob`` reads a small member, to tell a referrer (its manifest has a subject) from
     an image without a name."""
-    from spyglass.core.referrers import cosign_saved_suffix, is_attachment_tag
+    from spyglass.core.referrers import is_attached_entry
 
     names: dict[str, list[str]] = {}  # one image under several refs is one image
     for number, entry in enumerate(_index_entries(raw)):
         if not isinstance(entry, dict):
             continue
-        annotations = entry.get("annotations")
-        if isinstance(annotations, dict) and cosign_saved_suffix(annotations) is not None:
-            continue
+        try:
+            descriptor = Descriptor.from_json(entry)
+        except InvalidManifest:
+            descriptor = None  # (an entry that is no descriptor counts as an image)
+        if descriptor is not None and is_attached_entry(
+                descriptor, functools.partial(_entry_is_referrer, entry, blob)):
+            continue  # as the layout reader tells them (OCILayoutReader.is_attached)
         name = _ref_name(entry)
-        if name is not None and is_attachment_tag(name):
-            continue
-        if not name and _is_referrer(entry, blob):
-            continue
         names.setdefault(str(entry.get("digest", number)), []).append(name or f"@{number}")
     return [names_of_one_image(refs) for refs in names.values()]
 
@@ -308,8 +314,8 @@ def _index_names(raw: bytes, blob: Callable[[str], bytes | None]) -> list[str]:
 def _index_entries(raw: bytes) -> list[Any]:
     """The ``manifests`` of an ``index.json`` ([] for anything else)."""
     try:
-        entries = json.loads(raw).get("manifests") or []
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        entries = gojson.loads(raw).get("manifests") or []
+    except (json.JSONDecodeError, AttributeError):
         return []
     return entries if isinstance(entries, list) else []
 

@@ -265,6 +265,10 @@ class ImageEntry:
     """The top-level manifest or index of the image."""
     name: str
     """An image name that reopens exactly this image, e.g. ``oci:/p:1.0``."""
+    attached: bool = False
+    """Something attached to an image (a signature, a referrer) rather than an image: a
+    layout lists it, a window shows it with the image it is attached to
+    (:func:`~spyglass.core.referrers.is_attached_entry`)."""
 
 
 @runtime_checkable

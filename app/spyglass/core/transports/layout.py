@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from spyglass.core import compression, media
+from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
@@ -55,6 +55,7 @@ from spyglass.core.referrers import (
     cosign_tag,
     is_attached_entry,
     is_cosign_saved_image,
+    names_subject,
 )
 from spyglass.core.transports.base import (
     COMPRESSED,
@@ -166,7 +167,7 @@ class OCILayoutReader:
         if self._index is None:
             raw = self._read_small(INDEX_FILE, MAX_INDEX_FILE_SIZE)
             try:
-                data = json.loads(raw.decode("utf-8"))
+                data = gojson.loads(raw)  # (as Go reads it: U+FFFD for bad text)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InvalidLayout(
                     f"{self.what} has an index.json that is not JSON: {json_problem(exc)}."
@@ -209,7 +210,21 @@ class OCILayoutReader:
                 or f"@{descriptor.digest.algorithm}:{descriptor.digest.short}",
                 descriptor=descriptor,
                 name=self.name_for(ref) if usable else self.name_for(None, position),
+                attached=self.is_attached(descriptor),
             )
+
+    def is_attached(self, descriptor: Descriptor) -> bool:
+        """Whether an ``index.json`` entry holds something attached to an image rather
+        than an image (:func:`~spyglass.core.referrers.is_attached_entry`; an unnamed
+        entry's manifest is read for its subject; one that cannot be read is an image,
+        which says what is wrong when opened)."""
+        return is_attached_entry(descriptor, self._has_subject)
+
+    def _has_subject(self, descriptor: Descriptor) -> bool:
+        try:
+            return names_subject(self.read_manifest(descriptor.digest, descriptor.size))
+        except (SpyglassError, OSError):
+            return False
 
     def find(self, ref: str | None, index: int | None = None) -> Descriptor:
         """The index.json entry for ``ref``, or at ``index``, or the only entry."""
@@ -226,14 +241,16 @@ class OCILayoutReader:
                 return manifests[0]
             if not manifests:
                 raise ImageNotFound(f"{self.what} holds no images.")
-            images = [d for d in manifests if not is_attached_entry(d)]
+            images = [d for d in manifests if not self.is_attached(d)]
             if images and len({d.digest for d in images}) == 1:
                 # one image and what is attached to it (cosign's tags, referrers, or the
                 # signatures a cosign save keeps beside the image it saved)
                 return images[0]
+            if not images:  # (nothing but attachments: each is named as an image)
+                images = list(manifests)
             refs = sorted({d.ref_name for d in images if d.ref_name})
             unnamed = [f"@{n}" for n, d in enumerate(manifests)
-                       if not d.ref_name and not is_attached_entry(d)]
+                       if not d.ref_name and any(d is image for image in images)]
             known = ([f"refs: {', '.join(refs)}"] if refs else []) + (
                 [f"without a name: {', '.join(unnamed[:8])}"
                  + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")]
@@ -409,7 +426,7 @@ def _parse_index(raw: bytes) -> tuple[object, str | None, bool]:
     if len(raw) > MAX_INDEX_FILE_SIZE:
         return None, f"is larger than {MAX_INDEX_FILE_SIZE // (1024 * 1024)} MiB", False
     try:
-        data = json.loads(raw)
+        data = gojson.loads(raw)
         if isinstance(data, dict) and _null_manifests(data):
             raw = _dump(data)
         parse_manifest(raw, media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE)
@@ -1133,7 +1150,7 @@ class OCILayoutDestination:
         path = self.path
         try:
             with exclusive_lock(path / INDEX_LOCK, what=self._what):
-                index = json.loads((path / INDEX_FILE).read_bytes())
+                index = gojson.loads((path / INDEX_FILE).read_bytes())
                 if index.get("manifests"):
                     return
                 ours = {str(path / blob_path(d)) for d in self._written}

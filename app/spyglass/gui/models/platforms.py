@@ -90,14 +90,14 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         if column == DIGEST:
             return str(descriptor.digest)
         if column == SIZE:
-            if row.manifest is None:
+            if row.problem:
                 return "cannot be read"
             return human_size(row.image_size) if row.image_size else "—"
         return ""
 
     def tooltip(self, row: InstanceSummary, column: int) -> str | None:
         descriptor = row.descriptor
-        if row.manifest is None:
+        if row.problem:
             return row.problem
         if column == DIGEST:
             return f"{descriptor.digest}\n{media.friendly(descriptor.media_type)}"
@@ -125,7 +125,7 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         return font
 
     def foreground(self, row: InstanceSummary, column: int) -> Any:
-        if row.manifest is None and column == SIZE:
+        if row.problem and column == SIZE:
             return error_color()
         if is_attestation(row.descriptor):
             return QApplication.palette().color(QPalette.ColorGroup.Disabled,

@@ -270,6 +270,9 @@ class OverviewPage(QScrollArea):
         current = state.current
         shown = state.image.manifest if state.image is not None else None
         every = "the platforms that can be read" if state.unreadable else "all platforms"
+        if len(state.unreadable) == len(state.instances):  # (the list's bytes alone)
+            why = "none of its images can be read" if state.instances else "it names none"
+            return f"{human_size(state.total_size)}: the list alone ({why})"
         if shown is None:
             return f"{human_size(state.total_size)} for {every}"
         own = current.image_size if current else (

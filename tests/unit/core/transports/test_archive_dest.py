@@ -28,6 +28,7 @@ from spyglass.core.errors import (
     BlobNotFound,
     Cancelled,
     DigestMismatch,
+    ImageNotFound,
     InvalidLayout,
     InvalidReference,
     TemporarySpaceFailed,
@@ -870,3 +871,46 @@ def test_an_archive_retagged_into_another_reports_the_digest_its_readers_see(
     again = open_source(f"docker-archive:{second}")
     assert isinstance(again, ImageSource)
     assert Digest.of(again.get_manifest()[0]) == before
+
+
+def test_an_archive_is_one_image_as_the_layout_reader_tells_it(tmp_path: Path) -> None:
+    """Reading an archive and replacing it agree on what is an image: an unnamed
+    referrer (its manifest names a subject; its entry no artifact type) goes with its
+    image; an unnamed artifact without a subject is an image of its own."""
+    from spyglass.core.transports import open_source
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    root = tmp_path / "layout"
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(image, "latest")
+    empty = builder.add_blob(b"{}")
+    referrer = builder.add_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "text/plain",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": "text/plain", **empty}],
+        "subject": {k: image[k] for k in ("mediaType", "digest", "size")}}).encode())
+    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **referrer}, None)
+
+    def tarred(name: str) -> Path:
+        out = tmp_path / name
+        with tarfile.open(out, "w") as tar:
+            tar.add(root, arcname=".")
+        return out
+
+    one = tarred("one.tar")
+    source = open_source(f"oci-archive:{one}")  # one image to read…
+    source.close()
+    destination = open_destination(f"oci-archive:{one}:v1")
+    try:
+        assert destination.replaces is not None  # …and one to replace
+    finally:
+        destination.abort()
+    lone = builder.add_image(ImageSpec(layers=[LayerSpec({"/b": b"b"})]))
+    builder.tag({**lone, "artifactType": "application/vnd.example"}, None)
+    two = tarred("two.tar")
+    with pytest.raises(ImageNotFound, match="holds 2 images"):
+        open_source(f"oci-archive:{two}")
+    with pytest.raises(InvalidLayout, match=r"already holds 2 images"):
+        open_destination(f"oci-archive:{two}:v1")
