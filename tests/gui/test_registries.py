@@ -630,6 +630,70 @@ def test_editing_a_registry_whose_password_was_not_kept_says_so(
     dialog.close()
 
 
+def test_a_locked_keyring_is_said_locked_and_asked_again_once_unlocked(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GNOME Keyring or KWallet not unlocked: the window says so (not "sign in"), and once
+    it is unlocked, Try Again signs in with what it keeps, with no restart."""
+    from spyglass.core import credentials as credentials_module
+    from spyglass.core.credentials import Credentials
+    from tests.helpers.keyrings import LockableKeyring
+
+    monkeypatch.setattr(credentials_module, "KEYRING_LOCKED_PAUSE", 0.2)
+    host = alice_registry.host
+    backend = LockableKeyring()
+    environ = store_environ(tmp_path / "env")
+    CredentialStore(keyring_backend=backend, environ=environ).save(
+        host, Credentials("alice", "wonderland"))
+    backend.locked = True
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, "alice")]),
+                         credentials=CredentialStore(keyring_backend=backend, environ=environ))
+    model = window.registries.model
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS) as blocker:
+        window.registries.tree.setCurrentIndex(model.registry_index(host))
+    sentence = blocker.args[1]
+    assert sentence.endswith(
+        f"the registry {host} wants valid credentials. The keyring backend LockableKeyring, "
+        "where Spyglass keeps credentials, is locked: unlock it and try again."), sentence
+    assert "Edit Registry" not in sentence
+    page = window.registries.registry_page
+    assert page.panel.body.text() == sentence and page.retry_button.isVisible()
+    # Edit Registry does not claim that no password is saved
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.password_edit.placeholderText()
+                    == "not read: the keyring is locked — unlock it, or type it",
+                    timeout=WAIT_MS)
+    dialog.close()
+    # unlocked: Try Again signs in with the password it keeps
+    backend.locked = False
+    qtbot.wait(300)  # past the pause that spares the user a prompt for each request
+    qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+
+
+def test_signing_in_while_the_keyring_is_locked_says_so_in_the_banner(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spyglass.core.transports import registry as registry_module
+    from spyglass.gui.registries import LOCKED_SESSION_ONLY
+    from tests.helpers.keyrings import LockableKeyring
+
+    backend = LockableKeyring(locked=True)
+    store = CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+    monkeypatch.setitem(registry_module._stores, None, store)  # the process's: the window's
+    window = make_window(credentials=store)
+    host = alice_registry.host
+    add_registry(qtbot, window, host, "alice", "wonderland")
+    qtbot.waitUntil(window.session_banner.isVisible, timeout=WAIT_MS)
+    assert window.session_banner.text == LOCKED_SESSION_ONLY.format(
+        keyring="The keyring backend LockableKeyring", host=host)
+    assert backend.stored(host) is None
+    # the password serves this session
+    assert wait_repositories(qtbot, window, host) == ["demo/app", "other/tools"]
+
+
 # -- errors
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,6 +142,27 @@ def test_what_people_type_is_read_with_the_reference_grammar() -> None:
         parse_repository_input("quay.io", "team/app@sha256:" + "a" * 64)
     with pytest.raises(InvalidReference, match="Enter a repository name"):
         parse_repository_input("quay.io", "  ")
+
+
+def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
+        tmp_path: Path) -> None:
+    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.gui.registries import LOCKED_SESSION_ONLY, SESSION_ONLY, session_only_text
+    from tests.helpers.keyrings import LockableKeyring
+
+    store = CredentialStore(keyring_backend=LockableKeyring(locked=True),
+                            environ={"HOME": str(tmp_path)})
+    for host in ("a.example", "b.example"):
+        assert store.save(host, Credentials("alice", "pw")) == "session"
+    store.keep_for_session("c.example", Credentials("bob", "pw"))  # not the keyring's doing
+    keyring = "The keyring backend LockableKeyring"
+    assert session_only_text(["a.example"], store) == LOCKED_SESSION_ONLY.format(
+        keyring=keyring, host="a.example")
+    assert session_only_text(["a.example", "b.example", "c.example"], store) == (
+        f"{keyring} is locked, so the passwords for a.example and b.example are kept only "
+        "until Spyglass quits. Unlock it, then type them again in Edit Registry… to keep "
+        f"them. {SESSION_ONLY.format(host='c.example')}")
+    assert "set up a keyring" not in session_only_text(["a.example"], store).lower()
 
 
 def test_the_session_banner_names_every_registry() -> None:

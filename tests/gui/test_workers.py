@@ -84,6 +84,25 @@ def test_a_demand_for_credentials_says_how_to_sign_in_here(qtbot: QtBot, runner:
         "in the list yet)."]  # not spyglass login, not --creds
 
 
+def test_a_demand_for_credentials_a_locked_keyring_kept_says_to_unlock_it(
+    qtbot: QtBot, runner: Runner
+) -> None:
+    errors: list[str] = []
+    runner.listed = lambda host: True
+
+    def work(cancel: CancelToken) -> None:
+        raise error_for(401, httpx.Headers(), b"", what="Reading the manifest r.example/app:1",
+                        host="r.example", kind="manifest", anonymous=True,
+                        keyring_locked="the system keyring")
+
+    runner.submit(work, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append)
+    idle(qtbot, runner)
+    assert errors == [
+        "Reading the manifest r.example/app:1 failed: the registry r.example wants valid "
+        "credentials. The system keyring, where Spyglass keeps credentials, is locked: "
+        "unlock it and try again."]  # not "Sign in with Edit Registry": it is signed in
+
+
 @pytest.mark.parametrize(
     ("listed", "anonymous", "advice"),
     [

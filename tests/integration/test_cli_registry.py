@@ -625,6 +625,66 @@ def test_login_without_a_keyring_fails_saying_nothing_was_saved(
         "(Spyglass reads the auth.json they write)."), wanted.error_line()
 
 
+@pytest.fixture
+def locked_keyring(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A keyring that is locked (tests.helpers.keyrings.FileKeyring): (environment, its
+    file). Unlocked, it holds what a login saved; set SPYGLASS_TEST_KEYRING_LOCKED=0 to
+    unlock it."""
+    path = tmp_path / "locked-keyring.json"
+    env = {
+        "PYTHON_KEYRING_BACKEND": "tests.helpers.keyrings.FileKeyring",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "app"), str(REPO_ROOT)]),
+        "SPYGLASS_TEST_KEYRING": str(path),
+        "SPYGLASS_TEST_KEYRING_LOCKED": "1",
+    }
+    return env, path
+
+
+def test_logout_from_a_locked_keyring_fails_saying_nothing_was_removed(
+    basic_image: Image, locked_keyring: tuple[dict[str, str], Path]
+) -> None:
+    """As skopeo logout fails when it cannot remove an entry: never "no stored
+    credentials" for what is still stored, nor status 0 for --all."""
+    env, path = locked_keyring
+    host = basic_image.server.host
+    unlocked = {**env, "SPYGLASS_TEST_KEYRING_LOCKED": "0"}
+    ok("login", host, "-u", "alice", "--password-stdin", env=unlocked, stdin=ALICE[1] + "\n")
+    saved = path.read_text()
+    assert host in saved
+
+    one = spyglass("logout", host, env=env).error_line()  # one sentence, not two
+    assert one == (f"spyglass: Could not remove the stored credentials for {host}: the "
+                   "keyring backend FileKeyring is locked. Unlock it and try again.")
+    every = spyglass("logout", "--all", env=env).error_line()
+    assert every == ("spyglass: Could not remove the stored credentials: the keyring backend "
+                     "FileKeyring is locked. Unlock it and try again.")
+    assert path.read_text() == saved
+    # the other commands say it too: not "log in", not "no keyring here"
+    wanted = spyglass("tags", basic_image.repo_name, env=env).error_line()
+    assert wanted.endswith(
+        f"the registry {host} wants valid credentials. The keyring backend FileKeyring, where "
+        "Spyglass keeps credentials, is locked: unlock it and try again, or pass --creds "
+        "USER:PASSWORD."), wanted
+    assert spyglass("login", "--get-login", host, env=env).error_line() == (
+        f"spyglass: The keyring backend FileKeyring is locked, so the stored credentials for "
+        f"{host} could not be read. Unlock it and try again.")
+    # unlocked, it goes
+    assert ok("logout", "--all", env=unlocked).stderr == (
+        f"spyglass: Removed the stored credentials for {host}.\n")
+
+
+def test_login_with_a_locked_keyring_fails_and_saves_nothing(
+    auth_registry: RegistryServer, locked_keyring: tuple[dict[str, str], Path]
+) -> None:
+    env, path = locked_keyring
+    refused = spyglass("login", auth_registry.host, "-u", "alice", "--password-stdin",
+                       env=env, stdin=ALICE[1] + "\n")
+    assert refused.error_line() == (
+        f"spyglass: The credentials for {auth_registry.host} work, but the keyring backend "
+        "FileKeyring is locked: nothing was saved. Unlock it and try again.")
+    assert not path.exists()
+
+
 def test_the_cores_warnings_come_as_notes(auth_registry: RegistryServer, tmp_path: Path) -> None:
     """An auth file naming a credential helper that is not installed: the warning is a
     ``spyglass:`` line like every other note, not a bare one."""

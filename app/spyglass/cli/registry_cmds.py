@@ -312,6 +312,14 @@ def run_login(args: argparse.Namespace) -> int:
         return 0
     worked = (f"The credentials for {host} work" if checked else
               f"{host} asks for no credentials, so they were not checked")
+    not_saved = store.why_not_saved(host)
+    if not_saved is not None and not_saved.locked:  # kept nowhere else: not in a file
+        raise SpyglassError(f"{worked}, but {not_saved.keyring} is locked: nothing was "
+                            "saved. Unlock it and try again.")
+    if not_saved is not None:
+        raise SpyglassError(
+            f"{worked}, but {not_saved.state}: nothing was saved. Pass --creds "
+            f"USER:PASSWORD to each command, or {ANOTHER_LOGIN}.")
     passed_over = store.passed_over
     if passed_over is not None:
         raise SpyglassError(
@@ -331,21 +339,32 @@ ANOTHER_LOGIN: Final = ("log in with skopeo login or podman login (Spyglass read
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    from spyglass.core.credentials import canonical_host
+    """Remove what ``spyglass login`` kept. A keyring that is locked, or fails, cannot say
+    whether it keeps anything: that is an error (status 1), as skopeo logout's is when
+    it cannot remove an entry, never "no stored credentials"."""
+    from spyglass.core.credentials import KeyringUnavailable, canonical_host
     from spyglass.core.transports.registry import credential_store, forget_clients
 
     if args.all:
         from spyglass.core.settings import load_settings
 
-        hosts = credential_store().forget_all(r.host for r in load_settings().registries)
-        forget_clients()
+        try:
+            hosts = credential_store().forget_all(r.host for r in load_settings().registries)
+        except KeyringUnavailable as exc:  # what was removed, then what was not
+            if exc.removed:
+                note(f"Removed the stored credentials for {_listed(list(exc.removed))}.")
+            raise
+        finally:
+            forget_clients()
         note(f"Removed the stored credentials for {_listed(hosts)}." if hosts else
              "Spyglass had no stored credentials; auth.json and ~/.docker/config.json are "
              "left alone.")
         return 0
     host = canonical_host(args.host)
-    removed = credential_store().forget(host)
-    forget_clients()
+    try:
+        removed = credential_store().forget(host)
+    finally:
+        forget_clients()
     if removed:
         note(f"Removed the stored credentials for {host}.")
         return 0

@@ -32,6 +32,17 @@ it could send the wrong credentials. So does a credential helper that is
 missing, fails, or answers nonsense; a helper's "credentials not found" is
 just no answer.
 
+The keyring is asked one call at a time. One that is *locked* (its unlock prompt was
+dismissed: GNOME Keyring, KWallet) is not "no keyring": a lookup goes on to the auth
+files and, finding nothing there, raises :class:`KeyringUnavailable` (a registry client
+then goes on without credentials and names the locked keyring if the registry wants
+some); :meth:`CredentialStore.forget` raises it too, since what it keeps may still be
+there; and :meth:`CredentialStore.save` keeps the credentials for the session and says
+why (:meth:`CredentialStore.why_not_saved`). A locked keyring is left alone for
+:data:`KEYRING_LOCKED_PAUSE` seconds, then asked again, so unlocking it needs no
+restart. A keyring that fails otherwise (no D-Bus service, say) is not asked again
+in the process; one that was never there (keyring's fail backend) is no keyring.
+
 Secrets never reach a message: :class:`Credentials` leaves them out of its
 ``repr``, errors name files, keys and helpers but never quote values, log lines
 say where credentials came from and nothing more, and exceptions whose objects
@@ -51,10 +62,11 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from spyglass.core.errors import SpyglassError
 
@@ -72,6 +84,13 @@ DOCKER_HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry
 #: The key ``docker login`` uses for Docker Hub, in files and in credential helpers.
 DOCKER_HUB_LEGACY_KEY: Final = "https://index.docker.io/v1/"
 
+KEYRING_LOCKED_PAUSE: Final[float] = 5.0
+"""Seconds a keyring that answered "locked" is not asked again. Asked while locked, a
+system keyring shows its unlock prompt: the lookups of one action (a registry's list
+and its tags, a copy's requests, on several threads at once) meet that one prompt and
+its answer, not a prompt each; the next action, seconds later, asks again, and once
+the keyring is unlocked it answers, with no restart."""
+
 _KEYRING_PROBE_USER: Final = "spyglass-keyring-probe"
 _KEYRING_INDEX_USER: Final = "spyglass:hosts"
 """The keyring entry listing the hosts Spyglass keeps credentials for (no secret), for
@@ -83,6 +102,60 @@ _HOST_AND_PORT = re.compile(r"(?:[^\s:\[\]]+|\[[0-9a-fA-F:.]+(?:%[\w.-]+)?\])(?:
 _MAX_DETAIL: Final = 200
 
 SaveTarget = Literal["keyring", "session"]
+
+_T = TypeVar("_T")
+
+
+class KeyringUnavailable(SpyglassError):
+    """The keyring is there, but did not answer: it is locked, or it failed.
+
+    Attributes:
+        keyring: the keyring as a sentence names it (:attr:`CredentialStore.keyring_description`:
+            "the system keyring", or the backend by name).
+        locked: True for a keyring that is locked (its unlock prompt was dismissed, or it
+            cannot prompt): it is asked again after :data:`KEYRING_LOCKED_PAUSE`. False for
+            one that failed otherwise: it is not asked again in this process.
+        detail: for one that failed, the error's type and text ("RuntimeError: …"; never a
+            secret); "" for a locked one.
+        retry_at: the :func:`time.monotonic` time from which a locked keyring is asked
+            again (0 for one that failed).
+        removed: the hosts :meth:`CredentialStore.forget_all` did remove before this.
+    """
+
+    def __init__(self, message: str, *, keyring: str, locked: bool, detail: str = "",
+                 retry_at: float = 0.0, removed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.keyring = keyring
+        self.locked = locked
+        self.detail = detail
+        self.retry_at = retry_at
+        self.removed = removed
+
+    @property
+    def state(self) -> str:
+        """``the system keyring is locked``, ``the system keyring failed (RuntimeError: …)``:
+        the end of a sentence."""
+        return f"{self.keyring} is locked" if self.locked else \
+            f"{self.keyring} failed ({self.detail})"
+
+    @property
+    def advice(self) -> str:
+        """What to do, as a sentence: "Unlock it and try again." for a locked keyring; ""
+        for one that failed (its error says what it can)."""
+        return "Unlock it and try again." if self.locked else ""
+
+    def said(self, sentence: str) -> KeyringUnavailable:
+        """The same trouble, said as ``sentence`` (its advice added)."""
+        message = f"{sentence} {self.advice}" if self.advice else sentence
+        return KeyringUnavailable(message, keyring=self.keyring, locked=self.locked,
+                                  detail=self.detail, retry_at=self.retry_at,
+                                  removed=self.removed)
+
+
+def capitalized(text: str) -> str:
+    """``text`` with its first letter capitalized (a keyring's description opening a
+    sentence: "The system keyring is locked")."""
+    return text[:1].upper() + text[1:]
 
 
 REGISTRY_TOKEN_SOURCE: Final = "registry token"
@@ -222,10 +295,11 @@ class CredentialStore:
     means an identity token). See the module docstring for the details.
 
     Spyglass never writes those files. :meth:`save` writes to the keyring, or, when
-    no keyring works, to a session store that lives as long as this object: the
-    application keeps one store. Keyring failures (locked, no D-Bus, no backend)
-    never raise; they switch this store to the session and are logged without
-    secrets. Safe to use from several threads.
+    no keyring takes them, to a session store that lives as long as this object: the
+    application keeps one store. A keyring that fails (no D-Bus service, say) is
+    logged without secrets and not asked again; one that is locked is asked again
+    after :data:`KEYRING_LOCKED_PAUSE` (see the module docstring). Safe to use from
+    several threads; the keyring is asked one call at a time.
 
     Args:
         authfile: an explicit auth file, as ``--authfile``: the only place looked in
@@ -257,6 +331,16 @@ class CredentialStore:
         self._index_lock = threading.Lock()
         self._session: dict[str, Credentials] = {}
         self._usable: bool | None = None
+        self._failure = ""
+        """Why the keyring is not used ("RuntimeError: …"), when it failed; "" otherwise."""
+        self._locked_at: float | None = None
+        """When the keyring last answered "locked" (:func:`time.monotonic`); None since
+        it answered otherwise."""
+        self._asking = threading.Lock()
+        """Held for each call to the keyring: one at a time (a locked one's prompt once)."""
+        self._not_saved: dict[str, KeyringUnavailable] = {}
+        """Why :meth:`save` kept a host's credentials for the session: the keyring there
+        was locked, or failed."""
 
     # ------------------------------------------------------------------ public
 
@@ -271,7 +355,9 @@ class CredentialStore:
         containers/image; the session, keyring and helpers are per host.
 
         Raises :class:`SpyglassError` when an auth file is unreadable or malformed,
-        or a credential helper it names is missing, fails, or times out.
+        or a credential helper it names is missing, fails, or times out; and
+        :class:`KeyringUnavailable` when the keyring is locked and no source after it
+        has anything for the host (what it keeps could not be read).
         """
         if given is not None:
             return given
@@ -288,11 +374,19 @@ class CredentialStore:
             found = self._lookup_in_authfile(registry, repository)
             if found is not None:
                 return found
-        found = self._keyring_get(registry)
+        locked: KeyringUnavailable | None = None
+        try:
+            found = self._keyring_get(registry)
+        except KeyringUnavailable as exc:  # locked: the auth files may still have some
+            found, locked = None, exc
         if found is not None:
             log.debug("Credentials for %s come from the system keyring.", registry)
             return found
-        return None if chosen else self._lookup_in_authfile(registry, repository)
+        found = None if chosen else self._lookup_in_authfile(registry, repository)
+        if found is None and locked is not None:
+            raise locked.said(f"{capitalized(locked.state)}, so the stored credentials for "
+                              f"{registry} could not be read.")
+        return found
 
     def chosen_file_entry(self, host: str) -> Credentials | None:
         """The credentials ``$REGISTRY_AUTH_FILE``'s file has for ``host`` (they come before
@@ -313,10 +407,12 @@ class CredentialStore:
     def save(self, host: str, credentials: Credentials) -> SaveTarget:
         """Keep ``credentials`` for ``host``; return where: "keyring" or "session".
 
-        "session" means no keyring could take them: they last until the application
-        quits, and the window should say so.
+        "session" means no keyring took them: they last until the application quits,
+        and the window should say so. :meth:`why_not_saved` tells a keyring that was
+        there but locked, or failed, from none at all.
         """
         registry = canonical_host(host)
+        not_saved: KeyringUnavailable | None = None
         if self.keyring_usable and self.passed_over is None:
             payload: dict[str, str] = {
                 "username": credentials.username, "password": credentials.password,
@@ -324,22 +420,48 @@ class CredentialStore:
             if credentials.identity_token:
                 payload["identity_token"] = credentials.identity_token
             try:
-                self._keyring().set_password(KEYRING_SERVICE, registry, json.dumps(payload))
+                self._ask(lambda backend: backend.set_password(KEYRING_SERVICE, registry,
+                                                               json.dumps(payload)))
+            except KeyringUnavailable as exc:  # locked: asked again at the next save
+                not_saved = exc
+                log.info("%s is locked: the credentials for %s are kept for this session "
+                         "only.", capitalized(exc.keyring), registry)
             except Exception as exc:  # any backend error: a keyring must never crash us
-                self._keyring_failed(exc, f"save the credentials for {registry}",
-                                     credentials._secrets())
+                detail = f"{type(exc).__name__}: {_scrub(str(exc), credentials._secrets())}"
+                if not isinstance(exc, _password_set_error()):
+                    self._keyring_failed(exc, f"save the credentials for {registry}",
+                                         credentials._secrets())
+                else:  # this write refused (KWallet's "Cancelled by user"): not the keyring
+                    log.warning("%s did not save the credentials for %s (%s); they are "
+                                "kept for this session only.",
+                                capitalized(self.keyring_description), registry, detail)
+                described = self.keyring_description
+                not_saved = KeyringUnavailable(
+                    f"{capitalized(described)} did not save the credentials for {registry} "
+                    f"({detail}).", keyring=described, locked=False, detail=detail)
             else:
                 with self._lock:
                     self._session.pop(registry, None)
+                    self._not_saved.pop(registry, None)
                 self._index(add=registry)
                 log.info("Saved the credentials for %s in the system keyring.", registry)
                 return "keyring"
+        elif self._failure:  # it failed before: said as it was
+            not_saved = self._failed()
         with self._lock:
             self._session[registry] = dataclasses.replace(credentials, source="session")
+            if not_saved is None:
+                self._not_saved.pop(registry, None)
+            else:
+                self._not_saved[registry] = not_saved
         if self.passed_over is not None:
             # what an earlier Spyglass kept in the passed-over file would outlive these
             # newer credentials (found again after a restart): it goes
-            self._forget_in_keyring(registry)
+            try:
+                self._forget_in_keyring(registry)
+            except KeyringUnavailable as exc:
+                log.warning("What the keyring kept for %s before could not be removed "
+                            "(%s).", registry, exc.state)
             log.info("Keeping the credentials for %s for this session only: the only keyring "
                      "is %s, which nobody chose (PYTHON_KEYRING_BACKEND names it when "
                      "wanted).", registry, self.passed_over)
@@ -351,61 +473,116 @@ class CredentialStore:
         """Keep ``credentials`` for ``host`` until the program ends, nowhere else: they
         come first in :meth:`lookup` (the window's sign-in where ``$REGISTRY_AUTH_FILE``
         would overrule whatever is saved)."""
+        registry = canonical_host(host)
         with self._lock:
-            self._session[canonical_host(host)] = dataclasses.replace(credentials,
-                                                                      source="session")
+            self._session[registry] = dataclasses.replace(credentials, source="session")
+            self._not_saved.pop(registry, None)
+
+    def why_not_saved(self, host: str) -> KeyringUnavailable | None:
+        """Why :meth:`save` kept the credentials for ``host`` for the session only, when a
+        keyring was there and did not take them: it was locked, or failed. None when
+        they are in the keyring, when there is no keyring at all, or when nothing was
+        saved for ``host``."""
+        with self._lock:
+            return self._not_saved.get(canonical_host(host))
 
     def forget(self, host: str) -> bool:
-        """Remove what :meth:`save` kept for ``host``; True if something was removed.
+        """Remove what :meth:`save` kept for ``host``; True if something was removed,
+        False if nothing was kept for it.
 
         Auth files and credential helpers are left alone, so a later lookup may
-        still find credentials there.
+        still find credentials there. Raises :class:`KeyringUnavailable` when the
+        keyring is locked or failed: what it keeps for ``host`` may still be there
+        (what the session kept is gone).
         """
         registry = canonical_host(host)
         with self._lock:
             removed = self._session.pop(registry, None) is not None
-        removed = self._forget_in_keyring(registry) or removed
+            self._not_saved.pop(registry, None)
+        try:
+            removed = self._forget_in_keyring(registry) or removed
+        except KeyringUnavailable as exc:
+            raise exc.said(f"Could not remove the stored credentials for {registry}: "
+                           f"{exc.state}.") from None
         if removed:
             log.info("Forgot the saved credentials for %s.", registry)
         return removed
 
     def _forget_in_keyring(self, registry: str) -> bool:
-        """Remove the keyring's entry for ``registry``; True when there was one."""
+        """Remove the keyring's entry for ``registry``; True when there was one. Raises
+        :class:`KeyringUnavailable` when the keyring is locked or failed."""
         if not self.keyring_usable:
+            if self._failure:
+                raise self._failed()
             return False
-        backend = self._keyring()
         try:
-            found = backend.get_password(KEYRING_SERVICE, registry) is not None
+            found = self._ask(lambda backend: backend.get_password(KEYRING_SERVICE,
+                                                                   registry)) is not None
             if found:
-                backend.delete_password(KEYRING_SERVICE, registry)
-            self._index(remove=registry)  # (also a host whose entry went another way)
-            return found
+                self._ask(lambda backend: backend.delete_password(KEYRING_SERVICE, registry))
         except _password_delete_error():
-            pass  # gone between the two calls
+            return False  # gone between the two calls
+        except KeyringUnavailable:
+            raise
         except Exception as exc:  # any backend error
             self._keyring_failed(exc, f"remove the credentials for {registry}", ())
-        return False
+            raise self._failed() from None
+        self._index(remove=registry)  # (also a host whose entry went another way)
+        return found
 
     def forget_all(self, also: Iterable[str] = ()) -> list[str]:
         """Remove everything :meth:`save` kept: the hosts the keyring's index lists and
         those of ``also`` (the window's registries, kept before there was an index) and
-        the session's; return the hosts removed, in order."""
+        the session's; return the hosts removed, in order.
+
+        Raises :class:`KeyringUnavailable` when the keyring is locked or failed, after
+        removing what it could (its ``removed``): its index, or an entry, could not be
+        read or removed.
+        """
         with self._lock:
             hosts = list(self._session)
-        hosts += self._indexed() + [canonical_host(host) for host in also]
+        trouble: KeyringUnavailable | None = None
+        try:
+            hosts += self._indexed()
+        except KeyringUnavailable as exc:
+            trouble = exc
+        hosts += [canonical_host(host) for host in also]
         # each forget takes its host off the index: one another process added meanwhile
         # stays listed (the index is never deleted whole)
-        return [host for host in dict.fromkeys(hosts) if self.forget(host)]
+        removed: list[str] = []
+        for host in dict.fromkeys(hosts):
+            try:
+                if self.forget(host):
+                    removed.append(host)
+            except KeyringUnavailable as exc:
+                trouble = trouble or exc
+        if trouble is not None:
+            others = "the other stored credentials" if removed else "the stored credentials"
+            error = trouble.said(f"Could not remove {others}: {trouble.state}.")
+            error.removed = tuple(removed)
+            raise error
+        return removed
 
     def _indexed(self) -> list[str]:
         """The hosts the keyring's index lists (none when it has none, or it is not a
-        list of names)."""
+        list of names). Raises :class:`KeyringUnavailable` when the keyring is locked
+        or failed."""
         if not self.keyring_usable:
+            if self._failure:
+                raise self._failed()
             return []
         try:
-            stored = self._keyring().get_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
+            stored = self._ask(lambda backend: backend.get_password(KEYRING_SERVICE,
+                                                                    _KEYRING_INDEX_USER))
+        except KeyringUnavailable:
+            raise
+        except Exception as exc:  # any backend error: whether it lists hosts is not known
+            detail = f"{type(exc).__name__}: {exc}"
+            raise KeyringUnavailable(detail, keyring=self.keyring_description, locked=False,
+                                     detail=detail) from None
+        try:
             hosts = json.loads(stored) if stored else []
-        except Exception:  # any backend error, or not JSON: an index is a convenience
+        except (TypeError, ValueError):  # not JSON: an index is a convenience
             return []
         return [h for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
 
@@ -414,29 +591,32 @@ class CredentialStore:
         changed and written under a lock of this process and a file lock between
         processes (logins run at once from a script would lose each other's hosts)."""
         with self._index_lock, _index_file_lock():
-            hosts = self._indexed()
-            changed = [h for h in hosts if h != remove] + (
-                [add] if add is not None and add not in hosts else [])
-            if changed == hosts:
-                return
             try:
+                hosts = self._indexed()
+                changed = [h for h in hosts if h != remove] + (
+                    [add] if add is not None and add not in hosts else [])
+                if changed == hosts:
+                    return
                 if changed:
-                    self._keyring().set_password(KEYRING_SERVICE, _KEYRING_INDEX_USER,
-                                                 json.dumps(changed))
+                    self._ask(lambda backend: backend.set_password(
+                        KEYRING_SERVICE, _KEYRING_INDEX_USER, json.dumps(changed)))
                 else:
-                    self._keyring().delete_password(KEYRING_SERVICE, _KEYRING_INDEX_USER)
+                    self._ask(lambda backend: backend.delete_password(KEYRING_SERVICE,
+                                                                      _KEYRING_INDEX_USER))
             except Exception as exc:  # any backend error: the credentials themselves are
                 log.info("The keyring's list of registries was not updated (%s).",
                          type(exc).__name__)
 
     @property
     def keyring_usable(self) -> bool:
-        """Whether a system keyring takes and gives credentials.
+        """Whether there is a keyring to take and give credentials.
 
         False for keyring's fail and null backends, a chainer with nothing to chain,
-        a backend that raised when probed, and after any keyring error since. (An
-        unencrypted file that keyring fell back to without anyone choosing it is
-        read and cleared, but given nothing new: see :attr:`passed_over`.)
+        a backend that failed when probed, and after a keyring error since (other than
+        a refused write). A locked keyring is usable: it is there, and asked again
+        after :data:`KEYRING_LOCKED_PAUSE` (see :attr:`keyring_locked`). (An unencrypted
+        file that keyring fell back to without anyone choosing it is read and cleared,
+        but given nothing new: see :attr:`passed_over`.)
         """
         with self._lock:
             usable = self._usable
@@ -448,7 +628,58 @@ class CredentialStore:
                 usable = self._usable
         return usable
 
+    @property
+    def keyring_locked(self) -> bool:
+        """Whether the keyring's latest answer was that it is locked (asks nothing)."""
+        with self._lock:
+            return self._locked_at is not None
+
     # ------------------------------------------------------------------ keyring
+
+    def _ask(self, call: Callable[[Any], _T]) -> _T:
+        """``call(backend)``, one call to the keyring at a time.
+
+        A locked answer raises :class:`KeyringUnavailable` and is remembered: for
+        :data:`KEYRING_LOCKED_PAUSE` seconds the keyring is not asked again (the same
+        exception is raised at once: threads that waited behind the one that met the
+        unlock prompt get its answer, not a prompt each). Any other answer forgets it.
+        Other backend errors propagate as they are.
+        """
+        import keyring.errors
+
+        with self._asking:
+            with self._lock:
+                locked_at = self._locked_at
+            if locked_at is not None and time.monotonic() < locked_at + KEYRING_LOCKED_PAUSE:
+                raise self._locked(locked_at)
+            try:
+                answer = call(self._keyring())
+            except keyring.errors.KeyringLocked as exc:
+                now = time.monotonic()
+                with self._lock:
+                    self._locked_at = now
+                log.info("%s is locked (%s); it is asked again from %g seconds on.",
+                         capitalized(self.keyring_description), exc, KEYRING_LOCKED_PAUSE)
+                raise self._locked(now) from None
+            except Exception:
+                with self._lock:
+                    self._locked_at = None
+                raise
+            with self._lock:
+                self._locked_at = None
+            return answer
+
+    def _locked(self, locked_at: float) -> KeyringUnavailable:
+        described = self.keyring_description
+        return KeyringUnavailable(f"{capitalized(described)} is locked.", keyring=described,
+                                  locked=True, retry_at=locked_at + KEYRING_LOCKED_PAUSE)
+
+    def _failed(self) -> KeyringUnavailable:
+        """The failure that turned the keyring off, as an exception."""
+        detail = self._failure
+        return KeyringUnavailable(f"{capitalized(self.keyring_description)} failed ({detail}).",
+                                  keyring=self.keyring_description, locked=False,
+                                  detail=detail)
 
     def _keyring(self) -> Any:
         if self._backend is None:
@@ -522,25 +753,35 @@ class CredentialStore:
             ):
                 log.info("No system keyring to chain; credentials are kept for the session only.")
                 return False
-            backend.get_password(KEYRING_SERVICE, _KEYRING_PROBE_USER)
+            self._ask(lambda probed: probed.get_password(KEYRING_SERVICE, _KEYRING_PROBE_USER))
+        except KeyringUnavailable:  # locked: there is a keyring, asked again later
+            return True
         except Exception as exc:  # any backend error
-            log.warning("The system keyring cannot be used (%s: %s); credentials are kept "
-                        "for the session only.", type(exc).__name__, exc)
+            with self._lock:
+                self._failure = f"{type(exc).__name__}: {exc}"
+            log.warning("%s cannot be used (%s: %s); credentials are kept for the session "
+                        "only.", capitalized(self.keyring_description), type(exc).__name__,
+                        exc)
             return False
         return True
 
     def _keyring_failed(self, exc: BaseException, what: str, secrets: tuple[str, ...]) -> None:
+        detail = f"{type(exc).__name__}: {_scrub(str(exc), secrets)}"
         with self._lock:
             self._usable = False
-        log.warning("The system keyring could not %s (%s: %s); credentials are kept for the "
-                    "session only from now on.", what, type(exc).__name__,
-                    _scrub(str(exc), secrets))
+            self._failure = detail
+        log.warning("%s could not %s (%s); credentials are kept for the session only from "
+                    "now on.", capitalized(self.keyring_description), what, detail)
 
     def _keyring_get(self, registry: str) -> Credentials | None:
+        """The keyring's credentials for ``registry``; None when it has none, or there is
+        no keyring, or it failed. Raises :class:`KeyringUnavailable` when it is locked."""
         if not self.keyring_usable:
             return None
         try:
-            stored = self._keyring().get_password(KEYRING_SERVICE, registry)
+            stored = self._ask(lambda backend: backend.get_password(KEYRING_SERVICE, registry))
+        except KeyringUnavailable:
+            raise
         except Exception as exc:  # any backend error
             self._keyring_failed(exc, f"read the credentials for {registry}", ())
             return None
@@ -904,3 +1145,9 @@ def _password_delete_error() -> type[Exception]:
     import keyring.errors
 
     return keyring.errors.PasswordDeleteError
+
+
+def _password_set_error() -> type[Exception]:
+    import keyring.errors
+
+    return keyring.errors.PasswordSetError

@@ -233,17 +233,31 @@ class AuthenticationFailed(RegistryError):
     ones given were refused (rather than none given): a front end's advice differs.
     ``refusal`` is the message without its advice to check the user name and
     password, for a front end that says how to change them instead.
+    ``keyring_locked`` names the keyring (as a sentence does) that was locked when
+    credentials were looked up, so that none were sent: the message says to unlock
+    it, and a front end adds no other way to sign in.
     """
 
     def __init__(
         self, message: str, *, status: int = 0, code: str | None = None,
         on_command_line: str | None = None, host: str | None = None,
         credentials_sent: bool = False, refusal: str | None = None,
+        keyring_locked: str | None = None,
     ) -> None:
         super().__init__(message, status=status, code=code, on_command_line=on_command_line)
         self.host = host
         self.credentials_sent = credentials_sent
         self.refusal = refusal
+        self.keyring_locked = keyring_locked
+
+
+def locked_keyring_sentence(keyring: str, *, creds: bool = False) -> str:
+    """What to do when ``keyring`` ("the system keyring") was locked as credentials were
+    looked up: "The system keyring, where Spyglass keeps credentials, is locked: unlock
+    it and try again." ``creds``: the command line's other way, ``--creds``, too."""
+    other = ", or pass --creds USER:PASSWORD" if creds else ""
+    return (f"{keyring[:1].upper()}{keyring[1:]}, where Spyglass keeps credentials, is "
+            f"locked: unlock it and try again{other}.")
 
 
 class AccessDenied(RegistryError):

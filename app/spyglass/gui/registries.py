@@ -77,17 +77,52 @@ SESSION_ONLY = (
     "Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to keep it."
 )
 
+LOCKED_SESSION_ONLY = (
+    "{keyring} is locked, so the password for {host} is kept only until Spyglass quits. "
+    "Unlock it, then type the password again in Edit Registry… to keep it."
+)
+"""The banner for a password a locked keyring did not take ({keyring}: "The system
+keyring", or the backend by name, as the other sentences name it)."""
 
-def session_only_text(hosts: list[str]) -> str:
-    """The banner's sentence for the registries whose passwords last only this session."""
-    if len(hosts) == 1:
-        said = SESSION_ONLY.format(host=hosts[0])
-    else:
-        listed = ", ".join(hosts[:-1]) + f" and {hosts[-1]}"
-        said = (f"No system keyring is available, so the passwords for {listed} are kept "
-                "only until Spyglass quits. Set up a keyring (GNOME Keyring, KWallet, …) to "
-                "keep them.")
-    return said
+
+def _listed(hosts: list[str]) -> str:
+    return hosts[0] if len(hosts) == 1 else ", ".join(hosts[:-1]) + f" and {hosts[-1]}"
+
+
+def session_only_text(hosts: list[str], store: CredentialStore | None = None) -> str:
+    """The banner's sentence for the registries whose passwords last only this session:
+    for those a locked keyring did not take, that it is locked, and for the others, that
+    there is no keyring. ``store`` tells which (:meth:`CredentialStore.why_not_saved`);
+    by default the process's, which is the window's unless it was given another."""
+    from spyglass.core.credentials import capitalized
+
+    if store is None:
+        from spyglass.core.transports.registry import credential_store
+
+        store = credential_store()
+    locked: dict[str, list[str]] = {}  # by keyring
+    missing: list[str] = []
+    for host in hosts:
+        why = store.why_not_saved(host)
+        if why is not None and why.locked:
+            locked.setdefault(capitalized(why.keyring), []).append(host)
+        else:
+            missing.append(host)
+    said = []
+    for keyring, held in locked.items():
+        if len(held) == 1:
+            said.append(LOCKED_SESSION_ONLY.format(keyring=keyring, host=held[0]))
+        else:
+            said.append(f"{keyring} is locked, so the passwords for {_listed(held)} are kept "
+                        "only until Spyglass quits. Unlock it, then type them again in Edit "
+                        "Registry… to keep them.")
+    if len(missing) == 1:
+        said.append(SESSION_ONLY.format(host=missing[0]))
+    elif missing:
+        said.append(f"No system keyring is available, so the passwords for {_listed(missing)} "
+                    "are kept only until Spyglass quits. Set up a keyring (GNOME Keyring, "
+                    "KWallet, …) to keep them.")
+    return " ".join(said)
 
 
 def passed_over_text(described: str, setting: str) -> str:

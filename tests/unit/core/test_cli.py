@@ -927,3 +927,29 @@ def test_a_list_of_images_without_platforms_into_an_archive_is_told_to_choose_on
     said = run_error(capsys, "copy", "--all", f"oci:{tmp_path / 'plain'}:both",
                      f"docker-archive:{tmp_path / 'a.tar'}")
     assert "choose one platform" in said and "only artifacts" not in said
+
+
+def test_logout_all_says_what_it_removed_before_the_keyring_locked(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.core.transports import registry
+    from tests.helpers.keyrings import LockableKeyring
+
+    class LocksAfterOneRemoval(LockableKeyring):
+        def delete_password(self, service: str, username: str) -> None:
+            super().delete_password(service, username)
+            self.locked = True  # its unlock timed out, say
+
+    backend = LocksAfterOneRemoval()
+    store = CredentialStore(keyring_backend=backend, environ={"HOME": "/nonexistent"})
+    for host in ("one.example.com", "two.example.com"):
+        store.save(host, Credentials("u", "pw"))
+    monkeypatch.setitem(registry._stores, None, store)
+    assert main(["logout", "--all"]) == EXIT_ERROR
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "spyglass: Removed the stored credentials for one.example.com.\n"
+        "spyglass: Could not remove the other stored credentials: the keyring backend "
+        "LocksAfterOneRemoval is locked. Unlock it and try again.\n")
+    assert backend.stored("two.example.com") is not None

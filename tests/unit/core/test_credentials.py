@@ -36,10 +36,12 @@ from spyglass.core.credentials import (
     KEYRING_SERVICE,
     Credentials,
     CredentialStore,
+    KeyringUnavailable,
     canonical_host,
     parse_creds,
 )
 from spyglass.core.errors import SpyglassError
+from tests.helpers.keyrings import LockableKeyring
 
 HOST = "registry.example.com"
 SECRET = "S3cr3t-never-printed-4711"
@@ -831,18 +833,199 @@ def test_keyring_that_fails_to_write_falls_back_to_the_session(
     usable_before = store.keyring_usable
     with caplog.at_level(logging.DEBUG, logger="spyglass"):
         assert store.save(HOST, Credentials("alice", SECRET)) == "session"
-    assert (usable_before, store.keyring_usable) == (True, False)
+    # one write refused (KWallet's "Cancelled by user" is one) does not turn the keyring
+    # off: the next save asks it again
+    assert (usable_before, store.keyring_usable) == (True, True)
     assert "PasswordSetError" in caplog.text
     assert SECRET not in caplog.text
+    why = store.why_not_saved(HOST)
+    assert why is not None and not why.locked
+    assert why.state.startswith("the keyring backend BrokenKeyring failed (PasswordSetError: ")
+    assert SECRET not in why.state
     found = store.lookup(HOST)
     assert found is not None and found.source == "session"
 
 
+class FailingKeyring(keyring.backend.KeyringBackend):
+    """A backend that fails every call, as a Secret Service without its D-Bus service."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+
 def test_keyring_that_fails_when_probed_is_not_usable(env: Env) -> None:
-    store = env.store(BrokenKeyring(fail_reads=True))
+    store = env.store(FailingKeyring())
     assert store.keyring_usable is False
     assert store.lookup(HOST) is None
     assert store.save(HOST, Credentials("alice", "pw")) == "session"
+    why = store.why_not_saved(HOST)
+    assert why is not None and not why.locked
+    assert why.state == ("the keyring backend FailingKeyring failed (RuntimeError: "
+                         "org.freedesktop.DBus.Error.ServiceUnknown)")
+    # what it keeps cannot be known: not "nothing kept"
+    with pytest.raises(KeyringUnavailable) as info:
+        store.forget(HOST)
+    assert str(info.value) == (
+        f"Could not remove the stored credentials for {HOST}: the keyring backend "
+        "FailingKeyring failed (RuntimeError: org.freedesktop.DBus.Error.ServiceUnknown).")
+    assert store.lookup(HOST) is None  # the session's went
+
+
+# ----------------------------------------------------------------------------- locked keyring
+
+
+class Clock:
+    """Stands in for the credentials module's ``time.monotonic``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from types import SimpleNamespace
+
+    fake = Clock()
+    monkeypatch.setattr(credentials_module, "time", SimpleNamespace(monotonic=fake))
+    return fake
+
+
+def saved_then_locked(env: Env) -> tuple[CredentialStore, LockableKeyring]:
+    """A store whose keyring holds alice's credentials for HOST, then is locked."""
+    backend = LockableKeyring()
+    env.store(backend).save(HOST, Credentials("alice", SECRET))
+    backend.locked = True
+    return env.store(backend), backend
+
+
+def test_a_locked_keyring_is_locked_not_missing_and_is_asked_again_later(
+    env: Env, clock: Clock
+) -> None:
+    store, backend = saved_then_locked(env)
+    assert store.keyring_usable  # there is one: it is locked
+    with pytest.raises(KeyringUnavailable) as info:
+        store.lookup(HOST)
+    assert info.value.locked and store.keyring_locked
+    assert str(info.value) == (
+        f"The keyring backend LockableKeyring is locked, so the stored credentials for {HOST} "
+        "could not be read. Unlock it and try again.")
+    # asked once (the probe met the lock): not again for each lookup of the moment, each
+    # of which would show the user the unlock prompt again
+    asked = backend.calls
+    for _ in range(5):
+        with pytest.raises(KeyringUnavailable):
+            store.lookup(HOST)
+    assert backend.calls == asked
+    # unlocked meanwhile: the next lookup, moments later, reads it, with no restart
+    backend.locked = False
+    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    found = store.lookup(HOST)
+    assert found is not None and (found.username, found.source) == ("alice", "keyring")
+    assert not store.keyring_locked
+
+
+def test_a_locked_keyring_still_lets_the_auth_files_answer(env: Env) -> None:
+    store, _backend = saved_then_locked(env)
+    write_json(env.docker_config, auths(**{HOST: "bob:pw"}))
+    found = store.lookup(HOST)
+    assert found is not None and found.username == "bob"
+
+
+def test_threads_at_once_meet_one_unlock_prompt(env: Env) -> None:
+    class SlowLocked(LockableKeyring):
+        def _check(self) -> None:
+            time.sleep(0.05)  # the prompt, open while the other threads ask
+            super()._check()
+
+    backend = SlowLocked(locked=True)
+    store = env.store(backend)
+    errors: list[Exception] = []
+
+    def look() -> None:
+        try:
+            store.lookup(HOST)
+        except KeyringUnavailable as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=look) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 6 and all(e.locked for e in errors)
+    assert backend.calls == 1
+
+
+def test_logging_out_of_a_locked_keyring_says_it_removed_nothing(
+    env: Env, clock: Clock
+) -> None:
+    store, backend = saved_then_locked(env)
+    with pytest.raises(KeyringUnavailable) as info:
+        store.forget(HOST)
+    assert str(info.value) == (
+        f"Could not remove the stored credentials for {HOST}: the keyring backend "
+        "LockableKeyring is locked. Unlock it and try again.")
+    with pytest.raises(KeyringUnavailable) as every:
+        store.forget_all()
+    assert str(every.value) == ("Could not remove the stored credentials: the keyring backend "
+                                "LockableKeyring is locked. Unlock it and try again.")
+    assert every.value.removed == ()
+    assert backend.stored(HOST) is not None  # still there, as said
+    # unlocked: removed
+    backend.locked = False
+    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    assert store.forget_all() == [HOST]
+    assert backend.stored(HOST) is None
+
+
+def test_logging_out_of_all_says_what_went_before_the_keyring_locked(env: Env) -> None:
+    class LocksAfterOneRemoval(LockableKeyring):
+        def delete_password(self, service: str, username: str) -> None:
+            super().delete_password(service, username)
+            self.locked = True  # its unlock timed out, say
+
+    backend = LocksAfterOneRemoval()
+    store = env.store(backend)
+    for host in ("one.example.com", "two.example.com"):
+        store.save(host, Credentials("u", SECRET))
+    with pytest.raises(KeyringUnavailable) as partly:
+        store.forget_all()
+    assert partly.value.removed == ("one.example.com",)
+    assert str(partly.value) == (
+        "Could not remove the other stored credentials: the keyring backend "
+        "LocksAfterOneRemoval is locked. Unlock it and try again.")
+    assert backend.stored("two.example.com") is not None
+
+
+def test_saving_to_a_locked_keyring_keeps_them_for_the_session_and_says_why(
+    env: Env, clock: Clock
+) -> None:
+    backend = LockableKeyring(locked=True)
+    store = env.store(backend)
+    assert store.save(HOST, Credentials("alice", SECRET)) == "session"
+    why = store.why_not_saved(HOST)
+    assert why is not None and why.locked
+    assert why.state == "the keyring backend LockableKeyring is locked"
+    found = store.lookup(HOST)
+    assert found is not None and found.source == "session"
+    assert backend.stored(HOST) is None
+    # unlocked: the next save goes to it
+    backend.locked = False
+    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    assert store.save(HOST, Credentials("alice", SECRET)) == "keyring"
+    assert store.why_not_saved(HOST) is None
+    assert backend.stored(HOST) is not None
 
 
 def test_chainer_with_nothing_to_chain_is_not_usable(

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import Credentials, CredentialStore
+from spyglass.core.credentials import Credentials, CredentialStore, KeyringUnavailable
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate
@@ -255,9 +255,11 @@ class RegistryDialog(QDialog):
         empty field then means no password, not the saved one."""
         store = self._store
 
-        def saved(cancel: CancelToken) -> bool:
+        def saved(cancel: CancelToken) -> bool | None:
             try:
                 found = store.lookup(host)
+            except KeyringUnavailable as exc:
+                return None if exc.locked else False  # None: cannot be known
             except SpyglassError:
                 return False
             return found is not None and found.username == username and bool(
@@ -271,6 +273,7 @@ class RegistryDialog(QDialog):
     def _saved_known(self, saved: object) -> None:
         self.password_edit.setPlaceholderText(
             "unchanged — type to replace it" if saved is True
+            else "not read: the keyring is locked — unlock it, or type it" if saved is None
             else "none saved — type it to sign in")
 
     # -- reading the fields

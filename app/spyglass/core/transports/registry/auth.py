@@ -29,6 +29,7 @@ from spyglass.core.errors import (
     ConnectionFailed,
     RegistryError,
     describe_connection_error,
+    locked_keyring_sentence,
 )
 
 if TYPE_CHECKING:
@@ -149,8 +150,12 @@ class RegistryAuth(httpx.Auth):
     ``credentials`` may be None (anonymous), the credentials themselves, or a
     function that finds them: it is called once, the first time the registry
     asks for credentials, so anonymous access never searches keyrings and
-    auth files. ``token_client`` sends token
-    requests (the registry's own client, so it shares TLS settings).
+    auth files. When it raises :class:`~spyglass.core.credentials.KeyringUnavailable`
+    for a locked keyring, requests go on without credentials (:attr:`keyring_locked`
+    names it for the sentences of a refusal) and the function is called again once
+    the keyring may be asked again: unlocked meanwhile, it answers.
+    ``token_client`` sends token requests (the registry's own client, so it shares
+    TLS settings).
     """
 
     def __init__(
@@ -168,6 +173,9 @@ class RegistryAuth(httpx.Auth):
         self._challenge: Challenge | None = None
         self._refresh_token: str | None = None
         self._looked_up = self._lookup is None
+        self._locked: tuple[str, float] | None = None
+        """The locked keyring the last lookup met (described), and when it may be asked
+        again (:func:`time.monotonic`)."""
         if self._credentials is not None:
             self._refresh_token = self._credentials.identity_token
         self.tokens_fetched = 0
@@ -179,15 +187,38 @@ class RegistryAuth(httpx.Auth):
     def credentials(self) -> Credentials | None:
         """The credentials for this registry, looked up on first use."""
         if not self._looked_up:
+            from spyglass.core.credentials import KeyringUnavailable
+
             assert self._lookup is not None
-            found = self._lookup()
             with self._lock:
+                locked = self._locked
+            if locked is not None and time.monotonic() < locked[1]:
+                return None  # not asked again before then: one unlock prompt, not many
+            try:
+                found = self._lookup()
+            except KeyringUnavailable as exc:
+                if not exc.locked:
+                    raise
+                with self._lock:
+                    self._locked = (exc.keyring, exc.retry_at)
+                return None
+            with self._lock:
+                self._locked = None
                 if not self._looked_up:
                     self._credentials = found
                     if found is not None and found.identity_token:
                         self._refresh_token = found.identity_token
                     self._looked_up = True
         return self._credentials
+
+    @property
+    def keyring_locked(self) -> str | None:
+        """The keyring (as a sentence names it) that was locked when the credentials were
+        looked up, where nothing else had any: none were sent, perhaps for that alone.
+        None otherwise. Does not look them up."""
+        with self._lock:
+            return self._locked[0] if self._locked is not None and not self._looked_up \
+                else None
 
     @property
     def sent(self) -> Credentials | None:
@@ -386,6 +417,12 @@ class RegistryAuth(httpx.Auth):
         if response.status in (401, 403) and self.credentials is None:
             said = (f"The token server {host} of {self.host} refused an anonymous token "
                     f"(HTTP {response.status})")
+            locked = self.keyring_locked
+            if locked is not None:
+                raise AuthenticationFailed(
+                    f"{said}. {locked_keyring_sentence(locked)}", status=response.status,
+                    host=self.host, keyring_locked=locked,
+                    on_command_line=f"{said}. {locked_keyring_sentence(locked, creds=True)}")
             raise AuthenticationFailed(
                 f"{said}; log in to {self.host} to read or write this.", status=response.status,
                 host=self.host,

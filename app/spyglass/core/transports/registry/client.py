@@ -750,6 +750,7 @@ class RegistryClient:
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
             credentials=self.auth.sent,
+            keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         raise error

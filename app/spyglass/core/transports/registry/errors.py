@@ -29,6 +29,7 @@ from spyglass.core.errors import (
     RepositoryNotFound,
     SpyglassError,
     Unsupported,
+    locked_keyring_sentence,
 )
 from spyglass.core.transports.registry.auth import parse_challenges
 
@@ -161,6 +162,7 @@ def error_for(
     anonymous: bool = False,
     attempts: int = 1,
     credentials: Credentials | None = None,
+    keyring_locked: str | None = None,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -171,6 +173,8 @@ def error_for(
     lacks a permission (:class:`AccessDenied`).
     ``credentials`` are the ones sent: a refusal names their account and where they
     came from (an auth.json's entry is named in the advice, rather than ``--creds``).
+    ``keyring_locked`` names the keyring that was locked when none were found: a
+    demand for credentials then says to unlock it (logging in would not help).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -203,6 +207,10 @@ def error_for(
         said = f"{what} failed: the registry {host} denied access without credentials{detail}."
         private = "its catalog is for signed-in users" if kind == "catalog" else \
             "the image is private"
+        if keyring_locked is not None:
+            return AccessDenied(
+                f"{said} {locked_keyring_sentence(keyring_locked)}", status=status, code=code,
+                on_command_line=f"{said} {locked_keyring_sentence(keyring_locked, creds=True)}")
         return AccessDenied(
             f"{said} Log in to {host} if {private}.",
             status=status, code=code,
@@ -245,6 +253,11 @@ def error_for(
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
+        if keyring_locked is not None:
+            return AuthenticationFailed(
+                f"{said} {locked_keyring_sentence(keyring_locked)}", status=status, code=code,
+                host=host, refusal=said, keyring_locked=keyring_locked,
+                on_command_line=f"{said} {locked_keyring_sentence(keyring_locked, creds=True)}")
         return AuthenticationFailed(
             said, status=status, code=code, host=host, refusal=said,
             on_command_line=f"{said} Log in with spyglass login {host}, or pass "

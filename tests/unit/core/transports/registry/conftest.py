@@ -58,13 +58,14 @@ MakeClient = Callable[..., tuple[RegistryClient, Recorder]]
 @pytest.fixture
 def make_client(mock_pool: HTTPPool) -> Iterator[MakeClient]:
     """``make_client(handler, host=…, credentials=…, insecure=…, retry_times=…)``
-    → ``(RegistryClient, Recorder)``; the recorder holds every request sent."""
+    → ``(RegistryClient, Recorder)``; the recorder holds every request sent. The
+    credentials may be a lookup, as the store's."""
 
     def make(
         handler: Handler,
         *,
         host: str = HOST,
-        credentials: Credentials | None = None,
+        credentials: Credentials | Callable[[], Credentials | None] | None = None,
         insecure: bool = False,
         retry_times: int = 3,
     ) -> tuple[RegistryClient, Recorder]:

@@ -9,7 +9,7 @@ import traceback
 import httpx
 import pytest
 
-from spyglass.core.credentials import Credentials
+from spyglass.core.credentials import Credentials, KeyringUnavailable
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -344,6 +344,62 @@ def test_basic_without_credentials_is_not_retried(make_client) -> None:
         client.tags_of("library/alpine")
     assert f"spyglass login {HOST}" in (info.value.on_command_line or "")
     assert authorizations(seen.to(ALPINE)) == [None]
+
+
+class LockedThenOpen:
+    """A credential lookup over a keyring that is locked until :attr:`locked` is False."""
+
+    def __init__(self, clock: AuthClock) -> None:
+        self.clock = clock
+        self.locked = True
+        self.calls = 0
+
+    def __call__(self) -> Credentials | None:
+        self.calls += 1
+        if self.locked:
+            raise KeyringUnavailable("The system keyring is locked.",
+                                     keyring="the system keyring", locked=True,
+                                     retry_at=self.clock.now + 5)
+        return Credentials("alice", PASSWORD, source="keyring")
+
+
+def test_a_locked_keyring_is_named_and_asked_again_once_it_may_be(
+    make_client, auth_clock: AuthClock
+) -> None:
+    lookup = LockedThenOpen(auth_clock)
+    client, seen = make_client(basic_repo(PASSWORD), credentials=lookup)
+    with pytest.raises(AuthenticationFailed) as info:
+        client.tags_of("library/alpine")
+    refused = info.value
+    assert refused.keyring_locked == "the system keyring"
+    assert str(refused).endswith(
+        f"the registry {HOST} wants valid credentials. The system keyring, where Spyglass "
+        "keeps credentials, is locked: unlock it and try again.")
+    assert "spyglass login" not in (refused.on_command_line or "")  # it would fail too
+    assert (refused.on_command_line or "").endswith(
+        "is locked: unlock it and try again, or pass --creds USER:PASSWORD.")
+    # not asked again at once (each time would be an unlock prompt)
+    with pytest.raises(AuthenticationFailed):
+        client.tags_of("library/alpine")
+    assert lookup.calls == 1
+    # unlocked: the next request once the keyring may be asked signs in
+    lookup.locked = False
+    auth_clock.now += 5
+    assert client.tags_of("library/alpine") == ["3.19"]
+    assert authorizations(seen.to(ALPINE))[-1] == basic("alice", PASSWORD)
+
+
+def test_an_anonymous_token_refused_names_a_locked_keyring(
+    make_client, auth_clock: AuthClock
+) -> None:
+    registry = TokenRegistry(app=app(), anonymous=False)
+    client, _ = make_client(registry, credentials=LockedThenOpen(auth_clock))
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.tags_of("library/alpine")
+    assert str(refused.value).endswith(
+        "refused an anonymous token (HTTP 401). The system keyring, where Spyglass keeps "
+        "credentials, is locked: unlock it and try again.")
+    assert refused.value.keyring_locked == "the system keyring"
 
 
 def test_401_without_any_challenge_is_not_retried(make_client) -> None:
