@@ -96,6 +96,41 @@ def test_close_location_returns_to_the_empty_state(qtbot: QtBot, demo: MainWindo
     assert not demo.close_location_action.isEnabled()
 
 
+@pytest.mark.parametrize("how", ["menu", "context"])
+def test_closing_the_location_of_the_image_shown_lets_go_of_it(
+        qtbot: QtBot, demo: MainWindow, how: str) -> None:
+    # the image's row (not the location's) is current: Qt says nothing when its parent
+    # goes, and the pane kept the image (an archive's then failed: "was closed")
+    assert isinstance(demo.places.node(demo.tree.currentIndex()), ImageNode)
+    assert demo.image_view.state is not None
+    if how == "menu":
+        demo.close_location_action.trigger()
+    else:
+        demo._close_path(demo.places.paths[0])
+    assert demo.places.rowCount() == 0
+    assert demo.image_view.state is None
+    assert demo.image_view.pages.currentWidget() is demo.image_view.empty
+    assert demo.windowTitle() == "Spyglass"
+    assert demo.copying.current_image() is None  # (Copy To… would copy nothing)
+
+
+def test_copies_into_the_place_shown_keep_one_old_listing_open(
+        qtbot: QtBot, window: MainWindow, sample_layout_copy: Path) -> None:
+    # the image view reads on through the listing it was shown from; every later one a
+    # refresh (a copy landing) replaced is closed (they piled up: ~1 MB a copy)
+    window.open_location(sample_layout_copy, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    node = window.places.location_node(window.places.index(0, 0))
+    assert node is not None
+    first = node.location
+    for _ in range(4):
+        with qtbot.waitSignal(window.places.locationRefreshed, timeout=WAIT_MS):
+            window.places.refresh(window.places.index(0, 0))
+        assert node.retired == [first]
+    assert window.image_view.state is not None  # still shown, not read again
+    assert window.image_view.state.entry.label == "spyglass-demo:1.0"
+
+
 def test_empty_state_invites_opening_a_folder(window: MainWindow) -> None:
     view = window.image_view
     assert view.pages.currentWidget() is view.empty

@@ -572,8 +572,10 @@ def test_removing_a_registry_takes_it_off_the_banner_and_shows_the_next_one(
     current = model.registry_node(window.registries.tree.currentIndex())
     assert current is not None and current.host == demo
     assert window.content.currentWidget() is not window.image_view
+    assert demo in window.windowTitle()
     assert window.registries.remove_registry(demo)
     assert not window.session_banner.isVisible()
+    assert window.windowTitle() == "Spyglass"  # (it named the registry removed)
 
 
 def test_editing_keeps_the_saved_password_and_removing_forgets_it(

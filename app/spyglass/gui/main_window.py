@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
         self.registries.registryRemoved.connect(self._registry_removed)
         self.registries.selected.connect(self._registry_selected)
         self.registries.titleChanged.connect(
-            lambda title: self.setWindowTitle(f"{title} — Spyglass"))
+            lambda title: self.setWindowTitle(f"{title} — Spyglass" if title else "Spyglass"))
         self.registries.tree.selectionModel().currentChanged.connect(
             lambda *_: self._update_actions())
         self.runner.message.connect(self.show_status)
@@ -527,7 +527,16 @@ class MainWindow(QMainWindow):
     def close_current_location(self) -> None:
         index = self._chosen_place.chosen()
         if self.places.location_node(index) is not None:
-            self.places.remove_location(index)
+            self._remove_location(index)
+
+    def _remove_location(self, index: QModelIndex) -> None:
+        """Close the location of ``index``; the pane lets go of what it showed of it (Qt
+        says nothing of the current row going when its parent row is removed)."""
+        shown = self.places.location_node(self._chosen_place.chosen())
+        removed = self.places.location_node(index)
+        self.places.remove_location(index)
+        if shown is not None and shown is removed:
+            self._current_changed(self._chosen_place.chosen(), QModelIndex())
 
     def reload_current_location(self) -> None:
         if self.registries.reload_current():
@@ -591,6 +600,9 @@ class MainWindow(QMainWindow):
             if node.parent.is_archive or state is None \
                     or state.entry.descriptor != node.entry.descriptor:
                 self._current_changed(current, QModelIndex())
+            else:  # the view reads on through the listing it was shown from (the first
+                # replaced since), never through the later ones: those go now
+                self.places.release_retired(path, keep=1)
         else:  # the image view shows nothing of that place (another's may be shown)
             self.places.release_retired(path)
 
@@ -737,7 +749,7 @@ class MainWindow(QMainWindow):
     def _close_path(self, path: str) -> None:
         index = self._location_index(path)
         if index.isValid():
-            self.places.remove_location(index)
+            self._remove_location(index)
 
     # -- recent locations and settings
 

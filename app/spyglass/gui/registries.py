@@ -189,7 +189,7 @@ class RegistryBrowser(QObject):
             settings; save them.
         sessionOnly(str): the credentials of this host last only until Spyglass quits.
         selected(): a row of the registries tree became current.
-        titleChanged(str): what the window title should say.
+        titleChanged(str): what the window title should say ("": nothing is shown).
         registryAdded(str): a registry was added through the dialog.
         registryRemoved(str): a registry was taken off the list.
         deleted(object): a tag's image was deleted (the :class:`DeletePlan`).
@@ -488,6 +488,7 @@ class RegistryBrowser(QObject):
         request = self._image_view.request
         if request is not None and request.name.startswith(f"docker://{host}/"):
             self._image_view.show_empty()
+            emit(self.titleChanged, "")
         emit(self.statusMessage, f"Removed {host}.")
         emit(self.registryRemoved, host)
         return True
@@ -619,6 +620,7 @@ class RegistryBrowser(QObject):
     def _show_nothing(self) -> None:
         self._content.setCurrentWidget(self._image_view)
         self._image_view.show_empty()
+        emit(self.titleChanged, "")  # (the window's own name alone)
 
     def _image_shown(self, state: ImageState) -> None:
         node = self.model.node(self._chosen.chosen())

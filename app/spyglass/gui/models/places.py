@@ -204,13 +204,17 @@ class PlacesModel(IdTreeModel):
             return
         self._list(node, self._relisted, self._refresh_failed)
 
-    def release_retired(self, path: str | None = None) -> None:
+    def release_retired(self, path: str | None = None, *, keep: int = 0) -> None:
         """Close the locations refreshes replaced (of the location at ``path`` only, when
         given): the image view no longer shows an image read through one of them (it
-        shows another row, or the same one read again)."""
+        shows another row, or the same one read again). ``keep``: the first that many
+        stay open (the view still reads through the first: copies into the place it
+        shows an image of replace its listing again and again)."""
         for node in self._locations:
             if path is None or str(node.path) == path:
+                kept, node.retired = node.retired[:keep], node.retired[keep:]
                 self._release_retired(node)
+                node.retired = kept
 
     def close_all(self) -> None:
         """Close every location (the window is closing)."""
