@@ -206,10 +206,12 @@ def _optional_bool_flag(token: str) -> bool:
 
 
 def parse_bool(text: str) -> bool:
+    """A flag's ``BOOL``: what Go's ``strconv.ParseBool`` takes for skopeo's flags (``1``,
+    ``t``, ``true``, ``0``, ``f``, ``false``, in any case), and ``yes``/``no``/``on``/``off``."""
     value = text.strip().lower()
-    if value in ("true", "1", "yes", "on"):
+    if value in ("true", "t", "1", "yes", "on"):
         return True
-    if value in ("false", "0", "no", "off"):
+    if value in ("false", "f", "0", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
 
