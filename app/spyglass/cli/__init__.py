@@ -24,7 +24,6 @@ from spyglass.cli.common import (
     CommandParser,
     Parser,
     add_override_flags,
-    bare_bool_flags,
 )
 from spyglass.core.errors import SpyglassError
 
@@ -102,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _looks_like_a_path(word):
         parser.error(f'the path "{word}" does not exist; expected a COMMAND, or a layout '
                      "folder or archive to open in the window")
-    args = parser.parse_args(bare_bool_flags(args_list))
+    args = parser.parse_args(args_list)
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
         validate[0].error(problem)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
+    GoBool,
     add_credential_flags,
     count_argument,
     note,
-    parse_bool,
     platform_argument,
     positive_count_argument,
     registry_options,
@@ -93,8 +93,8 @@ def add_parser(commands: Commands) -> None:
             help=f"credentials for {which} registry (USER alone asks for the password; "
             "USER: sends an empty one)")
         parser.add_argument(
-            f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True, default=None,
-            metavar="BOOL", help=f"require HTTPS and verify {which} certificate (default "
+            f"--{side}-tls-verify", action=GoBool, default=None, metavar="BOOL",
+            help=f"require HTTPS and verify {which} certificate (default "
             "true; without the flag a registry on this machine may also answer plain HTTP)")
         parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
                             help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")

@@ -14,7 +14,6 @@ import pytest
 
 from spyglass import __version__
 from spyglass.cli import EXIT_ERROR, main
-from spyglass.cli.common import bare_bool_flags
 from spyglass.core.digest import Digest
 from tests.helpers.imagebuild import (
     OCI_CONFIG,
@@ -336,22 +335,25 @@ def test_copy_names_its_own_flags_for_the_other_commands_one_sided_ones(
     (["copy", "--dest-tls-verify", "oci:/a:1", "docker://h/r:1"],
      ["copy", "--dest-tls-verify=true", "oci:/a:1", "docker://h/r:1"]),
     (["copy", "--dest-tls", "oci:/a:1", "docker://h/r:1"],
-     ["copy", "--dest-tls=true", "oci:/a:1", "docker://h/r:1"]),
+     ["copy", "--dest-tls-verify=true", "oci:/a:1", "docker://h/r:1"]),
     (["copy", "--src-tls-verify", "false", "a", "b"],
-     ["copy", "--src-tls-verify", "false", "a", "b"]),
+     ["copy", "--src-tls-verify=false", "a", "b"]),
     (["inspect", "--tls-verify"], ["inspect", "--tls-verify=true"]),
     # a host after the flag is the command's argument; a near miss of false, the value
     (["catalog", "--tls-verify", "localhost"], ["catalog", "--tls-verify=true", "localhost"]),
     (["login", "--tls-verify", "registry.example.com"],
      ["login", "--tls-verify=true", "registry.example.com"]),
     (["copy", "--dest-tls-verify", "flase", "a", "b"],
-     ["copy", "--dest-tls-verify", "flase", "a", "b"]),
+     ["copy", "--dest-tls-verify=flase", "a", "b"]),
     (["copy", "--src-c", "u:p", "a", "b"], ["copy", "--src-c", "u:p", "a", "b"]),
     (["copy", "--", "--tls-verify", "x"], ["copy", "--", "--tls-verify", "x"]),
 ])
 def test_a_tls_verify_flag_standing_alone_means_true(argv: list[str],
                                                      expected: list[str]) -> None:
-    assert bare_bool_flags(argv) == expected
+    from spyglass.cli import build_parser
+    from spyglass.cli.common import pflag_arguments
+
+    assert pflag_arguments(build_parser(), argv) == expected
 
 
 def test_the_advice_names_the_side_whose_registry_failed() -> None:

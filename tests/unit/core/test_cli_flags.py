@@ -4,9 +4,16 @@ Spyglass does not do said in a sentence."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import pytest
 
-from spyglass.cli import build_parser
+from spyglass.cli import build_parser, main
+from spyglass.cli.common import GoBool
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLE = f"oci:{REPO / 'resources' / 'sample-layout'}:tools:2024.1"
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -20,3 +27,115 @@ def test_a_bool_is_what_go_parses_as_one(value: str, expected: bool) -> None:
     assert args.tls_verify is expected
     args = build_parser().parse_args([f"--insecure-policy={value}", "inspect", "oci:x"])
     assert args.insecure_policy is expected
+
+
+_POSITIONALS = {"inspect": ["oci:x"], "copy": ["oci:x", "dir:y"], "signatures": ["oci:x"],
+                "tags": ["docker://h/r"], "list-tags": ["docker://h/r"], "catalog": ["h"],
+                "login": ["h"], "logout": ["h"], "delete": ["docker://h/r:1"]}
+
+
+def _switches(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    """(flag, dest) of the parser's on/off flags; none is a switch that takes no value
+    (but --help and --version)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._VersionAction) or \
+                not action.option_strings:
+            continue
+        assert action.nargs != 0, action.option_strings  # all take =BOOL
+        if isinstance(action, GoBool):
+            found.append((action.option_strings[0], action.dest))
+    return found
+
+
+def test_every_switch_takes_a_bool_as_pflag_does() -> None:
+    """skopeo's scripts write --remove-signatures=${STRIP:-false}: every on/off flag of
+    every command takes =BOOL (argparse refused it: 'ignored explicit argument')."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == set(_POSITIONALS)
+    seen = 0
+    for command, sub in commands.choices.items():
+        for flag, dest in _switches(sub):
+            for value, expected in (("false", False), ("true", True), ("0", False)):
+                args = parser.parse_args([command, f"{flag}={value}", *_POSITIONALS[command]])
+                assert getattr(args, dest) is expected, (command, flag, value)
+            seen += 1
+    assert seen > 30
+    for flag, dest in _switches(parser):
+        assert getattr(parser.parse_args([f"{flag}=false", "inspect", "oci:x"]), dest) is False
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["copy", "-q=false", "oci:x", "dir:y"], {"quiet": False}),
+    (["copy", "-aq", "oci:x", "dir:y"], {"all": True, "quiet": True}),
+    (["copy", "-aq=false", "oci:x", "dir:y"], {"all": True, "quiet": False}),
+    (["copy", "-qfv2s2", "oci:x", "dir:y"], {"quiet": True, "format": "v2s2"}),
+    (["copy", "-qf", "oci", "oci:x", "dir:y"], {"quiet": True, "format": "oci"}),
+    (["copy", "-f=oci", "oci:x", "dir:y"], {"format": "oci"}),
+    (["--debug=true", "copy", "--all=false", "oci:x", "dir:y"], {"debug": True, "all": False}),
+    (["copy", "--remove-sig=false", "oci:x", "dir:y"], {"remove_signatures": False}),
+])
+def test_short_and_long_switches_read_as_pflag_reads_them(
+        argv: list[str], expected: dict[str, object]) -> None:
+    """-q=false was read by argparse as -q -f alse ('invalid choice: alse')."""
+    args = build_parser().parse_args(argv)
+    assert {name: getattr(args, name) for name in expected} == expected
+    assert (args.source, args.destination) == ("oci:x", "dir:y")
+
+
+@pytest.mark.parametrize("argv", [
+    ["copy", "--remove-signatures", "oci:x", "dir:y"],
+    ["copy", "oci:x", "--all", "dir:y"],
+    ["copy", "-q", "oci:x", "dir:y"],
+    ["copy", "--src-no-creds", "--dest-no-creds", "oci:x", "dir:y"],
+])
+def test_a_switch_standing_alone_takes_no_value(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.source, args.destination) == ("oci:x", "dir:y")
+
+
+@pytest.mark.parametrize(("argv", "dest", "value"), [
+    (["tags", "--username", "alice", "--password", "-secret", "docker://h/r"],
+     "password", "-secret"),
+    (["tags", "--registry-token", "-abc", "docker://h/r"], "registry_token", "-abc"),
+    (["tags", "--creds", "-x:y", "docker://h/r"], "creds", "-x:y"),
+    (["delete", "--creds", "--bob:pw", "docker://h/r:1"], "creds", "--bob:pw"),
+    (["login", "-p", "-secret", "-u", "alice", "h"], "password", "-secret"),
+    (["login", "-p-secret", "-u", "alice", "h"], "password", "-secret"),
+    (["copy", "--src-password", "-pw", "--src-username", "u", "oci:x", "dir:y"],
+     "src_password", "-pw"),
+    (["copy", "--dest-registry-token", "--tok", "oci:x", "dir:y"], "dest_registry_token",
+     "--tok"),
+    (["copy", "--dest-compress-level", "-1", "oci:x", "dir:y"], "dest_compress_level", -1),
+    (["copy", "--dest-creds", "-", "oci:x", "dir:y"], "dest_creds", "-"),
+])
+def test_a_flags_value_may_start_with_a_dash(argv: list[str], dest: str,
+                                             value: object) -> None:
+    """pflag takes the next argument as the value whatever it starts with; argparse said
+    'expected one argument' for a generated password or token starting with '-'."""
+    assert getattr(build_parser().parse_args(argv), dest) == value
+
+
+def test_two_dashes_still_end_the_flags() -> None:
+    args = build_parser().parse_args(["copy", "-q", "--", "--all", "-x"])
+    assert (args.source, args.destination, args.all, args.quiet) == ("--all", "-x", False, True)
+
+
+def test_help_shows_a_switch_as_a_switch(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["copy", "--help"])
+    out = capsys.readouterr().out
+    assert "[--all]" in out and "[--quiet]" in out and "[--src-tls-verify [BOOL]]" in out
+    assert "  --all, -a " in out
+    assert "[ALL]" not in out and "[QUIET]" not in out
+
+
+def test_a_copy_with_switches_written_as_skopeos_scripts_write_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["copy", "--remove-signatures=false", "--preserve-digests=true", "-q=false",
+                 "--dest-precompute-digests=true", "--all=f", SAMPLE, f"dir:{tmp_path / 'd'}"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Copied" in err  # not quiet
+    assert (tmp_path / "d" / "manifest.json").is_file()
