@@ -187,6 +187,42 @@ class GoBool(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class RefusedFlag(argparse.Action):
+    """A flag that is refused whenever it is given, with a sentence (``said``; ``{flag}``
+    in it is the flag as written): one of skopeo's for what Spyglass does not do, not
+    "unrecognized arguments" after argparse took its value for an image name or a host.
+    It takes a value (``nargs``) as skopeo's flag does."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, said: str,
+                 nargs: int | str | None = 1, default: object = None,
+                 help: str | None = argparse.SUPPRESS, metavar: str | None = "VALUE") -> None:
+        super().__init__(option_strings, dest, nargs=nargs, default=default, help=help,
+                         metavar=metavar)
+        self.said = said
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        flag = (option_string or "").split("=", 1)[0]
+        parser.error(self.said.replace("{flag}", flag))
+
+
+def add_skopeo_only(container: argparse._ActionsContainer, flags: Sequence[str],
+                    does: str) -> None:
+    """skopeo's ``flags`` for what Spyglass does not do, refused as ``FLAG is skopeo's: it
+    DOES`` (``does``: what they do, and what to do instead)."""
+    for flag in flags:
+        container.add_argument(flag, action=RefusedFlag, said=f"{{flag}} is skopeo's: it {does}")
+
+
+SKOPEO_IMAGE_FLAGS: Final = (
+    (("--daemon-host",), "names the Docker daemon of docker-daemon: images, which Spyglass "
+     "does not read; leave it out (for a registry image it does nothing in skopeo either)"),
+    (("--shared-blob-dir",), "shares one blob folder between OCI layouts, which Spyglass "
+     "does not do; leave it out (for a registry image it does nothing in skopeo either)"),
+)
+"""skopeo's flags of inspect and delete for images elsewhere than in a registry."""
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help that shows a :class:`GoBool` without a metavar as the switch it is
     (``--all``, not ``--all [ALL]``)."""
@@ -399,10 +435,14 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
             "taken as --platform")
 
 
-def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False) -> None:
+def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False,
+                         image: bool = False) -> None:
     """skopeo's flags for reaching a registry (``login`` has its own for credentials), and
-    its global flags after the command."""
+    its global flags after the command; with ``image``, its flags for an image elsewhere
+    (inspect's and delete's ``--daemon-host``, ``--shared-blob-dir``), refused."""
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
+    for flags, does in SKOPEO_IMAGE_FLAGS if image else ():
+        add_skopeo_only(parser, flags, does)
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--creds", metavar="USER[:PASS]",

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Final
 from spyglass.cli.common import (
     Commands,
     GoBool,
+    RefusedFlag,
     add_credential_flags,
+    add_skopeo_only,
     count_argument,
     note,
     platform_argument,
@@ -104,11 +106,11 @@ def add_parser(commands: Commands) -> None:
         add_credential_flags(parser, f"{which} registry", side)
     for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
                  "registry-token"):  # the other commands' one-sided flags
-        parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
-    for flags, _why in _SKOPEO_ONLY:
-        for flag in flags:
-            parser.add_argument(flag, nargs=1, action=_SkopeoOnly, metavar="VALUE",
-                                help=argparse.SUPPRESS)
+        parser.add_argument(f"--{flag}", nargs="?", action=RefusedFlag, said=(
+            f"the copy command takes --src-{flag} and --dest-{flag}, one for each side, "
+            "not {flag}"))
+    for flags, does in _SKOPEO_ONLY:
+        add_skopeo_only(parser, flags, does)
     parser.add_argument("--dest-precompute-digests", action="store_true",
                         help=argparse.SUPPRESS)  # skopeo's; Spyglass knows them anyway
     from spyglass.cli.common import add_override_flags
@@ -132,30 +134,6 @@ _SKOPEO_ONLY: Final = (
      "and docker load move images through docker-archive: files"),
 )
 """skopeo's copy flags for what Spyglass does not do, and what they do."""
-
-
-class _SkopeoOnly(argparse.Action):
-    """A skopeo flag for something Spyglass does not do: a sentence that says so, not
-    "unrecognized arguments" (argparse would take the flag's value for SOURCE)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        flag = (option_string or "").split("=", 1)[0]
-        why = next(why for flags, why in _SKOPEO_ONLY if flag in flags)
-        parser.error(f"{flag} is skopeo's: it {why}")
-
-
-class _OneSidedFlag(argparse.Action):
-    """``--creds`` (or ``--tls-verify``, ``--cert-dir``) given to copy, which has one for
-    each side: a sentence that names them, not "unrecognized arguments" about SOURCE
-    (argparse would take the flag's value for SOURCE)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        flag = (option_string or "").split("=", 1)[0]
-        base = flag.removeprefix("--")
-        parser.error(f"the copy command takes --src-{base} and --dest-{base}, one for each side, "
-                     f"not {flag}")
 
 
 def _validate(args: argparse.Namespace) -> str | None:

@@ -139,3 +139,50 @@ def test_a_copy_with_switches_written_as_skopeos_scripts_write_them(
     assert code == 0, err
     assert "Copied" in err  # not quiet
     assert (tmp_path / "d" / "manifest.json").is_file()
+
+
+def _refusal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: spyglass {argv[0]} "), err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("command, name", [("delete", "docker://127.0.0.1:9/r:1"),
+                                           ("inspect", "docker://127.0.0.1:9/r:1")])
+@pytest.mark.parametrize("given", [["--daemon-host", "unix:///x"], ["--daemon-host=unix:///x"],
+                                   ["--shared-blob-dir", "sb"], ["--shared-blob-dir=sb"]])
+def test_skopeos_image_flags_for_other_places_are_a_sentence(
+        capsys: pytest.CaptureFixture[str], command: str, name: str, given: list[str]) -> None:
+    """As copy's --src-daemon-host is: argparse took unix:///x for the image, and said
+    'unrecognized arguments: --daemon-host docker://…'."""
+    flag = given[0].split("=")[0]
+    said = _refusal(capsys, [command, *given, name])
+    assert said.startswith(f"spyglass: {flag} is skopeo's: it "), said
+    assert "leave it out" in said
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--tls-verify=false", "h"], (False, "h")), (["--tls-verify", "h"], (True, "h")),
+    (["--tls-verify", "false", "h"], (False, "h")),
+    (["--tls-verify", "f"], (True, "f")),  # f is the HOST, as pflag takes it
+    (["--tls-verify=0", "--all"], (False, None)),
+])
+def test_logout_takes_skopeos_tls_verify(argv: list[str], expected: tuple[object, ...]) -> None:
+    """skopeo logout --tls-verify=false HOST (a logout asks no registry: it changes
+    nothing); it was 'unrecognized arguments'."""
+    args = build_parser().parse_args(["logout", *argv])
+    assert (args.tls_verify, args.host) == expected
+
+
+def test_logout_with_an_auth_file_says_it_leaves_auth_files_alone(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse took the file for HOST, then refused the host as unrecognized."""
+    for given in (["--authfile", "auth.json"], ["--authfile=auth.json"]):
+        said = _refusal(capsys, ["logout", *given, "registry.example.com"])
+        assert said == (
+            "spyglass: --authfile names the auth.json skopeo logout removes credentials "
+            "from; spyglass logout forgets only those Spyglass keeps in the keyring, and "
+            "never writes an auth file: use skopeo logout --authfile FILE HOST.")
