@@ -463,8 +463,6 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
                        help="use *.crt, *.cert and *.key files in DIR for TLS")
     group.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                        help="retry failed requests N times (default 3)")
-    group.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
-                       help="read lookaside signature stores from DIR/*.yaml")
 
 
 def ask_password(

@@ -87,8 +87,6 @@ def add_parser(commands: Commands) -> None:
                         help="read credentials from this auth.json only")
     parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                         help="retry failed requests N times (default 3)")
-    parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
-                        help="read lookaside signature stores from DIR/*.yaml")
     for side, which in (("src", "the source's"), ("dest", "the destination's")):
         parser.add_argument(
             f"--{side}-creds", metavar="USER[:PASS]",

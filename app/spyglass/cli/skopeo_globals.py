@@ -1,6 +1,7 @@
 """skopeo's global flags that are more than a switch: ``--policy``, ``--tmpdir``,
-``--registries-conf`` and ``--command-timeout``, taken before or after the command as
-skopeo takes them, each either done as skopeo does it or refused with a sentence."""
+``--registries.d``, ``--registries-conf`` and ``--command-timeout``, taken before or after
+the command as skopeo takes them (``--registries.d`` only before it in skopeo 1.9), each
+either done as skopeo does it or refused with a sentence."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
     parser.add_argument(
         "--tmpdir", type=Path, metavar="DIR", default=unset,
         help="where big temporary files go (as $TMPDIR)")
+    parser.add_argument(
+        "--registries.d", dest="registries_d", type=Path, metavar="DIR", default=unset,
+        help="read lookaside signature stores from DIR/*.yaml")
     for flag, does in _REFUSED.items():
         add_skopeo_only(parser, [flag], does)
 
