@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the window (on PATH, a layout folder or an archive, when given).",
         epilog="A usage error exits with status 2, any other error with 1.",
     )
-    parser.add_argument("--version", action="version", version=f"spyglass {__version__}")
+    parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="show a traceback for unexpected errors"
     )

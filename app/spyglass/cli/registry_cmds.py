@@ -66,6 +66,9 @@ def add_parsers(commands: Commands) -> None:
                        help="read the password from standard input")
     login.add_argument("--get-login", action="store_true",
                        help="print the user name the credentials for HOST have, if any")
+    login.add_argument("--verbose", "-v", action="store_true",
+                       help="taken for skopeo's scripts: a login always says where it kept "
+                       "the credentials")
     add_registry_options(login, login=True)
     login.set_defaults(func=run_login)
 

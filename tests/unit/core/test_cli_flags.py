@@ -186,3 +186,20 @@ def test_logout_with_an_auth_file_says_it_leaves_auth_files_alone(
             "spyglass: --authfile names the auth.json skopeo logout removes credentials "
             "from; spyglass logout forgets only those Spyglass keeps in the keyring, and "
             "never writes an auth file: use skopeo logout --authfile FILE HOST.")
+
+
+def test_v_alone_prints_the_version_as_skopeos_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from spyglass import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["-v"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"spyglass {__version__}\n"
+
+
+@pytest.mark.parametrize("flag", ["-v", "--verbose", "--verbose=true", "-v=false"])
+def test_login_takes_skopeos_verbose(flag: str) -> None:
+    """skopeo login -v prints where the credentials went ('Used: …'), as every spyglass
+    login says; it was 'unrecognized arguments: -v'."""
+    args = build_parser().parse_args(["login", flag, "-u", "alice", "h"])
+    assert (args.verbose, args.username, args.host) == (flag != "-v=false", "alice", "h")
