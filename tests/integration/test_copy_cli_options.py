@@ -299,6 +299,29 @@ def test_tls_verify_standing_alone_means_true(
     assert digest == served_digest(tls_registry, "it-copy-tls/app", "v1")
 
 
+def test_skopeos_deprecated_tls_verify_is_taken_for_both_sides(
+    tls_registry: RegistryServer, layout: Path, tmp_path: Path
+) -> None:
+    """skopeo 1.9's copy --tls-verify=false, deprecated: its warning, and the flag taken
+    for each side without its own (it was refused, naming the flags of each side)."""
+    pushed = f"docker://{tls_registry.host}/it-copy-tls/deprecated:v1"
+    deprecated = ("spyglass: --tls-verify is deprecated, as in skopeo: use --src-tls-verify "
+                  "and --dest-tls-verify.")
+    for source, destination in ((f"oci:{layout}:latest", pushed),
+                                (pushed, f"oci:{tmp_path / 'back'}:v1")):
+        done = spyglass("copy", "-q", "--tls-verify=false", source, destination)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == f"{deprecated} It is taken for both sides.\n"
+    # a side's own flag decides for that side, as in skopeo
+    done = spyglass("copy", "-q", "--retry-times", "0", "--tls-verify=false",
+                    "--src-tls-verify", pushed, f"oci:{tmp_path / 'again'}:v1")
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 2, done.stderr
+    assert lines[0] == (f"{deprecated} It is taken for the destination; --src-tls-verify "
+                        "decides for the source.")
+    assert "could not be verified" in lines[1], lines[1]
+
+
 @pytest.mark.parametrize(("compression", "level", "expected", "status"), [
     ("zstd", "99", "out of range for zstd, which takes 1 to 22", 2),  # a usage error
     ("gzip", "99", "out of range for gzip, which takes 0 to 9", 2),

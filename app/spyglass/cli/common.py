@@ -556,11 +556,14 @@ def registry_options(
             credentials or Credentials("", "", source=REGISTRY_TOKEN_SOURCE),
             registry_token=token)
     authfile = value("authfile")
+    tls_verify = value("tls_verify")
+    if tls_verify is None and side:  # copy's --tls-verify: skopeo's, for both sides
+        tls_verify = getattr(args, "tls_verify", None)
     return RegistryOptions(
         credentials=credentials,
         anonymous=no_creds,
         authfile=authfile if isinstance(authfile, Path) else args.authfile,
-        tls_verify=getattr(args, f"{side}_tls_verify" if side else "tls_verify"),
+        tls_verify=tls_verify if isinstance(tls_verify, bool) else None,
         cert_dir=getattr(args, f"{side}_cert_dir" if side else "cert_dir"),
         retry_times=max(0, args.retry_times),
         registries_d=args.registries_d,

@@ -102,7 +102,11 @@ def add_parser(commands: Commands) -> None:
                             help=f"read {which} credentials from this auth.json (instead of "
                             "--authfile)")
         add_credential_flags(parser, f"{which} registry", side)
-    for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
+    parser.add_argument(
+        "--tls-verify", action=GoBool, default=None, metavar="BOOL",
+        help="skopeo's deprecated flag for both sides: --src-tls-verify and "
+        "--dest-tls-verify, where a side has none of its own")
+    for flag in ("creds", "cert-dir", "username", "password", "no-creds",
                  "registry-token"):  # the other commands' one-sided flags
         parser.add_argument(f"--{flag}", nargs="?", action=RefusedFlag, said=(
             f"the copy command takes --src-{flag} and --dest-{flag}, one for each side, "
@@ -228,7 +232,30 @@ def _registry_options(
     return registry_options(args, name.reference.domain, side)
 
 
+def _deprecated_tls_verify(args: argparse.Namespace) -> None:
+    """skopeo 1.9's ``copy --tls-verify``: deprecated, with skopeo's warning, and taken for
+    each side that has no ``--src-tls-verify`` or ``--dest-tls-verify`` of its own (see
+    :func:`~spyglass.cli.common.registry_options`), as skopeo takes it."""
+    if args.tls_verify is None:
+        return
+    own = [(f"--{side}-tls-verify", name) for side, name in (("src", "source"),
+                                                             ("dest", "destination"))
+           if getattr(args, f"{side}_tls_verify") is not None]
+    said = ("--tls-verify is deprecated, as in skopeo: use --src-tls-verify and "
+            "--dest-tls-verify. ")
+    if not own:
+        said += "It is taken for both sides."
+    elif len(own) == 2:
+        said += "Here they decide, and it is left unused."
+    else:
+        flag, name = own[0]
+        other = "destination" if name == "source" else "source"
+        said += f"It is taken for the {other}; {flag} decides for the {name}."
+    note(said)
+
+
 def run(args: argparse.Namespace) -> int:
+    _deprecated_tls_verify(args)
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
     _check_policy(args, source_name)

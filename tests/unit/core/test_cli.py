@@ -315,8 +315,6 @@ def test_a_mistyped_command_is_still_one(capsys: pytest.CaptureFixture[str]) -> 
 
 @pytest.mark.parametrize(("flag", "given"), [
     ("creds", ["--creds", "alice:pw"]),
-    ("tls-verify", ["--tls-verify=false"]),
-    ("tls-verify", ["--tls-verify"]),
     ("cert-dir", ["--cert-dir", "/etc/certs"]),
 ])
 def test_copy_names_its_own_flags_for_the_other_commands_one_sided_ones(

@@ -203,3 +203,32 @@ def test_login_takes_skopeos_verbose(flag: str) -> None:
     login says; it was 'unrecognized arguments: -v'."""
     args = build_parser().parse_args(["login", flag, "-u", "alice", "h"])
     assert (args.verbose, args.username, args.host) == (flag != "-v=false", "alice", "h")
+
+
+@pytest.mark.parametrize(("given", "src", "dest"), [
+    (["--tls-verify=false"], False, False),
+    (["--tls-verify"], True, True),
+    (["--tls-verify", "false"], False, False),
+    (["--tls-verify=false", "--dest-tls-verify"], False, True),
+    (["--tls-verify", "--src-tls-verify=0"], False, True),
+])
+def test_copys_deprecated_tls_verify_is_for_both_sides(
+        given: list[str], src: bool, dest: bool) -> None:
+    """skopeo 1.9 copy takes --tls-verify (deprecated) for both sides, each side's own flag
+    winning; it was refused."""
+    from spyglass.cli.common import registry_options
+
+    args = build_parser().parse_args(["copy", *given, "docker://h/a:1", "docker://h/b:1"])
+    assert registry_options(args, "h", "src").tls_verify is src
+    assert registry_options(args, "h", "dest").tls_verify is dest
+
+
+def test_copys_deprecated_tls_verify_is_said_to_be(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["copy", "-q", "--tls-verify=false", "--dest-tls-verify", SAMPLE,
+                 f"dir:{tmp_path / 'd'}"])
+    assert code == 0
+    assert capsys.readouterr().err == (
+        "spyglass: --tls-verify is deprecated, as in skopeo: use --src-tls-verify and "
+        "--dest-tls-verify. It is taken for the source; --dest-tls-verify decides for the "
+        "destination.\n")
