@@ -223,6 +223,32 @@ SKOPEO_IMAGE_FLAGS: Final = (
 """skopeo's flags of inspect and delete for images elsewhere than in a registry."""
 
 
+class StringSlice(argparse.Action):
+    """A flag skopeo declares a string slice (cobra's ``StringSlice``, ``--additional-tag``):
+    repeatable, and each value a line of comma-separated values (``a:1,b:2``; quotes keep
+    a comma, ``""`` adds none), as pflag reads it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, default: object = None,
+                 required: bool = False, help: str | None = None,
+                 metavar: str | None = None) -> None:
+        super().__init__(option_strings, dest, default=[] if default is None else default,
+                         required=required, help=help, metavar=metavar)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        import csv
+
+        items = list(getattr(namespace, self.dest, None) or [])
+        text = str(values)
+        if text:
+            try:
+                items.extend(next(csv.reader([text], strict=True)))
+            except csv.Error as exc:
+                parser.error(f'argument {option_string}: "{text}" is no list of values '
+                             f"separated by commas ({exc})")
+        setattr(namespace, self.dest, items)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Help that shows a :class:`GoBool` without a metavar as the switch it is
     (``--all``, not ``--all [ALL]``)."""

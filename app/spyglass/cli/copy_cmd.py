@@ -12,6 +12,7 @@ from spyglass.cli.common import (
     Commands,
     GoBool,
     RefusedFlag,
+    StringSlice,
     add_credential_flags,
     add_skopeo_only,
     count_argument,
@@ -59,9 +60,9 @@ def add_parser(commands: Commands) -> None:
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
                         help="the compression level (gzip 0-9, zstd 1-22)")
-    parser.add_argument("--additional-tag", action="append", default=[], metavar="NAME:TAG",
+    parser.add_argument("--additional-tag", action=StringSlice, metavar="NAME:TAG",
                         help="also name the image NAME:TAG in a docker-archive: destination "
-                        "(repeat for several)")
+                        "(repeat for several, or separate them with commas)")
     parser.add_argument("--dest-compress", action="store_true",
                         help="compress uncompressed layers in a dir: destination (as "
                         "--dest-compress-format says; gzip by default)")

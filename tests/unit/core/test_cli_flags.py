@@ -232,3 +232,32 @@ def test_copys_deprecated_tls_verify_is_said_to_be(
         "spyglass: --tls-verify is deprecated, as in skopeo: use --src-tls-verify and "
         "--dest-tls-verify. It is taken for the source; --dest-tls-verify decides for the "
         "destination.\n")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    (["--additional-tag", "ex.com/a:1,ex.com/b:2"], ["ex.com/a:1", "ex.com/b:2"]),
+    (["--additional-tag=a:1", "--additional-tag", "b:2,c:3"], ["a:1", "b:2", "c:3"]),
+    (["--additional-tag", '"a:1",b:2', "--additional-tag", ""], ["a:1", "b:2"]),
+    ([], []),
+])
+def test_additional_tag_is_a_string_slice(given: list[str], expected: list[str]) -> None:
+    """cobra's StringSlice splits each value at commas; the whole was taken for one tag
+    ('the tag "1,ex.com/b:2" may contain only …')."""
+    args = build_parser().parse_args(["copy", *given, "oci:x", "docker-archive:y.tar"])
+    assert args.additional_tag == expected
+
+
+def test_additional_tags_separated_by_commas_name_the_archives_image(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import tarfile
+
+    archive = tmp_path / "a.tar"
+    code = main(["copy", "-q", "--additional-tag", "ex.com/a:1,ex.com/b:2", SAMPLE,
+                 f"docker-archive:{archive}:ex.com/main:1"])
+    assert code == 0, capsys.readouterr().err
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        manifest = json.loads(member.read())
+    assert manifest[0]["RepoTags"] == ["ex.com/main:1", "ex.com/a:1", "ex.com/b:2"]
