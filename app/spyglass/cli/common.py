@@ -536,6 +536,28 @@ def add_credential_flags(
                        help=f"a Bearer token to present to {which} as it is")
 
 
+def check_credential_flags(args: argparse.Namespace, side: str | None = None) -> None:
+    """Refuse credential flags (of one ``side`` of a copy) that contradict each other, or
+    one given without its pair: for any image, as skopeo refuses them whatever the
+    transport (a side that is no registry uses none of them)."""
+
+    def given(name: str) -> bool:
+        return getattr(args, f"{side}_{name}" if side else name, None) not in (None, False)
+
+    def flag(name: str) -> str:
+        return f"--{side}-{name}" if side else f"--{name}"
+
+    for first, second in (("creds", "no-creds"), ("username", "no-creds"),
+                          ("creds", "username")):
+        if given(first.replace("-", "_")) and given(second.replace("-", "_")):
+            raise SpyglassError(f"{flag(first)} and {flag(second)} contradict each other; "
+                                "give one of them.")
+    if given("username") != given("password"):
+        named, missing = ("username", "password") if given("username") else (
+            "password", "username")
+        raise SpyglassError(f"{flag(named)} needs {flag(missing)} too.")
+
+
 def registry_options(
     args: argparse.Namespace, host: str | None = None, side: str | None = None
 ) -> RegistryOptions:
@@ -554,20 +576,9 @@ def registry_options(
     def flag(name: str) -> str:
         return f"--{side}-{name}" if side else f"--{name}"
 
+    check_credential_flags(args, side)
     creds_text, username, password = value("creds"), value("username"), value("password")
     no_creds, token = bool(value("no_creds")), value("registry_token")
-    for first, second, both in (
-        ("creds", "no-creds", creds_text is not None and no_creds),
-        ("username", "no-creds", username is not None and no_creds),
-        ("creds", "username", creds_text is not None and username is not None),
-    ):
-        if both:
-            raise SpyglassError(f"{flag(first)} and {flag(second)} contradict each other; "
-                                "give one of them.")
-    if (username is None) != (password is None):
-        given, missing = ("username", "password") if password is None else (
-            "password", "username")
-        raise SpyglassError(f"{flag(given)} needs {flag(missing)} too.")
     credentials: Credentials | None = None
     if isinstance(creds_text, str):
         credentials = command_line_credentials(creds_text, host, flag("creds"))

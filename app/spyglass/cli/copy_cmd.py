@@ -15,6 +15,7 @@ from spyglass.cli.common import (
     StringSlice,
     add_credential_flags,
     add_skopeo_only,
+    check_credential_flags,
     count_argument,
     note,
     platform_argument,
@@ -225,9 +226,10 @@ def _registry_options(
 ) -> RegistryOptions | None:
     """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
     the side's registry flags are then unused, and the registry transport with httpx
-    is not even imported)."""
+    is not even imported, but those that contradict each other are refused)."""
     from spyglass.core.reference import DockerName
 
+    check_credential_flags(args, side)
     if not isinstance(name, DockerName):
         return None
     return registry_options(args, name.reference.domain, side)

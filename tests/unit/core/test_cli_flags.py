@@ -261,3 +261,23 @@ def test_additional_tags_separated_by_commas_name_the_archives_image(
         assert member is not None
         manifest = json.loads(member.read())
     assert manifest[0]["RepoTags"] == ["ex.com/main:1", "ex.com/a:1", "ex.com/b:2"]
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    (["--src-creds", "a:b", "--src-no-creds"],
+     "--src-creds and --src-no-creds contradict each other; give one of them."),
+    (["--dest-username", "u", "--dest-password", "p", "--dest-no-creds"],
+     "--dest-username and --dest-no-creds contradict each other; give one of them."),
+    (["--dest-creds", "a:b", "--dest-username", "u", "--dest-password", "p"],
+     "--dest-creds and --dest-username contradict each other; give one of them."),
+    (["--src-username", "u"], "--src-username needs --src-password too."),
+])
+def test_contradicting_credential_flags_are_refused_whatever_the_image(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], given: list[str], said: str
+) -> None:
+    """skopeo refuses them for an oci: or dir: side too (only a registry side was checked,
+    and the copy went ahead)."""
+    code = main(["copy", "-q", *given, SAMPLE, f"dir:{tmp_path / 'd'}"])
+    assert code == 1
+    assert capsys.readouterr().err == f"spyglass: {said}\n"
+    assert not (tmp_path / "d").exists()
