@@ -60,7 +60,8 @@ def add_parser(commands: Commands) -> None:
                         "but uncompressed ones are gzipped for a registry or an OCI layout "
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
-                        help="the compression level (gzip 0-9, zstd 1-22)")
+                        help="the compression level of layers compressed (gzip 0-9, zstd "
+                        "1-22; -1 and 0: their default)")
     parser.add_argument("--additional-tag", action=StringSlice, metavar="NAME:TAG",
                         help="also name the image NAME:TAG in a docker-archive: destination "
                         "(repeat for several, or separate them with commas)")
@@ -120,7 +121,7 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run, validate=(parser, _validate))
+    parser.set_defaults(func=run)
 
 
 _SKOPEO_ONLY: Final = (
@@ -138,22 +139,6 @@ _SKOPEO_ONLY: Final = (
      "and docker load move images through docker-archive: files"),
 )
 """skopeo's copy flags for what Spyglass does not do, and what they do."""
-
-
-def _validate(args: argparse.Namespace) -> str | None:
-    """A value the flags around it make malformed, for a usage error (status 2): a
-    compression level outside what the compression asked for takes."""
-    from spyglass.core.copy_plan import COMPRESSION_LEVELS
-
-    level, algorithm = args.dest_compress_level, args.dest_compress_format
-    if level is None or args.dest_decompress:
-        return None
-    low, high = COMPRESSION_LEVELS.get(algorithm or "gzip", (level, level))
-    if low <= level <= high:
-        return None
-    return (f"argument --dest-compress-level: {level} is out of range for "
-            f"{algorithm or 'gzip (the compression of layers compressed without a choice)'}, "
-            f"which takes {low} to {high}")
 
 
 def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:

@@ -19,6 +19,8 @@ from tests.helpers.imagebuild import (
     OCI_CONFIG,
     OCI_LAYER,
     OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
     LayoutBuilder,
     multi_platform_layout,
 )
@@ -607,20 +609,28 @@ def test_a_warning_during_a_copy_is_one_note_above_the_bars(
 
 @pytest.mark.parametrize("args, said", [
     (["--dest-compress-format", "zstd", "--dest-compress-level", "30"],
-     "Argument --dest-compress-level: 30 is out of range for zstd, which takes 1 to 22."),
-    (["--dest-compress-level", "-1"],
-     "Argument --dest-compress-level: -1 is out of range for gzip (the compression of layers "
-     "compressed without a choice), which takes 0 to 9."),
+     "--dest-compress-level 30 is out of range for zstd, which this copy compresses layers "
+     "with: zstd takes 1 to 22 (0: its default)."),
+    (["--dest-compress-level", "-2"],
+     "--dest-compress-level -2 is out of range for gzip, which this copy compresses layers "
+     "with: gzip takes 0 to 9 (-1: its default)."),
 ])
-def test_a_compression_level_out_of_range_is_a_usage_error(
+def test_a_compression_level_out_of_range_is_a_sentence(
     tmp_path: Path, args: list[str], said: str
 ) -> None:
-    done = _spyglass("copy", *args, _SAMPLE, f"oci:{tmp_path / 'out'}:x")
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert lines[0].startswith("usage: spyglass copy") and lines[-1] == f"spyglass: {said}"
+    """Checked against the compression the copy uses (the sample's layers are gzip: they
+    are recompressed to zstd, or kept and the level unused, as in skopeo)."""
+    if "zstd" not in args:
+        LayoutBuilder(tmp_path / "plain").tag(LayoutBuilder(tmp_path / "plain").add_image(
+            ImageSpec(layers=[LayerSpec({"/a": b"plain\n"}, compression="none")])), "x")
+    source = _SAMPLE if "zstd" in args else f"oci:{tmp_path / 'plain'}:x"
+    done = _spyglass("copy", *args, source, f"oci:{tmp_path / 'out'}:x")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"spyglass: {said}"
     assert not (tmp_path / "out").exists()
-
+    done = _spyglass("copy", "-q", "--dest-compress-level", "-2", _SAMPLE,
+                     f"dir:{tmp_path / 'kept'}")
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # nothing compressed
 
 
 def test_signatures_key_status_counts_signatures_not_attestations() -> None:

@@ -281,3 +281,51 @@ def test_contradicting_credential_flags_are_refused_whatever_the_image(
     assert code == 1
     assert capsys.readouterr().err == f"spyglass: {said}\n"
     assert not (tmp_path / "d").exists()
+
+
+@pytest.fixture
+def plain_layer(tmp_path: Path) -> str:
+    """An image whose one layer is uncompressed (an OCI layout gets it gzipped)."""
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "plain")
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({"/a": b"plain\n" * 100}, compression="none")])), "x")
+    return f"oci:{tmp_path / 'plain'}:x"
+
+
+@pytest.mark.parametrize("flags", [
+    ["--dest-compress-level", "-1"], ["--dest-compress-level=-1"],
+    ["--dest-compress-format", "zstd", "--dest-compress-level", "0"],
+])
+def test_the_level_that_means_the_default_is_taken(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], plain_layer: str,
+        flags: list[str]) -> None:
+    """-1 is Go's gzip default level, 0 zstd's: skopeo takes them (they were out of range),
+    and they write what no level writes."""
+    without = [f for f in flags if f not in ("--dest-compress-level", "-1", "0",
+                                             "--dest-compress-level=-1")]
+    for name, given in (("with", flags), ("without", without)):
+        code = main(["copy", "-q", *given, "--digestfile", str(tmp_path / name), plain_layer,
+                     f"oci:{tmp_path / name}-out:x"])
+        assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "with").read_text() == (tmp_path / "without").read_text()
+
+
+@pytest.mark.parametrize("flags", [
+    ["--dest-compress-level", "19"],  # gzip's range, but dir: keeps the layer plain
+    ["--dest-decompress", "--dest-compress-level", "30"],
+])
+def test_a_level_nothing_is_compressed_with_is_unused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], plain_layer: str,
+        flags: list[str]) -> None:
+    """As in skopeo, whose gzip refuses 19 only when it compresses; it was a usage error
+    whatever the destination."""
+    assert main(["copy", "-q", *flags, plain_layer, f"dir:{tmp_path / 'd'}"]) == 0
+    assert capsys.readouterr().err == ""
+    code = main(["copy", "-q", "--dest-compress", "--dest-compress-level", "19", plain_layer,
+                 f"dir:{tmp_path / 'compressed'}"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "spyglass: --dest-compress-level 19 is out of range for gzip, which this copy "
+        "compresses layers with: gzip takes 0 to 9 (-1: its default).\n")
