@@ -8,7 +8,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
@@ -390,6 +390,20 @@ def parse_bool(text: str) -> bool:
     if value in ("false", "f", "0", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
+
+
+def refusing(refused: Mapping[str, str]) -> Callable[[str], str]:
+    """A flag's ``type`` that refuses the values skopeo takes for what Spyglass does not
+    write (``refused``: each one's sentence, after "VALUE is"), a usage error that says
+    so and what to use, where ``choices`` alone said "invalid choice"."""
+
+    def value(text: str) -> str:
+        if text in refused:
+            raise argparse.ArgumentTypeError(f"{text} is {refused[text]}")
+        return text
+
+    value.__name__ = "value"  # (argparse names the type in other errors)
+    return value
 
 
 def platform_argument(text: str) -> str:

@@ -20,6 +20,7 @@ from spyglass.cli.common import (
     note,
     platform_argument,
     positive_count_argument,
+    refusing,
     registry_options,
     resolve_name,
     write_text,
@@ -53,9 +54,10 @@ def add_parser(commands: Commands) -> None:
                         help="copy this instance of a list (repeat for several)")
     parser.add_argument("--multi-arch", choices=("system", "all", "index-only"),
                         default=None, help="which images of a list to copy (default system)")
-    parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
+    parser.add_argument("--format", "-f", choices=("oci", "v2s2"), type=refusing(_V2S1),
                         help="write manifests in this format")
     parser.add_argument("--dest-compress-format", choices=("gzip", "zstd", "none"),
+                        type=refusing(_ZSTD_CHUNKED),
                         help="recompress layers to this format (default: as they are, "
                         "but uncompressed ones are gzipped for a registry or an OCI layout "
                         "or archive, as skopeo does)")
@@ -123,6 +125,14 @@ def add_parser(commands: Commands) -> None:
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
     parser.set_defaults(func=run)
 
+
+_V2S1: Final = {"v2s1": "Docker schema 1, a deprecated format Spyglass never writes: use "
+                       "v2s2 for Docker schema 2, or oci"}
+_ZSTD_CHUNKED: Final = {
+    "zstd:chunked": "zstd with a table of contents in each layer, for partial pulls "
+    "(podman, CRI-O), which Spyglass does not write: use zstd for plain zstd layers (read "
+    "everywhere, pulled whole), or skopeo copy for zstd:chunked"}
+"""skopeo's values of copy's flags for what Spyglass does not write, and what they are."""
 
 _SKOPEO_ONLY: Final = (
     (("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",

@@ -329,3 +329,19 @@ def test_a_level_nothing_is_compressed_with_is_unused(
     assert capsys.readouterr().err == (
         "spyglass: --dest-compress-level 19 is out of range for gzip, which this copy "
         "compresses layers with: gzip takes 0 to 9 (-1: its default).\n")
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    (["--format", "v2s1"], "Argument --format/-f: v2s1 is Docker schema 1, a deprecated "
+     "format Spyglass never writes: use v2s2 for Docker schema 2, or oci."),
+    (["-fv2s1"], "Argument --format/-f: v2s1 is Docker schema 1"),
+    (["--dest-compress-format=zstd:chunked"], "Argument --dest-compress-format: zstd:chunked "
+     "is zstd with a table of contents in each layer, for partial pulls (podman, CRI-O), "
+     "which Spyglass does not write: use zstd for plain zstd layers (read everywhere, "
+     "pulled whole), or skopeo copy for zstd:chunked."),
+])
+def test_skopeos_formats_spyglass_does_not_write_are_a_sentence(
+        capsys: pytest.CaptureFixture[str], given: list[str], said: str) -> None:
+    """Not argparse's "invalid choice: 'v2s1' (choose from 'oci', 'v2s2')"."""
+    line = _refusal(capsys, ["copy", *given, "oci:x", "dir:y"])
+    assert line.startswith(f"spyglass: {said}"), line
