@@ -299,22 +299,58 @@ def test_tls_verify_standing_alone_means_true(
     assert digest == served_digest(tls_registry, "it-copy-tls/app", "v1")
 
 
-@pytest.mark.parametrize(("compression", "level", "expected", "status"), [
-    ("zstd", "99", "out of range for zstd, which takes 1 to 22", 2),  # a usage error
-    ("gzip", "99", "out of range for gzip, which takes 0 to 9", 2),
-    ("gzip", "-3", "out of range for gzip, which takes 0 to 9", 2),
-    ("none", "5", "means nothing for uncompressed layers", 1),  # flags that contradict
+def test_skopeos_deprecated_tls_verify_is_taken_for_both_sides(
+    tls_registry: RegistryServer, layout: Path, tmp_path: Path
+) -> None:
+    """skopeo 1.9's copy --tls-verify=false, deprecated: its warning, and the flag taken
+    for each side without its own (it was refused, naming the flags of each side)."""
+    pushed = f"docker://{tls_registry.host}/it-copy-tls/deprecated:v1"
+    deprecated = ("spyglass: --tls-verify is deprecated, as in skopeo: use --src-tls-verify "
+                  "and --dest-tls-verify.")
+    for source, destination in ((f"oci:{layout}:latest", pushed),
+                                (pushed, f"oci:{tmp_path / 'back'}:v1")):
+        done = spyglass("copy", "-q", "--tls-verify=false", source, destination)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == f"{deprecated} It is taken for both sides.\n"
+    # a side's own flag decides for that side, as in skopeo
+    done = spyglass("copy", "-q", "--retry-times", "0", "--tls-verify=false",
+                    "--src-tls-verify", pushed, f"oci:{tmp_path / 'again'}:v1")
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 2, done.stderr
+    assert lines[0] == (f"{deprecated} It is taken for the destination; --src-tls-verify "
+                        "decides for the source.")
+    assert "could not be verified" in lines[1], lines[1]
+
+
+@pytest.mark.parametrize(("compression", "level", "expected"), [
+    ("zstd", "99", "out of range for zstd, which this copy compresses layers with: zstd "
+     "takes 1 to 22 (0: its default)"),
+    ("zstd", "-1", "out of range for zstd"),
 ])
 def test_a_compression_level_out_of_range_is_a_sentence(
-    layout: Path, tmp_path: Path, compression: str, level: str, expected: str, status: int
+    layout: Path, tmp_path: Path, compression: str, level: str, expected: str
 ) -> None:
     done = spyglass("copy", "-q", "--dest-compress-format", compression,
                     "--dest-compress-level", level, f"oci:{layout}:latest",
                     f"oci:{tmp_path / 'out'}:v1")
-    line = done.error_line() if status == 1 else done.stderr.strip().splitlines()[-1]
-    assert done.returncode == status
-    assert expected in line and level in line, line
+    line = done.error_line()
+    assert done.returncode == 1
+    assert expected in line and f"--dest-compress-level {level}" in line, line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags", [
+    ["--dest-compress-format", "none", "--dest-compress-level", "5"],
+    # nothing to compress: the layers are gzip already
+    ["--dest-compress-level", "19"],
+    ["--dest-compress-format", "gzip", "--dest-compress-level", "99"],
+])
+def test_a_compression_level_nothing_is_compressed_with_is_unused(
+    layout: Path, tmp_path: Path, flags: list[str]
+) -> None:
+    """As in skopeo, whose gzip refuses 19 only when it compresses something."""
+    copy(*flags, f"oci:{layout}:latest", f"oci:{tmp_path / 'out'}:v1",
+         digestfile=tmp_path / "digest")
 
 
 # ------------------------------------------------------------ skopeo's other credential flags

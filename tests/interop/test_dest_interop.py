@@ -235,11 +235,17 @@ def test_a_dir_image_skopeo_wrote_is_replaced(sources: Path, tmp_path: Path, sko
     assert not [name for name in (p.name for p in out.iterdir()) if name.endswith(".manifest.json")]
 
 
+@pytest.mark.parametrize("tags", [
+    ["--additional-tag", "example.com/team/app:2", "--additional-tag", "busybox:1"],
+    ["--additional-tag", "example.com/team/app:2,busybox:1"],  # cobra's StringSlice
+    ['--additional-tag=example.com/team/app:2,"busybox:1"', "--additional-tag", ""],
+], ids=["repeated", "commas", "csv"])
 def test_additional_tags_write_the_archive_skopeo_writes(
-    sources: Path, tmp_path: Path, skopeo: str
+    sources: Path, tmp_path: Path, skopeo: str, tags: list[str]
 ) -> None:
-    """``--additional-tag``: the same members, manifest.json and repositories as skopeo's."""
-    tags = ["--additional-tag", "example.com/team/app:2", "--additional-tag", "busybox:1"]
+    """``--additional-tag``: the same members, manifest.json and repositories as skopeo's,
+    the flag repeated or its names separated with commas (as a CSV line: quotes, and an
+    empty value adding none, as skopeo's string slices read it)."""
     source = f"oci:{sources}:gzip"
     theirs, ours = tmp_path / "theirs.tar", tmp_path / "ours.tar"
     subprocess.run([skopeo, "--insecure-policy", "copy", "-q", *tags, source,

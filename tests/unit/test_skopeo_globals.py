@@ -169,3 +169,25 @@ def test_debug_and_newer_skopeos_parallel_flag_after_the_command() -> None:
     assert build_parser().parse_args(["--debug", "inspect", SAMPLE]).debug is True
     assert build_parser().parse_args(["inspect", SAMPLE]).debug is False
 
+
+
+@pytest.mark.parametrize("argv", [
+    ["--registries.d", "regd", "list-tags", "docker://h/r"],
+    ["--registries.d=regd", "copy", "-q", "oci:x", "docker://h/r:1"],
+    ["copy", "--registries.d", "regd", "oci:x", "docker://h/r:1"],
+    ["--registries.d", "regd", "inspect", "docker://h/r:1"],
+    ["--registries.d", "other", "delete", "--registries.d", "regd", "docker://h/r:1"],
+    ["logout", "--registries.d", "regd", "h"],
+    ["--registries.d", "regd", "login", "h"],
+])
+def test_registries_d_is_a_global_flag(argv: list[str]) -> None:
+    """skopeo 1.9 takes --registries.d before the command only: there, it was taken for
+    the command ('invalid choice: regd'); after it too, as Spyglass takes every global
+    flag, and by logout."""
+    from spyglass.cli.common import registry_options
+
+    args = build_parser().parse_args(argv)
+    assert args.registries_d == Path("regd")
+    if args.command != "logout":
+        side = {"side": "dest"} if args.command == "copy" else {}
+        assert registry_options(args, "h", **side).registries_d == Path("regd")

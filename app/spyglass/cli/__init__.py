@@ -24,7 +24,6 @@ from spyglass.cli.common import (
     CommandParser,
     Parser,
     add_override_flags,
-    bare_bool_flags,
 )
 from spyglass.core.errors import SpyglassError
 
@@ -41,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the window (on PATH, a layout folder or an archive, when given).",
         epilog="A usage error exits with status 2, any other error with 1.",
     )
-    parser.add_argument("--version", action="version", version=f"spyglass {__version__}")
+    parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="show a traceback for unexpected errors"
     )
@@ -102,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _looks_like_a_path(word):
         parser.error(f'the path "{word}" does not exist; expected a COMMAND, or a layout '
                      "folder or archive to open in the window")
-    args = parser.parse_args(bare_bool_flags(args_list))
+    args = parser.parse_args(args_list)
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
         validate[0].error(problem)

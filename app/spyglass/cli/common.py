@@ -8,9 +8,9 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.gojson import without_surrogates
@@ -25,7 +25,22 @@ EXIT_USAGE = 2
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one sentence on stderr."""
+    """An ArgumentParser that reads a command line as skopeo's (Go's pflag) is read, whose
+    usage errors are one sentence on stderr.
+
+    Its ``action="store_true"`` flags are :class:`GoBool`: they take ``=BOOL`` as
+    skopeo's do. What it parses is first written out by :func:`pflag_arguments`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.register("action", "store_true", GoBool)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        argv = sys.argv[1:] if args is None else args
+        return super().parse_known_args(pflag_arguments(self, argv), namespace)
 
     def error(self, message: str) -> NoReturn:
         from spyglass.cli import terminal_safe
@@ -155,38 +170,207 @@ def note(message: str) -> None:
         pass
 
 
-OPTIONAL_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify",
-                                        "--insecure-policy"})
-"""Flags that take ``=BOOL`` or stand alone for true, as skopeo's do."""
+class GoBool(argparse.Action):
+    """An on/off flag as skopeo's are (Go's pflag): alone it is on, ``--flag=BOOL`` and
+    ``-q=BOOL`` say which (any spelling :func:`parse_bool` takes), and it never takes the
+    next argument for its value (:func:`pflag_arguments` writes it ``FLAG=true`` when it
+    stands alone). Every ``action="store_true"`` of a :class:`Parser` is one."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, default: object = False,
+                 required: bool = False, help: str | None = None,
+                 metavar: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs="?", const=True, default=default,
+                         type=parse_bool, required=required, help=help, metavar=metavar)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+
+
+class RefusedFlag(argparse.Action):
+    """A flag that is refused whenever it is given, with a sentence (``said``; ``{flag}``
+    in it is the flag as written): one of skopeo's for what Spyglass does not do, not
+    "unrecognized arguments" after argparse took its value for an image name or a host.
+    It takes a value (``nargs``) as skopeo's flag does."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, said: str,
+                 nargs: int | str | None = 1, default: object = None,
+                 help: str | None = argparse.SUPPRESS, metavar: str | None = "VALUE") -> None:
+        super().__init__(option_strings, dest, nargs=nargs, default=default, help=help,
+                         metavar=metavar)
+        self.said = said
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        flag = (option_string or "").split("=", 1)[0]
+        parser.error(self.said.replace("{flag}", flag))
+
+
+def add_skopeo_only(container: argparse._ActionsContainer, flags: Sequence[str],
+                    does: str) -> None:
+    """skopeo's ``flags`` for what Spyglass does not do, refused as ``FLAG is skopeo's: it
+    DOES`` (``does``: what they do, and what to do instead)."""
+    for flag in flags:
+        container.add_argument(flag, action=RefusedFlag, said=f"{{flag}} is skopeo's: it {does}")
+
+
+SKOPEO_IMAGE_FLAGS: Final = (
+    (("--daemon-host",), "names the Docker daemon of docker-daemon: images, which Spyglass "
+     "does not read; leave it out (for a registry image it does nothing in skopeo either)"),
+    (("--shared-blob-dir",), "shares one blob folder between OCI layouts, which Spyglass "
+     "does not do; leave it out (for a registry image it does nothing in skopeo either)"),
+)
+"""skopeo's flags of inspect and delete for images elsewhere than in a registry."""
+
+
+class StringSlice(argparse.Action):
+    """A flag skopeo declares a string slice (cobra's ``StringSlice``, ``--additional-tag``):
+    repeatable, and each value a line of comma-separated values (``a:1,b:2``; quotes keep
+    a comma, ``""`` adds none), as pflag reads it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, default: object = None,
+                 required: bool = False, help: str | None = None,
+                 metavar: str | None = None) -> None:
+        super().__init__(option_strings, dest, default=[] if default is None else default,
+                         required=required, help=help, metavar=metavar)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        import csv
+
+        items = list(getattr(namespace, self.dest, None) or [])
+        text = str(values)
+        if text:
+            try:
+                items.extend(next(csv.reader([text], strict=True)))
+            except csv.Error as exc:
+                parser.error(f'argument {option_string}: "{text}" is no list of values '
+                             f"separated by commas ({exc})")
+        setattr(namespace, self.dest, items)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that shows a :class:`GoBool` without a metavar as the switch it is
+    (``--all``, not ``--all [ALL]``)."""
+
+    def _format_args(self, action: argparse.Action, default_metavar: str) -> str:
+        if isinstance(action, GoBool) and action.metavar is None:
+            return ""  # (usage's "[--all ]" loses its space)
+        return super()._format_args(action, default_metavar)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, GoBool) and action.metavar is None:
+            return ", ".join(action.option_strings)
+        return super()._format_action_invocation(action)
+
+
+SPACED_BOOL_FLAGS: Final = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify",
+                                      "--insecure-policy"})
+"""On/off flags that also take their ``BOOL`` as the next argument (``--tls-verify
+false``), when it is one (:func:`_a_value`): more than skopeo takes, kept for the
+scripts that were written so."""
 
 _BOOL_WORDS: Final = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
 
 
-def bare_bool_flags(argv: Sequence[str]) -> list[str]:
-    """``argv`` with each of :data:`OPTIONAL_BOOL_FLAGS` standing alone spelled ``FLAG=true``.
+def pflag_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``argv`` written out so that argparse reads it as Go's pflag reads skopeo's.
 
-    argparse gives a flag with an optional value the next argument whatever it
-    is, so ``--dest-tls-verify SRC DST`` took ``SRC`` for true or false. A flag
-    followed by a word of :func:`parse_bool` keeps it (``--tls-verify false``), and
-    so does one followed by a near miss of one (``--tls-verify flase``): a mistyped
-    value, said as such, not a source named "flase". Anything else (a host, an image
-    name) is the next argument.
+    Every flag the parser (or, after the command, the command's parser) knows
+    is joined to its value: an on/off flag (:class:`GoBool`) standing alone
+    becomes ``FLAG=true``, so it never takes the argument after it; a flag that
+    takes a value takes the next argument whatever it starts with
+    (``--password -secret``, ``--dest-compress-level -1``), where argparse took
+    a leading ``-`` for another flag; short ones grouped are taken apart as
+    pflag takes them (``-aq``, ``-q=false``, ``-fv2s2``). One of
+    :data:`SPACED_BOOL_FLAGS` takes a :func:`_a_value` after it too. ``--``
+    ends the flags; an unknown or ambiguous flag is left for argparse to refuse.
     """
     out: list[str] = []
-    for position, token in enumerate(argv):
+    rest = list(argv)
+    commands = _commands_of(parser)
+    while rest:
+        token = rest.pop(0)
         if token == "--":
-            out.extend(argv[position:])
+            out.append(token)
             break
-        following = argv[position + 1] if position + 1 < len(argv) else None
-        if _optional_bool_flag(token) and (following is None or not _a_value(following)):
-            token += "=true"
-        out.append(token)
+        if not token.startswith("-") or token == "-":
+            out.append(token)
+            if commands is not None:  # the command: its parser reads what follows
+                command = commands.get(token)
+                if command is None:
+                    break
+                parser, commands = command, None
+            continue
+        out.extend(_long_flag(parser, token, rest) if token.startswith("--")
+                   else _short_flags(parser, token, rest))
+    return out + rest
+
+
+def _commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser] | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return None
+
+
+def _kind(action: argparse.Action) -> str:
+    """``bool`` for an on/off flag, ``value`` for one that takes one argument, ``other``
+    for the rest (``--help``, ``--version``, a refusal that may stand alone)."""
+    if isinstance(action, GoBool):
+        return "bool"
+    return "value" if action.nargs in (None, 1) else "other"
+
+
+def _long_flag(parser: argparse.ArgumentParser, token: str, rest: list[str]) -> list[str]:
+    """``--flag`` (or a prefix of it, as argparse takes one) with the value it takes;
+    ``--flag=VALUE`` as it is."""
+    if "=" in token:
+        return [token]
+    actions = parser._option_string_actions
+    named = [token] if token in actions else (
+        [flag for flag in actions if flag.startswith(token) and flag.startswith("--")]
+        if parser.allow_abbrev else [])
+    if len(named) != 1:
+        return [token]
+    flag = named[0]
+    kind = _kind(actions[flag])
+    if kind == "bool":
+        if flag in SPACED_BOOL_FLAGS and rest and _a_value(rest[0]):
+            return [f"{flag}={rest.pop(0)}"]
+        return [f"{flag}=true"]
+    if kind == "value" and rest:
+        return [f"{flag}={rest.pop(0)}"]
+    return [token]
+
+
+def _short_flags(parser: argparse.ArgumentParser, token: str, rest: list[str]) -> list[str]:
+    """``-abc`` as pflag reads it: each on/off flag on (``-q=false``: off), and a flag that
+    takes a value takes what follows it in the group (``-fv2s2``, ``-f=v2s2``), else the
+    next argument. A group with a letter no flag has is left as it is."""
+    actions = parser._option_string_actions
+    letters = token[1:]
+    out: list[str] = []
+    for position, letter in enumerate(letters):
+        action = actions.get(f"-{letter}")
+        after = letters[position + 1:]
+        if action is None or _kind(action) == "other":
+            return [token]
+        if after.startswith("="):
+            return [*out, f"-{letter}{after}"]
+        if _kind(action) == "bool":
+            out.append(f"-{letter}=true")
+            continue
+        if after:
+            return [*out, f"-{letter}={after}"]
+        return [*out, f"-{letter}={rest.pop(0)}"] if rest else [*out, f"-{letter}"]
     return out
 
 
 def _a_value(word: str) -> bool:
-    """Whether ``word``, after an optional boolean flag, is that flag's value: a boolean
-    word, or one a letter or two away from one (not a host such as ``localhost``)."""
+    """Whether ``word``, after one of :data:`SPACED_BOOL_FLAGS`, is that flag's value: a
+    boolean word, or one a letter or two away from one (``flase``: a mistyped value, said
+    as such, not a source named "flase"; not a host such as ``localhost``)."""
     import difflib
 
     value = word.strip().lower()
@@ -197,21 +381,29 @@ def _a_value(word: str) -> bool:
     return bool(difflib.get_close_matches(value, ("true", "false"), n=1, cutoff=0.6))
 
 
-def _optional_bool_flag(token: str) -> bool:
-    """``token`` names one of :data:`OPTIONAL_BOOL_FLAGS`, whole or shortened as argparse
-    takes it (``--dest-tls``)."""
-    if not token.startswith("--") or "=" in token or len(token) < 3:
-        return False
-    return sum(flag.startswith(token) for flag in OPTIONAL_BOOL_FLAGS) == 1
-
-
 def parse_bool(text: str) -> bool:
+    """A flag's ``BOOL``: what Go's ``strconv.ParseBool`` takes for skopeo's flags (``1``,
+    ``t``, ``true``, ``0``, ``f``, ``false``, in any case), and ``yes``/``no``/``on``/``off``."""
     value = text.strip().lower()
-    if value in ("true", "1", "yes", "on"):
+    if value in ("true", "t", "1", "yes", "on"):
         return True
-    if value in ("false", "0", "no", "off"):
+    if value in ("false", "f", "0", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
+
+
+def refusing(refused: Mapping[str, str]) -> Callable[[str], str]:
+    """A flag's ``type`` that refuses the values skopeo takes for what Spyglass does not
+    write (``refused``: each one's sentence, after "VALUE is"), a usage error that says
+    so and what to use, where ``choices`` alone said "invalid choice"."""
+
+    def value(text: str) -> str:
+        if text in refused:
+            raise argparse.ArgumentTypeError(f"{text} is {refused[text]}")
+        return text
+
+    value.__name__ = "value"  # (argparse names the type in other errors)
+    return value
 
 
 def platform_argument(text: str) -> str:
@@ -266,7 +458,7 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
     from spyglass.cli.skopeo_globals import add_global_flags
 
     parser.add_argument(
-        "--insecure-policy", type=parse_bool, nargs="?", const=True, metavar="BOOL",
+        "--insecure-policy", action=GoBool, metavar="BOOL",
         default=argparse.SUPPRESS if here else None,
         help="copy without checking the source against the signature policy "
         "(containers-policy.json)")
@@ -283,10 +475,14 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
             "taken as --platform")
 
 
-def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False) -> None:
+def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False,
+                         image: bool = False) -> None:
     """skopeo's flags for reaching a registry (``login`` has its own for credentials), and
-    its global flags after the command."""
+    its global flags after the command; with ``image``, its flags for an image elsewhere
+    (inspect's and delete's ``--daemon-host``, ``--shared-blob-dir``), refused."""
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
+    for flags, does in SKOPEO_IMAGE_FLAGS if image else ():
+        add_skopeo_only(parser, flags, does)
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--creds", metavar="USER[:PASS]",
@@ -299,16 +495,14 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
                        help="with --get-login: read this auth.json only" if login else
                        "read credentials from this auth.json only")
     group.add_argument(
-        "--tls-verify", type=parse_bool, nargs="?", const=True, default=None,
-        metavar="BOOL", help="require HTTPS and verify certificates (default true; "
-        "without the flag a registry on this machine may also answer plain HTTP)",
+        "--tls-verify", action=GoBool, default=None, metavar="BOOL",
+        help="require HTTPS and verify certificates (default true; without the flag a "
+        "registry on this machine may also answer plain HTTP)",
     )
     group.add_argument("--cert-dir", type=Path, metavar="DIR",
                        help="use *.crt, *.cert and *.key files in DIR for TLS")
     group.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                        help="retry failed requests N times (default 3)")
-    group.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
-                       help="read lookaside signature stores from DIR/*.yaml")
 
 
 def ask_password(
@@ -356,6 +550,28 @@ def add_credential_flags(
                        help=f"a Bearer token to present to {which} as it is")
 
 
+def check_credential_flags(args: argparse.Namespace, side: str | None = None) -> None:
+    """Refuse credential flags (of one ``side`` of a copy) that contradict each other, or
+    one given without its pair: for any image, as skopeo refuses them whatever the
+    transport (a side that is no registry uses none of them)."""
+
+    def given(name: str) -> bool:
+        return getattr(args, f"{side}_{name}" if side else name, None) not in (None, False)
+
+    def flag(name: str) -> str:
+        return f"--{side}-{name}" if side else f"--{name}"
+
+    for first, second in (("creds", "no-creds"), ("username", "no-creds"),
+                          ("creds", "username")):
+        if given(first.replace("-", "_")) and given(second.replace("-", "_")):
+            raise SpyglassError(f"{flag(first)} and {flag(second)} contradict each other; "
+                                "give one of them.")
+    if given("username") != given("password"):
+        named, missing = ("username", "password") if given("username") else (
+            "password", "username")
+        raise SpyglassError(f"{flag(named)} needs {flag(missing)} too.")
+
+
 def registry_options(
     args: argparse.Namespace, host: str | None = None, side: str | None = None
 ) -> RegistryOptions:
@@ -374,20 +590,9 @@ def registry_options(
     def flag(name: str) -> str:
         return f"--{side}-{name}" if side else f"--{name}"
 
+    check_credential_flags(args, side)
     creds_text, username, password = value("creds"), value("username"), value("password")
     no_creds, token = bool(value("no_creds")), value("registry_token")
-    for first, second, both in (
-        ("creds", "no-creds", creds_text is not None and no_creds),
-        ("username", "no-creds", username is not None and no_creds),
-        ("creds", "username", creds_text is not None and username is not None),
-    ):
-        if both:
-            raise SpyglassError(f"{flag(first)} and {flag(second)} contradict each other; "
-                                "give one of them.")
-    if (username is None) != (password is None):
-        given, missing = ("username", "password") if password is None else (
-            "password", "username")
-        raise SpyglassError(f"{flag(given)} needs {flag(missing)} too.")
     credentials: Credentials | None = None
     if isinstance(creds_text, str):
         credentials = command_line_credentials(creds_text, host, flag("creds"))
@@ -402,11 +607,14 @@ def registry_options(
             credentials or Credentials("", "", source=REGISTRY_TOKEN_SOURCE),
             registry_token=token)
     authfile = value("authfile")
+    tls_verify = value("tls_verify")
+    if tls_verify is None and side:  # copy's --tls-verify: skopeo's, for both sides
+        tls_verify = getattr(args, "tls_verify", None)
     return RegistryOptions(
         credentials=credentials,
         anonymous=no_creds,
         authfile=authfile if isinstance(authfile, Path) else args.authfile,
-        tls_verify=getattr(args, f"{side}_tls_verify" if side else "tls_verify"),
+        tls_verify=tls_verify if isinstance(tls_verify, bool) else None,
         cert_dir=getattr(args, f"{side}_cert_dir" if side else "cert_dir"),
         retry_times=max(0, args.retry_times),
         registries_d=args.registries_d,

@@ -10,12 +10,17 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
+    GoBool,
+    RefusedFlag,
+    StringSlice,
     add_credential_flags,
+    add_skopeo_only,
+    check_credential_flags,
     count_argument,
     note,
-    parse_bool,
     platform_argument,
     positive_count_argument,
+    refusing,
     registry_options,
     resolve_name,
     write_text,
@@ -49,17 +54,19 @@ def add_parser(commands: Commands) -> None:
                         help="copy this instance of a list (repeat for several)")
     parser.add_argument("--multi-arch", choices=("system", "all", "index-only"),
                         default=None, help="which images of a list to copy (default system)")
-    parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
+    parser.add_argument("--format", "-f", choices=("oci", "v2s2"), type=refusing(_V2S1),
                         help="write manifests in this format")
     parser.add_argument("--dest-compress-format", choices=("gzip", "zstd", "none"),
+                        type=refusing(_ZSTD_CHUNKED),
                         help="recompress layers to this format (default: as they are, "
                         "but uncompressed ones are gzipped for a registry or an OCI layout "
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
-                        help="the compression level (gzip 0-9, zstd 1-22)")
-    parser.add_argument("--additional-tag", action="append", default=[], metavar="NAME:TAG",
+                        help="the compression level of layers compressed (gzip 0-9, zstd "
+                        "1-22; -1 and 0: their default)")
+    parser.add_argument("--additional-tag", action=StringSlice, metavar="NAME:TAG",
                         help="also name the image NAME:TAG in a docker-archive: destination "
-                        "(repeat for several)")
+                        "(repeat for several, or separate them with commas)")
     parser.add_argument("--dest-compress", action="store_true",
                         help="compress uncompressed layers in a dir: destination (as "
                         "--dest-compress-format says; gzip by default)")
@@ -85,16 +92,14 @@ def add_parser(commands: Commands) -> None:
                         help="read credentials from this auth.json only")
     parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                         help="retry failed requests N times (default 3)")
-    parser.add_argument("--registries.d", dest="registries_d", type=Path, metavar="DIR",
-                        help="read lookaside signature stores from DIR/*.yaml")
     for side, which in (("src", "the source's"), ("dest", "the destination's")):
         parser.add_argument(
             f"--{side}-creds", metavar="USER[:PASS]",
             help=f"credentials for {which} registry (USER alone asks for the password; "
             "USER: sends an empty one)")
         parser.add_argument(
-            f"--{side}-tls-verify", type=parse_bool, nargs="?", const=True, default=None,
-            metavar="BOOL", help=f"require HTTPS and verify {which} certificate (default "
+            f"--{side}-tls-verify", action=GoBool, default=None, metavar="BOOL",
+            help=f"require HTTPS and verify {which} certificate (default "
             "true; without the flag a registry on this machine may also answer plain HTTP)")
         parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
                             help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
@@ -102,20 +107,32 @@ def add_parser(commands: Commands) -> None:
                             help=f"read {which} credentials from this auth.json (instead of "
                             "--authfile)")
         add_credential_flags(parser, f"{which} registry", side)
-    for flag in ("creds", "tls-verify", "cert-dir", "username", "password", "no-creds",
+    parser.add_argument(
+        "--tls-verify", action=GoBool, default=None, metavar="BOOL",
+        help="skopeo's deprecated flag for both sides: --src-tls-verify and "
+        "--dest-tls-verify, where a side has none of its own")
+    for flag in ("creds", "cert-dir", "username", "password", "no-creds",
                  "registry-token"):  # the other commands' one-sided flags
-        parser.add_argument(f"--{flag}", nargs="?", action=_OneSidedFlag, help=argparse.SUPPRESS)
-    for flags, _why in _SKOPEO_ONLY:
-        for flag in flags:
-            parser.add_argument(flag, nargs=1, action=_SkopeoOnly, metavar="VALUE",
-                                help=argparse.SUPPRESS)
+        parser.add_argument(f"--{flag}", nargs="?", action=RefusedFlag, said=(
+            f"the copy command takes --src-{flag} and --dest-{flag}, one for each side, "
+            "not {flag}"))
+    for flags, does in _SKOPEO_ONLY:
+        add_skopeo_only(parser, flags, does)
     parser.add_argument("--dest-precompute-digests", action="store_true",
                         help=argparse.SUPPRESS)  # skopeo's; Spyglass knows them anyway
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run, validate=(parser, _validate))
+    parser.set_defaults(func=run)
 
+
+_V2S1: Final = {"v2s1": "Docker schema 1, a deprecated format Spyglass never writes: use "
+                       "v2s2 for Docker schema 2, or oci"}
+_ZSTD_CHUNKED: Final = {
+    "zstd:chunked": "zstd with a table of contents in each layer, for partial pulls "
+    "(podman, CRI-O), which Spyglass does not write: use zstd for plain zstd layers (read "
+    "everywhere, pulled whole), or skopeo copy for zstd:chunked"}
+"""skopeo's values of copy's flags for what Spyglass does not write, and what they are."""
 
 _SKOPEO_ONLY: Final = (
     (("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",
@@ -132,46 +149,6 @@ _SKOPEO_ONLY: Final = (
      "and docker load move images through docker-archive: files"),
 )
 """skopeo's copy flags for what Spyglass does not do, and what they do."""
-
-
-class _SkopeoOnly(argparse.Action):
-    """A skopeo flag for something Spyglass does not do: a sentence that says so, not
-    "unrecognized arguments" (argparse would take the flag's value for SOURCE)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        flag = (option_string or "").split("=", 1)[0]
-        why = next(why for flags, why in _SKOPEO_ONLY if flag in flags)
-        parser.error(f"{flag} is skopeo's: it {why}")
-
-
-class _OneSidedFlag(argparse.Action):
-    """``--creds`` (or ``--tls-verify``, ``--cert-dir``) given to copy, which has one for
-    each side: a sentence that names them, not "unrecognized arguments" about SOURCE
-    (argparse would take the flag's value for SOURCE)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        flag = (option_string or "").split("=", 1)[0]
-        base = flag.removeprefix("--")
-        parser.error(f"the copy command takes --src-{base} and --dest-{base}, one for each side, "
-                     f"not {flag}")
-
-
-def _validate(args: argparse.Namespace) -> str | None:
-    """A value the flags around it make malformed, for a usage error (status 2): a
-    compression level outside what the compression asked for takes."""
-    from spyglass.core.copy_plan import COMPRESSION_LEVELS
-
-    level, algorithm = args.dest_compress_level, args.dest_compress_format
-    if level is None or args.dest_decompress:
-        return None
-    low, high = COMPRESSION_LEVELS.get(algorithm or "gzip", (level, level))
-    if low <= level <= high:
-        return None
-    return (f"argument --dest-compress-level: {level} is out of range for "
-            f"{algorithm or 'gzip (the compression of layers compressed without a choice)'}, "
-            f"which takes {low} to {high}")
 
 
 def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
@@ -244,15 +221,39 @@ def _registry_options(
 ) -> RegistryOptions | None:
     """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
     the side's registry flags are then unused, and the registry transport with httpx
-    is not even imported)."""
+    is not even imported, but those that contradict each other are refused)."""
     from spyglass.core.reference import DockerName
 
+    check_credential_flags(args, side)
     if not isinstance(name, DockerName):
         return None
     return registry_options(args, name.reference.domain, side)
 
 
+def _deprecated_tls_verify(args: argparse.Namespace) -> None:
+    """skopeo 1.9's ``copy --tls-verify``: deprecated, with skopeo's warning, and taken for
+    each side that has no ``--src-tls-verify`` or ``--dest-tls-verify`` of its own (see
+    :func:`~spyglass.cli.common.registry_options`), as skopeo takes it."""
+    if args.tls_verify is None:
+        return
+    own = [(f"--{side}-tls-verify", name) for side, name in (("src", "source"),
+                                                             ("dest", "destination"))
+           if getattr(args, f"{side}_tls_verify") is not None]
+    said = ("--tls-verify is deprecated, as in skopeo: use --src-tls-verify and "
+            "--dest-tls-verify. ")
+    if not own:
+        said += "It is taken for both sides."
+    elif len(own) == 2:
+        said += "Here they decide, and it is left unused."
+    else:
+        flag, name = own[0]
+        other = "destination" if name == "source" else "source"
+        said += f"It is taken for the {other}; {flag} decides for the {name}."
+    note(said)
+
+
 def run(args: argparse.Namespace) -> int:
+    _deprecated_tls_verify(args)
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
     _check_policy(args, source_name)

@@ -9,6 +9,8 @@ from typing import Final
 
 from spyglass.cli.common import (
     Commands,
+    GoBool,
+    RefusedFlag,
     add_override_flags,
     add_registry_options,
     ask_password,
@@ -64,6 +66,9 @@ def add_parsers(commands: Commands) -> None:
                        help="read the password from standard input")
     login.add_argument("--get-login", action="store_true",
                        help="print the user name the credentials for HOST have, if any")
+    login.add_argument("--verbose", "-v", action="store_true",
+                       help="taken for skopeo's scripts: a login always says where it kept "
+                       "the credentials")
     add_registry_options(login, login=True)
     login.set_defaults(func=run_login)
 
@@ -74,6 +79,9 @@ def add_parsers(commands: Commands) -> None:
     logout.add_argument("host", metavar="HOST", nargs="?")
     logout.add_argument("--all", "-a", action="store_true",
                         help="remove the credentials Spyglass stored for every registry")
+    logout.add_argument("--tls-verify", action=GoBool, default=None, metavar="BOOL",
+                        help="taken for skopeo's scripts; a logout asks no registry")
+    logout.add_argument("--authfile", action=RefusedFlag, said=LOGOUT_AUTHFILE)
     add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True)
     logout.set_defaults(func=run_logout, validate=(
         logout, lambda args: None if args.all != (args.host is not None) else
@@ -88,8 +96,15 @@ def add_parsers(commands: Commands) -> None:
     delete.add_argument("--force", action="store_true",
                         help="delete even a manifest that lists of the repository hold as "
                              "one of their images (they are left naming a manifest gone)")
-    add_registry_options(delete)
+    add_registry_options(delete, image=True)
     delete.set_defaults(func=run_delete)
+
+
+LOGOUT_AUTHFILE: Final = (
+    "{flag} names the auth.json skopeo logout removes credentials from; spyglass logout "
+    "forgets only those Spyglass keeps in the keyring, and never writes an auth file: use "
+    "skopeo logout --authfile FILE HOST")
+"""``logout --authfile``'s refusal (``login --authfile`` is refused as well)."""
 
 
 def _repository(text: str) -> DockerReference:

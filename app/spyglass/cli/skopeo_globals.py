@@ -1,6 +1,7 @@
 """skopeo's global flags that are more than a switch: ``--policy``, ``--tmpdir``,
-``--registries-conf`` and ``--command-timeout``, taken before or after the command as
-skopeo takes them, each either done as skopeo does it or refused with a sentence."""
+``--registries.d``, ``--registries-conf`` and ``--command-timeout``, taken before or after
+the command as skopeo takes them (``--registries.d`` only before it in skopeo 1.9), each
+either done as skopeo does it or refused with a sentence."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from spyglass.cli.common import add_skopeo_only
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
@@ -20,16 +22,6 @@ _REFUSED: Final = {
     "--command-timeout": "sets a time limit for the whole command, which Spyglass does not "
     "have: run it under timeout(1) (timeout 10m spyglass …)",
 }
-
-
-class _Refused(argparse.Action):
-    """A skopeo global flag for something Spyglass does not do: a sentence that says so,
-    not "unrecognized arguments" (argparse would take its value for the command)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        flag = (option_string or "").split("=", 1)[0]
-        parser.error(f"{flag} is skopeo's: it {_REFUSED[flag]}")
 
 
 def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
@@ -44,9 +36,11 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
     parser.add_argument(
         "--tmpdir", type=Path, metavar="DIR", default=unset,
         help="where big temporary files go (as $TMPDIR)")
-    for flag in _REFUSED:
-        parser.add_argument(flag, nargs=1, action=_Refused, metavar="VALUE",
-                            help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--registries.d", dest="registries_d", type=Path, metavar="DIR", default=unset,
+        help="read lookaside signature stores from DIR/*.yaml")
+    for flag, does in _REFUSED.items():
+        add_skopeo_only(parser, [flag], does)
 
 
 def apply_global_flags(args: argparse.Namespace) -> None:

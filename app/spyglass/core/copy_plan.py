@@ -88,6 +88,8 @@ class CopyOptions:
     format: Format | None = None
     compression: Compression | None = None
     compression_level: int | None = None
+    """The level of what is compressed (-1 and 0: gzip's and zstd's default), checked
+    against the compression the plan uses (:data:`COMPRESSION_LEVELS`)."""
     preserve_digests: bool = False
     parallel: int = DEFAULT_PARALLEL
     remove_signatures: bool = False
@@ -106,26 +108,33 @@ class CopyOptions:
     meet (a broken connection, 429, 502/503/504): from its first byte, since a
     stream already handed on cannot be rewound."""
 
-    def __post_init__(self) -> None:
-        level = self.compression_level
-        if level is None:
-            return
-        algorithm = self.compression or "gzip"  # layers compressed without a choice: gzip
-        if algorithm == "none":
-            raise SpyglassError(
-                f"A compression level ({level}) means nothing for uncompressed layers; "
-                "leave it out, or choose gzip or zstd."
-            )
-        low, high = COMPRESSION_LEVELS[algorithm]
-        if not low <= level <= high:
-            raise SpyglassError(
-                f"The compression level {level} is out of range for {algorithm}, which "
-                f"takes {low} to {high}."
-            )
-
 
 COMPRESSION_LEVELS: Final = {"gzip": (0, 9), "zstd": (1, 22)}
 """The levels each compression takes (zlib's; zstd's regular levels)."""
+
+DEFAULT_LEVELS: Final = {"gzip": -1, "zstd": 0}
+"""The level that stands for each compression's default level (6 for gzip, as Go's
+``gzip.DefaultCompression`` and zlib's ``Z_DEFAULT_COMPRESSION`` take -1; 3 for zstd,
+as libzstd takes 0): taken as it is by zlib and zstandard."""
+
+
+def _check_level(plan: CopyPlan, level: int | None) -> None:
+    """Refuse a compression ``level`` out of range for a compression ``plan`` compresses
+    layers with; a level nothing is compressed with goes unused, as in skopeo (a ``dir:``
+    destination, layers copied as they are, decompressed ones)."""
+    if level is None:
+        return
+    used = {task.recompress for task in plan.blobs}
+    for algorithm in sorted(a for a in used if a is not None and a != "none"):
+        low, high = COMPRESSION_LEVELS[algorithm]
+        default = DEFAULT_LEVELS[algorithm]
+        if low <= level <= high or level == default:
+            continue
+        takes = f"takes {low} to {high} ({default}: its default)"
+        raise SpyglassError(
+            f"The compression level {level} is out of range for {algorithm}, which {takes}.",
+            on_command_line=f"--dest-compress-level {level} is out of range for "
+            f"{algorithm}, which this copy compresses layers with: {algorithm} {takes}.")
 
 
 
@@ -744,6 +753,7 @@ def plan_copy(
         ahead = _Ahead(pool, source, lookups, attachments=carry, needs_config=needs_config)
         try:
             plan = _plan_images(source, destination, options, cancel, ahead)
+            _check_level(plan, options.compression_level)
             plan = _with_foreign_note(plan, destination)
             plan = _with_narrowing_note(plan, source, destination)
             _check_required_digest(plan, destination)

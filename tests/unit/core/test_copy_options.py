@@ -889,3 +889,34 @@ def test_a_conversion_nobody_asked_for_is_noted(tmp_path: Path) -> None:
     assert notes(anything, CopyOptions(compression="zstd")) == [
         "written as OCI, from Docker schema 2: Docker schema 2 cannot hold zstd layers, so "
         "the digests change"]
+
+
+def test_a_compression_level_is_checked_against_the_compression_used(tmp_path: Path) -> None:
+    """A level out of gzip's range is refused when the plan gzips a layer (an OCI layout
+    gets the plain one compressed), and unused where nothing is compressed (dir: keeps
+    it plain), as skopeo's gzip refuses it only when it compresses; -1 and 0 are gzip's
+    and zstd's default levels. (CopyOptions refused 19 whatever the destination.)"""
+    from spyglass.core.errors import SpyglassError
+    from spyglass.core.transports import open_destination
+
+    builder = LayoutBuilder(tmp_path / "src")
+    builder.tag(builder.add_image(ImageSpec(layers=[
+        LayerSpec({"/a": b"plain\n" * 1000}, compression="none")])), "x")
+    options = CopyOptions(compression_level=19)
+    plan_copy(open_source(f"oci:{tmp_path / 'src'}:x"),
+              open_destination(f"dir:{tmp_path / 'dir'}"), options)
+    with pytest.raises(SpyglassError) as caught:
+        plan_copy(open_source(f"oci:{tmp_path / 'src'}:x"),
+                  open_destination(f"oci:{tmp_path / 'out'}:x"), options)
+    assert str(caught.value) == ("The compression level 19 is out of range for gzip, which "
+                                 "takes 0 to 9 (-1: its default).")
+    written = {}
+    for compression, level in (("gzip", -1), ("gzip", None), ("zstd", 0), ("zstd", None)):
+        dest = MemoryDestination()
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:x"), dest,
+                   CopyOptions(compression=compression,
+                               compression_level=level))
+        assert dest.committed is not None
+        written[compression, level] = dest.committed[1]
+    assert written["gzip", -1] == written["gzip", None]
+    assert written["zstd", 0] == written["zstd", None]
