@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -46,6 +47,15 @@ for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
     os.environ.pop(_name.lower(), None)
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # (pytest then tears down: servers stop, folders go)
+
+
+# a run stopped with SIGTERM (pkill, a CI job cancelled or timed out) tears its fixtures
+# down as Ctrl+C does; by default it died at once, its registries left serving
+signal.signal(signal.SIGTERM, _interrupted)
 
 import pytest  # noqa: E402  (after the environment above is in place)
 
