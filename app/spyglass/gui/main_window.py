@@ -52,7 +52,13 @@ from PySide6.QtWidgets import (
 from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
-from spyglass.core.settings import Settings, normalize_location, save_settings
+from spyglass.core.settings import (
+    SavedSettings,
+    Settings,
+    merge_settings,
+    normalize_location,
+    save_settings,
+)
 from spyglass.gui import icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
@@ -108,7 +114,9 @@ class MainWindow(QMainWindow):
 
     Attributes:
         settings: the user's settings; saved in the background when the recent
-            locations or the registries change, and when the window closes.
+            locations or the registries change, and when the window closes, merged
+            with what another window (or a hand edit) saved meanwhile, which the
+            window then takes in (see :meth:`save_settings_later`).
         runner: the background job runner of every pane.
         places: the :class:`PlacesModel` of the local tree on the left.
         tree: the view of ``places``.
@@ -132,6 +140,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
         self._settings_file = settings_file
+        self._settings_base = self.settings.copy()
+        """The settings as the file held them when this window last read or saved it:
+        what a save tells apart the window's own changes from another's with."""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []
@@ -756,15 +767,30 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def save_settings_later(self, *, drain: bool = False) -> None:
-        """Save a snapshot of the settings on the writer thread."""
+        """Save a snapshot of the settings on the writer thread, merged with what the file
+        holds by then (see :func:`~spyglass.core.settings.merge_settings`): what another
+        window or a hand edit changed since this window last read or saved the file is
+        kept, and taken in here once saved."""
         snapshot = self.settings.copy()
+        base = self._settings_base
         target = self._settings_file
 
-        def write(_cancel: object) -> None:
-            save_settings(snapshot, target)
+        def write(_cancel: object) -> SavedSettings:
+            return save_settings(snapshot, target, base=base)
 
         self.runner.submit(write, serial=True, drain=drain, what="saving the settings",
+                           on_done=lambda saved: self._settings_saved(snapshot, saved),
                            on_error=lambda message: log.warning("%s", message))
+
+    def _settings_saved(self, snapshot: Settings, saved: SavedSettings) -> None:
+        """Take in what the file held besides this window's changes: what the window
+        changed since ``snapshot`` stays, anything else is as saved."""
+        before = {entry.host: (entry.username, entry.insecure)
+                  for entry in self.settings.registries}
+        self.settings.take(merge_settings(snapshot, self.settings, saved.settings))
+        self._settings_base = saved.settings
+        self.registries.follow_settings(before)
+        self._update_actions()
 
     def restore_window_geometry(self) -> bool:
         """Put the window where the settings say it was; False if they say nothing usable."""

@@ -436,14 +436,21 @@ class RegistryBrowser(QObject):
             text += "<p>Nothing on the registry changes.</p>"
         if not self.confirm("Remove Registry", text, "Remove"):
             return False
-        showing = self.model.registry_node(self._chosen.chosen())
-        self.model.remove_registry(host)
         self._settings.remove_registry(host)
         emit(self.settingsChanged)
         store = self._store
         self._runner.submit(lambda _cancel: forget_credentials(store, host), serial=True,
                             what=f"forgetting the password for {host}",
                             on_error=lambda message: emit(self.statusMessage, message))
+        self._take_off(host)
+        emit(self.statusMessage, f"Removed {host}.")
+        emit(self.registryRemoved, host)
+        return True
+
+    def _take_off(self, host: str) -> None:
+        """Take ``host``'s row out of the tree; what showed it shows something else."""
+        showing = self.model.registry_node(self._chosen.chosen())
+        self.model.remove_registry(host)
         if showing is not None and showing.host == host:
             current = self._chosen.chosen()
             if current.isValid():  # the row Qt moved to is shown (not the welcome page
@@ -453,9 +460,25 @@ class RegistryBrowser(QObject):
         request = self._image_view.request
         if request is not None and request.name.startswith(f"docker://{host}/"):
             self._image_view.show_empty()
-        emit(self.statusMessage, f"Removed {host}.")
-        emit(self.registryRemoved, host)
-        return True
+
+    def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
+        """The settings took in what another window (or a hand edit) saved: the tree
+        follows. ``before`` is each registry's user name and insecure flag before that.
+
+        A registry added there is listed, one removed there goes, one whose user name
+        or flag changed there connects anew; the attachment tags show as set there."""
+        now = {entry.host: entry for entry in self._settings.registries}
+        for host in before:
+            if host not in now:
+                self._take_off(host)
+                emit(self.registryRemoved, host)
+        for host, entry in now.items():
+            if host not in before:
+                self.model.add_registry(entry, self._connection(entry))
+            elif before[host] != (entry.username, entry.insecure):
+                self.model.update_registry(entry, self._connection(entry))
+        if self._settings.show_attachment_tags != self.show_attachments:
+            self.set_show_attachments(self._settings.show_attachment_tags)
 
     # ------------------------------------------------------------------ repositories
 
