@@ -152,6 +152,8 @@ class RegistryBrowser(QObject):
         statusMessage(str): a notice for the status bar.
         settingsChanged(): the registries (or how their tags are listed) changed in the
             settings; save them.
+        settingsEdited(str): a registry was edited; save the settings, and once they are
+            saved (not before, nor when the save fails) say the sentence.
         sessionOnly(str): the credentials of this host last only until Spyglass quits.
         selected(): a row of the registries tree became current.
         titleChanged(str): what the window title should say.
@@ -162,6 +164,7 @@ class RegistryBrowser(QObject):
 
     statusMessage = Signal(str)
     settingsChanged = Signal()
+    settingsEdited = Signal(str)
     sessionOnly = Signal(str)
     selected = Signal()
     titleChanged = Signal(str)
@@ -378,7 +381,7 @@ class RegistryBrowser(QObject):
         current = self._chosen.chosen()
         showing = self.model.registry_node(current)
         self.model.update_registry(entry, self._connection(entry, result))
-        emit(self.settingsChanged)
+        emit(self.settingsEdited, f"Saved the settings of {entry.host}.")
         if result.credentials is not None:
             self._keep_secret(result)
         elif not result.username and old.username:
@@ -389,7 +392,6 @@ class RegistryBrowser(QObject):
             index = self.model.registry_index(entry.host)
             self.tree.setCurrentIndex(index)
             self._current_changed(index, QModelIndex())
-        emit(self.statusMessage, f"Saved the settings of {entry.host}.")
 
     def _keep_secret(self, result: RegistryInput) -> None:
         credentials = result.credentials
