@@ -47,6 +47,9 @@ def sample(sample_layout: Path) -> SampleFacts:
 
 @pytest.fixture
 def settings_file(tmp_path: Path) -> Path:
+    """The windows' settings file, in a folder that is there (as ``~/.config/spyglass``
+    would be made in a home folder that is there)."""
+    (tmp_path / "config").mkdir()
     return tmp_path / "config" / "settings.json"
 
 
@@ -72,14 +75,15 @@ def make_window(qtbot: QtBot, settings_file: Path,
                 store: CredentialStore) -> Iterator[Callable[..., MainWindow]]:
     """Build MainWindows that are shown, closed at the end, and checked to stop their threads.
 
-    Each gets ``store`` unless given ``credentials=``.
+    Each gets ``store`` unless given ``credentials=``, and saves to ``settings_file``
+    unless given ``settings_file=``.
     """
     windows: list[MainWindow] = []
 
     def make(settings: Settings | None = None, **kwargs: Any) -> MainWindow:
         kwargs.setdefault("credentials", store)
-        window = MainWindow(settings or Settings(first_run_done=True),
-                            settings_file=settings_file, **kwargs)
+        kwargs.setdefault("settings_file", settings_file)
+        window = MainWindow(settings or Settings(first_run_done=True), **kwargs)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

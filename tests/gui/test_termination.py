@@ -32,6 +32,8 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), "QT_QPA_PLATFORM": "offscreen",
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "XDG_DATA_HOME": str(tmp_path / "data")}
+    # $XDG_CONFIG_HOME is there (Spyglass makes its own folder in it, never the base)
+    (tmp_path / "config").mkdir()
     layout = REPO_ROOT / "resources" / "sample-layout"
     process = subprocess.Popen([sys.executable, "-m", "spyglass", str(layout)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from spyglass import __version__
-from spyglass.core.settings import load_settings, settings_path
+from spyglass.core.settings import read_settings, settings_path
 from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
@@ -110,8 +110,9 @@ def run(argv: list[str]) -> int:
     arguments = argv if existing else app.arguments()[1:]
     paths = [Path(arg) for arg in arguments if not arg.startswith("-")]
 
-    settings = load_settings()
-    window = MainWindow(settings, settings_file=settings_path())
+    path = settings_path()
+    loaded = read_settings(path)
+    window = MainWindow(loaded.settings, settings_file=path, settings_read=loaded)
     window.restore_window_geometry()
     restore_signals = close_on_termination(window, app)
     window.show()

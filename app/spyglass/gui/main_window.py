@@ -52,7 +52,15 @@ from PySide6.QtWidgets import (
 from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
-from spyglass.core.settings import Settings, normalize_location, save_settings
+from spyglass.core.errors import SpyglassError
+from spyglass.core.settings import (
+    LoadedSettings,
+    SavedSettings,
+    Settings,
+    merge_settings,
+    normalize_location,
+    save_settings,
+)
 from spyglass.gui import icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
@@ -108,7 +116,9 @@ class MainWindow(QMainWindow):
 
     Attributes:
         settings: the user's settings; saved in the background when the recent
-            locations or the registries change, and when the window closes.
+            locations or the registries change, and when the window closes, merged
+            with what another window (or a hand edit) saved meanwhile, which the
+            window then takes in (see :meth:`save_settings_later`).
         runner: the background job runner of every pane.
         places: the :class:`PlacesModel` of the local tree on the left.
         tree: the view of ``places``.
@@ -119,6 +129,8 @@ class MainWindow(QMainWindow):
         copying: the :class:`CopyController`: drags, drops, the Copy dialog, transfers.
         vertical: the splitter between the panes and the Transfers panel below them.
         session_banner: the notice that credentials last only for this session.
+        settings_banner: what there is to know about the settings file: it could not
+            be read, a newer Spyglass wrote it, a save failed, they cannot be kept.
     """
 
     def __init__(
@@ -126,12 +138,20 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         *,
         settings_file: Path | None = None,
+        settings_read: LoadedSettings | None = None,
         credentials: CredentialStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``settings_read``, when given, is what reading ``settings`` from the file
+        found: the window says what there is to say about the file."""
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
         self._settings_file = settings_file
+        self._settings_base = self.settings.copy()
+        """The settings as the file held them when this window last read or saved it:
+        what a save tells apart the window's own changes from another's with."""
+        self._settings_told: set[str] = set()
+        self._settings_failure = ""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []
@@ -168,11 +188,13 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
         self.session_banner = Banner()
+        self.settings_banner = Banner()
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         central_layout.addWidget(self.session_banner)
+        central_layout.addWidget(self.settings_banner)
         self.copying = CopyController(self)
         # failure sentences advise the one action that applies: Add or Edit Registry…
         self.runner.listed = self._listed
@@ -205,6 +227,7 @@ class MainWindow(QMainWindow):
         self.image_view.addRegistryRequested.connect(self.registries.add_registry)
         self.registries.statusMessage.connect(self.show_status)
         self.registries.settingsChanged.connect(self.save_settings_later)
+        self.registries.settingsEdited.connect(lambda said: self.save_settings_later(said=said))
         self.registries.sessionOnly.connect(self.show_session_only)
         self.registries.registryRemoved.connect(self._registry_removed)
         self.registries.selected.connect(self._registry_selected)
@@ -219,6 +242,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         # the keyboard starts in LOCAL, where the arrows browse (not on a sidebar button)
         self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
+        if settings_read is not None:
+            self._tell_settings(*settings_read.notices())
+            if settings_read.problems and settings_read.newer_version is None:
+                # copied aside and rewritten now, and said (naming the copy) once it is
+                self.save_settings_later()
 
     # -- building
 
@@ -654,7 +682,7 @@ class MainWindow(QMainWindow):
         store = self._credentials
         passed_over = store.passed_over
         self.session_banner.show_text(
-            session_only_text(self._session_hosts),
+            session_only_text(self._session_hosts, store),
             details="" if passed_over is None else passed_over_text(passed_over,
                                                                     store.backend_setting))
 
@@ -767,16 +795,62 @@ class MainWindow(QMainWindow):
         self.save_settings_later()
         self._update_actions()
 
-    def save_settings_later(self, *, drain: bool = False) -> None:
-        """Save a snapshot of the settings on the writer thread."""
+    def save_settings_later(self, *, drain: bool = False, said: str = "") -> None:
+        """Save a snapshot of the settings on the writer thread, merged with what the file
+        holds by then (see :func:`~spyglass.core.settings.merge_settings`): what another
+        window or a hand edit changed since this window last read or saved the file is
+        kept, and taken in here once saved. Then ``said`` goes to the status bar; a save
+        that fails is said in :attr:`settings_banner` instead (once for each reason)."""
         snapshot = self.settings.copy()
+        base = self._settings_base
         target = self._settings_file
 
-        def write(_cancel: object) -> None:
-            save_settings(snapshot, target)
+        def write(_cancel: object) -> SavedSettings:
+            try:
+                return save_settings(snapshot, target, base=base)
+            except SpyglassError as exc:  # logged here too: a window closing says nothing
+                log.warning("%s", exc)
+                raise
 
-        self.runner.submit(write, serial=True, drain=drain, what="saving the settings",
-                           on_error=lambda message: log.warning("%s", message))
+        self.runner.submit(
+            write, serial=True, drain=drain, what="saving the settings",
+            on_done=lambda saved: self._settings_saved(snapshot, saved, said),
+            on_error=lambda sentence: self._settings_not_saved(sentence, said))
+
+    def _settings_saved(self, snapshot: Settings, saved: SavedSettings, said: str) -> None:
+        """Take in what the file held besides this window's changes: what the window
+        changed since ``snapshot`` stays, anything else is as saved."""
+        before = {entry.host: (entry.username, entry.insecure)
+                  for entry in self.settings.registries}
+        self.settings.take(merge_settings(snapshot, self.settings, saved.settings))
+        self._settings_base = saved.settings
+        self.registries.follow_settings(before)
+        self._update_actions()
+        if self._settings_failure:  # saved after all: that is no longer so
+            self._settings_told.discard(self._settings_failure)
+            if self.settings_banner.text == self._settings_failure:
+                self.settings_banner.hide()
+            self._settings_failure = ""
+        if notice := saved.notice():
+            self._tell_settings(notice)
+        if said:
+            self.show_status(said)
+
+    def _settings_not_saved(self, sentence: str, said: str) -> None:
+        """Say why the settings were not saved: in the banner once, and in the status bar
+        too where a change expected to be saved (an edited registry's) was not."""
+        self._settings_failure = sentence
+        if said or sentence not in self._settings_told:
+            self.show_status(sentence)
+        self._tell_settings(sentence)
+
+    def _tell_settings(self, *sentences: str) -> None:
+        """Say ``sentences`` about the settings file in its banner, each once: a save
+        failing again the same way says nothing more there."""
+        new = [s for s in sentences if s and s not in self._settings_told]
+        if new:
+            self._settings_told.update(new)
+            self.settings_banner.show_text(" ".join(new))
 
     def restore_window_geometry(self) -> bool:
         """Put the window where the settings say it was; False if they say nothing usable."""

@@ -187,6 +187,8 @@ class RegistryBrowser(QObject):
         statusMessage(str): a notice for the status bar.
         settingsChanged(): the registries (or how their tags are listed) changed in the
             settings; save them.
+        settingsEdited(str): a registry was edited; save the settings, and once they are
+            saved (not before, nor when the save fails) say the sentence.
         sessionOnly(str): the credentials of this host last only until Spyglass quits.
         selected(): a row of the registries tree became current.
         titleChanged(str): what the window title should say ("": nothing is shown).
@@ -197,6 +199,7 @@ class RegistryBrowser(QObject):
 
     statusMessage = Signal(str)
     settingsChanged = Signal()
+    settingsEdited = Signal(str)
     sessionOnly = Signal(str)
     selected = Signal()
     titleChanged = Signal(str)
@@ -413,7 +416,7 @@ class RegistryBrowser(QObject):
         current = self._chosen.chosen()
         showing = self.model.registry_node(current)
         self.model.update_registry(entry, self._connection(entry, result))
-        emit(self.settingsChanged)
+        emit(self.settingsEdited, f"Saved the settings of {entry.host}.")
         if result.credentials is not None:
             self._keep_secret(result)
         elif not result.username and old.username:
@@ -424,7 +427,6 @@ class RegistryBrowser(QObject):
             index = self.model.registry_index(entry.host)
             self.tree.setCurrentIndex(index)
             self._current_changed(index, QModelIndex())
-        emit(self.statusMessage, f"Saved the settings of {entry.host}.")
 
     def _keep_secret(self, result: RegistryInput) -> None:
         credentials = result.credentials
@@ -471,14 +473,21 @@ class RegistryBrowser(QObject):
             text += "<p>Nothing on the registry changes.</p>"
         if not self.confirm("Remove Registry", text, "Remove"):
             return False
-        showing = self.model.registry_node(self._chosen.chosen())
-        self.model.remove_registry(host)
         self._settings.remove_registry(host)
         emit(self.settingsChanged)
         store = self._store
         self._runner.submit(lambda _cancel: forget_credentials(store, host), serial=True,
                             what=f"forgetting the password for {host}",
                             on_error=lambda message: emit(self.statusMessage, message))
+        self._take_off(host)
+        emit(self.statusMessage, f"Removed {host}.")
+        emit(self.registryRemoved, host)
+        return True
+
+    def _take_off(self, host: str) -> None:
+        """Take ``host``'s row out of the tree; what showed it shows something else."""
+        showing = self.model.registry_node(self._chosen.chosen())
+        self.model.remove_registry(host)
         if showing is not None and showing.host == host:
             current = self._chosen.chosen()
             if current.isValid():  # the row Qt moved to is shown (not the welcome page
@@ -489,9 +498,25 @@ class RegistryBrowser(QObject):
         if request is not None and request.name.startswith(f"docker://{host}/"):
             self._image_view.show_empty()
             emit(self.titleChanged, "")
-        emit(self.statusMessage, f"Removed {host}.")
-        emit(self.registryRemoved, host)
-        return True
+
+    def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
+        """The settings took in what another window (or a hand edit) saved: the tree
+        follows. ``before`` is each registry's user name and insecure flag before that.
+
+        A registry added there is listed, one removed there goes, one whose user name
+        or flag changed there connects anew; the attachment tags show as set there."""
+        now = {entry.host: entry for entry in self._settings.registries}
+        for host in before:
+            if host not in now:
+                self._take_off(host)
+                emit(self.registryRemoved, host)
+        for host, entry in now.items():
+            if host not in before:
+                self.model.add_registry(entry, self._connection(entry))
+            elif before[host] != (entry.username, entry.insecure):
+                self.model.update_registry(entry, self._connection(entry))
+        if self._settings.show_attachment_tags != self.show_attachments:
+            self.set_show_attachments(self._settings.show_attachment_tags)
 
     # ------------------------------------------------------------------ repositories
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,14 +20,19 @@ from spyglass.core.settings import (
     Settings,
     load_settings,
     normalize_location,
+    read_settings,
     save_settings,
     settings_path,
 )
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "config" / "settings.json"
+def path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The settings file in ``$XDG_CONFIG_HOME/spyglass`` (a folder a save may make), both
+    in the test's own folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "xdg").mkdir()
+    return tmp_path / "xdg" / "spyglass" / "settings.json"
 
 
 def test_settings_live_under_the_user_config_dir(env_sandbox: Path) -> None:
@@ -118,12 +127,14 @@ def test_corrupt_file_gives_defaults_and_is_set_aside(
     assert bad.read_bytes() == content
 
 
-def test_a_newer_bad_file_replaces_an_older_one(path: Path) -> None:
+def test_an_older_bad_file_is_kept_and_the_new_one_takes_a_number(path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.with_name("settings.json.bad").write_bytes(b"old")
     path.write_bytes(b"new {")
-    load_settings(path)
-    assert path.with_name("settings.json.bad").read_bytes() == b"new {"
+    loaded = read_settings(path)
+    assert path.with_name("settings.json.bad").read_bytes() == b"old"
+    assert path.with_name("settings.json.bad.1").read_bytes() == b"new {"
+    assert loaded.set_aside == path.with_name("settings.json.bad.1")
 
 
 def test_unreadable_file_gives_defaults_and_is_set_aside(path: Path) -> None:
@@ -262,3 +273,306 @@ def test_show_attachment_tags_round_trips_and_defaults_off() -> None:
     again = Settings.from_json(settings.to_json())
     assert again.show_attachment_tags is True
     assert Settings.from_json({"show_attachment_tags": "yes"}).show_attachment_tags is False
+
+
+# -- two windows: every save merges with what the file holds now
+
+
+def _two_readers(path: Path, original: Settings) -> tuple[Settings, Settings, Settings]:
+    """The file saved with ``original``, and two windows' reads of it: (base, a, b)."""
+    save_settings(original, path)
+    base = load_settings(path)
+    return base, base.copy(), base.copy()
+
+
+def test_two_windows_keep_each_others_registries(path: Path) -> None:
+    base, a, b = _two_readers(path, Settings(registries=[
+        RegistrySettings("quay.io", "alice", repositories=["team/app"]),
+        RegistrySettings("ghcr.io"),
+        RegistrySettings("old.example"),
+    ]))
+    a.set_registry(RegistrySettings("a.example:5000", insecure=True))
+    a.remove_registry("old.example")
+    save_settings(a, path, base=base)
+    b.set_registry(RegistrySettings("b.example"))
+    b.registry("quay.io").repositories.append("team/db")  # type: ignore[union-attr]
+    b.registry("ghcr.io").username = "bob"  # type: ignore[union-attr]
+    written = save_settings(b, path, base=base).settings
+    loaded = load_settings(path)
+    assert loaded == written
+    assert [(r.host, r.username, r.insecure, r.repositories) for r in loaded.registries] == [
+        ("quay.io", "alice", False, ["team/app", "team/db"]),
+        ("ghcr.io", "bob", False, []),
+        ("a.example:5000", "", True, []),
+        ("b.example", "", False, []),
+    ]
+    # the later save's window goes on from what it wrote: its next save loses nothing
+    b.take(written)
+    b.first_run_done = True
+    save_settings(b, path, base=written)
+    assert load_settings(path).registries == loaded.registries
+
+
+def test_a_field_changed_elsewhere_is_kept_and_one_changed_here_wins(path: Path) -> None:
+    base, a, b = _two_readers(path, Settings(window_geometry="g0"))
+    a.show_attachment_tags = True  # A's change
+    save_settings(a, path, base=base)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["open_locations"] = ["/by/hand"]  # and a hand edit while both are open
+    path.write_text(json.dumps(data), encoding="utf-8")
+    b.window_geometry = "g-b"
+    save_settings(b, path, base=base)
+    loaded = load_settings(path)
+    assert loaded.show_attachment_tags is True
+    assert loaded.open_locations == ["/by/hand"]
+    assert loaded.window_geometry == "g-b"
+
+
+def test_a_registry_removed_elsewhere_stays_removed(path: Path) -> None:
+    base, a, b = _two_readers(path, Settings(registries=[
+        RegistrySettings("quay.io"), RegistrySettings("ghcr.io")]))
+    a.remove_registry("ghcr.io")
+    save_settings(a, path, base=base)
+    b.first_run_done = True
+    save_settings(b, path, base=base)
+    assert [r.host for r in load_settings(path).registries] == ["quay.io"]
+
+
+def test_recent_places_merge(path: Path, tmp_path: Path) -> None:
+    places = [str(tmp_path / f"p{i}") for i in range(4)]
+    base, a, b = _two_readers(path, Settings(recent_locations=places[:3]))
+    a.add_recent(tmp_path / "opened-in-a")
+    save_settings(a, path, base=base)
+    b.add_recent(places[2])  # reopened: first now
+    b.add_recent(tmp_path / "opened-in-b")
+    b.remove_recent(places[0])  # it failed to open in B
+    save_settings(b, path, base=base)
+    assert load_settings(path).recent_locations == [
+        str(tmp_path / "opened-in-b"), places[2], str(tmp_path / "opened-in-a"), places[1]]
+    # Clear Recent takes what the window saw, not what was opened elsewhere since
+    base = load_settings(path)
+    c, d = base.copy(), base.copy()
+    d.add_recent(places[3])
+    save_settings(d, path, base=base)
+    c.recent_locations = []
+    save_settings(c, path, base=base)
+    assert load_settings(path).recent_locations == [places[3]]
+
+
+def test_saves_from_two_threads_do_not_interleave(path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read, merge and write of one save happen under the lock file: a second save
+    waits for the first, then merges with what it wrote."""
+    base, a, b = _two_readers(path, Settings())
+    a.set_registry(RegistrySettings("a.example"))
+    b.set_registry(RegistrySettings("b.example"))
+    inside, go_on = threading.Event(), threading.Event()
+    real_merge = settings_module.merge_settings
+
+    def slow_merge(*args: Settings | None) -> Settings:
+        if threading.current_thread().name == "first":
+            inside.set()
+            assert go_on.wait(10)
+        return real_merge(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(settings_module, "merge_settings", slow_merge)
+    first = threading.Thread(target=save_settings, args=(a, path), kwargs={"base": base},
+                             name="first")
+    first.start()
+    assert inside.wait(10)
+    assert path.with_name("settings.json.lock").exists()
+    second = threading.Thread(target=save_settings, args=(b, path), kwargs={"base": base})
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting for the lock
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert [r.host for r in load_settings(path).registries] == ["a.example", "b.example"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+# -- a newer version's file, and fields of the wrong type
+
+
+NEWER_KEYS = {
+    "theme": "dark",
+    "proxies": {"https": "http://proxy.test:3128"},
+}
+
+
+def test_unknown_keys_are_kept_at_the_top_and_in_registries(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({
+        "version": 1, **NEWER_KEYS,
+        "registries": [{"host": "quay.io", "username": "alice", "ca_file": "/etc/ca.pem",
+                        "mirror_of": "docker.io"}],
+    }), encoding="utf-8")
+    loaded = load_settings(path)
+    loaded.first_run_done = True
+    # an edit in the window makes a new entry: the keys it does not know stay
+    loaded.set_registry(RegistrySettings("quay.io", "bob"))
+    save_settings(loaded, path, base=load_settings(path))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert {k: data[k] for k in NEWER_KEYS} == NEWER_KEYS
+    assert data["registries"] == [{"host": "quay.io", "username": "bob", "insecure": False,
+                                   "repositories": [], "ca_file": "/etc/ca.pem",
+                                   "mirror_of": "docker.io"}]
+    assert data["first_run_done"] is True
+    # and without a base, too
+    save_settings(Settings(registries=[RegistrySettings("quay.io")]), path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["theme"] == "dark" and data["registries"][0]["ca_file"] == "/etc/ca.pem"
+
+
+def test_a_newer_versions_file_is_read_but_never_rewritten(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    text = json.dumps({"version": 2, "first_run_done": True, **NEWER_KEYS,
+                       "registries": [{"host": "quay.io", "repositories": [{"name": "a"}]}]})
+    path.write_text(text, encoding="utf-8")
+    loaded = read_settings(path)
+    assert loaded.newer_version == 2
+    assert loaded.settings.first_run_done is True
+    assert "newer Spyglass" in loaded.notice() and str(path) in loaded.notice()
+    with pytest.raises(SpyglassError, match="newer Spyglass") as info:
+        save_settings(loaded.settings, path, base=loaded.settings.copy())
+    assert "last only until Spyglass quits" in str(info.value)
+    assert path.read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+def test_fields_left_out_are_copied_aside_before_the_file_is_rewritten(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    text = json.dumps({"registries": [
+        {"host": "quay.io", "insecure": "true", "repositories": "team/app"}],
+        "first_run_done": True})
+    path.write_text(text, encoding="utf-8")
+    path.with_name("settings.json.bad").write_bytes(b"an older one")
+    loaded = read_settings(path)
+    assert loaded.problems == ['"insecure" of the registry quay.io (expected true or false)',
+                               '"repositories" of the registry quay.io (expected a list of '
+                               "names)"]
+    assert loaded.notice() == ""  # said once the copy is made
+    saved = save_settings(loaded.settings, path, base=loaded.settings.copy())
+    copy = path.with_name("settings.json.bad.1")
+    assert saved.backup == copy and copy.read_text(encoding="utf-8") == text
+    assert path.with_name("settings.json.bad").read_bytes() == b"an older one"
+    assert saved.notice() == (
+        f'Some settings in "{path}" could not be used and were left out: "insecure" of the '
+        'registry quay.io (expected true or false); "repositories" of the registry quay.io '
+        f'(expected a list of names). The file as it was is kept as "{copy}".')
+    # the file rewritten has nothing left out: the next save copies nothing
+    again = save_settings(load_settings(path), path)
+    assert again.backup is None and again.notice() == ""
+    assert len(list(path.parent.glob("settings.json.bad*"))) == 2
+
+
+def test_registries_of_the_wrong_type_are_not_lost_without_a_copy(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"registries": {"x": [{"host": "quay.io"}]}}), encoding="utf-8")
+    loaded = read_settings(path)
+    assert loaded.problems == ['"registries" (expected a list of registries)']
+    saved = save_settings(loaded.settings, path, base=loaded.settings.copy())
+    assert saved.backup is not None
+    assert json.loads(saved.backup.read_text(encoding="utf-8"))["registries"] == {
+        "x": [{"host": "quay.io"}]}
+
+
+def test_a_file_damaged_while_open_is_set_aside_before_the_save(path: Path) -> None:
+    base = Settings(registries=[RegistrySettings("quay.io")])
+    save_settings(base, path)
+    path.write_bytes(b'{"registries": [')  # a hand edit half done
+    mine = base.copy()
+    mine.first_run_done = True
+    saved = save_settings(mine, path, base=base)
+    assert saved.backup == path.with_name("settings.json.bad")
+    assert saved.backup.read_bytes() == b'{"registries": ['
+    assert "could not be used" in saved.notice()
+    assert load_settings(path) == mine  # what the window had, not the defaults
+
+
+# -- a symbolic link, and no home folder
+
+
+def test_a_linked_settings_file_stays_a_link(path: Path, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "spyglass.json"
+    save_settings(Settings(registries=[RegistrySettings("quay.io")]), target)
+    target.chmod(0o644)
+    path.parent.mkdir(parents=True)
+    path.symlink_to(target)
+    loaded = load_settings(path)
+    assert [r.host for r in loaded.registries] == ["quay.io"]
+    loaded.first_run_done = True
+    save_settings(loaded, path, base=load_settings(path))
+    assert path.is_symlink() and path.resolve() == target
+    assert load_settings(target).first_run_done is True
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # the file replaced keeps its mode
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["spyglass.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+def test_a_link_to_nothing_makes_the_file_it_names(path: Path, tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles" / "spyglass.json"
+    target.parent.mkdir()
+    path.parent.mkdir(parents=True)
+    path.symlink_to(target)
+    assert read_settings(path).settings == Settings()
+    save_settings(Settings(first_run_done=True), path)
+    assert path.is_symlink() and load_settings(target).first_run_done is True
+
+
+def test_a_damaged_linked_file_is_set_aside_beside_what_it_leads_to(path: Path,
+                                                                    tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles" / "spyglass.json"
+    target.parent.mkdir()
+    target.write_bytes(b"{oops")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(target)
+    loaded = read_settings(path)
+    assert loaded.set_aside == target.with_name("spyglass.json.bad")
+    save_settings(Settings(first_run_done=True), path)
+    assert path.is_symlink() and load_settings(target).first_run_done is True
+
+
+def test_no_home_folder_is_made_for_the_settings(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "nonexistent" / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    path = settings_path()
+    assert path == home / ".config" / "spyglass" / "settings.json"
+    loaded = read_settings()
+    assert loaded.not_kept
+    assert loaded.notice() == (
+        f'The settings cannot be kept: the home folder "{home}" does not exist, and '
+        "Spyglass makes no home folder. Changes made in this window last only until "
+        "Spyglass quits.")
+    with pytest.raises(SpyglassError) as info:
+        save_settings(Settings(first_run_done=True))
+    assert str(info.value) == loaded.notice()
+    assert not (tmp_path / "nonexistent").exists()
+    # a home folder that is there gets its .config/spyglass
+    home.mkdir(parents=True)
+    assert not read_settings().not_kept
+    save_settings(Settings(first_run_done=True))
+    assert load_settings().first_run_done is True
+
+
+@pytest.mark.parametrize(("code", "advice", "not_said"), [
+    (errno.ENOSPC, "Free some space on that disk", "writ"),
+    (errno.EROFS, "unless that file system is made writable", "Free some space"),
+    (errno.EACCES, "Check that you may write to", "Free some space"),
+])
+def test_a_failed_save_gives_the_advice_that_fits(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  code: int, advice: str, not_said: str) -> None:
+    def refused(src: str, dst: str) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(settings_module.os, "replace", refused)
+    with pytest.raises(SpyglassError) as info:
+        save_settings(Settings(), path)
+    said = str(info.value)
+    assert said.startswith(f'Cannot save the settings to "{path}": {os.strerror(code)}.')
+    assert advice in said and not_said not in said.split(":", 2)[-1]

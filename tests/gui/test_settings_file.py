@@ -1,0 +1,186 @@
+"""The window and its settings file: two windows at once keep each other's changes, and
+what goes wrong with the file (it cannot be read, a newer Spyglass wrote it, fields were
+left out, a save fails, there is no home folder) is said in the window."""
+
+from __future__ import annotations
+
+import errno
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import settings as settings_module
+from spyglass.core.settings import (
+    RegistrySettings,
+    Settings,
+    load_settings,
+    normalize_location,
+    read_settings,
+    save_settings,
+    settings_path,
+)
+from spyglass.gui.main_window import MainWindow
+from tests.gui.conftest import RegistryFacts
+from tests.gui.guitools import WAIT_MS, add_registry, fill_registry_dialog, test_connection
+
+Windows = Callable[..., MainWindow]
+
+
+def saved(settings_file: Path) -> Settings:
+    return load_settings(settings_file)
+
+
+def test_two_windows_keep_what_each_other_saved(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_layout: Path,
+        demo_registry: RegistryFacts) -> None:
+    """Both read the file at start; each save merges with what the file holds by then.
+    The last one to close used to write its old copy over the other's registry."""
+    save_settings(Settings(first_run_done=True,
+                           registries=[RegistrySettings("127.0.0.1:9", insecure=True)]),
+                  settings_file)
+    first = make_window(load_settings(settings_file))
+    second = make_window(load_settings(settings_file))
+    host = demo_registry.host
+
+    add_registry(qtbot, first, host, insecure=True)
+    qtbot.waitUntil(lambda: saved(settings_file).registry(host) is not None, timeout=WAIT_MS)
+    second.open_location(tmp_layout)
+    layout = normalize_location(tmp_layout)
+    qtbot.waitUntil(lambda: saved(settings_file).recent_locations == [layout],
+                    timeout=WAIT_MS)
+    # the second window's save kept the first one's registry, and took it in
+    assert [r.host for r in saved(settings_file).registries] == ["127.0.0.1:9", host]
+    qtbot.waitUntil(lambda: host in second.registries.model.hosts, timeout=WAIT_MS)
+    assert second.settings.registry(host) == RegistrySettings(host, "", True, [])
+
+    # a registry removed in one window goes from the other too, and stays gone
+    second.registries.confirm = lambda *_args: True
+    assert second.registries.remove_registry("127.0.0.1:9")
+    qtbot.waitUntil(lambda: saved(settings_file).registry("127.0.0.1:9") is None,
+                    timeout=WAIT_MS)
+    first.close()
+    second.close()
+    final = saved(settings_file)
+    assert [r.host for r in final.registries] == [host]
+    assert final.recent_locations == [layout]
+    assert final.open_locations == [layout]  # the second window closed last, with it open
+
+
+def test_a_file_that_cannot_be_read_is_said_in_the_window(
+        make_window: Windows, settings_file: Path) -> None:
+    settings_file.write_bytes(b'{"registries": [{"host": "quay.io"}')
+    loaded = read_settings(settings_file)
+    window = make_window(loaded.settings, settings_read=loaded)
+    bad = settings_file.with_name("settings.json.bad")
+    assert window.settings_banner.text == (
+        f'The settings file "{settings_file}" could not be used (it is not valid JSON: '
+        "Expecting ',' delimiter: line 1 column 36 (char 35)), so Spyglass started without "
+        f'the registries and places it kept. The file was renamed to "{bad}": what it held '
+        "is there.")
+    assert window.settings_banner.isVisible()
+    assert bad.read_bytes() == b'{"registries": [{"host": "quay.io"}'
+
+
+def test_fields_left_out_are_said_once_the_file_is_copied_aside(
+        qtbot: QtBot, make_window: Windows, settings_file: Path) -> None:
+    text = json.dumps({"first_run_done": True, "theme": "dark",
+                       "registries": [{"host": "127.0.0.1:9", "insecure": "true"}]})
+    settings_file.write_text(text, encoding="utf-8")
+    loaded = read_settings(settings_file)
+    window = make_window(loaded.settings, settings_read=loaded)
+    copy = settings_file.with_name("settings.json.bad")
+    qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
+    assert window.settings_banner.text == (
+        f'Some settings in "{settings_file}" could not be used and were left out: '
+        '"insecure" of the registry 127.0.0.1:9 (expected true or false). The file as it '
+        f'was is kept as "{copy}".')
+    assert copy.read_text(encoding="utf-8") == text
+    rewritten = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert rewritten["theme"] == "dark"
+    assert rewritten["registries"][0]["insecure"] is False
+
+
+def test_a_newer_spyglass_file_is_said_once_and_never_rewritten(
+        qtbot: QtBot, make_window: Windows, settings_file: Path) -> None:
+    text = json.dumps({"version": 2, "first_run_done": True, "theme": "dark"})
+    settings_file.write_text(text, encoding="utf-8")
+    loaded = read_settings(settings_file)
+    window = make_window(loaded.settings, settings_read=loaded)
+    said = window.settings_banner.text
+    assert said.startswith(f'The settings file "{settings_file}" was written by a newer '
+                           "Spyglass (settings format 2; this one knows format 1).")
+    qtbot.mouseClick(window.settings_banner.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    assert not window.settings_banner.isVisible()  # dismissed
+    window.settings.add_recent("/somewhere")
+    window.save_settings_later()
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    assert not window.settings_banner.isVisible()  # said once
+    assert window.status_text == ""
+    # a change the person expects saved (an edited registry) is said not to be
+    window.save_settings_later(said="Saved the settings of 127.0.0.1:9.")
+    qtbot.waitUntil(lambda: window.status_text == said, timeout=WAIT_MS)
+    assert not window.settings_banner.isVisible()
+    window.close()
+    assert settings_file.read_text(encoding="utf-8") == text
+
+
+def test_a_failed_save_is_said_and_an_edit_is_saved_only_once_saved(
+        qtbot: QtBot, make_window: Windows, settings_file: Path,
+        demo_registry: RegistryFacts, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = demo_registry.host
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+
+    def full(target: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(settings_module, "_write", full)
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    fill_registry_dialog(qtbot, dialog, host, "bob", "pw")
+    assert test_connection(qtbot, dialog).startswith("Connected.")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
+    failure = window.settings_banner.text
+    assert failure.startswith(f'Cannot save the settings to "{settings_file}": No space '
+                              "left on device. Free some space on that disk")
+    assert "writable" not in failure
+    assert window.status_text != f"Saved the settings of {host}."
+    assert not settings_file.exists()
+
+    # space again: the next edit is saved, said once it is, and the notice goes
+    monkeypatch.undo()
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    fill_registry_dialog(qtbot, dialog, host, "carol", "pw")
+    assert test_connection(qtbot, dialog).startswith("Connected.")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.status_text == f"Saved the settings of {host}.",
+                    timeout=WAIT_MS)
+    assert saved(settings_file).registry(host) == RegistrySettings(host, "carol", True)
+    assert not window.settings_banner.isVisible()
+
+
+def test_without_a_home_folder_the_window_says_the_settings_are_not_kept(
+        qtbot: QtBot, make_window: Windows, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "nonexistent" / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    loaded = read_settings()
+    window = make_window(loaded.settings, settings_read=loaded, settings_file=settings_path())
+    said = window.settings_banner.text
+    assert said == (f'The settings cannot be kept: the home folder "{home}" does not exist, '
+                    "and Spyglass makes no home folder. Changes made in this window last "
+                    "only until Spyglass quits.")
+    window.settings.add_recent("/somewhere")
+    window.save_settings_later()
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    assert window.settings_banner.text == said  # once
+    window.close()
+    assert not (tmp_path / "nonexistent").exists()
