@@ -6,6 +6,7 @@ import _thread
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -58,6 +59,17 @@ def test_a_linked_token_leaves_no_abort_behind_on_its_parent() -> None:
             pass
     assert not parent._aborts  # what the blocks registered is gone
 
+
+
+@pytest.fixture(autouse=True)
+def _termination_as_a_program_starts() -> Iterator[None]:
+    """SIGTERM as a program finds it (tests/conftest.py takes it over for the run, so
+    that a stopped run tears down: here, the command line's own taking over is tested)."""
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 @pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
                     reason="Python's own Ctrl+C handler is not installed")
