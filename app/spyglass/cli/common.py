@@ -59,8 +59,10 @@ class CommandParser(Parser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         parsed, extras = super().parse_known_args(args, namespace)
-        if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        if extras:  # (a flag's value is not said back: it may be a password)
+            shown = [e.split("=", 1)[0] + "=…" if e.startswith("--") and "=" in e else e
+                     for e in extras]
+            self.error(f"unrecognized arguments: {' '.join(shown)}")
         return parsed, extras
 
 

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import SpyglassError, without_password
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +234,13 @@ def canonical_host(host: str) -> str:
     name = bare.split("/", 1)[0].lower()
     # HOST or HOST:PORT, an IPv6 address in brackets ([::1]:5000)
     if not _HOST_AND_PORT.fullmatch(name):
+        shown = without_password(host)
         raise SpyglassError(
-            f'"{host}" is not a registry host; expected a name such as '
-            '"registry.example.com" or "localhost:5000".'
+            f'"{shown}" is not a registry host; expected a name such as '
+            '"registry.example.com" or "localhost:5000"'
+            + ("; credentials do not go in it (give them with --username and "
+               "--password-stdin, or in the sign-in fields)." if shown != host or "@" in name
+               else ".")
         )
     return DOCKER_HUB if name in DOCKER_HUB_ALIASES else name
 

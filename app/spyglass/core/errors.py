@@ -334,6 +334,16 @@ def clause(exc: BaseException) -> str:
     return as_clause(str(exc))
 
 
+_USERINFO_PASSWORD: Final = re.compile(r"(?<=[/@:])([^/@:\s]*):([^/@\s]*)@")
+"""The ``user:password@`` of a URL or host (the password is what is hidden)."""
+
+
+def without_password(text: str) -> str:
+    """``text`` (a URL, a host as typed) with the password of a ``user:password@`` in it
+    shown as ``xxxxx``, as Go's ``url.Redacted`` shows it: never said back whole."""
+    return _USERINFO_PASSWORD.sub(lambda m: f"{m.group(1)}:xxxxx@", "/" + text)[1:]
+
+
 def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""

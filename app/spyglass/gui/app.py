@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Final
 
 from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
@@ -72,6 +73,14 @@ def _configure_logging() -> None:
             level=logging.INFO,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    # httpx logs each request's whole URL at INFO, redirects too: a blob's pre-signed
+    # URL (its signature, its user:password@) would go to stderr and the session's log
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+QUIET_LOGGERS: Final = ("httpx", "httpcore")
+"""Loggers kept to warnings: what they say at INFO holds URLs that hold secrets."""
 
 
 GUI_SWITCH_INTERVAL = 0.001

@@ -544,6 +544,12 @@ class RegistryClient:
                     f"{self._http.max_redirects} times.") from exc
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
+                if isinstance(exc, httpx.LocalProtocolError):
+                    # the request itself cannot be written: asking again will not help,
+                    # and the library's words quote the header (a token, a password)
+                    raise TransportError(
+                        f"{what}: the request to {self.host} could not be sent: "
+                        f"{unsendable(exc)}") from exc
                 if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
                     raise self._proxy_refused(request.url) from exc
                 if _is_tls_failure(exc):
@@ -1773,6 +1779,15 @@ def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
         raise RegistryError(f'{what}: the registry {host} sent a "{key}" that is not a list '
                             "of names.")
     return items
+
+
+def unsendable(exc: Exception) -> str:
+    """Why a request could not be written, in words to follow a colon, never quoting the
+    library's message (h11 quotes the header value it refused: a token, a password)."""
+    if "header" in str(exc).lower():
+        return ("a header would carry a character HTTP does not allow (a line break, or a "
+                "space at either end, in a token or password given; it is not shown here)")
+    return f"the HTTP library refused to write it ({type(exc).__name__})"
 
 
 def _next_link(

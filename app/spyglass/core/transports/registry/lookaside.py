@@ -39,6 +39,7 @@ from spyglass.core.errors import (
     TooLarge,
     TransportError,
     describe_connection_error,
+    without_password,
 )
 
 SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
@@ -164,8 +165,8 @@ def read_signatures(
         return _read_files(base, repository, digest, cancel)
     if scheme not in ("http", "https"):
         raise LookasideConfigError(
-            f'The lookaside store "{base}" has the scheme "{scheme}"; expected http, https '
-            "or file."
+            f'The lookaside store "{without_password(base)}" has the scheme "{scheme}"; '
+            "expected http, https or file."
         )
     found: list[bytes] = []
     from spyglass.core.proxies import environment_client
@@ -180,7 +181,8 @@ def read_signatures(
                         return found
                     if response.status_code != 200:
                         raise TransportError(
-                            f"Reading the signature {url} failed: the server answered HTTP "
+                            f"Reading the signature {without_password(url)} failed: the "
+                            "server answered HTTP "
                             f"{response.status_code}."
                         )
                     body = bytearray()
@@ -188,12 +190,13 @@ def read_signatures(
                         body += chunk
                         if len(body) > MAX_SIGNATURE_SIZE:
                             raise TooLarge(
-                                f"The signature {url} is larger than the "
+                                f"The signature {without_password(url)} is larger than the "
                                 f"{MAX_SIGNATURE_SIZE // (1024 * 1024)} MiB accepted."
                             )
             except httpx.RequestError as exc:
                 raise ConnectionFailed(
-                    f"Reading the signature {url} failed: {describe_connection_error(exc)}."
+                    f"Reading the signature {without_password(url)} failed: "
+                    f"{describe_connection_error(exc)}."
                 ) from exc
             found.append(bytes(body))
     return found
