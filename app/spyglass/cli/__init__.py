@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_window(argv: Sequence[str]) -> int:
+    """The window, on the paths in ``argv``; with no display for it, a sentence and status
+    1 before Qt is loaded (Qt's xcb plugin would abort the process)."""
+    from spyglass.cli.display import display_problem
+
+    problem = display_problem(os.environ)
+    if problem is not None:
+        _say(problem)
+        return EXIT_ERROR
     from spyglass.gui.app import run
 
     return run(list(argv))
