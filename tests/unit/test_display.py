@@ -89,7 +89,7 @@ def test_the_program_says_it_and_exits_1_before_qt_is_loaded(
         pytest.skip("an X server runs on display :57 here")
     layout = tmp_path / "layout"
     layout.mkdir()
-    for args in ([], [str(layout)]):
+    for args in ([], [str(layout)], [str(layout), str(tmp_path / "gone")]):
         done = subprocess.run(
             [sys.executable, "-m", "spyglass", *args], env=_without_display(**extra),
             capture_output=True, text=True, timeout=60, check=False)
