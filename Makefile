@@ -4,6 +4,7 @@
 #   make run       start the window
 #   make sample    rewrite resources/sample-layout
 #   make bench     time Spyglass against skopeo
+#   make wheel     build the wheel to install elsewhere, in dist/
 #
 # Python packages go into .venv (re-installed when pyproject.toml changes; the
 # whole .venv made again when its Python is older than 3.11 or gone);
@@ -34,7 +35,7 @@ SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl \
 	gnome-keyring dbus-daemon dbus-bin
 
-.PHONY: help venv install install-test system-deps run lint typecheck test sample bench \
+.PHONY: help venv install install-test system-deps run lint typecheck test sample bench wheel \
 	clean distclean FORCE
 
 # --------------------------------------------------------------------------- Python
@@ -150,6 +151,12 @@ bench: install-test system-deps ## time Spyglass against skopeo (BENCH_ARGS=…;
 	else \
 		echo "bench: no benchmarks/run_all.py or benchmarks/bench_*.py yet"; \
 	fi
+
+# The wheel carries the bundled sample layout and icon (setup.py); install it with
+# pip or pipx elsewhere. packaging/ holds the desktop entry and icon for a desktop.
+wheel: $(PY) ## build dist/spyglass-VERSION-py3-none-any.whl, to install elsewhere
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls -1 dist/*.whl
 
 help: ## list these targets
 	@echo "make TARGET, in $(CURDIR) (make alone is make test):"
