@@ -1,11 +1,13 @@
-# Spyglass: the commands a developer and CI run.
+# Spyglass: the commands a developer and CI run; `make help` lists them all.
 #
 #   make test      everything CI checks: system tools, lint, types, all tests
 #   make run       start the window
 #   make sample    rewrite resources/sample-layout
 #   make bench     time Spyglass against skopeo
+#   make wheel     build the wheel to install elsewhere, in dist/
 #
-# Python packages go into .venv (re-installed when pyproject.toml changes);
+# Python packages go into .venv (re-installed when pyproject.toml changes; the
+# whole .venv made again when its Python is older than 3.11 or gone);
 # system tools (the registry server, skopeo, umoci, Xvfb, Qt's libraries)
 # come from Debian's packages when run as root, see `system-deps`.
 
@@ -33,27 +35,47 @@ SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl \
 	gnome-keyring dbus-daemon dbus-bin
 
-.PHONY: venv install install-test system-deps run lint typecheck test sample bench clean distclean
+.PHONY: help venv install install-test system-deps run lint typecheck test sample bench wheel \
+	clean distclean FORCE
 
 # --------------------------------------------------------------------------- Python
 
-$(PY):
+PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
+
+# A .venv that another Python made is made again rather than reused broken: one
+# older than 3.11 (pip refuses Spyglass there, on every later run too), or one
+# whose interpreter is gone (a pyenv version removed, the system's Python
+# upgraded). Asked of .venv's own python, once per make.
+VENV_BROKEN := $(if $(wildcard $(VENV)/pyvenv.cfg),$(shell \
+	$(PY) -c '$(PYTHON_OK)' >/dev/null 2>&1 || echo yes))
+REMAKE := $(if $(VENV_BROKEN),FORCE)
+
+$(PY): $(REMAKE)
+	@$(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null || { \
+		echo "make: $(PYTHON) is $$(command -v $(PYTHON) >/dev/null && $(PYTHON) -V 2>&1 || echo 'not found'); Spyglass needs Python 3.11 or newer: make $(or $(MAKECMDGOALS),test) PYTHON=python3.11 (or another 3.11+)" >&2; \
+		exit 1; }
+ifneq ($(VENV_BROKEN),)
+	@echo "make: $(VENV) was made by a Python that is older than 3.11 or no longer there; making it again with $(PYTHON)"
+	rm -rf $(VENV)
+endif
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-venv: $(PY)
+venv: $(PY) ## make .venv with python3 (PYTHON=python3.12 for another; distclean first to change it)
 
-$(STAMP_INSTALL): pyproject.toml | $(PY)
+$(STAMP_INSTALL): pyproject.toml $(REMAKE) | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-$(STAMP_TEST): pyproject.toml | $(PY)
+$(STAMP_TEST): pyproject.toml $(REMAKE) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP_INSTALL)
 
-install: $(STAMP_INSTALL)
+install: $(STAMP_INSTALL) ## install Spyglass into .venv, editable (.venv/bin/spyglass)
 
-install-test: $(STAMP_TEST)
+install-test: $(STAMP_TEST) ## install it with what the tests, ruff and mypy need
+
+FORCE:
 
 # --------------------------------------------------------------------------- system tools
 
@@ -63,7 +85,7 @@ install-test: $(STAMP_TEST)
 # installed here is disabled again: the tests start registries of their own.
 # Otherwise: say what is missing and go on; the tests that need it skip,
 # naming it.
-system-deps:
+system-deps: ## install Debian's registry, skopeo, umoci, Xvfb (as root), or say what is missing
 	@missing_cmds=""; \
 	command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
 		|| missing_cmds="$$missing_cmds docker-registry"; \
@@ -106,22 +128,22 @@ system-deps:
 
 # --------------------------------------------------------------------------- everyday
 
-run: install
+run: install ## start the window on the bundled sample layout
 	$(BIN)/spyglass resources/sample-layout
 
-lint: install-test
+lint: install-test ## ruff over app, tests, benchmarks and resources
 	$(BIN)/ruff check $(LINT_PATHS)
 
-typecheck: install-test
+typecheck: install-test ## mypy --strict over app
 	$(BIN)/mypy
 
-test: system-deps install-test lint typecheck
+test: system-deps install-test lint typecheck ## all CI checks: lint, types, every test (PYTEST_ARGS=…)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
-sample: install
+sample: install ## rewrite resources/sample-layout from resources/make_sample_layout.py
 	$(PY) resources/make_sample_layout.py
 
-bench: install-test system-deps
+bench: install-test system-deps ## time Spyglass against skopeo (BENCH_ARGS=…; see benchmarks/README.md)
 	@if [ -f benchmarks/run_all.py ]; then \
 		$(PY) benchmarks/run_all.py $(BENCH_ARGS); \
 	elif ls benchmarks/bench_*.py >/dev/null 2>&1; then \
@@ -130,9 +152,20 @@ bench: install-test system-deps
 		echo "bench: no benchmarks/run_all.py or benchmarks/bench_*.py yet"; \
 	fi
 
-clean:
+# The wheel carries the bundled sample layout and icon (setup.py); install it with
+# pip or pipx elsewhere. packaging/ holds the desktop entry and icon for a desktop.
+wheel: $(PY) ## build dist/spyglass-VERSION-py3-none-any.whl, to install elsewhere
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls -1 dist/*.whl
+
+help: ## list these targets
+	@echo "make TARGET, in $(CURDIR) (make alone is make test):"
+	@sed -n 's/^\([a-z-]*\):.*## \(.*\)$$/\1\t\2/p' $(MAKEFILE_LIST) | \
+		awk -F'\t' '{ printf "  %-13s %s\n", $$1, $$2 }'
+
+clean: ## remove build output and caches, keeping .venv
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache app/*.egg-info
 	find app tests benchmarks resources -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean
+distclean: clean ## remove .venv too
 	rm -rf $(VENV)

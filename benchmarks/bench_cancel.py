@@ -10,7 +10,7 @@ raising ``Cancelled`` — the destination already taken back by then. Each round
 also checks that the destination was left as it was: no layout, archive or
 temporary file where there was none. Target: under one second, every round.
 
-Run ``python benchmarks/bench_cancel.py [--rounds N]``.
+Run ``.venv/bin/python benchmarks/bench_cancel.py [--rounds N]``.
 """
 
 from __future__ import annotations

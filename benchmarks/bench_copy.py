@@ -40,8 +40,9 @@ of an image of one 1 GiB layer, layout → registry and registry → layout
 (target < 200 MiB), and each scenario again with ``--parallel`` 2, 4, 8 and 16
 (Spyglass only; the four take turns within each round).
 
-Run ``python benchmarks/bench_copy.py [--rounds N] [--no-skopeo] [--rebuild]
-[--skip-rss] [--skip-parallel] [--only N]``.
+Run ``.venv/bin/python benchmarks/bench_copy.py [--rounds N] [--no-skopeo] [--rebuild]
+[--skip-rss] [--skip-parallel] [--only N]``; ``--only N`` builds only the image scenario N
+copies (and the 1 GiB one unless ``--skip-rss``).
 """
 
 from __future__ import annotations
@@ -225,6 +226,49 @@ SCENARIOS = (
 images are (2 platforms x 10 layers x 4 MiB, 80 MiB): there the copy takes a few tenths
 of a second, and the interpreter's start (measured on its own, see ``startup``) is a
 large part of it. The issue sets no target for those."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image the scenarios copy, built once into the cache folder as ``folder``;
+    ``label`` starts the names of the rows that copy it."""
+
+    folder: str
+    layers: int
+    layer_mib: int
+    label: str = ""
+    platforms: tuple[str, ...] = ("amd64", "arm64")
+
+    def describe(self) -> str:
+        total = len(self.platforms) * self.layers * self.layer_mib
+        size = (f"{len(self.platforms)} platforms x {self.layers} layers x {self.layer_mib} MiB "
+                f"= {total} MiB")
+        return f"{self.label}: {size}" if self.label else size
+
+
+IMAGES = {
+    "big": Image("copy-2x8x32MiB", 8, 32),
+    "typical": Image("copy-2x10x4MiB", 10, 4, label="typical image"),
+}
+""":attr:`Scenario.image`'s names."""
+
+
+def chosen_scenarios(only: Sequence[str]) -> list[Scenario]:
+    """The scenarios ``--only`` names (every one when it names none)."""
+    return [s for n, s in enumerate(SCENARIOS, 1) if not only or str(n) in only]
+
+
+def images_needed(scenarios: Sequence[Scenario]) -> list[str]:
+    """The names of the images ``scenarios`` copy, in :data:`IMAGES`' order: only those
+    are built and put in the source registry (``--only 6`` builds no 512 MiB image)."""
+    used = {scenario.image for scenario in scenarios}
+    return [name for name in IMAGES if name in used]
+
+
+def table_title(images: Sequence[str]) -> str:
+    """The first table's title, naming the images its rows copied."""
+    described = "; ".join(IMAGES[name].describe() for name in images)
+    return f"Copying {described} (gzip -1 of random data), distribution 2.8 on /dev/shm"
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -427,9 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-rss", action="store_true", help="skip the 1 GiB peak-RSS rows")
     parser.add_argument("--skip-parallel", action="store_true", help="skip the --parallel sweep")
     parser.add_argument("--only", action="append", default=[], metavar="N",
-                        help="run only scenario N (1-7; repeatable)")
+                        choices=[str(n) for n in range(1, len(SCENARIOS) + 1)],
+                        help=f"run only scenario N (1-{len(SCENARIOS)}; repeatable), building "
+                        "only the image it copies")
     # run_all.py passes every script the same arguments: those for others are ignored
     args, _others = parser.parse_known_args(argv)
+    chosen = chosen_scenarios(args.only)
 
     binary = find_registry_binary()
     skopeo = find_tool("skopeo")
@@ -440,14 +487,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    image_dirs = {"big": CACHE_DIR / "copy-2x8x32MiB", "typical": CACHE_DIR / "copy-2x10x4MiB"}
+    needed = images_needed(chosen)
+    image_dirs = {name: CACHE_DIR / IMAGES[name].folder for name in needed}
     big_dir = CACHE_DIR / "copy-1x1x1GiB"
     if args.rebuild:
         for folder in (*image_dirs.values(), big_dir):
             shutil.rmtree(folder, ignore_errors=True)
     start = time.perf_counter()
-    build_layout(image_dirs["big"], ("amd64", "arm64"), 8, 32 * MIB)
-    build_layout(image_dirs["typical"], ("amd64", "arm64"), 10, 4 * MIB)
+    for name, image_dir in image_dirs.items():
+        image = IMAGES[name]
+        build_layout(image_dir, image.platforms, image.layers, image.layer_mib * MIB)
     if not args.skip_rss:
         build_layout(big_dir, ("amd64",), 1, 1024 * MIB)
     print(f"images ready in {time.perf_counter() - start:.1f} s ({CACHE_DIR})", flush=True)
@@ -471,9 +520,6 @@ def main(argv: list[str] | None = None) -> int:
                 sources[image, "registry"] = (
                     f"docker://{source_registry.host}/{repository}:{REF}")
                 sources[image, "layout"] = f"oci:{image_dir}:{REF}"
-            chosen = [
-                s for n, s in enumerate(SCENARIOS, 1) if not args.only or str(n) in args.only
-            ]
             rows.extend(startup_rows(bench.skopeo, args.rounds, bench.spyglass_env()))
             for scenario in chosen:
                 source_digest = source_digests[scenario.image]
@@ -549,11 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
 
-    print_table(
-        "Copying 2 platforms x 8 layers x 32 MiB (gzip -1 of random data), "
-        "distribution 2.8 on /dev/shm",
-        rows,
-    )
+    print_table(table_title(needed), rows)
     if cpu:
         print_cpu_table(cpu)
     print("Spyglass / skopeo (medians)")

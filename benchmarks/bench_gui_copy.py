@@ -8,7 +8,7 @@ each round, so nothing is skipped). Meanwhile a 5 ms ``QTimer`` records how late
 comes: the longest gap beyond the interval is the longest the event loop
 stalled. Target: never more than 50 ms.
 
-Run ``python benchmarks/bench_gui_copy.py [--rounds N]``.
+Run ``.venv/bin/python benchmarks/bench_gui_copy.py [--rounds N]``.
 """
 
 from __future__ import annotations

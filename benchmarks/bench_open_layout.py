@@ -14,7 +14,7 @@ Measured:
 
 Target: the list is shown in less than a second, (a) and (b).
 
-Run ``python benchmarks/bench_open_layout.py [--images N] [--rounds N]``.
+Run ``.venv/bin/python benchmarks/bench_open_layout.py [--images N] [--rounds N]``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ page, and both command lines print only once they have them all, so the
 "first page" rows of (b) and (c) are their first output byte: nearly the
 whole run. Before timing, the three answers are checked to hold the same tags.
 
-Run ``python benchmarks/bench_tags.py [--tags N] [--rounds N] [--no-skopeo]``.
+Run ``.venv/bin/python benchmarks/bench_tags.py [--tags N] [--rounds N] [--no-skopeo]``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each script runs in its own process with ``app/`` on the path and Qt offscreen;
 their tables go to stdout. Arguments are passed to every script
-(``python benchmarks/run_all.py --rounds 5``; a leading ``--`` is dropped). The
+(``.venv/bin/python benchmarks/run_all.py --rounds 5``; a leading ``--`` is dropped). The
 exit status is non-zero when any script failed to measure.
 """
 

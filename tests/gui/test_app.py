@@ -113,6 +113,42 @@ def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.Monke
     assert saved.first_run_done
 
 
+def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_layout: Path, tmp_path: Path) -> None:
+    """``spyglass A B`` (a desktop entry's Exec=spyglass %F): each path a place, and one
+    that is not there says so in its row, as a place that is gone does."""
+    from spyglass.cli import main
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    gone = tmp_path / "gone.tar"
+    seen: dict[str, object] = {}
+
+    def close_when_listed() -> None:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        if not windows:
+            return
+        places = windows[0].places
+        rows = [places.index(r, 0) for r in range(places.rowCount())]
+        states = [places.data(row, places.STATE_ROLE) for row in rows]
+        if len(states) == 2 and LoadState.LOADING.value not in states:
+            seen["paths"] = places.paths
+            seen["states"] = states
+            seen["error"] = places.data(rows[1], places.ERROR_ROLE)
+            timer.stop()
+            windows[0].close()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(close_when_listed)
+    timer.start()
+    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
+    assert main([str(tmp_layout), str(gone)]) == 0
+    assert seen["paths"] == [str(tmp_layout), str(gone)]
+    assert seen["states"] == [LoadState.LOADED.value, LoadState.FAILED.value]
+    assert seen["error"] == f'The path "{gone}" does not exist.'
+
+
 def test_colours_and_fonts_of_our_own_follow_the_theme(qapp: QApplication) -> None:
     """A dark theme gets a light red for error sentences (the deep one read at 1.3:1 on
     it), and fixed-pitch text (digests, paths, JSON) takes the application's font size."""

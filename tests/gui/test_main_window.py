@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+import spyglass
 from spyglass.core.platform import host_platform
 from spyglass.core.settings import Settings, load_settings, normalize_location
+from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
-from spyglass.gui.main_window import MainWindow
+from spyglass.gui.main_window import MainWindow, sample_layout_path
 from spyglass.gui.models import history as history_columns
 from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.models import platforms as platform_columns
@@ -962,6 +965,25 @@ def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., M
     window.restore_session()
     wait_listed(qtbot, window)
     assert window.places.paths == [normalize_location(sample.layout)]
+
+
+def test_an_installed_copy_opens_the_sample_it_was_installed_with(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wheel puts resources/ inside the package (site-packages/spyglass/resources), where
+    no source tree is around it; a checkout keeps it at the top of the tree."""
+    source_tree = Path(spyglass.__file__).resolve().parents[2]
+    assert icons.resources_dir() == source_tree / "resources"
+    package = tmp_path / "site-packages" / "spyglass"
+    shutil.copytree(sample.layout, package / "resources" / "sample-layout")
+    (package / "resources" / "icons").mkdir()
+    monkeypatch.setattr(spyglass, "__file__", str(package / "__init__.py"))
+    assert icons.resources_dir() == package / "resources"
+    assert sample_layout_path() == package / "resources" / "sample-layout"
+    window = make_window(Settings())
+    window.restore_session()
+    wait_listed(qtbot, window)
+    assert window.places.paths == [normalize_location(package / "resources" / "sample-layout")]
 
 
 def test_later_starts_reopen_the_last_places(qtbot: QtBot,

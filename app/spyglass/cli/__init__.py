@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(
         prog="spyglass",
-        usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH]",
+        usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH ...]",
         description="Browse, inspect and copy container images. Without a command, opens "
-        "the window (on PATH, a layout folder or an archive, when given).",
+        "the window (on each PATH, a layout folder or an archive, when given).",
         epilog="A usage error exits with status 2, any other error with 1.",
     )
     parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
@@ -58,9 +58,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_window(argv: Sequence[str]) -> int:
+    """The window, on the paths in ``argv``; with no display for it, a sentence and status
+    1 before Qt is loaded (Qt's xcb plugin would abort the process)."""
+    from spyglass.cli.display import display_problem
+
+    problem = display_problem(os.environ)
+    if problem is not None:
+        _say(problem)
+        return EXIT_ERROR
     from spyglass.gui.app import run
 
     return run(list(argv))
+
+
+def _window_paths(args: Sequence[str]) -> bool:
+    """Whether ``args`` are paths for the window to open rather than a command: none at
+    all, one that exists, or several (a desktop entry's ``Exec=spyglass %F`` passes every
+    file chosen) each given as a path, at least one of them there. One of several that is
+    not there is said in the window, as a place that is gone is."""
+    if len(args) <= 1:
+        return not args or Path(args[0]).exists()
+    if not all(_given_as_path(arg) for arg in args):
+        return False
+    if not any(Path(arg).exists() for arg in args):
+        return False
+    # a command given where a folder of its name is (spyglass copy A B beside ./copy)
+    return not any(isinstance(action, argparse._SubParsersAction) and args[0] in action.choices
+                   for action in build_parser()._actions)
+
+
+def _given_as_path(word: str) -> bool:
+    """A path that is there, or a word written as one (no flag, no image name)."""
+    if word.startswith("-"):
+        return False
+    if Path(word).exists():
+        return True
+    return _looks_like_a_path(word) and not word.startswith(_TRANSPORT_PREFIXES)
 
 
 class _ClosedOutput(io.TextIOBase):
@@ -90,10 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (OSError, ValueError):
                 pass
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list or (len(args_list) == 1 and Path(args_list[0]).exists()):
+    if _window_paths(args_list):
         return _open_window(args_list)
     parser = build_parser()
     word = args_list[0] if len(args_list) == 1 else ""
+    if len(args_list) > 1 and all(_given_as_path(arg) for arg in args_list):
+        word = args_list[0]  # paths, none of them there
     if word.startswith(_TRANSPORT_PREFIXES) and word.split(":", 1)[1].strip("/"):
         parser.error(f'"{word}" names an image, and the window opens on a path alone; say '
                      f"what to do with the image, such as spyglass inspect {word}, or "
@@ -304,7 +339,7 @@ def run() -> NoReturn:
     the ordinary way.
     """
     args = sys.argv[1:]
-    if not args or (len(args) == 1 and Path(args[0]).exists()):
+    if _window_paths(args):
         sys.exit(main(args))
     code = main(args)
     try:

@@ -17,8 +17,14 @@ _SIZES = (16, 24, 32, 48)
 
 
 def resources_dir() -> Path:
-    """``resources/`` of the source tree (it may be absent in an installed copy)."""
-    return Path(spyglass.__file__).resolve().parents[2] / "resources"
+    """What the window bundles (the sample layout, the icon): ``spyglass/resources`` in
+    an installed copy, where the wheel puts it (see ``setup.py``), else ``resources/`` of
+    the source tree (a checkout, an editable install)."""
+    package = Path(spyglass.__file__).resolve().parent
+    installed = package / "resources"
+    if installed.is_dir():
+        return installed
+    return package.parents[1] / "resources"
 
 
 def _painted(draw: Callable[[QPainter, float], None]) -> QIcon:

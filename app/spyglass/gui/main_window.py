@@ -97,7 +97,8 @@ SETTINGS_SAVE_MS = 2000
 
 
 def sample_layout_path() -> Path:
-    """The sample layout bundled in ``resources/`` (it may be missing in an installed copy)."""
+    """The bundled sample layout (see :func:`icons.resources_dir`; a copy packaged without
+    it has none)."""
     return icons.resources_dir() / "sample-layout"
 
 
@@ -521,15 +522,16 @@ class MainWindow(QMainWindow):
     def restore_session(self) -> None:
         """At start: the bundled sample on the very first run, else the places open last time."""
         if not self.settings.first_run_done and not self.settings.recent_locations:
-            sample = sample_layout_path()
+            def look(_cancel: object) -> Path | None:
+                sample = sample_layout_path()
+                return sample if (sample / "index.json").is_file() else None
 
-            def found(present: bool) -> None:
-                if present and not self._closed:
+            def found(sample: Path | None) -> None:
+                if sample is not None and not self._closed:
                     self.open_location(sample)
 
-            # an installed copy may come without it: look on a worker, like all disk access
-            self.runner.submit(lambda _cancel: (sample / "index.json").is_file(),
-                               on_done=found, what="looking for the sample layout")
+            # a copy packaged without it has none: look on a worker, like all disk access
+            self.runner.submit(look, on_done=found, what="looking for the sample layout")
             return
         paths = self.settings.open_locations
         self._restored = [str(Path(p)) for p in paths]

@@ -282,6 +282,57 @@ def test_a_path_that_is_not_there_is_said_to_be_missing_not_a_wrong_command(
                     "layout folder or archive to open in the window.")
 
 
+@pytest.fixture
+def windows_opened(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """What ``spyglass`` opened the window on, instead of opening it."""
+    import spyglass.cli
+
+    opened: list[list[str]] = []
+
+    def open_window(argv: list[str]) -> int:
+        opened.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(spyglass.cli, "_open_window", open_window)
+    return opened
+
+
+def test_several_paths_open_the_window_on_each(
+        tmp_path: Path, windows_opened: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A desktop entry's Exec=spyglass %F passes every file chosen; one that is not there
+    is for the window to say, as it says of a place that is gone."""
+    folder, archive, gone = tmp_path / "layout", tmp_path / "app.tar", tmp_path / "gone"
+    folder.mkdir()
+    archive.write_bytes(b"")
+    assert main([str(folder), str(archive)]) == 0
+    assert main([str(gone), str(folder), str(archive)]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["layout", "app.tar", "./gone"]) == 0
+    assert windows_opened == [[str(folder), str(archive)], [str(gone), str(folder), str(archive)],
+                              ["layout", "app.tar", "./gone"]]
+
+
+def test_several_words_that_are_no_paths_are_still_a_command_line(
+        tmp_path: Path, windows_opened: list[list[str]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], layout: tuple[Path, dict[str, Any]]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inspect").mkdir()  # a folder named as the command given beside it
+    assert main(["inspect", "--raw", f"oci:{layout[0]}:latest"]) == 0
+    assert main(["inspect", "layout"]) == 0
+    capsys.readouterr()
+    for args, said in [
+        (["inpsect", "layout"], "Argument COMMAND: invalid choice: 'inpsect'"),
+        (["./missing", "./gone"], 'The path "./missing" does not exist; expected a COMMAND'),
+        (["layout", "oci:layout:latest"], "Argument COMMAND: invalid choice: 'layout'"),
+        (["layout", "--debug"], "Argument COMMAND: invalid choice: 'layout'"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1].startswith(f"spyglass: {said}"), args
+    assert windows_opened == []
+
+
 @pytest.mark.parametrize("word", ["oci:./layout:1.0", "docker://registry.example/app:1"])
 def test_an_image_named_alone_is_told_what_a_command_is_for(
         word: str, capsys: pytest.CaptureFixture[str]) -> None:
