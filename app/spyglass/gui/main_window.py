@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -73,6 +72,7 @@ from spyglass.gui.views.widgets import (
     Spinner,
     mute,
     scaled_font,
+    tool_button,
 )
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
@@ -249,10 +249,7 @@ class MainWindow(QMainWindow):
             tree.setFrameShape(QFrame.Shape.NoFrame)
             tree.setAutoFillBackground(False)
 
-        add = QToolButton()
-        add.setIcon(icons.add_icon())
-        add.setAutoRaise(True)
-        add.setToolTip("Add a registry")
+        add = tool_button("Add a registry", icon=icons.add_icon())
         add.clicked.connect(self.registries.add_registry)
         self.add_registry_button = add
         self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")

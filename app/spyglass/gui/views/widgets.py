@@ -384,10 +384,8 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # sentences quote what was typed
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText(CLOSE_GLYPH)
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
+        close = tool_button("Dismiss", text=CLOSE_GLYPH)
+        self.close_button = close
         close.clicked.connect(self.hide)
         close.clicked.connect(lambda: emit(self.dismissed))
         layout = QHBoxLayout(self)
@@ -408,11 +406,27 @@ class Banner(QFrame):
         return "" if self.isHidden() else self.label.text()
 
 
-def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
-    """A flat button with the copy icon."""
+def tool_button(tooltip: str, *, icon: QIcon | None = None, text: str = "", name: str = "",
+                parent: QWidget | None = None) -> QToolButton:
+    """A flat button that shows only an icon, or a mark such as :data:`CLOSE_GLYPH`, and
+    says what it does in ``tooltip``; screen readers name it by ``name``, else the tooltip.
+
+    Qt names a button by its text: an icon's was "" (a reader said only "push button") and
+    the close mark's "✕" ("multiplication x"); the tooltip reached them as a description.
+    """
     button = QToolButton(parent)
-    button.setIcon(icons.copy_icon())
-    button.setToolTip(tooltip)
+    if icon is not None:
+        button.setIcon(icon)
+    if text:
+        button.setText(text)
     button.setAutoRaise(True)
+    button.setToolTip(tooltip)
+    button.setAccessibleName(name or tooltip)
+    return button
+
+
+def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
+    """A flat button with the copy icon, named by ``tooltip``."""
+    button = tool_button(tooltip, icon=icons.copy_icon(), parent=parent)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button
