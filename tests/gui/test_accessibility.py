@@ -6,11 +6,29 @@ light and a dark palette. Names are read as a reader gets them, through
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QLineEdit, QTableView, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableView,
+    QTextEdit,
+    QToolButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.digest import Digest
+from spyglass.core.manifest import Descriptor
+from spyglass.gui.dialogs.crash import CrashDialog
+from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
+from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
 
 
 def name_of(widget: QWidget) -> str:
@@ -54,3 +72,56 @@ def test_icon_and_close_buttons_are_named_by_what_they_do(qtbot: QtBot, demo: Ma
     for button in buttons:
         name = name_of(button)
         assert len(name) > 3 and any(c.isalpha() for c in name), (button.toolTip(), name)
+
+
+# -- views and fields
+
+
+def unnamed(root: QWidget) -> list[str]:
+    """The views, text panes and fields under ``root`` that a reader gets with no name
+    (the line edits of combo and spin boxes are theirs)."""
+    def wanted(widget: QWidget) -> bool:
+        if isinstance(widget, QLineEdit):
+            return not isinstance(widget.parent(), QComboBox | QAbstractSpinBox)
+        return isinstance(widget, QAbstractItemView | QTextEdit | QPlainTextEdit) \
+            and not isinstance(widget, QHeaderView)  # (the table's own)
+
+    return [f"{type(widget).__name__} in {widget.parent().metaObject().className()}"
+            for widget in root.findChildren(QWidget)
+            if wanted(widget) and not name_of(widget).strip()]
+
+
+def test_trees_tables_lists_panes_and_filters_say_what_they_hold(
+        qtbot: QtBot, demo: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A reader entering a view heard "tree" or "table", and a filter field its hint
+    only; the sidebar's trees are named as their captions say."""
+    assert name_of(demo.tree) == "Local places"
+    assert name_of(demo.registries.tree) == "Registries"
+    view = demo.image_view
+    assert [name_of(table) for table in (view.platforms.table, view.layers.table,
+                                         view.history.table, demo.copying.panel.table)] \
+        == ["Platforms", "Layers", "History", "Transfers"]
+    assert name_of(demo.registries.repository_page.table) == "Tags"
+    assert name_of(demo.registries.repository_page.filter) == "Filter tags"
+    assert name_of(demo.registries.registry_page.filter) == "Filter repositories"
+    assert name_of(demo.registries.registry_page.list) == "Repositories"
+    assert unnamed(demo) == []
+
+    class Untouched:
+        def open_blob(self, *_args: object, **_kwargs: object) -> None:
+            raise AssertionError("nothing is read")
+
+    blob = Descriptor("application/wasm", Digest.of(b"\0asm"), 4)
+    files = LayerFilesDialog(demo.runner, Untouched(), blob, "module.wasm")  # type: ignore[arg-type]
+    qtbot.addWidget(files)
+    assert name_of(files.filter) == "Filter by path"
+    assert name_of(files.table) == "Files"
+    crash = CrashDialog("RuntimeError: boom", "Traceback …")
+    qtbot.addWidget(crash)
+    transfer = start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path)
+    panel = demo.copying.panel
+    panel.select(transfer)
+    details = panel.show_details(transfer)
+    assert details is not None
+    for dialog in (files, crash, details):
+        assert unnamed(dialog) == [], dialog.windowTitle()

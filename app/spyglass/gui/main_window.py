@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self)
         self.places = PlacesModel(self.runner, self)
         self.tree = QTreeView()
+        self.tree.setAccessibleName("Local places")
         self.image_view = ImageView(self.runner)
         self.content = QStackedWidget()
         self.content.addWidget(self.image_view)

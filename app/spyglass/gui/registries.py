@@ -235,6 +235,7 @@ class RegistryBrowser(QObject):
         self.show_attachments = settings.show_attachment_tags
         """Whether tags holding signatures and referrers are listed (the tree and the page)."""
         self.tree = QTreeView()
+        self.tree.setAccessibleName("Registries")
         self._build_tree()
         self.registry_page = RegistryPage(self.model)
         self.repository_page = RepositoryPage(self.model)

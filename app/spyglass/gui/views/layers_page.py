@@ -126,7 +126,7 @@ class LayersPage(QWidget):
         self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
         self.files_button.setEnabled(False)
         self.files_button.clicked.connect(self._request_selected)
-        self.table = make_table()
+        self.table = make_table("Layers")
         self.table.setModel(self.model)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setItemDelegateForColumn(SHARE, ShareBarDelegate(self.table))

@@ -103,7 +103,7 @@ class RawJsonPage(QWidget):
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.banner = Banner()
-        self.browser = json_browser()
+        self.browser = json_browser("JSON document")
         self.browser.anchorClicked.connect(self.open_link)
         self.browser.installEventFilter(self)  # its own Alt+Left walks its own history
 

@@ -60,7 +60,15 @@ from spyglass.gui.models.registries import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
-from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
+from spyglass.gui.views.widgets import (
+    Banner,
+    MessagePanel,
+    Spinner,
+    filter_field,
+    make_table,
+    mute,
+    scaled_font,
+)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -117,9 +125,7 @@ def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
                  open_row: Callable[[QModelIndex], None]) -> QLineEdit:
     """A page's filter: Ctrl+F (Find) reaches it while its page shows, and Enter opens the
     row highlighted in ``view`` (or else the first one shown) with ``open_row``."""
-    edit = QLineEdit()
-    edit.setPlaceholderText(placeholder)
-    edit.setClearButtonEnabled(True)
+    edit = filter_field(placeholder)
     find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), edit)
     find.setContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -239,6 +245,7 @@ class RegistryPage(_RootedPage):
         self.open_edit.setPlaceholderText("Open a repository by name, e.g. team/app or "
                                           "team/app:1.0")
         self.open_edit.setClearButtonEnabled(True)
+        self.open_edit.setAccessibleName("Open a repository by name")
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()
         self.open_edit.textChanged.connect(lambda _text: self.open_error.hide())
@@ -255,6 +262,7 @@ class RegistryPage(_RootedPage):
         self.count.linkActivated.connect(lambda _link: self._load_all())
 
         self.list = QListView()
+        self.list.setAccessibleName("Repositories")
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -445,7 +453,7 @@ class RepositoryPage(_RootedPage):
             "marked either way.")
         self.attachments_box.toggled.connect(self._attachments_toggled)
 
-        self.table: QTableView = make_table()
+        self.table: QTableView = make_table("Tags")
         self.table.setModel(self.proxy)
         self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
         self.table.setItemDelegateForColumn(NAME, self.badges)

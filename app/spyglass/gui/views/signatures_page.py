@@ -156,6 +156,7 @@ class SignaturesPage(QWidget):
 
         self.model = SignaturesModel(self)
         self.tree = QTreeView()
+        self.tree.setAccessibleName("Signatures and referrers")
         self.tree.setModel(self.model)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
@@ -193,6 +194,7 @@ class SignaturesPage(QWidget):
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QTextBrowser()
+        self.details.setAccessibleName("Details")
         self.details.setOpenLinks(False)
         self.details.setOpenExternalLinks(False)
         self.details.document().setDocumentMargin(8)

@@ -100,7 +100,7 @@ class TransfersPanel(QWidget):
         self.manager = manager
         self.model = TransferModel(manager, self)
         self.details: list[TransferDetailsDialog] = []
-        self.table: QTableView = make_table()
+        self.table: QTableView = make_table("Transfers")
         self.table.setModel(self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,

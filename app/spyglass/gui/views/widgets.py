@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -148,9 +149,11 @@ FIT_ROWS: Final = 200
 """Rows measured, beyond those in sight, to fit a column to its contents."""
 
 
-def make_table(parent: QWidget | None = None) -> QTableView:
-    """A read-only table as every pane uses it: whole rows, alternating colours, no grid."""
+def make_table(name: str, parent: QWidget | None = None) -> QTableView:
+    """A read-only table as every pane uses it: whole rows, alternating colours, no grid;
+    ``name`` says what it lists, for screen readers (which said only "table")."""
     table = QTableView(parent)
+    table.setAccessibleName(name)
     table.setAlternatingRowColors(True)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -177,6 +180,17 @@ def make_table(parent: QWidget | None = None) -> QTableView:
     selecting = _SelectOnFocus(table)
     table.installEventFilter(selecting)
     return table
+
+
+def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
+    """A field that filters a list, saying what it filters by in ``placeholder``, which
+    names it for screen readers too (a placeholder alone is no name: it is a hint that
+    goes once something is typed)."""
+    edit = QLineEdit(parent)
+    edit.setPlaceholderText(placeholder)
+    edit.setAccessibleName(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
 
 
 def fit_columns(table: QTableView, *, maximum: int = 420) -> None:
