@@ -6,12 +6,16 @@ light and a dark palette. Names are read as a reader gets them, through
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtGui import QAccessible
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible, QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QHeaderView,
     QLineEdit,
@@ -23,11 +27,17 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
+from spyglass.core.layerfiles import LayerFile
 from spyglass.core.manifest import Descriptor
+from spyglass.gui.colors import contrast_ratio, muted_color
 from spyglass.gui.dialogs.crash import CrashDialog
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
+from spyglass.gui.models.layer_files import PATH, LayerFilesModel
+from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
 
 
@@ -125,3 +135,83 @@ def test_trees_tables_lists_panes_and_filters_say_what_they_hold(
     assert details is not None
     for dialog in (files, crash, details):
         assert unnamed(dialog) == [], dialog.windowTitle()
+
+
+# -- contrast
+
+
+def dark_palette() -> QPalette:
+    """A dark palette as dark themes give it (Fusion's disabled text reads 3:1 on it)."""
+    palette = QPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#353535"),
+                        (QPalette.ColorRole.WindowText, "#ffffff"),
+                        (QPalette.ColorRole.Base, "#232323"),
+                        (QPalette.ColorRole.AlternateBase, "#353535"),
+                        (QPalette.ColorRole.Text, "#ffffff"),
+                        (QPalette.ColorRole.Button, "#353535"),
+                        (QPalette.ColorRole.ButtonText, "#ffffff"),
+                        (QPalette.ColorRole.Highlight, "#2a82da"),
+                        (QPalette.ColorRole.HighlightedText, "#ffffff")):
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f7f"))
+    return palette
+
+
+def grey_palette() -> QPalette:
+    """A light theme with a mid-grey window: the usual mix of text and window reads 3.5:1."""
+    palette = QApplication.style().standardPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#d0d0d0"),
+                        (QPalette.ColorRole.WindowText, "#202020"),
+                        (QPalette.ColorRole.Text, "#202020")):
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, role, QColor(color))
+    return palette
+
+
+PALETTES = {"light": lambda: QApplication.style().standardPalette(),
+            "dark": dark_palette, "grey": grey_palette}
+
+
+@pytest.fixture(params=sorted(PALETTES))
+def palette(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[QPalette]:
+    """The application under each palette in turn (the one before it restored)."""
+    before = QApplication.palette()
+    chosen = PALETTES[request.param]()
+    QApplication.setPalette(chosen)
+    yield QApplication.palette()
+    QApplication.setPalette(before)
+
+
+def least_contrast(color: object, palette: QPalette) -> float:
+    assert isinstance(color, QColor), color
+    return min(contrast_ratio(color, palette.color(role))
+               for role in (QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase,
+                            QPalette.ColorRole.Window))
+
+
+def test_secondary_text_reads_at_4_5_to_1_in_each_palette(palette: QPalette) -> None:
+    assert least_contrast(muted_color(), palette) >= 4.5
+    assert least_contrast(muted_color(palette, 0.7), palette) >= 4.5
+
+
+def test_rows_that_say_less_are_still_readable(
+        qtbot: QtBot, palette: QPalette, window: MainWindow, tmp_path: Path) -> None:
+    """An empty history step, a whiteout and a place that cannot be read were drawn in the
+    palette's disabled grey: 1.9:1 on a light view."""
+    history = HistoryModel()
+    history.set_rows([HistoryRow(HistoryEntry(None, "ENV A=1", "", "", True), None)])
+    files = LayerFilesModel()
+    files.set_rows([LayerFile("etc/gone", "whiteout", 0, 0, None, 0)])
+    broken = tmp_path / "broken-layout"
+    broken.mkdir()
+    (broken / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (broken / "index.json").write_text("{not json")
+    place = window.open_location(broken, select=False)
+    places = window.places
+    qtbot.waitUntil(lambda: places.rowCount(place) > 0, timeout=WAIT_MS)
+    message = places.index(0, 0, place)
+    assert "not JSON" in str(message.data())
+    for index in (history.index(0, LAYER), files.index(0, PATH), message):
+        color = index.data(Qt.ItemDataRole.ForegroundRole)
+        assert least_contrast(color, palette) >= 4.5, (index.data(), QColor(color).name())

@@ -53,6 +53,7 @@ from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
 from spyglass.gui import icons
+from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
@@ -815,7 +816,8 @@ class MainWindow(QMainWindow):
             "<p>Browse, inspect and copy container images: OCI image layouts, "
             "dir: layouts and image archives, with the same engine as the "
             "<code>spyglass</code> command line.</p>"
-            f"<p style='color:gray'>Qt {html.escape(qVersion())} · PySide6 "
+            f"<p style='color:{muted_color(self.palette()).name()}'>"
+            f"Qt {html.escape(qVersion())} · PySide6 "
             f"{html.escape(pyside_version)} · Python {html.escape(_platform.python_version())}"
             "</p>",
         )

@@ -39,8 +39,7 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
@@ -51,6 +50,7 @@ from spyglass.core.natural import NaturalKey, natural_key
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
@@ -1185,7 +1185,7 @@ class RegistriesModel(IdTreeModel):
             return self._mono
         if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
             if column == ALIASES or node.digest is None:
-                return _muted()
+                return muted_color()
             return None
         if role == HOST_ROLE:
             return node.parent.parent.host
@@ -1237,7 +1237,7 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.kind == "error" else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _muted()
+            return muted_color()
         if role == ERROR_ROLE:
             return node.text if node.kind == "error" else None
         return None
@@ -1288,10 +1288,6 @@ def _aliases_text(aliases: list[str], complete: bool) -> str:
         return ", ".join(aliases)
     shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
     return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more{'' if complete else ' so far'}"
-
-
-def _muted() -> Any:
-    return QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
 
 
 def _rich_tooltip(text: str) -> str:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
 from spyglass.core.manifest import ImageIndex, ImageManifest
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
     exact_size,
     format_timestamp,
@@ -35,7 +36,6 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
     mute,
-    muted_color,
     scaled_font,
 )
 

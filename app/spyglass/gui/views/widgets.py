@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
-from spyglass.gui.colors import is_dark
+from spyglass.gui.colors import is_dark, muted_color
 from spyglass.gui.signals import emit
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -59,17 +59,6 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
         scaled.setPixelSize(round(scaled.pixelSize() * factor))
     scaled.setBold(bold)
     return scaled
-
-
-def muted_color(palette: QPalette, amount: float = 0.58) -> QColor:
-    """Secondary text: the text colour moved ``1 - amount`` of the way to the background."""
-    text = palette.color(QPalette.ColorRole.WindowText)
-    back = palette.color(QPalette.ColorRole.Window)
-    return QColor.fromRgbF(
-        text.redF() * amount + back.redF() * (1 - amount),
-        text.greenF() * amount + back.greenF() * (1 - amount),
-        text.blueF() * amount + back.blueF() * (1 - amount),
-    )
 
 
 def mute(widget: QWidget, amount: float = 0.58) -> None:
