@@ -6,7 +6,7 @@ light and a dark palette. Names are read as a reader gets them, through
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,14 +31,16 @@ from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
 from spyglass.core.layerfiles import LayerFile
 from spyglass.core.manifest import Descriptor
+from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.colors import contrast_ratio, muted_color
 from spyglass.gui.dialogs.crash import CrashDialog
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
-from tests.gui.guitools import WAIT_MS
+from tests.gui.guitools import WAIT_MS, SampleFacts, accessible_cells, show_image
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.helpers.registry import free_port
 
 
 def name_of(widget: QWidget) -> str:
@@ -215,3 +217,25 @@ def test_rows_that_say_less_are_still_readable(
     for index in (history.index(0, LAYER), files.index(0, PATH), message):
         color = index.data(Qt.ItemDataRole.ForegroundRole)
         assert least_contrast(color, palette) >= 4.5, (index.data(), QColor(color).name())
+
+
+# -- what is only painted
+
+
+def test_the_shown_platform_and_a_failed_registry_are_told_not_only_drawn(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """The Platforms row shown has an icon and bold type; a registry that cannot be listed
+    a warning icon: a screen reader got neither."""
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    cells = accessible_cells(window.image_view.platforms.table)
+    assert [name for name in cells if name.endswith(", shown")] == ["linux, shown"], cells
+    model = window.registries.model
+    index = model.registry_index(host)
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as failed:
+        window.registries.tree.setCurrentIndex(index)
+    assert f"{host}, cannot be listed" in accessible_cells(window.registries.tree)
+    assert model.data(index, Qt.ItemDataRole.AccessibleDescriptionRole) == failed.args[1]

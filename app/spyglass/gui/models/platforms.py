@@ -116,6 +116,11 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
             return icons.current_icon()
         return None
 
+    def accessible_text(self, row: InstanceSummary, column: int) -> str | None:
+        if column == OS and self._current is not None and row.descriptor.digest == self._current:
+            return f"{self.display(row, column)}, shown"  # (the icon and bold type say so)
+        return None
+
     def font(self, row: InstanceSummary, column: int) -> QFont | None:
         font = super().font(row, column)
         if self._current is not None and row.descriptor.digest == self._current:

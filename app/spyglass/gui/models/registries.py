@@ -51,7 +51,7 @@ from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, r
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
-from spyglass.gui.formatting import short_digest
+from spyglass.gui.formatting import SIGNED_TEXT, short_digest
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.tree import SENTENCE_ROLE, IdTreeModel
@@ -1123,6 +1123,8 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.state is LoadState.FAILED \
                 else icons.registry_icon()
+        if role in _ACCESSIBLE_ROLES:  # (what the warning icon says)
+            return _failed_text(node.host, node.state, node.error, role)
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -1147,6 +1149,8 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.state is LoadState.FAILED \
                 else icons.repository_icon()
+        if role in _ACCESSIBLE_ROLES:
+            return _failed_text(node.name, node.state, node.error, role)
         if role == Qt.ItemDataRole.FontRole and node.state is LoadState.LOADING:
             font = QFont()
             font.setItalic(True)
@@ -1181,6 +1185,9 @@ class RegistriesModel(IdTreeModel):
             return self._tag_tooltip(node)
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
             return icons.alias_icon() if node.parent.aliases(node) else icons.tag_icon()
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
+            # the "signed" pill is painted: a screen reader gets it from here
+            return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
         if role == Qt.ItemDataRole.FontRole and column == DIGEST:
             return self._mono
         if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
@@ -1279,6 +1286,20 @@ def tags_summary(node: RepositoryNode) -> str:
         return "Tags not listed yet."
     noun = f"{count:,} tag{'s' if count != 1 else ''}"
     return noun if node.done else f"{noun} so far…"
+
+
+_ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,
+                           Qt.ItemDataRole.AccessibleDescriptionRole)
+
+
+def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> str | None:
+    """What a screen reader is told of a registry or repository row whose listing failed
+    (the row shows it by a warning icon only): ``NAME, cannot be listed``, and why."""
+    if state is not LoadState.FAILED:
+        return None
+    if role == Qt.ItemDataRole.AccessibleTextRole:
+        return f"{name}, cannot be listed"
+    return error or None
 
 
 def _aliases_text(aliases: list[str], complete: bool) -> str:
