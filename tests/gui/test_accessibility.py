@@ -6,12 +6,20 @@ light and a dark palette. Names are read as a reader gets them, through
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAccessible, QColor, QPalette
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QAccessibleEvent,
+    QColor,
+    QGuiApplication,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -27,20 +35,50 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from spyglass.core import media
 from spyglass.core.config import HistoryEntry
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 from spyglass.core.layerfiles import LayerFile
 from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui import announce
 from spyglass.gui.colors import contrast_ratio, muted_color
 from spyglass.gui.dialogs.crash import CrashDialog
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
-from tests.gui.guitools import WAIT_MS, SampleFacts, accessible_cells, show_image
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    accessible_cells,
+    fill_registry_dialog,
+    show_image,
+    test_connection,
+    wait_listed,
+)
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.helpers.registry import free_port
+
+Said = list[tuple[str, bool]]
+"""What screen readers were told: each sentence, and whether it was assertive."""
+
+
+@pytest.fixture
+def said(monkeypatch: pytest.MonkeyPatch) -> Said:
+    """The announcements the window sends, recorded where they reach Qt."""
+    told: Said = []
+
+    def update(event: QAccessibleEvent) -> None:
+        if isinstance(event, QAccessibleAnnouncementEvent):
+            told.append((event.message(), event.politeness()
+                         is QAccessible.AnnouncementPoliteness.Assertive))
+
+    announce.forget()
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(update))
+    return told
 
 
 def name_of(widget: QWidget) -> str:
@@ -239,3 +277,102 @@ def test_the_shown_platform_and_a_failed_registry_are_told_not_only_drawn(
         window.registries.tree.setCurrentIndex(index)
     assert f"{host}, cannot be listed" in accessible_cells(window.registries.tree)
     assert model.data(index, Qt.ItemDataRole.AccessibleDescriptionRole) == failed.args[1]
+
+
+# -- announcements
+
+
+def test_copies_ending_and_text_copied_are_said_aloud(
+        qtbot: QtBot, demo: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        said: Said) -> None:
+    """A reader heard nothing when a copy finished or failed, or when a copy button had
+    put a digest on the clipboard: only labels out of focus changed."""
+    button = demo.image_view.overview.copy_button("Digest")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    copied = QGuiApplication.clipboard().text()
+    assert copied.startswith("sha256:")
+    assert said == [(f"Copied {copied}", False)]
+
+    manager = demo.copying.manager
+    start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "one")
+    with qtbot.waitSignal(manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    assert said[-1] == (demo.status_text, False)
+    assert said[-1][0].startswith("Copied team/app:2.0 to oci:")
+
+    scripted.events = None
+    start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "two")
+    sentence = "The registry registry.example closed the connection while sending a blob."
+    with qtbot.waitSignal(manager.changed, timeout=WAIT_MS):
+        scripted.finish(SpyglassError(sentence))
+    qtbot.waitUntil(lambda: ("Copying team/app:2.0 failed; the Transfers panel says why.",
+                             False) in said, timeout=WAIT_MS)
+
+
+def test_a_place_or_image_that_cannot_be_opened_is_said_at_once(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, said: Said) -> None:
+    missing = tmp_path / "nowhere"
+    window.open_location(missing)
+    qtbot.waitUntil(lambda: bool(said), timeout=WAIT_MS)
+    assert said == [(window.status_text, True)] and str(missing) in said[0][0]
+
+    builder = LayoutBuilder(tmp_path / "broken-image")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(image, "app:1")
+    config = json.loads(builder.read_blob(image["digest"]))["config"]["digest"]
+    builder.blob_path(config).unlink()
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window, 1)
+    with qtbot.waitSignal(window.image_view.loadFailed, timeout=WAIT_MS) as failed:
+        window.tree.setCurrentIndex(window.places.find_image("app:1", 1))
+    assert (failed.args[0], True) in said
+
+
+def test_a_registry_that_cannot_be_reached_is_said_at_once(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], said: Said) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    model = window.registries.model
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as failed:
+        window.registries.tree.setCurrentIndex(model.registry_index(host))
+    # said once, at once (the status bar shows the same sentence)
+    assert said.count((failed.args[1], True)) == 1
+    assert [text for text, _ in said].count(failed.args[1]) == 1
+    assert window.status_text == failed.args[1]
+
+
+def test_a_banner_is_said_when_it_comes_not_each_time_it_is_shown_again(
+        qtbot: QtBot, window: MainWindow, said: Said) -> None:
+    banner = window.session_banner
+    banner.show_text("Passwords last until Spyglass quits.")
+    banner.show_text("Passwords last until Spyglass quits.")
+    assert said == [("Passwords last until Spyglass quits.", False)]
+    announce.forget()
+    banner.hide()
+    banner.show_text("Passwords last until Spyglass quits.")
+    assert len(said) == 2
+
+
+def test_what_a_dialog_answers_is_said(
+        qtbot: QtBot, demo: MainWindow, tmp_path: Path, said: Said) -> None:
+    """Test Connection's result and a copy the dialog refuses came in labels out of focus."""
+    dialog = demo.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}", insecure=True)
+    result = test_connection(qtbot, dialog)
+    assert "connection refused" in result
+    assert said == [(" ".join(result.split()), True)]
+    dialog.reject()
+
+    copy = demo.copying.copy_current()
+    assert copy is not None
+    copy.destination_edit.setText(f"oci:{tmp_path / 'converted'}:demo")
+    qtbot.waitUntil(lambda: bool(copy.platform_boxes), timeout=WAIT_MS)
+    copy.compression_combo.setCurrentIndex(copy.compression_combo.findData("zstd"))
+    copy.preserve_box.setChecked(True)
+    qtbot.waitUntil(copy.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(copy.refused, timeout=WAIT_MS) as refused:
+        qtbot.mouseClick(copy.copy_button, Qt.MouseButton.LeftButton)
+    assert said[-1] == (refused.args[0], True)
+    copy.reject()

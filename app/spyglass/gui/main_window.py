@@ -53,6 +53,7 @@ from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.settings import Settings, normalize_location, save_settings
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
@@ -199,7 +200,8 @@ class MainWindow(QMainWindow):
         self.places.rowsRemoved.connect(lambda *_: self._update_actions())
         self.image_view.imageShown.connect(self._image_shown)
         self.image_view.statusMessage.connect(self.show_status)
-        self.image_view.loadFailed.connect(self.show_status)
+        self.image_view.loadFailed.connect(lambda message: self.show_status(message,
+                                                                            assertive=True))
         self.image_view.openFolderRequested.connect(self.choose_folder)
         self.image_view.openArchiveRequested.connect(self.choose_archive)
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
@@ -565,7 +567,7 @@ class MainWindow(QMainWindow):
     def _location_failed(self, path: str, message: str) -> None:
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
-        self.show_status(message)
+        self.show_status(message, assertive=True)
         index = self._location_index(path)
         if restoring and index.isValid() and self._chosen_place.chosen() == index:
             # a place of the last session that is gone: start on the next one still listed
@@ -791,10 +793,12 @@ class MainWindow(QMainWindow):
 
     # -- status
 
-    def show_status(self, message: str) -> None:
-        """Say ``message`` in the status bar for a few seconds."""
+    def show_status(self, message: str, *, assertive: bool = False) -> None:
+        """Say ``message`` in the status bar for a few seconds, and to screen readers
+        (``assertive``: at once, for a request of the user's that failed)."""
         self.message_label.setText(message)
         self._message_timer.start(STATUS_TIMEOUT_MS)
+        announce(self.message_label, message, assertive=assertive)
 
     @property
     def status_text(self) -> str:

@@ -31,6 +31,7 @@ from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.core.units import duration_text
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.copying import (
     CopyRequest,
@@ -807,6 +808,7 @@ class CopyDialog(QDialog):
             _note(self.platforms_label, "The platforms could not be listed.", wrong=True)
         self.error_label.setText(sentence)
         self.error_label.show()
+        announce(self.error_label, sentence, assertive=True)
         self._validate()
         emit(self.refused, sentence)
 

@@ -33,6 +33,7 @@ from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
@@ -412,6 +413,7 @@ class RegistryDialog(QDialog):
         self.result_icon.show()
         self.result_label.setText(text)
         self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
+        announce(self.result_label, self.result_text, assertive=not ok)
 
     def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
         self.last_check = check

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark, muted_color
 from spyglass.gui.signals import emit
 
@@ -399,10 +400,14 @@ class Banner(QFrame):
         self.hide()
 
     def show_text(self, text: str, *, details: str = "") -> None:
-        """Show ``text``; ``details``, for those who want them, as its tooltip."""
+        """Show ``text``; ``details``, for those who want them, as its tooltip. Screen
+        readers are told a sentence that comes or changes while the pane is in sight."""
+        new = self.text != text
         self.label.setText(text)
         self.label.setToolTip(details)
         self.show()
+        if new and self.isVisible():
+            announce(self.label, text)
 
     @property
     def text(self) -> str:
