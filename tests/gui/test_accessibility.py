@@ -376,3 +376,47 @@ def test_what_a_dialog_answers_is_said(
         qtbot.mouseClick(copy.copy_button, Qt.MouseButton.LeftButton)
     assert said[-1] == (refused.args[0], True)
     copy.reject()
+
+
+# -- a field and what is wrong with it
+
+
+def test_a_fields_error_is_its_description_while_it_shows(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path, said: Said) -> None:
+    """A reader on a field heard its label and hint, never the red sentence under it."""
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    dialog = window.registries.add_registry()
+    hint = description_of(dialog.host_edit)
+    fill_registry_dialog(qtbot, dialog, "http://bad host name")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    sentence = dialog.host_error.text()
+    assert dialog.host_error.isVisible() and "is not a registry host" in sentence
+    assert description_of(dialog.host_edit) == sentence
+    assert said[-1] == (sentence, True)  # (the focus is on Add)
+    fill_registry_dialog(qtbot, dialog, "registry.example.com", "bob")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert dialog.host_error.isHidden() and description_of(dialog.host_edit) == hint
+    assert description_of(dialog.password_edit) == "Enter the password or token for bob."
+    dialog.reject()
+
+    page = window.registries.registry_page
+    window.registries.open_repository(host, "Demo/App")
+    assert "must be lowercase" in description_of(page.open_edit)
+    assert said[-1] == (page.open_error.text(), True)
+    page.open_edit.setText("demo/")
+    assert description_of(page.open_edit) == page.open_edit.placeholderText()
+
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    copy = window.copying.copy_current()
+    assert copy is not None
+    field = copy.destination_edit
+    qtbot.keyClicks(field, "oci:")
+    assert description_of(field) == copy.destination_note.text() \
+        == 'Invalid image name "oci:": the path is empty.'
+    qtbot.keyClicks(field, str(tmp_path / "mirror"))
+    assert description_of(field) == field.placeholderText()
+    copy.reject()

@@ -51,7 +51,7 @@ from spyglass.gui.copying import (
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, mute
+from spyglass.gui.views.widgets import Spinner, link_error, mute
 from spyglass.gui.workers import Runner
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
@@ -589,14 +589,18 @@ class CopyDialog(QDialog):
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
         text = normalize_name(self.destination_edit.text())
         name, sentence = describe_name(self.destination_edit.text(), hosts=self._hosts())
-        _note(self.destination_note, sentence,
-              wrong=name is None and bool(self.destination_edit.text().strip()))
+        wrong = name is None and bool(self.destination_edit.text().strip())
+        _note(self.destination_note, sentence, wrong=wrong)
         self._one_platform_only(isinstance(name, DockerArchiveName))
         self._fit_choices(name)
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         elif name is None and self._checked_destination is not None:
             self._forget_destination()  # what was said of the last name no longer holds
+        # what is wrong with the destination, read with the field (or the checkbox)
+        link_error(self.destination_edit, sentence if wrong else self.destination_refusal)
+        link_error(self.replace_box, "" if self.replace_box.isHidden()
+                   else self.replace_note.text())
         replaced = self.replaced if self._destination_known else None
         ready = (name is not None and bool(self._source) and self._platforms_known
                  and self._destination_known and not self._planning

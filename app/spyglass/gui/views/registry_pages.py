@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import (
@@ -65,6 +66,7 @@ from spyglass.gui.views.widgets import (
     MessagePanel,
     Spinner,
     filter_field,
+    link_error,
     make_table,
     mute,
     scaled_font,
@@ -248,7 +250,7 @@ class RegistryPage(_RootedPage):
         self.open_edit.setAccessibleName("Open a repository by name")
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()
-        self.open_edit.textChanged.connect(lambda _text: self.open_error.hide())
+        self.open_edit.textChanged.connect(lambda _text: self.set_open_error(""))
         self.open_button = QPushButton("Open")
         self.open_button.setAutoDefault(False)
         self.open_button.clicked.connect(self._open)
@@ -316,13 +318,17 @@ class RegistryPage(_RootedPage):
         _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.open_edit.clear()
-        self.open_error.hide()
+        self.set_open_error("")
         self.list.setRootIndex(self._set_root(index))
         self.refresh()
 
     def set_open_error(self, text: str) -> None:
+        """Say under the field why the name typed cannot be opened ("": no more)."""
         self.open_error.setText(text)
         self.open_error.setVisible(bool(text))
+        link_error(self.open_edit, text)
+        if text:
+            announce(self.open_error, text, assertive=True)
 
     def refresh(self) -> None:
         node = self.node

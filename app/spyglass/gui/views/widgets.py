@@ -183,6 +183,13 @@ def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     return edit
 
 
+def link_error(field: QWidget, sentence: str) -> None:
+    """Tie ``sentence``, shown near ``field`` to say what is wrong with it, to the field
+    for screen readers: read as its description while it shows; "" when it goes (the
+    field's own hint again). A reader on the field heard its label and hint only."""
+    field.setAccessibleDescription(sentence)
+
+
 def fit_columns(table: QTableView, *, maximum: int = 420) -> None:
     """Size the columns to their contents (not the last one, which stretches)."""
     model = table.model()
