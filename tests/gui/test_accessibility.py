@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QTableView,
@@ -420,3 +421,49 @@ def test_a_fields_error_is_its_description_while_it_shows(
     qtbot.keyClicks(field, str(tmp_path / "mirror"))
     assert description_of(field) == field.placeholderText()
     copy.reject()
+
+
+# -- the Overview from the keyboard
+
+
+def test_the_keyboard_reaches_selects_and_copies_the_overviews_values(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Tab stopped on the Overview pane itself (nothing showed it; a reader said "filler")
+    and never on its values, which only the mouse could select."""
+    qtbot.waitExposed(demo)
+    view = demo.image_view
+    overview = view.overview
+    view.tabs.setCurrentWidget(overview)
+    bar = view.tabs.tabBar()
+    bar.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(bar.hasFocus, timeout=WAIT_MS)
+    stops: list[QWidget] = []
+    for _ in range(40):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        if focused is overview or not overview.isAncestorOf(focused):
+            break
+        stops.append(focused)
+    assert QApplication.focusWidget() is not overview
+    values = [stop for stop in stops if isinstance(stop, QLabel)]
+    assert [description_of(value) for value in values[:2]] == ["Name", "Reference"]
+    assert view.state is not None
+    assert name_of(values[1]) == view.state.entry.name == values[1].text()
+    assert len(values) >= 8  # Media type, Platforms, Created, Size, Layers…
+    assert name_of(overview) == "Overview"
+
+    name_value = values[0]
+    view.tabs.tabBar().setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.tabs.tabBar().hasFocus, timeout=WAIT_MS)
+    unfocused = name_value.grab().toImage()
+    name_value.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(name_value.hasFocus, timeout=WAIT_MS)
+    assert name_value.grab().toImage() != unfocused  # framed: the focus is seen
+    unselected = name_value.grab().toImage()
+    qtbot.keyClick(name_value, Qt.Key.Key_Home)
+    qtbot.keyClick(name_value, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    assert name_value.selectedText() == "spyglass-demo:1.0"
+    assert name_value.grab().toImage() != unselected  # the selection shows
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(name_value, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "spyglass-demo:1.0"
