@@ -95,10 +95,10 @@ def description_of(widget: QWidget) -> str:
 
 
 def own_tool_buttons(window: QWidget) -> list[QToolButton]:
-    """The window's icon and mark buttons (not the clear buttons Qt puts in line edits,
-    nor the tab bar's and menu bar's scroll buttons, which Qt names itself)."""
+    """The window's icon and mark buttons, and the fields' clear buttons (not the tab
+    bar's and menu bar's scroll buttons, which Qt names itself)."""
     return [button for button in window.findChildren(QToolButton)
-            if not isinstance(button.parent(), QLineEdit | QTableView)
+            if not isinstance(button.parent(), QTableView)
             and button.parent().metaObject().className() not in ("QTabBar", "QMenuBar")]
 
 
@@ -118,6 +118,8 @@ def test_icon_and_close_buttons_are_named_by_what_they_do(qtbot: QtBot, demo: Ma
     assert name_of(raw.copy_button) == "Copy this document's JSON"
     assert name_of(demo.copying.panel.close_button) == "Hide the Transfers panel"
     assert name_of(demo.session_banner.close_button) == "Dismiss"
+    clear = demo.registries.repository_page.filter.findChild(QToolButton)
+    assert clear is not None and name_of(clear) == "Clear"  # (Qt's, in the field)
     buttons = own_tool_buttons(demo)
     assert len(buttons) > 6
     for button in buttons:

@@ -51,7 +51,7 @@ from spyglass.gui.copying import (
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, link_error, mute
+from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
 from spyglass.gui.workers import Runner
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
@@ -167,7 +167,7 @@ class CopyDialog(QDialog):
         self.source_edit = QLineEdit(source)
         self.source_edit.setReadOnly(bool(source))
         self.source_edit.setPlaceholderText("HOST/REPO:TAG, docker://…, oci:/path:TAG, …")
-        self.source_edit.setClearButtonEnabled(not source)
+        enable_clear_button(self.source_edit, not source)
         self.source_note = QLabel()
         self.source_note.setWordWrap(True)
         mute(self.source_note)
@@ -187,7 +187,7 @@ class CopyDialog(QDialog):
         self.source_edit.textChanged.connect(self._source_edited)
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
-        self.destination_edit.setClearButtonEnabled(True)
+        enable_clear_button(self.destination_edit)
         self.destination_note = QLabel()
         self.destination_note.setWordWrap(True)
         mute(self.destination_note)

@@ -65,6 +65,7 @@ from spyglass.gui.views.widgets import (
     Banner,
     MessagePanel,
     Spinner,
+    enable_clear_button,
     filter_field,
     link_error,
     make_table,
@@ -246,7 +247,7 @@ class RegistryPage(_RootedPage):
         self.open_edit = QLineEdit()
         self.open_edit.setPlaceholderText("Open a repository by name, e.g. team/app or "
                                           "team/app:1.0")
-        self.open_edit.setClearButtonEnabled(True)
+        enable_clear_button(self.open_edit)
         self.open_edit.setAccessibleName("Open a repository by name")
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()

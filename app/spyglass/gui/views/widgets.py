@@ -172,6 +172,14 @@ def make_table(name: str, parent: QWidget | None = None) -> QTableView:
     return table
 
 
+def enable_clear_button(edit: QLineEdit, enabled: bool = True) -> None:
+    """Give ``edit`` Qt's button that clears it, named "Clear" for screen readers (Qt
+    leaves that icon without a name)."""
+    edit.setClearButtonEnabled(enabled)
+    for button in edit.findChildren(QToolButton):
+        button.setAccessibleName("Clear")
+
+
 def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     """A field that filters a list, saying what it filters by in ``placeholder``, which
     names it for screen readers too (a placeholder alone is no name: it is a hint that
@@ -179,7 +187,7 @@ def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     edit = QLineEdit(parent)
     edit.setPlaceholderText(placeholder)
     edit.setAccessibleName(placeholder)
-    edit.setClearButtonEnabled(True)
+    enable_clear_button(edit)
     return edit
 
 
