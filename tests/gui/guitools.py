@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QAccessible, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -23,6 +23,15 @@ from spyglass.gui.models.places import LoadState
 WAIT_MS = 5000
 COPY_MS = WAIT_MS * 4
 """How long a test waits for a copy to finish."""
+
+
+def accessible_cells(view: QAbstractItemView) -> list[str]:
+    """The names of the cells (and headers) of ``view`` in sight, as a screen reader gets
+    them through Qt's accessibility interface."""
+    interface = QAccessible.queryAccessibleInterface(view)
+    assert interface is not None
+    return [interface.child(i).text(QAccessible.Text.Name)
+            for i in range(interface.childCount())]
 
 
 def core_copy(source: str, destination: str, options: CopyOptions | None = None) -> None:

@@ -31,7 +31,14 @@ from spyglass.gui.models.signatures import (
 from spyglass.gui.views.image_view import RAW, SIGNATURES
 from spyglass.gui.views.signatures_page import SignaturesPage
 from tests.gui.conftest import RegistryFacts
-from tests.gui.guitools import WAIT_MS, add_registry, show_image, wait_listed, wait_tags
+from tests.gui.guitools import (
+    WAIT_MS,
+    accessible_cells,
+    add_registry,
+    show_image,
+    wait_listed,
+    wait_tags,
+)
 from tests.helpers import cosign
 from tests.helpers.imagebuild import (
     OCI_MANIFEST,
@@ -367,6 +374,10 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
             index = model.tag_index(host, SIGNED_REPO, tag)
             assert model.data(index, SIGNED_ROLE) is signed, tag
     qtbot.waitUntil(marked, timeout=WAIT_MS)
+    # the pill is painted: a screen reader is told it in the cell's text
+    for view in (page.table, registries.tree):
+        cells = accessible_cells(view)
+        assert {"1.0, signed", "latest, signed", "2.0"} <= set(cells), cells
     tooltip = model.data(model.tag_index(host, SIGNED_REPO, "1.0"),
                          Qt.ItemDataRole.ToolTipRole)
     assert "Signed" in tooltip and signed_registry.sig_tag in tooltip

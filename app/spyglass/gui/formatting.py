@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 ROUTE_ARROW = "  \u2192  "
 """What stands between the two sides of a copy, ``source → destination``."""
 
+SIGNED_TEXT = "signed"
+"""What the pill of a signed tag says (painted, and told to screen readers). No check
+mark: it says a signature is there, not that it was verified."""
+
 
 def counted(count: int, noun: str) -> str:
     """``1 image``, ``3 images``: a count with its noun in the right number."""

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -62,6 +61,8 @@ from spyglass.core.settings import (
     save_settings,
 )
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
+from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
@@ -81,6 +82,7 @@ from spyglass.gui.views.widgets import (
     Spinner,
     mute,
     scaled_font,
+    tool_button,
 )
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
@@ -174,6 +176,7 @@ class MainWindow(QMainWindow):
         self.runner = Runner(self)
         self.places = PlacesModel(self.runner, self)
         self.tree = QTreeView()
+        self.tree.setAccessibleName("Local places")
         self.image_view = ImageView(self.runner)
         self.content = QStackedWidget()
         self.content.addWidget(self.image_view)
@@ -220,7 +223,8 @@ class MainWindow(QMainWindow):
         self.places.rowsRemoved.connect(lambda *_: self._update_actions())
         self.image_view.imageShown.connect(self._image_shown)
         self.image_view.statusMessage.connect(self.show_status)
-        self.image_view.loadFailed.connect(self.show_status)
+        self.image_view.loadFailed.connect(lambda message: self.show_status(message,
+                                                                            assertive=True))
         self.image_view.openFolderRequested.connect(self.choose_folder)
         self.image_view.openArchiveRequested.connect(self.choose_archive)
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
@@ -278,10 +282,7 @@ class MainWindow(QMainWindow):
             tree.setFrameShape(QFrame.Shape.NoFrame)
             tree.setAutoFillBackground(False)
 
-        add = QToolButton()
-        add.setIcon(icons.add_icon())
-        add.setAutoRaise(True)
-        add.setToolTip("Add a registry")
+        add = tool_button("Add a registry", icon=icons.add_icon())
         add.clicked.connect(self.registries.add_registry)
         self.add_registry_button = add
         self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")
@@ -596,7 +597,7 @@ class MainWindow(QMainWindow):
     def _location_failed(self, path: str, message: str) -> None:
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
-        self.show_status(message)
+        self.show_status(message, assertive=True)
         index = self._location_index(path)
         if restoring and index.isValid() and self._chosen_place.chosen() == index:
             # a place of the last session that is gone: start on the next one still listed
@@ -868,10 +869,12 @@ class MainWindow(QMainWindow):
 
     # -- status
 
-    def show_status(self, message: str) -> None:
-        """Say ``message`` in the status bar for a few seconds."""
+    def show_status(self, message: str, *, assertive: bool = False) -> None:
+        """Say ``message`` in the status bar for a few seconds, and to screen readers
+        (``assertive``: at once, for a request of the user's that failed)."""
         self.message_label.setText(message)
         self._message_timer.start(STATUS_TIMEOUT_MS)
+        announce(self.message_label, message, assertive=assertive)
 
     @property
     def status_text(self) -> str:
@@ -893,7 +896,8 @@ class MainWindow(QMainWindow):
             "<p>Browse, inspect and copy container images: OCI image layouts, "
             "dir: layouts and image archives, with the same engine as the "
             "<code>spyglass</code> command line.</p>"
-            f"<p style='color:gray'>Qt {html.escape(qVersion())} · PySide6 "
+            f"<p style='color:{muted_color(self.palette()).name()}'>"
+            f"Qt {html.escape(qVersion())} · PySide6 "
             f"{html.escape(pyside_version)} · Python {html.escape(_platform.python_version())}"
             "</p>",
         )

@@ -33,6 +33,7 @@ from spyglass.core.credentials import CredentialStore
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, NotFound
 from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.announce import announce
 from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
@@ -233,11 +234,15 @@ class RegistryBrowser(QObject):
         self.model = RegistriesModel(runner, self)
         self.model.message.connect(self.statusMessage)
         self.model.tagsLoaded.connect(self._select_pending)
+        # said at once (before the status bar's polite announcement of the same sentence)
+        self.model.registryFailed.connect(
+            lambda _host, sentence: announce(self.tree, sentence, assertive=True))
         self.model.registryFailed.connect(lambda _host, sentence: emit(self.statusMessage,
                                                                         sentence))
         self.show_attachments = settings.show_attachment_tags
         """Whether tags holding signatures and referrers are listed (the tree and the page)."""
-        self.tree = QTreeView()
+        self.tree: QTreeView = QTreeView()
+        self.tree.setAccessibleName("Registries")
         self._build_tree()
         self.registry_page = RegistryPage(self.model)
         self.repository_page = RepositoryPage(self.model)

@@ -31,6 +31,7 @@ from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.core.units import duration_text
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.copying import (
     CopyRequest,
@@ -50,7 +51,7 @@ from spyglass.gui.copying import (
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, mute
+from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
 from spyglass.gui.workers import Runner
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
@@ -166,7 +167,7 @@ class CopyDialog(QDialog):
         self.source_edit = QLineEdit(source)
         self.source_edit.setReadOnly(bool(source))
         self.source_edit.setPlaceholderText("HOST/REPO:TAG, docker://…, oci:/path:TAG, …")
-        self.source_edit.setClearButtonEnabled(not source)
+        enable_clear_button(self.source_edit, not source)
         self.source_note = QLabel()
         self.source_note.setWordWrap(True)
         mute(self.source_note)
@@ -186,7 +187,7 @@ class CopyDialog(QDialog):
         self.source_edit.textChanged.connect(self._source_edited)
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
-        self.destination_edit.setClearButtonEnabled(True)
+        enable_clear_button(self.destination_edit)
         self.destination_note = QLabel()
         self.destination_note.setWordWrap(True)
         mute(self.destination_note)
@@ -588,14 +589,18 @@ class CopyDialog(QDialog):
         """Whether the copy can be planned as the dialog stands; enables Copy accordingly."""
         text = normalize_name(self.destination_edit.text())
         name, sentence = describe_name(self.destination_edit.text(), hosts=self._hosts())
-        _note(self.destination_note, sentence,
-              wrong=name is None and bool(self.destination_edit.text().strip()))
+        wrong = name is None and bool(self.destination_edit.text().strip())
+        _note(self.destination_note, sentence, wrong=wrong)
         self._one_platform_only(isinstance(name, DockerArchiveName))
         self._fit_choices(name)
         if name is not None and text != self._checked_destination:
             self._check_destination(text, name)
         elif name is None and self._checked_destination is not None:
             self._forget_destination()  # what was said of the last name no longer holds
+        # what is wrong with the destination, read with the field (or the checkbox)
+        link_error(self.destination_edit, sentence if wrong else self.destination_refusal)
+        link_error(self.replace_box, "" if self.replace_box.isHidden()
+                   else self.replace_note.text())
         replaced = self.replaced if self._destination_known else None
         ready = (name is not None and bool(self._source) and self._platforms_known
                  and self._destination_known and not self._planning
@@ -807,6 +812,7 @@ class CopyDialog(QDialog):
             _note(self.platforms_label, "The platforms could not be listed.", wrong=True)
         self.error_label.setText(sentence)
         self.error_label.show()
+        announce(self.error_label, sentence, assertive=True)
         self._validate()
         emit(self.refused, sentence)
 

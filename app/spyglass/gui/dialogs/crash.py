@@ -55,6 +55,7 @@ class CrashDialog(QDialog):
         )
         heading.setWordWrap(True)
         self.details = QPlainTextEdit(details)
+        self.details.setAccessibleName("Details")
         self.details.setReadOnly(True)
         self.details.setFont(monospace_font())
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)

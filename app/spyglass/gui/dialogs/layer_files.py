@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -28,7 +27,7 @@ from spyglass.gui.formatting import human_size
 from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel, PathFilterModel
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import MessagePanel, fit_columns, make_table
+from spyglass.gui.views.widgets import MessagePanel, filter_field, fit_columns, make_table
 from spyglass.gui.workers import Runner
 
 if TYPE_CHECKING:
@@ -67,9 +66,7 @@ class LayerFilesDialog(QDialog):
             f"{html.escape(media.friendly(layer.media_type))} · {human_size(layer.size)}"
         )
         details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by path")
-        self.filter.setClearButtonEnabled(True)
+        self.filter = filter_field("Filter by path")
         self.filter.setEnabled(False)
         self.count = QLabel()
 
@@ -77,7 +74,7 @@ class LayerFilesDialog(QDialog):
         self.proxy = PathFilterModel(self)
         self.proxy.setSourceModel(self.model)
         self.filter.textChanged.connect(self._filter_changed)
-        self.table = make_table()
+        self.table = make_table("Files")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)

@@ -33,11 +33,12 @@ from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, mute, scaled_font
+from spyglass.gui.views.widgets import Spinner, link_error, mute, scaled_font
 from spyglass.gui.workers import Runner
 
 _ids = itertools.count(1)
@@ -301,6 +302,8 @@ class RegistryDialog(QDialog):
             self.host_error.hide()
             self.password_error.hide()
             self._fitter.fit()
+        for field in (self.host_edit, self.password_edit):
+            link_error(field, "")
         try:
             parsed = parse_host_input(self.host_edit.text())
         except InvalidReference as exc:
@@ -313,8 +316,8 @@ class RegistryDialog(QDialog):
         password = self.password_edit.text()
         keeps_saved = self._edit is not None and username == self._edit.username
         if username and not password and not keeps_saved:
-            self.password_edit.setFocus()
             self._invalid(f"Enter the password or token for {username}.", self.password_error)
+            self.password_edit.setFocus()  # (read with the sentence, now its description)
             return None
         return RegistryInput(parsed.host, username, password, self.insecure_box.isChecked(),
                              None)
@@ -324,6 +327,10 @@ class RegistryDialog(QDialog):
         label.setText(sentence)
         label.show()
         self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
+        link_error(self.password_edit if label is self.password_error else self.host_edit,
+                   sentence)
+        if label is not self.password_error:  # (the password field is given the focus)
+            announce(label, sentence, assertive=True)
 
     def _host_edited(self, text: str) -> None:
         if text.strip().lower().startswith("http://") and not self.insecure_box.isChecked():
@@ -412,6 +419,7 @@ class RegistryDialog(QDialog):
         self.result_icon.show()
         self.result_label.setText(text)
         self._fitter.fit()  # the sentence wraps: make room rather than squeeze the fields
+        announce(self.result_label, self.result_text, assertive=not ok)
 
     def _checked(self, check: ConnectionCheck, snapshot: tuple[object, ...]) -> None:
         self.last_check = check

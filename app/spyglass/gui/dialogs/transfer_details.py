@@ -107,6 +107,7 @@ class TransferDetailsDialog(QDialog):
         self.notes_label.setMargin(6)
         self.notes_label.setObjectName("transferNotes")
         self.blobs = QTreeWidget()
+        self.blobs.setAccessibleName("Blobs")
         self.blobs.setRootIsDecorated(False)
         self.blobs.setAlternatingRowColors(True)
         self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont
 
 from spyglass.core.config import HistoryEntry, ImageConfig
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import format_timestamp, history_step
 from spyglass.gui.models.table import Column, RowTableModel
 
@@ -85,8 +85,7 @@ class HistoryModel(RowTableModel[HistoryRow]):
 
     def foreground(self, row: HistoryRow, column: int) -> Any:
         if column == LAYER and row.layer is None:
-            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                QPalette.ColorRole.Text)
+            return muted_color()
         return None
 
     def sort_value(self, row: HistoryRow, column: int) -> Any:

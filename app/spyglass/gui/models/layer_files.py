@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont
 
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, file_mode, format_epoch, human_size
 from spyglass.gui.models.table import SORT_ROLE, Column, RowTableModel
 
@@ -77,8 +77,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
 
     def foreground(self, row: LayerFile, column: int) -> Any:
         if row.kind in ("whiteout", "opaque"):
-            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                QPalette.ColorRole.Text)
+            return muted_color()
         return None
 
     def sort_value(self, row: LayerFile, column: int) -> Any:

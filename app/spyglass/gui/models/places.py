@@ -17,13 +17,13 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
 from spyglass.core.settings import normalize_location
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import counted
 from spyglass.gui.loading import ListedLocation, open_and_list
 from spyglass.gui.models.tree import SENTENCE_ROLE, AnyIndex, IdTreeModel
@@ -548,8 +548,7 @@ class PlacesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.is_error else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                QPalette.ColorRole.Text)
+            return muted_color()
         if role == self.ERROR_ROLE:
             return (node.detail or node.text) if node.is_error else None
         return None

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.image import InstanceSummary
 from spyglass.core.manifest import ImageIndex
 from spyglass.gui import icons
-from spyglass.gui.colors import error_color
+from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, human_size, is_attestation
 from spyglass.gui.models.table import Column, RowTableModel
 from spyglass.gui.signals import emit
@@ -117,6 +116,11 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
             return icons.current_icon()
         return None
 
+    def accessible_text(self, row: InstanceSummary, column: int) -> str | None:
+        if column == OS and self._current is not None and row.descriptor.digest == self._current:
+            return f"{self.display(row, column)}, shown"  # (the icon and bold type say so)
+        return None
+
     def font(self, row: InstanceSummary, column: int) -> QFont | None:
         font = super().font(row, column)
         if self._current is not None and row.descriptor.digest == self._current:
@@ -128,8 +132,7 @@ class PlatformsModel(RowTableModel[InstanceSummary]):
         if row.problem and column == SIZE:
             return error_color()
         if is_attestation(row.descriptor):
-            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                QPalette.ColorRole.Text)
+            return muted_color()
         return None
 
     def column_is_empty(self, column: int) -> bool:

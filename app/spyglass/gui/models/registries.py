@@ -39,8 +39,7 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
@@ -51,7 +50,8 @@ from spyglass.core.natural import NaturalKey, natural_key
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag, referrers_tag
 from spyglass.core.settings import RegistrySettings
 from spyglass.gui import icons
-from spyglass.gui.formatting import short_digest
+from spyglass.gui.colors import muted_color
+from spyglass.gui.formatting import SIGNED_TEXT, short_digest
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.tree import SENTENCE_ROLE, IdTreeModel
@@ -1123,6 +1123,8 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.state is LoadState.FAILED \
                 else icons.registry_icon()
+        if role in _ACCESSIBLE_ROLES:  # (what the warning icon says)
+            return _failed_text(node.host, node.state, node.error, role)
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -1147,6 +1149,8 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.state is LoadState.FAILED \
                 else icons.repository_icon()
+        if role in _ACCESSIBLE_ROLES:
+            return _failed_text(node.name, node.state, node.error, role)
         if role == Qt.ItemDataRole.FontRole and node.state is LoadState.LOADING:
             font = QFont()
             font.setItalic(True)
@@ -1181,11 +1185,14 @@ class RegistriesModel(IdTreeModel):
             return self._tag_tooltip(node)
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
             return icons.alias_icon() if node.parent.aliases(node) else icons.tag_icon()
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
+            # the "signed" pill is painted: a screen reader gets it from here
+            return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
         if role == Qt.ItemDataRole.FontRole and column == DIGEST:
             return self._mono
         if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
             if column == ALIASES or node.digest is None:
-                return _muted()
+                return muted_color()
             return None
         if role == HOST_ROLE:
             return node.parent.parent.host
@@ -1237,7 +1244,7 @@ class RegistriesModel(IdTreeModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.kind == "error" else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _muted()
+            return muted_color()
         if role == ERROR_ROLE:
             return node.text if node.kind == "error" else None
         return None
@@ -1281,6 +1288,20 @@ def tags_summary(node: RepositoryNode) -> str:
     return noun if node.done else f"{noun} so far…"
 
 
+_ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,
+                           Qt.ItemDataRole.AccessibleDescriptionRole)
+
+
+def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> str | None:
+    """What a screen reader is told of a registry or repository row whose listing failed
+    (the row shows it by a warning icon only): ``NAME, cannot be listed``, and why."""
+    if state is not LoadState.FAILED:
+        return None
+    if role == Qt.ItemDataRole.AccessibleTextRole:
+        return f"{name}, cannot be listed"
+    return error or None
+
+
 def _aliases_text(aliases: list[str], complete: bool) -> str:
     """``1.10, latest``; ``a, b, c, d +18 more``, or ``+18 more so far`` while the digests
     of some tags are not looked up yet (only those of the rows shown are)."""
@@ -1288,10 +1309,6 @@ def _aliases_text(aliases: list[str], complete: bool) -> str:
         return ", ".join(aliases)
     shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
     return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more{'' if complete else ' so far'}"
-
-
-def _muted() -> Any:
-    return QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
 
 
 def _rich_tooltip(text: str) -> str:

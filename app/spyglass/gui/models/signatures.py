@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QFont
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
@@ -26,7 +25,7 @@ from spyglass.core.signatures.attached import (
     SubjectAttachments,
 )
 from spyglass.core.signatures.model import Kind
-from spyglass.gui.colors import error_color
+from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size, short_digest
 from spyglass.gui.models.table import LEFT, RIGHT, monospace_font
 from spyglass.gui.models.tree import IdTreeModel
@@ -243,8 +242,7 @@ class SignaturesModel(IdTreeModel):
             if _error(node) is not None and column == KIND:
                 return error_color()
             if isinstance(node, SubjectRow) and column == ARTIFACT_TYPE:
-                return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                    QPalette.ColorRole.Text)
+                return muted_color()
         return None
 
     def _display(self, node: Row, column: int) -> str:

@@ -97,6 +97,11 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
     def sort_value(self, row: Row, column: int) -> Any:
         return self.display(row, column)
 
+    def accessible_text(self, row: Row, column: int) -> str | None:
+        """What a screen reader reads for the cell, where the text shown says less than
+        the cell does (an icon or a font says the rest); None: the text shown."""
+        return None
+
     def extra(self, row: Row, column: int, role: int) -> Any:
         """Data for roles of the subclass's own (above ``Qt.UserRole``)."""
         return None
@@ -134,6 +139,8 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             return int(self.columns[column].alignment.value)
         if role == SORT_ROLE:
             return self.sort_value(row, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self.accessible_text(row, column)
         if role >= Qt.ItemDataRole.UserRole:
             return self.extra(row, column, role)
         return None

@@ -6,13 +6,12 @@ from pathlib import PurePath
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication
 
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
+from spyglass.gui.colors import muted_color
 from spyglass.gui.copying import WRITTEN_ANEW, CopyRequest
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
 from spyglass.gui.signals import emit
@@ -320,8 +319,7 @@ class TransferModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and (
                 (column == STATE and transfer.state is TransferState.CANCELLED)
                 or (column in (PROGRESS, BYTES) and stopped(transfer))):
-            return QApplication.palette().color(QPalette.ColorGroup.Disabled,
-                                                QPalette.ColorRole.Text)
+            return muted_color()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (BYTES, SPEED, ETA):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROGRESS:

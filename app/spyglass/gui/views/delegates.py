@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
-from spyglass.gui.formatting import ROUTE_ARROW
+from spyglass.gui.formatting import ROUTE_ARROW, SIGNED_TEXT
 from spyglass.gui.models.layers import SHARE_ROLE
 from spyglass.gui.models.tree import SENTENCE_ROLE
 
@@ -130,10 +130,6 @@ class ProgressBarDelegate(QStyledItemDelegate):
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
         return QSize(max(hint.width() + 24, 100), hint.height())
-
-
-SIGNED_TEXT = "signed"
-"""No check mark: the pill says a signature is there, not that it was verified."""
 
 
 class SentenceAwareDelegate(QStyledItemDelegate):

@@ -15,9 +15,11 @@ from spyglass.gui.views.json_html import JsonColors, render_text
 from spyglass.gui.views.widgets import fit_columns, make_table
 
 
-def json_browser(parent: QWidget | None = None) -> QTextBrowser:
-    """A read-only browser for rendered JSON: monospace, links handled by the caller."""
+def json_browser(name: str, parent: QWidget | None = None) -> QTextBrowser:
+    """A read-only browser for rendered JSON: monospace, links handled by the caller;
+    ``name`` names it for screen readers."""
     browser = QTextBrowser(parent)
+    browser.setAccessibleName(name)
     browser.setOpenLinks(False)
     browser.setOpenExternalLinks(False)
     browser.setAcceptDrops(False)
@@ -37,12 +39,12 @@ class HistoryPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = HistoryModel(self)
-        self.table = make_table()
+        self.table = make_table("History")
         self.table.setModel(self.model)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.history_caption = QLabel()
         self.config_caption = QLabel()
-        self.config_view = json_browser()
+        self.config_view = json_browser("Config")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)

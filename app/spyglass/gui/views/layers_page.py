@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import TITLE_ANNOTATION
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
@@ -29,7 +30,6 @@ from spyglass.gui.views.widgets import (
     fit_columns,
     make_table,
     mute,
-    muted_color,
     scaled_font,
 )
 
@@ -126,7 +126,7 @@ class LayersPage(QWidget):
         self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
         self.files_button.setEnabled(False)
         self.files_button.clicked.connect(self._request_selected)
-        self.table = make_table()
+        self.table = make_table("Layers")
         self.table.setModel(self.model)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setItemDelegateForColumn(SHARE, ShareBarDelegate(self.table))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
 from spyglass.core.manifest import ImageIndex, ImageManifest
+from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
     exact_size,
     format_timestamp,
@@ -35,14 +36,32 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
     mute,
-    muted_color,
     scaled_font,
 )
 
 
+class _Value(QLabel):
+    """A value the keyboard reaches too: Tab stops on it, the arrows with Shift select and
+    Ctrl+C copies (the mouse alone could). While it has the focus it is framed in the
+    highlight colour (its text cursor alone, thin and blinking, was easily missed); the
+    frame is drawn over it, so the value does not move."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Override QLabel::paintEvent: the frame of the focus over the text."""
+        super().paintEvent(event)
+        if self.hasFocus():
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1))
+            painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
+            painter.end()
+
+
 def _value_label(*, mono: bool = False) -> QLabel:
-    label = QLabel()
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label = _Value()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # (Qt gives such a label click focus)
     label.setWordWrap(True)
     label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     label.setCursor(Qt.CursorShape.IBeamCursor)
@@ -99,6 +118,10 @@ class OverviewPage(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # Tab goes to the values (the pane scrolls to each), not to the pane: a stop that
+        # showed no focus and that readers called "filler"
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setAccessibleName("Overview")
         body = QWidget()
         body.setObjectName("overviewBody")
         self._values: dict[str, QLabel] = {}
@@ -172,6 +195,7 @@ class OverviewPage(QScrollArea):
             button.setObjectName(f"copy{title.replace(' ', '')}")
             row.setAlignment(value, Qt.AlignmentFlag.AlignVCenter)
             top_margin = max(0, (button.sizeHint().height() - value.fontMetrics().height()) // 2)
+        value.setAccessibleDescription(title)  # which value a reader is on
         if span:
             section.form.addRow(field)
         else:

@@ -28,7 +28,7 @@ class PlatformsPage(QWidget):
         self.model = PlatformsModel(self)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        self.table = make_table()
+        self.table = make_table("Platforms")
         self.table.setModel(self.model)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self._syncing = False

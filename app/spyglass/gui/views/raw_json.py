@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
@@ -18,7 +18,7 @@ from spyglass.gui.loading import RawDocument
 from spyglass.gui.signals import emit
 from spyglass.gui.views.history_page import json_browser, json_colors
 from spyglass.gui.views.json_html import JsonPath, render_text
-from spyglass.gui.views.widgets import Banner, Spinner, copy_button
+from spyglass.gui.views.widgets import Banner, Spinner, copy_button, tool_button
 
 MANIFEST, CONFIG, LAYER, CRUMB = "manifest", "config", "layer", "crumb"
 
@@ -82,12 +82,11 @@ class RawJsonPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._stack: list[RawDocument] = []
-        self.back_button = QToolButton()
-        self.back_button.setIcon(icons.back_icon())
         back_keys = QKeySequence(QKeySequence.StandardKey.Back)  # Alt+Left
         shown = back_keys.toString(QKeySequence.SequenceFormat.NativeText)
-        self.back_button.setToolTip(f"Back to the previous document ({shown})")
-        self.back_button.setAutoRaise(True)
+        self.back_button = tool_button(f"Back to the previous document ({shown})",
+                                       icon=icons.back_icon(),
+                                       name="Back to the previous document")
         self.back_button.clicked.connect(self.back)
         back = QShortcut(back_keys, self)
         # from anywhere in the window while this page shows (a hidden page's shortcut
@@ -104,7 +103,7 @@ class RawJsonPage(QWidget):
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.banner = Banner()
-        self.browser = json_browser()
+        self.browser = json_browser("JSON document")
         self.browser.anchorClicked.connect(self.open_link)
         self.browser.installEventFilter(self)  # its own Alt+Left walks its own history
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
+from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import (
@@ -60,7 +61,17 @@ from spyglass.gui.models.registries import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
-from spyglass.gui.views.widgets import Banner, MessagePanel, Spinner, make_table, mute, scaled_font
+from spyglass.gui.views.widgets import (
+    Banner,
+    MessagePanel,
+    Spinner,
+    enable_clear_button,
+    filter_field,
+    link_error,
+    make_table,
+    mute,
+    scaled_font,
+)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -117,9 +128,7 @@ def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
                  open_row: Callable[[QModelIndex], None]) -> QLineEdit:
     """A page's filter: Ctrl+F (Find) reaches it while its page shows, and Enter opens the
     row highlighted in ``view`` (or else the first one shown) with ``open_row``."""
-    edit = QLineEdit()
-    edit.setPlaceholderText(placeholder)
-    edit.setClearButtonEnabled(True)
+    edit = filter_field(placeholder)
     find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), edit)
     find.setContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -238,10 +247,11 @@ class RegistryPage(_RootedPage):
         self.open_edit = QLineEdit()
         self.open_edit.setPlaceholderText("Open a repository by name, e.g. team/app or "
                                           "team/app:1.0")
-        self.open_edit.setClearButtonEnabled(True)
+        enable_clear_button(self.open_edit)
+        self.open_edit.setAccessibleName("Open a repository by name")
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()
-        self.open_edit.textChanged.connect(lambda _text: self.open_error.hide())
+        self.open_edit.textChanged.connect(lambda _text: self.set_open_error(""))
         self.open_button = QPushButton("Open")
         self.open_button.setAutoDefault(False)
         self.open_button.clicked.connect(self._open)
@@ -255,6 +265,7 @@ class RegistryPage(_RootedPage):
         self.count.linkActivated.connect(lambda _link: self._load_all())
 
         self.list = QListView()
+        self.list.setAccessibleName("Repositories")
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -308,13 +319,17 @@ class RegistryPage(_RootedPage):
         _clear_quietly(self.filter)
         self.proxy.set_filter_text("")
         self.open_edit.clear()
-        self.open_error.hide()
+        self.set_open_error("")
         self.list.setRootIndex(self._set_root(index))
         self.refresh()
 
     def set_open_error(self, text: str) -> None:
+        """Say under the field why the name typed cannot be opened ("": no more)."""
         self.open_error.setText(text)
         self.open_error.setVisible(bool(text))
+        link_error(self.open_edit, text)
+        if text:
+            announce(self.open_error, text, assertive=True)
 
     def refresh(self) -> None:
         node = self.node
@@ -445,7 +460,7 @@ class RepositoryPage(_RootedPage):
             "marked either way.")
         self.attachments_box.toggled.connect(self._attachments_toggled)
 
-        self.table: QTableView = make_table()
+        self.table: QTableView = make_table("Tags")
         self.table.setModel(self.proxy)
         self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
         self.table.setItemDelegateForColumn(NAME, self.badges)

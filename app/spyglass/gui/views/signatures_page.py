@@ -38,7 +38,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.signatures.attached import AttachedPart
 from spyglass.core.signatures.model import Kind, Status, Verification
 from spyglass.gui import icons
-from spyglass.gui.colors import error_color
+from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.loading import Attachments, ImageState, load_attachments, verify_parts
 from spyglass.gui.models.signatures import (
@@ -156,6 +156,7 @@ class SignaturesPage(QWidget):
 
         self.model = SignaturesModel(self)
         self.tree = QTreeView()
+        self.tree.setAccessibleName("Signatures and referrers")
         self.tree.setModel(self.model)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
@@ -193,6 +194,7 @@ class SignaturesPage(QWidget):
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QTextBrowser()
+        self.details.setAccessibleName("Details")
         self.details.setOpenLinks(False)
         self.details.setOpenExternalLinks(False)
         self.details.document().setDocumentMargin(8)
@@ -438,7 +440,8 @@ class SignaturesPage(QWidget):
             self._part_rows(part, row.subject, rows, errors)
         self.detail_rows = rows + [("Error", e) for e in errors]
         self.details.setHtml(_details_html(
-            rows, errors, self.palette().color(QPalette.ColorRole.Text).name()))
+            rows, errors, self.palette().color(QPalette.ColorRole.Text).name(),
+            muted_color(self.palette()).name()))
         self._show_outcome()
 
     @staticmethod
@@ -563,14 +566,15 @@ def _size(size: int) -> str:
     return f"{human_size(size)} ({exact_size(size)})" if size >= 1024 else exact_size(size)
 
 
-def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: str) -> str:
+def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: str,
+                  label_color: str) -> str:
     cells = []
     for label, value in rows:
         shown = html.escape(value).replace("\n", "<br>")
         if value.startswith(("sha256:", "sha512:")):
             shown = f"<code>{shown}</code>"
         cells.append(
-            f"<tr><td style='padding:2px 14px 2px 0; color:gray; white-space:nowrap' "
+            f"<tr><td style='padding:2px 14px 2px 0; color:{label_color}; white-space:nowrap' "
             f"valign='top'>{html.escape(label)}</td><td style='padding:2px 0'>{shown}</td></tr>")
     body = f"<table cellspacing='0' style='color:{text_color}'>{''.join(cells)}</table>"
     for error in errors:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +38,14 @@ from spyglass.gui.models.transfers import (
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
-from spyglass.gui.views.widgets import CLOSE_GLYPH, Banner, make_table, mute, scaled_font
+from spyglass.gui.views.widgets import (
+    CLOSE_GLYPH,
+    Banner,
+    make_table,
+    mute,
+    scaled_font,
+    tool_button,
+)
 
 
 def failure_text(transfer: Transfer) -> str:
@@ -94,7 +100,7 @@ class TransfersPanel(QWidget):
         self.manager = manager
         self.model = TransferModel(manager, self)
         self.details: list[TransferDetailsDialog] = []
-        self.table: QTableView = make_table()
+        self.table: QTableView = make_table("Transfers")
         self.table.setModel(self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
@@ -144,10 +150,7 @@ class TransfersPanel(QWidget):
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
         self.clear_button = QPushButton("Clear Finished")
         self.clear_button.clicked.connect(self.manager.remove_finished)
-        close = QToolButton()
-        close.setText(CLOSE_GLYPH)
-        close.setAutoRaise(True)
-        close.setToolTip("Hide the Transfers panel")
+        close = tool_button("Hide the Transfers panel", text=CLOSE_GLYPH)
         close.clicked.connect(lambda: emit(self.hideRequested))
         self.close_button = close
 

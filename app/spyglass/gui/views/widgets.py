@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -42,7 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.gui import icons
-from spyglass.gui.colors import is_dark
+from spyglass.gui.announce import announce
+from spyglass.gui.colors import is_dark, muted_color
 from spyglass.gui.signals import emit
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -58,17 +60,6 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
         scaled.setPixelSize(round(scaled.pixelSize() * factor))
     scaled.setBold(bold)
     return scaled
-
-
-def muted_color(palette: QPalette, amount: float = 0.58) -> QColor:
-    """Secondary text: the text colour moved ``1 - amount`` of the way to the background."""
-    text = palette.color(QPalette.ColorRole.WindowText)
-    back = palette.color(QPalette.ColorRole.Window)
-    return QColor.fromRgbF(
-        text.redF() * amount + back.redF() * (1 - amount),
-        text.greenF() * amount + back.greenF() * (1 - amount),
-        text.blueF() * amount + back.blueF() * (1 - amount),
-    )
 
 
 def mute(widget: QWidget, amount: float = 0.58) -> None:
@@ -148,9 +139,11 @@ FIT_ROWS: Final = 200
 """Rows measured, beyond those in sight, to fit a column to its contents."""
 
 
-def make_table(parent: QWidget | None = None) -> QTableView:
-    """A read-only table as every pane uses it: whole rows, alternating colours, no grid."""
+def make_table(name: str, parent: QWidget | None = None) -> QTableView:
+    """A read-only table as every pane uses it: whole rows, alternating colours, no grid;
+    ``name`` says what it lists, for screen readers (which said only "table")."""
     table = QTableView(parent)
+    table.setAccessibleName(name)
     table.setAlternatingRowColors(True)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -177,6 +170,32 @@ def make_table(parent: QWidget | None = None) -> QTableView:
     selecting = _SelectOnFocus(table)
     table.installEventFilter(selecting)
     return table
+
+
+def enable_clear_button(edit: QLineEdit, enabled: bool = True) -> None:
+    """Give ``edit`` Qt's button that clears it, named "Clear" for screen readers (Qt
+    leaves that icon without a name)."""
+    edit.setClearButtonEnabled(enabled)
+    for button in edit.findChildren(QToolButton):
+        button.setAccessibleName("Clear")
+
+
+def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
+    """A field that filters a list, saying what it filters by in ``placeholder``, which
+    names it for screen readers too (a placeholder alone is no name: it is a hint that
+    goes once something is typed)."""
+    edit = QLineEdit(parent)
+    edit.setPlaceholderText(placeholder)
+    edit.setAccessibleName(placeholder)
+    enable_clear_button(edit)
+    return edit
+
+
+def link_error(field: QWidget, sentence: str) -> None:
+    """Tie ``sentence``, shown near ``field`` to say what is wrong with it, to the field
+    for screen readers: read as its description while it shows; "" when it goes (the
+    field's own hint again). A reader on the field heard its label and hint only."""
+    field.setAccessibleDescription(sentence)
 
 
 def fit_columns(table: QTableView, *, maximum: int = 420) -> None:
@@ -384,10 +403,8 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # sentences quote what was typed
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText(CLOSE_GLYPH)
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
+        close = tool_button("Dismiss", text=CLOSE_GLYPH)
+        self.close_button = close
         close.clicked.connect(self.hide)
         close.clicked.connect(lambda: emit(self.dismissed))
         layout = QHBoxLayout(self)
@@ -398,21 +415,41 @@ class Banner(QFrame):
         self.hide()
 
     def show_text(self, text: str, *, details: str = "") -> None:
-        """Show ``text``; ``details``, for those who want them, as its tooltip."""
+        """Show ``text``; ``details``, for those who want them, as its tooltip. Screen
+        readers are told a sentence that comes or changes while the pane is in sight."""
+        new = self.text != text
         self.label.setText(text)
         self.label.setToolTip(details)
         self.show()
+        if new and self.isVisible():
+            announce(self.label, text)
 
     @property
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
 
 
-def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
-    """A flat button with the copy icon."""
+def tool_button(tooltip: str, *, icon: QIcon | None = None, text: str = "", name: str = "",
+                parent: QWidget | None = None) -> QToolButton:
+    """A flat button that shows only an icon, or a mark such as :data:`CLOSE_GLYPH`, and
+    says what it does in ``tooltip``; screen readers name it by ``name``, else the tooltip.
+
+    Qt names a button by its text: an icon's was "" (a reader said only "push button") and
+    the close mark's "✕" ("multiplication x"); the tooltip reached them as a description.
+    """
     button = QToolButton(parent)
-    button.setIcon(icons.copy_icon())
-    button.setToolTip(tooltip)
+    if icon is not None:
+        button.setIcon(icon)
+    if text:
+        button.setText(text)
     button.setAutoRaise(True)
+    button.setToolTip(tooltip)
+    button.setAccessibleName(name or tooltip)
+    return button
+
+
+def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
+    """A flat button with the copy icon, named by ``tooltip``."""
+    button = tool_button(tooltip, icon=icons.copy_icon(), parent=parent)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button

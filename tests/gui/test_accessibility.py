@@ -1,0 +1,471 @@
+"""What screen readers are told of the window: every button, view and field by a name,
+status changes said aloud, the sentence of a wrong field linked to it, the painted
+"signed" pill in the cell's text, and secondary text that can be read (4.5:1) in a
+light and a dark palette. Names are read as a reader gets them, through
+``QAccessible.queryAccessibleInterface``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QAccessibleEvent,
+    QColor,
+    QGuiApplication,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableView,
+    QTextEdit,
+    QToolButton,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import media
+from spyglass.core.config import HistoryEntry
+from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
+from spyglass.core.layerfiles import LayerFile
+from spyglass.core.manifest import Descriptor
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui import announce
+from spyglass.gui.colors import contrast_ratio, muted_color
+from spyglass.gui.dialogs.crash import CrashDialog
+from spyglass.gui.dialogs.layer_files import LayerFilesDialog
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
+from spyglass.gui.models.layer_files import PATH, LayerFilesModel
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    accessible_cells,
+    fill_registry_dialog,
+    show_image,
+    test_connection,
+    wait_listed,
+)
+from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.registry import free_port
+
+Said = list[tuple[str, bool]]
+"""What screen readers were told: each sentence, and whether it was assertive."""
+
+
+@pytest.fixture
+def said(monkeypatch: pytest.MonkeyPatch) -> Said:
+    """The announcements the window sends, recorded where they reach Qt."""
+    told: Said = []
+
+    def update(event: QAccessibleEvent) -> None:
+        if isinstance(event, QAccessibleAnnouncementEvent):
+            told.append((event.message(), event.politeness()
+                         is QAccessible.AnnouncementPoliteness.Assertive))
+
+    announce.forget()
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(update))
+    return told
+
+
+def name_of(widget: QWidget) -> str:
+    interface = QAccessible.queryAccessibleInterface(widget)
+    assert interface is not None
+    return interface.text(QAccessible.Text.Name)
+
+
+def description_of(widget: QWidget) -> str:
+    interface = QAccessible.queryAccessibleInterface(widget)
+    assert interface is not None
+    return interface.text(QAccessible.Text.Description)
+
+
+def own_tool_buttons(window: QWidget) -> list[QToolButton]:
+    """The window's icon and mark buttons, and the fields' clear buttons (not the tab
+    bar's and menu bar's scroll buttons, which Qt names itself)."""
+    return [button for button in window.findChildren(QToolButton)
+            if not isinstance(button.parent(), QTableView)
+            and button.parent().metaObject().className() not in ("QTabBar", "QMenuBar")]
+
+
+# -- buttons
+
+
+def test_icon_and_close_buttons_are_named_by_what_they_do(qtbot: QtBot, demo: MainWindow) -> None:
+    """The copy buttons, "+", Back and the ✕ buttons: a reader said "push button" (no name)
+    or "multiplication x"."""
+    overview = demo.image_view.overview
+    digest_button = overview.copy_button("Digest")
+    assert digest_button is not None
+    assert name_of(digest_button) == "Copy the digest"
+    assert name_of(demo.add_registry_button) == "Add a registry"
+    raw = demo.image_view.raw
+    assert name_of(raw.back_button) == "Back to the previous document"
+    assert name_of(raw.copy_button) == "Copy this document's JSON"
+    assert name_of(demo.copying.panel.close_button) == "Hide the Transfers panel"
+    assert name_of(demo.session_banner.close_button) == "Dismiss"
+    clear = demo.registries.repository_page.filter.findChild(QToolButton)
+    assert clear is not None and name_of(clear) == "Clear"  # (Qt's, in the field)
+    buttons = own_tool_buttons(demo)
+    assert len(buttons) > 6
+    for button in buttons:
+        name = name_of(button)
+        assert len(name) > 3 and any(c.isalpha() for c in name), (button.toolTip(), name)
+
+
+# -- views and fields
+
+
+def unnamed(root: QWidget) -> list[str]:
+    """The views, text panes and fields under ``root`` that a reader gets with no name
+    (the line edits of combo and spin boxes are theirs)."""
+    def wanted(widget: QWidget) -> bool:
+        if isinstance(widget, QLineEdit):
+            return not isinstance(widget.parent(), QComboBox | QAbstractSpinBox)
+        return isinstance(widget, QAbstractItemView | QTextEdit | QPlainTextEdit) \
+            and not isinstance(widget, QHeaderView)  # (the table's own)
+
+    return [f"{type(widget).__name__} in {widget.parent().metaObject().className()}"
+            for widget in root.findChildren(QWidget)
+            if wanted(widget) and not name_of(widget).strip()]
+
+
+def test_trees_tables_lists_panes_and_filters_say_what_they_hold(
+        qtbot: QtBot, demo: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A reader entering a view heard "tree" or "table", and a filter field its hint
+    only; the sidebar's trees are named as their captions say."""
+    assert name_of(demo.tree) == "Local places"
+    assert name_of(demo.registries.tree) == "Registries"
+    view = demo.image_view
+    assert [name_of(table) for table in (view.platforms.table, view.layers.table,
+                                         view.history.table, demo.copying.panel.table)] \
+        == ["Platforms", "Layers", "History", "Transfers"]
+    assert name_of(demo.registries.repository_page.table) == "Tags"
+    assert name_of(demo.registries.repository_page.filter) == "Filter tags"
+    assert name_of(demo.registries.registry_page.filter) == "Filter repositories"
+    assert name_of(demo.registries.registry_page.list) == "Repositories"
+    assert unnamed(demo) == []
+
+    class Untouched:
+        def open_blob(self, *_args: object, **_kwargs: object) -> None:
+            raise AssertionError("nothing is read")
+
+    blob = Descriptor("application/wasm", Digest.of(b"\0asm"), 4)
+    files = LayerFilesDialog(demo.runner, Untouched(), blob, "module.wasm")  # type: ignore[arg-type]
+    qtbot.addWidget(files)
+    assert name_of(files.filter) == "Filter by path"
+    assert name_of(files.table) == "Files"
+    crash = CrashDialog("RuntimeError: boom", "Traceback …")
+    qtbot.addWidget(crash)
+    transfer = start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path)
+    panel = demo.copying.panel
+    panel.select(transfer)
+    details = panel.show_details(transfer)
+    assert details is not None
+    for dialog in (files, crash, details):
+        assert unnamed(dialog) == [], dialog.windowTitle()
+
+
+# -- contrast
+
+
+def dark_palette() -> QPalette:
+    """A dark palette as dark themes give it (Fusion's disabled text reads 3:1 on it)."""
+    palette = QPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#353535"),
+                        (QPalette.ColorRole.WindowText, "#ffffff"),
+                        (QPalette.ColorRole.Base, "#232323"),
+                        (QPalette.ColorRole.AlternateBase, "#353535"),
+                        (QPalette.ColorRole.Text, "#ffffff"),
+                        (QPalette.ColorRole.Button, "#353535"),
+                        (QPalette.ColorRole.ButtonText, "#ffffff"),
+                        (QPalette.ColorRole.Highlight, "#2a82da"),
+                        (QPalette.ColorRole.HighlightedText, "#ffffff")):
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f7f"))
+    return palette
+
+
+def grey_palette() -> QPalette:
+    """A light theme with a mid-grey window: the usual mix of text and window reads 3.5:1."""
+    palette = QApplication.style().standardPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#d0d0d0"),
+                        (QPalette.ColorRole.WindowText, "#202020"),
+                        (QPalette.ColorRole.Text, "#202020")):
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, role, QColor(color))
+    return palette
+
+
+PALETTES = {"light": lambda: QApplication.style().standardPalette(),
+            "dark": dark_palette, "grey": grey_palette}
+
+
+@pytest.fixture(params=sorted(PALETTES))
+def palette(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[QPalette]:
+    """The application under each palette in turn (the one before it restored)."""
+    before = QApplication.palette()
+    chosen = PALETTES[request.param]()
+    QApplication.setPalette(chosen)
+    yield QApplication.palette()
+    QApplication.setPalette(before)
+
+
+def least_contrast(color: object, palette: QPalette) -> float:
+    assert isinstance(color, QColor), color
+    return min(contrast_ratio(color, palette.color(role))
+               for role in (QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase,
+                            QPalette.ColorRole.Window))
+
+
+def test_secondary_text_reads_at_4_5_to_1_in_each_palette(palette: QPalette) -> None:
+    assert least_contrast(muted_color(), palette) >= 4.5
+    assert least_contrast(muted_color(palette, 0.7), palette) >= 4.5
+
+
+def test_rows_that_say_less_are_still_readable(
+        qtbot: QtBot, palette: QPalette, window: MainWindow, tmp_path: Path) -> None:
+    """An empty history step, a whiteout and a place that cannot be read were drawn in the
+    palette's disabled grey: 1.9:1 on a light view."""
+    history = HistoryModel()
+    history.set_rows([HistoryRow(HistoryEntry(None, "ENV A=1", "", "", True), None)])
+    files = LayerFilesModel()
+    files.set_rows([LayerFile("etc/gone", "whiteout", 0, 0, None, 0)])
+    broken = tmp_path / "broken-layout"
+    broken.mkdir()
+    (broken / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (broken / "index.json").write_text("{not json")
+    place = window.open_location(broken, select=False)
+    places = window.places
+    qtbot.waitUntil(lambda: places.rowCount(place) > 0, timeout=WAIT_MS)
+    message = places.index(0, 0, place)
+    assert "not JSON" in str(message.data())
+    for index in (history.index(0, LAYER), files.index(0, PATH), message):
+        color = index.data(Qt.ItemDataRole.ForegroundRole)
+        assert least_contrast(color, palette) >= 4.5, (index.data(), QColor(color).name())
+
+
+# -- what is only painted
+
+
+def test_the_shown_platform_and_a_failed_registry_are_told_not_only_drawn(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """The Platforms row shown has an icon and bold type; a registry that cannot be listed
+    a warning icon: a screen reader got neither."""
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    cells = accessible_cells(window.image_view.platforms.table)
+    assert [name for name in cells if name.endswith(", shown")] == ["linux, shown"], cells
+    model = window.registries.model
+    index = model.registry_index(host)
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as failed:
+        window.registries.tree.setCurrentIndex(index)
+    assert f"{host}, cannot be listed" in accessible_cells(window.registries.tree)
+    assert model.data(index, Qt.ItemDataRole.AccessibleDescriptionRole) == failed.args[1]
+
+
+# -- announcements
+
+
+def test_copies_ending_and_text_copied_are_said_aloud(
+        qtbot: QtBot, demo: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        said: Said) -> None:
+    """A reader heard nothing when a copy finished or failed, or when a copy button had
+    put a digest on the clipboard: only labels out of focus changed."""
+    button = demo.image_view.overview.copy_button("Digest")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    copied = QGuiApplication.clipboard().text()
+    assert copied.startswith("sha256:")
+    assert said == [(f"Copied {copied}", False)]
+
+    manager = demo.copying.manager
+    start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "one")
+    with qtbot.waitSignal(manager.finished, timeout=WAIT_MS):
+        scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))
+    assert said[-1] == (demo.status_text, False)
+    assert said[-1][0].startswith("Copied team/app:2.0 to oci:")
+
+    scripted.events = None
+    start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "two")
+    sentence = "The registry registry.example closed the connection while sending a blob."
+    with qtbot.waitSignal(manager.changed, timeout=WAIT_MS):
+        scripted.finish(SpyglassError(sentence))
+    qtbot.waitUntil(lambda: ("Copying team/app:2.0 failed; the Transfers panel says why.",
+                             False) in said, timeout=WAIT_MS)
+
+
+def test_a_place_or_image_that_cannot_be_opened_is_said_at_once(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, said: Said) -> None:
+    missing = tmp_path / "nowhere"
+    window.open_location(missing)
+    qtbot.waitUntil(lambda: bool(said), timeout=WAIT_MS)
+    assert said == [(window.status_text, True)] and str(missing) in said[0][0]
+
+    builder = LayoutBuilder(tmp_path / "broken-image")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(image, "app:1")
+    config = json.loads(builder.read_blob(image["digest"]))["config"]["digest"]
+    builder.blob_path(config).unlink()
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window, 1)
+    with qtbot.waitSignal(window.image_view.loadFailed, timeout=WAIT_MS) as failed:
+        window.tree.setCurrentIndex(window.places.find_image("app:1", 1))
+    assert (failed.args[0], True) in said
+
+
+def test_a_registry_that_cannot_be_reached_is_said_at_once(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], said: Said) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    model = window.registries.model
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS * 4) as failed:
+        window.registries.tree.setCurrentIndex(model.registry_index(host))
+    # said once, at once (the status bar shows the same sentence)
+    assert said.count((failed.args[1], True)) == 1
+    assert [text for text, _ in said].count(failed.args[1]) == 1
+    assert window.status_text == failed.args[1]
+
+
+def test_a_banner_is_said_when_it_comes_not_each_time_it_is_shown_again(
+        qtbot: QtBot, window: MainWindow, said: Said) -> None:
+    banner = window.session_banner
+    banner.show_text("Passwords last until Spyglass quits.")
+    banner.show_text("Passwords last until Spyglass quits.")
+    assert said == [("Passwords last until Spyglass quits.", False)]
+    announce.forget()
+    banner.hide()
+    banner.show_text("Passwords last until Spyglass quits.")
+    assert len(said) == 2
+
+
+def test_what_a_dialog_answers_is_said(
+        qtbot: QtBot, demo: MainWindow, tmp_path: Path, said: Said) -> None:
+    """Test Connection's result and a copy the dialog refuses came in labels out of focus."""
+    dialog = demo.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}", insecure=True)
+    result = test_connection(qtbot, dialog)
+    assert "connection refused" in result
+    assert said == [(" ".join(result.split()), True)]
+    dialog.reject()
+
+    copy = demo.copying.copy_current()
+    assert copy is not None
+    copy.destination_edit.setText(f"oci:{tmp_path / 'converted'}:demo")
+    qtbot.waitUntil(lambda: bool(copy.platform_boxes), timeout=WAIT_MS)
+    copy.compression_combo.setCurrentIndex(copy.compression_combo.findData("zstd"))
+    copy.preserve_box.setChecked(True)
+    qtbot.waitUntil(copy.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(copy.refused, timeout=WAIT_MS) as refused:
+        qtbot.mouseClick(copy.copy_button, Qt.MouseButton.LeftButton)
+    assert said[-1] == (refused.args[0], True)
+    copy.reject()
+
+
+# -- a field and what is wrong with it
+
+
+def test_a_fields_error_is_its_description_while_it_shows(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path, said: Said) -> None:
+    """A reader on a field heard its label and hint, never the red sentence under it."""
+    host = f"127.0.0.1:{free_port()}"
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, insecure=True)]))
+    dialog = window.registries.add_registry()
+    hint = description_of(dialog.host_edit)
+    fill_registry_dialog(qtbot, dialog, "http://bad host name")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    sentence = dialog.host_error.text()
+    assert dialog.host_error.isVisible() and "is not a registry host" in sentence
+    assert description_of(dialog.host_edit) == sentence
+    assert said[-1] == (sentence, True)  # (the focus is on Add)
+    fill_registry_dialog(qtbot, dialog, "registry.example.com", "bob")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    assert dialog.host_error.isHidden() and description_of(dialog.host_edit) == hint
+    assert description_of(dialog.password_edit) == "Enter the password or token for bob."
+    dialog.reject()
+
+    page = window.registries.registry_page
+    window.registries.open_repository(host, "Demo/App")
+    assert "must be lowercase" in description_of(page.open_edit)
+    assert said[-1] == (page.open_error.text(), True)
+    page.open_edit.setText("demo/")
+    assert description_of(page.open_edit) == page.open_edit.placeholderText()
+
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    copy = window.copying.copy_current()
+    assert copy is not None
+    field = copy.destination_edit
+    qtbot.keyClicks(field, "oci:")
+    assert description_of(field) == copy.destination_note.text() \
+        == 'Invalid image name "oci:": the path is empty.'
+    qtbot.keyClicks(field, str(tmp_path / "mirror"))
+    assert description_of(field) == field.placeholderText()
+    copy.reject()
+
+
+# -- the Overview from the keyboard
+
+
+def test_the_keyboard_reaches_selects_and_copies_the_overviews_values(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Tab stopped on the Overview pane itself (nothing showed it; a reader said "filler")
+    and never on its values, which only the mouse could select."""
+    qtbot.waitExposed(demo)
+    view = demo.image_view
+    overview = view.overview
+    view.tabs.setCurrentWidget(overview)
+    bar = view.tabs.tabBar()
+    bar.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(bar.hasFocus, timeout=WAIT_MS)
+    stops: list[QWidget] = []
+    for _ in range(40):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        if focused is overview or not overview.isAncestorOf(focused):
+            break
+        stops.append(focused)
+    assert QApplication.focusWidget() is not overview
+    values = [stop for stop in stops if isinstance(stop, QLabel)]
+    assert [description_of(value) for value in values[:2]] == ["Name", "Reference"]
+    assert view.state is not None
+    assert name_of(values[1]) == view.state.entry.name == values[1].text()
+    assert len(values) >= 8  # Media type, Platforms, Created, Size, Layers…
+    assert name_of(overview) == "Overview"
+
+    name_value = values[0]
+    view.tabs.tabBar().setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.tabs.tabBar().hasFocus, timeout=WAIT_MS)
+    unfocused = name_value.grab().toImage()
+    name_value.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(name_value.hasFocus, timeout=WAIT_MS)
+    assert name_value.grab().toImage() != unfocused  # framed: the focus is seen
+    unselected = name_value.grab().toImage()
+    qtbot.keyClick(name_value, Qt.Key.Key_Home)
+    qtbot.keyClick(name_value, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    assert name_value.selectedText() == "spyglass-demo:1.0"
+    assert name_value.grab().toImage() != unselected  # the selection shows
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(name_value, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "spyglass-demo:1.0"
