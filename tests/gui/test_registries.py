@@ -434,6 +434,8 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
         keyring_store: CredentialStore, settings_file: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore"):  # (the window keeps them to warnings: not here)
+        caplog.set_level(logging.DEBUG, logger=name)
     wrong = "nope-3f9d1c"
     window = make_window(credentials=keyring_store)
     statuses: list[str] = []

@@ -87,7 +87,12 @@ def test_a_mistyped_flags_value_is_not_said_back() -> None:
 def test_the_windows_log_holds_no_request_urls() -> None:
     from spyglass.gui.app import QUIET_LOGGERS, _configure_logging
 
-    _configure_logging()
-    for name in QUIET_LOGGERS:
-        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
-    assert "httpx" in QUIET_LOGGERS
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    try:
+        _configure_logging()
+        for name in QUIET_LOGGERS:
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+        assert "httpx" in QUIET_LOGGERS
+    finally:  # (the other tests' logging as it was)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
