@@ -364,6 +364,19 @@ class LayoutBuilder:
                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
                                 "vnd.docker.reference.digest": image["digest"]}}
 
+    def add_referrer(self, subject: dict[str, Any], artifact_type: str) -> dict[str, Any]:
+        """Write an artifact whose ``subject`` is *subject* (a descriptor as
+        :meth:`add_image` returns it), as ``oras attach`` makes one; return its descriptor
+        (``mediaType``, ``digest``, ``size``: its ``artifactType`` is left off the entry,
+        as a layout may list it)."""
+        empty = self.add_blob(b"{}")
+        written = self.add_blob(dump_json({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+            "layers": [{"mediaType": artifact_type, **empty}],
+            "subject": {k: subject[k] for k in ("mediaType", "digest", "size")}}))
+        return {"mediaType": OCI_MANIFEST, **written}
+
     def add_index(
         self,
         manifests: list[dict[str, Any]],

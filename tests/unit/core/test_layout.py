@@ -755,16 +755,8 @@ def test_a_layout_of_one_image_and_what_is_attached_to_it_names_that_image(
     hex_part = image["digest"].removeprefix("sha256:")
     for suffix in (".sig", ".att"):
         builder.tag(small_image(builder, suffix), f"sha256-{hex_part}{suffix}")
-    empty = builder.add_blob(b"{}")
-    referrer = builder.add_blob(json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "application/spdx+json",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
-        "layers": [{"mediaType": "application/spdx+json", **empty}],
-        "subject": {"mediaType": image["mediaType"], "digest": image["digest"],
-                    "size": image["size"]}}).encode())
     # (its entry says no artifactType: its subject says what it is)
-    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **referrer}, None)
+    builder.tag(builder.add_referrer(image, "application/spdx+json"), None)
     raw, _ = open_layout_image(tmp_path / "l", None).get_manifest()
     assert str(Digest.of(raw)) == image["digest"]
     # an unnamed artifact with no subject (oras push into a layout) is an image of its

@@ -884,14 +884,7 @@ def test_an_archive_is_one_image_as_the_layout_reader_tells_it(tmp_path: Path) -
     builder = LayoutBuilder(root)
     image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
     builder.tag(image, "latest")
-    empty = builder.add_blob(b"{}")
-    referrer = builder.add_blob(json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "artifactType": "text/plain",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
-        "layers": [{"mediaType": "text/plain", **empty}],
-        "subject": {k: image[k] for k in ("mediaType", "digest", "size")}}).encode())
-    builder.tag({"mediaType": "application/vnd.oci.image.manifest.v1+json", **referrer}, None)
+    builder.tag(builder.add_referrer(image, "text/plain"), None)
 
     def tarred(name: str) -> Path:
         out = tmp_path / name
