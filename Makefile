@@ -128,8 +128,8 @@ system-deps: ## install Debian's registry, skopeo, umoci, Xvfb (as root), or say
 
 # --------------------------------------------------------------------------- everyday
 
-run: install ## start the window on the bundled sample layout
-	$(BIN)/spyglass resources/sample-layout
+run: install ## start the window on the sample layout (your own copy of the bundled one)
+	$(BIN)/spyglass "$$($(BIN)/python -m spyglass.gui.sample)"
 
 lint: install-test ## ruff over app, tests, benchmarks and resources
 	$(BIN)/ruff check $(LINT_PATHS)

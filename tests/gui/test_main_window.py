@@ -960,11 +960,19 @@ def test_dragging_text_is_refused(window: MainWindow) -> None:
 
 
 def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., MainWindow],
-                                      sample: SampleFacts) -> None:
+                                      sample: SampleFacts, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # the user's own copy of it: what is dropped on it is written there, not into the
+    # source tree's committed sample (nor an installed package)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
     window = make_window(Settings())
     window.restore_session()
     wait_listed(qtbot, window)
-    assert window.places.paths == [normalize_location(sample.layout)]
+    own = tmp_path / "data" / "spyglass" / "sample-layout"
+    assert window.places.paths == [normalize_location(own)]
+    assert (own / "index.json").read_bytes() == (sample.layout / "index.json").read_bytes()
+    assert [p.name for p in (tmp_path / "data" / "spyglass").iterdir()] == ["sample-layout"]
 
 
 def test_an_installed_copy_opens_the_sample_it_was_installed_with(
@@ -980,10 +988,16 @@ def test_an_installed_copy_opens_the_sample_it_was_installed_with(
     monkeypatch.setattr(spyglass, "__file__", str(package / "__init__.py"))
     assert icons.resources_dir() == package / "resources"
     assert sample_layout_path() == package / "resources" / "sample-layout"
+    installed = package / "resources" / "sample-layout" / "index.json"
+    installed.write_bytes(installed.read_bytes().replace(b"spyglass-demo:1.0", b"installed:1"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
     window = make_window(Settings())
     window.restore_session()
     wait_listed(qtbot, window)
-    assert window.places.paths == [normalize_location(package / "resources" / "sample-layout")]
+    own = tmp_path / "data" / "spyglass" / "sample-layout"
+    assert window.places.paths == [normalize_location(own)]
+    assert (own / "index.json").read_bytes() == installed.read_bytes()  # (copied from it)
 
 
 def test_later_starts_reopen_the_last_places(qtbot: QtBot,

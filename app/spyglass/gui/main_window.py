@@ -73,6 +73,7 @@ from spyglass.gui.models.places import (
     PlacesModel,
 )
 from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
+from spyglass.gui.sample import own_sample
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import (
@@ -524,14 +525,15 @@ class MainWindow(QMainWindow):
         """At start: the bundled sample on the very first run, else the places open last time."""
         if not self.settings.first_run_done and not self.settings.recent_locations:
             def look(_cancel: object) -> Path | None:
-                sample = sample_layout_path()
-                return sample if (sample / "index.json").is_file() else None
+                # the user's own copy: what is dropped on it is written there, not into
+                # a checkout's committed files or an installed package
+                return own_sample(sample_layout_path())
 
             def found(sample: Path | None) -> None:
                 if sample is not None and not self._closed:
                     self.open_location(sample)
 
-            # a copy packaged without it has none: look on a worker, like all disk access
+            # (none when packaged without it): on a worker, like all disk access
             self.runner.submit(look, on_done=found, what="looking for the sample layout")
             return
         paths = self.settings.open_locations
