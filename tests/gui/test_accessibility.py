@@ -469,3 +469,14 @@ def test_the_keyboard_reaches_selects_and_copies_the_overviews_values(
     QGuiApplication.clipboard().clear()
     qtbot.keyClick(name_value, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == "spyglass-demo:1.0"
+
+
+def test_without_qts_announcements_nothing_is_said_and_nothing_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # PySide6 before 6.8 has no QAccessibleAnnouncementEvent (the window takes 6.6 on)
+    sent: list[object] = []
+    monkeypatch.setattr(announce, "ANNOUNCEMENT", None)
+    monkeypatch.setattr(QAccessible, "updateAccessibility", sent.append)
+    announce.forget()
+    announce.announce(QWidget(), "Copied sha256:0123")
+    assert sent == []

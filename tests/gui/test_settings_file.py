@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -184,3 +185,50 @@ def test_without_a_home_folder_the_window_says_the_settings_are_not_kept(
     assert window.settings_banner.text == said  # once
     window.close()
     assert not (tmp_path / "nonexistent").exists()
+
+
+# -- a save queued behind another
+
+
+def _hold_the_lock(settings_file: Path) -> int:
+    """Hold ``settings.json.lock`` as another window's save (or a slow disk) would."""
+    import fcntl
+
+    fd = os.open(settings_file.with_name("settings.json.lock"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _saved(window: MainWindow) -> bool:
+    return window._saves_pending == 0
+
+
+def test_a_change_undone_while_a_save_waits_stays_undone(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], settings_file: Path,
+        tmp_layout: Path, demo_registry: RegistryFacts) -> None:
+    # the second save merged against the settings from before the first change: what
+    # the second undid (Clear Recent after an open, a registry removed after it was
+    # added, a switch turned back) came back in the file and the window
+    save_settings(Settings(first_run_done=True, recent_locations=["/old/a"]), settings_file)
+    window = make_window(load_settings(settings_file))
+    host = demo_registry.host
+    fd = _hold_the_lock(settings_file)
+    try:
+        window.open_location(tmp_layout)
+        layout = normalize_location(tmp_layout)
+        qtbot.waitUntil(lambda: window.settings.recent_locations[:1] == [layout],
+                        timeout=WAIT_MS)
+        window._clear_recent()
+        add_registry(qtbot, window, host, insecure=True)
+        window.registries.confirm = lambda *_args: True
+        assert window.registries.remove_registry(host)
+        window.registries.set_show_attachments(True)
+        window.registries.set_show_attachments(False)
+        assert window._saves_pending > 1
+    finally:
+        os.close(fd)
+    qtbot.waitUntil(lambda: _saved(window), timeout=WAIT_MS)
+    on_disk = load_settings(settings_file)
+    assert on_disk.recent_locations == [] and window.settings.recent_locations == []
+    assert on_disk.registry(host) is None and window.settings.registry(host) is None
+    assert not on_disk.show_attachment_tags and not window.registries.show_attachments

@@ -341,7 +341,7 @@ def _long_flag(parser: argparse.ArgumentParser, token: str, rest: list[str]) -> 
         if flag in SPACED_BOOL_FLAGS and rest and _a_value(rest[0]):
             return [f"{flag}={rest.pop(0)}"]
         return [f"{flag}=true"]
-    if kind == "value" and rest:
+    if kind == "value" and rest and rest[0] != "--":  # (-- ends the flags: no value)
         return [f"{flag}={rest.pop(0)}"]
     return [token]
 
@@ -356,8 +356,8 @@ def _short_flags(parser: argparse.ArgumentParser, token: str, rest: list[str]) -
     for position, letter in enumerate(letters):
         action = actions.get(f"-{letter}")
         after = letters[position + 1:]
-        if action is None or _kind(action) == "other":
-            return [token]
+        if action is None or _kind(action) == "other":  # (-qh: -q on, then help)
+            return [*out, f"-{letter}{after}"] if out else [token]
         if after.startswith("="):
             return [*out, f"-{letter}{after}"]
         if _kind(action) == "bool":
@@ -365,7 +365,9 @@ def _short_flags(parser: argparse.ArgumentParser, token: str, rest: list[str]) -
             continue
         if after:
             return [*out, f"-{letter}={after}"]
-        return [*out, f"-{letter}={rest.pop(0)}"] if rest else [*out, f"-{letter}"]
+        if rest and rest[0] != "--":
+            return [*out, f"-{letter}={rest.pop(0)}"]
+        return [*out, f"-{letter}"]
     return out
 
 

@@ -15,10 +15,15 @@ one place that builds the event.
 from __future__ import annotations
 
 import time
-from typing import Final
+from typing import Any, Final
 
+from PySide6 import QtGui
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
+from PySide6.QtGui import QAccessible
+
+ANNOUNCEMENT: Final[Any] = getattr(QtGui, "QAccessibleAnnouncementEvent", None)
+"""Qt's announcement event, new in Qt 6.8: with an older PySide6 (the window runs on 6.6
+and later) nothing is announced, and the window starts all the same."""
 
 REPEAT_S: Final = 1.0
 """The same sentence again within this many seconds is not said again (a banner and the
@@ -36,12 +41,14 @@ def announce(source: QObject, text: str, *, assertive: bool = False) -> None:
     Nothing is sent when no assistive technology listens (Qt drops it).
     """
     global _last
+    if ANNOUNCEMENT is None:
+        return
     said = " ".join(text.split())
     now = time.monotonic()
     if not said or (said == _last[0] and now - _last[1] < REPEAT_S):
         return
     _last = (said, now)
-    event = QAccessibleAnnouncementEvent(source, said)
+    event = ANNOUNCEMENT(source, said)
     event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive if assertive
                         else QAccessible.AnnouncementPoliteness.Polite)
     QAccessible.updateAccessibility(event)

@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self._settings_file = settings_file
         self._settings_base = self.settings.copy()
+        self._queued_settings: Settings | None = None  # the last save queued, not done
+        self._saves_pending = 0
         """The settings as the file held them when this window last read or saved it:
         what a save tells apart the window's own changes from another's with."""
         self._settings_told: set[str] = set()
@@ -807,7 +809,12 @@ class MainWindow(QMainWindow):
         kept, and taken in here once saved. Then ``said`` goes to the status bar; a save
         that fails is said in :attr:`settings_banner` instead (once for each reason)."""
         snapshot = self.settings.copy()
-        base = self._settings_base
+        # a save queued behind another merges against that one's snapshot: what changed
+        # since is this window's (its base was taken before the first was written; a
+        # change undone meanwhile, Clear Recent after an open, came back)
+        base = self._queued_settings if self._saves_pending else self._settings_base
+        self._queued_settings = snapshot
+        self._saves_pending += 1
         target = self._settings_file
 
         def write(_cancel: object) -> SavedSettings:
@@ -822,9 +829,15 @@ class MainWindow(QMainWindow):
             on_done=lambda saved: self._settings_saved(snapshot, saved, said),
             on_error=lambda sentence: self._settings_not_saved(sentence, said))
 
+    def _save_ended(self) -> None:
+        self._saves_pending = max(0, self._saves_pending - 1)
+        if not self._saves_pending:
+            self._queued_settings = None
+
     def _settings_saved(self, snapshot: Settings, saved: SavedSettings, said: str) -> None:
         """Take in what the file held besides this window's changes: what the window
         changed since ``snapshot`` stays, anything else is as saved."""
+        self._save_ended()
         before = {entry.host: (entry.username, entry.insecure)
                   for entry in self.settings.registries}
         self.settings.take(merge_settings(snapshot, self.settings, saved.settings))
@@ -844,6 +857,7 @@ class MainWindow(QMainWindow):
     def _settings_not_saved(self, sentence: str, said: str) -> None:
         """Say why the settings were not saved: in the banner once, and in the status bar
         too where a change expected to be saved (an edited registry's) was not."""
+        self._save_ended()
         self._settings_failure = sentence
         if said or sentence not in self._settings_told:
             self.show_status(sentence)

@@ -122,6 +122,28 @@ def test_two_dashes_still_end_the_flags() -> None:
     assert (args.source, args.destination, args.all, args.quiet) == ("--all", "-x", False, True)
 
 
+@pytest.mark.parametrize("argv", [
+    ["inspect", "--format", "--", "oci:x:y"], ["inspect", "-f", "--", "oci:x:y"],
+    ["inspect", "--platform", "--", "oci:x:y"], ["copy", "--authfile", "--", "a", "b"],
+])
+def test_two_dashes_are_no_flags_value(argv: list[str],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # ("--format=--" became an empty list, and inspect an internal error)
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert "expected one argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["inspect", "-nh"], ["copy", "-qh"]])
+def test_help_grouped_after_a_switch_is_help(argv: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: spyglass")
+
+
 def test_help_shows_a_switch_as_a_switch(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["copy", "--help"])
