@@ -842,3 +842,42 @@ def test_a_registry_tag_that_names_another_image_is_said(
     dialog.destination_edit.setText(f"docker://{host}/demo/app:never-pushed")
     qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
     dialog.reject()
+
+
+def _listed(qtbot: QtBot, window: MainWindow, source: str) -> CopyDialog:
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText(source)
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        pass
+    return dialog
+
+
+def test_windows_images_told_apart_by_os_version_are_two_boxes_saying_so(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    dialog = _listed(qtbot, window, f"oci:{lists.root}:win")
+    texts = [box.text() for _p, box in dialog.platform_boxes]
+    versions = [lists.images[name]["platform"]["os.version"] for name in ("win1809", "win2022")]
+    assert [t for t in texts if t.startswith("windows/")] == [
+        f"windows/amd64 ({version})" for version in versions]  # (both read windows/amd64)
+    assert "linux/amd64" in texts
+    dialog.reject()
+
+
+def test_this_system_is_off_where_no_image_of_the_list_runs_here(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # it unticked every box, saying nothing until Copy was refused
+    from spyglass.gui.dialogs import copy as copy_dialog
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    monkeypatch.setattr(copy_dialog, "host_platform", lambda: Platform("linux", "amd64"))
+    dialog = _listed(qtbot, window, f"oci:{lists.root}:arm64both")
+    assert not dialog.system_button.isEnabled()
+    assert "No image of this list runs on this machine (linux/amd64)" in (
+        dialog.system_button.toolTip())
+    assert all(box.isChecked() for _p, box in dialog.platform_boxes)
+    dialog.reject()

@@ -28,11 +28,13 @@ from spyglass.core.copy_attachments import (
 )
 from spyglass.core.digest import Digest, VerifyingReader, read_verified
 from spyglass.core.errors import (
+    UNREADABLE,
     Cancelled,
     InvalidManifest,
     ListNotAccepted,
     SpyglassError,
     Unsupported,
+    clause,
 )
 from spyglass.core.image import choose_entry, load_manifest, nested_entries
 from spyglass.core.manifest import (
@@ -702,6 +704,21 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
     return child
 
 
+def _unreadable_entry(exc: SpyglassError, entry: Descriptor, top: ImageIndex,
+                      many: bool) -> SpyglassError:
+    """``exc`` (an image of the list that cannot be read) saying which platform's image
+    it is, and, where others were asked for too, how to copy those without it."""
+    label = entry_label(entry, top) or f"the entry {entry.digest.short}"
+    said = f"The image for {label} of the list {top.digest.short} cannot be read: {clause(exc)}"
+    if not many or entry.platform is None:
+        return type(exc)(said if said.endswith(".") else f"{said}.")
+    said = said.rstrip(".")
+    failed = type(exc)(f"{said}; untick it to copy the others.",
+                       on_command_line=f"{said}; name the others with --platform to copy "
+                       "them.")
+    return failed
+
+
 def _nested(
     source: ImageSource, index: ImageIndex, cancel: CancelToken | None, depth: int = 0
 ) -> Iterator[tuple[Descriptor, AnyManifest]]:
@@ -1004,7 +1021,10 @@ def _plan_images(
                     extra.append((child.raw, child.media_type))
             extra.append((nested.raw, nested.media_type))
             continue
-        manifest, config = ahead.image(entry.digest)
+        try:
+            manifest, config = ahead.image(entry.digest)
+        except UNREADABLE as exc:
+            raise _unreadable_entry(exc, entry, top, many) from exc
         instances.append(_plan_instance(
             manifest, entry, config, destination, options, stored,
             # the list's own attachments count only where it would otherwise be kept

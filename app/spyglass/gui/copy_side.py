@@ -78,10 +78,13 @@ class CopyController(QObject):
     Signals:
         dialogOpened(object): a :class:`CopyDialog` was opened.
         statusMessage(str): a notice for the status bar.
+        quietStatus(str): a notice for the status bar that readers have heard already
+            (from the Transfers panel, where it is said whole).
     """
 
     dialogOpened = Signal(object)
     statusMessage = Signal(str)
+    quietStatus = Signal(str)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -395,8 +398,14 @@ class CopyController(QObject):
             return
         self._endings_told[transfer.id] = transfer.attempts
         what = transfer.request.label or transfer.request.source
-        emit(self.statusMessage, f"Copying {what} failed; the Transfers panel says why."
-             if transfer.state is TransferState.FAILED else f"Copying {what} was cancelled.")
+        if transfer.state is TransferState.FAILED:
+            # the panel's banner says the whole sentence (to readers too) of the copy
+            # selected in it: not again in other words
+            told = self.panel.isVisible() and self.panel.current() is transfer
+            emit(self.quietStatus if told else self.statusMessage,
+                 f"Copying {what} failed; the Transfers panel says why.")
+        else:
+            emit(self.statusMessage, f"Copying {what} was cancelled.")
 
     def _transfer_done(self, transfer: Transfer) -> None:
         """Say so (and whether the copy has notes to read), and refresh the place the

@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
             lambda *_: self._update_actions())
         self.runner.message.connect(self.show_status)
         self.copying.statusMessage.connect(self.show_status)
+        self.copying.quietStatus.connect(lambda message: self.show_status(message, spoken=False))
         self.registries.copy_to_action = self.copying.copy_action
         self.runner.busyChanged.connect(self._busy_changed)
         self._update_actions()
@@ -885,12 +886,15 @@ class MainWindow(QMainWindow):
 
     # -- status
 
-    def show_status(self, message: str, *, assertive: bool = False) -> None:
+    def show_status(self, message: str, *, assertive: bool = False,
+                    spoken: bool = True) -> None:
         """Say ``message`` in the status bar for a few seconds, and to screen readers
-        (``assertive``: at once, for a request of the user's that failed)."""
+        (``assertive``: at once, for a request of the user's that failed; not
+        ``spoken``: they heard it already, in other words)."""
         self.message_label.setText(message)
         self._message_timer.start(STATUS_TIMEOUT_MS)
-        announce(self.message_label, message, assertive=assertive)
+        if spoken:
+            announce(self.message_label, message, assertive=assertive)
 
     @property
     def status_text(self) -> str:

@@ -307,3 +307,28 @@ def test_inspect_says_what_copy_notes_of_the_image_it_describes(
         f"spyglass: 2 entries of the list match linux/amd64 equally: the first, "
         f"{short(lists, 'dupA')}, is described, as skopeo takes it.\n"))
     assert picked(capsys, lists, "arm64both", "linux/arm64/v8") == ("arm64v8", "")
+
+
+def test_an_image_of_the_list_that_cannot_be_read_is_named_by_its_platform(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # (the sentence named a digest alone: which platform to leave out was not said)
+    import json
+
+    from spyglass.core.errors import BlobNotFound
+    from tests.helpers.imagebuild import multi_platform_layout
+
+    index = multi_platform_layout(tmp_path / "src")
+    blobs = tmp_path / "src" / "blobs" / "sha256"
+    entries = json.loads((blobs / index["digest"].removeprefix("sha256:")).read_bytes())
+    arm = next(e for e in entries["manifests"] if e["platform"]["architecture"] == "arm")
+    (blobs / arm["digest"].removeprefix("sha256:")).unlink()
+    assert main(["copy", "--all", f"oci:{tmp_path / 'src'}:latest",
+                 f"oci:{tmp_path / 'out'}:x"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("spyglass: The image for linux/arm/v7 of the list ")
+    assert said.rstrip().endswith("name the others with --platform to copy them.")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(BlobNotFound, match=r"cannot be read: .*; untick it to copy the "
+                                           r"others\.$"):
+        plan_copy(open_source(f"oci:{tmp_path / 'src'}:latest"),
+                  open_destination(f"oci:{tmp_path / 'o'}:x"), CopyOptions(multi_arch="all"))

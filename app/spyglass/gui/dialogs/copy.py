@@ -425,8 +425,14 @@ class CopyDialog(QDialog):
             self.platforms_label.setText(
                 f"A list of {counted(len(listed.platforms), 'platform')}; copy these:")
             wanted = self._wanted()
+            named = [str(p) for p in listed.platforms]
             for i, platform in enumerate(listed.platforms):
-                box = QCheckBox(str(platform))
+                # two Windows images differ by os.version alone: each box says its own
+                twin = named.count(str(platform)) > 1 and platform.os_version
+                box = QCheckBox(f"{platform} ({platform.os_version})" if twin
+                                else str(platform))
+                if platform.os_version:
+                    box.setToolTip(f"{platform}, os.version {platform.os_version}")
                 box.setChecked(wanted is None or wanted.matches(platform))
                 box.toggled.connect(lambda checked, box=box: self._box_toggled(box, checked))
                 box.toggled.connect(self._follow_platforms)
@@ -436,6 +442,12 @@ class CopyDialog(QDialog):
                 self.platform_boxes.append((platform, box))
             for button in (self.system_button, self.all_button):
                 button.setEnabled(bool(listed.platforms))
+            host = host_platform()
+            runs_here = best_match(host, list(listed.platforms)) is not None
+            self.system_button.setEnabled(runs_here)  # (it would untick every box)
+            self.system_button.setToolTip(
+                f"Tick only the image for this machine ({host})" if runs_here else
+                f"No image of this list runs on this machine ({host})")
             self._order_platform_boxes()
             name, _sentence = describe_name(self.destination_edit.text())
             if wanted is None and isinstance(name, DockerArchiveName):
