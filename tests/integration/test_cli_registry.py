@@ -835,3 +835,17 @@ def test_tags_of_a_layout_are_its_ref_names(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=60, check=False)
         assert local.returncode == 0, local.stderr
         assert json.loads(local.stdout) == {"Tags": ["1.0", "team/app:2"]}
+
+
+def test_an_auth_files_refused_identity_token_points_at_that_file(
+        token_registry: RegistryServer, tmp_path: Path) -> None:
+    # spyglass login changes nothing in an auth.json named with --authfile: it was the
+    # advice, where a wrong password from the file was told to check its entry
+    host = token_registry.host
+    authfile = tmp_path / "auth.json"
+    authfile.write_text(json.dumps({"auths": {host: {"identitytoken": "revoked-or-unknown"}}}))
+    line = spyglass("inspect", "--raw", "--authfile", str(authfile), "--tls-verify=false",
+                    f"docker://{host}/private/app:1").error_line()
+    assert "no longer accepts the stored identity token (invalid_grant)" in line
+    assert f'Log in again with the tool that wrote the entry "{host}" in {authfile}' in line
+    assert "spyglass login" not in line

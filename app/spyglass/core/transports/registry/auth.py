@@ -449,6 +449,12 @@ class RegistryAuth(httpx.Auth):
             # OAuth2: the refresh (identity) token is unknown, expired or revoked
             said = (f"The token server {host} of {self.host} no longer accepts the stored "
                     "identity token (invalid_grant)")
+            entry = self.credentials.file_entry if self.credentials else None
+            if entry is not None:  # an auth.json's: a Spyglass login changes nothing there
+                raise AuthenticationFailed(
+                    f"{said}. Log in again with the tool that wrote {entry}, or remove the "
+                    "entry.", status=response.status, host=self.host, credentials_sent=True,
+                    refusal=f"{said}.")
             raise AuthenticationFailed(
                 f"{said}; enter the password again.", status=response.status,
                 host=self.host, credentials_sent=True,
