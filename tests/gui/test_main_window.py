@@ -959,11 +959,10 @@ def test_dragging_text_is_refused(window: MainWindow) -> None:
 # -- settings and session
 
 
-def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., MainWindow],
-                                      sample: SampleFacts, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # the user's own copy of it: what is dropped on it is written there, not into the
-    # source tree's committed sample (nor an installed package)
+def _first_start(qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Start as the first time, $XDG_DATA_HOME in ``tmp_path``; the place it opened, which
+    is asserted to be the user's own copy of the sample there."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     (tmp_path / "data").mkdir()
     window = make_window(Settings())
@@ -971,6 +970,15 @@ def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., M
     wait_listed(qtbot, window)
     own = tmp_path / "data" / "spyglass" / "sample-layout"
     assert window.places.paths == [normalize_location(own)]
+    return own
+
+
+def test_first_start_opens_the_sample(qtbot: QtBot, make_window: Callable[..., MainWindow],
+                                      sample: SampleFacts, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # the user's own copy of it: what is dropped on it is written there, not into the
+    # source tree's committed sample (nor an installed package)
+    own = _first_start(qtbot, make_window, tmp_path, monkeypatch)
     assert (own / "index.json").read_bytes() == (sample.layout / "index.json").read_bytes()
     assert [p.name for p in (tmp_path / "data" / "spyglass").iterdir()] == ["sample-layout"]
 
@@ -990,13 +998,7 @@ def test_an_installed_copy_opens_the_sample_it_was_installed_with(
     assert sample_layout_path() == package / "resources" / "sample-layout"
     installed = package / "resources" / "sample-layout" / "index.json"
     installed.write_bytes(installed.read_bytes().replace(b"spyglass-demo:1.0", b"installed:1"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    (tmp_path / "data").mkdir()
-    window = make_window(Settings())
-    window.restore_session()
-    wait_listed(qtbot, window)
-    own = tmp_path / "data" / "spyglass" / "sample-layout"
-    assert window.places.paths == [normalize_location(own)]
+    own = _first_start(qtbot, make_window, tmp_path, monkeypatch)
     assert (own / "index.json").read_bytes() == installed.read_bytes()  # (copied from it)
 
 
