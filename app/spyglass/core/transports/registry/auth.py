@@ -406,6 +406,10 @@ class RegistryAuth(httpx.Auth):
                 return _TokenResponse(response.status_code, body)
         except httpx.RequestError as exc:
             server = f"{url.host}:{url.port}" if url.port else url.host
+            if isinstance(exc, httpx.ReadTimeout):  # reached, then silent: not unreachable
+                raise ConnectionFailed(
+                    f"The token server {server} of {self.host} stopped answering (no token "
+                    "came for the whole timeout).") from exc
             raise ConnectionFailed(
                 f"Cannot reach the token server {server} of {self.host}: "
                 f"{describe_connection_error(exc)}."

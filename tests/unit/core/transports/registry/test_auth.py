@@ -467,3 +467,20 @@ def test_an_unreachable_token_server_is_named_with_its_port(make_client) -> None
     with pytest.raises(ConnectionFailed,
                        match=re.escape(f"token server {AUTH_HOST}:38201 of {HOST}")):
         client.tags_of("library/alpine")
+
+
+def test_a_token_server_that_takes_the_request_and_answers_nothing_is_said_so(
+        make_client) -> None:
+    # (it was "Cannot reach the token server …: timed out", sending one to the network)
+    registry = TokenRegistry(app=app())
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        if request.url.host == AUTH_HOST:
+            raise httpx.ReadTimeout("timed out", request=request)
+        return registry(request)
+
+    client, _seen = make_client(silent, retry_times=0)
+    with pytest.raises(ConnectionFailed) as failed:
+        client.tags_of("library/alpine")
+    assert str(failed.value) == (f"The token server {AUTH_HOST} of {HOST} stopped answering "
+                                 "(no token came for the whole timeout).")
