@@ -881,3 +881,16 @@ def test_this_system_is_off_where_no_image_of_the_list_runs_here(
         dialog.system_button.toolTip())
     assert all(box.isChecked() for _p, box in dialog.platform_boxes)
     dialog.reject()
+
+
+def test_a_list_with_an_image_naming_no_platform_says_so(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    # "A list of 1 platform": ticking it copied the list whole, its other image too
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    dialog = _listed(qtbot, window, f"oci:{lists.root}:noplat_mixed")
+    assert dialog.platforms_label.text() == (
+        "A list of 1 platform and 1 image naming none (copied when every platform is "
+        "ticked: the list whole); copy these:")
+    dialog.reject()

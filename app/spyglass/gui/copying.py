@@ -56,6 +56,7 @@ from spyglass.core.reference import (
     parse_docker_reference,
     parse_image_name,
 )
+from spyglass.core.referrers import buildkit_attestation_subject
 from spyglass.core.settings import normalize_location
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
@@ -544,6 +545,9 @@ class SourcePlatforms:
     """A Docker schema 1 image: converted to schema 2 as it is copied."""
     instances: tuple[Digest, ...] = ()
     """The digest of each platform's image (the first of it in the list), as ``platforms``."""
+    unplaced: int = 0
+    """Images of the list that name no platform (not attestations): they go when every
+    platform is ticked (the list whole), not with some."""
 
 
 def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> SourcePlatforms:
@@ -558,16 +562,21 @@ def list_platforms(openers: Openers, source_name: str, cancel: CancelToken) -> S
         # the images of lists nested in the list too: a copy chooses among them as well,
         # preferring the list's own image of a platform, as it does
         own = {e.platform: e.digest for e in reversed(top.manifests) if e.platform}
+        unplaced = 0
         for _holder, entry in nested_entries(source, top, cancel=cancel):
             platform = entry.platform
-            if platform is None or not platform.os or platform.os == "unknown":
+            if platform is None or not platform.os:
+                unplaced += buildkit_attestation_subject(entry) is None
+                continue
+            if platform.os == "unknown":
                 continue
             if platform not in seen:
                 seen.append(platform)
                 digests.append(own.get(platform, entry.digest))
     finally:
         source.close()
-    return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests))
+    return SourcePlatforms(True, tuple(seen), top.digest, instances=tuple(digests),
+                           unplaced=unplaced)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ class CopyDialog(QDialog):
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._schema1 = False
+        self._unplaced = 0  # images of the list naming no platform
         """A Docker schema 1 source (read whole while planning, to convert it)."""
         self._platforms_known = False
         self._platforms_problem: str | None = None
@@ -371,6 +372,7 @@ class CopyDialog(QDialog):
         self._platforms_known = False
         self._platforms_problem = None
         self._is_list = False
+        self._unplaced = 0
         for _platform, box in self.platform_boxes:
             self.platform_grid.removeWidget(box)
             box.deleteLater()
@@ -422,8 +424,9 @@ class CopyDialog(QDialog):
                 "A list without images for a platform (artifacts, such as charts, "
                 "signatures or SBOMs): copied whole, as it is.")
         else:
-            self.platforms_label.setText(
-                f"A list of {counted(len(listed.platforms), 'platform')}; copy these:")
+            self._unplaced = listed.unplaced
+            self.platforms_label.setText(f"{self._list_caption(len(listed.platforms))}; "
+                                         "copy these:")
             wanted = self._wanted()
             named = [str(p) for p in listed.platforms]
             for i, platform in enumerate(listed.platforms):
@@ -490,10 +493,19 @@ class CopyDialog(QDialog):
         self._one_platform = only
         self.all_button.setEnabled(bool(self.platform_boxes) and not only)
         if self._is_list and self.platform_boxes:
-            count = counted(len(self.platform_boxes), "platform")
+            caption = self._list_caption(len(self.platform_boxes))
             self.platforms_label.setText(
-                f"A list of {count}; a docker-archive holds one image, so choose one:"
-                if only else f"A list of {count}; copy these:")
+                f"{caption}; a docker-archive holds one image, so choose one:"
+                if only else f"{caption}; copy these:")
+
+    def _list_caption(self, count: int) -> str:
+        """``A list of N platforms``, and the images that name none, which go along when
+        every platform is ticked (the list is then copied whole)."""
+        caption = f"A list of {counted(count, 'platform')}"
+        if self._unplaced:
+            caption += (f" and {counted(self._unplaced, 'image')} naming none (copied when "
+                        "every platform is ticked: the list whole)")
+        return caption
 
     def _follow_platforms(self) -> None:
         """After one platform of a list was dragged, the name offered follows the boxes
