@@ -814,9 +814,74 @@ def test_check_writable_leaves_no_upload_behind_and_says_the_refusal(
     with pytest.raises(AuthenticationFailed, match="wants valid credentials"):
         RegistryDestination(anonymous, "it-dest/checked", tag="v1",
                             cache=BlobLocationCache(None)).check_writable()
+    with pytest.raises(AuthenticationFailed, match="^Checking that .* wants valid cred"):
+        RegistryDestination(anonymous, "it-dest/checked", tag="v1",
+                            cache=BlobLocationCache(None)).check_writable(
+                                held=Digest.of(b"a config"))
     alice = RegistryClient(auth_registry.host, credentials=Credentials(*ALICE))
     checked = RegistryDestination(alice, "it-dest/checked", tag="v1",
                                   cache=BlobLocationCache(None))
     checked.check_writable()
     checked.abort()  # a copy stopped before its first blob
     assert not _leftover_uploads(auth_registry, "it-dest/checked")
+
+
+def test_copying_what_the_registry_holds_opens_no_upload_session(
+    make_token_server: Any, make_registry: Any, auth_registry: RegistryServer, layout: Path,
+) -> None:
+    """A copy whose blobs are all there already is checked by mounting its config onto
+    itself: no upload session is opened, so none is left in the registry's storage
+    (distribution keeps a cancelled one's files, and refuses the cancel itself under
+    token authentication, where it is challenged for ``delete``)."""
+    tokens = make_token_server(acl={"bob": {"team-b/*": ["pull", "push"]}})
+    for server, creds in ((make_registry(token_server=tokens), BOB), (auth_registry, ALICE)):
+        options = RegistryOptions(credentials=Credentials(*creds))
+        name = f"docker://{server.host}/team-b/held:v1"
+        for _ in range(2):
+            source = layout_source(layout)
+            destination = open_registry_destination(
+                parse_docker_reference(name.removeprefix("docker://")), options)
+            try:
+                plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+                assert plan.check_blob is not None
+                destination.check_writable(held=plan.check_blob)
+                execute(plan, source, destination, CopyOptions(multi_arch="all"))
+            finally:
+                destination.close()
+                source.close()
+        uploads = server.repository_dir("team-b/held") / "_uploads"
+        assert not uploads.exists() or not any(uploads.iterdir()), list(uploads.iterdir())
+        check_landed(server, "team-b/held:v1", layout, options, creds=creds)
+    forget_clients()
+
+
+def test_a_push_check_with_a_held_blob_asks_one_token_and_opens_no_session(
+    make_token_server: Any, make_registry: Any, counting: tuple[Counting, HTTPPool],
+) -> None:
+    """The HEAD that finds the blob asks for the push token the mount needs next; a
+    blob the repository lacks is checked with an upload session, kept as before; an
+    account without push access meets the refusal in the check's words."""
+    transport, pool = counting
+    tokens = make_token_server(acl={"bob": {"team-b/*": ["pull", "push"]},
+                                    "alice": {"team-b/*": ["pull"]}})
+    server = make_registry(token_server=tokens)
+    bob = RegistryClient(server.host, credentials=Credentials(*BOB), pool=pool)
+    blob = b"a config the repository has"
+    bob.upload_blob("team-b/app", io.BytesIO(blob), Digest.of(blob), len(blob))
+    asked = len(tokens.requests)
+    transport.reset()
+    bob = RegistryClient(server.host, credentials=Credentials(*BOB), pool=pool)
+    bob.check_push("team-b/app", held=Digest.of(blob))
+    assert [(r.method, "mount" in r.url.params) for r in transport.requests
+            if "/blobs/" in r.url.path and r.headers.get("authorization")] == [
+        ("HEAD", False), ("POST", True)]
+    assert [s for r in tokens.requests[asked:] for s in r.params.get("scope", [])] == [
+        "repository:team-b/app:pull,push"]
+    assert not bob._spare_uploads
+    transport.reset()
+    bob.check_push("team-b/app", held=Digest.of(b"a blob it lacks"))
+    assert "team-b/app" in bob._spare_uploads
+    bob.drop_spare_upload("team-b/app")
+    alice = RegistryClient(server.host, credentials=Credentials(*ALICE), pool=pool)
+    with pytest.raises(AccessDenied, match="Checking that"):
+        alice.check_push("team-b/app", held=Digest.of(blob))

@@ -366,7 +366,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             if isinstance(destination, CheckedDestination):
                 # a registry that cannot be written (down, no push access) says so once,
                 # before the first blob, not as each blob's retries
-                destination.check_writable()
+                destination.check_writable(held=plan.check_blob)
             if args.dry_run:
                 write_text(format_plan(plan) + "\n")
                 destination.abort()

@@ -225,6 +225,14 @@ class CopyPlan:
         return tuple(seen.values())
 
     @property
+    def check_blob(self) -> Digest | None:
+        """A blob written as the source has it, for the destination's write check: the
+        first image's config (small, and there already when the image was copied
+        before); None when the copy writes no blob (a list alone)."""
+        return next((task.source.digest for task in self.blobs
+                     if task.recompress is None and task.data is None), None)
+
+    @property
     def attachment_blobs(self) -> tuple[Descriptor, ...]:
         """The distinct blobs of the attached manifests carried along that the images do
         not have too: those copied from the source and those the plan made (the payloads

@@ -622,7 +622,7 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) ->
         plan = plan_copy(source, destination, request.options, cancel=cancel)
         if isinstance(destination, CheckedDestination):
             # a refusal to write (no credentials yet) is said in the dialog, not after it
-            destination.check_writable(cancel=cancel)
+            destination.check_writable(held=plan.check_blob, cancel=cancel)
         check(cancel)
     except BaseException:
         try:

@@ -177,10 +177,14 @@ class CheckedDestination(Protocol):
     """An :class:`ImageDestination` that can find out, before anything is copied,
     whether it may be written at all (a registry: the credentials allow a push)."""
 
-    def check_writable(self, *, cancel: CancelToken | None = None) -> None:
+    def check_writable(
+        self, *, held: Digest | None = None, cancel: CancelToken | None = None
+    ) -> None:
         """Raise the refusal (:class:`~spyglass.core.errors.AuthenticationFailed`,
         :class:`~spyglass.core.errors.AccessDenied`, …) that a write would meet; leave
-        nothing behind."""
+        nothing behind. ``held`` is a blob the copy writes as the source has it (see
+        :attr:`~spyglass.core.copy_plan.CopyPlan.check_blob`): where the destination
+        holds it already, the check may use it."""
         ...
 
 

@@ -47,6 +47,7 @@ from spyglass.core.digest import (
 )
 from spyglass.core.errors import (
     AccessDenied,
+    AuthenticationFailed,
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
@@ -1273,22 +1274,54 @@ class RegistryClient:
         self._abandon_upload(location, what, scope)
         return False
 
-    def check_push(self, repository: str, *, cancel: CancelToken | None = None) -> None:
-        """Whether the credentials allow a push to ``repository``: an upload session is
-        started (nothing is stored); raises the refusal a push would meet
-        (:class:`AuthenticationFailed`, :class:`AccessDenied`).
+    def check_push(
+        self, repository: str, *, held: Digest | None = None, cancel: CancelToken | None = None
+    ) -> None:
+        """Whether the credentials allow a push to ``repository``, storing nothing; raises
+        the refusal a push would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`).
 
-        The session is kept for the next :meth:`upload_blob` to ``repository``, which
-        then asks for none: a copy's check costs no request of its own, and leaves no
-        cancelled session behind (distribution 2.8 keeps a cancelled session's hash
-        state). :meth:`drop_spare_upload` cancels it when no upload took it."""
+        Where ``repository`` holds the blob ``held`` already (the copy's config, found
+        by a ``HEAD``), it is mounted onto itself: the registry checks push access and
+        links what is linked (distribution answers 201 and keeps nothing). Else an
+        upload session is started and kept for the next :meth:`upload_blob` to
+        ``repository``, which then asks for none: the check costs no request of its
+        own. A session no upload takes is cancelled by :meth:`drop_spare_upload`, but
+        distribution 2.8 keeps a cancelled session's files (a week, by default), so a
+        copy whose blobs are all there must not open one."""
         what = f"Checking that {self.host}/{repository} can be written"
-        session = self._start_upload(repository, what=what, cancel=cancel)
+        if held is not None and self._holds_for_push(repository, held, cancel):
+            response = self.send(
+                "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
+                params={"mount": str(held), "from": repository}, ok=(201, 202),
+                scope=push_scope(repository),
+            )
+            response.close()
+            if response.status_code == 201:
+                return
+            session = self._session_of(response, repository, what)  # mounts nothing
+        else:
+            session = self._start_upload(repository, what=what, cancel=cancel)
         with self._lock:
             old = self._spare_uploads.pop(repository, None)
             self._spare_uploads[repository] = (session, time.monotonic())
         if old is not None:
             self._abandon_upload(old[0].location, what, old[0].scope)
+
+    def _holds_for_push(self, repository: str, digest: Digest,
+                        cancel: CancelToken | None) -> bool:
+        """Whether ``repository`` holds the blob ``digest``, asked with the push token
+        the check needs next (one token); False when that cannot be told (the upload
+        session that follows says the refusal in the check's words)."""
+        try:
+            response = self.send(
+                "HEAD", f"/v2/{repository}/blobs/{digest}", cancel=cancel, kind="blob",
+                what=f"Looking up the blob {digest} in {self.host}/{repository}",
+                ok=(200, 404), follow_redirects=True, scope=push_scope(repository),
+            )
+        except (AuthenticationFailed, AccessDenied):
+            return False
+        response.close()
+        return response.status_code == 200
 
     def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
         """Cancel the session :meth:`check_push` kept for ``repository``, if no upload
@@ -1420,6 +1453,11 @@ class RegistryClient:
             ok=(202,),  # asked again after a 429 or 502/503/504 (nothing was opened)
         )
         response.close()
+        return self._session_of(response, repository, what)
+
+    def _session_of(self, response: httpx.Response, repository: str, what: str
+                    ) -> UploadSession:
+        """The upload session a 202 to a ``POST`` opened."""
         minimum = response.headers.get("oci-chunk-min-length", "")
         return UploadSession(
             self._upload_location(response, what), push_scope(repository),

@@ -410,10 +410,13 @@ class RegistryDestination:
                                 artifact_type=descriptor.artifact_type))
         self._put_manifest(raw, descriptor.media_type, descriptor.digest, referrer, cancel)
 
-    def check_writable(self, *, cancel: CancelToken | None = None) -> None:
-        """Override CheckedDestination.check_writable: an upload session started and
-        cancelled (the one request that needs push access without storing anything)."""
-        self.client.check_push(self.repository, cancel=cancel)
+    def check_writable(
+        self, *, held: Digest | None = None, cancel: CancelToken | None = None
+    ) -> None:
+        """Override CheckedDestination.check_writable: ``held`` mounted onto itself where
+        the repository has it, else an upload session started (kept for the first
+        upload; see :meth:`RegistryClient.check_push`)."""
+        self.client.check_push(self.repository, held=held, cancel=cancel)
 
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""
