@@ -370,7 +370,7 @@ def test_a_push_into_another_repository_mounts_every_blob(
     check_landed(registry, "it-dest/mount-into:v1", layout)
 
 
-def test_a_stale_cache_entry_costs_one_cancelled_upload(
+def test_a_stale_cache_entry_costs_no_request_of_its_own(
     registry: RegistryServer, cache: BlobLocationCache, counting: tuple[Counting, HTTPPool],
 ) -> None:
     transport, pool = counting
@@ -380,12 +380,15 @@ def test_a_stale_cache_entry_costs_one_cancelled_upload(
     client = RegistryClient(registry.host, pool=pool)
     destination = RegistryDestination(client, "it-dest/stale", tag="v1", cache=cache)
     assert destination.reuse_blob(descriptor) is None
-    # distribution answered the mount with a new upload (202), which was cancelled
-    assert transport.methods("/blobs/uploads/") == {"POST": 1, "DELETE": 1}
-    assert not _leftover_uploads(registry, "it-dest/stale")
+    # distribution answered the mount with a new upload (202), kept for the upload
+    assert transport.methods("/blobs/uploads/") == {"POST": 1}
     written = destination.put_blob(_Reader(data), media_type=descriptor.media_type,
                                    digest=descriptor.digest, size=descriptor.size)
     assert written == descriptor
+    assert transport.methods("/blobs/uploads/") == {"POST": 1, "PUT": 1}
+    destination.close()
+    uploads = registry.repository_dir("it-dest/stale") / "_uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_token_auth_alice_pushes_and_bob_is_denied_before_any_bytes(
@@ -540,7 +543,7 @@ def test_a_kept_upload_session_that_is_gone_or_old_gives_way_to_a_new_one(
     client = RegistryClient(registry.host, pool=pool)
     blob = b"a blob whose checked session was dropped"
     client.check_push("it-dest/gone")
-    spare = client._spare_uploads["it-dest/gone"][0]
+    spare = client._spare_uploads["it-dest/gone"][0][0]
     with registry.client() as http:
         assert http.delete(spare.location).status_code == 204  # the registry drops it
     with pytest.raises(ConnectionFailed) as gone:
@@ -814,7 +817,7 @@ def test_check_writable_leaves_no_upload_behind_and_says_the_refusal(
     with pytest.raises(AuthenticationFailed, match="wants valid credentials"):
         RegistryDestination(anonymous, "it-dest/checked", tag="v1",
                             cache=BlobLocationCache(None)).check_writable()
-    with pytest.raises(AuthenticationFailed, match="^Checking that .* wants valid cred"):
+    with pytest.raises(AuthenticationFailed, match=r"^Checking that .* wants valid cred"):
         RegistryDestination(anonymous, "it-dest/checked", tag="v1",
                             cache=BlobLocationCache(None)).check_writable(
                                 held=Digest.of(b"a config"))
@@ -849,9 +852,27 @@ def test_copying_what_the_registry_holds_opens_no_upload_session(
             finally:
                 destination.close()
                 source.close()
-        uploads = server.repository_dir("team-b/held") / "_uploads"
-        assert not uploads.exists() or not any(uploads.iterdir()), list(uploads.iterdir())
+        # into another repository: the check mounts the config from where it was put
+        source = layout_source(layout)
+        destination = open_registry_destination(
+            parse_docker_reference(f"{server.host}/team-b/other:v1"), options)
+        seen: list[object] = []
+        try:
+            plan = plan_copy(source, destination, CopyOptions(multi_arch="all"))
+            destination.check_writable(held=plan.check_blob)
+            execute(plan, source, destination, CopyOptions(multi_arch="all"),
+                    events=seen.append)
+        finally:
+            destination.close()
+            source.close()
+        mounted = [e.digest for e in seen
+                   if isinstance(e, BlobSkipped) and e.how == "mounted"]
+        assert plan.check_blob in mounted and len(mounted) == UNIQUE_BLOBS
+        for repository in ("team-b/held", "team-b/other"):
+            uploads = server.repository_dir(repository) / "_uploads"
+            assert not uploads.exists() or not any(uploads.iterdir()), list(uploads.iterdir())
         check_landed(server, "team-b/held:v1", layout, options, creds=creds)
+        check_landed(server, "team-b/other:v1", layout, options, creds=creds)
     forget_clients()
 
 

@@ -240,8 +240,12 @@ def _verify_failed(exc: BaseException) -> bool:
 
 
 SPARE_UPLOAD_AGE: Final = 60.0
-"""Seconds the upload session a push check opened is kept for the first upload; an
-older one is cancelled and a new one started."""
+"""Seconds an upload session a push check or a failed mount opened is kept for an
+upload; an older one is cancelled and a new one started."""
+
+MAX_SPARE_UPLOADS: Final = 16
+"""Upload sessions kept per repository for uploads to come (failed mounts of a copy's
+parallel blobs each leave one)."""
 
 _CLIENT_CERTIFICATE_ALERTS: Final = ("alert bad certificate", "alert certificate required",
                                      "alert_bad_certificate", "alert_certificate_required")
@@ -339,9 +343,9 @@ class RegistryClient:
         self.rate_limit: RateLimit | None = None
         self._no_head = False
         """The registry answered a manifest ``HEAD`` 405: it is asked with ``GET``."""
-        self._spare_uploads: dict[str, tuple[UploadSession, float]] = {}
-        """Per repository, the session :meth:`check_push` opened and when, kept for the
-        first :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
+        self._spare_uploads: dict[str, list[tuple[UploadSession, float]]] = {}
+        """Per repository, the sessions :meth:`check_push` and failed mounts opened, and
+        when, kept for the next :meth:`upload_blob` (see :meth:`drop_spare_upload`)."""
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.host!r}, insecure={self.insecure})"
@@ -1234,7 +1238,8 @@ class RegistryClient:
         registry mounted it (201). A registry that cannot — the blob is not in
         ``from_repository``, or it does not mount at all — starts an ordinary
         upload instead (202); that session is cancelled (``DELETE``) and this
-        returns False. Refusals raise the mapped error: distribution wants pull
+        returns False; that session is kept for the upload that follows (see
+        :meth:`check_push`). Refusals raise the mapped error: distribution wants pull
         access to ``from_repository`` as well and answers 401 for the whole
         request without it (:class:`AccessDenied` with credentials).
         """
@@ -1267,45 +1272,62 @@ class RegistryClient:
                 return False
             return True
         try:
-            location = self._upload_location(response, what)
+            self._keep_spare(repository, self._session_of(response, what, scope))
         except RegistryError as exc:
             log.warning("%s", exc)  # an upload Location we will not follow: nothing to cancel
-            return False
-        self._abandon_upload(location, what, scope)
         return False
 
     def check_push(
-        self, repository: str, *, held: Digest | None = None, cancel: CancelToken | None = None
-    ) -> None:
-        """Whether the credentials allow a push to ``repository``, storing nothing; raises
-        the refusal a push would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`).
+        self,
+        repository: str,
+        *,
+        held: Digest | None = None,
+        elsewhere: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> bool:
+        """Whether the credentials allow a push to ``repository``, storing nothing new;
+        raises the refusal a push would meet (:class:`AuthenticationFailed`,
+        :class:`AccessDenied`).
 
-        Where ``repository`` holds the blob ``held`` already (the copy's config, found
-        by a ``HEAD``), it is mounted onto itself: the registry checks push access and
-        links what is linked (distribution answers 201 and keeps nothing). Else an
-        upload session is started and kept for the next :meth:`upload_blob` to
-        ``repository``, which then asks for none: the check costs no request of its
-        own. A session no upload takes is cancelled by :meth:`drop_spare_upload`, but
-        distribution 2.8 keeps a cancelled session's files (a week, by default), so a
-        copy whose blobs are all there must not open one."""
+        ``held`` is a blob the copy writes (its config). Where ``repository`` holds it
+        already (a ``HEAD`` says), it is mounted onto itself: the registry checks
+        push access and links what is linked (distribution answers 201 and keeps
+        nothing). Where it does not, but the repository ``elsewhere`` of this registry
+        may, it is mounted from there: the check does the copy's first mount, and
+        True is returned when it did. Otherwise, or when such a mount is refused (no
+        pull access there) or answered with an upload session, that session is kept
+        for the next :meth:`upload_blob` to ``repository``, which then asks for none.
+        A copy whose blobs are all there must not open a session it never uses:
+        :meth:`drop_spare_upload` cancels it, but distribution 2.8 refuses that
+        cancel under token authentication (it wants ``delete``) and keeps a cancelled
+        session's files under Basic (a week, by default)."""
         what = f"Checking that {self.host}/{repository} can be written"
-        if held is not None and self._holds_for_push(repository, held, cancel):
-            response = self.send(
-                "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
-                params={"mount": str(held), "from": repository}, ok=(201, 202),
-                scope=push_scope(repository),
-            )
-            response.close()
-            if response.status_code == 201:
-                return
-            session = self._session_of(response, repository, what)  # mounts nothing
-        else:
-            session = self._start_upload(repository, what=what, cancel=cancel)
-        with self._lock:
-            old = self._spare_uploads.pop(repository, None)
-            self._spare_uploads[repository] = (session, time.monotonic())
-        if old is not None:
-            self._abandon_upload(old[0].location, what, old[0].scope)
+        source = None
+        if held is not None:
+            source = repository if self._holds_for_push(repository, held, cancel) else elsewhere
+        if held is not None and source is not None:
+            scope = push_scope(repository)
+            if source != repository:
+                scope = f"{scope} {pull_scope(source)}"
+            try:
+                response = self.send(
+                    "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
+                    params={"mount": str(held), "from": source}, ok=(201, 202),
+                    scope=scope,
+                )
+            except (AuthenticationFailed, AccessDenied):
+                if source == repository:
+                    raise
+                response = None  # perhaps no pull access there: the upload session tells
+            if response is not None:
+                response.close()
+                if response.status_code == 201:
+                    # distribution 2.8 answers 201 to a sha512 mount without linking it
+                    return source != repository and held.algorithm == "sha256"
+                self._keep_spare(repository, self._session_of(response, what, scope))
+                return False
+        self._keep_spare(repository, self._start_upload(repository, what=what, cancel=cancel))
+        return False
 
     def _holds_for_push(self, repository: str, digest: Digest,
                         cancel: CancelToken | None) -> bool:
@@ -1323,31 +1345,45 @@ class RegistryClient:
         response.close()
         return response.status_code == 200
 
-    def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
-        """Cancel the session :meth:`check_push` kept for ``repository``, if no upload
-        took it (``hurried``: the copy was stopped)."""
+    def _keep_spare(self, repository: str, session: UploadSession) -> None:
+        """Keep ``session`` for the next upload to ``repository`` (at most
+        :data:`MAX_SPARE_UPLOADS`; the oldest beyond them is cancelled)."""
         with self._lock:
-            spare = self._spare_uploads.pop(repository, None)
-        if spare is not None:
-            self._abandon_upload(spare[0].location,
-                                 f"Checking that {self.host}/{repository} can be written",
-                                 spare[0].scope, hurried=hurried)
+            spares = self._spare_uploads.setdefault(repository, [])
+            spares.append((session, time.monotonic()))
+            extra = spares[:-MAX_SPARE_UPLOADS]
+            del spares[:-MAX_SPARE_UPLOADS]
+        for old, _ in extra:
+            self._abandon_upload(old.location, f"An upload to {self.host}/{repository}",
+                                 old.scope)
+
+    def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
+        """Cancel the sessions kept for ``repository`` that no upload took
+        (``hurried``: the copy was stopped)."""
+        with self._lock:
+            spares = self._spare_uploads.pop(repository, [])
+        for session, _ in spares:
+            self._abandon_upload(session.location, f"An upload to {self.host}/{repository}",
+                                 session.scope, hurried=hurried)
 
     def _take_spare_upload(self, repository: str) -> UploadSession | None:
-        """The session :meth:`check_push` kept for ``repository``, while it is fresh (a
-        copy that waited in a queue, or a registry restarted meanwhile, may find it
-        gone: an older one is cancelled, and a new one started)."""
+        """The newest session kept for ``repository``, while it is fresh (a copy that
+        waited in a queue, or a registry restarted meanwhile, may find it gone: older
+        ones are cancelled, and a new one started)."""
+        now = time.monotonic()
         with self._lock:
-            spare = self._spare_uploads.pop(repository, None)
-        if spare is None:
-            return None
-        session, opened = spare
-        if time.monotonic() - opened <= SPARE_UPLOAD_AGE:
-            return session
-        self._abandon_upload(session.location,
-                             f"Checking that {self.host}/{repository} can be written",
-                             session.scope)
-        return None
+            spares = self._spare_uploads.get(repository, [])
+            stale = [spare for spare in spares if now - spare[1] > SPARE_UPLOAD_AGE]
+            fresh = [spare for spare in spares if now - spare[1] <= SPARE_UPLOAD_AGE]
+            taken = fresh.pop()[0] if fresh else None
+            if fresh:
+                self._spare_uploads[repository] = fresh
+            else:
+                self._spare_uploads.pop(repository, None)
+        for session, _ in stale:
+            self._abandon_upload(session.location, f"An upload to {self.host}/{repository}",
+                                 session.scope)
+        return taken
 
     def upload_blob(
         self,
@@ -1453,14 +1489,13 @@ class RegistryClient:
             ok=(202,),  # asked again after a 429 or 502/503/504 (nothing was opened)
         )
         response.close()
-        return self._session_of(response, repository, what)
+        return self._session_of(response, what, push_scope(repository))
 
-    def _session_of(self, response: httpx.Response, repository: str, what: str
-                    ) -> UploadSession:
-        """The upload session a 202 to a ``POST`` opened."""
+    def _session_of(self, response: httpx.Response, what: str, scope: str) -> UploadSession:
+        """The upload session a 202 to a ``POST`` opened (``scope``: the token's)."""
         minimum = response.headers.get("oci-chunk-min-length", "")
         return UploadSession(
-            self._upload_location(response, what), push_scope(repository),
+            self._upload_location(response, what), scope,
             int(minimum) if minimum.isdigit() else 0,
         )
 

@@ -116,6 +116,8 @@ class RegistryDestination:
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
+        self._mounted_by_check: set[Digest] = set()
+        """Blobs :meth:`check_writable` mounted: told as mounted when the copy asks."""
         self._unmountable: set[str] = set()
         """Repositories a mount from was refused (no pull access to them): not asked again
         in this copy, since each refusal costs the token server two requests."""
@@ -213,6 +215,9 @@ class RegistryDestination:
         """
         digest = descriptor.digest
         with self._lock:
+            if digest in self._mounted_by_check:
+                self._mounted_by_check.discard(digest)
+                return "mounted"
             if digest in self._held:
                 return "exists"
         size = self.client.blob_exists(self.repository, digest, cancel=cancel)
@@ -414,9 +419,19 @@ class RegistryDestination:
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
     ) -> None:
         """Override CheckedDestination.check_writable: ``held`` mounted onto itself where
-        the repository has it, else an upload session started (kept for the first
-        upload; see :meth:`RegistryClient.check_push`)."""
-        self.client.check_push(self.repository, held=held, cancel=cancel)
+        the repository has it, or from where the blob-location cache last saw it, else
+        an upload session started, kept for the first upload (see
+        :meth:`RegistryClient.check_push`)."""
+        elsewhere = None
+        if held is not None:
+            elsewhere = next(iter(self.cache.candidates(self.client.host, held,
+                                                        self.repository)), None)
+        if self.client.check_push(self.repository, held=held, elsewhere=elsewhere,
+                                  cancel=cancel):
+            assert held is not None
+            self._learn(held)
+            with self._lock:
+                self._mounted_by_check.add(held)
 
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""

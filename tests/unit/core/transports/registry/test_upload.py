@@ -613,13 +613,26 @@ def test_mount_201_is_mounted(make_client) -> None:
     assert post.content == b""
 
 
-def test_mount_answered_with_an_upload_cancels_that_session(make_client) -> None:
+def test_mount_answered_with_an_upload_keeps_that_session_for_the_upload(
+    make_client,
+) -> None:
+    """The session the registry opened instead of mounting is the one the upload that
+    follows uses (no request of its own, none cancelled); one no upload takes is
+    cancelled when the copy lets go of the repository."""
     fake = FakeUploads()  # team/base does not hold the blob: the registry starts an upload
     client, seen = make_client(fake)
     assert client.mount_blob(REPO, BLOB_DIGEST, "team/base") is False
-    post, delete = uploads_sent(seen)
-    assert (post.method, delete.method) == ("POST", "DELETE")
-    assert delete.url.path == f"{UPLOADS}u1"
+    assert [r.method for r in uploads_sent(seen)] == ["POST"]
+    assert len(fake.sessions) == 1
+    assert client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB)) == (
+        BLOB_DIGEST, len(BLOB))
+    _post, put = uploads_sent(seen)
+    assert put.method == "PUT" and put.url.path == f"{UPLOADS}u1"
+    assert not fake.sessions and fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    assert client.mount_blob(REPO, BLOB_DIGEST, "team/elsewhere") is False
+    client.drop_spare_upload(REPO)
+    delete = uploads_sent(seen)[-1]
+    assert delete.method == "DELETE" and delete.url.path == f"{UPLOADS}u2"
     assert delete.url.params["_state"] == expected_state(0)
     assert not fake.sessions
 
@@ -737,10 +750,13 @@ def test_reuse_blob_mounts_from_a_cached_repository(make_client, cache) -> None:
     assert dest.reuse_blob(blob_descriptor()) == "mounted"
     posts = uploads_sent(seen, "POST")
     assert [r.url.params["from"] for r in posts] == ["team/secret", "team/gone", "team/base"]
-    # the 202 the registry answered the mount from team/gone with was cancelled
-    assert len(uploads_sent(seen, "DELETE")) == 1 and not fake.sessions
     assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
     assert REPO in cache.candidates(HOST, BLOB_DIGEST)
+    # the 202 the registry answered the mount from team/gone with was kept for an
+    # upload; none came, so closing cancels it
+    assert not uploads_sent(seen, "DELETE") and len(fake.sessions) == 1
+    dest.close()
+    assert len(uploads_sent(seen, "DELETE")) == 1 and not fake.sessions
 
 
 def test_reuse_blob_none_when_nothing_can_be_mounted(make_client, cache) -> None:
@@ -751,6 +767,8 @@ def test_reuse_blob_none_when_nothing_can_be_mounted(make_client, cache) -> None
     assert not uploads_sent(seen)
     cache.record(HOST, "team/gone", BLOB_DIGEST)
     assert dest.reuse_blob(blob_descriptor()) is None
+    assert [r.method for r in uploads_sent(seen)] == ["POST"]  # kept for the upload
+    dest.close()
     assert [r.method for r in uploads_sent(seen)] == ["POST", "DELETE"]
 
 
