@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, linked
@@ -67,9 +67,6 @@ from spyglass.core.transports.base import (
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
 MultiArch = Literal["system", "all", "index-only"]
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any, Final
 
 from spyglass.core import compression, media
 from spyglass.core.cancel import CancelToken, check
@@ -96,10 +96,6 @@ from spyglass.core.transports.layout import (
     OCILayoutReader,
 )
 from spyglass.core.transports.tartree import TarTree, open_decompressed, read_small
-
-if TYPE_CHECKING:
-    pass
-
 
 DOCKER_ARCHIVE: Final = "docker-archive"
 OCI_ARCHIVE: Final = "oci-archive"

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any, Final
 
 from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
@@ -76,10 +76,6 @@ from spyglass.core.transports.layout import (
 )
 from spyglass.core.transports.tartree import TarTree
 from spyglass.core.units import human_size
-
-if TYPE_CHECKING:
-    pass
-
 
 _ARCHIVE_FILE_NAME: Final = "archive.tar"
 _STREAMED_PREFIXES: Final = ("/dev/", "/proc/")
