@@ -537,7 +537,7 @@ def test_a_kept_upload_session_that_is_gone_or_old_gives_way_to_a_new_one(
     which opens its own; a session older than a minute is not used at all."""
     from spyglass.core.errors import ConnectionFailed
     from spyglass.core.retry import worth_retrying
-    from spyglass.core.transports.registry import client as client_module
+    from spyglass.core.transports.registry import push as push_module
 
     transport, pool = counting
     client = RegistryClient(registry.host, pool=pool)
@@ -553,7 +553,7 @@ def test_a_kept_upload_session_that_is_gone_or_old_gives_way_to_a_new_one(
     assert client.upload_blob("it-dest/gone", io.BytesIO(blob), Digest.of(blob),
                               len(blob)) == (Digest.of(blob), len(blob))
     # an old one is cancelled, not used
-    monkeypatch.setattr(client_module, "SPARE_UPLOAD_AGE", 0.0)
+    monkeypatch.setattr(push_module, "SPARE_UPLOAD_AGE", 0.0)
     client.check_push("it-dest/old")
     transport.reset()
     other = b"a blob after a minute"

@@ -3,7 +3,10 @@
 - :mod:`.hosts` — Docker Hub's API host, loopback, TLS settings from ``certs.d``;
 - :mod:`.auth` — ``WWW-Authenticate`` challenges, Bearer tokens and Basic auth;
 - :mod:`.errors` — registry error answers as Spyglass exceptions;
-- :mod:`.client` — :class:`RegistryClient`: requests, retries, paging, manifests, blobs;
+- :mod:`.failures` — what a failed request's exception says (TLS, timeouts);
+- :mod:`.endpoint` — :class:`~.endpoint.RegistryEndpoint`: the ping, requests, retries;
+- :mod:`.push` — :class:`~.push.RegistryPusher`: blob mounts and uploads, manifests stored;
+- :mod:`.client` — :class:`RegistryClient`, on those two: paging, manifests, referrers, blobs;
 - :mod:`.source` — :class:`RegistryImageSource`, one image for reading.
 
 :func:`client_for` hands out one client per registry and settings for the

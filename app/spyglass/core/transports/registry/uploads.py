@@ -1,6 +1,6 @@
 """The pieces of a blob upload that are not requests: the session's state, the
 reader that hashes and counts what is sent, and the body streams of ``PATCH``
-and ``PUT`` (see :meth:`~spyglass.core.transports.registry.client.RegistryClient.upload_blob`).
+and ``PUT`` (see :meth:`~spyglass.core.transports.registry.push.RegistryPusher.upload_blob`).
 """
 
 from __future__ import annotations

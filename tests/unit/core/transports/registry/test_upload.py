@@ -39,7 +39,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
-from spyglass.core.transports.registry import client as client_module
+from spyglass.core.transports.registry import push as push_module
 from spyglass.core.transports.registry import uploads as uploads_module
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.destination import (
@@ -264,7 +264,7 @@ def test_a_blob_that_fits_one_chunk_goes_in_one_put(make_client) -> None:
 def test_ecr_answers_a_patch_with_201(make_client, chunked: bool,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Amazon ECR answers an upload's PATCH 201, not 202 (regclient, tart#273)."""
-    monkeypatch.setattr(client_module, "UPLOAD_CHUNK_SIZE", CHUNK)
+    monkeypatch.setattr(push_module, "UPLOAD_CHUNK_SIZE", CHUNK)
     fake = FakeUploads(patch_status=201)
     client, seen = make_client(fake)
     digest, size = client.upload_blob(REPO, io.BytesIO(BLOB), None, None,
@@ -281,7 +281,7 @@ def test_ecr_answers_a_patch_with_201(make_client, chunked: bool,
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """A streamed upload's first piece 4,096 bytes and its body pieces 1,000 bytes, so
     :data:`BLOB` streams through the buffer in many refills."""
-    monkeypatch.setattr(client_module, "UPLOAD_CHUNK_SIZE", CHUNK)
+    monkeypatch.setattr(push_module, "UPLOAD_CHUNK_SIZE", CHUNK)
     monkeypatch.setattr(uploads_module, "CHUNK_SIZE", 1000)
 
 

@@ -1,0 +1,621 @@
+"""Reaching one registry host: :class:`RegistryEndpoint`, the part of
+:class:`~spyglass.core.transports.registry.client.RegistryClient` that finds how to
+talk to the registry and sends its requests.
+
+Its connections come from the process-wide pool of
+:mod:`spyglass.core.transports.registry.connections`.
+
+Every request goes through :meth:`RegistryEndpoint.send`, which authenticates
+(:class:`~spyglass.core.transports.registry.auth.RegistryAuth`), retries
+connection errors, 429 and 502/503/504 on idempotent requests with exponential
+backoff (honouring ``Retry-After``), and turns failures into sentences (what a
+failure's exception says is read by :mod:`spyglass.core.transports.registry.failures`).
+A registry, or a repository in it, that ``registries.conf`` blocks is refused before
+any request goes out (:meth:`RegistryEndpoint.ping` and :meth:`RegistryEndpoint.url`,
+which every request passes first; see :mod:`spyglass.core.registries_conf`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Final, cast
+
+import httpx
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.credentials import Credentials
+from spyglass.core.digest import Digest
+from spyglass.core.errors import (
+    AccessDenied,
+    Cancelled,
+    ConnectionFailed,
+    InvalidDigest,
+    NotARegistry,
+    ProxyRefused,
+    RateLimited,
+    RegistryError,
+    SpyglassError,
+    TLSFailed,
+    TooLarge,
+    TransportError,
+    describe_connection_error,
+)
+from spyglass.core.registries_conf import check_not_blocked
+from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
+from spyglass.core.transports.registry.abortable import (
+    abortable,
+    raise_if_cancelled,
+)
+from spyglass.core.transports.registry.auth import (
+    SCOPE_EXTENSION,
+    SCOPE_ONLY_EXTENSION,
+    RegistryAuth,
+    parse_challenges,
+    read_capped,
+    repository_of,
+)
+from spyglass.core.transports.registry.connections import (
+    ATTEMPTS,
+    POOL,
+    HTTPPool,
+)
+from spyglass.core.transports.registry.errors import (
+    MAX_ERROR_BODY,
+    RateLimit,
+    error_for,
+    retry_after,
+)
+from spyglass.core.transports.registry.failures import (
+    answered_nothing,
+    ca_would_help,
+    client_certificate_refused,
+    is_tls_failure,
+    mentions,
+    unsendable,
+    verify_failed,
+    verify_reason,
+)
+from spyglass.core.transports.registry.hosts import (
+    api_host,
+    host_cert_folder,
+    is_loopback,
+    tls_settings,
+)
+from spyglass.core.transports.registry.uploads import UploadSession
+
+PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
+"""For ``GET /v2/``, which a registry answers at once: a hung server is given up on
+sooner than a big blob's slow read would be."""
+IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+"""Methods retried on failure — unless the request's body is a stream, which is sent once."""
+
+
+class RegistryEndpoint:
+    """One registry host, reached: the constructor and state of
+    :class:`~spyglass.core.transports.registry.client.RegistryClient` (see it for the
+    arguments), the ping that finds how to talk to the registry, and :meth:`send`,
+    which every request of the client goes through. Thread-safe."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        credentials: Credentials | Callable[[], Credentials | None] | None = None,
+        insecure: bool = False,
+        plain_loopback: bool = True,
+        cert_dir: Path | None = None,
+        retry_times: int = 3,
+        pool: HTTPPool = POOL,
+    ) -> None:
+        self.host = host
+        self.api_host = api_host(host)
+        self.insecure = insecure
+        self.plain_loopback = plain_loopback
+        self.retry_times = retry_times
+        self._pool = pool
+        self._tls = tls_settings(host, verify=not insecure, cert_dir=cert_dir)
+        self._cert_dir = cert_dir
+        self._http = pool.client(self._tls)
+        # named by the host people know (docker.io): its messages and errors say it
+        self.auth = RegistryAuth(host, credentials, self._http)
+        self._base: str | None = None
+        self._lock = threading.Lock()
+        self.rate_limit: RateLimit | None = None
+        self._no_head = False
+        """The registry answered a manifest ``HEAD`` 405: it is asked with ``GET``."""
+        self._spare_uploads: dict[str, list[tuple[UploadSession, float]]] = {}
+        """Per repository, the sessions :meth:`RegistryPusher.check_push` and failed mounts
+        opened, and when, kept for the next :meth:`RegistryPusher.upload_blob` (see
+        :meth:`RegistryPusher.drop_spare_upload`)."""
+
+    def __repr__(self) -> str:
+        return f"RegistryClient({self.host!r}, insecure={self.insecure})"
+
+    @property
+    def credentials(self) -> Credentials | None:
+        return self.auth.credentials
+
+    @property
+    def plain_http(self) -> bool:
+        """Whether the registry is reached over plain HTTP (known once it was pinged: an
+        insecure registry, or a loopback one without TLS)."""
+        with self._lock:
+            return self._base is not None and self._base.startswith("http://")
+
+    # ---------------------------------------------------------------- connection
+
+    def ping(self, *, cancel: CancelToken | None = None) -> str:
+        """Find how to talk to the registry (https or http) and how it authenticates.
+
+        Returns the base URL. Raises :class:`TLSFailed`, :class:`ConnectionFailed`
+        or :class:`NotARegistry` with a sentence; :class:`RegistryBlocked`, before any
+        request, for a registry that ``registries.conf`` blocks.
+        """
+        check_not_blocked(self.host)  # every request goes through here, or url(), first
+        return self._ping(cancel)
+
+    def _ping(self, cancel: CancelToken | None) -> str:
+        with self._lock:
+            if self._base is not None:
+                return self._base
+        schemes = ["https"]
+        if self.insecure or (self.plain_loopback and is_loopback(self.api_host)):
+            schemes.append("http")
+        first_error: SpyglassError | None = None
+        answered: SpyglassError | None = None  # what a server that answered said
+        proxied: ConnectionFailed | None = None  # a proxy that could not be reached
+        silent = 0  # attempts whose connection was taken but never answered
+        for scheme in schemes:
+            base = f"{scheme}://{self.api_host}"
+            try:
+                # a registry answers /v2/ at once: one that takes the connection and
+                # never answers is not waited for again and again (a refused
+                # connection, or one never made, is still retried)
+                response = self._send_raw(
+                    "GET", f"{base}/v2/", cancel=cancel, what="Connecting",
+                    retries=0 if scheme != schemes[-1] else None,
+                    timeout=PING_TIMEOUT, retry_timeouts=False,
+                )
+            except ProxyRefused:
+                raise  # whatever the scheme: the proxy is what stands in the way
+            except (TLSFailed, ConnectionFailed) as exc:
+                first_error = first_error or exc
+                silent += exc.__cause__ is not None and answered_nothing(exc.__cause__)
+                if isinstance(exc, ConnectionFailed) and \
+                        self._pool.proxy_for(httpx.URL(f"{base}/v2/")) is not None:
+                    proxied = proxied or exc
+                continue
+            try:
+                self._check_ping(response, base)
+            except (NotARegistry, RegistryError) as exc:  # no registry, or one busy now
+                answered = answered or exc
+                first_error = first_error or exc
+                continue
+            finally:
+                response.close()
+            with self._lock:
+                self._base = base
+            return base
+        assert first_error is not None
+        if silent == len(schemes):
+            raise ConnectionFailed(
+                f"Cannot reach the registry {self.host}: a server at {self.api_host} "
+                "takes connections but answers nothing (it timed out); it may be hung, or "
+                "not a registry.")
+        # a server that answered (not a registry) says more than a failed handshake,
+        # but not more than a certificate that failed verification, or a client
+        # certificate the server asked for (a TLS registry answers plain HTTP with a 400);
+        # a proxy that cannot be reached is the cause of its scheme's failure, more
+        # than the other scheme's direct attempt
+        decisive = isinstance(first_error, TLSFailed) and (
+            mentions(first_error, "CERTIFICATE_VERIFY_FAILED")
+            or client_certificate_refused(first_error))
+        if not decisive and answered is not None:
+            raise answered
+        if not decisive and proxied is not None:
+            raise proxied
+        raise first_error
+
+    def check_reachable(self, *, cancel: CancelToken | None = None) -> None:
+        """Ask the registry's ``/v2/`` once more, whatever was found before: raises the
+        sentence of a registry that does not answer (now), or answers that it cannot
+        (a 5xx); any other answer, a 401 included, is a registry there."""
+        base = self.ping(cancel=cancel)
+        response = self._send_raw("GET", f"{base}/v2/", what=f"Reaching {self.host}",
+                                  cancel=cancel, retries=0, timeout=PING_TIMEOUT)
+        response.close()
+        if response.status_code >= 500:
+            raise error_for(response.status_code, response.headers, b"",
+                            what=f"Reaching {self.host}", host=self.host)
+
+    def check_credentials(self, *, cancel: CancelToken | None = None) -> bool:
+        """Ask the registry whether the credentials work (``GET /v2/``, authenticated).
+
+        Returns False when the registry asks for no credentials at all (its ``/v2/``
+        answers anyone): then they were not checked. Raises
+        :class:`AuthenticationFailed` when they do not work.
+        """
+        self.ping(cancel=cancel)
+        if self.auth.scheme is None:
+            return False
+        response = self.send("GET", "/v2/", what=f"Logging in to {self.host}", cancel=cancel)
+        response.close()
+        return True
+
+    def _check_ping(self, response: httpx.Response, base: str) -> None:
+        version = response.headers.get("docker-distribution-api-version", "")
+        if response.status_code == 401:
+            self.auth.learn(parse_challenges(response.headers.get_list("www-authenticate")))
+            return
+        if response.status_code == 200 and (version.startswith("registry/2") or not version):
+            return
+        attempts = response.extensions.get(ATTEMPTS, 1)
+        tried = f" (asked {attempts} times)" if attempts > 1 else ""
+        if response.status_code == 429:
+            wait = retry_after(response.headers)
+            raise RateLimited(
+                f"{base}/v2/ answered HTTP 429 Too Many Requests{tried}: the registry "
+                f"{self.host} is limiting requests"
+                + (f"; it asks to wait {wait:.0f} s" if wait is not None else "")
+                + ". Try again later.", retry_after=wait)
+        if response.status_code in RETRY_STATUSES:  # the server is there, but busy or down
+            raise RegistryError(
+                f"{base}/v2/ answered HTTP {response.status_code} "
+                f"{response.reason_phrase}{tried}: the registry {self.host} is not taking "
+                "requests now (overloaded, down for maintenance, or a proxy in front of it "
+                "cannot reach it). Try again later.",
+                status=response.status_code,
+            )
+        raise NotARegistry(
+            f"{base}/v2/ answered HTTP {response.status_code}: {self.host} does not look like "
+            "a container registry (no distribution API there)."
+        )
+
+    def _send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        cancel: CancelToken | None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = False,
+        follow_redirects: bool = False,
+        content: bytes | Iterable[bytes | memoryview] | None = None,
+        retries: int | None = None,
+        timeout: httpx.Timeout | None = None,
+        scope: str | None = None,
+        retry_timeouts: bool = True,
+        scope_only: bool = False,
+    ) -> httpx.Response:
+        """One request with retries; returns the (streamed, unread) response.
+
+        A streamed body (an iterable rather than bytes) is consumed by the
+        first attempt, so such a request is never retried; nor is a timeout
+        without ``retry_timeouts``. ``scope_only``: a 401 to the token of ``scope``
+        is the answer (:data:`SCOPE_ONLY_EXTENSION`).
+        """
+        extensions: dict[str, object] = {SCOPE_EXTENSION: scope} if scope else {}
+        if scope_only:
+            extensions[SCOPE_ONLY_EXTENSION] = True
+        attempt = 0
+        allowed = self.retry_times if retries is None else retries
+        if content is not None and not isinstance(content, bytes):
+            allowed = 0
+        while True:
+            check(cancel)
+            request = self._http.build_request(
+                method, url, params=params, headers=headers,
+                # httpcore sends any bytes-like piece; views save a copy of each
+                content=cast("bytes | Iterable[bytes] | None", content),
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                extensions=extensions or None,
+            )
+            try:
+                with abortable(cancel):
+                    response = self._http.send(
+                        request,
+                        auth=self.auth if auth else None,
+                        stream=True,
+                        follow_redirects=follow_redirects,
+                    )
+            except SpyglassError as exc:  # from the auth flow (a token request)
+                if not isinstance(exc, Cancelled):
+                    raise_if_cancelled(cancel, exc)
+                raise
+            except httpx.TooManyRedirects as exc:
+                raise TransportError(
+                    f"{what}: {self.host} redirected the request more than "
+                    f"{self._http.max_redirects} times.") from exc
+            except httpx.TransportError as exc:
+                raise_if_cancelled(cancel, exc)
+                if isinstance(exc, httpx.LocalProtocolError):
+                    # the request itself cannot be written: asking again will not help,
+                    # and the library's words quote the header (a token, a password)
+                    raise TransportError(
+                        f"{what}: the request to {self.host} could not be sent: "
+                        f"{unsendable(exc)}") from exc
+                if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
+                    raise self._proxy_refused(request.url) from exc
+                if is_tls_failure(exc):
+                    raise self._tls_failed(exc, request.url) from exc
+                if method in IDEMPOTENT and attempt < allowed and (
+                        retry_timeouts or not answered_nothing(exc)):
+                    attempt += 1
+                    self._sleep(self._backoff(attempt), cancel)
+                    continue
+                proxy = self._pool.proxy_for(request.url)
+                via = f" through {proxy.describe()}" if proxy is not None else ""
+                if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
+                    # reached, then dropped without a word (not a peer answering garbage)
+                    failed = ConnectionFailed(
+                        f"{what}: the registry {self.host}{via} closed the connection "
+                        f"without an answer ({describe_connection_error(exc)})."
+                    )
+                elif isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+                    # reached, then silent: not "cannot reach", which sends one to the
+                    # network when the registry is the one that hangs
+                    failed = ConnectionFailed(
+                        f"{what}: the registry {self.host}{via} stopped answering (nothing "
+                        f"{'came' if isinstance(exc, httpx.ReadTimeout) else 'was taken'} "
+                        "for the whole timeout)."
+                    )
+                else:
+                    failed = ConnectionFailed(
+                        f"Cannot reach the registry {self.host}{via}: "
+                        f"{describe_connection_error(exc)}."
+                    )
+                failed.attempts = attempt + 1
+                raise failed from exc
+            if response.status_code == 407:  # from a proxy of plain-HTTP requests
+                response.close()
+                raise self._proxy_refused(request.url)
+            rate = RateLimit.from_headers(response.headers)
+            if rate is not None:
+                self.rate_limit = rate
+            asked = retry_after(response.headers)
+            if (
+                response.status_code in RETRY_STATUSES
+                # a POST without a body (an upload session opened, a mount) that was
+                # refused made nothing: asking again is safe
+                and (method in IDEMPOTENT or (method == "POST" and content is None))
+                and attempt < allowed
+                # a wait longer than we would make is an answer: said at once, not
+                # after minutes of silence
+                and (asked is None or asked <= MAX_RETRY_AFTER)
+            ):
+                attempt += 1
+                response.close()
+                wait = asked if asked is not None else self._backoff(attempt)
+                self._sleep(wait, cancel)
+                continue
+            if attempt:
+                response.extensions[ATTEMPTS] = attempt + 1  # for the sentence of a failure
+            return response
+
+    def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:
+        """The sentence for a proxy that wants other credentials (407) than its URL has."""
+        proxy = self._pool.proxy_for(url)
+        if proxy is None:  # a proxy in front of the registry, not one of ours
+            return ProxyRefused(
+                f"Cannot reach the registry {self.host}: a proxy between answered 407 "
+                "Proxy Authentication Required.")
+        if proxy.url.username:
+            why = f"it does not take the user and password that {proxy.variable} gives it"
+        else:
+            why = (f"it asks for a user and password; give them in {proxy.variable} as "
+                   f"{proxy.url.scheme}://USER:PASSWORD@HOST:PORT")
+        return ProxyRefused(
+            f"Cannot reach the registry {self.host} through {proxy.describe()}: {why} "
+            "(407 Proxy Authentication Required).")
+
+    def _tls_failed(self, exc: BaseException, url: httpx.URL) -> TLSFailed:
+        """The sentence for a failed handshake; the command line's names its flag."""
+        reason = describe_connection_error(exc) if isinstance(exc, httpx.TransportError) else exc
+        through = ""
+        proxy = self._pool.proxy_for(url)
+        if proxy is not None and proxy.url.scheme == "https":  # whose certificate, then?
+            through = f"; through {proxy.describe()}, whose certificate is checked too"
+            reason = f"{reason}{through}"
+        if client_certificate_refused(exc):  # whether verified or not: it wants ours
+            return self._client_certificate_wanted(reason)
+        if self.insecure:
+            return TLSFailed(f"The TLS connection to {self.api_host} failed ({reason}).")
+        # OpenSSL's reason, trimmed, then the proxy's part (the trim works at the end)
+        verified = verify_reason(str(reason).removesuffix(through)) + through
+        if not verify_failed(exc):
+            said = (f"The TLS connection to {self.api_host} failed ({reason}). If the registry "
+                    "speaks plain HTTP, allow it to be insecure")
+        elif not ca_would_help(exc):  # expired, another host's: no CA file cures that
+            said = (f"The TLS certificate of {self.api_host} could not be verified "
+                    f"({verified}). Check the registry's name and its certificate, or "
+                    "allow this registry to be insecure")
+        else:
+            in_use = host_cert_folder(self.host)  # putting it elsewhere would hide that one
+            where = (f"a *.crt file in {self._cert_dir}" if self._cert_dir is not None
+                     else f"{in_use}/ca.crt" if in_use is not None
+                     else f"~/.config/containers/certs.d/{self.host}/ca.crt")
+            said = (f"The TLS certificate of {self.api_host} could not be verified "
+                    f"({verified}). Put its CA certificate in {where}")
+            elsewhere = ("" if self._cert_dir is not None
+                         else " (or a folder named by --cert-dir DIR)")
+            return TLSFailed(
+                f"{said}, or allow this registry to be insecure.",
+                on_command_line=f"{said}{elsewhere}, or allow this registry to be insecure "
+                "(--tls-verify=false).",
+                untrusted=not (proxy is not None and proxy.url.scheme == "https"))
+        return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
+
+    def _client_certificate_wanted(self, reason: object) -> TLSFailed:
+        """The sentence for a server that ended the handshake over the client certificate:
+        none was sent, or it does not take the one sent."""
+        sent = self._tls.client_cert
+        folder = self._cert_dir or host_cert_folder(self.host)
+        where = (f"{folder}" if folder is not None
+                 else f"~/.config/containers/certs.d/{self.host}")
+        if sent is None:
+            said = (f"The registry {self.api_host} asks for a client certificate, and none "
+                    f"was given ({reason}). Put it in {where} as client.cert, with its key "
+                    "as client.key")
+            return TLSFailed(f"{said}.", on_command_line=f"{said} (or in a folder named by "
+                             "--cert-dir DIR)." if self._cert_dir is None else f"{said}.")
+        return TLSFailed(
+            f"The registry {self.api_host} does not accept the client certificate "
+            f"{sent[0]} ({reason}); check that a CA the registry trusts issued it, and that "
+            "it has not expired.")
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return backoff(attempt)
+
+    @staticmethod
+    def _sleep(seconds: float, cancel: CancelToken | None) -> None:
+        pause(seconds, cancel)
+
+    def url(self, path: str, *, cancel: CancelToken | None = None) -> str:
+        """The full URL of an API path such as ``/v2/_catalog`` (the first call pings the
+        registry, which ``cancel`` can interrupt). A path in a repository that
+        ``registries.conf`` blocks is refused before the registry is pinged."""
+        repository = repository_of(path)
+        if repository is None:
+            return self.ping(cancel=cancel) + path
+        # the longest prefix decides, as in containers/image: a namespace unblocked
+        # under a blocked host is read
+        check_not_blocked(self.host, repository)
+        return self._ping(cancel) + path
+
+    def send(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        what: str,
+        cancel: CancelToken | None = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        follow_redirects: bool = False,
+        content: bytes | Iterable[bytes | memoryview] | None = None,
+        kind: str | None = None,
+        retries: int | None = None,
+        scope: str | None = None,
+    ) -> httpx.Response:
+        """An authenticated request; raises the mapped error unless the status is in ``ok``.
+
+        The response is streamed: the caller reads (or closes) it. ``kind``
+        (``"manifest"``, ``"blob"``) says what a 404 without an error code means.
+        ``content`` may be an iterable of bytes, streamed as it is consumed (then
+        give ``Content-Length`` in ``headers`` where known); such a request is
+        sent once, never retried, and cannot be replayed after a 401, so its
+        scope must be authenticated by an earlier request. ``retries`` (None: the
+        client's ``retry_times``) caps the retries of this request. ``scope`` is the
+        token scope to ask for, where the path does not tell it (an upload session's
+        ``Location``) or does not tell all of it (a mount: the repository mounted from).
+        """
+        url = path_or_url if "://" in path_or_url else self.url(path_or_url, cancel=cancel)
+        response = self._send_raw(
+            method, url, what=what, cancel=cancel, params=params, headers=headers,
+            auth=True, follow_redirects=follow_redirects, content=content, retries=retries,
+            scope=scope,
+        )
+        if response.status_code in ok:
+            return response
+        try:
+            with abortable(cancel):
+                body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
+        except httpx.RequestError:
+            body = b""  # the status says enough; a broken error body adds nothing
+        finally:
+            response.close()
+        check(cancel)  # an error body cut short by a cancel: the cancel is the news
+        elsewhere = response.request.url
+        if response.status_code in (401, 403) and \
+                elsewhere.netloc != httpx.URL(self._ping(cancel)).netloc:
+            # refused by the server a redirect led to: not the registry's credentials,
+            # which are never sent there
+            raise AccessDenied(
+                f"{what} failed: {self.host} sent the request on to {elsewhere.host}, which "
+                f"refused it (HTTP {response.status_code}); Spyglass sends that server no "
+                "credentials.", status=response.status_code)
+        error = error_for(
+            response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
+            anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
+            credentials=self.auth.sent,
+            keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
+        )
+        error.attempts = response.extensions.get(ATTEMPTS, 1)
+        raise error
+
+    def _read_whole(
+        self, response: httpx.Response, *, limit: int, what: str,
+        cancel: CancelToken | None, kind: str | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        """A small answer's body (:meth:`read_body`); one cut off after its headers is
+        asked for again (the same request), as a 503 there is, within ``retry_times``.
+        Returns the response the body came with."""
+        tries = response.extensions.get(ATTEMPTS, 1)
+        while True:
+            try:
+                return response, self.read_body(response, limit=limit, what=what,
+                                                cancel=cancel)
+            except ConnectionFailed as broken:  # answered, then cut off
+                if tries > self.retry_times:
+                    broken.attempts = tries
+                    raise
+                self._sleep(self._backoff(tries), cancel)
+                # the registry's own URL, not a redirect's target (where our credentials
+                # would go): it redirects again
+                asked = (response.history[0] if response.history else response).request
+                response = self.send(
+                    asked.method, str(asked.url), what=what, cancel=cancel,
+                    headers={"Accept": asked.headers["accept"]}
+                    if "accept" in asked.headers else None,
+                    follow_redirects=True, kind=kind)
+                tries += response.extensions.get(ATTEMPTS, 1)
+
+    def read_body(
+        self, response: httpx.Response, *, limit: int, what: str,
+        cancel: CancelToken | None = None,
+    ) -> bytes:
+        """Read a small response whole, refusing more than ``limit`` bytes; cancelling
+        ``cancel`` ends a read the registry stalls (:class:`Cancelled`)."""
+        try:
+            length = response.headers.get("content-length")
+            if length and length.isdigit() and int(length) > limit:
+                raise TooLarge(
+                    f"{what}: the registry {self.host} sends {int(length)} bytes, more than "
+                    f"the {limit // 1024} KiB accepted."
+                )
+            with abortable(cancel):
+                body = read_capped(response, limit + 1)
+        except httpx.RequestError as exc:  # a Content-Encoding that does not decode too
+            raise_if_cancelled(cancel, exc)
+            raise ConnectionFailed(
+                f"{what} broke off: {describe_connection_error(exc)}."
+            ) from exc
+        finally:
+            response.close()
+        if len(body) > limit:
+            raise TooLarge(
+                f"{what}: the registry {self.host} sends more than the {limit // 1024} KiB "
+                "accepted."
+            )
+        return body
+
+
+def digest_or_none(text: str) -> Digest | None:
+    """The digest ``text`` names (a ``Docker-Content-Digest``, a reference), or None."""
+    if ":" not in text:
+        return None
+    try:
+        return Digest.parse(text)
+    except InvalidDigest:
+        return None
+
+
+def ref_suffix(reference: str) -> str:
+    """A tag or digest as it follows a repository's name: ``:TAG``, ``@DIGEST``."""
+    return f"@{reference}" if ":" in reference else f":{reference}"
