@@ -602,3 +602,32 @@ def test_index_only_into_a_registry_needs_the_images_there(
     again = copy("--multi-arch", "index-only", f"oci:{layout}:latest", f"{base}:list",
                  digestfile=tmp_path / "list")
     assert again == digest == served_digest(registry, "index-only/app", "list")
+
+
+def test_a_dry_run_checks_the_credentials_and_writes_nothing(
+    auth_registry: RegistryServer, pushed: str,
+) -> None:
+    """``--dry-run`` into a repository that holds the image, and into a new one: the
+    plan is printed, wrong credentials are refused, and the registry is left as it was
+    (no repository made, no upload session left alive)."""
+    host = auth_registry.host
+    source = f"docker://{host}/it-copy-creds/source:v1"
+
+    def sessions() -> list[Path]:
+        root = auth_registry.repository_dir("it-copy-creds")
+        return [s for s in root.glob("*/_uploads/*") if (s / "startedat").exists()]
+
+    with auth_registry.client(ALICE) as client:
+        before = client.get("/v2/_catalog").json()
+    for target in ("source:v1", "dry-run-new:v1"):
+        done = spyglass("copy", "--dry-run", "--all", "--src-creds", ALICE_CREDS,
+                        "--dest-creds", ALICE_CREDS, source, f"docker://{host}/it-copy-creds/{target}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.decode().startswith(f"Copy {source} → "), done.stdout
+        assert not sessions()
+        refused = spyglass("copy", "--dry-run", "--all", "--src-creds", ALICE_CREDS,
+                           "--dest-creds", f"alice:{WRONG_PASSWORD}", source,
+                           f"docker://{host}/it-copy-creds/{target}")
+        assert "refused the credentials" in refused.error_line()
+    with auth_registry.client(ALICE) as client:
+        assert client.get("/v2/_catalog").json() == before

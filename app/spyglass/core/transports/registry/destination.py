@@ -116,8 +116,6 @@ class RegistryDestination:
         self._lock = threading.Lock()
         self._held: set[Digest] = set()
         """Blobs the repository is known to hold: found, mounted or written by this copy."""
-        self._mounted_by_check: set[Digest] = set()
-        """Blobs :meth:`check_writable` mounted: told as mounted when the copy asks."""
         self._unmountable: set[str] = set()
         """Repositories a mount from was refused (no pull access to them): not asked again
         in this copy, since each refusal costs the token server two requests."""
@@ -215,9 +213,6 @@ class RegistryDestination:
         """
         digest = descriptor.digest
         with self._lock:
-            if digest in self._mounted_by_check:
-                self._mounted_by_check.discard(digest)
-                return "mounted"
             if digest in self._held:
                 return "exists"
         size = self.client.blob_exists(self.repository, digest, cancel=cancel)
@@ -236,7 +231,8 @@ class RegistryDestination:
             candidates = [c for c in candidates if c not in self._unmountable]
         for source in candidates[:MAX_MOUNT_ATTEMPTS]:
             try:
-                mounted = self.client.mount_blob(self.repository, digest, source, cancel=cancel)
+                mounted = self.client.mount_blob(self.repository, digest, source, owner=self,
+                                                 cancel=cancel)
             except Unsupported as exc:
                 log.info("%s", exc)
                 break  # the registry does not mount at all
@@ -419,19 +415,9 @@ class RegistryDestination:
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
     ) -> None:
         """Override CheckedDestination.check_writable: ``held`` mounted onto itself where
-        the repository has it, or from where the blob-location cache last saw it, else
-        an upload session started, kept for the first upload (see
-        :meth:`RegistryClient.check_push`)."""
-        elsewhere = None
-        if held is not None:
-            elsewhere = next(iter(self.cache.candidates(self.client.host, held,
-                                                        self.repository)), None)
-        if self.client.check_push(self.repository, held=held, elsewhere=elsewhere,
-                                  cancel=cancel):
-            assert held is not None
-            self._learn(held)
-            with self._lock:
-                self._mounted_by_check.add(held)
+        the repository has it, else an upload session started, kept for this copy's
+        first upload (see :meth:`RegistryClient.check_push`)."""
+        self.client.check_push(self.repository, held=held, owner=self, cancel=cancel)
 
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""
@@ -525,15 +511,16 @@ class RegistryDestination:
         points at them and the registry's garbage collection may drop them;
         the tag is only written by :meth:`commit`, so the name still shows
         what it showed before. Upload sessions that failed were already
-        cancelled by :meth:`put_blob`; the one :meth:`check_writable` kept, if no
-        blob took it, is cancelled here. Safe to call twice.
+        cancelled by :meth:`put_blob`; those this copy's check and mounts kept, if no
+        blob took them, are cancelled here. Safe to call twice.
         """
-        self.client.drop_spare_upload(self.repository, hurried=True)
+        self.client.drop_spare_upload(self.repository, owner=self, hurried=True)
 
     def close(self) -> None:
         """Override ImageDestination.close: connections belong to the shared pool; the
-        upload session :meth:`check_writable` kept, if no blob took it, is cancelled."""
-        self.client.drop_spare_upload(self.repository)
+        upload sessions this copy's check and mounts kept, if no blob took them, are
+        cancelled."""
+        self.client.drop_spare_upload(self.repository, owner=self)
 
 
 def open_registry_destination(

@@ -83,7 +83,7 @@ from spyglass.core.transports.registry.hosts import (
     is_loopback,
     tls_settings,
 )
-from spyglass.core.transports.registry.uploads import UploadSession
+from spyglass.core.transports.registry.uploads import SpareUpload
 
 PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
 """For ``GET /v2/``, which a registry answers at once: a hung server is given up on
@@ -125,9 +125,9 @@ class RegistryEndpoint:
         self.rate_limit: RateLimit | None = None
         self._no_head = False
         """The registry answered a manifest ``HEAD`` 405: it is asked with ``GET``."""
-        self._spare_uploads: dict[str, list[tuple[UploadSession, float]]] = {}
+        self._spare_uploads: dict[str, list[SpareUpload]] = {}
         """Per repository, the sessions :meth:`RegistryPusher.check_push` and failed mounts
-        opened, and when, kept for the next :meth:`RegistryPusher.upload_blob` (see
+        opened, kept for the next :meth:`RegistryPusher.upload_blob` (see
         :meth:`RegistryPusher.drop_spare_upload`)."""
 
     def __repr__(self) -> str:

@@ -31,14 +31,13 @@ from spyglass.core.digest import (
     verifies_itself,
 )
 from spyglass.core.errors import (
-    AccessDenied,
-    AuthenticationFailed,
     ConnectionFailed,
     DigestMismatch,
     NotFound,
     RegistryError,
     SpyglassError,
     TooLarge,
+    Unsupported,
     as_clause,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, manifest_digest
@@ -51,6 +50,7 @@ from spyglass.core.transports.registry.endpoint import (
 from spyglass.core.transports.registry.uploads import (
     HashingReader,
     Sent,
+    SpareUpload,
     UploadSession,
     fill,
     finished,
@@ -89,6 +89,11 @@ MAX_SPARE_UPLOADS: Final = 16
 """Upload sessions kept per repository for uploads to come (failed mounts of a copy's
 parallel blobs each leave one)."""
 
+_TOLD_BY_AN_UPLOAD: Final = (RegistryError, NotFound, Unsupported)
+"""What the push check's ``HEAD`` or mount may meet that the upload session it then
+opens tells better: a refusal (said in the check's words), a registry that does not
+mount or answers it with an error; a connection failing is said at once."""
+
 
 class RegistryPusher(RegistryEndpoint):
     """The requests of :class:`~spyglass.core.transports.registry.client.RegistryClient`
@@ -123,6 +128,7 @@ class RegistryPusher(RegistryEndpoint):
         digest: Digest,
         from_repository: str,
         *,
+        owner: object = None,
         cancel: CancelToken | None = None,
     ) -> bool:
         """Link the blob ``digest`` of ``from_repository`` into ``repository`` without its bytes.
@@ -130,11 +136,11 @@ class RegistryPusher(RegistryEndpoint):
         ``POST /v2/REPOSITORY/blobs/uploads/?mount=DIGEST&from=FROM``: True when the
         registry mounted it (201). A registry that cannot — the blob is not in
         ``from_repository``, or it does not mount at all — starts an ordinary
-        upload instead (202); that session is cancelled (``DELETE``) and this
-        returns False; that session is kept for the upload that follows (see
-        :meth:`check_push`). Refusals raise the mapped error: distribution wants pull
-        access to ``from_repository`` as well and answers 401 for the whole
-        request without it (:class:`AccessDenied` with credentials).
+        upload instead (202): this returns False, and that session is kept for the
+        upload that follows (``owner``'s, see :meth:`drop_spare_upload`). Refusals
+        raise the mapped error: distribution wants pull access to ``from_repository``
+        as well and answers 401 for the whole request without it
+        (:class:`AccessDenied` with credentials).
         """
         what = (
             f"Mounting the blob {digest} from {self.host}/{from_repository} into {repository}"
@@ -165,7 +171,7 @@ class RegistryPusher(RegistryEndpoint):
                 return False
             return True
         try:
-            self._keep_spare(repository, self._session_of(response, what, scope))
+            self._keep_spare(repository, self._session_of(response, what, scope), owner)
         except RegistryError as exc:
             log.warning("%s", exc)  # an upload Location we will not follow: nothing to cancel
         return False
@@ -175,89 +181,93 @@ class RegistryPusher(RegistryEndpoint):
         repository: str,
         *,
         held: Digest | None = None,
-        elsewhere: str | None = None,
+        owner: object = None,
         cancel: CancelToken | None = None,
-    ) -> bool:
-        """Whether the credentials allow a push to ``repository``, storing nothing new;
-        raises the refusal a push would meet (:class:`AuthenticationFailed`,
-        :class:`AccessDenied`).
+    ) -> None:
+        """Whether the credentials allow a push to ``repository``, storing nothing; raises
+        the refusal a push would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`).
 
         ``held`` is a blob the copy writes (its config). Where ``repository`` holds it
         already (a ``HEAD`` says), it is mounted onto itself: the registry checks
         push access and links what is linked (distribution answers 201 and keeps
-        nothing). Where it does not, but the repository ``elsewhere`` of this registry
-        may, it is mounted from there: the check does the copy's first mount, and
-        True is returned when it did. Otherwise, or when such a mount is refused (no
-        pull access there) or answered with an upload session, that session is kept
-        for the next :meth:`upload_blob` to ``repository``, which then asks for none.
-        A copy whose blobs are all there must not open a session it never uses:
-        :meth:`drop_spare_upload` cancels it, but distribution 2.8 refuses that
-        cancel under token authentication (it wants ``delete``) and keeps a cancelled
-        session's files under Basic (a week, by default)."""
+        nothing). Otherwise, or when that mount is answered with anything but 201
+        (a registry that does not mount, or answers it with an upload session), an
+        upload session is started and kept for the next :meth:`upload_blob` to
+        ``repository`` (``owner``'s: see :meth:`drop_spare_upload`), which then asks
+        for none. A copy whose blobs are all there must not open a session it never
+        uses: distribution 2.8 refuses its cancel under token authentication (it
+        wants ``delete``) and keeps a cancelled session's files under Basic (a week,
+        by default)."""
         what = f"Checking that {self.host}/{repository} can be written"
-        source = None
-        if held is not None:
-            source = repository if self._holds_for_push(repository, held, cancel) else elsewhere
-        if held is not None and source is not None:
-            scope = push_scope(repository)
-            if source != repository:
-                scope = f"{scope} {pull_scope(source)}"
+        if held is not None and self._holds_for_push(repository, held, what, cancel):
             try:
                 response = self.send(
                     "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
-                    params={"mount": str(held), "from": source}, ok=(201, 202),
-                    scope=scope,
+                    params={"mount": str(held), "from": repository}, ok=(201, 202),
+                    scope=push_scope(repository), retries=0,
                 )
-            except (AuthenticationFailed, AccessDenied):
-                if source == repository:
-                    raise
-                response = None  # perhaps no pull access there: the upload session tells
-            if response is not None:
+            except _TOLD_BY_AN_UPLOAD as exc:
+                log.info("%s", exc)  # the upload session that follows tells
+            else:
                 response.close()
                 if response.status_code == 201:
-                    # distribution 2.8 answers 201 to a sha512 mount without linking it
-                    return source != repository and held.algorithm == "sha256"
-                self._keep_spare(repository, self._session_of(response, what, scope))
-                return False
-        self._keep_spare(repository, self._start_upload(repository, what=what, cancel=cancel))
-        return False
+                    return
+                try:
+                    session = self._session_of(response, what, push_scope(repository))
+                except RegistryError as exc:
+                    log.warning("%s", exc)  # a Location we will not follow: nothing to cancel
+                else:
+                    self._keep_spare(repository, session, owner)
+                    return
+        self._keep_spare(repository, self._start_upload(repository, what=what, cancel=cancel),
+                         owner)
 
-    def _holds_for_push(self, repository: str, digest: Digest,
+    def _holds_for_push(self, repository: str, digest: Digest, what: str,
                         cancel: CancelToken | None) -> bool:
         """Whether ``repository`` holds the blob ``digest``, asked with the push token
-        the check needs next (one token); False when that cannot be told (the upload
-        session that follows says the refusal in the check's words)."""
+        the check needs next (one token); False when the registry does not say (the
+        upload session that follows tells a refusal)."""
         try:
             response = self.send(
                 "HEAD", f"/v2/{repository}/blobs/{digest}", cancel=cancel, kind="blob",
-                what=f"Looking up the blob {digest} in {self.host}/{repository}",
-                ok=(200, 404), follow_redirects=True, scope=push_scope(repository),
+                what=what, ok=(200, 404), follow_redirects=True,
+                scope=push_scope(repository),
             )
-        except (AuthenticationFailed, AccessDenied):
+        except _TOLD_BY_AN_UPLOAD as exc:
+            log.info("%s", exc)
             return False
         response.close()
         return response.status_code == 200
 
-    def _keep_spare(self, repository: str, session: UploadSession) -> None:
+    def _keep_spare(self, repository: str, session: UploadSession, owner: object) -> None:
         """Keep ``session`` for the next upload to ``repository`` (at most
         :data:`MAX_SPARE_UPLOADS`; the oldest beyond them is cancelled)."""
         with self._lock:
             spares = self._spare_uploads.setdefault(repository, [])
-            spares.append((session, time.monotonic()))
+            spares.append(SpareUpload(session, time.monotonic(), owner))
             extra = spares[:-MAX_SPARE_UPLOADS]
             del spares[:-MAX_SPARE_UPLOADS]
-        for old, _ in extra:
-            self._abandon_upload(old.location, f"An upload to {self.host}/{repository}",
-                                 old.scope)
+        for old in extra:
+            self._abandon_upload(old.session.location,
+                                 f"An upload to {self.host}/{repository}", old.session.scope)
 
-    def drop_spare_upload(self, repository: str, *, hurried: bool = False) -> None:
-        """Cancel the sessions kept for ``repository`` that no upload took
+    def drop_spare_upload(self, repository: str, *, owner: object = None,
+                          hurried: bool = False) -> None:
+        """Cancel the sessions kept for ``repository`` on behalf of ``owner`` (a copy's
+        destination: copies sharing this client keep theirs) that no upload took
         (``hurried``: the copy was stopped)."""
         with self._lock:
-            spares = self._spare_uploads.pop(repository, [])
-        for session, _ in spares:
-            self._abandon_upload(session.location, f"An upload to {self.host}/{repository}",
-                                 session.scope, hurried=hurried)
+            spares = self._spare_uploads.get(repository, [])
+            dropped = [spare for spare in spares if spare.owner is owner]
+            kept = [spare for spare in spares if spare.owner is not owner]
+            if kept:
+                self._spare_uploads[repository] = kept
+            else:
+                self._spare_uploads.pop(repository, None)
+        for spare in dropped:
+            self._abandon_upload(spare.session.location,
+                                 f"An upload to {self.host}/{repository}",
+                                 spare.session.scope, hurried=hurried)
 
     def _take_spare_upload(self, repository: str) -> UploadSession | None:
         """The newest session kept for ``repository``, while it is fresh (a copy that
@@ -266,16 +276,16 @@ class RegistryPusher(RegistryEndpoint):
         now = time.monotonic()
         with self._lock:
             spares = self._spare_uploads.get(repository, [])
-            stale = [spare for spare in spares if now - spare[1] > SPARE_UPLOAD_AGE]
-            fresh = [spare for spare in spares if now - spare[1] <= SPARE_UPLOAD_AGE]
-            taken = fresh.pop()[0] if fresh else None
+            stale = [spare for spare in spares if now - spare.opened > SPARE_UPLOAD_AGE]
+            fresh = [spare for spare in spares if now - spare.opened <= SPARE_UPLOAD_AGE]
+            taken = fresh.pop().session if fresh else None
             if fresh:
                 self._spare_uploads[repository] = fresh
             else:
                 self._spare_uploads.pop(repository, None)
-        for session, _ in stale:
-            self._abandon_upload(session.location, f"An upload to {self.host}/{repository}",
-                                 session.scope)
+        for spare in stale:
+            self._abandon_upload(spare.session.location,
+                                 f"An upload to {self.host}/{repository}", spare.session.scope)
         return taken
 
     def upload_blob(

@@ -35,6 +35,18 @@ class UploadSession:
     """The registry's ``OCI-Chunk-Min-Length``, 0 when it names none."""
 
 
+@dataclass(frozen=True)
+class SpareUpload:
+    """An upload session opened before an upload needed it (by a push check, or by a
+    registry answering a mount with one), kept for the next upload."""
+
+    session: UploadSession
+    opened: float
+    """When (``time.monotonic``): an old one is not trusted to be still open."""
+    owner: object
+    """Whose it is (a copy's destination), so that a copy ending cancels only its own."""
+
+
 class HashingReader:
     """Passes a stream on, hashing it (sha256) and counting it against ``size`` if given.
 

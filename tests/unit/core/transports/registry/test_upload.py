@@ -936,3 +936,68 @@ def test_an_upload_of_a_known_blob_is_paced_too(monkeypatch: pytest.MonkeyPatch)
     pieces = [len(p) for p in uploads.held_back(io.BytesIO(bytes(2 * 1024 * 1024)),
                                                 counted.append)]
     assert pieces == [uploads.PIECE_SIZE] * 8 and counted == pieces
+
+
+# --------------------------------------------------------------------------- push check
+
+
+@pytest.mark.parametrize("answer", [
+    registry_error(404, "NAME_UNKNOWN", "repository name not known to registry"),
+    registry_error(405, "UNSUPPORTED", "The operation is unsupported."),
+    registry_error(400, "BLOB_UNKNOWN", "blob unknown to registry"),
+    httpx.Response(500, text="internal error"),
+])
+def test_a_push_check_whose_mount_fails_opens_an_upload_session(
+    make_client, answer: httpx.Response,
+) -> None:
+    """A registry that answers the check's mount onto itself with an error (it does not
+    mount, or not that way) is checked with an upload session, as before: the check
+    passes where the copy could push, and says the refusal where it could not."""
+    fake = FakeUploads(blobs={(REPO, str(BLOB_DIGEST)): BLOB})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and "mount" in request.url.params:
+            return httpx.Response(answer.status_code, headers=answer.headers,
+                                  content=answer.content)
+        return fake(request)
+
+    client, seen = make_client(handler, retry_times=0)
+    client.check_push(REPO, held=BLOB_DIGEST)
+    posts = uploads_sent(seen, "POST")
+    assert ["mount" in r.url.params for r in posts] == [True, False]
+    assert len(fake.sessions) == 1  # kept for the first upload
+    assert client.upload_blob(REPO, io.BytesIO(b"x"), Digest.of(b"x"), 1)
+    assert len(uploads_sent(seen, "POST")) == 2 and not fake.sessions
+
+
+def test_a_push_check_with_its_blob_there_opens_no_session(make_client) -> None:
+    fake = FakeUploads(blobs={(REPO, str(BLOB_DIGEST)): BLOB})
+    client, seen = make_client(fake)
+    client.check_push(REPO, held=BLOB_DIGEST)
+    assert [(r.method, r.url.params.get("from")) for r in seen.to()
+            if "/blobs/" in r.url.path] == [("HEAD", None), ("POST", REPO)]
+    assert not fake.sessions and not client._spare_uploads
+
+
+def test_kept_sessions_are_capped_and_each_copy_cancels_only_its_own(make_client) -> None:
+    """Sessions beyond MAX_SPARE_UPLOADS are cancelled at once; a copy's destination
+    closing cancels the sessions it kept, not those of another copy into the same
+    repository through the same client (the window shares one per registry)."""
+    from spyglass.core.transports.registry.push import MAX_SPARE_UPLOADS
+
+    fake = FakeUploads(mounts=False)
+    client, seen = make_client(fake)
+    first, second = object(), object()
+    for _ in range(MAX_SPARE_UPLOADS + 2):
+        assert client.mount_blob(REPO, BLOB_DIGEST, "team/base", owner=first) is False
+    assert len(uploads_sent(seen, "DELETE")) == 2
+    assert len(fake.sessions) == MAX_SPARE_UPLOADS
+    assert {d.url.path for d in uploads_sent(seen, "DELETE")} == {
+        f"{UPLOADS}u1", f"{UPLOADS}u2"}  # the oldest
+    client.drop_spare_upload(REPO, owner=first)
+    client.check_push(REPO, owner=second)
+    assert client.mount_blob(REPO, BLOB_DIGEST, "team/base", owner=first) is False
+    client.drop_spare_upload(REPO, owner=first)
+    assert len(fake.sessions) == 1  # the second copy's
+    assert client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert not fake.sessions and len(uploads_sent(seen, "PUT")) == 1
