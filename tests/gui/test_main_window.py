@@ -48,7 +48,7 @@ def test_sample_layout_lists_its_images(qtbot: QtBot, window: MainWindow,
                                         sample: SampleFacts) -> None:
     with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS) as blocker:
         window.open_location(sample.layout)
-    assert blocker.args == [str(sample.layout)]
+    assert blocker.args == [sample.layout]
     places = window.places
     location = places.index(0, 0)
     assert places.data(location) == "sample-layout"
@@ -647,7 +647,7 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
         window.open_location(missing)
     path, sentence = blocker.args
-    assert path == str(missing)
+    assert path == missing
     assert "does not exist" in sentence and str(missing) in sentence
     places = window.places
     location = places.index(0, 0)

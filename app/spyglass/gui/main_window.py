@@ -585,7 +585,8 @@ class MainWindow(QMainWindow):
             self.places.reload(index)
             self.tree.expand(index)
 
-    def _location_loaded(self, path: str) -> None:
+    def _location_loaded(self, where: Path) -> None:
+        path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
         self.settings.add_recent(path)
@@ -599,7 +600,8 @@ class MainWindow(QMainWindow):
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
-    def _location_failed(self, path: str, message: str) -> None:
+    def _location_failed(self, where: Path, message: str) -> None:
+        path = str(where)
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         self.show_status(message, assertive=True)
@@ -622,9 +624,10 @@ class MainWindow(QMainWindow):
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
-    def _location_refreshed(self, path: str) -> None:
+    def _location_refreshed(self, where: Path) -> None:
         """A copy wrote to this place and its rows were merged: show the selected row
         again only if what it holds changed (the image view keeps its tab otherwise)."""
+        path = str(where)
         current = self._chosen_place.chosen()
         node = self.places.node(current)
         if isinstance(node, LocationNode) and str(node.path) == path:

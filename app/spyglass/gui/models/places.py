@@ -109,16 +109,19 @@ class PlacesModel(IdTreeModel):
     gets one disabled child row carrying the sentence.
 
     Signals:
-        locationLoaded(str): the images of the location at this path are listed.
-        locationFailed(str, str): the location at this path could not be opened
+        locationLoaded(Path): the images of the location at this path are listed.
+        locationFailed(Path, str): the location at this path could not be opened
             or listed; the second argument is the sentence.
-        locationRefreshed(str): :meth:`refresh` merged a new listing of the location
+        locationRefreshed(Path): :meth:`refresh` merged a new listing of the location
             at this path into its rows.
+
+    The paths go as Python objects: a QString would drop a byte of a name that is not
+    UTF-8 (``bad\\xff`` came out as ``bad``).
     """
 
-    locationLoaded = Signal(str)
-    locationFailed = Signal(str, str)
-    locationRefreshed = Signal(str)
+    locationLoaded = Signal(object)
+    locationFailed = Signal(object, str)
+    locationRefreshed = Signal(object)
 
     PATH_ROLE = Qt.ItemDataRole.UserRole + 1
     """The location's path (str) on a location row."""
@@ -294,7 +297,7 @@ class PlacesModel(IdTreeModel):
         children += self._unlisted_rows(node, listed)
         self._insert_children(node, children)
         self._changed(node)
-        emit(self.locationLoaded, str(node.path))
+        emit(self.locationLoaded, node.path)
 
     def _failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
@@ -303,7 +306,7 @@ class PlacesModel(IdTreeModel):
         node.error = message
         self._insert_children(node, [MessageNode(node, message, is_error=True)])
         self._changed(node)
-        emit(self.locationFailed, str(node.path), message)
+        emit(self.locationFailed, node.path, message)
 
     def _relisted(self, node: LocationNode, listed: ListedLocation) -> None:
         if node.id not in self._by_id:
@@ -316,7 +319,7 @@ class PlacesModel(IdTreeModel):
         node.error = None
         self._merge_children(node, listed.entries, self._unlisted_rows(node, listed))
         self._changed(node)
-        emit(self.locationRefreshed, str(node.path))
+        emit(self.locationRefreshed, node.path)
 
     def _refresh_failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
