@@ -8,52 +8,27 @@ were sent encoded twice (Latin-1) or not at all (an internal error under C).
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.locales import LATIN1, require_locale, spyglass_under
 from tests.helpers.registry import RegistryServer, push_image
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "zo\u00eb", "p\u00e4ssw\u00f6rd"
 CREDS = f"{USER}:{PASSWORD}".encode()
 """What a UTF-8 terminal (or script) gives, whatever the locale says."""
 
-LATIN1 = "en_US.ISO-8859-1"
-
-
-def locale_env(name: str) -> dict[str, str]:
-    """The environment for a run under the locale ``name``, without Python's UTF-8 mode
-    (which ``LC_ALL=C`` alone turns on)."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("LC_") and key not in ("LANG", "LANGUAGE",
-                                                        "PYTHONIOENCODING")}
-    env.update(LC_ALL=name, PYTHONUTF8="0", PYTHONCOERCECLOCALE="0",
-               PYTHONPATH=str(REPO_ROOT / "app"))
-    return env
-
-
-def locale_available(name: str) -> bool:
-    probe = subprocess.run(
-        [sys.executable, "-c", "import locale, sys; locale.setlocale(locale.LC_ALL, ''); "
-         "print(sys.getfilesystemencoding())"],
-        env=locale_env(name), capture_output=True, text=True, check=False, timeout=30)
-    return probe.returncode == 0 and probe.stdout.strip().lower().replace("-", "") != "utf8"
-
 
 def spyglass(locale: str, *args: str | bytes, cwd: Path | None = None,
              ) -> subprocess.CompletedProcess[bytes]:
-    """``python -m spyglass ARGS`` under ``locale``, the arguments' bytes as given."""
-    done = subprocess.run([sys.executable, "-m", "spyglass", *args], env=locale_env(locale),
-                          cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL,
-                          timeout=60, check=False)
+    """``python -m spyglass ARGS`` under ``locale``; the password is never shown."""
+    done = spyglass_under(locale, *args, cwd=cwd)
     assert PASSWORD.encode() not in done.stdout + done.stderr
     return done
 
@@ -72,10 +47,7 @@ def server(registry_binary: str, tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(params=["C", LATIN1])
 def locale(request: pytest.FixtureRequest) -> str:
-    name = str(request.param)
-    if not locale_available(name):
-        pytest.skip(f"the locale {name} is not installed here (localedef makes it)")
-    return name
+    return require_locale(str(request.param))
 
 
 def test_creds_are_sent_as_the_bytes_given(server: tuple[RegistryServer, str],

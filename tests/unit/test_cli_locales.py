@@ -1,0 +1,50 @@
+"""The command line under locales that are not UTF-8, run as a person runs it (a
+subprocess): what it was given comes out as those bytes, and what it says reads well."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.locales import LATIN1, require_locale, spyglass_under
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("locales") / "lay"
+    multi_platform_layout(root)
+    return root
+
+
+def output(locale: str, *args: str | bytes, cwd: Path | None = None) -> bytes:
+    done = spyglass_under(locale, *args, cwd=cwd)
+    assert (done.returncode, done.stderr) == (0, b""), done.stderr
+    return done.stdout
+
+
+# -- templates
+
+
+def test_a_templates_text_is_written_as_the_bytes_given(layout: Path) -> None:
+    """A template's literals came out encoded again (Latin-1: ``GrÃ¶Ã\\x9fe``) or failed
+    with an internal error (C, or a byte that is not UTF-8); skopeo writes them as given."""
+    image = f"oci:{layout}:latest"
+    assert output("C", "inspect", "--format", "\u00e9 {{.Os}}".encode(), image) \
+        == "\u00e9 linux\n".encode()
+    assert output("C.UTF-8", "inspect", "--format", b"x\xffy {{.Os}}", image) \
+        == b"x\xffy linux\n"
+    assert output("C.UTF-8", "inspect", "--config", "--format", b"x\xffy {{.OS}}", image) \
+        == b"x\xffy linux\n"
+    # Go counts and cuts a string's bytes, whatever they are
+    assert output("C", "inspect", "--format", b'{{len "x\xffy"}} {{slice "\xe6\x97\xa5" 0 1}}',
+                  image) == b"3 \xe6\n"
+
+
+def test_a_latin1_templates_text_is_written_as_the_bytes_given(layout: Path) -> None:
+    locale = require_locale(LATIN1)
+    assert output(locale, "inspect", "--format", b"Gr\xf6\xdfe: {{.Os}}",
+                  f"oci:{layout}:latest") == b"Gr\xf6\xdfe: linux\n"
+    assert output(locale, "inspect", "--format", "\u2192 {{.Os}}".encode(),
+                  f"oci:{layout}:latest") == "\u2192 linux\n".encode()
