@@ -673,6 +673,32 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     assert not window.image_view.location_close.isVisible()
 
 
+def test_a_names_byte_that_is_not_utf8_is_shown_as_that_byte(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """``bad\\xff`` was shown as ``bad`` (a QString drops the byte) in the sentences, the
+    places tree and the recent list: it is shown ``bad\\xff``, as the command line says it."""
+    root = os.fsencode(tmp_path)
+    missing = Path(os.fsdecode(root + b"/bad\xff/gone"))
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
+        window.open_location(missing)
+    shown = f"{tmp_path}/bad\\xff/gone"
+    assert blocker.args[0] == missing
+    assert f'"{shown}"' in blocker.args[1] and "does not exist" in blocker.args[1]
+    assert window.status_text == blocker.args[1]
+    assert window.image_view.error_text == blocker.args[1]
+    layout = Path(os.fsdecode(root + b"/bad\xff/layout\xfe"))
+    multi_platform_layout(layout)
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.open_location(layout)
+    places = window.places
+    assert places.data(places.index(1, 0)) == "layout\\xfe"
+    assert f"{tmp_path}/bad\\xff/layout\\xfe" in places.data(places.index(1, 0),
+                                                            Qt.ItemDataRole.ToolTipRole)
+    emit(window.recent_menu.aboutToShow)
+    texts = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert texts[0] == f"{tmp_path}/bad\\xff/layout\\xfe"
+
+
 def test_a_long_status_message_is_cut_with_an_ellipsis(qtbot: QtBot, window: MainWindow) -> None:
     message = ("Copied registry.example.com/some/rather/long/repository/name:1.0 to "
                "oci:/home/someone/with/a/deep/folder/of/layouts/mirror:team/app:1.0; "

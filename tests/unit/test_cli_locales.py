@@ -48,3 +48,17 @@ def test_a_latin1_templates_text_is_written_as_the_bytes_given(layout: Path) -> 
                   f"oci:{layout}:latest") == b"Gr\xf6\xdfe: linux\n"
     assert output(locale, "inspect", "--format", "\u2192 {{.Os}}".encode(),
                   f"oci:{layout}:latest") == "\u2192 linux\n".encode()
+
+
+# -- sentences
+
+
+def test_a_names_byte_that_is_not_utf8_is_said_as_that_byte(tmp_path: Path) -> None:
+    """``bad\\xff`` was said ``bad\\udcff``, a Python internal: now as skopeo and ls -b."""
+    done = spyglass_under("C.UTF-8", "inspect", b"oci:bad\xff/nolayout:latest", cwd=tmp_path)
+    assert done.returncode == 1
+    assert b'"bad\\xff/nolayout"' in done.stderr, done.stderr
+    assert b"udc" not in done.stderr
+    done = spyglass_under("C", "inspect", "\u65e5\u672c".encode(), cwd=tmp_path)
+    assert done.returncode == 1
+    assert b'"\\xe6\\x97\\xa5\\xe6\\x9c\\xac"' in done.stderr, done.stderr

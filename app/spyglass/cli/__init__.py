@@ -250,18 +250,15 @@ def _say(sentence: str) -> None:
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with control and format characters written as escapes (``\x1b``): a
-    sentence quotes what registries and files say, and a terminal must not take an
-    escape sequence in there for a command (clear the screen, retitle the window, fake
-    output)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+    """``text`` with control and format characters written as escapes (``\x1b``), and a
+    byte of a name that is not UTF-8 as that byte (``bad\xff``, as skopeo and ``ls -b``
+    write it; Python holds it as ``\udcff``): a sentence quotes what registries and
+    files say, and a terminal must not take an escape sequence in there for a command
+    (clear the screen, retitle the window, fake output). See
+    :func:`spyglass.core.text.visible`."""
+    from spyglass.core.text import visible
 
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return visible(text)
 
 
 def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:

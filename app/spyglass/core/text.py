@@ -3,7 +3,8 @@
 Python reads bytes that are not UTF-8 (a file named ``bad\\xff`` on Linux, a Latin-1
 word given to a UTF-8 program) as lone surrogates, U+DC80 to U+DCFF, one per byte
 (``surrogateescape``). Such text cannot be written as UTF-8, nor held by a QString.
-:func:`as_given` writes it back as those bytes.
+:func:`as_given` writes it back as those bytes; :func:`visible` shows each as ``\\xff``,
+as skopeo and ``ls -b`` do.
 """
 
 from __future__ import annotations
@@ -36,4 +37,25 @@ def as_given(text: str) -> bytes:
     return text.encode("utf-8", AS_GIVEN)
 
 
-__all__ = ["AS_GIVEN", "as_given"]
+def visible(text: str) -> str:
+    """``text`` with what would not show as itself written as an escape: a byte that was
+    not UTF-8 as ``\\xff`` (not Python's ``\\udcff``), a control or format character as
+    ``\\x1b``, ``\\u202e``. A sentence quotes names from registries, files and images:
+    an escape sequence in there must not reach a terminal as a command (clear the
+    screen, retitle the window, fake output), nor a bidi control (U+202E RIGHT-TO-LEFT
+    OVERRIDE) or a zero-width character (U+200B) turn or hide text in a window."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # (a byte that was not UTF-8: that byte)
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+__all__ = ["AS_GIVEN", "as_given", "visible"]

@@ -60,6 +60,7 @@ from spyglass.core.settings import (
     normalize_location,
     save_settings,
 )
+from spyglass.core.text import visible
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
@@ -736,13 +737,14 @@ class MainWindow(QMainWindow):
         description = node.location.description if node.location else str(node.path)
         images = sum(isinstance(child, ImageNode) for child in node.children)
         return LocationSummary(
-            node.title, description, images, is_archive=node.is_archive, error=node.error,
+            visible(node.title), visible(description), images, is_archive=node.is_archive,
+            error=node.error,
             loading=node.state in (LoadState.PENDING, LoadState.LOADING),
         )
 
     def _image_shown(self, state: ImageState) -> None:
-        self.setWindowTitle(f"{state.entry.label} — Spyglass")
-        self.name_label.setText(state.entry.name)
+        self.setWindowTitle(f"{visible(state.entry.label)} — Spyglass")
+        self.name_label.setText(visible(state.entry.name))
 
     def _update_actions(self) -> None:
         has_location = self.places.location_node(self._chosen_place.chosen()) is not None
@@ -795,7 +797,7 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_locations:
-            action = self.recent_menu.addAction(path)
+            action = self.recent_menu.addAction(visible(path))
             action.triggered.connect(lambda _checked=False, p=path: self.open_location(p))
         if self.settings.recent_locations:
             self.recent_menu.addSeparator()

@@ -21,6 +21,7 @@ from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
 from spyglass.core.settings import normalize_location
+from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
@@ -499,9 +500,10 @@ class PlacesModel(IdTreeModel):
 
     def _location_data(self, node: LocationNode, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return node.title
+            return visible(node.title)
         if role == Qt.ItemDataRole.ToolTipRole:
-            where = node.location.description if node.location is not None else str(node.path)
+            where = visible(node.location.description if node.location is not None
+                            else str(node.path))
             state = {
                 LoadState.PENDING: "Not opened yet.",
                 LoadState.LOADING: "Opening…",
@@ -530,9 +532,9 @@ class PlacesModel(IdTreeModel):
         entry = node.entry
         descriptor = entry.descriptor
         if role == Qt.ItemDataRole.DisplayRole:
-            return entry.label
+            return visible(entry.label)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{entry.name}\n{descriptor.digest}\n"
+            return (f"{visible(entry.name)}\n{descriptor.digest}\n"
                     f"{media.friendly(descriptor.media_type)} ({descriptor.media_type})")
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.index_icon() if media.is_index(descriptor.media_type) \
@@ -543,11 +545,11 @@ class PlacesModel(IdTreeModel):
 
     def _message_data(self, node: MessageNode, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return node.text
+            return visible(node.text)
         if role == SENTENCE_ROLE:
             return True
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _rich_tooltip(node.detail or node.text)
+            return _rich_tooltip(visible(node.detail or node.text))
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.is_error else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:
