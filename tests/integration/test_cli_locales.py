@@ -96,4 +96,4 @@ def test_a_token_servers_account_that_is_no_utf8_is_sent_as_given(
                     f"docker://{token_registry.host}/private/nothing:1")
     assert done.returncode == 1
     assert b"internal error" not in done.stderr
-    assert b"refused" in done.stderr
+    assert b'refused to log in as "zo\\xeb"' in done.stderr, done.stderr
