@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
+from spyglass.core.text import visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, file_mode, format_epoch, human_size
 from spyglass.gui.models.table import SORT_ROLE, Column, RowTableModel
@@ -33,7 +34,9 @@ _KIND_TIPS = {
 
 
 class LayerFilesModel(RowTableModel["LayerFile"]):
-    """The entries of a layer's tar, in archive order."""
+    """The entries of a layer's tar, in archive order; a name's byte that is not UTF-8
+    is shown as ``\\xff`` (each one told apart, where U+FFFD showed them all alike),
+    a control character as ``\\n`` (see :func:`~spyglass.core.text.visible`)."""
 
     columns = (
         Column("Path", monospace=True),
@@ -46,7 +49,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
 
     def display(self, row: LayerFile, column: int) -> str:
         if column == PATH:
-            return "/" + row.path
+            return visible("/" + row.path)
         if column == KIND:
             return _KIND_TEXT.get(row.kind, row.kind)
         if column == SIZE:
@@ -56,7 +59,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == MODIFIED:
             return format_epoch(row.mtime)
         if column == TARGET:
-            return row.link_target or ""
+            return visible(row.link_target or "")
         return ""
 
     def tooltip(self, row: LayerFile, column: int) -> str | None:
@@ -65,7 +68,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == SIZE and row.kind == "file":
             return exact_size(row.size)
         if column == PATH:
-            return "/" + row.path
+            return visible("/" + row.path)
         return None
 
     def font(self, row: LayerFile, column: int) -> QFont | None:
