@@ -62,3 +62,31 @@ def test_a_names_byte_that_is_not_utf8_is_said_as_that_byte(tmp_path: Path) -> N
     done = spyglass_under("C", "inspect", "\u65e5\u672c".encode(), cwd=tmp_path)
     assert done.returncode == 1
     assert b'"\\xe6\\x97\\xa5\\xe6\\x9c\\xac"' in done.stderr, done.stderr
+
+
+# -- punctuation
+
+
+def test_punctuation_a_locale_cannot_write_reads_as_ascii(layout: Path, tmp_path: Path) -> None:
+    """Under C (or Latin-1) "→" was written "\\u2192", which read as if typed so
+    (--bogus=\\u2026): the ASCII stand-ins are written instead."""
+    help_text = output("C", "inspect", "--help")
+    assert b"TRANSPORT:REFERENCE - docker://" in help_text
+    assert b"\\u" not in help_text
+    plan = output("C", "copy", "--dry-run", f"oci:{layout}:latest", "oci:out:latest",
+                  cwd=tmp_path)
+    assert plan.startswith(f"Copy oci:{layout}:latest -> oci:out:latest\n".encode())
+    done = spyglass_under("C", "copy", f"oci:{layout}:latest", "oci:out:latest",
+                          "--bogus=secret", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.endswith(b"spyglass: Unrecognized arguments: --bogus=....\n")
+
+
+def test_the_ascii_stand_ins() -> None:
+    from spyglass.cli import PLAIN_PUNCTUATION
+
+    said = "a \u2192 b\u2026 \u2014 \u2013 \u2018x\u2019 \u201cy\u201d 2\u00d73 \u2615 caf\u00e9"
+    assert said.encode("ascii", PLAIN_PUNCTUATION) == \
+        b"a -> b... - - 'x' \"y\" 2x3 \\u2615 caf\\xe9"
+    assert said.encode("latin-1", PLAIN_PUNCTUATION) == \
+        "a -> b... - - 'x' \"y\" 2\u00d73 \\u2615 caf\u00e9".encode("latin-1")
