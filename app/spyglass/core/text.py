@@ -10,6 +10,7 @@ as skopeo and ``ls -b`` do.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from typing import Final
 
 AS_GIVEN: Final = "spyglass-as-given"
@@ -37,16 +38,43 @@ def as_given(text: str) -> bytes:
     return text.encode("utf-8", AS_GIVEN)
 
 
-def visible(text: str) -> str:
+def visible(text: str, *, keep: str = "") -> str:
     """``text`` with what would not show as itself written as an escape: a byte that was
     not UTF-8 as ``\\xff`` (not Python's ``\\udcff``), a control or format character as
-    ``\\x1b``, ``\\u202e``. A sentence quotes names from registries, files and images:
-    an escape sequence in there must not reach a terminal as a command (clear the
-    screen, retitle the window, fake output), nor a bidi control (U+202E RIGHT-TO-LEFT
-    OVERRIDE) or a zero-width character (U+200B) turn or hide text in a window."""
+    ``\\x1b``, ``\\u202e``; but the characters of ``keep`` (``"\\n"`` for text shown on
+    several lines). A sentence quotes names from registries, files and images: an
+    escape sequence in there must not reach a terminal as a command (clear the screen,
+    retitle the window, fake output), nor a bidi control (U+202E RIGHT-TO-LEFT
+    OVERRIDE) or a zero-width character (U+200B) turn or hide text in a window.
+
+    A joiner that does what it is for stays: U+200D between two emoji (a family, a
+    flag: one picture), U+200C and U+200D between two letters of a script that joins
+    its letters (Arabic, Persian, the Indic scripts; from U+0600 on)."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+    return "".join(char if char.isprintable() or char in keep or joins(text, at)
+                   else _escaped(char) for at, char in enumerate(text))
+
+
+_ZWNJ: Final = "\u200c"
+_ZWJ: Final = "\u200d"
+_EMOJI_PARTS: Final = frozenset({"\ufe0f", *map(chr, range(0x1F3FB, 0x1F400))})
+"""What may stand between an emoji and its joiner: emoji presentation, skin tones."""
+
+
+def joins(text: str, at: int) -> bool:
+    """Whether the joiner at ``at`` joins two emoji, or two letters of a joining script."""
+    char = text[at]
+    if char not in (_ZWNJ, _ZWJ) or not 0 < at < len(text) - 1:
+        return False
+    before, after = text[at - 1], text[at + 1]
+    if char == _ZWJ and _emoji(after) and (_emoji(before) or before in _EMOJI_PARTS):
+        return True
+    return all(ord(c) >= 0x600 and unicodedata.category(c)[0] in "LM" for c in (before, after))
+
+
+def _emoji(char: str) -> bool:
+    return ord(char) >= 0x2000 and unicodedata.category(char) == "So"
 
 
 def _escaped(char: str) -> str:
@@ -58,4 +86,4 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-__all__ = ["AS_GIVEN", "as_given", "visible"]
+__all__ = ["AS_GIVEN", "as_given", "joins", "visible"]

@@ -30,3 +30,14 @@ def test_as_given_writes_each_byte_back() -> None:
     assert as_given(os.fsdecode(b"x\xffy\xc3\xa9")) == b"x\xffy\xc3\xa9"
     assert as_given("\u2192") == "\u2192".encode()
     assert as_given("a\ud800b") == "a\ufffdb".encode()
+
+
+def test_a_joiner_that_joins_stays() -> None:
+    """U+200D makes one picture of several emoji, and U+200C shapes Persian: they stay.
+    Between Latin letters (or alone) a joiner only hides: it is shown."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    flag = "\U0001f3f3\ufe0f\u200d\U0001f308"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert visible(f"{family} {flag} {persian}") == f"{family} {flag} {persian}"
+    assert visible("ad\u200dmin \u200d\U0001f468 a\u200cb") == \
+        "ad\\u200dmin \\u200d\U0001f468 a\\u200cb"

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
-from spyglass.core.text import visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, file_mode, format_epoch, human_size
 from spyglass.gui.models.table import SORT_ROLE, Column, RowTableModel
@@ -35,8 +34,8 @@ _KIND_TIPS = {
 
 class LayerFilesModel(RowTableModel["LayerFile"]):
     """The entries of a layer's tar, in archive order; a name's byte that is not UTF-8
-    is shown as ``\\xff`` (each one told apart, where U+FFFD showed them all alike),
-    a control character as ``\\n`` (see :func:`~spyglass.core.text.visible`)."""
+    is shown as ``\\xff`` (each one told apart, where U+FFFD showed them all alike), a
+    control character as ``\\x0a`` (see :class:`RowTableModel`)."""
 
     columns = (
         Column("Path", monospace=True),
@@ -49,7 +48,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
 
     def display(self, row: LayerFile, column: int) -> str:
         if column == PATH:
-            return visible("/" + row.path)
+            return "/" + row.path
         if column == KIND:
             return _KIND_TEXT.get(row.kind, row.kind)
         if column == SIZE:
@@ -59,7 +58,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == MODIFIED:
             return format_epoch(row.mtime)
         if column == TARGET:
-            return visible(row.link_target or "")
+            return row.link_target or ""
         return ""
 
     def tooltip(self, row: LayerFile, column: int) -> str | None:
@@ -68,7 +67,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == SIZE and row.kind == "file":
             return exact_size(row.size)
         if column == PATH:
-            return visible("/" + row.path)
+            return "/" + row.path
         return None
 
     def font(self, row: LayerFile, column: int) -> QFont | None:
