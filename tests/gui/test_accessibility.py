@@ -454,7 +454,7 @@ def test_the_keyboard_reaches_selects_and_copies_the_overviews_values(
     values = [stop for stop in stops if isinstance(stop, QLabel)]
     assert [description_of(value) for value in values[:2]] == ["Name", "Reference"]
     assert view.state is not None
-    assert name_of(values[1]) == view.state.entry.name == values[1].text()
+    assert name_of(values[1]) == view.state.entry.name == overview.field_text("Reference")
     assert len(values) >= 8  # Media type, Platforms, Created, Size, Layers…
     assert name_of(overview) == "Overview"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +18,7 @@ from spyglass.gui import app as app_module
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
+from tests.helpers.imagebuild import multi_platform_layout
 
 pytestmark = pytest.mark.gui
 
@@ -111,6 +113,63 @@ def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.Monke
     saved = load_settings(settings_path())
     assert normalize_location(tmp_layout) in saved.recent_locations
     assert saved.first_run_done
+
+
+def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
+    """``spyglass PATH`` with a byte of PATH that is not UTF-8 crashed in QApplication
+    (PySide6 segfaults on a surrogate): Qt gets its options alone, the paths stay whole."""
+    bad = os.fsdecode(b"/layouts/bad\xff")
+    options, paths = app_module.split_arguments(
+        ["-platform", "offscreen", bad, "-style=fusion", "-reverse", "caf\u00e9.tar",
+         "-stylesheet", os.fsdecode(b"x\xff.qss")])
+    assert options == ["-platform", "offscreen", "-style=fusion", "-reverse",
+                       "-stylesheet", "x\ufffd.qss"]
+    assert paths == [Path(bad), Path("caf\u00e9.tar")]
+    assert os.fsencode(paths[0]) == b"/layouts/bad\xff"
+
+
+def test_run_opens_a_folder_whose_name_is_not_utf8(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The window opens ``bad\\xff/layout`` given on the command line (it crashed), and
+    what Qt is given holds no path."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    layout = Path(os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff/layout"))
+    multi_platform_layout(layout)
+    given: list[list[str]] = []
+    create = app_module.create_application
+
+    def recording(argv: list[str]) -> QApplication:
+        given.append(list(argv))
+        return create(argv)
+
+    monkeypatch.setattr(app_module, "create_application", recording)
+    seen: dict[str, object] = {}
+
+    def close_when_listed() -> None:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        if not windows:
+            return
+        places = windows[0].places
+        states = [places.data(places.index(r, 0), places.STATE_ROLE)
+                  for r in range(places.rowCount())]
+        if states and LoadState.LOADING.value not in states:
+            seen["paths"] = places.paths
+            seen["states"] = states
+            timer.stop()
+            windows[0].close()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(close_when_listed)
+    timer.start()
+    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
+    assert app_module.run([str(layout)]) == 0
+    assert len(given) == 1 and str(layout) not in given[0]
+    for arg in given[0]:
+        arg.encode("utf-8")  # nothing a QString cannot hold
+    assert seen["paths"] == [str(layout)]
+    assert seen["states"] == [LoadState.LOADED.value]
 
 
 def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,

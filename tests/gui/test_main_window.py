@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 import spyglass
@@ -48,7 +48,7 @@ def test_sample_layout_lists_its_images(qtbot: QtBot, window: MainWindow,
                                         sample: SampleFacts) -> None:
     with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS) as blocker:
         window.open_location(sample.layout)
-    assert blocker.args == [str(sample.layout)]
+    assert blocker.args == [sample.layout]
     places = window.places
     location = places.index(0, 0)
     assert places.data(location) == "sample-layout"
@@ -647,7 +647,7 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
         window.open_location(missing)
     path, sentence = blocker.args
-    assert path == str(missing)
+    assert path == missing
     assert "does not exist" in sentence and str(missing) in sentence
     places = window.places
     location = places.index(0, 0)
@@ -671,6 +671,32 @@ def test_a_path_that_does_not_exist_shows_the_sentence(qtbot: QtBot, window: Mai
     assert window.image_view.state.entry.label == "latest"
     window.tree.setCurrentIndex(window.places.index(0, 0))
     assert not window.image_view.location_close.isVisible()
+
+
+def test_a_names_byte_that_is_not_utf8_is_shown_as_that_byte(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """``bad\\xff`` was shown as ``bad`` (a QString drops the byte) in the sentences, the
+    places tree and the recent list: it is shown ``bad\\xff``, as the command line says it."""
+    root = os.fsencode(tmp_path)
+    missing = Path(os.fsdecode(root + b"/bad\xff/gone"))
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as blocker:
+        window.open_location(missing)
+    shown = f"{tmp_path}/bad\\xff/gone"
+    assert blocker.args[0] == missing
+    assert f'"{shown}"' in blocker.args[1] and "does not exist" in blocker.args[1]
+    assert window.status_text == blocker.args[1]
+    assert window.image_view.error_text == blocker.args[1]
+    layout = Path(os.fsdecode(root + b"/bad\xff/layout\xfe"))
+    multi_platform_layout(layout)
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        window.open_location(layout)
+    places = window.places
+    assert places.data(places.index(1, 0)) == "layout\\xfe"
+    assert f"{tmp_path}/bad\\xff/layout\\xfe" in places.data(places.index(1, 0),
+                                                            Qt.ItemDataRole.ToolTipRole)
+    emit(window.recent_menu.aboutToShow)
+    texts = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert texts[0] == f"{tmp_path}/bad\\xff/layout\\xfe"
 
 
 def test_a_long_status_message_is_cut_with_an_ellipsis(qtbot: QtBot, window: MainWindow) -> None:
@@ -1209,3 +1235,65 @@ def test_a_narrow_layers_table_keeps_created_by_in_sight(
     qtbot.waitUntil(lambda: header.sectionSize(layer_columns.DIGEST) == fitted,
                     timeout=WAIT_MS)
     assert header.sectionSize(layer_columns.CREATED_BY) >= view.layers.CREATED_BY_ROOM
+
+
+# -- text that could turn or hide other text
+
+
+HEBREW = "\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd"
+
+
+def _ink(label: QWidget, top: float = 0.0, bottom: float = 1.0) -> tuple[int, int]:
+    """The leftmost and rightmost columns with text drawn in a band of ``label`` (its
+    height from ``top`` to ``bottom``, as fractions)."""
+    from PySide6.QtGui import QColor
+
+    image = label.grab().toImage()
+    background = QColor(image.pixelColor(0, 0)).lightness()
+    columns = [x for x in range(image.width())
+               for y in range(int(image.height() * top), int(image.height() * bottom))
+               if abs(image.pixelColor(x, y).lightness() - background) > 60]
+    assert columns, "nothing drawn there"
+    return min(columns), max(columns)
+
+
+def test_bidi_and_zero_width_characters_are_shown_and_values_stay_left(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """An image's U+202E turned the rest of its label around (``abedirrevo-LTR``), and
+    U+200B hid itself, so a label could pass for another: each is shown as its escape,
+    as the command line shows it. A value in Hebrew floated right, away from its name."""
+    builder = LayoutBuilder(tmp_path / "bidi")
+    descriptor = builder.add_image(ImageSpec(
+        layers=[LayerSpec({"/etc/motd": b"hi\n"})],
+        labels={"a": "x" * 60, "b": HEBREW, "zwj": "a\u200bb\u202eRTL-override"},
+        author=HEBREW, env=["GREETING=h\u00e9llo \u202ecba"],
+        empty_history_steps=[(0, "/bin/sh -c #(nop) LABEL x=\u202eevil\u202c ok")],
+        annotations={"org.opencontainers.image.title": "\u200ftitle\u2066"}))
+    builder.tag(descriptor, "latest")
+    window.resize(1200, 800)
+    window.open_location(tmp_path / "bidi", select=False)
+    show_image(qtbot, window, "latest")
+    overview = window.image_view.overview
+    labels = overview.field_text("Labels")
+    assert "a\\u200bb\\u202eRTL-override" in labels
+    assert "\u202e" not in labels and "\u200b" not in labels
+    assert "\\u200ftitle\\u2066" in overview.field_text("Annotations")
+    assert overview.field_text("Environment") == "GREETING=h\u00e9llo \\u202ecba"
+    steps = column_texts(window.image_view.history.model, history_columns.STEP)
+    assert "LABEL x=\\u202eevil\\u202c ok" in steps
+    config_text = window.image_view.history.config_view.toPlainText()
+    assert "\\u202eevil" in config_text and "\u202e" not in config_text
+    assert json.loads(config_text)["config"]["Labels"]["zwj"] == "a\u200bb\u202eRTL-override"
+    assert "\\u200ftitle" in window.image_view.raw.browser.toPlainText()
+
+    # every value from the left of its column: the Hebrew one too
+    author = overview._values["Author"]
+    name = overview._values["Name"]
+    qtbot.waitUntil(lambda: author.isVisible() and author.width() > 400, timeout=WAIT_MS)
+    assert author.mapTo(overview, author.rect().topLeft()).x() == \
+        name.mapTo(overview, name.rect().topLeft()).x()
+    assert _ink(author)[0] < 10
+    table = overview._values["Labels"]
+    _long_left, long_right = _ink(table, 0.0, 0.3)  # the row of "a"
+    _hebrew_left, hebrew_right = _ink(table, 0.36, 0.63)  # the row of "b"
+    assert hebrew_right < long_right / 2

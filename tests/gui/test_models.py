@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPersistentModelIndex
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -99,6 +100,21 @@ def test_layer_files_model_and_filter(qtmodeltester: ModelTester) -> None:
     qtmodeltester.check(proxy)
     proxy.set_filter_text("ETC")
     assert proxy.rowCount() == 3
+
+
+def test_layer_file_names_show_each_byte_that_is_not_utf8(qtmodeltester: ModelTester) -> None:
+    """Two names that differ in bytes that are not UTF-8 both showed as U+FFFD: each
+    byte is shown as ``\\xNN`` (and a control character escaped, not drawn)."""
+    files = [LayerFile(os.fsdecode(b"caf\xe9"), "file", 1, 0o644, None, 0),
+             LayerFile(os.fsdecode(b"\xff\xfe"), "symlink", 0, 0o777,
+                       os.fsdecode(b"to\xe9\n"), 0)]
+    model = LayerFilesModel()
+    model.set_rows(files)
+    qtmodeltester.check(model)
+    assert model.data(model.index(0, 0)) == "/caf\\xe9"
+    assert model.data(model.index(1, 0)) == "/\\xff\\xfe"
+    assert model.data(model.index(1, 5)) == "to\\xe9\\x0a"
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole) == "/caf\\xe9"
 
 
 def test_places_model_survives_a_listing_arriving_after_removal(

@@ -28,6 +28,7 @@ from spyglass.core.settings import (
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, add_registry, fill_registry_dialog, test_connection
+from tests.helpers.imagebuild import multi_platform_layout
 
 Windows = Callable[..., MainWindow]
 
@@ -232,3 +233,41 @@ def test_a_change_undone_while_a_save_waits_stays_undone(
     assert on_disk.recent_locations == [] and window.settings.recent_locations == []
     assert on_disk.registry(host) is None and window.settings.registry(host) is None
     assert not on_disk.show_attachment_tags and not window.registries.show_attachments
+
+
+def test_a_place_whose_name_is_not_utf8_is_remembered_as_it_is(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_path: Path) -> None:
+    """A folder named with a byte that is not UTF-8 (``bad\\xff``): the recent list had it
+    without the byte (its path went through a Qt signal as text), and the save as the
+    window closed failed on it, losing everything that save held, unsaid."""
+    layout = Path(os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff/layout"))
+    multi_platform_layout(layout)
+    window = make_window()
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS) as blocker:
+        window.open_location(layout)
+    assert blocker.args == [layout]
+    assert window.settings.recent_locations == [str(layout)]
+    qtbot.waitUntil(lambda: saved(settings_file).recent_locations == [str(layout)],
+                    timeout=WAIT_MS)
+    window.close()
+    final = saved(settings_file)
+    assert final.open_locations == [str(layout)]
+    assert final.window_geometry and final.first_run_done
+    assert os.fsencode(final.recent_locations[0]).endswith(b"/bad\xff/layout")
+    assert not window.settings_banner.isVisible()
+
+
+def test_a_save_that_fails_unexpectedly_is_said_in_the_window(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_layout: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever stops a save (not only the file system) is said in the banner."""
+    def cannot(settings: Settings) -> str:
+        raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(settings_module, "settings_text", cannot)
+    window = make_window()
+    window.open_location(tmp_layout)
+    qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
+    assert "saving the settings" in window.settings_banner.text
+    assert "UnicodeEncodeError" in window.settings_banner.text
+    assert not settings_file.exists()

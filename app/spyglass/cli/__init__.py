@@ -8,6 +8,7 @@ exit status.
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import logging
 import os
@@ -27,7 +28,7 @@ from spyglass.cli.common import (
 )
 from spyglass.core.errors import SpyglassError
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "build_parser", "main", "run"]
+__all__ = ["EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser", "main", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,12 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
     for stream in (sys.stdout, sys.stderr):
-        # a locale that cannot write "→" (LC_ALL=C without UTF-8 mode, Latin-1): the
-        # character escaped, not a command failed for it
+        # a locale that cannot write "→" (LC_ALL=C without UTF-8 mode, Latin-1): "->"
+        # (and other characters escaped), not a command failed for it
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             try:
-                reconfigure(errors="backslashreplace")
+                reconfigure(errors=PLAIN_PUNCTUATION)
             except (OSError, ValueError):
                 pass
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -156,6 +157,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     with notes.installed(), stop_like_ctrl_c_on_termination():
         # the core's warnings as spyglass: lines, not bare
         return _run_command(run, args)
+
+
+PLAIN_PUNCTUATION: Final = "spyglass-plain-punctuation"
+"""The codec error handler of stdout and stderr: where the locale's encoding cannot
+write a character of Spyglass's sentences, its ASCII stand-in (``→`` as ``->``, ``…``
+as ``...``, ``—`` as ``-``), which reads as what was meant (``--bogus=\\u2026`` looked
+typed so); any other character as Python's escape (``\\u2615``)."""
+
+_PLAIN: Final = {"\u2192": "->", "\u2026": "...", "\u2014": "-", "\u2013": "-",
+                 "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00d7": "x"}
+
+
+def _plain_punctuation(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    said = error.object[error.start:error.end]
+    return "".join(_PLAIN.get(char) or char.encode("ascii", "backslashreplace").decode()
+                   for char in said), error.end
+
+
+codecs.register_error(PLAIN_PUNCTUATION, _plain_punctuation)
 
 
 _TRANSPORT_PREFIXES: Final = ("docker://", "oci:", "dir:", "oci-archive:", "docker-archive:")
@@ -250,18 +272,15 @@ def _say(sentence: str) -> None:
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with control and format characters written as escapes (``\x1b``): a
-    sentence quotes what registries and files say, and a terminal must not take an
-    escape sequence in there for a command (clear the screen, retitle the window, fake
-    output)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+    """``text`` with control and format characters written as escapes (``\x1b``), and a
+    byte of a name that is not UTF-8 as that byte (``bad\xff``, as skopeo and ``ls -b``
+    write it; Python holds it as ``\udcff``): a sentence quotes what registries and
+    files say, and a terminal must not take an escape sequence in there for a command
+    (clear the screen, retitle the window, fake output). See
+    :func:`spyglass.core.text.visible`."""
+    from spyglass.core.text import visible
 
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return visible(text)
 
 
 def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:

@@ -385,6 +385,21 @@ def _a_value(word: str) -> bool:
     return bool(difflib.get_close_matches(value, ("true", "false"), n=1, cutoff=0.6))
 
 
+def argv_text(value: str) -> str:
+    """A word of the command line read as the bytes it was given, in UTF-8, for text that
+    goes on as bytes (credentials, a template's literals), as skopeo sends what it was
+    given: Python read those bytes in the locale's encoding (``zoë`` given as UTF-8 was
+    ``zoÃ«`` under Latin-1, and surrogates under C), so they are taken back
+    (``os.fsencode``); bytes that are not UTF-8 stay surrogates, to be written back as
+    those bytes (``surrogateescape``). Never for paths: those stay in the file system's
+    encoding. Text that came from no command line (a caller's own) is left as it is."""
+    try:
+        given = os.fsencode(value)
+    except UnicodeEncodeError:
+        return value
+    return given.decode("utf-8", "surrogateescape")
+
+
 def parse_bool(text: str) -> bool:
     """A flag's ``BOOL``: what Go's ``strconv.ParseBool`` takes for skopeo's flags (``1``,
     ``t``, ``true``, ``0``, ``f``, ``false``, in any case), and ``yes``/``no``/``on``/``off``."""
@@ -489,7 +504,7 @@ def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False
         add_skopeo_only(parser, flags, does)
     group = parser.add_argument_group("registry access")
     group.add_argument(
-        "--creds", metavar="USER[:PASS]",
+        "--creds", metavar="USER[:PASS]", type=argv_text,
         help="credentials for the registry (asks for the password when it is left out)",
     )
     if not login:
@@ -543,14 +558,14 @@ def add_credential_flags(
     """skopeo's other ways to give credentials: ``--username``/``--password``,
     ``--no-creds``, ``--registry-token`` (``--src-…``/``--dest-…`` with ``side``)."""
     prefix = f"--{side}-" if side else "--"
-    group.add_argument(f"{prefix}username", metavar="USER",
+    group.add_argument(f"{prefix}username", metavar="USER", type=argv_text,
                        help=f"the user name for {which} (with {prefix}password; instead of "
                        f"{prefix}creds, for a password holding a colon)")
-    group.add_argument(f"{prefix}password", metavar="PASS",
+    group.add_argument(f"{prefix}password", metavar="PASS", type=argv_text,
                        help=f"the password for {which} (with {prefix}username)")
     group.add_argument(f"{prefix}no-creds", action="store_true",
                        help=f"access {which} anonymously: no stored credentials are used")
-    group.add_argument(f"{prefix}registry-token", metavar="TOKEN",
+    group.add_argument(f"{prefix}registry-token", metavar="TOKEN", type=argv_text,
                        help=f"a Bearer token to present to {which} as it is")
 
 

@@ -15,6 +15,7 @@ from spyglass.cli.common import (
     StringSlice,
     add_credential_flags,
     add_skopeo_only,
+    argv_text,
     check_credential_flags,
     count_argument,
     note,
@@ -94,7 +95,7 @@ def add_parser(commands: Commands) -> None:
                         help="retry failed requests N times (default 3)")
     for side, which in (("src", "the source's"), ("dest", "the destination's")):
         parser.add_argument(
-            f"--{side}-creds", metavar="USER[:PASS]",
+            f"--{side}-creds", metavar="USER[:PASS]", type=argv_text,
             help=f"credentials for {which} registry (USER alone asks for the password; "
             "USER: sends an empty one)")
         parser.add_argument(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 from spyglass.cli.common import (
     Commands,
     add_registry_options,
+    argv_text,
     note,
     one_platform_argument,
     registry_options,
@@ -18,6 +19,7 @@ from spyglass.cli.common import (
     write_json,
 )
 from spyglass.core.errors import SpyglassError
+from spyglass.core.text import as_given
 
 if TYPE_CHECKING:
     from spyglass.core.image import LoadedImage
@@ -46,7 +48,7 @@ def add_parser(commands: Commands) -> None:
         help="do not list the repository's tags (registries only)",
     )
     parser.add_argument(
-        "--format", "-f", metavar="TEMPLATE",
+        "--format", "-f", metavar="TEMPLATE", type=argv_text,
         help="print the description through a Go template, as skopeo does "
         "(e.g. '{{.Digest}}', '{{json .Labels}}', '{{range .RepoTags}}{{.}} {{end}}')",
     )
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
                 config = _config_as_go_values(image.config.data)
                 text = render(template, config, root=[config])  # skopeo ranges over a list
-                write_bytes((text + "\n").encode())
+                write_bytes(as_given(text + "\n"))
             else:
                 write_json(image.config.data)
             return 0
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
             values = _as_go_values(json.loads(json.dumps(described)))
             text = render(template, values, root=[values])  # skopeo ranges over a list
-            write_bytes((text + "\n").encode())  # as skopeo, whatever the text ends with
+            write_bytes(as_given(text + "\n"))  # as skopeo, whatever the text ends with
         else:
             write_json(described)
         return 0

@@ -13,6 +13,7 @@ from spyglass.cli.common import (
     RefusedFlag,
     add_override_flags,
     add_registry_options,
+    argv_text,
     ask_password,
     note,
     registry_options,
@@ -58,8 +59,9 @@ def add_parsers(commands: Commands) -> None:
         description="Check credentials with the registry and store them in the system keyring.",
     )
     login.add_argument("host", metavar="HOST")
-    login.add_argument("--username", "-u", help="the user name (asked for on a terminal)")
-    login.add_argument("--password", "-p",
+    login.add_argument("--username", "-u", type=argv_text,
+                       help="the user name (asked for on a terminal)")
+    login.add_argument("--password", "-p", type=argv_text,
                        help="the password (prefer --password-stdin: a command line is seen "
                        "by other users of the machine)")
     login.add_argument("--password-stdin", action="store_true",
@@ -246,6 +248,15 @@ def run_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdin_line() -> str:
+    """A line of standard input as its bytes are, in UTF-8 (as :func:`argv_text` reads a
+    word of the command line): a password is sent as the bytes given."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # (a stand-in for stdin, text only)
+        return sys.stdin.readline()
+    return bytes(stream.readline()).decode("utf-8", "surrogateescape")
+
+
 def run_login(args: argparse.Namespace) -> int:
     from spyglass.core.credentials import TOKEN_USERNAME, Credentials, canonical_host
     from spyglass.core.transports.registry import (
@@ -280,7 +291,7 @@ def run_login(args: argparse.Namespace) -> int:
                 raise SpyglassError("No user name given; use --username USER.")
             username = input("Username: ").strip()
         if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
+            password = _stdin_line().rstrip("\r\n")
         else:
             password = args.password or ""
         if not password and args.password_stdin:

@@ -52,6 +52,7 @@ from typing import Any, Final
 
 from spyglass.cli.gotime import GoTime
 from spyglass.core.errors import SpyglassError
+from spyglass.core.text import as_given
 
 _SPACE: Final = " \t\r\n"
 """What Go trims beside ``{{-`` and ``-}}``: spaces, tabs, carriage returns, newlines."""
@@ -730,7 +731,7 @@ def _index(value: Any, *keys: Any) -> Any:
                      "up by name, as .Name)")
             raise _CannotApply(f"a struct cannot be indexed{field}")
         elif isinstance(value, str) and whole:
-            data = value.encode()
+            data = as_given(value)
             if not 0 <= key < len(data):
                 raise _CannotApply(f"{key} is out of range (the string has {len(data)} bytes)")
             value = data[key]
@@ -751,7 +752,7 @@ def _len(value: Any) -> int:
     if value is MISSING or value is None:
         return 0
     if isinstance(value, str):
-        return len(value.encode())  # Go counts a string's bytes
+        return len(as_given(value))  # Go counts a string's bytes
     if isinstance(value, Mapping | list | tuple):
         return len(value)
     raise _CannotApply(f"{_kind(value)} has no length")
@@ -807,7 +808,7 @@ def _less(first: Any, second: Any) -> bool:
     if type(first) is not type(second):
         raise _CannotApply("incompatible types for comparison")
     if isinstance(first, str):
-        return bool(first.encode() < second.encode())
+        return bool(as_given(first) < as_given(second))
     return bool(first < second)
 
 
@@ -826,7 +827,7 @@ def _slice(value: Any, *indexes: Any) -> Any:
     if any(isinstance(i, bool) or not isinstance(i, int) for i in indexes):
         raise _CannotApply("its indexes are integers")
     if isinstance(value, str):
-        data: Any = value.encode()
+        data: Any = as_given(value)
         if len(indexes) > 2:
             raise _CannotApply("a string takes at most two indexes")
     elif isinstance(value, list | tuple):
@@ -839,7 +840,8 @@ def _slice(value: Any, *indexes: Any) -> Any:
         raise _CannotApply(f"the indexes {', '.join(map(str, indexes))} are out of range "
                            f"(it has {len(data)})")
     piece = data[start:end]
-    return piece.decode("utf-8", "replace") if isinstance(piece, bytes) else piece
+    # (bytes cut out of a character stay bytes, as Go keeps them)
+    return piece.decode("utf-8", "surrogateescape") if isinstance(piece, bytes) else piece
 
 
 def _as_text(values: tuple[Any, ...]) -> str:
@@ -962,7 +964,7 @@ def _format_value(value: Any, letter: str, flags: str, precision: str | None) ->
         spec = {"d": "d", "x": "x", "X": "X", "o": "o"}[letter]
         return format(value, plus + spec)
     if letter in "xX" and isinstance(value, str):
-        text = value.encode().hex()
+        text = as_given(value).hex()
         return text.upper() if letter == "X" else text
     if letter in "feg" and number:
         digits = 6 if precision in (None, "") else int(precision)

@@ -180,9 +180,14 @@ def holds_files(media_type: str) -> bool:
 
 
 def _open_tar(stream: IO[bytes], what: str) -> tarfile.TarFile:
-    """``stream`` as a tar read front to back (mode ``r|``: no seeking, no compression)."""
+    """``stream`` as a tar read front to back (mode ``r|``: no seeking, no compression).
+
+    Names are read as UTF-8, whatever the locale (an image's content does not depend on
+    who looks at it: under Latin-1 ``café`` was listed ``cafÃ©``); a byte that is not
+    UTF-8 is kept, as a surrogate (see :mod:`spyglass.core.text`)."""
     try:
-        return tarfile.open(fileobj=stream, mode="r|")
+        return tarfile.open(fileobj=stream, mode="r|", encoding="utf-8",
+                            errors="surrogateescape")
     except (tarfile.TarError, EOFError) as exc:
         raise TransportError(f"{what} is not a tar archive ({exc}); it cannot be listed.") from exc
 

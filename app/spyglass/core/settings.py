@@ -27,8 +27,10 @@ changed meanwhile is kept. The result goes to a temporary file in the same folde
 flushed and synced, then ``os.replace``. A file with fields that were left out is
 copied aside as above before it is rewritten; a file a newer Spyglass wrote (a
 higher ``version``) is never rewritten. A settings file that is a symbolic link
-stays one: the file it leads to is replaced. Folders are made only below an
-existing home folder or ``$XDG_CONFIG_HOME`` (the rule of
+stays one: the file it leads to is replaced. The file is UTF-8; a path's byte that
+is not UTF-8 is written as JSON's escape of the surrogate Python reads it as
+(``\\udcff``), and read back as that byte (:func:`settings_text`). Folders are made
+only below an existing home folder or ``$XDG_CONFIG_HOME`` (the rule of
 :mod:`spyglass.core.cachedir`): a home folder that is not there is never made, and
 the settings then last only for the session (:attr:`LoadedSettings.not_kept`).
 """
@@ -40,6 +42,7 @@ import errno
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable
@@ -797,8 +800,20 @@ def _save_locked(settings: Settings, path: Path, target: Path,
     # a file not there (or set aside) holds nothing the caller has not seen
     saved.settings = (settings.copy() if theirs is None
                       else merge_settings(base, settings, theirs))
-    _write(target, json.dumps(saved.settings.to_json(), indent=2, ensure_ascii=False) + "\n")
+    _write(target, settings_text(saved.settings))
     return saved
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def settings_text(settings: Settings) -> str:
+    """The file's text for ``settings``: JSON in UTF-8, but for what UTF-8 cannot hold, a
+    lone surrogate, written as JSON's escape (``\\udcff``). A path holds one for each
+    of its bytes that is not UTF-8 (``bad\\xff``, as ``os.fsdecode`` reads it), and
+    ``json.loads`` reads the escape back as that surrogate: the path is the same."""
+    text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def save_settings(settings: Settings, path: Path | None = None, *,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from spyglass.core.cancel import CancelToken
 from spyglass.core.reference import DockerName, parse_image_name
 from spyglass.core.settings import normalize_location
+from spyglass.core.text import visible
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.copying import (
@@ -52,13 +53,14 @@ def done_message(transfer: Transfer) -> str:
     """What the status bar says when a copy is done: where the image went, and that
     the copy has notes (what it changed or left behind) when it has."""
     request = transfer.request
-    what = request.label or request.source
+    what = visible(request.label or request.source)
+    destination = visible(request.destination)
     if onto_itself(transfer):
         # whether the name pointed there before is not known: a new tag, or one moved
         # onto this image, was written all the same
-        return f"Copied {what} to {request.destination}: the destination had this very " \
+        return f"Copied {what} to {destination}: the destination had this very " \
                "image already, so only its name was written."
-    message = f"Copied {what} to {request.destination}"
+    message = f"Copied {what} to {destination}"
     notes = len(transfer.snapshot.notes)
     if notes:
         message += f"; {counted(notes, 'note')} — see Details"

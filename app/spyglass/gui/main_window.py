@@ -60,6 +60,7 @@ from spyglass.core.settings import (
     normalize_location,
     save_settings,
 )
+from spyglass.core.text import visible
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
@@ -585,7 +586,8 @@ class MainWindow(QMainWindow):
             self.places.reload(index)
             self.tree.expand(index)
 
-    def _location_loaded(self, path: str) -> None:
+    def _location_loaded(self, where: Path) -> None:
+        path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
         self.settings.add_recent(path)
@@ -599,7 +601,8 @@ class MainWindow(QMainWindow):
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
-    def _location_failed(self, path: str, message: str) -> None:
+    def _location_failed(self, where: Path, message: str) -> None:
+        path = str(where)
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         self.show_status(message, assertive=True)
@@ -622,9 +625,10 @@ class MainWindow(QMainWindow):
         if index.isValid() and self._chosen_place.chosen() == index:
             self._current_changed(index, QModelIndex())
 
-    def _location_refreshed(self, path: str) -> None:
+    def _location_refreshed(self, where: Path) -> None:
         """A copy wrote to this place and its rows were merged: show the selected row
         again only if what it holds changed (the image view keeps its tab otherwise)."""
+        path = str(where)
         current = self._chosen_place.chosen()
         node = self.places.node(current)
         if isinstance(node, LocationNode) and str(node.path) == path:
@@ -733,13 +737,14 @@ class MainWindow(QMainWindow):
         description = node.location.description if node.location else str(node.path)
         images = sum(isinstance(child, ImageNode) for child in node.children)
         return LocationSummary(
-            node.title, description, images, is_archive=node.is_archive, error=node.error,
+            visible(node.title), visible(description), images, is_archive=node.is_archive,
+            error=node.error,
             loading=node.state in (LoadState.PENDING, LoadState.LOADING),
         )
 
     def _image_shown(self, state: ImageState) -> None:
-        self.setWindowTitle(f"{state.entry.label} — Spyglass")
-        self.name_label.setText(state.entry.name)
+        self.setWindowTitle(f"{visible(state.entry.label)} — Spyglass")
+        self.name_label.setText(visible(state.entry.name))
 
     def _update_actions(self) -> None:
         has_location = self.places.location_node(self._chosen_place.chosen()) is not None
@@ -792,7 +797,7 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_locations:
-            action = self.recent_menu.addAction(path)
+            action = self.recent_menu.addAction(visible(path))
             action.triggered.connect(lambda _checked=False, p=path: self.open_location(p))
         if self.settings.recent_locations:
             self.recent_menu.addSeparator()

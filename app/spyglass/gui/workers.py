@@ -40,6 +40,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import AuthenticationFailed, SpyglassError
+from spyglass.core.text import visible
 from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
 
@@ -121,7 +122,8 @@ class Worker(QObject):
         finished(object): the function returned; carries its result.
         failed(str): the function raised; carries a sentence for a person —
             the :class:`SpyglassError`'s own, or for any other exception a
-            generic one (the traceback goes to the log).
+            generic one (the traceback goes to the log); what would not show as
+            itself written as an escape (:func:`~spyglass.core.text.visible`).
     """
 
     finished = Signal(object)
@@ -145,10 +147,11 @@ class Worker(QObject):
             self._token.check()
             result = self._fn(self._token)
         except SpyglassError as exc:
-            emit(self.failed, window_sentence(exc, self._listed))
+            # (a name's byte that is not UTF-8 as \xff: a QString would drop it)
+            emit(self.failed, visible(window_sentence(exc, self._listed)))
         except Exception as exc:
             log.exception("Unexpected error while %s", self._what)
-            emit(self.failed, unexpected_error_sentence(self._what, exc))
+            emit(self.failed, visible(unexpected_error_sentence(self._what, exc)))
         else:
             emit(self.finished, result)
         finally:

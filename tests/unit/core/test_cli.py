@@ -950,13 +950,13 @@ def test_a_copy_whose_stderr_cannot_be_written_still_copies(
     assert (tmp_path / "out" / "index.json").is_file()
 
 
-def test_a_locale_that_cannot_write_an_arrow_gets_it_escaped(
+def test_a_locale_that_cannot_write_an_arrow_gets_one_in_ascii(
         layout: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     root, _index = layout
     done = _spyglass_in_a_shell(tmp_path, f"copy --dry-run oci:{root}:latest oci:out:latest",
                                 LC_ALL="C", LANG="C", PYTHONUTF8="0")
     assert done.returncode == 0, done.stderr
-    assert "\\u2192" in done.stdout  # "→", escaped
+    assert " -> oci:out:latest" in done.stdout  # "→", as ASCII
 
 
 def test_json_on_a_stdout_that_cannot_write_a_character_stays_json(tmp_path: Path) -> None:

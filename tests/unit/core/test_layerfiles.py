@@ -195,6 +195,22 @@ def test_gnu_long_names(tmp_path: Path) -> None:
     assert [f.path for f in list_layer_files(source, layer)] == [long_name]
 
 
+def test_names_are_utf8_whatever_the_locale(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """GNU and ustar names (raw bytes) were read in the locale's encoding: under Latin-1
+    ``café`` was ``cafÃ©``. A byte that is not UTF-8 is kept (a surrogate), one per byte."""
+    names = ["gnu/caf\u00e9.txt", "gnu/\u65e5\u672c.txt", os.fsdecode(b"latin1-caf\xe9"),
+             os.fsdecode(b"\xff\xfe")]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as tar:
+        for name in names:
+            tar.addfile(member(name, size=1), io.BytesIO(b"x"))
+    monkeypatch.setattr(tarfile.TarFile, "encoding", "iso-8859-1")  # a Latin-1 locale's
+    source, layer, _ = image_with_blob(tmp_path / "layout", buffer.getvalue(), media.OCI_LAYER)
+    assert [f.path for f in list_layer_files(source, layer)] == names
+
+
 def test_empty_tar(tmp_path: Path) -> None:
     source, layer, _ = image_with_blob(tmp_path / "layout", tar_of(), media.OCI_LAYER)
     assert list_layer_files(source, layer) == []

@@ -63,6 +63,29 @@ def test_round_trip(path: Path, tmp_path: Path) -> None:
     assert data["recent_locations"] == original.recent_locations
 
 
+def test_a_path_whose_name_is_not_utf8_round_trips(path: Path, tmp_path: Path) -> None:
+    """A place named with a byte that is not UTF-8 (``bad\\xff``, a surrogate as Python
+    reads it) failed the whole save (UnicodeEncodeError): it is written as JSON's
+    ``\\udcff`` and read back as the same path; other names stay readable UTF-8."""
+    bad = os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff/layout")
+    cafe = str(tmp_path / "caf\u00e9")
+    original = Settings(recent_locations=[bad, cafe], open_locations=[bad],
+                        first_run_done=True)
+    save_settings(original, path)
+    raw = path.read_bytes()
+    assert b"\\udcff" in raw and "caf\u00e9".encode() in raw
+    raw.decode("utf-8")  # (strictly)
+    assert load_settings(path) == original
+    assert os.fsencode(load_settings(path).open_locations[0]).endswith(b"/bad\xff/layout")
+    # the merge of a later save tells it apart from what it read, as any path
+    base = load_settings(path)
+    mine = base.copy()
+    mine.add_recent(tmp_path / "next")
+    mine.remove_recent(cafe)
+    save_settings(mine, path, base=base)
+    assert load_settings(path).recent_locations == [str(tmp_path / "next"), bad]
+
+
 def test_add_recent_puts_first_dedups_and_caps(tmp_path: Path) -> None:
     s = Settings()
     for i in range(MAX_RECENT + 5):

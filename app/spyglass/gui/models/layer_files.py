@@ -33,7 +33,9 @@ _KIND_TIPS = {
 
 
 class LayerFilesModel(RowTableModel["LayerFile"]):
-    """The entries of a layer's tar, in archive order."""
+    """The entries of a layer's tar, in archive order; a name's byte that is not UTF-8
+    is shown as ``\\xff`` (each one told apart, where U+FFFD showed them all alike), a
+    control character as ``\\x0a`` (see :class:`RowTableModel`)."""
 
     columns = (
         Column("Path", monospace=True),

@@ -21,6 +21,7 @@ from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
 from spyglass.core.settings import normalize_location
+from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
@@ -109,16 +110,19 @@ class PlacesModel(IdTreeModel):
     gets one disabled child row carrying the sentence.
 
     Signals:
-        locationLoaded(str): the images of the location at this path are listed.
-        locationFailed(str, str): the location at this path could not be opened
+        locationLoaded(Path): the images of the location at this path are listed.
+        locationFailed(Path, str): the location at this path could not be opened
             or listed; the second argument is the sentence.
-        locationRefreshed(str): :meth:`refresh` merged a new listing of the location
+        locationRefreshed(Path): :meth:`refresh` merged a new listing of the location
             at this path into its rows.
+
+    The paths go as Python objects: a QString would drop a byte of a name that is not
+    UTF-8 (``bad\\xff`` came out as ``bad``).
     """
 
-    locationLoaded = Signal(str)
-    locationFailed = Signal(str, str)
-    locationRefreshed = Signal(str)
+    locationLoaded = Signal(object)
+    locationFailed = Signal(object, str)
+    locationRefreshed = Signal(object)
 
     PATH_ROLE = Qt.ItemDataRole.UserRole + 1
     """The location's path (str) on a location row."""
@@ -294,7 +298,7 @@ class PlacesModel(IdTreeModel):
         children += self._unlisted_rows(node, listed)
         self._insert_children(node, children)
         self._changed(node)
-        emit(self.locationLoaded, str(node.path))
+        emit(self.locationLoaded, node.path)
 
     def _failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
@@ -303,7 +307,7 @@ class PlacesModel(IdTreeModel):
         node.error = message
         self._insert_children(node, [MessageNode(node, message, is_error=True)])
         self._changed(node)
-        emit(self.locationFailed, str(node.path), message)
+        emit(self.locationFailed, node.path, message)
 
     def _relisted(self, node: LocationNode, listed: ListedLocation) -> None:
         if node.id not in self._by_id:
@@ -316,7 +320,7 @@ class PlacesModel(IdTreeModel):
         node.error = None
         self._merge_children(node, listed.entries, self._unlisted_rows(node, listed))
         self._changed(node)
-        emit(self.locationRefreshed, str(node.path))
+        emit(self.locationRefreshed, node.path)
 
     def _refresh_failed(self, node: LocationNode, message: str) -> None:
         if node.id not in self._by_id:
@@ -496,9 +500,10 @@ class PlacesModel(IdTreeModel):
 
     def _location_data(self, node: LocationNode, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return node.title
+            return visible(node.title)
         if role == Qt.ItemDataRole.ToolTipRole:
-            where = node.location.description if node.location is not None else str(node.path)
+            where = visible(node.location.description if node.location is not None
+                            else str(node.path))
             state = {
                 LoadState.PENDING: "Not opened yet.",
                 LoadState.LOADING: "Opening…",
@@ -527,9 +532,9 @@ class PlacesModel(IdTreeModel):
         entry = node.entry
         descriptor = entry.descriptor
         if role == Qt.ItemDataRole.DisplayRole:
-            return entry.label
+            return visible(entry.label)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{entry.name}\n{descriptor.digest}\n"
+            return (f"{visible(entry.name)}\n{descriptor.digest}\n"
                     f"{media.friendly(descriptor.media_type)} ({descriptor.media_type})")
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.index_icon() if media.is_index(descriptor.media_type) \
@@ -540,11 +545,11 @@ class PlacesModel(IdTreeModel):
 
     def _message_data(self, node: MessageNode, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return node.text
+            return visible(node.text)
         if role == SENTENCE_ROLE:
             return True
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _rich_tooltip(node.detail or node.text)
+            return _rich_tooltip(visible(node.detail or node.text))
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.warning_icon() if node.is_error else QIcon()
         if role == Qt.ItemDataRole.ForegroundRole:

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 
+from spyglass.core.text import visible
+
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -52,6 +54,12 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
     Subclasses set :attr:`columns` and implement :meth:`display`; they may
     override :meth:`tooltip`, :meth:`decoration`, :meth:`extra` and
     :meth:`is_enabled`. Replacing the rows resets the model.
+
+    What a cell and its tooltip show of an image's text (a step, a name, a path) is
+    shown as it is written: a bidi control, a zero-width or other format character, a
+    control character and a byte that is not UTF-8 are escapes (``\\u202e``,
+    ``\\xff``: :func:`~spyglass.core.text.visible`), which cannot turn or hide the text
+    around them.
     """
 
     columns: Sequence[Column] = ()
@@ -126,9 +134,10 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             return None
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(row, column)
+            return visible(self.display(row, column))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(row, column)
+            tip = self.tooltip(row, column)
+            return visible(tip, keep="\n") if tip else tip
         if role == Qt.ItemDataRole.DecorationRole:
             return self.decoration(row, column)
         if role == Qt.ItemDataRole.FontRole:

@@ -28,6 +28,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
+from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
@@ -404,7 +405,7 @@ class ImageView(QWidget):
             self.history.set_image(image)
 
     def _show_header(self, state: ImageState) -> None:
-        self.title.setText(state.entry.label)
+        self.title.setText(visible(state.entry.label))
         icon = icons.index_icon() if state.is_list else icons.image_icon()
         self.header_icon.setPixmap(icon.pixmap(36, 36))
         top = state.top
@@ -423,8 +424,8 @@ class ImageView(QWidget):
                 parts.append(f"showing {instance_label(current.descriptor)}")
         parts.append(human_size(state.total_size))
         parts.append(state.location_title)
-        self.subtitle.setText("  ·  ".join(parts))
-        self.subtitle.setToolTip(state.entry.name)
+        self.subtitle.setText(visible("  ·  ".join(parts)))
+        self.subtitle.setToolTip(visible(state.entry.name))
 
     def _tab_changed(self, index: int) -> None:
         if index == SIGNATURES and self.state is not None:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from spyglass.core.text import joins, visible
+
 JsonPath = tuple[str | int, ...]
 LinkFor = Callable[[JsonPath, str], str | None]
 """Given the path of a string value and the value, the href to make it a link, or None."""
@@ -35,6 +37,26 @@ class JsonColors:
                    keyword="#8e24aa", punctuation="#757575", link="#0a58ca")
 
 
+def json_text(value: str) -> str:
+    """``value`` as a JSON string, with what would not show as itself (a bidi control such
+    as U+202E, which turned the rest of the line around, a closing quote with it; a
+    zero-width character) as JSON's own escape: the same JSON, read as it is written
+    (a joiner that joins stays: see :func:`~spyglass.core.text.visible`)."""
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() or joins(text, at) else _json_escape(char)
+                   for at, char in enumerate(text))
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # (JSON writes a character beyond the BMP as a surrogate pair)
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def _span(color: str, text: str) -> str:
     return f'<span style="color:{color}">{html.escape(text, quote=False)}</span>'
 
@@ -45,7 +67,7 @@ def render_json(data: Any, colors: JsonColors, link_for: LinkFor | None = None) 
 
     def scalar(value: Any, path: JsonPath) -> str:
         if isinstance(value, str):
-            text = json.dumps(value, ensure_ascii=False)
+            text = json_text(value)
             href = link_for(path, value) if link_for is not None else None
             if href is not None:
                 inner = html.escape(text[1:-1], quote=False)
@@ -65,7 +87,7 @@ def render_json(data: Any, colors: JsonColors, link_for: LinkFor | None = None) 
                 return
             out.append(_span(colors.punctuation, "{") + "\n")
             for i, (key, item) in enumerate(value.items()):
-                out.append(pad + _span(colors.key, json.dumps(str(key), ensure_ascii=False))
+                out.append(pad + _span(colors.key, json_text(str(key)))
                            + _span(colors.punctuation, ": "))
                 walk(item, (*path, str(key)), depth + 1)
                 out.append(_span(colors.punctuation, ",") if i < len(value) - 1 else "")
@@ -86,7 +108,8 @@ def render_json(data: Any, colors: JsonColors, link_for: LinkFor | None = None) 
             out.append(scalar(value, path))
 
     walk(data, (), 0)
-    return "<pre style=\"margin:0\">" + "".join(out) + "</pre>"
+    # every line from the left (one holding a Hebrew or Arabic string alone floated right)
+    return "<pre dir=\"ltr\" style=\"margin:0\">" + "".join(out) + "</pre>"
 
 
 def render_text(raw: bytes, colors: JsonColors, link_for: LinkFor | None = None) -> str:
@@ -94,5 +117,6 @@ def render_text(raw: bytes, colors: JsonColors, link_for: LinkFor | None = None)
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return "<pre>" + html.escape(raw.decode("utf-8", "replace")) + "</pre>"
+        text = visible(raw.decode("utf-8", "replace"), keep="\n\t")
+        return "<pre dir=\"ltr\">" + html.escape(text) + "</pre>"
     return render_json(data, colors, link_for)

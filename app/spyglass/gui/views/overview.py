@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from typing import Final
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette, QPen
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
 from spyglass.core.manifest import ImageIndex, ImageManifest
+from spyglass.core.text import visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
     exact_size,
@@ -57,8 +59,24 @@ class _Value(QLabel):
             painter.end()
 
 
+VALUE_ALIGNMENT: Final = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignAbsolute
+                          | Qt.AlignmentFlag.AlignVCenter)
+"""Every value on the left, beside its name: a value in Hebrew or Arabic too (its own
+direction floated it to the right of the pane, away from its name)."""
+
+
+def left_to_right(text: str) -> str:
+    """Plain ``text`` as rich text read left to right, as every value is, whatever its
+    first letter: a value in Hebrew or Arabic starts on the left (it floated to the
+    right of the pane), and the escapes in it read in order (``\\u2067`` lost its
+    backslash to the far end of a right-to-left line). Its spaces and lines are kept."""
+    return (f"<div dir='ltr' align='left' style='white-space:pre-wrap'>"
+            f"{html.escape(text)}</div>")
+
+
 def _value_label(*, mono: bool = False) -> QLabel:
     label = _Value()
+    label.setAlignment(VALUE_ALIGNMENT)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                   | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # (Qt gives such a label click focus)
@@ -127,6 +145,7 @@ class OverviewPage(QScrollArea):
         self._values: dict[str, QLabel] = {}
         self._fields: dict[str, tuple[_Section, QWidget]] = {}
         self._shown: dict[str, bool] = {}
+        self._texts: dict[str, str] = {}
 
         image = _Section("Image")
         self._add(image, "Name")
@@ -208,9 +227,20 @@ class OverviewPage(QScrollArea):
         emit(self.copied, text)
 
     def _set(self, title: str, text: str, *, rich: bool = False) -> None:
+        """Show ``text`` for ``title``; plain text as it is written (an image's text:
+        a bidi control or a zero-width character is an escape, ``\\u202e``, that
+        cannot turn or hide what is around it; see :func:`~spyglass.core.text.visible`),
+        read left to right (:func:`left_to_right`). Rich text is escaped so where it is
+        made (:func:`_table`)."""
         value = self._values[title]
-        value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
-        value.setText(text)
+        shown = text if rich else visible(text, keep="\n")
+        self._texts[title] = shown
+        if rich or not isinstance(value, _Value):  # (a digest, cut in its middle: ASCII)
+            value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+            value.setText(shown)
+        else:
+            value.setTextFormat(Qt.TextFormat.RichText)
+            value.setText(left_to_right(shown))
         section, field = self._fields[title]
         section.form.setRowVisible(field, bool(text))
         self._shown[title] = bool(text)
@@ -218,8 +248,9 @@ class OverviewPage(QScrollArea):
     # -- public
 
     def field_text(self, title: str) -> str:
-        """The text shown for ``title`` ("" when the row is hidden)."""
-        return self._values[title].text() if self._shown.get(title) else ""
+        """The text shown for ``title`` ("" when the row is hidden): plain, but for the
+        rich text of Media type, Labels and Annotations."""
+        return self._texts.get(title, "") if self._shown.get(title) else ""
 
     def copy_button(self, title: str) -> QWidget | None:
         return self.findChild(QWidget, f"copy{title.replace(' ', '')}")
@@ -236,7 +267,7 @@ class OverviewPage(QScrollArea):
         self._set(
             "Media type",
             f"{html.escape(media.friendly(top.media_type))}&nbsp;&nbsp;"
-            f"<span style='color:{muted}'>{html.escape(top.media_type)}</span>",
+            f"<span style='color:{muted}'>{html.escape(visible(top.media_type))}</span>",
             rich=True,
         )
         if isinstance(top, ImageIndex):
@@ -326,18 +357,23 @@ class OverviewPage(QScrollArea):
         self._set("Ports", ", ".join(config.exposed_ports))
         self._set("Volumes", ", ".join(config.volumes))
         self._set("Stop signal", config.stop_signal)
-        self._set("Environment", "\n".join(config.env))
+        # one line each (a variable's own line break is an escape)
+        self._set("Environment", "\n".join(visible(variable) for variable in config.env))
         self._set("Labels", _table(config.labels, muted), rich=True)
         self._labels.setVisible(bool(config.labels))
 
 
 def _table(pairs: Mapping[str, str], muted: str) -> str:
-    """Keys and values as a two-column table (rich text), in key order; "" for none."""
+    """Keys and values as a two-column table (rich text), in key order; "" for none.
+
+    Each as it is written (see :meth:`OverviewPage._set`), read left to right from the
+    left of its cell (see :func:`left_to_right`)."""
     if not pairs:
         return ""
     rows = "".join(
-        f"<tr><td style='padding-right:14px; color:{muted}'>{html.escape(k)}</td>"
-        f"<td>{html.escape(v)}</td></tr>"
+        f"<tr><td dir='ltr' align='left' style='padding-right:14px; color:{muted}'>"
+        f"{html.escape(visible(k))}</td>"
+        f"<td dir='ltr' align='left'>{html.escape(visible(v))}</td></tr>"
         for k, v in sorted(pairs.items())
     )
     return f"<table cellspacing='0' cellpadding='2'>{rows}</table>"

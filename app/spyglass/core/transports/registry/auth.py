@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -140,8 +141,27 @@ class _Token:
 
 
 def _basic(username: str, password: str) -> str:
-    raw = f"{username}:{password}".encode()
+    """The Basic header; a byte of the credentials that is not UTF-8 (a surrogate, as the
+    command line's words are read: see ``spyglass.cli.common.argv_text``) is sent as it
+    was given."""
+    raw = f"{username}:{password}".encode("utf-8", "surrogateescape")
     return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _with_query(url: httpx.URL, params: tuple[tuple[str, str], ...]) -> httpx.URL:
+    """``url`` with ``params`` added to its query, each value's bytes as given (an
+    ``account`` that is not UTF-8 text: see :func:`_basic`)."""
+    added = urllib.parse.urlencode(
+        [(key, value.encode("utf-8", "surrogateescape")) for key, value in params]).encode()
+    return url.copy_with(query=url.query + b"&" + added if url.query else added)
 
 
 class RegistryAuth(httpx.Auth):
@@ -397,6 +417,8 @@ class RegistryAuth(httpx.Auth):
         timeout: httpx.Timeout | None = None,
     ) -> _TokenResponse:
         headers = {"Authorization": _basic(*basic)} if basic else {}
+        if params is not None and not all(_utf8(value) for _key, value in params):
+            url, params = _with_query(url, params), None  # (httpx takes UTF-8 text alone)
         try:
             with self._http.stream(
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,

@@ -1,0 +1,43 @@
+"""Text that stands for bytes: written back as those bytes, shown as escapes."""
+
+from __future__ import annotations
+
+import os
+
+from spyglass.cli import terminal_safe
+from spyglass.core.text import as_given, visible
+
+
+def test_a_byte_that_was_not_utf8_is_shown_as_that_byte() -> None:
+    """Python's ``\\udcff`` is no byte anyone can read: ``\\xff`` is (skopeo, ``ls -b``)."""
+    name = os.fsdecode(b"p/bad\xff/caf\xc3\xa9")
+    assert visible(name) == "p/bad\\xff/caf\u00e9"
+    assert terminal_safe(f'The path "{name}" does not exist.') == \
+        'The path "p/bad\\xff/caf\u00e9" does not exist.'
+    # a surrogate no byte was read as stays what it is
+    assert visible("a\ud800b") == "a\\ud800b"
+
+
+def test_controls_and_format_characters_are_escaped() -> None:
+    assert visible("x\x1b[31mred\x07") == "x\\x1b[31mred\\x07"
+    assert visible("ab\u202ecd\u200be\u2066f\u200fg") == "ab\\u202ecd\\u200be\\u2066f\\u200fg"
+    assert visible("tag\U000e0001") == "tag\\U000e0001"
+    assert visible("caf\u00e9 \u65e5\u672c \u05e9\u05dc\u05d5\u05dd \U0001f433") == \
+        "caf\u00e9 \u65e5\u672c \u05e9\u05dc\u05d5\u05dd \U0001f433"
+
+
+def test_as_given_writes_each_byte_back() -> None:
+    assert as_given(os.fsdecode(b"x\xffy\xc3\xa9")) == b"x\xffy\xc3\xa9"
+    assert as_given("\u2192") == "\u2192".encode()
+    assert as_given("a\ud800b") == "a\ufffdb".encode()
+
+
+def test_a_joiner_that_joins_stays() -> None:
+    """U+200D makes one picture of several emoji, and U+200C shapes Persian: they stay.
+    Between Latin letters (or alone) a joiner only hides: it is shown."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    flag = "\U0001f3f3\ufe0f\u200d\U0001f308"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert visible(f"{family} {flag} {persian}") == f"{family} {flag} {persian}"
+    assert visible("ad\u200dmin \u200d\U0001f468 a\u200cb") == \
+        "ad\\u200dmin \\u200d\U0001f468 a\\u200cb"
