@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -85,28 +85,7 @@ def test_create_application_names_the_app(qapp: QApplication) -> None:
 def test_run_opens_the_paths_it_is_given(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
                                          sample_layout: Path, tmp_layout: Path) -> None:
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
-    seen: dict[str, object] = {}
-
-    def close_when_listed() -> None:
-        windows = [w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, MainWindow) and w.isVisible()]
-        if not windows:
-            return
-        window = windows[0]
-        places = window.places
-        states = [places.data(places.index(r, 0), places.STATE_ROLE)
-                  for r in range(places.rowCount())]
-        if states and all(s == LoadState.LOADED.value for s in states):
-            seen["paths"] = places.paths
-            seen["hook"] = sys.excepthook
-            timer.stop()
-            window.close()
-
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(close_when_listed)
-    timer.start()
-    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
+    seen = _close_once_listed(1)
     assert app_module.run([str(tmp_layout)]) == 0
     assert seen["paths"] == [str(tmp_layout)]
     assert isinstance(seen["hook"], app_module.CrashHandler)
@@ -143,27 +122,7 @@ def test_run_opens_a_folder_whose_name_is_not_utf8(
         return create(argv)
 
     monkeypatch.setattr(app_module, "create_application", recording)
-    seen: dict[str, object] = {}
-
-    def close_when_listed() -> None:
-        windows = [w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, MainWindow) and w.isVisible()]
-        if not windows:
-            return
-        places = windows[0].places
-        states = [places.data(places.index(r, 0), places.STATE_ROLE)
-                  for r in range(places.rowCount())]
-        if states and LoadState.LOADING.value not in states:
-            seen["paths"] = places.paths
-            seen["states"] = states
-            timer.stop()
-            windows[0].close()
-
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(close_when_listed)
-    timer.start()
-    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
+    seen = _close_once_listed(1)
     assert app_module.run([str(layout)]) == 0
     assert len(given) == 1 and str(layout) not in given[0]
     for arg in given[0]:
@@ -180,7 +139,19 @@ def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pyte
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
     gone = tmp_path / "gone.tar"
-    seen: dict[str, object] = {}
+    seen = _close_once_listed(2)
+    assert main([str(tmp_layout), str(gone)]) == 0
+    assert seen["paths"] == [str(tmp_layout), str(gone)]
+    assert seen["states"] == [LoadState.LOADED.value, LoadState.FAILED.value]
+    assert seen["errors"][1] == f'The path "{gone}" does not exist.'
+
+
+def _close_once_listed(places_wanted: int) -> dict[str, Any]:
+    """Watch for the window :func:`run` opens; once it lists ``places_wanted`` places, none
+    still loading, note their paths, states and errors and the exception hook in the
+    dict returned, and close it (the run ends after 10 s whatever happens, so a test
+    never hangs)."""
+    seen: dict[str, Any] = {}
 
     def close_when_listed() -> None:
         windows = [w for w in QApplication.topLevelWidgets()
@@ -190,10 +161,11 @@ def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pyte
         places = windows[0].places
         rows = [places.index(r, 0) for r in range(places.rowCount())]
         states = [places.data(row, places.STATE_ROLE) for row in rows]
-        if len(states) == 2 and LoadState.LOADING.value not in states:
+        if len(states) == places_wanted and LoadState.LOADING.value not in states:
             seen["paths"] = places.paths
             seen["states"] = states
-            seen["error"] = places.data(rows[1], places.ERROR_ROLE)
+            seen["errors"] = [places.data(row, places.ERROR_ROLE) for row in rows]
+            seen["hook"] = sys.excepthook
             timer.stop()
             windows[0].close()
 
@@ -201,11 +173,9 @@ def test_the_program_opens_each_path_it_is_given(qtbot: QtBot, monkeypatch: pyte
     timer.setInterval(20)
     timer.timeout.connect(close_when_listed)
     timer.start()
-    QTimer.singleShot(10_000, QApplication.quit)  # never hang the test run
-    assert main([str(tmp_layout), str(gone)]) == 0
-    assert seen["paths"] == [str(tmp_layout), str(gone)]
-    assert seen["states"] == [LoadState.LOADED.value, LoadState.FAILED.value]
-    assert seen["error"] == f'The path "{gone}" does not exist.'
+    seen["timer"] = timer  # (kept while the run lasts)
+    QTimer.singleShot(10_000, QApplication.quit)
+    return seen
 
 
 def test_colours_and_fonts_of_our_own_follow_the_theme(qapp: QApplication) -> None:
