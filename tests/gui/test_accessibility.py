@@ -298,6 +298,12 @@ def test_copies_ending_and_text_copied_are_said_aloud(
     assert said == [(f"Copied {copied}", False)]
 
     manager = demo.copying.manager
+    for folder in ("one", "two"):  # (a scripted copy writes nothing: the place it opens
+        # afterwards must be there, or its "does not exist" takes the status bar)
+        mirror = tmp_path / folder / "mirror"
+        mirror.mkdir(parents=True)
+        (mirror / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+        (mirror / "index.json").write_text('{"schemaVersion": 2, "manifests": []}')
     start_scripted(qtbot, demo, scripted, FakeClock(), tmp_path / "one")
     with qtbot.waitSignal(manager.finished, timeout=WAIT_MS):
         scripted.finish(Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2))

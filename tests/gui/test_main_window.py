@@ -6,12 +6,13 @@ import hashlib
 import json
 import os
 import shutil
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -697,6 +698,14 @@ def test_a_names_byte_that_is_not_utf8_is_shown_as_that_byte(
     emit(window.recent_menu.aboutToShow)
     texts = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
     assert texts[0] == f"{tmp_path}/bad\\xff/layout\\xfe"
+    # Copy Path: as a shell takes it, and as a file: URL carrying the bytes
+    window.copy_path(layout)
+    data = QGuiApplication.clipboard().mimeData()
+    assert data.text() == f"$'{tmp_path}/bad\\xff/layout\\xfe'"
+    url = data.urls()[0].toString(QUrl.ComponentFormattingOption.FullyEncoded)
+    assert urllib.parse.unquote_to_bytes(url.removeprefix("file://")) == \
+        root + b"/bad\xff/layout\xfe"
+    assert "written as a shell takes it" in window.status_text
 
 
 def test_a_long_status_message_is_cut_with_an_ellipsis(qtbot: QtBot, window: MainWindow) -> None:
@@ -1297,3 +1306,33 @@ def test_bidi_and_zero_width_characters_are_shown_and_values_stay_left(
     _long_left, long_right = _ink(table, 0.0, 0.3)  # the row of "a"
     _hebrew_left, hebrew_right = _ink(table, 0.36, 0.63)  # the row of "b"
     assert hebrew_right < long_right / 2
+
+
+def test_an_images_text_shows_as_written_tabs_spaces_and_markup_included(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A build step's tabs stay tabs (official images' ``set -eux; \\tapt-get …`` read
+    ``\\x09``), a no-break space a space; markup in a value is text (a step echoing
+    ``<h1>`` showed a heading in the layer's details) and ``<b>x</b> & y`` in the
+    Overview reads as typed."""
+    step = "RUN set -eux; \tapt-get update; \t\techo '<h1>Hello</h1>' > index.html"
+    builder = LayoutBuilder(tmp_path / "text")
+    descriptor = builder.add_image(ImageSpec(
+        layers=[LayerSpec({"/etc/motd": b"hi\n"}, created_by=step)],
+        labels={"price": "10\xa0\u20ac", "lines": "one\ntwo"},
+        author="<b>x</b> & y", env=["TABBED=a\tb"]))
+    builder.tag(descriptor, "latest")
+    window.open_location(tmp_path / "text", select=False)
+    show_image(qtbot, window, "latest")
+    overview = window.image_view.overview
+    assert overview.field_text("Author") == "<b>x</b> & y"
+    assert overview.field_text("Environment") == "TABBED=a\tb"
+    labels = overview.field_text("Labels")
+    assert "10\xa0\u20ac" in labels and "\\x" not in labels
+    assert column_texts(window.image_view.history.model, history_columns.STEP) == [step]
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    view.layers.table.selectRow(0)
+    details = view.layers.details
+    qtbot.waitUntil(lambda: details.value("Created by") == step, timeout=WAIT_MS)
+    label = details._values["Created by"]
+    assert label.textFormat() == Qt.TextFormat.PlainText

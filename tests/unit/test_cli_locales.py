@@ -3,6 +3,7 @@ subprocess): what it was given comes out as those bytes, and what it says reads 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,24 @@ def test_the_ascii_stand_ins() -> None:
         b"a -> b... - - 'x' \"y\" 2x3 \\u2615 caf\\xe9"
     assert said.encode("latin-1", PLAIN_PUNCTUATION) == \
         "a -> b... - - 'x' \"y\" 2\u00d73 \\u2615 caf\u00e9".encode("latin-1")
+
+
+def test_what_is_typed_at_a_prompt_is_read_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password typed at the prompt goes on as the bytes typed, as one given with
+    --creds does; a locale that cannot read what was typed is said, not an internal
+    error (LC_ALL=C without UTF-8 mode and a non-ASCII password)."""
+    import getpass
+
+    from spyglass.cli.common import typed
+    from spyglass.core.errors import SpyglassError
+
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: os.fsdecode(b"p\xc3\xa4ss\xff"))
+    assert typed("Password: ", secret=True).encode("utf-8", "surrogateescape") == \
+        b"p\xc3\xa4ss\xff"
+
+    def undecodable(prompt: str) -> str:
+        raise UnicodeDecodeError("ascii", b"\xc3", 0, 1, "ordinal not in range(128)")
+
+    monkeypatch.setattr(getpass, "getpass", undecodable)
+    with pytest.raises(SpyglassError, match="cannot be read in this locale's encoding"):
+        typed("Password: ", secret=True)

@@ -539,8 +539,24 @@ def ask_password(
     from spyglass.core.credentials import Credentials
 
     where = f" for {host}" if host else ""
-    password = getpass.getpass(f"Password{where}: ")
+    password = typed(f"Password{where}: ", secret=True)
     return Credentials(credentials.username, password, source=credentials.source)
+
+
+def typed(prompt: str, *, secret: bool = False) -> str:
+    """What a person types at the terminal after ``prompt`` (not echoed when ``secret``),
+    as the bytes typed, read as UTF-8 (:func:`argv_text`: credentials go on as given,
+    whatever the locale); a locale that cannot read them (``LC_ALL=C`` without Python's
+    UTF-8 mode, and a non-ASCII password) is said."""
+    try:
+        text = getpass.getpass(prompt) if secret else input(prompt)
+    except UnicodeDecodeError:
+        raise SpyglassError(
+            f"What was typed cannot be read in this locale's encoding "
+            f"({sys.getfilesystemencoding()}); give it with --password-stdin, or use a "
+            "UTF-8 locale (LC_ALL=C.UTF-8)."
+        ) from None
+    return argv_text(text)
 
 
 def command_line_credentials(text: str, host: str | None, flag: str = "--creds") -> Credentials:

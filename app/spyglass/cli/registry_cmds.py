@@ -18,6 +18,7 @@ from spyglass.cli.common import (
     note,
     registry_options,
     resolve_name,
+    typed,
     write_json,
     write_text,
 )
@@ -289,7 +290,7 @@ def run_login(args: argparse.Namespace) -> int:
         if not username:
             if not sys.stdin.isatty():
                 raise SpyglassError("No user name given; use --username USER.")
-            username = input("Username: ").strip()
+            username = typed("Username: ").strip()
         if args.password_stdin:
             password = _stdin_line().rstrip("\r\n")
         else:

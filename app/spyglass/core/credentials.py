@@ -1091,8 +1091,11 @@ def _decode_entry(entry: Mapping[str, Any], key: str, path: Path) -> Credentials
         )
         padded = auth.strip() + "=" * (-len(auth.strip()) % 4)
         try:
-            decoded = base64.b64decode(padded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            # (bytes that are not UTF-8, as skopeo login writes them under Latin-1, go on
+            # as they are: see the Basic header)
+            decoded = base64.b64decode(padded, validate=True).decode("utf-8",
+                                                                      "surrogateescape")
+        except binascii.Error:
             raise invalid from None  # the causes quote the secret
         username, colon, password = decoded.partition(":")
         if not colon:

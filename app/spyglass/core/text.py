@@ -40,41 +40,113 @@ def as_given(text: str) -> bytes:
 
 def visible(text: str, *, keep: str = "") -> str:
     """``text`` with what would not show as itself written as an escape: a byte that was
-    not UTF-8 as ``\\xff`` (not Python's ``\\udcff``), a control or format character as
-    ``\\x1b``, ``\\u202e``; but the characters of ``keep`` (``"\\n"`` for text shown on
+    not UTF-8 as ``\\xff`` (not Python's ``\\udcff``), a control character as ``\\x1b``,
+    a format character (a bidi control, a zero-width one) as ``\\u202e``, a line or
+    paragraph separator; but the characters of ``keep`` (``"\\n\\t"`` for text shown on
     several lines). A sentence quotes names from registries, files and images: an
     escape sequence in there must not reach a terminal as a command (clear the screen,
     retitle the window, fake output), nor a bidi control (U+202E RIGHT-TO-LEFT
-    OVERRIDE) or a zero-width character (U+200B) turn or hide text in a window.
+    OVERRIDE) or a zero-width character (U+200B) turn or hide text in a window. Spaces
+    show as themselves (a no-break space, the ideographic space), and so do characters
+    Python's Unicode tables do not know yet (a new emoji).
 
-    A joiner that does what it is for stays: U+200D between two emoji (a family, a
-    flag: one picture), U+200C and U+200D between two letters of a script that joins
-    its letters (Arabic, Persian, the Indic scripts; from U+0600 on)."""
+    A joiner that does what it is for stays (:func:`joins`), and so do the tag
+    characters of a flag (🏴 and U+E0067 …: England's)."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() or char in keep or joins(text, at)
-                   else _escaped(char) for at, char in enumerate(text))
+    return "".join(char if char in keep or not _hidden(text, at) else _escaped(char)
+                   for at, char in enumerate(text))
 
+
+TABS: Final = "\t"
+"""For :func:`visible`'s ``keep``: text on one line, whose tabs show as spacing (a build
+step's ``set -eux; \\tapt-get …``)."""
+
+LINES: Final = "\n\t"
+"""For :func:`visible`'s ``keep``: text shown on several lines."""
+
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 _ZWNJ: Final = "\u200c"
 _ZWJ: Final = "\u200d"
 _EMOJI_PARTS: Final = frozenset({"\ufe0f", *map(chr, range(0x1F3FB, 0x1F400))})
 """What may stand between an emoji and its joiner: emoji presentation, skin tones."""
 
+_BLACK_FLAG: Final = "\U0001f3f4"
+_TAGS: Final = range(0xE0020, 0xE0080)
+"""The tag characters that spell a subdivision flag after 🏴 (ending with U+E007F)."""
+
+_JOINING_SCRIPTS: Final = (
+    range(0x0600, 0x0800),  # Arabic, Syriac, Arabic Supplement, Thaana, N'Ko
+    range(0x0860, 0x0900),  # Syriac Supplement, Arabic Extended
+    range(0x0900, 0x0E00),  # the Brahmic scripts of India and Sri Lanka
+    range(0x1000, 0x10A0),  # Myanmar
+    range(0x1780, 0x18B0),  # Khmer, Mongolian
+    range(0xA8E0, 0xA900),  # Devanagari Extended
+    range(0xFB50, 0xFE00),  # Arabic Presentation Forms-A
+    range(0xFE70, 0xFF00),  # Arabic Presentation Forms-B
+)
+"""Where U+200C and U+200D choose how letters join (Persian's half-space, a Malayalam
+chillu): elsewhere (Latin, CJK, Hangul) they only hide."""
+
+
+def _hidden(text: str, at: int) -> bool:
+    char = text[at]
+    if unicodedata.category(char) not in _HIDDEN_CATEGORIES:
+        return False
+    if ord(char) in _TAGS:
+        return not _in_flag(text, at)
+    return not joins(text, at)
+
+
+def _in_flag(text: str, at: int) -> bool:
+    """Whether the tag character at ``at`` follows 🏴 through tag characters only."""
+    while at > 0 and ord(text[at - 1]) in _TAGS:
+        at -= 1
+    return at > 0 and text[at - 1] == _BLACK_FLAG
+
 
 def joins(text: str, at: int) -> bool:
-    """Whether the joiner at ``at`` joins two emoji, or two letters of a joining script."""
+    """Whether the joiner at ``at`` joins two emoji (a family: one picture), or sits in a
+    word of a script whose letters it joins (after a letter or mark of Arabic, Persian,
+    Syriac, the Indic scripts, Myanmar, Khmer, Mongolian; a word-final Malayalam
+    chillu too)."""
     char = text[at]
-    if char not in (_ZWNJ, _ZWJ) or not 0 < at < len(text) - 1:
+    if char not in (_ZWNJ, _ZWJ) or at == 0:
         return False
-    before, after = text[at - 1], text[at + 1]
-    if char == _ZWJ and _emoji(after) and (_emoji(before) or before in _EMOJI_PARTS):
+    before = text[at - 1]
+    after = text[at + 1] if at + 1 < len(text) else ""
+    if char == _ZWJ and after and _emoji(after) and (_emoji(before) or before in _EMOJI_PARTS):
         return True
-    return all(ord(c) >= 0x600 and unicodedata.category(c)[0] in "LM" for c in (before, after))
+    return _joining_letter(before) and (not after or not after.isalpha()
+                                        or _joining_letter(after))
+
+
+def _joining_letter(char: str) -> bool:
+    code = ord(char)
+    return (any(code in script for script in _JOINING_SCRIPTS)
+            and unicodedata.category(char)[0] in "LM")
 
 
 def _emoji(char: str) -> bool:
     return ord(char) >= 0x2000 and unicodedata.category(char) == "So"
+
+
+def shell_quoted(text: str) -> str:
+    """``text`` (a path) as a POSIX shell takes it, ``$'…'`` (bash, zsh, ksh), where it
+    holds what plain text cannot carry (a byte that is not UTF-8, a control character):
+    each such byte as ``\\xff``; ``text`` itself where it holds none."""
+    if text.isprintable() and not any(0xDC80 <= ord(char) <= 0xDCFF for char in text):
+        return text
+    out = []
+    for char in text:
+        if char in "\\'":
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogateescape"))
+    return "$'" + "".join(out) + "'"
 
 
 def _escaped(char: str) -> str:
@@ -86,4 +158,4 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-__all__ = ["AS_GIVEN", "as_given", "joins", "visible"]
+__all__ = ["AS_GIVEN", "LINES", "TABS", "as_given", "joins", "shell_quoted", "visible"]

@@ -7,6 +7,7 @@ import logging
 import os
 import platform as _platform
 import time
+import urllib.parse
 from functools import partial
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
+    QMimeData,
     QModelIndex,
     QObject,
     QPoint,
     Qt,
     QTimer,
+    QUrl,
     qVersion,
 )
 from PySide6.QtGui import (
@@ -60,7 +63,7 @@ from spyglass.core.settings import (
     normalize_location,
     save_settings,
 )
-from spyglass.core.text import visible
+from spyglass.core.text import shell_quoted, visible
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
@@ -772,7 +775,7 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
         if location is not None:
             path = str(location.path)
-            menu.addAction("Copy Path", lambda: self._copy(path))
+            menu.addAction("Copy Path", lambda: self.copy_path(location.path))
             menu.addAction("Reload", lambda: self._reload_path(path))
             menu.addSeparator()
             menu.addAction("Close", lambda: self._close_path(path))
@@ -780,7 +783,24 @@ class MainWindow(QMainWindow):
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
-        self.show_status(f"Copied {text}")
+        self.show_status(f"Copied {visible(text)}")
+
+    def copy_path(self, path: Path) -> None:
+        """Put ``path`` on the clipboard as text, and as a ``file:`` URL for file managers.
+        A path with a byte that is not UTF-8 cannot be text as it is (a QString drops
+        the byte): the text is the path as a shell takes it (``$'…\\xff…'``), and the
+        URL carries the byte (``%FF``)."""
+        text = str(path)
+        quoted = shell_quoted(text)
+        data = QMimeData()
+        data.setText(quoted)
+        data.setUrls([QUrl("file://" + urllib.parse.quote(os.fsencode(path.absolute())))])
+        QGuiApplication.clipboard().setMimeData(data)
+        if quoted == text:
+            self.show_status(f"Copied {text}")
+        else:
+            self.show_status(f"Copied {quoted}: the name holds what is no text, so it is "
+                             "written as a shell takes it")
 
     def _reload_path(self, path: str) -> None:
         index = self._location_index(path)

@@ -41,3 +41,29 @@ def test_a_joiner_that_joins_stays() -> None:
     assert visible(f"{family} {flag} {persian}") == f"{family} {flag} {persian}"
     assert visible("ad\u200dmin \u200d\U0001f468 a\u200cb") == \
         "ad\\u200dmin \\u200d\U0001f468 a\\u200cb"
+
+
+def test_spaces_show_and_joiners_hide_only_where_no_script_joins() -> None:
+    """A no-break or ideographic space is a space (the window showed \\xa0, \\u3000); a
+    tab is kept where asked; a joiner between CJK, Hangul or fullwidth Latin letters
+    only hides (fullwidth a, d, ZWJ, m, i, n passed for admin) and is shown; a word-final Malayalam
+    chillu and England's flag (tag characters after 🏴) are what they are."""
+    assert visible("Prix\xa010\xa0\u20ac \u65e5\u672c\u3000\u8a9e") == \
+        "Prix\xa010\xa0\u20ac \u65e5\u672c\u3000\u8a9e"
+    assert visible("set -eux;\tapt-get update\n", keep="\t\n") == \
+        "set -eux;\tapt-get update\n"
+    assert visible("a\tb") == "a\\x09b"
+    assert visible("\uff41\uff44\u200d\uff4d\uff49\uff4e \u4e2d\u200c\u6587 \ud55c\u200d\uad6d") \
+        == "\uff41\uff44\\u200d\uff4d\uff49\uff4e \u4e2d\\u200c\u6587 \ud55c\\u200d\uad6d"
+    chillu = "\u0d28\u0d4d\u200d"
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    assert visible(f"{chillu} {england}") == f"{chillu} {england}"
+    assert visible("x\U000e0067") == "x\\U000e0067"  # a tag character with no flag
+
+
+def test_a_path_that_is_no_text_is_quoted_as_a_shell_takes_it() -> None:
+    from spyglass.core.text import shell_quoted
+
+    assert shell_quoted("/tmp/caf\u00e9 x") == "/tmp/caf\u00e9 x"
+    assert shell_quoted(os.fsdecode(b"/tmp/it's\\bad\xff\n")) == \
+        "$'/tmp/it\\'s\\\\bad\\xff\\x0a'"

@@ -25,6 +25,7 @@ from spyglass.core.signatures.attached import (
     SubjectAttachments,
 )
 from spyglass.core.signatures.model import Kind
+from spyglass.core.text import LINES, visible
 from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size, short_digest
 from spyglass.gui.models.table import LEFT, RIGHT, monospace_font
@@ -227,9 +228,10 @@ class SignaturesModel(IdTreeModel):
         if role == NODE_ROLE:
             return node
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(node, column)
+            return visible(self._display(node, column))  # (a registry's text: see visible)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(node, column)
+            tip = self._tooltip(node, column)
+            return visible(tip, keep=LINES) if tip else tip
         if role == Qt.ItemDataRole.FontRole:
             if column == DIGEST:
                 return self._mono

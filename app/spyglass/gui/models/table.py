@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 
-from spyglass.core.text import visible
+from spyglass.core.text import LINES, TABS, visible
 
 Row = TypeVar("Row")
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -134,10 +134,10 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             return None
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return visible(self.display(row, column))
+            return visible(self.display(row, column), keep=TABS)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = self.tooltip(row, column)
-            return visible(tip, keep="\n") if tip else tip
+            return visible(tip, keep=LINES) if tip else tip
         if role == Qt.ItemDataRole.DecorationRole:
             return self.decoration(row, column)
         if role == Qt.ItemDataRole.FontRole:

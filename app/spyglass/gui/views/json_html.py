@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from spyglass.core.text import joins, visible
+from spyglass.core.text import LINES, joins, visible
 
 JsonPath = tuple[str | int, ...]
 LinkFor = Callable[[JsonPath, str], str | None]
@@ -117,6 +117,6 @@ def render_text(raw: bytes, colors: JsonColors, link_for: LinkFor | None = None)
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        text = visible(raw.decode("utf-8", "replace"), keep="\n\t")
+        text = visible(raw.decode("utf-8", "replace"), keep=LINES)
         return "<pre dir=\"ltr\">" + html.escape(text) + "</pre>"
     return render_json(data, colors, link_for)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import compression, media
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import TITLE_ANNOTATION
+from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
@@ -55,6 +56,10 @@ class LayerDetails(QFrame):
             label = QLabel(name)
             mute(label)
             value = QLabel()
+            # an image's text is shown as it is written: never read as rich text (a step
+            # that echoes <h1>…</h1> showed a heading), nor turned by a bidi control
+            value.setTextFormat(Qt.TextFormat.RichText if name == "Media type"
+                                else Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setWordWrap(True)
             if mono:
@@ -87,23 +92,24 @@ class LayerDetails(QFrame):
         self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
         friendly = media.friendly(descriptor.media_type)
         self._values["Media type"].setText(
-            html.escape(friendly) if friendly == descriptor.media_type else  # (said once)
-            f"{html.escape(friendly)}&nbsp;&nbsp;"
+            html.escape(visible(friendly)) if friendly == descriptor.media_type else  # (once)
+            f"{html.escape(visible(friendly))}&nbsp;&nbsp;"
             f"<span style='color:{muted_color(self.palette()).name()}'>"
-            f"{html.escape(descriptor.media_type)}</span>")
+            f"{html.escape(visible(descriptor.media_type))}</span>")
         self._values["Size"].setText(
             f"{human_size(descriptor.size)} ({exact_size(descriptor.size)}), "
             f"{row.share * 100:.1f} % of the image's layers")
         step = row.step
         self._values["Created"].setText(format_timestamp(step.created) if step else "—")
-        self._values["Created by"].setText(step.created_by if step and step.created_by else "—")
+        self._values["Created by"].setText(
+            visible(step.created_by, keep=LINES) if step and step.created_by else "—")
         # an artifact's blob is often a file of its own: its name (as oras writes it), and
         # what else its descriptor says
         notes = dict(descriptor.annotations)
         title = notes.pop(TITLE_ANNOTATION, "")
-        self._values["File name"].setText(title)
-        self._values["Annotations"].setText("\n".join(f"{k}: {v}"
-                                                      for k, v in sorted(notes.items())))
+        self._values["File name"].setText(visible(title))
+        self._values["Annotations"].setText("\n".join(
+            f"{visible(k)}: {visible(v, keep=TABS)}" for k, v in sorted(notes.items())))
         for name, shown in (("File name", bool(title)), ("Annotations", bool(notes))):
             self._form.setRowVisible(self._values[name], shown)
 

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Final
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -22,7 +29,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
 from spyglass.core.manifest import ImageIndex, ImageManifest
-from spyglass.core.text import visible
+from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
     exact_size,
@@ -145,7 +152,8 @@ class OverviewPage(QScrollArea):
         self._values: dict[str, QLabel] = {}
         self._fields: dict[str, tuple[_Section, QWidget]] = {}
         self._shown: dict[str, bool] = {}
-        self._texts: dict[str, str] = {}
+        self._wrapped: set[str] = set()
+        """Titles whose plain value is shown as :func:`left_to_right` rich text."""
 
         image = _Section("Image")
         self._add(image, "Name")
@@ -233,12 +241,13 @@ class OverviewPage(QScrollArea):
         read left to right (:func:`left_to_right`). Rich text is escaped so where it is
         made (:func:`_table`)."""
         value = self._values[title]
-        shown = text if rich else visible(text, keep="\n")
-        self._texts[title] = shown
+        shown = text if rich else visible(text, keep=LINES)
         if rich or not isinstance(value, _Value):  # (a digest, cut in its middle: ASCII)
+            self._wrapped.discard(title)
             value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
             value.setText(shown)
         else:
+            self._wrapped.add(title)
             value.setTextFormat(Qt.TextFormat.RichText)
             value.setText(left_to_right(shown))
         section, field = self._fields[title]
@@ -248,9 +257,16 @@ class OverviewPage(QScrollArea):
     # -- public
 
     def field_text(self, title: str) -> str:
-        """The text shown for ``title`` ("" when the row is hidden): plain, but for the
-        rich text of Media type, Labels and Annotations."""
-        return self._texts.get(title, "") if self._shown.get(title) else ""
+        """The text shown for ``title`` ("" when the row is hidden), as the label renders
+        it: plain, but for the rich text of Media type, Labels and Annotations."""
+        if not self._shown.get(title):
+            return ""
+        value = self._values[title]
+        if title not in self._wrapped:
+            return value.text()
+        rendered = QTextDocument()
+        rendered.setHtml(value.text())
+        return rendered.toPlainText()
 
     def copy_button(self, title: str) -> QWidget | None:
         return self.findChild(QWidget, f"copy{title.replace(' ', '')}")
@@ -358,7 +374,7 @@ class OverviewPage(QScrollArea):
         self._set("Volumes", ", ".join(config.volumes))
         self._set("Stop signal", config.stop_signal)
         # one line each (a variable's own line break is an escape)
-        self._set("Environment", "\n".join(visible(variable) for variable in config.env))
+        self._set("Environment", "\n".join(visible(variable, keep=TABS) for variable in config.env))
         self._set("Labels", _table(config.labels, muted), rich=True)
         self._labels.setVisible(bool(config.labels))
 
@@ -372,8 +388,8 @@ def _table(pairs: Mapping[str, str], muted: str) -> str:
         return ""
     rows = "".join(
         f"<tr><td dir='ltr' align='left' style='padding-right:14px; color:{muted}'>"
-        f"{html.escape(visible(k))}</td>"
-        f"<td dir='ltr' align='left'>{html.escape(visible(v))}</td></tr>"
+        f"{html.escape(visible(k, keep=TABS))}</td>"
+        f"<td dir='ltr' align='left'>{html.escape(visible(v, keep=LINES))}</td></tr>"
         for k, v in sorted(pairs.items())
     )
     return f"<table cellspacing='0' cellpadding='2'>{rows}</table>"
