@@ -73,6 +73,7 @@ from spyglass.core.transports.registry.failures import (
     client_certificate_refused,
     is_tls_failure,
     mentions,
+    plain_http_answered,
     unsendable,
     verify_failed,
     verify_reason,
@@ -167,6 +168,7 @@ class RegistryEndpoint:
         answered: SpyglassError | None = None  # what a server that answered said
         proxied: ConnectionFailed | None = None  # a proxy that could not be reached
         silent = 0  # attempts whose connection was taken but never answered
+        plain = False  # the TLS hello was answered in plain HTTP: a server is there
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
@@ -183,6 +185,7 @@ class RegistryEndpoint:
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
                 silent += exc.__cause__ is not None and answered_nothing(exc.__cause__)
+                plain = plain or (isinstance(exc, TLSFailed) and plain_http_answered(exc))
                 if isinstance(exc, ConnectionFailed) and \
                         self._pool.proxy_for(httpx.URL(f"{base}/v2/")) is not None:
                     proxied = proxied or exc
@@ -199,9 +202,12 @@ class RegistryEndpoint:
                 self._base = base
             return base
         assert first_error is not None
-        if silent == len(schemes):
+        # a TLS hello answered in plain HTTP, then an HTTP request never answered: that
+        # server is the one that hangs, whatever its handshake said
+        if silent == len(schemes) or (plain and silent == len(schemes) - 1 > 0):
+            server = "a plain-HTTP server" if plain else "a server"
             raise ConnectionFailed(
-                f"Cannot reach the registry {self.host}: a server at {self.api_host} "
+                f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
                 "takes connections but answers nothing (it timed out); it may be hung, or "
                 "not a registry.")
         # a server that answered (not a registry) says more than a failed handshake,
