@@ -455,16 +455,27 @@ def test_a_long_catalog_loads_page_by_page(qtbot: QtBot, window: MainWindow) -> 
     model.fetchMore(index)
     assert not model.canFetchMore(index)  # at once: a view's loop must not ask again
     qtbot.waitUntil(idle, timeout=WAIT_MS)
-    assert model.rowCount(index) == 200 and model.canFetchMore(index)
+    assert model.rowCount(index) == 200 and model.can_fetch_next(index)
     page = window.registries.registry_page
     window.registries.tree.setCurrentIndex(index)
     assert "200 repositories so far" in page.count.text()
-    # a view asks for the rest as it needs it: an expanded tree node reads to the end
-    window.registries.tree.expand(index)
+    # the tree asks for the rest as it is scrolled to its end, not as it is expanded
+    tree = window.registries.tree
+    tree.expand(index)
+    qtbot.wait(50)
+    assert window.runner.active == 0 and model.rowCount(index) == 200
+    assert not model.canFetchMore(index) and model.can_fetch_next(index)
+    bar = tree.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)  # (expanded, animated)
+    for listed in (400, 450):
+        tree.scrollToBottom()
+        qtbot.waitUntil(lambda listed=listed: model.rowCount(index) == listed,  # type: ignore[misc]
+                        timeout=WAIT_MS)
+        qtbot.waitUntil(idle, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
     assert sorted(set(pages)) == [200, 400, 450]  # (the last, empty answer says "done")
     assert model.rowCount(index) == 450
-    assert window.registries.tree.verticalScrollBar().maximum() > 400 - 40
+    assert tree.verticalScrollBar().maximum() > 400 - 40
     qtbot.keyClicks(page.filter, "app-44")
     root = page.list.rootIndex()
     assert [page.proxy.index(r, 0, root).data() for r in range(page.proxy.rowCount(root))] \

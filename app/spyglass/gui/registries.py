@@ -17,7 +17,15 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -276,6 +284,29 @@ class RegistryBrowser(QObject):
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
         self._chosen = ChosenRow(tree, self._current_changed)
         self.model.rowsInserted.connect(self._tags_inserted)
+        # a registry's next page is read as its last rows come near, not before
+        self._near_end = QTimer(self)
+        self._near_end.setSingleShot(True)
+        self._near_end.setInterval(0)
+        self._near_end.timeout.connect(self._fetch_near_end)
+        tree.verticalScrollBar().valueChanged.connect(lambda _value: self._near_end.start())
+        tree.expanded.connect(lambda _index: self._near_end.start())
+        self.model.rowsInserted.connect(lambda *_: self._near_end.start())
+
+    def _fetch_near_end(self) -> None:
+        """Read the next page of each expanded registry whose last row is in sight, or
+        within a screenful of it (the tree asks for a registry's first page alone)."""
+        tree, model = self.tree, self.model
+        viewport = tree.viewport().rect()
+        for row in range(model.rowCount()):
+            registry = model.index(row, 0)
+            node = model.registry_node(registry)
+            count = model.rowCount(registry)
+            if node is None or not node.more or not count or not tree.isExpanded(registry):
+                continue
+            last = tree.visualRect(model.index(count - 1, 0, registry))
+            if last.isValid() and last.top() <= viewport.bottom() + viewport.height():
+                model.fetch_next(registry)
 
     def _connect_pages(self) -> None:
         page = self.registry_page
@@ -614,14 +645,14 @@ class RegistryBrowser(QObject):
             self.registry_page.show_registry(current)
             self._content.setCurrentWidget(self.registry_page)
             emit(self.titleChanged, node.host)
-            if self.model.canFetchMore(current) and node.state.value == "pending":
-                self.model.fetchMore(current)
+            if node.state is LoadState.PENDING:
+                self.model.fetch_next(current)
         elif isinstance(node, RepositoryNode):
             self.repository_page.show_repository(current)
             self._content.setCurrentWidget(self.repository_page)
             emit(self.titleChanged, f"{node.parent.host}/{node.name}")
-            if node.state.value == "pending":
-                self.model.fetchMore(current)
+            if node.state is LoadState.PENDING:
+                self.model.fetch_next(current)
         elif isinstance(node, TagNode):
             self._show_tag(node)
         self._update_tag_buttons()
@@ -922,6 +953,8 @@ class RegistryBrowser(QObject):
             menu.addAction("Open Repository…", lambda: self._focus_open_field(index))
             menu.addAction("Copy Host", lambda: self._copy(host))
             menu.addAction("Reload", lambda: self.model.reload(index))
+            if node.more:  # (the tree reads a page as its end comes into sight)
+                menu.addAction("Load All Repositories", lambda: self.model.fetch_all(index))
             menu.addSeparator()
             menu.addAction("Edit Registry…", lambda: self.edit_registry(host))
             menu.addAction("Remove Registry…", lambda: self.remove_registry(host))

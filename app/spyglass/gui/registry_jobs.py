@@ -317,8 +317,11 @@ class Listing:
     Cancel :attr:`token` to stop it for good (a reload or removal).
     """
 
-    def __init__(self, open_pages: Callable[[CancelToken], Iterator[list[str]]]) -> None:
+    def __init__(self, open_pages: Callable[[CancelToken], Iterator[list[str]]], *,
+                 page_size: int) -> None:
         self._open = open_pages
+        self.page_size = page_size
+        """The names a page asks for (a shorter page is likely the last)."""
         self._pages: Iterator[list[str]] | None = None
         self.token = _ListingToken()
 
@@ -336,13 +339,15 @@ class Listing:
 
 
 def catalog_listing(connection: Connection) -> Listing:
+    size = CATALOG_PAGE_SIZE
     return Listing(lambda cancel: connection.client().catalog_pages(
-        page_size=CATALOG_PAGE_SIZE, cancel=cancel))
+        page_size=size, cancel=cancel), page_size=size)
 
 
 def tag_listing(connection: Connection, repository: str) -> Listing:
+    size = TAG_PAGE_SIZE
     return Listing(lambda cancel: connection.client().tag_pages(
-        repository, page_size=TAG_PAGE_SIZE, cancel=cancel))
+        repository, page_size=size, cancel=cancel), page_size=size)
 
 
 def lists_no_catalog(connection: Connection, error: SpyglassError, cancel: CancelToken) -> bool:

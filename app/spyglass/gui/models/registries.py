@@ -7,7 +7,14 @@ name, and for tags the digest, the kind of manifest and the other tags of the
 same image; the places tree shows the first, the tag table all four.
 
 Nothing is fetched until a view asks (``canFetchMore``/``fetchMore``); every
-request runs on the :class:`~spyglass.gui.workers.Runner`. Digests are looked up
+request runs on the :class:`~spyglass.gui.workers.Runner`. A registry's catalog is read
+one page at a time, each when asked for: ``canFetchMore`` offers a registry's first page
+only, since a tree asks for more of every expanded row each time it lays itself out (an
+expanded registry read its whole catalog, page after page, re-laying out the tree after
+each); a later page is asked for with :meth:`RegistriesModel.fetch_next` — by the page's
+list as it is scrolled to its end (:class:`ChildFilterModel`), by the tree's
+owner as the tree is, or by "Load all" (:meth:`RegistriesModel.fetch_all`). A
+repository's tags are read to their end once asked for. Digests are looked up
 only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
 per job, at most ``max_digest_jobs`` jobs at once), the most recently shown
@@ -56,7 +63,6 @@ from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.tree import SENTENCE_ROLE, IdTreeModel
 from spyglass.gui.registry_jobs import (
-    CATALOG_PAGE_SIZE,
     Connection,
     DigestAnswer,
     Listing,
@@ -331,7 +337,7 @@ class RegistriesModel(IdTreeModel):
         node.connection = connection
         self._reset_registry(node)
         if loaded:
-            self.fetchMore(self._registry_index(node))
+            self.fetch_next(self._registry_index(node))
 
     def remove_registry(self, host: str) -> None:
         index = self.registry_index(host)
@@ -351,10 +357,10 @@ class RegistriesModel(IdTreeModel):
         node = self.node(index)
         if isinstance(node, RegistryNode):
             self._reset_registry(node)
-            self.fetchMore(self._registry_index(node))
+            self.fetch_next(self._registry_index(node))
         elif isinstance(node, RepositoryNode):
             self._reset_repository(node)
-            self.fetchMore(self._repository_index(node))
+            self.fetch_next(self._repository_index(node))
 
     def refresh_repository(self, index: AnyIndex, written: str | None = None,
                            descriptor: Descriptor | None = None) -> None:
@@ -415,8 +421,28 @@ class RegistriesModel(IdTreeModel):
         node = self.node(index)
         if isinstance(node, RegistryNode) and not node.no_catalog:
             node.load_all = True
-            if self.canFetchMore(index):
-                self.fetchMore(index)
+            self.fetch_next(index)
+
+    def can_fetch_next(self, index: AnyIndex) -> bool:
+        """Whether the registry or repository at ``index`` has a page still to read: the
+        first, or one after those read."""
+        node = self.node(index)
+        if not isinstance(node, _CONTAINERS) or index.column() != 0:
+            return False
+        return node.state is LoadState.PENDING or node.more
+
+    def fetch_next(self, index: AnyIndex) -> None:
+        """Read the next page of the registry or repository at ``index`` in the background
+        (nothing when it has none, or one is on its way)."""
+        if not self.can_fetch_next(index):
+            return
+        node = self.node(index)
+        assert isinstance(node, _CONTAINERS)
+        # Views call this while they lay out their rows (QTreeView does): nothing may
+        # change under them now. The state changes at once, so no page is asked for
+        # twice; the rest (signals, the job) follows from the event loop.
+        node.state = LoadState.LOADING
+        QTimer.singleShot(0, lambda: self._start(node))
 
     # ------------------------------------------------------------------ finding rows
 
@@ -783,7 +809,7 @@ class RegistriesModel(IdTreeModel):
         self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
         if answer.done:
             node.listing = None
-        elif node.load_all or len(answer.names) < CATALOG_PAGE_SIZE:
+        elif node.load_all or len(answer.names) < listing.page_size:
             # a short page is usually the last: the next call finds out without a request
             self._start_catalog(node)
         emit(self.registryLoaded, node.host)
@@ -1039,24 +1065,19 @@ class RegistriesModel(IdTreeModel):
         return node.state in (LoadState.PENDING, LoadState.LOADING) or bool(node.children)
 
     def canFetchMore(self, parent: AnyIndex) -> bool:
-        """Override QAbstractItemModel::canFetchMore: a list not (fully) read yet."""
+        """Override QAbstractItemModel::canFetchMore: a list not read yet, or a repository's
+        tags not read to the end; a registry's later pages are not offered (see the
+        module docstring: :meth:`fetch_next` reads them)."""
         node = self._node(parent) if parent.isValid() else None
         if not isinstance(node, RegistryNode | RepositoryNode) or parent.column() != 0:
             return False
-        return node.state is LoadState.PENDING or node.more
+        return node.state is LoadState.PENDING or (node.more and isinstance(node, RepositoryNode))
 
     def fetchMore(self, parent: AnyIndex) -> None:
-        """Override QAbstractItemModel::fetchMore: read the next page in the background."""
-        if not self.canFetchMore(parent):
-            return
-        node = self._node(parent) if parent.isValid() else None
-        if not isinstance(node, _CONTAINERS):
-            return
-        # Views call this while they lay out their rows (QTreeView does): nothing may
-        # change under them now. The state changes at once, so canFetchMore says no;
-        # the rest (signals, the job) follows from the event loop.
-        node.state = LoadState.LOADING
-        QTimer.singleShot(0, lambda: self._start(node))
+        """Override QAbstractItemModel::fetchMore: read the page :meth:`canFetchMore`
+        offers, in the background."""
+        if self.canFetchMore(parent):
+            self.fetch_next(parent)
 
     def _start(self, node: RegistryNode | RepositoryNode) -> None:
         if not self.alive(node) or node.state is not LoadState.LOADING:
@@ -1379,6 +1400,22 @@ class ChildFilterModel(QSortFilterProxyModel):
             end()
         else:  # Qt before 6.9
             self.invalidateFilter()
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        """Override QSortFilterProxyModel::canFetchMore: the next page of the list shown,
+        whichever it is (a view asks as its last row comes into sight)."""
+        model = self.sourceModel()
+        if isinstance(model, RegistriesModel):
+            return model.can_fetch_next(self.mapToSource(parent))
+        return super().canFetchMore(parent)
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        """Override QSortFilterProxyModel::fetchMore: see :meth:`canFetchMore`."""
+        model = self.sourceModel()
+        if isinstance(model, RegistriesModel):
+            model.fetch_next(self.mapToSource(parent))
+        else:
+            super().fetchMore(parent)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         """Override QSortFilterProxyModel::filterAcceptsRow."""
