@@ -300,6 +300,44 @@ def test_digests_are_fetched_for_asked_rows_only_a_few_at_a_time(
     assert model.data(model.index(0, DIGEST, repo)) == "…"  # never asked for again yet
 
 
+class HungHeads(FakeClient):
+    """Its manifest HEADs never come back (until ``release`` is set, or a cancel)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def head_manifest(self, repository: str, tag: str, *,
+                      cancel: CancelToken | None = None) -> ManifestHead:
+        with self._lock:
+            self.heads.append(tag)
+        while not self.release.wait(0.01):
+            if cancel is not None:
+                cancel.check()
+        return super().head_manifest(repository, tag, cancel=cancel)
+
+
+def test_a_registry_whose_digests_hang_holds_up_no_other_registrys(
+        qtbot: QtBot, runner: Runner) -> None:
+    hung, answering = HungHeads(), FakeClient()
+    model = RegistriesModel(runner)
+    for host, client in (("hung.example", hung), (HOST, answering)):
+        model.add_registry(RegistrySettings(host), FakeConnection(client, host))  # type: ignore[arg-type]
+        model.feed_repositories(model.registry_index(host), ["team/app"], done=True)
+        model.feed_tags(model.repository_index(host, "team/app"),
+                        [f"{n}-x" for n in range(100)], done=True)
+    hung_repo = model.repository_index("hung.example", "team/app")
+    for row in range(100):
+        model.index(row, DIGEST, hung_repo).data()
+    qtbot.waitUntil(lambda: len(hung.heads) >= MAX_DIGEST_JOBS, timeout=WAIT_MS)
+    repo = model.repository_index(HOST, "team/app")
+    model.index(0, DIGEST, repo).data()  # asked for later: it was queued behind them
+    qtbot.waitUntil(lambda: model.index(0, 0, repo).data(DIGEST_ROLE) is not None,
+                    timeout=WAIT_MS)
+    assert model.data(model.index(0, DIGEST, hung_repo)) == "…"
+    hung.release.set()
+
+
 def test_aliases_are_marked_once_digests_are_known(qtbot: QtBot, runner: Runner) -> None:
     model = filled_model(qtbot, runner, FakeClient(), max_digest_jobs=0)
     model.feed_repositories(model.registry_index(HOST), ["team/app"], done=True)

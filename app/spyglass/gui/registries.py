@@ -76,7 +76,7 @@ from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
 from spyglass.gui.views.widgets import ChosenRow
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
 """``confirm(title, text, accept_label) -> bool``: ask before something cannot be undone."""
@@ -728,7 +728,8 @@ class RegistryBrowser(QObject):
                 on_error=lambda message: emit(
                     self.statusMessage, f"{message} The list shown is as it was read last."),
                 key=f"reload:{connection.host}/{name}",
-                what=f"listing {connection.host}/{name} again")
+                what=f"listing {connection.host}/{name} again",
+                lane=registry_lane(connection.host))
             return True
         return False
 
@@ -834,7 +835,8 @@ class RegistryBrowser(QObject):
         self._runner.submit(lambda cancel: resolve_digest(connection, name, tag, cancel),
                             on_done=copy,
                             on_error=lambda message: emit(self.statusMessage, message),
-                            what=f"looking up the digest of {name}:{tag}")
+                            what=f"looking up the digest of {name}:{tag}",
+                            lane=registry_lane(host))
 
     def delete_tag(self, index: QModelIndex) -> None:
         """Delete a tag's image, after a confirmation naming every tag that goes with it."""
@@ -855,6 +857,7 @@ class RegistryBrowser(QObject):
             on_error=lambda message: self._delete_failed(host, name, message, tag),
             key=f"delete:{connection.host}/{name}",
             what=f"preparing to delete {name}:{tag}",
+            lane=registry_lane(host),
         )
 
     def _confirm_delete(self, connection: Connection, plan: DeletePlan) -> None:
@@ -870,6 +873,7 @@ class RegistryBrowser(QObject):
             on_error=lambda message: self._delete_failed(plan.host, plan.repository, message),
             key=f"delete:{plan.host}/{plan.repository}",
             what=f"deleting {plan.repository}@{plan.digest}",
+            lane=registry_lane(plan.host),
         )
 
     def _image_deleted(self, plan: DeletePlan) -> None:

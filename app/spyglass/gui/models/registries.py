@@ -17,8 +17,8 @@ owner as the tree is, or by "Load all" (:meth:`RegistriesModel.fetch_all`). A
 repository's tags are read to their end once asked for. Digests are looked up
 only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
-per job, at most ``max_digest_jobs`` jobs at once), the most recently shown
-rows first.
+per job, at most ``max_digest_jobs`` jobs at once per registry: a registry that
+hangs holds up its own), the most recently shown rows first.
 
 Tags that hold attachments rather than images (cosign's ``sha256-<hex>.sig``,
 ``.att``, ``.sbom``; referrers-schema ``sha256-<hex>``) are known by name; a tag
@@ -74,7 +74,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, registry_lane
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,8 @@ class RegistriesModel(IdTreeModel):
         self._mono = monospace_font()
         self._max_digest_jobs = max_digest_jobs
         self._wanted: dict[TagNode, None] = {}
-        self._digest_jobs = 0
+        self._digest_jobs: dict[str, int] = {}
+        """The digest jobs running, per registry host."""
         self._digest_timer = QTimer(self)
         self._digest_timer.setSingleShot(True)
         self._digest_timer.setInterval(DIGEST_DELAY_MS)
@@ -789,6 +790,7 @@ class RegistriesModel(IdTreeModel):
             on_error=lambda message: self._catalog_failed(node, listing, message),
             key=self._key(node),
             what=f"listing the repositories of {node.host}",
+            lane=registry_lane(node.host),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -838,6 +840,7 @@ class RegistriesModel(IdTreeModel):
             on_error=lambda message: self._tags_failed(node, listing, message),
             key=self._key(node),
             what=f"listing the tags of {node.parent.host}/{node.name}",
+            lane=registry_lane(node.parent.host),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:
@@ -934,9 +937,13 @@ class RegistriesModel(IdTreeModel):
             self._digest_timer.start()
 
     def _dispatch_digests(self) -> None:
-        while self._digest_jobs < self._max_digest_jobs and self._wanted:
-            newest = next(reversed(self._wanted))
-            repo = newest.parent
+        jobs = self._digest_jobs
+        while self._wanted:
+            # the newest tag wanted of a registry that may have another job
+            repo = next((t.parent for t in reversed(self._wanted)
+                         if jobs.get(t.parent.parent.host, 0) < self._max_digest_jobs), None)
+            if repo is None:
+                return
             batch: list[TagNode] = []
             for tag in reversed(list(self._wanted)):
                 if tag.parent is repo:
@@ -954,18 +961,26 @@ class RegistriesModel(IdTreeModel):
         for tag in batch:
             tag.pending = True
         names = [t.name for t in batch]
-        connection, name = repo.parent.connection, repo.name
-        self._digest_jobs += 1
+        connection, name, host = repo.parent.connection, repo.name, repo.parent.host
+        self._digest_jobs[host] = self._digest_jobs.get(host, 0) + 1
         self._runner.submit(
             lambda cancel: head_digests(connection, name, names, cancel),
-            on_done=lambda answers: self._digests_answered(repo, batch, answers),
-            on_error=lambda message: self._digests_failed(repo, batch, message),
+            on_done=lambda answers: self._digests_answered(host, repo, batch, answers),
+            on_error=lambda message: self._digests_failed(host, repo, batch, message),
             what=f"looking up digests in {repo.parent.host}/{name}",
+            lane=registry_lane(repo.parent.host),
         )
 
-    def _digests_answered(self, repo: RepositoryNode, batch: list[TagNode],
+    def _digest_job_ended(self, host: str) -> None:
+        left = self._digest_jobs.get(host, 0) - 1
+        if left > 0:
+            self._digest_jobs[host] = left
+        else:
+            self._digest_jobs.pop(host, None)
+
+    def _digests_answered(self, host: str, repo: RepositoryNode, batch: list[TagNode],
                           answers: list[DigestAnswer]) -> None:
-        self._digest_jobs -= 1
+        self._digest_job_ended(host)
         pairs = [(t, a) for t, a in zip(batch, answers, strict=True) if self.alive(t)]
         for tag, _answer in pairs:
             tag.pending = False
@@ -976,8 +991,9 @@ class RegistriesModel(IdTreeModel):
         self._apply_digests(repo, [(t, a) for t, a in pairs if not a.rate_limited])
         self._dispatch_digests()
 
-    def _digests_failed(self, repo: RepositoryNode, batch: list[TagNode], message: str) -> None:
-        self._digest_jobs -= 1
+    def _digests_failed(self, host: str, repo: RepositoryNode, batch: list[TagNode],
+                        message: str) -> None:
+        self._digest_job_ended(host)
         answers = [DigestAnswer(t.name, None, None, message) for t in batch]
         for tag in batch:
             tag.pending = False

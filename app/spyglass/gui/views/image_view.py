@@ -58,7 +58,7 @@ from spyglass.gui.views.widgets import (
     mute,
     scaled_font,
 )
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, lane_of
 
 IMAGE_KEY = "image"
 RAW_KEY = "raw"
@@ -291,6 +291,7 @@ class ImageView(QWidget):
             on_error=self._failed,
             key=IMAGE_KEY,
             what=f"loading {name}",
+            lane=lane_of(name),
         )
 
     @property
@@ -320,6 +321,7 @@ class ImageView(QWidget):
                 f"Cannot show the image for {label}: {message}"),
             key=IMAGE_KEY,
             what=f"loading {digest} of {state.entry.name}",
+            lane=lane_of(state.entry.name),
         )
 
     # -- answers
@@ -444,6 +446,7 @@ class ImageView(QWidget):
                 lambda cancel: fetch_blob_document(source, descriptor, title, cancel),
                 on_done=self._document_fetched, on_error=self.raw.show_error,
                 key=RAW_KEY, what=f"reading the config {descriptor.digest}",
+                lane=lane_of(state.entry.name),
             )
             return
         digest = target.digest if isinstance(target, Descriptor) else target
@@ -453,6 +456,7 @@ class ImageView(QWidget):
             lambda cancel: fetch_manifest_document(source, digest, title, cancel),
             on_done=self._document_fetched, on_error=self.raw.show_error,
             key=RAW_KEY, what=f"reading the manifest {digest}",
+            lane=lane_of(state.entry.name),
         )
 
     def _document_fetched(self, document: RawDocument) -> None:
@@ -511,7 +515,8 @@ class ImageView(QWidget):
                 shown.raise_()
                 shown.activateWindow()
                 return
-        dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self)
+        dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self,
+                                  lane=lane_of(state.entry.name))
         self.file_dialogs.append(dialog)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
         dialog.show()

@@ -1,0 +1,61 @@
+"""A registry that takes requests and never answers them, in the real window: it holds up
+its own jobs alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registries import RepositoryNode
+from spyglass.gui.workers import MAX_THREADS
+from tests.gui.guitools import WAIT_MS, SampleFacts, show_image
+from tests.helpers.hanging import HangingRegistry
+
+pytestmark = pytest.mark.gui
+
+HUNG = [f"hung/r{n}" for n in range(MAX_THREADS + 1)]
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingRegistry]:
+    with HangingRegistry({"ok/app": ["1.0", "latest"]}) as server:
+        yield server
+
+
+@pytest.fixture
+def hung_window(make_window: Callable[..., MainWindow],
+                hanging: HangingRegistry) -> MainWindow:
+    entry = RegistrySettings(hanging.host, insecure=True, repositories=[*HUNG, "ok/app"])
+    return make_window(Settings(first_run_done=True, registries=[entry]))
+
+
+def repository(window: MainWindow, host: str, name: str) -> RepositoryNode:
+    model = window.registries.model
+    node = model.node(model.repository_index(host, name))
+    assert isinstance(node, RepositoryNode)
+    return node
+
+
+def test_hung_listings_hold_up_neither_the_local_layouts_nor_another_registry(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry,
+        sample: SampleFacts) -> None:
+    """Five repositories of a hung registry open in the tree: four listings run (the
+    fifth waits its turn) and hang; a local layout lists and shows its image meanwhile
+    (it waited, with all four of the window's threads held, for four minutes)."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    tree.expand(model.registry_index(host))
+    for name in HUNG:
+        tree.expand(model.repository_index(host, name))  # looked at: never set aside
+    qtbot.waitUntil(lambda: sum(hanging.asked(n) for n in HUNG) == MAX_THREADS,
+                    timeout=WAIT_MS)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    # still hung, all of them; the fifth waits for one of the registry's own threads
+    assert all(repository(window, host, n).state is LoadState.LOADING for n in HUNG)
+    assert sum(hanging.asked(n) for n in HUNG) == MAX_THREADS
