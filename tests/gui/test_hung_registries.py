@@ -1,5 +1,5 @@
 """A registry that takes requests and never answers them, in the real window: it holds up
-its own jobs alone."""
+its own jobs alone, and a listing nobody looks at any more is stopped."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RepositoryNode
 from spyglass.gui.workers import MAX_THREADS
-from tests.gui.guitools import WAIT_MS, SampleFacts, show_image
+from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_tags
 from tests.helpers.hanging import HangingRegistry
 
 pytestmark = pytest.mark.gui
@@ -59,3 +59,29 @@ def test_hung_listings_hold_up_neither_the_local_layouts_nor_another_registry(
     # still hung, all of them; the fifth waits for one of the registry's own threads
     assert all(repository(window, host, n).state is LoadState.LOADING for n in HUNG)
     assert sum(hanging.asked(n) for n in HUNG) == MAX_THREADS
+
+
+def test_a_hung_listing_left_for_another_repository_is_stopped(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
+    """Four hung repositories clicked one after another, then one that answers: each left
+    stops listing (nothing of it had come), so the last is listed at once (it waited
+    behind the four for four minutes) and the others are listed again when chosen."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    page = window.registries.repository_page
+    for name in HUNG[:MAX_THREADS]:
+        tree.setCurrentIndex(model.repository_index(host, name))
+        qtbot.waitUntil(lambda name=name: hanging.asked(name), timeout=WAIT_MS)  # type: ignore[misc]
+        assert page.panel.title.text() == f"Listing the tags of {name}…"
+    tree.setCurrentIndex(model.repository_index(host, "ok/app"))
+    assert wait_tags(qtbot, window, host, "ok/app") == ["1.0", "latest"]
+    assert page.tag_texts() == ["1.0", "latest"]
+    for name in HUNG[:MAX_THREADS]:
+        node = repository(window, host, name)
+        assert node.state is LoadState.PENDING and node.listing is None
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # none left hung
+    # chosen again, listed again
+    seen = len(hanging.seen)
+    tree.setCurrentIndex(model.repository_index(host, HUNG[0]))
+    qtbot.waitUntil(lambda: HUNG[0] in "".join(hanging.seen[seen:]), timeout=WAIT_MS)
+    assert repository(window, host, HUNG[0]).state is LoadState.LOADING

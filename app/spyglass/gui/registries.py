@@ -236,6 +236,8 @@ class RegistryBrowser(QObject):
         self.dialog: RegistryDialog | None = None
         self.confirm: Confirm = self._ask
         self._pending_tag: tuple[str, str, str] | None = None
+        self._looked_at: RepositoryNode | None = None
+        """The repository chosen last, or whose tag was (see :meth:`_leave_repository`)."""
         self.copy_to_action: QAction | None = None
         """The window's "Copy To…", added to the tag menus when set."""
 
@@ -630,6 +632,7 @@ class RegistryBrowser(QObject):
 
     def clear_selection(self) -> None:
         """The local places took the selection."""
+        self._leave_repository(None)
         self._clearing = True
         try:
             self.tree.selectionModel().clear()
@@ -640,6 +643,7 @@ class RegistryBrowser(QObject):
         if self._clearing or not current.isValid():
             return
         node = self.model.node(current)
+        self._leave_repository(node)
         emit(self.selected)
         if isinstance(node, RegistryNode):
             self.registry_page.show_registry(current)
@@ -656,6 +660,21 @@ class RegistryBrowser(QObject):
         elif isinstance(node, TagNode):
             self._show_tag(node)
         self._update_tag_buttons()
+
+    def _leave_repository(self, node: object) -> None:
+        """``node`` is chosen now (None: a local place is): the repository chosen before, or
+        whose tag was, is no longer looked at when ``node`` is not it or its tag. Its
+        listing, if nothing of it has come yet and the tree does not show it open, is
+        stopped (see :meth:`RegistriesModel.set_aside`): a registry that hangs held a
+        thread with each repository clicked and left, for minutes."""
+        repo = node.parent if isinstance(node, TagNode) else node
+        left = self._looked_at
+        self._looked_at = repo if isinstance(repo, RepositoryNode) else None
+        if left is None or left is repo or not self.model.alive(left):
+            return
+        index = self.model.index_of(left)
+        if not self.tree.isExpanded(index):
+            self.model.set_aside(index)
 
     def tag_written(self, host: str, repository: str, tag: str, digest: Digest) -> None:
         """A copy made ``tag`` name ``digest``: the tag shown is shown again when it named

@@ -424,6 +424,18 @@ class RegistriesModel(IdTreeModel):
             node.load_all = True
             self.fetch_next(index)
 
+    def set_aside(self, index: AnyIndex) -> None:
+        """Nobody looks at the repository at ``index`` any more: its listing stops if
+        nothing of it has come yet (it is asked for again when someone looks). A
+        listing that answers is left to finish, and what it brought is kept."""
+        node = self.node(index)
+        if not isinstance(node, RepositoryNode) or node.state is not LoadState.LOADING \
+                or node.children:
+            return
+        self._stop_listing(node)
+        node.state = LoadState.PENDING
+        self._changed(node)
+
     def can_fetch_next(self, index: AnyIndex) -> bool:
         """Whether the registry or repository at ``index`` has a page still to read: the
         first, or one after those read."""
