@@ -2,10 +2,11 @@
 whose storage hangs (an S3 backend that stopped answering) does.
 
 ``GET /v2/`` is answered as distribution answers it, the catalog with the repositories
-of ``tags`` (in one page), ``GET /v2/REPO/tags/list`` with the repository's tags, unless
-the repository starts with one of ``hung`` (then the connection is taken and nothing
-comes back until :meth:`HangingRegistry.close`). Every request is logged in
-:attr:`HangingRegistry.seen` before it is answered, or not.
+of ``tags`` (in one page), ``GET /v2/REPO/tags/list`` with the repository's tags, and
+anything else with a 404 — unless the repository starts with one of ``hung``: then
+every request about it is taken and nothing comes back until
+:meth:`HangingRegistry.close`. Every request is logged in :attr:`HangingRegistry.seen`
+before it is answered, or not.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ class HangingRegistry:
                 if self.path.startswith("/v2/_catalog"):
                     self._answer(200, {"repositories": sorted(registry.tags)})
                     return
-                repository = self.path.removeprefix("/v2/").partition("/tags/list")[0]
-                if repository.startswith(registry.hung):
+                if self.path.removeprefix("/v2/").startswith(registry.hung):
                     registry._release.wait()  # taken, never answered
+                    return
+                repository, listing, _ = self.path.removeprefix("/v2/").partition("/tags/list")
+                if not listing:
+                    self._answer(404, {"errors": [{"code": "NAME_UNKNOWN"}]})
                     return
                 self._answer(200, {"name": repository,
                                    "tags": registry.tags.get(repository, [])})

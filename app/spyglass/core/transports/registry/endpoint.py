@@ -43,7 +43,7 @@ from spyglass.core.errors import (
     describe_connection_error,
 )
 from spyglass.core.registries_conf import check_not_blocked
-from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
+from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause, retry_notes
 from spyglass.core.transports.registry.abortable import (
     abortable,
     raise_if_cancelled,
@@ -348,13 +348,19 @@ class RegistryEndpoint:
                     raise self._proxy_refused(request.url) from exc
                 if is_tls_failure(exc):
                     raise self._tls_failed(exc, request.url) from exc
+                proxy = self._pool.proxy_for(request.url)
+                via = f" through {proxy.describe()}" if proxy is not None else ""
                 if method in IDEMPOTENT and attempt < allowed and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
+                    if isinstance(exc, httpx.TimeoutException):
+                        retry_notes.warning(
+                            "%s: %s; asking again (attempt %d of %d)…", what,
+                            _waited(exc, request, f"the registry {self.host}{via}"),
+                            attempt + 1, allowed + 1)
                     self._sleep(self._backoff(attempt), cancel)
                     continue
-                proxy = self._pool.proxy_for(request.url)
-                via = f" through {proxy.describe()}" if proxy is not None else ""
+                times = f"; asked {attempt + 1} times" if attempt else ""
                 if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
                     # reached, then dropped without a word (not a peer answering garbage)
                     failed = ConnectionFailed(
@@ -367,7 +373,7 @@ class RegistryEndpoint:
                     failed = ConnectionFailed(
                         f"{what}: the registry {self.host}{via} stopped answering (nothing "
                         f"{'came' if isinstance(exc, httpx.ReadTimeout) else 'was taken'} "
-                        "for the whole timeout)."
+                        f"for the whole timeout{times})."
                     )
                 else:
                     failed = ConnectionFailed(
@@ -610,6 +616,19 @@ class RegistryEndpoint:
                 "accepted."
             )
         return body
+
+
+def _waited(exc: httpx.TimeoutException, request: httpx.Request, who: str) -> str:
+    """What ``who`` did not do in the time it was given: ``the registry … sent nothing for
+    60 s`` (a read), ``took nothing`` (a write), ``was not reached`` (a connection)."""
+    limits = request.extensions.get("timeout") or {}
+    if isinstance(exc, httpx.ReadTimeout):
+        did, limit = "sent nothing", limits.get("read")
+    elif isinstance(exc, httpx.WriteTimeout):
+        did, limit = "took nothing", limits.get("write")
+    else:
+        did, limit = "could not be reached", limits.get("connect")
+    return f"{who} {did} for {limit:g} s" if isinstance(limit, int | float) else f"{who} {did}"
 
 
 def digest_or_none(text: str) -> Digest | None:
