@@ -1,11 +1,14 @@
 """A registry that takes requests and never answers them, in the real window: it holds up
-its own jobs alone, and a listing nobody looks at any more is stopped."""
+its own jobs alone, a listing nobody looks at any more is stopped, and a page that waits
+long says how long and offers Stop."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import RegistrySettings, Settings
@@ -85,3 +88,66 @@ def test_a_hung_listing_left_for_another_repository_is_stopped(
     tree.setCurrentIndex(model.repository_index(host, HUNG[0]))
     qtbot.waitUntil(lambda: HUNG[0] in "".join(hanging.seen[seen:]), timeout=WAIT_MS)
     assert repository(window, host, HUNG[0]).state is LoadState.LOADING
+
+
+@pytest.fixture
+def soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A panel says how long it waits after 0.2 s, not 5."""
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2, raising=False)
+
+
+@pytest.mark.usefixtures("soon")
+def test_a_listing_that_waits_says_how_long_and_stop_ends_it(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
+    """The page said "Listing the tags of …" for four minutes, and nothing else."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    page = window.registries.repository_page
+    panel = page.panel
+    index = model.repository_index(host, HUNG[0])
+    tree.setCurrentIndex(index)
+    assert panel.title.text() == f"Listing the tags of {HUNG[0]}…"
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    assert re.fullmatch(rf"Still waiting for {re.escape(host)} \(\d+ s\)…", panel.waited.text())
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    node = repository(window, host, HUNG[0])
+    assert node.state is LoadState.FAILED
+    assert panel.title.text() == f"Stopped listing the tags of {HUNG[0]}"
+    assert re.fullmatch(rf"Stopped: {re.escape(host)} had not answered after \d+ s\. Try "
+                        r"again later\.", panel.body.text())
+    assert page.retry_button.isVisible() and not panel.stop_button.isVisible()
+    assert not panel.waited.isVisible()
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # its request ended
+    qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: node.state is LoadState.LOADING, timeout=WAIT_MS)  # asked anew
+    assert page.panel.title.text() == f"Listing the tags of {HUNG[0]}…"
+
+
+@pytest.mark.usefixtures("soon")
+def test_an_image_that_waits_says_how_long_and_stop_ends_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    with HangingRegistry({"slow/app": ["1.0"]}, hung=("slow/app/manifests/",)) as server:
+        host = server.host
+        entry = RegistrySettings(host, insecure=True, repositories=["slow/app"])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        tree.setCurrentIndex(model.repository_index(host, "slow/app"))
+        assert wait_tags(qtbot, window, host, "slow/app") == ["1.0"]
+        view = window.image_view
+        tree.setCurrentIndex(model.tag_index(host, "slow/app", "1.0"))
+        assert view.pages.currentWidget() is view.loading
+        assert view.loading.title.text() == "Loading slow/app:1.0…"
+        qtbot.waitUntil(lambda: view.loading.stop_button.isVisible(), timeout=WAIT_MS)
+        assert view.loading.waited.text().startswith(f"Still waiting for {host} (")
+        qtbot.mouseClick(view.loading.stop_button, Qt.MouseButton.LeftButton)
+        assert view.pages.currentWidget() is view.error
+        assert view.error.title.text() == "Stopped loading slow/app:1.0"
+        assert view.error.body.text().startswith(f"Stopped: {host} had not answered after ")
+        assert view.retry_button.isVisible()
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        assert view.pages.currentWidget() is view.error  # its answer, if any, is dropped
+        qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)
+        assert view.pages.currentWidget() is view.loading
+        window.close()

@@ -317,9 +317,11 @@ class RegistryBrowser(QObject):
         page.editRequested.connect(lambda: self.edit_registry(self._page_host()))
         page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
         page.retryRequested.connect(lambda: self.model.reload(page.source_root))
+        page.stopRequested.connect(lambda waited: self._stop(page.source_root, waited))
         repo = self.repository_page
         repo.tagActivated.connect(self._open_tag)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
+        repo.stopRequested.connect(lambda waited: self._stop(repo.source_root, waited))
         repo.forgetRequested.connect(lambda: self._forget_shown_repository(repo.source_root))
         repo.table.customContextMenuRequested.connect(self._table_menu)
         repo.showAttachmentsToggled.connect(self.set_show_attachments)
@@ -660,6 +662,14 @@ class RegistryBrowser(QObject):
         elif isinstance(node, TagNode):
             self._show_tag(node)
         self._update_tag_buttons()
+
+    def _stop(self, index: QModelIndex, waited: float) -> None:
+        """Stop on a page that waited long for a registry: its listing ends, said so."""
+        registry = self.model.registry_node(index)
+        if registry is None:
+            return
+        self.model.stop(index, f"Stopped: {registry.host} had not answered after "
+                               f"{waited:.0f} s. Try again later.")
 
     def _leave_repository(self, node: object) -> None:
         """``node`` is chosen now (None: a local place is): the repository chosen before, or

@@ -81,12 +81,18 @@ def registry_lane(host: str) -> str:
     return f"registry:{host}"
 
 
+def registry_host(name: str) -> str:
+    """The registry of an image name (``docker://HOST/…``); "" for any other place."""
+    if name.startswith("docker://"):
+        return name.removeprefix("docker://").split("/", 1)[0]
+    return ""
+
+
 def lane_of(name: str) -> str:
     """The lane of the jobs that read the image or place ``name`` (``docker://HOST/…``:
     that registry's; anything else, :data:`LOCAL`)."""
-    if name.startswith("docker://"):
-        return registry_lane(name.removeprefix("docker://").split("/", 1)[0])
-    return LOCAL
+    host = registry_host(name)
+    return registry_lane(host) if host else LOCAL
 
 
 def threads_abandoned() -> bool:
@@ -465,5 +471,5 @@ class Runner(QObject):
                 emit(self.busyChanged, False)
 
 
-__all__ = ["LOCAL", "Job", "Runner", "Worker", "lane_of", "registry_lane", "threads_abandoned",
-           "unexpected_error_sentence", "window_sentence"]
+__all__ = ["LOCAL", "Job", "Runner", "Worker", "lane_of", "registry_host", "registry_lane",
+           "threads_abandoned", "unexpected_error_sentence", "window_sentence"]

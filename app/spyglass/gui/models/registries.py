@@ -31,6 +31,7 @@ from __future__ import annotations
 import html
 import itertools
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -152,6 +153,10 @@ class _Parent:
     listing: Listing | None = field(default=None, init=False)
     done: bool = field(default=False, init=False)
     error: str | None = field(default=None, init=False)
+    since: float = field(default=0.0, init=False)
+    """When the page under way was asked for (:func:`time.monotonic`)."""
+    stopped: bool = field(default=False, init=False)
+    """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
 
     def _children(self) -> Sequence[object]:
@@ -423,6 +428,23 @@ class RegistriesModel(IdTreeModel):
         if isinstance(node, RegistryNode) and not node.no_catalog:
             node.load_all = True
             self.fetch_next(index)
+
+    def stop(self, index: AnyIndex, sentence: str) -> None:
+        """Stop listing the registry or repository at ``index`` (someone pressed Stop):
+        it fails with ``sentence``, and Try Again lists it anew."""
+        node = self.node(index)
+        if not isinstance(node, _CONTAINERS) or node.state is not LoadState.LOADING:
+            return
+        self._stop_listing(node)
+        node.state = LoadState.FAILED
+        node.error = sentence
+        node.stopped = True
+        self._set_message(node, sentence, "error")
+        self._changed(node)
+        if isinstance(node, RegistryNode):
+            emit(self.registryFailed, node.host, sentence)
+        else:
+            emit(self.repositoryFailed, node.parent.host, node.name, sentence)
 
     def set_aside(self, index: AnyIndex) -> None:
         """Nobody looks at the repository at ``index`` any more: its listing stops if
@@ -783,6 +805,7 @@ class RegistriesModel(IdTreeModel):
             node.listing = catalog_listing(node.connection)
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
         self._changed(node)
 
         def job(cancel: CancelToken) -> Page | _NoCatalog:
@@ -845,6 +868,7 @@ class RegistriesModel(IdTreeModel):
             node.listing = tag_listing(node.parent.connection, node.name)
         listing = node.listing
         node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
         self._changed(node)
         self._runner.submit(
             lambda cancel: sort_page(listing.next_page(cancel)),
