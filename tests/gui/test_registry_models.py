@@ -575,6 +575,41 @@ def test_a_filter_reads_the_whole_catalog(qtbot: QtBot, window: MainWindow) -> N
     assert page.count.text() == "10 of 450 repositories"
 
 
+def test_a_tag_selected_stays_in_sight_as_later_pages_are_sorted_in_above_it(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Pages of tags come in the registry's order (1.100…1.199, then 1.2…1.99), each
+    sorted in among the rows: the tag selected stayed selected, and scrolled away."""
+    model = window.registries.model
+    model.add_registry(RegistrySettings(HOST, repositories=["team/app"]),
+                       FakeConnection(FakeClient()))  # type: ignore[arg-type]
+    repo = model.repository_index(HOST, "team/app")
+    window.registries.tree.setCurrentIndex(repo)
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # listed empty,
+    model.feed_tags(repo, [f"1.{n}" for n in range(100, 200)], done=False)  # then fed
+    page = window.registries.repository_page
+    table = page.table
+    page.select_tag(model.tag_index(HOST, "team/app", "1.150"))
+    qtbot.wait(10)
+
+    def shown(tag: str) -> int:
+        index = page.proxy.mapFromSource(model.tag_index(HOST, "team/app", tag))
+        rect = table.visualRect(index)
+        assert table.viewport().rect().intersects(rect), f"{tag} out of sight"
+        return rect.top()
+
+    top = shown("1.150")
+    model.feed_tags(repo, [f"1.{n}" for n in range(2, 100)], done=False)  # above it
+    qtbot.wait(20)
+    assert shown("1.150") == top
+    assert page.current_tag().data(TAG_ROLE) == "1.150"
+    # a tag scrolled away is left where it is
+    table.scrollToTop()
+    qtbot.wait(10)
+    model.feed_tags(repo, ["1.0", "1.1"], done=True)
+    qtbot.wait(20)
+    assert table.verticalScrollBar().value() == 0
+
+
 def test_the_delete_question_names_the_lists_it_would_break() -> None:
     from spyglass.gui.registries import delete_question
     from spyglass.gui.registry_jobs import DeletePlan

@@ -75,7 +75,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
-from spyglass.gui.views.widgets import ChosenRow
+from spyglass.gui.views.widgets import ChosenRow, KeepCurrentInView
 from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
@@ -285,6 +285,7 @@ class RegistryBrowser(QObject):
         tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
         self._chosen = ChosenRow(tree, self._current_changed)
+        self._keep_in_view = KeepCurrentInView(tree)
         self.model.rowsInserted.connect(self._tags_inserted)
         # a registry's next page is read as its last rows come near, not before
         self._near_end = QTimer(self)

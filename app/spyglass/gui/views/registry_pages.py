@@ -63,6 +63,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
+    KeepCurrentInView,
     MessagePanel,
     Spinner,
     enable_clear_button,
@@ -472,6 +473,8 @@ class RepositoryPage(_RootedPage):
 
         self.table: QTableView = make_table("Tags")
         self.table.setModel(self.proxy)
+        # a later page sorted in above the tag selected leaves it where it is on screen
+        self._keep_in_view = KeepCurrentInView(self.table)
         self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
         self.table.setItemDelegateForColumn(NAME, self.badges)
         # a list of tag names: cut whole at its end, not in the middle of a name

@@ -137,6 +137,58 @@ class ChosenRow(QObject):
         self._slot(current, previous)
 
 
+class KeepCurrentInView(QObject):
+    """Keeps the current row of ``view`` where it is on the screen while rows come in
+    above it (a later page of tags, sorted in among those listed): it stayed selected
+    but scrolled out of sight. Only a row in sight before the change is followed; one
+    scrolled away is left where it is."""
+
+    def __init__(self, view: QAbstractItemView) -> None:
+        super().__init__(view)
+        self._view = view
+        self._held = QPersistentModelIndex()
+        self._top = 0
+        self._pending = False
+        model = view.model()
+        model.rowsAboutToBeInserted.connect(lambda *_: self._before())
+        model.layoutAboutToBeChanged.connect(lambda *_: self._before())
+        model.rowsInserted.connect(lambda *_: self._after())
+        model.layoutChanged.connect(lambda *_: self._after())
+
+    def _before(self) -> None:
+        if self._held.isValid():
+            return  # a change is under way: where the row was before the first counts
+        view = self._view
+        current = view.currentIndex()
+        selection = view.selectionModel()
+        if not current.isValid() or selection is None or not selection.isSelected(current):
+            return
+        rect = view.visualRect(current)
+        if rect.isValid() and view.viewport().rect().intersects(rect):
+            self._held = QPersistentModelIndex(current)
+            self._top = rect.top()
+
+    def _after(self) -> None:
+        if self._held.isValid() and not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._restore)  # once the view has laid the rows out
+
+    def _restore(self) -> None:
+        held, self._held, self._pending = self._held, QPersistentModelIndex(), False
+        if not held.isValid():
+            return
+        view = self._view
+        view.executeDelayedItemsLayout()
+        rect = view.visualRect(held.sibling(held.row(), held.column()))
+        moved = rect.top() - self._top
+        if not rect.isValid() or not moved:
+            return
+        bar = view.verticalScrollBar()
+        if view.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem:
+            moved = round(moved / max(1, rect.height()))
+        bar.setValue(bar.value() + moved)
+
+
 FIT_ROWS: Final = 200
 """Rows measured, beyond those in sight, to fit a column to its contents."""
 
