@@ -155,6 +155,10 @@ class _Parent:
     error: str | None = field(default=None, init=False)
     since: float = field(default=0.0, init=False)
     """When the page under way was asked for (:func:`time.monotonic`)."""
+    asked: int = field(default=0, init=False)
+    """Which :meth:`RegistriesModel.fetch_next` asked for it: the start that call schedules
+    is void once the listing stops or another job starts (a Stop and Try Again before it
+    ran had two jobs read one listing at once)."""
     stopped: bool = field(default=False, init=False)
     """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
@@ -169,6 +173,11 @@ class _Parent:
 
     def touched(self) -> None:
         self._rows = None
+
+    @property
+    def waiting_since(self) -> float | None:
+        """When the page under way was asked for; None while none is."""
+        return self.since if self.state is LoadState.LOADING else None
 
     @property
     def more(self) -> bool:
@@ -301,6 +310,7 @@ class RegistriesModel(IdTreeModel):
         self._registry_rows: dict[int, int] | None = None
         self._by_id: dict[int, RegistryNode | RepositoryNode] = {}
         self._ids = itertools.count(1)
+        self._asks = itertools.count(1)
         self._mono = monospace_font()
         self._max_digest_jobs = max_digest_jobs
         self._wanted: dict[TagNode, None] = {}
@@ -477,7 +487,9 @@ class RegistriesModel(IdTreeModel):
         # change under them now. The state changes at once, so no page is asked for
         # twice; the rest (signals, the job) follows from the event loop.
         node.state = LoadState.LOADING
-        QTimer.singleShot(0, lambda: self._start(node))
+        node.since = time.monotonic()
+        node.asked = asked = next(self._asks)
+        QTimer.singleShot(0, lambda: self._start(node, asked))
 
     # ------------------------------------------------------------------ finding rows
 
@@ -744,6 +756,7 @@ class RegistriesModel(IdTreeModel):
                 self._by_id.pop(child.id, None)
 
     def _stop_listing(self, node: RegistryNode | RepositoryNode) -> None:
+        node.asked = 0
         self._runner.cancel(self._key(node))
         if node.listing is not None:
             node.listing.token.cancel()
@@ -806,6 +819,7 @@ class RegistriesModel(IdTreeModel):
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
         node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
 
         def job(cancel: CancelToken) -> Page | _NoCatalog:
@@ -869,6 +883,7 @@ class RegistriesModel(IdTreeModel):
         listing = node.listing
         node.state = LoadState.LOADING
         node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
         self._runner.submit(
             lambda cancel: sort_page(listing.next_page(cancel)),
@@ -1131,8 +1146,8 @@ class RegistriesModel(IdTreeModel):
         if self.canFetchMore(parent):
             self.fetch_next(parent)
 
-    def _start(self, node: RegistryNode | RepositoryNode) -> None:
-        if not self.alive(node) or node.state is not LoadState.LOADING:
+    def _start(self, node: RegistryNode | RepositoryNode, asked: int) -> None:
+        if not self.alive(node) or node.state is not LoadState.LOADING or node.asked != asked:
             return
         if isinstance(node, RegistryNode):
             self._start_catalog(node)

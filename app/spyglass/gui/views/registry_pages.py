@@ -359,7 +359,7 @@ class RegistryPage(_RootedPage):
         elif loading and not repositories:
             self._panel(f"Listing the repositories of {node.host}…",
                         "The first page appears as soon as the registry answers.", busy=True,
-                        waiting=f"Still waiting for {node.host}", since=node.since)
+                        waiting=f"Still waiting for {node.host}", since=node.waiting_since)
         elif node.no_catalog and not repositories:
             title = (f"{node.host} does not let {node.config.username} list its repositories"
                      if node.catalog_denied else f"{node.host} does not list its repositories")
@@ -620,7 +620,7 @@ class RepositoryPage(_RootedPage):
             self.panel.show_message(f"Listing the tags of {node.name}…",
                                     "The first page appears as soon as the registry answers.",
                                     busy=True, waiting=f"Still waiting for {node.parent.host}",
-                                    since=node.since)
+                                    since=node.waiting_since)
             self.retry_button.hide()
             self.forget_button.hide()
             self.stack.setCurrentWidget(self.panel)
