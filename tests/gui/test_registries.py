@@ -1165,3 +1165,58 @@ def test_reloading_a_repository_that_is_gone_says_so(
     window.reload_current_location()
     qtbot.waitUntil(lambda: node.children[:1] != [before], timeout=WAIT_MS)  # listed anew
     assert "The list shown is as it was read last" not in window.status_text
+
+
+def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catalog(
+        qtbot: QtBot, window: MainWindow, registry_binary: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog is read a page at a time, each when asked for: adding a registry (which
+    expands it in the tree) and clicking a repository on its page (which expands it
+    again) read the first page alone; the tree's end coming into sight reads the next,
+    and "Load all" the rest (an expanded registry read its whole catalog, re-laying out
+    the tree after every page: 18 s frozen for 23,000 repositories)."""
+    from spyglass.gui import registry_jobs
+    from tests.helpers.registry import RegistryServer, seed_repos
+
+    monkeypatch.setattr(registry_jobs, "CATALOG_PAGE_SIZE", 50)
+    logged = {"log": {"accesslog": {"disabled": False}}}
+    with RegistryServer(binary=registry_binary, extra_config=logged) as server:
+        names = seed_repos(server, 300, prefix="many/repo-")
+
+        def asked() -> int:
+            return sum('"GET /v2/_catalog' in line
+                       for line in server.log_path.read_text().splitlines())
+
+        add_registry(qtbot, window, server.host, insecure=True)
+        model, tree = window.registries.model, window.registries.tree
+        registry = model.registry_index(server.host)
+        node = model.registry_node(registry)
+        assert node is not None
+        qtbot.waitUntil(lambda: model.rowCount(registry) == 50 and window.runner.active == 0,
+                        timeout=WAIT_MS)
+        assert tree.isExpanded(registry)
+        page = window.registries.registry_page
+        assert page.count.text() == "50 repositories so far · <a href='all'>Load all</a>"
+        shown = page.proxy.index(3, 0, page.list.rootIndex())
+        qtbot.mouseClick(page.list.viewport(), Qt.MouseButton.LeftButton,
+                         pos=page.list.visualRect(shown).center())
+        assert window.content.currentWidget() is window.registries.repository_page
+        assert wait_tags(qtbot, window, server.host, names[3]) == ["latest"]
+        qtbot.wait(200)  # what would follow by itself has had its time
+        assert window.runner.active == 0
+        assert model.rowCount(registry) == 50 and node.more
+        assert asked() == 1
+        # the tree scrolled to its end: the next page
+        qtbot.waitUntil(lambda: tree.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+        tree.scrollToBottom()
+        qtbot.waitUntil(lambda: model.rowCount(registry) == 100, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        qtbot.wait(100)
+        assert model.rowCount(registry) == 100 and asked() == 2
+        # and Load all, the rest
+        tree.setCurrentIndex(registry)
+        page.count.linkActivated.emit("all")
+        qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
+        assert wait_repositories(qtbot, window, server.host) == names
+        assert page.count.text() == "300 repositories"
+        window.close()

@@ -213,6 +213,43 @@ def test_cancel_reaches_the_token(qtbot: QtBot, runner: Runner) -> None:
     assert answers == []  # a cancelled job reports nothing
 
 
+def test_a_lane_whose_threads_hang_holds_up_no_other_lane(qtbot: QtBot) -> None:
+    """Each lane has threads of its own; a job waits for the first of its lane's to be
+    free (not behind one chosen when it came, whose job may be the one that hangs)."""
+    from spyglass.gui.workers import registry_lane
+
+    runner = Runner(max_threads=2)
+    release = [threading.Event(), threading.Event()]
+    held = threading.Barrier(3)
+
+    def hang(which: int) -> Callable[[CancelToken], int]:
+        def job(cancel: CancelToken) -> int:
+            held.wait()
+            while not release[which].wait(0.01):
+                cancel.check()
+            return which
+        return job
+
+    hung = registry_lane("hung.example")
+    answers: list[object] = []
+    for which in (0, 1):
+        runner.submit(hang(which), on_done=answers.append, lane=hung)
+    held.wait(WAIT_MS / 1000)
+    runner.submit(lambda cancel: "next in line", on_done=answers.append, lane=hung)
+    runner.submit(lambda cancel: "local", on_done=answers.append)
+    runner.submit(lambda cancel: "another registry", on_done=answers.append,
+                  lane=registry_lane("other.example"))
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=WAIT_MS)
+    assert sorted(map(str, answers)) == ["another registry", "local"]
+    qtbot.wait(50)
+    assert len(answers) == 2  # the hung lane's third job waits for one of its two
+    release[1].set()  # the second thread frees first: the job waiting takes it
+    qtbot.waitUntil(lambda: len(answers) == 4, timeout=WAIT_MS)
+    assert answers[2:] == [1, "next in line"]
+    runner.shutdown()
+    assert all(t.isFinished() for t in runner.findChildren(QThread))
+
+
 def test_shutdown_cancels_work_waits_for_drain_jobs_and_stops_threads(qtbot: QtBot) -> None:
     runner = Runner()
     started = threading.Event()
@@ -241,6 +278,26 @@ def test_shutdown_cancels_work_waits_for_drain_jobs_and_stops_threads(qtbot: QtB
     runner.submit(lambda cancel: ran.set())
     runner.shutdown()
     assert not ran.is_set()
+
+
+def test_a_drain_job_waiting_for_a_thread_of_its_lane_still_runs_at_shutdown(
+        qtbot: QtBot) -> None:
+    runner = Runner(max_threads=1)
+    started = threading.Event()
+    closed = threading.Event()
+
+    def endless(cancel: CancelToken) -> None:
+        started.set()
+        while not cancel.cancelled:
+            threading.Event().wait(0.005)
+        cancel.check()
+
+    runner.submit(endless)
+    assert started.wait(WAIT_MS / 1000)
+    runner.submit(lambda cancel: closed.set(), drain=True)  # waits: the one thread is busy
+    runner.shutdown()
+    assert closed.is_set()
+    assert all(t.isFinished() for t in runner.findChildren(QThread))
 
 
 def test_a_job_that_ignores_its_cancel_does_not_hold_up_closing_or_abort_it(

@@ -59,3 +59,18 @@ def installed() -> Iterator[NoteHandler]:
     finally:
         if not before:
             root.removeHandler(handler)
+
+
+@contextmanager
+def unsaid(logger: str) -> Iterator[None]:
+    """The warnings of ``logger`` left out of the notes for the ``with`` block (a copy
+    with ``--quiet`` does not say it asks a registry again)."""
+    def said(record: logging.LogRecord) -> bool:
+        return not (record.name == logger or record.name.startswith(f"{logger}."))
+
+    handler = install()
+    handler.addFilter(said)
+    try:
+        yield
+    finally:
+        handler.removeFilter(said)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from contextvars import ContextVar
@@ -10,6 +11,14 @@ from typing import Final
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import Cancelled, ConnectionFailed, RateLimited, RegistryError
+
+RETRY_NOTES: Final = "spyglass.retries"
+"""The logger of the warning that a request is asked again after nothing came for its
+whole timeout (a minute of silence, then another): the command line writes it on
+stderr (a copy with ``--quiet`` does not), so a command that waits is not taken for
+one that froze; the window logs it."""
+
+retry_notes = logging.getLogger(RETRY_NOTES)
 
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 """Answers worth asking again: rate limited, or a gateway in trouble."""

@@ -17,7 +17,15 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -67,8 +75,8 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
-from spyglass.gui.views.widgets import ChosenRow
-from spyglass.gui.workers import Runner
+from spyglass.gui.views.widgets import ChosenRow, KeepCurrentInView
+from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
 """``confirm(title, text, accept_label) -> bool``: ask before something cannot be undone."""
@@ -228,6 +236,8 @@ class RegistryBrowser(QObject):
         self.dialog: RegistryDialog | None = None
         self.confirm: Confirm = self._ask
         self._pending_tag: tuple[str, str, str] | None = None
+        self._looked_at: RepositoryNode | None = None
+        """The repository chosen last, or whose tag was (see :meth:`_leave_repository`)."""
         self.copy_to_action: QAction | None = None
         """The window's "Copy To…", added to the tag menus when set."""
 
@@ -275,7 +285,31 @@ class RegistryBrowser(QObject):
         tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
         self._chosen = ChosenRow(tree, self._current_changed)
+        self._keep_in_view = KeepCurrentInView(tree)
         self.model.rowsInserted.connect(self._tags_inserted)
+        # a registry's next page is read as its last rows come near, not before
+        self._near_end = QTimer(self)
+        self._near_end.setSingleShot(True)
+        self._near_end.setInterval(0)
+        self._near_end.timeout.connect(self._fetch_near_end)
+        tree.verticalScrollBar().valueChanged.connect(lambda _value: self._near_end.start())
+        tree.expanded.connect(lambda _index: self._near_end.start())
+        self.model.rowsInserted.connect(lambda *_: self._near_end.start())
+
+    def _fetch_near_end(self) -> None:
+        """Read the next page of each expanded registry whose last row is in sight, or
+        within a screenful of it (the tree asks for a registry's first page alone)."""
+        tree, model = self.tree, self.model
+        viewport = tree.viewport().rect()
+        for row in range(model.rowCount()):
+            registry = model.index(row, 0)
+            node = model.registry_node(registry)
+            count = model.rowCount(registry)
+            if node is None or not node.more or not count or not tree.isExpanded(registry):
+                continue
+            last = tree.visualRect(model.index(count - 1, 0, registry))
+            if last.isValid() and last.top() <= viewport.bottom() + viewport.height():
+                model.fetch_next(registry)
 
     def _connect_pages(self) -> None:
         page = self.registry_page
@@ -284,9 +318,11 @@ class RegistryBrowser(QObject):
         page.editRequested.connect(lambda: self.edit_registry(self._page_host()))
         page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
         page.retryRequested.connect(lambda: self.model.reload(page.source_root))
+        page.stopRequested.connect(lambda waited: self._stop(page.source_root, waited))
         repo = self.repository_page
         repo.tagActivated.connect(self._open_tag)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
+        repo.stopRequested.connect(lambda waited: self._stop(repo.source_root, waited))
         repo.forgetRequested.connect(lambda: self._forget_shown_repository(repo.source_root))
         repo.table.customContextMenuRequested.connect(self._table_menu)
         repo.showAttachmentsToggled.connect(self.set_show_attachments)
@@ -599,6 +635,7 @@ class RegistryBrowser(QObject):
 
     def clear_selection(self) -> None:
         """The local places took the selection."""
+        self._leave_repository(None)
         self._clearing = True
         try:
             self.tree.selectionModel().clear()
@@ -609,22 +646,46 @@ class RegistryBrowser(QObject):
         if self._clearing or not current.isValid():
             return
         node = self.model.node(current)
+        self._leave_repository(node)
         emit(self.selected)
         if isinstance(node, RegistryNode):
             self.registry_page.show_registry(current)
             self._content.setCurrentWidget(self.registry_page)
             emit(self.titleChanged, node.host)
-            if self.model.canFetchMore(current) and node.state.value == "pending":
-                self.model.fetchMore(current)
+            if node.state is LoadState.PENDING:
+                self.model.fetch_next(current)
         elif isinstance(node, RepositoryNode):
             self.repository_page.show_repository(current)
             self._content.setCurrentWidget(self.repository_page)
             emit(self.titleChanged, f"{node.parent.host}/{node.name}")
-            if node.state.value == "pending":
-                self.model.fetchMore(current)
+            if node.state is LoadState.PENDING:
+                self.model.fetch_next(current)
         elif isinstance(node, TagNode):
             self._show_tag(node)
         self._update_tag_buttons()
+
+    def _stop(self, index: QModelIndex, waited: float) -> None:
+        """Stop on a page that waited long for a registry: its listing ends, said so."""
+        registry = self.model.registry_node(index)
+        if registry is None:
+            return
+        self.model.stop(index, f"Stopped: {registry.host} had not answered after "
+                               f"{waited:.0f} s. Try again later.")
+
+    def _leave_repository(self, node: object) -> None:
+        """``node`` is chosen now (None: a local place is): the repository chosen before, or
+        whose tag was, is no longer looked at when ``node`` is not it or its tag. Its
+        listing, if nothing of it has come yet and the tree does not show it open, is
+        stopped (see :meth:`RegistriesModel.set_aside`): a registry that hangs held a
+        thread with each repository clicked and left, for minutes."""
+        repo = node.parent if isinstance(node, TagNode) else node
+        left = self._looked_at
+        self._looked_at = repo if isinstance(repo, RepositoryNode) else None
+        if left is None or left is repo or not self.model.alive(left):
+            return
+        index = self.model.index_of(left)
+        if not self.tree.isExpanded(index):
+            self.model.set_aside(index)
 
     def tag_written(self, host: str, repository: str, tag: str, digest: Digest) -> None:
         """A copy made ``tag`` name ``digest``: the tag shown is shown again when it named
@@ -697,7 +758,8 @@ class RegistryBrowser(QObject):
                 on_error=lambda message: emit(
                     self.statusMessage, f"{message} The list shown is as it was read last."),
                 key=f"reload:{connection.host}/{name}",
-                what=f"listing {connection.host}/{name} again")
+                what=f"listing {connection.host}/{name} again",
+                lane=registry_lane(connection.host))
             return True
         return False
 
@@ -803,7 +865,8 @@ class RegistryBrowser(QObject):
         self._runner.submit(lambda cancel: resolve_digest(connection, name, tag, cancel),
                             on_done=copy,
                             on_error=lambda message: emit(self.statusMessage, message),
-                            what=f"looking up the digest of {name}:{tag}")
+                            what=f"looking up the digest of {name}:{tag}",
+                            lane=registry_lane(host))
 
     def delete_tag(self, index: QModelIndex) -> None:
         """Delete a tag's image, after a confirmation naming every tag that goes with it."""
@@ -824,6 +887,7 @@ class RegistryBrowser(QObject):
             on_error=lambda message: self._delete_failed(host, name, message, tag),
             key=f"delete:{connection.host}/{name}",
             what=f"preparing to delete {name}:{tag}",
+            lane=registry_lane(host),
         )
 
     def _confirm_delete(self, connection: Connection, plan: DeletePlan) -> None:
@@ -839,6 +903,7 @@ class RegistryBrowser(QObject):
             on_error=lambda message: self._delete_failed(plan.host, plan.repository, message),
             key=f"delete:{plan.host}/{plan.repository}",
             what=f"deleting {plan.repository}@{plan.digest}",
+            lane=registry_lane(plan.host),
         )
 
     def _image_deleted(self, plan: DeletePlan) -> None:
@@ -922,6 +987,8 @@ class RegistryBrowser(QObject):
             menu.addAction("Open Repository…", lambda: self._focus_open_field(index))
             menu.addAction("Copy Host", lambda: self._copy(host))
             menu.addAction("Reload", lambda: self.model.reload(index))
+            if node.more:  # (the tree reads a page as its end comes into sight)
+                menu.addAction("Load All Repositories", lambda: self.model.fetch_all(index))
             menu.addSeparator()
             menu.addAction("Edit Registry…", lambda: self.edit_registry(host))
             menu.addAction("Remove Registry…", lambda: self.remove_registry(host))

@@ -1,12 +1,23 @@
 """Background jobs: every disk or network call of the window runs here, never on the GUI thread.
 
 A job is a function ``fn(cancel) -> result``. :meth:`Runner.submit` wraps it in
-a :class:`Worker` (a QObject), moves that to one of a few QThreads the runner
-owns, and starts it with a queued call. The worker calls the function there
-and reports back only through its signals; the runner, which lives on the GUI
-thread, receives them queued and hands the answer to the caller's callbacks.
-The runner holds every job until its answer is in (git-cola's ``RunTask``),
-so nothing is collected while it runs.
+a :class:`Worker` (a QObject), moves that to a QThread the runner owns, and
+starts it with a queued call. The worker calls the function there and reports
+back only through its signals; the runner, which lives on the GUI thread,
+receives them queued and hands the answer to the caller's callbacks. The runner
+holds every job until its answer is in (git-cola's ``RunTask``), so nothing is
+collected while it runs.
+
+Lanes: every job runs in a *lane* — what it waits on: a registry's host
+(:func:`registry_lane`), or :data:`LOCAL` for the disk and everything else —
+and each lane has threads of its own, at most ``max_threads``. A job starts
+only on a thread of its lane with nothing to do; while there is none it waits
+in its lane's queue, for whichever of them is free first. A registry that takes
+requests and never answers (each is given minutes: a 60 s read, four times)
+so holds up its own jobs alone: another registry's, and the local layouts', run
+beside it. (One pool for all let four hung listings hold every thread, a local
+layout's included, for four minutes; and a job queued on a busy thread waited
+for that thread's job, though another's thread was free.)
 
 Stale answers are dropped (git-cola's grep widget): a job submitted with a
 ``key`` gets the next *generation* of that key and cancels the older jobs of
@@ -31,6 +42,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -49,6 +61,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_THREADS: Final = 4
+"""Threads per lane."""
+LOCAL: Final = "local"
+"""The lane of jobs that wait on no registry: disk, keyring, what is computed."""
 SHUTDOWN_WAIT_MS: Final = 5000
 """How long closing waits, all threads together, for the jobs it cancelled to end."""
 
@@ -59,6 +74,25 @@ _ABANDONED: list[QThread] = []
 """Threads still running when their runner shut down. Qt aborts the process when a
 running QThread is destroyed, so they are never destroyed: they are held here, and
 :func:`threads_abandoned` tells the application to end with ``os._exit``."""
+
+
+def registry_lane(host: str) -> str:
+    """The lane of the jobs that wait on the registry ``host``."""
+    return f"registry:{host}"
+
+
+def registry_host(name: str) -> str:
+    """The registry of an image name (``docker://HOST/…``); "" for any other place."""
+    if name.startswith("docker://"):
+        return name.removeprefix("docker://").split("/", 1)[0]
+    return ""
+
+
+def lane_of(name: str) -> str:
+    """The lane of the jobs that read the image or place ``name`` (``docker://HOST/…``:
+    that registry's; anything else, :data:`LOCAL`)."""
+    host = registry_host(name)
+    return registry_lane(host) if host else LOCAL
 
 
 def threads_abandoned() -> bool:
@@ -167,7 +201,9 @@ class Job:
         generation: the key's generation when the job was submitted.
         token: the job's cancel token.
         drain: whether shutdown waits for this job instead of cancelling it.
-        lane: the QThread the worker runs on (None for a job refused after shutdown).
+        lane: the lane it runs in (see the module docstring).
+        thread: the QThread the worker runs on; None while it waits for one (and for a
+            job refused after shutdown).
     """
 
     runner: Runner
@@ -179,7 +215,8 @@ class Job:
     on_error: Callable[[str], None] | None
     cleanup: Callable[[Any], object] | None
     drain: bool
-    lane: QThread | None
+    lane: str
+    thread: QThread | None = None
 
     @property
     def is_current(self) -> bool:
@@ -191,7 +228,7 @@ class Job:
 
 
 class Runner(QObject):
-    """Runs jobs on a small pool of QThreads and delivers their answers on the GUI thread.
+    """Runs jobs on a few QThreads per lane and delivers their answers on the GUI thread.
 
     Owned by the main window; call :meth:`shutdown` before it goes away.
 
@@ -208,7 +245,10 @@ class Runner(QObject):
     def __init__(self, parent: QObject | None = None, *, max_threads: int = MAX_THREADS) -> None:
         super().__init__(parent)
         self._max_threads = max(1, max_threads)
-        self._threads: list[QThread] = []
+        self._threads: dict[str, list[QThread]] = {}
+        """Each lane's threads."""
+        self._waiting: dict[str, deque[Job]] = {}
+        """Each lane's jobs waiting for a thread of it, first come first."""
         self._serial: QThread | None = None
         self._load: dict[QThread, int] = {}
         self._jobs: dict[Worker, Job] = {}
@@ -249,15 +289,17 @@ class Runner(QObject):
         cleanup: Callable[[T], object] | None = None,
         serial: bool = False,
         drain: bool = False,
+        lane: str = LOCAL,
     ) -> Job:
-        """Run ``fn(cancel_token)`` on a worker thread.
+        """Run ``fn(cancel_token)`` on a worker thread of ``lane``.
 
         ``on_done(result)`` or ``on_error(sentence)`` is called later on the GUI
         thread — unless the job was cancelled or, with a ``key``, superseded
         by a newer job of that key first. ``what`` completes the sentence
         "while …" for unexpected errors. ``serial`` jobs run one after another
-        on a thread of their own (writes). ``drain`` jobs are waited for, not
-        cancelled, at shutdown.
+        on a thread of their own (writes), whatever their lane. ``drain`` jobs
+        are waited for, not cancelled, at shutdown. A job that waits on a registry
+        runs in its lane (:func:`registry_lane`), or one that hangs holds up others.
         """
         token = CancelToken()
         generation = 0
@@ -271,20 +313,23 @@ class Runner(QObject):
             log.debug("Not running a job submitted after shutdown: %s", what)
             token.cancel()
             return Job(self, None, key, generation, token, on_done, on_error, cleanup, drain,
-                       None)
+                       lane)
         self._purge()
         worker = Worker(fn, token, what, self.listed)
-        thread = self._thread_for(serial)
-        job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain, thread)
+        job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain,
+                  lane)
         self._jobs[worker] = job
-        self._load[thread] = self._load.get(thread, 0) + 1
         worker.finished.connect(self._worker_finished)
         worker.failed.connect(self._worker_failed)
-        worker.moveToThread(thread)
-        QMetaObject.invokeMethod(worker, "run", Qt.ConnectionType.QueuedConnection)
         if len(self._jobs) == 1:
             emit(self.busyChanged, True)
+        if serial:
+            self._start(job, self._writer())
+        else:
+            self._waiting.setdefault(lane, deque()).append(job)
+            self._dispatch(lane)
         return job
+
 
     def cancel(self, key: str) -> None:
         """Make every job of ``key`` stale and ask it to stop."""
@@ -312,14 +357,17 @@ class Runner(QObject):
         def left_ms() -> int:
             return max(0, round((deadline - time.monotonic()) * 1000))
 
+        for lane in list(self._waiting):  # (the event loop will not hand them on now)
+            self._dispatch(lane, all_of_them=True)
         for worker, job in self._jobs.items():
             if job.drain and not worker.done.wait(left_ms() / 1000):
                 log.warning("A background job did not finish in time while closing.")
-        busy = {job.lane for worker, job in self._jobs.items() if not worker.done.is_set()}
+        busy = {job.thread for worker, job in self._jobs.items() if not worker.done.is_set()}
         for worker in list(self._jobs):
             self._retire(worker)
         self._jobs.clear()
-        threads = [*self._threads, *([self._serial] if self._serial else [])]
+        threads = [*(t for lane in self._threads.values() for t in lane),
+                   *([self._serial] if self._serial else [])]
         for thread in threads:
             thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
         for thread in threads:
@@ -344,19 +392,35 @@ class Runner(QObject):
         thread.start()
         return thread
 
-    def _thread_for(self, serial: bool) -> QThread:
-        if serial:
-            if self._serial is None:
-                self._serial = self._new_thread("spyglass-writer")
-            return self._serial
-        idle = [t for t in self._threads if self._load.get(t, 0) == 0]
-        if idle:
-            return idle[0]
-        if len(self._threads) < self._max_threads:
-            thread = self._new_thread(f"spyglass-worker-{len(self._threads) + 1}")
-            self._threads.append(thread)
-            return thread
-        return min(self._threads, key=lambda t: self._load.get(t, 0))
+    def _writer(self) -> QThread:
+        if self._serial is None:
+            self._serial = self._new_thread("spyglass-writer")
+        return self._serial
+
+    def _start(self, job: Job, thread: QThread) -> None:
+        worker = job.worker
+        assert worker is not None
+        job.thread = thread
+        self._load[thread] = self._load.get(thread, 0) + 1
+        worker.moveToThread(thread)
+        QMetaObject.invokeMethod(worker, "run", Qt.ConnectionType.QueuedConnection)
+
+    def _dispatch(self, lane: str, *, all_of_them: bool = False) -> None:
+        """Start the jobs waiting in ``lane`` on its free threads (a new one while it has
+        fewer than ``max_threads``); ``all_of_them`` queues the rest behind the jobs
+        running (at shutdown, when no answer will hand them on)."""
+        waiting = self._waiting.get(lane)
+        threads = self._threads.setdefault(lane, [])
+        while waiting:
+            idle = next((t for t in threads if self._load.get(t, 0) == 0), None)
+            if idle is None and len(threads) < self._max_threads:
+                idle = self._new_thread(f"spyglass-{lane}-{len(threads) + 1}")
+                threads.append(idle)
+            if idle is None and all_of_them:
+                idle = min(threads, key=lambda t: self._load.get(t, 0))
+            if idle is None:
+                return
+            self._start(waiting.popleft(), idle)
 
     def _retire(self, worker: Worker) -> None:
         """Let the worker's own thread delete it; hold the wrapper until it has."""
@@ -381,8 +445,10 @@ class Runner(QObject):
             return  # shut down meanwhile
         self._retire(job.worker)
         job.worker = None
-        if job.lane is not None:
-            self._load[job.lane] = max(0, self._load.get(job.lane, 0) - 1)
+        if job.thread is not None:
+            self._load[job.thread] = max(0, self._load.get(job.thread, 0) - 1)
+            if job.thread is not self._serial:
+                self._dispatch(job.lane)
         try:
             if not self.is_current(job) or job.token.cancelled:
                 log.debug("Dropping a stale answer for %s", job.key)
@@ -405,5 +471,5 @@ class Runner(QObject):
                 emit(self.busyChanged, False)
 
 
-__all__ = ["Job", "Runner", "Worker", "threads_abandoned", "unexpected_error_sentence",
-           "window_sentence"]
+__all__ = ["LOCAL", "Job", "Runner", "Worker", "lane_of", "registry_host", "registry_lane",
+           "threads_abandoned", "unexpected_error_sentence", "window_sentence"]

@@ -1014,3 +1014,47 @@ def test_logout_all_says_what_it_removed_before_the_keyring_locked(
         "spyglass: Could not remove the other stored credentials: the keyring backend "
         "LocksAfterOneRemoval is locked. Unlock it and try again.\n")
     assert backend.stored("two.example.com") is not None
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Requests given 0.3 s, not a minute (clients made for this test alone)."""
+    import httpx
+
+    from spyglass.core.transports.registry import connections, forget_clients
+
+    forget_clients()
+    monkeypatch.setattr(connections, "TIMEOUT", httpx.Timeout(0.3, connect=0.3))
+    monkeypatch.setattr(connections.POOL, "_clients", {})
+    yield
+    connections.POOL.close()
+    forget_clients()
+
+
+@pytest.mark.usefixtures("short_timeouts")
+def test_a_request_asked_again_after_a_timeout_is_said_on_stderr(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A registry that takes the request and sends nothing: a line says the request is
+    asked again (four minutes passed without a word, as if frozen); stdout stays clean;
+    a copy with --quiet says only what ended it."""
+    from tests.helpers.hanging import HangingRegistry
+
+    with HangingRegistry({}) as server:
+        host = server.host
+        code = main(["tags", "--tls-verify=false", "--retry-times", "1",
+                     f"docker://{host}/hung/app"])
+        out, err = capsys.readouterr()
+        assert code == EXIT_ERROR and out == ""
+        what = f"Listing the tags of {host}/hung/app"
+        assert err.splitlines() == [
+            f"spyglass: {what}: the registry {host} sent nothing for 0.3 s; asking again "
+            "(attempt 2 of 2)…",
+            f"spyglass: {what}: the registry {host} stopped answering (nothing came for the "
+            "whole timeout; asked 2 times).",
+        ]
+        code = main(["copy", "-q", "--src-tls-verify=false", "--retry-times", "1",
+                     f"docker://{host}/hung/app:v1", f"oci:{tmp_path / 'copied'}:v1"])
+        out, err = capsys.readouterr()
+        assert code == EXIT_ERROR and out == ""
+        assert len(err.splitlines()) == 1 and "asking again" not in err, err
+        assert "stopped answering" in err

@@ -52,7 +52,7 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, lane_of
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
@@ -405,6 +405,7 @@ class CopyDialog(QDialog):
             on_error=self._platforms_failed,
             key=f"{self._key}:platforms",
             what=f"listing the platforms of {source}",
+            lane=lane_of(source),
         )
 
     def _platforms_listed(self, listed: SourcePlatforms) -> None:
@@ -685,6 +686,7 @@ class CopyDialog(QDialog):
             on_error=lambda message: self._destination_refused(text, message),
             key=f"{self._key}:destination",
             what=f"looking at {text}",
+            lane=lane_of(normalize_name(text)),
         )
 
     def _check_named(self, text: str, name: ImageName) -> None:
@@ -699,6 +701,7 @@ class CopyDialog(QDialog):
             on_error=lambda _message: None,  # the copy says what is wrong, if it is
             key=f"{self._key}:named",
             what=f"looking at what {text} names",
+            lane=lane_of(normalize_name(text)),
         )
 
     def _named_found(self, text: str, digest: Digest | None) -> None:
@@ -795,6 +798,7 @@ class CopyDialog(QDialog):
             on_error=self._refuse,
             key=f"{self._key}:plan",
             what=f"planning the copy of {request.source}",
+            lane=lane_of(request.source),
             cleanup=lambda prepared: prepared.close(),
         )
 

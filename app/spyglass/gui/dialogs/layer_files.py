@@ -28,7 +28,7 @@ from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel, PathFilterModel
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import MessagePanel, filter_field, fit_columns, make_table
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import LOCAL, Runner
 
 if TYPE_CHECKING:
     from spyglass.core.layerfiles import LayerFile
@@ -49,7 +49,7 @@ class LayerFilesDialog(QDialog):
 
     def __init__(
         self, runner: Runner, source: ImageSource, layer: Descriptor, heading: str,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, *, lane: str = LOCAL,
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -57,6 +57,7 @@ class LayerFilesDialog(QDialog):
         self.resize(920, 600)
         self._runner = runner
         self._key = f"files:{next(_ids)}"
+        self._lane = lane
         self.layer = layer
         self.heading = heading
 
@@ -124,6 +125,7 @@ class LayerFilesDialog(QDialog):
             on_error=self._failed,
             key=self._key,
             what=f"listing the files of {layer.digest}",
+            lane=self._lane,
         )
 
     @property

@@ -39,7 +39,7 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, link_error, mute, scaled_font
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, registry_lane
 
 _ids = itertools.count(1)
 
@@ -377,6 +377,7 @@ class RegistryDialog(QDialog):
                 ConnectionCheck(host, "other", message, inputs.username), snapshot),
             key=self._key,
             what=f"testing the connection to {host}",
+            lane=registry_lane(host),
         )
 
     def _test_clicked(self) -> None:

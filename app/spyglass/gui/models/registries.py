@@ -7,11 +7,18 @@ name, and for tags the digest, the kind of manifest and the other tags of the
 same image; the places tree shows the first, the tag table all four.
 
 Nothing is fetched until a view asks (``canFetchMore``/``fetchMore``); every
-request runs on the :class:`~spyglass.gui.workers.Runner`. Digests are looked up
+request runs on the :class:`~spyglass.gui.workers.Runner`. A registry's catalog is read
+one page at a time, each when asked for: ``canFetchMore`` offers a registry's first page
+only, since a tree asks for more of every expanded row each time it lays itself out (an
+expanded registry read its whole catalog, page after page, re-laying out the tree after
+each); a later page is asked for with :meth:`RegistriesModel.fetch_next` — by the page's
+list as it is scrolled to its end (:class:`ChildFilterModel`), by the tree's
+owner as the tree is, or by "Load all" (:meth:`RegistriesModel.fetch_all`). A
+repository's tags are read to their end once asked for. Digests are looked up
 only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
-per job, at most ``max_digest_jobs`` jobs at once), the most recently shown
-rows first.
+per job, at most ``max_digest_jobs`` jobs at once per registry: a registry that
+hangs holds up its own), the most recently shown rows first.
 
 Tags that hold attachments rather than images (cosign's ``sha256-<hex>.sig``,
 ``.att``, ``.sbom``; referrers-schema ``sha256-<hex>``) are known by name; a tag
@@ -24,6 +31,7 @@ from __future__ import annotations
 import html
 import itertools
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -56,7 +64,6 @@ from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.tree import SENTENCE_ROLE, IdTreeModel
 from spyglass.gui.registry_jobs import (
-    CATALOG_PAGE_SIZE,
     Connection,
     DigestAnswer,
     Listing,
@@ -68,7 +75,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, registry_lane
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +153,14 @@ class _Parent:
     listing: Listing | None = field(default=None, init=False)
     done: bool = field(default=False, init=False)
     error: str | None = field(default=None, init=False)
+    since: float = field(default=0.0, init=False)
+    """When the page under way was asked for (:func:`time.monotonic`)."""
+    asked: int = field(default=0, init=False)
+    """Which :meth:`RegistriesModel.fetch_next` asked for it: the start that call schedules
+    is void once the listing stops or another job starts (a Stop and Try Again before it
+    ran had two jobs read one listing at once)."""
+    stopped: bool = field(default=False, init=False)
+    """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
 
     def _children(self) -> Sequence[object]:
@@ -158,6 +173,11 @@ class _Parent:
 
     def touched(self) -> None:
         self._rows = None
+
+    @property
+    def waiting_since(self) -> float | None:
+        """When the page under way was asked for; None while none is."""
+        return self.since if self.state is LoadState.LOADING else None
 
     @property
     def more(self) -> bool:
@@ -290,10 +310,12 @@ class RegistriesModel(IdTreeModel):
         self._registry_rows: dict[int, int] | None = None
         self._by_id: dict[int, RegistryNode | RepositoryNode] = {}
         self._ids = itertools.count(1)
+        self._asks = itertools.count(1)
         self._mono = monospace_font()
         self._max_digest_jobs = max_digest_jobs
         self._wanted: dict[TagNode, None] = {}
-        self._digest_jobs = 0
+        self._digest_jobs: dict[str, int] = {}
+        """The digest jobs running, per registry host."""
         self._digest_timer = QTimer(self)
         self._digest_timer.setSingleShot(True)
         self._digest_timer.setInterval(DIGEST_DELAY_MS)
@@ -331,7 +353,7 @@ class RegistriesModel(IdTreeModel):
         node.connection = connection
         self._reset_registry(node)
         if loaded:
-            self.fetchMore(self._registry_index(node))
+            self.fetch_next(self._registry_index(node))
 
     def remove_registry(self, host: str) -> None:
         index = self.registry_index(host)
@@ -351,10 +373,10 @@ class RegistriesModel(IdTreeModel):
         node = self.node(index)
         if isinstance(node, RegistryNode):
             self._reset_registry(node)
-            self.fetchMore(self._registry_index(node))
+            self.fetch_next(self._registry_index(node))
         elif isinstance(node, RepositoryNode):
             self._reset_repository(node)
-            self.fetchMore(self._repository_index(node))
+            self.fetch_next(self._repository_index(node))
 
     def refresh_repository(self, index: AnyIndex, written: str | None = None,
                            descriptor: Descriptor | None = None) -> None:
@@ -415,8 +437,59 @@ class RegistriesModel(IdTreeModel):
         node = self.node(index)
         if isinstance(node, RegistryNode) and not node.no_catalog:
             node.load_all = True
-            if self.canFetchMore(index):
-                self.fetchMore(index)
+            self.fetch_next(index)
+
+    def stop(self, index: AnyIndex, sentence: str) -> None:
+        """Stop listing the registry or repository at ``index`` (someone pressed Stop):
+        it fails with ``sentence``, and Try Again lists it anew."""
+        node = self.node(index)
+        if not isinstance(node, _CONTAINERS) or node.state is not LoadState.LOADING:
+            return
+        self._stop_listing(node)
+        node.state = LoadState.FAILED
+        node.error = sentence
+        node.stopped = True
+        self._set_message(node, sentence, "error")
+        self._changed(node)
+        if isinstance(node, RegistryNode):
+            emit(self.registryFailed, node.host, sentence)
+        else:
+            emit(self.repositoryFailed, node.parent.host, node.name, sentence)
+
+    def set_aside(self, index: AnyIndex) -> None:
+        """Nobody looks at the repository at ``index`` any more: its listing stops if
+        nothing of it has come yet (it is asked for again when someone looks). A
+        listing that answers is left to finish, and what it brought is kept."""
+        node = self.node(index)
+        if not isinstance(node, RepositoryNode) or node.state is not LoadState.LOADING \
+                or node.children:
+            return
+        self._stop_listing(node)
+        node.state = LoadState.PENDING
+        self._changed(node)
+
+    def can_fetch_next(self, index: AnyIndex) -> bool:
+        """Whether the registry or repository at ``index`` has a page still to read: the
+        first, or one after those read."""
+        node = self.node(index)
+        if not isinstance(node, _CONTAINERS) or index.column() != 0:
+            return False
+        return node.state is LoadState.PENDING or node.more
+
+    def fetch_next(self, index: AnyIndex) -> None:
+        """Read the next page of the registry or repository at ``index`` in the background
+        (nothing when it has none, or one is on its way)."""
+        if not self.can_fetch_next(index):
+            return
+        node = self.node(index)
+        assert isinstance(node, _CONTAINERS)
+        # Views call this while they lay out their rows (QTreeView does): nothing may
+        # change under them now. The state changes at once, so no page is asked for
+        # twice; the rest (signals, the job) follows from the event loop.
+        node.state = LoadState.LOADING
+        node.since = time.monotonic()
+        node.asked = asked = next(self._asks)
+        QTimer.singleShot(0, lambda: self._start(node, asked))
 
     # ------------------------------------------------------------------ finding rows
 
@@ -683,6 +756,7 @@ class RegistriesModel(IdTreeModel):
                 self._by_id.pop(child.id, None)
 
     def _stop_listing(self, node: RegistryNode | RepositoryNode) -> None:
+        node.asked = 0
         self._runner.cancel(self._key(node))
         if node.listing is not None:
             node.listing.token.cancel()
@@ -744,6 +818,8 @@ class RegistriesModel(IdTreeModel):
             node.listing = catalog_listing(node.connection)
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
 
         def job(cancel: CancelToken) -> Page | _NoCatalog:
@@ -763,6 +839,7 @@ class RegistriesModel(IdTreeModel):
             on_error=lambda message: self._catalog_failed(node, listing, message),
             key=self._key(node),
             what=f"listing the repositories of {node.host}",
+            lane=registry_lane(node.host),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -783,7 +860,7 @@ class RegistriesModel(IdTreeModel):
         self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
         if answer.done:
             node.listing = None
-        elif node.load_all or len(answer.names) < CATALOG_PAGE_SIZE:
+        elif node.load_all or len(answer.names) < listing.page_size:
             # a short page is usually the last: the next call finds out without a request
             self._start_catalog(node)
         emit(self.registryLoaded, node.host)
@@ -805,6 +882,8 @@ class RegistriesModel(IdTreeModel):
             node.listing = tag_listing(node.parent.connection, node.name)
         listing = node.listing
         node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
         self._runner.submit(
             lambda cancel: sort_page(listing.next_page(cancel)),
@@ -812,6 +891,7 @@ class RegistriesModel(IdTreeModel):
             on_error=lambda message: self._tags_failed(node, listing, message),
             key=self._key(node),
             what=f"listing the tags of {node.parent.host}/{node.name}",
+            lane=registry_lane(node.parent.host),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:
@@ -908,9 +988,13 @@ class RegistriesModel(IdTreeModel):
             self._digest_timer.start()
 
     def _dispatch_digests(self) -> None:
-        while self._digest_jobs < self._max_digest_jobs and self._wanted:
-            newest = next(reversed(self._wanted))
-            repo = newest.parent
+        jobs = self._digest_jobs
+        while self._wanted:
+            # the newest tag wanted of a registry that may have another job
+            repo = next((t.parent for t in reversed(self._wanted)
+                         if jobs.get(t.parent.parent.host, 0) < self._max_digest_jobs), None)
+            if repo is None:
+                return
             batch: list[TagNode] = []
             for tag in reversed(list(self._wanted)):
                 if tag.parent is repo:
@@ -928,18 +1012,26 @@ class RegistriesModel(IdTreeModel):
         for tag in batch:
             tag.pending = True
         names = [t.name for t in batch]
-        connection, name = repo.parent.connection, repo.name
-        self._digest_jobs += 1
+        connection, name, host = repo.parent.connection, repo.name, repo.parent.host
+        self._digest_jobs[host] = self._digest_jobs.get(host, 0) + 1
         self._runner.submit(
             lambda cancel: head_digests(connection, name, names, cancel),
-            on_done=lambda answers: self._digests_answered(repo, batch, answers),
-            on_error=lambda message: self._digests_failed(repo, batch, message),
+            on_done=lambda answers: self._digests_answered(host, repo, batch, answers),
+            on_error=lambda message: self._digests_failed(host, repo, batch, message),
             what=f"looking up digests in {repo.parent.host}/{name}",
+            lane=registry_lane(repo.parent.host),
         )
 
-    def _digests_answered(self, repo: RepositoryNode, batch: list[TagNode],
+    def _digest_job_ended(self, host: str) -> None:
+        left = self._digest_jobs.get(host, 0) - 1
+        if left > 0:
+            self._digest_jobs[host] = left
+        else:
+            self._digest_jobs.pop(host, None)
+
+    def _digests_answered(self, host: str, repo: RepositoryNode, batch: list[TagNode],
                           answers: list[DigestAnswer]) -> None:
-        self._digest_jobs -= 1
+        self._digest_job_ended(host)
         pairs = [(t, a) for t, a in zip(batch, answers, strict=True) if self.alive(t)]
         for tag, _answer in pairs:
             tag.pending = False
@@ -950,8 +1042,9 @@ class RegistriesModel(IdTreeModel):
         self._apply_digests(repo, [(t, a) for t, a in pairs if not a.rate_limited])
         self._dispatch_digests()
 
-    def _digests_failed(self, repo: RepositoryNode, batch: list[TagNode], message: str) -> None:
-        self._digest_jobs -= 1
+    def _digests_failed(self, host: str, repo: RepositoryNode, batch: list[TagNode],
+                        message: str) -> None:
+        self._digest_job_ended(host)
         answers = [DigestAnswer(t.name, None, None, message) for t in batch]
         for tag in batch:
             tag.pending = False
@@ -1039,27 +1132,22 @@ class RegistriesModel(IdTreeModel):
         return node.state in (LoadState.PENDING, LoadState.LOADING) or bool(node.children)
 
     def canFetchMore(self, parent: AnyIndex) -> bool:
-        """Override QAbstractItemModel::canFetchMore: a list not (fully) read yet."""
+        """Override QAbstractItemModel::canFetchMore: a list not read yet, or a repository's
+        tags not read to the end; a registry's later pages are not offered (see the
+        module docstring: :meth:`fetch_next` reads them)."""
         node = self._node(parent) if parent.isValid() else None
         if not isinstance(node, RegistryNode | RepositoryNode) or parent.column() != 0:
             return False
-        return node.state is LoadState.PENDING or node.more
+        return node.state is LoadState.PENDING or (node.more and isinstance(node, RepositoryNode))
 
     def fetchMore(self, parent: AnyIndex) -> None:
-        """Override QAbstractItemModel::fetchMore: read the next page in the background."""
-        if not self.canFetchMore(parent):
-            return
-        node = self._node(parent) if parent.isValid() else None
-        if not isinstance(node, _CONTAINERS):
-            return
-        # Views call this while they lay out their rows (QTreeView does): nothing may
-        # change under them now. The state changes at once, so canFetchMore says no;
-        # the rest (signals, the job) follows from the event loop.
-        node.state = LoadState.LOADING
-        QTimer.singleShot(0, lambda: self._start(node))
+        """Override QAbstractItemModel::fetchMore: read the page :meth:`canFetchMore`
+        offers, in the background."""
+        if self.canFetchMore(parent):
+            self.fetch_next(parent)
 
-    def _start(self, node: RegistryNode | RepositoryNode) -> None:
-        if not self.alive(node) or node.state is not LoadState.LOADING:
+    def _start(self, node: RegistryNode | RepositoryNode, asked: int) -> None:
+        if not self.alive(node) or node.state is not LoadState.LOADING or node.asked != asked:
             return
         if isinstance(node, RegistryNode):
             self._start_catalog(node)
@@ -1379,6 +1467,22 @@ class ChildFilterModel(QSortFilterProxyModel):
             end()
         else:  # Qt before 6.9
             self.invalidateFilter()
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        """Override QSortFilterProxyModel::canFetchMore: the next page of the list shown,
+        whichever it is (a view asks as its last row comes into sight)."""
+        model = self.sourceModel()
+        if isinstance(model, RegistriesModel):
+            return model.can_fetch_next(self.mapToSource(parent))
+        return super().canFetchMore(parent)
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        """Override QSortFilterProxyModel::fetchMore: see :meth:`canFetchMore`."""
+        model = self.sourceModel()
+        if isinstance(model, RegistriesModel):
+            model.fetch_next(self.mapToSource(parent))
+        else:
+            super().fetchMore(parent)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         """Override QSortFilterProxyModel::filterAcceptsRow."""

@@ -58,7 +58,7 @@ from spyglass.gui.views.widgets import (
     mute,
     scaled_font,
 )
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, lane_of, registry_host
 
 IMAGE_KEY = "image"
 RAW_KEY = "raw"
@@ -141,6 +141,7 @@ class ImageView(QWidget):
         self.empty.add_button("Open Archive…").clicked.connect(self.openArchiveRequested)
         self.empty.add_button("Add Registry…").clicked.connect(self.addRegistryRequested)
         self.loading = MessagePanel()
+        self.loading.stopRequested.connect(self.stop_loading)
         self.error = MessagePanel()
         self.retry_button = self.error.add_button("Try Again")
         self.retry_button.clicked.connect(self.retry)
@@ -283,7 +284,10 @@ class ImageView(QWidget):
         """
         self._forget()
         self._request = ImageRequest(label, name, load)
-        self.loading.show_message(f"Loading {label}…", name, busy=True)
+        host = registry_host(name)
+        self.loading.show_message(
+            f"Loading {label}…", name, busy=True,
+            waiting=f"Still waiting for {host}" if host else f"Still reading {label}")
         self.pages.setCurrentWidget(self.loading)
         self._runner.submit(
             load,
@@ -291,7 +295,24 @@ class ImageView(QWidget):
             on_error=self._failed,
             key=IMAGE_KEY,
             what=f"loading {name}",
+            lane=lane_of(name),
         )
+
+    def stop_loading(self) -> None:
+        """Stop waiting for the image asked for last (Stop, once it took long): why it is
+        not shown, and Try Again, in the pane."""
+        request = self._request
+        if request is None or self.pages.currentWidget() is not self.loading:
+            return
+        waited = self.loading.waited_for
+        self._runner.cancel(IMAGE_KEY)
+        host = registry_host(request.name)
+        said = (f"Stopped: {host} had not answered after {waited:.0f} s. Try again later."
+                if host else f"Stopped after {waited:.0f} s.")
+        self.error.show_message(f"Stopped loading {request.label}", said,
+                                icon=icons.warning_icon())
+        self.pages.setCurrentWidget(self.error)
+        emit(self.loadFailed, said)
 
     @property
     def request(self) -> ImageRequest | None:
@@ -320,6 +341,7 @@ class ImageView(QWidget):
                 f"Cannot show the image for {label}: {message}"),
             key=IMAGE_KEY,
             what=f"loading {digest} of {state.entry.name}",
+            lane=lane_of(state.entry.name),
         )
 
     # -- answers
@@ -444,6 +466,7 @@ class ImageView(QWidget):
                 lambda cancel: fetch_blob_document(source, descriptor, title, cancel),
                 on_done=self._document_fetched, on_error=self.raw.show_error,
                 key=RAW_KEY, what=f"reading the config {descriptor.digest}",
+                lane=lane_of(state.entry.name),
             )
             return
         digest = target.digest if isinstance(target, Descriptor) else target
@@ -453,6 +476,7 @@ class ImageView(QWidget):
             lambda cancel: fetch_manifest_document(source, digest, title, cancel),
             on_done=self._document_fetched, on_error=self.raw.show_error,
             key=RAW_KEY, what=f"reading the manifest {digest}",
+            lane=lane_of(state.entry.name),
         )
 
     def _document_fetched(self, document: RawDocument) -> None:
@@ -511,7 +535,8 @@ class ImageView(QWidget):
                 shown.raise_()
                 shown.activateWindow()
                 return
-        dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self)
+        dialog = LayerFilesDialog(self._runner, state.source, descriptor, heading, self,
+                                  lane=lane_of(state.entry.name))
         self.file_dialogs.append(dialog)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
         dialog.show()

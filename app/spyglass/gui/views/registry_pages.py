@@ -63,6 +63,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
+    KeepCurrentInView,
     MessagePanel,
     Spinner,
     enable_clear_button,
@@ -226,6 +227,7 @@ class RegistryPage(_RootedPage):
         editRequested(): "Edit…".
         removeRequested(): "Remove…".
         retryRequested(): "Try Again" after a failure.
+        stopRequested(float): "Stop" while the first page took long; the seconds waited.
     """
 
     repositoryActivated = Signal(QModelIndex)
@@ -233,6 +235,7 @@ class RegistryPage(_RootedPage):
     editRequested = Signal()
     removeRequested = Signal()
     retryRequested = Signal()
+    stopRequested = Signal(float)
 
     def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
         super().__init__(model, parent)
@@ -280,6 +283,8 @@ class RegistryPage(_RootedPage):
         self.retry_button.clicked.connect(self.retryRequested)
         self.panel_edit_button = self.panel.add_button("Edit Registry…")
         self.panel_edit_button.clicked.connect(self.editRequested)
+        self.panel.stopRequested.connect(
+            lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.panel)
         self.stack.addWidget(self.list)
@@ -348,11 +353,13 @@ class RegistryPage(_RootedPage):
         else:
             self.banner.hide()
         if node.state is LoadState.FAILED and not repositories:
-            self._panel(f"Cannot list the repositories of {node.host}", node.error or "",
+            self._panel(f"Stopped listing the repositories of {node.host}" if node.stopped
+                        else f"Cannot list the repositories of {node.host}", node.error or "",
                         icons.warning_icon(), retry=True)
         elif loading and not repositories:
             self._panel(f"Listing the repositories of {node.host}…",
-                        "The first page appears as soon as the registry answers.", busy=True)
+                        "The first page appears as soon as the registry answers.", busy=True,
+                        waiting=f"Still waiting for {node.host}", since=node.waiting_since)
         elif node.no_catalog and not repositories:
             title = (f"{node.host} does not let {node.config.username} list its repositories"
                      if node.catalog_denied else f"{node.host} does not list its repositories")
@@ -370,8 +377,10 @@ class RegistryPage(_RootedPage):
         self._count(node, len(repositories), shown)
 
     def _panel(self, title: str, body: str, icon: QIcon | None = None, *,
-               busy: bool = False, retry: bool = False) -> None:
-        self.panel.show_message(title, body, icon=icon, busy=busy)
+               busy: bool = False, retry: bool = False, waiting: str = "",
+               since: float | None = None) -> None:
+        self.panel.show_message(title, body, icon=icon, busy=busy, waiting=waiting,
+                                since=since)
         self.retry_button.setVisible(retry)
         self.panel_edit_button.setVisible(retry)
         self.stack.setCurrentWidget(self.panel)
@@ -427,6 +436,7 @@ class RepositoryPage(_RootedPage):
     Signals:
         tagActivated(QModelIndex): a tag was opened; the index is of the model.
         retryRequested(): "Try Again" after a failure.
+        stopRequested(float): "Stop" while the first page took long; the seconds waited.
         forgetRequested(): "Remove from List" for a repository opened by name whose tags
             could not be listed.
         showAttachmentsToggled(bool): "Show signature and referrer tags" was (un)ticked.
@@ -435,6 +445,7 @@ class RepositoryPage(_RootedPage):
     tagActivated = Signal(QModelIndex)
     forgetRequested = Signal()
     retryRequested = Signal()
+    stopRequested = Signal(float)
     showAttachmentsToggled = Signal(bool)
 
     def __init__(self, model: RegistriesModel, parent: QWidget | None = None) -> None:
@@ -462,6 +473,8 @@ class RepositoryPage(_RootedPage):
 
         self.table: QTableView = make_table("Tags")
         self.table.setModel(self.proxy)
+        # a later page sorted in above the tag selected leaves it where it is on screen
+        self._keep_in_view = KeepCurrentInView(self.table)
         self.badges = SignedBadgeDelegate(SIGNED_ROLE, self.table)
         self.table.setItemDelegateForColumn(NAME, self.badges)
         # a list of tag names: cut whole at its end, not in the middle of a name
@@ -490,6 +503,8 @@ class RepositoryPage(_RootedPage):
         self.forget_button.setToolTip("Take this repository, opened by name, off the list")
         self.forget_button.clicked.connect(self.forgetRequested)
         self.forget_button.hide()
+        self.panel.stopRequested.connect(
+            lambda: emit(self.stopRequested, self.panel.waited_for))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.panel)
         self.stack.addWidget(self.table)
@@ -593,8 +608,10 @@ class RepositoryPage(_RootedPage):
                         f"{node.parent.host}  ·  {summary}", busy=loading)
         count = len(node.by_name)
         if node.state is LoadState.FAILED and not count:
-            self.panel.show_message(f"Cannot list the tags of {node.name}", node.error or "",
-                                    icon=icons.warning_icon())
+            self.panel.show_message(
+                f"Stopped listing the tags of {node.name}" if node.stopped
+                else f"Cannot list the tags of {node.name}", node.error or "",
+                icon=icons.warning_icon())
             self.retry_button.show()
             # one opened by name (a typo, one not pushed yet) can go, as the menu offers
             self.forget_button.setVisible(node.pinned)
@@ -602,7 +619,8 @@ class RepositoryPage(_RootedPage):
         elif loading and not count:
             self.panel.show_message(f"Listing the tags of {node.name}…",
                                     "The first page appears as soon as the registry answers.",
-                                    busy=True)
+                                    busy=True, waiting=f"Still waiting for {node.parent.host}",
+                                    since=node.waiting_since)
             self.retry_button.hide()
             self.forget_button.hide()
             self.stack.setCurrentWidget(self.panel)

@@ -57,7 +57,7 @@ from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import ElideRightDelegate
 from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import Runner, lane_of
 
 LOAD_KEY: Final = "signatures"
 VERIFY_KEY: Final = "verify"
@@ -302,6 +302,7 @@ class SignaturesPage(QWidget):
             on_error=self._failed,
             key=LOAD_KEY,
             what=f"looking for the signatures of {state.entry.name}",
+            lane=lane_of(state.entry.name),
         )
 
     def _loaded(self, found: Attachments) -> None:

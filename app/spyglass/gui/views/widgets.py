@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -26,6 +27,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QResizeEvent,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -133,6 +135,58 @@ class ChosenRow(QObject):
     def _take(self, current: QModelIndex, previous: QModelIndex) -> None:
         self._taken = QPersistentModelIndex(current)
         self._slot(current, previous)
+
+
+class KeepCurrentInView(QObject):
+    """Keeps the current row of ``view`` where it is on the screen while rows come in
+    above it (a later page of tags, sorted in among those listed): it stayed selected
+    but scrolled out of sight. Only a row in sight before the change is followed; one
+    scrolled away is left where it is."""
+
+    def __init__(self, view: QAbstractItemView) -> None:
+        super().__init__(view)
+        self._view = view
+        self._held = QPersistentModelIndex()
+        self._top = 0
+        self._pending = False
+        model = view.model()
+        model.rowsAboutToBeInserted.connect(lambda *_: self._before())
+        model.layoutAboutToBeChanged.connect(lambda *_: self._before())
+        model.rowsInserted.connect(lambda *_: self._after())
+        model.layoutChanged.connect(lambda *_: self._after())
+
+    def _before(self) -> None:
+        if self._held.isValid():
+            return  # a change is under way: where the row was before the first counts
+        view = self._view
+        current = view.currentIndex()
+        selection = view.selectionModel()
+        if not current.isValid() or selection is None or not selection.isSelected(current):
+            return
+        rect = view.visualRect(current)
+        if rect.isValid() and view.viewport().rect().intersects(rect):
+            self._held = QPersistentModelIndex(current)
+            self._top = rect.top()
+
+    def _after(self) -> None:
+        if self._held.isValid() and not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._restore)  # once the view has laid the rows out
+
+    def _restore(self) -> None:
+        held, self._held, self._pending = self._held, QPersistentModelIndex(), False
+        if not held.isValid():
+            return
+        view = self._view
+        view.executeDelayedItemsLayout()
+        rect = view.visualRect(held.sibling(held.row(), held.column()))
+        moved = rect.top() - self._top
+        if not rect.isValid() or not moved:
+            return
+        bar = view.verticalScrollBar()
+        if view.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem:
+            moved = round(moved / max(1, rect.height()))
+        bar.setValue(bar.value() + moved)
 
 
 FIT_ROWS: Final = 200
@@ -256,14 +310,25 @@ class Spinner(QWidget):
         painter.end()
 
 
+STILL_WAITING_S: Final = 5.0
+"""How long a panel waits on something before it says how long it has been, and offers
+Stop (a registry that hangs is given minutes: a 60 s read, four times)."""
+
+
 class MessagePanel(QWidget):
     """A centred message filling a pane: an icon or spinner, a title, a sentence, buttons.
 
+    A busy panel told what it waits on (``waiting`` in :meth:`show_message`) says, once
+    that has taken :data:`STILL_WAITING_S`, how long it has been ("Still waiting for
+    HOST (25 s)…"), and shows :attr:`stop_button`.
+
     Signals:
         linkActivated(str): a link in the sentence was clicked.
+        stopRequested(): Stop was pressed while the panel waited.
     """
 
     linkActivated = Signal(str)
+    stopRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -284,10 +349,22 @@ class MessagePanel(QWidget):
         self.body.setMaximumWidth(560)
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         mute(self.body, 0.7)
+        self.waited = QLabel()
+        self.waited.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waited.hide()
         self._buttons = QHBoxLayout()
         self._buttons.setSpacing(8)
         self._buttons.addStretch(1)
         self._buttons.addStretch(1)
+        self.stop_button = self.add_button("Stop")
+        self.stop_button.setToolTip("Stop waiting for an answer")
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.stop_button.hide()
+        self._waiting = ""
+        self._since = 0.0
+        self._clock = QTimer(self)
+        self._clock.setInterval(500)
+        self._clock.timeout.connect(self._tick)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 32, 32, 32)
@@ -304,14 +381,31 @@ class MessagePanel(QWidget):
         body_row.addWidget(self.body, 4)
         body_row.addStretch(1)
         layout.addLayout(body_row)
+        layout.addWidget(self.waited)
         layout.addSpacing(8)
         layout.addLayout(self._buttons)
         layout.addStretch(4)
 
     def show_message(
-        self, title: str, body: str = "", *, icon: QIcon | None = None, busy: bool = False
+        self, title: str, body: str = "", *, icon: QIcon | None = None, busy: bool = False,
+        waiting: str = "", since: float | None = None,
     ) -> None:
-        """Show ``title`` and ``body`` (plain text, or rich text when it starts with ``<``)."""
+        """Show ``title`` and ``body`` (plain text, or rich text when it starts with ``<``).
+
+        A ``busy`` panel given ``waiting`` ("Still waiting for HOST") adds how long it has
+        waited since ``since`` (a :func:`time.monotonic` time; by default now) once that
+        passes :data:`STILL_WAITING_S`, and offers Stop."""
+        if busy and waiting:
+            self._waiting = waiting
+            self._since = time.monotonic() if since is None else since
+            if not self._clock.isActive():
+                self._clock.start()
+            self._tick()
+        else:
+            self._waiting = ""
+            self._clock.stop()
+            self.waited.hide()
+            self.stop_button.hide()
         self.title.setText(title)
         self.body.setTextFormat(
             Qt.TextFormat.RichText if body.startswith("<") else Qt.TextFormat.PlainText
@@ -333,6 +427,28 @@ class MessagePanel(QWidget):
         button.setAutoDefault(default)
         self._buttons.insertWidget(self._buttons.count() - 1, button)
         return button
+
+    @property
+    def waited_for(self) -> float:
+        """Seconds the panel has waited (0 when it waits on nothing)."""
+        return time.monotonic() - self._since if self._waiting else 0.0
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Override QWidget::showEvent: the time waited goes on where it was left."""
+        super().showEvent(event)
+        if self._waiting:
+            self._clock.start()
+            self._tick()
+
+    def _tick(self) -> None:
+        waited = self.waited_for
+        if not self._waiting or not self.isVisible():
+            self._clock.stop()  # (shown again, it starts again: showEvent)
+        late = bool(self._waiting) and waited >= STILL_WAITING_S
+        if late:
+            self.waited.setText(f"{self._waiting} ({waited:.0f} s)…")
+        self.waited.setVisible(late)
+        self.stop_button.setVisible(late)
 
 
 class ElidedLabel(QLabel):

@@ -43,7 +43,7 @@ from spyglass.core.errors import (
     describe_connection_error,
 )
 from spyglass.core.registries_conf import check_not_blocked
-from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause
+from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause, retry_notes
 from spyglass.core.transports.registry.abortable import (
     abortable,
     raise_if_cancelled,
@@ -73,6 +73,7 @@ from spyglass.core.transports.registry.failures import (
     client_certificate_refused,
     is_tls_failure,
     mentions,
+    plain_http_answered,
     unsendable,
     verify_failed,
     verify_reason,
@@ -167,6 +168,7 @@ class RegistryEndpoint:
         answered: SpyglassError | None = None  # what a server that answered said
         proxied: ConnectionFailed | None = None  # a proxy that could not be reached
         silent = 0  # attempts whose connection was taken but never answered
+        plain = False  # the TLS hello was answered in plain HTTP: a server is there
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
@@ -183,6 +185,7 @@ class RegistryEndpoint:
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
                 silent += exc.__cause__ is not None and answered_nothing(exc.__cause__)
+                plain = plain or (isinstance(exc, TLSFailed) and plain_http_answered(exc))
                 if isinstance(exc, ConnectionFailed) and \
                         self._pool.proxy_for(httpx.URL(f"{base}/v2/")) is not None:
                     proxied = proxied or exc
@@ -199,9 +202,12 @@ class RegistryEndpoint:
                 self._base = base
             return base
         assert first_error is not None
-        if silent == len(schemes):
+        # a TLS hello answered in plain HTTP, then an HTTP request never answered: that
+        # server is the one that hangs, whatever its handshake said
+        if silent == len(schemes) or (plain and silent == len(schemes) - 1 > 0):
+            server = "a plain-HTTP server" if plain else "a server"
             raise ConnectionFailed(
-                f"Cannot reach the registry {self.host}: a server at {self.api_host} "
+                f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
                 "takes connections but answers nothing (it timed out); it may be hung, or "
                 "not a registry.")
         # a server that answered (not a registry) says more than a failed handshake,
@@ -342,13 +348,19 @@ class RegistryEndpoint:
                     raise self._proxy_refused(request.url) from exc
                 if is_tls_failure(exc):
                     raise self._tls_failed(exc, request.url) from exc
+                proxy = self._pool.proxy_for(request.url)
+                via = f" through {proxy.describe()}" if proxy is not None else ""
                 if method in IDEMPOTENT and attempt < allowed and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
+                    if isinstance(exc, httpx.TimeoutException):
+                        retry_notes.warning(
+                            "%s: %s; asking again (attempt %d of %d)…", what,
+                            _waited(exc, request, f"the registry {self.host}{via}"),
+                            attempt + 1, allowed + 1)
                     self._sleep(self._backoff(attempt), cancel)
                     continue
-                proxy = self._pool.proxy_for(request.url)
-                via = f" through {proxy.describe()}" if proxy is not None else ""
+                times = f"; asked {attempt + 1} times" if attempt else ""
                 if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
                     # reached, then dropped without a word (not a peer answering garbage)
                     failed = ConnectionFailed(
@@ -361,7 +373,7 @@ class RegistryEndpoint:
                     failed = ConnectionFailed(
                         f"{what}: the registry {self.host}{via} stopped answering (nothing "
                         f"{'came' if isinstance(exc, httpx.ReadTimeout) else 'was taken'} "
-                        "for the whole timeout)."
+                        f"for the whole timeout{times})."
                     )
                 else:
                     failed = ConnectionFailed(
@@ -604,6 +616,19 @@ class RegistryEndpoint:
                 "accepted."
             )
         return body
+
+
+def _waited(exc: httpx.TimeoutException, request: httpx.Request, who: str) -> str:
+    """What ``who`` did not do in the time it was given: ``the registry … sent nothing for
+    60 s`` (a read), ``took nothing`` (a write), ``was not reached`` (a connection)."""
+    limits = request.extensions.get("timeout") or {}
+    if isinstance(exc, httpx.ReadTimeout):
+        did, limit = "sent nothing", limits.get("read")
+    elif isinstance(exc, httpx.WriteTimeout):
+        did, limit = "took nothing", limits.get("write")
+    else:
+        did, limit = "could not be reached", limits.get("connect")
+    return f"{who} {did} for {limit:g} s" if isinstance(limit, int | float) else f"{who} {did}"
 
 
 def digest_or_none(text: str) -> Digest | None:

@@ -1,7 +1,7 @@
 """How a request to a registry failed, read from what it raised: a connection taken
 and left without an answer, a TLS handshake that failed on the server's certificate
-(and whether a CA certificate of one's own would cure that) or over a client
-certificate, and a request that could not be written.
+(and whether a CA certificate of one's own would cure that), over a client
+certificate or on an answer in plain HTTP, and a request that could not be written.
 
 The sentences made of these are
 :class:`~spyglass.core.transports.registry.endpoint.RegistryEndpoint`'s.
@@ -22,6 +22,23 @@ def answered_nothing(exc: BaseException) -> bool:
     if isinstance(exc, httpx.ReadTimeout):
         return True
     return isinstance(exc, httpx.ConnectTimeout) and "handshake" in str(exc)
+
+
+_PLAIN_HTTP_REPLIES: Final = ("wrong version number", "packet length too long")
+"""OpenSSL's words for a handshake answered with something that is no TLS record: the
+plain-HTTP ``400 Bad Request`` a web server sends to a TLS hello."""
+
+
+def plain_http_answered(exc: BaseException) -> bool:
+    """Whether a TLS handshake failed on an answer in plain HTTP (a server is there, and
+    it speaks HTTP without TLS)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if any(reply in text for reply in _PLAIN_HTTP_REPLIES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def mentions(exc: BaseException, text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -426,7 +427,36 @@ def test_a_registry_that_stops_answering_is_said_to_have_stopped(make_client) ->
     with pytest.raises(ConnectionFailed) as info:
         client.get_manifest("team/app", "v1")
     said = str(info.value)
-    assert f"the registry {HOST} stopped answering (nothing came for the whole timeout)." \
-        in said, said
+    assert (f"the registry {HOST} stopped answering (nothing came for the whole timeout; "
+            "asked 2 times).") in said, said
     assert "Cannot reach" not in said
     assert len(seen.to(f"{PATH}/v1")) == 2  # asked again first, as before
+
+
+def test_a_request_asked_again_after_a_timeout_says_so(
+        make_client, caplog: pytest.LogCaptureFixture) -> None:
+    """A minute of silence, then another: the command line says, between them, that the
+    request is asked again (it said nothing for four minutes, like a command that froze)."""
+    from spyglass.core.retry import RETRY_NOTES
+
+    def hung(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    client, _ = make_client(Routes({("GET", f"{PATH}/v1"): hung}), retry_times=2)
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
+            pytest.raises(ConnectionFailed):
+        client.get_manifest("team/app", "v1")
+    said = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
+    assert said == [
+        f"Reading the manifest {HOST}/team/app:v1: the registry {HOST} sent nothing for "
+        f"60 s; asking again (attempt {n} of 3)…" for n in (2, 3)]
+    caplog.clear()
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    client, _ = make_client(Routes({("GET", f"{PATH}/v1"): refused}), retry_times=2)
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
+            pytest.raises(ConnectionFailed):
+        client.get_manifest("team/app", "v1")
+    assert not [r for r in caplog.records if r.name == RETRY_NOTES]  # no wait: no word

@@ -290,3 +290,26 @@ def test_a_connection_never_made_is_not_said_to_be_taken(make_client) -> None:
     assert "answers nothing" not in str(info.value)
     assert schemes(seen.requests) == ["https", "http", "http"]  # retried, as before
 
+
+
+def test_a_plain_http_server_that_never_answers_is_not_called_a_tls_failure(
+        make_client) -> None:
+    # https gets its 400 in plain HTTP at once ("wrong version number"); http is taken
+    # and never answered: that is a hung server, not a TLS problem
+    def wrong_version(request: httpx.Request) -> httpx.Response:
+        cause = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+
+    client, seen = make_client(by_scheme(wrong_version, silent), host="127.0.0.1:5000",
+                               retry_times=3)
+    with pytest.raises(ConnectionFailed) as info:
+        client.ping()
+    assert str(info.value) == (
+        "Cannot reach the registry 127.0.0.1:5000: a plain-HTTP server at 127.0.0.1:5000 "
+        "takes connections but answers nothing (it timed out); it may be hung, or not a "
+        "registry.")
+    assert schemes(seen.requests) == ["https", "http"]  # the silent one not asked again
+    # a remote host, tried over https alone, still says what its handshake said
+    client, _ = make_client(wrong_version, host="registry.example")
+    with pytest.raises(TLSFailed, match="wrong version number"):
+        client.ping()

@@ -1,0 +1,162 @@
+"""A registry that takes requests and never answers them, in the real window: it holds up
+its own jobs alone, a listing nobody looks at any more is stopped, and a page that waits
+long says how long and offers Stop."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registries import RepositoryNode
+from spyglass.gui.workers import MAX_THREADS
+from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_tags
+from tests.helpers.hanging import HangingRegistry
+
+pytestmark = pytest.mark.gui
+
+HUNG = [f"hung/r{n}" for n in range(MAX_THREADS + 1)]
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingRegistry]:
+    with HangingRegistry({"ok/app": ["1.0", "latest"]}) as server:
+        yield server
+
+
+@pytest.fixture
+def hung_window(make_window: Callable[..., MainWindow],
+                hanging: HangingRegistry) -> MainWindow:
+    entry = RegistrySettings(hanging.host, insecure=True, repositories=[*HUNG, "ok/app"])
+    return make_window(Settings(first_run_done=True, registries=[entry]))
+
+
+def repository(window: MainWindow, host: str, name: str) -> RepositoryNode:
+    model = window.registries.model
+    node = model.node(model.repository_index(host, name))
+    assert isinstance(node, RepositoryNode)
+    return node
+
+
+def test_hung_listings_hold_up_neither_the_local_layouts_nor_another_registry(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry,
+        sample: SampleFacts) -> None:
+    """Five repositories of a hung registry open in the tree: four listings run (the
+    fifth waits its turn) and hang; a local layout lists and shows its image meanwhile
+    (it waited, with all four of the window's threads held, for four minutes)."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    tree.expand(model.registry_index(host))
+    for name in HUNG:
+        tree.expand(model.repository_index(host, name))  # looked at: never set aside
+    qtbot.waitUntil(lambda: sum(hanging.asked(n) for n in HUNG) == MAX_THREADS,
+                    timeout=WAIT_MS)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    # still hung, all of them; the fifth waits for one of the registry's own threads
+    assert all(repository(window, host, n).state is LoadState.LOADING for n in HUNG)
+    assert sum(hanging.asked(n) for n in HUNG) == MAX_THREADS
+
+
+def test_a_hung_listing_left_for_another_repository_is_stopped(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
+    """Four hung repositories clicked one after another, then one that answers: each left
+    stops listing (nothing of it had come), so the last is listed at once (it waited
+    behind the four for four minutes) and the others are listed again when chosen."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    page = window.registries.repository_page
+    for name in HUNG[:MAX_THREADS]:
+        tree.setCurrentIndex(model.repository_index(host, name))
+        qtbot.waitUntil(lambda name=name: hanging.asked(name), timeout=WAIT_MS)  # type: ignore[misc]
+        assert page.panel.title.text() == f"Listing the tags of {name}…"
+    tree.setCurrentIndex(model.repository_index(host, "ok/app"))
+    assert wait_tags(qtbot, window, host, "ok/app") == ["1.0", "latest"]
+    assert page.tag_texts() == ["1.0", "latest"]
+    for name in HUNG[:MAX_THREADS]:
+        node = repository(window, host, name)
+        assert node.state is LoadState.PENDING and node.listing is None
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # none left hung
+    # chosen again, listed again
+    seen = len(hanging.seen)
+    tree.setCurrentIndex(model.repository_index(host, HUNG[0]))
+    qtbot.waitUntil(lambda: HUNG[0] in "".join(hanging.seen[seen:]), timeout=WAIT_MS)
+    assert repository(window, host, HUNG[0]).state is LoadState.LOADING
+
+
+@pytest.fixture
+def soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A panel says how long it waits after 0.2 s, not 5."""
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2, raising=False)
+
+
+@pytest.mark.usefixtures("soon")
+def test_a_listing_that_waits_says_how_long_and_stop_ends_it(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The page said "Listing the tags of …" for four minutes, and nothing else."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    page = window.registries.repository_page
+    panel = page.panel
+    index = model.repository_index(host, HUNG[0])
+    tree.setCurrentIndex(index)
+    assert panel.title.text() == f"Listing the tags of {HUNG[0]}…"
+    assert not panel.stop_button.isVisible()  # not before it has waited
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    assert panel.waited.text() in (f"Still waiting for {host} ({n} s)…" for n in (0, 1))
+    assert hanging.asked(HUNG[0])
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    node = repository(window, host, HUNG[0])
+    assert node.state is LoadState.FAILED
+    assert panel.title.text() == f"Stopped listing the tags of {HUNG[0]}"
+    assert re.fullmatch(rf"Stopped: {re.escape(host)} had not answered after \d+ s\. Try "
+                        r"again later\.", panel.body.text())
+    assert page.retry_button.isVisible() and not panel.stop_button.isVisible()
+    assert not panel.waited.isVisible()
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # its request ended
+    asked = len(hanging.seen)
+    qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
+    assert node.state is LoadState.LOADING
+    assert page.panel.title.text() == f"Listing the tags of {HUNG[0]}…"
+    qtbot.waitUntil(lambda: len(hanging.seen) > asked, timeout=WAIT_MS)  # asked anew
+    qtbot.wait(100)
+    # once: the tags asked for by one job (two read one listing at once: an error)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.usefixtures("soon")
+def test_an_image_that_waits_says_how_long_and_stop_ends_it(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    with HangingRegistry({"slow/app": ["1.0"]}, hung=("slow/app/manifests/",)) as server:
+        host = server.host
+        entry = RegistrySettings(host, insecure=True, repositories=["slow/app"])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        tree.setCurrentIndex(model.repository_index(host, "slow/app"))
+        assert wait_tags(qtbot, window, host, "slow/app") == ["1.0"]
+        view = window.image_view
+        tree.setCurrentIndex(model.tag_index(host, "slow/app", "1.0"))
+        assert view.pages.currentWidget() is view.loading
+        assert view.loading.title.text() == "Loading slow/app:1.0…"
+        qtbot.waitUntil(lambda: view.loading.stop_button.isVisible(), timeout=WAIT_MS)
+        assert view.loading.waited.text().startswith(f"Still waiting for {host} (")
+        qtbot.mouseClick(view.loading.stop_button, Qt.MouseButton.LeftButton)
+        assert view.pages.currentWidget() is view.error
+        assert view.error.title.text() == "Stopped loading slow/app:1.0"
+        assert view.error.body.text().startswith(f"Stopped: {host} had not answered after ")
+        assert view.retry_button.isVisible()
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        assert view.pages.currentWidget() is view.error  # its answer, if any, is dropped
+        qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)
+        assert view.pages.currentWidget() is view.loading
+        window.close()
