@@ -2,8 +2,8 @@
 
 Before anything imports Qt, the offscreen platform is chosen. The user's own
 settings, caches, logins and keyring are kept out of reach: the XDG folders
-(which platformdirs follows), ``DOCKER_CONFIG`` and the runtime folder (where
-containers' ``auth.json`` lives) point into a temporary folder for the
+(which platformdirs follows), ``HOME``, ``DOCKER_CONFIG`` and the runtime folder
+(where containers' ``auth.json`` lives) point into a temporary folder for the
 session, and keyring gets the backend that refuses everything, as on a
 machine without a keyring. A test that needs a keyring installs its own
 (``keyring.set_keyring``). Proxy settings are dropped: tests talk to loopback only.
@@ -36,6 +36,9 @@ for _name, _sub in (
     ("XDG_STATE_HOME", "state"),
     ("XDG_RUNTIME_DIR", "runtime"),
     ("DOCKER_CONFIG", "docker"),
+    # HOME too: containers/image's certs.d (which Spyglass follows, and the window writes
+    # a trusted CA into) is ~/.config/containers/certs.d whatever XDG_CONFIG_HOME says
+    ("HOME", "home"),
 ):
     (_SANDBOX / _sub).mkdir(mode=0o700)
     os.environ[_name] = str(_SANDBOX / _sub)
