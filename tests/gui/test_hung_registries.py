@@ -96,7 +96,7 @@ def soon(monkeypatch: pytest.MonkeyPatch) -> None:
     """A panel says how long it waits after 0.2 s, not 5."""
     from spyglass.gui.views import widgets
 
-    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2, raising=False)
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2)
 
 
 @pytest.mark.usefixtures("soon")
@@ -113,7 +113,7 @@ def test_a_listing_that_waits_says_how_long_and_stop_ends_it(
     assert panel.title.text() == f"Listing the tags of {HUNG[0]}…"
     assert not panel.stop_button.isVisible()  # not before it has waited
     qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
-    assert panel.waited.text() in (f"Still waiting for {host} ({n} s)…" for n in (0, 1))
+    assert re.fullmatch(rf"Still waiting for {re.escape(host)} \(\d+ s\)…", panel.waited.text())
     assert hanging.asked(HUNG[0])
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     node = repository(window, host, HUNG[0])

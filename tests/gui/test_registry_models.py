@@ -676,3 +676,40 @@ def test_the_status_after_a_delete_names_a_dozen_tags(window: MainWindow) -> Non
     shown = ", ".join(tags[:12])
     assert window.status_text == (f"Deleted team/app@{digest} from {HOST} (tags: {shown} "
                                   "and 138 more).")
+
+
+class _CountingPages(FakeClient):
+    def __init__(self, repositories: list[str]) -> None:
+        super().__init__(repositories)
+        self.pages = 0
+
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+        for page in super().catalog_pages(page_size=page_size, cancel=cancel):
+            self.pages += 1
+            yield page
+
+
+def test_a_registry_opened_above_the_selected_row_reads_one_page(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a repository of the registry below selected, opening the registry above read
+    its whole catalog: each page went in above the selected row, which was kept in place,
+    so the registry's end stayed above the view, counted as near, and asked for more."""
+    from spyglass.gui import registry_jobs
+
+    monkeypatch.setattr(registry_jobs, "CATALOG_PAGE_SIZE", 50)
+    above = _CountingPages([f"a/r{n:05d}" for n in range(2000)])
+    below = _CountingPages([f"b/r{n:03d}" for n in range(20)])
+    model, tree = window.registries.model, window.registries.tree
+    first = model.add_registry(RegistrySettings("a.example"), FakeConnection(above, "a.example"))
+    second = model.add_registry(RegistrySettings("b.example"), FakeConnection(below, "b.example"))
+    tree.collapse(first)
+    tree.expand(second)
+    qtbot.waitUntil(lambda: model.rowCount(second) == 20 and window.runner.active == 0,
+                    timeout=WAIT_MS)
+    tree.setCurrentIndex(model.index(3, 0, second))
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    tree.expand(first)
+    qtbot.waitUntil(lambda: above.pages >= 1 and window.runner.active == 0, timeout=WAIT_MS)
+    for _ in range(10):  # (what went wrong went on page after page)
+        qtbot.wait(50)
+    assert above.pages <= 2 and model.rowCount(first) <= 100

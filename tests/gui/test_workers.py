@@ -393,3 +393,62 @@ def test_emitting_keeps_the_reference_count_of_true(
         ctypes.pythonapi.Py_DecRef(ctypes.py_object(True))
     assert signal.emitted == [(False,)] * emits
     assert change == 0
+
+
+def test_lanes_are_registries_and_an_idle_one_lets_its_threads_go(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lane is a registry (docker://alpine is docker.io's; a name half typed in the
+    Copy dialog is no lane of its own), and a registry's lane idle for a while lets its
+    threads go: a session visiting thirty registries kept thirty threads and more."""
+    from spyglass.gui import workers
+    from spyglass.gui.workers import LOCAL, copy_lane, lane_of, registry_lane
+
+    assert lane_of("docker://alpine") == lane_of("docker://team/app:1") == \
+        registry_lane("docker.io")
+    assert lane_of("docker://127.0.0.1:5000/team/app:1") == registry_lane("127.0.0.1:5000")
+    assert lane_of("docker://127.0.0.1:") == lane_of("oci:/tmp/x:1") == LOCAL
+    assert copy_lane("oci:/tmp/x:1", "docker://r.example/a:1") == registry_lane("r.example")
+    assert copy_lane("docker://s.example/a", "docker://r.example/a") == \
+        registry_lane("s.example")
+
+    monkeypatch.setattr(workers, "IDLE_LANE_MS", 50)
+    runner = Runner()
+    answers: list[object] = []
+    for number in range(5):
+        runner.submit(lambda cancel, n=number: n, on_done=answers.append,
+                      lane=registry_lane(f"r{number}.example"))
+    runner.submit(lambda cancel: "local", on_done=answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 6, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: set(runner._threads) == {LOCAL}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not runner._stopping, timeout=WAIT_MS)
+    runner.submit(lambda cancel: "again", on_done=answers.append,
+                  lane=registry_lane("r0.example"))
+    qtbot.waitUntil(lambda: answers[-1] == "again", timeout=WAIT_MS)
+    runner.shutdown()
+    assert all(t.isFinished() for t in runner.findChildren(QThread))
+
+
+def test_a_job_cancelled_while_it_waits_for_a_thread_is_let_go_at_once(qtbot: QtBot) -> None:
+    """It stayed queued, and counted as work under way (the busy spinner on), until the
+    job before it ended: minutes, behind a registry that hangs."""
+    runner = Runner(max_threads=1)
+    release = threading.Event()
+    busy: list[bool] = []
+    runner.busyChanged.connect(busy.append)
+
+    def hang(cancel: CancelToken) -> str:
+        while not release.wait(0.01):
+            cancel.check()
+        return "done"
+
+    runner.submit(hang, lane="registry:hung.example", key="first")
+    answers: list[object] = []
+    runner.submit(lambda cancel: "late", on_done=answers.append, lane="registry:hung.example",
+                  key="listing")
+    assert runner.active == 2
+    runner.cancel("listing")
+    assert runner.active == 1
+    runner.cancel("first")
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
+    assert busy == [True, False] and answers == []
+    runner.shutdown()

@@ -292,9 +292,15 @@ class RegistryBrowser(QObject):
         self._near_end.setSingleShot(True)
         self._near_end.setInterval(0)
         self._near_end.timeout.connect(self._fetch_near_end)
-        tree.verticalScrollBar().valueChanged.connect(lambda _value: self._near_end.start())
+        # (when a person scrolls or opens a row: not as rows come in, nor as the selected
+        # row is kept in place below rows that came in; either read page after page, the
+        # end of a registry above the selection staying in sight as each came in)
+        tree.verticalScrollBar().valueChanged.connect(self._scrolled)
         tree.expanded.connect(lambda _index: self._near_end.start())
-        self.model.rowsInserted.connect(lambda *_: self._near_end.start())
+
+    def _scrolled(self, _value: int) -> None:
+        if not self._keep_in_view.restoring:
+            self._near_end.start()
 
     def _fetch_near_end(self) -> None:
         """Read the next page of each expanded registry whose last row is in sight, or
@@ -308,7 +314,11 @@ class RegistryBrowser(QObject):
             if node is None or not node.more or not count or not tree.isExpanded(registry):
                 continue
             last = tree.visualRect(model.index(count - 1, 0, registry))
-            if last.isValid() and last.top() <= viewport.bottom() + viewport.height():
+            # in sight or below it (a registry whose end has scrolled above the view is
+            # not near its end: with the selected row kept in place below it, each page
+            # read there would ask for the next, to the end of its catalog)
+            if (last.isValid() and last.bottom() >= viewport.top()
+                    and last.top() <= viewport.bottom() + viewport.height()):
                 model.fetch_next(registry)
 
     def _connect_pages(self) -> None:

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import AuthenticationFailed, SpyglassError
@@ -64,6 +64,9 @@ MAX_THREADS: Final = 4
 """Threads per lane."""
 LOCAL: Final = "local"
 """The lane of jobs that wait on no registry: disk, keyring, what is computed."""
+IDLE_LANE_MS: Final = 30_000
+"""A registry's lane whose threads have had nothing to do this long lets them go (a
+session that visits many registries does not keep four threads for each)."""
 SHUTDOWN_WAIT_MS: Final = 5000
 """How long closing waits, all threads together, for the jobs it cancelled to end."""
 
@@ -82,10 +85,18 @@ def registry_lane(host: str) -> str:
 
 
 def registry_host(name: str) -> str:
-    """The registry of an image name (``docker://HOST/…``); "" for any other place."""
-    if name.startswith("docker://"):
-        return name.removeprefix("docker://").split("/", 1)[0]
-    return ""
+    """The registry of an image name (``docker://HOST/…``, ``docker://alpine``:
+    docker.io); "" for any other place, and for a name that is not a reference yet
+    (half typed: its lane would be one more of its own)."""
+    if not name.startswith("docker://"):
+        return ""
+    from spyglass.core.errors import SpyglassError
+    from spyglass.core.reference import parse_docker_reference
+
+    try:
+        return parse_docker_reference(name.removeprefix("docker://")).domain
+    except SpyglassError:
+        return ""
 
 
 def lane_of(name: str) -> str:
@@ -93,6 +104,15 @@ def lane_of(name: str) -> str:
     that registry's; anything else, :data:`LOCAL`)."""
     host = registry_host(name)
     return registry_lane(host) if host else LOCAL
+
+
+def copy_lane(source: str, destination: str) -> str:
+    """The lane of a job that reads ``source`` and asks ``destination`` (planning a copy):
+    the source's registry's, else the destination's, else :data:`LOCAL`."""
+    for name in (source, destination):
+        if registry_host(name):
+            return lane_of(name)
+    return LOCAL
 
 
 def threads_abandoned() -> bool:
@@ -249,6 +269,9 @@ class Runner(QObject):
         """Each lane's threads."""
         self._waiting: dict[str, deque[Job]] = {}
         """Each lane's jobs waiting for a thread of it, first come first."""
+        self._idle_timers: dict[str, QTimer] = {}
+        self._stopping: list[QThread] = []
+        """Threads of idle lanes asked to quit, held until they have."""
         self._serial: QThread | None = None
         self._load: dict[QThread, int] = {}
         self._jobs: dict[Worker, Job] = {}
@@ -332,11 +355,22 @@ class Runner(QObject):
 
 
     def cancel(self, key: str) -> None:
-        """Make every job of ``key`` stale and ask it to stop."""
+        """Make every job of ``key`` stale and ask it to stop; one still waiting for a
+        thread is let go at once (it no longer counts as work under way)."""
         self._generations[key] = next(self._counter)
         for job in self._jobs.values():
             if job.key == key:
                 job.cancel()
+        for queue in self._waiting.values():
+            for job in [job for job in queue if job.key == key]:
+                queue.remove(job)
+                if job.worker is not None:
+                    self._jobs.pop(job.worker, None)
+                    self._retire(job.worker)
+                    job.worker = None
+                emit(self.jobDropped, key)
+        if not self._jobs:
+            emit(self.busyChanged, False)
 
     def cancel_all(self) -> None:
         for job in self._jobs.values():
@@ -366,7 +400,9 @@ class Runner(QObject):
         for worker in list(self._jobs):
             self._retire(worker)
         self._jobs.clear()
-        threads = [*(t for lane in self._threads.values() for t in lane),
+        for timer in self._idle_timers.values():
+            timer.stop()
+        threads = [*(t for lane in self._threads.values() for t in lane), *self._stopping,
                    *([self._serial] if self._serial else [])]
         for thread in threads:
             thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
@@ -422,6 +458,39 @@ class Runner(QObject):
                 return
             self._start(waiting.popleft(), idle)
 
+    def _watch_idle(self, lane: str) -> None:
+        """Let a registry's lane go once it has been idle :data:`IDLE_LANE_MS`."""
+        if lane == LOCAL or self._closed:
+            return
+        timer = self._idle_timers.get(lane)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(IDLE_LANE_MS)
+            timer.timeout.connect(lambda: self._let_go(lane))
+            self._idle_timers[lane] = timer
+        timer.start()
+
+    def _let_go(self, lane: str) -> None:
+        threads = self._threads.get(lane, [])
+        if self._closed or self._waiting.get(lane) or any(
+                self._load.get(thread, 0) for thread in threads):
+            return  # busy again: its next answer watches it anew
+        self._threads.pop(lane, None)
+        self._waiting.pop(lane, None)
+        self._idle_timers.pop(lane).deleteLater()
+        for thread in threads:
+            self._load.pop(thread, None)
+            self._stopping.append(thread)
+            thread.quit()  # (it has no job: it ends at once)
+        QTimer.singleShot(QUIT_GRACE_MS, self, self._reap_stopped)
+
+    def _reap_stopped(self) -> None:
+        """Delete the threads of lanes let go that have ended (on the GUI thread)."""
+        for thread in [t for t in self._stopping if t.isFinished()]:
+            self._stopping.remove(thread)
+            thread.deleteLater()
+
     def _retire(self, worker: Worker) -> None:
         """Let the worker's own thread delete it; hold the wrapper until it has."""
         worker.deleteLater()
@@ -449,6 +518,7 @@ class Runner(QObject):
             self._load[job.thread] = max(0, self._load.get(job.thread, 0) - 1)
             if job.thread is not self._serial:
                 self._dispatch(job.lane)
+                self._watch_idle(job.lane)
         try:
             if not self.is_current(job) or job.token.cancelled:
                 log.debug("Dropping a stale answer for %s", job.key)
@@ -471,5 +541,6 @@ class Runner(QObject):
                 emit(self.busyChanged, False)
 
 
-__all__ = ["LOCAL", "Job", "Runner", "Worker", "lane_of", "registry_host", "registry_lane",
-           "threads_abandoned", "unexpected_error_sentence", "window_sentence"]
+__all__ = ["LOCAL", "Job", "Runner", "Worker", "copy_lane", "lane_of", "registry_host",
+           "registry_lane", "threads_abandoned", "unexpected_error_sentence",
+           "window_sentence"]

@@ -52,7 +52,7 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
-from spyglass.gui.workers import Runner, lane_of
+from spyglass.gui.workers import Runner, copy_lane, lane_of
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
@@ -798,7 +798,10 @@ class CopyDialog(QDialog):
             on_error=self._refuse,
             key=f"{self._key}:plan",
             what=f"planning the copy of {request.source}",
-            lane=lane_of(request.source),
+            # (it reads the source and checks that the destination may be written: a
+            # registry on either end, that one's lane; never the local lane for a wait
+            # on a registry)
+            lane=copy_lane(request.source, request.destination),
             cleanup=lambda prepared: prepared.close(),
         )
 

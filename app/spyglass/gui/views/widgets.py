@@ -149,6 +149,8 @@ class KeepCurrentInView(QObject):
         self._held = QPersistentModelIndex()
         self._top = 0
         self._pending = False
+        self.restoring = False
+        """True while it scrolls the view back (a scroll that is no person's)."""
         model = view.model()
         model.rowsAboutToBeInserted.connect(lambda *_: self._before())
         model.layoutAboutToBeChanged.connect(lambda *_: self._before())
@@ -186,7 +188,11 @@ class KeepCurrentInView(QObject):
         bar = view.verticalScrollBar()
         if view.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerItem:
             moved = round(moved / max(1, rect.height()))
-        bar.setValue(bar.value() + moved)
+        self.restoring = True
+        try:
+            bar.setValue(bar.value() + moved)
+        finally:
+            self.restoring = False
 
 
 FIT_ROWS: Final = 200
