@@ -303,6 +303,7 @@ def test_index_json_too_large(tmp_layout: Path, monkeypatch: pytest.MonkeyPatch)
         (b"{}", 'not JSON with an "imageLayoutVersion"'),
         (b"1.0.0", 'not JSON with an "imageLayoutVersion"'),
         (b"[]", 'not JSON with an "imageLayoutVersion"'),
+        (b"[" * 5000, 'not JSON with an "imageLayoutVersion"'),  # was RecursionError
     ],
 )
 def test_oci_layout_file(tmp_layout: Path, content: bytes, fragment: str) -> None:
@@ -311,6 +312,15 @@ def test_oci_layout_file(tmp_layout: Path, content: bytes, fragment: str) -> Non
         open_layout(tmp_layout)
     assert str(info.value).startswith(layout_text(tmp_layout))
     assert fragment in str(info.value)
+
+
+def test_an_index_json_with_a_number_of_5000_digits_is_said_not_json(
+        tmp_layout: Path) -> None:
+    """Python's json raised ValueError for it: "unexpected internal error"."""
+    index = tmp_layout / "index.json"
+    index.write_bytes(index.read_bytes()[:-1] + b',"x":' + b"1" * 5000 + b"}")
+    with pytest.raises(InvalidLayout, match="more than 4,300 digits"):
+        list(open_layout(tmp_layout).list_images())
 
 
 def test_version_1_1_is_accepted(tmp_layout: Path) -> None:

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from spyglass.core import gojson
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
@@ -387,8 +388,8 @@ def looks_like_dir_layout(path: Path) -> bool:
         manifest = path / MANIFEST_FILE
         if manifest.stat().st_size > MAX_MANIFEST_SIZE:
             return False
-        data = json.loads(manifest.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(manifest.read_bytes())
+    except (OSError, json.JSONDecodeError):
         return False
     return isinstance(data, dict) and "schemaVersion" in data
 

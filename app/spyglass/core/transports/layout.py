@@ -150,9 +150,9 @@ class OCILayoutReader:
             return
         raw = self._read_small("oci-layout")
         try:
-            data = json.loads(raw)
+            data = gojson.loads(raw)
             version = data["imageLayoutVersion"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidLayout(
                 f'{self.what} has an oci-layout file that is not JSON with an '
                 f'"imageLayoutVersion"; expected {{"imageLayoutVersion": "1.0.0"}}.'

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from spyglass.core import gojson
 from spyglass.core.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -493,8 +495,8 @@ class RegistryAuth(httpx.Auth):
                 status=response.status,
             )
         try:
-            data = json.loads(response.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = gojson.loads(response.body)
+        except json.JSONDecodeError:
             data = None
         if not isinstance(data, dict):
             raise RegistryError(
@@ -507,10 +509,22 @@ class RegistryAuth(httpx.Auth):
         refresh = data.get("refresh_token")
         if isinstance(refresh, str) and refresh:
             self._refresh_token = refresh
-        lifetime = data.get("expires_in")
-        seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None
+        seconds = _lifetime(data.get("expires_in"))
         self.tokens_fetched += 1
         return token, seconds or DEFAULT_TOKEN_LIFETIME
+
+
+def _lifetime(value: object) -> float | None:
+    """A token's ``expires_in`` in seconds, or None when it says none that can be used
+    (not a number, not positive, or not finite: 1e400 written as an integer is too
+    large for a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 @dataclass(frozen=True)
@@ -522,8 +536,8 @@ class _TokenResponse:
 def _oauth_error(body: bytes) -> str | None:
     """The ``error`` of an OAuth2 error answer (``{"error": "invalid_grant", …}``), or None."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(body)
+    except json.JSONDecodeError:
         return None
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, str) else None

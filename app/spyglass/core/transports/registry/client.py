@@ -21,7 +21,7 @@ from typing import Final
 
 import httpx
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken, linked
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
@@ -97,7 +97,7 @@ sign-in or a rate limit still stop it)."""
 def _lists_image(raw: bytes, digest: Digest) -> bool:
     """Whether the manifest list ``raw`` names ``digest`` among its images."""
     try:
-        entries = json.loads(raw).get("manifests") or []
+        entries = gojson.loads(raw).get("manifests") or []
         return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
     except (ValueError, AttributeError, TypeError):
         return False
@@ -500,8 +500,8 @@ MAX_LIST_BODY: Final = 16 * 1024 * 1024
 
 def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(body)
+    except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
         raise RegistryError(f"{what}: the registry {host} answered with something that is not "

@@ -150,6 +150,10 @@ def test_empty_and_null_tag_lists(make_client) -> None:
         (lambda r: httpx.Response(200, json=["a"]), "not a JSON list"),
         (lambda r: httpx.Response(200, json={"tags": "a,b"}), '"tags" that is not a list'),
         (lambda r: httpx.Response(200, json={"tags": ["a", 1]}), '"tags" that is not a list'),
+        # Python's json raised RecursionError and ValueError for these: "internal error"
+        (lambda r: httpx.Response(200, text="[" * 5000), "not a JSON list"),
+        (lambda r: httpx.Response(200, text='{"tags":["a"],"x":' + "1" * 5000 + "}"),
+         "not a JSON list"),
     ],
 )
 def test_nonsense_tag_lists(make_client, answer, phrase: str) -> None:
