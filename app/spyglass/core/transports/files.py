@@ -194,6 +194,29 @@ class DirTree:
         pass
 
 
+class NotRegularFile(OSError):
+    """:func:`open_regular` found something else than a regular file (a FIFO, a device,
+    a folder) where a file was expected."""
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open ``path`` (links followed) to read it, when it is a regular file.
+
+    MUST be used for a small file of a layout or image folder that is read whole: a
+    FIFO there made ``open()`` wait for a writer for ever (a device reads without end).
+    It is opened without waiting and looked at before anything is read; else
+    :class:`NotRegularFile`. Other OSErrors (FileNotFoundError, …) pass through."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def blob_path(digest: Digest) -> str:
     """Where an OCI layout keeps a blob: ``blobs/<alg>/<hex>``."""
     return f"blobs/{digest.algorithm}/{digest.hex}"
