@@ -441,6 +441,28 @@ def test_a_blob_linked_outside_to_other_content_is_refused_before_a_byte_is_read
     assert f"expected {layer.digest}" in message and "refusing to read it" in message
 
 
+def test_a_blob_linked_outside_to_a_file_of_another_size_is_refused_unread(
+    tmp_path: Path,
+) -> None:
+    """A link to a file of terabytes was hashed to its end before it was refused: its
+    size is compared with the descriptor's first (the file here is sparse)."""
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    source = open_layout_image(root, "latest")
+    layer = load_image(source).layers[0]
+    blob = root / "blobs" / "sha256" / layer.digest.hex
+    huge = tmp_path / "sparse"
+    with huge.open("wb") as stream:
+        stream.truncate(256 * 1024 * 1024)
+    blob.unlink()
+    os.symlink(huge, blob)
+    with pytest.raises(DigestMismatch) as info:
+        source.open_blob(layer)
+    assert (f"of 268,435,456 bytes where its descriptor promises {layer.size:,}; refusing "
+            "to read it.") in str(info.value)
+    assert str(huge) in str(info.value)
+
+
 def test_hashing_a_blob_linked_outside_can_be_cancelled(tmp_path: Path) -> None:
     root = tmp_path / "layout"
     multi_platform_layout(root)
