@@ -426,8 +426,13 @@ class RegistryAuth(httpx.Auth):
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
-                body = read_capped(response, MAX_TOKEN_BODY)
+                body = read_capped(response, MAX_TOKEN_BODY + 1)
                 return _TokenResponse(response.status_code, body)
+        except httpx.InvalidURL as exc:  # a challenge's service or scope of 70,000 characters
+            server = f"{url.host}:{url.port}" if url.port else url.host
+            raise RegistryError(
+                f"The registry {self.host} asked for a token from {server} with a request "
+                f"that cannot be sent ({exc}); its challenge is not usable.") from exc
         except httpx.RequestError as exc:
             server = f"{url.host}:{url.port}" if url.port else url.host
             if isinstance(exc, httpx.ReadTimeout):  # reached, then silent: not unreachable
@@ -494,6 +499,10 @@ class RegistryAuth(httpx.Auth):
                 "instead of a token.",
                 status=response.status,
             )
+        if len(response.body) > MAX_TOKEN_BODY:
+            raise RegistryError(
+                f"The token server {host} of {self.host} answered with more than "
+                f"{MAX_TOKEN_BODY // (1024 * 1024)} MiB, too large for a token response.")
         try:
             data = gojson.loads(response.body)
         except json.JSONDecodeError:

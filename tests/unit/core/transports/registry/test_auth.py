@@ -509,3 +509,25 @@ def test_a_token_lifetime_that_is_no_usable_number_is_the_default(
 
     assert _lifetime(json.loads(lifetime)) is None
     assert _lifetime(60) == 60.0
+
+
+def test_a_token_answer_over_a_mebibyte_is_said_too_large(make_client) -> None:
+    """It was cut at 1 MiB, silently, and said to be "not a JSON token response"."""
+    answer = httpx.Response(200, content=b'{"token":"' + b"t" * (1024 * 1024) + b'"}')
+    client, _ = make_client(_challenging("https://auth.test/token", answer))
+    with pytest.raises(RegistryError, match=f"The token server {AUTH_HOST} of {HOST} "
+                       "answered with more than 1 MiB, too large for a token response"):
+        client.tags_of("library/alpine")
+
+
+def test_a_challenge_too_long_to_send_is_said_so(make_client) -> None:
+    """A ``service`` of 70,000 characters was an "unexpected internal error" (InvalidURL)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, headers={
+            "WWW-Authenticate": f'Bearer realm="https://auth.test/token",service="{"s" * 70_000}"'
+        })
+
+    client, _ = make_client(handler)
+    with pytest.raises(RegistryError, match=f"The registry {HOST} asked for a token from "
+                       f"{AUTH_HOST} with a request that cannot be sent"):
+        client.tags_of("library/alpine")
