@@ -243,6 +243,11 @@ def _open(
     try:
         return tree.open(path, cancel=cancel, size=size)
     except FileNotFoundError:
+        if isinstance(tree, DirTree) and os.path.lexists(tree.root / path):
+            raise BlobNotFound(  # (still missing as a blob: nothing else is read instead)
+                f"The blob {digest} in {tree.description} is not a regular file (at {path}: "
+                "a FIFO, a device, a folder, or a link to one or to nothing); it cannot be "
+                "read.") from None
         raise BlobNotFound(
             f"The blob {digest} is missing from {tree.description} (expected at {path})."
         ) from None

@@ -80,3 +80,25 @@ def test_a_fifo_version_in_a_dir_image(image: Path, tmp_path: Path) -> None:
         open_source(f"oci:{image}:latest"), open_destination(f"dir:{folder}"),
         CopyOptions()))
     assert "version" in str(failed)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "dangling"])
+def test_a_blob_that_is_not_a_regular_file_is_said_so(image: Path, tmp_path: Path,
+                                                      kind: str) -> None:
+    """It was "missing from … (expected at …)", though something is there."""
+    from spyglass.core.errors import BlobNotFound
+
+    layer = load_image(open_source(f"oci:{image}:latest")).layers[0]
+    blob = image / "blobs" / "sha256" / layer.digest.hex
+    blob.unlink()
+    if kind == "fifo":
+        os.mkfifo(blob)
+    elif kind == "device":
+        os.symlink("/dev/zero", blob)
+    elif kind == "folder":
+        blob.mkdir()
+    else:
+        os.symlink(tmp_path / "nothing", blob)
+    with pytest.raises(BlobNotFound, match=f"The blob {layer.digest} in .* is not a regular "
+                       "file"):
+        open_source(f"oci:{image}:latest").open_blob(layer)
