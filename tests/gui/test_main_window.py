@@ -304,6 +304,7 @@ def test_history_tab(qtbot: QtBot, demo: MainWindow, sample: SampleFacts) -> Non
     assert all(c.startswith("2024-03-01 12:00:00") for c in column_texts(model,
                                                                            history_columns.CREATED))
     assert history.table.isColumnHidden(history_columns.COMMENT)  # no step has a comment
+    history.render_config()  # what showing the tab does
     text = history.config_view.toPlainText()
     assert json.loads(text) == config
     assert "12 steps, 4 made a layer" in history.history_caption.text()
@@ -322,6 +323,7 @@ def test_raw_json_links_every_digest_and_follows_them(qtbot: QtBot, demo: MainWi
     arm = sample.images["linux/arm/v7"]
     raw.open_link(QUrl(f"manifest:{arm.manifest_digest}"))
     qtbot.waitUntil(lambda: str(raw.current.digest) == arm.manifest_digest, timeout=WAIT_MS)
+    raw.render_document()  # what showing the tab does
     assert json.loads(raw.browser.toPlainText()) == arm.manifest
     assert [d.title for d in raw.documents] == ["spyglass-demo:1.0", "linux/arm/v7"]
     html = raw.html()
@@ -332,6 +334,7 @@ def test_raw_json_links_every_digest_and_follows_them(qtbot: QtBot, demo: MainWi
 
     raw.open_link(QUrl(f"config:{arm.manifest['config']['digest']}"))
     qtbot.waitUntil(lambda: raw.current.kind == "config", timeout=WAIT_MS)
+    raw.render_document()
     assert json.loads(raw.browser.toPlainText()) == arm.config
     assert "href=" not in raw.html().split("<body", 1)[1].replace('href="crumb', "")
 
@@ -1290,6 +1293,8 @@ def test_bidi_and_zero_width_characters_are_shown_and_values_stay_left(
     assert overview.field_text("Environment") == "GREETING=h\u00e9llo \\u202ecba"
     steps = column_texts(window.image_view.history.model, history_columns.STEP)
     assert "LABEL x=\\u202eevil\\u202c ok" in steps
+    window.image_view.history.render_config()  # what showing the tab does
+    window.image_view.raw.render_document()
     config_text = window.image_view.history.config_view.toPlainText()
     assert "\\u202eevil" in config_text and "\u202e" not in config_text
     assert json.loads(config_text)["config"]["Labels"]["zwj"] == "a\u200bb\u202eRTL-override"
@@ -1336,3 +1341,63 @@ def test_an_images_text_shows_as_written_tabs_spaces_and_markup_included(
     qtbot.waitUntil(lambda: details.value("Created by") == step, timeout=WAIT_MS)
     label = details._values["Created by"]
     assert label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_a_megabyte_manifest_and_config_are_shown_at_once(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A 1 MB manifest and config (valid, well under the 4 MiB accepted) held the window
+    up for seconds, with gigabytes, as Raw JSON and History laid them out in colour:
+    above 256 KiB they are offered as plain text, and laid out only when seen."""
+    import time
+
+    builder = LayoutBuilder(tmp_path / "big")
+    plain = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    manifest = builder.read_json(plain)
+    config = builder.read_json(manifest["config"])
+    config["x"] = [0] * 500_000
+    manifest["config"] = {**manifest["config"], **builder.add_blob(
+        json.dumps(config).encode())}
+    manifest["x"] = [0] * 500_000
+    big = builder.add_blob(json.dumps(manifest).encode())
+    builder.tag({**big, "mediaType": manifest["mediaType"]}, "big")
+    window.resize(1000, 700)
+    window.show()
+    window.open_location(tmp_path / "big", select=False)
+    started = time.monotonic()
+    show_image(qtbot, window, "big")
+    view = window.image_view
+    for tab in (HISTORY, RAW):
+        view.tabs.setCurrentIndex(tab)
+        qtbot.wait(1)
+    assert time.monotonic() - started < 3
+    assert "too large to show" in view.raw.browser.toPlainText()
+    assert "too large to show" in view.history.config_view.toPlainText()
+    assert len(view.raw.browser.toHtml()) < 10_000
+
+    view.raw.open_link(QUrl("show:plain"))  # the placeholder's link: plain text
+    assert json.loads(view.raw.browser.toPlainText()) == manifest
+    view.tabs.setCurrentIndex(HISTORY)
+    view.history.config_view.anchorClicked.emit(QUrl("show:plain"))
+    assert json.loads(view.history.config_view.toPlainText()) == config
+
+
+def test_a_long_annotation_is_shown_cut_in_the_overview(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A description of 3.5 MB held the window up for 17 s as the Overview laid it out:
+    a value is shown to 2,000 characters, with a note that Raw JSON has all of it."""
+    import time
+
+    builder = LayoutBuilder(tmp_path / "long")
+    words = "lorem ipsum dolor sit amet " * 20_000  # 540,000 characters
+    builder.tag(builder.add_image(ImageSpec(
+        layers=[LayerSpec({"/a": b"a"})], labels={"long": words},
+        annotations={"org.opencontainers.image.description": words})), "latest")
+    window.open_location(tmp_path / "long", select=False)
+    started = time.monotonic()
+    show_image(qtbot, window, "latest")
+    assert time.monotonic() - started < 2
+    overview = window.image_view.overview
+    for field in ("Annotations", "Labels"):
+        text = overview.field_text(field)
+        assert "(540,000 characters; the Raw JSON tab has all of it)" in text
+        assert len(text) < 2600  # the rich text of a table of one row

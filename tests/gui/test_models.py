@@ -206,3 +206,29 @@ def test_a_layouts_images_are_listed_by_name_then_unnamed_in_layout_order(
     assert labels[:4] == ["Alpha", "beta", "v1.9", "v1.10"]
     assert all(label.startswith("@sha256:") for label in labels[4:])
     assert names[4:] == ["@1", "@4"]
+
+
+def test_layer_files_elides_a_name_of_a_megabyte(qtbot: QtBot) -> None:
+    """A tar entry's name of a megabyte (what a pax record may declare) was measured and
+    drawn whole, holding the window up: it is shown with its middle elided, its length
+    said, and sorted whole; the file list's columns are fitted at once."""
+    import time
+
+    from spyglass.gui.views.widgets import fit_columns, make_table
+
+    name = "a" * 600_000 + "z" * 600_000
+    model = LayerFilesModel()
+    model.set_rows([LayerFile(name, "symlink", 0, 0o777, "/" + name, 0),
+                    LayerFile("etc", "dir", 0, 0o755, None, 0)])
+    shown = model.data(model.index(0, 0))
+    assert len(shown) <= 1000
+    assert shown.startswith("/aaa") and shown.endswith("zzz")
+    assert "(1,200,001 characters)" in shown
+    assert len(model.data(model.index(0, 5))) <= 1000
+    assert len(model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)) <= 1000
+    table = make_table("Files")
+    qtbot.addWidget(table)
+    table.setModel(model)
+    started = time.monotonic()
+    fit_columns(table, maximum=520)
+    assert time.monotonic() - started < 1

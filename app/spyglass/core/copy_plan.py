@@ -725,15 +725,23 @@ def _unreadable_entry(exc: SpyglassError, entry: Descriptor, top: ImageIndex,
 
 
 def _nested(
-    source: ImageSource, index: ImageIndex, cancel: CancelToken | None, depth: int = 0
+    source: ImageSource, index: ImageIndex, cancel: CancelToken | None, depth: int = 0,
+    seen: set[Digest] | None = None,
 ) -> Iterator[tuple[Descriptor, AnyManifest]]:
-    """Every manifest below ``index``, children before their parents."""
+    """Every manifest below ``index``, children before their parents, each once (lists
+    may name an entry again, at every level: ``seen`` holds the digests yielded, so the
+    work grows with the number of manifests, not of paths through them)."""
     if depth > 8:
         raise InvalidManifest("Manifest lists are nested more than 8 deep.")
+    if seen is None:
+        seen = set()
     for entry in index.manifests:
+        if entry.digest in seen:
+            continue
+        seen.add(entry.digest)
         child = load_manifest(source, entry.digest, cancel=cancel)
         if isinstance(child, ImageIndex):
-            yield from _nested(source, child, cancel, depth + 1)
+            yield from _nested(source, child, cancel, depth + 1, seen)
         yield entry, child
 
 
@@ -1005,11 +1013,15 @@ def _plan_images(
     for entry in chosen:
         if not (media.is_index(entry.media_type) and nested_whole):
             ahead.start_image(entry.digest)
+    nested_seen: set[Digest] = set()  # the manifests below nested lists, planned once
     for entry in chosen:
         if media.is_index(entry.media_type) and nested_whole:
+            if entry.digest in nested_seen:
+                continue
+            nested_seen.add(entry.digest)
             nested = load_manifest(source, entry.digest, cancel=cancel)
             assert isinstance(nested, ImageIndex)
-            for child_entry, child in _nested(source, nested, cancel):
+            for child_entry, child in _nested(source, nested, cancel, seen=nested_seen):
                 if isinstance(child, ImageManifest):
                     config = _load_config(source, child, ahead.needs_config, cancel)
                     planned = _plan_instance(child, child_entry, config, destination,
@@ -1081,15 +1093,23 @@ def _with_attestations(
     schema 2 list (which cannot hold an in-toto manifest), leaves it behind, with a note.
     """
     chosen_digests = {entry.digest for entry in chosen}
-    walked: list[Descriptor] = []
+    # where each entry first stands, by digest (a descriptor, holding a dict, is no key)
+    walked: dict[Digest, list[tuple[Descriptor, int]]] = {}
+    total = 0
     attestations: list[Descriptor] = []
     for _holder, entry in nested_entries(source, top, cancel=cancel):
-        walked.append(entry)
-        if buildkit_attestation_subject(entry) in chosen_digests and entry not in chosen:
-            attestations.append(entry)
+        same = walked.setdefault(entry.digest, [])
+        if entry not in (seen for seen, _at in same):
+            same.append((entry, total))
+            if buildkit_attestation_subject(entry) in chosen_digests and entry not in chosen:
+                attestations.append(entry)
+        total += 1
+
+    def position(entry: Descriptor) -> int:
+        return next((at for seen, at in walked.get(entry.digest, ()) if seen == entry), total)
 
     def in_order(entries: list[Descriptor]) -> list[Descriptor]:
-        return sorted(entries, key=lambda e: walked.index(e) if e in walked else len(walked))
+        return sorted(entries, key=position)
 
     if many and attestations and list_format == "oci":
         return in_order([*chosen, *attestations]), attestations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from typing import Any, Final
 
 SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -32,10 +33,15 @@ _GO_REPLACE: Final = "spyglass-go-replace"
 codecs.register_error(_GO_REPLACE, _one_per_byte)
 
 
+_TOO_MANY_DIGITS: Final = "integer string conversion"
+"""In the ValueError Python raises for an integer of more digits than it converts."""
+
+
 def loads(raw: bytes | str, **kwargs: Any) -> Any:
     """``json.loads`` as Go decodes: bytes that are not UTF-8 and lone surrogates are
-    U+FFFD. Nesting too deep for Python is a :class:`json.JSONDecodeError`, as the rest
-    of what is not JSON."""
+    U+FFFD. Nesting too deep for Python, and an integer of more digits than Python
+    converts (4,300), are a :class:`json.JSONDecodeError`, as the rest of what is not
+    JSON: whoever reads JSON from outside catches that alone."""
     text = (raw.decode("utf-8", errors=_GO_REPLACE) if isinstance(raw, bytes | bytearray)
             else raw)
     try:
@@ -47,6 +53,12 @@ def loads(raw: bytes | str, **kwargs: Any) -> Any:
         if text[exc.pos:exc.pos + 1] == "\ufffd" and isinstance(raw, bytes | bytearray):
             raise NotUTF8(raw, exc.pos, text) from None  # (what stopped it: say so)
         raise
+    except ValueError as exc:
+        if _TOO_MANY_DIGITS not in str(exc):
+            raise  # a hook's own refusal (parse_constant=…) says what it says
+        limit = sys.get_int_max_str_digits()
+        raise json.JSONDecodeError(f"a number has more than {limit:,} digits", text,
+                                   0) from None
 
 
 class NotUTF8(json.JSONDecodeError):

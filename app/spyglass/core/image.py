@@ -107,9 +107,15 @@ def load_config(
 
 def _choose(
     source: ImageSource, index: ImageIndex, wanted: Platform, depth: int,
-    cancel: CancelToken | None,
+    cancel: CancelToken | None, searched: dict[Digest, frozenset[str]] | None = None,
 ) -> tuple[list[Descriptor], ImageManifest | Schema1Manifest]:
-    """Walk ``index`` (and nested indexes) to the best image for ``wanted``."""
+    """Walk ``index`` (and nested indexes) to the best image for ``wanted``.
+
+    ``searched`` holds the nested lists already searched in vain, with what they offer:
+    a list named again (lists may repeat an entry, at every level) is not searched
+    again, so the work grows with the number of lists, not of paths through them."""
+    if searched is None:
+        searched = {}
     if depth > MAX_INDEX_DEPTH:
         raise InvalidManifest(f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep.")
     try:
@@ -123,11 +129,15 @@ def _choose(
             raise
         offered = offered_by(index.manifests, wanted)
         for candidate in nested:
+            if candidate.digest in searched:
+                offered.update(searched[candidate.digest])
+                continue
             child = load_manifest(source, candidate.digest, cancel=cancel)
             if isinstance(child, ImageIndex):
                 try:
-                    chain, image = _choose(source, child, wanted, depth + 1, cancel)
+                    chain, image = _choose(source, child, wanted, depth + 1, cancel, searched)
                 except PlatformNotFound as exc:
+                    searched[candidate.digest] = exc.offered
                     offered.update(exc.offered)
                     continue
                 return [candidate, *chain], image
@@ -136,23 +146,33 @@ def _choose(
         raise platform_not_found(index, wanted, nested=offered) from not_here
     child = load_manifest(source, entry.digest, cancel=cancel)
     if isinstance(child, ImageIndex):
-        chain, image = _choose(source, child, wanted, depth + 1, cancel)
+        chain, image = _choose(source, child, wanted, depth + 1, cancel, searched)
         return [entry, *chain], image
     return [entry], child
 
 
 def nested_entries(
     source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None,
-    depth: int = 0,
+    depth: int = 0, walked: set[Digest] | None = None,
 ) -> Iterator[tuple[ImageIndex, Descriptor]]:
     """Every entry of ``index`` and of the lists nested in it that is not itself a list,
     each with the list that holds it, in the order the lists name them (a nested list's
-    entries where it stands). A list without nested lists is not read further."""
+    entries where it stands). A list without nested lists is not read further.
+
+    A nested list named more than once (lists may repeat an entry, at every level) is
+    walked once, where it first stands (``walked`` holds the lists walked so far), so
+    the work grows with the number of lists, not of paths through them."""
+    if walked is None:
+        walked = set()
     for entry in index.manifests:
         if media.is_index(entry.media_type) and depth < MAX_INDEX_DEPTH:
+            if entry.digest in walked:
+                continue
             nested = load_manifest(source, entry.digest, cancel=cancel)
             if isinstance(nested, ImageIndex):
-                yield from nested_entries(source, nested, cancel=cancel, depth=depth + 1)
+                walked.add(entry.digest)
+                yield from nested_entries(source, nested, cancel=cancel, depth=depth + 1,
+                                          walked=walked)
                 continue
         yield index, entry
 

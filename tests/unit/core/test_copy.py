@@ -1320,3 +1320,38 @@ def test_a_whole_list_converted_to_docker_leaves_its_attestations_with_a_note(
         pairs[arch][0]["digest"] for arch in ("amd64", "arm64", "s390x")]
     assert "the list is rebuilt with its 3 images alone; its digest changes" in plan.notes
     assert any(note.startswith("the list's attestation manifests for ") for note in plan.notes)
+
+
+def test_lists_repeating_a_list_are_planned_in_linear_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lists that name the list below them six times, six levels deep (46,656 paths to
+    one image): planning a copy of this system's image, of some platforms, or of all,
+    reads each list once."""
+    import spyglass.core.copy_plan as copy_plan_module
+    import spyglass.core.image as image_module
+
+    builder = LayoutBuilder(tmp_path / "dag")
+    current = builder.add_image(ImageSpec(architecture=host_platform().architecture,
+                                          variant=host_platform().variant or None))
+    image_digest = current["digest"]
+    for _level in range(6):
+        current = builder.add_index([current] * 6)
+    builder.tag(current, "dag")
+    calls: list[int] = []
+    real = image_module.load_manifest
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        assert len(calls) <= 200, "a repeated list is walked again"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(image_module, "load_manifest", counted)
+    monkeypatch.setattr(copy_plan_module, "load_manifest", counted)
+    for options in (CopyOptions(), CopyOptions(platforms=(host_platform(),)),
+                    CopyOptions(multi_arch="all")):
+        calls.clear()
+        source = open_source(f"oci:{tmp_path / 'dag'}:dag")
+        plan = plan_copy(source, MemoryDestination(), options)
+        assert {str(i.source.digest) for i in plan.instances} == {image_digest}
+        assert len(calls) < 40

@@ -75,3 +75,22 @@ def test_a_layout_whose_index_json_holds_a_lone_surrogate_takes_a_copy(
     assert main(["copy", "-q", f"oci:{root / 'src'}:v1", f"oci:{root / 'dst'}:new"]) == 0
     entries = json.loads(index.read_bytes())["manifests"]
     assert [e["annotations"].get("note") for e in entries] == ["\ufffd", None]
+
+
+@pytest.mark.parametrize("text", ["[" * 5000, '{"x":' + "1" * 5000 + "}"])
+def test_too_deep_or_too_many_digits_is_not_json(text: str) -> None:
+    """Python raises RecursionError and ValueError for these; read as JSON from outside,
+    they are what is not JSON, said in words."""
+    with pytest.raises(json.JSONDecodeError, match=r"nested too deeply|more than 4,300 digits"):
+        gojson.loads(text.encode())
+    with pytest.raises(InvalidManifest, match="not valid JSON"):
+        parse_manifest(text.encode())
+
+
+def test_a_hooks_own_value_error_is_left_alone() -> None:
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not allowed")
+
+    with pytest.raises(ValueError, match="NaN is not allowed") as info:
+        gojson.loads(b"[NaN]", parse_constant=refuse)
+    assert not isinstance(info.value, json.JSONDecodeError)

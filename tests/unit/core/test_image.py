@@ -258,3 +258,57 @@ def test_summarize_index(layout: tuple[Path, dict[str, Any]]) -> None:
     # every blob of the layout counted once (the base and app layers are shared)
     blobs = sum(p.stat().st_size for p in (root / "blobs" / "sha256").iterdir())
     assert total == blobs
+
+
+def _repeating_dag(root: Path, arch: str, width: int = 6, levels: int = 6) -> str:
+    """Lists that name the list below them ``width`` times, ``levels`` deep, over one
+    image: valid OCI (no cycle), width ** levels paths through a handful of files."""
+    builder = LayoutBuilder(root)
+    current = builder.add_image(ImageSpec(architecture=arch,
+                                          layers=[LayerSpec({"/a": arch.encode()})]))
+    for _level in range(levels):
+        current = builder.add_index([current] * width)
+    builder.tag(current, "dag")
+    return str(current["digest"])
+
+
+def _counting_loads(monkeypatch: pytest.MonkeyPatch, limit: int = 200) -> list[int]:
+    """Count manifest reads through spyglass.core.image; fail once there are too many."""
+    calls: list[int] = []
+    real = image_module.load_manifest
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        assert len(calls) <= limit, "a repeated list is walked again"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(image_module, "load_manifest", counted)
+    return calls
+
+
+def test_lists_repeating_a_list_are_walked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each list names the list below it six times, six levels deep (46,656 paths): each
+    list is read once, whether the platform is found, missing, or every entry walked."""
+    from spyglass.core.image import nested_entries
+
+    _repeating_dag(tmp_path / "arm", "arm64")
+    tagged = _repeating_dag(tmp_path / "amd", "amd64")
+    calls = _counting_loads(monkeypatch)
+
+    with pytest.raises(PlatformNotFound, match="offer: linux/arm64"):
+        load_image(open_layout_image(tmp_path / "arm", "dag"),
+                   platform=Platform.parse("linux/amd64"))
+    image = load_image(open_layout_image(tmp_path / "amd", "dag"),
+                       platform=Platform.parse("linux/amd64"))
+    assert len(image.chain) == 6 and image.config is not None  # five lists, the image
+    source = open_layout_image(tmp_path / "amd", "dag")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    walked = list(nested_entries(source, top))
+    assert len(walked) == 6  # the bottom list's six entries, from the one walk of it
+    assert {str(entry.digest) for _holder, entry in walked} == {
+        str(image.manifest.digest)}
+    assert tagged == str(top.digest)
+    assert len(calls) < 40

@@ -379,3 +379,29 @@ def test_a_docker_archives_plain_tars_are_listed_under_their_gzip_name(
     finally:
         archive.close()
     assert "etc/hello" in [f.path for f in files]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
+def test_a_huge_file_name_header_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: int,
+) -> None:
+    """A pax record (or GNU long name) of a gigabyte fits in a megabyte of gzip, and
+    tarfile read it whole, at four bytes of memory a byte: a header longer than the
+    bound (scaled down here) is refused from its declared size, with a sentence."""
+    import spyglass.core.layerfiles as layerfiles
+
+    monkeypatch.setattr(layerfiles, "MAX_HEADER_RECORD", 4096, raising=False)
+    ok = tar_of((member("a" * 3000), b""), (member("b"), b""), fmt=fmt)
+    source, layer, _ = image_with_blob(tmp_path / "ok", ok, media.OCI_LAYER)
+    assert [f.path for f in list_layer_files(source, layer)] == ["a" * 3000, "b"]
+
+    blob = tar_of((member("b"), b""), (member("a" * 10_000), b""), fmt=fmt)
+    source, layer, _ = image_with_blob(tmp_path / "huge", blob, media.OCI_LAYER)
+    with pytest.raises(TooLarge, match=rf"The layer {layer.digest} has a file-name header "
+                       r"\(a tar pax record or GNU long name\) of 10,0\d\d bytes, more than "
+                       r"the 4,096 Spyglass reads; its files are not listed\."):
+        list_layer_files(source, layer)
+    first = tar_of((member("a" * 10_000), b""), fmt=fmt)  # when tarfile opens the stream
+    source, layer, _ = image_with_blob(tmp_path / "first", first, media.OCI_LAYER)
+    with pytest.raises(TooLarge, match="file-name header"):
+        list_layer_files(source, layer)

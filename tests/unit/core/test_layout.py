@@ -303,6 +303,7 @@ def test_index_json_too_large(tmp_layout: Path, monkeypatch: pytest.MonkeyPatch)
         (b"{}", 'not JSON with an "imageLayoutVersion"'),
         (b"1.0.0", 'not JSON with an "imageLayoutVersion"'),
         (b"[]", 'not JSON with an "imageLayoutVersion"'),
+        (b"[" * 5000, 'not JSON with an "imageLayoutVersion"'),  # was RecursionError
     ],
 )
 def test_oci_layout_file(tmp_layout: Path, content: bytes, fragment: str) -> None:
@@ -311,6 +312,15 @@ def test_oci_layout_file(tmp_layout: Path, content: bytes, fragment: str) -> Non
         open_layout(tmp_layout)
     assert str(info.value).startswith(layout_text(tmp_layout))
     assert fragment in str(info.value)
+
+
+def test_an_index_json_with_a_number_of_5000_digits_is_said_not_json(
+        tmp_layout: Path) -> None:
+    """Python's json raised ValueError for it: "unexpected internal error"."""
+    index = tmp_layout / "index.json"
+    index.write_bytes(index.read_bytes()[:-1] + b',"x":' + b"1" * 5000 + b"}")
+    with pytest.raises(InvalidLayout, match="more than 4,300 digits"):
+        list(open_layout(tmp_layout).list_images())
 
 
 def test_version_1_1_is_accepted(tmp_layout: Path) -> None:
@@ -429,6 +439,28 @@ def test_a_blob_linked_outside_to_other_content_is_refused_before_a_byte_is_read
     message = str(info.value)
     assert str(blob) in message and str(secret) in message
     assert f"expected {layer.digest}" in message and "refusing to read it" in message
+
+
+def test_a_blob_linked_outside_to_a_file_of_another_size_is_refused_unread(
+    tmp_path: Path,
+) -> None:
+    """A link to a file of terabytes was hashed to its end before it was refused: its
+    size is compared with the descriptor's first (the file here is sparse)."""
+    root = tmp_path / "layout"
+    multi_platform_layout(root)
+    source = open_layout_image(root, "latest")
+    layer = load_image(source).layers[0]
+    blob = root / "blobs" / "sha256" / layer.digest.hex
+    huge = tmp_path / "sparse"
+    with huge.open("wb") as stream:
+        stream.truncate(256 * 1024 * 1024)
+    blob.unlink()
+    os.symlink(huge, blob)
+    with pytest.raises(DigestMismatch) as info:
+        source.open_blob(layer)
+    assert (f"of 268,435,456 bytes where its descriptor promises {layer.size:,}; refusing "
+            "to read it.") in str(info.value)
+    assert str(huge) in str(info.value)
 
 
 def test_hashing_a_blob_linked_outside_can_be_cancelled(tmp_path: Path) -> None:

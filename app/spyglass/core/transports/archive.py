@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from spyglass.core import compression, media
+from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
@@ -213,7 +213,7 @@ class DockerArchiveReader:
         except FileNotFoundError:  # pragma: no cover - exists() said it was there
             raise InvalidLayout(f"{self.what} has no readable manifest.json.") from None
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = gojson.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidLayout(
                 f"{self.what} has a manifest.json that is not JSON: {json_problem(exc)}."
@@ -405,8 +405,8 @@ class DockerArchiveReader:
     @staticmethod
     def _diff_ids(config: bytes, what: str) -> tuple[Digest, ...]:
         try:
-            data = json.loads(config)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = gojson.loads(config)
+        except json.JSONDecodeError as exc:
             raise InvalidConfig(f"{what} that is not JSON: {clause(exc)}.") from exc
         if not isinstance(data, dict):
             raise InvalidConfig(f"{what} that is not a JSON object.")
@@ -802,8 +802,8 @@ def _fewer_in_index(tree: TarTree) -> bool:
     than its ``manifest.json``; False when either cannot be read (the OCI view then
     says what is wrong)."""
     try:
-        index = json.loads(read_small(tree, "index.json", "index.json"))
-        items = json.loads(read_small(tree, "manifest.json", "manifest.json"))
+        index = gojson.loads(read_small(tree, "index.json", "index.json"))
+        items = gojson.loads(read_small(tree, "manifest.json", "manifest.json"))
     except (SpyglassError, ValueError):
         return False
     if not isinstance(index, dict) or not isinstance(items, list):

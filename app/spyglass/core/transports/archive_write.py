@@ -262,8 +262,8 @@ def _entry_is_referrer(entry: Mapping[str, Any], blob: Callable[[str], bytes | N
 
 def _docker_save_names(raw: bytes) -> list[str] | None:
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(raw)
+    except json.JSONDecodeError:
         return None
     if not (isinstance(data, list) and data and all(
         isinstance(item, dict) and go_field(item, "Config") is not None
@@ -882,8 +882,8 @@ class DockerArchiveDestination(_ArchiveDestination):
         unique when one layer appears twice.
         """
         try:
-            config_data = json.loads(config)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            config_data = gojson.loads(config)
+        except json.JSONDecodeError:
             config_data = None
         if not isinstance(config_data, dict):
             config_data = {}

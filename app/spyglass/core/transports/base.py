@@ -341,11 +341,15 @@ class FileTree(Protocol):
         """The tree's location for messages: a folder path or an archive path."""
         ...
 
-    def open(self, path: str, *, cancel: CancelToken | None = None) -> IO[bytes]:
+    def open(self, path: str, *, cancel: CancelToken | None = None,
+             size: int | None = None) -> IO[bytes]:
         """Open a regular file; raise FileNotFoundError when there is none.
 
         ``cancel`` is checked by whatever opening itself reads (a blob hashed
         before it is handed out); reading the stream is the caller's to cancel.
+        ``size``, when known, is the size the blob's descriptor promises: a blob that
+        must be hashed before it is handed out MUST be refused first when its size is
+        another (a link to a file of terabytes was read to its end).
         """
         ...
 

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from spyglass.core import gojson
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, VerifyingReader
 from spyglass.core.errors import (
@@ -64,6 +65,7 @@ from spyglass.core.transports.files import (
     TEMP_PREFIX,
     DirTree,
     KnownBlobs,
+    NotRegularFile,
     TempFiles,
     TempFolder,
     check_replaceable,
@@ -71,6 +73,7 @@ from spyglass.core.transports.files import (
     describe_write_error,
     file_matches,
     fsync_dir,
+    open_regular,
     open_verified,
     put_blob_file,
     replace_file,
@@ -140,8 +143,12 @@ def _check_version(path: Path) -> None:
     try:
         if not version_path.exists():
             return
-        with version_path.open("rb") as stream:
+        with open_regular(version_path) as stream:
             raw = stream.read(256)
+    except NotRegularFile:
+        raise InvalidLayout(
+            f'"{path}" is not a dir: image folder: its {VERSION_FILE} is not a regular file.'
+        ) from None
     except OSError as exc:
         raise TransportError(describe_os_error(exc, version_path)) from exc
     text = raw.decode("utf-8", errors="replace")
@@ -382,13 +389,13 @@ def looks_like_dir_layout(path: Path) -> bool:
             return False
         version_path = path / VERSION_FILE
         if version_path.exists():
-            with version_path.open("rb") as stream:
+            with open_regular(version_path) as stream:
                 return stream.read(len(VERSION_PREFIX)) == VERSION_PREFIX.encode()
         manifest = path / MANIFEST_FILE
         if manifest.stat().st_size > MAX_MANIFEST_SIZE:
             return False
-        data = json.loads(manifest.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(manifest.read_bytes())
+    except (OSError, json.JSONDecodeError):
         return False
     return isinstance(data, dict) and "schemaVersion" in data
 
@@ -420,7 +427,7 @@ def _other_files(entries: list[str]) -> list[str]:
 def _is_dir_image_folder(path: Path) -> bool:
     """True when ``path`` has a ``version`` file of dir: layout version 1.x."""
     try:
-        with (path / VERSION_FILE).open("rb") as stream:
+        with open_regular(path / VERSION_FILE) as stream:
             text = stream.read(256).decode("utf-8", errors="replace")
     except OSError:
         return False

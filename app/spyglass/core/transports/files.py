@@ -132,9 +132,11 @@ class DirTree:
             raise TransportError(describe_os_error(exc, full)) from exc
         return full, digest
 
-    def open(self, path: str, *, cancel: CancelToken | None = None) -> IO[bytes]:
+    def open(self, path: str, *, cancel: CancelToken | None = None,
+             size: int | None = None) -> IO[bytes]:
         """Open a file; a blob linked from outside the folder only once it proved to be
-        the blob (``cancel`` is checked while it is hashed)."""
+        the blob (``cancel`` is checked while it is hashed; one of another ``size`` than
+        its descriptor's is refused before it is read)."""
         full, digest = self._regular(path)
         try:
             stream = full.open("rb")
@@ -143,7 +145,7 @@ class DirTree:
         if digest is None:
             return stream
         try:
-            self._check_linked_blob(stream, full, digest, cancel)
+            self._check_linked_blob(stream, full, digest, cancel, size)
         except BaseException:
             stream.close()
             raise
@@ -158,9 +160,21 @@ class DirTree:
             raise TransportError(describe_os_error(exc, full)) from exc
 
     def _check_linked_blob(
-        self, stream: IO[bytes], full: Path, digest: Digest, cancel: CancelToken | None
+        self, stream: IO[bytes], full: Path, digest: Digest, cancel: CancelToken | None,
+        size: int | None = None,
     ) -> None:
-        """Hash the open file, then rewind it; DigestMismatch when it is not the blob."""
+        """Hash the open file, then rewind it; DigestMismatch when it is not the blob (at
+        once, from its size, when that is not ``size``)."""
+        try:
+            actual_size = os.fstat(stream.fileno()).st_size
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, full)) from exc
+        if size is not None and actual_size != size:
+            raise DigestMismatch(
+                f'The blob "{full}" of the layout "{self.root}" is a link to '
+                f'"{full.resolve()}", outside the layout, of {actual_size:,} bytes where its '
+                f"descriptor promises {size:,}; refusing to read it."
+            )
         hasher = digest.hasher()
         try:
             while True:
@@ -194,17 +208,46 @@ class DirTree:
         pass
 
 
+class NotRegularFile(OSError):
+    """:func:`open_regular` found something else than a regular file (a FIFO, a device,
+    a folder) where a file was expected."""
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open ``path`` (links followed) to read it, when it is a regular file.
+
+    MUST be used for a small file of a layout or image folder that is read whole: a
+    FIFO there made ``open()`` wait for a writer for ever (a device reads without end).
+    It is opened without waiting and looked at before anything is read; else
+    :class:`NotRegularFile`. Other OSErrors (FileNotFoundError, …) pass through."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def blob_path(digest: Digest) -> str:
     """Where an OCI layout keeps a blob: ``blobs/<alg>/<hex>``."""
     return f"blobs/{digest.algorithm}/{digest.hex}"
 
 
 def _open(
-    tree: FileTree, path: str, digest: Digest, cancel: CancelToken | None = None
+    tree: FileTree, path: str, digest: Digest, cancel: CancelToken | None = None,
+    size: int | None = None,
 ) -> IO[bytes]:
     try:
-        return tree.open(path, cancel=cancel)
+        return tree.open(path, cancel=cancel, size=size)
     except FileNotFoundError:
+        if isinstance(tree, DirTree) and os.path.lexists(tree.root / path):
+            raise BlobNotFound(  # (still missing as a blob: nothing else is read instead)
+                f"The blob {digest} in {tree.description} is not a regular file (at {path}: "
+                "a FIFO, a device, a folder, or a link to one or to nothing); it cannot be "
+                "read.") from None
         raise BlobNotFound(
             f"The blob {digest} is missing from {tree.description} (expected at {path})."
         ) from None
@@ -222,7 +265,7 @@ def open_verified(
 ) -> VerifyingReader:
     """Open ``path`` in ``tree`` as a stream verified against ``digest`` and ``size``."""
     return VerifyingReader(
-        _open(tree, path, digest, cancel),
+        _open(tree, path, digest, cancel, size),
         digest,
         size,
         what=f"The blob {path} in {tree.description}",
@@ -240,7 +283,7 @@ def read_small_blob(
     cancel: CancelToken | None = None,
 ) -> bytes:
     """Read a manifest or config whole: verified, and refused above 4 MiB."""
-    stream = _open(tree, path, digest, cancel)
+    stream = _open(tree, path, digest, cancel, size)
     try:
         return read_verified(
             stream, digest, size, limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel

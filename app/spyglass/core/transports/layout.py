@@ -68,6 +68,7 @@ from spyglass.core.transports.files import (
     TEMP_PREFIX,
     DirTree,
     KnownBlobs,
+    NotRegularFile,
     TempFiles,
     blob_path,
     claimed_by_others,
@@ -76,6 +77,7 @@ from spyglass.core.transports.files import (
     exclusive_lock,
     file_matches,
     fsync_dir,
+    open_regular,
     open_verified,
     read_small_blob,
     replace_file,
@@ -137,6 +139,11 @@ class OCILayoutReader:
             with self.tree.open(name) as stream:
                 return stream.read(limit + 1)
         except FileNotFoundError:
+            if self.path.is_dir() and os.path.lexists(self.path / name):
+                raise InvalidLayout(  # a FIFO, a device, a folder, a link to nothing
+                    f"{self.what} is not an OCI image layout: its {name} is not a regular "
+                    "file."
+                ) from None
             raise InvalidLayout(
                 f"{self.what} is not an OCI image layout: it has no {name} file."
             ) from None
@@ -150,9 +157,9 @@ class OCILayoutReader:
             return
         raw = self._read_small("oci-layout")
         try:
-            data = json.loads(raw)
+            data = gojson.loads(raw)
             version = data["imageLayoutVersion"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidLayout(
                 f'{self.what} has an oci-layout file that is not JSON with an '
                 f'"imageLayoutVersion"; expected {{"imageLayoutVersion": "1.0.0"}}.'
@@ -393,11 +400,17 @@ def read_index_file(path: Path, what: str) -> dict[str, Any]:
     waited = 0.0
     while True:
         try:
-            with path.open("rb") as stream:
+            with open_regular(path) as stream:
                 raw = stream.read(MAX_INDEX_FILE_SIZE + 1)
                 changed = time.time() - os.fstat(stream.fileno()).st_mtime
         except FileNotFoundError:
             return _empty_index()
+        except NotRegularFile:
+            raise InvalidLayout(
+                f"{what} has an index.json that is not a regular file (a FIFO, a device "
+                "or a folder); it was left as it is and the image was not written. Replace "
+                "it with the layout's index.json file."
+            ) from None
         except OSError as exc:
             raise TransportError(describe_os_error(exc, path)) from exc
         data, problem, not_json = _parse_index(raw)

@@ -379,8 +379,10 @@ class TarTree:
     def size(self, path: str) -> int:
         return self._regular(path).size
 
-    def open(self, path: str, *, cancel: CancelToken | None = None) -> io.BufferedReader:
-        """Open a member (after links) for reading; seekable within the member."""
+    def open(self, path: str, *, cancel: CancelToken | None = None,
+             size: int | None = None) -> io.BufferedReader:
+        """Open a member (after links) for reading; seekable within the member (``size``
+        is the reader's to check: nothing is read before the member is handed out)."""
         check(cancel)
         info = self._regular(path)
         try:

@@ -16,6 +16,18 @@ if TYPE_CHECKING:
 
 PATH, KIND, SIZE, MODE, MODIFIED, TARGET = range(6)
 
+LONGEST_NAME = 1000
+"""Names (and link targets) longer than this many characters are shown elided in the
+middle: Qt measures and draws a name whole, and one of a megabyte held the window up."""
+
+
+def _elided(name: str) -> str:
+    """``name``, or its start and end around a note of its length when it is too long."""
+    if len(name) <= LONGEST_NAME:
+        return name
+    keep = LONGEST_NAME // 2 - 40
+    return f"{name[:keep]}… ({len(name):,} characters) …{name[-keep:]}"
+
 _KIND_TEXT = {
     "file": "file",
     "dir": "folder",
@@ -48,7 +60,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
 
     def display(self, row: LayerFile, column: int) -> str:
         if column == PATH:
-            return "/" + row.path
+            return _elided("/" + row.path)
         if column == KIND:
             return _KIND_TEXT.get(row.kind, row.kind)
         if column == SIZE:
@@ -58,7 +70,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == MODIFIED:
             return format_epoch(row.mtime)
         if column == TARGET:
-            return row.link_target or ""
+            return _elided(row.link_target or "")
         return ""
 
     def tooltip(self, row: LayerFile, column: int) -> str | None:
@@ -67,7 +79,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == SIZE and row.kind == "file":
             return exact_size(row.size)
         if column == PATH:
-            return "/" + row.path
+            return _elided("/" + row.path)
         return None
 
     def font(self, row: LayerFile, column: int) -> QFont | None:
@@ -87,6 +99,8 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
             return row.size
         if column == MODIFIED:
             return row.mtime
+        if column == PATH:
+            return "/" + row.path  # whole, however long: sorted, not shown
         return self.display(row, column)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import html
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from spyglass.core import media
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import ImageManifest
-from spyglass.gui.formatting import human_size, short_digest
+from spyglass.core.text import LINES, visible
+from spyglass.gui.formatting import exact_size, human_size, short_digest
 from spyglass.gui.models.history import COMMENT, STEP, HistoryModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.views.json_html import JsonColors, render_text
@@ -31,6 +35,28 @@ def json_browser(name: str, parent: QWidget | None = None) -> QTextBrowser:
 
 def json_colors(widget: QWidget) -> JsonColors:
     return JsonColors.for_background(widget.palette().base().color().lightness() < 128)
+
+
+LARGE_JSON = 256 * 1024
+"""Documents longer than this (in bytes) are not laid out with colours and links: Qt
+takes seconds and gigabytes for a megabyte of them, on the GUI thread. They are offered
+as plain text instead (:func:`large_json_html`, :func:`plain_json`)."""
+
+SHOW_ANYWAY = "show:plain"
+"""The href of the placeholder's link that shows a large document as plain text."""
+
+
+def large_json_html(what: str, size: int) -> str:
+    """The placeholder for a document too large to lay out (``what``: "This manifest")."""
+    return (f"<p>{html.escape(what)} is {exact_size(size)}, too large to show with colours "
+            "and links without holding up the window.</p>"
+            f"<p><a href='{SHOW_ANYWAY}'>Show it as plain text</a>, as it is stored (laying "
+            "it out may take a moment), or copy it.</p>")
+
+
+def plain_json(raw: bytes) -> str:
+    """A document's bytes as text to show as they are, nothing hidden or reordered."""
+    return visible(raw.decode("utf-8", "replace"), keep=LINES)
 
 
 class HistoryPage(QWidget):
@@ -68,6 +94,43 @@ class HistoryPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(self.splitter)
+        self.config_view.anchorClicked.connect(self._open_link)
+        self._config_raw: bytes | None = None  # the config to show, rendered when shown
+        self._stale = False
+        self._plain = False  # a large config the user asked to see as plain text
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Override QWidget::showEvent: the config is laid out when first seen."""
+        super().showEvent(event)
+        self.render_config()
+
+    def render_config(self) -> None:
+        """Lay out the config shown, if it has not been since it was set."""
+        if not self._stale:
+            return
+        self._stale = False
+        raw = self._config_raw
+        if raw is None:
+            self.config_view.setHtml("")
+        elif len(raw) <= LARGE_JSON:
+            self.config_view.setHtml(render_text(raw, json_colors(self)))
+        elif self._plain:
+            self.config_view.setPlainText(plain_json(raw))
+        else:
+            self.config_view.setHtml(large_json_html("This config", len(raw)))
+
+    def _open_link(self, url: QUrl) -> None:
+        if url.toString() == SHOW_ANYWAY:
+            self._plain = True
+            self._stale = True
+            self.render_config()
+
+    def _set_config(self, raw: bytes | None) -> None:
+        self._config_raw = raw
+        self._plain = False
+        self._stale = True
+        if self.isVisible():
+            self.render_config()
 
     def set_image(self, image: LoadedImage) -> None:
         config = image.config
@@ -90,7 +153,7 @@ class HistoryPage(QWidget):
             described = (media.friendly(manifest.config.media_type)
                          if isinstance(manifest, ImageManifest) else "no config")
             self.config_caption.setText(f"<b>Config</b> — this is an artifact ({described}).")
-            self.config_view.setHtml("")
+            self._set_config(None)
             return
         if isinstance(manifest, ImageManifest):
             self.config_caption.setText(
@@ -100,4 +163,4 @@ class HistoryPage(QWidget):
             )
         else:
             self.config_caption.setText("<b>Config</b> — assembled from the schema 1 manifest")
-        self.config_view.setHtml(render_text(config.raw, json_colors(self)))
+        self._set_config(config.raw)

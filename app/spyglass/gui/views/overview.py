@@ -379,17 +379,32 @@ class OverviewPage(QScrollArea):
         self._labels.setVisible(bool(config.labels))
 
 
+LONGEST_VALUE = 2000
+"""Label and annotation values longer than this many characters are shown cut, with a
+note: Qt laid out a description of 3.5 MB for 17 s on the GUI thread."""
+
+
+def _shortened(text: str, keep: str, muted: str) -> str:
+    """``text`` as rich text, cut after :data:`LONGEST_VALUE` characters with a note."""
+    if len(text) <= LONGEST_VALUE:
+        return html.escape(visible(text, keep=keep))
+    return (html.escape(visible(text[:LONGEST_VALUE], keep=keep))
+            + f"… <span style='color:{muted}'>({len(text):,} characters; the Raw JSON tab "
+            "has all of it)</span>")
+
+
 def _table(pairs: Mapping[str, str], muted: str) -> str:
     """Keys and values as a two-column table (rich text), in key order; "" for none.
 
     Each as it is written (see :meth:`OverviewPage._set`), read left to right from the
-    left of its cell (see :func:`left_to_right`)."""
+    left of its cell (see :func:`left_to_right`); a very long one cut, with a note
+    (see :data:`LONGEST_VALUE`)."""
     if not pairs:
         return ""
     rows = "".join(
         f"<tr><td dir='ltr' align='left' style='padding-right:14px; color:{muted}'>"
-        f"{html.escape(visible(k, keep=TABS))}</td>"
-        f"<td dir='ltr' align='left'>{html.escape(visible(v, keep=LINES))}</td></tr>"
+        f"{_shortened(k, TABS, muted)}</td>"
+        f"<td dir='ltr' align='left'>{_shortened(v, LINES, muted)}</td></tr>"
         for k, v in sorted(pairs.items())
     )
     return f"<table cellspacing='0' cellpadding='2'>{rows}</table>"

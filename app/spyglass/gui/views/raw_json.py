@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from spyglass.core import media
@@ -16,7 +16,14 @@ from spyglass.gui import icons
 from spyglass.gui.formatting import exact_size, instance_label, short_digest
 from spyglass.gui.loading import RawDocument
 from spyglass.gui.signals import emit
-from spyglass.gui.views.history_page import json_browser, json_colors
+from spyglass.gui.views.history_page import (
+    LARGE_JSON,
+    SHOW_ANYWAY,
+    json_browser,
+    json_colors,
+    large_json_html,
+    plain_json,
+)
 from spyglass.gui.views.json_html import JsonPath, render_text
 from spyglass.gui.views.widgets import Banner, Spinner, copy_button, tool_button
 
@@ -82,6 +89,8 @@ class RawJsonPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._stack: list[RawDocument] = []
+        self._stale = False  # the document shown is laid out when the page is seen
+        self._plain: set[Digest] = set()  # large documents asked for as plain text
         back_keys = QKeySequence(QKeySequence.StandardKey.Back)  # Alt+Left
         shown = back_keys.toString(QKeySequence.SequenceFormat.NativeText)
         self.back_button = tool_button(f"Back to the previous document ({shown})",
@@ -171,12 +180,24 @@ class RawJsonPage(QWidget):
             self.spinner.stop()
 
     def html(self) -> str:
+        self.render_document()
         return self.browser.toHtml()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Override QWidget::showEvent: the document is laid out when first seen."""
+        super().showEvent(event)
+        self.render_document()
 
     # -- links
 
     def open_link(self, url: QUrl) -> None:
         """Follow a link of the breadcrumb or the document (what anchorClicked does)."""
+        if url.toString() == SHOW_ANYWAY:
+            if self.current is not None:
+                self._plain.add(self.current.digest)
+                self._stale = True
+                self.render_document()
+            return
         kind, target = url.scheme(), url.path()
         if kind == CRUMB:
             depth = int(target)
@@ -221,6 +242,7 @@ class RawJsonPage(QWidget):
             self.crumbs.setText("")
             self.details.setText("")
             self.browser.setHtml("")
+            self._stale = False
             return
         parts = []
         for depth, item in enumerate(self._stack, start=1):
@@ -234,6 +256,25 @@ class RawJsonPage(QWidget):
             f"</span> · {exact_size(len(document.raw))}"
             + (" · click a digest to open it" if document.kind == "manifest" else "")
         )
+        self._stale = True
+        if self.isVisible():
+            self.render_document()
+
+    def render_document(self) -> None:
+        """Lay out the document shown, if it has not been since it became the current
+        one: colours and links, or (above :data:`LARGE_JSON`) a placeholder that offers
+        it as plain text."""
+        document = self.current
+        if not self._stale or document is None:
+            return
+        self._stale = False
+        if len(document.raw) > LARGE_JSON:
+            if document.digest in self._plain:
+                self.browser.setPlainText(plain_json(document.raw))
+            else:
+                what = "This manifest" if document.kind == "manifest" else "This config"
+                self.browser.setHtml(large_json_html(what, len(document.raw)))
+            return
         colors = json_colors(self)
         self.browser.setHtml(
             render_text(document.raw, colors, lambda path, value: link_target(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from spyglass.core import gojson
 from spyglass.core.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -424,8 +426,13 @@ class RegistryAuth(httpx.Auth):
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
-                body = read_capped(response, MAX_TOKEN_BODY)
+                body = read_capped(response, MAX_TOKEN_BODY + 1)
                 return _TokenResponse(response.status_code, body)
+        except httpx.InvalidURL as exc:  # a challenge's service or scope of 70,000 characters
+            server = f"{url.host}:{url.port}" if url.port else url.host
+            raise RegistryError(
+                f"The registry {self.host} asked for a token from {server} with a request "
+                f"that cannot be sent ({exc}); its challenge is not usable.") from exc
         except httpx.RequestError as exc:
             server = f"{url.host}:{url.port}" if url.port else url.host
             if isinstance(exc, httpx.ReadTimeout):  # reached, then silent: not unreachable
@@ -492,9 +499,13 @@ class RegistryAuth(httpx.Auth):
                 "instead of a token.",
                 status=response.status,
             )
+        if len(response.body) > MAX_TOKEN_BODY:
+            raise RegistryError(
+                f"The token server {host} of {self.host} answered with more than "
+                f"{MAX_TOKEN_BODY // (1024 * 1024)} MiB, too large for a token response.")
         try:
-            data = json.loads(response.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = gojson.loads(response.body)
+        except json.JSONDecodeError:
             data = None
         if not isinstance(data, dict):
             raise RegistryError(
@@ -507,10 +518,22 @@ class RegistryAuth(httpx.Auth):
         refresh = data.get("refresh_token")
         if isinstance(refresh, str) and refresh:
             self._refresh_token = refresh
-        lifetime = data.get("expires_in")
-        seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None
+        seconds = _lifetime(data.get("expires_in"))
         self.tokens_fetched += 1
         return token, seconds or DEFAULT_TOKEN_LIFETIME
+
+
+def _lifetime(value: object) -> float | None:
+    """A token's ``expires_in`` in seconds, or None when it says none that can be used
+    (not a number, not positive, or not finite: 1e400 written as an integer is too
+    large for a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 @dataclass(frozen=True)
@@ -522,8 +545,8 @@ class _TokenResponse:
 def _oauth_error(body: bytes) -> str | None:
     """The ``error`` of an OAuth2 error answer (``{"error": "invalid_grant", …}``), or None."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(body)
+    except json.JSONDecodeError:
         return None
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, str) else None

@@ -21,7 +21,7 @@ from typing import Final
 
 import httpx
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken, linked
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
@@ -97,7 +97,7 @@ sign-in or a rate limit still stop it)."""
 def _lists_image(raw: bytes, digest: Digest) -> bool:
     """Whether the manifest list ``raw`` names ``digest`` among its images."""
     try:
-        entries = json.loads(raw).get("manifests") or []
+        entries = gojson.loads(raw).get("manifests") or []
         return any(isinstance(e, dict) and e.get("digest") == str(digest) for e in entries)
     except (ValueError, AttributeError, TypeError):
         return False
@@ -133,6 +133,7 @@ class RegistryClient(RegistryPusher):
         again without it, for pages of its own size, as containers/image asks.
         """
         sized: dict[str, str | int] = {"n": page_size}
+        listed: set[str] = set()
         for params in (sized, None):
             first = True
             for response in self._linked_pages(
@@ -147,7 +148,20 @@ class RegistryClient(RegistryPusher):
                 first = False
                 _, body = self._read_whole(response, limit=MAX_LIST_BODY, what=what,
                                            cancel=cancel, kind=kind)
-                yield _names(body, key, what=what, host=self.host)
+                names = _names(body, key, what=what, host=self.host)
+                new = set(names) - listed
+                if names and not new:
+                    raise RegistryError(
+                        f"{what}: the registry {self.host} sent a next page that repeats "
+                        "names already listed, and a link to yet another; stopping.")
+                listed |= new
+                if len(listed) > MAX_LISTED_NAMES:
+                    raise TooLarge(
+                        f"{what}: the registry {self.host} has listed more than "
+                        f"{MAX_LISTED_NAMES:,} names, and links to more; stopping.")
+                yield names
+                if not names:
+                    return  # an empty page leads nowhere new (were it to link on)
             else:
                 return
 
@@ -175,6 +189,10 @@ class RegistryClient(RegistryPusher):
                     f"{what}: the registry {self.host} sent a next-page link back to a page "
                     "already read; stopping."
                 )
+            if len(seen) >= MAX_PAGES:
+                raise TooLarge(
+                    f"{what}: the registry {self.host} has sent {MAX_PAGES:,} pages, each "
+                    "linking to another; stopping.")
             seen.add(next_url)
             response = self.send(
                 "GET", next_url, what=what, cancel=cancel, params=params,
@@ -497,11 +515,18 @@ class RegistryClient(RegistryPusher):
 MAX_LIST_BODY: Final = 16 * 1024 * 1024
 """Catalog and tag-list pages are read to at most this many bytes."""
 
+MAX_PAGES: Final = 10_000
+"""The most pages of one listing (tags, catalog, referrers) followed through ``Link``
+headers: a registry that links each page to a new one would be read for ever."""
+
+MAX_LISTED_NAMES: Final = 1_000_000
+"""The most names (tags, repositories) one listing gathers before it stops."""
+
 
 def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(body)
+    except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
         raise RegistryError(f"{what}: the registry {host} answered with something that is not "

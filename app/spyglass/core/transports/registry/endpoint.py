@@ -17,6 +17,7 @@ which every request passes first; see :mod:`spyglass.core.registries_conf`).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -336,6 +337,13 @@ class RegistryEndpoint:
                 raise TransportError(
                     f"{what}: {self.host} redirected the request more than "
                     f"{self._http.max_redirects} times.") from exc
+            except httpx.UnsupportedProtocol as exc:
+                # only a redirect leads off http(s): refused, not "cannot reach", not retried
+                scheme = re.search(r"'([A-Za-z][A-Za-z0-9+.-]*)(?::/*)?'", str(exc))
+                to = f"a {scheme.group(1)}: URL" if scheme else "a URL that is not http(s)"
+                raise TransportError(
+                    f"{what}: {self.host} redirected the request to {to}, which Spyglass "
+                    "does not follow (only http and https); refused.") from exc
             except httpx.TransportError as exc:
                 raise_if_cancelled(cancel, exc)
                 if isinstance(exc, httpx.LocalProtocolError):

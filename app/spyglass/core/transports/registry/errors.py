@@ -17,6 +17,7 @@ from typing import Final
 
 import httpx
 
+from spyglass.core import gojson
 from spyglass.core.credentials import REGISTRY_TOKEN_SOURCE, TOKEN_USERNAME, Credentials
 from spyglass.core.errors import (
     AccessDenied,
@@ -60,8 +61,8 @@ def error_entries(body: bytes) -> list[tuple[str, str, str]]:
     """``(code, message, detail)`` of each error of a distribution error body (a detail
     that is no short string is left out); empty when it is none."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = gojson.loads(body)
+    except json.JSONDecodeError:
         return []
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):

@@ -442,6 +442,13 @@ def test_a_realm_that_is_not_http_is_refused(make_client) -> None:
         (httpx.Response(200, json=["token"]), "not a JSON token response"),
         (httpx.Response(200, json={"expires_in": 60}), "sent no token"),
         (httpx.Response(200, json={"token": ""}), "sent no token"),
+        # Python's json raised RecursionError and ValueError for these: "internal error"
+        (httpx.Response(200, text="[" * 5000), "not a JSON token response"),
+        (httpx.Response(200, text='{"token":"t","expires_in":' + "1" * 5000 + "}"),
+         "not a JSON token response"),
+        (httpx.Response(400, text="[" * 5000), "answered HTTP 400 instead of a token"),
+        (httpx.Response(400, text='{"error":' + "1" * 5000 + "}"),
+         "answered HTTP 400 instead of a token"),
     ],
 )
 def test_token_server_nonsense(make_client, answer: httpx.Response, phrase: str) -> None:
@@ -484,3 +491,43 @@ def test_a_token_server_that_takes_the_request_and_answers_nothing_is_said_so(
         client.tags_of("library/alpine")
     assert str(failed.value) == (f"The token server {AUTH_HOST} of {HOST} stopped answering "
                                  "(no token came for the whole timeout).")
+
+
+@pytest.mark.parametrize("lifetime", ["1" + "0" * 400, "1e400", "-1", "true", '"60"'])
+def test_a_token_lifetime_that_is_no_usable_number_is_the_default(
+        make_client, lifetime: str) -> None:
+    """An ``expires_in`` of 10**400 written as an integer is too large for a float
+    (OverflowError: "internal error"); it, like what is no positive finite number,
+    leaves the token the default lifetime."""
+    from spyglass.core.transports.registry.auth import _lifetime
+
+    answer = httpx.Response(200, text='{"token":"t","expires_in":' + lifetime + "}")
+    client, _ = make_client(_challenging("https://auth.test/token", answer))
+    with pytest.raises(RegistryError):  # the registry refuses the token: it was taken
+        client.tags_of("library/alpine")
+    import json
+
+    assert _lifetime(json.loads(lifetime)) is None
+    assert _lifetime(60) == 60.0
+
+
+def test_a_token_answer_over_a_mebibyte_is_said_too_large(make_client) -> None:
+    """It was cut at 1 MiB, silently, and said to be "not a JSON token response"."""
+    answer = httpx.Response(200, content=b'{"token":"' + b"t" * (1024 * 1024) + b'"}')
+    client, _ = make_client(_challenging("https://auth.test/token", answer))
+    with pytest.raises(RegistryError, match=f"The token server {AUTH_HOST} of {HOST} "
+                       "answered with more than 1 MiB, too large for a token response"):
+        client.tags_of("library/alpine")
+
+
+def test_a_challenge_too_long_to_send_is_said_so(make_client) -> None:
+    """A ``service`` of 70,000 characters was an "unexpected internal error" (InvalidURL)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, headers={
+            "WWW-Authenticate": f'Bearer realm="https://auth.test/token",service="{"s" * 70_000}"'
+        })
+
+    client, _ = make_client(handler)
+    with pytest.raises(RegistryError, match=f"The registry {HOST} asked for a token from "
+                       f"{AUTH_HOST} with a request that cannot be sent"):
+        client.tags_of("library/alpine")

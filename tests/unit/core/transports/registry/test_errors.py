@@ -338,3 +338,11 @@ def test_errors_told_apart_only_by_their_messages_are_counted() -> None:
         "answered MANIFEST_BLOB_UNKNOWN: blob unknown: sha256:aaaaaaaa (blob unknown: "
         "sha256:bbbbbbbb, blob unknown: sha256:cccccccc, blob unknown: sha256:dddddddd and "
         "2 more).")
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000, b'{"errors":' + b"1" * 5000 + b"}"])
+def test_an_error_body_too_deep_or_with_too_many_digits_holds_no_errors(body: bytes) -> None:
+    """Python's json raised RecursionError and ValueError for these: "internal error"."""
+    from spyglass.core.transports.registry.errors import error_entries
+
+    assert error_entries(body) == []

@@ -150,6 +150,10 @@ def test_empty_and_null_tag_lists(make_client) -> None:
         (lambda r: httpx.Response(200, json=["a"]), "not a JSON list"),
         (lambda r: httpx.Response(200, json={"tags": "a,b"}), '"tags" that is not a list'),
         (lambda r: httpx.Response(200, json={"tags": ["a", 1]}), '"tags" that is not a list'),
+        # Python's json raised RecursionError and ValueError for these: "internal error"
+        (lambda r: httpx.Response(200, text="[" * 5000), "not a JSON list"),
+        (lambda r: httpx.Response(200, text='{"tags":["a"],"x":' + "1" * 5000 + "}"),
+         "not a JSON list"),
     ],
 )
 def test_nonsense_tag_lists(make_client, answer, phrase: str) -> None:
@@ -279,3 +283,44 @@ def test_the_lists_holding_a_manifest_each_read_once(make_client) -> None:
     assert users.lists == ["v1", "v1-again"]
     assert users.unchecked == ["gone"]  # gone meanwhile: said, and the delete goes on
     assert gets.count(f"/v2/team/app/manifests/{Digest.of(holding)}") == 1
+
+
+def _endless(fresh: bool):
+    """Every page links to a new one (``k`` counts up); ``fresh``: with new tags each time,
+    else the same two."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        k = int(request.url.params.get("k", "0"))
+        tags = [f"t{k}a", f"t{k}b"] if fresh else ["a", "b"]
+        return tags_page("team/app", tags, f'</v2/team/app/tags/list?n=2&k={k + 1}>; '
+                         'rel="next"')(request)
+
+    return answer
+
+
+def test_next_pages_that_repeat_the_names_stop_the_listing(make_client) -> None:
+    """A registry that answered every page with the same tags and a link to a new URL
+    was read until killed (904 pages in 40 s)."""
+    client, seen = make_client(Routes({("GET", TAGS): _endless(fresh=False)}))
+    with pytest.raises(RegistryError, match=f"the registry {HOST} sent a next page that "
+                       "repeats names already listed, and a link to yet another; "
+                       "stopping"):
+        client.tags_of("team/app")
+    assert len(seen.to(TAGS)) == 2
+
+
+def test_a_listing_that_links_on_without_end_stops_at_a_bound(
+        make_client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import spyglass.core.transports.registry.client as client_module
+    from spyglass.core.errors import TooLarge
+
+    monkeypatch.setattr(client_module, "MAX_PAGES", 5, raising=False)
+    client, seen = make_client(Routes({("GET", TAGS): _endless(fresh=True)}))
+    with pytest.raises(TooLarge, match="has sent 5 pages, each linking to another; stopping"):
+        client.tags_of("team/app")
+    assert len(seen.to(TAGS)) == 5
+
+    monkeypatch.setattr(client_module, "MAX_PAGES", 1000)
+    monkeypatch.setattr(client_module, "MAX_LISTED_NAMES", 7, raising=False)
+    with pytest.raises(TooLarge, match="has listed more than 7 names, and links to more"):
+        client.tags_of("team/app")

@@ -460,3 +460,29 @@ def test_a_request_asked_again_after_a_timeout_says_so(
             pytest.raises(ConnectionFailed):
         client.get_manifest("team/app", "v1")
     assert not [r for r in caplog.records if r.name == RETRY_NOTES]  # no wait: no word
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "gopher://127.0.0.1:70/x"])
+def test_a_redirect_off_http_is_refused_as_such_and_not_retried(
+        make_client, target: str) -> None:
+    """A blob redirected to file: or gopher: was "Cannot reach the registry … (tried 4
+    times)": nothing was read, but it was asked four times and blamed on the network."""
+    from spyglass.core.errors import TransportError
+
+    registry = Routes({
+        ("GET", f"{BLOBS}/{LAYER_DIGEST}"): lambda r: httpx.Response(
+            307, headers={"Location": target}),
+    })
+    scheme = target.split(":")[0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.scheme not in ("http", "https"):  # as httpcore's pool refuses it
+            raise httpx.UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{scheme}://'.", request=request)
+        return registry(request)
+
+    client, seen = make_client(handler)
+    with pytest.raises(TransportError, match=f"{HOST} redirected the request to a {scheme}: "
+                       "URL, which Spyglass does not follow"):
+        client.open_blob("team/app", LAYER_DIGEST)
+    assert len(seen.to(f"{BLOBS}/{LAYER_DIGEST}")) == 1
