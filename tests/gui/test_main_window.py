@@ -1347,9 +1347,8 @@ def test_a_megabyte_manifest_and_config_are_shown_at_once(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """A 1 MB manifest and config (valid, well under the 4 MiB accepted) held the window
     up for seconds, with gigabytes, as Raw JSON and History laid them out in colour:
-    above 256 KiB they are offered as plain text, and laid out only when seen."""
-    import time
-
+    above 256 KiB they are offered as plain text, and laid out only when seen (what
+    the tabs hold is checked here; how long that takes belongs in a benchmark)."""
     builder = LayoutBuilder(tmp_path / "big")
     plain = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
     manifest = builder.read_json(plain)
@@ -1363,13 +1362,11 @@ def test_a_megabyte_manifest_and_config_are_shown_at_once(
     window.resize(1000, 700)
     window.show()
     window.open_location(tmp_path / "big", select=False)
-    started = time.monotonic()
     show_image(qtbot, window, "big")
     view = window.image_view
     for tab in (HISTORY, RAW):
         view.tabs.setCurrentIndex(tab)
         qtbot.wait(1)
-    assert time.monotonic() - started < 3
     assert "too large to show" in view.raw.browser.toPlainText()
     assert "too large to show" in view.history.config_view.toPlainText()
     assert len(view.raw.browser.toHtml()) < 10_000
@@ -1385,17 +1382,13 @@ def test_a_long_annotation_is_shown_cut_in_the_overview(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     """A description of 3.5 MB held the window up for 17 s as the Overview laid it out:
     a value is shown to 2,000 characters, with a note that Raw JSON has all of it."""
-    import time
-
     builder = LayoutBuilder(tmp_path / "long")
     words = "lorem ipsum dolor sit amet " * 20_000  # 540,000 characters
     builder.tag(builder.add_image(ImageSpec(
         layers=[LayerSpec({"/a": b"a"})], labels={"long": words},
         annotations={"org.opencontainers.image.description": words})), "latest")
     window.open_location(tmp_path / "long", select=False)
-    started = time.monotonic()
     show_image(qtbot, window, "latest")
-    assert time.monotonic() - started < 2
     overview = window.image_view.overview
     for field in ("Annotations", "Labels"):
         text = overview.field_text(field)

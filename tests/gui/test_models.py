@@ -212,7 +212,6 @@ def test_layer_files_elides_a_name_of_a_megabyte(qtbot: QtBot) -> None:
     """A tar entry's name of a megabyte (what a pax record may declare) was measured and
     drawn whole, holding the window up: it is shown with its middle elided, its length
     said, and sorted whole; the file list's columns are fitted at once."""
-    import time
 
     from spyglass.gui.views.widgets import fit_columns, make_table
 
@@ -229,6 +228,5 @@ def test_layer_files_elides_a_name_of_a_megabyte(qtbot: QtBot) -> None:
     table = make_table("Files")
     qtbot.addWidget(table)
     table.setModel(model)
-    started = time.monotonic()
-    fit_columns(table, maximum=520)
-    assert time.monotonic() - started < 1
+    fit_columns(table, maximum=520)  # (measures what is shown: a thousand characters)
+    assert table.columnWidth(0) <= 520
