@@ -224,9 +224,19 @@ def test_layer_files_elides_a_name_of_a_megabyte(qtbot: QtBot) -> None:
     assert shown.startswith("/aaa") and shown.endswith("zzz")
     assert "(1,200,001 characters)" in shown
     assert len(model.data(model.index(0, 5))) <= 1000
-    assert len(model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)) <= 1000
+    assert len(model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)) <= 20_000
     table = make_table("Files")
     qtbot.addWidget(table)
     table.setModel(model)
     fit_columns(table, maximum=520)  # (measures what is shown: a thousand characters)
     assert table.columnWidth(0) <= 520
+    # the filter looks at the whole path (a word in the elided middle is found), and a
+    # long path short of 20,000 characters is in its tooltip whole
+    middle = "b" * 800 + "needle" + "c" * 2000
+    model.set_rows([*model.rows, LayerFile(middle, "file", 1, 0o644, None, 0)])
+    proxy = PathFilterModel()
+    proxy.setSourceModel(model)
+    proxy.set_filter_text("NEEDLE")
+    assert proxy.rowCount() == 1
+    assert "needle" not in model.data(model.index(2, 0))
+    assert model.data(model.index(2, 0), Qt.ItemDataRole.ToolTipRole) == "/" + middle

@@ -21,11 +21,16 @@ LONGEST_NAME = 1000
 middle: Qt measures and draws a name whole, and one of a megabyte held the window up."""
 
 
-def _elided(name: str) -> str:
-    """``name``, or its start and end around a note of its length when it is too long."""
-    if len(name) <= LONGEST_NAME:
+LONGEST_TIP = 20_000
+"""A path's tooltip shows it whole up to this many characters."""
+
+
+def _elided(name: str, longest: int = LONGEST_NAME) -> str:
+    """``name``, or its start and end around a note of its length when it is longer than
+    ``longest``."""
+    if len(name) <= longest:
         return name
-    keep = LONGEST_NAME // 2 - 40
+    keep = longest // 2 - 40
     return f"{name[:keep]}… ({len(name):,} characters) …{name[-keep:]}"
 
 _KIND_TEXT = {
@@ -79,7 +84,7 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == SIZE and row.kind == "file":
             return exact_size(row.size)
         if column == PATH:
-            return _elided("/" + row.path)
+            return _elided("/" + row.path, LONGEST_TIP)  # a long name whole, in lines
         return None
 
     def font(self, row: LayerFile, column: int) -> QFont | None:
@@ -110,6 +115,7 @@ class PathFilterModel(QSortFilterProxyModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setFilterKeyColumn(PATH)
+        self.setFilterRole(SORT_ROLE)  # the whole path, where a long one is shown cut
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setSortRole(SORT_ROLE)
 

@@ -150,7 +150,8 @@ class RegistryClient(RegistryPusher):
                                            cancel=cancel, kind=kind)
                 names = _names(body, key, what=what, host=self.host)
                 new = set(names) - listed
-                if names and not new:
+                links_on = _links_on(response)
+                if names and not new and links_on:
                     raise RegistryError(
                         f"{what}: the registry {self.host} sent a next page that repeats "
                         "names already listed, and a link to yet another; stopping.")
@@ -160,8 +161,6 @@ class RegistryClient(RegistryPusher):
                         f"{what}: the registry {self.host} has listed more than "
                         f"{MAX_LISTED_NAMES:,} names, and links to more; stopping.")
                 yield names
-                if not names:
-                    return  # an empty page leads nowhere new (were it to link on)
             else:
                 return
 
@@ -538,6 +537,12 @@ def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
         raise RegistryError(f'{what}: the registry {host} sent a "{key}" that is not a list '
                             "of names.")
     return items
+
+
+def _links_on(response: httpx.Response) -> bool:
+    """Whether ``response`` names a next page (a ``Link`` with ``rel="next"``)."""
+    header = response.headers.get("link", "").replace(" ", "")
+    return 'rel="next"' in header or "rel=next" in header
 
 
 def _next_link(

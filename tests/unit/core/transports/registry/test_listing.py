@@ -324,3 +324,26 @@ def test_a_listing_that_links_on_without_end_stops_at_a_bound(
     monkeypatch.setattr(client_module, "MAX_LISTED_NAMES", 7, raising=False)
     with pytest.raises(TooLarge, match="has listed more than 7 names, and links to more"):
         client.tags_of("team/app")
+
+
+def test_a_last_page_that_repeats_a_name_or_an_empty_page_that_links_on_is_listed(
+        make_client) -> None:
+    """Only a page that repeats names and links on again stops a listing: a last page
+    repeating the name at its boundary (as some ``last=`` paging does) lost the whole
+    listing, and an empty page linking to more cut it short."""
+    def boundary(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("last") == "b":
+            return tags_page("team/app", ["b"])(request)
+        return tags_page("team/app", ["a", "b"],
+                         '</v2/team/app/tags/list?n=2&last=b>; rel="next"')(request)
+
+    client, _ = make_client(Routes({("GET", TAGS): boundary}))
+    assert client.tags_of("team/app") == ["a", "b", "b"]
+
+    def empty_first(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("k") == "1":
+            return tags_page("team/app", ["c"])(request)
+        return tags_page("team/app", [], '</v2/team/app/tags/list?k=1>; rel="next"')(request)
+
+    client, _ = make_client(Routes({("GET", TAGS): empty_first}))
+    assert client.tags_of("team/app") == ["c"]
