@@ -48,7 +48,7 @@ def check_level(plan: CopyPlan, level: int | None) -> None:
 
 
 def check_images_held(top: ImageIndex, destination: ImageDestination,
-                       cancel: CancelToken | None) -> None:
+                      cancel: CancelToken | None) -> None:
     """A list copied alone must not name images its destination does not hold (where
     the destination can tell)."""
     if not isinstance(destination, ManifestHolder):
@@ -68,7 +68,7 @@ def check_images_held(top: ImageIndex, destination: ImageDestination,
 
 
 def with_narrowing_note(plan: CopyPlan, source: ImageSource,
-                         destination: ImageDestination) -> CopyPlan:
+                        destination: ImageDestination) -> CopyPlan:
     """A list copied onto itself as fewer images than it has (this system's, or those
     of --platform) loses the others there: the plan says so, before it happens."""
     top = plan.top

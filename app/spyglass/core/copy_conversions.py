@@ -111,7 +111,7 @@ def choose_format(
 
 
 def forced_format_note(manifest_type: str, destination: ImageDestination,
-                        options: CopyOptions) -> str:
+                       options: CopyOptions) -> str:
     """What the copy converts without being asked (no ``--format``): a Docker image into
     a destination that takes OCI manifests only, or one recompressed to zstd."""
     if options.format is not None or options.multi_arch == "index-only":

@@ -42,7 +42,7 @@ from spyglass.core.transports.base import (
 
 
 def chosen_entries(source: ImageSource, top: ImageIndex, wanted: list[Platform],
-                    notes: list[str], cancel: CancelToken | None) -> list[Descriptor]:
+                   notes: list[str], cancel: CancelToken | None) -> list[Descriptor]:
     """The entry of each platform of ``wanted`` in ``top`` (an image of a list nested in
     it is chosen as inspect shows it), each once, in the order asked; ``notes`` get what
     was taken otherwise than asked, and platforms that chose the same image."""
@@ -120,7 +120,7 @@ def _image(source: ImageSource, digest: Digest, cancel: CancelToken | None) -> I
 
 
 def unreadable_entry(exc: SpyglassError, entry: Descriptor, top: ImageIndex,
-                      many: bool) -> SpyglassError:
+                     many: bool) -> SpyglassError:
     """``exc`` (an image of the list that cannot be read) saying which platform's image
     it is, and, where others were asked for too, how to copy those without it."""
     label = entry_label(entry, top) or f"the entry {entry.digest.short}"

@@ -204,16 +204,16 @@ def _plan_images(
     if forced:
         notes.append(forced)
     plain = PlainLayerChoice(plain_target(destination, options), ahead, notes, stored,
-                         destination, cancel)
+                             destination, cancel)
     if isinstance(top, ImageManifest):
         config = load_config(source, top, ahead.needs_config, cancel)
         instance = plan_instance(top, None, config, destination, options, stored,
-                                  plain.target(top))
+                                 plain.target(top))
         if made_config is not None:
             instance = replace(instance, config=replace(instance.config, data=made_config))
         if options.platforms:
             notes.append(one_image_note(config or config_if_readable(source, top, cancel),
-                                         options.platforms))
+                                        options.platforms))
         plain.note(destination)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
                         False, tuple(notes), converted_from=converted_from)
@@ -252,14 +252,14 @@ def _plan_images(
             chosen = [e for e in entries if buildkit_attestation_subject(e) is None]
     else:
         chosen = chosen_entries(source, top, list(options.platforms) or [host_platform()],
-                                 notes, cancel)
+                                notes, cancel)
     images = [e for e in entries if buildkit_attestation_subject(e) is None]
     many = options.multi_arch == "all" or len(chosen) > 1
     attested: list[Descriptor] = []
     if chosen is not entries:
         chosen, attested = with_attestations(source, top, chosen, many, notes, cancel,
-                                              choose_format(top.media_type, destination,
-                                                             options))
+                                             choose_format(top.media_type, destination,
+                                                           options))
     whole = chosen == entries
     if many and not destination.accepts_lists and images and all(
             e.artifact_type and e.platform is None for e in images):
@@ -296,7 +296,7 @@ def _plan_images(
                 if isinstance(child, ImageManifest):
                     config = load_config(source, child, ahead.needs_config, cancel)
                     planned = plan_instance(child, child_entry, config, destination,
-                                             options, stored)
+                                            options, stored)
                     if planned.changes:  # the nested list, written as it is, would dangle
                         said = (f"The list entry {entry.digest} is itself a list, whose "
                                 f"image {child.digest} {destination.description} can hold "
