@@ -10,8 +10,9 @@ writes the manifests children first, and commits. Progress is reported as the
 frozen dataclass events of :mod:`spyglass.core.copy_events` to a callback,
 called from worker threads.
 
-The options and the plan are :mod:`spyglass.core.copy_plan`'s; this module
-carries plans out and is where callers import the engine from (``__all__``).
+The options and the plan are :mod:`spyglass.core.copy_plan`'s, and planning is
+:mod:`spyglass.core.copy_planner`'s; this module carries plans out and is where
+callers import the engine from (``__all__``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from spyglass.core.cancel import CancelToken, check, interrupts_deferred
 from spyglass.core.copy_attachments import (
     carry_attachments,
 )
+from spyglass.core.copy_conversions import format_of
 from spyglass.core.copy_events import (
     BlobDone,
     BlobProgress,
@@ -57,10 +59,9 @@ from spyglass.core.copy_plan import (
     InstancePlan,
     MultiArch,
     PlainLayers,
-    format_of,
     format_plan,
-    plan_copy,
 )
+from spyglass.core.copy_planner import plan_copy
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
     BlobNotFound,

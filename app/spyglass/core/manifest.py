@@ -376,7 +376,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None, *,
                    limit: int = MAX_MANIFEST_SIZE) -> AnyManifest:
     """Parse manifest bytes; ``media_type`` is what the transport said, if anything;
     ``limit``: the most bytes taken (a layout's ``index.json`` may hold more than a
-    manifest: :data:`~spyglass.core.transports.layout.MAX_INDEX_FILE_SIZE`).
+    manifest: :data:`~spyglass.core.transports.layout_files.MAX_INDEX_FILE_SIZE`).
 
     Raises :class:`InvalidManifest` with a sentence for anything that is not a
     manifest of a known kind.

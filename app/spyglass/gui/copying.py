@@ -417,7 +417,7 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
         names_of_one_image,
     )
     from spyglass.core.transports.dirlayout import check_dir_destination
-    from spyglass.core.transports.layout import check_layout_destination
+    from spyglass.core.transports.layout_files import check_layout_destination
     from spyglass.gui.loading import open_and_list
 
     kind: Literal["archive", "folder"]

@@ -391,7 +391,7 @@ def test_a_config_that_cannot_be_parsed_only_loses_the_platform_in_the_note(
     def unparsable(raw: bytes) -> Any:
         raise InvalidConfig("The image config lists an invalid diff ID.")
 
-    monkeypatch.setattr("spyglass.core.copy_plan.parse_config", unparsable)
+    monkeypatch.setattr("spyglass.core.copy_instances.parse_config", unparsable)
     source = open_source(f"oci:{tmp_path / 'one'}:v1")
     dest = MemoryDestination()
     plan = plan_copy(source, dest, CopyOptions(platforms=(Platform.parse("linux/arm64"),)))
@@ -1328,7 +1328,8 @@ def test_lists_repeating_a_list_are_planned_in_linear_time(
     """Lists that name the list below them six times, six levels deep (46,656 paths to
     one image): planning a copy of this system's image, of some platforms, or of all,
     reads each list once."""
-    import spyglass.core.copy_plan as copy_plan_module
+    import spyglass.core.copy_instances as copy_instances_module
+    import spyglass.core.copy_planner as copy_planner_module
     import spyglass.core.image as image_module
 
     builder = LayoutBuilder(tmp_path / "dag")
@@ -1347,7 +1348,8 @@ def test_lists_repeating_a_list_are_planned_in_linear_time(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(image_module, "load_manifest", counted)
-    monkeypatch.setattr(copy_plan_module, "load_manifest", counted)
+    monkeypatch.setattr(copy_planner_module, "load_manifest", counted)
+    monkeypatch.setattr(copy_instances_module, "load_manifest", counted)
     for options in (CopyOptions(), CopyOptions(platforms=(host_platform(),)),
                     CopyOptions(multi_arch="all")):
         calls.clear()

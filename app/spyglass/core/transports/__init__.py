@@ -101,7 +101,7 @@ def _write_docker(name: DockerName, options: RegistryOptions | None) -> ImageDes
 
 
 def _write_oci(name: OCIName, options: RegistryOptions | None) -> ImageDestination:
-    from spyglass.core.transports.layout import open_layout_destination
+    from spyglass.core.transports.layout_write import open_layout_destination
 
     return open_layout_destination(name.path, name.ref, name.index)
 

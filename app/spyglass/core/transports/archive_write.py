@@ -69,11 +69,11 @@ from spyglass.core.transports.files import (
     put_blob_file,
     resolved,
 )
-from spyglass.core.transports.layout import (
+from spyglass.core.transports.layout_files import (
     INDEX_FILE,
     LAYOUT_FILE,
-    OCILayoutDestination,
 )
+from spyglass.core.transports.layout_write import OCILayoutDestination
 from spyglass.core.transports.tartree import TarTree
 from spyglass.core.units import human_size
 
@@ -541,7 +541,7 @@ class OCIArchiveDestination(_ArchiveDestination):
     """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci-archive:PATH[:REF]``.
 
     The content is an OCI layout built by an
-    :class:`~spyglass.core.transports.layout.OCILayoutDestination` in a
+    :class:`~spyglass.core.transports.layout_write.OCILayoutDestination` in a
     private staging folder next to ``PATH``; :meth:`commit` writes the layout
     as a tar (``blobs/…``, ``index.json``, ``oci-layout``; mtime 0, owner 0:0)
     and renames it into place when it is complete (see :class:`_ArchiveOutput`

@@ -1,4 +1,4 @@
-"""Writing OCI image layouts: ``OCILayoutDestination`` (spyglass.core.transports.layout).
+"""Writing OCI image layouts: ``OCILayoutDestination`` (spyglass.core.transports.layout_write).
 
 Images come from ``tests.helpers.imagebuild`` layouts and are copied by
 driving the ``ImageDestination`` protocol by hand (:func:`copy_image`, which
@@ -44,11 +44,12 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.transports import files as files_module
-from spyglass.core.transports import layout as layout_module
+from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
 from spyglass.core.transports.files import TEMP_PREFIX
-from spyglass.core.transports.layout import AT_WORK, OCILayoutDestination, open_layout
+from spyglass.core.transports.layout import open_layout
+from spyglass.core.transports.layout_write import AT_WORK, OCILayoutDestination
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import (
     ImageSpec,
@@ -472,7 +473,7 @@ def test_an_index_of_many_refs_is_read_and_one_past_the_limit_is_not_written(
     assert open_source(f"oci:{out}:ref-19999").get_manifest()[0] == \
         (out / "blobs" / "sha256" / top.digest.hex).read_bytes()
     copy_image(open_source(f"oci:{single_source}:app"), open_destination(f"oci:{out}:more"))
-    monkeypatch.setattr(layout_module, "MAX_INDEX_FILE_SIZE",
+    monkeypatch.setattr(layout_write_module, "MAX_INDEX_FILE_SIZE",
                         (out / "index.json").stat().st_size + 10)
     before = (out / "index.json").read_bytes()
     with pytest.raises(SpyglassError, match=r"would grow to .* read back; it was left as it is"):
@@ -816,7 +817,7 @@ def test_reuse_hashes_each_blob_at_most_once(
         hashed.append(digest)
         return real(path, digest, size, **kwargs)
 
-    monkeypatch.setattr(layout_module, "file_matches", counting)
+    monkeypatch.setattr(layout_write_module, "file_matches", counting)
     dest = OCILayoutDestination(out, "again")
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(dest.reuse_blob, blobs * 4))
@@ -849,7 +850,7 @@ def test_a_linked_blob_is_not_trusted(tmp_path: Path) -> None:
 
 
 def test_an_aborted_copy_into_a_new_folder_leaves_nothing(tmp_path: Path) -> None:
-    from spyglass.core.transports.layout import OCILayoutDestination
+    from spyglass.core.transports.layout_write import OCILayoutDestination
 
     target = tmp_path / "new" / "layout"
     destination = OCILayoutDestination(target, "x")
@@ -862,7 +863,7 @@ def test_an_aborted_copy_into_a_new_folder_leaves_nothing(tmp_path: Path) -> Non
 
 
 def test_an_aborted_copy_keeps_a_layout_someone_else_wrote_into(tmp_path: Path) -> None:
-    from spyglass.core.transports.layout import OCILayoutDestination
+    from spyglass.core.transports.layout_write import OCILayoutDestination
 
     target = tmp_path / "layout"
     first = OCILayoutDestination(target, "x")
@@ -943,7 +944,7 @@ import sys
 from pathlib import Path
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor
-from spyglass.core.transports.layout import OCILayoutDestination
+from spyglass.core.transports.layout_write import OCILayoutDestination
 data = sys.argv[2].encode()
 dest = OCILayoutDestination(Path(sys.argv[1]), "other")
 print(dest.reuse_blob(Descriptor("application/octet-stream", Digest.of(data), len(data))),
@@ -980,7 +981,7 @@ def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(
     out = tmp_path / "out"
     first, second, blob = _two_copies_sharing_a_blob(out)
     index_before = (out / "index.json").read_bytes()  # (blobs alone change no index)
-    monkeypatch.setattr(layout_module, "claimed_by_others", lambda _folder: False)
+    monkeypatch.setattr(layout_write_module, "claimed_by_others", lambda _folder: False)
     first.abort()
     assert not (out / "blobs" / "sha256" / blob.digest.hex).exists()
     with pytest.raises(TransportError, match="went missing") as caught:

@@ -30,7 +30,7 @@ from spyglass.core.transports.files import (
     on_local_filesystem,
     sweep_orphans,
 )
-from spyglass.core.transports.layout import OCILayoutDestination
+from spyglass.core.transports.layout_write import OCILayoutDestination
 
 
 def _age(path: Path, seconds: float = ORPHAN_AGE + 60) -> Path:

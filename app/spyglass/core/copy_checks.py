@@ -1,0 +1,175 @@
+"""The refusals and notes a copy plan gets once its images are planned: digests
+to preserve, a destination named by digest, a compression level out of range, a
+list copied alone whose images are missing, foreign layers left where their
+urls point, and a list copied onto itself as fewer images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from spyglass.core import media
+from spyglass.core.cancel import CancelToken
+from spyglass.core.copy_conversions import format_name, format_of
+from spyglass.core.copy_plan import COMPRESSION_LEVELS, DEFAULT_LEVELS, CopyOptions, CopyPlan
+from spyglass.core.errors import (
+    SpyglassError,
+    Unsupported,
+)
+from spyglass.core.manifest import (
+    ImageIndex,
+)
+from spyglass.core.transports.base import (
+    DigestedDestination,
+    ImageDestination,
+    ImageSource,
+    ManifestHolder,
+)
+
+
+def check_level(plan: CopyPlan, level: int | None) -> None:
+    """Refuse a compression ``level`` out of range for a compression ``plan`` compresses
+    layers with; a level nothing is compressed with goes unused, as in skopeo (a ``dir:``
+    destination, layers copied as they are, decompressed ones)."""
+    if level is None:
+        return
+    used = {task.recompress for task in plan.blobs}
+    for algorithm in sorted(a for a in used if a is not None and a != "none"):
+        low, high = COMPRESSION_LEVELS[algorithm]
+        default = DEFAULT_LEVELS[algorithm]
+        if low <= level <= high or level == default:
+            continue
+        takes = f"takes {low} to {high} ({default}: its default)"
+        raise SpyglassError(
+            f"The compression level {level} is out of range for {algorithm}, which {takes}.",
+            on_command_line=f"--dest-compress-level {level} is out of range for "
+            f"{algorithm}, which this copy compresses layers with: {algorithm} {takes}.")
+
+
+
+def check_images_held(top: ImageIndex, destination: ImageDestination,
+                      cancel: CancelToken | None) -> None:
+    """A list copied alone must not name images its destination does not hold (where
+    the destination can tell)."""
+    if not isinstance(destination, ManifestHolder):
+        return
+    missing = [entry.digest for entry in top.manifests
+               if destination.holds_manifest(entry, cancel=cancel) is False]
+    if not missing:
+        return
+    shown = ", ".join(str(digest) for digest in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    said = (f"{destination.description} does not hold "
+            f"{'the image' if len(missing) == 1 else f'{len(missing)} of the images'} "
+            f"the list {top.digest} names ({shown}{more}), and index-only copies the list "
+            "alone; copy its images with it")
+    raise Unsupported(f"{said}.", on_command_line=f"{said} (--multi-arch all).")
+
+
+
+def with_narrowing_note(plan: CopyPlan, source: ImageSource,
+                        destination: ImageDestination) -> CopyPlan:
+    """A list copied onto itself as fewer images than it has (this system's, or those
+    of --platform) loses the others there: the plan says so, before it happens."""
+    top = plan.top
+    if not isinstance(top, ImageIndex) or source.description != destination.description:
+        return plan
+    images = [entry for entry in top.manifests if entry.media_type in media.IMAGE_MANIFEST_TYPES]
+    if plan.list_media_type is not None and (
+            not plan.instances or len(plan.instances) >= len(images)):
+        return plan  # the list written (index-only: as it is), every image kept
+    if len(plan.instances) >= len(images):
+        return plan  # a list of one image, written as that image: nothing else lost
+    kept = ", ".join(str(i.entry.platform) for i in plan.instances
+                     if i.entry is not None and i.entry.platform) or "one image"
+    lost = len(images) - len(plan.instances)
+    others = "its other image is" if lost == 1 else f"its {lost} other images are"
+    return replace(plan, notes=(*plan.notes, (
+        f"{destination.description} is the list being copied: it is replaced by {kept} "
+        f"alone, and {others} no longer named there; copy with --all to keep the list "
+        "whole")))
+
+
+def with_foreign_note(plan: CopyPlan, destination: ImageDestination) -> CopyPlan:
+    """The plan, noting the foreign layers left where their urls point (they are not
+    among the blobs copied, so the copy's tally would not show them)."""
+    external = {task.source.digest for instance in plan.instances
+                for task in instance.layers if task.external}
+    if not external:
+        return plan
+    layers = "1 foreign layer stays" if len(external) == 1 else \
+        f"{len(external)} foreign layers stay"
+    note = (f"{layers} where {'its' if len(external) == 1 else 'their'} urls point: "
+            f"{destination.description} refers to {'it' if len(external) == 1 else 'them'} "
+            "there, as skopeo leaves them")
+    return replace(plan, notes=(*plan.notes, note))
+
+
+def check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None:
+    """A destination named by digest takes that image only, unchanged: refuse anything
+    else now, rather than once the blobs have moved (as skopeo does)."""
+    if not isinstance(destination, DigestedDestination):
+        return
+    required = destination.required_digest
+    if required is None:
+        return
+    if any(i.changes for i in plan.instances) or (
+        plan.list_media_type is not None and not plan.list_is_source
+    ):
+        raise Unsupported(
+            f"{destination.description} is named by digest, so the image must arrive "
+            "unchanged, but this copy changes its manifest (a format or compression "
+            "conversion, or a rebuilt list); name the destination by tag instead."
+        )
+    written = plan.top.digest if plan.list_media_type is not None else (
+        plan.instances[0].source.digest if plan.instances else plan.top.digest
+    )
+    if written != required:
+        whole = (" It is the digest of the whole list, which a copy of all its images "
+                 "writes." if required == plan.top.digest else "")
+        raise Unsupported(
+            f"{destination.description} asks for the image {required}, but the image "
+            f"copied is {written}; a destination named by digest takes only that image."
+            + whole
+        )
+
+
+def check_preserve(
+    plan: CopyPlan, options: CopyOptions, destination: ImageDestination
+) -> None:
+    if not options.preserve_digests:
+        return
+    changed = [i for i in plan.instances if i.changes]
+    rebuilt = plan.list_media_type is not None and not plan.list_is_source
+    if not changed and not rebuilt:
+        return
+    reasons: list[str] = []
+    flag_reason = ""  # the first reason in the command line's words, when it names a flag
+    converted = [i for i in changed if format_of(i.media_type) != format_of(i.source.media_type)]
+    if converted:
+        source_format = format_name(format_of(converted[0].source.media_type))
+        target_format = format_name(format_of(converted[0].media_type))
+        if options.format is not None:
+            reasons.append(f"the {source_format} manifests would be converted to "
+                           f"{target_format}")
+            flag_reason = f"--format {options.format} converts the {source_format} manifests"
+        elif options.compression == "zstd" and target_format == "OCI":
+            reasons.append(f"zstd layers need OCI manifests, so the {source_format} ones "
+                           "would be converted")
+        else:
+            reasons.append(f"{destination.description} stores only {target_format} "
+                           f"manifests, so the {source_format} ones would be converted")
+    if any(t.recompress is not None for i in changed for t in i.layers):
+        reasons.append("layers would be recompressed")
+    if rebuilt and isinstance(plan.top, ImageIndex) \
+            and len(plan.instances) < len(plan.top.manifests):
+        reasons.append("the list would be rebuilt with fewer images")
+    why = "; ".join(reasons) or "the manifests would be written anew"
+    flag_why = "; ".join([flag_reason, *reasons[1:]]) if flag_reason else why
+    raise Unsupported(
+        f"The copy would change digests ({why}), which preserving digests forbids.",
+        on_command_line=f"The copy would change digests ({flag_why}), which "
+        "--preserve-digests forbids.",
+    )
+
+

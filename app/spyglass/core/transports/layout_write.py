@@ -1,0 +1,626 @@
+"""Writing OCI image layouts (``oci:PATH[:REF]``): :class:`OCILayoutDestination`
+prepares the folder, lands blobs and manifests, names the image in
+``index.json`` under a lock, and takes back what a failed copy added. Over a
+private staging folder it writes the content of an ``oci-archive:`` too.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import stat
+import threading
+from pathlib import Path
+from typing import Any, Final
+
+from spyglass.core import gojson, media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest, Readable
+from spyglass.core.errors import (
+    InvalidDigest,
+    InvalidReference,
+    SpyglassError,
+    TooLarge,
+    TransportError,
+    Unsupported,
+)
+from spyglass.core.filemodes import FOLDER_MODE, make_folders
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    REF_NAME_ANNOTATION,
+    Descriptor,
+    guess_media_type,
+)
+from spyglass.core.transports.base import (
+    COMPRESSED,
+    ProgressCallback,
+)
+from spyglass.core.transports.files import (
+    DirTree,
+    KnownBlobs,
+    TempFiles,
+    blob_path,
+    claimed_by_others,
+    describe_write_error,
+    exclusive_lock,
+    file_matches,
+    fsync_dir,
+    read_small_blob,
+    replace_file,
+    sweep_orphans,
+    write_blob,
+)
+from spyglass.core.transports.layout_files import (
+    INDEX_FILE,
+    INDEX_LOCK,
+    LAYOUT_FILE,
+    MAX_INDEX_FILE_SIZE,
+    check_existing,
+    dump_index,
+    empty_index,
+    read_index_file,
+    referenced_blobs,
+    refuse_other_than_folder,
+)
+from spyglass.core.transports.stubs import no_stored_signatures
+
+log = logging.getLogger(__name__)
+
+AT_WORK: Final = "at-work-"
+"""The kind of temporary (``.spyglass-tmp-at-work-…``) a copy into a layout keeps there,
+claimed, while it relies on the layout's blobs."""
+
+_LAYOUT_BYTES: Final = b'{"imageLayoutVersion":"1.0.0"}'
+
+
+class OCILayoutDestination:
+    """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci:PATH[:REF]``.
+
+    Opening it prepares the layout: a folder that does not exist or is empty
+    becomes a layout (``oci-layout`` with version 1.0.0, ``blobs/``, an empty
+    ``index.json``); an existing layout is checked (its ``oci-layout`` and
+    ``index.json`` must be readable); anything else is refused with
+    :class:`InvalidLayout`, so nothing is ever written into a folder of other
+    files.
+
+    Blobs and manifests land through
+    :func:`~spyglass.core.transports.files.write_blob`: a temporary file in
+    the layout folder (``.spyglass-tmp-*``), verified, synced and renamed to
+    ``blobs/<alg>/<hex>``. :meth:`reuse_blob` trusts a blob already in the
+    layout only after hashing it (once per copy: blobs this destination wrote
+    or verified are remembered).
+
+    :meth:`commit` is the only step that touches ``index.json``: under an
+    exclusive ``flock`` on ``index.json.lock`` (containers/image and umoci lock
+    nothing around ``index.json``; every Spyglass writer, in any thread or
+    process, takes this one; the file is there only while it is held) it
+    re-reads the index, replaces the entry named ``REF`` (annotation
+    ``org.opencontainers.image.ref.name``) in place or appends one, and
+    replaces the file atomically. Two copies into one layout therefore both
+    keep their refs. Unlike containers/image, which keeps the entry a new
+    image displaces as an unnamed entry, the displaced entry is dropped. With
+    no REF, an unnamed entry of the same digest is replaced, else one is
+    appended.
+
+    Opening it also removes what a killed copy left: ``.spyglass-tmp-*`` files
+    no live process claims (see :func:`~spyglass.core.transports.files.sweep_orphans`).
+
+    :meth:`abort` removes temporary files and takes back the blobs this copy
+    added (under the lock, leaving any an ``index.json`` entry leads to, and
+    all of them when some of the layout cannot be walked), so a cancelled or
+    failed copy leaves the layout as it was; ``index.json`` is untouched. A
+    concurrent Spyglass copy that reused such a blob finds it gone when it
+    commits and fails with a sentence instead of naming a missing blob.
+    Other tools (skopeo, umoci) take no lock: one writing into the same
+    layout at the same moment that reuses a blob this copy added and then
+    takes back could name a missing blob. A layout folder the destination
+    created is removed when nothing else was put in it.
+
+    Only OCI manifests and indexes are stored, as containers/image's OCI
+    destination does; skopeo (up to at least 1.9) skips ``index.json``
+    entries of Docker media types, so the copy engine converts them.
+
+    ``private`` is for a folder only this destination uses (the staging
+    folder of an ``oci-archive:``): no lock file, no checks of other content.
+    ``transport`` and ``name_path`` (default ``path``) shape the description,
+    e.g. ``oci-archive:/srv/image.tar:1.0`` for a staging folder.
+
+    Thread-safe: blobs may be put and reused from several threads at once.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        ref: str | None = None,
+        *,
+        transport: str = "oci",
+        name_path: Path | None = None,
+        private: bool = False,
+    ) -> None:
+        self.path = path
+        self.ref = ref
+        shown = name_path if name_path is not None else path
+        self._name = f"{transport}:{shown}" + (f":{ref}" if ref else "")
+        self._unnamed_name = f"{transport}:{shown}"
+        self._private = private
+        self._temps = TempFiles(path)
+        self._known = KnownBlobs()
+        self._media_types: dict[Digest, str] = {}
+        self._attached: list[dict[str, Any]] = []  # index entries of attachments put
+        self._lock = threading.Lock()
+        self._synced_dirs: set[Path] = set()
+        self._state = "open"
+        self._made_folder = False
+        self._made_layout = False
+        self._written: set[Digest] = set()
+        self._added: set[Digest] = set()  # blobs that were not in the layout before this copy
+        self._marked = False
+        self._marker: Path | None = None
+        """A claimed temporary in the layout while this copy relies on its blobs: a
+        concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
+        self._prepare()
+
+    # -- preparing the layout
+
+    @property
+    def _what(self) -> str:
+        return f'The OCI image layout "{self.path}"'
+
+    def _prepare(self) -> None:
+        path = self.path
+        try:
+            if path.exists() or path.is_symlink():
+                refuse_other_than_folder(path)
+                if not self._private:
+                    check_existing(path)  # refuse before creating anything in it
+            else:
+                self._made_folder = True
+            make_folders(path)
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, path)) from exc
+        if self._private:
+            self._create_files()
+            return
+        with exclusive_lock(path / INDEX_LOCK, what=self._what):
+            check_existing(path)
+            self._create_files()
+            sweep_orphans(path)
+
+    def _create_files(self) -> None:
+        path = self.path
+        try:
+            if not (path / LAYOUT_FILE).exists():
+                replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps)
+                # a layout made here is taken back if the copy fails; one that only
+                # lacked its oci-layout file (older BuildKit) keeps what it had
+                self._made_layout = not (path / INDEX_FILE).exists()
+            (path / "blobs").mkdir(FOLDER_MODE, exist_ok=True)
+            index = path / INDEX_FILE
+            if not index.exists():
+                replace_file(index, dump_index(empty_index()), temps=self._temps)
+            elif not self._private:
+                # a layout that was there: its blobs are as readable as the index that
+                # names them, whatever the umask (a shared layout stays readable to
+                # all its readers, a private one private)
+                self._temps.file_mode = stat.S_IMODE(index.stat().st_mode) & 0o666
+        except OSError as exc:
+            raise TransportError(describe_write_error(exc, path)) from exc
+
+    # -- ImageDestination
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    @property
+    def supported_manifest_types(self) -> tuple[str, ...]:
+        return (media.OCI_MANIFEST, media.OCI_INDEX)
+
+    @property
+    def accepts_foreign_layers(self) -> bool:
+        """Override ForeignLayers.accepts_foreign_layers: a manifest here may name a layer
+        kept where its ``urls`` point (as containers/image's destination accepts it)."""
+        return True
+
+    @property
+    def accepts_lists(self) -> bool:
+        return True
+
+    @property
+    def desired_layer_compression(self) -> str | None:
+        return COMPRESSED  # as skopeo writes OCI layouts
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
+
+    def _blob_target(self, digest: Digest) -> Path:
+        target = self.path / blob_path(digest)
+        new = not target.exists()  # asked just before the rename into place
+        with self._lock:
+            self._synced_dirs.add(target.parent)
+            if new:
+                self._added.add(digest)
+        return target
+
+    def _mark_at_work(self) -> None:
+        """Put this copy's claimed marker in the layout, once, before it first relies on
+        a blob there (best effort: where it cannot be made, nothing is marked)."""
+        if self._private:
+            return
+        with self._lock:
+            if self._marked:
+                return
+            self._marked = True
+            try:
+                fd, self._marker = self._temps.create(AT_WORK)
+            except OSError:
+                return
+            os.close(fd)  # the claim stays, held by the temporaries' own descriptor
+
+    def reuse_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> str | None:
+        self._check_open()
+        self._mark_at_work()
+        digest = descriptor.digest
+        known = self._known.size(digest)
+        if known is not None:
+            return "exists" if known == descriptor.size else None
+        with self._known.guard(digest):
+            known = self._known.size(digest)
+            if known is not None:
+                return "exists" if known == descriptor.size else None
+            if file_matches(self.path / blob_path(digest), digest, descriptor.size, cancel=cancel):
+                self._known.add(digest, descriptor.size)
+                return "exists"
+        return None
+
+    def holds_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> bool:
+        """Implement BlobHolder: a file of that name and size is there (its digest is
+        checked when :meth:`reuse_blob` is asked)."""
+        known = self._known.size(descriptor.digest)
+        if known is not None:
+            return known == descriptor.size
+        try:
+            return (self.path / blob_path(descriptor.digest)).stat().st_size == descriptor.size
+        except (OSError, ValueError):
+            return False
+
+    def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
+                       ) -> bool | None:
+        """Override ManifestHolder.holds_manifest: its blob is there, digest checked."""
+        return self.reuse_blob(entry, cancel=cancel) == "exists"
+
+    def _write(
+        self,
+        stream: Readable,
+        *,
+        digest: Digest | None,
+        size: int | None,
+        what: str,
+        cancel: CancelToken | None,
+        progress: ProgressCallback | None,
+    ) -> tuple[Digest, int]:
+        self._check_open()
+        self._mark_at_work()
+        written, length = write_blob(
+            stream,
+            temps=self._temps,
+            target=self._blob_target,
+            digest=digest,
+            size=size,
+            what=what,
+            cancel=cancel,
+            progress=progress,
+        )
+        self._known.add(written, length)
+        with self._lock:
+            self._written.add(written)
+        return written, length
+
+    def put_blob(
+        self,
+        stream: Readable,
+        *,
+        media_type: str,
+        digest: Digest | None,
+        size: int | None,
+        cancel: CancelToken | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Descriptor:
+        what = f"The blob {digest} for {self._name}" if digest else f"A blob for {self._name}"
+        written, length = self._write(
+            stream, digest=digest, size=size, what=what, cancel=cancel, progress=progress
+        )
+        return Descriptor(media_type, written, length)
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> None:
+        if media_type not in self.supported_manifest_types:
+            raise Unsupported(
+                f"{self._name} stores OCI image manifests and indexes only, not a "
+                f"{media.friendly(media_type)} ({media_type}); the copy has to convert it first."
+            )
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise TooLarge(
+                f"The manifest {digest} is {len(raw)} bytes, more than the 4 MiB accepted for "
+                "manifests."
+            )
+        self._write(
+            io.BytesIO(raw),
+            digest=digest,
+            size=len(raw),
+            what=f"The manifest {digest} for {self._name}",
+            cancel=cancel,
+            progress=None,
+        )
+        with self._lock:
+            self._media_types[digest] = media_type
+
+    def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
+        self._check_open()
+        check(cancel)
+        media_type = top.media_type or self._media_types.get(top.digest)
+        if media_type is None:
+            media_type = guess_media_type(raw) or ""
+        if top.digest not in self._known:
+            self.put_manifest(raw, media_type, top.digest, cancel=cancel)
+        size = self._known.size(top.digest)
+        entry: dict[str, Any] = {
+            "mediaType": media_type,
+            "digest": str(top.digest),
+            "size": size if size is not None else len(raw),
+        }
+        if self.ref is not None:
+            entry["annotations"] = {REF_NAME_ANNOTATION: self.ref}
+        with self._lock:
+            dirs = sorted(self._synced_dirs)
+        for folder in dirs:
+            fsync_dir(folder)
+        if self._private:
+            self._update_index(entry)
+        else:
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what, cancel=cancel):
+                self._check_blobs_still_there()
+                self._update_index(entry)
+        self._state = "committed"
+        if self._marker is not None:
+            self._temps.discard(self._marker)
+
+    def _check_blobs_still_there(self) -> None:
+        """Every blob this copy relies on is still in the layout (the caller holds the lock).
+
+        A cancelled copy takes back the blobs it added; one this copy found
+        there and reused may have been among them.
+        """
+        missing = [d for d in self._known.digests() if not (self.path / blob_path(d)).exists()]
+        if missing:
+            raise TransportError(
+                f'The blob {missing[0]} went missing from the OCI image layout "{self.path}" '
+                "while the image was "
+                "copied (a copy into the same layout was cancelled and took back what it had "
+                "added); index.json was left as it is. Copy again."
+            )
+
+    def _read_index(self) -> dict[str, Any]:
+        """The layout's ``index.json`` as data (the caller holds the lock)."""
+        return read_index_file(self.path / INDEX_FILE, self._what)
+
+    def _update_index(self, entry: dict[str, Any]) -> None:
+        """Add ``entry`` and the attachments put to index.json; the caller holds the
+        lock (or the folder is private).
+
+        An entry with a ref name replaces the entry of that name; one without
+        replaces an unnamed entry of the same digest; other entries stay.
+        """
+        data = self._read_index()
+        with self._lock:
+            entries = [entry, *self._attached]
+        updated: list[dict[str, Any]] = list(data["manifests"])
+        for new in entries:
+            name = (new.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+            kept: list[dict[str, Any]] = []
+            placed = False
+            for item in updated:
+                # parse_manifest checked every entry is an object with string annotations
+                item_name = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+                if name is not None:
+                    same = item_name == name
+                else:
+                    same = item_name is None and item.get("digest") == new["digest"]
+                if same:
+                    if not placed:
+                        kept.append(new)
+                        placed = True
+                    continue
+                kept.append(item)
+            if not placed:
+                kept.append(new)
+            updated = kept
+        data["manifests"] = updated
+        raw = dump_index(data)
+        if len(raw) > MAX_INDEX_FILE_SIZE:  # never write what could not be read again
+            raise TooLarge(
+                f"{self._what}'s index.json would grow to {len(raw)} bytes with this image, "
+                f"more than the {MAX_INDEX_FILE_SIZE // (1024 * 1024)} MiB read back; it was "
+                "left as it is. Write the image into another layout.")
+        replace_file(self.path / INDEX_FILE, raw, temps=self._temps)
+
+    # ---------------------------------------------------------------- attachments
+
+    @property
+    def attachment_support(self) -> frozenset[str]:
+        """Override AttachmentDestination.attachment_support: attached manifests, kept in
+        ``index.json``: a referrer unnamed (its ``artifactType`` on the entry), a cosign
+        tag's manifest named by the tag (``sha256-<hex>.sig``), as a registry holds it.
+        Not as ``cosign save`` keeps them (unnamed, annotated ``kind``): that form is
+        read, never written. None for an image given no name (see
+        :attr:`attachments_withheld`)."""
+        return frozenset() if self.attachments_withheld else frozenset({"manifests"})
+
+    @property
+    def attachments_withheld(self) -> str | None:
+        """Why nothing attached is kept here, or None: an image written without a name
+        would sit among its attachments' entries, and the layout named without a ref
+        (as skopeo and Spyglass read it) would then hold several images, none chosen."""
+        if self.ref is not None:
+            return None
+        return (f"the image gets no name there, and beside the entries of what is attached "
+                f"to it, {self._unnamed_name} would hold several images and name none; name "
+                f"it ({self._unnamed_name}:NAME) to keep what is attached")
+
+    def put_attachment(
+        self,
+        subject: Digest,
+        descriptor: Descriptor,
+        raw: bytes,
+        *,
+        tag: str | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        """Override AttachmentDestination.put_attachment: stored now, listed at commit."""
+        self.put_manifest(raw, descriptor.media_type, descriptor.digest, cancel=cancel)
+        entry: dict[str, Any] = {
+            "mediaType": descriptor.media_type,
+            "digest": str(descriptor.digest),
+            "size": len(raw),
+        }
+        if descriptor.artifact_type:
+            entry["artifactType"] = descriptor.artifact_type
+        if tag is not None:
+            entry["annotations"] = {REF_NAME_ANNOTATION: tag}
+        with self._lock:
+            self._attached.append(entry)
+
+    def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
+        """Override TaggedDestination.tagged_digest: the entry of index.json named ``tag``."""
+        for entry in self._read_index()["manifests"]:
+            if not isinstance(entry, dict):
+                continue
+            named = entry.get("annotations") or {}
+            if isinstance(named, dict) and named.get(REF_NAME_ANNOTATION) == tag:
+                try:
+                    return Digest.parse(str(entry.get("digest", "")))
+                except InvalidDigest:
+                    return None
+        return None
+
+    def read_manifest(
+        self, digest: Digest, *, cancel: CancelToken | None = None
+    ) -> tuple[bytes, str | None]:
+        """Override TaggedDestination.read_manifest: ``blobs/<alg>/<hex>``, verified."""
+        raw = read_small_blob(DirTree(self.path), blob_path(digest), digest, None,
+                              what=f"The manifest {digest} in {self._what[4:]}", cancel=cancel)
+        return raw, None
+
+    def read_small_blob(
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bytes:
+        """Override TaggedDestination.read_small_blob: ``blobs/<alg>/<hex>``, verified."""
+        digest = descriptor.digest
+        return read_small_blob(DirTree(self.path), blob_path(digest), digest, descriptor.size,
+                               what=f"The blob {digest} in {self._what[4:]}", cancel=cancel)
+
+    def put_stored_signatures(
+        self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
+    ) -> None:
+        """Override AttachmentDestination.put_stored_signatures: layouts keep none."""
+        raise no_stored_signatures(self._name)
+
+    def abort(self) -> None:
+        if self._state in ("committed", "aborted"):
+            return
+        self._temps.remove_all()
+        self._state = "aborted"
+        if self._private:
+            return
+        self._take_back_blobs()
+        if self._made_layout:
+            self._undo_creation()
+
+    def _take_back_blobs(self) -> None:
+        """Remove the blobs this copy added to the layout, so that it is as it was.
+
+        Under the index lock, and only those no ``index.json`` entry names; none
+        while another copy is at work in the layout (its claimed marker or
+        temporaries are there): it may have found them there and be relying on
+        them, so they stay (correct, and unreferenced should it not). A copy
+        that reused one in the moment between that look and the removal checks
+        at its commit that it is still there. Best effort: a blob that cannot be
+        removed stays.
+        """
+        with self._lock:
+            added = set(self._added)
+        if not added:
+            return
+        try:
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what):
+                if claimed_by_others(self.path):
+                    log.info("Left the %d blobs a stopped copy added to %s: another copy "
+                             "is at work there and may use them.", len(added), self.path)
+                    return
+                used = referenced_blobs(self.path, self._what)
+                if used is None:
+                    return  # a layout we cannot read whole: leave everything as it is
+                for digest in added - used:
+                    try:
+                        (self.path / blob_path(digest)).unlink()
+                    except OSError:
+                        pass
+        except SpyglassError:
+            pass  # the lock could not be taken: the blobs stay
+
+    def _undo_creation(self) -> None:
+        """Remove the layout this destination created, if nothing but its own writes is in it.
+
+        So a refused or failed copy into a new folder leaves no empty layout
+        behind. Anything another writer put there (a committed entry, a blob
+        or temporary file this destination did not write) keeps it.
+        """
+        path = self.path
+        try:
+            with exclusive_lock(path / INDEX_LOCK, what=self._what):
+                index = gojson.loads((path / INDEX_FILE).read_bytes())
+                if index.get("manifests"):
+                    return
+                ours = {str(path / blob_path(d)) for d in self._written}
+                for folder, _dirs, files in os.walk(path / "blobs"):
+                    if any(os.path.join(folder, f) not in ours for f in files):
+                        return
+                for name in os.listdir(path):
+                    if name not in (LAYOUT_FILE, INDEX_FILE, INDEX_LOCK, "blobs"):
+                        return
+                shutil.rmtree(path / "blobs")
+                for name in (LAYOUT_FILE, INDEX_FILE):
+                    (path / name).unlink()
+            # the lock file goes as the lock is let go; the folder then, if it is empty
+            # (another writer may be waiting in it, with a lock file of its own)
+            if self._made_folder:
+                path.rmdir()
+        except (OSError, ValueError, SpyglassError):
+            # leave it: a layout that is there is better than a half-removed one (or
+            # nothing to do: one deleted under the copy cannot be locked)
+            return
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()
+
+
+def open_layout_destination(
+    path: Path, ref: str | None, index: int | None = None
+) -> OCILayoutDestination:
+    """Open ``oci:PATH[:REF]`` for writing (``@N`` picks an image to read, never to write)."""
+    if index is not None:
+        raise InvalidReference(
+            f'"oci:{path}:@{index}" names an image by its position, which only works for '
+            f"reading; write to oci:{path}:REF or oci:{path}."
+        )
+    return OCILayoutDestination(path, ref)
