@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from spyglass.cli.gotime import GoTime
+from spyglass.core import gojson
 from spyglass.core.errors import SpyglassError
 from spyglass.core.text import as_given
 
@@ -702,9 +703,7 @@ def _plain(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     """As Go's ``json.Marshal``: compact, with ``<``, ``>`` and ``&`` escaped."""
-    text = json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return gojson.dumps(_plain(value))
 
 
 class _CannotApply(Exception):

@@ -8,7 +8,6 @@ the copy will do, decided before a byte moves (:class:`CopyPlan`, made of an
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -33,8 +32,6 @@ from spyglass.core.referrers import (
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
 MultiArch = Literal["system", "all", "index-only"]
-
-log = logging.getLogger(__name__)
 
 DEFAULT_PARALLEL: Final = 8
 

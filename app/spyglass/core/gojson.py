@@ -21,6 +21,18 @@ SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 _ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
+_GO_ESCAPES: Final = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                      "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_GO_ESCAPED: Final = re.compile("[<>&\u2028\u2029]")
+
+
+def dumps(value: Any) -> str:
+    """``value`` as Go's ``json.Marshal`` writes it: compact, not ASCII-escaped, with
+    ``<``, ``>``, ``&``, U+2028 and U+2029 escaped (a JSON value holds them only
+    inside strings, so the replacement never touches the structure)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _GO_ESCAPED.sub(lambda match: _GO_ESCAPES[match.group()], text)
+
 
 def _one_per_byte(error: UnicodeError) -> tuple[str, int]:
     """U+FFFD for each byte that is not UTF-8, as Go decodes (Python's "replace" gives

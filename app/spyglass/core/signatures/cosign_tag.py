@@ -29,12 +29,11 @@ Pure: no I/O. Reading what a destination holds, and writing, is the copy's.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidConfig, InvalidManifest
 from spyglass.core.manifest import Descriptor, ImageManifest, parse_manifest
@@ -48,19 +47,13 @@ _DESCRIPTOR_FIELDS: Final = ("mediaType", "digest", "size", "urls", "annotations
 _CONFIG_FIELDS: Final = ("created", "author", "architecture", "os", "os.version",
                          "os.features", "variant", "config", "rootfs", "history")
 """image-spec's ``Image`` in Go's field order."""
-_GO_ESCAPES: Final = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                      "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPED: Final = re.compile("[<>&\u2028\u2029]")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 def go_json(value: object) -> bytes:
     """``value`` as Go's ``json.Marshal`` writes it: compact, UTF-8, with ``<``, ``>``,
     ``&``, U+2028 and U+2029 escaped (a JSON value holds them only inside strings),
     and a lone surrogate (which Go cannot hold) as U+FFFD."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    text = _GO_ESCAPED.sub(lambda match: _GO_ESCAPES[match.group()], text)
-    return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+    return gojson.SURROGATE.sub("\ufffd", gojson.dumps(value)).encode("utf-8")
 
 
 def _ordered(data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

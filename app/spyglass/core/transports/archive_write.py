@@ -91,13 +91,6 @@ _LEGACY_TOP_ATTRIBUTES: Final = (
 """The config fields containers/image copies into the legacy ``json`` of an archive's top layer."""
 
 # Outside strings JSON has none of these characters, so replacing them everywhere is safe.
-_GO_ESCAPES: Final = (
-    ("<", "\\u003c"),
-    (">", "\\u003e"),
-    ("&", "\\u0026"),
-    ("\u2028", "\\u2028"),
-    ("\u2029", "\\u2029"),
-)
 
 
 class _CancellableReader:
@@ -928,10 +921,7 @@ def _go_json(data: object) -> bytes:
     """
     if isinstance(data, dict):
         data = dict(sorted(data.items()))
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in _GO_ESCAPES:
-        text = text.replace(char, escaped)
-    return text.encode("utf-8")
+    return gojson.dumps(data).encode("utf-8")
 
 
 def open_oci_archive_destination(
