@@ -18,7 +18,9 @@ repository's tags are read to their end once asked for. Digests are looked up
 only for the tag rows a view shows (a view asks :meth:`RegistriesModel.data`
 for a digest or a tooltip), a handful at a time (:data:`DIGEST_BATCH` tags
 per job, at most ``max_digest_jobs`` jobs at once per registry: a registry that
-hangs holds up its own), the most recently shown rows first.
+hangs holds up its own), the most recently shown rows first. Stopping a registry's
+listing, removing it, or reloading, forgetting or setting aside a repository ends the
+look-ups of its digests, wanted, waiting or under way (:meth:`RegistriesModel._stop_digests`).
 
 Tags that hold attachments rather than images (cosign's ``sha256-<hex>.sig``,
 ``.att``, ``.sbom``; referrers-schema ``sha256-<hex>``) are known by name; a tag
@@ -75,7 +77,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
-from spyglass.gui.workers import Runner, registry_lane
+from spyglass.gui.workers import Job, Runner, registry_lane
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +261,15 @@ _BRANCH_FLAGS: Final = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _LEAF_FLAGS: Final = _BRANCH_FLAGS | Qt.ItemFlag.ItemNeverHasChildren
 
 
+@dataclass(eq=False)
+class _Lookup:
+    """One digest job submitted and not answered yet: the tags it looks up, its job."""
+
+    repo: RepositoryNode
+    batch: list[TagNode]
+    job: Job | None = None
+
+
 @dataclass(frozen=True)
 class _NoCatalog:
     sentence: str
@@ -314,8 +325,9 @@ class RegistriesModel(IdTreeModel):
         self._mono = monospace_font()
         self._max_digest_jobs = max_digest_jobs
         self._wanted: dict[TagNode, None] = {}
-        self._digest_jobs: dict[str, int] = {}
-        """The digest jobs running, per registry host."""
+        self._lookups: dict[str, list[_Lookup]] = {}
+        """The digest jobs submitted and not answered, per registry host: how many a
+        registry has under way is how many are here (a job stopped leaves at once)."""
         self._digest_timer = QTimer(self)
         self._digest_timer.setSingleShot(True)
         self._digest_timer.setInterval(DIGEST_DELAY_MS)
@@ -441,11 +453,16 @@ class RegistriesModel(IdTreeModel):
 
     def stop(self, index: AnyIndex, sentence: str) -> None:
         """Stop listing the registry or repository at ``index`` (someone pressed Stop):
-        it fails with ``sentence``, and Try Again lists it anew."""
+        it fails with ``sentence``, and Try Again lists it anew. The digests being looked
+        up in the registry stop too (they wait on the registry that did not answer); a
+        view that shows their tags again asks for them again."""
         node = self.node(index)
         if not isinstance(node, _CONTAINERS) or node.state is not LoadState.LOADING:
             return
         self._stop_listing(node)
+        # the digests looked up there wait on the registry that did not answer: they go
+        # too, or they hold its lane (and its digest jobs) for minutes
+        self._stop_digests(node if isinstance(node, RegistryNode) else node.parent)
         node.state = LoadState.FAILED
         node.error = sentence
         node.stopped = True
@@ -458,13 +475,15 @@ class RegistriesModel(IdTreeModel):
 
     def set_aside(self, index: AnyIndex) -> None:
         """Nobody looks at the repository at ``index`` any more: its listing stops if
-        nothing of it has come yet (it is asked for again when someone looks). A
-        listing that answers is left to finish, and what it brought is kept."""
+        nothing of it has come yet (it is asked for again when someone looks), and so do
+        the look-ups of its digests. A listing that answers is left to finish, and what
+        it brought is kept."""
         node = self.node(index)
         if not isinstance(node, RepositoryNode) or node.state is not LoadState.LOADING \
                 or node.children:
             return
         self._stop_listing(node)
+        self._stop_digests(node.parent, node)
         node.state = LoadState.PENDING
         self._changed(node)
 
@@ -764,13 +783,13 @@ class RegistriesModel(IdTreeModel):
 
     def _stop_repository(self, node: RepositoryNode) -> None:
         self._stop_listing(node)
-        for tag in node.tags:
-            self._wanted.pop(tag, None)
+        self._stop_digests(node.parent, node)
 
     def _stop_registry(self, node: RegistryNode) -> None:
         self._stop_listing(node)
         for repo in node.repositories:
-            self._stop_repository(repo)
+            self._stop_listing(repo)
+        self._stop_digests(node)
 
     def _reset_registry(self, node: RegistryNode) -> None:
         old = node.repositories
@@ -988,11 +1007,12 @@ class RegistriesModel(IdTreeModel):
             self._digest_timer.start()
 
     def _dispatch_digests(self) -> None:
-        jobs = self._digest_jobs
+        lookups = self._lookups
         while self._wanted:
             # the newest tag wanted of a registry that may have another job
             repo = next((t.parent for t in reversed(self._wanted)
-                         if jobs.get(t.parent.parent.host, 0) < self._max_digest_jobs), None)
+                         if len(lookups.get(t.parent.parent.host, ())) < self._max_digest_jobs),
+                        None)
             if repo is None:
                 return
             batch: list[TagNode] = []
@@ -1013,25 +1033,54 @@ class RegistriesModel(IdTreeModel):
             tag.pending = True
         names = [t.name for t in batch]
         connection, name, host = repo.parent.connection, repo.name, repo.parent.host
-        self._digest_jobs[host] = self._digest_jobs.get(host, 0) + 1
-        self._runner.submit(
+        lookup = _Lookup(repo, batch)
+        self._lookups.setdefault(host, []).append(lookup)
+        lookup.job = self._runner.submit(
             lambda cancel: head_digests(connection, name, names, cancel),
-            on_done=lambda answers: self._digests_answered(host, repo, batch, answers),
-            on_error=lambda message: self._digests_failed(host, repo, batch, message),
+            on_done=lambda answers: self._digests_answered(lookup, answers),
+            on_error=lambda message: self._digests_failed(lookup, message),
             what=f"looking up digests in {repo.parent.host}/{name}",
             lane=registry_lane(repo.parent.host),
         )
 
-    def _digest_job_ended(self, host: str) -> None:
-        left = self._digest_jobs.get(host, 0) - 1
-        if left > 0:
-            self._digest_jobs[host] = left
-        else:
-            self._digest_jobs.pop(host, None)
+    def _digest_job_ended(self, lookup: _Lookup) -> bool:
+        """Count ``lookup`` off its registry's jobs under way; False if it was already
+        (stopped: :meth:`_stop_digests`)."""
+        host = lookup.repo.parent.host
+        lookups = self._lookups.get(host, [])
+        if lookup not in lookups:
+            return False
+        lookups.remove(lookup)
+        if not lookups:
+            del self._lookups[host]
+        return True
 
-    def _digests_answered(self, host: str, repo: RepositoryNode, batch: list[TagNode],
-                          answers: list[DigestAnswer]) -> None:
-        self._digest_job_ended(host)
+    def _stop_digests(self, registry: RegistryNode, repo: RepositoryNode | None = None) -> None:
+        """Drop the digest look-ups of ``repo`` (of every repository of ``registry``
+        without one): the tags wanted, and the jobs waiting for a thread or under way,
+        whose requests are cancelled and which no longer count as the registry's jobs.
+        Their tags are no longer pending: they are looked up again once a view shows
+        them."""
+        def ours(tag: TagNode) -> bool:
+            return tag.parent is repo if repo is not None else tag.parent.parent is registry
+
+        for tag in [t for t in self._wanted if ours(t)]:
+            del self._wanted[tag]
+        stopped = [lookup for lookup in self._lookups.get(registry.host, ())
+                   if ours(lookup.batch[0])]
+        for lookup in stopped:
+            self._digest_job_ended(lookup)
+            if lookup.job is not None:
+                self._runner.cancel_job(lookup.job)
+            for tag in lookup.batch:
+                tag.pending = False
+        if stopped and self._wanted and not self._digest_timer.isActive():
+            self._digest_timer.start()  # the registry's other tags wanted may go now
+
+    def _digests_answered(self, lookup: _Lookup, answers: list[DigestAnswer]) -> None:
+        if not self._digest_job_ended(lookup):
+            return
+        repo, batch = lookup.repo, lookup.batch
         pairs = [(t, a) for t, a in zip(batch, answers, strict=True) if self.alive(t)]
         for tag, _answer in pairs:
             tag.pending = False
@@ -1042,9 +1091,10 @@ class RegistriesModel(IdTreeModel):
         self._apply_digests(repo, [(t, a) for t, a in pairs if not a.rate_limited])
         self._dispatch_digests()
 
-    def _digests_failed(self, host: str, repo: RepositoryNode, batch: list[TagNode],
-                        message: str) -> None:
-        self._digest_job_ended(host)
+    def _digests_failed(self, lookup: _Lookup, message: str) -> None:
+        if not self._digest_job_ended(lookup):
+            return
+        repo, batch = lookup.repo, lookup.batch
         answers = [DigestAnswer(t.name, None, None, message) for t in batch]
         for tag in batch:
             tag.pending = False
