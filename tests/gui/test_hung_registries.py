@@ -18,7 +18,8 @@ from spyglass.core.natural import natural_key
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import DIGEST, DIGEST_BATCH, RepositoryNode
+from spyglass.gui.models.registry_digests import DIGEST_BATCH
+from spyglass.gui.models.registry_rows import DIGEST, RepositoryNode
 from spyglass.gui.workers import MAX_THREADS
 from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_tags
 from tests.helpers.hanging import HangingRegistry
