@@ -183,7 +183,7 @@ def add_registry(qtbot: QtBot, window: MainWindow, host: str, username: str = ""
 
 def wait_repositories(qtbot: QtBot, window: MainWindow, host: str) -> list[str]:
     """Wait until the registry's repositories are listed; return their names."""
-    from spyglass.gui.models.registries import REPOSITORY_ROLE
+    from spyglass.gui.models.registry_rows import REPOSITORY_ROLE
 
     model = window.registries.model
 
@@ -200,7 +200,7 @@ def wait_repositories(qtbot: QtBot, window: MainWindow, host: str) -> list[str]:
 
 def wait_tags(qtbot: QtBot, window: MainWindow, host: str, repository: str) -> list[str]:
     """Wait until every tag of the repository is listed; return them in tree order."""
-    from spyglass.gui.models.registries import TAG_ROLE, RepositoryNode
+    from spyglass.gui.models.registry_rows import TAG_ROLE, RepositoryNode
 
     model = window.registries.model
 

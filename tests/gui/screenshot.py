@@ -301,7 +301,7 @@ def _sign(server: object, digest: str) -> object:
 def registry_shots(app: QApplication, args: argparse.Namespace) -> int:
     import shutil
 
-    from spyglass.gui.models.registries import DIGEST_ROLE
+    from spyglass.gui.models.registry_rows import DIGEST_ROLE
 
     binary = shutil.which("docker-registry") or shutil.which("registry")
     if binary is None or shutil.which("skopeo") is None:

@@ -1,24 +1,29 @@
 """A registry that takes requests and never answers them, in the real window: it holds up
-its own jobs alone, a listing nobody looks at any more is stopped, and a page that waits
-long says how long and offers Stop."""
+its own jobs alone, a listing nobody looks at any more is stopped, a page that waits
+long says how long and offers Stop, and Stop ends the look-ups of digests there too."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
 from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.natural import natural_key
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import RepositoryNode
+from spyglass.gui.models.registry_digests import DIGEST_BATCH
+from spyglass.gui.models.registry_rows import DIGEST, RepositoryNode
 from spyglass.gui.workers import MAX_THREADS
 from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_tags
 from tests.helpers.hanging import HangingRegistry
+from tests.helpers.registry import RegistryServer, seed_tags
 
 pytestmark = pytest.mark.gui
 
@@ -159,4 +164,119 @@ def test_an_image_that_waits_says_how_long_and_stop_ends_it(
         assert view.pages.currentWidget() is view.error  # its answer, if any, is dropped
         qtbot.mouseClick(view.retry_button, Qt.MouseButton.LeftButton)
         assert view.pages.currentWidget() is view.loading
+        window.close()
+
+
+APP_TAGS = [f"v{n}" for n in range(3 * DIGEST_BATCH)]
+"""More tags than the registry's two digest jobs look up at once."""
+
+
+def pending(node: RepositoryNode) -> int:
+    """How many of the repository's tags have their digest looked up right now."""
+    return sum(tag.pending for tag in node.tags)
+
+
+def look_up_digests(qtbot: QtBot, window: MainWindow, host: str, name: str) -> RepositoryNode:
+    """Show the tags of ``name`` (listed already): wait until both of the registry's digest
+    jobs are under way."""
+    model, tree = window.registries.model, window.registries.tree
+    tree.setCurrentIndex(model.repository_index(host, name))
+    node = repository(window, host, name)
+    qtbot.waitUntil(lambda: pending(node) > DIGEST_BATCH, timeout=WAIT_MS)
+    return node
+
+
+def stop_listing(qtbot: QtBot, window: MainWindow, host: str, name: str) -> None:
+    """Choose repository ``name``, whose listing hangs, and press Stop once it is offered."""
+    model, tree = window.registries.model, window.registries.tree
+    panel = window.registries.repository_page.panel
+    tree.setCurrentIndex(model.repository_index(host, name))
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert repository(window, host, name).state is LoadState.FAILED
+
+
+@pytest.fixture
+def hung_heads(qtbot: QtBot, make_window: Callable[..., MainWindow]
+               ) -> Iterator[tuple[MainWindow, HangingRegistry]]:
+    """A registry that lists the tags of ``app`` and never answers for their digests; it
+    never answers for ``hung/r0`` at all."""
+    with HangingRegistry({"app": APP_TAGS}, hung_heads=("app/",)) as server:
+        entry = RegistrySettings(server.host, insecure=True, repositories=["app", HUNG[0]])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        tree.setCurrentIndex(model.repository_index(server.host, "app"))
+        assert wait_tags(qtbot, window, server.host, "app") == \
+            sorted(APP_TAGS, key=natural_key)
+        yield window, server
+        window.close()
+
+
+@pytest.mark.usefixtures("soon")
+def test_stop_ends_the_digest_look_ups_waiting_on_the_registry_too(
+        qtbot: QtBot, hung_heads: tuple[MainWindow, HangingRegistry]) -> None:
+    """The tags of one repository shown, their digests asked of a registry that never
+    answers; another repository's listing hangs there, and is stopped. The look-ups end
+    too (they held the registry's lane, and both of its digest jobs, for minutes), and
+    the tags, shown again, are looked up again (they stayed "being looked up")."""
+    window, server = hung_heads
+    host = server.host
+    node = look_up_digests(qtbot, window, host, "app")
+    qtbot.waitUntil(lambda: len(server.heads) >= 2, timeout=WAIT_MS)  # taken, unanswered
+    stop_listing(qtbot, window, host, HUNG[0])
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # none left hung
+    assert pending(node) == 0
+    assert all(t.digest is None and t.error is None for t in node.tags)  # unknown, not failed
+    asked = len(server.heads)
+    look_up_digests(qtbot, window, host, "app")  # both jobs again: none counted as running
+    qtbot.waitUntil(lambda: len(server.heads) > asked, timeout=WAIT_MS)
+    assert window.registries.repository_page.tag_texts()[0] == "v0"
+
+
+def test_removing_a_registry_ends_the_look_ups_of_its_digests(
+        qtbot: QtBot, hung_heads: tuple[MainWindow, HangingRegistry]) -> None:
+    window, server = hung_heads
+    look_up_digests(qtbot, window, server.host, "app")
+    window.registries.confirm = lambda title, text, accept: True  # type: ignore[method-assign]
+    assert window.registries.remove_registry(server.host)
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)  # none left hung
+
+
+@pytest.mark.usefixtures("soon")
+def test_a_registry_stopped_while_digests_are_looked_up_shows_them_once_reloaded(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str) -> None:
+    """A real registry stops answering (its process is stopped) while the digests of the
+    tags shown are looked up; another repository's listing waits, and is stopped; the
+    registry answers again, and Reload shows the digests (the look-ups stopped no longer
+    count as the registry's jobs under way: none would start while they did)."""
+    with RegistryServer(binary=registry_binary) as server:
+        host = server.host
+        names = seed_tags(server, "many/tags", len(APP_TAGS), direct=True)
+        entry = RegistrySettings(host, insecure=True, repositories=["many/tags", "other/repo"])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        tree.expand(model.registry_index(host))
+        tree.expand(model.repository_index(host, "many/tags"))  # names only: no digest asked
+        assert wait_tags(qtbot, window, host, "many/tags") == names
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            node = look_up_digests(qtbot, window, host, "many/tags")
+            stop_listing(qtbot, window, host, "other/repo")
+            qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+            assert pending(node) == 0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        tree.setCurrentIndex(model.repository_index(host, "many/tags"))
+        with qtbot.waitSignal(model.tagsLoaded, timeout=WAIT_MS,
+                              check_params_cb=lambda host, repo, done: done):
+            window.reload_action.trigger()
+        node = repository(window, host, "many/tags")
+        page = window.registries.repository_page
+        assert page.tag_texts()[0] == names[0]
+        # both jobs' worth, the first row's among them (the last shown is looked up first)
+        qtbot.waitUntil(lambda: sum(t.digest is not None for t in node.tags) > DIGEST_BATCH
+                        and page.tag_texts(DIGEST)[0].startswith("sha256:"), timeout=WAIT_MS)
         window.close()

@@ -36,7 +36,7 @@ from spyglass.core.credentials import KEYRING_SERVICE, CredentialStore
 from spyglass.core.settings import RegistrySettings, Settings, load_settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import (
+from spyglass.gui.models.registry_rows import (
     ALIASES,
     ALIASES_ROLE,
     DIGEST,
@@ -907,7 +907,8 @@ def test_an_unreachable_registry_is_a_sentence_in_the_pane_and_the_tree(
 def test_ten_thousand_tags_in_one_answer(qtbot: QtBot, window: MainWindow,
                                          registry_binary: str) -> None:
     """distribution 2.8 ignores ``n`` for tags/list: 10,000 tags come in one answer."""
-    from spyglass.gui.models.registries import MAX_WANTED, RepositoryNode
+    from spyglass.gui.models.registry_digests import MAX_WANTED
+    from spyglass.gui.models.registry_rows import RepositoryNode
     from tests.helpers.registry import RegistryServer, seed_tags
 
     with RegistryServer(binary=registry_binary) as server:

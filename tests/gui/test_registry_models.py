@@ -22,17 +22,16 @@ from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.client import ManifestHead
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import (
+from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_digests import MAX_DIGEST_JOBS, MAX_WANTED
+from spyglass.gui.models.registry_filter import ChildFilterModel
+from spyglass.gui.models.registry_rows import (
     ALIASES,
     ALIASES_ROLE,
     DIGEST,
     DIGEST_ROLE,
     KIND_ROLE,
-    MAX_DIGEST_JOBS,
-    MAX_WANTED,
     TAG_ROLE,
-    ChildFilterModel,
-    RegistriesModel,
 )
 from spyglass.gui.registry_jobs import (
     parse_host_input,

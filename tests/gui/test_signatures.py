@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.signatures.model import Kind, Status
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.registries import ATTACHMENT_ROLE, SIGNED_ROLE, TAG_ROLE
+from spyglass.gui.models.registry_rows import ATTACHMENT_ROLE, SIGNED_ROLE, TAG_ROLE
 from spyglass.gui.models.signatures import (
     ARTIFACT_TYPE,
     KIND,

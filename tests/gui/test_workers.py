@@ -452,3 +452,27 @@ def test_a_job_cancelled_while_it_waits_for_a_thread_is_let_go_at_once(qtbot: Qt
     qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
     assert busy == [True, False] and answers == []
     runner.shutdown()
+
+
+def test_one_job_cancelled_is_let_go_its_answer_dropped(qtbot: QtBot) -> None:
+    """:meth:`Runner.cancel_job` ends one job of no key: one waiting for a thread at once,
+    one under way once it sees its cancel; neither answers, and the others run on."""
+    runner = Runner(max_threads=1)
+    release = threading.Event()
+    lane = "registry:hung.example"
+
+    def hang(cancel: CancelToken) -> str:
+        while not release.wait(0.01):
+            cancel.check()
+        return "done"
+
+    answers: list[object] = []
+    running = runner.submit(hang, on_done=answers.append, on_error=answers.append, lane=lane)
+    waiting = runner.submit(lambda cancel: "late", on_done=answers.append, lane=lane)
+    runner.submit(lambda cancel: "next", on_done=answers.append, lane=lane)
+    runner.cancel_job(waiting)
+    assert runner.active == 2 and waiting.token.cancelled
+    runner.cancel_job(running)
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
+    assert answers == ["next"]
+    runner.shutdown()

@@ -7,6 +7,11 @@ anything else with a 404 — unless the repository starts with one of ``hung``: 
 every request about it is taken and nothing comes back until
 :meth:`HangingRegistry.close`. Every request is logged in :attr:`HangingRegistry.seen`
 before it is answered, or not.
+
+``HEAD`` requests (the look-ups of tags' digests) are logged in
+:attr:`HangingRegistry.heads`; those about a repository starting with one of
+``hung_heads`` are taken and never answered either, the others refused (501), as
+:mod:`http.server` refuses a method it does not serve.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from typing import Any
 class HangingRegistry:
     """See the module docstring. A context manager: closing it ends every request held."""
 
-    def __init__(self, tags: dict[str, list[str]], *, hung: tuple[str, ...] = ("hung/",)
-                 ) -> None:
+    def __init__(self, tags: dict[str, list[str]], *, hung: tuple[str, ...] = ("hung/",),
+                 hung_heads: tuple[str, ...] = ()) -> None:
         self.tags = tags
         self.hung = hung
+        self.hung_heads = hung_heads
         self.seen: list[str] = []
+        self.heads: list[str] = []
         self._release = threading.Event()
         registry = self
 
@@ -51,6 +58,14 @@ class HangingRegistry:
                     return
                 self._answer(200, {"name": repository,
                                    "tags": registry.tags.get(repository, [])})
+
+            def do_HEAD(self) -> None:
+                registry.heads.append(self.path)
+                if registry.hung_heads and self.path.removeprefix("/v2/").startswith(
+                        registry.hung_heads):
+                    registry._release.wait()  # taken, never answered
+                    return
+                self.send_error(501, f"Unsupported method ({self.command!r})")
 
             def _answer(self, status: int, body: object) -> None:
                 data = json.dumps(body).encode()

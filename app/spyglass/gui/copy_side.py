@@ -36,7 +36,7 @@ from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
 from spyglass.gui.formatting import counted
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode
-from spyglass.gui.models.registries import RegistryNode, RepositoryNode, TagNode
+from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.models.transfers import onto_itself
 from spyglass.gui.registry_jobs import Connection, tag_reference
 from spyglass.gui.signals import emit

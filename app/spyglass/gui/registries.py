@@ -45,11 +45,11 @@ from spyglass.gui.announce import announce
 from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
 from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import (
+from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_rows import (
     ATTACHMENT_ROLE,
     KIND_ROLE,
     SIGNED_ROLE,
-    RegistriesModel,
     RegistryNode,
     RepositoryNode,
     TagNode,

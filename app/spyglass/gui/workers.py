@@ -363,14 +363,20 @@ class Runner(QObject):
                 job.cancel()
         for queue in self._waiting.values():
             for job in [job for job in queue if job.key == key]:
-                queue.remove(job)
-                if job.worker is not None:
-                    self._jobs.pop(job.worker, None)
-                    self._retire(job.worker)
-                    job.worker = None
-                emit(self.jobDropped, key)
+                self._drop_waiting(queue, job)
         if not self._jobs:
             emit(self.busyChanged, False)
+
+    def cancel_job(self, job: Job) -> None:
+        """Ask ``job`` to stop: its answer, if one still comes, never reaches its callbacks.
+        One still waiting for a thread is let go at once (as :meth:`cancel` lets go of
+        those of a key)."""
+        job.cancel()
+        queue = self._waiting.get(job.lane)
+        if queue is not None and job in queue:
+            self._drop_waiting(queue, job)
+            if not self._jobs:
+                emit(self.busyChanged, False)
 
     def cancel_all(self) -> None:
         for job in self._jobs.values():
@@ -490,6 +496,15 @@ class Runner(QObject):
         for thread in [t for t in self._stopping if t.isFinished()]:
             self._stopping.remove(thread)
             thread.deleteLater()
+
+    def _drop_waiting(self, queue: deque[Job], job: Job) -> None:
+        """Take a cancelled ``job`` out of the ``queue`` it waits in, and forget it."""
+        queue.remove(job)
+        if job.worker is not None:
+            self._jobs.pop(job.worker, None)
+            self._retire(job.worker)
+            job.worker = None
+        emit(self.jobDropped, job.key or "")
 
     def _retire(self, worker: Worker) -> None:
         """Let the worker's own thread delete it; hold the wrapper until it has."""

@@ -44,19 +44,18 @@ from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
-from spyglass.gui.models.registries import (
+from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_data import registry_summary, tags_summary
+from spyglass.gui.models.registry_filter import ChildFilterModel
+from spyglass.gui.models.registry_rows import (
     ALIASES,
     DIGEST,
     KIND_ROLE,
     NAME,
     SIGNED_ROLE,
     TYPE,
-    ChildFilterModel,
-    RegistriesModel,
     RegistryNode,
     RepositoryNode,
-    registry_summary,
-    tags_summary,
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit

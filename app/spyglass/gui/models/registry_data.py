@@ -1,0 +1,269 @@
+"""What the rows of the registries tree say (see :mod:`spyglass.gui.models.registries`):
+the model's ``data`` for each kind of row — names, icons, fonts, the roles a view reads,
+tooltips — and the words for them: a registry's and a repository's summary (for the
+pages, too), what a screen reader is told of a row whose listing failed, and the "Same
+image as" column. Showing a tag's digest, or its tooltip, asks for the digest
+(:meth:`~spyglass.gui.models.registry_digests.DigestLookups._want`).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Final
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QIcon
+
+from spyglass.core import media
+from spyglass.core.referrers import referrers_tag
+from spyglass.gui import icons
+from spyglass.gui.colors import muted_color
+from spyglass.gui.formatting import SIGNED_TEXT, short_digest
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registry_listings import RegistryListings
+from spyglass.gui.models.registry_rows import (
+    ALIASES,
+    ALIASES_ROLE,
+    ATTACHMENT_ROLE,
+    DIGEST,
+    DIGEST_ROLE,
+    ERROR_ROLE,
+    HOST_ROLE,
+    KIND_ROLE,
+    NAME,
+    REPOSITORY_ROLE,
+    SIGNED_ROLE,
+    STATE_ROLE,
+    TAG_ROLE,
+    TYPE,
+    AnyIndex,
+    MessageRow,
+    Node,
+    RegistryNode,
+    RepositoryNode,
+    TagNode,
+)
+from spyglass.gui.models.tree import SENTENCE_ROLE
+from spyglass.gui.registry_jobs import tag_reference
+
+MAX_ALIASES_SHOWN: Final = 4
+
+
+class RegistryRowData(RegistryListings):
+    """What each row says to a view (Qt's ``data``): see the module docstring."""
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::data."""
+        node = self._node(index) if index.isValid() else None
+        if node is None:
+            return None
+        column = index.column()
+        if role == KIND_ROLE:
+            return _kind(node)
+        if isinstance(node, TagNode):
+            return self._tag_data(node, column, role)
+        if column != NAME:
+            return None
+        if isinstance(node, RegistryNode):
+            return self._registry_data(node, role)
+        if isinstance(node, RepositoryNode):
+            return self._repository_data(node, role)
+        return self._message_data(node, role)
+
+    # ------------------------------------------------------------------ data per kind of row
+
+    def _registry_data(self, node: RegistryNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.host
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"docker://{node.host}", registry_summary(node)]
+            if node.error:
+                lines.append(node.error)
+            return _rich_tooltip("\n".join(lines))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.state is LoadState.FAILED \
+                else icons.registry_icon()
+        if role in _ACCESSIBLE_ROLES:  # (what the warning icon says)
+            return _failed_text(node.host, node.state, node.error, role)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            font.setItalic(node.state is LoadState.LOADING)
+            return font
+        if role == HOST_ROLE:
+            return node.host
+        if role == STATE_ROLE:
+            return node.state.value
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _repository_data(self, node: RepositoryNode, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"{node.parent.host}/{node.name}", tags_summary(node)]
+            if node.pinned:
+                lines.append("Opened by name.")
+            return _rich_tooltip("\n".join(lines))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.state is LoadState.FAILED \
+                else icons.repository_icon()
+        if role in _ACCESSIBLE_ROLES:
+            return _failed_text(node.name, node.state, node.error, role)
+        if role == Qt.ItemDataRole.FontRole and node.state is LoadState.LOADING:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == HOST_ROLE:
+            return node.parent.host
+        if role == REPOSITORY_ROLE:
+            return node.name
+        if role == STATE_ROLE:
+            return node.state.value
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _tag_data(self, node: TagNode, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == NAME:
+                return node.name
+            if column == DIGEST:
+                self._want(node)
+                if node.digest is not None:
+                    return short_digest(node.digest)
+                return "—" if node.error else "…"
+            if column == TYPE:
+                return media.friendly(node.media_type) if node.media_type else ""
+            aliases = node.parent.aliases(node)
+            # whether all are known matters only to a count (a pass over every tag)
+            return _aliases_text(aliases, len(aliases) <= MAX_ALIASES_SHOWN
+                                 or node.parent.all_digests_known)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            self._want(node)
+            return self._tag_tooltip(node)
+        if role == Qt.ItemDataRole.DecorationRole and column == NAME:
+            return icons.alias_icon() if node.parent.aliases(node) else icons.tag_icon()
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
+            # the "signed" pill is painted: a screen reader gets it from here
+            return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
+        if role == Qt.ItemDataRole.FontRole and column == DIGEST:
+            return self._mono
+        if role == Qt.ItemDataRole.ForegroundRole and column in (DIGEST, ALIASES):
+            if column == ALIASES or node.digest is None:
+                return muted_color()
+            return None
+        if role == HOST_ROLE:
+            return node.parent.parent.host
+        if role == REPOSITORY_ROLE:
+            return node.parent.name
+        if role == TAG_ROLE:
+            return node.name
+        if role == DIGEST_ROLE:
+            return str(node.digest) if node.digest is not None else None
+        if role == ALIASES_ROLE:
+            return node.parent.aliases(node)
+        if role == SIGNED_ROLE:
+            return node.parent.is_signed(node)
+        if role == ATTACHMENT_ROLE:
+            return node.attachment
+        if role == ERROR_ROLE:
+            return node.error
+        return None
+
+    def _tag_tooltip(self, node: TagNode) -> str:
+        repo = node.parent
+        lines = [tag_reference(repo.parent.host, repo.name, node.name)]
+        if node.digest is not None:
+            lines.append(str(node.digest))
+            if node.media_type:
+                lines.append(media.friendly(node.media_type))
+            aliases = repo.aliases(node)
+            if aliases:
+                known = "" if repo.all_digests_known else \
+                    " (of the tags whose digests are looked up so far)"
+                lines.append("Same image as " + ", ".join(aliases) + known)
+            if repo.is_signed(node):
+                lines.append(f"Signed: the cosign signature tag "
+                             f"{referrers_tag(node.digest)}.sig is in this repository "
+                             "(open the image's Signatures tab to verify it).")
+        elif node.error:
+            lines.append(f"Digest unknown: {node.error}")
+        else:
+            lines.append("Looking up the digest…")
+        return _rich_tooltip("\n".join(lines))
+
+    def _message_data(self, node: MessageRow, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.text
+        if role == SENTENCE_ROLE:
+            return True
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _rich_tooltip(node.text)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.warning_icon() if node.kind == "error" else QIcon()
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return muted_color()
+        if role == ERROR_ROLE:
+            return node.text if node.kind == "error" else None
+        return None
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, RegistryNode):
+        return "registry"
+    if isinstance(node, RepositoryNode):
+        return "repository"
+    if isinstance(node, TagNode):
+        return "tag"
+    return "message"
+
+
+def registry_summary(node: RegistryNode) -> str:
+    """``User alice · plain HTTP … allowed``: how Spyglass talks to the registry."""
+    parts = [f"user {node.config.username}" if node.config.username else "anonymous"]
+    if node.credentials_note:
+        parts.append(node.credentials_note)
+    if node.config.insecure:
+        parts.append("plain HTTP and unverified TLS allowed")
+    text = " · ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def tags_summary(node: RepositoryNode) -> str:
+    """``14 tags``, ``1,000 tags so far…``, or what is wrong."""
+    count = len(node.by_name)
+    if node.state is LoadState.FAILED:
+        return node.error or "The tags could not be listed."
+    if node.state is LoadState.PENDING:
+        return "Tags not listed yet."
+    noun = f"{count:,} tag{'s' if count != 1 else ''}"
+    return noun if node.done else f"{noun} so far…"
+
+
+_ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,
+                           Qt.ItemDataRole.AccessibleDescriptionRole)
+
+
+def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> str | None:
+    """What a screen reader is told of a registry or repository row whose listing failed
+    (the row shows it by a warning icon only): ``NAME, cannot be listed``, and why."""
+    if state is not LoadState.FAILED:
+        return None
+    if role == Qt.ItemDataRole.AccessibleTextRole:
+        return f"{name}, cannot be listed"
+    return error or None
+
+
+def _aliases_text(aliases: list[str], complete: bool) -> str:
+    """``1.10, latest``; ``a, b, c, d +18 more``, or ``+18 more so far`` while the digests
+    of some tags are not looked up yet (only those of the rows shown are)."""
+    if len(aliases) <= MAX_ALIASES_SHOWN:
+        return ", ".join(aliases)
+    shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
+    return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more{'' if complete else ' so far'}"
+
+
+def _rich_tooltip(text: str) -> str:
+    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines())

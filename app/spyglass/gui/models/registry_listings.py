@@ -1,0 +1,343 @@
+"""The listings of the registries tree (see :mod:`spyglass.gui.models.registries`): a
+registry's catalog and a repository's tags, read in pages in the background, each
+request in the registry's lane of the :class:`~spyglass.gui.workers.Runner`.
+
+A registry's catalog is read one page at a time, each when asked for
+(:meth:`RegistryListings.fetch_next`); a repository's tags are read to their end once
+asked for, each page sorted on the worker (:func:`sort_page`) and merged into the rows
+in natural order. Stopping a listing, or starting it over, leaves its answers unheard.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QTimer,
+    SignalInstance,
+)
+
+from spyglass.core.cancel import CancelToken
+from spyglass.core.digest import Digest
+from spyglass.core.errors import AccessDenied, AuthenticationFailed, Cancelled, SpyglassError
+from spyglass.core.natural import NaturalKey, natural_key
+from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.models.registry_digests import DigestLookups
+from spyglass.gui.models.registry_rows import (
+    ALIASES,
+    CONTAINERS,
+    NAME,
+    AnyIndex,
+    RegistryNode,
+    RepositoryNode,
+    TagNode,
+)
+from spyglass.gui.registry_jobs import Listing, Page, catalog_listing, lists_no_catalog, tag_listing
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import registry_lane
+
+log = logging.getLogger(__name__)
+
+_LAYOUT_ARGS: Final = ("QList<QPersistentModelIndex>", "QAbstractItemModel::LayoutChangeHint")
+"""The overload of ``layout(AboutToBe)Changed`` that names the parents and the hint."""
+
+
+@dataclass(frozen=True)
+class _NoCatalog:
+    sentence: str
+    denied: bool
+    """The catalog is there, closed to these credentials (not closed to all)."""
+
+
+@dataclass(frozen=True)
+class SortedPage:
+    """A page of tags sorted on the worker: names with their natural keys."""
+
+    entries: tuple[tuple[str, NaturalKey], ...]
+    done: bool
+
+
+def sort_page(page: Page) -> SortedPage:
+    entries = sorted(((name, natural_key(name)) for name in page.names), key=lambda e: e[1])
+    return SortedPage(tuple(entries), page.done)
+
+
+def _with_parents(signal: SignalInstance) -> SignalInstance:
+    """The overload of a layout signal that carries the parents and the hint."""
+    overload: SignalInstance = signal[_LAYOUT_ARGS]  # type: ignore[index]
+    return overload
+
+
+class RegistryListings(DigestLookups):
+    """The listings of catalogs and tags, page by page: see the module docstring."""
+
+    # ------------------------------------------------------------------ reading pages
+
+    def can_fetch_next(self, index: AnyIndex) -> bool:
+        """Whether the registry or repository at ``index`` has a page still to read: the
+        first, or one after those read."""
+        node = self.node(index)
+        if not isinstance(node, CONTAINERS) or index.column() != 0:
+            return False
+        return node.state is LoadState.PENDING or node.more
+
+    def fetch_next(self, index: AnyIndex) -> None:
+        """Read the next page of the registry or repository at ``index`` in the background
+        (nothing when it has none, or one is on its way)."""
+        if not self.can_fetch_next(index):
+            return
+        node = self.node(index)
+        assert isinstance(node, CONTAINERS)
+        # Views call this while they lay out their rows (QTreeView does): nothing may
+        # change under them now. The state changes at once, so no page is asked for
+        # twice; the rest (signals, the job) follows from the event loop.
+        node.state = LoadState.LOADING
+        node.since = time.monotonic()
+        node.asked = asked = next(self._asks)
+        QTimer.singleShot(0, lambda: self._start(node, asked))
+
+    def _start(self, node: RegistryNode | RepositoryNode, asked: int) -> None:
+        if not self.alive(node) or node.state is not LoadState.LOADING or node.asked != asked:
+            return
+        if isinstance(node, RegistryNode):
+            self._start_catalog(node)
+        else:
+            self._start_tags(node)
+
+    def feed_repositories(self, index: AnyIndex, names: Iterable[str], *, done: bool) -> None:
+        """Add a page of repository names under the registry at ``index``."""
+        registry = self.registry_node(index)
+        if registry is None:
+            return
+        self._remove_messages(registry)
+        fresh: list[RepositoryNode] = []
+        for name in names:
+            if name in registry.by_name:
+                continue
+            node = self._new_repository(registry, name)
+            fresh.append(node)
+        if fresh:
+            self._insert(registry, len(registry.children), fresh)
+        registry.state = LoadState.LOADED
+        registry.done = done
+        self._add_tail_message(registry)
+        self._changed(registry)
+
+    # ------------------------------------------------------------------ stopping and starting over
+
+    def _stop_listing(self, node: RegistryNode | RepositoryNode) -> None:
+        node.asked = 0
+        self._runner.cancel(self._key(node))
+        if node.listing is not None:
+            node.listing.token.cancel()
+            node.listing = None
+
+    def _stop_repository(self, node: RepositoryNode) -> None:
+        self._stop_listing(node)
+        self._stop_digests(node.parent, node)
+
+    def _stop_registry(self, node: RegistryNode) -> None:
+        self._stop_listing(node)
+        for repo in node.repositories:
+            self._stop_listing(repo)
+        self._stop_digests(node)
+
+    def _reset_registry(self, node: RegistryNode) -> None:
+        old = node.repositories
+        self._stop_registry(node)
+        if node.children:
+            self._remove_rows(node, 0, len(node.children) - 1)
+        for repo in old:
+            self._by_id.pop(repo.id, None)
+        node.by_name = {}
+        node.state = LoadState.PENDING
+        node.done = node.no_catalog = node.load_all = node.rate_limited = False
+        node.catalog_denied = False
+        node.error = None
+        self._insert(node, 0, self._pinned(node))
+        self._changed(node)
+
+    def _reset_repository(self, node: RepositoryNode) -> None:
+        self._stop_repository(node)
+        if node.children:
+            self._remove_rows(node, 0, len(node.children) - 1)
+        node.by_name = {}
+        node.by_digest = {}
+        node.signed = set()
+        node.attachment_tags = 0
+        node.state = LoadState.PENDING
+        node.done = False
+        node.error = None
+        self._changed(node)
+
+    # ------------------------------------------------------------------ internals: catalog
+
+    def _start_catalog(self, node: RegistryNode) -> None:
+        first = node.listing is None
+        if node.listing is None:
+            node.listing = catalog_listing(node.connection)
+        listing, connection = node.listing, node.connection
+        node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
+        self._changed(node)
+
+        def job(cancel: CancelToken) -> Page | _NoCatalog:
+            try:
+                return listing.next_page(cancel)
+            except Cancelled:
+                raise
+            except SpyglassError as exc:
+                if first and lists_no_catalog(connection, exc, cancel):
+                    return _NoCatalog(str(exc), isinstance(exc, AuthenticationFailed
+                                                           | AccessDenied))
+                raise
+
+        self._runner.submit(
+            job,
+            on_done=lambda answer: self._catalog_page(node, listing, answer),
+            on_error=lambda message: self._catalog_failed(node, listing, message),
+            key=self._key(node),
+            what=f"listing the repositories of {node.host}",
+            lane=registry_lane(node.host),
+        )
+
+    def _catalog_page(self, node: RegistryNode, listing: Listing,
+                      answer: Page | _NoCatalog) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        if isinstance(answer, _NoCatalog):
+            log.info("%s lists no repositories: %s", node.host, answer.sentence)
+            node.no_catalog = True
+            node.catalog_denied = answer.denied and bool(node.config.username)
+            node.done = True
+            node.state = LoadState.LOADED
+            node.listing = None
+            self._add_tail_message(node)
+            self._changed(node)
+            emit(self.registryLoaded, node.host)
+            return
+        self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
+        if answer.done:
+            node.listing = None
+        elif node.load_all or len(answer.names) < listing.page_size:
+            # a short page is usually the last: the next call finds out without a request
+            self._start_catalog(node)
+        emit(self.registryLoaded, node.host)
+
+    def _catalog_failed(self, node: RegistryNode, listing: Listing, message: str) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        node.state = LoadState.FAILED
+        node.error = message
+        node.listing = None
+        self._set_message(node, node.error, "error")
+        self._changed(node)
+        emit(self.registryFailed, node.host, node.error)
+
+    # ------------------------------------------------------------------ internals: tags
+
+    def _start_tags(self, node: RepositoryNode) -> None:
+        if node.listing is None:
+            node.listing = tag_listing(node.parent.connection, node.name)
+        listing = node.listing
+        node.state = LoadState.LOADING
+        node.since, node.stopped = time.monotonic(), False
+        node.asked = 0  # a start still scheduled would ask for this page again
+        self._changed(node)
+        self._runner.submit(
+            lambda cancel: sort_page(listing.next_page(cancel)),
+            on_done=lambda page: self._tag_page(node, listing, page),
+            on_error=lambda message: self._tags_failed(node, listing, message),
+            key=self._key(node),
+            what=f"listing the tags of {node.parent.host}/{node.name}",
+            lane=registry_lane(node.parent.host),
+        )
+
+    def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        self._add_tag_page(node, page)
+        if page.done:
+            node.listing = None
+        else:
+            self._start_tags(node)  # the next page at once: tags are read to the end
+
+    def _add_tag_page(self, node: RepositoryNode, page: SortedPage) -> None:
+        self._remove_messages(node)
+        seen = node.by_name
+        fresh: list[TagNode] = []
+        newly_signed: list[Digest] = []
+        for name, key in page.entries:
+            if name in seen:
+                continue
+            tag = TagNode(node, name, key, attachment=is_attachment_tag(name))
+            if tag.attachment:
+                node.attachment_tags += 1
+                subject = attachment_tag_subject(name) if name.endswith(".sig") else None
+                if subject is not None and subject not in node.signed:
+                    node.signed.add(subject)
+                    newly_signed.append(subject)
+            seen[name] = tag
+            fresh.append(tag)
+        if fresh:
+            self._merge_tags(node, fresh)
+        self._signatures_arrived(node, newly_signed)
+        node.state = LoadState.LOADED
+        node.done = page.done
+        if page.done and not node.children:
+            self._set_message(node, "This repository has no tags.", "info")
+        self._changed(node)
+        emit(self.tagsLoaded, node.parent.host, node.name, page.done)
+
+    def _merge_tags(self, node: RepositoryNode, fresh: list[TagNode]) -> None:
+        tags = node.children
+        last = tags[-1] if tags else None
+        in_order = last is None or (isinstance(last, TagNode) and last.key < fresh[0].key)
+        self._insert(node, len(tags), fresh)
+        if in_order:
+            return
+        # the page interleaves with the rows already there: one layout change puts
+        # everything back into order (Timsort merges the two sorted runs in O(n))
+        parent = QPersistentModelIndex(self._repository_index(node))
+        hint = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
+        emit(_with_parents(self.layoutAboutToBeChanged), [parent], hint)
+        before = list(tags)
+        tags.sort(key=lambda t: t.key if isinstance(t, TagNode) else ((), ""))
+        node.touched()
+        old: list[QModelIndex] = []
+        new: list[QModelIndex] = []
+        for index in self.persistentIndexList():
+            if index.internalId() == node.id and 0 <= index.row() < len(before):
+                row = node.row_of(before[index.row()])
+                old.append(index)
+                new.append(self.createIndex(row, index.column(), node.id))
+        if old:
+            self.changePersistentIndexList(old, new)
+        emit(_with_parents(self.layoutChanged), [parent], hint)
+
+    def _signatures_arrived(self, node: RepositoryNode, subjects: list[Digest]) -> None:
+        """Repaint the tags already known to point at newly signed digests."""
+        rows = [node.row_of(t) for d in subjects for t in node.by_digest.get(d, ())]
+        rows = [r for r in rows if r >= 0]
+        if rows:
+            emit(self.dataChanged, self.createIndex(min(rows), NAME, node.id),
+                 self.createIndex(max(rows), ALIASES, node.id))
+
+    def _tags_failed(self, node: RepositoryNode, listing: Listing, message: str) -> None:
+        if not self.alive(node) or node.listing is not listing:
+            return
+        node.state = LoadState.FAILED
+        node.error = message
+        node.listing = None
+        self._set_message(node, node.error, "error")
+        self._changed(node)
+        emit(self.repositoryFailed, node.parent.host, node.name, node.error)

@@ -1,0 +1,186 @@
+"""The rows of the registries tree (:mod:`spyglass.gui.models.registries`): the registry,
+repository, tag and message nodes, the tree's columns, and the roles a view reads its rows
+by.
+
+A registry or repository node (:class:`RegistryNode`, :class:`RepositoryNode`) holds its
+children and what its listing is at (:class:`~spyglass.gui.models.places.LoadState`, the
+page under way); a tag node (:class:`TagNode`) its digest once looked up; a message row
+(:class:`MessageRow`) says what went wrong, or a note, under a registry or repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from spyglass.core.digest import Digest
+from spyglass.core.natural import NaturalKey
+from spyglass.core.settings import RegistrySettings
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.registry_jobs import Connection, Listing
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+NAME, DIGEST, TYPE, ALIASES = range(4)
+COLUMN_TITLES: Final = ("Tag", "Digest", "Type", "Same image as")
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 20
+"""``"registry"``, ``"repository"``, ``"tag"`` or ``"message"``."""
+HOST_ROLE = Qt.ItemDataRole.UserRole + 21
+REPOSITORY_ROLE = Qt.ItemDataRole.UserRole + 22
+TAG_ROLE = Qt.ItemDataRole.UserRole + 23
+DIGEST_ROLE = Qt.ItemDataRole.UserRole + 24
+"""The digest (str) of a tag, or None while unknown; asking for it fetches nothing."""
+STATE_ROLE = Qt.ItemDataRole.UserRole + 25
+ERROR_ROLE = Qt.ItemDataRole.UserRole + 26
+ALIASES_ROLE = Qt.ItemDataRole.UserRole + 27
+"""The other tags (list of str) known to point at the same manifest."""
+SIGNED_ROLE = Qt.ItemDataRole.UserRole + 28
+"""True for a tag whose digest has a cosign signature tag (``sha256-<hex>.sig``) in the
+same repository; False otherwise (also while its digest is unknown)."""
+ATTACHMENT_ROLE = Qt.ItemDataRole.UserRole + 29
+"""True for a tag that holds something attached to an image, not an image: cosign's
+``sha256-<hex>.sig``/``.att``/``.sbom`` and referrers-schema ``sha256-<hex>`` tags."""
+
+MessageKind = Literal["error", "info"]
+
+
+
+@dataclass(eq=False)
+class MessageRow:
+    """A disabled row that is no registry, repository or tag: an error, or a note."""
+
+    parent: RegistryNode | RepositoryNode
+    text: str
+    kind: MessageKind
+
+
+@dataclass(eq=False)
+class TagNode:
+    """One tag; ``digest`` once a ``HEAD`` (or the image view) has told it.
+
+    ``attachment``: the tag holds something attached to an image (see
+    :data:`ATTACHMENT_ROLE`), known from its name alone.
+    """
+
+    parent: RepositoryNode
+    name: str
+    key: NaturalKey
+    digest: Digest | None = None
+    media_type: str | None = None
+    error: str | None = None
+    pending: bool = False
+    attachment: bool = False
+
+
+@dataclass(eq=False)
+class _Parent:
+    """What registry and repository rows share: children and their row numbers."""
+
+    id: int
+    state: LoadState = field(default=LoadState.PENDING, init=False)
+    listing: Listing | None = field(default=None, init=False)
+    done: bool = field(default=False, init=False)
+    error: str | None = field(default=None, init=False)
+    since: float = field(default=0.0, init=False)
+    """When the page under way was asked for (:func:`time.monotonic`)."""
+    asked: int = field(default=0, init=False)
+    """Which :meth:`RegistriesModel.fetch_next` asked for it: the start that call schedules
+    is void once the listing stops or another job starts (a Stop and Try Again before it
+    ran had two jobs read one listing at once)."""
+    stopped: bool = field(default=False, init=False)
+    """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
+    _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
+
+    def _children(self) -> Sequence[object]:
+        raise NotImplementedError
+
+    def row_of(self, child: object) -> int:
+        if self._rows is None:
+            self._rows = {id(c): i for i, c in enumerate(self._children())}
+        return self._rows.get(id(child), -1)
+
+    def touched(self) -> None:
+        self._rows = None
+
+    @property
+    def waiting_since(self) -> float | None:
+        """When the page under way was asked for; None while none is."""
+        return self.since if self.state is LoadState.LOADING else None
+
+    @property
+    def more(self) -> bool:
+        """More pages may follow (the list is read, but not to its end)."""
+        return self.state is LoadState.LOADED and not self.done
+
+
+@dataclass(eq=False)
+class RepositoryNode(_Parent):
+    """A repository of a registry, and its tags in natural order."""
+
+    parent: RegistryNode = field(kw_only=True)
+    name: str = field(kw_only=True)
+    pinned: bool = field(default=False, kw_only=True)
+    children: list[TagNode | MessageRow] = field(default_factory=list, kw_only=True)
+    by_name: dict[str, TagNode] = field(default_factory=dict, kw_only=True)
+    by_digest: dict[Digest, list[TagNode]] = field(default_factory=dict, kw_only=True)
+    signed: set[Digest] = field(default_factory=set, kw_only=True)
+    """The digests a cosign ``sha256-<hex>.sig`` tag of this repository signs."""
+    attachment_tags: int = field(default=0, kw_only=True)
+    """How many of the tags are attachment tags (see :data:`ATTACHMENT_ROLE`)."""
+
+    def _children(self) -> Sequence[object]:
+        return self.children
+
+    def is_signed(self, tag: TagNode) -> bool:
+        return tag.digest is not None and tag.digest in self.signed
+
+    @property
+    def tags(self) -> list[TagNode]:
+        return [c for c in self.children if isinstance(c, TagNode)]
+
+    @property
+    def all_digests_known(self) -> bool:
+        """Whether every tag is listed and its digest looked up (or found unreadable):
+        then :meth:`aliases` knows every other tag of an image, not those seen so far."""
+        return self.done and all(t.digest is not None or t.error
+                                 for t in self.by_name.values())
+
+    def aliases(self, tag: TagNode) -> list[str]:
+        if tag.digest is None:
+            return []
+        return [t.name for t in self.by_digest.get(tag.digest, ()) if t is not tag]
+
+
+@dataclass(eq=False)
+class RegistryNode(_Parent):
+    """A registry: its settings, its connection, and its repositories."""
+
+    config: RegistrySettings = field(kw_only=True)
+    connection: Connection = field(kw_only=True)
+    children: list[RepositoryNode | MessageRow] = field(default_factory=list, kw_only=True)
+    by_name: dict[str, RepositoryNode] = field(default_factory=dict, kw_only=True)
+    no_catalog: bool = field(default=False, kw_only=True)
+    catalog_denied: bool = field(default=False, kw_only=True)
+    """With ``no_catalog``: the user signed in may not read it (others may)."""
+    load_all: bool = field(default=False, kw_only=True)
+    rate_limited: bool = field(default=False, kw_only=True)
+    credentials_note: str = field(default="", kw_only=True)
+
+    def _children(self) -> Sequence[object]:
+        return self.children
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def repositories(self) -> list[RepositoryNode]:
+        return [c for c in self.children if isinstance(c, RepositoryNode)]
+
+
+Node = RegistryNode | RepositoryNode | TagNode | MessageRow
+CONTAINERS: Final = (RegistryNode, RepositoryNode)
