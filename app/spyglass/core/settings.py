@@ -696,6 +696,13 @@ class LoadedSettings:
         """:meth:`notices` as one text, or ""."""
         return " ".join(self.notices())
 
+    def left_out(self) -> str:
+        """The fields left out, said before the file is copied aside (for when a save fails
+        before it can be: the copy's name is said once it is), or ""."""
+        if not self.problems or self.newer_version is not None:
+            return ""
+        return left_out_sentence(self.path, self.problems)
+
 
 def read_settings(path: Path | None = None) -> LoadedSettings:
     """Read the settings; never raises. Missing file → defaults; unusable file → set
