@@ -164,6 +164,9 @@ class MainWindow(QMainWindow):
         self._settings_failure = ""
         self._settings_startup = ""  # what the file was at start: in the banner till closed
         self._settings_left_out = ""  # fields left out, till a save copies the file aside
+        self._not_remembered: set[str] = set()
+        """The bundled sample, opened where no copy of the user's could be made: remembered,
+        each start would open it again (a checkout's own files, where drops are written)."""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []
@@ -543,6 +546,8 @@ class MainWindow(QMainWindow):
 
             def found(sample: Path | None) -> None:
                 if sample is not None and not self._closed:
+                    if sample == sample_layout_path():
+                        self._not_remembered.add(normalize_location(sample))
                     self.open_location(sample)
 
             # (none when packaged without it): on a worker, like all disk access
@@ -598,8 +603,9 @@ class MainWindow(QMainWindow):
         path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
-        self.settings.add_recent(path)
-        self.save_settings_later()
+        if normalize_location(path) not in self._not_remembered:
+            self.settings.add_recent(path)
+            self.save_settings_later()
         index = self._location_index(path)
         if path in self._select_first:
             self._select_first.discard(path)
@@ -1046,7 +1052,7 @@ class MainWindow(QMainWindow):
             self.copying.shutdown()  # waits for the copies (at most SHUTDOWN_WAIT_MS)
             self.settings.open_locations = [
                 normalize_location(node.path) for node in self._open_nodes()
-            ]
+                if normalize_location(node.path) not in self._not_remembered]
             self.settings.window_geometry = bytes(
                 self.saveGeometry().toBase64().data()).decode("ascii")
             self.settings.first_run_done = True
