@@ -633,6 +633,14 @@ class CredentialStore:
         return usable
 
     @property
+    def keyring_failure(self) -> KeyringUnavailable | None:
+        """The error that turned the keyring off in this process (not a locked one), or
+        None. Asks nothing."""
+        with self._lock:
+            failed = bool(self._failure)
+        return self._failed() if failed else None
+
+    @property
     def keyring_locked(self) -> bool:
         """Whether the keyring's latest answer was that it is locked (asks nothing)."""
         with self._lock:
@@ -763,9 +771,10 @@ class CredentialStore:
         except Exception as exc:  # any backend error
             with self._lock:
                 self._failure = f"{type(exc).__name__}: {exc}"
-            log.warning("%s cannot be used (%s: %s); credentials are kept for the session "
-                        "only.", capitalized(self.keyring_description), type(exc).__name__,
-                        exc)
+            # (no "kept for the session only": a one-shot command keeps nothing at all)
+            log.warning("%s cannot be used (%s: %s); credentials are neither read from it "
+                        "nor saved in it.", capitalized(self.keyring_description),
+                        type(exc).__name__, exc)
             return False
         return True
 
@@ -774,8 +783,8 @@ class CredentialStore:
         with self._lock:
             self._usable = False
             self._failure = detail
-        log.warning("%s could not %s (%s); credentials are kept for the session only from "
-                    "now on.", capitalized(self.keyring_description), what, detail)
+        log.warning("%s could not %s (%s); credentials are neither read from it nor saved "
+                    "in it from now on.", capitalized(self.keyring_description), what, detail)
 
     def _keyring_get(self, registry: str) -> Credentials | None:
         """The keyring's credentials for ``registry``; None when it has none, or there is

@@ -1269,3 +1269,16 @@ def test_a_plain_file_keyring_nobody_chose_is_passed_over(
     monkeypatch.setattr(keyring.core, "load_env", lambda: None)
     given = CredentialStore(keyring_backend=plaintext_keyring)
     assert given.keyring_usable is True and given.passed_over is None
+
+
+def test_a_keyring_that_fails_is_said_without_a_session_to_keep_credentials_for(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """``inspect`` and ``copy`` printed "credentials are kept for the session only": a
+    command that runs once keeps none."""
+    store = env.store(FailingKeyring())
+    with caplog.at_level(logging.WARNING, logger="spyglass.core.credentials"):
+        assert store.lookup(HOST) is None
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert said == ("The keyring backend FailingKeyring cannot be used (RuntimeError: "
+                    "org.freedesktop.DBus.Error.ServiceUnknown); credentials are neither "
+                    "read from it nor saved in it.")

@@ -164,6 +164,7 @@ def error_for(
     attempts: int = 1,
     credentials: Credentials | None = None,
     keyring_locked: str | None = None,
+    keyring_failed: str = "",
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -176,6 +177,8 @@ def error_for(
     came from (an auth.json's entry is named in the advice, rather than ``--creds``).
     ``keyring_locked`` names the keyring that was locked when none were found: a
     demand for credentials then says to unlock it (logging in would not help).
+    ``keyring_failed`` is the sentence of a keyring that failed as they were looked up:
+    a demand for credentials says it.
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -254,6 +257,8 @@ def error_for(
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
+        if keyring_failed:
+            said = f"{said} {keyring_failed}"
         if keyring_locked is not None:
             return AuthenticationFailed(
                 f"{said} {locked_keyring_sentence(keyring_locked)}", status=status, code=code,
