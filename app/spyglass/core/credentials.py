@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from spyglass.core import gojson
 from spyglass.core.errors import SpyglassError, without_password
 
 log = logging.getLogger(__name__)
@@ -585,7 +586,7 @@ class CredentialStore:
             raise KeyringUnavailable(detail, keyring=self.keyring_description, locked=False,
                                      detail=detail) from None
         try:
-            hosts = json.loads(stored) if stored else []
+            hosts = gojson.loads(stored) if stored else []
         except (TypeError, ValueError):  # not JSON: an index is a convenience
             return []
         return [h for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
@@ -933,7 +934,7 @@ class CredentialStore:
                 return None
             raise SpyglassError(f"{failed}: {_helper_detail(out or err, done.returncode)}.")
         try:
-            answer = json.loads(out)
+            answer = gojson.loads(out)
         except json.JSONDecodeError:
             answer = None
         if not (isinstance(answer, dict) and isinstance(answer.get("Username", ""), str)
@@ -970,7 +971,7 @@ def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
     if not stored.lstrip().startswith("{"):
         return Credentials("", stored, source="keyring")
     try:
-        data = json.loads(stored)
+        data = gojson.loads(stored)
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
@@ -1052,9 +1053,11 @@ def _read_auth_file(auth_file: _AuthFile) -> _FileContents | None:
     except UnicodeDecodeError:
         raise bad("is not UTF-8 text") from None
     try:
-        data = json.loads(text)
+        data = gojson.loads(text)  # (nested too deeply: not JSON, as Go says too)
     except json.JSONDecodeError as exc:
-        raise bad(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") \
+        # Python's "Unterminated string starting at" ends in "at" already
+        message = exc.msg.removesuffix(" at")
+        raise bad(f"is not valid JSON ({message} at line {exc.lineno}, column {exc.colno})") \
             from None
     if not isinstance(data, dict):
         raise bad("does not hold a JSON object")

@@ -248,6 +248,10 @@ def error_for(
                      "USER:PASSWORD.")
         elif credentials_from == "command line":
             check = "Check the user name and password given with --creds USER:PASSWORD."
+        elif credentials_from and credentials_from.startswith("docker-credential-"):
+            check = (f"Check the credentials the helper {credentials_from} gives for {host} "
+                     "(the credHelpers or credsStore of the auth file names it), or pass "
+                     "--creds USER:PASSWORD.")
         else:
             check = (f"Check the user name and password (--creds USER:PASSWORD), or log in "
                      f"again with spyglass login {host}.")
