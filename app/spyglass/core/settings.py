@@ -704,9 +704,10 @@ class LoadedSettings:
         return left_out_sentence(self.path, self.problems)
 
 
-def read_settings(path: Path | None = None) -> LoadedSettings:
+def read_settings(path: Path | None = None, *, set_aside: bool = True) -> LoadedSettings:
     """Read the settings; never raises. Missing file → defaults; unusable file → set
-    aside (see the module docstring) and defaults."""
+    aside (see the module docstring; not with ``set_aside`` False, for a reader that
+    never saves) and defaults."""
     path = path or settings_path()
     target = _target(path)
     loaded = LoadedSettings(Settings(), path)
@@ -714,7 +715,9 @@ def read_settings(path: Path | None = None) -> LoadedSettings:
     found = _read_file(target)
     if found.unusable:
         loaded.unusable = found.unusable
-        loaded.set_aside, loaded.set_aside_failed = _set_aside(target, path, found.unusable)
+        if set_aside:
+            loaded.set_aside, loaded.set_aside_failed = _set_aside(target, path,
+                                                                   found.unusable)
     elif found.data is not None:
         loaded.settings = Settings.from_json(found.data, where=path, problems=loaded.problems)
         version = _version(found.data)
