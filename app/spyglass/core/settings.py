@@ -765,8 +765,8 @@ class SavedSettings:
 def _busy_sentence(shown: Path, lock: Path) -> str:
     return (f'Cannot save the settings to "{shown}" now: it is being saved by another '
             f'program, which has held "{lock}" for more than {LOCK_WAIT:g} seconds (another '
-            "Spyglass, stopped or hung while it saved). The settings are saved again with "
-            "the next change, and when Spyglass closes. Until then, changes made in this "
+            "Spyglass, perhaps stopped or hung while it saved). The settings are saved again "
+            "with the next change, and when Spyglass closes. Until then, changes made in this "
             "window last only until Spyglass quits.")
 
 
