@@ -1394,3 +1394,20 @@ def test_a_long_annotation_is_shown_cut_in_the_overview(
         text = overview.field_text(field)
         assert "(540,000 characters; the Raw JSON tab has all of it)" in text
         assert len(text) < 2600  # the rich text of a table of one row
+
+
+def test_a_start_without_a_copy_of_the_sample_does_not_remember_the_bundled_one(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings_file: Path) -> None:
+    """Opened where no copy can be made; remembered, every later start opened the
+    checkout's committed files (where what is dropped is written)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "nonexistent"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    window = make_window(Settings())
+    window.restore_session()
+    wait_listed(qtbot, window)
+    assert window.places.paths == [normalize_location(sample_layout_path())]
+    window.close()
+    assert load_settings(settings_file).first_run_done
+    assert load_settings(settings_file).recent_locations == []
+    assert load_settings(settings_file).open_locations == []

@@ -1221,3 +1221,37 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
         assert wait_repositories(qtbot, window, server.host) == names
         assert page.count.text() == "300 repositories"
         window.close()
+
+
+def test_a_keyring_that_failed_is_said_failed_not_missing(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
+        tmp_path: Path) -> None:
+    """It said there was no keyring, and to set one up; at start, to sign in again."""
+    from spyglass.core.credentials import Credentials
+    from tests.helpers.keyrings import FailingKeyring
+
+    host = alice_registry.host
+    backend = FailingKeyring(failing=False)
+    environ = store_environ(tmp_path / "env")
+    CredentialStore(keyring_backend=backend, environ=environ).save(
+        host, Credentials("alice", "wonderland"))
+    backend.failing = True
+    store = CredentialStore(keyring_backend=backend, environ=environ)
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, "alice")]),
+                         credentials=store)
+    model = window.registries.model
+    with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS) as blocker:
+        window.registries.tree.setCurrentIndex(model.registry_index(host))
+    failed = "The keyring backend FailingKeyring failed (RuntimeError: backend exploded)"
+    assert (f"the registry {host} wants valid credentials. {failed}, so the stored "
+            f"credentials for {host} could not be read.") in blocker.args[1]
+    # signing in again: kept for the session, and the banner says why
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    fill_registry_dialog(qtbot, dialog, host, "alice", "wonderland")
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.session_banner.isVisible, timeout=WAIT_MS)
+    assert window.session_banner.text == (
+        f"{failed}, so the password for {host} is kept only until Spyglass quits. Once "
+        "the keyring works, start Spyglass again and type it in Edit Registry… to keep it.")

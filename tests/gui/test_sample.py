@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,38 @@ def test_without_a_place_for_it_the_bundled_one_is_opened(
     assert own_sample(sample_layout, data) == sample_layout
     assert not (tmp_path / "nonexistent").exists()  # no home folder is made
     assert own_sample(tmp_path / "no-sample", tmp_path / "data") is None
+
+
+def test_a_half_made_copy_is_removed_and_made_again(sample_layout: Path,
+                                                    tmp_path: Path) -> None:
+    own = tmp_path / "data" / "sample-layout"
+    shutil.copytree(sample_layout, own)
+    (own / "index.json").unlink()  # (copied up to there)
+    assert own_sample(sample_layout, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()
+    assert sorted(p.name for p in own.parent.iterdir()) == ["sample-layout"]
+
+
+def test_a_copy_without_its_index_is_set_aside_and_made_again(sample_layout: Path,
+                                                              tmp_path: Path) -> None:
+    """It opened the bundled sample instead, in the source tree, and remembered that."""
+    own = tmp_path / "data" / "sample-layout"
+    (own / "blobs").mkdir(parents=True)
+    (own / "oci-layout").write_text("{}\n")
+    assert own_sample(sample_layout, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()
+    assert (tmp_path / "data" / "sample-layout.bad" / "oci-layout").read_text() == "{}\n"
+
+
+def test_staging_folders_a_killed_copy_left_are_removed(sample_layout: Path,
+                                                        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    stale = data / ".sample-layout-84jld3qq"
+    fresh = data / ".sample-layout-abcdefgh"  # (another window's, being copied)
+    for left in (stale, fresh):
+        (left / "blobs").mkdir(parents=True)
+    long_ago = time.time() - 3600
+    os.utime(stale, (long_ago, long_ago))
+    assert own_sample(sample_layout, data) == data / "sample-layout"
+    assert sorted(p.name for p in data.iterdir()) == [".sample-layout-abcdefgh",
+                                                      "sample-layout"]

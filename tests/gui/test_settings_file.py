@@ -271,3 +271,49 @@ def test_a_save_that_fails_unexpectedly_is_said_in_the_window(
     assert "saving the settings" in window.settings_banner.text
     assert "UnicodeEncodeError" in window.settings_banner.text
     assert not settings_file.exists()
+
+
+def test_what_the_file_was_at_start_stays_in_sight_when_a_save_fails(
+        qtbot: QtBot, make_window: Windows, settings_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The save a second after start said only its failure: that the file was not JSON and
+    was set aside went from the banner before anyone read it."""
+    settings_file.write_bytes(b'{"version": 1, "regis')
+    loaded = read_settings(settings_file)
+    window = make_window(loaded.settings, settings_read=loaded)
+    startup = window.settings_banner.text
+    assert startup.startswith(f'The settings file "{settings_file}" could not be used')
+
+    def full(target: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(settings_module, "_write", full)
+    window.settings.add_recent("/somewhere")
+    window.save_settings_later()
+    qtbot.waitUntil(lambda: window.settings_banner.text != startup, timeout=WAIT_MS)
+    assert window.settings_banner.text.startswith(
+        f'{startup} Cannot save the settings to "{settings_file}": No space left on device.')
+    monkeypatch.undo()
+    window.save_settings_later()
+    qtbot.waitUntil(lambda: window.settings_banner.text == startup, timeout=WAIT_MS)
+    qtbot.mouseClick(window.settings_banner.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    assert not window.settings_banner.isVisible()
+
+
+def test_fields_left_out_are_said_when_the_file_cannot_be_copied_aside(
+        qtbot: QtBot, make_window: Windows, settings_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_file.write_text(json.dumps({"first_run_done": "yes"}), encoding="utf-8")
+    loaded = read_settings(settings_file)
+
+    def refused(folder: Path, variable: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(settings_module, "make_user_folder", refused)
+    window = make_window(loaded.settings, settings_read=loaded)
+    qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
+    assert window.settings_banner.text.startswith(
+        f'Some settings in "{settings_file}" could not be used and were left out: '
+        '"first_run_done" (expected true or false). The file is left as it is until the '
+        f'settings can be saved. Cannot save the settings to "{settings_file}": Permission '
+        "denied.")

@@ -81,3 +81,17 @@ class FileKeyring(LockableKeyring):
 
     def _save(self, entries: dict[str, str]) -> None:
         self.path.write_text(json.dumps(entries), encoding="utf-8")
+
+
+class FailingKeyring(LockableKeyring):
+    """A :class:`LockableKeyring` whose every call raises ``RuntimeError`` while
+    :attr:`failing` (a keyring that is set up, but broken: not locked)."""
+
+    def __init__(self, *, failing: bool = True) -> None:
+        super().__init__()
+        self.failing = failing
+
+    def _check(self) -> None:
+        super()._check()
+        if self.failing:
+            raise RuntimeError("backend exploded")

@@ -373,10 +373,15 @@ def run_logout(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import credential_store, forget_clients
 
     if args.all:
-        from spyglass.core.settings import load_settings
+        from spyglass.core.settings import read_settings
 
+        loaded = read_settings(set_aside=False)  # (only read: a logout never saves them)
+        if loaded.unusable:
+            note(f'The settings file "{loaded.path}" could not be used ({loaded.unusable}); '
+                 "it is left as it is, and the registries the keyring lists are logged "
+                 "out.")
         try:
-            hosts = credential_store().forget_all(r.host for r in load_settings().registries)
+            hosts = credential_store().forget_all(r.host for r in loaded.settings.registries)
         except KeyringUnavailable as exc:  # what was removed, then what was not
             if exc.removed:
                 note(f"Removed the stored credentials for {_listed(list(exc.removed))}.")

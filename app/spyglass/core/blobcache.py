@@ -20,8 +20,11 @@ no file descriptor left — leaves the cache in memory for the session, as
 containers/image falls back to its memory cache: what this session reads and
 writes is still mounted from (a copy within one registry mounts from its
 source), only what earlier sessions saw is not known; that costs speed alone,
-so it is logged at debug level and nothing is said. A broken file turns the
-cache off with a warning asking to delete it. A locked file skips one operation;
+so it is logged at debug level and nothing is said. A broken file (not SQLite, damaged)
+is renamed aside (``blob-locations.sqlite.bad``) and a new one started, said once in
+a warning and in :attr:`BlobLocationCache.notice`; one that cannot be renamed leaves
+the cache in memory, as above, with a warning asking to delete it. A locked file skips
+one operation;
 one locked for :data:`BUSY_LIMIT` operations in a row is left for the session (kept
 in memory). A table laid out otherwise (another version's) is made again.
 
@@ -32,8 +35,10 @@ when the file is opened.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -138,6 +143,9 @@ class BlobLocationCache:
         self._connection: sqlite3.Connection | None = None
         self._disabled = path is None  # nothing remembered at all
         self._memory_only = False  # the file could not be had: this session's, in memory
+        self.notice = ""
+        """What a person should know about the file (a broken one was renamed aside), for
+        the window to show once (:meth:`take_notice`); "" when nothing."""
         self._busy = 0  # operations skipped in a row for another process's lock
         self._recent: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
@@ -161,10 +169,16 @@ class BlobLocationCache:
 
     @property
     def enabled(self) -> bool:
-        """Whether the file is in use: False once it could not be had (the cache then
-        remembers this session's locations in memory) or was found broken (the cache
-        is then off), and for a cache without a file."""
+        """Whether the file is in use: False once it could not be had, or was found broken
+        and could not be renamed aside (the cache then remembers this session's locations
+        in memory), and for a cache without a file."""
         return not self._disabled and not self._memory_only
+
+    def take_notice(self) -> str:
+        """:attr:`notice`, once: "" after it was taken."""
+        with self._lock:
+            notice, self.notice = self.notice, ""
+        return notice
 
     # ---------------------------------------------------------------- the API
 
@@ -362,26 +376,60 @@ class BlobLocationCache:
 
     def _run(self, action: str, work: Callable[[sqlite3.Connection], None]) -> bool:
         """Run ``work`` on the open database (the file lock held); False when it could not."""
-        if self._disabled or self._memory_only:
-            return False
-        try:
-            db = self._open()
-            work(db)
-            self._busy = 0
-            return True
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                # another process holds the file for now: skip this one, keep the cache
-                self._busy += 1
-                if self._busy < BUSY_LIMIT:
-                    log.info("The blob location cache %s is busy; skipped a %s.",
-                             self.path, action)
-                    return False
-            self._give_up(exc)
-        except Exception as exc:  # the cache is a convenience: never a crash
-            # (out of file descriptors or memory, the file broken, the folder not writable)
-            self._give_up(exc)
+        replaced = False
+        while not self._disabled and not self._memory_only:
+            try:
+                db = self._open()
+                work(db)
+                self._busy = 0
+                return True
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    # another process holds the file for now: skip this one, keep the cache
+                    self._busy += 1
+                    if self._busy < BUSY_LIMIT:
+                        log.info("The blob location cache %s is busy; skipped a %s.",
+                                 self.path, action)
+                        return False
+                self._give_up(exc)
+            except sqlite3.DatabaseError as exc:  # the file itself broken
+                if not replaced and self._replace_broken(exc):
+                    replaced = True  # a new file, once
+                    continue
+                self._give_up(exc)
+            except Exception as exc:  # the cache is a convenience: never a crash
+                # (out of file descriptors or memory, the folder not writable)
+                self._give_up(exc)
         return False
+
+    def _replace_broken(self, exc: sqlite3.DatabaseError) -> bool:
+        """Rename the broken file to a free ``.bad`` name (its journal files go: they are
+        the broken file's) so that the next open starts a new one; False if it could not
+        be renamed."""
+        connection, self._connection = self._connection, None
+        _close_quietly(connection)
+        path = self.path
+        assert path is not None
+        bad = path.with_name(path.name + ".bad")
+        number = 0
+        while os.path.lexists(bad):
+            number += 1
+            bad = path.with_name(f"{path.name}.bad.{number}")
+        try:
+            os.rename(path, bad)
+        except OSError as failed:
+            log.debug("The broken blob location cache %s could not be renamed (%s).",
+                      path, _reason(failed))
+            return False
+        for journal in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{path}{journal}")
+        self.notice = (f'The blob location cache "{path}" could not be read '
+                       f'({str(exc) or type(exc).__name__}); it was renamed to "{bad}" and '
+                       "a new one started, so cross-repository mounts know only the "
+                       "blobs seen from now on.")
+        log.warning("%s", self.notice)
+        return True
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is not None:
@@ -422,20 +470,19 @@ class BlobLocationCache:
         connection, self._connection = self._connection, None
         _close_quietly(connection)
         where = self._path if isinstance(self._path, Path) else "in the user's cache folder"
-        # the file itself broken: deleting it starts a new one
+        self._memory_only = True
+        # the file itself broken, and not renamed aside: deleting it starts a new one
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
                 exc, sqlite3.OperationalError):
-            self._disabled = True
             log.warning(
-                "The blob location cache %s cannot be used (%s); cross-repository mounts "
-                "are off for this session. Delete the file to start a new cache.",
+                "The blob location cache %s cannot be used (%s); blob locations are kept "
+                "in memory for this session. Delete the file to start a new cache.",
                 where, str(exc) or type(exc).__name__,
             )
             return
         # anything else (no home folder, a read-only one, no file descriptor or memory
         # left, a lock held on and on) is no fault of the file, and costs only what
         # earlier sessions saw
-        self._memory_only = True
         busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
         log.log(
             logging.INFO if busy else logging.DEBUG,

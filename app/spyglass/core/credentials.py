@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from spyglass.core import gojson
 from spyglass.core.errors import SpyglassError, without_password
 
 log = logging.getLogger(__name__)
@@ -585,7 +586,7 @@ class CredentialStore:
             raise KeyringUnavailable(detail, keyring=self.keyring_description, locked=False,
                                      detail=detail) from None
         try:
-            hosts = json.loads(stored) if stored else []
+            hosts = gojson.loads(stored) if stored else []
         except (TypeError, ValueError):  # not JSON: an index is a convenience
             return []
         return [h for h in hosts if isinstance(h, str)] if isinstance(hosts, list) else []
@@ -631,6 +632,14 @@ class CredentialStore:
                     self._usable = usable
                 usable = self._usable
         return usable
+
+    @property
+    def keyring_failure(self) -> KeyringUnavailable | None:
+        """The error that turned the keyring off in this process (not a locked one), or
+        None. Asks nothing."""
+        with self._lock:
+            failed = bool(self._failure)
+        return self._failed() if failed else None
 
     @property
     def keyring_locked(self) -> bool:
@@ -763,9 +772,10 @@ class CredentialStore:
         except Exception as exc:  # any backend error
             with self._lock:
                 self._failure = f"{type(exc).__name__}: {exc}"
-            log.warning("%s cannot be used (%s: %s); credentials are kept for the session "
-                        "only.", capitalized(self.keyring_description), type(exc).__name__,
-                        exc)
+            # (no "kept for the session only": a one-shot command keeps nothing at all)
+            log.warning("%s cannot be used (%s: %s); credentials are neither read from it "
+                        "nor saved in it.", capitalized(self.keyring_description),
+                        type(exc).__name__, exc)
             return False
         return True
 
@@ -774,8 +784,8 @@ class CredentialStore:
         with self._lock:
             self._usable = False
             self._failure = detail
-        log.warning("%s could not %s (%s); credentials are kept for the session only from "
-                    "now on.", capitalized(self.keyring_description), what, detail)
+        log.warning("%s could not %s (%s); credentials are neither read from it nor saved "
+                    "in it from now on.", capitalized(self.keyring_description), what, detail)
 
     def _keyring_get(self, registry: str) -> Credentials | None:
         """The keyring's credentials for ``registry``; None when it has none, or there is
@@ -924,7 +934,7 @@ class CredentialStore:
                 return None
             raise SpyglassError(f"{failed}: {_helper_detail(out or err, done.returncode)}.")
         try:
-            answer = json.loads(out)
+            answer = gojson.loads(out)
         except json.JSONDecodeError:
             answer = None
         if not (isinstance(answer, dict) and isinstance(answer.get("Username", ""), str)
@@ -961,7 +971,7 @@ def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
     if not stored.lstrip().startswith("{"):
         return Credentials("", stored, source="keyring")
     try:
-        data = json.loads(stored)
+        data = gojson.loads(stored)
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
@@ -1043,9 +1053,11 @@ def _read_auth_file(auth_file: _AuthFile) -> _FileContents | None:
     except UnicodeDecodeError:
         raise bad("is not UTF-8 text") from None
     try:
-        data = json.loads(text)
+        data = gojson.loads(text)  # (nested too deeply: not JSON, as Go says too)
     except json.JSONDecodeError as exc:
-        raise bad(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") \
+        # Python's "Unterminated string starting at" ends in "at" already
+        message = exc.msg.removesuffix(" at")
+        raise bad(f"is not valid JSON ({message} at line {exc.lineno}, column {exc.colno})") \
             from None
     if not isinstance(data, dict):
         raise bad("does not hold a JSON object")

@@ -173,6 +173,10 @@ class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
 
 
+class LockHeld(TransportError):
+    """A lock file another program held longer than the caller would wait for it."""
+
+
 class CorruptData(TransportError):
     """Bytes that do not decompress: compressed data corrupt, truncated, or followed by
     something else."""

@@ -45,6 +45,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,14 @@ _KEYS: Final = frozenset({"version", "recent_locations", "open_locations", "firs
                           "window_geometry", "registries", "show_attachment_tags"})
 _REGISTRY_KEYS: Final = frozenset({"host", "username", "insecure", "repositories"})
 _SHOWN_PROBLEMS: Final = 3
+LOCK_WAIT: Final = 3.0
+"""Seconds a save waits for the lock another program holds before it fails (and the
+next save tries again): a save holds it for a moment; one that holds it longer is hung
+or stopped."""
+STALE_TEMP_AGE: Final = 60.0
+"""Seconds after which a save's temporary file (``.settings.json.XXXXXXXX.tmp``) found by
+the next save is one a save killed mid-write left, and is removed."""
+_TEMP_NAME: Final = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def settings_path() -> Path:
@@ -542,6 +551,22 @@ class _FileState:
     """Why a file that is there could not be used ("" when it could, or is not there)."""
 
 
+def _loads(raw: bytes) -> Any:
+    """``json.loads``, with nesting too deep for Python and a number of more digits than it
+    converts refused as not JSON, the way :func:`spyglass.core.gojson.loads` does.
+
+    Not ``gojson.loads`` itself: that makes the escape of a lone surrogate U+FFFD, and
+    a path's byte that is not UTF-8 is written as one (:func:`settings_text`)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+            raise
+        raise json.JSONDecodeError(str(exc), "", 0) from None
+
+
 def _read_file(path: Path) -> _FileState:
     try:
         raw = path.read_bytes()
@@ -550,7 +575,7 @@ def _read_file(path: Path) -> _FileState:
     except OSError as exc:
         return _FileState(unusable=f"it cannot be read: {exc.strerror or exc}")
     try:
-        data = json.loads(raw)
+        data = _loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _FileState(raw=raw, unusable=f"it is not valid JSON: {exc}")
     if not isinstance(data, dict):
@@ -614,6 +639,13 @@ def _set_aside_sentence(shown: Path, reason: str, bad: Path | None, why: str) ->
                    "the settings cannot be saved.")
 
 
+def left_out_sentence(shown: Path, problems: Problems) -> str:
+    """The fields left out of ``shown``, said before the file could be copied aside."""
+    return (f'Some settings in "{shown}" could not be used and were left out: '
+            f"{_problem_list(problems)}. The file is left as it is until the settings "
+            "can be saved.")
+
+
 def _problems_sentence(shown: Path, problems: Problems, backup: Path) -> str:
     return (f'Some settings in "{shown}" could not be used and were left out: '
             f'{_problem_list(problems)}. The file as it was is kept as "{backup}".')
@@ -664,10 +696,18 @@ class LoadedSettings:
         """:meth:`notices` as one text, or ""."""
         return " ".join(self.notices())
 
+    def left_out(self) -> str:
+        """The fields left out, said before the file is copied aside (for when a save fails
+        before it can be: the copy's name is said once it is), or ""."""
+        if not self.problems or self.newer_version is not None:
+            return ""
+        return left_out_sentence(self.path, self.problems)
 
-def read_settings(path: Path | None = None) -> LoadedSettings:
+
+def read_settings(path: Path | None = None, *, set_aside: bool = True) -> LoadedSettings:
     """Read the settings; never raises. Missing file → defaults; unusable file → set
-    aside (see the module docstring) and defaults."""
+    aside (see the module docstring; not with ``set_aside`` False, for a reader that
+    never saves) and defaults."""
     path = path or settings_path()
     target = _target(path)
     loaded = LoadedSettings(Settings(), path)
@@ -675,7 +715,9 @@ def read_settings(path: Path | None = None) -> LoadedSettings:
     found = _read_file(target)
     if found.unusable:
         loaded.unusable = found.unusable
-        loaded.set_aside, loaded.set_aside_failed = _set_aside(target, path, found.unusable)
+        if set_aside:
+            loaded.set_aside, loaded.set_aside_failed = _set_aside(target, path,
+                                                                   found.unusable)
     elif found.data is not None:
         loaded.settings = Settings.from_json(found.data, where=path, problems=loaded.problems)
         version = _version(found.data)
@@ -718,6 +760,25 @@ class SavedSettings:
             return (f'The settings file "{self.path}" could not be used ({self.unusable}); '
                     f'it was renamed to "{self.backup}" before the settings were saved.')
         return _problems_sentence(self.path, self.problems, self.backup)
+
+
+def _busy_sentence(shown: Path, lock: Path) -> str:
+    return (f'Cannot save the settings to "{shown}" now: it is being saved by another '
+            f'program, which has held "{lock}" for more than {LOCK_WAIT:g} seconds (another '
+            "Spyglass, perhaps stopped or hung while it saved). The settings are saved again "
+            "with the next change, and when Spyglass closes. Until then, changes made in this "
+            "window last only until Spyglass quits.")
+
+
+def _lock_failure(exc: OSError, shown: Path, lock: Path) -> str:
+    """The sentence for a lock file that is there but cannot be used (another user's that
+    cannot even be read, a folder in its place)."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    kind = "folder" if os.path.isdir(lock) else "file"
+    return (f'Cannot save the settings to "{shown}": the lock file "{lock}" cannot be '
+            f"used ({reason}). Remove that {kind}: Spyglass makes it while it saves, and "
+            "removes it when done (one made by sudo spyglass belongs to root). Until then, "
+            "changes made in this window last only until Spyglass quits.")
 
 
 def _save_failure(exc: OSError, shown: Path, folder: Path) -> str:
@@ -780,6 +841,29 @@ def _write(target: Path, text: str) -> None:
                 pass
 
 
+def _remove_stale_temps(target: Path) -> None:
+    """Remove what saves killed mid-write left: this file's temporary files (by
+    :func:`_write`'s name) older than :data:`STALE_TEMP_AGE`. Under the lock, no save is
+    writing one; the age spares one a save on another machine may be writing."""
+    now = time.time()
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        found = _TEMP_NAME.fullmatch(name)
+        if found is None or found["name"] != target.name:
+            continue
+        temp = target.parent / name
+        try:
+            info = os.lstat(temp)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TEMP_AGE:
+                os.unlink(temp)
+                log.info("Removed %s, left by a save of the settings that did not end.", temp)
+        except OSError:
+            continue
+
+
 def _save_locked(settings: Settings, path: Path, target: Path,
                  base: Settings | None) -> SavedSettings:
     found = _read_file(target)
@@ -791,7 +875,11 @@ def _save_locked(settings: Settings, path: Path, target: Path,
             raise SpyglassError(_newer_sentence(path, version))
         theirs = Settings.from_json(found.data, where=path, problems=saved.problems)
         if saved.problems:
-            saved.backup = _copy_aside(target, found.raw)
+            try:
+                saved.backup = _copy_aside(target, found.raw)
+            except OSError as exc:
+                raise SpyglassError(left_out_sentence(path, saved.problems) + " "
+                                    + _save_failure(exc, path, target.parent)) from exc
     elif found.unusable:
         saved.unusable = found.unusable
         bad = _free_bad_name(target)
@@ -800,6 +888,7 @@ def _save_locked(settings: Settings, path: Path, target: Path,
     # a file not there (or set aside) holds nothing the caller has not seen
     saved.settings = (settings.copy() if theirs is None
                       else merge_settings(base, settings, theirs))
+    _remove_stale_temps(target)
     _write(target, settings_text(saved.settings))
     return saved
 
@@ -824,17 +913,22 @@ def save_settings(settings: Settings, path: Path | None = None, *,
 
     Raises :class:`SpyglassError` with a sentence (and advice that fits the failure)
     when the settings cannot be saved, and when the file is a newer Spyglass's."""
-    from spyglass.core.errors import TransportError
+    from spyglass.core.errors import LockHeld, TransportError
     from spyglass.core.transports.files import exclusive_lock
 
     path = path or settings_path()
     target = _target(path)
+    lock = target.with_name(target.name + LOCK_SUFFIX)
     try:
         make_user_folder(target.parent, CONFIG_VARIABLE)
-        with exclusive_lock(target.with_name(target.name + LOCK_SUFFIX), what=f'"{path}"'):
+        with exclusive_lock(lock, what=f'"{path}"', wait=LOCK_WAIT):
             return _save_locked(settings, path, target, base)
+    except LockHeld as exc:
+        raise SpyglassError(_busy_sentence(path, lock)) from exc
     except TransportError as exc:  # the lock file (its sentence names the folder)
         if isinstance(exc.__cause__, OSError):
+            if os.path.lexists(lock):  # there, and not usable: not the folder's fault
+                raise SpyglassError(_lock_failure(exc.__cause__, path, lock)) from exc
             raise SpyglassError(_save_failure(exc.__cause__, path, target.parent)) from exc
         raise
     except OSError as exc:

@@ -706,7 +706,8 @@ class Snapshot:
     error: str
     notes: tuple[str, ...] = ()
     """What the plan decided on the user's behalf (``plan.notes``: layers compressed, what
-    is left behind or replaced, signatures merged), as the engine words them."""
+    is left behind or replaced, signatures merged), as the engine words them; and what the
+    copy met that stays (a broken blob location cache renamed aside)."""
     attached: str = ""
     """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
     source_digest: Digest | None = None
@@ -805,12 +806,22 @@ class Tally:
                     written.written = event.written.digest
         elif isinstance(event, Finished):
             self._finished = True
+            self._take_cache_notice()
         elif isinstance(event, Failed | CopyCancelled):
             if isinstance(event, Failed):
                 self._error = event.message
+                self._take_cache_notice()
             for row in blobs.values():
                 if row.outcome in ("copying", "retrying"):
                     row.outcome = "interrupted"
+
+    def _take_cache_notice(self) -> None:
+        """The blob location cache's notice (a broken file renamed aside), with the notes of
+        the copy that met it, once: the window says it nowhere else."""
+        from spyglass.core.blobcache import default_cache
+
+        if notice := default_cache().take_notice():
+            self._notes = (*self._notes, notice)
 
     def snapshot(self) -> Snapshot:
         with self._lock:

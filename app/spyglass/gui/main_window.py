@@ -99,7 +99,7 @@ ARCHIVE_FILTERS = (
     "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
 )
 STATUS_TIMEOUT_MS = 6000
-SETTINGS_SAVE_MS = 2000
+SETTINGS_SAVE_MS = 4000  # past settings.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
 
 
@@ -162,6 +162,11 @@ class MainWindow(QMainWindow):
         what a save tells apart the window's own changes from another's with."""
         self._settings_told: set[str] = set()
         self._settings_failure = ""
+        self._settings_startup = ""  # what the file was at start: in the banner till closed
+        self._settings_left_out = ""  # fields left out, till a save copies the file aside
+        self._not_remembered: set[str] = set()
+        """The bundled sample, opened where no copy of the user's could be made: remembered,
+        each start would open it again (a checkout's own files, where drops are written)."""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []
@@ -255,8 +260,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         # the keyboard starts in LOCAL, where the arrows browse (not on a sidebar button)
         self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.settings_banner.dismissed.connect(self._settings_dismissed)
         if settings_read is not None:
             self._tell_settings(*settings_read.notices())
+            self._settings_startup = settings_read.notice()
+            self._settings_left_out = settings_read.left_out()
             if settings_read.problems and settings_read.newer_version is None:
                 # copied aside and rewritten now, and said (naming the copy) once it is
                 self.save_settings_later()
@@ -538,6 +546,8 @@ class MainWindow(QMainWindow):
 
             def found(sample: Path | None) -> None:
                 if sample is not None and not self._closed:
+                    if sample == sample_layout_path():
+                        self._not_remembered.add(normalize_location(sample))
                     self.open_location(sample)
 
             # (none when packaged without it): on a worker, like all disk access
@@ -593,8 +603,9 @@ class MainWindow(QMainWindow):
         path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
-        self.settings.add_recent(path)
-        self.save_settings_later()
+        if normalize_location(path) not in self._not_remembered:
+            self.settings.add_recent(path)
+            self.save_settings_later()
         index = self._location_index(path)
         if path in self._select_first:
             self._select_first.discard(path)
@@ -870,10 +881,13 @@ class MainWindow(QMainWindow):
         self._settings_base = saved.settings
         self.registries.follow_settings(before)
         self._update_actions()
+        self._settings_left_out = ""
         if self._settings_failure:  # saved after all: that is no longer so
             self._settings_told.discard(self._settings_failure)
-            if self.settings_banner.text == self._settings_failure:
+            if self.settings_banner.text.endswith(self._settings_failure):
                 self.settings_banner.hide()
+                if self._settings_startup:
+                    self.settings_banner.show_text(self._settings_startup)
             self._settings_failure = ""
         if notice := saved.notice():
             self._tell_settings(notice)
@@ -884,6 +898,9 @@ class MainWindow(QMainWindow):
         """Say why the settings were not saved: in the banner once, and in the status bar
         too where a change expected to be saved (an edited registry's) was not."""
         self._save_ended()
+        if self._settings_left_out and self._settings_left_out not in sentence:
+            # said with the failure that keeps the file from being copied aside
+            sentence = f"{self._settings_left_out} {sentence}"
         self._settings_failure = sentence
         if said or sentence not in self._settings_told:
             self.show_status(sentence)
@@ -895,7 +912,11 @@ class MainWindow(QMainWindow):
         new = [s for s in sentences if s and s not in self._settings_told]
         if new:
             self._settings_told.update(new)
-            self.settings_banner.show_text(" ".join(new))
+            kept = [self._settings_startup] if self._settings_startup else []
+            self.settings_banner.show_text(" ".join(kept + new))
+
+    def _settings_dismissed(self) -> None:
+        self._settings_startup = ""
 
     def restore_window_geometry(self) -> bool:
         """Put the window where the settings say it was; False if they say nothing usable."""
@@ -1031,7 +1052,7 @@ class MainWindow(QMainWindow):
             self.copying.shutdown()  # waits for the copies (at most SHUTDOWN_WAIT_MS)
             self.settings.open_locations = [
                 normalize_location(node.path) for node in self._open_nodes()
-            ]
+                if normalize_location(node.path) not in self._not_remembered]
             self.settings.window_geometry = bytes(
                 self.saveGeometry().toBase64().data()).decode("ascii")
             self.settings.first_run_done = True

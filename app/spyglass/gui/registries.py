@@ -100,8 +100,9 @@ def _listed(hosts: list[str]) -> str:
 
 def session_only_text(hosts: list[str], store: CredentialStore | None = None) -> str:
     """The banner's sentence for the registries whose passwords last only this session:
-    for those a locked keyring did not take, that it is locked, and for the others, that
-    there is no keyring. ``store`` tells which (:meth:`CredentialStore.why_not_saved`);
+    for those a locked keyring did not take, that it is locked; for those one that failed
+    did not, that it failed and why; and for the others, that there is no keyring.
+    ``store`` tells which (:meth:`CredentialStore.why_not_saved`);
     by default the process's, which is the window's unless it was given another."""
     from spyglass.core.credentials import capitalized
 
@@ -110,14 +111,22 @@ def session_only_text(hosts: list[str], store: CredentialStore | None = None) ->
 
         store = credential_store()
     locked: dict[str, list[str]] = {}  # by keyring
+    failed: dict[str, list[str]] = {}  # by the keyring's failure ("The … failed (…)")
     missing: list[str] = []
     for host in hosts:
         why = store.why_not_saved(host)
         if why is not None and why.locked:
             locked.setdefault(capitalized(why.keyring), []).append(host)
+        elif why is not None:
+            failed.setdefault(capitalized(why.state), []).append(host)
         else:
             missing.append(host)
     said = []
+    for state, held in failed.items():
+        kept = (f"the password for {held[0]} is" if len(held) == 1
+                else f"the passwords for {_listed(held)} are")
+        said.append(f"{state}, so {kept} kept only until Spyglass quits. Once the keyring "
+                    "works, start Spyglass again and type it in Edit Registry… to keep it.")
     for keyring, held in locked.items():
         if len(held) == 1:
             said.append(LOCKED_SESSION_ONLY.format(keyring=keyring, host=held[0]))

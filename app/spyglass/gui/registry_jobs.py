@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.credentials import Credentials, CredentialStore, SaveTarget, canonical_host
+from spyglass.core.credentials import (
+    Credentials,
+    CredentialStore,
+    SaveTarget,
+    canonical_host,
+    capitalized,
+)
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,
@@ -202,8 +208,17 @@ class Connection:
             if self._client is not None:
                 return self._client
         store, host = self._store, self.host
+
+        def stored() -> Credentials | None:
+            found = store.lookup(host)
+            failure = store.keyring_failure
+            if found is None and failure is not None:  # (a refusal says it, not "sign in")
+                raise failure.said(f"{capitalized(failure.state)}, so the stored credentials "
+                                   f"for {host} could not be read.")
+            return found
+
         client = RegistryClient(
-            host, credentials=self._given or (lambda: store.lookup(host)),
+            host, credentials=self._given or stored,
             insecure=self.insecure, retry_times=self._retry_times)
         with self._lock:
             if self._client is None:

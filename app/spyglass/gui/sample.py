@@ -3,22 +3,31 @@ Spyglass bundles, so that an image dropped on it is written there, never into th
 tree of a checkout (its committed files) nor into an installed package (often read-only).
 
 The copy is made once, under ``platformdirs.user_data_dir("spyglass")``, whole or not at
-all (into a temporary folder beside it, renamed into place). Where it cannot be made (no
-home folder, a read-only one), the bundled layout is opened as it is.
+all (into a temporary folder beside it, renamed into place). A folder at its name without
+an ``index.json`` (a half-made copy, a copy damaged since) is removed when it holds only
+the sample's own files, else renamed aside (``sample-layout.bad``), and the copy made
+again. Where it cannot be made (no home folder, a read-only one), the bundled layout is
+opened as it is (and the window never remembers it as a place).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
+from typing import Final
 
 from spyglass.core.cachedir import make_user_folder
 
 log = logging.getLogger(__name__)
 
 FOLDER = "sample-layout"
+STALE_AGE: Final = 60.0
+"""Seconds after which a staging folder (``.sample-layout-XXXXXXXX``) is one a copy that
+was killed left, and is removed by the next."""
 
 
 def user_data_dir() -> Path:
@@ -42,6 +51,9 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
         # (below an existing home or $XDG_DATA_HOME only: a home that is not there is
         # never made, as for the cache and the settings)
         make_user_folder(folder, "XDG_DATA_HOME")
+        _remove_stale_staging(folder)
+        if os.path.lexists(target):
+            _clear_broken(bundled, target)
         staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=folder))
         try:
             shutil.copytree(bundled, staging, dirs_exist_ok=True)
@@ -56,6 +68,47 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
                  "your own could not be made in %s (%s).", bundled, folder, exc)
         return bundled
     return target
+
+
+def _remove_stale_staging(folder: Path) -> None:
+    """Remove the staging folders copies killed midway left."""
+    now = time.time()
+    for left in folder.glob(f".{FOLDER}-*"):
+        try:
+            if left.is_dir() and not left.is_symlink() and now - left.stat().st_mtime > STALE_AGE:
+                shutil.rmtree(left)
+        except OSError:
+            continue
+
+
+def _only_sample_files(bundled: Path, target: Path) -> bool:
+    """Whether everything in ``target`` is a file of the ``bundled`` sample, of its size
+    (a half-made copy of it: nothing of the user's)."""
+    for item in target.rglob("*"):
+        theirs = bundled / item.relative_to(target)
+        if item.is_symlink() or not theirs.exists():
+            return False
+        if item.is_file() and (not theirs.is_file()
+                               or item.stat().st_size != theirs.stat().st_size):
+            return False
+    return True
+
+
+def _clear_broken(bundled: Path, target: Path) -> None:
+    """Make way for a new copy where ``target`` is there without an ``index.json``: remove a
+    half-made copy of the sample, rename anything else aside to a free ``.bad`` name."""
+    if target.is_dir() and not target.is_symlink() and _only_sample_files(bundled, target):
+        shutil.rmtree(target)
+        log.info("Removed %s, a copy of the sample layout made only in part.", target)
+        return
+    aside = target.with_name(f"{target.name}.bad")
+    number = 0
+    while os.path.lexists(aside):
+        number += 1
+        aside = target.with_name(f"{target.name}.bad.{number}")
+    os.rename(target, aside)
+    log.warning("The sample layout %s has no index.json; it was renamed to %s and the "
+                "sample copied again.", target, aside)
 
 
 def main() -> int:

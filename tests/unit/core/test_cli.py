@@ -1058,3 +1058,29 @@ def test_a_request_asked_again_after_a_timeout_is_said_on_stderr(
         assert code == EXIT_ERROR and out == ""
         assert len(err.splitlines()) == 1 and "asking again" not in err, err
         assert "stopped answering" in err
+
+
+def test_logout_all_leaves_a_damaged_settings_file_as_it_is(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """It renamed the file to settings.json.bad: odd for a logout, which saves nothing."""
+    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.core.transports import registry
+    from tests.helpers.keyrings import LockableKeyring
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    settings = tmp_path / "spyglass" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_bytes(b'{"registries": [')
+    store = CredentialStore(keyring_backend=LockableKeyring(), environ={"HOME": "/nonexistent"})
+    store.save("one.example.com", Credentials("u", "pw"))
+    monkeypatch.setitem(registry._stores, None, store)
+    assert main(["logout", "--all"]) == 0
+    _out, err = capsys.readouterr()
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["settings.json"]
+    assert settings.read_bytes() == b'{"registries": ['
+    assert err.splitlines()[0] == (
+        f'spyglass: The settings file "{settings}" could not be used (it is not valid JSON: '
+        "Expecting value: line 1 column 17 (char 16)); it is left as it is, and the registries the "
+        "keyring lists are logged out.")
+    assert "Removed the stored credentials for one.example.com." in err

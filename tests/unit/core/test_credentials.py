@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -689,6 +690,10 @@ def test_helper_name_with_a_path_is_refused(env: Env) -> None:
     ("content", "expected"),
     [
         ('{"auths": {', "is not valid JSON"),
+        ('{"auths": {"x', "is not valid JSON (Unterminated string starting at line 1, "
+                          "column 12)"),
+        ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+         "is not valid JSON (nested too deeply at line 1, column 1)"),
         ("[]", "does not hold a JSON object"),
         ('{"auths": []}', '"auths" that is not an object'),
         ('{"auths": {"registry.example.com": "x"}}', "that is not an object"),
@@ -702,7 +707,7 @@ def test_corrupt_auth_file_is_an_error_naming_it(env: Env, content: str, expecte
     env.runtime_auth.parent.mkdir(parents=True)
     env.runtime_auth.write_text(content, encoding="utf-8")
     write_json(env.docker_config, one_auth(HOST, "never-reached:pw"))
-    with pytest.raises(SpyglassError, match=expected) as info:
+    with pytest.raises(SpyglassError, match=re.escape(expected)) as info:
         env.store().lookup(HOST)
     assert str(env.runtime_auth) in str(info.value)
 
@@ -1269,3 +1274,16 @@ def test_a_plain_file_keyring_nobody_chose_is_passed_over(
     monkeypatch.setattr(keyring.core, "load_env", lambda: None)
     given = CredentialStore(keyring_backend=plaintext_keyring)
     assert given.keyring_usable is True and given.passed_over is None
+
+
+def test_a_keyring_that_fails_is_said_without_a_session_to_keep_credentials_for(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """``inspect`` and ``copy`` printed "credentials are kept for the session only": a
+    command that runs once keeps none."""
+    store = env.store(FailingKeyring())
+    with caplog.at_level(logging.WARNING, logger="spyglass.core.credentials"):
+        assert store.lookup(HOST) is None
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert said == ("The keyring backend FailingKeyring cannot be used (RuntimeError: "
+                    "org.freedesktop.DBus.Error.ServiceUnknown); credentials are neither "
+                    "read from it nor saved in it.")

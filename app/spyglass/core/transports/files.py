@@ -47,6 +47,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     InvalidDigest,
     InvalidLayout,
+    LockHeld,
     SizeMismatch,
     SpyglassError,
     TransportError,
@@ -983,7 +984,8 @@ def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> 
 
 @contextmanager
 def exclusive_lock(
-    lock_path: Path, *, what: str, cancel: CancelToken | None = None
+    lock_path: Path, *, what: str, cancel: CancelToken | None = None,
+    wait: float | None = None,
 ) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_path`` for the ``with`` block; the file is
     created for it and removed again, so a layout keeps no trace of being written.
@@ -995,17 +997,18 @@ def exclusive_lock(
     holding the lock on a file no longer there (or replaced by another
     writer's): it then starts again with the file now at that name. Only the
     writer holding the file that is at the name holds the lock. A file left
-    by a killed writer is just taken. With ``cancel``, waiting polls the token
-    and raises :class:`~spyglass.core.errors.Cancelled`. ``what`` names the
-    place in error sentences.
+    by a killed writer is just taken, and so is one this user may not write (another
+    user's, left by ``sudo``): ``flock`` needs only a descriptor open for reading.
+    With ``cancel``, waiting polls the token and raises
+    :class:`~spyglass.core.errors.Cancelled`; with ``wait``, after that many seconds it
+    raises :class:`~spyglass.core.errors.LockHeld`. ``what`` names the place in error
+    sentences.
     """
+    deadline = None if wait is None else time.monotonic() + wait
     while True:
+        fd = _open_lock(lock_path)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        except OSError as exc:
-            raise TransportError(describe_write_error(exc, lock_path)) from exc
-        try:
-            _lock_fd(fd, lock_path, what, cancel)
+            _lock_fd(fd, lock_path, what, cancel, deadline)
             try:
                 held = os.path.samestat(os.fstat(fd), os.stat(lock_path))
             except FileNotFoundError:
@@ -1029,9 +1032,24 @@ def _remove_if_ours(fd: int, lock_path: Path) -> None:
             os.unlink(lock_path)
 
 
-def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None) -> None:
+def _open_lock(lock_path: Path) -> int:
+    """A descriptor of the lock file, made if need be; read-only when this user may not
+    write one that is there."""
     try:
-        if cancel is None:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except PermissionError as exc:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(lock_path).st_mode):
+                return os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        raise TransportError(describe_write_error(exc, lock_path)) from exc
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, lock_path)) from exc
+
+
+def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
+             deadline: float | None) -> None:
+    try:
+        if cancel is None and deadline is None:
             fcntl.flock(fd, fcntl.LOCK_EX)
             return
         while True:
@@ -1039,7 +1057,11 @@ def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None) ->
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
-                check(cancel)
+                if cancel is not None:
+                    check(cancel)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LockHeld(f'{what} is being written by another program, which '
+                                   f'holds "{lock_path}".') from None
                 time.sleep(_LOCK_POLL)
     except OSError as exc:
         reason = exc.strerror or str(exc)

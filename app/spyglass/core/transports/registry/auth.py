@@ -175,7 +175,8 @@ class RegistryAuth(httpx.Auth):
     auth files. When it raises :class:`~spyglass.core.credentials.KeyringUnavailable`
     for a locked keyring, requests go on without credentials (:attr:`keyring_locked`
     names it for the sentences of a refusal) and the function is called again once
-    the keyring may be asked again: unlocked meanwhile, it answers.
+    the keyring may be asked again: unlocked meanwhile, it answers. For one that failed,
+    they go on without, for good (:attr:`keyring_failed` says it for a refusal).
     ``token_client`` sends token requests (the registry's own client, so it shares
     TLS settings).
     """
@@ -195,6 +196,8 @@ class RegistryAuth(httpx.Auth):
         self._challenge: Challenge | None = None
         self._refresh_token: str | None = None
         self._looked_up = self._lookup is None
+        self._failed = ""
+        """The sentence of a keyring that failed as the credentials were looked up."""
         self._locked: tuple[str, float] | None = None
         """The locked keyring the last lookup met (described), and when it may be asked
         again (:func:`time.monotonic`)."""
@@ -219,10 +222,12 @@ class RegistryAuth(httpx.Auth):
             try:
                 found = self._lookup()
             except KeyringUnavailable as exc:
-                if not exc.locked:
-                    raise
                 with self._lock:
-                    self._locked = (exc.keyring, exc.retry_at)
+                    if not exc.locked:  # not asked again: anonymous, and said if refused
+                        self._failed = str(exc)
+                        self._looked_up = True
+                    else:
+                        self._locked = (exc.keyring, exc.retry_at)
                 return None
             with self._lock:
                 self._locked = None
@@ -232,6 +237,14 @@ class RegistryAuth(httpx.Auth):
                         self._refresh_token = found.identity_token
                     self._looked_up = True
         return self._credentials
+
+    @property
+    def keyring_failed(self) -> str:
+        """The sentence of the keyring that failed as the credentials were looked up, where
+        nothing else had any ("The keyring backend X failed (…), so the stored credentials
+        for H could not be read."); "" otherwise. Does not look them up."""
+        with self._lock:
+            return self._failed
 
     @property
     def keyring_locked(self) -> str | None:

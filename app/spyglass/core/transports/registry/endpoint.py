@@ -565,6 +565,7 @@ class RegistryEndpoint:
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
             credentials=self.auth.sent,
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
+            keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         raise error

@@ -164,6 +164,7 @@ def error_for(
     attempts: int = 1,
     credentials: Credentials | None = None,
     keyring_locked: str | None = None,
+    keyring_failed: str = "",
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -176,6 +177,8 @@ def error_for(
     came from (an auth.json's entry is named in the advice, rather than ``--creds``).
     ``keyring_locked`` names the keyring that was locked when none were found: a
     demand for credentials then says to unlock it (logging in would not help).
+    ``keyring_failed`` is the sentence of a keyring that failed as they were looked up:
+    a demand for credentials says it.
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -245,6 +248,10 @@ def error_for(
                      "USER:PASSWORD.")
         elif credentials_from == "command line":
             check = "Check the user name and password given with --creds USER:PASSWORD."
+        elif credentials_from and credentials_from.startswith("docker-credential-"):
+            check = (f"Check the credentials the helper {credentials_from} gives for {host} "
+                     "(the credHelpers or credsStore of the auth file names it), or pass "
+                     "--creds USER:PASSWORD.")
         else:
             check = (f"Check the user name and password (--creds USER:PASSWORD), or log in "
                      f"again with spyglass login {host}.")
@@ -254,6 +261,8 @@ def error_for(
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
+        if keyring_failed:
+            said = f"{said} {keyring_failed}"
         if keyring_locked is not None:
             return AuthenticationFailed(
                 f"{said} {locked_keyring_sentence(keyring_locked)}", status=status, code=code,

@@ -240,6 +240,11 @@ def trust_ca_certificate(host: str, source: Path, *,
         return holding[ders[0]]
     encoded = "".join(ssl.DER_cert_to_PEM_cert(der) for der in new).encode("ascii")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.stem).strip(".-") or "ca"
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise SpyglassError(
+            f'Cannot put the CA certificate in "{folder}": that is a file, and it must be a '
+            f"folder (holding the registry's *.crt files). Move the file away, then trust "
+            f'"{source}" again, or allow this registry to be insecure.')
     try:
         make_folders(folder)
         return _write_new(folder, stem, encoded)

@@ -346,3 +346,14 @@ def test_an_error_body_too_deep_or_with_too_many_digits_holds_no_errors(body: by
     from spyglass.core.transports.registry.errors import error_entries
 
     assert error_entries(body) == []
+
+
+def test_credentials_a_helper_gave_that_are_refused_name_the_helper() -> None:
+    """It said to check those given with --creds, which were never given."""
+    error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x",
+                credentials_from="docker-credential-pass")
+    assert error.on_command_line == (
+        "Reading x failed: the registry registry.test refused the credentials given. Check "
+        "the credentials the helper docker-credential-pass gives for registry.test (the "
+        "credHelpers or credsStore of the auth file names it), or pass --creds "
+        "USER:PASSWORD.")

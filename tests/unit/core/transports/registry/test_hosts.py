@@ -283,6 +283,22 @@ def test_a_folder_that_cannot_be_written_is_a_sentence(ca_bytes: bytes,
     assert list((locked / "registry.example").iterdir()) == []
 
 
+def test_a_file_where_the_registrys_folder_goes_is_said_to_be_one(ca_bytes: bytes,
+                                                                   tmp_path: Path) -> None:
+    """It said to copy the certificate "there": into a file."""
+    ca_pem = tmp_path / "ca.pem"
+    ca_pem.write_bytes(ca_bytes)
+    certs_d = tmp_path / "certs.d"
+    certs_d.mkdir()
+    (certs_d / "registry.example").write_text("not a folder")
+    with pytest.raises(SpyglassError) as caught:
+        trust_ca_certificate("registry.example", ca_pem, roots=[certs_d])
+    assert str(caught.value) == (
+        f'Cannot put the CA certificate in "{certs_d / "registry.example"}": that is a file, '
+        "and it must be a folder (holding the registry's *.crt files). Move the file away, "
+        f'then trust "{ca_pem}" again, or allow this registry to be insecure.')
+
+
 @pytest.mark.parametrize(("content", "expected"), [
     (b"", "holds no certificate"),
     (b"hello\n", "holds no certificate"),

@@ -147,18 +147,47 @@ def test_without_a_path_nothing_is_remembered() -> None:
     assert not cache.enabled
 
 
-def test_a_corrupt_file_means_no_cache_and_a_log_line(path: Path, caplog) -> None:
+def test_a_corrupt_file_is_renamed_aside_and_a_new_one_started(path: Path, caplog) -> None:
+    """It turned mounts off (not even this session's, as without a file), for good: the
+    file was never replaced, and every copy said so again."""
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"this is not an SQLite database, just some bytes " * 100)
+    junk = b"this is not an SQLite database, just some bytes " * 100
+    path.write_bytes(junk)
     cache = BlobLocationCache(path)
     with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
         cache.record(HOST, "a/b", D1)
-        assert cache.candidates(HOST, D1) == []
+        assert cache.candidates(HOST, D1) == ["a/b"]
         cache.record(HOST, "a/c", D1)
-    assert not cache.enabled
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        cache.close()
+    assert cache.enabled
+    bad = path.with_name("blob-locations.sqlite.bad")
+    assert bad.read_bytes() == junk
+    notice = (f'The blob location cache "{path}" could not be read (file is not a database); '
+              f'it was renamed to "{bad}" and a new one started, so cross-repository mounts '
+              "know only the blobs seen from now on.")
+    assert [r.getMessage() for r in caplog.records] == [notice]  # once
+    assert cache.take_notice() == notice and cache.take_notice() == ""
+    assert sorted(BlobLocationCache(path).candidates(HOST, D1)) == ["a/b", "a/c"]
+
+
+def test_a_corrupt_file_that_cannot_be_renamed_leaves_the_cache_in_memory(
+        path: Path, caplog, monkeypatch) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, just some bytes " * 100)
+    cache = BlobLocationCache(path)
+
+    def refused(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(blobcache.os, "rename", refused)
+    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+        cache.record(HOST, "a/b", D1)
+        cache.close()
+        assert cache.candidates(HOST, D1) == ["a/b"]  # this session's, as without a file
+    assert not cache.enabled and "in memory" in repr(cache)
+    warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
-    assert str(path) in warnings[0].getMessage() and "Delete the file" in warnings[0].getMessage()
+    assert str(path) in warnings[0] and "Delete the file" in warnings[0]
 
 
 def test_a_file_that_cannot_be_had_leaves_the_cache_in_memory_quietly(
