@@ -1244,8 +1244,8 @@ def test_a_keyring_that_failed_is_said_failed_not_missing(
     with qtbot.waitSignal(model.registryFailed, timeout=WAIT_MS) as blocker:
         window.registries.tree.setCurrentIndex(model.registry_index(host))
     failed = "The keyring backend FailingKeyring failed (RuntimeError: backend exploded)"
-    assert (f"the registry {host} wants valid credentials. {failed}, so the stored "
-            f"credentials for {host} could not be read.") in blocker.args[1]
+    assert (f"the registry {host} wants valid credentials. {failed}, so it could not be "
+            f"asked for credentials for {host}.") in blocker.args[1]
     # signing in again: kept for the session, and the banner says why
     dialog = window.registries.edit_registry(host)
     assert dialog is not None

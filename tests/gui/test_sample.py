@@ -67,3 +67,24 @@ def test_staging_folders_a_killed_copy_left_are_removed(sample_layout: Path,
     assert own_sample(sample_layout, data) == data / "sample-layout"
     assert sorted(p.name for p in data.iterdir()) == [".sample-layout-abcdefgh",
                                                       "sample-layout"]
+
+
+def test_a_half_made_copy_another_window_removes_meanwhile_is_made_again(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two windows starting at once both cleared it; the slower one's removal failed on
+    what the other had removed, and it opened the bundled sample in the source tree."""
+    from spyglass.gui import sample
+
+    own = tmp_path / "data" / "sample-layout"
+    shutil.copytree(sample_layout, own)
+    (own / "index.json").unlink()
+    looked = sample._only_sample_files
+
+    def other_window_first(bundled: Path, target: Path) -> bool:
+        answer = looked(bundled, target)
+        shutil.rmtree(target)  # the other window, removing it first
+        return answer
+
+    monkeypatch.setattr(sample, "_only_sample_files", other_window_first)
+    assert own_sample(sample_layout, tmp_path / "data") == own
+    assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()

@@ -147,6 +147,10 @@ class BlobLocationCache:
         """What a person should know about the file (a broken one was renamed aside), for
         the window to show once (:meth:`take_notice`); "" when nothing."""
         self._busy = 0  # operations skipped in a row for another process's lock
+        self._file_id: tuple[int, int] | None = None
+        """The file opened last (device, inode): a broken one is renamed aside only while
+        it is still the one at the path (another process may have done so and started a
+        new one meanwhile)."""
         self._recent: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # recorded this session
         self._pending: dict[tuple[str, str, str], float] = {}  # not in the file yet
@@ -403,31 +407,38 @@ class BlobLocationCache:
         return False
 
     def _replace_broken(self, exc: sqlite3.DatabaseError) -> bool:
-        """Rename the broken file to a free ``.bad`` name (its journal files go: they are
-        the broken file's) so that the next open starts a new one; False if it could not
-        be renamed."""
+        """Rename the broken file to a free ``.bad`` name, its journal files first (they are
+        the broken file's, and a new file must not take them up), so that the next open
+        starts a new one; True too when another process has done so already (the file at
+        the path is no longer the one found broken); False if it could not be renamed."""
         connection, self._connection = self._connection, None
         _close_quietly(connection)
         path = self.path
         assert path is not None
+        if _file_id(path) != self._file_id:
+            log.info("The broken blob location cache %s was replaced meanwhile.", path)
+            return True
         bad = path.with_name(path.name + ".bad")
         number = 0
-        while os.path.lexists(bad):
+        while any(os.path.lexists(f"{bad}{end}") for end in ("", *_JOURNALS)):
             number += 1
             bad = path.with_name(f"{path.name}.bad.{number}")
+        for journal in _JOURNALS:
+            with contextlib.suppress(OSError):
+                os.rename(f"{path}{journal}", f"{bad}{journal}")
         try:
             os.rename(path, bad)
+        except FileNotFoundError:
+            return True  # set aside by another process between the two looks
         except OSError as failed:
             log.debug("The broken blob location cache %s could not be renamed (%s).",
                       path, _reason(failed))
             return False
-        for journal in ("-wal", "-shm", "-journal"):
-            with contextlib.suppress(OSError):
-                os.unlink(f"{path}{journal}")
         self.notice = (f'The blob location cache "{path}" could not be read '
                        f'({str(exc) or type(exc).__name__}); it was renamed to "{bad}" and '
-                       "a new one started, so cross-repository mounts know only the "
-                       "blobs seen from now on.")
+                       "a new one started. Where blobs were seen before is forgotten, so a "
+                       "copy may upload a blob it could have mounted from another "
+                       "repository until it is seen again.")
         log.warning("%s", self.notice)
         return True
 
@@ -437,6 +448,7 @@ class BlobLocationCache:
         assert self.path is not None
         if not self.path.parent.is_dir():
             self._make_folder(self.path.parent)
+        self._file_id = _file_id(self.path)
         db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
         )
@@ -550,3 +562,16 @@ __all__ = [
     "default_cache",
     "set_default_cache",
 ]
+
+
+_JOURNALS: Final = ("-wal", "-shm", "-journal")
+"""What SQLite keeps beside a database file, by the ends of their names."""
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` (device, inode); None when none is."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino

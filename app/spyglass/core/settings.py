@@ -551,20 +551,26 @@ class _FileState:
     """Why a file that is there could not be used ("" when it could, or is not there)."""
 
 
+class _NotJSON(ValueError):
+    """JSON Python cannot read though its syntax may be right (nested too deeply, a number
+    of too many digits); its text is the reason, without a made-up position."""
+
+
 def _loads(raw: bytes) -> Any:
     """``json.loads``, with nesting too deep for Python and a number of more digits than it
-    converts refused as not JSON, the way :func:`spyglass.core.gojson.loads` does.
+    converts refused as not JSON (:class:`_NotJSON`), the way
+    :func:`spyglass.core.gojson.loads` does.
 
     Not ``gojson.loads`` itself: that makes the escape of a lone surrogate U+FFFD, and
     a path's byte that is not UTF-8 is written as one (:func:`settings_text`)."""
     try:
         return json.loads(raw)
     except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+        raise _NotJSON("it is nested too deeply") from None
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
             raise
-        raise json.JSONDecodeError(str(exc), "", 0) from None
+        raise _NotJSON(str(exc)) from None
 
 
 def _read_file(path: Path) -> _FileState:
@@ -576,7 +582,7 @@ def _read_file(path: Path) -> _FileState:
         return _FileState(unusable=f"it cannot be read: {exc.strerror or exc}")
     try:
         data = _loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, _NotJSON) as exc:
         return _FileState(raw=raw, unusable=f"it is not valid JSON: {exc}")
     if not isinstance(data, dict):
         return _FileState(raw=raw, unusable="it does not hold a JSON object")
@@ -765,15 +771,21 @@ class SavedSettings:
 def _busy_sentence(shown: Path, lock: Path) -> str:
     return (f'Cannot save the settings to "{shown}" now: it is being saved by another '
             f'program, which has held "{lock}" for more than {LOCK_WAIT:g} seconds (another '
-            "Spyglass, perhaps stopped or hung while it saved). The settings are saved again "
-            "with the next change, and when Spyglass closes. Until then, changes made in this "
-            "window last only until Spyglass quits.")
+            "Spyglass, perhaps stopped or hung while it saved). Spyglass tries again with the "
+            "next change and when it closes; should those fail too, changes made in this "
+            "window are lost when it quits.")
 
 
 def _lock_failure(exc: OSError, shown: Path, lock: Path) -> str:
     """The sentence for a lock file that is there but cannot be used (another user's that
-    cannot even be read, a folder in its place)."""
+    cannot even be read, a folder in its place), or cannot be locked at all (a
+    filesystem without locks: removing the file would not help)."""
     reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    if exc.errno in (errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
+        return (f'Cannot save the settings to "{shown}": its lock file "{lock}" cannot be '
+                f"locked ({reason}). The filesystem of that folder may not support file "
+                "locks (a network home folder without a lock service, say). Until then, "
+                "changes made in this window last only until Spyglass quits.")
     kind = "folder" if os.path.isdir(lock) else "file"
     return (f'Cannot save the settings to "{shown}": the lock file "{lock}" cannot be '
             f"used ({reason}). Remove that {kind}: Spyglass makes it while it saves, and "

@@ -213,8 +213,9 @@ class Connection:
             found = store.lookup(host)
             failure = store.keyring_failure
             if found is None and failure is not None:  # (a refusal says it, not "sign in")
-                raise failure.said(f"{capitalized(failure.state)}, so the stored credentials "
-                                   f"for {host} could not be read.")
+                # (whether it keeps any for the host is not known: "could not be asked")
+                raise failure.said(f"{capitalized(failure.state)}, so it could not be asked "
+                                   f"for credentials for {host}.")
             return found
 
         client = RegistryClient(

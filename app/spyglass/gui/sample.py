@@ -96,9 +96,16 @@ def _only_sample_files(bundled: Path, target: Path) -> bool:
 
 def _clear_broken(bundled: Path, target: Path) -> None:
     """Make way for a new copy where ``target`` is there without an ``index.json``: remove a
-    half-made copy of the sample, rename anything else aside to a free ``.bad`` name."""
-    if target.is_dir() and not target.is_symlink() and _only_sample_files(bundled, target):
-        shutil.rmtree(target)
+    half-made copy of the sample, rename anything else aside to a free ``.bad`` name.
+    Another window starting at the same moment may be doing the same: what it removed
+    first is not an error."""
+    try:
+        ours = (target.is_dir() and not target.is_symlink()
+                and _only_sample_files(bundled, target))
+    except FileNotFoundError:  # going: another window is removing it
+        ours = True
+    if ours:
+        shutil.rmtree(target, onerror=_gone_is_fine)
         log.info("Removed %s, a copy of the sample layout made only in part.", target)
         return
     aside = target.with_name(f"{target.name}.bad")
@@ -106,9 +113,20 @@ def _clear_broken(bundled: Path, target: Path) -> None:
     while os.path.lexists(aside):
         number += 1
         aside = target.with_name(f"{target.name}.bad.{number}")
-    os.rename(target, aside)
+    try:
+        os.rename(target, aside)
+    except FileNotFoundError:
+        return  # set aside by another window meanwhile
     log.warning("The sample layout %s has no index.json; it was renamed to %s and the "
                 "sample copied again.", target, aside)
+
+
+def _gone_is_fine(function: object, path: str,
+                  exc_info: tuple[type[BaseException], BaseException, object]) -> None:
+    """:func:`shutil.rmtree`'s error handler: what is gone already (another window removed
+    it) is fine; anything else is raised."""
+    if not isinstance(exc_info[1], FileNotFoundError):
+        raise exc_info[1]
 
 
 def main() -> int:

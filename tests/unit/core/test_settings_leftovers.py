@@ -4,6 +4,7 @@ too deeply to read, one whose fields left out cannot be copied aside."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -108,8 +109,7 @@ def test_a_file_nested_too_deeply_is_set_aside_as_not_json(tmp_path: Path) -> No
     path = tmp_path / "settings.json"
     path.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     loaded = read_settings(path)
-    assert loaded.unusable == ("it is not valid JSON: nested too deeply: line 1 column 1 "
-                               "(char 0)")
+    assert loaded.unusable == "it is not valid JSON: it is nested too deeply"
     assert loaded.set_aside == path.with_name("settings.json.bad")
     assert loaded.settings == Settings()
 
@@ -132,3 +132,22 @@ def test_fields_left_out_are_said_when_the_file_cannot_be_copied_aside(
         "(expected true or false). The file is left as it is until the settings can be "
         f'saved. Cannot save the settings to "{path}": Permission denied.')
     assert json.loads(path.read_text(encoding="utf-8")) == {"first_run_done": "yes"}
+
+
+def test_a_lock_the_filesystem_cannot_take_is_not_said_to_be_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flock failing (ENOLCK: a network home without a lock service) said "Remove that
+    file" of the lock file the save itself had just made, which would not help."""
+    path = tmp_path / "settings.json"
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(SpyglassError) as info:
+        save_settings(Settings(first_run_done=True), path)
+    assert str(info.value) == (
+        f'Cannot save the settings to "{path}": its lock file "{_lock(path)}" cannot be '
+        "locked (No locks available). The filesystem of that folder may not support file "
+        "locks (a network home folder without a lock service, say). Until then, changes "
+        "made in this window last only until Spyglass quits.")

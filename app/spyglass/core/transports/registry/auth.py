@@ -241,8 +241,8 @@ class RegistryAuth(httpx.Auth):
     @property
     def keyring_failed(self) -> str:
         """The sentence of the keyring that failed as the credentials were looked up, where
-        nothing else had any ("The keyring backend X failed (…), so the stored credentials
-        for H could not be read."); "" otherwise. Does not look them up."""
+        nothing else had any ("The keyring backend X failed (…), so it could not be asked for
+        credentials for H."); "" otherwise. Does not look them up."""
         with self._lock:
             return self._failed
 

@@ -163,10 +163,34 @@ def test_a_corrupt_file_is_renamed_aside_and_a_new_one_started(path: Path, caplo
     bad = path.with_name("blob-locations.sqlite.bad")
     assert bad.read_bytes() == junk
     notice = (f'The blob location cache "{path}" could not be read (file is not a database); '
-              f'it was renamed to "{bad}" and a new one started, so cross-repository mounts '
-              "know only the blobs seen from now on.")
+              f'it was renamed to "{bad}" and a new one started. Where blobs were seen '
+              "before is forgotten, so a copy may upload a blob it could have mounted from "
+              "another repository until it is seen again.")
     assert [r.getMessage() for r in caplog.records] == [notice]  # once
     assert cache.take_notice() == notice and cache.take_notice() == ""
+    assert sorted(BlobLocationCache(path).candidates(HOST, D1)) == ["a/b", "a/c"]
+
+
+def test_a_corrupt_file_another_process_replaced_is_not_renamed_again(
+        path: Path, caplog) -> None:
+    """Two processes meeting one broken file: the slower renamed aside the new file the
+    faster had just started (with what it recorded), and took its journal files."""
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, just some bytes " * 100)
+    slower = BlobLocationCache(path)
+    with pytest.raises(sqlite3.DatabaseError) as info:
+        slower._open()  # it found the file broken…
+    faster = BlobLocationCache(path)  # …and meanwhile another set it aside, started anew
+    faster.record(HOST, "a/b", D1)
+    faster.close()
+    assert path.with_name("blob-locations.sqlite.bad").exists()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=blobcache.__name__):
+        assert slower._replace_broken(info.value)
+        slower.record(HOST, "a/c", D1)
+        slower.close()
+    assert not caplog.records and slower.take_notice() == ""
+    assert not path.with_name("blob-locations.sqlite.bad.1").exists()
     assert sorted(BlobLocationCache(path).candidates(HOST, D1)) == ["a/b", "a/c"]
 
 
