@@ -38,6 +38,7 @@ def test_the_copy_that_met_a_broken_cache_notes_it_once(broken_cache: Path) -> N
     bad = broken_cache.with_name("blob-locations.sqlite.bad")
     assert first.snapshot().notes == (
         f'The blob location cache "{broken_cache}" could not be read (file is not a '
-        f'database); it was renamed to "{bad}" and a new one started, so cross-repository '
-        "mounts know only the blobs seen from now on.",)
+        f'database); it was renamed to "{bad}" and a new one started. Where blobs were seen '
+        "before is forgotten, so a copy may upload a blob it could have mounted from "
+        "another repository until it is seen again.",)
     assert second.snapshot().notes == ()
