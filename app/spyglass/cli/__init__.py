@@ -384,9 +384,11 @@ def run() -> NoReturn:
         decompressed.remove_parked()  # os._exit runs no finalizers
     logging.shutdown()
     signum = code - 128
-    if signum in (signal.SIGTERM, signal.SIGHUP):
-        # cleaned up after a termination: end by that signal, as the caller expects
-        # (a service manager counts it a clean stop, unlike exit status 143)
+    if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        # cleaned up after a termination or Ctrl+C: end by that signal, as the caller
+        # expects (a service manager counts it a clean stop, unlike exit status 143; a
+        # shell script stops at a command Ctrl+C killed, but goes on after one that
+        # exited 130, as Python and Go programs die of it)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     os._exit(code)
