@@ -384,6 +384,25 @@ def test_a_copy_onto_itself_says_the_image_is_already_there(
                                   "only its name was written.")
 
 
+def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The engine asked the tag first and wrote nothing: not even the name ("only its name
+    was written" was said of a copy that wrote every manifest again)."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination=SOURCE)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobSkipped(config.digest, config.size, "exists"),
+         BlobSkipped(layer.digest, layer.size, "exists"),
+         Finished(TOP.digest, TOP.media_type, TOP.digest, held=True))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    assert row_texts(window, transfer)["speed"] == "same image"
+    assert window.status_text == ("Copied team/app:2.0 to docker://registry.example/team/"
+                                  "app:2.0: the destination had this very image under that "
+                                  "name already, so nothing was written.")
+
+
 def test_a_copy_that_wrote_another_manifest_is_not_already_there(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     """Every blob there, but what was written is not the source's manifest (one platform

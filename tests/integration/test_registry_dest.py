@@ -890,3 +890,21 @@ def test_a_push_check_with_a_held_blob_asks_one_token_and_opens_no_session(
     alice = RegistryClient(server.host, credentials=Credentials(*ALICE), pool=pool)
     with pytest.raises(AccessDenied, match="Checking that"):
         alice.check_push("team-b/app", held=Digest.of(blob))
+
+
+def test_a_config_the_push_check_found_is_not_asked_about_again(
+    registry: RegistryServer, counting: tuple[Counting, HTTPPool], tmp_path: Path,
+) -> None:
+    """The check HEADs the config and mounts it onto itself; the copy's own look at the
+    config then HEADed it once more (a request per image in every copy again)."""
+    transport, pool = counting
+    client = RegistryClient(registry.host, pool=pool)
+    blob = b"a config the repository has"
+    client.upload_blob("it-dest/checked", io.BytesIO(blob), Digest.of(blob), len(blob))
+    config = Descriptor("application/vnd.oci.image.config.v1+json", Digest.of(blob), len(blob))
+    destination = RegistryDestination(client, "it-dest/checked", tag="v1",
+                                      cache=BlobLocationCache(tmp_path / "cache.sqlite"))
+    destination.check_writable(held=config.digest)
+    transport.reset()
+    assert destination.reuse_blob(config) == "exists"
+    assert transport.requests == []

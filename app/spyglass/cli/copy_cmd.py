@@ -35,6 +35,7 @@ from spyglass.core.errors import (
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyOptions, PlainLayers
+    from spyglass.core.copy_events import Finished
     from spyglass.core.reference import ImageName
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -84,6 +85,10 @@ def add_parser(commands: Commands) -> None:
                         dest="parallel", default=None, metavar="N",
                         help="blob transfers at once (default 8; --image-parallel-copies is "
                         "newer skopeo's name for it)")
+    parser.add_argument("--force-recursive", action="store_true",
+                        help="copy every blob and manifest even where the destination "
+                        "registry's tag names this very image already (by default nothing "
+                        "is written then), to repair a destination that lost some")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")
@@ -178,6 +183,7 @@ def _options(args: argparse.Namespace, dest_name: ImageName) -> CopyOptions:
         remove_signatures=args.remove_signatures,
         retry_times=max(0, args.retry_times),
         plain_layers=_plain_layers(args, dest_name),
+        force_recursive=args.force_recursive,
     )
 
 
@@ -383,6 +389,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             reporter = Reporter(sys.stderr, quiet=args.quiet)
             try:
                 top = execute(plan, source, destination, options, events=reporter)
+                finished = reporter.finished
             finally:
                 reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
         finally:
@@ -399,8 +406,19 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             ) from exc
     if args.quiet:
         return 0
-    note(f"Copied {args.source} to {args.destination} ({top.digest}).")
+    note(f"Copied {args.source} to {args.destination} ({top.digest}){_before(finished)}.")
     return 0
+
+
+def _before(finished: Finished | None) -> str:
+    """What the last line adds of what the destination's name named before the copy."""
+    if finished is None or finished.before is None:
+        return ""
+    if finished.held:
+        return ": its name named this very image already, so nothing was written"
+    if finished.before != finished.digest:
+        return f"; the name named {finished.before} before"
+    return ""
 
 
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:

@@ -27,6 +27,7 @@ from spyglass.core.units import duration_text
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent
+    from spyglass.core.copy_events import Finished
 
 LOG_PROGRESS_EVERY: Final = 10.0
 """Seconds between the progress lines of a copy whose output is no terminal (a CI log):
@@ -105,6 +106,8 @@ class Reporter:
         self._said_done = -1  # the bytes the last progress line said
         self._ticking = threading.Event()  # set: the ticker stops
         self._notes: NoteHandler | None = None
+        self.finished: Finished | None = None
+        """The copy's end, once it finished."""
         self._own_notes = False  # the handler was put there for the bars: taken off after
         if self._tty and not quiet:
             # warnings scroll above the bars, through the one handler that writes them
@@ -196,6 +199,8 @@ class Reporter:
             elif isinstance(event, c.ManifestWritten):
                 self._line(f"Writing manifest {event.digest.short}")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
+                if isinstance(event, c.Finished):
+                    self.finished = event
                 self._ticking.set()
                 self._active.clear()
                 self._erase()

@@ -85,6 +85,7 @@ from spyglass.core.transports.base import (
     ImageDestination,
     ImageSource,
     ReplacingDestination,
+    WholeImageHolder,
 )
 
 if TYPE_CHECKING:
@@ -394,7 +395,12 @@ def execute(
     cancel = cancel or CancelToken()
     emit(Planned(plan))
     try:
-        top = _execute(plan, source, destination, options, emit, cancel)
+        before = _named_before(destination, cancel)
+        unchanged = plan.unchanged_top
+        held = (unchanged is not None and before == unchanged.digest
+                and not options.force_recursive)
+        top = (_held_already(plan, source, destination, options, emit, cancel) if held
+               else _execute(plan, source, destination, options, emit, cancel))
     except BaseException as exc:
         with interrupts_deferred():  # taken back whole, whatever Ctrl+C says meanwhile
             cancel.cancel()
@@ -409,8 +415,49 @@ def execute(
             emit(Failed(str(short)))
             raise short from exc
         raise
-    emit(Finished(top.digest, top.media_type))
+    emit(Finished(top.digest, top.media_type, before, held))
     return top
+
+
+def _named_before(destination: ImageDestination, cancel: CancelToken) -> Digest | None:
+    """What the name of a destination that holds images whole (a registry) names before
+    the copy; None where it names nothing, or cannot say (a refusal is met again when
+    the copy writes, and said then)."""
+    if not isinstance(destination, WholeImageHolder):
+        return None
+    try:
+        return destination.named_now(cancel=cancel)
+    except Cancelled:
+        raise
+    except SpyglassError as exc:
+        log.info("Cannot tell what %s names now: %s", destination.description, exc)
+        return None
+
+
+def _held_already(
+    plan: CopyPlan,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+) -> Descriptor:
+    """The copy of an image whose name at the destination names it already, where a
+    manifest is held only with everything it names (a registry): every blob is there,
+    every manifest and the name too, so nothing is written (as crane and regctl skip
+    it). What is attached to the image is carried along all the same: it may have
+    gained a signature since."""
+    unchanged = plan.unchanged_top
+    assert unchanged is not None
+    for task in plan.blobs:
+        emit(BlobSkipped(task.source.digest, task.source.size, "exists"))
+    if plan.attachments:
+        carry_attachments(plan.attachments, source, destination,
+                          _AttachedBlobs(source, destination, options, emit, cancel),
+                          cancel=cancel)
+    check(cancel)
+    media_type = plan.list_media_type or plan.instances[0].media_type
+    return Descriptor(media_type, unchanged.digest, len(unchanged.raw))
 
 
 def _say_tries(error: SpyglassError, tries: int) -> None:

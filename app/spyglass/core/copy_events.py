@@ -73,6 +73,12 @@ class ManifestWritten:
 class Finished:
     digest: Digest
     media_type: str
+    before: Digest | None = None
+    """What the destination's name named before the copy (a registry's tag, asked at its
+    start), where it named something; None otherwise, or where that is not known."""
+    held: bool = False
+    """True when the name named this very image already, at a destination that holds an
+    image whole (a registry): nothing was written, not even the name."""
 
 
 @dataclass(frozen=True)

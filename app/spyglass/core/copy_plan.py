@@ -69,6 +69,10 @@ class CopyOptions:
     """Times a blob transfer starts again after a failure another attempt may not
     meet (a broken connection, 429, 502/503/504): from its first byte, since a
     stream already handed on cannot be rewound."""
+    force_recursive: bool = False
+    """Copy every blob and manifest even where the destination's name names the very
+    image already (which a registry holds whole: the copy then has nothing to write),
+    to repair a destination that lost some of them."""
 
 
 COMPRESSION_LEVELS: Final = {"gzip": (0, 9), "zstd": (1, 22)}
@@ -191,6 +195,18 @@ class CopyPlan:
         """What the copy reads at most: the images' blobs and the attached ones."""
         return (sum(task.source.size for task in self.blobs)
                 + sum(blob.size for blob in self.attachment_blobs))
+
+    @property
+    def unchanged_top(self) -> ImageManifest | ImageIndex | None:
+        """The manifest written at the top where it is the source's own, bytes and all
+        (known before anything moves): the list as it is, or the one image unchanged;
+        None where the copy makes a new one."""
+        if self.converted_from is not None or any(i.changes for i in self.instances):
+            return None
+        if self.list_media_type is not None:
+            return self.top if self.list_is_source and isinstance(self.top, ImageIndex) \
+                else None
+        return self.instances[0].source if len(self.instances) == 1 else None
 
     @property
     def keeps_digests(self) -> bool:

@@ -55,6 +55,9 @@ def done_message(transfer: Transfer) -> str:
     request = transfer.request
     what = visible(request.label or request.source)
     destination = visible(request.destination)
+    if transfer.snapshot.held:  # (a registry whose tag named it: asked before)
+        return f"Copied {what} to {destination}: the destination had this very " \
+               "image under that name already, so nothing was written."
     if onto_itself(transfer):
         # whether the name pointed there before is not known: a new tag, or one moved
         # onto this image, was written all the same

@@ -715,6 +715,9 @@ class Snapshot:
     still: float = 0.0
     """Seconds since a byte last moved (since the plan, before the first): a copy that
     waits on a registry that stopped answering shows it."""
+    held: bool = False
+    """The destination's name named this very image already: nothing was written
+    (:attr:`~spyglass.core.copy_events.Finished.held`)."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -741,6 +744,7 @@ class Tally:
     _samples: list[tuple[float, int]] = field(default_factory=list)
     _moved: tuple[float, int] | None = None
     """When the bytes done last changed, and to what."""
+    _held: bool = False
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -806,6 +810,7 @@ class Tally:
                     written.written = event.written.digest
         elif isinstance(event, Finished):
             self._finished = True
+            self._held = event.held
             self._take_cache_notice()
         elif isinstance(event, Failed | CopyCancelled):
             if isinstance(event, Failed):
@@ -844,7 +849,7 @@ class Tally:
             blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still)
+                            still, self._held)
 
 
 __all__ = [

@@ -189,6 +189,18 @@ class CheckedDestination(Protocol):
 
 
 @runtime_checkable
+class WholeImageHolder(Protocol):
+    """An :class:`ImageDestination` where a manifest is only ever held with all it names (a
+    registry checks that a pushed manifest's blobs and images are there): once its name
+    names the very manifest a copy would write, the copy has nothing left to write."""
+
+    def named_now(self, *, cancel: CancelToken | None = None) -> Digest | None:
+        """The digest the destination's name names now (its tag's, or its digest where
+        that manifest is there); None when it names nothing yet."""
+        ...
+
+
+@runtime_checkable
 class ManifestHolder(Protocol):
     """An :class:`ImageDestination` that can say whether it holds a manifest already
     (a layout, a registry): a list copied alone (``--multi-arch index-only``) must

@@ -416,8 +416,22 @@ class RegistryDestination:
     ) -> None:
         """Override CheckedDestination.check_writable: ``held`` mounted onto itself where
         the repository has it, else an upload session started, kept for this copy's
-        first upload (see :meth:`RegistryClient.check_push`)."""
-        self.client.check_push(self.repository, held=held, owner=self, cancel=cancel)
+        first upload (see :meth:`RegistryClient.check_push`). A ``held`` found there is
+        not asked about again."""
+        if self.client.check_push(self.repository, held=held, owner=self, cancel=cancel):
+            assert held is not None
+            self._learn(held)
+
+    def named_now(self, *, cancel: CancelToken | None = None) -> Digest | None:
+        """Implement WholeImageHolder: a HEAD on the tag, or on the digest named."""
+        if self.tag is not None:
+            return self.tagged_digest(self.tag, cancel=cancel)
+        assert self.digest is not None
+        try:
+            self.client.head_manifest(self.repository, str(self.digest), cancel=cancel)
+        except DERIVED_TAG_ABSENT:
+            return None
+        return self.digest
 
     def tagged_digest(self, tag: str, *, cancel: CancelToken | None = None) -> Digest | None:
         """Override TaggedDestination.tagged_digest: a HEAD on the tag."""

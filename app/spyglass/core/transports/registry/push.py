@@ -183,9 +183,10 @@ class RegistryPusher(RegistryEndpoint):
         held: Digest | None = None,
         owner: object = None,
         cancel: CancelToken | None = None,
-    ) -> None:
+    ) -> bool:
         """Whether the credentials allow a push to ``repository``, storing nothing; raises
         the refusal a push would meet (:class:`AuthenticationFailed`, :class:`AccessDenied`).
+        True when the repository was found to hold ``held`` (no need to ask again).
 
         ``held`` is a blob the copy writes (its config). Where ``repository`` holds it
         already (a ``HEAD`` says), it is mounted onto itself: the registry checks
@@ -211,16 +212,17 @@ class RegistryPusher(RegistryEndpoint):
             else:
                 response.close()
                 if response.status_code == 201:
-                    return
+                    return True
                 try:
                     session = self._session_of(response, what, push_scope(repository))
                 except RegistryError as exc:
                     log.warning("%s", exc)  # a Location we will not follow: nothing to cancel
                 else:
                     self._keep_spare(repository, session, owner)
-                    return
+                    return True
         self._keep_spare(repository, self._start_upload(repository, what=what, cancel=cancel),
                          owner)
+        return False
 
     def _holds_for_push(self, repository: str, digest: Digest, what: str,
                         cancel: CancelToken | None) -> bool:
