@@ -14,15 +14,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt, QUrl
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
+from spyglass.core.fileurl import local_path
 from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
 
 PayloadFor = Callable[[QModelIndex], DraggedImage | None]
 PlaceFor = Callable[[QModelIndex], DropPlace | None]
 Dropped = Callable[[DraggedImage, DropPlace], None]
+
+
+def url_path(url: QUrl) -> str | None:
+    """The local path of a ``file:`` URL (see :func:`spyglass.core.fileurl.local_path`:
+    the bytes of its percent-escapes, not them read as UTF-8; ``localhost`` or this
+    machine as its host), or None for any other URL."""
+    return local_path(url.toString(QUrl.ComponentFormattingOption.FullyEncoded))
+
+
+def dropped_paths(mime: QMimeData) -> list[str]:
+    """The local paths of the ``file:`` URLs ``mime`` carries (those of other hosts left
+    out)."""
+    if not mime.hasUrls():
+        return []
+    return [path for path in map(url_path, mime.urls()) if path is not None]
 
 
 def image_mime(image: DraggedImage) -> QMimeData:
@@ -132,4 +148,5 @@ class PlaceDropTarget(QObject):
         return False
 
 
-__all__ = ["ImageDragSource", "PlaceDropTarget", "image_from_mime", "image_mime"]
+__all__ = ["ImageDragSource", "PlaceDropTarget", "dropped_paths", "image_from_mime",
+           "image_mime", "url_path"]

@@ -7,7 +7,6 @@ import logging
 import os
 import platform as _platform
 import time
-import urllib.parse
 from functools import partial
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.errors import SpyglassError
+from spyglass.core.fileurl import file_url
 from spyglass.core.settings import (
     LoadedSettings,
     SavedSettings,
@@ -68,6 +68,7 @@ from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
+from spyglass.gui.dragdrop import dropped_paths
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
     ImageNode,
@@ -794,7 +795,7 @@ class MainWindow(QMainWindow):
         quoted = shell_quoted(text)
         data = QMimeData()
         data.setText(quoted)
-        data.setUrls([QUrl("file://" + urllib.parse.quote(os.fsencode(path.absolute())))])
+        data.setUrls([QUrl(file_url(path.absolute()))])
         QGuiApplication.clipboard().setMimeData(data)
         if quoted == text:
             self.show_status(f"Copied {text}")
@@ -961,15 +962,14 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _take_local_files(event: QDragMoveEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() and any(url.isLocalFile() for url in mime.urls()):
+        if dropped_paths(event.mimeData()):  # (a file of another machine is not opened)
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         """Override QWidget::dropEvent: open every dropped local path as a location."""
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event.mimeData())
         if not paths:
             event.ignore()
             return
