@@ -8,14 +8,33 @@ import socket
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QPoint,
+    QPointF,
+    Qt,
+    QUrl,
+)
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import normalize_location
+from spyglass.gui.dragdrop import image_from_mime, image_mime
 from spyglass.gui.main_window import MainWindow
-from tests.gui.guitools import WAIT_MS, SampleFacts
+from tests.gui.conftest import RegistryFacts
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    add_registry,
+    select_platform,
+    show_image,
+    wait_listed,
+    wait_tags,
+)
 from tests.helpers.imagebuild import multi_platform_layout
 
 pytestmark = pytest.mark.gui
@@ -30,11 +49,12 @@ def uri_list(*lines: bytes) -> QMimeData:
     return mime
 
 
-def drag(widget: QWidget, mime: QMimeData, where: QPoint = QPoint(20, 20),
+def drag(widget: QWidget, mime: QMimeData, where: QPoint | None = None,
          ) -> tuple[bool, bool, bool]:
     """Drag ``mime`` into ``widget`` at ``where``, move and drop there, as Qt delivers
     them (to the widget, then its parents): whether enter, move and drop were accepted
     (a drop only where the move was)."""
+    where = where or QPoint(20, 20)
     enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, BUTTONS, KEYS)
     enter.ignore()
     QApplication.sendEvent(widget, enter)
@@ -88,3 +108,71 @@ def test_a_dropped_name_that_is_not_utf8_opens_as_its_bytes(
     with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
         assert drag(window, again) == (True, True, True)
     assert window.places.paths == [normalize_location(layout)]
+
+
+# -- what the window gives other programs: the clipboard, a drag's text
+
+
+def context_menu_action(window: MainWindow, index: QModelIndex, text: str) -> QAction:
+    """The action ``text`` of the places tree's context menu at ``index``."""
+    menu = window.context_menu(index)
+    assert menu is not None
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+@pytest.mark.parametrize(("folder", "text"), [
+    (b"latin-caf\xe9", "$'oci:{root}/latin-caf\\xe9:spyglass-demo:1.0'"),
+    (b"new\nline", "$'oci:{root}/new\\x0aline:spyglass-demo:1.0'"),
+    (b"my layout \xc3\xa9", "oci:{root}/my layout \u00e9:spyglass-demo:1.0"),
+])
+def test_an_image_name_is_copied_and_dragged_as_a_shell_takes_it(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        folder: bytes, text: str) -> None:
+    """Copy Image Name and an image drag's text dropped the byte of ``caf\\xe9`` (naming
+    another path) and kept a newline raw: both are written as Copy Path writes them."""
+    layout = Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + folder))
+    multi_platform_layout(layout, ref="spyglass-demo:1.0")
+    window.open_location(layout)
+    wait_listed(qtbot, window)
+    index = window.places.find_image("spyglass-demo:1.0")
+    expected = text.format(root=tmp_path)
+    context_menu_action(window, index, "Copy Image Name").trigger()
+    assert QApplication.clipboard().text() == expected
+    assert window.status_text.startswith(f"Copied {expected}")
+    image = window.copying._place_image(index)
+    assert image is not None
+    assert image_mime(image).text() == expected
+
+
+def test_a_platform_row_of_a_registry_image_is_dragged_by_its_own_digest(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    """It carried the list's name, naming every platform but the one dragged. (A layout's
+    platform keeps the list's name: neither skopeo 1.9 nor Spyglass takes
+    ``oci:PATH@sha256:…``.)"""
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    registries = window.registries
+    model = registries.model
+    qtbot.waitUntil(lambda: model.repository_index(host, "demo/app").isValid(),
+                    timeout=WAIT_MS)
+    repo = model.repository_index(host, "demo/app")
+    registries.tree.expand(repo)
+    model.fetchMore(repo)
+    wait_tags(qtbot, window, host, "demo/app")
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+        registries.tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.10"))
+    select_platform(qtbot, window, "linux/arm64/v8")
+    table = window.image_view.platforms.table
+    image = window.copying._platform_image(table.currentIndex())
+    assert image is not None and image.platform == "linux/arm64/v8"
+    digest = sample.images["linux/arm64/v8"].manifest_digest
+    assert image_mime(image).text() == f"docker://{host}/demo/app@{digest}"
+    assert image_from_mime(image_mime(image)) == image  # the window's own copy: the list's
+
+    window.open_location(sample.layout)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    select_platform(qtbot, window, "linux/arm64/v8")
+    image = window.copying._platform_image(table.currentIndex())
+    assert image is not None
+    assert image_mime(image).text() == f"oci:{sample.layout}:spyglass-demo:1.0"

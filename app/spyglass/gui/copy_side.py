@@ -216,7 +216,8 @@ class CopyController(QObject):
         if state is None or summary is None or summary.descriptor.platform is None:
             return None
         platform = str(summary.descriptor.platform)
-        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform)
+        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform,
+                            str(summary.descriptor.digest))
 
     # -- where it can be dropped
 

@@ -80,9 +80,27 @@ class DraggedImage:
     name: str
     label: str
     platform: str = ""
+    digest: str = ""
+    """The manifest digest of ``platform``'s image (where it is known)."""
+
+    @property
+    def text(self) -> str:
+        """The name other programs get (a drag's plain text): one platform of a list in a
+        registry by its own digest (``docker://HOST/REPO@sha256:…``), else ``name``. (An
+        ``oci:`` layout has no name for an image by digest that skopeo takes.)"""
+        if self.platform and self.digest:
+            try:
+                parsed = parse_image_name(self.name)
+            except SpyglassError:
+                return self.name
+            if isinstance(parsed, DockerName):
+                ref = parsed.reference
+                return f"docker://{ref.domain}/{ref.path}@{self.digest}"
+        return self.name
 
     def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "label": self.label, "platform": self.platform}
+        return {"name": self.name, "label": self.label, "platform": self.platform,
+                "digest": self.digest}
 
     @classmethod
     def from_json(cls, data: object) -> DraggedImage | None:
@@ -90,10 +108,11 @@ class DraggedImage:
             return None
         name, label = data.get("name"), data.get("label")
         platform = data.get("platform") or ""
+        digest = data.get("digest") or ""
         if not isinstance(name, str) or not isinstance(label, str) \
-                or not isinstance(platform, str):
+                or not isinstance(platform, str) or not isinstance(digest, str):
             return None
-        return cls(name, label, platform)
+        return cls(name, label, platform, digest)
 
 
 @dataclass(frozen=True)

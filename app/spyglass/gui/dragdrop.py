@@ -19,6 +19,7 @@ from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QM
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from spyglass.core.fileurl import local_path
+from spyglass.core.text import shell_quoted
 from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
 
 PayloadFor = Callable[[QModelIndex], DraggedImage | None]
@@ -44,7 +45,7 @@ def dropped_paths(mime: QMimeData) -> list[str]:
 def image_mime(image: DraggedImage) -> QMimeData:
     mime = QMimeData()
     mime.setData(MIME_TYPE, QByteArray(json.dumps(image.to_json()).encode()))
-    mime.setText(image.name)
+    mime.setText(shell_quoted(image.text))  # (a byte that is not UTF-8 kept, as $'…\xe9')
     return mime
 
 

@@ -759,16 +759,21 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))
 
     def _context_menu(self, position: QPoint) -> None:
-        index = self.tree.indexAt(position)
+        menu = self.context_menu(self.tree.indexAt(position))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def context_menu(self, index: QModelIndex) -> QMenu | None:
+        """The places tree's context menu for the row ``index`` (None for no row)."""
         node = self.places.node(index)
         if node is None:
-            return
+            return None
         location = self.places.location_node(index)
         menu = QMenu(self)
         if isinstance(node, ImageNode):
             entry = node.entry
             menu.addAction("Copy Image Name",
-                           lambda: self._copy(entry.name))
+                           lambda: self.copy_as_given(entry.name))
             menu.addAction("Copy Digest",
                            lambda: self._copy(str(entry.descriptor.digest)))
             menu.addSeparator()
@@ -780,7 +785,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Reload", lambda: self._reload_path(path))
             menu.addSeparator()
             menu.addAction("Close", lambda: self._close_path(path))
-        menu.exec(self.tree.viewport().mapToGlobal(position))
+        return menu
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
@@ -791,11 +796,17 @@ class MainWindow(QMainWindow):
         A path with a byte that is not UTF-8 cannot be text as it is (a QString drops
         the byte): the text is the path as a shell takes it (``$'…\\xff…'``), and the
         URL carries the byte (``%FF``)."""
-        text = str(path)
+        self.copy_as_given(str(path), url=file_url(path.absolute()))
+
+    def copy_as_given(self, text: str, *, url: str = "") -> None:
+        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it: as it
+        is, or ``$'…'`` where it holds a byte that is not UTF-8 or a control character (a
+        newline); with ``url`` too, for file managers."""
         quoted = shell_quoted(text)
         data = QMimeData()
         data.setText(quoted)
-        data.setUrls([QUrl(file_url(path.absolute()))])
+        if url:
+            data.setUrls([QUrl(url)])
         QGuiApplication.clipboard().setMimeData(data)
         if quoted == text:
             self.show_status(f"Copied {text}")
