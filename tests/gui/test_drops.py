@@ -19,10 +19,11 @@ from PySide6.QtCore import (
     QUrl,
 )
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import normalize_location
+from spyglass.gui.copying import DraggedImage
 from spyglass.gui.dragdrop import image_from_mime, image_mime
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import RegistryFacts
@@ -176,3 +177,88 @@ def test_a_platform_row_of_a_registry_image_is_dragged_by_its_own_digest(
     image = window.copying._platform_image(table.currentIndex())
     assert image is not None
     assert image_mime(image).text() == f"oci:{sample.layout}:spyglass-demo:1.0"
+
+
+# -- image drags over places that cannot take them
+
+
+def drag_over_row(window: MainWindow, view: QAbstractItemView, index: QModelIndex,
+                  image: DraggedImage | None) -> tuple[bool, bool, bool]:
+    assert index.isValid() and image is not None
+    view.scrollTo(index)
+    return drag(view.viewport(), image_mime(image), view.visualRect(index).center())
+
+
+def test_a_place_that_failed_as_a_file_or_a_full_folder_refuses_an_image(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """The drop was taken, then the Copy dialog said the place cannot take the image. A
+    place that is gone may still become a new layout."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes\n")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "readme").write_text("not an image\n")
+    gone = tmp_path / "gone"
+    window.open_location(sample.layout)
+    for path in (notes, full, gone):
+        with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS):
+            window.open_location(path, select=False)
+    wait_listed(qtbot, window, 0)
+    image = window.copying._place_image(window.places.find_image("spyglass-demo:1.0", 0))
+    for row in (1, 2):
+        assert drag_over_row(window, window.tree, window.places.index(row, 0),
+                             image) == (True, False, False)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drag_over_row(window, window.tree, window.places.index(3, 0),
+                             image) == (True, True, True)
+    assert opened.args[0].destination_edit.text() == f"oci:{gone}:spyglass-demo:1.0"
+    opened.args[0].reject()
+
+
+def test_an_image_over_its_own_place_is_refused(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        demo_registry: RegistryFacts) -> None:
+    """Its own layout, its own row, its own repository or tag: the copy would name the
+    image itself. Its registry may take a copy under another repository's name, one
+    platform of it a copy under a name of its own, another place a copy."""
+    other = tmp_path / "other"
+    multi_platform_layout(other)
+    window.open_location(sample.layout)
+    window.open_location(other, select=False)
+    wait_listed(qtbot, window, 0)
+    wait_listed(qtbot, window, 1)
+    places, tree = window.places, window.tree
+    own_row = places.find_image("spyglass-demo:1.0", 0)
+    image = window.copying._place_image(own_row)
+    for index in (places.index(0, 0), own_row, places.find_image("tools:2024.1", 0)):
+        assert drag_over_row(window, tree, index, image) == (True, False, False)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drag_over_row(window, tree, places.index(1, 0), image) == (True, True, True)
+    opened.args[0].reject()
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    select_platform(qtbot, window, "linux/arm64/v8")
+    platform = window.copying._platform_image(
+        window.image_view.platforms.table.currentIndex())
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drag_over_row(window, tree, places.index(0, 0), platform) == (True, True, True)
+    assert opened.args[0].destination_edit.text() == \
+        f"oci:{sample.layout}:spyglass-demo:1.0-linux-arm64-v8"
+    opened.args[0].reject()
+
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    registries = window.registries
+    model = registries.model
+    qtbot.waitUntil(lambda: model.repository_index(host, "demo/app").isValid(),
+                    timeout=WAIT_MS)
+    repo = model.repository_index(host, "demo/app")
+    registries.tree.expand(repo)
+    model.fetchMore(repo)
+    wait_tags(qtbot, window, host, "demo/app")
+    tag = window.copying._registry_image(model.tag_index(host, "demo/app", "1.10"))
+    for index in (repo, model.tag_index(host, "demo/app", "1.9")):
+        assert drag_over_row(window, registries.tree, index, tag) == (True, False, False)
+    with qtbot.waitSignal(window.copying.dialogOpened, timeout=WAIT_MS) as opened:
+        assert drag_over_row(window, registries.tree, model.registry_index(host),
+                             tag) == (True, True, True)
+    opened.args[0].reject()

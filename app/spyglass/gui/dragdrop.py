@@ -110,13 +110,16 @@ class ImageDragSource(DragSource):
 
 
 class PlaceDropTarget(QObject):
-    """Accepts dragged images over the places of ``view`` (see the module docstring)."""
+    """Accepts dragged images over the places of ``view`` (see the module docstring) that
+    ``takes(image, place)`` says may take them (not an image's own place: no copy at all)."""
 
-    def __init__(self, view: QAbstractItemView, place: PlaceFor, dropped: Dropped) -> None:
+    def __init__(self, view: QAbstractItemView, place: PlaceFor, dropped: Dropped,
+                 takes: Callable[[DraggedImage, DropPlace], bool] | None = None) -> None:
         super().__init__(view)
         self._view = view
         self._place = place
         self._dropped = dropped
+        self._takes = takes
         view.setAcceptDrops(True)
         view.viewport().setAcceptDrops(True)
         view.viewport().installEventFilter(self)
@@ -133,6 +136,8 @@ class PlaceDropTarget(QObject):
                 event.ignore()
                 return True  # not ours (files from the file manager go to the window)
             place = self.target(event.position().toPoint())
+            if place is not None and self._takes is not None and not self._takes(image, place):
+                place = None  # "no drop", as a file manager says over an item's own folder
             if place is None:
                 if isinstance(event, QDragEnterEvent):
                     event.acceptProposedAction()  # keep following the drag over other rows
