@@ -34,6 +34,7 @@ from tests.gui.guitools import (
     select_platform,
     show_image,
     wait_listed,
+    wait_repositories,
     wait_tags,
 )
 from tests.helpers.imagebuild import multi_platform_layout
@@ -262,3 +263,37 @@ def test_an_image_over_its_own_place_is_refused(
         assert drag_over_row(window, registries.tree, model.registry_index(host),
                              tag) == (True, True, True)
     opened.args[0].reject()
+
+
+# -- fields of the window
+
+
+def test_the_registry_pages_fields_leave_image_and_file_drags_to_the_window(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    """A tag dragged over a filter was inserted in the middle of what was typed, and so
+    was the text of a file drag: the window takes the file, the fields text alone."""
+    host = demo_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    registries = window.registries
+    registries.tree.setCurrentIndex(registries.model.registry_index(host))
+    wait_repositories(qtbot, window, host)
+    registry_page, repository_page = registries.registry_page, registries.repository_page
+    tag = DraggedImage(f"docker://{host}/demo/app:1.10", "demo/app:1.10")
+    for edit in (registry_page.open_edit, registry_page.filter, repository_page.filter):
+        edit.setText("de")
+        assert drag(edit, image_mime(tag), QPoint(2, 2)) == (False, False, False)
+        assert edit.text() == "de"
+        text = QMimeData()
+        text.setText("mo")
+        assert drag(edit, text, QPoint(2, 2)) == (True, True, True)
+        assert edit.text() in ("mode", "demo")
+        edit.setText("de")
+    files = QMimeData()
+    files.setUrls([QUrl.fromLocalFile(str(sample.layout))])
+    files.setText(files.urls()[0].toString())
+    edit = registry_page.filter
+    with qtbot.waitSignal(window.places.locationLoaded, timeout=WAIT_MS):
+        assert drag(edit, files, QPoint(2, 2)) == (True, True, True)
+    assert edit.text() == "de"
+    assert window.places.paths == [normalize_location(sample.layout)]
