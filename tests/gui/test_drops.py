@@ -22,8 +22,11 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.fileurl import file_url
 from spyglass.core.settings import normalize_location
+from spyglass.core.text import shell_quoted
 from spyglass.gui.copying import DraggedImage
+from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_from_mime, image_mime
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import RegistryFacts
@@ -31,6 +34,7 @@ from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
     add_registry,
+    core_copy,
     select_platform,
     show_image,
     wait_listed,
@@ -297,3 +301,64 @@ def test_the_registry_pages_fields_leave_image_and_file_drags_to_the_window(
         assert drag(edit, files, QPoint(2, 2)) == (True, True, True)
     assert edit.text() == "de"
     assert window.places.paths == [normalize_location(sample.layout)]
+
+
+# -- Copy Image…: what a file manager, a terminal or Spyglass itself gives its source
+
+
+def typed_source(qtbot: QtBot, window: MainWindow, text: str) -> CopyDialog:
+    """Copy Image… with ``text`` pasted as its source; once its platforms are listed
+    (or the source is refused)."""
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText(text)
+    qtbot.waitUntil(lambda: not dialog.source_note.text().startswith("Looking at")
+                    and "Listing" not in dialog.platforms_label.text(), timeout=WAIT_MS)
+    return dialog
+
+
+def test_copy_image_takes_a_path_or_a_file_url_as_the_command_line_does(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A bare path was refused with "write oci: or dir: first" (wrong for an archive),
+    and a file URL was taken for a registry ("docker://file:///…"); ``spyglass copy
+    PATH …`` takes both, looking at the disk for the kind."""
+    archive = Path(os.fsdecode(os.fsencode(tmp_path) + b"/tools caf\xe9.tar"))
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}")
+    # (the byte cannot be text in the field: it is pasted as a URL or shell-quoted)
+    for text in (file_url(archive), shell_quoted(str(archive)),
+                 f"\n  {shell_quoted(str(archive))}\n\n"):
+        dialog = typed_source(qtbot, window, text)
+        assert dialog.request().source == f"oci-archive:{archive}", text
+        assert dialog.source_note.text() == (
+            f"Taken as oci-archive:{tmp_path}/tools caf\\xe9.tar: the OCI layout tarball "
+            f"{tmp_path}/tools caf\\xe9.tar.")
+        assert dialog.platforms_label.text() == "A single image: copied as it is."
+        dialog.reject()
+    layout = tmp_path / "my layout é"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
+    for text in (f"'oci:{layout}:tools:2024.1'", f'"oci:{layout}:tools:2024.1"',
+                 f"{layout}"):
+        dialog = typed_source(qtbot, window, text)
+        assert dialog.request().source.startswith(f"oci:{layout}"), text
+        assert dialog.copy_label()
+        dialog.reject()
+
+
+@pytest.mark.parametrize(("text", "sentence"), [
+    ("localhost:5000/app:1\nlocalhost:5000/app:2\n",
+     "Give one image name per copy: the text has 2 lines."),
+    ("podman pull localhost:5000/app:1",
+     'Invalid image name "podman pull localhost:5000/app:1": '),
+    ("/no/such/tools.tar", 'The path "/no/such/tools.tar" does not exist.'),
+    ("file://fileserver.example/srv/tools.tar",
+     '"file://fileserver.example/srv/tools.tar" names a file of another machine: only '
+     "files on this one can be copied."),
+])
+def test_copy_image_says_what_was_typed_is_wrong(
+        qtbot: QtBot, window: MainWindow, text: str, sentence: str) -> None:
+    """Two lines made a tag "1\\nlocalhost:5000/app:2"; a sentence quoted the docker://
+    the field added, not what was typed."""
+    dialog = typed_source(qtbot, window, text)
+    assert dialog.source_note.text().startswith(sentence)
+    assert "docker://" not in dialog.source_note.text()
+    assert not dialog.copy_button.isEnabled()
+    dialog.reject()
