@@ -362,3 +362,23 @@ def test_copy_image_says_what_was_typed_is_wrong(
     assert "docker://" not in dialog.source_note.text()
     assert not dialog.copy_button.isEnabled()
     dialog.reject()
+
+
+def test_files_dropped_on_copy_images_source_are_taken_as_their_paths(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """A drag of files alone was refused; with their text too, the URL was inserted
+    where the pointer was, in the middle of what was typed."""
+    archive = tmp_path / "tools-oci.tar"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci-archive:{archive}")
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText("typed")
+    files = QMimeData()
+    files.setUrls([QUrl.fromLocalFile(str(archive))])
+    with qtbot.waitSignal(dialog.platformsListed, timeout=WAIT_MS):
+        assert drag(dialog.source_edit, files, QPoint(2, 2)) == (True, True, True)
+    assert dialog.request().source == f"oci-archive:{archive}"
+    files.setUrls([QUrl.fromLocalFile(str(archive)), QUrl.fromLocalFile(str(sample.layout))])
+    files.setText("two files")
+    assert drag(dialog.source_edit, files, QPoint(2, 2)) == (True, True, True)
+    assert dialog.source_note.text() == "Give one image name per copy: the text has 2 lines."
+    dialog.reject()

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -194,6 +194,7 @@ class CopyDialog(QDialog):
         self._listing_timer.setInterval(1000)
         self._listing_timer.timeout.connect(self._say_listing)
         self.source_edit.textChanged.connect(self._source_edited)
+        self.source_edit.installEventFilter(_FileDrops(self.source_edit))
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
         enable_clear_button(self.destination_edit)
@@ -933,6 +934,29 @@ def _offer(combo: QComboBox, refused: dict[str, str]) -> None:
         item.setToolTip(reason or str(kept))
     if refused.get(str(combo.currentData()), ""):
         combo.setCurrentIndex(0)
+
+
+class _FileDrops(QObject):
+    """Files dropped on a typed source's field from a file manager: their URLs replace
+    what it holds (a drag of files alone was refused; one with their text inserted it
+    where the pointer was)."""
+
+    def __init__(self, edit: QLineEdit) -> None:
+        super().__init__(edit)
+        self._edit = edit
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter."""
+        if not isinstance(event, QDropEvent) or self._edit.isReadOnly():
+            return False
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if not urls:
+            return False
+        event.acceptProposedAction()
+        if not isinstance(event, QDragEnterEvent | QDragMoveEvent):  # the drop itself
+            self._edit.setText("\n".join(
+                url.toString(QUrl.ComponentFormattingOption.FullyEncoded) for url in urls))
+        return True
 
 
 def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
