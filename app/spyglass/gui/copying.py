@@ -101,8 +101,10 @@ class DraggedImage:
         return self.name
 
     def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "label": self.label, "platform": self.platform,
-                "digest": self.digest}
+        data = {"name": self.name, "label": self.label, "platform": self.platform}
+        if self.digest:
+            data["digest"] = self.digest
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> DraggedImage | None:
