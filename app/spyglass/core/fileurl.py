@@ -32,14 +32,15 @@ def is_file_url(text: str) -> bool:
     return text[:5].lower() == "file:"
 
 
-def local_path(url: str) -> str | None:
+def local_path(url: str, *, any_host: bool = False) -> str | None:
     """The local path a fully percent-encoded ``file:`` URL names (its query and fragment
     left out, a trailing slash kept off), or None when ``url`` is no ``file:`` URL or
-    names another host."""
+    names another host; with ``any_host``, the host is not looked at (as containers/image
+    reads a lookaside ``file:`` URL of registries.d)."""
     if not is_file_url(url):
         return None
     parts = urllib.parse.urlsplit(url)
-    if not _this_host(parts.netloc.lower()) or not parts.path.startswith("/"):
+    if not (any_host or _this_host(parts.netloc.lower())) or not parts.path.startswith("/"):
         return None
     path = os.fsdecode(urllib.parse.unquote_to_bytes(parts.path))
     return path.rstrip("/") or "/"

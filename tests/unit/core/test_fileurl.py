@@ -34,3 +34,8 @@ def test_a_byte_that_is_not_utf8_is_read_back_as_that_byte() -> None:
     path = os.fsdecode(b"/srv/caf\xe9")
     assert file_url(path) == "file:///srv/caf%E9"
     assert local_path(file_url(path)) == path
+
+
+def test_a_lookaside_url_is_read_whatever_its_host() -> None:
+    assert local_path("file://sigs.example/srv/sigs/signature-1", any_host=True) == \
+        "/srv/sigs/signature-1"
