@@ -518,6 +518,7 @@ def test_dragging_a_platform_row_carries_the_list_and_that_platform(
             "name": f"oci:{sample.layout}:spyglass-demo:1.0",
             "label": f"spyglass-demo:1.0 ({platform})",
             "platform": platform,
+            "digest": sample.images[platform].manifest_digest,  # (a registry's: its name)
         }
         assert drag.text == f"oci:{sample.layout}:spyglass-demo:1.0"
     assert len(drags) == len(platforms)

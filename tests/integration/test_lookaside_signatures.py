@@ -217,3 +217,20 @@ def test_web_store_through_the_environments_proxy(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_file_store_whose_name_is_not_utf8_is_read_as_its_bytes(
+    registry: RegistryServer, image: str, gpg: ThrowawayGpg, tmp_path: Path
+) -> None:
+    """``file:///…/caf%E9`` (Latin-1, as containers/image reads it: bytes) was read as
+    UTF-8, "caf\\ufffd", and its signatures were not found."""
+    store = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    base = f"file://{tmp_path}/caf%E9"
+    signature = gpg.sign(atomic_payload(f"{registry.host}/{REPO}:v1", image))
+    _store(store, base, image, [signature])
+    folder = _config(tmp_path / "registries.d", registry.host, base)
+    source = open_source(f"docker://{registry.host}/{REPO}:v1",
+                         RegistryOptions(tls_verify=False, registries_d=folder))
+    found = find_attachments(source, Digest.parse(image))
+    assert [a.found for a in found] == ["signature-1"]
+    assert read_attachment(source, found[0]).parts[0].kind is Kind.SIMPLE_SIGNING

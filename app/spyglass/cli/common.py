@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
-from spyglass.core.errors import InvalidReference, SpyglassError
+from spyglass.core.errors import SpyglassError
 from spyglass.core.gojson import without_surrogates
+from spyglass.core.transports import resolve_name as resolve_name  # (a source's name)
 
 if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
     from spyglass.core.credentials import Credentials
-    from spyglass.core.reference import ImageName
     from spyglass.core.transports.registry import RegistryOptions
 
 EXIT_ERROR = 1
@@ -68,44 +68,6 @@ class CommandParser(Parser):
 
 Commands: TypeAlias = "argparse._SubParsersAction[CommandParser]"
 """The ``add_subparsers`` object each command module adds its parser to."""
-
-
-def _names_images(path: Path) -> bool:
-    """True when ``path`` is a layout or archive (a folder that is neither is not)."""
-    from spyglass.core.transports import detect_location_kind
-
-    try:
-        return path.exists() and bool(detect_location_kind(path))
-    except SpyglassError:
-        return False
-
-
-def resolve_name(text: str) -> ImageName:
-    """Parse an image name; a bare path that exists is taken as the layout or archive it is
-    (an empty name is none: not the current folder, as skopeo refuses it)."""
-    from spyglass.core.reference import parse_image_name
-    from spyglass.core.transports import detect_location_kind, path_not_found, refuse_colon
-
-    try:
-        return parse_image_name(text)
-    except InvalidReference:
-        path = Path(text)
-        if text.startswith(("/", ".")) and not path.exists():
-            raise path_not_found(text) from None  # a path, written as one: not there
-        head = text.partition(":")[0]
-        if not path.exists() and head and "/" not in head and _names_images(Path(head)):
-            # "layout:1.0" where ./layout is a layout: said as for ./layout:1.0
-            raise path_not_found(text) from None
-        if not text or ":" in text.split("/")[0] or not path.exists():
-            raise
-        # a colon would end the path of an oci: or archive name there, the rest read as
-        # its ref (another image, or another folder's); only dir: names take it whole
-        if not path.is_dir():
-            refuse_colon(path, "oci-archive: and docker-archive:", "file")
-        kind = detect_location_kind(path)
-        if kind != "dir":
-            refuse_colon(path, f"{kind}:", "folder")
-        return parse_image_name(f"{kind}:{path}")
 
 
 def write_json(data: object) -> None:

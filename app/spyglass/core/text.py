@@ -10,6 +10,7 @@ as skopeo and ``ls -b`` do.
 from __future__ import annotations
 
 import codecs
+import string
 import unicodedata
 from typing import Final
 
@@ -149,6 +150,69 @@ def shell_quoted(text: str) -> str:
     return "$'" + "".join(out) + "'"
 
 
+_C_ESCAPES: Final = {"a": 7, "b": 8, "e": 27, "E": 27, "f": 12, "n": 10, "r": 13, "t": 9,
+                     "v": 11, "\\": 92, "'": 39, '"': 34, "?": 63}
+
+
+def shell_unquoted(text: str) -> str | None:
+    """The word a POSIX shell reads from ``text`` when it is one quoted word: ``'…'``,
+    ``"…"`` or ``$'…'`` (as :func:`shell_quoted` writes it: ``\xe9`` a byte that is not
+    UTF-8, read back as :func:`as_given` writes it); None when it is not (unquoted, or
+    several words)."""
+    if len(text) >= 3 and text.startswith("$'") and text.endswith("'"):
+        return _c_unquoted(text[2:-1])
+    if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1]:
+        return text[1:-1]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        out, body, at = [], text[1:-1], 0
+        while at < len(body):
+            char = body[at]
+            if char == "\\" and at + 1 < len(body) and body[at + 1] in '\\"$`':
+                char, at = body[at + 1], at + 1
+            elif char in '"$`':
+                return None  # an end of the word, or what the shell would expand
+            out.append(char)
+            at += 1
+        return "".join(out)
+    return None
+
+
+def _c_unquoted(body: str) -> str | None:
+    """The inside of ``$'…'`` read as bash reads it; None where a lone ``'`` ends it early."""
+    out, at = bytearray(), 0
+    while at < len(body):
+        char = body[at]
+        at += 1
+        if char == "'":
+            return None
+        if char != "\\" or at == len(body):
+            out += char.encode("utf-8", AS_GIVEN)
+            continue
+        code = body[at]
+        at += 1
+        if code in _C_ESCAPES:
+            out.append(_C_ESCAPES[code])
+        elif code in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[code]
+            digits = ""
+            while len(digits) < width and at < len(body) and body[at] in string.hexdigits:
+                digits, at = digits + body[at], at + 1
+            if not digits:
+                out += ("\\" + code).encode()
+            elif code == "x":
+                out.append(int(digits, 16))
+            else:
+                out += chr(min(int(digits, 16), 0x10FFFF)).encode("utf-8", AS_GIVEN)
+        elif code in "01234567":
+            digits = code
+            while len(digits) < 3 and at < len(body) and body[at] in "01234567":
+                digits, at = digits + body[at], at + 1
+            out.append(int(digits, 8) & 0xFF)
+        else:
+            out += ("\\" + code).encode("utf-8", AS_GIVEN)
+    return out.decode("utf-8", "surrogateescape")
+
+
 def _escaped(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # (a byte that was not UTF-8: that byte)
@@ -158,4 +222,5 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-__all__ = ["AS_GIVEN", "LINES", "TABS", "as_given", "joins", "shell_quoted", "visible"]
+__all__ = ["AS_GIVEN", "LINES", "TABS", "as_given", "joins", "shell_quoted", "shell_unquoted",
+           "visible"]

@@ -142,8 +142,10 @@ class CopyController(QObject):
         handle.setToolTip("Drag onto a registry, repository, layout or folder to copy this "
                           "image")
         DragSource(handle, lambda _point: self.shown_image())
-        PlaceDropTarget(window.tree, self._local_place, self._dropped)
-        PlaceDropTarget(registries.tree, self._registry_place, self._dropped)
+        PlaceDropTarget(window.tree, self._local_place, self._dropped, self._takes)
+        PlaceDropTarget(registries.tree, self._registry_place, self._dropped, self._takes)
+        self._failed_targets: dict[tuple[int, str | None], bool] = {}
+        """Whether a place that failed to open may take a copy, by its row and sentence."""
 
     # -- opening names (on workers): registries through the window's connections
 
@@ -219,7 +221,8 @@ class CopyController(QObject):
         if state is None or summary is None or summary.descriptor.platform is None:
             return None
         platform = str(summary.descriptor.platform)
-        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform)
+        return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform,
+                            str(summary.descriptor.digest))
 
     # -- where it can be dropped
 
@@ -234,6 +237,12 @@ class CopyController(QObject):
             return None
         if node.is_archive:
             return None
+        if node.state is LoadState.FAILED:
+            key = (node.id, node.error)
+            if key not in self._failed_targets:  # (once, not on every move of the drag)
+                self._failed_targets[key] = _new_layout_may_go(node.path)
+            if not self._failed_targets[key]:
+                return None
         return DropPlace("folder", path=str(node.path))
 
     def _registry_place(self, index: QModelIndex) -> DropPlace | None:
@@ -245,6 +254,18 @@ class CopyController(QObject):
         if isinstance(node, RegistryNode):
             return DropPlace("registry", host=node.host)
         return None
+
+    @staticmethod
+    def _takes(image: DraggedImage, place: DropPlace) -> bool:
+        """Whether ``place`` may take ``image``: not where the copy would name the image
+        itself (its own layout, repository or tag; a registry is where a copy may get
+        another repository's name, which the dialog offers to type)."""
+        from spyglass.gui.copying import normalize_name, suggest_destination
+
+        if place.kind == "registry":
+            return True
+        suggested = suggest_destination(image.name, place, image.label, image.platform)
+        return normalize_name(suggested) != normalize_name(image.name)
 
     # -- the dialog
 
@@ -470,6 +491,18 @@ class CopyController(QObject):
 
 
 __all__ = ["CopyController", "done_message"]
+
+
+def _new_layout_may_go(path: Path) -> bool:
+    """Whether a copy may make a layout at ``path``, a place that failed to open: one
+    that is gone (a new layout) or an empty folder; not a file, nor a folder of other
+    things (the Copy dialog would refuse it)."""
+    try:
+        if not path.exists():
+            return True
+        return path.is_dir() and not any(path.iterdir())
+    except OSError:
+        return False
 
 
 def _platform_suggester(image: DraggedImage | None, place: DropPlace | None,

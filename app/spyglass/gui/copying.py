@@ -41,6 +41,7 @@ from spyglass.core.copy import (
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
+from spyglass.core.fileurl import is_file_url, local_path
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
@@ -58,6 +59,7 @@ from spyglass.core.reference import (
 )
 from spyglass.core.referrers import buildkit_attestation_subject
 from spyglass.core.settings import normalize_location
+from spyglass.core.text import shell_unquoted, visible
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -80,9 +82,29 @@ class DraggedImage:
     name: str
     label: str
     platform: str = ""
+    digest: str = ""
+    """The manifest digest of ``platform``'s image (where it is known)."""
+
+    @property
+    def text(self) -> str:
+        """The name other programs get (a drag's plain text): one platform of a list in a
+        registry by its own digest (``docker://HOST/REPO@sha256:…``), else ``name``. (An
+        ``oci:`` layout has no name for an image by digest that skopeo takes.)"""
+        if self.platform and self.digest:
+            try:
+                parsed = parse_image_name(self.name)
+            except SpyglassError:
+                return self.name
+            if isinstance(parsed, DockerName):
+                ref = parsed.reference
+                return f"docker://{ref.domain}/{ref.path}@{self.digest}"
+        return self.name
 
     def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "label": self.label, "platform": self.platform}
+        data = {"name": self.name, "label": self.label, "platform": self.platform}
+        if self.digest:
+            data["digest"] = self.digest
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> DraggedImage | None:
@@ -90,10 +112,11 @@ class DraggedImage:
             return None
         name, label = data.get("name"), data.get("label")
         platform = data.get("platform") or ""
+        digest = data.get("digest") or ""
         if not isinstance(name, str) or not isinstance(label, str) \
-                or not isinstance(platform, str):
+                or not isinstance(platform, str) or not isinstance(digest, str):
             return None
-        return cls(name, label, platform)
+        return cls(name, label, platform, digest)
 
 
 @dataclass(frozen=True)
@@ -287,6 +310,33 @@ def normalize_name(text: str) -> str:
     return text
 
 
+def pasted_name(text: str) -> tuple[str, str]:
+    """What a pasted or dropped source names, and ``""``; or ``""`` and why it names
+    nothing. Of several lines, the only one that is not blank (several: one name per
+    copy); a name in shell quotes (``'…'``, ``"…"``, ``$'…\\xe9'`` as Copy Path and Copy
+    Image Name write it) unquoted; a ``file:`` URL (a file manager's drop) as its path."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1:
+        return "", f"Give one image name per copy: the text has {len(lines)} lines."
+    name = lines[0] if lines else ""
+    unquoted = shell_unquoted(name)
+    if unquoted is not None:
+        name = unquoted.strip()
+    if is_file_url(name):
+        path = local_path(name)
+        if path is None:
+            return "", f'"{visible(name)}" names a file of another machine: only files ' \
+                       "on this one can be copied."
+        return path, ""
+    return name, ""
+
+
+def names_a_path(name: str) -> bool:
+    """Whether ``name`` (see :func:`pasted_name`) is a path without its transport, which
+    the disk says the kind of (:func:`~spyglass.core.transports.resolve_name`)."""
+    return name.startswith(("/", "./", "../", "~")) or name in (".", "..")
+
+
 def describe_name(text: str, *, what: str = "destination",
                   hosts: Sequence[str] = ()) -> tuple[ImageName | None, str]:
     """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
@@ -305,6 +355,8 @@ def describe_name(text: str, *, what: str = "destination",
         name = parse_image_name(normalized)
     except Exception as exc:
         said = str(exc)
+        if normalized != text:  # the docker:// added is not what was typed: say that
+            said = said.replace(f'"{normalized}"', f'"{text}"', 1)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
                 ("/" in text or ":" in text) and transport not in {t.value for t in Transport}:
@@ -872,7 +924,9 @@ __all__ = [
     "looked_at_first",
     "may_replace",
     "named_now",
+    "names_a_path",
     "normalize_name",
+    "pasted_name",
     "place_of",
     "prepare_copy",
     "run_copy",

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, QPoint, Qt, QUrl
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
+from spyglass.core.fileurl import local_path
+from spyglass.core.text import shell_quoted
 from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
 
 PayloadFor = Callable[[QModelIndex], DraggedImage | None]
@@ -25,10 +27,25 @@ PlaceFor = Callable[[QModelIndex], DropPlace | None]
 Dropped = Callable[[DraggedImage, DropPlace], None]
 
 
+def url_path(url: QUrl) -> str | None:
+    """The local path of a ``file:`` URL (see :func:`spyglass.core.fileurl.local_path`:
+    the bytes of its percent-escapes, not them read as UTF-8; ``localhost`` or this
+    machine as its host), or None for any other URL."""
+    return local_path(url.toString(QUrl.ComponentFormattingOption.FullyEncoded))
+
+
+def dropped_paths(mime: QMimeData) -> list[str]:
+    """The local paths of the ``file:`` URLs ``mime`` carries (those of other hosts left
+    out)."""
+    if not mime.hasUrls():
+        return []
+    return [path for path in map(url_path, mime.urls()) if path is not None]
+
+
 def image_mime(image: DraggedImage) -> QMimeData:
     mime = QMimeData()
     mime.setData(MIME_TYPE, QByteArray(json.dumps(image.to_json()).encode()))
-    mime.setText(image.name)
+    mime.setText(shell_quoted(image.text))  # (a byte that is not UTF-8 kept, as $'…\xe9')
     return mime
 
 
@@ -93,13 +110,16 @@ class ImageDragSource(DragSource):
 
 
 class PlaceDropTarget(QObject):
-    """Accepts dragged images over the places of ``view`` (see the module docstring)."""
+    """Accepts dragged images over the places of ``view`` (see the module docstring) that
+    ``takes(image, place)`` says may take them (not an image's own place: no copy at all)."""
 
-    def __init__(self, view: QAbstractItemView, place: PlaceFor, dropped: Dropped) -> None:
+    def __init__(self, view: QAbstractItemView, place: PlaceFor, dropped: Dropped,
+                 takes: Callable[[DraggedImage, DropPlace], bool] | None = None) -> None:
         super().__init__(view)
         self._view = view
         self._place = place
         self._dropped = dropped
+        self._takes = takes
         view.setAcceptDrops(True)
         view.viewport().setAcceptDrops(True)
         view.viewport().installEventFilter(self)
@@ -116,6 +136,8 @@ class PlaceDropTarget(QObject):
                 event.ignore()
                 return True  # not ours (files from the file manager go to the window)
             place = self.target(event.position().toPoint())
+            if place is not None and self._takes is not None and not self._takes(image, place):
+                place = None  # "no drop", as a file manager says over an item's own folder
             if place is None:
                 if isinstance(event, QDragEnterEvent):
                     event.acceptProposedAction()  # keep following the drag over other rows
@@ -132,4 +154,5 @@ class PlaceDropTarget(QObject):
         return False
 
 
-__all__ = ["ImageDragSource", "PlaceDropTarget", "image_from_mime", "image_mime"]
+__all__ = ["ImageDragSource", "PlaceDropTarget", "dropped_paths", "image_from_mime",
+           "image_mime", "url_path"]

@@ -7,7 +7,6 @@ import logging
 import os
 import platform as _platform
 import time
-import urllib.parse
 from functools import partial
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials import CredentialStore
 from spyglass.core.errors import SpyglassError
+from spyglass.core.fileurl import file_url
 from spyglass.core.settings import (
     LoadedSettings,
     SavedSettings,
@@ -68,6 +68,7 @@ from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_side import CopyController
+from spyglass.gui.dragdrop import dropped_paths
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.places import (
     ImageNode,
@@ -769,16 +770,21 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))
 
     def _context_menu(self, position: QPoint) -> None:
-        index = self.tree.indexAt(position)
+        menu = self.context_menu(self.tree.indexAt(position))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def context_menu(self, index: QModelIndex) -> QMenu | None:
+        """The places tree's context menu for the row ``index`` (None for no row)."""
         node = self.places.node(index)
         if node is None:
-            return
+            return None
         location = self.places.location_node(index)
         menu = QMenu(self)
         if isinstance(node, ImageNode):
             entry = node.entry
             menu.addAction("Copy Image Name",
-                           lambda: self._copy(entry.name))
+                           lambda: self.copy_as_given(entry.name))
             menu.addAction("Copy Digest",
                            lambda: self._copy(str(entry.descriptor.digest)))
             menu.addSeparator()
@@ -790,7 +796,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Reload", lambda: self._reload_path(path))
             menu.addSeparator()
             menu.addAction("Close", lambda: self._close_path(path))
-        menu.exec(self.tree.viewport().mapToGlobal(position))
+        return menu
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
@@ -801,11 +807,17 @@ class MainWindow(QMainWindow):
         A path with a byte that is not UTF-8 cannot be text as it is (a QString drops
         the byte): the text is the path as a shell takes it (``$'…\\xff…'``), and the
         URL carries the byte (``%FF``)."""
-        text = str(path)
+        self.copy_as_given(str(path), url=file_url(path.absolute()))
+
+    def copy_as_given(self, text: str, *, url: str = "") -> None:
+        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it: as it
+        is, or ``$'…'`` where it holds a byte that is not UTF-8 or a control character (a
+        newline); with ``url`` too, for file managers."""
         quoted = shell_quoted(text)
         data = QMimeData()
         data.setText(quoted)
-        data.setUrls([QUrl("file://" + urllib.parse.quote(os.fsencode(path.absolute())))])
+        if url:
+            data.setUrls([QUrl(url)])
         QGuiApplication.clipboard().setMimeData(data)
         if quoted == text:
             self.show_status(f"Copied {text}")
@@ -982,15 +994,14 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _take_local_files(event: QDragMoveEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasUrls() and any(url.isLocalFile() for url in mime.urls()):
+        if dropped_paths(event.mimeData()):  # (a file of another machine is not opened)
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
         """Override QWidget::dropEvent: open every dropped local path as a location."""
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event.mimeData())
         if not paths:
             event.ignore()
             return

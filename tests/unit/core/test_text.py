@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from spyglass.cli import terminal_safe
-from spyglass.core.text import as_given, visible
+from spyglass.core.text import as_given, shell_quoted, shell_unquoted, visible
 
 
 def test_a_byte_that_was_not_utf8_is_shown_as_that_byte() -> None:
@@ -67,3 +69,24 @@ def test_a_path_that_is_no_text_is_quoted_as_a_shell_takes_it() -> None:
     assert shell_quoted("/tmp/caf\u00e9 x") == "/tmp/caf\u00e9 x"
     assert shell_quoted(os.fsdecode(b"/tmp/it's\\bad\xff\n")) == \
         "$'/tmp/it\\'s\\\\bad\\xff\\x0a'"
+
+
+@pytest.mark.parametrize(("quoted", "word"), [
+    ("'oci:/srv/my layout é:x'", "oci:/srv/my layout é:x"),
+    ('"a \\"b\\" \\$c"', 'a "b" $c'),
+    ("$'it\\'s\\x0aline\\t\\101\\u00e9'", "it's\nline\tAé"),
+    ("$'caf\\xe9'", os.fsdecode(b"caf\xe9")),
+])
+def test_a_quoted_word_is_read_as_a_shell_reads_it(quoted: str, word: str) -> None:
+    assert shell_unquoted(quoted) == word
+
+
+@pytest.mark.parametrize("text", ["plain", "'a'b'", '"$HOME"', "'a' 'b'", "$'a'b'"])
+def test_what_is_not_one_quoted_word_is_none(text: str) -> None:
+    assert shell_unquoted(text) is None
+
+
+def test_shell_quoted_text_is_read_back() -> None:
+    for path in (os.fsdecode(b"/x/caf\xe9\nz\\'q"), "/plain", "tab\there"):
+        quoted = shell_quoted(path)
+        assert (shell_unquoted(quoted) if quoted != path else path) == path

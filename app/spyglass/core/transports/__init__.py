@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import InvalidLayout, SpyglassError, TransportError
+from spyglass.core.errors import InvalidLayout, InvalidReference, SpyglassError, TransportError
 from spyglass.core.reference import (
     DirName,
     DockerArchiveName,
@@ -250,6 +250,40 @@ def refuse_colon(path: Path, transports: str, thing: str) -> None:
         )
 
 
+def _names_images(path: Path) -> bool:
+    """True when ``path`` is a layout or archive (a folder that is neither is not)."""
+    try:
+        return path.exists() and bool(detect_location_kind(path))
+    except SpyglassError:
+        return False
+
+
+def resolve_name(text: str) -> ImageName:
+    """Parse an image name; a bare path that exists is taken as the layout or archive it is
+    (an empty name is none: not the current folder, as skopeo refuses it). What the
+    command line and the window's Copy Image… take as a source."""
+    try:
+        return parse_image_name(text)
+    except InvalidReference:
+        path = Path(text)
+        if text.startswith(("/", ".")) and not path.exists():
+            raise path_not_found(text) from None  # a path, written as one: not there
+        head = text.partition(":")[0]
+        if not path.exists() and head and "/" not in head and _names_images(Path(head)):
+            # "layout:1.0" where ./layout is a layout: said as for ./layout:1.0
+            raise path_not_found(text) from None
+        if not text or ":" in text.split("/")[0] or not path.exists():
+            raise
+        # a colon would end the path of an oci: or archive name there, the rest read as
+        # its ref (another image, or another folder's); only dir: names take it whole
+        if not path.is_dir():
+            refuse_colon(path, "oci-archive: and docker-archive:", "file")
+        kind = detect_location_kind(path)
+        if kind != "dir":
+            refuse_colon(path, f"{kind}:", "folder")
+        return parse_image_name(f"{kind}:{path}")
+
+
 def open_location(path: Path, *, cancel: CancelToken | None = None) -> Location:
     """Open a folder or archive on disk for browsing, whatever kind it is.
 
@@ -288,4 +322,5 @@ __all__ = [
     "open_destination",
     "open_location",
     "open_source",
+    "resolve_name",
 ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Callable
 from typing import Final
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +31,8 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
+from spyglass.core.text import visible
+from spyglass.core.transports import resolve_name
 from spyglass.core.units import duration_text
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import error_style
@@ -44,7 +47,9 @@ from spyglass.gui.copying import (
     list_platforms,
     looked_at_first,
     named_now,
+    names_a_path,
     normalize_name,
+    pasted_name,
     prepare_copy,
     window_parallel,
 )
@@ -136,6 +141,9 @@ class CopyDialog(QDialog):
         """The destination offered for the platforms ticked, while the field holds it."""
         self._openers = openers
         self._source = normalize_name(source)
+        self._source_path = ""
+        """A typed source that is a path without its transport, until the disk says
+        which it is (then ``_source``)."""
         self._label = label
         self._wanted_platform = platform
         self._key = f"copy-dialog:{next(_ids)}"
@@ -186,6 +194,7 @@ class CopyDialog(QDialog):
         self._listing_timer.setInterval(1000)
         self._listing_timer.timeout.connect(self._say_listing)
         self.source_edit.textChanged.connect(self._source_edited)
+        self.source_edit.installEventFilter(_FileDrops(self.source_edit))
         self.destination_edit = QLineEdit(destination)
         self.destination_edit.setPlaceholderText("docker://HOST/REPO:TAG or oci:/path:TAG")
         enable_clear_button(self.destination_edit)
@@ -334,23 +343,66 @@ class CopyDialog(QDialog):
         if self.source_edit.isReadOnly():
             return
         self._drop_plan()
-        name, sentence = describe_name(self.source_edit.text(), what="source",
-                                       hosts=self._hosts())
-        _note(self.source_note, sentence, wrong=name is None and bool(self.source_edit.text()))
-        self._source = normalize_name(self.source_edit.text()) if name is not None else ""
+        typed, problem = pasted_name(self.source_edit.text())
+        self._source_path = ""
+        self._source = ""
+        if problem:
+            ok, sentence = False, problem
+        elif names_a_path(typed):
+            # a path, as the command line takes it: the disk says which kind (on a worker)
+            self._source_path = os.path.expanduser(typed)
+            ok, sentence = True, f"Looking at {visible(self._source_path)}…"
+        else:
+            name, sentence = describe_name(typed, what="source", hosts=self._hosts())
+            ok = name is not None
+            self._source = normalize_name(typed) if ok else ""
+        _note(self.source_note, sentence, wrong=not ok and bool(self.source_edit.text()))
         self._label = ""
         self._clear_platforms(
-            "Listing the platforms…" if name is not None else "The platforms of the source "
+            "Listing the platforms…" if ok else "The platforms of the source "
             "are listed once it is typed.")
-        if name is not None:
+        if ok:
             self._source_timer.start()
         else:
             self._source_timer.stop()
             self._runner.cancel(f"{self._key}:platforms")
         self._validate()
 
+    def _look_at_path(self) -> None:
+        """Take the typed path as the layout or archive it is (on a worker: an archive is
+        looked into), as the command line takes a bare path."""
+        path = self._source_path
+        self._runner.submit(
+            lambda _cancel: str(resolve_name(path)),
+            on_done=lambda name: self._path_named(path, name),
+            on_error=lambda sentence: self._path_refused(path, sentence),
+            key=f"{self._key}:platforms",
+            what=f'looking at "{path}"',
+        )
+
+    def _path_named(self, path: str, name: str) -> None:
+        if path != self._source_path:
+            return
+        _parsed, sentence = describe_name(name, what="source")
+        said = f"Taken as {name}: {sentence[:1].lower()}{sentence[1:]}"
+        _note(self.source_note, visible(said), wrong=False)
+        self._source = name
+        self._offer_destination()
+        self._list_platforms()
+        self._validate()
+
+    def _path_refused(self, path: str, sentence: str) -> None:
+        if path != self._source_path:
+            return
+        _note(self.source_note, sentence, wrong=True)
+        self._clear_platforms("The platforms of the source are listed once it names an "
+                              "image.")
+        self._validate()
+
     def _source_typed(self) -> None:
-        if self._source:
+        if self._source_path:
+            self._look_at_path()
+        elif self._source:
             self._offer_destination()
             self._list_platforms()
 
@@ -882,6 +934,29 @@ def _offer(combo: QComboBox, refused: dict[str, str]) -> None:
         item.setToolTip(reason or str(kept))
     if refused.get(str(combo.currentData()), ""):
         combo.setCurrentIndex(0)
+
+
+class _FileDrops(QObject):
+    """Files dropped on a typed source's field from a file manager: their URLs replace
+    what it holds (a drag of files alone was refused; one with their text inserted it
+    where the pointer was)."""
+
+    def __init__(self, edit: QLineEdit) -> None:
+        super().__init__(edit)
+        self._edit = edit
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter."""
+        if not isinstance(event, QDropEvent) or self._edit.isReadOnly():
+            return False
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if not urls:
+            return False
+        event.acceptProposedAction()
+        if not isinstance(event, QDragEnterEvent | QDragMoveEvent):  # the drop itself
+            self._edit.setText("\n".join(
+                url.toString(QUrl.ComponentFormattingOption.FullyEncoded) for url in urls))
+        return True
 
 
 def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:

@@ -71,6 +71,7 @@ from spyglass.gui.views.widgets import (
     make_table,
     mute,
     scaled_font,
+    take_text_drops_only,
 )
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -250,6 +251,7 @@ class RegistryPage(_RootedPage):
         self.open_edit.setPlaceholderText("Open a repository by name, e.g. team/app or "
                                           "team/app:1.0")
         enable_clear_button(self.open_edit)
+        take_text_drops_only(self.open_edit)
         self.open_edit.setAccessibleName("Open a repository by name")
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()

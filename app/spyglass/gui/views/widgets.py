@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QColor,
+    QDropEvent,
     QFocusEvent,
     QFont,
     QIcon,
@@ -47,6 +48,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark, muted_color
+from spyglass.gui.copying import MIME_TYPE
 from spyglass.gui.signals import emit
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -240,6 +242,26 @@ def enable_clear_button(edit: QLineEdit, enabled: bool = True) -> None:
         button.setAccessibleName("Clear")
 
 
+class _TextDropsOnly(QObject):
+    """Passes the drags of images and files over a field on to the widgets under it (the
+    window opens a file, a place takes an image), rather than let the field insert their
+    text where the pointer is; a drag of text alone still goes into the field."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter."""
+        if isinstance(event, QDropEvent):  # (and the drag's enter and move events)
+            mime = event.mimeData()
+            if mime.hasFormat(MIME_TYPE) or mime.hasUrls():
+                event.ignore()
+                return True
+        return False
+
+
+def take_text_drops_only(edit: QLineEdit) -> None:
+    """Let ``edit`` take dropped text, not the text a dragged image or file carries too."""
+    edit.installEventFilter(_TextDropsOnly(edit))
+
+
 def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     """A field that filters a list, saying what it filters by in ``placeholder``, which
     names it for screen readers too (a placeholder alone is no name: it is a hint that
@@ -248,6 +270,7 @@ def filter_field(placeholder: str, parent: QWidget | None = None) -> QLineEdit:
     edit.setPlaceholderText(placeholder)
     edit.setAccessibleName(placeholder)
     enable_clear_button(edit)
+    take_text_drops_only(edit)
     return edit
 
 

@@ -41,6 +41,7 @@ from spyglass.core.errors import (
     describe_connection_error,
     without_password,
 )
+from spyglass.core.fileurl import local_path
 
 SYSTEM_DIR: Final = Path("/etc/containers/registries.d")
 MAX_SIGNATURE_SIZE: Final = 4 * 1024 * 1024
@@ -208,9 +209,8 @@ def _read_files(
     found: list[bytes] = []
     while len(found) < MAX_SIGNATURES:
         check(cancel)
-        path = Path(unquote(urlparse(
-            signature_url(base, repository, digest, len(found) + 1)
-        ).path))
+        url = signature_url(base, repository, digest, len(found) + 1)
+        path = Path(local_path(url, any_host=True) or unquote(urlparse(url).path))
         try:
             size = path.stat().st_size
             if size > MAX_SIGNATURE_SIZE:
