@@ -233,6 +233,28 @@ def test_stop_ends_the_digest_look_ups_waiting_on_the_registry_too(
     assert window.registries.repository_page.tag_texts()[0] == "v0"
 
 
+def test_leaving_a_repository_ends_the_look_ups_of_its_digests(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """The digests of one repository's tags hang; the person moves on to another
+    repository of the registry. The first one's look-ups end (they held both of the
+    registry's digest jobs: the second's digests were never asked, for minutes)."""
+    with HangingRegistry({"app": APP_TAGS, "b": ["1", "2", "3"]},
+                         hung_heads=("app/",)) as server:
+        host = server.host
+        entry = RegistrySettings(host, insecure=True, repositories=["app", "b"])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        tree.setCurrentIndex(model.repository_index(host, "app"))
+        wait_tags(qtbot, window, host, "app")
+        app = look_up_digests(qtbot, window, host, "app")
+        tree.setCurrentIndex(model.repository_index(host, "b"))
+        assert wait_tags(qtbot, window, host, "b") == ["1", "2", "3"]
+        qtbot.waitUntil(lambda: any(h.startswith("/v2/b/") for h in server.heads),
+                        timeout=WAIT_MS)
+        assert pending(app) == 0
+        window.close()
+
+
 def test_removing_a_registry_ends_the_look_ups_of_its_digests(
         qtbot: QtBot, hung_heads: tuple[MainWindow, HangingRegistry]) -> None:
     window, server = hung_heads

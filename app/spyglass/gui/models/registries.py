@@ -212,16 +212,18 @@ class RegistriesModel(RegistryRowData):
             emit(self.repositoryFailed, node.parent.host, node.name, sentence)
 
     def set_aside(self, index: AnyIndex) -> None:
-        """Nobody looks at the repository at ``index`` any more: its listing stops if
-        nothing of it has come yet (it is asked for again when someone looks), and so do
-        the look-ups of its digests. A listing that answers is left to finish, and what
-        it brought is kept."""
+        """Nobody looks at the repository at ``index`` any more: the look-ups of its
+        digests stop (a registry whose answers hang kept both of its digest jobs on a
+        table nobody saw), and its listing too if nothing of it has come yet (it is
+        asked for again when someone looks). A listing that answers is left to finish,
+        and what it brought is kept."""
         node = self.node(index)
-        if not isinstance(node, RepositoryNode) or node.state is not LoadState.LOADING \
-                or node.children:
+        if not isinstance(node, RepositoryNode):
+            return
+        self._stop_digests(node.parent, node)  # (its tags, shown again, are asked again)
+        if node.state is not LoadState.LOADING or node.children:
             return
         self._stop_listing(node)
-        self._stop_digests(node.parent, node)
         node.state = LoadState.PENDING
         self._changed(node)
 
