@@ -351,6 +351,21 @@ def test_tags_agree_with_skopeo(registry: RegistryServer, image: Image, repo_nam
     assert set(ours["Tags"]) == set(skopeo_tags(image.repo_name)) == {"v1", "v2"}
 
 
+def test_tags_one_per_line_for_a_shell_loop(registry: RegistryServer, repo_name: str,
+                                            tmp_path: Path) -> None:
+    """As catalog has them: a loop needed jq to read the tags."""
+    seeded = seed_tags(registry, repo_name, 3)
+    listed = spyglass("tags", "--format", "text", f"docker://{registry.host}/{repo_name}")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed.stdout.decode().splitlines()) == seeded
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})])), "1.0")
+    local = spyglass("tags", "--format", "text", f"oci:{tmp_path / 'layout'}")
+    assert (local.returncode, local.stdout) == (0, b"1.0\n")
+
+
 def test_tags_of_a_repository_a_plain_folder_is_named_after(
     image: Image, tmp_path: Path
 ) -> None:

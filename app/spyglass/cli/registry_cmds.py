@@ -41,6 +41,9 @@ def add_parsers(commands: Commands) -> None:
         "the names in a docker-archive (as skopeo does) or an OCI layout or archive.",
     )
     tags.add_argument("name", metavar="docker://HOST/REPO | docker-archive:PATH | oci:PATH")
+    tags.add_argument("--format", choices=("json", "text"), default="json",
+                      help='{"Repository", "Tags"} as JSON (json, the default, as skopeo '
+                      "list-tags prints them) or one tag per line (text, for a shell loop)")
     add_registry_options(tags)
     tags.set_defaults(func=run_tags)
 
@@ -142,7 +145,7 @@ def run_tags(args: argparse.Namespace) -> int:
 
     transport, colon, _rest = args.name.partition(":")
     if (colon and transport in _LOCAL_TRANSPORTS) or _local_place(args.name):
-        write_json({"Tags": _local_tags(args.name)})
+        _write_names(args.format, {"Tags": _local_tags(args.name)}, "Tags")
         return 0
     reference = _repository(args.name)
     if reference.tag is not None or reference.digest is not None:
@@ -158,8 +161,18 @@ def run_tags(args: argparse.Namespace) -> int:
         exc.message = (f"{exc.message.rstrip('.')}, or its images have no tags (some "
                        "registries answer the same for both).")
         raise
-    write_json({"Repository": reference.name, "Tags": tags})
+    _write_names(args.format, {"Repository": reference.name, "Tags": tags}, "Tags")
     return 0
+
+
+def _write_names(how: str, listing: dict[str, object], names: str) -> None:
+    """``listing`` as JSON, or (``text``) its list under ``names`` one per line."""
+    if how == "json":
+        write_json(listing)
+        return
+    listed = listing[names]
+    assert isinstance(listed, list)
+    write_text("".join(f"{name}\n" for name in listed))
 
 
 _LOCAL_TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
@@ -242,7 +255,7 @@ def run_catalog(args: argparse.Namespace) -> int:
     client = client_for(host, registry_options(args, host))
     if args.format == "json":
         repositories = [name for page in client.catalog_pages() for name in page]
-        write_json({"Registry": host, "Repositories": repositories})
+        _write_names("json", {"Registry": host, "Repositories": repositories}, "Repositories")
         return 0
     for page in client.catalog_pages():
         write_text("".join(name + "\n" for name in page))
