@@ -32,7 +32,6 @@ from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.core.units import duration_text
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import error_style
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -51,7 +50,8 @@ from spyglass.gui.copying import (
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
+from spyglass.gui.themed import mute, plain_text, show_as_error
+from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
 from spyglass.gui.workers import Runner, copy_lane, lane_of
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
@@ -203,7 +203,7 @@ class CopyDialog(QDialog):
         self._instance_digests: tuple[Digest, ...] = ()
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
-        self.replace_note.setStyleSheet(error_style())
+        show_as_error(self.replace_note)
         self.replace_box = QCheckBox("&Replace what is there")
         for widget in (self.replace_note, self.replace_box):
             widget.hide()
@@ -261,7 +261,7 @@ class CopyDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet(error_style())
+        show_as_error(self.error_label)
         self.error_label.hide()
         self.spinner = Spinner(size=14)
         self.spinner.hide()
@@ -368,7 +368,7 @@ class CopyDialog(QDialog):
 
     def _clear_platforms(self, text: str) -> None:
         self._listing_timer.stop()
-        _note(self.platforms_label, text, wrong=False)
+        _note(self.platforms_label, text, wrong=False, muted=False)
         self._platforms_known = False
         self._platforms_problem = None
         self._is_list = False
@@ -884,11 +884,16 @@ def _offer(combo: QComboBox, refused: dict[str, str]) -> None:
         combo.setCurrentIndex(0)
 
 
-def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
-    """A note under a field: muted while it describes or hints, in the error colour when
-    it says what is wrong with what was typed."""
+def _note(label: QLabel, sentence: str, *, wrong: bool, muted: bool = True) -> None:
+    """A note under a field: muted while it describes or hints (plain, not ``muted``), in
+    the error colour when it says what is wrong with what was typed."""
     label.setText(sentence)
-    label.setStyleSheet(error_style() if wrong else "")
+    if wrong:
+        show_as_error(label)
+    elif muted:
+        mute(label)
+    else:
+        plain_text(label)
 
 
 __all__ = ["CopyDialog"]

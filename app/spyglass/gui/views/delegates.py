@@ -1,5 +1,5 @@
 """Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar
-and route, the "signed" pill of signed tags."""
+and route, the "signed" pill of signed tags, rows cut at their end, padded rows."""
 
 from __future__ import annotations
 
@@ -132,7 +132,25 @@ class ProgressBarDelegate(QStyledItemDelegate):
         return QSize(max(hint.width() + 24, 100), hint.height())
 
 
-class SentenceAwareDelegate(QStyledItemDelegate):
+class PaddedDelegate(QStyledItemDelegate):
+    """Cells ``padding`` pixels taller above and below than the style makes them (the
+    sidebar's and the Signatures trees'). A style sheet's ``QTreeView::item { padding }``
+    did that before, and kept the tree in the old colours when the palette changed: Qt
+    does not pass a new palette on to a widget with a style sheet."""
+
+    def __init__(self, parent: QObject | None = None, *, padding: int = 0) -> None:
+        super().__init__(parent)
+        self._padding = padding
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """Override QStyledItemDelegate::sizeHint: the padding above and below."""
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), hint.height() + 2 * self._padding)
+
+
+class SentenceAwareDelegate(PaddedDelegate):
     """For a view that cuts its names in the middle: a row that is a sentence
     (:data:`SENTENCE_ROLE`) is cut at its end instead, which keeps what it says first."""
 
@@ -149,8 +167,8 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
     """Draws a small green "signed" pill at the right end of a cell whose ``role`` is True
     (the tags of a repository that have a cosign signature); other cells as usual."""
 
-    def __init__(self, role: int, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, role: int, parent: QObject | None = None, *, padding: int = 0) -> None:
+        super().__init__(parent, padding=padding)
         self._role = role
 
     def _pill_font(self, option: QStyleOptionViewItem) -> QFont:
@@ -210,7 +228,7 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
         return QSize(hint.width() + metrics.horizontalAdvance(SIGNED_TEXT) + 20, hint.height())
 
 
-class ElideRightDelegate(QStyledItemDelegate):
+class ElideRightDelegate(PaddedDelegate):
     """Cuts long text at its end (the view's default cuts paths in the middle): for
     sentences, whose beginning says the most."""
 

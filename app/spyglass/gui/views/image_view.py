@@ -44,6 +44,7 @@ from spyglass.gui.loading import (
 )
 from spyglass.gui.models.layers import LayerRow
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.history_page import HistoryPage
 from spyglass.gui.views.layers_page import LayersPage
 from spyglass.gui.views.overview import OverviewPage
@@ -55,7 +56,6 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     MessagePanel,
     Spinner,
-    mute,
     scaled_font,
 )
 from spyglass.gui.workers import Runner, lane_of, registry_host

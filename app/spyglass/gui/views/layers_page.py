@@ -26,11 +26,11 @@ from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.widgets import (
     fit_columns,
     make_table,
-    mute,
     scaled_font,
 )
 

@@ -41,10 +41,10 @@ from spyglass.gui.formatting import (
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
-    mute,
     scaled_font,
 )
 

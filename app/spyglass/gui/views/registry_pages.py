@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_data import registry_summary, tags_summary
@@ -59,6 +58,7 @@ from spyglass.gui.models.registry_rows import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute, show_as_error
 from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
@@ -69,7 +69,6 @@ from spyglass.gui.views.widgets import (
     filter_field,
     link_error,
     make_table,
-    mute,
     scaled_font,
 )
 
@@ -168,7 +167,7 @@ def _clear_quietly(edit: QLineEdit) -> None:
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet(error_style())
+    show_as_error(label)
     label.hide()
     return label
 

@@ -55,8 +55,9 @@ from spyglass.gui.models.signatures import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.views.delegates import ElideRightDelegate
-from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
+from spyglass.gui.themed import mute, plain_text
+from spyglass.gui.views.delegates import ElideRightDelegate, PaddedDelegate
+from spyglass.gui.views.widgets import MessagePanel, scaled_font
 from spyglass.gui.workers import Runner, lane_of
 
 LOAD_KEY: Final = "signatures"
@@ -164,9 +165,9 @@ class SignaturesPage(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        self.tree.setItemDelegate(PaddedDelegate(self.tree, padding=3))
         # what a row is, in words whose beginning says the most: cut at the end
-        self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree))
+        self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree, padding=3))
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(ARTIFACT_TYPE, QHeaderView.ResizeMode.Stretch)
@@ -489,9 +490,10 @@ class SignaturesPage(QWidget):
         self.verify_button.setEnabled(signature)
         self.badge.setVisible(signature)
         outcome = self._outcomes.get(key)
-        self.verdict.setPalette(self.palette())
         if outcome is None:
             mute(self.verdict, 0.85)
+        else:
+            plain_text(self.verdict)
         if outcome is not None:
             self.badge.set_status(outcome.status)
             said = f"{outcome.detail} (Key: {outcome.key_file.name})"

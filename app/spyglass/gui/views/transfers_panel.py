@@ -36,13 +36,13 @@ from spyglass.gui.models.transfers import (
     source_text,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import (
     CLOSE_GLYPH,
     Banner,
     make_table,
-    mute,
     scaled_font,
     tool_button,
 )

@@ -46,8 +46,9 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import is_dark, muted_color
+from spyglass.gui.colors import is_dark
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import fill_background, mute
 
 CLOSE_GLYPH: Final = "\u2715"
 """The one mark of a button that closes or dismisses a pane or a note."""
@@ -62,13 +63,6 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
         scaled.setPixelSize(round(scaled.pixelSize() * factor))
     scaled.setBold(bold)
     return scaled
-
-
-def mute(widget: QWidget, amount: float = 0.58) -> None:
-    """Give a label the secondary text colour."""
-    palette = widget.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, muted_color(palette, amount))
-    widget.setPalette(palette)
 
 
 class _SelectOnFocus(QObject):
@@ -514,11 +508,8 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("banner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        base = QColor("#4a3a1f") if is_dark(palette) else QColor("#fff4e5")
-        palette.setColor(QPalette.ColorRole.Window, base)
-        self.setPalette(palette)
+        fill_background(self, lambda base: QColor("#4a3a1f") if is_dark(base)
+                        else QColor("#fff4e5"))
         icon = QLabel()
         icon.setPixmap(icons.warning_icon().pixmap(18, 18))
         self.label = QLabel()
