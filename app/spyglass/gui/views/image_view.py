@@ -215,6 +215,8 @@ class ImageView(QWidget):
             lambda target, owner: self.open_layer_files(target, owner=owner))
         self.raw.copied.connect(self.statusMessage)
         self.overview.copied.connect(lambda text: emit(self.statusMessage, f"Copied {text}"))
+        self.layers.details.copied.connect(
+            lambda text: emit(self.statusMessage, f"Copied {text}"))
         self.show_empty()
 
     # -- what is shown

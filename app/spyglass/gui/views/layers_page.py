@@ -6,13 +6,16 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,14 +32,29 @@ from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.widgets import (
+    ElidedLabel,
+    copy_button,
     fit_columns,
     make_table,
     scaled_font,
 )
 
+DIGESTS = ("Digest", "Diff ID")
+"""The details that are digests: cut in their middle, with a button that copies them."""
+
 
 class LayerDetails(QFrame):
-    """The selected layer in full: digests, type, size, and the whole build step."""
+    """The selected layer in full: digests, type, size, and the whole build step.
+
+    The digests are cut in their middle where the pane is narrow, beside buttons that
+    copy them whole (as the Overview's are): unbroken, they set the window's least width
+    (1270 px at a 16 pt font) as soon as a layer was selected.
+
+    Signals:
+        copied(str): a digest was copied to the clipboard (for the status bar).
+    """
+
+    copied = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,8 +62,10 @@ class LayerDetails(QFrame):
         self.title = QLabel()
         self.title.setFont(scaled_font(self.title.font(), 1.0, bold=True))
         self.hint = QLabel("Select a layer to see it in full; double-click it to list its files.")
+        self.hint.setWordWrap(True)
         mute(self.hint)
         self._values: dict[str, QLabel] = {}
+        self._copy_buttons: dict[str, QToolButton] = {}
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setHorizontalSpacing(14)
@@ -55,6 +75,9 @@ class LayerDetails(QFrame):
                            ("Created by", True), ("Annotations", True)):
             label = QLabel(name)
             mute(label)
+            if name in DIGESTS:
+                form.addRow(label, self._digest_field(name))
+                continue
             value = QLabel()
             # an image's text is shown as it is written: never read as rich text (a step
             # that echoes <h1>…</h1> showed a heading), nor turned by a bidi control
@@ -75,6 +98,32 @@ class LayerDetails(QFrame):
         layout.addLayout(form)
         self.show_layer(None)
 
+    def _digest_field(self, name: str) -> QWidget:
+        value = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        value.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        value.setFont(monospace_font())
+        value.setAccessibleDescription(name)
+        button = copy_button(f"Copy the {name.lower()}")
+        button.clicked.connect(lambda: self._copy(value.text()))
+        field = QWidget()
+        row = QHBoxLayout(field)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(value, 0)
+        row.addWidget(button, 0)
+        row.addStretch(1)
+        self._values[name] = value
+        self._copy_buttons[name] = button
+        return field
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        emit(self.copied, text)
+
+    def copy_button(self, name: str) -> QToolButton:
+        """The button that copies the digest ``name`` ("Digest", "Diff ID") whole."""
+        return self._copy_buttons[name]
+
     def value(self, name: str) -> str:
         return self._values[name].text()
 
@@ -90,6 +139,7 @@ class LayerDetails(QFrame):
         descriptor = row.descriptor
         self._values["Digest"].setText(str(descriptor.digest))
         self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
+        self._copy_buttons["Diff ID"].setEnabled(row.diff_id is not None)
         friendly = media.friendly(descriptor.media_type)
         self._values["Media type"].setText(
             html.escape(visible(friendly)) if friendly == descriptor.media_type else  # (once)
@@ -128,6 +178,7 @@ class LayersPage(QWidget):
         super().__init__(parent)
         self.model = LayersModel(self)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)  # (unwrapped, 683 px at a 16 pt font)
         self.files_button = QPushButton("List Files…")
         self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
         self.files_button.setEnabled(False)

@@ -523,7 +523,9 @@ class RepositoryPage(_RootedPage):
         body.addWidget(self.stack, 1)
         self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
                            "tag to see its digest.")
-        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.hint.setWordWrap(True)  # (unwrapped, it set the window's least width: 909 px
+        # at a 16 pt font, from this page while it was hidden)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         mute(self.hint)
         body.addWidget(self.hint)
         layout = QVBoxLayout(self)
