@@ -3,6 +3,8 @@ and route, the "signed" pill of signed tags, rows cut at their end, padded rows.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -79,6 +81,9 @@ class ProgressBarDelegate(QStyledItemDelegate):
     text on it (the Transfers table); a cell whose ``role`` is None has no bar, only its
     text."""
 
+    READABLE: ClassVar[int] = 100
+    """The least width a bar reads at."""
+
     def __init__(self, role: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._role = role
@@ -129,7 +134,7 @@ class ProgressBarDelegate(QStyledItemDelegate):
     ) -> QSize:
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width() + 24, 100), hint.height())
+        return QSize(max(hint.width() + 24, self.READABLE), hint.height())
 
 
 class PaddedDelegate(QStyledItemDelegate):
