@@ -109,3 +109,25 @@ def test_at_16_pt_a_failure_sentence_is_whole_above_two_rows_and_empty_columns_g
     qtbot.waitUntil(lambda: header.sectionSize(ETA) == title, timeout=WAIT_MS)
     assert title < panel.column_widths()[ETA]
 
+
+def test_at_the_least_window_size_the_layers_table_keeps_rows_in_sight(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """The layer's details scroll where the page is short: they never gave up height,
+    and left the table one row."""
+    view = demo.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    page = view.layers
+    page.table.selectRow(1)
+    assert page.details.title.text() == "Layer 2"
+    QApplication.processEvents()  # (the layouts take in what the layer shows)
+    demo.resize(1, 1)  # (the least size the window takes)
+    rows = page.table.verticalHeader().defaultSectionSize()
+    qtbot.waitUntil(lambda: demo.size() == demo.minimumSizeHint(), timeout=WAIT_MS)
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: page.table.viewport().height() >= 2 * rows, timeout=WAIT_MS)
+    assert page.details_area.verticalScrollBar().maximum() > 0  # (the details scroll)
+    # taller again, the details take what they show, whole
+    demo.resize(demo.width(), 1000)
+    area = page.details_area
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=WAIT_MS)
+    assert page.table.viewport().height() >= 3 * rows

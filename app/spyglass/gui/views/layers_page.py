@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QToolButton,
@@ -197,12 +198,27 @@ class LayersPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.files_button)
+        # the details scroll where the page is short: they never gave up height, and at
+        # the window's least size left the table one row
+        self.details_area = QScrollArea()
+        self.details_area.setWidget(self.details)
+        self.details_area.setWidgetResizable(True)
+        self.details_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_area.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.details)
+        splitter.addWidget(self.details_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 0)
+        self.splitter = splitter
+        self._split_by_hand = False  # a split the user made stays theirs
+        splitter.splitterMoved.connect(self._split_moved)
+        # resized: the details' share again, once the splitter has shared out the change
+        splitter.installEventFilter(self)
+        self._fit_soon = QTimer(self)
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.timeout.connect(self._fit_details)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
@@ -235,10 +251,37 @@ class LayersPage(QWidget):
     CREATED_BY_LEAST = 60
     """Narrower than this, the table scrolls sideways after all."""
 
+    LEAST_ROWS = 3
+    """The rows the table keeps in sight while the details take what they show."""
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._make_room()
+        elif watched is self.splitter and event.type() == QEvent.Type.Resize:
+            self._fit_soon.start()
         return False
+
+    def _split_moved(self, *_: object) -> None:
+        self._split_by_hand = True
+
+    def _fit_details(self) -> None:
+        """The details as tall as what they show, as long as the table keeps
+        :data:`LEAST_ROWS` rows; shorter (they scroll) where the page is short."""
+        sizes = self.splitter.sizes()
+        if self._split_by_hand or len(sizes) != 2 or sum(sizes) <= 0:
+            return
+        total = sum(sizes)
+        width = self.details_area.viewport().width() or self.details_area.width()
+        wanted = self.details.heightForWidth(width)
+        if wanted < 0:
+            wanted = self.details.sizeHint().height()
+        table = self.table
+        table_least = 2 * table.frameWidth() + table.horizontalHeader().sizeHint().height() \
+            + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+        least = self.details_area.minimumSizeHint().height()
+        details = max(least, min(wanted, total - table_least))
+        if sizes[1] != details:
+            self.splitter.setSizes([total - details, details])
 
     def _make_room(self) -> None:
         """Keep "Created by" in sight without scrolling sideways: a table too narrow for
@@ -267,6 +310,7 @@ class LayersPage(QWidget):
         row = self.selected()
         self.files_button.setEnabled(row is not None)
         self.details.show_layer(row)
+        self._fit_details()
 
     def _request_selected(self) -> None:
         row = self.selected()
