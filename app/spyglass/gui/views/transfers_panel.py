@@ -44,6 +44,7 @@ from spyglass.gui.views.widgets import (
     Banner,
     make_table,
     scaled_font,
+    select_row,
     tool_button,
 )
 
@@ -390,10 +391,10 @@ class TransfersPanel(QWidget):
 
     def select(self, transfer: Transfer) -> None:
         if transfer in self.manager.transfers:
-            self.table.selectRow(self.manager.row_of(transfer))
+            select_row(self.table, self.manager.row_of(transfer))
 
     def _inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
-        self.table.selectRow(last)
+        select_row(self.table, last)
         self.table.scrollTo(self.model.index(last, 0))
 
     def _act(self, action: object) -> None:

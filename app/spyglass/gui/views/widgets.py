@@ -8,6 +8,7 @@ from typing import Final
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -65,6 +66,23 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
     return scaled
 
 
+def select_row(table: QTableView, row: int) -> None:
+    """Select ``row`` of ``table`` whole and make it the current one, as
+    QTableView.selectRow does in a left-to-right layout. Right to left (``-reverse``),
+    selectRow selects nothing: Qt looks for the column one pixel past the last one."""
+    model = table.model()
+    selection = table.selectionModel()
+    if model is None or selection is None or not 0 <= row < model.rowCount():
+        return
+    header = table.horizontalHeader()
+    column = next((header.logicalIndex(visual) for visual in range(header.count())
+                   if not header.isSectionHidden(header.logicalIndex(visual))), 0)
+    index = model.index(row, column)
+    selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+    selection.select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                     | QItemSelectionModel.SelectionFlag.Rows)
+
+
 class _SelectOnFocus(QObject):
     """Selects the current row of a table the keyboard moved into (Tab), when nothing is
     selected: Qt gives it a focus frame only, and actions that work on the selection
@@ -82,7 +100,7 @@ class _SelectOnFocus(QObject):
                 if not current.isValid() and model is not None and model.rowCount() > 0:
                     current = model.index(0, 0)
                 if current.isValid():
-                    watched.selectRow(current.row())
+                    select_row(watched, current.row())
         return False
 
 
