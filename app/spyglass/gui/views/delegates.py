@@ -3,7 +3,7 @@ and route, the "signed" pill of signed tags, rows cut at their end, padded rows.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
@@ -19,8 +19,34 @@ from spyglass.gui.formatting import ROUTE_ARROW, SIGNED_TEXT
 from spyglass.gui.models.layers import SHARE_ROLE
 from spyglass.gui.models.tree import SENTENCE_ROLE
 
+LRM: Final = "\u200e"
+"""The left-to-right mark."""
 
-class ShareBarDelegate(QStyledItemDelegate):
+
+def keep_left_to_right(option: QStyleOptionViewItem) -> None:
+    """In a right-to-left view, a cell's text as it is written, left to right: between
+    left-to-right marks. Without, its slashes, dashes and digits were laid out right to
+    left around it (``/etc/apk/world`` read ``etc/apk/world/``, ``41 B`` ``B 41``). The
+    cell's alignment still mirrors (its text at its right)."""
+    if option.direction == Qt.LayoutDirection.RightToLeft and option.text \
+            and not option.text.startswith(LRM):
+        option.text = f"{LRM}{option.text}{LRM}"
+
+
+class DataDelegate(QStyledItemDelegate):
+    """The delegate of every view's cells: what they show is written left to right
+    (names, paths, digests, sizes, commands, and the window's own English), kept so in
+    a right-to-left layout (:func:`keep_left_to_right`)."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate::initStyleOption."""
+        super().initStyleOption(option, index)
+        keep_left_to_right(option)
+
+
+class ShareBarDelegate(DataDelegate):
     """Draws a cell's share (``SHARE_ROLE``, 0.0 to 1.0) as a bar with the percentage on it."""
 
     def paint(
@@ -76,7 +102,7 @@ class ShareBarDelegate(QStyledItemDelegate):
         return QSize(max(hint.width() + 24, 120), hint.height())
 
 
-class ProgressBarDelegate(QStyledItemDelegate):
+class ProgressBarDelegate(DataDelegate):
     """Draws a cell's progress (``role``, 0.0 to 1.0) as a progress bar with the cell's
     text on it (the Transfers table); a cell whose ``role`` is None has no bar, only its
     text."""
@@ -137,7 +163,7 @@ class ProgressBarDelegate(QStyledItemDelegate):
         return QSize(max(hint.width() + 24, self.READABLE), hint.height())
 
 
-class PaddedDelegate(QStyledItemDelegate):
+class PaddedDelegate(DataDelegate):
     """Cells ``padding`` pixels taller above and below than the style makes them (the
     sidebar's and the Signatures trees'). A style sheet's ``QTreeView::item { padding }``
     did that before, and kept the tree in the old colours when the palette changed: Qt
@@ -322,7 +348,7 @@ def _fit_local(metrics: QFontMetrics, head: str, rest: str, room: int) -> str:
     return metrics.elidedText(rest, Qt.TextElideMode.ElideMiddle, room)
 
 
-class RouteDelegate(QStyledItemDelegate):
+class RouteDelegate(DataDelegate):
     """Draws a ``(source, destination)`` pair (``role``) as ``source → destination``,
     each side shortened on its own, so however narrow the column both ends and the
     arrow between them stay in sight (the view's own eliding cut the arrow out)."""
@@ -347,3 +373,4 @@ class RouteDelegate(QStyledItemDelegate):
             room -= option.decorationSize.width() + 4
         option.text = fit_route(option.fontMetrics, str(route[0]), str(route[1]), room)
         option.textElideMode = Qt.TextElideMode.ElideRight
+        keep_left_to_right(option)

@@ -59,7 +59,7 @@ from spyglass.gui.models.registry_rows import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
-from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
+from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
     KeepCurrentInView,
@@ -267,6 +267,7 @@ class RegistryPage(_RootedPage):
 
         self.list = QListView()
         self.list.setAccessibleName("Repositories")
+        self.list.setItemDelegate(DataDelegate(self.list))
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

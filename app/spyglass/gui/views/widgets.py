@@ -50,6 +50,7 @@ from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import fill_background, mute
+from spyglass.gui.views.delegates import DataDelegate
 
 CLOSE_GLYPH: Final = "\u2715"
 """The one mark of a button that closes or dismisses a pane or a note."""
@@ -216,6 +217,7 @@ def make_table(name: str, parent: QWidget | None = None) -> QTableView:
     ``name`` says what it lists, for screen readers (which said only "table")."""
     table = QTableView(parent)
     table.setAccessibleName(name)
+    table.setItemDelegate(DataDelegate(table))
     table.setAlternatingRowColors(True)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
