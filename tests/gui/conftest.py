@@ -15,6 +15,7 @@ from typing import Any
 import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.credentials import CredentialStore
@@ -108,6 +109,17 @@ def demo(qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> MainWindow:
     window.open_location(sample.layout, select=False)
     show_image(qtbot, window, "spyglass-demo:1.0")
     return window
+
+
+@pytest.fixture
+def big_font(qapp: QApplication) -> Iterator[None]:
+    """The application's font at 16 pt (a large-text setting), the one before restored."""
+    before = QApplication.font()
+    font = QApplication.font()
+    font.setPointSizeF(16.0)
+    QApplication.setFont(font)
+    yield
+    QApplication.setFont(before)
 
 
 @pytest.fixture

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt
-from PySide6.QtGui import QAccessible, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import (
+    QAccessible,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -214,3 +221,26 @@ def wait_tags(qtbot: QtBot, window: MainWindow, host: str, repository: str) -> l
     return [model.data(model.index(r, 0, parent), TAG_ROLE)
             for r in range(model.rowCount(parent))
             if model.data(model.index(r, 0, parent), TAG_ROLE) is not None]
+
+
+def dark_palette() -> QPalette:
+    """A dark palette as dark themes give it (Fusion's disabled text reads 3:1 on it)."""
+    palette = QPalette()
+    for role, color in ((QPalette.ColorRole.Window, "#353535"),
+                        (QPalette.ColorRole.WindowText, "#ffffff"),
+                        (QPalette.ColorRole.Base, "#232323"),
+                        (QPalette.ColorRole.AlternateBase, "#353535"),
+                        (QPalette.ColorRole.Text, "#ffffff"),
+                        (QPalette.ColorRole.Button, "#353535"),
+                        (QPalette.ColorRole.ButtonText, "#ffffff"),
+                        (QPalette.ColorRole.Highlight, "#2a82da"),
+                        (QPalette.ColorRole.HighlightedText, "#ffffff")):
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f7f"))
+    return palette
+
+
+def text_color(widget: QWidget) -> QColor:
+    """The colour a label's text is drawn in."""
+    return widget.palette().color(QPalette.ColorRole.WindowText)

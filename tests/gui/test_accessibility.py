@@ -54,6 +54,7 @@ from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
     accessible_cells,
+    dark_palette,
     fill_registry_dialog,
     show_image,
     test_connection,
@@ -181,24 +182,6 @@ def test_trees_tables_lists_panes_and_filters_say_what_they_hold(
 
 
 # -- contrast
-
-
-def dark_palette() -> QPalette:
-    """A dark palette as dark themes give it (Fusion's disabled text reads 3:1 on it)."""
-    palette = QPalette()
-    for role, color in ((QPalette.ColorRole.Window, "#353535"),
-                        (QPalette.ColorRole.WindowText, "#ffffff"),
-                        (QPalette.ColorRole.Base, "#232323"),
-                        (QPalette.ColorRole.AlternateBase, "#353535"),
-                        (QPalette.ColorRole.Text, "#ffffff"),
-                        (QPalette.ColorRole.Button, "#353535"),
-                        (QPalette.ColorRole.ButtonText, "#ffffff"),
-                        (QPalette.ColorRole.Highlight, "#2a82da"),
-                        (QPalette.ColorRole.HighlightedText, "#ffffff")):
-        palette.setColor(role, QColor(color))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f7f"))
-    return palette
 
 
 def grey_palette() -> QPalette:

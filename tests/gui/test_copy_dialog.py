@@ -18,7 +18,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.transports.base import ImageDestination, ImageSource
-from spyglass.gui.colors import error_style
+from spyglass.gui.colors import error_color, muted_color
 from spyglass.gui.copying import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.formatting import short_digest
@@ -33,6 +33,7 @@ from tests.gui.guitools import (
     core_copy,
     drop_on_row,
     show_image,
+    text_color,
     wait_listed,
 )
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
@@ -141,7 +142,7 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
         pass
     assert said in dialog.replace_note.text()
     assert dialog.replace_note.isVisible() and not dialog.replace_box.isVisible()
-    assert dialog.replace_note.styleSheet() == error_style()
+    assert text_color(dialog.replace_note) == error_color()
     assert dialog.copy_button.text() == "Copy" and not dialog.copy_button.isEnabled()
     # a name being typed that is no name yet: its own sentence, not the old refusal too
     dialog.destination_edit.setText("bogus-transport:foo")
@@ -323,13 +324,13 @@ def test_tab_goes_through_the_platforms_where_they_show(
 def test_a_name_that_cannot_be_used_is_said_in_the_error_colour(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     dialog = demo_dialog(qtbot, window, sample, tmp_path)
-    assert dialog.destination_note.styleSheet() == ""  # a description: muted
+    assert text_color(dialog.destination_note) == muted_color()  # a description: muted
     dialog.destination_edit.setText("team/app:1")
     assert "unknown transport" in dialog.destination_note.text()
-    assert dialog.destination_note.styleSheet() == error_style()
+    assert text_color(dialog.destination_note) == error_color()
     assert not dialog.copy_button.isEnabled()
     dialog.destination_edit.setText("")  # a hint of what to type: muted again
-    assert dialog.destination_note.styleSheet() == ""
+    assert text_color(dialog.destination_note) == muted_color()
     dialog.reject()
 
 
@@ -399,7 +400,7 @@ def test_a_dragged_platform_is_kept_when_the_platforms_cannot_be_listed(
     qtbot.waitUntil(lambda: "could not be listed" in dialog.platforms_label.text(),
                     timeout=WAIT_MS)
     assert dialog.copy_button.isEnabled()
-    assert dialog.platforms_label.styleSheet() == error_style()  # said as the error it is
+    assert text_color(dialog.platforms_label) == error_color()  # said as the error it is
     options = dialog.options()
     assert [str(p) for p in options.platforms] == [payload.platform]
     assert options.multi_arch == "system"

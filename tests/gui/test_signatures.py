@@ -23,7 +23,9 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.registry_rows import ATTACHMENT_ROLE, SIGNED_ROLE, TAG_ROLE
 from spyglass.gui.models.signatures import (
     ARTIFACT_TYPE,
+    CREATED,
     KIND,
+    SIZE,
     AttachmentRow,
     PartRow,
     SignaturesModel,
@@ -231,6 +233,33 @@ def test_signatures_tab_lists_decodes_and_verifies(
     assert page.badge.status is Status.BAD_SIGNATURE
     page.select(signature.children[0])
     assert page.badge.status is Status.NOT_CHECKED  # the part row was never checked
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_16_pt_and_1024_px_the_artifact_type_stays_readable(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], signed_layout: SignedLayout,
+) -> None:
+    """The artifact type (the column that takes what is left) collapsed to "…" while the
+    other columns kept room for texts they did not show (a whole timestamp, say)."""
+    window = make_window()
+    window.resize(1024, 640)
+    window.open_location(signed_layout.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    tree, model = page.tree, page.model
+    header = tree.header()
+    metrics = tree.fontMetrics()
+    subject = model.index(0, KIND)
+    least = metrics.horizontalAdvance("application/vnd.dev.cosign")  # (its start)
+
+    def readable() -> None:
+        assert header.sectionSize(ARTIFACT_TYPE) >= least
+        for row in range(model.rowCount(subject)):  # what the others show, whole
+            for column in (SIZE, CREATED):
+                text = str(model.index(row, column, subject).data() or "")
+                assert header.sectionSize(column) >= metrics.horizontalAdvance(text)
+
+    qtbot.waitUntil(readable, timeout=WAIT_MS)
 
 
 def test_cancelled_file_dialog_checks_nothing(

@@ -296,8 +296,8 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     header = panel_table.horizontalHeader()
     whole = panel_table.fontMetrics().horizontalAdvance(state_text)
     qtbot.waitUntil(lambda: header.sectionSize(STATE) >= whole, timeout=WAIT_MS)
-    window.resize(900, 700)
-    qtbot.waitUntil(lambda: header.sectionSize(STATE) == panel.column_widths()[STATE],
+    window.resize(900, 700)  # narrower: it gives the room back (the routes need it)
+    qtbot.waitUntil(lambda: panel.column_widths()[STATE] <= header.sectionSize(STATE) < whole,
                     timeout=WAIT_MS)
     # a width given by hand stays, whatever the window does
     header.resizeSection(STATE, 300)

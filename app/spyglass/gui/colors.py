@@ -74,9 +74,4 @@ def muted_color(palette: QPalette | None = None, amount: float = 0.58) -> QColor
     return QColor(color)
 
 
-def error_style(palette: QPalette | None = None) -> str:
-    """A style sheet giving a label the red of :func:`error_color`."""
-    return f"color: {error_color(palette).name()};"
-
-
-__all__ = ["contrast_ratio", "error_color", "error_style", "is_dark", "muted_color"]
+__all__ = ["contrast_ratio", "error_color", "is_dark", "muted_color"]

@@ -45,6 +45,18 @@ def short_digest(digest: Digest | str) -> str:
 _LOWER_WORD = re.compile(r"[a-z]+ ")
 
 
+def breakable(text: str, every: int = 16) -> str:
+    """``text`` with a zero-width space after its first colon and every ``every``
+    characters after it: a digest a wrapping label may break (a label that cannot break
+    it sets the window's least width: 895 px at a 16 pt font). For labels only, whose
+    text is not selected and copied."""
+    head, colon, tail = text.partition(":")
+    if not colon:
+        head, tail = "", text
+    pieces = [tail[i:i + every] for i in range(0, len(tail), every)]
+    return head + colon + "\u200b" + "\u200b".join(pieces) if colon else "\u200b".join(pieces)
+
+
 def as_sentence(text: str) -> str:
     """A note as the engine words it (``the list is rebuilt …``) as a sentence: its first
     letter capitalized (unless it begins with a name, ``docker://…``), a full stop at the

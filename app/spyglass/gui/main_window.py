@@ -79,6 +79,7 @@ from spyglass.gui.models.places import (
 )
 from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
 from spyglass.gui.sample import own_sample
+from spyglass.gui.themed import fill_background, mute
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import (
@@ -86,7 +87,6 @@ from spyglass.gui.views.widgets import (
     ChosenRow,
     ElidedLabel,
     Spinner,
-    mute,
     scaled_font,
     tool_button,
 )
@@ -284,13 +284,12 @@ class MainWindow(QMainWindow):
         self.tree.setAnimated(True)
         self.tree.setExpandsOnDoubleClick(True)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # sentences: at their end
-        self.tree.setItemDelegate(SentenceAwareDelegate(self.tree))
+        self.tree.setItemDelegate(SentenceAwareDelegate(self.tree, padding=3))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.setIndentation(16)
         self.tree.setMinimumWidth(180)
-        self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
         self._chosen_place = ChosenRow(self.tree, self._current_changed)
 
         registry_tree = self.registries.tree
@@ -327,13 +326,9 @@ class MainWindow(QMainWindow):
         self._local_section = local
         self.sidebar.setChildrenCollapsible(False)
         self.sidebar.setHandleWidth(1)
-        self.sidebar.setAutoFillBackground(True)
-        pane_palette = self.sidebar.palette()
-        pane_palette.setColor(QPalette.ColorRole.Window,
-                              pane_palette.color(QPalette.ColorRole.Base))
-        self.sidebar.setPalette(pane_palette)
-        self.sidebar.setStyleSheet(
-            "QSplitter::handle:vertical { background: palette(midlight); }")
+        fill_background(self.sidebar, lambda base: base.color(QPalette.ColorRole.Base))
+        fill_background(self.sidebar.handle(1),
+                        lambda base: base.color(QPalette.ColorRole.Midlight))
         self._sidebar_moved = False
         self.sidebar.splitterMoved.connect(self._sidebar_moved_by_hand)
         self._fit_timer = QTimer(self)

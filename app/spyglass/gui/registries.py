@@ -75,7 +75,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
-from spyglass.gui.views.widgets import ChosenRow, KeepCurrentInView
+from spyglass.gui.views.widgets import ChosenRow, KeepCurrentInView, select_row
 from spyglass.gui.workers import Runner, registry_lane
 
 Confirm = Callable[[str, str, str], bool]
@@ -291,8 +291,7 @@ class RegistryBrowser(QObject):
         tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         tree.customContextMenuRequested.connect(self._tree_menu)
         tree.setIndentation(16)
-        tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
-        tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree))
+        tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree, padding=3))
         self._chosen = ChosenRow(tree, self._current_changed)
         self._keep_in_view = KeepCurrentInView(tree)
         self.model.rowsInserted.connect(self._tags_inserted)
@@ -1019,7 +1018,7 @@ class RegistryBrowser(QObject):
         table = self.repository_page.table
         proxy_index = table.indexAt(position)
         if proxy_index.isValid():
-            table.selectRow(proxy_index.row())
+            select_row(table, proxy_index.row())
         index = self.repository_page.current_tag()
         if not index.isValid():
             return

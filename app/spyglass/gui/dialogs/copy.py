@@ -35,7 +35,6 @@ from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
 from spyglass.core.units import duration_text
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import error_style
 from spyglass.gui.copying import (
     CopyRequest,
     Openers,
@@ -56,7 +55,8 @@ from spyglass.gui.copying import (
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error, mute
+from spyglass.gui.themed import mute, plain_text, show_as_error
+from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
 from spyglass.gui.workers import Runner, copy_lane, lane_of
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
@@ -212,7 +212,7 @@ class CopyDialog(QDialog):
         self._instance_digests: tuple[Digest, ...] = ()
         self.replace_note = QLabel()
         self.replace_note.setWordWrap(True)
-        self.replace_note.setStyleSheet(error_style())
+        show_as_error(self.replace_note)
         self.replace_box = QCheckBox("&Replace what is there")
         for widget in (self.replace_note, self.replace_box):
             widget.hide()
@@ -270,7 +270,7 @@ class CopyDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet(error_style())
+        show_as_error(self.error_label)
         self.error_label.hide()
         self.spinner = Spinner(size=14)
         self.spinner.hide()
@@ -420,7 +420,7 @@ class CopyDialog(QDialog):
 
     def _clear_platforms(self, text: str) -> None:
         self._listing_timer.stop()
-        _note(self.platforms_label, text, wrong=False)
+        _note(self.platforms_label, text, wrong=False, muted=False)
         self._platforms_known = False
         self._platforms_problem = None
         self._is_list = False
@@ -959,11 +959,16 @@ class _FileDrops(QObject):
         return True
 
 
-def _note(label: QLabel, sentence: str, *, wrong: bool) -> None:
-    """A note under a field: muted while it describes or hints, in the error colour when
-    it says what is wrong with what was typed."""
+def _note(label: QLabel, sentence: str, *, wrong: bool, muted: bool = True) -> None:
+    """A note under a field: muted while it describes or hints (plain, not ``muted``), in
+    the error colour when it says what is wrong with what was typed."""
     label.setText(sentence)
-    label.setStyleSheet(error_style() if wrong else "")
+    if wrong:
+        show_as_error(label)
+    elif muted:
+        mute(label)
+    else:
+        plain_text(label)
 
 
 __all__ = ["CopyDialog"]

@@ -34,11 +34,11 @@ from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import error_style
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import Spinner, link_error, mute, scaled_font
+from spyglass.gui.themed import mute, show_as_error
+from spyglass.gui.views.widgets import Spinner, link_error, scaled_font
 from spyglass.gui.workers import Runner, registry_lane
 
 _ids = itertools.count(1)
@@ -141,7 +141,7 @@ class RegistryDialog(QDialog):
         self.host_edit.setPlaceholderText("registry.example.com, localhost:5000 or a URL")
         self.host_error = QLabel()
         self.host_error.setWordWrap(True)
-        self.host_error.setStyleSheet(error_style())
+        show_as_error(self.host_error)
         self.host_error.hide()
         self.insecure_box = QCheckBox("Allow insecure connections (plain HTTP or unverified TLS)")
         self.insecure_box.setToolTip(
@@ -156,7 +156,7 @@ class RegistryDialog(QDialog):
                                       "a token with no user name)")
         self.password_error = QLabel()
         self.password_error.setWordWrap(True)
-        self.password_error.setStyleSheet(error_style())
+        show_as_error(self.password_error)
         self.password_error.hide()
         self.credentials_hint = QLabel("Leave both empty to browse without signing in.")
         mute(self.credentials_hint)

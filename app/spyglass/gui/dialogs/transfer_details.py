@@ -33,6 +33,7 @@ from spyglass.gui.models.transfers import (
     to_registry,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+from spyglass.gui.views.delegates import DataDelegate
 
 OUTCOME_TEXT = {
     "waiting": "not started",
@@ -108,6 +109,7 @@ class TransferDetailsDialog(QDialog):
         self.notes_label.setObjectName("transferNotes")
         self.blobs = QTreeWidget()
         self.blobs.setAccessibleName("Blobs")
+        self.blobs.setItemDelegate(DataDelegate(self.blobs))
         self.blobs.setRootIsDecorated(False)
         self.blobs.setAlternatingRowColors(True)
         self.blobs.setHeaderLabels(["Blob", "Size", "Type", "Outcome"])

@@ -1,7 +1,9 @@
 """Item delegates: the share-of-image bar of the Layers table, the Transfers progress bar
-and route, the "signed" pill of signed tags."""
+and route, the "signed" pill of signed tags, rows cut at their end, padded rows."""
 
 from __future__ import annotations
+
+from typing import ClassVar, Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
@@ -17,8 +19,34 @@ from spyglass.gui.formatting import ROUTE_ARROW, SIGNED_TEXT
 from spyglass.gui.models.layers import SHARE_ROLE
 from spyglass.gui.models.tree import SENTENCE_ROLE
 
+LRM: Final = "\u200e"
+"""The left-to-right mark."""
 
-class ShareBarDelegate(QStyledItemDelegate):
+
+def keep_left_to_right(option: QStyleOptionViewItem) -> None:
+    """In a right-to-left view, a cell's text as it is written, left to right: between
+    left-to-right marks. Without, its slashes, dashes and digits were laid out right to
+    left around it (``/etc/apk/world`` read ``etc/apk/world/``, ``41 B`` ``B 41``). The
+    cell's alignment still mirrors (its text at its right)."""
+    if option.direction == Qt.LayoutDirection.RightToLeft and option.text \
+            and not option.text.startswith(LRM):
+        option.text = f"{LRM}{option.text}{LRM}"
+
+
+class DataDelegate(QStyledItemDelegate):
+    """The delegate of every view's cells: what they show is written left to right
+    (names, paths, digests, sizes, commands, and the window's own English), kept so in
+    a right-to-left layout (:func:`keep_left_to_right`)."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate::initStyleOption."""
+        super().initStyleOption(option, index)
+        keep_left_to_right(option)
+
+
+class ShareBarDelegate(DataDelegate):
     """Draws a cell's share (``SHARE_ROLE``, 0.0 to 1.0) as a bar with the percentage on it."""
 
     def paint(
@@ -74,10 +102,13 @@ class ShareBarDelegate(QStyledItemDelegate):
         return QSize(max(hint.width() + 24, 120), hint.height())
 
 
-class ProgressBarDelegate(QStyledItemDelegate):
+class ProgressBarDelegate(DataDelegate):
     """Draws a cell's progress (``role``, 0.0 to 1.0) as a progress bar with the cell's
     text on it (the Transfers table); a cell whose ``role`` is None has no bar, only its
     text."""
+
+    READABLE: ClassVar[int] = 100
+    """The least width a bar reads at."""
 
     def __init__(self, role: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -129,10 +160,28 @@ class ProgressBarDelegate(QStyledItemDelegate):
     ) -> QSize:
         """Override QStyledItemDelegate::sizeHint: room for a readable bar."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width() + 24, 100), hint.height())
+        return QSize(max(hint.width() + 24, self.READABLE), hint.height())
 
 
-class SentenceAwareDelegate(QStyledItemDelegate):
+class PaddedDelegate(DataDelegate):
+    """Cells ``padding`` pixels taller above and below than the style makes them (the
+    sidebar's and the Signatures trees'). A style sheet's ``QTreeView::item { padding }``
+    did that before, and kept the tree in the old colours when the palette changed: Qt
+    does not pass a new palette on to a widget with a style sheet."""
+
+    def __init__(self, parent: QObject | None = None, *, padding: int = 0) -> None:
+        super().__init__(parent)
+        self._padding = padding
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        """Override QStyledItemDelegate::sizeHint: the padding above and below."""
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), hint.height() + 2 * self._padding)
+
+
+class SentenceAwareDelegate(PaddedDelegate):
     """For a view that cuts its names in the middle: a row that is a sentence
     (:data:`SENTENCE_ROLE`) is cut at its end instead, which keeps what it says first."""
 
@@ -149,8 +198,8 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
     """Draws a small green "signed" pill at the right end of a cell whose ``role`` is True
     (the tags of a repository that have a cosign signature); other cells as usual."""
 
-    def __init__(self, role: int, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, role: int, parent: QObject | None = None, *, padding: int = 0) -> None:
+        super().__init__(parent, padding=padding)
         self._role = role
 
     def _pill_font(self, option: QStyleOptionViewItem) -> QFont:
@@ -210,7 +259,7 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
         return QSize(hint.width() + metrics.horizontalAdvance(SIGNED_TEXT) + 20, hint.height())
 
 
-class ElideRightDelegate(QStyledItemDelegate):
+class ElideRightDelegate(PaddedDelegate):
     """Cuts long text at its end (the view's default cuts paths in the middle): for
     sentences, whose beginning says the most."""
 
@@ -299,7 +348,7 @@ def _fit_local(metrics: QFontMetrics, head: str, rest: str, room: int) -> str:
     return metrics.elidedText(rest, Qt.TextElideMode.ElideMiddle, room)
 
 
-class RouteDelegate(QStyledItemDelegate):
+class RouteDelegate(DataDelegate):
     """Draws a ``(source, destination)`` pair (``role``) as ``source → destination``,
     each side shortened on its own, so however narrow the column both ends and the
     arrow between them stay in sight (the view's own eliding cut the arrow out)."""
@@ -324,3 +373,4 @@ class RouteDelegate(QStyledItemDelegate):
             room -= option.decorationSize.width() + 4
         option.text = fit_route(option.fontMetrics, str(route[0]), str(route[1]), room)
         option.textElideMode = Qt.TextElideMode.ElideRight
+        keep_left_to_right(option)

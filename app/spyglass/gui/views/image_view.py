@@ -44,6 +44,7 @@ from spyglass.gui.loading import (
 )
 from spyglass.gui.models.layers import LayerRow
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.history_page import HistoryPage
 from spyglass.gui.views.layers_page import LayersPage
 from spyglass.gui.views.overview import OverviewPage
@@ -55,7 +56,6 @@ from spyglass.gui.views.widgets import (
     ElidedLabel,
     MessagePanel,
     Spinner,
-    mute,
     scaled_font,
 )
 from spyglass.gui.workers import Runner, lane_of, registry_host
@@ -215,6 +215,8 @@ class ImageView(QWidget):
             lambda target, owner: self.open_layer_files(target, owner=owner))
         self.raw.copied.connect(self.statusMessage)
         self.overview.copied.connect(lambda text: emit(self.statusMessage, f"Copied {text}"))
+        self.layers.details.copied.connect(
+            lambda text: emit(self.statusMessage, f"Copied {text}"))
         self.show_empty()
 
     # -- what is shown

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,17 +30,32 @@ from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.widgets import (
+    ElidedLabel,
+    copy_button,
     fit_columns,
     make_table,
-    mute,
     scaled_font,
 )
 
+DIGESTS = ("Digest", "Diff ID")
+"""The details that are digests: cut in their middle, with a button that copies them."""
+
 
 class LayerDetails(QFrame):
-    """The selected layer in full: digests, type, size, and the whole build step."""
+    """The selected layer in full: digests, type, size, and the whole build step.
+
+    The digests are cut in their middle where the pane is narrow, beside buttons that
+    copy them whole (as the Overview's are): unbroken, they set the window's least width
+    (1270 px at a 16 pt font) as soon as a layer was selected.
+
+    Signals:
+        copied(str): a digest was copied to the clipboard (for the status bar).
+    """
+
+    copied = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,8 +63,10 @@ class LayerDetails(QFrame):
         self.title = QLabel()
         self.title.setFont(scaled_font(self.title.font(), 1.0, bold=True))
         self.hint = QLabel("Select a layer to see it in full; double-click it to list its files.")
+        self.hint.setWordWrap(True)
         mute(self.hint)
         self._values: dict[str, QLabel] = {}
+        self._copy_buttons: dict[str, QToolButton] = {}
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         form.setHorizontalSpacing(14)
@@ -55,6 +76,9 @@ class LayerDetails(QFrame):
                            ("Created by", True), ("Annotations", True)):
             label = QLabel(name)
             mute(label)
+            if name in DIGESTS:
+                form.addRow(label, self._digest_field(name))
+                continue
             value = QLabel()
             # an image's text is shown as it is written: never read as rich text (a step
             # that echoes <h1>…</h1> showed a heading), nor turned by a bidi control
@@ -75,6 +99,32 @@ class LayerDetails(QFrame):
         layout.addLayout(form)
         self.show_layer(None)
 
+    def _digest_field(self, name: str) -> QWidget:
+        value = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        value.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        value.setFont(monospace_font())
+        value.setAccessibleDescription(name)
+        button = copy_button(f"Copy the {name.lower()}")
+        button.clicked.connect(lambda: self._copy(value.text()))
+        field = QWidget()
+        row = QHBoxLayout(field)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(value, 0)
+        row.addWidget(button, 0)
+        row.addStretch(1)
+        self._values[name] = value
+        self._copy_buttons[name] = button
+        return field
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        emit(self.copied, text)
+
+    def copy_button(self, name: str) -> QToolButton:
+        """The button that copies the digest ``name`` ("Digest", "Diff ID") whole."""
+        return self._copy_buttons[name]
+
     def value(self, name: str) -> str:
         return self._values[name].text()
 
@@ -90,6 +140,7 @@ class LayerDetails(QFrame):
         descriptor = row.descriptor
         self._values["Digest"].setText(str(descriptor.digest))
         self._values["Diff ID"].setText(str(row.diff_id) if row.diff_id else "—")
+        self._copy_buttons["Diff ID"].setEnabled(row.diff_id is not None)
         friendly = media.friendly(descriptor.media_type)
         self._values["Media type"].setText(
             html.escape(visible(friendly)) if friendly == descriptor.media_type else  # (once)
@@ -128,6 +179,7 @@ class LayersPage(QWidget):
         super().__init__(parent)
         self.model = LayersModel(self)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)  # (unwrapped, 683 px at a 16 pt font)
         self.files_button = QPushButton("List Files…")
         self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
         self.files_button.setEnabled(False)
@@ -146,12 +198,27 @@ class LayersPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.files_button)
+        # the details scroll where the page is short: they never gave up height, and at
+        # the window's least size left the table one row
+        self.details_area = QScrollArea()
+        self.details_area.setWidget(self.details)
+        self.details_area.setWidgetResizable(True)
+        self.details_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_area.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.details)
+        splitter.addWidget(self.details_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 0)
+        self.splitter = splitter
+        self._split_by_hand = False  # a split the user made stays theirs
+        splitter.splitterMoved.connect(self._split_moved)
+        # resized: the details' share again, once the splitter has shared out the change
+        splitter.installEventFilter(self)
+        self._fit_soon = QTimer(self)
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.timeout.connect(self._fit_details)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
@@ -184,10 +251,37 @@ class LayersPage(QWidget):
     CREATED_BY_LEAST = 60
     """Narrower than this, the table scrolls sideways after all."""
 
+    LEAST_ROWS = 3
+    """The rows the table keeps in sight while the details take what they show."""
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._make_room()
+        elif watched is self.splitter and event.type() == QEvent.Type.Resize:
+            self._fit_soon.start()
         return False
+
+    def _split_moved(self, *_: object) -> None:
+        self._split_by_hand = True
+
+    def _fit_details(self) -> None:
+        """The details as tall as what they show, as long as the table keeps
+        :data:`LEAST_ROWS` rows; shorter (they scroll) where the page is short."""
+        sizes = self.splitter.sizes()
+        if self._split_by_hand or len(sizes) != 2 or sum(sizes) <= 0:
+            return
+        total = sum(sizes)
+        width = self.details_area.viewport().width() or self.details_area.width()
+        wanted = self.details.heightForWidth(width)
+        if wanted < 0:
+            wanted = self.details.sizeHint().height()
+        table = self.table
+        table_least = 2 * table.frameWidth() + table.horizontalHeader().sizeHint().height() \
+            + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+        least = self.details_area.minimumSizeHint().height()
+        details = max(least, min(wanted, total - table_least))
+        if sizes[1] != details:
+            self.splitter.setSizes([total - details, details])
 
     def _make_room(self) -> None:
         """Keep "Created by" in sight without scrolling sideways: a table too narrow for
@@ -216,6 +310,7 @@ class LayersPage(QWidget):
         row = self.selected()
         self.files_button.setEnabled(row is not None)
         self.details.show_layer(row)
+        self._fit_details()
 
     def _request_selected(self) -> None:
         row = self.selected()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Final
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -41,10 +40,10 @@ from spyglass.gui.formatting import (
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
-    mute,
     scaled_font,
 )
 
@@ -66,24 +65,34 @@ class _Value(QLabel):
             painter.end()
 
 
-VALUE_ALIGNMENT: Final = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignAbsolute
-                          | Qt.AlignmentFlag.AlignVCenter)
-"""Every value on the left, beside its name: a value in Hebrew or Arabic too (its own
-direction floated it to the right of the pane, away from its name)."""
+def names_side() -> str:
+    """The side of the pane the names are on, and so their values: "left", or "right"
+    in a right-to-left layout (``-reverse``; every value, pinned left, sat 500 px from
+    its name)."""
+    rtl = QGuiApplication.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    return "right" if rtl else "left"
+
+
+def value_alignment() -> Qt.AlignmentFlag:
+    """Every value beside its name (:func:`names_side`): a value in Hebrew or Arabic
+    too (its own direction floated it to the other side of the pane)."""
+    side = Qt.AlignmentFlag.AlignRight if names_side() == "right" else Qt.AlignmentFlag.AlignLeft
+    return side | Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignVCenter
 
 
 def left_to_right(text: str) -> str:
     """Plain ``text`` as rich text read left to right, as every value is, whatever its
-    first letter: a value in Hebrew or Arabic starts on the left (it floated to the
-    right of the pane), and the escapes in it read in order (``\\u2067`` lost its
-    backslash to the far end of a right-to-left line). Its spaces and lines are kept."""
-    return (f"<div dir='ltr' align='left' style='white-space:pre-wrap'>"
+    first letter, beside its name (:func:`names_side`): a value in Hebrew or Arabic
+    starts there (it floated to the other side of the pane), and the escapes in it read
+    in order (``\\u2067`` lost its backslash to the far end of a right-to-left line).
+    Its spaces and lines are kept."""
+    return (f"<div dir='ltr' align='{names_side()}' style='white-space:pre-wrap'>"
             f"{html.escape(text)}</div>")
 
 
 def _value_label(*, mono: bool = False) -> QLabel:
     label = _Value()
-    label.setAlignment(VALUE_ALIGNMENT)
+    label.setAlignment(value_alignment())
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                   | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # (Qt gives such a label click focus)
@@ -207,6 +216,7 @@ class OverviewPage(QScrollArea):
             # a digest is cut in its middle where the pane is narrow (its button copies it
             # whole; its tooltip shows it whole), rather than the pane scrolling sideways
             value = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+            value.setAlignment(value_alignment())
             value.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
             if mono:
                 value.setFont(monospace_font())
@@ -401,10 +411,12 @@ def _table(pairs: Mapping[str, str], muted: str) -> str:
     (see :data:`LONGEST_VALUE`)."""
     if not pairs:
         return ""
-    rows = "".join(
-        f"<tr><td dir='ltr' align='left' style='padding-right:14px; color:{muted}'>"
-        f"{_shortened(k, TABS, muted)}</td>"
-        f"<td dir='ltr' align='left'>{_shortened(v, LINES, muted)}</td></tr>"
-        for k, v in sorted(pairs.items())
-    )
-    return f"<table cellspacing='0' cellpadding='2'>{rows}</table>"
+    side = names_side()  # the keys on that side, as the names of the form are
+    gap = "left" if side == "right" else "right"  # (between key and value)
+    cells = [(f"<td dir='ltr' align='{side}' style='padding-{gap}:14px; color:{muted}'>"
+              f"{_shortened(k, TABS, muted)}</td>",
+              f"<td dir='ltr' align='{side}'>{_shortened(v, LINES, muted)}</td>")
+             for k, v in sorted(pairs.items())]
+    rows = "".join(f"<tr>{value}{key}</tr>" if side == "right" else f"<tr>{key}{value}</tr>"
+                   for key, value in cells)
+    return f"<table cellspacing='0' cellpadding='2' align='{side}'>{rows}</table>"

@@ -10,7 +10,7 @@ from spyglass.gui.formatting import instance_label
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.platforms import OS_VERSION, VARIANT, PlatformsModel
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import fit_columns, make_table
+from spyglass.gui.views.widgets import fit_columns, make_table, select_row
 
 
 class PlatformsPage(QWidget):
@@ -79,7 +79,7 @@ class PlatformsPage(QWidget):
         if row is None:
             self.table.clearSelection()
         else:
-            self.table.selectRow(row)
+            select_row(self.table, row)
 
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         if self._syncing:

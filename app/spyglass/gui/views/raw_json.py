@@ -13,7 +13,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidDigest
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, Schema1Manifest
 from spyglass.gui import icons
-from spyglass.gui.formatting import exact_size, instance_label, short_digest
+from spyglass.gui.formatting import breakable, exact_size, instance_label, short_digest
 from spyglass.gui.loading import RawDocument
 from spyglass.gui.signals import emit
 from spyglass.gui.views.history_page import (
@@ -252,7 +252,8 @@ class RawJsonPage(QWidget):
         self.crumbs.setText(" &nbsp;&rsaquo;&nbsp; ".join(parts))
         kind = media.friendly(document.media_type) if document.media_type else "JSON"
         self.details.setText(
-            f"{html.escape(kind)} · <span style='font-family:monospace'>{document.digest}"
+            f"{html.escape(kind)} · <span style='font-family:monospace'>"
+            f"{breakable(str(document.digest))}"
             f"</span> · {exact_size(len(document.raw))}"
             + (" · click a digest to open it" if document.kind == "manifest" else "")
         )

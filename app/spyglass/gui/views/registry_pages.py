@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import error_style
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_data import registry_summary, tags_summary
@@ -59,7 +58,8 @@ from spyglass.gui.models.registry_rows import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.views.delegates import ElideRightDelegate, SignedBadgeDelegate
+from spyglass.gui.themed import mute, show_as_error
+from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
     KeepCurrentInView,
@@ -69,7 +69,6 @@ from spyglass.gui.views.widgets import (
     filter_field,
     link_error,
     make_table,
-    mute,
     scaled_font,
     take_text_drops_only,
 )
@@ -169,7 +168,7 @@ def _clear_quietly(edit: QLineEdit) -> None:
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet(error_style())
+    show_as_error(label)
     label.hide()
     return label
 
@@ -270,6 +269,7 @@ class RegistryPage(_RootedPage):
 
         self.list = QListView()
         self.list.setAccessibleName("Repositories")
+        self.list.setItemDelegate(DataDelegate(self.list))
         self.list.setModel(self.proxy)
         self.list.setUniformItemSizes(True)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -526,7 +526,9 @@ class RepositoryPage(_RootedPage):
         body.addWidget(self.stack, 1)
         self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
                            "tag to see its digest.")
-        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.hint.setWordWrap(True)  # (unwrapped, it set the window's least width: 909 px
+        # at a 16 pt font, from this page while it was hidden)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         mute(self.hint)
         body.addWidget(self.hint)
         layout = QVBoxLayout(self)

@@ -15,15 +15,14 @@ import html
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QIcon, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -55,8 +54,9 @@ from spyglass.gui.models.signatures import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.views.delegates import ElideRightDelegate
-from spyglass.gui.views.widgets import MessagePanel, mute, scaled_font
+from spyglass.gui.themed import mute, plain_text
+from spyglass.gui.views.delegates import ElideRightDelegate, PaddedDelegate
+from spyglass.gui.views.widgets import MessagePanel, scaled_font
 from spyglass.gui.workers import Runner, lane_of
 
 LOAD_KEY: Final = "signatures"
@@ -164,18 +164,18 @@ class SignaturesPage(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.tree.setStyleSheet("QTreeView::item { padding: 3px 0px; }")
+        self.tree.setItemDelegate(PaddedDelegate(self.tree, padding=3))
         # what a row is, in words whose beginning says the most: cut at the end
-        self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree))
+        self.tree.setItemDelegateForColumn(KIND, ElideRightDelegate(self.tree, padding=3))
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(ARTIFACT_TYPE, QHeaderView.ResizeMode.Stretch)
         metrics = self.tree.fontMetrics()
         header.resizeSection(KIND, metrics.horizontalAdvance("simple signing signature") + 64)
         digests = QFontMetrics(monospace_font())  # they are drawn in it
         header.resizeSection(DIGEST, digests.horizontalAdvance("sha256:0123456789ab") + 40)
         header.resizeSection(SIZE, metrics.horizontalAdvance("1023.9 KiB") + 24)
         header.resizeSection(CREATED, metrics.horizontalAdvance("2024-01-01 00:00:00 UTC") + 24)
+        self.tree.viewport().installEventFilter(self)  # resized: the columns' room again
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
 
         self.caption = QLabel()
@@ -323,11 +323,53 @@ class SignaturesPage(QWidget):
                         icon=icons.information_icon())
         else:
             self.tree.expandAll()
-            self._fit_kind_column()
+            self._fit_columns()
             self._caption(found)
             self.stack.setCurrentWidget(self.content)
             self._select_first()
         emit(self.loaded, count)
+
+    ARTIFACT_TYPE_LEAST: ClassVar[str] = "application/vnd.dev.cosign"
+    """What the artifact type keeps in sight at least (it collapsed to "…" at a large
+    font); narrower than that, the tree scrolls sideways."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: the tree's viewport resized."""
+        if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize \
+                and self.model.subjects:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """The kinds (see :meth:`_fit_kind_column`); the digest, size and created columns
+        as wide as what they show (an all-empty one as its title); the artifact type what
+        is left, but no less than :data:`ARTIFACT_TYPE_LEAST` (the kinds give way first)."""
+        header = self.tree.header()
+        metrics = self.tree.fontMetrics()
+        digests = QFontMetrics(monospace_font())
+        title_metrics = header.fontMetrics()
+        shown = {column: title_metrics.horizontalAdvance(
+            str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")) + 24
+            for column in (DIGEST, SIZE, CREATED)}
+        pending = [QModelIndex()]
+        while pending:
+            parent = pending.pop()
+            for row in range(self.model.rowCount(parent)):
+                for column in shown:
+                    text = str(self.model.index(row, column, parent).data() or "")
+                    width = (digests if column == DIGEST else metrics).horizontalAdvance(text)
+                    shown[column] = max(shown[column], width + (40 if column == DIGEST else 24))
+                pending.append(self.model.index(row, 0, parent))
+        for column, width in shown.items():
+            header.resizeSection(column, width)
+        self._fit_kind_column()
+        least = metrics.horizontalAdvance(self.ARTIFACT_TYPE_LEAST) + 24
+        room = self.tree.viewport().width() - sum(shown.values())
+        kind = header.sectionSize(KIND)
+        if room - kind < least:  # the kinds give way, down to their own least
+            kind = max(metrics.horizontalAdvance("simple signing") + 64, room - least)
+            header.resizeSection(KIND, kind)
+        header.resizeSection(ARTIFACT_TYPE, max(least, room - kind))
 
     def _fit_kind_column(self) -> None:
         """Room for the longest kind or title, but never more than half the tree."""
@@ -489,9 +531,10 @@ class SignaturesPage(QWidget):
         self.verify_button.setEnabled(signature)
         self.badge.setVisible(signature)
         outcome = self._outcomes.get(key)
-        self.verdict.setPalette(self.palette())
         if outcome is None:
             mute(self.verdict, 0.85)
+        else:
+            plain_text(self.verdict)
         if outcome is not None:
             self.badge.set_status(outcome.status)
             said = f"{outcome.detail} (Key: {outcome.key_file.name})"

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import ClassVar
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -36,14 +36,15 @@ from spyglass.gui.models.transfers import (
     source_text,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import mute
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import (
     CLOSE_GLYPH,
     Banner,
     make_table,
-    mute,
     scaled_font,
+    select_row,
     tool_button,
 )
 
@@ -174,6 +175,8 @@ class TransfersPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.failure)
         layout.addWidget(self.table, 1)
+        self._bar = bar
+        self._watched: QWidget | None = None  # the window, once shown in it
 
         cancel = QAction("Cancel Transfer", self.table)
         cancel.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
@@ -227,10 +230,60 @@ class TransfersPanel(QWidget):
             widths[column] = max(text, title) + 20
         return widths
 
+    LEAST_ROWS: ClassVar[int] = 2
+    """The rows the panel keeps in sight below its buttons and the failure sentence."""
+
+    def least_height(self) -> int:
+        """The panel's least height at its width now: its buttons, the failure sentence
+        whole (at a large font it took three lines, cut mid-line by the splitter), the
+        table's header and :data:`LEAST_ROWS` rows."""
+        table = self.table
+        height = self._bar.sizeHint().height() + 2 * table.frameWidth() \
+            + table.horizontalHeader().sizeHint().height() \
+            + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+        if not self.failure.isHidden():
+            sentence = self.failure.heightForWidth(max(self.width(), 1))
+            height += sentence if sentence > 0 else self.failure.sizeHint().height()
+        return height
+
+    def _fit_height(self) -> None:
+        """Keep :meth:`least_height`: the panes above give way, and the window grows if
+        they cannot, but never beyond its screen (there the rows give way)."""
+        least = self.least_height()
+        window = self.window()
+        screen = self.screen()
+        if window is not self and screen is not None:
+            own = max(self.minimumHeight(), self.minimumSizeHint().height())
+            rest = window.minimumSizeHint().height() - own  # (the window's, but this panel)
+            frame = window.frameGeometry().height() - window.height()
+            room = screen.availableGeometry().height() - frame - rest
+            least = max(self.minimumSizeHint().height(), min(least, room))
+        if self.minimumHeight() != least:
+            self.setMinimumHeight(least)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Override QWidget::resizeEvent: the failure sentence takes more lines, or fewer."""
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_height()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Override QWidget::showEvent: the window's least height is watched (what the
+        panes above need changes with what they show)."""
+        super().showEvent(event)
+        window = self.window()
+        if window is not self and window is not self._watched:
+            window.installEventFilter(self)
+            self._watched = window
+        self._fit_height()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Override QObject::eventFilter: the table's viewport resized."""
+        """Override QObject::eventFilter: the table's viewport resized; the window's
+        layout changed."""
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._share_soon.start()
+        elif watched is self._watched and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_height()
         return super().eventFilter(watched, event)
 
     def _rows_changed(self, *_args: object) -> None:
@@ -291,9 +344,9 @@ class TransfersPanel(QWidget):
         """Give the routes (``routes`` wide) what they need, up to :data:`ROUTE_SHARE`."""
         header = self.table.horizontalHeader()
         numbers = (PROGRESS, BYTES, SPEED, ETA)
-        usual = self.column_widths()
         title_metrics = header.fontMetrics()
         least = {c: title_metrics.horizontalAdvance(TITLES[c]) + 20 for c in numbers}
+        usual = self.shown_widths(least)
         viewport = self.table.viewport().width()
         room = viewport - min(routes, viewport * self.ROUTE_SHARE) - self._state_width
         wanted = sum(usual[c] for c in numbers)
@@ -307,6 +360,27 @@ class TransfersPanel(QWidget):
             if header.sectionSize(column) != widths[column]:
                 header.resizeSection(column, widths[column])
 
+    def shown_widths(self, least: dict[int, int]) -> dict[int, int]:
+        """The number columns' widths for what they show: while a copy may still fill
+        them in (one not finished), their usual texts' (:meth:`column_widths`); once
+        every copy has ended, the widest text each shows (a bar at least its readable
+        width), no less than ``least`` (its title): a column every row leaves empty (ETA,
+        once all are done) held the room of "59 min 59 s" that the routes wanted."""
+        usual = self.column_widths()
+        if any(not t.state.finished for t in self.manager.transfers):
+            return usual
+        metrics = self.table.fontMetrics()
+        widths = {}
+        for column in least:
+            shown = 0
+            for row in range(self.model.rowCount()):
+                index = self.model.index(row, column)
+                shown = max(shown, metrics.horizontalAdvance(str(index.data() or "")) + 20)
+                if column == PROGRESS and isinstance(index.data(PROGRESS_ROLE), float):
+                    shown = max(shown, ProgressBarDelegate.READABLE)
+            widths[column] = min(usual[column], max(least[column], shown))
+        return widths
+
     def _at(self, index: QModelIndex) -> Transfer | None:
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
             else None
@@ -317,10 +391,10 @@ class TransfersPanel(QWidget):
 
     def select(self, transfer: Transfer) -> None:
         if transfer in self.manager.transfers:
-            self.table.selectRow(self.manager.row_of(transfer))
+            select_row(self.table, self.manager.row_of(transfer))
 
     def _inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
-        self.table.selectRow(last)
+        select_row(self.table, last)
         self.table.scrollTo(self.model.index(last, 0))
 
     def _act(self, action: object) -> None:
@@ -381,6 +455,7 @@ class TransfersPanel(QWidget):
 
     def _tell_failure_room(self) -> None:
         """roomWanted with the change in the height the failure sentence takes."""
+        self._fit_height()
         room = 0
         if not self.failure.isHidden():
             room = self.failure.heightForWidth(max(self.width(), 1))

@@ -8,6 +8,7 @@ from typing import Final
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -47,9 +48,11 @@ from PySide6.QtWidgets import (
 
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
-from spyglass.gui.colors import is_dark, muted_color
+from spyglass.gui.colors import is_dark
 from spyglass.gui.copying import MIME_TYPE
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import fill_background, mute
+from spyglass.gui.views.delegates import DataDelegate
 
 CLOSE_GLYPH: Final = "\u2715"
 """The one mark of a button that closes or dismisses a pane or a note."""
@@ -66,11 +69,21 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
     return scaled
 
 
-def mute(widget: QWidget, amount: float = 0.58) -> None:
-    """Give a label the secondary text colour."""
-    palette = widget.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, muted_color(palette, amount))
-    widget.setPalette(palette)
+def select_row(table: QTableView, row: int) -> None:
+    """Select ``row`` of ``table`` whole and make it the current one, as
+    QTableView.selectRow does in a left-to-right layout. Right to left (``-reverse``),
+    selectRow selects nothing: Qt looks for the column one pixel past the last one."""
+    model = table.model()
+    selection = table.selectionModel()
+    if model is None or selection is None or not 0 <= row < model.rowCount():
+        return
+    header = table.horizontalHeader()
+    column = next((header.logicalIndex(visual) for visual in range(header.count())
+                   if not header.isSectionHidden(header.logicalIndex(visual))), 0)
+    index = model.index(row, column)
+    selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+    selection.select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                     | QItemSelectionModel.SelectionFlag.Rows)
 
 
 class _SelectOnFocus(QObject):
@@ -90,7 +103,7 @@ class _SelectOnFocus(QObject):
                 if not current.isValid() and model is not None and model.rowCount() > 0:
                     current = model.index(0, 0)
                 if current.isValid():
-                    watched.selectRow(current.row())
+                    select_row(watched, current.row())
         return False
 
 
@@ -206,6 +219,7 @@ def make_table(name: str, parent: QWidget | None = None) -> QTableView:
     ``name`` says what it lists, for screen readers (which said only "table")."""
     table = QTableView(parent)
     table.setAccessibleName(name)
+    table.setItemDelegate(DataDelegate(table))
     table.setAlternatingRowColors(True)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -537,11 +551,8 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("banner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        base = QColor("#4a3a1f") if is_dark(palette) else QColor("#fff4e5")
-        palette.setColor(QPalette.ColorRole.Window, base)
-        self.setPalette(palette)
+        fill_background(self, lambda base: QColor("#4a3a1f") if is_dark(base)
+                        else QColor("#fff4e5"))
         icon = QLabel()
         icon.setPixmap(icons.warning_icon().pixmap(18, 18))
         self.label = QLabel()

@@ -1,0 +1,116 @@
+"""Colours given to one widget that are worked out from the palette it inherits — muted
+and error text, a pane's or a notice's background — and worked out again whenever that
+palette changes: a desktop switching between light and dark while the window is open
+(Qt sets the application palette anew), or the widget moved into a pane of another
+colour.
+
+A colour worked out once and set on the widget stayed as it was, among colours that had
+changed: a light theme's cream banner under a dark theme's light text read at 1.3:1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+
+from spyglass.gui.colors import error_color, muted_color
+
+Roles = Callable[[QPalette], dict[QPalette.ColorRole, QColor]]
+"""Works out the roles a widget sets for itself, from the palette it inherits."""
+
+
+def inherited_palette(widget: QWidget) -> QPalette:
+    """The palette ``widget`` would have without colours of its own: its parent's, or the
+    application's for a window."""
+    parent = widget.parentWidget()
+    if parent is not None and not widget.isWindow():
+        return parent.palette()
+    return QApplication.palette(widget)
+
+
+class _Follower(QObject):
+    """Sets a widget's own colours, by kind ("text", "background"), and sets them anew
+    whenever the palette it inherits changes. One for each widget that has any."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.setObjectName("palette follower")
+        self._widget = widget
+        self._kinds: dict[str, Roles] = {}
+        self._setting = False
+        widget.installEventFilter(self)
+
+    def set(self, kind: str, roles: Roles | None) -> None:
+        """Colours of ``kind`` worked out by ``roles`` from now on (none: inherited)."""
+        if roles is None:
+            self._kinds.pop(kind, None)
+        else:
+            self._kinds[kind] = roles
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The widget's own colours worked out from the palette it inherits now."""
+        if self._setting:
+            return
+        self._setting = True
+        try:
+            base = inherited_palette(self._widget)
+            own = QPalette()  # only the roles set here: the rest is inherited, and follows
+            for roles in self._kinds.values():
+                for role, color in roles(base).items():
+                    own.setColor(role, color)
+            self._widget.setPalette(own)
+        finally:
+            self._setting = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: a palette that changed (the application's, or a
+        parent's; Qt resolves the widget's before it tells it) is followed."""
+        if watched is self._widget and event.type() in (QEvent.Type.PaletteChange,
+                                                        QEvent.Type.ParentChange):
+            self.refresh()
+        return False
+
+
+def follow_palette(widget: QWidget, kind: str, roles: Roles | None) -> None:
+    """Give ``widget`` the colours ``roles`` works out from the palette it inherits, now
+    and after every change of that palette; ``kind`` names them, so that setting the same
+    kind again replaces them (``roles`` None: the inherited colours again)."""
+    follower = widget.findChild(_Follower, "palette follower",
+                                Qt.FindChildOption.FindDirectChildrenOnly)
+    if follower is None:
+        if roles is None:
+            return
+        follower = _Follower(widget)
+    follower.set(kind, roles)
+
+
+def mute(widget: QWidget, amount: float = 0.58) -> None:
+    """Give a label the secondary text colour (:func:`~spyglass.gui.colors.muted_color`)."""
+    follow_palette(widget, "text", lambda base: {
+        QPalette.ColorRole.WindowText: muted_color(base, amount)})
+
+
+def show_as_error(widget: QWidget) -> None:
+    """Give a label the red of error sentences (:func:`~spyglass.gui.colors.error_color`)."""
+    follow_palette(widget, "text", lambda base: {
+        QPalette.ColorRole.WindowText: error_color(base)})
+
+
+def plain_text(widget: QWidget) -> None:
+    """Give a label its inherited text colour again (after :func:`mute` or
+    :func:`show_as_error`)."""
+    follow_palette(widget, "text", None)
+
+
+def fill_background(widget: QWidget, color: Callable[[QPalette], QColor]) -> None:
+    """Fill ``widget`` with the colour ``color`` picks from the palette it inherits."""
+    widget.setAutoFillBackground(True)
+    follow_palette(widget, "background", lambda base: {QPalette.ColorRole.Window: color(base)})
+
+
+__all__ = ["fill_background", "follow_palette", "inherited_palette", "mute", "plain_text",
+           "show_as_error"]

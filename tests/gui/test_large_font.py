@@ -1,0 +1,133 @@
+"""The window at a large font (16 pt) and at small sizes: what it shows stays readable
+and within reach, and showing something never widens the window by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import media
+from spyglass.core.copy import Failed, Planned
+from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
+from spyglass.core.manifest import Descriptor
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import ETA, TITLES
+from spyglass.gui.transfers import TransferState
+from spyglass.gui.views.widgets import ElidedLabel
+from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image
+from tests.gui.scripted import (
+    FakeClock,
+    MiB,
+    ScriptedCopy,
+    blob,
+    feed,
+    plan_of,
+    start_scripted,
+)
+
+pytestmark = pytest.mark.gui
+
+TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)
+"""What a scripted copy that is done wrote."""
+
+
+def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
+           ending: Descriptor | BaseException) -> None:
+    """End the scripted copy and wait until the panel says so."""
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
+        script.finish(ending)
+
+
+@pytest.mark.usefixtures("big_font")
+def test_a_layer_selected_at_16_pt_leaves_the_window_narrower_than_1000_px(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """The layer's digests are cut in their middle, copied whole, and no wide hint or
+    summary sets the window's least width: selecting a layer widened it to 1270 px."""
+    window = make_window()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    select_platform(qtbot, window, "linux/amd64")
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    details = view.layers.details
+    view.layers.table.selectRow(1)
+    assert details.title.text() == "Layer 2"
+    layer = sample.images["linux/amd64"].manifest["layers"][1]["digest"]
+    assert details.value("Digest") == layer
+
+    QApplication.processEvents()  # (the layouts take in what the layer shows)
+    assert window.minimumSizeHint().width() < 1000
+    window.resize(window.minimumSizeHint())
+    digest = details.findChild(ElidedLabel)
+    assert digest is not None and digest.text() == layer
+    qtbot.waitUntil(lambda: digest.shown_text() != layer)  # cut, in its middle
+    assert digest.shown_text().startswith("sha256:") and digest.toolTip() == layer
+    details.copy_button("Digest").click()
+    assert QGuiApplication.clipboard().text() == layer
+    assert window.status_text == f"Copied {layer}"
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_16_pt_a_failure_sentence_is_whole_above_two_rows_and_empty_columns_give_way(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], scripted: ScriptedCopy,
+        tmp_path: Path) -> None:
+    """At 1024x640 the sentence above the rows was cut mid-line over one row, and ETA,
+    empty in every row, kept the room of "59 min 59 s" while the routes were cut."""
+    window = make_window()
+    window.resize(1024, 640)
+    panel = window.copying.panel
+    for number in range(3):
+        scripted.events = None
+        transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / str(number))
+        feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG),
+                                                      blob(f"layer {number}", MiB))))
+        if number < 2:
+            finish(qtbot, window, scripted, TOP)
+    sentence = ("The registry registry.example closed the connection while sending a blob; "
+                "it may be restarting, or a proxy between may cut long uploads short. ") * 2
+    feed(qtbot, window, scripted, Failed(sentence))
+    finish(qtbot, window, scripted, SpyglassError(sentence))
+    qtbot.waitUntil(lambda: transfer.state is TransferState.FAILED, timeout=WAIT_MS)
+    panel.select(transfer)
+    qtbot.waitUntil(panel.failure.isVisible, timeout=WAIT_MS)
+    label = panel.failure.label
+    rows = panel.table.verticalHeader().defaultSectionSize()
+
+    def fits() -> None:
+        assert label.height() >= label.heightForWidth(label.width()) > 2 * rows  # whole
+        assert panel.table.viewport().height() >= 2 * rows
+
+    qtbot.waitUntil(fits, timeout=WAIT_MS)
+    header = panel.table.horizontalHeader()
+    title = header.fontMetrics().horizontalAdvance(TITLES[ETA]) + 20
+    qtbot.waitUntil(lambda: header.sectionSize(ETA) == title, timeout=WAIT_MS)
+    assert title < panel.column_widths()[ETA]
+
+
+def test_at_the_least_window_size_the_layers_table_keeps_rows_in_sight(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """The layer's details scroll where the page is short: they never gave up height,
+    and left the table one row."""
+    view = demo.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    page = view.layers
+    page.table.selectRow(1)
+    assert page.details.title.text() == "Layer 2"
+    QApplication.processEvents()  # (the layouts take in what the layer shows)
+    demo.resize(1, 1)  # (the least size the window takes)
+    rows = page.table.verticalHeader().defaultSectionSize()
+    qtbot.waitUntil(lambda: demo.size() == demo.minimumSizeHint(), timeout=WAIT_MS)
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: page.table.viewport().height() >= 2 * rows, timeout=WAIT_MS)
+    assert page.details_area.verticalScrollBar().maximum() > 0  # (the details scroll)
+    # taller again, the details take what they show, whole
+    demo.resize(demo.width(), 1000)
+    area = page.details_area
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=WAIT_MS)
+    assert page.table.viewport().height() >= 3 * rows
