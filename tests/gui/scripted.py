@@ -13,13 +13,22 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
-from spyglass.core.copy import BlobTask, CopyEvent, CopyOptions, CopyPlan, InstancePlan
+from spyglass.core.copy import (
+    BlobTask,
+    CopyEvent,
+    CopyOptions,
+    CopyPlan,
+    Failed,
+    InstancePlan,
+    Planned,
+)
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor, ImageManifest
 from spyglass.gui.copying import CopyRequest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
-from spyglass.gui.transfers import Transfer
+from spyglass.gui.transfers import Transfer, TransferState
 from tests.gui.guitools import WAIT_MS
 
 MiB = 1024 * 1024
@@ -92,6 +101,40 @@ def feed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
     with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
         for event in events:
             script.events(event)
+
+
+def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
+           ending: Descriptor | BaseException) -> None:
+    """End the scripted copy and wait until the panel says so."""
+    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
+        script.finish(ending)
+
+
+TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)
+"""What the scripted copies write, when they are told to succeed."""
+
+
+def last_one_failed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy, folder: Path,
+                    count: int, sentence: str) -> Transfer:
+    """``count`` scripted copies, each of a config and a 1 MiB layer: all but the last
+    done, the last failed with ``sentence`` and selected, its sentence shown."""
+    transfer: Transfer | None = None
+    for number in range(count):
+        script.events = None
+        transfer = start_scripted(qtbot, window, script, FakeClock(), folder / str(number))
+        feed(qtbot, window, script, Planned(plan_of(blob("c", 10, media.OCI_CONFIG),
+                                                    blob(f"layer {number}", MiB))))
+        if number < count - 1:
+            finish(qtbot, window, script, TOP)
+            qtbot.waitUntil(lambda t=transfer: t.state is TransferState.DONE, timeout=WAIT_MS)
+    assert transfer is not None
+    feed(qtbot, window, script, Failed(sentence))
+    finish(qtbot, window, script, SpyglassError(sentence))
+    qtbot.waitUntil(lambda: transfer.state is TransferState.FAILED, timeout=WAIT_MS)
+    panel = window.copying.panel
+    panel.select(transfer)
+    qtbot.waitUntil(panel.failure.isVisible, timeout=WAIT_MS)
+    return transfer
 
 
 def blob(name: str, size: int, media_type: str = media.OCI_LAYER_GZIP) -> Descriptor:

@@ -11,37 +11,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from spyglass.core import media
-from spyglass.core.copy import Failed, Planned
-from spyglass.core.digest import Digest
-from spyglass.core.errors import SpyglassError
-from spyglass.core.manifest import Descriptor
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import ETA, TITLES
-from spyglass.gui.transfers import TransferState
 from spyglass.gui.views.widgets import ElidedLabel
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image
-from tests.gui.scripted import (
-    FakeClock,
-    MiB,
-    ScriptedCopy,
-    blob,
-    feed,
-    plan_of,
-    start_scripted,
-)
+from tests.gui.scripted import ScriptedCopy, last_one_failed
 
 pytestmark = pytest.mark.gui
-
-TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)
-"""What a scripted copy that is done wrote."""
-
-
-def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
-           ending: Descriptor | BaseException) -> None:
-    """End the scripted copy and wait until the panel says so."""
-    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        script.finish(ending)
 
 
 @pytest.mark.usefixtures("big_font")
@@ -82,20 +58,9 @@ def test_at_16_pt_a_failure_sentence_is_whole_above_two_rows_and_empty_columns_g
     window = make_window()
     window.resize(1024, 640)
     panel = window.copying.panel
-    for number in range(3):
-        scripted.events = None
-        transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / str(number))
-        feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG),
-                                                      blob(f"layer {number}", MiB))))
-        if number < 2:
-            finish(qtbot, window, scripted, TOP)
     sentence = ("The registry registry.example closed the connection while sending a blob; "
                 "it may be restarting, or a proxy between may cut long uploads short. ") * 2
-    feed(qtbot, window, scripted, Failed(sentence))
-    finish(qtbot, window, scripted, SpyglassError(sentence))
-    qtbot.waitUntil(lambda: transfer.state is TransferState.FAILED, timeout=WAIT_MS)
-    panel.select(transfer)
-    qtbot.waitUntil(panel.failure.isVisible, timeout=WAIT_MS)
+    last_one_failed(qtbot, window, scripted, tmp_path, 3, sentence)
     label = panel.failure.label
     rows = panel.table.verticalHeader().defaultSectionSize()
 

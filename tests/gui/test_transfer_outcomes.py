@@ -53,11 +53,14 @@ from spyglass.gui.views.transfers_panel import summary_text
 from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
     SOURCE,
+    TOP,
     FakeClock,
     MiB,
     ScriptedCopy,
     blob,
     feed,
+    finish,
+    last_one_failed,
     plan_of,
     row_texts,
     start_scripted,
@@ -92,14 +95,6 @@ def attached(kind: Kind, tag: str | None, *blobs: Descriptor) -> AttachmentTask:
                           "manifest", b"{}", manifest, tuple(blobs), tag)
 
 
-def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
-           ending: Descriptor | BaseException) -> None:
-    """End the scripted copy and wait until the row says so."""
-    with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        script.finish(ending)
-
-
-TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)
 
 
 # -- 1. the copy's notes
@@ -500,19 +495,8 @@ def test_the_failure_sentence_keeps_its_row_in_sight(
     scrolled back into sight, not left below the rows shown."""
     panel = window.copying.panel
     panel.setFixedHeight(panel.table.verticalHeader().defaultSectionSize() * 7)
-    for number in range(8):
-        scripted.events = None
-        transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / str(number))
-        feed(qtbot, window, scripted, Planned(plan_of(blob("c", 10, media.OCI_CONFIG),
-                                                      blob(f"layer {number}", MiB))))
-        if number < 7:
-            finish(qtbot, window, scripted, TOP)
-            qtbot.waitUntil(lambda t=transfer: t.state is TransferState.DONE, timeout=WAIT_MS)
-    feed(qtbot, window, scripted, Failed("The registry went away. " * 6))
-    finish(qtbot, window, scripted, SpyglassError("The registry went away. " * 6))
-    qtbot.waitUntil(lambda: transfer.state is TransferState.FAILED, timeout=WAIT_MS)
-    panel.select(transfer)
-    qtbot.waitUntil(panel.failure.isVisible, timeout=WAIT_MS)
+    transfer = last_one_failed(qtbot, window, scripted, tmp_path, 8,
+                               "The registry went away. " * 6)
     table = panel.table
     row = window.copying.manager.row_of(transfer)
     shown = table.viewport().rect()
