@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -415,9 +416,13 @@ class BlobLocationCache:
         _close_quietly(connection)
         path = self.path
         assert path is not None
-        if _file_id(path) != self._file_id:
-            log.info("The broken blob location cache %s was replaced meanwhile.", path)
-            return True
+        with _folder_locked(path.parent):  # one process at a time looks, then renames
+            if _file_id(path) != self._file_id:
+                log.info("The broken blob location cache %s was replaced meanwhile.", path)
+                return True
+            return self._rename_broken(path, exc)
+
+    def _rename_broken(self, path: Path, exc: sqlite3.DatabaseError) -> bool:
         bad = path.with_name(path.name + ".bad")
         number = 0
         while any(os.path.lexists(f"{bad}{end}") for end in ("", *_JOURNALS)):
@@ -575,3 +580,21 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``folder`` for the ``with`` block, where it can be had
+    (processes sharing the cache set a broken file aside one at a time); without it where
+    it cannot (the rename is then only less sure to be the broken file's)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -403,3 +403,37 @@ def test_what_a_blob_became_when_recompressed_is_remembered(path: Path, clock: C
     assert aged.recompressed(D1, "zstd:default") is None
     aged.close()
     assert BlobLocationCache(None).recompressed(D1, "zstd:default") is None
+
+
+def test_a_broken_file_is_looked_at_and_renamed_under_a_lock(path: Path) -> None:
+    """Two processes meeting one broken file at the same instant: between one's look (the
+    broken file is still there) and its rename, the other could set it aside and start a
+    new one, which the first then renamed. The look and the rename happen under a lock
+    on the folder, held here by the "other process" while it replaces the file."""
+    import fcntl
+
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, just some bytes " * 100)
+    slower = BlobLocationCache(path)
+    with pytest.raises(sqlite3.DatabaseError) as info:
+        slower._open()
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(folder, fcntl.LOCK_EX)
+    answers: list[bool] = []
+    looking = threading.Thread(target=lambda: answers.append(slower._replace_broken(info.value)))
+    looking.start()
+    try:
+        looking.join(0.3)
+        assert looking.is_alive() and not path.with_name(path.name + ".bad").exists()
+        os.rename(path, path.with_name(path.name + ".bad"))  # the other process's work
+        faster = BlobLocationCache(path)
+        faster.record(HOST, "a/b", D1)
+        faster.close()
+    finally:
+        fcntl.flock(folder, fcntl.LOCK_UN)
+        os.close(folder)
+        looking.join(10)
+    assert answers == [True]
+    assert sorted(p.name for p in path.parent.iterdir() if ".bad" in p.name) == [
+        "blob-locations.sqlite.bad"]
+    assert BlobLocationCache(path).candidates(HOST, D1) == ["a/b"]
