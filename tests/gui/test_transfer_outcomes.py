@@ -398,6 +398,20 @@ def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
                                   "name already, so nothing was written.")
 
 
+def test_a_copy_a_registry_had_that_carried_its_attachments_keeps_its_notes() -> None:
+    """What is attached was carried along (it may have added a signature): not "nothing
+    was written"; and the pointer to the copy's notes stayed off."""
+    from spyglass.gui.copy_side import done_message
+
+    transfer = SimpleNamespace(
+        request=SimpleNamespace(label="team/app:2.0", source=SOURCE, destination=SOURCE),
+        snapshot=SimpleNamespace(held=True, attached="1 cosign signature",
+                                 notes=("the source's 1 cosign signature is merged …",)))
+    assert done_message(cast(Transfer, transfer)) == (
+        f"Copied team/app:2.0 to {SOURCE}: the destination had this very image under that "
+        "name already, so it was not written again; 1 note — see Details.")
+
+
 def test_a_copy_that_wrote_another_manifest_is_not_already_there(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     """Every blob there, but what was written is not the source's manifest (one platform

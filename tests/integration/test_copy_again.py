@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
-from tests.helpers.registry import RegistryServer
+from tests.helpers.registry import ALICE, BOB, RegistryServer, push_image
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +92,42 @@ def test_a_copy_that_changes_the_image_writes_it_though_the_tag_names_the_source
     said = copy(f"oci:{root}:latest", destination, "--format", "v2s2")
     assert said.endswith(f"; the name named {digest} before.")
     assert f"({digest})" not in said
+
+
+def test_an_account_that_may_only_pull_copies_what_is_there_already(
+        make_token_server: Any, make_registry: Any, layout: tuple[Path, str]) -> None:
+    """Nothing to write, so nothing to be allowed: the check of push access before the
+    copy refused it (and, for a list alone, opened an upload session it could not
+    cancel)."""
+    root, digest = layout
+    tokens = make_token_server(acl={"alice": {"team/*": ["pull", "push"]},
+                                    "bob": {"team/*": ["pull"]}})
+    server = make_registry(token_server=tokens)
+    push_image(server, root, "latest", "team/app:1", creds=ALICE)
+    destination = f"docker://{server.host}/team/app:1"
+    said = copy(f"oci:{root}:latest", destination, "--dest-creds", ":".join(BOB))
+    assert said.endswith(f"({digest}): its name named this very image already, so nothing "
+                         "was written.")
+    index_only = spyglass("copy", "--multi-arch", "index-only", "--dest-tls-verify=false",
+                          "--dest-creds", ":".join(BOB), f"oci:{root}:latest", destination)
+    assert index_only.returncode == 0, index_only.stderr
+    assert not (server.repository_dir("team/app") / "_uploads").exists() or not any(
+        (server.repository_dir("team/app") / "_uploads").iterdir())
+    refused = spyglass("copy", "--all", "--dest-tls-verify=false", "--dest-creds",
+                       ":".join(BOB), "--force-recursive", f"oci:{root}:latest", destination)
+    assert refused.returncode == 1 and "denied" in refused.stderr, refused.stderr
+
+
+def test_a_copy_that_carries_attachments_says_the_image_was_not_written_again(
+        registry: RegistryServer, tmp_path: Path) -> None:
+    """What is attached is carried along (it may have gained a signature): "nothing was
+    written" was said of a copy that wrote its referrers again."""
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"signed\n"})]))
+    builder.tag(image, "app")
+    builder.tag(builder.add_referrer(image, "application/spdx+json"), None)
+    destination = f"docker://{registry.host}/again/attached:1"
+    copy(f"oci:{tmp_path / 'layout'}:app", destination)
+    said = copy(f"oci:{tmp_path / 'layout'}:app", destination)
+    assert said.endswith(f"({image['digest']}): its name named this very image already, so "
+                         "the image was not written again.")

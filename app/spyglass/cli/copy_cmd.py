@@ -376,11 +376,9 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             # what cannot be copied at all is said first (planning reads no layer, but
             # for a Docker schema 1 source, whose layers it reads to convert it)
             plan = plan_copy(source, destination, options)
-            if isinstance(destination, CheckedDestination):
-                # a registry that cannot be written (down, no push access) says so once,
-                # before the first blob, not as each blob's retries
-                destination.check_writable(held=plan.check_blob)
             if args.dry_run:
+                if isinstance(destination, CheckedDestination):  # (a refusal said here too)
+                    destination.check_writable(held=plan.check_blob)
                 write_text(format_plan(plan) + "\n")
                 destination.abort()
                 return 0
@@ -388,7 +386,10 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
 
             reporter = Reporter(sys.stderr, quiet=args.quiet)
             try:
-                top = execute(plan, source, destination, options, events=reporter)
+                # a registry that cannot be written (down, no push access) says so once,
+                # before the first blob, not as each blob's retries
+                top = execute(plan, source, destination, options, events=reporter,
+                              check_writable=True)
                 finished = reporter.finished
             finally:
                 reporter.close()  # the bars go, however the copy ended (Ctrl+C too)
@@ -406,16 +407,20 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             ) from exc
     if args.quiet:
         return 0
-    note(f"Copied {args.source} to {args.destination} ({top.digest}){_before(finished)}.")
+    said = _before(finished, bool(plan.attachments))
+    note(f"Copied {args.source} to {args.destination} ({top.digest}){said}.")
     return 0
 
 
-def _before(finished: Finished | None) -> str:
-    """What the last line adds of what the destination's name named before the copy."""
+def _before(finished: Finished | None, attached: bool) -> str:
+    """What the last line adds of what the destination's name named before the copy
+    (``attached``: what is attached to the image was carried along, and may have added
+    to what was there)."""
     if finished is None or finished.before is None:
         return ""
     if finished.held:
-        return ": its name named this very image already, so nothing was written"
+        return (": its name named this very image already, so "
+                + ("the image was not written again" if attached else "nothing was written"))
     if finished.before != finished.digest:
         return f"; the name named {finished.before} before"
     return ""

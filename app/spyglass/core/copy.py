@@ -82,6 +82,7 @@ from spyglass.core.referrers import (
 from spyglass.core.retry import TRIES_LEFT, pause, wait_after, worth_retrying
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
+    CheckedDestination,
     ImageDestination,
     ImageSource,
     ReplacingDestination,
@@ -383,12 +384,17 @@ def execute(
     *,
     events: EventCallback | None = None,
     cancel: CancelToken | None = None,
+    check_writable: bool = False,
 ) -> Descriptor:
     """Carry out ``plan``; return the descriptor of what was written at the top.
 
     On failure or cancellation the destination is aborted (nothing committed)
     and the error is raised after a :class:`Failed` / :class:`CopyCancelled` event.
     ``events`` is called from worker threads; it must be thread-safe and quick.
+    With ``check_writable``, a destination that can tell whether it may be written
+    (:class:`CheckedDestination`: a registry) is asked before the first blob, unless
+    the copy writes nothing (:func:`held_already`): a refusal is said once, not as each
+    blob's retries.
     """
     options = options or CopyOptions()
     emit = events or (lambda event: None)
@@ -396,9 +402,9 @@ def execute(
     emit(Planned(plan))
     try:
         before = _named_before(destination, cancel)
-        unchanged = plan.unchanged_top
-        held = (unchanged is not None and before == unchanged.digest
-                and not options.force_recursive)
+        held = _held(plan, before, options)
+        if check_writable and not held and isinstance(destination, CheckedDestination):
+            destination.check_writable(held=plan.check_blob, cancel=cancel)
         top = (_held_already(plan, source, destination, options, emit, cancel) if held
                else _execute(plan, source, destination, options, emit, cancel))
     except BaseException as exc:
@@ -417,6 +423,21 @@ def execute(
         raise
     emit(Finished(top.digest, top.media_type, before, held))
     return top
+
+
+def held_already(plan: CopyPlan, destination: ImageDestination, options: CopyOptions, *,
+                 cancel: CancelToken | None = None) -> bool:
+    """Whether the copy would write nothing: the destination's name (a registry's tag)
+    names the very image it would write already. Asked again when the copy runs; this
+    answer only spares a check of write access a copy that writes nothing does not
+    need (a pull-only account copying what is there already)."""
+    return _held(plan, _named_before(destination, cancel or CancelToken()), options)
+
+
+def _held(plan: CopyPlan, before: Digest | None, options: CopyOptions) -> bool:
+    unchanged = plan.unchanged_top
+    return (unchanged is not None and before == unchanged.digest
+            and not options.force_recursive)
 
 
 def _named_before(destination: ImageDestination, cancel: CancelToken) -> Digest | None:
@@ -805,5 +826,6 @@ __all__: Sequence[str] = [
     "copy_image",
     "execute",
     "format_plan",
+    "held_already",
     "plan_copy",
 ]

@@ -783,9 +783,9 @@ def _lock_failure(exc: OSError, shown: Path, lock: Path) -> str:
     reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
     if exc.errno in (errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
         return (f'Cannot save the settings to "{shown}": its lock file "{lock}" cannot be '
-                f"locked ({reason}). The filesystem of that folder may not support file "
-                "locks (a network home folder without a lock service, say). Until then, "
-                "changes made in this window last only until Spyglass quits.")
+                f"locked ({reason}): the filesystem of that folder may not support file "
+                "locks (a network home folder without a lock service, say). Changes made "
+                "in this window last only until Spyglass quits.")
     kind = "folder" if os.path.isdir(lock) else "file"
     return (f'Cannot save the settings to "{shown}": the lock file "{lock}" cannot be '
             f"used ({reason}). Remove that {kind}: Spyglass makes it while it saves, and "

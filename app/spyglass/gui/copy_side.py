@@ -55,16 +55,19 @@ def done_message(transfer: Transfer) -> str:
     request = transfer.request
     what = visible(request.label or request.source)
     destination = visible(request.destination)
-    if transfer.snapshot.held:  # (a registry whose tag named it: asked before)
-        return f"Copied {what} to {destination}: the destination had this very " \
-               "image under that name already, so nothing was written."
-    if onto_itself(transfer):
+    snapshot = transfer.snapshot
+    if snapshot.held:  # (a registry whose tag named it: asked before)
+        done = ("it was not written again" if snapshot.attached else "nothing was written")
+        message = (f"Copied {what} to {destination}: the destination had this very image "
+                   f"under that name already, so {done}")
+    elif onto_itself(transfer):
         # whether the name pointed there before is not known: a new tag, or one moved
         # onto this image, was written all the same
-        return f"Copied {what} to {destination}: the destination had this very " \
-               "image already, so only its name was written."
-    message = f"Copied {what} to {destination}"
-    notes = len(transfer.snapshot.notes)
+        message = (f"Copied {what} to {destination}: the destination had this very "
+                   "image already, so only its name was written")
+    else:
+        message = f"Copied {what} to {destination}"
+    notes = len(snapshot.notes)
     if notes:
         message += f"; {counted(notes, 'note')} — see Details"
     return f"{message}."

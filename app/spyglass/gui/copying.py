@@ -36,6 +36,7 @@ from spyglass.core.copy import (
     Finished,
     Planned,
     execute,
+    held_already,
     plan_copy,
 )
 from spyglass.core.copy_attachments import describe_attachments
@@ -672,8 +673,10 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) ->
         raise
     try:
         plan = plan_copy(source, destination, request.options, cancel=cancel)
-        if isinstance(destination, CheckedDestination):
+        if isinstance(destination, CheckedDestination) and not held_already(
+                plan, destination, request.options, cancel=cancel):
             # a refusal to write (no credentials yet) is said in the dialog, not after it
+            # (a copy of what the registry's tag names already writes nothing: no need)
             destination.check_writable(held=plan.check_blob, cancel=cancel)
         check(cancel)
     except BaseException:

@@ -148,6 +148,6 @@ def test_a_lock_the_filesystem_cannot_take_is_not_said_to_be_removed(
         save_settings(Settings(first_run_done=True), path)
     assert str(info.value) == (
         f'Cannot save the settings to "{path}": its lock file "{_lock(path)}" cannot be '
-        "locked (No locks available). The filesystem of that folder may not support file "
-        "locks (a network home folder without a lock service, say). Until then, changes "
-        "made in this window last only until Spyglass quits.")
+        "locked (No locks available): the filesystem of that folder may not support file "
+        "locks (a network home folder without a lock service, say). Changes made in this "
+        "window last only until Spyglass quits.")
