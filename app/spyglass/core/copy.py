@@ -64,12 +64,17 @@ from spyglass.core.copy_plan import (
 from spyglass.core.copy_planner import plan_copy
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
+    AuthenticationFailed,
     BlobNotFound,
     BodyTooLarge,
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
+    PolicyRefused,
+    RateLimited,
+    RegistryBlocked,
     SpyglassError,
+    TransportError,
     out_of_memory,
 )
 from spyglass.core.manifest import (
@@ -399,12 +404,14 @@ def execute(
     options = options or CopyOptions()
     emit = events or (lambda event: None)
     cancel = cancel or CancelToken()
-    emit(Planned(plan))
     try:
+        # (before the plan is told: a registry that cannot be reached or written says so
+        # before "Copying N blobs")
         before = _named_before(destination, cancel)
         held = _held(plan, before, options)
         if check_writable and not held and isinstance(destination, CheckedDestination):
             destination.check_writable(held=plan.check_blob, cancel=cancel)
+        emit(Planned(plan))
         top = (_held_already(plan, source, destination, options, emit, cancel) if held
                else _execute(plan, source, destination, options, emit, cancel))
     except BaseException as exc:
@@ -442,17 +449,25 @@ def _held(plan: CopyPlan, before: Digest | None, options: CopyOptions) -> bool:
 
 def _named_before(destination: ImageDestination, cancel: CancelToken) -> Digest | None:
     """What the name of a destination that holds images whole (a registry) names before
-    the copy; None where it names nothing, or cannot say (a refusal is met again when
-    the copy writes, and said then)."""
+    the copy; None where it names nothing, or cannot say what (what it answers is not
+    understood: the copy writes, and meets any refusal then). A registry that cannot be
+    reached, refuses the credentials or is blocked says so here, once: the copy could
+    not go on either."""
     if not isinstance(destination, WholeImageHolder):
         return None
     try:
         return destination.named_now(cancel=cancel)
-    except Cancelled:
+    except _UNREACHED:
         raise
     except SpyglassError as exc:
         log.info("Cannot tell what %s names now: %s", destination.description, exc)
         return None
+
+
+_UNREACHED: Final = (Cancelled, TransportError, RegistryBlocked, PolicyRefused,
+                     AuthenticationFailed, RateLimited)
+"""What asking a destination registry what its tag names meets that the copy would meet
+as well (said at once, not after each blob's retries)."""
 
 
 def _held_already(
