@@ -1,0 +1,170 @@
+"""Carrying out a sync: many copies in one process, a few images at a time.
+
+Each image is one copy by the copy engine (:func:`~spyglass.core.copy.plan_copy`
+and :func:`~spyglass.core.copy.execute`), with its own cancel token linked to
+the sync's: a failed image stops only itself (``keep_going``) or, without it,
+the whole sync. The registry clients are the process's shared ones
+(:func:`~spyglass.core.transports.registry.client_for`), so tokens and
+connections are reused from image to image, and the blob-location cache lets
+an image mount the blobs an earlier one pushed to another repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
+from spyglass.core.errors import Cancelled, SpyglassError, out_of_memory
+from spyglass.core.sync import SyncImage
+
+if TYPE_CHECKING:
+    from spyglass.core.copy import CopyOptions, EventCallback
+    from spyglass.core.digest import Digest
+    from spyglass.core.transports.registry import RegistryOptions
+
+DEFAULT_PARALLEL_IMAGES: Final = 4
+"""Images copied at once. Each copy has round trips that move no bytes (the
+manifests read, the blobs asked about, the manifests written); overlapping four
+of them took a 21-image mirror of small images between two local registries
+from 1.9 s (one at a time) to 0.8 s, and eight did no better. Every image's blobs
+still go at most ``PER_HOST_LIMIT`` at a time per copy."""
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """How one image's copy ended: its digest, or why it failed."""
+
+    image: SyncImage
+    digest: Digest | None = None
+    error: SpyglassError | None = None
+
+
+def copy_one(
+    image: SyncImage,
+    options: CopyOptions,
+    destination_options: RegistryOptions | None,
+    *,
+    events: EventCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Digest:
+    """Copy one image of a sync as ``spyglass copy`` would; its top digest."""
+    from spyglass.core.copy import execute, plan_copy
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports import open_destination, open_source
+    from spyglass.core.transports.base import CheckedDestination
+
+    source = open_source(image.source, image.registry if isinstance(image.source, DockerName)
+                         else None)
+    try:
+        destination = open_destination(
+            image.destination,
+            destination_options if isinstance(image.destination, DockerName) else None)
+        try:
+            plan = plan_copy(source, destination, options, cancel=cancel)
+            if isinstance(destination, CheckedDestination):
+                destination.check_writable(held=plan.check_blob, cancel=cancel)
+            top = execute(plan, source, destination, options, events=events, cancel=cancel)
+        except BaseException:
+            with interrupts_deferred():
+                destination.abort()  # (a no-op after execute's own)
+            raise
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    return top.digest
+
+
+def run_sync(
+    images: Sequence[SyncImage],
+    options: CopyOptions,
+    destination_options: RegistryOptions | None,
+    *,
+    parallel_images: int = DEFAULT_PARALLEL_IMAGES,
+    keep_going: bool = False,
+    events_for: Callable[[SyncImage], EventCallback | None] = lambda image: None,
+    on_result: Callable[[ImageResult], None] = lambda result: None,
+    cancel: CancelToken | None = None,
+) -> list[ImageResult]:
+    """Copy ``images``, ``parallel_images`` at a time, in their order; ``on_result`` is
+    called (in this thread) as each ends. Without ``keep_going`` the first failure stops
+    the rest: copies under way are taken back (their destinations as they were) and
+    those not begun are not begun; the results returned then end with that failure.
+    Ctrl+C (or ``cancel``) stops every copy the same way and is raised."""
+    cancel = cancel or CancelToken()
+    results: list[ImageResult] = []
+
+    def copy(image: SyncImage) -> ImageResult:
+        with linked(cancel) as token:
+            token.check()
+            try:
+                digest = copy_one(image, options, destination_options,
+                                  events=events_for(image), cancel=token)
+            except Cancelled:
+                raise
+            except SpyglassError as exc:
+                return ImageResult(image, error=exc)
+            except MemoryError as exc:
+                short = out_of_memory(exc)
+                if short is None:
+                    raise
+                return ImageResult(image, error=short)
+            return ImageResult(image, digest=digest)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel_images),
+                              thread_name_prefix="spyglass-sync")
+    pending: dict[Future[ImageResult], int] = {}
+    ended: dict[int, ImageResult] = {}
+    told = 0
+    try:
+        with interrupts_deferred():
+            for index, image in enumerate(images):
+                pending[pool.submit(copy, image)] = index
+        failed = False
+        while pending:
+            # (a timeout, so that Ctrl+C lands here between waits)
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                error = future.exception()
+                if isinstance(error, Cancelled) and cancel.cancelled:
+                    continue  # stopped: another image failed, or the caller cancelled
+                if error is not None:
+                    raise error
+                ended[index] = future.result()
+                failed = failed or (ended[index].error is not None and not keep_going)
+            # results in the images' order, each as soon as those before it are told
+            while told in ended:
+                results.append(ended.pop(told))
+                on_result(results[-1])
+                told += 1
+            if failed:
+                _stop(cancel, pending, pool)
+                for index in sorted(ended):  # done after one still under way: told too
+                    results.append(ended[index])
+                    on_result(ended[index])
+                return results
+    except BaseException:
+        _stop(cancel, pending, pool)
+        raise
+    pool.shutdown()
+    cancel.check()  # the caller's cancel: what ended was told
+    return results
+
+
+def _stop(cancel: CancelToken, pending: dict[Future[ImageResult], int],
+          pool: ThreadPoolExecutor) -> None:
+    """Stop the copies under way and wait for each to take its destination back (a
+    second Ctrl+C must not skip that: a copy still writing could leave half an image)."""
+    with interrupts_deferred():
+        cancel.cancel()
+        for future in pending:
+            future.cancel()
+        wait(pending)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "run_sync"]
