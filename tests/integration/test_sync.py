@@ -314,3 +314,49 @@ def test_bad_input_is_one_sentence_naming_it(tmp_path: Path, source: str) -> Non
                        "x", "y")
     assert signing.returncode == 2 and "--sign-by is skopeo's: it signs the copy" in (
         signing.stderr)
+
+
+def test_images_into_one_repository_are_copied_one_after_another(
+    source: str, fresh_registry: RegistryServer
+) -> None:
+    """distribution rewrites a repository's blob links by truncating them, so two copies
+    into one repository sharing blobs fail each other now and then (a blob "unknown", a
+    500): images go into each repository one at a time (several repositories may be
+    written at once)."""
+    import threading
+
+    from spyglass.core.copy import CopyEvent, CopyOptions, Finished, Planned
+    from spyglass.core.sync import SyncImage, SyncRequest, list_sources, registry_tags
+    from spyglass.core.sync_run import run_sync
+    from spyglass.core.transports.registry import RegistryOptions
+
+    options = RegistryOptions(tls_verify=False)
+    listing = fresh_registry.directory / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       f"    sync/app: []\n    sync/tools: []\n")
+    request = SyncRequest("yaml", str(listing), "docker", f"{fresh_registry.host}/m",
+                          registry=options)
+    images = [image for each in list_sources(request, registry_tags()) for image in each.images]
+    lock = threading.Lock()
+    busy: dict[str, int] = {}
+    most: dict[str, int] = {}
+
+    def events_for(image: SyncImage) -> Callable[[CopyEvent], None]:
+        repository = str(image.destination).rsplit(":", 1)[0]
+
+        def event(happened: CopyEvent) -> None:
+            with lock:
+                if isinstance(happened, Planned):
+                    busy[repository] = busy.get(repository, 0) + 1
+                elif isinstance(happened, Finished):
+                    busy[repository] -= 1
+                most[repository] = max(most.get(repository, 0), busy.get(repository, 0))
+        return event
+
+    results = run_sync(images, CopyOptions(multi_arch="all"), options, parallel_images=4,
+                       events_for=events_for)
+    assert [result.error for result in results] == [None] * len(APP_TAGS + TOOLS_TAGS)
+    assert most == {f"docker://{fresh_registry.host}/m/app": 1,
+                    f"docker://{fresh_registry.host}/m/tools": 1}
+    assert tags_of(fresh_registry, "m/app") == sorted(APP_TAGS)
+    assert tags_of(fresh_registry, "m/tools") == sorted(TOOLS_TAGS)

@@ -11,8 +11,9 @@ an image mount the blobs an earlier one pushed to another repository.
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -89,13 +90,16 @@ def run_sync(
     on_result: Callable[[ImageResult], None] = lambda result: None,
     cancel: CancelToken | None = None,
 ) -> list[ImageResult]:
-    """Copy ``images``, ``parallel_images`` at a time, in their order; ``on_result`` is
-    called (in this thread) as each ends. Without ``keep_going`` the first failure stops
-    the rest: copies under way are taken back (their destinations as they were) and
-    those not begun are not begun; the results returned then end with that failure.
-    Ctrl+C (or ``cancel``) stops every copy the same way and is raised."""
+    """Copy ``images``, up to ``parallel_images`` at a time but one at a time into each
+    repository (see :func:`lane_of`), in their order within it; ``on_result`` is called
+    in this thread as each ends, and the results are returned in that order. Without
+    ``keep_going`` the first failure stops the rest: copies under way are taken back
+    (their destinations as they were), those not begun are not begun, and the results
+    end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
+    raised."""
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
+    ended: queue.SimpleQueue[ImageResult] = queue.SimpleQueue()
 
     def copy(image: SyncImage) -> ImageResult:
         with linked(cancel) as token:
@@ -114,38 +118,42 @@ def run_sync(
                 return ImageResult(image, error=short)
             return ImageResult(image, digest=digest)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, parallel_images),
+    def lane(queued: list[SyncImage]) -> None:
+        for image in queued:
+            result = copy(image)
+            ended.put(result)
+            if result.error is not None and not keep_going:
+                return
+
+    lanes: dict[object, list[SyncImage]] = {}
+    for image in images:
+        lanes.setdefault(lane_of(image), []).append(image)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(lanes))),
                               thread_name_prefix="spyglass-sync")
-    pending: dict[Future[ImageResult], int] = {}
-    ended: dict[int, ImageResult] = {}
-    told = 0
+    pending: set[Future[None]] = set()
     try:
         with interrupts_deferred():
-            for index, image in enumerate(images):
-                pending[pool.submit(copy, image)] = index
-        failed = False
-        while pending:
-            # (a timeout, so that Ctrl+C lands here between waits)
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                error = future.exception()
-                if isinstance(error, Cancelled) and cancel.cancelled:
-                    continue  # stopped: another image failed, or the caller cancelled
-                if error is not None:
-                    raise error
-                ended[index] = future.result()
-                failed = failed or (ended[index].error is not None and not keep_going)
-            # results in the images' order, each as soon as those before it are told
-            while told in ended:
-                results.append(ended.pop(told))
-                on_result(results[-1])
-                told += 1
-            if failed:
+            pending.update(pool.submit(lane, queued) for queued in lanes.values())
+        while True:
+            try:
+                # (a timeout, so that Ctrl+C lands here between waits)
+                result: ImageResult | None = ended.get(timeout=0.2)
+            except queue.Empty:
+                result = None
+            if result is None:
+                for future in [future for future in pending if future.done()]:
+                    pending.discard(future)
+                    error = future.exception()
+                    if error is not None and not (isinstance(error, Cancelled)
+                                                  and cancel.cancelled):
+                        raise error
+                if not pending and ended.empty():  # (a lane puts before it is done)
+                    break
+                continue
+            results.append(result)
+            on_result(result)
+            if result.error is not None and not keep_going:
                 _stop(cancel, pending, pool)
-                for index in sorted(ended):  # done after one still under way: told too
-                    results.append(ended[index])
-                    on_result(ended[index])
                 return results
     except BaseException:
         _stop(cancel, pending, pool)
@@ -155,8 +163,21 @@ def run_sync(
     return results
 
 
-def _stop(cancel: CancelToken, pending: dict[Future[ImageResult], int],
-          pool: ThreadPoolExecutor) -> None:
+def lane_of(image: SyncImage) -> object:
+    """Images of one lane are copied one after another: those into one repository of a
+    registry. distribution's filesystem storage writes a repository's link to a blob
+    (and to a manifest) by truncating the file and writing it again, so two copies
+    into one repository that share blobs (tags of one repository mostly do) read each
+    other's links empty for a moment: a blob "unknown", or a 500, to the other copy.
+    Different repositories, and ``dir:`` folders, have nothing in common."""
+    from spyglass.core.reference import DockerName
+
+    if isinstance(image.destination, DockerName):
+        return (image.destination.reference.domain, image.destination.reference.path)
+    return image.destination
+
+
+def _stop(cancel: CancelToken, pending: set[Future[None]], pool: ThreadPoolExecutor) -> None:
     """Stop the copies under way and wait for each to take its destination back (a
     second Ctrl+C must not skip that: a copy still writing could leave half an image)."""
     with interrupts_deferred():
@@ -167,4 +188,4 @@ def _stop(cancel: CancelToken, pending: dict[Future[ImageResult], int],
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "run_sync"]
+__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "lane_of", "run_sync"]
