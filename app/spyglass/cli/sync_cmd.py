@@ -135,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.insecure_policy:
         for image in images:
             check_policy(args, image.source)
-    listed = [source for source in sources if source.error is None]
+    for source in sources:
+        if source.empty is not None:
+            note(f"{source.empty} It is passed over.")
+    listed = [source for source in sources if source.error is None and source.empty is None]
     unlisted = [source for source in sources if source.error is not None]
     for source in unlisted:
         assert source.error is not None

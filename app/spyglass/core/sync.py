@@ -61,6 +61,10 @@ class SyncImage:
     """How the source's registry is reached (a yaml entry's own credentials and TLS)."""
 
 
+class NothingToSync(SpyglassError):
+    """A source that holds no image to copy (a repository without tags, none matching)."""
+
+
 @dataclass(frozen=True)
 class SyncSource:
     """One of skopeo's sources: a repository, an image, a folder, an entry of a yaml file."""
@@ -70,6 +74,9 @@ class SyncSource:
     error: SpyglassError | None = None
     """Why its images could not be listed (a yaml entry's repository that is not there);
     the sync says so and, with ``--keep-going``, goes on with the other sources."""
+    empty: str | None = None
+    """Why a yaml entry has no image to copy (no tag matches its expression): said, and
+    not counted among the sources, as skopeo warns and goes on."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,10 @@ def destination_name(request: SyncRequest, suffix: str, source: ImageName) -> Im
     """``DESTINATION/SUFFIX`` (the suffix's last part alone without ``--scoped``) as an
     image name of the destination's kind, as skopeo's ``path.Join`` makes it."""
     part = suffix if request.scoped else posixpath.basename(suffix.rstrip("/"))
-    joined = _clean(posixpath.join(request.destination, part.lstrip("/")))
+    # (a docker:// before a registry DESTINATION says what --dest says already)
+    destination = (request.destination.removeprefix("docker://")
+                   if request.destination_kind == "docker" else request.destination)
+    joined = _clean(posixpath.join(destination, part.lstrip("/")))
     if request.destination_kind == "dir":
         return DirName(Path(joined))
     try:
@@ -178,7 +188,7 @@ def _repository_source(
         tags = list_tags(reference, registry)
         references = [reference.with_tag(tag) for tag in tags if keep is None or keep(tag)]
         if not references:
-            raise SpyglassError(f'No images to sync found in "{label}": the repository '
+            raise NothingToSync(f'No images to sync found in "{label}": the repository '
                                 f"{reference.name} has no tags"
                                 + (" that match." if keep is not None and tags else "."))
     images = []
@@ -217,7 +227,7 @@ def _dir_source(request: SyncRequest) -> SyncSource:
         name = DirName(folder)
         images.append(SyncImage(name, destination_name(request, suffix, name)))
     if not images:
-        raise SpyglassError(f'No images to sync found in "{base}": no folder under it holds '
+        raise NothingToSync(f'No images to sync found in "{base}": no folder under it holds '
                             "a dir: image (a manifest.json).")
     return SyncSource(request.source, tuple(images))
 
@@ -277,6 +287,8 @@ def _yaml_source(
                                 "give its tags in the list after it.")
         return _repository_source(request, reference, options, list_tags, label=label,
                                   refs=refs, keep=keep)
+    except NothingToSync as exc:
+        return SyncSource(label, empty=str(exc))
     except SpyglassError as exc:
         return SyncSource(label, error=exc)
 
@@ -410,6 +422,7 @@ __all__ = [
     "DESTINATION_KINDS",
     "SOURCE_KINDS",
     "DestinationKind",
+    "NothingToSync",
     "SourceKind",
     "SyncImage",
     "SyncRequest",

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core.errors import SpyglassError
+from spyglass.core.errors import RepositoryNotFound, SpyglassError
 from spyglass.core.reference import DirName, DockerName, DockerReference
 from spyglass.core.sync import SyncRequest, list_sources
 from spyglass.core.transports.registry import RegistryOptions
 
 TAGS = {"r.example:5000/team/app": ["1.0", "2.0", "nightly-1"],
-        "r.example:5000/team/db": ["15", "16"]}
+        "r.example:5000/team/db": ["15", "16"], "r.example/none": []}
 
 
 def tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
-    return TAGS.get(repository.name, [])
+    if repository.name not in TAGS:
+        raise RepositoryNotFound(f"Listing the tags of {repository.name} failed: the "
+                                 "registry has no such repository.")
+    return TAGS[repository.name]
 
 
 def names(request: SyncRequest) -> list[tuple[str, str]]:
@@ -147,3 +150,19 @@ def test_dir_destinations_are_dir_names(tmp_path: Path) -> None:
     destinations = [image.destination for source in list_sources(request, tags)
                     for image in source.images]
     assert destinations == [DirName(tmp_path / "db:15"), DirName(tmp_path / "db:16")]
+
+
+def test_a_yaml_expression_matching_no_tag_is_passed_over_not_failed(tmp_path: Path) -> None:
+    """As skopeo warns and goes on: a nightly expression before the first nightly."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images-by-tag-regex:\n    team/db: ^nightly\n")
+    (source,) = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
+    assert source.error is None and source.images == ()
+    assert source.empty is not None and "has no tags that match" in source.empty
+
+
+def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
+    request = SyncRequest("docker", "r.example:5000/team/db:15", "docker",
+                          "docker://m.example/mirror")
+    assert names(request) == [("docker://r.example:5000/team/db:15",
+                               "docker://m.example/mirror/db:15")]
