@@ -360,3 +360,27 @@ def test_images_into_one_repository_are_copied_one_after_another(
                     f"docker://{fresh_registry.host}/m/tools": 1}
     assert tags_of(fresh_registry, "m/app") == sorted(APP_TAGS)
     assert tags_of(fresh_registry, "m/tools") == sorted(TOOLS_TAGS)
+
+
+def test_a_blob_several_repositories_share_is_sent_once_and_mounted(
+    source: str, make_registry: Callable[..., RegistryServer], registry: RegistryServer,
+    tmp_path: Path
+) -> None:
+    """Three repositories holding one image, synced three at a time: while one copy
+    sends a blob, the others wait for it and mount it, rather than each sending it."""
+    singles = single_images(tmp_path / "layout", ("same",))
+    for number in range(3):
+        push_image(registry, singles, "same", f"sync/same{number}:1")
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       + "".join(f"    sync/same{number}: []\n" for number in range(3)))
+    done = spyglass("sync", "-q", "--parallel-images", "3", "--src", "yaml", "--dest",
+                    "docker", "--dest-tls-verify=false", str(listing), f"{target.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 3 images from 3 sources"
+    log = target.log_path.read_text()
+    sent = [line for line in log.splitlines() if '"PUT /v2/m/same' in line
+            and "/blobs/uploads/" in line]
+    assert len(sent) == 3, sent  # the config and the two layers, once each
+    assert log.count("mount=sha256") >= 6  # the others' three blobs each, mounted
