@@ -384,3 +384,26 @@ def test_a_blob_several_repositories_share_is_sent_once_and_mounted(
             and "/blobs/uploads/" in line]
     assert len(sent) == 3, sent  # the config and the two layers, once each
     assert log.count("mount=sha256") >= 6  # the others' three blobs each, mounted
+
+
+def test_a_second_sync_leaves_what_is_there_already(
+    source: str, make_registry: Callable[..., RegistryServer]
+) -> None:
+    """As skopeo sync: an image the destination's name holds already (the same manifest,
+    nothing else to carry) is not written again; a tag that changed is."""
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    args = ("sync", "--all", "--src", "docker", "--dest", "docker", f"{source}/sync/app",
+            f"{target.host}/m")
+    first = spyglass(*args)
+    assert first.returncode == 0, first.stderr
+    target.log_path.write_text("")  # (the server appends: what comes next is the rerun's)
+    again = spyglass(*args)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "Synced 5 images from 1 sources"
+    assert sorted(line.split()[0] for line in lines[:-1]) == ["Unchanged"] * 5
+    assert '"PUT /v2/' not in target.log_path.read_text()
+    # without --all the image for this system is written: not the list the name holds
+    single = spyglass("sync", "--src", "docker", "--dest", "docker", f"{source}/sync/app:multi",
+                      f"{target.host}/m")
+    assert single.returncode == 0 and single.stdout.startswith("Copied "), single

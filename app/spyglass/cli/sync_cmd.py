@@ -185,7 +185,8 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
 
     def told(result: ImageResult) -> None:
         if result.error is None:
-            reporter.result(f"Copied {result.image.source} → {result.image.destination} "
+            done = "Unchanged" if result.unchanged else "Copied"
+            reporter.result(f"{done} {result.image.source} → {result.image.destination} "
                             f"({result.digest})", sys.stdout)
         elif args.keep_going:
             from spyglass.cli import terminal_safe

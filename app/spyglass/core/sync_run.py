@@ -22,7 +22,7 @@ from spyglass.core.errors import Cancelled, SpyglassError, out_of_memory
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
-    from spyglass.core.copy import CopyOptions, EventCallback
+    from spyglass.core.copy import CopyOptions, CopyPlan, EventCallback
     from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -41,6 +41,8 @@ class ImageResult:
     image: SyncImage
     digest: Digest | None = None
     error: SpyglassError | None = None
+    unchanged: bool = False
+    """The destination had this very image under the name already: nothing was written."""
 
 
 def copy_one(
@@ -50,12 +52,18 @@ def copy_one(
     *,
     events: EventCallback | None = None,
     cancel: CancelToken | None = None,
-) -> Digest:
-    """Copy one image of a sync as ``spyglass copy`` would; its top digest."""
+) -> tuple[Digest, bool]:
+    """Copy one image of a sync as ``spyglass copy`` would: its top digest, and whether
+    the destination had it already. As skopeo sync (its copies
+    ``OptimizeDestinationImageAlreadyExists``), a registry destination whose name
+    already names the manifest the copy would write, unchanged from the source and
+    with nothing attached to carry along, is left as it is: one ``HEAD``, where a
+    copy asks about every blob and writes every manifest again."""
     from spyglass.core.copy import execute, plan_copy
     from spyglass.core.reference import DockerName
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
+    from spyglass.core.transports.registry.destination import RegistryDestination
 
     source = open_source(image.source, image.registry if isinstance(image.source, DockerName)
                          else None)
@@ -65,6 +73,11 @@ def copy_one(
             destination_options if isinstance(image.destination, DockerName) else None)
         try:
             plan = plan_copy(source, destination, options, cancel=cancel)
+            kept = kept_digest(plan)
+            if (kept is not None and isinstance(destination, RegistryDestination)
+                    and destination.holds(kept, cancel=cancel)):
+                destination.abort()
+                return kept, True
             if isinstance(destination, CheckedDestination):
                 destination.check_writable(held=plan.check_blob, cancel=cancel)
             top = execute(plan, source, destination, options, events=events, cancel=cancel)
@@ -76,7 +89,20 @@ def copy_one(
             destination.close()
     finally:
         source.close()
-    return top.digest
+    return top.digest, False
+
+
+def kept_digest(plan: CopyPlan) -> Digest | None:
+    """The digest of what ``plan`` writes at the top when it is the source's own manifest,
+    byte for byte, and nothing is carried along with it (signatures, referrers); None
+    when the copy changes it or brings more."""
+    if plan.attachments or plan.extra_manifests:
+        return None
+    if plan.list_media_type is not None:
+        return plan.top.digest if plan.list_is_source else None
+    if len(plan.instances) != 1 or plan.instances[0].changes:
+        return None
+    return plan.instances[0].source.digest
 
 
 def run_sync(
@@ -105,8 +131,8 @@ def run_sync(
         with linked(cancel) as token:
             token.check()
             try:
-                digest = copy_one(image, options, destination_options,
-                                  events=events_for(image), cancel=token)
+                digest, unchanged = copy_one(image, options, destination_options,
+                                             events=events_for(image), cancel=token)
             except Cancelled:
                 raise
             except SpyglassError as exc:
@@ -116,7 +142,7 @@ def run_sync(
                 if short is None:
                     raise
                 return ImageResult(image, error=short)
-            return ImageResult(image, digest=digest)
+            return ImageResult(image, digest=digest, unchanged=unchanged)
 
     def lane(queued: list[SyncImage]) -> None:
         for image in queued:
@@ -188,4 +214,5 @@ def _stop(cancel: CancelToken, pending: set[Future[None]], pool: ThreadPoolExecu
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "lane_of", "run_sync"]
+__all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "kept_digest", "lane_of",
+           "run_sync"]

@@ -429,6 +429,18 @@ class RegistryDestination:
                                 artifact_type=descriptor.artifact_type))
         self._put_manifest(raw, descriptor.media_type, descriptor.digest, referrer, cancel)
 
+    def holds(self, digest: Digest, *, cancel: CancelToken | None = None) -> bool:
+        """Whether the name written already names the manifest ``digest`` (one ``HEAD``);
+        False too when the registry cannot say (the copy then meets it and says why)."""
+        try:
+            head = self.client.head_manifest(self.repository, self.tag or str(self.digest),
+                                             cancel=cancel)
+        except Cancelled:
+            raise
+        except SpyglassError:
+            return False
+        return head.digest == digest
+
     def check_writable(
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
     ) -> None:
