@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from spyglass.core.copy import CopyOptions
     from spyglass.core.sync import SyncImage, SyncRequest
     from spyglass.core.sync_run import ImageResult
+    from spyglass.core.transports.registry import RegistryOptions
 
 
 def add_parser(commands: Commands) -> None:
@@ -179,9 +180,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
-          destination: object, reporter: Reporter) -> list[ImageResult]:
+          destination: RegistryOptions | None, reporter: Reporter) -> list[ImageResult]:
     from spyglass.core.sync_run import run_sync
-    from spyglass.core.transports.registry import RegistryOptions
 
     def told(result: ImageResult) -> None:
         if result.error is None:
@@ -195,7 +195,6 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
                               result.image.destination)
             reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: {said}"))
 
-    assert destination is None or isinstance(destination, RegistryOptions)
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
                     keep_going=args.keep_going,
                     events_for=lambda image: reporter.for_image(str(image.source)),
