@@ -22,7 +22,8 @@ import pytest
 
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
-from tests.helpers.registry import RegistryServer, push_image
+from tests.helpers.registry import ALICE, RegistryServer, push_image
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -407,3 +408,24 @@ def test_a_second_sync_leaves_what_is_there_already(
     single = spyglass("sync", "--src", "docker", "--dest", "docker", f"{source}/sync/app:multi",
                       f"{target.host}/m")
     assert single.returncode == 0 and single.stdout.startswith("Copied "), single
+
+
+def test_one_token_serves_every_image_of_a_repository(
+    make_registry: Callable[..., RegistryServer],
+    make_token_server: Callable[..., TokenServer], fresh_registry: RegistryServer,
+    tmp_path: Path
+) -> None:
+    """One process, one client per registry and repository: the token fetched for the
+    first image is presented for the others (a loop of copies fetches one each)."""
+    tokens = make_token_server()
+    server = make_registry(token_server=tokens)
+    layout = single_images(tmp_path / "layout", ("a", "b", "c", "d"))
+    for tag in ("a", "b", "c", "d"):
+        push_image(server, layout, tag, f"team/app:{tag}", creds=ALICE)
+    tokens.clear_log()
+    done = spyglass("sync", "--src-creds", f"{ALICE[0]}:{ALICE[1]}", "--src-tls-verify=false",
+                    "--src", "docker", "--dest", "docker", f"{server.host}/team/app",
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 4 images from 1 sources"
+    assert tokens.tokens_issued == 1, tokens.requests
