@@ -561,10 +561,14 @@ class _StalledCopy:
         self.server = ScriptedServer(answer)
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, *command: str) -> subprocess.Popen[bytes]:
+        """``spyglass copy`` to the destination given; or ``spyglass COMMAND…`` (``{host}``
+        in it: the registry's)."""
+        argv = [part.replace("{host}", self.server.host) for part in command] or [
+            "copy", "--src-tls-verify=false", "--retry-times", "0",
+            f"docker://{self.server.host}/app:v1", self.destination]
         self.process = process = subprocess.Popen(
-            [sys.executable, "-m", "spyglass", "copy", "--src-tls-verify=false",
-             "--retry-times", "0", f"docker://{self.server.host}/app:v1", self.destination],
+            [sys.executable, "-m", "spyglass", *argv],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         if not self.server.stalled.wait(20):
@@ -669,6 +673,27 @@ def test_ctrl_c_stops_a_copy_stalled_on_its_source_and_leaves_no_layout(
             p.is_file() and p.name != "oci-layout" and p.name != "index.json"
             for p in layout.rglob("*")
         ), sorted(layout.rglob("*"))
+    finally:
+        copy.close()
+
+
+def test_ctrl_c_stops_a_sync_into_dir_and_leaves_no_half_written_image(
+    tmp_path: Path
+) -> None:
+    """``spyglass sync`` into a folder, its copy stalled on a layer: Ctrl+C ends it at
+    once (status 130), and neither the image's folder nor its staging folder is left."""
+    out = tmp_path / "out"
+    copy = _StalledCopy(tmp_path, "")
+    try:
+        process = copy.start("sync", "--src-tls-verify=false", "--retry-times", "0",
+                             "--src", "docker", "--dest", "dir", "{host}/app", str(out))
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, err = process.communicate(timeout=20)
+        assert time.monotonic() - interrupted_at < STOP_WAIT, "waited for the stalled transfer"
+        assert process.returncode == 130, err
+        assert b"spyglass: interrupted." in err and stdout == b""
+        assert sorted(path.name for path in out.iterdir()) == [], sorted(out.rglob("*"))
     finally:
         copy.close()
 

@@ -32,7 +32,7 @@ __all__ = ["EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser", "mai
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from spyglass.cli import copy_cmd, inspect_cmd, registry_cmds, signatures_cmd
+    from spyglass.cli import copy_cmd, inspect_cmd, registry_cmds, signatures_cmd, sync_cmd
 
     parser = Parser(
         prog="spyglass",
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      prog="spyglass")
     inspect_cmd.add_parser(commands)
     copy_cmd.add_parser(commands)
+    sync_cmd.add_parser(commands)
     signatures_cmd.add_parser(commands)
     registry_cmds.add_parsers(commands)
     return parser

@@ -13,18 +13,22 @@ from spyglass.cli.common import (
     GoBool,
     RefusedFlag,
     StringSlice,
-    add_credential_flags,
     add_skopeo_only,
-    argv_text,
-    check_credential_flags,
     count_argument,
     note,
     platform_argument,
     positive_count_argument,
     refusing,
-    registry_options,
     resolve_name,
     write_text,
+)
+from spyglass.cli.copy_sides import (
+    SIGNING_FLAGS,
+    add_side_flags,
+    check_policy,
+    side_hints,
+    side_registry_options,
+    sides_named,
 )
 from spyglass.core.errors import (
     AuthenticationFailed,
@@ -37,7 +41,6 @@ if TYPE_CHECKING:
     from spyglass.core.copy import CopyOptions, PlainLayers
     from spyglass.core.copy_events import Finished
     from spyglass.core.reference import ImageName
-    from spyglass.core.transports.registry import RegistryOptions
 
 
 def add_parser(commands: Commands) -> None:
@@ -98,21 +101,7 @@ def add_parser(commands: Commands) -> None:
                         help="read credentials from this auth.json only")
     parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                         help="retry failed requests N times (default 3)")
-    for side, which in (("src", "the source's"), ("dest", "the destination's")):
-        parser.add_argument(
-            f"--{side}-creds", metavar="USER[:PASS]", type=argv_text,
-            help=f"credentials for {which} registry (USER alone asks for the password; "
-            "USER: sends an empty one)")
-        parser.add_argument(
-            f"--{side}-tls-verify", action=GoBool, default=None, metavar="BOOL",
-            help=f"require HTTPS and verify {which} certificate (default "
-            "true; without the flag a registry on this machine may also answer plain HTTP)")
-        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
-                            help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
-        parser.add_argument(f"--{side}-authfile", type=Path, metavar="FILE",
-                            help=f"read {which} credentials from this auth.json (instead of "
-                            "--authfile)")
-        add_credential_flags(parser, f"{which} registry", side)
+    add_side_flags(parser)
     parser.add_argument(
         "--tls-verify", action=GoBool, default=None, metavar="BOOL",
         help="skopeo's deprecated flag for both sides: --src-tls-verify and "
@@ -141,10 +130,7 @@ _ZSTD_CHUNKED: Final = {
 """skopeo's values of copy's flags for what Spyglass does not write, and what they are."""
 
 _SKOPEO_ONLY: Final = (
-    (("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",
-      "--sign-passphrase-file"),
-     "signs the copy, which Spyglass does not do: copy, then sign the image where it was "
-     "written (skopeo standalone-sign, cosign sign)"),
+    SIGNING_FLAGS,
     (("--encrypt-layer", "--encryption-key", "--decryption-key"),
      "encrypts or decrypts layers (ocicrypt), which Spyglass does not do"),
     (("--src-shared-blob-dir", "--dest-shared-blob-dir"),
@@ -223,20 +209,6 @@ def _given(args: argparse.Namespace, flag: str) -> bool:
     return bool(getattr(args, flag.removeprefix("--").replace("-", "_")))
 
 
-def _registry_options(
-    args: argparse.Namespace, side: str, name: ImageName
-) -> RegistryOptions | None:
-    """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
-    the side's registry flags are then unused, and the registry transport with httpx
-    is not even imported, but those that contradict each other are refused)."""
-    from spyglass.core.reference import DockerName
-
-    check_credential_flags(args, side)
-    if not isinstance(name, DockerName):
-        return None
-    return registry_options(args, name.reference.domain, side)
-
-
 def _deprecated_tls_verify(args: argparse.Namespace) -> None:
     """skopeo 1.9's ``copy --tls-verify``: deprecated, with skopeo's warning, and taken for
     each side that has no ``--src-tls-verify`` or ``--dest-tls-verify`` of its own (see
@@ -263,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     _deprecated_tls_verify(args)
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
-    _check_policy(args, source_name)
+    check_policy(args, source_name)
     try:
         if args.quiet:  # (a registry asked again after a timeout is progress, unsaid)
             from spyglass.cli.notes import unsaid
@@ -274,22 +246,11 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
         if exc.on_command_line:
-            exc.on_command_line = _side_hints(exc.on_command_line, source_name, dest_name)
+            exc.on_command_line = side_hints(exc.on_command_line, source_name, dest_name)
         raise
     except ListNotAccepted as exc:
         exc.on_command_line = (exc.on_command_line or exc.message) + _one_platform_hint(args)
         raise
-
-
-def _check_policy(args: argparse.Namespace, source_name: ImageName) -> None:
-    """The signature policy's word on the source, before anything is opened or written
-    (as skopeo copy asks it): ``--policy FILE``, else the user's or the system's
-    ``policy.json``; ``--insecure-policy`` skips it, as in skopeo."""
-    if args.insecure_policy:
-        return
-    from spyglass.core.policy import check_copy_source
-
-    check_copy_source(source_name, args.policy)
 
 
 def _one_platform_hint(args: argparse.Namespace) -> str:
@@ -304,61 +265,13 @@ def _one_platform_hint(args: argparse.Namespace) -> str:
     return f" {text[0].upper()}{text[1:]}."
 
 
-_SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
-                       ("--registry-token", "-registry-token"),
-                       ("--tls-verify=false", "-tls-verify=false"),
-                       ("--cert-dir DIR", "-cert-dir DIR"))
-"""The registry commands' advice, and the ending of copy's own flag for each side."""
-
-
-def _names_host(sentence: str, host: str) -> bool:
-    """Whether ``sentence`` names ``host`` itself, not a longer host containing it
-    (``localhost`` in ``localhost:5000``, ``example.com`` in ``registry.example.com``)."""
-    import re
-
-    return re.search(rf"(?<![\w.:-]){re.escape(host)}(?![\w.:-]*[\w-])", sentence) is not None
-
-
-def _names_repository(sentence: str, repository: str) -> bool:
-    """Whether ``sentence`` names ``HOST/REPOSITORY`` itself (a tag or digest may follow),
-    not a longer repository (``team/app`` in ``team/app-2`` or ``team/app/db``)."""
-    import re
-
-    return re.search(rf"(?<![\w.:/-]){re.escape(repository)}(?![\w./-])", sentence) is not None
-
-
-def sides_named(sentence: str, source: ImageName, destination: ImageName) -> list[str]:
-    """The sides (``src``, ``dest``) whose registry ``sentence`` names: the one whose
-    repository it names, else those whose host it names, else both."""
-    from spyglass.core.reference import DockerName
-
-    named = [(side, name.reference) for side, name in (("src", source), ("dest", destination))
-             if isinstance(name, DockerName)]
-    # one registry on both sides: the repository the sentence names tells the side
-    by_repository = [side for side, ref in named
-                     if _names_repository(sentence, f"{ref.domain}/{ref.path}")]
-    return (by_repository if len(by_repository) == 1 else
-            [side for side, ref in named if _names_host(sentence, ref.domain)]
-            or ["src", "dest"])
-
-
 def authfiles_of(args: argparse.Namespace, sentence: str) -> list[Path | None]:
     """The auth file each side ``sentence`` is about read alone (``--src-authfile``,
     else ``--authfile``; None: the side read the keyring and the usual files)."""
-    sides = sides_named(sentence, resolve_name(args.source),
-                        _parse_destination(args.destination))
+    names = getattr(args, "side_names", None) or (  # (sync: the image it was about)
+        resolve_name(args.source), _parse_destination(args.destination))
+    sides = sides_named(sentence, *names)
     return [getattr(args, f"{side}_authfile") or args.authfile for side in sides]
-
-
-def _side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
-    """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
-    the side whose registry the sentence names (both when it cannot tell)."""
-    sides = sides_named(sentence, source, destination)
-    for general, ending in _SIDED_FLAGS:
-        sentence = sentence.replace(
-            general, " or ".join(f"--{side}{ending}" for side in sides)
-        )
-    return sentence
 
 
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:
@@ -369,9 +282,9 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
     options = _options(args, dest_name)
     if args.digestfile is not None and not args.dry_run:
         _check_digestfile(args.digestfile, (source_name, dest_name))
-    source = open_source(source_name, _registry_options(args, "src", source_name))
+    source = open_source(source_name, side_registry_options(args, "src", source_name))
     try:
-        destination = open_destination(dest_name, _registry_options(args, "dest", dest_name))
+        destination = open_destination(dest_name, side_registry_options(args, "dest", dest_name))
         try:
             # what cannot be copied at all is said first (planning reads no layer, but
             # for a Docker schema 1 source, whose layers it reads to convert it)

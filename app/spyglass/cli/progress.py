@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -85,9 +86,13 @@ class Reporter:
     takes the bars away, whatever ended the copy (Ctrl+C included).
     """
 
-    def __init__(self, stream: TextIO | None, *, quiet: bool) -> None:
+    def __init__(self, stream: TextIO | None, *, quiet: bool, several: bool = False) -> None:
         self._stream = stream
         self._quiet = quiet
+        self._several = several
+        """Several copies at once (a sync), each through :meth:`for_image`: the total
+        grows with each copy planned, and one copy's end leaves the others' bars."""
+        self._ticker: threading.Thread | None = None
         self._broken = stream is None
         """Whether stderr cannot be written (closed, a full disk, a pipe gone): progress is
         told where it can be, and a copy never fails for want of telling it."""
@@ -133,7 +138,33 @@ class Reporter:
         with self._lock:
             self._line(text)
 
+    def for_image(self, label: str) -> Callable[[CopyEvent], None]:
+        """The events of one of several copies (see ``several``); ``label`` names its
+        image on the line that starts it."""
+
+        def report(event: CopyEvent) -> None:
+            self._report(event, label)
+
+        return report
+
+    def result(self, text: str, stream: TextIO) -> None:
+        """A line of the command's result on ``stream`` (stdout), the bars kept under it
+        when both are the same terminal."""
+        with self._lock:
+            self._erase()
+            self._flush()
+            try:
+                stream.write(text + "\n")
+                stream.flush()
+            finally:
+                if self._active:
+                    self._draw(time.monotonic())
+                    self._flush()
+
     def __call__(self, event: CopyEvent) -> None:
+        self._report(event, None)
+
+    def _report(self, event: CopyEvent, label: str | None) -> None:
         from spyglass.core import copy as c
 
         if self._quiet:
@@ -146,15 +177,18 @@ class Reporter:
             return
         with self._lock:
             if isinstance(event, c.Planned):
-                self._total = event.plan.total_bytes
+                self._total = (self._total if self._several else 0) + event.plan.total_bytes
                 self._last = self._moved = time.monotonic()
-                # the progress is told on time even while no event comes (a registry
-                # that stopped answering sends none)
-                threading.Thread(target=self._tick, name="spyglass-progress",
-                                 daemon=True).start()
+                if self._ticker is None:
+                    # the progress is told on time even while no event comes (a registry
+                    # that stopped answering sends none)
+                    self._ticker = threading.Thread(target=self._tick, daemon=True,
+                                                    name="spyglass-progress")
+                    self._ticker.start()
                 count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
-                self._line(f"Copying {count} blob{'s' if count != 1 else ''}, "
-                           f"{size_text(self._total)}")
+                what = (f"{count} blob{'s' if count != 1 else ''}, "
+                        f"{size_text(event.plan.total_bytes)}")
+                self._line(f"Copying {label}: {what}" if label else f"Copying {what}")
                 from spyglass.core.copy_attachments import describe_attachments
 
                 attached = describe_attachments(event.plan.attachments)
@@ -201,6 +235,8 @@ class Reporter:
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
                 if isinstance(event, c.Finished):
                     self.finished = event
+                if self._several:
+                    return  # the others go on: close() ends it all
                 self._ticking.set()
                 self._active.clear()
                 self._erase()

@@ -408,7 +408,7 @@ def test_a_tls_verify_flag_standing_alone_means_true(argv: list[str],
 
 
 def test_the_advice_names_the_side_whose_registry_failed() -> None:
-    from spyglass.cli.copy_cmd import _side_hints
+    from spyglass.cli.copy_sides import side_hints as _side_hints
     from spyglass.core.reference import parse_image_name
 
     source = parse_image_name("docker://localhost/a:1")

@@ -47,6 +47,7 @@ from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
 from spyglass.core.transports.registry.source import referrers_index
+from spyglass.core.transports.registry.underway import UPLOADS_UNDER_WAY
 from spyglass.core.transports.stubs import no_stored_signatures
 
 if TYPE_CHECKING:
@@ -249,7 +250,14 @@ class RegistryDestination:
             if mounted:
                 self._learn(digest)
                 return "mounted"
-        return None
+        waiting = UPLOADS_UNDER_WAY.claim((self.client.host, digest), self)
+        if waiting is None:
+            return None  # this copy sends it
+        # another copy of this process is sending it to this registry: once it has, it is
+        # there to mount (or, if that copy failed, this one sends it)
+        while not waiting.wait(0.1):
+            check(cancel)
+        return self.reuse_blob(descriptor, cancel=cancel)
 
     def put_blob(
         self,
@@ -272,7 +280,19 @@ class RegistryDestination:
         """
         chunk_size = self._chunk_size
         try:
-            written, length = self.client.upload_blob(
+            written, length = self._upload(stream, digest, size, chunk_size, cancel, progress)
+        finally:
+            if digest is not None:
+                UPLOADS_UNDER_WAY.release((self.client.host, digest), self)
+        self._learn(written)
+        return Descriptor(media_type, written, length)
+
+    def _upload(
+        self, stream: Readable, digest: Digest | None, size: int | None,
+        chunk_size: int | None, cancel: CancelToken | None, progress: ProgressCallback | None,
+    ) -> tuple[Digest, int]:
+        try:
+            return self.client.upload_blob(
                 self.repository, stream, digest, size, cancel=cancel, progress=progress,
                 chunk_size=chunk_size,
             )
@@ -286,8 +306,6 @@ class RegistryDestination:
             )
             raise BodyTooLarge(f"{str(exc).rstrip('.')}{how}.", smaller=smaller,
                                code=exc.code) from exc
-        self._learn(written)
-        return Descriptor(media_type, written, length)
 
     def _smaller_than(self, used: int | None) -> int | None:
         """The chunk size after ``used`` was refused (None: one request), or None when
@@ -528,12 +546,14 @@ class RegistryDestination:
         cancelled by :meth:`put_blob`; those this copy's check and mounts kept, if no
         blob took them, are cancelled here. Safe to call twice.
         """
+        UPLOADS_UNDER_WAY.release_all(self)
         self.client.drop_spare_upload(self.repository, owner=self, hurried=True)
 
     def close(self) -> None:
         """Override ImageDestination.close: connections belong to the shared pool; the
         upload sessions this copy's check and mounts kept, if no blob took them, are
         cancelled."""
+        UPLOADS_UNDER_WAY.release_all(self)
         self.client.drop_spare_upload(self.repository, owner=self)
 
 

@@ -676,6 +676,26 @@ def test_put_manifest_takes_any_success(make_client, code: int) -> None:
     assert client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST) == MANIFEST_DIGEST
 
 
+def test_put_manifest_asks_again_while_a_blob_is_being_linked(make_client, sleeps) -> None:
+    """distribution's filesystem storage rewrites a blob's link in a repository by
+    truncating it: a second copy into the repository sharing the blob makes the check
+    of a manifest read it empty for a moment (seen syncing 4 images at a time). The
+    manifest is sent again; a blob really missing is still said, after a few tries."""
+    unknown = registry_error(400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry")
+    answers = iter([unknown, unknown, httpx.Response(201)])
+    client, seen = make_client(lambda request: next(answers) if request.method == "PUT"
+                               else httpx.Response(200))
+    assert client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST) == MANIFEST_DIGEST
+    assert len(seen.to(method="PUT")) == 3 and sleeps == [0.1, 0.2]
+
+    client, seen = make_client(lambda request: registry_error(
+        400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry") if request.method == "PUT"
+        else httpx.Response(200))
+    with pytest.raises(RegistryError, match="MANIFEST_BLOB_UNKNOWN"):
+        client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST)
+    assert len(seen.to(method="PUT")) == 4
+
+
 def test_put_manifest_refuses_a_registry_that_states_another_digest(make_client) -> None:
     fake = FakeUploads(stated_manifest_digest=str(Digest.of(b"changed")))
     client, _ = make_client(fake)

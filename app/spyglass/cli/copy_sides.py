@@ -1,0 +1,124 @@
+"""What the commands copying from one side to another share (``copy``, ``sync``): the
+flags of each side's registry, their options, the signature policy, and advice naming
+the side's own flag."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from spyglass.cli.common import (
+    GoBool,
+    add_credential_flags,
+    argv_text,
+    check_credential_flags,
+    registry_options,
+)
+
+if TYPE_CHECKING:
+    from spyglass.core.reference import ImageName
+    from spyglass.core.transports.registry import RegistryOptions
+
+SIGNING_FLAGS: Final = (
+    ("--sign-by", "--sign-by-sigstore-private-key", "--sign-identity",
+     "--sign-passphrase-file"),
+    "signs the copy, which Spyglass does not do: copy, then sign the image where it was "
+    "written (skopeo standalone-sign, cosign sign)")
+"""skopeo's signing flags, refused (see :func:`~spyglass.cli.common.add_skopeo_only`)."""
+
+
+def add_side_flags(parser: argparse.ArgumentParser) -> None:
+    """skopeo's flags for the source's and the destination's registry: ``--src-creds``,
+    ``--dest-tls-verify``, ``--src-cert-dir``, ``--dest-authfile`` and the others."""
+    for side, which in (("src", "the source's"), ("dest", "the destination's")):
+        parser.add_argument(
+            f"--{side}-creds", metavar="USER[:PASS]", type=argv_text,
+            help=f"credentials for {which} registry (USER alone asks for the password; "
+            "USER: sends an empty one)")
+        parser.add_argument(
+            f"--{side}-tls-verify", action=GoBool, default=None, metavar="BOOL",
+            help=f"require HTTPS and verify {which} certificate (default "
+            "true; without the flag a registry on this machine may also answer plain HTTP)")
+        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
+                            help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
+        parser.add_argument(f"--{side}-authfile", type=Path, metavar="FILE",
+                            help=f"read {which} credentials from this auth.json (instead of "
+                            "--authfile)")
+        add_credential_flags(parser, f"{which} registry", side)
+
+
+def side_registry_options(
+    args: argparse.Namespace, side: str, name: ImageName
+) -> RegistryOptions | None:
+    """How to reach the registry ``name`` is in; None for a local ``name`` (as skopeo,
+    the side's registry flags are then unused, and the registry transport with httpx
+    is not even imported, but those that contradict each other are refused)."""
+    from spyglass.core.reference import DockerName
+
+    check_credential_flags(args, side)
+    if not isinstance(name, DockerName):
+        return None
+    return registry_options(args, name.reference.domain, side)
+
+
+def check_policy(args: argparse.Namespace, source_name: ImageName) -> None:
+    """The signature policy's word on the source, before anything is opened or written
+    (as skopeo copy asks it): ``--policy FILE``, else the user's or the system's
+    ``policy.json``; ``--insecure-policy`` skips it, as in skopeo."""
+    if args.insecure_policy:
+        return
+    from spyglass.core.policy import check_copy_source
+
+    check_copy_source(source_name, args.policy)
+
+
+_SIDED_FLAGS: Final = (("--creds USER:PASSWORD", "-creds USER:PASSWORD"),
+                       ("--registry-token", "-registry-token"),
+                       ("--tls-verify=false", "-tls-verify=false"),
+                       ("--cert-dir DIR", "-cert-dir DIR"))
+"""The registry commands' advice, and the ending of copy's own flag for each side."""
+
+
+def _names_host(sentence: str, host: str) -> bool:
+    """Whether ``sentence`` names ``host`` itself, not a longer host containing it
+    (``localhost`` in ``localhost:5000``, ``example.com`` in ``registry.example.com``)."""
+    import re
+
+    return re.search(rf"(?<![\w.:-]){re.escape(host)}(?![\w.:-]*[\w-])", sentence) is not None
+
+
+def _names_repository(sentence: str, repository: str) -> bool:
+    """Whether ``sentence`` names ``HOST/REPOSITORY`` itself (a tag or digest may follow),
+    not a longer repository (``team/app`` in ``team/app-2`` or ``team/app/db``)."""
+    import re
+
+    return re.search(rf"(?<![\w.:/-]){re.escape(repository)}(?![\w./-])", sentence) is not None
+
+
+def sides_named(sentence: str, source: ImageName, destination: ImageName) -> list[str]:
+    """The sides (``src``, ``dest``) whose registry ``sentence`` names: the one whose
+    repository it names, else those whose host it names, else both."""
+    from spyglass.core.reference import DockerName
+
+    named = [(side, name.reference) for side, name in (("src", source), ("dest", destination))
+             if isinstance(name, DockerName)]
+    # one registry on both sides: the repository the sentence names tells the side
+    by_repository = [side for side, ref in named
+                     if _names_repository(sentence, f"{ref.domain}/{ref.path}")]
+    return (by_repository if len(by_repository) == 1 else
+            [side for side, ref in named if _names_host(sentence, ref.domain)]
+            or ["src", "dest"])
+
+
+def side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
+    """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
+    the side whose registry the sentence names (both when it cannot tell)."""
+    sides = sides_named(sentence, source, destination)
+    for general, ending in _SIDED_FLAGS:
+        sentence = sentence.replace(
+            general, " or ".join(f"--{side}{ending}" for side in sides)
+        )
+    return sentence
+
+

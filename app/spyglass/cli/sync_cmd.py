@@ -1,0 +1,224 @@
+"""``spyglass sync --src KIND --dest KIND SOURCE DESTINATION``: copy many images at once,
+as skopeo sync does (see :mod:`spyglass.core.sync` for what is copied where)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from spyglass.cli.common import (
+    Commands,
+    add_skopeo_only,
+    count_argument,
+    note,
+    positive_count_argument,
+    refusing,
+    registry_options,
+)
+from spyglass.cli.copy_sides import SIGNING_FLAGS, add_side_flags, check_policy, side_hints
+from spyglass.core.errors import SpyglassError
+
+if TYPE_CHECKING:
+    from spyglass.cli.progress import Reporter
+    from spyglass.core.copy import CopyOptions
+    from spyglass.core.sync import SyncImage, SyncRequest
+    from spyglass.core.sync_run import ImageResult
+    from spyglass.core.transports.registry import RegistryOptions
+
+
+def add_parser(commands: Commands) -> None:
+    from spyglass.core.sync import DESTINATION_KINDS, SOURCE_KINDS
+    from spyglass.core.sync_run import DEFAULT_PARALLEL_IMAGES
+
+    parser = commands.add_parser(
+        "sync",
+        help="copy every image of a repository, a dir: folder or a yaml list",
+        description="Copy all the images of SOURCE to DESTINATION, as skopeo sync does. "
+        "SOURCE: with --src docker, REGISTRY/REPOSITORY (every tag) or "
+        "REGISTRY/REPOSITORY:TAG; with --src dir, a folder of dir: images; with --src "
+        "yaml, a file of registries and their images. DESTINATION: with --dest docker, "
+        "REGISTRY[/NAMESPACE]; with --dest dir, a folder. Each image is named after its "
+        "source's last part (repo:tag), or its whole name with --scoped. One line per "
+        "image and a summary go to stdout, progress to stderr.",
+    )
+    parser.add_argument("source", metavar="SOURCE")
+    parser.add_argument("destination", metavar="DESTINATION")
+    parser.add_argument("--src", "-s", required=True, metavar="KIND",
+                        help=f"the kind of SOURCE: {', '.join(SOURCE_KINDS)}")
+    parser.add_argument("--dest", "-d", required=True, metavar="KIND",
+                        help=f"the kind of DESTINATION: {', '.join(DESTINATION_KINDS)}")
+    parser.add_argument("--all", "-a", action="store_true",
+                        help="copy every image of a list (default: this system's)")
+    parser.add_argument("--scoped", action="store_true",
+                        help="name each image after its whole source name, registry "
+                        "included, under DESTINATION")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say what would be copied where, and copy nothing")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="go on after an image fails (exit status 1 at the end)")
+    parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
+                        type=refusing({"v2s1": "Docker schema 1, a deprecated format "
+                                       "Spyglass never writes: use v2s2 or oci"}),
+                        help="write manifests in this format")
+    parser.add_argument("--preserve-digests", action="store_true",
+                        help="refuse any change that would alter a digest")
+    parser.add_argument("--remove-signatures", action="store_true",
+                        help="leave signatures, attestations, SBOMs and referrers behind")
+    parser.add_argument("--parallel-images", type=positive_count_argument,
+                        default=DEFAULT_PARALLEL_IMAGES, metavar="N",
+                        help=f"images copied at once (default {DEFAULT_PARALLEL_IMAGES})")
+    parser.add_argument("--parallel", "--image-parallel-copies", type=positive_count_argument,
+                        dest="parallel", default=None, metavar="N",
+                        help="blob transfers at once for each image (default 8)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress on stderr (the lines of what was copied stay)")
+    parser.add_argument("--authfile", type=Path, metavar="FILE",
+                        help="read credentials from this auth.json only")
+    parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
+                        help="retry failed requests N times (default 3)")
+    add_side_flags(parser)
+    add_skopeo_only(parser, *SIGNING_FLAGS)
+    add_skopeo_only(parser, ("--append-suffix", "--digestfile"), _NEWER)
+    from spyglass.cli.common import add_override_flags
+
+    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
+    parser.set_defaults(func=run)
+
+
+_NEWER: Final = ("is a newer skopeo's sync flag, which Spyglass's sync does not take yet: "
+                 "leave it out")
+
+
+def _request(args: argparse.Namespace) -> SyncRequest:
+    from spyglass.core.sync import SyncRequest, check_kinds
+
+    check_kinds(args.src, args.dest)
+    source = None
+    if args.src == "docker":
+        source = registry_options(args, None, "src")
+    else:
+        from spyglass.cli.common import check_credential_flags
+
+        check_credential_flags(args, "src")
+        if args.src == "yaml":  # each entry's registry: the command line's, refined
+            source = registry_options(args, None, "src")
+    if args.dest != "docker":
+        from spyglass.cli.common import check_credential_flags
+
+        check_credential_flags(args, "dest")
+    return SyncRequest(args.src, args.source, args.dest, args.destination, scoped=args.scoped,
+                       registry=source)
+
+
+def _options(args: argparse.Namespace) -> CopyOptions:
+    from spyglass.core.copy import DEFAULT_PARALLEL, CopyOptions
+
+    return CopyOptions(
+        multi_arch="all" if args.all else "system",
+        format=args.format,
+        preserve_digests=args.preserve_digests,
+        parallel=args.parallel if args.parallel is not None else DEFAULT_PARALLEL,
+        remove_signatures=args.remove_signatures,
+        retry_times=max(0, args.retry_times),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from spyglass.core.sync import list_sources, registry_tags
+
+    request = _request(args)
+    options = _options(args)
+    destination = registry_options(args, None, "dest") if args.dest == "docker" else None
+    sources = list_sources(request, registry_tags())
+    images = [image for source in sources for image in source.images]
+    if not args.insecure_policy:
+        for image in images:
+            check_policy(args, image.source)
+    for source in sources:
+        if source.empty is not None:
+            note(f"{source.empty} It is passed over.")
+    listed = [source for source in sources if source.error is None and source.empty is None]
+    unlisted = [source for source in sources if source.error is not None]
+    for source in unlisted:
+        assert source.error is not None
+        if not args.keep_going:
+            raise _about(source.error, f"Listing the images of {source.label} failed")
+        note(f"Listing the images of {source.label} failed: {_said(source.error)}")
+    if args.dry_run:
+        for image in images:
+            _write(f"Would copy {image.source} → {image.destination}")
+        _write(f"Would sync {len(images)} images from {len(listed)} sources"
+               + (f", {len(unlisted)} not listed" if unlisted else ""))
+        return 1 if unlisted else 0
+    from spyglass.cli.progress import Reporter
+
+    reporter = Reporter(sys.stderr, quiet=args.quiet, several=True)
+    try:
+        results = _copy(args, images, options, destination, reporter)
+    finally:
+        reporter.close()
+    copied = [result for result in results if result.error is None]
+    failed = [result for result in results if result.error is not None]
+    summary = f"Synced {len(copied)} images from {len(listed)} sources"
+    if failed or unlisted:
+        summary += f", {len(failed) + len(unlisted)} failed"
+    if failed and not args.keep_going:
+        left = len(images) - len(results)
+        _write(summary + (f"; {left} not copied" if left else ""))
+        stopped = failed[0]
+        assert stopped.error is not None
+        args.side_names = (stopped.image.source, stopped.image.destination)  # (hints)
+        error = stopped.error
+        error.on_command_line = side_hints(_said(error), stopped.image.source,
+                                           stopped.image.destination)
+        raise _about(error, _copying(stopped.image) + " failed",
+                     " Stopped there: --keep-going goes on with the other images.")
+    _write(summary)
+    return 1 if failed or unlisted else 0
+
+
+def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
+          destination: RegistryOptions | None, reporter: Reporter) -> list[ImageResult]:
+    from spyglass.core.sync_run import run_sync
+
+    def told(result: ImageResult) -> None:
+        if result.error is None:
+            done = "Unchanged" if result.unchanged else "Copied"
+            reporter.result(f"{done} {result.image.source} → {result.image.destination} "
+                            f"({result.digest})", sys.stdout)
+        elif args.keep_going:
+            from spyglass.cli import terminal_safe
+
+            said = side_hints(_said(result.error), result.image.source,
+                              result.image.destination)
+            reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: {said}"))
+
+    return run_sync(images, options, destination, parallel_images=args.parallel_images,
+                    keep_going=args.keep_going,
+                    events_for=lambda image: reporter.for_image(str(image.source)),
+                    on_result=told)
+
+
+def _copying(image: SyncImage) -> str:
+    return f"Copying {image.source} to {image.destination}"
+
+
+def _said(error: SpyglassError) -> str:
+    return error.on_command_line or error.message
+
+
+def _about(error: SpyglassError, doing: str, after: str = "") -> SpyglassError:
+    """``error`` (its kind kept, for the advice the command line adds) saying what failed."""
+    said = _said(error)
+    error.message = f"{doing}: {error.message}{after}"
+    error.on_command_line = f"{doing}: {said}{after}"
+    return error
+
+
+def _write(line: str) -> None:
+    from spyglass.cli.common import write_text
+
+    write_text(line + "\n")
+

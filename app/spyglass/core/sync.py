@@ -1,0 +1,436 @@
+"""What ``sync`` copies: the images of a source, and the name each gets at the destination.
+
+skopeo sync's sources (``skopeo-sync(1)``, ``cmd/skopeo/sync.go``), read the
+same way:
+
+- ``docker``: ``REGISTRY/REPOSITORY`` is every tag the registry lists for the
+  repository; ``REGISTRY/REPOSITORY:TAG`` (or ``@DIGEST``) is that image alone;
+- ``dir``: a folder walked for ``dir:`` images (a folder holding a
+  ``manifest.json``; what is under an image is not looked into);
+- ``yaml``: a file mapping registries to ``images`` (repository → tags or
+  digests, none: every tag), ``images-by-tag-regex`` (repository → a regular
+  expression the tags must match somewhere in them), and per registry
+  ``credentials`` (``username``, ``password``), ``tls-verify`` and ``cert-dir``.
+
+Each repository (each folder, each entry of the file) is one *source*, as
+skopeo counts them in "Synced N images from M sources". An image's name at
+the destination is ``DESTINATION/SUFFIX``: the suffix is the source's full
+reference (``registry/repo:tag``) or the image folder's path under the source
+folder; without ``--scoped`` only its last part (``repo:tag``) is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
+
+from spyglass.core.errors import SpyglassError
+from spyglass.core.reference import (
+    DirName,
+    DockerName,
+    DockerReference,
+    ImageName,
+    parse_docker_reference,
+)
+
+if TYPE_CHECKING:
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.transports.registry import RegistryOptions
+
+SourceKind = Literal["docker", "dir", "yaml"]
+DestinationKind = Literal["docker", "dir"]
+SOURCE_KINDS: Final[tuple[str, ...]] = get_args(SourceKind)
+DESTINATION_KINDS: Final[tuple[str, ...]] = get_args(DestinationKind)
+
+TagLister = Callable[[DockerReference, "RegistryOptions | None"], list[str]]
+"""Lists the tags of a repository (a reference without tag) with these registry options."""
+
+
+@dataclass(frozen=True)
+class SyncImage:
+    """One image to copy: from where, to where, and how its registry is reached."""
+
+    source: ImageName
+    destination: ImageName
+    registry: RegistryOptions | None = None
+    """How the source's registry is reached (a yaml entry's own credentials and TLS)."""
+
+
+class NothingToSync(SpyglassError):
+    """A source that holds no image to copy (a repository without tags, none matching)."""
+
+
+@dataclass(frozen=True)
+class SyncSource:
+    """One of skopeo's sources: a repository, an image, a folder, an entry of a yaml file."""
+
+    label: str
+    images: tuple[SyncImage, ...] = ()
+    error: SpyglassError | None = None
+    """Why its images could not be listed (a yaml entry's repository that is not there);
+    the sync says so and, with ``--keep-going``, goes on with the other sources."""
+    empty: str | None = None
+    """Why a yaml entry has no image to copy (no tag matches its expression): said, and
+    not counted among the sources, as skopeo warns and goes on."""
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What a ``sync`` command line asks for, without the copy's own options."""
+
+    source_kind: SourceKind
+    source: str
+    destination_kind: DestinationKind
+    destination: str
+    scoped: bool = False
+    registry: RegistryOptions | None = None
+    """The source's registry options from the command line (yaml entries refine them)."""
+
+
+def check_kinds(source_kind: str, destination_kind: str) -> None:
+    """Refuse transports sync does not take, with what it takes."""
+    if source_kind not in SOURCE_KINDS:
+        raise SpyglassError(f'"{source_kind}" is not a sync source transport: give --src '
+                            f"{', '.join(SOURCE_KINDS[:-1])} or {SOURCE_KINDS[-1]}.")
+    if destination_kind not in DESTINATION_KINDS:
+        raise SpyglassError(f'"{destination_kind}" is not a sync destination transport: give '
+                            "--dest docker or dir (for an OCI layout or an archive, use "
+                            "spyglass copy for each image).")
+    if source_kind == "dir" and destination_kind == "dir":
+        raise SpyglassError("A sync from dir to dir is not done, as in skopeo: copy the "
+                            "folder (cp -a, rsync).")
+
+
+def list_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource]:
+    """Every source of ``request`` with its images and their destinations, in order (a
+    repository's tags as the registry lists them, folders by name, the yaml file's
+    entries as written). Raises a sentence naming the input for a source that cannot be
+    read at all; a yaml entry that cannot be listed is a :class:`SyncSource` with its
+    ``error``."""
+    check_kinds(request.source_kind, request.destination_kind)
+    if request.source_kind == "docker":
+        return [_docker_source(request, list_tags)]
+    if request.source_kind == "dir":
+        return [_dir_source(request)]
+    return list(_yaml_sources(request, list_tags))
+
+
+# ------------------------------------------------------------------ destinations
+
+
+def destination_name(request: SyncRequest, suffix: str, source: ImageName) -> ImageName:
+    """``DESTINATION/SUFFIX`` (the suffix's last part alone without ``--scoped``) as an
+    image name of the destination's kind, as skopeo's ``path.Join`` makes it."""
+    part = suffix if request.scoped else posixpath.basename(suffix.rstrip("/"))
+    # (a docker:// before a registry DESTINATION says what --dest says already)
+    destination = (request.destination.removeprefix("docker://")
+                   if request.destination_kind == "docker" else request.destination)
+    joined = _clean(posixpath.join(destination, part.lstrip("/")))
+    if request.destination_kind == "dir":
+        return DirName(Path(joined))
+    try:
+        reference = parse_docker_reference(joined)
+    except SpyglassError as exc:
+        said = (f'The destination name "{joined}" for {source} is not a valid image '
+                f"name: {_clause(exc)}.")
+        if request.scoped and re.search(r":\d+/", part):
+            said += (" --scoped puts the source's whole name, registry port included, in "
+                     "the repository's, where no colon may be (skopeo fails the same way); "
+                     "leave out --scoped, or sync through dir.")
+        raise SpyglassError(said) from exc
+    return DockerName(reference)
+
+
+def _clean(text: str) -> str:
+    """Go's ``path.Clean`` of a joined name: no doubled slash, no ``.`` part."""
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    lead = "/" if text.startswith("/") else ""
+    return lead + "/".join(parts) if parts else (lead or ".")
+
+
+def _clause(exc: SpyglassError) -> str:
+    """An error's sentence as a clause (no capital-letter start needed, no final stop)."""
+    return str(exc).rstrip(".")
+
+
+# ------------------------------------------------------------------ docker
+
+
+def _docker_source(request: SyncRequest, list_tags: TagLister) -> SyncSource:
+    text = request.source.removeprefix("docker://")
+    reference = parse_docker_reference(text, default_tag=False)
+    return _repository_source(request, reference, request.registry, list_tags,
+                              label=request.source, refs=None)
+
+
+def _repository_source(
+    request: SyncRequest,
+    reference: DockerReference,
+    registry: RegistryOptions | None,
+    list_tags: TagLister,
+    *,
+    label: str,
+    refs: list[str] | None,
+    keep: Callable[[str], bool] | None = None,
+) -> SyncSource:
+    """A repository's images: the one ``reference`` names; else the ``refs`` (tags or
+    digests) given; else every tag listed (those ``keep`` keeps)."""
+    if reference.tag is not None or reference.digest is not None:
+        references = [reference]
+    elif refs:
+        references = [_with_ref(reference, ref) for ref in refs]
+    else:
+        tags = list_tags(reference, registry)
+        references = [reference.with_tag(tag) for tag in tags if keep is None or keep(tag)]
+        if not references:
+            raise NothingToSync(f'No images to sync found in "{label}": the repository '
+                                f"{reference.name} has no tags"
+                                + (" that match." if keep is not None and tags else "."))
+    images = []
+    for each in references:
+        if each.tag is not None and each.digest is not None:
+            each = each.without_tag()
+        name = DockerName(each)
+        images.append(SyncImage(name, destination_name(request, str(each), name), registry))
+    return SyncSource(label, tuple(images))
+
+
+def _with_ref(repository: DockerReference, ref: str) -> DockerReference:
+    """A yaml entry's ``ref``: a digest when it parses as one (as skopeo tries first),
+    else a tag."""
+    from spyglass.core.digest import Digest
+
+    if ":" in ref:
+        return repository.with_digest(Digest.parse(ref))
+    return repository.with_tag(ref)
+
+
+# ------------------------------------------------------------------ dir
+
+
+def _dir_source(request: SyncRequest) -> SyncSource:
+    base = Path(request.source)
+    if not base.exists():
+        raise SpyglassError(f'The sync source folder "{base}" does not exist.')
+    if not base.is_dir():
+        raise SpyglassError(f'The sync source "{base}" is a file; --src dir takes a folder of '
+                            "dir: images (or one).")
+    images = []
+    for folder in _image_folders(base):
+        relative = os.path.relpath(folder, base)
+        suffix = base.resolve().name if relative == "." else relative.replace(os.sep, "/")
+        name = DirName(folder)
+        images.append(SyncImage(name, destination_name(request, suffix, name)))
+    if not images:
+        raise NothingToSync(f'No images to sync found in "{base}": no folder under it holds '
+                            "a dir: image (a manifest.json).")
+    return SyncSource(request.source, tuple(images))
+
+
+def _image_folders(base: Path) -> Iterator[Path]:
+    """The folders holding a ``manifest.json`` under ``base`` (itself included), by name;
+    what is under one is not looked into."""
+    for folder, subfolders, files in os.walk(base, onerror=_walk_error(base)):
+        subfolders.sort()
+        if "manifest.json" in files:
+            subfolders.clear()
+            yield Path(folder)
+        else:  # staging folders of a copy under way are no images
+            subfolders[:] = [name for name in subfolders if ".spyglass-tmp-" not in name]
+
+
+def _walk_error(base: Path) -> Callable[[OSError], None]:
+    def failed(exc: OSError) -> None:
+        raise SpyglassError(f'The sync source folder "{base}" cannot be read: '
+                            f'"{exc.filename}": {exc.strerror or exc}.') from exc
+
+    return failed
+
+
+# ------------------------------------------------------------------ yaml
+
+_ENTRY_KEYS: Final = {"images", "images-by-tag-regex", "credentials", "tls-verify", "cert-dir"}
+
+
+def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSource]:
+    path = Path(request.source)
+    for registry, entry in read_yaml(path).items():
+        options = _entry_options(path, registry, entry, request.registry)
+        for repository, refs in (entry.get("images") or {}).items():
+            yield _yaml_source(request, path, registry, repository, options, list_tags,
+                               refs=list(refs or []))
+        for repository, pattern in (entry.get("images-by-tag-regex") or {}).items():
+            yield _yaml_source(request, path, registry, repository, options, list_tags,
+                               refs=None, keep=_matching(re.compile(pattern)))
+
+
+def _matching(expression: re.Pattern[str]) -> Callable[[str], bool]:
+    """Whether a tag matches somewhere in it, as Go's ``MatchString`` (skopeo's test)."""
+    return lambda tag: expression.search(tag) is not None
+
+
+def _yaml_source(
+    request: SyncRequest, path: Path, registry: str, repository: str,
+    options: RegistryOptions | None, list_tags: TagLister, *,
+    refs: list[str] | None, keep: Callable[[str], bool] | None = None,
+) -> SyncSource:
+    label = f"{registry}/{repository}"
+    try:
+        reference = parse_docker_reference(label, default_tag=False)
+        if reference.tag is not None or reference.digest is not None:
+            raise SpyglassError(f'"{repository}" in "{path}" names an image, not a repository: '
+                                "give its tags in the list after it.")
+        return _repository_source(request, reference, options, list_tags, label=label,
+                                  refs=refs, keep=keep)
+    except NothingToSync as exc:
+        return SyncSource(label, empty=str(exc))
+    except SpyglassError as exc:
+        return SyncSource(label, error=exc)
+
+
+def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
+    """The yaml source file, checked for skopeo's shape; a sentence naming the file and
+    what is wrong where, else."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpyglassError(f'The sync source file "{path}" does not exist.') from None
+    except IsADirectoryError:
+        raise SpyglassError(f'The sync source "{path}" is a folder; --src yaml takes a '
+                            "file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpyglassError(f'The sync source file "{path}" cannot be read: '
+                            f"{getattr(exc, 'strerror', None) or exc}.") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpyglassError(f'The sync source file "{path}" is not valid YAML: '
+                            f"{' '.join(str(exc).split())}.") from exc
+    if data is None:
+        data = {}
+    wrong = _wrong_shape(data)
+    if wrong is not None:
+        raise SpyglassError(f'The sync source file "{path}" is not of the expected shape: '
+                            f"{wrong}. Expected REGISTRY: {{images: {{REPOSITORY: [TAG, …]}}, "
+                            "images-by-tag-regex: {REPOSITORY: REGEX}, credentials: "
+                            "{username: …, password: …}, tls-verify: BOOL, cert-dir: DIR}.")
+    if not data:
+        raise SpyglassError(f'The sync source file "{path}" names no registry.')
+    return cast("dict[str, dict[str, Any]]", data)
+
+
+def _wrong_shape(data: object) -> str | None:
+    if not isinstance(data, dict):
+        return f"it holds a {_kind(data)} where a mapping of registries was expected"
+    for registry, entry in data.items():
+        if not isinstance(registry, str):
+            return f"the registry {registry!r} is not a name"
+        where = f'under "{registry}"'
+        if not isinstance(entry, dict):
+            return f"{where} is a {_kind(entry)} where a mapping was expected"
+        unknown = sorted(str(key) for key in entry if key not in _ENTRY_KEYS)
+        if unknown:
+            return f'{where}, "{unknown[0]}" is not a key skopeo reads'
+        problem = _entry_problem(entry)
+        if problem is not None:
+            return f"{where}, {problem}"
+    return None
+
+
+def _entry_problem(entry: dict[Any, Any]) -> str | None:
+    images = entry.get("images")
+    if images is not None:
+        if not isinstance(images, dict):
+            return f"images is a {_kind(images)} where a mapping of repositories was expected"
+        for repository, refs in images.items():
+            if refs is not None and not (isinstance(refs, list)
+                                         and all(isinstance(r, str | int) for r in refs)):
+                return (f'images: "{repository}" has a {_kind(refs)} where a list of tags '
+                        "was expected")
+            if refs:
+                images[repository] = [str(ref) for ref in refs]
+    regexes = entry.get("images-by-tag-regex")
+    if regexes is not None:
+        if not isinstance(regexes, dict):
+            return (f"images-by-tag-regex is a {_kind(regexes)} where a mapping of "
+                    "repositories was expected")
+        for repository, pattern in regexes.items():
+            if not isinstance(pattern, str):
+                return f'images-by-tag-regex: "{repository}" has no regular expression'
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                return (f'images-by-tag-regex: "{pattern}" for "{repository}" is no regular '
+                        f"expression ({exc})")
+    credentials = entry.get("credentials")
+    if credentials is not None and not (
+            isinstance(credentials, dict) and set(credentials) <= {"username", "password"}
+            and all(isinstance(value, str) for value in credentials.values())):
+        return "credentials must be {username: USER, password: PASSWORD}"
+    if "tls-verify" in entry and not isinstance(entry["tls-verify"], bool):
+        return "tls-verify must be true or false"
+    if "cert-dir" in entry and not isinstance(entry["cert-dir"], str):
+        return "cert-dir must be a folder's path"
+    return None
+
+
+def _kind(value: object) -> str:
+    return {dict: "mapping", list: "list", str: "string", int: "number", float: "number",
+            bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _entry_options(
+    path: Path, registry: str, entry: dict[str, Any], options: RegistryOptions | None
+) -> RegistryOptions:
+    """The command line's source options with the entry's own: credentials, TLS."""
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.transports.registry import RegistryOptions
+
+    options = options or RegistryOptions()
+    credentials = entry.get("credentials")
+    if credentials:
+        options = replace(options, anonymous=False, credentials=Credentials(
+            credentials.get("username", ""), credentials.get("password", ""),
+            source=f'"{path}"'))
+    if "tls-verify" in entry:
+        options = replace(options, tls_verify=entry["tls-verify"])
+    if entry.get("cert-dir"):
+        options = replace(options, cert_dir=Path(entry["cert-dir"]))
+    return options
+
+
+def registry_tags(cancel: CancelToken | None = None) -> TagLister:
+    """A :data:`TagLister` asking the registry, through the process's shared clients."""
+
+    def list_tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+        from spyglass.core.transports.registry import client_for
+
+        client = client_for(repository.domain, options, repository=repository.path)
+        return client.tags_of(repository.path, cancel=cancel)
+
+    return list_tags
+
+
+__all__ = [
+    "DESTINATION_KINDS",
+    "SOURCE_KINDS",
+    "DestinationKind",
+    "NothingToSync",
+    "SourceKind",
+    "SyncImage",
+    "SyncRequest",
+    "SyncSource",
+    "TagLister",
+    "check_kinds",
+    "destination_name",
+    "list_sources",
+    "read_yaml",
+    "registry_tags",
+]

@@ -1,0 +1,431 @@
+"""``spyglass sync`` against real registries, side by side with ``skopeo sync``.
+
+The session's anonymous ``registry`` holds this module's sources: ``sync/app``
+(a 3-platform list under ``multi`` and ``latest``, single images ``s0``-``s2``)
+and ``sync/tools`` (``v0``, ``v1``, ``other``). Each test syncs into a registry
+or a folder of its own, and where skopeo can do the same, skopeo sync does it
+too and the names (and digests) written must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_tool
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
+from tests.helpers.registry import ALICE, RegistryServer, push_image
+from tests.helpers.tokenserver import TokenServer
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_TAGS = ("latest", "multi", "s0", "s1", "s2")
+TOOLS_TAGS = ("other", "v0", "v1")
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def spyglass(*args: str) -> Result:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    done = subprocess.run([sys.executable, "-m", "spyglass", *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, env=environment, timeout=120, check=False)
+    return Result(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def skopeo(*args: str) -> str:
+    done = subprocess.run([require_tool("skopeo"), "--insecure-policy", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"skopeo {' '.join(args)}:\n{done.stderr}"
+    return done.stdout
+
+
+def single_images(root: Path, names: tuple[str, ...]) -> Path:
+    """A layout of small single images, one per name, sharing a base layer."""
+    builder = LayoutBuilder(root)
+    for number, name in enumerate(names):
+        builder.tag(builder.add_image(ImageSpec(layers=[
+            LayerSpec({"/etc/motd": b"the shared base\n"}),
+            LayerSpec({f"/{name}": f"image {name} {number}\n".encode() * 50})])), name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def source(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session registry's host, with ``sync/app`` and ``sync/tools`` pushed."""
+    root = tmp_path_factory.mktemp("sync-sources")
+    multi_platform_layout(root / "multi")
+    singles = single_images(root / "single", ("s0", "s1", "s2", "v0", "v1", "other"))
+    for tag in ("multi", "latest"):
+        push_image(registry, root / "multi", "latest", f"sync/app:{tag}")
+    for tag in ("s0", "s1", "s2"):
+        push_image(registry, singles, tag, f"sync/app:{tag}")
+    for tag in TOOLS_TAGS:
+        push_image(registry, singles, tag, f"sync/tools:{tag}")
+    return registry.host
+
+
+def raw_digest(name: str) -> str:
+    raw = subprocess.run([require_tool("skopeo"), "inspect", "--raw", "--tls-verify=false",
+                          name], capture_output=True, timeout=60, check=True).stdout
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def tags_of(server: RegistryServer, repository: str) -> list[str]:
+    with server.client() as client:
+        answer = client.get(f"/v2/{repository}/tags/list")
+        return sorted(answer.json().get("tags") or []) if answer.status_code == 200 else []
+
+
+def catalog(server: RegistryServer) -> list[str]:
+    with server.client() as client:
+        return sorted(client.get("/v2/_catalog").json()["repositories"])
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+def test_a_repository_with_a_list_is_synced_whole_as_skopeo_syncs_it(
+    source: str, fresh_registry: RegistryServer
+) -> None:
+    target = fresh_registry.host
+    done = spyglass("sync", "--all", "--preserve-digests", "--src", "docker", "--dest",
+                    "docker", f"{source}/sync/app", f"{target}/mine")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "Synced 5 images from 1 sources"
+    assert sorted(line.split(" → ")[1].split()[0] for line in lines[:-1]) == sorted(
+        f"docker://{target}/mine/app:{tag}" for tag in APP_TAGS)
+    skopeo("sync", "--all", "--src", "docker", "--dest", "docker", "--src-tls-verify=false",
+           "--dest-tls-verify=false", f"{source}/sync/app", f"{target}/theirs")
+    assert catalog(fresh_registry) == ["mine/app", "theirs/app"]
+    assert tags_of(fresh_registry, "mine/app") == tags_of(fresh_registry, "theirs/app") == sorted(
+        APP_TAGS)
+    for tag in APP_TAGS:
+        digest = raw_digest(f"docker://{source}/sync/app:{tag}")
+        assert raw_digest(f"docker://{target}/mine/app:{tag}") == digest
+        assert raw_digest(f"docker://{target}/theirs/app:{tag}") == digest
+        assert f"/mine/app:{tag} ({digest})" in done.stdout
+    # --all: every image of the list is there, as skopeo reads it
+    index = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
+                              f"docker://{target}/mine/app:multi"))
+    assert len(index["manifests"]) == 3
+    for entry in index["manifests"]:
+        assert raw_digest(f"docker://{target}/mine/app@{entry['digest']}") == entry["digest"]
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_dir_paths_are_skopeo_s_and_skopeo_reads_them_back(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path, scoped: bool
+) -> None:
+    flags = ["--scoped"] if scoped else []
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    done = spyglass("sync", "-q", "--all", *flags, "--src", "docker", "--dest", "dir",
+                    f"{source}/sync/tools", str(mine))
+    assert done.returncode == 0, done.stderr
+    skopeo("sync", "--all", *flags, "--src", "docker", "--dest", "dir",
+           "--src-tls-verify=false", f"{source}/sync/tools", str(theirs))
+    assert tree(mine) == tree(theirs)
+    folders = [path.parent for path in mine.rglob("manifest.json")]
+    assert len(folders) == len(TOOLS_TAGS)
+    for folder in folders:  # skopeo reads what Spyglass wrote
+        assert raw_digest(f"dir:{folder}") == raw_digest(
+            f"dir:{theirs / folder.relative_to(mine)}")
+
+    # and back: dir → docker, both tools naming the images alike
+    target = fresh_registry.host
+    back = spyglass("sync", "-q", *flags, "--src", "dir", "--dest", "docker", str(mine),
+                    f"{target}/mine")
+    if scoped:  # the folders' names hold the source's port: no repository can
+        assert back.returncode == 1 and "registry port included" in back.stderr
+        return
+    assert back.returncode == 0, back.stderr
+    skopeo("sync", "--src", "dir", "--dest", "docker", "--dest-tls-verify=false", str(mine),
+           f"{target}/theirs")
+    assert tags_of(fresh_registry, "mine/tools") == tags_of(
+        fresh_registry, "theirs/tools") == sorted(TOOLS_TAGS)
+    for tag in TOOLS_TAGS:
+        assert raw_digest(f"docker://{target}/mine/tools:{tag}") == raw_digest(
+            f"docker://{source}/sync/tools:{tag}")
+
+
+def test_a_yaml_source_with_two_repositories_and_a_tag_expression(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"""
+{source}:
+  tls-verify: false
+  images:
+    sync/app: [s1]
+  images-by-tag-regex:
+    sync/tools: ^v
+""")
+    done = spyglass("sync", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 3 images from 2 sources"
+    assert tags_of(fresh_registry, "m/app") == ["s1"]
+    assert tags_of(fresh_registry, "m/tools") == ["v0", "v1"]
+    skopeo("sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
+           str(listing), f"{fresh_registry.host}/s")
+    assert tags_of(fresh_registry, "s/app") == ["s1"]
+    assert tags_of(fresh_registry, "s/tools") == ["v0", "v1"]
+
+
+@pytest.fixture
+def broken_source(
+    make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> tuple[RegistryServer, str]:
+    """A registry of this test's own with ``broken/app`` ``a``, ``b``, ``c``, whose ``b``
+    has lost its own layer from storage; returns the server and ``b``'s layer digest."""
+    server = make_registry()
+    layout = single_images(tmp_path / "layout", ("a", "b", "c"))
+    for tag in ("a", "b", "c"):
+        push_image(server, layout, tag, f"broken/app:{tag}")
+    manifest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
+                                 f"docker://{server.host}/broken/app:b"))
+    lost = manifest["layers"][-1]["digest"]
+    server.blob_path(lost).unlink()
+    return server, lost
+
+
+def test_keep_going_copies_the_others_and_says_which_failed(
+    broken_source: tuple[RegistryServer, str], fresh_registry: RegistryServer
+) -> None:
+    server, _lost = broken_source
+    target = fresh_registry.host
+    done = spyglass("sync", "--keep-going", "--parallel-images", "1", "--src", "docker",
+                    "--dest", "docker", f"{server.host}/broken/app", f"{target}/m")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 2 images from 1 sources, 1 failed"
+    failed = [line for line in done.stderr.splitlines() if " failed: " in line]
+    assert len(failed) == 1 and failed[0].startswith(
+        f"spyglass: Copying docker://{server.host}/broken/app:b to "
+        f"docker://{target}/m/app:b failed: "), done.stderr
+    assert tags_of(fresh_registry, "m/app") == ["a", "c"]
+
+    # without --keep-going: it stops there, saying so
+    stopped = spyglass("sync", "--parallel-images", "1", "--src", "docker", "--dest",
+                       "docker", f"{server.host}/broken/app", f"{target}/n")
+    assert stopped.returncode == 1
+    last = stopped.stderr.splitlines()[-1]
+    assert last.startswith(f"spyglass: Copying docker://{server.host}/broken/app:b to ")
+    assert last.endswith("Stopped there: --keep-going goes on with the other images.")
+
+
+def test_a_dry_run_writes_nothing(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    for kind, destination in (("dir", str(tmp_path / "out")),
+                              ("docker", f"{fresh_registry.host}/m")):
+        done = spyglass("sync", "--dry-run", "--src", "docker", "--dest", kind,
+                        f"{source}/sync/tools", destination)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[-1] == "Would sync 3 images from 1 sources"
+        assert lines[0].startswith(f"Would copy docker://{source}/sync/tools:")
+    assert not (tmp_path / "out").exists()
+    assert catalog(fresh_registry) == []
+
+
+def test_a_cancelled_sync_leaves_no_half_written_dir_image(
+    source: str, tmp_path: Path
+) -> None:
+    """Cancelled while an image's blobs are on their way (as the window's Stop does), and
+    interrupted (Ctrl+C, in the thread that waits) after the first image is told: every
+    folder left is a whole dir: image, and no staging folder stays."""
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.copy import BlobStarted, CopyEvent, CopyOptions
+    from spyglass.core.errors import Cancelled
+    from spyglass.core.sync import SyncImage, SyncRequest, list_sources, registry_tags
+    from spyglass.core.sync_run import ImageResult, run_sync
+    from spyglass.core.transports.registry import RegistryOptions
+
+    def images(out: Path) -> list[SyncImage]:
+        request = SyncRequest("docker", f"{source}/sync/app", "dir", str(out),
+                              registry=RegistryOptions(tls_verify=False))
+        return [image for each in list_sources(request, registry_tags()) for image in each.images]
+
+    def assert_whole_images_only(out: Path) -> None:
+        assert [path.name for path in out.iterdir() if ".spyglass-tmp-" in path.name] == []
+        for folder in out.iterdir():
+            assert (folder / "manifest.json").is_file() and (folder / "version").is_file()
+
+    cancel = CancelToken()
+    listed = images(tmp_path / "cancelled")
+
+    def events_for(image: SyncImage) -> Callable[[CopyEvent], None]:
+        def event(happened: CopyEvent) -> None:
+            if image is listed[2] and isinstance(happened, BlobStarted):
+                cancel.cancel()
+        return event
+
+    told: list[ImageResult] = []
+    with pytest.raises(Cancelled):
+        run_sync(listed, CopyOptions(multi_arch="all"), None, parallel_images=1,
+                 events_for=events_for, on_result=told.append, cancel=cancel)
+    assert [result.image for result in told] == listed[:2]
+    assert_whole_images_only(tmp_path / "cancelled")
+    assert sorted(path.name for path in (tmp_path / "cancelled").iterdir()) == sorted(
+        Path(str(image.destination).removeprefix("dir:")).name for image in listed[:2])
+
+    def interrupt(result: ImageResult) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(images(tmp_path / "interrupted"), CopyOptions(multi_arch="all"), None,
+                 parallel_images=4, on_result=interrupt)
+    assert_whole_images_only(tmp_path / "interrupted")
+
+
+def test_bad_input_is_one_sentence_naming_it(tmp_path: Path, source: str) -> None:
+    cases = [
+        (("--src", "oci", "--dest", "docker", "x", "y"),
+         'spyglass: "oci" is not a sync source transport: give --src docker, dir or yaml.'),
+        (("--src", "yaml", "--dest", "docker", str(tmp_path / "none.yaml"), "y"),
+         f'spyglass: The sync source file "{tmp_path / "none.yaml"}" does not exist.'),
+        (("--src", "docker", "--dest", "docker", f"{source}/sync/none", "y"),
+         None),
+    ]
+    for args, said in cases:
+        done = spyglass("sync", *args)
+        assert done.returncode == 1 and done.stdout == "", done
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1, done.stderr
+        if said is not None:
+            assert lines[0] == said
+        else:
+            assert f"{source}/sync/none" in lines[0]
+    signing = spyglass("sync", "--sign-by", "ABC", "--src", "docker", "--dest", "docker",
+                       "x", "y")
+    assert signing.returncode == 2 and "--sign-by is skopeo's: it signs the copy" in (
+        signing.stderr)
+
+
+def test_images_into_one_repository_are_copied_one_after_another(
+    source: str, fresh_registry: RegistryServer
+) -> None:
+    """distribution rewrites a repository's blob links by truncating them, so two copies
+    into one repository sharing blobs fail each other now and then (a blob "unknown", a
+    500): images go into each repository one at a time (several repositories may be
+    written at once)."""
+    import threading
+
+    from spyglass.core.copy import CopyEvent, CopyOptions, Finished, Planned
+    from spyglass.core.sync import SyncImage, SyncRequest, list_sources, registry_tags
+    from spyglass.core.sync_run import run_sync
+    from spyglass.core.transports.registry import RegistryOptions
+
+    options = RegistryOptions(tls_verify=False)
+    listing = fresh_registry.directory / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       f"    sync/app: []\n    sync/tools: []\n")
+    request = SyncRequest("yaml", str(listing), "docker", f"{fresh_registry.host}/m",
+                          registry=options)
+    images = [image for each in list_sources(request, registry_tags()) for image in each.images]
+    lock = threading.Lock()
+    busy: dict[str, int] = {}
+    most: dict[str, int] = {}
+
+    def events_for(image: SyncImage) -> Callable[[CopyEvent], None]:
+        repository = str(image.destination).rsplit(":", 1)[0]
+
+        def event(happened: CopyEvent) -> None:
+            with lock:
+                if isinstance(happened, Planned):
+                    busy[repository] = busy.get(repository, 0) + 1
+                elif isinstance(happened, Finished):
+                    busy[repository] -= 1
+                most[repository] = max(most.get(repository, 0), busy.get(repository, 0))
+        return event
+
+    results = run_sync(images, CopyOptions(multi_arch="all"), options, parallel_images=4,
+                       events_for=events_for)
+    assert [result.error for result in results] == [None] * len(APP_TAGS + TOOLS_TAGS)
+    assert most == {f"docker://{fresh_registry.host}/m/app": 1,
+                    f"docker://{fresh_registry.host}/m/tools": 1}
+    assert tags_of(fresh_registry, "m/app") == sorted(APP_TAGS)
+    assert tags_of(fresh_registry, "m/tools") == sorted(TOOLS_TAGS)
+
+
+def test_a_blob_several_repositories_share_is_sent_once_and_mounted(
+    source: str, make_registry: Callable[..., RegistryServer], registry: RegistryServer,
+    tmp_path: Path
+) -> None:
+    """Three repositories holding one image, synced three at a time: while one copy
+    sends a blob, the others wait for it and mount it, rather than each sending it."""
+    singles = single_images(tmp_path / "layout", ("same",))
+    for number in range(3):
+        push_image(registry, singles, "same", f"sync/same{number}:1")
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       + "".join(f"    sync/same{number}: []\n" for number in range(3)))
+    done = spyglass("sync", "-q", "--parallel-images", "3", "--src", "yaml", "--dest",
+                    "docker", "--dest-tls-verify=false", str(listing), f"{target.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 3 images from 3 sources"
+    log = target.log_path.read_text()
+    sent = [line for line in log.splitlines() if '"PUT /v2/m/same' in line
+            and "/blobs/uploads/" in line]
+    assert len(sent) == 3, sent  # the config and the two layers, once each
+    assert log.count("mount=sha256") >= 6  # the others' three blobs each, mounted
+
+
+def test_a_second_sync_leaves_what_is_there_already(
+    source: str, make_registry: Callable[..., RegistryServer]
+) -> None:
+    """As skopeo sync: an image the destination's name holds already (the same manifest,
+    nothing else to carry) is not written again; a tag that changed is."""
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    args = ("sync", "--all", "--src", "docker", "--dest", "docker", f"{source}/sync/app",
+            f"{target.host}/m")
+    first = spyglass(*args)
+    assert first.returncode == 0, first.stderr
+    target.log_path.write_text("")  # (the server appends: what comes next is the rerun's)
+    again = spyglass(*args)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "Synced 5 images from 1 sources"
+    assert sorted(line.split()[0] for line in lines[:-1]) == ["Unchanged"] * 5
+    assert '"PUT /v2/' not in target.log_path.read_text()
+    # without --all the image for this system is written: not the list the name holds
+    single = spyglass("sync", "--src", "docker", "--dest", "docker", f"{source}/sync/app:multi",
+                      f"{target.host}/m")
+    assert single.returncode == 0 and single.stdout.startswith("Copied "), single
+
+
+def test_one_token_serves_every_image_of_a_repository(
+    make_registry: Callable[..., RegistryServer],
+    make_token_server: Callable[..., TokenServer], fresh_registry: RegistryServer,
+    tmp_path: Path
+) -> None:
+    """One process, one client per registry and repository: the token fetched for the
+    first image is presented for the others (a loop of copies fetches one each)."""
+    tokens = make_token_server()
+    server = make_registry(token_server=tokens)
+    layout = single_images(tmp_path / "layout", ("a", "b", "c", "d"))
+    for tag in ("a", "b", "c", "d"):
+        push_image(server, layout, tag, f"team/app:{tag}", creds=ALICE)
+    tokens.clear_log()
+    done = spyglass("sync", "--src-creds", f"{ALICE[0]}:{ALICE[1]}", "--src-tls-verify=false",
+                    "--src", "docker", "--dest", "docker", f"{server.host}/team/app",
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 4 images from 1 sources"
+    assert tokens.tokens_issued == 1, tokens.requests

@@ -1,0 +1,168 @@
+"""What ``sync`` copies and the names it gives, without a registry (tags from a table).
+
+The names follow skopeo sync 1.9 (checked by hand against it, and against the real
+thing in tests/integration/test_sync.py): ``DESTINATION/`` plus the source's last
+part, or with ``--scoped`` its whole name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.errors import RepositoryNotFound, SpyglassError
+from spyglass.core.reference import DirName, DockerName, DockerReference
+from spyglass.core.sync import SyncRequest, list_sources
+from spyglass.core.transports.registry import RegistryOptions
+
+TAGS = {"r.example:5000/team/app": ["1.0", "2.0", "nightly-1"],
+        "r.example:5000/team/db": ["15", "16"], "r.example/none": []}
+
+
+def tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
+    if repository.name not in TAGS:
+        raise RepositoryNotFound(f"Listing the tags of {repository.name} failed: the "
+                                 "registry has no such repository.")
+    return TAGS[repository.name]
+
+
+def names(request: SyncRequest) -> list[tuple[str, str]]:
+    return [(str(image.source), str(image.destination))
+            for source in list_sources(request, tags) for image in source.images]
+
+
+def test_a_repository_is_every_tag_named_after_its_last_part() -> None:
+    request = SyncRequest("docker", "r.example:5000/team/app", "docker", "m.example/mirror")
+    assert names(request) == [
+        (f"docker://r.example:5000/team/app:{tag}", f"docker://m.example/mirror/app:{tag}")
+        for tag in ("1.0", "2.0", "nightly-1")]
+
+
+def test_scoped_names_keep_the_whole_source_name(tmp_path: Path) -> None:
+    request = SyncRequest("docker", "r.example/team/app:2.0", "dir", str(tmp_path / "out"),
+                          scoped=True)
+    assert names(request) == [("docker://r.example/team/app:2.0",
+                               f"dir:{tmp_path}/out/r.example/team/app:2.0")]
+    # Docker Hub names are written in full, as skopeo writes them
+    hub = SyncRequest("docker", "alpine:3", "dir", "out", scoped=True)
+    assert names(hub)[0][1] == "dir:out/docker.io/library/alpine:3"
+
+
+def test_a_scoped_name_with_a_port_cannot_be_a_repository() -> None:
+    request = SyncRequest("docker", "r.example:5000/team/app:1.0", "docker", "m.example",
+                          scoped=True)
+    with pytest.raises(SpyglassError, match=r"registry port included.*leave out --scoped"):
+        names(request)
+
+
+def test_a_dir_folder_is_each_image_under_it(tmp_path: Path) -> None:
+    for folder in ("a/app:1.0", "a/app:2.0", "b/db", "a/app:1.0/inner"):
+        (tmp_path / "src" / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / folder / "manifest.json").write_text("{}")
+    (tmp_path / "src" / "not-an-image").mkdir()
+    base = str(tmp_path / "src")
+    plain = SyncRequest("dir", base, "docker", "m.example/x")
+    assert [d for _s, d in names(plain)] == [
+        "docker://m.example/x/app:1.0", "docker://m.example/x/app:2.0",
+        "docker://m.example/x/db:latest"]  # what is under an image is not looked into
+    scoped = SyncRequest("dir", base, "docker", "m.example/x", scoped=True)
+    assert next(d for _s, d in names(scoped)) == "docker://m.example/x/a/app:1.0"
+    one = SyncRequest("dir", str(tmp_path / "src/a/app:2.0"), "docker", "m.example/x",
+                      scoped=True)
+    assert names(one) == [(f"dir:{tmp_path}/src/a/app:2.0", "docker://m.example/x/app:2.0")]
+
+
+def test_a_yaml_file_lists_tags_digests_and_tags_by_expression(tmp_path: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"""
+r.example:5000:
+  images:
+    team/db: []
+    team/app: ["1.0", "{digest}"]
+  images-by-tag-regex:
+    team/app: ^nightly-
+  credentials: {{username: u, password: p}}
+  tls-verify: false
+""")
+    request = SyncRequest("yaml", str(path), "docker", "m.example")
+    sources = list_sources(request, tags)
+    assert [source.label for source in sources] == [
+        "r.example:5000/team/db", "r.example:5000/team/app", "r.example:5000/team/app"]
+    assert [str(image.destination) for source in sources for image in source.images] == [
+        "docker://m.example/db:15", "docker://m.example/db:16", "docker://m.example/app:1.0",
+        f"docker://m.example/app@{digest}", "docker://m.example/app:nightly-1"]
+    options = sources[0].images[0].registry
+    assert options is not None and options.tls_verify is False
+    assert options.credentials is not None and options.credentials.username == "u"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("- a\n", "it holds a list where a mapping of registries was expected"),
+    ("r.example:\n  image:\n    app: []\n", '"image" is not a key skopeo reads'),
+    ("r.example:\n  images: [app]\n", "images is a list where a mapping"),
+    ("r.example:\n  images:\n    app: latest\n", '"app" has a string where a list of tags'),
+    ("r.example:\n  images-by-tag-regex:\n    app: '(['\n", "is no regular expression"),
+    ("r.example:\n  tls-verify: maybe\n", "tls-verify must be true or false"),
+    ("r.example: [1\n", "is not valid YAML"),
+    ("", "names no registry"),
+])
+def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text(text)
+    with pytest.raises(SpyglassError) as caught:
+        list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert f'"{path}"' in str(caught.value) and said in str(caught.value)
+
+
+@pytest.mark.parametrize(("kinds", "said"), [
+    (("oci", "docker"), '"oci" is not a sync source transport: give --src docker, dir or yaml.'),
+    (("docker", "oci"), '"oci" is not a sync destination transport'),
+    (("dir", "dir"), "A sync from dir to dir is not done"),
+])
+def test_unknown_transports_are_refused(kinds: tuple[str, str], said: str) -> None:
+    with pytest.raises(SpyglassError, match=said.replace(".", r"\.")):
+        list_sources(SyncRequest(kinds[0], "x", kinds[1], "y"), tags)  # type: ignore[arg-type]
+
+
+def test_missing_sources_are_sentences_naming_them(tmp_path: Path) -> None:
+    with pytest.raises(SpyglassError, match=r'sync source file .*missing\.yaml" does not exist'):
+        list_sources(SyncRequest("yaml", str(tmp_path / "missing.yaml"), "docker", "m"), tags)
+    with pytest.raises(SpyglassError, match=r'sync source folder .*gone" does not exist'):
+        list_sources(SyncRequest("dir", str(tmp_path / "gone"), "docker", "m"), tags)
+    with pytest.raises(SpyglassError, match=r'No images to sync found in "r.example/none"'):
+        list_sources(SyncRequest("docker", "r.example/none", "docker", "m"), tags)
+
+
+def test_a_yaml_repository_that_cannot_be_listed_is_its_source_s_error(tmp_path: Path) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images:\n    team/gone: []\n    team/db: ['15']\n")
+    first, second = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
+    assert first.error is not None and "r.example:5000/team/gone" in str(first.error)
+    assert second.error is None and isinstance(second.images[0].source, DockerName)
+
+
+def test_dir_destinations_are_dir_names(tmp_path: Path) -> None:
+    request = SyncRequest("docker", "r.example:5000/team/db", "dir", str(tmp_path) + "/")
+    destinations = [image.destination for source in list_sources(request, tags)
+                    for image in source.images]
+    assert destinations == [DirName(tmp_path / "db:15"), DirName(tmp_path / "db:16")]
+
+
+def test_a_yaml_expression_matching_no_tag_is_passed_over_not_failed(tmp_path: Path) -> None:
+    """As skopeo warns and goes on: a nightly expression before the first nightly."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images-by-tag-regex:\n    team/db: ^nightly\n")
+    (source,) = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
+    assert source.error is None and source.images == ()
+    assert source.empty is not None and "has no tags that match" in source.empty
+
+
+def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
+    request = SyncRequest("docker", "r.example:5000/team/db:15", "docker",
+                          "docker://m.example/mirror")
+    assert names(request) == [("docker://r.example:5000/team/db:15",
+                               "docker://m.example/mirror/db:15")]
