@@ -305,20 +305,21 @@ def _certificates(data: bytes) -> list[bytes] | None:
 
 
 def _der_sequence(data: bytes) -> list[bytes]:
-    """DER certificates one after another, split by their outer SEQUENCE's length; empty
-    when the bytes are not that (OpenSSL then judges them whole: a trailing newline, say)."""
-    for candidate in (data, data.rstrip(b"\r\n\t \x00")):  # a newline added by an editor
-        try:
-            return _split_der(candidate)
-        except ValueError:
-            continue
-    return []
+    """DER certificates one after another, split by their outer SEQUENCE's length, and
+    whitespace after the last (a newline an editor added); empty when the bytes are not
+    that (OpenSSL then judges them whole)."""
+    try:
+        return _split_der(data)
+    except ValueError:
+        return []
 
 
 def _split_der(data: bytes) -> list[bytes]:
     found: list[bytes] = []
     at = 0
     while at < len(data):
+        if found and not data[at:].strip(b"\r\n\t \x00"):
+            break  # (not stripped from the whole: a certificate may end in such a byte)
         if data[at] != 0x30 or at + 2 > len(data):
             raise ValueError("not DER")
         first = data[at + 1]

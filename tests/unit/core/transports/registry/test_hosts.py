@@ -350,6 +350,17 @@ def test_a_certificate_held_already_in_any_form_is_not_written_again(
     assert sorted(p.name for p in folder.iterdir()) == ["bundle.crt"]
 
 
+def test_a_der_certificate_ending_in_a_newline_byte_keeps_it() -> None:
+    """The newline an editor adds was stripped with every whitespace byte before it: a
+    certificate whose signature ends in 0x0a (one in 256) lost its last byte."""
+    from spyglass.core.transports.registry.hosts import _der_sequence
+
+    ends_in_newline = b"\x30\x03\x01\x02\x0a"
+    assert _der_sequence(ends_in_newline + b"\n") == [ends_in_newline]
+    assert _der_sequence(ends_in_newline * 2 + b" \r\n") == [ends_in_newline] * 2
+    assert _der_sequence(b"\n" + ends_in_newline) == []
+
+
 def test_a_der_file_with_a_newline_after_it_is_taken(tmp_path: Path, ca_pem: Path) -> None:
     import ssl
 
