@@ -14,16 +14,15 @@ from spyglass.cli.common import (
     RefusedFlag,
     StringSlice,
     add_skopeo_only,
-    count_argument,
     note,
     platform_argument,
-    positive_count_argument,
     refusing,
     resolve_name,
     write_text,
 )
 from spyglass.cli.copy_sides import (
     SIGNING_FLAGS,
+    add_copy_flags,
     add_side_flags,
     check_policy,
     side_hints,
@@ -59,8 +58,6 @@ def add_parser(commands: Commands) -> None:
                         help="copy this instance of a list (repeat for several)")
     parser.add_argument("--multi-arch", choices=("system", "all", "index-only"),
                         default=None, help="which images of a list to copy (default system)")
-    parser.add_argument("--format", "-f", choices=("oci", "v2s2"), type=refusing(_V2S1),
-                        help="write manifests in this format")
     parser.add_argument("--dest-compress-format", choices=("gzip", "zstd", "none"),
                         type=refusing(_ZSTD_CHUNKED),
                         help="recompress layers to this format (default: as they are, "
@@ -80,27 +77,13 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--dest-oci-accept-uncompressed-layers", action="store_true",
                         help="leave uncompressed layers so in an OCI layout or archive "
                         "(by default they are gzipped there)")
-    parser.add_argument("--preserve-digests", action="store_true",
-                        help="refuse any change that would alter a digest")
-    parser.add_argument("--remove-signatures", action="store_true",
-                        help="leave signatures, attestations, SBOMs and referrers behind")
-    parser.add_argument("--parallel", "--image-parallel-copies", type=positive_count_argument,
-                        dest="parallel", default=None, metavar="N",
-                        help="blob transfers at once (default 8; --image-parallel-copies is "
-                        "newer skopeo's name for it)")
-    parser.add_argument("--force-recursive", action="store_true",
-                        help="copy every blob and manifest even where the destination "
-                        "registry's tag names this very image already (by default nothing "
-                        "is written then), to repair a destination that lost some")
+    add_copy_flags(parser, parallel="blob transfers at once (default 8; "
+                   "--image-parallel-copies is newer skopeo's name for it)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress output (notes of what is left behind stay)")
-    parser.add_argument("--authfile", type=Path, metavar="FILE",
-                        help="read credentials from this auth.json only")
-    parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
-                        help="retry failed requests N times (default 3)")
     add_side_flags(parser)
     parser.add_argument(
         "--tls-verify", action=GoBool, default=None, metavar="BOOL",
@@ -121,13 +104,12 @@ def add_parser(commands: Commands) -> None:
     parser.set_defaults(func=run)
 
 
-_V2S1: Final = {"v2s1": "Docker schema 1, a deprecated format Spyglass never writes: use "
-                       "v2s2 for Docker schema 2, or oci"}
 _ZSTD_CHUNKED: Final = {
     "zstd:chunked": "zstd with a table of contents in each layer, for partial pulls "
     "(podman, CRI-O), which Spyglass does not write: use zstd for plain zstd layers (read "
     "everywhere, pulled whole), or skopeo copy for zstd:chunked"}
-"""skopeo's values of copy's flags for what Spyglass does not write, and what they are."""
+"""skopeo's value of --dest-compress-format for what Spyglass does not write, and what
+it is."""
 
 _SKOPEO_ONLY: Final = (
     SIGNING_FLAGS,

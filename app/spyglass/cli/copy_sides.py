@@ -13,6 +13,9 @@ from spyglass.cli.common import (
     add_credential_flags,
     argv_text,
     check_credential_flags,
+    count_argument,
+    positive_count_argument,
+    refusing,
     registry_options,
 )
 
@@ -26,6 +29,33 @@ SIGNING_FLAGS: Final = (
     "signs the copy, which Spyglass does not do: copy, then sign the image where it was "
     "written (skopeo standalone-sign, cosign sign)")
 """skopeo's signing flags, refused (see :func:`~spyglass.cli.common.add_skopeo_only`)."""
+
+
+V2S1: Final = {"v2s1": "Docker schema 1, a deprecated format Spyglass never writes: use "
+                      "v2s2 for Docker schema 2, or oci"}
+"""skopeo's value of ``--format`` for what Spyglass does not write, and what it is."""
+
+
+def add_copy_flags(parser: argparse.ArgumentParser, *, parallel: str) -> None:
+    """The flags of how each image is copied, the same for ``copy`` and ``sync``:
+    ``--format``, ``--preserve-digests``, ``--remove-signatures``, ``--parallel``
+    (``parallel``: its help), ``--force-recursive``, ``--authfile``, ``--retry-times``."""
+    parser.add_argument("--format", "-f", choices=("oci", "v2s2"), type=refusing(V2S1),
+                        help="write manifests in this format")
+    parser.add_argument("--preserve-digests", action="store_true",
+                        help="refuse any change that would alter a digest")
+    parser.add_argument("--remove-signatures", action="store_true",
+                        help="leave signatures, attestations, SBOMs and referrers behind")
+    parser.add_argument("--parallel", "--image-parallel-copies", type=positive_count_argument,
+                        dest="parallel", default=None, metavar="N", help=parallel)
+    parser.add_argument("--force-recursive", action="store_true",
+                        help="copy every blob and manifest even where the destination "
+                        "registry's tag names this very image already (by default nothing "
+                        "is written then), to repair a destination that lost some")
+    parser.add_argument("--authfile", type=Path, metavar="FILE",
+                        help="read credentials from this auth.json only")
+    parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
+                        help="retry failed requests N times (default 3)")
 
 
 def add_side_flags(parser: argparse.ArgumentParser) -> None:

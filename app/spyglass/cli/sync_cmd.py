@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
     add_skopeo_only,
-    count_argument,
     note,
     positive_count_argument,
-    refusing,
     registry_options,
 )
-from spyglass.cli.copy_sides import SIGNING_FLAGS, add_side_flags, check_policy, side_hints
+from spyglass.cli.copy_sides import (
+    SIGNING_FLAGS,
+    add_copy_flags,
+    add_side_flags,
+    check_policy,
+    side_hints,
+)
 from spyglass.core.errors import SpyglassError
 
 if TYPE_CHECKING:
@@ -58,26 +61,12 @@ def add_parser(commands: Commands) -> None:
                         help="say what would be copied where, and copy nothing")
     parser.add_argument("--keep-going", action="store_true",
                         help="go on after an image fails (exit status 1 at the end)")
-    parser.add_argument("--format", "-f", choices=("oci", "v2s2"),
-                        type=refusing({"v2s1": "Docker schema 1, a deprecated format "
-                                       "Spyglass never writes: use v2s2 or oci"}),
-                        help="write manifests in this format")
-    parser.add_argument("--preserve-digests", action="store_true",
-                        help="refuse any change that would alter a digest")
-    parser.add_argument("--remove-signatures", action="store_true",
-                        help="leave signatures, attestations, SBOMs and referrers behind")
     parser.add_argument("--parallel-images", type=positive_count_argument,
                         default=DEFAULT_PARALLEL_IMAGES, metavar="N",
                         help=f"images copied at once (default {DEFAULT_PARALLEL_IMAGES})")
-    parser.add_argument("--parallel", "--image-parallel-copies", type=positive_count_argument,
-                        dest="parallel", default=None, metavar="N",
-                        help="blob transfers at once for each image (default 8)")
+    add_copy_flags(parser, parallel="blob transfers at once for each image (default 8)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress on stderr (the lines of what was copied stay)")
-    parser.add_argument("--authfile", type=Path, metavar="FILE",
-                        help="read credentials from this auth.json only")
-    parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
-                        help="retry failed requests N times (default 3)")
     add_side_flags(parser)
     add_skopeo_only(parser, *SIGNING_FLAGS)
     add_skopeo_only(parser, ("--append-suffix", "--digestfile"), _NEWER)
@@ -122,6 +111,7 @@ def _options(args: argparse.Namespace) -> CopyOptions:
         parallel=args.parallel if args.parallel is not None else DEFAULT_PARALLEL,
         remove_signatures=args.remove_signatures,
         retry_times=max(0, args.retry_times),
+        force_recursive=args.force_recursive,
     )
 
 
