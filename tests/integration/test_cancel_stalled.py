@@ -377,7 +377,8 @@ def test_a_copy_cancelled_while_its_source_stalls_is_cancelled_not_failed(
                          RegistryOptions(tls_verify=False, retry_times=0))
 
     class Sink:
-        def reuse_blob(self, descriptor: Descriptor, *, cancel: object = None) -> None:
+        def reuse_blob(self, descriptor: Descriptor, *, cancel: object = None,
+                       sending: bool = True) -> None:
             return None
 
         def put_blob(self, stream: object, **_: object) -> Descriptor:

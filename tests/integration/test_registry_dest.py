@@ -908,3 +908,30 @@ def test_a_config_the_push_check_found_is_not_asked_about_again(
     transport.reset()
     assert destination.reuse_blob(config) == "exists"
     assert transport.requests == []
+
+
+def test_a_look_at_a_recompression_done_before_claims_nothing(
+    registry: RegistryServer, tmp_path: Path,
+) -> None:
+    """A copy looks for what a layer became when it was recompressed before; that look
+    claimed the blob for the copy as if it sent it next, but the copy then sends the
+    bytes it makes without a digest, so the claim held until the whole copy ended: two
+    copies each holding one such layer the other needed waited for each other for ever
+    (a sync of uncompressed dir: images into a second registry)."""
+    client = RegistryClient(registry.host)
+    cache = BlobLocationCache(tmp_path / "cache.sqlite")
+    made = Descriptor("application/vnd.oci.image.layer.v1.tar+gzip",
+                      Digest.of(b"what the layer became"), 21)
+    first = RegistryDestination(client, "it-dest/first", tag="v1", cache=cache)
+    second = RegistryDestination(client, "it-dest/second", tag="v1", cache=cache)
+    try:
+        assert first.reuse_blob(made, sending=False) is None  # a look, no more
+        answers: list[str | None] = []
+        asking = threading.Thread(target=lambda: answers.append(second.reuse_blob(made)))
+        asking.start()
+        asking.join(5)
+        assert not asking.is_alive(), "the second copy waited for a blob nobody sends"
+        assert answers == [None]  # it sends it itself
+    finally:
+        first.close()
+        second.close()

@@ -681,7 +681,7 @@ def _made_before(
         return None
     result = Descriptor(task.media_type, known[0], known[1])
     try:
-        how = destination.reuse_blob(result, cancel=cancel)
+        how = destination.reuse_blob(result, cancel=cancel, sending=False)
     except Cancelled:
         raise
     except SpyglassError as exc:  # only a hint: asking about it must not fail the copy

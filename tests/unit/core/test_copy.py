@@ -81,7 +81,8 @@ class MemoryDestination:
         self.lock = threading.Lock()
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         return "exists" if descriptor.digest in self.have else None
 

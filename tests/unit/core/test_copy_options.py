@@ -72,7 +72,8 @@ class MemoryDestination:
         self.lock = threading.Lock()
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         return None
 
@@ -556,7 +557,8 @@ def test_a_remembered_recompression_is_only_a_hint(
 
         class Refusing(MemoryDestination):
             def reuse_blob(self, descriptor: Descriptor, *,
-                           cancel: CancelToken | None = None) -> str | None:
+                           cancel: CancelToken | None = None,
+                           sending: bool = True) -> str | None:
                 if descriptor.media_type.endswith("+zstd"):  # the remembered results
                     raise RegistryError("The registry answered 500.")
                 return None

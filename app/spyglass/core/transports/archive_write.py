@@ -574,7 +574,8 @@ class OCIArchiveDestination(_ArchiveDestination):
         return self._layout.desired_layer_compression
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         return self._layout.reuse_blob(descriptor, cancel=cancel)
 
@@ -750,7 +751,8 @@ class DockerArchiveDestination(_ArchiveDestination):
         return self._blobs / f"{digest.algorithm}-{digest.hex}"
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         self._check_open()
         known = self._known.size(descriptor.digest)

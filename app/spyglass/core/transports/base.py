@@ -425,7 +425,8 @@ class ImageDestination(Protocol):
         ...
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         """Make the blob available without uploading it, if the destination can.
 
@@ -433,7 +434,12 @@ class ImageDestination(Protocol):
         have been verified (digest checked, or written by this destination in
         this copy) or be the registry's own statement — ``"mounted"`` when it
         was cross-mounted from another repository, or None when it must be
-        put. MUST NOT raise for a blob it simply does not have.
+        put. MUST NOT raise for a blob it simply does not have. ``sending``: the
+        caller puts this very blob next, by its digest, when it is not there (a
+        registry then has the process's other copies wait for it rather than
+        send it too); False for a look only (a recompression done before, whose
+        bytes are made again and put without a digest when they are not
+        there).
         """
         ...
 

@@ -581,7 +581,8 @@ class DirDestination:
         return self._staging / blob_names(digest)[-1]
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         self._check_open()
         digest = descriptor.digest

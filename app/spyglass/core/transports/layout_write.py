@@ -264,7 +264,8 @@ class OCILayoutDestination:
             os.close(fd)  # the claim stays, held by the temporaries' own descriptor
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         self._check_open()
         self._mark_at_work()

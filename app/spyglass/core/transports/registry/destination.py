@@ -201,7 +201,8 @@ class RegistryDestination:
         return True
 
     def reuse_blob(
-        self, descriptor: Descriptor, *, cancel: CancelToken | None = None
+        self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
+        sending: bool = True,
     ) -> str | None:
         """Override ImageDestination.reuse_blob: ``HEAD``, then mounts from the cache.
 
@@ -250,6 +251,8 @@ class RegistryDestination:
             if mounted:
                 self._learn(digest)
                 return "mounted"
+        if not sending:
+            return None  # (a look only: nothing is claimed that no upload would let go)
         waiting = UPLOADS_UNDER_WAY.claim((self.client.host, digest), self)
         if waiting is None:
             return None  # this copy sends it
@@ -281,10 +284,10 @@ class RegistryDestination:
         chunk_size = self._chunk_size
         try:
             written, length = self._upload(stream, digest, size, chunk_size, cancel, progress)
+            self._learn(written)  # (where it is, before a copy waiting for it looks)
         finally:
             if digest is not None:
                 UPLOADS_UNDER_WAY.release((self.client.host, digest), self)
-        self._learn(written)
         return Descriptor(media_type, written, length)
 
     def _upload(
