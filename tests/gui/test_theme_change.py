@@ -79,3 +79,30 @@ def test_colours_of_our_own_follow_a_palette_changed_while_the_window_is_open(
 
     qtbot.waitUntil(follows)  # (Qt tells widgets of the change through posted events)
     dialog.reject()
+
+
+@pytest.mark.usefixtures("restore_palette")
+def test_links_take_the_link_colour_of_a_palette_changed_while_the_window_is_open(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """A label lays its link out once, in that moment's colour: after a switch to dark,
+    "Add a registry…" stayed light-theme blue on dark grey (1.9:1)."""
+    from collections import Counter
+
+    from PySide6.QtGui import QColor
+
+    QApplication.setPalette(PALETTES["light"]())
+    window = make_window()
+    link = window.add_registry_link
+    link.show()
+
+    def drawn() -> set[str]:
+        image = link.grab().toImage()
+        counts = Counter(QColor(image.pixel(x, y)).name()
+                         for x in range(image.width()) for y in range(image.height()))
+        return {name for name, _count in counts.most_common(3)}
+
+    dark = dark_palette()
+    dark.setColor(QPalette.ColorRole.Link, QColor("#8ab4f8"))  # (as dark themes give it)
+    assert "#8ab4f8" not in drawn()
+    QApplication.setPalette(dark)
+    qtbot.waitUntil(lambda: "#8ab4f8" in drawn(), timeout=2000)

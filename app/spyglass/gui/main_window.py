@@ -79,7 +79,7 @@ from spyglass.gui.models.places import (
 )
 from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
 from spyglass.gui.sample import own_sample
-from spyglass.gui.themed import fill_background, mute
+from spyglass.gui.themed import fill_background, follow_links, mute
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import (
@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setChildrenCollapsible(False)
         self.sidebar.setHandleWidth(1)
         fill_background(self.sidebar, lambda base: base.color(QPalette.ColorRole.Base))
+        follow_links()
         fill_background(self.sidebar.handle(1),
                         lambda base: base.color(QPalette.ColorRole.Midlight))
         self._sidebar_moved = False

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from spyglass.gui.colors import error_color, muted_color
 
@@ -112,5 +112,28 @@ def fill_background(widget: QWidget, color: Callable[[QPalette], QColor]) -> Non
     follow_palette(widget, "background", lambda base: {QPalette.ColorRole.Window: color(base)})
 
 
-__all__ = ["fill_background", "follow_palette", "inherited_palette", "mute", "plain_text",
-           "show_as_error"]
+def follow_links() -> None:
+    """Lay out again, after each change of the application's palette, every label that
+    shows a link: a label lays its rich text out once, in the link colour of that moment
+    (after a switch to dark, "Add a registry…" stayed #0000ff on dark grey, 1.9:1).
+    Once per application; the labels are found when it happens."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication) or app.property(_LINKS_FOLLOWED):
+        return
+    app.setProperty(_LINKS_FOLLOWED, True)
+    # (deferred: the widgets take the new palette after the signal)
+    app.paletteChanged.connect(lambda _palette: QTimer.singleShot(0, _lay_out_links))
+
+
+_LINKS_FOLLOWED = "spyglass.links-followed"
+
+
+def _lay_out_links() -> None:
+    for widget in QApplication.allWidgets():
+        if isinstance(widget, QLabel) and "<a " in (text := widget.text()):
+            widget.setText("")  # (the same text again is not laid out again)
+            widget.setText(text)
+
+
+__all__ = ["fill_background", "follow_links", "follow_palette", "inherited_palette", "mute",
+           "plain_text", "show_as_error"]
