@@ -48,6 +48,18 @@ class ImageResult:
     """The destination had this very image under the name already: nothing was written."""
 
 
+_WAKE_EVERY: Final = 0.2
+"""How often the waiting thread wakes while no copy ends, so that Ctrl+C lands there
+between waits (each lane's results, and its end, are told at once)."""
+
+
+@dataclass(frozen=True)
+class _LaneEnded:
+    """A lane's last word to :func:`run_sync`: it ended, and how if it failed."""
+
+    error: BaseException | None
+
+
 def copy_one(
     image: SyncImage,
     options: CopyOptions,
@@ -116,7 +128,7 @@ def run_sync(
     raised."""
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
-    ended: queue.SimpleQueue[ImageResult] = queue.SimpleQueue()
+    ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
 
     def copy(image: SyncImage) -> ImageResult:
         with linked(cancel) as token:
@@ -136,11 +148,18 @@ def run_sync(
             return ImageResult(image, digest=digest, unchanged=unchanged)
 
     def lane(queued: list[SyncImage]) -> None:
-        for image in queued:
-            result = copy(image)
-            ended.put(result)
-            if result.error is not None and not keep_going:
-                return
+        error: BaseException | None = None
+        try:
+            for image in queued:
+                result = copy(image)
+                ended.put(result)
+                if result.error is not None and not keep_going:
+                    return
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            ended.put(_LaneEnded(error))  # (said at once: the loop below waits for no timeout)
 
     lanes: dict[object, list[SyncImage]] = {}
     for image in images:
@@ -151,21 +170,17 @@ def run_sync(
     try:
         with interrupts_deferred():
             pending.update(pool.submit(lane, queued) for queued in lanes.values())
-        while True:
+        lanes_left = len(pending)
+        while lanes_left:
             try:
-                # (a timeout, so that Ctrl+C lands here between waits)
-                result: ImageResult | None = ended.get(timeout=0.2)
+                result = ended.get(timeout=_WAKE_EVERY)
             except queue.Empty:
-                result = None
-            if result is None:
-                for future in [future for future in pending if future.done()]:
-                    pending.discard(future)
-                    error = future.exception()
-                    if error is not None and not (isinstance(error, Cancelled)
-                                                  and cancel.cancelled):
-                        raise error
-                if not pending and ended.empty():  # (a lane puts before it is done)
-                    break
+                continue
+            if isinstance(result, _LaneEnded):
+                lanes_left -= 1
+                if result.error is not None and not (isinstance(result.error, Cancelled)
+                                                     and cancel.cancelled):
+                    raise result.error
                 continue
             results.append(result)
             on_result(result)
@@ -175,7 +190,7 @@ def run_sync(
     except BaseException:
         _stop(cancel, pending, pool)
         raise
-    pool.shutdown()
+    pool.shutdown()  # (each lane has ended: this waits for no copy)
     cancel.check()  # the caller's cancel: what ended was told
     return results
 
