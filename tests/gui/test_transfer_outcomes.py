@@ -399,17 +399,20 @@ def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
 
 
 def test_a_copy_a_registry_had_that_carried_its_attachments_keeps_its_notes() -> None:
-    """What is attached was carried along (it may have added a signature): not "nothing
-    was written"; and the pointer to the copy's notes stayed off."""
+    """What is attached was carried along and added a signature: not "nothing was
+    written"; and the pointer to the copy's notes stayed off. Attachments held there
+    already too: nothing was written."""
     from spyglass.gui.copy_side import done_message
 
-    transfer = SimpleNamespace(
-        request=SimpleNamespace(label="team/app:2.0", source=SOURCE, destination=SOURCE),
-        snapshot=SimpleNamespace(held=True, attached="1 cosign signature",
-                                 notes=("the source's 1 cosign signature is merged …",)))
-    assert done_message(cast(Transfer, transfer)) == (
-        f"Copied team/app:2.0 to {SOURCE}: the destination had this very image under that "
-        "name already, so it was not written again; 1 note — see Details.")
+    for wrote, said in ((True, "it was not written again"), (False, "nothing was written")):
+        transfer = SimpleNamespace(
+            request=SimpleNamespace(label="team/app:2.0", source=SOURCE, destination=SOURCE),
+            snapshot=SimpleNamespace(held=True, attached="1 cosign signature",
+                                     wrote_attached=wrote,
+                                     notes=("the source's 1 cosign signature is merged …",)))
+        assert done_message(cast(Transfer, transfer)) == (
+            f"Copied team/app:2.0 to {SOURCE}: the destination had this very image under "
+            f"that name already, so {said}; 1 note — see Details.")
 
 
 def test_a_copy_that_wrote_another_manifest_is_not_already_there(

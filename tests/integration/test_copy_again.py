@@ -118,16 +118,44 @@ def test_an_account_that_may_only_pull_copies_what_is_there_already(
     assert refused.returncode == 1 and "denied" in refused.stderr, refused.stderr
 
 
-def test_a_copy_that_carries_attachments_says_the_image_was_not_written_again(
-        registry: RegistryServer, tmp_path: Path) -> None:
-    """What is attached is carried along (it may have gained a signature): "nothing was
-    written" was said of a copy that wrote its referrers again."""
-    builder = LayoutBuilder(tmp_path / "layout")
-    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"signed\n"})]))
-    builder.tag(image, "app")
-    builder.tag(builder.add_referrer(image, "application/spdx+json"), None)
-    destination = f"docker://{registry.host}/again/attached:1"
-    copy(f"oci:{tmp_path / 'layout'}:app", destination)
-    said = copy(f"oci:{tmp_path / 'layout'}:app", destination)
-    assert said.endswith(f"({image['digest']}): its name named this very image already, so "
-                         "the image was not written again.")
+def test_a_signed_image_copied_again_writes_nothing(registry: RegistryServer,
+                                                   tmp_path: Path) -> None:
+    """What is attached (a cosign signature under its tag, an SBOM referrer listed in the
+    referrers tag: distribution 2.8 has no referrers API) and held already is not
+    written again, nor are its blobs asked about; a signature added since is written,
+    and the last line says so. (Before, every attached manifest was PUT again.)"""
+    from tests.helpers.cosign import signed_layout
+
+    root = tmp_path / "layout"
+    digest, _key = signed_layout(root)
+    destination = f"docker://{registry.host}/again/signed:1"
+    copy(f"oci:{root}:app", destination)
+    links = sorted((registry.repository_dir("again/signed") / "_manifests").rglob("link"))
+    assert len(links) >= 6  # the image, the .sig and its tag, the SBOM, the referrers tag
+    for link in links:
+        os.utime(link, ns=(0, 0))  # (any write of a manifest or tag gives it the time of now)
+
+    done = spyglass("copy", "--all", "--dest-tls-verify=false", f"oci:{root}:app", destination)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"spyglass: Copied oci:{root}:app to {destination} ({digest}): its name named this "
+        "very image already, so nothing was written.")
+    assert "Copying blob" not in done.stderr
+    assert [link for link in links if link.stat().st_mtime_ns != 0] == []
+
+    builder = LayoutBuilder(root)
+    builder.tag(builder.add_referrer({"digest": digest, "size": len(
+        (root / "blobs/sha256" / digest.removeprefix("sha256:")).read_bytes()),
+        "mediaType": "application/vnd.oci.image.manifest.v1+json"},
+        "application/vnd.example.new+json"), None)
+    said = copy(f"oci:{root}:app", destination)
+    assert said.endswith(f"({digest}): its name named this very image already, so the "
+                         "image was not written again.")
+    written = {link.relative_to(registry.repository_dir("again/signed") / "_manifests").parts[:2]
+               for link in links if link.stat().st_mtime_ns != 0}
+    # the referrers tag alone, which lists the new one too (not the image's tag, not the .sig)
+    assert written == {("tags", digest.replace(":", "-"))}
+    listed = spyglass("signatures", "--tls-verify=false", f"docker://{registry.host}/"
+                      "again/signed:1")
+    assert listed.returncode == 0, listed.stderr
+    assert "application/vnd.example.new+json" in listed.stdout

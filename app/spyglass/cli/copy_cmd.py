@@ -302,20 +302,20 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
             ) from exc
     if args.quiet:
         return 0
-    said = _before(finished, bool(plan.attachments))
+    said = _before(finished)
     note(f"Copied {args.source} to {args.destination} ({top.digest}){said}.")
     return 0
 
 
-def _before(finished: Finished | None, attached: bool) -> str:
-    """What the last line adds of what the destination's name named before the copy
-    (``attached``: what is attached to the image was carried along, and may have added
-    to what was there)."""
+def _before(finished: Finished | None) -> str:
+    """What the last line adds of what the destination's name named before the copy (of
+    an image there already: whether what is attached to it added to what was there)."""
     if finished is None or finished.before is None:
         return ""
     if finished.held:
         return (": its name named this very image already, so "
-                + ("the image was not written again" if attached else "nothing was written"))
+                + ("the image was not written again" if finished.wrote_attached
+                   else "nothing was written"))
     if finished.before != finished.digest:
         return f"; the name named {finished.before} before"
     return ""

@@ -412,8 +412,12 @@ def execute(
         if check_writable and not held and isinstance(destination, CheckedDestination):
             destination.check_writable(held=plan.check_blob, cancel=cancel)
         emit(Planned(plan))
-        top = (_held_already(plan, source, destination, options, emit, cancel) if held
-               else _execute(plan, source, destination, options, emit, cancel))
+        wrote_attached = False
+        if held:
+            top, wrote_attached = _held_already(plan, source, destination, options, emit,
+                                                cancel)
+        else:
+            top = _execute(plan, source, destination, options, emit, cancel)
     except BaseException as exc:
         with interrupts_deferred():  # taken back whole, whatever Ctrl+C says meanwhile
             cancel.cancel()
@@ -428,7 +432,7 @@ def execute(
             emit(Failed(str(short)))
             raise short from exc
         raise
-    emit(Finished(top.digest, top.media_type, before, held))
+    emit(Finished(top.digest, top.media_type, before, held, wrote_attached))
     return top
 
 
@@ -477,23 +481,23 @@ def _held_already(
     options: CopyOptions,
     emit: EventCallback,
     cancel: CancelToken,
-) -> Descriptor:
+) -> tuple[Descriptor, bool]:
     """The copy of an image whose name at the destination names it already, where a
     manifest is held only with everything it names (a registry): every blob is there,
     every manifest and the name too, so nothing is written (as crane and regctl skip
     it). What is attached to the image is carried along all the same: it may have
-    gained a signature since."""
+    gained a signature since. Its top descriptor, and whether anything attached was
+    written."""
     unchanged = plan.unchanged_top
     assert unchanged is not None
     for task in plan.blobs:
         emit(BlobSkipped(task.source.digest, task.source.size, "exists"))
-    if plan.attachments:
-        carry_attachments(plan.attachments, source, destination,
-                          _AttachedBlobs(source, destination, options, emit, cancel),
-                          cancel=cancel)
+    wrote = bool(plan.attachments) and carry_attachments(
+        plan.attachments, source, destination,
+        _AttachedBlobs(source, destination, options, emit, cancel), cancel=cancel)
     check(cancel)
     media_type = plan.list_media_type or plan.instances[0].media_type
-    return Descriptor(media_type, unchanged.digest, len(unchanged.raw))
+    return Descriptor(media_type, unchanged.digest, len(unchanged.raw)), wrote
 
 
 def _say_tries(error: SpyglassError, tries: int) -> None:
@@ -651,6 +655,9 @@ class _AttachedBlobs:
 
     def unneeded(self, blob: Descriptor) -> None:
         self._emit(BlobSkipped(blob.digest, blob.size, "unneeded"))
+
+    def there(self, blob: Descriptor) -> None:
+        self._emit(BlobSkipped(blob.digest, blob.size, "exists"))
 
 
 def _recompression_target(task: BlobTask, options: CopyOptions) -> str:

@@ -49,6 +49,7 @@ from spyglass.core.signatures.model import Kind
 from spyglass.core.transports.base import (
     AttachmentDestination,
     AttachmentSource,
+    HeldReferrers,
     ImageDestination,
     ImageSource,
     TaggedDestination,
@@ -350,6 +351,10 @@ class BlobMover(Protocol):
     def unneeded(self, blob: Descriptor) -> None:
         """A blob the plan counted is not needed after all."""
 
+    def there(self, blob: Descriptor) -> None:
+        """A blob the plan counted is at the destination already (the manifest it
+        belongs to is stored there): nothing moves."""
+
 
 def carry_attachments(
     tasks: Iterable[AttachmentTask],
@@ -358,17 +363,22 @@ def carry_attachments(
     mover: BlobMover,
     *,
     cancel: CancelToken | None = None,
-) -> None:
-    """Write every task to ``destination``, its blobs brought over by ``mover``.
+) -> bool:
+    """Write every task to ``destination``, its blobs brought over by ``mover``; whether
+    anything was written.
 
     A tag is looked at again just before it is written: one that changed since the
     plan (another signer's signature added meanwhile) is settled anew with what it
     holds now, so that signature is not lost. Its blobs that the plan did not count
     (a new config) go over unreported, and those it counted and no longer needs are
-    reported as such, so that progress adds up."""
+    reported as such, so that progress adds up. A manifest the destination holds
+    already (the tag names it; a referrer stored and listed there) is not written
+    again, nor are its blobs asked about: a second copy of a signed image writes
+    nothing."""
     if not isinstance(destination, AttachmentDestination):
-        return
+        return False
     stored: dict[Digest, list[bytes]] = {}
+    wrote = False
     for task in tasks:
         check(cancel)
         subject = task.attachment.subject
@@ -378,7 +388,13 @@ def carry_attachments(
         elif task.how == "to-stored":
             stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
         else:
-            write: TagWrite | None = _still_right(task, destination, cancel)
+            now = _still_right(task, destination, cancel)
+            if now == _HELD or (not isinstance(now, str) and now is not None
+                                and _referrer_held(task, now, destination, cancel)):
+                for blob in task.written_blobs:
+                    mover.there(blob)
+                continue
+            write: TagWrite | None = None if isinstance(now, str) else now
             planned = {blob.digest: blob for blob in task.written_blobs}
             wanted = () if write is None else (
                 *write.blobs, *(descriptor for descriptor, _data in write.made))
@@ -393,15 +409,19 @@ def carry_attachments(
                 destination.put_attachment(
                     subject, write.descriptor, write.manifest, tag=task.tag, cancel=cancel
                 )
+                wrote = True
     for subject, signatures in stored.items():
         destination.put_stored_signatures(subject, signatures, cancel=cancel)
+        wrote = True
+    return wrote
 
 
 def _still_right(
     task: AttachmentTask, destination: ImageDestination, cancel: CancelToken | None
-) -> TagWrite | None:
+) -> TagWrite | str | None:
     """What to write for a ``"manifest"`` task now: as planned, or, for a tag that names
-    something else than when the copy was planned, settled anew (None: nothing)."""
+    something else than when the copy was planned, settled anew (None: nothing;
+    :data:`_HELD`: the tag names the very manifest already)."""
     assert task.manifest is not None and task.descriptor is not None
     from spyglass.core.copy_cosign_tags import TagWrite
 
@@ -409,13 +429,28 @@ def _still_right(
     if task.tag is None or task.own is None or not isinstance(destination, TaggedDestination):
         return planned
     now = destination.tagged_digest(task.tag, cancel=cancel)
-    if now == task.planned_over or now == task.descriptor.digest:
+    if now == task.descriptor.digest:
+        return _HELD
+    if now == task.planned_over:
         return planned
     notes: list[str] = []
     write = _settle(task, task.own, now, destination, destination.description, notes, cancel)
     log.info("%s changed at %s while copying; settled anew%s", task.tag,
              destination.description, "".join(f"; {note}" for note in notes))
     return write
+
+
+_HELD: Final = "held"
+"""What :func:`_still_right` answers for a tag that names the very manifest to write."""
+
+
+def _referrer_held(task: AttachmentTask, write: TagWrite, destination: ImageDestination,
+                   cancel: CancelToken | None) -> bool:
+    """Whether the destination holds the referrer ``write`` already, stored and listed
+    for its subject (a registry that can tell: :class:`HeldReferrers`)."""
+    if task.tag is not None or not isinstance(destination, HeldReferrers):
+        return False
+    return destination.referrer_held(task.attachment.subject, write.descriptor, cancel=cancel)
 
 
 def _as_stored(

@@ -78,7 +78,10 @@ class Finished:
     start), where it named something; None otherwise, or where that is not known."""
     held: bool = False
     """True when the name named this very image already, at a destination that holds an
-    image whole (a registry): nothing was written, not even the name."""
+    image whole (a registry): nothing of it was written, not even the name."""
+    wrote_attached: bool = False
+    """Of a ``held`` image: something attached to it was written (a signature or referrer
+    the destination did not have yet); else nothing at all was written."""
 
 
 @dataclass(frozen=True)

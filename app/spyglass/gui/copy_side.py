@@ -57,7 +57,8 @@ def done_message(transfer: Transfer) -> str:
     destination = visible(request.destination)
     snapshot = transfer.snapshot
     if snapshot.held:  # (a registry whose tag named it: asked before)
-        done = ("it was not written again" if snapshot.attached else "nothing was written")
+        done = ("it was not written again" if snapshot.wrote_attached
+                else "nothing was written")
         message = (f"Copied {what} to {destination}: the destination had this very image "
                    f"under that name already, so {done}")
     elif onto_itself(transfer):

@@ -771,8 +771,11 @@ class Snapshot:
     """Seconds since a byte last moved (since the plan, before the first): a copy that
     waits on a registry that stopped answering shows it."""
     held: bool = False
-    """The destination's name named this very image already: nothing was written
+    """The destination's name named this very image already: nothing of it was written
     (:attr:`~spyglass.core.copy_events.Finished.held`)."""
+    wrote_attached: bool = False
+    """Of a ``held`` image: something attached to it was written
+    (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -800,6 +803,7 @@ class Tally:
     _moved: tuple[float, int] | None = None
     """When the bytes done last changed, and to what."""
     _held: bool = False
+    _wrote_attached: bool = False
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -866,6 +870,7 @@ class Tally:
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
+            self._wrote_attached = event.wrote_attached
             self._take_cache_notice()
         elif isinstance(event, Failed | CopyCancelled):
             if isinstance(event, Failed):
@@ -904,7 +909,7 @@ class Tally:
             blobs = tuple(replace(r) for r in self._blobs.values())
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still, self._held)
+                            still, self._held, self._wrote_attached)
 
 
 __all__ = [

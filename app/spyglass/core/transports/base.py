@@ -127,6 +127,19 @@ class DigestedDestination(Protocol):
 
 
 @runtime_checkable
+class HeldReferrers(Protocol):
+    """An :class:`AttachmentDestination` that can say whether it holds a referrer already:
+    a copy then does not write it, nor ask about its blobs, again."""
+
+    def referrer_held(
+        self, subject: Digest, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bool:
+        """Whether the referrer ``descriptor`` is stored here and listed among the
+        referrers of ``subject``."""
+        ...
+
+
+@runtime_checkable
 class TaggedDestination(Protocol):
     """An :class:`ImageDestination` that can say what one of its tags names now: a copy
     then never replaces a tag it does not own (cosign's ``sha256-<hex>.sig`` there

@@ -123,6 +123,9 @@ class RegistryDestination:
         self._chunk_size: int | None = None
         """None: a blob goes in one request; else in pieces of this many bytes, since the
         registry (or a proxy in front of it) refused a body as too large."""
+        self._referrers_api: bool | None = None
+        """Whether the registry answers the referrers API (None: not asked yet in this
+        copy); without it, referrers are listed in the referrers tag's index."""
 
     def __repr__(self) -> str:
         return f"RegistryDestination({self.description!r})"
@@ -431,6 +434,29 @@ class RegistryDestination:
             subject, Descriptor(descriptor.media_type, descriptor.digest, len(raw),
                                 artifact_type=descriptor.artifact_type))
         self._put_manifest(raw, descriptor.media_type, descriptor.digest, referrer, cancel)
+
+    def referrer_held(
+        self, subject: Digest, descriptor: Descriptor, *, cancel: CancelToken | None = None
+    ) -> bool:
+        """Implement HeldReferrers: a HEAD on the referrer's digest, and where it is
+        stored, the subject's referrers asked (the API, else the referrers tag's index).
+        An answer that cannot be had (no read access) counts as not held: it is written."""
+        try:
+            self.client.head_manifest(self.repository, str(descriptor.digest), cancel=cancel)
+        except DERIVED_TAG_ABSENT:
+            return False
+        listed: list[Descriptor] | None = None
+        if self._referrers_api is not False:
+            try:
+                listed = self.client.referrers(self.repository, subject, cancel=cancel)
+            except AccessDenied:
+                return False
+            self._referrers_api = listed is not None
+        if listed is not None:
+            return any(entry.digest == descriptor.digest for entry in listed)
+        entries = self._referrers_entries(subject, referrers_tag(subject), cancel)
+        return entries is not None and any(
+            str(entry.get("digest")) == str(descriptor.digest) for entry in entries)
 
     def check_writable(
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
