@@ -52,7 +52,7 @@ import keyring.backends.fail  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from spyglass.core.credentials import CredentialStore  # noqa: E402
+from spyglass.core.credentials.store import CredentialStore  # noqa: E402
 from spyglass.core.settings import Settings  # noqa: E402
 from spyglass.gui.app import create_application  # noqa: E402
 from spyglass.gui.main_window import MainWindow, sample_layout_path  # noqa: E402

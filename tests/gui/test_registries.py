@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.credentials import KEYRING_SERVICE, CredentialStore
+from spyglass.core.credentials.keyring_store import KEYRING_SERVICE
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import RegistrySettings, Settings, load_settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
@@ -483,7 +484,7 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     qtbot.waitUntil(lambda: window.status_text == f"Saved the password for {host} in {kept}.",
                     timeout=WAIT_MS)
     assert not window.session_banner.isVisible()
-    stored = keyring_store._keyring().get_password(KEYRING_SERVICE, host)
+    stored = keyring_store._keyring.backend().get_password(KEYRING_SERVICE, host)
     assert json.loads(stored) == {"username": "alice", "password": "wonderland"}
     assert wrong not in window.status_text and not [t for t in statuses if wrong in t]
     assert wrong not in caplog.text and basic not in caplog.text
@@ -497,7 +498,8 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
 
     # the next start finds the password in the keyring
     again = make_window(load_settings(settings_file), credentials=CredentialStore(
-        keyring_backend=keyring_store._keyring(), environ=store_environ(settings_file.parent)))
+        keyring_backend=keyring_store._keyring.backend(),
+        environ=store_environ(settings_file.parent)))
     model = again.registries.model
     again.registries.tree.setCurrentIndex(model.registry_index(host))
     assert wait_repositories(qtbot, again, host) == ["demo/app", "other/tools"]
@@ -586,7 +588,7 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     window = make_window(credentials=keyring_store)
     host = alice_registry.host
     add_registry(qtbot, window, host, "alice", "wonderland")
-    backend = keyring_store._keyring()
+    backend = keyring_store._keyring.backend()
     qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is not None,
                     timeout=WAIT_MS)
     dialog = window.registries.edit_registry(host)
@@ -639,11 +641,11 @@ def test_a_locked_keyring_is_said_locked_and_asked_again_once_unlocked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GNOME Keyring or KWallet not unlocked: the window says so (not "sign in"), and once
     it is unlocked, Try Again signs in with what it keeps, with no restart."""
-    from spyglass.core import credentials as credentials_module
     from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials import keyring_store as keyring_module
     from tests.helpers.keyrings import LockableKeyring
 
-    monkeypatch.setattr(credentials_module, "KEYRING_LOCKED_PAUSE", 0.2)
+    monkeypatch.setattr(keyring_module, "KEYRING_LOCKED_PAUSE", 0.2)
     host = alice_registry.host
     backend = LockableKeyring()
     environ = store_environ(tmp_path / "env")
@@ -996,7 +998,7 @@ def test_the_session_banner_names_a_keyring_file_nobody_chose(
 ) -> None:
     """keyring's fallback to a readable file, not used for new passwords unless chosen:
     the banner says so, with the setting that chooses it."""
-    keyring_store._chosen = False  # as if keyring had fallen back to it by itself
+    keyring_store._keyring._chosen = False  # as if keyring had fallen back to it by itself
     window = make_window(credentials=keyring_store)
     window.show_session_only("r.example")
     text = window.session_banner.text

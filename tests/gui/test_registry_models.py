@@ -145,7 +145,8 @@ def test_what_people_type_is_read_with_the_reference_grammar() -> None:
 
 def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
         tmp_path: Path) -> None:
-    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
     from spyglass.gui.registries import LOCKED_SESSION_ONLY, SESSION_ONLY, session_only_text
     from tests.helpers.keyrings import LockableKeyring
 

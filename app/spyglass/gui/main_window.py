@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 
 from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
-from spyglass.core.credentials import CredentialStore
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import SpyglassError
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import (

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import CredentialStore
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, NotFound
 from spyglass.core.settings import RegistrySettings, Settings
@@ -104,7 +104,7 @@ def session_only_text(hosts: list[str], store: CredentialStore | None = None) ->
     did not, that it failed and why; and for the others, that there is no keyring.
     ``store`` tells which (:meth:`CredentialStore.why_not_saved`);
     by default the process's, which is the window's unless it was given another."""
-    from spyglass.core.credentials import capitalized
+    from spyglass.core.credentials.keyring_store import capitalized
 
     if store is None:
         from spyglass.core.transports.registry import credential_store
