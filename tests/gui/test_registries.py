@@ -614,7 +614,7 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is None,
                     timeout=WAIT_MS)
     assert window.content.currentWidget() is window.image_view
-    assert window.add_registry_link.isVisible()
+    assert window.sidebar.add_registry_link.isVisible()
 
 
 def test_editing_a_registry_whose_password_was_not_kept_says_so(
