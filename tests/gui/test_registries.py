@@ -48,7 +48,7 @@ from spyglass.gui.models.registry_rows import (
     TYPE,
     RegistryNode,
 )
-from spyglass.gui.registries import SESSION_ONLY
+from spyglass.gui.session_banner import SESSION_ONLY
 from tests.gui.conftest import RegistryFacts, store_environ
 from tests.gui.guitools import (
     WAIT_MS,
@@ -683,7 +683,7 @@ def test_signing_in_while_the_keyring_is_locked_says_so_in_the_banner(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spyglass.core.transports import registry as registry_module
-    from spyglass.gui.registries import LOCKED_SESSION_ONLY
+    from spyglass.gui.session_banner import LOCKED_SESSION_ONLY
     from tests.helpers.keyrings import LockableKeyring
 
     backend = LockableKeyring(locked=True)
@@ -848,7 +848,7 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
         # a CA trusted later (Edit Registry): the tree's connection is made anew
         wait_repositories(qtbot, window, tls.host)
         old, chosen = node.connection, window.registries.chosen_index()
-        window.registries._ca_trusted(tls.host)
+        window.registries.editing._ca_trusted(tls.host)
         assert node.connection is not old
         assert window.registries.chosen_index() == chosen  # what is shown stays
 

@@ -50,7 +50,8 @@ from spyglass.gui.models.places import (
     MessageNode,
     PlacesModel,
 )
-from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
+from spyglass.gui.registries import RegistryBrowser
+from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.sidebar import Sidebar
 from spyglass.gui.themed import mute
 from spyglass.gui.views.delegates import SentenceAwareDelegate
