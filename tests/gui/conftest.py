@@ -18,7 +18,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.credentials import CredentialStore
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import Settings
 from spyglass.gui import transfers
 from spyglass.gui.main_window import MainWindow

@@ -52,10 +52,10 @@ import keyring.backends.fail  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from spyglass.core.credentials import CredentialStore  # noqa: E402
+from spyglass.core.credentials.store import CredentialStore  # noqa: E402
 from spyglass.core.settings import Settings  # noqa: E402
 from spyglass.gui.app import create_application  # noqa: E402
-from spyglass.gui.main_window import MainWindow, sample_layout_path  # noqa: E402
+from spyglass.gui.main_window import MainWindow  # noqa: E402
 from spyglass.gui.views.image_view import (  # noqa: E402
     HISTORY,
     LAYERS,
@@ -64,6 +64,7 @@ from spyglass.gui.views.image_view import (  # noqa: E402
     RAW,
     SIGNATURES,
 )
+from spyglass.gui.window_locations import sample_layout_path  # noqa: E402
 
 SIZE = (1200, 760)
 

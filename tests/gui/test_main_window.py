@@ -21,13 +21,14 @@ from spyglass.core.platform import host_platform
 from spyglass.core.settings import Settings, load_settings, normalize_location
 from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
-from spyglass.gui.main_window import MainWindow, sample_layout_path
+from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models import history as history_columns
 from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.models import platforms as platform_columns
 from spyglass.gui.models.places import ImageNode, LoadState, MessageNode
 from spyglass.gui.signals import emit
 from spyglass.gui.views.image_view import HISTORY, LAYERS, PLATFORMS, RAW
+from spyglass.gui.window_locations import sample_layout_path
 from tests.gui.guitools import WAIT_MS, SampleFacts, select_platform, show_image, wait_listed
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
@@ -1175,7 +1176,7 @@ def test_many_layouts_take_the_room_the_registries_leave(
         needed = 12 * window.tree.sizeHintForRow(0)
 
         def local_fits() -> None:
-            window._fit_sidebar()
+            window.sidebar.fit()
             assert window.tree.viewport().height() >= needed
 
         qtbot.waitUntil(local_fits, timeout=WAIT_MS)

@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.credentials import KEYRING_SERVICE, CredentialStore
+from spyglass.core.credentials.keyring_store import KEYRING_SERVICE
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import RegistrySettings, Settings, load_settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
@@ -47,7 +48,7 @@ from spyglass.gui.models.registry_rows import (
     TYPE,
     RegistryNode,
 )
-from spyglass.gui.registries import SESSION_ONLY
+from spyglass.gui.session_banner import SESSION_ONLY
 from tests.gui.conftest import RegistryFacts, store_environ
 from tests.gui.guitools import (
     WAIT_MS,
@@ -483,7 +484,7 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
     qtbot.waitUntil(lambda: window.status_text == f"Saved the password for {host} in {kept}.",
                     timeout=WAIT_MS)
     assert not window.session_banner.isVisible()
-    stored = keyring_store._keyring().get_password(KEYRING_SERVICE, host)
+    stored = keyring_store._keyring.backend().get_password(KEYRING_SERVICE, host)
     assert json.loads(stored) == {"username": "alice", "password": "wonderland"}
     assert wrong not in window.status_text and not [t for t in statuses if wrong in t]
     assert wrong not in caplog.text and basic not in caplog.text
@@ -497,7 +498,8 @@ def test_wrong_password_says_so_and_the_right_one_goes_to_the_keyring(
 
     # the next start finds the password in the keyring
     again = make_window(load_settings(settings_file), credentials=CredentialStore(
-        keyring_backend=keyring_store._keyring(), environ=store_environ(settings_file.parent)))
+        keyring_backend=keyring_store._keyring.backend(),
+        environ=store_environ(settings_file.parent)))
     model = again.registries.model
     again.registries.tree.setCurrentIndex(model.registry_index(host))
     assert wait_repositories(qtbot, again, host) == ["demo/app", "other/tools"]
@@ -586,7 +588,7 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     window = make_window(credentials=keyring_store)
     host = alice_registry.host
     add_registry(qtbot, window, host, "alice", "wonderland")
-    backend = keyring_store._keyring()
+    backend = keyring_store._keyring.backend()
     qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is not None,
                     timeout=WAIT_MS)
     dialog = window.registries.edit_registry(host)
@@ -612,7 +614,7 @@ def test_editing_keeps_the_saved_password_and_removing_forgets_it(
     qtbot.waitUntil(lambda: backend.get_password(KEYRING_SERVICE, host) is None,
                     timeout=WAIT_MS)
     assert window.content.currentWidget() is window.image_view
-    assert window.add_registry_link.isVisible()
+    assert window.sidebar.add_registry_link.isVisible()
 
 
 def test_editing_a_registry_whose_password_was_not_kept_says_so(
@@ -639,11 +641,11 @@ def test_a_locked_keyring_is_said_locked_and_asked_again_once_unlocked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GNOME Keyring or KWallet not unlocked: the window says so (not "sign in"), and once
     it is unlocked, Try Again signs in with what it keeps, with no restart."""
-    from spyglass.core import credentials as credentials_module
     from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials import keyring_store as keyring_module
     from tests.helpers.keyrings import LockableKeyring
 
-    monkeypatch.setattr(credentials_module, "KEYRING_LOCKED_PAUSE", 0.2)
+    monkeypatch.setattr(keyring_module, "KEYRING_LOCKED_PAUSE", 0.2)
     host = alice_registry.host
     backend = LockableKeyring()
     environ = store_environ(tmp_path / "env")
@@ -681,7 +683,7 @@ def test_signing_in_while_the_keyring_is_locked_says_so_in_the_banner(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spyglass.core.transports import registry as registry_module
-    from spyglass.gui.registries import LOCKED_SESSION_ONLY
+    from spyglass.gui.session_banner import LOCKED_SESSION_ONLY
     from tests.helpers.keyrings import LockableKeyring
 
     backend = LockableKeyring(locked=True)
@@ -846,7 +848,7 @@ def test_a_registry_with_a_private_ca_is_trusted_from_the_dialog(
         # a CA trusted later (Edit Registry): the tree's connection is made anew
         wait_repositories(qtbot, window, tls.host)
         old, chosen = node.connection, window.registries.chosen_index()
-        window.registries._ca_trusted(tls.host)
+        window.registries.editing._ca_trusted(tls.host)
         assert node.connection is not old
         assert window.registries.chosen_index() == chosen  # what is shown stays
 
@@ -996,7 +998,7 @@ def test_the_session_banner_names_a_keyring_file_nobody_chose(
 ) -> None:
     """keyring's fallback to a readable file, not used for new passwords unless chosen:
     the banner says so, with the setting that chooses it."""
-    keyring_store._chosen = False  # as if keyring had fallen back to it by itself
+    keyring_store._keyring._chosen = False  # as if keyring had fallen back to it by itself
     window = make_window(credentials=keyring_store)
     window.show_session_only("r.example")
     text = window.session_banner.text

@@ -145,8 +145,9 @@ def test_what_people_type_is_read_with_the_reference_grammar() -> None:
 
 def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
         tmp_path: Path) -> None:
-    from spyglass.core.credentials import Credentials, CredentialStore
-    from spyglass.gui.registries import LOCKED_SESSION_ONLY, SESSION_ONLY, session_only_text
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
+    from spyglass.gui.session_banner import LOCKED_SESSION_ONLY, SESSION_ONLY, session_only_text
     from tests.helpers.keyrings import LockableKeyring
 
     store = CredentialStore(keyring_backend=LockableKeyring(locked=True),
@@ -165,7 +166,7 @@ def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
 
 
 def test_the_session_banner_names_every_registry() -> None:
-    from spyglass.gui.registries import passed_over_text, session_only_text
+    from spyglass.gui.session_banner import passed_over_text, session_only_text
 
     assert "the password for a.example is kept only until Spyglass quits" in \
         session_only_text(["a.example"])
@@ -610,7 +611,7 @@ def test_a_tag_selected_stays_in_sight_as_later_pages_are_sorted_in_above_it(
 
 
 def test_the_delete_question_names_the_lists_it_would_break() -> None:
-    from spyglass.gui.registries import delete_question
+    from spyglass.gui.registry_actions import delete_question
     from spyglass.gui.registry_jobs import DeletePlan
 
     digest = Digest.of(b"arm64 image")
@@ -628,7 +629,7 @@ def test_the_delete_question_names_the_lists_it_would_break() -> None:
 def test_the_delete_question_names_a_few_tags_and_counts_the_rest() -> None:
     """Three hundred tags of one image: a dozen named, the rest counted, so the box stays
     on the screen."""
-    from spyglass.gui.registries import SHOWN_TAGS, delete_question
+    from spyglass.gui.registry_actions import SHOWN_TAGS, delete_question
     from spyglass.gui.registry_jobs import DeletePlan
 
     tags = tuple(f"1.{n}" for n in range(300))
@@ -671,7 +672,7 @@ def test_the_status_after_a_delete_names_a_dozen_tags(window: MainWindow) -> Non
 
     tags = tuple(f"v{n}" for n in range(150))
     digest = Digest.of(b"gone")
-    window.registries._image_deleted(DeletePlan(HOST, "team/app", "v0", digest, tags))
+    window.registries.actions._image_deleted(DeletePlan(HOST, "team/app", "v0", digest, tags))
     shown = ", ".join(tags[:12])
     assert window.status_text == (f"Deleted team/app@{digest} from {HOST} (tags: {shown} "
                                   "and 138 more).")

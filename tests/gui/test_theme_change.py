@@ -47,7 +47,7 @@ def test_colours_of_our_own_follow_a_palette_changed_while_the_window_is_open(
     dialog.host_edit.setText("exa mple.com/path?")
     dialog.test()
     qtbot.waitUntil(dialog.host_error.isVisible)
-    caption = window._local_caption.findChild(QLabel)
+    caption = window.sidebar.local_caption.findChild(QLabel)
     assert caption is not None
     field = next(label for label in window.image_view.findChildren(QLabel)
                  if label.text() == "Reference")  # (an Overview field name)
@@ -92,7 +92,7 @@ def test_links_take_the_link_colour_of_a_palette_changed_while_the_window_is_ope
 
     QApplication.setPalette(PALETTES["light"]())
     window = make_window()
-    link = window.add_registry_link
+    link = window.sidebar.add_registry_link
     link.show()
 
     def drawn() -> set[str]:

@@ -308,7 +308,7 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
     assert path is not None
     if not path.exists():
         return f' Only the auth file "{path}" was read, and it does not exist.'
-    from spyglass.core.credentials import CredentialStore
+    from spyglass.core.credentials.store import CredentialStore
 
     try:
         found = CredentialStore(authfile=path).lookup(exc.host)

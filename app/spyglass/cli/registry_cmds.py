@@ -382,7 +382,8 @@ def run_logout(args: argparse.Namespace) -> int:
     """Remove what ``spyglass login`` kept. A keyring that is locked, or fails, cannot say
     whether it keeps anything: that is an error (status 1), as skopeo logout's is when
     it cannot remove an entry, never "no stored credentials"."""
-    from spyglass.core.credentials import KeyringUnavailable, canonical_host
+    from spyglass.core.credentials import canonical_host
+    from spyglass.core.credentials.keyring_store import KeyringUnavailable
     from spyglass.core.transports.registry import credential_store, forget_clients
 
     if args.all:

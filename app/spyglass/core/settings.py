@@ -125,7 +125,7 @@ quay.io (expected true or false)``), for the sentence the window shows."""
 class RegistrySettings:
     """One registry of the places tree, as remembered between sessions.
 
-    The secret is never here: :class:`~spyglass.core.credentials.CredentialStore`
+    The secret is never here: :class:`~spyglass.core.credentials.store.CredentialStore`
     keeps it (the keyring, or the session when there is none).
 
     Attributes:

@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import html
-import logging
-import os
 import platform as _platform
 import time
 from functools import partial
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import (
-    QByteArray,
-    QEvent,
-    QMimeData,
-    QModelIndex,
-    QObject,
-    QPoint,
-    Qt,
-    QTimer,
-    QUrl,
-    qVersion,
-)
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, qVersion
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QGuiApplication,
     QKeySequence,
-    QPalette,
     QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -52,18 +34,9 @@ from PySide6.QtWidgets import (
 
 from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
-from spyglass.core.credentials import CredentialStore
-from spyglass.core.errors import SpyglassError
-from spyglass.core.fileurl import file_url
-from spyglass.core.settings import (
-    LoadedSettings,
-    SavedSettings,
-    Settings,
-    merge_settings,
-    normalize_location,
-    save_settings,
-)
-from spyglass.core.text import shell_quoted, visible
+from spyglass.core.credentials.store import CredentialStore
+from spyglass.core.settings import LoadedSettings, Settings, normalize_location
+from spyglass.core.text import visible
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import muted_color
@@ -77,37 +50,22 @@ from spyglass.gui.models.places import (
     MessageNode,
     PlacesModel,
 )
-from spyglass.gui.registries import RegistryBrowser, passed_over_text, session_only_text
-from spyglass.gui.sample import own_sample
-from spyglass.gui.themed import fill_background, follow_links, mute
+from spyglass.gui.registries import RegistryBrowser
+from spyglass.gui.session_banner import passed_over_text, session_only_text
+from spyglass.gui.sidebar import Sidebar
+from spyglass.gui.themed import mute
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
-from spyglass.gui.views.widgets import (
-    Banner,
-    ChosenRow,
-    ElidedLabel,
-    Spinner,
-    scaled_font,
-    tool_button,
-)
+from spyglass.gui.views.widgets import Banner, ChosenRow, ElidedLabel, Spinner
+from spyglass.gui.window_locations import LocationsMixin
+from spyglass.gui.window_settings import SettingsMixin
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1200, 760)
 PLACES_WIDTH = 280
-ARCHIVE_FILTERS = (
-    "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
-)
 STATUS_TIMEOUT_MS = 6000
 SETTINGS_SAVE_MS = 4000  # past settings.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
-
-
-def sample_layout_path() -> Path:
-    """The bundled sample layout (see :func:`icons.resources_dir`; a copy packaged without
-    it has none)."""
-    return icons.resources_dir() / "sample-layout"
 
 
 def _copy_target(path: str) -> bool:
@@ -120,8 +78,13 @@ def _copy_target(path: str) -> bool:
         return False
 
 
-class MainWindow(QMainWindow):
+class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
     """The Spyglass window.
+
+    Its parts: the LOCAL places (:class:`~spyglass.gui.window_locations.LocationsMixin`),
+    the settings (:class:`~spyglass.gui.window_settings.SettingsMixin`), the sidebar
+    (:class:`~spyglass.gui.sidebar.Sidebar`); menus, status bar, selection, drops and
+    closing here.
 
     Attributes:
         settings: the user's settings; saved in the background when the recent
@@ -131,6 +94,7 @@ class MainWindow(QMainWindow):
         runner: the background job runner of every pane.
         places: the :class:`PlacesModel` of the local tree on the left.
         tree: the view of ``places``.
+        sidebar: the :class:`Sidebar`: the registries tree above the local one.
         registries: the :class:`RegistryBrowser`: the registries tree above the
             local one, and the registry and repository pages.
         content: the middle pane: ``image_view`` or a registry page.
@@ -273,10 +237,9 @@ class MainWindow(QMainWindow):
     # -- building
 
     def _build_places_pane(self) -> QWidget:
-        """The sidebar, on the base colour: REGISTRIES above, LOCAL (layouts, archives) below.
+        """The sidebar (:class:`Sidebar`): REGISTRIES above, LOCAL (layouts, archives) below.
 
-        Two trees under two captions, in a splitter: selecting a row in one
-        clears the selection of the other.
+        Selecting a row in one tree clears the selection of the other.
         """
         self.tree.setModel(self.places)
         self.tree.setHeaderHidden(True)
@@ -291,144 +254,8 @@ class MainWindow(QMainWindow):
         self.tree.setIndentation(16)
         self.tree.setMinimumWidth(180)
         self._chosen_place = ChosenRow(self.tree, self._current_changed)
-
-        registry_tree = self.registries.tree
-        registry_tree.setMinimumWidth(180)
-        for tree in (self.tree, registry_tree):
-            tree.setFrameShape(QFrame.Shape.NoFrame)
-            tree.setAutoFillBackground(False)
-
-        add = tool_button("Add a registry", icon=icons.add_icon())
-        add.clicked.connect(self.registries.add_registry)
-        self.add_registry_button = add
-        self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")
-        self.add_registry_link.setContentsMargins(12, 2, 8, 8)
-        self.add_registry_link.linkActivated.connect(lambda _link: self.registries.add_registry())
-        registries = QWidget()
-        registries_layout = QVBoxLayout(registries)
-        registries_layout.setContentsMargins(0, 0, 0, 0)
-        registries_layout.setSpacing(0)
-        registries_layout.addWidget(self._caption("REGISTRIES", add))
-        registries_layout.addWidget(self.add_registry_link)
-        registries_layout.addWidget(registry_tree, 1)
-        local = QWidget()
-        local_layout = QVBoxLayout(local)
-        local_layout.setContentsMargins(0, 0, 0, 0)
-        local_layout.setSpacing(0)
-        self._local_caption = self._caption("LOCAL")
-        local_layout.addWidget(self._local_caption)
-        local_layout.addWidget(self.tree, 1)
-
-        self.sidebar = QSplitter(Qt.Orientation.Vertical)
-        self.sidebar.addWidget(registries)
-        self.sidebar.addWidget(local)
-        self._registries_section = registries
-        self._local_section = local
-        self.sidebar.setChildrenCollapsible(False)
-        self.sidebar.setHandleWidth(1)
-        fill_background(self.sidebar, lambda base: base.color(QPalette.ColorRole.Base))
-        follow_links()
-        fill_background(self.sidebar.handle(1),
-                        lambda base: base.color(QPalette.ColorRole.Midlight))
-        self._sidebar_moved = False
-        self.sidebar.splitterMoved.connect(self._sidebar_moved_by_hand)
-        self._fit_timer = QTimer(self)
-        self._fit_timer.setSingleShot(True)
-        self._fit_timer.timeout.connect(self._fit_sidebar)
-        model = self.registries.model
-        model.rowsInserted.connect(self._registry_rows_changed)
-        model.rowsRemoved.connect(self._registry_rows_changed)
-        for signal in (self.places.rowsInserted, self.places.rowsRemoved,
-                       self.tree.expanded, self.tree.collapsed):
-            signal.connect(lambda *_: self._fit_timer.start())
-        # the sidebar's height changes with the window and the Transfers panel: the
-        # splitter would share the change out, squeezing LOCAL below its rows
-        self.sidebar.installEventFilter(self)
-        self._registries_changed()
+        self.sidebar = Sidebar(self.tree, self.places, self.registries)
         return self.sidebar
-
-    @staticmethod
-    def _caption(text: str, button: QWidget | None = None) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(10, 8, 6, 4)
-        layout.setSpacing(4)
-        caption = QLabel(text)
-        caption.setFont(scaled_font(caption.font(), 0.85, bold=True))
-        mute(caption)
-        layout.addWidget(caption, 1)
-        if button is not None:
-            layout.addWidget(button)
-        row.setFixedHeight(max(caption.sizeHint().height(),
-                               button.sizeHint().height() if button else 0) + 12)
-        return row
-
-    def _registries_changed(self) -> None:
-        """A line ("Add a registry…") while there is none; room for the tree once there is."""
-        count = self.registries.model.rowCount()
-        self.add_registry_link.setVisible(count == 0)
-        self.registries.tree.setVisible(count > 0)
-        section = self._registries_section
-        if count == 0:
-            section.setMaximumHeight(section.sizeHint().height())
-        else:
-            section.setMaximumHeight(16777215)
-        self._fit_timer.start()
-
-    def _registry_rows_changed(self, parent: QModelIndex, *_rows: int) -> None:
-        if not parent.isValid():
-            self._registries_changed()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Override QObject.eventFilter: fit the sidebar again when its height changes."""
-        if watched is self.sidebar and event.type() == QEvent.Type.Resize:
-            self._fit_timer.start()
-        return super().eventFilter(watched, event)
-
-    def _sidebar_moved_by_hand(self, *_args: object) -> None:
-        self._sidebar_moved = True
-
-    def _fit_sidebar(self) -> None:
-        """LOCAL gets the room its rows need, at most 45 % or what REGISTRIES does not
-        need of the sidebar (whichever is more), REGISTRIES the rest.
-
-        Until the user moves the divider: from then on it stays where they put it.
-        """
-        if self._sidebar_moved or self.registries.model.rowCount() == 0:
-            return
-        sizes = self.sidebar.sizes()
-        total = sum(sizes) or self.sidebar.height()
-        rows = 0
-        for row in range(self.places.rowCount()):
-            rows += 1
-            index = self.places.index(row, 0)
-            if self.tree.isExpanded(index):
-                rows += self.places.rowCount(index)
-        row_height = self.tree.sizeHintForRow(0) if self.places.rowCount() else 0
-        if row_height <= 0:
-            row_height = self.tree.fontMetrics().height() + 8
-        caption = self._local_caption.height()
-        minimum = caption + 2 * row_height
-        wanted = caption + max(rows, 2) * row_height + row_height // 2
-        spare = total - self._registries_wanted()  # what REGISTRIES leaves empty
-        local = max(minimum, min(wanted, max(int(total * 0.45), spare)))
-        self.sidebar.setSizes([total - local, local])
-
-    def _registries_wanted(self) -> int:
-        """The height REGISTRIES needs to show every row it has open, and a little more."""
-        tree, model = self.registries.tree, self.registries.model
-        rows, pending = 0, [QModelIndex()]
-        while pending:
-            parent = pending.pop()
-            for row in range(model.rowCount(parent)):
-                rows += 1
-                index = model.index(row, 0, parent)
-                if tree.isExpanded(index):
-                    pending.append(index)
-        row_height = tree.sizeHintForRow(0) if rows else 0
-        if row_height <= 0:
-            row_height = tree.fontMetrics().height() + 8
-        return self._local_caption.height() + (rows + 1) * row_height  # captions alike
 
     def _listed(self, host: str) -> bool:
         """Whether ``host`` is in the registries list (called on worker threads: reads
@@ -510,167 +337,6 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.busy_spinner)
         bar.addPermanentWidget(self.busy_label)
         bar.addPermanentWidget(self.name_label)
-
-    # -- opening and closing locations
-
-    def open_location(self, path: str | os.PathLike[str], *, select: bool = True) -> QModelIndex:
-        """Open a layout folder or archive in the places tree (listing it in the background).
-
-        With ``select``, the location is selected and, once listed, its first
-        image is shown.
-        """
-        index = self.places.add_location(Path(path))
-        node = self.places.location_node(index)
-        if node is None:
-            return index
-        self.tree.expand(index)
-        if select:
-            if node.state is LoadState.LOADED:
-                self._select_first_image(index)
-            else:
-                self._select_first.add(str(node.path))
-                self.tree.setCurrentIndex(index)
-        self._update_actions()
-        return index
-
-    def restore_session(self) -> None:
-        """At start: the bundled sample on the very first run, else the places open last time."""
-        if not self.settings.first_run_done and not self.settings.recent_locations:
-            def look(_cancel: object) -> Path | None:
-                # the user's own copy: what is dropped on it is written there, not into
-                # a checkout's committed files or an installed package
-                return own_sample(sample_layout_path())
-
-            def found(sample: Path | None) -> None:
-                if sample is not None and not self._closed:
-                    if sample == sample_layout_path():
-                        self._not_remembered.add(normalize_location(sample))
-                    self.open_location(sample)
-
-            # (none when packaged without it): on a worker, like all disk access
-            self.runner.submit(look, on_done=found, what="looking for the sample layout")
-            return
-        paths = self.settings.open_locations
-        self._restored = [str(Path(p)) for p in paths]
-        for i, path in enumerate(paths):
-            self.open_location(path, select=(i == 0))
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Open Layout Folder", self._dialog_start())
-        if folder:
-            self.open_location(folder)
-
-    def choose_archive(self) -> None:
-        file_name, _ = QFileDialog.getOpenFileName(
-            self, "Open Archive", self._dialog_start(), ARCHIVE_FILTERS)
-        if file_name:
-            self.open_location(file_name)
-
-    def _dialog_start(self) -> str:
-        recent = self.settings.recent_locations
-        return os.path.dirname(recent[0]) if recent else os.path.expanduser("~")
-
-    def close_current_location(self) -> None:
-        index = self._chosen_place.chosen()
-        if self.places.location_node(index) is not None:
-            self._remove_location(index)
-
-    def _remove_location(self, index: QModelIndex) -> None:
-        """Close the location of ``index``; the pane lets go of what it showed of it (Qt
-        says nothing of the current row going when its parent row is removed)."""
-        shown = self.places.location_node(self._chosen_place.chosen())
-        removed = self.places.location_node(index)
-        self.places.remove_location(index)
-        if shown is not None and shown is removed:
-            self._current_changed(self._chosen_place.chosen(), QModelIndex())
-
-    def reload_current_location(self) -> None:
-        if self.registries.reload_current():
-            return
-        node = self.places.location_node(self._chosen_place.chosen())
-        if node is not None:
-            self._select_first.add(str(node.path))
-            index = self.places.index(self.places.paths.index(str(node.path)), 0)
-            self.tree.setCurrentIndex(index)
-            self.places.reload(index)
-            self.tree.expand(index)
-
-    def _location_loaded(self, where: Path) -> None:
-        path = str(where)
-        if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
-            self._restored = []  # the start found its place: no more moving on
-        if normalize_location(path) not in self._not_remembered:
-            self.settings.add_recent(path)
-            self.save_settings_later()
-        index = self._location_index(path)
-        if path in self._select_first:
-            self._select_first.discard(path)
-            if self._chosen_place.chosen() == index:
-                self._select_first_image(index)
-                return
-        if index.isValid() and self._chosen_place.chosen() == index:
-            self._current_changed(index, QModelIndex())
-
-    def _location_failed(self, where: Path, message: str) -> None:
-        path = str(where)
-        restoring = path in self._select_first and path in self._restored
-        self._select_first.discard(path)
-        self.show_status(message, assertive=True)
-        index = self._location_index(path)
-        if restoring and index.isValid() and self._chosen_place.chosen() == index:
-            # a place of the last session that is gone: start on the next one still listed
-            following = [p for p in self._restored[self._restored.index(path) + 1:]
-                         if self._location_index(p).isValid()]
-            self._restored = following
-            if following:
-                self._select_first.add(following[0])
-                nxt = self._location_index(following[0])
-                node = self.places.location_node(nxt)
-                if node is not None and node.state is LoadState.LOADED:
-                    self._select_first.discard(following[0])
-                    self._select_first_image(nxt)
-                else:
-                    self.tree.setCurrentIndex(nxt)
-                return
-        if index.isValid() and self._chosen_place.chosen() == index:
-            self._current_changed(index, QModelIndex())
-
-    def _location_refreshed(self, where: Path) -> None:
-        """A copy wrote to this place and its rows were merged: show the selected row
-        again only if what it holds changed (the image view keeps its tab otherwise)."""
-        path = str(where)
-        current = self._chosen_place.chosen()
-        node = self.places.node(current)
-        if isinstance(node, LocationNode) and str(node.path) == path:
-            self._current_changed(current, QModelIndex())  # the count of images
-        elif isinstance(node, ImageNode) and str(node.parent.path) == path:
-            state = self.image_view.state
-            # an archive is rewritten whole: what was read through the old listing is
-            # gone from under it (a folder keeps the blobs of an image still listed)
-            if node.parent.is_archive or state is None \
-                    or state.entry.descriptor != node.entry.descriptor:
-                self._current_changed(current, QModelIndex())
-            else:  # the view reads on through the listing it was shown from (the first
-                # replaced since), never through the later ones: those go now
-                self.places.release_retired(path, keep=1)
-        else:  # the image view shows nothing of that place (another's may be shown)
-            self.places.release_retired(path)
-
-    def _location_index(self, path: str) -> QModelIndex:
-        paths = self.places.paths
-        return self.places.index(paths.index(path), 0) if path in paths else QModelIndex()
-
-    def _select_first_image(self, location: QModelIndex) -> None:
-        for row in range(self.places.rowCount(location)):
-            child = self.places.index(row, 0, location)
-            if isinstance(self.places.node(child), ImageNode):
-                self.tree.setCurrentIndex(child)
-                return
-        if self._chosen_place.chosen() == location:  # no image: say what it holds, now listed
-            self._current_changed(location, QModelIndex())
-        else:
-            self.tree.setCurrentIndex(location)
 
     # -- selection
 
@@ -764,167 +430,6 @@ class MainWindow(QMainWindow):
         self.close_location_action.setEnabled(has_location)
         self.reload_action.setEnabled(has_location or has_registry)
         self.recent_menu.setEnabled(bool(self.settings.recent_locations))
-
-    def _context_menu(self, position: QPoint) -> None:
-        menu = self.context_menu(self.tree.indexAt(position))
-        if menu is not None:
-            menu.exec(self.tree.viewport().mapToGlobal(position))
-
-    def context_menu(self, index: QModelIndex) -> QMenu | None:
-        """The places tree's context menu for the row ``index`` (None for no row)."""
-        node = self.places.node(index)
-        if node is None:
-            return None
-        location = self.places.location_node(index)
-        menu = QMenu(self)
-        if isinstance(node, ImageNode):
-            entry = node.entry
-            menu.addAction("Copy Image Name",
-                           lambda: self.copy_as_given(entry.name))
-            menu.addAction("Copy Digest",
-                           lambda: self._copy(str(entry.descriptor.digest)))
-            menu.addSeparator()
-            menu.addAction(self.copying.copy_action)
-            menu.addSeparator()
-        if location is not None:
-            path = str(location.path)
-            menu.addAction("Copy Path", lambda: self.copy_path(location.path))
-            menu.addAction("Reload", lambda: self._reload_path(path))
-            menu.addSeparator()
-            menu.addAction("Close", lambda: self._close_path(path))
-        return menu
-
-    def _copy(self, text: str) -> None:
-        QGuiApplication.clipboard().setText(text)
-        self.show_status(f"Copied {visible(text)}")
-
-    def copy_path(self, path: Path) -> None:
-        """Put ``path`` on the clipboard as text, and as a ``file:`` URL for file managers.
-        A path with a byte that is not UTF-8 cannot be text as it is (a QString drops
-        the byte): the text is the path as a shell takes it (``$'…\\xff…'``), and the
-        URL carries the byte (``%FF``)."""
-        self.copy_as_given(str(path), url=file_url(path.absolute()))
-
-    def copy_as_given(self, text: str, *, url: str = "") -> None:
-        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it: as it
-        is, or ``$'…'`` where it holds a byte that is not UTF-8 or a control character (a
-        newline); with ``url`` too, for file managers."""
-        quoted = shell_quoted(text)
-        data = QMimeData()
-        data.setText(quoted)
-        if url:
-            data.setUrls([QUrl(url)])
-        QGuiApplication.clipboard().setMimeData(data)
-        if quoted == text:
-            self.show_status(f"Copied {text}")
-        else:
-            self.show_status(f"Copied {quoted}: the name holds what is no text, so it is "
-                             "written as a shell takes it")
-
-    def _reload_path(self, path: str) -> None:
-        index = self._location_index(path)
-        if index.isValid():
-            self.places.reload(index)
-
-    def _close_path(self, path: str) -> None:
-        index = self._location_index(path)
-        if index.isValid():
-            self._remove_location(index)
-
-    # -- recent locations and settings
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.settings.recent_locations:
-            action = self.recent_menu.addAction(visible(path))
-            action.triggered.connect(lambda _checked=False, p=path: self.open_location(p))
-        if self.settings.recent_locations:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent", self._clear_recent)
-
-    def _clear_recent(self) -> None:
-        self.settings.recent_locations = []
-        self.save_settings_later()
-        self._update_actions()
-
-    def save_settings_later(self, *, drain: bool = False, said: str = "") -> None:
-        """Save a snapshot of the settings on the writer thread, merged with what the file
-        holds by then (see :func:`~spyglass.core.settings.merge_settings`): what another
-        window or a hand edit changed since this window last read or saved the file is
-        kept, and taken in here once saved. Then ``said`` goes to the status bar; a save
-        that fails is said in :attr:`settings_banner` instead (once for each reason)."""
-        snapshot = self.settings.copy()
-        # a save queued behind another merges against that one's snapshot: what changed
-        # since is this window's (its base was taken before the first was written; a
-        # change undone meanwhile, Clear Recent after an open, came back)
-        base = self._queued_settings if self._saves_pending else self._settings_base
-        self._queued_settings = snapshot
-        self._saves_pending += 1
-        target = self._settings_file
-
-        def write(_cancel: object) -> SavedSettings:
-            try:
-                return save_settings(snapshot, target, base=base)
-            except SpyglassError as exc:  # logged here too: a window closing says nothing
-                log.warning("%s", exc)
-                raise
-
-        self.runner.submit(
-            write, serial=True, drain=drain, what="saving the settings",
-            on_done=lambda saved: self._settings_saved(snapshot, saved, said),
-            on_error=lambda sentence: self._settings_not_saved(sentence, said))
-
-    def _save_ended(self) -> None:
-        self._saves_pending = max(0, self._saves_pending - 1)
-        if not self._saves_pending:
-            self._queued_settings = None
-
-    def _settings_saved(self, snapshot: Settings, saved: SavedSettings, said: str) -> None:
-        """Take in what the file held besides this window's changes: what the window
-        changed since ``snapshot`` stays, anything else is as saved."""
-        self._save_ended()
-        before = {entry.host: (entry.username, entry.insecure)
-                  for entry in self.settings.registries}
-        self.settings.take(merge_settings(snapshot, self.settings, saved.settings))
-        self._settings_base = saved.settings
-        self.registries.follow_settings(before)
-        self._update_actions()
-        self._settings_left_out = ""
-        if self._settings_failure:  # saved after all: that is no longer so
-            self._settings_told.discard(self._settings_failure)
-            if self.settings_banner.text.endswith(self._settings_failure):
-                self.settings_banner.hide()
-                if self._settings_startup:
-                    self.settings_banner.show_text(self._settings_startup)
-            self._settings_failure = ""
-        if notice := saved.notice():
-            self._tell_settings(notice)
-        if said:
-            self.show_status(said)
-
-    def _settings_not_saved(self, sentence: str, said: str) -> None:
-        """Say why the settings were not saved: in the banner once, and in the status bar
-        too where a change expected to be saved (an edited registry's) was not."""
-        self._save_ended()
-        if self._settings_left_out and self._settings_left_out not in sentence:
-            # said with the failure that keeps the file from being copied aside
-            sentence = f"{self._settings_left_out} {sentence}"
-        self._settings_failure = sentence
-        if said or sentence not in self._settings_told:
-            self.show_status(sentence)
-        self._tell_settings(sentence)
-
-    def _tell_settings(self, *sentences: str) -> None:
-        """Say ``sentences`` about the settings file in its banner, each once: a save
-        failing again the same way says nothing more there."""
-        new = [s for s in sentences if s and s not in self._settings_told]
-        if new:
-            self._settings_told.update(new)
-            kept = [self._settings_startup] if self._settings_startup else []
-            self.settings_banner.show_text(" ".join(kept + new))
-
-    def _settings_dismissed(self) -> None:
-        self._settings_startup = ""
 
     def restore_window_geometry(self) -> bool:
         """Put the window where the settings say it was; False if they say nothing usable."""
@@ -1081,4 +586,4 @@ class MainWindow(QMainWindow):
         return nodes
 
 
-__all__ = ["MainWindow", "sample_layout_path"]
+__all__ = ["MainWindow"]

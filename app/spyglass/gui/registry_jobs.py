@@ -16,13 +16,9 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
-from spyglass.core.credentials import (
-    Credentials,
-    CredentialStore,
-    SaveTarget,
-    canonical_host,
-    capitalized,
-)
+from spyglass.core.credentials import Credentials, canonical_host
+from spyglass.core.credentials.keyring_store import capitalized
+from spyglass.core.credentials.store import CredentialStore, SaveTarget
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     AccessDenied,

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core import blobcache, credentials
+from spyglass.core import blobcache
 from spyglass.core.blobcache import default_cache, set_default_cache
 from spyglass.core.cachedir import make_cache_folder, user_cache_folder
+from spyglass.core.credentials import keyring_store
 from spyglass.core.digest import Digest
 
 D1 = Digest.of(b"one")
@@ -56,7 +57,7 @@ def test_a_missing_home_is_not_made(home: Path, fresh_default: None, caplog) -> 
 
 
 def test_the_keyring_index_lock_does_not_make_a_home(home: Path) -> None:
-    with credentials._index_file_lock():
+    with keyring_store._index_file_lock():
         pass
     assert not home.exists()
 

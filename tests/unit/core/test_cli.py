@@ -992,7 +992,8 @@ def test_a_list_of_images_without_platforms_into_an_archive_is_told_to_choose_on
 
 def test_logout_all_says_what_it_removed_before_the_keyring_locked(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
     from spyglass.core.transports import registry
     from tests.helpers.keyrings import LockableKeyring
 
@@ -1064,7 +1065,8 @@ def test_logout_all_leaves_a_damaged_settings_file_as_it_is(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         tmp_path: Path) -> None:
     """It renamed the file to settings.json.bad: odd for a logout, which saves nothing."""
-    from spyglass.core.credentials import Credentials, CredentialStore
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
     from spyglass.core.transports import registry
     from tests.helpers.keyrings import LockableKeyring
 

@@ -32,15 +32,15 @@ import keyring.errors
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
-from spyglass.core import credentials as credentials_module
 from spyglass.core.credentials import (
-    KEYRING_SERVICE,
     Credentials,
-    CredentialStore,
-    KeyringUnavailable,
     canonical_host,
+    helpers,
+    keyring_store,
     parse_creds,
 )
+from spyglass.core.credentials.keyring_store import KEYRING_SERVICE, KeyringUnavailable
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import SpyglassError
 from tests.helpers.keyrings import LockableKeyring
 
@@ -670,7 +670,7 @@ def test_helper_answering_nonsense_is_an_error(env: Env) -> None:
 
 
 def test_helper_timeout(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(credentials_module, "HELPER_TIMEOUT", 0.3)
+    monkeypatch.setattr(helpers, "HELPER_TIMEOUT", 0.3)
     env.helper("test", "#!/bin/sh\nexec sleep 30\n")
     write_json(env.docker_config, {"credHelpers": {HOST: "test"}})
     with pytest.raises(SpyglassError, match=r"did not answer within 0\.3 seconds"):
@@ -915,7 +915,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     from types import SimpleNamespace
 
     fake = Clock()
-    monkeypatch.setattr(credentials_module, "time", SimpleNamespace(monotonic=fake))
+    monkeypatch.setattr(keyring_store, "time", SimpleNamespace(monotonic=fake))
     return fake
 
 
@@ -947,7 +947,7 @@ def test_a_locked_keyring_is_locked_not_missing_and_is_asked_again_later(
     assert backend.calls == asked
     # unlocked meanwhile: the next lookup, moments later, reads it, with no restart
     backend.locked = False
-    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    clock.now += keyring_store.KEYRING_LOCKED_PAUSE
     found = store.lookup(HOST)
     assert found is not None and (found.username, found.source) == ("alice", "keyring")
     assert not store.keyring_locked
@@ -1002,7 +1002,7 @@ def test_logging_out_of_a_locked_keyring_says_it_removed_nothing(
     assert backend.stored(HOST) is not None  # still there, as said
     # unlocked: removed
     backend.locked = False
-    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    clock.now += keyring_store.KEYRING_LOCKED_PAUSE
     assert store.forget_all() == [HOST]
     assert backend.stored(HOST) is None
 
@@ -1040,7 +1040,7 @@ def test_saving_to_a_locked_keyring_keeps_them_for_the_session_and_says_why(
     assert backend.stored(HOST) is None
     # unlocked: the next save goes to it
     backend.locked = False
-    clock.now += credentials_module.KEYRING_LOCKED_PAUSE
+    clock.now += keyring_store.KEYRING_LOCKED_PAUSE
     assert store.save(HOST, Credentials("alice", SECRET)) == "keyring"
     assert store.why_not_saved(HOST) is None
     assert backend.stored(HOST) is not None
@@ -1131,7 +1131,7 @@ def test_no_error_path_shows_the_secret(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(credentials_module, "HELPER_TIMEOUT", 0.3)
+    monkeypatch.setattr(helpers, "HELPER_TIMEOUT", 0.3)
     store = setup(env)
     with caplog.at_level(logging.DEBUG), pytest.raises(SpyglassError) as info:
         store.lookup(HOST)
@@ -1165,7 +1165,8 @@ def test_no_secret_in_parse_creds_or_keyring_paths(
 
 SECRET_SERVICE_PROBE = textwrap.dedent("""
     import keyring.backends.SecretService as ss
-    from spyglass.core.credentials import CredentialStore, Credentials
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
 
     store = CredentialStore(keyring_backend=ss.Keyring(), environ={})
     assert store.keyring_usable, "the Secret Service backend is not usable"

@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.credentials import Credentials, CredentialStore, KeyringUnavailable
+from spyglass.core.credentials import Credentials
+from spyglass.core.credentials.keyring_store import KeyringUnavailable
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.errors import InvalidReference, SpyglassError
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.hosts import trust_ca_certificate

@@ -19,7 +19,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from spyglass.core.credentials import Credentials, CredentialStore, canonical_host
+from spyglass.core.credentials import Credentials, canonical_host
+from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.reference import DockerReference
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.connections import POOL

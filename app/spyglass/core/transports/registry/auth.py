@@ -172,7 +172,7 @@ class RegistryAuth(httpx.Auth):
     ``credentials`` may be None (anonymous), the credentials themselves, or a
     function that finds them: it is called once, the first time the registry
     asks for credentials, so anonymous access never searches keyrings and
-    auth files. When it raises :class:`~spyglass.core.credentials.KeyringUnavailable`
+    auth files. When it raises :class:`~spyglass.core.credentials.keyring_store.KeyringUnavailable`
     for a locked keyring, requests go on without credentials (:attr:`keyring_locked`
     names it for the sentences of a refusal) and the function is called again once
     the keyring may be asked again: unlocked meanwhile, it answers. For one that failed,
@@ -212,7 +212,7 @@ class RegistryAuth(httpx.Auth):
     def credentials(self) -> Credentials | None:
         """The credentials for this registry, looked up on first use."""
         if not self._looked_up:
-            from spyglass.core.credentials import KeyringUnavailable
+            from spyglass.core.credentials.keyring_store import KeyringUnavailable
 
             assert self._lookup is not None
             with self._lock:

@@ -9,7 +9,8 @@ import traceback
 import httpx
 import pytest
 
-from spyglass.core.credentials import Credentials, KeyringUnavailable
+from spyglass.core.credentials import Credentials
+from spyglass.core.credentials.keyring_store import KeyringUnavailable
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,

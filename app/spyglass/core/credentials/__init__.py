@@ -1,0 +1,153 @@
+"""Registry credentials: what they are, and the registry hosts they are for.
+
+Where they are looked up, and where Spyglass keeps its own:
+:mod:`spyglass.core.credentials.store` (the order of the sources),
+:mod:`~spyglass.core.credentials.keyring_store` (the system keyring),
+:mod:`~spyglass.core.credentials.auth_files` (auth.json and Docker's config files) and
+:mod:`~spyglass.core.credentials.helpers` (``docker-credential-*`` helpers).
+
+Secrets never reach a message: :class:`Credentials` leaves them out of its
+``repr``, errors name files, keys and helpers but never quote values, log lines
+say where credentials came from and nothing more, and exceptions whose objects
+would carry file text or helper output are not chained.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Final
+
+from spyglass.core.errors import SpyglassError, without_password
+
+log = logging.getLogger(__name__)
+
+#: The username a credential helper answers with when the secret is an identity token.
+TOKEN_USERNAME: Final = "<token>"
+DOCKER_HUB: Final = "docker.io"
+DOCKER_HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+#: The key ``docker login`` uses for Docker Hub, in files and in credential helpers.
+DOCKER_HUB_LEGACY_KEY: Final = "https://index.docker.io/v1/"
+
+_HOST_AND_PORT = re.compile(r"(?:[^\s:\[\]]+|\[[0-9a-fA-F:.]+(?:%[\w.-]+)?\])(?::[0-9]+)?",
+                            re.ASCII)
+
+REGISTRY_TOKEN_SOURCE: Final = "registry token"
+"""The ``source`` of credentials that are a Bearer token given as it is."""
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """A username and secret for one registry.
+
+    Attributes:
+        username: the account name; "" when the secret is a bare registry token.
+        password: the password or registry token. Never printed.
+        identity_token: Docker's ``identitytoken``, an OAuth2 refresh token that the
+            registry's token server exchanges for access tokens. Never printed.
+        source: where the credentials came from, for messages: "command line",
+            "session", "keyring", a file's path, or ``docker-credential-NAME``.
+        registry_token: a Bearer token to present as it is (skopeo's
+            ``--registry-token``), instead of asking the token server. Never printed.
+        entry: the key of the auth file's ``auths`` entry they came from (a host,
+            or a repository or namespace on it), for messages; None otherwise.
+    """
+
+    username: str
+    password: str = field(repr=False)
+    identity_token: str | None = field(default=None, repr=False)
+    source: str = ""
+    registry_token: str | None = field(default=None, repr=False)
+    entry: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+    @property
+    def file_entry(self) -> str | None:
+        """``the entry "HOST" in PATH`` for credentials read from an auth file; None for
+        any other source."""
+        return None if self.entry is None else f'the entry "{self.entry}" in {self.source}'
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets among these, for :func:`scrubbed`."""
+        return tuple(s for s in (self.password, self.identity_token, self.registry_token) if s)
+
+
+def parse_creds(text: str, flag: str = "--creds") -> Credentials:
+    """Credentials from ``--creds USERNAME[:PASSWORD]``, split at the first colon as skopeo does.
+
+    With no password (``alice`` or ``alice:``) the password is "": the caller decides
+    whether to ask for one (the command line asks only for ``alice``). Raises
+    :class:`SpyglassError` for "" and for a missing username, naming ``flag``; the
+    message never repeats what was given, since it may hold a password.
+    """
+    if not text:
+        raise SpyglassError(
+            f"The {flag} value is empty; give USERNAME[:PASSWORD], "
+            f"or leave {flag} out to use stored credentials."
+        )
+    username, _, password = text.partition(":")
+    if not username:
+        raise SpyglassError(
+            f'The {flag} value has no username before the ":"; give USERNAME[:PASSWORD].'
+        )
+    return Credentials(username, password, source="command line")
+
+
+def canonical_host(host: str) -> str:
+    """The host a registry is known by here: ``registry.example.com:5000``, ``docker.io``.
+
+    Accepts what people paste: ``https://`` and ``docker://`` prefixes and paths are
+    dropped, case is folded, and every Docker Hub alias becomes ``docker.io``.
+    """
+    text = host.strip()
+    bare = without_scheme(text[len("docker://"):] if text.lower().startswith("docker://")
+                           else text)
+    name = bare.split("/", 1)[0].lower()
+    # HOST or HOST:PORT, an IPv6 address in brackets ([::1]:5000)
+    if not _HOST_AND_PORT.fullmatch(name):
+        shown = without_password(host)
+        raise SpyglassError(
+            f'"{shown}" is not a registry host; expected a name such as '
+            '"registry.example.com" or "localhost:5000"'
+            + ("; credentials do not go in it (give them with --username and "
+               "--password-stdin, or in the sign-in fields)." if shown != host or "@" in name
+               else ".")
+        )
+    return DOCKER_HUB if name in DOCKER_HUB_ALIASES else name
+
+
+def without_scheme(key: str) -> str:
+    """``key`` without an ``http://`` or ``https://`` in front."""
+    for prefix in ("http://", "https://"):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def scrubbed(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with each of ``secrets`` in it replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+_warned: set[tuple[object, ...]] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(message: str, *args: object) -> None:
+    """Log a warning about a file or helper once per process: every lookup meets the
+    same trouble again, and a command (or the window) looks up many times."""
+    with _warned_lock:
+        if (message, *args) in _warned:
+            return
+        _warned.add((message, *args))
+    log.warning(message, *args)
+

@@ -1,0 +1,379 @@
+"""The actions on the rows of the Registries tree and of a repository's page: copy a
+tag's reference (by tag or by digest) or a pull command, delete a tag's image after a
+confirmation that names every tag going with it, and the context menus that offer them.
+
+:class:`RegistryActions` is a part of :class:`~spyglass.gui.registries.RegistryBrowser`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Final
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+from spyglass.core.digest import Digest
+from spyglass.core.settings import Settings
+from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
+from spyglass.gui.registry_jobs import (
+    Connection,
+    DeletePlan,
+    PullTool,
+    delete_image,
+    digest_reference,
+    plan_delete,
+    pull_command,
+    resolve_digest,
+    tag_reference,
+)
+from spyglass.gui.signals import emit
+from spyglass.gui.views.image_view import ImageView
+from spyglass.gui.views.widgets import select_row
+from spyglass.gui.workers import Runner, registry_lane
+
+if TYPE_CHECKING:
+    from spyglass.gui.registries import RegistryBrowser
+
+SHOWN_TAGS: Final = 12
+"""How many tags a confirmation names before it counts the rest (with hundreds, the box
+would outgrow the screen)."""
+
+
+def _names(tags: Sequence[str]) -> str:
+    """``a, b and 3 more``: the first :data:`SHOWN_TAGS` in bold, then how many more."""
+    shown = ", ".join(f"<b>{html.escape(t)}</b>" for t in tags[:SHOWN_TAGS])
+    more = len(tags) - SHOWN_TAGS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def delete_question(plan: DeletePlan) -> str:
+    """The confirmation's text: what goes, including every other tag of the same image
+    (the first few named, the rest counted)."""
+    name = f"{plan.repository}:{plan.tag}"
+    text = (f"<p>Delete <b>{html.escape(name)}</b> from {html.escape(plan.host)}?</p>"
+            f"<p>This deletes the image <code>{plan.digest}</code> itself, ")
+    others = plan.other_tags
+    if others:
+        listed = _names(others)
+        noun = "tag" if len(others) == 1 else f"{len(others)} tags"
+        text += (f"so the other {noun} pointing at it — {listed} — "
+                 f"{'goes' if len(others) == 1 else 'go'} too.</p>")
+    else:
+        text += "which no other tag points at.</p>"
+    if plan.lists:
+        listed = _names(plan.lists)
+        one = len(plan.lists) == 1
+        text += (f"<p>The {'list' if one else 'lists'} {listed} "
+                 f"{'holds' if one else 'hold'} this image as one of "
+                 f"{'its' if one else 'their'} platforms: {'it' if one else 'they'} would "
+                 "name a manifest that is gone.</p>")
+    if plan.unchecked:
+        listed = _names(plan.unchecked)
+        text += (f"<p>Not known for {listed}: {'it' if len(plan.unchecked) == 1 else 'they'}"
+                 " could not be looked at.</p>")
+    return text + "<p>This cannot be undone.</p>"
+
+
+class RegistryActions:
+    """The tag actions and context menus of a :class:`RegistryBrowser`.
+
+    Attributes:
+        table_actions: the repository page's tag actions, on its current row (by name:
+            ``open``, ``copy_reference``, ``copy_digest``, ``copy_podman``,
+            ``copy_docker``, ``delete``).
+        tree_actions: the same for the tree, where Copy and Delete act on whatever row
+            is current.
+    """
+
+    def __init__(self, browser: RegistryBrowser, runner: Runner, settings: Settings,
+                 image_view: ImageView) -> None:
+        self._browser = browser
+        self._runner = runner
+        self._settings = settings
+        self._image_view = image_view
+        self.model = browser.model
+        self.tree = browser.tree
+        self.repository_page = browser.repository_page
+        page = self.repository_page
+        table = page.table
+        self.table_actions = self._tag_actions(table, page.current_tag)
+        copy_menu = QMenu(page.copy_button)
+        for name in ("copy_reference", "copy_digest", "copy_podman", "copy_docker"):
+            copy_menu.addAction(self.table_actions[name])
+        page.copy_button.setMenu(copy_menu)
+        page.copy_button.setDefaultAction(self.table_actions["copy_reference"])
+        page.delete_button.clicked.connect(self.table_actions["delete"].trigger)
+        # in the tree, Copy and Delete act on whatever row is current
+        self.tree_actions = self._tag_actions(
+            self.tree, self._current_tree_tag,
+            copy_reference=lambda _index: self._copy_tree_name(),
+            delete=lambda _index: self._delete_tree_row(),
+        )
+        self.tree.customContextMenuRequested.connect(self._tree_menu)
+        table.customContextMenuRequested.connect(self._table_menu)
+        page.forgetRequested.connect(lambda: self._forget_shown_repository(page.source_root))
+        table.selectionModel().selectionChanged.connect(lambda *_: self.update_buttons())
+
+    def _tag_actions(self, widget: QWidget, target: Callable[[], QModelIndex],
+                     **slots: Callable[[QModelIndex], None]) -> dict[str, QAction]:
+        def action(name: str, text: str, slot: Callable[[QModelIndex], None],
+                   shortcut: QKeySequence | None = None) -> tuple[str, QAction]:
+            act = QAction(text, widget)
+            if shortcut is not None:
+                act.setShortcut(shortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            chosen = slots.get(name, slot)
+            act.triggered.connect(lambda _checked=False: chosen(target()))
+            widget.addAction(act)
+            return name, act
+
+        return dict([
+            action("open", "Open Image", self._browser.select),
+            action("copy_reference", "Copy Reference", self.copy_reference,
+                   QKeySequence(QKeySequence.StandardKey.Copy)),
+            action("copy_digest", "Copy Reference by Digest", self.copy_digest_reference,
+                   QKeySequence("Ctrl+Shift+C")),
+            action("copy_podman", "Copy podman pull Command",
+                   lambda index: self.copy_pull_command(index, "podman"),
+                   QKeySequence("Ctrl+Alt+C")),
+            action("copy_docker", "Copy docker pull Command",
+                   lambda index: self.copy_pull_command(index, "docker")),
+            action("delete", "Delete…", self.delete_tag,
+                   QKeySequence(QKeySequence.StandardKey.Delete)),
+        ])
+
+    # ------------------------------------------------------------------ tag actions
+
+    def _current_tree_tag(self) -> QModelIndex:
+        index = self._browser.chosen_index()
+        return index if isinstance(self.model.node(index), TagNode) else QModelIndex()
+
+    def _tag(self, index: QModelIndex) -> TagNode | None:
+        node = self.model.node(index)
+        return node if isinstance(node, TagNode) else None
+
+    def update_buttons(self) -> None:
+        """Enable the page's tag buttons and actions while it has a tag current."""
+        has_tag = self._tag(self.repository_page.current_tag()) is not None
+        self.repository_page.copy_button.setEnabled(has_tag)
+        self.repository_page.delete_button.setEnabled(has_tag)
+        for action in self.table_actions.values():
+            action.setEnabled(has_tag)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        emit(self._browser.statusMessage, f"Copied {text}")
+
+    def copy_reference(self, index: QModelIndex) -> None:
+        node = self._tag(index)
+        if node is not None:
+            repo = node.parent
+            self._copy(tag_reference(repo.parent.host, repo.name, node.name))
+
+    def copy_pull_command(self, index: QModelIndex, tool: PullTool) -> None:
+        node = self._tag(index)
+        if node is not None:
+            repo = node.parent
+            host = repo.parent.host
+            entry = self._settings.registry(host)
+            # podman has no loopback exception: a registry reached over plain HTTP here
+            # (as loopback ones may be) needs the flag too
+            insecure = (entry is not None and entry.insecure) or repo.parent.connection.plain_http
+            self._copy(pull_command(tool, host, repo.name, node.name, insecure=insecure))
+
+    def copy_digest_reference(self, index: QModelIndex) -> None:
+        """Copy ``HOST/REPO@DIGEST`` (the digest is looked up first if still unknown)."""
+        node = self._tag(index)
+        if node is None:
+            return
+        repo = node.parent
+        host, name = repo.parent.host, repo.name
+        if node.digest is not None:
+            self._copy(digest_reference(host, name, node.digest))
+            return
+        connection, tag = repo.parent.connection, node.name
+        emit(self._browser.statusMessage, f"Looking up the digest of {name}:{tag}…")
+
+        def copy(digest: Digest) -> None:
+            self.model.set_digest(host, name, tag, digest)
+            self._copy(digest_reference(host, name, digest))
+
+        self._runner.submit(lambda cancel: resolve_digest(connection, name, tag, cancel),
+                            on_done=copy,
+                            on_error=lambda message: emit(self._browser.statusMessage, message),
+                            what=f"looking up the digest of {name}:{tag}",
+                            lane=registry_lane(host))
+
+    def delete_tag(self, index: QModelIndex) -> None:
+        """Delete a tag's image, after a confirmation naming every tag that goes with it."""
+        node = self._tag(index)
+        if node is None:
+            return
+        repo = node.parent
+        connection, name, tag = repo.parent.connection, repo.name, node.name
+        page = self.repository_page
+        page.banner.hide()
+        page.header.spinner.start()
+        emit(self._browser.statusMessage,
+             f"Checking which tags of {name} point at the same image as {tag}…")
+        host = connection.host
+        self._runner.submit(
+            lambda cancel: plan_delete(connection, name, tag, cancel),
+            on_done=lambda plan: self._confirm_delete(connection, plan),
+            on_error=lambda message: self._delete_failed(host, name, message, tag),
+            key=f"delete:{connection.host}/{name}",
+            what=f"preparing to delete {name}:{tag}",
+            lane=registry_lane(host),
+        )
+
+    def _confirm_delete(self, connection: Connection, plan: DeletePlan) -> None:
+        self.repository_page.header.spinner.stop()
+        self.repository_page.refresh()
+        if not self._browser.confirm("Delete Image", delete_question(plan), "Delete"):
+            emit(self._browser.statusMessage, "Nothing was deleted.")
+            return
+        self.repository_page.header.spinner.start()
+        self._runner.submit(
+            lambda cancel: delete_image(connection, plan, cancel),
+            on_done=self._image_deleted,
+            on_error=lambda message: self._delete_failed(plan.host, plan.repository, message),
+            key=f"delete:{plan.host}/{plan.repository}",
+            what=f"deleting {plan.repository}@{plan.digest}",
+            lane=registry_lane(plan.host),
+        )
+
+    def _image_deleted(self, plan: DeletePlan) -> None:
+        tags = ", ".join(plan.tags[:SHOWN_TAGS])
+        if len(plan.tags) > SHOWN_TAGS:
+            tags += f" and {len(plan.tags) - SHOWN_TAGS} more"
+        emit(self._browser.statusMessage,
+             f"Deleted {plan.repository}@{plan.digest} from {plan.host} (tags: {tags}).")
+        request = self._image_view.request
+        gone = {f"docker://{tag_reference(plan.host, plan.repository, t)}" for t in plan.tags}
+        repo_index = self.model.repository_index(plan.host, plan.repository)
+        if request is not None and request.name in gone and repo_index.isValid():
+            self.tree.setCurrentIndex(repo_index)
+        if repo_index.isValid():
+            self.model.reload(repo_index)
+            self.repository_page.refresh()
+        emit(self._browser.deleted, plan)
+
+    def _delete_failed(self, host: str, repository: str, message: str,
+                       tag: str | None = None) -> None:
+        """Say why in the repository's page (shown, if a tag's image was)."""
+        page = self.repository_page
+        page.header.spinner.stop()
+        index = self.model.repository_index(host, repository)
+        if index.isValid() and page.source_root != index:
+            self._browser.select(index)
+        page.refresh()
+        page.banner.show_text(message)
+        emit(self._browser.statusMessage, message)
+        if tag is not None:
+            # its image may have been deleted meanwhile by someone else: what the tag
+            # points at now, rather than the digest it had
+            self.model.look_again(host, repository, tag)
+
+    # ------------------------------------------------------------------ tree actions
+
+    def _copy_tree_name(self) -> None:
+        index = self._browser.chosen_index()
+        node = self.model.node(index)
+        if isinstance(node, TagNode):
+            self.copy_reference(index)
+        elif isinstance(node, RepositoryNode):
+            self._copy(f"{node.parent.host}/{node.name}")
+        elif isinstance(node, RegistryNode):
+            self._copy(node.host)
+
+    def _delete_tree_row(self) -> None:
+        index = self._browser.chosen_index()
+        node = self.model.node(index)
+        if isinstance(node, TagNode):
+            self.delete_tag(index)
+        elif isinstance(node, RepositoryNode) and node.pinned:
+            self.model.forget_repository(index)
+            emit(self._browser.settingsChanged)
+        elif isinstance(node, RegistryNode):
+            self._browser.remove_registry(node.host)
+
+    def _tree_menu(self, position: QPoint) -> None:
+        index = self.tree.indexAt(position)
+        if not index.isValid():
+            index = self._browser.chosen_index()
+        elif index != self._browser.chosen_index() and self.model.flags(index) \
+                & Qt.ItemFlag.ItemIsSelectable:
+            self.tree.setCurrentIndex(index)  # the menu acts on the row it was opened on
+        node = self.model.node(index)
+        menu = QMenu(self.tree)
+        if isinstance(node, TagNode):
+            self._add_tag_menu(menu, self.tree_actions)
+            if self._browser.copy_to_action is not None:
+                menu.addSeparator()
+                menu.addAction(self._browser.copy_to_action)
+        elif isinstance(node, RepositoryNode):
+            host, name = node.parent.host, node.name
+            menu.addAction("Copy Name", lambda: self._copy(f"{host}/{name}"))
+            menu.addAction("Reload Tags", lambda: self.model.reload(index))
+            if node.pinned:
+                menu.addSeparator()
+                menu.addAction("Remove from List", lambda: self._forget(index))
+        elif isinstance(node, RegistryNode):
+            host = node.host
+            menu.addAction("Open Repository…", lambda: self._focus_open_field(index))
+            menu.addAction("Copy Host", lambda: self._copy(host))
+            menu.addAction("Reload", lambda: self.model.reload(index))
+            if node.more:  # (the tree reads a page as its end comes into sight)
+                menu.addAction("Load All Repositories", lambda: self.model.fetch_all(index))
+            menu.addSeparator()
+            menu.addAction("Edit Registry…", lambda: self._browser.edit_registry(host))
+            menu.addAction("Remove Registry…", lambda: self._browser.remove_registry(host))
+        else:
+            menu.addAction(self._browser.add_action)
+        menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def _table_menu(self, position: QPoint) -> None:
+        table = self.repository_page.table
+        proxy_index = table.indexAt(position)
+        if proxy_index.isValid():
+            select_row(table, proxy_index.row())
+        index = self.repository_page.current_tag()
+        if not index.isValid():
+            return
+        menu = QMenu(table)
+        self._add_tag_menu(menu, self.table_actions)
+        if self._browser.copy_to_action is not None:
+            menu.addSeparator()
+            menu.addAction(self._browser.copy_to_action)
+        menu.exec(table.viewport().mapToGlobal(position))
+
+    @staticmethod
+    def _add_tag_menu(menu: QMenu, actions: dict[str, QAction]) -> None:
+        """The tag actions (they act on the current row of their view)."""
+        menu.addAction(actions["open"])
+        menu.addSeparator()
+        for name in ("copy_reference", "copy_digest", "copy_podman", "copy_docker"):
+            menu.addAction(actions[name])
+        menu.addSeparator()
+        menu.addAction(actions["delete"])
+
+    def _forget(self, index: QModelIndex) -> None:
+        self.model.forget_repository(index)
+        emit(self._browser.settingsChanged)
+
+    def _forget_shown_repository(self, index: QModelIndex) -> None:
+        """"Remove from List" on the page of a repository opened by name: off the list,
+        and the registry's page shown."""
+        node = self.model.node(index)
+        if not isinstance(node, RepositoryNode) or not node.pinned:
+            return
+        registry = self.model.registry_index(node.parent.host)
+        self._forget(QModelIndex(index))
+        self._browser.select(registry)
+
+    def _focus_open_field(self, index: QModelIndex) -> None:
+        self._browser.select(index)
+        self._browser.registry_page.open_edit.setFocus()

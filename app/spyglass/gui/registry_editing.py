@@ -1,0 +1,222 @@
+"""Adding, editing and removing the registries of the Registries tree: the Add/Edit
+Registry dialog, the passwords it is given (kept in the keyring, or for the session),
+and what another window's (or a hand edit's) settings changed in the list.
+
+:class:`RegistryEditing` is a part of :class:`~spyglass.gui.registries.RegistryBrowser`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from spyglass.core.credentials.store import CredentialStore
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.dialogs.registry import RegistryDialog, RegistryInput
+from spyglass.gui.models.places import LoadState
+from spyglass.gui.registry_jobs import Connection, Kept, forget_credentials, save_credentials
+from spyglass.gui.signals import emit
+from spyglass.gui.views.image_view import ImageView
+from spyglass.gui.workers import Runner
+
+if TYPE_CHECKING:
+    from spyglass.gui.registries import RegistryBrowser
+
+
+class RegistryEditing:
+    """The registries of a :class:`RegistryBrowser`: added, edited, removed.
+
+    Attributes:
+        dialog: the Add/Edit Registry dialog while one is open.
+    """
+
+    def __init__(self, browser: RegistryBrowser, runner: Runner, settings: Settings,
+                 store: CredentialStore, image_view: ImageView, window: QWidget) -> None:
+        self._browser = browser
+        self._runner = runner
+        self._settings = settings
+        self._store = store
+        self._image_view = image_view
+        self._window = window
+        self.model = browser.model
+        self.tree = browser.tree
+        self.dialog: RegistryDialog | None = None
+
+    def connection(self, entry: RegistrySettings, input_: RegistryInput | None = None
+                   ) -> Connection:
+        """How to reach the registry of ``entry`` (with the credentials of ``input_``)."""
+        credentials = input_.credentials if input_ is not None else None
+        return Connection(entry.host, insecure=entry.insecure, store=self._store,
+                          credentials=credentials)
+
+    def add_registry(self) -> RegistryDialog:
+        """Open the Add Registry dialog (window-modal, not blocking)."""
+        return self._open_dialog(None)
+
+    def edit_registry(self, host: str) -> RegistryDialog | None:
+        entry = self._settings.registry(host)
+        if entry is None:
+            return None
+        return self._open_dialog(entry)
+
+    def _open_dialog(self, edit: RegistrySettings | None) -> RegistryDialog:
+        if self.dialog is not None:
+            self.dialog.close()
+        dialog = RegistryDialog(self._runner, self._store, existing_hosts=self.model.hosts,
+                                edit=edit, parent=self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._dialog_accepted(dialog, edit))
+        dialog.trusted.connect(self._ca_trusted)
+        dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _ca_trusted(self, host: str) -> None:
+        """A CA certificate was added for ``host``: connections made before it (cached
+        clients, the tree's) do not trust it; new ones do."""
+        from spyglass.core.transports.registry import forget_clients
+
+        forget_clients()
+        entry = self._settings.registry(host)
+        node = self.model.registry_node(self.model.registry_index(host))
+        if entry is None or node is None or entry.insecure:
+            return  # not listed, or not verifying: nothing it connects with changes
+        if node.state is LoadState.FAILED:  # (on TLS, likely): list it again, trusting
+            self.model.update_registry(entry, self.connection(entry))
+        else:  # what is listed stays (and the row chosen); new requests trust the CA
+            node.connection = self.connection(entry)
+
+    def _dialog_gone(self, dialog: RegistryDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def _dialog_accepted(self, dialog: RegistryDialog, edit: RegistrySettings | None) -> None:
+        result = dialog.result_input
+        if result is None:
+            return
+        if edit is None:
+            self._registry_added(result)
+        else:
+            self._registry_edited(edit, result)
+
+    def _registry_added(self, result: RegistryInput) -> None:
+        entry = result.settings()
+        self._settings.set_registry(entry)
+        index = self.model.add_registry(entry, self.connection(entry, result))
+        emit(self._browser.settingsChanged)
+        self._keep_secret(result)
+        self.tree.setCurrentIndex(index)
+        self.tree.expand(index)
+        emit(self._browser.registryAdded, entry.host)
+
+    def _registry_edited(self, old: RegistrySettings, result: RegistryInput) -> None:
+        entry = result.settings(old.repositories)
+        self._settings.set_registry(entry)
+        current = self._browser.chosen_index()
+        showing = self.model.registry_node(current)
+        self.model.update_registry(entry, self.connection(entry, result))
+        emit(self._browser.settingsEdited, f"Saved the settings of {entry.host}.")
+        if result.credentials is not None:
+            self._keep_secret(result)
+        elif not result.username and old.username:
+            host = entry.host
+            self._runner.submit(lambda _cancel: forget_credentials(self._store, host),
+                                serial=True, what=f"forgetting the password for {host}")
+        if showing is not None and showing.host == entry.host:
+            index = self.model.registry_index(entry.host)
+            self.tree.setCurrentIndex(index)
+            self._browser.show_row(index)
+
+    def _keep_secret(self, result: RegistryInput) -> None:
+        credentials = result.credentials
+        if credentials is None:
+            return
+        host, store = result.host, self._store
+        self._runner.submit(
+            lambda _cancel: save_credentials(store, host, credentials),
+            on_done=lambda kept: self._secret_kept(host, kept),
+            on_error=lambda message: emit(self._browser.statusMessage, message),
+            serial=True,
+            what=f"saving the password for {host}",
+        )
+
+    def _secret_kept(self, host: str, kept: Kept) -> None:
+        # "the system keyring", or the backend someone chose instead (a file, say)
+        keyring = self._store.keyring_description if kept.where == "keyring" else ""
+        node = self.model.registry_node(self.model.registry_index(host))
+        if node is not None:
+            node.credentials_note = (f"password in {keyring}" if kept.where == "keyring"
+                                     else "password kept until Spyglass quits")
+            index = self.model.registry_index(host)
+            emit(self.model.dataChanged, index, index)
+        if kept.overruled_by:  # not the keyring's fault: the banner would say that
+            emit(self._browser.statusMessage,
+                 f"Signed in to {host} until Spyglass quits: $REGISTRY_AUTH_FILE names "
+                 f"{kept.overruled_by}, which comes first, so the password was not saved. "
+                 "Log in with skopeo login (it writes that file), or remove that entry.")
+        elif kept.where == "session":
+            emit(self._browser.sessionOnly, host)  # the window's banner says it (once, and stays)
+        else:
+            emit(self._browser.statusMessage, f"Saved the password for {host} in {keyring}.")
+
+    def remove_registry(self, host: str) -> bool:
+        """Take ``host`` off the list (after asking) and forget its saved password."""
+        entry = self._settings.registry(host)
+        if entry is None:
+            return False
+        text = f"<p>Remove <b>{html.escape(host)}</b> from Spyglass?</p>"
+        if entry.username:
+            text += (f"<p>The password saved for {html.escape(entry.username)} is forgotten "
+                     "too. Nothing on the registry changes.</p>")
+        else:
+            text += "<p>Nothing on the registry changes.</p>"
+        if not self._browser.confirm("Remove Registry", text, "Remove"):
+            return False
+        self._settings.remove_registry(host)
+        emit(self._browser.settingsChanged)
+        store = self._store
+        self._runner.submit(lambda _cancel: forget_credentials(store, host), serial=True,
+                            what=f"forgetting the password for {host}",
+                            on_error=lambda message: emit(self._browser.statusMessage, message))
+        self._take_off(host)
+        emit(self._browser.statusMessage, f"Removed {host}.")
+        emit(self._browser.registryRemoved, host)
+        return True
+
+    def _take_off(self, host: str) -> None:
+        """Take ``host``'s row out of the tree; what showed it shows something else."""
+        showing = self.model.registry_node(self._browser.chosen_index())
+        self.model.remove_registry(host)
+        if showing is not None and showing.host == host:
+            current = self._browser.chosen_index()
+            if current.isValid():  # the row Qt moved to is shown (not the welcome page
+                self._browser.show_row(current)  # under its title)
+            else:
+                self._browser.show_nothing()
+        request = self._image_view.request
+        if request is not None and request.name.startswith(f"docker://{host}/"):
+            self._image_view.show_empty()
+            emit(self._browser.titleChanged, "")
+
+    def follow_settings(self, before: dict[str, tuple[str, bool]]) -> None:
+        """The settings took in what another window (or a hand edit) saved: the tree
+        follows. ``before`` is each registry's user name and insecure flag before that.
+
+        A registry added there is listed, one removed there goes, one whose user name
+        or flag changed there connects anew; the attachment tags show as set there."""
+        now = {entry.host: entry for entry in self._settings.registries}
+        for host in before:
+            if host not in now:
+                self._take_off(host)
+                emit(self._browser.registryRemoved, host)
+        for host, entry in now.items():
+            if host not in before:
+                self.model.add_registry(entry, self.connection(entry))
+            elif before[host] != (entry.username, entry.insecure):
+                self.model.update_registry(entry, self.connection(entry))
+        if self._settings.show_attachment_tags != self._browser.show_attachments:
+            self._browser.set_show_attachments(self._settings.show_attachment_tags)

@@ -1,0 +1,287 @@
+"""The main window's LOCAL places: opening, reloading and closing layout folders and
+archives, what their listing answers, and their context menu (with its clipboard copies).
+
+:class:`LocationsMixin` is one part of :class:`~spyglass.gui.main_window.MainWindow`;
+the attributes it reads are made by the window's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QUrl
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QTreeView
+
+from spyglass.core.fileurl import file_url
+from spyglass.core.settings import Settings, normalize_location
+from spyglass.core.text import shell_quoted, visible
+from spyglass.gui import icons
+from spyglass.gui.copy_side import CopyController
+from spyglass.gui.models.places import ImageNode, LoadState, LocationNode, PlacesModel
+from spyglass.gui.registries import RegistryBrowser
+from spyglass.gui.sample import own_sample
+from spyglass.gui.views.image_view import ImageView
+from spyglass.gui.views.widgets import ChosenRow
+from spyglass.gui.workers import Runner
+
+ARCHIVE_FILTERS = (
+    "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
+)
+
+
+def sample_layout_path() -> Path:
+    """The bundled sample layout (see :func:`icons.resources_dir`; a copy packaged without
+    it has none)."""
+    return icons.resources_dir() / "sample-layout"
+
+
+class LocationsMixin(QMainWindow):
+    """The LOCAL places of the main window (see the module docstring)."""
+
+    settings: Settings
+    runner: Runner
+    places: PlacesModel
+    tree: QTreeView
+    registries: RegistryBrowser
+    image_view: ImageView
+    copying: CopyController
+    _chosen_place: ChosenRow
+    _closed: bool
+    _not_remembered: set[str]
+    _select_first: set[str]
+    _restored: list[str]
+
+    if TYPE_CHECKING:  # made by the window's other parts
+        def show_status(self, message: str, *, assertive: bool = False,
+                        spoken: bool = True) -> None: ...
+        def save_settings_later(self, *, drain: bool = False, said: str = "") -> None: ...
+        def _update_actions(self) -> None: ...
+        def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None: ...
+
+    def open_location(self, path: str | os.PathLike[str], *, select: bool = True) -> QModelIndex:
+        """Open a layout folder or archive in the places tree (listing it in the background).
+
+        With ``select``, the location is selected and, once listed, its first
+        image is shown.
+        """
+        index = self.places.add_location(Path(path))
+        node = self.places.location_node(index)
+        if node is None:
+            return index
+        self.tree.expand(index)
+        if select:
+            if node.state is LoadState.LOADED:
+                self._select_first_image(index)
+            else:
+                self._select_first.add(str(node.path))
+                self.tree.setCurrentIndex(index)
+        self._update_actions()
+        return index
+
+    def restore_session(self) -> None:
+        """At start: the bundled sample on the very first run, else the places open last time."""
+        if not self.settings.first_run_done and not self.settings.recent_locations:
+            def look(_cancel: object) -> Path | None:
+                # the user's own copy: what is dropped on it is written there, not into
+                # a checkout's committed files or an installed package
+                return own_sample(sample_layout_path())
+
+            def found(sample: Path | None) -> None:
+                if sample is not None and not self._closed:
+                    if sample == sample_layout_path():
+                        self._not_remembered.add(normalize_location(sample))
+                    self.open_location(sample)
+
+            # (none when packaged without it): on a worker, like all disk access
+            self.runner.submit(look, on_done=found, what="looking for the sample layout")
+            return
+        paths = self.settings.open_locations
+        self._restored = [str(Path(p)) for p in paths]
+        for i, path in enumerate(paths):
+            self.open_location(path, select=(i == 0))
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open Layout Folder", self._dialog_start())
+        if folder:
+            self.open_location(folder)
+
+    def choose_archive(self) -> None:
+        file_name, _ = QFileDialog.getOpenFileName(
+            self, "Open Archive", self._dialog_start(), ARCHIVE_FILTERS)
+        if file_name:
+            self.open_location(file_name)
+
+    def _dialog_start(self) -> str:
+        recent = self.settings.recent_locations
+        return os.path.dirname(recent[0]) if recent else os.path.expanduser("~")
+
+    def close_current_location(self) -> None:
+        index = self._chosen_place.chosen()
+        if self.places.location_node(index) is not None:
+            self._remove_location(index)
+
+    def _remove_location(self, index: QModelIndex) -> None:
+        """Close the location of ``index``; the pane lets go of what it showed of it (Qt
+        says nothing of the current row going when its parent row is removed)."""
+        shown = self.places.location_node(self._chosen_place.chosen())
+        removed = self.places.location_node(index)
+        self.places.remove_location(index)
+        if shown is not None and shown is removed:
+            self._current_changed(self._chosen_place.chosen(), QModelIndex())
+
+    def reload_current_location(self) -> None:
+        if self.registries.reload_current():
+            return
+        node = self.places.location_node(self._chosen_place.chosen())
+        if node is not None:
+            self._select_first.add(str(node.path))
+            index = self.places.index(self.places.paths.index(str(node.path)), 0)
+            self.tree.setCurrentIndex(index)
+            self.places.reload(index)
+            self.tree.expand(index)
+
+    def _location_loaded(self, where: Path) -> None:
+        path = str(where)
+        if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
+            self._restored = []  # the start found its place: no more moving on
+        if normalize_location(path) not in self._not_remembered:
+            self.settings.add_recent(path)
+            self.save_settings_later()
+        index = self._location_index(path)
+        if path in self._select_first:
+            self._select_first.discard(path)
+            if self._chosen_place.chosen() == index:
+                self._select_first_image(index)
+                return
+        if index.isValid() and self._chosen_place.chosen() == index:
+            self._current_changed(index, QModelIndex())
+
+    def _location_failed(self, where: Path, message: str) -> None:
+        path = str(where)
+        restoring = path in self._select_first and path in self._restored
+        self._select_first.discard(path)
+        self.show_status(message, assertive=True)
+        index = self._location_index(path)
+        if restoring and index.isValid() and self._chosen_place.chosen() == index:
+            # a place of the last session that is gone: start on the next one still listed
+            following = [p for p in self._restored[self._restored.index(path) + 1:]
+                         if self._location_index(p).isValid()]
+            self._restored = following
+            if following:
+                self._select_first.add(following[0])
+                nxt = self._location_index(following[0])
+                node = self.places.location_node(nxt)
+                if node is not None and node.state is LoadState.LOADED:
+                    self._select_first.discard(following[0])
+                    self._select_first_image(nxt)
+                else:
+                    self.tree.setCurrentIndex(nxt)
+                return
+        if index.isValid() and self._chosen_place.chosen() == index:
+            self._current_changed(index, QModelIndex())
+
+    def _location_refreshed(self, where: Path) -> None:
+        """A copy wrote to this place and its rows were merged: show the selected row
+        again only if what it holds changed (the image view keeps its tab otherwise)."""
+        path = str(where)
+        current = self._chosen_place.chosen()
+        node = self.places.node(current)
+        if isinstance(node, LocationNode) and str(node.path) == path:
+            self._current_changed(current, QModelIndex())  # the count of images
+        elif isinstance(node, ImageNode) and str(node.parent.path) == path:
+            state = self.image_view.state
+            # an archive is rewritten whole: what was read through the old listing is
+            # gone from under it (a folder keeps the blobs of an image still listed)
+            if node.parent.is_archive or state is None \
+                    or state.entry.descriptor != node.entry.descriptor:
+                self._current_changed(current, QModelIndex())
+            else:  # the view reads on through the listing it was shown from (the first
+                # replaced since), never through the later ones: those go now
+                self.places.release_retired(path, keep=1)
+        else:  # the image view shows nothing of that place (another's may be shown)
+            self.places.release_retired(path)
+
+    def _location_index(self, path: str) -> QModelIndex:
+        paths = self.places.paths
+        return self.places.index(paths.index(path), 0) if path in paths else QModelIndex()
+
+    def _select_first_image(self, location: QModelIndex) -> None:
+        for row in range(self.places.rowCount(location)):
+            child = self.places.index(row, 0, location)
+            if isinstance(self.places.node(child), ImageNode):
+                self.tree.setCurrentIndex(child)
+                return
+        if self._chosen_place.chosen() == location:  # no image: say what it holds, now listed
+            self._current_changed(location, QModelIndex())
+        else:
+            self.tree.setCurrentIndex(location)
+
+    def _context_menu(self, position: QPoint) -> None:
+        menu = self.context_menu(self.tree.indexAt(position))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def context_menu(self, index: QModelIndex) -> QMenu | None:
+        """The places tree's context menu for the row ``index`` (None for no row)."""
+        node = self.places.node(index)
+        if node is None:
+            return None
+        location = self.places.location_node(index)
+        menu = QMenu(self)
+        if isinstance(node, ImageNode):
+            entry = node.entry
+            menu.addAction("Copy Image Name",
+                           lambda: self.copy_as_given(entry.name))
+            menu.addAction("Copy Digest",
+                           lambda: self._copy(str(entry.descriptor.digest)))
+            menu.addSeparator()
+            menu.addAction(self.copying.copy_action)
+            menu.addSeparator()
+        if location is not None:
+            path = str(location.path)
+            menu.addAction("Copy Path", lambda: self.copy_path(location.path))
+            menu.addAction("Reload", lambda: self._reload_path(path))
+            menu.addSeparator()
+            menu.addAction("Close", lambda: self._close_path(path))
+        return menu
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.show_status(f"Copied {visible(text)}")
+
+    def copy_path(self, path: Path) -> None:
+        """Put ``path`` on the clipboard as text, and as a ``file:`` URL for file managers.
+        A path with a byte that is not UTF-8 cannot be text as it is (a QString drops
+        the byte): the text is the path as a shell takes it (``$'…\\xff…'``), and the
+        URL carries the byte (``%FF``)."""
+        self.copy_as_given(str(path), url=file_url(path.absolute()))
+
+    def copy_as_given(self, text: str, *, url: str = "") -> None:
+        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it: as it
+        is, or ``$'…'`` where it holds a byte that is not UTF-8 or a control character (a
+        newline); with ``url`` too, for file managers."""
+        quoted = shell_quoted(text)
+        data = QMimeData()
+        data.setText(quoted)
+        if url:
+            data.setUrls([QUrl(url)])
+        QGuiApplication.clipboard().setMimeData(data)
+        if quoted == text:
+            self.show_status(f"Copied {text}")
+        else:
+            self.show_status(f"Copied {quoted}: the name holds what is no text, so it is "
+                             "written as a shell takes it")
+
+    def _reload_path(self, path: str) -> None:
+        index = self._location_index(path)
+        if index.isValid():
+            self.places.reload(index)
+
+    def _close_path(self, path: str) -> None:
+        index = self._location_index(path)
+        if index.isValid():
+            self._remove_location(index)
