@@ -1007,6 +1007,29 @@ def test_the_session_banner_names_a_keyring_file_nobody_chose(
         "to use it, set PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring.")
 
 
+def test_a_new_password_says_it_removed_the_one_an_earlier_spyglass_kept(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], keyring_store: CredentialStore
+) -> None:
+    """An earlier Spyglass kept a password in the keyring file nobody chose; a different
+    one typed now removes it (it would outlive the new one) and is kept until Spyglass
+    quits: the status bar says the old one went, where before it went unsaid."""
+    from spyglass.gui.dialogs.registry import RegistryInput
+
+    keyring_store._keyring._chosen = False  # as if keyring had fallen back to it by itself
+    backend = keyring_store._keyring.backend()
+    backend.set_password("spyglass", "r.example",
+                         json.dumps({"username": "alice", "password": "old"}))
+    window = make_window(credentials=keyring_store)
+    window.registries.editing._registry_added(
+        RegistryInput("r.example", "alice", "new", insecure=False, check=None))
+    qtbot.waitUntil(lambda: "was removed" in window.status_text, timeout=WAIT_MS)
+    assert window.status_text == (
+        f"The other password an earlier Spyglass kept for r.example in "
+        f"{keyring_store.passed_over} was removed: the new one is kept until Spyglass "
+        "quits.")
+    assert backend.get_password("spyglass", "r.example") is None
+
+
 def test_a_wrong_field_is_said_under_it_and_the_dialog_makes_room(
         qtbot: QtBot, window: MainWindow) -> None:
     """In a fresh dialog (nothing shown yet that made it taller), the sentence wraps onto

@@ -741,6 +741,29 @@ def test_login_passes_over_a_plain_file_keyring_nobody_chose(
         "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring.")
     assert not keyring_file.exists()
 
+    # an earlier Spyglass kept a login there: the same one again leaves it (it worked,
+    # and goes on working); another one removes it, and says so
+    from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
+
+    ring = PlaintextKeyring()
+    ring.file_path = str(keyring_file)
+    ring.set_password("spyglass", auth_registry.host,
+                      json.dumps({"username": ALICE[0], "password": ALICE[1]}))
+    again = spyglass("login", auth_registry.host, "-u", "alice", "--password-stdin",
+                     env=env, stdin=ALICE[1] + "\n")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == (f"spyglass: Logged in to {auth_registry.host}; the credentials are "
+                            f"in the keyring backend PlaintextKeyring ({keyring_file}, "
+                            "unencrypted).\n")
+    ring.set_password("spyglass", auth_registry.host,
+                      json.dumps({"username": "bob", "password": "old"}))
+    other = spyglass("login", auth_registry.host, "-u", "alice", "--password-stdin",
+                     env=env, stdin=ALICE[1] + "\n")
+    assert other.returncode == 1
+    assert (f"nothing was saved, and the other credentials for {auth_registry.host} that an "
+            "earlier Spyglass kept there were removed. ") in other.error_line()
+    assert ring.get_password("spyglass", auth_registry.host) is None
+
 
 @pytest.mark.parametrize("kind", ["htpasswd", "token"])
 def test_login_with_a_wrong_password_stores_nothing(

@@ -362,9 +362,11 @@ def run_login(args: argparse.Namespace) -> int:
             f"USER:PASSWORD to each command, or {ANOTHER_LOGIN}.")
     passed_over = store.passed_over
     if passed_over is not None:
+        dropped = (f", and the other credentials for {host} that an earlier Spyglass kept "
+                   "there were removed" if store.dropped_before(host) else "")
         raise SpyglassError(
             f"{worked}, but the only keyring is {passed_over}, which Spyglass uses only "
-            "when chosen: nothing was saved. Set up a system keyring, pass --creds "
+            f"when chosen: nothing was saved{dropped}. Set up a system keyring, pass --creds "
             f"USER:PASSWORD to each command, {ANOTHER_LOGIN}, or choose that keyring with "
             f"PYTHON_KEYRING_BACKEND={store.backend_setting}.")
     raise SpyglassError(

@@ -160,6 +160,11 @@ class RegistryEditing:
                  "Log in with skopeo login (it writes that file), or remove that entry.")
         elif kept.where == "session":
             emit(self._browser.sessionOnly, host)  # the window's banner says it (once, and stays)
+            if self._store.dropped_before(host):
+                emit(self._browser.statusMessage,
+                     f"The other password an earlier Spyglass kept for {host} in "
+                     f"{self._store.passed_over or 'the keyring'} was removed: the new one "
+                     "is kept until Spyglass quits.")
         else:
             emit(self._browser.statusMessage, f"Saved the password for {host} in {keyring}.")
 

@@ -1277,6 +1277,56 @@ def test_a_plain_file_keyring_nobody_chose_is_passed_over(
     assert given.keyring_usable is True and given.passed_over is None
 
 
+def test_the_same_login_again_leaves_what_an_earlier_spyglass_kept_in_a_file_nobody_chose(
+    monkeypatch: pytest.MonkeyPatch, plaintext_keyring: PlaintextKeyring
+) -> None:
+    """An earlier Spyglass saved logins in keyrings.alt's file without anyone choosing it;
+    logging in again after an upgrade with the same password removed that entry and saved
+    nothing, so the next start was refused. The same login stays where it was (said to be
+    there); a different one still removes the old entry, and that is told."""
+    import keyring
+    import keyring.core
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: plaintext_keyring)
+    monkeypatch.setattr(keyring.core, "load_env", lambda: None)
+    monkeypatch.setattr(keyring.core, "load_config", lambda: None)
+    plaintext_keyring.set_password("spyglass", "old.example",
+                                   json.dumps({"username": "bob", "password": "pw"}))
+    store = CredentialStore()
+    assert store.passed_over is not None
+    assert store.save("old.example", Credentials("bob", "pw")) == "keyring"
+    assert not store.dropped_before("old.example")
+    found = CredentialStore().lookup("old.example")  # (a later start)
+    assert found is not None and (found.username, found.password) == ("bob", "pw")
+    assert store.save("old.example", Credentials("bob", "other")) == "session"
+    assert store.dropped_before("old.example")
+    assert plaintext_keyring.get_password("spyglass", "old.example") is None
+    assert not store.dropped_before("new.example")
+    assert store.save("new.example", Credentials("bob", "pw")) == "session"
+    assert not store.dropped_before("new.example")
+
+
+def test_logout_all_finds_logins_made_before_there_was_an_index(
+    env: Env, monkeypatch: pytest.MonkeyPatch, plaintext_keyring: PlaintextKeyring
+) -> None:
+    """Spyglass before its keyring index of hosts saved logins nobody listed: ``logout
+    --all`` said "no stored credentials" and they stayed in use. A keyring kept in a file
+    lists them; any other keyring indexes a host when its entry is read."""
+    for host in ("127.0.0.1:5000", "localhost:5000"):
+        plaintext_keyring.set_password("spyglass", host,
+                                       json.dumps({"username": "alice", "password": "pw"}))
+    assert env.store(plaintext_keyring).forget_all() == ["127.0.0.1:5000", "localhost:5000"]
+    assert plaintext_keyring.get_password("spyglass", "localhost:5000") is None
+
+    backend = SlowKeyring()  # (one that cannot be listed)
+    backend.set_password("spyglass", HOST, json.dumps({"username": "alice", "password": "pw"}))
+    assert env.store(backend).forget_all() == []  # nothing tells it is there ...
+    found = env.store(backend).lookup(HOST)  # ... until it is used
+    assert found is not None
+    assert env.store(backend).forget_all() == [HOST]
+    assert backend.get_password("spyglass", HOST) is None
+
+
 def test_a_keyring_that_fails_is_said_without_a_session_to_keep_credentials_for(
         env: Env, caplog: pytest.LogCaptureFixture) -> None:
     """``inspect`` and ``copy`` printed "credentials are kept for the session only": a

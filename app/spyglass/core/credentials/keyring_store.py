@@ -121,6 +121,8 @@ class KeyringAccess:
         it answered otherwise."""
         self._asking = threading.Lock()
         """Held for each call to the keyring: one at a time (a locked one's prompt once)."""
+        self._seen: set[str] = set()
+        """Hosts whose entry was read in this process, and made sure of in the index."""
 
     @property
     def usable(self) -> bool:
@@ -313,7 +315,49 @@ class KeyringAccess:
         if not isinstance(stored, str):
             log.warning("Ignoring the keyring entry for %s: it is not text.", registry)
             return None
+        self._listed(registry)
         return _decode_keyring_entry(registry, stored)
+
+    def _listed(self, registry: str) -> None:
+        """Make sure the index lists ``registry``, whose entry was just read, once per
+        process: a login made before Spyglass kept an index (or one the index lost) is
+        then found by ``logout --all``. Not in a keyring nobody chose: it is given
+        nothing new."""
+        with self._lock:
+            if registry in self._seen:
+                return
+            self._seen.add(registry)
+        if self.passed_over is None and registry not in self.indexed():
+            self.index(add=registry)
+
+    def file_entries(self) -> list[str]:
+        """The hosts a keyring kept in a file has Spyglass entries for, read from the file
+        (keyrings.alt's file backends: an INI file, a section per service); [] for any
+        other keyring, which cannot be listed. What ``logout --all`` removes besides the
+        index: logins made before there was one."""
+        backend = self.writing_backend()
+        path = getattr(backend, "file_path", None)
+        if not type(backend).__module__.startswith("keyrings.alt.") or not isinstance(path,
+                                                                                      str):
+            return []
+        import configparser
+        import importlib
+
+        try:
+            escaping = importlib.import_module("keyrings.alt.escape")  # (untyped)
+            escape, unescape = escaping.escape, escaping.unescape
+            parser = configparser.RawConfigParser()
+            parser.optionxform = str  # type: ignore[assignment,method-assign]
+            parser.read(path, encoding="utf-8")
+            section = escape(KEYRING_SERVICE)
+            names = parser.options(section) if parser.has_section(section) else []
+            hosts = [unescape(name) for name in names]
+        except Exception as exc:  # any trouble: the index and the window's hosts remain
+            log.info("The keyring file %s could not be listed (%s).", path,
+                     type(exc).__name__)
+            return []
+        return [host for host in hosts
+                if host not in (_KEYRING_INDEX_USER, _KEYRING_PROBE_USER)]
 
     def forget(self, registry: str) -> bool:
         """Remove the keyring's entry for ``registry``; True when there was one. Raises

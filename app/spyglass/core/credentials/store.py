@@ -102,6 +102,9 @@ class CredentialStore:
         self._not_saved: dict[str, KeyringUnavailable] = {}
         """Why :meth:`save` kept a host's credentials for the session: the keyring there
         was locked, or failed."""
+        self._dropped: set[str] = set()
+        """Hosts whose other credentials, kept by an earlier Spyglass in the keyring file
+        nobody chose, :meth:`save` removed (see :meth:`dropped_before`)."""
 
     def lookup(
         self, host: str, *, given: Credentials | None = None, repository: str | None = None
@@ -163,6 +166,15 @@ class CredentialStore:
         """
         registry = canonical_host(host)
         not_saved: KeyringUnavailable | None = None
+        if self.passed_over is not None and self._kept_before(registry) == _same(credentials):
+            # the very credentials an earlier Spyglass kept in the file nobody chose: they
+            # stay there (nothing in them is stale), and are found again after a restart
+            with self._lock:
+                self._session.pop(registry, None)
+                self._not_saved.pop(registry, None)
+            log.info("The credentials for %s are those %s keeps already; left there.",
+                     registry, self.passed_over)
+            return "keyring"
         if self.keyring_usable and self.passed_over is None:
             payload: dict[str, str] = {
                 "username": credentials.username, "password": credentials.password,
@@ -208,7 +220,9 @@ class CredentialStore:
             # what an earlier Spyglass kept in the passed-over file would outlive these
             # newer credentials (found again after a restart): it goes
             try:
-                self._keyring.forget(registry)
+                if self._keyring.forget(registry):
+                    with self._lock:
+                        self._dropped.add(registry)
             except KeyringUnavailable as exc:
                 log.warning("What the keyring kept for %s before could not be removed "
                             "(%s).", registry, exc.state)
@@ -218,6 +232,20 @@ class CredentialStore:
         else:
             log.info("Keeping the credentials for %s for this session only.", registry)
         return "session"
+
+    def dropped_before(self, host: str) -> bool:
+        """Whether :meth:`save` removed other credentials for ``host`` that an earlier
+        Spyglass kept in the unencrypted keyring file nobody chose (:attr:`passed_over`):
+        they would have outlived the new ones, kept for the session only."""
+        with self._lock:
+            return canonical_host(host) in self._dropped
+
+    def _kept_before(self, registry: str) -> tuple[str, str, str] | None:
+        try:
+            found = self._keyring.get(registry)
+        except KeyringUnavailable:
+            return None
+        return None if found is None else _same(found)
 
     def keep_for_session(self, host: str, credentials: Credentials) -> None:
         """Keep ``credentials`` for ``host`` until the program ends, nowhere else: they
@@ -275,6 +303,7 @@ class CredentialStore:
         except KeyringUnavailable as exc:
             trouble = exc
         hosts += [canonical_host(host) for host in also]
+        hosts += self._keyring.file_entries()  # (logins made before there was an index)
         # each forget takes its host off the index: one another process added meanwhile
         # stays listed (the index is never deleted whole)
         removed: list[str] = []
@@ -332,6 +361,11 @@ class CredentialStore:
 
     def _env(self, name: str) -> str:
         return self._environ.get(name, "")
+
+
+def _same(credentials: Credentials) -> tuple[str, str, str]:
+    """What makes two credentials the same login (not where they came from)."""
+    return (credentials.username, credentials.password, credentials.identity_token or "")
 
 
 def _password_set_error() -> type[Exception]:
