@@ -88,6 +88,7 @@ from spyglass.core.retry import TRIES_LEFT, pause, wait_after, worth_retrying
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     CheckedDestination,
+    CommitStoresTop,
     ImageDestination,
     ImageSource,
     ReplacingDestination,
@@ -602,21 +603,33 @@ def _execute(
     # children before the lists naming them (a registry refuses a list whose manifests
     # it lacks): the images, then the nested lists and index-only children, children
     # first, then the top list
-    results: list[tuple[InstancePlan, bytes, Digest]] = []
-    for instance in plan.instances:
-        raw, digest = _instance_manifest(instance, written)
-        destination.put_manifest(raw, instance.media_type, digest, cancel=cancel)
-        emit(ManifestWritten(digest, instance.media_type))
-        results.append((instance, raw, digest))
-    for raw, media_type in plan.extra_manifests:
-        digest = Digest.of(raw)
+    # the top is stored by the commit alone where that stores it whole (a registry's tag),
+    # unless attachments are written in between: they come before the name, their
+    # subject already stored
+    by_commit = not plan.attachments and isinstance(destination, CommitStoresTop)
+    deferred: Descriptor | None = None
+
+    def put(raw: bytes, media_type: str, digest: Digest, *, top: bool) -> None:
+        nonlocal deferred
+        if top and by_commit and cast(CommitStoresTop, destination).commit_stores(
+                raw, media_type, digest):
+            deferred = Descriptor(media_type, digest, len(raw))
+            return
         destination.put_manifest(raw, media_type, digest, cancel=cancel)
         emit(ManifestWritten(digest, media_type))
+
+    results: list[tuple[InstancePlan, bytes, Digest]] = []
+    alone = plan.list_media_type is None
+    for instance in plan.instances:
+        raw, digest = _instance_manifest(instance, written)
+        put(raw, instance.media_type, digest, top=alone)
+        results.append((instance, raw, digest))
+    for raw, media_type in plan.extra_manifests:
+        put(raw, media_type, Digest.of(raw), top=False)
     if plan.list_media_type is not None:
         raw = _list_manifest(plan, results)
         digest = Digest.of(raw)
-        destination.put_manifest(raw, plan.list_media_type, digest, cancel=cancel)
-        emit(ManifestWritten(digest, plan.list_media_type))
+        put(raw, plan.list_media_type, digest, top=True)
         top = Descriptor(plan.list_media_type, digest, len(raw))
     else:
         instance, raw, digest = results[0]
@@ -628,6 +641,8 @@ def _execute(
                           cancel=cancel)
     check(cancel)
     destination.commit(top, raw, cancel=cancel)
+    if deferred is not None:
+        emit(ManifestWritten(deferred.digest, deferred.media_type))
     return top
 
 

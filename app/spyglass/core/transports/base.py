@@ -127,6 +127,19 @@ class DigestedDestination(Protocol):
 
 
 @runtime_checkable
+class CommitStoresTop(Protocol):
+    """An :class:`ImageDestination` whose :meth:`~ImageDestination.commit` stores the top
+    manifest itself (a registry's ``PUT`` by tag stores it by digest too): the copy then
+    does not put it first, one request less."""
+
+    def commit_stores(self, raw: bytes, media_type: str, digest: Digest) -> bool:
+        """Whether :meth:`~ImageDestination.commit` with this top manifest stores all that
+        :meth:`~ImageDestination.put_manifest` would (not where it is named by digest
+        only, or where putting it does more: a referrer listed for its subject)."""
+        ...
+
+
+@runtime_checkable
 class HeldReferrers(Protocol):
     """An :class:`AttachmentDestination` that can say whether it holds a referrer already:
     a copy then does not write it, nor ask about its blobs, again."""

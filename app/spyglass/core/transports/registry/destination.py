@@ -361,6 +361,11 @@ class RegistryDestination:
         if not indexed:
             self._add_to_referrers_tag(*referrer, cancel)
 
+    def commit_stores(self, raw: bytes, media_type: str, digest: Digest) -> bool:
+        """Implement CommitStoresTop: a name by tag, for a manifest that is no referrer
+        (one is also listed for its subject when put by digest)."""
+        return self.tag is not None and referrer_entry(raw, media_type, digest) is None
+
     @property
     def required_digest(self) -> Digest | None:
         """Implement DigestedDestination: the digest of a name by digest."""
