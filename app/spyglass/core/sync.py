@@ -311,8 +311,8 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpyglassError(f'The sync source file "{path}" is not valid YAML: '
-                            f"{' '.join(str(exc).split())}.") from exc
+        raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
+                            f"{_yaml_problem(exc)}.") from exc
     if data is None:
         data = {}
     wrong = _wrong_shape(data)
@@ -324,6 +324,29 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     if not data:
         raise SpyglassError(f'The sync source file "{path}" names no registry.')
     return cast("dict[str, dict[str, Any]]", data)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """The parser's complaint as the end of one sentence: ``at line L, column C: what``
+    (1-based, where the parser noticed it, and where what it was reading began), without
+    its quoted snippets and carets."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None and exc.problem:
+        mark = exc.problem_mark
+        said = f" at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        begun = exc.context_mark
+        if exc.context and begun is not None and (begun.line, begun.column) != (
+                mark.line, mark.column):
+            said += (f" ({exc.context.removeprefix('while ')} begun at line "
+                     f"{begun.line + 1}, column {begun.column + 1})")
+        return said
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not take
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return (f": the character U+{ord(character):04X} at position {exc.position + 1} "
+                "is not allowed")
+    said = " ".join(str(exc).split()).replace(' in "<unicode string>"', "")
+    return f": {said}" if said else ""
 
 
 def _wrong_shape(data: object) -> str | None:

@@ -118,6 +118,24 @@ def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
     assert f'"{path}"' in str(caught.value) and said in str(caught.value)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("r.example: [1\n", " at line 2, column 1: expected ',' or ']', but got '<stream end>' "
+     "(parsing a flow sequence begun at line 1, column 12)."),
+    ("r.example:\n  images:\n    team/app: [\"1.0\"\n",
+     " at line 4, column 1: expected ',' or ']', but got '<stream end>' (parsing a flow "
+     "sequence begun at line 3, column 15)."),
+    ("r.example:\n  x: \"\x01\"\n", ": the character U+0001 at position 18 is not allowed."),
+])
+def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text(text)
+    with pytest.raises(SpyglassError) as caught:
+        list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert str(caught.value) == f'The sync source file "{path}" is not valid YAML{said}'
+
+
 @pytest.mark.parametrize(("kinds", "said"), [
     (("oci", "docker"), '"oci" is not a sync source transport: give --src docker, dir or yaml.'),
     (("docker", "oci"), '"oci" is not a sync destination transport'),
