@@ -255,6 +255,12 @@ def _walk_error(base: Path) -> Callable[[OSError], None]:
 # ------------------------------------------------------------------ yaml
 
 _ENTRY_KEYS: Final = {"images", "images-by-tag-regex", "credentials", "tls-verify", "cert-dir"}
+_NEWER_KEYS: Final = {
+    "images-by-semver": "newer skopeo's key (tags by a version range), which this sync does "
+                        "not read: list the tags under images, or match them with "
+                        "images-by-tag-regex",
+}
+"""Keys of newer skopeo's sync file, refused with what to write instead."""
 
 
 def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSource]:
@@ -359,6 +365,9 @@ def _wrong_shape(data: object) -> str | None:
         if not isinstance(entry, dict):
             return f"{where} is a {_kind(entry)} where a mapping was expected"
         unknown = sorted(str(key) for key in entry if key not in _ENTRY_KEYS)
+        newer = [key for key in unknown if key in _NEWER_KEYS]
+        if newer:
+            return f'{where}, "{newer[0]}" is {_NEWER_KEYS[newer[0]]}'
         if unknown:
             return f'{where}, "{unknown[0]}" is not a key skopeo reads'
         problem = _entry_problem(entry)

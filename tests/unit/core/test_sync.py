@@ -105,7 +105,9 @@ r.example:5000:
     ("r.example:\n  images:\n    app: latest\n", '"app" has a string where a list of tags'),
     ("r.example:\n  images-by-tag-regex:\n    app: '(['\n", "is no regular expression"),
     ("r.example:\n  tls-verify: maybe\n", "tls-verify must be true or false"),
-    ("r.example: [1\n", "is not valid YAML"),
+    ("r.example:\n  images-by-semver:\n    app: '>=1.0'\n",
+     '"images-by-semver" is newer skopeo\'s key (tags by a version range), which this sync '
+     "does not read: list the tags under images, or match them with images-by-tag-regex"),
     ("", "names no registry"),
 ])
 def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
