@@ -187,6 +187,22 @@ def test_a_yaml_source_with_two_repositories_and_a_tag_expression(
     assert tags_of(fresh_registry, "s/tools") == ["v0", "v1"]
 
 
+def test_a_registry_naming_no_image_is_a_note_and_the_others_are_synced(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """As skopeo warns "No images specified for registry" and goes on."""
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"127.0.0.1:9:\n  images: {{}}\n{source}:\n  tls-verify: false\n"
+                       "  images:\n    sync/tools: [v0]\n")
+    done = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f'Note: No images are named for the registry 127.0.0.1:9 in "{listing}": its images '
+        "and images-by-tag-regex list none. It is passed over."]
+    assert done.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
+
+
 @pytest.fixture
 def broken_source(
     make_registry: Callable[..., RegistryServer], tmp_path: Path

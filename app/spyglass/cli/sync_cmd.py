@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             check_policy(args, image.source)
     for source in sources:
         if source.empty is not None:
-            note(f"{source.empty} It is passed over.")
+            _note(f"{source.empty} It is passed over.")
     listed = [source for source in sources if source.error is None and source.empty is None]
     unlisted = [source for source in sources if source.error is not None]
     for source in unlisted:
@@ -205,6 +205,19 @@ def _about(error: SpyglassError, doing: str, after: str = "") -> SpyglassError:
     error.message = f"{doing}: {error.message}{after}"
     error.on_command_line = f"{doing}: {said}{after}"
     return error
+
+
+def _note(text: str) -> None:
+    """``Note: TEXT`` on stderr, as the copies' notes are (not silenced by ``-q``): what
+    the sync passes over, and goes on."""
+    from spyglass.cli import terminal_safe
+
+    if sys.stderr is None:
+        return
+    try:
+        print(f"Note: {terminal_safe(text)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # (telling never fails the sync)
 
 
 def _write(line: str) -> None:

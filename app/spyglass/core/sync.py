@@ -75,8 +75,9 @@ class SyncSource:
     """Why its images could not be listed (a yaml entry's repository that is not there);
     the sync says so and, with ``--keep-going``, goes on with the other sources."""
     empty: str | None = None
-    """Why a yaml entry has no image to copy (no tag matches its expression): said, and
-    not counted among the sources, as skopeo warns and goes on."""
+    """Why a yaml entry has no image to copy (no tag matches its expression, a registry
+    names no image): said, and not counted among the sources, as skopeo warns and goes
+    on."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,12 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSo
     path = Path(request.source)
     for registry, entry in read_yaml(path).items():
         options = _entry_options(path, registry, entry, request.registry)
+        if not entry.get("images") and not entry.get("images-by-tag-regex"):
+            # as skopeo warns "No images specified for registry" and goes on
+            yield SyncSource(registry, empty=f'No images are named for the registry '
+                             f'{registry} in "{path}": its images and images-by-tag-regex '
+                             "list none.")
+            continue
         for repository, refs in (entry.get("images") or {}).items():
             yield _yaml_source(request, path, registry, repository, options, list_tags,
                                refs=list(refs or []))

@@ -181,6 +181,20 @@ def test_a_yaml_expression_matching_no_tag_is_passed_over_not_failed(tmp_path: P
     assert source.empty is not None and "has no tags that match" in source.empty
 
 
+@pytest.mark.parametrize("images", ["images: {}", "images:", "images-by-tag-regex: {}"])
+def test_a_registry_naming_no_image_is_passed_over_with_a_note(
+    tmp_path: Path, images: str
+) -> None:
+    """As skopeo warns "No images specified for registry" and goes on."""
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"r.example:5000:\n  {images}\nm.example:\n  images:\n    team/db: ['15']\n")
+    empty, listed = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
+    assert empty.images == () and empty.error is None
+    assert empty.empty == (f'No images are named for the registry r.example:5000 in "{path}": '
+                           "its images and images-by-tag-regex list none.")
+    assert [str(image.source) for image in listed.images] == ["docker://m.example/team/db:15"]
+
+
 def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
     request = SyncRequest("docker", "r.example:5000/team/db:15", "docker",
                           "docker://m.example/mirror")
