@@ -445,3 +445,64 @@ def test_one_token_serves_every_image_of_a_repository(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "Synced 4 images from 1 sources"
     assert tokens.tokens_issued == 1, tokens.requests
+
+
+@pytest.fixture(scope="module")
+def private_source(auth_registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+                   ) -> str:
+    """The session's auth registry with ``priv/app:a``; returns its host."""
+    layout = single_images(tmp_path_factory.mktemp("private") / "layout", ("a",))
+    push_image(auth_registry, layout, "a", "priv/app:a", creds=ALICE)
+    return auth_registry.host
+
+
+@pytest.mark.parametrize("kind", ["docker", "docker dry-run", "yaml", "yaml keep-going"])
+def test_a_source_wanting_credentials_is_one_sentence_naming_sync_s_flags(
+    private_source: str, fresh_registry: RegistryServer, tmp_path: Path, kind: str
+) -> None:
+    """Not a traceback (the advice once parsed sync's SOURCE as a copy's image name), and
+    the flag named is sync's own --src-creds (sync has no --creds)."""
+    listing = tmp_path / "nocreds.yaml"
+    listing.write_text(f"{private_source}:\n  tls-verify: false\n  images:\n    priv/app: []\n")
+    source = f"{private_source}/priv/app" if kind.startswith("docker") else str(listing)
+    flags = {"docker dry-run": ["--dry-run"], "yaml keep-going": ["--keep-going"]}.get(kind, [])
+    done = spyglass("sync", "-q", *flags, "--src", kind.split()[0], "--dest", "docker",
+                    "--src-tls-verify=false", source, f"{fresh_registry.host}/m")
+    assert done.returncode == 1
+    wants = (f"Listing the tags of {private_source}/priv/app failed: the registry "
+             f"{private_source} wants valid credentials. Log in with spyglass login "
+             f"{private_source}, or pass --src-creds USER:PASSWORD.")
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    if kind == "yaml keep-going":  # a line, and the sync goes on
+        assert lines[0] == f"spyglass: {wants}", done.stderr
+        assert done.stdout.splitlines()[-1] == "Synced 0 images from 0 sources, 1 failed"
+        return
+    assert lines[0].startswith(f"spyglass: {wants}"), done.stderr  # (a keyring's advice)
+    if kind == "yaml":  # what it did comes after the advice
+        assert lines[0].endswith(". Stopped there: --keep-going goes on with the other "
+                                 "sources."), done.stderr
+
+
+def test_refused_credentials_name_their_flag_or_the_yaml_file_they_came_from(
+    private_source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    given = spyglass("sync", "-q", "--src", "docker", "--dest", "docker",
+                     "--src-tls-verify=false", "--src-creds", "alice:bad",
+                     f"{private_source}/priv/app", f"{fresh_registry.host}/m")
+    assert given.returncode == 1
+    assert given.stderr == (
+        f"spyglass: Listing the tags of {private_source}/priv/app failed: the registry "
+        f"{private_source} refused the credentials given. Check the user name and password "
+        "given with --src-creds USER:PASSWORD.\n")
+    listing = tmp_path / "badcreds.yaml"
+    listing.write_text(f"{private_source}:\n  tls-verify: false\n  credentials: {{username: "
+                       "alice, password: bad}\n  images:\n    priv/app: []\n")
+    from_file = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                         f"{fresh_registry.host}/m")
+    assert from_file.returncode == 1
+    assert from_file.stderr == (
+        f"spyglass: Listing the tags of {private_source}/priv/app failed: the registry "
+        f"{private_source} refused the credentials given. Check the entry "
+        f'"{private_source}" in "{listing}". Stopped there: --keep-going goes on with the '
+        "other sources.\n")

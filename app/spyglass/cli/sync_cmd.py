@@ -20,13 +20,15 @@ from spyglass.cli.copy_sides import (
     add_side_flags,
     check_policy,
     side_hints,
+    sides_named,
+    with_side_flags,
 )
 from spyglass.core.errors import SpyglassError
 
 if TYPE_CHECKING:
     from spyglass.cli.progress import Reporter
     from spyglass.core.copy import CopyOptions
-    from spyglass.core.sync import SyncImage, SyncRequest
+    from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
     from spyglass.core.sync_run import ImageResult
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -73,7 +75,15 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, registry_sides=_sides_of)
+
+
+def _sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
+    """The sides an error is about (sync's :data:`~spyglass.cli.SidesOf`): those the
+    failed copy's own sentence named, as copy tells them; before any copy, the source
+    (its listing)."""
+    failed: list[str] | None = getattr(args, "failed_sides", None)
+    return ["src"] if failed is None else failed
 
 
 _NEWER: Final = ("is a newer skopeo's sync flag, which Spyglass's sync does not take yet: "
@@ -134,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     for source in unlisted:
         assert source.error is not None
         if not args.keep_going:
-            raise _about(source.error, f"Listing the images of {source.label} failed")
-        note(f"Listing the images of {source.label} failed: {_said(source.error)}")
+            args.closing = " Stopped there: --keep-going goes on with the other sources."
+            raise _listing_failed(source)
+        note(with_side_flags(_said(_listing_failed(source)), ["src"]))
     if args.dry_run:
         for image in images:
             _write(f"Would copy {image.source} → {image.destination}")
@@ -159,12 +170,13 @@ def run(args: argparse.Namespace) -> int:
         _write(summary + (f"; {left} not copied" if left else ""))
         stopped = failed[0]
         assert stopped.error is not None
-        args.side_names = (stopped.image.source, stopped.image.destination)  # (hints)
         error = stopped.error
-        error.on_command_line = side_hints(_said(error), stopped.image.source,
-                                           stopped.image.destination)
-        raise _about(error, _copying(stopped.image) + " failed",
-                     " Stopped there: --keep-going goes on with the other images.")
+        # (the sides its own sentence names: the one said names both images)
+        args.failed_sides = sides_named(_said(error), stopped.image.source,
+                                        stopped.image.destination)
+        error.on_command_line = with_side_flags(_said(error), args.failed_sides)
+        args.closing = " Stopped there: --keep-going goes on with the other images."
+        raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
     return 1 if failed or unlisted else 0
 
@@ -195,15 +207,29 @@ def _copying(image: SyncImage) -> str:
     return f"Copying {image.source} to {image.destination}"
 
 
+def _listing_failed(source: SyncSource) -> SpyglassError:
+    """The error of a source whose images could not be listed, as one sentence naming it:
+    the registry's own (``Listing the tags of REPOSITORY failed: …``) where it names the
+    source already, else that sentence after what failed."""
+    error = source.error
+    assert error is not None
+    if source.label in _said(error):
+        return error
+    return _about(error, f"Listing the images of {source.label} failed")
+
+
 def _said(error: SpyglassError) -> str:
     return error.on_command_line or error.message
 
 
-def _about(error: SpyglassError, doing: str, after: str = "") -> SpyglassError:
+def _about(error: SpyglassError, doing: str) -> SpyglassError:
     """``error`` (its kind kept, for the advice the command line adds) saying what failed."""
     said = _said(error)
-    error.message = f"{doing}: {error.message}{after}"
-    error.on_command_line = f"{doing}: {said}{after}"
+    error.message = f"{doing}: {error.message}"
+    error.on_command_line = f"{doing}: {said}"
+    refusal = getattr(error, "refusal", None)
+    if refusal:  # (the sentence without its advice, said with an auth file's instead)
+        error.refusal = f"{doing}: {refusal}"  # type: ignore[attr-defined]
     return error
 
 

@@ -437,7 +437,7 @@ def _entry_options(
     if credentials:
         options = replace(options, anonymous=False, credentials=Credentials(
             credentials.get("username", ""), credentials.get("password", ""),
-            source=f'"{path}"'))
+            source=f'"{path}"', entry=registry))  # (a refusal names the entry)
     if "tls-verify" in entry:
         options = replace(options, tls_verify=entry["tls-verify"])
     if entry.get("cert-dir"):
