@@ -506,3 +506,75 @@ def test_refused_credentials_name_their_flag_or_the_yaml_file_they_came_from(
         f"{private_source} refused the credentials given. Check the entry "
         f'"{private_source}" in "{listing}". Stopped there: --keep-going goes on with the '
         "other sources.\n")
+
+
+def signatures_of(name: str) -> list[object]:
+    done = spyglass("signatures", "--tls-verify=false", name)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["Manifests"]  # type: ignore[no-any-return]
+
+
+def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """The tags cosign's signatures and the referrers fallback index are under are no
+    images of their own: the copy of their image carries them (before, the sync then
+    copied the fallback tag as an image, one platform of it: the SBOM was lost), and
+    those of an image the sync does not copy are copied whole after the others."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+    for name in ("signed/app:v1", f"orphan/app@{digest}"):  # (orphan: no tag names it)
+        pushed = spyglass("copy", "-q", *tls, f"oci:{tmp_path / 'layout'}:app",
+                          f"docker://{source.host}/{name}")
+        assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    attached = [f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig"]
+    assert tags_of(source, "signed/app") == sorted([*attached, "v1"])
+    target = fresh_registry.host
+
+    dry = spyglass("sync", "--dry-run", *tls, "--src", "docker", "--dest", "docker",
+                   f"{source.host}/signed/app", f"{target}/m")
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0] == (f"Would copy docker://{source.host}/signed/app:v1 → "
+                        f"docker://{target}/m/app:v1")
+    assert sorted(lines[1:3]) == [
+        f"Would carry docker://{source.host}/signed/app:{tag} → docker://{target}/m/app:{tag} "
+        f"along with the image {hexdigits[:12]} (or copy it whole, if "
+        "that image is not synced)" for tag in attached]
+    assert lines[3] == ("Would sync 1 images from 1 sources, with 2 tags of what is attached "
+                        "to them")
+
+    done = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                    f"{source.host}/signed/app", f"{target}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"Copied docker://{source.host}/signed/app:v1 → docker://{target}/m/app:v1 ({digest})",
+        "Synced 1 images from 1 sources; 2 tags of what is attached to them carried along"]
+    assert signatures_of(f"docker://{target}/m/app:v1") == signatures_of(
+        f"docker://{source.host}/signed/app:v1")
+    for tag in attached:
+        assert raw_digest(f"docker://{target}/m/app:{tag}") == raw_digest(
+            f"docker://{source.host}/signed/app:{tag}")
+
+    orphan = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                      f"{source.host}/orphan/app", f"{target}/o")
+    assert orphan.returncode == 0, orphan.stderr
+    assert orphan.stdout.splitlines()[-1] == "Synced 2 images from 1 sources"
+    assert tags_of(fresh_registry, "o/app") == attached
+    for tag in attached:  # whole: the referrers index is not cut down to one platform
+        assert raw_digest(f"docker://{target}/o/app:{tag}") == raw_digest(
+            f"docker://{source.host}/orphan/app:{tag}")
+
+    removed = spyglass("sync", "-q", "--remove-signatures", *tls, "--src", "docker",
+                       "--dest", "docker", f"{source.host}/signed/app", f"{target}/r")
+    assert removed.returncode == 0, removed.stderr
+    (said,) = removed.stderr.splitlines()
+    assert said in (f"Note: 2 tags of signatures and referrers ({', '.join(order)}) are left "
+                    "out, as --remove-signatures asks." for order in (attached, attached[::-1]))
+    assert removed.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
+    assert tags_of(fresh_registry, "r/app") == ["v1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
@@ -133,8 +134,15 @@ def run(args: argparse.Namespace) -> int:
     destination = registry_options(args, None, "dest") if args.dest == "docker" else None
     sources = list_sources(request, registry_tags())
     images = [image for source in sources for image in source.images]
+    attached = [image for source in sources for image in source.attached]
+    if attached and args.remove_signatures:
+        _note(f"{_tags(len(attached))} of signatures and referrers ("
+              f"{', '.join(_tag_of(image) for image in attached)}) "
+              f"{'is' if len(attached) == 1 else 'are'} left out, as --remove-signatures "
+              "asks.")
+        attached = []
     if not args.insecure_policy:
-        for image in images:
+        for image in images + attached:
             check_policy(args, image.source)
     for source in sources:
         if source.empty is not None:
@@ -150,14 +158,30 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         for image in images:
             _write(f"Would copy {image.source} → {image.destination}")
+        for image in attached:
+            assert image.attached_to is not None
+            _write(f"Would carry {image.source} → {image.destination} along with the image "
+                   f"{image.attached_to.short} (or copy it whole, if that image is not synced)")
         _write(f"Would sync {len(images)} images from {len(listed)} sources"
-               + (f", {len(unlisted)} not listed" if unlisted else ""))
+               + (f", {len(unlisted)} not listed" if unlisted else "")
+               + (f", with {_tags(len(attached))} of what is attached to them" if attached
+                  else ""))
         return 1 if unlisted else 0
     from spyglass.cli.progress import Reporter
 
     reporter = Reporter(sys.stderr, quiet=args.quiet, several=True)
+    left_over: list[SyncImage] = []
+    weighed = False  # (whether what the images carried along was looked at)
     try:
         results = _copy(args, images, options, destination, reporter)
+        if attached and (args.keep_going or all(r.error is None for r in results)):
+            # what no synced image carried along (its subject is not a tag here, or its
+            # copy failed): copied as it is, whole, so that nothing the source has is lost
+            covered = {digest for result in results for digest in result.covered}
+            left_over = [image for image in attached if image.attached_to not in covered]
+            weighed = True
+            results += _copy(args, left_over, replace(options, multi_arch="all"),
+                             destination, reporter)
     finally:
         reporter.close()
     copied = [result for result in results if result.error is None]
@@ -165,6 +189,9 @@ def run(args: argparse.Namespace) -> int:
     summary = f"Synced {len(copied)} images from {len(listed)} sources"
     if failed or unlisted:
         summary += f", {len(failed) + len(unlisted)} failed"
+    carried = len(attached) - len(left_over) if weighed else 0
+    if carried:
+        summary += f"; {_tags(carried)} of what is attached to them carried along"
     if failed and not args.keep_going:
         left = len(images) - len(results)
         _write(summary + (f"; {left} not copied" if left else ""))
@@ -179,6 +206,17 @@ def run(args: argparse.Namespace) -> int:
         raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
     return 1 if failed or unlisted else 0
+
+
+def _tags(count: int) -> str:
+    return f"{count} tag{'' if count == 1 else 's'}"
+
+
+def _tag_of(image: SyncImage) -> str:
+    from spyglass.core.reference import DockerName
+
+    name = image.source
+    return name.reference.tag or str(name) if isinstance(name, DockerName) else str(name)
 
 
 def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,

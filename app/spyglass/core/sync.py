@@ -40,6 +40,7 @@ from spyglass.core.reference import (
 
 if TYPE_CHECKING:
     from spyglass.core.cancel import CancelToken
+    from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
 
 SourceKind = Literal["docker", "dir", "yaml"]
@@ -59,6 +60,9 @@ class SyncImage:
     destination: ImageName
     registry: RegistryOptions | None = None
     """How the source's registry is reached (a yaml entry's own credentials and TLS)."""
+    attached_to: Digest | None = None
+    """For a tag of what is attached to another image (see :func:`attachment_subject`):
+    that image's digest."""
 
 
 class NothingToSync(SpyglassError):
@@ -71,6 +75,11 @@ class SyncSource:
 
     label: str
     images: tuple[SyncImage, ...] = ()
+    attached: tuple[SyncImage, ...] = ()
+    """The tags of a repository listed whole that hold what is attached to another image
+    (:func:`attachment_subject`): not images of their own. The copy of their subject
+    carries them along; those whose subject the sync did not copy are copied after the
+    others, whole (a copy of one platform would cut a referrers index down)."""
     error: SpyglassError | None = None
     """Why its images could not be listed (a yaml entry's repository that is not there);
     the sync says so and, with ``--keep-going``, goes on with the other sources."""
@@ -187,18 +196,47 @@ def _repository_source(
         references = [_with_ref(reference, ref) for ref in refs]
     else:
         tags = list_tags(reference, registry)
-        references = [reference.with_tag(tag) for tag in tags if keep is None or keep(tag)]
-        if not references:
+        chosen = [tag for tag in tags if keep is None or keep(tag)]
+        if not chosen:
             raise NothingToSync(f'No images to sync found in "{label}": the repository '
                                 f"{reference.name} has no tags"
                                 + (" that match." if keep is not None and tags else "."))
+        references = [reference.with_tag(tag) for tag in chosen
+                      if attachment_subject(tag) is None]
+        attached = []
+        for tag in chosen:
+            subject = attachment_subject(tag)
+            if subject is not None:
+                name = DockerName(reference.with_tag(tag))
+                attached.append(SyncImage(name, destination_name(request, str(name.reference),
+                                                                 name), registry, subject))
+        return SyncSource(label, _images(request, references, registry), tuple(attached))
+    return SyncSource(label, _images(request, references, registry))
+
+
+def _images(request: SyncRequest, references: list[DockerReference],
+            registry: RegistryOptions | None) -> tuple[SyncImage, ...]:
     images = []
     for each in references:
         if each.tag is not None and each.digest is not None:
             each = each.without_tag()
         name = DockerName(each)
         images.append(SyncImage(name, destination_name(request, str(each), name), registry))
-    return SyncSource(label, tuple(images))
+    return tuple(images)
+
+
+_ATTACHMENT_TAG: Final = re.compile(r"sha256-([0-9a-f]{64})(?:\.(?:sig|att|sbom))?")
+
+
+def attachment_subject(tag: str) -> Digest | None:
+    """The digest of the image a tag holds what is attached to: cosign's
+    ``sha256-<hex>.sig``, ``.att`` and ``.sbom``, and the referrers fallback tag
+    ``sha256-<hex>`` (an index of the referrers, for a registry without the referrers
+    API); None for any other tag."""
+    from spyglass.core.digest import Digest
+
+    found = _ATTACHMENT_TAG.fullmatch(tag)
+    return None if found is None else Digest.parse(f"sha256:{found.group(1)}")
 
 
 def _with_ref(repository: DockerReference, ref: str) -> DockerReference:
@@ -467,6 +505,7 @@ __all__ = [
     "SyncRequest",
     "SyncSource",
     "TagLister",
+    "attachment_subject",
     "check_kinds",
     "destination_name",
     "list_sources",

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
+from spyglass.core.copy_events import Planned
+from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, SpyglassError, out_of_memory
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions, EventCallback
-    from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
 
 DEFAULT_PARALLEL_IMAGES: Final = 4
@@ -46,6 +47,9 @@ class ImageResult:
     error: SpyglassError | None = None
     unchanged: bool = False
     """The destination had this very image under the name already: nothing was written."""
+    covered: frozenset[Digest] = frozenset()
+    """The source's digests the copy took: its top manifest's and, for a list, those of
+    the instances it copied (what a tag attached to one of them is carried along by)."""
 
 
 _WAKE_EVERY: Final = 0.2
@@ -131,11 +135,21 @@ def run_sync(
     ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
 
     def copy(image: SyncImage) -> ImageResult:
+        covered: set[Digest] = set()
+        told = events_for(image)
+
+        def tell(event: CopyEvent) -> None:
+            if isinstance(event, Planned):
+                covered.add(event.plan.top.digest)
+                covered.update(instance.source.digest for instance in event.plan.instances)
+            if told is not None:
+                told(event)
+
         with linked(cancel) as token:
             token.check()
             try:
                 digest, unchanged = copy_one(image, options, destination_options,
-                                             events=events_for(image), cancel=token)
+                                             events=tell, cancel=token)
             except Cancelled:
                 raise
             except SpyglassError as exc:
@@ -145,7 +159,8 @@ def run_sync(
                 if short is None:
                     raise
                 return ImageResult(image, error=short)
-            return ImageResult(image, digest=digest, unchanged=unchanged)
+            return ImageResult(image, digest=digest, unchanged=unchanged,
+                               covered=frozenset(covered))
 
     def lane(queued: list[SyncImage]) -> None:
         error: BaseException | None = None

@@ -17,7 +17,10 @@ from spyglass.core.sync import SyncRequest, list_sources
 from spyglass.core.transports.registry import RegistryOptions
 
 TAGS = {"r.example:5000/team/app": ["1.0", "2.0", "nightly-1"],
-        "r.example:5000/team/db": ["15", "16"], "r.example/none": []}
+        "r.example:5000/team/db": ["15", "16"], "r.example/none": [],
+        "r.example/signed": ["v1", "sha256-" + "a" * 64 + ".sig", "sha256-" + "a" * 64,
+                             "sha256-" + "b" * 64 + ".att", "sha256-" + "c" * 64 + ".sbom",
+                             "sha256-short", "sha256-" + "d" * 64 + ".other"]}
 
 
 def tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
@@ -193,6 +196,31 @@ def test_a_registry_naming_no_image_is_passed_over_with_a_note(
     assert empty.empty == (f'No images are named for the registry r.example:5000 in "{path}": '
                            "its images and images-by-tag-regex list none.")
     assert [str(image.source) for image in listed.images] == ["docker://m.example/team/db:15"]
+
+
+@pytest.mark.parametrize("source", ["r.example/signed", "yaml []", "yaml regex"])
+def test_attachment_tags_of_a_repository_listed_whole_are_held_apart(
+    tmp_path: Path, source: str
+) -> None:
+    """cosign's sha256-<hex>.sig/.att/.sbom and the referrers fallback tag sha256-<hex>
+    are no images of their own: their subject's copy carries them."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:\n  " + ("images:\n    signed: []\n" if source == "yaml []"
+                                      else "images-by-tag-regex:\n    signed: ^[sv]\n"))
+    request = (SyncRequest("docker", source, "docker", "m.example") if source.startswith("r.")
+               else SyncRequest("yaml", str(path), "docker", "m.example"))
+    (listed,) = list_sources(request, tags)
+    assert [str(image.source) for image in listed.images] == [
+        "docker://r.example/signed:v1", "docker://r.example/signed:sha256-short",
+        "docker://r.example/signed:sha256-" + "d" * 64 + ".other"]
+    assert [(str(image.destination), str(image.attached_to)) for image in listed.attached] == [
+        ("docker://m.example/signed:sha256-" + "a" * 64 + ".sig", "sha256:" + "a" * 64),
+        ("docker://m.example/signed:sha256-" + "a" * 64, "sha256:" + "a" * 64),
+        ("docker://m.example/signed:sha256-" + "b" * 64 + ".att", "sha256:" + "b" * 64),
+        ("docker://m.example/signed:sha256-" + "c" * 64 + ".sbom", "sha256:" + "c" * 64)]
+    named = list_sources(SyncRequest("docker", "r.example/signed:sha256-" + "a" * 64,
+                                     "docker", "m"), tags)
+    assert [len(named[0].images), len(named[0].attached)] == [1, 0]  # (asked for by name)
 
 
 def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
