@@ -172,8 +172,9 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter(sys.stderr, quiet=args.quiet, several=True)
     left_over: list[SyncImage] = []
     weighed = False  # (whether what the images carried along was looked at)
+    told: list[ImageResult] = []
     try:
-        results = _copy(args, images, options, destination, reporter)
+        results = _copy(args, images, options, destination, reporter, told)
         if attached and (args.keep_going or all(r.error is None for r in results)):
             # what no synced image carried along (its subject is not a tag here, or its
             # copy failed): copied as it is, whole, so that nothing the source has is lost
@@ -181,7 +182,14 @@ def run(args: argparse.Namespace) -> int:
             left_over = [image for image in attached if image.attached_to not in covered]
             weighed = True
             results += _copy(args, left_over, replace(options, multi_arch="all"),
-                             destination, reporter)
+                             destination, reporter, told)
+    except KeyboardInterrupt:  # (Ctrl+C, SIGTERM): what is in place is said, then that
+        reporter.close()
+        synced = sum(1 for result in told if result.error is None)
+        left = len(images) + len(left_over) - len(told)
+        _write(f"Synced {synced} images from {len(listed)} sources, then interrupted"
+               + (f"; {left} not copied" if left > 0 else ""))
+        raise
     finally:
         reporter.close()
     copied = [result for result in results if result.error is None]
@@ -220,10 +228,13 @@ def _tag_of(image: SyncImage) -> str:
 
 
 def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
-          destination: RegistryOptions | None, reporter: Reporter) -> list[ImageResult]:
+          destination: RegistryOptions | None, reporter: Reporter,
+          said: list[ImageResult]) -> list[ImageResult]:
+    """Copy ``images``: a line for each as it ends, each also put in ``said``."""
     from spyglass.core.sync_run import run_sync
 
     def told(result: ImageResult) -> None:
+        said.append(result)
         if result.error is None:
             done = "Unchanged" if result.unchanged else "Copied"
             reporter.result(f"{done} {result.image.source} → {result.image.destination} "
@@ -231,9 +242,10 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 
-            said = side_hints(_said(result.error), result.image.source,
-                              result.image.destination)
-            reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: {said}"))
+            hinted = side_hints(_said(result.error), result.image.source,
+                                result.image.destination)
+            reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: "
+                                        f"{hinted}"))
 
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
                     keep_going=args.keep_going,

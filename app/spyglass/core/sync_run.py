@@ -129,7 +129,8 @@ def run_sync(
     ``keep_going`` the first failure stops the rest: copies under way are taken back
     (their destinations as they were), those not begun are not begun, and the results
     end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
-    raised."""
+    raised, after ``on_result`` was told of each image that was whole by then (those
+    that ended while the others were stopped too)."""
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
     ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
@@ -204,10 +205,27 @@ def run_sync(
                 return results
     except BaseException:
         _stop(cancel, pending, pool)
+        with interrupts_deferred():  # (a second Ctrl+C does not cut the telling short)
+            _tell_finished(ended, results, on_result)
         raise
     pool.shutdown()  # (each lane has ended: this waits for no copy)
     cancel.check()  # the caller's cancel: what ended was told
     return results
+
+
+def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded],
+                   results: list[ImageResult], on_result: Callable[[ImageResult], None]
+                   ) -> None:
+    """After the copies were stopped (Ctrl+C): the images that were whole by then, not
+    yet told (those that ended as the others were stopped), told as the others were."""
+    while True:
+        try:
+            result = ended.get_nowait()
+        except queue.Empty:
+            return
+        if isinstance(result, ImageResult) and result.error is None:
+            results.append(result)
+            on_result(result)
 
 
 def lane_of(image: SyncImage) -> object:
