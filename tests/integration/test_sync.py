@@ -578,3 +578,24 @@ def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
                     "out, as --remove-signatures asks." for order in (attached, attached[::-1]))
     assert removed.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
     assert tags_of(fresh_registry, "r/app") == ["v1"]
+
+
+def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
+    source: str, tmp_path: Path
+) -> None:
+    """Into dir: each image is a lane of its own, so several are copied at once: each
+    progress line starts with its image's short name. One at a time, the lines are
+    copy's own."""
+    done = spyglass("sync", "--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+                    f"{source}/sync/tools", str(tmp_path / "at-once"))
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines()
+             if not line.startswith(f"Copying docker://{source}/sync/tools:")]
+    assert lines and all(line.split(": ", 1)[0] in {f"tools:{tag}" for tag in TOOLS_TAGS}
+                         for line in lines), done.stderr
+    assert any(": Writing manifest " in line for line in lines), done.stderr
+    one = spyglass("sync", "--parallel-images", "1", "--src", "docker", "--dest", "dir",
+                   "--src-tls-verify=false", f"{source}/sync/tools", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    assert not any(line.startswith("tools:") for line in one.stderr.splitlines()), one.stderr
+    assert any(line.startswith("Writing manifest ") for line in one.stderr.splitlines())

@@ -247,10 +247,33 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
             reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: "
                                         f"{hinted}"))
 
+    from spyglass.core.sync_run import lane_of
+
+    # several copied at once: each progress line names its image (one at a time, as copy)
+    at_once = min(args.parallel_images, len({lane_of(image) for image in images})) > 1
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
                     keep_going=args.keep_going,
-                    events_for=lambda image: reporter.for_image(str(image.source)),
+                    events_for=lambda image: reporter.for_image(
+                        str(image.source), _short(image) if at_once else None),
                     on_result=told)
+
+
+def _short(image: SyncImage) -> str:
+    """An image's short name on its progress lines: its name's last part (``app:1.0``,
+    ``app@sha256:1a2b3c4d5e6f``)."""
+    import posixpath
+
+    from spyglass.core.reference import DirName, DockerName
+
+    name = image.source
+    if isinstance(name, DockerName):
+        reference = name.reference
+        last = posixpath.basename(reference.path)
+        if reference.tag is not None:
+            return f"{last}:{reference.tag}"
+        return f"{last}@{reference.digest.algorithm}:{reference.digest.hex[:12]}" if (
+            reference.digest is not None) else last
+    return name.path.name if isinstance(name, DirName) else str(name)
 
 
 def _copying(image: SyncImage) -> str:
