@@ -187,6 +187,22 @@ def test_a_yaml_source_with_two_repositories_and_a_tag_expression(
     assert tags_of(fresh_registry, "s/tools") == ["v0", "v1"]
 
 
+def test_a_registry_naming_no_image_is_a_note_and_the_others_are_synced(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """As skopeo warns "No images specified for registry" and goes on."""
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"127.0.0.1:9:\n  images: {{}}\n{source}:\n  tls-verify: false\n"
+                       "  images:\n    sync/tools: [v0]\n")
+    done = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f'Note: No images are named for the registry 127.0.0.1:9 in "{listing}": its images '
+        "and images-by-tag-regex list none. It is passed over."]
+    assert done.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
+
+
 @pytest.fixture
 def broken_source(
     make_registry: Callable[..., RegistryServer], tmp_path: Path
@@ -429,3 +445,157 @@ def test_one_token_serves_every_image_of_a_repository(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "Synced 4 images from 1 sources"
     assert tokens.tokens_issued == 1, tokens.requests
+
+
+@pytest.fixture(scope="module")
+def private_source(auth_registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+                   ) -> str:
+    """The session's auth registry with ``priv/app:a``; returns its host."""
+    layout = single_images(tmp_path_factory.mktemp("private") / "layout", ("a",))
+    push_image(auth_registry, layout, "a", "priv/app:a", creds=ALICE)
+    return auth_registry.host
+
+
+@pytest.mark.parametrize("kind", ["docker", "docker dry-run", "yaml", "yaml keep-going"])
+def test_a_source_wanting_credentials_is_one_sentence_naming_sync_s_flags(
+    private_source: str, fresh_registry: RegistryServer, tmp_path: Path, kind: str
+) -> None:
+    """Not a traceback (the advice once parsed sync's SOURCE as a copy's image name), and
+    the flag named is sync's own --src-creds (sync has no --creds)."""
+    listing = tmp_path / "nocreds.yaml"
+    listing.write_text(f"{private_source}:\n  tls-verify: false\n  images:\n    priv/app: []\n")
+    source = f"{private_source}/priv/app" if kind.startswith("docker") else str(listing)
+    flags = {"docker dry-run": ["--dry-run"], "yaml keep-going": ["--keep-going"]}.get(kind, [])
+    done = spyglass("sync", "-q", *flags, "--src", kind.split()[0], "--dest", "docker",
+                    "--src-tls-verify=false", source, f"{fresh_registry.host}/m")
+    assert done.returncode == 1
+    wants = (f"Listing the tags of {private_source}/priv/app failed: the registry "
+             f"{private_source} wants valid credentials. Log in with spyglass login "
+             f"{private_source}, or pass --src-creds USER:PASSWORD.")
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    if kind == "yaml keep-going":  # a line, and the sync goes on
+        assert lines[0] == f"spyglass: {wants}", done.stderr
+        assert done.stdout.splitlines()[-1] == "Synced 0 images from 0 sources, 1 failed"
+        return
+    assert lines[0].startswith(f"spyglass: {wants}"), done.stderr  # (a keyring's advice)
+    if kind == "yaml":  # what it did comes after the advice
+        assert lines[0].endswith(". Stopped there: --keep-going goes on with the other "
+                                 "sources."), done.stderr
+
+
+def test_refused_credentials_name_their_flag_or_the_yaml_file_they_came_from(
+    private_source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    given = spyglass("sync", "-q", "--src", "docker", "--dest", "docker",
+                     "--src-tls-verify=false", "--src-creds", "alice:bad",
+                     f"{private_source}/priv/app", f"{fresh_registry.host}/m")
+    assert given.returncode == 1
+    assert given.stderr == (
+        f"spyglass: Listing the tags of {private_source}/priv/app failed: the registry "
+        f"{private_source} refused the credentials given. Check the user name and password "
+        "given with --src-creds USER:PASSWORD.\n")
+    listing = tmp_path / "badcreds.yaml"
+    listing.write_text(f"{private_source}:\n  tls-verify: false\n  credentials: {{username: "
+                       "alice, password: bad}\n  images:\n    priv/app: []\n")
+    from_file = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                         f"{fresh_registry.host}/m")
+    assert from_file.returncode == 1
+    assert from_file.stderr == (
+        f"spyglass: Listing the tags of {private_source}/priv/app failed: the registry "
+        f"{private_source} refused the credentials given. Check the entry "
+        f'"{private_source}" in "{listing}". Stopped there: --keep-going goes on with the '
+        "other sources.\n")
+
+
+def signatures_of(name: str) -> list[object]:
+    done = spyglass("signatures", "--tls-verify=false", name)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["Manifests"]  # type: ignore[no-any-return]
+
+
+def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """The tags cosign's signatures and the referrers fallback index are under are no
+    images of their own: the copy of their image carries them (before, the sync then
+    copied the fallback tag as an image, one platform of it: the SBOM was lost), and
+    those of an image the sync does not copy are copied whole after the others."""
+    from tests.helpers.cosign import signed_layout
+
+    source = make_registry()
+    digest, _key = signed_layout(tmp_path / "layout")
+    tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+    for name in ("signed/app:v1", f"orphan/app@{digest}"):  # (orphan: no tag names it)
+        pushed = spyglass("copy", "-q", *tls, f"oci:{tmp_path / 'layout'}:app",
+                          f"docker://{source.host}/{name}")
+        assert pushed.returncode == 0, pushed.stderr
+    hexdigits = digest.removeprefix("sha256:")
+    attached = [f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig"]
+    assert tags_of(source, "signed/app") == sorted([*attached, "v1"])
+    target = fresh_registry.host
+
+    dry = spyglass("sync", "--dry-run", *tls, "--src", "docker", "--dest", "docker",
+                   f"{source.host}/signed/app", f"{target}/m")
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    assert lines[0] == (f"Would copy docker://{source.host}/signed/app:v1 → "
+                        f"docker://{target}/m/app:v1")
+    assert sorted(lines[1:3]) == [
+        f"Would carry docker://{source.host}/signed/app:{tag} → docker://{target}/m/app:{tag} "
+        f"along with the image {hexdigits[:12]} (or copy it whole, if "
+        "that image is not synced)" for tag in attached]
+    assert lines[3] == ("Would sync 1 images from 1 sources, with 2 tags of what is attached "
+                        "to them")
+
+    done = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                    f"{source.host}/signed/app", f"{target}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"Copied docker://{source.host}/signed/app:v1 → docker://{target}/m/app:v1 ({digest})",
+        "Synced 1 images from 1 sources; 2 tags of what is attached to them carried along"]
+    assert signatures_of(f"docker://{target}/m/app:v1") == signatures_of(
+        f"docker://{source.host}/signed/app:v1")
+    for tag in attached:
+        assert raw_digest(f"docker://{target}/m/app:{tag}") == raw_digest(
+            f"docker://{source.host}/signed/app:{tag}")
+
+    orphan = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                      f"{source.host}/orphan/app", f"{target}/o")
+    assert orphan.returncode == 0, orphan.stderr
+    assert orphan.stdout.splitlines()[-1] == "Synced 2 images from 1 sources"
+    assert tags_of(fresh_registry, "o/app") == attached
+    for tag in attached:  # whole: the referrers index is not cut down to one platform
+        assert raw_digest(f"docker://{target}/o/app:{tag}") == raw_digest(
+            f"docker://{source.host}/orphan/app:{tag}")
+
+    removed = spyglass("sync", "-q", "--remove-signatures", *tls, "--src", "docker",
+                       "--dest", "docker", f"{source.host}/signed/app", f"{target}/r")
+    assert removed.returncode == 0, removed.stderr
+    (said,) = removed.stderr.splitlines()
+    assert said in (f"Note: 2 tags of signatures and referrers ({', '.join(order)}) are left "
+                    "out, as --remove-signatures asks." for order in (attached, attached[::-1]))
+    assert removed.stdout.splitlines()[-1] == "Synced 1 images from 1 sources"
+    assert tags_of(fresh_registry, "r/app") == ["v1"]
+
+
+def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
+    source: str, tmp_path: Path
+) -> None:
+    """Into dir: each image is a lane of its own, so several are copied at once: each
+    progress line starts with its image's short name. One at a time, the lines are
+    copy's own."""
+    done = spyglass("sync", "--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+                    f"{source}/sync/tools", str(tmp_path / "at-once"))
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines()
+             if not line.startswith(f"Copying docker://{source}/sync/tools:")]
+    assert lines and all(line.split(": ", 1)[0] in {f"tools:{tag}" for tag in TOOLS_TAGS}
+                         for line in lines), done.stderr
+    assert any(": Writing manifest " in line for line in lines), done.stderr
+    one = spyglass("sync", "--parallel-images", "1", "--src", "docker", "--dest", "dir",
+                   "--src-tls-verify=false", f"{source}/sync/tools", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    assert not any(line.startswith("tools:") for line in one.stderr.splitlines()), one.stderr
+    assert any(line.startswith("Writing manifest ") for line in one.stderr.splitlines())

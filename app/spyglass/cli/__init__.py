@@ -225,14 +225,16 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         return func(args)
     except SpyglassError as exc:
         _leave_out_platform_advice(exc, args)
-        authfile = _authfile_hint(exc, args)
+        sides = registry_sides(args, exc.on_command_line or exc.message)
+        authfile = _authfile_hint(exc, args, sides)
         # with an auth file named, its sentence is the advice (a login would not be read)
         told = getattr(exc, "refusal", None) if authfile else None
         hint = _no_creds_hint(exc, args) + authfile
-        said = f"{told or exc.on_command_line or exc}{hint}"
+        said = _with_side_flags(f"{told or exc.on_command_line or exc}{hint}", sides)
         if not hint:  # (a hint names the way in already)
             said += _no_keyring_hint(exc, said)
-        _say(said)
+        # what the command did about it (sync: that it stopped there) after the advice
+        _say(said + getattr(args, "closing", ""))
         return EXIT_ERROR
     except Terminated as exc:
         _say(f"stopped by {signal.Signals(exc.signum).name}.")
@@ -284,10 +286,34 @@ def terminal_safe(text: str) -> str:
     return visible(text)
 
 
-def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
+SidesOf = Callable[[argparse.Namespace, str], list[str]]
+"""What a command with a source and a destination says of them, for the advice added to
+an error (its ``registry_sides``, a parser default): the sides (``src``, ``dest``) whose
+registry the error's sentence is about, given the command line's arguments. Their own
+flags (``--src-creds``, ``--src-authfile``, …) are then the ones named and looked at; a
+command without it has one side, with ``--creds`` and ``--authfile``."""
+
+
+def registry_sides(args: argparse.Namespace, sentence: str) -> list[str]:
+    """The sides ``sentence`` is about (see :data:`SidesOf`); none for a command of one."""
+    sides_of: SidesOf | None = getattr(args, "registry_sides", None)
+    return [] if sides_of is None else sides_of(args, sentence)
+
+
+def _with_side_flags(sentence: str, sides: list[str]) -> str:
+    """The general flags of a registry's advice (``--creds``) as the sides' own."""
+    if not sides:
+        return sentence
+    from spyglass.cli.copy_sides import with_side_flags
+
+    return with_side_flags(sentence, sides)
+
+
+def _authfile_hint(exc: SpyglassError, args: argparse.Namespace, sides: list[str]) -> str:
     """For a registry that wants credentials none were found for, while an auth file was
     named: that only that file was read, and what it lacks (a missing file reads as
-    empty, as in skopeo, so a wrong path shows only here)."""
+    empty, as in skopeo, so a wrong path shows only here). ``sides``: those the error is
+    about (their ``--src-authfile``, else ``--authfile``)."""
     from spyglass.core.errors import AuthenticationFailed
 
     if not isinstance(exc, AuthenticationFailed) or exc.credentials_sent or not exc.host:
@@ -295,12 +321,9 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace) -> str:
     if any(getattr(args, name, False) for name in ("no_creds", "src_no_creds",
                                                      "dest_no_creds")):
         return ""  # none were looked for
-    if hasattr(args, "src_authfile"):  # copy: the files of the side(s) it is about
-        from spyglass.cli.copy_cmd import authfiles_of
-
-        read = authfiles_of(args, str(exc))
-    else:
-        read = [args.authfile]
+    general: Path | None = getattr(args, "authfile", None)
+    read = ([getattr(args, f"{side}_authfile", None) or general for side in sides] if sides
+            else [general])
     files = set(read)
     if len(files) != 1 or None in files:  # a side that read the keyring and the usual files
         return ""

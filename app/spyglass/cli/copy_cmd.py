@@ -101,7 +101,7 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, registry_sides=sides_of)
 
 
 _ZSTD_CHUNKED: Final = {
@@ -247,13 +247,14 @@ def _one_platform_hint(args: argparse.Namespace) -> str:
     return f" {text[0].upper()}{text[1:]}."
 
 
-def authfiles_of(args: argparse.Namespace, sentence: str) -> list[Path | None]:
-    """The auth file each side ``sentence`` is about read alone (``--src-authfile``,
-    else ``--authfile``; None: the side read the keyring and the usual files)."""
-    names = getattr(args, "side_names", None) or (  # (sync: the image it was about)
-        resolve_name(args.source), _parse_destination(args.destination))
-    sides = sides_named(sentence, *names)
-    return [getattr(args, f"{side}_authfile") or args.authfile for side in sides]
+def sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
+    """The sides (``src``, ``dest``) whose registry ``sentence`` is about (copy's
+    :data:`~spyglass.cli.SidesOf`): by the names it gives, both when they do not parse."""
+    try:
+        names = resolve_name(args.source), _parse_destination(args.destination)
+    except SpyglassError:
+        return ["src", "dest"]
+    return sides_named(sentence, *names)
 
 
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:

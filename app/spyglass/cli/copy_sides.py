@@ -144,11 +144,15 @@ def sides_named(sentence: str, source: ImageName, destination: ImageName) -> lis
 def side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
     """A registry's advice (``--creds``, ``--tls-verify=false``) with copy's own flag for
     the side whose registry the sentence names (both when it cannot tell)."""
-    sides = sides_named(sentence, source, destination)
+    return with_side_flags(sentence, sides_named(sentence, source, destination))
+
+
+def with_side_flags(sentence: str, sides: list[str]) -> str:
+    """A registry's advice (``--creds``, ``--tls-verify=false``) with the flag of each of
+    ``sides`` (``src``, ``dest``) instead: ``--src-creds``, or ``--src-creds or
+    --dest-creds``."""
     for general, ending in _SIDED_FLAGS:
         sentence = sentence.replace(
             general, " or ".join(f"--{side}{ending}" for side in sides)
         )
     return sentence
-
-

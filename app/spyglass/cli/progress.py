@@ -75,6 +75,8 @@ class _Blob:
     label: str
     size: int
     done: int = 0
+    image: str | None = None
+    """The short name of the image it is for, where several are copied at once."""
 
 
 class Reporter:
@@ -138,12 +140,14 @@ class Reporter:
         with self._lock:
             self._line(text)
 
-    def for_image(self, label: str) -> Callable[[CopyEvent], None]:
+    def for_image(self, label: str, short: str | None = None) -> Callable[[CopyEvent], None]:
         """The events of one of several copies (see ``several``); ``label`` names its
-        image on the line that starts it."""
+        image on the line that starts it. ``short`` (``app:1.0``), given while several
+        are copied at once, starts each of its other lines and names its bars, so that
+        the lines of copies side by side can be told apart."""
 
         def report(event: CopyEvent) -> None:
-            self._report(event, label)
+            self._report(event, label, short)
 
         return report
 
@@ -162,10 +166,13 @@ class Reporter:
                     self._flush()
 
     def __call__(self, event: CopyEvent) -> None:
-        self._report(event, None)
+        self._report(event, None, None)
 
-    def _report(self, event: CopyEvent, label: str | None) -> None:
+    def _report(self, event: CopyEvent, label: str | None, short: str | None) -> None:
         from spyglass.core import copy as c
+
+        def line(text: str) -> None:
+            self._line(f"{short}: {text}" if short else text)
 
         if self._quiet:
             # progress is silenced, not what the copy decided on the user's behalf
@@ -173,7 +180,7 @@ class Reporter:
             if isinstance(event, c.Planned):
                 with self._lock:
                     for note_text in event.plan.notes:
-                        self._line(f"Note: {note_text}")
+                        line(f"Note: {note_text}")
             return
         with self._lock:
             if isinstance(event, c.Planned):
@@ -193,9 +200,9 @@ class Reporter:
 
                 attached = describe_attachments(event.plan.attachments)
                 if attached is not None:
-                    self._line(f"Along with the image: {attached.removeprefix('attached: ')}")
+                    line(f"Along with the image: {attached.removeprefix('attached: ')}")
                 for note_text in event.plan.notes:
-                    self._line(f"Note: {note_text}")
+                    line(f"Note: {note_text}")
             elif isinstance(event, c.BlobSkipped):
                 self._skipped += event.size - self._done.get(str(event.digest), 0)
                 self._done[str(event.digest)] = event.size
@@ -204,13 +211,14 @@ class Reporter:
                         "unneeded": "no longer needed"}.get(event.how, event.how)
                 if event.written is not None and event.written != event.digest:
                     what += f" as {event.written.short}"
-                self._line(f"Skipping blob {event.digest.short}: {what}")
+                line(f"Skipping blob {event.digest.short}: {what}")
             elif isinstance(event, c.BlobStarted):
                 if self._tty:
-                    self._active[str(event.digest)] = _Blob(event.digest.short, event.size)
+                    self._active[str(event.digest)] = _Blob(event.digest.short, event.size,
+                                                            image=short)
                     self._status(force=True)
                 else:
-                    self._line(f"Copying blob {event.digest.short} ({size_text(event.size)})")
+                    line(f"Copying blob {event.digest.short} ({size_text(event.size)})")
             elif isinstance(event, c.BlobProgress):
                 self._moved = time.monotonic()
                 self._done[str(event.digest)] = event.done
@@ -222,16 +230,16 @@ class Reporter:
                 self._active.pop(str(event.digest), None)
                 if self._tty:
                     how = " (recompressed)" if event.recompressed else ""
-                    self._line(f"Copied blob {event.digest.short}{how}")
+                    line(f"Copied blob {event.digest.short}{how}")
             elif isinstance(event, c.BlobRetried):
                 self._done[str(event.digest)] = 0
                 blob = self._active.get(str(event.digest))
                 if blob is not None:
                     blob.done = 0
-                self._line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
+                line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
                            f"{event.attempts}): {event.reason}")
             elif isinstance(event, c.ManifestWritten):
-                self._line(f"Writing manifest {event.digest.short}")
+                line(f"Writing manifest {event.digest.short}")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
                 if isinstance(event, c.Finished):
                     self.finished = event
@@ -333,6 +341,7 @@ class Reporter:
         shown = blobs if len(blobs) + 1 <= room else blobs[: max(0, room - 2)]
         rows = [(blob.label, blob.done, blob.size,
                  f"{size_text(blob.done)} / {size_text(blob.size)}") for blob in shown]
+        named = [f"{blob.image} {blob.label}" if blob.image else blob.label for blob in shown]
         total_text = f"{size_text(done)} / {size_text(self._total)}"
         first_time, first_moved = self._samples[0]
         moved = done - self._skipped
@@ -344,15 +353,24 @@ class Reporter:
                 total_text = timed
         rows.append(("total", done, self._total, total_text))
         widest = max(len(text) for *_, text in rows)
-        bar = min(BAR_WIDTH, width - _LABEL_WIDTH - 1 - 2 - 1 - widest)
+        label_width = max(len(label) for label in [*named, "total"])
+        if label_width > _LABEL_WIDTH and (
+                label_width + 1 + NARROWEST_BAR + 3 + widest <= width):
+            # several images at once: each bar names its image, where that leaves room
+            # for a bar (else the digests alone, as for one image)
+            rows = [(label, part, whole, text) for label, (_, part, whole, text)
+                    in zip([*named, "total"], rows, strict=True)]
+        else:
+            label_width = _LABEL_WIDTH
+        bar = min(BAR_WIDTH, width - label_width - 1 - 2 - 1 - widest)
         # too narrow for labels and sizes both: the sizes stay whole, the labels go
-        labelled = _LABEL_WIDTH + 1 + widest <= width
+        labelled = label_width + 1 + widest <= width
         lines = []
         for label, part, whole, text in rows:
             drawn = f"{bar_text(part, whole, bar)} " if bar >= NARROWEST_BAR else ""
-            lines.append(f"{label:<{_LABEL_WIDTH}} {drawn}{text}" if labelled else text)
+            lines.append(f"{label:<{label_width}} {drawn}{text}" if labelled else text)
         if len(shown) < len(blobs) and room >= 2:
-            lines.insert(-1, f"{'':<{_LABEL_WIDTH}} … and {len(blobs) - len(shown)} more")
+            lines.insert(-1, f"{'':<{label_width}} … and {len(blobs) - len(shown)} more")
         return lines
 
 

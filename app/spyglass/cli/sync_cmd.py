@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
@@ -20,13 +21,15 @@ from spyglass.cli.copy_sides import (
     add_side_flags,
     check_policy,
     side_hints,
+    sides_named,
+    with_side_flags,
 )
 from spyglass.core.errors import SpyglassError
 
 if TYPE_CHECKING:
     from spyglass.cli.progress import Reporter
     from spyglass.core.copy import CopyOptions
-    from spyglass.core.sync import SyncImage, SyncRequest
+    from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
     from spyglass.core.sync_run import ImageResult
     from spyglass.core.transports.registry import RegistryOptions
 
@@ -73,7 +76,15 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, registry_sides=_sides_of)
+
+
+def _sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
+    """The sides an error is about (sync's :data:`~spyglass.cli.SidesOf`): those the
+    failed copy's own sentence named, as copy tells them; before any copy, the source
+    (its listing)."""
+    failed: list[str] | None = getattr(args, "failed_sides", None)
+    return ["src"] if failed is None else failed
 
 
 _NEWER: Final = ("is a newer skopeo's sync flag, which Spyglass's sync does not take yet: "
@@ -123,30 +134,62 @@ def run(args: argparse.Namespace) -> int:
     destination = registry_options(args, None, "dest") if args.dest == "docker" else None
     sources = list_sources(request, registry_tags())
     images = [image for source in sources for image in source.images]
+    attached = [image for source in sources for image in source.attached]
+    if attached and args.remove_signatures:
+        _note(f"{_tags(len(attached))} of signatures and referrers ("
+              f"{', '.join(_tag_of(image) for image in attached)}) "
+              f"{'is' if len(attached) == 1 else 'are'} left out, as --remove-signatures "
+              "asks.")
+        attached = []
     if not args.insecure_policy:
-        for image in images:
+        for image in images + attached:
             check_policy(args, image.source)
     for source in sources:
         if source.empty is not None:
-            note(f"{source.empty} It is passed over.")
+            _note(f"{source.empty} It is passed over.")
     listed = [source for source in sources if source.error is None and source.empty is None]
     unlisted = [source for source in sources if source.error is not None]
     for source in unlisted:
         assert source.error is not None
         if not args.keep_going:
-            raise _about(source.error, f"Listing the images of {source.label} failed")
-        note(f"Listing the images of {source.label} failed: {_said(source.error)}")
+            args.closing = " Stopped there: --keep-going goes on with the other sources."
+            raise _listing_failed(source)
+        note(with_side_flags(_said(_listing_failed(source)), ["src"]))
     if args.dry_run:
         for image in images:
             _write(f"Would copy {image.source} → {image.destination}")
+        for image in attached:
+            assert image.attached_to is not None
+            _write(f"Would carry {image.source} → {image.destination} along with the image "
+                   f"{image.attached_to.short} (or copy it whole, if that image is not synced)")
         _write(f"Would sync {len(images)} images from {len(listed)} sources"
-               + (f", {len(unlisted)} not listed" if unlisted else ""))
+               + (f", {len(unlisted)} not listed" if unlisted else "")
+               + (f", with {_tags(len(attached))} of what is attached to them" if attached
+                  else ""))
         return 1 if unlisted else 0
     from spyglass.cli.progress import Reporter
 
     reporter = Reporter(sys.stderr, quiet=args.quiet, several=True)
+    left_over: list[SyncImage] = []
+    weighed = False  # (whether what the images carried along was looked at)
+    told: list[ImageResult] = []
     try:
-        results = _copy(args, images, options, destination, reporter)
+        results = _copy(args, images, options, destination, reporter, told)
+        if attached and (args.keep_going or all(r.error is None for r in results)):
+            # what no synced image carried along (its subject is not a tag here, or its
+            # copy failed): copied as it is, whole, so that nothing the source has is lost
+            covered = {digest for result in results for digest in result.covered}
+            left_over = [image for image in attached if image.attached_to not in covered]
+            weighed = True
+            results += _copy(args, left_over, replace(options, multi_arch="all"),
+                             destination, reporter, told)
+    except KeyboardInterrupt:  # (Ctrl+C, SIGTERM): what is in place is said, then that
+        reporter.close()
+        synced = sum(1 for result in told if result.error is None)
+        left = len(images) + len(left_over) - len(told)
+        _write(f"Synced {synced} images from {len(listed)} sources, then interrupted"
+               + (f"; {left} not copied" if left > 0 else ""))
+        raise
     finally:
         reporter.close()
     copied = [result for result in results if result.error is None]
@@ -154,26 +197,44 @@ def run(args: argparse.Namespace) -> int:
     summary = f"Synced {len(copied)} images from {len(listed)} sources"
     if failed or unlisted:
         summary += f", {len(failed) + len(unlisted)} failed"
+    carried = len(attached) - len(left_over) if weighed else 0
+    if carried:
+        summary += f"; {_tags(carried)} of what is attached to them carried along"
     if failed and not args.keep_going:
         left = len(images) - len(results)
         _write(summary + (f"; {left} not copied" if left else ""))
         stopped = failed[0]
         assert stopped.error is not None
-        args.side_names = (stopped.image.source, stopped.image.destination)  # (hints)
         error = stopped.error
-        error.on_command_line = side_hints(_said(error), stopped.image.source,
-                                           stopped.image.destination)
-        raise _about(error, _copying(stopped.image) + " failed",
-                     " Stopped there: --keep-going goes on with the other images.")
+        # (the sides its own sentence names: the one said names both images)
+        args.failed_sides = sides_named(_said(error), stopped.image.source,
+                                        stopped.image.destination)
+        error.on_command_line = with_side_flags(_said(error), args.failed_sides)
+        args.closing = " Stopped there: --keep-going goes on with the other images."
+        raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
     return 1 if failed or unlisted else 0
 
 
+def _tags(count: int) -> str:
+    return f"{count} tag{'' if count == 1 else 's'}"
+
+
+def _tag_of(image: SyncImage) -> str:
+    from spyglass.core.reference import DockerName
+
+    name = image.source
+    return name.reference.tag or str(name) if isinstance(name, DockerName) else str(name)
+
+
 def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
-          destination: RegistryOptions | None, reporter: Reporter) -> list[ImageResult]:
+          destination: RegistryOptions | None, reporter: Reporter,
+          said: list[ImageResult]) -> list[ImageResult]:
+    """Copy ``images``: a line for each as it ends, each also put in ``said``."""
     from spyglass.core.sync_run import run_sync
 
     def told(result: ImageResult) -> None:
+        said.append(result)
         if result.error is None:
             done = "Unchanged" if result.unchanged else "Copied"
             reporter.result(f"{done} {result.image.source} → {result.image.destination} "
@@ -181,30 +242,81 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 
-            said = side_hints(_said(result.error), result.image.source,
-                              result.image.destination)
-            reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: {said}"))
+            hinted = side_hints(_said(result.error), result.image.source,
+                                result.image.destination)
+            reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: "
+                                        f"{hinted}"))
 
+    from spyglass.core.sync_run import lane_of
+
+    # several copied at once: each progress line names its image (one at a time, as copy)
+    at_once = min(args.parallel_images, len({lane_of(image) for image in images})) > 1
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
                     keep_going=args.keep_going,
-                    events_for=lambda image: reporter.for_image(str(image.source)),
+                    events_for=lambda image: reporter.for_image(
+                        str(image.source), _short(image) if at_once else None),
                     on_result=told)
+
+
+def _short(image: SyncImage) -> str:
+    """An image's short name on its progress lines: its name's last part (``app:1.0``,
+    ``app@sha256:1a2b3c4d5e6f``)."""
+    import posixpath
+
+    from spyglass.core.reference import DirName, DockerName
+
+    name = image.source
+    if isinstance(name, DockerName):
+        reference = name.reference
+        last = posixpath.basename(reference.path)
+        if reference.tag is not None:
+            return f"{last}:{reference.tag}"
+        return f"{last}@{reference.digest.algorithm}:{reference.digest.hex[:12]}" if (
+            reference.digest is not None) else last
+    return name.path.name if isinstance(name, DirName) else str(name)
 
 
 def _copying(image: SyncImage) -> str:
     return f"Copying {image.source} to {image.destination}"
 
 
+def _listing_failed(source: SyncSource) -> SpyglassError:
+    """The error of a source whose images could not be listed, as one sentence naming it:
+    the registry's own (``Listing the tags of REPOSITORY failed: …``) where it names the
+    source already, else that sentence after what failed."""
+    error = source.error
+    assert error is not None
+    if source.label in _said(error):
+        return error
+    return _about(error, f"Listing the images of {source.label} failed")
+
+
 def _said(error: SpyglassError) -> str:
     return error.on_command_line or error.message
 
 
-def _about(error: SpyglassError, doing: str, after: str = "") -> SpyglassError:
+def _about(error: SpyglassError, doing: str) -> SpyglassError:
     """``error`` (its kind kept, for the advice the command line adds) saying what failed."""
     said = _said(error)
-    error.message = f"{doing}: {error.message}{after}"
-    error.on_command_line = f"{doing}: {said}{after}"
+    error.message = f"{doing}: {error.message}"
+    error.on_command_line = f"{doing}: {said}"
+    refusal = getattr(error, "refusal", None)
+    if refusal:  # (the sentence without its advice, said with an auth file's instead)
+        error.refusal = f"{doing}: {refusal}"  # type: ignore[attr-defined]
     return error
+
+
+def _note(text: str) -> None:
+    """``Note: TEXT`` on stderr, as the copies' notes are (not silenced by ``-q``): what
+    the sync passes over, and goes on."""
+    from spyglass.cli import terminal_safe
+
+    if sys.stderr is None:
+        return
+    try:
+        print(f"Note: {terminal_safe(text)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # (telling never fails the sync)
 
 
 def _write(line: str) -> None:

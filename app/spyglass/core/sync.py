@@ -40,6 +40,7 @@ from spyglass.core.reference import (
 
 if TYPE_CHECKING:
     from spyglass.core.cancel import CancelToken
+    from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
 
 SourceKind = Literal["docker", "dir", "yaml"]
@@ -59,6 +60,9 @@ class SyncImage:
     destination: ImageName
     registry: RegistryOptions | None = None
     """How the source's registry is reached (a yaml entry's own credentials and TLS)."""
+    attached_to: Digest | None = None
+    """For a tag of what is attached to another image (see :func:`attachment_subject`):
+    that image's digest."""
 
 
 class NothingToSync(SpyglassError):
@@ -71,12 +75,18 @@ class SyncSource:
 
     label: str
     images: tuple[SyncImage, ...] = ()
+    attached: tuple[SyncImage, ...] = ()
+    """The tags of a repository listed whole that hold what is attached to another image
+    (:func:`attachment_subject`): not images of their own. The copy of their subject
+    carries them along; those whose subject the sync did not copy are copied after the
+    others, whole (a copy of one platform would cut a referrers index down)."""
     error: SpyglassError | None = None
     """Why its images could not be listed (a yaml entry's repository that is not there);
     the sync says so and, with ``--keep-going``, goes on with the other sources."""
     empty: str | None = None
-    """Why a yaml entry has no image to copy (no tag matches its expression): said, and
-    not counted among the sources, as skopeo warns and goes on."""
+    """Why a yaml entry has no image to copy (no tag matches its expression, a registry
+    names no image): said, and not counted among the sources, as skopeo warns and goes
+    on."""
 
 
 @dataclass(frozen=True)
@@ -186,18 +196,47 @@ def _repository_source(
         references = [_with_ref(reference, ref) for ref in refs]
     else:
         tags = list_tags(reference, registry)
-        references = [reference.with_tag(tag) for tag in tags if keep is None or keep(tag)]
-        if not references:
+        chosen = [tag for tag in tags if keep is None or keep(tag)]
+        if not chosen:
             raise NothingToSync(f'No images to sync found in "{label}": the repository '
                                 f"{reference.name} has no tags"
                                 + (" that match." if keep is not None and tags else "."))
+        references = [reference.with_tag(tag) for tag in chosen
+                      if attachment_subject(tag) is None]
+        attached = []
+        for tag in chosen:
+            subject = attachment_subject(tag)
+            if subject is not None:
+                name = DockerName(reference.with_tag(tag))
+                attached.append(SyncImage(name, destination_name(request, str(name.reference),
+                                                                 name), registry, subject))
+        return SyncSource(label, _images(request, references, registry), tuple(attached))
+    return SyncSource(label, _images(request, references, registry))
+
+
+def _images(request: SyncRequest, references: list[DockerReference],
+            registry: RegistryOptions | None) -> tuple[SyncImage, ...]:
     images = []
     for each in references:
         if each.tag is not None and each.digest is not None:
             each = each.without_tag()
         name = DockerName(each)
         images.append(SyncImage(name, destination_name(request, str(each), name), registry))
-    return SyncSource(label, tuple(images))
+    return tuple(images)
+
+
+_ATTACHMENT_TAG: Final = re.compile(r"sha256-([0-9a-f]{64})(?:\.(?:sig|att|sbom))?")
+
+
+def attachment_subject(tag: str) -> Digest | None:
+    """The digest of the image a tag holds what is attached to: cosign's
+    ``sha256-<hex>.sig``, ``.att`` and ``.sbom``, and the referrers fallback tag
+    ``sha256-<hex>`` (an index of the referrers, for a registry without the referrers
+    API); None for any other tag."""
+    from spyglass.core.digest import Digest
+
+    found = _ATTACHMENT_TAG.fullmatch(tag)
+    return None if found is None else Digest.parse(f"sha256:{found.group(1)}")
 
 
 def _with_ref(repository: DockerReference, ref: str) -> DockerReference:
@@ -255,12 +294,24 @@ def _walk_error(base: Path) -> Callable[[OSError], None]:
 # ------------------------------------------------------------------ yaml
 
 _ENTRY_KEYS: Final = {"images", "images-by-tag-regex", "credentials", "tls-verify", "cert-dir"}
+_NEWER_KEYS: Final = {
+    "images-by-semver": "newer skopeo's key (tags by a version range), which this sync does "
+                        "not read: list the tags under images, or match them with "
+                        "images-by-tag-regex",
+}
+"""Keys of newer skopeo's sync file, refused with what to write instead."""
 
 
 def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSource]:
     path = Path(request.source)
     for registry, entry in read_yaml(path).items():
         options = _entry_options(path, registry, entry, request.registry)
+        if not entry.get("images") and not entry.get("images-by-tag-regex"):
+            # as skopeo warns "No images specified for registry" and goes on
+            yield SyncSource(registry, empty=f'No images are named for the registry '
+                             f'{registry} in "{path}": its images and images-by-tag-regex '
+                             "list none.")
+            continue
         for repository, refs in (entry.get("images") or {}).items():
             yield _yaml_source(request, path, registry, repository, options, list_tags,
                                refs=list(refs or []))
@@ -311,8 +362,8 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpyglassError(f'The sync source file "{path}" is not valid YAML: '
-                            f"{' '.join(str(exc).split())}.") from exc
+        raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
+                            f"{_yaml_problem(exc)}.") from exc
     if data is None:
         data = {}
     wrong = _wrong_shape(data)
@@ -326,6 +377,29 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     return cast("dict[str, dict[str, Any]]", data)
 
 
+def _yaml_problem(exc: Exception) -> str:
+    """The parser's complaint as the end of one sentence: ``at line L, column C: what``
+    (1-based, where the parser noticed it, and where what it was reading began), without
+    its quoted snippets and carets."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None and exc.problem:
+        mark = exc.problem_mark
+        said = f" at line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        begun = exc.context_mark
+        if exc.context and begun is not None and (begun.line, begun.column) != (
+                mark.line, mark.column):
+            said += (f" ({exc.context.removeprefix('while ')} begun at line "
+                     f"{begun.line + 1}, column {begun.column + 1})")
+        return said
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not take
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return (f": the character U+{ord(character):04X} at position {exc.position + 1} "
+                "is not allowed")
+    said = " ".join(str(exc).split()).replace(' in "<unicode string>"', "")
+    return f": {said}" if said else ""
+
+
 def _wrong_shape(data: object) -> str | None:
     if not isinstance(data, dict):
         return f"it holds a {_kind(data)} where a mapping of registries was expected"
@@ -336,6 +410,9 @@ def _wrong_shape(data: object) -> str | None:
         if not isinstance(entry, dict):
             return f"{where} is a {_kind(entry)} where a mapping was expected"
         unknown = sorted(str(key) for key in entry if key not in _ENTRY_KEYS)
+        newer = [key for key in unknown if key in _NEWER_KEYS]
+        if newer:
+            return f'{where}, "{newer[0]}" is {_NEWER_KEYS[newer[0]]}'
         if unknown:
             return f'{where}, "{unknown[0]}" is not a key skopeo reads'
         problem = _entry_problem(entry)
@@ -398,7 +475,7 @@ def _entry_options(
     if credentials:
         options = replace(options, anonymous=False, credentials=Credentials(
             credentials.get("username", ""), credentials.get("password", ""),
-            source=f'"{path}"'))
+            source=f'"{path}"', entry=registry))  # (a refusal names the entry)
     if "tls-verify" in entry:
         options = replace(options, tls_verify=entry["tls-verify"])
     if entry.get("cert-dir"):
@@ -428,6 +505,7 @@ __all__ = [
     "SyncRequest",
     "SyncSource",
     "TagLister",
+    "attachment_subject",
     "check_kinds",
     "destination_name",
     "list_sources",

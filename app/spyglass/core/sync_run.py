@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
+from spyglass.core.copy_events import Planned
+from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, SpyglassError, out_of_memory
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions, EventCallback
-    from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
 
 DEFAULT_PARALLEL_IMAGES: Final = 4
@@ -46,6 +47,9 @@ class ImageResult:
     error: SpyglassError | None = None
     unchanged: bool = False
     """The destination had this very image under the name already: nothing was written."""
+    covered: frozenset[Digest] = frozenset()
+    """The source's digests the copy took: its top manifest's and, for a list, those of
+    the instances it copied (what a tag attached to one of them is carried along by)."""
 
 
 _WAKE_EVERY: Final = 0.2
@@ -125,17 +129,28 @@ def run_sync(
     ``keep_going`` the first failure stops the rest: copies under way are taken back
     (their destinations as they were), those not begun are not begun, and the results
     end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
-    raised."""
+    raised, after ``on_result`` was told of each image that was whole by then (those
+    that ended while the others were stopped too)."""
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
     ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
 
     def copy(image: SyncImage) -> ImageResult:
+        covered: set[Digest] = set()
+        told = events_for(image)
+
+        def tell(event: CopyEvent) -> None:
+            if isinstance(event, Planned):
+                covered.add(event.plan.top.digest)
+                covered.update(instance.source.digest for instance in event.plan.instances)
+            if told is not None:
+                told(event)
+
         with linked(cancel) as token:
             token.check()
             try:
                 digest, unchanged = copy_one(image, options, destination_options,
-                                             events=events_for(image), cancel=token)
+                                             events=tell, cancel=token)
             except Cancelled:
                 raise
             except SpyglassError as exc:
@@ -145,7 +160,8 @@ def run_sync(
                 if short is None:
                     raise
                 return ImageResult(image, error=short)
-            return ImageResult(image, digest=digest, unchanged=unchanged)
+            return ImageResult(image, digest=digest, unchanged=unchanged,
+                               covered=frozenset(covered))
 
     def lane(queued: list[SyncImage]) -> None:
         error: BaseException | None = None
@@ -189,10 +205,27 @@ def run_sync(
                 return results
     except BaseException:
         _stop(cancel, pending, pool)
+        with interrupts_deferred():  # (a second Ctrl+C does not cut the telling short)
+            _tell_finished(ended, results, on_result)
         raise
     pool.shutdown()  # (each lane has ended: this waits for no copy)
     cancel.check()  # the caller's cancel: what ended was told
     return results
+
+
+def _tell_finished(ended: queue.SimpleQueue[ImageResult | _LaneEnded],
+                   results: list[ImageResult], on_result: Callable[[ImageResult], None]
+                   ) -> None:
+    """After the copies were stopped (Ctrl+C): the images that were whole by then, not
+    yet told (those that ended as the others were stopped), told as the others were."""
+    while True:
+        try:
+            result = ended.get_nowait()
+        except queue.Empty:
+            return
+        if isinstance(result, ImageResult) and result.error is None:
+            results.append(result)
+            on_result(result)
 
 
 def lane_of(image: SyncImage) -> object:

@@ -1086,3 +1086,35 @@ def test_logout_all_leaves_a_damaged_settings_file_as_it_is(
         "Expecting value: line 1 column 17 (char 16)); it is left as it is, and the registries the "
         "keyring lists are logged out.")
     assert "Removed the stored credentials for one.example.com." in err
+
+
+@pytest.mark.parametrize(("columns", "named"), [(100, True), (44, False)])
+def test_the_bars_of_images_copied_at_once_name_their_image_where_that_fits(
+        monkeypatch: pytest.MonkeyPatch, columns: int, named: bool) -> None:
+    """A sync copying several images at once: each bar says its image before the
+    blob's digest; on a terminal too narrow for that, the digest alone, as for one."""
+    import io
+
+    from spyglass.cli import progress
+    from spyglass.core.copy import BlobStarted
+    from spyglass.core.digest import Digest
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(progress, "_terminal_size", lambda stream: (columns, 24))
+    monkeypatch.setenv("TERM", "xterm")
+    screen = Terminal()
+    report = progress.Reporter(screen, quiet=True, several=True)
+    report._quiet = False  # (quiet: no notes handler is put in place for the test)
+    first, second = Digest.parse("sha256:" + "a1" * 32), Digest.parse("sha256:" + "b2" * 32)
+    report.for_image("docker://r.example/team/app:1.0", "app:1.0")(
+        BlobStarted(first, 1000, "application/octet-stream"))
+    report.for_image("docker://r.example/team/db:15", "db:15")(
+        BlobStarted(second, 2000, "application/octet-stream"))
+    drawn = screen.getvalue().split("\x1b[J")[-1]
+    labels = [line.split(" [")[0].strip() for line in drawn.split("\n")]
+    assert labels == (["app:1.0 a1a1a1a1a1a1", "db:15 b2b2b2b2b2b2", "total"] if named
+                      else ["a1a1a1a1a1a1", "b2b2b2b2b2b2", "total"]), repr(drawn)
+    report.close()

@@ -17,7 +17,10 @@ from spyglass.core.sync import SyncRequest, list_sources
 from spyglass.core.transports.registry import RegistryOptions
 
 TAGS = {"r.example:5000/team/app": ["1.0", "2.0", "nightly-1"],
-        "r.example:5000/team/db": ["15", "16"], "r.example/none": []}
+        "r.example:5000/team/db": ["15", "16"], "r.example/none": [],
+        "r.example/signed": ["v1", "sha256-" + "a" * 64 + ".sig", "sha256-" + "a" * 64,
+                             "sha256-" + "b" * 64 + ".att", "sha256-" + "c" * 64 + ".sbom",
+                             "sha256-short", "sha256-" + "d" * 64 + ".other"]}
 
 
 def tags(repository: DockerReference, options: RegistryOptions | None) -> list[str]:
@@ -105,7 +108,9 @@ r.example:5000:
     ("r.example:\n  images:\n    app: latest\n", '"app" has a string where a list of tags'),
     ("r.example:\n  images-by-tag-regex:\n    app: '(['\n", "is no regular expression"),
     ("r.example:\n  tls-verify: maybe\n", "tls-verify must be true or false"),
-    ("r.example: [1\n", "is not valid YAML"),
+    ("r.example:\n  images-by-semver:\n    app: '>=1.0'\n",
+     '"images-by-semver" is newer skopeo\'s key (tags by a version range), which this sync '
+     "does not read: list the tags under images, or match them with images-by-tag-regex"),
     ("", "names no registry"),
 ])
 def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
@@ -116,6 +121,24 @@ def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
     with pytest.raises(SpyglassError) as caught:
         list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
     assert f'"{path}"' in str(caught.value) and said in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("r.example: [1\n", " at line 2, column 1: expected ',' or ']', but got '<stream end>' "
+     "(parsing a flow sequence begun at line 1, column 12)."),
+    ("r.example:\n  images:\n    team/app: [\"1.0\"\n",
+     " at line 4, column 1: expected ',' or ']', but got '<stream end>' (parsing a flow "
+     "sequence begun at line 3, column 15)."),
+    ("r.example:\n  x: \"\x01\"\n", ": the character U+0001 at position 18 is not allowed."),
+])
+def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text(text)
+    with pytest.raises(SpyglassError) as caught:
+        list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert str(caught.value) == f'The sync source file "{path}" is not valid YAML{said}'
 
 
 @pytest.mark.parametrize(("kinds", "said"), [
@@ -159,6 +182,45 @@ def test_a_yaml_expression_matching_no_tag_is_passed_over_not_failed(tmp_path: P
     (source,) = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
     assert source.error is None and source.images == ()
     assert source.empty is not None and "has no tags that match" in source.empty
+
+
+@pytest.mark.parametrize("images", ["images: {}", "images:", "images-by-tag-regex: {}"])
+def test_a_registry_naming_no_image_is_passed_over_with_a_note(
+    tmp_path: Path, images: str
+) -> None:
+    """As skopeo warns "No images specified for registry" and goes on."""
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"r.example:5000:\n  {images}\nm.example:\n  images:\n    team/db: ['15']\n")
+    empty, listed = list_sources(SyncRequest("yaml", str(path), "docker", "m"), tags)
+    assert empty.images == () and empty.error is None
+    assert empty.empty == (f'No images are named for the registry r.example:5000 in "{path}": '
+                           "its images and images-by-tag-regex list none.")
+    assert [str(image.source) for image in listed.images] == ["docker://m.example/team/db:15"]
+
+
+@pytest.mark.parametrize("source", ["r.example/signed", "yaml []", "yaml regex"])
+def test_attachment_tags_of_a_repository_listed_whole_are_held_apart(
+    tmp_path: Path, source: str
+) -> None:
+    """cosign's sha256-<hex>.sig/.att/.sbom and the referrers fallback tag sha256-<hex>
+    are no images of their own: their subject's copy carries them."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:\n  " + ("images:\n    signed: []\n" if source == "yaml []"
+                                      else "images-by-tag-regex:\n    signed: ^[sv]\n"))
+    request = (SyncRequest("docker", source, "docker", "m.example") if source.startswith("r.")
+               else SyncRequest("yaml", str(path), "docker", "m.example"))
+    (listed,) = list_sources(request, tags)
+    assert [str(image.source) for image in listed.images] == [
+        "docker://r.example/signed:v1", "docker://r.example/signed:sha256-short",
+        "docker://r.example/signed:sha256-" + "d" * 64 + ".other"]
+    assert [(str(image.destination), str(image.attached_to)) for image in listed.attached] == [
+        ("docker://m.example/signed:sha256-" + "a" * 64 + ".sig", "sha256:" + "a" * 64),
+        ("docker://m.example/signed:sha256-" + "a" * 64, "sha256:" + "a" * 64),
+        ("docker://m.example/signed:sha256-" + "b" * 64 + ".att", "sha256:" + "b" * 64),
+        ("docker://m.example/signed:sha256-" + "c" * 64 + ".sbom", "sha256:" + "c" * 64)]
+    named = list_sources(SyncRequest("docker", "r.example/signed:sha256-" + "a" * 64,
+                                     "docker", "m"), tags)
+    assert [len(named[0].images), len(named[0].attached)] == [1, 0]  # (asked for by name)
 
 
 def test_a_registry_destination_may_say_docker_colon_slashes() -> None:

@@ -85,3 +85,63 @@ def test_a_lane_that_breaks_stops_the_others_at_once(
                                                            None, parallel_images=2))
     assert returned == [] and [str(exc) for exc in raised] == ["a defect"]
     assert stopped.is_set()
+
+
+def test_after_ctrl_c_the_images_that_ended_while_stopping_are_told(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl+C lands as the first image is told; the other lane's copy, writing its last
+    manifest, ends whole while the sync stops: it is told too, before the interrupt is
+    raised (before, it was in place and never said)."""
+    first, second = image(tmp_path, "first"), image(tmp_path, "second")
+    interrupted, begun = threading.Event(), threading.Event()
+
+    def copy_one(one: SyncImage, *args: object, **kwargs: object) -> tuple[Digest, bool]:
+        if one is first:
+            begun.wait(30)  # (both are under way)
+        else:
+            begun.set()
+            interrupted.wait(30)
+            time.sleep(0.05)  # (its end comes while the sync is stopping)
+        return DIGEST, False
+
+    told: list[SyncImage] = []
+
+    def on_result(result: sync_run.ImageResult) -> None:
+        told.append(result.image)
+        if result.image is first:
+            interrupted.set()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_run, "copy_one", copy_one)
+    with pytest.raises(KeyboardInterrupt):
+        sync_run.run_sync([first, second], CopyOptions(), None, parallel_images=2,
+                          on_result=on_result)
+    assert told == [first, second]
+
+
+def test_an_interrupted_sync_ends_with_a_line_of_what_it_synced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each image in place has its line on stdout, and the last line says the sync was
+    interrupted and how far it came, as the summary would."""
+    from spyglass.cli import main
+    from spyglass.core.sync_run import ImageResult
+
+    for name in ("a", "b", "c"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        (tmp_path / "in" / name / "manifest.json").write_text("{}")
+
+    def run_sync(images: list[SyncImage], *args: object,
+                 on_result: Callable[[ImageResult], None], **kwargs: object) -> None:
+        on_result(ImageResult(images[0], digest=DIGEST))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_run, "run_sync", run_sync)
+    assert main(["sync", "-q", "--src", "dir", "--dest", "docker", "--dest-tls-verify=false",
+                 str(tmp_path / "in"), "127.0.0.1:9/m"]) == 130
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [
+        f"Copied dir:{tmp_path / 'in' / 'a'} → docker://127.0.0.1:9/m/a:latest ({DIGEST})",
+        "Synced 1 images from 1 sources, then interrupted; 2 not copied"]
+    assert out.err == "spyglass: interrupted.\n"
