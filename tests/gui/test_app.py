@@ -18,6 +18,7 @@ from spyglass.gui import app as app_module
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
+from spyglass.window_args import split_arguments
 from tests.helpers.imagebuild import multi_platform_layout
 
 pytestmark = pytest.mark.gui
@@ -98,7 +99,7 @@ def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
     """``spyglass PATH`` with a byte of PATH that is not UTF-8 crashed in QApplication
     (PySide6 segfaults on a surrogate): Qt gets its options alone, the paths stay whole."""
     bad = os.fsdecode(b"/layouts/bad\xff")
-    options, paths = app_module.split_arguments(
+    options, paths = split_arguments(
         ["-platform", "offscreen", bad, "-style=fusion", "-reverse", "caf\u00e9.tar",
          "-stylesheet", os.fsdecode(b"x\xff.qss")])
     assert options == ["-platform", "offscreen", "-style=fusion", "-reverse",

@@ -73,11 +73,15 @@ def _open_window(argv: Sequence[str]) -> int:
     return run(list(argv))
 
 
-def _window_paths(args: Sequence[str]) -> bool:
-    """Whether ``args`` are paths for the window to open rather than a command: none at
-    all, one that exists, or several (a desktop entry's ``Exec=spyglass %F`` passes every
-    file chosen) each given as a path, at least one of them there. One of several that is
-    not there is said in the window, as a place that is gone is."""
+def _window_paths(given: Sequence[str]) -> bool:
+    """Whether ``given`` are paths for the window to open rather than a command (Qt's own
+    options aside: ``-reverse``, ``-style fusion``): none at all, one that exists, or
+    several (a desktop entry's ``Exec=spyglass %F`` passes every file chosen) each given
+    as a path, at least one of them there. One of several that is not there is said in
+    the window, as a place that is gone is."""
+    from spyglass.window_args import without_qt_options
+
+    args = without_qt_options(list(given))
     if len(args) <= 1:
         return not args or Path(args[0]).exists()
     if not all(_given_as_path(arg) for arg in args):

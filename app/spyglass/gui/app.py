@@ -10,7 +10,6 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import Final
 
@@ -23,6 +22,7 @@ from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.workers import threads_abandoned
+from spyglass.window_args import for_qt, split_arguments
 
 log = logging.getLogger(__name__)
 
@@ -104,46 +104,6 @@ def create_application(argv: list[str]) -> QApplication:
     return app
 
 
-QT_OPTIONS_WITH_VALUES: Final = frozenset({
-    "platform", "platformpluginpath", "platformtheme", "plugin", "qmljsdebugger",
-    "qwindowgeometry", "qwindowicon", "qwindowtitle", "session", "style", "stylesheet",
-    "display", "geometry", "title", "name", "visual", "cmap", "fontengine", "dialogs",
-})
-"""Qt's own command-line options that take the next argument as their value
-(``-platform offscreen``; ``-style=fusion`` holds its value itself)."""
-
-
-def split_arguments(argv: list[str]) -> tuple[list[str], list[Path]]:
-    """``argv`` (what follows the program's name) as Qt's options, with their values, and
-    the paths to open. The paths stay Python's: a byte of a name that is not UTF-8 is
-    kept (as ``os.fsdecode`` keeps it), where a QString would drop it, and PySide6
-    crashes on such a string given to QApplication."""
-    options: list[str] = []
-    paths: list[Path] = []
-    value_next = False
-    for arg in argv:
-        if value_next:
-            options.append(_for_qt(arg))
-            value_next = False
-        elif arg.startswith("-"):
-            options.append(_for_qt(arg))
-            name = arg.lstrip("-")
-            value_next = "=" not in name and name in QT_OPTIONS_WITH_VALUES
-        else:
-            paths.append(Path(arg))
-    return options, paths
-
-
-def _for_qt(arg: str) -> str:
-    """``arg`` as a QString can hold it: a byte that is not UTF-8 (a surrogate here)
-    becomes U+FFFD (PySide6 crashes on a surrogate)."""
-    try:
-        raw = arg.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # (a surrogate no byte was decoded to)
-        raw = arg.encode("utf-8", "surrogatepass")
-    return raw.decode("utf-8", "replace")
-
-
 def run(argv: list[str]) -> int:
     """Open the window; ``argv`` holds paths of layouts or archives to open (and Qt options).
 
@@ -154,7 +114,7 @@ def run(argv: list[str]) -> int:
     _configure_logging()
     options, paths = split_arguments(argv)
     # Qt is given its own options only: the paths are no business of its
-    app = create_application([_for_qt(sys.argv[0] if sys.argv else "spyglass"), *options])
+    app = create_application([for_qt(sys.argv[0] if sys.argv else "spyglass"), *options])
     CrashHandler(sys.excepthook).install()
     path = settings_path()
     loaded = read_settings(path)

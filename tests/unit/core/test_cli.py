@@ -312,6 +312,27 @@ def test_several_paths_open_the_window_on_each(
                               ["layout", "app.tar", "./gone"]]
 
 
+def test_qt_s_own_options_open_the_window_and_go_to_qt(
+        tmp_path: Path, windows_opened: list[list[str]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``spyglass -reverse`` (as the README says, right to left) was refused as an
+    unknown argument: Qt's own options open the window, alone or beside paths, and are
+    handed on whole; one Qt does not know is still refused."""
+    folder = tmp_path / "layout"
+    folder.mkdir()
+    assert main(["-reverse"]) == 0
+    assert main(["-style", "fusion", str(folder), "-reverse"]) == 0
+    assert main(["-style=fusion", "-platform", "offscreen"]) == 0
+    assert windows_opened == [["-reverse"], ["-style", "fusion", str(folder), "-reverse"],
+                              ["-style=fusion", "-platform", "offscreen"]]
+    for args in (["-x"], ["-reverse=1"], ["--reverse"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2, args
+    assert len(windows_opened) == 3
+    capsys.readouterr()
+
+
 def test_several_words_that_are_no_paths_are_still_a_command_line(
         tmp_path: Path, windows_opened: list[list[str]], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], layout: tuple[Path, dict[str, Any]]) -> None:
