@@ -283,7 +283,9 @@ def test_a_refused_copy_says_why_in_the_dialog(
     assert not dialog.copy_button.isEnabled()
     dialog.destination_edit.setText(f"oci:{tmp_path / 'converted'}:demo")
     qtbot.waitUntil(lambda: bool(dialog.platform_boxes), timeout=WAIT_MS)
-    assert dialog.copy_button.isEnabled()
+    # (the destination is looked at on a worker too: under load it may answer after the
+    # platforms do)
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     dialog.compression_combo.setCurrentIndex(dialog.compression_combo.findData("zstd"))
     dialog.preserve_box.setChecked(True)
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
