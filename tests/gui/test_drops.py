@@ -343,6 +343,21 @@ def test_copy_image_takes_a_path_or_a_file_url_as_the_command_line_does(
         dialog.reject()
 
 
+@pytest.mark.parametrize("end", ["\n", " ", "\t"])
+def test_a_pasted_quoted_path_keeps_the_blank_it_ends_in(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path, end: str) -> None:
+    """The name read from quotes was stripped again: ``$'…/layout\\x0a'`` (as Copy Path
+    writes it) took ``…/layout``, another layout, when there was one."""
+    wanted = tmp_path / f"layout{end}"
+    other = tmp_path / "layout"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{wanted}:tools:2024.1")
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{other}:other:9")
+    text = shell_quoted(str(wanted)) if end != " " else f"'{wanted}'"
+    dialog = typed_source(qtbot, window, f"  {text}\n")
+    assert dialog.request().source == f"oci:{wanted}", dialog.source_note.text()
+    dialog.reject()
+
+
 @pytest.mark.parametrize(("text", "sentence"), [
     ("localhost:5000/app:1\nlocalhost:5000/app:2\n",
      "Give one image name per copy: the text has 2 lines."),

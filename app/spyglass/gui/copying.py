@@ -322,7 +322,7 @@ def pasted_name(text: str) -> tuple[str, str]:
     name = lines[0] if lines else ""
     unquoted = shell_unquoted(name)
     if unquoted is not None:
-        name = unquoted.strip()
+        name = unquoted  # as it is: a space or a line break it ends in is the name's
     if is_file_url(name):
         path = local_path(name)
         if path is None:
