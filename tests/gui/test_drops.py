@@ -418,8 +418,16 @@ def test_a_path_with_a_quote_in_it_is_taken_as_it_is(
      'Invalid image name "podman pull localhost:5000/app:1": '),
     ("/no/such/tools.tar", 'The path "/no/such/tools.tar" does not exist.'),
     ("file://fileserver.example/srv/tools.tar",
-     '"file://fileserver.example/srv/tools.tar" names a file of another machine: only '
-     "files on this one can be copied."),
+     '"file://fileserver.example/srv/tools.tar" names a file of another machine '
+     "(fileserver.example): only files of this one can be read."),
+    ("file:srv/tools.tar",
+     '"file:srv/tools.tar" is not an absolute file: URL: write file:///PATH'),
+    ("file://localhost:8080/srv/tools.tar",
+     '"file://localhost:8080/srv/tools.tar" names a port (8080), which a file: URL does '
+     "not: write file:///PATH."),
+    ("file://me@localhost/srv/tools.tar",
+     '"file://me@localhost/srv/tools.tar" names a user (me), which a file: URL of this '
+     "machine does not: write file:///PATH."),
     ("'/srv/tools.tar' 'localhost:5000/app:1'",
      "Give one image name per copy: \"'/srv/tools.tar' 'localhost:5000/app:1'\" is several "
      "words to a shell, not one name."),

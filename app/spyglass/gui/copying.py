@@ -42,7 +42,7 @@ from spyglass.core.copy import (
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
-from spyglass.core.fileurl import is_file_url, local_path
+from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
@@ -60,7 +60,7 @@ from spyglass.core.reference import (
 )
 from spyglass.core.referrers import buildkit_attestation_subject
 from spyglass.core.settings import normalize_location
-from spyglass.core.text import NotOneWord, shell_unquoted, visible
+from spyglass.core.text import NotOneWord, shell_unquoted
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -344,8 +344,7 @@ def pasted_name(text: str) -> tuple[str, str]:
     if is_file_url(name):
         path = local_path(name)
         if path is None:
-            return "", f'"{visible(name)}" names a file of another machine: only files ' \
-                       "on this one can be copied."
+            return "", not_local(name) or ""
         return path, ""
     return name, ""
 
