@@ -4,7 +4,11 @@ the clipboard, drops refused where they cannot go."""
 from __future__ import annotations
 
 import os
+import random
+import shlex
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +29,7 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import normalize_location
 from spyglass.core.text import shell_quoted
-from spyglass.gui.copying import DraggedImage
+from spyglass.gui.copying import DraggedImage, pasted_name
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_from_mime, image_mime
 from spyglass.gui.main_window import MainWindow
@@ -343,6 +347,70 @@ def test_copy_image_takes_a_path_or_a_file_url_as_the_command_line_does(
         dialog.reject()
 
 
+@pytest.mark.parametrize("end", ["\n", " ", "\t"])
+def test_a_pasted_quoted_path_keeps_the_blank_it_ends_in(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path, end: str) -> None:
+    """The name read from quotes was stripped again: ``$'…/layout\\x0a'`` (as Copy Path
+    writes it) took ``…/layout``, another layout, when there was one."""
+    wanted = tmp_path / f"layout{end}"
+    other = tmp_path / "layout"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{wanted}:tools:2024.1")
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"oci:{other}:other:9")
+    text = shell_quoted(str(wanted)) if end != " " else f"'{wanted}'"
+    dialog = typed_source(qtbot, window, f"  {text}\n")
+    assert dialog.request().source == f"oci:{wanted}", dialog.source_note.text()
+    dialog.reject()
+
+
+@pytest.mark.parametrize(("how", "name"), [
+    (how, name) for how in ("ls", "printf %q", "shlex.quote")
+    for name in (b"my layout", b"new\nline", b"latin-caf\xe9", b"it's")
+    if how != "shlex.quote" or name.isascii()])  # (it writes the byte as it is: no text)
+def test_a_path_is_taken_as_ls_bash_and_python_quote_it(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        name: bytes, how: str) -> None:
+    """Only one ``'…'``, ``"…"`` or ``$'…'`` was read: GNU ls writes parts one after the
+    other (``'…/new'$'\\n''line'``), bash's printf %q backslashes (``my\\ layout``)."""
+    layout = Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + name))
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
+    if how == "shlex.quote":
+        text = shlex.quote(str(layout))
+    else:
+        program = "ls" if how == "ls" else "bash"
+        if shutil.which(program) is None:
+            pytest.skip(f"no {program} here")
+        command = (["ls", "-d", "--quoting-style=shell-escape", os.fsencode(layout)]
+                   if how == "ls" else ["bash", "-c", 'printf %q "$1"', "_", os.fsencode(layout)])
+        text = subprocess.run(command, capture_output=True, check=True).stdout.decode(
+            "utf-8", "surrogateescape").strip()
+    dialog = typed_source(qtbot, window, text)
+    assert dialog.request().source.startswith(f"oci:{layout}"), dialog.source_note.text()
+    dialog.reject()
+
+
+def test_every_name_copy_path_writes_is_pasted_as_itself() -> None:
+    """A name Copy Path or Copy Image Name puts on the clipboard is the name again when
+    pasted: quotes, backslashes, blanks at its ends, control characters, bytes that are
+    not UTF-8 (a name with a blank at an end was written as it is, and pasted stripped)."""
+    parts = ["a", "/", ".", " ", "'", '"', "\\", "$", "`", "*", "\n", "\t", "\x01",
+             "\u00e9", "\u200b", "\U0001f600", "\udce9", "\\'", "$'"]
+    chosen = random.Random(21)
+    for _ in range(400):
+        name = "/" + "".join(chosen.choice(parts) for _ in range(chosen.randint(1, 10)))
+        assert pasted_name(shell_quoted(name)) == (name, ""), repr(name)
+
+
+def test_a_path_with_a_quote_in_it_is_taken_as_it_is(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """Typed as it is (a file manager's text), not as a shell writes it: the quote is the
+    name's."""
+    layout = tmp_path / "John's layouts" / "tools"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools:2024.1")
+    dialog = typed_source(qtbot, window, str(layout))
+    assert dialog.request().source.startswith(f"oci:{layout}"), dialog.source_note.text()
+    dialog.reject()
+
+
 @pytest.mark.parametrize(("text", "sentence"), [
     ("localhost:5000/app:1\nlocalhost:5000/app:2\n",
      "Give one image name per copy: the text has 2 lines."),
@@ -350,8 +418,25 @@ def test_copy_image_takes_a_path_or_a_file_url_as_the_command_line_does(
      'Invalid image name "podman pull localhost:5000/app:1": '),
     ("/no/such/tools.tar", 'The path "/no/such/tools.tar" does not exist.'),
     ("file://fileserver.example/srv/tools.tar",
-     '"file://fileserver.example/srv/tools.tar" names a file of another machine: only '
-     "files on this one can be copied."),
+     '"file://fileserver.example/srv/tools.tar" names a file of another machine '
+     "(fileserver.example): only files of this one can be read."),
+    ("file:srv/tools.tar",
+     '"file:srv/tools.tar" is not an absolute file: URL: write file:///PATH'),
+    ("file://localhost:8080/srv/tools.tar",
+     '"file://localhost:8080/srv/tools.tar" names a port (8080), which a file: URL does '
+     "not: write file:///PATH."),
+    ("file://me@localhost/srv/tools.tar",
+     '"file://me@localhost/srv/tools.tar" names a user (me), which a file: URL of this '
+     "machine does not: write file:///PATH."),
+    ("'/srv/tools.tar' 'localhost:5000/app:1'",
+     "Give one image name per copy: \"'/srv/tools.tar' 'localhost:5000/app:1'\" is several "
+     "words to a shell, not one name."),
+    ("'/srv/tools.tar",
+     "The ' at character 1 of \"'/srv/tools.tar\" is not closed: a name in quotes ends "
+     "with the quote it starts with."),
+    ('"$HOME/tools.tar"',
+     '""$HOME/tools.tar"" has a $ in double quotes, which a shell would replace: put it '
+     "in single quotes."),
 ])
 def test_copy_image_says_what_was_typed_is_wrong(
         qtbot: QtBot, window: MainWindow, text: str, sentence: str) -> None:

@@ -712,6 +712,18 @@ def test_a_names_byte_that_is_not_utf8_is_shown_as_that_byte(
     assert "written as a shell takes it" in window.status_text
 
 
+def test_copy_path_quotes_a_name_a_paste_would_read_otherwise(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A name with a quote, or a space at its end, was put on the clipboard as it is: a
+    paste took the quote for quoting, or stripped the space."""
+    for name, written in (("it's", "it'\\''s"), ("ends ", "ends ")):
+        window.copy_path(tmp_path / name)
+        assert QGuiApplication.clipboard().text() == f"'{tmp_path}/{written}'"
+        assert "written as a shell takes it" in window.status_text
+    window.copy_path(tmp_path / "plain name")
+    assert QGuiApplication.clipboard().text() == f"{tmp_path}/plain name"
+
+
 def test_a_long_status_message_is_cut_with_an_ellipsis(qtbot: QtBot, window: MainWindow) -> None:
     message = ("Copied registry.example.com/some/rather/long/repository/name:1.0 to "
                "oci:/home/someone/with/a/deep/folder/of/layouts/mirror:team/app:1.0; "

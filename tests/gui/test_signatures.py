@@ -99,7 +99,12 @@ def sbom_referrer(subject: dict[str, object]) -> tuple[bytes, dict[str, bytes]]:
 @pytest.fixture
 def signed_layout(tmp_path: Path) -> SignedLayout:
     """``app:1`` signed (cosign, P-256) with an SBOM referrer; ``plain:1`` with nothing."""
-    builder = LayoutBuilder(tmp_path / "signed-layout")
+    return build_signed_layout(tmp_path / "signed-layout")
+
+
+def build_signed_layout(root: Path) -> SignedLayout:
+    """The layout of :func:`signed_layout`, at ``root``."""
+    builder = LayoutBuilder(root)
     image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
     builder.tag(image, "app:1")
     builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/plain": b"plain\n"})])),

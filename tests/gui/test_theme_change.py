@@ -3,16 +3,27 @@ switching between light and dark does (Qt sets the application palette anew)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.signatures.model import Kind
 from spyglass.gui.colors import contrast_ratio, error_color, is_dark
 from spyglass.gui.main_window import MainWindow
-from tests.gui.guitools import SampleFacts, dark_palette, show_image, text_color
+from spyglass.gui.views.image_view import LAYERS, RAW
+from tests.gui.guitools import (
+    SampleFacts,
+    dark_palette,
+    select_platform,
+    show_image,
+    text_color,
+)
+from tests.gui.test_signatures import attachment, build_signed_layout, open_signatures
 
 PALETTES: dict[str, Callable[[], QPalette]] = {
     "light": lambda: QApplication.style().standardPalette(), "dark": dark_palette}
@@ -88,8 +99,6 @@ def test_links_take_the_link_colour_of_a_palette_changed_while_the_window_is_ope
     "Add a registry…" stayed light-theme blue on dark grey (1.9:1)."""
     from collections import Counter
 
-    from PySide6.QtGui import QColor
-
     QApplication.setPalette(PALETTES["light"]())
     window = make_window()
     link = window.sidebar.add_registry_link
@@ -106,3 +115,102 @@ def test_links_take_the_link_colour_of_a_palette_changed_while_the_window_is_ope
     assert "#8ab4f8" not in drawn()
     QApplication.setPalette(dark)
     qtbot.waitUntil(lambda: "#8ab4f8" in drawn(), timeout=2000)
+
+
+COLOURED = re.compile(r"color:\s*(#[0-9a-fA-F]{6})")
+
+
+def colours_read(rich_text: str, ground: QColor) -> dict[str, float]:
+    """The colours rich text names (``color:#…``), each with its contrast on ``ground``."""
+    return {name: round(contrast_ratio(QColor(name), ground), 2)
+            for name in set(COLOURED.findall(rich_text))}
+
+
+def reads(what: str, rich_text: str, ground: QColor, dark: bool) -> None:
+    """Every colour ``rich_text`` names reads on ``ground`` (there is one at least), the
+    ground of a dark palette or of a light one."""
+    assert (ground.lightness() < 128) == dark, f"{what}: the palette is not the new one yet"
+    said = colours_read(rich_text, ground)
+    assert said, f"{what}: no colour named"
+    assert min(said.values()) >= 4.5, f"{what} on {ground.name()}: {said}"
+
+
+def base_of(widget: QWidget) -> QColor:
+    return widget.palette().color(QPalette.ColorRole.Base)
+
+
+def window_of(widget: QWidget) -> QColor:
+    return widget.palette().color(QPalette.ColorRole.Window)
+
+
+@pytest.mark.parametrize("start", ["light", "dark"])
+@pytest.mark.usefixtures("restore_palette")
+def test_rich_text_is_written_again_in_the_colours_of_a_palette_changed_while_it_shows(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        start: str) -> None:
+    """Colours written into rich text stayed as they were written: after a switch to dark,
+    the Raw JSON's keys were #0b4f9c on #232323 (2.0:1), the Overview's Labels keys a
+    light theme's grey on dark grey (2.1:1)."""
+    QApplication.setPalette(PALETTES[start]())
+    window = make_window()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    select_platform(qtbot, window, "linux/amd64")
+    view = window.image_view
+    overview, layers, history, raw = view.overview, view.layers, view.history, view.raw
+    view.tabs.setCurrentIndex(LAYERS)
+    layers.table.selectRow(1)
+    history.render_config()  # (what showing the tab does)
+    view.tabs.setCurrentIndex(RAW)
+    qtbot.waitUntil(lambda: bool(raw.current) and "color:" in raw.browser.toHtml())
+    about = window.about_box()
+    labels = overview._values["Labels"]
+    media_type = layers.details._values["Media type"]
+    written = {"raw": raw.browser.toHtml(), "labels": labels.text(),
+               "media type": media_type.text(), "about": about.text()}
+
+    dark = start == "light"
+    QApplication.setPalette(PALETTES["dark" if dark else "light"]())
+
+    def written_again() -> None:
+        reads("Raw JSON", raw.browser.toHtml(), base_of(raw.browser), dark)  # (in sight)
+        history.render_config()  # (hidden: written again when seen)
+        reads("the config", history.config_view.toHtml(), base_of(history.config_view), dark)
+        reads("Labels", labels.text(), window_of(labels), dark)
+        reads("Annotations", overview._values["Annotations"].text(), window_of(labels), dark)
+        reads("Overview's media type", overview._values["Media type"].text(),
+              window_of(labels), dark)
+        reads("a layer's media type", media_type.text(), window_of(media_type), dark)
+        reads("About", about.text(), window_of(about), dark)
+
+    qtbot.waitUntil(written_again)
+    assert written != {"raw": raw.browser.toHtml(), "labels": labels.text(),
+                       "media type": media_type.text(), "about": about.text()}
+    about.close()
+
+
+@pytest.mark.parametrize("start", ["light", "dark"])
+@pytest.mark.usefixtures("restore_palette")
+def test_signature_details_take_the_colours_of_a_palette_changed_while_they_show(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path, start: str) -> None:
+    """The details of a signature wrote the text colour of their moment: after a switch to
+    dark the values were black on #232323 (1.3:1), after one to light white on white."""
+    QApplication.setPalette(PALETTES[start]())
+    signed = build_signed_layout(tmp_path / "signed")
+    window.open_location(signed.path, select=False)
+    show_image(qtbot, window, "app:1")
+    page = open_signatures(qtbot, window)
+    page.select(attachment(page, Kind.COSIGN_SIGNATURE))
+    text_before = page.details.palette().color(QPalette.ColorRole.Text).name()
+    reads("the details", page.details.toHtml(), base_of(page.details), start == "dark")
+
+    dark = start == "light"
+    QApplication.setPalette(PALETTES["dark" if dark else "light"]())
+
+    def written_again() -> None:
+        html = page.details.toHtml()
+        reads("the details", html, base_of(page.details), dark)
+        assert text_before not in colours_read(html, base_of(page.details))
+
+    qtbot.waitUntil(written_again)
+    assert "Digest" in dict(page.detail_rows)

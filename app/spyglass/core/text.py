@@ -134,57 +134,139 @@ def _emoji(char: str) -> bool:
 
 
 def shell_quoted(text: str) -> str:
-    """``text`` (a path) as a POSIX shell takes it, ``$'…'`` (bash, zsh, ksh), where it
-    holds what plain text cannot carry (a byte that is not UTF-8, a control character):
-    each such byte as ``\\xff``; ``text`` itself where it holds none."""
-    if text.isprintable() and not any(0xDC80 <= ord(char) <= 0xDCFF for char in text):
+    """``text`` (a path, an image name) as a POSIX shell takes it, such that
+    :func:`shell_unquoted` reads it back as it is: ``$'…'`` (bash, zsh, ksh) where it holds
+    what plain text cannot carry (a byte that is not UTF-8, a control character: each
+    such byte as ``\\xff``); ``'…'`` where it holds what would be read as quoting (a
+    quote, a backslash) or starts or ends with a space (which a paste strips);
+    ``text`` itself where it holds none of these."""
+    if not text.isprintable() or any(0xDC80 <= ord(char) <= 0xDCFF for char in text):
+        out = []
+        for char in text:
+            if char in "\\'":
+                out.append("\\" + char)
+            elif char.isprintable():
+                out.append(char)
+            else:
+                out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogateescape"))
+        return "$'" + "".join(out) + "'"
+    if _QUOTING.isdisjoint(text) and text == text.strip():
         return text
-    out = []
-    for char in text:
-        if char in "\\'":
-            out.append("\\" + char)
-        elif char.isprintable():
-            out.append(char)
-        else:
-            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogateescape"))
-    return "$'" + "".join(out) + "'"
+    return "'" + text.replace("'", "'\\''") + "'"
 
+
+_QUOTING: Final = frozenset("'\"\\")
+"""What makes text shell quoting (:func:`shell_unquoted`) rather than a name as it is."""
 
 _C_ESCAPES: Final = {"a": 7, "b": 8, "e": 27, "E": 27, "f": 12, "n": 10, "r": 13, "t": 9,
                      "v": 11, "\\": 92, "'": 39, '"': 34, "?": 63}
 
+_WORD_ENDS: Final = frozenset(" \t\n;&|<>()")
+"""What ends a shell word outside quotes (a blank, an operator)."""
+
+_EXPANDED: Final = {"$": "a $", "`": "a `", "*": "a *", "?": "a ?", "[": "a ["}
+"""What a shell expands outside quotes (a variable, a command, a pattern of names)."""
+
+
+class NotOneWord(ValueError):
+    """Text in shell quoting that is not one word a shell reads as it is written. Its
+    ``str`` is the sentence; ``kind`` says why: ``"words"`` (several words),
+    ``"unclosed"`` (a quote that is not closed) or ``"expanded"`` (what a shell would
+    replace: ``$HOME``, a backquote, ``*``)."""
+
+    def __init__(self, kind: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.kind = kind
+
 
 def shell_unquoted(text: str) -> str | None:
-    """The word a POSIX shell reads from ``text`` when it is one quoted word: ``'…'``,
-    ``"…"`` or ``$'…'`` (as :func:`shell_quoted` writes it: ``\xe9`` a byte that is not
-    UTF-8, read back as :func:`as_given` writes it); None when it is not (unquoted, or
-    several words)."""
-    if len(text) >= 3 and text.startswith("$'") and text.endswith("'"):
-        return _c_unquoted(text[2:-1])
-    if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1]:
-        return text[1:-1]
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        out, body, at = [], text[1:-1], 0
-        while at < len(body):
-            char = body[at]
-            if char == "\\" and at + 1 < len(body) and body[at + 1] in '\\"$`':
-                char, at = body[at + 1], at + 1
-            elif char in '"$`':
-                return None  # an end of the word, or what the shell would expand
-            out.append(char)
+    """The word a POSIX shell (bash) reads from ``text``, when ``text`` is written in shell
+    quoting, as shells and tools write a name: ``'…'``, ``"…"``, ``$'…'`` (with its C
+    escapes; ``\\xe9``, a byte that is not UTF-8, read back as :func:`as_given` writes
+    it), a backslash outside quotes (``my\\ layout``, as ``printf %q`` writes it), and
+    such parts one after the other (``'new'$'\\n''line'``, as GNU ``ls`` writes it).
+
+    None when ``text`` holds no quote and no backslash: a name as it is, with its spaces.
+
+    Raises:
+        NotOneWord: several words, a quote that is not closed, or what a shell would
+            expand (``$HOME``, a backquote, ``*`` outside quotes).
+    """
+    if _QUOTING.isdisjoint(text):
+        return None
+    out, at = bytearray(), 0
+    while at < len(text):
+        char = text[at]
+        if char == "'":
+            close = text.find("'", at + 1)
+            if close < 0:
+                raise _unclosed(text, at)
+            out += as_given(text[at + 1:close])
+            at = close + 1
+        elif text.startswith("$'", at):
+            close = at + 2
+            while close < len(text) and text[close] != "'":
+                close += 2 if text[close] == "\\" else 1
+            if close >= len(text):
+                raise _unclosed(text, at)
+            out += _c_bytes(text[at + 2:close])
+            at = close + 1
+        elif char == '"' or text.startswith('$"', at):  # ($"…": bash's translated "…")
+            at = _double_quoted(text, at + (1 if char == '"' else 2), out)
+        elif char == "\\":
+            if at + 1 < len(text):
+                if text[at + 1] != "\n":  # (a backslash and a line break: one line)
+                    out += as_given(text[at + 1])
+                at += 2
+            else:
+                out += b"\\"
+                at += 1
+        elif char in _WORD_ENDS:
+            raise NotOneWord("words", f'"{visible(text)}" is several words to a shell, '
+                             "not one name.")
+        elif char in _EXPANDED and not (char == "$" and text[at + 1:at + 2] in ("", " ")):
+            raise NotOneWord("expanded", f'"{visible(text)}" has {_EXPANDED[char]} outside '
+                             "quotes, which a shell would replace: put it in quotes.")
+        else:
+            out += as_given(char)
             at += 1
-        return "".join(out)
-    return None
+    return out.decode("utf-8", "surrogateescape")
 
 
-def _c_unquoted(body: str) -> str | None:
-    """The inside of ``$'…'`` read as bash reads it; None where a lone ``'`` ends it early."""
+def _double_quoted(text: str, at: int, out: bytearray) -> int:
+    """Read the inside of ``"…"`` from ``at`` into ``out``; where it ends, after the
+    closing quote. A backslash escapes only ``\\ " $ `` ` and a line break there."""
+    start = at - 1
+    while at < len(text):
+        char = text[at]
+        if char == '"':
+            return at + 1
+        if char == "\\" and at + 1 < len(text) and text[at + 1] in '\\"$`\n':
+            if text[at + 1] != "\n":
+                out += as_given(text[at + 1])
+            at += 2
+            continue
+        if char in "$`":
+            raise NotOneWord("expanded", f'"{visible(text)}" has {_EXPANDED[char]} in '
+                             "double quotes, which a shell would replace: put it in "
+                             "single quotes.")
+        out += as_given(char)
+        at += 1
+    raise _unclosed(text, start)
+
+
+def _unclosed(text: str, at: int) -> NotOneWord:
+    quote = "$'" if text.startswith("$'", at) else text[at]
+    return NotOneWord("unclosed", f'The {quote} at character {at + 1} of "{visible(text)}" '
+                      "is not closed: a name in quotes ends with the quote it starts with.")
+
+
+def _c_bytes(body: str) -> bytes:
+    """The inside of ``$'…'`` read as bash reads it (ending at its closing quote)."""
     out, at = bytearray(), 0
     while at < len(body):
         char = body[at]
         at += 1
-        if char == "'":
-            return None
         if char != "\\" or at == len(body):
             out += char.encode("utf-8", AS_GIVEN)
             continue
@@ -210,7 +292,7 @@ def _c_unquoted(body: str) -> str | None:
             out.append(int(digits, 8) & 0xFF)
         else:
             out += ("\\" + code).encode("utf-8", AS_GIVEN)
-    return out.decode("utf-8", "surrogateescape")
+    return bytes(out)
 
 
 def _escaped(char: str) -> str:
@@ -222,5 +304,5 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-__all__ = ["AS_GIVEN", "LINES", "TABS", "as_given", "joins", "shell_quoted", "shell_unquoted",
-           "visible"]
+__all__ = ["AS_GIVEN", "LINES", "TABS", "NotOneWord", "as_given", "joins", "shell_quoted",
+           "shell_unquoted", "visible"]

@@ -42,7 +42,7 @@ from spyglass.core.copy import (
 from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
-from spyglass.core.fileurl import is_file_url, local_path
+from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
 from spyglass.core.platform import Platform
@@ -60,7 +60,7 @@ from spyglass.core.reference import (
 )
 from spyglass.core.referrers import buildkit_attestation_subject
 from spyglass.core.settings import normalize_location
-from spyglass.core.text import shell_unquoted, visible
+from spyglass.core.text import NotOneWord, shell_unquoted
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -314,20 +314,37 @@ def normalize_name(text: str) -> str:
 def pasted_name(text: str) -> tuple[str, str]:
     """What a pasted or dropped source names, and ``""``; or ``""`` and why it names
     nothing. Of several lines, the only one that is not blank (several: one name per
-    copy); a name in shell quotes (``'…'``, ``"…"``, ``$'…\\xe9'`` as Copy Path and Copy
-    Image Name write it) unquoted; a ``file:`` URL (a file manager's drop) as its path."""
+    copy), unless they are one word in shell quotes; a name in shell quotes (``'…'``,
+    ``"…"``, ``$'…\\xe9'`` as Copy Path and Copy Image Name write it, ``my\\ layout`` as
+    ``printf %q``, ``'new'$'\\n''line'`` as ``ls`` does) unquoted: the name, as it is;
+    a ``file:`` URL (a file manager's drop) as its path.
+
+    A name with a quote in it that does not read as one word in quotes (``/srv/John's
+    layout``) is taken as it is; one that starts with a quote must read as one word."""
+    whole = text.strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) > 1:
-        return "", f"Give one image name per copy: the text has {len(lines)} lines."
+        try:
+            unquoted = shell_unquoted(whole)  # (a quoted line break, as shlex.quote writes it)
+        except NotOneWord:
+            unquoted = None
+        if unquoted is None:
+            return "", f"Give one image name per copy: the text has {len(lines)} lines."
+        lines = [whole]
     name = lines[0] if lines else ""
-    unquoted = shell_unquoted(name)
+    try:
+        unquoted = shell_unquoted(name)
+    except NotOneWord as exc:
+        if name.startswith(("'", '"', "$'", '$"')):
+            return "", (f"Give one image name per copy: {exc}" if exc.kind == "words"
+                        else str(exc))
+        unquoted = None  # (a quote in a name)
     if unquoted is not None:
-        name = unquoted.strip()
+        name = unquoted  # as it is: a space or a line break it ends in is the name's
     if is_file_url(name):
         path = local_path(name)
         if path is None:
-            return "", f'"{visible(name)}" names a file of another machine: only files ' \
-                       "on this one can be copied."
+            return "", not_local(name) or ""
         return path, ""
     return name, ""
 

@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, qVersion
+from PySide6.QtCore import QByteArray, QModelIndex, QSize, Qt, QTimer, qVersion
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -53,7 +53,7 @@ from spyglass.gui.models.places import (
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.sidebar import Sidebar
-from spyglass.gui.themed import mute
+from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import Banner, ChosenRow, ElidedLabel, Spinner
@@ -468,18 +468,32 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.busy_label.setVisible(busy)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Spyglass",
-            f"<h3>Spyglass {html.escape(__version__)}</h3>"
-            "<p>Browse, inspect and copy container images: OCI image layouts, "
-            "dir: layouts and image archives, with the same engine as the "
-            "<code>spyglass</code> command line.</p>"
-            f"<p style='color:{muted_color(self.palette()).name()}'>"
-            f"Qt {html.escape(qVersion())} · PySide6 "
-            f"{html.escape(pyside_version)} · Python {html.escape(_platform.python_version())}"
-            "</p>",
-        )
+        self.about_box().exec()
+
+    def about_box(self) -> QMessageBox:
+        """The About box, as QMessageBox::about makes it (the window's icon, OK), its
+        versions line muted in the colours of the palette of the moment (written again
+        after a switch between light and dark)."""
+        box = QMessageBox(QMessageBox.Icon.Information, "About Spyglass", "",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        icon = box.windowIcon()
+        box.setIconPixmap(icon.pixmap(icon.actualSize(QSize(64, 64))))
+
+        def write() -> None:
+            box.setText(
+                f"<h3>Spyglass {html.escape(__version__)}</h3>"
+                "<p>Browse, inspect and copy container images: OCI image layouts, "
+                "dir: layouts and image archives, with the same engine as the "
+                "<code>spyglass</code> command line.</p>"
+                f"<p style='color:{muted_color(box.palette()).name()}'>"
+                f"Qt {html.escape(qVersion())} · PySide6 "
+                f"{html.escape(pyside_version)} · Python "
+                f"{html.escape(_platform.python_version())}</p>")
+
+        write()
+        on_palette_change(box, write)
+        return box
 
     # -- Qt overrides
 

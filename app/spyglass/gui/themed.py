@@ -2,10 +2,12 @@
 and error text, a pane's or a notice's background — and worked out again whenever that
 palette changes: a desktop switching between light and dark while the window is open
 (Qt sets the application palette anew), or the widget moved into a pane of another
-colour.
+colour. Rich text that names colours of the palette (a muted key, JSON coloured for a
+dark or a light view) is written again then too (:func:`on_palette_change`).
 
 A colour worked out once and set on the widget stayed as it was, among colours that had
-changed: a light theme's cream banner under a dark theme's light text read at 1.3:1.
+changed: a light theme's cream banner under a dark theme's light text read at 1.3:1, and
+a signature's details black on dark grey (1.3:1).
 """
 
 from __future__ import annotations
@@ -88,6 +90,36 @@ def follow_palette(widget: QWidget, kind: str, roles: Roles | None) -> None:
     follower.set(kind, roles)
 
 
+class _Rewriter(QObject):
+    """Calls back once after the palette of a widget changed (once for a burst of
+    changes: Qt may tell a widget more than once as it resolves the palettes of its
+    parents)."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(callback)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: a palette that changed is written again."""
+        if watched is self._widget and event.type() == QEvent.Type.PaletteChange:
+            self._timer.start()
+        return False
+
+
+def on_palette_change(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Call ``callback`` after each change of the palette ``widget`` has (the
+    application's, a parent's, or its own), soon after rather than at once: for a widget
+    that writes the colours of its palette into rich text (``color:#…``), which a change
+    of the palette leaves as they were written, to write that text again. Colours the
+    palette gives without being named (the text's own) need none of this."""
+    _Rewriter(widget, callback)
+
+
 def mute(widget: QWidget, amount: float = 0.58) -> None:
     """Give a label the secondary text colour (:func:`~spyglass.gui.colors.muted_color`)."""
     follow_palette(widget, "text", lambda base: {
@@ -136,4 +168,4 @@ def _lay_out_links() -> None:
 
 
 __all__ = ["fill_background", "follow_links", "follow_palette", "inherited_palette", "mute",
-           "plain_text", "show_as_error"]
+           "on_palette_change", "plain_text", "show_as_error"]

@@ -261,9 +261,11 @@ class LocationsMixin(QMainWindow):
         self.copy_as_given(str(path), url=file_url(path.absolute()))
 
     def copy_as_given(self, text: str, *, url: str = "") -> None:
-        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it: as it
-        is, or ``$'…'`` where it holds a byte that is not UTF-8 or a control character (a
-        newline); with ``url`` too, for file managers."""
+        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it
+        (:func:`~spyglass.core.text.shell_quoted`): as it is, or ``$'…'`` where it holds a
+        byte that is not UTF-8 or a control character (a newline), or ``'…'`` where it
+        holds a quote or a backslash or starts or ends with a space; with ``url`` too, for
+        file managers."""
         quoted = shell_quoted(text)
         data = QMimeData()
         data.setText(quoted)
@@ -272,9 +274,13 @@ class LocationsMixin(QMainWindow):
         QGuiApplication.clipboard().setMimeData(data)
         if quoted == text:
             self.show_status(f"Copied {text}")
-        else:
+        elif quoted.startswith("$'"):
             self.show_status(f"Copied {quoted}: the name holds what is no text, so it is "
                              "written as a shell takes it")
+        else:
+            self.show_status(f"Copied {quoted}: the name holds a quote, a backslash or a "
+                             "space at an end, so it is written as a shell takes it (and "
+                             "pasted, read back as it is)")
 
     def _reload_path(self, path: str) -> None:
         index = self._location_index(path)

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from spyglass.core.fileurl import file_url, local_path
+from spyglass.core.fileurl import file_url, local_path, not_local
 
 
 @pytest.mark.parametrize(("url", "path"), [
@@ -18,6 +18,9 @@ from spyglass.core.fileurl import file_url, local_path
     ("file:/srv/x", "/srv/x"),
     ("file:///srv/my%20layout%20%C3%A9", "/srv/my layout é"),
     ("file:///", "/"),
+    ("file://LOCALHOST/srv/x", "/srv/x"),
+    ("file://[::1]/srv/x", "/srv/x"),
+    ("file://localhost:/srv/x", "/srv/x"),  # (an empty port is none)
 ])
 def test_local_file_urls_name_their_paths(url: str, path: str) -> None:
     assert local_path(url) == path
@@ -39,3 +42,29 @@ def test_a_byte_that_is_not_utf8_is_read_back_as_that_byte() -> None:
 def test_a_lookaside_url_is_read_whatever_its_host() -> None:
     assert local_path("file://sigs.example/srv/sigs/signature-1", any_host=True) == \
         "/srv/sigs/signature-1"
+
+
+@pytest.mark.parametrize(("url", "sentence"), [
+    ("file:srv/rel", '"file:srv/rel" is not an absolute file: URL: write file:///PATH '
+     "(three slashes, the path from the root), or the path alone."),
+    ("file://", '"file://" is not an absolute file: URL'),
+    ("file://localhost:8080/srv/x", '"file://localhost:8080/srv/x" names a port (8080), '
+     "which a file: URL does not: write file:///PATH."),
+    ("file://[::1]:80/srv/x", '"file://[::1]:80/srv/x" names a port (80)'),
+    ("file://me@localhost/srv/x", '"file://me@localhost/srv/x" names a user (me), which a '
+     "file: URL of this machine does not: write file:///PATH."),
+    ("file://me@fileserver.example:22/srv/x", '"file://me@fileserver.example:22/srv/x" '
+     "names a file of another machine (fileserver.example): only files of this one can "
+     "be read."),
+    ("http://localhost/srv/x", '"http://localhost/srv/x" is not a file: URL.'),
+])
+def test_why_a_file_url_names_no_local_path_is_said(url: str, sentence: str) -> None:
+    """A relative path, a user or a port were all said to be another machine's."""
+    assert local_path(url) is None
+    said = not_local(url)
+    assert said is not None and said.startswith(sentence)
+
+
+def test_a_lookaside_url_is_not_refused_for_its_user_or_port() -> None:
+    assert local_path("file://me@sigs.example:8080/srv/sigs", any_host=True) == "/srv/sigs"
+    assert not_local("file:///srv/x") is None

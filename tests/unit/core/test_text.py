@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 
 import pytest
 
 from spyglass.cli import terminal_safe
-from spyglass.core.text import as_given, shell_quoted, shell_unquoted, visible
+from spyglass.core.text import NotOneWord, as_given, shell_quoted, shell_unquoted, visible
 
 
 def test_a_byte_that_was_not_utf8_is_shown_as_that_byte() -> None:
@@ -81,12 +82,83 @@ def test_a_quoted_word_is_read_as_a_shell_reads_it(quoted: str, word: str) -> No
     assert shell_unquoted(quoted) == word
 
 
-@pytest.mark.parametrize("text", ["plain", "'a'b'", '"$HOME"', "'a' 'b'", "$'a'b'"])
-def test_what_is_not_one_quoted_word_is_none(text: str) -> None:
-    assert shell_unquoted(text) is None
+@pytest.mark.parametrize(("quoted", "word"), [
+    # GNU ls (--quoting-style=shell-escape, its default on a terminal): parts one after
+    # the other
+    ("'/x/new'$'\\n''line'", "/x/new\nline"),
+    ("'/x/latin-caf'$'\\351'", os.fsdecode(b"/x/latin-caf\xe9")),
+    ("'/x/caf'$'\\303''\u00a0'", os.fsdecode(b"/x/caf\xc3\xc2\xa0")),
+    ("$'\\303'$'\\251'", "\u00e9"),  # (a character's bytes in two parts: one character)
+    # bash's printf %q and its completion: backslashes outside quotes
+    ("/x/my\\ layout", "/x/my layout"),
+    ("/x/it\\'s", "/x/it's"),
+    ("/x/a\\\\b\\$c", "/x/a\\b$c"),
+    ("/x/long\\\nname", "/x/longname"),  # (a backslash and a line break: one line)
+    # Python's shlex.quote, and ours
+    ("'/x/it'\"'\"'s here'", "/x/it's here"),
+    ("'/x/it'\\''s here'", "/x/it's here"),
+    ('"/x/"\'$HOME\'', "/x/$HOME"),
+    ('$"/x/y"', "/x/y"),
+    ("'/x/ends in a space '", "/x/ends in a space "),
+    ("'/x/trailing'\\", "/x/trailing\\"),
+])
+def test_a_word_as_shells_and_tools_write_it_is_read_as_a_shell_reads_it(
+        quoted: str, word: str) -> None:
+    assert shell_unquoted(quoted) == word
+
+
+def test_text_without_quotes_or_backslashes_is_no_quoting() -> None:
+    for text in ("plain", "/srv/my layout é", "$HOME/x*", "oci:/srv/x:tag", ""):
+        assert shell_unquoted(text) is None
+
+
+@pytest.mark.parametrize(("text", "kind", "said"), [
+    ("'a' 'b'", "words", "\"'a' 'b'\" is several words to a shell, not one name."),
+    ("/x/my\\ layout other", "words", "is several words to a shell"),
+    ("'a';rm", "words", "is several words to a shell"),
+    ("'a'b'", "unclosed", "The ' at character 5 of \"'a'b'\" is not closed"),
+    ("$'a'b'", "unclosed", "The ' at character 6 of"),
+    ("$'a\\'", "unclosed", "The $' at character 1 of"),
+    ('"/x/a', "unclosed", 'The " at character 1 of'),
+    ('"$HOME"', "expanded", "has a $ in double quotes, which a shell would replace"),
+    ("'/x/'$HOME", "expanded", "has a $ outside quotes, which a shell would replace"),
+    ("'/x/'*", "expanded", "has a * outside quotes"),
+    ("`id`'x'", "expanded", "has a ` outside quotes"),
+])
+def test_what_is_not_one_word_is_said(text: str, kind: str, said: str) -> None:
+    with pytest.raises(NotOneWord) as raised:
+        shell_unquoted(text)
+    assert raised.value.kind == kind
+    assert said in str(raised.value)
+
+
+def test_a_name_that_would_be_read_as_quoting_is_quoted() -> None:
+    assert shell_quoted("/x/it's") == "'/x/it'\\''s'"
+    assert shell_quoted('/x/a "b"\\c') == "'/x/a \"b\"\\c'"
+    assert shell_quoted(" /x/edge ") == "' /x/edge '"
+    assert shell_quoted("/x/$HOME and *") == "/x/$HOME and *"  # (taken as it is)
 
 
 def test_shell_quoted_text_is_read_back() -> None:
     for path in (os.fsdecode(b"/x/caf\xe9\nz\\'q"), "/plain", "tab\there"):
         quoted = shell_quoted(path)
         assert (shell_unquoted(quoted) if quoted != path else path) == path
+
+
+NAME_PARTS = ["a", "Z", "/", ".", ":", " ", "'", '"', "\\", "$", "`", "*", "?", "[", "~",
+              "\n", "\t", "\r", "\x01", "\x7f", "\u00e9", "\u00a0", "\u200b", "\u202e",
+              "\U0001f600", "\udce9", "\udcff", "\\x", "\\'", "'\\''", "$'", "\\n"]
+
+
+def test_every_name_as_shell_quoted_writes_it_reads_back_as_itself() -> None:
+    """Names of quotes, backslashes, blanks at their ends, control characters, bytes
+    that are not UTF-8: quoted, then read, each is itself again; unquoted, it is no
+    quoting (taken as it is) and has no blank at an end (a paste strips those)."""
+    chosen = random.Random(21)
+    for _ in range(600):
+        name = "".join(chosen.choice(NAME_PARTS) for _ in range(chosen.randint(1, 10)))
+        quoted = shell_quoted(name)
+        if quoted == name:
+            assert shell_unquoted(name) is None and name == name.strip(), repr(name)
+        else:
+            assert shell_unquoted(quoted) == name, (name, quoted)

@@ -15,6 +15,7 @@ from spyglass.core.text import LINES, visible
 from spyglass.gui.formatting import exact_size, human_size, short_digest
 from spyglass.gui.models.history import COMMENT, STEP, HistoryModel
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.themed import on_palette_change
 from spyglass.gui.views.json_html import JsonColors, render_text
 from spyglass.gui.views.widgets import fit_columns, make_table
 
@@ -34,6 +35,9 @@ def json_browser(name: str, parent: QWidget | None = None) -> QTextBrowser:
 
 
 def json_colors(widget: QWidget) -> JsonColors:
+    """The colours of JSON shown in ``widget`` (a view): for a dark or a light base, as its
+    palette has now (after a change of it, the JSON is laid out again: see
+    :func:`~spyglass.gui.themed.on_palette_change`)."""
     return JsonColors.for_background(widget.palette().base().color().lightness() < 128)
 
 
@@ -98,11 +102,22 @@ class HistoryPage(QWidget):
         self._config_raw: bytes | None = None  # the config to show, rendered when shown
         self._stale = False
         self._plain = False  # a large config the user asked to see as plain text
+        on_palette_change(self.config_view, self._recolor)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Override QWidget::showEvent: the config is laid out when first seen."""
         super().showEvent(event)
         self.render_config()
+
+    def _recolor(self) -> None:
+        """The config laid out again in the colours of the palette now (its JSON is
+        coloured for a light or a dark view, its links in the link colour of the moment);
+        when next seen, if hidden. (Plain text names no colour: it is left as it is.)"""
+        raw = self._config_raw
+        if raw is not None and not (len(raw) > LARGE_JSON and self._plain):
+            self._stale = True
+            if self.isVisible():
+                self.render_config()
 
     def render_config(self) -> None:
         """Lay out the config shown, if it has not been since it was set."""
@@ -113,7 +128,7 @@ class HistoryPage(QWidget):
         if raw is None:
             self.config_view.setHtml("")
         elif len(raw) <= LARGE_JSON:
-            self.config_view.setHtml(render_text(raw, json_colors(self)))
+            self.config_view.setHtml(render_text(raw, json_colors(self.config_view)))
         elif self._plain:
             self.config_view.setPlainText(plain_json(raw))
         else:

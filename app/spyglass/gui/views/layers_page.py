@@ -30,7 +30,7 @@ from spyglass.gui.formatting import exact_size, format_timestamp, human_size
 from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, LayersModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import mute
+from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.widgets import (
     ElidedLabel,
@@ -97,6 +97,9 @@ class LayerDetails(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.hint)
         layout.addLayout(form)
+        self._row: LayerRow | None = None
+        # the muted colour of a media type's name is written into it
+        on_palette_change(self, lambda: self.show_layer(self._row))
         self.show_layer(None)
 
     def _digest_field(self, name: str) -> QWidget:
@@ -129,6 +132,7 @@ class LayerDetails(QFrame):
         return self._values[name].text()
 
     def show_layer(self, row: LayerRow | None) -> None:
+        self._row = row
         self.hint.setVisible(row is None)
         self.title.setText("Layer details" if row is None else f"Layer {row.number}")
         for i in range(self._form.rowCount()):

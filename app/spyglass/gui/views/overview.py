@@ -40,7 +40,7 @@ from spyglass.gui.formatting import (
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import mute
+from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.widgets import (
     ElidedLabel,
     copy_button,
@@ -206,6 +206,10 @@ class OverviewPage(QScrollArea):
         layout.addWidget(annotations)
         layout.addStretch(1)
         self.setWidget(body)
+        self._body = body
+        self._state: ImageState | None = None
+        # the muted colour of a media type's name and of the keys is written into them
+        on_palette_change(body, self._recolor)
 
     def _add(self, section: _Section, title: str, *, mono: bool = False,
              copy: bool = False, span: bool = False) -> None:
@@ -281,8 +285,13 @@ class OverviewPage(QScrollArea):
     def copy_button(self, title: str) -> QWidget | None:
         return self.findChild(QWidget, f"copy{title.replace(' ', '')}")
 
+    def _recolor(self) -> None:
+        if self._state is not None:
+            self.set_state(self._state)
+
     def set_state(self, state: ImageState) -> None:
-        muted = muted_color(self.palette()).name()
+        self._state = state
+        muted = muted_color(self._body.palette()).name()
         top = state.top
         image = state.image
         manifest = image.manifest if image is not None else None

@@ -16,6 +16,7 @@ from spyglass.gui import icons
 from spyglass.gui.formatting import breakable, exact_size, instance_label, short_digest
 from spyglass.gui.loading import RawDocument
 from spyglass.gui.signals import emit
+from spyglass.gui.themed import on_palette_change
 from spyglass.gui.views.history_page import (
     LARGE_JSON,
     SHOW_ANYWAY,
@@ -115,6 +116,7 @@ class RawJsonPage(QWidget):
         self.browser = json_browser("JSON document")
         self.browser.anchorClicked.connect(self.open_link)
         self.browser.installEventFilter(self)  # its own Alt+Left walks its own history
+        on_palette_change(self.browser, self._recolor)
 
         bar = QHBoxLayout()
         bar.setSpacing(6)
@@ -261,6 +263,17 @@ class RawJsonPage(QWidget):
         if self.isVisible():
             self.render_document()
 
+    def _recolor(self) -> None:
+        """The document laid out again in the colours of the palette now (its JSON is
+        coloured for a light or a dark view, its links in the link colour of the moment);
+        when next seen, if hidden. (Plain text names no colour: it is left as it is.)"""
+        document = self.current
+        if document is not None and not (len(document.raw) > LARGE_JSON
+                                         and document.digest in self._plain):
+            self._stale = True
+            if self.isVisible():
+                self.render_document()
+
     def render_document(self) -> None:
         """Lay out the document shown, if it has not been since it became the current
         one: colours and links, or (above :data:`LARGE_JSON`) a placeholder that offers
@@ -276,7 +289,7 @@ class RawJsonPage(QWidget):
                 what = "This manifest" if document.kind == "manifest" else "This config"
                 self.browser.setHtml(large_json_html(what, len(document.raw)))
             return
-        colors = json_colors(self)
+        colors = json_colors(self.browser)
         self.browser.setHtml(
             render_text(document.raw, colors, lambda path, value: link_target(
                 document, path, value))

@@ -54,7 +54,7 @@ from spyglass.gui.models.signatures import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import mute, plain_text
+from spyglass.gui.themed import mute, on_palette_change, plain_text
 from spyglass.gui.views.delegates import ElideRightDelegate, PaddedDelegate
 from spyglass.gui.views.widgets import MessagePanel, scaled_font
 from spyglass.gui.workers import Runner, lane_of
@@ -199,6 +199,8 @@ class SignaturesPage(QWidget):
         self.details.setOpenExternalLinks(False)
         self.details.document().setDocumentMargin(8)
         self.detail_rows: list[tuple[str, str]] = []
+        self._details_shown: tuple[list[tuple[str, str]], list[str]] = ([], [])
+        on_palette_change(self.details, self._write_details)
         """The label/value rows the details pane shows (in order)."""
 
         title_row = QHBoxLayout()
@@ -445,6 +447,7 @@ class SignaturesPage(QWidget):
             self.title.setText("")
             self.details.setHtml("")
             self.detail_rows = []
+            self._details_shown = ([], [])
             self.badge.hide()
             self.verify_button.hide()
             self.verdict.hide()
@@ -482,10 +485,15 @@ class SignaturesPage(QWidget):
                          f"{row.parent.content.attachment.found}"))
             self._part_rows(part, row.subject, rows, errors)
         self.detail_rows = rows + [("Error", e) for e in errors]
-        self.details.setHtml(_details_html(
-            rows, errors, self.palette().color(QPalette.ColorRole.Text).name(),
-            muted_color(self.palette()).name()))
+        self._details_shown = (rows, errors)
+        self._write_details()
         self._show_outcome()
+
+    def _write_details(self) -> None:
+        """The details shown, in the colours of the palette the browser has now."""
+        rows, errors = self._details_shown
+        if rows or errors:
+            self.details.setHtml(_details_html(rows, errors, self.details.palette()))
 
     @staticmethod
     def _part_rows(part: AttachedPart, image: Digest, rows: list[tuple[str, str]],
@@ -610,8 +618,10 @@ def _size(size: int) -> str:
     return f"{human_size(size)} ({exact_size(size)})" if size >= 1024 else exact_size(size)
 
 
-def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: str,
-                  label_color: str) -> str:
+def _details_html(rows: list[tuple[str, str]], errors: list[str], palette: QPalette) -> str:
+    """The rows and errors as rich text: names muted, values in the text's own colour,
+    errors red (the colours of ``palette``)."""
+    label_color = muted_color(palette).name()
     cells = []
     for label, value in rows:
         shown = html.escape(value).replace("\n", "<br>")
@@ -620,9 +630,9 @@ def _details_html(rows: list[tuple[str, str]], errors: list[str], text_color: st
         cells.append(
             f"<tr><td style='padding:2px 14px 2px 0; color:{label_color}; white-space:nowrap' "
             f"valign='top'>{html.escape(label)}</td><td style='padding:2px 0'>{shown}</td></tr>")
-    body = f"<table cellspacing='0' style='color:{text_color}'>{''.join(cells)}</table>"
+    body = f"<table cellspacing='0'>{''.join(cells)}</table>"
     for error in errors:
-        body += f"<p style='color:{error_color().name()}'>{html.escape(error)}</p>"
+        body += f"<p style='color:{error_color(palette).name()}'>{html.escape(error)}</p>"
     return body
 
 
