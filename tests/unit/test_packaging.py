@@ -67,3 +67,34 @@ def test_make_wheel_leaves_out_what_an_earlier_build_left(tmp_path: Path) -> Non
     assert "spyglass/resources/sample-layout/index.json" in names
     assert "spyglass/core/removed_since.py" not in names
     assert not [n for n in names if n.endswith("0" * 64)]
+
+
+def build_sdist(tree: Path, out: Path) -> Path:
+    """The source distribution of ``tree``, built by setuptools' PEP 517 hook (as
+    ``python -m build --sdist`` does) with the setuptools installed here."""
+    out.mkdir()
+    script = ("import sys; from setuptools import build_meta; "
+              "print(build_meta.build_sdist(sys.argv[1]))")
+    result = subprocess.run([sys.executable, "-c", script, str(out)], cwd=tree,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / result.stdout.strip().splitlines()[-1]
+
+
+def test_the_sdist_carries_the_tests_and_what_the_sample_is_made_from(
+        tmp_path: Path) -> None:
+    """A distribution builds from the sdist and runs the tests from it (``make test``:
+    the Makefile, tests/, benchmarks/, resources/ linted too), and wants the source of
+    the generated sample blobs (resources/make_sample_layout.py)."""
+    tree = source_copy(tmp_path)
+    sdist = build_sdist(tree, tmp_path / "dist")
+    with tarfile.open(sdist) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        carried = {name.removeprefix(top + "/") for name in archive.getnames()}
+    for needed in ("Makefile", "README.md", "pyproject.toml", "setup.py",
+                   "resources/make_sample_layout.py", "tests/conftest.py",
+                   "tests/unit/test_packaging.py", "benchmarks/bench_copy.py"):
+        assert needed in carried
+    source = {name for name in source_files(tree) if not name.startswith(".")}
+    assert sorted(source - carried) == []
+    assert not [name for name in carried if "__pycache__" in name or name.endswith(".pyc")]
