@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -98,3 +99,18 @@ def test_the_sdist_carries_the_tests_and_what_the_sample_is_made_from(
     source = {name for name in source_files(tree) if not name.startswith(".")}
     assert sorted(source - carried) == []
     assert not [name for name in carried if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_setuptools_floor_lets_debian_12_build_it() -> None:
+    """Distributions build without isolation, with their own setuptools, and the build
+    stops when it is below the floor: Debian 12 has 66.1, which builds the same wheel
+    (as do 65.5, 67.6 and 84). Below 61 setuptools reads no [project] table."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        requires = tomllib.load(file)["build-system"]["requires"]
+    (setuptools,) = [r for r in requires if r.startswith("setuptools")]
+    floor = _version(setuptools.removeprefix("setuptools>="))
+    assert (61,) <= floor <= (66, 1)
