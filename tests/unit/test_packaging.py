@@ -114,3 +114,12 @@ def test_the_setuptools_floor_lets_debian_12_build_it() -> None:
     (setuptools,) = [r for r in requires if r.startswith("setuptools")]
     floor = _version(setuptools.removeprefix("setuptools>="))
     assert (61,) <= floor <= (66, 1)
+
+
+def test_the_dev_extra_installs_what_the_tests_need() -> None:
+    """``pip install -e '.[dev]'`` could not run the tests: it lacked keyrings.alt, bcrypt
+    and cryptography, which the test extra has (the two lists had drifted apart)."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        extras = tomllib.load(file)["project"]["optional-dependencies"]
+    dev = set(extras["dev"])
+    assert "spyglass[test]" in dev or set(extras["test"]) <= dev
