@@ -15,6 +15,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QTreeView
 
+from spyglass.core.archive_names import archive_filter
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import Settings, normalize_location
 from spyglass.core.text import shell_quoted, visible
@@ -27,9 +28,7 @@ from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.widgets import ChosenRow
 from spyglass.gui.workers import Runner
 
-ARCHIVE_FILTERS = (
-    "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
-)
+ARCHIVE_FILTERS = archive_filter()
 
 
 def sample_layout_path() -> Path:
