@@ -1052,6 +1052,38 @@ def test_later_starts_reopen_the_last_places(qtbot: QtBot,
     assert window.places.paths == [str(tmp_layout)]
 
 
+def _restore_and_wait(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    """``restore_session``, then wait until ``count`` places were listed and the window
+    was told so (its own slot, connected first, has run)."""
+    listed: list[object] = []
+    window.places.locationLoaded.connect(listed.append)
+    window.restore_session()
+    qtbot.waitUntil(lambda: len(listed) == count, timeout=WAIT_MS)
+
+
+def test_reopening_the_last_places_leaves_recent_in_its_order(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path) -> None:
+    """Each place listed again went to the top of File ▸ Recent, in the order the
+    listings finished: every start shuffled it though the user opened nothing."""
+    layouts = [str(tmp_path / name) for name in ("a", "b", "c", "d")]
+    for layout in layouts:
+        multi_platform_layout(Path(layout))
+    # (c, not open, between the two that are: any order of listing moved it down)
+    recent = [layouts[0], layouts[2], layouts[1]]
+    settings = Settings(first_run_done=True, recent_locations=list(recent),
+                        open_locations=[layouts[1], layouts[0]])
+    window = make_window(settings)
+    _restore_and_wait(qtbot, window, 2)
+    assert window.settings.recent_locations == recent
+    window.open_location(layouts[3])  # one the user opens goes to the top
+    qtbot.waitUntil(lambda: window.settings.recent_locations[0] == layouts[3],
+                    timeout=WAIT_MS)
+    assert window.settings.recent_locations == [layouts[3], *recent]
+    window.places.reload(window.places.index(0, 0))  # (a reload is the user's too)
+    qtbot.waitUntil(lambda: window.settings.recent_locations[0] == layouts[1],
+                    timeout=WAIT_MS)
+
+
 def test_a_start_whose_first_place_is_gone_shows_the_next(
         qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_layout: Path,
         tmp_path: Path) -> None:

@@ -132,6 +132,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._not_remembered: set[str] = set()
         """The bundled sample, opened where no copy of the user's could be made: remembered,
         each start would open it again (a checkout's own files, where drops are written)."""
+        self._not_recent: set[str] = set()
+        """Places of the last session opened again, not yet listed: listed, they do not
+        move up File ▸ Recent (only what the user opens does)."""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []

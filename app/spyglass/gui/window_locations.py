@@ -50,6 +50,7 @@ class LocationsMixin(QMainWindow):
     _chosen_place: ChosenRow
     _closed: bool
     _not_remembered: set[str]
+    _not_recent: set[str]
     _select_first: set[str]
     _restored: list[str]
 
@@ -60,12 +61,18 @@ class LocationsMixin(QMainWindow):
         def _update_actions(self) -> None: ...
         def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None: ...
 
-    def open_location(self, path: str | os.PathLike[str], *, select: bool = True) -> QModelIndex:
+    def open_location(self, path: str | os.PathLike[str], *, select: bool = True,
+                      recent: bool = True) -> QModelIndex:
         """Open a layout folder or archive in the places tree (listing it in the background).
 
         With ``select``, the location is selected and, once listed, its first
-        image is shown.
+        image is shown. With ``recent`` (a place the user opens), it goes to the top of
+        File ▸ Recent once listed; the places of the last session, opened again, do not.
         """
+        if recent:
+            self._not_recent.discard(normalize_location(path))
+        else:
+            self._not_recent.add(normalize_location(path))
         index = self.places.add_location(Path(path))
         node = self.places.location_node(index)
         if node is None:
@@ -97,10 +104,14 @@ class LocationsMixin(QMainWindow):
             # (none when packaged without it): on a worker, like all disk access
             self.runner.submit(look, on_done=found, what="looking for the sample layout")
             return
-        paths = self.settings.open_locations
+        self._reopen(list(self.settings.open_locations))
+
+    def _reopen(self, paths: list[str]) -> None:
+        """Open the places of the last session again, the first selected; File ▸ Recent
+        keeps its order (only places the user opens move up)."""
         self._restored = [str(Path(p)) for p in paths]
         for i, path in enumerate(paths):
-            self.open_location(path, select=(i == 0))
+            self.open_location(path, select=(i == 0), recent=False)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -147,7 +158,10 @@ class LocationsMixin(QMainWindow):
         path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
-        if normalize_location(path) not in self._not_remembered:
+        normal = normalize_location(path)
+        if normal in self._not_recent:
+            self._not_recent.discard(normal)  # (a reload later is the user's)
+        elif normal not in self._not_remembered:
             self.settings.add_recent(path)
             self.save_settings_later()
         index = self._location_index(path)
@@ -161,6 +175,7 @@ class LocationsMixin(QMainWindow):
 
     def _location_failed(self, where: Path, message: str) -> None:
         path = str(where)
+        self._not_recent.discard(normalize_location(path))
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         self.show_status(message, assertive=True)
