@@ -51,6 +51,7 @@ class LocationsMixin(QMainWindow):
     _closed: bool
     _not_remembered: set[str]
     _not_recent: set[str]
+    _reopening: bool
     _select_first: set[str]
     _restored: list[str]
 
@@ -104,7 +105,38 @@ class LocationsMixin(QMainWindow):
             # (none when packaged without it): on a worker, like all disk access
             self.runner.submit(look, on_done=found, what="looking for the sample layout")
             return
-        self._reopen(list(self.settings.open_locations))
+        paths = list(self.settings.open_locations)
+        if normalize_location(sample_layout_path()) in (normalize_location(p) for p in paths):
+            self._reopen_with_own_sample(paths)
+        else:
+            self._reopen(paths)
+
+    def _reopen_with_own_sample(self, paths: list[str]) -> None:
+        """:meth:`_reopen`, with the bundled sample among ``paths`` (which Spyglass before
+        its own copies opened, and remembered): the user's own copy instead, made if need
+        be (on a worker), so that nothing dropped on it is written into the installed
+        package or a checkout; the settings then remember the copy."""
+        bundled = normalize_location(sample_layout_path())
+        self._reopening = True  # (a close meanwhile keeps the places the settings have)
+
+        def look(_cancel: object) -> Path | None:
+            return own_sample(sample_layout_path())
+
+        def found(sample: Path | None) -> None:
+            self._reopening = False
+            if self._closed:
+                return
+            if sample is not None and normalize_location(sample) != bundled:
+                own = normalize_location(sample)
+                paths[:] = [own if normalize_location(p) == bundled else p for p in paths]
+                self.settings.recent_locations = list(dict.fromkeys(
+                    own if p == bundled else p for p in self.settings.recent_locations))
+                self.save_settings_later()
+            elif sample is not None:  # no copy can be made: opened, not remembered
+                self._not_remembered.add(bundled)
+            self._reopen(paths)
+
+        self.runner.submit(look, on_done=found, what="looking for the sample layout")
 
     def _reopen(self, paths: list[str]) -> None:
         """Open the places of the last session again, the first selected; File ▸ Recent
