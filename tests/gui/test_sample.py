@@ -137,3 +137,16 @@ def test_a_read_only_copy_an_earlier_version_made_is_made_writable(
     assert _not_writable(own) != []
     assert own_sample(store, tmp_path / "data") == own
     assert _not_writable(own) == []
+
+
+def test_the_data_folder_an_older_version_made_open_is_made_private(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    data = tmp_path / "spyglass"
+    own = own_sample(sample_layout, data)
+    assert own == data / "sample-layout"
+    data.chmod(0o755)  # as an older Spyglass made it
+    tmp_path.chmod(0o755)
+    assert own_sample(sample_layout, data) == own
+    assert (stat.S_IMODE(data.stat().st_mode), stat.S_IMODE(tmp_path.stat().st_mode)) \
+        == (0o700, 0o755)

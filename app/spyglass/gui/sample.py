@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from spyglass.core.cachedir import make_user_folder
+from spyglass.core.cachedir import make_user_folder, tighten_own_folder
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
     folder = data_dir if data_dir is not None else user_data_dir()
     target = folder / FOLDER
     if (target / "index.json").is_file():
+        tighten_own_folder(folder)  # (one an older Spyglass made 0755)
         _make_writable_if_read_only(target)
         return target
     try:
