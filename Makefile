@@ -154,8 +154,13 @@ bench: install-test system-deps ## time Spyglass against skopeo (BENCH_ARGS=…;
 
 # The wheel carries the bundled sample layout and icon (setup.py); install it with
 # pip or pipx elsewhere. packaging/ holds the desktop entry and icon for a desktop.
+# pip builds in the tree, and setuptools only adds to what an earlier build left in
+# build/: a module removed or a sample blob `make sample` dropped would go into the
+# wheel still. So each wheel is built from nothing.
 wheel: $(PY) ## build dist/spyglass-VERSION-py3-none-any.whl, to install elsewhere
+	rm -rf build app/*.egg-info
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build app/*.egg-info
 	@ls -1 dist/*.whl
 
 help: ## list these targets

@@ -748,6 +748,8 @@ def test_names_suggested_from_archives_lose_the_whole_suffix() -> None:
     registry = DropPlace("registry", host="h:1")
     for archive, repository in (("app.tar.gz", "app"), ("app.tar.zst", "app"),
                                 ("app.tgz", "app"), ("foo-.tar", "foo"),
+                                ("app.tar.bz2", "app"), ("app.tar.xz", "app"),
+                                ("app.tzst", "app"), ("app.txz", "app"),
                                 ("My Images.oci.tar", "my-images")):
         suggested = suggest_destination(f"oci-archive:/x/{archive}", registry)
         assert suggested == f"docker://h:1/{repository}:latest"

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -1062,6 +1063,88 @@ def test_later_starts_reopen_the_last_places(qtbot: QtBot,
     window.restore_session()
     wait_listed(qtbot, window)
     assert window.places.paths == [str(tmp_layout)]
+
+
+def _restore_and_wait(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    """``restore_session``, then wait until ``count`` places were listed and the window
+    was told so (its own slot, connected first, has run)."""
+    listed: list[object] = []
+    window.places.locationLoaded.connect(listed.append)
+    window.restore_session()
+    qtbot.waitUntil(lambda: len(listed) == count, timeout=WAIT_MS)
+
+
+def test_reopening_the_last_places_leaves_recent_in_its_order(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path) -> None:
+    """Each place listed again went to the top of File ▸ Recent, in the order the
+    listings finished: every start shuffled it though the user opened nothing."""
+    layouts = [str(tmp_path / name) for name in ("a", "b", "c", "d")]
+    for layout in layouts:
+        multi_platform_layout(Path(layout))
+    # (c, not open, between the two that are: any order of listing moved it down)
+    recent = [layouts[0], layouts[2], layouts[1]]
+    settings = Settings(first_run_done=True, recent_locations=list(recent),
+                        open_locations=[layouts[1], layouts[0]])
+    window = make_window(settings)
+    _restore_and_wait(qtbot, window, 2)
+    assert window.settings.recent_locations == recent
+    window.open_location(layouts[3])  # one the user opens goes to the top
+    qtbot.waitUntil(lambda: window.settings.recent_locations[0] == layouts[3],
+                    timeout=WAIT_MS)
+    assert window.settings.recent_locations == [layouts[3], *recent]
+    window.places.reload(window.places.index(0, 0))  # (a reload is the user's too)
+    qtbot.waitUntil(lambda: window.settings.recent_locations[0] == layouts[1],
+                    timeout=WAIT_MS)
+
+
+def test_a_remembered_bundled_sample_is_reopened_as_the_users_copy(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        tmp_layout: Path, tmp_path: Path, settings_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spyglass before its own copies opened the bundled sample (in the installed package,
+    or a checkout) and remembered it: after an upgrade it was reopened there, images
+    dropped on it written into the package, and the user's copy never made."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    bundled = normalize_location(sample_layout_path())
+    settings = Settings(first_run_done=True, recent_locations=[str(tmp_layout), bundled],
+                        open_locations=[bundled, str(tmp_layout)])
+    window = make_window(settings)
+    _restore_and_wait(qtbot, window, 2)
+    own = normalize_location(tmp_path / "data" / "spyglass" / "sample-layout")
+    assert window.places.paths == [own, str(tmp_layout)]
+    assert (Path(own) / "index.json").read_bytes() == \
+        (sample.layout / "index.json").read_bytes()
+    assert window.settings.recent_locations == [str(tmp_layout), own]
+    window.close()
+    saved = load_settings(settings_file)
+    assert saved.open_locations == [own, str(tmp_layout)]
+    assert saved.recent_locations == [str(tmp_layout), own]
+
+
+def test_a_close_before_the_copy_is_there_keeps_the_last_places(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_layout: Path,
+        settings_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The places wait for the user's copy of the sample (made on a worker): a window
+    closed meanwhile has none open yet, and must not save that as its places."""
+    from spyglass.gui import window_locations
+
+    copying, may_end = threading.Event(), threading.Event()
+
+    def slow_copy(bundled: Path) -> Path:
+        copying.set()
+        may_end.wait(WAIT_MS / 1000)
+        return bundled
+
+    monkeypatch.setattr(window_locations, "own_sample", slow_copy)
+    places = [normalize_location(sample_layout_path()), str(tmp_layout)]
+    window = make_window(Settings(first_run_done=True, recent_locations=list(places),
+                                  open_locations=list(places)))
+    window.restore_session()
+    qtbot.waitUntil(copying.is_set, timeout=WAIT_MS)
+    threading.Timer(0.2, may_end.set).start()  # (while the close waits for the worker)
+    window.close()
+    assert load_settings(settings_file).open_locations == places
 
 
 def test_a_start_whose_first_place_is_gone_shows_the_next(

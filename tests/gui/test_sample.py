@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -88,3 +89,64 @@ def test_a_half_made_copy_another_window_removes_meanwhile_is_made_again(
     monkeypatch.setattr(sample, "_only_sample_files", other_window_first)
     assert own_sample(sample_layout, tmp_path / "data") == own
     assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()
+
+
+def _read_only_install(sample_layout: Path, tmp_path: Path,
+                       request: pytest.FixtureRequest) -> Path:
+    """The sample as a read-only install has it (a Nix store: files 0444, folders 0555);
+    made writable again after the test, so that it can be removed. $XDG_DATA_HOME is
+    ``tmp_path``."""
+    request.getfixturevalue("monkeypatch").setenv("XDG_DATA_HOME", str(tmp_path))
+    store = Path(shutil.copytree(sample_layout, tmp_path / "store" / "sample-layout"))
+    paths = [store, *store.rglob("*")]
+
+    def chmod_all(file_mode: int, folder_mode: int) -> None:
+        for path in reversed(paths) if file_mode & 0o200 == 0 else paths:
+            path.chmod(folder_mode if path.is_dir() else file_mode)
+
+    chmod_all(0o444, 0o555)
+    request.addfinalizer(lambda: chmod_all(0o644, 0o755))
+    return store
+
+
+def _not_writable(root: Path) -> list[str]:
+    """What in ``root`` its owner may not write to (by its mode: root may write anyway)."""
+    return [str(p) for p in (root, *root.rglob("*"))
+            if not p.stat().st_mode & stat.S_IWUSR
+            or (p.is_dir() and not p.stat().st_mode & stat.S_IXUSR)]
+
+
+def test_the_copy_of_a_read_only_install_is_writable(sample_layout: Path, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    """shutil.copytree copies the modes too: from a read-only install the user's copy was
+    read-only, and an image copied into it failed with "Permission denied"."""
+    store = _read_only_install(sample_layout, tmp_path, request)
+    own = own_sample(store, tmp_path / "data")
+    assert own == tmp_path / "data" / "sample-layout"
+    assert (own / "index.json").read_bytes() == (sample_layout / "index.json").read_bytes()
+    assert _not_writable(own) == []
+    assert (store.stat().st_mode & 0o777, (store / "index.json").stat().st_mode & 0o777) \
+        == (0o555, 0o444)  # (the install itself is left as it is)
+
+
+def test_a_read_only_copy_an_earlier_version_made_is_made_writable(
+        sample_layout: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    store = _read_only_install(sample_layout, tmp_path, request)
+    own = tmp_path / "data" / "sample-layout"
+    shutil.copytree(store, own)  # (as Spyglass copied it before)
+    assert _not_writable(own) != []
+    assert own_sample(store, tmp_path / "data") == own
+    assert _not_writable(own) == []
+
+
+def test_the_data_folder_an_older_version_made_open_is_made_private(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    data = tmp_path / "spyglass"
+    own = own_sample(sample_layout, data)
+    assert own == data / "sample-layout"
+    data.chmod(0o755)  # as an older Spyglass made it
+    tmp_path.chmod(0o755)
+    assert own_sample(sample_layout, data) == own
+    assert (stat.S_IMODE(data.stat().st_mode), stat.S_IMODE(tmp_path.stat().st_mode)) \
+        == (0o700, 0o755)

@@ -26,6 +26,7 @@ from spyglass.cli.common import (
     Parser,
     add_override_flags,
 )
+from spyglass.core.archive_names import ARCHIVE_SUFFIXES
 from spyglass.core.errors import SpyglassError
 
 __all__ = ["EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser", "main", "run"]
@@ -193,7 +194,7 @@ def _looks_like_a_path(word: str) -> bool:
     ``~/app.tar``, ``images/app.oci``) rather than a command (``inspcet``)."""
     return bool(word) and not word.startswith("-") and (
         "/" in word or word.startswith((".", "~"))
-        or word.endswith((".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci")))
+        or word.endswith(ARCHIVE_SUFFIXES))
 
 
 def _apply_overrides(args: argparse.Namespace) -> None:

@@ -47,7 +47,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
-from spyglass.core.cachedir import make_cache_folder, user_cache_folder
+from spyglass.core.cachedir import (
+    make_cache_folder,
+    tighten_own_file,
+    tighten_own_folder,
+    user_cache_folder,
+)
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 
@@ -453,6 +458,7 @@ class BlobLocationCache:
         assert self.path is not None
         if not self.path.parent.is_dir():
             self._make_folder(self.path.parent)
+        tighten_own_folder(self.path.parent)  # (one an older Spyglass made 0755)
         self._file_id = _file_id(self.path)
         db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
@@ -481,6 +487,9 @@ class BlobLocationCache:
             db.close()
             raise
         self._connection = db
+        if self.path.name == FILE_NAME:  # what it says (where blobs were seen) is the user's
+            for journal in ("", *_JOURNALS):
+                tighten_own_file(Path(f"{self.path}{journal}"))
         return db
 
     def _give_up(self, exc: BaseException) -> None:

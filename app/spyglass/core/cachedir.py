@@ -8,14 +8,25 @@ nowhere, as services and containers often run) is never made, nor anything above
 
 The settings folder follows the same rule with ``$XDG_CONFIG_HOME``
 (:func:`make_user_folder`, :func:`may_make_user_folder`).
+
+Spyglass's own folders (:func:`own_folders`: the cache, settings and data folders named
+``spyglass``) are made 0700. One an older Spyglass made 0755 is tightened to 0700 when
+it is used (:func:`tighten_own_folder`), and so are its own files in them
+(:func:`tighten_own_file`): never a folder above them, never one the user does not own,
+never through a symbolic link (a settings folder linked into a dotfiles repository keeps
+its mode).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Final
+
+log = logging.getLogger(__name__)
 
 APP_NAME: Final = "spyglass"
 
@@ -23,12 +34,68 @@ FOLDER_MODE: Final = 0o700
 """The mode of the cache and settings folders made (less the umask): what is in them says
 which registries and repositories the user works with, as containers/image makes its own."""
 
+FILE_MODE: Final = 0o600
+"""The mode of Spyglass's own files in them, for the same reason."""
+
 
 def user_cache_folder() -> Path:
     """Where Spyglass's caches live (the folder may not exist yet)."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def own_folders() -> tuple[Path, ...]:
+    """Spyglass's own folders: the cache, settings and data folders (``~/.cache/spyglass``,
+    ``~/.config/spyglass``, ``~/.local/share/spyglass`` or where the XDG variables say)."""
+    import platformdirs
+
+    return tuple(Path(os.path.normpath(folder)) for folder in (
+        platformdirs.user_cache_dir(APP_NAME), platformdirs.user_config_dir(APP_NAME),
+        platformdirs.user_data_dir(APP_NAME)))
+
+
+def _tighten(path: Path, mode: int, *, folder: bool) -> None:
+    """Take from ``path`` the group's and others' permissions ``mode`` does not give, where
+    it is a folder (``folder``) or a regular file of the user's, not a symbolic link
+    (opened without following one, and changed through that descriptor)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | (os.O_DIRECTORY if folder else 0))
+    except OSError:
+        return  # not there, a symbolic link, not a folder, not readable: left alone
+    try:
+        found = os.fstat(fd)
+        kind = stat.S_ISDIR if folder else stat.S_ISREG
+        now = stat.S_IMODE(found.st_mode)
+        tight = now & ~(0o077 & ~mode)  # (the owner's bits and setgid are kept)
+        if not kind(found.st_mode) or found.st_uid != os.getuid() or tight == now:
+            return
+        try:
+            os.fchmod(fd, tight)
+        except OSError as exc:
+            log.info("%s is mode %o and could not be made %o (%s).", path, now, tight, exc)
+            return
+        log.info("%s was mode %o (an older Spyglass made it so); it is %o now.",
+                 path, now, tight)
+    finally:
+        os.close(fd)
+
+
+def tighten_own_folder(folder: Path) -> None:
+    """Make ``folder`` 0700 (less what it lacks already) if it is one of
+    :func:`own_folders`, the user's, and open to others (an older Spyglass made it
+    0755); nothing for any other folder. Never raises."""
+    folder = Path(os.path.normpath(folder))
+    if folder in own_folders():
+        _tighten(folder, FOLDER_MODE, folder=True)
+
+
+def tighten_own_file(path: Path) -> None:
+    """Make ``path`` (a file Spyglass made and names, such as its blob location cache)
+    0600 (less what it lacks already) if it is the user's and open to others. Never
+    raises."""
+    _tighten(path, FILE_MODE, folder=False)
 
 
 def _bases(variable: str) -> list[Path]:
@@ -67,6 +134,7 @@ def make_user_folder(folder: Path, variable: str) -> None:
     when no such folder holds it."""
     folder = Path(os.path.normpath(folder))
     if folder.is_dir():
+        tighten_own_folder(folder)
         return
     base = _base_holding(folder, variable)
     if base is None:
@@ -102,5 +170,8 @@ __all__ = [
     "make_user_cache_folder",
     "make_user_folder",
     "may_make_user_folder",
+    "own_folders",
+    "tighten_own_file",
+    "tighten_own_folder",
     "user_cache_folder",
 ]

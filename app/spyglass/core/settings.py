@@ -53,7 +53,7 @@ from typing import Any, Final
 
 import platformdirs
 
-from spyglass.core.cachedir import make_user_folder, may_make_user_folder
+from spyglass.core.cachedir import make_user_folder, may_make_user_folder, tighten_own_folder
 from spyglass.core.errors import SpyglassError
 
 log = logging.getLogger(__name__)
@@ -718,6 +718,7 @@ def read_settings(path: Path | None = None, *, set_aside: bool = True) -> Loaded
     target = _target(path)
     loaded = LoadedSettings(Settings(), path)
     loaded.not_kept = not may_make_user_folder(target.parent, CONFIG_VARIABLE)
+    tighten_own_folder(target.parent)  # (one an older Spyglass made 0755)
     found = _read_file(target)
     if found.unusable:
         loaded.unusable = found.unusable

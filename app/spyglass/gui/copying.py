@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from spyglass.core import media
+from spyglass.core.archive_names import STORAGE_SUFFIXES
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.copy import (
     DEFAULT_PARALLEL,
@@ -179,16 +180,10 @@ def _repository_and_tag(source: str, label: str = "") -> tuple[str, str]:
     return folder, "latest"
 
 
-ARCHIVE_SUFFIXES: Final = (".tar.gz", ".tar.zst", ".tar.xz", ".tgz", ".tar", ".gz", ".zst",
-                           ".xz", ".oci", ".docker")
-"""What a file or folder name may end with that says how it is stored, not what it holds;
-longer ones first, so that ``app.tar.gz`` loses ``.tar.gz``, not only ``.gz``."""
-
-
 def _without_archive_suffixes(name: str) -> str:
-    """``name`` without the :data:`ARCHIVE_SUFFIXES` it ends with (``app.oci.tar`` → ``app``)."""
+    """``name`` without the :data:`STORAGE_SUFFIXES` it ends with (``app.oci.tar`` → ``app``)."""
     while True:
-        suffix = next((s for s in ARCHIVE_SUFFIXES if name.endswith(s) and name != s), None)
+        suffix = next((s for s in STORAGE_SUFFIXES if name.endswith(s) and name != s), None)
         if suffix is None:
             return name
         name = name.removesuffix(suffix)

@@ -132,6 +132,12 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._not_remembered: set[str] = set()
         """The bundled sample, opened where no copy of the user's could be made: remembered,
         each start would open it again (a checkout's own files, where drops are written)."""
+        self._not_recent: set[str] = set()
+        """Places of the last session opened again, not yet listed: listed, they do not
+        move up File ▸ Recent (only what the user opens does)."""
+        self._reopening = False
+        """The last session's places are being looked at before they are opened again: a
+        close now keeps them as the settings have them."""
         self._closed = False
         self._select_first: set[str] = set()
         self._restored: list[str] = []
@@ -576,9 +582,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             self.image_view.close_dialogs()
             closing = time.monotonic()
             self.copying.shutdown()  # waits for the copies (at most SHUTDOWN_WAIT_MS)
-            self.settings.open_locations = [
-                normalize_location(node.path) for node in self._open_nodes()
-                if normalize_location(node.path) not in self._not_remembered]
+            if not self._reopening:
+                self.settings.open_locations = [
+                    normalize_location(node.path) for node in self._open_nodes()
+                    if normalize_location(node.path) not in self._not_remembered]
             self.settings.window_geometry = bytes(
                 self.saveGeometry().toBase64().data()).decode("ascii")
             self.settings.first_run_done = True

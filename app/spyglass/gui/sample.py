@@ -8,6 +8,11 @@ an ``index.json`` (a half-made copy, a copy damaged since) is removed when it ho
 the sample's own files, else renamed aside (``sample-layout.bad``), and the copy made
 again. Where it cannot be made (no home folder, a read-only one), the bundled layout is
 opened as it is (and the window never remembers it as a place).
+
+The copy is the user's to write to, whatever the modes of the installed files (a Nix or
+Guix store, an image whose files are 0444 and folders 0555): what it holds gets the
+owner's write permission (folders their search too), and a copy an earlier Spyglass made
+read-only from such an install gets it when it is next opened.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
 from typing import Final
 
-from spyglass.core.cachedir import make_user_folder
+from spyglass.core.cachedir import make_user_folder, tighten_own_folder
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
     folder = data_dir if data_dir is not None else user_data_dir()
     target = folder / FOLDER
     if (target / "index.json").is_file():
+        tighten_own_folder(folder)  # (one an older Spyglass made 0755)
+        _make_writable_if_read_only(target)
         return target
     try:
         # (below an existing home or $XDG_DATA_HOME only: a home that is not there is
@@ -57,6 +65,7 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
         staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=folder))
         try:
             shutil.copytree(bundled, staging, dirs_exist_ok=True)
+            _make_writable(staging)
             staging.rename(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -68,6 +77,38 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
                  "your own could not be made in %s (%s).", bundled, folder, exc)
         return bundled
     return target
+
+
+def _make_writable(root: Path) -> None:
+    """Give the owner what the copy ``root`` needs to be written to: ``u+w`` on every file
+    and folder of it, ``u+rx`` on folders, ``u+r`` on files (the modes the installed files
+    had are copied with them). Only what the user owns; symbolic links are left alone."""
+    uid = os.getuid()
+    for here, folders, files in os.walk(root):
+        for name in (".", *folders, *files):
+            path = os.path.join(here, name)
+            found = os.lstat(path)
+            if stat.S_ISLNK(found.st_mode) or found.st_uid != uid:
+                continue
+            needed = stat.S_IRUSR | stat.S_IWUSR
+            if stat.S_ISDIR(found.st_mode):
+                needed |= stat.S_IXUSR
+            if found.st_mode & needed != needed:
+                os.chmod(path, stat.S_IMODE(found.st_mode) | needed)
+
+
+def _make_writable_if_read_only(target: Path) -> None:
+    """:func:`_make_writable` for a copy whose folder the user cannot write to (one an
+    earlier Spyglass copied from a read-only install with its modes); never raises (the
+    copy is opened as it is, and a write to it says why it failed)."""
+    try:
+        if not target.stat().st_mode & stat.S_IWUSR:
+            _make_writable(target)
+            log.info("The sample layout %s was read-only (copied with the modes of a "
+                     "read-only install); it is writable now.", target)
+    except OSError as exc:
+        log.info("The sample layout %s is read-only and could not be made writable (%s).",
+                 target, exc)
 
 
 def _remove_stale_staging(folder: Path) -> None:

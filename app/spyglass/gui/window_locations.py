@@ -15,6 +15,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QTreeView
 
+from spyglass.core.archive_names import archive_filter
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import Settings, normalize_location
 from spyglass.core.text import shell_quoted, visible
@@ -27,9 +28,7 @@ from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.widgets import ChosenRow
 from spyglass.gui.workers import Runner
 
-ARCHIVE_FILTERS = (
-    "Image archives (*.tar *.tar.gz *.tgz *.tar.zst *.oci *.docker);;All files (*)"
-)
+ARCHIVE_FILTERS = archive_filter()
 
 
 def sample_layout_path() -> Path:
@@ -51,6 +50,8 @@ class LocationsMixin(QMainWindow):
     _chosen_place: ChosenRow
     _closed: bool
     _not_remembered: set[str]
+    _not_recent: set[str]
+    _reopening: bool
     _select_first: set[str]
     _restored: list[str]
 
@@ -61,12 +62,18 @@ class LocationsMixin(QMainWindow):
         def _update_actions(self) -> None: ...
         def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None: ...
 
-    def open_location(self, path: str | os.PathLike[str], *, select: bool = True) -> QModelIndex:
+    def open_location(self, path: str | os.PathLike[str], *, select: bool = True,
+                      recent: bool = True) -> QModelIndex:
         """Open a layout folder or archive in the places tree (listing it in the background).
 
         With ``select``, the location is selected and, once listed, its first
-        image is shown.
+        image is shown. With ``recent`` (a place the user opens), it goes to the top of
+        File ▸ Recent once listed; the places of the last session, opened again, do not.
         """
+        if recent:
+            self._not_recent.discard(normalize_location(path))
+        else:
+            self._not_recent.add(normalize_location(path))
         index = self.places.add_location(Path(path))
         node = self.places.location_node(index)
         if node is None:
@@ -98,10 +105,45 @@ class LocationsMixin(QMainWindow):
             # (none when packaged without it): on a worker, like all disk access
             self.runner.submit(look, on_done=found, what="looking for the sample layout")
             return
-        paths = self.settings.open_locations
+        paths = list(self.settings.open_locations)
+        if normalize_location(sample_layout_path()) in (normalize_location(p) for p in paths):
+            self._reopen_with_own_sample(paths)
+        else:
+            self._reopen(paths)
+
+    def _reopen_with_own_sample(self, paths: list[str]) -> None:
+        """:meth:`_reopen`, with the bundled sample among ``paths`` (which Spyglass before
+        its own copies opened, and remembered): the user's own copy instead, made if need
+        be (on a worker), so that nothing dropped on it is written into the installed
+        package or a checkout; the settings then remember the copy."""
+        bundled = normalize_location(sample_layout_path())
+        self._reopening = True  # (a close meanwhile keeps the places the settings have)
+
+        def look(_cancel: object) -> Path | None:
+            return own_sample(sample_layout_path())
+
+        def found(sample: Path | None) -> None:
+            self._reopening = False
+            if self._closed:
+                return
+            if sample is not None and normalize_location(sample) != bundled:
+                own = normalize_location(sample)
+                paths[:] = [own if normalize_location(p) == bundled else p for p in paths]
+                self.settings.recent_locations = list(dict.fromkeys(
+                    own if p == bundled else p for p in self.settings.recent_locations))
+                self.save_settings_later()
+            elif sample is not None:  # no copy can be made: opened, not remembered
+                self._not_remembered.add(bundled)
+            self._reopen(paths)
+
+        self.runner.submit(look, on_done=found, what="looking for the sample layout")
+
+    def _reopen(self, paths: list[str]) -> None:
+        """Open the places of the last session again, the first selected; File ▸ Recent
+        keeps its order (only places the user opens move up)."""
         self._restored = [str(Path(p)) for p in paths]
         for i, path in enumerate(paths):
-            self.open_location(path, select=(i == 0))
+            self.open_location(path, select=(i == 0), recent=False)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -148,7 +190,10 @@ class LocationsMixin(QMainWindow):
         path = str(where)
         if path in self._restored and self._chosen_place.chosen() == self._location_index(path):
             self._restored = []  # the start found its place: no more moving on
-        if normalize_location(path) not in self._not_remembered:
+        normal = normalize_location(path)
+        if normal in self._not_recent:
+            self._not_recent.discard(normal)  # (a reload later is the user's)
+        elif normal not in self._not_remembered:
             self.settings.add_recent(path)
             self.save_settings_later()
         index = self._location_index(path)
@@ -162,6 +207,7 @@ class LocationsMixin(QMainWindow):
 
     def _location_failed(self, where: Path, message: str) -> None:
         path = str(where)
+        self._not_recent.discard(normalize_location(path))
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
         self.show_status(message, assertive=True)

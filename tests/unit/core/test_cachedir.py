@@ -5,6 +5,7 @@ the keyring index's lock go by it."""
 from __future__ import annotations
 
 import logging
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,67 @@ def test_a_file_in_the_way_is_an_oserror(home: Path) -> None:
     (home / ".cache").write_text("not a folder")
     with pytest.raises(OSError):
         make_cache_folder(user_cache_folder())
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_an_older_versions_open_cache_is_made_private_when_used(
+        home: Path, fresh_default: None) -> None:
+    """Spyglass before 0700 folders made them 0755, and the file 0644: on an upgraded
+    machine other users could read which registries and repositories the user works
+    with. Only Spyglass's own folder and file are changed: never ~/.cache."""
+    home.mkdir()
+    cache = default_cache()
+    cache.record(HOST, "a/b", D1)
+    cache.close()
+    folder = home / ".cache" / "spyglass"
+    file = folder / "blob-locations.sqlite"
+    assert _mode(file) == 0o600  # (a new one too)
+    for path, mode in ((home / ".cache", 0o755), (folder, 0o755), (file, 0o644)):
+        path.chmod(mode)  # as an older Spyglass left them
+    set_default_cache(None)
+    cache = default_cache()
+    assert cache.candidates(HOST, D1) == ["a/b"]
+    cache.close()
+    assert (_mode(home / ".cache"), _mode(folder), _mode(file)) == (0o755, 0o700, 0o600)
+
+
+def test_the_settings_folder_an_older_version_made_open_is_made_private(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spyglass.core.settings import read_settings
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    folder = tmp_path / "config" / "spyglass"
+    folder.mkdir(parents=True)
+    (tmp_path / "config").chmod(0o755)
+    folder.chmod(0o755)
+    read_settings()
+    assert (_mode(tmp_path / "config"), _mode(folder)) == (0o755, 0o700)
+
+
+def test_only_spyglass_own_folders_of_the_user_are_tightened(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a folder the settings were pointed at, not a settings folder that is a link
+    into the user's dotfiles, not a folder of another user's."""
+    from spyglass.core.settings import Settings, read_settings, save_settings
+
+    elsewhere = tmp_path / "elsewhere" / "spyglass"
+    elsewhere.mkdir(parents=True)
+    elsewhere.chmod(0o755)
+    save_settings(Settings(), elsewhere / "settings.json")
+    assert _mode(elsewhere) == 0o755
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "spyglass").symlink_to(elsewhere)
+    read_settings()
+    save_settings(Settings())
+    assert _mode(elsewhere) == 0o755
+    if os.getuid() == 0:  # (only root can give a folder to another user)
+        (tmp_path / "config" / "spyglass").unlink()
+        theirs = tmp_path / "config" / "spyglass"
+        theirs.mkdir(0o755)
+        os.chown(theirs, 65534, 65534)
+        read_settings()
+        assert _mode(theirs) == 0o755

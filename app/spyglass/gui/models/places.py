@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QIcon
 
 from spyglass.core import media
+from spyglass.core.archive_names import ARCHIVE_SUFFIXES
 from spyglass.core.settings import normalize_location
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 NO_IMAGES_YET: Final = "No images yet: drop one here to copy it in."
 """The row under a place that holds no image."""
 
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".oci", ".docker")
 
 
 class LoadState(Enum):

@@ -1,0 +1,125 @@
+"""What the source tree builds: the wheel ``make wheel`` makes and the source distribution
+a packager builds and tests from. Each test works on a copy of the tree in ``tmp_path``,
+so the checkout gets no ``build/`` or egg-info."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LEFT_OUT = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
+    ".mypy_cache", ".ruff_cache", ".pytest_cache",
+)
+"""What a working checkout holds that is not its source."""
+
+
+def source_copy(tmp_path: Path) -> Path:
+    """The source tree copied into ``tmp_path / "src"`` (without what builds leave)."""
+    tree = tmp_path / "src"
+    shutil.copytree(ROOT, tree, ignore=LEFT_OUT, symlinks=True)
+    return tree
+
+
+def source_files(tree: Path) -> set[str]:
+    """The files of ``tree``, relative to it."""
+    return {str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()}
+
+
+def _skip_without_build_requirements(result: subprocess.CompletedProcess[str]) -> None:
+    """Skip when pip could not fetch setuptools for the build (no package index here)."""
+    text = result.stdout + result.stderr
+    if result.returncode and ("No matching distribution" in text
+                              or "Could not find a version" in text):
+        pytest.skip("pip cannot fetch setuptools for the build (no package index): "
+                    + text.strip().splitlines()[-1])
+
+
+def test_make_wheel_leaves_out_what_an_earlier_build_left(tmp_path: Path) -> None:
+    """``pip wheel`` builds in the tree, and setuptools adds to ``build/lib`` what is new,
+    never taking out what the source no longer has: a module removed, a sample blob
+    ``make sample`` dropped went on into every later wheel."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    tree = source_copy(tmp_path)
+    (tree / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    stale = tree / "build" / "lib" / "spyglass"
+    (stale / "core").mkdir(parents=True)
+    (stale / "core" / "removed_since.py").write_text("gone = True\n")
+    blobs = stale / "resources" / "sample-layout" / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    (blobs / ("0" * 64)).write_bytes(b"dropped by make sample\n")
+    result = subprocess.run(["make", "--no-print-directory", "wheel"], cwd=tree,
+                            capture_output=True, text=True, timeout=240, check=False)
+    _skip_without_build_requirements(result)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tree / "dist").glob("spyglass-*-py3-none-any.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "spyglass/core/__init__.py" in names
+    assert "spyglass/resources/sample-layout/index.json" in names
+    assert "spyglass/core/removed_since.py" not in names
+    assert not [n for n in names if n.endswith("0" * 64)]
+
+
+def build_sdist(tree: Path, out: Path) -> Path:
+    """The source distribution of ``tree``, built by setuptools' PEP 517 hook (as
+    ``python -m build --sdist`` does) with the setuptools installed here."""
+    out.mkdir()
+    script = ("import sys; from setuptools import build_meta; "
+              "print(build_meta.build_sdist(sys.argv[1]))")
+    result = subprocess.run([sys.executable, "-c", script, str(out)], cwd=tree,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / result.stdout.strip().splitlines()[-1]
+
+
+def test_the_sdist_carries_the_tests_and_what_the_sample_is_made_from(
+        tmp_path: Path) -> None:
+    """A distribution builds from the sdist and runs the tests from it (``make test``:
+    the Makefile, tests/, benchmarks/, resources/ linted too), and wants the source of
+    the generated sample blobs (resources/make_sample_layout.py)."""
+    tree = source_copy(tmp_path)
+    sdist = build_sdist(tree, tmp_path / "dist")
+    with tarfile.open(sdist) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        carried = {name.removeprefix(top + "/") for name in archive.getnames()}
+    for needed in ("Makefile", "README.md", "pyproject.toml", "setup.py",
+                   "resources/make_sample_layout.py", "tests/conftest.py",
+                   "tests/unit/test_packaging.py", "benchmarks/bench_copy.py"):
+        assert needed in carried
+    source = {name for name in source_files(tree) if not name.startswith(".")}
+    assert sorted(source - carried) == []
+    assert not [name for name in carried if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_setuptools_floor_lets_debian_12_build_it() -> None:
+    """Distributions build without isolation, with their own setuptools, and the build
+    stops when it is below the floor: Debian 12 has 66.1, which builds the same wheel
+    (as do 65.5, 67.6 and 84). Below 61 setuptools reads no [project] table."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        requires = tomllib.load(file)["build-system"]["requires"]
+    (setuptools,) = [r for r in requires if r.startswith("setuptools")]
+    floor = _version(setuptools.removeprefix("setuptools>="))
+    assert (61,) <= floor <= (66, 1)
+
+
+def test_the_dev_extra_installs_what_the_tests_need() -> None:
+    """``pip install -e '.[dev]'`` could not run the tests: it lacked keyrings.alt, bcrypt
+    and cryptography, which the test extra has (the two lists had drifted apart)."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        extras = tomllib.load(file)["project"]["optional-dependencies"]
+    dev = set(extras["dev"])
+    assert "spyglass[test]" in dev or set(extras["test"]) <= dev
