@@ -159,7 +159,7 @@ bench: install-test system-deps ## time Spyglass against skopeo (BENCH_ARGS=…;
 # wheel still. So each wheel is built from nothing.
 wheel: $(PY) ## build dist/spyglass-VERSION-py3-none-any.whl, to install elsewhere
 	rm -rf build app/*.egg-info
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(PY) -m pip wheel --quiet --no-deps $(WHEEL_FLAGS) --wheel-dir dist .
 	rm -rf build app/*.egg-info
 	@ls -1 dist/*.whl
 
