@@ -28,14 +28,15 @@ BENCH_ARGS ?=
 
 # Debian's packages the tests and the window need. Debian names the registry
 # server's binary `docker-registry`; upstream (and other distributions) `registry`.
-SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth \
-	libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
+# WINDOW_PACKAGES are the libraries Qt's window needs on a desktop (make run).
+WINDOW_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
-	libfontconfig1 libdbus-1-3 fonts-dejavu-core gnupg openssl \
-	gnome-keyring dbus-daemon dbus-bin
+	libfontconfig1 libdbus-1-3 fonts-dejavu-core
+SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth $(WINDOW_PACKAGES) \
+	gnupg openssl gnome-keyring dbus-daemon dbus-bin
 
-.PHONY: help venv install install-test system-deps run lint typecheck test sample bench wheel \
+.PHONY: help venv install install-test system-deps window-deps run lint typecheck test sample bench wheel \
 	clean distclean FORCE
 
 # --------------------------------------------------------------------------- Python
@@ -84,26 +85,32 @@ FORCE:
 # from starting its service on :5000, and under systemd a registry service
 # installed here is disabled again: the tests start registries of their own.
 # Otherwise: say what is missing and go on; the tests that need it skip,
-# naming it.
-system-deps: ## install Debian's registry, skopeo, umoci, Xvfb (as root), or say what is missing
+# naming it. window-deps is the same for WINDOW_PACKAGES alone.
+system-deps: DEPS := $(SYSTEM_PACKAGES)
+window-deps: DEPS := $(WINDOW_PACKAGES)
+window-deps: ## install the libraries the window needs (as root with apt), or say what is missing
+system-deps: ## install Debian's registry, skopeo, umoci, Xvfb and the window's libraries (as root), or say what is missing
+system-deps window-deps:
 	@missing_cmds=""; \
-	command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
-		|| missing_cmds="$$missing_cmds docker-registry"; \
-	for cmd in skopeo umoci xvfb-run; do \
-		command -v $$cmd >/dev/null 2>&1 || missing_cmds="$$missing_cmds $$cmd"; \
-	done; \
+	if [ $@ = system-deps ]; then \
+		command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1 \
+			|| missing_cmds="$$missing_cmds docker-registry"; \
+		for cmd in skopeo umoci xvfb-run; do \
+			command -v $$cmd >/dev/null 2>&1 || missing_cmds="$$missing_cmds $$cmd"; \
+		done; \
+	fi; \
 	missing_pkgs=""; \
 	if command -v dpkg-query >/dev/null 2>&1; then \
-		for pkg in $(SYSTEM_PACKAGES); do \
+		for pkg in $(DEPS); do \
 			[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$pkg 2>/dev/null)" = installed ] \
 				|| missing_pkgs="$$missing_pkgs $$pkg"; \
 		done; \
 	fi; \
 	if [ -z "$$missing_cmds$$missing_pkgs" ]; then \
-		echo "system-deps: all present"; exit 0; \
+		echo "$@: all present"; exit 0; \
 	fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "system-deps: installing$$missing_pkgs"; \
+		echo "$@: installing$$missing_pkgs"; \
 		made_policy=""; \
 		if [ ! -e /usr/sbin/policy-rc.d ]; then \
 			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
@@ -112,23 +119,27 @@ system-deps: ## install Debian's registry, skopeo, umoci, Xvfb (as root), or say
 		status=0; \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			$${missing_pkgs:-$(SYSTEM_PACKAGES)} || status=$$?; \
+			$${missing_pkgs:-$(DEPS)} || status=$$?; \
 		[ -z "$$made_policy" ] || rm -f /usr/sbin/policy-rc.d; \
 		case " $$missing_pkgs " in *" docker-registry "*) \
 			if [ -n "$$made_policy" ] && [ -d /run/systemd/system ]; then \
 				systemctl disable --now docker-registry.service >/dev/null 2>&1 || true; \
 			fi;; \
 		esac; \
-		[ $$status = 0 ] || echo "system-deps: apt-get failed ($$status)" >&2; \
+		[ $$status = 0 ] || echo "$@: apt-get failed ($$status)" >&2; \
 		exit $$status; \
 	fi; \
-	echo "system-deps: missing:$$missing_cmds$$missing_pkgs"; \
-	echo "system-deps: not root with apt-get, so not installing them; the tests that need them skip."; \
-	echo "system-deps: on Debian, as root: apt-get install --no-install-recommends $(SYSTEM_PACKAGES)"
+	echo "$@: missing:$$missing_cmds$$missing_pkgs"; \
+	if [ $@ = system-deps ]; then \
+		echo "$@: not root with apt-get, so not installing them; the tests that need them skip."; \
+	else \
+		echo "$@: not root with apt-get, so not installing them; the window may not start without them."; \
+	fi; \
+	echo "$@: on Debian, as root: apt-get install --no-install-recommends $(DEPS)"
 
 # --------------------------------------------------------------------------- everyday
 
-run: install ## start the window on the sample layout (your own copy of the bundled one)
+run: install window-deps ## start the window on the sample layout (your own copy of the bundled one), with the places open last time
 	$(BIN)/spyglass "$$($(BIN)/python -m spyglass.gui.sample)"
 
 lint: install-test ## ruff over app, tests, benchmarks and resources

@@ -24,6 +24,14 @@ from tests.helpers.imagebuild import multi_platform_layout
 pytestmark = pytest.mark.gui
 
 
+@pytest.fixture(autouse=True)
+def own_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test's window its own settings: a run on paths brings back the places the
+    last window of the session left open, which would be another test's."""
+    (tmp_path / "config").mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 class FakeDialog:
     """Stands in for CrashDialog: records what it was shown instead of blocking."""
 
@@ -108,6 +116,27 @@ def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
     assert os.fsencode(paths[0]) == b"/layouts/bad\xff"
 
 
+def test_run_on_a_path_brings_back_the_places_of_last_time_too(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        tmp_layout: Path) -> None:
+    """``spyglass PATH`` (make run gives the sample; a file manager, the files chosen)
+    opened PATH alone, and the window then remembered PATH alone: the places open before
+    were lost from the session. They come back beside it; PATH is the one selected."""
+    from spyglass.core.settings import Settings, save_settings
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
+    before = tmp_path / "before"
+    multi_platform_layout(before)
+    save_settings(Settings(open_locations=[str(before)], recent_locations=[str(before)],
+                           first_run_done=True), settings_path())
+    seen = _close_once_listed(2)
+    assert app_module.run([str(tmp_layout)]) == 0
+    assert sorted(seen["paths"]) == sorted([str(before), str(tmp_layout)])
+    assert seen["selected"] == str(tmp_layout)
+    saved = load_settings(settings_path())
+    assert sorted(saved.open_locations) == sorted([str(before), str(tmp_layout)])
+
+
 def test_run_opens_a_folder_whose_name_is_not_utf8(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The window opens ``bad\\xff/layout`` given on the command line (it crashed), and
@@ -167,6 +196,10 @@ def _close_once_listed(places_wanted: int) -> dict[str, Any]:
             seen["states"] = states
             seen["errors"] = [places.data(row, places.ERROR_ROLE) for row in rows]
             seen["hook"] = sys.excepthook
+            chosen = windows[0].tree.currentIndex()  # (a place, or an image of it)
+            while chosen.parent().isValid():
+                chosen = chosen.parent()
+            seen["selected"] = places.data(chosen, places.PATH_ROLE)
             timer.stop()
             windows[0].close()
 

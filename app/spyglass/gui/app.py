@@ -122,11 +122,11 @@ def run(argv: list[str]) -> int:
     window.restore_window_geometry()
     restore_signals = close_on_termination(window, app)
     window.show()
-    if paths:
-        for i, path in enumerate(paths):
-            window.open_location(path, select=(i == 0))
-    else:
-        window.restore_session()
+    # the places of last time come back beside those given (make run gives the sample;
+    # a file manager, the files chosen): none of the session is lost for them
+    window.restore_session(given=bool(paths))
+    for i, path in enumerate(paths):
+        window.open_location(path, select=(i == 0))
     settle()
     code = app.exec()
     restore_signals()

@@ -88,9 +88,14 @@ class LocationsMixin(QMainWindow):
         self._update_actions()
         return index
 
-    def restore_session(self) -> None:
-        """At start: the bundled sample on the very first run, else the places open last time."""
+    def restore_session(self, *, given: bool = False) -> None:
+        """At start: the bundled sample on the very first run, else the places open last
+        time. With ``given`` (the window was started on paths, opened next): the places of
+        last time without selecting one, and no sample on a first run (what was asked
+        for is shown; nothing of the session is lost for it)."""
         if not self.settings.first_run_done and not self.settings.recent_locations:
+            if given:
+                return
             def look(_cancel: object) -> Path | None:
                 # the user's own copy: what is dropped on it is written there, not into
                 # a checkout's committed files or an installed package
@@ -107,11 +112,11 @@ class LocationsMixin(QMainWindow):
             return
         paths = list(self.settings.open_locations)
         if normalize_location(sample_layout_path()) in (normalize_location(p) for p in paths):
-            self._reopen_with_own_sample(paths)
+            self._reopen_with_own_sample(paths, select=not given)
         else:
-            self._reopen(paths)
+            self._reopen(paths, select=not given)
 
-    def _reopen_with_own_sample(self, paths: list[str]) -> None:
+    def _reopen_with_own_sample(self, paths: list[str], *, select: bool) -> None:
         """:meth:`_reopen`, with the bundled sample among ``paths`` (which Spyglass before
         its own copies opened, and remembered): the user's own copy instead, made if need
         be (on a worker), so that nothing dropped on it is written into the installed
@@ -134,16 +139,16 @@ class LocationsMixin(QMainWindow):
                 self.save_settings_later()
             elif sample is not None:  # no copy can be made: opened, not remembered
                 self._not_remembered.add(bundled)
-            self._reopen(paths)
+            self._reopen(paths, select=select)
 
         self.runner.submit(look, on_done=found, what="looking for the sample layout")
 
-    def _reopen(self, paths: list[str]) -> None:
-        """Open the places of the last session again, the first selected; File ▸ Recent
-        keeps its order (only places the user opens move up)."""
+    def _reopen(self, paths: list[str], *, select: bool) -> None:
+        """Open the places of the last session again, the first selected (with
+        ``select``); File ▸ Recent keeps its order (only places the user opens move up)."""
         self._restored = [str(Path(p)) for p in paths]
         for i, path in enumerate(paths):
-            self.open_location(path, select=(i == 0), recent=False)
+            self.open_location(path, select=select and i == 0, recent=False)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
