@@ -1304,6 +1304,9 @@ def test_the_same_login_again_leaves_what_an_earlier_spyglass_kept_in_a_file_nob
     assert not store.dropped_before("new.example")
     assert store.save("new.example", Credentials("bob", "pw")) == "session"
     assert not store.dropped_before("new.example")
+    # a later save in the same session removes nothing more: nothing more is told
+    assert store.save("old.example", Credentials("bob", "third")) == "session"
+    assert not store.dropped_before("old.example")
 
 
 def test_logout_all_finds_logins_made_before_there_was_an_index(
@@ -1325,6 +1328,33 @@ def test_logout_all_finds_logins_made_before_there_was_an_index(
     assert found is not None
     assert env.store(backend).forget_all() == [HOST]
     assert backend.get_password("spyglass", HOST) is None
+
+
+class IndexRefused(SlowKeyring):
+    """A keyring that gives a host's entry but refuses its index entry (a per-item
+    permission, an item of its own that is locked)."""
+
+    def __init__(self, refusal: Exception) -> None:
+        super().__init__()
+        self.refusal = refusal
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if username == "spyglass:hosts":
+            raise self.refusal
+        return super().get_password(service, username)
+
+
+@pytest.mark.parametrize("refusal", [RuntimeError("item access denied"),
+                                     keyring.errors.KeyringLocked("item locked")])
+def test_credentials_read_are_used_whatever_the_index_answers(
+        env: Env, refusal: Exception) -> None:
+    """Listing a host in the index as its entry is read is a convenience: a keyring that
+    refuses the index entry made the lookup fail ("the stored credentials could not be
+    read"), and every command of that registry with it."""
+    backend = IndexRefused(refusal)
+    backend.set_password("spyglass", HOST, json.dumps({"username": "u", "password": "p"}))
+    found = env.store(backend).lookup(HOST)
+    assert found is not None and (found.username, found.password) == ("u", "p")
 
 
 def test_a_keyring_that_fails_is_said_without_a_session_to_keep_credentials_for(

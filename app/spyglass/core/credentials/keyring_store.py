@@ -327,8 +327,12 @@ class KeyringAccess:
             if registry in self._seen:
                 return
             self._seen.add(registry)
-        if self.passed_over is None and registry not in self.indexed():
-            self.index(add=registry)
+        try:
+            if self.passed_over is None and registry not in self.indexed():
+                self.index(add=registry)
+        except Exception as exc:  # (locked too) a convenience: the entry was read all the same
+            log.info("The keyring's list of registries was not looked at (%s).",
+                     type(exc).__name__)
 
     def file_entries(self) -> list[str]:
         """The hosts a keyring kept in a file has Spyglass entries for, read from the file

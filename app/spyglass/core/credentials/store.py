@@ -219,6 +219,8 @@ class CredentialStore:
         if self.passed_over is not None:
             # what an earlier Spyglass kept in the passed-over file would outlive these
             # newer credentials (found again after a restart): it goes
+            with self._lock:
+                self._dropped.discard(registry)  # (only this save's removal is told)
             try:
                 if self._keyring.forget(registry):
                     with self._lock:
