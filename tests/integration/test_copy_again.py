@@ -9,6 +9,7 @@ a copy that wrote nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from tests.helpers.registry import ALICE, BOB, RegistryServer, push_image
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+REF_NAME = "org.opencontainers.image.ref.name"
 
 
 def spyglass(*args: str) -> subprocess.CompletedProcess[str]:
@@ -159,3 +161,37 @@ def test_a_signed_image_copied_again_writes_nothing(registry: RegistryServer,
                       "again/signed:1")
     assert listed.returncode == 0, listed.stderr
     assert "application/vnd.example.new+json" in listed.stdout
+
+
+def test_force_recursive_writes_what_is_attached_again_and_a_layout_is_not_trusted(
+        registry: RegistryServer, tmp_path: Path) -> None:
+    """A registry holds a manifest only with its blobs, so what it holds is left as it
+    is (as the image itself is); one that lost a blob since is repaired with
+    ``--force-recursive``, for what is attached as for the image. A layout's index
+    entry proves nothing of its files: the .sig manifest is written again there."""
+    import httpx
+
+    from tests.helpers.cosign import signed_layout
+
+    root = tmp_path / "layout"
+    digest, _key = signed_layout(root)
+    destination = f"docker://{registry.host}/again/lost:1"
+    copy(f"oci:{root}:app", destination)
+    base = f"http://{registry.host}/v2/again/lost"
+    signature = httpx.get(f"{base}/manifests/{digest.replace(':', '-')}.sig", headers={
+        "Accept": "application/vnd.oci.image.manifest.v1+json"}).json()
+    layer = signature["layers"][0]["digest"]
+    assert httpx.delete(f"{base}/blobs/{layer}").status_code == 202  # lost, as it may be
+    assert copy(f"oci:{root}:app", destination).endswith("so nothing was written.")
+    assert httpx.head(f"{base}/blobs/{layer}").status_code == 404
+    copy(f"oci:{root}:app", destination, "--force-recursive")
+    assert httpx.head(f"{base}/blobs/{layer}").status_code == 200
+
+    into = tmp_path / "copy"
+    copy(f"oci:{root}:app", f"oci:{into}:app")
+    entries = json.loads((into / "index.json").read_bytes())["manifests"]
+    (sig,) = [entry["digest"] for entry in entries
+              if entry.get("annotations", {}).get(REF_NAME, "").endswith(".sig")]
+    (into / "blobs/sha256" / sig.removeprefix("sha256:")).unlink()
+    copy(f"oci:{root}:app", f"oci:{into}:app")
+    assert (into / "blobs/sha256" / sig.removeprefix("sha256:")).is_file()

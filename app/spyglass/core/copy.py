@@ -495,10 +495,19 @@ def _held_already(
         emit(BlobSkipped(task.source.digest, task.source.size, "exists"))
     wrote = bool(plan.attachments) and carry_attachments(
         plan.attachments, source, destination,
-        _AttachedBlobs(source, destination, options, emit, cancel), cancel=cancel)
+        _AttachedBlobs(source, destination, options, emit, cancel),
+        trust_held=_trusts_held(destination, options), cancel=cancel)
     check(cancel)
     media_type = plan.list_media_type or plan.instances[0].media_type
     return Descriptor(media_type, unchanged.digest, len(unchanged.raw)), wrote
+
+
+def _trusts_held(destination: ImageDestination, options: CopyOptions) -> bool:
+    """Whether what the destination holds already may be left as it is, unasked about:
+    a manifest held by a registry is held with everything it names (a layout's
+    ``index.json`` entry is no proof that its files are there), unless
+    ``--force-recursive`` asks for everything again (a registry that lost blobs)."""
+    return isinstance(destination, WholeImageHolder) and not options.force_recursive
 
 
 def _say_tries(error: SpyglassError, tries: int) -> None:
@@ -638,7 +647,7 @@ def _execute(
 
         carry_attachments(plan.attachments, source, destination,
                           _AttachedBlobs(source, destination, options, emit, cancel),
-                          cancel=cancel)
+                          trust_held=_trusts_held(destination, options), cancel=cancel)
     check(cancel)
     destination.commit(top, raw, cancel=cancel)
     if deferred is not None:

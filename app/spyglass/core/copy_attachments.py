@@ -362,6 +362,7 @@ def carry_attachments(
     destination: ImageDestination,
     mover: BlobMover,
     *,
+    trust_held: bool = False,
     cancel: CancelToken | None = None,
 ) -> bool:
     """Write every task to ``destination``, its blobs brought over by ``mover``; whether
@@ -371,10 +372,11 @@ def carry_attachments(
     plan (another signer's signature added meanwhile) is settled anew with what it
     holds now, so that signature is not lost. Its blobs that the plan did not count
     (a new config) go over unreported, and those it counted and no longer needs are
-    reported as such, so that progress adds up. A manifest the destination holds
-    already (the tag names it; a referrer stored and listed there) is not written
-    again, nor are its blobs asked about: a second copy of a signed image writes
-    nothing."""
+    reported as such, so that progress adds up. With ``trust_held`` (a destination that
+    holds a manifest only with everything it names: a registry; and no
+    ``--force-recursive``), a manifest it holds already (the tag names it; a referrer
+    stored and listed there) is not written again, nor are its blobs asked about: a
+    second copy of a signed image writes nothing."""
     if not isinstance(destination, AttachmentDestination):
         return False
     stored: dict[Digest, list[bytes]] = {}
@@ -388,13 +390,12 @@ def carry_attachments(
         elif task.how == "to-stored":
             stored.setdefault(subject, []).extend(_as_stored(source, task, cancel))
         else:
-            now = _still_right(task, destination, cancel)
-            if now == _HELD or (not isinstance(now, str) and now is not None
-                                and _referrer_held(task, now, destination, cancel)):
+            write, named = _still_right(task, destination, cancel)
+            if trust_held and write is not None and (
+                    named or _referrer_held(task, write, destination, cancel)):
                 for blob in task.written_blobs:
                     mover.there(blob)
                 continue
-            write: TagWrite | None = None if isinstance(now, str) else now
             planned = {blob.digest: blob for blob in task.written_blobs}
             wanted = () if write is None else (
                 *write.blobs, *(descriptor for descriptor, _data in write.made))
@@ -418,30 +419,26 @@ def carry_attachments(
 
 def _still_right(
     task: AttachmentTask, destination: ImageDestination, cancel: CancelToken | None
-) -> TagWrite | str | None:
+) -> tuple[TagWrite | None, bool]:
     """What to write for a ``"manifest"`` task now: as planned, or, for a tag that names
-    something else than when the copy was planned, settled anew (None: nothing;
-    :data:`_HELD`: the tag names the very manifest already)."""
+    something else than when the copy was planned, settled anew (None: nothing); and
+    whether the tag names the very manifest to write already."""
     assert task.manifest is not None and task.descriptor is not None
     from spyglass.core.copy_cosign_tags import TagWrite
 
     planned = TagWrite(task.manifest, task.descriptor, task.blobs, task.made)
     if task.tag is None or task.own is None or not isinstance(destination, TaggedDestination):
-        return planned
+        return planned, False
     now = destination.tagged_digest(task.tag, cancel=cancel)
     if now == task.descriptor.digest:
-        return _HELD
+        return planned, True
     if now == task.planned_over:
-        return planned
+        return planned, False
     notes: list[str] = []
     write = _settle(task, task.own, now, destination, destination.description, notes, cancel)
     log.info("%s changed at %s while copying; settled anew%s", task.tag,
              destination.description, "".join(f"; {note}" for note in notes))
-    return write
-
-
-_HELD: Final = "held"
-"""What :func:`_still_right` answers for a tag that names the very manifest to write."""
+    return write, False
 
 
 def _referrer_held(task: AttachmentTask, write: TagWrite, destination: ImageDestination,
