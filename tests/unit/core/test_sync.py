@@ -116,11 +116,17 @@ r.example:5000:
 def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
     tmp_path: Path, text: str, said: str
 ) -> None:
+    path, refusal = yaml_refusal(tmp_path, text)
+    assert f'"{path}"' in refusal and said in refusal
+
+
+def yaml_refusal(tmp_path: Path, text: str) -> tuple[Path, str]:
+    """A yaml source file holding ``text``, and the sentence listing its images raises."""
     path = tmp_path / "sync.yaml"
     path.write_text(text)
     with pytest.raises(SpyglassError) as caught:
         list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
-    assert f'"{path}"' in str(caught.value) and said in str(caught.value)
+    return path, str(caught.value)
 
 
 @pytest.mark.parametrize(("text", "said"), [
@@ -134,11 +140,8 @@ def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
 def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(
     tmp_path: Path, text: str, said: str
 ) -> None:
-    path = tmp_path / "sync.yaml"
-    path.write_text(text)
-    with pytest.raises(SpyglassError) as caught:
-        list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
-    assert str(caught.value) == f'The sync source file "{path}" is not valid YAML{said}'
+    path, refusal = yaml_refusal(tmp_path, text)
+    assert refusal == f'The sync source file "{path}" is not valid YAML{said}'
 
 
 @pytest.mark.parametrize(("kinds", "said"), [
