@@ -764,6 +764,19 @@ def test_login_passes_over_a_plain_file_keyring_nobody_chose(
             "earlier Spyglass kept there were removed. ") in other.error_line()
     assert ring.get_password("spyglass", auth_registry.host) is None
 
+    # credentials an earlier login kept there, refused now: the advice to log in again
+    # says where a new login would (not) be kept, instead of "no keyring here"
+    ring.set_password("spyglass", auth_registry.host,
+                      json.dumps({"username": ALICE[0], "password": "changed-since"}))
+    refused_now = spyglass("inspect", f"docker://{auth_registry.host}/team/app:1", env=env)
+    assert refused_now.returncode == 1
+    assert refused_now.error_line().endswith(
+        f"A new spyglass login is not kept here: the only keyring is the keyring backend "
+        f"PlaintextKeyring ({keyring_file}, unencrypted), which Spyglass uses only when "
+        "chosen with PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring; or log in "
+        "with skopeo login or podman login (Spyglass reads the auth.json they write)."), (
+        refused_now.stderr)
+
 
 @pytest.mark.parametrize("kind", ["htpasswd", "token"])
 def test_login_with_a_wrong_password_stores_nothing(

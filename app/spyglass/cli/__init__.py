@@ -94,6 +94,21 @@ def _window_paths(given: Sequence[str]) -> bool:
                    for action in build_parser()._actions)
 
 
+def _missing_beside_a_path(args: Sequence[str]) -> str | None:
+    """The first word that is no file, where the first is a path that exists and no
+    command (``spyglass ./layout typo``): said as such, not as ``./layout`` being no
+    command."""
+    if len(args) < 2 or not Path(args[0]).exists() or any(a.startswith("-") for a in args):
+        return None
+    if any(isinstance(action, argparse._SubParsersAction) and args[0] in action.choices
+           for action in build_parser()._actions):
+        return None
+    missing = [arg for arg in args if not Path(arg).exists()]
+    if any(arg.startswith(_TRANSPORT_PREFIXES) for arg in missing):
+        return None  # an image named: what to do with it is the usage's to say
+    return missing[0] if missing else None
+
+
 def _given_as_path(word: str) -> bool:
     """A path that is there, or a word written as one (no flag, no image name)."""
     if word.startswith("-"):
@@ -143,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _looks_like_a_path(word):
         parser.error(f'the path "{word}" does not exist; expected a COMMAND, or a layout '
                      "folder or archive to open in the window")
+    if (missing := _missing_beside_a_path(args_list)) is not None:
+        parser.error(f'the path "{missing}" does not exist; expected a COMMAND, or layout '
+                     "folders or archives to open in the window")
     args = parser.parse_args(args_list)
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
@@ -360,6 +378,10 @@ def _no_keyring_hint(exc: SpyglassError, said: str) -> str:
     store = credential_store()
     if store.keyring_usable and store.passed_over is None:
         return ""
+    if store.passed_over is not None:  # (what an earlier login kept there is still read)
+        return (f" A new spyglass login is not kept here: the only keyring is "
+                f"{store.passed_over}, which Spyglass uses only when chosen with "
+                f"PYTHON_KEYRING_BACKEND={store.backend_setting}; or {ANOTHER_LOGIN}.")
     return f" No keyring here can keep a spyglass login: {ANOTHER_LOGIN}."
 
 

@@ -344,6 +344,8 @@ def test_several_words_that_are_no_paths_are_still_a_command_line(
     for args, said in [
         (["inpsect", "layout"], "Argument COMMAND: invalid choice: 'inpsect'"),
         (["./missing", "./gone"], 'The path "./missing" does not exist; expected a COMMAND'),
+        (["./layout", "gone"], 'The path "gone" does not exist; expected a COMMAND, or layout '
+                               "folders or archives"),
         (["layout", "oci:layout:latest"], "Argument COMMAND: invalid choice: 'layout'"),
         (["layout", "--debug"], "Argument COMMAND: invalid choice: 'layout'"),
     ]:
