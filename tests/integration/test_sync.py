@@ -580,6 +580,49 @@ def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
     assert tags_of(fresh_registry, "r/app") == ["v1"]
 
 
+def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
+    fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
+    tmp_path: Path
+) -> None:
+    """Without --all, one image of a signed list is copied: the list's signature comes
+    along with nothing (its subject is not written), so it is copied whole after the
+    others, and the summary counts it as such, not as carried (it said 1 carried)."""
+    from tests.helpers.cosign import (
+        OCI_MANIFEST,
+        SIMPLESIGNING_MEDIA_TYPE,
+        cosign_manifest,
+        cosign_tag,
+        generate_key,
+        signature_layer,
+        simple_signing_payload,
+    )
+    from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
+
+    root = tmp_path / "layout"
+    listed = multi_platform_layout(root, ref="v1")
+    builder = LayoutBuilder(root)
+    payload = simple_signing_payload("example.com/app", listed["digest"])
+    layer = signature_layer(payload, generate_key())
+    manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE, layer[1])])
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)},
+                cosign_tag(listed["digest"], "sig"))
+    source = make_registry()
+    tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
+    pushed = spyglass("copy", "-q", "--all", *tls, f"oci:{root}:v1",
+                      f"docker://{source.host}/signed/list:v1")
+    assert pushed.returncode == 0, pushed.stderr
+    done = spyglass("sync", "-q", *tls, "--src", "docker", "--dest", "docker",
+                    f"{source.host}/signed/list", f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Synced 2 images from 1 sources"
+    sig = cosign_tag(listed["digest"], "sig")
+    assert tags_of(fresh_registry, "m/list") == sorted([sig, "v1"])
+    assert raw_digest(f"docker://{fresh_registry.host}/m/list:{sig}") == raw_digest(
+        f"docker://{source.host}/signed/list:{sig}")
+
+
 def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
     source: str, tmp_path: Path
 ) -> None:

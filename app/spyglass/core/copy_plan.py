@@ -196,6 +196,24 @@ class CopyPlan:
         return (sum(task.source.size for task in self.blobs)
                 + sum(blob.size for blob in self.attachment_blobs))
 
+    def digests_kept(self) -> tuple[list[Digest], list[Digest], list[Digest]]:
+        """The source's manifests by what the copy does with them: written with their own
+        digest (what is attached to them can come along), written changed (another
+        digest), and a list not written (one of its images goes instead)."""
+        kept: list[Digest] = []
+        changed: list[Digest] = []
+        unwritten: list[Digest] = []
+        if self.list_media_type is not None:
+            (kept if self.list_is_source else changed).append(self.top.digest)
+        elif isinstance(self.top, ImageIndex):
+            unwritten.append(self.top.digest)  # one of its images goes, not the list
+        for instance in self.instances:
+            if self.converted_from is not None:  # a schema 1 image, now another digest
+                changed.append(self.converted_from)
+                continue
+            (changed if instance.changes else kept).append(instance.source.digest)
+        return kept, changed, unwritten
+
     @property
     def unchanged_top(self) -> ImageManifest | ImageIndex | None:
         """The manifest written at the top where it is the source's own, bytes and all

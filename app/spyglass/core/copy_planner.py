@@ -122,18 +122,7 @@ def plan_copy(
                                             "replaced whole"))
             if not carry:
                 return replace(plan, attachments_removed=options.remove_signatures)
-            kept: list[Digest] = []
-            changed: list[Digest] = []
-            unwritten: list[Digest] = []
-            if plan.list_media_type is not None:
-                (kept if plan.list_is_source else changed).append(plan.top.digest)
-            elif isinstance(plan.top, ImageIndex):
-                unwritten.append(plan.top.digest)  # one of its images goes, not the list
-            for instance in plan.instances:
-                if plan.converted_from is not None:  # a schema 1 image, now another digest
-                    changed.append(plan.converted_from)
-                    continue
-                (changed if instance.changes else kept).append(instance.source.digest)
+            kept, changed, unwritten = plan.digests_kept()
             for digest in kept + changed:  # those not asked yet (a nested list's images)
                 ahead.start_attachments(digest)
             tasks, notes = plan_attachments(

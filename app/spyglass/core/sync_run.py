@@ -48,8 +48,9 @@ class ImageResult:
     unchanged: bool = False
     """The destination had this very image under the name already: nothing was written."""
     covered: frozenset[Digest] = frozenset()
-    """The source's digests the copy took: its top manifest's and, for a list, those of
-    the instances it copied (what a tag attached to one of them is carried along by)."""
+    """The source's digests the copy wrote as they are: its top manifest's when written
+    so, and those of the instances it copied unchanged (what a tag attached to one of
+    them is carried along by; a list of which one image went carries nothing)."""
 
 
 _WAKE_EVERY: Final = 0.2
@@ -140,9 +141,8 @@ def run_sync(
         told = events_for(image)
 
         def tell(event: CopyEvent) -> None:
-            if isinstance(event, Planned):
-                covered.add(event.plan.top.digest)
-                covered.update(instance.source.digest for instance in event.plan.instances)
+            if isinstance(event, Planned):  # (what it carries along is for these)
+                covered.update(event.plan.digests_kept()[0])
             if told is not None:
                 told(event)
 
