@@ -109,6 +109,7 @@ class Reporter:
         self._drawn = 0  # lines of bars now under the cursor's line, counting it
         self._samples: deque[tuple[float, int]] = deque()
         self._skipped = 0  # bytes the destination had: they move the bar, not the speed
+        self._held: set[str | None] = set()  # (the labels of) images there already
         self._moved = 0.0  # when a byte last moved (for a copy that stalls)
         self._said_done = -1  # the bytes the last progress line said
         self._ticking = threading.Event()  # set: the ticker stops
@@ -195,7 +196,13 @@ class Reporter:
                 count = len(event.plan.blobs) + len(event.plan.attachment_blobs)
                 what = (f"{count} blob{'s' if count != 1 else ''}, "
                         f"{size_text(event.plan.total_bytes)}")
-                self._line(f"Copying {label}: {what}" if label else f"Copying {what}")
+                if event.held:  # (its blobs are not each said to be there)
+                    self._held.add(label)
+                    there = "the destination has this very image already"
+                    self._line(f"Copying {label}: {there}" if label
+                               else f"Nothing to copy: {there}")
+                else:
+                    self._line(f"Copying {label}: {what}" if label else f"Copying {what}")
                 from spyglass.core.copy_attachments import describe_attachments
 
                 attached = describe_attachments(event.plan.attachments)
@@ -207,6 +214,8 @@ class Reporter:
                 self._skipped += event.size - self._done.get(str(event.digest), 0)
                 self._done[str(event.digest)] = event.size
                 self._active.pop(str(event.digest), None)
+                if event.how == "exists" and label in self._held:
+                    return
                 what = {"exists": "already there", "mounted": "mounted",
                         "unneeded": "no longer needed"}.get(event.how, event.how)
                 if event.written is not None and event.written != event.digest:

@@ -412,7 +412,7 @@ def execute(
         held = _held(plan, before, options)
         if check_writable and not held and isinstance(destination, CheckedDestination):
             destination.check_writable(held=plan.check_blob, cancel=cancel)
-        emit(Planned(plan))
+        emit(Planned(plan, held))
         wrote_attached = False
         if held:
             top, wrote_attached = _held_already(plan, source, destination, options, emit,

@@ -17,6 +17,9 @@ from spyglass.core.manifest import (
 @dataclass(frozen=True)
 class Planned:
     plan: CopyPlan
+    held: bool = False
+    """The destination's name names this very image already: none of its blobs and
+    manifests will be written (what is attached may be; see :class:`Finished`)."""
 
 
 @dataclass(frozen=True)
