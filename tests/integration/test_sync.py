@@ -580,6 +580,40 @@ def test_a_repository_s_signature_and_referrer_tags_come_along_with_their_image(
     assert tags_of(fresh_registry, "r/app") == ["v1"]
 
 
+def test_the_images_of_a_sync_share_what_they_learn_of_their_repository(
+    source: str, fresh_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each image asked for its repository's tags (to find cosign's tags) and tried the
+    referrers API (distribution 2.8 answers 404) anew: a sync of a repository of N tags
+    listed it N + 1 times. The copies of one sync share one listing, and the 404."""
+    import httpx
+
+    from spyglass.core.copy import CopyOptions
+    from spyglass.core.sync import SyncRequest, list_sources, registry_tags
+    from spyglass.core.sync_run import run_sync
+    from spyglass.core.transports.registry import RegistryOptions
+
+    asked: list[str] = []
+    send = httpx.Client.send
+
+    def recorded(client: httpx.Client, request: httpx.Request, **kwargs: object) -> httpx.Response:
+        if request.url.netloc.decode() == source and request.method == "GET":
+            asked.append(request.url.path.split("/")[-2])
+        return send(client, request, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.Client, "send", recorded)
+    options = RegistryOptions(tls_verify=False)
+    request = SyncRequest("docker", f"{source}/sync/app", "docker",
+                          f"{fresh_registry.host}/shared", registry=options)
+    images = [image for each in list_sources(request, registry_tags()) for image in each.images]
+    assert len(images) == len(APP_TAGS)
+    asked.clear()  # (what listing the sources asked)
+    results = run_sync(images, CopyOptions(multi_arch="all"), options, parallel_images=4)
+    assert [result.error for result in results] == [None] * len(APP_TAGS)
+    assert asked.count("tags") == 1, asked
+    assert asked.count("referrers") == 1, asked
+
+
 def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
     fresh_registry: RegistryServer, make_registry: Callable[..., RegistryServer],
     tmp_path: Path

@@ -26,6 +26,7 @@ from spyglass.core.sync import SyncImage
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions, EventCallback
     from spyglass.core.transports.registry import RegistryOptions
+    from spyglass.core.transports.registry.source import SharedLookups
 
 DEFAULT_PARALLEL_IMAGES: Final = 4
 """Images copied at once (into different repositories: see :func:`lane_of`). Each copy
@@ -72,19 +73,24 @@ def copy_one(
     *,
     events: EventCallback | None = None,
     cancel: CancelToken | None = None,
+    shared: SharedLookups | None = None,
 ) -> tuple[Digest, bool]:
     """Copy one image of a sync as ``spyglass copy`` would: its top digest, and whether
     the destination had it already. As skopeo sync (its copies
     ``OptimizeDestinationImageAlreadyExists``), a registry destination whose name
     already names the manifest the copy would write is left as it is (the engine asks
     with one ``HEAD``; what is attached is still carried along), where skopeo copy asks
-    about every blob and writes every manifest again."""
+    about every blob and writes every manifest again. ``shared``: what the sync's copies
+    learn of their source repositories (tags, no referrers API), asked once for all."""
     from spyglass.core.copy import Finished, execute, plan_copy
     from spyglass.core.reference import DockerName
     from spyglass.core.transports import open_destination, open_source
+    from spyglass.core.transports.registry.source import RegistryImageSource
 
     source = open_source(image.source, image.registry if isinstance(image.source, DockerName)
                          else None)
+    if shared is not None and isinstance(source, RegistryImageSource):
+        source.share_lookups(shared)
     held = False
 
     def tell(event: CopyEvent) -> None:
@@ -132,9 +138,12 @@ def run_sync(
     end with that failure. Ctrl+C (or ``cancel``) stops every copy the same way and is
     raised, after ``on_result`` was told of each image that was whole by then (those
     that ended while the others were stopped too)."""
+    from spyglass.core.transports.registry.source import SharedLookups
+
     cancel = cancel or CancelToken()
     results: list[ImageResult] = []
     ended: queue.SimpleQueue[ImageResult | _LaneEnded] = queue.SimpleQueue()
+    shared = SharedLookups()
 
     def copy(image: SyncImage) -> ImageResult:
         covered: set[Digest] = set()
@@ -150,7 +159,7 @@ def run_sync(
             token.check()
             try:
                 digest, unchanged = copy_one(image, options, destination_options,
-                                             events=tell, cancel=token)
+                                             events=tell, cancel=token, shared=shared)
             except Cancelled:
                 raise
             except SpyglassError as exc:

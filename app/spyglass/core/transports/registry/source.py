@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -38,6 +39,42 @@ log = logging.getLogger(__name__)
 
 TAG_SNAPSHOT_SECONDS: Final = 30.0
 """How long one listing of a repository's tags answers "is there such a tag?"."""
+
+
+class SharedLookups:
+    """What the copies of one sync learn of a source repository and share, instead of
+    each asking again: its tags (one listing answers "is there such a tag?" for
+    :data:`TAG_SNAPSHOT_SECONDS`; a sync of a 130-tag repository listed it 131 times),
+    and that the registry has no referrers API (it answered 404: one that has it never
+    does). Safe between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._tags: dict[tuple[str, str], tuple[float, frozenset[str] | None]] = {}
+        self._no_referrers_api: set[tuple[str, str]] = set()
+
+    def tags(self, key: tuple[str, str],
+             listing: Callable[[], frozenset[str] | None]) -> frozenset[str] | None:
+        """The tags of repository ``key`` (host, repository), from a listing of the last
+        :data:`TAG_SNAPSHOT_SECONDS`, else ``listing()`` (once, whoever asks meanwhile)."""
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            now = time.monotonic()
+            listed = self._tags.get(key)
+            if listed is None or now - listed[0] > TAG_SNAPSHOT_SECONDS:
+                listed = self._tags[key] = (now, listing())
+            return listed[1]
+
+    def referrers_api(self, key: tuple[str, str]) -> bool:
+        """Whether the repository may answer the referrers API (not known to lack it)."""
+        with self._lock:
+            return key not in self._no_referrers_api
+
+    def no_referrers_api(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._no_referrers_api.add(key)
 
 
 _ELSEWHERE: Final = frozenset({
@@ -82,11 +119,17 @@ class RegistryImageSource:
         self._tags: frozenset[str] | None = None
         self._tags_at: float | None = None
         self._referrers_api = True  # until the registry answers 404
+        self._shared: SharedLookups | None = None
 
     @property
     def host(self) -> str:
         """The registry's host: transfers to one host are limited in number."""
         return self.client.host
+
+    def share_lookups(self, shared: SharedLookups) -> None:
+        """Learn, and tell, what the repository's tags are and whether the registry has a
+        referrers API through ``shared`` (the other copies of one sync)."""
+        self._shared = shared
 
     @property
     def description(self) -> str:
@@ -147,13 +190,16 @@ class RegistryImageSource:
     ) -> list[Descriptor]:
         """Override AttachmentSource.referrers: the referrers API, else the
         ``sha256-<hex>`` tag of the referrers tag schema (distribution 2.8 has no API)."""
-        if self._referrers_api:
+        key = (self.client.host, self.repository)
+        if self._referrers_api and (self._shared is None or self._shared.referrers_api(key)):
             found = self.client.referrers(
                 self.repository, digest, artifact_type=artifact_type, cancel=cancel
             )
             if found is not None:
                 return found
             self._referrers_api = False  # a registry with the API never answers 404
+            if self._shared is not None:
+                self._shared.no_referrers_api(key)
         tag = referrers_tag(digest)
         if self._has_tag(tag, cancel) is False:
             return []
@@ -191,6 +237,10 @@ class RegistryImageSource:
         """Whether the repository has ``tag``, from one listing of its tags (asked
         again after :data:`TAG_SNAPSHOT_SECONDS`); None when the listing cannot tell:
         more than one page of tags, or the listing refused."""
+        if self._shared is not None:
+            tags = self._shared.tags((self.client.host, self.repository),
+                                     lambda: self._list_tags(cancel))
+            return None if tags is None else tag in tags
         with self._tags_lock:
             now = time.monotonic()
             if self._tags_at is None or now - self._tags_at > TAG_SNAPSHOT_SECONDS:
