@@ -424,6 +424,10 @@ def test_a_second_sync_leaves_what_is_there_already(
     single = spyglass("sync", "--src", "docker", "--dest", "docker", f"{source}/sync/app:multi",
                       f"{target.host}/m")
     assert single.returncode == 0 and single.stdout.startswith("Copied "), single
+    # (a tag moved: the line says what it named before, as copy's last line does)
+    (listed,) = [line for line in first.stdout.splitlines() if "/sync/app:multi " in line]
+    list_digest = listed.rsplit("(", 1)[1].rstrip(")")
+    assert single.stdout.splitlines()[0].endswith(f"; it named {list_digest} before"), single
 
 
 def test_one_token_serves_every_image_of_a_repository(

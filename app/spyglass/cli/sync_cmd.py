@@ -237,8 +237,9 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
         said.append(result)
         if result.error is None:
             done = "Unchanged" if result.unchanged else "Copied"
+            moved = f"; it named {result.before} before" if result.before else ""
             reporter.result(f"{done} {result.image.source} → {result.image.destination} "
-                            f"({result.digest})", sys.stdout)
+                            f"({result.digest}){moved}", sys.stdout)
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 

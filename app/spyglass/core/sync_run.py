@@ -48,6 +48,9 @@ class ImageResult:
     error: SpyglassError | None = None
     unchanged: bool = False
     """The destination had this very image under the name already: nothing was written."""
+    before: Digest | None = None
+    """What the destination's name named before, where it named another image (a tag
+    moved at the source); None otherwise."""
     covered: frozenset[Digest] = frozenset()
     """The source's digests the copy wrote as they are: its top manifest's when written
     so, and those of the instances it copied unchanged (what a tag attached to one of
@@ -74,9 +77,10 @@ def copy_one(
     events: EventCallback | None = None,
     cancel: CancelToken | None = None,
     shared: SharedLookups | None = None,
-) -> tuple[Digest, bool]:
-    """Copy one image of a sync as ``spyglass copy`` would: its top digest, and whether
-    the destination had it already. As skopeo sync (its copies
+) -> tuple[Digest, bool, Digest | None]:
+    """Copy one image of a sync as ``spyglass copy`` would: its top digest, whether the
+    destination had it already, and what the destination's name named before where
+    that was another image. As skopeo sync (its copies
     ``OptimizeDestinationImageAlreadyExists``), a registry destination whose name
     already names the manifest the copy would write is left as it is (the engine asks
     with one ``HEAD``; what is attached is still carried along), where skopeo copy asks
@@ -92,11 +96,13 @@ def copy_one(
     if shared is not None and isinstance(source, RegistryImageSource):
         source.share_lookups(shared)
     held = False
+    before: Digest | None = None
 
     def tell(event: CopyEvent) -> None:
-        nonlocal held
+        nonlocal held, before
         if isinstance(event, Finished):
             held = event.held
+            before = event.before if event.before != event.digest else None
         if events is not None:
             events(event)
 
@@ -116,7 +122,7 @@ def copy_one(
             destination.close()
     finally:
         source.close()
-    return top.digest, held
+    return top.digest, held, before
 
 
 def run_sync(
@@ -158,8 +164,9 @@ def run_sync(
         with linked(cancel) as token:
             token.check()
             try:
-                digest, unchanged = copy_one(image, options, destination_options,
-                                             events=tell, cancel=token, shared=shared)
+                digest, unchanged, before = copy_one(image, options, destination_options,
+                                                     events=tell, cancel=token,
+                                                     shared=shared)
             except Cancelled:
                 raise
             except SpyglassError as exc:
@@ -170,7 +177,7 @@ def run_sync(
                     raise
                 return ImageResult(image, error=short)
             return ImageResult(image, digest=digest, unchanged=unchanged,
-                               covered=frozenset(covered))
+                               covered=frozenset(covered), before=before)
 
     def lane(queued: list[SyncImage]) -> None:
         error: BaseException | None = None

@@ -51,7 +51,7 @@ def test_the_sync_ends_when_its_last_copy_ends_not_at_the_next_wake_up(
     at once (before, the last copy's end was noticed at the next wake-up: 0.2 s added to
     every sync, two fifths of a second sync of 21 images that were all there)."""
     monkeypatch.setattr(sync_run, "_WAKE_EVERY", 3600.0)
-    monkeypatch.setattr(sync_run, "copy_one", lambda *args, **kwargs: (DIGEST, True))
+    monkeypatch.setattr(sync_run, "copy_one", lambda *args, **kwargs: (DIGEST, True, None))
     images = [image(tmp_path, name) for name in ("a", "b", "c")]
     returned, raised = in_thread(lambda: sync_run.run_sync(images, CopyOptions(), None,
                                                            parallel_images=2))
@@ -70,7 +70,7 @@ def test_a_lane_that_breaks_stops_the_others_at_once(
     stopped = threading.Event()
 
     def copy_one(one: SyncImage, *args: object, cancel: CancelToken | None = None,
-                 **kwargs: object) -> tuple[Digest, bool]:
+                 **kwargs: object) -> tuple[Digest, bool, None]:
         assert cancel is not None
         if one is broken:
             time.sleep(0.05)  # (the other lane is under way by then)
@@ -96,14 +96,14 @@ def test_after_ctrl_c_the_images_that_ended_while_stopping_are_told(
     first, second = image(tmp_path, "first"), image(tmp_path, "second")
     interrupted, begun = threading.Event(), threading.Event()
 
-    def copy_one(one: SyncImage, *args: object, **kwargs: object) -> tuple[Digest, bool]:
+    def copy_one(one: SyncImage, *args: object, **kwargs: object) -> tuple[Digest, bool, None]:
         if one is first:
             begun.wait(30)  # (both are under way)
         else:
             begun.set()
             interrupted.wait(30)
             time.sleep(0.05)  # (its end comes while the sync is stopping)
-        return DIGEST, False
+        return DIGEST, False, None
 
     told: list[SyncImage] = []
 
