@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.signatures.model import Kind
@@ -90,6 +90,42 @@ def test_colours_of_our_own_follow_a_palette_changed_while_the_window_is_open(
 
     qtbot.waitUntil(follows)  # (Qt tells widgets of the change through posted events)
     dialog.reject()
+
+
+def icon_ink(button: QAbstractButton) -> QColor:
+    """The colour an icon is drawn in: its most opaque pixel's."""
+    assert not button.icon().isNull(), button.toolTip()
+    image = button.icon().pixmap(16, 16).toImage()
+    assert image.width() > 0, button.toolTip()
+    pixels = [image.pixelColor(x, y) for x in range(image.width())
+              for y in range(image.height())]
+    return max(pixels, key=lambda pixel: pixel.alpha())
+
+
+@pytest.mark.parametrize("start", ["light", "dark"])
+@pytest.mark.usefixtures("restore_palette")
+def test_icons_drawn_in_the_text_colour_follow_a_palette_changed_while_the_window_is_open(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts,
+        start: str) -> None:
+    """The "+" of Add a registry and the copy buttons were painted once, in the text
+    colour of the palette at start: after a switch, white on white or black on dark
+    grey."""
+    QApplication.setPalette(PALETTES[start]())
+    window = make_window()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    buttons = [window.sidebar.add_registry_button,
+               *[b for b in window.image_view.findChildren(QToolButton)
+                 if b.toolTip().startswith("Copy the ") and b.isVisible()][:1]]
+    assert len(buttons) == 2  # (a hidden page's buttons are told when it shows)
+    QApplication.setPalette(PALETTES["dark" if start == "light" else "light"]())
+
+    def follows() -> None:
+        for button in buttons:
+            ground = button.palette().color(QPalette.ColorRole.Button)
+            assert contrast_ratio(icon_ink(button), ground) >= 3, button.toolTip()
+
+    qtbot.waitUntil(follows)
 
 
 @pytest.mark.usefixtures("restore_palette")

@@ -112,8 +112,7 @@ def _current(painter: QPainter, _size: float) -> None:
     painter.drawLine(QPointF(7.4, 9.8), QPointF(10.4, 6.4))
 
 
-def _copy(painter: QPainter, _size: float) -> None:
-    color = QApplication.palette().text().color()
+def _copy(painter: QPainter, _size: float, color: QColor) -> None:
     painter.setPen(QPen(color, 1.1))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawRoundedRect(QRectF(5, 5, 8.5, 9.5), 1.2, 1.2)
@@ -175,8 +174,7 @@ def _alias(painter: QPainter, _size: float) -> None:
     _tag(painter, _size)
 
 
-def _add(painter: QPainter, _size: float) -> None:
-    color = QApplication.palette().text().color()
+def _add(painter: QPainter, _size: float, color: QColor) -> None:
     painter.setPen(QPen(color, 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
     painter.drawLine(QPointF(8, 3), QPointF(8, 13))
     painter.drawLine(QPointF(3, 8), QPointF(13, 8))
@@ -251,9 +249,10 @@ def alias_icon() -> QIcon:
     return _painted(_alias)
 
 
-@functools.cache
-def add_icon() -> QIcon:
-    return _painted(_add)
+def add_icon(color: QColor | None = None) -> QIcon:
+    """The "+" of Add, drawn in ``color`` (default: the application's text colour; a
+    button gives its own, again when its palette changes: :func:`themed.follow_icon`)."""
+    return _line_icon("add", (color or QApplication.palette().text().color()).rgba())
 
 
 @functools.cache
@@ -262,9 +261,18 @@ def current_icon() -> QIcon:
     return _painted(_current)
 
 
+def copy_icon(color: QColor | None = None) -> QIcon:
+    """Two sheets, for Copy, drawn in ``color`` (as :func:`add_icon`)."""
+    return _line_icon("copy", (color or QApplication.palette().text().color()).rgba())
+
+
 @functools.cache
-def copy_icon() -> QIcon:
-    return _painted(_copy)
+def _line_icon(kind: str, rgba: int) -> QIcon:
+    """A line icon drawn in one colour of the text (one icon per colour: a live switch
+    between light and dark asks for the other)."""
+    draw = {"add": _add, "copy": _copy}[kind]
+    color = QColor.fromRgba(rgba)
+    return _painted(lambda painter, size: draw(painter, size, color))
 
 
 def warning_icon() -> QIcon:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui import icons
 from spyglass.gui.models.places import PlacesModel
 from spyglass.gui.registries import RegistryBrowser
-from spyglass.gui.themed import fill_background, follow_links, mute
+from spyglass.gui.themed import fill_background, follow_icon, follow_links, mute
 from spyglass.gui.views.widgets import scaled_font, tool_button
 
 
@@ -44,7 +44,8 @@ class Sidebar(QSplitter):
             each.setFrameShape(QFrame.Shape.NoFrame)
             each.setAutoFillBackground(False)
 
-        add = tool_button("Add a registry", icon=icons.add_icon())
+        add = tool_button("Add a registry")
+        follow_icon(add, icons.add_icon)
         add.clicked.connect(registries.add_registry)
         self.add_registry_button = add
         self.add_registry_link = QLabel("<a href='add'>Add a registry…</a>")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from spyglass.gui.colors import error_color, muted_color
 
@@ -120,6 +120,17 @@ def on_palette_change(widget: QWidget, callback: Callable[[], None]) -> None:
     _Rewriter(widget, callback)
 
 
+def follow_icon(button: QAbstractButton, make: Callable[[QColor], QIcon]) -> None:
+    """Give ``button`` the icon ``make`` draws in the button's text colour, drawn again
+    when its palette changes: an icon painted in one theme's text colour was white on
+    white, or black on dark grey, after a live switch between light and dark."""
+    def draw() -> None:
+        button.setIcon(make(button.palette().color(QPalette.ColorRole.ButtonText)))
+
+    draw()
+    on_palette_change(button, draw)
+
+
 def mute(widget: QWidget, amount: float = 0.58) -> None:
     """Give a label the secondary text colour (:func:`~spyglass.gui.colors.muted_color`)."""
     follow_palette(widget, "text", lambda base: {
@@ -167,5 +178,5 @@ def _lay_out_links() -> None:
             widget.setText(text)
 
 
-__all__ = ["fill_background", "follow_links", "follow_palette", "inherited_palette", "mute",
-           "on_palette_change", "plain_text", "show_as_error"]
+__all__ = ["fill_background", "follow_icon", "follow_links", "follow_palette",
+           "inherited_palette", "mute", "on_palette_change", "plain_text", "show_as_error"]

@@ -58,7 +58,7 @@ from spyglass.gui.models.registry_rows import (
 )
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import mute, show_as_error
+from spyglass.gui.themed import follow_icon, mute, show_as_error
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
@@ -454,7 +454,7 @@ class RepositoryPage(_RootedPage):
         self.header = PageHeader()
         self.copy_button = QToolButton()
         self.copy_button.setText("Copy")
-        self.copy_button.setIcon(icons.copy_icon())
+        follow_icon(self.copy_button, icons.copy_icon)
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.header.add_widget(self.copy_button)

@@ -51,7 +51,7 @@ from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark
 from spyglass.gui.copying import MIME_TYPE
 from spyglass.gui.signals import emit
-from spyglass.gui.themed import fill_background, mute
+from spyglass.gui.themed import fill_background, follow_icon, mute
 from spyglass.gui.views.delegates import DataDelegate
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -606,6 +606,7 @@ def tool_button(tooltip: str, *, icon: QIcon | None = None, text: str = "", name
 
 def copy_button(tooltip: str, parent: QWidget | None = None) -> QToolButton:
     """A flat button with the copy icon, named by ``tooltip``."""
-    button = tool_button(tooltip, icon=icons.copy_icon(), parent=parent)
+    button = tool_button(tooltip, parent=parent)
+    follow_icon(button, icons.copy_icon)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button
