@@ -36,6 +36,7 @@ from spyglass.core.errors import (
     RegistryError,
     SizeMismatch,
     TooLarge,
+    upload_cut_off,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
@@ -1096,3 +1097,26 @@ def test_a_long_storage_path_in_a_string_detail_is_shortened_not_dropped(make_cl
     said = str(caught.value)
     assert ("(write …/repositories/team/app/_uploads/abababababab…/data: no space left on "
             f"device) (HTTP 500); {STORAGE_FULL}") in said, said
+
+
+@pytest.mark.parametrize(("answer", "dropped"), [(204, True), (404, False), (500, False)])
+def test_an_upload_cut_off_says_whether_the_registry_took_its_cancel(
+        make_client, answer: int, dropped: bool) -> None:
+    """distribution answers the DELETE of an upload whose body broke off with 404 and keeps
+    what it received until it purges unfinished uploads: only a DELETE it took (2xx)
+    counts as dropped."""
+    fake = FakeUploads()
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "/blobs/uploads/" in request.url.path:
+            request.read()
+            return driver_error(f"{STORE}/team/app/_uploads/x/data")
+        if request.method == "DELETE":
+            return httpx.Response(answer)
+        return fake(request)
+
+    client, seen = make_client(failing)
+    with pytest.raises(RegistryError) as caught:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert upload_cut_off(caught.value) is dropped
+    assert len(seen.to(method="DELETE")) == 1
