@@ -150,3 +150,39 @@ def test_the_data_folder_an_older_version_made_open_is_made_private(
     assert own_sample(sample_layout, data) == own
     assert (stat.S_IMODE(data.stat().st_mode), stat.S_IMODE(tmp_path.stat().st_mode)) \
         == (0o700, 0o755)
+
+
+def test_a_copy_a_full_disk_stopped_is_one_short_line_in_the_log(
+        sample_layout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Not copytree's whole list of files with both their paths: the reason, and how many
+    more files failed."""
+    import errno
+    import logging
+
+    from spyglass.gui import sample
+
+    def full(source: str, target: str, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", target)
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    original = shutil.copytree
+
+    def copytree(*args: object, **kwargs: object) -> object:
+        given = list(args)
+        if len(given) > 4:  # (its own calls for subfolders pass it in place)
+            given[4] = full
+        else:
+            kwargs["copy_function"] = full
+        return original(*given, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "copytree", copytree)
+    files = sum(1 for p in sample_layout.rglob("*") if p.is_file())
+    with caplog.at_level(logging.INFO, logger=sample.__name__):
+        assert own_sample(sample_layout, tmp_path / "data") == sample_layout
+    said = [r.getMessage() for r in caplog.records if r.name == sample.__name__]
+    assert said == [
+        f"The sample layout is opened where Spyglass keeps it ({sample_layout}): a copy of "
+        f"your own could not be made in {tmp_path / 'data'} (No space left on device, and "
+        f"{files - 1} more files)."]
+    assert list((tmp_path / "data").iterdir()) == []

@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
 from spyglass.core.copy import (
+    BlobCutOff,
     BlobDone,
     BlobProgress,
     BlobRetried,
@@ -277,7 +278,8 @@ def test_a_cancelled_copy_to_a_registry_says_the_image_was_not_written(
          BlobStarted(config.digest, config.size, config.media_type),
          BlobDone(config.digest, config, False),
          BlobStarted(layer.digest, layer.size, layer.media_type),
-         BlobProgress(layer.digest, 104 * MiB, layer.size))
+         BlobProgress(layer.digest, 104 * MiB, layer.size),
+         BlobCutOff(layer.digest, dropped=True))  # it took the upload's cancel
     script_events = scripted.events
     assert script_events is not None
     script_events(CopyCancelled())  # as the engine says it, before the job ends
@@ -312,6 +314,7 @@ def test_a_copy_to_a_registry_cut_off_in_its_first_blobs_says_nothing_is_kept(
     feed(qtbot, window, scripted, Planned(plan_of(blob("c", 900, media.OCI_CONFIG), layer)),
          BlobStarted(layer.digest, layer.size, layer.media_type),
          BlobProgress(layer.digest, 7 * MiB, layer.size),
+         BlobCutOff(layer.digest, dropped=True),
          Failed("The registry went away."))
     finish(qtbot, window, scripted, SpyglassError("The registry went away."))
     texts = row_texts(window, transfer)
@@ -321,6 +324,39 @@ def test_a_copy_to_a_registry_cut_off_in_its_first_blobs_says_nothing_is_kept(
         "tag is as it was), and the registry drops what it had received of the blobs cut " \
         "off." in tip
     assert "keeps" not in tip
+
+
+def test_a_registry_that_did_not_take_the_cancel_of_an_upload_may_keep_what_it_received(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """distribution answers the DELETE of an upload broken off with 404 and keeps its data
+    until it purges unfinished uploads (a week later by default): that is not "dropped",
+    which matters most when the registry failed for want of room."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="docker://registry.example/mirror/app:2.0")
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 50 * MiB)
+    other = blob("other", 50 * MiB)
+    reason = "The registry's storage is full."
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer, other)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 7 * MiB, layer.size),
+         BlobStarted(other.digest, other.size, other.media_type),
+         BlobProgress(other.digest, 3 * MiB, other.size),
+         BlobCutOff(layer.digest, dropped=False),
+         BlobCutOff(other.digest, dropped=True),
+         Failed(reason))
+    finish(qtbot, window, scripted, SpyglassError(reason))
+    tip = tooltip(window, transfer)
+    assert "so copying again need not send it again. It may keep what it had received of " \
+        "the blobs cut off until it purges unfinished uploads." in tip, tip
+    assert "drops" not in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert details.outcomes()[str(layer.digest)] == "interrupted, the registry may keep " \
+        "what it received until it purges unfinished uploads"
+    assert details.outcomes()[str(other.digest)] == "interrupted, dropped by the registry"
+    details.close()
 
 
 def test_a_copy_that_ended_before_writing_says_nothing_was_written(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -34,6 +35,7 @@ from spyglass.core.errors import (
     ListNotAccepted,
     SpyglassError,
     TLSFailed,
+    TransportError,
 )
 
 if TYPE_CHECKING:
@@ -295,11 +297,14 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
         source.close()
     if args.digestfile is not None:
         try:
-            args.digestfile.write_text(str(top.digest))
-        except OSError as exc:
+            _write_digestfile(args.digestfile, str(top.digest))
+        except (OSError, TransportError) as exc:
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            why = (cause.strerror or str(cause)) if isinstance(cause, OSError) else \
+                str(exc).rstrip(".")
             raise SpyglassError(
                 f"Copied {args.source} to {args.destination} ({top.digest}), but the digest "
-                f'could not be written to "{args.digestfile}": {exc.strerror or exc}.'
+                f'could not be written to "{args.digestfile}": {why}.'
             ) from exc
     if args.quiet:
         return 0
@@ -320,6 +325,25 @@ def _before(finished: Finished | None) -> str:
     if finished.before != finished.digest:
         return f"; the name named {finished.before} before"
     return ""
+
+
+def _write_digestfile(path: Path, text: str) -> None:
+    """Write the ``--digestfile``: a file (new, or one there) through a temporary file
+    beside it, renamed into place, so that a full disk leaves nothing at its name, or the
+    file it had (never an empty digest); ``/dev/stdout``, a pipe or another file that is
+    no regular one is written straight (a rename would replace it)."""
+    from spyglass.core.transports.files import replace_file
+
+    target = Path(os.path.realpath(path))  # a link to the file stays a link
+    try:
+        found = os.stat(target)
+    except FileNotFoundError:
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        with open(target, "w", encoding="ascii") as out:
+            out.write(text)
+        return
+    replace_file(target, text.encode("ascii"))
 
 
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:

@@ -6,7 +6,6 @@ either done as skopeo does it or refused with a sentence."""
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 from typing import Final
@@ -53,7 +52,9 @@ def apply_global_flags(args: argparse.Namespace) -> None:
         if not folder.is_dir():
             raise SpyglassError(f'--tmpdir "{folder}" is not a folder; expected the folder for '
                                 "big temporary files.")
-        os.environ["TMPDIR"] = str(folder)
+        from spyglass.core.transports.decompressed import tmpdir_given
+
+        tmpdir_given(folder)  # $TMPDIR, and advice to choose another names --tmpdir
         tempfile.tempdir = None  # asked again, from $TMPDIR
 
 

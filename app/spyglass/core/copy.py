@@ -36,6 +36,7 @@ from spyglass.core.copy_attachments import (
 )
 from spyglass.core.copy_conversions import format_of
 from spyglass.core.copy_events import (
+    BlobCutOff,
     BlobDone,
     BlobProgress,
     BlobRetried,
@@ -76,6 +77,7 @@ from spyglass.core.errors import (
     SpyglassError,
     TransportError,
     out_of_memory,
+    upload_cut_off,
 )
 from spyglass.core.manifest import (
     Descriptor,
@@ -821,6 +823,11 @@ def _transfer_blob_once(
                 reader, media_type=task.media_type, digest=None, size=None,
                 cancel=cancel, progress=None,
             )
+    except BaseException as exc:
+        dropped = upload_cut_off(exc)
+        if dropped is not None:  # what the registry did with what it had received
+            emit(BlobCutOff(descriptor.digest, dropped))
+        raise
     finally:
         stream.close()
     written = replace(written, media_type=task.media_type)
@@ -849,6 +856,7 @@ def copy_image(
 
 __all__: Sequence[str] = [
     "DEFAULT_PARALLEL",
+    "BlobCutOff",
     "BlobDone",
     "BlobProgress",
     "BlobRetried",

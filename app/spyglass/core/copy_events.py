@@ -67,6 +67,17 @@ class BlobRetried:
 
 
 @dataclass(frozen=True)
+class BlobCutOff:
+    """A blob's upload to a registry was cut off, and the registry took the cancel of its
+    upload session (``dropped``: what it had received is gone) or did not (it may keep
+    that until it purges unfinished uploads: distribution 2.8 answers 404 after a body
+    broken off)."""
+
+    digest: Digest
+    dropped: bool
+
+
+@dataclass(frozen=True)
 class ManifestWritten:
     digest: Digest
     media_type: str
@@ -99,6 +110,6 @@ class CopyCancelled:
 
 CopyEvent = (
     Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobDone
-    | ManifestWritten | Finished | Failed | CopyCancelled
+    | BlobCutOff | ManifestWritten | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

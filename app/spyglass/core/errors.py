@@ -393,3 +393,25 @@ def json_problem(exc: ValueError) -> str:
         return f"it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at {exc.start})"
     return str(exc)
 
+
+
+_UPLOAD_DROPPED: Final = "_spyglass_upload_dropped"
+
+
+def mark_upload_cut_off(exc: BaseException, dropped: bool) -> None:
+    """Say on ``exc`` (what cut a blob's upload off) whether the registry took the
+    cancel of its upload session and dropped what it had received (``dropped``), or
+    may keep it until it purges unfinished uploads itself."""
+    setattr(exc, _UPLOAD_DROPPED, dropped)
+
+
+def upload_cut_off(exc: BaseException) -> bool | None:
+    """What :func:`mark_upload_cut_off` said on ``exc``, or on what it was raised from
+    (a refusal a destination says in its own words): None for no upload cut off."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        dropped = getattr(seen, _UPLOAD_DROPPED, None)
+        if isinstance(dropped, bool):
+            return dropped
+        seen = seen.__cause__
+    return None

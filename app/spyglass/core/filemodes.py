@@ -72,20 +72,41 @@ def new_folder_mode() -> int:
     return FOLDER_MODE & ~process_umask()
 
 
-def make_folders(path: Path) -> None:
+def make_folders(path: Path) -> list[Path]:
     """Make ``path`` and any missing folder above it (``mkdir -p``), each with
     :data:`FOLDER_MODE` less the umask (``Path.mkdir(parents=True)`` makes the ones above
-    0o777 less the umask). OSError when one cannot be made, or a file is in the way."""
+    0o777 less the umask); return the folders it made, outermost first (for
+    :func:`remove_made_folders`). OSError when one cannot be made, or a file is in the
+    way (those it made before then stay)."""
     try:
         path.mkdir(FOLDER_MODE)
     except FileNotFoundError:
         if path.parent == path:
             raise
-        make_folders(path.parent)
-        path.mkdir(FOLDER_MODE, exist_ok=True)
+        made = make_folders(path.parent)
+        try:
+            path.mkdir(FOLDER_MODE)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+            return made  # another process made it meanwhile: not ours to remove
+        return [*made, path]
     except FileExistsError:
         if not path.is_dir():
             raise
+        return []
+    return [path]
+
+
+def remove_made_folders(made: list[Path]) -> None:
+    """Remove the folders :func:`make_folders` made, innermost first, each only while it
+    is empty (what a failed copy takes back: nothing it did not make, nothing put there
+    since). Best effort: one that cannot be removed, and those above it, stay."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 __all__ = [
@@ -95,4 +116,5 @@ __all__ = [
     "new_file_mode",
     "new_folder_mode",
     "process_umask",
+    "remove_made_folders",
 ]

@@ -24,6 +24,7 @@ from spyglass.core.archive_names import STORAGE_SUFFIXES
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.copy import (
     DEFAULT_PARALLEL,
+    BlobCutOff,
     BlobDone,
     BlobProgress,
     BlobRetried,
@@ -757,6 +758,10 @@ class BlobRow:
     for a blob of the images themselves."""
     written: Digest | None = None
     """The digest it was written as, where that is not its own (recompressed)."""
+    dropped: bool | None = None
+    """Of a blob whose upload to a registry was cut off: whether the registry took the
+    cancel of the upload and dropped what it had received (False: it may keep that until
+    it purges unfinished uploads); None when no upload of it was cut off."""
 
 
 @dataclass(frozen=True)
@@ -869,6 +874,10 @@ class Tally:
                            "unneeded" if event.how == "unneeded" else "skipped")
             if event.written is not None and event.written != event.digest:
                 row.written = event.written
+        elif isinstance(event, BlobCutOff):
+            cut = blobs.get(event.digest)
+            if cut is not None:  # what an earlier attempt left stays
+                cut.dropped = event.dropped and cut.dropped is not False
         elif isinstance(event, BlobDone):
             written = blobs.get(event.digest)
             if written is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -74,9 +75,23 @@ def own_sample(bundled: Path, data_dir: Path | None = None) -> Path | None:
         if (target / "index.json").is_file():  # another window made it meanwhile
             return target
         log.info("The sample layout is opened where Spyglass keeps it (%s): a copy of "
-                 "your own could not be made in %s (%s).", bundled, folder, exc)
+                 "your own could not be made in %s (%s).", bundled, folder, _why(exc))
         return bundled
     return target
+
+
+def _why(exc: OSError) -> str:
+    """Why a copy could not be made, short: copytree's :class:`shutil.Error` lists every
+    file it could not copy, with both paths (a full disk: each file of the sample); the
+    first reason is said, and how many more files failed."""
+    failures = exc.args[0] if isinstance(exc, shutil.Error) and exc.args else None
+    if not isinstance(failures, list) or not failures:
+        return exc.strerror or str(exc)
+    first = failures[0]
+    reason = str(first[-1]) if isinstance(first, tuple) and first else str(first)
+    reason = re.sub(r"^\[Errno \d+\] ", "", reason).split(": '")[0]
+    more = len(failures) - 1
+    return reason + (f", and {more} more file{'s' if more > 1 else ''}" if more else "")
 
 
 def _make_writable(root: Path) -> None:

@@ -485,6 +485,86 @@ def test_a_digestfile_that_cannot_be_written_is_refused_before_the_copy(
     assert "is a folder; name a file" in message
 
 
+def test_a_digestfile_on_a_full_disk_leaves_nothing_at_its_name(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not an empty file a script would read as an empty digest: a file there before keeps
+    what it held, and no new one appears (a write there fails as on a full disk)."""
+    import errno
+
+    from spyglass.core.transports import files as files_module
+
+    root, _ = layout
+    folder = tmp_path / "full"
+    folder.mkdir()
+    real_fsync = os.fsync
+
+    def full_there(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(files_module.os, "fsync", full_there)
+    digest = folder / "digest"
+    message = run_error(capsys, "copy", "-q", "--digestfile", str(digest),
+                        f"oci:{root}:latest", f"oci:{tmp_path / 'out'}:v1")
+    assert message.endswith(f'but the digest could not be written to "{digest}": No space '
+                            "left on device."), message
+    assert list(folder.iterdir()) == []
+    digest.write_text("sha256:before")
+    run_error(capsys, "copy", "-q", "--digestfile", str(digest),
+              f"oci:{root}:latest", f"oci:{tmp_path / 'out'}:v2")
+    assert [p.name for p in folder.iterdir()] == ["digest"]
+    assert digest.read_text() == "sha256:before"
+
+
+def test_a_digestfile_on_a_disk_really_full_leaves_no_empty_file(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.unit.core.transports.test_archive_room import small_disk
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs (a full disk for real) needs root")
+    root, _ = layout
+    with small_disk(tmp_path / "full", "64k") as folder:
+        with open(folder / "fill", "wb", buffering=0) as fill:
+            try:
+                while True:
+                    fill.write(b"\0" * 4096)
+            except OSError:
+                pass
+        digest = folder / "digest"
+        message = run_error(capsys, "copy", "-q", "--digestfile", str(digest),
+                            f"oci:{root}:latest", f"oci:{tmp_path / 'out'}:v1")
+        assert "No space left on device" in message
+        assert sorted(p.name for p in folder.iterdir()) == ["fill"]
+
+
+def test_a_digestfile_that_is_a_pipe_is_written_into_not_replaced(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    import stat
+    import threading
+
+    root, _ = layout
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text()))
+    reader.start()
+    try:
+        assert main(["copy", "-q", "--digestfile", str(fifo), f"oci:{root}:latest",
+                     f"oci:{tmp_path / 'out'}:v1"]) == 0
+    finally:
+        if reader.is_alive():
+            with open(fifo, "w"):  # let the reader go, whatever happened
+                pass
+        reader.join()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert read and read[0].startswith("sha256:")
+
+
 def test_usage_errors_and_notes_write_control_characters_as_escapes(
         capsys: pytest.CaptureFixture[str]) -> None:
     from spyglass.cli.common import note

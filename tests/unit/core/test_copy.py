@@ -442,6 +442,31 @@ def test_a_corrupt_blob_fails_the_copy_and_aborts(layout: Path) -> None:
     assert isinstance(seen[-1], Failed) and str(victim.hex[:12]) in seen[-1].message
 
 
+def test_an_upload_cut_off_says_what_the_registry_did_with_what_it_had(
+        layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a destination said of an upload it cut off (the registry took the cancel of
+    the session, or not) reaches the window as an event for that blob."""
+    from spyglass.core.copy import BlobCutOff
+    from spyglass.core.errors import RegistryError, mark_upload_cut_off
+
+    source = open_source(f"oci:{layout}:latest")
+    plan = plan_copy(source, MemoryDestination(), CopyOptions(multi_arch="all"))
+    dest = MemoryDestination()
+    victim = plan.blobs[0].source.digest
+
+    def full(stream: Readable, **_kwargs: object) -> Descriptor:
+        error = RegistryError("The registry's storage is full.", status=500)
+        mark_upload_cut_off(error, False)  # as push.py does when the DELETE gets a 404
+        raise error
+
+    monkeypatch.setattr(dest, "put_blob", full)
+    seen: list[Any] = []
+    with pytest.raises(RegistryError):
+        execute(plan, source, dest, CopyOptions(multi_arch="all", parallel=1,
+                                                retry_times=0), events=seen.append)
+    assert BlobCutOff(victim, False) in seen
+
+
 def test_memory_running_out_is_a_sentence_not_a_bug(
         layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = open_source(f"oci:{layout}:latest")

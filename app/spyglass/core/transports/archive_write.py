@@ -55,6 +55,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.archive import DOCKER_ARCHIVE, OCI_ARCHIVE, go_field
+from spyglass.core.transports.archive_room import Relocation, make_room
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.decompressed import big_files_folder
 from spyglass.core.transports.files import (
@@ -108,10 +109,12 @@ class _CancellableReader:
 class _TarWriter:
     """Adds members with fixed metadata (mtime 0, owner 0:0), so equal images give equal tars."""
 
-    def __init__(self, tar: tarfile.TarFile, cancel: CancelToken | None, file_mode: int) -> None:
+    def __init__(self, tar: tarfile.TarFile, cancel: CancelToken | None, file_mode: int,
+                 where: Callable[[Path], Path] = lambda path: path) -> None:
         self._tar = tar
         self._cancel = cancel
         self._file_mode = file_mode
+        self._where = where
 
     def _info(self, name: str, kind: bytes, mode: int) -> tarfile.TarInfo:
         info = tarfile.TarInfo(name)
@@ -131,9 +134,11 @@ class _TarWriter:
         self._tar.addfile(info, io.BytesIO(data))
 
     def file(self, name: str, path: Path, *, consume: bool = False) -> None:
-        """Add the file at ``path``; with ``consume``, remove it once it is in the tar, so
-        staging and tar together need little more space than the archive alone."""
+        """Add the file at ``path`` (or where it was moved to make room); with ``consume``,
+        remove it once it is in the tar, so staging and tar together need little more space
+        than the archive alone."""
         check(self._cancel)
+        path = self._where(path)
         with path.open("rb") as stream:
             info = self._info(name, tarfile.REGTYPE, self._file_mode)
             info.size = os.fstat(stream.fileno()).st_size
@@ -358,6 +363,7 @@ class _ArchiveOutput:
         self.mode = new_file_mode()  # a new archive; one replaced keeps its mode
         self.replaces_image = False
         """Whether an image archive is there already (it is replaced at commit)."""
+        self._relocation = Relocation()
         try:
             if target.exists():
                 st = os.stat(target)  # the kernel follows /proc's links to pipes too
@@ -455,22 +461,27 @@ class _ArchiveOutput:
         *,
         file_mode: int,
         cancel: CancelToken | None,
+        blobs: Sequence[Path] = (),
     ) -> None:
-        """Write the tar that ``fill`` describes to the target; raise TransportError on failure."""
+        """Write the tar that ``fill`` describes to the target; raise TransportError on
+        failure. ``blobs`` are the staged files ``fill`` consumes: those the target's
+        filesystem has no room for twice are moved first (see :mod:`.archive_room`)."""
         if self.streamed:
             flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_APPEND if self.append else 0)
             try:
                 fd = os.open(self.target, flags)
                 with os.fdopen(fd, "wb", buffering=CHUNK_SIZE) as out:
-                    self._tar(out, fill, file_mode, cancel)
+                    self._tar(out, fill, file_mode, cancel, lambda path: path)
             except OSError as exc:
                 raise TransportError(describe_write_error(exc, self.path)) from exc
             return
         temp = self.staging / _ARCHIVE_FILE_NAME
         staged = self._staged_sizes()  # (before the tar takes them in, one by one)
         try:
+            self._relocation = make_room(blobs, self.target, name=self.target.name,
+                                         cancel=cancel)
             with temp.open("wb", buffering=CHUNK_SIZE) as out:
-                self._tar(out, fill, file_mode, cancel)
+                self._tar(out, fill, file_mode, cancel, self._relocation.where)
                 out.flush()
                 os.fsync(out.fileno())
                 os.fchmod(out.fileno(), self.mode)
@@ -479,14 +490,28 @@ class _ArchiveOutput:
         except OSError as exc:
             said = describe_write_error(exc, self.path)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT) and staged and "inodes" not in said:
-                # why an archive that would fit did not: it is put together beside its
-                # final name from the blobs staged there, each removed once it is in
-                said = (f"{said[:-1]}; an archive is put together beside its final name "
-                        f"from its blobs, so it needs room for all of it (about "
-                        f"{human_size(sum(staged))}) and its largest blob once more "
-                        f"({human_size(max(staged))}).")
+                said = self._room_needed(said, staged)
             raise TransportError(said) from exc
         fsync_dir(self.target.parent)
+
+    def _room_needed(self, said: str, staged: list[int]) -> str:
+        """``said`` (a write that found no room), with why an archive that would fit did
+        not: it is put together beside its final name from the blobs staged there, each
+        removed once it is in, and those with no room to be there twice are moved to the
+        big-files folder only where that is another filesystem with room for them."""
+        whole = (f"{said[:-1]}; an archive is put together beside its final name, so it "
+                 f"needs room there for all of it (about {human_size(sum(staged))})")
+        if self.replaces_image:
+            whole += ", besides the archive it replaces, kept until the new one is whole"
+        unmoved = self._relocation.unmoved
+        if unmoved is None:
+            return whole + "."
+        where = f'the folder for big temporary files, "{big_files_folder()}" ({BIG_FILES}),'
+        why = ("is on the same filesystem" if unmoved == "same"
+               else "has no room for them either")
+        return (f"{whole}, and for its largest blob once more ({human_size(max(staged))}): "
+                f"blobs go there while the archive is put together only when {where} is on "
+                f"another filesystem with room for them, and that one {why}.")
 
     def _staged_sizes(self) -> list[int]:
         """The sizes of the files staged for the archive (none where they cannot be read)."""
@@ -502,11 +527,13 @@ class _ArchiveOutput:
         fill: Callable[[_TarWriter], None],
         file_mode: int,
         cancel: CancelToken | None,
+        where: Callable[[Path], Path],
     ) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            fill(_TarWriter(tar, cancel, file_mode))
+            fill(_TarWriter(tar, cancel, file_mode, where))
 
     def cleanup(self) -> None:
+        self._relocation.remove()
         self._folder.remove()
 
 
@@ -634,18 +661,28 @@ class OCIArchiveDestination(_ArchiveDestination):
             )
         with self._output.staged():
             self._layout.commit(top, raw, cancel=cancel)
-        self._output.write(self._fill, file_mode=FILE_MODE, cancel=cancel)
+        blobs = self._layout.path / "blobs"
+        try:
+            held = {algorithm: sorted(os.listdir(blobs / algorithm))
+                    for algorithm in sorted(os.listdir(blobs))}
+        except OSError as exc:
+            raise TransportError(describe_os_error(exc, blobs)) from exc
+        self._output.write(
+            lambda tar: self._fill(tar, held), file_mode=FILE_MODE, cancel=cancel,
+            blobs=[blobs / algorithm / name for algorithm, names in held.items()
+                   for name in names],
+        )
         self._state = "committed"
         self._output.cleanup()
 
-    def _fill(self, tar: _TarWriter) -> None:
+    def _fill(self, tar: _TarWriter, held: Mapping[str, list[str]]) -> None:
         root = self._layout.path
         blobs = root / "blobs"
         tar.folder("blobs")
-        for algorithm in sorted(os.listdir(blobs)):
+        for algorithm, names in held.items():
             folder = blobs / algorithm
             tar.folder(f"blobs/{algorithm}")
-            for name in sorted(os.listdir(folder)):
+            for name in names:
                 tar.file(f"blobs/{algorithm}/{name}", folder / name, consume=True)
         tar.file(INDEX_FILE, root / INDEX_FILE)
         tar.file(LAYOUT_FILE, root / LAYOUT_FILE)
@@ -824,7 +861,9 @@ class DockerArchiveDestination(_ArchiveDestination):
                 )
         config = self._read_config(manifest.config)
         self._output.write(
-            lambda tar: self._fill(tar, manifest, config), file_mode=0o444, cancel=cancel
+            lambda tar: self._fill(tar, manifest, config), file_mode=0o444, cancel=cancel,
+            blobs=list(dict.fromkeys(self._blob_path(descriptor.digest)
+                                     for descriptor in (*manifest.layers, manifest.config))),
         )
         self._state = "committed"
         self._output.cleanup()

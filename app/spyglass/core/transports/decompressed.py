@@ -52,6 +52,26 @@ _NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _BIG_FILES_DEFAULT: Final = "/var/tmp"
 
 
+_tmpdir_flag: str | None = None
+"""The folder ``--tmpdir`` named on the command line, where it was given."""
+
+
+def tmpdir_given(folder: Path) -> None:
+    """``--tmpdir FOLDER`` was given: big temporary files go there (``$TMPDIR`` is set to
+    it), and advice to choose another folder names that flag."""
+    global _tmpdir_flag
+    os.environ["TMPDIR"] = str(folder)
+    _tmpdir_flag = str(folder)
+
+
+def other_folder_advice(wanted: str) -> str:
+    """How to send big temporary files to a folder ``wanted`` (``with more room``): with
+    ``--tmpdir``, where that flag chose the folder in force, else with ``$TMPDIR``."""
+    if _tmpdir_flag is not None and os.environ.get("TMPDIR") == _tmpdir_flag:
+        return f"give --tmpdir a folder {wanted}"
+    return f"set TMPDIR to a folder {wanted}"
+
+
 def big_files_folder() -> Path:
     """Where big temporary files go: ``$TMPDIR``, else ``/var/tmp`` (containers/image's
     ``TemporaryDirectoryForBigFiles``), else the system's temporary folder where there
@@ -202,12 +222,12 @@ class DecompressedArchive:
         if exc.errno in _NO_ROOM:
             return TemporarySpaceFailed(
                 f'There is no room for the {archive} "{self.archive}" in the temporary '
-                f'folder "{folder}" ({reason}); free some space there, or set TMPDIR to a '
-                "folder with more room."
+                f'folder "{folder}" ({reason}); free some space there, or '
+                f"{other_folder_advice('with more room')}."
             )
         return TemporarySpaceFailed(
             f'The {archive} "{self.archive}" cannot be {done} in the temporary folder '
-            f'"{folder}" ({reason}); set TMPDIR to a folder Spyglass can write to.'
+            f'"{folder}" ({reason}); {other_folder_advice("Spyglass can write to")}.'
         )
 
     def remove(self) -> None:

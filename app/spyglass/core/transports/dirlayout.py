@@ -53,7 +53,7 @@ from spyglass.core.errors import (
     VerificationError,
     clause,
 )
-from spyglass.core.filemodes import make_folders, new_folder_mode
+from spyglass.core.filemodes import make_folders, new_folder_mode, remove_made_folders
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -519,6 +519,8 @@ class DirDestination:
             target = resolved(target)
         self._target = target
         self._replaces_image = False
+        self._made_folders: list[Path] = []
+        """The missing folders above the target this copy made (taken back with it)."""
         self._check_target()
         self._folder = self._make_staging()
         self._staging = self._folder.path
@@ -534,9 +536,10 @@ class DirDestination:
     def _make_staging(self) -> TempFolder:
         parent = self._target.parent
         try:
-            make_folders(parent)  # as containers/image's MkdirAll
+            self._made_folders = make_folders(parent)  # as containers/image's MkdirAll
             staging = TempFolder(parent, self._target.name)
         except OSError as exc:
+            remove_made_folders(self._made_folders)
             raise TransportError(describe_write_error(exc, self._target)) from exc
         try:
             mode = new_folder_mode()  # a folder replaced keeps its mode
@@ -760,6 +763,7 @@ class DirDestination:
             return
         self._temps.remove_all()
         self._folder.remove()
+        remove_made_folders(self._made_folders)
         self._state = "aborted"
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ from spyglass.core.errors import (
     TransportError,
     Unsupported,
 )
-from spyglass.core.filemodes import FOLDER_MODE, make_folders
+from spyglass.core.filemodes import FOLDER_MODE, make_folders, remove_made_folders
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     REF_NAME_ANNOTATION,
@@ -152,7 +152,8 @@ class OCILayoutDestination:
         self._lock = threading.Lock()
         self._synced_dirs: set[Path] = set()
         self._state = "open"
-        self._made_folder = False
+        self._made_folders: list[Path] = []
+        """The folders this destination made: the layout's and those above it."""
         self._made_layout = False
         self._written: set[Digest] = set()
         self._added: set[Digest] = set()  # blobs that were not in the layout before this copy
@@ -175,18 +176,38 @@ class OCILayoutDestination:
                 refuse_other_than_folder(path)
                 if not self._private:
                     check_existing(path)  # refuse before creating anything in it
-            else:
-                self._made_folder = True
-            make_folders(path)
+            self._made_folders = make_folders(path)
         except OSError as exc:
             raise TransportError(describe_write_error(exc, path)) from exc
-        if self._private:
-            self._create_files()
+        try:
+            if self._private:
+                self._create_files()
+                return
+            with exclusive_lock(path / INDEX_LOCK, what=self._what):
+                check_existing(path)
+                self._create_files()
+                sweep_orphans(path)
+        except BaseException:
+            self._undo_preparing()
+            raise
+
+    def _undo_preparing(self) -> None:
+        """After a failure to set up a layout in a folder this destination made (a full
+        disk): remove what it wrote there and the folders it made, so a refused copy
+        leaves nothing (an existing folder keeps what it had)."""
+        self._temps.remove_all()
+        if self.path not in self._made_folders:
             return
-        with exclusive_lock(path / INDEX_LOCK, what=self._what):
-            check_existing(path)
-            self._create_files()
-            sweep_orphans(path)
+        for name in (LAYOUT_FILE, INDEX_FILE):
+            try:
+                (self.path / name).unlink()
+            except OSError:
+                pass
+        try:
+            (self.path / "blobs").rmdir()
+        except OSError:
+            pass
+        remove_made_folders(self._made_folders)
 
     def _create_files(self) -> None:
         path = self.path
@@ -602,9 +623,9 @@ class OCILayoutDestination:
                 for name in (LAYOUT_FILE, INDEX_FILE):
                     (path / name).unlink()
             # the lock file goes as the lock is let go; the folder then, if it is empty
-            # (another writer may be waiting in it, with a lock file of its own)
-            if self._made_folder:
-                path.rmdir()
+            # (another writer may be waiting in it, with a lock file of its own), and
+            # the folders above it the copy made, each if empty
+            remove_made_folders(self._made_folders)
         except (OSError, ValueError, SpyglassError):
             # leave it: a layout that is there is better than a half-removed one (or
             # nothing to do: one deleted under the copy cannot be locked)

@@ -196,7 +196,10 @@ class TransferDetailsDialog(QDialog):
             if taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):
                 outcome += ", taken back"
             elif to_registry(transfer) and stopped(transfer) and blob.outcome == "interrupted":
-                outcome += ", dropped by the registry"
+                outcome += (", dropped by the registry" if blob.dropped else
+                            ", the registry may keep what it received until it purges "
+                            "unfinished uploads" if blob.dropped is False and blob.done
+                            else "")
             texts = [short_digest(blob.digest), human_size(blob.size),
                      blob_type(blob.media_type, blob.attachment), outcome]
             item = self._items.get(blob.digest)

@@ -153,9 +153,24 @@ def written_bytes(transfer: Transfer) -> int:
 
 def kept_bytes(transfer: Transfer) -> tuple[int, int]:
     """Of a copy into a registry that stopped: the bytes and the number of the blobs it
-    had sent whole, which the registry keeps (what it had of a blob cut off, it drops)."""
+    had sent whole, which the registry keeps (what it had of a blob cut off, it drops
+    where it took the cancel of the upload: see :func:`cut_off_clause`)."""
     whole = [blob for blob in transfer.snapshot.blobs if blob.outcome in WRITTEN_ANEW]
     return sum(blob.size for blob in whole), len(whole)
+
+
+CUT_OFF_DROPPED: Final = "it drops what it had received of the blobs cut off"
+CUT_OFF_KEPT: Final = ("it may keep what it had received of the blobs cut off until it "
+                       "purges unfinished uploads")
+
+
+def cut_off_clause(transfer: Transfer) -> str:
+    """What a registry did with what it had received of the blobs cut off: dropped, where
+    it took the cancel of each upload; else it may keep that (distribution answers the
+    cancel of an upload broken off with 404, and keeps its data until it purges
+    unfinished uploads, a week later by default)."""
+    cut = [blob for blob in transfer.snapshot.blobs if blob.outcome == "interrupted" and blob.done]
+    return CUT_OFF_DROPPED if cut and all(blob.dropped for blob in cut) else CUT_OFF_KEPT
 
 
 def reused_bytes(transfer: Transfer) -> int:
@@ -188,10 +203,11 @@ def ending_sentence(transfer: Transfer) -> str:
     if to_registry(transfer):
         kept, blobs = kept_bytes(transfer)
         image = "the image was not written (the tag is as it was)"
+        cut_off = cut_off_clause(transfer)
         if not kept:
             return f"The copy {how} before any blob was sent whole: {image}, and the " \
-                   "registry drops what it had received of the blobs cut off."
-        cut = " It drops what it had received of the blobs cut off." if written > kept else ""
+                   f"registry{cut_off.removeprefix('it')}."
+        cut = f" {cut_off[:1].upper()}{cut_off[1:]}." if written > kept else ""
         return f"{counted(blobs, 'blob')} ({human_size(kept)} of {human_size(snap.total)}) " \
                f"had been sent whole when the copy {how}; {image}. The registry keeps " \
                f"{'it' if blobs == 1 else 'them'}, unused, so copying again need not send " \
@@ -387,7 +403,7 @@ class TransferModel(QAbstractTableModel):
                 return f"{human_size(snap.total)} mounted"
             if stopped(transfer) and to_registry(transfer) and written_bytes(transfer):
                 # the blobs sent whole stay in the registry (no tag names them); what it
-                # had of one cut off, it drops
+                # had of one cut off is not counted (see cut_off_clause)
                 return f"{human_size(kept_bytes(transfer)[0])} sent"
             if stopped(transfer):
                 return f"{human_size(written_bytes(transfer))} of {human_size(snap.total)}"

@@ -428,6 +428,33 @@ def test_a_full_disk_is_a_sentence_naming_the_archive_and_the_folder(
     assert leftovers(temporary_folder) == []
 
 
+@pytest.mark.parametrize("flag", [False, True])
+def test_a_full_temporary_folder_advises_the_way_it_was_chosen(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path, flag: bool
+) -> None:
+    """Chosen with --tmpdir, the advice names --tmpdir (the user just used it); else
+    $TMPDIR."""
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", *(["--tmpdir", str(chosen)] if flag else []),
+         "inspect", "--raw", f"docker-archive:{packed}"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app"), "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=small_files, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode != 0
+    folder = chosen if flag else temporary_folder
+    how = "give --tmpdir a folder" if flag else "set TMPDIR to a folder"
+    assert done.stderr.rstrip().endswith(
+        f'temporary folder "{folder}" (File too large); free some space there, or {how} '
+        "with more room."), done.stderr
+
+
 def test_a_temporary_folder_that_cannot_be_written_is_a_sentence(
     skopeo_docker_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

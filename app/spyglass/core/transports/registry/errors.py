@@ -10,6 +10,7 @@ containers/image's ``docker/errors.go`` does: 401 → authentication, 403 /
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -59,7 +60,8 @@ class RateLimit:
 
 def error_entries(body: bytes) -> list[tuple[str, str, str]]:
     """``(code, message, detail)`` of each error of a distribution error body (a detail
-    that is no short string is left out); empty when it is none."""
+    said as :func:`_detail_text` says it, "" where it says nothing); empty when it is
+    none."""
     try:
         data = gojson.loads(body)
     except json.JSONDecodeError:
@@ -70,10 +72,69 @@ def error_entries(body: bytes) -> list[tuple[str, str, str]]:
     out = []
     for item in errors:
         if isinstance(item, dict) and isinstance(item.get("code"), str):
-            message, detail = item.get("message"), item.get("detail")
+            message = item.get("message")
             out.append((item["code"], message if isinstance(message, str) else "",
-                        detail if isinstance(detail, str) and len(detail) <= 200 else ""))
+                        _detail_text(item.get("detail"))))
     return out
+
+
+_NO_SPACE: Final = "no space left on device"
+"""Go's words for ENOSPC, as a registry's storage driver passes them on."""
+
+_STORAGE_FULL: Final = f"the registry's storage is full ({_NO_SPACE})"
+
+_PATH: Final = re.compile(r"/[^\s\"'(),;:]+")
+_STORAGE_ROOT: Final = "/docker/registry/v2/"
+"""Where distribution's filesystem and cloud storage drivers keep a registry's content."""
+
+_MAX_DETAIL: Final = 200
+_MAX_PART: Final = 16
+_LONG_PATH: Final = 48
+
+
+def _short_path(match: re.Match[str]) -> str:
+    """A storage path as a sentence can hold it: from distribution's ``repositories/``
+    (``…/repositories/team/app/_uploads/6b7a0f2c…/data``) or its last three parts, each
+    digest or upload ID cut short."""
+    path = match.group(0)
+    if len(path) <= _LONG_PATH:
+        return path
+    _root, found, within = path.partition(_STORAGE_ROOT)
+    parts = within.split("/") if found else path.split("/")[-3:]
+    shown = "/".join(part if len(part) <= _MAX_PART else part[:12] + "…" for part in parts)
+    return path if len(shown) >= len(path) else "…/" + shown
+
+
+def _detail_text(detail: object) -> str:
+    """What an error's ``detail`` says, for a sentence: a string with its storage paths
+    shortened (the cause at its end stays), or distribution's storage driver error
+    (``{"DriverName": …, "Enclosed": {"Op", "Path", "Err": 28}}``, a Go ``*PathError``)
+    as Go says it: ``write …/link: no space left on device``; "" for anything else."""
+    if isinstance(detail, dict):
+        enclosed = detail.get("Enclosed", detail)
+        if isinstance(enclosed, str):
+            return _detail_text(enclosed)
+        if not isinstance(enclosed, dict):
+            return ""
+        number, op, path = enclosed.get("Err"), enclosed.get("Op"), enclosed.get("Path")
+        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+            reason = os.strerror(number)
+            reason = reason[:1].lower() + reason[1:]  # as Go's syscall.Errno says it
+        elif isinstance(number, str):
+            reason = number
+        else:
+            return ""
+        where = " ".join(str(part) for part in (op, path) if isinstance(part, str) and part)
+        return _detail_text(f"{where}: {reason}" if where else reason)
+    if not isinstance(detail, str):
+        return ""
+    text = _PATH.sub(_short_path, " ".join(detail.split()))
+    return text if len(text) <= _MAX_DETAIL else "…" + text[-(_MAX_DETAIL - 1):]
+
+
+def storage_full(entries: list[tuple[str, str, str]]) -> bool:
+    """Whether a registry's errors say its storage has no room left (ENOSPC)."""
+    return any(_NO_SPACE in f"{message} {detail}".lower() for _code, message, detail in entries)
 
 
 def error_codes(body: bytes) -> list[tuple[str, str]]:
@@ -300,6 +361,8 @@ def error_for(
     notes += [f"asked {attempts} times"] if attempts > 1 else []
     said = f" ({', '.join(notes)})" if notes else ""
     fault = "; the fault is on the registry's side" if status >= 500 else ""
+    if storage_full(entries):
+        fault = f"; {_STORAGE_FULL}, which its administrator has to free"
     return RegistryError(
         f"{what} failed: the registry {host} answered {summary}{said}{fault}.", status=status,
         code=code,

@@ -39,6 +39,7 @@ from spyglass.core.errors import (
     TooLarge,
     Unsupported,
     as_clause,
+    mark_upload_cut_off,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, manifest_digest
 from spyglass.core.transports.registry.auth import pull_scope, push_scope
@@ -387,9 +388,10 @@ class RegistryPusher(RegistryEndpoint):
             # with another secret, say): worth another attempt, which starts its own
             raise ConnectionFailed(f"{what} failed: the upload session the registry "
                                    f"opened for it was gone ({as_clause(str(exc))})") from exc
-        except BaseException:
-            self._abandon_upload(session.location, what, session.scope,
-                                 hurried=cancel is not None and cancel.cancelled)
+        except BaseException as exc:
+            dropped = self._abandon_upload(session.location, what, session.scope,
+                                           hurried=cancel is not None and cancel.cancelled)
+            mark_upload_cut_off(exc, dropped)
             raise
         if verifying is not None:
             assert digest is not None
@@ -612,11 +614,13 @@ class RegistryPusher(RegistryEndpoint):
         return str(url.copy_with(fragment=None))
 
     def _abandon_upload(self, location: str, what: str, scope: str, *,
-                        hurried: bool = False) -> None:
+                        hurried: bool = False) -> bool:
         """Cancel an upload session (best effort: the registry purges stale ones anyway),
         with the session's own token scope: containers/image cancels so too, since the
         ``delete`` action is rarely granted (Quay gives it to no one). ``hurried``: the
-        user cancelled the copy, which is to end at once (:data:`HURRIED_ABANDON_TIMEOUT`)."""
+        user cancelled the copy, which is to end at once (:data:`HURRIED_ABANDON_TIMEOUT`).
+        True when the registry took the cancel (and dropped what it had received);
+        False when it may keep that until it purges unfinished uploads."""
         try:
             response = self._send_raw(
                 "DELETE", location, what=f"{what} (cancelling the upload)", cancel=None,
@@ -625,7 +629,7 @@ class RegistryPusher(RegistryEndpoint):
             )
         except SpyglassError as exc:
             log.info("%s: cancelling the upload session failed: %s", what, exc)
-            return
+            return False
         response.close()
         if response.status_code == 404:
             # gone already, or (distribution after a broken-off body) a state it no longer
@@ -636,6 +640,7 @@ class RegistryPusher(RegistryEndpoint):
             log.info(
                 "%s: cancelling the upload session answered HTTP %s", what, response.status_code
             )
+        return response.status_code in (200, 202, 204)
 
     def put_manifest(
         self,

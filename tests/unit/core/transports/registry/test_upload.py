@@ -36,6 +36,7 @@ from spyglass.core.errors import (
     RegistryError,
     SizeMismatch,
     TooLarge,
+    upload_cut_off,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
@@ -1021,3 +1022,101 @@ def test_kept_sessions_are_capped_and_each_copy_cancels_only_its_own(make_client
     assert len(fake.sessions) == 1  # the second copy's
     assert client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
     assert not fake.sessions and len(uploads_sent(seen, "PUT")) == 1
+
+
+# --------------------------------------------------------------------------- a full registry
+
+NO_SPACE_HEX = "9e05" + "7c" * 30
+STORE = "/tmp/explore21/diskfull/mnt6/docker/registry/v2/repositories"
+STORAGE_FULL = ("the registry's storage is full (no space left on device), which its "
+                "administrator has to free.")
+
+
+def driver_error(path: str) -> httpx.Response:
+    """distribution 2.8's answer when its filesystem driver meets ENOSPC: the detail is
+    the driver's error object, a Go ``*PathError`` with ``Err: 28`` inside."""
+    return httpx.Response(500, json={"errors": [{
+        "code": "UNKNOWN", "message": "unknown error",
+        "detail": {"DriverName": "filesystem",
+                   "Enclosed": {"Op": "write", "Path": path, "Err": 28}}}]})
+
+
+def test_a_registry_with_full_storage_says_so_when_asked_for_an_upload(make_client) -> None:
+    fake = FakeUploads()
+    uuid = "6b7a0f2c-52e1-4b8c-a7b0-0e4c0d31f1a9"
+
+    def full(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return driver_error(f"{STORE}/team/app/_uploads/{uuid}/startedat")
+        return fake(request)
+
+    client, seen = make_client(full)
+    with pytest.raises(RegistryError) as caught:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    said = str(caught.value)
+    assert said.endswith(
+        f"answered UNKNOWN: unknown error (write …/repositories/team/app/_uploads/"
+        f"6b7a0f2c-52e…/startedat: no space left on device) (HTTP 500); {STORAGE_FULL}"), said
+    assert len(seen.to(method="POST")) == 1
+
+
+def test_a_registry_with_full_storage_says_so_when_a_manifest_is_stored(make_client) -> None:
+    fake = FakeUploads()
+
+    def full(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "/manifests/" in request.url.path:
+            return driver_error(f"{STORE}/team/app/_manifests/tags/3/index/sha256/"
+                                f"{NO_SPACE_HEX}/link")
+        return fake(request)
+
+    client, _seen = make_client(full)
+    with pytest.raises(RegistryError) as caught:
+        client.put_manifest(REPO, "v1", MANIFEST, media.OCI_MANIFEST)
+    said = str(caught.value)
+    assert f"(write …/repositories/team/app/_manifests/tags/3/index/sha256/{NO_SPACE_HEX[:12]}…"\
+           "/link: no space left on device)" in said, said
+    assert said.endswith(STORAGE_FULL), said
+
+
+def test_a_long_storage_path_in_a_string_detail_is_shortened_not_dropped(make_client) -> None:
+    fake = FakeUploads()
+    deep = "/srv/" + "/".join(f"level-{n:02d}-of-a-deep-mount" for n in range(8))
+    path = f"{deep}/docker/registry/v2/repositories/team/app/_uploads/{'ab' * 18}/data"
+    assert len(path) > 200
+
+    def full(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "/blobs/uploads/" in request.url.path:
+            return httpx.Response(500, json={"errors": [{
+                "code": "UNKNOWN", "message": "unknown error",
+                "detail": f"write {path}: no space left on device"}]})
+        return fake(request)
+
+    client, _seen = make_client(full)
+    with pytest.raises(RegistryError) as caught:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    said = str(caught.value)
+    assert ("(write …/repositories/team/app/_uploads/abababababab…/data: no space left on "
+            f"device) (HTTP 500); {STORAGE_FULL}") in said, said
+
+
+@pytest.mark.parametrize(("answer", "dropped"), [(204, True), (404, False), (500, False)])
+def test_an_upload_cut_off_says_whether_the_registry_took_its_cancel(
+        make_client, answer: int, dropped: bool) -> None:
+    """distribution answers the DELETE of an upload whose body broke off with 404 and keeps
+    what it received until it purges unfinished uploads: only a DELETE it took (2xx)
+    counts as dropped."""
+    fake = FakeUploads()
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and "/blobs/uploads/" in request.url.path:
+            request.read()
+            return driver_error(f"{STORE}/team/app/_uploads/x/data")
+        if request.method == "DELETE":
+            return httpx.Response(answer)
+        return fake(request)
+
+    client, seen = make_client(failing)
+    with pytest.raises(RegistryError) as caught:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert upload_cut_off(caught.value) is dropped
+    assert len(seen.to(method="DELETE")) == 1

@@ -1,0 +1,124 @@
+"""Room for putting an archive together: blobs moved off a filesystem that is short.
+
+An archive is written as a temporary tar beside its final name, from blobs staged
+there too; each blob is removed once the tar holds it, so while one goes in it is
+on the disk twice. Where the target's filesystem has no room for that (a USB
+stick the archive just fits on), the blobs that would not fit twice are moved first
+to the folder for big temporary files, when that is on another filesystem with
+room for them: the target then needs only the archive's room, as skopeo's does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import CHUNK_SIZE
+from spyglass.core.transports.decompressed import big_files_folder
+from spyglass.core.transports.files import TempFolder
+
+ROOM_PREFIX: Final = "spyglass-archive-blobs-"
+"""The folder, in the big-files folder, that holds the blobs moved off a short filesystem."""
+
+MEMBER_ROOM: Final = 4096
+"""What a tar member takes besides its data, at most (its header, padding, a pax record)."""
+
+ARCHIVE_ROOM: Final = 256 * 1024
+"""What an archive takes besides its blobs' members (the small files, the tar's end)."""
+
+
+def free_bytes(folder: Path) -> int | None:
+    """The bytes this user may still write in ``folder``'s filesystem (None: unknown)."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return None
+    return info.f_bavail * info.f_frsize
+
+
+def _device(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
+
+
+@dataclass
+class Relocation:
+    """The blobs moved off the target's filesystem (staged path → where it is now)."""
+
+    moved: dict[Path, Path] = field(default_factory=dict)
+    folder: TempFolder | None = None
+    unmoved: str | None = None
+    """Why blobs that would not fit twice stayed (None: none had to move, or all did)."""
+
+    def where(self, path: Path) -> Path:
+        return self.moved.get(path, path)
+
+    def remove(self) -> None:
+        if self.folder is not None:
+            self.folder.remove()
+            self.folder = None
+
+
+def make_room(blobs: Sequence[Path], target: Path, *, name: str,
+              cancel: CancelToken | None) -> Relocation:
+    """Move the staged ``blobs`` (each removed once the tar that goes to ``target``
+    holds it) that the target's filesystem has no room for twice to the folder for big
+    temporary files, when that is on another filesystem with room for them. Nothing is
+    moved where there is room, or where it cannot be said (no ``statvfs``)."""
+    relocation = Relocation()
+    sizes: dict[Path, int] = {}
+    for blob in blobs:
+        try:
+            sizes[blob] = blob.stat().st_size
+        except OSError:
+            continue
+    free = free_bytes(target.parent)
+    if free is None or not sizes:
+        return relocation
+    headroom = free - ARCHIVE_ROOM - MEMBER_ROOM * len(sizes)
+    # a blob that stays needs its own size free while it goes in (see the module's doc);
+    # one moved needs nothing more than its part of the archive
+    wanted = [blob for blob, size in sizes.items() if size > headroom]
+    if not wanted:
+        return relocation
+    needed = sum(sizes[blob] for blob in wanted)
+    spare = big_files_folder()
+    other = _device(spare)
+    if other is None or other == _device(target.parent):
+        relocation.unmoved = "same"
+        return relocation
+    room = free_bytes(spare)
+    if room is None or room < needed + ARCHIVE_ROOM:
+        relocation.unmoved = "full"
+        return relocation
+    try:
+        relocation.folder = TempFolder(spare, name, prefix=ROOM_PREFIX)
+    except OSError:
+        relocation.unmoved = "full"
+        return relocation
+    for number, blob in enumerate(wanted):
+        check(cancel)  # (a cancelled copy's cleanup removes the folder, and what it holds)
+        moved = relocation.folder.path / str(number)
+        try:
+            _copy(blob, moved, cancel)
+        except OSError:
+            # those moved stay moved (the tar reads them there); these stay, and may fit
+            moved.unlink(missing_ok=True)
+            relocation.unmoved = "full"
+            break
+        relocation.moved[blob] = moved
+        blob.unlink()  # room on the target, at once
+    return relocation
+
+
+def _copy(source: Path, target: Path, cancel: CancelToken | None) -> None:
+    with source.open("rb") as reading, target.open("xb") as writing:
+        while chunk := reading.read(CHUNK_SIZE):
+            check(cancel)
+            writing.write(chunk)
