@@ -434,6 +434,49 @@ def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
                                   "name already, so nothing was written.")
 
 
+def _held_copy(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path, *,
+               new_sbom: bool) -> Transfer:
+    """A signed image copied into a registry whose tag named it already, as the engine
+    reports it: its blobs there, the signature held there too; with ``new_sbom``, an SBOM
+    the registry lacked is written (its blob copied), else nothing is."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination=SOURCE)
+    config, layer = blob("config", 1500, media.OCI_CONFIG), blob("layer", 144 * MiB)
+    signature = blob("signature", 263, COSIGN_SIMPLESIGNING)
+    sbom = blob("sbom", 5000, "application/spdx+json")
+    plan = replace(plan_of(config, layer), attachments=(
+        attached(Kind.COSIGN_SIGNATURE, "sha256-abc.sig", signature),
+        attached(Kind.SBOM, None, sbom)))
+    sbom_events = ((BlobStarted(sbom.digest, sbom.size, sbom.media_type),
+                    BlobDone(sbom.digest, sbom, False)) if new_sbom
+                   else (BlobSkipped(sbom.digest, sbom.size, "exists"),))
+    feed(qtbot, window, scripted, Planned(plan, held=True),
+         *(BlobSkipped(d.digest, d.size, "exists") for d in (config, layer, signature)),
+         *sbom_events,
+         Finished(TOP.digest, TOP.media_type, TOP.digest, held=True, wrote_attached=new_sbom))
+    with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
+        scripted.finish(TOP)
+    return transfer
+
+
+def test_a_copy_that_wrote_nothing_does_not_say_its_attachments_were_copied(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The tooltip and the Details said "Copied along with the image: 1 cosign signature,
+    1 SBOM" of a copy that wrote nothing at all."""
+    transfer = _held_copy(qtbot, window, scripted, tmp_path, new_sbom=False)
+    said = "• Along with the image, there already: 1 cosign signature, 1 SBOM."
+    tip = tooltip(window, transfer)
+    assert said in tip and "Copied along" not in tip
+    assert "under that name already (the same digest): nothing was written" in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert details.notes_text == said
+    heading = details.heading.text()
+    assert "State: Done · already there" in heading
+    assert "under that name already (the same digest): nothing was written" in heading
+    details.close()
+
+
 def test_a_copy_a_registry_had_that_carried_its_attachments_keeps_its_notes() -> None:
     """What is attached was carried along and added a signature: not "nothing was
     written"; and the pointer to the copy's notes stayed off. Attachments held there

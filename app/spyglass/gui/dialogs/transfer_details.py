@@ -22,11 +22,10 @@ from spyglass.gui.copying import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfers import (
-    ONTO_ITSELF,
     STALLED_SENTENCE,
+    done_sentence,
     ending_sentence,
     note_lines,
-    onto_itself,
     stalled,
     state_text,
     stopped,
@@ -161,8 +160,8 @@ class TransferDetailsDialog(QDialog):
         why = "" if transfer.snapshot.blobs else _no_blobs_yet(transfer)
         if stopped(transfer) and transfer.snapshot.total:
             why = ending_sentence(transfer)
-        elif onto_itself(transfer):
-            why = ONTO_ITSELF
+        elif said := done_sentence(transfer):
+            why = said
         elif stalled(transfer):
             why = STALLED_SENTENCE  # said here too, not only in the row's tooltip
         self.heading.setText(

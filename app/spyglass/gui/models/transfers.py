@@ -129,15 +129,55 @@ def onto_itself(transfer: Transfer) -> bool:
             and result.digest == transfer.snapshot.source_digest)
 
 
+HELD_NOTHING_WRITTEN: Final = (
+    "The destination had this very image under that name already (the same digest): "
+    "nothing was written, not even the name.")
+"""What the tooltip and the Details say of a copy into a registry whose tag named the
+image already, and that found what is attached to it there too."""
+
+
+def done_sentence(transfer: Transfer) -> str:
+    """What the tooltip and the Details say of a copy done that found the very image at
+    the destination: under that name (nothing of the image written; what is attached
+    may have been), or only its blobs (:data:`ONTO_ITSELF`); "" for any other."""
+    if transfer.state is not TransferState.DONE:
+        return ""
+    if transfer.snapshot.held and not transfer.snapshot.wrote_attached:
+        return HELD_NOTHING_WRITTEN
+    return ONTO_ITSELF if onto_itself(transfer) else ""
+
+
+def attached_line(transfer: Transfer) -> str:
+    """What goes, or went, along with the image, as a sentence; "" for nothing. A copy
+    whose image was there already under its name says what of it was there too, or that
+    only what the destination lacked was written, with the blobs that shows (a manifest
+    written whose blobs were all there shows none)."""
+    snap = transfer.snapshot
+    if not snap.attached:
+        return ""
+    if transfer.state is not TransferState.DONE:
+        return f"Goes along with the image: {snap.attached}."
+    if not snap.held:
+        return f"Copied along with the image: {snap.attached}."
+    if not snap.wrote_attached:
+        return f"Along with the image, there already: {snap.attached}."
+    copied = [blob for blob in snap.blobs if blob.attachment and blob.outcome in WRITTEN_ANEW]
+    kinds: list[str] = []
+    for blob in copied:
+        kinds.extend(kind for kind in blob.attachment.split(", ") if kind not in kinds)
+    shown = f" ({counted(len(copied), 'blob')} copied, part of: {', '.join(kinds)})" \
+        if copied else ""
+    return (f"Along with the image: {snap.attached}; only what the destination did not "
+            f"have yet was written{shown}.")
+
+
 def note_lines(transfer: Transfer) -> list[str]:
     """What the copy did on the user's behalf, as sentences: what went along with the
-    images, then the plan's notes (layers compressed, what is left behind or replaced)."""
-    snap = transfer.snapshot
-    lines = []
-    if snap.attached:
-        went = "Copied along with" if transfer.state is TransferState.DONE else "Goes along with"
-        lines.append(f"{went} the image: {snap.attached}.")
-    lines.extend(as_sentence(note) for note in snap.notes)
+    images (:func:`attached_line`), then the plan's notes (layers compressed, what is
+    left behind or replaced)."""
+    attached = attached_line(transfer)
+    lines = [attached] if attached else []
+    lines.extend(as_sentence(note) for note in transfer.snapshot.notes)
     return lines
 
 
@@ -370,8 +410,8 @@ class TransferModel(QAbstractTableModel):
             parts.append(ending_sentence(transfer))
         if transfer.state is TransferState.DONE and transfer.ended is not None:
             parts.append(f"Took {duration_text(transfer.ended - transfer.started)}.")
-        if onto_itself(transfer):
-            parts.append(ONTO_ITSELF)
+        if said := done_sentence(transfer):
+            parts.append(said)
         lines = note_lines(transfer)
         if lines:
             parts.append("\n".join(f"• {line}" for line in lines))
@@ -439,7 +479,8 @@ class TransferModel(QAbstractTableModel):
         return ""
 
 
-__all__ = ["ONTO_ITSELF", "PROGRESS_ROLE", "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE",
-           "TransferModel", "ending_sentence", "ending_text", "note_lines", "nothing_copied",
-           "onto_itself", "state_text", "stopped", "to_registry",
-           "written_bytes"]
+__all__ = ["HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
+           "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
+           "attached_line", "done_sentence", "ending_sentence", "ending_text",
+           "note_lines", "nothing_copied", "onto_itself",
+           "state_text", "stopped", "to_registry", "written_bytes"]
