@@ -477,6 +477,28 @@ def test_a_copy_that_wrote_nothing_does_not_say_its_attachments_were_copied(
     details.close()
 
 
+def test_a_copy_that_wrote_only_an_attachment_keeps_saying_the_image_was_there(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Only the status bar, which clears, said the image was not written again: the row
+    said "Done", the Details "State: Done", and both "Copied along with the image" of
+    every attachment, though only the new SBOM was written."""
+    transfer = _held_copy(qtbot, window, scripted, tmp_path, new_sbom=True)
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["speed"]) == ("Done", "same image")
+    not_again = ("under that name already (the same digest): the image was not written "
+                 "again; what is attached to it and was not there yet was.")
+    said = ("• Along with the image: 1 cosign signature, 1 SBOM; only what the destination "
+            "did not have yet was written (1 blob copied, part of: SBOM).")
+    tip = tooltip(window, transfer, STATE)
+    assert not_again in tip and said in tip and "Copied along" not in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    heading = details.heading.text()
+    assert "State: Done · same image" in heading and not_again in heading
+    assert details.notes_text == said
+    details.close()
+
+
 def test_a_copy_a_registry_had_that_carried_its_attachments_keeps_its_notes() -> None:
     """What is attached was carried along and added a signature: not "nothing was
     written"; and the pointer to the copy's notes stayed off. Attachments held there

@@ -58,6 +58,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     them and for its manifests to be written, is "Finishing…", not a copy stuck at
     100 %. A copy done says what there is to know about it: "Done · already there"
     (an image copied onto itself; not ``in_row``, whose Bytes and Speed cells say so),
+    "Done · same image" (one whose name named it already, which wrote only what is
+    attached to it; not ``in_row``, whose Speed cell says so),
     "Done · 1 note" (see :func:`note_lines`)."""
     if transfer.cancel_requested and not transfer.state.finished:
         return "Cancelling…"
@@ -69,7 +71,9 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if transfer.state is TransferState.WAITING and transfer.held_for:
         parts.append(f"{PurePath(transfer.held_for).name} is being written by another copy")
     if transfer.state is TransferState.DONE:
-        if onto_itself(transfer) and not in_row:
+        if held_written_around(transfer) and not in_row:  # (the Speed cell says so)
+            parts.append("same image")
+        elif onto_itself(transfer) and not in_row:
             parts.append("already there")
         if transfer.snapshot.notes:
             parts.append(counted(len(transfer.snapshot.notes), "note"))
@@ -134,6 +138,17 @@ HELD_NOTHING_WRITTEN: Final = (
     "nothing was written, not even the name.")
 """What the tooltip and the Details say of a copy into a registry whose tag named the
 image already, and that found what is attached to it there too."""
+HELD_ATTACHED_WRITTEN: Final = (
+    "The destination had this very image under that name already (the same digest): the "
+    "image was not written again; what is attached to it and was not there yet was.")
+"""The same, of a copy that wrote something attached the destination did not have."""
+
+
+def held_written_around(transfer: Transfer) -> bool:
+    """A copy done whose image the destination's name named already (nothing of it was
+    written), which wrote something attached to it all the same."""
+    snap = transfer.snapshot
+    return transfer.state is TransferState.DONE and snap.held and snap.wrote_attached
 
 
 def done_sentence(transfer: Transfer) -> str:
@@ -142,8 +157,9 @@ def done_sentence(transfer: Transfer) -> str:
     may have been), or only its blobs (:data:`ONTO_ITSELF`); "" for any other."""
     if transfer.state is not TransferState.DONE:
         return ""
-    if transfer.snapshot.held and not transfer.snapshot.wrote_attached:
-        return HELD_NOTHING_WRITTEN
+    if transfer.snapshot.held:
+        return HELD_ATTACHED_WRITTEN if transfer.snapshot.wrote_attached \
+            else HELD_NOTHING_WRITTEN
     return ONTO_ITSELF if onto_itself(transfer) else ""
 
 
@@ -458,7 +474,8 @@ class TransferModel(QAbstractTableModel):
                 return f"{human_size(snap.total)}, {share} % reused"
             return f"{human_size(snap.done)} / {human_size(snap.total)}"
         if column == SPEED:
-            if onto_itself(transfer):
+            if onto_itself(transfer) or held_written_around(transfer):
+                # (what attached was written is small: the image is what matters)
                 return "same image"
             if nothing_copied(transfer):
                 return "nothing to copy"
@@ -479,8 +496,8 @@ class TransferModel(QAbstractTableModel):
         return ""
 
 
-__all__ = ["HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
+__all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "ending_sentence", "ending_text",
-           "note_lines", "nothing_copied", "onto_itself",
+           "held_written_around", "note_lines", "nothing_copied", "onto_itself",
            "state_text", "stopped", "to_registry", "written_bytes"]
