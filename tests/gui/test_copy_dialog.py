@@ -790,9 +790,9 @@ def test_a_layout_ref_that_names_another_image_is_said(
     qtbot.waitUntil(dialog.named_note.isVisible, timeout=WAIT_MS)
     tools = json.loads(before)["manifests"][0]["digest"]
     assert dialog.named_note.text() == (
-        f"big:1.0 there names another image now ({short_digest(Digest.parse(tools))}); "
-        "the copy gives the name to this one, and that image is no longer listed in the "
-        "layout.")
+        f'The name "big:1.0" there names another image now '
+        f"({short_digest(Digest.parse(tools))}); the copy gives the name to this one, and "
+        "that image is no longer listed in the layout.")
     assert dialog.copy_button.isEnabled()  # a note, not a confirmation
     dialog.destination_edit.setText(f"oci:{target}:new:1")
     qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
@@ -804,13 +804,14 @@ def test_a_layout_ref_that_names_another_image_is_said(
     same = window.copying.open_dialog(image, destination=f"oci:{target}:demo")
     qtbot.waitUntil(same.named_note.isVisible, timeout=WAIT_MS)
     wait_ready(qtbot, same)
-    assert same.named_note.text() == "demo there names this very image already."
+    assert same.named_note.text() == ('The name "demo" there names this very image '
+                                      "already: none of its blobs will be copied again.")
     # one platform ticked writes that platform's image, not the list the name names
     for number, (_platform, box) in enumerate(same.platform_boxes):
         box.setChecked(number == 0)
-    assert same.named_note.text().startswith("demo there names another image now (")
+    assert same.named_note.text().startswith('The name "demo" there names another image now (')
     same.compression_combo.setCurrentIndex(same.compression_combo.findData("zstd"))
-    assert same.named_note.text().startswith("demo there names an image now (")
+    assert same.named_note.text().startswith('The name "demo" there names an image now (')
     assert same.named_note.text().endswith("the copy gives the name to the one it writes, "
                                            "and that image is no longer listed in the layout.")
     same.reject()
@@ -836,10 +837,18 @@ def test_a_registry_tag_that_names_another_image_is_said(
     qtbot.waitUntil(dialog.named_note.isVisible, timeout=WAIT_MS)
     other = Digest.parse(demo_registry.digests["demo/app:1.9"])
     assert dialog.named_note.text() == (
-        f"1.9 there names another image now ({short_digest(other)}); the copy gives the "
-        "name to this one.")
+        f'The tag "1.9" there names another image now ({short_digest(other)}); the copy '
+        "gives the name to this one.")
+    # the tag named as one, quoted: "1.10 there names this very image already" read as a
+    # count; and what the copy will write said before it is asked to
     dialog.destination_edit.setText(f"docker://{host}/demo/app:1.10")  # pushed from it
     qtbot.waitUntil(lambda: "very image" in dialog.named_note.text(), timeout=WAIT_MS)
+    assert dialog.named_note.text() == (
+        'The tag "1.10" there names this very image already: nothing of it will be '
+        "written, only what is attached to it that the registry does not have yet.")
+    dialog.signatures_box.setChecked(False)
+    assert dialog.named_note.text() == ('The tag "1.10" there names this very image '
+                                        "already: nothing will be written.")
     dialog.destination_edit.setText(f"docker://{host}/demo/app:never-pushed")
     qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
     dialog.reject()

@@ -30,7 +30,13 @@ from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
 from spyglass.core.errors import as_clause
 from spyglass.core.platform import Platform, best_match, host_platform
-from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
+from spyglass.core.reference import (
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+)
 from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
 from spyglass.core.units import duration_text
@@ -774,17 +780,32 @@ class CopyDialog(QDialog):
         written = self._written_digest()
         dropped = (", and that image is no longer listed in the layout"
                    if isinstance(name, OCIName) else "")
+        # the name quoted and called what it is: a tag such as 1 or 2.0 first in the
+        # sentence read as a count ("1 there names this very image already")
+        what = f'The tag "{tag}"' if isinstance(name, DockerName) else f'The name "{tag}"'
         if written is not None and digest == written:
-            said = f"{tag} there names this very image already."
+            said = f"{what} there names this very image already: {self._held_clause(name)}"
         elif written is not None:
-            said = (f"{tag} there names another image now ({short_digest(digest)}); the copy "
-                    f"gives the name to this one{dropped}.")
+            said = (f"{what} there names another image now ({short_digest(digest)}); the "
+                    f"copy gives the name to this one{dropped}.")
         else:
-            said = (f"{tag} there names an image now ({short_digest(digest)}); the copy gives "
-                    f"the name to the one it writes{dropped}.")
+            said = (f"{what} there names an image now ({short_digest(digest)}); the copy "
+                    f"gives the name to the one it writes{dropped}.")
         self.named_note.setText(said)
         self.named_note.show()
         self._fit()
+
+    def _held_clause(self, name: ImageName | None) -> str:
+        """What a copy onto a name that names this very image already will write: into a
+        registry, nothing of the image (what is attached to it goes along where the
+        registry lacks it); into a layout, no blob again (its blobs are there: the index
+        lists the image)."""
+        if not isinstance(name, DockerName):
+            return "none of its blobs will be copied again."
+        if self.signatures_box.isChecked():
+            return ("nothing of it will be written, only what is attached to it that the "
+                    "registry does not have yet.")
+        return "nothing will be written."
 
     def _written_digest(self) -> Digest | None:
         """The digest the copy writes as the dialog stands, where it is the source's own:
