@@ -434,9 +434,15 @@ def test_a_path_with_a_quote_in_it_is_taken_as_it_is(
     ("'/srv/tools.tar",
      "The ' at character 1 of \"'/srv/tools.tar\" is not closed: a name in quotes ends "
      "with the quote it starts with."),
+    # quoted once, as pasted; and single quotes would have kept $HOME as it is written
     ('"$HOME/tools.tar"',
-     '""$HOME/tools.tar"" has a $ in double quotes, which a shell would replace: put it '
-     "in single quotes."),
+     '"$HOME/tools.tar" has a $ in double quotes, which a shell would replace, and this '
+     "field does not: write the path itself (where $ is part of the name, not a variable, "
+     "put it in single quotes)."),
+    # not "expected TRANSPORT:REFERENCE"
+    ("$HOME/tools.tar",
+     '"$HOME/tools.tar" has $HOME, a variable a shell would replace and this field does '
+     "not: write the path itself."),
 ])
 def test_copy_image_says_what_was_typed_is_wrong(
         qtbot: QtBot, window: MainWindow, text: str, sentence: str) -> None:

@@ -10,6 +10,7 @@ as skopeo and ``ls -b`` do.
 from __future__ import annotations
 
 import codecs
+import re
 import string
 import unicodedata
 from typing import Final
@@ -222,11 +223,11 @@ def shell_unquoted(text: str) -> str | None:
                 out += b"\\"
                 at += 1
         elif char in _WORD_ENDS:
-            raise NotOneWord("words", f'"{visible(text)}" is several words to a shell, '
+            raise NotOneWord("words", f"{quoted_once(text)} is several words to a shell, "
                              "not one name.")
         elif char in _EXPANDED and not (char == "$" and text[at + 1:at + 2] in ("", " ")):
-            raise NotOneWord("expanded", f'"{visible(text)}" has {_EXPANDED[char]} outside '
-                             "quotes, which a shell would replace: put it in quotes.")
+            raise NotOneWord("expanded", f"{quoted_once(text)} has {_EXPANDED[char]} outside "
+                             f"quotes, which a shell would replace{_not_here(char)}")
         else:
             out += as_given(char)
             at += 1
@@ -247,17 +248,55 @@ def _double_quoted(text: str, at: int, out: bytearray) -> int:
             at += 2
             continue
         if char in "$`":
-            raise NotOneWord("expanded", f'"{visible(text)}" has {_EXPANDED[char]} in '
-                             "double quotes, which a shell would replace: put it in "
-                             "single quotes.")
+            raise NotOneWord("expanded", f"{quoted_once(text)} has {_EXPANDED[char]} in "
+                             f"double quotes, which a shell would replace{_not_here(char)}")
         out += as_given(char)
         at += 1
     raise _unclosed(text, start)
 
 
+def _not_here(char: str) -> str:
+    """The end of the sentence about ``char``, which a shell would replace: a variable or
+    a command is not replaced here either, so the path itself is what to write (a single
+    quote would keep it as it is written); a pattern goes in quotes."""
+    if char in "$`":
+        what = "a variable" if char == "$" else "a command"
+        return (f", and this field does not: write the path itself (where {char} is part of "
+                f"the name, not {what}, put it in single quotes).")
+    return ": put it in quotes."
+
+
+_VARIABLE: Final = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*:)?(\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*))")
+"""A shell variable at the start of a name, or of its path after a transport."""
+
+
+def unexpanded_variable(text: str) -> str:
+    """What to say of a name that starts with a shell variable, not in quotes
+    (``$HOME/x``, ``oci:${HOME}/x``), which a shell would have replaced: "" for any other
+    name. (A name that does not start with one may hold a ``$`` of its own.)"""
+    found = _VARIABLE.match(text)
+    if found is None:
+        return ""
+    return (f"{quoted_once(text)} has {found[1]}, a variable a shell would replace and this "
+            "field does not: write the path itself.")
+
+
+def quoted_once(text: str) -> str:
+    """``text`` (:func:`visible`) in double quotes for a sentence, unless it is in double
+    quotes already (a name pasted as ``"$HOME/x"`` is not shown as ``""$HOME/x""``); in
+    single quotes when it holds a double quote and no single one."""
+    shown = visible(text)
+    if len(shown) >= 2 and shown[0] == shown[-1] == '"':
+        return shown
+    if '"' in shown and "'" not in shown:
+        return f"'{shown}'"
+    return f'"{shown}"'
+
+
 def _unclosed(text: str, at: int) -> NotOneWord:
     quote = "$'" if text.startswith("$'", at) else text[at]
-    return NotOneWord("unclosed", f'The {quote} at character {at + 1} of "{visible(text)}" '
+    return NotOneWord("unclosed", f"The {quote} at character {at + 1} of {quoted_once(text)} "
                       "is not closed: a name in quotes ends with the quote it starts with.")
 
 
@@ -304,5 +343,5 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-__all__ = ["AS_GIVEN", "LINES", "TABS", "NotOneWord", "as_given", "joins", "shell_quoted",
-           "shell_unquoted", "visible"]
+__all__ = ["AS_GIVEN", "LINES", "TABS", "NotOneWord", "as_given", "joins", "quoted_once",
+           "shell_quoted", "shell_unquoted", "unexpanded_variable", "visible"]

@@ -62,7 +62,7 @@ from spyglass.core.reference import (
 )
 from spyglass.core.referrers import buildkit_attestation_subject
 from spyglass.core.settings import normalize_location
-from spyglass.core.text import NotOneWord, shell_unquoted
+from spyglass.core.text import NotOneWord, shell_unquoted, unexpanded_variable
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -337,6 +337,8 @@ def pasted_name(text: str) -> tuple[str, str]:
         unquoted = None  # (a quote in a name)
     if unquoted is not None:
         name = unquoted  # as it is: a space or a line break it ends in is the name's
+    elif said := unexpanded_variable(name):
+        return "", said
     if is_file_url(name):
         path = local_path(name)
         if path is None:

@@ -8,7 +8,15 @@ import random
 import pytest
 
 from spyglass.cli import terminal_safe
-from spyglass.core.text import NotOneWord, as_given, shell_quoted, shell_unquoted, visible
+from spyglass.core.text import (
+    NotOneWord,
+    as_given,
+    quoted_once,
+    shell_quoted,
+    shell_unquoted,
+    unexpanded_variable,
+    visible,
+)
 
 
 def test_a_byte_that_was_not_utf8_is_shown_as_that_byte() -> None:
@@ -130,6 +138,39 @@ def test_what_is_not_one_word_is_said(text: str, kind: str, said: str) -> None:
         shell_unquoted(text)
     assert raised.value.kind == kind
     assert said in str(raised.value)
+
+
+def test_what_is_said_quotes_the_text_once() -> None:
+    """A name pasted in double quotes was shown in a second pair (""$HOME/x"")."""
+    assert quoted_once('"$HOME/x"') == '"$HOME/x"'
+    assert quoted_once('"/x/a') == "'\"/x/a'"
+    assert quoted_once("'a' 'b'") == "\"'a' 'b'\""
+    assert quoted_once("/x/y") == '"/x/y"'
+    with pytest.raises(NotOneWord) as raised:
+        shell_unquoted('"$HOME/x"')
+    assert str(raised.value).startswith('"$HOME/x" has a $ in double quotes')
+
+
+def test_a_variable_is_not_advised_into_single_quotes() -> None:
+    """Single quotes keep $HOME as it is written, which is not the path meant."""
+    for text, char in (('"$HOME/x"', "$"), ("'/x/'$HOME", "$"), ('"`pwd`/x"', "`")):
+        with pytest.raises(NotOneWord) as raised:
+            shell_unquoted(text)
+        assert "and this field does not: write the path itself (where " \
+            f"{char} is part of the name" in str(raised.value)
+    with pytest.raises(NotOneWord) as raised:
+        shell_unquoted("'/x/'*")
+    assert str(raised.value).endswith("which a shell would replace: put it in quotes.")
+
+
+def test_a_name_that_starts_with_a_variable_says_it_is_not_replaced() -> None:
+    assert unexpanded_variable("$HOME/x") == (
+        '"$HOME/x" has $HOME, a variable a shell would replace and this field does not: '
+        "write the path itself.")
+    assert "has ${XDG_DATA_HOME}, a variable" in unexpanded_variable("${XDG_DATA_HOME}/x")
+    assert "has $HOME, a variable" in unexpanded_variable("oci:$HOME/x:tag")
+    for name in ("/srv/a$b", "$ 5", "$5/x", "registry.example/app:1", "oci:/x/$HOME"):
+        assert unexpanded_variable(name) == "", name
 
 
 def test_a_name_that_would_be_read_as_quoting_is_quoted() -> None:
