@@ -90,8 +90,38 @@ def _window_paths(given: Sequence[str]) -> bool:
     if not any(Path(arg).exists() for arg in args):
         return False
     # a command given where a folder of its name is (spyglass copy A B beside ./copy)
-    return not any(isinstance(action, argparse._SubParsersAction) and args[0] in action.choices
-                   for action in build_parser()._actions)
+    return not _is_command(args[0])
+
+
+def _urls_as_paths(args: Sequence[str]) -> list[str]:
+    """``args`` with each ``file:`` URL of this machine as the path it names (``spyglass
+    file:///srv/layout`` opens the window as ``spyglass /srv/layout`` does); any other
+    word as it is. Asked only whether the window opens: a command reads its own."""
+    from spyglass.core.fileurl import is_file_url, local_path
+
+    return [(local_path(arg) or arg) if is_file_url(arg) else arg for arg in args]
+
+
+def _url_refused(args: Sequence[str]) -> str | None:
+    """Why a ``file:`` URL given for the window names no path of this machine (another
+    machine's, a user's), as :func:`~spyglass.core.fileurl.not_local` says it; None where
+    none does, or where a command is given (which reads its own words)."""
+    from spyglass.core.fileurl import is_file_url, local_path, not_local
+    from spyglass.window_args import without_qt_options
+
+    words = without_qt_options(list(args))
+    if not words or _is_command(words[0]):
+        return None
+    for word in words:
+        if is_file_url(word) and local_path(word) is None:
+            return (not_local(word) or "").removesuffix(".")  # (the parser ends it)
+    return None
+
+
+def _is_command(word: str) -> bool:
+    """Whether ``word`` names one of the commands (``copy``, ``inspect``, …)."""
+    return any(isinstance(action, argparse._SubParsersAction) and word in action.choices
+               for action in build_parser()._actions)
 
 
 def _missing_beside_a_path(args: Sequence[str]) -> str | None:
@@ -100,8 +130,7 @@ def _missing_beside_a_path(args: Sequence[str]) -> str | None:
     command."""
     if len(args) < 2 or not Path(args[0]).exists() or any(a.startswith("-") for a in args):
         return None
-    if any(isinstance(action, argparse._SubParsersAction) and args[0] in action.choices
-           for action in build_parser()._actions):
+    if _is_command(args[0]):
         return None
     missing = [arg for arg in args if not Path(arg).exists()]
     if any(arg.startswith(_TRANSPORT_PREFIXES) for arg in missing):
@@ -145,16 +174,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (OSError, ValueError):
                 pass
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if _window_paths(args_list):
-        return _open_window(args_list)
+    paths = _urls_as_paths(args_list)
+    if _window_paths(paths):
+        return _open_window(paths)
     parser = build_parser()
+    if (refused := _url_refused(args_list)) is not None:
+        parser.error(refused)
     word = args_list[0] if len(args_list) == 1 else ""
-    if len(args_list) > 1 and all(_given_as_path(arg) for arg in args_list):
+    if len(args_list) > 1 and all(_given_as_path(arg) for arg in paths):
         word = args_list[0]  # paths, none of them there
     if word.startswith(_TRANSPORT_PREFIXES) and word.split(":", 1)[1].strip("/"):
         parser.error(f'"{word}" names an image, and the window opens on a path alone; say '
                      f"what to do with the image, such as spyglass inspect {word}, or "
                      f"spyglass copy {word} DESTINATION")
+    if word and word != paths[0]:  # a file: URL of this machine, no file there
+        parser.error(f'"{word}" names the path "{paths[0]}", which does not exist; expected '
+                     "a COMMAND, or a layout folder or archive to open in the window")
     if _looks_like_a_path(word):
         parser.error(f'the path "{word}" does not exist; expected a COMMAND, or a layout '
                      "folder or archive to open in the window")
@@ -409,7 +444,7 @@ def run() -> NoReturn:
     the ordinary way.
     """
     args = sys.argv[1:]
-    if _window_paths(args):
+    if _window_paths(_urls_as_paths(args)):
         sys.exit(main(args))
     code = main(args)
     try:

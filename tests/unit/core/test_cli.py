@@ -15,6 +15,7 @@ import pytest
 from spyglass import __version__
 from spyglass.cli import EXIT_ERROR, main
 from spyglass.core.digest import Digest
+from spyglass.core.fileurl import file_url
 from tests.helpers.imagebuild import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -310,6 +311,35 @@ def test_several_paths_open_the_window_on_each(
     assert main(["layout", "app.tar", "./gone"]) == 0
     assert windows_opened == [[str(folder), str(archive)], [str(gone), str(folder), str(archive)],
                               ["layout", "app.tar", "./gone"]]
+
+
+def test_a_file_url_of_this_machine_opens_the_window_as_its_path(
+        tmp_path: Path, windows_opened: list[list[str]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``spyglass file:///PATH`` said "The path "file:///PATH" does not exist", where the
+    Copy dialog takes such a URL: it opens the window on the path it names; another
+    machine's is refused with the sentence that says so, and one naming no file is said
+    as the path it names."""
+    folder = tmp_path / "my layout é"
+    folder.mkdir()
+    url = file_url(folder)
+    assert "%20" in url
+    assert main([url]) == 0
+    assert main([url.replace("file://", "file://localhost"), "-reverse"]) == 0
+    assert windows_opened == [[str(folder)], [str(folder), "-reverse"]]
+    for args, said in [
+        (["file://otherhost/srv/layout"],
+         '"file://otherhost/srv/layout" names a file of another machine (otherhost): only '
+         "files of this one can be read."),
+        ([file_url(tmp_path / "gone")],
+         f'"{file_url(tmp_path / "gone")}" names the path "{tmp_path / "gone"}", which does '
+         "not exist; expected a COMMAND, or a layout folder or archive to open in the window."),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == f"spyglass: {said}", args
+    assert len(windows_opened) == 2
 
 
 def test_qt_s_own_options_open_the_window_and_go_to_qt(
