@@ -205,8 +205,28 @@ def test_signatures_tab_lists_decodes_and_verifies(
     assert page.badge.isHidden()
     part = sbom.children[0]
     assert isinstance(part, PartRow)
+    # the referrer's manifest and its one part, each said as such: "Media type" and
+    # "Size" came twice, the manifest's and the part's, with nothing to tell them apart
+    labels = [label for label, _value in page.detail_rows]
+    assert len(labels) == len(set(labels)), labels
+    descriptor = sbom.content.attachment.descriptor
+    assert descriptor is not None
+    assert rows["Manifest digest"] == str(descriptor.digest)
+    assert rows["Manifest media type"] == descriptor.media_type
+    assert rows["Manifest size"] == f"{descriptor.size} bytes"
+    assert rows["Part media type"] == SBOM_TYPE
+    assert rows["Part size"] == f"{part.part.size} bytes"
+    assert descriptor.size != part.part.size
+    assert "Media type" not in rows and "Size" not in rows
     page.select(part)
-    assert dict(page.detail_rows)["Media type"] == SBOM_TYPE
+    rows = dict(page.detail_rows)
+    assert rows["Part media type"] == SBOM_TYPE and rows["Part size"] == f"{part.part.size} bytes"
+    assert "Media type" not in rows and "Size" not in rows and "Manifest size" not in rows
+    # a cosign signature: the manifest its payload signs is not the attachment's own
+    page.select(signature)
+    rows = dict(page.detail_rows)
+    assert rows["Signed manifest digest"] != rows["Manifest digest"]
+    assert "Part size" in rows and "Manifest size" in rows and "Size" not in rows
 
     # Verify with the right key, a wrong one, and a file that is no key
     page.select(signature)

@@ -249,4 +249,4 @@ def test_signature_details_take_the_colours_of_a_palette_changed_while_they_show
         assert text_before not in colours_read(html, base_of(page.details))
 
     qtbot.waitUntil(written_again)
-    assert "Digest" in dict(page.detail_rows)
+    assert "Manifest digest" in dict(page.detail_rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, Final
@@ -465,9 +466,11 @@ class SignaturesPage(QWidget):
             rows.append(("Found as", attachment.found))
             if attachment.artifact_type:
                 rows.append(("Artifact type", attachment.artifact_type))
-            if attachment.descriptor is not None:
-                rows.append(("Digest", str(attachment.descriptor.digest)))
-                rows.append(("Size", _size(attachment.descriptor.size)))
+            if attachment.descriptor is not None:  # (its manifest; a part is a blob of it)
+                manifest = attachment.descriptor
+                rows.append(("Manifest digest", str(manifest.digest)))
+                rows.append(("Manifest media type", manifest.media_type or "—"))
+                rows.append(("Manifest size", _size(manifest.size)))
             if attachment.created:
                 rows.append(("Created", format_timestamp(attachment.created)))
             rows.append(("Attached to", f"{row.parent.subject.label} ({attachment.subject})"))
@@ -498,15 +501,14 @@ class SignaturesPage(QWidget):
     @staticmethod
     def _part_rows(part: AttachedPart, image: Digest, rows: list[tuple[str, str]],
                    errors: list[str]) -> None:
-        rows.append(("Media type", part.media_type or "—"))
-        if not any(label == "Size" for label, _ in rows):
-            rows.append(("Size", _size(part.size)))
+        rows.append(("Part media type", part.media_type or "—"))
+        rows.append(("Part size", _size(part.size)))
         decoded = part.decoded
         if decoded is not None:
             names = decoded.names_image(image)
             rows.append(("Names this image",
                          "—" if names is None else "yes" if names else "no"))
-            rows.extend(decoded.fields)
+            rows.extend(_part_fields(decoded.fields))
             if decoded.certificate is not None:
                 rows.extend(r for r in decoded.certificate.fields() if r not in rows)
         if part.error:
@@ -612,6 +614,23 @@ class SignaturesPage(QWidget):
         if self.selected_row() is not None:
             self._show_outcome()
         emit(self.verified, outcome)
+
+
+PART_FIELDS: Final[dict[str, str | None]] = {
+    "Media type": None, "Size": None, "Manifest digest": "Signed manifest digest"}
+"""What the detail grid calls a decoded part's fields that it would not tell apart from
+the attachment's manifest: its media type and size (said already, as the part's: each
+kind decodes them from the part itself), and the manifest digest a signature names."""
+
+
+def _part_fields(fields: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A decoded part's fields as the detail grid shows them (:data:`PART_FIELDS`)."""
+    shown = []
+    for label, value in fields:
+        named = PART_FIELDS.get(label, label)
+        if named is not None:
+            shown.append((named, value))
+    return shown
 
 
 def _size(size: int) -> str:
