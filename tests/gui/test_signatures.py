@@ -414,7 +414,11 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     # hidden by default, in the page and in the tree; the count says so
     assert page.tag_texts() == ["1.0", "2.0", "latest"]
     assert page.attachments_box.isVisible() and not page.attachments_box.isChecked()
-    assert page.count.text() == "5 tags · 2 hidden"
+    # the header and the count say the tags the list shows, the hidden ones apart: the
+    # header said "5 tags" beside a list of three
+    assert page.count.text() == "3 tags · 2 hidden"
+    assert page.header.subtitle.text() == (
+        f"{host}  ·  3 tags (and 2 signature and referrer tags, hidden)")
     tree = registries.tree
     hidden = {model.data(model.index(r, 0, repo), TAG_ROLE)
               for r in range(model.rowCount(repo)) if tree.isRowHidden(r, repo)}
@@ -442,6 +446,7 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     assert window.settings.show_attachment_tags  # kept for the next start
     assert set(page.tag_texts()) == set(every)
     assert page.count.text() == "5 tags"
+    assert page.header.subtitle.text() == f"{host}  ·  5 tags"
     assert not any(tree.isRowHidden(r, repo) for r in range(model.rowCount(repo)))
     qtbot.mouseClick(page.attachments_box, Qt.MouseButton.LeftButton)
     assert not window.settings.show_attachment_tags

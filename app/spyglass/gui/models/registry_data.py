@@ -231,15 +231,23 @@ def registry_summary(node: RegistryNode) -> str:
     return text[:1].upper() + text[1:]
 
 
-def tags_summary(node: RepositoryNode) -> str:
-    """``14 tags``, ``1,000 tags so far…``, or what is wrong."""
+def tags_summary(node: RepositoryNode, *, hidden: int = 0) -> str:
+    """``14 tags``, ``1,000 tags so far…``, or what is wrong. With ``hidden`` signature
+    and referrer tags left out of the list, the tags it shows, and those apart:
+    ``1 tag (and 2 signature and referrer tags, hidden)``."""
     count = len(node.by_name)
     if node.state is LoadState.FAILED:
         return node.error or "The tags could not be listed."
     if node.state is LoadState.PENDING:
         return "Tags not listed yet."
-    noun = f"{count:,} tag{'s' if count != 1 else ''}"
-    return noun if node.done else f"{noun} so far…"
+    shown = count - hidden
+    noun = f"{shown:,} tag{'s' if shown != 1 else ''}"
+    if not node.done:
+        noun += " so far…"
+    if hidden:
+        noun += (f" (and {hidden:,} signature and referrer tag{'s' if hidden != 1 else ''}, "
+                 "hidden)")
+    return noun
 
 
 _ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,

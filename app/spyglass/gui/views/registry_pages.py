@@ -605,7 +605,10 @@ class RepositoryPage(_RootedPage):
         if node is None:
             return
         loading = node.state in (LoadState.PENDING, LoadState.LOADING)
-        summary = tags_summary(node) if node.state is not LoadState.FAILED \
+        # what the table can show is counted, the hidden tags apart ("3 tags" beside a
+        # table of one and "3 tags · 2 hidden" read as a contradiction)
+        hidden = 0 if self.proxy.show_attachments else node.attachment_tags
+        summary = tags_summary(node, hidden=hidden) if node.state is not LoadState.FAILED \
             else "the tags could not be listed"
         self.header.set(icons.repository_icon(), node.name,
                         f"{node.parent.host}  ·  {summary}", busy=loading)
@@ -639,8 +642,8 @@ class RepositoryPage(_RootedPage):
         self.hint.setVisible(bool(count))  # how to open a tag, while there are tags to open
         self.attachments_box.setVisible(node.attachment_tags > 0)
         shown = self.proxy.rowCount(self.table.rootIndex())
-        noun = f"{count:,} tag{'s' if count != 1 else ''}"
-        hidden = 0 if self.proxy.show_attachments else node.attachment_tags
+        showable = count - hidden
+        noun = f"{showable:,} tag{'s' if showable != 1 else ''}"
         if not count:
             noun = ""
         elif self.proxy.filter_text:
