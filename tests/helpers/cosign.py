@@ -416,6 +416,20 @@ def _der_utf8(raw: bytes) -> bytes:
 # --------------------------------------------------------------------------- layouts
 
 
+def add_cosign_signature(builder: LayoutBuilder, digest: str,
+                         key: PrivateKey | None = None) -> PrivateKey:
+    """Sign the manifest ``digest`` of ``builder``'s layout as ``cosign sign`` does: a
+    ``.sig`` manifest of one simple-signing layer, tagged ``sha256-<hex>.sig``; the key."""
+    key = key or generate_key()
+    layer = signature_layer(simple_signing_payload("example.com/app", digest), key)
+    manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE, layer[1])])
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)},
+                cosign_tag(digest, "sig"))
+    return key
+
+
 def signed_layout(root: Path, *, notation: bool = False) -> tuple[str, bytes]:
     """An image ``app`` with a cosign ``.sig`` ref and an SBOM referrer (or a Notary v2
     signature referrer); returns the image digest and the cosign public key."""
@@ -423,15 +437,7 @@ def signed_layout(root: Path, *, notation: bool = False) -> tuple[str, bytes]:
     image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
     builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
     digest = image["digest"]
-    key = generate_key()
-    payload = simple_signing_payload("example.com/app", digest)
-    layer = signature_layer(payload, key)
-    manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE,
-                                               layer[1])])
-    for blob in blobs.values():
-        builder.add_blob(blob)
-    sig = builder.add_blob(manifest)
-    builder.tag({"mediaType": OCI_MANIFEST, **sig}, cosign_tag(digest, "sig"))
+    key = add_cosign_signature(builder, digest)
     empty = builder.add_blob(b"{}")
     content = b'{"spdxVersion":"SPDX-2.3"}' if not notation else b'{"payload":"x"}'
     part = builder.add_blob(content)

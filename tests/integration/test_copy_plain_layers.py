@@ -24,14 +24,7 @@ from spyglass.core.copy import CopyOptions, copy_image, plan_copy
 from spyglass.core.errors import SpyglassError
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers import require_tool
-from tests.helpers.cosign import (
-    SIMPLESIGNING_MEDIA_TYPE,
-    cosign_manifest,
-    cosign_tag,
-    generate_key,
-    signature_layer,
-    simple_signing_payload,
-)
+from tests.helpers.cosign import add_cosign_signature, cosign_tag
 from tests.helpers.imagebuild import (
     OCI_LAYER,
     OCI_LAYER_GZIP,
@@ -55,13 +48,7 @@ def plain_layout(root: Path, *, signed: bool = False) -> str:
     image = builder.add_image(ImageSpec(layers=PLAIN_LAYERS))
     builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
     if signed:
-        key = generate_key()
-        layer = signature_layer(simple_signing_payload("example.com/app", image["digest"]), key)
-        manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE, layer[1])])
-        for blob in blobs.values():
-            builder.add_blob(blob)
-        builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)},
-                    cosign_tag(image["digest"], "sig"))
+        add_cosign_signature(builder, image["digest"])
     return str(image["digest"])
 
 
@@ -649,12 +636,7 @@ def test_a_layer_labelled_tar_that_is_gzip_is_read_as_gzip(tmp_path: Path) -> No
     assert not any("compressed with gzip" in note for note in plan.notes), plan.notes
     # signed: kept as it is (a new digest would lose the signature), and said so
     image = json.loads((root / "index.json").read_bytes())["manifests"][0]["digest"]
-    payload, signature = signature_layer(simple_signing_payload("example.com/app", image),
-                                         generate_key())
-    signed, blobs = cosign_manifest([(payload, SIMPLESIGNING_MEDIA_TYPE, signature)])
-    for blob in blobs.values():
-        builder.add_blob(blob)
-    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(signed)}, cosign_tag(image, "sig"))
+    add_cosign_signature(builder, image)
     plan = plan_copy(open_source(f"oci:{root}:app"),
                      open_destination(f"oci:{tmp_path / 'p2'}:1"))
     assert not any(instance.changes for instance in plan.instances)

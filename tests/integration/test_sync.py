@@ -625,27 +625,12 @@ def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
     """Without --all, one image of a signed list is copied: the list's signature comes
     along with nothing (its subject is not written), so it is copied whole after the
     others, and the summary counts it as such, not as carried (it said 1 carried)."""
-    from tests.helpers.cosign import (
-        OCI_MANIFEST,
-        SIMPLESIGNING_MEDIA_TYPE,
-        cosign_manifest,
-        cosign_tag,
-        generate_key,
-        signature_layer,
-        simple_signing_payload,
-    )
+    from tests.helpers.cosign import add_cosign_signature, cosign_tag
     from tests.helpers.imagebuild import LayoutBuilder, multi_platform_layout
 
     root = tmp_path / "layout"
     listed = multi_platform_layout(root, ref="v1")
-    builder = LayoutBuilder(root)
-    payload = simple_signing_payload("example.com/app", listed["digest"])
-    layer = signature_layer(payload, generate_key())
-    manifest, blobs = cosign_manifest([(layer[0], SIMPLESIGNING_MEDIA_TYPE, layer[1])])
-    for blob in blobs.values():
-        builder.add_blob(blob)
-    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)},
-                cosign_tag(listed["digest"], "sig"))
+    add_cosign_signature(LayoutBuilder(root), listed["digest"])
     source = make_registry()
     tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
     pushed = spyglass("copy", "-q", "--all", *tls, f"oci:{root}:v1",
