@@ -127,3 +127,31 @@ def test_right_to_left_overview_values_sit_beside_their_names(
     assert "align='left'" not in labels and "align='right'" in labels
     # (the keys on the right: each row's value cell comes first)
     assert labels.index("The demo image") < labels.index("org.opencontainers.image.desc")
+
+
+@pytest.mark.parametrize("direction", [Qt.LayoutDirection.LeftToRight,
+                                       Qt.LayoutDirection.RightToLeft])
+def test_a_share_bar_fills_from_the_start_of_the_line(
+        qapp: QApplication, direction: Qt.LayoutDirection) -> None:
+    """The Layers "Share" bars filled from the left right to left too, their percentage
+    drawn over the fill's start."""
+    from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItemModel
+
+    from spyglass.gui.views.delegates import SHARE_ROLE, ShareBarDelegate
+
+    model = QStandardItemModel(1, 1)
+    item = QStandardItem("")
+    item.setData(0.3, SHARE_ROLE)
+    model.setItem(0, 0, item)
+    image = QImage(200, 24, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 200, 24)
+    option.direction = direction
+    option.palette = qapp.palette()
+    painter = QPainter(image)
+    ShareBarDelegate().paint(painter, option, model.index(0, 0))
+    painter.end()
+    start, far = (12, 188) if direction == Qt.LayoutDirection.LeftToRight else (188, 12)
+    filled, empty = image.pixelColor(start, 12), image.pixelColor(far, 12)
+    assert filled.lightness() < empty.lightness() - 30, (filled.name(), empty.name())

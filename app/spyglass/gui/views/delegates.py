@@ -85,13 +85,17 @@ class ShareBarDelegate(DataDelegate):
         if share > 0:
             filled = QRectF(rect)
             filled.setWidth(max(3.0, rect.width() * min(share, 1.0)))
+            if opt.direction == Qt.LayoutDirection.RightToLeft:  # (filled from the right)
+                filled.moveRight(rect.right())
             painter.setBrush(bar)
             painter.drawRoundedRect(filled, 3, 3)
         painter.setPen(palette.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
         painter.setFont(opt.font)
+        # the percentage at the bar's far end: the left one, right to left
+        end = QStyle.visualAlignment(opt.direction, Qt.AlignmentFlag.AlignRight)
         painter.drawText(rect.adjusted(4, 0, -4, 0),
-                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+                         int(end | Qt.AlignmentFlag.AlignVCenter), text)
         painter.restore()
 
     def sizeHint(
