@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import stat
 import sys
@@ -334,16 +335,50 @@ def _write_digestfile(path: Path, text: str) -> None:
     no regular one is written straight (a rename would replace it)."""
     from spyglass.core.transports.files import replace_file
 
-    target = Path(os.path.realpath(path))  # a link to the file stays a link
     try:
-        found = os.stat(target)
+        found = os.stat(path)  # (what the name leads to, as given)
     except FileNotFoundError:
         found = None
-    if found is not None and not stat.S_ISREG(found.st_mode):
-        with open(target, "w", encoding="ascii") as out:
+    # /dev/stdout leads through /proc/self/fd to whatever the shell opened, a file too:
+    # renamed over, what the shell wrote there before and after would be lost
+    given = os.path.abspath(path)
+    if (fd := _standard_stream(given)) is not None:
+        # one of this process's own: written through it, where the shell's writes before
+        # and after go too (opened anew, it would start where the shell did)
+        if fd == 1:
+            sys.stdout.flush()
+        os.write(fd, text.encode("ascii"))
+        return
+    if given.startswith(("/dev/", "/proc/")) or (
+            found is not None and not stat.S_ISREG(found.st_mode)):
+        with open(path, "a", encoding="ascii") as out:  # (a pipe, a device: not cut)
             out.write(text)
         return
-    replace_file(target, text.encode("ascii"))
+    target = Path(os.path.realpath(path))  # a link to the file stays a link
+    try:
+        replace_file(target, text.encode("ascii"))
+    except TransportError as exc:
+        cause = exc.__cause__
+        if not (found is not None and isinstance(cause, OSError)
+                and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+                and os.access(target, os.W_OK)):
+            raise
+        # a folder that takes no new file, and a file there that may be written: written in
+        # place, as skopeo writes it
+        with open(target, "w", encoding="ascii") as out:
+            out.write(text)
+
+
+def _standard_stream(path: str) -> int | None:
+    """The descriptor ``path`` names of this process's own (``/dev/stdout``,
+    ``/dev/fd/N``, ``/proc/self/fd/N``), or None."""
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(path)
+    if named is not None:
+        return named
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if path.startswith(prefix) and path[len(prefix):].isdigit():
+            return int(path[len(prefix):])
+    return None
 
 
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:

@@ -199,8 +199,12 @@ class Reporter:
                 if event.held:  # (its blobs are not each said to be there)
                     self._held.add(label)
                     there = "the destination has this very image already"
+                    if event.plan.attachments:  # (what of those it lacks is written)
+                        there += ("; what is attached to it goes along where the "
+                                  "destination lacks it")
                     self._line(f"Copying {label}: {there}" if label
-                               else f"Nothing to copy: {there}")
+                               else f"Nothing to copy: {there}" if not event.plan.attachments
+                               else f"{there[:1].upper()}{there[1:]}")
                 else:
                     self._line(f"Copying {label}: {what}" if label else f"Copying {what}")
                 from spyglass.core.copy_attachments import describe_attachments

@@ -595,6 +595,60 @@ def test_a_digestfile_that_is_a_pipe_is_written_into_not_replaced(
     assert read and read[0].startswith("sha256:")
 
 
+def test_a_digestfile_of_dev_stdout_goes_into_what_the_shell_opened(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """/dev/stdout leads to the file a shell redirected to: written there, not renamed
+    over it (what the shell wrote before and after went to a file no longer named)."""
+    import subprocess
+    import sys
+
+    root, _ = layout
+    out = tmp_path / "out.txt"
+    with open(out, "w") as shell:
+        shell.write("header\n")
+        shell.flush()
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "copy", "-q", "--digestfile", "/dev/stdout",
+             f"oci:{root}:latest", f"oci:{tmp_path / 'copy'}:v1"],
+            stdout=shell, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3] / "app")})
+        shell.write("\ntrailer\n")
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "header" and lines[1].startswith("sha256:") and lines[-1] == "trailer"
+
+
+def test_a_digestfile_there_in_a_folder_that_takes_no_new_file_is_written_in_place(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file the user may write, in a folder they may not (made ready by someone else;
+    here: a folder refusing a temporary file, as one that is not the user's does):
+    written in place, as skopeo writes it, where the copy ran and then failed for want
+    of a temporary file beside it."""
+    import errno
+
+    from spyglass.core.transports import files
+
+    root, index = layout
+    digestfile = tmp_path / "ro" / "digest"
+    digestfile.parent.mkdir()
+    digestfile.write_text("stale")
+    create = files.TempFiles.create
+
+    def refused(self: files.TempFiles, *args: Any, **kwargs: Any) -> Any:
+        if self.folder == digestfile.parent:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return create(self, *args, **kwargs)
+
+    monkeypatch.setattr(files.TempFiles, "create", refused)
+    assert main(["copy", "-q", "--all", "--digestfile", str(digestfile),
+                 f"oci:{root}:latest", f"oci:{tmp_path / 'copy'}:v1"]) == 0, \
+        capsys.readouterr().err
+    assert digestfile.read_text() == str(index["digest"])
+
+
 def test_usage_errors_and_notes_write_control_characters_as_escapes(
         capsys: pytest.CaptureFixture[str]) -> None:
     from spyglass.cli.common import note

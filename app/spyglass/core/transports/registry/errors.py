@@ -117,9 +117,11 @@ def _detail_text(detail: object) -> str:
         if not isinstance(enclosed, dict):
             return ""
         number, op, path = enclosed.get("Err"), enclosed.get("Op"), enclosed.get("Path")
-        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+        if isinstance(number, int) and not isinstance(number, bool) and 0 < number < 4096:
             reason = os.strerror(number)
             reason = reason[:1].lower() + reason[1:]  # as Go's syscall.Errno says it
+        elif isinstance(number, int) and not isinstance(number, bool) and number > 0:
+            reason = f"errno {number}"  # (no system's: os.strerror would overflow)
         elif isinstance(number, str):
             reason = number
         else:

@@ -1032,13 +1032,28 @@ STORAGE_FULL = ("the registry's storage is full (no space left on device), which
                 "administrator has to free.")
 
 
-def driver_error(path: str) -> httpx.Response:
+def driver_error(path: str, number: int = 28) -> httpx.Response:
     """distribution 2.8's answer when its filesystem driver meets ENOSPC: the detail is
     the driver's error object, a Go ``*PathError`` with ``Err: 28`` inside."""
     return httpx.Response(500, json={"errors": [{
         "code": "UNKNOWN", "message": "unknown error",
         "detail": {"DriverName": "filesystem",
-                   "Enclosed": {"Op": "write", "Path": path, "Err": 28}}}]})
+                   "Enclosed": {"Op": "write", "Path": path, "Err": number}}}]})
+
+
+def test_a_driver_error_number_no_system_has_is_said_as_a_number(make_client) -> None:
+    """os.strerror overflowed on 2**31: the registry's answer became an OverflowError."""
+    fake = FakeUploads()
+
+    def odd(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return driver_error(f"{STORE}/team/app/_uploads/x/startedat", 2**31)
+        return fake(request)
+
+    client, _seen = make_client(odd)
+    with pytest.raises(RegistryError) as caught:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert f"startedat: errno {2**31})" in str(caught.value), str(caught.value)
 
 
 def test_a_registry_with_full_storage_says_so_when_asked_for_an_upload(make_client) -> None:
