@@ -102,19 +102,32 @@ def make_room(blobs: Sequence[Path], target: Path, *, name: str,
     except OSError:
         relocation.unmoved = "full"
         return relocation
+    try:
+        _move(wanted, relocation, relocation.folder.path, cancel)
+    except BaseException:
+        # cancelled, interrupted or failed midway: the caller never gets this relocation
+        # to clean up, so its folder goes now, with the blobs moved and the one half-moved
+        relocation.remove()
+        raise
+    return relocation
+
+
+def _move(wanted: Sequence[Path], relocation: Relocation, folder: Path,
+          cancel: CancelToken | None) -> None:
+    """Move the ``wanted`` blobs into ``folder``, recording each in ``relocation``; stop
+    at the first that does not fit (those moved stay moved: the tar reads them there)."""
     for number, blob in enumerate(wanted):
-        check(cancel)  # (a cancelled copy's cleanup removes the folder, and what it holds)
-        moved = relocation.folder.path / str(number)
+        check(cancel)
+        moved = folder / str(number)
         try:
             _copy(blob, moved, cancel)
         except OSError:
             # those moved stay moved (the tar reads them there); these stay, and may fit
             moved.unlink(missing_ok=True)
             relocation.unmoved = "full"
-            break
+            return
         relocation.moved[blob] = moved
         blob.unlink()  # room on the target, at once
-    return relocation
 
 
 def _copy(source: Path, target: Path, cancel: CancelToken | None) -> None:

@@ -155,6 +155,9 @@ class OCILayoutDestination:
         self._made_folders: list[Path] = []
         """The folders this destination made: the layout's and those above it."""
         self._made_layout = False
+        self._created: list[str] = []
+        """What setting the layout up wrote in it (oci-layout, index.json, blobs), taken
+        back if the set-up fails."""
         self._written: set[Digest] = set()
         self._added: set[Digest] = set()  # blobs that were not in the layout before this copy
         self._marked = False
@@ -181,46 +184,81 @@ class OCILayoutDestination:
             raise TransportError(describe_write_error(exc, path)) from exc
         try:
             if self._private:
-                self._create_files()
+                try:
+                    self._create_files()
+                except BaseException:
+                    self._undo_preparing()
+                    raise
                 return
             with exclusive_lock(path / INDEX_LOCK, what=self._what):
-                check_existing(path)
-                self._create_files()
-                sweep_orphans(path)
+                try:
+                    check_existing(path)
+                    self._create_files()
+                    sweep_orphans(path)
+                except BaseException:
+                    # under the lock: another copy's set-up of this folder, or its
+                    # image, cannot come between the look and the removal
+                    self._undo_preparing()
+                    raise
         except BaseException:
-            self._undo_preparing()
+            # interrupted while waiting for the lock too: another copy may have set up
+            # the folder this one made meanwhile, so each folder goes only if empty
+            self._temps.remove_all()
+            remove_made_folders(self._made_folders)
             raise
 
     def _undo_preparing(self) -> None:
         """After a failure to set up a layout in a folder this destination made (a full
-        disk): remove what it wrote there and the folders it made, so a refused copy
-        leaves nothing (an existing folder keeps what it had)."""
+        disk, Ctrl+C): remove what it wrote there, so a refused copy leaves nothing (an
+        existing folder keeps what it had; the folders made go after, each if empty).
+
+        Called with the index lock held (or on a private folder). Only the files this
+        set-up wrote, and only while the layout holds nothing else: no entry in its
+        index, no blob, nothing else in the folder, as :meth:`_undo_creation` checks.
+        """
         self._temps.remove_all()
-        if self.path not in self._made_folders:
+        created, self._created = self._created, []
+        path = self.path
+        if not created or path not in self._made_folders:
             return
-        for name in (LAYOUT_FILE, INDEX_FILE):
-            try:
-                (self.path / name).unlink()
-            except OSError:
-                pass
         try:
-            (self.path / "blobs").rmdir()
-        except OSError:
-            pass
-        remove_made_folders(self._made_folders)
+            index = path / INDEX_FILE
+            if index.exists() and gojson.loads(index.read_bytes()).get("manifests"):
+                return
+            for _folder, _dirs, files in os.walk(path / "blobs"):
+                if files:
+                    return
+            if any(name not in (LAYOUT_FILE, INDEX_FILE, INDEX_LOCK, "blobs")
+                   for name in os.listdir(path)):
+                return
+            for name in created:
+                if name != "blobs":
+                    (path / name).unlink()
+            if "blobs" in created:
+                (path / "blobs").rmdir()  # (only while empty)
+        except (OSError, ValueError, AttributeError):
+            return  # leave it: a layout that is there is better than a half-removed one
 
     def _create_files(self) -> None:
         path = self.path
         try:
             if not (path / LAYOUT_FILE).exists():
                 replace_file(path / LAYOUT_FILE, _LAYOUT_BYTES, temps=self._temps)
+                self._created.append(LAYOUT_FILE)
                 # a layout made here is taken back if the copy fails; one that only
                 # lacked its oci-layout file (older BuildKit) keeps what it had
                 self._made_layout = not (path / INDEX_FILE).exists()
-            (path / "blobs").mkdir(FOLDER_MODE, exist_ok=True)
+            try:
+                (path / "blobs").mkdir(FOLDER_MODE)
+            except FileExistsError:
+                if not (path / "blobs").is_dir():
+                    raise
+            else:
+                self._created.append("blobs")
             index = path / INDEX_FILE
             if not index.exists():
                 replace_file(index, dump_index(empty_index()), temps=self._temps)
+                self._created.append(INDEX_FILE)
             elif not self._private:
                 # a layout that was there: its blobs are as readable as the index that
                 # names them, whatever the umask (a shared layout stays readable to

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.core.cancel import CancelToken, check
 from spyglass.core.copy import copy_image
-from spyglass.core.errors import TransportError
+from spyglass.core.errors import Cancelled, TransportError
 from spyglass.core.transports import archive_room, open_destination, open_source
+from spyglass.core.transports import files as files_module
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.unit.core.transports.test_layout_dest import leftovers
 
@@ -128,3 +130,98 @@ def test_only_the_blobs_with_no_room_twice_move_and_nothing_is_left_of_them(
     assert len(moved) == 4 and all(size > MIB for size in moved)  # not the small config
     assert out.read_bytes() == plain.read_bytes()
     assert list(spare.iterdir()) == [] and leftovers(target) == []
+
+
+def _short_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A source of four 1 MiB blobs, a target folder df calls short (statvfs stands in for
+    a small disk) and a big-files folder on another filesystem (os.stat stands in)."""
+    four_layer_layout(tmp_path / "src")
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spare))
+    target = tmp_path / "stick"
+    target.mkdir()
+    free = {target: archive_room.ARCHIVE_ROOM + 6 * archive_room.MEMBER_ROOM + MIB // 2,
+            spare: 1 << 40}
+    monkeypatch.setattr(archive_room, "free_bytes", lambda folder: free[folder])
+    monkeypatch.setattr(archive_room, "_device", lambda path: hash(path))
+    return target, spare
+
+
+@pytest.mark.parametrize("stop", ["cancel", "ctrl-c"])
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_a_copy_stopped_while_blobs_move_leaves_nothing_in_the_big_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str, stop: str
+) -> None:
+    """Cancel pressed (or Ctrl+C) while the second blob is half moved: neither the blob
+    moved already nor the half-moved one stays in the big-files folder, nor its claim."""
+    target, spare = _short_target(tmp_path, monkeypatch)
+    token = CancelToken()
+    original = archive_room._copy
+    moving: list[Path] = []
+
+    def copying(source: Path, to: Path, cancel: CancelToken | None) -> None:
+        moving.append(source)
+        if len(moving) < 2:
+            original(source, to, cancel)
+            return
+        with source.open("rb") as reading, to.open("xb") as writing:
+            writing.write(reading.read(MIB // 4))  # a quarter of it there
+        if stop == "ctrl-c":
+            raise KeyboardInterrupt
+        token.cancel()
+        check(cancel)
+
+    monkeypatch.setattr(archive_room, "_copy", copying)
+    claimed: list[int] = []
+    released: list[int] = []
+    claim, release = files_module._claim, files_module._release
+
+    def claiming(fd: int) -> int | None:
+        held = claim(fd)
+        claimed.extend([held] if held is not None else [])
+        return held
+
+    def releasing(held: int | None) -> None:
+        released.extend([held] if held is not None else [])
+        release(held)
+
+    monkeypatch.setattr(files_module, "_claim", claiming)
+    monkeypatch.setattr(files_module, "_release", releasing)
+    out = target / "a.tar"
+    with pytest.raises(Cancelled if stop == "cancel" else KeyboardInterrupt):
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:big"),
+                   open_destination(f"{transport}:{out}"), cancel=token)
+    assert len(moving) == 2
+    assert list(spare.iterdir()) == []
+    assert leftovers(target) == [] and not out.exists()
+    assert len(claimed) >= 2 and sorted(released) == sorted(claimed)  # all given up
+
+
+@needs_root
+def test_a_copy_cancelled_while_blobs_move_to_another_disk_leaves_nothing_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with a real small disk: Cancel pressed while the second blob moves."""
+    four_layer_layout(tmp_path / "src")
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spare))
+    token = CancelToken()
+    original = archive_room._copy
+    moving: list[Path] = []
+
+    def copying(source: Path, to: Path, cancel: CancelToken | None) -> None:
+        moving.append(source)
+        if len(moving) == 2:
+            token.cancel()
+        original(source, to, cancel)
+
+    monkeypatch.setattr(archive_room, "_copy", copying)
+    with small_disk(tmp_path / "stick", "4608k") as stick:
+        with pytest.raises(Cancelled):
+            copy_image(open_source(f"oci:{tmp_path / 'src'}:big"),
+                       open_destination(f"docker-archive:{stick / 'a.tar'}"), cancel=token)
+        assert list(stick.iterdir()) == []
+    assert len(moving) == 2
+    assert list(spare.iterdir()) == []

@@ -5,18 +5,25 @@ was there before."""
 from __future__ import annotations
 
 import errno
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from spyglass.core.copy import copy_image
 from spyglass.core.digest import Digest
 from spyglass.core.errors import TransportError
 from spyglass.core.filemodes import make_folders, remove_made_folders
-from spyglass.core.transports import dirlayout
+from spyglass.core.transports import dirlayout, open_destination, open_source
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports.dirlayout import DirDestination
+from spyglass.core.transports.files import exclusive_lock
+from spyglass.core.transports.layout_files import INDEX_FILE, INDEX_LOCK, LAYOUT_FILE
 from spyglass.core.transports.layout_write import OCILayoutDestination
-from tests.unit.core.transports.test_layout_dest import ChunkStream
+from tests.unit.core.transports.test_layout_dest import ChunkStream, single_image_layout
 
 
 def no_space(*_args: object, **_kwargs: object) -> None:
@@ -40,6 +47,76 @@ def test_a_new_layout_in_a_folder_that_was_there_keeps_that_folder(
         OCILayoutDestination(tmp_path / "kept" / "newlay", "tiny")
     assert [p.name for p in tmp_path.iterdir()] == ["kept"]
     assert list((tmp_path / "kept").iterdir()) == []
+
+
+def test_a_new_layout_whose_index_finds_no_room_leaves_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # room for the oci-layout file, none for index.json: the one written is taken back
+    real = layout_write_module.replace_file
+
+    def replacing(path: Path, *args: object, **kwargs: object) -> None:
+        if path.name == INDEX_FILE:
+            no_space()
+        real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layout_write_module, "replace_file", replacing)
+    with pytest.raises(TransportError, match="No space left on device"):
+        OCILayoutDestination(tmp_path / "x" / "newlay", "tiny")
+    assert list(tmp_path.iterdir()) == []
+
+
+_INTERRUPTED = r"""
+import signal, sys
+from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+from spyglass.core.transports import layout_write
+make_folders, exclusive_lock = layout_write.make_folders, layout_write.exclusive_lock
+def making(path):
+    made = make_folders(path)
+    print("made", flush=True)
+    sys.stdin.readline()  # the other copy sets the layout up and copies an image meanwhile
+    return made
+def locking(*args, **kwargs):
+    print("waiting", flush=True)
+    return exclusive_lock(*args, **kwargs)
+layout_write.make_folders, layout_write.exclusive_lock = making, locking
+try:
+    layout_write.OCILayoutDestination(Path(sys.argv[1]), "a")
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_a_copy_interrupted_waiting_for_the_lock_keeps_the_layout_another_copy_set_up(
+        tmp_path: Path, repo_root: Path) -> None:
+    """Copy A makes the new folder; copy B (this test) sets a layout up in it and copies
+    an image there, and is at its next commit (holding the index lock) when A's user
+    presses Ctrl+C while A waits for that lock: B's layout stays as B wrote it."""
+    single_image_layout(tmp_path / "src", ref="v1")
+    new = tmp_path / "new"
+    env = {**os.environ, "PYTHONPATH": f"{repo_root / 'app'}{os.pathsep}{repo_root}"}
+    other = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(new)], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdin is not None and other.stdout is not None
+        assert other.stdout.readline().strip() == "made"
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:v1"),
+                   open_destination(f"oci:{new}:b"))
+        written = {name: (new / name).read_bytes() for name in (INDEX_FILE, LAYOUT_FILE)}
+        with exclusive_lock(new / INDEX_LOCK, what="B"):
+            other.stdin.write("\n")
+            other.stdin.flush()
+            assert other.stdout.readline().strip() == "waiting"
+            other.send_signal(signal.SIGINT)
+            assert other.stdout.readline().strip() == "interrupted"
+            assert other.wait(timeout=60) == 0
+    finally:
+        if other.poll() is None:
+            other.kill()
+        other.communicate(timeout=60)
+    assert {name: (new / name).read_bytes() for name in written} == written
+    assert sorted(p.name for p in new.iterdir()) == ["blobs", INDEX_FILE, LAYOUT_FILE]
+    copy_image(open_source(f"oci:{new}:b"), open_destination(f"oci:{tmp_path / 'back'}:b"))
 
 
 def test_a_copy_into_a_new_layout_that_fails_midway_removes_the_folders_it_made(
