@@ -102,20 +102,13 @@ def test_only_the_blobs_with_no_room_twice_move_and_nothing_is_left_of_them(
     blobs larger than what is free move to the big-files folder on another filesystem
     (os.stat stands in for that), the archive is what it would have been, and the
     folder they waited in goes."""
-    four_layer_layout(tmp_path / "src")
-    spare = tmp_path / "spare"
-    spare.mkdir()
-    monkeypatch.setenv("TMPDIR", str(spare))
-    plain = tmp_path / "plain.tar"
+    target, spare = _short_target(tmp_path, monkeypatch)
+    plain = tmp_path / "plain.tar"  # (its folder is not short: nothing moves for it)
+    monkeypatch.setattr(archive_room, "free_bytes", lambda folder: (
+        archive_room.ARCHIVE_ROOM + 6 * archive_room.MEMBER_ROOM + MIB // 2
+        if folder == target else 1 << 40))
     copy_image(open_source(f"oci:{tmp_path / 'src'}:big"),
                open_destination(f"docker-archive:{plain}"))
-
-    target = tmp_path / "stick"
-    target.mkdir()
-    free = {target: archive_room.ARCHIVE_ROOM + 6 * archive_room.MEMBER_ROOM + MIB // 2,
-            spare: 1 << 40}
-    monkeypatch.setattr(archive_room, "free_bytes", lambda folder: free[folder])
-    monkeypatch.setattr(archive_room, "_device", lambda path: hash(path))
     moved: list[int] = []
     original = archive_room._copy
 
