@@ -419,6 +419,9 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     assert page.count.text() == "3 tags · 2 hidden"
     assert page.header.subtitle.text() == (
         f"{host}  ·  3 tags (and 2 signature and referrer tags, hidden)")
+    # the tree's row counted them among its tags ("5 tags" over three rows)
+    assert "3 tags (and 2 signature and referrer tags)" in model.data(
+        repo, Qt.ItemDataRole.ToolTipRole)
     tree = registries.tree
     hidden = {model.data(model.index(r, 0, repo), TAG_ROLE)
               for r in range(model.rowCount(repo)) if tree.isRowHidden(r, repo)}

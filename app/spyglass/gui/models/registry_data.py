@@ -102,7 +102,8 @@ class RegistryRowData(RegistryListings):
         if role == Qt.ItemDataRole.DisplayRole:
             return node.name
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [f"{node.parent.host}/{node.name}", tags_summary(node)]
+            # (the tree's tag rows, below, hide them or not as the page's box says)
+            lines = [f"{node.parent.host}/{node.name}", tags_summary(node, apart=True)]
             if node.pinned:
                 lines.append("Opened by name.")
             return _rich_tooltip("\n".join(lines))
@@ -231,22 +232,24 @@ def registry_summary(node: RegistryNode) -> str:
     return text[:1].upper() + text[1:]
 
 
-def tags_summary(node: RepositoryNode, *, hidden: int = 0) -> str:
+def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False) -> str:
     """``14 tags``, ``1,000 tags so far…``, or what is wrong. With ``hidden`` signature
     and referrer tags left out of the list, the tags it shows, and those apart:
-    ``1 tag (and 2 signature and referrer tags, hidden)``."""
+    ``1 tag (and 2 signature and referrer tags, hidden)``; with ``apart``, every such tag
+    counted apart, whether shown or not (``1 tag (and 2 signature and referrer tags)``)."""
     count = len(node.by_name)
     if node.state is LoadState.FAILED:
         return node.error or "The tags could not be listed."
     if node.state is LoadState.PENDING:
         return "Tags not listed yet."
-    shown = count - hidden
+    other = node.attachment_tags if apart else hidden
+    shown = count - other
     noun = f"{shown:,} tag{'s' if shown != 1 else ''}"
     if not node.done:
         noun += " so far…"
-    if hidden:
-        noun += (f" (and {hidden:,} signature and referrer tag{'s' if hidden != 1 else ''}, "
-                 "hidden)")
+    if other:
+        noun += (f" (and {other:,} signature and referrer tag{'s' if other != 1 else ''}"
+                 + (")" if apart else ", hidden)"))
     return noun
 
 
