@@ -37,8 +37,8 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import Cancelled, RegistryError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports import open_source
-from spyglass.core.transports.files import ORPHAN_AGE, TEMP_PREFIX
 from spyglass.core.transports.registry import RegistryOptions
+from spyglass.core.transports.temporaries import ORPHAN_AGE, TEMP_PREFIX
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
 pytestmark = pytest.mark.integration

@@ -333,7 +333,7 @@ def _write_digestfile(path: Path, text: str) -> None:
     beside it, renamed into place, so that a full disk leaves nothing at its name, or the
     file it had (never an empty digest); ``/dev/stdout``, a pipe or another file that is
     no regular one is written straight (a rename would replace it)."""
-    from spyglass.core.transports.files import replace_file
+    from spyglass.core.transports.file_write import replace_file
 
     try:
         found = os.stat(path)  # (what the name leads to, as given)

@@ -927,7 +927,7 @@ def save_settings(settings: Settings, path: Path | None = None, *,
     Raises :class:`SpyglassError` with a sentence (and advice that fits the failure)
     when the settings cannot be saved, and when the file is a newer Spyglass's."""
     from spyglass.core.errors import LockHeld, TransportError
-    from spyglass.core.transports.files import exclusive_lock
+    from spyglass.core.transports.file_lock import exclusive_lock
 
     path = path or settings_path()
     target = _target(path)

@@ -523,7 +523,7 @@ def test_a_digestfile_on_a_full_disk_leaves_nothing_at_its_name(
     what it held, and no new one appears (a write there fails as on a full disk)."""
     import errno
 
-    from spyglass.core.transports import files as files_module
+    from spyglass.core.transports import file_write
 
     root, _ = layout
     folder = tmp_path / "full"
@@ -535,7 +535,7 @@ def test_a_digestfile_on_a_full_disk_leaves_nothing_at_its_name(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(files_module.os, "fsync", full_there)
+    monkeypatch.setattr(file_write.os, "fsync", full_there)
     digest = folder / "digest"
     message = run_error(capsys, "copy", "-q", "--digestfile", str(digest),
                         f"oci:{root}:latest", f"oci:{tmp_path / 'out'}:v1")
@@ -629,20 +629,20 @@ def test_a_digestfile_there_in_a_folder_that_takes_no_new_file_is_written_in_pla
     of a temporary file beside it."""
     import errno
 
-    from spyglass.core.transports import files
+    from spyglass.core.transports import temporaries
 
     root, index = layout
     digestfile = tmp_path / "ro" / "digest"
     digestfile.parent.mkdir()
     digestfile.write_text("stale")
-    create = files.TempFiles.create
+    create = temporaries.TempFiles.create
 
-    def refused(self: files.TempFiles, *args: Any, **kwargs: Any) -> Any:
+    def refused(self: temporaries.TempFiles, *args: Any, **kwargs: Any) -> Any:
         if self.folder == digestfile.parent:
             raise PermissionError(errno.EACCES, "Permission denied")
         return create(self, *args, **kwargs)
 
-    monkeypatch.setattr(files.TempFiles, "create", refused)
+    monkeypatch.setattr(temporaries.TempFiles, "create", refused)
     assert main(["copy", "-q", "--all", "--digestfile", str(digestfile),
                  f"oci:{root}:latest", f"oci:{tmp_path / 'copy'}:v1"]) == 0, \
         capsys.readouterr().err

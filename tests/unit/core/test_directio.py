@@ -14,7 +14,8 @@ from spyglass.core import directio
 from spyglass.core.buffers import BufferPool
 from spyglass.core.digest import CHUNK_SIZE, Digest
 from spyglass.core.directio import ALIGNMENT, DirectWriter
-from spyglass.core.transports.files import TempFiles, write_blob
+from spyglass.core.transports.blob_write import write_blob
+from spyglass.core.transports.temporaries import TempFiles
 
 pytestmark = pytest.mark.skipif(
     not getattr(os, "O_DIRECT", 0), reason="no O_DIRECT on this platform"

@@ -17,9 +17,9 @@ import pytest
 from spyglass.core import settings as settings_module
 from spyglass.core.errors import SpyglassError
 from spyglass.core.settings import Settings, load_settings, read_settings, save_settings
-from spyglass.core.transports import files
+from spyglass.core.transports import file_lock
 
-assert files.exclusive_lock  # imported before a test runs as nobody (the venv is root's)
+assert file_lock.exclusive_lock  # imported before a test runs as nobody (the venv is root's)
 
 
 def _lock(path: Path) -> Path:

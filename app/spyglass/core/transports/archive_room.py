@@ -19,7 +19,7 @@ from typing import Final
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE
 from spyglass.core.transports.decompressed import big_files_folder
-from spyglass.core.transports.files import TempFolder
+from spyglass.core.transports.temporaries import TempFolder
 
 ROOM_PREFIX: Final = "spyglass-archive-blobs-"
 """The folder, in the big-files folder, that holds the blobs moved off a short filesystem."""

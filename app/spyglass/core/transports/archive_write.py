@@ -57,25 +57,22 @@ from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.archive import DOCKER_ARCHIVE, OCI_ARCHIVE, go_field
 from spyglass.core.transports.archive_room import Relocation, make_room
 from spyglass.core.transports.base import ProgressCallback
+from spyglass.core.transports.blob_write import KnownBlobs, put_blob_file
 from spyglass.core.transports.decompressed import big_files_folder
-from spyglass.core.transports.files import (
-    KnownBlobs,
-    TempFiles,
-    TempFolder,
+from spyglass.core.transports.file_write import (
     check_replaceable,
-    describe_os_error,
     describe_write_error,
     fsync_dir,
     out_of_inodes,
-    put_blob_file,
-    resolved,
 )
+from spyglass.core.transports.files import describe_os_error, resolved
 from spyglass.core.transports.layout_files import (
     INDEX_FILE,
     LAYOUT_FILE,
 )
 from spyglass.core.transports.layout_write import OCILayoutDestination
 from spyglass.core.transports.tartree import TarTree
+from spyglass.core.transports.temporaries import TempFiles, TempFolder
 from spyglass.core.units import human_size
 
 _ARCHIVE_FILE_NAME: Final = "archive.tar"

@@ -16,7 +16,7 @@ Where it goes is containers/image's folder for big temporary files
 which is often a tmpfs held in memory, where a save of several gigabytes would
 eat the machine's RAM. In there, a folder ``spyglass-decompressed-*`` that this
 process claims while it lives (see
-:func:`~spyglass.core.transports.files.sweep_orphans`: one a killed Spyglass
+:func:`~spyglass.core.transports.temporaries.sweep_orphans`: one a killed Spyglass
 left is removed by the next archive decompressed). The folder goes when the
 archive is closed, when decompressing fails or is cancelled, and — should a
 caller forget to close — when the object is collected or the program ends.
@@ -42,7 +42,7 @@ from spyglass.core.errors import (
     TemporarySpaceFailed,
     TransportError,
 )
-from spyglass.core.transports.files import TempFolder
+from spyglass.core.transports.temporaries import TempFolder
 
 FOLDER_PREFIX: Final = "spyglass-decompressed-"
 """The name prefix of the folder a decompressed archive lives in."""

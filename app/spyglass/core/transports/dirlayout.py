@@ -61,26 +61,23 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback
-from spyglass.core.transports.files import (
-    TEMP_PREFIX,
-    DirTree,
-    KnownBlobs,
-    NotRegularFile,
-    TempFiles,
-    TempFolder,
+from spyglass.core.transports.blob_write import KnownBlobs, file_matches, put_blob_file, write_blob
+from spyglass.core.transports.file_write import (
     check_replaceable,
-    describe_os_error,
     describe_write_error,
-    file_matches,
     fsync_dir,
+    replace_file,
+)
+from spyglass.core.transports.files import (
+    DirTree,
+    NotRegularFile,
+    describe_os_error,
     open_regular,
     open_verified,
-    put_blob_file,
-    replace_file,
     resolved,
-    write_blob,
 )
 from spyglass.core.transports.stubs import no_attached_manifests
+from spyglass.core.transports.temporaries import TEMP_PREFIX, TempFiles, TempFolder
 
 log = logging.getLogger(__name__)
 
@@ -496,7 +493,7 @@ class DirDestination:
     one renamed in, the old one removed — so the old image stays complete
     until the new one is. :meth:`abort` removes the sibling; one that a killed
     copy left is removed by the next copy to ``PATH`` (see
-    :class:`~spyglass.core.transports.files.TempFolder`). A ``PATH`` that
+    :class:`~spyglass.core.transports.temporaries.TempFolder`). A ``PATH`` that
     is a symbolic link is followed: the link stays and the folder it points
     to is replaced.
 

@@ -28,13 +28,13 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.transports.files import (
-    TEMP_PREFIX,
     NotRegularFile,
     blob_path,
     describe_os_error,
     open_regular,
     resolved,
 )
+from spyglass.core.transports.temporaries import TEMP_PREFIX
 
 LAYOUT_FILE: Final = "oci-layout"
 INDEX_FILE: Final = "index.json"

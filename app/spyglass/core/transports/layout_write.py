@@ -37,21 +37,10 @@ from spyglass.core.transports.base import (
     COMPRESSED,
     ProgressCallback,
 )
-from spyglass.core.transports.files import (
-    DirTree,
-    KnownBlobs,
-    TempFiles,
-    blob_path,
-    claimed_by_others,
-    describe_write_error,
-    exclusive_lock,
-    file_matches,
-    fsync_dir,
-    read_small_blob,
-    replace_file,
-    sweep_orphans,
-    write_blob,
-)
+from spyglass.core.transports.blob_write import KnownBlobs, file_matches, write_blob
+from spyglass.core.transports.file_lock import exclusive_lock
+from spyglass.core.transports.file_write import describe_write_error, fsync_dir, replace_file
+from spyglass.core.transports.files import DirTree, blob_path, read_small_blob
 from spyglass.core.transports.layout_files import (
     INDEX_FILE,
     INDEX_LOCK,
@@ -65,6 +54,7 @@ from spyglass.core.transports.layout_files import (
     refuse_other_than_folder,
 )
 from spyglass.core.transports.stubs import no_stored_signatures
+from spyglass.core.transports.temporaries import TempFiles, claimed_by_others, sweep_orphans
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +76,7 @@ class OCILayoutDestination:
     files.
 
     Blobs and manifests land through
-    :func:`~spyglass.core.transports.files.write_blob`: a temporary file in
+    :func:`~spyglass.core.transports.blob_write.write_blob`: a temporary file in
     the layout folder (``.spyglass-tmp-*``), verified, synced and renamed to
     ``blobs/<alg>/<hex>``. :meth:`reuse_blob` trusts a blob already in the
     layout only after hashing it (once per copy: blobs this destination wrote
@@ -105,7 +95,7 @@ class OCILayoutDestination:
     appended.
 
     Opening it also removes what a killed copy left: ``.spyglass-tmp-*`` files
-    no live process claims (see :func:`~spyglass.core.transports.files.sweep_orphans`).
+    no live process claims (see :func:`~spyglass.core.transports.temporaries.sweep_orphans`).
 
     :meth:`abort` removes temporary files and takes back the blobs this copy
     added (under the lock, leaving any an ``index.json`` entry leads to, and

@@ -16,8 +16,7 @@ import pytest
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.copy import copy_image
 from spyglass.core.errors import Cancelled, TransportError
-from spyglass.core.transports import archive_room, open_destination, open_source
-from spyglass.core.transports import files as files_module
+from spyglass.core.transports import archive_room, open_destination, open_source, temporaries
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 from tests.unit.core.transports.test_layout_dest import leftovers
 
@@ -168,7 +167,7 @@ def test_a_copy_stopped_while_blobs_move_leaves_nothing_in_the_big_files_folder(
     monkeypatch.setattr(archive_room, "_copy", copying)
     claimed: list[int] = []
     released: list[int] = []
-    claim, release = files_module._claim, files_module._release
+    claim, release = temporaries._claim, temporaries._release
 
     def claiming(fd: int) -> int | None:
         held = claim(fd)
@@ -179,8 +178,8 @@ def test_a_copy_stopped_while_blobs_move_leaves_nothing_in_the_big_files_folder(
         released.extend([held] if held is not None else [])
         release(held)
 
-    monkeypatch.setattr(files_module, "_claim", claiming)
-    monkeypatch.setattr(files_module, "_release", releasing)
+    monkeypatch.setattr(temporaries, "_claim", claiming)
+    monkeypatch.setattr(temporaries, "_release", releasing)
     out = target / "a.tar"
     with pytest.raises(Cancelled if stop == "cancel" else KeyboardInterrupt):
         copy_image(open_source(f"oci:{tmp_path / 'src'}:big"),

@@ -45,8 +45,8 @@ from spyglass.core.transports.archive import (
 )
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.decompressed import FOLDER_PREFIX, big_files_folder
-from spyglass.core.transports.files import ORPHAN_AGE
 from spyglass.core.transports.tartree import TarTree
+from spyglass.core.transports.temporaries import ORPHAN_AGE
 from tests.helpers.imagebuild import ImageSpec, LayerSpec
 from tests.unit.core.transports.test_archive import (
     docker25_entries,

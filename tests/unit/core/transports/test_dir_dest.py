@@ -27,7 +27,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex, child_descriptors, pa
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination
 from spyglass.core.transports.dirlayout import VERSION_TEXT, DirDestination
-from spyglass.core.transports.files import TEMP_PREFIX
+from spyglass.core.transports.temporaries import TEMP_PREFIX
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.unit.core.transports.test_layout_dest import (

@@ -20,8 +20,10 @@ import spyglass.core.blobcache  # noqa: F401
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import copy_image
 from spyglass.core.errors import Cancelled, InvalidLayout, TransportError
-from spyglass.core.transports import files, open_destination, open_source
-from spyglass.core.transports.files import describe_write_error, exclusive_lock, replace_file
+from spyglass.core.filemodes import FILE_MODE
+from spyglass.core.transports import file_write, open_destination, open_source
+from spyglass.core.transports.file_lock import exclusive_lock
+from spyglass.core.transports.file_write import describe_write_error, replace_file
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 
 NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
@@ -82,7 +84,7 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     fresh = tmp_path / "new.json"
     replace_file(fresh, b"{}")
-    assert stat.S_IMODE(fresh.stat().st_mode) == files.FILE_MODE
+    assert stat.S_IMODE(fresh.stat().st_mode) == FILE_MODE
 
 
 def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -94,7 +96,7 @@ def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.Mo
     target.write_text("{}")
     target.chmod(0o444)
     if os.access(target, os.W_OK):
-        monkeypatch.setattr(files.os, "access", lambda path, mode, **_kw: False)
+        monkeypatch.setattr(file_write.os, "access", lambda path, mode, **_kw: False)
     with pytest.raises(TransportError, match="the file is read-only"):
         replace_file(target, b"[]")
     assert target.read_text() == "{}"
@@ -200,7 +202,7 @@ def test_a_temporary_is_claimed_even_while_another_copy_looks(tmp_path: Path) ->
     unseen by the next look, and swept while in use)."""
     import threading
 
-    from spyglass.core.transports.files import TempFiles, claimed_by_others
+    from spyglass.core.transports.temporaries import TempFiles, claimed_by_others
 
     stop = threading.Event()
 

@@ -43,13 +43,13 @@ from spyglass.core.manifest import (
     child_descriptors,
     parse_manifest,
 )
-from spyglass.core.transports import files as files_module
+from spyglass.core.transports import blob_write as blob_write_module
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import COMPRESSED, ImageDestination, ImageSource
-from spyglass.core.transports.files import TEMP_PREFIX
 from spyglass.core.transports.layout import open_layout
 from spyglass.core.transports.layout_write import AT_WORK, OCILayoutDestination
+from spyglass.core.transports.temporaries import TEMP_PREFIX
 from tests.helpers import require_tool
 from tests.helpers.imagebuild import (
     ImageSpec,
@@ -811,7 +811,7 @@ def test_reuse_hashes_each_blob_at_most_once(
     copy_image(source, OCILayoutDestination(out, "app"))
     blobs = list(child_descriptors(parse_manifest(*source.get_manifest())))
     hashed: list[Digest] = []
-    real = files_module.file_matches
+    real = blob_write_module.file_matches
 
     def counting(path: Path, digest: Digest, size: int | None, **kwargs: Any) -> bool:
         hashed.append(digest)

@@ -20,7 +20,7 @@ from spyglass.core.filemodes import make_folders, remove_made_folders
 from spyglass.core.transports import dirlayout, open_destination, open_source
 from spyglass.core.transports import layout_write as layout_write_module
 from spyglass.core.transports.dirlayout import DirDestination
-from spyglass.core.transports.files import exclusive_lock
+from spyglass.core.transports.file_lock import exclusive_lock
 from spyglass.core.transports.layout_files import INDEX_FILE, INDEX_LOCK, LAYOUT_FILE
 from spyglass.core.transports.layout_write import OCILayoutDestination
 from tests.unit.core.transports.test_layout_dest import ChunkStream, single_image_layout

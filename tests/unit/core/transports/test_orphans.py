@@ -1,4 +1,5 @@
-"""What a killed copy leaves behind, and the next copy removes (spyglass.core.transports.files).
+"""What a killed copy leaves behind, and the next copy removes
+(spyglass.core.transports.temporaries).
 
 Every temporary a local destination makes — a ``.spyglass-tmp-*`` file in a
 layout, the ``.NAME.spyglass-tmp-*`` folder a ``dir:`` or archive copy builds
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core.transports import files, open_destination
+from spyglass.core.transports import open_destination, temporaries
 from spyglass.core.transports.dirlayout import DirDestination
-from spyglass.core.transports.files import (
+from spyglass.core.transports.layout_write import OCILayoutDestination
+from spyglass.core.transports.temporaries import (
     LOCAL_ORPHAN_AGE,
     ORPHAN_AGE,
     TEMP_PREFIX,
@@ -30,7 +32,6 @@ from spyglass.core.transports.files import (
     on_local_filesystem,
     sweep_orphans,
 )
-from spyglass.core.transports.layout_write import OCILayoutDestination
 
 
 def _age(path: Path, seconds: float = ORPHAN_AGE + 60) -> Path:
@@ -225,7 +226,7 @@ def test_on_a_network_filesystem_a_temporary_is_kept_for_long(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Elsewhere a copy on another machine may be writing it, its claim unseen here."""
-    monkeypatch.setattr(files, "on_local_filesystem", lambda folder: False)
+    monkeypatch.setattr(temporaries, "on_local_filesystem", lambda folder: False)
     layout = _layout(tmp_path)
     (layout / f"{TEMP_PREFIX}k1ll3d02").write_bytes(b"half")
     orphan = _age(layout / f"{TEMP_PREFIX}k1ll3d02", LOCAL_ORPHAN_AGE + 5)

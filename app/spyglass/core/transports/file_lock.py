@@ -1,0 +1,110 @@
+"""The lock between processes that serializes a layout's ``index.json`` updates:
+:func:`exclusive_lock`, an advisory ``flock`` on a file made for it and removed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.errors import LockHeld, TransportError
+from spyglass.core.filemodes import FILE_MODE
+from spyglass.core.transports.file_write import describe_write_error
+
+_LOCK_POLL: Final = 0.02
+
+
+@contextmanager
+def exclusive_lock(
+    lock_path: Path, *, what: str, cancel: CancelToken | None = None,
+    wait: float | None = None,
+) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` for the ``with`` block; the file is
+    created for it and removed again, so a layout keeps no trace of being written.
+
+    The lock is advisory and between processes (and between threads, each
+    of which opens the file anew): every Spyglass writer of one layout takes
+    it around its read-modify-write of ``index.json``. The holder removes the
+    file before it lets go, so a writer that was waiting may find itself
+    holding the lock on a file no longer there (or replaced by another
+    writer's): it then starts again with the file now at that name. Only the
+    writer holding the file that is at the name holds the lock. A file left
+    by a killed writer is just taken, and so is one this user may not write (another
+    user's, left by ``sudo``): ``flock`` needs only a descriptor open for reading.
+    With ``cancel``, waiting polls the token and raises
+    :class:`~spyglass.core.errors.Cancelled`; with ``wait``, after that many seconds it
+    raises :class:`~spyglass.core.errors.LockHeld`. ``what`` names the place in error
+    sentences.
+    """
+    deadline = None if wait is None else time.monotonic() + wait
+    while True:
+        fd = _open_lock(lock_path)
+        try:
+            _lock_fd(fd, lock_path, what, cancel, deadline)
+            try:
+                held = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+            except FileNotFoundError:
+                held = False
+            if held:
+                try:
+                    yield
+                finally:
+                    _remove_if_ours(fd, lock_path)
+                return
+        finally:
+            os.close(fd)  # closing the only descriptor releases the lock
+
+
+def _remove_if_ours(fd: int, lock_path: Path) -> None:
+    """Remove the lock file, if the name still leads to the one ``fd`` holds (only a
+    holder removes it, so while ``fd`` holds it no other writer can have; the block
+    itself may have, removing the folder it was in). One left is taken next time."""
+    with contextlib.suppress(OSError):
+        if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
+            os.unlink(lock_path)
+
+
+def _open_lock(lock_path: Path) -> int:
+    """A descriptor of the lock file, made if need be; read-only when this user may not
+    write one that is there."""
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except PermissionError as exc:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(lock_path).st_mode):
+                return os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        raise TransportError(describe_write_error(exc, lock_path)) from exc
+    except OSError as exc:
+        raise TransportError(describe_write_error(exc, lock_path)) from exc
+
+
+def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
+             deadline: float | None) -> None:
+    try:
+        if cancel is None and deadline is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if cancel is not None:
+                    check(cancel)
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LockHeld(f'{what} is being written by another program, which '
+                                   f'holds "{lock_path}".') from None
+                time.sleep(_LOCK_POLL)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TransportError(
+            f'{what} cannot be locked for writing ("{lock_path}"): {reason.rstrip(".")}.'
+        ) from exc
