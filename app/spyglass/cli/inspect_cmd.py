@@ -183,7 +183,7 @@ def _as_go_values(described: dict[str, Any]) -> dict[str, Any]:
     """The description as skopeo's Go template sees its output struct: every field (in
     order, empty where the JSON leaves one out), maps and times marked as such."""
     from spyglass.cli.gotime import GoTime
-    from spyglass.cli.template import GoMap
+    from spyglass.cli.template_values import GoMap
 
     def as_map(value: Any) -> GoMap:
         return GoMap(value, nil=False) if isinstance(value, dict) else GoMap(nil=True)
@@ -206,7 +206,7 @@ def _config_as_go_values(data: Mapping[str, Any]) -> dict[str, Any]:
     """An image config as skopeo's template sees it: the OCI ``v1.Image`` struct, every
     field there (Go's names, zero values where the JSON has none)."""
     from spyglass.cli.gotime import GoTime
-    from spyglass.cli.template import GoMap
+    from spyglass.cli.template_values import GoMap
 
     def text(value: Any) -> Any:
         return value if isinstance(value, str) else ""

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from spyglass.cli.gotime import GoTime
-from spyglass.cli.template import MISSING, GoMap, TemplateError, render
+from spyglass.cli.template import render
+from spyglass.cli.template_values import MISSING, GoMap, TemplateError
 
 DATA: dict[str, Any] = {
     "Name": "",
