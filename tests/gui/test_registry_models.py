@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
@@ -23,6 +23,7 @@ from spyglass.core.transports.registry.client import ManifestHead
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
+from spyglass.gui.models.registry_data import tags_summary
 from spyglass.gui.models.registry_digests import MAX_DIGEST_JOBS, MAX_WANTED
 from spyglass.gui.models.registry_filter import ChildFilterModel
 from spyglass.gui.models.registry_rows import (
@@ -32,6 +33,9 @@ from spyglass.gui.models.registry_rows import (
     DIGEST_ROLE,
     KIND_ROLE,
     TAG_ROLE,
+    RegistryNode,
+    RepositoryNode,
+    TagNode,
 )
 from spyglass.gui.registry_jobs import (
     parse_host_input,
@@ -713,3 +717,19 @@ def test_a_registry_opened_above_the_selected_row_reads_one_page(
     for _ in range(10):  # (what went wrong went on page after page)
         qtbot.wait(50)
     assert above.pages <= 2 and model.rowCount(first) <= 100
+
+
+def test_the_tag_count_says_one_attachment_tag_as_either_kind_and_ends_with_so_far() -> None:
+    """One hidden tag is a signature or a referrer tag, not one that is both; while the
+    list grows, "so far…" ends the count, not the middle of the sentence."""
+    node = RepositoryNode(1, parent=cast(RegistryNode, None), name="app")
+    node.state = LoadState.LOADED
+    node.by_name = {name: cast(TagNode, object()) for name in ("1.0", "sha256-ab.sig")}
+    node.attachment_tags = 1
+    assert tags_summary(node, hidden=1) == (
+        "1 tag (and 1 signature or referrer tag, hidden) so far…")
+    node.done = True
+    assert tags_summary(node, apart=True) == "1 tag (and 1 signature or referrer tag)"
+    node.by_name["sha256-ab"] = cast(TagNode, object())
+    node.attachment_tags = 2
+    assert tags_summary(node, hidden=2) == "1 tag (and 2 signature and referrer tags, hidden)"

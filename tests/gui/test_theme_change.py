@@ -118,14 +118,16 @@ def test_icons_drawn_in_the_text_colour_follow_a_palette_changed_while_the_windo
                *[b for b in window.image_view.findChildren(QToolButton)
                  if b.toolTip().startswith("Copy the ") and b.isVisible()][:1]]
     assert len(buttons) == 2  # (a hidden page's buttons are told when it shows)
-    QApplication.setPalette(PALETTES["dark" if start == "light" else "light"]())
-
-    def follows() -> None:
-        for button in buttons:
-            ground = button.palette().color(QPalette.ColorRole.Button)
-            assert contrast_ratio(icon_ink(button), ground) >= 3, button.toolTip()
-
-    qtbot.waitUntil(follows)
+    new = PALETTES["dark" if start == "light" else "light"]()
+    QApplication.setPalette(new)
+    # judged once the switch has reached the buttons (judged before, the icon drawn for
+    # the old palette passed against the old ground)
+    ground = new.color(QPalette.ColorRole.Button)
+    qtbot.waitUntil(lambda: all(button.palette().color(QPalette.ColorRole.Button) == ground
+                                for button in buttons))
+    qtbot.wait(50)  # (what the change starts is done on the next turns of the loop)
+    for button in buttons:
+        assert contrast_ratio(icon_ink(button), ground) >= 3, button.toolTip()
 
 
 @pytest.mark.usefixtures("restore_palette")

@@ -110,7 +110,9 @@ def _url_refused(args: Sequence[str]) -> str | None:
     from spyglass.window_args import without_qt_options
 
     words = without_qt_options(list(args))
-    if not words or _is_command(words[0]):
+    # a command (after global options too: --debug copy …) or --help/--version reads
+    # the words itself: a file: URL among them is its to judge
+    if not words or any(word.startswith("-") or _is_command(word) for word in words):
         return None
     for word in words:
         if is_file_url(word) and local_path(word) is None:

@@ -261,13 +261,25 @@ def sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:
+    options = _options(args, dest_name)
+    given_fd = None
+    if args.digestfile is not None and not args.dry_run:
+        given_fd = _check_digestfile(args.digestfile, (source_name, dest_name))
+    try:
+        return _copy(args, source_name, dest_name, options, given_fd)
+    finally:
+        if given_fd is not None:
+            os.close(given_fd)
+
+
+def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName,
+          options: CopyOptions, given_fd: int | None) -> int:
+    """The copy :func:`_run` set up; ``given_fd`` the ``--digestfile`` descriptor the
+    caller gave (``/dev/fd/N``), held since before anything was opened."""
     from spyglass.core.copy import execute, format_plan, plan_copy
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
 
-    options = _options(args, dest_name)
-    if args.digestfile is not None and not args.dry_run:
-        _check_digestfile(args.digestfile, (source_name, dest_name))
     source = open_source(source_name, side_registry_options(args, "src", source_name))
     try:
         destination = open_destination(dest_name, side_registry_options(args, "dest", dest_name))
@@ -298,7 +310,7 @@ def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName)
         source.close()
     if args.digestfile is not None:
         try:
-            _write_digestfile(args.digestfile, str(top.digest))
+            _write_digestfile(args.digestfile, str(top.digest), given_fd)
         except (OSError, TransportError) as exc:
             cause = exc if isinstance(exc, OSError) else exc.__cause__
             why = (cause.strerror or str(cause)) if isinstance(cause, OSError) else \
@@ -328,28 +340,28 @@ def _before(finished: Finished | None) -> str:
     return ""
 
 
-def _write_digestfile(path: Path, text: str) -> None:
+def _write_digestfile(path: Path, text: str, given_fd: int | None = None) -> None:
     """Write the ``--digestfile``: a file (new, or one there) through a temporary file
     beside it, renamed into place, so that a full disk leaves nothing at its name, or the
     file it had (never an empty digest); ``/dev/stdout``, a pipe or another file that is
-    no regular one is written straight (a rename would replace it)."""
+    no regular one is written straight (a rename would replace it). ``given_fd``: the
+    descriptor a ``/dev/stdout`` or ``/dev/fd/N`` named when the copy began (see
+    :func:`_given_descriptor`), written through."""
     from spyglass.core.transports.file_write import replace_file
 
+    if given_fd is not None:
+        # one the caller gave: written through it, where the shell's writes before and
+        # after go too (opened anew, it would start where the shell did; renamed over,
+        # what the shell wrote there would be lost)
+        sys.stdout.flush()
+        os.write(given_fd, text.encode("ascii"))
+        return
     try:
         found = os.stat(path)  # (what the name leads to, as given)
     except FileNotFoundError:
         found = None
-    # /dev/stdout leads through /proc/self/fd to whatever the shell opened, a file too:
-    # renamed over, what the shell wrote there before and after would be lost
-    given = os.path.abspath(path)
-    if (fd := _standard_stream(given)) is not None:
-        # one of this process's own: written through it, where the shell's writes before
-        # and after go too (opened anew, it would start where the shell did)
-        if fd == 1:
-            sys.stdout.flush()
-        os.write(fd, text.encode("ascii"))
-        return
-    if given.startswith(("/dev/", "/proc/")) or (
+    # a file of /proc is no file to rename over; /dev holds files that are (/dev/shm)
+    if os.path.abspath(path).startswith("/proc/") or (
             found is not None and not stat.S_ISREG(found.st_mode)):
         with open(path, "a", encoding="ascii") as out:  # (a pipe, a device: not cut)
             out.write(text)
@@ -381,9 +393,30 @@ def _standard_stream(path: str) -> int | None:
     return None
 
 
-def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:
+def _given_descriptor(path: Path) -> int | None:
+    """A copy of the descriptor ``path`` names among this process's own (``/dev/stdout``,
+    ``/dev/fd/N``), taken before the copy opens any of its own (a descriptor the caller
+    did not give would later name a connection or a cache Spyglass opened), or None for
+    another path. A descriptor not given is refused."""
+    fd = _standard_stream(os.path.abspath(path))
+    if fd is None:
+        return None
+    try:
+        return os.dup(fd)
+    except OSError as exc:
+        raise SpyglassError(
+            f'The --digestfile "{path}" cannot be written: spyglass was given no descriptor '
+            f"{fd} ({exc.strerror or exc}).") from exc
+
+
+def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> int | None:
     """Refuse a ``--digestfile`` that cannot be written before anything is copied, or
-    that would overwrite the source or the destination (an archive, a file of a layout)."""
+    that would overwrite the source or the destination (an archive, a file of a layout);
+    the descriptor to write it through where it names one the caller gave
+    (:func:`_given_descriptor`)."""
+    given_fd = _given_descriptor(path)
+    if given_fd is not None:
+        return given_fd
     written = Path(os.path.realpath(path))
     for name, side in zip(names, ("source", "destination"), strict=True):
         place = getattr(name, "path", None)
@@ -418,6 +451,7 @@ def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> None:
             f'The --digestfile "{path}" cannot be written: {exc.strerror or exc}.') from exc
     if not writable:
         raise SpyglassError(f'The --digestfile "{path}" cannot be written: Permission denied.')
+    return None
 
 
 def _with_additional_tags(name: ImageName, tags: list[str]) -> ImageName:

@@ -342,6 +342,24 @@ def test_a_file_url_of_this_machine_opens_the_window_as_its_path(
     assert len(windows_opened) == 2
 
 
+def test_another_machine_s_file_url_leaves_help_version_and_commands_after_options_alone(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Only words[0] was taken for a command: a global option before it (--debug copy …)
+    or --help/--version made the line one for the window, refused for the URL."""
+    url = "file://otherhost/x"
+    for args, exit_code, said in [(["--help", url], 0, "usage: spyglass"),
+                                  (["--version", url], 0, __version__)]:
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == exit_code
+        assert said in capsys.readouterr().out, args
+    errors = []
+    for args in (["copy", url, "oci:/nowhere/x:1"], ["--debug", "copy", url, "oci:/nowhere/x:1"]):
+        assert main(args) != 0
+        errors.append(capsys.readouterr().err.strip().splitlines()[-1])
+    assert errors[0] == errors[1] and "another machine" not in errors[0], errors
+
+
 def test_qt_s_own_options_open_the_window_and_go_to_qt(
         tmp_path: Path, windows_opened: list[list[str]], capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -1305,3 +1323,55 @@ def test_the_bars_of_images_copied_at_once_name_their_image_where_that_fits(
     assert labels == (["app:1.0 a1a1a1a1a1a1", "db:15 b2b2b2b2b2b2", "total"] if named
                       else ["a1a1a1a1a1a1", "b2b2b2b2b2b2", "total"]), repr(drawn)
     report.close()
+
+
+def _spyglass(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m spyglass ARGS`` in a process of its own (with its own descriptors)."""
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args], capture_output=True,
+        text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3] / "app")},
+        **kwargs)
+
+
+def test_a_digestfile_of_a_descriptor_given_is_written_through_it_and_one_not_given_refused(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """/dev/fd/N names the caller's descriptor N. One not given named, when the copy
+    ended, whatever Spyglass itself had open there (a registry's connection, the blob
+    cache): the digest went into it and the copy said nothing. skopeo: 'open /dev/fd/N:
+    no such file or directory'. Refused now before anything is copied."""
+    root, _ = layout
+    out = tmp_path / "digest.txt"
+    with open(out, "w") as given:
+        fd = given.fileno()
+        done = _spyglass("copy", "-q", "--digestfile", f"/dev/fd/{fd}", f"oci:{root}:latest",
+                         f"oci:{tmp_path / 'copy'}:v1", pass_fds=(fd,))
+    assert done.returncode == 0, done.stderr
+    written = out.read_text()
+    assert written.startswith("sha256:") and len(written) == len("sha256:") + 64
+
+    done = _spyglass("copy", "-q", "--digestfile", "/dev/fd/7", f"oci:{root}:latest",
+                     f"oci:{tmp_path / 'not-copied'}:v1")
+    assert done.returncode != 0
+    assert 'The --digestfile "/dev/fd/7" cannot be written: spyglass was given no ' \
+        "descriptor 7" in done.stderr, done.stderr
+    assert not (tmp_path / "not-copied").exists()  # refused before the copy
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")
+def test_a_digestfile_in_dev_shm_is_replaced_not_appended_to(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """/dev/shm holds ordinary files: a second copy appended a second digest to the
+    first (anything under /dev/ was written as a device is)."""
+    root, _ = layout
+    digestfile = Path("/dev/shm") / f"spyglass-test-{os.getpid()}-{tmp_path.name}"
+    try:
+        for n in (1, 2):
+            assert main(["copy", "-q", "--digestfile", str(digestfile),
+                         f"oci:{root}:latest", f"oci:{tmp_path / f'c{n}'}:v1"]) == 0
+        written = digestfile.read_text()
+        assert written.startswith("sha256:") and len(written) == len("sha256:") + 64
+    finally:
+        digestfile.unlink(missing_ok=True)

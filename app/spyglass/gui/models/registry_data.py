@@ -235,7 +235,8 @@ def registry_summary(node: RegistryNode) -> str:
 def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False) -> str:
     """``14 tags``, ``1,000 tags so far…``, or what is wrong. With ``hidden`` signature
     and referrer tags left out of the list, the tags it shows, and those apart:
-    ``1 tag (and 2 signature and referrer tags, hidden)``; with ``apart``, every such tag
+    ``1 tag (and 2 signature and referrer tags, hidden)``, ``1 tag (and 1 signature or
+    referrer tag, hidden)``; with ``apart``, every such tag
     counted apart, whether shown or not (``1 tag (and 2 signature and referrer tags)``)."""
     count = len(node.by_name)
     if node.state is LoadState.FAILED:
@@ -245,12 +246,18 @@ def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False) 
     other = node.attachment_tags if apart else hidden
     shown = count - other
     noun = f"{shown:,} tag{'s' if shown != 1 else ''}"
-    if not node.done:
-        noun += " so far…"
     if other:
-        noun += (f" (and {other:,} signature and referrer tag{'s' if other != 1 else ''}"
-                 + (")" if apart else ", hidden)"))
+        noun += f" (and {attachment_tags(other)}" + (")" if apart else ", hidden)")
+    if not node.done:
+        noun += " so far…"  # (after the parenthesis: "…" ends what is still growing)
     return noun
+
+
+def attachment_tags(count: int) -> str:
+    """``1 signature or referrer tag`` (one is either), ``2 signature and referrer
+    tags``."""
+    return (f"{count:,} signature and referrer tags" if count != 1
+            else "1 signature or referrer tag")
 
 
 _ACCESSIBLE_ROLES: Final = (Qt.ItemDataRole.AccessibleTextRole,

@@ -44,7 +44,11 @@ from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
-from spyglass.gui.models.registry_data import registry_summary, tags_summary
+from spyglass.gui.models.registry_data import (
+    attachment_tags,
+    registry_summary,
+    tags_summary,
+)
 from spyglass.gui.models.registry_filter import ChildFilterModel
 from spyglass.gui.models.registry_rows import (
     ALIASES,
@@ -652,7 +656,7 @@ class RepositoryPage(_RootedPage):
             noun += f" · {hidden:,} hidden"
         self.count.setText(noun)
         self.count.setToolTip(
-            f"{hidden:,} signature and referrer tag{'s are' if hidden != 1 else ' is'} hidden"
+            f"{attachment_tags(hidden)} {'are' if hidden != 1 else 'is'} hidden"
             if hidden else "")
 
     @property
