@@ -305,10 +305,8 @@ def _format_value(value: Any, letter: str, flags: str, precision: str | None) ->
         if letter == "g" and precision in (None, ""):
             return plus + float_text(float(value)) if value >= 0 or not plus \
                 else float_text(float(value))
-        text = format(float(value), f"{plus}.{digits}{letter}")
-        if letter == "e":  # Go writes at least two exponent digits, as Python does
-            return text
-        return text
+        # (%e: Go writes at least two exponent digits, as Python does)
+        return format(float(value), f"{plus}.{digits}{letter}")
     return f"%!{letter}({_go_type(value)}={print_value(value)})"
 
 
