@@ -56,6 +56,7 @@ from tests.helpers.imagebuild import (
     LayoutBuilder,
     multi_platform_layout,
 )
+from tests.helpers.imagecontent import image_content
 
 
 class MemoryDestination:
@@ -270,8 +271,11 @@ def test_recompression_to_zstd_keeps_diff_ids(layout: Path) -> None:
     assert dest.committed is not None
     manifest = parse_manifest(dest.committed[1])
     assert isinstance(manifest, ImageManifest)
-    config = json.loads(dest.blobs[manifest.config.digest])
-    for layer, diff_id in zip(manifest.layers, config["rootfs"]["diff_ids"], strict=True):
+    # the source's own config, byte for byte: its diff IDs are the ones checked below
+    original = image_content(f"oci:{layout}:latest")["linux/amd64"]
+    assert str(manifest.config.digest) == original.config_digest
+    assert dest.blobs[manifest.config.digest] == original.config
+    for layer, diff_id in zip(manifest.layers, original.diff_ids, strict=True):
         assert layer.media_type == media.OCI_LAYER_ZSTD
         plain = zstandard.ZstdDecompressor().stream_reader(dest.blobs[layer.digest]).read()
         assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
