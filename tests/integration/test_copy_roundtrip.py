@@ -373,8 +373,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     result = ok("copy", "--all", "--dry-run", "--format", "v2s2",
                 f"oci:{layout}:latest", f"dir:{out}")
     text = result.stdout.decode()
-    assert text.startswith(f"Copy oci:{layout}:latest → dir:{out}")
-    assert "3 layers (converted)" in text and "blobs: 8" in text
+    assert text.startswith(f"Would copy oci:{layout}:latest → dir:{out}")
+    assert "→ (new digest: converted), Docker manifest (schema 2), 3 layers" in text
+    assert "\n  total: 8 blobs, " in text
     assert not out.exists() or not any(out.iterdir())
 
     remote = f"docker://{registry.host}/it/dry-run:1"

@@ -276,7 +276,7 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
           options: CopyOptions, given_fd: int | None) -> int:
     """The copy :func:`_run` set up; ``given_fd`` the ``--digestfile`` descriptor the
     caller gave (``/dev/fd/N``), held since before anything was opened."""
-    from spyglass.core.copy import execute, format_plan, plan_copy
+    from spyglass.core.copy import execute, format_plan, look_at_destination, plan_copy
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
 
@@ -290,7 +290,10 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
             if args.dry_run:
                 if isinstance(destination, CheckedDestination):  # (a refusal said here too)
                     destination.check_writable(held=plan.check_blob)
-                write_text(format_plan(plan) + "\n")
+                # what the destination holds already (asked, nothing written): each blob
+                # says whether it would be copied, found there or mounted
+                looked = look_at_destination(plan, destination, options)
+                write_text(format_plan(plan, looked) + "\n")
                 destination.abort()
                 return 0
             from spyglass.cli.progress import Reporter

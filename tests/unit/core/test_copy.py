@@ -1257,7 +1257,8 @@ def test_platforms_chosen_bring_their_attestations_into_the_rebuilt_list(tmp_pat
     assert ("the list is rebuilt with 2 of its 3 images and their attestations; its digest "
             "changes") in plan.notes
     described = plan.describe()
-    assert f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: OCI image manifest, 1 layer" \
+    assert (f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: "
+            f"{pairs['arm64'][1]['digest'][7:19]} (digest kept), OCI image manifest, 1 layer") \
         in described
     written = copy_image(open_source(f"oci:{tmp_path / 'bx'}:v1"),
                          open_destination(f"oci:{tmp_path / 'o'}:v1"), options)
