@@ -100,6 +100,20 @@ def test_a_recompression_to_zstd_of_the_whole_list(source: Source, tmp_path: Pat
     ]
     assert not out.exists()  # nothing written
 
+    # into a layout holding one of the images: its blobs are there (its files, whose
+    # digests the copy checks before it relies on them)
+    copy("--platform", "linux/amd64", f"oci:{source.root}:v1", f"oci:{out}:amd64")
+    before = sorted(p.name for p in (out / "blobs" / "sha256").iterdir())
+    lines = dry_run("--all", f"oci:{source.root}:v1", f"oci:{out}:all")
+    assert lines[3:7] == [amd.config.line("config", "already there"),
+                          *(layer.line(f"layer {n}", "already there")
+                            for n, layer in enumerate(amd.layers, 1))]
+    assert lines[8:10] == [arm.config.line("config", "copied"),
+                           arm.layers[1].line("layer 2", "copied")]
+    assert lines[-1] == (f"  total: 6 blobs, {human_size(arm.config.size + arm.layers[1].size)}"
+                         " to move; 4 already there")
+    assert sorted(p.name for p in (out / "blobs" / "sha256").iterdir()) == before
+
 
 def test_a_format_conversion_names_the_media_types_it_maps(
         source: Source, tmp_path: Path) -> None:

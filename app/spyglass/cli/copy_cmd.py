@@ -82,7 +82,9 @@ def add_parser(commands: Commands) -> None:
                         "(by default they are gzipped there)")
     add_copy_flags(parser, parallel="blob transfers at once (default 8; "
                    "--image-parallel-copies is newer skopeo's name for it)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan (every image and blob, and what the destination "
+                        "holds already) and write nothing")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")
     parser.add_argument("--quiet", "-q", action="store_true",
