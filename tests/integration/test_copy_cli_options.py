@@ -623,7 +623,7 @@ def test_a_dry_run_checks_the_credentials_and_writes_nothing(
         done = spyglass("copy", "--dry-run", "--all", "--src-creds", ALICE_CREDS,
                         "--dest-creds", ALICE_CREDS, source, f"docker://{host}/it-copy-creds/{target}")
         assert done.returncode == 0, done.stderr
-        assert done.stdout.decode().startswith(f"Copy {source} → "), done.stdout
+        assert done.stdout.decode().startswith(f"Would copy {source} → "), done.stdout
         assert not sessions()
         refused = spyglass("copy", "--dry-run", "--all", "--src-creds", ALICE_CREDS,
                            "--dest-creds", f"alice:{WRONG_PASSWORD}", source,

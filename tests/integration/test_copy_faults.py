@@ -53,6 +53,7 @@ from tests.helpers.imagebuild import (
     LayoutBuilder,
     multi_platform_layout,
 )
+from tests.helpers.imagecontent import image_content
 from tests.helpers.registry import RegistryServer, push_image
 
 pytestmark = pytest.mark.integration
@@ -307,6 +308,65 @@ def test_two_concurrent_copies_into_one_layout(
     listed = subprocess.run([umoci, "ls", "--layout", str(destination)],
                             capture_output=True, text=True, check=True).stdout.split()
     assert sorted(listed) == ["first", "old", "second"]
+
+
+def test_concurrent_copy_processes_into_one_layout(
+    source_layout: Path, destination: Path, tmp_path: Path
+) -> None:
+    """Not threads of one process: ``spyglass copy`` commands started together, each a
+    process of its own, into one layout (so only the lock file keeps ``index.json``
+    whole), two images each copied five times under other tags, so that processes
+    also write the same blobs at once. Every tag stays, and every blob is whole."""
+    umoci = require_tool("umoci")
+    other = tmp_path / "other"
+    multi_platform_layout(other, docker_media_types=True)
+    # (a layout holds OCI manifests: the Docker list is written converted, as alone)
+    copy(f"oci:{other}:latest", f"oci:{tmp_path / 'alone'}:x", CopyOptions(multi_arch="all"))
+    second = refs_digest(tmp_path / "alone", "x")
+    first = refs_digest(source_layout, "latest")
+    sources = {f"t{n}": (f"oci:{source_layout}:latest", first) if n % 2 else
+               (f"oci:{other}:latest", second) for n in range(1, 11)}
+    expected = {"old": refs_digest(destination, "old"),
+                **{tag: digest for tag, (_name, digest) in sources.items()}}
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"),
+                   "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "spyglass", "copy", "-q", "--all", name,
+                          f"oci:{destination}:{tag}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=environment)
+        for tag, (name, _digest) in sources.items()
+    ]
+    outcomes = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=120)
+            outcomes.append((process.returncode, out, err.decode(errors="replace")))
+    finally:
+        for process in processes:  # (one that hung: stopped, by its own pid)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert [code for code, _out, _err in outcomes] == [0] * len(processes), outcomes
+    assert {tag: refs_digest(destination, tag) for tag in refs(destination)} == expected
+    assert temp_files(destination) == []
+    for path in (destination / "blobs" / "sha256").iterdir():  # none half-written
+        assert Digest.of(path.read_bytes()).hex == path.name, path
+    listed = subprocess.run([umoci, "ls", "--layout", str(destination)],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(listed) == sorted(expected)
+    for tag in sources:  # Spyglass reads each one back whole
+        assert image_content(f"oci:{destination}:{tag}") == image_content(
+            f"oci:{source_layout}:latest" if sources[tag][1] == first
+            else f"oci:{tmp_path / 'alone'}:x")
+
+
+def refs_digest(layout: Path, ref: str) -> str:
+    """The digest ``index.json`` names under ``ref``."""
+    (digest,) = [str(entry["digest"])
+                 for entry in json.loads((layout / "index.json").read_bytes())["manifests"]
+                 if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref]
+    return digest
 
 
 @pytest.mark.parametrize("damage", ["truncated", "over-long"])

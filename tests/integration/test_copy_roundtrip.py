@@ -37,6 +37,7 @@ from tests.helpers.imagebuild import (
     LayoutBuilder,
     multi_platform_layout,
 )
+from tests.helpers.imagecontent import assert_same_content
 from tests.helpers.registry import RegistryServer
 
 pytestmark = pytest.mark.integration
@@ -271,10 +272,14 @@ def test_format_conversion_round_trip(
         assert inspected["Digest"] == entry["digest"]
         assert len(inspected["Layers"]) == 3  # type: ignore[arg-type]
     # and back: the other format, readable again
+    # the media types change, not the content: the source's configs, byte for byte, and
+    # layers that decompress to the source's diff IDs
+    assert_same_content(remote, f"oci:{layout}:latest", compression="gzip")
     back_format = "oci" if fmt == "v2s2" else "v2s2"
     folder = tmp_path / "back"
     back = copy("--all", "--format", back_format, remote, f"dir:{folder}")
     check_digest(f"dir:{folder}", back)
+    assert_same_content(f"dir:{folder}", f"oci:{layout}:latest", compression="gzip")
     if start == "oci":
         # back to OCI, nothing else changed: the same bytes as at the start
         assert back == source_digest
@@ -305,6 +310,8 @@ def test_zstd_and_back_to_gzip(oci_layout: tuple[Path, str], tmp_path: Path) -> 
         assert media_type == OCI_LAYER_ZSTD
         plain = zstandard.ZstdDecompressor().stream_reader(data).read()
         assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
+    # the source's config, byte for byte, and layers that decompress to ITS diff IDs
+    assert_same_content(f"oci:{out}:zstd", f"oci:{layout}:latest", compression="zstd")
     skopeo_inspect(f"oci:{out}:zstd")
 
     copy("--dest-compress-format", "gzip", f"oci:{out}:zstd", f"oci:{out}:gzip")
@@ -312,6 +319,7 @@ def test_zstd_and_back_to_gzip(oci_layout: tuple[Path, str], tmp_path: Path) -> 
     for media_type, diff_id, data in layers:
         assert media_type == OCI_LAYER_GZIP
         assert "sha256:" + hashlib.sha256(gzip.decompress(data)).hexdigest() == diff_id
+    assert_same_content(f"oci:{out}:gzip", f"oci:{layout}:latest", compression="gzip")
     skopeo_inspect(f"oci:{out}:gzip")
     assert sorted(umoci_ls(out)) == ["gzip", "zstd"]
 
@@ -365,8 +373,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     result = ok("copy", "--all", "--dry-run", "--format", "v2s2",
                 f"oci:{layout}:latest", f"dir:{out}")
     text = result.stdout.decode()
-    assert text.startswith(f"Copy oci:{layout}:latest → dir:{out}")
-    assert "3 layers (converted)" in text and "blobs: 8" in text
+    assert text.startswith(f"Would copy oci:{layout}:latest → dir:{out}")
+    assert "→ (new digest: converted), Docker manifest (schema 2), 3 layers" in text
+    assert "\n  total: 8 blobs, " in text
     assert not out.exists() or not any(out.iterdir())
 
     remote = f"docker://{registry.host}/it/dry-run:1"

@@ -221,3 +221,18 @@ def test_histories_skopeo_refuses_are_refused(
     assert "schema 1" in refused.stderr
     assert not (tmp_path / "out").exists()
 
+
+
+def test_a_dry_run_says_the_schema1_image_is_converted(schema1_dir: Path, tmp_path: Path) -> None:
+    """The image's old digest and no new one yet, the config the conversion makes, and
+    its layers copied as they are."""
+    # (a signed schema 1 manifest's digest is its payload's, without the signatures)
+    digest = str(json.loads(spyglass("inspect", f"dir:{schema1_dir}").stdout)["Digest"])
+    lines = spyglass("copy", "--dry-run", f"dir:{schema1_dir}", f"oci:{tmp_path / 'out'}:v1"
+                     ).stdout.decode().splitlines()
+    assert lines[1] == (f"  image: {digest[7:19]} → (new digest: converted from schema 1), "
+                        "OCI image manifest, 3 layers")
+    assert lines[2].startswith("    config ") and lines[2].endswith(
+        "  made by the schema 1 conversion")
+    assert all(line.endswith("  copied") for line in lines[3:6]), lines
+    assert not (tmp_path / "out").exists()

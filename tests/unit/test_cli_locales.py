@@ -76,7 +76,7 @@ def test_punctuation_a_locale_cannot_write_reads_as_ascii(layout: Path, tmp_path
     assert b"\\u" not in help_text
     plan = output("C", "copy", "--dry-run", f"oci:{layout}:latest", "oci:out:latest",
                   cwd=tmp_path)
-    assert plan.startswith(f"Copy oci:{layout}:latest -> oci:out:latest\n".encode())
+    assert plan.startswith(f"Would copy oci:{layout}:latest -> oci:out:latest\n".encode())
     done = spyglass_under("C", "copy", f"oci:{layout}:latest", "oci:out:latest",
                           "--bogus=secret", cwd=tmp_path)
     assert done.returncode == 2

@@ -82,7 +82,9 @@ def add_parser(commands: Commands) -> None:
                         "(by default they are gzipped there)")
     add_copy_flags(parser, parallel="blob transfers at once (default 8; "
                    "--image-parallel-copies is newer skopeo's name for it)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan (every image and blob, and what the destination "
+                        "holds already) and write nothing")
     parser.add_argument("--digestfile", type=Path, metavar="FILE",
                         help="write the digest of what was written to FILE")
     parser.add_argument("--quiet", "-q", action="store_true",
@@ -276,7 +278,7 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
           options: CopyOptions, given_fd: int | None) -> int:
     """The copy :func:`_run` set up; ``given_fd`` the ``--digestfile`` descriptor the
     caller gave (``/dev/fd/N``), held since before anything was opened."""
-    from spyglass.core.copy import execute, format_plan, plan_copy
+    from spyglass.core.copy import execute, format_plan, look_at_destination, plan_copy
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
 
@@ -290,7 +292,10 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
             if args.dry_run:
                 if isinstance(destination, CheckedDestination):  # (a refusal said here too)
                     destination.check_writable(held=plan.check_blob)
-                write_text(format_plan(plan) + "\n")
+                # what the destination holds already (asked, nothing written): each blob
+                # says whether it would be copied, found there or mounted
+                looked = look_at_destination(plan, destination, options)
+                write_text(format_plan(plan, looked) + "\n")
                 destination.abort()
                 return 0
             from spyglass.cli.progress import Reporter

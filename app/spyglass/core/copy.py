@@ -60,9 +60,9 @@ from spyglass.core.copy_plan import (
     InstancePlan,
     MultiArch,
     PlainLayers,
-    format_plan,
 )
 from spyglass.core.copy_planner import plan_copy
+from spyglass.core.copy_preview import Looked, format_plan, look_at_destination
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
     AuthenticationFailed,
@@ -686,7 +686,7 @@ class _AttachedBlobs:
         self._emit(BlobSkipped(blob.digest, blob.size, "exists"))
 
 
-def _recompression_target(task: BlobTask, options: CopyOptions) -> str:
+def recompression_target(task: BlobTask, options: CopyOptions) -> str:
     """What a recompression made is remembered under, besides the source digest: the
     compression, its level, and the diff ID it was checked against (a config promising
     another one must have the layer checked again)."""
@@ -708,7 +708,7 @@ def _made_before(
     from spyglass.core.blobcache import default_cache
 
     cache = default_cache()
-    target = _recompression_target(task, options)
+    target = recompression_target(task, options)
     known = cache.recompressed(task.source.digest, target)
     if known is None:
         return None
@@ -835,7 +835,7 @@ def _transfer_blob_once(
         from spyglass.core.blobcache import default_cache
 
         default_cache().record_recompressed(
-            descriptor.digest, _recompression_target(task, options), written.digest,
+            descriptor.digest, recompression_target(task, options), written.digest,
             written.size)
     emit(BlobDone(descriptor.digest, written, task.recompress is not None))
     return written
@@ -873,6 +873,7 @@ __all__: Sequence[str] = [
     "Finished",
     "Format",
     "InstancePlan",
+    "Looked",
     "ManifestWritten",
     "MultiArch",
     "PlainLayers",
@@ -881,5 +882,6 @@ __all__: Sequence[str] = [
     "execute",
     "format_plan",
     "held_already",
+    "look_at_destination",
     "plan_copy",
 ]

@@ -326,7 +326,8 @@ def _plan_layer(
             f"The image {manifest.digest} has more layers than its config has diff IDs; "
             "its layers cannot be recompressed safely."
         )
-    return BlobTask(layer, media_type, recompress, diff_ids[index])
+    current = cast("Compression", stored(layer) or media.layer_compression(layer.media_type))
+    return BlobTask(layer, media_type, recompress, diff_ids[index], recompress_from=current)
 
 
 

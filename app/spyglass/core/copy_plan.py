@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from spyglass.core import media
 from spyglass.core.copy_attachments import (
     AttachmentTask,
-    describe_attachments,
 )
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import (
@@ -24,10 +22,6 @@ from spyglass.core.manifest import (
     ImageManifest,
 )
 from spyglass.core.platform import Platform
-from spyglass.core.platform_choice import entry_label
-from spyglass.core.referrers import (
-    buildkit_attestation_subject,
-)
 
 Format = Literal["oci", "v2s2"]
 Compression = Literal["gzip", "zstd", "none"]
@@ -98,6 +92,9 @@ class BlobTask:
     """Target compression when the bytes change; None when they are copied as they are."""
     diff_id: Digest | None = None
     """The uncompressed digest the config promises (checked when recompressing)."""
+    recompress_from: Compression | None = None
+    """How the source's bytes are compressed, when they are recompressed (what the plan
+    says they turn from)."""
     external: bool = False
     """A foreign layer left where its ``urls`` point: the destination refers to it
     there, and its bytes are not copied (as containers/image leaves them)."""
@@ -238,40 +235,8 @@ class CopyPlan:
         )
 
     def describe(self) -> list[str]:
-        """The plan as lines for ``--dry-run`` and the copy dialog."""
-        lines = [f"Copy {self.source_name} → {self.destination_name}"]
-        if self.list_media_type:
-            how = "as it is" if self.list_is_source else "rebuilt"
-            lines.append(f"  list: {media.friendly(self.list_media_type)} ({how})")
-        top = self.top if isinstance(self.top, ImageIndex) else None
-        for instance in self.instances:
-            platform = instance.entry.platform if instance.entry else None
-            about = buildkit_attestation_subject(instance.entry) if instance.entry else None
-            what = (f"attestation of {about.short}" if about is not None
-                    else f"image {entry_label(instance.entry, top)}"
-                    if instance.entry is not None and platform else "image")
-            lines.append(
-                f"  {what}: {media.friendly(instance.media_type)}, "
-                f"{len(instance.layers)} layer{'' if len(instance.layers) == 1 else 's'}"
-                + (" (converted)" if instance.changes or self.converted_from else "")
-            )
-        attached_blobs = len(self.attachment_blobs)
-        lines.append(f"  blobs: {len(self.blobs)}"
-                     + (f" and {attached_blobs} attached" if attached_blobs else "")
-                     + f", {self.total_bytes} bytes to read at most")
-        if (attached := describe_attachments(self.attachments)) is not None:
-            lines.append(f"  {attached}")
-        elif self.attachments_removed:
-            inside = any(buildkit_attestation_subject(i.entry) is not None
-                         for i in self.instances if i.entry is not None)
-            lines.append("  attached: left behind without being looked up (signatures, "
-                         "attestations, SBOMs and referrers kept beside the image are not "
-                         "copied" + ("; the attestation manifests inside the list are part "
-                                     "of it and stay" if inside else "") + ")")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return lines
+        """The plan as lines for ``--dry-run`` (see :mod:`spyglass.core.copy_preview`,
+        which also says what the destination holds already, once asked)."""
+        from spyglass.core.copy_preview import plan_lines
 
-
-
-def format_plan(plan: CopyPlan) -> str:
-    return "\n".join(plan.describe())
+        return plan_lines(self)

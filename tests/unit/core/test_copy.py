@@ -56,6 +56,7 @@ from tests.helpers.imagebuild import (
     LayoutBuilder,
     multi_platform_layout,
 )
+from tests.helpers.imagecontent import image_content
 
 
 class MemoryDestination:
@@ -270,8 +271,11 @@ def test_recompression_to_zstd_keeps_diff_ids(layout: Path) -> None:
     assert dest.committed is not None
     manifest = parse_manifest(dest.committed[1])
     assert isinstance(manifest, ImageManifest)
-    config = json.loads(dest.blobs[manifest.config.digest])
-    for layer, diff_id in zip(manifest.layers, config["rootfs"]["diff_ids"], strict=True):
+    # the source's own config, byte for byte: its diff IDs are the ones checked below
+    original = image_content(f"oci:{layout}:latest")["linux/amd64"]
+    assert str(manifest.config.digest) == original.config_digest
+    assert dest.blobs[manifest.config.digest] == original.config
+    for layer, diff_id in zip(manifest.layers, original.diff_ids, strict=True):
         assert layer.media_type == media.OCI_LAYER_ZSTD
         plain = zstandard.ZstdDecompressor().stream_reader(dest.blobs[layer.digest]).read()
         assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
@@ -1253,7 +1257,8 @@ def test_platforms_chosen_bring_their_attestations_into_the_rebuilt_list(tmp_pat
     assert ("the list is rebuilt with 2 of its 3 images and their attestations; its digest "
             "changes") in plan.notes
     described = plan.describe()
-    assert f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: OCI image manifest, 1 layer" \
+    assert (f"  attestation of {pairs['arm64'][0]['digest'][7:19]}: "
+            f"{pairs['arm64'][1]['digest'][7:19]} (digest kept), OCI image manifest, 1 layer") \
         in described
     written = copy_image(open_source(f"oci:{tmp_path / 'bx'}:v1"),
                          open_destination(f"oci:{tmp_path / 'o'}:v1"), options)

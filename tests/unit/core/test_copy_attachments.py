@@ -14,6 +14,7 @@ from spyglass.core.errors import Unsupported
 from spyglass.core.signatures import Kind
 from spyglass.core.signatures.attached import find_attachments
 from spyglass.core.transports import open_destination, open_source
+from spyglass.core.units import human_size
 from tests.helpers import cosign
 from tests.helpers.cosign import signed_layout
 
@@ -33,8 +34,11 @@ def test_layout_to_layout_keeps_the_tag_and_the_referrer(tmp_path: Path) -> None
                                                             for t in plan.blobs}
     assert plan.total_bytes == (sum(t.source.size for t in plan.blobs)
                                 + sum(b.size for b in attached))
-    assert any(f"and {len(attached)} attached, {plan.total_bytes} bytes" in line
-               for line in plan.describe())
+    assert (f"  total: {len(plan.blobs) + len(attached)} blobs ({len(attached)} attached), "
+            f"{human_size(plan.total_bytes)} to move") in plan.describe()
+    # each listed, with what it is part of
+    assert sum(line.startswith(("    part of SBOM ", "    part of cosign signature "))
+               for line in plan.describe()) == len(attached)
     destination.abort()
     copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
                open_destination(f"oci:{tmp_path / 'dst'}:copied"))

@@ -548,12 +548,12 @@ def test_a_remembered_recompression_is_only_a_hint(
         copy_image(open_source(f"oci:{layout}:latest"), first, options)
         plan = plan_copy(open_source(f"oci:{layout}:latest"), MemoryDestination(), options)
         task = next(t for t in plan.blobs if t.recompress is not None)
-        target = copy_module._recompression_target(task, options)
+        target = copy_module.recompression_target(task, options)
         assert str(task.diff_id) in target
         assert cache.recompressed(task.source.digest, target) is not None
         other = replace(task, diff_id=Digest.of(b"another promise"))
         assert cache.recompressed(task.source.digest,
-                                  copy_module._recompression_target(other, options)) is None
+                                  copy_module.recompression_target(other, options)) is None
 
         class Refusing(MemoryDestination):
             def reuse_blob(self, descriptor: Descriptor, *,

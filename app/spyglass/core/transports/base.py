@@ -253,6 +253,18 @@ class BlobHolder(Protocol):
 
 
 @runtime_checkable
+class MountHints(Protocol):
+    """An :class:`ImageDestination` that mounts blobs from other repositories of its
+    registry, where its blob-location cache says they are (a registry)."""
+
+    def mount_source(self, digest: Digest) -> str | None:
+        """The repository a copy would try to mount ``digest`` from first, as the cache
+        knows it; None when it knows none. Asks the registry nothing, and changes
+        nothing: ``--dry-run`` says with it what would be mounted."""
+        ...
+
+
+@runtime_checkable
 class ReplacingDestination(Protocol):
     """An :class:`ImageDestination` written whole (an archive, a ``dir:`` folder): what
     is there already is replaced, not added to. The copy's plan says so in a note

@@ -203,6 +203,13 @@ class RegistryDestination:
         self._learn(digest)
         return True
 
+    def mount_source(self, digest: Digest) -> str | None:
+        """Implement MountHints: the first repository :meth:`reuse_blob` would mount
+        ``digest`` from (the cache's most recent, not one refused in this copy)."""
+        candidates = self.cache.candidates(self.client.host, digest, self.repository)
+        with self._lock:
+            return next((c for c in candidates if c not in self._unmountable), None)
+
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
         sending: bool = True,
