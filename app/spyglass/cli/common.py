@@ -493,7 +493,7 @@ def ask_password(
     without one."""
     if credentials.password:
         return credentials
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise SpyglassError(
             f'No password given for "{credentials.username}"; use {flag} USER:PASSWORD '
             f"({flag} USER: for an empty one), or run on a terminal to be asked."
@@ -503,6 +503,19 @@ def ask_password(
     where = f" for {host}" if host else ""
     password = typed(f"Password{where}: ", secret=True)
     return Credentials(credentials.username, password, source=credentials.source)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether standard input is a terminal a person can type at: not a file, a pipe or
+    ``/dev/null``, and not one that is closed (``<&-``, as CI runners and daemons may
+    start a program: Python then has no ``sys.stdin`` at all)."""
+    stream = sys.stdin
+    if stream is None:
+        return False
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):  # (closed since)
+        return False
 
 
 def typed(prompt: str, *, secret: bool = False) -> str:
