@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -665,3 +666,40 @@ def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
     assert one.returncode == 0, one.stderr
     assert not any(line.startswith("tools:") for line in one.stderr.splitlines()), one.stderr
     assert any(line.startswith("Writing manifest ") for line in one.stderr.splitlines())
+
+
+def _sync_into(stdout: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    return subprocess.run([sys.executable, "-m", "spyglass", "sync", *args],
+                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+                          env=environment, timeout=120, check=False)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_full_disk_under_stdout_is_the_sentence_other_commands_say(
+    source: str, tmp_path: Path, dry_run: bool
+) -> None:
+    with Path("/dev/full").open("wb") as full:
+        done = _sync_into(full.fileno(), "-q", *(["--dry-run"] if dry_run else []), "--src",
+                          "docker", "--dest", "dir", f"{source}/sync/tools", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert done.stderr == (b"spyglass: Cannot write the result to standard output: no space "
+                           b"left on device.\n")
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_reader_gone_stops_the_sync_by_sigpipe_saying_nothing(
+    source: str, tmp_path: Path, dry_run: bool
+) -> None:
+    """As ``| grep -q Copied`` does once it has seen a line: the sync stops (copies under
+    way taken back) and ends killed by SIGPIPE, as skopeo sync does, with no sentence."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = _sync_into(write_end, "-q", *(["--dry-run"] if dry_run else []), "--src",
+                          "docker", "--dest", "dir", f"{source}/sync/tools", str(tmp_path / "out"))
+    finally:
+        os.close(write_end)
+    assert done.returncode == -signal.SIGPIPE
+    assert done.stderr == b""

@@ -20,6 +20,7 @@ from typing import Final, NoReturn
 
 from spyglass import __version__
 from spyglass.cli.common import (
+    EXIT_BROKEN_PIPE,
     EXIT_ERROR,
     EXIT_USAGE,
     CommandParser,
@@ -29,7 +30,8 @@ from spyglass.cli.common import (
 from spyglass.core.archive_names import ARCHIVE_SUFFIXES
 from spyglass.core.errors import SpyglassError
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser", "main", "run"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser",
+           "main", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH ...]",
         description="Browse, inspect and copy container images. Without a command, opens "
         "the window (on each PATH, a layout folder or an archive, when given).",
-        epilog="A usage error exits with status 2, any other error with 1.",
+        epilog="A usage error exits with status 2, any other error with 1. A command whose "
+        "output's reader has gone (| head -1, | grep -q) stops and ends killed by SIGPIPE "
+        "(141 in a shell), as skopeo does.",
     )
     parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
@@ -302,8 +306,8 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     except KeyboardInterrupt:
         _say("interrupted.")
         return 130
-    except BrokenPipeError:
-        return EXIT_ERROR
+    except BrokenPipeError:  # stdout's reader went away: stop, quietly
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         if args.debug:
             raise
@@ -448,11 +452,14 @@ def run() -> NoReturn:
     args = sys.argv[1:]
     if _window_paths(_urls_as_paths(args)):
         sys.exit(main(args))
-    code = main(args)
+    try:
+        code = main(args)
+    except BrokenPipeError:  # (a result written before a command ran: its own are caught)
+        code = EXIT_BROKEN_PIPE
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        code = code or EXIT_ERROR
+        code = code or EXIT_BROKEN_PIPE
     except OSError as exc:  # what a command left unflushed (its own writes flush)
         if not code:
             from spyglass.cli.common import cannot_write_output
@@ -472,11 +479,12 @@ def run() -> NoReturn:
         decompressed.remove_parked()  # os._exit runs no finalizers
     logging.shutdown()
     signum = code - 128
-    if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
         # cleaned up after a termination or Ctrl+C: end by that signal, as the caller
         # expects (a service manager counts it a clean stop, unlike exit status 143; a
         # shell script stops at a command Ctrl+C killed, but goes on after one that
-        # exited 130, as Python and Go programs die of it)
+        # exited 130, as Python and Go programs die of it); a result's reader gone: by
+        # SIGPIPE, as the tools in a pipeline do (see EXIT_BROKEN_PIPE)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     os._exit(code)

@@ -239,7 +239,7 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
             done = "Unchanged" if result.unchanged else "Copied"
             moved = f"; it named {result.before} before" if result.before else ""
             reporter.result(f"{done} {result.image.source} → {result.image.destination} "
-                            f"({result.digest}){moved}", sys.stdout)
+                            f"({result.digest}){moved}")
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 
