@@ -703,3 +703,31 @@ def test_a_reader_gone_stops_the_sync_by_sigpipe_saying_nothing(
         os.close(write_end)
     assert done.returncode == -signal.SIGPIPE
     assert done.stderr == b""
+
+
+def test_keep_going_is_advised_only_where_there_is_something_else_to_go_on_with(
+    source: str, tmp_path: Path
+) -> None:
+    one = spyglass("sync", "-q", "--src", "docker", "--dest", "dir",
+                   f"{source}/sync/tools:nope", str(tmp_path / "one"))
+    assert one.returncode == 1
+    assert one.stderr.splitlines()[-1].endswith("has no such image."), one.stderr
+    assert "--keep-going" not in one.stderr
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source}:\n  images:\n    sync/none: []\n")
+    unlisted = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing),
+                        str(tmp_path / "two"))
+    assert unlisted.returncode == 1 and "--keep-going" not in unlisted.stderr, unlisted
+    # with more than one, it is said
+    listing.write_text(f"{source}:\n  images:\n    sync/none: []\n    sync/tools: [v0]\n")
+    unlisted = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing),
+                        str(tmp_path / "three"))
+    assert unlisted.returncode == 1
+    assert unlisted.stderr.rstrip().endswith(
+        "Stopped there: --keep-going goes on with the other sources."), unlisted.stderr
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [nope, v0]\n")
+    failed = spyglass("sync", "-q", "--parallel-images", "1", "--src", "yaml", "--dest", "dir",
+                      str(listing), str(tmp_path / "four"))
+    assert failed.returncode == 1
+    assert failed.stderr.rstrip().endswith(
+        "Stopped there: --keep-going goes on with the other images."), failed.stderr

@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     for source in unlisted:
         assert source.error is not None
         if not args.keep_going:
-            args.closing = " Stopped there: --keep-going goes on with the other sources."
+            if len(sources) > 1:  # (--keep-going changes nothing for one)
+                args.closing = " Stopped there: --keep-going goes on with the other sources."
             raise _listing_failed(source)
         note(with_side_flags(_said(_listing_failed(source)), ["src"]))
     if args.dry_run:
@@ -210,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
         args.failed_sides = sides_named(_said(error), stopped.image.source,
                                         stopped.image.destination)
         error.on_command_line = with_side_flags(_said(error), args.failed_sides)
-        args.closing = " Stopped there: --keep-going goes on with the other images."
+        if len(images) + len(attached) > 1:  # (--keep-going changes nothing for one)
+            args.closing = " Stopped there: --keep-going goes on with the other images."
         raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
     return 1 if failed or unlisted else 0
