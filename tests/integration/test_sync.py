@@ -731,3 +731,44 @@ def test_keep_going_is_advised_only_where_there_is_something_else_to_go_on_with(
     assert failed.returncode == 1
     assert failed.stderr.rstrip().endswith(
         "Stopped there: --keep-going goes on with the other images."), failed.stderr
+
+
+def test_two_sources_given_one_destination_name_are_refused_before_anything_is_copied(
+    source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """Another registry's ``sync/tools:v0`` (another image) beside the session's: without
+    ``--scoped`` both are named ``tools:v0`` at the destination, and the second would
+    replace the first (as skopeo sync lets it in a registry)."""
+    other = make_registry()
+    target = make_registry()
+    push_image(other, single_images(tmp_path / "layout", ("elsewhere",)), "elsewhere",
+               "sync/tools:v0")
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v1, v0]\n"
+                       f"{other.host}:\n  images:\n    sync/tools: [v0]\n")
+    for dry_run, kind, destination, named in (
+            (True, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
+            (False, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
+            (False, "dir", str(tmp_path / "out"), f"dir:{tmp_path}/out/tools:v0")):
+        done = spyglass("sync", *(["--dry-run"] if dry_run else []), "--src", "yaml",
+                        "--dest", kind, str(listing), destination)
+        assert (done.returncode, done.stdout) == (1, ""), done
+        assert done.stderr == (
+            f'spyglass: Two images would be synced to the same name "{named}": '
+            f"docker://{source}/sync/tools:v0 and docker://{other.host}/sync/tools:v0 (the "
+            "second would replace the first); give --scoped to name each after its whole "
+            "source name, or sync them in separate runs.\n")
+    assert catalog(target) == []
+    assert not (tmp_path / "out").exists()
+    # each under its whole name, both are synced; an image listed twice is no conflict
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v0]\n"
+                       f"{other.host}:\n  images:\n    sync/tools: [v0]\n")
+    scoped = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir", str(listing),
+                      str(tmp_path / "out"))
+    assert scoped.returncode == 0, scoped.stderr
+    assert scoped.stdout.splitlines()[-1] == "Synced 3 images from 2 sources"
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v0]\n")
+    twice = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                     f"{target.host}/m")
+    assert twice.returncode == 0, twice.stderr
+    assert tags_of(target, "m/tools") == ["v0"]
