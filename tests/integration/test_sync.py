@@ -773,3 +773,46 @@ def test_two_sources_given_one_destination_name_are_refused_before_anything_is_c
     assert twice.returncode == 0, twice.stderr
     assert tags_of(target, "m/tools") == ["v0"]
 
+
+def test_a_dry_run_says_unchanged_where_the_sync_would(
+    source: str, make_registry: Callable[..., RegistryServer], auth_registry: RegistryServer
+) -> None:
+    """The dry run asks what the real run asks (one ``HEAD`` per name, and the source's
+    manifests where the name names something), and says "Unchanged" of the same images,
+    writing nothing."""
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    args = ("--src", "docker", "--dest", "docker", f"{source}/sync/app", f"{target.host}/m")
+    empty = spyglass("sync", "--dry-run", *args)
+    assert empty.returncode == 0, empty.stderr
+    assert all(line.startswith("Would copy ") for line in empty.stdout.splitlines()[:-1])
+    assert empty.stdout.splitlines()[-1] == "Would sync 5 images from 1 sources"
+    first = spyglass("sync", *args)
+    assert first.returncode == 0, first.stderr
+    target.log_path.write_text("")
+    again = spyglass("sync", "--dry-run", *args)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "Would sync 5 images from 1 sources, 5 of them unchanged"
+    # the very lines the real run says of them, once it finds them there
+    assert sorted(lines[:-1]) == sorted(
+        line.replace("Copied ", "Unchanged ", 1) for line in first.stdout.splitlines()[:-1])
+    assert '"PUT /v2/' not in target.log_path.read_text()
+    # --all writes the list where the name holds this system's image: copied, as said
+    listed = spyglass("sync", "--dry-run", "--all", *args)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(line.split(" →")[0] for line in listed.stdout.splitlines()[:-1]) == sorted(
+        [f"Would copy docker://{source}/sync/app:{tag}" for tag in ("latest", "multi")]
+        + [f"Unchanged docker://{source}/sync/app:{tag}" for tag in ("s0", "s1", "s2")])
+    real = spyglass("sync", "--all", *args)
+    assert sorted(line.split(" →")[0] for line in real.stdout.splitlines()[:-1]) == sorted(
+        [f"Copied docker://{source}/sync/app:{tag}" for tag in ("latest", "multi")]
+        + [f"Unchanged docker://{source}/sync/app:{tag}" for tag in ("s0", "s1", "s2")])
+    # a destination that cannot be asked: said once, and each image would be copied
+    refused = spyglass("sync", "--dry-run", "--src", "docker", "--dest", "docker",
+                       f"{source}/sync/app", f"{auth_registry.host}/m")
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stdout.splitlines()[-1] == "Would sync 5 images from 1 sources"
+    (note,) = refused.stderr.splitlines()
+    assert note.startswith("Note: Which images the destination has already cannot be told, "
+                           "so each is said to be copied: "), note
+    assert "wants valid credentials" in note and "--dest-creds" in note, note
