@@ -187,17 +187,27 @@ def unchanged_digests(
     """:func:`unchanged_digest` of each of ``images`` (in their order), ``parallel_images``
     asked at a time; and, where asking the destination failed, why: the first failure
     stops the asking (the others are None), as a dry run should not try a registry that
-    cannot be reached once per image. Ctrl+C (or ``cancel``) stops it and is raised."""
+    cannot be reached once per image. Each destination repository's tags are listed
+    first, so that only the names there are asked about (a new mirror's thousands of
+    tags cost a listing, not a ``HEAD`` each). Ctrl+C (or ``cancel``) stops it and is
+    raised."""
+    from spyglass.core.reference import DockerName
     from spyglass.core.transports.registry.source import SharedLookups
 
     cancel = cancel or CancelToken()
     shared = SharedLookups()
     found: list[Digest | None] = [None] * len(images)
     failed: list[SpyglassError] = []
+    there = _destination_tags(images, destination_options, cancel)
 
     def ask(index: int, image: SyncImage) -> None:
         if failed or cancel.cancelled:
             return
+        tags = there.get(lane_of(image))
+        name = image.destination
+        if (tags is not None and isinstance(name, DockerName)
+                and name.reference.tag is not None and name.reference.tag not in tags):
+            return  # (the name names nothing yet)
         try:
             found[index] = unchanged_digest(image, options, destination_options,
                                             cancel=cancel, shared=shared)
@@ -219,6 +229,34 @@ def unchanged_digests(
     pool.shutdown()
     cancel.check()
     return found, (failed[0] if failed else None)
+
+
+def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | None,
+                      cancel: CancelToken) -> dict[object, frozenset[str]]:
+    """The tags each registry repository the images go to has now (by :func:`lane_of`),
+    where it can list them: none for one that is not there yet; one that cannot be
+    listed is left out (each of its names is asked about)."""
+    from spyglass.core.errors import RepositoryNotFound
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports.registry import client_for
+
+    tags: dict[object, frozenset[str]] = {}
+    unlisted: set[object] = set()
+    for image in images:
+        name, lane = image.destination, lane_of(image)
+        if not isinstance(name, DockerName) or lane in tags or lane in unlisted:
+            continue
+        reference = name.reference
+        try:
+            client = client_for(reference.domain, options, repository=reference.path)
+            tags[lane] = frozenset(client.tags_of(reference.path, cancel=cancel))
+        except RepositoryNotFound:
+            tags[lane] = frozenset()
+        except Cancelled:
+            raise
+        except SpyglassError:  # (its names are asked about: a HEAD says why, if it fails)
+            unlisted.add(lane)
+    return tags
 
 
 def run_sync(
