@@ -168,10 +168,10 @@ def run(args: argparse.Namespace) -> int:
             assert image.attached_to is not None
             _write(f"Would carry {image.source} → {image.destination} along with the image "
                    f"{image.attached_to.short} (or copy it whole, if that image is not synced)")
+        held = sum(digest is not None for digest in unchanged)
         _write(f"Would sync {len(images)} images from {len(listed)} sources"
                + (f", {len(unlisted)} not listed" if unlisted else "")
-               + (f", {held} of them unchanged" if (held := sum(
-                   digest is not None for digest in unchanged)) else "")
+               + (f", {held} of them unchanged" if held else "")
                + (f", with {_tags(len(attached))} of what is attached to them" if attached
                   else ""))
         return 1 if unlisted else 0

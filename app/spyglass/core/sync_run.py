@@ -234,17 +234,18 @@ def unchanged_digests(
 def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | None,
                       cancel: CancelToken) -> dict[object, frozenset[str]]:
     """The tags each registry repository the images go to has now (by :func:`lane_of`),
-    where it can list them: none for one that is not there yet; one that cannot be
-    listed is left out (each of its names is asked about)."""
+    where it can list them: none for one that is not there yet. After a listing that
+    fails (the registry cannot be reached, wants credentials) none is tried again: the
+    names of the repositories left out are asked about, and the first ``HEAD`` that
+    fails the same way says why."""
     from spyglass.core.errors import RepositoryNotFound
     from spyglass.core.reference import DockerName
     from spyglass.core.transports.registry import client_for
 
     tags: dict[object, frozenset[str]] = {}
-    unlisted: set[object] = set()
     for image in images:
         name, lane = image.destination, lane_of(image)
-        if not isinstance(name, DockerName) or lane in tags or lane in unlisted:
+        if not isinstance(name, DockerName) or lane in tags:
             continue
         reference = name.reference
         try:
@@ -254,8 +255,8 @@ def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | No
             tags[lane] = frozenset()
         except Cancelled:
             raise
-        except SpyglassError:  # (its names are asked about: a HEAD says why, if it fails)
-            unlisted.add(lane)
+        except SpyglassError:
+            break
     return tags
 
 
