@@ -335,6 +335,29 @@ def test_inspect_with_an_authfile(basic_image: Image, token_image: Image, tmp_pa
     }
 
 
+def test_a_registry_auth_file_that_does_not_exist_is_named(
+    basic_image: Image, tmp_path: Path
+) -> None:
+    """As ``--authfile`` with a file that is not there: read as empty (as skopeo reads
+    it), so the hint is the only sign of a wrong path."""
+    missing = tmp_path / "nowhere.json"
+    hint = (f'The auth file $REGISTRY_AUTH_FILE names, "{missing}", does not exist; while it '
+            "is set, no other auth file is read.")
+    line = spyglass("inspect", f"{basic_image.repo_name}:v1",
+                    env={"REGISTRY_AUTH_FILE": str(missing)}).error_line()
+    assert "wants valid credentials" in line and line.endswith(hint), line
+    # one that is there says nothing of it, nor does a command line's --authfile
+    there = tmp_path / "auth.json"
+    there.write_text('{"auths": {}}')
+    line = spyglass("inspect", f"{basic_image.repo_name}:v1",
+                    env={"REGISTRY_AUTH_FILE": str(there)}).error_line()
+    assert "REGISTRY_AUTH_FILE" not in line, line
+    line = spyglass("inspect", "--authfile", str(there), f"{basic_image.repo_name}:v1",
+                    env={"REGISTRY_AUTH_FILE": str(missing)}).error_line()
+    assert "REGISTRY_AUTH_FILE" not in line, line
+    assert f'Only the auth file "{there}" was read' in line, line
+
+
 # --------------------------------------------------------------------------- tags and catalog
 
 

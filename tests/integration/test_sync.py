@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -483,9 +484,8 @@ def test_a_source_wanting_credentials_is_one_sentence_naming_sync_s_flags(
         assert done.stdout.splitlines()[-1] == "Synced 0 images from 0 sources, 1 failed"
         return
     assert lines[0].startswith(f"spyglass: {wants}"), done.stderr  # (a keyring's advice)
-    if kind == "yaml":  # what it did comes after the advice
-        assert lines[0].endswith(". Stopped there: --keep-going goes on with the other "
-                                 "sources."), done.stderr
+    # (one source: --keep-going would go on with no other, and is not advised)
+    assert "--keep-going" not in lines[0], done.stderr
 
 
 def test_refused_credentials_name_their_flag_or_the_yaml_file_they_came_from(
@@ -501,13 +501,14 @@ def test_refused_credentials_name_their_flag_or_the_yaml_file_they_came_from(
         "given with --src-creds USER:PASSWORD.\n")
     listing = tmp_path / "badcreds.yaml"
     listing.write_text(f"{private_source}:\n  tls-verify: false\n  credentials: {{username: "
-                       "alice, password: bad}\n  images:\n    priv/app: []\n")
+                       "alice, password: bad}\n  images:\n    priv/app: []\n    priv/b: []\n")
     from_file = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
                          f"{fresh_registry.host}/m")
     assert from_file.returncode == 1
     assert from_file.stderr == (
         f"spyglass: Listing the tags of {private_source}/priv/app failed: the registry "
         f"{private_source} refused the credentials given. Check the entry "
+        # what it did comes after the advice
         f'"{private_source}" in "{listing}". Stopped there: --keep-going goes on with the '
         "other sources.\n")
 
@@ -665,3 +666,156 @@ def test_piped_progress_of_images_copied_at_once_names_each_line_s_image(
     assert one.returncode == 0, one.stderr
     assert not any(line.startswith("tools:") for line in one.stderr.splitlines()), one.stderr
     assert any(line.startswith("Writing manifest ") for line in one.stderr.splitlines())
+
+
+def _sync_into(stdout: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    return subprocess.run([sys.executable, "-m", "spyglass", "sync", *args],
+                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+                          env=environment, timeout=120, check=False)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_full_disk_under_stdout_is_the_sentence_other_commands_say(
+    source: str, tmp_path: Path, dry_run: bool
+) -> None:
+    with Path("/dev/full").open("wb") as full:
+        done = _sync_into(full.fileno(), "-q", *(["--dry-run"] if dry_run else []), "--src",
+                          "docker", "--dest", "dir", f"{source}/sync/tools", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert done.stderr == (b"spyglass: Cannot write the result to standard output: no space "
+                           b"left on device.\n")
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_reader_gone_stops_the_sync_by_sigpipe_saying_nothing(
+    source: str, tmp_path: Path, dry_run: bool
+) -> None:
+    """As ``| grep -q Copied`` does once it has seen a line: the sync stops (copies under
+    way taken back) and ends killed by SIGPIPE, as skopeo sync does, with no sentence."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = _sync_into(write_end, "-q", *(["--dry-run"] if dry_run else []), "--src",
+                          "docker", "--dest", "dir", f"{source}/sync/tools", str(tmp_path / "out"))
+    finally:
+        os.close(write_end)
+    assert done.returncode == -signal.SIGPIPE
+    assert done.stderr == b""
+
+
+def test_keep_going_is_advised_only_where_there_is_something_else_to_go_on_with(
+    source: str, tmp_path: Path
+) -> None:
+    one = spyglass("sync", "-q", "--src", "docker", "--dest", "dir",
+                   f"{source}/sync/tools:nope", str(tmp_path / "one"))
+    assert one.returncode == 1
+    assert one.stderr.splitlines()[-1].endswith("has no such image."), one.stderr
+    assert "--keep-going" not in one.stderr
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source}:\n  images:\n    sync/none: []\n")
+    unlisted = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing),
+                        str(tmp_path / "two"))
+    assert unlisted.returncode == 1 and "--keep-going" not in unlisted.stderr, unlisted
+    # with more than one, it is said
+    listing.write_text(f"{source}:\n  images:\n    sync/none: []\n    sync/tools: [v0]\n")
+    unlisted = spyglass("sync", "-q", "--src", "yaml", "--dest", "dir", str(listing),
+                        str(tmp_path / "three"))
+    assert unlisted.returncode == 1
+    assert unlisted.stderr.rstrip().endswith(
+        "Stopped there: --keep-going goes on with the other sources."), unlisted.stderr
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [nope, v0]\n")
+    failed = spyglass("sync", "-q", "--parallel-images", "1", "--src", "yaml", "--dest", "dir",
+                      str(listing), str(tmp_path / "four"))
+    assert failed.returncode == 1
+    assert failed.stderr.rstrip().endswith(
+        "Stopped there: --keep-going goes on with the other images."), failed.stderr
+
+
+def test_two_sources_given_one_destination_name_are_refused_before_anything_is_copied(
+    source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """Another registry's ``sync/tools:v0`` (another image) beside the session's: without
+    ``--scoped`` both are named ``tools:v0`` at the destination, and the second would
+    replace the first (as skopeo sync lets it in a registry)."""
+    other = make_registry()
+    target = make_registry()
+    push_image(other, single_images(tmp_path / "layout", ("elsewhere",)), "elsewhere",
+               "sync/tools:v0")
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v1, v0]\n"
+                       f"{other.host}:\n  images:\n    sync/tools: [v0]\n")
+    for dry_run, kind, destination, named in (
+            (True, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
+            (False, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
+            (False, "dir", str(tmp_path / "out"), f"dir:{tmp_path}/out/tools:v0")):
+        done = spyglass("sync", *(["--dry-run"] if dry_run else []), "--src", "yaml",
+                        "--dest", kind, str(listing), destination)
+        assert (done.returncode, done.stdout) == (1, ""), done
+        assert done.stderr == (
+            f'spyglass: Two images would be synced to the same name "{named}": '
+            f"docker://{source}/sync/tools:v0 and docker://{other.host}/sync/tools:v0 (the "
+            "second would replace the first); give --scoped to name each after its whole "
+            "source name, or sync them in separate runs.\n")
+    assert catalog(target) == []
+    assert not (tmp_path / "out").exists()
+    # each under its whole name, both are synced; an image listed twice is no conflict
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v0]\n"
+                       f"{other.host}:\n  images:\n    sync/tools: [v0]\n")
+    scoped = spyglass("sync", "-q", "--scoped", "--src", "yaml", "--dest", "dir", str(listing),
+                      str(tmp_path / "out"))
+    assert scoped.returncode == 0, scoped.stderr
+    assert scoped.stdout.splitlines()[-1] == "Synced 3 images from 2 sources"
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v0]\n")
+    twice = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                     f"{target.host}/m")
+    assert twice.returncode == 0, twice.stderr
+    assert tags_of(target, "m/tools") == ["v0"]
+
+
+def test_a_dry_run_says_unchanged_where_the_sync_would(
+    source: str, make_registry: Callable[..., RegistryServer], auth_registry: RegistryServer
+) -> None:
+    """The dry run asks what the real run asks (one ``HEAD`` per name, and the source's
+    manifests where the name names something), and says "Unchanged" of the same images,
+    writing nothing."""
+    target = make_registry(extra_config={"log": {"accesslog": {"disabled": False}}})
+    args = ("--src", "docker", "--dest", "docker", f"{source}/sync/app", f"{target.host}/m")
+    empty = spyglass("sync", "--dry-run", *args)
+    assert empty.returncode == 0, empty.stderr
+    assert all(line.startswith("Would copy ") for line in empty.stdout.splitlines()[:-1])
+    assert empty.stdout.splitlines()[-1] == "Would sync 5 images from 1 sources"
+    # a repository's names are listed once: none asked about one by one where none is there
+    assert '"HEAD /v2/m/app/manifests/' not in target.log_path.read_text()
+    first = spyglass("sync", *args)
+    assert first.returncode == 0, first.stderr
+    target.log_path.write_text("")
+    again = spyglass("sync", "--dry-run", *args)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "Would sync 5 images from 1 sources, 5 of them unchanged"
+    # the very lines the real run says of them, once it finds them there
+    assert sorted(lines[:-1]) == sorted(
+        line.replace("Copied ", "Unchanged ", 1) for line in first.stdout.splitlines()[:-1])
+    log = target.log_path.read_text()
+    assert '"PUT /v2/' not in log and '"HEAD /v2/m/app/manifests/' in log
+    # --all writes the list where the name holds this system's image: copied, as said
+    listed = spyglass("sync", "--dry-run", "--all", *args)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(line.split(" →")[0] for line in listed.stdout.splitlines()[:-1]) == sorted(
+        [f"Would copy docker://{source}/sync/app:{tag}" for tag in ("latest", "multi")]
+        + [f"Unchanged docker://{source}/sync/app:{tag}" for tag in ("s0", "s1", "s2")])
+    real = spyglass("sync", "--all", *args)
+    assert sorted(line.split(" →")[0] for line in real.stdout.splitlines()[:-1]) == sorted(
+        [f"Copied docker://{source}/sync/app:{tag}" for tag in ("latest", "multi")]
+        + [f"Unchanged docker://{source}/sync/app:{tag}" for tag in ("s0", "s1", "s2")])
+    # a destination that cannot be asked: said once, and each image would be copied
+    refused = spyglass("sync", "--dry-run", "--src", "docker", "--dest", "docker",
+                       f"{source}/sync/app", f"{auth_registry.host}/m")
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stdout.splitlines()[-1] == "Would sync 5 images from 1 sources"
+    (note,) = refused.stderr.splitlines()
+    assert note.startswith("Note: Which images the destination has already cannot be told, "
+                           "so each is said to be copied: "), note
+    assert "wants valid credentials" in note and "--dest-creds" in note, note

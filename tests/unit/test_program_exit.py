@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,56 @@ def test_a_full_disk_under_stdout_is_a_sentence(tmp_path: Path, command: list[st
     assert done.stderr == (b"spyglass: Cannot write the result to standard output: no space "
                            b"left on device.\n")
     assert not (tmp_path / "copy").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["inspect", "--raw", "{layout}"],
+    ["inspect", "{layout}"],
+    ["inspect", "--format", "{{{{.Digest}}}}", "{layout}"],
+    ["tags", "{path}"],
+    ["copy", "--dry-run", "{layout}", "oci:{tmp}/copy:x"],
+])
+def test_a_reader_gone_ends_the_program_by_sigpipe_saying_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """As skopeo, Go programs and the C tools end: a script with ``set -o pipefail`` sees
+    141 (not 1, a failed command), and nothing is said."""
+    multi_platform_layout(tmp_path / "layout")
+    places = {"layout": f"oci:{tmp_path / 'layout'}:latest", "path": str(tmp_path / "layout"),
+              "tmp": str(tmp_path)}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        done = _spyglass(*(part.format(**places) for part in command), stdout=write_end,
+                         stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    assert done.returncode == -signal.SIGPIPE
+    assert done.stderr == b""
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_reader_that_leaves_in_the_middle_of_a_long_result_is_a_broken_pipe(
+    tmp_path: Path
+) -> None:
+    """A result longer than a pipe holds, whose reader leaves after its first bytes
+    (``| head -1``): the write is cut short without an error, and what is left of it
+    meets the broken pipe; the program does not end as if all of it was read."""
+    layout = tmp_path / "layout"
+    multi_platform_layout(layout)
+    index = json.loads((layout / "index.json").read_text())
+    entry = index["manifests"][0]
+    index["manifests"] = [
+        {**entry, "annotations": {"org.opencontainers.image.ref.name": f"tag-{number:05d}"}}
+        for number in range(20000)]  # about 400 KB of tags, a pipe holds 64 KiB
+    (layout / "index.json").write_text(json.dumps(index))
+    reader = subprocess.Popen(["head", "-c", "5"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    assert reader.stdin is not None and reader.stdout is not None
+    done = _spyglass("tags", str(layout), stdout=reader.stdin, stderr=subprocess.PIPE)
+    reader.stdin.close()
+    assert reader.stdout.read() == b"{\n   "
+    reader.stdout.close()
+    assert reader.wait(timeout=30) == 0
+    assert done.returncode == -signal.SIGPIPE
+    assert done.stderr == b""

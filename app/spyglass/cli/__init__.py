@@ -20,6 +20,7 @@ from typing import Final, NoReturn
 
 from spyglass import __version__
 from spyglass.cli.common import (
+    EXIT_BROKEN_PIPE,
     EXIT_ERROR,
     EXIT_USAGE,
     CommandParser,
@@ -29,7 +30,8 @@ from spyglass.cli.common import (
 from spyglass.core.archive_names import ARCHIVE_SUFFIXES
 from spyglass.core.errors import SpyglassError
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser", "main", "run"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser",
+           "main", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH ...]",
         description="Browse, inspect and copy container images. Without a command, opens "
         "the window (on each PATH, a layout folder or an archive, when given).",
-        epilog="A usage error exits with status 2, any other error with 1.",
+        epilog="A usage error exits with status 2, any other error with 1. A command whose "
+        "output's reader has gone (| head -1, | grep -q) stops and ends killed by SIGPIPE "
+        "(141 in a shell), as skopeo does.",
     )
     parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
@@ -292,7 +296,7 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
         hint = _no_creds_hint(exc, args) + authfile
         said = _with_side_flags(f"{told or exc.on_command_line or exc}{hint}", sides)
         if not hint:  # (a hint names the way in already)
-            said += _no_keyring_hint(exc, said)
+            said += _no_keyring_hint(exc, said) + _env_authfile_hint(exc, args, sides)
         # what the command did about it (sync: that it stopped there) after the advice
         _say(said + getattr(args, "closing", ""))
         return EXIT_ERROR
@@ -302,8 +306,8 @@ def _run_command(func: Callable[[argparse.Namespace], int], args: argparse.Names
     except KeyboardInterrupt:
         _say("interrupted.")
         return 130
-    except BrokenPipeError:
-        return EXIT_ERROR
+    except BrokenPipeError:  # stdout's reader went away: stop, quietly
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         if args.debug:
             raise
@@ -376,19 +380,11 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace, sides: list[str
     about (their ``--src-authfile``, else ``--authfile``)."""
     from spyglass.core.errors import AuthenticationFailed
 
-    if not isinstance(exc, AuthenticationFailed) or exc.credentials_sent or not exc.host:
-        return ""
-    if any(getattr(args, name, False) for name in ("no_creds", "src_no_creds",
-                                                     "dest_no_creds")):
-        return ""  # none were looked for
-    general: Path | None = getattr(args, "authfile", None)
-    read = ([getattr(args, f"{side}_authfile", None) or general for side in sides] if sides
-            else [general])
-    files = set(read)
-    if len(files) != 1 or None in files:  # a side that read the keyring and the usual files
-        return ""
+    files = _auth_files_read(exc, args, sides)
+    if files is None or len(files) != 1 or None in files:
+        return ""  # a side that read the keyring and the usual files
     path = next(iter(files))
-    assert path is not None
+    assert path is not None and isinstance(exc, AuthenticationFailed) and exc.host
     if not path.exists():
         return f' Only the auth file "{path}" was read, and it does not exist.'
     from spyglass.core.credentials.store import CredentialStore
@@ -400,6 +396,39 @@ def _authfile_hint(exc: SpyglassError, args: argparse.Namespace, sides: list[str
     if found is not None:
         return ""  # the file has some: they were not what was asked (another side)
     return f' Only the auth file "{path}" was read, and it has no credentials for {exc.host}.'
+
+
+def _auth_files_read(exc: SpyglassError, args: argparse.Namespace,
+                     sides: list[str]) -> set[Path | None] | None:
+    """For a registry that wants credentials none were found for: the auth files the
+    sides ``sides`` (those the error is about) were told to read (``--src-authfile``,
+    else ``--authfile``; None for a side told none, which read the usual places). None
+    where the error is another, or no credentials were looked for (``--no-creds``)."""
+    from spyglass.core.errors import AuthenticationFailed
+
+    if not isinstance(exc, AuthenticationFailed) or exc.credentials_sent or not exc.host:
+        return None
+    if any(getattr(args, name, False) for name in ("no_creds", "src_no_creds",
+                                                     "dest_no_creds")):
+        return None  # none were looked for
+    general: Path | None = getattr(args, "authfile", None)
+    return set([getattr(args, f"{side}_authfile", None) or general for side in sides]
+               if sides else [general])
+
+
+def _env_authfile_hint(exc: SpyglassError, args: argparse.Namespace,
+                       sides: list[str]) -> str:
+    """For a registry that wants credentials none were found for, where no auth file was
+    named on the command line but ``$REGISTRY_AUTH_FILE`` names one that does not exist
+    (read as empty, as in skopeo: a wrong path shows only here): so, and that the usual
+    auth files are not read while it is set."""
+    if _auth_files_read(exc, args, sides) != {None}:
+        return ""
+    chosen = os.environ.get("REGISTRY_AUTH_FILE", "")
+    if not chosen or Path(chosen).exists():
+        return ""
+    return (f' The auth file $REGISTRY_AUTH_FILE names, "{chosen}", does not exist; while '
+            "it is set, no other auth file is read.")
 
 
 def _no_keyring_hint(exc: SpyglassError, said: str) -> str:
@@ -448,11 +477,14 @@ def run() -> NoReturn:
     args = sys.argv[1:]
     if _window_paths(_urls_as_paths(args)):
         sys.exit(main(args))
-    code = main(args)
+    try:
+        code = main(args)
+    except BrokenPipeError:  # (a result written before a command ran: its own are caught)
+        code = EXIT_BROKEN_PIPE
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        code = code or EXIT_ERROR
+        code = code or EXIT_BROKEN_PIPE
     except OSError as exc:  # what a command left unflushed (its own writes flush)
         if not code:
             from spyglass.cli.common import cannot_write_output
@@ -472,11 +504,12 @@ def run() -> NoReturn:
         decompressed.remove_parked()  # os._exit runs no finalizers
     logging.shutdown()
     signum = code - 128
-    if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    if signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
         # cleaned up after a termination or Ctrl+C: end by that signal, as the caller
         # expects (a service manager counts it a clean stop, unlike exit status 143; a
         # shell script stops at a command Ctrl+C killed, but goes on after one that
-        # exited 130, as Python and Go programs die of it)
+        # exited 130, as Python and Go programs die of it); a result's reader gone: by
+        # SIGPIPE, as the tools in a pipeline do (see EXIT_BROKEN_PIPE)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     os._exit(code)

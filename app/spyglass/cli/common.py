@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +24,10 @@ if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE: Final = 128 + signal.SIGPIPE
+"""A result whose reader went away (``| head -1``, ``| grep -q``): the command stops
+quietly, as by Ctrl+C, and the program ends killed by SIGPIPE (a shell shows 141), as
+skopeo, Go programs and the C tools do, so that a script tells it from a failure."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -87,11 +93,18 @@ def write_json(data: object) -> None:
 def write_text(text: str) -> None:
     """``text`` to stdout, flushed; a failure to write it (a full disk, an I/O error) is a
     sentence (:func:`cannot_write_output`). A reader that went away (a broken pipe) is
-    left to the caller, who says nothing of it. A lone surrogate (from a name on disk
+    raised as the :class:`BrokenPipeError` it is: the command stops, says nothing of it,
+    and ends as :data:`EXIT_BROKEN_PIPE` says. Every result a command writes to stdout
+    goes through here or :func:`write_bytes`. A lone surrogate (from a name on disk
     that is not UTF-8) is U+FFFD, as Go writes it: it cannot be written as UTF-8."""
+    text = without_surrogates(text)
     try:
-        sys.stdout.write(without_surrogates(text))
-        sys.stdout.flush()
+        if getattr(sys.stdout, "buffer", None) is None:  # (a stand-in: a test's, closed)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            _write_all(text.encode(sys.stdout.encoding or "utf-8",
+                                   sys.stdout.errors or "strict"))
     except BrokenPipeError:
         raise
     except OSError as exc:
@@ -101,13 +114,27 @@ def write_text(text: str) -> None:
 def write_bytes(data: bytes) -> None:
     """``data`` to stdout as it is, flushed; failures as :func:`write_text`'s."""
     try:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_all(data)
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise cannot_write_output(exc) from exc
+
+
+def _write_all(data: bytes) -> None:
+    """Every byte of ``data`` to stdout, after what its text layer holds: a pipe whose
+    reader left in the middle of a big write takes part of it and says nothing (Python's
+    text layer then drops the rest, and the command would end as if all was read); the
+    next write is the one that meets the broken pipe."""
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    left = memoryview(data)
+    while left:
+        count = stream.write(left)
+        if not count:  # (blocking: never; said rather than looped on)
+            raise OSError(errno.EIO, "standard output took nothing")
+        left = left[count:]
+    stream.flush()
 
 
 def cannot_write_output(exc: OSError) -> SpyglassError:
@@ -493,7 +520,7 @@ def ask_password(
     without one."""
     if credentials.password:
         return credentials
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise SpyglassError(
             f'No password given for "{credentials.username}"; use {flag} USER:PASSWORD '
             f"({flag} USER: for an empty one), or run on a terminal to be asked."
@@ -503,6 +530,19 @@ def ask_password(
     where = f" for {host}" if host else ""
     password = typed(f"Password{where}: ", secret=True)
     return Credentials(credentials.username, password, source=credentials.source)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether standard input is a terminal a person can type at: not a file, a pipe or
+    ``/dev/null``, and not one that is closed (``<&-``, as CI runners and daemons may
+    start a program: Python then has no ``sys.stdin`` at all)."""
+    stream = sys.stdin
+    if stream is None:
+        return False
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):  # (closed since)
+        return False
 
 
 def typed(prompt: str, *, secret: bool = False) -> str:

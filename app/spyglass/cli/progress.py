@@ -152,15 +152,18 @@ class Reporter:
 
         return report
 
-    def result(self, text: str, stream: TextIO) -> None:
-        """A line of the command's result on ``stream`` (stdout), the bars kept under it
-        when both are the same terminal."""
+    def result(self, text: str) -> None:
+        """A line of the command's result on stdout, the bars kept under it when both are
+        the same terminal; written as every command writes its result
+        (:func:`~spyglass.cli.common.write_text`: a stdout that cannot take it is a
+        sentence, a reader gone a :class:`BrokenPipeError`)."""
+        from spyglass.cli.common import write_text
+
         with self._lock:
             self._erase()
             self._flush()
             try:
-                stream.write(text + "\n")
-                stream.flush()
+                write_text(text + "\n")
             finally:
                 if self._active:
                     self._draw(time.monotonic())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Final
@@ -18,6 +19,7 @@ from spyglass.cli.common import (
     note,
     registry_options,
     resolve_name,
+    stdin_is_terminal,
     typed,
     write_json,
     write_text,
@@ -264,11 +266,20 @@ def run_catalog(args: argparse.Namespace) -> int:
 
 def _stdin_line() -> str:
     """A line of standard input as its bytes are, in UTF-8 (as :func:`argv_text` reads a
-    word of the command line): a password is sent as the bytes given."""
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:  # (a stand-in for stdin, text only)
-        return sys.stdin.readline()
-    return bytes(stream.readline()).decode("utf-8", "surrogateescape")
+    word of the command line): a password is sent as the bytes given. A standard input
+    that is closed (``<&-``), or cannot be read, is a sentence."""
+    cannot = "Cannot read the password from standard input (--password-stdin)"
+    if sys.stdin is None:
+        raise SpyglassError(f"{cannot}: it is closed.")
+    try:
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # (a stand-in for stdin, text only)
+            return sys.stdin.readline()
+        return bytes(stream.readline()).decode("utf-8", "surrogateescape")
+    except (OSError, ValueError) as exc:
+        reason = (os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno
+                  else "it is closed")
+        raise SpyglassError(f"{cannot}: {reason[:1].lower()}{reason[1:]}.") from exc
 
 
 def run_login(args: argparse.Namespace) -> int:
@@ -301,7 +312,7 @@ def run_login(args: argparse.Namespace) -> int:
     else:
         username = args.username
         if not username:
-            if not sys.stdin.isatty():
+            if not stdin_is_terminal():
                 raise SpyglassError("No user name given; use --username USER.")
             username = typed("Username: ").strip()
         if args.password_stdin:
@@ -311,7 +322,7 @@ def run_login(args: argparse.Namespace) -> int:
         if not password and args.password_stdin:
             raise SpyglassError("The password read from standard input (--password-stdin) "
                                 "is empty.")
-        if not password and not sys.stdin.isatty():
+        if not password and not stdin_is_terminal():
             raise SpyglassError(
                 f'No password given for "{username}"; use --password-stdin (or --password '
                 "PASSWORD), or run on a terminal to be asked.")

@@ -29,6 +29,7 @@ from spyglass.core.errors import SpyglassError
 if TYPE_CHECKING:
     from spyglass.cli.progress import Reporter
     from spyglass.core.copy import CopyOptions
+    from spyglass.core.digest import Digest
     from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
     from spyglass.core.sync_run import ImageResult
     from spyglass.core.transports.registry import RegistryOptions
@@ -152,18 +153,25 @@ def run(args: argparse.Namespace) -> int:
     for source in unlisted:
         assert source.error is not None
         if not args.keep_going:
-            args.closing = " Stopped there: --keep-going goes on with the other sources."
+            if len(sources) > 1:  # (--keep-going changes nothing for one)
+                args.closing = " Stopped there: --keep-going goes on with the other sources."
             raise _listing_failed(source)
         note(with_side_flags(_said(_listing_failed(source)), ["src"]))
     if args.dry_run:
-        for image in images:
-            _write(f"Would copy {image.source} → {image.destination}")
+        unchanged = _unchanged(args, images, options, destination)
+        for image, digest in zip(images, unchanged, strict=True):
+            # as the sync would say it: a name that names the very image is left as it is
+            _write(f"Unchanged {image.source} → {image.destination} ({digest})"
+                   if digest is not None else
+                   f"Would copy {image.source} → {image.destination}")
         for image in attached:
             assert image.attached_to is not None
             _write(f"Would carry {image.source} → {image.destination} along with the image "
                    f"{image.attached_to.short} (or copy it whole, if that image is not synced)")
+        held = sum(digest is not None for digest in unchanged)
         _write(f"Would sync {len(images)} images from {len(listed)} sources"
                + (f", {len(unlisted)} not listed" if unlisted else "")
+               + (f", {held} of them unchanged" if held else "")
                + (f", with {_tags(len(attached))} of what is attached to them" if attached
                   else ""))
         return 1 if unlisted else 0
@@ -210,10 +218,26 @@ def run(args: argparse.Namespace) -> int:
         args.failed_sides = sides_named(_said(error), stopped.image.source,
                                         stopped.image.destination)
         error.on_command_line = with_side_flags(_said(error), args.failed_sides)
-        args.closing = " Stopped there: --keep-going goes on with the other images."
+        if len(images) + len(attached) > 1:  # (--keep-going changes nothing for one)
+            args.closing = " Stopped there: --keep-going goes on with the other images."
         raise _about(error, _copying(stopped.image) + " failed")
     _write(summary)
     return 1 if failed or unlisted else 0
+
+
+def _unchanged(args: argparse.Namespace, images: list[SyncImage], options: CopyOptions,
+               destination: RegistryOptions | None) -> list[Digest | None]:
+    """For ``--dry-run``: the digest of each image a registry destination's name holds
+    already, as the sync would leave it ("Unchanged"); None for one it would copy. A
+    destination that cannot be asked is a note, and each image "would copy"."""
+    from spyglass.core.sync_run import unchanged_digests
+
+    found, failed = unchanged_digests(images, options, destination,
+                                      parallel_images=args.parallel_images)
+    if failed is not None:
+        _note("Which images the destination has already cannot be told, so each is said "
+              f"to be copied: {with_side_flags(_said(failed), ['dest'])}")
+    return found
 
 
 def _tags(count: int) -> str:
@@ -239,7 +263,7 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
             done = "Unchanged" if result.unchanged else "Copied"
             moved = f"; it named {result.before} before" if result.before else ""
             reporter.result(f"{done} {result.image.source} → {result.image.destination} "
-                            f"({result.digest}){moved}", sys.stdout)
+                            f"({result.digest}){moved}")
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 

@@ -124,10 +124,35 @@ def list_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource]
     ``error``."""
     check_kinds(request.source_kind, request.destination_kind)
     if request.source_kind == "docker":
-        return [_docker_source(request, list_tags)]
-    if request.source_kind == "dir":
-        return [_dir_source(request)]
-    return list(_yaml_sources(request, list_tags))
+        sources = [_docker_source(request, list_tags)]
+    elif request.source_kind == "dir":
+        sources = [_dir_source(request)]
+    else:
+        sources = list(_yaml_sources(request, list_tags))
+    check_destinations(request, sources)
+    return sources
+
+
+def check_destinations(request: SyncRequest, sources: list[SyncSource]) -> None:
+    """Refuse, before anything is copied, a sync that would give two different images one
+    name at the destination (the last part of ``registry-a/app:9`` and of
+    ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
+    ``--scoped``): the second would replace the first, and the mirror lose an image
+    without a word (skopeo's sync does so in a registry, and fails halfway into ``dir:``).
+    An image listed twice is no conflict: it is copied again to the same name."""
+    first: dict[str, ImageName] = {}
+    for source in sources:
+        for image in source.images:
+            named = first.setdefault(str(image.destination), image.source)
+            if str(named) == str(image.source):
+                continue
+            advice = ("sync them in separate runs into different destinations" if
+                      request.scoped else "give --scoped to name each after its whole "
+                      "source name, or sync them in separate runs")
+            raise SpyglassError(
+                f'Two images would be synced to the same name "{image.destination}": '
+                f"{named} and {image.source} (the second would replace the first); "
+                f"{advice}.")
 
 
 # ------------------------------------------------------------------ destinations
@@ -506,6 +531,7 @@ __all__ = [
     "SyncSource",
     "TagLister",
     "attachment_subject",
+    "check_destinations",
     "check_kinds",
     "destination_name",
     "list_sources",

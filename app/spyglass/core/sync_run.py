@@ -125,6 +125,141 @@ def copy_one(
     return top.digest, held, before
 
 
+def unchanged_digest(
+    image: SyncImage,
+    options: CopyOptions,
+    destination_options: RegistryOptions | None,
+    *,
+    cancel: CancelToken | None = None,
+    shared: SharedLookups | None = None,
+) -> Digest | None:
+    """For a dry run, what :func:`copy_one` would find: the digest the image's name at a
+    registry destination names where that is the very manifest the copy would write (it
+    is left as it is, "Unchanged"); None where it would be copied (a ``dir:``
+    destination is always written). One ``HEAD`` for a name that names nothing; the
+    source's manifests are read only for one that names something. A source that
+    cannot be read is None (the copy would say why). Raises what asking the destination
+    meets (it cannot be reached, wants credentials)."""
+    from spyglass.core.copy import held_already, plan_copy
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports import open_destination, open_source
+    from spyglass.core.transports.base import WholeImageHolder
+    from spyglass.core.transports.registry.source import RegistryImageSource
+
+    if not isinstance(image.destination, DockerName):
+        return None
+    destination = open_destination(image.destination, destination_options)
+    try:
+        if not isinstance(destination, WholeImageHolder):
+            return None
+        if destination.named_now(cancel=cancel) is None:
+            return None
+        source = open_source(image.source, image.registry if isinstance(
+            image.source, DockerName) else None)
+        try:
+            if shared is not None and isinstance(source, RegistryImageSource):
+                source.share_lookups(shared)
+            try:
+                plan = plan_copy(source, destination, options, cancel=cancel)
+            except Cancelled:
+                raise
+            except SpyglassError:
+                return None
+            unchanged = plan.unchanged_top
+            if unchanged is None or not held_already(plan, destination, options,
+                                                     cancel=cancel):
+                return None
+            return unchanged.digest
+        finally:
+            source.close()
+    finally:
+        destination.close()
+
+
+def unchanged_digests(
+    images: Sequence[SyncImage],
+    options: CopyOptions,
+    destination_options: RegistryOptions | None,
+    *,
+    parallel_images: int = DEFAULT_PARALLEL_IMAGES,
+    cancel: CancelToken | None = None,
+) -> tuple[list[Digest | None], SpyglassError | None]:
+    """:func:`unchanged_digest` of each of ``images`` (in their order), ``parallel_images``
+    asked at a time; and, where asking the destination failed, why: the first failure
+    stops the asking (the others are None), as a dry run should not try a registry that
+    cannot be reached once per image. Each destination repository's tags are listed
+    first, so that only the names there are asked about (a new mirror's thousands of
+    tags cost a listing, not a ``HEAD`` each). Ctrl+C (or ``cancel``) stops it and is
+    raised."""
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports.registry.source import SharedLookups
+
+    cancel = cancel or CancelToken()
+    shared = SharedLookups()
+    found: list[Digest | None] = [None] * len(images)
+    failed: list[SpyglassError] = []
+    there = _destination_tags(images, destination_options, cancel)
+
+    def ask(index: int, image: SyncImage) -> None:
+        if failed or cancel.cancelled:
+            return
+        tags = there.get(lane_of(image))
+        name = image.destination
+        if (tags is not None and isinstance(name, DockerName)
+                and name.reference.tag is not None and name.reference.tag not in tags):
+            return  # (the name names nothing yet)
+        try:
+            found[index] = unchanged_digest(image, options, destination_options,
+                                            cancel=cancel, shared=shared)
+        except Cancelled:
+            return
+        except SpyglassError as exc:
+            failed.append(exc)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel_images, len(images))),
+                              thread_name_prefix="spyglass-dry-run")
+    try:
+        for future in [pool.submit(ask, index, image) for index, image in enumerate(images)]:
+            future.result()
+    except BaseException:
+        with interrupts_deferred():
+            cancel.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    cancel.check()
+    return found, (failed[0] if failed else None)
+
+
+def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | None,
+                      cancel: CancelToken) -> dict[object, frozenset[str]]:
+    """The tags each registry repository the images go to has now (by :func:`lane_of`),
+    where it can list them: none for one that is not there yet. After a listing that
+    fails (the registry cannot be reached, wants credentials) none is tried again: the
+    names of the repositories left out are asked about, and the first ``HEAD`` that
+    fails the same way says why."""
+    from spyglass.core.errors import RepositoryNotFound
+    from spyglass.core.reference import DockerName
+    from spyglass.core.transports.registry import client_for
+
+    tags: dict[object, frozenset[str]] = {}
+    for image in images:
+        name, lane = image.destination, lane_of(image)
+        if not isinstance(name, DockerName) or lane in tags:
+            continue
+        reference = name.reference
+        try:
+            client = client_for(reference.domain, options, repository=reference.path)
+            tags[lane] = frozenset(client.tags_of(reference.path, cancel=cancel))
+        except RepositoryNotFound:
+            tags[lane] = frozenset()
+        except Cancelled:
+            raise
+        except SpyglassError:
+            break
+    return tags
+
+
 def run_sync(
     images: Sequence[SyncImage],
     options: CopyOptions,
@@ -270,4 +405,4 @@ def _stop(cancel: CancelToken, pending: set[Future[None]], pool: ThreadPoolExecu
 
 
 __all__ = ["DEFAULT_PARALLEL_IMAGES", "ImageResult", "copy_one", "lane_of",
-           "run_sync"]
+           "run_sync", "unchanged_digest", "unchanged_digests"]

@@ -231,3 +231,43 @@ def test_a_registry_destination_may_say_docker_colon_slashes() -> None:
                           "docker://m.example/mirror")
     assert names(request) == [("docker://r.example:5000/team/db:15",
                                "docker://m.example/mirror/db:15")]
+
+
+@pytest.mark.parametrize("kind", ["docker", "dir"])
+def test_two_images_given_one_name_are_refused_naming_both(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:\n  images:\n    team/app: ['1.0']\n"
+                    "other.example:\n  images:\n    app: ['2.0', '1.0']\n")
+    destination = "m.example/mirror" if kind == "docker" else "out"
+    named = ("docker://m.example/mirror/app:1.0" if kind == "docker" else "dir:out/app:1.0")
+    with pytest.raises(SpyglassError) as refused:
+        list_sources(SyncRequest("yaml", str(path), kind, destination), tags)
+    assert str(refused.value) == (
+        f'Two images would be synced to the same name "{named}": '
+        "docker://r.example/team/app:1.0 and docker://other.example/app:1.0 (the second "
+        "would replace the first); give --scoped to name each after its whole source name, "
+        "or sync them in separate runs.")
+    # each after its whole name, they are apart
+    scoped = names(SyncRequest("yaml", str(path), kind, destination, scoped=True))
+    assert len({destination for _, destination in scoped}) == 3
+
+
+def test_two_image_folders_of_one_name_are_refused(tmp_path: Path) -> None:
+    for folder in ("a/app", "b/app"):
+        (tmp_path / "src" / folder).mkdir(parents=True)
+        (tmp_path / "src" / folder / "manifest.json").write_text("{}")
+    with pytest.raises(SpyglassError, match=(
+            r'^Two images would be synced to the same name "docker://m.example/app:latest": '
+            rf"dir:{tmp_path}/src/a/app and dir:{tmp_path}/src/b/app \(the second would")):
+        names(SyncRequest("dir", str(tmp_path / "src"), "docker", "m.example"))
+    assert names(SyncRequest("dir", str(tmp_path / "src"), "docker", "m.example",
+                             scoped=True)) == [
+        (f"dir:{tmp_path}/src/a/app", "docker://m.example/a/app:latest"),
+        (f"dir:{tmp_path}/src/b/app", "docker://m.example/b/app:latest")]
+
+
+def test_an_image_listed_twice_is_no_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images:\n    team/app: ['1.0', '1.0']\n")
+    assert names(SyncRequest("yaml", str(path), "docker", "m.example")) == [
+        ("docker://r.example:5000/team/app:1.0", "docker://m.example/app:1.0")] * 2
