@@ -95,6 +95,7 @@ class LayerSpec:
         created_by: the history line for this layer.
         modes: permission bits per path (as given in *files*); default 0o644.
         symlinks: link path to target, e.g. ``{"/bin/sh": "busybox"}``.
+        annotations: on the layer's descriptor in the manifest (OCI only).
     """
 
     files: dict[str, bytes]
@@ -102,6 +103,7 @@ class LayerSpec:
     created_by: str = "/bin/sh -c #(nop) ADD file:spyglass-test in / "
     modes: dict[str, int] = field(default_factory=dict)
     symlinks: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -332,6 +334,8 @@ class LayoutBuilder:
             blob, diff_id = build_layer(layer)
             media_type = _layer_media_type(layer.compression, docker)
             layers.append({"mediaType": media_type, **self.add_blob(blob)})
+            if layer.annotations and not docker:
+                layers[-1]["annotations"] = dict(layer.annotations)
             diff_ids.append(diff_id)
 
         config = self.add_blob(dump_json(build_config(spec, diff_ids)))

@@ -251,6 +251,46 @@ def test_a_registry_gets_gzipped_layers(registry: RegistryServer, tmp_path: Path
 
 
 
+ANNOTATED_LAYERS = [
+    LayerSpec({"/etc/motd": b"hello\n" * 500}, compression="none",
+              annotations={"org.example.note": "one",
+                           "containerd.io/snapshot/stargz/toc.digest": "sha256:" + "0" * 64}),
+    LayerSpec({"/app/data": b"gzip already\n"}, annotations={"org.example.note": "two"})]
+
+
+@pytest.mark.parametrize("where", ["layout", "layout holding a layer", "registry"])
+def test_layer_annotations_are_kept_when_the_manifest_is_rewritten(
+        registry: RegistryServer, tmp_path: Path, where: str) -> None:
+    """An image rewritten (its plain layer gzipped) named a layer it uploaded without
+    its annotations, and kept them only for one the destination held already: the same
+    copy wrote different digests by what was there. Kept now as containers/image keeps
+    them; a layer recompressed drops only what names its old compressed bytes (an
+    eStargz table of contents)."""
+    source = tmp_path / "src"
+    builder = LayoutBuilder(source)
+    image = builder.add_image(ImageSpec(layers=ANNOTATED_LAYERS))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    if where == "registry":
+        target = f"docker://{registry.host}/it-plain/annotated:v1"
+    else:
+        target = f"oci:{tmp_path / 'dst'}:app"
+        if where == "layout holding a layer":
+            gzipped = builder.read_json(image)["layers"][1]
+            held = LayoutBuilder(tmp_path / "dst")
+            held.add_blob(builder.read_blob(gzipped["digest"]))
+    top = copy_image(open_source(f"oci:{source}:app"), open_destination(target))
+    reader = open_source(target)
+    try:
+        raw, _ = reader.get_manifest()
+    finally:
+        reader.close()
+    assert hashlib.sha256(raw).hexdigest() == str(top.digest).split(":")[1]
+    layers = json.loads(raw)["layers"]
+    assert layers[0]["mediaType"] == OCI_LAYER_GZIP
+    assert layers[0]["annotations"] == {"org.example.note": "one"}
+    assert layers[1]["annotations"] == {"org.example.note": "two"}
+
+
 def test_uncompressed_layers_already_there_are_kept(
         registry: RegistryServer, tmp_path: Path) -> None:
     """As containers/image reuses a blob before it would compress it: an image copied

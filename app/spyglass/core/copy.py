@@ -146,10 +146,31 @@ def _layer_written(
     keeps them (an archive holding it says the same as a layout that does not)."""
     if task.external:
         return task.source
-    descriptor = written[task.key]
+    descriptor = _with_annotations(task, written[task.key])
     if task.source.urls and not descriptor.urls and descriptor.digest == task.source.digest:
         return replace(descriptor, urls=task.source.urls)
     return descriptor
+
+
+_COMPRESSED_BYTES_ANNOTATIONS: Final = (
+    "containerd.io/snapshot/stargz/", "io.containers.estargz.",
+    "io.github.containers.zstd-chunked.", "containerd.io/snapshot/nydus")
+"""Prefixes of layer annotations about the compressed bytes themselves (an eStargz or
+zstd:chunked table of contents, its position): untrue of a layer recompressed."""
+
+
+def _with_annotations(task: BlobTask, descriptor: Descriptor) -> Descriptor:
+    """``descriptor`` (as the destination took the blob) with the annotations the
+    source's descriptor gives it, as containers/image keeps them: a blob uploaded came
+    back without them, one found there with them, so the same copy named it two ways.
+    A recompressed layer keeps those that do not describe its old bytes."""
+    annotations = task.source.annotations
+    if descriptor.digest != task.source.digest:
+        annotations = {key: value for key, value in annotations.items()
+                       if not key.startswith(_COMPRESSED_BYTES_ANNOTATIONS)}
+    if dict(descriptor.annotations) == dict(annotations):
+        return descriptor
+    return replace(descriptor, annotations=annotations)
 
 
 def _instance_manifest(
@@ -160,7 +181,7 @@ def _instance_manifest(
     source = json.loads(instance.source.raw)
     docker = format_of(instance.media_type) != "oci"
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
-    config = written[instance.config.key]
+    config = _with_annotations(instance.config, written[instance.config.key])
     data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
         _descriptor_json(_layer_written(task, written), task.media_type, docker=docker)
