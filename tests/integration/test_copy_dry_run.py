@@ -197,3 +197,36 @@ def test_into_a_registry_it_says_what_is_there_and_what_is_mounted(
                     ).returncode == 1
     raw = ok("inspect", "--raw", held).stdout
     assert json.loads(raw)["config"]["digest"][7:19] == amd.config.short
+
+
+def test_an_image_held_whole_still_looks_up_what_goes_along_with_it(
+        registry: RegistryServer, tmp_path: Path) -> None:
+    """The tag names the very image, and a referrer came to it in the source since: the
+    dry run said its blob was "already there" and "nothing to move" (every blob counted
+    as held with the image), and the real copy then sent it."""
+    root = tmp_path / "src"
+    builder = LayoutBuilder(root)
+    marker = os.urandom(16).hex().encode()
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/r": marker})]))
+    builder.tag(image, "v1")
+    name = f"oci:{root}:v1"
+    held = f"docker://{registry.host}/it/dry-run-held-{marker[:12].decode()}:v1"
+    copy(name, held)
+    referrer = builder.add_referrer(image, "application/vnd.example.sbom." + marker.decode())
+    builder.tag(referrer, None)
+    part = builder.read_json(referrer)["layers"][0]
+
+    def attached_part(lines: list[str]) -> str:
+        [line] = [line for line in lines if str(part["digest"])[7:19] in line
+                  and "part of" in line]
+        return line
+
+    lines = dry_run(name, held)
+    assert "nothing would be written, but what is attached to it goes along where it " \
+        "is missing" in lines[1]
+    assert attached_part(lines).endswith("copied")
+    assert lines[-1] == "  total: 3 blobs (1 attached), 2 B to move; 2 already there"
+    copy(name, held)
+    lines = dry_run(name, held)
+    assert attached_part(lines).endswith("already there")
+    assert lines[-1] == "  total: 3 blobs (1 attached), nothing to move; 3 already there"

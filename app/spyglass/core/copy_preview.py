@@ -60,17 +60,17 @@ def look_at_destination(
     (an archive, ``dir:``) has nothing there."""
     from spyglass.core.copy import held_already, recompression_target
 
-    if held_already(plan, destination, options, cancel=cancel):
-        return Looked(held=True)
+    held = held_already(plan, destination, options, cancel=cancel)
     holder = destination if isinstance(destination, BlobHolder) else None
     if holder is None:
-        return Looked()
+        return Looked(held=held)
     from spyglass.core.blobcache import default_cache
 
     cache = default_cache()
     asked: dict[Digest, Descriptor] = {}
     made: dict[tuple[Digest, str | None], Descriptor] = {}
-    for task in plan.blobs:
+    # an image held whole holds its own blobs; what goes along with it may be missing
+    for task in () if held else plan.blobs:
         if task.recompress is None:
             asked.setdefault(task.source.digest, task.source)
             continue
@@ -90,7 +90,7 @@ def look_at_destination(
         for digest in asked:
             if digest not in there and (repository := destination.mount_source(digest)):
                 mounts[digest] = repository
-    return Looked(there=there, mounts=mounts,
+    return Looked(held=held, there=there, mounts=mounts,
                   made_before={key: d.digest for key, d in made.items() if answers[d.digest]})
 
 
@@ -201,7 +201,7 @@ def _action(task: BlobTask, looked: Looked) -> str:
 
 
 def _found(digest: Digest, looked: Looked) -> str:
-    if looked.held or digest in looked.there:
+    if digest in looked.there:
         return "already there"
     if digest in looked.mounts:
         return f"mounted from {looked.mounts[digest]}"
