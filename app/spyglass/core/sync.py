@@ -139,12 +139,14 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource]) -> None:
     ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
     ``--scoped``): the second would replace the first, and the mirror lose an image
     without a word (skopeo's sync does so in a registry, and fails halfway into ``dir:``).
-    An image listed twice is no conflict: it is copied again to the same name."""
+    An image listed twice is no conflict: it is copied again to the same name; nor is
+    one named by a digest, which names the same content wherever it is read from (a
+    mirror and its origin)."""
     first: dict[str, ImageName] = {}
     for source in sources:
         for image in source.images:
             named = first.setdefault(str(image.destination), image.source)
-            if str(named) == str(image.source):
+            if _same_image(named, image.source):
                 continue
             advice = ("sync them in separate runs into different destinations" if
                       request.scoped else "give --scoped to name each after its whole "
@@ -153,6 +155,19 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource]) -> None:
                 f'Two images would be synced to the same name "{image.destination}": '
                 f"{named} and {image.source} (the second would replace the first); "
                 f"{advice}.")
+
+
+def _same_image(one: ImageName, other: ImageName) -> bool:
+    """Whether two source names give the destination the same image: the same name (a
+    registry's host in any case: DNS names ignore it), or one digest."""
+    if str(one) == str(other):
+        return True
+    if isinstance(one, DockerName) and isinstance(other, DockerName):
+        a, b = one.reference, other.reference
+        if a.digest is not None and a.digest == b.digest:
+            return True
+        return replace(a, domain=a.domain.lower()) == replace(b, domain=b.domain.lower())
+    return False
 
 
 # ------------------------------------------------------------------ destinations

@@ -271,3 +271,18 @@ def test_an_image_listed_twice_is_no_conflict(tmp_path: Path) -> None:
     path.write_text("r.example:5000:\n  images:\n    team/app: ['1.0', '1.0']\n")
     assert names(SyncRequest("yaml", str(path), "docker", "m.example")) == [
         ("docker://r.example:5000/team/app:1.0", "docker://m.example/app:1.0")] * 2
+
+
+@pytest.mark.parametrize("yaml", [
+    # one digest read from a mirror and its origin: the same content, whatever the host
+    "r.example:\n  images:\n    team/app: ['sha256:" + "a" * 64 + "']\n"
+    "mirror.example:\n  images:\n    team/app: ['sha256:" + "a" * 64 + "']\n",
+    # one registry, its host written in two cases (DNS names ignore case)
+    "r.example:\n  images:\n    app: ['9']\nR.Example:\n  images:\n    app: ['9']\n",
+])
+def test_one_image_read_from_two_names_is_no_conflict(tmp_path: Path, yaml: str) -> None:
+    """Both were refused as 'the second would replace the first', where nothing is
+    replaced: a digest names the same content wherever it is read from."""
+    path = tmp_path / "sync.yaml"
+    path.write_text(yaml)
+    assert len(names(SyncRequest("yaml", str(path), "docker", "m.example"))) == 2
