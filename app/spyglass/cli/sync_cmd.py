@@ -203,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     copied = [result for result in results if result.error is None]
     failed = [result for result in results if result.error is not None]
     summary = f"Synced {len(copied)} images from {len(listed)} sources"
+    if (held := sum(1 for result in copied if result.unchanged)):
+        summary += f", {held} of them unchanged"  # (as the dry run's summary counts them)
     if failed or unlisted:
         summary += f", {len(failed) + len(unlisted)} failed"
     carried = len(attached) - len(left_over) if weighed else 0
