@@ -14,7 +14,8 @@ import pytest
 
 from tests.helpers.faultproxy import Fault, FaultProxy
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
-from tests.helpers.registry import RegistryServer
+from tests.helpers.registry import ALICE, RegistryServer
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +96,26 @@ def test_a_push_whose_first_upload_post_broke_is_asked_again(
     assert posts[:2] == [action, "forwarded"]
     check = spyglass("inspect", f"docker://{proxy.address}/{repo_name}:v1")
     assert check.returncode == 0, check.stderr
+
+
+def test_a_token_server_answering_503_for_now_is_asked_again(
+        token_registry: RegistryServer, token_server: TokenServer, tmp_path: Path,
+        repo_name: str) -> None:
+    """The token server's 503s are asked again within --retry-times, as the registry's
+    own are (one hiccup of it failed the command at once), and a wrong password is not."""
+    source = layout(tmp_path, b"read past a busy token server\n")
+    target = f"docker://{token_registry.host}/{repo_name}:v1"
+    creds = f"{ALICE[0]}:{ALICE[1]}"
+    done = spyglass("copy", "--dest-creds", creds, f"oci:{source}:latest", target)
+    assert done.returncode == 0, done.stderr
+
+    before = len(token_server.requests)
+    token_server.fail_next(2, status=503)
+    done = spyglass("inspect", "--creds", creds, target)
+    assert done.returncode == 0, done.stderr
+    assert [r.status for r in token_server.requests[before:]] == [503, 503, 200]
+
+    before = len(token_server.requests)
+    refused = spyglass("inspect", "--creds", f"{ALICE[0]}:not-{ALICE[1]}", target)
+    assert refused.returncode == 1 and "refused to log in" in refused.stderr
+    assert [r.status for r in token_server.requests[before:]] == [401]
