@@ -48,6 +48,7 @@ from spyglass.core.retry import (
     MAX_RETRY_AFTER,
     NOTED_WAIT,
     RETRY_STATUSES,
+    add_to_sentence,
     backoff,
     pause,
     retry_notes,
@@ -357,7 +358,8 @@ class RegistryEndpoint:
                     continue
                 if attempt:
                     exc.attempts = attempt + 1
-                    _say_asked(exc, attempt + 1)
+                    if "times)" not in exc.message:
+                        add_to_sentence(exc, f" (asked {attempt + 1} times)")
                 raise
             except httpx.TooManyRedirects as exc:
                 raise TransportError(
@@ -693,15 +695,6 @@ def _token_retryable(error: SpyglassError, retry_timeouts: bool) -> bool:
                               or (not retry_timeouts and answered_nothing(cause))):
         return False
     return worth_retrying(error)
-
-
-def _say_asked(error: SpyglassError, times: int) -> None:
-    """Say in ``error``'s sentences that it was asked ``times`` times."""
-    for name in ("message", "on_command_line"):
-        text = getattr(error, name)
-        if text and "times)" not in text:
-            said = f" (asked {times} times)"
-            setattr(error, name, text[:-1] + said + "." if text.endswith(".") else text + said)
 
 
 def _waited(exc: httpx.TimeoutException, request: httpx.Request, who: str) -> str:
