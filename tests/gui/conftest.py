@@ -29,6 +29,17 @@ from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_
 from tests.helpers.registry import REGISTRY_BINARIES, RegistryServer, push_image
 
 
+@pytest.fixture(autouse=True)
+def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry nobody answers is asked again after a backoff of seconds (3.5 to 7 in
+    all, by default): the window's tests wait a hundredth of it (the client's seam)."""
+    from spyglass.core.retry import backoff
+    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
+
+    monkeypatch.setattr(RegistryEndpoint, "_backoff",
+                        staticmethod(lambda attempt: backoff(attempt) / 100))
+
+
 @pytest.fixture(scope="session")
 def sample(sample_layout: Path) -> SampleFacts:
     top = json.loads((sample_layout / "index.json").read_bytes())

@@ -846,7 +846,7 @@ def test_wrong_credentials_from_an_auth_file_name_the_file(
 def test_connection_refused_is_one_sentence() -> None:
     host = f"127.0.0.1:{free_loopback_port()}"
     for args in (
-        ("inspect", f"docker://{host}/team/app:1.0"),
+        ("inspect", "--retry-times", "0", f"docker://{host}/team/app:1.0"),
         ("tags", "--retry-times", "0", f"docker://{host}/team/app"),
         ("catalog", "--retry-times", "0", "--creds", f"alice:{WRONG_PASSWORD}", host),
     ):

@@ -173,7 +173,8 @@ def test_a_proxy_nobody_listens_on_is_named_without_its_password() -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
     nowhere = f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{port}"
-    done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
+    done = spyglass("inspect", "--tls-verify=false", "--retry-times", "0",
+                    f"docker://{NAME}:5000/app:1",
                     env={"HTTPS_PROXY": nowhere, "HTTP_PROXY": nowhere})
     assert done.returncode == 1
     line = done.stderr.strip()  # of the first attempt, over https
@@ -187,7 +188,8 @@ def test_a_dead_http_proxy_is_named_over_the_direct_https_attempt() -> None:
     attempt's failure (it named a host the proxy was to resolve)."""
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-    done = spyglass("inspect", "--tls-verify=false", f"docker://{NAME}:5000/app:1",
+    done = spyglass("inspect", "--tls-verify=false", "--retry-times", "0",
+                    f"docker://{NAME}:5000/app:1",
                     env={"HTTP_PROXY": f"http://127.0.0.1:{port}"})
     assert done.returncode == 1
     line = done.stderr.strip()

@@ -503,6 +503,9 @@ def run_delete(args: argparse.Namespace) -> int:
              f"{'that tag goes' if one else 'those tags go'} too.")
     if held:
         note(f"{held} (--force).")
-    client.delete_manifest(reference.path, digest)
-    note(f"Deleted {reference.name}@{digest}.")
+    if client.delete_manifest(reference.path, digest):
+        note(f"Deleted {reference.name}@{digest} (the registry's answer to the delete was "
+             "lost; asked again, it no longer has the image).")
+    else:
+        note(f"Deleted {reference.name}@{digest}.")
     return 0

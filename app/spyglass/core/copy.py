@@ -771,7 +771,8 @@ def _transfer_blob(
             if isinstance(error, BodyTooLarge) and error.smaller is not None:
                 # the destination reshapes the next attempt; its sizes run out by
                 # themselves, so this is not one of the --retry-times
-                emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
+                emit(BlobRetried(task.source.digest, attempt, attempts, str(error),
+                                 counted=False))
                 continue
             # tries the failure already stands for (a request asked again, a download
             # resumed) come out of the same --retry-times: N in all, not N of each

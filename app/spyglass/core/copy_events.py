@@ -64,6 +64,10 @@ class BlobRetried:
     attempt: int
     attempts: int
     reason: str
+    counted: bool = True
+    """False for a new start that is not one of the ``--retry-times`` (a body too large
+    for the registry, sent in pieces next): ``attempt`` is then the attempt it repeats,
+    not a new one, and is better left unsaid."""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,11 @@ class SpyglassError(Exception):
     after 503s or broken connections, or a download resumed before it broke off for
     good. A caller retrying the whole of it counts those against its own budget."""
 
+    answer_lost: bool = False
+    """The failure is the answer to a request asked again after an earlier try's answer
+    was lost (its connection broke after the request went out, or a gateway answered
+    502/504): that try may have done the work (a ``DELETE`` answered 404 this time)."""
+
     def __init__(self, message: str, *, on_command_line: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -312,6 +317,12 @@ _ERRNO_PREFIX: Final = re.compile(
 module's: codes and numbers no person needs."""
 
 
+_BODY_CUT_SHORT: Final = re.compile(
+    r"peer closed connection without sending complete message body \(received "
+    r"(?P<received>\d+) bytes, expected (?P<expected>\d+)\)")
+"""h11's text for a body that ended before its ``Content-Length``."""
+
+
 _ORDINARY_WORD: Final = re.compile(r"[A-Z][a-z]*(?=[\s,;:.!?)]|$)")
 """A capitalised first word that is no acronym (``OCI``), no mixed-case name
 (``BuildKit``) and not joined to more (``Content-Type``, ``X509``)."""
@@ -356,10 +367,15 @@ def describe_connection_error(exc: BaseException) -> str:
         return f"it came with a Content-Encoding that does not decode ({as_clause(reason)})"
     if type(exc).__name__ == "TooManyRedirects":
         return "it was redirected too many times"
+    short = _BODY_CUT_SHORT.search(reason)
+    if short is not None:  # h11's words: said as a body read straight off the socket is
+        missing = int(short.group("expected")) - int(short.group("received"))
+        return f"the connection closed {missing} bytes before the end of the body"
     cause = exc.__cause__ or exc.__context__
     while cause is not None and not str(cause):
         cause = cause.__cause__ or cause.__context__
-    if cause is not None and str(cause) not in reason:
+    # (one of ours is what was being handled when this one came: not its reason)
+    if cause is not None and not isinstance(cause, SpyglassError) and str(cause) not in reason:
         reason = f"{reason} ({cause})"
     return as_clause(_ERRNO_PREFIX.sub("", reason).rstrip("."))  # not "SSL: …"
 

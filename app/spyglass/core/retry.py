@@ -10,13 +10,21 @@ from contextvars import ContextVar
 from typing import Final
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import Cancelled, ConnectionFailed, RateLimited, RegistryError
+from spyglass.core.errors import (
+    Cancelled,
+    ConnectionFailed,
+    RateLimited,
+    RegistryError,
+    SpyglassError,
+    as_clause,
+)
 
 RETRY_NOTES: Final = "spyglass.retries"
 """The logger of the warning that a request is asked again after nothing came for its
-whole timeout (a minute of silence, then another): the command line writes it on
-stderr (a copy with ``--quiet`` does not), so a command that waits is not taken for
-one that froze; the window logs it."""
+whole timeout (a minute of silence, then another), or after a wait the registry asked
+for (:data:`NOTED_WAIT` or longer): the command line writes it on stderr (a copy with
+``--quiet`` does not), so a command that waits is not taken for one that froze; the
+window logs it."""
 
 retry_notes = logging.getLogger(RETRY_NOTES)
 
@@ -25,7 +33,15 @@ RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 MAX_BACKOFF: Final = 30.0
 """The longest pause between attempts the backoff grows to (seconds)."""
 MAX_RETRY_AFTER: Final = 60.0
-"""The longest ``Retry-After`` honoured (seconds)."""
+"""The longest wait a ``Retry-After`` is given (seconds): one asking for more is waited
+this long, then asked again, within the same ``--retry-times``."""
+NOTED_WAIT: Final = 5.0
+"""A wait a registry asks for (``Retry-After``) this long or longer is said as it begins
+(:data:`RETRY_NOTES`): a command is not taken for one that froze."""
+BACKOFF_BASE: Final = 1.0
+"""The backoff's first pause (seconds), before its jitter halves it at most: 1, 2, 4 s
+for three retries (3.5 to 7 s in all, skopeo's 1, 2, 4 s), enough for a registry
+restarting."""
 
 TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=None)
 """The requests the blob transfer under way on this thread may still make, this attempt's
@@ -34,8 +50,9 @@ within the attempt counts against the same ``--retry-times``, not a budget of it
 
 
 def backoff(attempt: int) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: exponential from 0.25 s, with jitter."""
-    base: float = min(MAX_BACKOFF, 0.25 * (2 ** (attempt - 1)))
+    """Seconds to wait before attempt ``attempt + 1``: exponential from
+    :data:`BACKOFF_BASE`, up to :data:`MAX_BACKOFF`, each between half and all of it."""
+    base: float = min(MAX_BACKOFF, BACKOFF_BASE * (2 ** (attempt - 1)))
     return base / 2 + random.uniform(0, base / 2)
 
 
@@ -55,14 +72,34 @@ def pause(seconds: float, cancel: CancelToken | None) -> None:
 
 def worth_retrying(error: BaseException) -> bool:
     """True for failures another attempt may not meet: a broken or refused
-    connection, 429 and 502/503/504. Never for 401/403/404, digest errors,
-    disk errors or TLS failures."""
+    connection, 429 (whatever wait it asks for: :func:`wait_after` caps it) and
+    502/503/504, from a registry or its token server. Never for 401/403/404, digest
+    errors, disk errors or TLS failures."""
     if isinstance(error, ConnectionFailed):
         return True
-    if isinstance(error, RateLimited) and error.retry_after is not None \
-            and error.retry_after > MAX_RETRY_AFTER:
-        return False  # a wait longer than we make is the answer: said at once
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES
+
+
+def add_to_sentence(error: SpyglassError, words: str) -> None:
+    """Put ``words`` at the end of ``error``'s sentences (both), before the full stop."""
+    for name in ("message", "on_command_line"):
+        text = getattr(error, name)
+        if text:
+            setattr(error, name, f"{text[:-1]}{words}." if text.endswith(".")
+                    else f"{text}{words}")
+
+
+def say_last_try(first: SpyglassError, last: SpyglassError, *, what: str = "") -> None:
+    """Add to ``first``, the failure a thing tried several times is told by, how the last
+    try failed, where that says something else: "… broke off: connection reset by peer;
+    the last try: cannot reach the registry r: connection refused." ``what``: the
+    words the two sentences begin with alike, left out of the last try's."""
+    said = last.message
+    if what and said.startswith(what):
+        said = said[len(what):].removeprefix(" failed").removeprefix(":").strip()
+    said = as_clause(said).rstrip(".")
+    if said and said not in first.message:
+        add_to_sentence(first, f"; the last try: {said}")
 
 
 def wait_after(error: BaseException, attempt: int) -> float:

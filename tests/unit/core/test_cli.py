@@ -814,7 +814,7 @@ def test_retry_times_is_a_count(value: str, said: str,
 
 
 def test_list_tags_is_tags(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["list-tags", "docker://127.0.0.1:1/x"]) == EXIT_ERROR
+    assert main(["list-tags", "--retry-times", "0", "docker://127.0.0.1:1/x"]) == EXIT_ERROR
     assert capsys.readouterr().err == (
         "spyglass: Cannot reach the registry 127.0.0.1:1: connection refused.\n")
 
@@ -831,8 +831,8 @@ def test_override_flags_leave_what_chooses_no_image_alone(
     assert digestfile.read_text() == index["digest"]
     assert main(["--override-arch", "arm64", "inspect", "--raw", f"oci:{root}:latest"]) == 0
     assert json.loads(capsys.readouterr().out)["mediaType"] == index["mediaType"]
-    assert main(["tags", "--override-arch", "arm64", "--insecure-policy",
-                 "docker://127.0.0.1:1/x"]) == EXIT_ERROR
+    assert main(["tags", "--override-arch", "arm64", "--insecure-policy", "--retry-times",
+                 "0", "docker://127.0.0.1:1/x"]) == EXIT_ERROR
     assert "connection refused" in capsys.readouterr().err
 
 

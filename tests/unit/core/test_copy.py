@@ -863,7 +863,7 @@ def test_each_attempt_tells_the_source_what_is_left_of_retry_times(
     ("error", "tries"),
     [
         ("rate", 2),  # 429: waits what Retry-After asked
-        ("rate-long", 1),  # a wait past the cap is the answer: said at once
+        ("rate-long", 2),  # a wait past the cap: waited a minute, then asked again
         ("503", 2),
         ("404", 1),  # not retried
         ("denied", 1),
@@ -900,6 +900,8 @@ def test_which_failures_are_tried_again(
     assert source.opens.count(victim.digest) == tries
     if error == "rate":
         assert waits == [7.0]
+    if error == "rate-long":
+        assert waits == [60.0]  # as skopeo waits (it was failed at once)
 
 
 def test_the_command_line_reports_a_retry() -> None:

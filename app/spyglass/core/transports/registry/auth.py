@@ -9,6 +9,11 @@ they expire, following the Docker registry token specification: ``token`` or
 ``access_token``, ``expires_in`` (60 s when absent), ``issued_at``; a refresh
 token (Docker's identity token) is exchanged with the OAuth2 POST form,
 falling back to GET when the server has no POST endpoint.
+
+A token request is not retried here: its failure (a 429, a 502/503/504, a connection
+broken or refused) ends the flow with the error, and the request that needed the token
+is asked again, token and all, by the endpoint's retries, within the same
+``--retry-times`` (a 401 or 403 of the token server is an answer).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from spyglass.core import gojson
 from spyglass.core.errors import (
     AuthenticationFailed,
     ConnectionFailed,
+    RateLimited,
     RegistryError,
     describe_connection_error,
     locked_keyring_sentence,
@@ -440,7 +446,10 @@ class RegistryAuth(httpx.Auth):
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
                 body = read_capped(response, MAX_TOKEN_BODY + 1)
-                return _TokenResponse(response.status_code, body)
+                from spyglass.core.transports.registry.errors import retry_after
+
+                return _TokenResponse(response.status_code, body,
+                                      retry_after(response.headers))
         except httpx.InvalidURL as exc:  # a challenge's service or scope of 70,000 characters
             server = f"{url.host}:{url.port}" if url.port else url.host
             raise RegistryError(
@@ -506,7 +515,13 @@ class RegistryAuth(httpx.Auth):
                 host=self.host, credentials_sent=True,
                 on_command_line=f"{said}; log in again with spyglass login {self.host}.",
             )
-        if response.status != 200:
+        if response.status == 429:  # asked again, as the registry's own 429 is
+            wait = response.retry_after
+            raise RateLimited(
+                f"The token server {host} of {self.host} is limiting requests (HTTP 429)"
+                + (f"; it asks to wait {wait:.0f} s" if wait is not None else "")
+                + ". Try again later.", retry_after=wait)
+        if response.status != 200:  # a 502/503/504 is asked again (the endpoint's retries)
             raise RegistryError(
                 f"The token server {host} of {self.host} answered HTTP {response.status} "
                 "instead of a token.",
@@ -553,6 +568,8 @@ def _lifetime(value: object) -> float | None:
 class _TokenResponse:
     status: int
     body: bytes = field(repr=False)
+    retry_after: float | None = None
+    """What a ``Retry-After`` asked for (seconds), if any."""
 
 
 def _oauth_error(body: bytes) -> str | None:

@@ -500,15 +500,27 @@ class RegistryClient(RegistryPusher):
 
     def delete_manifest(
         self, repository: str, digest: Digest, *, cancel: CancelToken | None = None
-    ) -> None:
-        """DELETE a manifest by digest (the registry must allow deletes)."""
+    ) -> bool:
+        """DELETE a manifest by digest (the registry must allow deletes).
+
+        Returns False when the registry said it deleted it; True when the answer to the
+        ``DELETE`` was lost (a connection broken after it went out, a gateway's 502) and,
+        asked again, the registry has no such manifest any more: the first one did it."""
         what = f"Deleting {self.host}/{repository}@{digest}"
-        response = self.send(
-            "DELETE", f"/v2/{repository}/manifests/{digest}", what=what,
-            cancel=cancel, kind="manifest",
-            ok=(200, 202),
-        )
+        try:
+            response = self.send(
+                "DELETE", f"/v2/{repository}/manifests/{digest}", what=what,
+                cancel=cancel, kind="manifest",
+                ok=(200, 202),
+            )
+        except NotFound as gone:
+            if not gone.answer_lost:
+                raise
+            log.info("%s: the registry's answer was lost; asked again, it has no such "
+                     "manifest any more (%s)", what, gone)
+            return True
         response.close()
+        return False
 
 
 MAX_LIST_BODY: Final = 16 * 1024 * 1024

@@ -25,6 +25,7 @@ from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
     SpyglassError,
+    as_clause,
     describe_connection_error,
 )
 from spyglass.core.transports.registry.abortable import (
@@ -383,7 +384,7 @@ class ResponseStream:
             ) from exc
         except OSError as exc:
             self._check_cancelled(exc)
-            reason = exc.strerror or str(exc) or type(exc).__name__
+            reason = as_clause(exc.strerror or str(exc) or type(exc).__name__)
             raise ConnectionFailed(f"{self._what} broke off: {reason.rstrip('.')}.") from exc
         if not received:
             self._check_cancelled(None)

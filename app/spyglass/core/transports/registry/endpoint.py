@@ -44,7 +44,16 @@ from spyglass.core.errors import (
     describe_connection_error,
 )
 from spyglass.core.registries_conf import check_not_blocked
-from spyglass.core.retry import MAX_RETRY_AFTER, RETRY_STATUSES, backoff, pause, retry_notes
+from spyglass.core.retry import (
+    MAX_RETRY_AFTER,
+    NOTED_WAIT,
+    RETRY_STATUSES,
+    add_to_sentence,
+    backoff,
+    pause,
+    retry_notes,
+    worth_retrying,
+)
 from spyglass.core.transports.registry.abortable import (
     abortable,
     raise_if_cancelled,
@@ -69,6 +78,7 @@ from spyglass.core.transports.registry.errors import (
     retry_after,
 )
 from spyglass.core.transports.registry.failures import (
+    answer_may_be_lost,
     answered_nothing,
     ca_would_help,
     client_certificate_refused,
@@ -91,7 +101,12 @@ PING_TIMEOUT: Final = httpx.Timeout(20.0, connect=15.0)
 """For ``GET /v2/``, which a registry answers at once: a hung server is given up on
 sooner than a big blob's slow read would be."""
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
-"""Methods retried on failure — unless the request's body is a stream, which is sent once."""
+"""Methods retried on failure — unless the request's body is a stream, which is sent once.
+A ``POST`` without a body is retried too: it opens an upload session (or mounts a blob),
+and one opened twice costs the registry an unused session, which it purges."""
+ANSWER_LOST: Final = "spyglass.answer_lost"
+"""A response extension (True) for the answer to a request asked again after an earlier
+try's answer was lost (see :attr:`~spyglass.core.errors.SpyglassError.answer_lost`)."""
 
 
 class RegistryEndpoint:
@@ -309,6 +324,7 @@ class RegistryEndpoint:
         if scope_only:
             extensions[SCOPE_ONLY_EXTENSION] = True
         attempt = 0
+        lost = False  # an earlier try's answer may have been lost (see ANSWER_LOST)
         allowed = self.retry_times if retries is None else retries
         if content is not None and not isinstance(content, bytes):
             allowed = 0
@@ -332,6 +348,18 @@ class RegistryEndpoint:
             except SpyglassError as exc:  # from the auth flow (a token request)
                 if not isinstance(exc, Cancelled):
                     raise_if_cancelled(cancel, exc)
+                # the request itself was not sent (or was refused, with a 401): asking
+                # again is safe whatever it is, as for the registry's own 503
+                if attempt < allowed and _token_retryable(exc, retry_timeouts):
+                    attempt += 1
+                    asked = exc.retry_after if isinstance(exc, RateLimited) else None
+                    self._wait_before(attempt, allowed, asked, what, cancel,
+                                      who=f"the token server of {self.host}")
+                    continue
+                if attempt:
+                    exc.attempts = attempt + 1
+                    if "times)" not in exc.message:
+                        add_to_sentence(exc, f" (asked {attempt + 1} times)")
                 raise
             except httpx.TooManyRedirects as exc:
                 raise TransportError(
@@ -358,9 +386,10 @@ class RegistryEndpoint:
                     raise self._tls_failed(exc, request.url) from exc
                 proxy = self._pool.proxy_for(request.url)
                 via = f" through {proxy.describe()}" if proxy is not None else ""
-                if method in IDEMPOTENT and attempt < allowed and (
+                if _repeatable(method, content) and attempt < allowed and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
+                    lost = lost or answer_may_be_lost(exc)
                     if isinstance(exc, httpx.TimeoutException):
                         retry_notes.warning(
                             "%s: %s; asking again (attempt %d of %d)…", what,
@@ -374,6 +403,13 @@ class RegistryEndpoint:
                     failed = ConnectionFailed(
                         f"{what}: the registry {self.host}{via} closed the connection "
                         f"without an answer ({describe_connection_error(exc)})."
+                    )
+                elif isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+                    # the connection was made and the request (some or all of it) sent:
+                    # not "cannot reach", which sends one to look at the network
+                    failed = ConnectionFailed(
+                        f"{what}: the connection to the registry {self.host}{via} was lost "
+                        f"before its answer came ({describe_connection_error(exc)}{times})."
                     )
                 elif isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
                     # reached, then silent: not "cannot reach", which sends one to the
@@ -396,25 +432,41 @@ class RegistryEndpoint:
             rate = RateLimit.from_headers(response.headers)
             if rate is not None:
                 self.rate_limit = rate
-            asked = retry_after(response.headers)
             if (
                 response.status_code in RETRY_STATUSES
                 # a POST without a body (an upload session opened, a mount) that was
                 # refused made nothing: asking again is safe
-                and (method in IDEMPOTENT or (method == "POST" and content is None))
+                and _repeatable(method, content)
                 and attempt < allowed
-                # a wait longer than we would make is an answer: said at once, not
-                # after minutes of silence
-                and (asked is None or asked <= MAX_RETRY_AFTER)
             ):
                 attempt += 1
                 response.close()
-                wait = asked if asked is not None else self._backoff(attempt)
-                self._sleep(wait, cancel)
+                # a gateway's 502/504: the registry behind it may have done the work
+                lost = lost or response.status_code in (502, 504)
+                self._wait_before(attempt, allowed, retry_after(response.headers), what,
+                                  cancel)
                 continue
             if attempt:
                 response.extensions[ATTEMPTS] = attempt + 1  # for the sentence of a failure
+            if lost:
+                response.extensions[ANSWER_LOST] = True
             return response
+
+    def _wait_before(self, attempt: int, allowed: int, asked: float | None, what: str,
+                     cancel: CancelToken | None, *, who: str = "") -> None:
+        """Wait before try ``attempt + 1`` of ``allowed + 1``: what a ``Retry-After``
+        asked (``asked``, at most :data:`MAX_RETRY_AFTER`; a long wait is said, ``who``
+        asked for it: the registry unless told), else the backoff."""
+        if asked is None:
+            self._sleep(self._backoff(attempt), cancel)
+            return
+        wait = min(asked, MAX_RETRY_AFTER)
+        if wait >= NOTED_WAIT:
+            retry_notes.warning(
+                "%s: %s asks to wait %.0f s; asking again in %.0f s (attempt %d of %d)…",
+                what, who or f"the registry {self.host}", asked, wait, attempt + 1,
+                allowed + 1)
+        self._sleep(wait, cancel)
 
     def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:
         """The sentence for a proxy that wants other credentials (407) than its URL has."""
@@ -568,6 +620,7 @@ class RegistryEndpoint:
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
+        error.answer_lost = bool(response.extensions.get(ANSWER_LOST))
         raise error
 
     def _read_whole(
@@ -625,6 +678,23 @@ class RegistryEndpoint:
                 "accepted."
             )
         return body
+
+
+def _repeatable(method: str, content: object) -> bool:
+    """Whether a request may be sent again after a failure (:data:`IDEMPOTENT`)."""
+    return method in IDEMPOTENT or (method == "POST" and content is None)
+
+
+def _token_retryable(error: SpyglassError, retry_timeouts: bool) -> bool:
+    """Whether the token request that failed with ``error`` (in the auth flow of a
+    request) is worth asking again: what :func:`worth_retrying` says of the registry's
+    own answers, but for a TLS failure, or a timeout where the request does not retry
+    those."""
+    cause = error.__cause__
+    if cause is not None and (is_tls_failure(cause)
+                              or (not retry_timeouts and answered_nothing(cause))):
+        return False
+    return worth_retrying(error)
 
 
 def _waited(exc: httpx.TimeoutException, request: httpx.Request, who: str) -> str:

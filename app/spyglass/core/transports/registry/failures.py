@@ -24,6 +24,13 @@ def answered_nothing(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectTimeout) and "handshake" in str(exc)
 
 
+def answer_may_be_lost(exc: BaseException) -> bool:
+    """A connection that broke after the request went out (all of it, or some): the
+    registry may have done what it asked, and its answer was lost."""
+    return isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError | httpx.ReadTimeout
+                      | httpx.WriteError | httpx.WriteTimeout)
+
+
 _PLAIN_HTTP_REPLIES: Final = ("wrong version number", "packet length too long")
 """OpenSSL's words for a handshake answered with something that is no TLS record: the
 plain-HTTP ``400 Bad Request`` a web server sends to a TLS hello."""

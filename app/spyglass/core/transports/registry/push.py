@@ -221,6 +221,12 @@ class RegistryPusher(RegistryEndpoint):
                 )
             except _TOLD_BY_AN_UPLOAD as exc:
                 log.info("%s", exc)  # the upload session that follows tells
+            except ConnectionFailed as exc:
+                if isinstance(exc.__cause__, httpx.TimeoutException):
+                    raise  # a registry that hangs: not asked again and again
+                # a connection dropped as the mount came (its answer lost, or a kept-alive
+                # connection closed): the upload session that follows is asked again
+                log.info("%s", exc)
             else:
                 response.close()
                 if response.status_code == 201:

@@ -29,7 +29,7 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.referrers import referrers_tag
-from spyglass.core.retry import TRIES_LEFT
+from spyglass.core.retry import TRIES_LEFT, add_to_sentence, say_last_try
 from spyglass.core.transports.registry.client import ManifestResponse, RegistryClient
 from spyglass.core.transports.registry.connections import ResponseStream
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
@@ -367,6 +367,13 @@ class ResumingBlobStream:
         except (ConnectionFailed, RegistryError) as failed:
             self._tries += max(1, failed.attempts)
             broken.attempts = self._tries
+            what = f"Reading the blob {self._digest} of {self._client.host}/{self._repository}"
+            if isinstance(failed, ConnectionFailed):  # the resume failed as the read did
+                say_last_try(broken, failed, what=what)
+            else:  # the whole blob, or another range: why the blob starts again is said
+                refusal = failed.message.removeprefix(f"{what}: ").rstrip(".")
+                add_to_sentence(broken, f"; resuming it at byte {self._offset} was refused "
+                                        f"({as_clause(refusal)})")
             raise broken from None
         self._tries += self._stream.attempts
 

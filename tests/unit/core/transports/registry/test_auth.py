@@ -532,3 +532,63 @@ def test_a_challenge_too_long_to_send_is_said_so(make_client) -> None:
     with pytest.raises(RegistryError, match=f"The registry {HOST} asked for a token from "
                        f"{AUTH_HOST} with a request that cannot be sent"):
         client.tags_of("library/alpine")
+
+
+def _token_server_failing(failures: list[httpx.Response | Exception],
+                          users: dict[str, str] | None = None) -> TokenRegistry:
+    """A token registry whose token server first fails with ``failures``, one a request."""
+    registry = TokenRegistry(app=app(), users=users or {})
+    answer = registry.token_server
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if failures:
+            failure = failures.pop(0)
+            if isinstance(failure, Exception):
+                raise failure
+            return failure
+        return answer(request)
+
+    registry.token_server = flaky  # type: ignore[method-assign]
+    return registry
+
+
+@pytest.mark.parametrize("failure", [
+    httpx.Response(503), httpx.Response(502), httpx.Response(429),
+    httpx.ReadError("[Errno 104] Connection reset by peer"),
+    httpx.ConnectError("[Errno 111] Connection refused"),
+])
+def test_a_token_server_failing_for_now_is_asked_again(
+        make_client, sleeps, failure: httpx.Response | Exception) -> None:
+    """A token server's 503, 429 or broken connection is asked again as the registry's own
+    are (one hiccup of auth.docker.io failed a whole copy, whatever --retry-times said)."""
+    registry = _token_server_failing([failure, failure])
+    client, seen = make_client(registry)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert len(seen.to(host=AUTH_HOST)) == 3 and len(sleeps) == 2
+
+
+def test_a_token_server_429_is_waited_as_it_asks(make_client, sleeps) -> None:
+    registry = _token_server_failing([httpx.Response(429, headers={"Retry-After": "3"})])
+    client, _ = make_client(registry)
+    assert client.tags_of("library/alpine") == ["3.19", "latest"]
+    assert sleeps == [3.0]
+
+
+def test_a_token_server_failing_each_time_says_how_often_it_was_asked(
+        make_client, sleeps) -> None:
+    registry = _token_server_failing([httpx.Response(503)] * 10)
+    client, seen = make_client(registry, retry_times=2)
+    with pytest.raises(RegistryError) as info:
+        client.tags_of("library/alpine")
+    assert info.value.status == 503 and info.value.attempts == 3
+    assert str(info.value) == (f"The token server {AUTH_HOST} of {HOST} answered HTTP 503 "
+                               "instead of a token (asked 3 times).")
+    assert len(seen.to(host=AUTH_HOST)) == 3
+
+
+def test_a_password_the_token_server_refuses_is_not_asked_again(make_client, sleeps) -> None:
+    registry = _token_server_failing([], users={"alice": PASSWORD})
+    client, seen = make_client(registry, credentials=Credentials("alice", "wrong"))
+    with pytest.raises(AuthenticationFailed, match="refused to log in"):
+        client.tags_of("library/alpine")
+    assert len(seen.to(host=AUTH_HOST)) == 1 and sleeps == []

@@ -13,7 +13,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import ConnectionFailed
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.registry.source import RegistryImageSource
-from tests.unit.core.transports.registry.fakes import API
+from tests.unit.core.transports.registry.fakes import API, HOST
 
 BLOB = os.urandom(3 * 1024 * 1024 + 17)
 DIGEST = Digest.of(BLOB)
@@ -78,6 +78,42 @@ def test_a_registry_ignoring_range_gets_the_original_error(make_client) -> None:
     with pytest.raises(ConnectionFailed, match="broke off"):
         read_all(make_client, server)
     assert len(server.ranges) == 2 and server.ranges[1] is not None
+
+
+def test_a_refused_resume_says_why_the_blob_starts_again(make_client) -> None:
+    """A resume the registry answers with the whole blob (or the wrong range) is given up,
+    and the sentence the copy starts the blob again with says why (the log went from
+    "Resuming … at byte N" to the reset, the refusal unsaid)."""
+    server = Server(honour_range=False)
+    with pytest.raises(ConnectionFailed) as raised:
+        read_all(make_client, server)
+    start = str(server.ranges[1]).removeprefix("bytes=").rstrip("-")
+    assert str(raised.value) == (
+        f"Reading the blob {DIGEST} of {HOST}/app broke off: connection reset by peer; "
+        f"resuming it at byte {start} was refused (the registry ignored the range request "
+        f"for bytes {start}- and answered HTTP 200 with the whole blob).")
+
+
+class Refused(Server):
+    """Breaks the first response off; then refuses every connection (a restart)."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v2/" and request.headers.get("range") is not None:
+            self.ranges.append(request.headers["range"])
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return super().__call__(request)
+
+
+def test_a_resume_that_failed_otherwise_names_the_last_try_too(make_client) -> None:
+    """The first error alone ("broke off: connection reset by peer (tried 4 times)")
+    hid that the next three tries were refused."""
+    server = Refused(honour_range=True)
+    with pytest.raises(ConnectionFailed) as raised:
+        read_all(make_client, server)
+    assert raised.value.attempts == 4
+    assert str(raised.value) == (
+        f"Reading the blob {DIGEST} of {HOST}/app broke off: connection reset by peer; "
+        f"the last try: cannot reach the registry {HOST}: connection refused.")
 
 
 class Hung(Server):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -18,6 +20,7 @@ from spyglass.core.errors import (
     RegistryError,
     SpyglassError,
 )
+from spyglass.core.retry import RETRY_NOTES
 from spyglass.core.transports.registry.errors import MAX_ERROR_BODY
 from tests.unit.core.transports.registry.fakes import (
     HOST,
@@ -43,17 +46,34 @@ def test_429_waits_as_long_as_retry_after_says(make_client, sleeps) -> None:
     assert len(seen.to(TAGS)) == 2
 
 
-def test_a_wait_longer_than_the_cap_is_said_at_once(make_client, sleeps) -> None:
-    """A registry that asks for an hour (a pull limit) is not asked again after minutes of
-    silence: its answer is said at once, with the wait it asks for."""
+def test_a_wait_longer_than_the_cap_is_waited_to_the_cap_then_asked_again(
+        make_client, sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    """A registry that asks for more than a minute is waited a minute, then asked again
+    within --retry-times (as skopeo does; it failed at once), and the wait is said as it
+    begins: a command silent for a minute is taken for one that froze."""
     client, seen = make_client(Routes({("GET", TAGS): [
-        status(429, **{"Retry-After": "3600"}), OK]}))
+        status(429, **{"Retry-After": "120"}), OK]}))
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES):
+        assert client.tags_of("app") == ["v1", "v2"]
+    assert len(seen.to(TAGS)) == 2 and sleeps == [60.0]
+    assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
+        f"Listing the tags of {HOST}/app: the registry {HOST} asks to wait 120 s; asking "
+        "again in 60 s (attempt 2 of 4)…"]
+    sleeps.clear()
+    client, seen = make_client(Routes({("GET", TAGS): status(429, **{"Retry-After": "3600"})}),
+                               retry_times=2)
     with pytest.raises(RateLimited, match="it asks to wait 3600 s"):
         client.tags_of("app")
-    assert len(seen.to(TAGS)) == 1 and sleeps == []
-    client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "60"}), OK]}))
-    assert client.tags_of("app") == ["v1", "v2"]
-    assert sleeps == [60.0]  # the longest wait made
+    assert len(seen.to(TAGS)) == 3 and sleeps == [60.0, 60.0]  # the budget, not an hour
+
+
+def test_a_short_wait_is_not_said(make_client, sleeps,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "2"}), OK]}))
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES):
+        assert client.tags_of("app") == ["v1", "v2"]
+    assert sleeps == [2.0]
+    assert not [r for r in caplog.records if r.name == RETRY_NOTES]
 
 
 def test_503_twice_then_200_backs_off_exponentially(make_client, sleeps) -> None:
@@ -61,8 +81,8 @@ def test_503_twice_then_200_backs_off_exponentially(make_client, sleeps) -> None
     assert client.tags_of("app") == ["v1", "v2"]
     assert len(seen.to(TAGS)) == 3
     first, second = sleeps
-    assert 0.125 <= first <= 0.25  # half to all of 0.25 s
-    assert 0.25 <= second <= 0.5  # then of 0.5 s
+    assert 0.5 <= first <= 1  # half to all of 1 s (a registry restarting is waited for)
+    assert 1 <= second <= 2  # then of 2 s
 
 
 @pytest.mark.parametrize("code", [502, 504])
@@ -132,7 +152,8 @@ def test_an_upload_session_refused_for_now_is_asked_for_again(make_client, sleep
     assert len(seen.to(UPLOADS)) == 3 and sleeps[0] == 1.0
 
 
-def test_post_is_not_retried_after_a_connection_error(make_client, sleeps) -> None:
+def test_a_post_with_a_body_is_not_retried_after_a_connection_error(
+        make_client, sleeps) -> None:
     calls: list[str] = []
 
     def broken(request: httpx.Request) -> httpx.Response:
@@ -141,8 +162,41 @@ def test_post_is_not_retried_after_a_connection_error(make_client, sleeps) -> No
 
     client, _ = make_client(Routes({("POST", UPLOADS): broken}))
     with pytest.raises(ConnectionFailed, match="connection reset by peer"):
-        client.send("POST", UPLOADS, what="Starting an upload", ok=(202,))
+        client.send("POST", UPLOADS, what="Starting an upload", ok=(202,), content=b"a body")
     assert calls == ["POST"] and sleeps == []
+
+
+def test_the_push_check_is_asked_again_after_its_answer_was_lost(make_client, sleeps) -> None:
+    """The push check's POST (it opens an upload session) whose answer is lost, or whose
+    kept-alive connection the registry closed as it came, is asked again, as the upload
+    POSTs after it were (a copy failed at once, whatever --retry-times said)."""
+    def lost(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+
+    def dropped(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
+                                        request=request)
+
+    opened = lambda r: httpx.Response(202, headers={"Location": f"{UPLOADS}s"})  # noqa: E731
+    client, seen = make_client(Routes({("POST", UPLOADS): [lost, dropped, opened]}))
+    client.check_push("app")
+    assert len(seen.to(UPLOADS)) == 3 and len(sleeps) == 2
+    client, seen = make_client(Routes({("POST", UPLOADS): lost}), retry_times=1)
+    with pytest.raises(ConnectionFailed) as caught:
+        client.check_push("app")
+    # what was being done, and that the registry was reached: not "Cannot reach"
+    assert str(caught.value) == (
+        f"Checking that {HOST}/app can be written: the connection to the registry {HOST} "
+        "was lost before its answer came (connection reset by peer; asked 2 times).")
+    assert len(seen.to(UPLOADS)) == 2
+    # the check's mount of a blob the repository holds, answer lost: the upload session
+    # that follows is opened (and asked again), not the push failed
+    held = Digest.of(b"config")
+    client, seen = make_client(Routes({
+        ("HEAD", f"/v2/app/blobs/{held}"): status(200),
+        ("POST", UPLOADS): [lost, lost, opened]}))
+    assert client.check_push("app", held=held) is False
+    assert [r.url.params.get("mount") for r in seen.to(UPLOADS)] == [str(held), None, None]
 
 
 def test_a_registry_that_drops_the_connection_was_reached(make_client, sleeps) -> None:

@@ -876,6 +876,7 @@ def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, 
     retries = [e for e in events if isinstance(e, BlobRetried)]
     assert len(retries) == 3 and all("413" in e.reason for e in retries)
     assert "the next attempt sends it in pieces of 4096 KiB" in retries[0].reason
+    assert not any(e.counted for e in retries)  # not "attempt 1 of 4" for a new start
     piece = CHUNK_SIZES_AFTER_413[-1]
     assert [len(p.content) for p in uploads_sent(seen, "PATCH")] == [
         CHUNK_SIZES_AFTER_413[1],  # refused

@@ -1,0 +1,187 @@
+"""A loopback HTTP/1.1 proxy in front of one server (a test registry) that injects
+faults a real registry does not make: an answer lost after the server did the work, a
+connection reset as a request arrives, an answer of its own (a 502, a 429).
+
+Point a client at :attr:`FaultProxy.address` instead of the server's. Each request is
+forwarded whole on a new connection to the server (``Connection: close``) and its
+answer passed back as it came; the client's connection is kept open for its next
+request. A :class:`Fault` takes the next ``count`` requests whose method and target
+match it. :attr:`FaultProxy.seen` records each request and what became of it.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal
+
+Action = Literal["answer_lost", "answer_replaced", "reset", "status"]
+
+
+@dataclass
+class Fault:
+    """``answer_lost``: forwarded, then the client's connection reset instead of the
+    answer; ``answer_replaced``: forwarded, then answered ``status`` instead (a gateway
+    that lost the server's answer); ``reset``: the connection reset as the request
+    arrives (not forwarded); ``status``: answered ``status`` with ``headers`` (not
+    forwarded)."""
+
+    method: str
+    target: str
+    """A regular expression searched for in the request's target (path and query)."""
+    action: Action
+    count: int = 1
+    status: int = 502
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    target: str
+    outcome: str
+    """``forwarded``, or the fault's action."""
+
+
+class FaultProxy:
+    __test__ = False  # not a test class, for pytest
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.rpartition(":")
+        self.upstream = (host, int(port))
+        self.faults: list[Fault] = []
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _fault_for(self, method: str, target: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.count > 0 and fault.method == method \
+                        and re.search(fault.target, target):
+                    fault.count -= 1
+                    return fault
+        return None
+
+    def _serve(self, client: socket.socket) -> None:
+        reader = client.makefile("rb")
+        try:
+            if reader.peek(1)[:1] == b"\x16":  # a TLS hello (https is tried first): no
+                return
+            while True:
+                head = _read_head(reader)
+                if head is None:
+                    return
+                method, target = head[0].split(" ")[:2]
+                body = _read_body(reader, head[1:])
+                fault = self._fault_for(method, target)
+                outcome = fault.action if fault is not None else "forwarded"
+                with self._lock:
+                    self.seen.append(Seen(method, target, outcome))
+                if fault is not None and fault.action == "reset":
+                    reader.close()  # (the socket's descriptor is freed with its last file)
+                    _reset(client)
+                    return
+                answer = b""
+                if fault is None or fault.action in ("answer_lost", "answer_replaced"):
+                    answer = self._forward(head, body)
+                if fault is not None and fault.action == "answer_lost":  # nobody hears
+                    reader.close()
+                    _reset(client)
+                    return
+                if fault is not None:  # status, answer_replaced
+                    extra = "".join(f"{k}: {v}\r\n" for k, v in fault.headers.items())
+                    client.sendall(f"HTTP/1.1 {fault.status} Injected\r\n{extra}"
+                                   "Content-Length: 0\r\n\r\n".encode("latin-1"))
+                    continue
+                client.sendall(answer)
+                if b"\r\nconnection: close" in answer.split(b"\r\n\r\n")[0].lower():
+                    client.close()
+                    return
+        except OSError:
+            pass
+        finally:
+            reader.close()
+            client.close()
+
+    def _forward(self, head: list[str], body: bytes) -> bytes:
+        lines = [head[0]] + [h for h in head[1:] if not h.lower().startswith(
+            ("connection:", "transfer-encoding:", "content-length:"))]
+        if body or head[0].split(" ")[0] in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: close")
+        with socket.create_connection(self.upstream) as server:
+            server.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            parts = []
+            while chunk := server.recv(65536):
+                parts.append(chunk)
+        answer = b"".join(parts)
+        # the client's connection stays open: not the server's "Connection: close"
+        top, sep, rest = answer.partition(b"\r\n\r\n")
+        kept = [line for line in top.split(b"\r\n")
+                if not line.lower().startswith(b"connection:")]
+        return b"\r\n".join(kept) + sep + rest
+
+
+def _read_head(reader: BinaryIO) -> list[str] | None:
+    lines: list[str] = []
+    while True:
+        line = reader.readline(65537)
+        if not line:
+            return None
+        text = line.decode("latin-1").rstrip("\r\n")
+        if not text:
+            if lines:
+                return lines
+            continue
+        lines.append(text)
+
+
+def _read_body(reader: BinaryIO, headers: list[str]) -> bytes:
+    fields = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in headers)}
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        parts = []
+        while True:
+            size = int(reader.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while reader.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(reader.read(size))
+            reader.readline()
+    return reader.read(int(fields.get("content-length", "0") or "0"))
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close ``sock`` with a TCP reset, not a FIN (as a server that crashed)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()

@@ -1,0 +1,121 @@
+"""A registry whose answers are lost on the way back (a connection reset after it did the
+work, a gateway's 502 instead of its answer), or whose kept-alive connection closes as a
+request comes: a real registry behind a fault-injecting proxy (tests/helpers/faultproxy)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.faultproxy import Fault, FaultProxy
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.registry import ALICE, RegistryServer
+from tests.helpers.tokenserver import TokenServer
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}, stdin=subprocess.DEVNULL,
+        timeout=120, check=False)
+
+
+@pytest.fixture
+def proxy(registry: RegistryServer) -> Iterator[FaultProxy]:
+    with FaultProxy(registry.host) as fault_proxy:
+        yield fault_proxy
+
+
+def layout(tmp_path: Path, content: bytes) -> Path:
+    """A one-layer image (``latest``) no registry has seen, in a new layout."""
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/data": content})])), "latest")
+    return builder.root
+
+
+def pushed(proxy: FaultProxy, tmp_path: Path, repo: str) -> str:
+    """Push a fresh image to ``repo`` (through the proxy, no fault): its digest."""
+    source = layout(tmp_path, f"{tmp_path}\n".encode())
+    done = spyglass("copy", "--digestfile", str(tmp_path / "digest"), f"oci:{source}:latest",
+                    f"docker://{proxy.address}/{repo}:v1")
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "digest").read_text()
+
+
+@pytest.mark.parametrize("lost", [
+    Fault("DELETE", "/manifests/", "answer_lost"),
+    Fault("DELETE", "/manifests/", "answer_replaced", status=502),
+])
+def test_a_delete_whose_answer_was_lost_is_a_delete(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str, lost: Fault) -> None:
+    """The first DELETE worked, its answer was lost, and the retry got 404: the image is
+    gone, as asked (it said "has no such image" and failed)."""
+    digest = pushed(proxy, tmp_path, repo_name)
+    proxy.add(lost)
+    name = f"docker://{proxy.address}/{repo_name}@{digest}"
+    done = spyglass("delete", name)
+    assert done.returncode == 0, done.stderr
+    assert (f"Deleted {proxy.address}/{repo_name}@{digest} (the registry's answer to the "
+            "delete was lost; asked again, it no longer has the image).") in done.stderr
+    deletes = [seen.outcome for seen in proxy.seen if seen.method == "DELETE"]
+    assert deletes == [lost.action, "forwarded"]
+    assert "no such image" in spyglass("inspect", name).stderr
+
+
+def test_a_delete_of_what_is_not_there_still_says_so(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str) -> None:
+    digest = pushed(proxy, tmp_path, repo_name)
+    proxy.add(Fault("DELETE", "/manifests/", "status", status=503))  # did nothing
+    name = f"docker://{proxy.address}/{repo_name}@{digest}"
+    assert spyglass("delete", name).returncode == 0
+    proxy.add(Fault("DELETE", "/manifests/", "status", status=503))
+    again = spyglass("delete", name)
+    assert again.returncode == 1 and "no such image" in again.stderr
+
+
+@pytest.mark.parametrize("action", ["answer_lost", "reset"])
+def test_a_push_whose_first_upload_post_broke_is_asked_again(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str, action: str) -> None:
+    """The push check's POST (it opens an upload session) that lost its answer, or met a
+    connection reset as it came, is asked again: the push failed at once, whatever
+    --retry-times said."""
+    source = layout(tmp_path, b"pushed through a hiccup\n")
+    proxy.add(Fault("POST", r"/blobs/uploads/$", action))  # type: ignore[arg-type]
+    done = spyglass("copy", f"oci:{source}:latest", f"docker://{proxy.address}/{repo_name}:v1")
+    assert done.returncode == 0, done.stderr
+    posts = [seen.outcome for seen in proxy.seen if seen.method == "POST"]
+    assert posts[:2] == [action, "forwarded"]
+    check = spyglass("inspect", f"docker://{proxy.address}/{repo_name}:v1")
+    assert check.returncode == 0, check.stderr
+
+
+def test_a_token_server_answering_503_for_now_is_asked_again(
+        token_registry: RegistryServer, token_server: TokenServer, tmp_path: Path,
+        repo_name: str) -> None:
+    """The token server's 503s are asked again within --retry-times, as the registry's
+    own are (one hiccup of it failed the command at once), and a wrong password is not."""
+    source = layout(tmp_path, b"read past a busy token server\n")
+    target = f"docker://{token_registry.host}/{repo_name}:v1"
+    creds = f"{ALICE[0]}:{ALICE[1]}"
+    done = spyglass("copy", "--dest-creds", creds, f"oci:{source}:latest", target)
+    assert done.returncode == 0, done.stderr
+
+    before = len(token_server.requests)
+    token_server.fail_next(2, status=503)
+    done = spyglass("inspect", "--creds", creds, target)
+    assert done.returncode == 0, done.stderr
+    assert [r.status for r in token_server.requests[before:]] == [503, 503, 200]
+
+    before = len(token_server.requests)
+    refused = spyglass("inspect", "--creds", f"{ALICE[0]}:not-{ALICE[1]}", target)
+    assert refused.returncode == 1 and "refused to log in" in refused.stderr
+    assert [r.status for r in token_server.requests[before:]] == [401]
