@@ -253,7 +253,8 @@ class Reporter:
                 if blob is not None:
                     blob.done = 0
                 line(f"Retrying blob {event.digest.short} (attempt {event.attempt} of "
-                           f"{event.attempts}): {event.reason}")
+                     f"{event.attempts}): {event.reason}" if event.counted else
+                     f"Sending blob {event.digest.short} again in pieces: {event.reason}")
             elif isinstance(event, c.ManifestWritten):
                 line(f"Writing manifest {event.digest.short}")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):

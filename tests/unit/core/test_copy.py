@@ -918,6 +918,13 @@ def test_the_command_line_reports_a_retry() -> None:
         f"Retrying blob {digest.short} (attempt 2 of 4): "
         "The blob broke off: connection reset by peer.\n"
     )
+    # a body too large for the registry, sent again in pieces, is no attempt of the budget
+    out.truncate(0)
+    out.seek(0)
+    reporter(BlobRetried(digest, 1, 4, "the registry takes no body this large in one "
+                         "request (HTTP 413)", counted=False))
+    assert out.getvalue() == (f"Sending blob {digest.short} again in pieces: the registry "
+                              "takes no body this large in one request (HTTP 413)\n")
 
 
 def test_transfers_to_one_host_are_limited(layout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
