@@ -12,8 +12,8 @@ from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
-from spyglass.gui.copying import WRITTEN_ANEW, CopyRequest
-from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
+from spyglass.gui.copying import WRITTEN_ANEW, BlobRow, CopyRequest
+from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
@@ -65,6 +65,9 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
+    if again := retrying(transfer):
+        waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
+        return f"{retry_text(again)}{waited}"
     if stalled(transfer):
         return f"Stalled · {duration_text(transfer.snapshot.still)}"
     parts = [STATE_TEXT[transfer.state]]
@@ -89,6 +92,34 @@ def stalled(transfer: Transfer) -> bool:
     """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds."""
     return (transfer.state is TransferState.COPYING and not transfer.cancel_requested
             and transfer.snapshot.still >= STALLED_AFTER)
+
+
+def retrying(transfer: Transfer) -> list[BlobRow]:
+    """The blobs of a copy under way that started again from their first byte after an
+    error, none of whose bytes have come again yet."""
+    if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
+        return []
+    return [blob for blob in transfer.snapshot.blobs if blob.restarting]
+
+
+def retry_text(blobs: list[BlobRow]) -> str:
+    """The State cell of a copy :func:`retrying`: "Retrying · attempt 2 of 4"."""
+    if len(blobs) > 1:
+        return f"Retrying {len(blobs)} blobs"
+    blob = blobs[0]
+    return f"Retrying · attempt {blob.attempt} of {blob.attempts}" if blob.attempt > 1 \
+        else "Retrying"
+
+
+def retry_sentence(blobs: list[BlobRow]) -> str:
+    """What the tooltip says of a copy :func:`retrying`: why, and that the bar fell back."""
+    lines = []
+    for blob in blobs:
+        attempt = f" (attempt {blob.attempt} of {blob.attempts})" if blob.attempt > 1 else ""
+        lines.append(f"The blob {short_digest(blob.digest)} starts again from its first "
+                     f"byte{attempt}, after: {blob.last_error}")
+    return "\n".join(lines) + ("\nWhat it had copied is not counted any more, so the "
+                               "progress fell back.")
 
 
 STALLED_SENTENCE: Final = (
@@ -418,7 +449,9 @@ class TransferModel(QAbstractTableModel):
         if source_text(request) != short_name(source):  # the label says which image it is
             source = f"{source} ({request.label})"
         parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
-        if stalled(transfer):
+        if again := retrying(transfer):
+            parts.append(retry_sentence(again))
+        elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
         if transfer.error:
             parts.append(transfer.error)
