@@ -1,6 +1,7 @@
 """A copy that waits or starts a blob again, as its row shows it: the State cell says it
 is retrying (and why, in the tooltip), and Speed and ETA come only from bytes that moved
-since, never from the quiet time or from a window in which a blob's bytes fell back.
+since, never from the quiet time or from a window in which a blob's bytes fell back. A
+copy whose connection broke off for good says why first, in plain words.
 
 The copies are scripted (:class:`ScriptedCopy`): the manager, the Tally and the model are
 the app's, the clock is the test's.
@@ -25,6 +26,7 @@ from tests.gui.scripted import (
     ScriptedCopy,
     blob,
     feed,
+    last_one_failed,
     plan_of,
     row_texts,
     start_scripted,
@@ -133,3 +135,25 @@ def test_a_few_hundred_bytes_make_no_speed_and_no_eta(
     feed(qtbot, window, scripted, BlobStarted(layer.digest, layer.size, layer.media_type))
     texts = row_texts(window, transfer)
     assert (texts["bytes"], texts["speed"], texts["eta"]) == ("493 B / 26.0 MiB", "", "")
+
+
+BLOB = "sha256:9add5b3355c9f5e416886de795e5c56acecaf379177cf13c898c1de0f1cbd3a2"
+
+
+@pytest.mark.parametrize(("sentence", "cell"), [
+    (f"Reading the blob {BLOB} of 127.0.0.1:25201/img broke off: Connection reset by peer "
+     "(tried 4 times).",
+     "Failed: Broke off: connection reset by peer (tried 4 times)."),
+    (f"Reading the blob {BLOB} of 127.0.0.1:25206/img broke off: peer closed connection "
+     "without sending complete message body (received 1163264 bytes, expected 7132704) "
+     "(tried 4 times).",
+     "Failed: Broke off: the connection was closed before the whole answer came "
+     "(tried 4 times)."),
+])
+def test_a_connection_that_broke_off_shows_its_cause_first(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        sentence: str, cell: str) -> None:
+    transfer = last_one_failed(qtbot, window, scripted, tmp_path, 1, sentence)
+    assert row_texts(window, transfer)["state"] == cell
+    assert sentence in tooltip(window, transfer)  # whole, as the engine said it
+    assert window.copying.panel.failure.isVisible()

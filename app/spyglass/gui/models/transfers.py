@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any, Final
 
@@ -44,12 +45,37 @@ STATE_TEXT = {
 
 def failure_cause(sentence: str) -> str:
     """What a failure sentence says went wrong, for the narrow State cell: the part
-    after "… failed: " (which names the step, a blob digest, say), capitalized; the
-    whole sentence stays in the tooltip and the Details."""
+    after "… failed: " (which names the step, a blob digest, say), capitalized; of
+    "… broke off: …", "Broke off: " and what broke it, in plain words
+    (:func:`plain_break`). The whole sentence stays in the tooltip and the Details."""
     _step, found, cause = sentence.partition(" failed: ")
-    if not found or not cause:
-        return sentence
-    return cause[:1].upper() + cause[1:]
+    if found and cause:
+        return cause[:1].upper() + cause[1:]
+    _step, found, cause = sentence.partition(" broke off: ")
+    if found and cause:
+        return f"Broke off: {plain_break(cause)}"
+    return sentence
+
+
+_BROKEN_BODY: Final = re.compile(
+    r"peer closed connection without sending complete message body"
+    r" \(received \d+ bytes, expected \d+\)", re.IGNORECASE)
+_BROKEN_WORDS: Final = (
+    (_BROKEN_BODY, "the connection was closed before the whole answer came"),
+    (re.compile(r"server disconnected without sending a response", re.IGNORECASE),
+     "the connection was closed before any answer came"),
+    (re.compile(r"connection reset by peer", re.IGNORECASE), "connection reset by peer"),
+)
+"""The HTTP library's words for a broken connection, which the engine passes on as they
+are, and what the State cell says instead ("expected N" there is what was left of a
+resumed range, not the blob's size)."""
+
+
+def plain_break(cause: str) -> str:
+    """What broke a connection off, in the words the window uses for it elsewhere."""
+    for pattern, words in _BROKEN_WORDS:
+        cause = pattern.sub(words, cause)
+    return cause
 
 
 def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
