@@ -330,6 +330,31 @@ def ending_sentence(transfer: Transfer) -> str:
     return f"{said}, and all of it was taken back: the destination is as it was."
 
 
+def quit_sentence(unfinished: list[Transfer]) -> str:
+    """What quitting does to the copies not finished, for each kind of destination among
+    them: a layout, archive or ``dir:`` takes back what was written; a registry keeps the
+    blobs sent whole, and may keep part of one cut off (as :func:`ending_sentence` and
+    :data:`CUT_OFF_KEPT` say once a push is cancelled)."""
+    count = len(unfinished)
+    what = "1 copy is" if count == 1 else f"{count} copies are"
+    pushes = sum(to_registry(transfer) for transfer in unfinished)
+    kept = ("keeps the blobs already sent whole, unused, and may keep what it had received "
+            "of one cut off until it purges unfinished uploads")
+    if not pushes:
+        them = "it" if count == 1 else "them"
+        return f"{what} not finished. Quitting stops {them}, and what was written so far " \
+               "is taken back."
+    if pushes == 1 == count:
+        return f"{what} not finished. Quitting stops it: the image is not written (the " \
+               f"tag is as it was), but the registry {kept}."
+    if pushes == count:
+        return f"{what} not finished. Quitting stops them: no image is written (each tag " \
+               f"is as it was), but each registry {kept}."
+    return f"{what} not finished. Quitting stops them. What was written into a layout, " \
+           "archive or folder so far is taken back; a registry written to is left with " \
+           f"its tag as it was, but {kept}."
+
+
 def source_text(request: CopyRequest) -> str:
     """A copy's source as the table shows it: its short name, and the image's label
     where the name does not say which image it is (``two.tar:@1 (busybox:latest)``)."""
@@ -558,5 +583,5 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "ending_sentence", "ending_text",
-           "held_written_around", "note_lines", "nothing_copied", "onto_itself",
+           "held_written_around", "note_lines", "nothing_copied", "onto_itself", "quit_sentence",
            "state_text", "stopped", "to_registry", "written_bytes"]
