@@ -599,6 +599,42 @@ def test_a_source_that_does_not_answer_is_said_to(
         silent.close()
 
 
+def test_a_plan_that_waits_on_the_destination_says_so_and_stop_ends_it(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copy pressed, and the destination's write check never answered: a bare spinner
+    for a minute. It says how long, as the browsing pages do, and offers Stop."""
+    import re
+    import socket
+
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    host = f"127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        source = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+        dialog = window.copying.open_dialog(source, destination=f"docker://{host}/team/app:1")
+        qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+        assert dialog.spinner.isVisible()
+        notice = dialog.plan_wait
+        qtbot.waitUntil(notice.stop_button.isVisible, timeout=WAIT_MS)
+        assert re.fullmatch(rf"Still waiting for {re.escape(host)} \(\d+ s\)…",
+                            notice.label.text())
+        qtbot.mouseClick(notice.stop_button, Qt.MouseButton.LeftButton)
+        assert not dialog.spinner.isVisible() and not notice.isVisible()
+        assert re.fullmatch(rf"Stopped: {re.escape(host)} had not answered after \d+ s\. "
+                            r"Try again later\.", dialog.error_text)
+        assert dialog.copy_button.isEnabled() and dialog.isVisible()  # Copy asks again
+        assert window.copying.manager.transfers == []
+        dialog.reject()
+    finally:
+        silent.close()
+
+
 # -- 5. lists as they come, and a plan that no longer fits
 
 

@@ -1046,6 +1046,31 @@ def test_quitting_while_a_copy_runs_asks_first(
     assert transfer.token.cancelled
 
 
+def test_quitting_says_a_registry_keeps_what_was_sent_and_a_layout_takes_it_back(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panel says a cancelled push left its blobs in the registry: the question
+    before quitting must not promise they are taken back."""
+    asked: list[str] = []
+    monkeypatch.setattr(window, "ask_to_stop_copies", lambda sentence: asked.append(sentence))
+    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                   destination="docker://127.0.0.1:25202/team/app:2.0")
+    window.quit_action.trigger()
+    assert asked[-1] == (
+        "1 copy is not finished. Quitting stops it: the image is not written (the tag is as "
+        "it was), but the registry keeps the blobs already sent whole, unused, and may keep "
+        "what it had received of one cut off until it purges unfinished uploads.")
+    assert "taken back" not in asked[-1]
+    scripted.events = None
+    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)  # into a layout
+    window.quit_action.trigger()
+    assert asked[-1].startswith(
+        "2 copies are not finished. Quitting stops them. What was written into a layout, "
+        "archive or folder so far is taken back; a registry written to is left with its "
+        "tag as it was, but keeps the blobs already sent whole")
+    assert window.isVisible()
+
+
 def test_a_copy_with_every_byte_sent_is_finishing_not_stuck_at_100(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     """A slow registry still taking in the last bytes (or the manifests still to write):

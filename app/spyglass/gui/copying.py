@@ -764,6 +764,13 @@ class BlobRow:
     """Of a blob whose upload to a registry was cut off: whether the registry took the
     cancel of the upload and dropped what it had received (False: it may keep that until
     it purges unfinished uploads); None when no upload of it was cut off."""
+    restarting: bool = False
+    """It started again from its first byte after an error, and no byte of the new
+    attempt has come yet (the row says the copy is retrying, not just copying)."""
+    attempt: int = 0
+    """Of a blob that started again: the attempt it is on (2 for the first retry)."""
+    attempts: int = 0
+    """Of a blob that started again: how many attempts it may take in all."""
 
 
 @dataclass(frozen=True)
@@ -798,6 +805,15 @@ class Snapshot:
 
 
 SPEED_WINDOW: Final = 3.0
+"""Seconds of samples the speed is measured over."""
+QUIET_AFTER: Final = SPEED_WINDOW
+"""Seconds without a byte moving after which the speed is measured afresh from the first
+bytes that move again: the quiet time (a registry asking to wait, a stalled read) is no
+part of the line's speed, and counted in, it made a speed of a few bytes a second and an
+ETA of hours for a copy about to end."""
+MIN_MEASURED: Final = 64 * 1024
+"""The fewest bytes moved in the window that make a speed: a config blob of a few hundred
+bytes says nothing of how fast the rest will go."""
 
 
 @dataclass
@@ -821,6 +837,9 @@ class Tally:
     _samples: list[tuple[float, int]] = field(default_factory=list)
     _moved: tuple[float, int] | None = None
     """When the bytes done last changed, and to what."""
+    _fresh: bool = False
+    """The speed's samples start again at the next one that shows bytes moving (after a
+    blob started again, or a quiet time)."""
     _held: bool = False
     _wrote_attached: bool = False
 
@@ -864,14 +883,20 @@ class Tally:
                 again.outcome = "retrying"
                 again.retries += 1
                 again.last_error = event.reason
+                again.restarting = True
+                again.attempt, again.attempts = event.attempt, event.attempts
+            self._fresh = True  # the bytes it had are gone: no speed from them
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
             if progressed is not None:
                 progressed.done = min(event.done, progressed.size) if progressed.size \
                     else event.done
+                if event.done > 0:
+                    progressed.restarting = False
         elif isinstance(event, BlobSkipped):
             row = blobs.setdefault(event.digest, BlobRow(event.digest, event.size, ""))
             row.done = row.size
+            row.restarting = False
             row.outcome = ("mounted" if event.how == "mounted" else
                            "unneeded" if event.how == "unneeded" else "skipped")
             if event.written is not None and event.written != event.digest:
@@ -884,6 +909,7 @@ class Tally:
             written = blobs.get(event.digest)
             if written is not None:
                 written.done = written.size
+                written.restarting = False
                 written.outcome = "copied"
                 if event.recompressed:
                     plain = media.layer_compression(event.written.media_type) == "none"
@@ -900,6 +926,7 @@ class Tally:
                 self._error = event.message
                 self._take_cache_notice()
             for row in blobs.values():
+                row.restarting = False
                 if row.outcome in ("copying", "retrying"):
                     row.outcome = "interrupted"
 
@@ -911,17 +938,32 @@ class Tally:
         if notice := default_cache().take_notice():
             self._notes = (*self._notes, notice)
 
+    def _speed(self, now: float, done: int) -> float:
+        """Bytes a second over the last :data:`SPEED_WINDOW` seconds of bytes moving: none
+        from a window that holds a blob's restart (its bytes fell back), and none over a
+        quiet time (see :data:`QUIET_AFTER`)."""
+        last = self._samples[-1][1] if self._samples else done
+        if done < last:
+            self._fresh = True
+        elif done > last and self._moved is not None and now - self._moved[0] >= QUIET_AFTER:
+            self._fresh = True  # what moved now may have moved in its last instant
+        if self._fresh:
+            self._samples = [(now, done)]
+            self._fresh = done <= last  # it starts here once bytes move
+            return 0.0
+        self._samples.append((now, done))
+        self._samples = [s for s in self._samples if now - s[0] <= SPEED_WINDOW]
+        first_time, first_done = self._samples[0]
+        span, moved = now - first_time, done - first_done
+        return moved / span if span > 0.2 and moved >= MIN_MEASURED else 0.0
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             self._dirty = False
             done = sum(row.done for row in self._blobs.values())
             total = sum(row.size for row in self._blobs.values())
             now = self.clock()
-            self._samples.append((now, done))
-            self._samples = [s for s in self._samples if now - s[0] <= SPEED_WINDOW]
-            first_time, first_done = self._samples[0]
-            span = now - first_time
-            speed = (done - first_done) / span if span > 0.2 else 0.0
+            speed = self._speed(now, done)
             if not self._planned:
                 still = 0.0
             elif self._moved is None or done != self._moved[1]:

@@ -50,6 +50,7 @@ from spyglass.gui.models.places import (
     MessageNode,
     PlacesModel,
 )
+from spyglass.gui.models.transfers import quit_sentence
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.sidebar import Sidebar
@@ -550,14 +551,11 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
 
     def _may_stop_copies(self) -> bool:
         """Whether closing may stop the copies under way: none, or the person says so."""
-        manager = self.copying.manager
-        unfinished = manager.running + manager.waiting
+        unfinished = [transfer for transfer in self.copying.manager.transfers
+                      if not transfer.state.finished]
         if not unfinished or self._closed:
             return True
-        what = "1 copy is" if unfinished == 1 else f"{unfinished} copies are"
-        return self.ask_to_stop_copies(
-            f"{what} not finished. Quitting stops {'it' if unfinished == 1 else 'them'}, "
-            "and what was written so far is taken back.")
+        return self.ask_to_stop_copies(quit_sentence(unfinished))
 
     def ask_to_stop_copies(self, sentence: str) -> bool:
         """Ask whether to stop the copies and quit (Cancel is the default)."""

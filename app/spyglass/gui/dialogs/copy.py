@@ -62,8 +62,9 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, plain_text, show_as_error
+from spyglass.gui.views.wait_notice import WaitNotice, stopped_text
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
-from spyglass.gui.workers import Runner, copy_lane, lane_of
+from spyglass.gui.workers import Runner, copy_lane, lane_of, registry_host
 
 FORMATS: Final[tuple[tuple[str, Format | None], ...]] = (
     ("Keep the source's", None), ("OCI", "oci"), ("Docker schema 2", "v2s2"))
@@ -284,6 +285,9 @@ class CopyDialog(QDialog):
             "Reading the layers of the schema 1 image, to convert it…")
         mute(self.planning_label)
         self.planning_label.hide()
+        # a plan that waits on a registry (the destination's write check, say) says so
+        self.plan_wait = WaitNotice()
+        self.plan_wait.stopRequested.connect(self._stop_waiting)
 
         form = QFormLayout()
         source_box = QVBoxLayout()
@@ -324,6 +328,7 @@ class CopyDialog(QDialog):
         bottom = QHBoxLayout()
         bottom.addWidget(self.spinner)
         bottom.addWidget(self.planning_label, 1)
+        bottom.addWidget(self.plan_wait, 1)
         bottom.addWidget(self.error_label, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -864,6 +869,7 @@ class CopyDialog(QDialog):
         self.spinner.show()
         # a schema 1 image is read whole while planning (to learn its diff IDs): say so
         self.planning_label.setVisible(self._schema1)
+        self.plan_wait.start("" if self._schema1 else _waiting_on(request))
         openers = self._openers
         self._runner.submit(
             lambda cancel: prepare_copy(openers, request, cancel),
@@ -900,6 +906,17 @@ class CopyDialog(QDialog):
         self.spinner.stop()
         self.spinner.hide()
         self.planning_label.hide()
+        self.plan_wait.stop()
+
+    def _stop_waiting(self) -> None:
+        """Stop pressed while the plan waited on a registry: the plan is dropped, and the
+        dialog says after how long; Copy asks again."""
+        if not self._planning:
+            return
+        waited = self.plan_wait.waited_for
+        hosts = _hosts_of(self.request())
+        self._drop_plan()
+        self._refuse(stopped_text(" or ".join(hosts), waited))
 
     def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
         self._stop_planning()
@@ -929,6 +946,7 @@ class CopyDialog(QDialog):
         are the other jobs' answers."""
         for job in ("plan", "platforms", "destination", "named"):
             self._runner.cancel(f"{self._key}:{job}")
+        self.plan_wait.stop()
         super().done(result)
 
 
@@ -936,6 +954,23 @@ class CopyDialog(QDialog):
 
 
 _OWN_TOOLTIP: Final = Qt.ItemDataRole.UserRole + 1
+
+
+def _hosts_of(request: CopyRequest) -> list[str]:
+    """The registries planning ``request`` asks (its source's, its destination's)."""
+    hosts: list[str] = []
+    for name in (request.source, request.destination):
+        host = registry_host(name)
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def _waiting_on(request: CopyRequest) -> str:
+    """"Still waiting for HOST" of a plan that asks registries; "" of one that reads files
+    alone (no registry to stop waiting for)."""
+    hosts = _hosts_of(request)
+    return f"Still waiting for {' or '.join(hosts)}" if hosts else ""
 
 
 def _offer(combo: QComboBox, refused: dict[str, str]) -> None:

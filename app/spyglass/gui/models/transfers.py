@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any, Final
 
@@ -12,8 +13,8 @@ from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
-from spyglass.gui.copying import WRITTEN_ANEW, CopyRequest
-from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size
+from spyglass.gui.copying import WRITTEN_ANEW, BlobRow, CopyRequest
+from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
@@ -44,12 +45,37 @@ STATE_TEXT = {
 
 def failure_cause(sentence: str) -> str:
     """What a failure sentence says went wrong, for the narrow State cell: the part
-    after "… failed: " (which names the step, a blob digest, say), capitalized; the
-    whole sentence stays in the tooltip and the Details."""
+    after "… failed: " (which names the step, a blob digest, say), capitalized; of
+    "… broke off: …", "Broke off: " and what broke it, in plain words
+    (:func:`plain_break`). The whole sentence stays in the tooltip and the Details."""
     _step, found, cause = sentence.partition(" failed: ")
-    if not found or not cause:
-        return sentence
-    return cause[:1].upper() + cause[1:]
+    if found and cause:
+        return cause[:1].upper() + cause[1:]
+    _step, found, cause = sentence.partition(" broke off: ")
+    if found and cause:
+        return f"Broke off: {plain_break(cause)}"
+    return sentence
+
+
+_BROKEN_BODY: Final = re.compile(
+    r"peer closed connection without sending complete message body"
+    r" \(received \d+ bytes, expected \d+\)", re.IGNORECASE)
+_BROKEN_WORDS: Final = (
+    (_BROKEN_BODY, "the connection was closed before the whole answer came"),
+    (re.compile(r"server disconnected without sending a response", re.IGNORECASE),
+     "the connection was closed before any answer came"),
+    (re.compile(r"connection reset by peer", re.IGNORECASE), "connection reset by peer"),
+)
+"""The HTTP library's words for a broken connection, which the engine passes on as they
+are, and what the State cell says instead ("expected N" there is what was left of a
+resumed range, not the blob's size)."""
+
+
+def plain_break(cause: str) -> str:
+    """What broke a connection off, in the words the window uses for it elsewhere."""
+    for pattern, words in _BROKEN_WORDS:
+        cause = pattern.sub(words, cause)
+    return cause
 
 
 def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
@@ -65,6 +91,9 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
+    if again := retrying(transfer):
+        waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
+        return f"{retry_text(again)}{waited}"
     if stalled(transfer):
         return f"Stalled · {duration_text(transfer.snapshot.still)}"
     parts = [STATE_TEXT[transfer.state]]
@@ -89,6 +118,34 @@ def stalled(transfer: Transfer) -> bool:
     """A copy under way that has not moved a byte for :data:`STALLED_AFTER` seconds."""
     return (transfer.state is TransferState.COPYING and not transfer.cancel_requested
             and transfer.snapshot.still >= STALLED_AFTER)
+
+
+def retrying(transfer: Transfer) -> list[BlobRow]:
+    """The blobs of a copy under way that started again from their first byte after an
+    error, none of whose bytes have come again yet."""
+    if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
+        return []
+    return [blob for blob in transfer.snapshot.blobs if blob.restarting]
+
+
+def retry_text(blobs: list[BlobRow]) -> str:
+    """The State cell of a copy :func:`retrying`: "Retrying · attempt 2 of 4"."""
+    if len(blobs) > 1:
+        return f"Retrying {len(blobs)} blobs"
+    blob = blobs[0]
+    return f"Retrying · attempt {blob.attempt} of {blob.attempts}" if blob.attempt > 1 \
+        else "Retrying"
+
+
+def retry_sentence(blobs: list[BlobRow]) -> str:
+    """What the tooltip says of a copy :func:`retrying`: why, and that the bar fell back."""
+    lines = []
+    for blob in blobs:
+        attempt = f" (attempt {blob.attempt} of {blob.attempts})" if blob.attempt > 1 else ""
+        lines.append(f"The blob {short_digest(blob.digest)} starts again from its first "
+                     f"byte{attempt}, after: {blob.last_error}")
+    return "\n".join(lines) + ("\nWhat it had copied is not counted any more, so the "
+                               "progress fell back.")
 
 
 STALLED_SENTENCE: Final = (
@@ -273,6 +330,31 @@ def ending_sentence(transfer: Transfer) -> str:
     return f"{said}, and all of it was taken back: the destination is as it was."
 
 
+def quit_sentence(unfinished: list[Transfer]) -> str:
+    """What quitting does to the copies not finished, for each kind of destination among
+    them: a layout, archive or ``dir:`` takes back what was written; a registry keeps the
+    blobs sent whole, and may keep part of one cut off (as :func:`ending_sentence` and
+    :data:`CUT_OFF_KEPT` say once a push is cancelled)."""
+    count = len(unfinished)
+    what = "1 copy is" if count == 1 else f"{count} copies are"
+    pushes = sum(to_registry(transfer) for transfer in unfinished)
+    kept = ("keeps the blobs already sent whole, unused, and may keep what it had received "
+            "of one cut off until it purges unfinished uploads")
+    if not pushes:
+        them = "it" if count == 1 else "them"
+        return f"{what} not finished. Quitting stops {them}, and what was written so far " \
+               "is taken back."
+    if pushes == 1 == count:
+        return f"{what} not finished. Quitting stops it: the image is not written (the " \
+               f"tag is as it was), but the registry {kept}."
+    if pushes == count:
+        return f"{what} not finished. Quitting stops them: no image is written (each tag " \
+               f"is as it was), but each registry {kept}."
+    return f"{what} not finished. Quitting stops them. What was written into a layout, " \
+           "archive or folder so far is taken back; a registry written to is left with " \
+           f"its tag as it was, but {kept}."
+
+
 def source_text(request: CopyRequest) -> str:
     """A copy's source as the table shows it: its short name, and the image's label
     where the name does not say which image it is (``two.tar:@1 (busybox:latest)``)."""
@@ -418,7 +500,9 @@ class TransferModel(QAbstractTableModel):
         if source_text(request) != short_name(source):  # the label says which image it is
             source = f"{source} ({request.label})"
         parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
-        if stalled(transfer):
+        if again := retrying(transfer):
+            parts.append(retry_sentence(again))
+        elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
         if transfer.error:
             parts.append(transfer.error)
@@ -499,5 +583,5 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "ending_sentence", "ending_text",
-           "held_written_around", "note_lines", "nothing_copied", "onto_itself",
+           "held_written_around", "note_lines", "nothing_copied", "onto_itself", "quit_sentence",
            "state_text", "stopped", "to_registry", "written_bytes"]

@@ -1,0 +1,83 @@
+"""A line that says how long something has waited on a registry, with Stop: what a busy
+:class:`~spyglass.gui.views.widgets.MessagePanel` shows, for a dialog's own row."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from spyglass.gui.themed import mute
+from spyglass.gui.views import widgets
+
+
+def waiting_text(waiting: str, waited: float) -> str:
+    """"Still waiting for HOST (25 s)…": ``waiting`` and how long it has been."""
+    return f"{waiting} ({waited:.0f} s)…"
+
+
+def stopped_text(host: str, waited: float) -> str:
+    """What a wait on ``host`` stopped by the person says afterwards."""
+    return f"Stopped: {host} had not answered after {waited:.0f} s. Try again later."
+
+
+class WaitNotice(QWidget):
+    """Hidden until what it waits on has taken
+    :data:`~spyglass.gui.views.widgets.STILL_WAITING_S`; then "Still waiting for HOST
+    (N s)…" and a Stop button, the time going on every half second.
+
+    Signals:
+        stopRequested(): Stop was pressed.
+    """
+
+    stopRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        mute(self.label)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop waiting for an answer")
+        self.stop_button.setAutoDefault(False)
+        self.stop_button.clicked.connect(self.stopRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.stop_button)
+        self._waiting = ""
+        self._since = 0.0
+        self._clock = QTimer(self)
+        self._clock.setInterval(500)
+        self._clock.timeout.connect(self._tick)
+        self.hide()
+
+    @property
+    def waited_for(self) -> float:
+        """Seconds waited (0 when it waits on nothing)."""
+        return time.monotonic() - self._since if self._waiting else 0.0
+
+    def start(self, waiting: str) -> None:
+        """Begin to wait on what ``waiting`` says ("Still waiting for HOST"); "" for
+        nothing worth saying (a wait on local files)."""
+        self._waiting = waiting
+        self._since = time.monotonic()
+        if waiting:
+            self._clock.start()
+        self._tick()
+
+    def stop(self) -> None:
+        """The wait ended (answered, stopped, or given up): hide."""
+        self._waiting = ""
+        self._clock.stop()
+        self.hide()
+
+    def _tick(self) -> None:
+        waited = self.waited_for
+        late = bool(self._waiting) and waited >= widgets.STILL_WAITING_S
+        if late:
+            self.label.setText(waiting_text(self._waiting, waited))
+        self.setVisible(late)
+
+
+__all__ = ["WaitNotice", "stopped_text", "waiting_text"]

@@ -1,0 +1,159 @@
+"""A copy that waits or starts a blob again, as its row shows it: the State cell says it
+is retrying (and why, in the tooltip), and Speed and ETA come only from bytes that moved
+since, never from the quiet time or from a window in which a blob's bytes fell back. A
+copy whose connection broke off for good says why first, in plain words.
+
+The copies are scripted (:class:`ScriptedCopy`): the manager, the Tally and the model are
+the app's, the clock is the test's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.core import media
+from spyglass.core.copy import BlobDone, BlobProgress, BlobRetried, BlobStarted, Planned
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models.transfers import STATE
+from spyglass.gui.transfers import Transfer
+from tests.gui.scripted import (
+    FakeClock,
+    MiB,
+    ScriptedCopy,
+    blob,
+    feed,
+    last_one_failed,
+    plan_of,
+    row_texts,
+    start_scripted,
+)
+
+pytestmark = pytest.mark.gui
+
+RESET = ("Reading the blob sha256:eb2a of 127.0.0.1:25201/img broke off: connection reset "
+         "by peer.")
+
+
+def tooltip(window: MainWindow, transfer: Transfer) -> str:
+    model = window.copying.panel.model
+    row = window.copying.manager.row_of(transfer)
+    text = model.data(model.index(row, STATE), Qt.ItemDataRole.ToolTipRole)
+    assert isinstance(text, str)
+    return text
+
+
+def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    clock = FakeClock(100.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    small, big = blob("small", 11 * MiB), blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG),
+                                                  small, big)),
+         BlobStarted(small.digest, small.size, small.media_type),
+         BlobStarted(big.digest, big.size, big.media_type))
+    for second in range(1, 4):  # 7 MiB a second
+        clock.now = 100.0 + second
+        feed(qtbot, window, scripted,
+             BlobProgress(small.digest, min(small.size, second * 3 * MiB), small.size),
+             BlobProgress(big.digest, second * 4 * MiB, big.size))
+    assert row_texts(window, transfer)["state"] == "Copying"
+    # the big blob broke off at 12 MiB, and the registry does not resume: from its first byte
+    clock.now = 103.25
+    feed(qtbot, window, scripted, BlobRetried(big.digest, 2, 4, RESET))
+    texts = row_texts(window, transfer)
+    assert texts == {"state": "Retrying · attempt 2 of 4", "progress": "29 %",
+                     "bytes": "9.0 MiB / 31.0 MiB", "speed": "", "eta": ""}
+    tip = tooltip(window, transfer)
+    assert "Retrying · attempt 2 of 4" in tip
+    assert f"(attempt 2 of 4), after: {RESET}" in tip
+    assert "progress fell back" in tip
+    # the new attempt has begun, but no byte of it has come: still retrying, for how long
+    clock.now = 104.0
+    feed(qtbot, window, scripted, BlobStarted(big.digest, big.size, big.media_type))
+    assert row_texts(window, transfer)["state"] == "Retrying · attempt 2 of 4"
+    clock.now = 123.25
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Retrying · attempt 2 of 4 · 20 s"
+    # bytes again: copying, and the speed is measured from here, not over the fall
+    clock.now = 124.25
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 1 * MiB, big.size))
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["speed"], texts["eta"]) == ("Copying", "", "")
+    assert "starts again" not in tooltip(window, transfer)
+    clock.now = 125.25
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 5 * MiB, big.size))
+    texts = row_texts(window, transfer)
+    assert (texts["speed"], texts["eta"]) == ("4.0 MiB/s", "4 s")  # 16 MiB left
+    # the Details say it as they did
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert details.outcomes()[str(big.digest)] == "copying (25 %), after 1 retry"
+    details.close()
+
+
+def test_no_speed_or_eta_from_a_window_that_holds_a_quiet_time(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A registry that asked to wait 30 s, then sent the rest: the first bytes after the
+    wait made "52.6 KiB/s, 7 min 25 s" of a copy about to end."""
+    clock = FakeClock(10.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    layer = blob("layer", 31 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), layer)),
+         BlobStarted(layer.digest, layer.size, layer.media_type))
+    clock.now = 11.0
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 8 * MiB, layer.size))
+    assert row_texts(window, transfer)["speed"] == "8.0 MiB/s"
+    for second in range(12, 41, 4):  # the wait: the idle refresh finds nothing moved
+        clock.now = float(second)
+        feed(qtbot, window, scripted, BlobProgress(layer.digest, 8 * MiB, layer.size))
+    assert (row_texts(window, transfer)["speed"], row_texts(window, transfer)["eta"]) == ("", "")
+    clock.now = 41.25  # bytes again: a few of them, in the last instant
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 8 * MiB + 160 * 1024, layer.size))
+    texts = row_texts(window, transfer)
+    assert (texts["speed"], texts["eta"]) == ("", "")
+    clock.now = 42.25
+    feed(qtbot, window, scripted, BlobProgress(layer.digest, 18 * MiB + 160 * 1024, layer.size))
+    texts = row_texts(window, transfer)
+    assert (texts["speed"], texts["eta"]) == ("10.0 MiB/s", "1 s")
+
+
+def test_a_few_hundred_bytes_make_no_speed_and_no_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A push whose config went out while its layers waited on 503s: "322 B/s, 23 h 29 min"."""
+    clock = FakeClock(10.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config, layer = blob("c", 493, media.OCI_CONFIG), blob("layer", 26 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type))
+    clock.now = 10.1
+    feed(qtbot, window, scripted, BlobDone(config.digest, config, False))
+    clock.now = 11.5
+    feed(qtbot, window, scripted, BlobStarted(layer.digest, layer.size, layer.media_type))
+    texts = row_texts(window, transfer)
+    assert (texts["bytes"], texts["speed"], texts["eta"]) == ("493 B / 26.0 MiB", "", "")
+
+
+BLOB = "sha256:9add5b3355c9f5e416886de795e5c56acecaf379177cf13c898c1de0f1cbd3a2"
+
+
+@pytest.mark.parametrize(("sentence", "cell"), [
+    (f"Reading the blob {BLOB} of 127.0.0.1:25201/img broke off: Connection reset by peer "
+     "(tried 4 times).",
+     "Failed: Broke off: connection reset by peer (tried 4 times)."),
+    (f"Reading the blob {BLOB} of 127.0.0.1:25206/img broke off: peer closed connection "
+     "without sending complete message body (received 1163264 bytes, expected 7132704) "
+     "(tried 4 times).",
+     "Failed: Broke off: the connection was closed before the whole answer came "
+     "(tried 4 times)."),
+])
+def test_a_connection_that_broke_off_shows_its_cause_first(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        sentence: str, cell: str) -> None:
+    transfer = last_one_failed(qtbot, window, scripted, tmp_path, 1, sentence)
+    assert row_texts(window, transfer)["state"] == cell
+    assert sentence in tooltip(window, transfer)  # whole, as the engine said it
+    assert window.copying.panel.failure.isVisible()
