@@ -16,7 +16,14 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
-from spyglass.core.copy import BlobDone, BlobProgress, BlobRetried, BlobStarted, Planned
+from spyglass.core.copy import (
+    BlobDone,
+    BlobProgress,
+    BlobRetried,
+    BlobStarted,
+    BlobWaiting,
+    Planned,
+)
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import STATE
 from spyglass.gui.transfers import Transfer
@@ -157,3 +164,27 @@ def test_a_connection_that_broke_off_shows_its_cause_first(
     assert row_texts(window, transfer)["state"] == cell
     assert sentence in tooltip(window, transfer)  # whole, as the engine said it
     assert window.copying.panel.failure.isVisible()
+
+
+def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A 429 with Retry-After: 120 inside a blob's request: the row said "Stalled · 19 s"
+    and the tooltip that the registry was not answering, where it had answered at once."""
+    clock = FakeClock(100.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobWaiting(big.digest, "the registry 127.0.0.1:25201", 120.0, 60.0))
+    clock.now = 120.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 120 s"
+    tip = tooltip(window, transfer)
+    assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asking again in "
+            "60 s.\nThe copy goes on by itself after the wait") in tip
+    assert "not answering" not in tip
+    # its bytes come: copying again
+    clock.now = 161.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 2 * MiB, big.size))
+    assert row_texts(window, transfer)["state"] == "Copying"
+    assert "waits:" not in tooltip(window, transfer)

@@ -42,6 +42,7 @@ from spyglass.core.copy_events import (
     BlobRetried,
     BlobSkipped,
     BlobStarted,
+    BlobWaiting,
     CopyCancelled,
     CopyEvent,
     EventCallback,
@@ -86,7 +87,13 @@ from spyglass.core.manifest import (
 from spyglass.core.referrers import (
     BUILDKIT_REFERENCE_DIGEST,
 )
-from spyglass.core.retry import TRIES_LEFT, pause, wait_after, worth_retrying
+from spyglass.core.retry import (
+    TRIES_LEFT,
+    WAIT_LISTENER,
+    pause,
+    wait_after,
+    worth_retrying,
+)
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     CheckedDestination,
@@ -760,6 +767,27 @@ def _transfer_blob(
     """One blob, started again from its first byte after a failure worth retrying
     (what the source or destination half-wrote is discarded by them)."""
     attempts = 1 + max(0, options.retry_times)
+    digest = task.source.digest
+    # a wait a registry asks for, inside a request, is said as one (not as a stall)
+    listening = WAIT_LISTENER.set(
+        lambda who, asked, wait: emit(BlobWaiting(digest, who, asked, wait)))
+    try:
+        return _transfer_blob_attempts(task, source, destination, options, emit, cancel,
+                                       attempts)
+    finally:
+        WAIT_LISTENER.reset(listening)
+
+
+def _transfer_blob_attempts(
+    task: BlobTask,
+    source: ImageSource,
+    destination: ImageDestination,
+    options: CopyOptions,
+    emit: EventCallback,
+    cancel: CancelToken,
+    attempts: int,
+) -> Descriptor:
+    """:func:`_transfer_blob`'s attempts, at most ``attempts``."""
     attempt = 1
     while True:
         budget = TRIES_LEFT.set(attempts - attempt + 1)  # a resume inside counts too
@@ -885,6 +913,7 @@ __all__: Sequence[str] = [
     "BlobSkipped",
     "BlobStarted",
     "BlobTask",
+    "BlobWaiting",
     "Compression",
     "CopyCancelled",
     "CopyEvent",

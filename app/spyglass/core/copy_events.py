@@ -71,6 +71,18 @@ class BlobRetried:
 
 
 @dataclass(frozen=True)
+class BlobWaiting:
+    """A request for a blob waits ``wait`` seconds because ``who`` (``the registry
+    HOST``, its token server) asked for ``asked`` with ``Retry-After``: a wait, not a
+    registry that stopped answering."""
+
+    digest: Digest
+    who: str
+    asked: float
+    wait: float
+
+
+@dataclass(frozen=True)
 class BlobCutOff:
     """A blob's upload to a registry was cut off, and the registry took the cancel of its
     upload session (``dropped``: what it had received is gone) or did not (it may keep
@@ -113,7 +125,7 @@ class CopyCancelled:
 
 
 CopyEvent = (
-    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobDone
-    | BlobCutOff | ManifestWritten | Finished | Failed | CopyCancelled
+    Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobWaiting
+    | BlobDone | BlobCutOff | ManifestWritten | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

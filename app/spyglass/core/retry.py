@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Final
 
@@ -47,6 +48,14 @@ TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=N
 """The requests the blob transfer under way on this thread may still make, this attempt's
 first included (the copy engine sets it around each attempt): a download that resumes
 within the attempt counts against the same ``--retry-times``, not a budget of its own."""
+
+WAIT_LISTENER: ContextVar[Callable[[str, float, float], None] | None] = ContextVar(
+    "spyglass_wait_listener", default=None)
+"""Told ``(who, asked, wait)`` as a wait a registry (or its token server) asked for
+with ``Retry-After`` begins on this thread: ``who`` asked for ``asked`` seconds, and
+``wait`` (at most :data:`MAX_RETRY_AFTER`) are waited. The copy engine sets it around
+each blob's transfer, so that the window can say the copy waits because it was asked
+to, not that the registry stopped answering."""
 
 
 def backoff(attempt: int) -> float:

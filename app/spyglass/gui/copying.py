@@ -30,6 +30,7 @@ from spyglass.core.copy import (
     BlobRetried,
     BlobSkipped,
     BlobStarted,
+    BlobWaiting,
     CopyCancelled,
     CopyEvent,
     CopyOptions,
@@ -771,6 +772,12 @@ class BlobRow:
     """Of a blob that started again: the attempt it is on (2 for the first retry)."""
     attempts: int = 0
     """Of a blob that started again: how many attempts it may take in all."""
+    asked_wait: str = ""
+    """While a request for it waits because the registry asked (``Retry-After``), and no
+    byte has come since: who asked, for how long ("the registry H asked to wait 120 s;
+    asking again in 60 s"); "" otherwise."""
+    asked_for: float = 0.0
+    """Of a blob :attr:`asked_wait`: the seconds asked for."""
 
 
 @dataclass(frozen=True)
@@ -886,6 +893,14 @@ class Tally:
                 again.restarting = True
                 again.attempt, again.attempts = event.attempt, event.attempts
             self._fresh = True  # the bytes it had are gone: no speed from them
+        elif isinstance(event, BlobWaiting):
+            asked = blobs.get(event.digest)
+            if asked is not None:
+                asked.asked_for = event.asked
+                asked.asked_wait = (f"{event.who} asked to wait {event.asked:.0f} s"
+                                    + (f"; asking again in {event.wait:.0f} s"
+                                       if event.wait < event.asked else ""))
+            self._fresh = True  # (the quiet time is no speed)
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
             if progressed is not None:
@@ -893,10 +908,12 @@ class Tally:
                     else event.done
                 if event.done > 0:
                     progressed.restarting = False
+                    progressed.asked_wait = ""
         elif isinstance(event, BlobSkipped):
             row = blobs.setdefault(event.digest, BlobRow(event.digest, event.size, ""))
             row.done = row.size
             row.restarting = False
+            row.asked_wait = ""
             row.outcome = ("mounted" if event.how == "mounted" else
                            "unneeded" if event.how == "unneeded" else "skipped")
             if event.written is not None and event.written != event.digest:
@@ -910,6 +927,7 @@ class Tally:
             if written is not None:
                 written.done = written.size
                 written.restarting = False
+                written.asked_wait = ""
                 written.outcome = "copied"
                 if event.recompressed:
                     plain = media.layer_compression(event.written.media_type) == "none"
@@ -927,6 +945,7 @@ class Tally:
                 self._take_cache_notice()
             for row in blobs.values():
                 row.restarting = False
+                row.asked_wait = ""
                 if row.outcome in ("copying", "retrying"):
                     row.outcome = "interrupted"
 

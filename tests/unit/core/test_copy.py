@@ -1397,3 +1397,28 @@ def test_lists_repeating_a_list_are_planned_in_linear_time(
         plan = plan_copy(source, MemoryDestination(), options)
         assert {str(i.source.digest) for i in plan.instances} == {image_digest}
         assert len(calls) < 40
+
+
+def test_a_wait_a_registry_asks_for_inside_a_blob_s_request_is_an_event(
+        layout: Path) -> None:
+    """A request that waits because the registry asked (Retry-After) says so to the
+    copy's events (BlobWaiting), so the window does not take the quiet for a stall."""
+    from spyglass.core.copy import BlobWaiting
+    from spyglass.core.retry import WAIT_LISTENER
+
+    options = CopyOptions()
+    victim = _biggest_layer(layout, options)
+
+    class AskedToWait(_FlakySource):
+        def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
+            listener = WAIT_LISTENER.get()
+            if descriptor.digest == victim.digest and listener is not None:
+                listener("the registry r.example", 120.0, 60.0)  # as the endpoint tells it
+            return super().open_blob(descriptor, cancel=cancel)
+
+    events: list[Any] = []
+    source = AskedToWait(open_source(f"oci:{layout}:latest"), victim.digest, failures=0)
+    copy_image(source, MemoryDestination(), options, events=events.append)
+    assert [e for e in events if isinstance(e, BlobWaiting)] == [
+        BlobWaiting(victim.digest, "the registry r.example", 120.0, 60.0)]
+    assert WAIT_LISTENER.get() is None  # (set around each transfer only)

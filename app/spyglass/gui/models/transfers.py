@@ -91,6 +91,9 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
         return "Cancelling…"
     if transfer.finishing:
         return "Finishing…"
+    if asked := waiting_as_asked(transfer):
+        longest = max(blob.asked_for for blob in asked)
+        return f"Waiting, as asked · {longest:.0f} s"
     if again := retrying(transfer):
         waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
         return f"{retry_text(again)}{waited}"
@@ -126,6 +129,22 @@ def retrying(transfer: Transfer) -> list[BlobRow]:
     if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
         return []
     return [blob for blob in transfer.snapshot.blobs if blob.restarting]
+
+
+def waiting_as_asked(transfer: Transfer) -> list[BlobRow]:
+    """The blobs of a copy under way whose requests wait because the registry asked
+    (a 429 or 503 with ``Retry-After``), no byte of them having come since."""
+    if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
+        return []
+    return [blob for blob in transfer.snapshot.blobs if blob.asked_wait]
+
+
+def waiting_sentence(blobs: list[BlobRow]) -> str:
+    """What the tooltip says of a copy :func:`waiting_as_asked`: who asked, how long."""
+    lines = [f"The blob {short_digest(blob.digest)} waits: {blob.asked_wait}."
+             for blob in blobs]
+    return "\n".join(lines) + ("\nThe copy goes on by itself after the wait; cancel it to "
+                               "stop waiting.")
 
 
 def retry_text(blobs: list[BlobRow]) -> str:
@@ -500,7 +519,9 @@ class TransferModel(QAbstractTableModel):
         if source_text(request) != short_name(source):  # the label says which image it is
             source = f"{source} ({request.label})"
         parts = [f"{source}\n→ {request.destination}", state_text(transfer)]
-        if again := retrying(transfer):
+        if asked := waiting_as_asked(transfer):
+            parts.append(waiting_sentence(asked))
+        elif again := retrying(transfer):
             parts.append(retry_sentence(again))
         elif stalled(transfer):
             parts.append(STALLED_SENTENCE)

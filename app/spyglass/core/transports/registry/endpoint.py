@@ -48,6 +48,7 @@ from spyglass.core.retry import (
     MAX_RETRY_AFTER,
     NOTED_WAIT,
     RETRY_STATUSES,
+    WAIT_LISTENER,
     add_to_sentence,
     backoff,
     pause,
@@ -461,11 +462,13 @@ class RegistryEndpoint:
             self._sleep(self._backoff(attempt), cancel)
             return
         wait = min(asked, MAX_RETRY_AFTER)
+        who = who or f"the registry {self.host}"
         if wait >= NOTED_WAIT:
             retry_notes.warning(
                 "%s: %s asks to wait %.0f s; asking again in %.0f s (attempt %d of %d)…",
-                what, who or f"the registry {self.host}", asked, wait, attempt + 1,
-                allowed + 1)
+                what, who, asked, wait, attempt + 1, allowed + 1)
+        if wait > 0 and (listener := WAIT_LISTENER.get()) is not None:
+            listener(who, asked, wait)
         self._sleep(wait, cancel)
 
     def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:

@@ -67,6 +67,21 @@ def test_a_wait_longer_than_the_cap_is_waited_to_the_cap_then_asked_again(
     assert len(seen.to(TAGS)) == 3 and sleeps == [60.0, 60.0]  # the budget, not an hour
 
 
+def test_a_wait_asked_for_is_told_to_the_listener_of_the_thread(make_client, sleeps) -> None:
+    """The copy engine listens (WAIT_LISTENER) to say a blob waits as asked, not stalls."""
+    from spyglass.core.retry import WAIT_LISTENER
+
+    heard: list[tuple[str, float, float]] = []
+    client, _ = make_client(Routes({("GET", TAGS): [status(429, **{"Retry-After": "120"}),
+                                                    status(503, **{"Retry-After": "2"}), OK]}))
+    token = WAIT_LISTENER.set(lambda *told: heard.append(told))
+    try:
+        assert client.tags_of("app") == ["v1", "v2"]
+    finally:
+        WAIT_LISTENER.reset(token)
+    assert heard == [(f"the registry {HOST}", 120.0, 60.0), (f"the registry {HOST}", 2.0, 2.0)]
+
+
 def test_a_short_wait_is_not_said(make_client, sleeps,
                                   caplog: pytest.LogCaptureFixture) -> None:
     client, _ = make_client(Routes({("GET", TAGS): [status(503, **{"Retry-After": "2"}), OK]}))
