@@ -772,48 +772,34 @@ def _transfer_blob(
     listening = WAIT_LISTENER.set(
         lambda who, asked, wait: emit(BlobWaiting(digest, who, asked, wait)))
     try:
-        return _transfer_blob_attempts(task, source, destination, options, emit, cancel,
-                                       attempts)
+        attempt = 1
+        while True:
+            budget = TRIES_LEFT.set(attempts - attempt + 1)  # a resume inside counts too
+            try:
+                return _transfer_blob_once(task, source, destination, options, emit, cancel)
+            except SpyglassError as error:
+                if cancel.cancelled and not isinstance(error, Cancelled):
+                    raise Cancelled() from error  # what broke was the cancel itself
+                if isinstance(error, BodyTooLarge) and error.smaller is not None:
+                    # the destination reshapes the next attempt; its sizes run out by
+                    # themselves, so this is not one of the --retry-times
+                    emit(BlobRetried(task.source.digest, attempt, attempts, str(error),
+                                     counted=False))
+                    continue
+                # tries the failure already stands for (a request asked again, a download
+                # resumed) come out of the same --retry-times: N in all, not N of each
+                attempt += max(0, error.attempts - 1)
+                if attempt >= attempts or not worth_retrying(error):
+                    if attempt > 1 and isinstance(error, ConnectionFailed):
+                        _say_tries(error, attempt)
+                    raise
+                attempt += 1
+                emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
+                pause(wait_after(error, attempt - 1), cancel)
+            finally:
+                TRIES_LEFT.reset(budget)
     finally:
         WAIT_LISTENER.reset(listening)
-
-
-def _transfer_blob_attempts(
-    task: BlobTask,
-    source: ImageSource,
-    destination: ImageDestination,
-    options: CopyOptions,
-    emit: EventCallback,
-    cancel: CancelToken,
-    attempts: int,
-) -> Descriptor:
-    """:func:`_transfer_blob`'s attempts, at most ``attempts``."""
-    attempt = 1
-    while True:
-        budget = TRIES_LEFT.set(attempts - attempt + 1)  # a resume inside counts too
-        try:
-            return _transfer_blob_once(task, source, destination, options, emit, cancel)
-        except SpyglassError as error:
-            if cancel.cancelled and not isinstance(error, Cancelled):
-                raise Cancelled() from error  # what broke was the cancel itself
-            if isinstance(error, BodyTooLarge) and error.smaller is not None:
-                # the destination reshapes the next attempt; its sizes run out by
-                # themselves, so this is not one of the --retry-times
-                emit(BlobRetried(task.source.digest, attempt, attempts, str(error),
-                                 counted=False))
-                continue
-            # tries the failure already stands for (a request asked again, a download
-            # resumed) come out of the same --retry-times: N in all, not N of each
-            attempt += max(0, error.attempts - 1)
-            if attempt >= attempts or not worth_retrying(error):
-                if attempt > 1 and isinstance(error, ConnectionFailed):
-                    _say_tries(error, attempt)
-                raise
-            attempt += 1
-            emit(BlobRetried(task.source.digest, attempt, attempts, str(error)))
-            pause(wait_after(error, attempt - 1), cancel)
-        finally:
-            TRIES_LEFT.reset(budget)
 
 
 def _transfer_blob_once(
