@@ -359,6 +359,15 @@ def without_password(text: str) -> str:
     return _USERINFO_PASSWORD.sub(lambda m: f"{m.group(1)}:xxxxx@", "/" + text)[1:]
 
 
+def body_cut_short(missing: int) -> str:
+    """A connection closed with ``missing`` bytes of an answer still to come: "the
+    connection was closed before the whole answer came (8.0 MiB short)". Of a blob read
+    in a resumed range, the answer is that range: so not "bytes of the blob"."""
+    from spyglass.core.units import human_size
+
+    return f"the connection was closed before the whole answer came ({human_size(missing)} short)"
+
+
 def describe_connection_error(exc: BaseException) -> str:
     """Why a connection failed, in words to follow a colon: ``connection refused``, not
     ``[Errno 111] Connection refused``."""
@@ -370,7 +379,7 @@ def describe_connection_error(exc: BaseException) -> str:
     short = _BODY_CUT_SHORT.search(reason)
     if short is not None:  # h11's words: said as a body read straight off the socket is
         missing = int(short.group("expected")) - int(short.group("received"))
-        return f"the connection closed {missing} bytes before the end of the body"
+        return body_cut_short(missing)
     cause = exc.__cause__ or exc.__context__
     while cause is not None and not str(cause):
         cause = cause.__cause__ or cause.__context__

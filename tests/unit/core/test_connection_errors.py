@@ -31,7 +31,7 @@ def test_a_body_cut_short_is_said_in_our_words() -> None:
     cut = httpx.RemoteProtocolError("peer closed connection without sending complete "
                                     "message body (received 12 bytes, expected 28)")
     assert describe_connection_error(cut) == (
-        "the connection closed 16 bytes before the end of the body")
+        "the connection was closed before the whole answer came (16 B short)")
 
 
 def test_an_error_of_ours_being_handled_is_not_taken_for_the_reason() -> None:

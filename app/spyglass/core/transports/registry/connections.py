@@ -26,6 +26,7 @@ from spyglass.core.errors import (
     ConnectionFailed,
     SpyglassError,
     as_clause,
+    body_cut_short,
     describe_connection_error,
 )
 from spyglass.core.transports.registry.abortable import (
@@ -389,9 +390,7 @@ class ResponseStream:
         if not received:
             self._check_cancelled(None)
             raise ConnectionFailed(
-                f"{self._what} broke off: the connection closed {self._remaining} bytes "
-                "before the end of the body."
-            )
+                f"{self._what} broke off: {body_cut_short(self._remaining)}.")
         return received
 
     def _next(self) -> bytes:
