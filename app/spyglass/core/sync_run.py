@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
 from spyglass.core.copy_events import Planned
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled, SpyglassError, out_of_memory
+from spyglass.core.errors import Cancelled, ConnectionFailed, SpyglassError, out_of_memory
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
@@ -198,7 +198,9 @@ def unchanged_digests(
     shared = SharedLookups()
     found: list[Digest | None] = [None] * len(images)
     failed: list[SpyglassError] = []
-    there = _destination_tags(images, destination_options, cancel)
+    there, unreachable = _destination_tags(images, destination_options, cancel)
+    if unreachable is not None:  # (each HEAD would wait out the same retries again)
+        return found, unreachable
 
     def ask(index: int, image: SyncImage) -> None:
         if failed or cancel.cancelled:
@@ -231,13 +233,14 @@ def unchanged_digests(
     return found, (failed[0] if failed else None)
 
 
-def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | None,
-                      cancel: CancelToken) -> dict[object, frozenset[str]]:
+def _destination_tags(
+    images: Sequence[SyncImage], options: RegistryOptions | None, cancel: CancelToken,
+) -> tuple[dict[object, frozenset[str]], ConnectionFailed | None]:
     """The tags each registry repository the images go to has now (by :func:`lane_of`),
-    where it can list them: none for one that is not there yet. After a listing that
-    fails (the registry cannot be reached, wants credentials) none is tried again: the
-    names of the repositories left out are asked about, and the first ``HEAD`` that
-    fails the same way says why."""
+    where it can list them: none for one that is not there yet; and why the registry
+    could not be reached at all, if it could not. After a listing that fails otherwise
+    (it wants credentials) none is tried again: the names of the repositories left out
+    are asked about, and the first ``HEAD`` that fails the same way says why."""
     from spyglass.core.errors import RepositoryNotFound
     from spyglass.core.reference import DockerName
     from spyglass.core.transports.registry import client_for
@@ -255,9 +258,11 @@ def _destination_tags(images: Sequence[SyncImage], options: RegistryOptions | No
             tags[lane] = frozenset()
         except Cancelled:
             raise
+        except ConnectionFailed as exc:
+            return tags, exc
         except SpyglassError:
             break
-    return tags
+    return tags, None
 
 
 def run_sync(
