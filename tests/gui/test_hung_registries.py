@@ -21,6 +21,7 @@ from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registry_digests import DIGEST_BATCH
 from spyglass.gui.models.registry_rows import DIGEST, RepositoryNode
 from spyglass.gui.workers import MAX_THREADS
+from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, SampleFacts, show_image, wait_tags
 from tests.helpers.hanging import HangingRegistry
 from tests.helpers.registry import RegistryServer, seed_tags
@@ -302,3 +303,30 @@ def test_a_registry_stopped_while_digests_are_looked_up_shows_them_once_reloaded
         qtbot.waitUntil(lambda: sum(t.digest is not None for t in node.tags) > DIGEST_BATCH
                         and page.tag_texts(DIGEST)[0].startswith("sha256:"), timeout=WAIT_MS)
         window.close()
+
+
+@pytest.mark.usefixtures("soon")
+def test_a_listing_the_registry_asked_to_wait_says_so_and_stop_says_what_it_stopped(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        demo_registry: RegistryFacts) -> None:
+    """A 429 with Retry-After: 30 to the tag listing: the page said the registry had not
+    answered, where it had answered at once and asked to be asked again later."""
+    from tests.helpers.faultproxy import Fault, FaultProxy
+
+    with FaultProxy(demo_registry.host) as proxy:
+        proxy.add(Fault("GET", r"^/v2/asked/app/tags/list", "status", count=10, status=429,
+                        headers={"Retry-After": "30"}))
+        entry = RegistrySettings(proxy.address, insecure=True, repositories=["asked/app"])
+        window = make_window(Settings(first_run_done=True, registries=[entry]))
+        model, tree = window.registries.model, window.registries.tree
+        page = window.registries.repository_page
+        panel = page.panel
+        tree.setCurrentIndex(model.repository_index(proxy.address, "asked/app"))
+        qtbot.waitUntil(lambda: "asked to wait" in panel.body.text(), timeout=WAIT_MS)
+        assert panel.body.text() == (f"The registry {proxy.address} asked to wait 30 s; the "
+                                     "first page is asked for again then.")
+        qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        assert panel.body.text() == (f"Stopped while waiting: the registry {proxy.address} "
+                                     "asked to wait 30 s. Try again later.")
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)

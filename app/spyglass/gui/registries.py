@@ -361,8 +361,11 @@ class RegistryBrowser(QObject):
         registry = self.model.registry_node(index)
         if registry is None:
             return
-        self.model.stop(index, f"Stopped: {registry.host} had not answered after "
-                               f"{waited:.0f} s. Try again later.")
+        node = self.model.node(index)
+        asked = node.asked_wait if isinstance(node, RegistryNode | RepositoryNode) else ""
+        self.model.stop(index, f"Stopped while waiting: {asked}. Try again later." if asked
+                        else f"Stopped: {registry.host} had not answered after "
+                             f"{waited:.0f} s. Try again later.")
 
     def _leave_repository(self, node: object) -> None:
         """``node`` is chosen now (None: a local place is): the repository chosen before, or

@@ -52,6 +52,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Sl
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import AuthenticationFailed, SpyglassError
+from spyglass.core.retry import WAIT_LISTENER
 from spyglass.core.text import visible
 from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
@@ -182,6 +183,9 @@ class Worker(QObject):
 
     finished = Signal(object)
     failed = Signal(str)
+    askedToWait = Signal(str, float)
+    """A request of the function waits because ``who`` asked for that many seconds
+    (``Retry-After``): not a registry that stopped answering."""
 
     def __init__(
         self, fn: Callable[[CancelToken], object], token: CancelToken, what: str,
@@ -197,6 +201,8 @@ class Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        listening = WAIT_LISTENER.set(
+            lambda who, asked, wait: emit(self.askedToWait, who, asked))
         try:
             self._token.check()
             result = self._fn(self._token)
@@ -209,6 +215,7 @@ class Worker(QObject):
         else:
             emit(self.finished, result)
         finally:
+            WAIT_LISTENER.reset(listening)
             self.done.set()
 
 
@@ -237,6 +244,7 @@ class Job:
     drain: bool
     lane: str
     thread: QThread | None = None
+    on_wait: Callable[[str, float], None] | None = None
 
     @property
     def is_current(self) -> bool:
@@ -313,6 +321,7 @@ class Runner(QObject):
         serial: bool = False,
         drain: bool = False,
         lane: str = LOCAL,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> Job:
         """Run ``fn(cancel_token)`` on a worker thread of ``lane``.
 
@@ -323,6 +332,8 @@ class Runner(QObject):
         on a thread of their own (writes), whatever their lane. ``drain`` jobs
         are waited for, not cancelled, at shutdown. A job that waits on a registry
         runs in its lane (:func:`registry_lane`), or one that hangs holds up others.
+        ``on_wait(who, seconds)`` is called on the GUI thread while the job is current,
+        as a request of it begins a wait a registry asked for (``Retry-After``).
         """
         token = CancelToken()
         generation = 0
@@ -340,10 +351,11 @@ class Runner(QObject):
         self._purge()
         worker = Worker(fn, token, what, self.listed)
         job = Job(self, worker, key, generation, token, on_done, on_error, cleanup, drain,
-                  lane)
+                  lane, on_wait=on_wait)
         self._jobs[worker] = job
         worker.finished.connect(self._worker_finished)
         worker.failed.connect(self._worker_failed)
+        worker.askedToWait.connect(self._worker_asked_to_wait)
         if len(self._jobs) == 1:
             emit(self.busyChanged, True)
         if serial:
@@ -518,6 +530,14 @@ class Runner(QObject):
     @Slot(object)
     def _worker_finished(self, result: object) -> None:
         self._answer(self.sender(), True, result)
+
+    @Slot(str, float)
+    def _worker_asked_to_wait(self, who: str, seconds: float) -> None:
+        sender = self.sender()
+        job = self._jobs.get(sender) if isinstance(sender, Worker) else None
+        if (job is not None and job.on_wait is not None and self.is_current(job)
+                and not job.token.cancelled):
+            job.on_wait(who, seconds)
 
     @Slot(str)
     def _worker_failed(self, message: str) -> None:

@@ -178,6 +178,14 @@ class RegistryListings(DigestLookups):
         node.error = None
         self._changed(node)
 
+    def _asked_to_wait(self, node: RegistryNode | RepositoryNode, who: str,
+                       seconds: float) -> None:
+        """The page under way waits because ``who`` asked: said as that, not as a
+        registry that does not answer (until the page's answer comes)."""
+        if self.alive(node) and node.state is LoadState.LOADING:
+            node.asked_wait = f"{who} asked to wait {seconds:.0f} s"
+            self._changed(node)
+
     # ------------------------------------------------------------------ internals: catalog
 
     def _start_catalog(self, node: RegistryNode) -> None:
@@ -186,7 +194,7 @@ class RegistryListings(DigestLookups):
             node.listing = catalog_listing(node.connection)
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
-        node.since, node.stopped = time.monotonic(), False
+        node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
 
@@ -208,6 +216,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the repositories of {node.host}",
             lane=registry_lane(node.host),
+            on_wait=lambda who, seconds: self._asked_to_wait(node, who, seconds),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -250,7 +259,7 @@ class RegistryListings(DigestLookups):
             node.listing = tag_listing(node.parent.connection, node.name)
         listing = node.listing
         node.state = LoadState.LOADING
-        node.since, node.stopped = time.monotonic(), False
+        node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
         self._runner.submit(
@@ -260,6 +269,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the tags of {node.parent.host}/{node.name}",
             lane=registry_lane(node.parent.host),
+            on_wait=lambda who, seconds: self._asked_to_wait(node, who, seconds),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:

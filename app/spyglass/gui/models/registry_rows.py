@@ -93,6 +93,9 @@ class _Parent:
     ran had two jobs read one listing at once)."""
     stopped: bool = field(default=False, init=False)
     """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
+    asked_wait: str = field(default="", init=False)
+    """While the page under way waits because the registry asked (``Retry-After``): who
+    asked, for how long ("the registry H asked to wait 30 s"); "" otherwise."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
 
     def _children(self) -> Sequence[object]:

@@ -80,6 +80,16 @@ from spyglass.gui.views.widgets import (
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
+
+def first_page_text(node: RegistryNode | RepositoryNode) -> str:
+    """What a page waiting for its first page of names says under its title: that it
+    comes as the registry answers, or that the registry asked to wait (a 429 or 503 with
+    ``Retry-After``), which is no registry that does not answer."""
+    if node.asked_wait:
+        return (f"{node.asked_wait[0].upper()}{node.asked_wait[1:]}; the first page is "
+                "asked for again then.")
+    return "The first page appears as soon as the registry answers."
+
 class PageHeader(QWidget):
     """An icon, a title and a subtitle, a spinner, and buttons on the right."""
 
@@ -362,9 +372,9 @@ class RegistryPage(_RootedPage):
                         else f"Cannot list the repositories of {node.host}", node.error or "",
                         icons.warning_icon(), retry=True)
         elif loading and not repositories:
-            self._panel(f"Listing the repositories of {node.host}…",
-                        "The first page appears as soon as the registry answers.", busy=True,
-                        waiting=f"Still waiting for {node.host}", since=node.waiting_since)
+            self._panel(f"Listing the repositories of {node.host}…", first_page_text(node),
+                        busy=True, waiting=f"Still waiting for {node.host}",
+                        since=node.waiting_since)
         elif node.no_catalog and not repositories:
             title = (f"{node.host} does not let {node.config.username} list its repositories"
                      if node.catalog_denied else f"{node.host} does not list its repositories")
@@ -628,7 +638,7 @@ class RepositoryPage(_RootedPage):
             self.stack.setCurrentWidget(self.panel)
         elif loading and not count:
             self.panel.show_message(f"Listing the tags of {node.name}…",
-                                    "The first page appears as soon as the registry answers.",
+                                    first_page_text(node),
                                     busy=True, waiting=f"Still waiting for {node.parent.host}",
                                     since=node.waiting_since)
             self.retry_button.hide()
