@@ -23,7 +23,8 @@ from spyglass.core.errors import (
 RETRY_NOTES: Final = "spyglass.retries"
 """The logger of the warning that a request is asked again after nothing came for its
 whole timeout (a minute of silence, then another), or after a wait the registry asked
-for (:data:`NOTED_WAIT` or longer): the command line writes it on stderr (a copy with
+for (:data:`NOTED_WAIT` or longer), or that a layout's index lock another program holds
+is waited for: the command line writes it on stderr (a copy with
 ``--quiet`` does not), so a command that waits is not taken for one that froze; the
 window logs it."""
 

@@ -17,6 +17,7 @@ from typing import Final
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.errors import LockHeld, TransportError
 from spyglass.core.filemodes import FILE_MODE
+from spyglass.core.retry import NOTED_WAIT, retry_notes
 from spyglass.core.transports.file_write import describe_write_error
 
 _LOCK_POLL: Final = 0.02
@@ -88,10 +89,11 @@ def _open_lock(lock_path: Path) -> int:
 
 def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
              deadline: float | None) -> None:
+    """Take the lock, polling: a wait of :data:`~spyglass.core.retry.NOTED_WAIT` or
+    longer is said once (:data:`~spyglass.core.retry.RETRY_NOTES`), so that a copy that
+    waits for another one (stopped with Ctrl+Z, hung) is not taken for one that froze."""
+    noted = time.monotonic() + NOTED_WAIT
     try:
-        if cancel is None and deadline is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -99,9 +101,15 @@ def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
             except BlockingIOError:
                 if cancel is not None:
                     check(cancel)
-                if deadline is not None and time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     raise LockHeld(f'{what} is being written by another program, which '
                                    f'holds "{lock_path}".') from None
+                if now >= noted:
+                    retry_notes.warning('%s is being written by another program, which '
+                                        'holds "%s"; waiting for it to finish…', what,
+                                        lock_path)
+                    noted = float("inf")
                 time.sleep(_LOCK_POLL)
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -245,3 +245,34 @@ def test_an_image_the_user_may_not_write_is_not_replaced(unprivileged_dir: Path,
                                              r"read-only \(Permission denied\)\.$"):
         open_destination(name)
     assert sorted(p.name for p in unprivileged_dir.iterdir()) == before
+
+
+def test_a_long_wait_for_the_index_lock_is_said_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A copy waiting for another that holds a layout's lock (stopped with Ctrl+Z, hung)
+    waited in silence, for ever, and looked frozen."""
+    import logging
+
+    from spyglass.core.retry import RETRY_NOTES
+    from spyglass.core.transports import file_lock
+
+    monkeypatch.setattr(file_lock, "NOTED_WAIT", 0.1)
+    lock = tmp_path / "index.json.lock"
+    took = threading.Event()
+
+    def waiter() -> None:
+        with exclusive_lock(lock, what="The layout /srv/app"):
+            took.set()
+
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES):
+        with exclusive_lock(lock, what="the layout"):
+            thread = threading.Thread(target=waiter)
+            thread.start()
+            time.sleep(0.4)
+            assert not took.is_set()
+        thread.join(timeout=10)
+    assert took.is_set()
+    assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
+        f'The layout /srv/app is being written by another program, which holds "{lock}"; '
+        "waiting for it to finish…"]
