@@ -37,6 +37,7 @@ from spyglass.core.copy import (
     CopyPlan,
     Failed,
     Finished,
+    ManifestWritten,
     Planned,
     execute,
     held_already,
@@ -741,6 +742,8 @@ BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mo
 
 WRITTEN_ANEW: Final = ("copied", "recompressed", "decompressed")
 """The outcomes of a blob the copy wrote itself, whole."""
+PAST_BLOB: Final = (*WRITTEN_ANEW, "skipped", "mounted", "unneeded")
+"""The outcomes of a blob the copy is done with: written, or there already."""
 
 
 @dataclass
@@ -809,6 +812,11 @@ class Snapshot:
     wrote_attached: bool = False
     """Of a ``held`` image: something attached to it was written
     (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
+    on_manifests: bool = False
+    """The copy is past its blobs, on its manifests (every blob is whole or was there,
+    or a manifest was written): a copy into a registry stopped now may have had its
+    manifest, and the tag, written all the same (the registry may have stored it before
+    its answer came)."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -849,6 +857,7 @@ class Tally:
     blob started again, or a quiet time)."""
     _held: bool = False
     _wrote_attached: bool = False
+    _manifest_written: bool = False
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -934,6 +943,8 @@ class Tally:
                     written.outcome = "decompressed" if plain else "recompressed"
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
+        elif isinstance(event, ManifestWritten):
+            self._manifest_written = True
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
@@ -991,9 +1002,11 @@ class Tally:
             else:
                 still = now - self._moved[0]
             blobs = tuple(replace(r) for r in self._blobs.values())
+            on_manifests = self._manifest_written or (self._planned and bool(blobs) and all(
+                row.outcome in PAST_BLOB for row in blobs))
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still, self._held, self._wrote_attached)
+                            still, self._held, self._wrote_attached, on_manifests)
 
 
 __all__ = [

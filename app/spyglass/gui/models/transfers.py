@@ -316,10 +316,21 @@ def stopped(transfer: Transfer) -> bool:
     return transfer.state in (TransferState.FAILED, TransferState.CANCELLED)
 
 
+def tag_may_be_written(transfer: Transfer) -> bool:
+    """A copy into a registry past its blobs, on its manifests
+    (:attr:`~spyglass.gui.copying.Snapshot.on_manifests`): stopped now, the registry may
+    have stored the manifest, and set the tag, before the copy stopped; its answer is
+    what had not come."""
+    return to_registry(transfer) and transfer.snapshot.on_manifests
+
+
 def ending_text(transfer: Transfer) -> str:
     """What became of the bytes of a copy that failed or was cancelled, in two words: a
     layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
-    sent whole, but no tag names the image."""
+    sent whole, but no tag names the image (unless the copy stopped while writing its
+    manifests: :func:`tag_may_be_written`)."""
+    if tag_may_be_written(transfer):
+        return "may be written"
     if not written_bytes(transfer):
         return "nothing written"
     return "not written" if to_registry(transfer) else "taken back"
@@ -330,6 +341,9 @@ def ending_sentence(transfer: Transfer) -> str:
     snap = transfer.snapshot
     how = "failed" if transfer.state is TransferState.FAILED else "was cancelled"
     written = written_bytes(transfer)
+    if tag_may_be_written(transfer):
+        return f"The copy {how} while the image's manifest was being written: {MAY_WRITE}, " \
+               "so look at the tag to be sure. The blobs sent stay in the registry."
     if not written:
         return f"The copy {how} before any blob was written: the destination is as it was."
     if to_registry(transfer):
@@ -349,6 +363,11 @@ def ending_sentence(transfer: Transfer) -> str:
     return f"{said}, and all of it was taken back: the destination is as it was."
 
 
+MAY_WRITE: Final = ("the registry may have written the image, and its tag, all the same "
+                    "(it may have stored the manifest before its answer came)")
+"""What a copy into a registry stopped while writing its manifests says of the tag."""
+
+
 def quit_sentence(unfinished: list[Transfer]) -> str:
     """What quitting does to the copies not finished, for each kind of destination among
     them: a layout, archive or ``dir:`` takes back what was written; a registry keeps the
@@ -359,6 +378,17 @@ def quit_sentence(unfinished: list[Transfer]) -> str:
     pushes = sum(to_registry(transfer) for transfer in unfinished)
     kept = ("keeps the blobs already sent whole, unused, and may keep what it had received "
             "of one cut off until it purges unfinished uploads")
+    writing = sum(tag_may_be_written(transfer) for transfer in unfinished)
+    if writing == 1 == count:
+        return f"{what} not finished: the image's manifest is being written. Quitting " \
+               "stops it, but the registry may write the image, and its tag, all the same."
+    if writing:
+        which = "1 of them is" if writing == 1 else f"{writing} of them are"
+        layouts = "; what was written into a layout, archive or folder is taken back" \
+            if pushes < count else ""
+        return f"{what} not finished. Quitting stops them, but {which} writing the image's " \
+               "manifest, whose tag the registry may write all the same. Other tags are as " \
+               f"they were, and each registry {kept}{layouts}."
     if not pushes:
         them = "it" if count == 1 else "them"
         return f"{what} not finished. Quitting stops {them}, and what was written so far " \
