@@ -102,6 +102,31 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
     details.close()
 
 
+def test_the_details_count_the_tries_a_resume_took_as_the_row_does(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The read broke off, its resume (attempt 2, said only in the log) was refused: the
+    engine's next start is attempt 3, and the Details must not say "retry 1" beside it,
+    nor "copying (0 %)" while the row says it retries."""
+    clock = FakeClock(50.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobProgress(big.digest, 12 * MiB, big.size))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    clock.now = 51.0
+    feed(qtbot, window, scripted, BlobRetried(big.digest, 3, 4, RESET),
+         BlobStarted(big.digest, big.size, big.media_type))  # the new GET, no byte yet
+    assert row_texts(window, transfer)["state"] == "Retrying · attempt 3 of 4"
+    assert details.outcomes()[str(big.digest)] == "starting again (attempt 3 of 4)"
+    clock.now = 52.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 20 * MiB, big.size),
+         BlobDone(big.digest, big, False))
+    assert details.outcomes()[str(big.digest)] == "copied, after 2 retries"
+    details.close()
+
+
 def test_no_speed_or_eta_from_a_window_that_holds_a_quiet_time(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     """A registry that asked to wait 30 s, then sent the rest: the first bytes after the

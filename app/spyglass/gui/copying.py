@@ -756,7 +756,9 @@ class BlobRow:
     done: int = 0
     outcome: BlobOutcome = "waiting"
     retries: int = 0
-    """How many times the blob started again after an error."""
+    """How many of its ``--retry-times`` the blob took: each start again after an error,
+    and each try a resume inside an attempt took (the engine's attempt counts them), so
+    that the Details and the row's "attempt 3 of 4" agree."""
     last_error: str = ""
     """The error it last started again after."""
     attachment: str = ""
@@ -897,7 +899,8 @@ class Tally:
             if again is not None:
                 again.done = 0
                 again.outcome = "retrying"
-                again.retries += 1
+                if event.counted:  # tries a resume took count too, as in the row's attempt
+                    again.retries = max(again.retries + 1, event.attempt - 1)
                 again.last_error = event.reason
                 again.restarting = True
                 again.attempt, again.attempts = event.attempt, event.attempts
