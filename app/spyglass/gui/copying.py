@@ -677,11 +677,16 @@ class Prepared:
                 self.source.close()
 
 
-def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) -> Prepared:
+def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken,
+                 asking: Callable[[str], None] | None = None) -> Prepared:
     """Open both ends and plan the copy (a job); raises the refusal sentence. The
     signature policy (``policy.json``, as skopeo reads it) is asked first, before
-    anything is opened."""
+    anything is opened. ``asking`` is told, on the job's thread, which end the step under
+    way asks: the source's name (reading the source, planning), then the destination's
+    (what its name names now, whether it may be written)."""
     check_copy_source(parse_image_name(request.source))
+    if asking is not None:
+        asking(request.source)
     source = openers.source(request.source, cancel)
     try:
         destination = openers.destination(request.destination)
@@ -690,6 +695,8 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) ->
         raise
     try:
         plan = plan_copy(source, destination, request.options, cancel=cancel)
+        if asking is not None:
+            asking(request.destination)
         if isinstance(destination, CheckedDestination) and not held_already(
                 plan, destination, request.options, cancel=cancel):
             # a refusal to write (no credentials yet) is said in the dialog, not after it
