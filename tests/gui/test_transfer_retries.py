@@ -27,6 +27,7 @@ from spyglass.core.copy import (
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import STATE
 from spyglass.gui.transfers import Transfer
+from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
     FakeClock,
     MiB,
@@ -201,9 +202,16 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
          BlobStarted(big.digest, big.size, big.media_type),
          BlobWaiting(big.digest, "the registry 127.0.0.1:25201", 120.0, 60.0))
-    clock.now = 120.0
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 1 min 00 s left"
+    clock.now = 120.0  # the panel's refresh: what is left of the wait, counting down
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
-    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 120 s"
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 40 s left"
+    clock.now = 135.0  # no event: the idle refresh counts down
+    qtbot.waitUntil(lambda: row_texts(window, transfer)["state"]
+                    == "Waiting, as asked · 25 s left", timeout=WAIT_MS)
+    clock.now = 160.5  # the wait is over; the request went out again
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · asking again"
     tip = tooltip(window, transfer)
     assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asking again in "
             "60 s.\nThe copy goes on by itself after the wait") in tip

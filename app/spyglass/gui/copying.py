@@ -790,6 +790,12 @@ class BlobRow:
     asking again in 60 s"); "" otherwise."""
     asked_for: float = 0.0
     """Of a blob :attr:`asked_wait`: the seconds asked for."""
+    wait_ends: float = 0.0
+    """Of a blob :attr:`asked_wait`: when (on the tally's clock) the wait ends and the
+    request is sent again."""
+    wait_left: float = 0.0
+    """Of a blob :attr:`asked_wait`: the seconds of the wait left when the snapshot was
+    taken (0 once it is over)."""
 
 
 @dataclass(frozen=True)
@@ -916,6 +922,7 @@ class Tally:
             asked = blobs.get(event.digest)
             if asked is not None:
                 asked.asked_for = event.asked
+                asked.wait_ends = self.clock() + event.wait
                 asked.asked_wait = (f"{event.who} asked to wait {event.asked:.0f} s"
                                     + (f"; asking again in {event.wait:.0f} s"
                                        if event.wait < event.asked else ""))
@@ -1011,7 +1018,8 @@ class Tally:
                 still = 0.0
             else:
                 still = now - self._moved[0]
-            blobs = tuple(replace(r) for r in self._blobs.values())
+            blobs = tuple(replace(r, wait_left=max(0.0, r.wait_ends - now) if r.asked_wait
+                                  else 0.0) for r in self._blobs.values())
             on_manifests = self._manifest_written or (self._planned and bool(blobs) and all(
                 row.outcome in PAST_BLOB for row in blobs))
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,

@@ -92,8 +92,10 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if transfer.finishing:
         return "Finishing…"
     if asked := waiting_as_asked(transfer):
-        longest = max(blob.asked_for for blob in asked)
-        return f"Waiting, as asked · {longest:.0f} s"
+        # the time left, counting down (the cell's other "· N s" is the time gone by)
+        left = max(blob.wait_left for blob in asked)
+        return f"Waiting, as asked · {duration_text(left)} left" if left >= 1 \
+            else "Waiting, as asked · asking again"
     if again := retrying(transfer):
         waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
         return f"{retry_text(again)}{waited}"
