@@ -25,7 +25,7 @@ from spyglass.core.copy import (
     Planned,
 )
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.transfers import STATE
+from spyglass.gui.models.transfers import ETA, SPEED, STATE
 from spyglass.gui.transfers import Transfer
 from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
@@ -221,3 +221,45 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     feed(qtbot, window, scripted, BlobProgress(big.digest, 2 * MiB, big.size))
     assert row_texts(window, transfer)["state"] == "Copying"
     assert "waits:" not in tooltip(window, transfer)
+
+
+def test_at_900_px_the_state_of_a_copy_retrying_takes_the_room_of_empty_speed_and_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """"Retrying · attempt 3 of 4 · 16 s" was cut to "Retrying · atte…" while the Speed
+    and ETA columns beside it, empty, kept their room for "888.8 MiB/s" and "59 min 59 s"."""
+    window.resize(900, 760)
+    panel = window.copying.panel
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: abs(window.width() - 900) < 5, timeout=WAIT_MS)
+    clock = FakeClock(10.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path,
+                              destination="docker://127.0.0.1:25222/img:v1")
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobProgress(big.digest, 4 * MiB, big.size))
+    clock.now = 11.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 8 * MiB, big.size))
+    clock.now = 12.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 12 * MiB, big.size))
+    assert row_texts(window, transfer)["speed"]  # moving: Speed keeps its room
+    qtbot.waitUntil(lambda: not panel._share_soon.isActive(), timeout=WAIT_MS)
+    usual = {column: header.sectionSize(column) for column in (SPEED, ETA)}
+    assert usual[SPEED] > table.fontMetrics().horizontalAdvance("888.8 MiB/s")
+    feed(qtbot, window, scripted, BlobRetried(big.digest, 3, 4, RESET))
+    clock.now = 28.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    texts = row_texts(window, transfer)
+    assert texts["state"] == "Retrying · attempt 3 of 4 · 16 s"
+    assert (texts["speed"], texts["eta"]) == ("", "")
+    whole = table.fontMetrics().horizontalAdvance(texts["state"])
+    qtbot.waitUntil(lambda: header.sectionSize(STATE) >= whole + 12, timeout=WAIT_MS)
+    assert header.sectionSize(SPEED) < usual[SPEED] and header.sectionSize(ETA) < usual[ETA]
+    # bytes again: Speed and ETA have their room back
+    clock.now = 29.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 4 * MiB, big.size))
+    clock.now = 30.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 8 * MiB, big.size))
+    assert row_texts(window, transfer)["speed"]
+    qtbot.waitUntil(lambda: header.sectionSize(SPEED) >= usual[SPEED], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: header.sectionSize(ETA) >= usual[ETA], timeout=WAIT_MS)
