@@ -24,6 +24,7 @@ from spyglass.core.copy import (
     BlobWaiting,
     Planned,
 )
+from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import ETA, SPEED, STATE
 from spyglass.gui.transfers import Transfer
@@ -77,7 +78,7 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
                      "bytes": "9.0 MiB / 31.0 MiB", "speed": "", "eta": ""}
     tip = tooltip(window, transfer)
     assert "Retrying · attempt 2 of 4" in tip
-    assert f"(attempt 2 of 4), after: {RESET}" in tip
+    assert f"(attempt 2 of 4) because r{RESET[1:]}" in tip
     assert "progress fell back" in tip
     # the new attempt has begun, but no byte of it has come: still retrying, for how long
     clock.now = 104.0
@@ -86,6 +87,7 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
     clock.now = 123.25
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
     assert row_texts(window, transfer)["state"] == "Retrying · attempt 2 of 4 · 20 s"
+    assert "not answering" in tooltip(window, transfer)  # as "Stalled" said it
     # bytes again: copying, and the speed is measured from here, not over the fall
     clock.now = 124.25
     feed(qtbot, window, scripted, BlobProgress(big.digest, 1 * MiB, big.size))
@@ -126,6 +128,24 @@ def test_the_details_count_the_tries_a_resume_took_as_the_row_does(
          BlobDone(big.digest, big, False))
     assert details.outcomes()[str(big.digest)] == "copied, after 2 retries"
     details.close()
+
+
+def test_the_retry_tooltip_names_the_blob_once_short_and_reads_as_one_sentence(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """It said "…(attempt 3 of 4), after: Reading the blob sha256:<64 hex> of …"."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    big = blob("big", 20 * MiB)
+    reason = (f"Reading the blob {big.digest} of 127.0.0.1:25221/img broke off: connection "
+              "reset by peer; resuming it at byte 12582912 was refused.")
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobRetried(big.digest, 3, 4, reason))
+    tip = tooltip(window, transfer)
+    short = short_digest(big.digest)
+    assert (f"The blob {short} starts again from its first byte (attempt 3 of 4) because "
+            f"reading the blob {short} of 127.0.0.1:25221/img broke off: connection reset by "
+            "peer; resuming it at byte 12582912 was refused.") in tip, tip
+    assert str(big.digest) not in tip and "after:" not in tip
 
 
 def test_no_speed_or_eta_from_a_window_that_holds_a_quiet_time(

@@ -158,13 +158,23 @@ def retry_text(blobs: list[BlobRow]) -> str:
         else "Retrying"
 
 
+def because(blob: BlobRow) -> str:
+    """Why ``blob`` started again, to follow "because": the engine's sentence with the
+    blob's digest short (it is named just before) and its first word in lower case (not
+    an acronym's: "HTTP …" stays)."""
+    reason = plain_break(blob.last_error.replace(str(blob.digest), short_digest(blob.digest)))
+    if reason[:1].isupper() and not reason[1:2].isupper():
+        reason = reason[:1].lower() + reason[1:]
+    return reason
+
+
 def retry_sentence(blobs: list[BlobRow]) -> str:
     """What the tooltip says of a copy :func:`retrying`: why, and that the bar fell back."""
     lines = []
     for blob in blobs:
         attempt = f" (attempt {blob.attempt} of {blob.attempts})" if blob.attempt > 1 else ""
         lines.append(f"The blob {short_digest(blob.digest)} starts again from its first "
-                     f"byte{attempt}, after: {blob.last_error}")
+                     f"byte{attempt} because {because(blob)}")
     return "\n".join(lines) + ("\nWhat it had copied is not counted any more, so the "
                                "progress fell back.")
 
@@ -555,6 +565,8 @@ class TransferModel(QAbstractTableModel):
             parts.append(waiting_sentence(asked))
         elif again := retrying(transfer):
             parts.append(retry_sentence(again))
+            if stalled(transfer):  # (the new attempt has had no answer either)
+                parts.append(STALLED_SENTENCE)
         elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
         if transfer.error:
