@@ -635,6 +635,74 @@ def test_a_plan_that_waits_on_the_destination_says_so_and_stop_ends_it(
         silent.close()
 
 
+def stopped_on_silent_destination(qtbot: QtBot, window: MainWindow, source: str,
+                                  host: str) -> CopyDialog:
+    """The Copy dialog from ``source`` to the registry at ``host`` that never answers:
+    Copy pressed, the wait shown, Stop pressed by the keyboard; the dialog is returned."""
+    dialog = window.copying.open_dialog(DraggedImage(source, "app"),
+                                        destination=f"docker://{host}/team/app:1")
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    notice = dialog.plan_wait
+    qtbot.waitUntil(notice.stop_button.isVisible, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: host in notice.label.text(), timeout=WAIT_MS)
+    assert notice.label.text().startswith(f"Still waiting for {host} (")
+    notice.stop_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(notice.stop_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not notice.isVisible(), timeout=WAIT_MS)
+    return dialog
+
+
+def test_the_plan_waits_name_only_the_registry_that_has_not_answered(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source answered; the destination's check hangs: "Still waiting for SRC or
+    DST", then "SRC or DST had not answered", blamed a registry that had."""
+    import socket
+
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    host = f"127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        dialog = stopped_on_silent_destination(
+            qtbot, window, f"docker://{demo_registry.host}/demo/app:1.9", host)
+        assert dialog.error_text.startswith(f"Stopped: {host} had not answered after ")
+        assert demo_registry.host not in dialog.error_text
+        dialog.reject()
+    finally:
+        silent.close()
+
+
+def test_after_stop_the_focus_is_on_copy_not_on_cancel(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop hides itself: the focus went on to Cancel, drawn as unfocused, where Space
+    closed the dialog and Enter started the copy (Copy is the default)."""
+    import socket
+
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        dialog = stopped_on_silent_destination(
+            qtbot, window, f"oci:{sample.layout}:tools:2024.1",
+            f"127.0.0.1:{silent.getsockname()[1]}")
+        assert dialog.copy_button.isEnabled()
+        assert dialog.focusWidget() is dialog.copy_button
+        assert dialog.copy_button.hasFocus()
+        dialog.reject()
+    finally:
+        silent.close()
+
+
 # -- 5. lists as they come, and a plan that no longer fits
 
 

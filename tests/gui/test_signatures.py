@@ -416,9 +416,11 @@ def test_tag_list_hides_attachment_tags_and_marks_signed_ones(
     assert page.attachments_box.isVisible() and not page.attachments_box.isChecked()
     # the header and the count say the tags the list shows, the hidden ones apart: the
     # header said "5 tags" beside a list of three
+    # (the count beside the filter says how many are hidden; the header, which said it
+    # again in other words and wrapped at 900 px, does not)
     assert page.count.text() == "3 tags · 2 hidden"
-    assert page.header.subtitle.text() == (
-        f"{host}  ·  3 tags (and 2 signature and referrer tags, hidden)")
+    assert page.count.toolTip() == "2 signature and referrer tags are hidden"
+    assert page.header.subtitle.text() == f"{host}  ·  3 tags"
     # the tree's row counted them among its tags ("5 tags" over three rows)
     assert "3 tags (and 2 signature and referrer tags)" in model.data(
         repo, Qt.ItemDataRole.ToolTipRole)

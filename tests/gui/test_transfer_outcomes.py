@@ -30,6 +30,7 @@ from spyglass.core.copy import (
     CopyPlan,
     Failed,
     Finished,
+    ManifestWritten,
     Planned,
 )
 from spyglass.core.copy_attachments import AttachmentTask
@@ -620,3 +621,65 @@ def test_the_failure_sentence_keeps_its_row_in_sight(
     shown = table.viewport().rect()
     assert shown.height() < table.verticalHeader().length()  # not every row fits
     assert shown.contains(table.visualRect(panel.model.index(row, 0)))
+
+
+def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every blob is in the registry and the manifest's PUT has gone out; its answer has
+    not come. The registry may have stored it, tag and all: neither the question before
+    quitting nor the row of the copy cancelled may say the tag is as it was."""
+    asked: list[str] = []
+    monkeypatch.setattr(window, "ask_to_stop_copies", lambda sentence: asked.append(sentence))
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="docker://registry.example/mirror/app:2.0")
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 26 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+         BlobStarted(config.digest, config.size, config.media_type),
+         BlobDone(config.digest, config, False),
+         BlobStarted(layer.digest, layer.size, layer.media_type),
+         BlobProgress(layer.digest, 26 * MiB, layer.size))
+    assert row_texts(window, transfer)["state"] == "Finishing…"
+    window.quit_action.trigger()  # the last blob not taken in yet: the tag is as it was
+    assert "the tag is as it was" in asked[-1]
+    feed(qtbot, window, scripted, BlobDone(layer.digest, layer, False))
+    window.quit_action.trigger()
+    assert asked[-1] == (
+        "1 copy is not finished: the image's manifest is being written. Quitting stops it, "
+        "but the registry may write the image, and its tag, all the same.")
+    assert window.isVisible()
+    script_events = scripted.events
+    assert script_events is not None
+    script_events(CopyCancelled())
+    window.copying.manager.cancel(transfer)
+    qtbot.waitUntil(lambda: transfer.state is TransferState.CANCELLED, timeout=WAIT_MS)
+    texts = row_texts(window, transfer)
+    assert (texts["state"], texts["progress"]) == ("Cancelled", "may be written")
+    tip = tooltip(window, transfer)
+    assert "The copy was cancelled while the image's manifest was being written: the " \
+        "registry may have written the image, and its tag, all the same" in tip, tip
+    assert "as it was" not in tip and "not written" not in tip
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    assert "may have written the image" in details.heading.text()
+    assert "as it was" not in details.heading.text()
+    details.close()
+
+
+def test_a_push_stopped_after_its_image_manifest_was_written_says_the_tag_may_be_written(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A copy with a signature writes the image's manifest and tag, then the signature's
+    blobs: cut off in those, the image is there."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                              destination="docker://registry.example/mirror/app:2.0")
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 6 * MiB)
+    late = blob("signature layer", 4 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, layer, late)),
+         BlobDone(config.digest, config, False), BlobDone(layer.digest, layer, False),
+         ManifestWritten(Digest.of(b"manifest"), media.OCI_MANIFEST),
+         BlobStarted(late.digest, late.size, late.media_type),
+         BlobProgress(late.digest, MiB, late.size),
+         Failed("The registry went away."))
+    finish(qtbot, window, scripted, SpyglassError("The registry went away."))
+    assert row_texts(window, transfer)["progress"] == "may be written"
+    assert "may have written the image" in tooltip(window, transfer)

@@ -24,9 +24,11 @@ from spyglass.core.copy import (
     BlobWaiting,
     Planned,
 )
+from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.transfers import STATE
+from spyglass.gui.models.transfers import ETA, SPEED, STATE
 from spyglass.gui.transfers import Transfer
+from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
     FakeClock,
     MiB,
@@ -76,7 +78,7 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
                      "bytes": "9.0 MiB / 31.0 MiB", "speed": "", "eta": ""}
     tip = tooltip(window, transfer)
     assert "Retrying · attempt 2 of 4" in tip
-    assert f"(attempt 2 of 4), after: {RESET}" in tip
+    assert f"(attempt 2 of 4) because r{RESET[1:]}" in tip
     assert "progress fell back" in tip
     # the new attempt has begun, but no byte of it has come: still retrying, for how long
     clock.now = 104.0
@@ -85,6 +87,7 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
     clock.now = 123.25
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
     assert row_texts(window, transfer)["state"] == "Retrying · attempt 2 of 4 · 20 s"
+    assert "not answering" in tooltip(window, transfer)  # as "Stalled" said it
     # bytes again: copying, and the speed is measured from here, not over the fall
     clock.now = 124.25
     feed(qtbot, window, scripted, BlobProgress(big.digest, 1 * MiB, big.size))
@@ -100,6 +103,49 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
     assert details is not None
     assert details.outcomes()[str(big.digest)] == "copying (25 %), after 1 retry"
     details.close()
+
+
+def test_the_details_count_the_tries_a_resume_took_as_the_row_does(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The read broke off, its resume (attempt 2, said only in the log) was refused: the
+    engine's next start is attempt 3, and the Details must not say "retry 1" beside it,
+    nor "copying (0 %)" while the row says it retries."""
+    clock = FakeClock(50.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobProgress(big.digest, 12 * MiB, big.size))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    clock.now = 51.0
+    feed(qtbot, window, scripted, BlobRetried(big.digest, 3, 4, RESET),
+         BlobStarted(big.digest, big.size, big.media_type))  # the new GET, no byte yet
+    assert row_texts(window, transfer)["state"] == "Retrying · attempt 3 of 4"
+    assert details.outcomes()[str(big.digest)] == "starting again (attempt 3 of 4)"
+    clock.now = 52.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 20 * MiB, big.size),
+         BlobDone(big.digest, big, False))
+    assert details.outcomes()[str(big.digest)] == "copied, after 2 retries"
+    details.close()
+
+
+def test_the_retry_tooltip_names_the_blob_once_short_and_reads_as_one_sentence(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """It said "…(attempt 3 of 4), after: Reading the blob sha256:<64 hex> of …"."""
+    transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    big = blob("big", 20 * MiB)
+    reason = (f"Reading the blob {big.digest} of 127.0.0.1:25221/img broke off: connection "
+              "reset by peer; resuming it at byte 12582912 was refused.")
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobRetried(big.digest, 3, 4, reason))
+    tip = tooltip(window, transfer)
+    short = short_digest(big.digest)
+    assert (f"The blob {short} starts again from its first byte (attempt 3 of 4) because "
+            f"reading the blob {short} of 127.0.0.1:25221/img broke off: connection reset by "
+            "peer; resuming it at byte 12582912 was refused.") in tip, tip
+    assert str(big.digest) not in tip and "after:" not in tip
 
 
 def test_no_speed_or_eta_from_a_window_that_holds_a_quiet_time(
@@ -176,9 +222,16 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
          BlobStarted(big.digest, big.size, big.media_type),
          BlobWaiting(big.digest, "the registry 127.0.0.1:25201", 120.0, 60.0))
-    clock.now = 120.0
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 1 min 00 s left"
+    clock.now = 120.0  # the panel's refresh: what is left of the wait, counting down
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
-    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 120 s"
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · 40 s left"
+    clock.now = 135.0  # no event: the idle refresh counts down
+    qtbot.waitUntil(lambda: row_texts(window, transfer)["state"]
+                    == "Waiting, as asked · 25 s left", timeout=WAIT_MS)
+    clock.now = 160.5  # the wait is over; the request went out again
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · asking again"
     tip = tooltip(window, transfer)
     assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asking again in "
             "60 s.\nThe copy goes on by itself after the wait") in tip
@@ -188,3 +241,45 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     feed(qtbot, window, scripted, BlobProgress(big.digest, 2 * MiB, big.size))
     assert row_texts(window, transfer)["state"] == "Copying"
     assert "waits:" not in tooltip(window, transfer)
+
+
+def test_at_900_px_the_state_of_a_copy_retrying_takes_the_room_of_empty_speed_and_eta(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """"Retrying · attempt 3 of 4 · 16 s" was cut to "Retrying · atte…" while the Speed
+    and ETA columns beside it, empty, kept their room for "888.8 MiB/s" and "59 min 59 s"."""
+    window.resize(900, 760)
+    panel = window.copying.panel
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: abs(window.width() - 900) < 5, timeout=WAIT_MS)
+    clock = FakeClock(10.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path,
+                              destination="docker://127.0.0.1:25222/img:v1")
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobProgress(big.digest, 4 * MiB, big.size))
+    clock.now = 11.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 8 * MiB, big.size))
+    clock.now = 12.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 12 * MiB, big.size))
+    assert row_texts(window, transfer)["speed"]  # moving: Speed keeps its room
+    qtbot.waitUntil(lambda: not panel._share_soon.isActive(), timeout=WAIT_MS)
+    usual = {column: header.sectionSize(column) for column in (SPEED, ETA)}
+    assert usual[SPEED] > table.fontMetrics().horizontalAdvance("888.8 MiB/s")
+    feed(qtbot, window, scripted, BlobRetried(big.digest, 3, 4, RESET))
+    clock.now = 28.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    texts = row_texts(window, transfer)
+    assert texts["state"] == "Retrying · attempt 3 of 4 · 16 s"
+    assert (texts["speed"], texts["eta"]) == ("", "")
+    whole = table.fontMetrics().horizontalAdvance(texts["state"])
+    qtbot.waitUntil(lambda: header.sectionSize(STATE) >= whole + 12, timeout=WAIT_MS)
+    assert header.sectionSize(SPEED) < usual[SPEED] and header.sectionSize(ETA) < usual[ETA]
+    # bytes again: Speed and ETA have their room back
+    clock.now = 29.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 4 * MiB, big.size))
+    clock.now = 30.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 8 * MiB, big.size))
+    assert row_texts(window, transfer)["speed"]
+    qtbot.waitUntil(lambda: header.sectionSize(SPEED) >= usual[SPEED], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: header.sectionSize(ETA) >= usual[ETA], timeout=WAIT_MS)

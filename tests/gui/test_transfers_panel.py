@@ -335,8 +335,8 @@ def test_details_say_a_blob_started_again_and_why(
          BlobProgress(layer.digest, MiB, layer.size),
          BlobRetried(layer.digest, 2, 4, reason))
     item = details.items()[str(layer.digest)]
-    assert item.text(3) == "starting again (retry 1)"
-    assert item.toolTip(3) == f"starting again (retry 1)\nStarted again after: {reason}"
+    assert item.text(3) == "starting again (attempt 2 of 4)"
+    assert item.toolTip(3) == f"starting again (attempt 2 of 4)\nStarted again after: {reason}"
     clock.now += 1
     feed(qtbot, window, scripted,
          BlobStarted(layer.digest, layer.size, layer.media_type),

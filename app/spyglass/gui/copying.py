@@ -37,6 +37,7 @@ from spyglass.core.copy import (
     CopyPlan,
     Failed,
     Finished,
+    ManifestWritten,
     Planned,
     execute,
     held_already,
@@ -676,11 +677,16 @@ class Prepared:
                 self.source.close()
 
 
-def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) -> Prepared:
+def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken,
+                 asking: Callable[[str], None] | None = None) -> Prepared:
     """Open both ends and plan the copy (a job); raises the refusal sentence. The
     signature policy (``policy.json``, as skopeo reads it) is asked first, before
-    anything is opened."""
+    anything is opened. ``asking`` is told, on the job's thread, which end the step under
+    way asks: the source's name (reading the source, planning), then the destination's
+    (what its name names now, whether it may be written)."""
     check_copy_source(parse_image_name(request.source))
+    if asking is not None:
+        asking(request.source)
     source = openers.source(request.source, cancel)
     try:
         destination = openers.destination(request.destination)
@@ -689,6 +695,8 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken) ->
         raise
     try:
         plan = plan_copy(source, destination, request.options, cancel=cancel)
+        if asking is not None:
+            asking(request.destination)
         if isinstance(destination, CheckedDestination) and not held_already(
                 plan, destination, request.options, cancel=cancel):
             # a refusal to write (no credentials yet) is said in the dialog, not after it
@@ -741,6 +749,8 @@ BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mo
 
 WRITTEN_ANEW: Final = ("copied", "recompressed", "decompressed")
 """The outcomes of a blob the copy wrote itself, whole."""
+PAST_BLOB: Final = (*WRITTEN_ANEW, "skipped", "mounted", "unneeded")
+"""The outcomes of a blob the copy is done with: written, or there already."""
 
 
 @dataclass
@@ -753,7 +763,9 @@ class BlobRow:
     done: int = 0
     outcome: BlobOutcome = "waiting"
     retries: int = 0
-    """How many times the blob started again after an error."""
+    """How many of its ``--retry-times`` the blob took: each start again after an error,
+    and each try a resume inside an attempt took (the engine's attempt counts them), so
+    that the Details and the row's "attempt 3 of 4" agree."""
     last_error: str = ""
     """The error it last started again after."""
     attachment: str = ""
@@ -778,6 +790,12 @@ class BlobRow:
     asking again in 60 s"); "" otherwise."""
     asked_for: float = 0.0
     """Of a blob :attr:`asked_wait`: the seconds asked for."""
+    wait_ends: float = 0.0
+    """Of a blob :attr:`asked_wait`: when (on the tally's clock) the wait ends and the
+    request is sent again."""
+    wait_left: float = 0.0
+    """Of a blob :attr:`asked_wait`: the seconds of the wait left when the snapshot was
+    taken (0 once it is over)."""
 
 
 @dataclass(frozen=True)
@@ -809,6 +827,11 @@ class Snapshot:
     wrote_attached: bool = False
     """Of a ``held`` image: something attached to it was written
     (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
+    on_manifests: bool = False
+    """The copy is past its blobs, on its manifests (every blob is whole or was there,
+    or a manifest was written): a copy into a registry stopped now may have had its
+    manifest, and the tag, written all the same (the registry may have stored it before
+    its answer came)."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -849,6 +872,7 @@ class Tally:
     blob started again, or a quiet time)."""
     _held: bool = False
     _wrote_attached: bool = False
+    _manifest_written: bool = False
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -888,7 +912,8 @@ class Tally:
             if again is not None:
                 again.done = 0
                 again.outcome = "retrying"
-                again.retries += 1
+                if event.counted:  # tries a resume took count too, as in the row's attempt
+                    again.retries = max(again.retries + 1, event.attempt - 1)
                 again.last_error = event.reason
                 again.restarting = True
                 again.attempt, again.attempts = event.attempt, event.attempts
@@ -897,6 +922,7 @@ class Tally:
             asked = blobs.get(event.digest)
             if asked is not None:
                 asked.asked_for = event.asked
+                asked.wait_ends = self.clock() + event.wait
                 asked.asked_wait = (f"{event.who} asked to wait {event.asked:.0f} s"
                                     + (f"; asking again in {event.wait:.0f} s"
                                        if event.wait < event.asked else ""))
@@ -934,6 +960,8 @@ class Tally:
                     written.outcome = "decompressed" if plain else "recompressed"
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
+        elif isinstance(event, ManifestWritten):
+            self._manifest_written = True
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
@@ -990,10 +1018,13 @@ class Tally:
                 still = 0.0
             else:
                 still = now - self._moved[0]
-            blobs = tuple(replace(r) for r in self._blobs.values())
+            blobs = tuple(replace(r, wait_left=max(0.0, r.wait_ends - now) if r.asked_wait
+                                  else 0.0) for r in self._blobs.values())
+            on_manifests = self._manifest_written or (self._planned and bool(blobs) and all(
+                row.outcome in PAST_BLOB for row in blobs))
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still, self._held, self._wrote_attached)
+                            still, self._held, self._wrote_attached, on_manifests)
 
 
 __all__ = [

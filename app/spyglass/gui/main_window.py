@@ -50,7 +50,7 @@ from spyglass.gui.models.places import (
     MessageNode,
     PlacesModel,
 )
-from spyglass.gui.models.transfers import quit_sentence
+from spyglass.gui.models.transfer_endings import quit_sentence
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.sidebar import Sidebar

@@ -165,6 +165,8 @@ class CopyDialog(QDialog):
         self._prepared: Prepared | None = None
         self._planning = False
         """Whether a plan is being made (for the inputs as they were when Copy was pressed)."""
+        self._asking: list[str] = [""]
+        """The name of the end the plan under way asks now (set by the plan's thread)."""
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
         self._destination_known = False
@@ -869,10 +871,16 @@ class CopyDialog(QDialog):
         self.spinner.show()
         # a schema 1 image is read whole while planning (to learn its diff IDs): say so
         self.planning_label.setVisible(self._schema1)
-        self.plan_wait.start("" if self._schema1 else _waiting_on(request))
+        # the end the plan asks now (written by the plan's thread): the wait names it alone
+        asking = self._asking = [request.source]
+        self.plan_wait.start("" if self._schema1 else lambda: _waiting_on(asking[0]))
         openers = self._openers
+
+        def ask(name: str) -> None:
+            asking[0] = name
+
         self._runner.submit(
-            lambda cancel: prepare_copy(openers, request, cancel),
+            lambda cancel: prepare_copy(openers, request, cancel, ask),
             on_done=lambda prepared: self._planned(request, prepared),
             on_error=self._refuse,
             key=f"{self._key}:plan",
@@ -914,9 +922,11 @@ class CopyDialog(QDialog):
         if not self._planning:
             return
         waited = self.plan_wait.waited_for
-        hosts = _hosts_of(self.request())
-        self._drop_plan()
-        self._refuse(stopped_text(" or ".join(hosts), waited))
+        host = registry_host(self._asking[0]) or " or ".join(_hosts_of(self.request()))
+        self._drop_plan()  # (Stop hides: the focus would go on to Cancel, unmarked)
+        self._refuse(stopped_text(host, waited))
+        # Copy, enabled again and shown focused: Enter asks again, as the button says
+        self.copy_button.setFocus(Qt.FocusReason.TabFocusReason)
 
     def _planned(self, request: CopyRequest, prepared: Prepared) -> None:
         self._stop_planning()
@@ -966,11 +976,11 @@ def _hosts_of(request: CopyRequest) -> list[str]:
     return hosts
 
 
-def _waiting_on(request: CopyRequest) -> str:
-    """"Still waiting for HOST" of a plan that asks registries; "" of one that reads files
-    alone (no registry to stop waiting for)."""
-    hosts = _hosts_of(request)
-    return f"Still waiting for {' or '.join(hosts)}" if hosts else ""
+def _waiting_on(name: str) -> str:
+    """"Still waiting for HOST" of a plan asking the registry ``name`` is in; "" of one
+    asking files (no registry to stop waiting for)."""
+    host = registry_host(name)
+    return f"Still waiting for {host}" if host else ""
 
 
 def _offer(combo: QComboBox, refused: dict[str, str]) -> None:

@@ -188,8 +188,10 @@ class TransferDetailsDialog(QDialog):
                 outcome += f" as {short_digest(blob.written)}"
             if blob.outcome == "copying" and blob.size:
                 outcome = f"copying ({blob.done * 100 // blob.size} %)"
-            if blob.retries and blob.outcome == "retrying":
-                outcome = f"starting again (retry {blob.retries})"
+            if blob.restarting or blob.outcome == "retrying":
+                # as the row says it, until bytes of the new attempt come
+                outcome = f"starting again (attempt {blob.attempt} of {blob.attempts})" \
+                    if blob.attempt > 1 else "starting again"
             elif blob.retries:
                 outcome += f", after {blob.retries} {'retry' if blob.retries == 1 else 'retries'}"
             if taken_back and blob.outcome in (*WRITTEN_ANEW, "interrupted"):

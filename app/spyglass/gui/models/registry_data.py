@@ -232,11 +232,13 @@ def registry_summary(node: RegistryNode) -> str:
     return text[:1].upper() + text[1:]
 
 
-def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False) -> str:
+def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False,
+                 say_hidden: bool = True) -> str:
     """``14 tags``, ``1,000 tags so far…``, or what is wrong. With ``hidden`` signature
     and referrer tags left out of the list, the tags it shows, and those apart:
     ``1 tag (and 2 signature and referrer tags, hidden)``, ``1 tag (and 1 signature or
-    referrer tag, hidden)``; with ``apart``, every such tag
+    referrer tag, hidden)``, or only the tags it shows where something else says how many
+    are hidden (not ``say_hidden``); with ``apart``, every such tag
     counted apart, whether shown or not (``1 tag (and 2 signature and referrer tags)``)."""
     count = len(node.by_name)
     if node.state is LoadState.FAILED:
@@ -246,7 +248,7 @@ def tags_summary(node: RepositoryNode, *, hidden: int = 0, apart: bool = False) 
     other = node.attachment_tags if apart else hidden
     shown = count - other
     noun = f"{shown:,} tag{'s' if shown != 1 else ''}"
-    if other:
+    if other and (apart or say_hidden):
         noun += f" (and {attachment_tags(other)}" + (")" if apart else ", hidden)")
     if not node.done:
         noun += " so far…"  # (after the parenthesis: "…" ends what is still growing)

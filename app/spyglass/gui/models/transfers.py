@@ -9,12 +9,22 @@ from typing import Any, Final
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from spyglass.core.errors import SpyglassError
-from spyglass.core.reference import DirName, DockerName, ImageName, parse_image_name
+from spyglass.core.reference import DirName, DockerName, parse_image_name
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
 from spyglass.gui.copying import WRITTEN_ANEW, BlobRow, CopyRequest
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
+from spyglass.gui.models.transfer_endings import (
+    ending_sentence,
+    ending_text,
+    kept_bytes,
+    quit_sentence,
+    reused_bytes,
+    stopped,
+    to_registry,
+    written_bytes,
+)
 from spyglass.gui.signals import emit
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 
@@ -92,8 +102,10 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if transfer.finishing:
         return "Finishing…"
     if asked := waiting_as_asked(transfer):
-        longest = max(blob.asked_for for blob in asked)
-        return f"Waiting, as asked · {longest:.0f} s"
+        # the time left, counting down (the cell's other "· N s" is the time gone by)
+        left = max(blob.wait_left for blob in asked)
+        return f"Waiting, as asked · {duration_text(left)} left" if left >= 1 \
+            else "Waiting, as asked · asking again"
     if again := retrying(transfer):
         waited = f" · {duration_text(transfer.snapshot.still)}" if stalled(transfer) else ""
         return f"{retry_text(again)}{waited}"
@@ -156,13 +168,23 @@ def retry_text(blobs: list[BlobRow]) -> str:
         else "Retrying"
 
 
+def because(blob: BlobRow) -> str:
+    """Why ``blob`` started again, to follow "because": the engine's sentence with the
+    blob's digest short (it is named just before) and its first word in lower case (not
+    an acronym's: "HTTP …" stays)."""
+    reason = plain_break(blob.last_error.replace(str(blob.digest), short_digest(blob.digest)))
+    if reason[:1].isupper() and not reason[1:2].isupper():
+        reason = reason[:1].lower() + reason[1:]
+    return reason
+
+
 def retry_sentence(blobs: list[BlobRow]) -> str:
     """What the tooltip says of a copy :func:`retrying`: why, and that the bar fell back."""
     lines = []
     for blob in blobs:
         attempt = f" (attempt {blob.attempt} of {blob.attempts})" if blob.attempt > 1 else ""
         lines.append(f"The blob {short_digest(blob.digest)} starts again from its first "
-                     f"byte{attempt}, after: {blob.last_error}")
+                     f"byte{attempt} because {because(blob)}")
     return "\n".join(lines) + ("\nWhat it had copied is not counted any more, so the "
                                "progress fell back.")
 
@@ -186,13 +208,6 @@ def all_linked(transfer: Transfer) -> bool:
     blobs = transfer.snapshot.blobs
     return (transfer.state is TransferState.DONE and any(b.outcome == "mounted" for b in blobs)
             and all(b.outcome in ("skipped", "mounted", "unneeded") for b in blobs))
-
-
-def _parsed(name: str) -> ImageName | None:
-    try:
-        return parse_image_name(name)
-    except SpyglassError:
-        return None
 
 
 ONTO_ITSELF = ("The destination has this very image (the same digest): every blob was "
@@ -271,107 +286,6 @@ def note_lines(transfer: Transfer) -> list[str]:
     lines = [attached] if attached else []
     lines.extend(as_sentence(note) for note in transfer.snapshot.notes)
     return lines
-
-
-def to_registry(transfer: Transfer) -> bool:
-    return isinstance(_parsed(transfer.request.destination), DockerName)
-
-
-def written_bytes(transfer: Transfer) -> int:
-    """What the copy itself had written (blobs already there, or mounted, not counted)."""
-    return sum(blob.done for blob in transfer.snapshot.blobs
-               if blob.outcome not in ("skipped", "mounted", "unneeded"))
-
-
-def kept_bytes(transfer: Transfer) -> tuple[int, int]:
-    """Of a copy into a registry that stopped: the bytes and the number of the blobs it
-    had sent whole, which the registry keeps (what it had of a blob cut off, it drops
-    where it took the cancel of the upload: see :func:`cut_off_clause`)."""
-    whole = [blob for blob in transfer.snapshot.blobs if blob.outcome in WRITTEN_ANEW]
-    return sum(blob.size for blob in whole), len(whole)
-
-
-CUT_OFF_DROPPED: Final = "it drops what it had received of the blobs cut off"
-CUT_OFF_KEPT: Final = ("it may keep what it had received of the blobs cut off until it "
-                       "purges unfinished uploads")
-
-
-def cut_off_clause(transfer: Transfer) -> str:
-    """What a registry did with what it had received of the blobs cut off: dropped, where
-    it took the cancel of each upload; else it may keep that (distribution answers the
-    cancel of an upload broken off with 404, and keeps its data until it purges
-    unfinished uploads, a week later by default)."""
-    cut = [blob for blob in transfer.snapshot.blobs if blob.outcome == "interrupted" and blob.done]
-    return CUT_OFF_DROPPED if cut and all(blob.dropped for blob in cut) else CUT_OFF_KEPT
-
-
-def reused_bytes(transfer: Transfer) -> int:
-    """What a copy did not have to write: blobs already there, or mounted."""
-    return sum(blob.size for blob in transfer.snapshot.blobs
-               if blob.outcome in ("skipped", "mounted", "unneeded"))
-
-
-def stopped(transfer: Transfer) -> bool:
-    """A copy that ended without being done: failed or cancelled."""
-    return transfer.state in (TransferState.FAILED, TransferState.CANCELLED)
-
-
-def ending_text(transfer: Transfer) -> str:
-    """What became of the bytes of a copy that failed or was cancelled, in two words: a
-    layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
-    sent whole, but no tag names the image."""
-    if not written_bytes(transfer):
-        return "nothing written"
-    return "not written" if to_registry(transfer) else "taken back"
-
-
-def ending_sentence(transfer: Transfer) -> str:
-    """:func:`ending_text` as a sentence, for the tooltip and the Details."""
-    snap = transfer.snapshot
-    how = "failed" if transfer.state is TransferState.FAILED else "was cancelled"
-    written = written_bytes(transfer)
-    if not written:
-        return f"The copy {how} before any blob was written: the destination is as it was."
-    if to_registry(transfer):
-        kept, blobs = kept_bytes(transfer)
-        image = "the image was not written (the tag is as it was)"
-        cut_off = cut_off_clause(transfer)
-        if not kept:
-            return f"The copy {how} before any blob was sent whole: {image}, and the " \
-                   f"registry{cut_off.removeprefix('it')}."
-        cut = f" {cut_off[:1].upper()}{cut_off[1:]}." if written > kept else ""
-        return f"{counted(blobs, 'blob')} ({human_size(kept)} of {human_size(snap.total)}) " \
-               f"had been sent whole when the copy {how}; {image}. The registry keeps " \
-               f"{'it' if blobs == 1 else 'them'}, unused, so copying again need not send " \
-               f"{'it' if blobs == 1 else 'them'} again.{cut}"
-    said = f"{human_size(written)} of {human_size(snap.total)} had been copied when " \
-           f"the copy {how}"
-    return f"{said}, and all of it was taken back: the destination is as it was."
-
-
-def quit_sentence(unfinished: list[Transfer]) -> str:
-    """What quitting does to the copies not finished, for each kind of destination among
-    them: a layout, archive or ``dir:`` takes back what was written; a registry keeps the
-    blobs sent whole, and may keep part of one cut off (as :func:`ending_sentence` and
-    :data:`CUT_OFF_KEPT` say once a push is cancelled)."""
-    count = len(unfinished)
-    what = "1 copy is" if count == 1 else f"{count} copies are"
-    pushes = sum(to_registry(transfer) for transfer in unfinished)
-    kept = ("keeps the blobs already sent whole, unused, and may keep what it had received "
-            "of one cut off until it purges unfinished uploads")
-    if not pushes:
-        them = "it" if count == 1 else "them"
-        return f"{what} not finished. Quitting stops {them}, and what was written so far " \
-               "is taken back."
-    if pushes == 1 == count:
-        return f"{what} not finished. Quitting stops it: the image is not written (the " \
-               f"tag is as it was), but the registry {kept}."
-    if pushes == count:
-        return f"{what} not finished. Quitting stops them: no image is written (each tag " \
-               f"is as it was), but each registry {kept}."
-    return f"{what} not finished. Quitting stops them. What was written into a layout, " \
-           "archive or folder so far is taken back; a registry written to is left with " \
-           f"its tag as it was, but {kept}."
 
 
 def source_text(request: CopyRequest) -> str:
@@ -523,6 +437,8 @@ class TransferModel(QAbstractTableModel):
             parts.append(waiting_sentence(asked))
         elif again := retrying(transfer):
             parts.append(retry_sentence(again))
+            if stalled(transfer):  # (the new attempt has had no answer either)
+                parts.append(STALLED_SENTENCE)
         elif stalled(transfer):
             parts.append(STALLED_SENTENCE)
         if transfer.error:

@@ -620,10 +620,11 @@ class RepositoryPage(_RootedPage):
             return
         loading = node.state in (LoadState.PENDING, LoadState.LOADING)
         # what the table can show is counted, the hidden tags apart ("3 tags" beside a
-        # table of one and "3 tags · 2 hidden" read as a contradiction)
+        # table of one and "3 tags · 2 hidden" read as a contradiction); the count beside
+        # the filter says how many are hidden, the header not again (it wrapped at 900 px)
         hidden = 0 if self.proxy.show_attachments else node.attachment_tags
-        summary = tags_summary(node, hidden=hidden) if node.state is not LoadState.FAILED \
-            else "the tags could not be listed"
+        summary = tags_summary(node, hidden=hidden, say_hidden=False) \
+            if node.state is not LoadState.FAILED else "the tags could not be listed"
         self.header.set(icons.repository_icon(), node.name,
                         f"{node.parent.host}  ·  {summary}", busy=loading)
         count = len(node.by_name)

@@ -292,12 +292,14 @@ class TransfersPanel(QWidget):
 
     def _data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex,
                       *_roles: object) -> None:
-        """A row changed: share the room again only if its State text did (a progress tick
-        changes the whole row, its state seldom)."""
+        """A row changed: share the room again only if its State text did, or whether its
+        Speed or ETA is shown (a progress tick changes the whole row, those seldom)."""
         if top_left.column() > STATE:
             return
         for row in range(top_left.row(), bottom_right.row() + 1):
-            text = self.model.index(row, STATE).data()
+            model = self.model
+            text = (model.index(row, STATE).data(), bool(model.index(row, SPEED).data()),
+                    bool(model.index(row, ETA).data()))
             if self._states.get(row) != text:
                 self._states[row] = text
                 self._share_soon.start()
@@ -320,13 +322,19 @@ class TransfersPanel(QWidget):
                                                                f"{route[1]}"))
             states = max(states, metrics.horizontalAdvance(
                 str(self.model.index(row, STATE).data() or "")))
-        self._keep_route_room(routes + 48)  # the route's icon and margins
+        # the route's icon and margins; a state longer than its usual texts takes the
+        # room of the Speed and ETA that no row shows (a copy retrying, stalled, waiting)
+        self._keep_route_room(routes + 48, states + 20 > self._state_width)
         if self._state_by_hand:
             return
         others = sum(header.sectionSize(c) for c in range(self.model.columnCount())
                      if c not in (TRANSFER, STATE))
-        spare = self.table.viewport().width() - others - self._state_width \
-            - (routes + 48)  # the route's icon and margins
+        # the routes keep what they need, but a state that needs more than its usual room
+        # may take theirs down to their least share (a route is cut in its middle, the
+        # state at its end, where it says how long or what broke)
+        viewport = self.table.viewport().width()
+        kept = min(routes + 48, int(viewport * self.ROUTE_SHARE))
+        spare = viewport - others - self._state_width - kept
         wanted = max(self._state_width, min(states + 20, self._state_width + max(0, spare)))
         if header.sectionSize(STATE) != wanted:
             self._sharing = True
@@ -340,13 +348,20 @@ class TransfersPanel(QWidget):
     need more (a large font, a narrow window), the number columns give way, down to
     their titles, rather than squeeze every route to "… → …"."""
 
-    def _keep_route_room(self, routes: int) -> None:
-        """Give the routes (``routes`` wide) what they need, up to :data:`ROUTE_SHARE`."""
+    def _keep_route_room(self, routes: int, state_wants: bool = False) -> None:
+        """Give the routes (``routes`` wide) what they need, up to :data:`ROUTE_SHARE`;
+        where the State column wants more than its usual width (``state_wants``), the
+        Speed and ETA columns no row fills give way to it, down to their titles."""
         header = self.table.horizontalHeader()
         numbers = (PROGRESS, BYTES, SPEED, ETA)
         title_metrics = header.fontMetrics()
         least = {c: title_metrics.horizontalAdvance(TITLES[c]) + 20 for c in numbers}
         usual = self.shown_widths(least)
+        if state_wants:
+            for column in (SPEED, ETA):
+                if not any(self.model.index(row, column).data()
+                           for row in range(self.model.rowCount())):
+                    usual[column] = least[column]
         viewport = self.table.viewport().width()
         room = viewport - min(routes, viewport * self.ROUTE_SHARE) - self._state_width
         wanted = sum(usual[c] for c in numbers)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
@@ -45,7 +46,7 @@ class WaitNotice(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.stop_button)
-        self._waiting = ""
+        self._waiting: str | Callable[[], str] = ""
         self._since = 0.0
         self._clock = QTimer(self)
         self._clock.setInterval(500)
@@ -57,9 +58,10 @@ class WaitNotice(QWidget):
         """Seconds waited (0 when it waits on nothing)."""
         return time.monotonic() - self._since if self._waiting else 0.0
 
-    def start(self, waiting: str) -> None:
+    def start(self, waiting: str | Callable[[], str]) -> None:
         """Begin to wait on what ``waiting`` says ("Still waiting for HOST"); "" for
-        nothing worth saying (a wait on local files)."""
+        nothing worth saying (a wait on local files). A callable is asked at each tick:
+        what is waited on may change (a plan that asks its source, then its destination)."""
         self._waiting = waiting
         self._since = time.monotonic()
         if waiting:
@@ -74,9 +76,10 @@ class WaitNotice(QWidget):
 
     def _tick(self) -> None:
         waited = self.waited_for
-        late = bool(self._waiting) and waited >= widgets.STILL_WAITING_S
+        waiting = self._waiting() if callable(self._waiting) else self._waiting
+        late = bool(waiting) and waited >= widgets.STILL_WAITING_S
         if late:
-            self.label.setText(waiting_text(self._waiting, waited))
+            self.label.setText(waiting_text(waiting, waited))
         self.setVisible(late)
 
 
