@@ -21,15 +21,13 @@ from spyglass.core.digest import Digest
 from spyglass.gui.copying import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.models.transfer_endings import ending_sentence, stopped, to_registry
 from spyglass.gui.models.transfers import (
     STALLED_SENTENCE,
     done_sentence,
-    ending_sentence,
     note_lines,
     stalled,
     state_text,
-    stopped,
-    to_registry,
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.delegates import DataDelegate

@@ -19,7 +19,6 @@ from spyglass.gui.models.transfer_endings import (
     ending_sentence,
     ending_text,
     kept_bytes,
-    quit_sentence,
     reused_bytes,
     stopped,
     to_registry,
@@ -519,6 +518,5 @@ class TransferModel(QAbstractTableModel):
 
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
-           "attached_line", "done_sentence", "ending_sentence", "ending_text",
-           "held_written_around", "note_lines", "nothing_copied", "onto_itself", "quit_sentence",
-           "state_text", "stopped", "to_registry", "written_bytes"]
+           "attached_line", "done_sentence", "held_written_around", "note_lines",
+           "nothing_copied", "onto_itself", "state_text"]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui.copying import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.formatting import ROUTE_ARROW
+from spyglass.gui.models.transfer_endings import ending_sentence
 from spyglass.gui.models.transfers import (
     BYTES,
     ETA,
@@ -32,7 +33,6 @@ from spyglass.gui.models.transfers import (
     TITLES,
     TRANSFER,
     TransferModel,
-    ending_sentence,
     source_text,
 )
 from spyglass.gui.signals import emit
