@@ -82,6 +82,20 @@ def test_a_delete_of_what_is_not_there_still_says_so(
     assert again.returncode == 1 and "no such image" in again.stderr
 
 
+@pytest.mark.parametrize("action", ["reset", "answer_replaced"])
+def test_a_delete_by_a_digest_that_was_never_there_is_no_delete_after_a_lost_answer(
+        proxy: FaultProxy, tmp_path: Path, repo_name: str, action: str) -> None:
+    """A digest typed wrong, and the first DELETE broken off before it reached the
+    registry: the retry's 404 was taken for the first one having worked ("Deleted …"),
+    of an image that never was. The digest is looked up first now."""
+    pushed(proxy, tmp_path, repo_name)
+    proxy.add(Fault("DELETE", "/manifests/", action, status=502))  # type: ignore[arg-type]
+    name = f"docker://{proxy.address}/{repo_name}@sha256:{'ab' * 32}"
+    done = spyglass("delete", name)
+    assert done.returncode == 1, done.stderr
+    assert "no such image" in done.stderr and "Deleted" not in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("action", ["answer_lost", "reset"])
 def test_a_push_whose_first_upload_post_broke_is_asked_again(
         proxy: FaultProxy, tmp_path: Path, repo_name: str, action: str) -> None:

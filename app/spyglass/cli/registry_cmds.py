@@ -462,6 +462,9 @@ def run_delete(args: argparse.Namespace) -> int:
                         repository=reference.path)
     if reference.digest is not None:
         digest = reference.digest
+        # there, first: a 404 to a DELETE asked again is taken for the first one having
+        # worked (its answer lost), which only holds of an image that was there
+        client.head_manifest(reference.path, str(digest), confirm_missing=True)
     else:
         assert reference.tag is not None
         digest = client.head_manifest(reference.path, reference.tag,
