@@ -283,3 +283,26 @@ def test_at_900_px_the_state_of_a_copy_retrying_takes_the_room_of_empty_speed_an
     assert row_texts(window, transfer)["speed"]
     qtbot.waitUntil(lambda: header.sectionSize(SPEED) >= usual[SPEED], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: header.sectionSize(ETA) >= usual[ETA], timeout=WAIT_MS)
+
+
+def test_a_request_asked_again_after_the_wait_that_hangs_or_fails_is_said_as_such(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The row said "Waiting, as asked · asking again" for ever once the wait was over:
+    a request asked again that hung never became "Stalled", and one that failed and was
+    tried again never "Retrying"."""
+    clock = FakeClock(100.0)
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    big = blob("big", 20 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), big)),
+         BlobStarted(big.digest, big.size, big.media_type),
+         BlobWaiting(big.digest, "the registry 127.0.0.1:25201", 5.0, 5.0))
+    clock.now = 106.0
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Waiting, as asked · asking again"
+    clock.now = 121.0  # asked again 16 s ago, and nothing came
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"].startswith("Stalled · ")
+    feed(qtbot, window, scripted, BlobWaiting(big.digest, "the registry 127.0.0.1:25201",
+                                              5.0, 5.0),
+         BlobRetried(big.digest, 2, 4, RESET))
+    assert row_texts(window, transfer)["state"].startswith("Retrying · attempt 2 of 4")

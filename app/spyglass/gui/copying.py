@@ -795,7 +795,7 @@ class BlobRow:
     request is sent again."""
     wait_left: float = 0.0
     """Of a blob :attr:`asked_wait`: the seconds of the wait left when the snapshot was
-    taken (0 once it is over)."""
+    taken (below 0 once it is over: how long ago it ended)."""
 
 
 @dataclass(frozen=True)
@@ -912,6 +912,7 @@ class Tally:
             if again is not None:
                 again.done = 0
                 again.outcome = "retrying"
+                again.asked_wait = ""  # (the wait asked for is over: this is a new try)
                 if event.counted:  # tries a resume took count too, as in the row's attempt
                     again.retries = max(again.retries + 1, event.attempt - 1)
                 again.last_error = event.reason
@@ -1018,8 +1019,8 @@ class Tally:
                 still = 0.0
             else:
                 still = now - self._moved[0]
-            blobs = tuple(replace(r, wait_left=max(0.0, r.wait_ends - now) if r.asked_wait
-                                  else 0.0) for r in self._blobs.values())
+            blobs = tuple(replace(r, wait_left=r.wait_ends - now if r.asked_wait else 0.0)
+                          for r in self._blobs.values())
             on_manifests = self._manifest_written or (self._planned and bool(blobs) and all(
                 row.outcome in PAST_BLOB for row in blobs))
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,

@@ -144,10 +144,13 @@ def retrying(transfer: Transfer) -> list[BlobRow]:
 
 def waiting_as_asked(transfer: Transfer) -> list[BlobRow]:
     """The blobs of a copy under way whose requests wait because the registry asked
-    (a 429 or 503 with ``Retry-After``), no byte of them having come since."""
+    (a 429 or 503 with ``Retry-After``), no byte of them having come since; one whose
+    wait ended :data:`STALLED_AFTER` seconds ago or more no longer (the request asked
+    again is then as stalled as any other)."""
     if transfer.state is not TransferState.COPYING or transfer.cancel_requested:
         return []
-    return [blob for blob in transfer.snapshot.blobs if blob.asked_wait]
+    return [blob for blob in transfer.snapshot.blobs
+            if blob.asked_wait and blob.wait_left > -STALLED_AFTER]
 
 
 def waiting_sentence(blobs: list[BlobRow]) -> str:
