@@ -323,10 +323,32 @@ def test_a_listing_the_registry_asked_to_wait_says_so_and_stop_says_what_it_stop
         panel = page.panel
         tree.setCurrentIndex(model.repository_index(proxy.address, "asked/app"))
         qtbot.waitUntil(lambda: "asked to wait" in panel.body.text(), timeout=WAIT_MS)
-        assert panel.body.text() == (f"The registry {proxy.address} asked to wait 30 s; the "
-                                     "first page is asked for again then.")
+        assert panel.body.text() == f"The registry {proxy.address} asked to wait 30 s."
         qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
         assert panel.body.text() == (f"Stopped while waiting: the registry {proxy.address} "
                                      "asked to wait 30 s. Try again later.")
         qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+
+
+@pytest.mark.usefixtures("soon")
+def test_once_the_wait_asked_for_is_over_a_listing_that_hangs_says_so_again(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
+    """The page kept saying the registry had asked to wait 1 s while the listing asked
+    again hung, and Stop said it stopped "while waiting"."""
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    panel = window.registries.repository_page.panel
+    index = model.repository_index(host, HUNG[0])
+    tree.setCurrentIndex(index)
+    node = repository(window, host, HUNG[0])
+    qtbot.waitUntil(lambda: hanging.asked(HUNG[0]) > 0, timeout=WAIT_MS)
+    # (as the job's request tells it: a 429 asking for an hour, waited a minute)
+    model._asked_to_wait(node, f"the registry {host}", 3600.0, 0.3)
+    assert panel.body.text() == (f"The registry {host} asked to wait 3600 s; the page is "
+                                 "asked for again after 0 s.")
+    qtbot.waitUntil(lambda: "asked to wait" not in panel.body.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert re.fullmatch(rf"Stopped: {re.escape(host)} had not answered after \d+ s\. Try "
+                        r"again later\.", panel.body.text())

@@ -183,9 +183,10 @@ class Worker(QObject):
 
     finished = Signal(object)
     failed = Signal(str)
-    askedToWait = Signal(str, float)
+    askedToWait = Signal(str, float, float)
     """A request of the function waits because ``who`` asked for that many seconds
-    (``Retry-After``): not a registry that stopped answering."""
+    (``Retry-After``), and waits the last many (at most a minute): not a registry that
+    stopped answering."""
 
     def __init__(
         self, fn: Callable[[CancelToken], object], token: CancelToken, what: str,
@@ -202,7 +203,7 @@ class Worker(QObject):
     @Slot()
     def run(self) -> None:
         listening = WAIT_LISTENER.set(
-            lambda who, asked, wait: emit(self.askedToWait, who, asked))
+            lambda who, asked, wait: emit(self.askedToWait, who, asked, wait))
         try:
             self._token.check()
             result = self._fn(self._token)
@@ -244,7 +245,7 @@ class Job:
     drain: bool
     lane: str
     thread: QThread | None = None
-    on_wait: Callable[[str, float], None] | None = None
+    on_wait: Callable[[str, float, float], None] | None = None
 
     @property
     def is_current(self) -> bool:
@@ -321,7 +322,7 @@ class Runner(QObject):
         serial: bool = False,
         drain: bool = False,
         lane: str = LOCAL,
-        on_wait: Callable[[str, float], None] | None = None,
+        on_wait: Callable[[str, float, float], None] | None = None,
     ) -> Job:
         """Run ``fn(cancel_token)`` on a worker thread of ``lane``.
 
@@ -332,8 +333,9 @@ class Runner(QObject):
         on a thread of their own (writes), whatever their lane. ``drain`` jobs
         are waited for, not cancelled, at shutdown. A job that waits on a registry
         runs in its lane (:func:`registry_lane`), or one that hangs holds up others.
-        ``on_wait(who, seconds)`` is called on the GUI thread while the job is current,
-        as a request of it begins a wait a registry asked for (``Retry-After``).
+        ``on_wait(who, asked, wait)`` is called on the GUI thread while the job is
+        current, as a request of it begins a wait a registry asked for (``Retry-After``:
+        ``asked`` seconds, of which ``wait`` are waited).
         """
         token = CancelToken()
         generation = 0
@@ -531,13 +533,13 @@ class Runner(QObject):
     def _worker_finished(self, result: object) -> None:
         self._answer(self.sender(), True, result)
 
-    @Slot(str, float)
-    def _worker_asked_to_wait(self, who: str, seconds: float) -> None:
+    @Slot(str, float, float)
+    def _worker_asked_to_wait(self, who: str, asked: float, wait: float) -> None:
         sender = self.sender()
         job = self._jobs.get(sender) if isinstance(sender, Worker) else None
         if (job is not None and job.on_wait is not None and self.is_current(job)
                 and not job.token.cancelled):
-            job.on_wait(who, seconds)
+            job.on_wait(who, asked, wait)
 
     @Slot(str)
     def _worker_failed(self, message: str) -> None:

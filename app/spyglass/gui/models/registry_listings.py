@@ -179,12 +179,24 @@ class RegistryListings(DigestLookups):
         self._changed(node)
 
     def _asked_to_wait(self, node: RegistryNode | RepositoryNode, who: str,
-                       seconds: float) -> None:
-        """The page under way waits because ``who`` asked: said as that, not as a
-        registry that does not answer (until the page's answer comes)."""
-        if self.alive(node) and node.state is LoadState.LOADING:
-            node.asked_wait = f"{who} asked to wait {seconds:.0f} s"
-            self._changed(node)
+                       asked: float, wait: float) -> None:
+        """The page under way waits ``wait`` seconds because ``who`` asked for
+        ``asked``: said as that, not as a registry that does not answer. Once the wait is
+        over, the page asked again waits as any other (since then)."""
+        if not (self.alive(node) and node.state is LoadState.LOADING):
+            return
+        said = f"{who} asked to wait {asked:.0f} s" + (
+            f"; the page is asked for again after {wait:.0f} s" if wait < asked else "")
+        node.asked_wait = said
+        self._changed(node)
+
+        def over() -> None:
+            if self.alive(node) and node.asked_wait == said:
+                node.asked_wait = ""
+                node.since = time.monotonic()  # (how long it has waited: from here)
+                self._changed(node)
+
+        QTimer.singleShot(round(wait * 1000), self, over)
 
     # ------------------------------------------------------------------ internals: catalog
 
@@ -216,7 +228,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the repositories of {node.host}",
             lane=registry_lane(node.host),
-            on_wait=lambda who, seconds: self._asked_to_wait(node, who, seconds),
+            on_wait=lambda who, asked, wait: self._asked_to_wait(node, who, asked, wait),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -269,7 +281,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the tags of {node.parent.host}/{node.name}",
             lane=registry_lane(node.parent.host),
-            on_wait=lambda who, seconds: self._asked_to_wait(node, who, seconds),
+            on_wait=lambda who, asked, wait: self._asked_to_wait(node, who, asked, wait),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:

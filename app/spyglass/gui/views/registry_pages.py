@@ -86,8 +86,7 @@ def first_page_text(node: RegistryNode | RepositoryNode) -> str:
     comes as the registry answers, or that the registry asked to wait (a 429 or 503 with
     ``Retry-After``), which is no registry that does not answer."""
     if node.asked_wait:
-        return (f"{node.asked_wait[0].upper()}{node.asked_wait[1:]}; the first page is "
-                "asked for again then.")
+        return f"{node.asked_wait[0].upper()}{node.asked_wait[1:]}."
     return "The first page appears as soon as the registry answers."
 
 class PageHeader(QWidget):
