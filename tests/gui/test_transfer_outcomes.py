@@ -31,6 +31,7 @@ from spyglass.core.copy import (
     Failed,
     Finished,
     ManifestWritten,
+    Naming,
     Planned,
 )
 from spyglass.core.copy_attachments import AttachmentTask
@@ -642,7 +643,11 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     assert row_texts(window, transfer)["state"] == "Finishing…"
     window.quit_action.trigger()  # the last blob not taken in yet: the tag is as it was
     assert "the tag is as it was" in asked[-1]
-    feed(qtbot, window, scripted, BlobDone(layer.digest, layer, False))
+    feed(qtbot, window, scripted, BlobDone(layer.digest, layer, False),
+         ManifestWritten(Digest.of(b"image"), media.OCI_MANIFEST))
+    window.quit_action.trigger()  # stored by digest only: the tag is as it was still
+    assert "the tag is as it was" in asked[-1]
+    feed(qtbot, window, scripted, Naming(Digest.of(b"image")))  # the tag's PUT went out
     window.quit_action.trigger()
     assert asked[-1] == (
         "1 copy is not finished: the image's manifest is being written. Quitting stops it, "
@@ -666,10 +671,11 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     details.close()
 
 
-def test_a_push_stopped_after_its_image_manifest_was_written_says_the_tag_may_be_written(
+def test_a_push_stopped_in_what_goes_along_before_its_tag_says_the_tag_is_as_it_was(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
-    """A copy with a signature writes the image's manifest and tag, then the signature's
-    blobs: cut off in those, the image is there."""
+    """A copy with a signature writes the image's manifest by digest, then the
+    signature, and the tag last: cut off in the signature's blobs, the tag is as it was
+    (it said the tag "may be written")."""
     transfer = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
                               destination="docker://registry.example/mirror/app:2.0")
     config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", 6 * MiB)
@@ -681,5 +687,5 @@ def test_a_push_stopped_after_its_image_manifest_was_written_says_the_tag_may_be
          BlobProgress(late.digest, MiB, late.size),
          Failed("The registry went away."))
     finish(qtbot, window, scripted, SpyglassError("The registry went away."))
-    assert row_texts(window, transfer)["progress"] == "may be written"
-    assert "may have written the image" in tooltip(window, transfer)
+    assert row_texts(window, transfer)["progress"] != "may be written"
+    assert "may have written the image" not in tooltip(window, transfer)

@@ -49,6 +49,7 @@ from spyglass.core.copy_events import (
     Failed,
     Finished,
     ManifestWritten,
+    Naming,
     Planned,
 )
 from spyglass.core.copy_plan import (
@@ -679,6 +680,7 @@ def _execute(
                           _AttachedBlobs(source, destination, options, emit, cancel),
                           trust_held=_trusts_held(destination, options), cancel=cancel)
     check(cancel)
+    emit(Naming(top.digest))
     destination.commit(top, raw, cancel=cancel)
     if deferred is not None:
         emit(ManifestWritten(deferred.digest, deferred.media_type))
@@ -913,6 +915,7 @@ __all__: Sequence[str] = [
     "Looked",
     "ManifestWritten",
     "MultiArch",
+    "Naming",
     "PlainLayers",
     "Planned",
     "copy_image",

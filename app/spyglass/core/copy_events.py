@@ -100,6 +100,15 @@ class ManifestWritten:
 
 
 @dataclass(frozen=True)
+class Naming:
+    """The destination's name (a registry's tag, a layout's ref) is being written, to
+    name ``digest``: a copy stopped from here on may have had it written (a registry may
+    store what it was sent before its answer comes). Before it, the name is as it was."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True)
 class Finished:
     digest: Digest
     media_type: str
@@ -126,6 +135,6 @@ class CopyCancelled:
 
 CopyEvent = (
     Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobWaiting
-    | BlobDone | BlobCutOff | ManifestWritten | Finished | Failed | CopyCancelled
+    | BlobDone | BlobCutOff | ManifestWritten | Naming | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

@@ -37,7 +37,7 @@ from spyglass.core.copy import (
     CopyPlan,
     Failed,
     Finished,
-    ManifestWritten,
+    Naming,
     Planned,
     execute,
     held_already,
@@ -828,10 +828,10 @@ class Snapshot:
     """Of a ``held`` image: something attached to it was written
     (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
     on_manifests: bool = False
-    """The copy is past its blobs, on its manifests (every blob is whole or was there,
-    or a manifest was written): a copy into a registry stopped now may have had its
-    manifest, and the tag, written all the same (the registry may have stored it before
-    its answer came)."""
+    """The copy is writing the destination's name, or has (the engine's
+    :class:`~spyglass.core.copy_events.Naming`): a copy into a registry stopped now may
+    have had its tag written all the same (the registry may have stored it before its
+    answer came). Before it, the tag is as it was."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -872,7 +872,7 @@ class Tally:
     blob started again, or a quiet time)."""
     _held: bool = False
     _wrote_attached: bool = False
-    _manifest_written: bool = False
+    _naming: bool = False
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -961,8 +961,8 @@ class Tally:
                     written.outcome = "decompressed" if plain else "recompressed"
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
-        elif isinstance(event, ManifestWritten):
-            self._manifest_written = True
+        elif isinstance(event, Naming):
+            self._naming = True
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
@@ -1021,8 +1021,7 @@ class Tally:
                 still = now - self._moved[0]
             blobs = tuple(replace(r, wait_left=r.wait_ends - now if r.asked_wait else 0.0)
                           for r in self._blobs.values())
-            on_manifests = self._manifest_written or (self._planned and bool(blobs) and all(
-                row.outcome in PAST_BLOB for row in blobs))
+            on_manifests = self._naming
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
                             still, self._held, self._wrote_attached, on_manifests)

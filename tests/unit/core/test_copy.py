@@ -1422,3 +1422,19 @@ def test_a_wait_a_registry_asks_for_inside_a_blob_s_request_is_an_event(
     assert [e for e in events if isinstance(e, BlobWaiting)] == [
         BlobWaiting(victim.digest, "the registry r.example", 120.0, 60.0)]
     assert WAIT_LISTENER.get() is None  # (set around each transfer only)
+
+
+def test_the_name_is_written_last_and_said_before_it_is(layout: Path) -> None:
+    """The window says a push stopped from the name's write on "may" have written the
+    tag, and before it that the tag is as it was: Naming comes once, after every blob
+    and manifest, just before the name."""
+    from spyglass.core.copy import BlobDone, ManifestWritten, Naming
+
+    events: list[Any] = []
+    top = copy_image(open_source(f"oci:{layout}:latest"), MemoryDestination(),
+                     CopyOptions(multi_arch="all"), events=events.append)
+    kinds = [type(event) for event in events]
+    assert kinds.count(Naming) == 1
+    naming = kinds.index(Naming)
+    assert all(i < naming for i, kind in enumerate(kinds) if kind in (BlobDone, ManifestWritten))
+    assert events[naming] == Naming(top.digest)
