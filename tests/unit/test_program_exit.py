@@ -76,16 +76,18 @@ def test_a_closed_stdout_is_a_sentence(tmp_path: Path) -> None:
 
 
 FULL = Path("/dev/full")
-
-
-@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full (Linux)")
-@pytest.mark.parametrize("command", [
+RESULT_COMMANDS = [
     ["inspect", "--raw", "{layout}"],
     ["inspect", "{layout}"],
     ["inspect", "--format", "{{{{.Digest}}}}", "{layout}"],
     ["tags", "{path}"],
     ["copy", "--dry-run", "{layout}", "oci:{tmp}/copy:x"],
-])
+]
+"""Commands whose result goes to stdout (the layout, its path and a folder filled in)."""
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", RESULT_COMMANDS)
 def test_a_full_disk_under_stdout_is_a_sentence(tmp_path: Path, command: list[str]) -> None:
     multi_platform_layout(tmp_path / "layout")
     places = {"layout": f"oci:{tmp_path / 'layout'}:latest", "path": str(tmp_path / "layout"),
@@ -99,13 +101,7 @@ def test_a_full_disk_under_stdout_is_a_sentence(tmp_path: Path, command: list[st
     assert not (tmp_path / "copy").exists()
 
 
-@pytest.mark.parametrize("command", [
-    ["inspect", "--raw", "{layout}"],
-    ["inspect", "{layout}"],
-    ["inspect", "--format", "{{{{.Digest}}}}", "{layout}"],
-    ["tags", "{path}"],
-    ["copy", "--dry-run", "{layout}", "oci:{tmp}/copy:x"],
-])
+@pytest.mark.parametrize("command", RESULT_COMMANDS)
 def test_a_reader_gone_ends_the_program_by_sigpipe_saying_nothing(
     tmp_path: Path, command: list[str]
 ) -> None:
