@@ -191,6 +191,11 @@ class ConnectionFailed(TransportError):
     """The server could not be reached: name resolution, refused connection, timeout."""
 
 
+class Unreachable(ConnectionFailed):
+    """No connection to the server could be made at all (refused, no route, a name not
+    resolved, the connection timed out): asking it anything else fails the same way."""
+
+
 class ProxyRefused(ConnectionFailed):
     """The proxy between refused to pass the request on (407: it wants other credentials)."""
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
 from spyglass.core.copy_events import Planned
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled, ConnectionFailed, SpyglassError, out_of_memory
+from spyglass.core.errors import Cancelled, SpyglassError, Unreachable, out_of_memory
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ def unchanged_digests(
 
 def _destination_tags(
     images: Sequence[SyncImage], options: RegistryOptions | None, cancel: CancelToken,
-) -> tuple[dict[object, frozenset[str]], ConnectionFailed | None]:
+) -> tuple[dict[object, frozenset[str]], Unreachable | None]:
     """The tags each registry repository the images go to has now (by :func:`lane_of`),
     where it can list them: none for one that is not there yet; and why the registry
     could not be reached at all, if it could not. After a listing that fails otherwise
@@ -258,7 +258,7 @@ def _destination_tags(
             tags[lane] = frozenset()
         except Cancelled:
             raise
-        except ConnectionFailed as exc:
+        except Unreachable as exc:  # (a connection lost mid-listing is not that)
             return tags, exc
         except SpyglassError:
             break

@@ -145,3 +145,40 @@ def test_an_interrupted_sync_ends_with_a_line_of_what_it_synced(
         f"Copied dir:{tmp_path / 'in' / 'a'} → docker://127.0.0.1:9/m/a:latest ({DIGEST})",
         "Synced 1 images from 1 sources, then interrupted; 2 not copied"]
     assert out.err == "spyglass: interrupted.\n"
+
+
+@pytest.mark.parametrize("failure", ["unreachable", "lost mid-listing"])
+def test_a_dry_run_asks_no_further_only_a_registry_that_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    """A destination whose tag listing could not connect at all was asked again for each
+    image's HEAD, waiting out the same retries (10 s before the note); one whose listing
+    broke off mid-way may answer the HEADs, which say what is there."""
+    from spyglass.core.errors import ConnectionFailed, Unreachable
+    from spyglass.core.reference import DockerName, parse_docker_reference
+    from spyglass.core.transports import registry
+
+    error = (Unreachable("Cannot reach the registry m.example: connection refused.")
+             if failure == "unreachable" else
+             ConnectionFailed("Listing the tags of m.example/app: the connection to the "
+                              "registry m.example was lost before its answer came."))
+
+    class Refusing:
+        def tags_of(self, *args: Any, **kwargs: Any) -> list[str]:
+            raise error
+
+    asked: list[SyncImage] = []
+
+    def unchanged(image: SyncImage, *args: Any, **kwargs: Any) -> Digest | None:
+        asked.append(image)
+        return DIGEST
+
+    monkeypatch.setattr(registry, "client_for", lambda *args, **kwargs: Refusing())
+    monkeypatch.setattr(sync_run, "unchanged_digest", unchanged)
+    images = [SyncImage(DirName(str(tmp_path / "in" / "app")),
+                        DockerName(parse_docker_reference(f"m.example/app:{tag}")))
+              for tag in ("1", "2")]
+    found, failed = sync_run.unchanged_digests(images, CopyOptions(), None)
+    if failure == "unreachable":
+        assert (found, failed, asked) == ([None, None], error, [])
+    else:
+        assert (found, failed, asked) == ([DIGEST, DIGEST], None, images)

@@ -41,6 +41,7 @@ from spyglass.core.errors import (
     TLSFailed,
     TooLarge,
     TransportError,
+    Unreachable,
     describe_connection_error,
 )
 from spyglass.core.registries_conf import check_not_blocked
@@ -421,7 +422,9 @@ class RegistryEndpoint:
                         f"for the whole timeout{times})."
                     )
                 else:
-                    failed = ConnectionFailed(
+                    # no connection made at all (refused, no route, no such name)
+                    never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                    failed = (Unreachable if never else ConnectionFailed)(
                         f"Cannot reach the registry {self.host}{via}: "
                         f"{describe_connection_error(exc)}."
                     )
