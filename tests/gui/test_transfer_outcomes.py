@@ -650,7 +650,7 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     feed(qtbot, window, scripted, Naming(Digest.of(b"image")))  # the tag's PUT went out
     window.quit_action.trigger()
     assert asked[-1] == (
-        "1 copy is not finished: the image's manifest is being written. Quitting stops it, "
+        "1 copy is not finished: the image's tag is being written. Quitting stops it, "
         "but the registry may write the image, and its tag, all the same.")
     assert window.isVisible()
     script_events = scripted.events
@@ -661,7 +661,7 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     texts = row_texts(window, transfer)
     assert (texts["state"], texts["progress"]) == ("Cancelled", "may be written")
     tip = tooltip(window, transfer)
-    assert "The copy was cancelled while the image's manifest was being written: the " \
+    assert "The copy was cancelled while the image's tag was being written: the " \
         "registry may have written the image, and its tag, all the same" in tip, tip
     assert "as it was" not in tip and "not written" not in tip
     details = window.copying.panel.show_details(transfer)

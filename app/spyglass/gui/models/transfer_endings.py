@@ -88,7 +88,7 @@ def ending_sentence(transfer: Transfer) -> str:
     how = "failed" if transfer.state is TransferState.FAILED else "was cancelled"
     written = written_bytes(transfer)
     if tag_may_be_written(transfer):
-        return f"The copy {how} while the image's manifest was being written: {MAY_WRITE}, " \
+        return f"The copy {how} while the image's tag was being written: {MAY_WRITE}, " \
                "so look at the tag to be sure. The blobs sent stay in the registry."
     if not written:
         return f"The copy {how} before any blob was written: the destination is as it was."
@@ -111,7 +111,7 @@ def ending_sentence(transfer: Transfer) -> str:
 
 MAY_WRITE: Final = ("the registry may have written the image, and its tag, all the same "
                     "(it may have stored the manifest before its answer came)")
-"""What a copy into a registry stopped while writing its manifests says of the tag."""
+"""What a copy into a registry stopped while writing its tag says of the tag."""
 
 
 def quit_sentence(unfinished: list[Transfer]) -> str:
@@ -126,7 +126,7 @@ def quit_sentence(unfinished: list[Transfer]) -> str:
             "of one cut off until it purges unfinished uploads")
     writing = sum(tag_may_be_written(transfer) for transfer in unfinished)
     if writing == 1 == count:
-        return f"{what} not finished: the image's manifest is being written. Quitting " \
+        return f"{what} not finished: the image's tag is being written. Quitting " \
                "stops it, but the registry may write the image, and its tag, all the same."
     if writing:
         which = "1 of them is" if writing == 1 else f"{writing} of them are"
