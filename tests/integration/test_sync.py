@@ -821,3 +821,39 @@ def test_a_dry_run_says_unchanged_where_the_sync_would(
                            "so each is said to be copied: "), note
     assert "wants valid credentials" in note and "--dest-creds" in note, note
 
+
+def test_a_dry_run_into_a_registry_that_cannot_be_reached_asks_it_once(source: str) -> None:
+    """The destination's tag listing failed, and then the first HEAD waited out the same
+    retries again to say the same thing: twice the time (10 s with the default retries)
+    before the note."""
+    import socket
+    import threading
+
+    closing = socket.create_server(("127.0.0.1", 0))  # takes each connection and drops it
+    accepted: list[bytes] = []
+
+    def drop() -> None:
+        while True:
+            try:
+                connection, _ = closing.accept()
+            except OSError:
+                return
+            accepted.append(connection.recv(100)[:30])
+            connection.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{closing.getsockname()[1]}"
+        done = spyglass("sync", "--dry-run", "--retry-times", "1", "--src", "docker",
+                        "--dest", "docker", "--dest-tls-verify=false", f"{source}/sync/app",
+                        f"{host}/m")
+    finally:
+        closing.close()
+    assert done.returncode == 0, done.stderr
+    (note,) = done.stderr.splitlines()
+    assert note.startswith("Note: Which images the destination has already cannot be told"), \
+        note
+    # (after the TLS handshake it tries first) the listing's request and its one retry,
+    # and no more
+    assert [first.split(b" ")[0] for first in accepted if first.startswith(b"GET ")] == \
+        [b"GET", b"GET"], accepted

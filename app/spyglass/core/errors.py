@@ -188,7 +188,8 @@ class CorruptData(TransportError):
 
 
 class ConnectionFailed(TransportError):
-    """The server could not be reached: name resolution, refused connection, timeout."""
+    """A connection to the server failed: none could be made (:class:`Unreachable`), or it
+    was lost, or went quiet for the whole timeout, before the answer came."""
 
 
 class Unreachable(ConnectionFailed):

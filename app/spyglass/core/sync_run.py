@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Final
 from spyglass.core.cancel import CancelToken, interrupts_deferred, linked
 from spyglass.core.copy_events import Planned
 from spyglass.core.digest import Digest
-from spyglass.core.errors import Cancelled, SpyglassError, Unreachable, out_of_memory
+from spyglass.core.errors import (
+    Cancelled,
+    ConnectionFailed,
+    SpyglassError,
+    Unreachable,
+    out_of_memory,
+)
 from spyglass.core.sync import SyncImage
 
 if TYPE_CHECKING:
@@ -235,12 +241,14 @@ def unchanged_digests(
 
 def _destination_tags(
     images: Sequence[SyncImage], options: RegistryOptions | None, cancel: CancelToken,
-) -> tuple[dict[object, frozenset[str]], Unreachable | None]:
+) -> tuple[dict[object, frozenset[str]], ConnectionFailed | None]:
     """The tags each registry repository the images go to has now (by :func:`lane_of`),
     where it can list them: none for one that is not there yet; and why the registry
-    could not be reached at all, if it could not. After a listing that fails otherwise
-    (it wants credentials) none is tried again: the names of the repositories left out
-    are asked about, and the first ``HEAD`` that fails the same way says why."""
+    could not be asked at all, if it could not: no connection could be made, or none
+    brought the listing's first page (it stopped answering, or dropped each connection).
+    After a listing that fails otherwise (it wants credentials, or it broke off after a
+    page came) none is tried again: the names of the repositories left out are asked
+    about, and the first ``HEAD`` that fails the same way says why."""
     from spyglass.core.errors import RepositoryNotFound
     from spyglass.core.reference import DockerName
     from spyglass.core.transports.registry import client_for
@@ -251,15 +259,22 @@ def _destination_tags(
         if not isinstance(name, DockerName) or lane in tags:
             continue
         reference = name.reference
+        pages = 0
         try:
             client = client_for(reference.domain, options, repository=reference.path)
-            tags[lane] = frozenset(client.tags_of(reference.path, cancel=cancel))
+            listed: set[str] = set()
+            for page in client.tag_pages(reference.path, cancel=cancel):
+                pages += 1
+                listed.update(page)
+            tags[lane] = frozenset(listed)
         except RepositoryNotFound:
             tags[lane] = frozenset()
         except Cancelled:
             raise
-        except Unreachable as exc:  # (a connection lost mid-listing is not that)
-            return tags, exc
+        except ConnectionFailed as exc:
+            if not pages or isinstance(exc, Unreachable):
+                return tags, exc  # each HEAD would wait out the same tries again
+            break  # it answered: a HEAD may well be answered too
         except SpyglassError:
             break
     return tags, None

@@ -147,23 +147,33 @@ def test_an_interrupted_sync_ends_with_a_line_of_what_it_synced(
     assert out.err == "spyglass: interrupted.\n"
 
 
-@pytest.mark.parametrize("failure", ["unreachable", "lost mid-listing"])
-def test_a_dry_run_asks_no_further_only_a_registry_that_cannot_be_reached(
+@pytest.mark.parametrize("failure", ["unreachable", "no answer", "lost after a page"])
+def test_a_dry_run_asks_no_further_a_registry_whose_listing_brought_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
-    """A destination whose tag listing could not connect at all was asked again for each
-    image's HEAD, waiting out the same retries (10 s before the note); one whose listing
-    broke off mid-way may answer the HEADs, which say what is there."""
+    """A destination whose tag listing could not connect at all, or brought no page
+    (it stopped answering), was asked again for each image's HEAD, waiting out the same
+    retries (4 min with the defaults, for a registry that hangs); one whose listing broke
+    off after a page came may answer the HEADs, which say what is there."""
+    from collections.abc import Iterator
+
     from spyglass.core.errors import ConnectionFailed, Unreachable
     from spyglass.core.reference import DockerName, parse_docker_reference
     from spyglass.core.transports import registry
 
-    error = (Unreachable("Cannot reach the registry m.example: connection refused.")
-             if failure == "unreachable" else
-             ConnectionFailed("Listing the tags of m.example/app: the connection to the "
-                              "registry m.example was lost before its answer came."))
+    error = {
+        "unreachable": Unreachable("Cannot reach the registry m.example: connection refused."),
+        "no answer": ConnectionFailed(
+            "Listing the tags of m.example/app: the registry m.example stopped answering "
+            "(nothing came for the whole timeout)."),
+        "lost after a page": ConnectionFailed(
+            "Listing the tags of m.example/app: the connection to the registry m.example "
+            "was lost before its answer came."),
+    }[failure]
 
-    class Refusing:
-        def tags_of(self, *args: Any, **kwargs: Any) -> list[str]:
+    class Failing:
+        def tag_pages(self, *args: Any, **kwargs: Any) -> Iterator[list[str]]:
+            if failure == "lost after a page":
+                yield ["0"]
             raise error
 
     asked: list[SyncImage] = []
@@ -172,13 +182,13 @@ def test_a_dry_run_asks_no_further_only_a_registry_that_cannot_be_reached(
         asked.append(image)
         return DIGEST
 
-    monkeypatch.setattr(registry, "client_for", lambda *args, **kwargs: Refusing())
+    monkeypatch.setattr(registry, "client_for", lambda *args, **kwargs: Failing())
     monkeypatch.setattr(sync_run, "unchanged_digest", unchanged)
     images = [SyncImage(DirName(str(tmp_path / "in" / "app")),
                         DockerName(parse_docker_reference(f"m.example/app:{tag}")))
               for tag in ("1", "2")]
     found, failed = sync_run.unchanged_digests(images, CopyOptions(), None)
-    if failure == "unreachable":
-        assert (found, failed, asked) == ([None, None], error, [])
-    else:
+    if failure == "lost after a page":
         assert (found, failed, asked) == ([DIGEST, DIGEST], None, images)
+    else:
+        assert (found, failed, asked) == ([None, None], error, [])
