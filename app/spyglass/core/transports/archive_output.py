@@ -319,11 +319,13 @@ class ArchiveOutput:
 
 class ArchiveDestination:
     """What both archive destinations say of themselves: their name, and the archive
-    already at their path that a copy replaces whole."""
+    already at their path that a copy replaces whole; and how they refuse to be written
+    once committed or aborted."""
 
     path: Path
     _name: str
     _output: ArchiveOutput
+    _state: str
 
     @property
     def description(self) -> str:
@@ -336,4 +338,18 @@ class ArchiveDestination:
             return None
         return f'the archive "{self.path}" already there, with what it holds,'
 
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransportError(
+                f"The destination {self._name} was already {self._state}; open it again to "
+                "write another image."
+            )
 
+    def abort(self) -> None:
+        """Remove what was staged, leaving nothing at the path (each destination its own
+        way; nothing once committed)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._state == "open":
+            self.abort()

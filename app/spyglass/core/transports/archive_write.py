@@ -140,11 +140,7 @@ class OCIArchiveDestination(ArchiveDestination):
         self._layout.put_stored_signatures(subject, signatures, cancel=cancel)
 
     def commit(self, top: Descriptor, raw: bytes, *, cancel: CancelToken | None = None) -> None:
-        if self._state != "open":
-            raise TransportError(
-                f"The destination {self._name} was already {self._state}; open it again to "
-                "write another image."
-            )
+        self._check_open()
         with self._output.staged():
             self._layout.commit(top, raw, cancel=cancel)
         blobs = self._layout.path / "blobs"
@@ -180,10 +176,6 @@ class OCIArchiveDestination(ArchiveDestination):
         self._output.cleanup()
         self._state = "aborted"
 
-    def close(self) -> None:
-        if self._state == "open":
-            self.abort()
-
 
 def open_oci_archive_destination(
     path: Path, ref: str | None = None, index: int | None = None
@@ -195,5 +187,3 @@ def open_oci_archive_destination(
             f"for reading; write to {OCI_ARCHIVE}:{path}:REF or {OCI_ARCHIVE}:{path}."
         )
     return OCIArchiveDestination(path, ref)
-
-

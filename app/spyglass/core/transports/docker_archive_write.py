@@ -131,13 +131,6 @@ class DockerArchiveDestination(ArchiveDestination):
     def desired_layer_compression(self) -> str | None:
         return compression.NONE
 
-    def _check_open(self) -> None:
-        if self._state != "open":
-            raise TransportError(
-                f"The destination {self._name} was already {self._state}; open it again to "
-                "write another image."
-            )
-
     def _blob_path(self, digest: Digest) -> Path:
         return self._blobs / f"{digest.algorithm}-{digest.hex}"
 
@@ -302,10 +295,6 @@ class DockerArchiveDestination(ArchiveDestination):
         self._temps.remove_all()
         self._output.cleanup()
         self._state = "aborted"
-
-    def close(self) -> None:
-        if self._state == "open":
-            self.abort()
 
 
 def _go_json(data: object) -> bytes:
