@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from spyglass.core.cachedir import make_user_folder, may_make_user_folder, tighten_own_folder
 from spyglass.core.errors import SpyglassError
+from spyglass.core.gojson import SURROGATE
 from spyglass.core.settings import (
     CONFIG_VARIABLE,
     FORMAT_VERSION,
@@ -408,16 +409,13 @@ def _save_locked(settings: Settings, path: Path, target: Path,
     return saved
 
 
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
 def settings_text(settings: Settings) -> str:
     """The file's text for ``settings``: JSON in UTF-8, but for what UTF-8 cannot hold, a
     lone surrogate, written as JSON's escape (``\\udcff``). A path holds one for each
     of its bytes that is not UTF-8 (``bad\\xff``, as ``os.fsdecode`` reads it), and
     ``json.loads`` reads the escape back as that surrogate: the path is the same."""
     text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False) + "\n"
-    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def save_settings(settings: Settings, path: Path | None = None, *,
