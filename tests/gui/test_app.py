@@ -13,7 +13,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from spyglass.core.settings import load_settings, normalize_location, settings_path
+from spyglass.core.settings import normalize_location, settings_path
+from spyglass.core.settings_file import load_settings
 from spyglass.gui import app as app_module
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
@@ -122,7 +123,8 @@ def test_run_on_a_path_brings_back_the_places_of_last_time_too(
     """``spyglass PATH`` (make run gives the sample; a file manager, the files chosen)
     opened PATH alone, and the window then remembered PATH alone: the places open before
     were lost from the session. They come back beside it; PATH is the one selected."""
-    from spyglass.core.settings import Settings, save_settings
+    from spyglass.core.settings import Settings
+    from spyglass.core.settings_file import save_settings
 
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run() installs its own
     before = tmp_path / "before"

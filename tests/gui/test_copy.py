@@ -806,15 +806,15 @@ def test_replacing_a_compressed_archive_is_confirmed_without_decompressing_it(
         raise AssertionError("decompressed to confirm a replace")
 
     monkeypatch.setattr(decompressed, "DecompressedArchive", refused)
-    from spyglass.core.transports import archive_write
+    from spyglass.core.transports import archive_output
 
-    held = archive_write._images_held
+    held = archive_output.images_held
 
     def not_the_packed_one(path: Path) -> list[str] | None:
         assert path != packed, "read a compressed archive whole to check it"
         return held(path)
 
-    monkeypatch.setattr(archive_write, "_images_held", not_the_packed_one)
+    monkeypatch.setattr(archive_output, "images_held", not_the_packed_one)
     replaced = find_replaced(parse_image_name(f"docker-archive:{packed}"), CancelToken())
     assert replaced is not None and (replaced.path, replaced.images) == (str(packed), ())
     listed = find_replaced(parse_image_name(f"docker-archive:{plain}"), CancelToken())

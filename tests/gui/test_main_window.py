@@ -19,7 +19,8 @@ from pytestqt.qtbot import QtBot
 
 import spyglass
 from spyglass.core.platform import host_platform
-from spyglass.core.settings import Settings, load_settings, normalize_location
+from spyglass.core.settings import Settings, normalize_location
+from spyglass.core.settings_file import load_settings
 from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
 from spyglass.gui.main_window import MainWindow

@@ -34,7 +34,8 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.credentials.keyring_store import KEYRING_SERVICE
 from spyglass.core.credentials.store import CredentialStore
-from spyglass.core.settings import RegistrySettings, Settings, load_settings
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.core.settings_file import load_settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registry_rows import (

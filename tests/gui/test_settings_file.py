@@ -15,16 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
-from spyglass.core import settings as settings_module
-from spyglass.core.settings import (
-    RegistrySettings,
-    Settings,
-    load_settings,
-    normalize_location,
-    read_settings,
-    save_settings,
-    settings_path,
-)
+from spyglass.core import settings_file as settings_file_module
+from spyglass.core.settings import RegistrySettings, Settings, normalize_location, settings_path
+from spyglass.core.settings_file import load_settings, read_settings, save_settings
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, add_registry, fill_registry_dialog, test_connection
@@ -141,7 +134,7 @@ def test_a_failed_save_is_said_and_an_edit_is_saved_only_once_saved(
     def full(target: Path, text: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(settings_module, "_write", full)
+    monkeypatch.setattr(settings_file_module, "_write", full)
     dialog = window.registries.edit_registry(host)
     assert dialog is not None
     fill_registry_dialog(qtbot, dialog, host, "bob", "pw")
@@ -264,7 +257,7 @@ def test_a_save_that_fails_unexpectedly_is_said_in_the_window(
     def cannot(settings: Settings) -> str:
         raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
 
-    monkeypatch.setattr(settings_module, "settings_text", cannot)
+    monkeypatch.setattr(settings_file_module, "settings_text", cannot)
     window = make_window()
     window.open_location(tmp_layout)
     qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
@@ -287,7 +280,7 @@ def test_what_the_file_was_at_start_stays_in_sight_when_a_save_fails(
     def full(target: Path, text: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(settings_module, "_write", full)
+    monkeypatch.setattr(settings_file_module, "_write", full)
     window.settings.add_recent("/somewhere")
     window.save_settings_later()
     qtbot.waitUntil(lambda: window.settings_banner.text != startup, timeout=WAIT_MS)
@@ -309,7 +302,7 @@ def test_fields_left_out_are_said_when_the_file_cannot_be_copied_aside(
     def refused(folder: Path, variable: str) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(settings_module, "make_user_folder", refused)
+    monkeypatch.setattr(settings_file_module, "make_user_folder", refused)
     window = make_window(loaded.settings, settings_read=loaded)
     qtbot.waitUntil(lambda: window.settings_banner.isVisible(), timeout=WAIT_MS)
     assert window.settings_banner.text.startswith(

@@ -400,7 +400,7 @@ def run_logout(args: argparse.Namespace) -> int:
     from spyglass.core.transports.registry import credential_store, forget_clients
 
     if args.all:
-        from spyglass.core.settings import read_settings
+        from spyglass.core.settings_file import read_settings
 
         loaded = read_settings(set_aside=False)  # (only read: a logout never saves them)
         if loaded.unusable:

@@ -17,7 +17,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from spyglass import __version__
-from spyglass.core.settings import read_settings, settings_path
+from spyglass.core.settings import settings_path
+from spyglass.core.settings_file import read_settings
 from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow

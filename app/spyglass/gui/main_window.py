@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 from spyglass import __version__
 from spyglass.core.blobcache import close_default_cache
 from spyglass.core.credentials.store import CredentialStore
-from spyglass.core.settings import LoadedSettings, Settings, normalize_location
+from spyglass.core.settings import Settings, normalize_location
+from spyglass.core.settings_file import LoadedSettings
 from spyglass.core.text import visible
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
@@ -65,7 +66,7 @@ from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 DEFAULT_SIZE = (1200, 760)
 PLACES_WIDTH = 280
 STATUS_TIMEOUT_MS = 6000
-SETTINGS_SAVE_MS = 4000  # past settings.LOCK_WAIT: a save waiting for the lock ends
+SETTINGS_SAVE_MS = 4000  # past settings_file.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
 
 

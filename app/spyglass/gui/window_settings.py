@@ -17,7 +17,9 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from spyglass.core.errors import SpyglassError
-from spyglass.core.settings import SavedSettings, Settings, merge_settings, save_settings
+from spyglass.core.settings import Settings
+from spyglass.core.settings_file import SavedSettings, save_settings
+from spyglass.core.settings_merge import merge_settings
 from spyglass.core.text import visible
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.views.widgets import Banner
@@ -66,7 +68,7 @@ class SettingsMixin(QMainWindow):
 
     def save_settings_later(self, *, drain: bool = False, said: str = "") -> None:
         """Save a snapshot of the settings on the writer thread, merged with what the file
-        holds by then (see :func:`~spyglass.core.settings.merge_settings`): what another
+        holds by then (see :func:`~spyglass.core.settings_merge.merge_settings`): what another
         window or a hand edit changed since this window last read or saved the file is
         kept, and taken in here once saved. Then ``said`` goes to the status bar; a save
         that fails is said in :attr:`settings_banner` instead (once for each reason)."""

@@ -136,7 +136,7 @@ def test_an_older_versions_open_cache_is_made_private_when_used(
 
 def test_the_settings_folder_an_older_version_made_open_is_made_private(
         home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from spyglass.core.settings import read_settings
+    from spyglass.core.settings_file import read_settings
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     folder = tmp_path / "config" / "spyglass"
@@ -151,7 +151,8 @@ def test_only_spyglass_own_folders_of_the_user_are_tightened(
         home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not a folder the settings were pointed at, not a settings folder that is a link
     into the user's dotfiles, not a folder of another user's."""
-    from spyglass.core.settings import Settings, read_settings, save_settings
+    from spyglass.core.settings import Settings
+    from spyglass.core.settings_file import read_settings, save_settings
 
     elsewhere = tmp_path / "elsewhere" / "spyglass"
     elsewhere.mkdir(parents=True)

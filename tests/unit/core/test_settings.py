@@ -13,17 +13,16 @@ from pathlib import Path
 import pytest
 
 from spyglass.core import settings as settings_module
+from spyglass.core import settings_file as settings_file_module
 from spyglass.core.errors import SpyglassError
 from spyglass.core.settings import (
     MAX_RECENT,
     RegistrySettings,
     Settings,
-    load_settings,
     normalize_location,
-    read_settings,
-    save_settings,
     settings_path,
 )
+from spyglass.core.settings_file import load_settings, read_settings, save_settings
 
 
 @pytest.fixture
@@ -137,7 +136,7 @@ def test_corrupt_file_gives_defaults_and_is_set_aside(
 ) -> None:
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger=settings_module.__name__):
+    with caplog.at_level(logging.WARNING, logger=settings_file_module.__name__):
         loaded = load_settings(path)
     assert loaded == Settings()
     bad = path.with_name("settings.json.bad")
@@ -198,7 +197,7 @@ def test_save_is_atomic_and_leaves_no_temp_files(path: Path,
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(settings_module.os, "replace", broken_replace)
+    monkeypatch.setattr(settings_file_module.os, "replace", broken_replace)
     with pytest.raises(SpyglassError, match="No space left on device") as info:
         save_settings(Settings(first_run_done=False, window_geometry="x"), path)
     assert str(path) in str(info.value)
@@ -390,7 +389,7 @@ def test_saves_from_two_threads_do_not_interleave(path: Path,
     a.set_registry(RegistrySettings("a.example"))
     b.set_registry(RegistrySettings("b.example"))
     inside, go_on = threading.Event(), threading.Event()
-    real_merge = settings_module.merge_settings
+    real_merge = settings_file_module.merge_settings
 
     def slow_merge(*args: Settings | None) -> Settings:
         if threading.current_thread().name == "first":
@@ -398,7 +397,7 @@ def test_saves_from_two_threads_do_not_interleave(path: Path,
             assert go_on.wait(10)
         return real_merge(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(settings_module, "merge_settings", slow_merge)
+    monkeypatch.setattr(settings_file_module, "merge_settings", slow_merge)
     first = threading.Thread(target=save_settings, args=(a, path), kwargs={"base": base},
                              name="first")
     first.start()
@@ -593,7 +592,7 @@ def test_a_failed_save_gives_the_advice_that_fits(path: Path, monkeypatch: pytes
     def refused(src: str, dst: str) -> None:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(settings_module.os, "replace", refused)
+    monkeypatch.setattr(settings_file_module.os, "replace", refused)
     with pytest.raises(SpyglassError) as info:
         save_settings(Settings(), path)
     said = str(info.value)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from spyglass.core import settings as settings_module
+from spyglass.core import settings_file as settings_file_module
 from spyglass.core.errors import SpyglassError
-from spyglass.core.settings import Settings, load_settings, read_settings, save_settings
+from spyglass.core.settings import Settings
+from spyglass.core.settings_file import load_settings, read_settings, save_settings
 from spyglass.core.transports import file_lock
 
 assert file_lock.exclusive_lock  # imported before a test runs as nobody (the venv is root's)
@@ -61,7 +62,7 @@ def test_a_folder_where_the_lock_file_goes_is_named(tmp_path: Path) -> None:
 def test_a_lock_held_elsewhere_fails_the_save_in_time_and_the_next_one_saves(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Spyglass stopped mid-save holds the lock: the save used to wait for ever."""
-    monkeypatch.setattr(settings_module, "LOCK_WAIT", 0.3, raising=False)
+    monkeypatch.setattr(settings_file_module, "LOCK_WAIT", 0.3, raising=False)
     path = tmp_path / "settings.json"
     holder = os.open(_lock(path), os.O_RDWR | os.O_CREAT)
     fcntl.flock(holder, fcntl.LOCK_EX)

@@ -115,7 +115,7 @@ def _write_dir(name: DirName, options: RegistryOptions | None) -> ImageDestinati
 def _write_docker_archive(
     name: DockerArchiveName, options: RegistryOptions | None
 ) -> ImageDestination:
-    from spyglass.core.transports.archive_write import open_docker_archive_destination
+    from spyglass.core.transports.docker_archive_write import open_docker_archive_destination
 
     return open_docker_archive_destination(name.path, name.reference, name.index,
                                            additional_tags=name.additional_tags)

@@ -2,7 +2,8 @@
 
 Both are read member by member from the tar file, in place: the archive is
 never extracted (:class:`~spyglass.core.transports.tartree.TarTree`).
-Writing them is :mod:`spyglass.core.transports.archive_write`.
+Writing them is :mod:`spyglass.core.transports.archive_write` (``oci-archive:``) and
+:mod:`spyglass.core.transports.docker_archive_write` (``docker-archive:``).
 
 Compressed tarballs (``docker save | gzip``, and bzip2, xz or zstd) are read
 as containers/image reads them: decompressed once, before anything else, into

@@ -43,13 +43,16 @@ from spyglass.core.manifest import (
     parse_manifest,
 )
 from spyglass.core.reference import parse_docker_reference
-from spyglass.core.transports import archive_write, open_destination, open_source
-from spyglass.core.transports.archive import open_docker_archive_image, open_oci_archive_image
-from spyglass.core.transports.archive_write import (
-    DockerArchiveDestination,
-    OCIArchiveDestination,
+from spyglass.core.transports import (
+    archive_output,
+    docker_archive_write,
+    open_destination,
+    open_source,
 )
+from spyglass.core.transports.archive import open_docker_archive_image, open_oci_archive_image
+from spyglass.core.transports.archive_write import OCIArchiveDestination
 from spyglass.core.transports.base import ImageDestination, ImageSource
+from spyglass.core.transports.docker_archive_write import DockerArchiveDestination
 from tests.helpers import require_tool
 from tests.helpers.cosign import cosign_saved_layout
 from tests.helpers.imagebuild import dump_json, multi_platform_layout
@@ -663,7 +666,7 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
         raise OSError(errno.EROFS, "Read-only file system")
 
     with monkeypatch.context() as patched:
-        patched.setattr(archive_write, "TempFolder", refused)
+        patched.setattr(archive_output, "TempFolder", refused)
         with pytest.raises(TemporarySpaceFailed) as caught:
             DockerArchiveDestination(fifo) if kind == "docker" else OCIArchiveDestination(fifo)
     assert str(caught.value) == (f"Spyglass cannot write in {where} (Read-only file system); "
@@ -677,7 +680,7 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
                    else OCIArchiveDestination(fifo))
     try:
         if kind == "docker":
-            monkeypatch.setattr(archive_write, "put_blob_file", full)
+            monkeypatch.setattr(docker_archive_write, "put_blob_file", full)
         else:
             monkeypatch.setattr(destination._layout, "put_blob", full)  # type: ignore[attr-defined]
         with pytest.raises(TemporarySpaceFailed) as caught:
@@ -696,7 +699,7 @@ def test_a_pipes_archive_without_inodes_in_its_folder_says_so(
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(archive_write, "out_of_inodes", lambda _path: True)
+    monkeypatch.setattr(archive_output, "out_of_inodes", lambda _path: True)
     destination = OCIArchiveDestination(fifo)
 
     def full(*_args: object, **_kwargs: object) -> None:
@@ -724,7 +727,7 @@ def test_an_archive_short_of_room_says_what_putting_it_together_needs(
         out.flush()
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(archive_write._ArchiveOutput, "_tar", staticmethod(full))
+    monkeypatch.setattr(archive_output.ArchiveOutput, "_tar", staticmethod(full))
     with pytest.raises(TransportError) as caught:
         dest.commit(top, raw)
     dest.abort()
@@ -768,17 +771,17 @@ def test_a_staged_blob_goes_once_it_is_in_the_tar(
     as the tar holds it, rather than the staging folder and the tar both holding all."""
     from spyglass.core.copy import CopyOptions, copy_image
     from spyglass.core.platform import Platform
-    from spyglass.core.transports import archive_write as archive
+    from spyglass.core.transports.archive_output import TarWriter
 
     staged_bytes: list[int] = []
-    original = archive._TarWriter.file
+    original = TarWriter.file
 
     def watching(self: Any, name: str, path: Path, *, consume: bool = False) -> None:
         staging = next(p for p in path.parents if ".spyglass-tmp-" in p.name)
         staged_bytes.append(sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()))
         original(self, name, path, consume=consume)
 
-    monkeypatch.setattr(archive._TarWriter, "file", watching)
+    monkeypatch.setattr(TarWriter, "file", watching)
     out = tmp_path / "out.tar"
     copy_image(open_source(f"oci:{multi_source}:latest"),
                open_destination(f"{transport}:{out}"),
