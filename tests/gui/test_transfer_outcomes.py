@@ -671,6 +671,29 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     details.close()
 
 
+def test_quitting_two_pushes_writing_their_tags_says_so(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The question before quitting said two pushes past Naming were "writing the image's
+    manifest", where the one-copy question says its tag is being written."""
+    asked: list[str] = []
+    monkeypatch.setattr(window, "ask_to_stop_copies", lambda sentence: asked.append(sentence))
+    config, layer = blob("config", 1126, media.OCI_CONFIG), blob("layer", MiB)
+    for number in (1, 2):
+        scripted.events = None
+        start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                       destination=f"docker://registry.example/mirror/app{number}:2.0")
+        feed(qtbot, window, scripted, Planned(plan_of(config, layer)),
+             BlobDone(config.digest, config, False), BlobDone(layer.digest, layer, False),
+             Naming(Digest.of(b"image")))
+    window.quit_action.trigger()
+    assert asked[-1] == (
+        "2 copies are not finished. Quitting stops them, but 2 of them are writing the "
+        "image's tag, which the registry may write all the same. Other tags are as they "
+        "were, and each registry keeps the blobs already sent whole, unused, and may keep "
+        "what it had received of one cut off until it purges unfinished uploads.")
+
+
 def test_a_push_stopped_in_what_goes_along_before_its_tag_says_the_tag_is_as_it_was(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     """A copy with a signature writes the image's manifest by digest, then the

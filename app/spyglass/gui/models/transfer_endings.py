@@ -2,7 +2,7 @@
 the copies not finished: the words of the Transfers row, its tooltip, the Details and
 the question before quitting (a layout, archive or ``dir:`` takes back what was
 written; a registry keeps the blobs sent whole, and may have written the tag of a copy
-stopped while writing its manifests)."""
+stopped while writing its tag)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,9 @@ def stopped(transfer: Transfer) -> bool:
 
 
 def tag_may_be_written(transfer: Transfer) -> bool:
-    """A copy into a registry past its blobs, on its manifests
-    (:attr:`~spyglass.gui.copying.Snapshot.on_manifests`): stopped now, the registry may
-    have stored the manifest, and set the tag, before the copy stopped; its answer is
-    what had not come."""
+    """A copy into a registry writing its tag, or stopped while it was
+    (:attr:`~spyglass.gui.copying.Snapshot.on_manifests`): the registry may have stored the
+    image and set the tag before the copy stopped; its answer is what had not come."""
     return to_registry(transfer) and transfer.snapshot.on_manifests
 
 
@@ -74,7 +73,7 @@ def ending_text(transfer: Transfer) -> str:
     """What became of the bytes of a copy that failed or was cancelled, in two words: a
     layout, archive or ``dir:`` takes back what was written; a registry keeps the blobs
     sent whole, but no tag names the image (unless the copy stopped while writing its
-    manifests: :func:`tag_may_be_written`)."""
+    tag: :func:`tag_may_be_written`)."""
     if tag_may_be_written(transfer):
         return "may be written"
     if not written_bytes(transfer):
@@ -133,8 +132,8 @@ def quit_sentence(unfinished: list[Transfer]) -> str:
         layouts = "; what was written into a layout, archive or folder is taken back" \
             if pushes < count else ""
         return f"{what} not finished. Quitting stops them, but {which} writing the image's " \
-               "manifest, whose tag the registry may write all the same. Other tags are as " \
-               f"they were, and each registry {kept}{layouts}."
+               "tag, which the registry may write all the same. Other tags are as they " \
+               f"were, and each registry {kept}{layouts}."
     if not pushes:
         them = "it" if count == 1 else "them"
         return f"{what} not finished. Quitting stops {them}, and what was written so far " \
