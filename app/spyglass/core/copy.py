@@ -49,6 +49,7 @@ from spyglass.core.copy_events import (
     Failed,
     Finished,
     ManifestWritten,
+    NameRefused,
     Naming,
     Planned,
 )
@@ -76,6 +77,7 @@ from spyglass.core.errors import (
     PolicyRefused,
     RateLimited,
     RegistryBlocked,
+    RegistryError,
     SpyglassError,
     TransportError,
     out_of_memory,
@@ -681,7 +683,12 @@ def _execute(
                           trust_held=_trusts_held(destination, options), cancel=cancel)
     check(cancel)
     emit(Naming(top.digest))
-    destination.commit(top, raw, cancel=cancel)
+    try:
+        destination.commit(top, raw, cancel=cancel)
+    except RegistryError as exc:
+        if 400 <= exc.status < 500 and not exc.answer_lost:
+            emit(NameRefused(top.digest))  # the registry's own answer: nothing stored
+        raise
     if deferred is not None:
         emit(ManifestWritten(deferred.digest, deferred.media_type))
     return top
@@ -915,6 +922,7 @@ __all__: Sequence[str] = [
     "Looked",
     "ManifestWritten",
     "MultiArch",
+    "NameRefused",
     "Naming",
     "PlainLayers",
     "Planned",

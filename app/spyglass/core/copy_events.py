@@ -109,6 +109,16 @@ class Naming:
 
 
 @dataclass(frozen=True)
+class NameRefused:
+    """The destination answered the name's write (:class:`Naming`) with a refusal (a
+    registry's 4xx to the tag's ``PUT``, no earlier try of which lost its answer): the
+    name is as it was, whatever a copy stopped from :class:`Naming` on may otherwise have
+    left. A :class:`Failed` follows."""
+
+    digest: Digest
+
+
+@dataclass(frozen=True)
 class Finished:
     digest: Digest
     media_type: str
@@ -135,6 +145,7 @@ class CopyCancelled:
 
 CopyEvent = (
     Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobWaiting
-    | BlobDone | BlobCutOff | ManifestWritten | Naming | Finished | Failed | CopyCancelled
+    | BlobDone | BlobCutOff | ManifestWritten | Naming | NameRefused | Finished | Failed
+    | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

@@ -1438,3 +1438,34 @@ def test_the_name_is_written_last_and_said_before_it_is(layout: Path) -> None:
     naming = kinds.index(Naming)
     assert all(i < naming for i, kind in enumerate(kinds) if kind in (BlobDone, ManifestWritten))
     assert events[naming] == Naming(top.digest)
+
+
+@pytest.mark.parametrize(("status", "lost", "refused"), [
+    (403, False, True),   # the registry's own refusal: nothing was stored
+    (400, False, True),   # MANIFEST_INVALID, an immutable tag
+    (403, True, False),   # an earlier try's answer was lost: that try may have written it
+    (500, False, False),  # the registry failed part-way: it may have stored it
+])
+def test_a_name_the_registry_refused_is_said_to_be_as_it_was(
+        layout: Path, status: int, lost: bool, refused: bool) -> None:
+    """After Naming, a copy stopped "may" have had its tag written; a registry that
+    answered the tag's PUT with a refusal did not write it, and the window said "may be
+    written … it may have stored the manifest before its answer came" all the same."""
+    from spyglass.core.copy import Failed, NameRefused, Naming
+    from spyglass.core.errors import RegistryError
+
+    class Refusing(MemoryDestination):
+        def commit(self, top: Descriptor, raw: bytes, *,
+                   cancel: CancelToken | None = None) -> None:
+            error = RegistryError(f"The registry answered {status}.", status=status)
+            error.answer_lost = lost
+            raise error
+
+    events: list[Any] = []
+    with pytest.raises(RegistryError):
+        copy_image(open_source(f"oci:{layout}:latest"), Refusing(), events=events.append)
+    kinds = [type(event) for event in events]
+    naming = kinds.index(Naming)
+    assert kinds[naming + 1:] == ([NameRefused, Failed] if refused else [Failed])
+    if refused:
+        assert events[naming + 1] == NameRefused(events[naming].digest)
