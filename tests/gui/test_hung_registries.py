@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import signal
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -352,3 +353,35 @@ def test_once_the_wait_asked_for_is_over_a_listing_that_hangs_says_so_again(
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert re.fullmatch(rf"Stopped: {re.escape(host)} had not answered after \d+ s\. Try "
                         r"again later\.", panel.body.text())
+
+
+@pytest.mark.usefixtures("soon")
+def test_a_wait_asked_again_after_try_again_is_not_ended_by_the_first_ones_timer(
+        qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
+    """After Stop and Try Again, the same registry asking the same wait again had its text
+    cleared by the first wait's timer (it knew its wait by the words alone): the page
+    said "Still waiting", and Stop "had not answered", while the wait asked for lasted."""
+    wait = 3.0
+    window, host = hung_window, hanging.host
+    model, tree = window.registries.model, window.registries.tree
+    page = window.registries.repository_page
+    panel = page.panel
+    tree.setCurrentIndex(model.repository_index(host, HUNG[0]))
+    node = repository(window, host, HUNG[0])
+    qtbot.waitUntil(lambda: hanging.asked(HUNG[0]) > 0, timeout=WAIT_MS)
+    model._asked_to_wait(node, f"the registry {host}", wait, wait)
+    first = time.monotonic()
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.retry_button.isVisible(), timeout=WAIT_MS)
+    qtbot.wait(500)
+    qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: node.state is LoadState.LOADING, timeout=WAIT_MS)
+    qtbot.wait(200)  # (the job asked again starts: its request then asks the same wait)
+    model._asked_to_wait(node, f"the registry {host}", wait, wait)
+    second = time.monotonic()
+    qtbot.waitUntil(lambda: time.monotonic() - first > wait + 0.2, timeout=WAIT_MS)
+    if time.monotonic() - second < wait - 0.1:  # (a slow machine: the check says nothing)
+        assert panel.body.text() == f"The registry {host} asked to wait 3 s."
+    qtbot.waitUntil(lambda: "asked to wait" not in panel.body.text(), timeout=WAIT_MS)
+    assert time.monotonic() - second >= wait - 0.1

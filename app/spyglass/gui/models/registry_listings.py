@@ -188,10 +188,12 @@ class RegistryListings(DigestLookups):
         said = f"{who} asked to wait {asked:.0f} s" + (
             f"; the page is asked for again after {wait:.0f} s" if wait < asked else "")
         node.asked_wait = said
+        node.wait_number += 1
+        number = node.wait_number
         self._changed(node)
 
         def over() -> None:
-            if self.alive(node) and node.asked_wait == said:
+            if self.alive(node) and node.wait_number == number:
                 node.asked_wait = ""
                 node.since = time.monotonic()  # (how long it has waited: from here)
                 self._changed(node)
@@ -207,6 +209,7 @@ class RegistryListings(DigestLookups):
         listing, connection = node.listing, node.connection
         node.state = LoadState.LOADING
         node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
+        node.wait_number += 1  # a wait's timer still to come is not this job's
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
 
@@ -272,6 +275,7 @@ class RegistryListings(DigestLookups):
         listing = node.listing
         node.state = LoadState.LOADING
         node.since, node.stopped, node.asked_wait = time.monotonic(), False, ""
+        node.wait_number += 1  # a wait's timer still to come is not this job's
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
         self._runner.submit(

@@ -96,6 +96,10 @@ class _Parent:
     asked_wait: str = field(default="", init=False)
     """While the page under way waits because the registry asked (``Retry-After``): who
     asked, for how long ("the registry H asked to wait 30 s"); "" otherwise."""
+    wait_number: int = field(default=0, init=False)
+    """Counts the waits said in :attr:`asked_wait` and the jobs started: the timer that
+    ends a wait ends only its own (one like it asked again, after a Stop and Try Again,
+    was ended early by the first one's timer)."""
     _rows: dict[int, int] | None = field(default=None, init=False, repr=False)
 
     def _children(self) -> Sequence[object]:
