@@ -19,7 +19,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.colors import error_color, muted_color
-from spyglass.gui.copying import DraggedImage, DropPlace
+from spyglass.gui.copy_drops import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
@@ -815,7 +815,8 @@ def test_copy_to_suggests_the_place_of_the_last_copy(
     """After a copy into a layout or a registry, "Copy To…" starts at the same place, the
     image under its own name; a dir: or an archive (one image each) is not suggested."""
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest, place_of
+    from spyglass.gui.copy_drops import place_of
+    from spyglass.gui.copy_jobs import CopyRequest
 
     layout = tmp_path / "mirror"
     assert place_of(f"oci:{layout}:app:1") == DropPlace("oci", path=str(layout))

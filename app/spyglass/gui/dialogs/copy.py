@@ -41,23 +41,17 @@ from spyglass.core.text import visible
 from spyglass.core.transports import resolve_name
 from spyglass.core.units import duration_text
 from spyglass.gui.announce import announce
-from spyglass.gui.copying import (
+from spyglass.gui.copy_destinations import Replaced, find_replaced, looked_at_first, named_now
+from spyglass.gui.copy_jobs import (
     CopyRequest,
     Openers,
     Prepared,
-    Replaced,
     SourcePlatforms,
-    describe_name,
-    find_replaced,
     list_platforms,
-    looked_at_first,
-    named_now,
-    names_a_path,
-    normalize_name,
-    pasted_name,
     prepare_copy,
     window_parallel,
 )
+from spyglass.gui.copy_names import describe_name, names_a_path, normalize_name, pasted_name
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.formatting import counted, short_digest
 from spyglass.gui.signals import emit
