@@ -17,6 +17,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import (
     DockerArchiveName,
     DockerName,
+    DockerReference,
     OCIArchiveName,
     OCIName,
     parse_docker_reference,
@@ -98,9 +99,14 @@ def _named_by(label: str) -> tuple[str, str] | None:
         return None
     if reference.tag is None or reference.digest is not None:
         return None
-    path = reference.path.removeprefix("library/") if reference.domain == "docker.io" else (
-        reference.path)
-    return path, reference.tag
+    return _repository_path(reference), reference.tag
+
+
+def _repository_path(reference: DockerReference) -> str:
+    """The repository a copy names the image after: its path, without Docker Hub's
+    ``library/`` (``docker.io/library/alpine`` → ``alpine``)."""
+    return reference.path.removeprefix("library/") if reference.domain == "docker.io" \
+        else reference.path
 
 
 def _repository_and_tag(source: str, label: str = "") -> tuple[str, str]:
@@ -120,8 +126,7 @@ def _repository_and_tag(source: str, label: str = "") -> tuple[str, str]:
     if isinstance(parsed, DockerArchiveName) and parsed.reference is not None:
         # docker save names images docker.io/library/NAME: suggest NAME, as for layouts
         ref = parsed.reference
-        path = ref.path.removeprefix("library/") if ref.domain == "docker.io" else ref.path
-        return path, ref.tag or "latest"
+        return _repository_path(ref), ref.tag or "latest"
     oci_ref = getattr(parsed, "ref", None)
     folder = _safe_repository(Path(getattr(parsed, "path", "image")).name)
     if isinstance(oci_ref, str) and oci_ref:

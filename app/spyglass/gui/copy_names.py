@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.reference import (
@@ -21,6 +22,9 @@ from spyglass.core.reference import (
     parse_image_name,
 )
 from spyglass.core.text import NotOneWord, shell_unquoted, unexpanded_variable
+
+_TRANSPORTS: Final = frozenset(t.value for t in Transport)
+"""The transports a name may start with (``docker``, ``oci``, …)."""
 
 
 def normalize_name(text: str) -> str:
@@ -37,7 +41,7 @@ def normalize_name(text: str) -> str:
     """
     text = text.strip()
     transport, colon, rest = text.partition(":")
-    if colon and transport in {t.value for t in Transport}:
+    if colon and transport in _TRANSPORTS:
         path, sep, after = rest.partition(":")
         if transport != Transport.DOCKER.value and (path == "~" or path.startswith("~/")):
             # yours only: another user's (~bob) would be looked up (a directory service,
@@ -119,7 +123,7 @@ def describe_name(text: str, *, what: str = "destination",
             said = said.replace(f'"{normalized}"', f'"{text}"', 1)
         transport = text.partition(":")[0]
         if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
-                ("/" in text or ":" in text) and transport not in {t.value for t in Transport}:
+                ("/" in text or ":" in text) and transport not in _TRANSPORTS:
             said += (f" For a registry of the list, write its host first, for example "
                      f"{hosts[0]}/{text}.")
         return None, said
