@@ -24,8 +24,15 @@ from spyglass.core.settings import normalize_location
 from spyglass.core.text import visible
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
-from spyglass.gui.copy_drops import COPY_TO_SHORTCUT, DraggedImage, DropPlace
+from spyglass.gui.copy_drops import (
+    COPY_TO_SHORTCUT,
+    DraggedImage,
+    DropPlace,
+    place_of,
+    suggest_destination,
+)
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared
+from spyglass.gui.copy_names import normalize_name
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
 from spyglass.gui.formatting import counted
@@ -258,9 +265,6 @@ class CopyController(QObject):
         """Whether ``place`` may take ``image``: not where the copy would name the image
         itself (its own layout, repository or tag; a registry is where a copy may get
         another repository's name, which the dialog offers to type)."""
-        from spyglass.gui.copy_drops import suggest_destination
-        from spyglass.gui.copy_names import normalize_name
-
         if place.kind == "registry":
             return True
         suggested = suggest_destination(image.name, place, image.label, image.platform)
@@ -275,9 +279,6 @@ class CopyController(QObject):
                     destination: str = "") -> CopyDialog:
         """Open the Copy dialog for ``image`` (window-modal, not blocking); with no image,
         the source is typed in the dialog."""
-        from spyglass.gui.copy_drops import suggest_destination
-        from spyglass.gui.copy_names import normalize_name
-
         self._sync_connections()
         if self.dialog is not None:
             self.dialog.close()
@@ -350,8 +351,6 @@ class CopyController(QObject):
     # -- transfers
 
     def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
-        from spyglass.gui.copy_drops import place_of
-
         self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
@@ -511,8 +510,6 @@ def _platform_suggester(image: DraggedImage | None, place: DropPlace | None,
     change (a platform, or "" for several)."""
     if image is None or place is None:
         return None
-    from spyglass.gui.copy_drops import suggest_destination
-
     def suggest(platform: str) -> str:
         return suggest_destination(image.name, place, image.label, platform)
 
