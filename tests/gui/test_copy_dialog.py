@@ -580,9 +580,9 @@ def test_a_source_that_does_not_answer_is_said_to(
     says so, rather than "Listing the platforms…" for as long as it waits."""
     import socket
 
-    from spyglass.gui.dialogs import copy as copy_dialog
+    from spyglass.gui.dialogs import copy_platforms
 
-    monkeypatch.setattr(copy_dialog, "LISTING_SLOW_AFTER", 0.5)
+    monkeypatch.setattr(copy_platforms, "LISTING_SLOW_AFTER", 0.5)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -985,11 +985,11 @@ def test_this_system_is_off_where_no_image_of_the_list_runs_here(
         qtbot: QtBot, window: MainWindow, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # it unticked every box, saying nothing until Copy was refused
-    from spyglass.gui.dialogs import copy as copy_dialog
+    from spyglass.gui.dialogs import copy_platforms
     from tests.helpers.platform_lists import platform_lists
 
     lists = platform_lists(tmp_path / "lists")
-    monkeypatch.setattr(copy_dialog, "host_platform", lambda: Platform("linux", "amd64"))
+    monkeypatch.setattr(copy_platforms, "host_platform", lambda: Platform("linux", "amd64"))
     dialog = _listed(qtbot, window, f"oci:{lists.root}:arm64both")
     assert not dialog.system_button.isEnabled()
     assert "No image of this list runs on this machine (linux/amd64)" in (
