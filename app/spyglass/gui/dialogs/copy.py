@@ -116,8 +116,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._schema1 = False
-        self._unplaced = 0  # images of the list naming no platform
         """A Docker schema 1 source (read whole while planning, to convert it)."""
+        self._unplaced = 0  # images of the list naming no platform
         self._platforms_known = False
         self._platforms_problem: str | None = None
         """Why the platforms could not be listed, while that is what the note says."""
