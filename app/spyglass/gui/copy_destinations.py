@@ -90,10 +90,8 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
     ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
     an OCI layout) or that is not there yet. Raises the refusal a copy there would meet
     (a file that is no image archive, a folder of other files)."""
-    from spyglass.core.transports.archive_write import (
-        check_archive_destination,
-        names_of_one_image,
-    )
+    from spyglass.core.transports.archive_held import names_of_one_image
+    from spyglass.core.transports.archive_write import check_archive_destination
     from spyglass.core.transports.dirlayout import check_dir_destination
     from spyglass.core.transports.layout_files import check_layout_destination
     from spyglass.gui.loading import open_and_list
