@@ -65,7 +65,7 @@ def _copy_once(
     from PySide6.QtCore import QEventLoop, QTimer
 
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest, window_parallel
+    from spyglass.gui.copy_jobs import CopyRequest, window_parallel
 
     probe = _Probe()
     start = time.perf_counter()

@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
 from spyglass.core.transports import open_destination, open_source
-from spyglass.gui.copying import DraggedImage
+from spyglass.gui.copy_drops import DraggedImage
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_mime
 from spyglass.gui.main_window import MainWindow

@@ -178,7 +178,7 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
     import json
 
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest
+    from spyglass.gui.copy_jobs import CopyRequest
     from spyglass.gui.transfers import TransferState
     from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 

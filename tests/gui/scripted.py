@@ -25,7 +25,7 @@ from spyglass.core.copy import (
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor, ImageManifest
-from spyglass.gui.copying import CopyRequest
+from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import BYTES, ETA, PROGRESS, SPEED, STATE
 from spyglass.gui.transfers import Transfer, TransferState

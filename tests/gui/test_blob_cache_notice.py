@@ -12,7 +12,7 @@ from spyglass.core import media
 from spyglass.core.blobcache import BlobLocationCache, set_default_cache
 from spyglass.core.copy_events import Finished
 from spyglass.core.digest import Digest
-from spyglass.gui.copying import Tally
+from spyglass.gui.copy_progress import Tally
 
 
 @pytest.fixture

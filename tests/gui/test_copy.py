@@ -13,16 +13,10 @@ from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions
-from spyglass.gui.copying import (
-    CopyRequest,
-    DraggedImage,
-    DropPlace,
-    Tally,
-    describe_name,
-    normalize_name,
-    suggest_destination,
-    window_parallel,
-)
+from spyglass.gui.copy_drops import DraggedImage, DropPlace, suggest_destination
+from spyglass.gui.copy_jobs import CopyRequest, window_parallel
+from spyglass.gui.copy_names import describe_name, normalize_name
+from spyglass.gui.copy_progress import Tally
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import PROGRESS, PROGRESS_ROLE, STATE, TRANSFER
@@ -762,7 +756,7 @@ def test_an_image_named_by_position_is_shown_with_its_label(
     """``two.tar:@1`` does not say which image it is: the Transfers row and the Copy
     dialog add its label."""
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest
+    from spyglass.gui.copy_jobs import CopyRequest
     from spyglass.gui.models.transfers import source_text
 
     label = "docker.io/library/busybox:latest"
@@ -795,7 +789,7 @@ def test_replacing_a_compressed_archive_is_confirmed_without_decompressing_it(
     from spyglass.core.cancel import CancelToken
     from spyglass.core.reference import parse_image_name
     from spyglass.core.transports import decompressed
-    from spyglass.gui.copying import find_replaced
+    from spyglass.gui.copy_destinations import find_replaced
 
     plain = tmp_path / "app.tar"
     core_copy(f"oci:{sample.layout}:tools:2024.1", f"docker-archive:{plain}:tools:1")
@@ -828,7 +822,7 @@ def test_replacing_an_archive_of_one_image_under_several_names_names_one_image(
 
     from spyglass.core.cancel import CancelToken
     from spyglass.core.reference import parse_image_name
-    from spyglass.gui.copying import find_replaced
+    from spyglass.gui.copy_destinations import find_replaced
 
     layout = tmp_path / "layout"
     for ref in ("v1", "v1.0", "latest"):
@@ -896,7 +890,7 @@ def test_the_dialog_offers_the_platforms_of_nested_lists(tmp_path: Path) -> None
     """A list of lists: the images of the nested lists are offered (a copy chooses among
     them as inspect does), not "a list without images for a platform"."""
     from spyglass.core.cancel import CancelToken
-    from spyglass.gui.copying import Openers, list_platforms
+    from spyglass.gui.copy_jobs import Openers, list_platforms
 
     builder = LayoutBuilder(tmp_path / "nested")
     images = {arch: builder.add_image(ImageSpec(architecture=arch))

@@ -19,7 +19,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.transports.base import ImageDestination, ImageSource
 from spyglass.gui.colors import error_color, muted_color
-from spyglass.gui.copying import DraggedImage, DropPlace
+from spyglass.gui.copy_drops import DraggedImage, DropPlace
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.formatting import short_digest
 from spyglass.gui.main_window import MainWindow
@@ -580,9 +580,9 @@ def test_a_source_that_does_not_answer_is_said_to(
     says so, rather than "Listing the platforms…" for as long as it waits."""
     import socket
 
-    from spyglass.gui.dialogs import copy as copy_dialog
+    from spyglass.gui.dialogs import copy_platforms
 
-    monkeypatch.setattr(copy_dialog, "LISTING_SLOW_AFTER", 0.5)
+    monkeypatch.setattr(copy_platforms, "LISTING_SLOW_AFTER", 0.5)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -815,7 +815,8 @@ def test_copy_to_suggests_the_place_of_the_last_copy(
     """After a copy into a layout or a registry, "Copy To…" starts at the same place, the
     image under its own name; a dir: or an archive (one image each) is not suggested."""
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest, place_of
+    from spyglass.gui.copy_drops import place_of
+    from spyglass.gui.copy_jobs import CopyRequest
 
     layout = tmp_path / "mirror"
     assert place_of(f"oci:{layout}:app:1") == DropPlace("oci", path=str(layout))
@@ -984,11 +985,11 @@ def test_this_system_is_off_where_no_image_of_the_list_runs_here(
         qtbot: QtBot, window: MainWindow, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # it unticked every box, saying nothing until Copy was refused
-    from spyglass.gui.dialogs import copy as copy_dialog
+    from spyglass.gui.dialogs import copy_platforms
     from tests.helpers.platform_lists import platform_lists
 
     lists = platform_lists(tmp_path / "lists")
-    monkeypatch.setattr(copy_dialog, "host_platform", lambda: Platform("linux", "amd64"))
+    monkeypatch.setattr(copy_platforms, "host_platform", lambda: Platform("linux", "amd64"))
     dialog = _listed(qtbot, window, f"oci:{lists.root}:arm64both")
     assert not dialog.system_button.isEnabled()
     assert "No image of this list runs on this machine (linux/amd64)" in (

@@ -8,7 +8,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from spyglass.gui.copying import DraggedImage
+from spyglass.gui.copy_drops import DraggedImage
 from spyglass.gui.dragdrop import DragSource
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import SampleFacts

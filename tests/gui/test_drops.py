@@ -29,7 +29,8 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import normalize_location
 from spyglass.core.text import shell_quoted
-from spyglass.gui.copying import DraggedImage, pasted_name
+from spyglass.gui.copy_drops import DraggedImage
+from spyglass.gui.copy_names import pasted_name
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import image_from_mime, image_mime
 from spyglass.gui.main_window import MainWindow

@@ -593,7 +593,7 @@ def test_the_details_of_an_empty_plan_are_no_trouble(
 
 def test_a_blob_shared_by_two_attachments_names_both() -> None:
     """The empty config that an SBOM and an attestation referrer share is part of both."""
-    from spyglass.gui.copying import Tally
+    from spyglass.gui.copy_progress import Tally
 
     empty = Descriptor(media.OCI_EMPTY, Digest.of(b"{}"), 2)
     sbom = blob("sbom", 300, "application/spdx+json")

@@ -45,7 +45,8 @@ from spyglass.core.manifest import Descriptor
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports import open_source
 from spyglass.gui import dragdrop
-from spyglass.gui.copying import MIME_TYPE, CopyRequest, DraggedImage, Openers, prepare_copy
+from spyglass.gui.copy_drops import MIME_TYPE, DraggedImage
+from spyglass.gui.copy_jobs import CopyRequest, Openers, prepare_copy
 from spyglass.gui.dialogs.transfer_details import DIGEST_ROLE, TransferDetailsDialog
 from spyglass.gui.dragdrop import image_from_mime
 from spyglass.gui.formatting import short_digest

@@ -24,14 +24,15 @@ from spyglass.core.settings import normalize_location
 from spyglass.core.text import visible
 from spyglass.core.transports import open_destination, open_source
 from spyglass.core.transports.base import ImageDestination, ImageSource
-from spyglass.gui.copying import (
+from spyglass.gui.copy_drops import (
     COPY_TO_SHORTCUT,
-    CopyRequest,
     DraggedImage,
     DropPlace,
-    Openers,
-    Prepared,
+    place_of,
+    suggest_destination,
 )
+from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared
+from spyglass.gui.copy_names import normalize_name
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.dragdrop import DragSource, ImageDragSource, PlaceDropTarget
 from spyglass.gui.formatting import counted
@@ -264,8 +265,6 @@ class CopyController(QObject):
         """Whether ``place`` may take ``image``: not where the copy would name the image
         itself (its own layout, repository or tag; a registry is where a copy may get
         another repository's name, which the dialog offers to type)."""
-        from spyglass.gui.copying import normalize_name, suggest_destination
-
         if place.kind == "registry":
             return True
         suggested = suggest_destination(image.name, place, image.label, image.platform)
@@ -280,8 +279,6 @@ class CopyController(QObject):
                     destination: str = "") -> CopyDialog:
         """Open the Copy dialog for ``image`` (window-modal, not blocking); with no image,
         the source is typed in the dialog."""
-        from spyglass.gui.copying import normalize_name, suggest_destination
-
         self._sync_connections()
         if self.dialog is not None:
             self.dialog.close()
@@ -354,8 +351,6 @@ class CopyController(QObject):
     # -- transfers
 
     def start(self, request: CopyRequest, prepared: Prepared | None = None) -> Transfer:
-        from spyglass.gui.copying import place_of
-
         self._last_place = place_of(request.destination) or self._last_place
         self._sync_connections()
         transfer = self.manager.start(request, prepared)
@@ -515,8 +510,6 @@ def _platform_suggester(image: DraggedImage | None, place: DropPlace | None,
     change (a platform, or "" for several)."""
     if image is None or place is None:
         return None
-    from spyglass.gui.copying import suggest_destination
-
     def suggest(platform: str) -> str:
         return suggest_destination(image.name, place, image.label, platform)
 

@@ -3,7 +3,7 @@
 :class:`ImageDragSource` starts a drag from an item view's row when the
 caller's ``payload(index)`` names an image there (:class:`DragSource`, from
 any widget, such as the image view's header); the drag carries
-:data:`~spyglass.gui.copying.MIME_TYPE` (JSON) and the name as plain text.
+:data:`~spyglass.gui.copy_drops.MIME_TYPE` (JSON) and the name as plain text.
 :class:`PlaceDropTarget` accepts that type over rows for which ``place(index)``
 names a place, and calls ``dropped(image, place)``. Both are event filters on
 the view's viewport, so the models stay as they are.
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from spyglass.core.fileurl import local_path
 from spyglass.core.text import shell_quoted
-from spyglass.gui.copying import MIME_TYPE, DraggedImage, DropPlace
+from spyglass.gui.copy_drops import MIME_TYPE, DraggedImage, DropPlace
 
 PayloadFor = Callable[[QModelIndex], DraggedImage | None]
 PlaceFor = Callable[[QModelIndex], DropPlace | None]

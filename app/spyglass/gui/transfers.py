@@ -32,15 +32,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyEvent
 from spyglass.core.manifest import Descriptor
-from spyglass.gui.copying import (
-    CopyRequest,
-    Openers,
-    Prepared,
-    Snapshot,
-    Tally,
-    run_copy,
-    written_whole,
-)
+from spyglass.gui.copy_destinations import written_whole
+from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, run_copy
+from spyglass.gui.copy_progress import Snapshot, Tally
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import Runner
 

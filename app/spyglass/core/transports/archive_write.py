@@ -20,9 +20,6 @@ from spyglass.core.errors import InvalidReference, TransportError
 from spyglass.core.filemodes import FILE_MODE
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.archive import OCI_ARCHIVE
-from spyglass.core.transports.archive_held import (  # (gui/copying.py imports it from here)
-    names_of_one_image as names_of_one_image,
-)
 from spyglass.core.transports.archive_output import ArchiveDestination, ArchiveOutput, TarWriter
 from spyglass.core.transports.base import ProgressCallback
 from spyglass.core.transports.files import describe_os_error

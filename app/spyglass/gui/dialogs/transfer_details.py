@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
-from spyglass.gui.copying import WRITTEN_ANEW
+from spyglass.gui.copy_progress import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.models.transfer_endings import ending_sentence, stopped, to_registry

@@ -10,7 +10,7 @@ from typing import Final
 
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DockerName, parse_image_name
-from spyglass.gui.copying import WRITTEN_ANEW
+from spyglass.gui.copy_progress import WRITTEN_ANEW
 from spyglass.gui.formatting import counted, human_size
 from spyglass.gui.transfers import Transfer, TransferState
 
@@ -64,8 +64,9 @@ def stopped(transfer: Transfer) -> bool:
 
 def tag_may_be_written(transfer: Transfer) -> bool:
     """A copy into a registry writing its tag, or stopped while it was
-    (:attr:`~spyglass.gui.copying.Snapshot.on_manifests`): the registry may have stored the
-    image and set the tag before the copy stopped; its answer is what had not come."""
+    (:attr:`~spyglass.gui.copy_progress.Snapshot.on_manifests`): the registry may have
+    stored the image and set the tag before the copy stopped; its answer is what had not
+    come."""
     return to_registry(transfer) and transfer.snapshot.on_manifests
 
 

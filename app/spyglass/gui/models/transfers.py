@@ -13,7 +13,8 @@ from spyglass.core.reference import DirName, DockerName, parse_image_name
 from spyglass.core.units import duration_text
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
-from spyglass.gui.copying import WRITTEN_ANEW, BlobRow, CopyRequest
+from spyglass.gui.copy_jobs import CopyRequest
+from spyglass.gui.copy_progress import WRITTEN_ANEW, BlobRow
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
 from spyglass.gui.models.transfer_endings import (
     ending_sentence,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.gui.copying import COPY_TO_SHORTCUT
+from spyglass.gui.copy_drops import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.formatting import ROUTE_ARROW
 from spyglass.gui.models.transfer_endings import ending_sentence

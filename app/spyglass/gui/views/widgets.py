@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 from spyglass.gui import icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark
-from spyglass.gui.copying import MIME_TYPE
+from spyglass.gui.copy_drops import MIME_TYPE
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import fill_background, follow_icon, mute
 from spyglass.gui.views.delegates import DataDelegate

@@ -542,7 +542,7 @@ def test_a_window_copy_from_a_compressed_archive_is_cancelled_while_decompressin
     """The window's copy job passes its token to the source it opens: Cancel stops the
     decompression of a big archive at once, not after it."""
     from spyglass.core.copy import CopyOptions
-    from spyglass.gui.copying import CopyRequest, Openers, prepare_copy
+    from spyglass.gui.copy_jobs import CopyRequest, Openers, prepare_copy
 
     spec = ImageSpec(
         layers=[LayerSpec({"/big": os.urandom(4 * 1024 * 1024)}, compression="none")],

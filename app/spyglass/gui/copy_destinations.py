@@ -1,0 +1,188 @@
+"""What is at a copy's destination already, looked at before the copy starts: what a copy
+there would replace (:func:`find_replaced`) and what its name names now
+(:func:`named_now`), both jobs for the :class:`~spyglass.gui.workers.Runner` (they take the
+job's cancel token); which destinations are written whole (:func:`written_whole`).
+Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+    parse_image_name,
+)
+from spyglass.core.settings import normalize_location
+from spyglass.core.transports.base import TaggedDestination
+from spyglass.gui.copy_jobs import Openers
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What a copy would replace: an archive or a ``dir:`` layout already there, and the
+    images it holds (empty when they could not be listed)."""
+
+    path: str
+    kind: Literal["archive", "folder"]
+    images: tuple[str, ...]
+
+    def sentence(self) -> str:
+        """What is lost, for the confirmation the Copy dialog asks for."""
+        if self.kind == "archive":
+            what, whole = f"the archive {self.path}", "whole"
+        else:
+            what, whole = f"what is in the folder {self.path}", ""
+        if not self.images:
+            return f"Copying here replaces the file {self.path}." if self.kind == "archive" \
+                else f"Copying here replaces {what}."
+        shown = ", ".join(self.images[:3])
+        if len(self.images) > 3:
+            shown += f" and {len(self.images) - 3} more"
+        if len(self.images) == 1:
+            return f"Copying here replaces {what}{' ' + whole if whole else ''}: the image " \
+                   f"in it, {shown}, is not kept."
+        return f"Copying here replaces {what}{' ' + whole if whole else ''}: the " \
+               f"{len(self.images)} images in it ({shown}) are not kept."
+
+
+def may_replace(name: ImageName) -> bool:
+    """Whether a copy to ``name`` replaces what is there (archives and ``dir:`` layouts are
+    written whole) rather than adding to it: :func:`find_replaced` then says what."""
+    return isinstance(name, OCIArchiveName | DockerArchiveName | DirName)
+
+
+
+def written_whole(destination: str) -> str | None:
+    """The absolute path of the archive or ``dir:`` folder a copy to ``destination``
+    writes whole (None for a registry or an OCI layout, which a copy adds to): two copies
+    there at once would each replace the other's. As written (:func:`normalize_location`,
+    no disk looked at on the window's thread): the same file reached through a link is
+    not known to be the same."""
+    try:
+        name = parse_image_name(destination)
+    except SpyglassError:
+        return None
+    if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
+        return normalize_location(name.path)
+    return None
+
+
+def looked_at_first(name: ImageName) -> bool:
+    """Whether the dialog looks at a local destination (:func:`find_replaced`) before the
+    copy may start: what it would replace, or the refusal it would meet."""
+    return isinstance(name, OCIName) or may_replace(name)
+
+
+def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
+    """What a copy to ``name`` would replace (a job): an archive file already there, or a
+    ``dir:`` folder with something in it; None for a place a copy adds to (a registry,
+    an OCI layout) or that is not there yet. Raises the refusal a copy there would meet
+    (a file that is no image archive, a folder of other files)."""
+    from spyglass.core.transports.archive_held import names_of_one_image
+    from spyglass.core.transports.archive_write import check_archive_destination
+    from spyglass.core.transports.dirlayout import check_dir_destination
+    from spyglass.core.transports.layout_files import check_layout_destination
+    from spyglass.gui.loading import open_and_list
+
+    kind: Literal["archive", "folder"]
+    if isinstance(name, OCIName):
+        check_layout_destination(Path(name.path))
+        return None
+    if isinstance(name, OCIArchiveName | DockerArchiveName):
+        path, kind = Path(name.path), "archive"
+        # what the copy would refuse is said now, not asked to be confirmed first (what a
+        # compressed one holds is not read: that would decompress all of it)
+        check_archive_destination(path, name.transport,
+                                  look_inside=not (path.is_file() and _compressed(path)))
+        if not path.exists():
+            return None
+    elif isinstance(name, DirName):
+        path, kind = Path(name.path), "folder"
+        check_dir_destination(path)
+        if not path.is_dir() or not any(path.iterdir()):
+            return None
+    else:
+        return None
+    images: tuple[str, ...] = ()
+    if kind == "archive" and _compressed(path):
+        # what it holds would be learned only by decompressing all of it first
+        return Replaced(str(path), kind, images)
+    try:
+        listed = open_and_list(path, cancel)
+    except Exception:  # not an image there: the file or folder itself is replaced
+        check(cancel)
+    else:
+        listed.location.close()
+        names: dict[Digest, list[str]] = {}  # one image under several names is one image
+        for entry in listed.entries:
+            names.setdefault(entry.descriptor.digest, []).append(entry.label)
+        images = tuple(names_of_one_image(labels) for labels in names.values())
+    return Replaced(str(path), kind, images)
+
+
+def named_now(openers: Openers, name: ImageName, cancel: CancelToken) -> Digest | None:
+    """The digest the tag or ref a copy to ``name`` writes names there now (a job): an
+    OCI layout's ref (read from its index, which is not written), a registry's tag (a
+    HEAD); None where it names nothing yet, or for a place written whole (an archive,
+    ``dir:``, where :func:`find_replaced` says what goes)."""
+    from spyglass.core.manifest import REF_NAME_ANNOTATION
+
+    if isinstance(name, OCIName) and name.ref is not None:
+        try:
+            index = json.loads((Path(name.path) / "index.json").read_bytes())
+        except (OSError, ValueError):
+            return None  # no layout there yet, or one the copy will say is unreadable
+        entries = index.get("manifests") if isinstance(index, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            annotations = entry.get("annotations") if isinstance(entry, dict) else None
+            if isinstance(annotations, dict) and \
+                    annotations.get(REF_NAME_ANNOTATION) == name.ref:
+                try:
+                    return Digest.parse(str(entry.get("digest")))
+                except SpyglassError:
+                    return None
+        return None
+    if isinstance(name, DockerName) and name.reference.tag is not None:
+        destination = openers.destination(str(name))
+        try:
+            if isinstance(destination, TaggedDestination):
+                return destination.tagged_digest(name.reference.tag, cancel=cancel)
+            return None
+        finally:
+            destination.abort()
+            destination.close()
+    return None
+
+
+def _compressed(path: Path) -> bool:
+    """Whether the file at ``path`` starts like compressed data (gzip, zstd, xz, bzip2)."""
+    from spyglass.core import compression
+
+    try:
+        with path.open("rb") as stream:
+            return compression.detect(stream.read(compression.HEADER_SIZE)) is not None
+    except OSError:
+        return False
+
+
+
+__all__ = [
+    "Replaced",
+    "find_replaced",
+    "looked_at_first",
+    "may_replace",
+    "named_now",
+    "written_whole",
+]

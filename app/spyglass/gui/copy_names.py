@@ -1,0 +1,173 @@
+"""Image names as a person types or pastes them (the Copy dialog's fields): read as the
+core takes them (:func:`pasted_name`, :func:`normalize_name`) and said back in a sentence
+(:func:`describe_name`). Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from spyglass.core.fileurl import is_file_url, local_path, not_local
+from spyglass.core.reference import (
+    DirName,
+    DockerArchiveName,
+    DockerName,
+    ImageName,
+    OCIArchiveName,
+    OCIName,
+    Transport,
+    parse_image_name,
+)
+from spyglass.core.text import NotOneWord, shell_unquoted, unexpanded_variable
+
+_TRANSPORTS: Final = frozenset(t.value for t in Transport)
+"""The transports a name may start with (``docker``, ``oci``, …)."""
+
+
+def normalize_name(text: str) -> str:
+    """A typed or pasted image name as the core takes it: a bare registry reference
+    (``HOST[:PORT]/REPO[:TAG|@DIGEST]``, what "Copy Reference" puts on the clipboard)
+    becomes ``docker://…``; anything else is left as it is.
+
+    A reference is bare when it starts with no known transport and its first
+    component names a registry: ``localhost``, or something with a ``.`` or a
+    ``:`` (so ``alpine`` or ``team/app`` stay errors: which registry is not said), and
+    does not start with ``.`` (``./layout``, ``../layout`` are paths, not hosts).
+    A path after a local transport that starts with ``~/`` is taken from the home folder,
+    as a shell would (the window has no shell to do it).
+    """
+    text = text.strip()
+    transport, colon, rest = text.partition(":")
+    if colon and transport in _TRANSPORTS:
+        path, sep, after = rest.partition(":")
+        if transport != Transport.DOCKER.value and (path == "~" or path.startswith("~/")):
+            # yours only: another user's (~bob) would be looked up (a directory service,
+            # perhaps over the network) on every key typed
+            return f"{transport}:{os.path.expanduser(path)}{sep}{after}"
+        return text
+    first, slash, _path = text.partition("/")
+    if slash and not first.startswith(".") and (
+            first == "localhost" or "." in first or ":" in first):
+        return f"docker://{text}"
+    return text
+
+
+def pasted_name(text: str) -> tuple[str, str]:
+    """What a pasted or dropped source names, and ``""``; or ``""`` and why it names
+    nothing. Of several lines, the only one that is not blank (several: one name per
+    copy), unless they are one word in shell quotes; a name in shell quotes (``'…'``,
+    ``"…"``, ``$'…\\xe9'`` as Copy Path and Copy Image Name write it, ``my\\ layout`` as
+    ``printf %q``, ``'new'$'\\n''line'`` as ``ls`` does) unquoted: the name, as it is;
+    a ``file:`` URL (a file manager's drop) as its path.
+
+    A name with a quote in it that does not read as one word in quotes (``/srv/John's
+    layout``) is taken as it is; one that starts with a quote must read as one word."""
+    whole = text.strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1:
+        try:
+            unquoted = shell_unquoted(whole)  # (a quoted line break, as shlex.quote writes it)
+        except NotOneWord:
+            unquoted = None
+        if unquoted is None:
+            return "", f"Give one image name per copy: the text has {len(lines)} lines."
+        lines = [whole]
+    name = lines[0] if lines else ""
+    try:
+        unquoted = shell_unquoted(name)
+    except NotOneWord as exc:
+        if name.startswith(("'", '"', "$'", '$"')):
+            return "", (f"Give one image name per copy: {exc}" if exc.kind == "words"
+                        else str(exc))
+        unquoted = None  # (a quote in a name)
+    if unquoted is not None:
+        name = unquoted  # as it is: a space or a line break it ends in is the name's
+    elif said := unexpanded_variable(name):
+        return "", said
+    if is_file_url(name):
+        path = local_path(name)
+        if path is None:
+            return "", not_local(name) or ""
+        return path, ""
+    return name, ""
+
+
+def names_a_path(name: str) -> bool:
+    """Whether ``name`` (see :func:`pasted_name`) is a path without its transport, which
+    the disk says the kind of (:func:`~spyglass.core.transports.resolve_name`)."""
+    return name.startswith(("/", "./", "../", "~")) or name in (".", "..")
+
+
+def describe_name(text: str, *, what: str = "destination",
+                  hosts: Sequence[str] = ()) -> tuple[ImageName | None, str]:
+    """Parse a typed name (see :func:`normalize_name`): ``(name, sentence)`` — the
+    sentence says what it is or what is wrong. ``what`` is ``"destination"`` or
+    ``"source"``; ``hosts``, the registries of the window's list, which a name without
+    its registry is pointed to (rather than to Docker Hub)."""
+    text = text.strip()
+    if not text:
+        if what == "source":
+            return None, "Type or paste the image to copy, for example " \
+                         "registry.example/team/app:1.0 or oci:/path/to/layout:TAG."
+        return None, "Type where to copy the image, for example docker://HOST/REPO:TAG or " \
+                      "oci:/path/to/layout:TAG."
+    normalized = normalize_name(text)
+    try:
+        name = parse_image_name(normalized)
+    except Exception as exc:
+        said = str(exc)
+        if normalized != text:  # the docker:// added is not what was typed: say that
+            said = said.replace(f'"{normalized}"', f'"{text}"', 1)
+        transport = text.partition(":")[0]
+        if hosts and normalized == text and not text.startswith(("/", ".", "~")) and \
+                ("/" in text or ":" in text) and transport not in _TRANSPORTS:
+            said += (f" For a registry of the list, write its host first, for example "
+                     f"{hosts[0]}/{text}.")
+        return None, said
+    if isinstance(name, DockerName):
+        taken = f"Taken as {normalized}: the" if normalized != text else "The"
+        return name, f"{taken} registry {name.reference.domain}, repository " \
+                     f"{name.reference.path}, " + (
+                         f"tag {name.reference.tag}." if name.reference.tag
+                         else f"digest {name.reference.digest}.")
+    if what == "source":
+        kind = {OCIName: "The OCI image layout", DirName: "The dir: layout",
+                OCIArchiveName: "The OCI layout tarball",
+                DockerArchiveName: "The docker save tarball"}[type(name)]
+        ref = getattr(name, "ref", None) or getattr(name, "reference", None)
+        return name, f"{kind} {name.path}" + (f", image {ref}." if ref else ".")
+    if isinstance(name, OCIName):
+        named = (f"named {name.ref}" if name.ref
+                 else "the image without a name (add :NAME to give it one)")
+        return name, f"The OCI image layout in {_where(name.path)} (a new one if there is " \
+                     f"none yet), {named}."
+    if isinstance(name, DirName):
+        return name, f"A dir: layout in {_where(name.path)}."
+    # an archive already there is replaced whole: the dialog's replace check says so,
+    # naming the images lost (find_replaced)
+    if isinstance(name, OCIArchiveName):
+        named = f"named {name.ref}" if name.ref else "the image without a name"
+        return name, f"An OCI layout tarball at {_where(name.path)}, {named}."
+    assert isinstance(name, DockerArchiveName)
+    named = (f"named {name.reference}" if name.reference is not None
+             else "the image without a name (add :NAME:TAG to give it one)")
+    return name, f"A docker save tarball at {_where(name.path)}, {named}."
+
+
+def _where(path: Path | str) -> str:
+    """A path as the dialog says it: a relative one with the folder it is relative to
+    (the program's working folder, which the window does not show)."""
+    given = Path(path)
+    return str(given) if given.is_absolute() else f"{given} (in {Path.cwd()})"
+
+
+
+__all__ = [
+    "describe_name",
+    "names_a_path",
+    "normalize_name",
+    "pasted_name",
+]

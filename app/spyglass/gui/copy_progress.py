@@ -1,0 +1,323 @@
+"""A copy's progress, for the transfers panel and its Details: :class:`Tally` gathers the
+copy engine's events, which arrive from the engine's threads, into a :class:`Snapshot` the
+GUI reads a few times a second (a :class:`BlobRow` for each blob). Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Final, Literal
+
+from spyglass.core import media
+from spyglass.core.copy import (
+    BlobCutOff,
+    BlobDone,
+    BlobProgress,
+    BlobRetried,
+    BlobSkipped,
+    BlobStarted,
+    BlobWaiting,
+    CopyCancelled,
+    CopyEvent,
+    Failed,
+    Finished,
+    Naming,
+    Planned,
+)
+from spyglass.core.copy_attachments import describe_attachments
+from spyglass.core.digest import Digest
+
+BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
+                      "unneeded", "recompressed", "decompressed", "interrupted"]
+
+WRITTEN_ANEW: Final = ("copied", "recompressed", "decompressed")
+"""The outcomes of a blob the copy wrote itself, whole."""
+PAST_BLOB: Final = (*WRITTEN_ANEW, "skipped", "mounted", "unneeded")
+"""The outcomes of a blob the copy is done with: written, or there already."""
+
+
+@dataclass
+class BlobRow:
+    """One blob of a copy, for the Details dialog."""
+
+    digest: Digest
+    size: int
+    media_type: str
+    done: int = 0
+    outcome: BlobOutcome = "waiting"
+    retries: int = 0
+    """How many of its ``--retry-times`` the blob took: each start again after an error,
+    and each try a resume inside an attempt took (the engine's attempt counts them), so
+    that the Details and the row's "attempt 3 of 4" agree."""
+    last_error: str = ""
+    """The error it last started again after."""
+    attachment: str = ""
+    """What attached thing the blob is part of (``cosign signature``, ``SBOM``, …), or ""
+    for a blob of the images themselves."""
+    written: Digest | None = None
+    """The digest it was written as, where that is not its own (recompressed)."""
+    dropped: bool | None = None
+    """Of a blob whose upload to a registry was cut off: whether the registry took the
+    cancel of the upload and dropped what it had received (False: it may keep that until
+    it purges unfinished uploads); None when no upload of it was cut off."""
+    restarting: bool = False
+    """It started again from its first byte after an error, and no byte of the new
+    attempt has come yet (the row says the copy is retrying, not just copying)."""
+    attempt: int = 0
+    """Of a blob that started again: the attempt it is on (2 for the first retry)."""
+    attempts: int = 0
+    """Of a blob that started again: how many attempts it may take in all."""
+    asked_wait: str = ""
+    """While a request for it waits because the registry asked (``Retry-After``), and no
+    byte has come since: who asked, for how long ("the registry H asked to wait 120 s;
+    asking again in 60 s"); "" otherwise."""
+    asked_for: float = 0.0
+    """Of a blob :attr:`asked_wait`: the seconds asked for."""
+    wait_ends: float = 0.0
+    """Of a blob :attr:`asked_wait`: when (on the tally's clock) the wait ends and the
+    request is sent again."""
+    wait_left: float = 0.0
+    """Of a blob :attr:`asked_wait`: the seconds of the wait left when the snapshot was
+    taken (below 0 once it is over: how long ago it ended)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A copy's progress at one moment, handed to the GUI thread."""
+
+    planned: bool
+    done: int
+    total: int
+    blobs: tuple[BlobRow, ...]
+    speed: float
+    """Bytes a second over the last few seconds."""
+    finished: bool
+    error: str
+    notes: tuple[str, ...] = ()
+    """What the plan decided on the user's behalf (``plan.notes``: layers compressed, what
+    is left behind or replaced, signatures merged), as the engine words them; and what the
+    copy met that stays (a broken blob location cache renamed aside)."""
+    attached: str = ""
+    """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
+    source_digest: Digest | None = None
+    """The digest of the source's top manifest, once planned."""
+    still: float = 0.0
+    """Seconds since a byte last moved (since the plan, before the first): a copy that
+    waits on a registry that stopped answering shows it."""
+    held: bool = False
+    """The destination's name named this very image already: nothing of it was written
+    (:attr:`~spyglass.core.copy_events.Finished.held`)."""
+    wrote_attached: bool = False
+    """Of a ``held`` image: something attached to it was written
+    (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
+    on_manifests: bool = False
+    """The copy is writing the destination's name, or has (the engine's
+    :class:`~spyglass.core.copy_events.Naming`): a copy into a registry stopped now may
+    have had its tag written all the same (the registry may have stored it before its
+    answer came). Before it, the tag is as it was."""
+
+
+SPEED_WINDOW: Final = 3.0
+"""Seconds of samples the speed is measured over."""
+QUIET_AFTER: Final = SPEED_WINDOW
+"""Seconds without a byte moving after which the speed is measured afresh from the first
+bytes that move again: the quiet time (a registry asking to wait, a stalled read) is no
+part of the line's speed, and counted in, it made a speed of a few bytes a second and an
+ETA of hours for a copy about to end."""
+MIN_MEASURED: Final = 64 * 1024
+"""The fewest bytes moved in the window that make a speed: a config blob of a few hundred
+bytes says nothing of how fast the rest will go."""
+
+
+@dataclass
+class Tally:
+    """The engine's events for one copy, gathered under a lock (they come from its threads).
+
+    :meth:`feed` answers True when a change arrived after the last
+    :meth:`snapshot`: the caller then asks the GUI thread, once, to take one.
+    """
+
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _blobs: dict[Digest, BlobRow] = field(default_factory=dict)
+    _planned: bool = False
+    _finished: bool = False
+    _error: str = ""
+    _notes: tuple[str, ...] = ()
+    _attached: str = ""
+    _source_digest: Digest | None = None
+    _dirty: bool = False
+    _samples: list[tuple[float, int]] = field(default_factory=list)
+    _moved: tuple[float, int] | None = None
+    """When the bytes done last changed, and to what."""
+    _fresh: bool = False
+    """The speed's samples start again at the next one that shows bytes moving (after a
+    blob started again, or a quiet time)."""
+    _held: bool = False
+    _wrote_attached: bool = False
+    _naming: bool = False
+
+    def feed(self, event: CopyEvent) -> bool:
+        with self._lock:
+            self._apply(event)
+            wake = not self._dirty
+            self._dirty = True
+            return wake
+
+    def _apply(self, event: CopyEvent) -> None:
+        blobs = self._blobs
+        if isinstance(event, Planned):
+            plan = event.plan
+            self._planned = True
+            self._notes = plan.notes
+            self._source_digest = plan.top.digest
+            attached = describe_attachments(plan.attachments) or ""
+            self._attached = attached.removeprefix("attached: ")
+            for task in plan.blobs:
+                d = task.source
+                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+            part_of: dict[Digest, list[str]] = {}  # a blob shared by several: each kind
+            for attachment in plan.attachments:
+                kind = str(attachment.attachment.kind)
+                for blob in attachment.written_blobs:
+                    kinds = part_of.setdefault(blob.digest, [])
+                    if kind not in kinds:
+                        kinds.append(kind)
+            for d in plan.attachment_blobs:  # counted from the start, not on arrival
+                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, d.media_type,
+                                                   attachment=", ".join(part_of.get(d.digest, []))))
+        elif isinstance(event, BlobStarted):
+            row = blobs.setdefault(event.digest,
+                                   BlobRow(event.digest, event.size, event.media_type))
+            row.outcome = "copying"
+        elif isinstance(event, BlobRetried):
+            again = blobs.get(event.digest)
+            if again is not None:
+                again.done = 0
+                again.outcome = "retrying"
+                again.asked_wait = ""  # (the wait asked for is over: this is a new try)
+                if event.counted:  # tries a resume took count too, as in the row's attempt
+                    again.retries = max(again.retries + 1, event.attempt - 1)
+                again.last_error = event.reason
+                again.restarting = True
+                again.attempt, again.attempts = event.attempt, event.attempts
+            self._fresh = True  # the bytes it had are gone: no speed from them
+        elif isinstance(event, BlobWaiting):
+            asked = blobs.get(event.digest)
+            if asked is not None:
+                asked.asked_for = event.asked
+                asked.wait_ends = self.clock() + event.wait
+                asked.asked_wait = (f"{event.who} asked to wait {event.asked:.0f} s"
+                                    + (f"; asking again in {event.wait:.0f} s"
+                                       if event.wait < event.asked else ""))
+            self._fresh = True  # (the quiet time is no speed)
+        elif isinstance(event, BlobProgress):
+            progressed = blobs.get(event.digest)
+            if progressed is not None:
+                progressed.done = min(event.done, progressed.size) if progressed.size \
+                    else event.done
+                if event.done > 0:
+                    progressed.restarting = False
+                    progressed.asked_wait = ""
+        elif isinstance(event, BlobSkipped):
+            row = blobs.setdefault(event.digest, BlobRow(event.digest, event.size, ""))
+            row.done = row.size
+            row.restarting = False
+            row.asked_wait = ""
+            row.outcome = ("mounted" if event.how == "mounted" else
+                           "unneeded" if event.how == "unneeded" else "skipped")
+            if event.written is not None and event.written != event.digest:
+                row.written = event.written
+        elif isinstance(event, BlobCutOff):
+            cut = blobs.get(event.digest)
+            if cut is not None:  # what an earlier attempt left stays
+                cut.dropped = event.dropped and cut.dropped is not False
+        elif isinstance(event, BlobDone):
+            written = blobs.get(event.digest)
+            if written is not None:
+                written.done = written.size
+                written.restarting = False
+                written.asked_wait = ""
+                written.outcome = "copied"
+                if event.recompressed:
+                    plain = media.layer_compression(event.written.media_type) == "none"
+                    written.outcome = "decompressed" if plain else "recompressed"
+                if event.written.digest != event.digest:
+                    written.written = event.written.digest
+        elif isinstance(event, Naming):
+            self._naming = True
+        elif isinstance(event, Finished):
+            self._finished = True
+            self._held = event.held
+            self._wrote_attached = event.wrote_attached
+            self._take_cache_notice()
+        elif isinstance(event, Failed | CopyCancelled):
+            if isinstance(event, Failed):
+                self._error = event.message
+                self._take_cache_notice()
+            for row in blobs.values():
+                row.restarting = False
+                row.asked_wait = ""
+                if row.outcome in ("copying", "retrying"):
+                    row.outcome = "interrupted"
+
+    def _take_cache_notice(self) -> None:
+        """The blob location cache's notice (a broken file renamed aside), with the notes of
+        the copy that met it, once: the window says it nowhere else."""
+        from spyglass.core.blobcache import default_cache
+
+        if notice := default_cache().take_notice():
+            self._notes = (*self._notes, notice)
+
+    def _speed(self, now: float, done: int) -> float:
+        """Bytes a second over the last :data:`SPEED_WINDOW` seconds of bytes moving: none
+        from a window that holds a blob's restart (its bytes fell back), and none over a
+        quiet time (see :data:`QUIET_AFTER`)."""
+        last = self._samples[-1][1] if self._samples else done
+        if done < last:
+            self._fresh = True
+        elif done > last and self._moved is not None and now - self._moved[0] >= QUIET_AFTER:
+            self._fresh = True  # what moved now may have moved in its last instant
+        if self._fresh:
+            self._samples = [(now, done)]
+            self._fresh = done <= last  # it starts here once bytes move
+            return 0.0
+        self._samples.append((now, done))
+        self._samples = [s for s in self._samples if now - s[0] <= SPEED_WINDOW]
+        first_time, first_done = self._samples[0]
+        span, moved = now - first_time, done - first_done
+        return moved / span if span > 0.2 and moved >= MIN_MEASURED else 0.0
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            self._dirty = False
+            done = sum(row.done for row in self._blobs.values())
+            total = sum(row.size for row in self._blobs.values())
+            now = self.clock()
+            speed = self._speed(now, done)
+            if not self._planned:
+                still = 0.0
+            elif self._moved is None or done != self._moved[1]:
+                self._moved = (now, done)
+                still = 0.0
+            else:
+                still = now - self._moved[0]
+            blobs = tuple(replace(r, wait_left=r.wait_ends - now if r.asked_wait else 0.0)
+                          for r in self._blobs.values())
+            on_manifests = self._naming
+            return Snapshot(self._planned, done, total, blobs, speed, self._finished,
+                            self._error, self._notes, self._attached, self._source_digest,
+                            still, self._held, self._wrote_attached, on_manifests)
+
+
+
+__all__ = [
+    "PAST_BLOB",
+    "WRITTEN_ANEW",
+    "BlobRow",
+    "Snapshot",
+    "Tally",
+]

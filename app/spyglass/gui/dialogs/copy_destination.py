@@ -1,0 +1,188 @@
+"""What the Copy dialog finds at the destination already, on a worker: what a copy there
+would replace, what its name names now, and the refusal a copy there would meet.
+
+:class:`CopyDestinationMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
+attributes it reads are made by the dialog's ``__init__``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel
+
+from spyglass.core.digest import Digest
+from spyglass.core.platform import Platform
+from spyglass.core.reference import DockerName, ImageName, OCIName
+from spyglass.gui.copy_destinations import Replaced, find_replaced, looked_at_first, named_now
+from spyglass.gui.copy_jobs import Openers
+from spyglass.gui.copy_names import describe_name, normalize_name
+from spyglass.gui.formatting import short_digest
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import Runner, lane_of
+
+
+class CopyDestinationMixin(QDialog):
+    """What the Copy dialog finds at the destination (see the module docstring)."""
+
+    # made by CopyDialog: PySide6 registers only the signals of a class's first line of
+    # bases, which this part is not on
+    destinationChecked: ClassVar[Signal]
+    replaced: Replaced | None
+    destination_refusal: str
+    platform_boxes: list[tuple[Platform, QCheckBox]]
+    named_note: QLabel
+    replace_note: QLabel
+    replace_box: QCheckBox
+    format_combo: QComboBox
+    compression_combo: QComboBox
+    signatures_box: QCheckBox
+    _runner: Runner
+    _openers: Openers
+    _wanted_platform: str
+    _key: str
+    _platforms_known: bool
+    _checked_destination: str | None
+    _destination_known: bool
+    _named: tuple[str, Digest | None] | None
+    _source_digest: Digest | None
+    _instance_digests: tuple[Digest, ...]
+
+    if TYPE_CHECKING:  # made by the dialog's other parts
+        def _fit(self) -> None: ...
+        def _validate(self) -> bool: ...
+
+    def _forget_destination(self) -> None:
+        """The destination typed is no name: nothing said of an earlier one stays."""
+        self._checked_destination = None
+        self.replaced = None
+        self.destination_refusal = ""
+        self._named = None
+        for widget in (self.replace_note, self.replace_box, self.named_note):
+            widget.hide()
+        self.replace_box.setChecked(False)
+
+    def _check_destination(self, text: str, name: ImageName) -> None:
+        """Find out (on a worker) what a copy to ``text`` would replace; a confirmation
+        given for another destination does not carry over."""
+        self._checked_destination = text
+        self._check_named(text, name)
+        self.replaced = None
+        self.destination_refusal = ""
+        self.replace_box.setChecked(False)
+        self.replace_note.hide()
+        self.replace_box.hide()
+        self._destination_known = not looked_at_first(name)
+        if self._destination_known:
+            return
+        self._runner.submit(
+            lambda cancel: find_replaced(name, cancel),
+            on_done=lambda replaced: self._destination_found(text, replaced),
+            on_error=lambda message: self._destination_refused(text, message),
+            key=f"{self._key}:destination",
+            what=f"looking at {text}",
+            lane=lane_of(normalize_name(text)),
+        )
+
+    def _check_named(self, text: str, name: ImageName) -> None:
+        """Find out (on a worker) what the tag or ref the copy writes names there now: a
+        name moved off another image is said, not done unseen."""
+        self._named = None
+        self.named_note.hide()
+        openers = self._openers
+        self._runner.submit(
+            lambda cancel: named_now(openers, name, cancel),
+            on_done=lambda digest: self._named_found(text, digest),
+            on_error=lambda _message: None,  # the copy says what is wrong, if it is
+            key=f"{self._key}:named",
+            what=f"looking at what {text} names",
+            lane=lane_of(normalize_name(text)),
+        )
+
+    def _named_found(self, text: str, digest: Digest | None) -> None:
+        if text != self._checked_destination:
+            return
+        self._named = (text, digest)
+        self._say_named()
+
+    def _say_named(self) -> None:
+        """The note of what the name names now (once both it and the source are known)."""
+        text, digest = self._named if self._named is not None else ("", None)
+        if digest is None or not self._platforms_known:  # what is written is known after
+            self.named_note.hide()
+            return
+        name, _sentence = describe_name(text)
+        tag = getattr(name, "ref", None) or getattr(getattr(name, "reference", None),
+                                                     "tag", None)
+        written = self._written_digest()
+        dropped = (", and that image is no longer listed in the layout"
+                   if isinstance(name, OCIName) else "")
+        # the name quoted and called what it is: a tag such as 1 or 2.0 first in the
+        # sentence read as a count ("1 there names this very image already")
+        what = f'The tag "{tag}"' if isinstance(name, DockerName) else f'The name "{tag}"'
+        if written is not None and digest == written:
+            said = f"{what} there names this very image already: {self._held_clause(name)}"
+        elif written is not None:
+            said = (f"{what} there names another image now ({short_digest(digest)}); the "
+                    f"copy gives the name to this one{dropped}.")
+        else:
+            said = (f"{what} there names an image now ({short_digest(digest)}); the copy "
+                    f"gives the name to the one it writes{dropped}.")
+        self.named_note.setText(said)
+        self.named_note.show()
+        self._fit()
+
+    def _held_clause(self, name: ImageName | None) -> str:
+        """What a copy onto a name that names this very image already will write: into a
+        registry, nothing of the image (what is attached to it goes along where the
+        registry lacks it); into a layout, no blob again (its blobs are there: the index
+        lists the image)."""
+        if not isinstance(name, DockerName):
+            return "none of its blobs will be copied again."
+        if self.signatures_box.isChecked():
+            return ("nothing of it will be written, only what is attached to it that the "
+                    "registry does not have yet.")
+        return "nothing will be written."
+
+    def _written_digest(self) -> Digest | None:
+        """The digest the copy writes as the dialog stands, where it is the source's own:
+        the image or list as it is, or the one platform's image ticked; None for a list
+        rebuilt with some of its images, or converted or recompressed."""
+        if self.format_combo.currentData() is not None or \
+                self.compression_combo.currentData() is not None:
+            return None
+        chosen = [i for i, (_p, box) in enumerate(self.platform_boxes) if box.isChecked()]
+        if not self.platform_boxes or len(chosen) == len(self.platform_boxes):
+            return self._source_digest if not self._wanted_platform or self.platform_boxes \
+                else None
+        if len(chosen) == 1 and chosen[0] < len(self._instance_digests):
+            return self._instance_digests[chosen[0]]
+        return None
+
+    def _destination_refused(self, text: str, sentence: str) -> None:
+        """A copy to ``text`` would be refused: said at once, and Copy stays off until
+        the destination changes."""
+        if text != self._checked_destination:
+            return
+        self._destination_known = True
+        self.destination_refusal = sentence
+        self.replace_note.setText(sentence)
+        self.replace_note.show()
+        self._validate()
+        emit(self.destinationChecked)
+
+    def _destination_found(self, text: str, replaced: Replaced | None) -> None:
+        if text != self._checked_destination:
+            return
+        self._destination_known = True
+        self.replaced = replaced
+        if replaced is not None:
+            self.replace_note.setText(replaced.sentence())
+            self.replace_note.show()
+            self.replace_box.show()
+        self._validate()
+        emit(self.destinationChecked)
+
+
+__all__ = ["CopyDestinationMixin"]

@@ -1,0 +1,273 @@
+"""The Copy dialog's platforms: listed from the source on a worker, a box for each, and the
+shortcuts that tick them (This System, All).
+
+:class:`CopyPlatformsMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
+attributes it reads are made by the dialog's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from spyglass.core.digest import Digest
+from spyglass.core.errors import as_clause
+from spyglass.core.platform import Platform, best_match, host_platform
+from spyglass.core.reference import DockerArchiveName
+from spyglass.core.units import duration_text
+from spyglass.gui.copy_jobs import Openers, SourcePlatforms, list_platforms
+from spyglass.gui.copy_names import describe_name
+from spyglass.gui.dialogs.copy_fields import note
+from spyglass.gui.formatting import counted
+from spyglass.gui.signals import emit
+from spyglass.gui.workers import Runner, lane_of
+
+LISTING_SLOW_AFTER: Final = 15.0
+"""Seconds of listing a source's platforms after which the dialog says it has not answered
+(as a copy says it is stalled)."""
+
+
+class CopyPlatformsMixin(QDialog):
+    """The Copy dialog's platforms (see the module docstring)."""
+
+    # made by CopyDialog: PySide6 registers only the signals of a class's first line of
+    # bases, which this part is not on
+    platformsListed: ClassVar[Signal]
+    platform_boxes: list[tuple[Platform, QCheckBox]]
+    source_edit: QLineEdit
+    source_note: QLabel
+    destination_edit: QLineEdit
+    replace_box: QCheckBox
+    platforms_label: QLabel
+    platforms_caption: QLabel
+    platform_grid: QGridLayout
+    system_button: QPushButton
+    all_button: QPushButton
+    format_combo: QComboBox
+    _runner: Runner
+    _suggest_for_platform: Callable[[str], str] | None
+    _platform_offer: str
+    _openers: Openers
+    _source: str
+    _label: str
+    _wanted_platform: str
+    _key: str
+    _is_list: bool
+    _schema1: bool
+    _unplaced: int
+    _platforms_known: bool
+    _platforms_problem: str | None
+    _one_platform: bool
+    _listing_since: float
+    _listing_timer: QTimer
+    _source_digest: Digest | None
+    _instance_digests: tuple[Digest, ...]
+
+    if TYPE_CHECKING:  # made by the dialog's other parts
+        def _wanted(self) -> Platform | None: ...
+        def _inputs_changed(self) -> None: ...
+        def _say_named(self) -> None: ...
+        def _validate(self) -> bool: ...
+
+    def _say_listing(self) -> None:
+        """Past :data:`LISTING_SLOW_AFTER` seconds, say how long the source has not answered."""
+        waited = time.monotonic() - self._listing_since
+        if self._platforms_known:
+            self._listing_timer.stop()
+        elif waited >= LISTING_SLOW_AFTER:
+            self.platforms_label.setText(
+                f"Listing the platforms… the source has not answered for "
+                f"{duration_text(waited)}: it may be down or not answering. Change the "
+                "source, or wait (a request is given a minute, and asked again).")
+
+    def _list_platforms(self) -> None:
+        """List the source's platforms on a worker (an older listing's answer is dropped)."""
+        self._listing_since = time.monotonic()
+        self._listing_timer.start()
+        openers, source = self._openers, self._source
+        self._runner.submit(
+            lambda cancel: list_platforms(openers, source, cancel),
+            on_done=self._platforms_listed,
+            on_error=self._platforms_failed,
+            key=f"{self._key}:platforms",
+            what=f"listing the platforms of {source}",
+            lane=lane_of(source),
+        )
+
+    def _platforms_listed(self, listed: SourcePlatforms) -> None:
+        self._listing_timer.stop()
+        self._source_digest = listed.digest
+        self._instance_digests = listed.instances
+        self._is_list = listed.is_list
+        self._schema1 = listed.schema1
+        if listed.schema1:
+            self.platforms_label.setText(
+                "A single image in Docker's old schema 1: converted to schema 2 as it is "
+                "copied, as skopeo converts it (which changes its digest).")
+        elif not listed.is_list:
+            self.platforms_label.setText("A single image: copied as it is.")
+        elif not listed.platforms:
+            self.platforms_label.setText(
+                "A list without images for a platform (artifacts, such as charts, "
+                "signatures or SBOMs): copied whole, as it is.")
+        else:
+            self._unplaced = listed.unplaced
+            self.platforms_label.setText(f"{self._list_caption(len(listed.platforms))}; "
+                                         "copy these:")
+            wanted = self._wanted()
+            named = [str(p) for p in listed.platforms]
+            for i, platform in enumerate(listed.platforms):
+                # two Windows images differ by os.version alone: each box says its own
+                twin = named.count(str(platform)) > 1 and platform.os_version
+                box = QCheckBox(f"{platform} ({platform.os_version})" if twin
+                                else str(platform))
+                if platform.os_version:
+                    box.setToolTip(f"{platform}, os.version {platform.os_version}")
+                box.setChecked(wanted is None or wanted.matches(platform))
+                box.toggled.connect(lambda checked, box=box: self._box_toggled(box, checked))
+                box.toggled.connect(self._follow_platforms)
+                box.toggled.connect(self._inputs_changed)
+                self.platform_grid.addWidget(box, i // 3, i % 3)
+                box.show()  # now, not queued: the dialog fits itself to them (_fit)
+                self.platform_boxes.append((platform, box))
+            for button in (self.system_button, self.all_button):
+                button.setEnabled(bool(listed.platforms))
+            host = host_platform()
+            runs_here = best_match(host, list(listed.platforms)) is not None
+            self.system_button.setEnabled(runs_here)  # (it would untick every box)
+            self.system_button.setToolTip(
+                f"Tick only the image for this machine ({host})" if runs_here else
+                f"No image of this list runs on this machine ({host})")
+            self._order_platform_boxes()
+            name, _sentence = describe_name(self.destination_edit.text())
+            if wanted is None and isinstance(name, DockerArchiveName):
+                self.choose_system()  # it holds one image: offer the one for this machine
+        self._platforms_known = True
+        self._say_named()
+        self._validate()
+        emit(self.platformsListed)
+
+    def _order_platform_boxes(self) -> None:
+        """Tab goes through the boxes where they show, between the destination and the
+        shortcuts (added last, they would come after the dialog's buttons)."""
+        boxes = [box for _platform, box in self.platform_boxes]
+        if not boxes:
+            return
+        chain = [self.replace_box, *boxes, self.system_button, self.all_button,
+                 self.format_combo]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+        self.platforms_caption.setBuddy(boxes[0])
+
+    def _platforms_failed(self, message: str) -> None:
+        self._listing_timer.stop()
+        # said as what it is: the source cannot be read as things stand (Copy would say so)
+        self._platforms_problem = message
+        note(self.platforms_label, f"The platforms could not be listed: {as_clause(message)}",
+              wrong=True)
+        self._platforms_known = True  # planning says what is wrong, or copies what it can
+        self._say_named()
+        self._validate()
+        emit(self.platformsListed)
+
+    def _one_platform_only(self, only: bool) -> None:
+        """A docker-archive holds one image, not a list: its platform is one choice (the
+        boxes act as radio buttons, "All" is off)."""
+        if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
+            self.choose_system()
+            if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
+                self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
+        self._one_platform = only
+        self.all_button.setEnabled(bool(self.platform_boxes) and not only)
+        if self._is_list and self.platform_boxes:
+            caption = self._list_caption(len(self.platform_boxes))
+            self.platforms_label.setText(
+                f"{caption}; a docker-archive holds one image, so choose one:"
+                if only else f"{caption}; copy these:")
+
+    def _list_caption(self, count: int) -> str:
+        """``A list of N platforms``, and the images that name none, which go along when
+        every platform is ticked (the list is then copied whole)."""
+        caption = f"A list of {counted(count, 'platform')}"
+        if self._unplaced:
+            caption += (f" and {counted(self._unplaced, 'image')} naming none (copied when "
+                        "every platform is ticked: the list whole)")
+        return caption
+
+    def _follow_platforms(self) -> None:
+        """After one platform of a list was dragged, the name offered follows the boxes
+        ticked: one platform is named after it, several get the list's own name (under the
+        one platform's name, a copy of all of them would pass for that platform). A name
+        typed over is left as it is."""
+        if self._wanted_platform and self.source_edit.isReadOnly():
+            # the caption under the source says which platforms go, as the copy's name does
+            self.source_note.setText(self.copy_label())
+        if self._suggest_for_platform is None or not self.platform_boxes:
+            return
+        if self.destination_edit.text().strip() != self._platform_offer:
+            return
+        chosen = [p for p, box in self.platform_boxes if box.isChecked()]
+        offer = self._suggest_for_platform(str(chosen[0]) if len(chosen) == 1 else "")
+        self._platform_offer = offer
+        if offer and offer != self.destination_edit.text().strip():
+            self.destination_edit.setText(offer)
+
+    def copy_label(self) -> str:
+        """What the copy is called (the transfers panel, the status bar): the image, and
+        the platforms ticked where they are not all of them."""
+        label = self._label or self._source
+        if self._wanted_platform:
+            label = label.removesuffix(f" ({self._wanted_platform})")
+        chosen = [str(p) for p, box in self.platform_boxes if box.isChecked()]
+        if not self.platform_boxes:  # not listed yet: the one dragged, if any
+            return self._label or self._source
+        if len(chosen) == len(self.platform_boxes) or not chosen:
+            return label
+        if len(chosen) == 1:
+            return f"{label} ({chosen[0]})"
+        return f"{label} ({len(chosen)} of {len(self.platform_boxes)} platforms)"
+
+    def _box_toggled(self, box: QCheckBox, checked: bool) -> None:
+        """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
+        the one ticked stays ticked (as radio buttons)."""
+        if not self._one_platform:
+            return
+        if checked:
+            for _platform, other in self.platform_boxes:
+                if other is not box and other.isChecked():
+                    other.setChecked(False)
+        elif not any(b.isChecked() for _p, b in self.platform_boxes):
+            box.setChecked(True)
+
+    def choose_system(self) -> None:
+        """Check only the platform that fits this machine best."""
+        platforms = [p for p, _box in self.platform_boxes]
+        found = best_match(host_platform(), platforms)
+        for i, (_platform, box) in enumerate(self.platform_boxes):
+            box.setChecked(i == found)
+
+    def choose_all(self) -> None:
+        for _platform, box in self.platform_boxes:
+            box.setChecked(True)
+
+    def set_platforms(self, chosen: list[str]) -> None:
+        """Check exactly these platforms (``OS/ARCH[/VARIANT]``)."""
+        for platform, box in self.platform_boxes:
+            box.setChecked(str(platform) in chosen)
+
+
+__all__ = ["LISTING_SLOW_AFTER", "CopyPlatformsMixin"]
