@@ -8,6 +8,7 @@ to the window's own manager.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +28,7 @@ from spyglass.core.copy import (
     BlobSkipped,
     BlobStarted,
     CopyCancelled,
+    CopyOptions,
     CopyPlan,
     Failed,
     Finished,
@@ -38,8 +40,10 @@ from spyglass.core.copy_attachments import AttachmentTask
 from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.manifest import Descriptor
+from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.core.signatures.discovery import Attachment
 from spyglass.core.signatures.model import Kind
+from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.transfers import (
@@ -53,6 +57,7 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import summary_text
+from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS
 from tests.gui.scripted import (
     SOURCE,
@@ -669,6 +674,39 @@ def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(
     assert "may have written the image" in details.heading.text()
     assert "as it was" not in details.heading.text()
     details.close()
+
+
+@pytest.mark.parametrize("fault", ["refused", "lost"])
+def test_a_tag_the_registry_refused_to_write_is_as_it_was(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], demo_registry: RegistryFacts,
+        tmp_path: Path, fault: str) -> None:
+    """The registry answered the tag's PUT with a 403: the row said "may be written" and
+    the tooltip "it may have stored the manifest before its answer came", where the
+    answer came and said no. A PUT whose answer was lost may have been written still."""
+    from tests.helpers.faultproxy import Fault, FaultProxy
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/f": fault.encode()})])),
+                "latest")
+    with FaultProxy(demo_registry.host) as proxy:
+        proxy.add(Fault("PUT", r"/manifests/1$", "status", status=403) if fault == "refused"
+                  else Fault("PUT", r"/manifests/1$", "reset", count=10))
+        window = make_window(Settings(first_run_done=True,
+                                      registries=[RegistrySettings(proxy.address,
+                                                                   insecure=True)]))
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{builder.root}:latest", f"docker://{proxy.address}/outcomes/{fault}:1",
+            CopyOptions(retry_times=0), label=fault))
+        qtbot.waitUntil(lambda: transfer.state.finished, timeout=WAIT_MS)
+    assert transfer.state is TransferState.FAILED
+    progress, tip = row_texts(window, transfer)["progress"], tooltip(window, transfer)
+    if fault == "refused":
+        assert progress == "not written", progress
+        assert "the image was not written (the tag is as it was)" in tip, tip
+        assert "may have" not in tip
+    else:
+        assert progress == "may be written", progress
 
 
 def test_quitting_two_pushes_writing_their_tags_says_so(

@@ -24,6 +24,7 @@ from spyglass.core.copy import (
     CopyEvent,
     Failed,
     Finished,
+    NameRefused,
     Naming,
     Planned,
 )
@@ -113,11 +114,12 @@ class Snapshot:
     wrote_attached: bool = False
     """Of a ``held`` image: something attached to it was written
     (:attr:`~spyglass.core.copy_events.Finished.wrote_attached`)."""
-    on_manifests: bool = False
+    tag_in_doubt: bool = False
     """The copy is writing the destination's name, or has (the engine's
     :class:`~spyglass.core.copy_events.Naming`): a copy into a registry stopped now may
     have had its tag written all the same (the registry may have stored it before its
-    answer came). Before it, the tag is as it was."""
+    answer came). Before it, the tag is as it was, and so it is after the registry's
+    refusal (:class:`~spyglass.core.copy_events.NameRefused`)."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -247,8 +249,8 @@ class Tally:
                     written.outcome = "decompressed" if plain else "recompressed"
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
-        elif isinstance(event, Naming):
-            self._naming = True
+        elif isinstance(event, Naming | NameRefused):
+            self._naming = isinstance(event, Naming)
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
@@ -307,10 +309,10 @@ class Tally:
                 still = now - self._moved[0]
             blobs = tuple(replace(r, wait_left=r.wait_ends - now if r.asked_wait else 0.0)
                           for r in self._blobs.values())
-            on_manifests = self._naming
+            tag_in_doubt = self._naming
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still, self._held, self._wrote_attached, on_manifests)
+                            still, self._held, self._wrote_attached, tag_in_doubt)
 
 
 

@@ -64,10 +64,10 @@ def stopped(transfer: Transfer) -> bool:
 
 def tag_may_be_written(transfer: Transfer) -> bool:
     """A copy into a registry writing its tag, or stopped while it was
-    (:attr:`~spyglass.gui.copy_progress.Snapshot.on_manifests`): the registry may have
+    (:attr:`~spyglass.gui.copy_progress.Snapshot.tag_in_doubt`): the registry may have
     stored the image and set the tag before the copy stopped; its answer is what had not
     come."""
-    return to_registry(transfer) and transfer.snapshot.on_manifests
+    return to_registry(transfer) and transfer.snapshot.tag_in_doubt
 
 
 def ending_text(transfer: Transfer) -> str:
