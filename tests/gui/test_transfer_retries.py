@@ -229,13 +229,21 @@ def test_a_wait_the_registry_asked_for_is_said_as_one_not_as_a_stall(
     clock.now = 135.0  # no event: the idle refresh counts down
     qtbot.waitUntil(lambda: row_texts(window, transfer)["state"]
                     == "Waiting, as asked · 25 s left", timeout=WAIT_MS)
+    assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asking again in "
+            "25 s.\nThe copy goes on by itself after the wait") in tooltip(window, transfer)
     clock.now = 160.5  # the wait is over; the request went out again
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
     assert row_texts(window, transfer)["state"] == "Waiting, as asked · asking again"
     tip = tooltip(window, transfer)
-    assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asking again in "
-            "60 s.\nThe copy goes on by itself after the wait") in tip
+    assert ("waits: the registry 127.0.0.1:25201 asked to wait 120 s; asked again just "
+            "now.\nThe copy goes on by itself as soon as the registry answers") in tip
     assert "not answering" not in tip
+    clock.now = 170.0  # (it said "asking again in 60 s" after the wait too)
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert "asked to wait 120 s; asked again 10 s ago." in tooltip(window, transfer)
+    clock.now = 176.0  # asked again 16 s ago, nothing came: the wait is no part of the stall
+    feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
+    assert row_texts(window, transfer)["state"] == "Stalled · 16 s"
     # its bytes come: copying again
     clock.now = 161.0
     feed(qtbot, window, scripted, BlobProgress(big.digest, 2 * MiB, big.size))
@@ -301,7 +309,7 @@ def test_a_request_asked_again_after_the_wait_that_hangs_or_fails_is_said_as_suc
     assert row_texts(window, transfer)["state"] == "Waiting, as asked · asking again"
     clock.now = 121.0  # asked again 16 s ago, and nothing came
     feed(qtbot, window, scripted, BlobProgress(big.digest, 0, big.size))
-    assert row_texts(window, transfer)["state"].startswith("Stalled · ")
+    assert row_texts(window, transfer)["state"] == "Stalled · 16 s"
     feed(qtbot, window, scripted, BlobWaiting(big.digest, "the registry 127.0.0.1:25201",
                                               5.0, 5.0),
          BlobRetried(big.digest, 2, 4, RESET))

@@ -73,8 +73,8 @@ class BlobRow:
     """Of a blob that started again: how many attempts it may take in all."""
     asked_wait: str = ""
     """While a request for it waits because the registry asked (``Retry-After``), and no
-    byte has come since: who asked, for how long ("the registry H asked to wait 120 s;
-    asking again in 60 s"); "" otherwise."""
+    byte has come since: who asked, for how long ("the registry H asked to wait 120 s");
+    "" otherwise."""
     asked_for: float = 0.0
     """Of a blob :attr:`asked_wait`: the seconds asked for."""
     wait_ends: float = 0.0
@@ -212,9 +212,7 @@ class Tally:
             if asked is not None:
                 asked.asked_for = event.asked
                 asked.wait_ends = self.clock() + event.wait
-                asked.asked_wait = (f"{event.who} asked to wait {event.asked:.0f} s"
-                                    + (f"; asking again in {event.wait:.0f} s"
-                                       if event.wait < event.asked else ""))
+                asked.asked_wait = f"{event.who} asked to wait {event.asked:.0f} s"
             self._fresh = True  # (the quiet time is no speed)
         elif isinstance(event, BlobProgress):
             progressed = blobs.get(event.digest)
@@ -300,11 +298,16 @@ class Tally:
             total = sum(row.size for row in self._blobs.values())
             now = self.clock()
             speed = self._speed(now, done)
+            waited = max((r.wait_ends for r in self._blobs.values() if r.asked_wait),
+                         default=None)
             if not self._planned:
                 still = 0.0
             elif self._moved is None or done != self._moved[1]:
                 self._moved = (now, done)
                 still = 0.0
+            elif waited is not None:
+                # a wait the registry asked for is no stall: one counts from its end
+                still = max(0.0, now - max(self._moved[0], waited))
             else:
                 still = now - self._moved[0]
             blobs = tuple(replace(r, wait_left=r.wait_ends - now if r.asked_wait else 0.0)

@@ -155,11 +155,18 @@ def waiting_as_asked(transfer: Transfer) -> list[BlobRow]:
 
 
 def waiting_sentence(blobs: list[BlobRow]) -> str:
-    """What the tooltip says of a copy :func:`waiting_as_asked`: who asked, how long."""
-    lines = [f"The blob {short_digest(blob.digest)} waits: {blob.asked_wait}."
+    """What the tooltip says of a copy :func:`waiting_as_asked`: who asked, how long, and
+    when the request goes out again, or went."""
+    lines = [f"The blob {short_digest(blob.digest)} waits: {blob.asked_wait}; "
+             + (f"asking again in {duration_text(blob.wait_left)}" if blob.wait_left >= 1
+                else "asked again just now" if blob.wait_left > -1
+                else f"asked again {duration_text(-blob.wait_left)} ago") + "."
              for blob in blobs]
-    return "\n".join(lines) + ("\nThe copy goes on by itself after the wait; cancel it to "
-                               "stop waiting.")
+    over = all(blob.wait_left < 1 for blob in blobs)
+    return "\n".join(lines) + ("\nThe copy goes on by itself as soon as the registry "
+                               "answers; cancel it to stop waiting." if over else
+                               "\nThe copy goes on by itself after the wait; cancel it "
+                               "to stop waiting.")
 
 
 def retry_text(blobs: list[BlobRow]) -> str:
