@@ -902,3 +902,36 @@ def test_the_dialog_offers_the_platforms_of_nested_lists(tmp_path: Path) -> None
     assert [p.architecture for p in listed.platforms] == ["amd64", "arm64", "s390x"]
     assert [str(d) for d in listed.instances] == [
         images[a]["digest"] for a in ("amd64", "arm64", "s390x")]
+
+
+def test_a_copy_waiting_for_another_program_s_lock_says_so_and_cancels(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy into a layout another program held locked said "Planning…" for as long as
+    that program held it, and Cancel took effect only once it let go (never, had it
+    hung): the lock taken as the destination was opened did not heed the cancel."""
+    import subprocess
+
+    from spyglass.core.transports import file_lock
+
+    monkeypatch.setattr(file_lock, "NOTED_WAIT", 0.2)
+    builder = LayoutBuilder(tmp_path / "src")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/f": b"locked"})])), "1")
+    destination = tmp_path / "dst"
+    destination.mkdir()
+    holder = subprocess.Popen(["flock", str(destination / "index.json.lock"), "sleep", "60"])
+    try:
+        qtbot.waitUntil(lambda: (destination / "index.json.lock").exists(), timeout=WAIT_MS)
+        transfer = window.copying.start(CopyRequest(
+            f"oci:{builder.root}:1", f"oci:{destination}:1", CopyOptions(), label="locked"))
+        model = window.copying.panel.model
+        qtbot.waitUntil(lambda: model.data(model.index(0, STATE)) ==
+                        "Waiting · dst is being written by another program", timeout=WAIT_MS)
+        window.copying.manager.cancel(transfer)
+        qtbot.waitUntil(lambda: transfer.state is TransferState.CANCELLED, timeout=WAIT_MS)
+        assert holder.poll() is None  # (it ended while the lock was held still)
+    finally:
+        holder.kill()
+        holder.wait()
+    # nothing of the copy left (the lock file is the other program's)
+    assert os.listdir(destination) == ["index.json.lock"]

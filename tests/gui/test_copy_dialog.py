@@ -760,10 +760,10 @@ class HeldDestination:
         self._original = window.copying.openers.destination
         monkeypatch.setattr(window.copying.openers, "destination", self)
 
-    def __call__(self, name: str) -> ImageDestination:
+    def __call__(self, name: str, cancel: CancelToken) -> ImageDestination:
         self.entered.set()
         self.release.wait(WAIT_MS / 1000)
-        return self._original(name)
+        return self._original(name, cancel)
 
 
 def test_editing_the_destination_while_planning_drops_that_plan(

@@ -155,7 +155,7 @@ def named_now(openers: Openers, name: ImageName, cancel: CancelToken) -> Digest 
                     return None
         return None
     if isinstance(name, DockerName) and name.reference.tag is not None:
-        destination = openers.destination(str(name))
+        destination = openers.destination(str(name), cancel)
         try:
             if isinstance(destination, TaggedDestination):
                 return destination.tagged_digest(name.reference.tag, cancel=cancel)

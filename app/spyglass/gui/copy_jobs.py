@@ -36,12 +36,19 @@ from spyglass.core.transports.base import (
 Opener = Callable[[str, CancelToken], ImageSource]
 """Opens a source name; the token cancels a long open (a compressed archive being
 decompressed)."""
-DestinationOpener = Callable[[str], ImageDestination]
+DestinationOpener = Callable[[str, CancelToken], ImageDestination]
+"""Opens a destination name; the token cancels a wait while opening (another program's
+lock on a layout)."""
 
 
 def open_source_cancellably(name: str, cancel: CancelToken) -> ImageSource:
     """The default :data:`Opener`."""
     return open_source(name, cancel=cancel)
+
+
+def open_destination_cancellably(name: str, cancel: CancelToken) -> ImageDestination:
+    """The default :data:`DestinationOpener`."""
+    return open_destination(name, cancel=cancel)
 
 
 def _nothing_to_refresh() -> None:
@@ -59,7 +66,7 @@ class Openers:
     """
 
     source: Opener = open_source_cancellably
-    destination: DestinationOpener = open_destination
+    destination: DestinationOpener = open_destination_cancellably
     refresh: Callable[[], None] = _nothing_to_refresh
 
 
@@ -148,7 +155,7 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken,
         asking(request.source)
     source = openers.source(request.source, cancel)
     try:
-        destination = openers.destination(request.destination)
+        destination = openers.destination(request.destination, cancel)
     except BaseException:
         source.close()
         raise

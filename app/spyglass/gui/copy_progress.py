@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Final, Literal
 
 from spyglass.core import media
@@ -120,6 +121,10 @@ class Snapshot:
     have had its tag written all the same (the registry may have stored it before its
     answer came). Before it, the tag is as it was, and so it is after the registry's
     refusal (:class:`~spyglass.core.copy_events.NameRefused`)."""
+    locked_by: str = ""
+    """The folder (a layout) whose lock the copy waits for, held by another program long
+    enough to be said (:data:`~spyglass.core.transports.file_lock.LOCK_LISTENER`); ""
+    otherwise."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -161,10 +166,20 @@ class Tally:
     _held: bool = False
     _wrote_attached: bool = False
     _naming: bool = False
+    _locked_by: str = ""
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
             self._apply(event)
+            wake = not self._dirty
+            self._dirty = True
+            return wake
+
+    def lock_waited(self, place: Path | None) -> bool:
+        """The copy waits for another program's lock on ``place`` (None: no longer); as
+        :meth:`feed`, True when the GUI thread is to be woken."""
+        with self._lock:
+            self._locked_by = "" if place is None else str(place)
             wake = not self._dirty
             self._dirty = True
             return wake
@@ -315,7 +330,8 @@ class Tally:
             tag_in_doubt = self._naming
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
-                            still, self._held, self._wrote_attached, tag_in_doubt)
+                            still, self._held, self._wrote_attached, tag_in_doubt,
+                            self._locked_by)
 
 
 

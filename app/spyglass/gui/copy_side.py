@@ -184,10 +184,10 @@ class CopyController(QObject):
         return RegistryImageSource(connection.client(), ref.path,
                                    str(ref.digest) if ref.digest else (ref.tag or "latest"))
 
-    def _open_destination(self, name: str) -> ImageDestination:
+    def _open_destination(self, name: str, cancel: CancelToken) -> ImageDestination:
         found = self._connection(name)
         if found is None:
-            return open_destination(name)
+            return open_destination(name, cancel=cancel)
         from spyglass.core.transports.registry.destination import RegistryDestination
 
         connection, parsed = found

@@ -25,6 +25,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -32,6 +33,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyEvent
 from spyglass.core.manifest import Descriptor
+from spyglass.core.transports.file_lock import LOCK_LISTENER
 from spyglass.gui.copy_destinations import written_whole
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, run_copy
 from spyglass.gui.copy_progress import Snapshot, Tally
@@ -329,8 +331,16 @@ class TransferManager(QObject):
             if tally.feed(event):
                 emit(relay.changed, ident)
 
+        def locked(place: Path | None) -> None:  # on the job's thread
+            if tally.lock_waited(place):
+                emit(relay.changed, ident)
+
         def job(_job_token: CancelToken) -> Descriptor:
-            return run_copy(openers, request, prepared, events, token)
+            listening = LOCK_LISTENER.set(locked)
+            try:
+                return run_copy(openers, request, prepared, events, token)
+            finally:
+                LOCK_LISTENER.reset(listening)
 
         attempt = transfer.attempts
         self._busy += 1

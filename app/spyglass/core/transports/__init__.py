@@ -94,26 +94,32 @@ def open_source(
     return _SOURCES[type(parsed)](parsed, options, cancel)
 
 
-def _write_docker(name: DockerName, options: RegistryOptions | None) -> ImageDestination:
+def _write_docker(
+    name: DockerName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageDestination:
     from spyglass.core.transports.registry.destination import open_registry_destination
 
     return open_registry_destination(name.reference, options)
 
 
-def _write_oci(name: OCIName, options: RegistryOptions | None) -> ImageDestination:
+def _write_oci(
+    name: OCIName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageDestination:
     from spyglass.core.transports.layout_write import open_layout_destination
 
-    return open_layout_destination(name.path, name.ref, name.index)
+    return open_layout_destination(name.path, name.ref, name.index, cancel=cancel)
 
 
-def _write_dir(name: DirName, options: RegistryOptions | None) -> ImageDestination:
+def _write_dir(
+    name: DirName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageDestination:
     from spyglass.core.transports.dirlayout import open_dir_destination
 
     return open_dir_destination(name.path)
 
 
 def _write_docker_archive(
-    name: DockerArchiveName, options: RegistryOptions | None
+    name: DockerArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
 ) -> ImageDestination:
     from spyglass.core.transports.docker_archive_write import open_docker_archive_destination
 
@@ -121,7 +127,9 @@ def _write_docker_archive(
                                            additional_tags=name.additional_tags)
 
 
-def _write_oci_archive(name: OCIArchiveName, options: RegistryOptions | None) -> ImageDestination:
+def _write_oci_archive(
+    name: OCIArchiveName, options: RegistryOptions | None, cancel: CancelToken | None
+) -> ImageDestination:
     from spyglass.core.transports.archive_write import open_oci_archive_destination
 
     return open_oci_archive_destination(name.path, name.ref, name.index)
@@ -137,19 +145,21 @@ _DESTINATIONS: dict[type, Callable[..., ImageDestination]] = {
 
 
 def open_destination(
-    name: ImageName | str, options: RegistryOptions | None = None
+    name: ImageName | str, options: RegistryOptions | None = None, *,
+    cancel: CancelToken | None = None,
 ) -> ImageDestination:
     """Open the place an image name points at, for writing one image there.
 
     Nothing is visible under the name until the destination's ``commit``.
     ``options`` say how to reach a registry; local transports ignore them.
+    ``cancel`` stops what opening may wait for: another program's lock on a layout.
     Raises :class:`~spyglass.core.errors.InvalidReference` for names that
     only make sense for reading (``oci:PATH:@N``), and the transport's own
     errors for a place it cannot write (a folder of other files, a missing
     parent folder, no permission).
     """
     parsed = parse_image_name(name) if isinstance(name, str) else name
-    return _DESTINATIONS[type(parsed)](parsed, options)
+    return _DESTINATIONS[type(parsed)](parsed, options, cancel)
 
 
 def detect_location_kind(path: Path, *, cancel: CancelToken | None = None) -> str:

@@ -9,8 +9,9 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Final
 
@@ -21,6 +22,13 @@ from spyglass.core.retry import NOTED_WAIT, retry_notes
 from spyglass.core.transports.file_write import describe_write_error
 
 _LOCK_POLL: Final = 0.02
+
+LOCK_LISTENER: ContextVar[Callable[[Path | None], None] | None] = ContextVar(
+    "spyglass_lock_listener", default=None)
+"""Told the folder (a layout's) whose lock this thread waits for, once the wait for the
+program holding it is long enough to be said (:data:`~spyglass.core.retry.NOTED_WAIT`),
+and told None once the lock is taken after that: the window's copy says it waits for
+another program, where it said "Planning…"."""
 
 
 @contextmanager
@@ -93,10 +101,13 @@ def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
     longer is said once (:data:`~spyglass.core.retry.RETRY_NOTES`), so that a copy that
     waits for another one (stopped with Ctrl+Z, hung) is not taken for one that froze."""
     noted = time.monotonic() + NOTED_WAIT
+    listener = LOCK_LISTENER.get()
     try:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if listener is not None and noted == float("inf"):
+                    listener(None)
                 return
             except BlockingIOError:
                 if cancel is not None:
@@ -110,6 +121,8 @@ def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
                                         'holds "%s"; waiting for it to finish…', what,
                                         lock_path)
                     noted = float("inf")
+                    if listener is not None:
+                        listener(lock_path.parent)
                 time.sleep(_LOCK_POLL)
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -128,6 +128,7 @@ class OCILayoutDestination:
         transport: str = "oci",
         name_path: Path | None = None,
         private: bool = False,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.path = path
         self.ref = ref
@@ -154,7 +155,7 @@ class OCILayoutDestination:
         self._marker: Path | None = None
         """A claimed temporary in the layout while this copy relies on its blobs: a
         concurrent copy's take-back sees it and spares them (see _take_back_blobs)."""
-        self._prepare()
+        self._prepare(cancel)
 
     # -- preparing the layout
 
@@ -162,7 +163,7 @@ class OCILayoutDestination:
     def _what(self) -> str:
         return f'The OCI image layout "{self.path}"'
 
-    def _prepare(self) -> None:
+    def _prepare(self, cancel: CancelToken | None) -> None:
         path = self.path
         try:
             if path.exists() or path.is_symlink():
@@ -180,7 +181,7 @@ class OCILayoutDestination:
                     self._undo_preparing()
                     raise
                 return
-            with exclusive_lock(path / INDEX_LOCK, what=self._what):
+            with exclusive_lock(path / INDEX_LOCK, what=self._what, cancel=cancel):
                 try:
                     check_existing(path)
                     self._create_files()
@@ -665,12 +666,14 @@ class OCILayoutDestination:
 
 
 def open_layout_destination(
-    path: Path, ref: str | None, index: int | None = None
+    path: Path, ref: str | None, index: int | None = None, *,
+    cancel: CancelToken | None = None,
 ) -> OCILayoutDestination:
-    """Open ``oci:PATH[:REF]`` for writing (``@N`` picks an image to read, never to write)."""
+    """Open ``oci:PATH[:REF]`` for writing (``@N`` picks an image to read, never to write);
+    ``cancel`` stops the wait for another program's lock on the layout."""
     if index is not None:
         raise InvalidReference(
             f'"oci:{path}:@{index}" names an image by its position, which only works for '
             f"reading; write to oci:{path}:REF or oci:{path}."
         )
-    return OCILayoutDestination(path, ref)
+    return OCILayoutDestination(path, ref, cancel=cancel)

@@ -99,6 +99,9 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     "Done · 1 note" (see :func:`note_lines`)."""
     if transfer.cancel_requested and not transfer.state.finished:
         return "Cancelling…"
+    if transfer.snapshot.locked_by and not transfer.state.finished:
+        return (f"Waiting · {PurePath(transfer.snapshot.locked_by).name} is being written "
+                "by another program")
     if transfer.finishing:
         return "Finishing…"
     if asked := waiting_as_asked(transfer):
