@@ -260,6 +260,23 @@ def test_enter_in_the_destination_copies_and_ticks_nothing(
     assert transfer.state is TransferState.DONE, transfer.error
 
 
+def test_enter_on_cancel_cancels(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """Enter on Cancel, tabbed to, copied: Cancel never took the default from Copy."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+    cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert cancel is not None
+    cancel.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(cancel.hasFocus, timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.rejected, timeout=WAIT_MS):
+        qtbot.keyClick(cancel, Qt.Key.Key_Return)
+    assert window.copying.manager.transfers == []
+    assert not dialog.isVisible()
+
+
 def test_only_what_the_destination_takes_is_offered(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     from PySide6.QtGui import QStandardItemModel

@@ -24,6 +24,24 @@ def test_enter_in_the_host_field_adds_the_registry(
     assert demo_registry.host in window.registries.model.hosts
 
 
+def test_enter_on_cancel_adds_no_registry(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    """Enter on Cancel, tabbed to, added the registry (Cancel was no default button)."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window.show()
+    qtbot.waitExposed(window)
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, demo_registry.host, insecure=True)
+    cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert cancel is not None
+    cancel.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(cancel.hasFocus, timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.rejected, timeout=WAIT_MS):
+        qtbot.keyClick(cancel, Qt.Key.Key_Return)
+    assert demo_registry.host not in window.registries.model.hosts
+
+
 def test_tab_leaves_a_table_and_enter_lists_a_layers_files(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts) -> None:
     """The keyboard gets out of a table (Tab goes to the next control, not round its

@@ -282,9 +282,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
         self.buttons = QDialogButtonBox()
         self.copy_button = self.buttons.addButton("Copy", QDialogButtonBox.ButtonRole.AcceptRole)
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        if cancel is not None:  # Enter copies; it never takes Cancel's place
-            cancel.setAutoDefault(False)
+        # Enter copies, but on Cancel (tabbed to) cancels, as on a focused button
+        # anywhere: Copy is the default once the dialog holds it (see below)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()

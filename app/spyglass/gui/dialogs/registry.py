@@ -219,10 +219,6 @@ class RegistryDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.accept_button = self.buttons.addButton(
             "Add" if adding else "Save", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.accept_button.setDefault(True)
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        if cancel is not None:  # Enter adds (or saves); it never takes Cancel's place
-            cancel.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
@@ -235,6 +231,10 @@ class RegistryDialog(QDialog):
         layout.addWidget(self.result_frame)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
+        # Enter adds (or saves); on Cancel, tabbed to, it cancels, as on a focused button
+        # anywhere. Set once the button is in the dialog: set before, the dialog never
+        # took it for its default, and Cancel became the default as it was shown
+        self.accept_button.setDefault(True)
 
         if edit is not None:
             self.host_edit.setText(edit.host)
