@@ -23,6 +23,7 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -58,28 +59,71 @@ def own_folders() -> tuple[Path, ...]:
 def _tighten(path: Path, mode: int, *, folder: bool) -> None:
     """Take from ``path`` the group's and others' permissions ``mode`` does not give, where
     it is a folder (``folder``) or a regular file of the user's, not a symbolic link
-    (opened without following one, and changed through that descriptor)."""
+    (opened without following one, and changed through that descriptor).
+
+    A file is opened ``O_PATH`` (on Linux), never for reading: closing any ordinary
+    descriptor of a file drops every POSIX lock this process holds on it, and SQLite
+    locks its database and ``-shm`` files that way. Opened and closed as
+    ``blob-locations.sqlite`` was used, its own connection's locks went, and another
+    process closing the file took itself for its last user, deleted the write-ahead
+    log this one was writing, and the file came out malformed."""
+    if not folder and _O_PATH:
+        _tighten_by_path(path, mode)
+        return
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         fd = os.open(path, flags | (os.O_DIRECTORY if folder else 0))
     except OSError:
         return  # not there, a symbolic link, not a folder, not readable: left alone
     try:
-        found = os.fstat(fd)
-        kind = stat.S_ISDIR if folder else stat.S_ISREG
-        now = stat.S_IMODE(found.st_mode)
-        tight = now & ~(0o077 & ~mode)  # (the owner's bits and setgid are kept)
-        if not kind(found.st_mode) or found.st_uid != os.getuid() or tight == now:
-            return
-        try:
-            os.fchmod(fd, tight)
-        except OSError as exc:
-            log.info("%s is mode %o and could not be made %o (%s).", path, now, tight, exc)
-            return
-        log.info("%s was mode %o (an older Spyglass made it so); it is %o now.",
-                 path, now, tight)
+        modes = _tightened(os.fstat(fd), mode, stat.S_ISDIR if folder else stat.S_ISREG)
+        if modes is not None:
+            _changed(path, lambda tight: os.fchmod(fd, tight), *modes)
     finally:
         os.close(fd)
+
+
+_O_PATH: Final = getattr(os, "O_PATH", 0) if os.path.isdir("/proc/self/fd") else 0
+"""``O_PATH`` where a descriptor opened so can be changed through ``/proc/self/fd``."""
+
+
+def _tighten_by_path(path: Path, mode: int) -> None:
+    """:func:`_tighten` of a file, through an ``O_PATH`` descriptor (which holds no lock
+    of the file's, and drops none when closed)."""
+    try:
+        fd = os.open(path, _O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # not there
+    try:
+        # (a symbolic link is opened as itself, and is no regular file)
+        modes = _tightened(os.fstat(fd), mode, stat.S_ISREG)
+        if modes is not None:
+            _changed(path, lambda tight: os.chmod(f"/proc/self/fd/{fd}", tight), *modes)
+    finally:
+        os.close(fd)
+
+
+def _tightened(found: os.stat_result, mode: int,
+               kind: Callable[[int], bool]) -> tuple[int, int] | None:
+    """The mode a file or folder (``found``) has and the one it is to be given, or None
+    to leave it as it is: not of ``kind``, not the user's, or no looser than ``mode``."""
+    now = stat.S_IMODE(found.st_mode)
+    tight = now & ~(0o077 & ~mode)  # (the owner's bits and setgid are kept)
+    if not kind(found.st_mode) or found.st_uid != os.getuid() or tight == now:
+        return None
+    return now, tight
+
+
+def _changed(path: Path, change: Callable[[int], None], now: int, tight: int) -> None:
+    """Give ``path`` (mode ``now``) the mode ``tight`` by ``change``, saying so in the
+    log."""
+    try:
+        change(tight)
+    except OSError as exc:
+        log.info("%s is mode %o and could not be made %o (%s).", path, now, tight, exc)
+        return
+    log.info("%s was mode %o (an older Spyglass made it so); it is %o now.",
+             path, now, tight)
 
 
 def tighten_own_folder(folder: Path) -> None:

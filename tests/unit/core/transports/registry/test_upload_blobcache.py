@@ -437,3 +437,42 @@ def test_a_broken_file_is_looked_at_and_renamed_under_a_lock(path: Path) -> None
     assert sorted(p.name for p in path.parent.iterdir() if ".bad" in p.name) == [
         "blob-locations.sqlite.bad"]
     assert BlobLocationCache(path).candidates(HOST, D1) == ["a/b"]
+
+
+def test_processes_opening_and_closing_the_file_leave_a_long_open_one_whole(
+        path: Path, tmp_path: Path) -> None:
+    """Spyglass opened the file and its journals to set their mode while its own SQLite
+    connection had them open: closing those descriptors dropped the connection's locks,
+    so a short-lived process (a copy next to the window, a sync's subprocess) closing the
+    file took itself for the last user and deleted the write-ahead log the long-lived
+    one was writing. The file came out malformed, and was set aside as broken."""
+    import subprocess
+    import sys
+
+    child = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from spyglass.core.blobcache import BlobLocationCache\n"
+        "from spyglass.core.digest import Digest\n"
+        "cache = BlobLocationCache(Path(sys.argv[1]))\n"
+        "name = sys.argv[2]\n"
+        "for i in range(50):\n"
+        "    cache.record('registry.test', f'child{name}', Digest.of(f'{name}-{i}'.encode()))\n"
+        "cache.close()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    long_lived = BlobLocationCache(path)
+    for number in range(4):
+        for i in range(50):
+            long_lived.record(HOST, "long", Digest.of(f"long{number}-{i}".encode()))
+        long_lived.flush()
+        subprocess.run([sys.executable, "-c", child, str(path), str(number)], env=env,
+                       check=True, timeout=60)
+    long_lived.flush()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        counts = dict(db.execute(
+            "SELECT repository, count(*) FROM blob_locations GROUP BY repository"))
+    long_lived.close()
+    assert counts == {"long": 200, **{f"child{number}": 50 for number in range(4)}}
+    assert not [name for name in os.listdir(path.parent) if ".bad" in name]
