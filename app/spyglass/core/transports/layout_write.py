@@ -64,6 +64,12 @@ claimed, while it relies on the layout's blobs."""
 
 _LAYOUT_BYTES: Final = b'{"imageLayoutVersion":"1.0.0"}'
 
+TAKE_BACK_WAIT: Final = 2.0
+"""Seconds a stopped copy waits for the index lock to take back what it wrote: another
+copy holds it moments at a time, but a program that holds it on (another tool, one
+stopped with Ctrl+Z) must not keep a cancel from ending; its blobs then stay,
+unreferenced."""
+
 
 class OCILayoutDestination:
     """An :class:`~spyglass.core.transports.base.ImageDestination` for ``oci:PATH[:REF]``.
@@ -612,7 +618,7 @@ class OCILayoutDestination:
         if not added:
             return
         try:
-            with exclusive_lock(self.path / INDEX_LOCK, what=self._what):
+            with exclusive_lock(self.path / INDEX_LOCK, what=self._what, wait=TAKE_BACK_WAIT):
                 if claimed_by_others(self.path):
                     log.info("Left the %d blobs a stopped copy added to %s: another copy "
                              "is at work there and may use them.", len(added), self.path)
@@ -625,8 +631,9 @@ class OCILayoutDestination:
                         (self.path / blob_path(digest)).unlink()
                     except OSError:
                         pass
-        except SpyglassError:
-            pass  # the lock could not be taken: the blobs stay
+        except SpyglassError as exc:  # the lock could not be taken: the blobs stay
+            log.info("Left the %d blobs a stopped copy added to %s: %s", len(added),
+                     self.path, exc)
 
     def _undo_creation(self) -> None:
         """Remove the layout this destination created, if nothing but its own writes is in it.
@@ -637,7 +644,7 @@ class OCILayoutDestination:
         """
         path = self.path
         try:
-            with exclusive_lock(path / INDEX_LOCK, what=self._what):
+            with exclusive_lock(path / INDEX_LOCK, what=self._what, wait=TAKE_BACK_WAIT):
                 index = gojson.loads((path / INDEX_FILE).read_bytes())
                 if index.get("manifests"):
                     return

@@ -1017,3 +1017,31 @@ def test_a_link_to_nothing_is_said_to_be_one(tmp_path: Path) -> None:
         OCILayoutDestination(link, "app")
     assert str(raised.value).startswith(
         f'"{link}" is a link to "{tmp_path / "gone"}", which does not exist;')
+
+
+def test_a_copy_stopped_while_another_program_holds_the_lock_ends_all_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy cancelled while it waited for the index lock another program held (to name
+    its image) then waited for that same lock to take its blobs back: Cancel ended only
+    once that program let go, never if it hung. The blobs stay, unreferenced."""
+    monkeypatch.setattr(layout_write_module, "TAKE_BACK_WAIT", 0.5, raising=False)
+    destination = open_destination(f"oci:{tmp_path / 'dst'}:1")
+    data = b"a blob of a copy stopped"
+    destination.put_blob(io.BytesIO(data), media_type=media.OCI_LAYER,
+                         digest=Digest.of(data), size=len(data))
+    holder = subprocess.Popen(["flock", str(tmp_path / "dst" / "index.json.lock"),
+                               "sleep", "30"])
+    try:
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "dst" / "index.json.lock").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.2)  # (flock takes it once the file is there)
+        started = time.monotonic()
+        destination.abort()
+        assert time.monotonic() - started < 5
+        assert holder.poll() is None  # it still holds the lock
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / "dst" / "blobs" / "sha256" / Digest.of(data).hex).exists()
