@@ -4,6 +4,7 @@ allowed, how it lays itself out, and what can be typed or pasted into it."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -1026,3 +1027,38 @@ def test_a_list_with_an_image_naming_no_platform_says_so(
         "A list of 1 platform and 1 image naming none (copied when every platform is "
         "ticked: the list whole); copy these:")
     dialog.reject()
+
+
+def test_the_plan_waiting_for_another_program_s_lock_says_so_and_stop_says_why(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copy into a layout another program held locked sat with its button greyed out and
+    nothing said, for as long as that program held it."""
+    import subprocess
+
+    from spyglass.core.transports import file_lock
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(file_lock, "NOTED_WAIT", 0.2)
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.2)
+    destination = tmp_path / "dst"
+    destination.mkdir()
+    holder = subprocess.Popen(["flock", str(destination / "index.json.lock"), "sleep", "60"])
+    try:
+        qtbot.waitUntil(lambda: (destination / "index.json.lock").exists(), timeout=WAIT_MS)
+        source = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+        dialog = window.copying.open_dialog(source, destination=f"oci:{destination}:tools")
+        qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+        wait = dialog.plan_wait
+        qtbot.waitUntil(lambda: wait.isVisible() and wait.label.text().startswith(
+            "Waiting for another program to finish writing dst ("), timeout=WAIT_MS)
+        qtbot.mouseClick(wait.stop_button, Qt.MouseButton.LeftButton)
+        assert re.fullmatch(r"Stopped: dst was being written by another program after \d+ "
+                            r"s\. Try again once it is done\.", dialog.error_text), \
+            dialog.error_text
+        assert dialog.isVisible() and window.copying.manager.transfers == []
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName
+from spyglass.core.transports.file_lock import LOCK_LISTENER
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import Replaced
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, prepare_copy, window_parallel
@@ -126,6 +129,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._planning = False
         """Whether a plan is being made (for the inputs as they were when Copy was pressed)."""
         self._asking: list[str] = [""]
+        self._locked: list[str] = [""]
         """The name of the end the plan under way asks now (set by the plan's thread)."""
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
@@ -359,14 +363,28 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.planning_label.setVisible(self._schema1)
         # the end the plan asks now (written by the plan's thread): the wait names it alone
         asking = self._asking = [request.source]
-        self.plan_wait.start("" if self._schema1 else lambda: _waiting_on(asking[0]))
+        # the layout another program holds locked, once that wait is long (written by
+        # the plan's thread, as asking)
+        locked = self._locked = [""]
+        self.plan_wait.start("" if self._schema1 else
+                             lambda: _waiting_on(asking[0], locked[0]))
         openers = self._openers
 
         def ask(name: str) -> None:
             asking[0] = name
 
+        def held(place: Path | None) -> None:
+            locked[0] = "" if place is None else place.name
+
+        def plan(cancel: CancelToken) -> Prepared:
+            listening = LOCK_LISTENER.set(held)
+            try:
+                return prepare_copy(openers, request, cancel, ask)
+            finally:
+                LOCK_LISTENER.reset(listening)
+
         self._runner.submit(
-            lambda cancel: prepare_copy(openers, request, cancel, ask),
+            plan,
             on_done=lambda prepared: self._planned(request, prepared),
             on_error=self._refuse,
             key=f"{self._key}:plan",
@@ -409,8 +427,11 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             return
         waited = self.plan_wait.waited_for
         host = registry_host(self._asking[0]) or " or ".join(_hosts_of(self.request()))
+        locked = self._locked[0]
         self._drop_plan()  # (Stop hides: the focus would go on to Cancel, unmarked)
-        self._refuse(stopped_text(host, waited))
+        self._refuse(f"Stopped: {locked} was being written by another program after "
+                     f"{waited:.0f} s. Try again once it is done." if locked
+                     else stopped_text(host, waited))
         # Copy, enabled again and shown focused: Enter asks again, as the button says
         self.copy_button.setFocus(Qt.FocusReason.TabFocusReason)
 
@@ -456,9 +477,13 @@ def _hosts_of(request: CopyRequest) -> list[str]:
     return hosts
 
 
-def _waiting_on(name: str) -> str:
-    """"Still waiting for HOST" of a plan asking the registry ``name`` is in; "" of one
-    asking files (no registry to stop waiting for)."""
+def _waiting_on(name: str, locked: str = "") -> str:
+    """"Still waiting for HOST" of a plan asking the registry ``name`` is in; "Waiting for
+    another program to finish writing NAME" of one waiting for the lock another program
+    holds on the layout ``locked``; "" of one asking files (no registry to stop waiting
+    for)."""
+    if locked:
+        return f"Waiting for another program to finish writing {locked}"
     host = registry_host(name)
     return f"Still waiting for {host}" if host else ""
 
