@@ -278,6 +278,23 @@ def test_enter_on_cancel_cancels(
     assert not dialog.isVisible()
 
 
+def test_enter_on_all_ticks_every_platform_and_copies_nothing(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """Enter on All (or This System), tabbed to, copied, where it presses the button as on
+    any focused button (and as on Cancel)."""
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+    dialog.choose_system()
+    assert not all(box.isChecked() for _platform, box in dialog.platform_boxes)
+    dialog.all_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(dialog.all_button.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(dialog.all_button, Qt.Key.Key_Return)
+    assert all(box.isChecked() for _platform, box in dialog.platform_boxes)
+    assert dialog.isVisible() and window.copying.manager.transfers == []
+    dialog.destination_edit.setFocus()  # and Enter in a field copies again
+    assert dialog.copy_button.isDefault() and not dialog.all_button.isDefault()
+
+
 def test_only_what_the_destination_takes_is_offered(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     from PySide6.QtGui import QStandardItemModel

@@ -201,8 +201,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.all_button = QPushButton("All")
         self.all_button.clicked.connect(self.choose_all)
         for button in (self.system_button, self.all_button):
-            button.setEnabled(False)
-            button.setAutoDefault(False)  # Enter copies: it never ticks platforms
+            button.setEnabled(False)  # (Enter on one, tabbed to, presses it, as on Cancel)
         shortcuts = QHBoxLayout()
         shortcuts.addWidget(self.system_button)
         shortcuts.addWidget(self.all_button)
