@@ -726,8 +726,8 @@ def test_quitting_two_pushes_writing_their_tags_says_so(
              Naming(Digest.of(b"image")))
     window.quit_action.trigger()
     assert asked[-1] == (
-        "2 copies are not finished. Quitting stops them, but 2 of them are writing the "
-        "image's tag, which the registry may write all the same. Other tags are as they "
+        "2 copies are not finished. Quitting stops them, but 2 of them are writing their "
+        "images' tags, which the registries may write all the same. Other tags are as they "
         "were, and each registry keeps the blobs already sent whole, unused, and may keep "
         "what it had received of one cut off until it purges unfinished uploads.")
 

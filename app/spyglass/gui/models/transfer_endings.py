@@ -129,12 +129,12 @@ def quit_sentence(unfinished: list[Transfer]) -> str:
         return f"{what} not finished: the image's tag is being written. Quitting " \
                "stops it, but the registry may write the image, and its tag, all the same."
     if writing:
-        which = "1 of them is" if writing == 1 else f"{writing} of them are"
+        which = "1 of them is writing its image's tag, which the registry" if writing == 1 \
+            else f"{writing} of them are writing their images' tags, which the registries"
         layouts = "; what was written into a layout, archive or folder is taken back" \
             if pushes < count else ""
-        return f"{what} not finished. Quitting stops them, but {which} writing the image's " \
-               "tag, which the registry may write all the same. Other tags are as they " \
-               f"were, and each registry {kept}{layouts}."
+        return f"{what} not finished. Quitting stops them, but {which} may write all the " \
+               f"same. Other tags are as they were, and each registry {kept}{layouts}."
     if not pushes:
         them = "it" if count == 1 else "them"
         return f"{what} not finished. Quitting stops {them}, and what was written so far " \
