@@ -362,6 +362,8 @@ class RegistryEndpoint:
                     exc.attempts = attempt + 1
                     if "times)" not in exc.message:
                         add_to_sentence(exc, f" (asked {attempt + 1} times)")
+                if lost:  # (an earlier try may have done the work all the same)
+                    exc.answer_lost = True
                 raise
             except httpx.TooManyRedirects as exc:
                 raise TransportError(

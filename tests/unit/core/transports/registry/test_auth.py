@@ -592,3 +592,27 @@ def test_a_password_the_token_server_refuses_is_not_asked_again(make_client, sle
     with pytest.raises(AuthenticationFailed, match="refused to log in"):
         client.tags_of("library/alpine")
     assert len(seen.to(host=AUTH_HOST)) == 1 and sleeps == []
+
+
+def test_a_token_refused_after_an_answer_was_lost_says_it_may_have_been_done(
+        make_client, sleeps) -> None:
+    """A tag's PUT whose answer was lost, asked again with a token the token server then
+    refuses: the refusal is no proof that nothing was written (the first PUT may have
+    been), so a copy must not say the tag is as it was."""
+    from spyglass.core import media
+
+    registry = TokenRegistry(users={"alice": PASSWORD})
+    tries: list[str] = []
+
+    def put(request: httpx.Request) -> httpx.Response:
+        tries.append(request.method)
+        registry.revoke_all()  # (it expires as the answer is lost)
+        registry.users.clear()  # and the password is no longer good
+        raise httpx.ReadError("[Errno 104] Connection reset by peer")
+
+    registry.app = Routes({("PUT", "/v2/team/app/manifests/1"): put})
+    client, _ = make_client(registry, credentials=Credentials("alice", PASSWORD))
+    with pytest.raises(RegistryError) as info:
+        client.put_manifest("team/app", "1", b"{}", media.OCI_MANIFEST)
+    assert tries == ["PUT"] and 400 <= info.value.status < 500
+    assert info.value.answer_lost
