@@ -404,6 +404,33 @@ def test_several_words_that_are_no_paths_are_still_a_command_line(
     assert windows_opened == []
 
 
+def test_a_double_dash_ends_the_flags_before_the_window_s_paths_too(
+        tmp_path: Path, windows_opened: list[list[str]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], layout: tuple[Path, dict[str, Any]]) -> None:
+    """``spyglass -- PATH`` was refused ("invalid choice: '--'"), where ``spyglass inspect
+    -- PATH`` was taken: after ``--`` every word is a path to open, one named as a command
+    or starting with ``-`` too, and Qt's options may come before it."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("mine", "-dashed", "inspect"):
+        (tmp_path / name).mkdir()
+    assert main(["--", "./mine"]) == 0
+    assert main(["-reverse", "--", "-dashed", "inspect", "./gone"]) == 0
+    assert main(["--"]) == 0
+    assert windows_opened == [["--", "./mine"],
+                              ["-reverse", "--", "-dashed", "inspect", "./gone"], ["--"]]
+    # a command's own -- is still the command's
+    assert main(["inspect", "--raw", "--", f"oci:{layout[0]}:latest"]) == 0
+    assert json.loads(capsys.readouterr().out)["schemaVersion"] == 2
+    for args in (["--", "./gone"], ["--", "gone", "./gone-too"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f'spyglass: The path "{args[1]}" does not exist; expected a layout folder or '
+            "archive to open in the window."), args
+    assert len(windows_opened) == 3
+
+
 @pytest.mark.parametrize("word", ["oci:./layout:1.0", "docker://registry.example/app:1"])
 def test_an_image_named_alone_is_told_what_a_command_is_for(
         word: str, capsys: pytest.CaptureFixture[str]) -> None:
