@@ -346,7 +346,7 @@ def test_skopeos_deprecated_tls_verify_is_taken_for_both_sides(
 
 @pytest.mark.parametrize(("compression", "level", "expected"), [
     ("zstd", "99", "out of range for zstd, which this copy compresses layers with: zstd "
-     "takes 1 to 22 (0: its default)"),
+     "takes 1 to 22 (0: its default, 3)"),
     ("zstd", "-1", "out of range for zstd"),
 ])
 def test_a_compression_level_out_of_range_is_a_sentence(

@@ -893,10 +893,10 @@ def test_a_warning_during_a_copy_is_one_note_above_the_bars(
 @pytest.mark.parametrize("args, said", [
     (["--dest-compress-format", "zstd", "--dest-compress-level", "30"],
      "--dest-compress-level 30 is out of range for zstd, which this copy compresses layers "
-     "with: zstd takes 1 to 22 (0: its default)."),
+     "with: zstd takes 1 to 22 (0: its default, 3)."),
     (["--dest-compress-level", "-2"],
      "--dest-compress-level -2 is out of range for gzip, which this copy compresses layers "
-     "with: gzip takes 0 to 9 (-1: its default)."),
+     "with: gzip takes 0 to 9 (-1: its default, 6)."),
 ])
 def test_a_compression_level_out_of_range_is_a_sentence(
     tmp_path: Path, args: list[str], said: str
