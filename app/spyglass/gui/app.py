@@ -146,7 +146,7 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
     """SIGTERM and SIGHUP (the session ending, ``kill``) close the window as a close from
     the program does (:func:`end_session`, which ends a dialog open then too): copies
     under way are cancelled and take back what they wrote, the settings are saved, and
-    the event loop ends. They used to end the process on the spot.
+    the program ends. They used to end the process on the spot.
 
     Python runs a signal handler only once it runs again, which an idle event loop
     may not do for long: a wake-up socket that the loop watches makes it run at once
@@ -203,7 +203,8 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
 
 
 def end_session(window: MainWindow) -> None:
-    """Close the window as a close from the program does, then leave the event loop.
+    """Close the window as a close from the program does (the last window closed, Qt
+    leaves the event loop).
 
     A dialog open then is rejected first, as Cancel would. The window's own dialogs (a
     question, a file dialog, the Copy dialog) would close with it, but the Unexpected
@@ -219,8 +220,6 @@ def end_session(window: MainWindow) -> None:
         if widget.isVisible():  # no dialog, or one that stays on its way out
             widget.hide()
     window.close()
-    # every event loop, a dialog's still unwinding as well as the application's
-    QCoreApplication.exit(0)
 
 
 MODAL_DIALOGS_MAX: Final = 32
