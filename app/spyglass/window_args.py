@@ -46,18 +46,40 @@ def without_qt_options(argv: list[str]) -> list[str]:
     return rest
 
 
+def paths_after_double_dash(argv: list[str]) -> list[str] | None:
+    """``spyglass [QT OPTIONS] -- PATH…``: the words after ``--``, each a path to open
+    (one named as a command, or starting with ``-``, too), where ``--`` comes first
+    once Qt's options are left aside; None otherwise (``spyglass inspect -- PATH`` is
+    the command's to read)."""
+    value_next = False
+    for i, arg in enumerate(argv):
+        if value_next:
+            value_next = False
+        elif arg == "--":
+            return argv[i + 1:]
+        elif is_qt_option(arg):
+            name = arg[1:]
+            value_next = "=" not in name and name in QT_OPTIONS_WITH_VALUES
+        else:
+            return None
+    return None
+
+
 def split_arguments(argv: list[str]) -> tuple[list[str], list[Path]]:
     """``argv`` (what follows the program's name) as Qt's options, with their values, and
-    the paths to open. The paths stay Python's: a byte of a name that is not UTF-8 is
-    kept (as ``os.fsdecode`` keeps it), where a QString would drop it, and PySide6
-    crashes on such a string given to QApplication."""
+    the paths to open (every word after a ``--``). The paths stay Python's: a byte of a
+    name that is not UTF-8 is kept (as ``os.fsdecode`` keeps it), where a QString would
+    drop it, and PySide6 crashes on such a string given to QApplication."""
     options: list[str] = []
     paths: list[Path] = []
     value_next = False
-    for arg in argv:
+    for i, arg in enumerate(argv):
         if value_next:
             options.append(for_qt(arg))
             value_next = False
+        elif arg == "--":
+            paths.extend(Path(path) for path in argv[i + 1:])
+            break
         elif arg.startswith("-"):
             options.append(for_qt(arg))
             name = arg.lstrip("-")

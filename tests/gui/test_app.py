@@ -115,6 +115,9 @@ def test_qt_is_given_its_own_options_and_the_paths_stay_python_paths() -> None:
                        "-stylesheet", "x\ufffd.qss"]
     assert paths == [Path(bad), Path("caf\u00e9.tar")]
     assert os.fsencode(paths[0]) == b"/layouts/bad\xff"
+    # after --, every word is a path (spyglass -- PATH…): none goes to Qt, nor -- itself
+    assert split_arguments(["-reverse", "--", "-style", "inspect"]) == (
+        ["-reverse"], [Path("-style"), Path("inspect")])
 
 
 def test_run_on_a_path_brings_back_the_places_of_last_time_too(

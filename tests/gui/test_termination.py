@@ -9,9 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from spyglass.gui import app as app_module
+from spyglass.gui.main_window import MainWindow
+from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +61,113 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     saved = next((tmp_path / "config").rglob("*.json"))
     locations = json.loads(saved.read_text()).get("open_locations")
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
+
+
+# -- in the window's own process: a termination while a dialog is open
+
+
+RESCUE_MS = 20_000
+"""How long a test waits for the signal to end a dialog before it ends it itself (so that
+a failing test fails rather than hangs)."""
+
+
+@pytest.fixture
+def terminable(window: MainWindow) -> Iterator[MainWindow]:
+    """The window with SIGTERM and SIGHUP taken over as ``run`` takes them over."""
+    restore = app_module.close_on_termination(window, window)
+    yield window
+    restore()
+
+
+def _terminated_during(open_dialog: Callable[[], object],
+                       signum: int) -> tuple[list[object], int]:
+    """Run the application's event loop, as ``run`` does; in it, ``open_dialog`` (which
+    returns once its dialog is closed if it runs the dialog's own loop), and ``signum``
+    once the dialog is up.
+
+    Returns what ``open_dialog`` returned (nothing if it never did) and the event loop's
+    status. A dialog still open :data:`RESCUE_MS` after the signal is closed by the test,
+    which then fails (rather than hangs)."""
+    returned: list[object] = []
+    rescued: list[str] = []
+
+    def rescue() -> None:
+        while (widget := QApplication.activeModalWidget()) is not None:
+            rescued.append(f"{type(widget).__name__} {widget.windowTitle()!r}")
+            widget.hide()
+        QApplication.exit(1)
+
+    def terminate_once_open() -> None:
+        if QApplication.activeModalWidget() is None:
+            QTimer.singleShot(10, terminate_once_open)
+            return
+        rescuer.start()
+        signal.raise_signal(signum)
+
+    def run_dialog() -> None:
+        QTimer.singleShot(0, terminate_once_open)
+        returned.append(open_dialog())
+
+    rescuer = QTimer(singleShot=True, interval=RESCUE_MS)
+    rescuer.timeout.connect(rescue)
+    QTimer.singleShot(0, run_dialog)
+    status = QApplication.exec()
+    rescuer.stop()
+    assert not rescued, f"the signal left {rescued} open"
+    return returned, status
+
+
+def _saved_and_stopped(window: MainWindow, settings_file: Path) -> None:
+    assert not window.isVisible() and window.runner.closed
+    assert json.loads(settings_file.read_text())["first_run_done"] is True
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_termination_ends_the_unexpected_error_dialog(
+        terminable: MainWindow, settings_file: Path, signum: int) -> None:
+    handler = app_module.CrashHandler(lambda *_: None)
+
+    def crash() -> bool:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError as exc:
+            handler(type(exc), exc, exc.__traceback__)
+        return True
+
+    returned, status = _terminated_during(crash, signum)
+    assert returned == [True] and status == 0
+    _saved_and_stopped(terminable, settings_file)
+
+
+@pytest.mark.gui
+def test_a_termination_during_the_quit_question_stops_the_copies_and_ends(
+        qtbot: QtBot, terminable: MainWindow, settings_file: Path, scripted: ScriptedCopy,
+        tmp_path: Path) -> None:
+    transfer = start_scripted(qtbot, terminable, scripted, FakeClock(), tmp_path)
+    returned, status = _terminated_during(terminable.quit_action.trigger, signal.SIGTERM)
+    assert returned == [None] and status == 0
+    _saved_and_stopped(terminable, settings_file)
+    assert transfer.token.cancelled
+
+
+@pytest.mark.gui
+def test_a_termination_ends_a_file_dialog(terminable: MainWindow,
+                                          settings_file: Path) -> None:
+    returned, status = _terminated_during(terminable.open_archive_action.trigger,
+                                         signal.SIGTERM)
+    assert returned == [None] and status == 0
+    _saved_and_stopped(terminable, settings_file)
+    assert terminable.places.rowCount() == 0  # nothing was chosen, nothing opened
+
+
+@pytest.mark.gui
+def test_a_termination_ends_the_copy_dialog(terminable: MainWindow,
+                                            settings_file: Path) -> None:
+    """The Copy dialog is window-modal, with no event loop of its own (open(), not exec())."""
+    returned, status = _terminated_during(lambda: terminable.copying.open_dialog(None),
+                                          signal.SIGTERM)
+    assert len(returned) == 1 and status == 0
+    assert QApplication.activeModalWidget() is None
+    assert terminable.copying.dialog is None or not terminable.copying.dialog.isVisible()
+    _saved_and_stopped(terminable, settings_file)

@@ -301,6 +301,12 @@ def test_inspect_with_skopeos_other_credential_flags(
     by_name = ok("inspect", "--username", ALICE[0], "--password", ALICE[1],
                  f"{basic_image.repo_name}:v1").json
     assert isinstance(by_name, dict) and by_name["Digest"] == basic_image.digest
+    # the flags for a password holding a colon: the advice names them, not --creds
+    refused_by_name = spyglass("catalog", "--username", ALICE[0], "--password",
+                               f"a:{WRONG_PASSWORD}", basic_image.server.host).error_line()
+    assert refused_by_name.endswith(
+        "Check the user name and password given with --username and --password."), \
+        refused_by_name
 
     token = token_server.issue_token("alice", token_server.grant(
         "alice", [f"repository:{token_image.repository}:pull"]))

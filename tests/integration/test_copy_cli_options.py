@@ -233,6 +233,22 @@ def test_the_credentials_hint_names_an_option_copy_accepts(
 
 
 @pytest.mark.parametrize("side", ["src", "dest"])
+def test_the_credentials_hint_names_the_username_and_password_flags_given(
+    side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
+) -> None:
+    """``--src-username``/``--src-password`` are the way to give a password holding a
+    colon: the advice named ``--src-creds USER:PASSWORD``, which cannot carry it."""
+    source, destination, _ = _sides(side, auth_registry.host, layout, tmp_path)
+    line = spyglass("copy", "-q", "--all", "--retry-times", "0", f"--{side}-username", "alice",
+                    f"--{side}-password", f"a:{WRONG_PASSWORD}", source,
+                    destination).error_line()
+    assert "refused the credentials given" in line, line
+    assert line.endswith(f"Check the user name and password given with --{side}-username and "
+                         f"--{side}-password."), line
+    assert WRONG_PASSWORD not in line, line
+
+
+@pytest.mark.parametrize("side", ["src", "dest"])
 def test_a_password_left_out_is_asked_for_with_the_sides_own_option(
     side: str, auth_registry: RegistryServer, pushed: str, layout: Path, tmp_path: Path
 ) -> None:
@@ -271,6 +287,12 @@ def test_an_empty_password_at_a_token_registry_is_no_account(
                      f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
     assert 'refused to log in as "alice"' in wrong, wrong
     assert "(--dest-creds USER:PASSWORD)" in wrong and WRONG_PASSWORD not in wrong, wrong
+    named = spyglass("copy", "-q", "--retry-times", "0", "--dest-username", "alice",
+                     "--dest-password", f"a:{WRONG_PASSWORD}", f"oci:{layout}:latest",
+                     f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
+    assert 'refused to log in as "alice"' in named, named
+    assert "(--dest-username and --dest-password)" in named, named
+    assert "creds" not in named and WRONG_PASSWORD not in named, named
 
 
 def test_credentials_for_a_side_that_is_no_registry_are_not_used(
@@ -324,7 +346,7 @@ def test_skopeos_deprecated_tls_verify_is_taken_for_both_sides(
 
 @pytest.mark.parametrize(("compression", "level", "expected"), [
     ("zstd", "99", "out of range for zstd, which this copy compresses layers with: zstd "
-     "takes 1 to 22 (0: its default)"),
+     "takes 1 to 22 (0: its default, 3)"),
     ("zstd", "-1", "out of range for zstd"),
 ])
 def test_a_compression_level_out_of_range_is_a_sentence(

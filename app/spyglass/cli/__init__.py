@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(
         prog="spyglass",
-        usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [PATH ...]",
+        usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [--] [PATH ...]",
         description="Browse, inspect and copy container images. Without a command, opens "
         "the window (on each PATH, a layout folder or an archive, when given).",
         epilog="A usage error exits with status 2, any other error with 1. A command whose "
@@ -83,9 +83,13 @@ def _window_paths(given: Sequence[str]) -> bool:
     options aside: ``-reverse``, ``-style fusion``): none at all, one that exists, or
     several (a desktop entry's ``Exec=spyglass %F`` passes every file chosen) each given
     as a path, at least one of them there. One of several that is not there is said in
-    the window, as a place that is gone is."""
-    from spyglass.window_args import without_qt_options
+    the window, as a place that is gone is. After a ``--`` (``spyglass -- PATH…``) every
+    word is a path, one named as a command or starting with ``-`` too."""
+    from spyglass.window_args import paths_after_double_dash, without_qt_options
 
+    after_dashes = paths_after_double_dash(list(given))
+    if after_dashes is not None:  # each a path, whatever it is named
+        return not after_dashes or any(Path(arg).exists() for arg in after_dashes)
     args = without_qt_options(list(given))
     if len(args) <= 1:
         return not args or Path(args[0]).exists()
@@ -111,13 +115,15 @@ def _url_refused(args: Sequence[str]) -> str | None:
     machine's, a user's), as :func:`~spyglass.core.fileurl.not_local` says it; None where
     none does, or where a command is given (which reads its own words)."""
     from spyglass.core.fileurl import is_file_url, local_path, not_local
-    from spyglass.window_args import without_qt_options
+    from spyglass.window_args import paths_after_double_dash, without_qt_options
 
-    words = without_qt_options(list(args))
-    # a command (after global options too: --debug copy …) or --help/--version reads
-    # the words itself: a file: URL among them is its to judge
-    if not words or any(word.startswith("-") or _is_command(word) for word in words):
-        return None
+    words = paths_after_double_dash(list(args))
+    if words is None:
+        words = without_qt_options(list(args))
+        # a command (after global options too: --debug copy …) or --help/--version
+        # reads the words itself: a file: URL among them is its to judge
+        if not words or any(word.startswith("-") or _is_command(word) for word in words):
+            return None
     for word in words:
         if is_file_url(word) and local_path(word) is None:
             return (not_local(word) or "").removesuffix(".")  # (the parser ends it)
@@ -186,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if (refused := _url_refused(args_list)) is not None:
         parser.error(refused)
+    from spyglass.window_args import paths_after_double_dash
+
+    if (after_dashes := paths_after_double_dash(paths)) is not None:  # none of them there
+        parser.error(f'the path "{after_dashes[0]}" does not exist; expected a layout '
+                     "folder or archive to open in the window")
     word = args_list[0] if len(args_list) == 1 else ""
     if len(args_list) > 1 and all(_given_as_path(arg) for arg in paths):
         word = args_list[0]  # paths, none of them there

@@ -636,7 +636,8 @@ def registry_options(
     elif isinstance(username, str) and isinstance(password, str):
         if not username:
             raise SpyglassError(f"The {flag('username')} value is empty; give a user name.")
-        credentials = Credentials(username, password, source="command line")
+        credentials = Credentials(username, password, source="command line",
+                                  given_with=f"{flag('username')} and {flag('password')}")
     if isinstance(token, str):
         if not token:
             raise SpyglassError(f"The {flag('registry-token')} value is empty; give a token.")

@@ -67,8 +67,9 @@ def add_parser(commands: Commands) -> None:
                         "but uncompressed ones are gzipped for a registry or an OCI layout "
                         "or archive, as skopeo does)")
     parser.add_argument("--dest-compress-level", type=int, metavar="N",
-                        help="the compression level of layers compressed (gzip 0-9, zstd "
-                        "1-22; -1 and 0: their default)")
+                        help="the compression level of layers compressed: gzip 0-9 (0 "
+                        "stores them uncompressed; -1: its default, 6), zstd 1-22 (0: its "
+                        "default, 3)")
     parser.add_argument("--additional-tag", action=StringSlice, metavar="NAME:TAG",
                         help="also name the image NAME:TAG in a docker-archive: destination "
                         "(repeat for several, or separate them with commas)")

@@ -11,7 +11,13 @@ from dataclasses import replace
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.copy_conversions import format_name, format_of
-from spyglass.core.copy_plan import COMPRESSION_LEVELS, DEFAULT_LEVELS, CopyOptions, CopyPlan
+from spyglass.core.copy_plan import (
+    COMPRESSION_LEVELS,
+    DEFAULT_LEVELS,
+    DEFAULTS_MEAN,
+    CopyOptions,
+    CopyPlan,
+)
 from spyglass.core.errors import (
     SpyglassError,
     Unsupported,
@@ -39,7 +45,7 @@ def check_level(plan: CopyPlan, level: int | None) -> None:
         default = DEFAULT_LEVELS[algorithm]
         if low <= level <= high or level == default:
             continue
-        takes = f"takes {low} to {high} ({default}: its default)"
+        takes = f"takes {low} to {high} ({default}: its default, {DEFAULTS_MEAN[algorithm]})"
         raise SpyglassError(
             f"The compression level {level} is out of range for {algorithm}, which {takes}.",
             on_command_line=f"--dest-compress-level {level} is out of range for "

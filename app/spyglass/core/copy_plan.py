@@ -77,6 +77,9 @@ DEFAULT_LEVELS: Final = {"gzip": -1, "zstd": 0}
 ``gzip.DefaultCompression`` and zlib's ``Z_DEFAULT_COMPRESSION`` take -1; 3 for zstd,
 as libzstd takes 0): taken as it is by zlib and zstandard."""
 
+DEFAULTS_MEAN: Final = {"gzip": 6, "zstd": 3}
+"""The level each of :data:`DEFAULT_LEVELS` stands for, for sentences."""
+
 
 # ---------------------------------------------------------------------------- the plan
 

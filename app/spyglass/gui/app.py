@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Final
 
 from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from spyglass import __version__
 from spyglass.core.settings import settings_path
@@ -144,8 +144,9 @@ def run(argv: list[str]) -> int:
 
 def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], None]:
     """SIGTERM and SIGHUP (the session ending, ``kill``) close the window as a close from
-    the program does: copies under way are cancelled and take back what they wrote, and
-    the settings are saved. They used to end the process on the spot.
+    the program does (:func:`end_session`, which ends a dialog open then too): copies
+    under way are cancelled and take back what they wrote, the settings are saved, and
+    the program ends. They used to end the process on the spot.
 
     Python runs a signal handler only once it runs again, which an idle event loop
     may not do for long: a wake-up socket that the loop watches makes it run at once
@@ -187,7 +188,7 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
 
     def close_window(signum: int, frame: object) -> None:
         log.info("%s: closing the window", signal.Signals(signum).name)
-        QTimer.singleShot(0, window.close)
+        QTimer.singleShot(0, lambda: end_session(window))
 
     before = {signum: signal.signal(signum, close_window)
               for signum in (signal.SIGTERM, signal.SIGHUP)}
@@ -199,6 +200,31 @@ def close_on_termination(window: MainWindow, owner: QObject) -> Callable[[], Non
         close_sockets()
 
     return restore
+
+
+def end_session(window: MainWindow) -> None:
+    """Close the window as a close from the program does (the last window closed, Qt
+    leaves the event loop).
+
+    A dialog open then is rejected first, as Cancel would. The window's own dialogs (a
+    question, a file dialog, the Copy dialog) would close with it, but the Unexpected
+    Error dialog belongs to no window: its ``exec()`` loop kept running, and the
+    process with it, until a SIGKILL.
+    """
+    for _ in range(MODAL_DIALOGS_MAX):
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            break
+        if isinstance(widget, QDialog):
+            widget.done(QDialog.DialogCode.Rejected)
+        if widget.isVisible():  # no dialog, or one that stays on its way out
+            widget.hide()
+    window.close()
+
+
+MODAL_DIALOGS_MAX: Final = 32
+"""More dialogs open one over another than a person could open; a guard against one
+that keeps coming back."""
 
 
 def settle() -> None:

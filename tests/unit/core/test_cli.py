@@ -404,6 +404,33 @@ def test_several_words_that_are_no_paths_are_still_a_command_line(
     assert windows_opened == []
 
 
+def test_a_double_dash_ends_the_flags_before_the_window_s_paths_too(
+        tmp_path: Path, windows_opened: list[list[str]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], layout: tuple[Path, dict[str, Any]]) -> None:
+    """``spyglass -- PATH`` was refused ("invalid choice: '--'"), where ``spyglass inspect
+    -- PATH`` was taken: after ``--`` every word is a path to open, one named as a command
+    or starting with ``-`` too, and Qt's options may come before it."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("mine", "-dashed", "inspect"):
+        (tmp_path / name).mkdir()
+    assert main(["--", "./mine"]) == 0
+    assert main(["-reverse", "--", "-dashed", "inspect", "./gone"]) == 0
+    assert main(["--"]) == 0
+    assert windows_opened == [["--", "./mine"],
+                              ["-reverse", "--", "-dashed", "inspect", "./gone"], ["--"]]
+    # a command's own -- is still the command's
+    assert main(["inspect", "--raw", "--", f"oci:{layout[0]}:latest"]) == 0
+    assert json.loads(capsys.readouterr().out)["schemaVersion"] == 2
+    for args in (["--", "./gone"], ["--", "gone", "./gone-too"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f'spyglass: The path "{args[1]}" does not exist; expected a layout folder or '
+            "archive to open in the window."), args
+    assert len(windows_opened) == 3
+
+
 @pytest.mark.parametrize("word", ["oci:./layout:1.0", "docker://registry.example/app:1"])
 def test_an_image_named_alone_is_told_what_a_command_is_for(
         word: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -866,10 +893,10 @@ def test_a_warning_during_a_copy_is_one_note_above_the_bars(
 @pytest.mark.parametrize("args, said", [
     (["--dest-compress-format", "zstd", "--dest-compress-level", "30"],
      "--dest-compress-level 30 is out of range for zstd, which this copy compresses layers "
-     "with: zstd takes 1 to 22 (0: its default)."),
+     "with: zstd takes 1 to 22 (0: its default, 3)."),
     (["--dest-compress-level", "-2"],
      "--dest-compress-level -2 is out of range for gzip, which this copy compresses layers "
-     "with: gzip takes 0 to 9 (-1: its default)."),
+     "with: gzip takes 0 to 9 (-1: its default, 6)."),
 ])
 def test_a_compression_level_out_of_range_is_a_sentence(
     tmp_path: Path, args: list[str], said: str

@@ -335,6 +335,31 @@ def test_the_level_that_means_the_default_is_taken(
     assert (tmp_path / "with").read_text() == (tmp_path / "without").read_text()
 
 
+@pytest.mark.parametrize(("compression", "default", "means"), [("gzip", "-1", "6"),
+                                                               ("zstd", "0", "3")])
+def test_the_level_that_means_the_default_is_the_level_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], plain_layer: str,
+        compression: str, default: str, means: str) -> None:
+    """``copy --help`` and the out-of-range sentences say which level each default is."""
+    for level in (default, means):
+        code = main(["copy", "-q", "--dest-compress-format", compression,
+                     "--dest-compress-level", level, "--digestfile", str(tmp_path / level),
+                     plain_layer, f"oci:{tmp_path / level}-out:x"])
+        assert code == 0, capsys.readouterr().err
+    assert (tmp_path / default).read_text() == (tmp_path / means).read_text()
+
+
+def test_copy_help_says_what_the_default_levels_are(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "-1 and 0: their default", as if both were the default of both: -1 is
+    gzip's (0 stores the layers uncompressed), 0 is zstd's (-1 is refused)."""
+    with pytest.raises(SystemExit):
+        main(["copy", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("the compression level of layers compressed: gzip 0-9 (0 stores them "
+            "uncompressed; -1: its default, 6), zstd 1-22 (0: its default, 3)") in said, said
+
+
 @pytest.mark.parametrize("flags", [
     ["--dest-compress-level", "19"],  # gzip's range, but dir: keeps the layer plain
     ["--dest-decompress", "--dest-compress-level", "30"],
@@ -351,7 +376,7 @@ def test_a_level_nothing_is_compressed_with_is_unused(
     assert code == 1
     assert capsys.readouterr().err == (
         "spyglass: --dest-compress-level 19 is out of range for gzip, which this copy "
-        "compresses layers with: gzip takes 0 to 9 (-1: its default).\n")
+        "compresses layers with: gzip takes 0 to 9 (-1: its default, 6).\n")
 
 
 @pytest.mark.parametrize(("given", "said"), [

@@ -911,7 +911,7 @@ def test_a_compression_level_is_checked_against_the_compression_used(tmp_path: P
         plan_copy(open_source(f"oci:{tmp_path / 'src'}:x"),
                   open_destination(f"oci:{tmp_path / 'out'}:x"), options)
     assert str(caught.value) == ("The compression level 19 is out of range for gzip, which "
-                                 "takes 0 to 9 (-1: its default).")
+                                 "takes 0 to 9 (-1: its default, 6).")
     written = {}
     for compression, level in (("gzip", -1), ("gzip", None), ("zstd", 0), ("zstd", None)):
         dest = MemoryDestination()

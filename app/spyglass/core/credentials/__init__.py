@@ -53,6 +53,8 @@ class Credentials:
             ``--registry-token``), instead of asking the token server. Never printed.
         entry: the key of the auth file's ``auths`` entry they came from (a host,
             or a repository or namespace on it), for messages; None otherwise.
+        given_with: the command line's flags that gave them, for advice, where those
+            are not ``--creds`` (``--username and --password``); None otherwise.
     """
 
     username: str
@@ -61,6 +63,13 @@ class Credentials:
     source: str = ""
     registry_token: str | None = field(default=None, repr=False)
     entry: str | None = None
+    given_with: str | None = field(default=None, compare=False)
+
+    @property
+    def flags(self) -> str:
+        """The flags to name in advice about these: those that gave them, else
+        ``--creds USER:PASSWORD``."""
+        return self.given_with or "--creds USER:PASSWORD"
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, source={self.source!r})"

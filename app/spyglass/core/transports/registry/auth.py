@@ -497,8 +497,9 @@ class RegistryAuth(httpx.Auth):
                 f"{said}; check the user name and password.", status=response.status,
                 host=self.host, credentials_sent=self.credentials is not None,
                 refusal=f"{said}.",
-                on_command_line=f"{said}. Check the user name and password (--creds "
-                f"USER:PASSWORD), or log in again with spyglass login {self.host}.",
+                on_command_line=f"{said}. Check the user name and password ("
+                f"{self.credentials.flags if self.credentials else '--creds USER:PASSWORD'}"
+                f"), or log in again with spyglass login {self.host}.",
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked

@@ -309,8 +309,8 @@ def error_for(
             check = (f"Check the user name and password saved in the keyring for {host}: "
                      f"log in again with spyglass login {host}, or pass --creds "
                      "USER:PASSWORD.")
-        elif credentials_from == "command line":
-            check = "Check the user name and password given with --creds USER:PASSWORD."
+        elif credentials is not None and credentials_from == "command line":
+            check = f"Check the user name and password given with {credentials.flags}."
         elif credentials_from and credentials_from.startswith("docker-credential-"):
             check = (f"Check the credentials the helper {credentials_from} gives for {host} "
                      "(the credHelpers or credsStore of the auth file names it), or pass "

@@ -132,6 +132,12 @@ def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
                 credentials_from="command line")
     assert given.on_command_line == (
         f"{said} Check the user name and password given with --creds USER:PASSWORD.")
+    by_name = error_for(401, httpx.Headers({}), body("UNAUTHORIZED", "authentication required"),
+                        what="Reading x", host=HOST, credentials=Credentials(
+                            "alice", "a:b", source="command line",
+                            given_with="--username and --password"))
+    assert by_name.on_command_line == (
+        f"{said} Check the user name and password given with --username and --password.")
 
 
 @pytest.mark.parametrize(("source", "username", "entry", "account"), [
