@@ -67,8 +67,8 @@ def _tighten(path: Path, mode: int, *, folder: bool) -> None:
     ``blob-locations.sqlite`` was used, its own connection's locks went, and another
     process closing the file took itself for its last user, deleted the write-ahead
     log this one was writing, and the file came out malformed."""
-    if not folder and _O_PATH:
-        _tighten_by_path(path, mode)
+    if not folder:
+        _tighten_file(path, mode)
         return
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
@@ -87,9 +87,18 @@ _O_PATH: Final = getattr(os, "O_PATH", 0) if os.path.isdir("/proc/self/fd") else
 """``O_PATH`` where a descriptor opened so can be changed through ``/proc/self/fd``."""
 
 
-def _tighten_by_path(path: Path, mode: int) -> None:
+def _tighten_file(path: Path, mode: int) -> None:
     """:func:`_tighten` of a file, through an ``O_PATH`` descriptor (which holds no lock
-    of the file's, and drops none when closed)."""
+    of the file's, and drops none when closed); without one (no ``/proc``), by its path
+    once :func:`os.lstat` has found it a regular file of the user's."""
+    if not _O_PATH:
+        try:
+            modes = _tightened(os.lstat(path), mode, stat.S_ISREG)
+        except OSError:
+            return  # not there
+        if modes is not None:
+            _changed(path, lambda tight: os.chmod(path, tight), *modes)
+        return
     try:
         fd = os.open(path, _O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:

@@ -439,8 +439,9 @@ def test_a_broken_file_is_looked_at_and_renamed_under_a_lock(path: Path) -> None
     assert BlobLocationCache(path).candidates(HOST, D1) == ["a/b"]
 
 
+@pytest.mark.parametrize("o_path", [True, False], ids=["O_PATH", "no /proc"])
 def test_processes_opening_and_closing_the_file_leave_a_long_open_one_whole(
-        path: Path, tmp_path: Path) -> None:
+        path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, o_path: bool) -> None:
     """Spyglass opened the file and its journals to set their mode while its own SQLite
     connection had them open: closing those descriptors dropped the connection's locks,
     so a short-lived process (a copy next to the window, a sync's subprocess) closing the
@@ -460,6 +461,10 @@ def test_processes_opening_and_closing_the_file_leave_a_long_open_one_whole(
         "    cache.record('registry.test', f'child{name}', Digest.of(f'{name}-{i}'.encode()))\n"
         "cache.close()\n"
     )
+    from spyglass.core import cachedir
+
+    if not o_path:  # (the files' modes are then set by path)
+        monkeypatch.setattr(cachedir, "_O_PATH", 0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     long_lived = BlobLocationCache(path)
     for number in range(4):
