@@ -293,6 +293,8 @@ def test_an_empty_password_at_a_token_registry_is_no_account(
     assert 'refused to log in as "alice"' in named, named
     assert "(--dest-username and --dest-password)" in named, named
     assert "creds" not in named and WRONG_PASSWORD not in named, named
+    # (a login would not help: the flags given come first)
+    assert "spyglass login" not in named and "spyglass login" not in wrong, (named, wrong)
 
 
 def test_credentials_for_a_side_that_is_no_registry_are_not_used(

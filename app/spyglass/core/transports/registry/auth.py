@@ -498,8 +498,10 @@ class RegistryAuth(httpx.Auth):
                 host=self.host, credentials_sent=self.credentials is not None,
                 refusal=f"{said}.",
                 on_command_line=f"{said}. Check the user name and password ("
-                f"{self.credentials.flags if self.credentials else '--creds USER:PASSWORD'}"
-                f"), or log in again with spyglass login {self.host}.",
+                f"{self.credentials.flags if self.credentials else '--creds USER:PASSWORD'})"
+                + ("." if self.credentials is not None
+                   and self.credentials.source == "command line"
+                   else f", or log in again with spyglass login {self.host}."),
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked
