@@ -293,6 +293,9 @@ def test_enter_on_all_ticks_every_platform_and_copies_nothing(
     assert dialog.isVisible() and window.copying.manager.transfers == []
     dialog.destination_edit.setFocus()  # and Enter in a field copies again
     assert dialog.copy_button.isDefault() and not dialog.all_button.isDefault()
+    # a click leaves the focus where it was (Enter pressed it again, copying nothing)
+    qtbot.mouseClick(dialog.system_button, Qt.MouseButton.LeftButton)
+    assert dialog.destination_edit.hasFocus() and dialog.copy_button.isDefault()
 
 
 def test_only_what_the_destination_takes_is_offered(
@@ -1046,9 +1049,10 @@ def test_a_list_with_an_image_naming_no_platform_says_so(
     dialog.reject()
 
 
+@pytest.mark.parametrize("named", ["absolute", "."])
 def test_the_plan_waiting_for_another_program_s_lock_says_so_and_stop_says_why(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, named: str) -> None:
     """Copy into a layout another program held locked sat with its button greyed out and
     nothing said, for as long as that program held it."""
     import subprocess
@@ -1064,7 +1068,10 @@ def test_the_plan_waiting_for_another_program_s_lock_says_so_and_stop_says_why(
     try:
         qtbot.waitUntil(lambda: (destination / "index.json.lock").exists(), timeout=WAIT_MS)
         source = DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
-        dialog = window.copying.open_dialog(source, destination=f"oci:{destination}:tools")
+        if named == ".":  # (a folder named "." has no name of its own: it said nothing)
+            monkeypatch.chdir(destination)
+        where = destination if named == "absolute" else "."
+        dialog = window.copying.open_dialog(source, destination=f"oci:{where}:tools")
         qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
         qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
         wait = dialog.plan_wait

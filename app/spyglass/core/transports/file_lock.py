@@ -121,8 +121,8 @@ def _lock_fd(fd: int, lock_path: Path, what: str, cancel: CancelToken | None,
                                         'holds "%s"; waiting for it to finish…', what,
                                         lock_path)
                     noted = float("inf")
-                    if listener is not None:
-                        listener(lock_path.parent)
+                    if listener is not None:  # (absolute: "oci:." names a folder too)
+                        listener(Path(os.path.abspath(lock_path.parent)))
                 time.sleep(_LOCK_POLL)
     except OSError as exc:
         reason = exc.strerror or str(exc)

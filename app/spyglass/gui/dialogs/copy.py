@@ -129,8 +129,10 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._planning = False
         """Whether a plan is being made (for the inputs as they were when Copy was pressed)."""
         self._asking: list[str] = [""]
-        self._locked: list[str] = [""]
         """The name of the end the plan under way asks now (set by the plan's thread)."""
+        self._locked: list[str] = [""]
+        """The layout folder the plan under way waits for another program to let go of,
+        once that wait is long (set by the plan's thread); "" otherwise."""
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
         self._destination_known = False
@@ -201,7 +203,10 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.all_button = QPushButton("All")
         self.all_button.clicked.connect(self.choose_all)
         for button in (self.system_button, self.all_button):
-            button.setEnabled(False)  # (Enter on one, tabbed to, presses it, as on Cancel)
+            button.setEnabled(False)
+            # Enter on one tabbed to presses it, as on Cancel; one clicked keeps no focus,
+            # so that Enter after a click copies
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         shortcuts = QHBoxLayout()
         shortcuts.addWidget(self.system_button)
         shortcuts.addWidget(self.all_button)
