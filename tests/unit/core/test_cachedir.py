@@ -58,7 +58,7 @@ def test_a_missing_home_is_not_made(home: Path, fresh_default: None, caplog) -> 
 
 
 def test_the_keyring_index_lock_does_not_make_a_home(home: Path) -> None:
-    with keyring_store._index_file_lock():
+    with keyring_store._file_lock(keyring_store._INDEX_LOCK):
         pass
     assert not home.exists()
 

@@ -1368,3 +1368,35 @@ def test_a_keyring_that_fails_is_said_without_a_session_to_keep_credentials_for(
     assert said == ("The keyring backend FailingKeyring cannot be used (RuntimeError: "
                     "org.freedesktop.DBus.Error.ServiceUnknown); credentials are neither "
                     "read from it nor saved in it.")
+
+
+def test_logins_saved_at_once_by_several_processes_are_all_kept(tmp_path: Path) -> None:
+    """A keyring in a file (keyrings.alt) is rewritten whole by each write, with no lock:
+    logins run at once from a script lost each other's credentials, said to be saved, and
+    once left the file unreadable to every later command."""
+    import subprocess
+    import sys
+
+    save = (
+        "import sys\n"
+        "from spyglass.core.credentials import Credentials\n"
+        "from spyglass.core.credentials.store import CredentialStore\n"
+        "for host in sys.argv[1:]:\n"
+        "    assert CredentialStore().save(host, Credentials('alice', 'pw-' + host)) == "
+        "'keyring'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+           "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    (tmp_path / "cache").mkdir()
+    hosts = [[f"r{process}-{number}.example" for number in range(5)] for process in range(6)]
+    processes = [subprocess.Popen([sys.executable, "-c", save, *names], env=env,
+                                  stderr=subprocess.PIPE, text=True)
+                 for names in hosts]
+    ended = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * len(processes), ended
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "data" / "python_keyring" / "keyring_pass.cfg")
+    missing = [host for names in hosts for host in names
+               if backend.get_password(KEYRING_SERVICE, host) is None]
+    assert missing == []

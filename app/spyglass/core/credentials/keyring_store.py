@@ -176,7 +176,13 @@ class KeyringAccess:
             if locked_at is not None and time.monotonic() < locked_at + KEYRING_LOCKED_PAUSE:
                 raise self._locked(locked_at)
             try:
-                answer = call(self.backend())
+                backend = self.backend()
+                # a keyring in a file (keyrings.alt) is rewritten whole by each write,
+                # unlocked: Spyglass processes take turns, or logins run at once lose each
+                # other's credentials and may leave the file unreadable
+                with _file_lock(_KEYRING_FILE_LOCK) if isinstance(
+                        getattr(backend, "file_path", None), str) else contextlib.nullcontext():
+                    answer = call(backend)
             except keyring.errors.KeyringLocked as exc:
                 now = time.monotonic()
                 with self._lock:
@@ -412,7 +418,7 @@ class KeyringAccess:
         """Add ``add`` to, or remove ``remove`` from, the keyring's index of hosts: read,
         changed and written under a lock of this process and a file lock between
         processes (logins run at once from a script would lose each other's hosts)."""
-        with self._index_lock, _index_file_lock():
+        with self._index_lock, _file_lock(_INDEX_LOCK):
             try:
                 hosts = self.indexed()
                 changed = [h for h in hosts if h != remove] + (
@@ -457,16 +463,24 @@ def _decode_keyring_entry(registry: str, stored: str) -> Credentials | None:
 
 
 
+_INDEX_LOCK: Final = "keyring-hosts.lock"
+"""Held around the read, change and write of the keyring's index of hosts."""
+_KEYRING_FILE_LOCK: Final = "keyring-file.lock"
+"""Held around each call to a keyring kept in a file (taken inside :data:`_INDEX_LOCK`,
+never the other way round)."""
+
+
 @contextlib.contextmanager
-def _index_file_lock() -> Iterator[None]:
-    """An exclusive lock between processes on the keyring's index of hosts (a file in
-    the user's cache folder; where it cannot be had, none: the index is a convenience)."""
+def _file_lock(name: str) -> Iterator[None]:
+    """An exclusive lock between processes, on the file ``name`` in the user's cache
+    folder (the keyring's index of hosts, a keyring's file); where it cannot be had, none
+    (the cache folder cannot be made, or is on a filesystem without locks)."""
     import fcntl
 
     from spyglass.core.cachedir import make_user_cache_folder
 
     try:  # (made only below an existing home folder or $XDG_CACHE_HOME)
-        path = make_user_cache_folder() / "keyring-hosts.lock"
+        path = make_user_cache_folder() / name
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         yield
