@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Final
 
 from spyglass.core.cachedir import (
+    FILE_MODE,
     make_cache_folder,
     tighten_own_file,
     tighten_own_folder,
@@ -459,6 +460,8 @@ class BlobLocationCache:
         if not self.path.parent.is_dir():
             self._make_folder(self.path.parent)
         tighten_own_folder(self.path.parent)  # (one an older Spyglass made 0755)
+        if self.path.name == FILE_NAME:
+            _make_own_file(self.path)
         self._file_id = _file_id(self.path)
         db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
@@ -580,6 +583,20 @@ __all__ = [
 
 _JOURNALS: Final = ("-wal", "-shm", "-journal")
 """What SQLite keeps beside a database file, by the ends of their names."""
+
+
+def _make_own_file(path: Path) -> None:
+    """Make the cache's file 0600 where it is not there yet, before SQLite opens it (and
+    makes its journals with the same mode): SQLite made it 0644, set right only after
+    (and logged as if an older Spyglass had made it so). Nothing when it is there: no
+    descriptor of a file SQLite may have open here is opened (see
+    :func:`~spyglass.core.cachedir.tighten_own_file`)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, FILE_MODE)
+    except OSError:
+        return  # there already (or not to be made: SQLite then says why)
+    os.close(fd)
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

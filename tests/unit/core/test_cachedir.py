@@ -114,17 +114,22 @@ def _mode(path: Path) -> int:
 
 
 def test_an_older_versions_open_cache_is_made_private_when_used(
-        home: Path, fresh_default: None) -> None:
+        home: Path, fresh_default: None, caplog: pytest.LogCaptureFixture) -> None:
     """Spyglass before 0700 folders made them 0755, and the file 0644: on an upgraded
     machine other users could read which registries and repositories the user works
     with. Only Spyglass's own folder and file are changed: never ~/.cache."""
     home.mkdir()
-    cache = default_cache()
-    cache.record(HOST, "a/b", D1)
-    cache.close()
+    with caplog.at_level(logging.INFO):
+        cache = default_cache()
+        cache.record(HOST, "a/b", D1)
+        cache.close()
     folder = home / ".cache" / "spyglass"
     file = folder / "blob-locations.sqlite"
     assert _mode(file) == 0o600  # (a new one too)
+    # made so, not set right after (logged as an older Spyglass's)
+    assert "older Spyglass" not in caplog.text, caplog.text
+    assert [_mode(Path(f"{file}{end}")) for end in ("-wal", "-shm")
+            if Path(f"{file}{end}").exists()] in ([], [0o600], [0o600, 0o600])
     for path, mode in ((home / ".cache", 0o755), (folder, 0o755), (file, 0o644)):
         path.chmod(mode)  # as an older Spyglass left them
     set_default_cache(None)
