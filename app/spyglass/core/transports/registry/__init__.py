@@ -16,8 +16,10 @@ whole process, so tokens and connections are reused by every caller.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from spyglass.core.credentials import Credentials, canonical_host
 from spyglass.core.credentials.store import CredentialStore
@@ -50,7 +52,11 @@ class RegistryOptions:
 
 
 _lock = threading.Lock()
-_clients: dict[tuple[object, ...], RegistryClient] = {}
+_clients: OrderedDict[tuple[object, ...], RegistryClient] = OrderedDict()
+MAX_CLIENTS: Final = 256
+"""Clients kept for reuse, the most recently asked for: one per registry, repository and
+options (a sync across thousands of repositories kept one for each, for good). One let
+go is only made again (its connections are the shared pool's)."""
 _stores: dict[Path | None, CredentialStore] = {}
 
 
@@ -80,7 +86,11 @@ def client_for(
     key = (host, repository, options)
     with _lock:
         client = _clients.get(key)
-        if client is None:
+        if client is not None:
+            _clients.move_to_end(key)
+        else:
+            if len(_clients) >= MAX_CLIENTS:
+                _clients.popitem(last=False)
             client = _clients[key] = RegistryClient(
                 host,
                 credentials=options.credentials or (None if options.anonymous else lookup),
