@@ -110,6 +110,12 @@ ANSWER_LOST: Final = "spyglass.answer_lost"
 """A response extension (True) for the answer to a request asked again after an earlier
 try's answer was lost (see :attr:`~spyglass.core.errors.SpyglassError.answer_lost`)."""
 
+_PLAIN_HOSTS: set[str] = set()
+"""The registries (``api_host``) found to answer plain HTTP only, in this process: the
+endpoints made afterwards (one per repository) ask them in plain HTTP first, where each
+tried TLS first, a connection and a failed handshake for each repository of a sync."""
+_PLAIN_LOCK: Final = threading.Lock()
+
 
 class RegistryEndpoint:
     """One registry host, reached: the constructor and state of
@@ -175,6 +181,32 @@ class RegistryEndpoint:
         check_not_blocked(self.host)  # every request goes through here, or url(), first
         return self._ping(cancel)
 
+    def _plain_again(self, cancel: CancelToken | None) -> str | None:
+        """The plain-HTTP base of a registry that answered in plain HTTP before (to another
+        endpoint of this process), if it still does at once; else None, and it is
+        forgotten: the ping then tries TLS first, as for any registry."""
+        base = f"http://{self.api_host}"
+        try:
+            response = self._send_raw("GET", f"{base}/v2/", cancel=cancel, what="Connecting",
+                                      retries=0, timeout=PING_TIMEOUT, retry_timeouts=False)
+        except (TLSFailed, ConnectionFailed):
+            answered = False
+        else:
+            try:
+                self._check_ping(response, base)
+                answered = True
+            except (NotARegistry, RegistryError):
+                answered = False
+            finally:
+                response.close()
+        if not answered:
+            with _PLAIN_LOCK:
+                _PLAIN_HOSTS.discard(self.api_host)
+            return None
+        with self._lock:
+            self._base = base
+        return base
+
     def _ping(self, cancel: CancelToken | None) -> str:
         with self._lock:
             if self._base is not None:
@@ -182,6 +214,10 @@ class RegistryEndpoint:
         schemes = ["https"]
         if self.insecure or (self.plain_loopback and is_loopback(self.api_host)):
             schemes.append("http")
+            with _PLAIN_LOCK:
+                plain_before = self.api_host in _PLAIN_HOSTS
+            if plain_before and (base := self._plain_again(cancel)) is not None:
+                return base
         first_error: SpyglassError | None = None
         answered: SpyglassError | None = None  # what a server that answered said
         proxied: ConnectionFailed | None = None  # a proxy that could not be reached
@@ -218,6 +254,9 @@ class RegistryEndpoint:
                 response.close()
             with self._lock:
                 self._base = base
+            with _PLAIN_LOCK:
+                (_PLAIN_HOSTS.add if scheme == "http" else _PLAIN_HOSTS.discard)(
+                    self.api_host)
             return base
         assert first_error is not None
         # a TLS hello answered in plain HTTP, then an HTTP request never answered: that

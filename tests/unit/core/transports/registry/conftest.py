@@ -82,6 +82,14 @@ def make_client(mock_pool: HTTPPool) -> Iterator[MakeClient]:
 
 
 @pytest.fixture(autouse=True)
+def no_plain_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's registries start unknown: none answered plain HTTP before."""
+    from spyglass.core.transports.registry import endpoint
+
+    monkeypatch.setattr(endpoint, "_PLAIN_HOSTS", set(), raising=False)
+
+
+@pytest.fixture(autouse=True)
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The seconds each ``time.sleep`` call asked for; nothing really sleeps."""
     waits: list[float] = []

@@ -313,3 +313,35 @@ def test_a_plain_http_server_that_never_answers_is_not_called_a_tls_failure(
     client, _ = make_client(wrong_version, host="registry.example")
     with pytest.raises(TLSFailed, match="wrong version number"):
         client.ping()
+
+
+def test_a_registry_that_answered_plain_http_is_asked_so_first_by_the_next_client(
+        make_client) -> None:
+    """Each repository's client (a sync of many) tried TLS first again: a connection and a
+    failed handshake each, before the plain HTTP that had answered the first."""
+
+    def wrong_version(request: httpx.Request) -> httpx.Response:
+        cause = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+
+    handler = by_scheme(wrong_version, registry)
+    first, seen = make_client(handler, host="127.0.0.1:5000")
+    assert first.ping() == "http://127.0.0.1:5000"
+    assert schemes(seen.requests) == ["https", "http"]
+    second, seen = make_client(handler, host="127.0.0.1:5000")
+    assert second.ping() == "http://127.0.0.1:5000"
+    assert schemes(seen.requests) == ["http"]
+
+
+def test_a_registry_that_answered_plain_http_and_now_takes_tls_is_pinged_anew(
+        make_client) -> None:
+    """Plain HTTP asked first finds no registry now: the usual ping, TLS first, decides
+    (and says what it says of a failure), and plain HTTP is no longer asked first."""
+    wrong_version_then = by_scheme(refused, registry)
+    make_client(wrong_version_then, host="127.0.0.1:5000")[0].ping()
+    client, seen = make_client(by_scheme(registry, refused), host="127.0.0.1:5000")
+    assert client.ping() == "https://127.0.0.1:5000"
+    assert schemes(seen.requests) == ["http", "https"]
+    again, seen = make_client(by_scheme(registry, refused), host="127.0.0.1:5000")
+    assert again.ping() == "https://127.0.0.1:5000"
+    assert schemes(seen.requests) == ["https"]
