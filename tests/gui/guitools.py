@@ -118,6 +118,13 @@ def select_platform(qtbot: QtBot, window: MainWindow, platform: str) -> None:
 # -- drag and drop
 
 
+def enter_on(qtbot: QtBot, button: QWidget) -> None:
+    """Tab to ``button`` (its focus as Tab gives it) and press Enter there."""
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(button.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(button, Qt.Key.Key_Return)
+
+
 def drop_on(widget: QWidget, position: QPoint, image: DraggedImage) -> bool:
     """Drag ``image`` over ``position`` of ``widget`` and drop it; True if the drop was taken."""
     mime = image_mime(image)

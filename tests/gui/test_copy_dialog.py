@@ -33,6 +33,7 @@ from tests.gui.guitools import (
     add_registry,
     core_copy,
     drop_on_row,
+    enter_on,
     show_image,
     text_color,
     wait_listed,
@@ -270,10 +271,8 @@ def test_enter_on_cancel_cancels(
     wait_ready(qtbot, dialog)
     cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
     assert cancel is not None
-    cancel.setFocus(Qt.FocusReason.TabFocusReason)
-    qtbot.waitUntil(cancel.hasFocus, timeout=WAIT_MS)
     with qtbot.waitSignal(dialog.rejected, timeout=WAIT_MS):
-        qtbot.keyClick(cancel, Qt.Key.Key_Return)
+        enter_on(qtbot, cancel)
     assert window.copying.manager.transfers == []
     assert not dialog.isVisible()
 
@@ -286,9 +285,7 @@ def test_enter_on_all_ticks_every_platform_and_copies_nothing(
     wait_ready(qtbot, dialog)
     dialog.choose_system()
     assert not all(box.isChecked() for _platform, box in dialog.platform_boxes)
-    dialog.all_button.setFocus(Qt.FocusReason.TabFocusReason)
-    qtbot.waitUntil(dialog.all_button.hasFocus, timeout=WAIT_MS)
-    qtbot.keyClick(dialog.all_button, Qt.Key.Key_Return)
+    enter_on(qtbot, dialog.all_button)
     assert all(box.isChecked() for _platform, box in dialog.platform_boxes)
     assert dialog.isVisible() and window.copying.manager.transfers == []
     dialog.destination_edit.setFocus()  # and Enter in a field copies again

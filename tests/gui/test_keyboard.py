@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import RegistryFacts
-from tests.gui.guitools import WAIT_MS, SampleFacts, fill_registry_dialog, show_image
+from tests.gui.guitools import WAIT_MS, SampleFacts, enter_on, fill_registry_dialog, show_image
 
 
 def test_enter_in_the_host_field_adds_the_registry(
@@ -35,10 +35,8 @@ def test_enter_on_cancel_adds_no_registry(
     fill_registry_dialog(qtbot, dialog, demo_registry.host, insecure=True)
     cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
     assert cancel is not None
-    cancel.setFocus(Qt.FocusReason.TabFocusReason)
-    qtbot.waitUntil(cancel.hasFocus, timeout=WAIT_MS)
     with qtbot.waitSignal(dialog.rejected, timeout=WAIT_MS):
-        qtbot.keyClick(cancel, Qt.Key.Key_Return)
+        enter_on(qtbot, cancel)
     assert demo_registry.host not in window.registries.model.hosts
 
 
