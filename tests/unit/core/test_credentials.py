@@ -1400,3 +1400,31 @@ def test_logins_saved_at_once_by_several_processes_are_all_kept(tmp_path: Path) 
     missing = [host for names in hosts for host in names
                if backend.get_password(KEYRING_SERVICE, host) is None]
     assert missing == []
+
+
+def test_an_encrypted_file_keyring_is_asked_without_waiting_for_the_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processes take turns only with a plain file keyring: an encrypted one asks for its
+    password, and a process waiting at that prompt held every other command up."""
+    import fcntl
+
+    from spyglass.core.credentials.keyring_store import KeyringAccess
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "spyglass").mkdir(parents=True)
+
+    class EncryptedKeyring:  # as keyrings.alt's: a file, a password asked for
+        file_path = str(tmp_path / "crypted_pass.cfg")
+
+        def get_password(self, service: str, user: str) -> str | None:
+            return None
+
+    store = KeyringAccess(EncryptedKeyring())
+    with open(tmp_path / "cache" / "spyglass" / "keyring-file.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # (another process, at the password prompt)
+        answer = []
+        worker = threading.Thread(target=lambda: answer.append(
+            store.ask(lambda backend: backend.get_password(KEYRING_SERVICE, HOST))))
+        worker.start()
+        worker.join(timeout=5)
+        assert not worker.is_alive() and answer == [None]

@@ -177,11 +177,14 @@ class KeyringAccess:
                 raise self._locked(locked_at)
             try:
                 backend = self.backend()
-                # a keyring in a file (keyrings.alt) is rewritten whole by each write,
+                # a keyring in a plain file (keyrings.alt) is rewritten whole by each write,
                 # unlocked: Spyglass processes take turns, or logins run at once lose each
-                # other's credentials and may leave the file unreadable
-                with _file_lock(_KEYRING_FILE_LOCK) if isinstance(
-                        getattr(backend, "file_path", None), str) else contextlib.nullcontext():
+                # other's credentials and may leave the file unreadable (not an encrypted
+                # file's: one asks for its password, and a process waiting at that prompt
+                # would hold every other Spyglass command up)
+                turns = isinstance(getattr(backend, "file_path", None), str) and \
+                    self._unencrypted(backend)
+                with _file_lock(_KEYRING_FILE_LOCK) if turns else contextlib.nullcontext():
                     answer = call(backend)
             except keyring.errors.KeyringLocked as exc:
                 now = time.monotonic()
