@@ -117,6 +117,12 @@ tried TLS first, a connection and a failed handshake for each repository of a sy
 _PLAIN_LOCK: Final = threading.Lock()
 
 
+def _has_port(host: str) -> bool:
+    """Whether ``host`` names its port (``127.0.0.1:5000``, ``[::1]:5000``): then plain HTTP
+    and TLS reach one server, where a host alone means port 80 for one, 443 for the other."""
+    return bool(re.search(r":\d+$", host))
+
+
 class RegistryEndpoint:
     """One registry host, reached: the constructor and state of
     :class:`~spyglass.core.transports.registry.client.RegistryClient` (see it for the
@@ -214,8 +220,8 @@ class RegistryEndpoint:
         schemes = ["https"]
         if self.insecure or (self.plain_loopback and is_loopback(self.api_host)):
             schemes.append("http")
-            with _PLAIN_LOCK:
-                plain_before = self.api_host in _PLAIN_HOSTS
+            with _PLAIN_LOCK:  # (a host without a port has two: 80 for HTTP, 443 for TLS)
+                plain_before = self.api_host in _PLAIN_HOSTS and _has_port(self.api_host)
             if plain_before and (base := self._plain_again(cancel)) is not None:
                 return base
         first_error: SpyglassError | None = None

@@ -345,3 +345,13 @@ def test_a_registry_that_answered_plain_http_and_now_takes_tls_is_pinged_anew(
     again, seen = make_client(by_scheme(registry, refused), host="127.0.0.1:5000")
     assert again.ping() == "https://127.0.0.1:5000"
     assert schemes(seen.requests) == ["https"]
+
+
+def test_a_host_without_a_port_is_pinged_tls_first_each_time(make_client) -> None:
+    """Without a port, plain HTTP is port 80 and TLS port 443: two servers. A TLS that came
+    up after the first ping is used (credentials went on over plain HTTP to port 80)."""
+    make_client(by_scheme(refused, registry), host="registry.test", insecure=True)[0].ping()
+    client, seen = make_client(by_scheme(registry, refused), host="registry.test",
+                               insecure=True)
+    assert client.ping() == "https://registry.test"
+    assert schemes(seen.requests) == ["https"]
