@@ -381,7 +381,8 @@ def test_a_wait_asked_again_after_try_again_is_not_ended_by_the_first_ones_timer
     model._asked_to_wait(node, f"the registry {host}", wait, wait)
     second = time.monotonic()
     qtbot.waitUntil(lambda: time.monotonic() - first > wait + 0.2, timeout=WAIT_MS)
-    if time.monotonic() - second < wait - 0.1:  # (a slow machine: the check says nothing)
+    if time.monotonic() - second < wait * 0.9:  # (a slow machine: the check says nothing)
         assert panel.body.text() == f"The registry {host} asked to wait 3 s."
     qtbot.waitUntil(lambda: "asked to wait" not in panel.body.text(), timeout=WAIT_MS)
-    assert time.monotonic() - second >= wait - 0.1
+    # (Qt may fire a timer of seconds 5 % early; the first one's came 1 s and more sooner)
+    assert time.monotonic() - second >= wait * 0.9
