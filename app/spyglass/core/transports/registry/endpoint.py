@@ -110,6 +110,11 @@ ANSWER_LOST: Final = "spyglass.answer_lost"
 """A response extension (True) for the answer to a request asked again after an earlier
 try's answer was lost (see :attr:`~spyglass.core.errors.SpyglassError.answer_lost`)."""
 
+PLAIN_AGAIN_TIMEOUT: Final = httpx.Timeout(5.0)
+"""How long a registry that answered plain HTTP before is given to answer so again at
+once, before the usual ping (:data:`PING_TIMEOUT`, TLS first) decides: one that now hangs
+cost a whole ping's wait more."""
+
 _PLAIN_HOSTS: set[str] = set()
 """The registries (``api_host``) found to answer plain HTTP only, in this process: the
 endpoints made afterwards (one per repository) ask them in plain HTTP first, where each
@@ -194,7 +199,8 @@ class RegistryEndpoint:
         base = f"http://{self.api_host}"
         try:
             response = self._send_raw("GET", f"{base}/v2/", cancel=cancel, what="Connecting",
-                                      retries=0, timeout=PING_TIMEOUT, retry_timeouts=False)
+                                      retries=0, timeout=PLAIN_AGAIN_TIMEOUT,
+                                      retry_timeouts=False)
         except (TLSFailed, ConnectionFailed):
             answered = False
         else:

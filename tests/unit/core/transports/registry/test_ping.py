@@ -355,3 +355,23 @@ def test_a_host_without_a_port_is_pinged_tls_first_each_time(make_client) -> Non
                                insecure=True)
     assert client.ping() == "https://registry.test"
     assert schemes(seen.requests) == ["https"]
+
+
+def test_plain_http_asked_first_again_is_given_a_short_while(make_client) -> None:
+    """A registry remembered as plain HTTP that now hangs was waited for a whole ping's
+    timeout before the usual ping began (55 s before the failure, where it took 35 s)."""
+    from spyglass.core.transports.registry.endpoint import PING_TIMEOUT, PLAIN_AGAIN_TIMEOUT
+
+    timeouts: list[object] = []
+
+    def hung_now(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions.get("timeout"))
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    make_client(by_scheme(refused, registry), host="127.0.0.1:5000")[0].ping()
+    client, seen = make_client(by_scheme(refused, hung_now), host="127.0.0.1:5000",
+                               retry_times=0)
+    with pytest.raises(ConnectionFailed):
+        client.ping()
+    assert schemes(seen.requests) == ["http", "https", "http"]
+    assert timeouts[0] == PLAIN_AGAIN_TIMEOUT.as_dict() != PING_TIMEOUT.as_dict()
