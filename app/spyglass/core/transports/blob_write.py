@@ -123,7 +123,8 @@ def write_blob(
     that long: an over-long stream fails as soon as the excess is seen); with
     ``digest`` None the sha256 is computed. Then the file is synced, given
     ``temps.file_mode`` (0644 less the umask) and renamed to ``target(digest)``, whose
-    folder is made if missing. ``cancel`` is checked before every chunk.
+    folder is made if missing (an OSError of ``target`` itself is said as the
+    rename's). ``cancel`` is checked before every chunk.
 
     On any failure — the stream raising, :class:`SizeMismatch`,
     :class:`DigestMismatch`, :class:`Cancelled`, a disk error (raised as
@@ -203,14 +204,18 @@ def write_blob(
                 os.fchmod(out.fileno(), temps.file_mode)
             except OSError as exc:
                 raise TransportError(describe_write_error(exc, temp)) from exc
-        final = target(actual)
+        final: Path | None = None
         try:
+            # the target may look at what is there (a folder that cannot be searched)
+            final = target(actual)
             # its own folder only (a layout's blobs/sha256): a destination deleted under
             # the copy is not made again as an empty skeleton
             final.parent.mkdir(FOLDER_MODE, exist_ok=True)
             os.rename(temp, final)
         except OSError as exc:
-            raise TransportError(describe_write_error(exc, final)) from exc
+            named = exc.filename if isinstance(exc.filename, str) else temps.folder
+            raise TransportError(describe_write_error(
+                exc, final if final is not None else named)) from exc
         done = True
         return actual, seen
     finally:

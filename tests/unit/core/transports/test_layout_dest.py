@@ -372,6 +372,30 @@ def test_read_only_folder_is_refused_with_a_sentence(unprivileged_dir: Path) -> 
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("locked", ["blobs", "blobs/sha256"])
+def test_blobs_that_cannot_be_searched_are_said_with_a_sentence(
+        unprivileged_dir: Path, locked: str) -> None:
+    """Looking whether a blob was there already raised PermissionError where its folder
+    could not be searched, which came out as an internal error ("please report it")."""
+    source = unprivileged_dir / "src"
+    single_image_layout(source)
+    out = unprivileged_dir / "out"
+    single_image_layout(out, ref="old", marker=b"old\n")
+    OCILayoutDestination(out, "seed").abort()  # leaves the lock file, as any writer does
+    before = _all_files(out)
+    (out / locked).chmod(0o000)
+    try:
+        dest = OCILayoutDestination(out, "new")
+        with pytest.raises(TransportError, match=r'^Cannot write "[^"]*/blobs/sha256/[0-9a-f]+": '
+                                                 r"Permission denied\.$"):
+            copy_image(open_source(f"oci:{source}:app"), dest)
+        dest.abort()
+    finally:
+        (out / locked).chmod(0o755)
+    assert _all_files(out) == before
+    assert leftovers(out) == []
+
+
 def test_supported_types_are_oci_only(tmp_path: Path) -> None:
     dest = OCILayoutDestination(tmp_path / "l", "app")
     assert dest.supported_manifest_types == (media.OCI_MANIFEST, media.OCI_INDEX)
