@@ -39,6 +39,7 @@ from tests.gui.guitools import (
     wait_listed,
 )
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.mounts import read_only_view
 
 pytestmark = pytest.mark.gui
 
@@ -158,6 +159,26 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
     assert not dialog.replace_note.isVisible()
     dialog.reject()
     assert state() == before
+
+
+def test_a_layout_on_a_read_only_filesystem_is_refused_at_once(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """As an archive or dir: image there is: Copy was on, and the copy then failed."""
+    place = tmp_path / "place"
+    place.mkdir()
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{place / 'layout'}:tools")
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "tools:2024.1")
+    with read_only_view(place, tmp_path / "ro") as seen:
+        dialog = window.copying.open_dialog(window.copying.current_image(),
+                                            destination=f"oci:{seen / 'layout'}:x")
+        with qtbot.waitSignal(dialog.destinationChecked, timeout=WAIT_MS):
+            pass
+        assert dialog.replace_note.text() == \
+            f'Cannot write "{seen / "layout"}": Read-only file system.'
+        assert text_color(dialog.replace_note) == error_color()
+        assert not dialog.copy_button.isEnabled()
+        dialog.reject()
 
 
 def test_the_dialog_is_as_wide_as_its_font_needs(

@@ -5,7 +5,8 @@ replaced atomically.
 :func:`replace_file` writes a small file (``index.json``, ``oci-layout``, a digest
 file) into a temporary beside it, syncs it and renames it over the old one, keeping
 the old one's mode and owner; :func:`check_replaceable` refuses a file or folder this
-user may not write; :func:`fsync_dir` makes renames into a folder last.
+user may not write, :func:`refuse_read_only_filesystem` one on a read-only mount;
+:func:`fsync_dir` makes renames into a folder last.
 """
 
 from __future__ import annotations
@@ -100,18 +101,44 @@ def check_replaceable(path: Path, existing: os.stat_result, shown: Path | str | 
     """Refuse to replace ``path`` (a file, or a folder whose contents go) that this user
     may not write. A rename over it needs only the right to write its folder, but a tool
     writing in place (skopeo) needs the right to write it, and a read-only file, or
-    another user's, is not ours to replace; root may, as root may write it.
-    :class:`TransportError` names ``shown`` (default: ``path``)."""
+    another user's, is not ours to replace; root may, as root may write it. One on a
+    read-only filesystem is said to be there (see :func:`refuse_read_only_filesystem`),
+    not to be a read-only file. :class:`TransportError` names ``shown`` (default:
+    ``path``)."""
     folder = stat.S_ISDIR(existing.st_mode)
     effective = os.access in os.supports_effective_ids  # the user the process acts as
     if os.access(path, os.W_OK | (os.X_OK if folder else 0), effective_ids=effective):
         return
+    named = path if shown is None else shown
+    refuse_read_only_filesystem(path, named)
     what = "folder" if folder else "file"
-    why = (f"the {what} is read-only" if existing.st_uid == os.geteuid()
-           else f"the {what} belongs to another user")
-    raise TransportError(describe_write_error(
-        PermissionError(errno.EACCES, f"{why} (Permission denied)"),
-        path if shown is None else shown))
+    if existing.st_uid != os.geteuid():
+        reason = f"the {what} belongs to another user (Permission denied)"
+    elif not existing.st_mode & stat.S_IWUSR:
+        reason = f"the {what} is read-only (Permission denied)"
+    else:
+        reason = "Permission denied"  # (a folder that cannot be searched, an ACL)
+    raise TransportError(describe_write_error(PermissionError(errno.EACCES, reason), named))
+
+
+def refuse_read_only_filesystem(path: Path, shown: Path | str | None = None) -> None:
+    """Raise the ``Read-only file system`` sentence when ``path`` (or, when it is not
+    there yet, the nearest folder above it that is) is on a filesystem mounted
+    read-only: nothing can be written there, whatever the files' modes say (a user told
+    that a file is read-only would try ``chmod``, which fails too). ``shown`` (default:
+    ``path``) is what the sentence names."""
+    for place in [path, *path.parents]:
+        try:
+            found = os.statvfs(place)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
+        if found.f_flag & os.ST_RDONLY:
+            raise TransportError(describe_write_error(
+                OSError(errno.EROFS, os.strerror(errno.EROFS)),
+                path if shown is None else shown))
+        return
 
 
 def replace_file(path: Path, data: bytes, *, temps: TempFiles | None = None) -> None:

@@ -27,6 +27,7 @@ from spyglass.core.manifest import (
     ImageManifest,
     parse_manifest,
 )
+from spyglass.core.transports.file_write import refuse_read_only_filesystem
 from spyglass.core.transports.files import (
     NotRegularFile,
     blob_path,
@@ -174,14 +175,15 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
 
 def check_layout_destination(path: Path) -> None:
     """Raise the refusal an ``oci:`` copy to ``path`` would meet (a file there, a folder
-    of other things, an unreadable index), writing nothing (the Copy dialog says it before
-    the copy starts)."""
+    of other things, an unreadable index, a read-only filesystem), writing nothing (the
+    Copy dialog says it before the copy starts)."""
     try:
         if path.exists() or path.is_symlink():
             refuse_other_than_folder(path)
             check_existing(path)
     except OSError as exc:
         raise TransportError(describe_os_error(exc, path)) from exc
+    refuse_read_only_filesystem(path)
 
 
 def refuse_other_than_folder(path: Path) -> None:

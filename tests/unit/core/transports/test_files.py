@@ -24,7 +24,9 @@ from spyglass.core.filemodes import FILE_MODE
 from spyglass.core.transports import file_write, open_destination, open_source
 from spyglass.core.transports.file_lock import exclusive_lock
 from spyglass.core.transports.file_write import describe_write_error, replace_file
+from spyglass.core.transports.layout_files import check_layout_destination
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
+from tests.helpers.mounts import read_only_view
 
 NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
 
@@ -245,6 +247,44 @@ def test_an_image_the_user_may_not_write_is_not_replaced(unprivileged_dir: Path,
                                              r"read-only \(Permission denied\)\.$"):
         open_destination(name)
     assert sorted(p.name for p in unprivileged_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive", "dir", "oci"])
+def test_an_image_on_a_read_only_filesystem_is_said_to_be_there(tmp_path: Path,
+                                                                transport: str) -> None:
+    """Not "the file is read-only (Permission denied)": its mode lets it be written, and
+    chmod, which that sentence leads to, fails on a read-only filesystem too."""
+    source = tmp_path / "src"
+    builder = LayoutBuilder(source)
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})])), "app")
+    place = tmp_path / "place"
+    place.mkdir()
+    leaf = "image.tar" if transport.endswith("archive") else "image"
+    suffix = {"docker-archive": ":app:v1", "oci": ":app"}.get(transport, "")
+    copy_image(open_source(f"oci:{source}:app"),
+               open_destination(f"{transport}:{place / leaf}{suffix}"))
+    with read_only_view(place, tmp_path / "ro") as seen:
+        target = seen / leaf
+        said = rf'^Cannot write "{target}": Read-only file system\.$'
+        if transport == "oci":  # what the Copy dialog asks before a copy into a layout
+            with pytest.raises(TransportError, match=said):
+                check_layout_destination(target)
+        else:
+            with pytest.raises(TransportError, match=said):
+                open_destination(f"{transport}:{target}{suffix}")
+
+
+def test_a_file_refused_for_another_reason_than_its_mode_is_not_called_read_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its owner may write it by its mode (an ACL or a security module refuses): it is not
+    "read-only", and not on a read-only filesystem."""
+    target = tmp_path / "image.tar"
+    target.write_bytes(b"")
+    target.chmod(0o644)
+    existing = os.stat(target)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(TransportError, match=rf'^Cannot write "{target}": Permission denied\.$'):
+        file_write.check_replaceable(target, existing)
 
 
 def test_a_long_wait_for_the_index_lock_is_said_once(
