@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
+from spyglass.cli.home_names import resolve_name as resolve_name  # (a source's name)
 from spyglass.core.errors import SpyglassError
 from spyglass.core.gojson import without_surrogates
-from spyglass.core.transports import resolve_name as resolve_name  # (a source's name)
 
 if TYPE_CHECKING:  # imported when used: a local inspect needs neither httpx nor keyring
     from spyglass.core.credentials import Credentials

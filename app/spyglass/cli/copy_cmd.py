@@ -484,6 +484,6 @@ def _with_additional_tags(name: ImageName, tags: list[str]) -> ImageName:
 
 def _parse_destination(text: str) -> ImageName:
     """A destination name: like a source, but a bare path is never guessed at."""
-    from spyglass.core.reference import parse_image_name
+    from spyglass.cli.home_names import parse_destination
 
-    return parse_image_name(text)
+    return parse_destination(text)

@@ -1021,6 +1021,35 @@ def test_inspect_a_path_that_does_not_exist(
         f"example oci:{Path.home()}/nonexist or dir:{Path.home()}/nonexist.")
 
 
+@pytest.mark.parametrize("transport", ["oci", "dir", "docker-archive", "oci-archive"])
+def test_a_tilde_the_shell_left_is_refused_not_made_a_folder(
+        layout: tuple[Path, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], transport: str) -> None:
+    """A shell expands ~ only at the start of a word: oci:~/x made a folder "~" in the
+    current folder (the window expands it itself), and rm -rf ~ is what removes it."""
+    root, _ = layout
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    leaf = "x.tar" if transport.endswith("archive") else "x"
+    suffix = ":x:1" if transport == "docker-archive" else ":1" if transport != "dir" else ""
+    for name, written in [(f"{transport}:~/{leaf}{suffix}", f"{transport}:$HOME/{leaf}{suffix}"),
+                          (f"{transport}:~root/{leaf}", f"{transport}:/root/{leaf}")]:
+        first = name.split(":")[1].split("/")[0]
+        said = (f'"{name}" names a folder "{first}" in the current folder, which is not '
+                f'there: a shell expands "{first}" only at the start of a word, not after '
+                f'"{transport}:". Write {written}.')
+        assert run_error(capsys, "copy", "--platform", "linux/amd64", f"oci:{root}:latest",
+                         name) == said
+        assert run_error(capsys, "inspect", name) == said
+    assert list(here.iterdir()) == []
+    # a folder "~" that is there is the one meant
+    (here / "~").mkdir()
+    assert main(["copy", "-q", "--platform", "linux/amd64", f"oci:{root}:latest",
+                 f"{transport}:~/{leaf}{suffix}"]) == 0
+    assert (here / "~" / leaf).exists()
+
+
 def test_a_bare_path_with_a_ref_is_told_to_take_its_kind(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
