@@ -76,16 +76,18 @@ class KnownBlobs:
 
 
 def file_matches(
-    path: Path, digest: Digest, size: int | None, *, cancel: CancelToken | None = None
+    path: Path, digest: Digest, size: int | None, *, cancel: CancelToken | None = None,
+    links: bool = False,
 ) -> bool:
-    """True when ``path`` is a regular file (not a link) of ``size`` bytes hashing to ``digest``.
+    """True when ``path`` is a regular file of ``size`` bytes hashing to ``digest``; a
+    link to one only with ``links`` (what it leads to is checked, wherever that is).
 
     Hashes the whole file in chunks, checking ``cancel`` between them. Never
     raises for a missing or unreadable file (that is simply no match); raises
     :class:`~spyglass.core.errors.Cancelled` when cancelled.
     """
     try:
-        st = os.lstat(path)
+        st = os.stat(path) if links else os.lstat(path)
         if not stat.S_ISREG(st.st_mode) or (size is not None and st.st_size != size):
             return False
         hasher = digest.hasher()
@@ -107,7 +109,7 @@ def write_blob(
     stream: Readable,
     *,
     temps: TempFiles,
-    target: Callable[[Digest], Path],
+    target: Callable[[Digest], Path | None],
     digest: Digest | None,
     size: int | None,
     what: str,
@@ -124,7 +126,9 @@ def write_blob(
     ``digest`` None the sha256 is computed. Then the file is synced, given
     ``temps.file_mode`` (0644 less the umask) and renamed to ``target(digest)``, whose
     folder is made if missing (an OSError of ``target`` itself is said as the
-    rename's). ``cancel`` is checked before every chunk.
+    rename's); ``target`` returns None where the blob is there already and stays as it
+    is (a link to it), and the temporary file then goes. ``cancel`` is checked before
+    every chunk.
 
     On any failure — the stream raising, :class:`SizeMismatch`,
     :class:`DigestMismatch`, :class:`Cancelled`, a disk error (raised as
@@ -208,15 +212,16 @@ def write_blob(
         try:
             # the target may look at what is there (a folder that cannot be searched)
             final = target(actual)
-            # its own folder only (a layout's blobs/sha256): a destination deleted under
-            # the copy is not made again as an empty skeleton
-            final.parent.mkdir(FOLDER_MODE, exist_ok=True)
-            os.rename(temp, final)
+            if final is not None:
+                # its own folder only (a layout's blobs/sha256): a destination deleted
+                # under the copy is not made again as an empty skeleton
+                final.parent.mkdir(FOLDER_MODE, exist_ok=True)
+                os.rename(temp, final)
         except OSError as exc:
             named = exc.filename if isinstance(exc.filename, str) else temps.folder
             raise TransportError(describe_write_error(
                 exc, final if final is not None else named)) from exc
-        done = True
+        done = final is not None  # (else the temporary file is not wanted)
         return actual, seen
     finally:
         if done:

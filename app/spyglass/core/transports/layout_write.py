@@ -86,7 +86,10 @@ class OCILayoutDestination:
     the layout folder (``.spyglass-tmp-*``), verified, synced and renamed to
     ``blobs/<alg>/<hex>``. :meth:`reuse_blob` trusts a blob already in the
     layout only after hashing it (once per copy: blobs this destination wrote
-    or verified are remembered).
+    or verified are remembered). A blob that is a link (Bazel's rules_oci, a
+    shared store of blobs) is the blob when what it leads to hashes to it, and
+    stays a link; one that does not is never renamed over (a failed copy could
+    not put it back): the copy is refused, saying so.
 
     :meth:`commit` is the only step that touches ``index.json``: under an
     exclusive ``flock`` on ``index.json.lock`` (containers/image and umoci lock
@@ -295,14 +298,40 @@ class OCILayoutDestination:
                 "write another image."
             )
 
-    def _blob_target(self, digest: Digest) -> Path:
+    def _blob_target(self, digest: Digest) -> Path | None:
+        """Where the blob ``digest`` goes, asked just before the rename into place; None
+        when a link there leads to it (the link stays). A link that does not is refused:
+        a rename over it could not be taken back should the copy fail."""
         target = self.path / blob_path(digest)
-        new = not target.exists()  # asked just before the rename into place
+        try:
+            linked = stat.S_ISLNK(os.lstat(target).st_mode)
+        except FileNotFoundError:
+            new = True
+        else:
+            new = False
+            if linked:
+                if file_matches(target, digest, None, links=True):
+                    return None
+                raise TransportError(self._wrong_link(target, digest))
         with self._lock:
             self._synced_dirs.add(target.parent)
             if new:
                 self._added.add(digest)
         return target
+
+    def _wrong_link(self, target: Path, digest: Digest) -> str:
+        """The sentence for a blob's link in the layout that does not lead to the blob."""
+        try:
+            leads = f'a link to "{os.readlink(target)}", which '
+        except OSError:
+            leads = "a link, which "
+        if os.path.exists(target):
+            leads += "does not hold that blob"
+        else:
+            leads += "does not exist"
+        return (f"The blob {digest} in the {self._what[4:]} is {leads}; Spyglass does not "
+                "replace a link in a layout (a copy that failed could not put it back). "
+                "Remove the link, or make it lead to the blob, and copy again.")
 
     def _mark_at_work(self) -> None:
         """Put this copy's claimed marker in the layout, once, before it first relies on
@@ -333,7 +362,10 @@ class OCILayoutDestination:
             known = self._known.size(digest)
             if known is not None:
                 return "exists" if known == descriptor.size else None
-            if file_matches(self.path / blob_path(digest), digest, descriptor.size, cancel=cancel):
+            # a link to the blob (rules_oci's layouts, a store of blobs shared by layouts)
+            # is the blob, as it is to read: checked, wherever it leads, and left as it is
+            if file_matches(self.path / blob_path(digest), digest, descriptor.size,
+                            cancel=cancel, links=True):
                 self._known.add(digest, descriptor.size)
                 return "exists"
         return None

@@ -40,6 +40,7 @@ from spyglass.core.manifest import (
     REF_NAME_ANNOTATION,
     Descriptor,
     ImageIndex,
+    ImageManifest,
     child_descriptors,
     parse_manifest,
 )
@@ -862,15 +863,106 @@ def test_reuse_of_a_missing_or_mis_sized_blob_is_none(tmp_path: Path) -> None:
     assert dest.reuse_blob(Descriptor("x", Digest.of(data), 4)) is None
 
 
-def test_a_linked_blob_is_not_trusted(tmp_path: Path) -> None:
+def test_a_linked_blob_is_trusted_once_it_proved_to_be_the_blob(tmp_path: Path) -> None:
     out = tmp_path / "out"
     dest = OCILayoutDestination(out, "app")
     data = b"secret"
     (tmp_path / "elsewhere").write_bytes(data)
     (out / "blobs" / "sha256").mkdir(parents=True)
-    (out / "blobs" / "sha256" / Digest.of(data).hex).symlink_to(tmp_path / "elsewhere")
-    assert dest.reuse_blob(Descriptor("x", Digest.of(data), len(data))) is None
+    link = out / "blobs" / "sha256" / Digest.of(data).hex
+    link.symlink_to(tmp_path / "elsewhere")
+    assert dest.reuse_blob(Descriptor("x", Digest.of(data), len(data))) == "exists"
+    (tmp_path / "elsewhere").write_bytes(b"SECRET")  # the same size, not the blob
+    assert OCILayoutDestination(out, "app").reuse_blob(
+        Descriptor("x", Digest.of(data), len(data))) is None
+    assert link.is_symlink()
 
+
+def linked_layout(root: Path, store: Path, *, marker: bytes = b"v1\n") -> None:
+    """An OCI layout whose blobs are links into ``store`` (as rules_oci's, or a layout over
+    a shared store of blobs)."""
+    single_image_layout(root, marker=marker)
+    store.mkdir(exist_ok=True)
+    for blob in (root / "blobs" / "sha256").iterdir():
+        kept = store / blob.name
+        blob.replace(kept)
+        blob.symlink_to(kept)
+
+
+def layout_state(root: Path) -> dict[str, str | bytes]:
+    """Every file of a layout, links as where they lead (not what they hold)."""
+    return {str(p.relative_to(root)): f"-> {os.readlink(p)}" if p.is_symlink()
+            else p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_symlink() or p.is_file()}
+
+
+def test_linked_blobs_of_a_layout_are_found_there_and_stay_links(tmp_path: Path) -> None:
+    """They were copied again and replaced by files: the links were lost, the room taken
+    twice."""
+    from spyglass.core.copy import BlobSkipped
+    from spyglass.core.copy import copy_image as engine_copy
+
+    out = tmp_path / "out"
+    linked_layout(out, tmp_path / "store")
+    links = {p.name: os.readlink(p) for p in (out / "blobs" / "sha256").iterdir()}
+    skipped: list[object] = []
+    engine_copy(open_source(f"oci:{out}:app"), open_destination(f"oci:{out}:again"),
+                events=lambda event: skipped.append(event)
+                if isinstance(event, BlobSkipped) else None)
+    assert len(skipped) == 3  # the config and both layers: already there
+    assert {p.name: os.readlink(p) for p in (out / "blobs" / "sha256").iterdir()} == links
+    assert [ref for ref, _digest in index_entries(out)] == ["app", "again"]
+
+
+def test_a_failed_copy_leaves_linked_blobs_as_they_were(tmp_path: Path) -> None:
+    """The layer this image shares with the layout's was renamed over its link, and a
+    failed copy, taking back only the blobs it added, left it so."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.core.copy import copy_image as engine_copy
+
+    out = tmp_path / "out"
+    linked_layout(out, tmp_path / "store")
+    OCILayoutDestination(out, "seed").abort()  # leaves the lock file, as any writer does
+    before = layout_state(out)
+    source = tmp_path / "src"
+    single_image_layout(source, marker=b"v2\n")  # its first layer is the layout's
+    manifest = parse_manifest(*open_source(f"oci:{source}:app").get_manifest())
+    second = source / "blobs" / "sha256" / child_descriptors(manifest)[-1].digest.hex
+    second.write_bytes(b"\0" * second.stat().st_size)
+    with pytest.raises(DigestMismatch):
+        engine_copy(open_source(f"oci:{source}:app"), open_destination(f"oci:{out}:new"),
+                    CopyOptions(parallel=1))
+    assert layout_state(out) == before
+
+
+@pytest.mark.parametrize("leads", ["nowhere", "another blob"])
+def test_a_link_that_is_not_the_blob_is_refused_and_left(tmp_path: Path, leads: str) -> None:
+    out = tmp_path / "out"
+    linked_layout(out, tmp_path / "store")
+    OCILayoutDestination(out, "seed").abort()
+    manifest = parse_manifest(*open_source(f"oci:{out}:app").get_manifest())
+    assert isinstance(manifest, ImageManifest)
+    layer = out / "blobs" / "sha256" / manifest.layers[0].digest.hex  # (copied as it is)
+    kept = Path(os.readlink(layer))
+    if leads == "nowhere":
+        kept.unlink()
+        which = "does not exist"
+    else:
+        kept.write_bytes(b"\0" * kept.stat().st_size)
+        which = "does not hold that blob"
+    before = layout_state(out)
+    source = tmp_path / "src"
+    single_image_layout(source)
+    from spyglass.core.copy import copy_image as engine_copy
+
+    with pytest.raises(TransportError) as caught:
+        engine_copy(open_source(f"oci:{source}:app"), open_destination(f"oci:{out}:new"))
+    assert str(caught.value) == (
+        f'The blob sha256:{layer.name} in the OCI image layout "{out}" is a link to '
+        f'"{kept}", which {which}; Spyglass does not replace a link in a layout (a copy '
+        "that failed could not put it back). Remove the link, or make it lead to the blob, "
+        "and copy again.")
+    assert layout_state(out) == before
 
 
 def test_an_aborted_copy_into_a_new_folder_leaves_nothing(tmp_path: Path) -> None:
