@@ -200,6 +200,26 @@ def refuse_other_than_folder(path: Path) -> None:
         )
 
 
+def _check_blobs_folder(path: Path) -> None:
+    """Refuse a layout whose ``blobs`` is no folder: a link to nothing, a loop of links,
+    a file (its blobs could not be written; "File exists" said nothing of why)."""
+    blobs = path / "blobs"
+    if blobs.is_dir():
+        return
+    keeps = f'the OCI image layout "{path}" keeps its blobs there'
+    if blobs.is_symlink():
+        try:
+            resolved(blobs)
+        except InvalidLayout:
+            raise InvalidLayout(f'"{blobs}" is a symbolic link that leads back to itself (a '
+                                f"loop of links); {keeps}.") from None
+        if not blobs.exists():
+            raise InvalidLayout(f'"{blobs}" is a link to "{os.readlink(blobs)}", which does '
+                                f"not exist; {keeps}. Make it lead to a folder, or remove "
+                                "it.")
+    raise InvalidLayout(f'"{blobs}" is not a folder; {keeps}.')
+
+
 def check_existing(path: Path) -> None:
     """Refuse a folder that is neither empty nor a layout (nor what containers/image leaves
     of one it was writing)."""
@@ -217,6 +237,8 @@ def check_existing(path: Path) -> None:
         # a layout without its oci-layout file gets one, as containers/image writes it
         if INDEX_FILE in entries:
             read_index_file(path / INDEX_FILE, f'The OCI image layout "{path}"')
+        if "blobs" in entries:
+            _check_blobs_folder(path)
         return
     if "blobs" in entries and (path / "blobs").is_dir() and all(
             entry == "blobs" or entry.startswith(_CONTAINERS_TEMP_PREFIX)

@@ -12,6 +12,7 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -1161,3 +1162,34 @@ def test_a_copy_stopped_while_another_program_holds_the_lock_ends_all_the_same(
         holder.kill()
         holder.wait()
     assert (tmp_path / "dst" / "blobs" / "sha256" / Digest.of(data).hex).exists()
+
+
+@pytest.mark.parametrize("blobs", ["a link to nothing", "a loop of links", "a file"])
+def test_blobs_that_are_no_folder_are_said_to_be_that(tmp_path: Path, blobs: str) -> None:
+    """It was "Cannot write LAYOUT: File exists.", which named neither blobs nor why."""
+    from spyglass.core.transports.layout_files import check_layout_destination
+
+    out = tmp_path / "out"
+    single_image_layout(out)
+    shutil.rmtree(out / "blobs")
+    keeps = f'the OCI image layout "{out}" keeps its blobs there'
+    if blobs == "a link to nothing":
+        (out / "blobs").symlink_to(tmp_path / "gone")
+        said = (f'"{out / "blobs"}" is a link to "{tmp_path / "gone"}", which does not '
+                f"exist; {keeps}. Make it lead to a folder, or remove it.")
+    elif blobs == "a loop of links":
+        (out / "blobs").symlink_to(out / "round")
+        (out / "round").symlink_to(out / "blobs")
+        said = (f'"{out / "blobs"}" is a symbolic link that leads back to itself (a loop of '
+                f"links); {keeps}.")
+    else:
+        (out / "blobs").write_text("")
+        said = f'"{out / "blobs"}" is not a folder; {keeps}.'
+    before = layout_state(out)
+    with pytest.raises(InvalidLayout) as caught:
+        OCILayoutDestination(out, "x")
+    assert str(caught.value) == said
+    with pytest.raises(InvalidLayout) as caught:  # what the Copy dialog says before a copy
+        check_layout_destination(out)
+    assert str(caught.value) == said
+    assert layout_state(out) == before
