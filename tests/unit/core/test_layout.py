@@ -11,6 +11,7 @@ import pytest
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
+from spyglass.core.copy import copy_image  # (imported as root: see unprivileged_dir)
 from spyglass.core.digest import Digest
 from spyglass.core.errors import (
     BlobNotFound,
@@ -21,6 +22,7 @@ from spyglass.core.errors import (
     NotFound,
     SizeMismatch,
     TooLarge,
+    TransportError,
 )
 from spyglass.core.image import load_image
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
@@ -28,6 +30,7 @@ from spyglass.core.transports import open_source
 from spyglass.core.transports.base import ImageSource, Location
 from spyglass.core.transports.files import DirTree
 from spyglass.core.transports.layout import open_layout, open_layout_image
+from spyglass.core.transports.layout_write import OCILayoutDestination
 from tests.helpers.cosign import cosign_saved_layout
 from tests.helpers.imagebuild import (
     REF_NAME_ANNOTATION,
@@ -212,6 +215,23 @@ def test_path_does_not_exist(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidLayout, match="does not exist"):
         open_source(f"oci:{missing}:latest")
+
+
+def test_a_layout_that_can_be_searched_but_not_listed_is_read(unprivileged_dir: Path) -> None:
+    """Its files are opened by name (skopeo copies from it): listing it was required, and
+    a shared tree of traverse-only folders was refused. Browsing it still lists it."""
+    root = unprivileged_dir / "layout"
+    multi_platform_layout(root)
+    root.chmod(0o311)  # -wx--x--x
+    out = unprivileged_dir / "out"
+    copy_image(open_source(f"oci:{root}:latest"), OCILayoutDestination(out, "x"))
+    assert load_image(open_source(f"oci:{out}:x"), platform=None).config
+    said = f'^Cannot read "{root}": Permission denied\\.$'
+    with pytest.raises(TransportError, match=said):
+        open_layout(root)
+    root.chmod(0o000)  # not even searched: the folder is named, not its index.json
+    with pytest.raises(TransportError, match=said):
+        open_source(f"oci:{root}:latest")
 
 
 def test_path_is_a_file(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the members of a tarball. Writing a layout is
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -464,8 +465,11 @@ class OCILayoutLocation:
             self.reader.tree.close()
 
 
-def check_directory(path: Path, kind: str) -> None:
-    """Refuse a path that does not exist, is not a folder or cannot be read, with a sentence."""
+def check_directory(path: Path, kind: str, *, listed: bool = True) -> None:
+    """Refuse a path that does not exist, is not a folder or cannot be read, with a sentence.
+
+    Without ``listed`` a folder need only be searched (its files opened by name, as
+    skopeo opens them; a shared tree may have folders that cannot be listed)."""
     try:
         if not path.exists():
             if path.is_symlink():
@@ -475,20 +479,25 @@ def check_directory(path: Path, kind: str) -> None:
             raise InvalidLayout(f'The path "{path}" does not exist; expected {kind} folder.')
         if not path.is_dir():
             raise InvalidLayout(f'"{path}" is not a folder; expected {kind} folder.')
-        os.listdir(path)
+        if listed:
+            os.listdir(path)
+        elif not os.access(path, os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     except PermissionError as exc:
         raise TransportError(describe_os_error(exc, path)) from exc
 
 
-def open_layout(path: Path) -> OCILayoutLocation:
-    """Open an OCI image layout folder for browsing."""
-    check_directory(path, "an OCI image layout")
+def open_layout(path: Path, *, listed: bool = True) -> OCILayoutLocation:
+    """Open an OCI image layout folder for browsing (``listed``: it must be one that can
+    be listed; without it, searched will do)."""
+    check_directory(path, "an OCI image layout", listed=listed)
     return OCILayoutLocation(OCILayoutReader(DirTree(path), transport="oci", path=path))
 
 
 def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> ImageSource:
-    """Open ``oci:PATH[:REF|:@N]``."""
-    location = open_layout(path)
+    """Open ``oci:PATH[:REF|:@N]``: a layout folder that can be searched but not listed
+    will do, as for skopeo (the files an image is read from are opened by name)."""
+    location = open_layout(path, listed=False)
     top = location.reader.find(ref, index)
     return LayoutImageSource(location.reader, top, location.reader.name_for(ref, index))
 
