@@ -205,6 +205,9 @@ class DockerArchiveReader:
                 )
             else:
                 hint = ""
+            if self.tree.unmarked_end:
+                hint = (" It ends without the end-of-archive marker a tar is written with, "
+                        "so it may be truncated (copied or downloaded only in part)." + hint)
             raise InvalidLayout(
                 f'"{self.path}" is not a docker-archive: it has no manifest.json (as docker '
                 f"save writes it).{hint}"

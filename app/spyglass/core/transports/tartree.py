@@ -199,6 +199,10 @@ class TarTree:
         open of the same file (see :func:`~spyglass.core.transports.decompressed.release`)."""
         self.compression: str | None = None
         """The compression undone before reading, or None for a plain tar."""
+        self.unmarked_end = False
+        """Whether the tar ends right after a member, without the end-of-archive blocks a
+        tar is written with: read (as Go's archive/tar reads it), but perhaps truncated,
+        which a sentence about a member missing may say."""
         self._members: dict[str, tarfile.TarInfo] = {}
         self._later: dict[str, tarfile.TarInfo] = {}
         """The last member of each name stored more than once (``tar -r`` appends)."""
@@ -298,6 +302,7 @@ class TarTree:
         file.seek(end)
         block = file.read(_BLOCK)
         damaged = bool(block) and (len(block) < _BLOCK or block.count(0) != _BLOCK)
+        self.unmarked_end = not block
         if damaged or any(
             info.offset_data + info.size > file_size
             for info in (*self._members.values(), *self._later.values())

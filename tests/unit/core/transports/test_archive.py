@@ -873,6 +873,27 @@ def test_truncated_at_a_header_boundary_after_the_first_member(tmp_path: Path) -
     assert str(path) in str(caught.value)
 
 
+def test_an_archive_cut_before_its_manifest_json_may_be_truncated(
+        skopeo_docker_archive: Path, tmp_path: Path) -> None:
+    """Cut exactly between two members, it reads as a tar: "it has no manifest.json" alone
+    did not say that the file may be cut short."""
+    with tarfile.open(skopeo_docker_archive) as tar:
+        end = tar.getmember("manifest.json").offset  # (its header's start)
+    path = tmp_path / "cut.tar"
+    path.write_bytes(skopeo_docker_archive.read_bytes()[:end])
+    with pytest.raises(InvalidLayout) as caught:
+        open_docker_archive_image(path, None, None)
+    assert str(caught.value) == (
+        f'"{path}" is not a docker-archive: it has no manifest.json (as docker save writes '
+        "it). It ends without the end-of-archive marker a tar is written with, so it may be "
+        "truncated (copied or downloaded only in part).")
+    # a whole tar without it is said as before
+    whole = write_tar(tmp_path / "other.tar", [("file", "a", b"a")])
+    with pytest.raises(InvalidLayout) as caught:
+        open_docker_archive_image(whole, None, None)
+    assert str(caught.value).endswith("it has no manifest.json (as docker save writes it).")
+
+
 def test_tar_without_end_of_archive_blocks_is_accepted_like_go(tmp_path: Path) -> None:
     full = write_tar(tmp_path / "full.tar", [("file", "a", b"a" * 512)])
     with tarfile.open(full) as tar:
