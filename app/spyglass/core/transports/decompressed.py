@@ -90,13 +90,19 @@ docker-archive:/dev/stdin …``): kept in a temporary file like a compressed one
 pipe is read once and an archive in place; compressed or not, as its bytes say."""
 
 
-def not_a_tar(archive: Path, algorithm: str, reason: str) -> InvalidLayout:
-    """The refusal of a compressed (or piped) file that holds something other than a tar."""
-    held = (f'What comes through the pipe "{archive}" is' if algorithm == PIPED
-            else f'"{archive}" is {algorithm}-compressed, but what it holds is')
+def not_a_tar(archive: Path, algorithm: str, reason: str | None) -> InvalidLayout:
+    """The refusal of a compressed (or piped) file that holds something other than a tar,
+    or (``reason`` None) nothing at all."""
+    if reason is None:
+        held = (f'Nothing came through the pipe "{archive}"' if algorithm == PIPED
+                else f'"{archive}" is {algorithm}-compressed, but it holds nothing')
+    else:
+        held = (f'What comes through the pipe "{archive}" is' if algorithm == PIPED
+                else f'"{archive}" is {algorithm}-compressed, but what it holds is')
+        held += f" not a tar archive ({reason})"
     return InvalidLayout(
-        f"{held} not a tar archive ({reason}); expected an image archive as docker save or "
-        "skopeo copy … oci-archive: writes it, compressed or not."
+        f"{held}; expected an image archive as docker save or skopeo copy … oci-archive: "
+        "writes it, compressed or not."
     )
 
 
@@ -207,6 +213,8 @@ class DecompressedArchive:
         empty tar is a tar, and the reader says what it lacks."""
         if len(block) == tarfile.BLOCKSIZE and block.count(0) == tarfile.BLOCKSIZE:
             return
+        if not block:  # (tarfile's "empty header" said nothing of an empty pipe)
+            raise not_a_tar(self.archive, self.algorithm, None)
         try:
             tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
         except tarfile.HeaderError as exc:

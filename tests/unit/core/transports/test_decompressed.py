@@ -330,11 +330,12 @@ def test_compressed_files_that_hold_no_tar_are_no_archives(
     notes.write_bytes(gzip.compress(b"These are not the droids you are looking for.\n" * 40))
     empty = tmp_path / "empty.gz"
     empty.write_bytes(gzip.compress(b""))
-    for path in (notes, empty):
+    # (of nothing at all: that, not tarfile's "empty header")
+    for path, said in ((notes, "what it holds is not a tar"), (empty, "it holds nothing;")):
         assert sniff_archive(path) is None
         with pytest.raises(InvalidLayout, match="not an image archive"):
             open_location(path)
-        with pytest.raises(InvalidLayout, match="gzip-compressed, but what it holds is not a tar"):
+        with pytest.raises(InvalidLayout, match=f"gzip-compressed, but {said}"):
             open_docker_archive_image(path)
         assert leftovers(temporary_folder) == []
 
@@ -603,6 +604,22 @@ def test_what_is_no_tar_through_a_pipe_is_a_sentence(temporary_folder: Path) -> 
     assert leftovers(temporary_folder) == []
 
 
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_an_empty_pipe_is_said_to_have_brought_nothing(temporary_folder: Path,
+                                                       transport: str) -> None:
+    """``true | spyglass copy docker-archive:/dev/stdin …`` said "(empty header)"."""
+    done = subprocess.run(
+        [sys.executable, "-m", "spyglass", "inspect", f"{transport}:/dev/stdin"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "app")}, input="",
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == ('spyglass: Nothing came through the pipe "/dev/stdin"; expected an '
+                           "image archive as docker save or skopeo copy … oci-archive: writes "
+                           "it, compressed or not.\n"), done.stderr
+    assert leftovers(temporary_folder) == []
+
+
 def test_a_named_pipe_nobody_writes_to_is_not_waited_for(
     tmp_path: Path, temporary_folder: Path
 ) -> None:
@@ -612,6 +629,6 @@ def test_a_named_pipe_nobody_writes_to_is_not_waited_for(
     os.mkfifo(fifo)
     with pytest.raises(InvalidLayout, match="is not an image archive"):
         open_location(fifo)
-    with pytest.raises(InvalidLayout, match="What comes through the pipe"):
+    with pytest.raises(InvalidLayout, match="Nothing came through the pipe"):
         open_source(f"docker-archive:{fifo}")
     assert leftovers(temporary_folder) == []
