@@ -954,6 +954,7 @@ def test_a_layout_ref_that_names_another_image_is_said(
         f'The name "big:1.0" there names another image now '
         f"({short_digest(Digest.parse(tools))}); the copy gives the name to this one, and "
         "that image is no longer listed in the layout.")
+    wait_ready(qtbot, dialog)
     assert dialog.copy_button.isEnabled()  # a note, not a confirmation
     dialog.destination_edit.setText(f"oci:{target}:new:1")
     qtbot.waitUntil(lambda: not dialog.named_note.isVisible(), timeout=WAIT_MS)
