@@ -197,7 +197,6 @@ class LayersPage(QWidget):
         self.table.activated.connect(self._request)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self._digest_width = 0  # the digests' column as fitted to them, before any narrowing
-        self.table.viewport().installEventFilter(self)  # resized: room for "Created by" again
         self.details = LayerDetails()
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -218,11 +217,14 @@ class LayersPage(QWidget):
         self.splitter = splitter
         self._split_by_hand = False  # a split the user made stays theirs
         splitter.splitterMoved.connect(self._split_moved)
-        # resized: the details' share again, once the splitter has shared out the change
-        splitter.installEventFilter(self)
         self._fit_soon = QTimer(self)
         self._fit_soon.setSingleShot(True)
         self._fit_soon.timeout.connect(self._fit_details)
+        # watched once all eventFilter reads is there: a palette or style sheet of the
+        # views' own (GNOME's and XFCE's theme) sends events while they are set up
+        self.table.viewport().installEventFilter(self)  # resized: room for "Created by" again
+        # resized: the details' share again, once the splitter has shared out the change
+        splitter.installEventFilter(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)

@@ -101,6 +101,7 @@ class TransfersPanel(QWidget):
         self.manager = manager
         self.model = TransferModel(manager, self)
         self.details: list[TransferDetailsDialog] = []
+        self._watched: QWidget | None = None  # the window, once shown in it (eventFilter)
         self.table: QTableView = make_table("Transfers")
         self.table.setModel(self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -176,7 +177,6 @@ class TransfersPanel(QWidget):
         layout.addWidget(self.failure)
         layout.addWidget(self.table, 1)
         self._bar = bar
-        self._watched: QWidget | None = None  # the window, once shown in it
 
         cancel = QAction("Cancel Transfer", self.table)
         cancel.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
