@@ -54,6 +54,7 @@ from spyglass.gui.models.places import (
 from spyglass.gui.models.transfer_endings import quit_sentence
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.session_banner import passed_over_text, session_only_text
+from spyglass.gui.shortcuts import StandardKey, close_location_keys, reload_keys, standard_key
 from spyglass.gui.sidebar import Sidebar
 from spyglass.gui.themed import mute, on_palette_change
 from spyglass.gui.views.delegates import SentenceAwareDelegate
@@ -278,7 +279,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             shortcut.activated.connect(partial(self._step_image_tab, step))
         menu = self.menuBar().addMenu("&File")
         self.open_folder_action = QAction("Open &Layout Folder…", self)
-        self.open_folder_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_folder_action.setShortcut(standard_key(StandardKey.Open))
         self.open_folder_action.setStatusTip("Open an OCI image layout or dir: layout folder")
         self.open_folder_action.triggered.connect(self.choose_folder)
         menu.addAction(self.open_folder_action)
@@ -296,15 +297,13 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         menu.addAction(self.copying.copy_image_action)
         menu.addSeparator()
         self.reload_action = QAction("Reloa&d Location", self)
-        self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        # F5, and the platform's other Refresh keys but Ctrl+R (GNOME's first; Retry's)
+        self.reload_action.setShortcuts(reload_keys())
         self.reload_action.triggered.connect(self.reload_current_location)
         menu.addAction(self.reload_action)
         self.close_location_action = QAction("&Close Location", self)
-        # the platform's Close (Ctrl+F4 on some) and Ctrl+W, which the README promises
-        closing = QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
-        ctrl_w = QKeySequence("Ctrl+W")
-        self.close_location_action.setShortcuts(
-            closing + ([ctrl_w] if ctrl_w not in closing else []))
+        # Ctrl+W, which the README promises, and the platform's Close (Ctrl+F4 on some)
+        self.close_location_action.setShortcuts(close_location_keys())
         self.close_location_action.triggered.connect(self.close_current_location)
         menu.addAction(self.close_location_action)
         menu.addSeparator()

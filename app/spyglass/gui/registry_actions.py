@@ -29,6 +29,7 @@ from spyglass.gui.registry_jobs import (
     resolve_digest,
     tag_reference,
 )
+from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.widgets import select_row
@@ -133,7 +134,7 @@ class RegistryActions:
         return dict([
             action("open", "Open Image", self._browser.select),
             action("copy_reference", "Copy Reference", self.copy_reference,
-                   QKeySequence(QKeySequence.StandardKey.Copy)),
+                   standard_key(StandardKey.Copy)),
             action("copy_digest", "Copy Reference by Digest", self.copy_digest_reference,
                    QKeySequence("Ctrl+Shift+C")),
             action("copy_podman", "Copy podman pull Command",
@@ -142,7 +143,7 @@ class RegistryActions:
             action("copy_docker", "Copy docker pull Command",
                    lambda index: self.copy_pull_command(index, "docker")),
             action("delete", "Delete…", self.delete_tag,
-                   QKeySequence(QKeySequence.StandardKey.Delete)),
+                   standard_key(StandardKey.Delete)),
         ])
 
     # ------------------------------------------------------------------ tag actions

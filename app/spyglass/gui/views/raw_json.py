@@ -15,6 +15,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, Schema
 from spyglass.gui import icons
 from spyglass.gui.formatting import breakable, exact_size, instance_label, short_digest
 from spyglass.gui.loading import RawDocument
+from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import on_palette_change
 from spyglass.gui.views.history_page import (
@@ -92,7 +93,7 @@ class RawJsonPage(QWidget):
         self._stack: list[RawDocument] = []
         self._stale = False  # the document shown is laid out when the page is seen
         self._plain: set[Digest] = set()  # large documents asked for as plain text
-        back_keys = QKeySequence(QKeySequence.StandardKey.Back)  # Alt+Left
+        back_keys = standard_key(StandardKey.Back)  # Alt+Left
         shown = back_keys.toString(QKeySequence.SequenceFormat.NativeText)
         self.back_button = tool_button(f"Back to the previous document ({shown})",
                                        icon=icons.back_icon(),

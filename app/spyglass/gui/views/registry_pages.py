@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFontMetrics, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QIcon, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -61,6 +61,7 @@ from spyglass.gui.models.registry_rows import (
     RepositoryNode,
 )
 from spyglass.gui.models.table import monospace_font
+from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import follow_icon, mute, show_as_error
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
@@ -142,7 +143,7 @@ def _filter_edit(placeholder: str, view: Callable[[], QAbstractItemView],
     """A page's filter: Ctrl+F (Find) reaches it while its page shows, and Enter opens the
     row highlighted in ``view`` (or else the first one shown) with ``open_row``."""
     edit = filter_field(placeholder)
-    find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), edit)
+    find = QShortcut(standard_key(StandardKey.Find), edit)
     find.setContext(Qt.ShortcutContext.WindowShortcut)
 
     def focus() -> None:

@@ -35,6 +35,7 @@ from spyglass.gui.models.transfers import (
     TransferModel,
     source_text,
 )
+from spyglass.gui.shortcuts import RETRY_KEYS, StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
@@ -179,7 +180,7 @@ class TransfersPanel(QWidget):
         self._bar = bar
 
         cancel = QAction("Cancel Transfer", self.table)
-        cancel.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        cancel.setShortcut(standard_key(StandardKey.Delete))
         cancel.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         cancel.triggered.connect(lambda: self._act(self.manager.cancel))
         self.table.addAction(cancel)
@@ -194,7 +195,7 @@ class TransfersPanel(QWidget):
         cancel_all.triggered.connect(self._cancel_all)
         self.table.addAction(cancel_all)
         retry = QAction("Retry Transfer", self.table)
-        retry.setShortcut(QKeySequence("Ctrl+R"))
+        retry.setShortcut(QKeySequence(RETRY_KEYS))
         retry.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         retry.triggered.connect(lambda: self._act(self._retry_stopped))
         self.table.addAction(retry)
