@@ -24,6 +24,27 @@ def test_enter_in_the_host_field_adds_the_registry(
     assert demo_registry.host in window.registries.model.hosts
 
 
+def test_the_focus_goes_to_the_registry_added(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts,
+        demo_registry: RegistryFacts) -> None:
+    """The focus stayed in LOCAL, whose row the new registry's took: nothing showed it."""
+    window.open_location(sample.layout, select=True)
+    window.show()
+    qtbot.waitExposed(window)
+    window.tree.setFocus()
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, demo_registry.host, insecure=True)
+    dialog.host_edit.setFocus()
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.keyClick(dialog.host_edit, Qt.Key.Key_Return)
+    tree = window.registries.tree
+    # (the window's focus widget: offscreen, no window is active after a dialog)
+    qtbot.waitUntil(lambda: window.focusWidget() is tree, timeout=WAIT_MS)
+    current = tree.currentIndex()
+    assert current == window.registries.model.registry_index(demo_registry.host)
+    assert tree.selectionModel().isSelected(current)
+
+
 def test_enter_on_cancel_adds_no_registry(
         qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
     """Enter on Cancel, tabbed to, added the registry (Cancel was no default button)."""

@@ -111,6 +111,9 @@ class RegistryEditing:
         self._keep_secret(result)
         self.tree.setCurrentIndex(index)
         self.tree.expand(index)
+        # the keyboard goes on from the registry added (the arrows browse it), not from
+        # where it was before the dialog: LOCAL, whose row this one's took, showed none
+        self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
         emit(self._browser.registryAdded, entry.host)
 
     def _registry_edited(self, old: RegistrySettings, result: RegistryInput) -> None:
