@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QAbstractButton, QDialog, QTabBar, QToolButton
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.views.buttons import presses_on_enter
+from spyglass.gui.views.widgets import select_row
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import WAIT_MS, SampleFacts, enter_on, fill_registry_dialog, show_image
 
@@ -210,3 +213,36 @@ def test_ctrl_w_closes_the_location(qtbot: QtBot, window: MainWindow,
                                     sample: SampleFacts) -> None:
     # the README promises Ctrl+W; the platform's Close alone is Ctrl+F4 on some
     assert QKeySequence("Ctrl+W") in window.close_location_action.shortcuts()
+
+
+def test_enter_on_a_focused_button_of_the_window_presses_it(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """Qt presses a button on Enter in a dialog only: in the window, Space did, Enter nothing."""
+    view = demo.image_view
+    button = view.overview.copy_button("Digest")
+    assert isinstance(button, QToolButton)
+    enter_on(qtbot, button)
+    assert demo.status_text.startswith("Copied sha256:")
+    view.tabs.setCurrentWidget(view.layers)
+    layers = view.layers
+    select_row(layers.table, 0)
+    with qtbot.waitSignal(layers.filesRequested, timeout=WAIT_MS) as asked:
+        enter_on(qtbot, layers.files_button)
+    assert asked.args[0] is layers.selected()
+    layers.files_button.setEnabled(False)  # a button off takes Enter, and does nothing
+    with qtbot.assertNotEmitted(layers.filesRequested):
+        qtbot.keyClick(layers.files_button, Qt.Key.Key_Return)
+
+
+def test_every_button_of_the_window_takes_enter(demo: MainWindow) -> None:
+    """Each button the keyboard reaches (not a check box; not a dialog's, nor a tab bar's
+    scroll arrows, Qt's own) is pressed by Enter."""
+    demo.copying.show_transfers_action.trigger()
+    dialogs = demo.findChildren(QDialog)
+    missing = [f"{type(b).__name__} {b.text() or b.accessibleName()!r}"
+               for b in demo.findChildren(QAbstractButton)
+               if b.focusPolicy() & Qt.FocusPolicy.TabFocus and not b.isCheckable()
+               and not isinstance(b.parentWidget(), QTabBar)
+               and not any(d.isAncestorOf(b) for d in dialogs)
+               and not presses_on_enter(b)]
+    assert missing == []

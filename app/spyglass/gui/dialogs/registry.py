@@ -9,8 +9,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -40,6 +39,7 @@ from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.registry_jobs import ConnectionCheck, check_connection, parse_host_input
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
+from spyglass.gui.views.buttons import press_on_enter
 from spyglass.gui.views.widgets import Spinner, link_error, scaled_font
 from spyglass.gui.workers import Runner, registry_lane
 
@@ -180,7 +180,7 @@ class RegistryDialog(QDialog):
 
         self.test_button = QPushButton("Test Connection")
         self.test_button.setAutoDefault(False)  # Enter in a field adds (Add is the default)
-        self.test_button.installEventFilter(self)  # and Enter on this button tests
+        press_on_enter(self.test_button)  # and Enter on this button tests
         self.test_button.clicked.connect(self._test_clicked)
         self._stoppable = False
         """Whether a test runs that Stop Test ends (Test Connection is then Stop Test)."""
@@ -349,16 +349,6 @@ class RegistryDialog(QDialog):
             self.accept_button.setText("Add" if self._edit is None else "Save")
 
     # -- testing
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Override QObject.eventFilter: Enter on Test Connection (or Stop Test) presses it,
-        as Space does (the dialog would give it to Add, its default button)."""
-        if watched is self.test_button and event.type() == QEvent.Type.KeyPress \
-                and isinstance(event, QKeyEvent) \
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.test_button.click()
-            return True
-        return super().eventFilter(watched, event)
 
     def test(self) -> None:
         """Test the connection with the inputs (in the background)."""

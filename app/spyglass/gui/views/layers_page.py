@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -31,6 +30,7 @@ from spyglass.gui.models.layers import CREATED_BY, DIGEST, SHARE, LayerRow, Laye
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change
+from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ShareBarDelegate
 from spyglass.gui.views.widgets import (
     ElidedLabel,
@@ -184,8 +184,8 @@ class LayersPage(QWidget):
         self.model = LayersModel(self)
         self.summary = QLabel()
         self.summary.setWordWrap(True)  # (unwrapped, 683 px at a 16 pt font)
-        self.files_button = QPushButton("List Files…")
-        self.files_button.setToolTip("List the files the selected layer adds, changes or deletes")
+        self.files_button = push_button(
+            "List Files…", "List the files the selected layer adds, changes or deletes")
         self.files_button.setEnabled(False)
         self.files_button.clicked.connect(self._request_selected)
         self.table = make_table("Layers")

@@ -64,6 +64,7 @@ from spyglass.gui.models.table import monospace_font
 from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import follow_icon, mute, show_as_error
+from spyglass.gui.views.buttons import press_on_enter, push_button
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
@@ -128,9 +129,7 @@ class PageHeader(QWidget):
             self.spinner.stop()
 
     def add_button(self, text: str, tooltip: str = "") -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tooltip)
-        button.setAutoDefault(False)
+        button = push_button(text, tooltip)
         self._buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
         return button
 
@@ -269,8 +268,7 @@ class RegistryPage(_RootedPage):
         self.open_edit.returnPressed.connect(self._open)
         self.open_error = _error_label()
         self.open_edit.textChanged.connect(lambda _text: self.set_open_error(""))
-        self.open_button = QPushButton("Open")
-        self.open_button.setAutoDefault(False)
+        self.open_button = push_button("Open")
         self.open_button.clicked.connect(self._open)
 
         self.banner = Banner()
@@ -471,6 +469,7 @@ class RepositoryPage(_RootedPage):
         follow_icon(self.copy_button, icons.copy_icon)
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        press_on_enter(self.copy_button)
         self.header.add_widget(self.copy_button)
         self.delete_button = self.header.add_button("Delete…", "Delete the selected tag's "
                                                     "image from the registry")

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTextBrowser,
@@ -56,6 +55,7 @@ from spyglass.gui.models.signatures import (
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, on_palette_change, plain_text
+from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ElideRightDelegate, PaddedDelegate
 from spyglass.gui.views.widgets import MessagePanel, scaled_font
 from spyglass.gui.workers import Runner, lane_of
@@ -186,8 +186,7 @@ class SignaturesPage(QWidget):
         self.title.setFont(scaled_font(self.title.font(), 1.15, bold=True))
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badge = Badge()
-        self.verify_button = QPushButton("Verify…")
-        self.verify_button.setAutoDefault(False)
+        self.verify_button = push_button("Verify…")
         self.verify_button.setToolTip("Check this signature with a public key or certificate "
                                       "(PEM), or a GPG keyring for simple signing signatures")
         self.verify_button.clicked.connect(self.verify)

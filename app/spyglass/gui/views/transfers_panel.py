@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from spyglass.gui.shortcuts import RETRY_KEYS, StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
+from spyglass.gui.views.buttons import push_button
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import (
     CLOSE_GLYPH,
@@ -143,15 +143,15 @@ class TransfersPanel(QWidget):
         mute(title)
         self.summary = QLabel()
         mute(self.summary)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = push_button("Cancel")
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
-        self.cancel_all_button = QPushButton("Cancel All")
+        self.cancel_all_button = push_button("Cancel All")
         self.cancel_all_button.clicked.connect(self._cancel_all)
-        self.retry_button = QPushButton("Retry")
+        self.retry_button = push_button("Retry")
         self.retry_button.clicked.connect(lambda: self._act(self.manager.retry))
-        self.details_button = QPushButton("Details…")
+        self.details_button = push_button("Details…")
         self.details_button.clicked.connect(lambda: self.show_details(self.current()))
-        self.clear_button = QPushButton("Clear Finished")
+        self.clear_button = push_button("Clear Finished")
         self.clear_button.clicked.connect(self.manager.remove_finished)
         close = tool_button("Hide the Transfers panel", text=CLOSE_GLYPH)
         close.clicked.connect(lambda: emit(self.hideRequested))

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from spyglass.gui.themed import mute
 from spyglass.gui.views import widgets
+from spyglass.gui.views.buttons import push_button
 
 
 def waiting_text(waiting: str, waited: float) -> str:
@@ -38,9 +39,7 @@ class WaitNotice(QWidget):
         super().__init__(parent)
         self.label = QLabel()
         mute(self.label)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop waiting for an answer")
-        self.stop_button.setAutoDefault(False)
+        self.stop_button = push_button("Stop", "Stop waiting for an answer")
         self.stop_button.clicked.connect(self.stopRequested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

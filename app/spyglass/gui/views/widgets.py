@@ -52,6 +52,7 @@ from spyglass.gui.colors import is_dark
 from spyglass.gui.copy_drops import MIME_TYPE
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import fill_background, follow_icon, mute
+from spyglass.gui.views.buttons import press_on_enter, push_button
 from spyglass.gui.views.delegates import DataDelegate
 
 CLOSE_GLYPH: Final = "\u2715"
@@ -465,7 +466,7 @@ class MessagePanel(QWidget):
                 self.icon.setPixmap(icon.pixmap(48, 48))
 
     def add_button(self, text: str, *, default: bool = False) -> QPushButton:
-        button = QPushButton(text)
+        button = push_button(text)
         button.setDefault(default)
         button.setAutoDefault(default)
         self._buttons.insertWidget(self._buttons.count() - 1, button)
@@ -601,6 +602,7 @@ def tool_button(tooltip: str, *, icon: QIcon | None = None, text: str = "", name
     button.setAutoRaise(True)
     button.setToolTip(tooltip)
     button.setAccessibleName(name or tooltip)
+    press_on_enter(button)
     return button
 
 
