@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -133,12 +134,15 @@ def test_icon_and_close_buttons_are_named_by_what_they_do(qtbot: QtBot, demo: Ma
 
 def unnamed(root: QWidget) -> list[str]:
     """The views, text panes and fields under ``root`` that a reader gets with no name
-    (the line edits of combo and spin boxes are theirs)."""
+    (the line edits of combo and spin boxes are theirs), and the scroll areas Tab stops
+    at with none (the Layers tab's details were a stop nothing named nor framed)."""
     def wanted(widget: QWidget) -> bool:
         if isinstance(widget, QLineEdit):
             return not isinstance(widget.parent(), QComboBox | QAbstractSpinBox)
-        return isinstance(widget, QAbstractItemView | QTextEdit | QPlainTextEdit) \
-            and not isinstance(widget, QHeaderView)  # (the table's own)
+        if isinstance(widget, QAbstractItemView | QTextEdit | QPlainTextEdit):
+            return not isinstance(widget, QHeaderView)  # (the table's own)
+        return isinstance(widget, QAbstractScrollArea) \
+            and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus)
 
     return [f"{type(widget).__name__} in {widget.parent().metaObject().className()}"
             for widget in root.findChildren(QWidget)

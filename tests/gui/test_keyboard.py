@@ -246,3 +246,22 @@ def test_every_button_of_the_window_takes_enter(demo: MainWindow) -> None:
                and not any(d.isAncestorOf(b) for d in dialogs)
                and not presses_on_enter(b)]
     assert missing == []
+
+
+def test_tab_skips_the_layer_details_for_their_copy_buttons_scrolled_into_sight(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """The details' scroll area was a Tab stop with no name and no focus frame."""
+    view = demo.image_view
+    view.tabs.setCurrentWidget(view.layers)
+    layers = view.layers
+    select_row(layers.table, 0)
+    area = layers.details_area
+    assert not area.focusPolicy() & Qt.FocusPolicy.TabFocus
+    area.setFixedHeight(area.minimumHeight())  # (a short window: the details scroll)
+    bar = area.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)
+    bar.setValue(bar.maximum())
+    button = layers.details.copy_button("Digest")
+    assert button.visibleRegion().isEmpty()
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: not button.visibleRegion().isEmpty(), timeout=WAIT_MS)

@@ -8,6 +8,7 @@ import html
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -207,6 +208,12 @@ class LayersPage(QWidget):
         self.details_area.setWidget(self.details)
         self.details_area.setWidgetResizable(True)
         self.details_area.setFrameShape(QFrame.Shape.NoFrame)
+        # no Tab stop of its own (one with no name, and no frame to show the focus): its
+        # copy buttons are, scrolled into sight as they get the focus
+        self.details_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
         self.details_area.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
@@ -266,6 +273,10 @@ class LayersPage(QWidget):
         elif watched is self.splitter and event.type() == QEvent.Type.Resize:
             self._fit_soon.start()
         return False
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.details.isAncestorOf(new):
+            self.details_area.ensureWidgetVisible(new)
 
     def _split_moved(self, *_: object) -> None:
         self._split_by_hand = True
