@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtCore import QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -32,6 +34,8 @@ from spyglass.gui.models.registry_rows import (
     DIGEST,
     DIGEST_ROLE,
     KIND_ROLE,
+    NAME,
+    SIGNED_ROLE,
     TAG_ROLE,
     RegistryNode,
     RepositoryNode,
@@ -733,3 +737,47 @@ def test_the_tag_count_says_one_attachment_tag_as_either_kind_and_ends_with_so_f
     node.by_name["sha256-ab"] = cast(TagNode, object())
     node.attachment_tags = 2
     assert tags_summary(node, hidden=2) == "1 tag (and 2 signature and referrer tags, hidden)"
+
+
+def test_a_signed_tags_name_keeps_its_room_beside_the_pill_in_a_narrow_window(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """At 800 px the names' column was narrowed to its least, which did not count the
+    "signed" pill drawn in it: "latest" showed as "l…t", "stable" as "…"."""
+    signed = Digest.of(b"latest")
+    model = window.registries.model
+    client = FakeClient(tags={"team/app": ["latest", "latest-b", "1.0",
+                                           f"sha256-{signed.hex}.sig"]})
+    model.add_registry(RegistrySettings(HOST, repositories=["team/app"]),
+                       FakeConnection(client))  # type: ignore[arg-type]
+    window.resize(800, 600)
+    window.registries.tree.setCurrentIndex(model.repository_index(HOST, "team/app"))
+    page = window.registries.repository_page
+    qtbot.waitUntil(lambda: model.data(model.tag_index(HOST, "team/app", "latest"),
+                                       SIGNED_ROLE) is True, timeout=WAIT_MS)
+    table = page.table
+    qtbot.waitUntil(lambda: 0 < table.viewport().width() < 600, timeout=WAIT_MS)
+    qtbot.wait(50)  # (the columns fitted to the width)
+    index = page.proxy.mapFromSource(model.tag_index(HOST, "team/app", "latest"))
+    option = QStyleOptionViewItem()
+    option.initFrom(table)
+    style = table.style()
+    icon = style.pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, table)
+    option.decorationSize = QSize(icon, icon)  # (as the view gives it)
+    page.badges.initStyleOption(option, index)
+    option.rect = table.visualRect(index).adjusted(
+        0, 0, -page.badges.pill_room(table.font()), 0)
+    text = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1
+    assert text.width() - 2 * margin >= option.fontMetrics.horizontalAdvance("latest")
+    # the room came from the types and the digests' margin: nothing scrolls sideways,
+    # and the digests and "Same image as" still show
+    header = table.horizontalHeader()
+    assert table.horizontalScrollBar().maximum() == 0
+    assert header.sectionSize(ALIASES) >= page.ALIASES_LEAST
+    digest = index.siblingAtColumn(DIGEST)
+    assert header.sectionSize(DIGEST) >= QFontMetrics(digest.data(Qt.ItemDataRole.FontRole)) \
+        .horizontalAdvance(str(digest.data())) + 2 * margin
+    # wide again, each column has its width back
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: header.sectionSize(ALIASES) > page.ALIASES_ROOM, timeout=WAIT_MS)
+    assert header.sectionSize(NAME) >= 200

@@ -213,6 +213,15 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
         font.setBold(True)
         return font
 
+    def pill_room(self, font: QFont) -> int:
+        """What the pill takes of a cell's width (the text has the rest), at ``font``."""
+        option = QStyleOptionViewItem()
+        option.font = font
+        return self._pill_width(option) + 8
+
+    def _pill_width(self, option: QStyleOptionViewItem) -> int:
+        return QFontMetrics(self._pill_font(option)).horizontalAdvance(SIGNED_TEXT) + 12
+
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
@@ -223,7 +232,7 @@ class SignedBadgeDelegate(SentenceAwareDelegate):
             return
         font = self._pill_font(option)
         metrics = QFontMetrics(font)
-        width = metrics.horizontalAdvance(SIGNED_TEXT) + 12
+        width = self._pill_width(option)
         height = metrics.height() + 2
         rect = option.rect
         if rect.width() < width + 48:  # too narrow for both: the text wins

@@ -502,11 +502,14 @@ class RepositoryPage(_RootedPage):
         metrics = self.table.fontMetrics()
         header.resizeSection(NAME, max(200, metrics.horizontalAdvance("x" * 26)))
         digests = QFontMetrics(monospace_font())  # they are drawn in it
-        header.resizeSection(DIGEST, digests.horizontalAdvance("sha256:0123456789ab") + 48)
+        shortest = digests.horizontalAdvance("sha256:0123456789ab")
+        header.resizeSection(DIGEST, shortest + 48)
+        self._digest_room = (shortest + 16, shortest + 48)  # (least, wanted)
         header.resizeSection(TYPE, metrics.horizontalAdvance("Docker manifest (schema 2)") + 24)
         header.setStretchLastSection(True)
         self.table.setItemDelegateForColumn(TYPE, ElideRightDelegate(self.table))
         self._wanted = {NAME: header.sectionSize(NAME), TYPE: header.sectionSize(TYPE)}
+        self._least = dict(self.LEAST)  # as the columns were last fitted to
         self.table.viewport().installEventFilter(self)
         self.table.doubleClicked.connect(self._activated)
         self.table.activated.connect(self._activated)
@@ -552,8 +555,21 @@ class RepositoryPage(_RootedPage):
 
     ALIASES_ROOM = 150
     """What "Same image as" keeps of a narrow table: the tag names and types give way."""
+    ALIASES_LEAST = 60
+    """What "Same image as" keeps of a narrower table still (narrower than that, the
+    table scrolls sideways)."""
     LEAST: ClassVar[dict[int, int]] = {NAME: 110, TYPE: 90}
-    """The least the tag names and types are narrowed to (cut at their end)."""
+    """The least the tag names and types are narrowed to (cut at their end); a signed
+    tag's name has this beside its pill (:meth:`least`)."""
+
+    def least(self) -> dict[int, int]:
+        """:data:`LEAST` for the repository shown: with a signed tag, the names' column
+        has room for the "signed" pill too (at 800 px, "latest" beside it was "l…t")."""
+        least = dict(self.LEAST)
+        node = self.node
+        if node is not None and node.signed:
+            least[NAME] += self.badges.pill_room(self.table.font())
+        return least
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
@@ -562,16 +578,31 @@ class RepositoryPage(_RootedPage):
 
     def _make_room(self) -> None:
         """Keep "Same image as" in sight: a table too narrow for its columns as set
-        narrows the tag names and types (in proportion, each down to :attr:`LEAST`);
-        wider again, they get their width back."""
+        narrows the tag names and types (in proportion, each down to :meth:`least`; a
+        name held at its least takes from the types first); narrower still, the digests
+        give up their margin, then "Same image as" its room, down to
+        :data:`ALIASES_LEAST`. Wider again, each gets its width back."""
         header = self.table.horizontalHeader()
-        spare = (self.table.viewport().width() - header.sectionSize(DIGEST)
-                 - self.ALIASES_ROOM)
+        room = self.table.viewport().width()
+        digest_least, digest = self._digest_room
+        spare = room - digest - self.ALIASES_ROOM
         scale = min(1.0, max(0, spare) / sum(self._wanted.values()))
-        for column, wanted in self._wanted.items():
-            width = max(self.LEAST[column], int(wanted * scale))
+        least = self._least = self.least()
+        widths = {column: max(least[column], int(wanted * scale))
+                  for column, wanted in self._wanted.items()}
+        over = sum(widths.values()) - max(spare, sum(least.values()))
+        if over > 0:
+            widths[TYPE] = max(least[TYPE], widths[TYPE] - over)
+        short = sum(widths.values()) + digest + self.ALIASES_ROOM - room
+        widths[DIGEST] = max(digest_least, digest - max(0, short))
+        for column, width in widths.items():
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)
+        # set, since the header's stretch never makes the last column narrower than it
+        # was last set (it stayed 100 px, and the table scrolled sideways)
+        aliases = max(self.ALIASES_LEAST, room - sum(widths.values()))
+        if header.sectionSize(ALIASES) != aliases:
+            header.resizeSection(ALIASES, aliases)
 
     @property
     def node(self) -> RepositoryNode | None:
@@ -617,6 +648,8 @@ class RepositoryPage(_RootedPage):
         node = self.node
         if node is None:
             return
+        if self.least() != self._least:  # (a repository with signed tags, or without)
+            self._make_room()
         loading = node.state in (LoadState.PENDING, LoadState.LOADING)
         # what the table can show is counted, the hidden tags apart ("3 tags" beside a
         # table of one and "3 tags · 2 hidden" read as a contradiction); the count beside
