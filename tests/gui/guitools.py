@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,15 @@ from PySide6.QtGui import (
     QDropEvent,
     QPalette,
 )
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import CopyOptions, copy_image
@@ -251,3 +260,18 @@ def dark_palette() -> QPalette:
 def text_color(widget: QWidget) -> QColor:
     """The colour a label's text is drawn in."""
     return widget.palette().color(QPalette.ColorRole.WindowText)
+
+
+def mnemonics(dialog: QDialog) -> list[str]:
+    """The letters Alt reaches things by in ``dialog`` (its labels, boxes and buttons, shown
+    or not), with Cancel and OK lettered as GNOME and KDE letter them (Qt alone does not)."""
+    for standard, text in ((QDialogButtonBox.StandardButton.Cancel, "&Cancel"),
+                           (QDialogButtonBox.StandardButton.Ok, "&OK")):
+        for box in dialog.findChildren(QDialogButtonBox):
+            button = box.button(standard)
+            if button is not None:
+                button.setText(text)
+    texts = [w.text() for w in dialog.findChildren(QLabel)] \
+        + [w.text() for w in dialog.findChildren(QAbstractButton)]
+    return [match.group(1).lower() for text in texts
+            for match in re.finditer(r"&([^&\s])", text.replace("&&", ""))]

@@ -4,7 +4,7 @@ never cancels; Tab leaves a table; Enter on a layer lists its files."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAccessible, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QDialog, QTabBar, QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -12,7 +12,14 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.views.buttons import presses_on_enter
 from spyglass.gui.views.widgets import select_row
 from tests.gui.conftest import RegistryFacts
-from tests.gui.guitools import WAIT_MS, SampleFacts, enter_on, fill_registry_dialog, show_image
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    enter_on,
+    fill_registry_dialog,
+    mnemonics,
+    show_image,
+)
 
 
 def test_enter_in_the_host_field_adds_the_registry(
@@ -96,6 +103,24 @@ def test_the_menus_letters_are_each_used_once(window: MainWindow) -> None:
         letters = [match.group(1).lower() for action in menu.actions()
                    if (match := re.search(r"&(\w)", action.text()))]
         assert len(letters) == len(set(letters)), (menu_action.text(), letters)
+
+
+def test_the_dialogs_letters_are_each_used_once(window: MainWindow) -> None:
+    """Alt+C in the Copy dialog went to Compression and to GNOME's &Cancel in turn, and
+    did neither; the Add Registry dialog's fields had no letters at all."""
+    copy = window.copying.open_dialog(None)
+    letters = mnemonics(copy)
+    assert len(letters) == len(set(letters)), letters
+    copy.reject()
+    add = window.registries.add_registry()
+    letters = mnemonics(add)
+    assert len(letters) == len(set(letters)), letters
+    assert {"r", "u", "p", "i"} <= set(letters)  # each field and the box has one
+    # a reader hears the label without its "&"
+    interface = QAccessible.queryAccessibleInterface(add.password_edit)
+    assert interface is not None
+    assert interface.text(QAccessible.Text.Name) == "Password or token:"
+    add.reject()
 
 
 def test_tabbing_into_a_table_selects_its_row(

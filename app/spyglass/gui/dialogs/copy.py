@@ -283,7 +283,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self.platforms_caption.setBuddy(self.system_button)  # the first box, once listed
         form.addRow(self.platforms_caption, platforms)
         form.addRow("&Format:", self.format_combo)
-        form.addRow("&Compression:", self.compression_combo)
+        # (not C, nor O: the platform's Cancel and OK may have them, as GNOME's do)
+        form.addRow("Co&mpression:", self.compression_combo)
         form.addRow("", self.preserve_box)
         form.addRow("", self.signatures_box)
         form.addRow("&Parallel:", self.parallel_spin)

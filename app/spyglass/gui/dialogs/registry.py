@@ -145,7 +145,7 @@ class RegistryDialog(QDialog):
         self.host_error.setWordWrap(True)
         show_as_error(self.host_error)
         self.host_error.hide()
-        self.insecure_box = QCheckBox("Allow insecure connections (plain HTTP or unverified TLS)")
+        self.insecure_box = QCheckBox("Allow &insecure connections (plain HTTP or unverified TLS)")
         self.insecure_box.setToolTip(
             "For registries on a private network without a trusted certificate. Credentials "
             "may then travel unencrypted.")
@@ -170,11 +170,12 @@ class RegistryDialog(QDialog):
         for label in (self.host_error, self.password_error):  # as wide as the fields:
             # (a form grows only fields that ask to; these wrapped at half their width)
             label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        form.addRow("Registry:", self.host_edit)
+        # Alt and the underlined letter reach each field, as in the Copy dialog
+        form.addRow("&Registry:", self.host_edit)
         form.addRow("", self.host_error)
         form.addRow("", self.insecure_box)
-        form.addRow("User name:", self.user_edit)
-        form.addRow("Password or token:", self.password_edit)
+        form.addRow("&User name:", self.user_edit)
+        form.addRow("&Password or token:", self.password_edit)
         form.addRow("", self.password_error)
         form.addRow("", self.credentials_hint)
 
