@@ -250,7 +250,8 @@ def dark_palette() -> QPalette:
                         (QPalette.ColorRole.Button, "#353535"),
                         (QPalette.ColorRole.ButtonText, "#ffffff"),
                         (QPalette.ColorRole.Highlight, "#2a82da"),
-                        (QPalette.ColorRole.HighlightedText, "#ffffff")):
+                        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+                        (QPalette.ColorRole.Link, "#308cc6")):  # (GTK's dark Adwaita)
         palette.setColor(role, QColor(color))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f7f7f"))

@@ -51,6 +51,7 @@ from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.history import LAYER, HistoryModel, HistoryRow
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel
+from spyglass.gui.views.widgets import Spinner
 from tests.gui.guitools import (
     WAIT_MS,
     SampleFacts,
@@ -164,6 +165,7 @@ def test_trees_tables_lists_panes_and_filters_say_what_they_hold(
     assert name_of(demo.registries.registry_page.filter) == "Filter repositories"
     assert name_of(demo.registries.registry_page.list) == "Repositories"
     assert unnamed(demo) == []
+    assert {name_of(spinner) for spinner in demo.findChildren(Spinner)} == {"Busy"}
 
     class Untouched:
         def open_blob(self, *_args: object, **_kwargs: object) -> None:

@@ -316,6 +316,8 @@ class Spinner(QWidget):
         self._timer.setInterval(60)
         self._timer.timeout.connect(self._step)
         self.setFixedSize(size, size)
+        # a screen reader met an element with no name beside the text it goes with
+        self.setAccessibleName("Busy")
 
     def start(self) -> None:
         self._timer.start()
