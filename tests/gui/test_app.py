@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import normalize_location, settings_path
@@ -38,8 +38,8 @@ class FakeDialog:
 
     shown: ClassVar[list[tuple[str, str]]] = []
 
-    def __init__(self, summary: str, details: str) -> None:
-        self.summary, self.details = summary, details
+    def __init__(self, summary: str, details: str, *, starting: bool = False) -> None:
+        self.summary, self.details, self.starting = summary, details, starting
         self.quit_requested = False
 
     def exec(self) -> int:
@@ -83,6 +83,71 @@ def test_crash_dialog_offers_to_keep_working_or_quit(qtbot: QtBot) -> None:
     assert QGuiApplication.clipboard().text() == "left alone"
     dialog._quit()
     assert dialog.quit_requested
+
+
+def test_the_crash_dialog_of_a_start_offers_to_quit_only(qtbot: QtBot) -> None:
+    """A window half made cannot be worked in: no "Keep Working", and Enter quits."""
+    dialog = CrashDialog("AttributeError: splitter", "details", starting=True)
+    qtbot.addWidget(dialog)
+    texts = [button.text() for button in dialog.findChildren(QPushButton)]
+    assert "Keep Working" not in texts and "Quit Spyglass" in texts
+    assert "while Spyglass was starting" in dialog.findChild(QLabel).text()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    with qtbot.waitSignal(dialog.rejected, timeout=2000):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.quit_requested
+
+
+class _Ended(Exception):
+    """Stands in for the end of the process."""
+
+
+def test_an_exception_while_the_window_is_made_ends_the_process(
+        qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Going on making a window whose making raised ended in a segmentation fault: the
+    handler says it with the start's dialog, then ends with status 1."""
+    ends: list[int] = []
+
+    def end(status: int) -> None:
+        ends.append(status)
+        raise _Ended
+
+    monkeypatch.setattr(app_module.os, "_exit", end)
+    handler = app_module.CrashHandler(lambda *_: None)
+    handler.dialog_factory = FakeDialog  # type: ignore[assignment]
+    FakeDialog.shown.clear()
+    handler.starting = True
+    with pytest.raises(_Ended):
+        try:
+            raise AttributeError("'LayersPage' object has no attribute 'splitter'")
+        except AttributeError as exc:
+            handler(type(exc), exc, exc.__traceback__)
+    assert ends == [1] and len(FakeDialog.shown) == 1
+    handler.starting = False  # once the window is shown, one may keep working
+    try:
+        raise ValueError("later")
+    except ValueError as exc:
+        handler(type(exc), exc, exc.__traceback__)
+    assert ends == [1] and len(FakeDialog.shown) == 2
+
+
+def test_run_is_starting_while_the_window_is_made(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_layout: Path) -> None:
+    """run() marks its handler as starting while MainWindow is made, and not after."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    states: list[bool] = []
+    made = MainWindow.__init__
+
+    def making(self: MainWindow, *args: Any, **kwargs: Any) -> None:
+        states.append(getattr(sys.excepthook, "starting", None) is True)
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(MainWindow, "__init__", making)
+    seen = _close_once_listed(1)
+    assert app_module.run([str(tmp_layout)]) == 0
+    assert states == [True]
+    assert seen["hook"].starting is False
 
 
 def test_create_application_names_the_app(qapp: QApplication) -> None:

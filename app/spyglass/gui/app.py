@@ -37,12 +37,18 @@ class CrashHandler:
     (PySide prints them through it); without this hook they would scroll by on
     a terminal nobody watches, or take the window down. A second exception
     while the dialog is up goes to the previous hook only.
+
+    While ``starting`` (the window being made), there is no going on: Qt calls back
+    into a window half made (an event filter before its attributes are set), and
+    "Keep Working" went on making it, into a segmentation fault. The dialog then offers
+    to quit only, and the process ends with status 1 once it is closed.
     """
 
     def __init__(self, previous: ExceptHook | None = None) -> None:
         self.previous = previous or sys.__excepthook__
         self._showing = False
-        self.dialog_factory: Callable[[str, str], CrashDialog] = CrashDialog
+        self.starting = False
+        self.dialog_factory: Callable[..., CrashDialog] = CrashDialog
 
     def __call__(
         self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
@@ -57,8 +63,16 @@ class CrashHandler:
         self._showing = True
         try:
             summary = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
-            dialog = self.dialog_factory(summary, crash_report(exc_type, exc, tb))
+            dialog = self.dialog_factory(summary, crash_report(exc_type, exc, tb),
+                                         starting=self.starting)
             dialog.exec()
+            if self.starting:
+                # no event loop runs yet to exit, and the window cannot be finished
+                log.critical("Spyglass could not start; ending")
+                logging.shutdown()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(1)
             if dialog.quit_requested:
                 QCoreApplication.exit(1)
         finally:
@@ -116,13 +130,16 @@ def run(argv: list[str]) -> int:
     options, paths = split_arguments(argv)
     # Qt is given its own options only: the paths are no business of its
     app = create_application([for_qt(sys.argv[0] if sys.argv else "spyglass"), *options])
-    CrashHandler(sys.excepthook).install()
+    crashes = CrashHandler(sys.excepthook)
+    crashes.install()
     path = settings_path()
     loaded = read_settings(path)
+    crashes.starting = True
     window = MainWindow(loaded.settings, settings_file=path, settings_read=loaded)
     window.restore_window_geometry()
     restore_signals = close_on_termination(window, app)
     window.show()
+    crashes.starting = False
     # the places of last time come back beside those given (make run gives the sample;
     # a file manager, the files chosen): none of the session is lost for them
     window.restore_session(given=bool(paths))

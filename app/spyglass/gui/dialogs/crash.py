@@ -42,16 +42,21 @@ class CrashDialog(QDialog):
         quit_requested: True when the user chose "Quit Spyglass".
     """
 
-    def __init__(self, summary: str, details: str, parent: QWidget | None = None) -> None:
+    def __init__(self, summary: str, details: str, parent: QWidget | None = None, *,
+                 starting: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Spyglass — Unexpected Error")
         self.resize(720, 460)
         self.quit_requested = False
         heading = QLabel(
-            "<h3>Something went wrong inside Spyglass.</h3>"
-            f"<p>{html.escape(summary)}</p>"
-            "<p>This is a bug. You can keep working, but what you were doing may not have "
-            "finished. Please report it with the details below.</p>"
+            (f"<h3>Something went wrong while Spyglass was starting.</h3>"
+             f"<p>{html.escape(summary)}</p>"
+             "<p>This is a bug, and Spyglass cannot go on with a window it could not "
+             "finish making. Please report it with the details below.</p>") if starting
+            else ("<h3>Something went wrong inside Spyglass.</h3>"
+                  f"<p>{html.escape(summary)}</p>"
+                  "<p>This is a bug. You can keep working, but what you were doing may not "
+                  "have finished. Please report it with the details below.</p>")
         )
         heading.setWordWrap(True)
         self.details = QPlainTextEdit(details)
@@ -66,9 +71,12 @@ class CrashDialog(QDialog):
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         quit_button = buttons.addButton("Quit Spyglass", QDialogButtonBox.ButtonRole.RejectRole)
         quit_button.clicked.connect(self._quit)
-        keep = buttons.addButton("Keep Working", QDialogButtonBox.ButtonRole.AcceptRole)
-        keep.setDefault(True)
-        buttons.accepted.connect(self.accept)
+        if starting:
+            quit_button.setDefault(True)
+        else:
+            keep = buttons.addButton("Keep Working", QDialogButtonBox.ButtonRole.AcceptRole)
+            keep.setDefault(True)
+            buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.details, 1)
