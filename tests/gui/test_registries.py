@@ -950,6 +950,55 @@ def test_ten_thousand_tags_in_one_answer(qtbot: QtBot, window: MainWindow,
         window.close()
 
 
+def paged_tag_names() -> list[str]:
+    """2,999 tags whose lexical order (a registry's) is far from their natural order (the
+    window's): 1.0.0 … 3.19.39 and v1 … v599."""
+    return [f"{major}.{minor}.{patch}" for major in range(1, 4) for minor in range(20)
+            for patch in range(40)] + [f"v{n}" for n in range(1, 600)]
+
+
+def test_tags_in_pages_of_100_go_in_among_the_rows_without_filtering_them_again(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], registry_binary: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry that pages its tags at 100 (Quay, GHCR, Harbor) sends them in lexical
+    order, 1.0.10 before 1.0.2: each page put in order with a layout change sent every row
+    listed so far through both pages' filters (689,000 filterAcceptsRow calls for 56
+    pages) and the tree's layout again: 14 s frozen for 5,449 tags. Rows now go in where
+    they belong, each filtered once per page that shows its repository."""
+    from spyglass.core.natural import natural_key
+    from spyglass.gui.models.registry_filter import ChildFilterModel
+    from tests.helpers.pager import PagingRelay
+    from tests.helpers.registry import RegistryServer, seed_tags
+
+    filtered = [0]
+    filter_row = ChildFilterModel.filterAcceptsRow
+
+    def counted(proxy: ChildFilterModel, row: int, parent: Any) -> bool:
+        filtered[0] += 1
+        return filter_row(proxy, row, parent)
+
+    monkeypatch.setattr(ChildFilterModel, "filterAcceptsRow", counted)
+    window = make_window()
+    names = paged_tag_names()
+    with RegistryServer(binary=registry_binary) as server, \
+            PagingRelay(server.host, cap=100) as relay:
+        seed_tags(server, "big/paged", len(names), names=names, direct=True)
+        add_registry(qtbot, window, relay.address, insecure=True)
+        model = window.registries.model
+        layouts: list[int] = []
+        model.layoutChanged.connect(lambda *_: layouts.append(1))
+        filtered[0] = 0
+        listed = open_repository_page(qtbot, window, relay.address, "big/paged")
+        assert listed == sorted(names, key=natural_key)
+        assert relay.tag_requests("big/paged") == 30  # (pages of 100)
+        assert layouts == []
+        assert filtered[0] <= 3 * len(names)
+        page = window.registries.repository_page
+        assert page.tag_texts() == listed
+        assert page.count.text() == "2,999 tags"
+        window.close()
+
+
 def test_a_refused_delete_is_a_sentence_in_the_repository_page(
         qtbot: QtBot, window: MainWindow, registry_binary: str, sample_layout: Path,
         tmp_path: Path) -> None:

@@ -234,6 +234,9 @@ def test_model_tester_while_pages_arrive(qtbot: QtBot, qtmodeltester: ModelTeste
     model.fetchMore(repo)  # unless the tester did already
     qtbot.waitUntil(lambda: model.rowCount(repo) == 5 and runner.active == 0, timeout=WAIT_MS)
     assert tags_under(model, repo) == ["1.9", "1.10", "2-a", "2-b", "latest"]
+    model.feed_tags(repo, ["1.95", "0.1", "zz", "1.2", "2a"], done=False)  # in among them
+    assert tags_under(model, repo) == ["0.1", "1.2", "1.9", "1.10", "1.95", "2-a", "2-b", "2a",
+                                       "latest", "zz"]
     model.set_digest(HOST, "team/app", "2-a", Digest.of(b"2"))
     model.set_digest(HOST, "team/app", "2-b", Digest.of(b"2"))
     qtmodeltester.check(model)
@@ -272,11 +275,12 @@ def test_ten_thousand_tags_in_one_page_are_one_insert(qtbot: QtBot, runner: Runn
     assert tags[10] == "1.10"
     print(f"10,000 tags inserted in {elapsed * 1000:.0f} ms")  # no assertion on time
 
-    # a second page that interleaves: one more insert, then one layout change
+    # a second page that interleaves: an insert where each tag goes (the rows already
+    # there never move: no layout change, which sent every row through the filters again)
     keep = QPersistentModelIndex(model.tag_index(HOST, "big/repo", "1.10"))
-    model.feed_tags(repo, ["1.9a", "0.1", "1.99999"], done=True)
-    assert inserts[1:] == [(10_000, 10_002)]
-    assert layouts == [1]
+    model.feed_tags(repo, ["1.9a", "0.1", "1.99999", "1.99998"], done=True)
+    assert inserts[1:] == [(10_000, 10_001), (10, 10), (0, 0)]
+    assert layouts == []
     tags = tags_under(model, repo)
     assert tags[0] == "0.1" and tags[-1] == "1.99999"
     assert tags.index("1.9a") == tags.index("1.9") + 1

@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -922,6 +922,7 @@ def seed_tags(
     start: int = 0,
     workers: int = 8,
     direct: bool = False,
+    names: Sequence[str] | None = None,
 ) -> list[str]:
     """Give *repo* *count* tags of one tiny image, fast; return the tag names in order.
 
@@ -940,9 +941,13 @@ def seed_tags(
     ``…/index/sha256/HEX/link``). The registry reads tags from storage on
     every request, so it serves them at once; ~50x faster, for tests that
     need tens of thousands of tags.
+
+    *names*, when given, are the tags instead (any names, in any order; *count*, *prefix*
+    and *start* are then left aside).
     """
     width = max(5, len(str(start + count - 1)))
-    tags = [f"{prefix}{number:0{width}d}" for number in range(start, start + count)]
+    tags = list(names) if names is not None else [
+        f"{prefix}{number:0{width}d}" for number in range(start, start + count)]
     if not tags:
         return tags
     with server.client(creds) as client:

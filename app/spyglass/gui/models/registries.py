@@ -285,9 +285,8 @@ class RegistriesModel(RegistryRowData):
     def feed_tags(self, index: AnyIndex, names: Iterable[str], *, done: bool) -> None:
         """Add a page of tags under the repository at ``index`` (any order, any size).
 
-        The page is sorted and inserted in one go; when it does not simply
-        follow the rows already there, the rows are put back into natural
-        order with one layout change.
+        The page is sorted, and each run of it that goes between the same two rows
+        is inserted there (the rows already there never move).
         """
         node = self.node(index)
         if isinstance(node, RepositoryNode):

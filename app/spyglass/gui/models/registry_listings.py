@@ -10,19 +10,13 @@ in natural order. Stopping a listing, or starting it over, leaves its answers un
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
 
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QTimer,
-    SignalInstance,
-)
+from PySide6.QtCore import QTimer
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
@@ -36,6 +30,7 @@ from spyglass.gui.models.registry_rows import (
     CONTAINERS,
     NAME,
     AnyIndex,
+    MessageRow,
     RegistryNode,
     RepositoryNode,
     TagNode,
@@ -45,9 +40,6 @@ from spyglass.gui.signals import emit
 from spyglass.gui.workers import registry_lane
 
 log = logging.getLogger(__name__)
-
-_LAYOUT_ARGS: Final = ("QList<QPersistentModelIndex>", "QAbstractItemModel::LayoutChangeHint")
-"""The overload of ``layout(AboutToBe)Changed`` that names the parents and the hint."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +62,9 @@ def sort_page(page: Page) -> SortedPage:
     return SortedPage(tuple(entries), page.done)
 
 
-def _with_parents(signal: SignalInstance) -> SignalInstance:
-    """The overload of a layout signal that carries the parents and the hint."""
-    overload: SignalInstance = signal[_LAYOUT_ARGS]  # type: ignore[index]
-    return overload
+def _tag_key(row: TagNode | MessageRow) -> NaturalKey:
+    assert isinstance(row, TagNode)  # (the tags merged into have no message rows below)
+    return row.key
 
 
 class RegistryListings(DigestLookups):
@@ -325,30 +316,20 @@ class RegistryListings(DigestLookups):
         emit(self.tagsLoaded, node.parent.host, node.name, page.done)
 
     def _merge_tags(self, node: RepositoryNode, fresh: list[TagNode]) -> None:
+        """Put ``fresh`` (sorted) in among the tags listed (sorted, no message rows): each
+        run of them that goes between the same two rows is one insert. Rows already there
+        never move, so views and proxies handle the new rows alone (a layout change a page
+        sent every row listed through the filters and the tree's layout again)."""
         tags = node.children
-        last = tags[-1] if tags else None
-        in_order = last is None or (isinstance(last, TagNode) and last.key < fresh[0].key)
-        self._insert(node, len(tags), fresh)
-        if in_order:
-            return
-        # the page interleaves with the rows already there: one layout change puts
-        # everything back into order (Timsort merges the two sorted runs in O(n))
-        parent = QPersistentModelIndex(self._repository_index(node))
-        hint = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
-        emit(_with_parents(self.layoutAboutToBeChanged), [parent], hint)
-        before = list(tags)
-        tags.sort(key=lambda t: t.key if isinstance(t, TagNode) else ((), ""))
-        node.touched()
-        old: list[QModelIndex] = []
-        new: list[QModelIndex] = []
-        for index in self.persistentIndexList():
-            if index.internalId() == node.id and 0 <= index.row() < len(before):
-                row = node.row_of(before[index.row()])
-                old.append(index)
-                new.append(self.createIndex(row, index.column(), node.id))
-        if old:
-            self.changePersistentIndexList(old, new)
-        emit(_with_parents(self.layoutChanged), [parent], hint)
+        runs: list[tuple[int, list[TagNode]]] = []
+        for tag in fresh:
+            row = bisect.bisect_right(tags, tag.key, key=_tag_key)
+            if runs and runs[-1][0] == row:
+                runs[-1][1].append(tag)
+            else:
+                runs.append((row, [tag]))
+        for row, run in reversed(runs):  # (from the last: the rows before each stay put)
+            self._insert(node, row, run)
 
     def _signatures_arrived(self, node: RepositoryNode, subjects: list[Digest]) -> None:
         """Repaint the tags already known to point at newly signed digests."""
