@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
-from spyglass.core.errors import InvalidReference, Unsupported
+from spyglass.core.errors import InvalidReference, RegistryError, Unsupported
 from spyglass.core.natural import natural_key
 from spyglass.core.settings import RegistrySettings
 from spyglass.core.transports.registry.client import ManifestHead
@@ -42,6 +42,8 @@ from spyglass.gui.models.registry_rows import (
     TagNode,
 )
 from spyglass.gui.registry_jobs import (
+    Listing,
+    Page,
     parse_host_input,
     parse_repository_input,
     pull_command,
@@ -198,6 +200,54 @@ def test_copy_texts() -> None:
         "podman pull --tls-verify=false r.lan:5000/app:1"
     assert pull_command("docker", "r.lan:5000", "app", "1", insecure=True) == \
         "docker pull r.lan:5000/app:1"
+
+
+# -- listings
+
+
+class _TimedPages:
+    """Pages of a list that each take a quarter of a second of a clock the test keeps (in
+    steps exact in binary); the page at ``fail_at`` fails."""
+
+    def __init__(self, pages: list[list[str]], fail_at: int | None = None) -> None:
+        self.pages = pages
+        self.fail_at = fail_at
+        self.now = 0.0
+
+    def open(self, cancel: CancelToken) -> Iterator[list[str]]:
+        for number, page in enumerate(self.pages):
+            self.now += 0.25
+            if number == self.fail_at:
+                raise RegistryError("Listing the tags failed: HTTP 503.", status=503)
+            yield page
+
+    def next_pages(self, listing: Listing) -> Page:
+        return listing.next_pages(CancelToken(), within=0.75, clock=lambda: self.now)
+
+
+def test_a_tag_list_comes_as_its_first_page_then_what_was_read_in_a_while() -> None:
+    """Each page merged by itself kept the window busy for most of a listing in pages of
+    100: the first page comes at once, then the pages read in a while (three here)."""
+    pages = [[f"{n}.{i}" for i in range(3)] for n in range(10)]
+    timed = _TimedPages(pages)
+    listing = Listing(timed.open, page_size=3)
+    batches = [timed.next_pages(listing)]
+    while not batches[-1].done:
+        batches.append(timed.next_pages(listing))
+    assert [len(b.names) for b in batches] == [3, 9, 9, 9, 0]
+    assert [name for batch in batches for name in batch.names] == [n for p in pages for n in p]
+
+
+def test_a_page_that_fails_after_others_were_read_is_said_after_them() -> None:
+    pages = [[f"{n}.{i}" for i in range(3)] for n in range(10)]
+    timed = _TimedPages(pages, fail_at=3)
+    listing = Listing(timed.open, page_size=3)
+    assert timed.next_pages(listing).names == tuple(pages[0])
+    assert timed.next_pages(listing) == Page(tuple(pages[1] + pages[2]), False)
+    with pytest.raises(RegistryError, match="HTTP 503"):
+        timed.next_pages(listing)
+    with pytest.raises(RegistryError, match="HTTP 503"):  # (and again: not "no more tags")
+        timed.next_pages(listing)
 
 
 # -- the model

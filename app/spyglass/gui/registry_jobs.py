@@ -10,6 +10,7 @@ person types as a registry host or a repository name.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ gives (a registry that refuses it is asked without ``n``). A page of 200 came no
 late page of a catalog of 23,000 costs distribution as long for 200 names as for 1000, and
 the first showed after 40 ms either way), and reading it all took 5 times as long."""
 TAG_PAGE_SIZE: Final = DEFAULT_PAGE_SIZE
+TAG_BATCH_SECONDS: Final = 0.3
+"""How long a job reads further pages of a tag list before the window gets them, merged
+(:meth:`Listing.next_pages`)."""
 DIGEST_THREADS: Final = 4
 """HEAD requests one digest job runs at once."""
 
@@ -340,11 +344,14 @@ class Listing:
         self.page_size = page_size
         """The names a page asks for (a shorter page is likely the last)."""
         self._pages: Iterator[list[str]] | None = None
+        self._failure: SpyglassError | None = None
         self.token = _ListingToken()
 
     def next_page(self, cancel: CancelToken) -> Page:
         self.token.job = cancel
         self.token.check()
+        if self._failure is not None:
+            raise self._failure
         if self._pages is None:
             self._pages = self._open(self.token)
         try:
@@ -353,6 +360,33 @@ class Listing:
             return Page((), True)
         check(self.token)
         return Page(tuple(names), False)
+
+    def next_pages(self, cancel: CancelToken, *, within: float,
+                   clock: Callable[[], float] = time.monotonic) -> Page:
+        """The next page, and the pages after it as long as less than ``within`` seconds
+        have passed since the call (or to the list's end), as one: the window merges
+        them into its rows at once (a merge a page kept it busy for most of a listing in
+        pages of 100). The list's first page comes alone, to be shown at once.
+
+        A page that fails after others were read is said by the next call: those read
+        are answered first.
+        """
+        first = self._pages is None
+        started = clock()
+        names: list[str] = []
+        while True:
+            try:
+                page = self.next_page(cancel)
+            except Cancelled:
+                raise
+            except SpyglassError as exc:
+                if not names:
+                    raise
+                self._failure = exc
+                return Page(tuple(names), False)
+            names.extend(page.names)
+            if page.done or first or clock() - started >= within:
+                return Page(tuple(names), page.done)
 
 
 def catalog_listing(connection: Connection) -> Listing:
@@ -481,6 +515,7 @@ def resolve_digest(
 
 __all__ = [
     "CATALOG_PAGE_SIZE",
+    "TAG_BATCH_SECONDS",
     "TAG_PAGE_SIZE",
     "Connection",
     "ConnectionCheck",

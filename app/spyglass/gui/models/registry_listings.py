@@ -4,8 +4,10 @@ request in the registry's lane of the :class:`~spyglass.gui.workers.Runner`.
 
 A registry's catalog is read one page at a time, each when asked for
 (:meth:`RegistryListings.fetch_next`); a repository's tags are read to their end once
-asked for, each page sorted on the worker (:func:`sort_page`) and merged into the rows
-in natural order. Stopping a listing, or starting it over, leaves its answers unheard.
+asked for: the first page alone, then the pages read in
+:data:`~spyglass.gui.registry_jobs.TAG_BATCH_SECONDS` at a time, each batch sorted on the
+worker (:func:`sort_page`) and merged into the rows in natural order. Stopping a
+listing, or starting it over, leaves its answers unheard.
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from spyglass.gui.models.registry_rows import (
     RepositoryNode,
     TagNode,
 )
-from spyglass.gui.registry_jobs import Listing, Page, catalog_listing, lists_no_catalog, tag_listing
+from spyglass.gui.registry_jobs import (
+    TAG_BATCH_SECONDS,
+    Listing,
+    Page,
+    catalog_listing,
+    lists_no_catalog,
+    tag_listing,
+)
 from spyglass.gui.signals import emit
 from spyglass.gui.workers import registry_lane
 
@@ -270,7 +279,7 @@ class RegistryListings(DigestLookups):
         node.asked = 0  # a start still scheduled would ask for this page again
         self._changed(node)
         self._runner.submit(
-            lambda cancel: sort_page(listing.next_page(cancel)),
+            lambda cancel: sort_page(listing.next_pages(cancel, within=TAG_BATCH_SECONDS)),
             on_done=lambda page: self._tag_page(node, listing, page),
             on_error=lambda message: self._tags_failed(node, listing, message),
             key=self._key(node),
