@@ -1298,6 +1298,46 @@ def test_a_registry_expanded_and_a_repository_clicked_read_one_page_of_the_catal
         window.close()
 
 
+def test_a_catalog_in_pages_of_100_is_read_a_page_at_a_time_too(
+        qtbot: QtBot, window: MainWindow, registry_binary: str) -> None:
+    """A page shorter than the 1,000 asked for was taken for the last but one, and the
+    next read at once: a registry that caps its pages at 100 had its whole catalog read
+    as it was selected (41 requests for 4,004 repositories), and "Load all" never
+    showed. Whether a page is the last is what its answer's ``Link`` says."""
+    from tests.helpers.pager import PagingRelay
+    from tests.helpers.registry import RegistryServer, seed_repos
+
+    with RegistryServer(binary=registry_binary) as server, \
+            PagingRelay(server.host, cap=100) as relay:
+        names = seed_repos(server, 250, prefix="many/repo-")
+        add_registry(qtbot, window, relay.address, insecure=True)
+        model, tree = window.registries.model, window.registries.tree
+        registry = model.registry_index(relay.address)
+        node = model.registry_node(registry)
+        assert node is not None
+        tree.setCurrentIndex(registry)
+        qtbot.waitUntil(lambda: model.rowCount(registry) == 100 and window.runner.active == 0,
+                        timeout=WAIT_MS)
+        qtbot.wait(200)  # what would follow by itself has had its time
+        assert window.runner.active == 0 and node.more
+        assert relay.catalog_requests() == 1
+        page = window.registries.registry_page
+        assert page.count.text() == "100 repositories so far · <a href='all'>Load all</a>"
+        # the tree scrolled to its end: the next page
+        qtbot.waitUntil(lambda: tree.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+        tree.scrollToBottom()
+        qtbot.waitUntil(lambda: model.rowCount(registry) == 200, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+        assert relay.catalog_requests() == 2
+        # Load all: the last page, known as the last by itself (no request after it)
+        page.count.linkActivated.emit("all")
+        qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
+        assert wait_repositories(qtbot, window, relay.address) == names
+        assert relay.catalog_requests() == 3
+        assert page.count.text() == "250 repositories"
+        window.close()
+
+
 def test_a_keyring_that_failed_is_said_failed_not_missing(
         qtbot: QtBot, make_window: Callable[..., MainWindow], alice_registry: RegistryFacts,
         tmp_path: Path) -> None:

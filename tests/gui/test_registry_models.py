@@ -21,7 +21,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import InvalidReference, RegistryError, Unsupported
 from spyglass.core.natural import natural_key
 from spyglass.core.settings import RegistrySettings
-from spyglass.core.transports.registry.client import ManifestHead
+from spyglass.core.transports.registry.client import ManifestHead, NamePage
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
@@ -71,16 +71,18 @@ class FakeClient:
         self.most_at_once = 0
         self._lock = threading.Lock()
 
-    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[NamePage]:
         if not self.catalog:
             raise Unsupported(f"Listing the repositories of {HOST} failed: the registry "
                               f"{HOST} does not support this operation.")
-        yield from (self.repositories[i:i + page_size]
-                    for i in range(0, len(self.repositories), page_size))
+        names = self.repositories
+        yield from (NamePage(names[i:i + page_size], linked=i + page_size < len(names))
+                    for i in range(0, len(names), page_size))
 
     def tag_pages(self, repository: str, *, page_size: int,
-                  cancel: CancelToken) -> Iterator[list[str]]:
-        yield list(self.tags.get(repository, []))  # one page, as distribution 2.8 does
+                  cancel: CancelToken) -> Iterator[NamePage]:
+        # one page, as distribution 2.8 does
+        yield NamePage(self.tags.get(repository, []), linked=False)
 
     def check_credentials(self, *, cancel: CancelToken | None = None) -> None:
         pass
@@ -214,12 +216,12 @@ class _TimedPages:
         self.fail_at = fail_at
         self.now = 0.0
 
-    def open(self, cancel: CancelToken) -> Iterator[list[str]]:
+    def open(self, cancel: CancelToken) -> Iterator[NamePage]:
         for number, page in enumerate(self.pages):
             self.now += 0.25
             if number == self.fail_at:
                 raise RegistryError("Listing the tags failed: HTTP 503.", status=503)
-            yield page
+            yield NamePage(page, linked=number + 1 < len(self.pages))
 
     def next_pages(self, listing: Listing) -> Page:
         return listing.next_pages(CancelToken(), within=0.75, clock=lambda: self.now)
@@ -230,18 +232,18 @@ def test_a_tag_list_comes_as_its_first_page_then_what_was_read_in_a_while() -> N
     100: the first page comes at once, then the pages read in a while (three here)."""
     pages = [[f"{n}.{i}" for i in range(3)] for n in range(10)]
     timed = _TimedPages(pages)
-    listing = Listing(timed.open, page_size=3)
+    listing = Listing(timed.open)
     batches = [timed.next_pages(listing)]
     while not batches[-1].done:
         batches.append(timed.next_pages(listing))
-    assert [len(b.names) for b in batches] == [3, 9, 9, 9, 0]
+    assert [len(b.names) for b in batches] == [3, 9, 9, 9]  # (the last links to none)
     assert [name for batch in batches for name in batch.names] == [n for p in pages for n in p]
 
 
 def test_a_page_that_fails_after_others_were_read_is_said_after_them() -> None:
     pages = [[f"{n}.{i}" for i in range(3)] for n in range(10)]
     timed = _TimedPages(pages, fail_at=3)
-    listing = Listing(timed.open, page_size=3)
+    listing = Listing(timed.open)
     assert timed.next_pages(listing).names == tuple(pages[0])
     assert timed.next_pages(listing) == Page(tuple(pages[1] + pages[2]), False)
     with pytest.raises(RegistryError, match="HTTP 503"):
@@ -457,9 +459,9 @@ class HeldTags(FakeClient):
         self.listings = 0
 
     def tag_pages(self, repository: str, *, page_size: int,
-                  cancel: CancelToken) -> Iterator[list[str]]:
+                  cancel: CancelToken) -> Iterator[NamePage]:
         self.listings += 1
-        read = list(self.tags.get(repository, []))
+        read = NamePage(self.tags.get(repository, []), linked=False)
         if self.listings == 1:
             self.gate.wait(WAIT_MS / 1000)
         yield read
@@ -486,11 +488,11 @@ def test_a_copy_ending_while_the_tags_are_listed_has_its_tag_shown(
 class ClosedCatalog(FakeClient):
     """The catalog is there, closed to this user (a token without the catalog scope)."""
 
-    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[NamePage]:
         from spyglass.core.errors import AccessDenied
 
         raise AccessDenied(f"The registry {HOST} denied access to its catalog.")
-        yield []
+        yield NamePage([], linked=False)
 
 
 def test_a_catalog_closed_to_the_user_says_so(qtbot: QtBot, window: MainWindow) -> None:
@@ -545,7 +547,7 @@ class SizedPages(FakeClient):
         super().__init__(repositories)
         self.sizes: list[int] = []
 
-    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[NamePage]:
         self.sizes.append(page_size)
         return super().catalog_pages(page_size=page_size, cancel=cancel)
 
@@ -609,7 +611,7 @@ def test_a_long_catalog_loads_page_by_page(qtbot: QtBot, window: MainWindow) -> 
                         timeout=WAIT_MS)
         qtbot.waitUntil(idle, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: node.done, timeout=WAIT_MS)
-    assert sorted(set(pages)) == [200, 400, 450]  # (the last, empty answer says "done")
+    assert sorted(set(pages)) == [200, 400, 450]  # (the last says it is the last)
     assert model.rowCount(index) == 450
     assert tree.verticalScrollBar().maximum() > 400 - 40
     qtbot.keyClicks(page.filter, "app-44")
@@ -707,11 +709,11 @@ def test_the_delete_question_names_a_few_tags_and_counts_the_rest() -> None:
 
 
 class BrokenCatalog(FakeClient):
-    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[NamePage]:
         from spyglass.core.errors import ConnectionFailed
 
         raise ConnectionFailed(f"Cannot reach the registry {HOST}: connection reset.")
-        yield []  # a generator all the same
+        yield NamePage([], linked=False)  # a generator all the same
 
 
 def test_a_repository_opens_by_name_where_the_catalog_failed(
@@ -745,7 +747,7 @@ class _CountingPages(FakeClient):
         super().__init__(repositories)
         self.pages = 0
 
-    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[list[str]]:
+    def catalog_pages(self, *, page_size: int, cancel: CancelToken) -> Iterator[NamePage]:
         for page in super().catalog_pages(page_size=page_size, cancel=cancel):
             self.pages += 1
             yield page

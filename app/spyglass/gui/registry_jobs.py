@@ -35,7 +35,7 @@ from spyglass.core.errors import (
 from spyglass.core.natural import natural_key
 from spyglass.core.reference import DockerReference, parse_docker_reference
 from spyglass.core.transports.registry import RegistryClient
-from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE
+from spyglass.core.transports.registry.client import DEFAULT_PAGE_SIZE, NamePage
 from spyglass.core.transports.registry.hosts import split_host
 
 CATALOG_PAGE_SIZE: Final = DEFAULT_PAGE_SIZE
@@ -326,7 +326,9 @@ def forget_credentials(store: CredentialStore, host: str) -> bool:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a catalog or tag list; ``done`` once the list has no more pages."""
+    """One page of a catalog or tag list; ``done`` once the list has no more pages: the
+    registry's answer linked to no next one (see :class:`NamePage`), whatever its
+    length."""
 
     names: tuple[str, ...]
     done: bool
@@ -338,12 +340,9 @@ class Listing:
     Cancel :attr:`token` to stop it for good (a reload or removal).
     """
 
-    def __init__(self, open_pages: Callable[[CancelToken], Iterator[list[str]]], *,
-                 page_size: int) -> None:
+    def __init__(self, open_pages: Callable[[CancelToken], Iterator[NamePage]]) -> None:
         self._open = open_pages
-        self.page_size = page_size
-        """The names a page asks for (a shorter page is likely the last)."""
-        self._pages: Iterator[list[str]] | None = None
+        self._pages: Iterator[NamePage] | None = None
         self._failure: SpyglassError | None = None
         self.token = _ListingToken()
 
@@ -359,7 +358,7 @@ class Listing:
         except StopIteration:
             return Page((), True)
         check(self.token)
-        return Page(tuple(names), False)
+        return Page(tuple(names), not names.linked)
 
     def next_pages(self, cancel: CancelToken, *, within: float,
                    clock: Callable[[], float] = time.monotonic) -> Page:
@@ -392,13 +391,13 @@ class Listing:
 def catalog_listing(connection: Connection) -> Listing:
     size = CATALOG_PAGE_SIZE
     return Listing(lambda cancel: connection.client().catalog_pages(
-        page_size=size, cancel=cancel), page_size=size)
+        page_size=size, cancel=cancel))
 
 
 def tag_listing(connection: Connection, repository: str) -> Listing:
     size = TAG_PAGE_SIZE
     return Listing(lambda cancel: connection.client().tag_pages(
-        repository, page_size=size, cancel=cancel), page_size=size)
+        repository, page_size=size, cancel=cancel))
 
 
 def lists_no_catalog(connection: Connection, error: SpyglassError, cancel: CancelToken) -> bool:

@@ -252,8 +252,7 @@ class RegistryListings(DigestLookups):
         self.feed_repositories(self._registry_index(node), answer.names, done=answer.done)
         if answer.done:
             node.listing = None
-        elif node.load_all or len(answer.names) < listing.page_size:
-            # a short page is usually the last: the next call finds out without a request
+        elif node.load_all:
             self._start_catalog(node)
         emit(self.registryLoaded, node.host)
 

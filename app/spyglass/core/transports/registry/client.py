@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -56,6 +56,18 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE: Final = 1000
 _NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
 """What registries without the referrers API answer it (the spec says 404)."""
+
+
+class NamePage(list[str]):
+    """One page of a paged list (``_catalog``, ``tags/list``): its names, and
+    :attr:`linked`, whether the answer named a next page (``Link`` with ``rel="next"``,
+    read next). A page without is the last, however short or long: a registry may cap
+    its pages below the size asked for (Quay, GHCR, Harbor), or page without being
+    asked."""
+
+    def __init__(self, names: Iterable[str], *, linked: bool) -> None:
+        super().__init__(names)
+        self.linked = linked
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ class RegistryClient(RegistryPusher):
         page_size: int = DEFAULT_PAGE_SIZE,
         cancel: CancelToken | None = None,
         kind: str | None = None,
-    ) -> Iterator[list[str]]:
+    ) -> Iterator[NamePage]:
         """Yield the pages of a paged list (``_catalog``, ``tags/list``) following ``Link``.
 
         ``n`` asks for pages of ``page_size``; a registry that refuses that size (400:
@@ -160,7 +172,7 @@ class RegistryClient(RegistryPusher):
                     raise TooLarge(
                         f"{what}: the registry {self.host} has listed more than "
                         f"{MAX_LISTED_NAMES:,} names, and links to more; stopping.")
-                yield names
+                yield NamePage(names, linked=links_on)
             else:
                 return
 
@@ -205,7 +217,7 @@ class RegistryClient(RegistryPusher):
 
     def catalog_pages(
         self, *, page_size: int = DEFAULT_PAGE_SIZE, cancel: CancelToken | None = None
-    ) -> Iterator[list[str]]:
+    ) -> Iterator[NamePage]:
         """The registry's repositories, page by page."""
         return self.pages(
             "/v2/_catalog", "repositories", what=f"Listing the repositories of {self.host}",
@@ -215,7 +227,7 @@ class RegistryClient(RegistryPusher):
     def tag_pages(
         self, repository: str, *, page_size: int = DEFAULT_PAGE_SIZE,
         cancel: CancelToken | None = None,
-    ) -> Iterator[list[str]]:
+    ) -> Iterator[NamePage]:
         """A repository's tags, page by page, in the registry's order."""
         return self.pages(
             f"/v2/{repository}/tags/list", "tags",
@@ -595,5 +607,6 @@ __all__ = [
     "ManifestHead",
     "ManifestResponse",
     "ManifestUsers",
+    "NamePage",
     "RegistryClient",
 ]

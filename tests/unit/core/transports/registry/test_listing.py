@@ -40,7 +40,10 @@ def test_three_pages_in_order(make_client) -> None:
         "d": (["e"], None),
     })
     client, seen = make_client(Routes({("GET", TAGS): handler}))
-    assert list(client.tag_pages("team/app", page_size=2)) == [["a", "b"], ["c", "d"], ["e"]]
+    pages = list(client.tag_pages("team/app", page_size=2))
+    assert pages == [["a", "b"], ["c", "d"], ["e"]]
+    # whether each linked to a next one: the last is known as the last (however short)
+    assert [page.linked for page in pages] == [True, True, False]
     queries = [dict(r.url.params) for r in seen.to(TAGS)]
     assert queries == [{"n": "2"}, {"last": "b", "n": "2"}, {"last": "d", "n": "2"}]
     assert client.tags_of("team/app") == ["a", "b", "c", "d", "e"]
