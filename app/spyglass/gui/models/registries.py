@@ -307,12 +307,7 @@ class RegistriesModel(RegistryRowData):
         if not isinstance(node, TagNode) or node.pending:
             return
         repo = node.parent
-        if node.digest is not None:
-            group = repo.by_digest.get(node.digest, [])
-            if node in group:
-                group.remove(node)
-            node.digest = node.media_type = None
-        node.error = None
+        repo.point(node, None)
         row = repo.row_of(node)
         if row >= 0:
             emit(self.dataChanged, self.createIndex(row, NAME, repo.id),

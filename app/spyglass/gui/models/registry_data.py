@@ -47,6 +47,10 @@ from spyglass.gui.models.tree import SENTENCE_ROLE
 from spyglass.gui.registry_jobs import tag_reference
 
 MAX_ALIASES_SHOWN: Final = 4
+"""The other tags of the same image the "Same image as" column names (then a count)."""
+MAX_ALIASES_IN_TOOLTIP: Final = 12
+"""The other tags of the same image a tag's tooltip names (then a count): it named all
+of them, 2,656 filling the screen."""
 
 
 class RegistryRowData(RegistryListings):
@@ -137,15 +141,14 @@ class RegistryRowData(RegistryListings):
                 return "—" if node.error else "…"
             if column == TYPE:
                 return media.friendly(node.media_type) if node.media_type else ""
-            aliases = node.parent.aliases(node)
-            # whether all are known matters only to a count (a pass over every tag)
-            return _aliases_text(aliases, len(aliases) <= MAX_ALIASES_SHOWN
-                                 or node.parent.all_digests_known)
+            repo = node.parent
+            return _aliases_text(repo.aliases(node, MAX_ALIASES_SHOWN),
+                                 repo.alias_count(node), repo.all_digests_known)
         if role == Qt.ItemDataRole.ToolTipRole:
             self._want(node)
             return self._tag_tooltip(node)
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
-            return icons.alias_icon() if node.parent.aliases(node) else icons.tag_icon()
+            return icons.alias_icon() if node.parent.alias_count(node) else icons.tag_icon()
         if role == Qt.ItemDataRole.AccessibleTextRole and column == NAME:
             # the "signed" pill is painted: a screen reader gets it from here
             return f"{node.name}, {SIGNED_TEXT}" if node.parent.is_signed(node) else None
@@ -180,11 +183,13 @@ class RegistryRowData(RegistryListings):
             lines.append(str(node.digest))
             if node.media_type:
                 lines.append(media.friendly(node.media_type))
-            aliases = repo.aliases(node)
-            if aliases:
+            count = repo.alias_count(node)
+            if count:
                 known = "" if repo.all_digests_known else \
                     " (of the tags whose digests are looked up so far)"
-                lines.append("Same image as " + ", ".join(aliases) + known)
+                names = repo.aliases(node, MAX_ALIASES_IN_TOOLTIP)
+                more = f" and {count - len(names):,} more" if count > len(names) else ""
+                lines.append("Same image as " + ", ".join(names) + more + known)
             if repo.is_signed(node):
                 lines.append(f"Signed: the cosign signature tag "
                              f"{referrers_tag(node.digest)}.sig is in this repository "
@@ -276,13 +281,13 @@ def _failed_text(name: str, state: LoadState, error: str | None, role: int) -> s
     return error or None
 
 
-def _aliases_text(aliases: list[str], complete: bool) -> str:
+def _aliases_text(shown: list[str], count: int, complete: bool) -> str:
     """``1.10, latest``; ``a, b, c, d +18 more``, or ``+18 more so far`` while the digests
-    of some tags are not looked up yet (only those of the rows shown are)."""
-    if len(aliases) <= MAX_ALIASES_SHOWN:
-        return ", ".join(aliases)
-    shown = ", ".join(aliases[:MAX_ALIASES_SHOWN])
-    return f"{shown} +{len(aliases) - MAX_ALIASES_SHOWN} more{'' if complete else ' so far'}"
+    of some tags are not looked up yet (only those of the rows shown are): the names
+    ``shown`` of ``count``."""
+    if count <= len(shown):
+        return ", ".join(shown)
+    return f"{', '.join(shown)} +{count - len(shown):,} more{'' if complete else ' so far'}"
 
 
 def _rich_tooltip(text: str) -> str:

@@ -177,20 +177,11 @@ class DigestLookups(RegistryTree):
         rows: list[int] = []
         for tag, answer in pairs:
             if tag.digest is not None and tag.digest != answer.digest:
-                group = repo.by_digest.get(tag.digest, [])
-                if tag in group:
-                    group.remove(tag)
                 touched.add(tag.digest)
             if answer.digest is None:
-                tag.error = answer.error or "The registry did not say."
+                repo.point(tag, None, error=answer.error or "The registry did not say.")
             else:
-                tag.error = None
-                tag.digest = answer.digest
-                tag.media_type = answer.media_type
-                group = repo.by_digest.setdefault(answer.digest, [])
-                if tag not in group:
-                    group.append(tag)
-                    group.sort(key=lambda t: t.key)
+                repo.point(tag, answer.digest, answer.media_type)
                 touched.add(answer.digest)
             rows.append(repo.row_of(tag))
         for digest in touched:

@@ -169,10 +169,7 @@ class RegistryListings(DigestLookups):
         self._stop_repository(node)
         if node.children:
             self._remove_rows(node, 0, len(node.children) - 1)
-        node.by_name = {}
-        node.by_digest = {}
-        node.signed = set()
-        node.attachment_tags = 0
+        node.forget_tags()
         node.state = LoadState.PENDING
         node.done = False
         node.error = None
@@ -311,7 +308,7 @@ class RegistryListings(DigestLookups):
                 if subject is not None and subject not in node.signed:
                     node.signed.add(subject)
                     newly_signed.append(subject)
-            seen[name] = tag
+            node.listed(tag)
             fresh.append(tag)
         if fresh:
             self._merge_tags(node, fresh)

@@ -10,6 +10,7 @@ page under way); a tag node (:class:`TagNode`) its digest once looked up; a mess
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -134,10 +135,14 @@ class RepositoryNode(_Parent):
     children: list[TagNode | MessageRow] = field(default_factory=list, kw_only=True)
     by_name: dict[str, TagNode] = field(default_factory=dict, kw_only=True)
     by_digest: dict[Digest, list[TagNode]] = field(default_factory=dict, kw_only=True)
+    """The tags known to point at each digest, in natural order (:meth:`point` keeps
+    them)."""
     signed: set[Digest] = field(default_factory=set, kw_only=True)
     """The digests a cosign ``sha256-<hex>.sig`` tag of this repository signs."""
     attachment_tags: int = field(default=0, kw_only=True)
     """How many of the tags are attachment tags (see :data:`ATTACHMENT_ROLE`)."""
+    unknown: int = field(default=0, kw_only=True)
+    """How many tags are neither looked up nor found unreadable."""
 
     def _children(self) -> Sequence[object]:
         return self.children
@@ -149,17 +154,69 @@ class RepositoryNode(_Parent):
     def tags(self) -> list[TagNode]:
         return [c for c in self.children if isinstance(c, TagNode)]
 
+    def forget_tags(self) -> None:
+        """Forget every tag and what was learned of them (the rows are gone)."""
+        self.by_name = {}
+        self.by_digest = {}
+        self.signed = set()
+        self.attachment_tags = 0
+        self.unknown = 0
+
+    def listed(self, tag: TagNode) -> None:
+        """A tag newly listed (its digest not looked up yet)."""
+        self.by_name[tag.name] = tag
+        self.unknown += _unknown(tag)
+
+    def point(self, tag: TagNode, digest: Digest | None, media_type: str | None = None,
+              error: str | None = None) -> None:
+        """What is known of ``tag`` now: the ``digest`` it points at (a manifest of
+        ``media_type``); or, without a digest, why none is known (``error``), or nothing
+        (None: it is to be looked up again). Keeps :attr:`by_digest` and
+        :attr:`unknown` with it."""
+        was_unknown = _unknown(tag)
+        if tag.digest is not None and tag.digest != digest:
+            group = self.by_digest.get(tag.digest, [])
+            at = bisect.bisect_left(group, tag.key, key=_key)
+            if at < len(group) and group[at] is tag:
+                del group[at]
+        if digest is not None and tag.digest != digest:
+            bisect.insort(self.by_digest.setdefault(digest, []), tag, key=_key)
+        tag.digest = digest
+        tag.media_type = media_type if digest is not None else None
+        tag.error = error if digest is None else None
+        self.unknown += _unknown(tag) - was_unknown
+
     @property
     def all_digests_known(self) -> bool:
         """Whether every tag is listed and its digest looked up (or found unreadable):
         then :meth:`aliases` knows every other tag of an image, not those seen so far."""
-        return self.done and all(t.digest is not None or t.error
-                                 for t in self.by_name.values())
+        return self.done and not self.unknown
 
-    def aliases(self, tag: TagNode) -> list[str]:
+    def alias_count(self, tag: TagNode) -> int:
+        """How many other tags are known to point at the same manifest."""
+        if tag.digest is None:
+            return 0
+        return max(0, len(self.by_digest.get(tag.digest, ())) - 1)
+
+    def aliases(self, tag: TagNode, most: int | None = None) -> list[str]:
+        """The names of the other tags known to point at the same manifest, in natural
+        order; only the first ``most`` of them with it (what is shown of thousands)."""
         if tag.digest is None:
             return []
-        return [t.name for t in self.by_digest.get(tag.digest, ()) if t is not tag]
+        group = self.by_digest.get(tag.digest, [])
+        if most is not None:
+            group = group[:most + 1]  # (``tag`` among them or not)
+        names = [t.name for t in group if t is not tag]
+        return names[:most] if most is not None else names
+
+
+def _unknown(tag: TagNode) -> int:
+    """1 for a tag neither looked up nor found unreadable, else 0."""
+    return int(tag.digest is None and tag.error is None)
+
+
+def _key(tag: TagNode) -> NaturalKey:
+    return tag.key
 
 
 @dataclass(eq=False)
