@@ -10,6 +10,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QPoint, QPointF, Qt, QUrl
@@ -1344,6 +1345,49 @@ def test_a_narrow_layers_table_keeps_created_by_in_sight(
     qtbot.waitUntil(lambda: header.sectionSize(layer_columns.DIGEST) == fitted,
                     timeout=WAIT_MS)
     assert header.sectionSize(layer_columns.CREATED_BY) >= view.layers.CREATED_BY_ROOM
+
+
+def test_an_image_of_300_layers_shows_without_measuring_the_tables_out_of_sight(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Showing an image of 400 layers and 3,400 history steps held the window for 0.5 s,
+    every time: its Layers and History tables, out of sight on their tabs, were fitted
+    to their contents, measuring 200 rows each. A table is fitted as its tab comes into
+    sight, on 50 rows."""
+    from spyglass.gui.models.table import RowTableModel
+    from spyglass.gui.views.widgets import FIT_ROWS
+
+    builder = LayoutBuilder(tmp_path / "deep")
+    builder.tag(builder.add_image(ImageSpec(
+        layers=[LayerSpec({f"/layer/{n}": b"x"}, created_by=f"RUN step {n}")
+                for n in range(300)],
+        empty_history_steps=[(n, f"ENV STEP={n}") for n in range(0, 300, 3)])), "deep")
+    asked: dict[str, set[int]] = {}
+    data = RowTableModel.data
+
+    def counted(model: RowTableModel[Any], index: Any,
+                role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        asked.setdefault(type(model).__name__, set()).add(index.row())
+        return data(model, index, role)
+
+    monkeypatch.setattr(RowTableModel, "data", counted)
+    window = make_window()
+    window.resize(1100, 700)
+    window.open_location(tmp_path / "deep", select=False)
+    view = window.image_view
+    asked.clear()
+    show_image(qtbot, window, "deep")
+    assert len(view.layers.model.rows) == 300 and len(view.history.model.rows) == 400
+    assert not asked.get("LayersModel") and not asked.get("HistoryModel")
+    for tab, model in ((LAYERS, "LayersModel"), (HISTORY, "HistoryModel")):
+        asked.clear()
+        table = view.layers.table if tab == LAYERS else view.history.table
+        view.tabs.setCurrentIndex(tab)  # (fitted as it comes into sight)
+        assert 0 < len(asked.get(model, ())) <= FIT_ROWS == 50
+        header = table.horizontalHeader()
+        assert header.sectionSize(0) != header.defaultSectionSize()
+    assert view.layers.table.horizontalHeader().sectionSize(layer_columns.SHARE) >= 130
 
 
 # -- text that could turn or hide other text

@@ -152,10 +152,13 @@ class HistoryPage(QWidget):
         self.model.set_config(config)
         no_comments = all(not row.entry.comment for row in self.model.rows)
         self.table.setColumnHidden(COMMENT, no_comments)
-        fit_columns(self.table, maximum=560)
-        header = self.table.horizontalHeader()
-        if not no_comments and header.sectionSize(STEP) < 320:
-            header.resizeSection(STEP, 320)
+
+        def fitted() -> None:
+            header = self.table.horizontalHeader()
+            if not no_comments and header.sectionSize(STEP) < 320:
+                header.resizeSection(STEP, 320)
+
+        fit_columns(self.table, maximum=560, then=fitted)
         steps = len(self.model.rows)
         empty = sum(1 for row in self.model.rows if row.layer is None)
         self.history_caption.setText(

@@ -241,11 +241,7 @@ class LayersPage(QWidget):
     def set_image(self, image: LoadedImage) -> None:
         """Show ``image``'s layers (how its source serves them came with it)."""
         self.model.set_image(image)
-        fit_columns(self.table)
-        header = self.table.horizontalHeader()
-        header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
-        self._digest_width = header.sectionSize(DIGEST)
-        self._make_room()
+        fit_columns(self.table, then=self._fitted)
         self.files_button.setEnabled(False)
         self.details.show_layer(None)
         layers = image.layers
@@ -299,6 +295,12 @@ class LayersPage(QWidget):
         details = max(least, min(wanted, total - table_least))
         if sizes[1] != details:
             self.splitter.setSizes([total - details, details])
+
+    def _fitted(self) -> None:
+        header = self.table.horizontalHeader()
+        header.resizeSection(SHARE, max(header.sectionSize(SHARE), 130))
+        self._digest_width = header.sectionSize(DIGEST)
+        self._make_room()
 
     def _make_room(self) -> None:
         """Keep "Created by" in sight without scrolling sideways: a table too narrow for
