@@ -26,6 +26,7 @@ from tests.gui.guitools import (
     select_platform,
     wait_listed,
 )
+from tests.helpers.imagebuild import REF_NAME_ANNOTATION as REF_NAME
 
 pytestmark = pytest.mark.gui
 
@@ -171,6 +172,51 @@ def test_refreshing_a_place_keeps_the_rows_of_images_still_there(
     assert node is not None and len(node.retired) == 1
     model.release_retired()
     assert node.retired == []
+    model.close_all()
+
+
+def test_images_added_to_and_gone_from_a_layout_come_and_go_in_runs(
+    qtbot: QtBot, qtmodeltester: ModelTester, runner: Runner, tmp_path: Path,
+) -> None:
+    """A refresh put each new image in with an insert of its own, after looking for it
+    among all the rows (a second for 1,600 images added to a layout of 1,600): the
+    images that come between the same two rows are one insert, those that go one
+    removal."""
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    layout = tmp_path / "layout"
+    builder = LayoutBuilder(layout)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/n": b"n"})]))
+    image = {k: v for k, v in image.items() if k != "platform"}
+    before = [f"a-{n}" for n in range(0, 400, 2)]
+    for name in before:
+        builder.tag(image, name)
+    model = PlacesModel(runner)
+    model.add_location(layout)
+    parent = model.index(0, 0)
+    qtbot.waitUntil(lambda: model.rowCount(parent) == 200, timeout=WAIT_MS)
+    qtmodeltester.check(model)  # stays connected: the merge's row changes are checked
+    kept = QPersistentModelIndex(model.find_image("a-300"))
+    gone = [f"a-{n}" for n in range(100, 200, 2)]
+    added = ["a-1", "a-3", "a-5"] + [f"b-{n}" for n in range(100)]
+    index_file = layout / "index.json"
+    index = json.loads(index_file.read_text())
+    index["manifests"] = [m for m in index["manifests"]
+                          if m["annotations"][REF_NAME] not in gone]
+    index["manifests"] += [{**image, "annotations": {REF_NAME: name}} for name in added]
+    index_file.write_text(json.dumps(index))
+    inserted: list[tuple[int, int]] = []
+    removed: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    model.rowsRemoved.connect(lambda _parent, first, last: removed.append((first, last)))
+    with qtbot.waitSignal(model.locationRefreshed, timeout=WAIT_MS):
+        model.refresh(parent)
+    labels = [model.data(model.index(r, 0, parent)) for r in range(model.rowCount(parent))]
+    assert labels == ["a-0", "a-1", "a-2", "a-3", "a-4", "a-5", *before[3:50],
+                      *before[100:], *added[3:]]
+    assert inserted == [(1, 1), (3, 3), (5, 5), (153, 252)]
+    assert removed == [(53, 102)]
+    assert kept.isValid() and model.data(kept) == "a-300" and kept.row() == labels.index("a-300")
     model.close_all()
 
 

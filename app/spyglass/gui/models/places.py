@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import itertools
 import logging
@@ -351,41 +352,51 @@ class PlacesModel(IdTreeModel):
                         messages: Sequence[MessageNode]) -> None:
         """Make the rows show ``entries`` then ``messages``, keeping the row of each image
         still there (by its label) so that persistent indexes, the selection among them,
-        stay put."""
+        stay put. The rows between two kept ones that go are one removal, those that
+        come one insert (a row at a time, looked for among all rows each, took a second
+        for 1,600 images added to a large layout)."""
         parent = self._location_index(node)
         children = node.children
+        rows_of: dict[str, list[int]] = {}
+        for row, child in enumerate(children):
+            if isinstance(child, ImageNode):
+                rows_of.setdefault(child.entry.label, []).append(row)
+        row = 0  # where the rows merged so far end
+        old = 0  # the first of the rows there before not kept or passed over yet
+        fresh: list[ImageNode | MessageNode] = []
 
-        def remove(row: int) -> None:
-            self.beginRemoveRows(parent, row, row)
-            del children[row]
-            self.endRemoveRows()
+        def settle(kept: int) -> None:
+            """The rows there before up to ``kept`` go; ``fresh`` comes in their place."""
+            nonlocal row
+            if kept > old:
+                self.beginRemoveRows(parent, row, row + kept - old - 1)
+                del children[row:row + kept - old]
+                self.endRemoveRows()
+            if fresh:
+                self.beginInsertRows(parent, row, row + len(fresh) - 1)
+                children[row:row] = fresh
+                self.endInsertRows()
+                row += len(fresh)
+                fresh.clear()
 
-        def insert(row: int, child: ImageNode | MessageNode) -> None:
-            self.beginInsertRows(parent, row, row)
-            children.insert(row, child)
-            self.endInsertRows()
-
-        def holds(row: int, label: str) -> bool:
-            child = children[row]
-            return isinstance(child, ImageNode) and child.entry.label == label
-
-        for row, entry in enumerate(entries):
-            later = next((r for r in range(row, len(children)) if holds(r, entry.label)), None)
-            if later is None:
-                insert(row, ImageNode(node, entry))
+        for entry in entries:
+            # the first row of this image after the last kept one (rows before are passed)
+            rows = rows_of.get(entry.label, [])
+            at = bisect.bisect_left(rows, old)
+            if at == len(rows):
+                fresh.append(ImageNode(node, entry))
                 continue
-            for _ in range(later - row):  # rows of images gone (or moved) before it
-                remove(row)
+            settle(rows[at])
             kept = children[row]
             assert isinstance(kept, ImageNode)
             if kept.entry != entry:
                 kept.entry = entry
                 changed = self.index(row, 0, parent)
                 emit(self.dataChanged, changed, changed)
-        while len(children) > len(entries):
-            remove(len(children) - 1)
-        for message in messages:
-            insert(len(children), message)
+            row += 1
+            old = rows[at] + 1
+        fresh.extend(messages)
+        settle(old + len(children) - row)  # (every row left goes)
 
     def _release_retired(self, node: LocationNode, *, drain: bool = False) -> None:
         retired, node.retired = node.retired, []
