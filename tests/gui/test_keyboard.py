@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QDialog, QTabBar, QToolButton
+from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QTableView, QTabBar, QToolButton
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
@@ -140,6 +140,50 @@ def test_tabbing_into_a_table_selects_its_row(
     qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
     assert table.selectionModel().hasSelection()
     assert view.layers.files_button.isEnabled()
+
+
+def test_home_and_end_go_to_the_first_and_last_row_of_a_table(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
+        sample: SampleFacts) -> None:
+    """End moved along the row, to its last column (nothing to see), in the tables of
+    tags, platforms, layers and history, and Home back; only Ctrl+End reached the last
+    tag, where the repositories list and the trees go there on End."""
+    from spyglass.gui.views.image_view import HISTORY, LAYERS, PLATFORMS
+    from tests.gui.guitools import add_registry, wait_repositories, wait_tags
+
+    window.show()
+    qtbot.waitExposed(window)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    tables = []
+    for tab in (PLATFORMS, LAYERS, HISTORY):
+        view.tabs.setCurrentIndex(tab)
+        tables.append(view.tabs.currentWidget().findChild(QTableView))
+        check_home_and_end(qtbot, tables[-1])
+    add_registry(qtbot, window, demo_registry.host, insecure=True)
+    model = window.registries.model
+    assert "demo/app" in wait_repositories(qtbot, window, demo_registry.host)
+    window.registries.select(model.repository_index(demo_registry.host, "demo/app"))
+    assert len(wait_tags(qtbot, window, demo_registry.host, "demo/app")) == 4
+    check_home_and_end(qtbot, window.registries.repository_page.table)
+
+
+def check_home_and_end(qtbot: QtBot, table: QTableView) -> None:
+    rows = table.model().rowCount(table.rootIndex())
+    assert rows >= 2, table.accessibleName()
+    table.window().activateWindow()  # (after a dialog, say)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is table.window(), timeout=WAIT_MS)
+    table.setFocus()
+    table.setCurrentIndex(table.model().index(0, 1, table.rootIndex()))
+    qtbot.waitUntil(table.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(table, Qt.Key.Key_End)
+    current = table.currentIndex()
+    assert (current.row(), current.column()) == (rows - 1, 1), table.accessibleName()
+    assert table.selectionModel().isRowSelected(rows - 1, table.rootIndex())
+    qtbot.keyClick(table, Qt.Key.Key_Home)
+    assert (table.currentIndex().row(), table.currentIndex().column()) == (0, 1)
+    assert table.selectionModel().isRowSelected(0, table.rootIndex())
 
 
 def test_tabbing_into_the_other_tree_keeps_the_image_shown(

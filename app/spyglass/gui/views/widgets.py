@@ -216,10 +216,30 @@ FIT_ROWS: Final = 50
 image's 400 layers took 0.4 s to measure, each time such an image was shown."""
 
 
+class _RowsTable(QTableView):
+    """A table of whole rows, where Home and End go to the first and last row (Qt's
+    table moves them along the row: to its first or last column, nothing to see; only
+    Ctrl+Home and Ctrl+End left it), as in a list or a tree. The column stays."""
+
+    def moveCursor(self, cursorAction: QAbstractItemView.CursorAction,
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        """Override QTableView::moveCursor."""
+        action = QAbstractItemView.CursorAction
+        if cursorAction not in (action.MoveHome, action.MoveEnd) \
+                or self.selectionBehavior() != QAbstractItemView.SelectionBehavior.SelectRows:
+            return super().moveCursor(cursorAction, modifiers)
+        moved = super().moveCursor(cursorAction,
+                                   modifiers | Qt.KeyboardModifier.ControlModifier)
+        current = self.currentIndex()
+        if not (moved.isValid() and current.isValid()):
+            return moved
+        return moved.siblingAtColumn(current.column())
+
+
 def make_table(name: str, parent: QWidget | None = None) -> QTableView:
     """A read-only table as every pane uses it: whole rows, alternating colours, no grid;
     ``name`` says what it lists, for screen readers (which said only "table")."""
-    table = QTableView(parent)
+    table = _RowsTable(parent)
     table.setAccessibleName(name)
     table.setItemDelegate(DataDelegate(table))
     table.setAlternatingRowColors(True)
