@@ -181,6 +181,8 @@ class RegistriesModel(RegistryRowData):
             self._stop_registry(node)
         self._wanted.clear()
         self._digest_timer.stop()
+        self._changed_tags.clear()
+        self._repaint_timer.stop()
 
     def fetch_all(self, index: AnyIndex) -> None:
         """Read a registry's catalog to its end (a filter wants every name)."""

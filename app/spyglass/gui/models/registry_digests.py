@@ -13,7 +13,7 @@ and their tags are looked up again once a view shows them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,6 +33,9 @@ MAX_WANTED: Final = 240
 """Digest requests kept waiting; older ones (rows scrolled past) are dropped."""
 DIGEST_DELAY_MS: Final = 40
 """Requests are gathered this long before jobs start (a repaint asks for many rows)."""
+REPAINT_MS: Final = 100
+"""Rows changed by digests (and signatures) that came meanwhile are told at most this
+often (:meth:`DigestLookups._tags_changed`)."""
 
 
 @dataclass(eq=False)
@@ -61,6 +64,12 @@ class DigestLookups(RegistryTree):
         self._digest_timer.setSingleShot(True)
         self._digest_timer.setInterval(DIGEST_DELAY_MS)
         self._digest_timer.timeout.connect(self._dispatch_digests)
+        self._changed_tags: dict[RepositoryNode, set[TagNode] | None] = {}
+        """The tags whose rows have changed, per repository, not said yet (None: all)."""
+        self._repaint_timer = QTimer(self)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(REPAINT_MS)
+        self._repaint_timer.timeout.connect(self._tell_changes)
 
     def _want(self, tag: TagNode) -> None:
         if (tag.digest is not None or tag.error is not None or tag.pending
@@ -174,7 +183,7 @@ class DigestLookups(RegistryTree):
         if not pairs or not self.alive(repo):
             return
         touched: set[Digest] = set()
-        rows: list[int] = []
+        changed: list[TagNode] = []
         for tag, answer in pairs:
             if tag.digest is not None and tag.digest != answer.digest:
                 touched.add(tag.digest)
@@ -183,14 +192,48 @@ class DigestLookups(RegistryTree):
             else:
                 repo.point(tag, answer.digest, answer.media_type)
                 touched.add(answer.digest)
-            rows.append(repo.row_of(tag))
-        for digest in touched:
-            rows.extend(repo.row_of(t) for t in repo.by_digest.get(digest, ()))
-        rows = [r for r in rows if r >= 0]
-        if rows and repo.all_digests_known:  # the last ones: no alias is "so far" now
-            rows.extend((0, len(repo.children) - 1))
-        if rows:
-            parent = repo.id
-            emit(self.dataChanged, self.createIndex(min(rows), NAME, parent),
-                 self.createIndex(max(rows), ALIASES, parent))
-        emit(self.digestsArrived, repo.parent.host, repo.name)
+            changed.append(tag)
+        for digest in touched:  # (their aliases changed)
+            changed.extend(repo.by_digest.get(digest, ()))
+        # the last ones: no alias is "so far" now
+        self._tags_changed(repo, None if repo.all_digests_known else changed)
+
+    def _tags_changed(self, repo: RepositoryNode, tags: Iterable[TagNode] | None) -> None:
+        """What ``tags`` of ``repo`` say has changed (None: every tag's): views are told
+        with the other changes of the next :data:`REPAINT_MS`, a signal per run of rows
+        (one signal from the first row changed to the last had every row between repainted,
+        at each digest job's answer)."""
+        held = self._changed_tags.get(repo, set())
+        if held is not None:
+            if tags is None:
+                self._changed_tags[repo] = None
+            else:
+                held.update(tags)
+                self._changed_tags[repo] = held
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    def _tell_changes(self) -> None:
+        changed, self._changed_tags = self._changed_tags, {}
+        for repo, tags in changed.items():
+            if not self.alive(repo):
+                continue
+            if tags is None:
+                runs = [(0, len(repo.children) - 1)] if repo.children else []
+            else:
+                runs = _runs(sorted(r for r in map(repo.row_of, tags) if r >= 0))
+            for first, last in runs:
+                emit(self.dataChanged, self.createIndex(first, NAME, repo.id),
+                     self.createIndex(last, ALIASES, repo.id))
+            emit(self.digestsArrived, repo.parent.host, repo.name)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """The runs of consecutive numbers in ``rows`` (sorted), as (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], max(row, runs[-1][1]))
+        else:
+            runs.append((row, row))
+    return runs

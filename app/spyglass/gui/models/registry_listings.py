@@ -28,9 +28,7 @@ from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registry_digests import DigestLookups
 from spyglass.gui.models.registry_rows import (
-    ALIASES,
     CONTAINERS,
-    NAME,
     AnyIndex,
     MessageRow,
     RegistryNode,
@@ -338,11 +336,9 @@ class RegistryListings(DigestLookups):
 
     def _signatures_arrived(self, node: RepositoryNode, subjects: list[Digest]) -> None:
         """Repaint the tags already known to point at newly signed digests."""
-        rows = [node.row_of(t) for d in subjects for t in node.by_digest.get(d, ())]
-        rows = [r for r in rows if r >= 0]
-        if rows:
-            emit(self.dataChanged, self.createIndex(min(rows), NAME, node.id),
-                 self.createIndex(max(rows), ALIASES, node.id))
+        tags = [t for d in subjects for t in node.by_digest.get(d, ())]
+        if tags:
+            self._tags_changed(node, tags)
 
     def _tags_failed(self, node: RepositoryNode, listing: Listing, message: str) -> None:
         if not self.alive(node) or node.listing is not listing:
