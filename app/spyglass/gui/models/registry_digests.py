@@ -8,7 +8,8 @@ at once per registry: a registry that hangs holds up its own), the most recently
 rows first. Stopping a registry's listing, removing it, or reloading, forgetting or
 setting aside a repository ends the look-ups of its digests, wanted, waiting or under
 way (:meth:`DigestLookups._stop_digests`): their jobs no longer count as the registry's,
-and their tags are looked up again once a view shows them.
+and their tags are looked up again once a view shows them. The rows the answers change
+are told to views together, at most every :data:`REPAINT_MS`, a signal per run of rows.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ class RegistryTree(IdTreeModel):
         tagsLoaded(str, str, bool): a page of tags of (host, repository) arrived;
             True once it was the last.
         repositoryFailed(str, str, str): listing (host, repository) failed; the sentence.
-        digestsArrived(str, str): digests of tags of (host, repository) became known.
+        digestsArrived(str, str): what is known of tags of (host, repository) changed
+            (digests, or signatures listed), and views were told.
         message(str): a notice for the status bar (a registry limiting requests).
     """
 
