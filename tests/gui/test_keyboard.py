@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QTableView, QTabBar, QToolButton
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QTabBar,
+    QTableView,
+    QToolButton,
+)
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
