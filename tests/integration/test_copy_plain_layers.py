@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -497,13 +498,26 @@ def test_a_foreign_layer_stays_where_its_urls_point(
         # dir: cannot refer to it: the bytes come from the url, verified
         copy_image(open_source(f"oci:{source}:win"), open_destination(f"dir:{tmp_path / 'd'}"))
         assert (tmp_path / "d" / foreign.split(":")[1]).read_bytes() == base
-        # an OCI archive holds the bytes, and the converted manifest still names the urls,
-        # as skopeo writes it: the same manifest, so the same digest, as the layout's
-        archived = copy_image(open_source(f"oci:{source}:win"),
-                              open_destination(f"oci-archive:{tmp_path / 'w.tar'}:win"))
-        assert archived.digest == top.digest
         gone = tmp_path / "gone"
         windows_like(gone, url.replace("base.tar.gz", "missing.tar.gz"))
+        # an OCI archive, as the layout inside it, refers to it too (skopeo's archive holds
+        # no copy of it either), so an url that does not serve it fails nothing: the same
+        # manifest, so the same digest, as the layout's
+        archive = tmp_path / "w.tar"
+        plan = plan_copy(open_source(f"oci:{gone}:win"),
+                         open_destination(f"oci-archive:{archive}:win"))
+        assert any(note.startswith("1 foreign layer stays where its urls point")
+                   for note in plan.notes), plan.notes
+        archived = copy_image(open_source(f"oci:{gone}:win"),
+                              open_destination(f"oci-archive:{archive}:win"))
+        assert archived.digest != top.digest  # its url differs
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+        assert f"blobs/sha256/{archived.digest.hex}" in names
+        assert f"blobs/sha256/{foreign.split(':')[1]}" not in names, names
+        archived = copy_image(open_source(f"oci:{source}:win"),
+                              open_destination(f"oci-archive:{archive}:win"))
+        assert archived.digest == top.digest
         with pytest.raises(SpyglassError, match=r"its urls did not serve it.*HTTP 404"):
             copy_image(open_source(f"oci:{gone}:win"),
                        open_destination(f"dir:{tmp_path / 'e'}"))

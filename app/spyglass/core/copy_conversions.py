@@ -279,8 +279,8 @@ def _opaque(manifest: ImageManifest) -> bool:
 
 def _foreign_layer(layer: Descriptor, target: Format, destination: ImageDestination) -> BlobTask:
     """A layer with ``urls`` (a Windows base layer): a destination that may refer to it
-    where they point (a registry, an OCI layout) does, as containers/image leaves it;
-    another gets its bytes from the source, like any blob (a source that lacks them
+    where they point (a registry, an OCI layout or archive) does, as containers/image
+    leaves it; another gets its bytes from the source, like any blob (a source that lacks them
     says so)."""
     external = isinstance(destination, ForeignLayers) and destination.accepts_foreign_layers
     return BlobTask(layer, map_type(layer.media_type, target), external=external)

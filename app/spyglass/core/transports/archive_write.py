@@ -83,6 +83,13 @@ class OCIArchiveDestination(ArchiveDestination):
     def desired_layer_compression(self) -> str | None:
         return self._layout.desired_layer_compression
 
+    @property
+    def accepts_foreign_layers(self) -> bool:
+        """Override ForeignLayers.accepts_foreign_layers: as the layout inside, so a
+        foreign layer stays where its ``urls`` point and the archive holds no copy of
+        it (as containers/image's ``oci-archive:`` destination writes it)."""
+        return self._layout.accepts_foreign_layers
+
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None,
         sending: bool = True,

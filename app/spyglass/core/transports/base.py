@@ -192,7 +192,7 @@ class TaggedDestination(Protocol):
 @runtime_checkable
 class ForeignLayers(Protocol):
     """An :class:`ImageDestination` whose manifests may refer to a foreign layer where its
-    ``urls`` point, without holding its bytes (a registry, an OCI layout)."""
+    ``urls`` point, without holding its bytes (a registry, an OCI layout or archive)."""
 
     @property
     def accepts_foreign_layers(self) -> bool: ...
