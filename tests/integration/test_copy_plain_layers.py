@@ -9,6 +9,7 @@ decompresses to the diff ID its config promises.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -33,6 +34,8 @@ from tests.helpers.imagebuild import (
     ImageSpec,
     LayerSpec,
     LayoutBuilder,
+    build_layer,
+    dump_json,
 )
 from tests.helpers.registry import RegistryServer
 
@@ -290,6 +293,74 @@ def test_layer_annotations_are_kept_when_the_manifest_is_rewritten(
     assert layers[0]["mediaType"] == OCI_LAYER_GZIP
     assert layers[0]["annotations"] == {"org.example.note": "one"}
     assert layers[1]["annotations"] == {"org.example.note": "two"}
+
+
+def data_layout(root: Path) -> dict[str, Any]:
+    """A layout ``app`` whose config and gzipped layer carry their bytes in ``data``
+    (the layer a field of another tool's too), beside a plain layer that a layout gets
+    gzipped, so that the manifest is written again. Returns its descriptors by name."""
+    builder = LayoutBuilder(root)
+    plain, plain_diff = build_layer(LayerSpec({"/u": b"u\n"}, compression="none"))
+    packed, packed_diff = build_layer(LayerSpec({"/g": b"g\n"}))
+    config = dump_json({"architecture": "amd64", "os": "linux",
+                        "rootfs": {"type": "layers", "diff_ids": [plain_diff, packed_diff]}})
+    inline = {"config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                         **builder.add_blob(config),
+                         "data": base64.b64encode(config).decode()},
+              "plain": {"mediaType": OCI_LAYER, **builder.add_blob(plain),
+                        "data": base64.b64encode(plain).decode(), "x-vendor": {"k": 1}},
+              "packed": {"mediaType": OCI_LAYER_GZIP, **builder.add_blob(packed),
+                         "annotations": {"keep": "me"},
+                         "data": base64.b64encode(packed).decode(), "x-vendor": {"k": 1}}}
+    manifest = dump_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                          "config": inline["config"],
+                          "layers": [inline["plain"], inline["packed"]]})
+    builder.tag({"mediaType": OCI_MANIFEST, **builder.add_blob(manifest)}, "app")
+    return inline
+
+
+def test_a_descriptors_other_fields_stay_when_its_blob_does(tmp_path: Path) -> None:
+    """A manifest written again (a plain layer gzipped) dropped every descriptor field
+    Spyglass does not read: the config's ``data`` too, which skopeo keeps. They stay now,
+    as they were, where the blob is the same; the layer gzipped loses its ``data`` (its
+    old bytes) and the rest."""
+    inline = data_layout(tmp_path / "src")
+    top = copy_image(open_source(f"oci:{tmp_path / 'src'}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:app"))
+    raw = (tmp_path / "out" / "blobs" / "sha256" / top.digest.hex).read_bytes()
+    manifest = json.loads(raw)
+    assert dump_json(manifest["config"]) == dump_json(inline["config"])
+    assert dump_json(manifest["layers"][1]) == dump_json(inline["packed"])
+    assert manifest["layers"][0]["mediaType"] == OCI_LAYER_GZIP
+    assert set(manifest["layers"][0]) == {"mediaType", "digest", "size"}
+    # the config as skopeo writes it (which drops the layers' fields, and so its digest)
+    skopeo = require_tool("skopeo")
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", f"oci:{tmp_path / 'src'}:app",
+                    f"oci:{tmp_path / 'theirs'}:app"], check=True, capture_output=True)
+    theirs = subprocess.run([skopeo, "inspect", "--raw", f"oci:{tmp_path / 'theirs'}:app"],
+                            check=True, capture_output=True).stdout
+    assert json.loads(theirs)["config"] == manifest["config"]
+
+
+def test_a_list_entrys_other_fields_stay_when_its_manifest_does(tmp_path: Path) -> None:
+    """The same for the entries of a list written again: kept for an image copied as it
+    was, dropped (``data`` is its old bytes) for one written again."""
+    source = tmp_path / "src"
+    builder = LayoutBuilder(source)
+    extra = {"x-vendor": {"k": 1}}
+    rewritten = builder.add_image(ImageSpec(layers=PLAIN_LAYERS[:1]))
+    kept = builder.add_image(ImageSpec(layers=PLAIN_LAYERS[2:], architecture="arm64"))
+    entries = [{**entry, **extra, "data": base64.b64encode(
+        builder.read_blob(entry["digest"])).decode()} for entry in (rewritten, kept)]
+    builder.tag(builder.add_index(entries), "app")
+    top = copy_image(open_source(f"oci:{source}:app"),
+                     open_destination(f"oci:{tmp_path / 'out'}:app"),
+                     CopyOptions(multi_arch="all"))
+    written_entries = json.loads(
+        (tmp_path / "out" / "blobs" / "sha256" / top.digest.hex).read_bytes())["manifests"]
+    assert written_entries[0]["digest"] != entries[0]["digest"]
+    assert "data" not in written_entries[0] and "x-vendor" not in written_entries[0]
+    assert written_entries[1] == entries[1]
 
 
 def test_uncompressed_layers_already_there_are_kept(

@@ -133,9 +133,10 @@ def _dump(data: dict[str, Any]) -> bytes:
 
 def _descriptor_json(descriptor: Descriptor, media_type: str, *, docker: bool) -> dict[str, Any]:
     """``descriptor`` as a manifest of its format writes it. Docker schema 2 has no
-    annotations or artifact types, and docker and containers/image write its fields in
-    Go's struct order (mediaType, size, digest, urls, platform): the same order here
-    makes a conversion's digest the one skopeo's gives."""
+    annotations, artifact types or ``data`` (nor fields it does not know), and docker and
+    containers/image write its fields in Go's struct order (mediaType, size, digest,
+    urls, platform): the same order here makes a conversion's digest the one skopeo's
+    gives."""
     if not docker:
         return replace(descriptor, media_type=media_type).to_json()
     out: dict[str, Any] = {"mediaType": media_type, "size": descriptor.size,
@@ -156,7 +157,7 @@ def _layer_written(
     keeps them (an archive holding it says the same as a layout that does not)."""
     if task.external:
         return task.source
-    descriptor = _with_annotations(task, written[task.key])
+    descriptor = _as_source_names_it(task, written[task.key])
     if task.source.urls and not descriptor.urls and descriptor.digest == task.source.digest:
         return replace(descriptor, urls=task.source.urls)
     return descriptor
@@ -169,18 +170,21 @@ _COMPRESSED_BYTES_ANNOTATIONS: Final = (
 zstd:chunked table of contents, its position): untrue of a layer recompressed."""
 
 
-def _with_annotations(task: BlobTask, descriptor: Descriptor) -> Descriptor:
+def _as_source_names_it(task: BlobTask, descriptor: Descriptor) -> Descriptor:
     """``descriptor`` (as the destination took the blob) with the annotations the
     source's descriptor gives it, as containers/image keeps them: a blob uploaded came
     back without them, one found there with them, so the same copy named it two ways.
-    A recompressed layer keeps those that do not describe its old bytes."""
+    A recompressed layer keeps those that do not describe its old bytes. The source's
+    other fields (``data``, ones Spyglass does not know) come along when the blob is the
+    same (:meth:`~spyglass.core.manifest.Descriptor.with_blob`)."""
     annotations = task.source.annotations
     if descriptor.digest != task.source.digest:
         annotations = {key: value for key, value in annotations.items()
                        if not key.startswith(_COMPRESSED_BYTES_ANNOTATIONS)}
-    if dict(descriptor.annotations) == dict(annotations):
+    extra = task.source.with_blob(descriptor.digest, descriptor.size).extra
+    if dict(descriptor.annotations) == dict(annotations) and descriptor.extra == extra:
         return descriptor
-    return replace(descriptor, annotations=annotations)
+    return replace(descriptor, annotations=annotations, extra=extra)
 
 
 def _instance_manifest(
@@ -191,7 +195,7 @@ def _instance_manifest(
     source = json.loads(instance.source.raw)
     docker = format_of(instance.media_type) != "oci"
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
-    config = _with_annotations(instance.config, written[instance.config.key])
+    config = _as_source_names_it(instance.config, written[instance.config.key])
     data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
         _descriptor_json(_layer_written(task, written), task.media_type, docker=docker)
@@ -219,7 +223,7 @@ def _list_manifest(
              for instance, _raw, digest in written_instances}
     entries = []
     for instance, raw, digest in written_instances:
-        written = (replace(instance.entry, digest=digest, size=len(raw)) if instance.entry
+        written = (instance.entry.with_blob(digest, len(raw)) if instance.entry
                    else Descriptor(instance.media_type, digest, len(raw)))
         if written.annotations.get(BUILDKIT_REFERENCE_DIGEST) in moved:
             # a BuildKit attestation entry names its image by digest: the new one

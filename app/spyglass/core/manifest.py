@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from spyglass.core import gojson, media
@@ -36,9 +36,20 @@ IMAGE_NAME_ANNOTATION: Final = "io.containerd.image.name"
 """The full name beside a ref name that is only a tag (containerd, BuildKit, Docker 25+)."""
 
 
+_DESCRIPTOR_FIELDS: Final = frozenset(
+    {"mediaType", "digest", "size", "annotations", "platform", "urls", "artifactType"})
+"""The descriptor fields :class:`Descriptor` reads; the others are its ``extra``."""
+
+
 @dataclass(frozen=True)
 class Descriptor:
-    """A content descriptor: what a manifest says about a blob or child manifest."""
+    """A content descriptor: what a manifest says about a blob or child manifest.
+
+    ``extra`` holds the other fields of the JSON it was read from, as they were
+    (``data``, the blob's bytes inline; fields of later versions or of other tools),
+    so that a manifest written again keeps them: :meth:`to_json` writes them back, and
+    :meth:`with_blob` drops them when the descriptor comes to name other bytes.
+    """
 
     media_type: str
     digest: Digest
@@ -47,6 +58,7 @@ class Descriptor:
     platform: Platform | None = None
     urls: tuple[str, ...] = ()
     artifact_type: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: object, *, where: str = "a descriptor") -> Descriptor:
@@ -87,9 +99,13 @@ class Descriptor:
             platform=Platform.from_json(platform) if platform is not None else None,
             urls=tuple(str(u) for u in urls) if isinstance(urls, list) else (),
             artifact_type=artifact_type if isinstance(artifact_type, str) else None,
+            extra={key: value for key, value in data.items() if key not in _DESCRIPTOR_FIELDS},
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The descriptor as JSON, in the order of the Go struct containers/image writes
+        (so a manifest written again has the digest skopeo's has), the ``extra`` fields
+        it does not know last, as they were read."""
         out: dict[str, Any] = {}
         if self.media_type:
             out["mediaType"] = self.media_type
@@ -99,11 +115,22 @@ class Descriptor:
             out["urls"] = list(self.urls)
         if self.annotations:
             out["annotations"] = dict(self.annotations)
+        if "data" in self.extra:
+            out["data"] = self.extra["data"]
         if self.platform is not None:
             out["platform"] = self.platform.to_json()
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
+        out.update((key, value) for key, value in self.extra.items() if key not in out)
         return out
+
+    def with_blob(self, digest: Digest, size: int) -> Descriptor:
+        """The descriptor naming the blob ``digest`` of ``size`` bytes instead: its
+        ``extra`` fields are kept only when that is the blob it named (``data`` is the
+        old blob's bytes, and what the others say of them is not known)."""
+        if digest == self.digest and size == self.size:
+            return self
+        return replace(self, digest=digest, size=size, extra={})
 
     @property
     def ref_name(self) -> str | None:

@@ -233,6 +233,22 @@ def test_descriptor_round_trip() -> None:
     assert named.ref_name == "1.0"
 
 
+def test_a_descriptors_other_fields_are_written_back_for_its_blob_only() -> None:
+    """``data`` and fields Spyglass does not read come back as they were, ``data`` where
+    containers/image writes it; naming another blob drops them (``data`` is the old
+    bytes)."""
+    data = {"mediaType": media.OCI_CONFIG, "digest": sha("a"), "size": 1,
+            "annotations": {"k": "v"}, "data": base64.b64encode(b"a").decode(),
+            "platform": {"architecture": "arm", "os": "linux"}, "x-vendor": {"k": [1]}}
+    descriptor = Descriptor.from_json(data)
+    assert json.dumps(descriptor.to_json()) == json.dumps(data)
+    assert descriptor.with_blob(Digest.parse(sha("a")), 1) is descriptor
+    other = descriptor.with_blob(Digest.parse(sha("bb")), 2)
+    assert other.to_json() == {"mediaType": media.OCI_CONFIG, "digest": sha("bb"), "size": 2,
+                               "annotations": {"k": "v"},
+                               "platform": {"architecture": "arm", "os": "linux"}}
+
+
 def test_served_media_type_is_used_when_the_manifest_has_none() -> None:
     body = oci_manifest()
     del body["mediaType"]
