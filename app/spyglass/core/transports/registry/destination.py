@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
-from spyglass.core import media
+from spyglass.core import gojson, media
 from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, read_verified
@@ -466,9 +467,9 @@ class RegistryDestination:
             self._referrers_api = listed is not None
         if listed is not None:
             return any(entry.digest == descriptor.digest for entry in listed)
-        entries = self._referrers_entries(subject, referrers_tag(subject), cancel)
-        return entries is not None and any(
-            str(entry.get("digest")) == str(descriptor.digest) for entry in entries)
+        index = self._referrers_tag_index(subject, referrers_tag(subject), cancel)
+        return index is not None and any(
+            str(entry.get("digest")) == str(descriptor.digest) for entry in _entries(index))
 
     def check_writable(
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
@@ -520,7 +521,8 @@ class RegistryDestination:
         self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
     ) -> None:
         """Add ``descriptor`` to the referrers tag index of ``subject``, keeping the entries
-        it has. The registry offers no way to change the index but to write it whole, so
+        it has and its other fields as they were written (``data``, annotations, fields of
+        other tools). The registry offers no way to change the index but to write it whole, so
         copies in this process take turns at it, and the index is read again after it is
         written: an entry another writer's index replaced (a copy in another process) is
         put back, a few times at most."""
@@ -531,10 +533,10 @@ class RegistryDestination:
             check(cancel)  # another copy's turn may take its requests' time
         try:
             for round_number in range(REFERRERS_TAG_ROUNDS):
-                read = self._referrers_entries(subject, tag, cancel)
+                read = self._referrers_tag_index(subject, tag, cancel)
                 if read is None and round_number:
                     return  # what was written cannot be read back: unchecked
-                entries = read or []
+                entries = _entries(read or {})
                 for entry in entries:
                     keep.setdefault(str(entry.get("digest")), entry)
                 keep.setdefault(str(descriptor.digest), descriptor.to_json())
@@ -542,7 +544,7 @@ class RegistryDestination:
                 if set(keep) <= listed:
                     return
                 index = json.dumps(
-                    {"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                    {**(read or {}), "schemaVersion": 2, "mediaType": media.OCI_INDEX,
                      "manifests": [*entries, *(e for d, e in keep.items() if d not in listed)]},
                     separators=(",", ":"),
                 ).encode()
@@ -554,20 +556,23 @@ class RegistryDestination:
         log.info("The referrers tag %s of %s was written by others as often as by this "
                  "copy; it may not list %s.", tag, self.description, descriptor.digest)
 
-    def _referrers_entries(
+    def _referrers_tag_index(
         self, subject: Digest, tag: str, cancel: CancelToken | None
-    ) -> list[dict[str, object]] | None:
-        """The entries of the referrers tag index; None when they cannot be read: the tag
-        answers with a manifest that is no such index (GitLab answers with the subject
-        itself), or the account may push but not read it (403)."""
+    ) -> dict[str, Any] | None:
+        """The referrers tag index as its JSON reads (``{}`` when there is none), so that
+        what others wrote in it is written back as it was; None when it cannot be read:
+        the tag answers with a manifest that is no such index (GitLab answers with the
+        subject itself), or the account may push but not read it (403)."""
         try:
             answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
         except ImageNotFound:
-            return []
+            return {}
         except AccessDenied:
             return None
-        existing = referrers_index(answer, subject)
-        return [d.to_json() for d in existing.manifests] if existing is not None else None
+        if referrers_index(answer, subject) is None:
+            return None
+        index: dict[str, Any] = gojson.loads(answer.raw)  # an index: parsed already
+        return index
 
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
@@ -596,6 +601,11 @@ class RegistryDestination:
         cancelled."""
         UPLOADS_UNDER_WAY.release_all(self)
         self.client.drop_spare_upload(self.repository, owner=self)
+
+
+def _entries(index: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a referrers tag index's JSON, as they were."""
+    return [entry for entry in index.get("manifests") or () if isinstance(entry, dict)]
 
 
 def open_registry_destination(

@@ -131,3 +131,36 @@ def test_a_referrers_tag_the_account_cannot_read_is_written_once(make_client) ->
     destination(client).put_manifest(referrer_raw, media.OCI_MANIFEST, referrer.digest)
     [raw] = written
     assert [e["digest"] for e in json.loads(raw)["manifests"]] == [str(referrer.digest)]
+
+
+def test_what_others_wrote_in_a_referrers_tag_stays_as_it_was(make_client) -> None:
+    """Another tool's entry (its ``data``, a field of its own, its order of fields) and
+    the index's annotations are written back as they were read, the new referrer added
+    after them: they were rebuilt from what Spyglass reads of them, and lost the rest."""
+    subject = Digest.of(b"subject")
+    theirs = {"size": 3, "digest": str(Digest.of(b"sig")), "mediaType": media.OCI_MANIFEST,
+              "data": "c2ln", "x-vendor": {"k": 1}, "artifactType": "application/x-sig",
+              "annotations": {"org.example": "yes"}}
+    existing = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                           "manifests": [theirs], "annotations": {"made.by": "other"}}).encode()
+    referrer_raw = manifest(subject={"mediaType": media.OCI_MANIFEST, "digest": str(subject),
+                                     "size": 7}, artifactType="application/spdx+json")
+    referrer = Descriptor(media.OCI_MANIFEST, Digest.of(referrer_raw), len(referrer_raw))
+    tag_path = f"/v2/team/app/manifests/sha256-{subject.hex}"
+    written: list[bytes] = []
+
+    def get_index(request: httpx.Request) -> httpx.Response:
+        return served(written[-1] if written else existing, media.OCI_INDEX)
+
+    client, _ = make_client(Routes({
+        ("PUT", f"/v2/team/app/manifests/{referrer.digest}"): stored(referrer.digest),
+        ("GET", tag_path): get_index,
+        ("PUT", tag_path): kept_in(written),
+    }))
+    destination(client).put_manifest(referrer_raw, media.OCI_MANIFEST, referrer.digest)
+    [raw] = written
+    index_written = json.loads(raw)
+    assert json.dumps(index_written["manifests"][0]) == json.dumps(theirs)
+    assert [e["digest"] for e in index_written["manifests"]] == [
+        theirs["digest"], str(referrer.digest)]
+    assert index_written["annotations"] == {"made.by": "other"}
