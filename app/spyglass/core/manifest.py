@@ -356,11 +356,29 @@ def _common(data: Mapping[str, Any]) -> tuple[Descriptor | None, str | None, dic
     annotations = data.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise InvalidManifest("The manifest's annotations are not a JSON object.")
+    wrong = next(((k, v) for k, v in annotations.items() if not isinstance(v, str)), None)
+    if wrong is not None:
+        # as a descriptor's are refused (and by containers/image, registries): never
+        # str() of them, which shows Python's True and lets a copy upload every blob first
+        raise InvalidManifest(
+            f"The manifest has annotations that are not strings ({_shown(wrong[0])} is "
+            f"{_shown(wrong[1])}; expected a string).")
     return (
         subject,
         artifact_type if isinstance(artifact_type, str) else None,
-        {str(k): str(v) for k, v in annotations.items()},
+        dict(annotations),
     )
+
+
+_SHOWN_LENGTH: Final = 40
+"""At most this many characters of a JSON value are said in a sentence."""
+
+
+def _shown(value: object) -> str:
+    """``value`` as JSON in a sentence: escaped (a name from outside shows nothing
+    hidden), cut after :data:`_SHOWN_LENGTH` characters."""
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_LENGTH else text[:_SHOWN_LENGTH - 1] + "…"
 
 
 def _parse_schema1(raw: bytes, data: Mapping[str, Any], media_type: str) -> Schema1Manifest:

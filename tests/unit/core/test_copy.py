@@ -368,6 +368,25 @@ def test_zstd_to_v2s2_is_refused_with_the_reason(tmp_path: Path) -> None:
         plan_copy(source, MemoryDestination(), CopyOptions(format="v2s2"))
 
 
+def test_manifest_annotations_that_are_not_strings_stop_the_copy_before_any_blob(
+        tmp_path: Path) -> None:
+    """A registry refuses the manifest only after every blob went up (MANIFEST_INVALID):
+    the copy is refused at once, naming the source, as skopeo refuses it."""
+    builder = LayoutBuilder(tmp_path / "src")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})]))
+    manifest = builder.read_json(image)
+    manifest["annotations"] = {"n": 5, "b": True}
+    written = builder.add_blob(json.dumps(manifest).encode())
+    builder.tag({"mediaType": media.OCI_MANIFEST, **written}, "v1")
+    destination = MemoryDestination()
+    with pytest.raises(InvalidManifest) as refused:
+        copy_image(open_source(f"oci:{tmp_path / 'src'}:v1"), destination)
+    assert str(refused.value).startswith(f"The manifest of oci:{tmp_path / 'src'}:v1 is not "
+                                         "usable: the manifest has annotations that are not "
+                                         'strings ("n" is 5; expected a string).')
+    assert destination.blobs == {} and destination.manifests == {}
+
+
 def test_platforms_asked_of_a_single_image_are_noted(tmp_path: Path) -> None:
     builder = LayoutBuilder(tmp_path / "one")
     builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"a": b"x"})])), "v1")

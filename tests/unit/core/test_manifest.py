@@ -541,6 +541,14 @@ def test_bad_annotations() -> None:
     assert_refused(dumps(oci_manifest(annotations=["x"])), "annotations are not a JSON object")
 
 
+@pytest.mark.parametrize("body", [oci_manifest(annotations={"ok": "1", "n": 5, "b": True}),
+                                  oci_index(annotations={"n": 5})])
+def test_manifest_annotations_that_are_not_strings_are_refused(body: dict[str, Any]) -> None:
+    """As a descriptor's are, and as skopeo and registries refuse them: they were taken
+    as Python's ``str()`` of them (``True``)."""
+    assert_refused(dumps(body), 'The manifest has annotations that are not strings ("n" is 5;')
+
+
 def test_layers_not_a_list() -> None:
     assert_refused(dumps(oci_manifest(layers={"a": LAYER})), '"layers" is not a list')
 
