@@ -23,6 +23,7 @@ from spyglass.core.errors import (
     Unsupported,
 )
 from spyglass.core.manifest import (
+    Descriptor,
     ImageIndex,
 )
 from spyglass.core.transports.base import (
@@ -59,17 +60,27 @@ def check_images_held(top: ImageIndex, destination: ImageDestination,
     the destination can tell)."""
     if not isinstance(destination, ManifestHolder):
         return
-    missing = [entry.digest for entry in top.manifests
+    missing = [entry for entry in top.manifests
                if destination.holds_manifest(entry, cancel=cancel) is False]
     if not missing:
         return
-    shown = ", ".join(str(digest) for digest in missing[:3])
+    shown = ", ".join(str(entry.digest) for entry in missing[:3])
     more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    kinds = {_entry_kind(entry) for entry in missing}
+    kind = kinds.pop() if len(kinds) == 1 else "manifest"
     said = (f"{destination.description} does not hold "
-            f"{'the image' if len(missing) == 1 else f'{len(missing)} of the images'} "
+            f"{f'the {kind}' if len(missing) == 1 else f'{len(missing)} of the {kind}s'} "
             f"the list {top.digest} names ({shown}{more}), and index-only copies the list "
-            "alone; copy its images with it")
+            f"alone; copy {'its images' if kind == 'image' else 'what it names'} with it")
     raise Unsupported(f"{said}.", on_command_line=f"{said} (--multi-arch all).")
+
+
+def _entry_kind(entry: Descriptor) -> str:
+    """What a list entry names, in a sentence: an image, an inner list, or a manifest
+    (an artifact, another kind, or one whose kind the entry does not say)."""
+    if entry.media_type in media.IMAGE_MANIFEST_TYPES and not entry.artifact_type:
+        return "image"
+    return "inner list" if entry.media_type in media.INDEX_TYPES else "manifest"
 
 
 

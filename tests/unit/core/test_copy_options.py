@@ -261,6 +261,29 @@ def test_index_only_into_a_layout_needs_the_images_there(layout: Path,
     assert refs == {"all": str(top.digest), "list": str(top.digest)}
 
 
+def test_index_only_of_a_nested_list_names_the_list_it_lacks(tmp_path: Path) -> None:
+    """The entry a nested list names is itself a list: "the inner list", not "the image"."""
+    from spyglass.core.transports import open_destination
+
+    builder = LayoutBuilder(tmp_path / "nested")
+    inner = builder.add_index([builder.add_image(ImageSpec(architecture=arch))
+                               for arch in ("amd64", "arm64")])
+    builder.tag(builder.add_index([inner]), "v1")
+    dest = open_destination(f"oci:{tmp_path / 'target'}:list")
+    try:
+        with pytest.raises(Unsupported) as caught:
+            plan_copy(open_source(f"oci:{tmp_path / 'nested'}:v1"), dest,
+                      CopyOptions(multi_arch="index-only"))
+    finally:
+        dest.abort()
+    message = str(caught.value)
+    assert is_sentence(message), message
+    assert re.search(r" does not hold the inner list the list sha256:\w+ names "
+                     r"\(sha256:\w+\), and index-only copies the list alone; copy what it "
+                     r"names with it\.$", message), message
+
+
+
 def test_index_only_is_refused_by_a_destination_without_lists(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     dest = MemoryDestination(lists=False)
