@@ -1,7 +1,8 @@
 """The refusals and notes a copy plan gets once its images are planned: digests
 to preserve, a destination named by digest, a compression level out of range, a
 list copied alone whose images are missing, foreign layers left where their
-urls point, and a list copied onto itself as fewer images.
+urls point, what Docker schema 2 cannot hold, and a list copied onto itself as
+fewer images.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from spyglass.core.errors import (
 from spyglass.core.manifest import (
     Descriptor,
     ImageIndex,
+    ImageManifest,
 )
 from spyglass.core.transports.base import (
     DigestedDestination,
@@ -120,6 +122,66 @@ def with_foreign_note(plan: CopyPlan, destination: ImageDestination) -> CopyPlan
             f"{destination.description} refers to {'it' if len(external) == 1 else 'them'} "
             "there, as skopeo leaves them")
     return replace(plan, notes=(*plan.notes, note))
+
+
+def with_docker_losses_note(plan: CopyPlan) -> CopyPlan:
+    """The plan, noting what the manifests it writes as Docker schema 2 (a
+    ``docker-archive:``, ``--format v2s2``) leave out because that format has no place
+    for it: annotations, ``artifactType``, ``subject`` and descriptors' inline ``data``
+    (skopeo leaves them out without a word). Only manifests written anew lose them; one
+    written as it is keeps its bytes."""
+    docker = [instance for instance in plan.instances
+              if instance.changes and format_of(instance.media_type) == "v2s2"]
+    manifests: list[ImageManifest | ImageIndex] = [instance.source for instance in docker]
+    configs = [instance.config.source for instance in docker]
+    layers = [task.source for instance in docker for task in instance.layers]
+    entries: list[Descriptor] = []
+    if (isinstance(plan.top, ImageIndex) and plan.list_media_type is not None
+            and not plan.list_is_source and format_of(plan.list_media_type) == "v2s2"):
+        manifests.append(plan.top)
+        entries = [i.entry for i in plan.instances if i.entry is not None]
+    lost = _lost_parts(manifests, configs, layers, entries)
+    if not lost:
+        return plan
+    said = lost[0] if len(lost) == 1 else f"{', '.join(lost[:-1])} and {lost[-1]}"
+    return replace(plan, notes=(
+        *plan.notes, f"the copy leaves out what Docker schema 2 has no place for: {said}"))
+
+
+def _lost_parts(manifests: list[ImageManifest | ImageIndex], configs: list[Descriptor],
+                layers: list[Descriptor], entries: list[Descriptor]) -> list[str]:
+    """What ``manifests`` written as Docker schema 2 lose, with the descriptors of their
+    ``configs``, ``layers`` and list ``entries``, in words."""
+    parts: list[str] = []
+    annotated = [m for m in manifests if m.annotations]
+    if len(annotated) == 1:
+        kind = "list" if isinstance(annotated[0], ImageIndex) else "manifest"
+        parts.append(f"the {_count(len(annotated[0].annotations), 'annotation')} of the "
+                     f"{kind}")
+    elif annotated:
+        parts.append(f"the annotations of {len(annotated)} manifests")
+    for what, descriptors in (("config", configs), ("layer", layers),
+                              ("list entry", entries)):
+        marked = len([d for d in descriptors if d.annotations])
+        if marked:
+            parts.append(f"the annotations of {_count(marked, what)}")
+    typed = len([m for m in manifests if m.artifact_type]) + \
+        len([d for d in (*configs, *layers, *entries) if d.artifact_type])
+    if typed:
+        parts.append("its artifactType" if typed == 1 else f"{typed} artifactTypes")
+    subjects = [m.subject.digest for m in manifests if m.subject is not None]
+    if subjects:
+        parts.append(f"its subject {subjects[0]}" if len(subjects) == 1
+                     else f"{len(subjects)} subjects")
+    inline = len([d for d in (*configs, *layers, *entries) if "data" in d.extra])
+    if inline:
+        parts.append(f"the inline data of {_count(inline, 'descriptor')}")
+    return parts
+
+
+def _count(number: int, one: str) -> str:
+    many = one[:-1] + "ies" if one.endswith("y") else one + "s"
+    return f"{number} {one if number == 1 else many}"
 
 
 def check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None:

@@ -23,6 +23,7 @@ from spyglass.core.copy_checks import (
     check_level,
     check_preserve,
     check_required_digest,
+    with_docker_losses_note,
     with_foreign_note,
     with_narrowing_note,
 )
@@ -115,6 +116,7 @@ def plan_copy(
             plan = _plan_images(source, destination, options, cancel, ahead)
             check_level(plan, options.compression_level)
             plan = with_foreign_note(plan, destination)
+            plan = with_docker_losses_note(plan)
             plan = with_narrowing_note(plan, source, destination)
             check_required_digest(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:

@@ -263,6 +263,40 @@ def test_format_v2s2_maps_every_media_type(layout: Path) -> None:
         assert all(layer.digest in dest.blobs for layer in child.layers)
 
 
+def test_what_docker_schema_2_cannot_hold_is_noted(tmp_path: Path) -> None:
+    """Annotations, a subject and list entries' artifact types went without a word (as
+    in skopeo), where other losses have notes: the plan says what is left out."""
+    builder = LayoutBuilder(tmp_path / "src")
+    base = builder.add_image(ImageSpec(layers=[LayerSpec({"b": b"b"})]))
+    image = builder.add_image(ImageSpec(
+        layers=[LayerSpec({"a": b"a"}, annotations={"l": "1"})],
+        annotations={"a": "1", "b": "2"}))
+    manifest = builder.read_json(image)
+    manifest["subject"] = {key: base[key] for key in ("mediaType", "digest", "size")}
+    builder.tag({"mediaType": media.OCI_MANIFEST,
+                 **builder.add_blob(json.dumps(manifest).encode())}, "v1")
+    builder.tag(builder.add_index([{**image, "annotations": {"e": "1"},
+                                    "artifactType": "application/x-e"}, base],
+                                  annotations={"i": "x"}), "list")
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:v1"),
+                     MemoryDestination(types=(media.DOCKER_V2S2,)))
+    assert ("the copy leaves out what Docker schema 2 has no place for: the 2 annotations of "
+            f"the manifest, the annotations of 1 layer and its subject {base['digest']}"
+            in plan.notes), plan.notes
+    plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:list"), MemoryDestination(),
+                     CopyOptions(multi_arch="all", format="v2s2"))
+    assert ("the copy leaves out what Docker schema 2 has no place for: the annotations of 2 "
+            "manifests, the annotations of 1 layer, the annotations of 1 list entry and its "
+            "artifactType" in plan.notes), plan.notes
+    # written as OCI, or nothing to lose: no such note
+    builder.tag(base, "base")
+    for ref, options in (("list", CopyOptions(multi_arch="all")),
+                         ("base", CopyOptions(format="v2s2"))):
+        plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:{ref}"), MemoryDestination(),
+                         options)
+        assert not any("Docker schema 2 has no place" in n for n in plan.notes), plan.notes
+
+
 def test_recompression_to_zstd_keeps_diff_ids(layout: Path) -> None:
     source = open_source(f"oci:{layout}:latest")
     dest = MemoryDestination()
