@@ -277,7 +277,7 @@ def walk_index_entries(index: ImageIndex) -> Iterator[Descriptor]:
 
 @dataclass(frozen=True)
 class InstanceSummary:
-    """One entry of a list with the size of the image it names."""
+    """One image of a list (or of a list nested in it) with the size of that image."""
 
     descriptor: Descriptor
     manifest: AnyManifest | None
@@ -294,16 +294,44 @@ class InstanceSummary:
 def summarize_index(
     source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None
 ) -> tuple[list[InstanceSummary], int]:
-    """Each entry of ``index`` with its image size, and the total of the distinct blobs
-    (those of the entries that could be read)."""
+    """Each image of ``index`` and of the lists nested in it with its image size, and the
+    total of the distinct blobs (the lists', and those of the images that could be read).
+
+    A nested list is no entry of its own: its images are, where it stands (as the CLI
+    chooses among them), down to :data:`MAX_INDEX_DEPTH` lists deep, each list walked
+    once (lists may repeat an entry). A nested list that cannot be read, or is nested
+    deeper, is an entry saying why."""
     out: list[InstanceSummary] = []
     seen: dict[Digest, int] = {index.digest: len(index.raw)}
+    _summarize(source, index, 0, out, seen, cancel)
+    return out, sum(seen.values())
+
+
+def _summarize(
+    source: ImageSource, index: ImageIndex, depth: int, out: list[InstanceSummary],
+    seen: dict[Digest, int], cancel: CancelToken | None,
+) -> None:
+    """Add the images of ``index`` (nested ``depth`` lists deep) to ``out``, and the sizes
+    of the distinct manifests and blobs to ``seen``."""
     for entry in index.manifests:
         check(cancel)
+        if media.is_index(entry.media_type) and entry.digest in seen:
+            continue  # a list walked already
         try:
             child = load_manifest(source, entry.digest, cancel=cancel)
         except UNREADABLE as exc:
             out.append(InstanceSummary(entry, None, 0, str(exc)))
+            continue
+        if isinstance(child, ImageIndex):
+            if entry.digest in seen:
+                continue
+            if depth >= MAX_INDEX_DEPTH:
+                out.append(InstanceSummary(
+                    entry, child, 0,
+                    f"Manifest lists are nested more than {MAX_INDEX_DEPTH} deep."))
+                continue
+            seen[entry.digest] = entry.size
+            _summarize(source, child, depth + 1, out, seen, cancel)
             continue
         seen[entry.digest] = entry.size
         size = 0
@@ -312,4 +340,3 @@ def summarize_index(
             for blob in (child.config, *child.layers):
                 seen[blob.digest] = blob.size
         out.append(InstanceSummary(entry, child, size))
-    return out, sum(seen.values())

@@ -260,6 +260,49 @@ def test_summarize_index(layout: tuple[Path, dict[str, Any]]) -> None:
     assert total == blobs
 
 
+
+def test_summarize_index_takes_in_the_images_of_nested_lists(tmp_path: Path) -> None:
+    """A list of lists: the nested lists' images are entries (the lists are not), each
+    list walked once, and their blobs are counted (the total was the lists' bytes alone,
+    less than one of their images)."""
+    builder = LayoutBuilder(tmp_path / "nested")
+    images = {arch: builder.add_image(ImageSpec(
+        architecture=arch, layers=[LayerSpec({"/arch": arch.encode()})]))
+        for arch in ("amd64", "arm64", "s390x")}
+    inner = builder.add_index([images["amd64"], images["arm64"]])
+    builder.tag(builder.add_index([inner, images["s390x"], inner]), "v1")
+    source = open_layout_image(builder.root, "v1")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    summaries, total = summarize_index(source, top)
+    assert [s.descriptor.platform.architecture for s in summaries
+            if s.descriptor.platform] == ["amd64", "arm64", "s390x"]
+    assert all(isinstance(s.manifest, ImageManifest) and not s.problem for s in summaries)
+    blobs = sum(p.stat().st_size for p in (builder.root / "blobs" / "sha256").iterdir())
+    assert total == blobs
+
+
+def test_summarize_index_stops_at_lists_nested_too_deep(tmp_path: Path) -> None:
+    """Lists nested deeper than the CLI walks them: an entry says so (no recursion
+    without end)."""
+    builder = LayoutBuilder(tmp_path / "deep")
+    current = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    for _level in range(image_module.MAX_INDEX_DEPTH + 2):  # (the top one at depth 0)
+        current = builder.add_index([current])
+    builder.tag(current, "deep")
+    source = open_layout_image(builder.root, "deep")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    summaries, _total = summarize_index(source, top)
+    assert [s.problem for s in summaries] == [
+        f"Manifest lists are nested more than {image_module.MAX_INDEX_DEPTH} deep."]
+    # one level less: the image is reached
+    source = open_layout_image(builder.root, "deep")
+    inner = load_manifest(source, top.manifests[0].digest)
+    assert isinstance(inner, ImageIndex)
+    summaries, _total = summarize_index(source, inner)
+    assert [type(s.manifest) for s in summaries] == [ImageManifest]
+
 def _repeating_dag(root: Path, arch: str, width: int = 6, levels: int = 6) -> str:
     """Lists that name the list below them ``width`` times, ``levels`` deep, over one
     image: valid OCI (no cycle), width ** levels paths through a handful of files."""

@@ -27,7 +27,7 @@ from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
-from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
+from spyglass.core.manifest import Descriptor, ImageManifest
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
@@ -333,8 +333,9 @@ class ImageView(QWidget):
         self.platforms.set_pending(digest)
         self.spinner.start()
         self.banner.hide()
-        entries = state.top.manifests if isinstance(state.top, ImageIndex) else ()
-        entry = next((e for e in entries if e.digest == digest), None)
+        # (an image of a nested list too: the list's own entries do not name it)
+        entry = next((s.descriptor for s in state.instances if s.descriptor.digest == digest),
+                     None)
         label = instance_label(entry) if entry is not None else str(digest)
         self._runner.submit(
             lambda cancel: load_instance(state, digest, cancel),
