@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.gui.main_window import MainWindow
@@ -51,3 +53,73 @@ def test_a_list_of_lists_offers_the_images_of_its_nested_lists(
     assert view.banner.isHidden()
     assert view.overview.field_text("Shown platform") == other
     assert view.overview.field_text("Image digest") == images[other.split("/")[1]]["digest"]
+
+
+# -- many annotations and labels, long values
+
+
+def _image_with(tmp_path: Path, spec: ImageSpec) -> Path:
+    builder = LayoutBuilder(tmp_path / "image")
+    spec.layers = spec.layers or [LayerSpec({"/a": b"a"})]
+    builder.tag(builder.add_image(spec), "v1")
+    return builder.root
+
+
+def test_thousands_of_annotations_and_labels_show_the_first_hundred_and_a_count(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """One table row each, Qt laid 5,000 annotations out for 7 s (100,000: over 90 s) on
+    the GUI thread, whatever tab was current: the first of them are shown, and how many
+    more there are, and where."""
+    from spyglass.gui.views.overview import MOST_ITEMS
+
+    count = 3000
+    root = _image_with(tmp_path, ImageSpec(
+        annotations={f"a{i:05d}": f"v{i}" for i in range(count)},
+        labels={f"l{i:05d}": f"v{i}" for i in range(count)},
+        env=[f"E{i:05d}=v{i}" for i in range(count)],
+        exposed_ports=[f"{i}/tcp" for i in range(1000, 1000 + count)],
+        volumes=[f"/v{i}" for i in range(count)]))
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "v1")
+    overview = window.image_view.overview
+    left = f"… and {count - MOST_ITEMS:,} more"
+    for title, where in (("Annotations", "the Raw JSON tab"),
+                         ("Labels", "the Config & History tab")):
+        table = overview._values[title].text()
+        assert table.count("<tr>") == MOST_ITEMS + 1  # and the row that counts the rest
+        assert "a00099" in table or "l00099" in table
+        assert "a00100" not in table and "l00100" not in table
+        assert overview._values[title].plain_text().rstrip().endswith(
+            f"{left} ({where} has them all)")
+    environment = overview.field_text("Environment").splitlines()
+    assert len(environment) == MOST_ITEMS + 1
+    assert environment[-1] == f"{left} (the Config & History tab has them all)"
+    for title in ("Ports", "Volumes"):
+        items = overview.field_text(title).split(", ")
+        assert len(items) == MOST_ITEMS + 1
+        assert items[-1] == f"{left} (the Config & History tab has them all)"
+
+
+def test_a_long_value_without_spaces_wraps_and_copies_whole(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A signature or bundle in base64 (here 2,000 ``x``) made the Overview as wide as
+    it, scrolling sideways with its header off the right edge: it wraps anywhere, and
+    what is copied of it has none of the breaks that let it."""
+    value = "x" * 1500 + "=="
+    root = _image_with(tmp_path, ImageSpec(
+        annotations={"bundle": value}, cmd=["/bin/run", "--key=" + "k" * 800]))
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "v1")
+    overview = window.image_view.overview
+    assert overview.widget().minimumSizeHint().width() < 1000
+    assert overview._values["Annotations"].plain_text().split() == ["bundle", value]
+    command = "/bin/run --key=" + "k" * 800
+    assert overview.field_text("Command") == command
+    for title, whole in (("Command", command), ("Annotations", value)):
+        label = overview._values[title]
+        label.setFocus()
+        qtbot.keyClick(label, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        QGuiApplication.clipboard().clear()
+        qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+        copied = QGuiApplication.clipboard().text()
+        assert whole in copied and "\u200b" not in copied

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import itertools
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QClipboard,
+    QContextMenuEvent,
     QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -19,6 +28,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -52,7 +62,58 @@ class _Value(QLabel):
     """A value the keyboard reaches too: Tab stops on it, the arrows with Shift select and
     Ctrl+C copies (the mouse alone could). While it has the focus it is framed in the
     highlight colour (its text cursor alone, thin and blinking, was easily missed); the
-    frame is drawn over it, so the value does not move."""
+    frame is drawn over it, so the value does not move.
+
+    What is copied from it (Ctrl+C, its menu's Copy, a selection the mouse made) is its
+    text without the breaks :func:`breakable` put in it."""
+
+    def plain_text(self) -> str:
+        """The text as shown (rich text rendered), without the breaks put in it."""
+        if self.textFormat() == Qt.TextFormat.PlainText:
+            return unbroken(self.text())
+        rendered = QTextDocument()
+        rendered.setHtml(self.text())
+        return unbroken(rendered.toPlainText())
+
+    def _copy_selection(self, mode: QClipboard.Mode = QClipboard.Mode.Clipboard) -> None:
+        if self.hasSelectedText():
+            QGuiApplication.clipboard().setText(unbroken(self.selectedText()), mode)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Override QLabel::keyPressEvent: Copy copies the text without its breaks."""
+        if event.matches(QKeySequence.StandardKey.Copy) and self.hasSelectedText():
+            self._copy_selection()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """Override QLabel::mouseReleaseEvent: the selection (X11's, for a middle click)
+        is the text without its breaks."""
+        super().mouseReleaseEvent(event)
+        if QGuiApplication.clipboard().supportsSelection():
+            self._copy_selection(QClipboard.Mode.Selection)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Override QLabel::contextMenuEvent: its Copy and Select All, Copy copying the
+        text without its breaks."""
+        menu = QMenu(self)
+        copy = menu.addAction("&Copy", self._copy_selection)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setEnabled(self.hasSelectedText())
+        menu.addAction("Select All", self._select_all).setShortcut(
+            QKeySequence.StandardKey.SelectAll)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())
+        event.accept()
+
+    def _select_all(self) -> None:
+        rendered = QTextDocument()
+        if self.textFormat() == Qt.TextFormat.PlainText:
+            rendered.setPlainText(self.text())
+        else:
+            rendered.setHtml(self.text())
+        self.setSelection(0, rendered.characterCount() - 1)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Override QLabel::paintEvent: the frame of the focus over the text."""
@@ -63,6 +124,47 @@ class _Value(QLabel):
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1))
             painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
             painter.end()
+
+
+BREAK: Final = "\u200b"
+"""Where :func:`breakable` lets a line break: a zero-width space (one an image's text
+holds is shown as its escape, ``\\u200b``: every one shown was put there)."""
+
+LONGEST_RUN: Final = 30
+"""Runs of more characters than this that a line cannot break in may break anywhere."""
+
+LONGEST_KEY_RUN: Final = 100
+"""As :data:`LONGEST_RUN`, for the keys of labels and annotations: a key such as
+``org.opencontainers.image.description`` is kept whole."""
+
+_GLUED: Final = frozenset({"Mn", "Mc", "Me", "Sk", "Cf"})
+"""What stays with the character before it: combining marks, skin tones, joiners."""
+
+
+def breakable(text: str, longest: int = LONGEST_RUN) -> str:
+    """``text`` with a :data:`BREAK` between the characters (not inside one as it is
+    drawn: a letter and its accent, an emoji and its skin tone) of every run longer
+    than ``longest`` without a space, a slash or a hyphen (where a line breaks
+    already): base64, a signature, a digest. Qt wraps a label's lines there alone, and a
+    value of 2,000 ``x`` made the Overview scroll sideways, its header off the right
+    edge. Take the text of a label that shows it through :func:`unbroken`."""
+    if len(text) <= longest:
+        return text
+    return re.sub(rf"[^\s/-]{{{longest + 1},}}", lambda run: _spread(run.group()), text)
+
+
+def _spread(run: str) -> str:
+    out = [run[0]]
+    for before, char in itertools.pairwise(run):
+        if unicodedata.category(char) not in _GLUED and before != "\u200d":
+            out.append(BREAK)
+        out.append(char)
+    return "".join(out)
+
+
+def unbroken(text: str) -> str:
+    """``text`` without the breaks :func:`breakable` put in it."""
+    return text.replace(BREAK, "")
 
 
 def names_side() -> str:
@@ -263,7 +365,9 @@ class OverviewPage(QScrollArea):
         else:
             self._wrapped.add(title)
             value.setTextFormat(Qt.TextFormat.RichText)
-            value.setText(left_to_right(shown))
+            value.setText(left_to_right(breakable(shown)))
+        if isinstance(value, _Value):  # (what a screen reader reads: without the breaks)
+            value.setAccessibleName(value.plain_text() if BREAK in value.text() else "")
         section, field = self._fields[title]
         section.form.setRowVisible(field, bool(text))
         self._shown[title] = bool(text)
@@ -272,15 +376,14 @@ class OverviewPage(QScrollArea):
 
     def field_text(self, title: str) -> str:
         """The text shown for ``title`` ("" when the row is hidden), as the label renders
-        it: plain, but for the rich text of Media type, Labels and Annotations."""
+        it: plain, but for the rich text of Media type, Labels and Annotations (without
+        the breaks of :func:`breakable` in either)."""
         if not self._shown.get(title):
             return ""
         value = self._values[title]
-        if title not in self._wrapped:
-            return value.text()
-        rendered = QTextDocument()
-        rendered.setHtml(value.text())
-        return rendered.toPlainText()
+        if title in self._wrapped and isinstance(value, _Value):
+            return value.plain_text()
+        return unbroken(value.text())
 
     def copy_button(self, title: str) -> QWidget | None:
         return self.findChild(QWidget, f"copy{title.replace(' ', '')}")
@@ -340,7 +443,7 @@ class OverviewPage(QScrollArea):
                   if artifact and artifact.config.media_type != media.OCI_EMPTY else "")
         self._set_run(config, muted)
         notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
-        self._set("Annotations", _table(notes, muted), rich=True)
+        self._set("Annotations", _table(notes, muted, RAW_TAB), rich=True)
         self._annotations.setVisible(bool(notes))
 
     # -- helpers
@@ -389,12 +492,13 @@ class OverviewPage(QScrollArea):
                                         else self.font())
         self._set("Working folder", config.working_dir)
         self._set("User", config.user)
-        self._set("Ports", ", ".join(config.exposed_ports))
-        self._set("Volumes", ", ".join(config.volumes))
+        self._set("Ports", _listed(config.exposed_ports, ", ", CONFIG_TAB))
+        self._set("Volumes", _listed(config.volumes, ", ", CONFIG_TAB))
         self._set("Stop signal", config.stop_signal)
         # one line each (a variable's own line break is an escape)
-        self._set("Environment", "\n".join(visible(variable, keep=TABS) for variable in config.env))
-        self._set("Labels", _table(config.labels, muted), rich=True)
+        self._set("Environment", _listed(
+            [visible(variable, keep=TABS) for variable in config.env], "\n", CONFIG_TAB))
+        self._set("Labels", _table(config.labels, muted, CONFIG_TAB), rich=True)
         self._labels.setVisible(bool(config.labels))
 
 
@@ -402,30 +506,60 @@ LONGEST_VALUE = 2000
 """Label and annotation values longer than this many characters are shown cut, with a
 note: Qt laid out a description of 3.5 MB for 17 s on the GUI thread."""
 
+MOST_ITEMS = 100
+"""The most labels, annotations, environment variables, ports or volumes shown of an
+image; the rest are counted, and the tab that has them all named
+(:func:`more_items`): Qt laid out a table of 5,000 annotations for 7 s on the GUI
+thread, and of 100,000 for over 90 s, whatever tab was current (a table of 200 rows
+still took 0.2 to 0.4 s; 100, half that)."""
 
-def _shortened(text: str, keep: str, muted: str) -> str:
-    """``text`` as rich text, cut after :data:`LONGEST_VALUE` characters with a note."""
+RAW_TAB: Final = "the Raw JSON tab"
+CONFIG_TAB: Final = "the Config & History tab"
+
+
+def more_items(count: int, where: str) -> str:
+    """What stands for the ``count`` items not shown (:data:`MOST_ITEMS`), and ``where``
+    they all are."""
+    return f"… and {count:,} more ({where} has them all)"
+
+
+def _listed(items: Sequence[str], separator: str, where: str) -> str:
+    """``items`` joined by ``separator``, the first :data:`MOST_ITEMS` of them."""
+    if len(items) <= MOST_ITEMS:
+        return separator.join(items)
+    return separator.join([*items[:MOST_ITEMS], more_items(len(items) - MOST_ITEMS, where)])
+
+
+def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN) -> str:
+    """``text`` as rich text, cut after :data:`LONGEST_VALUE` characters with a note; a
+    run of more than ``longest`` characters without a space may break anywhere
+    (:func:`breakable`)."""
     if len(text) <= LONGEST_VALUE:
-        return html.escape(visible(text, keep=keep))
-    return (html.escape(visible(text[:LONGEST_VALUE], keep=keep))
+        return html.escape(breakable(visible(text, keep=keep), longest))
+    return (html.escape(breakable(visible(text[:LONGEST_VALUE], keep=keep), longest))
             + f"… <span style='color:{muted}'>({len(text):,} characters; the Raw JSON tab "
             "has all of it)</span>")
 
 
-def _table(pairs: Mapping[str, str], muted: str) -> str:
+def _table(pairs: Mapping[str, str], muted: str, where: str) -> str:
     """Keys and values as a two-column table (rich text), in key order; "" for none.
 
     Each as it is written (see :meth:`OverviewPage._set`), read left to right from the
     left of its cell (see :func:`left_to_right`); a very long one cut, with a note
-    (see :data:`LONGEST_VALUE`)."""
+    (see :data:`LONGEST_VALUE`); the first :data:`MOST_ITEMS` of them, and a row that
+    counts the others and says they are all in ``where``."""
     if not pairs:
         return ""
     side = names_side()  # the keys on that side, as the names of the form are
     gap = "left" if side == "right" else "right"  # (between key and value)
+    shown = sorted(pairs.items())[:MOST_ITEMS]
     cells = [(f"<td dir='ltr' align='{side}' style='padding-{gap}:14px; color:{muted}'>"
-              f"{_shortened(k, TABS, muted)}</td>",
+              f"{_shortened(k, TABS, muted, LONGEST_KEY_RUN)}</td>",
               f"<td dir='ltr' align='{side}'>{_shortened(v, LINES, muted)}</td>")
-             for k, v in sorted(pairs.items())]
+             for k, v in shown]
     rows = "".join(f"<tr>{value}{key}</tr>" if side == "right" else f"<tr>{key}{value}</tr>"
                    for key, value in cells)
+    if len(pairs) > len(shown):
+        rows += (f"<tr><td colspan='2' dir='ltr' align='{side}' style='color:{muted}'>"
+                 f"{html.escape(more_items(len(pairs) - len(shown), where))}</td></tr>")
     return f"<table cellspacing='0' cellpadding='2' align='{side}'>{rows}</table>"
