@@ -123,3 +123,19 @@ def test_a_long_value_without_spaces_wraps_and_copies_whole(
         qtbot.keyClick(label, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
         copied = QGuiApplication.clipboard().text()
         assert whole in copied and "\u200b" not in copied
+
+
+def test_wrapping_anywhere_keeps_what_is_drawn_as_one_character_whole() -> None:
+    """A break goes between the characters of a long run, not between a letter and its
+    accent nor an emoji and its skin tone; short words, paths and hyphenated names, which
+    a line breaks already, are left as they are; :func:`unbroken` takes the breaks out."""
+    from spyglass.gui.formatting import BREAK, unbroken, wrap_anywhere
+
+    accented = "e\u0301" * 20 + "\U0001f44b\U0001f3fd" * 20
+    wrapped = wrap_anywhere(accented)
+    assert unbroken(wrapped) == accented
+    assert "\u0301" not in wrapped.split(BREAK) and "\U0001f3fd" not in wrapped.split(BREAK)
+    assert wrapped.count(BREAK) == 39
+    for whole in ("two words", "/usr/local/lib/some/long/path/of/many/parts",
+                  "a-hyphenated-name-that-goes-on-for-long-enough", "x" * 30):
+        assert wrap_anywhere(whole) == whole

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import stat
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -55,6 +57,44 @@ def breakable(text: str, every: int = 16) -> str:
         head, tail = "", text
     pieces = [tail[i:i + every] for i in range(0, len(tail), every)]
     return head + colon + "\u200b" + "\u200b".join(pieces) if colon else "\u200b".join(pieces)
+
+
+BREAK: Final = "\u200b"
+"""Where :func:`wrap_anywhere` lets a line break: a zero-width space (one an image's text
+holds is shown as its escape, ``\\u200b``: every one shown was put there)."""
+
+LONGEST_RUN: Final = 30
+"""Runs of more characters than this that a line cannot break in may break anywhere."""
+
+_GLUED: Final = frozenset({"Mn", "Mc", "Me", "Sk", "Cf"})
+"""What stays with the character before it: combining marks, skin tones, joiners."""
+
+
+def wrap_anywhere(text: str, longest: int = LONGEST_RUN) -> str:
+    """``text`` with a :data:`BREAK` between the characters (not inside one as it is
+    drawn: a letter and its accent, an emoji and its skin tone) of every run longer
+    than ``longest`` without a space, a slash or a hyphen (where a line breaks
+    already): base64, a signature, a digest. Qt wraps a label's lines there alone, and a
+    value of 2,000 ``x`` made the Overview scroll sideways, its header off the right
+    edge. Unlike :func:`breakable`, for text that is selected and copied: what is
+    copied is taken through :func:`unbroken`."""
+    if len(text) <= longest:
+        return text
+    return re.sub(rf"[^\s/-]{{{longest + 1},}}", lambda run: _spread(run.group()), text)
+
+
+def _spread(run: str) -> str:
+    out = [run[0]]
+    for before, char in itertools.pairwise(run):
+        if unicodedata.category(char) not in _GLUED and before != "\u200d":
+            out.append(BREAK)
+        out.append(char)
+    return "".join(out)
+
+
+def unbroken(text: str) -> str:
+    """``text`` without the breaks :func:`wrap_anywhere` put in it."""
+    return text.replace(BREAK, "")
 
 
 def as_sentence(text: str) -> str:

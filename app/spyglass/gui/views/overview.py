@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import html
-import itertools
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -41,11 +38,15 @@ from spyglass.core.manifest import ImageIndex, ImageManifest
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
+    BREAK,
+    LONGEST_RUN,
     exact_size,
     format_timestamp,
     human_size,
     instance_label,
     relative_age,
+    unbroken,
+    wrap_anywhere,
 )
 from spyglass.gui.loading import ImageState
 from spyglass.gui.models.table import monospace_font
@@ -65,7 +66,7 @@ class _Value(QLabel):
     frame is drawn over it, so the value does not move.
 
     What is copied from it (Ctrl+C, its menu's Copy, a selection the mouse made) is its
-    text without the breaks :func:`breakable` put in it."""
+    text without the breaks :func:`~spyglass.gui.formatting.wrap_anywhere` put in it."""
 
     def plain_text(self) -> str:
         """The text as shown (rich text rendered), without the breaks put in it."""
@@ -124,47 +125,6 @@ class _Value(QLabel):
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 1))
             painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
             painter.end()
-
-
-BREAK: Final = "\u200b"
-"""Where :func:`breakable` lets a line break: a zero-width space (one an image's text
-holds is shown as its escape, ``\\u200b``: every one shown was put there)."""
-
-LONGEST_RUN: Final = 30
-"""Runs of more characters than this that a line cannot break in may break anywhere."""
-
-LONGEST_KEY_RUN: Final = 100
-"""As :data:`LONGEST_RUN`, for the keys of labels and annotations: a key such as
-``org.opencontainers.image.description`` is kept whole."""
-
-_GLUED: Final = frozenset({"Mn", "Mc", "Me", "Sk", "Cf"})
-"""What stays with the character before it: combining marks, skin tones, joiners."""
-
-
-def breakable(text: str, longest: int = LONGEST_RUN) -> str:
-    """``text`` with a :data:`BREAK` between the characters (not inside one as it is
-    drawn: a letter and its accent, an emoji and its skin tone) of every run longer
-    than ``longest`` without a space, a slash or a hyphen (where a line breaks
-    already): base64, a signature, a digest. Qt wraps a label's lines there alone, and a
-    value of 2,000 ``x`` made the Overview scroll sideways, its header off the right
-    edge. Take the text of a label that shows it through :func:`unbroken`."""
-    if len(text) <= longest:
-        return text
-    return re.sub(rf"[^\s/-]{{{longest + 1},}}", lambda run: _spread(run.group()), text)
-
-
-def _spread(run: str) -> str:
-    out = [run[0]]
-    for before, char in itertools.pairwise(run):
-        if unicodedata.category(char) not in _GLUED and before != "\u200d":
-            out.append(BREAK)
-        out.append(char)
-    return "".join(out)
-
-
-def unbroken(text: str) -> str:
-    """``text`` without the breaks :func:`breakable` put in it."""
-    return text.replace(BREAK, "")
 
 
 def names_side() -> str:
@@ -365,7 +325,7 @@ class OverviewPage(QScrollArea):
         else:
             self._wrapped.add(title)
             value.setTextFormat(Qt.TextFormat.RichText)
-            value.setText(left_to_right(breakable(shown)))
+            value.setText(left_to_right(wrap_anywhere(shown)))
         if isinstance(value, _Value):  # (what a screen reader reads: without the breaks)
             value.setAccessibleName(value.plain_text() if BREAK in value.text() else "")
         section, field = self._fields[title]
@@ -377,7 +337,7 @@ class OverviewPage(QScrollArea):
     def field_text(self, title: str) -> str:
         """The text shown for ``title`` ("" when the row is hidden), as the label renders
         it: plain, but for the rich text of Media type, Labels and Annotations (without
-        the breaks of :func:`breakable` in either)."""
+        the breaks of :func:`~spyglass.gui.formatting.wrap_anywhere` in either)."""
         if not self._shown.get(title):
             return ""
         value = self._values[title]
@@ -506,6 +466,10 @@ LONGEST_VALUE = 2000
 """Label and annotation values longer than this many characters are shown cut, with a
 note: Qt laid out a description of 3.5 MB for 17 s on the GUI thread."""
 
+LONGEST_KEY_RUN: Final = 100
+"""As :data:`~spyglass.gui.formatting.LONGEST_RUN`, for the keys of labels and
+annotations: a key such as ``org.opencontainers.image.description`` is kept whole."""
+
 MOST_ITEMS = 100
 """The most labels, annotations, environment variables, ports or volumes shown of an
 image; the rest are counted, and the tab that has them all named
@@ -533,10 +497,10 @@ def _listed(items: Sequence[str], separator: str, where: str) -> str:
 def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN) -> str:
     """``text`` as rich text, cut after :data:`LONGEST_VALUE` characters with a note; a
     run of more than ``longest`` characters without a space may break anywhere
-    (:func:`breakable`)."""
+    (:func:`~spyglass.gui.formatting.wrap_anywhere`)."""
     if len(text) <= LONGEST_VALUE:
-        return html.escape(breakable(visible(text, keep=keep), longest))
-    return (html.escape(breakable(visible(text[:LONGEST_VALUE], keep=keep), longest))
+        return html.escape(wrap_anywhere(visible(text, keep=keep), longest))
+    return (html.escape(wrap_anywhere(visible(text[:LONGEST_VALUE], keep=keep), longest))
             + f"… <span style='color:{muted}'>({len(text):,} characters; the Raw JSON tab "
             "has all of it)</span>")
 
