@@ -4,16 +4,27 @@ JSON, foreign layers, values without spaces, empty layers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.digest import Digest
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.views.image_view import PLATFORMS
+from spyglass.gui.views.image_view import LAYERS, PLATFORMS
 from tests.gui.guitools import select_platform, show_image
-from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+from tests.helpers.imagebuild import (
+    OCI_CONFIG,
+    OCI_LAYER_GZIP,
+    OCI_MANIFEST,
+    ImageSpec,
+    LayerSpec,
+    LayoutBuilder,
+    build_layer,
+    dump_json,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -139,3 +150,38 @@ def test_wrapping_anywhere_keeps_what_is_drawn_as_one_character_whole() -> None:
     for whole in ("two words", "/usr/local/lib/some/long/path/of/many/parts",
                   "a-hyphenated-name-that-goes-on-for-long-enough", "x" * 30):
         assert wrap_anywhere(whole) == whole
+
+
+# -- a config that is not JSON
+
+
+def _not_json_config(builder: LayoutBuilder, arch: str = "amd64") -> dict[str, Any]:
+    """An OCI image whose config blob is ``this is not json`` (as the CLI copies it)."""
+    layer, _diff_id = build_layer(LayerSpec({"/a": arch.encode()}))
+    manifest = {
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, **builder.add_blob(b"this is not json\n")},
+        "layers": [{"mediaType": OCI_LAYER_GZIP, **builder.add_blob(layer)}]}
+    return {"mediaType": OCI_MANIFEST, **builder.add_blob(dump_json(manifest)),
+            "platform": {"os": "linux", "architecture": arch}}
+
+
+def test_an_image_whose_config_is_not_json_shows_its_manifest_and_layers(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """The whole view was "Cannot show v1 — The config … is not usable" with Try Again,
+    not even Raw JSON to look at, though the manifest is fine: the manifest is shown,
+    with a banner about the config."""
+    builder = LayoutBuilder(tmp_path / "badconfig")
+    image = _not_json_config(builder)
+    builder.tag(image, "v1")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    view = window.image_view
+    assert view.pages.currentWidget() is view.content
+    assert view.banner.text.startswith("The config sha256:")
+    assert "not valid JSON" in view.banner.text
+    assert view.banner.text.endswith("Only its manifest and layers can be shown.")
+    assert view.tabs.isTabEnabled(LAYERS) and view.layers.model.rowCount() == 1
+    assert [d.digest for d in view.raw.documents] == [Digest.parse(image["digest"])]
+    assert view.overview.field_text("Layers") == "1 layer"
+    assert "cannot be shown" in view.history.config_caption.text()

@@ -56,6 +56,10 @@ class LoadedImage:
     served: tuple[str | None, ...] = ()
     """How the source serves each layer's bytes (:func:`served_compressions`), looked at
     where the image was loaded (a window's worker), so that showing it reads nothing."""
+    config_problem: str = ""
+    """Why ``config`` is None for an image that names one ("" when it is read, or the
+    image is an artifact): the config is missing, damaged or not JSON. The window shows
+    the manifest and its layers all the same (:func:`config_or_problem`)."""
 
     @property
     def instance(self) -> Descriptor | None:
@@ -103,6 +107,18 @@ def load_config(
     except InvalidConfig as exc:
         raise InvalidConfig(
             f"The config {descriptor.digest} is not usable: {clause(exc)}") from exc
+
+
+def config_or_problem(
+    source: ImageSource, manifest: ImageManifest | Schema1Manifest, *,
+    cancel: CancelToken | None = None,
+) -> tuple[ImageConfig | None, str]:
+    """:func:`load_config`, or None and why the config cannot be had (missing, damaged,
+    not JSON, too large): for showing what else there is of the image."""
+    try:
+        return load_config(source, manifest, cancel=cancel), ""
+    except UNREADABLE as exc:
+        return None, str(exc)
 
 
 def _choose(

@@ -24,6 +24,7 @@ from spyglass.core.errors import (
 from spyglass.core.image import (
     InstanceSummary,
     LoadedImage,
+    config_or_problem,
     load_config,
     load_image,
     load_manifest,
@@ -251,9 +252,10 @@ def load_source(
         else:
             instances = ()
             total = _image_size(top)
-            config = load_config(source, top, cancel=cancel)
+            # a config that cannot be had (not JSON, say) leaves the manifest to show
+            config, config_problem = config_or_problem(source, top, cancel=cancel)
             image = LoadedImage(source.description, top, top, (), config,
-                                served_compressions(source, top))
+                                served_compressions(source, top), config_problem)
         check(cancel)
     except BaseException:
         source.close()

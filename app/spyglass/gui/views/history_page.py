@@ -12,7 +12,7 @@ from spyglass.core import media
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import ImageManifest
 from spyglass.core.text import LINES, visible
-from spyglass.gui.formatting import exact_size, human_size, short_digest
+from spyglass.gui.formatting import exact_size, human_size, short_digest, wrap_anywhere
 from spyglass.gui.models.history import COMMENT, STEP, HistoryModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.themed import on_palette_change
@@ -74,6 +74,7 @@ class HistoryPage(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.history_caption = QLabel()
         self.config_caption = QLabel()
+        self.config_caption.setWordWrap(True)  # (why a config cannot be shown, say)
         self.config_view = json_browser("Config")
 
         top = QWidget()
@@ -170,7 +171,11 @@ class HistoryPage(QWidget):
         if config is None:
             described = (media.friendly(manifest.config.media_type)
                          if isinstance(manifest, ImageManifest) else "no config")
-            self.config_caption.setText(f"<b>Config</b> — this is an artifact ({described}).")
+            self.config_caption.setText(
+                f"<b>Config</b> — cannot be shown: "
+                f"{html.escape(wrap_anywhere(image.config_problem))}"
+                if image.config_problem else
+                f"<b>Config</b> — this is an artifact ({described}).")
             self._set_config(None)
             return
         if isinstance(manifest, ImageManifest):

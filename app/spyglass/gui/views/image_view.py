@@ -379,6 +379,9 @@ class ImageView(QWidget):
             self.banner.show_text(state.problem)
         elif state.unreadable:
             self.banner.show_text(unreadable_text(state.unreadable))
+        elif state.image.config_problem:  # (not JSON, say): the manifest is shown
+            self.banner.show_text(
+                f"{state.image.config_problem} Only its manifest and layers can be shown.")
         self.raw.reset([manifest_document(state.top, state.entry.label)])
         self.signatures.set_state(state)
         self.pages.setCurrentWidget(self.content)
