@@ -12,9 +12,11 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.digest import Digest
+from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.views.image_view import LAYERS, PLATFORMS
-from tests.gui.guitools import select_platform, show_image
+from tests.gui.guitools import WAIT_MS, select_platform, show_image
 from tests.helpers.imagebuild import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -24,6 +26,7 @@ from tests.helpers.imagebuild import (
     LayoutBuilder,
     build_layer,
     dump_json,
+    sha256_digest,
 )
 
 pytestmark = pytest.mark.gui
@@ -185,3 +188,152 @@ def test_an_image_whose_config_is_not_json_shows_its_manifest_and_layers(
     assert [d.digest for d in view.raw.documents] == [Digest.parse(image["digest"])]
     assert view.overview.field_text("Layers") == "1 layer"
     assert "cannot be shown" in view.history.config_caption.text()
+
+
+# -- foreign layers, empty layers
+
+
+class _Served:
+    """A loopback server of one path's bytes (any other path: 404), counting its GETs."""
+
+    def __init__(self, path: str, body: bytes) -> None:
+        import http.server
+        import threading
+
+        self.gets = 0
+        served = self
+
+        class Serve(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                served.gets += 1
+                found = self.path == path
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Length", str(len(body) if found else 0))
+                self.end_headers()
+                if found:
+                    self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+FOREIGN = LayerSpec({"/windows/system32/kernel": b"base\n"})
+
+
+def _foreign_image(root: Path, url: str, tag: str = "win") -> None:
+    """An OCI image whose first layer (:data:`FOREIGN`) is non-distributable, kept at
+    ``url`` and not in the layout, as a Windows base layer is."""
+    builder = LayoutBuilder(root)
+    foreign, foreign_diff = build_layer(FOREIGN)
+    own, own_diff = build_layer(LayerSpec({"/app/run.cmd": b"run\n"}))
+    layer = {"mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+             "digest": sha256_digest(foreign), "size": len(foreign), "urls": [url]}
+    config = builder.add_blob(dump_json({
+        "architecture": "amd64", "os": "windows",
+        "rootfs": {"type": "layers", "diff_ids": [foreign_diff, own_diff]}}))
+    manifest = builder.add_blob(dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, **config},
+        "layers": [layer, {"mediaType": OCI_LAYER_GZIP, **builder.add_blob(own)}]}))
+    builder.tag({"mediaType": OCI_MANIFEST, **manifest}, tag)
+
+
+def _open_files(qtbot: QtBot, window: MainWindow, row: int) -> LayerFilesDialog:
+    view = window.image_view
+    view.tabs.setCurrentIndex(LAYERS)
+    view.open_layer_files(view.layers.model.rows[row].descriptor, number=row + 1)
+    dialog = view.file_dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.pages.currentWidget() is dialog.table
+                    or bool(dialog.error), timeout=WAIT_MS)
+    return dialog
+
+
+def test_a_foreign_layer_says_so_shows_its_urls_and_lists_its_files_from_there(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A non-distributable layer was "OCI layer (gzip)", its urls shown nowhere but in Raw
+    JSON, and List Files said its blob was missing from the layout (and Try Again): it
+    says what it is, where it is kept, and its files are read from there, as a copy
+    fetches it."""
+    served = _Served("/nd.tar.gz", build_layer(FOREIGN)[0])
+    try:
+        _foreign_image(tmp_path / "win", served.url)
+        window.open_location(tmp_path / "win", select=False)
+        show_image(qtbot, window, "win")
+        view = window.image_view
+        model = view.layers.model
+        assert model.data(model.index(0, layer_columns.TYPE)) == \
+            "OCI non-distributable layer (gzip)"
+        assert model.data(model.index(1, layer_columns.TYPE)) == "OCI layer (gzip)"
+        view.tabs.setCurrentIndex(LAYERS)
+        view.layers.table.selectRow(0)
+        details = view.layers.details
+        assert details.value("URLs") == served.url
+        assert details._values["URLs"].isVisibleTo(details)
+        view.layers.table.selectRow(1)
+        assert not details._values["URLs"].isVisibleTo(details)
+
+        dialog = _open_files(qtbot, window, 0)
+        assert dialog.error == ""
+        assert [row.path for row in dialog.model.rows if row.kind == "file"] == [
+            "windows/system32/kernel"]
+        assert served.gets == 1
+        dialog.close()
+    finally:
+        served.close()
+
+
+def test_a_foreign_layer_its_urls_do_not_serve_is_said_to_be_kept_there(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Not served where its urls point: the dialog says the layer is kept there, and why
+    it could not be read; Try Again only where another try can go otherwise (an http
+    url may answer later; an ftp one is never fetched)."""
+    served = _Served("/elsewhere", b"")
+    try:
+        gone = served.url.replace("/elsewhere", "/nd.tar.gz")
+        _foreign_image(tmp_path / "win", gone)
+        window.open_location(tmp_path / "win", select=False)
+        show_image(qtbot, window, "win")
+        dialog = _open_files(qtbot, window, 0)
+        assert dialog.error.startswith(f"This layer is kept outside the image, at {gone}.")
+        assert "HTTP 404" in dialog.error
+        assert "missing from" not in dialog.error
+        assert dialog.retry_button.isVisibleTo(dialog)
+        dialog.close()
+    finally:
+        served.close()
+    _foreign_image(tmp_path / "ftp", "ftp://example.invalid/nd.tar.gz", "ftp")
+    window.open_location(tmp_path / "ftp", select=False)
+    show_image(qtbot, window, "ftp", row=1)
+    dialog = _open_files(qtbot, window, 0)
+    assert dialog.error.startswith(
+        "This layer is kept outside the image, at ftp://example.invalid/nd.tar.gz.")
+    assert not dialog.retry_button.isVisibleTo(dialog)
+    dialog.close()
+
+
+def test_an_empty_layer_is_said_to_be_no_tar_without_try_again(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A zero-byte layer is no tar however often it is read: no Try Again."""
+    builder = LayoutBuilder(tmp_path / "empty")
+    config = builder.add_blob(dump_json({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(b"")]}}))
+    manifest = builder.add_blob(dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, **config},
+        "layers": [{"mediaType": OCI_LAYER_GZIP, **builder.add_blob(b"")}]}))
+    builder.tag({"mediaType": OCI_MANIFEST, **manifest}, "v1")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    dialog = _open_files(qtbot, window, 0)
+    assert "empty file" in dialog.error
+    assert not dialog.retry_button.isVisibleTo(dialog)
+    dialog.close()

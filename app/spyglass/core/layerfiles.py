@@ -24,6 +24,7 @@ from spyglass.core.digest import CHUNK_SIZE, VerifyingReader
 from spyglass.core.errors import TooLarge, TransportError, VerificationError
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource, served_compression
+from spyglass.core.transports.external import open_layer_blob
 
 DEFAULT_LIMIT: Final = 100_000
 """The most entries :func:`list_layer_files` lists before it gives up."""
@@ -181,6 +182,9 @@ def list_layer_files(
     :class:`~spyglass.core.errors.VerificationError` and nothing is returned.
     ``cancel`` is checked between members (and by the blob reader between chunks).
 
+    A foreign layer the source does not hold is read from where its ``urls`` point
+    (:func:`~spyglass.core.transports.external.open_layer_blob`).
+
     Raises :class:`TransportError` for a blob that cannot be decompressed or
     is no tar, :class:`~spyglass.core.errors.TooLarge` when the layer has more
     than ``limit`` entries, and what ``source.open_blob`` raises
@@ -189,7 +193,8 @@ def list_layer_files(
     what = f"The layer {layer.digest}"
     declared = served_compression(source, layer)  # a docker-archive's are plain tars
     check(cancel)
-    with source.open_blob(layer, cancel=cancel) as blob:
+    # (a foreign layer the source lacks from where its urls point, as a copy fetches it)
+    with open_layer_blob(source, layer, cancel=cancel) as blob:
         stream = open_decompressed(blob, declared, what=what)
         try:
             files = _read_tar(stream, what, cancel, limit)

@@ -75,14 +75,28 @@ def layer_compression(media_type: str) -> str | None:
 
 def friendly(media_type: str) -> str:
     """A short human name for a media type, or the type itself (a vendor's layer, such as
-    a Helm chart's ``….tar+gzip``, is no OCI layer for all its ending)."""
+    a Helm chart's ``….tar+gzip``, is no OCI layer for all its ending). A foreign or
+    non-distributable layer (a Windows base layer, kept outside the image where its
+    ``urls`` point) says so."""
     if media_type in _FRIENDLY:
         return _FRIENDLY[media_type]
     compression = layer_compression(media_type)
     if compression is not None and media_type.startswith(_IMAGE_LAYER_PREFIXES):
         family = "Docker" if "docker" in media_type else "OCI"
+        if is_foreign_layer(media_type):
+            family += " foreign" if family == "Docker" else " non-distributable"
         return f"{family} layer ({compression})" if compression != "none" else f"{family} layer"
     return media_type
+
+
+def is_foreign_layer(media_type: str) -> bool:
+    """True for a Docker foreign layer or an OCI non-distributable one: a layer a registry
+    need not hold, fetched from the ``urls`` of its descriptor."""
+    return media_type.startswith(_FOREIGN_LAYER_PREFIXES)
+
+
+_FOREIGN_LAYER_PREFIXES: Final = ("application/vnd.oci.image.layer.nondistributable.",
+                                  "application/vnd.docker.image.rootfs.foreign.")
 
 
 _IMAGE_LAYER_PREFIXES: Final = ("application/vnd.oci.image.layer.",

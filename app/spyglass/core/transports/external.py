@@ -22,6 +22,8 @@ from spyglass.core.manifest import Descriptor
 if TYPE_CHECKING:
     import httpx
 
+    from spyglass.core.transports.base import ImageSource
+
 _TIMEOUT: Final = 60.0
 
 
@@ -121,3 +123,18 @@ def open_external_blob(
         f"The foreign layer {descriptor.digest} is not in the source, and its urls did not "
         f"serve it: {'; '.join(problems) or 'it names none'}."
     )
+
+
+def open_layer_blob(
+    source: ImageSource, descriptor: Descriptor, *, cancel: CancelToken | None = None
+) -> VerifyingReader:
+    """The layer's bytes from ``source``, or, for a foreign layer ``source`` does not hold
+    (its ``urls`` say where it is kept), from where they point (:func:`open_external_blob`):
+    to read what the layer holds, as a copy to a destination that needs the bytes gets
+    them. :class:`BlobNotFound` when neither has it."""
+    try:
+        return source.open_blob(descriptor, cancel=cancel)
+    except BlobNotFound:
+        if not descriptor.urls:
+            raise
+    return open_external_blob(descriptor, cancel=cancel)

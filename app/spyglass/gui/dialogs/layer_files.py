@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
+from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageSource
 from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
@@ -115,8 +116,11 @@ class LayerFilesDialog(QDialog):
         """List the layer's files (again, after a failure) on a worker."""
         self.retry_button.hide()
         self.retry_button.setDefault(False)
-        self.panel.show_message("Reading the layer…",
-                                "Every byte is checked against the layer's digest.", busy=True)
+        checked = "Every byte is checked against the layer's digest."
+        self.panel.show_message(
+            "Reading the layer…",
+            f"{self._kept_outside()} Where the image has no copy of it, it is fetched from "
+            f"there. {checked}" if self.layer.urls else checked, busy=True)
         self.pages.setCurrentWidget(self.panel)
         source, layer = self._source, self.layer
         self._runner.submit(
@@ -145,12 +149,28 @@ class LayerFilesDialog(QDialog):
         self._update_count()
         emit(self.loaded, len(files))
 
+    def _kept_outside(self) -> str:
+        """What a foreign layer is: kept outside the image, where its ``urls`` point."""
+        urls = ", ".join(visible(url) for url in self.layer.urls)
+        return (f"This layer is kept outside the image, at {urls}"
+                f"{'' if urls.endswith('.') else '.'}")
+
     def _failed(self, message: str) -> None:
-        self.panel.show_message("Cannot list this layer", message, icon=icons.warning_icon())
-        self.retry_button.show()
-        self.retry_button.setDefault(True)  # Enter tries again (not Close)
-        self.retry_button.setFocus()
+        said = f"{self._kept_outside()}\n\n{message}" if self.layer.urls else message
+        self.panel.show_message("Cannot list this layer", said, icon=icons.warning_icon())
+        if self._retry_can_help():
+            self.retry_button.show()
+            self.retry_button.setDefault(True)  # Enter tries again (not Close)
+            self.retry_button.setFocus()
         emit(self.failed, message)
+
+    def _retry_can_help(self) -> bool:
+        """Whether reading the layer again may go otherwise: not for an empty layer (no
+        tar, however often it is read), nor for a foreign one the source lacks whose
+        urls Spyglass cannot fetch (http and https only)."""
+        fetchable = any(url.lower().startswith(("http://", "https://"))
+                        for url in self.layer.urls)
+        return self.layer.size != 0 and (fetchable or not self.layer.urls)
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.set_filter_text(text)

@@ -73,7 +73,8 @@ class LayerDetails(QFrame):
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(4)
         for name, mono in (("File name", False), ("Digest", True), ("Diff ID", True),
-                           ("Media type", False), ("Size", False), ("Created", False),
+                           ("Media type", False), ("Size", False), ("URLs", True),
+                           ("Created", False),
                            ("Created by", True), ("Annotations", True)):
             label = QLabel(name)
             mute(label)
@@ -166,7 +167,10 @@ class LayerDetails(QFrame):
         self._values["File name"].setText(visible(title))
         self._values["Annotations"].setText("\n".join(
             f"{visible(k)}: {visible(v, keep=TABS)}" for k, v in sorted(notes.items())))
-        for name, shown in (("File name", bool(title)), ("Annotations", bool(notes))):
+        # a foreign layer is kept outside the image, where these point
+        self._values["URLs"].setText("\n".join(visible(url) for url in descriptor.urls))
+        for name, shown in (("File name", bool(title)), ("Annotations", bool(notes)),
+                            ("URLs", bool(descriptor.urls))):
             self._form.setRowVisible(self._values[name], shown)
 
 
