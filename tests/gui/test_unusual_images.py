@@ -337,3 +337,23 @@ def test_an_empty_layer_is_said_to_be_no_tar_without_try_again(
     assert "empty file" in dialog.error
     assert not dialog.retry_button.isVisibleTo(dialog)
     dialog.close()
+
+
+def test_a_list_of_hundreds_of_platforms_names_the_first_hundred(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """The Overview's list of platforms is cut as its other lists are; the Platforms tab
+    has a row for each."""
+    from spyglass.gui.views.overview import MOST_ITEMS
+
+    builder = LayoutBuilder(tmp_path / "many")
+    layer = [LayerSpec({"/a": b"a"})]
+    images = [builder.add_image(ImageSpec(architecture=f"arch{i:03d}", layers=layer))
+              for i in range(MOST_ITEMS + 20)]
+    builder.tag(builder.add_index(images), "v1")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    view = window.image_view
+    named = view.overview.field_text("Platforms").split(", ")
+    assert len(named) == MOST_ITEMS + 1
+    assert named[-1] == "… and 20 more (the Platforms tab has them all)"
+    assert view.platforms.model.rowCount() == MOST_ITEMS + 20

@@ -372,7 +372,7 @@ class OverviewPage(QScrollArea):
             offered = [instance_label(s.descriptor) for s in state.instances]
             platforms = [p for p in offered if p != "attestation"]
             extra = len(offered) - len(platforms)
-            text = ", ".join(platforms)
+            text = _listed(platforms, ", ", PLATFORMS_TAB)
             if extra:
                 text += f" (and {extra} attestation{'s' if extra > 1 else ''})"
             self._set("Platforms", text)
@@ -471,13 +471,14 @@ LONGEST_KEY_RUN: Final = 100
 annotations: a key such as ``org.opencontainers.image.description`` is kept whole."""
 
 MOST_ITEMS = 100
-"""The most labels, annotations, environment variables, ports or volumes shown of an
-image; the rest are counted, and the tab that has them all named
+"""The most labels, annotations, environment variables, ports, volumes or platforms shown
+of an image; the rest are counted, and the tab that has them all named
 (:func:`more_items`): Qt laid out a table of 5,000 annotations for 7 s on the GUI
 thread, and of 100,000 for over 90 s, whatever tab was current (a table of 200 rows
 still took 0.2 to 0.4 s; 100, half that)."""
 
 RAW_TAB: Final = "the Raw JSON tab"
+PLATFORMS_TAB: Final = "the Platforms tab"
 CONFIG_TAB: Final = "the Config & History tab"
 
 
