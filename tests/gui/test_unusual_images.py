@@ -188,6 +188,7 @@ def test_an_image_whose_config_is_not_json_shows_its_manifest_and_layers(
     assert [d.digest for d in view.raw.documents] == [Digest.parse(image["digest"])]
     assert view.overview.field_text("Layers") == "1 layer"
     assert "cannot be shown" in view.history.config_caption.text()
+    assert "which cannot be shown" in view.history.history_caption.text()
 
 
 # -- foreign layers, empty layers

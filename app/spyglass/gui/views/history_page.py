@@ -165,7 +165,8 @@ class HistoryPage(QWidget):
         self.history_caption.setText(
             f"<b>History</b> — {steps} step{'s' if steps != 1 else ''}, "
             f"{steps - empty} made a layer" if steps else
-            "<b>History</b> — the config records no history."
+            "<b>History</b> — in the config, which cannot be shown." if image.config_problem
+            else "<b>History</b> — the config records no history."
         )
         manifest = image.manifest
         if config is None:
