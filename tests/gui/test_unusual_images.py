@@ -191,6 +191,24 @@ def test_an_image_whose_config_is_not_json_shows_its_manifest_and_layers(
     assert "which cannot be shown" in view.history.history_caption.text()
 
 
+
+def test_an_image_whose_config_is_missing_shows_its_manifest_and_layers(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """As for a config that is not JSON: the manifest and layers, and why not the rest."""
+    builder = LayoutBuilder(tmp_path / "noconfig")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(image, "v1")
+    config = builder.read_json(image)["config"]["digest"]
+    builder.blob_path(config).unlink()
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    view = window.image_view
+    assert view.pages.currentWidget() is view.content
+    assert config in view.banner.text and "missing" in view.banner.text
+    assert view.banner.text.endswith("Only its manifest and layers can be shown.")
+    assert view.layers.model.rowCount() == 1
+
+
 # -- foreign layers, empty layers
 
 
