@@ -470,7 +470,7 @@ LONGEST_KEY_RUN: Final = 100
 """As :data:`~spyglass.gui.formatting.LONGEST_RUN`, for the keys of labels and
 annotations: a key such as ``org.opencontainers.image.description`` is kept whole."""
 
-MOST_ITEMS = 100
+MOST_ITEMS: Final = 100
 """The most labels, annotations, environment variables, ports, volumes or platforms shown
 of an image; the rest are counted, and the tab that has them all named
 (:func:`more_items`): Qt laid out a table of 5,000 annotations for 7 s on the GUI
