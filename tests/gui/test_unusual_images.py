@@ -17,6 +17,7 @@ from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models import layers as layer_columns
 from spyglass.gui.views.image_view import LAYERS, PLATFORMS
 from tests.gui.guitools import WAIT_MS, select_platform, show_image
+from tests.helpers.fileserver import ServedFile
 from tests.helpers.imagebuild import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -212,38 +213,6 @@ def test_an_image_whose_config_is_missing_shows_its_manifest_and_layers(
 # -- foreign layers, empty layers
 
 
-class _Served:
-    """A loopback server of one path's bytes (any other path: 404), counting its GETs."""
-
-    def __init__(self, path: str, body: bytes) -> None:
-        import http.server
-        import threading
-
-        self.gets = 0
-        served = self
-
-        class Serve(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                served.gets += 1
-                found = self.path == path
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Length", str(len(body) if found else 0))
-                self.end_headers()
-                if found:
-                    self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 FOREIGN = LayerSpec({"/windows/system32/kernel": b"base\n"})
 
 
@@ -281,7 +250,7 @@ def test_a_foreign_layer_says_so_shows_its_urls_and_lists_its_files_from_there(
     JSON, and List Files said its blob was missing from the layout (and Try Again): it
     says what it is, where it is kept, and its files are read from there, as a copy
     fetches it."""
-    served = _Served("/nd.tar.gz", build_layer(FOREIGN)[0])
+    served = ServedFile("/nd.tar.gz", build_layer(FOREIGN)[0])
     try:
         _foreign_image(tmp_path / "win", served.url)
         window.open_location(tmp_path / "win", select=False)
@@ -314,7 +283,7 @@ def test_a_foreign_layer_its_urls_do_not_serve_is_said_to_be_kept_there(
     """Not served where its urls point: the dialog says the layer is kept there, and why
     it could not be read; Try Again only where another try can go otherwise (an http
     url may answer later; an ftp one is never fetched)."""
-    served = _Served("/elsewhere", b"")
+    served = ServedFile("/elsewhere", b"")
     try:
         gone = served.url.replace("/elsewhere", "/nd.tar.gz")
         _foreign_image(tmp_path / "win", gone)

@@ -27,6 +27,7 @@ from spyglass.core.errors import SpyglassError
 from spyglass.core.transports import open_destination, open_source
 from tests.helpers import require_tool
 from tests.helpers.cosign import add_cosign_signature, cosign_tag
+from tests.helpers.fileserver import ServedFile
 from tests.helpers.imagebuild import (
     OCI_LAYER,
     OCI_LAYER_GZIP,
@@ -528,27 +529,9 @@ def test_a_foreign_layer_stays_where_its_urls_point(
     """As containers/image: a registry or an OCI layout refers to it there (its bytes are
     not fetched, nor copied); dir: cannot, and gets the bytes from the source, or, when
     the source lacks them, from the url (here a server on loopback)."""
-    import http.server
-    import threading
-
     base = b"the base layer lives elsewhere"
-
-    class Serve(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path == "/blobs/base.tar.gz"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Length", str(len(base) if found else 0))
-            self.end_headers()
-            if found:
-                self.wfile.write(base)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/blobs/base.tar.gz"
+    with ServedFile("/blobs/base.tar.gz", base) as served:
+        url = served.url
         source = tmp_path / "src"
         digest, foreign = windows_like(source, url)
         allow = {"validation": {"manifests": {"urls": {"allow": ["^https?://"]}}}}
@@ -592,9 +575,6 @@ def test_a_foreign_layer_stays_where_its_urls_point(
         with pytest.raises(SpyglassError, match=r"its urls did not serve it.*HTTP 404"):
             copy_image(open_source(f"oci:{gone}:win"),
                        open_destination(f"dir:{tmp_path / 'e'}"))
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class _Flaky:

@@ -29,6 +29,7 @@ from spyglass.core.layerfiles import LayerFile, list_layer_files, normalize_path
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.layout import open_layout_image
+from tests.helpers.fileserver import ServedFile
 from tests.helpers.imagebuild import TAR_MTIME, ImageSpec, LayerSpec, LayoutBuilder
 
 FILES = {
@@ -273,39 +274,18 @@ def test_a_foreign_layer_missing_from_the_source_is_read_from_its_urls(
     from where its urls point, as a copy fetches it, and verified; urls that do not
     serve it are named."""
     import dataclasses
-    import http.server
-    import threading
 
     source, layer, builder = built_image(tmp_path / "layout", "gzip")
     path = builder.blob_path(str(layer.digest))
     body = path.read_bytes()
     path.unlink()
-
-    class Serve(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path == "/base.tar.gz"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Length", str(len(body) if found else 0))
-            self.end_headers()
-            if found:
-                self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serve)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/base.tar.gz"
+    with ServedFile("/base.tar.gz", body) as served:
         foreign = dataclasses.replace(layer, media_type=media.OCI_LAYER_NONDIST_GZIP,
-                                      urls=(url,))
+                                      urls=(served.url,))
         assert list_layer_files(source, foreign) == EXPECTED
-        gone = dataclasses.replace(foreign, urls=(url.replace("base", "gone"),))
+        gone = dataclasses.replace(foreign, urls=(served.url.replace("base", "gone"),))
         with pytest.raises(BlobNotFound, match=r"its urls did not serve it.*HTTP 404"):
             list_layer_files(source, gone)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 @pytest.mark.parametrize(
     ("blob", "media_type"),
