@@ -14,7 +14,6 @@ Run ``.venv/bin/python benchmarks/bench_gui_copy.py [--rounds N]``.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_copy import MIB, REF, REPOSITORY, build_layout
-from common import CACHE_DIR, Row, find_tool, print_table
+from common import CACHE_DIR, Row, find_tool, gui_sandbox, print_table
 
 from tests.helpers.registry import RegistryServer, find_registry_binary
 
@@ -141,14 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     # run_all.py passes every script the same arguments: those for others are ignored
     args, _others = parser.parse_known_args(argv)
-    sandbox = CACHE_DIR / "gui-home"
-    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        os.environ[variable] = str(sandbox / variable.lower())
-    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    gui_sandbox()
     from spyglass.gui.app import create_application
 
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     image_dir = build_layout(CACHE_DIR / "copy-2x8x32MiB", ("amd64", "arm64"), 8, 32 * MIB)
     app = create_application([sys.argv[0]])
     rows = measure(f"oci:{image_dir}:{REF}", "layout → layout, 512 MiB", args.rounds)

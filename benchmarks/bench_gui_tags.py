@@ -20,7 +20,6 @@ Run ``.venv/bin/python benchmarks/bench_gui_tags.py [--rounds N] [--no-skopeo]``
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -29,7 +28,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import CACHE_DIR, Row, Timing, find_tool, print_table, subprocess_env, time_command
+from common import (
+    CACHE_DIR,
+    Row,
+    Timing,
+    find_tool,
+    gui_sandbox,
+    print_table,
+    subprocess_env,
+    time_command,
+)
 
 from tests.helpers.pager import PagingRelay
 from tests.helpers.registry import RegistryServer, find_registry_binary, seed_tags
@@ -115,14 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_gui_tags: docker-registry (or registry) is not on PATH; "
               "`make system-deps` installs it.", file=sys.stderr)
         return 1
-    sandbox = CACHE_DIR / "gui-home"
-    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        os.environ[variable] = str(sandbox / variable.lower())
-    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    gui_sandbox()
     from spyglass.gui.app import create_application
 
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
     app = create_application([sys.argv[0]])
     names = tag_names()
     rows: list[Row] = []

@@ -46,6 +46,18 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def gui_sandbox() -> None:
+    """Point this process's settings, caches and credentials at a folder of the
+    benchmarks' own (a window measured must not read or write the user's), with Qt
+    offscreen unless a platform is chosen."""
+    sandbox = CACHE_DIR / "gui-home"
+    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        os.environ[variable] = str(sandbox / variable.lower())
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+
+
 def find_tool(name: str) -> str | None:
     """The path of ``name`` on PATH, or None (the benchmark then skips that row)."""
     return shutil.which(name)
