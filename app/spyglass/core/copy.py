@@ -69,7 +69,6 @@ from spyglass.core.copy_preview import Looked, format_plan, look_at_destination
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
     AuthenticationFailed,
-    BlobNotFound,
     BodyTooLarge,
     Cancelled,
     ConnectionFailed,
@@ -838,20 +837,15 @@ def _transfer_blob_once(
         done += count
         emit(BlobProgress(descriptor.digest, done, descriptor.size))
 
-    try:
-        if task.data is not None:  # made by the plan
-            stream = VerifyingReader(io.BytesIO(task.data), descriptor.digest,
-                                     descriptor.size, cancel=cancel)
-        else:
-            stream = source.open_blob(descriptor, cancel=cancel)
-    except BlobNotFound:
-        if not descriptor.urls:
-            raise
+    if task.data is not None:  # made by the plan
+        stream = VerifyingReader(io.BytesIO(task.data), descriptor.digest,
+                                 descriptor.size, cancel=cancel)
+    else:
         # a foreign layer the source does not hold, for a destination that cannot refer
         # to its urls: from where they point, as containers/image fetches it
-        from spyglass.core.transports.external import open_external_blob
+        from spyglass.core.transports.external import open_layer_blob
 
-        stream = open_external_blob(descriptor, cancel=cancel)
+        stream = open_layer_blob(source, descriptor, cancel=cancel)
     try:
         if task.recompress is None:
             written = destination.put_blob(

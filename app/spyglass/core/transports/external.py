@@ -3,8 +3,8 @@
 A layer with ``urls`` (Windows base layers, non-distributable layers) need not
 be in the registry or layout that names it. A destination that can refer to the
 URLs (a registry, an OCI layout or archive) never needs the bytes; one that cannot
-(``dir:``, ``docker-archive:``) gets them from the source, or, when the source lacks them, from the
-first URL that serves them, as containers/image's ``getExternalBlob`` does. No
+(``dir:``, ``docker-archive:``) gets them from the source, or, when the source lacks
+them, from the first URL that serves them, as containers/image's ``getExternalBlob`` does. No
 credentials are sent there: they are the registry's, not the URL's host's. The
 bytes are verified against the layer's digest and size like every blob.
 """
