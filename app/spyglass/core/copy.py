@@ -155,8 +155,8 @@ def _layer_written(
     urls); one whose bytes came along unchanged keeps the urls too, as containers/image
     keeps them (an archive holding it says the same as a layout that does not)."""
     if task.external:
-        return task.source
-    descriptor = _as_source_names_it(task, written[task.key])
+        return _kept_as_go_keeps(task.source, data=False)
+    descriptor = _as_source_names_it(task, written[task.key], data=False)
     if task.source.urls and not descriptor.urls and descriptor.digest == task.source.digest:
         return replace(descriptor, urls=task.source.urls)
     return descriptor
@@ -169,18 +169,29 @@ _COMPRESSED_BYTES_ANNOTATIONS: Final = (
 zstd:chunked table of contents, its position): untrue of a layer recompressed."""
 
 
-def _as_source_names_it(task: BlobTask, descriptor: Descriptor) -> Descriptor:
+def _kept_as_go_keeps(descriptor: Descriptor, *, data: bool) -> Descriptor:
+    """``descriptor`` with what of its other fields containers/image keeps when it writes
+    a manifest again, so the digest is the one skopeo's copy gives: an OCI manifest's
+    config and an OCI index's entries keep their ``data`` (``data=True``: Go's struct has
+    the field); a layer is named anew (digest, size, annotations, urls), and a Docker
+    schema 2 descriptor has no ``data``; no field Go's structs do not know stays."""
+    extra = {"data": descriptor.extra["data"]} if data and "data" in descriptor.extra else {}
+    return descriptor if dict(descriptor.extra) == extra else replace(descriptor, extra=extra)
+
+
+def _as_source_names_it(task: BlobTask, descriptor: Descriptor, *, data: bool) -> Descriptor:
     """``descriptor`` (as the destination took the blob) with the annotations the
     source's descriptor gives it, as containers/image keeps them: a blob uploaded came
     back without them, one found there with them, so the same copy named it two ways.
     A recompressed layer keeps those that do not describe its old bytes. The source's
-    other fields (``data``, ones Spyglass does not know) come along when the blob is the
-    same (:meth:`~spyglass.core.manifest.Descriptor.with_blob`)."""
+    ``data`` comes along with ``data`` when the blob is the same
+    (:meth:`~spyglass.core.manifest.Descriptor.with_blob`, :func:`_kept_as_go_keeps`)."""
     annotations = task.source.annotations
     if descriptor.digest != task.source.digest:
         annotations = {key: value for key, value in annotations.items()
                        if not key.startswith(_COMPRESSED_BYTES_ANNOTATIONS)}
-    extra = task.source.with_blob(descriptor.digest, descriptor.size).extra
+    extra = _kept_as_go_keeps(task.source.with_blob(descriptor.digest, descriptor.size),
+                              data=data).extra
     if dict(descriptor.annotations) == dict(annotations) and descriptor.extra == extra:
         return descriptor
     return replace(descriptor, annotations=annotations, extra=extra)
@@ -194,7 +205,8 @@ def _instance_manifest(
     source = json.loads(instance.source.raw)
     docker = format_of(instance.media_type) != "oci"
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
-    config = _as_source_names_it(instance.config, written[instance.config.key])
+    config = _as_source_names_it(instance.config, written[instance.config.key],
+                                 data=format_of(instance.source.media_type) == "oci")
     data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
     data["layers"] = [
         _descriptor_json(_layer_written(task, written), task.media_type, docker=docker)
@@ -222,8 +234,9 @@ def _list_manifest(
              for instance, _raw, digest in written_instances}
     entries = []
     for instance, raw, digest in written_instances:
-        written = (instance.entry.with_blob(digest, len(raw)) if instance.entry
-                   else Descriptor(instance.media_type, digest, len(raw)))
+        written = (_kept_as_go_keeps(instance.entry.with_blob(digest, len(raw)),
+                                     data=format_of(plan.top.media_type) == "oci")
+                   if instance.entry else Descriptor(instance.media_type, digest, len(raw)))
         if written.annotations.get(BUILDKIT_REFERENCE_DIGEST) in moved:
             # a BuildKit attestation entry names its image by digest: the new one
             annotations = dict(written.annotations)

@@ -104,8 +104,10 @@ class Descriptor:
 
     def to_json(self) -> dict[str, Any]:
         """The descriptor as JSON, in the order of the Go struct containers/image writes
-        (so a manifest written again has the digest skopeo's has), the ``extra`` fields
-        it does not know last, as they were read."""
+        (so a manifest written again has the digest skopeo's has), with ``data`` where
+        that struct has it and any other ``extra`` field last, as it was read (a copy
+        that writes a manifest again keeps only what Go keeps: see
+        :func:`spyglass.core.copy._kept_as_go_keeps`)."""
         out: dict[str, Any] = {}
         if self.media_type:
             out["mediaType"] = self.media_type
