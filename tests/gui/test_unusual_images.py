@@ -3,6 +3,11 @@ JSON, foreign layers, values without spaces, empty layers."""
 
 from __future__ import annotations
 
+import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,8 @@ from tests.helpers.imagebuild import (
     dump_json,
     sha256_digest,
 )
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.gui
 
@@ -140,10 +147,31 @@ def test_a_long_value_without_spaces_wraps_and_copies_whole(
         assert whole in copied and "\u200b" not in copied
 
 
+def test_a_value_selected_with_the_keys_is_x11s_selection_without_its_breaks(
+        tmp_path: Path) -> None:
+    """Qt put the keys' selection of a value in X11's selection (a middle click pastes
+    it) with the breaks wrapping put in: a path that looked right and was not."""
+    prefix = [] if os.environ.get("DISPLAY") else (
+        ["xvfb-run", "-a"] if shutil.which("xvfb-run") else None)
+    if prefix is None:
+        pytest.skip("no X display, and no xvfb-run to make one")
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "XDG_CONFIG_HOME": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "app"), str(REPO_ROOT)])}
+    done = subprocess.run([*prefix, sys.executable, "-m", "tests.gui.select_overview"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    if done.stdout.strip() == "no selection":
+        pytest.skip("this X server keeps no selection")
+    whole, line, everything = (ast.literal_eval(text) for text in done.stdout.split())
+    assert whole == everything == "A" * 80
+    assert line and set(line) == {"A"}  # Shift+End: to the end of the line shown
+
+
 def test_wrapping_anywhere_keeps_what_is_drawn_as_one_character_whole() -> None:
     """A break goes between the characters of a long run, not between a letter and its
-    accent nor an emoji and its skin tone; short words, paths and hyphenated names, which
-    a line breaks already, are left as they are; :func:`unbroken` takes the breaks out."""
+    accent, an emoji and its skin tone, nor the two halves of a flag; short words, paths
+    and hyphenated names, which a line breaks already, are left as they are;
+    :func:`unbroken` takes the breaks out."""
     from spyglass.gui.formatting import BREAK, unbroken, wrap_anywhere
 
     accented = "e\u0301" * 20 + "\U0001f44b\U0001f3fd" * 20
@@ -151,6 +179,8 @@ def test_wrapping_anywhere_keeps_what_is_drawn_as_one_character_whole() -> None:
     assert unbroken(wrapped) == accented
     assert "\u0301" not in wrapped.split(BREAK) and "\U0001f3fd" not in wrapped.split(BREAK)
     assert wrapped.count(BREAK) == 39
+    flags = "\U0001f1e9\U0001f1ea" * 16 + "\U0001f1eb"  # 16 German flags, a lone F
+    assert wrap_anywhere(flags).split(BREAK) == ["\U0001f1e9\U0001f1ea"] * 16 + ["\U0001f1eb"]
     for whole in ("two words", "/usr/local/lib/some/long/path/of/many/parts",
                   "a-hyphenated-name-that-goes-on-for-long-enough", "x" * 30):
         assert wrap_anywhere(whole) == whole

@@ -83,12 +83,21 @@ def wrap_anywhere(text: str, longest: int = LONGEST_RUN) -> str:
     return re.sub(rf"[^\s/-]{{{longest + 1},}}", lambda run: _spread(run.group()), text)
 
 
+def _regional(char: str) -> bool:
+    """A regional indicator: two of them in a row are drawn as one flag (🇩🇪)."""
+    return "\U0001F1E6" <= char <= "\U0001F1FF"
+
+
 def _spread(run: str) -> str:
     out = [run[0]]
+    indicators = 1 if _regional(run[0]) else 0  # in a row, before the character
     for before, char in itertools.pairwise(run):
-        if unicodedata.category(char) not in _GLUED and before != "\u200d":
+        second_half = _regional(char) and indicators % 2 == 1
+        if unicodedata.category(char) not in _GLUED and before != "\u200d" \
+                and not second_half:
             out.append(BREAK)
         out.append(char)
+        indicators = indicators + 1 if _regional(char) else 0
     return "".join(out)
 
 

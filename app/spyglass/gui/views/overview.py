@@ -80,20 +80,27 @@ class _Value(QLabel):
         if self.hasSelectedText():
             QGuiApplication.clipboard().setText(unbroken(self.selectedText()), mode)
 
+    def _select_for_middle_click(self) -> None:
+        """X11's selection (a middle click pastes it) the text selected without its
+        breaks: Qt puts it there with them, as selected."""
+        if QGuiApplication.clipboard().supportsSelection():
+            self._copy_selection(QClipboard.Mode.Selection)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Override QLabel::keyPressEvent: Copy copies the text without its breaks."""
+        """Override QLabel::keyPressEvent: Copy copies the text without its breaks, and
+        a selection the keys made is X11's without them."""
         if event.matches(QKeySequence.StandardKey.Copy) and self.hasSelectedText():
             self._copy_selection()
             event.accept()
             return
         super().keyPressEvent(event)
+        self._select_for_middle_click()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """Override QLabel::mouseReleaseEvent: the selection (X11's, for a middle click)
         is the text without its breaks."""
         super().mouseReleaseEvent(event)
-        if QGuiApplication.clipboard().supportsSelection():
-            self._copy_selection(QClipboard.Mode.Selection)
+        self._select_for_middle_click()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         """Override QLabel::contextMenuEvent: its Copy and Select All, Copy copying the
@@ -115,6 +122,7 @@ class _Value(QLabel):
         else:
             rendered.setHtml(self.text())
         self.setSelection(0, rendered.characterCount() - 1)
+        self._select_for_middle_click()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Override QLabel::paintEvent: the frame of the focus over the text."""
