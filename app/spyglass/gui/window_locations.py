@@ -11,15 +11,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QUrl
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QModelIndex, QPoint
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QTreeView
 
 from spyglass.core.archive_names import archive_filter
 from spyglass.core.fileurl import file_url
 from spyglass.core.settings import Settings, normalize_location
-from spyglass.core.text import shell_quoted, visible
-from spyglass.gui import icons
+from spyglass.gui import clipboard, icons
 from spyglass.gui.copy_side import CopyController
 from spyglass.gui.models.places import ImageNode, LoadState, LocationNode, PlacesModel
 from spyglass.gui.registries import RegistryBrowser
@@ -301,8 +299,7 @@ class LocationsMixin(QMainWindow):
         return menu
 
     def _copy(self, text: str) -> None:
-        QGuiApplication.clipboard().setText(text)
-        self.show_status(f"Copied {visible(text)}")
+        self.show_status(clipboard.copy_text(text))
 
     def copy_path(self, path: Path) -> None:
         """Put ``path`` on the clipboard as text, and as a ``file:`` URL for file managers.
@@ -312,26 +309,9 @@ class LocationsMixin(QMainWindow):
         self.copy_as_given(str(path), url=file_url(path.absolute()))
 
     def copy_as_given(self, text: str, *, url: str = "") -> None:
-        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it
-        (:func:`~spyglass.core.text.shell_quoted`): as it is, or ``$'…'`` where it holds a
-        byte that is not UTF-8 or a control character (a newline), or ``'…'`` where it
-        holds a quote or a backslash or starts or ends with a space; with ``url`` too, for
-        file managers."""
-        quoted = shell_quoted(text)
-        data = QMimeData()
-        data.setText(quoted)
-        if url:
-            data.setUrls([QUrl(url)])
-        QGuiApplication.clipboard().setMimeData(data)
-        if quoted == text:
-            self.show_status(f"Copied {text}")
-        elif quoted.startswith("$'"):
-            self.show_status(f"Copied {quoted}: the name holds what is no text, so it is "
-                             "written as a shell takes it")
-        else:
-            self.show_status(f"Copied {quoted}: the name holds a quote, a backslash or a "
-                             "space at an end, so it is written as a shell takes it (and "
-                             "pasted, read back as it is)")
+        """Put ``text`` (a path, an image name) on the clipboard as a shell takes it, and
+        say so (:func:`~spyglass.gui.clipboard.copy_as_given`)."""
+        self.show_status(clipboard.copy_as_given(text, url=url))
 
     def _reload_path(self, path: str) -> None:
         index = self._location_index(path)
