@@ -222,13 +222,22 @@ class TransferManager(QObject):
         """Take every finished row off the list."""
         for row in reversed(range(len(self.transfers))):
             if self.transfers[row].state.finished:
-                emit(self.aboutToRemove, row)
-                transfer = self.transfers.pop(row)
-                timer = self._timers.pop(transfer.id, None)
-                if timer is not None:
-                    timer.stop()
-                    timer.deleteLater()
-                emit(self.removed, row)
+                self._remove_row(row)
+
+    def remove(self, transfer: Transfer) -> None:
+        """Take ``transfer``'s row off the list, if it is finished (a copy not finished
+        stays: cancel it first)."""
+        if transfer in self.transfers and transfer.state.finished:
+            self._remove_row(self.transfers.index(transfer))
+
+    def _remove_row(self, row: int) -> None:
+        emit(self.aboutToRemove, row)
+        transfer = self.transfers.pop(row)
+        timer = self._timers.pop(transfer.id, None)
+        if timer is not None:
+            timer.stop()
+            timer.deleteLater()
+        emit(self.removed, row)
 
     def row_of(self, transfer: Transfer) -> int:
         return self.transfers.index(transfer)
