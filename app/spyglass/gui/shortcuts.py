@@ -25,6 +25,8 @@ RELOAD_KEYS: Final = "F5"
 """Reload Location, as the README says it, on every desktop."""
 CLOSE_LOCATION_KEYS: Final = "Ctrl+W"
 """Close Location, as the README says it, beside the platform's Close."""
+CONTEXT_MENU_KEYS: Final = "Shift+F10"
+"""A tree's or table's context menu, as the Menu key opens it (keyboards without one)."""
 
 
 def platform_keys(key: StandardKey) -> list[QKeySequence]:
