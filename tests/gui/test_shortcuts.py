@@ -84,4 +84,4 @@ def test_the_walk_finds_a_window_key_that_a_tables_key_shadows(
     window.reload_action.setShortcut(QKeySequence("Ctrl+R"))
     found = clashes(window)
     assert len(found) == 1
-    assert "Reload Location" in found[0] and "Retry Transfer" in found[0]
+    assert "Reload Location" in found[0] and "'Retry' (Ctrl+R" in found[0]

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTreeView
 
 from spyglass.core.cancel import CancelToken
+from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import DockerName, parse_image_name
 from spyglass.core.settings import normalize_location
 from spyglass.core.text import visible
@@ -117,6 +118,8 @@ class CopyController(QObject):
         self.manager.started.connect(lambda _t: self.show_panel())
         self.manager.started.connect(self._note_place)
         self.panel.hideRequested.connect(self.hide_panel)
+        self.panel.statusMessage.connect(self.statusMessage)
+        self.panel.find_destination = self.find_destination
         self.panel.roomWanted.connect(self._lend_room)
         self._lent: tuple[int, list[int]] | None = None
         """The height lent to the panel for a failure sentence, and the splitter's sizes
@@ -463,6 +466,32 @@ class CopyController(QObject):
         elif transfer.id not in self._place_was_open:
             window.open_location(normalize_location(Path(name.path)), select=False)
 
+    def find_destination(self, transfer: Transfer) -> Callable[[], None] | None:
+        """How to show where ``transfer`` copies to in the sidebar, as a copy done there
+        refreshes it: a call that selects its repository in REGISTRIES (its registry,
+        while the repository is not listed), or its place in LOCAL while that is open,
+        and puts the keyboard there; None where the window lists it nowhere."""
+        window = self._window
+        try:
+            name = parse_image_name(transfer.request.destination)
+        except SpyglassError:
+            return None
+        if isinstance(name, DockerName):
+            registries = window.registries
+            ref = name.reference
+            index = registries.model.repository_index(ref.domain, ref.path)
+            if not index.isValid():
+                index = registries.model.registry_index(ref.domain)
+            if not index.isValid():
+                return None
+            row = QPersistentModelIndex(index)
+            return lambda: _reveal(registries.tree, row, registries.select)
+        place = self._open_place_of(transfer.request.destination)
+        if place is None:
+            return None
+        return lambda: _reveal(window.tree, QPersistentModelIndex(place),
+                               window.tree.setCurrentIndex)
+
     def _note_place(self, transfer: Transfer) -> None:
         """Whether the place a copy (or its Retry) goes to is open as it starts."""
         if self._open_place_of(transfer.request.destination) is not None:
@@ -490,6 +519,17 @@ class CopyController(QObject):
 
 
 __all__ = ["CopyController", "done_message"]
+
+
+def _reveal(tree: QTreeView, row: QPersistentModelIndex,
+            select: Callable[[QModelIndex], None]) -> None:
+    """Select ``row`` of ``tree`` (still there) by ``select``, in sight, with the focus."""
+    if not row.isValid():
+        return
+    index = row.sibling(row.row(), row.column())  # (a plain index of it)
+    select(index)
+    tree.scrollTo(index)
+    tree.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def _new_layout_may_go(path: Path) -> bool:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import ClassVar
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from spyglass.core.text import visible
+from spyglass.gui import clipboard
 from spyglass.gui.copy_drops import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.formatting import ROUTE_ARROW
@@ -39,6 +43,7 @@ from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.buttons import push_button
+from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate, RouteDelegate
 from spyglass.gui.views.widgets import (
     CLOSE_GLYPH,
@@ -79,29 +84,40 @@ def summary_text(manager: TransferManager) -> str:
 
 
 class TransfersPanel(QWidget):
-    """The copies of this session: Cancel, Retry and Details act on the selected row.
+    """The copies of this session: Cancel, Retry and Details act on the selected row, from
+    the buttons, the keys and the table's context menu.
 
     Attributes:
         manager: the :class:`TransferManager`.
         model: its :class:`TransferModel`.
         table: the view.
         details: the Details dialogs open.
+        cancel_action, retry_action, details_action, cancel_all_action: the table's
+            actions on the selected row (Delete, Ctrl+R, Enter, Shift+Delete), enabled
+            as their buttons are; the context menu shows them.
+        find_destination: how the window shows a copy's destination in its sidebar: a
+            call that selects it there, or None where the window lists it nowhere (the
+            window's :class:`~spyglass.gui.copy_side.CopyController` sets it).
 
     Signals:
         hideRequested(): the user closed the panel.
         roomWanted(pixels): the failure sentence above the rows came, grew (more
             pixels) or went (fewer): the rows would like the panel that much taller
             or shorter.
+        statusMessage(str): a sentence for the status bar (what the context menu copied).
     """
 
     hideRequested = Signal()
     roomWanted = Signal(int)
+    statusMessage = Signal(str)
 
     def __init__(self, manager: TransferManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.model = TransferModel(manager, self)
         self.details: list[TransferDetailsDialog] = []
+        self.find_destination: Callable[[Transfer], Callable[[], object] | None] = \
+            lambda _transfer: None
         self._watched: QWidget | None = None  # the window, once shown in it (eventFilter)
         self.table: QTableView = make_table("Transfers")
         self.table.setModel(self.model)
@@ -179,26 +195,22 @@ class TransfersPanel(QWidget):
         layout.addWidget(self.table, 1)
         self._bar = bar
 
-        cancel = QAction("Cancel Transfer", self.table)
-        cancel.setShortcut(standard_key(StandardKey.Delete))
-        cancel.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        cancel.triggered.connect(lambda: self._act(self.manager.cancel))
-        self.table.addAction(cancel)
-        details = QAction("Transfer Details", self.table)  # what a double click opens
-        details.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
-        details.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        details.triggered.connect(lambda: self.show_details(self.current()))
-        self.table.addAction(details)
-        cancel_all = QAction("Cancel All Transfers", self.table)
-        cancel_all.setShortcut(QKeySequence("Shift+Delete"))
-        cancel_all.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        cancel_all.triggered.connect(self._cancel_all)
-        self.table.addAction(cancel_all)
-        retry = QAction("Retry Transfer", self.table)
-        retry.setShortcut(QKeySequence(RETRY_KEYS))
-        retry.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        retry.triggered.connect(lambda: self._act(self._retry_stopped))
-        self.table.addAction(retry)
+        # the table's keys, which its context menu shows beside the same actions
+        self.cancel_action = self._table_action(
+            "Cancel", [standard_key(StandardKey.Delete)],
+            lambda: self._act(self.manager.cancel))
+        self.retry_action = self._table_action(
+            "Retry", [QKeySequence(RETRY_KEYS)], lambda: self._act(self._retry_stopped))
+        # what a double click opens; Enter first, the name the menu shows (and the README
+        # gives), for the key either way
+        self.details_action = self._table_action(
+            "Details…", [QKeySequence(Qt.Key.Key_Enter), QKeySequence(Qt.Key.Key_Return)],
+            lambda: self.show_details(self.current()))
+        self.cancel_all_action = self._table_action(
+            "Cancel All", [QKeySequence("Shift+Delete")], self._cancel_all)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu_requested)
+        open_by_keyboard(self.table)
         self.retry_button.setToolTip("Run a copy that failed or was cancelled again (Ctrl+R)")
         self.cancel_button.setToolTip("Cancel the selected copy (Delete)")
         self.cancel_all_button.setToolTip("Cancel every copy not finished, the waiting ones "
@@ -206,6 +218,16 @@ class TransfersPanel(QWidget):
         self.details_button.setToolTip("Every blob of the selected copy and what became of it "
                                        "(Enter)")
         self._update_buttons()
+
+    def _table_action(self, text: str, keys: list[QKeySequence],
+                      slot: Callable[[], object]) -> QAction:
+        """An action on the selected row, its ``keys`` live while the table has the focus."""
+        action = QAction(text, self.table)
+        action.setShortcuts(keys)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.table.addAction(action)
+        return action
 
     COLUMN_SAMPLES: ClassVar[dict[int, tuple[str, ...]]] = {
         STATE: ("Done · 2 notes", "Cancelling…", "Finishing…"),
@@ -428,17 +450,24 @@ class TransfersPanel(QWidget):
             self.manager.retry(transfer)
 
     def _update_buttons(self) -> None:
+        """The buttons, and the table's actions with them (the context menu shows those)."""
         transfer = self.current()
         running = transfer is not None and not transfer.state.finished
-        self.cancel_button.setEnabled(running and not (transfer and transfer.cancel_requested))
-        # as in download managers, Retry is for what did not succeed: a copy done is
-        # done (drag the image again to copy it anew)
-        self.retry_button.setEnabled(transfer is not None and transfer.state in (
-            TransferState.FAILED, TransferState.CANCELLED))
-        self.details_button.setEnabled(transfer is not None)
         transfers = self.manager.transfers
-        self.cancel_all_button.setEnabled(sum(
-            not t.state.finished and not t.cancel_requested for t in transfers) > 1)
+        enabled = {
+            (self.cancel_button, self.cancel_action):
+                running and not (transfer and transfer.cancel_requested),
+            # as in download managers, Retry is for what did not succeed: a copy done is
+            # done (drag the image again to copy it anew)
+            (self.retry_button, self.retry_action): transfer is not None and transfer.state
+                in (TransferState.FAILED, TransferState.CANCELLED),
+            (self.details_button, self.details_action): transfer is not None,
+            (self.cancel_all_button, self.cancel_all_action): sum(
+                not t.state.finished and not t.cancel_requested for t in transfers) > 1,
+        }
+        for (button, action), on in enabled.items():
+            button.setEnabled(on)
+            action.setEnabled(on)
         self.clear_button.setEnabled(any(t.state.finished for t in transfers))
         self.summary.setText(summary_text(self.manager))
         self._show_failure(transfer)
@@ -480,6 +509,77 @@ class TransfersPanel(QWidget):
         if room != self._failure_room:
             change, self._failure_room = room - self._failure_room, room
             emit(self.roomWanted, change)
+
+    # -- the context menu
+
+    def _menu_requested(self, point: QPoint) -> None:
+        """A right click at ``point`` (of the viewport; its row is selected first), or the
+        Menu key or Shift+F10 at the selected row: the menu, there."""
+        index = self.table.indexAt(point)
+        if index.isValid():
+            select_row(self.table, index.row())
+        menu = self.context_menu()
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(point))
+            menu.deleteLater()
+
+    def context_menu(self) -> QMenu | None:
+        """The table's context menu, for the row selected: Cancel, Retry and Details (the
+        table's actions, enabled as the buttons are and shown with their keys); the
+        copy's source and destination names and a failed copy's error, to copy; Show
+        Destination, where the window lists it (:attr:`find_destination`); this row (if
+        finished) or every finished one off the list. None while the list is empty."""
+        if not self.manager.transfers:
+            return None
+        transfer = self.current()
+        menu = QMenu(self.table)
+
+        def add(text: str, act: Callable[[Transfer], object],
+                enabled: Callable[[Transfer], object] = lambda _transfer: True) -> None:
+            action = menu.addAction(text)
+            action.setEnabled(transfer is not None and bool(enabled(transfer)))
+            if transfer is not None:
+                chosen = transfer  # (the row the menu was opened for)
+                action.triggered.connect(lambda _checked=False: act(chosen))
+
+        for action in (self.cancel_action, self.retry_action, self.details_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        add("Copy Source Reference",
+            lambda t: self._say(clipboard.copy_as_given(t.request.source)))
+        add("Copy Destination Reference",
+            lambda t: self._say(clipboard.copy_as_given(t.request.destination)))
+        add("Copy Error", self._copy_error,
+            lambda t: t.state is TransferState.FAILED and t.error)
+        menu.addSeparator()
+        add("Show Destination", self.show_destination, self.find_destination)
+        menu.addSeparator()
+        add("Remove from List", self.manager.remove, lambda t: t.state.finished)
+        clear = menu.addAction("Clear Finished")
+        clear.setEnabled(self.clear_button.isEnabled())
+        clear.triggered.connect(lambda _checked=False: self.manager.remove_finished())
+        return menu
+
+    def _say(self, sentence: str) -> None:
+        emit(self.statusMessage, sentence)
+
+    def _copy_error(self, transfer: Transfer) -> None:
+        """Put a failed copy's sentence on the clipboard (the engine's, as the State cell
+        and the line above the rows give it)."""
+        clipboard.copy_text(transfer.error)
+        self._say(f"Copied why copying {source_text(transfer.request)} failed.")
+
+    def show_destination(self, transfer: Transfer) -> bool:
+        """Select where ``transfer`` copies to in the window's sidebar (through
+        :attr:`find_destination`); False, said in the status bar, where it is not listed
+        (a place closed, a registry removed since)."""
+        reveal = self.find_destination(transfer)
+        if reveal is None:
+            self._say(f"{visible(transfer.request.destination)} is not listed in the "
+                      "sidebar: open the place or add the registry it is in to show it.")
+            return False
+        reveal()
+        return True
 
     def show_details(self, transfer: Transfer | None) -> TransferDetailsDialog | None:
         if transfer is None:

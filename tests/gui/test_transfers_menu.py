@@ -1,0 +1,348 @@
+"""The Transfers table's context menu: opened by a right click on a row, the Menu key and
+Shift+F10; what it offers for a running, failed, cancelled and done copy; and what each of
+its items does (the clipboard, the rows, the sidebar).
+
+The copies are scripted (:class:`~tests.gui.scripted.ScriptedCopy`): the window's own
+manager runs them, and the test says how each ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu, QTableView
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.copy import Planned
+from spyglass.core.errors import SpyglassError
+from spyglass.core.settings import RegistrySettings, Settings
+from spyglass.gui.main_window import MainWindow
+from spyglass.gui.transfers import Transfer, TransferState
+from spyglass.gui.views.transfers_panel import TransfersPanel
+from tests.gui.guitools import WAIT_MS
+from tests.gui.scripted import (
+    SOURCE,
+    TOP,
+    FakeClock,
+    ScriptedCopy,
+    blob,
+    feed,
+    finish,
+    plan_of,
+    start_scripted,
+)
+
+pytestmark = pytest.mark.gui
+
+REFUSED = "The registry registry.example refused the push of team/app: denied."
+
+NATIVE = QKeySequence.SequenceFormat.NativeText
+
+ROW_ITEMS = ("Cancel", "Retry", "Details…", "Copy Source Reference",
+             "Copy Destination Reference", "Copy Error", "Show Destination",
+             "Remove from List", "Clear Finished")
+"""The menu's items, in their order (separators left out)."""
+
+
+def items(menu: QMenu) -> dict[str, bool]:
+    """The menu's items, each with whether it is enabled."""
+    return {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+
+
+def item(menu: QMenu, text: str) -> Callable[[], None]:
+    action = next(a for a in menu.actions() if a.text() == text)
+    return action.trigger
+
+
+def enabled(*texts: str) -> dict[str, bool]:
+    return {text: text in texts for text in ROW_ITEMS}
+
+
+def ended(qtbot: QtBot, window: MainWindow, script: ScriptedCopy, folder: Path,
+          ending: BaseException | None, destination: str = "") -> Transfer:
+    """A scripted copy into ``folder`` (or to ``destination``), done (``ending`` None) or
+    failed with ``ending``."""
+    script.events = None
+    transfer = start_scripted(qtbot, window, script, FakeClock(), folder,
+                              destination=destination)
+    feed(qtbot, window, script, Planned(plan_of(blob("c", 10), blob(f"layer {folder}", 10))))
+    finish(qtbot, window, script, TOP if ending is None else ending)
+    state = TransferState.DONE if ending is None else TransferState.FAILED
+    qtbot.waitUntil(lambda: transfer.state is state, timeout=WAIT_MS)
+    return transfer
+
+
+@pytest.fixture
+def rows(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy,
+         tmp_path: Path) -> Iterator[dict[str, Transfer]]:
+    """Four rows of the window's Transfers panel: a copy done, one failed, one cancelled
+    and one running (last), each into a folder of its own."""
+    done = ended(qtbot, window, scripted, tmp_path / "done", None)
+    failed = ended(qtbot, window, scripted, tmp_path / "failed", SpyglassError(REFUSED))
+    scripted.events = None
+    cancelled = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "cancelled")
+    window.copying.manager.cancel(cancelled)  # the script stops at the cancelled token
+    qtbot.waitUntil(lambda: cancelled.state is TransferState.CANCELLED, timeout=WAIT_MS)
+    scripted.events = None
+    running = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path / "running")
+    yield {"done": done, "failed": failed, "cancelled": cancelled, "running": running}
+    window.copying.manager.cancel(running)
+
+
+def shown_panel(qtbot: QtBot, window: MainWindow) -> TransfersPanel:
+    """The panel, shown, with the keyboard in its table."""
+    qtbot.waitExposed(window)
+    window.copying.show_panel()
+    panel = window.copying.panel
+    panel.table.setFocus()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=WAIT_MS)
+    return panel
+
+
+def menu_opened_by(qtbot: QtBot, cause: Callable[[], None]) -> dict[str, bool]:
+    """The items of the menu that ``cause`` pops up (closed once read)."""
+    seen: list[dict[str, bool]] = []
+
+    def read() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            seen.append(items(menu))
+            menu.close()
+
+    QTimer.singleShot(0, read)  # (the menu runs its own event loop until it is closed)
+    cause()
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
+    return seen[0]
+
+
+def row_point(table: QTableView, row: int) -> QPoint:
+    """The middle of ``row``'s first cell, in the viewport."""
+    return table.visualRect(table.model().index(row, 0)).center()
+
+
+# -- what it offers
+
+
+def test_the_menu_offers_what_each_row_allows(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """Cancel, Retry and Details as the buttons allow them; Copy Error for a failed copy;
+    Remove from List for a finished one; Show Destination where the sidebar lists it."""
+    panel = window.copying.panel
+    every = ("Details…", "Copy Source Reference", "Copy Destination Reference",
+             "Clear Finished")
+    expected = {
+        # the copy done opened its new place in LOCAL, as one does
+        "done": enabled(*every, "Show Destination", "Remove from List"),
+        "failed": enabled(*every, "Retry", "Copy Error", "Remove from List"),
+        "cancelled": enabled(*every, "Retry", "Remove from List"),
+        "running": enabled(*every, "Cancel"),
+    }
+    for name, transfer in rows.items():
+        panel.select(transfer)
+        menu = panel.context_menu()
+        assert menu is not None
+        assert items(menu) == expected[name], name
+        assert [a.text() for a in menu.actions() if not a.isSeparator()] == list(ROW_ITEMS)
+
+
+def test_the_menus_keys_are_the_tables_own(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """The menu shows Delete, Ctrl+R and Enter beside the table's actions of those keys
+    (the same actions): pressed in the table, each does what its item does."""
+    panel = shown_panel(qtbot, window)
+    panel.select(rows["running"])
+    menu = panel.context_menu()
+    assert menu is not None
+    shown = {a.text(): a.shortcut().toString(NATIVE) for a in menu.actions()
+             if not a.shortcut().isEmpty()}
+    assert shown == {"Cancel": QKeySequence(QKeySequence.StandardKey.Delete).toString(NATIVE),
+                     "Retry": "Ctrl+R", "Details…": "Enter"}
+    for action in menu.actions():
+        if not action.shortcut().isEmpty():
+            assert action in panel.table.actions()
+            assert action.shortcutContext() == Qt.ShortcutContext.WidgetShortcut
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert rows["running"].cancel_requested
+    panel.select(rows["failed"])
+    qtbot.keyClick(panel.table, Qt.Key.Key_Enter)
+    assert [d.transfer for d in panel.details] == [rows["failed"]]
+
+
+def test_an_empty_list_has_no_menu(window: MainWindow) -> None:
+    assert window.copying.panel.context_menu() is None
+
+
+# -- how it opens
+
+
+def test_the_menu_key_opens_the_menu_of_the_selected_row(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """The platform (xcb, Wayland) turns the Menu key into a context menu event from the
+    keyboard for the window, which Qt hands to the widget with the focus (the offscreen
+    platform does not: the test sends that event). The menu is the selected row's: the
+    table's header shifts the point Qt gives (the view's, not the viewport's), which
+    chose the row below."""
+    panel = shown_panel(qtbot, window)
+    panel.select(rows["failed"])
+    handle = window.windowHandle()
+    assert handle is not None
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(), QPoint())
+    shown = menu_opened_by(qtbot, lambda: QApplication.sendEvent(handle, event))
+    assert shown["Copy Error"] and shown["Retry"]
+    assert panel.current() is rows["failed"]
+
+
+def test_shift_f10_opens_the_menu_of_the_selected_row(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    panel = shown_panel(qtbot, window)
+    panel.select(rows["running"])
+    shown = menu_opened_by(qtbot, lambda: qtbot.keyClick(
+        panel.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier))
+    assert shown["Cancel"] and not shown["Remove from List"]
+    assert panel.current() is rows["running"]
+
+
+def test_a_right_click_selects_the_row_and_opens_its_menu(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    """Through the window, as a mouse's button goes (Qt makes the context menu event)."""
+    panel = shown_panel(qtbot, window)
+    panel.select(rows["running"])
+    table = panel.table
+    point = table.viewport().mapTo(window, row_point(table, window.copying.manager.row_of(
+        rows["failed"])))
+    handle = window.windowHandle()
+    assert handle is not None
+    shown = menu_opened_by(qtbot, lambda: QTest.mouseClick(
+        handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, point))
+    assert panel.current() is rows["failed"]
+    assert shown["Copy Error"] and not shown["Cancel"]
+
+
+# -- what its items do
+
+
+def test_copy_source_destination_and_error(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    panel = window.copying.panel
+    failed = rows["failed"]
+    panel.select(failed)
+    clip = QGuiApplication.clipboard()
+    for text, expected in (("Copy Source Reference", SOURCE),
+                           ("Copy Destination Reference", failed.request.destination)):
+        menu = panel.context_menu()
+        assert menu is not None
+        item(menu, text)()
+        assert clip.text() == expected
+        assert window.status_text == f"Copied {expected}"
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Copy Error")()
+    assert clip.text() == REFUSED
+    assert window.status_text == "Copied why copying registry.example/team/app:2.0 failed."
+
+
+def test_a_name_a_paste_would_read_otherwise_is_copied_as_a_shell_takes_it(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """As the places tree's Copy Image Name does."""
+    destination = f"oci:{tmp_path}/it's:app:1"
+    ended(qtbot, window, scripted, tmp_path, SpyglassError(REFUSED), destination)
+    menu = window.copying.panel.context_menu()
+    assert menu is not None
+    item(menu, "Copy Destination Reference")()
+    assert QGuiApplication.clipboard().text() == f"'oci:{tmp_path}/it'\\''s:app:1'"
+
+
+def test_remove_from_list_and_clear_finished(
+        qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
+    panel = window.copying.panel
+    manager = window.copying.manager
+    panel.select(rows["failed"])
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Remove from List")()
+    assert manager.transfers == [rows["done"], rows["cancelled"], rows["running"]]
+    assert panel.summary.text() == "1 running · 1 done · 1 cancelled"
+    panel.select(rows["running"])
+    manager.remove(rows["running"])  # a copy not finished stays
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Clear Finished")()
+    assert manager.transfers == [rows["running"]]
+
+
+def local_copy(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, place: Path,
+               tmp_path: Path) -> Transfer:
+    return ended(qtbot, window, scripted, tmp_path, SpyglassError(REFUSED),
+                 f"oci:{place}:copied:1")
+
+
+def test_show_destination_selects_the_place_in_local(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        sample_layout_copy: Path) -> None:
+    """The place the copy goes into, open in LOCAL, is chosen there (what it holds shows),
+    with the keyboard; closed, it cannot be shown."""
+    window.open_location(sample_layout_copy, select=False)
+    registry_row = window.registries.chosen_index()
+    transfer = local_copy(qtbot, window, scripted, sample_layout_copy, tmp_path)
+    panel = shown_panel(qtbot, window)
+    panel.select(transfer)
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Show Destination")()
+    place = window.places.index(0, 0)
+    assert window.chosen_place() == place
+    qtbot.waitUntil(window.tree.hasFocus, timeout=WAIT_MS)
+    assert window.registries.chosen_index() == registry_row
+    window.close_current_location()
+    menu = panel.context_menu()
+    assert menu is not None
+    assert not items(menu)["Show Destination"]
+    assert not panel.show_destination(transfer)
+    assert "is not listed in the sidebar" in window.status_text
+
+
+@pytest.fixture
+def with_registry(make_window: Callable[..., MainWindow]) -> MainWindow:
+    """A window whose REGISTRIES list a registry nobody answers (loopback, a closed port)
+    with the repository team/app opened by name."""
+    entry = RegistrySettings("127.0.0.1:9", insecure=True, repositories=["team/app"])
+    return make_window(Settings(first_run_done=True, registries=[entry]))
+
+
+@pytest.mark.parametrize(("repository", "shown"), [
+    ("team/app", "team/app"),  # its repository, listed
+    ("other/app", "127.0.0.1:9"),  # a repository not listed: its registry
+])
+def test_show_destination_selects_the_repository_or_registry(
+        qtbot: QtBot, with_registry: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        repository: str, shown: str) -> None:
+    window = with_registry
+    transfer = ended(qtbot, window, scripted, tmp_path, SpyglassError(REFUSED),
+                     f"docker://127.0.0.1:9/{repository}:1")
+    panel = shown_panel(qtbot, window)
+    panel.select(transfer)
+    menu = panel.context_menu()
+    assert menu is not None
+    item(menu, "Show Destination")()
+    chosen = window.registries.chosen_index()
+    assert chosen.data() == shown
+    qtbot.waitUntil(window.registries.tree.hasFocus, timeout=WAIT_MS)
+    assert window.chosen_place() == QModelIndex()
+
+
+def test_a_destination_the_sidebar_does_not_list_cannot_be_shown(
+        qtbot: QtBot, with_registry: MainWindow, scripted: ScriptedCopy,
+        tmp_path: Path) -> None:
+    transfer = ended(qtbot, with_registry, scripted, tmp_path, SpyglassError(REFUSED),
+                     "docker://registry.example/team/app:1")
+    panel = with_registry.copying.panel
+    panel.select(transfer)
+    menu = panel.context_menu()
+    assert menu is not None
+    assert not items(menu)["Show Destination"]
+
