@@ -1,22 +1,26 @@
-"""Helpers for the GUI tests: waiting for the window, and what the sample layout holds."""
+"""Helpers for the GUI tests: waiting for the window, what the sample layout holds, and
+the context menus a key or a click pops up."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import (
     QAccessible,
     QColor,
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QPalette,
 )
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMenu,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -276,3 +281,49 @@ def mnemonics(dialog: QDialog) -> list[str]:
         + [w.text() for w in dialog.findChildren(QAbstractButton)]
     return [match.group(1).lower() for text in texts
             for match in re.finditer(r"&([^&\s])", text.replace("&&", ""))]
+
+
+# -- context menus
+
+
+def menu_items(menu: QMenu) -> dict[str, bool]:
+    """A menu's items (separators left out), each with whether it is enabled."""
+    return {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+
+
+def menu_opened_by(qtbot: QtBot, cause: Callable[[], object]) -> dict[str, bool]:
+    """The items of the menu that ``cause`` pops up (closed once read)."""
+    seen: list[dict[str, bool]] = []
+
+    def read() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            seen.append(menu_items(menu))
+            menu.close()
+
+    QTimer.singleShot(0, read)  # (the menu runs its own event loop until it is closed)
+    cause()
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
+    return seen[0]
+
+
+def press_menu_key(widget: QWidget) -> None:
+    """The Menu key, as the platform (xcb, Wayland) turns it into a context menu event from
+    the keyboard for the window, which Qt hands to the widget with the focus: the offscreen
+    platform does not, so the event is sent as the platform's would be."""
+    handle = widget.window().windowHandle()
+    assert handle is not None
+    QApplication.sendEvent(handle, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard,
+                                                     QPoint(), QPoint()))
+
+
+def right_click(view: QAbstractItemView, index: QModelIndex) -> None:
+    """The right button pressed and let go on ``index``'s row, through the window, as a
+    mouse's button goes (Qt makes the context menu event of it, on the press or the
+    release as the platform has it)."""
+    window = view.window()
+    handle = window.windowHandle()
+    assert handle is not None
+    point = view.viewport().mapTo(window, view.visualRect(index).center())
+    QTest.mouseClick(handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                     point)

@@ -9,13 +9,13 @@ manager runs them, and the test says how each ends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
-from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QKeySequence
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu, QTableView
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.copy import Planned
@@ -24,7 +24,13 @@ from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.transfers import Transfer, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
-from tests.gui.guitools import WAIT_MS
+from tests.gui.guitools import (
+    WAIT_MS,
+    menu_items,
+    menu_opened_by,
+    press_menu_key,
+    right_click,
+)
 from tests.gui.scripted import (
     SOURCE,
     TOP,
@@ -47,11 +53,6 @@ ROW_ITEMS = ("Cancel", "Retry", "Details…", "Copy Source Reference",
              "Copy Destination Reference", "Copy Error", "Show Destination",
              "Remove from List", "Clear Finished")
 """The menu's items, in their order (separators left out)."""
-
-
-def items(menu: QMenu) -> dict[str, bool]:
-    """The menu's items, each with whether it is enabled."""
-    return {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
 
 
 def item(menu: QMenu, text: str) -> Callable[[], None]:
@@ -104,27 +105,6 @@ def shown_panel(qtbot: QtBot, window: MainWindow) -> TransfersPanel:
     return panel
 
 
-def menu_opened_by(qtbot: QtBot, cause: Callable[[], None]) -> dict[str, bool]:
-    """The items of the menu that ``cause`` pops up (closed once read)."""
-    seen: list[dict[str, bool]] = []
-
-    def read() -> None:
-        menu = QApplication.activePopupWidget()
-        if isinstance(menu, QMenu):
-            seen.append(items(menu))
-            menu.close()
-
-    QTimer.singleShot(0, read)  # (the menu runs its own event loop until it is closed)
-    cause()
-    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
-    return seen[0]
-
-
-def row_point(table: QTableView, row: int) -> QPoint:
-    """The middle of ``row``'s first cell, in the viewport."""
-    return table.visualRect(table.model().index(row, 0)).center()
-
-
 # -- what it offers
 
 
@@ -146,7 +126,7 @@ def test_the_menu_offers_what_each_row_allows(
         panel.select(transfer)
         menu = panel.context_menu()
         assert menu is not None
-        assert items(menu) == expected[name], name
+        assert menu_items(menu) == expected[name], name
         assert [a.text() for a in menu.actions() if not a.isSeparator()] == list(ROW_ITEMS)
 
 
@@ -182,17 +162,11 @@ def test_an_empty_list_has_no_menu(window: MainWindow) -> None:
 
 def test_the_menu_key_opens_the_menu_of_the_selected_row(
         qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
-    """The platform (xcb, Wayland) turns the Menu key into a context menu event from the
-    keyboard for the window, which Qt hands to the widget with the focus (the offscreen
-    platform does not: the test sends that event). The menu is the selected row's: the
-    table's header shifts the point Qt gives (the view's, not the viewport's), which
-    chose the row below."""
+    """The menu is the selected row's: the table's header shifts the point Qt gives (the
+    view's, not the viewport's), which chose the row below."""
     panel = shown_panel(qtbot, window)
     panel.select(rows["failed"])
-    handle = window.windowHandle()
-    assert handle is not None
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(), QPoint())
-    shown = menu_opened_by(qtbot, lambda: QApplication.sendEvent(handle, event))
+    shown = menu_opened_by(qtbot, lambda: press_menu_key(panel.table))
     assert shown["Copy Error"] and shown["Retry"]
     assert panel.current() is rows["failed"]
 
@@ -209,16 +183,11 @@ def test_shift_f10_opens_the_menu_of_the_selected_row(
 
 def test_a_right_click_selects_the_row_and_opens_its_menu(
         qtbot: QtBot, window: MainWindow, rows: dict[str, Transfer]) -> None:
-    """Through the window, as a mouse's button goes (Qt makes the context menu event)."""
     panel = shown_panel(qtbot, window)
     panel.select(rows["running"])
-    table = panel.table
-    point = table.viewport().mapTo(window, row_point(table, window.copying.manager.row_of(
-        rows["failed"])))
-    handle = window.windowHandle()
-    assert handle is not None
-    shown = menu_opened_by(qtbot, lambda: QTest.mouseClick(
-        handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, point))
+    row = window.copying.manager.row_of(rows["failed"])
+    shown = menu_opened_by(qtbot, partial(right_click, panel.table,
+                                          panel.model.index(row, 0)))
     assert panel.current() is rows["failed"]
     assert shown["Copy Error"] and not shown["Cancel"]
 
@@ -301,7 +270,7 @@ def test_show_destination_selects_the_place_in_local(
     window.close_current_location()
     menu = panel.context_menu()
     assert menu is not None
-    assert not items(menu)["Show Destination"]
+    assert not menu_items(menu)["Show Destination"]
     assert not panel.show_destination(transfer)
     assert "is not listed in the sidebar" in window.status_text
 
@@ -344,5 +313,5 @@ def test_a_destination_the_sidebar_does_not_list_cannot_be_shown(
     panel.select(transfer)
     menu = panel.context_menu()
     assert menu is not None
-    assert not items(menu)["Show Destination"]
+    assert not menu_items(menu)["Show Destination"]
 

@@ -71,17 +71,19 @@ def scaled_font(font: QFont, factor: float, *, bold: bool = False) -> QFont:
 
 
 def select_row(table: QTableView, row: int) -> None:
-    """Select ``row`` of ``table`` whole and make it the current one, as
+    """Select ``row`` of ``table`` (under its root index: the Tags table shows one
+    repository's rows of the registries' tree) whole and make it the current one, as
     QTableView.selectRow does in a left-to-right layout. Right to left (``-reverse``),
     selectRow selects nothing: Qt looks for the column one pixel past the last one."""
     model = table.model()
     selection = table.selectionModel()
-    if model is None or selection is None or not 0 <= row < model.rowCount():
+    root = table.rootIndex()
+    if model is None or selection is None or not 0 <= row < model.rowCount(root):
         return
     header = table.horizontalHeader()
     column = next((header.logicalIndex(visual) for visual in range(header.count())
                    if not header.isSectionHidden(header.logicalIndex(visual))), 0)
-    index = model.index(row, column)
+    index = model.index(row, column, root)
     selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
     selection.select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
                      | QItemSelectionModel.SelectionFlag.Rows)
