@@ -57,6 +57,7 @@ from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.shortcuts import StandardKey, close_location_keys, reload_keys, standard_key
 from spyglass.gui.sidebar import Sidebar
 from spyglass.gui.themed import mute, on_palette_change
+from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SentenceAwareDelegate
 from spyglass.gui.views.image_view import ImageView, LocationSummary
 from spyglass.gui.views.widgets import Banner, ChosenRow, ElidedLabel, Spinner
@@ -260,6 +261,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        open_by_keyboard(self.tree)
         self.tree.setIndentation(16)
         self.tree.setMinimumWidth(180)
         self._chosen_place = ChosenRow(self.tree, self._current_changed)

@@ -50,6 +50,7 @@ from spyglass.gui.registry_jobs import (
     tag_reference,
 )
 from spyglass.gui.signals import emit
+from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import SignedBadgeDelegate
 from spyglass.gui.views.image_view import ImageView
 from spyglass.gui.views.registry_pages import RegistryPage, RepositoryPage
@@ -162,6 +163,7 @@ class RegistryBrowser(QObject):
         tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        open_by_keyboard(tree)
         tree.setIndentation(16)
         tree.setItemDelegateForColumn(0, SignedBadgeDelegate(SIGNED_ROLE, tree, padding=3))
         self._chosen = ChosenRow(tree, self._current_changed)

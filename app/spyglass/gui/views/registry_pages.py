@@ -65,6 +65,7 @@ from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import follow_icon, mute, show_as_error
 from spyglass.gui.views.buttons import press_on_enter, push_button
+from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
@@ -496,6 +497,7 @@ class RepositoryPage(_RootedPage):
         self.table.setMouseTracking(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        open_by_keyboard(self.table)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
