@@ -162,6 +162,44 @@ def open_without_waiting(path: Path) -> IO[bytes]:
         raise
 
 
+def device_refusal(path: Path, file: IO[bytes]) -> InvalidLayout:
+    """The refusal of a character device given as an archive (``/dev/null``, or
+    ``/dev/stdin`` that a shell pointed at one: ``… </dev/null``, or a terminal).
+
+    skopeo reads a device as a file and finds no manifest.json in it. A device is not
+    read as a pipe here, though: a pipe's bytes are kept in a temporary file before
+    they are read, and a device such as ``/dev/zero`` never ends (it would fill the
+    temporary folder), while a terminal waits for keys. So a terminal is named as
+    such, with how to pipe an archive in; an empty device (one read gives nothing)
+    is said to have brought nothing, as an empty pipe is; any other is refused as a
+    device.
+    """
+    pipe_in = ("pipe one in, as in docker save IMAGE | spyglass copy docker-archive:/dev/stdin "
+               "DESTINATION")
+    if file.isatty():
+        return InvalidLayout(
+            f'"{path}" is a terminal, not an image archive; {pipe_in}.'
+        )
+    fd = file.fileno()
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)  # a device never waited for
+    try:
+        first = os.read(fd, _BLOCK)
+    except BlockingIOError:
+        first = b"?"
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+    if not first:
+        return InvalidLayout(
+            f'Nothing came through "{path}": it is a device that gives no bytes; expected '
+            "an image archive as docker save or skopeo copy … oci-archive: writes it, "
+            "compressed or not."
+        )
+    return InvalidLayout(
+        f'"{path}" is a device, not an image archive (a tar file); {pipe_in}.'
+    )
+
+
 class TarTree:
     """A :class:`~spyglass.core.transports.base.FileTree` over a tar file.
 
@@ -233,6 +271,8 @@ class TarTree:
                 st = os.fstat(file.fileno())
                 if stat.S_ISFIFO(st.st_mode):  # docker save … | spyglass … /dev/stdin
                     return self._decompress(file, PIPED, cancel)
+                if stat.S_ISCHR(st.st_mode):
+                    raise device_refusal(self.path, file)
                 if not stat.S_ISREG(st.st_mode):
                     raise InvalidLayout(
                         f'"{self.path}" is not a regular file; expected an image archive '

@@ -620,6 +620,46 @@ def test_an_empty_pipe_is_said_to_have_brought_nothing(temporary_folder: Path,
     assert leftovers(temporary_folder) == []
 
 
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_stdin_from_dev_null_is_said_to_have_brought_nothing(temporary_folder: Path,
+                                                             transport: str) -> None:
+    """``spyglass copy docker-archive:/dev/stdin … </dev/null`` said "/dev/stdin" is not
+    a regular file, though pipes are taken: an empty device brought nothing, as an
+    empty pipe does."""
+    with open(os.devnull, "rb") as nothing:
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "inspect", f"{transport}:/dev/stdin"],
+            env={**os.environ, "PYTHONPATH": str(REPO / "app")}, stdin=nothing,
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == ('spyglass: Nothing came through "/dev/stdin": it is a device that '
+                           "gives no bytes; expected an image archive as docker save or "
+                           "skopeo copy … oci-archive: writes it, compressed or not.\n"
+                           ), done.stderr
+    assert leftovers(temporary_folder) == []
+
+
+def test_a_device_that_never_ends_is_refused_unread(temporary_folder: Path) -> None:
+    """/dev/zero is not kept in a temporary file as a pipe's bytes are: it never ends."""
+    with pytest.raises(InvalidLayout, match='"/dev/zero" is a device, not an image archive'):
+        TarTree(Path("/dev/zero"))
+    assert leftovers(temporary_folder) == []
+
+
+def test_a_terminal_is_refused_with_how_to_pipe_an_archive_in() -> None:
+    """``spyglass copy docker-archive:/dev/stdin …`` typed with no pipe is not left
+    waiting for keys."""
+    leader, follower = os.openpty()
+    try:
+        with pytest.raises(InvalidLayout, match=r"is a terminal, not an image archive; "
+                                                r"pipe one in, as in docker save IMAGE \|"):
+            TarTree(Path(os.ttyname(follower)))
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
 def test_a_named_pipe_nobody_writes_to_is_not_waited_for(
     tmp_path: Path, temporary_folder: Path
 ) -> None:
