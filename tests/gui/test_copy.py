@@ -904,6 +904,24 @@ def test_the_dialog_offers_the_platforms_of_nested_lists(tmp_path: Path) -> None
         images[a]["digest"] for a in ("amd64", "arm64", "s390x")]
 
 
+def test_a_copy_into_a_pipe_no_program_reads_says_so_and_cancels(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A copy into a named pipe no program reads said "Finishing…", then "Stalled", for
+    as long as nobody read it: it says what it waits for, and Cancel ends the wait."""
+    builder = LayoutBuilder(tmp_path / "src")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/f": b"piped"})])), "1")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    transfer = window.copying.start(CopyRequest(
+        f"oci:{builder.root}:1", f"docker-archive:{fifo}:app:1", CopyOptions(), label="piped"))
+    model = window.copying.panel.model
+    qtbot.waitUntil(lambda: model.data(model.index(0, STATE)) ==
+                    f'Waiting for a program to read the pipe "{fifo}"', timeout=WAIT_MS)
+    window.copying.manager.cancel(transfer)
+    qtbot.waitUntil(lambda: transfer.state is TransferState.CANCELLED, timeout=WAIT_MS)
+    assert fifo.exists() and not fifo.is_file()
+
+
 def test_a_copy_waiting_for_another_program_s_lock_says_so_and_cancels(
         qtbot: QtBot, window: MainWindow, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

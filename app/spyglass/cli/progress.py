@@ -112,6 +112,9 @@ class Reporter:
         self._held: set[str | None] = set()  # (the labels of) images there already
         self._moved = 0.0  # when a byte last moved (for a copy that stalls)
         self._said_done = -1  # the bytes the last progress line said
+        self._waiting_for: str | None = None
+        """What outside the copy the destination waits for (a program to read its pipe),
+        which a progress line of a copy where nothing moves says as the cause."""
         self._ticking = threading.Event()  # set: the ticker stops
         self._notes: NoteHandler | None = None
         self.finished: Finished | None = None
@@ -257,6 +260,10 @@ class Reporter:
                      f"Sending blob {event.digest.short} again in pieces: {event.reason}")
             elif isinstance(event, c.ManifestWritten):
                 line(f"Writing manifest {event.digest.short}")
+            elif isinstance(event, c.DestinationWaiting):
+                self._waiting_for = event.what
+                if event.what is not None:
+                    line(f"Waiting for {event.what}; the copy goes on once one does")
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
                 if isinstance(event, c.Finished):
                     self.finished = event
@@ -326,6 +333,8 @@ class Reporter:
                 still = now - self._moved
                 stalled = (f"; nothing has moved for {duration_text(still)}"
                            if done == self._said_done and still >= LOG_PROGRESS_EVERY else "")
+                if stalled and self._waiting_for is not None:
+                    stalled += f": waiting for {self._waiting_for}"
                 self._said_done = done
                 self._line(f"Copied {size_text(done)} of {size_text(self._total)} "
                            f"({done * 100 // self._total} %){stalled}")

@@ -45,6 +45,7 @@ from spyglass.core.copy_events import (
     BlobWaiting,
     CopyCancelled,
     CopyEvent,
+    DestinationWaiting,
     EventCallback,
     Failed,
     Finished,
@@ -98,6 +99,7 @@ from spyglass.core.retry import (
 )
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
+    OUTSIDE_WAIT,
     CheckedDestination,
     CommitStoresTop,
     ImageDestination,
@@ -699,12 +701,15 @@ def _execute(
                           trust_held=_trusts_held(destination, options), cancel=cancel)
     check(cancel)
     emit(Naming(top.digest))
+    listening = OUTSIDE_WAIT.set(lambda what: emit(DestinationWaiting(what)))
     try:
         destination.commit(top, raw, cancel=cancel)
     except RegistryError as exc:
         if 400 <= exc.status < 500 and not exc.answer_lost:
             emit(NameRefused(top.digest))  # the registry's own answer: nothing stored
         raise
+    finally:
+        OUTSIDE_WAIT.reset(listening)
     if deferred is not None:
         emit(ManifestWritten(deferred.digest, deferred.media_type))
     return top
@@ -925,6 +930,7 @@ __all__: Sequence[str] = [
     "CopyEvent",
     "CopyOptions",
     "CopyPlan",
+    "DestinationWaiting",
     "EventCallback",
     "Failed",
     "Finished",

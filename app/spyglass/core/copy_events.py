@@ -119,6 +119,15 @@ class NameRefused:
 
 
 @dataclass(frozen=True)
+class DestinationWaiting:
+    """The destination waits for something outside the copy before it can go on:
+    ``what`` says for what (``a program to read the pipe "f"``); None once that wait is
+    over (see :data:`~spyglass.core.transports.base.OUTSIDE_WAIT`)."""
+
+    what: str | None
+
+
+@dataclass(frozen=True)
 class Finished:
     digest: Digest
     media_type: str
@@ -145,7 +154,7 @@ class CopyCancelled:
 
 CopyEvent = (
     Planned | BlobStarted | BlobProgress | BlobSkipped | BlobRetried | BlobWaiting
-    | BlobDone | BlobCutOff | ManifestWritten | Naming | NameRefused | Finished | Failed
-    | CopyCancelled
+    | BlobDone | BlobCutOff | ManifestWritten | Naming | NameRefused | DestinationWaiting
+    | Finished | Failed | CopyCancelled
 )
 EventCallback = Callable[[CopyEvent], None]

@@ -23,6 +23,7 @@ from spyglass.core.copy import (
     BlobWaiting,
     CopyCancelled,
     CopyEvent,
+    DestinationWaiting,
     Failed,
     Finished,
     NameRefused,
@@ -125,6 +126,9 @@ class Snapshot:
     """The folder (a layout) whose lock the copy waits for, held by another program long
     enough to be said (:data:`~spyglass.core.transports.file_lock.LOCK_LISTENER`); ""
     otherwise."""
+    waiting_for: str = ""
+    """What outside the copy the destination waits for (``a program to read the pipe
+    "f"``: :class:`~spyglass.core.copy_events.DestinationWaiting`); "" otherwise."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -167,6 +171,7 @@ class Tally:
     _wrote_attached: bool = False
     _naming: bool = False
     _locked_by: str = ""
+    _waiting_for: str = ""
 
     def feed(self, event: CopyEvent) -> bool:
         with self._lock:
@@ -264,6 +269,8 @@ class Tally:
                     written.written = event.written.digest
         elif isinstance(event, Naming | NameRefused):
             self._naming = isinstance(event, Naming)
+        elif isinstance(event, DestinationWaiting):
+            self._waiting_for = event.what or ""
         elif isinstance(event, Finished):
             self._finished = True
             self._held = event.held
@@ -331,7 +338,7 @@ class Tally:
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
                             still, self._held, self._wrote_attached, tag_in_doubt,
-                            self._locked_by)
+                            self._locked_by, self._waiting_for)
 
 
 

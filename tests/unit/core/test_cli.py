@@ -785,6 +785,34 @@ def test_a_stalled_copy_still_says_how_far_it_is_and_that_nothing_moves(
     assert lines[-1].startswith("Copied 30.0 MiB of 100.0 MiB (30 %); nothing has moved for ")
 
 
+def test_a_copy_waiting_for_a_pipes_reader_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mkfifo f; spyglass copy … docker-archive:f`` said, after "Writing manifest",
+    nothing but "nothing has moved for 20 s": it says what it waits for, as the wait
+    begins and in the lines of how far it is."""
+    import io
+    import time
+
+    from spyglass.cli import progress
+    from spyglass.core.copy import DestinationWaiting
+
+    monkeypatch.setattr(progress, "TICK_EVERY", 0.02)
+    monkeypatch.setattr(progress, "LOG_PROGRESS_EVERY", 0.1)
+    out = io.StringIO()
+    report = _copy_under_way(out, 100 * MIB)
+    try:
+        report(DestinationWaiting('a program to read the pipe "f"'))
+        assert out.getvalue().splitlines()[-1] == (
+            'Waiting for a program to read the pipe "f"; the copy goes on once one does')
+        deadline = time.monotonic() + 10
+        while "nothing has moved for" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        report.close()
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("Copied 100.0 MiB of 100.0 MiB (100 %); nothing has moved for ")
+    assert last.endswith(': waiting for a program to read the pipe "f"'), last
+
+
 def test_inspect_format(layout: tuple[Path, dict[str, Any]],
                         capsys: pytest.CaptureFixture[str]) -> None:
     root, _ = layout

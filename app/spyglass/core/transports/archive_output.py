@@ -15,6 +15,7 @@ import io
 import os
 import stat
 import tarfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from spyglass.core.filemodes import new_file_mode
 from spyglass.core.transports.archive import OCI_ARCHIVE
 from spyglass.core.transports.archive_held import images_held
 from spyglass.core.transports.archive_room import Relocation, make_room
+from spyglass.core.transports.base import OUTSIDE_WAIT
 from spyglass.core.transports.decompressed import big_files_folder
 from spyglass.core.transports.file_write import (
     check_replaceable,
@@ -117,6 +119,46 @@ BIG_FILES: Final = "$TMPDIR or --tmpdir, else /var/tmp"
 """Where the folder for big temporary files comes from, as sentences say it."""
 
 CHOOSE_TMPDIR: Final = "choose another folder for them (TMPDIR, or --tmpdir on the command line)"
+
+
+_READER_POLL: Final = 0.05
+"""Seconds between two looks for a program reading the pipe an archive is written to."""
+
+
+def _open_for_a_reader(target: Path, flags: int, shown: Path,
+                       cancel: CancelToken | None) -> int:
+    """``target`` (a pipe, a device, ``/dev/stdout``) opened for writing with ``flags``.
+
+    Opening a named pipe for writing waits until a program opens it for reading, for
+    ever and in silence (``mkfifo f; spyglass copy … docker-archive:f``): here, where no
+    program reads it yet, the wait is told to
+    :data:`~spyglass.core.transports.base.OUTSIDE_WAIT` (``a program to read the pipe
+    "f"``) and the pipe is looked at until one does, or until ``cancel``. Raises
+    OSError as :func:`os.open` does, and :class:`~spyglass.core.errors.Cancelled`.
+    """
+    listener: Callable[[str | None], None] | None = None
+    try:
+        while True:
+            try:
+                fd = os.open(target, flags | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:  # (ENXIO: a pipe that nobody reads)
+                    raise
+            else:
+                try:
+                    os.set_blocking(fd, True)  # written to as any file, once it is open
+                except BaseException:
+                    os.close(fd)
+                    raise
+                return fd
+            if listener is None:
+                listener = OUTSIDE_WAIT.get() or (lambda what: None)
+                listener(f'a program to read the pipe "{shown}"')
+            check(cancel)
+            time.sleep(_READER_POLL)
+    finally:
+        if listener is not None:
+            listener(None)
 
 
 class ArchiveOutput:
@@ -249,7 +291,7 @@ class ArchiveOutput:
         if self.streamed:
             flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_APPEND if self.append else 0)
             try:
-                fd = os.open(self.target, flags)
+                fd = _open_for_a_reader(self.target, flags, self.path, cancel)
                 with os.fdopen(fd, "wb", buffering=CHUNK_SIZE) as out:
                     self._tar(out, fill, file_mode, cancel, lambda path: path)
             except OSError as exc:

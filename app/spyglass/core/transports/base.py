@@ -13,6 +13,7 @@ between chunks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import IO, Final, Protocol, runtime_checkable
 
@@ -23,6 +24,14 @@ from spyglass.core.manifest import Descriptor
 COMPRESSED: Final = "compressed"
 """What :attr:`ImageDestination.desired_layer_compression` says of a destination whose
 uncompressed layers the copy compresses (containers/image's ``types.Compress``)."""
+
+OUTSIDE_WAIT: ContextVar[Callable[[str | None], None] | None] = ContextVar(
+    "spyglass_outside_wait", default=None)
+"""Told, on the thread of a destination's call, what outside the copy the destination
+waits for before it can go on (``a program to read the pipe "f"``: an archive written to
+a named pipe no program reads yet), and None once that wait is over. The copy engine
+sets it around :meth:`ImageDestination.commit`, so that a copy that waits is said to,
+not taken for one that stalled."""
 
 
 @runtime_checkable
@@ -514,7 +523,8 @@ class ImageDestination(Protocol):
 
         For a layout this is the ``index.json`` entry (replaced atomically
         under a lock); for a registry the tag; for an archive the file being
-        renamed into place.
+        renamed into place (or, for a pipe, the tar written into it: a wait for a
+        program to read it is told to :data:`OUTSIDE_WAIT`, and MUST end at ``cancel``).
         """
         ...
 

@@ -102,6 +102,8 @@ def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
     if transfer.snapshot.locked_by and not transfer.state.finished:
         return (f"Waiting · {PurePath(transfer.snapshot.locked_by).name} is being written "
                 "by another program")
+    if transfer.snapshot.waiting_for and not transfer.state.finished:
+        return f"Waiting for {transfer.snapshot.waiting_for}"  # (the pipe a tar goes into)
     if transfer.finishing:
         return "Finishing…"
     if asked := waiting_as_asked(transfer):

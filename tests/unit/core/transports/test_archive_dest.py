@@ -618,6 +618,79 @@ def test_a_fifo_gets_the_tar_streamed(single_source: Path, tmp_path: Path) -> No
     assert leftovers(tmp_path) == []
 
 
+def test_a_fifo_no_program_reads_yet_is_said_to_be_waited_for(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """``mkfifo f; spyglass copy … docker-archive:f`` waited after "Writing manifest" in
+    silence (opening a FIFO for writing waits for a reader): the wait is an event, and
+    ends when a program opens the pipe."""
+    from spyglass.core.copy import CopyEvent, DestinationWaiting, copy_image
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = bytearray()
+    waits: list[str | None] = []
+
+    def drain() -> None:
+        with fifo.open("rb") as stream:
+            while chunk := stream.read(65536):
+                received.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+
+    def events(event: CopyEvent) -> None:
+        if isinstance(event, DestinationWaiting):
+            waits.append(event.what)
+            if event.what is not None:
+                reader.start()  # only now does a program come to read it
+
+    try:
+        copy_image(open_source(f"oci:{single_source}:app"),
+                   open_destination(f"docker-archive:{fifo}:app:1"), events=events)
+    finally:
+        if reader.is_alive():
+            reader.join(30)
+    assert waits == [f'a program to read the pipe "{fifo}"', None]
+    assert tar_json(bytes(received), "manifest.json")[0]["RepoTags"] == ["docker.io/library/app:1"]
+    assert leftovers(tmp_path) == []
+
+
+def test_a_wait_for_a_pipes_reader_ends_at_cancel(single_source: Path, tmp_path: Path) -> None:
+    """A window's Cancel reaches a copy waiting for a program to read its pipe."""
+    from spyglass.core.copy import CopyEvent, DestinationWaiting, copy_image
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    cancel = CancelToken()
+    waits: list[str | None] = []
+
+    def events(event: CopyEvent) -> None:
+        if isinstance(event, DestinationWaiting):
+            waits.append(event.what)
+            threading.Timer(0.2, cancel.cancel).start()
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            copy_image(open_source(f"oci:{single_source}:app"),
+                       open_destination(f"docker-archive:{fifo}:app:1"), events=events,
+                       cancel=cancel)
+        except BaseException as exc:  # handed to the test
+            failed.append(exc)
+
+    copying = threading.Thread(target=run, daemon=True)
+    copying.start()
+    copying.join(20)
+    if copying.is_alive():
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets a stuck open() go
+        pytest.fail("the copy waited for a reader past its cancel")
+    assert len(failed) == 1 and isinstance(failed[0], Cancelled), failed
+    assert waits == [f'a program to read the pipe "{fifo}"', None]
+    assert fifo.exists() and not fifo.is_file()
+    assert leftovers(tmp_path) == []
+
+
 def test_a_pipe_is_written_through_the_big_files_folder(
     single_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
