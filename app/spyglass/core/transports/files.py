@@ -98,10 +98,7 @@ class DirTree:
                 return full, Digest(blob.group(1), blob.group(2))
             except InvalidDigest:
                 pass  # no digest to check it against: refused like any other path
-        raise InvalidLayout(
-            f'"{full}" is a link that leads outside the layout "{self.root}"; '
-            "refusing to read it."
-        )
+        raise link_outside(full, self.root, "read")
 
     def _regular(self, path: str) -> tuple[Path, Digest | None]:
         """The file for ``path`` (see :meth:`_path`); FileNotFoundError when there is none,
@@ -274,6 +271,15 @@ def read_small_blob(
         raise TransportError(describe_os_error(exc, f"{tree.description}: {path}")) from exc
     finally:
         stream.close()
+
+
+def link_outside(link: Path, layout: Path, doing: str) -> InvalidLayout:
+    """The refusal of ``link``, a file of the layout at ``layout`` whose symbolic link
+    leads outside it, which a copy was to ``doing`` (``read``, ``write``): a source's and
+    a destination's alike."""
+    return InvalidLayout(
+        f'"{link}" is a link that leads outside the layout "{layout}"; refusing to {doing} it.'
+    )
 
 
 def resolved(path: Path) -> Path:

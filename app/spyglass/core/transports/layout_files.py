@@ -32,6 +32,7 @@ from spyglass.core.transports.files import (
     NotRegularFile,
     blob_path,
     describe_os_error,
+    link_outside,
     open_regular,
     resolved,
 )
@@ -69,6 +70,30 @@ def empty_index() -> dict[str, Any]:
 
 def dump_index(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def index_file(layout: Path) -> Path:
+    """The file a copy into the layout at ``layout`` reads and replaces as its
+    ``index.json``: that file, or the file it leads to where it is a symbolic link that
+    stays inside the layout (there or not yet: a link to nothing is written at its
+    target, as skopeo writes it).
+
+    A link is written through, never replaced: replacing it with a file (as skopeo does)
+    quietly parted the layout from the file the link named, which then no longer
+    changed; archive and ``dir:`` destinations write through a link to them too. A link
+    that leads outside the layout is refused with the sentence a source layout gives it
+    (:class:`~spyglass.core.transports.files.DirTree`), before anything is written:
+    writing through it would change a file outside the folder the user named (one a
+    layout that came from elsewhere chose), and replacing it would break the link. A
+    loop of links is refused (:func:`~spyglass.core.transports.files.resolved`).
+    """
+    index = layout / INDEX_FILE
+    if not index.is_symlink():
+        return index
+    target = resolved(index)
+    if not target.is_relative_to(resolved(layout)):
+        raise link_outside(index, layout, "write")
+    return target
 
 
 INDEX_BEING_WRITTEN: Final = 5.0
@@ -143,7 +168,7 @@ def referenced_blobs(path: Path, what: str) -> set[Digest] | None:
     sentences) leads to (through lists and manifests, to configs and layers); None when
     some of it cannot be read."""
     try:
-        top = parse_manifest(dump_index(read_index_file(path / INDEX_FILE, what)),
+        top = parse_manifest(dump_index(read_index_file(index_file(path), what)),
                              media.OCI_INDEX, limit=MAX_INDEX_FILE_SIZE)
     except SpyglassError:
         return None
@@ -236,7 +261,7 @@ def check_existing(path: Path) -> None:
     if LAYOUT_FILE in entries or (INDEX_FILE in entries and "blobs" in entries):
         # a layout without its oci-layout file gets one, as containers/image writes it
         if INDEX_FILE in entries:
-            read_index_file(path / INDEX_FILE, f'The OCI image layout "{path}"')
+            read_index_file(index_file(path), f'The OCI image layout "{path}"')
         if "blobs" in entries:
             _check_blobs_folder(path)
         return

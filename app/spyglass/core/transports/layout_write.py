@@ -49,6 +49,7 @@ from spyglass.core.transports.layout_files import (
     check_existing,
     dump_index,
     empty_index,
+    index_file,
     read_index_file,
     referenced_blobs,
     refuse_other_than_folder,
@@ -255,7 +256,7 @@ class OCILayoutDestination:
                     raise
             else:
                 self._created.append("blobs")
-            index = path / INDEX_FILE
+            index = index_file(path)
             if not index.exists():
                 replace_file(index, dump_index(empty_index()), temps=self._temps)
                 self._created.append(INDEX_FILE)
@@ -500,7 +501,7 @@ class OCILayoutDestination:
 
     def _read_index(self) -> dict[str, Any]:
         """The layout's ``index.json`` as data (the caller holds the lock)."""
-        return read_index_file(self.path / INDEX_FILE, self._what)
+        return read_index_file(index_file(self.path), self._what)
 
     def _update_index(self, entry: dict[str, Any]) -> None:
         """Add ``entry`` and the attachments put to index.json; the caller holds the
@@ -540,7 +541,7 @@ class OCILayoutDestination:
                 f"{self._what}'s index.json would grow to {len(raw)} bytes with this image, "
                 f"more than the {MAX_INDEX_FILE_SIZE // (1024 * 1024)} MiB read back; it was "
                 "left as it is. Write the image into another layout.")
-        replace_file(self.path / INDEX_FILE, raw, temps=self._temps)
+        replace_file(index_file(self.path), raw, temps=self._temps)
 
     # ---------------------------------------------------------------- attachments
 

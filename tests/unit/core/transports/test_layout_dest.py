@@ -1164,6 +1164,66 @@ def test_a_copy_stopped_while_another_program_holds_the_lock_ends_all_the_same(
     assert (tmp_path / "dst" / "blobs" / "sha256" / Digest.of(data).hex).exists()
 
 
+@pytest.mark.parametrize("leads_to", ["index-main.json", "refs/index.json"])
+def test_an_index_json_that_is_a_link_inside_the_layout_is_written_through(
+        single_source: Path, tmp_path: Path, leads_to: str) -> None:
+    """The link was replaced by a file: what it named was no longer updated."""
+    out = tmp_path / "out"
+    single_image_layout(out)
+    (out / leads_to).parent.mkdir(exist_ok=True)
+    (out / "index.json").rename(out / leads_to)
+    (out / "index.json").symlink_to(leads_to)
+    copy_image(open_source(f"oci:{single_source}:other"), OCILayoutDestination(out, "new"))
+    assert os.readlink(out / "index.json") == leads_to  # the link stays, as it was
+    assert [name for name, _ in index_entries(out)] == ["app", "new"]
+    assert leftovers(out, (out / leads_to).parent) == []
+
+
+def test_an_index_json_link_to_nothing_inside_the_layout_is_written_at_its_target(
+        single_source: Path, tmp_path: Path) -> None:
+    """As skopeo writes it (it replaced the link with a file of its own)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.json").symlink_to("index-main.json")
+    (out / "blobs").mkdir()
+    copy_image(open_source(f"oci:{single_source}:other"), OCILayoutDestination(out, "new"))
+    assert (out / "index.json").is_symlink()
+    assert [name for name, _ in index_entries(out)] == ["new"]
+    assert json.loads((out / "index-main.json").read_bytes())["manifests"]
+
+
+@pytest.mark.parametrize("there", [True, False])
+def test_an_index_json_link_leading_outside_the_layout_is_refused_as_a_source_refuses_it(
+        tmp_path: Path, there: bool) -> None:
+    """A source refused it; a destination read it, then replaced the link with a file.
+    Written through, it would change a file outside the folder named: refused, in the
+    source's words, before anything is written."""
+    from spyglass.core.transports.layout_files import check_layout_destination
+
+    out = tmp_path / "out"
+    single_image_layout(out)
+    elsewhere = tmp_path / "elsewhere.json"
+    if there:
+        (out / "index.json").rename(elsewhere)
+    else:
+        (out / "index.json").unlink()
+    (out / "index.json").symlink_to(elsewhere)
+    before = layout_state(out)
+    outside = f'"{out / "index.json"}" is a link that leads outside the layout "{out}"; '
+    if there:
+        with pytest.raises(InvalidLayout) as caught:
+            open_source(f"oci:{out}:app")
+        assert str(caught.value) == outside + "refusing to read it."
+    with pytest.raises(InvalidLayout) as caught:
+        OCILayoutDestination(out, "x")
+    assert str(caught.value) == outside + "refusing to write it."
+    with pytest.raises(InvalidLayout) as caught:  # what the Copy dialog says before a copy
+        check_layout_destination(out)
+    assert str(caught.value) == outside + "refusing to write it."
+    assert layout_state(out) == before
+    assert elsewhere.exists() is there
+
+
 @pytest.mark.parametrize("blobs", ["a link to nothing", "a loop of links", "a file"])
 def test_blobs_that_are_no_folder_are_said_to_be_that(tmp_path: Path, blobs: str) -> None:
     """It was "Cannot write LAYOUT: File exists.", which named neither blobs nor why."""
