@@ -245,6 +245,44 @@ def test_another_destination_needs_its_own_confirmation(
     dialog.reject()
 
 
+def test_an_archive_written_into_a_device_or_a_pipe_is_no_file_replaced(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """``docker-archive:/dev/full:a:1`` asked to confirm that "Copying here replaces the
+    file /dev/full.": a character device or a pipe is written into, and stays what it
+    is; nothing to confirm. A disk's content is written over: asked, and said so."""
+    import os
+    import stat
+
+    from spyglass.gui.copy_destinations import Replaced
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    layout = tmp_path / "layout"
+    core_copy(f"oci:{sample.layout}:tools:2024.1", f"oci:{layout}:tools")
+    open_places(qtbot, window, sample.layout, layout)
+    dialog = drop_sample_on_place(qtbot, window, 1)
+    wait_ready(qtbot, dialog)
+    for destination in ("docker-archive:/dev/full:a:1", f"oci-archive:{fifo}:a"):
+        with qtbot.waitSignal(dialog.destinationChecked, timeout=WAIT_MS):
+            dialog.destination_edit.setText(destination)
+        assert dialog.replace_box.isHidden() and dialog.replace_note.isHidden(), destination
+        assert dialog.copy_button.text() == "Copy"
+    assert not fifo.is_file()
+    disks = [path for path in (Path("/dev/loop0"), Path("/dev/sda"), Path("/dev/vda"))
+             if path.exists() and stat.S_ISBLK(path.stat().st_mode)]
+    if disks:
+        with qtbot.waitSignal(dialog.destinationChecked, timeout=WAIT_MS):
+            dialog.destination_edit.setText(f"docker-archive:{disks[0]}:a:1")
+        assert dialog.replace_box.isVisible() and not dialog.copy_button.isEnabled()
+        assert dialog.replace_note.text() == (
+            f"Copying here writes the archive into the device {disks[0]}, over what it "
+            "holds.")
+    else:
+        assert Replaced("/dev/sdz", "device", ()).sentence() == (
+            "Copying here writes the archive into the device /dev/sdz, over what it holds.")
+    dialog.reject()
+
+
 def test_copying_into_an_oci_layout_adds_a_tag_without_asking(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     layout = tmp_path / "layout"

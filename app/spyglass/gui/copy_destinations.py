@@ -8,6 +8,7 @@ Nothing here imports Qt.
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,14 +33,18 @@ from spyglass.gui.copy_jobs import Openers
 @dataclass(frozen=True)
 class Replaced:
     """What a copy would replace: an archive or a ``dir:`` layout already there, and the
-    images it holds (empty when they could not be listed)."""
+    images it holds (empty when they could not be listed); or what a disk (a block
+    device) named as an archive holds, which the archive is written over."""
 
     path: str
-    kind: Literal["archive", "folder"]
+    kind: Literal["archive", "folder", "device"]
     images: tuple[str, ...]
 
     def sentence(self) -> str:
         """What is lost, for the confirmation the Copy dialog asks for."""
+        if self.kind == "device":
+            return (f"Copying here writes the archive into the device {self.path}, over "
+                    "what it holds.")
         if self.kind == "archive":
             what, whole = f"the archive {self.path}", "whole"
         else:
@@ -108,6 +113,12 @@ def find_replaced(name: ImageName, cancel: CancelToken) -> Replaced | None:
                                   look_inside=not (path.is_file() and _compressed(path)))
         if not path.exists():
             return None
+        mode = _file_mode(path)
+        if mode is not None and not stat.S_ISREG(mode):
+            # a pipe or a character device (/dev/null, /dev/full, a terminal) is written
+            # into and stays what it is: nothing in it is replaced, nothing to confirm;
+            # a disk (a block device) has what it holds written over
+            return Replaced(str(path), "device", ()) if stat.S_ISBLK(mode) else None
     elif isinstance(name, DirName):
         path, kind = Path(name.path), "folder"
         check_dir_destination(path)
@@ -164,6 +175,15 @@ def named_now(openers: Openers, name: ImageName, cancel: CancelToken) -> Digest 
             destination.abort()
             destination.close()
     return None
+
+
+def _file_mode(path: Path) -> int | None:
+    """The mode of what ``path`` leads to; None where it cannot be looked at (the copy
+    says why)."""
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return None
 
 
 def _compressed(path: Path) -> bool:
