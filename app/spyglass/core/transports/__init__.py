@@ -7,6 +7,7 @@ and a path on disk to the kind of place it is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,7 +92,35 @@ def open_source(
     for: decompressing a compressed archive.
     """
     parsed = parse_image_name(name) if isinstance(name, str) else name
+    split = _split_at_a_folders_colon(parsed)
+    if split is not None:
+        raise split
     return _SOURCES[type(parsed)](parsed, options, cancel)
+
+
+def _split_at_a_folders_colon(name: ImageName) -> InvalidLayout | None:
+    """The refusal of ``oci:/x/c:d:1`` where ``/x/c`` is not there and ``/x/c:d`` (or
+    ``/x/c:d:1``) is: the path of an ``oci:`` or archive name ends at its first colon (in
+    containers/image's parser too), so the name reads as the layout ``/x/c`` and the ref
+    ``d:1``. Said as the bare path ``/x/c:d`` is (:func:`refuse_colon`): how to name such
+    a folder, not only that ``/x/c`` is missing. None for any other name."""
+    if not isinstance(name, OCIName | OCIArchiveName | DockerArchiveName):
+        return None
+    path = Path(name.path)
+    try:
+        if os.path.lexists(path) or not path.name:
+            return None
+        meant = sorted(entry for entry in os.listdir(path.parent)
+                       if entry.startswith(f"{path.name}:"))
+    except OSError:  # (the copy says what is wrong with the folder)
+        return None
+    if not meant:
+        return None
+    there = path.parent / meant[0]
+    split = (f'The path "{path}" does not exist; in {name.transport}: names the path ends at '
+             "its first colon, and what follows it names the image in it.")
+    refusal = colon_refusal(there, f"{name.transport}:", "folder" if there.is_dir() else "file")
+    return InvalidLayout(f"{split} {refusal}")
 
 
 def _write_docker(
@@ -250,14 +279,21 @@ def refuse_colon(path: Path, transports: str, thing: str) -> None:
     open something else) later. A ``dir:`` name takes the whole rest as its
     path and has no such problem.
     """
+    refusal = colon_refusal(path, transports, thing)
+    if refusal is not None:
+        raise InvalidLayout(refusal)
+
+
+def colon_refusal(path: Path, transports: str, thing: str) -> str | None:
+    """Why ``path`` (a ``thing``: ``folder``, ``file``) cannot be named by ``transports``
+    (``oci:``) names, and what to do, where it has a colon (see :func:`refuse_colon`)."""
     part = next((part for part in path.parts if ":" in part), None)
-    if part is not None:
-        renamed = f'the {thing}' if part == path.name else f'"{part}"'
-        raise InvalidLayout(
-            f'The path "{path}" contains a colon (in "{part}"), which {transports} image '
+    if part is None:
+        return None
+    renamed = f'the {thing}' if part == path.name else f'"{part}"'
+    return (f'The path "{path}" contains a colon (in "{part}"), which {transports} image '
             f"names cannot express, nor can skopeo's; rename {renamed}, or open the {thing} "
-            "through a link whose path has no colon."
-        )
+            "through a link whose path has no colon.")
 
 
 def _names_images(path: Path) -> bool:

@@ -88,6 +88,30 @@ def test_an_oci_layout_named_with_a_colon_is_refused(layout: Path, tmp_path: Pat
     assert str(target) in str(caught.value)
 
 
+@pytest.mark.parametrize("transport", ["oci", "oci-archive", "docker-archive"])
+def test_a_name_split_at_a_colon_of_the_folder_meant_says_how_to_name_it(
+    layout: Path, archive: Path, tmp_path: Path, transport: str
+) -> None:
+    """``oci:/x/c:d:small:1`` where the folder ``c:d`` is there said only that "/x/c"
+    does not exist: it says why the name reads so, and how to name such a folder, as
+    the bare path ``/x/c:d`` does."""
+    thing = "folder" if transport == "oci" else "file"
+    meant = tmp_path / ("c:d" if transport == "oci" else "c:d.tar")
+    os.symlink(layout if transport == "oci" else archive, meant)
+    rest = ":small:1" if transport != "docker-archive" else ""  # (d.tar: a NAME there)
+    with pytest.raises(InvalidLayout) as caught:
+        open_source(f"{transport}:{meant}{rest}")
+    assert str(caught.value) == (
+        f'The path "{tmp_path / "c"}" does not exist; in {transport}: names the path ends at '
+        "its first colon, and what follows it names the image in it. "
+        f'The path "{meant}" contains a colon (in "{meant.name}"), which {transport}: image '
+        f"names cannot express, nor can skopeo's; rename the {thing}, or open the {thing} "
+        "through a link whose path has no colon.")
+    # where nothing is there by such a name, the path missing is all there is to say
+    with pytest.raises(InvalidLayout, match=r'"[^"]*/other" does not exist; expected'):
+        open_source(f"{transport}:{tmp_path / 'other'}{rest}")
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 def test_an_archive_with_a_colon_in_its_path_is_refused_before_it_is_decompressed(
     archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compressed: bool
