@@ -263,10 +263,9 @@ def path_not_found(path: Path | str) -> InvalidLayout:
 
 
 def _not_an_image_archive(path: Path) -> InvalidLayout:
-    return InvalidLayout(
-        f'The file "{path}" is not an image archive: expected a tarball made by '
-        "docker save (docker-archive) or of an OCI layout (oci-archive), compressed or not."
-    )
+    from spyglass.core.transports.archive import not_an_image_archive
+
+    return not_an_image_archive(path)
 
 
 def refuse_colon(path: Path, transports: str, thing: str) -> None:

@@ -96,7 +96,12 @@ from spyglass.core.transports.layout import (
     OCILayoutLocation,
     OCILayoutReader,
 )
-from spyglass.core.transports.tartree import TarTree, open_decompressed, read_small
+from spyglass.core.transports.tartree import (
+    TarTree,
+    open_decompressed,
+    read_small,
+    truncation_hint,
+)
 
 DOCKER_ARCHIVE: Final = "docker-archive"
 OCI_ARCHIVE: Final = "oci-archive"
@@ -205,9 +210,7 @@ class DockerArchiveReader:
                 )
             else:
                 hint = ""
-            if self.tree.unmarked_end:
-                hint = (" It ends without the end-of-archive marker a tar is written with, "
-                        "so it may be truncated (copied or downloaded only in part)." + hint)
+            hint = truncation_hint(self.tree) + hint
             raise InvalidLayout(
                 f'"{self.path}" is not a docker-archive: it has no manifest.json (as docker '
                 f"save writes it).{hint}"
@@ -683,6 +686,14 @@ def _oci_reader_over(tree: TarTree, path: Path) -> OCILayoutReader:
             f'"{path}" is not an OCI archive: it has no oci-layout file. It looks like a '
             f"docker save archive; open it as docker-archive:{path}."
         )
+    if not tree.exists("index.json") and tree.unmarked_end:
+        # cut at a member's end, before its index: said as a docker-archive cut before
+        # its manifest.json is (an oci-layout missing alone is read as skopeo reads it)
+        also = "" if tree.exists("oci-layout") else " and no oci-layout file"
+        raise InvalidLayout(
+            f'"{path}" is not an OCI archive: it has no index.json{also} (as skopeo copy … '
+            f"oci-archive: writes it).{truncation_hint(tree)}"
+        )
     tree.read_as_extracted()  # skopeo extracts an oci-archive: the last copy of a name wins
     return OCILayoutReader(tree, transport=OCI_ARCHIVE, path=path)
 
@@ -729,13 +740,19 @@ def sniff_archive(path: Path, *, cancel: CancelToken | None = None) -> str | Non
     corrupt past its start (an archive all the same, whose sentence says so),
     :class:`UnsafeArchive` for one with members leading outside it, and
     :class:`~spyglass.core.errors.TemporarySpaceFailed` when there is no room
-    to decompress one, since those deserve their own sentence.
+    to decompress one, and :class:`InvalidLayout` for a tar of neither that ends
+    without its end-of-archive marker (it may be cut short before its
+    ``manifest.json`` or ``index.json``: :func:`not_an_image_archive` says so),
+    since those deserve their own sentence.
     """
     tree = _tree_or_none(path, cancel, park=True)
     if tree is None:
         return None
     try:
-        return sniff_tree(tree)
+        kind = sniff_tree(tree)
+        if kind is None and tree.unmarked_end:
+            raise not_an_image_archive(path, tree)
+        return kind
     finally:
         tree.close()  # a decompressed copy is parked: what was looked at is opened next
 
@@ -780,7 +797,8 @@ def open_archive_location(
     path: Path, *, cancel: CancelToken | None = None
 ) -> DockerArchiveLocation | OCILayoutLocation | None:
     """Open the archive at ``path`` for browsing as the kind :func:`sniff_tree` finds;
-    None when it is no image archive (raising as :func:`sniff_archive` does).
+    None when it is no image archive (raising as :func:`sniff_archive` does, a tar of
+    neither that may be cut short included).
 
     Looking and opening share one tree, so a compressed archive is decompressed
     once, not once to sniff and again to open.
@@ -794,11 +812,24 @@ def open_archive_location(
             return OCILayoutLocation(_oci_reader_over(tree, path))
         if kind == DOCKER_ARCHIVE:
             return DockerArchiveLocation(DockerArchiveReader(tree, path))
+        if tree.unmarked_end:  # (cut short before its manifest.json or index.json?)
+            raise not_an_image_archive(path, tree)
     except BaseException:
         tree.close()
         raise
     tree.close()
     return None
+
+
+def not_an_image_archive(path: Path, tree: TarTree | None = None) -> InvalidLayout:
+    """The refusal of the file ``path`` (a bare path: no transport named), a tar holding
+    neither kind of image archive; ``tree``, where it was read, adds that it may be cut
+    short (see :func:`~spyglass.core.transports.tartree.truncation_hint`)."""
+    return InvalidLayout(
+        f'The file "{path}" is not an image archive: expected a tarball made by '
+        "docker save (docker-archive) or of an OCI layout (oci-archive), compressed or not."
+        + (truncation_hint(tree) if tree is not None else "")
+    )
 
 
 def _fewer_in_index(tree: TarTree) -> bool:

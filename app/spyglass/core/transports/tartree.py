@@ -162,6 +162,18 @@ def open_without_waiting(path: Path) -> IO[bytes]:
         raise
 
 
+def truncation_hint(tree: TarTree) -> str:
+    """What a sentence about a member ``tree`` lacks (a docker-archive's
+    ``manifest.json``, an oci-archive's ``index.json``) adds where the tar ends without
+    the end-of-archive marker (:attr:`TarTree.unmarked_end`): cut at a member's end, it
+    reads as a whole tar, and only that marker's absence says it may be cut short.
+    "" for a tar that has the marker."""
+    if not tree.unmarked_end:
+        return ""
+    return (" It ends without the end-of-archive marker a tar is written with, so it may be "
+            "truncated (copied or downloaded only in part).")
+
+
 def device_refusal(path: Path, file: IO[bytes]) -> InvalidLayout:
     """The refusal of a character device given as an archive (``/dev/null``, or
     ``/dev/stdin`` that a shell pointed at one: ``… </dev/null``, or a terminal).

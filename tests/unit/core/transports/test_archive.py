@@ -894,6 +894,40 @@ def test_an_archive_cut_before_its_manifest_json_may_be_truncated(
     assert str(caught.value).endswith("it has no manifest.json (as docker save writes it).")
 
 
+def test_an_oci_archive_cut_before_its_index_json_may_be_truncated(
+        skopeo_oci_archive: Path, tmp_path: Path) -> None:
+    """As a docker-archive cut before its manifest.json: "it has no oci-layout file" alone
+    (and, opened by its bare path or in the window, "not an image archive") did not say
+    that the file may be cut short."""
+    with tarfile.open(skopeo_oci_archive) as tar:
+        end = tar.getmember("index.json").offset  # (its header's start)
+        assert tar.getmember("oci-layout").offset > end  # (skopeo writes it after)
+    path = tmp_path / "cut.tar"
+    path.write_bytes(skopeo_oci_archive.read_bytes()[:end])
+    truncated = (" It ends without the end-of-archive marker a tar is written with, so it "
+                 "may be truncated (copied or downloaded only in part).")
+    with pytest.raises(InvalidLayout) as caught:
+        open_oci_archive_image(path, None, None)
+    assert str(caught.value) == (
+        f'"{path}" is not an OCI archive: it has no index.json and no oci-layout file (as '
+        f"skopeo copy … oci-archive: writes it).{truncated}")
+    for opened in (open_location, detect_location_kind):  # the window's, a bare path's
+        with pytest.raises(InvalidLayout) as caught:
+            opened(path)
+        assert str(caught.value) == (
+            f'The file "{path}" is not an image archive: expected a tarball made by docker '
+            "save (docker-archive) or of an OCI layout (oci-archive), compressed or not."
+            f"{truncated}")
+    # a whole tar without it is said as before
+    whole = write_tar(tmp_path / "other.tar", [("file", "a", b"a")])
+    with pytest.raises(InvalidLayout) as caught:
+        open_oci_archive_image(whole, None, None)
+    assert str(caught.value).endswith("it has no oci-layout file.")
+    with pytest.raises(InvalidLayout) as caught:
+        open_location(whole)
+    assert str(caught.value).endswith("compressed or not.")
+
+
 def test_tar_without_end_of_archive_blocks_is_accepted_like_go(tmp_path: Path) -> None:
     full = write_tar(tmp_path / "full.tar", [("file", "a", b"a" * 512)])
     with tarfile.open(full) as tar:
