@@ -45,7 +45,17 @@ from spyglass.core.transports.temporaries import TempFolder
 from spyglass.core.units import human_size
 
 _ARCHIVE_FILE_NAME: Final = "archive.tar"
-_STREAMED_PREFIXES: Final = ("/dev/", "/proc/")
+_DESCRIPTOR_NAMES: Final = ("/dev/stdout", "/dev/stderr")
+_DESCRIPTOR_FOLDERS: Final = ("/dev/fd/", "/proc/")
+
+
+def names_a_descriptor(target: Path) -> bool:
+    """Whether ``target`` names a descriptor a process holds (``/dev/stdout``,
+    ``/dev/fd/1``, ``/proc/self/fd/1``): what it leads to (a pipe, or the file a shell
+    redirected it to) is written into, never replaced. A file elsewhere under ``/dev``
+    (``/dev/shm``, a memory filesystem) is a file like any other."""
+    text = str(target)
+    return text in _DESCRIPTOR_NAMES or text.startswith(_DESCRIPTOR_FOLDERS)
 
 
 class _CancellableReader:
@@ -170,17 +180,18 @@ class ArchiveOutput:
     is complete, so a failed copy leaves nothing at the final name and an
     older archive there stays intact. A staging folder a killed copy left is
     removed by the next copy to the same name. A symbolic link to a file is followed
-    (the link stays). Anything under ``/dev/`` or ``/proc/`` (``/dev/stdout``)
-    and any existing non-regular file (a FIFO) is written straight through at
-    commit; its staging folder (``spyglass-piped-archive-*``, visible, named for what it
-    is) is in the folder for big temporary files: ``$TMPDIR``, else ``/var/tmp``.
+    (the link stays). A name of a descriptor (``/dev/stdout``, ``/dev/fd/N``,
+    :func:`names_a_descriptor`) and any existing non-regular file (a FIFO, a device)
+    is written straight through at commit; its staging folder
+    (``spyglass-piped-archive-*``, visible, named for what it is) is in the folder for
+    big temporary files: ``$TMPDIR``, else ``/var/tmp``.
     """
 
     def __init__(self, path: Path, transport: str, *, stage: bool = True,
                  look_inside: bool = True) -> None:
         self.path = path
         target = Path(os.path.abspath(path))
-        self.streamed = str(target).startswith(_STREAMED_PREFIXES)
+        self.streamed = names_a_descriptor(target)
         self.append = False
         self.mode = new_file_mode()  # a new archive; one replaced keeps its mode
         self.replaces_image = False

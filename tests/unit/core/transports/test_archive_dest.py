@@ -12,9 +12,11 @@ import errno
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -983,3 +985,41 @@ def test_an_archive_is_one_image_as_the_layout_reader_tells_it(tmp_path: Path) -
         open_source(f"oci-archive:{two}")
     with pytest.raises(InvalidLayout, match=r"already holds 2 images"):
         open_destination(f"oci-archive:{two}:v1")
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+def test_an_archive_in_dev_shm_is_a_file_like_any_other(
+    single_source: Path, transport: str
+) -> None:
+    """Everything under /dev/ was taken for a device or /dev/stdout and written straight
+    into: a new archive in /dev/shm (a memory filesystem) failed "No such file or
+    directory", and one there already was written into, not replaced."""
+    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no /dev/shm to write in here")
+    folder = Path(tempfile.mkdtemp(prefix="spyglass-test-", dir="/dev/shm"))
+    try:
+        from spyglass.core.copy import CopyOptions
+        from spyglass.core.copy import copy_image as engine_copy
+
+        out = folder / "app.tar"
+        options = CopyOptions(format="v2s2" if transport == "docker-archive" else None)
+        engine_copy(open_source(f"oci:{single_source}:app"),
+                    open_destination(f"{transport}:{out}"), options)
+        first = out.read_bytes()
+        assert tarfile.is_tarfile(out)
+        out.write_bytes(first + b"\0" * 4096)  # longer than what a copy writes
+        engine_copy(open_source(f"oci:{single_source}:app"),
+                    open_destination(f"{transport}:{out}"), options)
+        assert out.read_bytes() == first  # replaced whole, not written into
+        assert sorted(p.name for p in folder.iterdir()) == ["app.tar"]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_names_of_descriptors_are_written_into() -> None:
+    from spyglass.core.transports.archive_output import names_a_descriptor
+
+    for name in ("/dev/stdout", "/dev/stderr", "/dev/fd/3", "/proc/self/fd/1"):
+        assert names_a_descriptor(Path(name)), name
+    for name in ("/dev/shm/app.tar", "/dev/mqueue/x", "/tmp/app.tar", "/devices/app.tar"):
+        assert not names_a_descriptor(Path(name)), name
