@@ -1,35 +1,56 @@
 """A command loads only what it uses: a copy between local places never imports
-httpx and the registry transport (a third of the start-up time of a small copy)."""
+httpx and the registry transport (a third of the start-up time of a small copy);
+building the parser, which every command does, imports none of the sync and copy-plan
+machinery."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.helpers.imagebuild import multi_platform_layout
 
 REPO = Path(__file__).resolve().parents[2]
 
 _RUN_AND_LIST = """
-import sys
+import json, sys
 from spyglass.cli import main
-code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "httpcore")
-                or m.startswith("spyglass.core.transports.registry"))
-print(code, " ".join(loaded) or "-")
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:  # --version, --help
+    code = exc.code
+print(json.dumps([code, sorted(sys.modules)]))
 """
 
 
-def _loaded_by(*args: str) -> tuple[int, str]:
+def _modules_after(*args: str) -> tuple[int, set[str]]:
+    """The exit status of ``spyglass ARGS`` run in a fresh interpreter, and every module
+    it had imported by then."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
     done = subprocess.run(
         [sys.executable, "-c", _RUN_AND_LIST, *args],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )
-    code, loaded = done.stdout.strip().rsplit("\n", 1)[-1].split(" ", 1)
-    return int(code), loaded
+    code, loaded = json.loads(done.stdout.strip().rsplit("\n", 1)[-1])
+    return code, set(loaded)
+
+
+def _within(loaded: set[str], *packages: str) -> list[str]:
+    """The modules of ``loaded`` that are among ``packages`` or inside them."""
+    return sorted(name for name in loaded
+                  if any(name == package or name.startswith(f"{package}.")
+                         for package in packages))
+
+
+def _loaded_by(*args: str) -> tuple[int, str]:
+    code, loaded = _modules_after(*args)
+    return code, " ".join(_within(loaded, "httpx", "httpcore",
+                                  "spyglass.core.transports.registry")) or "-"
 
 
 def test_a_local_copy_does_not_import_the_registry_transport(tmp_path: Path) -> None:
@@ -49,3 +70,18 @@ def test_a_local_copy_with_registry_flags_still_does_not(tmp_path: Path) -> None
         f"oci:{tmp_path / 'layout'}:latest", f"oci:{tmp_path / 'copy'}:v1",
     )
     assert (code, loaded) == (0, "-")
+
+
+_SYNC_MACHINERY = ("spyglass.core.sync", "spyglass.core.sync_run", "spyglass.core.copy",
+                   "spyglass.core.copy_plan", "spyglass.core.copy_events",
+                   "spyglass.core.copy_attachments", "spyglass.core.referrers",
+                   "spyglass.core.signatures")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["tags", "--help"], ["sync", "--help"]])
+def test_building_the_parser_imports_no_sync_machinery(args: list[str]) -> None:
+    """``sync``'s flags name its kinds and default from a light module."""
+    code, loaded = _modules_after(*args)
+    assert code == 0
+    assert "spyglass.cli.sync_cmd" in loaded  # (the parser was built)
+    assert _within(loaded, *_SYNC_MACHINERY) == []

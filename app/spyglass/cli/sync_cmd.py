@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(commands: Commands) -> None:
-    from spyglass.core.sync import DESTINATION_KINDS, SOURCE_KINDS
-    from spyglass.core.sync_run import DEFAULT_PARALLEL_IMAGES
+    from spyglass.core.sync_kinds import DEFAULT_PARALLEL_IMAGES, DESTINATION_KINDS, SOURCE_KINDS
 
     parser = commands.add_parser(
         "sync",

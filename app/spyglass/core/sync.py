@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from spyglass.core.errors import SpyglassError
 from spyglass.core.reference import (
@@ -37,16 +37,17 @@ from spyglass.core.reference import (
     ImageName,
     parse_docker_reference,
 )
+from spyglass.core.sync_kinds import (
+    DESTINATION_KINDS,
+    SOURCE_KINDS,
+    DestinationKind,
+    SourceKind,
+)
 
 if TYPE_CHECKING:
     from spyglass.core.cancel import CancelToken
     from spyglass.core.digest import Digest
     from spyglass.core.transports.registry import RegistryOptions
-
-SourceKind = Literal["docker", "dir", "yaml"]
-DestinationKind = Literal["docker", "dir"]
-SOURCE_KINDS: Final[tuple[str, ...]] = get_args(SourceKind)
-DESTINATION_KINDS: Final[tuple[str, ...]] = get_args(DestinationKind)
 
 TagLister = Callable[[DockerReference, "RegistryOptions | None"], list[str]]
 """Lists the tags of a repository (a reference without tag) with these registry options."""

@@ -28,21 +28,12 @@ from spyglass.core.errors import (
     out_of_memory,
 )
 from spyglass.core.sync import SyncImage
+from spyglass.core.sync_kinds import DEFAULT_PARALLEL_IMAGES
 
 if TYPE_CHECKING:
     from spyglass.core.copy import CopyEvent, CopyOptions, EventCallback
     from spyglass.core.transports.registry import RegistryOptions
     from spyglass.core.transports.registry.source import SharedLookups
-
-DEFAULT_PARALLEL_IMAGES: Final = 4
-"""Images copied at once (into different repositories: see :func:`lane_of`). Each copy
-has round trips that move no bytes (manifests read, blobs asked about, manifests
-written), and over a network those are what a sync of many images waits for:
-benchmarks/bench_sync.py's 21 small images in 6 repositories, with 20 ms added to
-each request, took 7.2 s one image at a time, 4.1 s two, 3.1 s four and 2.2 s eight
-(skopeo sync 12.0 s). On loopback, where nothing waits, the count made no difference
-(0.79-0.86 s). Four takes most of the gain while a registry sees at most four
-copies' transfers (each up to ``PER_HOST_LIMIT``) from one sync."""
 
 
 @dataclass(frozen=True)
