@@ -30,8 +30,15 @@ from spyglass.cli.common import (
 from spyglass.core.archive_names import ARCHIVE_SUFFIXES
 from spyglass.core.errors import SpyglassError
 
-__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION", "build_parser",
-           "main", "run"]
+__all__ = ["COMMAND_NAMES", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_USAGE", "PLAIN_PUNCTUATION",
+           "build_parser", "main", "run"]
+
+COMMAND_NAMES: Final = frozenset({"inspect", "copy", "sync", "signatures", "tags", "list-tags",
+                                  "catalog", "login", "logout", "delete"})
+"""The words that name a command, as :func:`build_parser` names its subcommands (a unit
+test holds the two together). Whether a word is a command is asked before the command
+line is parsed, and asking the parser built it a second time for every command (and
+imported each command's module for a window opened on paths)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,8 +139,7 @@ def _url_refused(args: Sequence[str]) -> str | None:
 
 def _is_command(word: str) -> bool:
     """Whether ``word`` names one of the commands (``copy``, ``inspect``, …)."""
-    return any(isinstance(action, argparse._SubParsersAction) and word in action.choices
-               for action in build_parser()._actions)
+    return word in COMMAND_NAMES
 
 
 def _missing_beside_a_path(args: Sequence[str]) -> str | None:

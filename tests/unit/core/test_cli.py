@@ -1459,3 +1459,28 @@ def test_a_digestfile_in_dev_shm_is_replaced_not_appended_to(
         assert written.startswith("sha256:") and len(written) == len("sha256:") + 64
     finally:
         digestfile.unlink(missing_ok=True)
+
+
+def test_the_command_names_are_the_parsers() -> None:
+    """Whether a word is a command is asked of COMMAND_NAMES, without the parser."""
+    import argparse
+
+    from spyglass.cli import COMMAND_NAMES, build_parser
+
+    commands = next(action for action in build_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    assert set(commands.choices) == COMMAND_NAMES
+
+
+def test_a_command_builds_the_parser_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    layout: tuple[Path, dict[str, Any]],
+) -> None:
+    import spyglass.cli as cli
+
+    built: list[object] = []
+    build = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda: built.append(1) or build())
+    root, _ = layout
+    run_ok(capsys, "inspect", "--raw", f"oci:{root}:latest")
+    assert len(built) == 1
