@@ -1,12 +1,14 @@
 """A command loads only what it uses: a copy between local places never imports
 httpx and the registry transport (a third of the start-up time of a small copy);
 building the parser, which every command does, imports none of the sync and copy-plan
-machinery."""
+machinery; listing tags or repositories imports no image-reading code (the blob-location
+cache and its sqlite3)."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +87,28 @@ def test_building_the_parser_imports_no_sync_machinery(args: list[str]) -> None:
     assert code == 0
     assert "spyglass.cli.sync_cmd" in loaded  # (the parser was built)
     assert _within(loaded, *_SYNC_MACHINERY) == []
+
+
+_IMAGE_READING = ("spyglass.core.transports.registry.source", "spyglass.core.blobcache",
+                  "spyglass.core.transports.registry.lookaside", "sqlite3")
+
+
+@pytest.mark.parametrize("command", ["tags", "catalog"])
+def test_listing_names_imports_no_image_reading(command: str) -> None:
+    """Up to the registry's answer (here, a refused connection): the registry transport,
+    without the image source and the blob-location cache."""
+    with socket.socket() as taken:  # bound, never listening: connections are refused
+        taken.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{taken.getsockname()[1]}"
+        target = f"docker://{host}/team/app" if command == "tags" else host
+        code, loaded = _modules_after(command, target)
+    assert code == 1
+    assert "spyglass.core.transports.registry.client" in loaded
+    assert _within(loaded, *_IMAGE_READING) == []
+
+
+def test_the_image_source_is_still_imported_from_the_package() -> None:
+    from spyglass.core.transports.registry import RegistryImageSource
+    from spyglass.core.transports.registry.source import RegistryImageSource as itself
+
+    assert RegistryImageSource is itself

@@ -7,7 +7,9 @@
 - :mod:`.endpoint` — :class:`~.endpoint.RegistryEndpoint`: the ping, requests, retries;
 - :mod:`.push` — :class:`~.push.RegistryPusher`: blob mounts and uploads, manifests stored;
 - :mod:`.client` — :class:`RegistryClient`, on those two: paging, manifests, referrers, blobs;
-- :mod:`.source` — :class:`RegistryImageSource`, one image for reading.
+- :mod:`.source` — :class:`RegistryImageSource`, one image for reading (imported when
+  first named: listing tags or repositories reads no image, and its module brings the
+  blob-location cache, sqlite3 and the lookaside signature stores with it).
 
 :func:`client_for` hands out one client per registry and settings for the
 whole process, so tokens and connections are reused by every caller.
@@ -19,14 +21,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from spyglass.core.credentials import Credentials, canonical_host
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.reference import DockerReference
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.connections import POOL
-from spyglass.core.transports.registry.source import RegistryImageSource
+
+if TYPE_CHECKING:
+    from spyglass.core.transports.registry.source import RegistryImageSource
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def open_registry_image(
     reference: DockerReference, options: RegistryOptions | None = None
 ) -> RegistryImageSource:
     """Open ``docker://REFERENCE`` for reading."""
+    from spyglass.core.transports.registry.source import RegistryImageSource
+
     client = client_for(reference.domain, options, repository=reference.path)
     tag_or_digest = str(reference.digest) if reference.digest else (reference.tag or "latest")
     return RegistryImageSource(
@@ -130,3 +136,13 @@ __all__ = [
     "forget_clients",
     "open_registry_image",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """:class:`RegistryImageSource`, imported when first asked for (``from
+    spyglass.core.transports.registry import RegistryImageSource`` works as ever)."""
+    if name == "RegistryImageSource":
+        from spyglass.core.transports.registry.source import RegistryImageSource
+
+        return RegistryImageSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
