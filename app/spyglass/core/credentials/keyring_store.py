@@ -168,7 +168,7 @@ class KeyringAccess:
         unlock prompt get its answer, not a prompt each). Any other answer forgets it.
         Other backend errors propagate as they are.
         """
-        import keyring.errors
+        from spyglass.core.credentials.keyring_import import keyring
 
         with self._asking:
             with self._lock:
@@ -215,8 +215,8 @@ class KeyringAccess:
 
     def backend(self) -> Any:
         if self._backend is None:
-            import keyring  # costs tens of milliseconds: only when a keyring is needed
-            import keyring.core
+            # costs tens of milliseconds: only when a keyring is needed
+            from spyglass.core.credentials.keyring_import import keyring
 
             self._backend = keyring.get_keyring()
             try:
@@ -271,9 +271,7 @@ class KeyringAccess:
         return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
     def _probe(self) -> bool:
-        import keyring.backends.chainer
-        import keyring.backends.fail
-        import keyring.backends.null
+        from spyglass.core.credentials.keyring_import import keyring
 
         try:
             backend = self.backend()
@@ -500,6 +498,6 @@ def _file_lock(name: str) -> Iterator[None]:
 
 
 def _password_delete_error() -> type[Exception]:
-    import keyring.errors
+    from spyglass.core.credentials.keyring_import import keyring
 
     return keyring.errors.PasswordDeleteError

@@ -371,6 +371,6 @@ def _same(credentials: Credentials) -> tuple[str, str, str]:
 
 
 def _password_set_error() -> type[Exception]:
-    import keyring.errors
+    from spyglass.core.credentials.keyring_import import keyring
 
     return keyring.errors.PasswordSetError
