@@ -47,6 +47,7 @@ from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
 from spyglass.core.platform import Platform
 from spyglass.core.transports import open_source
 from spyglass.core.transports.registry import RegistryClient, RegistryOptions, forget_clients
+from spyglass.core.transports.registry.connections import HTTPPool
 from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers.clock import AuthClock
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
@@ -461,6 +462,56 @@ def test_tls_trusted_with_cert_dir(tls_registry: RegistryServer, tls_repo: str) 
     client = RegistryClient(tls_registry.host, cert_dir=tls_registry.cert_dir)
     assert sorted(client.tags_of(tls_repo)) == ["tag-00000", "tag-00001"]
     assert client.ping().startswith("https://")
+
+
+@pytest.fixture
+def connections_opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ``HOST:PORT`` of every connection the registry clients open from here on."""
+    from spyglass.core.transports.registry.abortable import TrackingBackend
+
+    opened: list[str] = []
+    connect = TrackingBackend.connect_tcp
+
+    def counting(self: TrackingBackend, host: str, port: int, *args: object,
+                 **kwargs: object) -> object:
+        opened.append(f"{host}:{port}")
+        return connect(self, host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TrackingBackend, "connect_tcp", counting)
+    return opened
+
+
+def test_the_pings_connection_is_kept_for_the_listing(
+    tls_registry: RegistryServer, tls_repo: str, connections_opened: list[str]
+) -> None:
+    """The ping's answer is read to its end, so its connection (and TLS handshake)
+    serves the requests after it: one connection for a command's requests."""
+    pool = HTTPPool()
+    try:
+        client = RegistryClient(tls_registry.host, cert_dir=tls_registry.cert_dir,
+                                plain_loopback=False, pool=pool)
+        assert sorted(client.tags_of(tls_repo)) == ["tag-00000", "tag-00001"]
+    finally:
+        pool.close()
+    assert connections_opened == [tls_registry.host]
+
+
+def test_the_401_pings_connection_is_kept_too(
+    pushed_token: dict[str, Pushed], token_registry: RegistryServer,
+    connections_opened: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spyglass.core.transports.registry import endpoint
+
+    monkeypatch.setattr(endpoint, "_PLAIN_HOSTS", set())  # (not known as plain HTTP yet)
+    pool = HTTPPool()
+    try:
+        client = RegistryClient(token_registry.host, pool=pool)
+        assert client.tags_of(pushed_token["public"].repository) == ["v1"]
+    finally:
+        pool.close()
+    # (the first is the TLS probe a plain-HTTP registry answers; the token server's aside)
+    assert [host for host in connections_opened if host == token_registry.host] == \
+        [token_registry.host] * 2
 
 
 def test_tls_verify_false(tls_registry: RegistryServer, tls_repo: str) -> None:

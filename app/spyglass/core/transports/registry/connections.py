@@ -11,6 +11,7 @@ straight from the connection's socket.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -31,6 +32,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.transports.registry.abortable import (
     Slot,
+    abortable,
     raise_if_cancelled,
     release_on_close,
     response_stream,
@@ -214,6 +216,24 @@ class ResponseBodies(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+SMALL_BODY: Final = 64 * 1024
+"""The longest body :func:`close_reusing` reads so that its connection is kept."""
+
+
+def close_reusing(response: httpx.Response, cancel: CancelToken | None = None) -> None:
+    """Close ``response``, first reading the rest of its body where that is short and of
+    known length (a ping's ``{}``, a 401's JSON), so that its connection goes back to the
+    pool: httpcore keeps a connection only when its body was read to the end, and the
+    ping's answer, closed unread, cost every command a second connection (over HTTPS, a
+    second handshake). A body that cannot be read is left with its connection, as a
+    longer one is."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= SMALL_BODY and not response.is_closed:
+        with contextlib.suppress(httpx.HTTPError, httpx.StreamError), abortable(cancel):
+            response.read()
+    response.close()
 
 
 def _body_socket(response: httpx.Response) -> socket.socket | None:

@@ -72,6 +72,7 @@ from spyglass.core.transports.registry.connections import (
     ATTEMPTS,
     POOL,
     HTTPPool,
+    close_reusing,
 )
 from spyglass.core.transports.registry.errors import (
     MAX_ERROR_BODY,
@@ -210,7 +211,7 @@ class RegistryEndpoint:
             except (NotARegistry, RegistryError):
                 answered = False
             finally:
-                response.close()
+                close_reusing(response, cancel)
         if not answered:
             with _PLAIN_LOCK:
                 _PLAIN_HOSTS.discard(self.api_host)
@@ -263,7 +264,7 @@ class RegistryEndpoint:
                 first_error = first_error or exc
                 continue
             finally:
-                response.close()
+                close_reusing(response, cancel)
             with self._lock:
                 self._base = base
             with _PLAIN_LOCK:
@@ -300,7 +301,7 @@ class RegistryEndpoint:
         base = self.ping(cancel=cancel)
         response = self._send_raw("GET", f"{base}/v2/", what=f"Reaching {self.host}",
                                   cancel=cancel, retries=0, timeout=PING_TIMEOUT)
-        response.close()
+        close_reusing(response, cancel)
         if response.status_code >= 500:
             raise error_for(response.status_code, response.headers, b"",
                             what=f"Reaching {self.host}", host=self.host)
@@ -316,7 +317,7 @@ class RegistryEndpoint:
         if self.auth.scheme is None:
             return False
         response = self.send("GET", "/v2/", what=f"Logging in to {self.host}", cancel=cancel)
-        response.close()
+        close_reusing(response, cancel)
         return True
 
     def _check_ping(self, response: httpx.Response, base: str) -> None:
