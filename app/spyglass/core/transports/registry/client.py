@@ -192,10 +192,10 @@ class RegistryClient(RegistryPusher):
         registry only, never twice); the caller reads (and closes) each response.
         ``first_ok``: the statuses taken for the first page, if not ``ok``."""
         base = httpx.URL(self._ping(cancel) + "/")  # (url() checked the path's repository)
-        seen: set[str] = set()
-        next_url: str | None = url
-        while next_url is not None:
-            if next_url in seen:
+        seen: set[httpx.URL] = set()
+        page: httpx.URL | None = httpx.URL(url)
+        while page is not None:  # (each URL parsed once: from its Link, or url)
+            if page in seen:
                 raise RegistryError(
                     f"{what}: the registry {self.host} sent a next-page link back to a page "
                     "already read; stopping."
@@ -204,15 +204,15 @@ class RegistryClient(RegistryPusher):
                 raise TooLarge(
                     f"{what}: the registry {self.host} has sent {MAX_PAGES:,} pages, each "
                     "linking to another; stopping.")
-            seen.add(next_url)
+            seen.add(page)
             response = self.send(
-                "GET", next_url, what=what, cancel=cancel, params=params,
+                "GET", page, what=what, cancel=cancel, params=params,
                 ok=first_ok if first_ok is not None and len(seen) == 1 else ok,
                 headers=headers, follow_redirects=True, kind=kind,
             )
             link = response.headers.get("link")
             yield response
-            next_url = _next_link(link, httpx.URL(next_url), base, what=what, host=self.host)
+            page = _next_link(link, page, base, what=what, host=self.host)
             params = None
 
     def catalog_pages(
@@ -571,7 +571,7 @@ def _links_on(response: httpx.Response) -> bool:
 
 def _next_link(
     header: str | None, current: httpx.URL, base: httpx.URL, *, what: str, host: str
-) -> str | None:
+) -> httpx.URL | None:
     """The ``rel="next"`` target of a ``Link`` header, on the registry's host: a link to
     another host (a registry behind a proxy that names its own inside address) is taken
     for its path and query only, as containers/image takes it, so nothing (credentials
@@ -590,7 +590,7 @@ def _next_link(
             log.info("%s: the registry %s points the next page at %s; asking the registry "
                      "itself for %s", what, host, url.host, url.raw_path.decode())
             url = base.copy_with(raw_path=url.raw_path)
-        return str(url)
+        return url
     return None
 
 

@@ -59,6 +59,30 @@ ATTEMPTS: Final = "spyglass.attempts"
 
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _RegistryHTTP(httpx.Client):
+    """httpx's client without its cookie jar, as containers/image's Go client has none:
+    a cookie a registry (or its load balancer) sets is not sent back, and no answer is
+    run through :mod:`http.cookiejar`, which cost about 0.2 ms of CPU a request (a fifth
+    of each page of a paged list)."""
+
+    _NO_COOKIES: Final = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("the registry client keeps no cookies")
+
+
 class HTTPPool:
     """Process-wide ``httpx.Client`` objects, one per TLS configuration; thread-safe.
 
@@ -93,7 +117,7 @@ class HTTPPool:
             if client is None:
                 network = self._transport or self._network(tls)
                 track_connections(network)  # so a cancel can end a stalled request
-                client = httpx.Client(
+                client = _RegistryHTTP(
                     timeout=TIMEOUT,
                     headers={"User-Agent": USER_AGENT},
                     follow_redirects=False,

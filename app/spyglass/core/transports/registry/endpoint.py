@@ -352,7 +352,7 @@ class RegistryEndpoint:
     def _send_raw(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         what: str,
         cancel: CancelToken | None,
@@ -622,7 +622,7 @@ class RegistryEndpoint:
     def send(
         self,
         method: str,
-        path_or_url: str,
+        path_or_url: str | httpx.URL,
         *,
         what: str,
         cancel: CancelToken | None = None,
@@ -647,7 +647,8 @@ class RegistryEndpoint:
         token scope to ask for, where the path does not tell it (an upload session's
         ``Location``) or does not tell all of it (a mount: the repository mounted from).
         """
-        url = path_or_url if "://" in path_or_url else self.url(path_or_url, cancel=cancel)
+        url = path_or_url if isinstance(path_or_url, httpx.URL) or "://" in path_or_url \
+            else self.url(path_or_url, cancel=cancel)
         response = self._send_raw(
             method, url, what=what, cancel=cancel, params=params, headers=headers,
             auth=True, follow_redirects=follow_redirects, content=content, retries=retries,

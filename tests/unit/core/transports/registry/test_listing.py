@@ -12,6 +12,7 @@ from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.errors import AccessDenied, NotFound, RegistryError
 from tests.unit.core.transports.registry.fakes import (
+    API,
     BASE,
     HOST,
     Handler,
@@ -350,3 +351,24 @@ def test_a_last_page_that_repeats_a_name_or_an_empty_page_that_links_on_is_liste
 
     client, _ = make_client(Routes({("GET", TAGS): empty_first}))
     assert client.tags_of("team/app") == ["c"]
+
+
+def test_a_cookie_the_registry_sets_is_not_sent_back(make_client) -> None:
+    """No cookie jar, as containers/image's Go client has none."""
+    sets = {"Set-Cookie": "lb-session=abc123; Path=/"}
+
+    def page(tags: list[str], link: str | None) -> Handler:
+        def answer(request: httpx.Request) -> httpx.Response:
+            linked = {"Link": link} if link else {}
+            return httpx.Response(200, json={"name": "team/app", "tags": tags},
+                                  headers={**sets, **linked})
+        return answer
+
+    client, seen = make_client(Routes({
+        ("GET", "/v2/"): lambda request: httpx.Response(200, headers={**sets, **API}),
+        ("GET", TAGS): [page(["a"], '</v2/team/app/tags/list?last=a&n=1>; rel="next"'),
+                        page(["b"], None)],
+    }))
+    assert client.tags_of("team/app") == ["a", "b"]
+    assert [request.url.path for request in seen.requests] == ["/v2/", TAGS, TAGS]
+    assert [request.headers.get("cookie") for request in seen.requests] == [None] * 3
