@@ -12,6 +12,7 @@ straight from the connection's socket.
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import os
 import socket
 import threading
@@ -59,8 +60,19 @@ ATTEMPTS: Final = "spyglass.attempts"
 
 TIMEOUT: Final = httpx.Timeout(60.0, connect=15.0)
 
+
+class _NoCookieJar(http.cookiejar.CookieJar):
+    """A cookie jar that takes none (nor from a caller who sets one on the client)."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+
 class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing."""
+    """httpx's cookies over a :class:`_NoCookieJar`; an answer's are not even parsed."""
+
+    def __init__(self) -> None:
+        super().__init__(_NoCookieJar())
 
     def extract_cookies(self, response: httpx.Response) -> None:
         pass
