@@ -372,3 +372,13 @@ def test_a_cookie_the_registry_sets_is_not_sent_back(make_client) -> None:
     assert client.tags_of("team/app") == ["a", "b"]
     assert [request.url.path for request in seen.requests] == ["/v2/", TAGS, TAGS]
     assert [request.headers.get("cookie") for request in seen.requests] == [None] * 3
+
+
+def test_a_cookie_set_on_the_pools_client_is_not_sent_either(make_client, mock_pool) -> None:
+    """The pool's clients share one empty jar: one set there would go everywhere."""
+    from spyglass.core.transports.registry.hosts import TLSSettings
+
+    client, seen = make_client(Routes({("GET", TAGS): tags_page("team/app", ["a"])}))
+    mock_pool.client(TLSSettings()).cookies.set("lb-session", "abc123")
+    assert client.tags_of("team/app") == ["a"]
+    assert [request.headers.get("cookie") for request in seen.requests] == [None, None]
