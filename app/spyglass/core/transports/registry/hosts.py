@@ -134,6 +134,8 @@ def _system_trust() -> ssl.SSLContext:
     if _hashed_folder(paths.capath) and not any(
             name in os.environ for name in (paths.openssl_cafile_env, paths.openssl_capath_env)):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # (verifies, names checked)
+        if sys.version_info >= (3, 13):  # the checks the default context adds there
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
         context.load_verify_locations(capath=paths.capath)
         keylog = os.environ.get("SSLKEYLOGFILE")  # as the default context takes it
         if keylog and not sys.flags.ignore_environment:
