@@ -50,6 +50,7 @@ from spyglass.core.transports.registry import RegistryClient, RegistryOptions, f
 from spyglass.core.transports.registry.connections import HTTPPool
 from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers.clock import AuthClock
+from tests.helpers.connections import connections_opened as track_connections
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, multi_platform_layout
 from tests.helpers.registry import (
     ALICE,
@@ -467,18 +468,7 @@ def test_tls_trusted_with_cert_dir(tls_registry: RegistryServer, tls_repo: str) 
 @pytest.fixture
 def connections_opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ``HOST:PORT`` of every connection the registry clients open from here on."""
-    from spyglass.core.transports.registry.abortable import TrackingBackend
-
-    opened: list[str] = []
-    connect = TrackingBackend.connect_tcp
-
-    def counting(self: TrackingBackend, host: str, port: int, *args: object,
-                 **kwargs: object) -> object:
-        opened.append(f"{host}:{port}")
-        return connect(self, host, port, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(TrackingBackend, "connect_tcp", counting)
-    return opened
+    return track_connections(monkeypatch)
 
 
 def test_the_pings_connection_is_kept_for_the_listing(

@@ -60,6 +60,7 @@ from spyglass.core.transports.registry.destination import (
 )
 from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers import require_tool
+from tests.helpers.connections import connections_opened
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.registry import ALICE, BOB, RegistryServer
 from tests.helpers.tokenserver import TokenServer
@@ -773,17 +774,7 @@ def test_requests_without_a_body_keep_their_connection(
     """HEADs and the upload steps (answers with no body, closed unread) hand their
     connection back to the pool: one thread's pushes go over one connection instead
     of a new one (a TLS handshake on HTTPS) per request."""
-    from spyglass.core.transports.registry.abortable import TrackingBackend
-
-    opened: list[str] = []
-    connect = TrackingBackend.connect_tcp
-
-    def counting(self: TrackingBackend, host: str, port: int, *args: object,
-                 **kwargs: object) -> object:
-        opened.append(f"{host}:{port}")
-        return connect(self, host, port, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(TrackingBackend, "connect_tcp", counting)
+    opened = connections_opened(monkeypatch)
     pool = HTTPPool()
     try:
         client = RegistryClient(registry.host, pool=pool)
