@@ -420,7 +420,9 @@ class TokenServer:
 
     def _authenticate(self, user: str, password: str) -> bool:
         expected = self.users.get(user)
-        return expected is not None and secrets.compare_digest(expected, password)
+        # as bytes: compare_digest takes ASCII text alone (a TypeError for "pässwörd")
+        return expected is not None and secrets.compare_digest(
+            expected.encode(), password.encode())
 
     def _take_failure(self) -> _Failure | None:
         with self._lock:

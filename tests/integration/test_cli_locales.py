@@ -9,7 +9,7 @@ were sent encoded twice (Latin-1) or not at all (an internal error under C).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ import pytest
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.locales import LATIN1, require_locale, spyglass_under
 from tests.helpers.registry import RegistryServer, push_image
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +98,22 @@ def test_a_token_servers_account_that_is_no_utf8_is_sent_as_given(
     assert done.returncode == 1
     assert b"internal error" not in done.stderr
     assert b'refused to log in as "zo\\xeb"' in done.stderr, done.stderr
+
+
+def test_creds_that_are_not_ascii_log_in_through_a_token_server(
+        make_token_server: Callable[..., TokenServer],
+        make_registry: Callable[..., RegistryServer], locale: str, tmp_path: Path) -> None:
+    """The token server is asked with the password's UTF-8 bytes (Basic auth), and takes
+    them: a push, then a read with the token it gives."""
+    tokens = make_token_server(users={USER: PASSWORD}, acl={USER: {"*": ["*"]}},
+                               allow_anonymous=False)
+    registry = make_registry(token_server=tokens)
+    multi_platform_layout(tmp_path / "layout")
+    name = f"docker://{registry.host}/locales/token:1"
+    done = spyglass(locale, "copy", "-q", "--dest-creds", CREDS, "oci:layout:latest", name,
+                    cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, b"")
+    done = spyglass(locale, "tags", "--creds", CREDS, name.rpartition(":")[0])
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert b'"1"' in done.stdout
+    assert {r.account for r in tokens.requests} == {USER}
