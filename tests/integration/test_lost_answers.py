@@ -133,3 +133,35 @@ def test_a_token_server_answering_503_for_now_is_asked_again(
     refused = spyglass("inspect", "--creds", f"{ALICE[0]}:not-{ALICE[1]}", target)
     assert refused.returncode == 1 and "refused to log in" in refused.stderr
     assert [r.status for r in token_server.requests[before:]] == [401]
+
+
+def test_a_token_the_registry_stops_taking_during_an_upload_is_fetched_again(
+        token_registry: RegistryServer, token_server: TokenServer, tmp_path: Path,
+        repo_name: str) -> None:
+    """A 401 ``invalid_token`` to a blob's streamed PUT, as a registry answers a token
+    revoked, or expired on its side sooner than the token server said: the copy gets a
+    new token and sends the blob again (it failed, saying to check the user name and
+    password the token server had just taken)."""
+    creds = f"{ALICE[0]}:{ALICE[1]}"
+    with FaultProxy(token_registry.host) as proxy:
+        def copy(content: bytes, repo: str) -> tuple[subprocess.CompletedProcess[str], int]:
+            source = layout(tmp_path / repo.replace("/", "-"), content)
+            before = token_server.tokens_issued
+            done = spyglass("copy", "--parallel", "1", "--dest-creds", creds,
+                            f"oci:{source}:latest", f"docker://{proxy.address}/{repo}:v1")
+            return done, token_server.tokens_issued - before
+
+        plain, tokens = copy(b"no fault\n", f"{repo_name}/plain")
+        assert plain.returncode == 0, plain.stderr
+        proxy.add(Fault("PUT", r"/blobs/uploads/", "status", status=401, headers={
+            "WWW-Authenticate": f'Bearer realm="{token_server.realm}",service='
+            f'"{token_server.service}",scope="repository:{repo_name}/refused:pull,push",'
+            'error="invalid_token"'}))
+        done, renewed = copy(b"a token refused\n", f"{repo_name}/refused")
+        assert done.returncode == 0, done.stderr
+        assert "user name and password" not in done.stderr
+        assert "no longer takes the token it took until now" in done.stderr  # the retry
+        assert renewed == tokens + 1
+        puts = [seen.outcome for seen in proxy.seen
+                if seen.method == "PUT" and "/refused/blobs/" in seen.target]
+        assert puts[0] == "status" and puts[1:] == ["forwarded"] * 2  # config and layer

@@ -79,6 +79,7 @@ from spyglass.core.errors import (
     RegistryBlocked,
     RegistryError,
     SpyglassError,
+    TokenRenewed,
     TransportError,
     out_of_memory,
     upload_cut_off,
@@ -562,7 +563,8 @@ def _trusts_held(destination: ImageDestination, options: CopyOptions) -> bool:
 
 
 def _say_tries(error: SpyglassError, tries: int) -> None:
-    """A connection that failed each time it was tried says how often it was."""
+    """A connection that failed (or a token that was refused) each time it was tried says
+    how often it was."""
     said = f" (tried {tries} times)"
     for name in ("message", "on_command_line"):
         text = getattr(error, name)
@@ -820,7 +822,7 @@ def _transfer_blob(
                 # resumed) come out of the same --retry-times: N in all, not N of each
                 attempt += max(0, error.attempts - 1)
                 if attempt >= attempts or not worth_retrying(error):
-                    if attempt > 1 and isinstance(error, ConnectionFailed):
+                    if attempt > 1 and isinstance(error, ConnectionFailed | TokenRenewed):
                         _say_tries(error, attempt)
                     raise
                 attempt += 1

@@ -35,6 +35,7 @@ else escapes a core call that a caller is expected to handle.
     │   └── TemporarySpaceFailed a temporary file Spyglass needs could not be written
     ├── RegistryError           a registry answered with an error code
     │   ├── AuthenticationFailed 401: credentials missing or wrong
+    │   ├── TokenRenewed        401 to a token taken before: a new one was fetched
     │   ├── AccessDenied        403 / DENIED: authenticated, but not allowed
     │   └── RateLimited         429 / TOOMANYREQUESTS
     └── Cancelled               the caller's cancel token was set
@@ -264,6 +265,17 @@ class AuthenticationFailed(RegistryError):
         self.credentials_sent = credentials_sent
         self.refusal = refusal
         self.keyring_locked = keyring_locked
+
+
+class TokenRenewed(RegistryError):
+    """A registry refused (401) a token it had taken before, for a request whose body
+    was a stream that cannot be sent again: the token expired or was revoked on the
+    registry's side, sooner than its token server said. A new token was fetched, so
+    doing again what the request was part of (uploading the blob) may well work: not
+    an :class:`AuthenticationFailed`, since the credentials were taken a moment before."""
+
+    def __init__(self, message: str, *, on_command_line: str | None = None) -> None:
+        super().__init__(message, status=401, on_command_line=on_command_line)
 
 
 def locked_keyring_sentence(keyring: str, *, creds: bool = False) -> str:

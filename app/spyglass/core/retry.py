@@ -17,6 +17,7 @@ from spyglass.core.errors import (
     RateLimited,
     RegistryError,
     SpyglassError,
+    TokenRenewed,
     as_clause,
 )
 
@@ -83,9 +84,10 @@ def pause(seconds: float, cancel: CancelToken | None) -> None:
 def worth_retrying(error: BaseException) -> bool:
     """True for failures another attempt may not meet: a broken or refused
     connection, 429 (whatever wait it asks for: :func:`wait_after` caps it) and
-    502/503/504, from a registry or its token server. Never for 401/403/404, digest
-    errors, disk errors or TLS failures."""
-    if isinstance(error, ConnectionFailed):
+    502/503/504, from a registry or its token server, and a token the registry stopped
+    taking partway (:class:`TokenRenewed`: a new one is at hand). Never for another
+    401, 403 or 404, digest errors, disk errors or TLS failures."""
+    if isinstance(error, ConnectionFailed | TokenRenewed):
         return True
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES
 

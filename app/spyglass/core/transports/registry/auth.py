@@ -10,6 +10,11 @@ they expire, following the Docker registry token specification: ``token`` or
 token (Docker's identity token) is exchanged with the OAuth2 POST form,
 falling back to GET when the server has no POST endpoint.
 
+A 401 to a token the registry took before (expired or revoked on its side, sooner
+than ``expires_in`` said), for a request whose body is a stream that cannot be sent
+again, is handed back marked :data:`TOKEN_RENEWED`: a new token is cached by then, and
+the caller starts what the request was part of again (an upload, from its ``POST``).
+
 A token request is not retried here: its failure (a 429, a 502/503/504, a connection
 broken or refused) ends the flow with the error, and the request that needed the token
 is asked again, token and all, by the endpoint's retries, within the same
@@ -103,6 +108,12 @@ SCOPE_EXTENSION: Final = "spyglass.scope"
 """A request extension naming the token scope it needs, where its path does not tell
 (an upload session's ``Location``) or does not tell all of it (a mount)."""
 
+TOKEN_RENEWED: Final = "spyglass.token_renewed"
+"""A response extension (True) on a 401 to a token the registry had taken before, for a
+request whose body could not be sent again: a new token was fetched for its scope, so
+sending the whole again may work (a refusal of a token the registry never took is an
+authentication failure, as is a second 401 to a request that could be sent again)."""
+
 SCOPE_ONLY_EXTENSION: Final = "spyglass.scope_only"
 """A request extension (True) for a request sent with its scope's token or not at all:
 a 401 is its answer, not a challenge to fetch a token of the scope it names (the
@@ -146,6 +157,13 @@ class _Token:
     value: str
     expires: float
     """When to stop using it (monotonic clock): its expiry less a renewal margin."""
+    taken: bool = False
+    """The registry answered a request that carried it with anything but a 401 (set by
+    any thread that sees it: a flag that only goes up needs no lock)."""
+
+    @property
+    def header(self) -> str:
+        return f"Bearer {self.value}"
 
 
 def _basic(username: str, password: str) -> str:
@@ -296,26 +314,31 @@ class RegistryAuth(httpx.Auth):
     def scheme(self) -> str | None:
         return self._challenge.scheme if self._challenge else None
 
-    def _header(self, scope: str | None) -> str | None:
+    def _header(self, scope: str | None) -> tuple[str | None, _Token | None]:
+        """The ``Authorization`` header for ``scope`` from what is at hand (Basic
+        credentials, the token given, a cached token: returned as well), or None."""
         challenge = self._challenge
         if challenge is None:
-            return None
+            return None, None
         if challenge.scheme == "basic":
             creds = self.credentials
-            return _basic(creds.username, creds.password) if creds else None
-        token = self._registry_token() or self._cached(scope or "")
-        return f"Bearer {token}" if token else None
+            return (_basic(creds.username, creds.password) if creds else None), None
+        given = self._registry_token()
+        if given:
+            return f"Bearer {given}", None
+        token = self._cached(scope or "")
+        return (token.header, token) if token else (None, None)
 
     def _registry_token(self) -> str | None:
         """The Bearer token given to present as it is (``--registry-token``), if any."""
         creds = self._credentials
         return creds.registry_token if creds is not None else None
 
-    def _cached(self, scope: str) -> str | None:
+    def _cached(self, scope: str) -> _Token | None:
         with self._lock:
             token = self._tokens.get(scope)
         if token and token.expires > time.monotonic():
-            return token.value
+            return token
         return None
 
     # ---------------------------------------------------------------- flow
@@ -325,12 +348,15 @@ class RegistryAuth(httpx.Auth):
         scope = request.extensions.get(SCOPE_EXTENSION) or scope_for(
             request.method, request.url.path
         )
-        header = self._header(scope)
+        header, token = self._header(scope)
         if header is None and self._challenge is not None and self._challenge.scheme == "bearer":
-            header = self._bearer(self._challenge, scope, timeout=_timeout_of(request))
+            token = self._bearer(self._challenge, scope, timeout=_timeout_of(request))
+            header = token.header
         if header:
             request.headers["Authorization"] = header
         response = yield request
+        if response.status_code != 401 and token is not None:
+            token.taken = True
         if response.status_code != 401 or response.request.url.netloc != request.url.netloc:
             return  # fine, or a 401 from a host a redirect led to: not ours to answer
         if request.extensions.get(SCOPE_ONLY_EXTENSION) and header is not None:
@@ -340,25 +366,35 @@ class RegistryAuth(httpx.Auth):
         challenge = self._challenge
         if challenge is None:
             return
+        renewed: _Token | None = None
         if challenge.scheme == "basic":
             if self.credentials is None or header is not None:
                 return  # no credentials, or the ones we sent were refused
-            new_header = self._header(scope)
+            new_header, _ = self._header(scope)
         elif self._registry_token():
             if header is not None:
                 return  # the token given was refused: there is no other to ask for
-            new_header = self._header(scope)
+            new_header, _ = self._header(scope)
         else:
             scope_only = request.extensions.get(SCOPE_ONLY_EXTENSION)
             wanted = scope if scope_only else challenge.params.get("scope") or scope
             self._forget(scope or "")
-            new_header = self._bearer(
+            renewed = self._bearer(
                 challenge, wanted, store_as=scope, timeout=_timeout_of(request)
             )
-        if not new_header or new_header == header or not _replayable(request):
+            new_header = renewed.header
+        if not new_header or new_header == header:
+            return
+        if not _replayable(request):
+            if renewed is not None and token is not None and token.taken:
+                # it was good until now (expired or revoked on the registry's side): the
+                # caller sends the whole again, with the new one
+                response.extensions[TOKEN_RENEWED] = True
             return
         request.headers["Authorization"] = new_header
-        yield request
+        again = yield request
+        if renewed is not None and again.status_code != 401:
+            renewed.taken = True
 
     def _forget(self, scope: str) -> None:
         with self._lock:
@@ -373,7 +409,8 @@ class RegistryAuth(httpx.Auth):
         *,
         store_as: str | None = None,
         timeout: httpx.Timeout | None = None,
-    ) -> str | None:
+    ) -> _Token:
+        """A new token for ``scope`` (cached as ``store_as``, else as ``scope``)."""
         realm = challenge.params.get("realm")
         if not realm:
             raise AuthenticationFailed(
@@ -383,13 +420,12 @@ class RegistryAuth(httpx.Auth):
             )
         service = challenge.params.get("service")
         value, lifetime = self._fetch_token(realm, service, scope, timeout)
+        # renew RENEW_MARGIN before expiry, but use a short-lived token at least half its life
+        usable = lifetime - min(RENEW_MARGIN, lifetime / 2)
+        token = _Token(value, time.monotonic() + usable)
         with self._lock:
-            # renew RENEW_MARGIN before expiry, but use a short-lived token at least half its life
-            usable = lifetime - min(RENEW_MARGIN, lifetime / 2)
-            self._tokens[store_as if store_as is not None else scope or ""] = _Token(
-                value, time.monotonic() + usable
-            )
-        return f"Bearer {value}"
+            self._tokens[store_as if store_as is not None else scope or ""] = token
+        return token
 
     def _fetch_token(
         self, realm: str, service: str | None, scope: str | None, timeout: httpx.Timeout | None

@@ -39,6 +39,7 @@ from spyglass.core.errors import (
     RegistryError,
     SpyglassError,
     TLSFailed,
+    TokenRenewed,
     TooLarge,
     TransportError,
     Unreachable,
@@ -63,6 +64,7 @@ from spyglass.core.transports.registry.abortable import (
 from spyglass.core.transports.registry.auth import (
     SCOPE_EXTENSION,
     SCOPE_ONLY_EXTENSION,
+    TOKEN_RENEWED,
     RegistryAuth,
     parse_challenges,
     read_capped,
@@ -642,7 +644,9 @@ class RegistryEndpoint:
         ``content`` may be an iterable of bytes, streamed as it is consumed (then
         give ``Content-Length`` in ``headers`` where known); such a request is
         sent once, never retried, and cannot be replayed after a 401, so its
-        scope must be authenticated by an earlier request. ``retries`` (None: the
+        scope must be authenticated by an earlier request; a 401 to a token the
+        registry took before raises :class:`TokenRenewed` (a new one is cached: worth
+        doing the whole again). ``retries`` (None: the
         client's ``retry_times``) caps the retries of this request. ``scope`` is the
         token scope to ask for, where the path does not tell it (an upload session's
         ``Location``) or does not tell all of it (a mount: the repository mounted from).
@@ -673,6 +677,10 @@ class RegistryEndpoint:
                 f"{what} failed: {self.host} sent the request on to {elsewhere.host}, which "
                 f"refused it (HTTP {response.status_code}); Spyglass sends that server no "
                 "credentials.", status=response.status_code)
+        if response.extensions.get(TOKEN_RENEWED):  # a streamed body: not sent again here
+            raise TokenRenewed(
+                f"{what} failed: the registry {self.host} no longer takes the token it took "
+                "until now (it expired or was revoked there); a new one was fetched.")
         error = error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),

@@ -35,13 +35,17 @@ _DISPATCH = _Dispatch()
 class _SendingTransport(httpx.MockTransport):
     """A MockTransport that takes a streamed request body the way a connection sends
     one: each piece is copied out before the next is asked for. (MockTransport's own
-    ``b"".join`` keeps every piece first, which breaks bodies that refill one buffer.)"""
+    ``b"".join`` keeps every piece first, which breaks bodies that refill one buffer.)
+    The handler gets a copy holding the bytes; the request itself stays unread, as one
+    sent over a connection does, so it cannot be sent again (after a 401, say)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.ByteStream):
-            request.stream = httpx.ByteStream(
-                b"".join(bytes(piece) for piece in request.stream)  # type: ignore[union-attr]
-            )
+            sent = httpx.Request(
+                request.method, request.url, headers=request.headers,
+                content=b"".join(bytes(piece) for piece in request.stream),  # type: ignore[union-attr]
+                extensions=request.extensions)
+            return super().handle_request(sent)
         return super().handle_request(request)
 
 

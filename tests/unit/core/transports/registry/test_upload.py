@@ -35,10 +35,12 @@ from spyglass.core.errors import (
     DigestMismatch,
     RegistryError,
     SizeMismatch,
+    TokenRenewed,
     TooLarge,
     upload_cut_off,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
+from spyglass.core.retry import worth_retrying
 from spyglass.core.transports.base import COMPRESSED, ImageDestination
 from spyglass.core.transports.registry import push as push_module
 from spyglass.core.transports.registry import uploads as uploads_module
@@ -52,6 +54,7 @@ from tests.unit.core.transports.registry.fakes import (
     API,
     BASE,
     HOST,
+    Handler,
     Recorder,
     TokenRegistry,
     registry_error,
@@ -571,6 +574,51 @@ def test_streamed_bodies_go_once_with_the_token_the_post_settled(make_client) ->
     assert all(r.headers["authorization"].startswith("Bearer ") for r in streamed)
     assert [t.params["scope"] for t in registry.token_requests] == [
         f"repository:{REPO}:pull,push"]
+
+
+def refusing_puts(registry: TokenRegistry, *, revoke_once: bool = False) -> Handler:
+    """``registry``, whose blob ``PUT`` meets a 401 ``error="invalid_token"`` as a token
+    expired (or revoked) on the registry's side does: ``revoke_once``, the first one
+    (every token issued until then is forgotten); else every one."""
+    refused: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and request.url.path.startswith(UPLOADS):
+            if revoke_once and not refused:
+                registry.revoke_all()
+            elif not revoke_once:
+                return registry_error(401, "UNAUTHORIZED", "authentication required",
+                                      registry.challenge(f"repository:{REPO}:pull,push",
+                                                         "invalid_token"))
+            refused.append(request.headers.get("authorization", ""))
+        return registry(request)
+
+    return handler
+
+
+def test_a_token_refused_partway_is_renewed_and_the_blob_sent_again_works(
+        make_client) -> None:
+    """The token the upload session's POST was taken with is refused at its streamed PUT
+    (it expired on the registry's side): the new one is cached, and the failure is one
+    worth doing again, not a refusal of the credentials the token server just took."""
+    fake = FakeUploads()
+    registry = TokenRegistry(app=fake, users={"alice": "pw"})
+    client, seen = make_client(refusing_puts(registry, revoke_once=True),
+                               credentials=Credentials("alice", "pw", source="command line"))
+    with pytest.raises(TokenRenewed) as refused:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    error = refused.value
+    assert not isinstance(error, AuthenticationFailed) and worth_retrying(error)
+    assert str(error) == (
+        f"Uploading the blob {BLOB_DIGEST} to {HOST}/{REPO} failed: the registry {HOST} no "
+        "longer takes the token it took until now (it expired or was revoked there); a new "
+        "one was fetched.")
+    assert client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB)) == (
+        BLOB_DIGEST, len(BLOB))
+    assert fake.blobs[(REPO, str(BLOB_DIGEST))] == BLOB
+    puts = uploads_sent(seen, "PUT")
+    assert [r.headers["authorization"] for r in puts] == ["Bearer tok-1", "Bearer tok-2"]
+    assert len(registry.token_requests) == 2  # one more than without the refusal
 
 
 def test_a_push_refused_fails_at_the_post_before_any_bytes(make_client) -> None:
