@@ -103,6 +103,25 @@ def test_a_demand_for_credentials_a_locked_keyring_kept_says_to_unlock_it(
         "unlock it and try again."]  # not "Sign in with Edit Registry": it is signed in
 
 
+def test_a_token_refused_as_invalid_gets_no_advice_about_the_password(
+    qtbot: QtBot, runner: Runner
+) -> None:
+    errors: list[str] = []
+    runner.listed = lambda host: True
+    challenge = 'Bearer realm="https://auth.example/token",error="invalid_token"'
+
+    def work(cancel: CancelToken) -> None:
+        raise error_for(401, httpx.Headers({"WWW-Authenticate": challenge}), b"",
+                        what="Reading the manifest r.example/app:1", host="r.example",
+                        kind="manifest")
+
+    runner.submit(work, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append)
+    idle(qtbot, runner)
+    [sentence] = errors
+    assert "refused the token its token server gave" in sentence
+    assert "Edit Registry" not in sentence and "password" not in sentence
+
+
 @pytest.mark.parametrize(
     ("listed", "anonymous", "advice"),
     [

@@ -252,19 +252,23 @@ class AuthenticationFailed(RegistryError):
     ``keyring_locked`` names the keyring (as a sentence does) that was locked when
     credentials were looked up, so that none were sent: the message says to unlock
     it, and a front end adds no other way to sign in.
+    ``token_refused``: the registry refused the token its token server gave for the
+    credentials (``error="invalid_token"``): the message says so, and a front end adds
+    nothing about changing the credentials, which the token server took.
     """
 
     def __init__(
         self, message: str, *, status: int = 0, code: str | None = None,
         on_command_line: str | None = None, host: str | None = None,
         credentials_sent: bool = False, refusal: str | None = None,
-        keyring_locked: str | None = None,
+        keyring_locked: str | None = None, token_refused: bool = False,
     ) -> None:
         super().__init__(message, status=status, code=code, on_command_line=on_command_line)
         self.host = host
         self.credentials_sent = credentials_sent
         self.refusal = refusal
         self.keyring_locked = keyring_locked
+        self.token_refused = token_refused
 
 
 class TokenRenewed(RegistryError):

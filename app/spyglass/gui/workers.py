@@ -138,8 +138,9 @@ def _unknown(host: str) -> bool | None:
 def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
     """The error's sentence, with how to act on it in this window where there is a way:
     for a registry that wants credentials, the one action that applies to it (none
-    when the keyring that keeps them was locked: the sentence says to unlock it)."""
-    if not isinstance(exc, AuthenticationFailed) or exc.keyring_locked:
+    when the keyring that keeps them was locked: the sentence says to unlock it; nor
+    when the registry refused the token its token server gave for them)."""
+    if not isinstance(exc, AuthenticationFailed) or exc.keyring_locked or exc.token_refused:
         return str(exc)
     known = listed(exc.host) if exc.host else None
     if known is False:

@@ -257,6 +257,8 @@ def error_for(
     rate = RateLimit.from_headers(headers)
     challenges = parse_challenges(headers.get_list("www-authenticate"))
     insufficient = any(c.params.get("error") == "insufficient_scope" for c in challenges)
+    invalid_token = any(c.scheme == "bearer" and c.params.get("error") == "invalid_token"
+                        for c in challenges)
 
     if status == 429 or code == "TOOMANYREQUESTS":
         wait = retry_after(headers)
@@ -299,6 +301,16 @@ def error_for(
             on_command_line=f"{said} Check the token (--registry-token), or leave it out "
             f"and log in with spyglass login {host}.",
         )
+    if status == 401 and invalid_token and not anonymous:
+        # the token server took the credentials; its token is what the registry refused
+        said = (f"{what} failed: the registry {host} refused the token its token server "
+                f"gave for the credentials (invalid_token){detail}.")
+        return AuthenticationFailed(
+            f"{said} The token server took the credentials, so they are not at fault: the "
+            "registry and its token server disagree over its tokens (their clocks, or the "
+            "key that signs them). Try again, and tell the registry's administrator if "
+            "this goes on.", status=status, code=code, host=host, credentials_sent=True,
+            token_refused=True)
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
         if credentials is not None and credentials.file_entry is not None:  # an auth.json

@@ -140,6 +140,31 @@ def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
         f"{said} Check the user name and password given with --username and --password.")
 
 
+@pytest.mark.parametrize("credentials_from", ["command line", "keyring", None])
+def test_a_token_refused_as_invalid_is_not_blamed_on_the_password(
+        credentials_from: str | None) -> None:
+    """The token server took the credentials and gave a token, and the registry refused
+    that token (``error="invalid_token"``): checking the password would not help."""
+    challenge = (f'Bearer realm="https://auth.test/token",service="{HOST}",'
+                 'scope="repository:team/app:pull",error="invalid_token"')
+    error = err(401, body("UNAUTHORIZED", "authentication required"),
+                {"WWW-Authenticate": challenge}, what="Reading x",
+                credentials_from=credentials_from or "")
+    assert isinstance(error, AuthenticationFailed) and error.token_refused
+    assert error.credentials_sent
+    assert str(error).startswith(
+        "Reading x failed: the registry registry.test refused the token its token server "
+        "gave for the credentials (invalid_token). The token server took the credentials, "
+        "so they are not at fault")
+    assert error.on_command_line is None  # the same on the command line
+    assert "password" not in str(error)
+    # without credentials, or with a Basic challenge, the old sentences stay
+    assert "wants valid credentials" in str(err(401, b"", {"WWW-Authenticate": challenge},
+                                                anonymous=True))
+    basic = err(401, b"", {"WWW-Authenticate": 'Basic realm="r",error="invalid_token"'})
+    assert "refused the credentials given" in str(basic)
+
+
 @pytest.mark.parametrize(("source", "username", "entry", "account"), [
     ("keyring", "carol", None, 'the account "carol" (saved in the keyring)'),
     ("command line", "carol", None, 'the account "carol" (given on the command line)'),

@@ -50,6 +50,7 @@ from spyglass.core.transports.registry.destination import (
     SUPPORTED_MANIFEST_TYPES,
     RegistryDestination,
 )
+from tests.helpers.clock import AuthClock
 from tests.unit.core.transports.registry.fakes import (
     API,
     BASE,
@@ -619,6 +620,23 @@ def test_a_token_refused_partway_is_renewed_and_the_blob_sent_again_works(
     puts = uploads_sent(seen, "PUT")
     assert [r.headers["authorization"] for r in puts] == ["Bearer tok-1", "Bearer tok-2"]
     assert len(registry.token_requests) == 2  # one more than without the refusal
+
+
+def test_a_token_fetched_for_a_streamed_body_and_refused_is_an_authentication_failure(
+        make_client, auth_clock: AuthClock) -> None:
+    """The PUT's own token (the one cached had run out), refused: no token was good there,
+    so sending it again would not help."""
+    registry = TokenRegistry(app=FakeUploads(), users={"alice": "pw"}, expires_in=30)
+    client, seen = make_client(refusing_puts(registry),
+                               credentials=Credentials("alice", "pw", source="command line"))
+    client.check_push(REPO)  # its session is kept for the upload: no POST there
+    auth_clock.now += 60
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+    assert not isinstance(refused.value, TokenRenewed) and refused.value.token_refused
+    assert "refused the token its token server gave" in str(refused.value)
+    assert [r.method for r in uploads_sent(seen)] == ["POST", "PUT", "DELETE"]
+    assert len(registry.token_requests) == 3  # the POST's, the PUT's, and one after it
 
 
 def test_a_push_refused_fails_at_the_post_before_any_bytes(make_client) -> None:
