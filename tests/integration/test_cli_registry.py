@@ -917,6 +917,42 @@ def test_tags_of_a_layout_are_its_ref_names(tmp_path: Path) -> None:
         assert json.loads(local.stdout) == {"Tags": ["1.0", "team/app:2"]}
 
 
+def test_a_credential_helpers_refused_credentials_name_it_at_a_token_server_too(
+        token_registry: RegistryServer, auth_registry: RegistryServer, tmp_path: Path) -> None:
+    """A password or an identity token from ``docker-credential-X`` that the token server
+    refuses: the sentence names the helper, as a Basic-auth registry's refusal does (it
+    said to check the user name and password of --creds, or to log in again)."""
+    helpers = tmp_path / "bin"
+    helpers.mkdir()
+    for name, username, secret in (("wrongpw", "alice", WRONG_PASSWORD),
+                                   ("staletoken", "<token>", "revoked-identity-token")):
+        helper = helpers / f"docker-credential-{name}"
+        helper.write_text(
+            f'#!/bin/sh\n[ "$1" = get ] || exit 2\nread -r url\n'
+            f"echo '{{\"ServerURL\":\"x\",\"Username\":\"{username}\",\"Secret\":"
+            f"\"{secret}\"}}'\n")
+        helper.chmod(0o700)
+    env = {"PATH": os.pathsep.join([str(helpers), os.environ.get("PATH", "")])}
+    authfile = tmp_path / "auth.json"
+
+    def refusal(host: str, helper: str) -> str:
+        authfile.write_text(json.dumps({"credHelpers": {host: helper}}))
+        return spyglass("tags", "--authfile", str(authfile), f"docker://{host}/team/app",
+                        env=env).error_line()
+
+    for server in (token_registry, auth_registry):
+        line = refusal(server.host, "wrongpw")
+        assert line.endswith(
+            f" Check the credentials the helper docker-credential-wrongpw gives for "
+            f"{server.host} (the credHelpers or credsStore of the auth file names it), or "
+            "pass --creds USER:PASSWORD."), line
+        assert "user name and password" not in line, line
+    stale = refusal(token_registry.host, "staletoken")
+    assert "no longer accepts the stored identity token (invalid_grant)" in stale, stale
+    assert "the helper docker-credential-staletoken gives for" in stale, stale
+    assert "revoked-identity-token" not in stale
+
+
 def test_an_auth_files_refused_identity_token_points_at_that_file(
         token_registry: RegistryServer, tmp_path: Path) -> None:
     # spyglass login changes nothing in an auth.json named with --authfile: it was the

@@ -286,12 +286,14 @@ def test_an_empty_password_at_a_token_registry_is_no_account(
                      f"alice:{WRONG_PASSWORD}", f"oci:{layout}:latest",
                      f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
     assert 'refused to log in as "alice"' in wrong, wrong
-    assert "(--dest-creds USER:PASSWORD)" in wrong and WRONG_PASSWORD not in wrong, wrong
+    assert wrong.endswith(" Check the user name and password given with --dest-creds "
+                          "USER:PASSWORD."), wrong  # as a Basic-auth registry says it
+    assert WRONG_PASSWORD not in wrong, wrong
     named = spyglass("copy", "-q", "--retry-times", "0", "--dest-username", "alice",
                      "--dest-password", f"a:{WRONG_PASSWORD}", f"oci:{layout}:latest",
                      f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
     assert 'refused to log in as "alice"' in named, named
-    assert "(--dest-username and --dest-password)" in named, named
+    assert named.endswith(" given with --dest-username and --dest-password."), named
     assert "creds" not in named and WRONG_PASSWORD not in named, named
     # (a login would not help: the flags given come first)
     assert "spyglass login" not in named and "spyglass login" not in wrong, (named, wrong)

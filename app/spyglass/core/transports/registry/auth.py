@@ -45,6 +45,7 @@ from spyglass.core.errors import (
     describe_connection_error,
     locked_keyring_sentence,
 )
+from spyglass.core.transports.registry.advice import check_sentence
 
 if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
@@ -520,24 +521,22 @@ class RegistryAuth(httpx.Auth):
                 on_command_line=f"{said}. Log in with spyglass login {self.host}, or pass "
                 "--creds USER:PASSWORD.",
             )
+        # where refused credentials came from says what to check (check_sentence: the
+        # words of a Basic-auth registry's refusal)
         if response.status in (401, 403):
             who = f'as "{self.credentials.username}"' if self.credentials else "anonymously"
             said = (f"The token server {host} of {self.host} refused to log in {who} "
                     f"(HTTP {response.status})")
             entry = self.credentials.file_entry if self.credentials else None
+            check = check_sentence(self.credentials, self.host)
             if entry is not None:  # read from an auth.json
                 raise AuthenticationFailed(
-                    f"{said}. Check {entry}.", status=response.status, host=self.host,
+                    f"{said}. {check}", status=response.status, host=self.host,
                     credentials_sent=True, refusal=f"{said}.")
             raise AuthenticationFailed(
                 f"{said}; check the user name and password.", status=response.status,
                 host=self.host, credentials_sent=self.credentials is not None,
-                refusal=f"{said}.",
-                on_command_line=f"{said}. Check the user name and password ("
-                f"{self.credentials.flags if self.credentials else '--creds USER:PASSWORD'})"
-                + ("." if self.credentials is not None
-                   and self.credentials.source == "command line"
-                   else f", or log in again with spyglass login {self.host}."),
+                refusal=f"{said}.", on_command_line=f"{said}. {check}",
             )
         if response.status == 400 and _oauth_error(response.body) == "invalid_grant":
             # OAuth2: the refresh (identity) token is unknown, expired or revoked
@@ -552,7 +551,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationFailed(
                 f"{said}; enter the password again.", status=response.status,
                 host=self.host, credentials_sent=True,
-                on_command_line=f"{said}; log in again with spyglass login {self.host}.",
+                on_command_line=f"{said}. {check_sentence(self.credentials, self.host)}",
             )
         if response.status == 429:  # asked again, as the registry's own 429 is
             wait = response.retry_after

@@ -33,6 +33,7 @@ from spyglass.core.errors import (
     Unsupported,
     locked_keyring_sentence,
 )
+from spyglass.core.transports.registry.advice import check_sentence
 from spyglass.core.transports.registry.auth import parse_challenges
 
 MAX_ERROR_BODY: Final = 64 * 1024
@@ -313,23 +314,10 @@ def error_for(
             token_refused=True)
     if (status == 401 or code == "UNAUTHORIZED") and not anonymous:
         said = f"{what} failed: the registry {host} refused the credentials given{detail}."
+        check = check_sentence(credentials, host)
         if credentials is not None and credentials.file_entry is not None:  # an auth.json
-            where = f"Check {credentials.file_entry}."
-            return AuthenticationFailed(f"{said} {where}", status=status, code=code,
+            return AuthenticationFailed(f"{said} {check}", status=status, code=code,
                                         host=host, credentials_sent=True, refusal=said)
-        if credentials_from == "keyring":  # saved by a login: that is what to do again
-            check = (f"Check the user name and password saved in the keyring for {host}: "
-                     f"log in again with spyglass login {host}, or pass --creds "
-                     "USER:PASSWORD.")
-        elif credentials is not None and credentials_from == "command line":
-            check = f"Check the user name and password given with {credentials.flags}."
-        elif credentials_from and credentials_from.startswith("docker-credential-"):
-            check = (f"Check the credentials the helper {credentials_from} gives for {host} "
-                     "(the credHelpers or credsStore of the auth file names it), or pass "
-                     "--creds USER:PASSWORD.")
-        else:
-            check = (f"Check the user name and password (--creds USER:PASSWORD), or log in "
-                     f"again with spyglass login {host}.")
         return AuthenticationFailed(
             f"{said} Check the user name and password.", status=status, code=code,
             host=host, credentials_sent=True, refusal=said, on_command_line=f"{said} {check}",

@@ -1,0 +1,30 @@
+"""What to check when a registry, or its token server, refuses credentials: one sentence
+for each place they came from (an auth file's entry, the keyring, the command line, a
+credential helper), so that a Basic-auth registry's refusal and a token server's give
+the same advice. The command line's words: they name its flags and ``spyglass login``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spyglass.core.credentials import Credentials
+
+
+def check_sentence(credentials: Credentials | None, host: str) -> str:
+    """``Check …``: where the refused credentials for ``host`` came from, and how to give
+    others (None: where they came from is not known)."""
+    if credentials is not None and credentials.file_entry is not None:  # an auth.json
+        return f"Check {credentials.file_entry}."
+    source = credentials.source if credentials is not None else ""
+    if source == "keyring":  # saved by a login: that is what to do again
+        return (f"Check the user name and password saved in the keyring for {host}: log "
+                f"in again with spyglass login {host}, or pass --creds USER:PASSWORD.")
+    if credentials is not None and source == "command line":
+        return f"Check the user name and password given with {credentials.flags}."
+    if source.startswith("docker-credential-"):
+        return (f"Check the credentials the helper {source} gives for {host} (the "
+                "credHelpers or credsStore of the auth file names it), or pass --creds "
+                "USER:PASSWORD.")
+    return (f"Check the user name and password (--creds USER:PASSWORD), or log in again "
+            f"with spyglass login {host}.")
