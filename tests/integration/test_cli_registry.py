@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,6 +277,26 @@ def test_inspect_with_creds_on_htpasswd(basic_image: Image) -> None:
     assert "refused the credentials given" in wrong
     assert wrong.endswith(
         "Check the user name and password given with --creds USER:PASSWORD."), wrong
+
+
+def test_a_user_name_with_an_empty_password_at_a_token_registry_says_so(
+        token_image: Image, make_token_server: Callable[..., TokenServer],
+        make_registry: Callable[..., RegistryServer]) -> None:
+    """``--creds alice:`` asks the token server anonymously, as skopeo does: the refusal
+    says that, and to give the password (it said to pass --creds USER:PASSWORD, which
+    was done)."""
+    held = ('The user name "alice" was given with an empty password, and a token server '
+            "is asked without credentials then (as skopeo asks it). Give the password too "
+            "(--creds USER:PASSWORD).")
+    line = spyglass("tags", "--creds", "alice:", token_image.repo_name).error_line()
+    assert line.endswith(f"wants valid credentials. {held}"), line
+    assert "spyglass login" not in line and "pass --creds" not in line, line
+    # a token server that gives no anonymous tokens: the same
+    closed = make_registry(token_server=make_token_server(allow_anonymous=False))
+    line = spyglass("tags", "--creds", "alice:", f"docker://{closed.host}/team/app"
+                    ).error_line()
+    assert "refused an anonymous token (HTTP 401)" in line and line.endswith(held), line
+    assert 'log in as "alice"' not in line
 
 
 def test_inspect_with_creds_on_token_auth(token_image: Image) -> None:

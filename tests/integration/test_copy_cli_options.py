@@ -280,7 +280,10 @@ def test_an_empty_password_at_a_token_registry_is_no_account(
                     f"oci:{layout}:latest",
                     f"docker://{token_registry.host}/it-copy-creds/empty:v1").error_line()
     assert "wants valid credentials" in line, line
-    assert "not allowed" not in line and "--dest-creds USER:PASSWORD" in line, line
+    assert "not allowed" not in line and line.endswith(
+        'The user name "alice" was given with an empty password, and a token server is '
+        "asked without credentials then (as skopeo asks it). Give the password too "
+        "(--dest-creds USER:PASSWORD)."), line
     # a wrong password: the token server refuses it, and the sentence says which flag
     wrong = spyglass("copy", "-q", "--retry-times", "0", "--dest-creds",
                      f"alice:{WRONG_PASSWORD}", f"oci:{layout}:latest",

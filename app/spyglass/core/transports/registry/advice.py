@@ -28,3 +28,14 @@ def check_sentence(credentials: Credentials | None, host: str) -> str:
                 "USER:PASSWORD.")
     return (f"Check the user name and password (--creds USER:PASSWORD), or log in again "
             f"with spyglass login {host}.")
+
+
+def held_back_sentences(credentials: Credentials, host: str) -> tuple[str, str]:
+    """For credentials a token server was asked without (a user name with an empty
+    password, which skopeo sends none of either): that sentence, and the same with what to
+    do on the command line: give the password (where they came from says how)."""
+    said = (f'The user name "{credentials.username}" was given with an empty password, and '
+            "a token server is asked without credentials then (as skopeo asks it).")
+    if credentials.source == "command line":
+        return said, f"{said} Give the password too ({credentials.flags})."
+    return said, f"{said} {check_sentence(credentials, host)}"

@@ -45,7 +45,7 @@ from spyglass.core.errors import (
     describe_connection_error,
     locked_keyring_sentence,
 )
-from spyglass.core.transports.registry.advice import check_sentence
+from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
 
 if TYPE_CHECKING:
     from spyglass.core.credentials import Credentials
@@ -287,6 +287,16 @@ class RegistryAuth(httpx.Auth):
         return None if self.anonymous else self._credentials
 
     @property
+    def held_back(self) -> Credentials | None:
+        """The credentials a token server was asked without: a user name with an empty
+        password (skopeo asks so too; :attr:`anonymous` is True then), for the sentences of
+        a refusal; None otherwise. Does not look them up."""
+        creds = self._credentials
+        if creds is None or not self.anonymous or not creds.username or creds.password:
+            return None
+        return creds
+
+    @property
     def anonymous(self) -> bool:
         """True while no credentials were sent: none exist, the registry never asked for
         them (so they were never looked up), or a token server was asked without them
@@ -506,9 +516,16 @@ class RegistryAuth(httpx.Auth):
     def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
         url = httpx.URL(realm)
         host = f"{url.host}:{url.port}" if url.port else url.host
-        if response.status in (401, 403) and self.credentials is None:
+        held = self.held_back if response.status in (401, 403) else None
+        if response.status in (401, 403) and (self.credentials is None or held is not None):
             said = (f"The token server {host} of {self.host} refused an anonymous token "
                     f"(HTTP {response.status})")
+            if held is not None:  # not the user name and password: they were not sent
+                why, what_to_do = held_back_sentences(held, self.host)
+                raise AuthenticationFailed(
+                    f"{said}. {why}", status=response.status, host=self.host,
+                    credentials_sent=True, refusal=f"{said}. {why}",
+                    on_command_line=f"{said}. {what_to_do}")
             locked = self.keyring_locked
             if locked is not None:
                 raise AuthenticationFailed(

@@ -687,6 +687,7 @@ class RegistryEndpoint:
             credentials=self.auth.sent,
             keyring_locked=self.auth.keyring_locked if self.auth.anonymous else None,
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
+            held_back=self.auth.held_back,
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         error.answer_lost = bool(response.extensions.get(ANSWER_LOST))

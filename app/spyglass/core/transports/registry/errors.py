@@ -33,7 +33,7 @@ from spyglass.core.errors import (
     Unsupported,
     locked_keyring_sentence,
 )
-from spyglass.core.transports.registry.advice import check_sentence
+from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
 from spyglass.core.transports.registry.auth import parse_challenges
 
 MAX_ERROR_BODY: Final = 64 * 1024
@@ -229,6 +229,7 @@ def error_for(
     credentials: Credentials | None = None,
     keyring_locked: str | None = None,
     keyring_failed: str = "",
+    held_back: Credentials | None = None,
 ) -> SpyglassError:
     """The exception for a registry's error answer.
 
@@ -243,6 +244,9 @@ def error_for(
     demand for credentials then says to unlock it (logging in would not help).
     ``keyring_failed`` is the sentence of a keyring that failed as they were looked up:
     a demand for credentials says it.
+    ``held_back`` are credentials a token server was asked without (a user name with an
+    empty password, as skopeo asks): a demand for credentials says so, and to give the
+    password (not to pass ``--creds``, which was done).
     ``what`` says what was being done, as the start of a sentence
     (``Reading the manifest of docker://…``). ``attempts`` counts the requests made,
     retries included: an answer that retrying did not change says so.
@@ -277,6 +281,10 @@ def error_for(
         said = f"{what} failed: the registry {host} denied access without credentials{detail}."
         private = "its catalog is for signed-in users" if kind == "catalog" else \
             "the image is private"
+        if held_back is not None:
+            why, what_to_do = held_back_sentences(held_back, host)
+            return AccessDenied(f"{said} {why}", status=status, code=code,
+                                on_command_line=f"{said} {what_to_do}")
         if keyring_locked is not None:
             return AccessDenied(
                 f"{said} {locked_keyring_sentence(keyring_locked)}", status=status, code=code,
@@ -324,6 +332,11 @@ def error_for(
         )
     if status == 401 or code == "UNAUTHORIZED":
         said = f"{what} failed: the registry {host} wants valid credentials{detail}."
+        if held_back is not None:  # given, but not sent: the password is what is missing
+            why, what_to_do = held_back_sentences(held_back, host)
+            return AuthenticationFailed(
+                f"{said} {why}", status=status, code=code, host=host, credentials_sent=True,
+                refusal=f"{said} {why}", on_command_line=f"{said} {what_to_do}")
         if keyring_failed:
             said = f"{said} {keyring_failed}"
         if keyring_locked is not None:

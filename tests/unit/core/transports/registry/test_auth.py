@@ -243,6 +243,22 @@ def test_an_anonymous_token_refused_advises_logging_in(make_client) -> None:
     assert "spyglass login" in (refused.value.on_command_line or "")
 
 
+def test_a_user_name_with_an_empty_password_is_held_back_and_said(make_client) -> None:
+    """The token server is asked without credentials (as skopeo asks): its refusal says
+    that the password was empty, not "log in as alice" refused."""
+    registry = TokenRegistry(app=app(), users={"alice": PASSWORD}, anonymous=False)
+    client, _ = make_client(registry, credentials=Credentials("alice", "",
+                                                              source="command line"))
+    with pytest.raises(AuthenticationFailed) as refused:
+        client.tags_of("library/alpine")
+    assert registry.token_requests[0].authorization is None
+    assert client.auth.held_back == Credentials("alice", "", source="command line")
+    assert 'The user name "alice" was given with an empty password' in str(refused.value)
+    assert (refused.value.on_command_line or "").endswith(
+        "Give the password too (--creds USER:PASSWORD).")
+    assert "log in as" not in str(refused.value)
+
+
 # ---------------------------------------------------------------- identity tokens (OAuth2)
 
 

@@ -114,6 +114,28 @@ def test_an_anonymous_denial_advises_logging_in() -> None:
     assert "spyglass login registry.test" in error.on_command_line
 
 
+def test_a_user_name_held_back_for_its_empty_password_is_said() -> None:
+    """A user name with an empty password: the token server was asked without it (as
+    skopeo asks), so a demand for credentials says that, not "pass --creds"."""
+    held = Credentials("alice", "", source="command line")
+    wanted = error_for(401, httpx.Headers(), b"", what="Reading x", host=HOST, anonymous=True,
+                       held_back=held)
+    why = ('The user name "alice" was given with an empty password, and a token server is '
+           "asked without credentials then (as skopeo asks it).")
+    assert isinstance(wanted, AuthenticationFailed) and wanted.credentials_sent
+    assert str(wanted) == f"Reading x failed: the registry {HOST} wants valid credentials. {why}"
+    assert wanted.on_command_line == f"{wanted} Give the password too (--creds USER:PASSWORD)."
+    denied = error_for(403, httpx.Headers(), body("DENIED", "denied"), what="Reading x",
+                       host=HOST, anonymous=True, held_back=Credentials(
+                           "alice", "", source="docker-credential-pass"))
+    assert isinstance(denied, AccessDenied) and str(denied).endswith(why)
+    assert denied.on_command_line is not None
+    assert denied.on_command_line.endswith(
+        f"{why} Check the credentials the helper docker-credential-pass gives for {HOST} "
+        "(the credHelpers or credsStore of the auth file names it), or pass --creds "
+        "USER:PASSWORD.")
+
+
 def test_credentials_sent_and_refused_are_not_asked_for_again() -> None:
     error = err(401, body("UNAUTHORIZED", "authentication required"), what="Reading x")
     assert type(error) is AuthenticationFailed
