@@ -146,3 +146,48 @@ def test_a_reader_that_leaves_in_the_middle_of_a_long_result_is_a_broken_pipe(
     assert reader.wait(timeout=30) == 0
     assert done.returncode == -signal.SIGPIPE
     assert done.stderr == b""
+
+
+_SLOW_IMPORT = r"""
+import importlib.abc, runpy, signal, sys, time, tomllib
+from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+slow, entry, repo = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+
+class Slow(importlib.abc.MetaPathFinder):
+    # stands in for a slow import of the module: the Ctrl+C comes while it is imported
+    def find_spec(self, name, path, target=None):
+        if name == slow:
+            print("importing", flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, Slow())
+sys.argv = ["spyglass", "copy", "oci:/nowhere/src:a", "oci:/nowhere/dest:a"]
+if entry == "-m":
+    runpy.run_module("spyglass", run_name="__main__", alter_sys=True)
+else:  # the function pyproject.toml names for the spyglass program
+    project = tomllib.loads((repo / "pyproject.toml").read_text())
+    module, function = project["project"]["scripts"]["spyglass"].split(":")
+    getattr(__import__(module, fromlist=[function]), function)()
+"""
+
+
+@pytest.mark.parametrize("entry", ["-m", "script"])
+@pytest.mark.parametrize("slow", ["spyglass.cli", "spyglass.cli.copy_cmd"])
+def test_a_ctrl_c_while_the_program_starts_is_a_sentence_not_a_traceback(
+        entry: str, slow: str) -> None:
+    # spyglass.cli: the command line itself being imported; spyglass.cli.copy_cmd: the
+    # command line read, before the command's own handling of a Ctrl+C is in place
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT, slow, entry, str(REPO)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline() == b"importing\n"
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert err == b"spyglass: interrupted.\n"
+    assert process.returncode == -signal.SIGINT  # 130 in a shell, as a later Ctrl+C

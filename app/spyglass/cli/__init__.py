@@ -490,14 +490,24 @@ def run() -> NoReturn:
     the output is flushed, the blob-location cache closed and logging shut
     down here, and the process ends with :func:`os._exit`. The window exits
     the ordinary way.
+
+    A Ctrl+C before the command's own handling is in place (while the command
+    line is read and the command's modules imported) ends the program as one
+    during the command does: "interrupted." and by SIGINT, without a traceback.
     """
     args = sys.argv[1:]
-    if _window_paths(_urls_as_paths(args)):
-        sys.exit(main(args))
+    opens_window = False
     try:
-        code = main(args)
+        opens_window = _window_paths(_urls_as_paths(args))
+        code = 0 if opens_window else main(args)
     except BrokenPipeError:  # (a result written before a command ran: its own are caught)
         code = EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        opens_window = False
+        _say("interrupted.")
+        code = 128 + signal.SIGINT
+    if opens_window:
+        sys.exit(main(args))
     try:
         sys.stdout.flush()
     except BrokenPipeError:
