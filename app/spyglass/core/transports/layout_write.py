@@ -487,16 +487,21 @@ class OCILayoutDestination:
     def _check_blobs_still_there(self) -> None:
         """Every blob this copy relies on is still in the layout (the caller holds the lock).
 
-        A cancelled copy takes back the blobs it added; one this copy found
-        there and reused may have been among them.
+        Something else may have removed one while the copy ran: a garbage collection
+        (``umoci gc`` removes the blobs no entry of index.json names yet, those this
+        copy wrote among them), or a cancelled copy taking back the blobs it added (one
+        this copy found there and reused may have been among them). Which, the layout
+        does not tell: the sentence says what is known.
         """
         missing = [d for d in self._known.digests() if not (self.path / blob_path(d)).exists()]
         if missing:
             raise TransportError(
                 f'The blob {missing[0]} went missing from the OCI image layout "{self.path}" '
-                "while the image was "
-                "copied (a copy into the same layout was cancelled and took back what it had "
-                "added); index.json was left as it is. Copy again."
+                "while the image was copied: this copy wrote it there or counted on it being "
+                "there, and something else removed it (a garbage collection such as umoci gc "
+                "does, and so does a cancelled copy into the same layout, taking back what it "
+                "added); index.json was left as it is. Copy again once nothing else is "
+                "changing the layout."
             )
 
     def _read_index(self) -> dict[str, Any]:

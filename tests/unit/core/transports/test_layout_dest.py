@@ -1108,6 +1108,37 @@ def test_a_blob_taken_back_under_a_concurrent_copy_fails_its_commit(
     assert (out / "index.json").read_bytes() == index_before
 
 
+@pytest.mark.parametrize("remover", ["umoci gc", "another program"])
+def test_a_blob_removed_by_something_else_fails_the_commit_saying_what_is_known(
+        tmp_path: Path, remover: str) -> None:
+    """A garbage collection in the middle of a copy removes the blobs it wrote (index.json
+    names none of them yet): the commit says that something else removed one, and does
+    not blame a cancelled copy, which there was none of."""
+    out = tmp_path / "out"
+    single_image_layout(out, ref="old")
+    blob = Descriptor("application/octet-stream", Digest.of(SHARED), len(SHARED))
+    copy = OCILayoutDestination(out, "new")
+    copy.put_blob(io.BytesIO(SHARED), media_type=blob.media_type, digest=blob.digest,
+                  size=blob.size)
+    written = out / "blobs" / "sha256" / blob.digest.hex
+    if remover == "umoci gc":
+        run(require_tool("umoci"), "gc", "--layout", str(out))
+    else:
+        written.unlink()
+    assert not written.exists()
+    index_before = (out / "index.json").read_bytes()
+    with pytest.raises(TransportError) as caught:
+        copy.commit(blob, SHARED)
+    said = str(caught.value)
+    assert said == (
+        f'The blob {blob.digest} went missing from the OCI image layout "{out}" while the '
+        "image was copied: this copy wrote it there or counted on it being there, and "
+        "something else removed it (a garbage collection such as umoci gc does, and so "
+        "does a cancelled copy into the same layout, taking back what it added); "
+        "index.json was left as it is. Copy again once nothing else is changing the layout.")
+    assert (out / "index.json").read_bytes() == index_before
+
+
 def test_abort_keeps_an_added_blob_another_copy_has_committed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     single_image_layout(out, ref="old")
