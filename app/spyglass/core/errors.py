@@ -20,9 +20,12 @@ else escapes a core call that a caller is expected to handle.
     ├── TooLarge                a manifest/config over the 4 MiB limit
     ├── NotFound                something named does not exist
     │   ├── ImageNotFound
+    │   │   └── ImageRemoved    (also ChangedSinceRead) gone from its layout since read
     │   ├── BlobNotFound
     │   ├── PlatformNotFound
     │   └── RepositoryNotFound  a registry has no such repository
+    ├── ChangedSinceRead        a place changed since it was read: what was read no longer holds
+    │   └── LocationGone        (also TransportError) its folder moved or deleted since
     ├── InvalidLayout           a path that is not the layout it claims to be
     ├── UnsafeArchive           an archive member that points outside it
     ├── Unsupported             a valid request we cannot (yet) serve
@@ -123,6 +126,17 @@ class BlobNotFound(NotFound):
     """A blob referenced by a manifest is missing from the location."""
 
 
+class ChangedSinceRead(SpyglassError):
+    """A place changed since the caller read it (another program at work there): what
+    was read of it before, and shown, no longer holds. A front end that shows places
+    says how to see them as they are now (the window: Reload, F5)."""
+
+
+class ImageRemoved(ChangedSinceRead, ImageNotFound):
+    """An image of a layout opened earlier was removed from its ``index.json`` since, and
+    a blob of it with it (a garbage collection such as ``umoci gc`` ran)."""
+
+
 class PlatformNotFound(NotFound):
     """A manifest list has no instance for the requested platform.
 
@@ -177,6 +191,11 @@ class RegistryBlocked(SpyglassError):
 
 class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
+
+
+class LocationGone(ChangedSinceRead, TransportError):
+    """The folder of a layout opened earlier is no longer there: moved, renamed or
+    deleted since it was opened."""
 
 
 class LockHeld(TransportError):

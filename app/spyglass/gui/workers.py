@@ -51,7 +51,11 @@ import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from spyglass.core.cancel import CancelToken
-from spyglass.core.errors import AuthenticationFailed, SpyglassError
+from spyglass.core.errors import (
+    AuthenticationFailed,
+    ChangedSinceRead,
+    SpyglassError,
+)
 from spyglass.core.retry import WAIT_LISTENER
 from spyglass.core.text import visible
 from spyglass.core.threads import lower_priority
@@ -135,11 +139,20 @@ def _unknown(host: str) -> bool | None:
     return None
 
 
+RELOAD_ADVICE: Final = "Reload the place (F5) to see what it holds now."
+"""What the window adds to the sentence of a place that changed since it was read (a
+layout folder moved, an image removed from it): its rows still show it as it was."""
+
+
 def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
     """The error's sentence, with how to act on it in this window where there is a way:
     for a registry that wants credentials, the one action that applies to it (none
     when the keyring that keeps them was locked: the sentence says to unlock it; nor
-    when the registry refused the token its token server gave for them)."""
+    when the registry refused the token its token server gave for them); for a
+    place that changed since the window read it, Reload (the window's rows show it as it
+    was)."""
+    if isinstance(exc, ChangedSinceRead):
+        return f"{exc} {RELOAD_ADVICE}"
     if not isinstance(exc, AuthenticationFailed) or exc.keyring_locked or exc.token_refused:
         return str(exc)
     known = listed(exc.host) if exc.host else None

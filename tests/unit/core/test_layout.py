@@ -18,7 +18,9 @@ from spyglass.core.errors import (
     Cancelled,
     DigestMismatch,
     ImageNotFound,
+    ImageRemoved,
     InvalidLayout,
+    LocationGone,
     NotFound,
     SizeMismatch,
     TooLarge,
@@ -582,6 +584,62 @@ def test_missing_blob(tmp_layout: Path) -> None:
         f"The blob {descriptor.digest} is missing from {tmp_layout} "
         f"(expected at blobs/sha256/{descriptor.digest.hex})."
     )
+
+
+def _listed(root: Path, label: str) -> tuple[Location, ImageSource]:
+    """The image ``label`` of the layout at ``root``, as a window lists and opens it."""
+    location = open_layout(root)
+    entry = next(e for e in location.list_images() if e.label == label)
+    return location, location.open_image(entry)
+
+
+def test_a_layout_folder_moved_since_it_was_listed_is_said_gone(
+        many: tuple[Path, dict[str, dict[str, Any]]], tmp_path: Path) -> None:
+    root, descs = many
+    _location, source = _listed(root, "tools")
+    root.rename(tmp_path / "renamed")
+    expected = (f'The folder "{root}" is no longer there: it was moved or deleted since it '
+                "was opened.")
+    with pytest.raises(LocationGone) as info:
+        source.get_manifest()
+    assert str(info.value) == expected
+    layer = Descriptor(media.OCI_LAYER_GZIP, Digest.parse(descs["2.0"]["digest"]), 1)
+    with pytest.raises(LocationGone, match="is no longer there"):
+        source.open_blob(layer)
+
+
+def test_an_image_removed_from_its_layout_since_it_was_listed_is_said_removed(
+        many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    """umoci rm and umoci gc under a layout that was listed: the image is not in index.json
+    any more, and its blobs are gone: that is what is said, not a blob missing."""
+    root, descs = many
+    _location, source = _listed(root, "tools")
+    manifest = json.loads((root / "blobs" / "sha256" /
+                           descs["tools"]["digest"].removeprefix("sha256:")).read_bytes())
+    layer = Descriptor.from_json(manifest["layers"][0])
+    index = json.loads((root / "index.json").read_bytes())
+    index["manifests"] = [m for m in index["manifests"] if m["digest"] != descs["tools"]["digest"]]
+    (root / "index.json").write_bytes(dump_json(index))
+    for blob in (descs["tools"]["digest"], str(layer.digest)):
+        (root / "blobs" / "sha256" / blob.removeprefix("sha256:")).unlink()
+    with pytest.raises(ImageRemoved) as info:
+        source.open_blob(layer)
+    assert str(info.value) == (
+        f'{layout_text(root)} no longer holds the image "tools": another program removed it '
+        f"since the layout was read, and its blob {layer.digest} with it.")
+    with pytest.raises(ImageRemoved, match=descs["tools"]["digest"]):
+        source.get_manifest()
+
+
+def test_a_blob_missing_from_an_image_still_in_its_layout_is_said_missing(
+        many: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    root, descs = many
+    _location, source = _listed(root, "tools")
+    (root / "blobs" / "sha256" / descs["tools"]["digest"].removeprefix("sha256:")).unlink()
+    with pytest.raises(BlobNotFound) as info:
+        source.get_manifest()
+    assert not isinstance(info.value, ImageRemoved | LocationGone)
+    assert str(info.value).startswith(f"The blob {descs['tools']['digest']} is missing from")
 
 
 def test_an_unreadable_layout_is_a_sentence(

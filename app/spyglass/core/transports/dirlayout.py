@@ -72,6 +72,7 @@ from spyglass.core.transports.files import (
     DirTree,
     NotRegularFile,
     describe_os_error,
+    location_gone,
     open_regular,
     open_verified,
     resolved,
@@ -208,6 +209,8 @@ class DirImageSource:
         try:
             return _read_manifest_file(self.tree, MANIFEST_FILE, self.path)
         except FileNotFoundError:
+            if not self.path.is_dir():
+                raise location_gone(self.path) from None
             raise InvalidLayout(
                 f'"{self.path}" is not a dir: image folder: it has no {MANIFEST_FILE}.'
             ) from None

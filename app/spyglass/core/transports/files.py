@@ -34,6 +34,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     InvalidDigest,
     InvalidLayout,
+    LocationGone,
     TransportError,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE
@@ -215,6 +216,12 @@ def blob_path(digest: Digest) -> str:
     return f"blobs/{digest.algorithm}/{digest.hex}"
 
 
+def location_gone(folder: Path) -> LocationGone:
+    """The sentence of a layout or image folder opened earlier that is no longer there."""
+    return LocationGone(f'The folder "{folder}" is no longer there: it was moved or deleted '
+                        "since it was opened.")
+
+
 def _open(
     tree: FileTree, path: str, digest: Digest, cancel: CancelToken | None = None,
     size: int | None = None,
@@ -222,6 +229,9 @@ def _open(
     try:
         return tree.open(path, cancel=cancel, size=size)
     except FileNotFoundError:
+        if isinstance(tree, DirTree) and not os.path.isdir(tree.root):
+            # not one blob missing: the whole folder, since the tree was opened
+            raise location_gone(tree.root) from None
         if isinstance(tree, DirTree) and os.path.lexists(tree.root / path):
             raise BlobNotFound(  # (still missing as a blob: nothing else is read instead)
                 f"The blob {digest} in {tree.description} is not a regular file (at {path}: "

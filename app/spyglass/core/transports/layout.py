@@ -23,7 +23,9 @@ from spyglass.core import compression, gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
+    BlobNotFound,
     ImageNotFound,
+    ImageRemoved,
     InvalidDigest,
     InvalidLayout,
     InvalidManifest,
@@ -175,6 +177,20 @@ class OCILayoutReader:
             assert isinstance(parsed, ImageIndex)
             self._index = parsed
         return self._index
+
+    def names_now(self, digest: Digest) -> bool:
+        """Whether ``index.json`` as it is on disk now (read again, not the one read
+        before) names ``digest``; True where that cannot be told (an archive, which is
+        read once; an index.json that cannot be read now)."""
+        if self.transport != "oci":
+            return True
+        try:
+            data = gojson.loads(self._read_small(INDEX_FILE, MAX_INDEX_FILE_SIZE))
+            entries = data["manifests"]
+            return any(isinstance(e, dict) and e.get("digest") == str(digest)
+                       for e in entries)
+        except (SpyglassError, OSError, ValueError, KeyError, TypeError):
+            return True
 
     def name_for(self, ref: str | None, index: int | None = None) -> str:
         name = f"{self.transport}:{self.path}" + (f":{ref}" if ref else "")
@@ -390,18 +406,43 @@ class LayoutImageSource:
     ) -> tuple[bytes, str | None]:
         check(cancel)
         if digest is None:
-            raw = self._reader.read_manifest(self._top.digest, self._top.size, cancel=cancel)
+            try:
+                raw = self._reader.read_manifest(self._top.digest, self._top.size,
+                                                 cancel=cancel)
+            except BlobNotFound as exc:
+                self._check_still_held(exc, self._top.digest)
+                raise
             return raw, self._top.media_type or None
         try:
             wanted = Digest.parse(digest)
         except InvalidDigest as exc:
             raise NotFound(str(exc)) from exc
-        return self._reader.read_manifest(wanted, None, cancel=cancel), None
+        try:
+            return self._reader.read_manifest(wanted, None, cancel=cancel), None
+        except BlobNotFound as exc:
+            self._check_still_held(exc, wanted)
+            raise
 
     def open_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None
     ) -> VerifyingReader:
-        return self._reader.open_blob(descriptor, cancel=cancel)
+        try:
+            return self._reader.open_blob(descriptor, cancel=cancel)
+        except BlobNotFound as exc:
+            self._check_still_held(exc, descriptor.digest)
+            raise
+
+    def _check_still_held(self, missing: BlobNotFound, digest: Digest) -> None:
+        """For the blob ``digest`` found missing: :class:`ImageRemoved` when the layout no
+        longer holds this image at all (another program removed it since the layout was
+        read, and collected its blobs), rather than a blob missing from an image there."""
+        if self._reader.names_now(self._top.digest):
+            return
+        ref = self._top.ref_name
+        image = f'the image "{ref}"' if ref else f"the image {self._top.digest}"
+        raise ImageRemoved(
+            f"{self._reader.what} no longer holds {image}: another program removed it "
+            f"since the layout was read, and its blob {digest} with it.") from missing
 
     def referrers(
         self,

@@ -70,11 +70,13 @@ ImageLoader = Callable[[CancelToken], ImageState]
 
 
 class ImageRequest(NamedTuple):
-    """An image asked for: what to call it while it loads, and how to load it."""
+    """An image asked for: what to call it while it loads, and how to load it; ``listed``,
+    a row of a place's listing (which may be out of date: the pane offers Reload)."""
 
     label: str
     name: str
     load: ImageLoader
+    listed: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class ImageView(QWidget):
         openFolderRequested(): the empty state's "Open Layout Folder…" button.
         openArchiveRequested(): the empty state's "Open Archive…" button.
         addRegistryRequested(): the empty state's "Add Registry…" button.
-        reloadLocationRequested(): "Try Again" on a location that cannot be opened.
+        reloadLocationRequested(): "Try Again" on a location that cannot be opened, or
+            "Reload Location" on an image of a place's listing that cannot be shown.
         closeLocationRequested(): "Close" on a location that cannot be opened.
     """
 
@@ -143,6 +146,11 @@ class ImageView(QWidget):
         self.loading = MessagePanel()
         self.loading.stopRequested.connect(self.stop_loading)
         self.error = MessagePanel()
+        self.reload_button = self.error.add_button("Reload Location")
+        self.reload_button.setToolTip("List the place again (F5): it may have changed since "
+                                      "it was listed")
+        self.reload_button.clicked.connect(self.reloadLocationRequested)
+        self.reload_button.hide()
         self.retry_button = self.error.add_button("Try Again")
         self.retry_button.clicked.connect(self.retry)
         self.location = MessagePanel()
@@ -269,23 +277,26 @@ class ImageView(QWidget):
         be read) is chosen: why, in the pane (its tooltip alone left the keyboard out)."""
         self._forget()
         self.error.show_message(title, sentence, icon=icons.warning_icon())
+        self.reload_button.hide()
         self.pages.setCurrentWidget(self.error)
 
     def show_entry(self, location: Location, entry: ImageEntry, location_title: str) -> None:
         """Load an image of a location and show it (a newer request makes this one stale)."""
         self.show_image(
             entry.label, entry.name,
-            lambda cancel: load_entry(location, entry, location_title, cancel),
+            lambda cancel: load_entry(location, entry, location_title, cancel), listed=True,
         )
 
-    def show_image(self, label: str, name: str, load: ImageLoader) -> None:
+    def show_image(self, label: str, name: str, load: ImageLoader, listed: bool = False,
+                   ) -> None:
         """Show the image ``load(cancel)`` returns: the spinner now, the image (or why not) later.
 
         ``label`` and ``name`` say what is loading (``team/app:1.0``,
-        ``docker://HOST/team/app:1.0``). A newer request makes this one stale.
+        ``docker://HOST/team/app:1.0``); ``listed``: a row of a place's listing (one that
+        cannot be shown offers Reload Location too). A newer request makes this one stale.
         """
         self._forget()
-        self._request = ImageRequest(label, name, load)
+        self._request = ImageRequest(label, name, load, listed)
         host = registry_host(name)
         self.loading.show_message(
             f"Loading {label}…", name, busy=True,
@@ -313,6 +324,7 @@ class ImageView(QWidget):
                 if host else f"Stopped after {waited:.0f} s.")
         self.error.show_message(f"Stopped loading {request.label}", said,
                                 icon=icons.warning_icon())
+        self.reload_button.hide()
         self.pages.setCurrentWidget(self.error)
         emit(self.loadFailed, said)
 
@@ -391,6 +403,9 @@ class ImageView(QWidget):
     def _failed(self, message: str) -> None:
         label = self._request.label if self._request else "the image"
         self.error.show_message(f"Cannot show {label}", message, icon=icons.warning_icon())
+        # a row of a listing: the place may have changed since (Try Again reads the image
+        # the row names, as the listing had it; Reload lists the place again)
+        self.reload_button.setVisible(self._request is not None and self._request.listed)
         self.pages.setCurrentWidget(self.error)
         emit(self.loadFailed, message)
 

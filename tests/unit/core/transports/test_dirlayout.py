@@ -22,6 +22,7 @@ from spyglass.core.errors import (
     DigestMismatch,
     ImageNotFound,
     InvalidLayout,
+    LocationGone,
     TooLarge,
     Unsupported,
 )
@@ -119,6 +120,19 @@ def test_single_image_reads_back_verified(single_dir: Path) -> None:
     assert source.get_manifest(str(manifest.digest))[0] == raw
     source.close()
     source.close()
+
+
+def test_a_folder_moved_since_it_was_opened_is_said_gone(
+        single_dir: Path, copy_of: CopyOf, tmp_path: Path) -> None:
+    folder = copy_of(single_dir)
+    source = open_dir_image(folder)
+    layer = image_manifest(source).layers[0]
+    folder.rename(tmp_path / "renamed")
+    said = f'The folder "{folder}" is no longer there: it was moved or deleted since it was opened.'
+    for read in (source.get_manifest, lambda: source.open_blob(layer)):
+        with pytest.raises(LocationGone) as info:
+            read()
+        assert str(info.value) == said
 
 
 def test_all_instances_written_by_skopeo_copy_all(all_dir: Path) -> None:
