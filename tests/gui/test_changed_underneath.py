@@ -1,21 +1,37 @@
 """The window when another program changes a place it shows: a layout's folder moved away,
-an image removed from a layout and its blobs collected. The window watches nothing and
-shows the place as it was listed until Reload (F5): what fails says what happened, and
-points there."""
+an image removed from a layout and its blobs collected, a ref or tag moved to another
+image. The window watches nothing and shows the place as it was listed until Reload (F5):
+what fails says what happened, and points there; a copy of an image the window showed
+copies that image or nothing."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
+from spyglass.gui.transfers import Transfer, TransferState
 from spyglass.gui.workers import RELOAD_ADVICE
-from tests.gui.guitools import WAIT_MS, show_image, wait_listed
+from tests.gui.conftest import RegistryFacts, SampleFacts
+from tests.gui.guitools import (
+    COPY_MS,
+    WAIT_MS,
+    add_registry,
+    drop_on_row,
+    show_image,
+    wait_listed,
+    wait_repositories,
+    wait_tags,
+)
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, dump_json
+from tests.helpers.registry import push_image
 
 pytestmark = pytest.mark.gui
 
@@ -102,3 +118,151 @@ def test_a_blob_missing_from_an_image_still_in_its_layout_is_said_as_it_was(
     assert failed.args[0].startswith(f"The blob {images['t2']['digest']} is missing from")
     assert RELOAD_ADVICE not in failed.args[0]
     assert view.reload_button.isVisible() and view.retry_button.isVisible()
+
+
+# -- a copy of the image shown, after its name moved
+
+
+def move_ref(root: Path, ref: str) -> str:
+    """What ``skopeo copy … oci:ROOT:REF`` of another image does: REF names that image
+    now. Its digest."""
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/moved": b"another image\n"})],
+                                        labels={"moved": "yes"}))
+    builder.tag(image, ref)
+    return str(image["digest"])
+
+
+def moved_sentence(name: str, now: str, shown: str) -> str:
+    return (f"{name} now names {now}, not the image shown ({shown}); reload the place (F5) "
+            "to see it, then copy again.")
+
+
+def refused(qtbot: QtBot, dialog: CopyDialog) -> str:
+    """Click Copy once it may be; the sentence the plan was refused with."""
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS) as said:
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.error_text == said.args[0]
+    return str(said.args[0])
+
+
+def copied(qtbot: QtBot, window: MainWindow, dialog: CopyDialog) -> Transfer:
+    """Click Copy once it may be, and wait for the transfer it starts to end."""
+    manager = window.copying.manager
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    with qtbot.waitSignal(manager.added, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    transfer = manager.transfers[-1]
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    return transfer
+
+
+def top_of(layout: Path) -> str:
+    return str(json.loads((layout / "index.json").read_bytes())["manifests"][0]["digest"])
+
+
+def test_copy_to_of_the_image_shown_after_its_ref_moved_copies_nothing(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    root, out = tmp_path / "lay", tmp_path / "out"
+    images = three_tags(root)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "t0")
+    view = window.image_view
+    assert view.state is not None and str(view.state.top.digest) == images["t0"]["digest"]
+    now = move_ref(root, "t0")  # the window still shows the old t0
+    dialog = window.copying.copy_current(destination=f"oci:{out}:x")
+    assert dialog is not None
+    assert refused(qtbot, dialog) == moved_sentence(f"oci:{root}:t0", now,
+                                                    images["t0"]["digest"])
+    assert window.copying.manager.transfers == []
+    assert not out.exists()  # nothing written, not even the new layout's folder
+
+
+@pytest.mark.parametrize("dragged", ["image row", "image view", "platform row"])
+def test_a_dragged_image_whose_ref_moved_since_it_was_shown_is_not_copied(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        dragged: str) -> None:
+    source, dest = tmp_path / "sample", tmp_path / "dest"
+    shutil.copytree(sample.layout, source)
+    three_tags(dest)
+    window.open_location(source, select=False)
+    window.open_location(dest, select=False)
+    wait_listed(qtbot, window, 1)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    copying, view = window.copying, window.image_view
+    if dragged == "image row":
+        image = copying._place_image(window.places.find_image("spyglass-demo:1.0"))
+    elif dragged == "image view":  # its header's icon
+        image = copying.shown_image()
+    else:
+        image = copying._platform_image(view.platforms.model.index(0, 0))
+    assert image is not None and image.top_digest == sample.index_digest
+    now = move_ref(source, "spyglass-demo:1.0")
+    dialog = drop_on_row(qtbot, window, window.tree, window.places.index(1, 0), image)
+    assert refused(qtbot, dialog) == moved_sentence(
+        f"oci:{source}:spyglass-demo:1.0", now, sample.index_digest)
+    assert copying.manager.transfers == []
+    assert len(json.loads((dest / "index.json").read_bytes())["manifests"]) == 3
+
+
+def test_a_retried_copy_of_an_image_whose_ref_moved_since_fails_writing_nothing(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    root, out = tmp_path / "lay", tmp_path / "out"
+    images = three_tags(root)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "t0")
+    dialog = window.copying.copy_current(destination=f"oci:{out}:x")
+    assert dialog is not None
+    transfer = copied(qtbot, window, dialog)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert top_of(out) == images["t0"]["digest"]
+    written = (out / "index.json").read_bytes()
+    now = move_ref(root, "t0")
+    window.copying.manager.retry(transfer)
+    qtbot.waitUntil(lambda: transfer.state.finished, timeout=COPY_MS)
+    assert transfer.state is TransferState.FAILED
+    assert transfer.error == moved_sentence(f"oci:{root}:t0", now, images["t0"]["digest"])
+    assert (out / "index.json").read_bytes() == written
+
+
+def test_a_typed_source_is_copied_by_name(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """Copy Image… with a name typed or pasted: the window showed nothing under it, and
+    what it names when the copy starts is copied (as skopeo copies)."""
+    root, out = tmp_path / "lay", tmp_path / "out"
+    three_tags(root)
+    window.open_location(root, select=False)
+    show_image(qtbot, window, "t0")
+    now = move_ref(root, "t0")
+    dialog = window.copying.open_dialog(None)
+    dialog.source_edit.setText(f"oci:{root}:t0")
+    dialog.destination_edit.setText(f"oci:{out}:x")
+    transfer = copied(qtbot, window, dialog)
+    assert transfer.state is TransferState.DONE, transfer.error
+    assert top_of(out) == now
+
+
+def test_a_registry_tag_pushed_over_since_it_was_shown_is_not_copied(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts,
+        sample: SampleFacts, tmp_path: Path) -> None:
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    registries = window.registries
+    model = registries.model
+    assert "demo/app" in wait_repositories(qtbot, window, host)
+    repository = model.repository_index(host, "demo/app")
+    registries.tree.expand(repository)
+    model.fetchMore(repository)
+    assert "1.9" in wait_tags(qtbot, window, host, "demo/app")
+    shown = own_registry.digests["demo/app:1.9"]
+    with qtbot.waitSignal(window.image_view.imageShown, timeout=WAIT_MS):
+        registries.tree.setCurrentIndex(model.tag_index(host, "demo/app", "1.9"))
+    now = push_image(own_registry.server, sample.layout, "spyglass-demo:1.0", "demo/app:1.9")
+    assert now != shown
+    out = tmp_path / "out"
+    dialog = window.copying.copy_current(destination=f"oci:{out}:x")
+    assert dialog is not None
+    assert refused(qtbot, dialog) == moved_sentence(f"docker://{host}/demo/app:1.9", now,
+                                                    shown)
+    assert not out.exists()

@@ -455,14 +455,20 @@ def test_dragging_a_tag_from_the_registries_tree_carries_its_name(
     # a repository row is a place to drop on, not an image to drag
     mouse_drag(qtbot, tree, model.repository_index(host, "demo/app"))
     assert drags == []
-    mouse_drag(qtbot, tree, model.tag_index(host, "demo/app", "1.9"))
+    tag = model.tag_index(host, "demo/app", "1.9")
+    # the digest the row shows, once looked up: the copy expects the tag to name it still
+    qtbot.waitUntil(lambda: getattr(model.node(tag), "digest", None) is not None,
+                    timeout=WAIT_MS)
+    mouse_drag(qtbot, tree, tag)
     [drag] = drags
     assert drag.source in (tree, tree.viewport())
     assert MIME_TYPE in drag.formats and "text/plain" in drag.formats
+    shown = demo_registry.digests["demo/app:1.9"]
     assert drag.payload == {"name": f"docker://{host}/demo/app:1.9", "label": "demo/app:1.9",
-                            "platform": ""}
+                            "platform": "", "top_digest": shown}
     assert drag.text == f"docker://{host}/demo/app:1.9"
-    assert drag.image == DraggedImage(f"docker://{host}/demo/app:1.9", "demo/app:1.9")
+    assert drag.image == DraggedImage(f"docker://{host}/demo/app:1.9", "demo/app:1.9",
+                                      top_digest=shown)
 
 
 def open_repository_page(qtbot: QtBot, window: MainWindow, host: str,
@@ -490,14 +496,17 @@ def test_dragging_a_row_of_the_tag_table_carries_that_tag(
     mouse_drag(qtbot, page.table, index)
     [drag] = drags
     assert drag.source in (page.table, page.table.viewport())
-    assert drag.image == DraggedImage(f"docker://{host}/demo/app:1.2", "demo/app:1.2")
+    assert drag.image.name == f"docker://{host}/demo/app:1.2"
+    assert drag.image.label == "demo/app:1.2"
+    # the digest the row shows, where it was looked up by then
+    assert drag.image.top_digest in ("", demo_registry.digests["demo/app:1.2"])
     assert drag.text == f"docker://{host}/demo/app:1.2"
     # a sorted or filtered table still drags the row under the mouse
     page.filter.setText("1.1")
     qtbot.waitUntil(lambda: page.proxy.rowCount(page.table.rootIndex()) == 1,
                     timeout=WAIT_MS)
     mouse_drag(qtbot, page.table, page.proxy.index(0, 0, page.table.rootIndex()))
-    assert drags[-1].image == DraggedImage(f"docker://{host}/demo/app:1.10", "demo/app:1.10")
+    assert drags[-1].image.name == f"docker://{host}/demo/app:1.10"
 
 
 def test_dragging_a_platform_row_carries_the_list_and_that_platform(
@@ -520,6 +529,7 @@ def test_dragging_a_platform_row_carries_the_list_and_that_platform(
             "label": f"spyglass-demo:1.0 ({platform})",
             "platform": platform,
             "digest": sample.images[platform].manifest_digest,  # (a registry's: its name)
+            "top_digest": sample.index_digest,  # the list shown, which the copy expects
         }
         assert drag.text == f"oci:{sample.layout}:spyglass-demo:1.0"
     assert len(drags) == len(platforms)
@@ -536,7 +546,8 @@ def test_dragging_an_image_from_the_places_tree(
     assert drags == []
     mouse_drag(qtbot, window.tree, places.find_image("tools:2024.1"))
     [drag] = drags
-    assert drag.image == DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1")
+    assert drag.image == DraggedImage(f"oci:{sample.layout}:tools:2024.1", "tools:2024.1",
+                                      top_digest=sample.tools_digest)
 
 
 # -- 4. drop targets

@@ -67,6 +67,12 @@ class CopyOptions:
     """Copy every blob and manifest even where the destination's name names the very
     image already (which a registry holds whole: the copy then has nothing to write),
     to repair a destination that lost some of them."""
+    expected_digest: Digest | None = None
+    """The digest of the top manifest (image or list) the source's name is expected to
+    name: the one a front end showed under that name. When the name names another now
+    (its tag or ref moved since), planning refuses with
+    :class:`~spyglass.core.errors.SourceMoved` and nothing is written. None: whatever
+    the name names is copied, as skopeo does."""
 
 
 COMPRESSION_LEVELS: Final = {"gzip": (0, 9), "zstd": (1, 22)}

@@ -54,14 +54,17 @@ from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
     UNREADABLE,
     ListNotAccepted,
+    SourceMoved,
     Unsupported,
 )
 from spyglass.core.image import load_manifest
 from spyglass.core.manifest import (
+    AnyManifest,
     Descriptor,
     ImageIndex,
     ImageManifest,
     Schema1Manifest,
+    manifest_digest,
 )
 from spyglass.core.platform import host_platform
 from spyglass.core.referrers import (
@@ -160,6 +163,17 @@ class _WithMade:
         return self._inner.open_blob(descriptor, cancel=cancel)
 
 
+def check_expected(source: ImageSource, top: AnyManifest, expected: Digest | None) -> None:
+    """Refuse with :class:`SourceMoved` when ``top``, the manifest the source's name names
+    now, is not the ``expected`` one (:attr:`CopyOptions.expected_digest`): hashed as that
+    digest is, so that a registry's ``sha512:`` digest is not taken for another image."""
+    if expected is None:
+        return
+    found = manifest_digest(top.raw, top.media_type, expected.algorithm)
+    if found != expected:
+        raise SourceMoved(source.description, found, expected)
+
+
 def _plan_images(
     source: ImageSource,
     destination: ImageDestination,
@@ -168,6 +182,7 @@ def _plan_images(
     ahead: Ahead,
 ) -> CopyPlan:
     top = load_manifest(source, cancel=cancel)
+    check_expected(source, top, options.expected_digest)
     ahead.start_attachments(top.digest)
     stored = stored_by(source)
     notes: list[str] = []

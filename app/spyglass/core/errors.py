@@ -25,7 +25,8 @@ else escapes a core call that a caller is expected to handle.
     │   ├── PlatformNotFound
     │   └── RepositoryNotFound  a registry has no such repository
     ├── ChangedSinceRead        a place changed since it was read: what was read no longer holds
-    │   └── LocationGone        (also TransportError) its folder moved or deleted since
+    │   ├── LocationGone        (also TransportError) its folder moved or deleted since
+    │   └── SourceMoved         a name names another image than the one a copy expects
     ├── InvalidLayout           a path that is not the layout it claims to be
     ├── UnsafeArchive           an archive member that points outside it
     ├── Unsupported             a valid request we cannot (yet) serve
@@ -47,7 +48,10 @@ else escapes a core call that a caller is expected to handle.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from spyglass.core.digest import Digest
 
 
 class SpyglassError(Exception):
@@ -135,6 +139,24 @@ class ChangedSinceRead(SpyglassError):
 class ImageRemoved(ChangedSinceRead, ImageNotFound):
     """An image of a layout opened earlier was removed from its ``index.json`` since, and
     a blob of it with it (a garbage collection such as ``umoci gc`` ran)."""
+
+
+class SourceMoved(ChangedSinceRead):
+    """The source's name names another image (top manifest) than the one a copy was
+    asked for (:attr:`~spyglass.core.copy_plan.CopyOptions.expected_digest`): its tag or
+    ref was moved since the caller read it. Nothing was copied.
+
+    ``name`` is the source's name, ``found`` the digest it names now, ``expected`` the
+    one asked for; a front end may say it in its own words (the image it showed).
+    """
+
+    def __init__(self, name: str, found: Digest, expected: Digest) -> None:
+        super().__init__(
+            f"{name} now names {found}, not {expected}, the image the copy was asked for; "
+            "nothing was copied. Look at it again, then copy again.")
+        self.name = name
+        self.found = found
+        self.expected = expected
 
 
 class PlatformNotFound(NotFound):

@@ -43,6 +43,11 @@ class DraggedImage:
     platform: str = ""
     digest: str = ""
     """The manifest digest of ``platform``'s image (where it is known)."""
+    top_digest: str = ""
+    """The digest of the top manifest (the image, or the list) the window showed under
+    ``name``, where it showed one: the copy expects the name to name it still
+    (:attr:`~spyglass.core.copy_plan.CopyOptions.expected_digest`), and refuses when
+    another program moved the name since. "" for a name typed or pasted: copied by name."""
 
     @property
     def text(self) -> str:
@@ -63,6 +68,8 @@ class DraggedImage:
         data = {"name": self.name, "label": self.label, "platform": self.platform}
         if self.digest:
             data["digest"] = self.digest
+        if self.top_digest:
+            data["top_digest"] = self.top_digest
         return data
 
     @classmethod
@@ -72,10 +79,11 @@ class DraggedImage:
         name, label = data.get("name"), data.get("label")
         platform = data.get("platform") or ""
         digest = data.get("digest") or ""
-        if not isinstance(name, str) or not isinstance(label, str) \
-                or not isinstance(platform, str) or not isinstance(digest, str):
+        top_digest = data.get("top_digest") or ""
+        if not isinstance(name, str) or not isinstance(label, str) or not all(
+                isinstance(value, str) for value in (platform, digest, top_digest)):
             return None
-        return cls(name, label, platform, digest)
+        return cls(name, label, platform, digest, top_digest)
 
 
 @dataclass(frozen=True)

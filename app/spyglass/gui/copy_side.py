@@ -204,7 +204,9 @@ class CopyController(QObject):
     def _place_image(self, index: QModelIndex) -> DraggedImage | None:
         node = self._window.places.node(index)
         if isinstance(node, ImageNode) and node.parent.location is not None:
-            return DraggedImage(node.entry.name, node.entry.label)
+            # the image the row was listed with (its name may name another by now)
+            return DraggedImage(node.entry.name, node.entry.label,
+                                top_digest=str(node.entry.descriptor.digest))
         return None
 
     def _tag_image(self, node: object) -> DraggedImage | None:
@@ -212,7 +214,9 @@ class CopyController(QObject):
             return None
         repo = node.parent
         name = f"docker://{tag_reference(repo.parent.host, repo.name, node.name)}"
-        return DraggedImage(name, f"{repo.name}:{node.name}")
+        # the digest the row shows, once looked up (the tag may have moved since)
+        return DraggedImage(name, f"{repo.name}:{node.name}",
+                            top_digest=str(node.digest) if node.digest is not None else "")
 
     def _registry_image(self, index: QModelIndex) -> DraggedImage | None:
         return self._tag_image(self._window.registries.model.node(index))
@@ -230,7 +234,7 @@ class CopyController(QObject):
             return None
         platform = str(summary.descriptor.platform)
         return DraggedImage(state.entry.name, f"{state.entry.label} ({platform})", platform,
-                            str(summary.descriptor.digest))
+                            str(summary.descriptor.digest), str(state.top.digest))
 
     # -- where it can be dropped
 
@@ -297,6 +301,7 @@ class CopyController(QObject):
                             label=image.label if image is not None else "",
                             destination=destination,
                             platform=image.platform if image is not None else "",
+                            expected=image.top_digest if image is not None else "",
                             suggest=(lambda source: suggest_destination(source, last))
                             if last is not None else None,
                             suggest_for_platform=_platform_suggester(image, place),
@@ -334,7 +339,8 @@ class CopyController(QObject):
         """The image the image view shows, if any."""
         state = self._window.image_view.state
         if state is not None:
-            return DraggedImage(state.entry.name, state.entry.label)
+            return DraggedImage(state.entry.name, state.entry.label,
+                                top_digest=str(state.top.digest))
         return None
 
     def copy_current(self, destination: str = "") -> CopyDialog | None:

@@ -54,6 +54,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import (
     AuthenticationFailed,
     ChangedSinceRead,
+    SourceMoved,
     SpyglassError,
 )
 from spyglass.core.retry import WAIT_LISTENER
@@ -150,7 +151,10 @@ def window_sentence(exc: SpyglassError, listed: Listed = _unknown) -> str:
     when the keyring that keeps them was locked: the sentence says to unlock it; nor
     when the registry refused the token its token server gave for them); for a
     place that changed since the window read it, Reload (the window's rows show it as it
-    was)."""
+    was; a copy whose source's name moved names the image the window showed)."""
+    if isinstance(exc, SourceMoved):
+        return (f"{exc.name} now names {exc.found}, not the image shown ({exc.expected}); "
+                "reload the place (F5) to see it, then copy again.")
     if isinstance(exc, ChangedSinceRead):
         return f"{exc} {RELOAD_ADVICE}"
     if not isinstance(exc, AuthenticationFailed) or exc.keyring_locked or exc.token_refused:

@@ -42,7 +42,7 @@ from spyglass.core.copy import (
     plan_copy,
 )
 from spyglass.core.digest import Digest, Readable
-from spyglass.core.errors import DigestMismatch, SizeMismatch, Unsupported
+from spyglass.core.errors import DigestMismatch, SizeMismatch, SourceMoved, Unsupported
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.transports import open_source
@@ -292,6 +292,46 @@ def test_index_only_is_refused_by_a_destination_without_lists(layout: Path) -> N
     message = str(caught.value)
     assert is_sentence(message) and message.startswith("memory: "), message
     assert dest.blobs == {} and dest.manifests == {} and dest.committed is None
+
+
+# --------------------------------------------------------------------------- expected digest
+
+
+def test_a_source_whose_name_moved_from_the_expected_image_is_refused_before_writing(
+        layout: Path) -> None:
+    """A window copies the image it showed: when another program moved the ref since,
+    the plan refuses, and the destination was asked nothing."""
+    shown = open_source(f"oci:{layout}:latest").get_manifest()[0]
+    expected = Digest.of(shown)
+    builder = LayoutBuilder(layout)
+    moved = builder.add_image(ImageSpec(layers=[LayerSpec(files={"/moved": b"yes\n"})]))
+    builder.tag(moved, "latest")
+    destination = MemoryDestination()
+    with pytest.raises(SourceMoved) as caught:
+        copy_image(open_source(f"oci:{layout}:latest"), destination,
+                   CopyOptions(multi_arch="all", expected_digest=expected))
+    assert str(caught.value) == (
+        f"oci:{layout}:latest now names {moved['digest']}, not {expected}, the image the copy "
+        "was asked for; nothing was copied. Look at it again, then copy again.")
+    assert (caught.value.found, caught.value.expected) == (Digest.parse(moved["digest"]),
+                                                           expected)
+    assert destination.blobs == {} and destination.manifests == {}
+    assert destination.committed is None
+    # by name, as before: what the ref names now
+    copy_image(open_source(f"oci:{layout}:latest"), destination)
+    assert destination.committed is not None
+    assert str(destination.committed[0].digest) == moved["digest"]
+
+
+def test_the_expected_image_is_copied_and_compared_in_its_own_algorithm(
+        layout: Path) -> None:
+    raw = open_source(f"oci:{layout}:latest").get_manifest()[0]
+    for expected in (Digest.of(raw), Digest.of(raw, "sha512")):
+        destination = MemoryDestination()
+        copy_image(open_source(f"oci:{layout}:latest"), destination,
+                   CopyOptions(multi_arch="all", expected_digest=expected))
+        assert destination.committed is not None
+        assert destination.committed[0].digest == Digest.of(raw)
 
 
 # --------------------------------------------------------------------------- v2s2 refusals
@@ -897,7 +937,7 @@ def test_a_conversion_nobody_asked_for_is_noted(tmp_path: Path) -> None:
     builder.tag(builder.add_image(ImageSpec(docker_media_types=True)), "v1")
 
     def notes(destination: object, options: CopyOptions) -> list[str]:
-        plan = plan_copy(open_source(f"oci:{root}:v1"), destination,  # type: ignore[arg-type]
+        plan = plan_copy(open_source(f"oci:{root}:v1"), destination,
                          options)
         return [n for n in plan.notes if n.startswith("written as")]
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
+from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName
 from spyglass.core.transports.file_lock import LOCK_LISTENER
@@ -91,6 +92,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
     def __init__(self, runner: Runner, openers: Openers, source: str, *,
                  label: str = "", destination: str = "", platform: str = "",
+                 expected: str = "",
                  suggest: Callable[[str], str] | None = None,
                  suggest_for_platform: Callable[[str], str] | None = None,
                  hosts: Callable[[], list[str]] | None = None,
@@ -116,6 +118,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         which it is (then ``_source``)."""
         self._label = label
         self._wanted_platform = platform
+        self._expected = _digest_or_none(expected) if source else None
+        """The digest of the image the window showed under the source's name, which the
+        copy expects it to name still (None: copied by name, as a typed source is)."""
         self._key = f"copy-dialog:{next(_ids)}"
         self._is_list = False
         self._schema1 = False
@@ -470,6 +475,14 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             self._runner.cancel(f"{self._key}:{job}")
         self.plan_wait.stop()
         super().done(result)
+
+
+def _digest_or_none(text: str) -> Digest | None:
+    """The digest ``text`` is ("" or no digest: None)."""
+    try:
+        return Digest.parse(text) if text else None
+    except SpyglassError:
+        return None
 
 
 def _hosts_of(request: CopyRequest) -> list[str]:

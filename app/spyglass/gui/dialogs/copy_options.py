@@ -14,6 +14,7 @@ from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLineEdit, QSpinBox
 
 from spyglass.core.copy import Compression, CopyOptions, Format
+from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName, ImageName, OCIArchiveName, OCIName
 from spyglass.gui.copy_jobs import CopyRequest
@@ -57,6 +58,7 @@ class CopyOptionsMixin(QDialog):
     parallel_spin: QSpinBox
     _source: str
     _wanted_platform: str
+    _expected: Digest | None
     _is_list: bool
 
     if TYPE_CHECKING:  # made by the dialog's other parts
@@ -95,6 +97,7 @@ class CopyOptionsMixin(QDialog):
             preserve_digests=self.preserve_box.isChecked(),
             parallel=self.parallel_spin.value(),
             remove_signatures=not self.signatures_box.isChecked(),
+            expected_digest=self._expected,
         )
 
     def request(self) -> CopyRequest:
