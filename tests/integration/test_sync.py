@@ -857,3 +857,53 @@ def test_a_dry_run_into_a_registry_that_cannot_be_reached_asks_it_once(source: s
     # and no more
     assert [first.split(b" ")[0] for first in accepted if first.startswith(b"GET ")] == \
         [b"GET", b"GET"], accepted
+
+
+def test_skopeo_s_override_flags_choose_the_image_of_a_list_as_copy_s_do(
+    source: str, fresh_registry: RegistryServer
+) -> None:
+    """``--override-arch`` was taken and passed over: the mirror got this machine's image
+    of the list, and said it had done as asked."""
+    index = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
+                              f"docker://{source}/sync/app:multi"))
+    arm64 = next(entry["digest"] for entry in index["manifests"]
+                 if entry["platform"]["architecture"] == "arm64")
+    args = ("--src", "docker", "--dest", "docker", f"{source}/sync/app:multi",
+            f"{fresh_registry.host}/m")
+    done = spyglass("sync", "-q", "--override-arch", "arm64", *args)
+    assert done.returncode == 0, done.stderr
+    assert raw_digest(f"docker://{fresh_registry.host}/m/app:multi") == arm64
+    assert f"({arm64})" in done.stdout.splitlines()[0]
+    # the dry run asks about the image the flags choose (before the command, too)
+    chosen = spyglass("--override-arch", "arm64", "sync", "--dry-run", *args)
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.splitlines()[0].startswith("Unchanged ") and (
+        f"({arm64})" in chosen.stdout), chosen.stdout
+    host = spyglass("sync", "--dry-run", "--override-arch", "arm", "--override-variant", "v7",
+                    *args)
+    assert host.returncode == 0, host.stderr
+    assert host.stdout.splitlines()[0].startswith("Would copy "), host.stdout
+
+
+def test_a_list_without_the_image_asked_for_advises_sync_s_own_flags(
+    make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """The advice named --platform, which sync does not take; where the override flags
+    chose the platform, there is none to give."""
+    other = make_registry()
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(architecture="riscv64", layers=[
+        LayerSpec({"/riscv": b"riscv\n"})]))
+    builder.tag(builder.add_index([image]), "only")
+    push_image(other, tmp_path / "layout", "only", "far/app:only")
+    args = ("--src", "docker", "--dest", "dir", f"{other.host}/far/app:only",
+            str(tmp_path / "out"))
+    unchosen = spyglass("sync", "-q", *args)
+    assert unchosen.returncode == 1
+    assert unchosen.stderr.rstrip().endswith(
+        "it offers: linux/riscv64. Choose one with --override-os, --override-arch and "
+        "--override-variant, or give --all for every image of the list."), unchosen.stderr
+    for keep_going in ([], ["--keep-going"]):
+        chosen = spyglass("sync", "-q", *keep_going, "--override-arch", "s390x", *args)
+        assert chosen.returncode == 1
+        assert chosen.stderr.rstrip().endswith("it offers: linux/riscv64."), chosen.stderr

@@ -76,7 +76,9 @@ def add_parser(commands: Commands) -> None:
     from spyglass.cli.common import add_override_flags
 
     add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
-    parser.set_defaults(func=run, registry_sides=_sides_of)
+    # (no --platform of its own: skopeo's override flags choose the image of a list,
+    # as they do for copy, by setting it)
+    parser.set_defaults(func=run, registry_sides=_sides_of, platform=[])
 
 
 def _sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
@@ -114,8 +116,10 @@ def _request(args: argparse.Namespace) -> SyncRequest:
 
 def _options(args: argparse.Namespace) -> CopyOptions:
     from spyglass.core.copy import DEFAULT_PARALLEL, CopyOptions
+    from spyglass.core.platform import Platform
 
     return CopyOptions(
+        platforms=tuple(Platform.parse(p, as_written=True) for p in args.platform),
         multi_arch="all" if args.all else "system",
         format=args.format,
         preserve_digests=args.preserve_digests,
@@ -260,6 +264,8 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
 
     def told(result: ImageResult) -> None:
         said.append(result)
+        if result.error is not None:
+            _platform_advice(args, result.error)
         if result.error is None:
             done = "Unchanged" if result.unchanged else "Copied"
             moved = f"; it named {result.before} before" if result.before else ""
@@ -282,6 +288,17 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
                     events_for=lambda image: reporter.for_image(
                         str(image.source), _short(image) if at_once else None),
                     on_result=told)
+
+
+def _platform_advice(args: argparse.Namespace, error: SpyglassError) -> None:
+    """A list without an image for the platform asked: its advice names sync's own way to
+    choose one (sync has no --platform), and is left out where the flags chose it."""
+    from spyglass.core.errors import PlatformNotFound
+
+    if isinstance(error, PlatformNotFound) and error.on_command_line:
+        error.on_command_line = None if args.platform else (
+            f"{error.message} Choose one with --override-os, --override-arch and "
+            "--override-variant, or give --all for every image of the list.")
 
 
 def _short(image: SyncImage) -> str:
