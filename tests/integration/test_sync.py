@@ -907,3 +907,20 @@ def test_a_list_without_the_image_asked_for_advises_sync_s_own_flags(
         chosen = spyglass("sync", "-q", *keep_going, "--override-arch", "s390x", *args)
         assert chosen.returncode == 1
         assert chosen.stderr.rstrip().endswith("it offers: linux/riscv64."), chosen.stderr
+
+
+def test_yaml_tags_are_synced_as_written_not_as_yaml_1_1_numbers(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """``010`` was read as 8 and ``yes`` as True, so the tags ``8`` and ``True`` were
+    synced (where there are such); ``1.10`` was refused as no tag."""
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       "    sync/tools: [010, 1.10, yes]\n")
+    done = spyglass("sync", "--dry-run", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"Would copy docker://{source}/sync/tools:{tag} → "
+        f"docker://{fresh_registry.host}/m/tools:{tag}" for tag in ("010", "1.10", "yes")
+    ] + ["Would sync 3 images from 1 sources"]

@@ -21,6 +21,7 @@ folder; without ``--scoped`` only its last part (``repo:tag``) is kept.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -401,7 +402,7 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
         raise SpyglassError(f'The sync source file "{path}" cannot be read: '
                             f"{getattr(exc, 'strerror', None) or exc}.") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_go_strings_loader())  # (a SafeLoader)
     except yaml.YAMLError as exc:
         raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
                             f"{_yaml_problem(exc)}.") from exc
@@ -416,6 +417,39 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     if not data:
         raise SpyglassError(f'The sync source file "{path}" names no registry.')
     return cast("dict[str, dict[str, Any]]", data)
+
+
+@functools.cache
+def _go_strings_loader() -> type[Any]:
+    """A safe YAML loader that reads each scalar as written, as go-yaml decodes into
+    skopeo's strings: ``010``, ``1.10``, ``yes`` and ``2024-01-01`` are tags as they
+    stand, not the numbers, booleans and dates of YAML 1.1 (``010`` was tag ``8``).
+    Only null (``~``, ``null``, nothing) is resolved, and the merge key ``<<``; a value
+    that is a boolean (``tls-verify``) is read from its words by :func:`_go_bool`."""
+    import yaml
+
+    class GoStrings(yaml.SafeLoader):
+        pass
+
+    GoStrings.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers
+                if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return GoStrings
+
+
+_GO_BOOLS: Final = {
+    **dict.fromkeys(("true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On",
+                     "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off",
+                     "OFF"), False)}
+"""The words go-yaml v3 decodes into a boolean (YAML 1.2's, and 1.1's it still takes
+there), as skopeo reads ``tls-verify``."""
+
+
+def _go_bool(value: object) -> bool | None:
+    """``value`` (a scalar read as written) as the boolean it says; None where it is none."""
+    return _GO_BOOLS.get(value) if isinstance(value, str) else None
 
 
 def _yaml_problem(exc: Exception) -> str:
@@ -443,13 +477,13 @@ def _yaml_problem(exc: Exception) -> str:
 
 def _wrong_shape(data: object) -> str | None:
     if not isinstance(data, dict):
-        return f"it holds a {_kind(data)} where a mapping of registries was expected"
+        return f"it holds {_a(data)} where a mapping of registries was expected"
     for registry, entry in data.items():
         if not isinstance(registry, str):
             return f"the registry {registry!r} is not a name"
         where = f'under "{registry}"'
         if not isinstance(entry, dict):
-            return f"{where} is a {_kind(entry)} where a mapping was expected"
+            return f'the registry "{registry}" has {_a(entry)} where a mapping was expected'
         unknown = sorted(str(key) for key in entry if key not in _ENTRY_KEYS)
         newer = [key for key in unknown if key in _NEWER_KEYS]
         if newer:
@@ -466,18 +500,20 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
     images = entry.get("images")
     if images is not None:
         if not isinstance(images, dict):
-            return f"images is a {_kind(images)} where a mapping of repositories was expected"
+            return f"images is {_a(images)} where a mapping of repositories was expected"
         for repository, refs in images.items():
-            if refs is not None and not (isinstance(refs, list)
-                                         and all(isinstance(r, str | int) for r in refs)):
-                return (f'images: "{repository}" has a {_kind(refs)} where a list of tags '
+            if refs is not None and not isinstance(refs, list):
+                return (f'images: "{repository}" has {_a(refs)} where a list of tags '
                         "was expected")
-            if refs:
-                images[repository] = [str(ref) for ref in refs]
+            odd = next((ref for ref in refs or () if not isinstance(ref, str)), False)
+            if odd is not False:
+                held = "an empty entry" if odd is None else _a(odd)
+                return (f'images: the list of "{repository}" holds {held} where a tag or '
+                        "digest was expected")
     regexes = entry.get("images-by-tag-regex")
     if regexes is not None:
         if not isinstance(regexes, dict):
-            return (f"images-by-tag-regex is a {_kind(regexes)} where a mapping of "
+            return (f"images-by-tag-regex is {_a(regexes)} where a mapping of "
                     "repositories was expected")
         for repository, pattern in regexes.items():
             if not isinstance(pattern, str):
@@ -492,16 +528,21 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
             isinstance(credentials, dict) and set(credentials) <= {"username", "password"}
             and all(isinstance(value, str) for value in credentials.values())):
         return "credentials must be {username: USER, password: PASSWORD}"
-    if "tls-verify" in entry and not isinstance(entry["tls-verify"], bool):
-        return "tls-verify must be true or false"
+    if "tls-verify" in entry:
+        verify = _go_bool(entry["tls-verify"])
+        if verify is None:
+            return "tls-verify must be true or false"
+        entry["tls-verify"] = verify
     if "cert-dir" in entry and not isinstance(entry["cert-dir"], str):
         return "cert-dir must be a folder's path"
     return None
 
 
-def _kind(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "string", int: "number", float: "number",
-            bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+def _a(value: object) -> str:
+    """What a value read from the file is, as a sentence names it (``a list``, ``no
+    value``): each scalar is a string there, or null."""
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "no value"}.get(
+        type(value), f"a {type(value).__name__}")
 
 
 def _entry_options(

@@ -112,6 +112,7 @@ r.example:5000:
      '"images-by-semver" is newer skopeo\'s key (tags by a version range), which this sync '
      "does not read: list the tags under images, or match them with images-by-tag-regex"),
     ("", "names no registry"),
+    ("r.example:\n", 'the registry "r.example" has no value where a mapping was expected'),
 ])
 def test_a_yaml_file_of_the_wrong_shape_is_a_sentence_naming_it(
     tmp_path: Path, text: str, said: str
@@ -286,3 +287,42 @@ def test_one_image_read_from_two_names_is_no_conflict(tmp_path: Path, yaml: str)
     path = tmp_path / "sync.yaml"
     path.write_text(yaml)
     assert len(names(SyncRequest("yaml", str(path), "docker", "m.example"))) == 2
+
+
+def test_yaml_scalars_are_read_as_written_as_skopeo_s_go_yaml_reads_them(
+    tmp_path: Path
+) -> None:
+    """YAML 1.1 read ``010`` as 8 and ``yes`` as True (so tags ``8`` and ``True`` were
+    synced), refused ``1.10`` and a date as no tag, and a password ``0123`` as no
+    string; go-yaml keeps each as written where skopeo wants a string."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:\n  tls-verify: no\n"
+                    "  credentials: {username: 007, password: 0123}\n"
+                    "  images:\n    team/app: [010, 1.10, yes, 1_000, 0x1f, 2024-01-01, true]\n")
+    (listed,) = list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert [str(image.source).removeprefix("docker://r.example/team/app:")
+            for image in listed.images] == [
+        "010", "1.10", "yes", "1_000", "0x1f", "2024-01-01", "true"]
+    options = listed.images[0].registry
+    assert options is not None and options.tls_verify is False
+    assert options.credentials is not None
+    assert (options.credentials.username, options.credentials.password) == ("007", "0123")
+
+
+@pytest.mark.parametrize(("verify", "expected"), [
+    ("true", True), ("TRUE", True), ("on", True), ("false", False), ("Off", False)])
+def test_tls_verify_takes_the_words_go_yaml_takes_for_a_boolean(
+    tmp_path: Path, verify: str, expected: bool
+) -> None:
+    path = tmp_path / "sync.yaml"
+    path.write_text(f"r.example:\n  tls-verify: {verify}\n  images:\n    app: ['1']\n")
+    (listed,) = list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    options = listed.images[0].registry
+    assert options is not None and options.tls_verify is expected
+
+
+def test_a_tag_list_holding_no_tag_is_refused_naming_what_it_holds(tmp_path: Path) -> None:
+    path, refusal = yaml_refusal(tmp_path, "r.example:\n  images:\n    app: ['1', ~]\n")
+    assert refusal.startswith(f'The sync source file "{path}" is not of the expected shape: '
+                              'under "r.example", images: the list of "app" holds an empty '
+                              "entry where a tag or digest was expected."), refusal
