@@ -924,3 +924,19 @@ def test_yaml_tags_are_synced_as_written_not_as_yaml_1_1_numbers(
         f"Would copy docker://{source}/sync/tools:{tag} → "
         f"docker://{fresh_registry.host}/m/tools:{tag}" for tag in ("010", "1.10", "yes")
     ] + ["Would sync 3 images from 1 sources"]
+
+
+def test_a_tag_expression_with_a_posix_class_matches_as_skopeo_s(
+    source: str, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """Go's ``[[:digit:]]`` matched nothing (exit 0, nothing synced), with Python's
+    FutureWarning on stderr."""
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images-by-tag-regex:\n"
+                       "    sync/tools: '^v[[:digit:]]+$'\n")
+    done = spyglass("sync", "--dry-run", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{fresh_registry.host}/m")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert sorted(done.stdout.splitlines()[:-1]) == [
+        f"Would copy docker://{source}/sync/tools:{tag} → "
+        f"docker://{fresh_registry.host}/m/tools:{tag}" for tag in ("v0", "v1")]

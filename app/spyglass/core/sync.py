@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from spyglass.core.errors import SpyglassError
+from spyglass.core.re2 import compile_re2
 from spyglass.core.reference import (
     DirName,
     DockerName,
@@ -359,11 +360,12 @@ def _yaml_sources(request: SyncRequest, list_tags: TagLister) -> Iterator[SyncSo
                                refs=list(refs or []))
         for repository, pattern in (entry.get("images-by-tag-regex") or {}).items():
             yield _yaml_source(request, path, registry, repository, options, list_tags,
-                               refs=None, keep=_matching(re.compile(pattern)))
+                               refs=None, keep=_matching(compile_re2(pattern)))
 
 
 def _matching(expression: re.Pattern[str]) -> Callable[[str], bool]:
-    """Whether a tag matches somewhere in it, as Go's ``MatchString`` (skopeo's test)."""
+    """Whether a tag matches somewhere in it, as Go's ``MatchString`` (skopeo's test; the
+    expression is Go's syntax, :func:`~spyglass.core.re2.compile_re2`)."""
     return lambda tag: expression.search(tag) is not None
 
 
@@ -519,7 +521,7 @@ def _entry_problem(entry: dict[Any, Any]) -> str | None:
             if not isinstance(pattern, str):
                 return f'images-by-tag-regex: "{repository}" has no regular expression'
             try:
-                re.compile(pattern)
+                compile_re2(pattern)
             except re.error as exc:
                 return (f'images-by-tag-regex: "{pattern}" for "{repository}" is no regular '
                         f"expression ({exc})")

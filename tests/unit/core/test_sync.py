@@ -326,3 +326,13 @@ def test_a_tag_list_holding_no_tag_is_refused_naming_what_it_holds(tmp_path: Pat
     assert refusal.startswith(f'The sync source file "{path}" is not of the expected shape: '
                               'under "r.example", images: the list of "app" holds an empty '
                               "entry where a tag or digest was expected."), refusal
+
+
+def test_a_tag_expression_is_go_s_syntax(tmp_path: Path) -> None:
+    """A POSIX class matched nothing (and Python warned on stderr); ``\\pL`` was refused."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images-by-tag-regex:\n    team/app: '^[[:digit:]]\\.'\n"
+                    "    team/db: '^\\pN+$'\n")
+    listed = list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
+    assert [str(image.source).rsplit(":", 1)[1] for source in listed
+            for image in source.images] == ["1.0", "2.0", "15", "16"]

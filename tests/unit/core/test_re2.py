@@ -1,0 +1,78 @@
+"""Go's regular expressions read by Python's re, as skopeo sync's images-by-tag-regex
+are Go's: the syntax of Go's own (``regexp/syntax``) written in Python's."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+from spyglass.core.re2 import _compile, compile_re2
+
+TAGS = ("v0", "v1", "v10", "V2", "other", "1.10", "a.b", "axb", "x_y", "-", "&", "[", "]")
+
+
+@pytest.mark.parametrize(("pattern", "matching"), [
+    # ASCII classes in brackets: Python read [[:digit:]] as the set "[:digt" then "]"
+    (r"^v[[:digit:]]+$", ["v0", "v1", "v10"]),
+    (r"^[[:alpha:]][[:digit:]]$", ["v0", "v1", "V2"]),
+    (r"^[[:upper:][:punct:]]", ["V2", "-", "&", "[", "]"]),
+    (r"^[^[:^digit:]]", ["1.10"]),  # (the digits: not a non-digit)
+    (r"[[:word:]]_", ["x_y"]),
+    # Unicode classes (no such escape in Python's re)
+    (r"^\pL\d$", ["v0", "v1", "V2"]),
+    (r"^\p{Lu}", ["V2"]),
+    (r"^\PL", ["1.10", "-", "&", "[", "]"]),
+    (r"^\p{^L}", ["1.10", "-", "&", "[", "]"]),
+    (r"^[\pN.]+$", ["1.10"]),
+    (r"^\p{Latin}+$", ["other", "axb"]),
+    (r"^[\p{Zl}]", []),  # (no ASCII character is one: a set of none)
+    # \z, \Q…\E, \x{…}, (?<name>…)
+    (r"v1\z", ["v1"]),
+    (r"^\Qa.b\E$", ["a.b"]),
+    (r"^\x{76}\d$", ["v0", "v1"]),
+    (r"^(?<letter>v)1", ["v1", "v10"]),
+    # what Go reads as the characters themselves inside brackets, which Python warns of
+    (r"^[[]$", ["["]),
+    (r"^[]a]$", ["]"]),
+    (r"^[a&&b]$", ["&"]),
+    (r"^[+--]$", ["-"]),
+    # and what both read alike stays as it is
+    (r"^v\d+$", ["v0", "v1", "v10"]),
+    (r"(?i)^v2$", ["V2"]),
+])
+def test_go_s_syntax_matches_the_tags_go_would_match(pattern: str, matching: list[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (nothing Python warns of is left)
+        expression = compile_re2(pattern)
+    assert [tag for tag in TAGS if expression.search(tag)] == matching
+
+
+@pytest.mark.parametrize(("pattern", "said"), [
+    (r"[[:digt:]]", "[:digt:] is no class Go knows; it knows [:alnum:], [:alpha:]"),
+    (r"\p{Greek}", r"\p{Greek} is not read here: tags are ASCII"),
+    (r"\p{L", r"missing closing } for \p at position 0"),
+    (r"[a", "missing closing ] for the set at position 0"),
+    ("a\\", "trailing backslash"),
+    (r"\x{zz}", r"no character code in \x{…}"),
+    (r"(", "missing ), unterminated subpattern at position 0"),
+    (r"\pL(", "missing ), unterminated subpattern"),  # (no position of the translation)
+])
+def test_what_is_no_expression_is_refused_saying_why(pattern: str, said: str) -> None:
+    with pytest.raises(re.error) as refused:
+        compile_re2(pattern)
+    assert str(refused.value).startswith(said), refused.value
+    if pattern.startswith(r"\pL"):
+        assert "position" not in str(refused.value)
+
+
+def test_a_set_python_would_read_otherwise_later_is_refused_not_warned_of() -> None:
+    """Python's FutureWarning (a raw warning with a source path on stderr) is a refusal
+    for whatever the translation leaves that Python would warn of."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(re.error, match=r"^possible nested set at position 1, which a "
+                           "later Python may read otherwise: put a backslash before the "
+                           "character meant$"):
+            _compile("[[a]", "[[a]")
