@@ -940,3 +940,41 @@ def test_a_tag_expression_with_a_posix_class_matches_as_skopeo_s(
     assert sorted(done.stdout.splitlines()[:-1]) == [
         f"Would copy docker://{source}/sync/tools:{tag} → "
         f"docker://{fresh_registry.host}/m/tools:{tag}" for tag in ("v0", "v1")]
+
+
+def test_keep_going_into_a_registry_that_is_down_waits_out_its_tries_once(
+    source: str, tmp_path: Path
+) -> None:
+    """Each image waited out the same retries (5 s each with the defaults: a mirror of
+    1,000 tags sat 90 minutes); after the first, the others bound there fail at once,
+    and each line says how often it was tried."""
+    import socket
+    import time
+
+    with socket.socket() as closed:  # a port nothing listens on: connections refused
+        closed.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{closed.getsockname()[1]}"
+    listing = tmp_path / "sync.yaml"
+    listing.write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                       "    sync/app: []\n    sync/tools: []\n")
+    args = ("--retry-times", "2", "--src", "yaml", "--dest", "docker",
+            "--dest-tls-verify=false")
+    (tmp_path / "one.yaml").write_text(f"{source}:\n  tls-verify: false\n  images:\n"
+                                       "    sync/tools: [v0]\n")
+    started = time.monotonic()
+    single = spyglass("sync", "-q", *args, str(tmp_path / "one.yaml"), f"{down}/m")
+    assert single.returncode == 1
+    once = time.monotonic() - started
+    started = time.monotonic()
+    done = spyglass("sync", "-q", "--keep-going", "--parallel-images", "1", *args,
+                    str(listing), f"{down}/m")
+    took = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "Synced 0 images from 2 sources, 8 failed"
+    failed = done.stderr.splitlines()
+    assert len(failed) == 8, done.stderr
+    said = f"Cannot reach the registry {down}: connection refused (tried 3 times)"
+    assert failed[0].endswith(f" failed: {said}."), failed[0]
+    assert all(line.endswith(f" failed: {said}; this image was not tried, as an earlier "
+                             "one could not reach it.") for line in failed[1:]), failed
+    assert took < once * 2 + 2, (took, once)  # (one image's tries, not eight)

@@ -233,6 +233,10 @@ class ConnectionFailed(TransportError):
     """A connection to the server failed: none could be made (:class:`Unreachable`), or it
     was lost, or went quiet for the whole timeout, before the answer came."""
 
+    host: str | None = None
+    """The registry (its host as the registry clients know it) that failed, where a
+    registry client raised it."""
+
 
 class Unreachable(ConnectionFailed):
     """No connection to the server could be made at all (refused, no route, a name not

@@ -192,3 +192,36 @@ def test_a_dry_run_asks_no_further_a_registry_whose_listing_brought_nothing(
         assert (found, failed, asked) == ([DIGEST, DIGEST], None, images)
     else:
         assert (found, failed, asked) == ([None, None], error, [])
+
+
+def test_with_keep_going_a_registry_that_cannot_be_reached_is_tried_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each image into a registry that was down waited out the same retries (5 s each
+    with the defaults: 90 minutes for a mirror of 1,000 tags); once one copy could not
+    reach it, the others bound for it fail at once, saying so. Images into another
+    registry are copied."""
+    from spyglass.core.errors import Unreachable
+    from spyglass.core.reference import DockerName, parse_docker_reference
+
+    copied: list[SyncImage] = []
+
+    def copy_one(image: SyncImage, *args: Any, **kwargs: Any) -> tuple[Digest, bool, None]:
+        copied.append(image)
+        assert isinstance(image.destination, DockerName)
+        if image.destination.reference.domain == "down.example":
+            error = Unreachable("Cannot reach the registry down.example: connection refused.")
+            error.host, error.attempts = "down.example", 4
+            raise error
+        return DIGEST, False, None
+
+    monkeypatch.setattr(sync_run, "copy_one", copy_one)
+    images = [SyncImage(DirName(str(tmp_path / "in" / name)),
+                        DockerName(parse_docker_reference(f"{host}/{name}:1")))
+              for host in ("down.example", "up.example") for name in ("a", "b", "c")]
+    results = sync_run.run_sync(images, CopyOptions(), None, parallel_images=1,
+                                keep_going=True)
+    assert copied == images[:1] + images[3:]
+    said = "Cannot reach the registry down.example: connection refused (tried 4 times)"
+    assert [str(result.error) for result in results[:3]] == [f"{said}."] + [
+        f"{said}; this image was not tried, as an earlier one could not reach it."] * 2
+    assert [result.error for result in results[3:]] == [None] * 3

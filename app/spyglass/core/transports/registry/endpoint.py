@@ -238,6 +238,7 @@ class RegistryEndpoint:
         proxied: ConnectionFailed | None = None  # a proxy that could not be reached
         silent = 0  # attempts whose connection was taken but never answered
         plain = False  # the TLS hello was answered in plain HTTP: a server is there
+        tries = 1  # the most any scheme was tried (the last one is retried)
         for scheme in schemes:
             base = f"{scheme}://{self.api_host}"
             try:
@@ -253,6 +254,7 @@ class RegistryEndpoint:
                 raise  # whatever the scheme: the proxy is what stands in the way
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
+                tries = max(tries, exc.attempts)
                 silent += exc.__cause__ is not None and answered_nothing(exc.__cause__)
                 plain = plain or (isinstance(exc, TLSFailed) and plain_http_answered(exc))
                 if isinstance(exc, ConnectionFailed) and \
@@ -292,6 +294,9 @@ class RegistryEndpoint:
             or client_certificate_refused(first_error))
         if not decisive and answered is not None:
             raise answered
+        for failed in (proxied, first_error):  # (the one said stands for every try)
+            if isinstance(failed, ConnectionFailed):
+                failed.attempts = max(failed.attempts, tries)
         if not decisive and proxied is not None:
             raise proxied
         raise first_error
@@ -485,6 +490,7 @@ class RegistryEndpoint:
                         f"{describe_connection_error(exc)}."
                     )
                 failed.attempts = attempt + 1
+                failed.host = self.host
                 raise failed from exc
             if response.status_code == 407:  # from a proxy of plain-HTTP requests
                 response.close()
