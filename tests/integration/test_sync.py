@@ -747,18 +747,26 @@ def test_two_sources_given_one_destination_name_are_refused_before_anything_is_c
     listing = tmp_path / "sources.yaml"
     listing.write_text(f"{source}:\n  images:\n    sync/tools: [v1, v0]\n"
                        f"{other.host}:\n  images:\n    sync/tools: [v0]\n")
-    for dry_run, kind, destination, named in (
-            (True, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
-            (False, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0"),
-            (False, "dir", str(tmp_path / "out"), f"dir:{tmp_path}/out/tools:v0")):
+    # (--scoped names them apart in folders; in a registry the hosts' ports cannot be)
+    into_registry = ("sync them in separate runs into different destinations (--scoped "
+                     "cannot name them apart here: it would put a registry's port in a "
+                     "repository's name, where no colon may be)")
+    into_folders = ("give --scoped to name each after its whole source name, or sync them "
+                    "in separate runs")
+    for dry_run, kind, destination, named, advice in (
+            (True, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0",
+             into_registry),
+            (False, "docker", f"{target.host}/m", f"docker://{target.host}/m/tools:v0",
+             into_registry),
+            (False, "dir", str(tmp_path / "out"), f"dir:{tmp_path}/out/tools:v0",
+             into_folders)):
         done = spyglass("sync", *(["--dry-run"] if dry_run else []), "--src", "yaml",
                         "--dest", kind, str(listing), destination)
         assert (done.returncode, done.stdout) == (1, ""), done
         assert done.stderr == (
             f'spyglass: Two images would be synced to the same name "{named}": '
             f"docker://{source}/sync/tools:v0 and docker://{other.host}/sync/tools:v0 (the "
-            "second would replace the first); give --scoped to name each after its whole "
-            "source name, or sync them in separate runs.\n")
+            f"second would replace the first); {advice}.\n")
     assert catalog(target) == []
     assert not (tmp_path / "out").exists()
     # each under its whole name, both are synced; an image listed twice is no conflict
@@ -978,3 +986,33 @@ def test_keep_going_into_a_registry_that_is_down_waits_out_its_tries_once(
     assert all(line.endswith(f" failed: {said}; this image was not tried, as an earlier "
                              "one could not reach it.") for line in failed[1:]), failed
     assert took < once * 2 + 2, (took, once)  # (one image's tries, not eight)
+
+
+def test_a_mirror_and_its_origin_listed_together_are_synced_as_skopeo_syncs_them(
+    source: str, make_registry: Callable[..., RegistryServer], tmp_path: Path
+) -> None:
+    """The same repository from two registries, holding the very same images (a mirror
+    and its origin): each tag names one manifest in both, so the one name each gets is
+    no conflict (they were refused as "the second would replace the first")."""
+    mirror = make_registry()
+    target = make_registry()
+    for tag in ("v0", "v1"):
+        pushed = spyglass("copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+                          f"docker://{source}/sync/tools:{tag}",
+                          f"docker://{mirror.host}/sync/tools:{tag}")
+        assert pushed.returncode == 0, pushed.stderr
+    listing = tmp_path / "sources.yaml"
+    listing.write_text(f"{source}:\n  images:\n    sync/tools: [v0, v1]\n"
+                       f"{mirror.host}:\n  images:\n    sync/tools: [v1, v0]\n")
+    dry = spyglass("sync", "--dry-run", "--src", "yaml", "--dest", "docker", str(listing),
+                   f"{target.host}/m")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == "Would sync 4 images from 2 sources"
+    done = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(listing),
+                    f"{target.host}/m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("Synced 4 images from 2 sources")
+    assert tags_of(target, "m/tools") == ["v0", "v1"]
+    for tag in ("v0", "v1"):
+        assert raw_digest(f"docker://{target.host}/m/tools:{tag}") == raw_digest(
+            f"docker://{source}/sync/tools:{tag}")

@@ -131,12 +131,12 @@ def _options(args: argparse.Namespace) -> CopyOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spyglass.core.sync import list_sources, registry_tags
+    from spyglass.core.sync import list_sources, registry_tags, source_digests
 
     request = _request(args)
     options = _options(args)
     destination = registry_options(args, None, "dest") if args.dest == "docker" else None
-    sources = list_sources(request, registry_tags())
+    sources = list_sources(request, registry_tags(), source_digests())
     images = [image for source in sources for image in source.images]
     attached = [image for source in sources for image in source.attached]
     if attached and args.remove_signatures:

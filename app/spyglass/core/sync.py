@@ -54,6 +54,10 @@ if TYPE_CHECKING:
 TagLister = Callable[[DockerReference, "RegistryOptions | None"], list[str]]
 """Lists the tags of a repository (a reference without tag) with these registry options."""
 
+DigestLookup = Callable[["SyncImage"], "Digest | None"]
+"""The digest of the manifest a source image's name names now; None where that cannot
+be told (see :func:`source_digests`)."""
+
 
 @dataclass(frozen=True)
 class SyncImage:
@@ -119,12 +123,13 @@ def check_kinds(source_kind: str, destination_kind: str) -> None:
                             "folder (cp -a, rsync).")
 
 
-def list_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource]:
+def list_sources(request: SyncRequest, list_tags: TagLister,
+                 digest_of: DigestLookup | None = None) -> list[SyncSource]:
     """Every source of ``request`` with its images and their destinations, in order (a
     repository's tags as the registry lists them, folders by name, the yaml file's
     entries as written). Raises a sentence naming the input for a source that cannot be
     read at all; a yaml entry that cannot be listed is a :class:`SyncSource` with its
-    ``error``."""
+    ``error``. ``digest_of``: see :func:`check_destinations`."""
     check_kinds(request.source_kind, request.destination_kind)
     if request.source_kind == "docker":
         sources = [_docker_source(request, list_tags)]
@@ -132,11 +137,12 @@ def list_sources(request: SyncRequest, list_tags: TagLister) -> list[SyncSource]
         sources = [_dir_source(request)]
     else:
         sources = list(_yaml_sources(request, list_tags))
-    check_destinations(request, sources)
+    check_destinations(request, sources, digest_of)
     return sources
 
 
-def check_destinations(request: SyncRequest, sources: list[SyncSource]) -> None:
+def check_destinations(request: SyncRequest, sources: list[SyncSource],
+                       digest_of: DigestLookup | None = None) -> None:
     """Refuse, before anything is copied, a sync that would give two different images one
     name at the destination (the last part of ``registry-a/app:9`` and of
     ``registry-b/app:9``, or of the folders ``a/app`` and ``b/app``, without
@@ -144,20 +150,63 @@ def check_destinations(request: SyncRequest, sources: list[SyncSource]) -> None:
     without a word (skopeo's sync does so in a registry, and fails halfway into ``dir:``).
     An image listed twice is no conflict: it is copied again to the same name; nor is
     one named by a digest, which names the same content wherever it is read from (a
-    mirror and its origin)."""
-    first: dict[str, ImageName] = {}
+    mirror and its origin), nor, where ``digest_of`` tells, two names naming the same
+    manifest now (a tag of a mirror and of its origin): the same image either way."""
+    first: dict[str, SyncImage] = {}
+    clashes: list[tuple[SyncImage, SyncImage]] = []
     for source in sources:
         for image in source.images:
-            named = first.setdefault(str(image.destination), image.source)
-            if _same_image(named, image.source):
-                continue
-            advice = ("sync them in separate runs into different destinations" if
-                      request.scoped else "give --scoped to name each after its whole "
-                      "source name, or sync them in separate runs")
+            named = first.setdefault(str(image.destination), image)
+            if not _same_image(named.source, image.source):
+                clashes.append((named, image))
+    if not clashes:
+        return
+    digests = _digests([image for pair in clashes for image in pair], digest_of)
+    for one, other in clashes:
+        digest = digests.get(str(one.source))
+        if digest is None or digest != digests.get(str(other.source)):
             raise SpyglassError(
-                f'Two images would be synced to the same name "{image.destination}": '
-                f"{named} and {image.source} (the second would replace the first); "
-                f"{advice}.")
+                f'Two images would be synced to the same name "{other.destination}": '
+                f"{one.source} and {other.source} (the second would replace the first); "
+                f"{_apart(request, one.source, other.source)}.")
+
+
+def _apart(request: SyncRequest, one: ImageName, other: ImageName) -> str:
+    """How to sync two images that would get one name: ``--scoped``, where it can name
+    them apart."""
+    if request.scoped:
+        return "sync them in separate runs into different destinations"
+    if request.destination_kind == "docker" and any(
+            isinstance(name, DockerName) and ":" in name.reference.domain
+            for name in (one, other)):
+        return ("sync them in separate runs into different destinations (--scoped cannot "
+                "name them apart here: it would put a registry's port in a repository's "
+                "name, where no colon may be)")
+    return "give --scoped to name each after its whole source name, or sync them in " \
+        "separate runs"
+
+
+_LOOKUPS_AT_ONCE: Final = 8
+
+
+def _digests(images: list[SyncImage], digest_of: DigestLookup | None
+             ) -> dict[str, Digest | None]:
+    """``digest_of`` each of ``images`` (by source name, each asked once, several at a
+    time); none without it."""
+    if digest_of is None:
+        return {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    unique = list({str(image.source): image for image in images}.values())
+    pool = ThreadPoolExecutor(max_workers=min(_LOOKUPS_AT_ONCE, len(unique)),
+                              thread_name_prefix="spyglass-sync-digests")
+    try:
+        found = list(pool.map(digest_of, unique))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return {str(image.source): digest for image, digest in zip(unique, found, strict=True)}
 
 
 def _same_image(one: ImageName, other: ImageName) -> bool:
@@ -567,6 +616,35 @@ def _entry_options(
     return options
 
 
+def source_digests(cancel: CancelToken | None = None) -> DigestLookup:
+    """A :data:`DigestLookup`: a registry image's by one ``HEAD`` (through the process's
+    shared clients), a ``dir:`` image's from its ``manifest.json``; None where asking
+    fails (the copy would say why)."""
+    from spyglass.core.digest import Digest
+
+    def digest_of(image: SyncImage) -> Digest | None:
+        name = image.source
+        try:
+            if isinstance(name, DockerName):
+                reference = name.reference
+                if reference.digest is not None:
+                    return reference.digest
+                from spyglass.core.transports.registry import client_for
+
+                client = client_for(reference.domain, image.registry,
+                                    repository=reference.path)
+                return client.head_manifest(reference.path, reference.tag or "latest",
+                                            cancel=cancel).digest
+            if isinstance(name, DirName):
+                return Digest.of((name.path / "manifest.json").read_bytes())
+        except (SpyglassError, OSError):
+            if cancel is not None:
+                cancel.check()
+        return None
+
+    return digest_of
+
+
 def registry_tags(cancel: CancelToken | None = None) -> TagLister:
     """A :data:`TagLister` asking the registry, through the process's shared clients."""
 
@@ -583,6 +661,7 @@ __all__ = [
     "DESTINATION_KINDS",
     "SOURCE_KINDS",
     "DestinationKind",
+    "DigestLookup",
     "NothingToSync",
     "SourceKind",
     "SyncImage",
@@ -596,4 +675,5 @@ __all__ = [
     "list_sources",
     "read_yaml",
     "registry_tags",
+    "source_digests",
 ]

@@ -336,3 +336,57 @@ def test_a_tag_expression_is_go_s_syntax(tmp_path: Path) -> None:
     listed = list_sources(SyncRequest("yaml", str(path), "docker", "m.example"), tags)
     assert [str(image.source).rsplit(":", 1)[1] for source in listed
             for image in source.images] == ["1.0", "2.0", "15", "16"]
+
+
+@pytest.mark.parametrize("kind", ["docker", "dir"])
+def test_scoped_is_advised_only_where_it_can_name_the_two_apart(
+    tmp_path: Path, kind: str
+) -> None:
+    """Into a registry, --scoped puts a source registry's port in a repository's name,
+    which cannot be: it was advised all the same."""
+    path = tmp_path / "sync.yaml"
+    path.write_text("r.example:5000:\n  images:\n    team/db: ['15']\n"
+                    "m.example:\n  images:\n    db: ['15']\n")
+    with pytest.raises(SpyglassError) as refused:
+        list_sources(SyncRequest("yaml", str(path), kind, "out"), tags)
+    said = str(refused.value)
+    assert said.endswith(
+        "sync them in separate runs into different destinations (--scoped cannot name them "
+        "apart here: it would put a registry's port in a repository's name, where no colon "
+        "may be)." if kind == "docker" else
+        "give --scoped to name each after its whole source name, or sync them in separate "
+        "runs."), said
+
+
+@pytest.mark.parametrize(("digests", "refused"), [
+    ({"a": "1", "b": "1"}, False),  # the same manifest under both names
+    ({"a": "1", "b": "2"}, True),
+    ({"a": "1", "b": None}, True),  # (one that cannot be asked is no proof)
+])
+def test_two_names_of_one_manifest_are_no_conflict(
+    tmp_path: Path, digests: dict[str, str | None], refused: bool
+) -> None:
+    """A mirror and its origin listed together: their tags name the same manifests."""
+    from spyglass.core.digest import Digest
+    from spyglass.core.sync import SyncImage
+
+    path = tmp_path / "sync.yaml"
+    path.write_text("a.example:\n  images:\n    app: ['1', '2']\n"
+                    "b.example:\n  images:\n    app: ['1']\n")
+    asked: list[str] = []
+
+    def digest_of(image: SyncImage) -> Digest | None:
+        asked.append(str(image.source))
+        assert isinstance(image.source, DockerName)
+        found = digests[image.source.reference.domain[0]]
+        return None if found is None else Digest.parse("sha256:" + found * 64)
+
+    request = SyncRequest("yaml", str(path), "docker", "m.example")
+    if refused:
+        with pytest.raises(SpyglassError, match=r"^Two images would be synced"):
+            list_sources(request, tags, digest_of)
+    else:
+        assert len([image for source in list_sources(request, tags, digest_of)
+                    for image in source.images]) == 3
+    # only the two names of one destination name are asked about
+    assert sorted(asked) == ["docker://a.example/app:1", "docker://b.example/app:1"]
