@@ -1016,3 +1016,35 @@ def test_a_mirror_and_its_origin_listed_together_are_synced_as_skopeo_syncs_them
     for tag in ("v0", "v1"):
         assert raw_digest(f"docker://{target.host}/m/tools:{tag}") == raw_digest(
             f"docker://{source}/sync/tools:{tag}")
+
+
+def test_tls_advice_for_a_yaml_entry_names_the_entry_not_the_flag_it_wins_over(
+    source: str, tls_registry: RegistryServer, fresh_registry: RegistryServer,
+    tmp_path: Path
+) -> None:
+    """An entry's ``tls-verify: true`` wins over ``--src-tls-verify=false``, and the advice
+    was to give that very flag; a cert-dir is the entry's to name too."""
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(f"{source}:\n  tls-verify: true\n  images:\n    sync/tools: [v0]\n")
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(f"{source}:\n  tls-verify: true\n  images:\n    sync/tools: []\n")
+    insecure = (f'allow it to be insecure (tls-verify: false in the entry "{source}" in '
+                f'"{plain}").')
+    for flags, listing, said in (([], plain, insecure), (["--keep-going"], plain, insecure),
+                                 ([], listed, insecure.replace(str(plain), str(listed)))):
+        done = spyglass("sync", "-q", *flags, "--src-tls-verify=false", "--src", "yaml",
+                        "--dest", "docker", str(listing), f"{fresh_registry.host}/m")
+        assert done.returncode == 1
+        (line,) = done.stderr.splitlines()
+        assert line.endswith(said), line
+        assert "--src-tls-verify" not in line
+
+    push_image(tls_registry, single_images(tmp_path / "layout", ("t",)), "t", "sync/t:1")
+    untrusted = tmp_path / "untrusted.yaml"
+    untrusted.write_text(f"{tls_registry.host}:\n  images:\n    sync/t: ['1']\n")
+    done = spyglass("sync", "-q", "--src", "yaml", "--dest", "docker", str(untrusted),
+                    f"{fresh_registry.host}/m")
+    assert done.returncode == 1
+    entry = f'the entry "{tls_registry.host}" in "{untrusted}"'
+    assert f"(or a folder named by cert-dir: DIR in {entry}), or allow this registry to be " \
+        f"insecure (tls-verify: false in {entry})." in done.stderr, done.stderr

@@ -147,6 +147,18 @@ def side_hints(sentence: str, source: ImageName, destination: ImageName) -> str:
     return with_side_flags(sentence, sides_named(sentence, source, destination))
 
 
+def with_entry_keys(sentence: str, sides: list[str], entry: str | None) -> str:
+    """For a sentence about the source alone, whose registry settings a yaml file's entry
+    gave (``entry``: ``the entry "REG" in "FILE"``): a registry's TLS advice
+    (``--tls-verify=false``, ``--cert-dir DIR``) as that entry's keys, which win over the
+    command line's flags (advising ``--src-tls-verify=false`` named a flag given
+    already)."""
+    if entry is None or sides != ["src"]:
+        return sentence
+    return (sentence.replace("--tls-verify=false", f"tls-verify: false in {entry}")
+            .replace("--cert-dir DIR", f"cert-dir: DIR in {entry}"))
+
+
 def with_side_flags(sentence: str, sides: list[str]) -> str:
     """A registry's advice (``--creds``, ``--tls-verify=false``) with the flag of each of
     ``sides`` (``src``, ``dest``) instead: ``--src-creds``, or ``--src-creds or

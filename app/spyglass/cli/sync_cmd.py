@@ -20,8 +20,8 @@ from spyglass.cli.copy_sides import (
     add_copy_flags,
     add_side_flags,
     check_policy,
-    side_hints,
     sides_named,
+    with_entry_keys,
     with_side_flags,
 )
 from spyglass.core.errors import SpyglassError
@@ -222,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
         # (the sides its own sentence names: the one said names both images)
         args.failed_sides = sides_named(_said(error), stopped.image.source,
                                         stopped.image.destination)
-        error.on_command_line = with_side_flags(_said(error), args.failed_sides)
+        error.on_command_line = with_side_flags(
+            with_entry_keys(_said(error), args.failed_sides, stopped.image.entry),
+            args.failed_sides)
         if len(images) + len(attached) > 1:  # (--keep-going changes nothing for one)
             args.closing = " Stopped there: --keep-going goes on with the other images."
         raise _about(error, _copying(stopped.image) + " failed")
@@ -274,8 +276,10 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
         elif args.keep_going:
             from spyglass.cli import terminal_safe
 
-            hinted = side_hints(_said(result.error), result.image.source,
+            sides = sides_named(_said(result.error), result.image.source,
                                 result.image.destination)
+            hinted = with_side_flags(
+                with_entry_keys(_said(result.error), sides, result.image.entry), sides)
             reporter.warn(terminal_safe(f"spyglass: {_copying(result.image)} failed: "
                                         f"{hinted}"))
 
@@ -329,6 +333,10 @@ def _listing_failed(source: SyncSource) -> SpyglassError:
     source already, else that sentence after what failed."""
     error = source.error
     assert error is not None
+    # (a yaml entry's TLS settings win over the flags: the entry is what to change)
+    keyed = with_entry_keys(_said(error), ["src"], source.entry)
+    if keyed != _said(error):
+        error.on_command_line = keyed
     if source.label in _said(error):
         return error
     return _about(error, f"Listing the images of {source.label} failed")

@@ -70,6 +70,10 @@ class SyncImage:
     attached_to: Digest | None = None
     """For a tag of what is attached to another image (see :func:`attachment_subject`):
     that image's digest."""
+    entry: str | None = None
+    """Where ``registry`` was set, when a yaml file's entry set it (``the entry "REG" in
+    "FILE"``), for advice: its ``tls-verify`` and ``cert-dir`` win over the command
+    line's flags; None where they are the command line's."""
 
 
 class NothingToSync(SpyglassError):
@@ -94,6 +98,8 @@ class SyncSource:
     """Why a yaml entry has no image to copy (no tag matches its expression, a registry
     names no image): said, and not counted among the sources, as skopeo warns and goes
     on."""
+    entry: str | None = None
+    """The yaml file's entry it is (see :attr:`SyncImage.entry`); None for others."""
 
 
 @dataclass(frozen=True)
@@ -424,17 +430,21 @@ def _yaml_source(
     refs: list[str] | None, keep: Callable[[str], bool] | None = None,
 ) -> SyncSource:
     label = f"{registry}/{repository}"
+    entry = f'the entry "{registry}" in "{path}"'
     try:
         reference = parse_docker_reference(label, default_tag=False)
         if reference.tag is not None or reference.digest is not None:
             raise SpyglassError(f'"{repository}" in "{path}" names an image, not a repository: '
                                 "give its tags in the list after it.")
-        return _repository_source(request, reference, options, list_tags, label=label,
-                                  refs=refs, keep=keep)
+        source = _repository_source(request, reference, options, list_tags, label=label,
+                                    refs=refs, keep=keep)
     except NothingToSync as exc:
-        return SyncSource(label, empty=str(exc))
+        return SyncSource(label, empty=str(exc), entry=entry)
     except SpyglassError as exc:
-        return SyncSource(label, error=exc)
+        return SyncSource(label, error=exc, entry=entry)
+    return replace(source, entry=entry,
+                   images=tuple(replace(image, entry=entry) for image in source.images),
+                   attached=tuple(replace(image, entry=entry) for image in source.attached))
 
 
 def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
