@@ -1048,3 +1048,24 @@ def test_tls_advice_for_a_yaml_entry_names_the_entry_not_the_flag_it_wins_over(
     entry = f'the entry "{tls_registry.host}" in "{untrusted}"'
     assert f"(or a folder named by cert-dir: DIR in {entry}), or allow this registry to be " \
         f"insecure (tls-verify: false in {entry})." in done.stderr, done.stderr
+
+
+def test_a_rerun_into_folders_notes_no_replaced_image_under_quiet(
+    source: str, tmp_path: Path
+) -> None:
+    """-q said "Note: the dir: image … already there is replaced whole" of every image
+    (a thousand lines for a mirror), and said it as done as each copy started, of
+    images whose copy was then taken back; the progress says it as what will happen."""
+    args = ("--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+            f"{source}/sync/tools", str(tmp_path / "out"))
+    first = spyglass("sync", "-q", *args)
+    assert (first.returncode, first.stderr) == (0, ""), first.stderr
+    again = spyglass("sync", "-q", *args)
+    assert (again.returncode, again.stderr) == (0, ""), again.stderr
+    assert again.stdout.splitlines()[-1] == "Synced 3 images from 1 sources"
+    told = spyglass("sync", "--parallel-images", "1", *args)
+    assert told.returncode == 0, told.stderr
+    notes = [line for line in told.stderr.splitlines() if line.startswith("Note: ")]
+    assert sorted(notes) == [
+        f'Note: the dir: image in "{tmp_path / "out" / f"tools:{tag}"}" already there will '
+        "be replaced whole once the copy is complete" for tag in TOOLS_TAGS], told.stderr

@@ -27,8 +27,11 @@ from spyglass.cli.copy_sides import (
 from spyglass.core.errors import SpyglassError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from spyglass.cli.progress import Reporter
     from spyglass.core.copy import CopyOptions
+    from spyglass.core.copy_events import CopyEvent
     from spyglass.core.digest import Digest
     from spyglass.core.sync import SyncImage, SyncRequest, SyncSource
     from spyglass.core.sync_run import ImageResult
@@ -287,11 +290,31 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
 
     # several copied at once: each progress line names its image (one at a time, as copy)
     at_once = min(args.parallel_images, len({lane_of(image) for image in images})) > 1
+
+    def events_for(image: SyncImage) -> Callable[[CopyEvent], None]:
+        report = reporter.for_image(str(image.source), _short(image) if at_once else None)
+        return _without_replacing_note(report) if args.quiet else report
+
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
-                    keep_going=args.keep_going,
-                    events_for=lambda image: reporter.for_image(
-                        str(image.source), _short(image) if at_once else None),
-                    on_result=told)
+                    keep_going=args.keep_going, events_for=events_for, on_result=told)
+
+
+def _without_replacing_note(report: Callable[[CopyEvent], None]
+                            ) -> Callable[[CopyEvent], None]:
+    """``report`` without the plan's note that a ``dir:`` image there already will be
+    replaced (``-q``: a re-run of a mirror into folders said it of every image, a
+    thousand lines; what is left out is the routine of a re-run, not a choice made)."""
+    from spyglass.core.copy_events import Planned
+    from spyglass.core.copy_plan import replacing_note
+
+    def reported(event: CopyEvent) -> None:
+        if isinstance(event, Planned) and event.plan.replaces is not None:
+            routine = replacing_note(event.plan.replaces)
+            event = replace(event, plan=replace(event.plan, notes=tuple(
+                note for note in event.plan.notes if note != routine)))
+        report(event)
+
+    return reported
 
 
 def _platform_advice(args: argparse.Namespace, error: SpyglassError) -> None:

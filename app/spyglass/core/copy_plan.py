@@ -163,6 +163,10 @@ class CopyPlan:
     converted_from: Digest | None = None
     """The digest of the schema 1 image the top was converted from (what is attached to
     it does not match the new digest)."""
+    replaces: str | None = None
+    """What the copy replaces whole at the destination once it is complete (an archive,
+    a ``dir:`` image there already), as the subject of a sentence; its note is
+    :func:`replacing_note`. None where it replaces nothing."""
 
     @property
     def blobs(self) -> tuple[BlobTask, ...]:
@@ -249,3 +253,10 @@ class CopyPlan:
         from spyglass.core.copy_preview import plan_lines
 
         return plan_lines(self)
+
+
+def replacing_note(replaces: str) -> str:
+    """The plan's note of what the copy replaces whole (:attr:`CopyPlan.replaces`), said
+    as what will happen: it is said as the copy starts, and a copy that fails, or is
+    taken back, leaves that as it was."""
+    return f"{replaces} will be replaced whole once the copy is complete"

@@ -49,7 +49,7 @@ from spyglass.core.copy_instances import (
     unreadable_entry,
     with_attestations,
 )
-from spyglass.core.copy_plan import CopyOptions, CopyPlan, InstancePlan
+from spyglass.core.copy_plan import CopyOptions, CopyPlan, InstancePlan, replacing_note
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
     UNREADABLE,
@@ -123,8 +123,8 @@ def plan_copy(
             plan = with_narrowing_note(plan, source, destination)
             check_required_digest(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
-                plan = replace(plan, notes=(*plan.notes, f"{destination.replaces} is "
-                                            "replaced whole"))
+                plan = replace(plan, replaces=destination.replaces, notes=(
+                    *plan.notes, replacing_note(destination.replaces)))
             if not carry:
                 return replace(plan, attachments_removed=options.remove_signatures)
             kept, changed, unwritten = plan.digests_kept()

@@ -1078,7 +1078,9 @@ def test_a_destination_written_whole_says_what_it_replaces(
     again.abort()
     what = (f'the dir: image in "{target}" already there' if transport == "dir"
             else f'the archive "{target}" already there, with what it holds,')
-    assert f"{what} is replaced whole" in plan.notes
+    # (said as the copy starts: what will happen, which a failed copy does not do)
+    assert f"{what} will be replaced whole once the copy is complete" in plan.notes
+    assert plan.replaces == what
 
 
 @pytest.mark.parametrize("transport", ["docker-archive", "oci-archive", "dir"])
