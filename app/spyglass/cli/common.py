@@ -59,16 +59,31 @@ class Parser(argparse.ArgumentParser):
 class CommandParser(Parser):
     """A command's parser: what it does not take (an unknown flag, an argument too many) is
     its usage error, said under its own usage, not left for the top-level parser, whose
-    usage names no command's arguments."""
+    usage names no command's arguments.
+
+    Attributes:
+        elsewhere: for a flag it does not take, where it is taken (``spyglass copy takes
+            it, …``), said after it; None where that is nowhere, or not looked for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.elsewhere: Callable[[str], str | None] | None = None
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         parsed, extras = super().parse_known_args(args, namespace)
-        if extras:  # (a flag's value is not said back: it may be a password)
+        # an unknown flag alone: the words after it were taken for its value, or for the
+        # arguments (a last one left over), as argparse cannot tell what it takes
+        flags = [extra for extra in extras if extra.startswith("-") and extra != "-"]
+        if flags:  # (a flag's value is not said back: it may be a password)
             shown = [e.split("=", 1)[0] + "=…" if e.startswith("--") and "=" in e else e
-                     for e in extras]
-            self.error(f"unrecognized arguments: {' '.join(shown)}")
+                     for e in flags]
+            taken = self.elsewhere(flags[0].split("=", 1)[0]) if self.elsewhere else None
+            self.error(f"unrecognized arguments: {' '.join(shown)}"
+                       + (f" ({taken})" if taken else ""))
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed, extras
 
 

@@ -82,6 +82,18 @@ def add_parser(commands: Commands) -> None:
     # (no --platform of its own: skopeo's override flags choose the image of a list,
     # as they do for copy, by setting it)
     parser.set_defaults(func=run, registry_sides=_sides_of, platform=[])
+    parser.elsewhere = lambda flag: _copy_takes(commands, flag)
+
+
+def _copy_takes(commands: Commands, flag: str) -> str | None:
+    """For a flag sync does not take that copy does (``--dest-compress-format``): so."""
+    from spyglass.cli.common import RefusedFlag
+
+    copy = commands.choices.get("copy")
+    action = None if copy is None else copy._option_string_actions.get(flag)
+    if action is None or isinstance(action, RefusedFlag):
+        return None
+    return "spyglass copy takes it, for one image at a time"
 
 
 def _sides_of(args: argparse.Namespace, sentence: str) -> list[str]:

@@ -1168,6 +1168,18 @@ def test_an_empty_name_is_no_current_folder(
     (["copy", "--bogus", "a", "b"], "Unrecognized arguments: --bogus"),
     (["inspect", "a", "b"], "Unrecognized arguments: b"),
     (["tags", "--raw", "oci:x"], "Unrecognized arguments: --raw"),
+    # an unknown flag's value taken for SOURCE: the flag alone, not DESTINATION too
+    (["copy", "--bogus", "x", "a", "b"], "Unrecognized arguments: --bogus"),
+    (["sync", "--dest-compress-format", "zstd", "--src", "docker", "--dest", "docker",
+      "r.example/app", "m.example"],
+     "Unrecognized arguments: --dest-compress-format (spyglass copy takes it, for one image "
+     "at a time)"),
+    (["sync", "--dest-compress-format=zstd", "--src", "docker", "--dest", "docker",
+      "r.example/app", "m.example"],
+     "Unrecognized arguments: --dest-compress-format=… (spyglass copy takes it, for one "
+     "image at a time)"),
+    (["sync", "--bogus", "x", "--src", "docker", "--dest", "docker", "r.example/app",
+      "m.example"], "Unrecognized arguments: --bogus"),
     (["inspect"], "The following arguments are required: NAME"),
 ])
 def test_a_usage_error_shows_the_commands_usage(
