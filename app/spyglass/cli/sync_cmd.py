@@ -51,6 +51,10 @@ def add_parser(commands: Commands) -> None:
         "REGISTRY[/NAMESPACE]; with --dest dir, a folder. Each image is named after its "
         "source's last part (repo:tag), or its whole name with --scoped. One line per "
         "image and a summary go to stdout, progress to stderr.",
+        epilog="Unlike skopeo sync, a repository of a yaml SOURCE that cannot be listed "
+        "(gone from its registry, or not readable with the credentials given) fails the "
+        "sync: without --keep-going it stops there, with it the other sources are synced, "
+        "and the exit status is 1 either way (skopeo logs it, skips it and exits 0).",
     )
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument("destination", metavar="DESTINATION")
