@@ -891,6 +891,11 @@ def test_skopeo_s_override_flags_choose_the_image_of_a_list_as_copy_s_do(
                     *args)
     assert host.returncode == 0, host.stderr
     assert host.stdout.splitlines()[0].startswith("Would copy "), host.stdout
+    # the images that are no list are copied as they are: under -q, not a note for each
+    whole = spyglass("sync", "-q", "--override-arch", "arm64", "--src", "docker", "--dest",
+                     "docker", f"{source}/sync/app", f"{fresh_registry.host}/w")
+    assert (whole.returncode, whole.stderr) == (0, ""), whole.stderr
+    assert whole.stdout.splitlines()[-1] == "Synced 5 images from 1 sources"
 
 
 def test_a_list_without_the_image_asked_for_advises_sync_s_own_flags(

@@ -309,25 +309,24 @@ def _copy(args: argparse.Namespace, images: list[SyncImage], options: CopyOption
 
     def events_for(image: SyncImage) -> Callable[[CopyEvent], None]:
         report = reporter.for_image(str(image.source), _short(image) if at_once else None)
-        return _without_replacing_note(report) if args.quiet else report
+        return _without_routine_notes(report) if args.quiet else report
 
     return run_sync(images, options, destination, parallel_images=args.parallel_images,
                     keep_going=args.keep_going, events_for=events_for, on_result=told)
 
 
-def _without_replacing_note(report: Callable[[CopyEvent], None]
-                            ) -> Callable[[CopyEvent], None]:
-    """``report`` without the plan's note that a ``dir:`` image there already will be
-    replaced (``-q``: a re-run of a mirror into folders said it of every image, a
-    thousand lines; what is left out is the routine of a re-run, not a choice made)."""
+def _without_routine_notes(report: Callable[[CopyEvent], None]
+                           ) -> Callable[[CopyEvent], None]:
+    """``report`` without the plan's notes of what a copy does to any image alike (its
+    ``routine``: a ``dir:`` image there already will be replaced, the platform asked of
+    an image that is no list): ``-q``, where a re-run of a mirror into folders said it
+    of every image, a thousand lines."""
     from spyglass.core.copy_events import Planned
-    from spyglass.core.copy_plan import replacing_note
 
     def reported(event: CopyEvent) -> None:
-        if isinstance(event, Planned) and event.plan.replaces is not None:
-            routine = replacing_note(event.plan.replaces)
+        if isinstance(event, Planned) and event.plan.routine:
             event = replace(event, plan=replace(event.plan, notes=tuple(
-                note for note in event.plan.notes if note != routine)))
+                note for note in event.plan.notes if note not in event.plan.routine)))
         report(event)
 
     return reported

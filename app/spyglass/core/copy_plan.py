@@ -163,10 +163,10 @@ class CopyPlan:
     converted_from: Digest | None = None
     """The digest of the schema 1 image the top was converted from (what is attached to
     it does not match the new digest)."""
-    replaces: str | None = None
-    """What the copy replaces whole at the destination once it is complete (an archive,
-    a ``dir:`` image there already), as the subject of a sentence; its note is
-    :func:`replacing_note`. None where it replaces nothing."""
+    routine: tuple[str, ...] = ()
+    """Those of ``notes`` that say what a copy does to any image alike (a ``dir:`` image
+    there already replaced whole, platforms asked of an image that is no list): a quiet
+    sync of many images leaves them out, where they were said of each."""
 
     @property
     def blobs(self) -> tuple[BlobTask, ...]:
@@ -256,7 +256,7 @@ class CopyPlan:
 
 
 def replacing_note(replaces: str) -> str:
-    """The plan's note of what the copy replaces whole (:attr:`CopyPlan.replaces`), said
-    as what will happen: it is said as the copy starts, and a copy that fails, or is
-    taken back, leaves that as it was."""
+    """The plan's note of what the copy replaces whole (an archive, a ``dir:`` image there
+    already: ``replaces`` names it), said as what will happen: it is said as the copy
+    starts, and a copy that fails, or is taken back, leaves that as it was."""
     return f"{replaces} will be replaced whole once the copy is complete"

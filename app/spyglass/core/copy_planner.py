@@ -123,8 +123,9 @@ def plan_copy(
             plan = with_narrowing_note(plan, source, destination)
             check_required_digest(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
-                plan = replace(plan, replaces=destination.replaces, notes=(
-                    *plan.notes, replacing_note(destination.replaces)))
+                said = replacing_note(destination.replaces)
+                plan = replace(plan, notes=(*plan.notes, said),
+                               routine=(*plan.routine, said))
             if not carry:
                 return replace(plan, attachments_removed=options.remove_signatures)
             kept, changed, unwritten = plan.digests_kept()
@@ -217,12 +218,14 @@ def _plan_images(
                                  plain.target(top))
         if made_config is not None:
             instance = replace(instance, config=replace(instance.config, data=made_config))
+        routine: tuple[str, ...] = ()
         if options.platforms:
-            notes.append(one_image_note(config or config_if_readable(source, top, cancel),
-                                        options.platforms))
+            routine = (one_image_note(config or config_if_readable(source, top, cancel),
+                                      options.platforms),)
+            notes.extend(routine)
         plain.note(destination)
         plan = CopyPlan(source.description, destination.description, top, (instance,), None,
-                        False, tuple(notes), converted_from=converted_from)
+                        False, tuple(notes), converted_from=converted_from, routine=routine)
         check_preserve(plan, options, destination)
         return plan
 

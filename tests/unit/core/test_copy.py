@@ -1080,7 +1080,7 @@ def test_a_destination_written_whole_says_what_it_replaces(
             else f'the archive "{target}" already there, with what it holds,')
     # (said as the copy starts: what will happen, which a failed copy does not do)
     assert f"{what} will be replaced whole once the copy is complete" in plan.notes
-    assert plan.replaces == what
+    assert plan.routine == (f"{what} will be replaced whole once the copy is complete",)
 
 
 @pytest.mark.parametrize("transport", ["docker-archive", "oci-archive", "dir"])
