@@ -125,11 +125,13 @@ def _system_trust() -> ssl.SSLContext:
 
     Where the system keeps them in a folder of hash-named links (``/etc/ssl/certs`` on
     Debian, Ubuntu, Alpine, Arch) and neither ``SSL_CERT_FILE`` nor ``SSL_CERT_DIR`` is
-    set, that folder alone is named: OpenSSL then reads the one CA a server's chain
-    names, when it is checked. Python's default context also loads the bundle file,
-    parsing every CA in it at once: 35-45 ms with OpenSSL 3, on every command that
-    reaches a registry over HTTPS. Otherwise (a variable set, or no such folder), that
-    default context, read as OpenSSL always reads it."""
+    set, that folder is named: OpenSSL then reads the one CA a server's chain names,
+    when it is checked. Python's default context also loads the bundle file, parsing
+    every CA in it at once: 35-45 ms with OpenSSL 3, on every command that reaches a
+    registry over HTTPS. The bundle is loaded beside the folder only where it may hold a
+    CA the folder lacks (:func:`_bundle_changed_since`): then the context trusts what
+    the default one does. Otherwise (a variable set, or no such folder), that default
+    context, read as OpenSSL always reads it."""
     paths = ssl.get_default_verify_paths()
     if _hashed_folder(paths.capath) and not any(
             name in os.environ for name in (paths.openssl_cafile_env, paths.openssl_capath_env)):
@@ -137,6 +139,11 @@ def _system_trust() -> ssl.SSLContext:
         if sys.version_info >= (3, 13):  # the checks the default context adds there
             context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
         context.load_verify_locations(capath=paths.capath)
+        if _bundle_changed_since(paths.cafile, paths.capath):
+            try:
+                context.load_verify_locations(cafile=paths.cafile)
+            except (OSError, ssl.SSLError) as exc:  # as the default context: passed over
+                log.debug("The system's CA bundle %s was not read: %s", paths.cafile, exc)
         keylog = os.environ.get("SSLKEYLOGFILE")  # as the default context takes it
         if keylog and not sys.flags.ignore_environment:
             context.keylog_filename = keylog
@@ -162,6 +169,23 @@ def _hashed_folder(path: str | None) -> bool:
             return any(_HASH_NAME.fullmatch(entry.name) for entry in entries)
     except OSError:
         return False
+
+
+def _bundle_changed_since(bundle: str | None, folder: str | None) -> bool:
+    """Whether the bundle file was changed after the folder's links were last, so that it
+    may hold a CA the folder has no link for: one appended by hand (``cat ca.crt >>
+    /etc/ssl/certs/ca-certificates.crt``, a common Dockerfile step), or the file copied
+    over. Two ``stat`` calls: the bundle's ctime (any write to the file, or change of
+    it) against the folder's mtime (a link made or removed). ``update-ca-certificates``
+    renames the bundle into the folder last, which changes both at once, so the folder
+    alone is read after it. A bundle replaced by a rename of its own (``mv``,
+    ``sed -i``) looks like one that update-ca-certificates wrote, and is not read."""
+    if not bundle or not folder:
+        return False
+    try:
+        return os.stat(bundle).st_ctime_ns > os.stat(folder).st_mtime_ns
+    except OSError:
+        return False  # no bundle: the folder is all there is
 
 
 def _system_store_exists() -> bool:
