@@ -8,6 +8,10 @@ every request about it is taken and nothing comes back until
 :meth:`HangingRegistry.close`. Every request is logged in :attr:`HangingRegistry.seen`
 before it is answered, or not.
 
+With ``short_ping``, the answer to ``GET /v2/`` promises more than it sends (a
+``Content-Length`` of 10 for ``{}``), and the connection is held, silent, until
+:meth:`HangingRegistry.close`.
+
 ``HEAD`` requests (the look-ups of tags' digests) are logged in
 :attr:`HangingRegistry.heads`; those about a repository starting with one of
 ``hung_heads`` are taken and never answered either, the others refused (501), as
@@ -26,7 +30,7 @@ class HangingRegistry:
     """See the module docstring. A context manager: closing it ends every request held."""
 
     def __init__(self, tags: dict[str, list[str]], *, hung: tuple[str, ...] = ("hung/",),
-                 hung_heads: tuple[str, ...] = ()) -> None:
+                 hung_heads: tuple[str, ...] = (), short_ping: bool = False) -> None:
         self.tags = tags
         self.hung = hung
         self.hung_heads = hung_heads
@@ -43,6 +47,15 @@ class HangingRegistry:
 
             def do_GET(self) -> None:
                 registry.seen.append(self.path)
+                if self.path == "/v2/" and short_ping:
+                    self.send_response(200)
+                    self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+                    self.send_header("Content-Length", "10")
+                    self.end_headers()
+                    self.wfile.write(b"{}")  # and the other 8 bytes never come
+                    self.wfile.flush()
+                    registry._release.wait()
+                    return
                 if self.path == "/v2/":
                     self._answer(200, {})
                     return

@@ -504,6 +504,28 @@ def test_the_401_pings_connection_is_kept_too(
         [token_registry.host] * 2
 
 
+def test_a_ping_whose_body_falls_short_is_not_waited_for(
+    connections_opened: list[str],
+) -> None:
+    """A ping's answer whose Content-Length promises more than comes: its connection is
+    given up after SMALL_BODY_WAIT (not kept), where reading the rest waited the ping's
+    whole read timeout (20 s) before the listing could begin."""
+    from spyglass.core.transports.registry.connections import SMALL_BODY_WAIT
+    from tests.helpers.hanging import HangingRegistry
+
+    with HangingRegistry({"app": ["v1"]}, short_ping=True) as server:
+        pool = HTTPPool()
+        try:
+            client = RegistryClient(server.host, pool=pool)
+            started = time.monotonic()
+            assert client.tags_of("app") == ["v1"]
+            took = time.monotonic() - started
+        finally:
+            pool.close()
+    assert SMALL_BODY_WAIT <= took < SMALL_BODY_WAIT + 2
+    assert connections_opened[-2:] == [server.host] * 2  # the ping's, then the listing's
+
+
 def test_tls_verify_false(tls_registry: RegistryServer, tls_repo: str) -> None:
     options = RegistryOptions(tls_verify=False)
     image = load_image(open_source(f"docker://{tls_registry.host}/{tls_repo}:tag-00000", options))

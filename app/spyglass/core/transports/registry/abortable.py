@@ -16,7 +16,8 @@ socket's descriptor, since the handshake takes the socket over. (An idle
 connection that was shut down is harmless: the pool finds it closed and opens a
 new one.) A TCP connect to a host that does not answer is interrupted the
 same way: the backend connects the socket itself (as httpcore's does) once it
-has noted it in the request's slot.
+has noted it in the request's slot. A block given a deadline (``within``) bounds its
+reads the same way: each waits only for what is left of it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import httpcore
 import httpx
@@ -41,13 +43,15 @@ _ACTIVE = threading.local()
 class Slot:
     """The connection one request is using, as far as a cancel needs to know."""
 
-    __slots__ = ("aborted", "connecting", "stream", "thread")
+    __slots__ = ("aborted", "connecting", "deadline", "stream", "thread")
 
     def __init__(self, stream: TrackedStream | None = None) -> None:
         self.stream = stream
         self.connecting: socket.socket | None = None
         self.thread = threading.get_ident()
         self.aborted = False
+        self.deadline: float | None = None
+        """The :func:`time.monotonic` time past which no read of the request waits."""
 
     def abort(self) -> None:
         """Shut the request's connection down (called from the cancelling thread)."""
@@ -86,7 +90,7 @@ class TrackedStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self._claim()
-        return self._inner.read(max_bytes, timeout)
+        return self._inner.read(max_bytes, _until_deadline(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._claim()
@@ -140,6 +144,21 @@ class TrackedStream(httpcore.NetworkStream):
         connection now (the pool may hand it to another request next)."""
         with self._lock:
             self.owner = 0
+
+
+def _until_deadline(timeout: float | None) -> float | None:
+    """A read's ``timeout``, cut to what is left before the deadline of this thread's
+    request (:func:`abortable`'s ``within``): past it, the read times out at once."""
+    slot: Slot | None = getattr(_ACTIVE, "slot", None)
+    if slot is None or slot.deadline is None:
+        return timeout
+    left = max(slot.deadline - time.monotonic(), _SHORTEST_WAIT)
+    return left if timeout is None else min(timeout, left)
+
+
+_SHORTEST_WAIT: Final = 0.001
+"""A read's timeout past its deadline: what has arrived is still taken (a timeout of 0
+would make the socket non-blocking, an error of another kind)."""
 
 
 class TrackingBackend(httpcore.NetworkBackend):
@@ -200,15 +219,20 @@ def track_connections(transport: httpx.BaseTransport) -> bool:
 
 
 @contextmanager
-def abortable(cancel: CancelToken | None) -> Iterator[Slot | None]:
+def abortable(cancel: CancelToken | None, *, within: float | None = None
+              ) -> Iterator[Slot | None]:
     """Within the block, cancelling ``cancel`` shuts down the connection this thread's
-    request uses; the slot (None without a token) names that connection after."""
-    if cancel is None:
+    request uses; the slot (None without a token or ``within``) names that connection
+    after. With ``within`` (seconds), the block's reads wait no longer than that in all:
+    one past it times out (httpx's ReadTimeout), as if the server had stopped sending."""
+    if cancel is None and within is None:
         yield None
         return
     slot = Slot()
-    key = cancel.add_abort(slot.abort)
-    if key is None:
+    if within is not None:
+        slot.deadline = time.monotonic() + within
+    key = cancel.add_abort(slot.abort) if cancel is not None else None
+    if cancel is not None and key is None:
         slot.aborted = True  # cancelled already: the first read or write shuts it down
     outer = getattr(_ACTIVE, "slot", None)
     _ACTIVE.slot = slot
@@ -216,7 +240,8 @@ def abortable(cancel: CancelToken | None) -> Iterator[Slot | None]:
         yield slot
     finally:
         _ACTIVE.slot = outer
-        cancel.remove_abort(key)
+        if cancel is not None:
+            cancel.remove_abort(key)
 
 
 class _Releasing(httpx.SyncByteStream):

@@ -257,17 +257,23 @@ class ResponseBodies(httpx.BaseTransport):
 SMALL_BODY: Final = 64 * 1024
 """The longest body :func:`close_reusing` reads so that its connection is kept."""
 
+SMALL_BODY_WAIT: Final = 1.0
+"""The longest :func:`close_reusing` waits for the rest of such a body, in seconds: a
+server whose Content-Length promises more than it sends would otherwise hold the
+command for the whole read timeout (20 s for a ping)."""
+
 
 def close_reusing(response: httpx.Response, cancel: CancelToken | None = None) -> None:
     """Close ``response``, first reading the rest of its body where that is short and of
     known length (a ping's ``{}``, a 401's JSON), so that its connection goes back to the
     pool: httpcore keeps a connection only when its body was read to the end, and the
     ping's answer, closed unread, cost every command a second connection (over HTTPS, a
-    second handshake). A body that cannot be read is left with its connection, as a
-    longer one is."""
+    second handshake). A body that cannot be read, or not within
+    :data:`SMALL_BODY_WAIT`, is left with its connection, as a longer one is."""
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) <= SMALL_BODY and not response.is_closed:
-        with contextlib.suppress(httpx.HTTPError, httpx.StreamError), abortable(cancel):
+        with contextlib.suppress(httpx.HTTPError, httpx.StreamError), \
+                abortable(cancel, within=SMALL_BODY_WAIT):
             response.read()
     response.close()
 
