@@ -414,6 +414,101 @@ def test_a_docker_manifest_converted_to_oci_carries_no_field_of_its_own(
     assert digests[0] == digests[1]
 
 
+def copied_by_both(source: str, dest: Path, *flags: str) -> tuple[str, str]:
+    """The digests Spyglass and skopeo give ``source`` copied to ``dir:`` (``dest-ours``,
+    ``dest-theirs``) with ``flags``."""
+    skopeo = require_tool("skopeo")
+    ours, theirs = (dest.with_name(f"{dest.name}-{who}") for who in ("ours", "theirs"))
+    done = spyglass_copy(*flags, "--digestfile", f"{ours}.digest", source, f"dir:{ours}")
+    assert done.returncode == 0, done.stderr
+    subprocess.run([skopeo, "--insecure-policy", "copy", "-q", *flags, "--digestfile",
+                    f"{theirs}.digest", source, f"dir:{theirs}"], check=True,
+                   capture_output=True)
+    return (Path(f"{ours}.digest").read_text(), Path(f"{theirs}.digest").read_text())
+
+
+def test_a_config_descriptor_written_again_keeps_what_skopeo_keeps(tmp_path: Path) -> None:
+    """A manifest written again (its layer decompressed into dir:) named its config with
+    its annotations and data alone. containers/image keeps an OCI config's descriptor
+    whole (urls, platform and artifactType too); a Docker schema 2 one keeps its urls,
+    converted from OCI too; one converted from Docker to OCI is named anew. The digests
+    are skopeo's."""
+    src = tmp_path / "src"
+    builder = LayoutBuilder(src)
+    layer, diff = build_layer(LayerSpec({"/d": b"d\n"}))
+    config = dump_json({"architecture": "amd64", "os": "linux",
+                        "rootfs": {"type": "layers", "diff_ids": [diff]}})
+    with ServedFile("/config", config) as served:  # (skopeo fetches an OCI one from there)
+        extra = {"urls": [served.url], "annotations": {"org.example.k": "v"},
+                 "platform": {"architecture": "amd64", "os": "linux", "os.version": "1"},
+                 "artifactType": "application/vnd.example.thing"}
+        for name, manifest_type, config_type, layer_type in (
+                ("oci", OCI_MANIFEST, media.OCI_CONFIG, OCI_LAYER_GZIP),
+                ("docker", media.DOCKER_V2S2, media.DOCKER_CONFIG, media.DOCKER_LAYER_GZIP)):
+            manifest = dump_json({
+                "schemaVersion": 2, "mediaType": manifest_type,
+                "config": {"mediaType": config_type, **builder.add_blob(config), **extra},
+                "layers": [{"mediaType": layer_type, **builder.add_blob(layer)}]})
+            builder.tag({"mediaType": manifest_type, **builder.add_blob(manifest)}, name)
+        # skopeo reads no Docker manifest from a layout: from dir:, the same bytes
+        done = spyglass_copy(f"oci:{src}:docker", f"dir:{tmp_path / 'docker'}")
+        assert done.returncode == 0, done.stderr
+        for source, name, flags in (
+                (f"oci:{src}:oci", "oci", ()),
+                (f"oci:{src}:oci", "to-docker", ("--format", "v2s2")),
+                (f"dir:{tmp_path / 'docker'}", "docker", ())):
+            ours, theirs = copied_by_both(source, tmp_path / name, "--dest-decompress", *flags)
+            assert ours == theirs, name
+        ours_raw = json.loads((tmp_path / "oci-ours" / "manifest.json").read_bytes())
+        assert {key: ours_raw["config"].get(key) for key in extra} == extra
+        assert json.loads((tmp_path / "docker-ours" / "manifest.json").read_bytes())[
+            "config"]["urls"] == [served.url]
+    copied_by_both(f"dir:{tmp_path / 'docker'}", tmp_path / "to-oci", "--dest-decompress",
+                   "--format", "oci")
+    # (skopeo writes a converted config again through Go's struct: its digest differs)
+    written = [json.loads((tmp_path / f"to-oci-{who}" / "manifest.json").read_bytes())
+               for who in ("ours", "theirs")]
+    assert [set(manifest["config"]) for manifest in written] == [
+        {"mediaType", "digest", "size"}] * 2
+
+
+def test_list_entries_written_again_keep_what_skopeo_keeps(tmp_path: Path) -> None:
+    """A list written again names its images as containers/image does: a Docker list's
+    entry keeps Docker's platform ``features``; an OCI entry without a platform gets the
+    running system's in a Docker list; an OCI platform's ``features`` (not OCI's) and a
+    Docker entry's annotations and artifactType are dropped."""
+    src = tmp_path / "src"
+    builder = LayoutBuilder(src)
+    for name, docker, platform, extra in (
+            ("docker", True, {"architecture": "amd64", "os": "linux", "os.version": "1",
+                              "variant": "v2", "features": ["sse4"]},
+             {"annotations": {"org.example.k": "v"}, "artifactType": "application/x.y"}),
+            ("oci-bare", False, None, {}),
+            ("oci-features", False, {"architecture": "amd64", "os": "linux",
+                                     "features": ["sse4"]}, {})):
+        image = builder.add_image(ImageSpec(layers=PLAIN_LAYERS[2:], docker_media_types=docker))
+        entry = {key: value for key, value in image.items() if key != "platform"}
+        entry.update(extra, **({"platform": platform} if platform else {}))
+        builder.tag(builder.add_index([entry], docker_media_types=docker), name)
+    done = spyglass_copy("--all", f"oci:{src}:docker", f"dir:{tmp_path / 'docker'}")
+    assert done.returncode == 0, done.stderr
+    for source, name, flags in (
+            (f"dir:{tmp_path / 'docker'}", "docker", ()),
+            (f"oci:{src}:oci-bare", "oci-bare", ("--format", "v2s2")),
+            (f"oci:{src}:oci-features", "oci-features", ("--format", "v2s2"))):
+        ours, theirs = copied_by_both(source, tmp_path / name, "--all", "--dest-decompress",
+                                      *flags)
+        assert ours == theirs, name
+    copied_by_both(f"dir:{tmp_path / 'docker'}", tmp_path / "to-oci", "--all",
+                   "--dest-decompress", "--format", "oci")
+    # (skopeo writes a converted config again: the image's digest differs)
+    entries = [json.loads((tmp_path / f"to-oci-{who}" / "manifest.json").read_bytes())[
+        "manifests"][0] for who in ("ours", "theirs")]
+    assert [{k: v for k, v in entry.items() if k not in ("digest", "size")}
+            for entry in entries] == [{"mediaType": OCI_MANIFEST, "platform": {
+                "architecture": "amd64", "os": "linux", "os.version": "1", "variant": "v2"}}] * 2
+
+
 def test_uncompressed_layers_already_there_are_kept(
         registry: RegistryServer, tmp_path: Path) -> None:
     """As containers/image reuses a blob before it would compress it: an image copied

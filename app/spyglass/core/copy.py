@@ -88,6 +88,7 @@ from spyglass.core.manifest import (
     Descriptor,
     ImageIndex,
 )
+from spyglass.core.platform import Platform, host_platform
 from spyglass.core.referrers import (
     BUILDKIT_REFERENCE_DIGEST,
 )
@@ -133,20 +134,21 @@ def _dump(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _descriptor_json(descriptor: Descriptor, media_type: str, *, docker: bool) -> dict[str, Any]:
+def _descriptor_json(descriptor: Descriptor, media_type: str, *, docker: bool,
+                     entry: bool = False) -> dict[str, Any]:
     """``descriptor`` as a manifest of its format writes it. Docker schema 2 has no
-    annotations, artifact types or ``data`` (nor fields it does not know), and docker and
-    containers/image write its fields in Go's struct order (mediaType, size, digest,
-    urls, platform): the same order here makes a conversion's digest the one skopeo's
-    gives."""
+    annotations, artifact types or ``data`` (nor fields it does not know), a platform
+    only in a list's ``entry``, and docker and containers/image write its fields in Go's
+    struct order (mediaType, size, digest, urls, platform): the same order here makes a
+    conversion's digest the one skopeo's gives."""
     if not docker:
         return replace(descriptor, media_type=media_type).to_json()
     out: dict[str, Any] = {"mediaType": media_type, "size": descriptor.size,
                            "digest": str(descriptor.digest)}
     if descriptor.urls:
         out["urls"] = list(descriptor.urls)
-    if descriptor.platform is not None:
-        out["platform"] = descriptor.platform.to_json()
+    if entry and descriptor.platform is not None:
+        out["platform"] = descriptor.platform.to_json(docker=True)
     return out
 
 
@@ -200,6 +202,56 @@ def _as_source_names_it(task: BlobTask, descriptor: Descriptor, *, data: bool) -
     return replace(descriptor, annotations=annotations, extra=extra)
 
 
+def _config_written(
+    instance: InstancePlan, written: dict[tuple[Digest, str | None], Descriptor]
+) -> Descriptor:
+    """How a manifest written again names its config, as containers/image does
+    (``internal/image/oci.go``, ``docker_schema2.go``): an OCI manifest of an OCI one
+    keeps the source's descriptor as Go's struct holds it (urls, annotations, data,
+    platform, artifactType); a Docker schema 2 manifest keeps its urls, all that Go's
+    Schema2Descriptor holds besides type, size and digest (of an OCI source too); an
+    OCI manifest converted from Docker names its config anew (type, digest, size), as
+    Go builds that descriptor from the config it converts."""
+    task = instance.config
+    descriptor = written[task.key]
+    from_oci = format_of(instance.source.media_type) == "oci"
+    into_oci = format_of(instance.media_type) == "oci"
+    if into_oci and not from_oci:
+        return Descriptor(descriptor.media_type, descriptor.digest, descriptor.size)
+    named = _as_source_names_it(task, descriptor, data=from_oci)
+    source = task.source
+    if named.digest != source.digest:
+        return named
+    if into_oci:
+        return replace(named, urls=source.urls, platform=source.platform,
+                       artifact_type=source.artifact_type)
+    return replace(named, urls=source.urls)
+
+
+def _entry_written(entry: Descriptor, digest: Digest, size: int, *, from_oci: bool,
+                   into_oci: bool) -> Descriptor:
+    """How a list written again names an image of it (now ``digest``, ``size``), as
+    containers/image does (``internal/manifest/oci_index.go``,
+    ``docker_schema2_list.go``): an OCI index of an OCI one keeps the entry as Go's
+    struct holds it (its ``data`` while it names the same bytes; Go keeps that of an
+    image written again too, which then no longer matches it); otherwise urls and a
+    platform are all there is: a Docker entry always has one in Go (an empty one where
+    its JSON had none; Docker's ``features`` kept into a Docker list), and an OCI entry
+    without one going into a Docker list is given the running system's OS and
+    architecture, as Go gives it (``runtime.GOOS``, ``runtime.GOARCH``)."""
+    named = entry.with_blob(digest, size)
+    if from_oci and into_oci:
+        return _kept_as_go_keeps(named, data=True)
+    platform = named.platform
+    if platform is None:
+        host = host_platform()
+        platform = Platform(host.os, host.architecture) if from_oci else Platform("", "")
+    elif from_oci and platform.features:
+        platform = replace(platform, features=())  # (no field of OCI's platform)
+    return Descriptor(named.media_type, named.digest, named.size, urls=named.urls,
+                      platform=platform)
+
+
 def _instance_manifest(
     instance: InstancePlan, written: dict[tuple[Digest, str | None], Descriptor]
 ) -> tuple[bytes, Digest]:
@@ -208,9 +260,8 @@ def _instance_manifest(
     source = json.loads(instance.source.raw)
     docker = format_of(instance.media_type) != "oci"
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": instance.media_type}
-    config = _as_source_names_it(instance.config, written[instance.config.key],
-                                 data=format_of(instance.source.media_type) == "oci")
-    data["config"] = _descriptor_json(config, instance.config.media_type, docker=docker)
+    data["config"] = _descriptor_json(_config_written(instance, written),
+                                      instance.config.media_type, docker=docker)
     data["layers"] = [
         _descriptor_json(_layer_written(task, written), task.media_type, docker=docker)
         for task in instance.layers
@@ -236,16 +287,18 @@ def _list_manifest(
     moved = {str(instance.source.digest): str(digest)
              for instance, _raw, digest in written_instances}
     entries = []
+    from_oci = format_of(plan.top.media_type) == "oci"
     for instance, raw, digest in written_instances:
-        written = (_kept_as_go_keeps(instance.entry.with_blob(digest, len(raw)),
-                                     data=format_of(plan.top.media_type) == "oci")
+        written = (_entry_written(instance.entry, digest, len(raw), from_oci=from_oci,
+                                  into_oci=not docker)
                    if instance.entry else Descriptor(instance.media_type, digest, len(raw)))
         if written.annotations.get(BUILDKIT_REFERENCE_DIGEST) in moved:
             # a BuildKit attestation entry names its image by digest: the new one
             annotations = dict(written.annotations)
             annotations[BUILDKIT_REFERENCE_DIGEST] = moved[annotations[BUILDKIT_REFERENCE_DIGEST]]
             written = replace(written, annotations=annotations)
-        entries.append(_descriptor_json(written, instance.media_type, docker=docker))
+        entries.append(_descriptor_json(written, instance.media_type, docker=docker,
+                                        entry=True))
     data: dict[str, Any] = {"schemaVersion": 2, "mediaType": plan.list_media_type,
                             "manifests": entries}
     if not docker:

@@ -86,6 +86,9 @@ class Platform:
     variant: str = ""
     os_version: str = ""
     os_features: tuple[str, ...] = field(default=())
+    features: tuple[str, ...] = field(default=())
+    """A Docker manifest list's ``features`` (CPU features, ``sse4``): OCI has none, and
+    a platform is never chosen by them; kept only for a Docker list written again."""
 
     def normalized(self) -> Platform:
         os_name = _OS_ALIASES.get(self.os.lower(), self.os.lower())
@@ -122,16 +125,21 @@ class Platform:
     def from_json(cls, data: object) -> Platform:
         if not isinstance(data, Mapping):
             raise InvalidManifest("A descriptor's platform is not a JSON object.")
-        features = data.get("os.features") or ()
+        os_features = data.get("os.features") or ()
+        features = data.get("features") or ()
         return cls(
             os=str(data.get("os", "")),
             architecture=str(data.get("architecture", "")),
             variant=str(data.get("variant", "") or ""),
             os_version=str(data.get("os.version", "") or ""),
-            os_features=tuple(str(f) for f in features) if isinstance(features, list) else (),
+            os_features=(tuple(str(f) for f in os_features)
+                         if isinstance(os_features, list) else ()),
+            features=tuple(str(f) for f in features) if isinstance(features, list) else (),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, docker: bool = False) -> dict[str, Any]:
+        """The platform as JSON, in the order of Go's structs: OCI's, or with ``docker``
+        a Docker manifest list's, which has ``features`` too."""
         out: dict[str, Any] = {"architecture": self.architecture, "os": self.os}
         if self.os_version:
             out["os.version"] = self.os_version
@@ -139,6 +147,8 @@ class Platform:
             out["os.features"] = list(self.os_features)
         if self.variant:
             out["variant"] = self.variant
+        if docker and self.features:
+            out["features"] = list(self.features)
         return out
 
     def candidates(self) -> list[Platform]:
