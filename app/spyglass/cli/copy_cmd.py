@@ -264,15 +264,21 @@ def sides_of(args: argparse.Namespace, sentence: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName) -> int:
+    from spyglass.core.reference import DockerArchiveName, OCIArchiveName
+    from spyglass.core.transports.given_descriptors import hold, release_all
+
     options = _options(args, dest_name)
-    given_fd = None
-    if args.digestfile is not None and not args.dry_run:
-        given_fd = _check_digestfile(args.digestfile, (source_name, dest_name))
     try:
+        # the descriptors named (/dev/fd/N) held before anything is opened: see
+        # spyglass.core.transports.given_descriptors
+        if isinstance(dest_name, (DockerArchiveName, OCIArchiveName)):
+            hold(dest_name.path, f"The destination {dest_name}")
+        given_fd = None
+        if args.digestfile is not None and not args.dry_run:
+            given_fd = _check_digestfile(args.digestfile, (source_name, dest_name))
         return _copy(args, source_name, dest_name, options, given_fd)
     finally:
-        if given_fd is not None:
-            os.close(given_fd)
+        release_all()
 
 
 def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName,
@@ -352,7 +358,7 @@ def _write_digestfile(path: Path, text: str, given_fd: int | None = None) -> Non
     file it had (never an empty digest); ``/dev/stdout``, a pipe or another file that is
     no regular one is written straight (a rename would replace it). ``given_fd``: the
     descriptor a ``/dev/stdout`` or ``/dev/fd/N`` named when the copy began (see
-    :func:`_given_descriptor`), written through."""
+    :func:`_check_digestfile`), written through."""
     from spyglass.core.transports.file_write import replace_file
 
     if given_fd is not None:
@@ -387,40 +393,14 @@ def _write_digestfile(path: Path, text: str, given_fd: int | None = None) -> Non
             out.write(text)
 
 
-def _standard_stream(path: str) -> int | None:
-    """The descriptor ``path`` names of this process's own (``/dev/stdout``,
-    ``/dev/fd/N``, ``/proc/self/fd/N``), or None."""
-    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(path)
-    if named is not None:
-        return named
-    for prefix in ("/dev/fd/", "/proc/self/fd/"):
-        if path.startswith(prefix) and path[len(prefix):].isdigit():
-            return int(path[len(prefix):])
-    return None
-
-
-def _given_descriptor(path: Path) -> int | None:
-    """A copy of the descriptor ``path`` names among this process's own (``/dev/stdout``,
-    ``/dev/fd/N``), taken before the copy opens any of its own (a descriptor the caller
-    did not give would later name a connection or a cache Spyglass opened), or None for
-    another path. A descriptor not given is refused."""
-    fd = _standard_stream(os.path.abspath(path))
-    if fd is None:
-        return None
-    try:
-        return os.dup(fd)
-    except OSError as exc:
-        raise SpyglassError(
-            f'The --digestfile "{path}" cannot be written: spyglass was given no descriptor '
-            f"{fd} ({exc.strerror or exc}).") from exc
-
-
 def _check_digestfile(path: Path, names: tuple[ImageName, ImageName]) -> int | None:
     """Refuse a ``--digestfile`` that cannot be written before anything is copied, or
     that would overwrite the source or the destination (an archive, a file of a layout);
-    the descriptor to write it through where it names one the caller gave
-    (:func:`_given_descriptor`)."""
-    given_fd = _given_descriptor(path)
+    the descriptor to write it through where it names one the caller gave (held since
+    the command began, see :mod:`spyglass.core.transports.given_descriptors`)."""
+    from spyglass.core.transports.given_descriptors import hold
+
+    given_fd = hold(path, f'The --digestfile "{path}"')
     if given_fd is not None:
         return given_fd
     written = Path(os.path.realpath(path))

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -1453,6 +1454,31 @@ def test_a_digestfile_of_a_descriptor_given_is_written_through_it_and_one_not_gi
     assert 'The --digestfile "/dev/fd/7" cannot be written: spyglass was given no ' \
         "descriptor 7" in done.stderr, done.stderr
     assert not (tmp_path / "not-copied").exists()  # refused before the copy
+
+
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_an_archive_of_a_descriptor_not_given_is_refused_as_a_digestfile_is(
+    layout: tuple[Path, dict[str, Any]], tmp_path: Path, transport: str
+) -> None:
+    """An archive named /dev/fd/N for a descriptor the caller did not give was written,
+    at the end, into whatever Spyglass itself had open there by then (its staging
+    folder: "Is a directory"; a file of its own, and the copy said it had copied).
+    Refused now before anything is copied, as --digestfile refuses it; one given is
+    written through."""
+    root, _ = layout
+    for name in ("/dev/fd/4", "/dev/fd/9", "/proc/self/fd/12"):
+        done = _spyglass("copy", "-q", f"oci:{root}:latest", f"{transport}:{name}")
+        assert done.returncode != 0
+        assert done.stderr == (f"spyglass: The destination {transport}:{name} cannot be "
+                               f"written: spyglass was given no descriptor "
+                               f"{name.rsplit('/', 1)[1]} (Bad file descriptor).\n")
+    out = tmp_path / "given.tar"
+    with open(out, "wb") as given:
+        fd = given.fileno()
+        done = _spyglass("copy", "-q", f"oci:{root}:latest", f"{transport}:/dev/fd/{fd}",
+                         pass_fds=(fd,))
+    assert done.returncode == 0, done.stderr
+    assert tarfile.is_tarfile(out)
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")

@@ -41,6 +41,7 @@ from spyglass.core.transports.file_write import (
     out_of_inodes,
 )
 from spyglass.core.transports.files import resolved
+from spyglass.core.transports.given_descriptors import descriptor_named, held, not_given
 from spyglass.core.transports.temporaries import TempFolder
 from spyglass.core.units import human_size
 
@@ -56,6 +57,26 @@ def names_a_descriptor(target: Path) -> bool:
     (``/dev/shm``, a memory filesystem) is a file like any other."""
     text = str(target)
     return text in _DESCRIPTOR_NAMES or text.startswith(_DESCRIPTOR_FOLDERS)
+
+
+def _given(target: Path, path: Path) -> Path:
+    """What to open for ``target``, a name of a descriptor of this process's own
+    (``/dev/fd/N``): the duplicate of it a command line holds since it began (see
+    :mod:`~spyglass.core.transports.given_descriptors`), as ``/dev/fd/DUPLICATE``; else
+    the name itself, once it is known to be open (not given, it would lead later into
+    what Spyglass itself opened under that number). Another process's (``/proc/PID/…``)
+    is left as it is."""
+    fd = descriptor_named(target)
+    if fd is None:
+        return target
+    duplicate = held(fd)
+    if duplicate is not None:
+        return Path(f"/dev/fd/{duplicate}")
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        raise not_given(f'"{path}"', fd, exc) from exc
+    return target
 
 
 class _CancellableReader:
@@ -192,6 +213,8 @@ class ArchiveOutput:
         self.path = path
         target = Path(os.path.abspath(path))
         self.streamed = names_a_descriptor(target)
+        if self.streamed:
+            target = _given(target, path)
         self.append = False
         self.mode = new_file_mode()  # a new archive; one replaced keeps its mode
         self.replaces_image = False

@@ -33,6 +33,7 @@ from spyglass.core.errors import (
     ImageNotFound,
     InvalidLayout,
     InvalidReference,
+    SpyglassError,
     TemporarySpaceFailed,
     TransportError,
     Unsupported,
@@ -1014,6 +1015,44 @@ def test_an_archive_in_dev_shm_is_a_file_like_any_other(
         assert sorted(p.name for p in folder.iterdir()) == ["app.tar"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+def test_an_archive_of_a_descriptor_not_open_is_refused(transport: str) -> None:
+    """/dev/fd/N for a descriptor this process does not have open: not given, it would
+    lead, by the time the archive is written, into whatever was opened there since."""
+    free = os.open(os.devnull, os.O_RDONLY)
+    os.close(free)
+    with pytest.raises(SpyglassError, match=(
+            f'"/dev/fd/{free}" cannot be written: spyglass was given no descriptor {free} ')):
+        open_destination(f"{transport}:/dev/fd/{free}")
+
+
+def test_an_archive_of_a_held_descriptor_goes_through_the_duplicate(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """The command line holds the descriptors it names from the start: what Spyglass
+    opens later under that number does not get the archive."""
+    from spyglass.core.copy import CopyOptions
+    from spyglass.core.copy import copy_image as engine_copy
+    from spyglass.core.transports.given_descriptors import hold, release_all
+
+    given = os.open(tmp_path / "given.tar", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        hold(f"/dev/fd/{given}", "The destination")
+    finally:
+        os.close(given)
+    other = os.open(tmp_path / "other", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        assert other == given  # (the number, free again, now names another file)
+        engine_copy(open_source(f"oci:{single_source}:app"),
+                    open_destination(f"docker-archive:/dev/fd/{given}"),
+                    CopyOptions(format="v2s2"))
+    finally:
+        release_all()
+        os.close(other)
+    assert tarfile.is_tarfile(tmp_path / "given.tar")
+    assert (tmp_path / "other").stat().st_size == 0
 
 
 def test_names_of_descriptors_are_written_into() -> None:
