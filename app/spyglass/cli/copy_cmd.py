@@ -220,6 +220,20 @@ def _deprecated_tls_verify(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from spyglass.cli.archive_on_stderr import leads_where_stderr_does, nothing_said
+
+    try:
+        destination = _parse_destination(args.destination)
+    except SpyglassError:
+        return _start(args)  # (said there, in its turn)
+    if not leads_where_stderr_does(destination):
+        return _start(args)
+    args.quiet = True  # an archive on stderr: nothing else goes there (archive_on_stderr)
+    with nothing_said():
+        return _start(args)
+
+
+def _start(args: argparse.Namespace) -> int:
     _deprecated_tls_verify(args)
     source_name = resolve_name(args.source)
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)

@@ -1252,6 +1252,32 @@ def test_a_copy_whose_stderr_cannot_be_written_still_copies(
     assert (tmp_path / "out" / "index.json").is_file()
 
 
+@pytest.mark.parametrize(("destination", "redirected"), [
+    ("docker-archive:/dev/stderr", "2>out.tar >/dev/null"),
+    ("docker-archive:/dev/fd/2", "2>out.tar"),
+    ("oci-archive:/proc/self/fd/2", "2>out.tar"),
+    ("docker-archive:link-to-stderr", "2>out.tar"),
+    ("docker-archive:/dev/stdout", ">out.tar 2>&1"),
+])
+def test_an_archive_written_where_stderr_goes_is_all_that_goes_there(
+        layout: tuple[Path, dict[str, Any]], tmp_path: Path, destination: str,
+        redirected: str) -> None:
+    """The progress and the last line went to stderr too, into the archive: "Copied …"
+    over its first header, and the copy ended well with a file tar cannot read. Such a
+    copy is quiet now, notes included (skopeo's progress goes to stdout)."""
+    root, _index = layout
+    (tmp_path / "link-to-stderr").symlink_to("/dev/stderr")
+    done = _spyglass_in_a_shell(tmp_path, f"copy oci:{root}:latest {destination} {redirected}")
+    assert done.returncode == 0
+    with tarfile.open(tmp_path / "out.tar") as archive:  # (the whole file is the tar)
+        assert "manifest.json" in archive.getnames() or "index.json" in archive.getnames()
+    # an error is still said
+    done = _spyglass_in_a_shell(tmp_path, f"copy oci:{tmp_path}/none:latest {destination} "
+                                f"{redirected}")
+    assert done.returncode == 1
+    assert (tmp_path / "out.tar").read_text().startswith("spyglass: ")
+
+
 def test_a_locale_that_cannot_write_an_arrow_gets_one_in_ascii(
         layout: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     root, _index = layout
