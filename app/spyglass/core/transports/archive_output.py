@@ -213,6 +213,7 @@ class ArchiveOutput:
         self.path = path
         target = Path(os.path.abspath(path))
         self.streamed = names_a_descriptor(target)
+        given_name = target.name  # (a stream's staging folder is named for it)
         if self.streamed:
             target = _given(target, path)
         self.append = False
@@ -279,7 +280,8 @@ class ArchiveOutput:
                 # beside the target, hidden; in the big-files folder, visible and named
                 # for what it is (as a decompressed archive's is there)
                 with self.staged():
-                    self._folder = TempFolder(parent, target.name or "archive",
+                    name = given_name if self.streamed else target.name
+                    self._folder = TempFolder(parent, name or "archive",
                                               prefix=PIPED_PREFIX if self.streamed else None)
                 self.staging = self._folder.path
         except OSError as exc:
