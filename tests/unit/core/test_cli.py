@@ -1005,13 +1005,6 @@ def test_signatures_of_a_cosign_save_layout_are_verified_with_its_key(
 _SAMPLE = f"oci:{Path(__file__).resolve().parents[3] / 'resources' / 'sample-layout'}:tools:2024.1"
 
 
-def _spyglass(*args: str) -> subprocess.CompletedProcess[str]:
-    app = Path(__file__).resolve().parents[3] / "app"
-    return subprocess.run([sys.executable, "-m", "spyglass", *args],
-                          env={**os.environ, "PYTHONPATH": str(app)},
-                          capture_output=True, text=True, timeout=60, check=False)
-
-
 @pytest.mark.parametrize(("template", "said"), [
     ('{{index . "Os"}}', "index: a struct cannot be indexed; its field is written .Os."),
     ("{{index . 0}}", "index: a struct cannot be indexed (only a list, a string or a map "
