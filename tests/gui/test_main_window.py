@@ -767,6 +767,40 @@ def test_a_folder_that_is_no_layout_shows_the_sentence(qtbot: QtBot, window: Mai
     assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) == sentence
 
 
+def test_a_place_that_failed_leaves_the_status_bar_when_another_opens(
+        qtbot: QtBot, window: MainWindow, tmp_layout: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "notalayout"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hello\n")
+    with qtbot.waitSignal(window.places.locationFailed, timeout=WAIT_MS) as failed:
+        window.open_location(folder)
+    assert window.status_text == failed.args[1]
+    window.tree.setCurrentIndex(window.places.index(0, 0))  # its own row again: kept
+    assert window.status_text == failed.args[1]
+    window.open_location(tmp_layout)
+    qtbot.waitUntil(lambda: window.image_view.state is not None, timeout=WAIT_MS)
+    # the image shown is not the failed folder's: the bar does not name it under it
+    assert window.status_text == ""
+    assert window.places.data(window.places.index(0, 0, window.places.index(0, 0))) \
+        == failed.args[1]  # (the failed place's row still says it)
+
+
+def test_an_image_that_failed_leaves_the_status_bar_when_another_is_shown(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    builder = LayoutBuilder(tmp_path / "two-images")
+    broken = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a"})]))
+    builder.tag(broken, "broken")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/b": b"b"})])), "fine")
+    builder.blob_path(broken["digest"]).write_bytes(b"no manifest")
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window)
+    with qtbot.waitSignal(window.image_view.loadFailed, timeout=WAIT_MS) as failed:
+        window.tree.setCurrentIndex(window.places.find_image("broken"))
+    assert window.status_text == failed.args[0]
+    show_image(qtbot, window, "fine")
+    assert window.status_text == ""
+
+
 def test_an_empty_folder_opened_is_a_place_to_copy_into_not_an_error(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     folder = tmp_path / "empty"

@@ -9,7 +9,15 @@ from functools import partial
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QModelIndex, QSize, Qt, QTimer, qVersion
+from PySide6.QtCore import (
+    QByteArray,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    qVersion,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -147,6 +155,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._restored: list[str] = []
         """The places of the last session, in order, as they were opened again."""
         self._clearing_places = False
+        self._notice_about: QPersistentModelIndex | None = None
+        """The row (of either tree) the status bar's failure notice is about, if it is one:
+        it goes when another row is chosen (see :meth:`_leave_notice`)."""
         self._session_hosts: list[str] = []
         if credentials is None:
             from spyglass.core.transports.registry import credential_store
@@ -210,8 +221,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.places.rowsRemoved.connect(lambda *_: self._update_actions())
         self.image_view.imageShown.connect(self._image_shown)
         self.image_view.statusMessage.connect(self.show_status)
-        self.image_view.loadFailed.connect(lambda message: self.show_status(message,
-                                                                            assertive=True))
+        self.image_view.loadFailed.connect(lambda message: self.show_status(
+            message, assertive=True, about=self._shown_row()))
         self.image_view.openFolderRequested.connect(self.choose_folder)
         self.image_view.openArchiveRequested.connect(self.choose_archive)
         self.image_view.reloadLocationRequested.connect(self.reload_current_location)
@@ -352,6 +363,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
     def _registry_selected(self) -> None:
         """A registry row took the selection: the local tree lets go of its own."""
         self.name_label.setText("")
+        self._leave_notice(self.registries.chosen_index())
         self._clearing_places = True
         try:
             self.tree.selectionModel().clear()
@@ -397,6 +409,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             return
         node = self.places.node(current)
         self.name_label.setText("")
+        self._leave_notice(current)
         if current.isValid():
             self.registries.clear_selection()
             self.content.setCurrentWidget(self.image_view)
@@ -455,14 +468,39 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
     # -- status
 
     def show_status(self, message: str, *, assertive: bool = False,
-                    spoken: bool = True) -> None:
+                    spoken: bool = True, about: QModelIndex | None = None) -> None:
         """Say ``message`` in the status bar for a few seconds, and to screen readers
         (``assertive``: at once, for a request of the user's that failed; not
-        ``spoken``: they heard it already, in other words)."""
+        ``spoken``: they heard it already, in other words). A failure ``about`` a row
+        (a place, an image) goes as soon as another row is chosen: under the next
+        place or image it would read as about that one."""
         self.message_label.setText(message)
         self._message_timer.start(STATUS_TIMEOUT_MS)
+        self._notice_about = None if about is None else QPersistentModelIndex(about)
         if spoken:
             announce(self.message_label, message, assertive=assertive)
+
+    def _leave_notice(self, current: QModelIndex) -> None:
+        """``current`` (a row of either tree, or none) was chosen: a failure notice about
+        another row leaves the status bar (the failed row and its page still say it)."""
+        about = self._notice_about
+        if about is None:
+            return
+        if about.isValid() and current.model() is about.model():
+            row = current
+            while row.isValid():
+                if row == about:
+                    return  # (its own row, or a row under it)
+                row = row.parent()
+        self._notice_about = None
+        self._message_timer.stop()
+        self.message_label.setText("")
+
+    def _shown_row(self) -> QModelIndex:
+        """The chosen row of the tree whose image the view shows (the local tree's, else
+        the registries')."""
+        local = self._chosen_place.chosen()
+        return local if local.isValid() else self.registries.chosen_index()
 
     @property
     def status_text(self) -> str:

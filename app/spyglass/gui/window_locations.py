@@ -55,7 +55,7 @@ class LocationsMixin(QMainWindow):
 
     if TYPE_CHECKING:  # made by the window's other parts
         def show_status(self, message: str, *, assertive: bool = False,
-                        spoken: bool = True) -> None: ...
+                        spoken: bool = True, about: QModelIndex | None = None) -> None: ...
         def save_settings_later(self, *, drain: bool = False, said: str = "") -> None: ...
         def _update_actions(self) -> None: ...
         def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None: ...
@@ -213,8 +213,10 @@ class LocationsMixin(QMainWindow):
         self._not_recent.discard(normalize_location(path))
         restoring = path in self._select_first and path in self._restored
         self._select_first.discard(path)
-        self.show_status(message, assertive=True)
         index = self._location_index(path)
+        # tied to the place, the notice goes when another is chosen; a start that moves
+        # on past a place of last session that is gone keeps it (what was not reopened)
+        self.show_status(message, assertive=True, about=None if restoring else index)
         if restoring and index.isValid() and self._chosen_place.chosen() == index:
             # a place of the last session that is gone: start on the next one still listed
             following = [p for p in self._restored[self._restored.index(path) + 1:]
