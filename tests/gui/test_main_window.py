@@ -1204,6 +1204,14 @@ def test_a_start_whose_first_place_is_gone_shows_the_next(
     assert window.chosen_place() == gone_index
 
 
+def test_the_about_box_names_every_kind_of_place(window: MainWindow) -> None:
+    about = window.about_box()
+    text = about.text()
+    about.close()
+    for kind in ("registries", "OCI image layouts", "dir: layouts", "image archives"):
+        assert kind in text
+
+
 def test_closing_saves_settings_and_stops_threads(qtbot: QtBot, demo: MainWindow,
                                                   sample: SampleFacts,
                                                   settings_file: Path) -> None:

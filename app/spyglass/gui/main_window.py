@@ -530,8 +530,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         def write() -> None:
             box.setText(
                 f"<h3>Spyglass {html.escape(__version__)}</h3>"
-                "<p>Browse, inspect and copy container images: OCI image layouts, "
-                "dir: layouts and image archives, with the same engine as the "
+                "<p>Browse, inspect and copy container images: registries, OCI image "
+                "layouts, dir: layouts and image archives, with the same engine as the "
                 "<code>spyglass</code> command line.</p>"
                 f"<p style='color:{muted_color(box.palette()).name()}'>"
                 f"Qt {html.escape(qVersion())} · PySide6 "
