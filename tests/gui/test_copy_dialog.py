@@ -303,6 +303,19 @@ def demo_dialog(qtbot: QtBot, window: MainWindow, sample: SampleFacts,
     return window.copying.open_dialog(image, DropPlace("oci", path=str(tmp_path / "x")))
 
 
+def test_every_platform_of_a_list_starts_ticked(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """The window copies a whole list unless told (the README says so, beside the
+    command line, which copies this system's alone)."""
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+    assert len(dialog.platform_boxes) >= 2
+    assert all(box.isChecked() for _platform, box in dialog.platform_boxes)
+    options = dialog.options()  # the list whole, as copy --all
+    assert options.multi_arch == "all" and options.platforms == ()
+    dialog.reject()
+
+
 def test_enter_in_the_destination_copies_and_ticks_nothing(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     dialog = demo_dialog(qtbot, window, sample, tmp_path)
