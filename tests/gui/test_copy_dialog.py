@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.cancel import CancelToken
@@ -212,17 +212,27 @@ def test_a_docker_archive_destination_offers_this_systems_platform(
     assert len(ticked) == 1, ticked
     assert not dialog.all_button.isEnabled()
     boxes = [box for _p, box in dialog.platform_boxes]
+    assert all(isinstance(box, QRadioButton) for box in boxes)  # drawn as one choice
     other = next(box for box in boxes if not box.isChecked())
     qtbot.mouseClick(other, Qt.MouseButton.LeftButton)
     assert [box for box in boxes if box.isChecked()] == [other]
-    # another kind of destination holds a list: the boxes are independent again
+    qtbot.mouseClick(other, Qt.MouseButton.LeftButton)  # the one chosen stays chosen
+    assert other.isChecked()
+    dialog.choose_system()  # "This System" still chooses this machine's alone
+    assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == ticked
+    # another kind of destination holds a list: check boxes, independent again
     dialog.destination_edit.setText(f"oci:{tmp_path / 'layout'}:demo")
+    boxes = [box for _p, box in dialog.platform_boxes]
+    assert all(isinstance(box, QCheckBox) for box in boxes)
+    assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == ticked
     assert dialog.all_button.isEnabled()
     dialog.choose_all()
     assert all(box.isChecked() for box in boxes)
     # and back: one is kept, this system's
     dialog.destination_edit.setText(f"docker-archive:{archive}:demo:1")
-    assert sum(box.isChecked() for box in boxes) == 1
+    boxes = [box for _p, box in dialog.platform_boxes]
+    assert all(isinstance(box, QRadioButton) for box in boxes)
+    assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == ticked
 
 
 def test_another_destination_needs_its_own_confirmation(
@@ -414,6 +424,7 @@ def test_tab_goes_through_the_platforms_where_they_show(
     # a docker-archive holds one image: the boxes are one choice, still a stop each
     dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'a.tar'}:demo:1")
     assert "choose one" in dialog.platforms_label.text()
+    boxes = [box for _platform, box in dialog.platform_boxes]
     dialog.destination_edit.setFocus()
     qtbot.keyClick(dialog.destination_edit, Qt.Key.Key_Tab)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)

@@ -9,6 +9,7 @@ from typing import Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -145,10 +146,11 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         """What the copy would replace, once known (None: it adds to what is there)."""
         self.destination_refusal = ""
         """Why a copy to the destination would be refused, once known ("" for none)."""
-        self.platform_boxes: list[tuple[Platform, QCheckBox]] = []
+        self.platform_boxes: list[tuple[Platform, QAbstractButton]] = []
         self._one_platform = False
-        """Whether the boxes are one choice: the destination holds one image (a
-        docker-archive). Kept by hand: a QButtonGroup would make them one Tab stop."""
+        """Whether the boxes are one choice, drawn as radio buttons: the destination holds
+        one image (a docker-archive). Kept by hand: a QButtonGroup would make them one Tab
+        stop."""
         self.setWindowTitle("Copy Image")
         # as wide as some 85 characters of its font (a larger font cut the source's name)
         self.setMinimumWidth(max(620, 85 * self.fontMetrics().averageCharWidth()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLabel
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QDialog, QLabel
 
 from spyglass.core.digest import Digest
 from spyglass.core.platform import Platform
@@ -31,7 +31,7 @@ class CopyDestinationMixin(QDialog):
     destinationChecked: ClassVar[Signal]
     replaced: Replaced | None
     destination_refusal: str
-    platform_boxes: list[tuple[Platform, QCheckBox]]
+    platform_boxes: list[tuple[Platform, QAbstractButton]]
     named_note: QLabel
     replace_note: QLabel
     replace_box: QCheckBox

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QDialog, QLineEdit, QSpinBox
 
 from spyglass.core.copy import Compression, CopyOptions, Format
 from spyglass.core.digest import Digest
@@ -49,7 +49,7 @@ _OWN_TOOLTIP: Final = Qt.ItemDataRole.UserRole + 1
 class CopyOptionsMixin(QDialog):
     """The Copy dialog's options (see the module docstring)."""
 
-    platform_boxes: list[tuple[Platform, QCheckBox]]
+    platform_boxes: list[tuple[Platform, QAbstractButton]]
     destination_edit: QLineEdit
     format_combo: QComboBox
     compression_combo: QComboBox

@@ -1,5 +1,6 @@
-"""The Copy dialog's platforms: listed from the source on a worker, a box for each, and the
-shortcuts that tick them (This System, All).
+"""The Copy dialog's platforms: listed from the source on a worker, a box for each (a radio
+button each where only one may be chosen), and the shortcuts that tick them (This System,
+All).
 
 :class:`CopyPlatformsMixin` is one part of :class:`~spyglass.gui.dialogs.copy.CopyDialog`; the
 attributes it reads are made by the dialog's ``__init__``.
@@ -12,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QRadioButton,
     QWidget,
 )
 
@@ -47,7 +50,7 @@ class CopyPlatformsMixin(QDialog):
     # made by CopyDialog: PySide6 registers only the signals of a class's first line of
     # bases, which this part is not on
     platformsListed: ClassVar[Signal]
-    platform_boxes: list[tuple[Platform, QCheckBox]]
+    platform_boxes: list[tuple[Platform, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
@@ -133,14 +136,11 @@ class CopyPlatformsMixin(QDialog):
             for i, platform in enumerate(listed.platforms):
                 # two Windows images differ by os.version alone: each box says its own
                 twin = named.count(str(platform)) > 1 and platform.os_version
-                box = QCheckBox(f"{platform} ({platform.os_version})" if twin
-                                else str(platform))
+                box = self._platform_box(f"{platform} ({platform.os_version})" if twin
+                                         else str(platform),
+                                         wanted is None or wanted.matches(platform))
                 if platform.os_version:
                     box.setToolTip(f"{platform}, os.version {platform.os_version}")
-                box.setChecked(wanted is None or wanted.matches(platform))
-                box.toggled.connect(lambda checked, box=box: self._box_toggled(box, checked))
-                box.toggled.connect(self._follow_platforms)
-                box.toggled.connect(self._inputs_changed)
                 self.platform_grid.addWidget(box, i // 3, i % 3)
                 box.show()  # now, not queued: the dialog fits itself to them (_fit)
                 self.platform_boxes.append((platform, box))
@@ -160,6 +160,39 @@ class CopyPlatformsMixin(QDialog):
         self._say_named()
         self._validate()
         emit(self.platformsListed)
+
+    def _platform_box(self, text: str, checked: bool) -> QAbstractButton:
+        """A platform's box: a check box, or a radio button while only one platform may be
+        chosen (:attr:`_one_platform`). Not auto-exclusive: the one choice is kept by
+        :meth:`_box_toggled`, and each button stays a Tab stop of its own."""
+        box: QAbstractButton
+        if self._one_platform:
+            box = QRadioButton(text)
+            box.setAutoExclusive(False)
+        else:
+            box = QCheckBox(text)
+        box.setChecked(checked)
+        box.toggled.connect(lambda on, box=box: self._box_toggled(box, on))
+        box.toggled.connect(self._follow_platforms)
+        box.toggled.connect(self._inputs_changed)
+        return box
+
+    def _redraw_boxes(self) -> None:
+        """Draw the platforms as :meth:`_platform_box` makes them now (radio buttons for one
+        choice, check boxes for several), each as it was ticked, in its place."""
+        focused = next((i for i, (_p, box) in enumerate(self.platform_boxes)
+                        if box.hasFocus()), None)
+        for i, (platform, old) in enumerate(self.platform_boxes):
+            box = self._platform_box(old.text(), old.isChecked())
+            box.setToolTip(old.toolTip())
+            self.platform_grid.replaceWidget(old, box)
+            old.hide()
+            old.deleteLater()
+            box.show()
+            self.platform_boxes[i] = (platform, box)
+        self._order_platform_boxes()
+        if focused is not None:
+            self.platform_boxes[focused][1].setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _order_platform_boxes(self) -> None:
         """Tab goes through the boxes where they show, between the destination and the
@@ -185,13 +218,15 @@ class CopyPlatformsMixin(QDialog):
         emit(self.platformsListed)
 
     def _one_platform_only(self, only: bool) -> None:
-        """A docker-archive holds one image, not a list: its platform is one choice (the
-        boxes act as radio buttons, "All" is off)."""
+        """A docker-archive holds one image, not a list: its platform is one choice (radio
+        buttons, "All" is off)."""
         if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
             self.choose_system()
             if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
                 self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
-        self._one_platform = only
+        if only != self._one_platform:
+            self._one_platform = only
+            self._redraw_boxes()
         self.all_button.setEnabled(bool(self.platform_boxes) and not only)
         if self._is_list and self.platform_boxes:
             caption = self._list_caption(len(self.platform_boxes))
@@ -241,7 +276,7 @@ class CopyPlatformsMixin(QDialog):
             return f"{label} ({chosen[0]})"
         return f"{label} ({len(chosen)} of {len(self.platform_boxes)} platforms)"
 
-    def _box_toggled(self, box: QCheckBox, checked: bool) -> None:
+    def _box_toggled(self, box: QAbstractButton, checked: bool) -> None:
         """One choice while :attr:`_one_platform`: ticking a box unticks the others, and
         the one ticked stays ticked (as radio buttons)."""
         if not self._one_platform:

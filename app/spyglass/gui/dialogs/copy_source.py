@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QCheckBox, QDialog, QGridLayout, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QDialog,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+)
 
 from spyglass.core.platform import Platform
 from spyglass.core.text import visible
@@ -25,7 +32,7 @@ from spyglass.gui.workers import Runner
 class CopySourceMixin(QDialog):
     """The Copy dialog's typed source (see the module docstring)."""
 
-    platform_boxes: list[tuple[Platform, QCheckBox]]
+    platform_boxes: list[tuple[Platform, QAbstractButton]]
     source_edit: QLineEdit
     source_note: QLabel
     destination_edit: QLineEdit
