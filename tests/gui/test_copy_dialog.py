@@ -146,6 +146,9 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
     assert said in dialog.replace_note.text()
     assert dialog.replace_note.isVisible() and not dialog.replace_box.isVisible()
     assert text_color(dialog.replace_note) == error_color()
+    # the grey description of the destination ("a new one if there is none yet") is not
+    # shown above the refusal it contradicts
+    assert not dialog.destination_note.isVisible()
     assert dialog.copy_button.text() == "Copy" and not dialog.copy_button.isEnabled()
     # a name being typed that is no name yet: its own sentence, not the old refusal too
     dialog.destination_edit.setText("bogus-transport:foo")
@@ -154,9 +157,10 @@ def test_a_destination_a_copy_would_refuse_is_refused_at_once(
     dialog.destination_edit.setText(destination)  # back: looked at again, refused again
     qtbot.waitUntil(dialog.replace_note.isVisible, timeout=WAIT_MS)
     assert said in dialog.replace_note.text()
+    assert not dialog.destination_note.isVisible()
     dialog.destination_edit.setText(f"dir:{tmp_path / 'new'}")  # another: Copy again
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
-    assert not dialog.replace_note.isVisible()
+    assert not dialog.replace_note.isVisible() and dialog.destination_note.isVisible()
     dialog.reject()
     assert state() == before
 

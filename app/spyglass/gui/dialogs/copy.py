@@ -336,6 +336,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             self._check_destination(text, name)
         elif name is None and self._checked_destination is not None:
             self._forget_destination()  # what was said of the last name no longer holds
+        # refused (in red, below), the destination is not described as what a copy would
+        # make of it ("a new one if there is none yet"): the refusal says what it is
+        self.destination_note.setHidden(bool(self.destination_refusal) and not wrong)
         # what is wrong with the destination, read with the field (or the checkbox)
         link_error(self.destination_edit, sentence if wrong else self.destination_refusal)
         link_error(self.replace_box, "" if self.replace_box.isHidden()
