@@ -322,6 +322,31 @@ def test_details_list_mounted_and_recompressed_blobs_and_a_failure_sentence(
     qtbot.waitUntil(lambda: not panel.details, timeout=WAIT_MS)
 
 
+def test_details_say_a_plain_layer_was_compressed_not_recompressed(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """A plain tar gzipped or zstd'ed on its way was never compressed before: its row
+    says "compressed as", as the plan's note does; a compressed one "recompressed as"."""
+    clock = FakeClock()
+    transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
+    config = blob("config", 1500, media.OCI_CONFIG)
+    plain, squeezed = blob("plain", 3 * MiB, media.OCI_LAYER), blob("squeezed", 3 * MiB)
+    feed(qtbot, window, scripted, Planned(plan_of(config, plain, squeezed,
+                                                  recompress=(plain, squeezed))))
+    clock.now += 1
+    feed(qtbot, window, scripted,
+         BlobSkipped(config.digest, config.size, "exists"),
+         *(event for layer in (plain, squeezed) for event in (
+             BlobStarted(layer.digest, layer.size, layer.media_type),
+             BlobDone(layer.digest, written(layer), True))))
+    details = window.copying.panel.show_details(transfer)
+    assert details is not None
+    outcomes = details.outcomes()
+    assert outcomes[str(plain.digest)] == f"compressed as {short_digest(written(plain).digest)}"
+    assert outcomes[str(squeezed.digest)] == \
+        f"recompressed as {short_digest(written(squeezed).digest)}"
+    details.close()
+
+
 def test_details_say_a_blob_started_again_and_why(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     clock = FakeClock()

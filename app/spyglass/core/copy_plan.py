@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from spyglass.core import media
 from spyglass.core.copy_attachments import (
     AttachmentTask,
 )
@@ -114,6 +115,23 @@ class BlobTask:
     @property
     def key(self) -> tuple[Digest, str | None]:
         return (self.source.digest, self.recompress)
+
+    @property
+    def compressed_before(self) -> str | None:
+        """How the source's bytes are compressed (as the plan found them, else as their
+        media type says): ``gzip``, ``zstd``, ``none``, or None where nothing says."""
+        return self.recompress_from or media.layer_compression(self.source.media_type)
+
+    @property
+    def change(self) -> Literal["decompressed", "compressed", "recompressed", ""]:
+        """What recompressing does to its bytes, in a word: ``decompressed`` (to none),
+        ``compressed`` (from none: a plain tar gzipped), ``recompressed`` (one compression
+        to another); "" for bytes copied as they are."""
+        if self.recompress is None:
+            return ""
+        if self.recompress == "none":
+            return "decompressed"
+        return "compressed" if self.compressed_before == "none" else "recompressed"
 
 
 @dataclass(frozen=True)

@@ -189,11 +189,8 @@ def _action(task: BlobTask, looked: Looked) -> str:
     if looked.held:
         return "already there"
     if task.recompress is not None:
-        before = task.recompress_from or media.layer_compression(task.source.media_type)
-        verb = ("decompressed" if task.recompress == "none"
-                else "compressed" if before == "none" else "recompressed")
         made = looked.made_before.get(task.key)
-        how = f"{verb} {before} → {task.recompress}"
+        how = f"{task.change} {task.compressed_before} → {task.recompress}"
         return f"already there as {made.short} ({how} before)" if made else how
     if task.data is not None:
         return "made by the schema 1 conversion"

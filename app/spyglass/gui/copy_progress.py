@@ -34,9 +34,10 @@ from spyglass.core.copy_attachments import describe_attachments
 from spyglass.core.digest import Digest
 
 BlobOutcome = Literal["waiting", "copying", "retrying", "copied", "skipped", "mounted",
-                      "unneeded", "recompressed", "decompressed", "interrupted"]
+                      "unneeded", "compressed", "recompressed", "decompressed",
+                      "interrupted"]
 
-WRITTEN_ANEW: Final = ("copied", "recompressed", "decompressed")
+WRITTEN_ANEW: Final = ("copied", "compressed", "recompressed", "decompressed")
 """The outcomes of a blob the copy wrote itself, whole."""
 PAST_BLOB: Final = (*WRITTEN_ANEW, "skipped", "mounted", "unneeded")
 """The outcomes of a blob the copy is done with: written, or there already."""
@@ -62,6 +63,9 @@ class BlobRow:
     for a blob of the images themselves."""
     written: Digest | None = None
     """The digest it was written as, where that is not its own (recompressed)."""
+    change: Literal["decompressed", "compressed", "recompressed", ""] = ""
+    """What the plan does to its bytes (:attr:`BlobTask.change`): its outcome once
+    written; "" for bytes copied as they are."""
     dropped: bool | None = None
     """Of a blob whose upload to a registry was cut off: whether the registry took the
     cancel of the upload and dropped what it had received (False: it may keep that until
@@ -200,7 +204,8 @@ class Tally:
             self._attached = attached.removeprefix("attached: ")
             for task in plan.blobs:
                 d = task.source
-                blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+                row = blobs.setdefault(d.digest, BlobRow(d.digest, d.size, task.media_type))
+                row.change = row.change or task.change
             part_of: dict[Digest, list[str]] = {}  # a blob shared by several: each kind
             for attachment in plan.attachments:
                 kind = str(attachment.attachment.kind)
@@ -262,9 +267,10 @@ class Tally:
                 written.restarting = False
                 written.asked_wait = ""
                 written.outcome = "copied"
-                if event.recompressed:
+                if event.recompressed:  # as the plan said (a plain tar is compressed)
                     plain = media.layer_compression(event.written.media_type) == "none"
-                    written.outcome = "decompressed" if plain else "recompressed"
+                    written.outcome = written.change or (
+                        "decompressed" if plain else "recompressed")
                 if event.written.digest != event.digest:
                     written.written = event.written.digest
         elif isinstance(event, Naming | NameRefused):

@@ -41,6 +41,7 @@ from spyglass.core.copy import (
     execute,
     plan_copy,
 )
+from spyglass.core.copy_plan import BlobTask, Compression
 from spyglass.core.digest import Digest, Readable
 from spyglass.core.errors import DigestMismatch, SizeMismatch, SourceMoved, Unsupported
 from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest, parse_manifest
@@ -985,3 +986,19 @@ def test_a_compression_level_is_checked_against_the_compression_used(tmp_path: P
         written[compression, level] = dest.committed[1]
     assert written["gzip", -1] == written["gzip", None]
     assert written["zstd", 0] == written["zstd", None]
+
+
+@pytest.mark.parametrize(("media_type", "recompress", "found", "change"), [
+    (media.OCI_LAYER, "gzip", None, "compressed"),
+    # a docker save layer: named gzip, found plain by the plan
+    (media.DOCKER_LAYER_GZIP, "gzip", "none", "compressed"),
+    (media.OCI_LAYER_GZIP, "zstd", None, "recompressed"),
+    (media.OCI_LAYER_ZSTD, "none", None, "decompressed"),
+    (media.OCI_LAYER_GZIP, None, None, ""),
+])
+def test_a_blob_task_names_what_recompressing_does_to_it(
+        media_type: str, recompress: Compression | None, found: Compression | None,
+        change: str) -> None:
+    layer = Descriptor(media_type, Digest.of(b"layer"), 10)
+    task = BlobTask(layer, media_type, recompress, recompress_from=found)
+    assert task.change == change

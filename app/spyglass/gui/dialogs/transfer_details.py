@@ -40,6 +40,7 @@ OUTCOME_TEXT = {
     "skipped": "skipped (already there)",
     "mounted": "mounted from another repository",
     "unneeded": "not needed after all (its tag changed meanwhile)",
+    "compressed": "compressed",
     "recompressed": "recompressed",
     "decompressed": "written uncompressed",
     "interrupted": "interrupted",
