@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from spyglass.core.copy import CopyOptions
 from spyglass.gui.copy_drops import DraggedImage, DropPlace, suggest_destination
 from spyglass.gui.copy_jobs import CopyRequest, window_parallel
-from spyglass.gui.copy_names import describe_name, normalize_name
+from spyglass.gui.copy_names import describe_name, image_label, normalize_name
 from spyglass.gui.copy_progress import Tally
 from spyglass.gui.dialogs.copy import CopyDialog
 from spyglass.gui.main_window import MainWindow
@@ -953,3 +953,17 @@ def test_a_copy_waiting_for_another_program_s_lock_says_so_and_cancels(
         holder.wait()
     # nothing of the copy left (the lock file is the other program's)
     assert os.listdir(destination) == ["index.json.lock"]
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("docker://registry.example/team/app:1.10", "team/app:1.10"),
+    ("docker://registry.example/team/app@sha256:" + "ab" * 32, "team/app@sha256:" + "ab" * 6),
+    ("oci:/srv/layouts/main:tools:2024.1", "tools:2024.1"),
+    ("oci:/srv/layouts/main", "main"),
+    ("oci-archive:/tmp/demo.tar:@1", "demo.tar:@1"),
+    ("docker-archive:/tmp/app.tar:team/app:1.0", "team/app:1.0"),
+    ("dir:/tmp/tools-dir", "tools-dir"),
+    ("nonsense", "nonsense"),
+])
+def test_a_typed_source_is_labelled_as_a_dragged_one(name: str, label: str) -> None:
+    assert image_label(name) == label

@@ -682,6 +682,9 @@ def test_copy_image_copies_a_typed_source(
     qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
     transfer = copy_to_done(qtbot, dialog, controller.manager)
     assert transfer.request.source == f"oci:{sample.layout}:tools:2024.1"
+    # named as Copy To… names the image (its label), not by its whole transport name
+    qtbot.waitUntil(lambda: window.status_text.startswith("Copied "), timeout=WAIT_MS)
+    assert window.status_text.startswith(f"Copied tools:2024.1 to oci:{tmp_path / 'copied'}")
 
 
 def test_copy_image_takes_a_bare_registry_reference_as_its_source(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from spyglass.core.errors import SpyglassError
 from spyglass.core.fileurl import is_file_url, local_path, not_local
 from spyglass.core.reference import (
     DirName,
@@ -165,8 +166,39 @@ def _where(path: Path | str) -> str:
 
 
 
+def image_label(name: str) -> str:
+    """A typed source's image as the trees label one dragged from them (the status bar
+    and the Transfers panel then say "Copied team/app:1.0", however it was chosen): a
+    registry's ``REPO:TAG`` (``REPO@sha256:…`` cut short), a layout's ref or an archive's
+    ``NAME:TAG``, ``FILE:@N`` by position, the folder or file itself for its only image.
+    A name that does not parse stays as it is."""
+    try:
+        parsed = parse_image_name(name)
+    except SpyglassError:
+        return name
+    if isinstance(parsed, DockerName):
+        ref = parsed.reference
+        if ref.tag is not None:
+            return f"{ref.path}:{ref.tag}"
+        digest = ref.digest
+        return f"{ref.path}@{digest.algorithm}:{digest.short}" if digest else ref.path
+    file = parsed.path.name or str(parsed.path)
+    if isinstance(parsed, DirName):
+        return file
+    chosen: str | None
+    if isinstance(parsed, DockerArchiveName):
+        named = parsed.reference
+        chosen = f"{named.path}:{named.tag}" if named is not None else None
+    else:
+        chosen = parsed.ref
+    if chosen:
+        return chosen
+    return f"{file}:@{parsed.index}" if parsed.index is not None else file
+
+
 __all__ = [
     "describe_name",
+    "image_label",
     "names_a_path",
     "normalize_name",
     "pasted_name",

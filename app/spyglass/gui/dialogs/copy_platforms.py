@@ -33,7 +33,7 @@ from spyglass.core.platform import Platform, best_match, host_platform
 from spyglass.core.reference import DockerArchiveName
 from spyglass.core.units import duration_text
 from spyglass.gui.copy_jobs import Openers, SourcePlatforms, list_platforms
-from spyglass.gui.copy_names import describe_name
+from spyglass.gui.copy_names import describe_name, image_label
 from spyglass.gui.dialogs.copy_fields import note
 from spyglass.gui.formatting import counted
 from spyglass.gui.signals import emit
@@ -264,12 +264,13 @@ class CopyPlatformsMixin(QDialog):
     def copy_label(self) -> str:
         """What the copy is called (the transfers panel, the status bar): the image, and
         the platforms ticked where they are not all of them."""
-        label = self._label or self._source
+        # a typed source is called as a dragged one is: its image, without its place
+        label = self._label or image_label(self._source)
         if self._wanted_platform:
             label = label.removesuffix(f" ({self._wanted_platform})")
         chosen = [str(p) for p, box in self.platform_boxes if box.isChecked()]
         if not self.platform_boxes:  # not listed yet: the one dragged, if any
-            return self._label or self._source
+            return self._label or image_label(self._source)
         if len(chosen) == len(self.platform_boxes) or not chosen:
             return label
         if len(chosen) == 1:
