@@ -417,9 +417,8 @@ def test_a_copy_onto_itself_says_the_image_is_already_there(
     assert (texts["state"], texts["bytes"], texts["speed"]) \
         == ("Done", "144 MiB already there", "same image")
     assert "The destination has this very image" in tooltip(window, transfer)
-    assert window.status_text == ("Copied team/app:2.0 to docker://registry.example/team/"
-                                  "app:2.0: the destination had this very image already, so "
-                                  "only its name was written.")
+    assert window.status_text == ("Already there: team/app:2.0 at docker://registry.example/"
+                                  "team/app:2.0; only its name was written.")
 
 
 def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
@@ -436,9 +435,8 @@ def test_a_copy_a_registry_had_under_its_name_says_nothing_was_written(
     with qtbot.waitSignal(window.copying.manager.finished, timeout=WAIT_MS):
         scripted.finish(TOP)
     assert row_texts(window, transfer)["speed"] == "same image"
-    assert window.status_text == ("Copied team/app:2.0 to docker://registry.example/team/"
-                                  "app:2.0: the destination had this very image under that "
-                                  "name already, so nothing was written.")
+    assert window.status_text == ("Already there: team/app:2.0 at docker://registry.example/"
+                                  "team/app:2.0, under that name; nothing was written.")
 
 
 def _held_copy(qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path, *,
@@ -512,15 +510,16 @@ def test_a_copy_a_registry_had_that_carried_its_attachments_keeps_its_notes() ->
     already too: nothing was written."""
     from spyglass.gui.copy_side import done_message
 
-    for wrote, said in ((True, "it was not written again"), (False, "nothing was written")):
+    for wrote, said in ((True, "only what is attached to it was written"),
+                        (False, "nothing was written")):
         transfer = SimpleNamespace(
             request=SimpleNamespace(label="team/app:2.0", source=SOURCE, destination=SOURCE),
             snapshot=SimpleNamespace(held=True, attached="1 cosign signature",
                                      wrote_attached=wrote,
                                      notes=("the source's 1 cosign signature is merged …",)))
         assert done_message(cast(Transfer, transfer)) == (
-            f"Copied team/app:2.0 to {SOURCE}: the destination had this very image under "
-            f"that name already, so {said}; 1 note — see Details.")
+            f"Already there: team/app:2.0 at {SOURCE}, under that name; {said}; 1 note — "
+            "see Details.")
 
 
 def test_a_copy_that_wrote_another_manifest_is_not_already_there(

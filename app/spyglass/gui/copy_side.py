@@ -58,16 +58,15 @@ def done_message(transfer: Transfer) -> str:
     what = visible(request.label or request.source)
     destination = visible(request.destination)
     snapshot = transfer.snapshot
+    # a copy that wrote nothing of the image does not say "Copied"
     if snapshot.held:  # (a registry whose tag named it: asked before)
-        done = ("it was not written again" if snapshot.wrote_attached
+        done = ("only what is attached to it was written" if snapshot.wrote_attached
                 else "nothing was written")
-        message = (f"Copied {what} to {destination}: the destination had this very image "
-                   f"under that name already, so {done}")
+        message = f"Already there: {what} at {destination}, under that name; {done}"
     elif onto_itself(transfer):
         # whether the name pointed there before is not known: a new tag, or one moved
         # onto this image, was written all the same
-        message = (f"Copied {what} to {destination}: the destination had this very "
-                   "image already, so only its name was written")
+        message = f"Already there: {what} at {destination}; only its name was written"
     else:
         message = f"Copied {what} to {destination}"
     notes = len(snapshot.notes)
