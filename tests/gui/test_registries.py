@@ -156,6 +156,10 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
     assert page.tag_texts() == tags
     assert page.count.text() == "4 tags"
     assert page.header.title.text() == "demo/app"
+    # counted once, beside the filter (the header said "4 tags" too), as the registry
+    # page counts its repositories; the hint says the tooltip's digest is the whole one
+    assert page.header.subtitle.text() == host
+    assert page.hint.text().endswith("Hover a tag to see its full digest.")
 
     # opening a tag shows the image as a local one is shown
     view = window.image_view

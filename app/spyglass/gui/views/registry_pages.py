@@ -47,7 +47,6 @@ from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_data import (
     attachment_tags,
     registry_summary,
-    tags_summary,
 )
 from spyglass.gui.models.registry_filter import ChildFilterModel
 from spyglass.gui.models.registry_rows import (
@@ -543,7 +542,7 @@ class RepositoryPage(_RootedPage):
         body.addLayout(filter_row)
         body.addWidget(self.stack, 1)
         self.hint = QLabel("Double-click a tag (or press Enter) to open the image. Hover a "
-                           "tag to see its digest.")
+                           "tag to see its full digest.")
         self.hint.setWordWrap(True)  # (unwrapped, it set the window's least width: 909 px
         # at a 16 pt font, from this page while it was hidden)
         self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -654,13 +653,14 @@ class RepositoryPage(_RootedPage):
             self._make_room()
         loading = node.state in (LoadState.PENDING, LoadState.LOADING)
         # what the table can show is counted, the hidden tags apart ("3 tags" beside a
-        # table of one and "3 tags · 2 hidden" read as a contradiction); the count beside
-        # the filter says how many are hidden, the header not again (it wrapped at 900 px)
+        # table of one and "3 tags · 2 hidden" read as a contradiction), once: beside the
+        # filter, as the registry page counts its repositories (the header said "5 tags"
+        # over the count's "5 tags"); the header says what no count can
         hidden = 0 if self.proxy.show_attachments else node.attachment_tags
-        summary = tags_summary(node, hidden=hidden, say_hidden=False) \
-            if node.state is not LoadState.FAILED else "the tags could not be listed"
-        self.header.set(icons.repository_icon(), node.name,
-                        f"{node.parent.host}  ·  {summary}", busy=loading)
+        failed = "  ·  the tags could not be listed" if node.state is LoadState.FAILED \
+            else ""
+        self.header.set(icons.repository_icon(), node.name, f"{node.parent.host}{failed}",
+                        busy=loading)
         count = len(node.by_name)
         if node.state is LoadState.FAILED and not count:
             self.panel.show_message(
@@ -699,6 +699,8 @@ class RepositoryPage(_RootedPage):
             noun = f"{shown:,} of {noun}"
         if count and hidden:
             noun += f" · {hidden:,} hidden"
+        if count and not node.done:
+            noun += " so far…"  # (more pages to come)
         self.count.setText(noun)
         self.count.setToolTip(
             f"{attachment_tags(hidden)} {'are' if hidden != 1 else 'is'} hidden"
