@@ -94,6 +94,7 @@ def test_layer_files_model_and_filter(qtmodeltester: ModelTester) -> None:
     assert texts[1][:4] == ["/etc/motd", "file", "37 B", "-rw-r--r--"]
     assert texts[2][1] == "symlink" and texts[2][3] == "lrwxrwxrwx"
     assert texts[2][5] == "/bin/busybox"
+    assert texts[0][4] == "2024-01-02 03:04 UTC"  # in the zone every time is shown in
     assert texts[3][1] == "deleted"
     assert texts[4][1] == "opaque folder"
     proxy = PathFilterModel()

@@ -280,8 +280,9 @@ def file_mode(kind: str, mode: int) -> str:
 
 
 def format_epoch(seconds: int) -> str:
-    """A file's mtime: ``2024-01-02 03:04``, UTC."""
+    """A file's mtime: ``2024-01-02 03:04 UTC``, saying its zone as every time the window
+    shows does."""
     try:
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
     except (OverflowError, OSError, ValueError):
         return str(seconds)
