@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
@@ -474,18 +474,32 @@ def positive_count_argument(text: str) -> int:
     return count_argument(text, 1)
 
 
-def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False) -> None:
-    """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``:
-    before the command, or (``here``) after it, as skopeo takes its global flags
-    anywhere."""
+GLOBAL_USES: Final = frozenset({"policy", "tmpdir", "registries.d", "override"})
+"""What skopeo's global flags do, by the name a command's ``uses`` gives them: ``policy``
+(``--policy``, ``--insecure-policy``: copy and sync), ``tmpdir`` (big temporary files:
+what reads archives), ``registries.d`` (lookaside signature stores: what reads
+signatures), ``override`` (``--override-os/-arch/-variant``: what picks an image of a
+list for this system)."""
+
+NOT_USED: Final = "accepted for skopeo's scripts; not used by this command"
+"""The help of a global flag a command takes only so that skopeo's scripts run."""
+
+
+def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False,
+                       uses: Collection[str] = GLOBAL_USES) -> None:
+    """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``
+    (and those of :func:`~spyglass.cli.skopeo_globals.add_global_flags`): before the
+    command, or (``here``) after it, as skopeo takes its global flags anywhere. Those the
+    command does not use (not in ``uses``, of :data:`GLOBAL_USES`) say so in its help."""
     from spyglass.cli.skopeo_globals import add_global_flags
 
     parser.add_argument(
         "--insecure-policy", action=GoBool, metavar="BOOL",
         default=argparse.SUPPRESS if here else None,
         help="copy without checking the source against the signature policy "
-        "(containers-policy.json)")
-    add_global_flags(parser, here=here)
+        "(containers-policy.json)" if "policy" in uses
+        else f"{NOT_USED} (it asks no policy)")
+    add_global_flags(parser, here=here, uses=uses)
     if here:  # before the command, the parser's own
         parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                             help="show a traceback for unexpected errors")
@@ -494,16 +508,19 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
             f"--override-{part}", metavar=part.upper(),
             # after the command: unset unless given, so the value before it stays
             default=argparse.SUPPRESS if here else None,
-            help=f"the {part} of the image to pick from a list (e.g. {example}); "
-            "taken as --platform")
+            help=f"choose the image of a list as if this machine's {part} were {part.upper()} "
+            f"(e.g. {example}), as skopeo does; not with --platform" if "override" in uses
+            else NOT_USED)
 
 
-def add_registry_options(parser: argparse.ArgumentParser, *, login: bool = False,
-                         image: bool = False) -> None:
+def add_registry_options(parser: argparse.ArgumentParser, *, uses: Collection[str],
+                         login: bool = False, image: bool = False) -> None:
     """skopeo's flags for reaching a registry (``login`` has its own for credentials), and
-    its global flags after the command; with ``image``, its flags for an image elsewhere
+    its global flags after the command (those the command ``uses``: see
+    :func:`add_override_flags`); with ``image``, its flags for an image elsewhere
     (inspect's and delete's ``--daemon-host``, ``--shared-blob-dir``), refused."""
-    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
+    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True,
+                       uses=uses)
     for flags, does in SKOPEO_IMAGE_FLAGS if image else ():
         add_skopeo_only(parser, flags, does)
     group = parser.add_argument_group("registry access")

@@ -52,7 +52,7 @@ def add_parser(commands: Commands) -> None:
         help="print the description through a Go template, as skopeo does "
         "(e.g. '{{.Digest}}', '{{json .Labels}}', '{{range .RepoTags}}{{.}} {{end}}')",
     )
-    add_registry_options(parser, image=True)
+    add_registry_options(parser, image=True, uses={"tmpdir", "override"})
     parser.set_defaults(func=run, validate=(parser, _validate))
 
 

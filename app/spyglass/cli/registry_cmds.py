@@ -42,32 +42,37 @@ def add_parsers(commands: Commands) -> None:
         description="List the tags of a repository as JSON (as skopeo list-tags does), or "
         "the names in a docker-archive (as skopeo does) or an OCI layout or archive.",
     )
-    tags.add_argument("name", metavar="docker://HOST/REPO | docker-archive:PATH | oci:PATH")
+    tags.add_argument("name", metavar="docker://HOST/REPO | docker-archive:PATH | oci:PATH | "
+                      "oci-archive:PATH")
     tags.add_argument("--format", choices=("json", "text"), default="json",
                       help='{"Repository", "Tags"} as JSON (json, the default, as skopeo '
                       "list-tags prints them) or one tag per line (text, for a shell loop)")
-    add_registry_options(tags)
+    add_registry_options(tags, uses={"tmpdir"})
     tags.set_defaults(func=run_tags)
 
     catalog = commands.add_parser(
         "catalog", help="list a registry's repositories",
         description="List the repositories of a registry, one per line.",
     )
-    catalog.add_argument("host", metavar="HOST")
-    catalog.add_argument("--format", choices=("text", "json"), default="text",
-                         help="one repository per line (text, the default) or "
-                         '{"Registry", "Repositories"} as JSON')
-    add_registry_options(catalog)
+    catalog.add_argument("host", metavar="HOST",
+                         help="the registry whose repositories to list: HOST[:PORT], such "
+                         "as registry.example.com")
+    catalog.add_argument("--format", choices=("json", "text"), default="text",
+                         help='{"Registry", "Repositories"} as JSON (json) or one repository '
+                         "per line (text, the default)")
+    add_registry_options(catalog, uses=())
     catalog.set_defaults(func=run_catalog)
 
     login = commands.add_parser(
         "login", help="log in to a registry and keep the credentials in the keyring",
         description="Check credentials with the registry and store them in the system keyring.",
     )
-    login.add_argument("host", metavar="HOST")
-    login.add_argument("--username", "-u", type=argv_text,
+    login.add_argument("host", metavar="HOST",
+                       help="the registry to log in to: HOST[:PORT], such as "
+                       "registry.example.com")
+    login.add_argument("--username", "-u", type=argv_text, metavar="USER",
                        help="the user name (asked for on a terminal)")
-    login.add_argument("--password", "-p", type=argv_text,
+    login.add_argument("--password", "-p", type=argv_text, metavar="PASS",
                        help="the password (prefer --password-stdin: a command line is seen "
                        "by other users of the machine)")
     login.add_argument("--password-stdin", action="store_true",
@@ -77,20 +82,21 @@ def add_parsers(commands: Commands) -> None:
     login.add_argument("--verbose", "-v", action="store_true",
                        help="taken for skopeo's scripts: a login always says where it kept "
                        "the credentials")
-    add_registry_options(login, login=True)
+    add_registry_options(login, login=True, uses=())
     login.set_defaults(func=run_login)
 
     logout = commands.add_parser(
         "logout", help="forget a registry's stored credentials",
         description="Remove the credentials Spyglass stored for a registry.",
     )
-    logout.add_argument("host", metavar="HOST", nargs="?")
+    logout.add_argument("host", metavar="HOST", nargs="?",
+                        help="the registry whose stored credentials to forget: HOST[:PORT]")
     logout.add_argument("--all", "-a", action="store_true",
                         help="remove the credentials Spyglass stored for every registry")
     logout.add_argument("--tls-verify", action=GoBool, default=None, metavar="BOOL",
                         help="taken for skopeo's scripts; a logout asks no registry")
     logout.add_argument("--authfile", action=RefusedFlag, said=LOGOUT_AUTHFILE)
-    add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True)
+    add_override_flags(logout.add_argument_group("skopeo's global flags"), here=True, uses=())
     logout.set_defaults(func=run_logout, validate=(
         logout, lambda args: None if args.all != (args.host is not None) else
         "give a HOST or --all, one of them"))
@@ -104,7 +110,7 @@ def add_parsers(commands: Commands) -> None:
     delete.add_argument("--force", action="store_true",
                         help="delete even a manifest that lists of the repository hold as "
                              "one of their images (they are left naming a manifest gone)")
-    add_registry_options(delete, image=True)
+    add_registry_options(delete, image=True, uses=())
     delete.set_defaults(func=run_delete)
 
 

@@ -42,7 +42,7 @@ def add_parser(commands: Commands) -> None:
         "--top-only", action="store_true",
         help="for a manifest list, only what is attached to the list itself",
     )
-    add_registry_options(parser)
+    add_registry_options(parser, uses={"tmpdir", "registries.d"})
     parser.set_defaults(func=run)
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
-from spyglass.cli.common import add_skopeo_only
+from spyglass.cli.common import GLOBAL_USES, NOT_USED, add_skopeo_only
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
@@ -23,21 +24,25 @@ _REFUSED: Final = {
 }
 
 
-def add_global_flags(parser: argparse._ActionsContainer, *, here: bool) -> None:
+def add_global_flags(parser: argparse._ActionsContainer, *, here: bool,
+                     uses: Collection[str] = GLOBAL_USES) -> None:
     """The flags; ``here`` for after the command (unset unless given, so a value given
-    before the command stays)."""
+    before the command stays). Those the command does not use (not in ``uses``) say so."""
     unset = argparse.SUPPRESS if here else None
     parser.add_argument(
         "--policy", type=Path, metavar="FILE", default=unset,
         help="the containers-policy.json copy checks its source against (default: "
         "~/.config/containers/policy.json, else /etc/containers/policy.json): a copy it "
-        "rejects, or accepts only signed, is refused")
+        "rejects, or accepts only signed, is refused" if "policy" in uses
+        else f"{NOT_USED} (it asks no policy; a FILE that cannot be read is refused all "
+        "the same)")
     parser.add_argument(
         "--tmpdir", type=Path, metavar="DIR", default=unset,
-        help="where big temporary files go (as $TMPDIR)")
+        help="where big temporary files go (as $TMPDIR)" if "tmpdir" in uses else NOT_USED)
     parser.add_argument(
         "--registries.d", dest="registries_d", type=Path, metavar="DIR", default=unset,
-        help="read lookaside signature stores from DIR/*.yaml")
+        help="read lookaside signature stores from DIR/*.yaml" if "registries.d" in uses
+        else NOT_USED)
     for flag, does in _REFUSED.items():
         add_skopeo_only(parser, [flag], does)
 

@@ -393,3 +393,62 @@ def test_skopeos_formats_spyglass_does_not_write_are_a_sentence(
     """Not argparse's "invalid choice: 'v2s1' (choose from 'oci', 'v2s2')"."""
     line = _refusal(capsys, ["copy", *given, "oci:x", "dir:y"])
     assert line.startswith(f"spyglass: {said}"), line
+
+
+def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    with pytest.raises(SystemExit):
+        main([*args, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def _flag_help(said: str, flag: str) -> str:
+    """What ``--help`` (its words joined by single spaces) says of ``flag``."""
+    after = said.split(f" {flag} ", 1)[1]
+    return after.split(" --", 1)[0]
+
+
+@pytest.mark.parametrize(("command", "used"), [
+    ("inspect", {"--tmpdir", "--override-os"}),
+    ("signatures", {"--tmpdir", "--registries.d"}),
+    ("tags", {"--tmpdir"}),
+    ("catalog", set()),
+    ("login", set()),
+    ("logout", set()),
+    ("delete", set()),
+])
+def test_a_global_flag_a_command_does_not_use_says_so(
+        capsys: pytest.CaptureFixture[str], command: str, used: set[str]) -> None:
+    """Every command's help said --policy was what "copy checks", and --override-os
+    was "taken as --platform", of tags, logout and delete too."""
+    said = _help(capsys, command)
+    for flag in ("--insecure-policy [BOOL]", "--policy FILE", "--tmpdir DIR",
+                 "--registries.d DIR", "--override-os OS", "--override-arch ARCH"):
+        text = _flag_help(said, flag)
+        assert ("not used by this command" in text) != (flag.split()[0] in used
+                                                        or flag.startswith("--override-")
+                                                        and "--override-os" in used), text
+        assert "taken as --platform" not in text and "copy checks" not in text, text
+
+
+def test_the_top_level_and_copy_say_what_the_global_flags_do(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for args in ((), ("copy",)):
+        said = _help(capsys, *args)
+        assert "not used by this command" not in said
+        override = _flag_help(said, "--override-arch ARCH")
+        assert override.startswith("choose the image of a list as if this machine's arch "
+                                   "were ARCH (e.g. arm64)"), override
+        assert "copy checks its source" in _flag_help(said, "--policy FILE")
+
+
+def test_positional_arguments_and_names_are_described_alike(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert "oci-archive:PATH" in _help(capsys, "tags").split("positional arguments:")[1]
+    for command in ("catalog", "login", "logout"):
+        positional = _help(capsys, command).split("positional arguments: HOST ", 1)[1]
+        assert positional.startswith("the registry "), positional
+    login = _help(capsys, "login")
+    assert "--username USER, -u USER" in login and "--password PASS, -p PASS" in login
+    # the choices in one order, whichever is the default
+    assert "--format {json,text}" in _help(capsys, "catalog")
+    assert "--format {json,text}" in _help(capsys, "tags")
