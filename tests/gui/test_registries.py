@@ -135,7 +135,8 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
     fill_registry_dialog(qtbot, dialog, f"http://{host}/")
     assert dialog.insecure_box.isChecked()
     text = test_connection(qtbot, dialog)
-    assert text == f"Connected.\n{host} answers as a registry, without signing in."
+    assert text == f"Connected.\n{host} answers as a registry over plain HTTP, without " \
+        "signing in."
     with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
 
@@ -184,6 +185,26 @@ def test_add_a_registry_browse_it_and_open_a_tag(qtbot: QtBot, window: MainWindo
     assert not window.tree.currentIndex().isValid()
     qtbot.waitUntil(lambda: settings_file.exists(), timeout=WAIT_MS)
     assert load_settings(settings_file).registries == [RegistrySettings(host, "", True, [])]
+
+
+def test_a_registry_on_this_machine_is_said_to_be_reached_over_plain_http(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts) -> None:
+    """Reached over plain HTTP though insecure connections were not allowed for it (as
+    Docker and skopeo reach one on this machine): said by Test Connection and the page,
+    where they said only "answers as a registry" and "Anonymous"."""
+    host = demo_registry.host
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, insecure=False)
+    assert test_connection(qtbot, dialog) == (
+        f"Connected.\n{host} answers as a registry over plain HTTP (allowed for this "
+        "machine), without signing in.")
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    wait_repositories(qtbot, window, host)
+    page = window.registries.registry_page
+    qtbot.waitUntil(lambda: page.header.subtitle.text()
+                    == "Anonymous · over plain HTTP (allowed for this machine)",
+                    timeout=WAIT_MS)
 
 
 def test_a_tag_selected_in_the_tree_opens_like_a_local_image(

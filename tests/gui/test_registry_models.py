@@ -106,6 +106,7 @@ class FakeConnection:
     def __init__(self, client: FakeClient, host: str = HOST) -> None:
         self.host = host
         self.insecure = False
+        self.plain_http = False  # (as a Connection says: over TLS, or not asked yet)
         self._client = client
 
     def client(self) -> FakeClient:

@@ -1028,6 +1028,7 @@ class FakeConnection:
 
     def __init__(self, whose: str, used: list[str]) -> None:
         self.whose, self.used = whose, used
+        self.plain_http = False
 
     def client(self) -> Any:
         self.used.append(self.whose)

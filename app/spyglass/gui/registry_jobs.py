@@ -227,6 +227,11 @@ class Connection:
             return self._client
 
 
+PLAIN_LOOPBACK: Final = "plain HTTP (allowed for this machine)"
+"""How a registry on this machine is reached without TLS, though insecure connections are
+not allowed for it (as Docker and skopeo reach one): said wherever the window says how it
+talks to the registry."""
+
 ConnectionProblem = Literal["", "connection", "tls", "auth", "denied", "registry", "other"]
 
 
@@ -282,12 +287,15 @@ def check_connection(
     except SpyglassError as exc:
         problem, sentence = "other", str(exc)
     else:
+        # plain HTTP said, not only allowed: on this machine it is taken unasked
+        over = "" if not client.plain_http else " over plain HTTP" if insecure \
+            else f" over {PLAIN_LOOPBACK}"
         if username and not checked:
-            said = (f"{host} answers as a registry; it asks for no credentials, so the password of "
-                    f"{username} was not checked.")
+            said = (f"{host} answers as a registry{over}; it asks for no credentials, so the "
+                    f"password of {username} was not checked.")
         else:
             who = f"as {username}" if username else "without signing in"
-            said = f"{host} answers as a registry, {who}."
+            said = f"{host} answers as a registry{over}, {who}."
         return ConnectionCheck(host, "", said, username)
     return ConnectionCheck(host, problem, sentence,
                            credentials.username if credentials else "", untrusted)
@@ -514,6 +522,7 @@ def resolve_digest(
 
 __all__ = [
     "CATALOG_PAGE_SIZE",
+    "PLAIN_LOOPBACK",
     "TAG_BATCH_SECONDS",
     "TAG_PAGE_SIZE",
     "Connection",

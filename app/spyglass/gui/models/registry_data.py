@@ -44,7 +44,7 @@ from spyglass.gui.models.registry_rows import (
     TagNode,
 )
 from spyglass.gui.models.tree import SENTENCE_ROLE
-from spyglass.gui.registry_jobs import tag_reference
+from spyglass.gui.registry_jobs import PLAIN_LOOPBACK, tag_reference
 
 MAX_ALIASES_SHOWN: Final = 4
 """The other tags of the same image the "Same image as" column names (then a count)."""
@@ -233,6 +233,8 @@ def registry_summary(node: RegistryNode) -> str:
         parts.append(node.credentials_note)
     if node.config.insecure:
         parts.append("plain HTTP and unverified TLS allowed")
+    elif node.connection.plain_http:  # (once it was asked: a registry on this machine)
+        parts.append(f"over {PLAIN_LOOPBACK}")
     text = " · ".join(parts)
     return text[:1].upper() + text[1:]
 
