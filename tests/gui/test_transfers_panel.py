@@ -193,6 +193,19 @@ def test_the_routes_keep_room_when_the_number_columns_would_take_it(
         assert header.sectionSize(column) >= titles.horizontalAdvance(TITLES[column]) + 20
 
 
+def test_the_rows_start_where_the_caption_does(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """The table was flush with the window's left edge under an indented TRANSFERS."""
+    start_scripted(qtbot, window, scripted, FakeClock(), tmp_path)
+    window.copying.show_panel()
+    panel = window.copying.panel
+    qtbot.waitUntil(lambda: panel.table.isVisible() and panel.caption.isVisible(),
+                    timeout=WAIT_MS)
+    assert panel.table.geometry().left() == panel.caption.geometry().left() > 0
+    # and ends where the bar's last button does
+    assert panel.table.geometry().right() == panel.close_button.geometry().right()
+
+
 def test_a_stalled_copy_shows_no_speed_and_no_eta(
         qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
     transfer, clock, layer = _half_copied(qtbot, window, scripted, tmp_path)

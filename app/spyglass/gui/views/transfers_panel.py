@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
@@ -53,6 +53,10 @@ from spyglass.gui.views.widgets import (
     select_row,
     tool_button,
 )
+
+PANEL_SIDES: Final = (10, 6)
+"""The left and right margins of the caption's bar and of the rows under it: they start
+where the caption does, and end where the bar's last button does."""
 
 
 def failure_text(transfer: Transfer) -> str:
@@ -154,7 +158,7 @@ class TransfersPanel(QWidget):
         self.model.rowsInserted.connect(lambda *_: self._update_buttons())
         self.model.rowsRemoved.connect(lambda *_: self._update_buttons())
 
-        title = QLabel("TRANSFERS")
+        title = self.caption = QLabel("TRANSFERS")
         title.setFont(scaled_font(title.font(), 0.85, bold=True))
         mute(title)
         self.summary = QLabel()
@@ -174,7 +178,7 @@ class TransfersPanel(QWidget):
         self.close_button = close
 
         bar = QHBoxLayout()
-        bar.setContentsMargins(10, 6, 6, 2)
+        bar.setContentsMargins(PANEL_SIDES[0], 6, PANEL_SIDES[1], 2)
         bar.setSpacing(6)
         bar.addWidget(title)
         bar.addWidget(self.summary, 1)
@@ -192,7 +196,12 @@ class TransfersPanel(QWidget):
         """(transfer, attempt) whose failure line was dismissed."""
         layout.addLayout(bar)
         layout.addWidget(self.failure)
-        layout.addWidget(self.table, 1)
+        # the rows under the caption, as wide as the bar's buttons (not flush with the
+        # window's edges while the caption is indented)
+        rows = QVBoxLayout()
+        rows.setContentsMargins(PANEL_SIDES[0], 0, PANEL_SIDES[1], 0)
+        rows.addWidget(self.table)
+        layout.addLayout(rows, 1)
         self._bar = bar
 
         # the table's keys, which its context menu shows beside the same actions
