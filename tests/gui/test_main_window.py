@@ -171,6 +171,43 @@ def test_overview_of_the_list_image(demo: MainWindow, sample: SampleFacts) -> No
     assert overview.field_text("Author") == ""  # hidden row
 
 
+def test_the_labels_values_start_where_every_other_value_does(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """The Labels' keys were a column of their own, left-aligned, their values 100 px to
+    the right of the other sections' values."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QTextDocument
+
+    overview = demo.image_view.overview
+    demo.image_view.tabs.setCurrentWidget(overview)
+    body = overview.widget()
+    labels = overview._values["Labels"]
+    qtbot.waitUntil(lambda: labels.isVisible() and labels.width() > 0, timeout=WAIT_MS)
+
+    def x_of(title: str) -> int:
+        return overview._values[title].mapTo(body, QPoint(0, 0)).x()
+
+    assert x_of("Name") == x_of("Entrypoint")
+    # where the table's value column starts: the label's document laid out as it is
+    document = QTextDocument()
+    document.setDefaultFont(labels.font())
+    document.setDocumentMargin(0)
+    document.setHtml(labels.text())
+    document.setTextWidth(labels.width())
+    for key, value in (("org.opencontainers.image.description", "The demo image"),
+                       ("org.opencontainers.image.version", "1.0")):
+        layout = document.documentLayout()
+        value_x = layout.blockBoundingRect(document.find(value).block()).x()
+        assert x_of("Labels") + round(value_x) == x_of("Name"), value
+        # the key ends where the names do (right-aligned, against its value)
+        key_block = document.find(key).block()
+        key_right = layout.blockBoundingRect(key_block).x() \
+            + key_block.layout().lineAt(0).naturalTextRect().right()
+        name = overview._fields["Name"][0].names[0]
+        assert abs(x_of("Labels") + key_right - (name.mapTo(body, QPoint(0, 0)).x()
+                                                + name.width())) <= 2, key
+
+
 def test_an_image_without_a_command_says_so_under_how_it_runs(
         qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     layout = tmp_path / "plain"

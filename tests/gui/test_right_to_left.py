@@ -124,7 +124,10 @@ def test_right_to_left_overview_values_sit_beside_their_names(
         assert value.alignment() & Qt.AlignmentFlag.AlignRight, title
         assert value.alignment() & Qt.AlignmentFlag.AlignAbsolute, title  # (not mirrored)
     labels = overview._values["Labels"].text()
-    assert "align='left'" not in labels and "align='right'" in labels
+    # the table on the right; each key against its value, as the names are
+    assert "<table cellspacing='0' cellpadding='0' align='right'>" in labels
+    assert labels.count("<td dir='ltr' align='right'") == labels.count(
+        "<td dir='ltr' align='left' width=") == 5
     # (the keys on the right: each row's value cell comes first)
     assert labels.index("The demo image") < labels.index("org.opencontainers.image.desc")
 

@@ -174,6 +174,19 @@ def _value_label(*, mono: bool = False) -> QLabel:
     return label
 
 
+NAMES_LEAST: Final = 120
+"""The least width of the column of names (Name, Digest, …) of every section."""
+
+NAMES_GAP: Final = 18
+"""Between a name and its value: the sections' forms, and the tables of keys."""
+
+KEYS_ALIGNED_CHARS: Final = 44
+"""Label and annotation keys up to about this many characters wide (of the font's
+average) widen the names of every section to theirs, so that their values line up with
+the others (``org.opencontainers.image.description`` is 36); a wider key keeps its own
+column, the others theirs."""
+
+
 class _Section(QWidget):
     """A titled block of label/value rows."""
 
@@ -188,7 +201,7 @@ class _Section(QWidget):
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        self.form.setHorizontalSpacing(18)
+        self.form.setHorizontalSpacing(NAMES_GAP)
         self.form.setVerticalSpacing(8)
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         layout = QVBoxLayout(self)
@@ -198,15 +211,27 @@ class _Section(QWidget):
         layout.addWidget(rule)
         layout.addSpacing(2)
         layout.addLayout(self.form)
+        self.names: list[QLabel] = []
 
     def add_row(self, title: str, field: QWidget, *, top_margin: int = 0) -> QLabel:
         label = QLabel(title)
         mute(label)
-        label.setMinimumWidth(120)
+        label.setMinimumWidth(NAMES_LEAST)
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         label.setContentsMargins(0, top_margin, 0, 0)
         self.form.addRow(label, field)
+        self.names.append(label)
         return label
+
+    def names_width(self) -> int:
+        """The width its names take (the column of names), at least :data:`NAMES_LEAST`."""
+        return max((label.sizeHint().width() for label in self.names), default=NAMES_LEAST)
+
+    def set_names_width(self, width: int) -> None:
+        """The column of names this wide (the values start at the same place in every
+        section)."""
+        for label in self.names:
+            label.setMinimumWidth(width)
 
 
 class OverviewPage(QScrollArea):
@@ -266,6 +291,10 @@ class OverviewPage(QScrollArea):
         annotations = _Section("Annotations")
         self._add(annotations, "Annotations", span=True)
         self._annotations = annotations
+        self._sections = (image, run, labels, annotations)
+        self._names_width = NAMES_LEAST
+        """The column of names of every section, and of the keys' tables (see
+        :meth:`_align_names`)."""
 
         layout = QVBoxLayout(body)
         layout.setContentsMargins(24, 18, 24, 24)
@@ -367,6 +396,8 @@ class OverviewPage(QScrollArea):
         image = state.image
         manifest = image.manifest if image is not None else None
         config = image.config if image is not None else None
+        notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
+        self._align_names(config.labels if config else {}, notes)
         self._set("Name", state.entry.label)
         self._set("Reference", state.entry.name)
         self._set("Digest", str(state.entry.descriptor.digest))
@@ -410,11 +441,26 @@ class OverviewPage(QScrollArea):
         self._set("Config type", artifact.config.media_type
                   if artifact and artifact.config.media_type != media.OCI_EMPTY else "")
         self._set_run(config, muted)
-        notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
-        self._set("Annotations", _table(notes, muted, RAW_TAB), rich=True)
+        self._set("Annotations", _table(notes, muted, RAW_TAB, self._names_width), rich=True)
         self._annotations.setVisible(bool(notes))
 
     # -- helpers
+
+    def _align_names(self, *tables: Mapping[str, str]) -> None:
+        """One column of names for every section, as wide as the widest name and the
+        keys of the labels and annotations ``tables`` shown (up to
+        :data:`KEYS_ALIGNED_CHARS`): every value then starts at the same place, those of
+        the labels too (their keys were a column of their own, the values 100 px to the
+        right of the others)."""
+        metrics = self._values["Labels"].fontMetrics()
+        widest = max((metrics.horizontalAdvance(visible(key, keep=TABS))
+                      for pairs in tables for key in sorted(pairs)[:MOST_ITEMS]), default=0)
+        if widest > KEYS_ALIGNED_CHARS * metrics.averageCharWidth():
+            widest = 0  # (that key's table keeps its own column)
+        width = max(widest, *(section.names_width() for section in self._sections))
+        self._names_width = width
+        for section in self._sections:
+            section.set_names_width(width)
 
     @staticmethod
     def _platform_of(config: ImageConfig | None) -> str:
@@ -466,7 +512,8 @@ class OverviewPage(QScrollArea):
         # one line each (a variable's own line break is an escape)
         self._set("Environment", _listed(
             [visible(variable, keep=TABS) for variable in config.env], "\n", CONFIG_TAB))
-        self._set("Labels", _table(config.labels, muted, CONFIG_TAB), rich=True)
+        self._set("Labels", _table(config.labels, muted, CONFIG_TAB, self._names_width),
+                  rich=True)
         self._labels.setVisible(bool(config.labels))
 
 
@@ -514,25 +561,32 @@ def _shortened(text: str, keep: str, muted: str, longest: int = LONGEST_RUN) -> 
             "has all of it)</span>")
 
 
-def _table(pairs: Mapping[str, str], muted: str, where: str) -> str:
+def _table(pairs: Mapping[str, str], muted: str, where: str,
+           names_width: int = NAMES_LEAST) -> str:
     """Keys and values as a two-column table (rich text), in key order; "" for none.
 
     Each as it is written (see :meth:`OverviewPage._set`), read left to right from the
     left of its cell (see :func:`left_to_right`); a very long one cut, with a note
     (see :data:`LONGEST_VALUE`); the first :data:`MOST_ITEMS` of them, and a row that
-    counts the others and says they are all in ``where``."""
+    counts the others and says they are all in ``where``. The keys sit in a column
+    ``names_width`` wide, against their values, as the sections' names do: the values
+    start where theirs do (a wider key widens its column)."""
     if not pairs:
         return ""
     side = names_side()  # the keys on that side, as the names of the form are
     gap = "left" if side == "right" else "right"  # (between key and value)
     shown = sorted(pairs.items())[:MOST_ITEMS]
-    cells = [(f"<td dir='ltr' align='{side}' style='padding-{gap}:14px; color:{muted}'>"
+    rows_gap = "padding-top:2px; padding-bottom:2px"
+    # (a cell's width holds its padding: the key's column ends where the names' does)
+    cells = [(f"<td dir='ltr' align='{gap}' width='{names_width + NAMES_GAP}' "
+              f"style='padding-{gap}:{NAMES_GAP}px; {rows_gap}; color:{muted}'>"
               f"{_shortened(k, TABS, muted, LONGEST_KEY_RUN)}</td>",
-              f"<td dir='ltr' align='{side}'>{_shortened(v, LINES, muted)}</td>")
+              f"<td dir='ltr' align='{side}' style='{rows_gap}'>"
+              f"{_shortened(v, LINES, muted)}</td>")
              for k, v in shown]
     rows = "".join(f"<tr>{value}{key}</tr>" if side == "right" else f"<tr>{key}{value}</tr>"
                    for key, value in cells)
     if len(pairs) > len(shown):
         rows += (f"<tr><td colspan='2' dir='ltr' align='{side}' style='color:{muted}'>"
                  f"{html.escape(more_items(len(pairs) - len(shown), where))}</td></tr>")
-    return f"<table cellspacing='0' cellpadding='2' align='{side}'>{rows}</table>"
+    return f"<table cellspacing='0' cellpadding='0' align='{side}'>{rows}</table>"
