@@ -69,18 +69,16 @@ from spyglass.core.copy_planner import plan_copy
 from spyglass.core.copy_preview import Looked, format_plan, look_at_destination
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
+    UNREACHED,
     AuthenticationFailed,
     BodyTooLarge,
     Cancelled,
     ConnectionFailed,
     DigestMismatch,
     PolicyRefused,
-    RateLimited,
-    RegistryBlocked,
     RegistryError,
     SpyglassError,
     TokenRenewed,
-    TransportError,
     out_of_memory,
     upload_cut_off,
 )
@@ -574,10 +572,10 @@ def _named_before(destination: ImageDestination, cancel: CancelToken) -> Digest 
         return None
 
 
-_UNREACHED: Final = (Cancelled, TransportError, RegistryBlocked, PolicyRefused,
-                     AuthenticationFailed, RateLimited)
+_UNREACHED: Final = (*UNREACHED, PolicyRefused, AuthenticationFailed)
 """What asking a destination registry what its tag names meets that the copy would meet
-as well (said at once, not after each blob's retries)."""
+as well (said at once, not after each blob's retries): a registry that cannot be reached
+(:data:`~spyglass.core.errors.UNREACHED`), or refuses the credentials."""
 
 
 def _held_already(
@@ -828,7 +826,7 @@ def _made_before(
     result = Descriptor(task.media_type, known[0], known[1])
     try:
         how = destination.reuse_blob(result, cancel=cancel, sending=False)
-    except Cancelled:
+    except UNREACHED:  # (the transfer would meet it too, after its retries again)
         raise
     except SpyglassError as exc:  # only a hint: asking about it must not fail the copy
         log.info("Could not look for %s at %s (%s); recompressing %s", result.digest,

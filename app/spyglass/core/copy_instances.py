@@ -15,7 +15,7 @@ from spyglass.core.config import ImageConfig, parse_config
 from spyglass.core.copy_plan import Format
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
-    Cancelled,
+    UNREACHED,
     InvalidManifest,
     SpyglassError,
     Unsupported,
@@ -78,10 +78,11 @@ def config_if_readable(
     source: ImageSource, manifest: ImageManifest, cancel: CancelToken | None
 ) -> ImageConfig | None:
     """The config, only to say which platform the image is: one that cannot be read or
-    parsed says nothing (the copy takes it as an opaque blob, as it would anyway)."""
+    parsed says nothing (the copy takes it as an opaque blob, as it would anyway); a
+    source that cannot be reached raises (the copy would spend its retries again)."""
     try:
         return load_config(source, manifest, lambda _manifest: True, cancel)
-    except Cancelled:
+    except UNREACHED:
         raise
     except SpyglassError:
         return None

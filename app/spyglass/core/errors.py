@@ -376,6 +376,15 @@ UNREADABLE: Final = (NotFound, VerificationError, InvalidManifest, InvalidConfig
 trusted, too large), not that its source cannot be reached: what a caller passes over
 to show or keep the rest (a list's other images, a destination's signature tag)."""
 
+UNREACHED: Final = (Cancelled, TransportError, RegistryBlocked, RateLimited)
+"""Failures that whatever is asked of the same place next meets as well: its server
+cannot be reached (after the request's retries), not over TLS, or is no registry;
+``registries.conf`` blocks it; it still limits the rate after the retries; or the
+question was cancelled. A question that only helps (whether a registry holds a blob,
+what its tag names, a listing of its tags) raises them, rather than taking them for
+"cannot tell": the next request would spend a whole ``--retry-times`` again to fail
+the same way, and a registry that is down be said only after twice the wait."""
+
 
 _ERRNO_PREFIX: Final = re.compile(
     r"\[Errno -?\d+\] |_ssl\.c:\d+: |\[(?:SSL|X509)(?:: [A-Z0-9_]+)?\] | ?\(_ssl\.c:\d+\)")

@@ -26,9 +26,9 @@ from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, read_verified
 from spyglass.core.errors import (
+    UNREACHED,
     AccessDenied,
     BodyTooLarge,
-    Cancelled,
     DigestMismatch,
     ImageNotFound,
     InvalidReference,
@@ -187,14 +187,15 @@ class RegistryDestination:
     def holds_blob(self, descriptor: Descriptor, *, cancel: CancelToken | None = None) -> bool:
         """Implement BlobHolder: a ``HEAD`` of it (the registry's statement, as for
         :meth:`reuse_blob`, which then asks no more); False where the registry will not
-        say."""
+        say. A registry that cannot be reached (:data:`~spyglass.core.errors.UNREACHED`)
+        raises: the copy's next request would spend its retries again to meet the same."""
         digest = descriptor.digest
         with self._lock:
             if digest in self._held:
                 return True
         try:
             size = self.client.blob_exists(self.repository, digest, cancel=cancel)
-        except Cancelled:
+        except UNREACHED:
             raise
         except SpyglassError as exc:  # refused, say: the copy meets it again, and says it
             log.info("Cannot tell whether %s holds %s: %s", self.description, digest, exc)

@@ -14,7 +14,7 @@ from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
-    Cancelled,
+    UNREACHED,
     ConnectionFailed,
     InvalidManifest,
     RegistryError,
@@ -252,7 +252,7 @@ class RegistryImageSource:
     def _list_tags(self, cancel: CancelToken | None) -> frozenset[str] | None:
         try:
             tags, complete = self.client.first_tag_page(self.repository, cancel=cancel)
-        except Cancelled:
+        except UNREACHED:  # (each tag asked for would spend its retries to meet it again)
             raise
         except SpyglassError:
             return None  # each tag is asked for by itself, as without a listing

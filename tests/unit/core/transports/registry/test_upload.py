@@ -37,6 +37,7 @@ from spyglass.core.errors import (
     SizeMismatch,
     TokenRenewed,
     TooLarge,
+    Unreachable,
     upload_cut_off,
 )
 from spyglass.core.manifest import MAX_MANIFEST_SIZE, Descriptor
@@ -813,6 +814,27 @@ def test_destination_properties(make_client, cache) -> None:
     assert dest.desired_layer_compression == COMPRESSED  # uncompressed layers get gzipped
     with pytest.raises(ValueError):
         RegistryDestination(client, REPO, tag="v1", digest=BLOB_DIGEST)
+
+
+def test_holds_blob_is_false_where_the_registry_will_not_say(make_client, cache) -> None:
+    """A ``HEAD`` refused (403) only keeps the plan from reusing the blob: not said."""
+    client, _ = make_client(lambda request: registry_error(403, "DENIED", "no")
+                            if request.method == "HEAD" else httpx.Response(200, headers=API))
+    assert destination(client, cache).holds_blob(blob_descriptor()) is False
+
+
+def test_holds_blob_of_a_registry_that_cannot_be_reached_raises(
+        make_client, cache, sleeps: list[float]) -> None:
+    """Taken for "not there", the refusal was met again by the copy's next request, which
+    spent a whole --retry-times more (twice the 3.5 to 7 s, and nothing said meanwhile)."""
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    client, seen = make_client(refused)
+    with pytest.raises(Unreachable) as caught:
+        destination(client, cache).holds_blob(blob_descriptor())
+    assert str(caught.value) == f"Cannot reach the registry {HOST}: connection refused."
+    assert len(seen.to()) == 4 and len(sleeps) == 3  # one round of retries
 
 
 def test_reuse_blob_exists_without_any_post(make_client, cache) -> None:
