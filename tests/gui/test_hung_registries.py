@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.natural import natural_key
+from spyglass.core.retry import Wait
 from spyglass.core.settings import RegistrySettings, Settings
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.models.places import LoadState
@@ -345,7 +346,7 @@ def test_once_the_wait_asked_for_is_over_a_listing_that_hangs_says_so_again(
     node = repository(window, host, HUNG[0])
     qtbot.waitUntil(lambda: hanging.asked(HUNG[0]) > 0, timeout=WAIT_MS)
     # (as the job's request tells it: a 429 asking for an hour, waited a minute)
-    model._asked_to_wait(node, f"the registry {host}", 3600.0, 0.3)
+    model._asked_to_wait(node, Wait(f"the registry {host}", 0.3, 2, 4, asked=3600.0))
     assert panel.body.text() == (f"The registry {host} asked to wait 3600 s; the page is "
                                  "asked for again after 0 s.")
     qtbot.waitUntil(lambda: "asked to wait" not in panel.body.text(), timeout=WAIT_MS)
@@ -369,7 +370,7 @@ def test_a_wait_asked_again_after_try_again_is_not_ended_by_the_first_ones_timer
     tree.setCurrentIndex(model.repository_index(host, HUNG[0]))
     node = repository(window, host, HUNG[0])
     qtbot.waitUntil(lambda: hanging.asked(HUNG[0]) > 0, timeout=WAIT_MS)
-    model._asked_to_wait(node, f"the registry {host}", wait, wait)
+    model._asked_to_wait(node, Wait(f"the registry {host}", wait, 2, 4, asked=wait))
     first = time.monotonic()
     qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
@@ -378,7 +379,7 @@ def test_a_wait_asked_again_after_try_again_is_not_ended_by_the_first_ones_timer
     qtbot.mouseClick(page.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: node.state is LoadState.LOADING, timeout=WAIT_MS)
     qtbot.wait(200)  # (the job asked again starts: its request then asks the same wait)
-    model._asked_to_wait(node, f"the registry {host}", wait, wait)
+    model._asked_to_wait(node, Wait(f"the registry {host}", wait, 2, 4, asked=wait))
     second = time.monotonic()
     qtbot.waitUntil(lambda: time.monotonic() - first > wait + 0.2, timeout=WAIT_MS)
     if time.monotonic() - second < wait * 0.9:  # (a slow machine: the check says nothing)

@@ -589,17 +589,56 @@ def test_skopeos_precompute_digests_is_taken(layout: Path, tmp_path: Path) -> No
     assert (tmp_path / "x" / "index.json").exists()
 
 
-def test_a_registry_that_is_down_is_said_once_before_any_blob(
-        layout: Path, tmp_path: Path) -> None:
-    """Not "Copying 4 blobs" and each blob's retries: the destination is tried before."""
+def closed_port() -> int:
+    """A loopback port nothing listens on: each connection to it is refused at once."""
     import socket
 
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    line = spyglass("copy", "--retry-times", "1", "--dest-tls-verify=false",
-                    f"oci:{layout}:latest", f"docker://127.0.0.1:{port}/team/app:1").error_line()
-    assert line == f"spyglass: Cannot reach the registry 127.0.0.1:{port}: connection refused."
+        return int(unused.getsockname()[1])
+
+
+def test_a_registry_that_is_down_is_said_once_before_any_blob(
+        layout: Path, tmp_path: Path) -> None:
+    """Not "Copying 4 blobs" and each blob's retries: the destination is tried before."""
+    port = closed_port()
+    done = spyglass("copy", "--retry-times", "1", "--dest-tls-verify=false",
+                    f"oci:{layout}:latest", f"docker://127.0.0.1:{port}/team/app:1")
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.splitlines() == [
+        f"spyglass: Connecting: cannot reach the registry 127.0.0.1:{port} (connection "
+        "refused); asking again (attempt 2 of 2)…",
+        f"spyglass: Cannot reach the registry 127.0.0.1:{port}: connection refused."]
+    quiet = spyglass("copy", "-q", "--retry-times", "1", "--dest-tls-verify=false",
+                     f"oci:{layout}:latest", f"docker://127.0.0.1:{port}/team/app:1")
+    assert quiet.error_line() == done.stderr.splitlines()[-1]  # (-q: the failure alone)
+
+
+@pytest.mark.parametrize("kind", ["docker-archive", "oci"])
+def test_a_registry_that_refuses_connections_is_tried_one_round_and_said_once(
+        layout: Path, tmp_path: Path, kind: str) -> None:
+    """The default 3 retries wait 3.5 to 7 s in all, whatever the source: a docker-archive's
+    plain layers, looked for at the destination while the copy was planned, spent one
+    round of them on a refused connection and the copy's own check another (11.7 s, and
+    nothing said meanwhile). Each retry is said as it begins; the failure once."""
+    import time
+
+    source = f"oci:{layout}:latest"
+    if kind == "docker-archive":  # (its layers are plain tars: gzipped for a registry)
+        archive = tmp_path / "app.tar"
+        made = spyglass("copy", "-q", source, f"docker-archive:{archive}")
+        assert made.returncode == 0, made.stderr
+        source = f"docker-archive:{archive}"
+    host = f"127.0.0.1:{closed_port()}"
+    began = time.monotonic()
+    done = spyglass("copy", source, f"docker://{host}/team/app:1")
+    took = time.monotonic() - began
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.splitlines() == [
+        *(f"spyglass: Connecting: cannot reach the registry {host} (connection refused); "
+          f"asking again (attempt {n} of 4)…" for n in (2, 3, 4)),
+        f"spyglass: Cannot reach the registry {host}: connection refused."]
+    assert took < 8.0, f"{took:.1f} s"
 
 
 def test_a_dry_run_into_a_registry_checks_that_it_may_be_written(

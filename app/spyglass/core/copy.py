@@ -93,6 +93,7 @@ from spyglass.core.referrers import (
 from spyglass.core.retry import (
     TRIES_LEFT,
     WAIT_LISTENER,
+    Wait,
     pause,
     wait_after,
     worth_retrying,
@@ -851,9 +852,15 @@ def _transfer_blob(
     (what the source or destination half-wrote is discarded by them)."""
     attempts = 1 + max(0, options.retry_times)
     digest = task.source.digest
-    # a wait a registry asks for, inside a request, is said as one (not as a stall)
-    listening = WAIT_LISTENER.set(
-        lambda who, asked, wait: emit(BlobWaiting(digest, who, asked, wait)))
+
+    def waits(wait: Wait) -> None:
+        # a wait a registry asks for, inside a request, is said as one (not as a stall);
+        # a backoff after a refused connection is no wait asked for: the request's note
+        # says it, and its failure counts against the blob's tries
+        if wait.asked is not None:
+            emit(BlobWaiting(digest, wait.who, wait.asked, wait.wait))
+
+    listening = WAIT_LISTENER.set(waits)
     try:
         attempt = 1
         while True:

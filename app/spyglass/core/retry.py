@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Final
 
 from spyglass.core.cancel import CancelToken
@@ -23,8 +24,9 @@ from spyglass.core.errors import (
 
 RETRY_NOTES: Final = "spyglass.retries"
 """The logger of the warning that a request is asked again after nothing came for its
-whole timeout (a minute of silence, then another), or after a wait the registry asked
-for (:data:`NOTED_WAIT` or longer), or that a layout's index lock another program holds
+whole timeout (a minute of silence, then another), or after no connection could be made
+(refused, a name not resolved), or after a wait the registry asked for
+(:data:`NOTED_WAIT` or longer), or that a layout's index lock another program holds
 is waited for: the command line writes it on stderr (a copy with
 ``--quiet`` does not), so a command that waits is not taken for one that froze; the
 window logs it."""
@@ -46,18 +48,73 @@ BACKOFF_BASE: Final = 1.0
 for three retries (3.5 to 7 s in all, skopeo's 1, 2, 4 s), enough for a registry
 restarting."""
 
+UNREACHED_SAID_FOR: Final = 1.0
+"""Seconds past the end of a backoff after a refused connection that the wait is still
+said (:attr:`Wait.holds`): the request asked again is refused within it."""
+
 TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=None)
 """The requests the blob transfer under way on this thread may still make, this attempt's
 first included (the copy engine sets it around each attempt): a download that resumes
 within the attempt counts against the same ``--retry-times``, not a budget of its own."""
 
-WAIT_LISTENER: ContextVar[Callable[[str, float, float], None] | None] = ContextVar(
+@dataclass(frozen=True)
+class Wait:
+    """A wait before a request is asked again, as it begins: one a registry (or its
+    token server) asked for with ``Retry-After``, or the backoff after it could not be
+    reached at all (a refused connection, a name not resolved). Neither is a registry
+    that stopped answering, which is what a front end says of a long wait otherwise."""
+
+    who: str
+    """``the registry HOST`` (``… through the proxy …``), ``the token server of HOST``."""
+    wait: float
+    """The seconds waited before asking again."""
+    attempt: int
+    """The try that follows the wait (2 for the first retry)…"""
+    attempts: int
+    """… of at most this many."""
+    asked: float | None = None
+    """The seconds ``who`` asked for (``wait`` is at most :data:`MAX_RETRY_AFTER` of
+    them); None for a backoff after :attr:`unreached`."""
+    unreached: str = ""
+    """Why no connection to ``who`` could be made (``connection refused``), for the
+    backoff after that; "" for a wait asked for."""
+
+    @property
+    def reason(self) -> str:
+        """Why the request waits: "cannot reach the registry HOST (connection refused)",
+        "the registry HOST asks to wait 120 s"."""
+        if self.asked is None:
+            return f"cannot reach {self.who} ({self.unreached})"
+        return f"{self.who} asks to wait {self.asked:.0f} s"
+
+    @property
+    def again(self) -> str:
+        """When it is asked again: "asking again" (after a short backoff), "asking again
+        in 60 s"."""
+        return "asking again" if self.asked is None else f"asking again in {self.wait:.0f} s"
+
+    @property
+    def said(self) -> str:
+        """"cannot reach the registry HOST (connection refused); asking again (attempt 2
+        of 4)", or "the registry HOST asks to wait 120 s; asking again in 60 s (attempt 2
+        of 4)": what the command line's note (:data:`RETRY_NOTES`) says after what was
+        asked, and a registry page of the window while it waits."""
+        return f"{self.reason}; {self.again} (attempt {self.attempt} of {self.attempts})"
+
+    @property
+    def holds(self) -> float:
+        """Seconds from the wait's start that what it says stays true: the wait; after a
+        connection that could not be made, a second more, in which the request asked
+        again is refused at once (and the next wait told) or gets its connection."""
+        return self.wait + (UNREACHED_SAID_FOR if self.unreached else 0.0)
+
+
+WAIT_LISTENER: ContextVar[Callable[[Wait], None] | None] = ContextVar(
     "spyglass_wait_listener", default=None)
-"""Told ``(who, asked, wait)`` as a wait a registry (or its token server) asked for
-with ``Retry-After`` begins on this thread: ``who`` asked for ``asked`` seconds, and
-``wait`` (at most :data:`MAX_RETRY_AFTER`) are waited. The copy engine sets it around
-each blob's transfer, so that the window can say the copy waits because it was asked
-to, not that the registry stopped answering."""
+"""Told each :class:`Wait` as it begins on this thread: one a registry asked for, or the
+backoff after it could not be reached. The window's jobs set it, and the copy engine
+around each blob's transfer, so that the window can say the copy waits because it was
+asked to, or because the registry refuses connections, not that it stopped answering."""
 
 
 def backoff(attempt: int) -> float:

@@ -57,7 +57,7 @@ from spyglass.core.errors import (
     SourceMoved,
     SpyglassError,
 )
-from spyglass.core.retry import WAIT_LISTENER
+from spyglass.core.retry import WAIT_LISTENER, Wait
 from spyglass.core.text import visible
 from spyglass.core.threads import lower_priority
 from spyglass.gui.signals import emit
@@ -201,10 +201,10 @@ class Worker(QObject):
 
     finished = Signal(object)
     failed = Signal(str)
-    askedToWait = Signal(str, float, float)
-    """A request of the function waits because ``who`` asked for that many seconds
-    (``Retry-After``), and waits the last many (at most a minute): not a registry that
-    stopped answering."""
+    waitBegins = Signal(object)
+    """A request of the function begins a :class:`~spyglass.core.retry.Wait` before it is
+    asked again: one a registry asked for (``Retry-After``), or the backoff after it could
+    not be reached. Neither is a registry that stopped answering."""
 
     def __init__(
         self, fn: Callable[[CancelToken], object], token: CancelToken, what: str,
@@ -220,8 +220,7 @@ class Worker(QObject):
 
     @Slot()
     def run(self) -> None:
-        listening = WAIT_LISTENER.set(
-            lambda who, asked, wait: emit(self.askedToWait, who, asked, wait))
+        listening = WAIT_LISTENER.set(lambda wait: emit(self.waitBegins, wait))
         try:
             self._token.check()
             result = self._fn(self._token)
@@ -263,7 +262,7 @@ class Job:
     drain: bool
     lane: str
     thread: QThread | None = None
-    on_wait: Callable[[str, float, float], None] | None = None
+    on_wait: Callable[[Wait], None] | None = None
 
     @property
     def is_current(self) -> bool:
@@ -340,7 +339,7 @@ class Runner(QObject):
         serial: bool = False,
         drain: bool = False,
         lane: str = LOCAL,
-        on_wait: Callable[[str, float, float], None] | None = None,
+        on_wait: Callable[[Wait], None] | None = None,
     ) -> Job:
         """Run ``fn(cancel_token)`` on a worker thread of ``lane``.
 
@@ -351,9 +350,9 @@ class Runner(QObject):
         on a thread of their own (writes), whatever their lane. ``drain`` jobs
         are waited for, not cancelled, at shutdown. A job that waits on a registry
         runs in its lane (:func:`registry_lane`), or one that hangs holds up others.
-        ``on_wait(who, asked, wait)`` is called on the GUI thread while the job is
-        current, as a request of it begins a wait a registry asked for (``Retry-After``:
-        ``asked`` seconds, of which ``wait`` are waited).
+        ``on_wait(wait)`` is called on the GUI thread while the job is current, as a
+        request of it begins a :class:`~spyglass.core.retry.Wait`: one a registry asked
+        for (``Retry-After``), or the backoff after it could not be reached.
         """
         token = CancelToken()
         generation = 0
@@ -375,7 +374,7 @@ class Runner(QObject):
         self._jobs[worker] = job
         worker.finished.connect(self._worker_finished)
         worker.failed.connect(self._worker_failed)
-        worker.askedToWait.connect(self._worker_asked_to_wait)
+        worker.waitBegins.connect(self._worker_waits)
         if len(self._jobs) == 1:
             emit(self.busyChanged, True)
         if serial:
@@ -551,13 +550,13 @@ class Runner(QObject):
     def _worker_finished(self, result: object) -> None:
         self._answer(self.sender(), True, result)
 
-    @Slot(str, float, float)
-    def _worker_asked_to_wait(self, who: str, asked: float, wait: float) -> None:
+    @Slot(object)
+    def _worker_waits(self, wait: Wait) -> None:
         sender = self.sender()
         job = self._jobs.get(sender) if isinstance(sender, Worker) else None
         if (job is not None and job.on_wait is not None and self.is_current(job)
                 and not job.token.cancelled):
-            job.on_wait(who, asked, wait)
+            job.on_wait(wait)
 
     @Slot(str)
     def _worker_failed(self, message: str) -> None:

@@ -1457,9 +1457,10 @@ def test_lists_repeating_a_list_are_planned_in_linear_time(
 def test_a_wait_a_registry_asks_for_inside_a_blob_s_request_is_an_event(
         layout: Path) -> None:
     """A request that waits because the registry asked (Retry-After) says so to the
-    copy's events (BlobWaiting), so the window does not take the quiet for a stall."""
+    copy's events (BlobWaiting), so the window does not take the quiet for a stall; the
+    backoff after a refused connection is no wait asked for (the blob's tries count it)."""
     from spyglass.core.copy import BlobWaiting
-    from spyglass.core.retry import WAIT_LISTENER
+    from spyglass.core.retry import WAIT_LISTENER, Wait
 
     options = CopyOptions()
     victim = _biggest_layer(layout, options)
@@ -1468,7 +1469,10 @@ def test_a_wait_a_registry_asks_for_inside_a_blob_s_request_is_an_event(
         def open_blob(self, descriptor: Descriptor, *, cancel: Any = None) -> Any:
             listener = WAIT_LISTENER.get()
             if descriptor.digest == victim.digest and listener is not None:
-                listener("the registry r.example", 120.0, 60.0)  # as the endpoint tells it
+                # as the endpoint tells them
+                listener(Wait("the registry r.example", 0.7, 2, 4,
+                              unreached="connection refused"))
+                listener(Wait("the registry r.example", 60.0, 3, 4, asked=120.0))
             return super().open_blob(descriptor, cancel=cancel)
 
     events: list[Any] = []

@@ -25,6 +25,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import AccessDenied, AuthenticationFailed, Cancelled, SpyglassError
 from spyglass.core.natural import NaturalKey, natural_key
 from spyglass.core.referrers import attachment_tag_subject, is_attachment_tag
+from spyglass.core.retry import Wait
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registry_digests import DigestLookups
 from spyglass.gui.models.registry_rows import (
@@ -173,15 +174,15 @@ class RegistryListings(DigestLookups):
         node.error = None
         self._changed(node)
 
-    def _asked_to_wait(self, node: RegistryNode | RepositoryNode, who: str,
-                       asked: float, wait: float) -> None:
-        """The page under way waits ``wait`` seconds because ``who`` asked for
-        ``asked``: said as that, not as a registry that does not answer. Once the wait is
-        over, the page asked again waits as any other (since then)."""
-        if not (self.alive(node) and node.state is LoadState.LOADING):
+    def _asked_to_wait(self, node: RegistryNode | RepositoryNode, wait: Wait) -> None:
+        """The page under way waits ``wait.wait`` seconds because its registry asked for
+        ``wait.asked``: said as that, not as a registry that does not answer. Once the
+        wait is over, the page asked again waits as any other (since then)."""
+        if not (self.alive(node) and node.state is LoadState.LOADING) or wait.asked is None:
             return
-        said = f"{who} asked to wait {asked:.0f} s" + (
-            f"; the page is asked for again after {wait:.0f} s" if wait < asked else "")
+        said = f"{wait.who} asked to wait {wait.asked:.0f} s" + (
+            f"; the page is asked for again after {wait.wait:.0f} s"
+            if wait.wait < wait.asked else "")
         node.asked_wait = said
         node.wait_number += 1
         number = node.wait_number
@@ -193,7 +194,7 @@ class RegistryListings(DigestLookups):
                 node.since = time.monotonic()  # (how long it has waited: from here)
                 self._changed(node)
 
-        QTimer.singleShot(round(wait * 1000), self, over)
+        QTimer.singleShot(round(wait.wait * 1000), self, over)
 
     # ------------------------------------------------------------------ internals: catalog
 
@@ -226,7 +227,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the repositories of {node.host}",
             lane=registry_lane(node.host),
-            on_wait=lambda who, asked, wait: self._asked_to_wait(node, who, asked, wait),
+            on_wait=lambda wait: self._asked_to_wait(node, wait),
         )
 
     def _catalog_page(self, node: RegistryNode, listing: Listing,
@@ -279,7 +280,7 @@ class RegistryListings(DigestLookups):
             key=self._key(node),
             what=f"listing the tags of {node.parent.host}/{node.name}",
             lane=registry_lane(node.parent.host),
-            on_wait=lambda who, asked, wait: self._asked_to_wait(node, who, asked, wait),
+            on_wait=lambda wait: self._asked_to_wait(node, wait),
         )
 
     def _tag_page(self, node: RepositoryNode, listing: Listing, page: SortedPage) -> None:

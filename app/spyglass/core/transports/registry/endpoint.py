@@ -51,6 +51,7 @@ from spyglass.core.retry import (
     NOTED_WAIT,
     RETRY_STATUSES,
     WAIT_LISTENER,
+    Wait,
     add_to_sentence,
     backoff,
     pause,
@@ -414,8 +415,12 @@ class RegistryEndpoint:
                 if attempt < allowed and _token_retryable(exc, retry_timeouts):
                     attempt += 1
                     asked = exc.retry_after if isinstance(exc, RateLimited) else None
-                    self._wait_before(attempt, allowed, asked, what, cancel,
-                                      who=f"the token server of {self.host}")
+                    self._wait_before(
+                        attempt, allowed, asked, what, cancel,
+                        who=f"the token server of {self.host}",
+                        unreached=describe_connection_error(exc.__cause__)
+                        if isinstance(exc, Unreachable) and exc.__cause__ is not None
+                        else "")
                     continue
                 if attempt:
                     exc.attempts = attempt + 1
@@ -449,6 +454,8 @@ class RegistryEndpoint:
                     raise self._tls_failed(exc, request.url) from exc
                 proxy = self._pool.proxy_for(request.url)
                 via = f" through {proxy.describe()}" if proxy is not None else ""
+                # no connection made at all (refused, no route, no such name)
+                never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if _repeatable(method, content) and attempt < allowed and (
                         retry_timeouts or not answered_nothing(exc)):
                     attempt += 1
@@ -458,7 +465,11 @@ class RegistryEndpoint:
                             "%s: %s; asking again (attempt %d of %d)…", what,
                             _waited(exc, request, f"the registry {self.host}{via}"),
                             attempt + 1, allowed + 1)
-                    self._sleep(self._backoff(attempt), cancel)
+                    self._wait_before(
+                        attempt, allowed, None, what, cancel,
+                        who=f"the registry {self.host}{via}",
+                        unreached=describe_connection_error(exc)
+                        if isinstance(exc, httpx.ConnectError) else "")
                     continue
                 times = f"; asked {attempt + 1} times" if attempt else ""
                 if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc):
@@ -483,8 +494,6 @@ class RegistryEndpoint:
                         f"for the whole timeout{times})."
                     )
                 else:
-                    # no connection made at all (refused, no route, no such name)
-                    never = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                     failed = (Unreachable if never else ConnectionFailed)(
                         f"Cannot reach the registry {self.host}{via}: "
                         f"{describe_connection_error(exc)}."
@@ -519,21 +528,22 @@ class RegistryEndpoint:
             return response
 
     def _wait_before(self, attempt: int, allowed: int, asked: float | None, what: str,
-                     cancel: CancelToken | None, *, who: str = "") -> None:
+                     cancel: CancelToken | None, *, who: str = "", unreached: str = ""
+                     ) -> None:
         """Wait before try ``attempt + 1`` of ``allowed + 1``: what a ``Retry-After``
         asked (``asked``, at most :data:`MAX_RETRY_AFTER`; a long wait is said, ``who``
-        asked for it: the registry unless told), else the backoff."""
-        if asked is None:
-            self._sleep(self._backoff(attempt), cancel)
-            return
-        wait = min(asked, MAX_RETRY_AFTER)
+        asked for it: the registry unless told), else the backoff; one after ``who``
+        could not be reached at all (``unreached``: why, ``connection refused``) is said
+        as it begins, so that the seconds of retries are not taken for a hung registry.
+        Either is told to :data:`~spyglass.core.retry.WAIT_LISTENER`."""
         who = who or f"the registry {self.host}"
-        if wait >= NOTED_WAIT:
-            retry_notes.warning(
-                "%s: %s asks to wait %.0f s; asking again in %.0f s (attempt %d of %d)…",
-                what, who, asked, wait, attempt + 1, allowed + 1)
-        if wait > 0 and (listener := WAIT_LISTENER.get()) is not None:
-            listener(who, asked, wait)
+        wait = self._backoff(attempt) if asked is None else min(asked, MAX_RETRY_AFTER)
+        told = Wait(who, wait, attempt + 1, allowed + 1, asked=asked, unreached=unreached)
+        worth_telling = bool(unreached) if asked is None else wait > 0
+        if worth_telling and (unreached or wait >= NOTED_WAIT):
+            retry_notes.warning("%s: %s…", what, told.said)
+        if worth_telling and (listener := WAIT_LISTENER.get()) is not None:
+            listener(told)
         self._sleep(wait, cancel)
 
     def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:

@@ -434,10 +434,11 @@ def test_a_registry_that_stops_answering_is_said_to_have_stopped(make_client) ->
     assert len(seen.to(f"{PATH}/v1")) == 2  # asked again first, as before
 
 
-def test_a_request_asked_again_after_a_timeout_says_so(
+def test_a_request_asked_again_after_a_timeout_or_a_refusal_says_so(
         make_client, caplog: pytest.LogCaptureFixture) -> None:
     """A minute of silence, then another: the command line says, between them, that the
-    request is asked again (it said nothing for four minutes, like a command that froze)."""
+    request is asked again (it said nothing for four minutes, like a command that froze);
+    so it does of a connection refused, asked again after a backoff."""
     from spyglass.core.retry import RETRY_NOTES
 
     def hung(request: httpx.Request) -> httpx.Response:
@@ -460,7 +461,11 @@ def test_a_request_asked_again_after_a_timeout_says_so(
     with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
             pytest.raises(Unreachable):  # (no connection made at all: said apart)
         client.get_manifest("team/app", "v1")
-    assert not [r for r in caplog.records if r.name == RETRY_NOTES]  # no wait: no word
+    # seconds of backoffs in all: said as they begin, not taken for a command that froze
+    said = [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES]
+    assert said == [
+        f"Reading the manifest {HOST}/team/app:v1: cannot reach the registry {HOST} "
+        f"(connection refused); asking again (attempt {n} of 3)…" for n in (2, 3)]
 
 
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "gopher://127.0.0.1:70/x"])

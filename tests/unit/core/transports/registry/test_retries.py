@@ -69,17 +69,18 @@ def test_a_wait_longer_than_the_cap_is_waited_to_the_cap_then_asked_again(
 
 def test_a_wait_asked_for_is_told_to_the_listener_of_the_thread(make_client, sleeps) -> None:
     """The copy engine listens (WAIT_LISTENER) to say a blob waits as asked, not stalls."""
-    from spyglass.core.retry import WAIT_LISTENER
+    from spyglass.core.retry import WAIT_LISTENER, Wait
 
-    heard: list[tuple[str, float, float]] = []
+    heard: list[Wait] = []
     client, _ = make_client(Routes({("GET", TAGS): [status(429, **{"Retry-After": "120"}),
                                                     status(503, **{"Retry-After": "2"}), OK]}))
-    token = WAIT_LISTENER.set(lambda *told: heard.append(told))
+    token = WAIT_LISTENER.set(heard.append)
     try:
         assert client.tags_of("app") == ["v1", "v2"]
     finally:
         WAIT_LISTENER.reset(token)
-    assert heard == [(f"the registry {HOST}", 120.0, 60.0), (f"the registry {HOST}", 2.0, 2.0)]
+    assert heard == [Wait(f"the registry {HOST}", 60.0, 2, 4, asked=120.0),
+                     Wait(f"the registry {HOST}", 2.0, 3, 4, asked=2.0)]
 
 
 def test_a_short_wait_is_not_said(make_client, sleeps,
