@@ -829,6 +829,70 @@ def test_after_stop_the_focus_is_on_copy_not_on_cancel(
         silent.close()
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on: each connection to it is refused at once."""
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return int(unused.getsockname()[1])
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_a_destination_that_refuses_connections_is_not_said_to_be_waited_for(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, stop: bool) -> None:
+    """A docker-archive's plain layers are looked for at the destination while the copy
+    is planned: a registry that refuses every connection is asked again (one round of
+    retries, not one for that question and another for the copy's), the notice saying
+    so, never "Still waiting for HOST": nothing answered late, the port refused at once.
+    Stop while it is asked again says what was stopped."""
+    from spyglass.core.transports.registry import endpoint
+    from spyglass.gui.views import widgets
+
+    monkeypatch.setattr(widgets, "STILL_WAITING_S", 0.0)
+    # (pauses long enough to be seen; the tests' own are a hundredth of the real ones)
+    monkeypatch.setattr(endpoint.RegistryEndpoint, "_backoff",
+                        staticmethod(lambda attempt: 0.6))
+    archive = tmp_path / "app.tar"
+    core_copy(f"oci:{sample.layout}:spyglass-demo:1.0", f"docker-archive:{archive}")
+    host = f"127.0.0.1:{closed_port()}"
+    dialog = window.copying.open_dialog(
+        DraggedImage(f"docker-archive:{archive}", "app.tar"),
+        destination=f"docker://{host}/team/app:1")
+    qtbot.waitUntil(dialog.copy_button.isEnabled, timeout=WAIT_MS)
+    notice = dialog.plan_wait
+    said: list[str] = []
+
+    def seen(text: str) -> bool:
+        """Whether the notice has said ``text`` (noting what it says, as it changes)."""
+        if notice.isVisible() and notice.label.text() not in said:
+            said.append(notice.label.text())
+        return any(text in line for line in said)
+
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    if stop:
+        qtbot.waitUntil(lambda: seen("attempt 3 of 4"), timeout=WAIT_MS)
+        qtbot.mouseClick(notice.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: seen("") and bool(dialog.error_text), timeout=WAIT_MS)
+    assert said and not [text for text in said if "Still waiting" in text], said
+    refused = f"Cannot reach the registry {host} (connection refused); asking again, "
+    attempts = [re.fullmatch(rf"{re.escape(refused)}attempt ([234]) of 4 \(\d+ s\)…", text)
+                for text in said]
+    assert all(attempts), said
+    # one round of retries, the question of the plain layers' included: not one more
+    numbers = [int(m.group(1)) for m in attempts if m]
+    assert numbers == sorted(numbers), said
+    if stop:
+        assert re.fullmatch(rf"Stopped after \d+ s: cannot reach the registry "
+                            rf"{re.escape(host)} \(connection refused\)\. Try again later\.",
+                            dialog.error_text)
+    else:
+        assert dialog.error_text == f"Cannot reach the registry {host}: connection refused."
+    assert window.copying.manager.transfers == []
+    dialog.reject()
+
+
 # -- 5. lists as they come, and a plan that no longer fits
 
 

@@ -334,6 +334,37 @@ def test_a_listing_the_registry_asked_to_wait_says_so_and_stop_says_what_it_stop
 
 
 @pytest.mark.usefixtures("soon")
+def test_a_listing_of_a_registry_that_refuses_connections_says_so_and_stop_says_that(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port that refuses every connection, asked again after a backoff: the page said
+    "Still waiting for HOST", where nothing waited."""
+    import socket
+
+    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
+
+    # (pauses long enough to be seen; the tests' own are a hundredth of the real ones)
+    monkeypatch.setattr(RegistryEndpoint, "_backoff", staticmethod(lambda attempt: 0.6))
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{unused.getsockname()[1]}"
+    entry = RegistrySettings(host, insecure=True, repositories=["team/app"])
+    window = make_window(Settings(first_run_done=True, registries=[entry]))
+    model, tree = window.registries.model, window.registries.tree
+    panel = window.registries.repository_page.panel
+    tree.setCurrentIndex(model.repository_index(host, "team/app"))
+    qtbot.waitUntil(lambda: "attempt 3 of 4" in panel.body.text(), timeout=WAIT_MS)
+    assert panel.body.text() == (f"Cannot reach the registry {host} (connection refused); "
+                                 "asking again (attempt 3 of 4).")
+    qtbot.waitUntil(lambda: panel.stop_button.isVisible(), timeout=WAIT_MS)
+    assert panel.waited.text().startswith(f"Waiting to ask {host} again (")
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert panel.body.text() == (f"Stopped while waiting: cannot reach the registry {host} "
+                                 "(connection refused). Try again later.")
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+
+
+@pytest.mark.usefixtures("soon")
 def test_once_the_wait_asked_for_is_over_a_listing_that_hangs_says_so_again(
         qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
     """The page kept saying the registry had asked to wait 1 s while the listing asked

@@ -364,7 +364,8 @@ class RegistryBrowser(QObject):
         if registry is None:
             return
         node = self.model.node(index)
-        asked = node.asked_wait if isinstance(node, RegistryNode | RepositoryNode) else ""
+        asked = node.wait_reason if isinstance(node, RegistryNode | RepositoryNode) \
+            and node.asked_wait else ""
         self.model.stop(index, f"Stopped while waiting: {asked}. Try again later." if asked
                         else f"Stopped: {registry.host} had not answered after "
                              f"{waited:.0f} s. Try again later.")

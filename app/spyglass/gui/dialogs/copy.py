@@ -30,6 +30,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.errors import SpyglassError
 from spyglass.core.platform import Platform
 from spyglass.core.reference import DockerArchiveName
+from spyglass.core.retry import Wait
 from spyglass.core.transports.file_lock import LOCK_LISTENER
 from spyglass.gui.announce import announce
 from spyglass.gui.copy_destinations import Replaced
@@ -43,7 +44,7 @@ from spyglass.gui.dialogs.copy_source import CopySourceMixin
 from spyglass.gui.dialogs.fitting import Fitter
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import mute, show_as_error
-from spyglass.gui.views.wait_notice import WaitNotice, stopped_text
+from spyglass.gui.views.wait_notice import Retrying, WaitNotice, stopped_text
 from spyglass.gui.views.widgets import Spinner, enable_clear_button, link_error
 from spyglass.gui.workers import Runner, copy_lane, registry_host
 
@@ -139,6 +140,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         self._locked: list[str] = [""]
         """The layout folder the plan under way waits for another program to let go of,
         once that wait is long (set by the plan's thread); "" otherwise."""
+        self._retrying: list[Retrying | None] = [None]
+        """The wait before a request of the plan under way is asked again (a registry
+        that refused the connection, or asked to wait), while it holds; None otherwise."""
         self._checked_destination: str | None = None
         """The destination text whose check was asked for (see :meth:`_check_destination`)."""
         self._destination_known = False
@@ -381,8 +385,12 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         # the layout another program holds locked, once that wait is long (written by
         # the plan's thread, as asking)
         locked = self._locked = [""]
+        # the wait before a request is asked again, while it holds (told on this thread,
+        # by the job's on_wait)
+        retrying: list[Retrying | None] = [None]
+        self._retrying = retrying
         self.plan_wait.start("" if self._schema1 else
-                             lambda: _waiting_on(asking[0], locked[0]))
+                             lambda: _waiting_on(asking[0], locked[0], retrying[0]))
         openers = self._openers
 
         def ask(name: str) -> None:
@@ -390,6 +398,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
         def held(place: Path | None) -> None:
             locked[0] = "" if place is None else place.name
+
+        def retried(wait: Wait) -> None:
+            retrying[0] = Retrying.begun(wait)
 
         def plan(cancel: CancelToken) -> Prepared:
             listening = LOCK_LISTENER.set(held)
@@ -409,6 +420,7 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
             # on a registry)
             lane=copy_lane(request.source, request.destination),
             cleanup=lambda prepared: prepared.close(),
+            on_wait=retried,
         )
 
     def _inputs_changed(self) -> None:
@@ -443,10 +455,11 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         waited = self.plan_wait.waited_for
         host = registry_host(self._asking[0]) or " or ".join(_hosts_of(self.request()))
         locked = self._locked[0]
+        retrying = Retrying.holding(self._retrying[0])
         self._drop_plan()  # (Stop hides: the focus would go on to Cancel, unmarked)
         self._refuse(f"Stopped: {locked} was being written by another program after "
                      f"{waited:.0f} s. Try again once it is done." if locked
-                     else stopped_text(host, waited))
+                     else stopped_text(host, waited, retrying))
         # Copy, enabled again and shown focused: Enter asks again, as the button says
         self.copy_button.setFocus(Qt.FocusReason.TabFocusReason)
 
@@ -500,13 +513,17 @@ def _hosts_of(request: CopyRequest) -> list[str]:
     return hosts
 
 
-def _waiting_on(name: str, locked: str = "") -> str:
+def _waiting_on(name: str, locked: str = "", retrying: Retrying | None = None) -> str:
     """"Still waiting for HOST" of a plan asking the registry ``name`` is in; "Waiting for
     another program to finish writing NAME" of one waiting for the lock another program
-    holds on the layout ``locked``; "" of one asking files (no registry to stop waiting
-    for)."""
+    holds on the layout ``locked``; "Cannot reach the registry HOST (connection refused);
+    asking again, attempt 2 of 4" of one whose request waits to be asked again
+    (``retrying``, while it holds: not a registry that does not answer); "" of one asking
+    files (no registry to stop waiting for)."""
     if locked:
         return f"Waiting for another program to finish writing {locked}"
+    if (holds := Retrying.holding(retrying)) is not None:
+        return holds.text
     host = registry_host(name)
     return f"Still waiting for {host}" if host else ""
 

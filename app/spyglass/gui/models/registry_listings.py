@@ -176,14 +176,18 @@ class RegistryListings(DigestLookups):
 
     def _asked_to_wait(self, node: RegistryNode | RepositoryNode, wait: Wait) -> None:
         """The page under way waits ``wait.wait`` seconds because its registry asked for
-        ``wait.asked``: said as that, not as a registry that does not answer. Once the
-        wait is over, the page asked again waits as any other (since then)."""
-        if not (self.alive(node) and node.state is LoadState.LOADING) or wait.asked is None:
+        ``wait.asked``, or could not be reached: said as that, not as a registry that does
+        not answer. Once the wait is over, the page asked again waits as any other (since
+        then)."""
+        if not (self.alive(node) and node.state is LoadState.LOADING):
             return
-        said = f"{wait.who} asked to wait {wait.asked:.0f} s" + (
-            f"; the page is asked for again after {wait.wait:.0f} s"
-            if wait.wait < wait.asked else "")
-        node.asked_wait = said
+        if wait.asked is None:
+            said, reason = wait.said, wait.reason
+        else:
+            said = reason = f"{wait.who} asked to wait {wait.asked:.0f} s" + (
+                f"; the page is asked for again after {wait.wait:.0f} s"
+                if wait.wait < wait.asked else "")
+        node.asked_wait, node.wait_reason = said, reason
         node.wait_number += 1
         number = node.wait_number
         self._changed(node)
@@ -194,7 +198,7 @@ class RegistryListings(DigestLookups):
                 node.since = time.monotonic()  # (how long it has waited: from here)
                 self._changed(node)
 
-        QTimer.singleShot(round(wait.wait * 1000), self, over)
+        QTimer.singleShot(round(wait.holds * 1000), self, over)
 
     # ------------------------------------------------------------------ internals: catalog
 

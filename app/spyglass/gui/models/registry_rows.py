@@ -96,7 +96,12 @@ class _Parent:
     """The listing failed because someone stopped it (:meth:`RegistriesModel.stop`)."""
     asked_wait: str = field(default="", init=False)
     """While the page under way waits because the registry asked (``Retry-After``): who
-    asked, for how long ("the registry H asked to wait 30 s"); "" otherwise."""
+    asked, for how long ("the registry H asked to wait 30 s"); or because it could not be
+    reached ("cannot reach the registry H (connection refused); asking again (attempt 2
+    of 4)"); "" otherwise."""
+    wait_reason: str = field(default="", init=False)
+    """While :attr:`asked_wait` is said, why the page waits, as Stop says it stopped: "the
+    registry H asked to wait 30 s", "cannot reach the registry H (connection refused)"."""
     wait_number: int = field(default=0, init=False)
     """Counts the waits said in :attr:`asked_wait` and the jobs started: the timer that
     ends a wait ends only its own (one like it asked again, after a Stop and Try Again,

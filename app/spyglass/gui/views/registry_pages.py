@@ -91,6 +91,13 @@ def first_page_text(node: RegistryNode | RepositoryNode) -> str:
         return f"{node.asked_wait[0].upper()}{node.asked_wait[1:]}."
     return "The first page appears as soon as the registry answers."
 
+
+def still_waiting_text(node: RegistryNode | RepositoryNode, host: str) -> str:
+    """What a page waiting for its first page says past a while, with the time: "Still
+    waiting for HOST"; while it waits to ask again (:attr:`asked_wait`, which its sentence
+    says), "Waiting to ask HOST again": not a registry that does not answer."""
+    return f"Waiting to ask {host} again" if node.asked_wait else f"Still waiting for {host}"
+
 class PageHeader(QWidget):
     """An icon, a title and a subtitle, a spinner, and buttons on the right."""
 
@@ -371,7 +378,7 @@ class RegistryPage(_RootedPage):
                         icons.warning_icon(), retry=True)
         elif loading and not repositories:
             self._panel(f"Listing the repositories of {node.host}…", first_page_text(node),
-                        busy=True, waiting=f"Still waiting for {node.host}",
+                        busy=True, waiting=still_waiting_text(node, node.host),
                         since=node.waiting_since)
         elif node.no_catalog and not repositories:
             title = (f"{node.host} does not let {node.config.username} list its repositories"
@@ -674,7 +681,8 @@ class RepositoryPage(_RootedPage):
         elif loading and not count:
             self.panel.show_message(f"Listing the tags of {node.name}…",
                                     first_page_text(node),
-                                    busy=True, waiting=f"Still waiting for {node.parent.host}",
+                                    busy=True,
+                                    waiting=still_waiting_text(node, node.parent.host),
                                     since=node.waiting_since)
             self.retry_button.hide()
             self.forget_button.hide()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from spyglass.core.credentials.keyring_store import capitalized
+from spyglass.core.retry import Wait
 from spyglass.gui.themed import mute
 from spyglass.gui.views import widgets
 from spyglass.gui.views.buttons import push_button
@@ -19,9 +22,42 @@ def waiting_text(waiting: str, waited: float) -> str:
     return f"{waiting} ({waited:.0f} s)…"
 
 
-def stopped_text(host: str, waited: float) -> str:
-    """What a wait on ``host`` stopped by the person says afterwards."""
+def stopped_text(host: str, waited: float, retrying: Retrying | None = None) -> str:
+    """What a wait on ``host`` stopped by the person says afterwards; one stopped while a
+    request waited to be asked again (``retrying``), why it was asked again."""
+    if retrying is not None:
+        return f"Stopped after {waited:.0f} s: {retrying.wait.reason}. Try again later."
     return f"Stopped: {host} had not answered after {waited:.0f} s. Try again later."
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """A :class:`~spyglass.core.retry.Wait` a job's request began (told by the job's
+    ``on_wait``), and until when (on :func:`time.monotonic`) what it says holds: while it
+    does, a notice says it rather than "Still waiting for HOST"."""
+
+    wait: Wait
+    until: float
+
+    @classmethod
+    def begun(cls, wait: Wait) -> Retrying:
+        """``wait``, begun now."""
+        return cls(wait, time.monotonic() + wait.holds)
+
+    @property
+    def text(self) -> str:
+        """What a wait notice says of it: "Cannot reach the registry HOST (connection
+        refused); asking again, attempt 2 of 4" (then the time waited in all)."""
+        wait = self.wait
+        return (f"{capitalized(wait.reason)}; {wait.again}, attempt {wait.attempt} of "
+                f"{wait.attempts}")
+
+    @staticmethod
+    def holding(retrying: Retrying | None) -> Retrying | None:
+        """``retrying`` while what it says holds; None once it is over (the request asked
+        again got its connection, say: the plan then waits as any other)."""
+        return retrying if retrying is not None and time.monotonic() < retrying.until \
+            else None
 
 
 class WaitNotice(QWidget):
@@ -82,4 +118,4 @@ class WaitNotice(QWidget):
         self.setVisible(late)
 
 
-__all__ = ["WaitNotice", "stopped_text", "waiting_text"]
+__all__ = ["Retrying", "WaitNotice", "stopped_text", "waiting_text"]
