@@ -57,6 +57,7 @@ TRIES_LEFT: ContextVar[int | None] = ContextVar("spyglass_tries_left", default=N
 first included (the copy engine sets it around each attempt): a download that resumes
 within the attempt counts against the same ``--retry-times``, not a budget of its own."""
 
+
 @dataclass(frozen=True)
 class Wait:
     """A wait before a request is asked again, as it begins: one a registry (or its

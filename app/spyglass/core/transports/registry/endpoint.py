@@ -419,8 +419,7 @@ class RegistryEndpoint:
                         attempt, allowed, asked, what, cancel,
                         who=f"the token server of {self.host}",
                         unreached=describe_connection_error(exc.__cause__)
-                        if isinstance(exc, Unreachable) and exc.__cause__ is not None
-                        else "")
+                        if isinstance(exc.__cause__, httpx.ConnectError) else "")
                     continue
                 if attempt:
                     exc.attempts = attempt + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import traceback
 
@@ -476,12 +477,19 @@ def test_token_server_nonsense(make_client, answer: httpx.Response, phrase: str)
     assert f"token server {AUTH_HOST} of {HOST}" in str(info.value)
 
 
-def test_unreachable_token_server(make_client) -> None:
+def test_unreachable_token_server(make_client, caplog: pytest.LogCaptureFixture) -> None:
+    """Asked again after each backoff, said as it begins (as the registry itself is)."""
+    from spyglass.core.retry import RETRY_NOTES
+
     client, _ = make_client(_challenging(
         "https://auth.test/token", httpx.ConnectError("[Errno 111] Connection refused")
-    ))
-    with pytest.raises(ConnectionFailed, match=re.escape(f"token server {AUTH_HOST} of {HOST}")):
+    ), retry_times=2)
+    with caplog.at_level(logging.WARNING, logger=RETRY_NOTES), \
+            pytest.raises(ConnectionFailed, match=re.escape(f"token server {AUTH_HOST} of {HOST}")):
         client.tags_of("library/alpine")
+    assert [r.getMessage() for r in caplog.records if r.name == RETRY_NOTES] == [
+        f"Listing the tags of {HOST}/library/alpine: cannot reach the token server of {HOST} "
+        f"(connection refused); asking again (attempt {n} of 3)…" for n in (2, 3)]
 
 
 def test_an_unreachable_token_server_is_named_with_its_port(make_client) -> None:
