@@ -239,13 +239,10 @@ def _start(args: argparse.Namespace) -> int:
     dest_name = _with_additional_tags(_parse_destination(args.destination), args.additional_tag)
     check_policy(args, source_name)
     try:
-        if args.quiet:  # (a registry asked again after a timeout is progress, unsaid)
-            from spyglass.cli.notes import unsaid
-            from spyglass.core.retry import RETRY_NOTES
+        from spyglass.cli.notes import retries_unsaid_if
 
-            with unsaid(RETRY_NOTES):
-                return _run(args, source_name, dest_name)
-        return _run(args, source_name, dest_name)
+        with retries_unsaid_if(args.quiet):
+            return _run(args, source_name, dest_name)
     except (AuthenticationFailed, TLSFailed) as exc:
         if exc.on_command_line:
             exc.on_command_line = side_hints(exc.on_command_line, source_name, dest_name)

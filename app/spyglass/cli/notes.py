@@ -74,3 +74,16 @@ def unsaid(logger: str) -> Iterator[None]:
         yield
     finally:
         handler.removeFilter(said)
+
+
+@contextmanager
+def retries_unsaid_if(quiet: bool) -> Iterator[None]:
+    """With ``quiet`` (``-q``), the notes that a registry is asked again left out for the
+    ``with`` block: they are progress, which ``-q`` leaves unsaid (a failure is still said)."""
+    if not quiet:
+        yield
+        return
+    from spyglass.core.retry import RETRY_NOTES
+
+    with unsaid(RETRY_NOTES):
+        yield

@@ -150,6 +150,13 @@ def _options(args: argparse.Namespace) -> CopyOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from spyglass.cli.notes import retries_unsaid_if
+
+    with retries_unsaid_if(args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from spyglass.core.sync import list_sources, registry_tags, source_digests
 
     request = _request(args)
