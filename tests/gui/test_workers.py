@@ -203,6 +203,51 @@ def test_stale_answers_are_dropped_by_generation(qtbot: QtBot, runner: Runner) -
     assert cleaned == ["A"]  # what a stale answer holds is released, in the background
 
 
+def test_a_forgotten_key_is_not_kept_and_its_late_answer_is_dropped(
+        qtbot: QtBot, runner: Runner) -> None:
+    """A key forgotten (its owner went) leaves nothing in the runner, and an answer of it
+    that comes later reaches no callback, even once a new job of the key is current."""
+    release_a = threading.Event()
+    a_started = threading.Event()
+    delivered: list[str] = []
+    cleaned: list[str] = []
+
+    def slow_a(cancel: CancelToken) -> str:
+        a_started.set()
+        release_a.wait(WAIT_MS / 1000)
+        return "A"  # ignores its token on purpose: the answer itself must be dropped
+
+    job_a = runner.submit(slow_a, on_done=delivered.append, key="files:1",
+                          cleanup=cleaned.append)
+    assert a_started.wait(WAIT_MS / 1000)
+    runner.forget("files:1")
+    assert runner.keys == frozenset()
+    assert job_a.token.cancelled and not job_a.is_current
+    assert runner.active == 1  # (still running: only its answer will be dropped)
+    with qtbot.waitSignal(runner.jobDropped, timeout=WAIT_MS) as dropped:
+        release_a.set()
+    assert dropped.args == ["files:1"]
+    idle(qtbot, runner)
+    assert delivered == []
+    assert cleaned == ["A"]  # what the late answer holds is released, in the background
+
+    # the key begins anew, and an answer of it from before it was forgotten stays stale
+    release_a.clear()
+    a_started.clear()
+    job_c = runner.submit(slow_a, on_done=delivered.append, key="files:1")
+    assert a_started.wait(WAIT_MS / 1000)
+    runner.forget("files:1")
+    job_d = runner.submit(lambda cancel: "D", on_done=delivered.append, key="files:1")
+    assert job_d.generation > job_c.generation and not job_c.is_current
+    qtbot.waitUntil(lambda: delivered == ["D"], timeout=WAIT_MS)
+    release_a.set()
+    idle(qtbot, runner)
+    assert delivered == ["D"]
+    runner.forget("files:1")
+    runner.forget("never-used")  # (a key no job used: nothing to keep either)
+    assert runner.keys == frozenset()
+
+
 def test_jobs_without_a_key_are_never_stale(qtbot: QtBot, runner: Runner) -> None:
     results: list[int] = []
     for i in range(10):

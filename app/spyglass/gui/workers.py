@@ -24,7 +24,8 @@ Stale answers are dropped (git-cola's grep widget): a job submitted with a
 the same key. An answer whose generation is no longer current — the user
 selected something else meanwhile — never reaches its callbacks; if it holds
 something that must be released, the job's ``cleanup`` runs on it in the
-background.
+background. The owner of a key made for one object (a place, a dialog) forgets
+it when the object goes (:meth:`Runner.forget`), so the keys do not pile up.
 
 Lifetimes: once its answer is in, a worker is deleted by its own thread
 (``deleteLater``), and the runner keeps the Python wrapper until the C++ object
@@ -397,6 +398,20 @@ class Runner(QObject):
                 self._drop_waiting(queue, job)
         if not self._jobs:
             emit(self.busyChanged, False)
+
+    def forget(self, key: str) -> None:
+        """:meth:`cancel` ``key``, and keep nothing of it: for the key of something gone
+        (a place closed, a dialog closed), or a long session keeps one entry for each
+        it ever made. An answer of the key that still comes is dropped all the same (no
+        generation of it is current: none ever is again, the numbers only go up); a
+        later job of the key begins it anew."""
+        self.cancel(key)
+        del self._generations[key]
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The keys the runner keeps a generation for (until :meth:`forget`)."""
+        return frozenset(self._generations)
 
     def cancel_job(self, job: Job) -> None:
         """Ask ``job`` to stop: its answer, if one still comes, never reaches its callbacks.
