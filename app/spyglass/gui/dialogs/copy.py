@@ -488,9 +488,9 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
 
     def done(self, result: int) -> None:
         """Override QDialog::done: a plan still under way is dropped (and released), and so
-        are the other jobs' answers."""
+        are the other jobs' answers; the runner forgets their keys."""
         for job in ("plan", "platforms", "destination", "named"):
-            self._runner.cancel(f"{self._key}:{job}")
+            self._runner.forget(f"{self._key}:{job}")
         self.plan_wait.stop()
         super().done(result)
 

@@ -186,11 +186,12 @@ class LayerFilesDialog(QDialog):
             self.count.setText(f"{shown:,} of {total:,} entries")
 
     def done(self, result: int) -> None:
-        """Override QDialog::done: stop a listing still running."""
-        self._runner.cancel(self._key)
+        """Override QDialog::done: stop a listing still running (and forget its key)."""
+        self._runner.forget(self._key)
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Override QWidget::closeEvent: stop a listing still running."""
-        self._runner.cancel(self._key)
+        """Override QWidget::closeEvent: stop a listing still running (and forget its
+        key)."""
+        self._runner.forget(self._key)
         super().closeEvent(event)

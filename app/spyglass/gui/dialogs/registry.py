@@ -523,10 +523,9 @@ class RegistryDialog(QDialog):
 
     def done(self, result: int) -> None:
         """Override QDialog::done: stop a test or a look-up still running (its answer
-        must not reach widgets that are gone)."""
-        self._runner.cancel(self._key)
-        self._runner.cancel(f"{self._key}:saved")
-        self._runner.cancel(f"{self._key}:trust")
+        must not reach widgets that are gone); the runner forgets their keys."""
+        for key in (self._key, f"{self._key}:saved", f"{self._key}:trust"):
+            self._runner.forget(key)
         self.spinner.stop()
         super().done(result)
 

@@ -176,7 +176,7 @@ class PlacesModel(IdTreeModel):
         if node is None:
             return
         row = self._locations.index(node)
-        self._runner.cancel(node.key)
+        self._runner.forget(node.key)
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._locations[row]
         del self._by_id[node.id]
@@ -224,7 +224,7 @@ class PlacesModel(IdTreeModel):
     def close_all(self) -> None:
         """Close every location (the window is closing)."""
         for node in self._locations:
-            self._runner.cancel(node.key)
+            self._runner.forget(node.key)
         self.beginResetModel()
         nodes, self._locations, self._by_id = self._locations, [], {}
         self.endResetModel()
