@@ -279,7 +279,7 @@ class RegistriesModel(RegistryRowData):
         del registry.children[row]
         registry.touched()
         del registry.by_name[node.name]
-        self._by_id.pop(node.id, None)
+        self._forget_node(node)
         self.endRemoveRows()
 
     # ------------------------------------------------------------------ tags

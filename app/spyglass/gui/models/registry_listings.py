@@ -155,7 +155,7 @@ class RegistryListings(DigestLookups):
         if node.children:
             self._remove_rows(node, 0, len(node.children) - 1)
         for repo in old:
-            self._by_id.pop(repo.id, None)
+            self._forget_node(repo)
         node.by_name = {}
         node.state = LoadState.PENDING
         node.done = node.no_catalog = node.load_all = node.rate_limited = False

@@ -215,10 +215,15 @@ class RegistryTree(IdTreeModel):
             self._set_message(registry, "This registry holds no repositories.", "info")
 
     def _forget_ids(self, registry: RegistryNode) -> None:
-        self._by_id.pop(registry.id, None)
+        self._forget_node(registry)
         for child in registry.children:
             if isinstance(child, RepositoryNode):
-                self._by_id.pop(child.id, None)
+                self._forget_node(child)
+
+    def _forget_node(self, node: RegistryNode | RepositoryNode) -> None:
+        """Forget a row that goes for good: its id, and its listing's key in the runner."""
+        self._by_id.pop(node.id, None)
+        self._runner.forget(self._key(node))
 
     @staticmethod
     def _key(node: RegistryNode | RepositoryNode) -> str:
