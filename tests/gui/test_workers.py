@@ -19,7 +19,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import ImageNotFound
 from spyglass.core.transports.registry.errors import error_for
 from spyglass.gui import signals
-from spyglass.gui.workers import Runner, threads_abandoned
+from spyglass.gui.workers import Job, Runner, threads_abandoned
 from tests.gui.guitools import WAIT_MS
 
 pytestmark = pytest.mark.gui
@@ -176,71 +176,72 @@ def test_memory_that_ran_out_is_said_as_such_not_as_a_bug(
                                "again.")
 
 
+class _SlowJob:
+    """A job that ignores its token on purpose (its answer itself must be dropped): it
+    starts, then holds its answer "A" until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.delivered: list[str] = []
+        self.cleaned: list[str] = []
+
+    def __call__(self, cancel: CancelToken) -> str:
+        self.started.set()
+        self.release.wait(WAIT_MS / 1000)
+        return "A"
+
+    def submit(self, runner: Runner, key: str) -> Job:
+        job = runner.submit(self, on_done=self.delivered.append, key=key,
+                            cleanup=self.cleaned.append)
+        assert self.started.wait(WAIT_MS / 1000)
+        return job
+
+
 def test_stale_answers_are_dropped_by_generation(qtbot: QtBot, runner: Runner) -> None:
-    release_a = threading.Event()
-    a_started = threading.Event()
-    delivered: list[str] = []
-    cleaned: list[str] = []
-
-    def slow_a(cancel: CancelToken) -> str:
-        a_started.set()
-        release_a.wait(WAIT_MS / 1000)
-        return "A"  # ignores its token on purpose: the answer itself must be dropped
-
-    job_a = runner.submit(slow_a, on_done=delivered.append, key="selection",
-                          cleanup=cleaned.append)
-    assert a_started.wait(WAIT_MS / 1000)
+    slow = _SlowJob()
+    delivered = slow.delivered
+    job_a = slow.submit(runner, "selection")
     job_b = runner.submit(lambda cancel: "B", on_done=delivered.append, key="selection")
     assert job_a.token.cancelled and not job_a.is_current
     assert job_b.generation > job_a.generation
     assert runner.generation("selection") == job_b.generation
     qtbot.waitUntil(lambda: delivered == ["B"], timeout=WAIT_MS)
     with qtbot.waitSignal(runner.jobDropped, timeout=WAIT_MS) as dropped:
-        release_a.set()
+        slow.release.set()
     assert dropped.args == ["selection"]
     idle(qtbot, runner)
     assert delivered == ["B"]
-    assert cleaned == ["A"]  # what a stale answer holds is released, in the background
+    assert slow.cleaned == ["A"]  # what a stale answer holds is released, in the background
 
 
 def test_a_forgotten_key_is_not_kept_and_its_late_answer_is_dropped(
         qtbot: QtBot, runner: Runner) -> None:
     """A key forgotten (its owner went) leaves nothing in the runner, and an answer of it
     that comes later reaches no callback, even once a new job of the key is current."""
-    release_a = threading.Event()
-    a_started = threading.Event()
-    delivered: list[str] = []
-    cleaned: list[str] = []
-
-    def slow_a(cancel: CancelToken) -> str:
-        a_started.set()
-        release_a.wait(WAIT_MS / 1000)
-        return "A"  # ignores its token on purpose: the answer itself must be dropped
-
-    job_a = runner.submit(slow_a, on_done=delivered.append, key="files:1",
-                          cleanup=cleaned.append)
-    assert a_started.wait(WAIT_MS / 1000)
+    slow = _SlowJob()
+    delivered = slow.delivered
+    job_a = slow.submit(runner, "files:1")
     runner.forget("files:1")
     assert runner.keys == frozenset()
     assert job_a.token.cancelled and not job_a.is_current
     assert runner.active == 1  # (still running: only its answer will be dropped)
     with qtbot.waitSignal(runner.jobDropped, timeout=WAIT_MS) as dropped:
-        release_a.set()
+        slow.release.set()
     assert dropped.args == ["files:1"]
     idle(qtbot, runner)
     assert delivered == []
-    assert cleaned == ["A"]  # what the late answer holds is released, in the background
+    assert slow.cleaned == ["A"]  # what the late answer holds is released, in the background
 
     # the key begins anew, and an answer of it from before it was forgotten stays stale
-    release_a.clear()
-    a_started.clear()
-    job_c = runner.submit(slow_a, on_done=delivered.append, key="files:1")
-    assert a_started.wait(WAIT_MS / 1000)
+    slow.release.clear()
+    slow.started.clear()
+    job_c = slow.submit(runner, "files:1")
     runner.forget("files:1")
     job_d = runner.submit(lambda cancel: "D", on_done=delivered.append, key="files:1")
     assert job_d.generation > job_c.generation and not job_c.is_current
     qtbot.waitUntil(lambda: delivered == ["D"], timeout=WAIT_MS)
-    release_a.set()
+    slow.release.set()
     idle(qtbot, runner)
     assert delivered == ["D"]
     runner.forget("files:1")
