@@ -1,6 +1,8 @@
 """A loopback HTTP/1.1 proxy in front of one server (a test registry) that injects
 faults a real registry does not make: an answer lost after the server did the work, a
-connection reset as a request arrives, an answer of its own (a 502, a 429).
+connection reset as a request arrives, an answer of its own (a 502, a 429), or the
+server's answer with headers changed (a ``Content-Type`` a proxy or another registry
+writes otherwise).
 
 Point a client at :attr:`FaultProxy.address` instead of the server's. Each request is
 forwarded whole on a new connection to the server (``Connection: close``) and its
@@ -18,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
-Action = Literal["answer_lost", "answer_replaced", "reset", "status"]
+Action = Literal["answer_edited", "answer_lost", "answer_replaced", "reset", "status"]
 
 
 @dataclass
@@ -27,7 +29,9 @@ class Fault:
     answer; ``answer_replaced``: forwarded, then answered ``status`` instead (a gateway
     that lost the server's answer); ``reset``: the connection reset as the request
     arrives (not forwarded); ``status``: answered ``status`` with ``headers`` (not
-    forwarded)."""
+    forwarded); ``answer_edited``: forwarded, and the answer passed back with
+    ``headers`` set in it (each replacing any of that name; an empty value removes
+    it)."""
 
     method: str
     target: str
@@ -109,8 +113,12 @@ class FaultProxy:
                     _reset(client)
                     return
                 answer = b""
-                if fault is None or fault.action in ("answer_lost", "answer_replaced"):
+                if fault is None or fault.action in ("answer_edited", "answer_lost",
+                                                     "answer_replaced"):
                     answer = self._forward(head, body)
+                if fault is not None and fault.action == "answer_edited":
+                    answer = _edited(answer, fault.headers)
+                    fault = None
                 if fault is not None and fault.action == "answer_lost":  # nobody hears
                     reader.close()
                     _reset(client)
@@ -147,6 +155,16 @@ class FaultProxy:
         kept = [line for line in top.split(b"\r\n")
                 if not line.lower().startswith(b"connection:")]
         return b"\r\n".join(kept) + sep + rest
+
+
+def _edited(answer: bytes, headers: dict[str, str]) -> bytes:
+    """``answer`` with ``headers`` set (an empty value: removed)."""
+    top, sep, rest = answer.partition(b"\r\n\r\n")
+    names = {name.lower().encode("latin-1") for name in headers}
+    lines = [line for line in top.split(b"\r\n")
+             if line.split(b":", 1)[0].strip().lower() not in names]
+    lines += [f"{k}: {v}".encode("latin-1") for k, v in headers.items() if v]
+    return b"\r\n".join(lines) + sep + rest
 
 
 def _read_head(reader: BinaryIO) -> list[str] | None:

@@ -31,6 +31,8 @@ INDEX_TYPES: Final = frozenset({OCI_INDEX, DOCKER_LIST})
 IMAGE_MANIFEST_TYPES: Final = frozenset({OCI_MANIFEST, DOCKER_V2S2})
 SCHEMA1_TYPES: Final = frozenset({DOCKER_V2S1, DOCKER_V2S1_SIGNED})
 MANIFEST_TYPES: Final = INDEX_TYPES | IMAGE_MANIFEST_TYPES | SCHEMA1_TYPES
+SINGLE_IMAGE_TYPES: Final = IMAGE_MANIFEST_TYPES | SCHEMA1_TYPES
+"""The manifests of one image, which name no other manifest."""
 CONFIG_TYPES: Final = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 
 # what every manifest-fetching request accepts, best first

@@ -272,7 +272,9 @@ class RegistryClient(RegistryPusher):
         """What in ``repository`` uses the manifest ``digest``: the tags pointing at it,
         and (with ``lists``) the tags of manifest lists that hold it as one of their
         images, which deleting it would break. HEAD requests in parallel; each list a
-        tag points at is read once. ``looking`` is told how many tags are looked at,
+        tag points at is read once, and so is each manifest a tag points at whose
+        ``HEAD`` names no single image's type (none, ``application/json``): it may
+        be a list. ``looking`` is told how many tags are looked at,
         before they are (one request each: a command may say so)."""
         from concurrent.futures import ThreadPoolExecutor
 
@@ -311,8 +313,10 @@ class RegistryClient(RegistryPusher):
                     return "unchecked"  # gone meanwhile, or unreadable: said, not fatal
                 if head.digest == digest:
                     return "tag"
-                if not lists or head.media_type not in media.INDEX_TYPES:
+                if not lists or head.media_type in media.SINGLE_IMAGE_TYPES:
                     return ""
+                # a list, or a tag the registry labels with no manifest type (Pulp sends
+                # none, proxies application/json or text/plain): its manifest tells
                 found = holds(head.digest, lookups)
                 return "unchecked" if found is None else "list" if found else ""
 

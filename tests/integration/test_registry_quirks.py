@@ -1,0 +1,75 @@
+"""What real registries do otherwise than distribution 2.8, played by a relay in front of
+one (tests/helpers/faultproxy, tests/helpers/pager): manifests labelled
+``application/json``, ``text/plain`` or nothing, ``Link`` headers written otherwise,
+a manifest ``HEAD`` answered 404 while ``GET`` works, and so on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.faultproxy import Fault, FaultProxy
+from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.registry import RegistryServer
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ALWAYS = 1_000_000
+"""A fault's count that lasts the whole test."""
+
+
+def spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}, stdin=subprocess.DEVNULL,
+        timeout=120, check=False)
+
+
+def ok(*args: str) -> subprocess.CompletedProcess[str]:
+    done = spyglass(*args)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def proxy(registry: RegistryServer) -> Iterator[FaultProxy]:
+    with FaultProxy(registry.host) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture(scope="module")
+def multi_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("quirks") / "layout"
+    multi_platform_layout(root)
+    return root
+
+
+# --------------------------------------------------------------------------- manifest types
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""],
+                         ids=["json", "text", "none"])
+def test_delete_refuses_to_break_a_list_whose_tag_is_labelled_otherwise(
+        registry: RegistryServer, proxy: FaultProxy, multi_layout: Path, repo_name: str,
+        content_type: str) -> None:
+    """Pulp answers a manifest HEAD without Content-Type, proxies label it generically:
+    the list's tag was taken for no list, the guard found nothing, and the delete broke
+    the list. A tag of any type but a single image's is read now."""
+    base = f"docker://{registry.host}/{repo_name}"
+    ok("copy", "-q", "--all", f"oci:{multi_layout}:latest", f"{base}:list")
+    ok("copy", "-q", "--platform", "linux/arm64", f"oci:{multi_layout}:latest", f"{base}:arm")
+    proxy.add(Fault("HEAD", "/manifests/", "answer_edited", count=ALWAYS,
+                    headers={"Content-Type": content_type}))
+    through = f"docker://{proxy.address}/{repo_name}"
+    refusal = spyglass("delete", f"{through}:arm")
+    assert refusal.returncode == 1, refusal.stderr
+    assert f"The list {proxy.address}/{repo_name}:list holds" in refusal.stderr
+    assert "Nothing was deleted" in refusal.stderr
+    assert any(seen.outcome == "answer_edited" for seen in proxy.seen)
+    ok("inspect", "--raw", f"{base}:arm")  # still there, and so the list whole
