@@ -1024,6 +1024,25 @@ def test_tags_in_pages_of_100_go_in_among_the_rows_without_filtering_them_again(
         window.close()
 
 
+@pytest.mark.parametrize("link_form", ['<{target}>; REL="Next"', "<{target}>"],
+                         ids=["caps", "no-rel"])
+def test_tags_linked_on_in_another_form_are_all_listed(
+        qtbot: QtBot, window: MainWindow, registry_binary: str, link_form: str) -> None:
+    """A ``Link`` not written exactly ``rel="next"`` left the repository with its first
+    page of tags, shown as all of them."""
+    from tests.helpers.pager import PagingRelay
+    from tests.helpers.registry import RegistryServer, seed_tags
+
+    with RegistryServer(binary=registry_binary) as server, \
+            PagingRelay(server.host, cap=3, link_form=link_form) as relay:
+        names = seed_tags(server, "paged/app", 7)
+        add_registry(qtbot, window, relay.address, insecure=True)
+        assert open_repository_page(qtbot, window, relay.address, "paged/app") == names
+        assert relay.tag_requests("paged/app") == 3
+        assert window.registries.repository_page.count.text() == "7 tags"
+        window.close()
+
+
 def test_a_refused_delete_is_a_sentence_in_the_repository_page(
         qtbot: QtBot, window: MainWindow, registry_binary: str, sample_layout: Path,
         tmp_path: Path) -> None:

@@ -4,6 +4,10 @@
 and ``Link: <…>; rel="next"`` while more names follow. distribution 2.8 ignores ``n`` for
 tags, so without the relay every tag list comes back in one answer.
 
+``link_form`` writes the ``Link`` as other registries do (``'<{target}>; REL="Next"'``,
+``'<{target}>'`` without ``rel``, a target without a leading slash); ``{target}`` is the
+next page's path and query.
+
 Every other request (``/v2/``, manifests, blobs) is passed through as it came.
 :attr:`PagingRelay.lists` records each list request served (its path and query), and
 :attr:`PagingRelay.address` is what to name as the registry.
@@ -28,9 +32,11 @@ _TAGS: Final = re.compile(r"/v2/(.+)/tags/list")
 class PagingRelay:
     __test__ = False  # not a test class, for pytest
 
-    def __init__(self, upstream: str, cap: int = 100) -> None:
+    def __init__(self, upstream: str, cap: int = 100,
+                 link_form: str = '<{target}>; rel="next"') -> None:
         self.upstream = upstream
         self.cap = cap
+        self.link_form = link_form
         self.lists: list[str] = []
         self._lock = threading.Lock()
         relay = self
@@ -143,7 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = [("Content-Type", "application/json")]
         if more:
             following = urllib.parse.urlencode({"n": size, "last": page[-1]})
-            headers.append(("Link", f'<{url.path}?{following}>; rel="next"'))
+            target = f"{url.path}?{following}"
+            headers.append(("Link", self.owner.link_form.format(target=target)))
         self.owner._served(self.path)
         self._send(200, headers, json.dumps(body).encode())
 

@@ -5,17 +5,19 @@ a manifest ``HEAD`` answered 404 while ``GET`` works, and so on."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.faultproxy import Fault, FaultProxy
 from tests.helpers.imagebuild import multi_platform_layout
-from tests.helpers.registry import RegistryServer
+from tests.helpers.pager import PagingRelay
+from tests.helpers.registry import RegistryServer, seed_repos, seed_tags
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +75,44 @@ def test_delete_refuses_to_break_a_list_whose_tag_is_labelled_otherwise(
     assert "Nothing was deleted" in refusal.stderr
     assert any(seen.outcome == "answer_edited" for seen in proxy.seen)
     ok("inspect", "--raw", f"{base}:arm")  # still there, and so the list whole
+
+
+# --------------------------------------------------------------------------- Link headers
+
+LINK_FORMS = {
+    "caps": '<{target}>; REL="Next"',  # RFC 8288: names and relation types, any case
+    "unquoted": "<{target}> ;Rel = NEXT",
+    "several": '<{target}>; rel="next last"; type="application/json"',
+    "quoted-comma": '</v2/?a=b>; rel="first"; title="one, two", <{target}>; rel=next',
+    "no-rel": "<{target}>",  # followed by skopeo (containers/image) and crane
+}
+
+
+@pytest.mark.parametrize("form", list(LINK_FORMS))
+def test_tags_catalog_and_sync_follow_every_form_of_next_link(
+        make_registry: Callable[..., RegistryServer], tmp_path: Path, form: str) -> None:
+    """A ``Link`` not written exactly ``rel="next"`` ended the list after its first page,
+    with exit status 0: sync left the other images out without a word."""
+    server = make_registry()
+    tags = seed_tags(server, "paged/app", 7)
+    repos = seed_repos(server, 4, prefix="paged/repo-")
+    with PagingRelay(server.host, cap=3, link_form=LINK_FORMS[form]) as relay:
+        listed = json.loads(ok("tags", f"docker://{relay.address}/paged/app").stdout)
+        assert listed["Tags"] == tags
+        assert relay.tag_requests("paged/app") == 3
+        catalog = ok("catalog", relay.address).stdout.splitlines()
+        assert catalog == sorted(["paged/app", *repos])
+        assert relay.catalog_requests() == 2
+        synced = ok("sync", "--src", "docker", "--dest", "dir", "--src-tls-verify=false",
+                    f"{relay.address}/paged/app", str(tmp_path / "out"))
+        assert "Synced 7 images" in synced.stdout + synced.stderr, synced.stderr
+        assert len(list((tmp_path / "out").rglob("manifest.json"))) == 7
+
+
+def test_a_link_to_another_relation_alone_ends_the_list(
+        make_registry: Callable[..., RegistryServer]) -> None:
+    server = make_registry()
+    seed_tags(server, "paged/app", 7)
+    with PagingRelay(server.host, cap=3, link_form='<{target}>; rel="prev"') as relay:
+        listed = json.loads(ok("tags", f"docker://{relay.address}/paged/app").stdout)
+        assert listed["Tags"] == ["tag-00000", "tag-00001", "tag-00002"]

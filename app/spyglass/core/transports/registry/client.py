@@ -44,6 +44,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.transports.registry.connections import HTTPPool, ResponseStream
 from spyglass.core.transports.registry.endpoint import digest_or_none, ref_suffix
+from spyglass.core.transports.registry.links import next_page
 from spyglass.core.transports.registry.push import (
     ABANDON_TIMEOUT,
     HURRIED_ABANDON_TIMEOUT,
@@ -60,10 +61,10 @@ _NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
 
 class NamePage(list[str]):
     """One page of a paged list (``_catalog``, ``tags/list``): its names, and
-    :attr:`linked`, whether the answer named a next page (``Link`` with ``rel="next"``,
-    read next). A page without is the last, however short or long: a registry may cap
-    its pages below the size asked for (Quay, GHCR, Harbor), or page without being
-    asked."""
+    :attr:`linked`, whether the answer named a next page (a ``Link`` with ``rel="next"``
+    as :func:`links.next_page` reads it, read next). A page without is the last, however
+    short or long: a registry may cap its pages below the size asked for (Quay, GHCR,
+    Harbor), or page without being asked."""
 
     def __init__(self, names: Iterable[str], *, linked: bool) -> None:
         super().__init__(names)
@@ -250,9 +251,9 @@ class RegistryClient(RegistryPusher):
             response.close()
             response = self.send("GET", f"/v2/{repository}/tags/list", what=what,
                                  cancel=cancel)
-        link = response.headers.get("link", "")
+        whole = not _links_on(response)
         body = self.read_body(response, limit=MAX_LIST_BODY, what=what, cancel=cancel)
-        return _names(body, "tags", what=what, host=self.host), "next" not in link
+        return _names(body, "tags", what=what, host=self.host), whole
 
     def tags_of(self, repository: str, *, cancel: CancelToken | None = None) -> list[str]:
         """Every tag of a repository."""
@@ -568,34 +569,30 @@ def _names(body: bytes, key: str, *, what: str, host: str) -> list[str]:
 
 
 def _links_on(response: httpx.Response) -> bool:
-    """Whether ``response`` names a next page (a ``Link`` with ``rel="next"``)."""
-    header = response.headers.get("link", "").replace(" ", "")
-    return 'rel="next"' in header or "rel=next" in header
+    """Whether ``response`` names a next page (see :func:`links.next_page`)."""
+    return next_page(response.headers.get("link")) is not None
 
 
 def _next_link(
     header: str | None, current: httpx.URL, base: httpx.URL, *, what: str, host: str
 ) -> httpx.URL | None:
-    """The ``rel="next"`` target of a ``Link`` header, on the registry's host: a link to
+    """The next page a ``Link`` header names (:func:`links.next_page`), resolved against
+    ``current`` as RFC 3986 resolves a reference, on the registry's host: a link to
     another host (a registry behind a proxy that names its own inside address) is taken
     for its path and query only, as containers/image takes it, so nothing (credentials
     least of all) goes elsewhere."""
-    if not header:
+    following = next_page(header)
+    if following is None:
         return None
-    for part in header.split(","):
-        target, _, rest = part.strip().partition(";")
-        if 'rel="next"' not in rest.replace(" ", "") and "rel=next" not in rest.replace(" ", ""):
-            continue
-        target = target.strip()
-        if not (target.startswith("<") and target.endswith(">")):
-            continue
-        url = current.join(target[1:-1])
-        if url.scheme != base.scheme or url.netloc != base.netloc:
-            log.info("%s: the registry %s points the next page at %s; asking the registry "
-                     "itself for %s", what, host, url.host, url.raw_path.decode())
-            url = base.copy_with(raw_path=url.raw_path)
-        return url
-    return None
+    if not following.named:
+        log.info("%s: the registry %s sent a Link without rel; following it as the next "
+                 "page, as skopeo does", what, host)
+    url = current.join(following.target)
+    if url.scheme != base.scheme or url.netloc != base.netloc:
+        log.info("%s: the registry %s points the next page at %s; asking the registry "
+                 "itself for %s", what, host, url.host, url.raw_path.decode())
+        url = base.copy_with(raw_path=url.raw_path)
+    return url
 
 
 # the client, its answers and its constants; ABANDON_TIMEOUT, HURRIED_ABANDON_TIMEOUT,

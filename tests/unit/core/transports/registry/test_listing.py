@@ -382,3 +382,14 @@ def test_a_cookie_set_on_the_pools_client_is_not_sent_either(make_client, mock_p
     mock_pool.client(TLSSettings()).cookies.set("lb-session", "abc123")
     assert client.tags_of("team/app") == ["a"]
     assert [request.headers.get("cookie") for request in seen.requests] == [None, None]
+
+
+@pytest.mark.parametrize("link", ['</v2/team/app/tags/list?last=a>; REL="Next"',
+                                  "</v2/team/app/tags/list?last=a>"])
+def test_a_first_page_linking_on_in_another_form_is_not_the_whole_list(
+        make_client, link: str) -> None:
+    """Taken for the whole list, a tag on a later page (a signature's ``sha256-….sig``)
+    was said to be missing."""
+    handler = pages_by_last({None: (["a"], link), "a": (["b"], None)})
+    client, _ = make_client(Routes({("GET", TAGS): handler}))
+    assert client.first_tag_page("team/app") == (["a"], False)
