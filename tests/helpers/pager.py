@@ -5,8 +5,8 @@ and ``Link: <…>; rel="next"`` while more names follow. distribution 2.8 ignore
 tags, so without the relay every tag list comes back in one answer.
 
 ``link_form`` writes the ``Link`` as other registries do (``'<{target}>; REL="Next"'``,
-``'<{target}>'`` without ``rel``, a target without a leading slash); ``{target}`` is the
-next page's path and query.
+``'<{target}>'`` without ``rel``); ``{target}`` is the next page's path and query, and
+``{unrooted}`` the same without its leading ``/`` (a reference relative to the page).
 
 Every other request (``/v2/``, manifests, blobs) is passed through as it came.
 :attr:`PagingRelay.lists` records each list request served (its path and query), and
@@ -150,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         if more:
             following = urllib.parse.urlencode({"n": size, "last": page[-1]})
             target = f"{url.path}?{following}"
-            headers.append(("Link", self.owner.link_form.format(target=target)))
+            headers.append(("Link", self.owner.link_form.format(
+                target=target, unrooted=target.removeprefix("/"))))
         self.owner._served(self.path)
         self._send(200, headers, json.dumps(body).encode())
 

@@ -116,3 +116,21 @@ def test_a_link_to_another_relation_alone_ends_the_list(
     with PagingRelay(server.host, cap=3, link_form='<{target}>; rel="prev"') as relay:
         listed = json.loads(ok("tags", f"docker://{relay.address}/paged/app").stdout)
         assert listed["Tags"] == ["tag-00000", "tag-00001", "tag-00002"]
+
+
+def test_a_next_link_that_leads_nowhere_is_said_so_not_taken_for_no_repository(
+        make_registry: Callable[..., RegistryServer]) -> None:
+    """``<v2/…>`` without a leading slash is relative to the page's own address (RFC
+    3986), as skopeo takes it too: a path under ``…/tags/`` that the registry has not.
+    Its 404 was said as "no such repository" of a repository just listed."""
+    server = make_registry()
+    seed_tags(server, "paged/app", 7)
+    with PagingRelay(server.host, cap=3, link_form='<{unrooted}>; rel="next"') as relay:
+        failed = spyglass("tags", f"docker://{relay.address}/paged/app")
+        assert failed.returncode == 1, failed.stderr
+        said = failed.stderr.strip()
+        assert "no such repository" not in said, said
+        assert (f"the registry {relay.address} links to its next page as "
+                "v2/paged/app/tags/list?n=3&last=tag-00002, which is "
+                "/v2/paged/app/tags/v2/paged/app/tags/list?n=3&last=tag-00002 read "
+                "against the page's own address, and answers that with 404") in said, said

@@ -44,7 +44,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.transports.registry.connections import HTTPPool, ResponseStream
 from spyglass.core.transports.registry.endpoint import digest_or_none, ref_suffix
-from spyglass.core.transports.registry.links import next_page
+from spyglass.core.transports.registry.links import NextPage, next_page
 from spyglass.core.transports.registry.push import (
     ABANDON_TIMEOUT,
     HURRIED_ABANDON_TIMEOUT,
@@ -195,6 +195,7 @@ class RegistryClient(RegistryPusher):
         base = httpx.URL(self._ping(cancel) + "/")  # (url() checked the path's repository)
         seen: set[httpx.URL] = set()
         page: httpx.URL | None = httpx.URL(url)
+        written = ""  # the Link's target, as the registry wrote it
         while page is not None:  # (each URL parsed once: from its Link, or url)
             if page in seen:
                 raise RegistryError(
@@ -206,14 +207,24 @@ class RegistryClient(RegistryPusher):
                     f"{what}: the registry {self.host} has sent {MAX_PAGES:,} pages, each "
                     "linking to another; stopping.")
             seen.add(page)
-            response = self.send(
-                "GET", page, what=what, cancel=cancel, params=params,
-                ok=first_ok if first_ok is not None and len(seen) == 1 else ok,
-                headers=headers, follow_redirects=True, kind=kind,
-            )
-            link = response.headers.get("link")
+            try:
+                response = self.send(
+                    "GET", page, what=what, cancel=cancel, params=params,
+                    ok=first_ok if first_ok is not None and len(seen) == 1 else ok,
+                    headers=headers, follow_redirects=True, kind=kind,
+                )
+            except NotFound as exc:
+                if len(seen) == 1:
+                    raise
+                # not "no such repository": its first page was read
+                raise RegistryError(_nowhere(page, written, what=what, host=self.host),
+                                    status=404) from exc
+            following = next_page(response.headers.get("link"))
             yield response
-            page = _next_link(link, page, base, what=what, host=self.host)
+            if following is None:
+                return
+            written = following.target
+            page = _next_link(following, page, base, what=what, host=self.host)
             params = None
 
     def catalog_pages(
@@ -574,16 +585,13 @@ def _links_on(response: httpx.Response) -> bool:
 
 
 def _next_link(
-    header: str | None, current: httpx.URL, base: httpx.URL, *, what: str, host: str
-) -> httpx.URL | None:
+    following: NextPage, current: httpx.URL, base: httpx.URL, *, what: str, host: str
+) -> httpx.URL:
     """The next page a ``Link`` header names (:func:`links.next_page`), resolved against
     ``current`` as RFC 3986 resolves a reference, on the registry's host: a link to
     another host (a registry behind a proxy that names its own inside address) is taken
     for its path and query only, as containers/image takes it, so nothing (credentials
     least of all) goes elsewhere."""
-    following = next_page(header)
-    if following is None:
-        return None
     if not following.named:
         log.info("%s: the registry %s sent a Link without rel; following it as the next "
                  "page, as skopeo does", what, host)
@@ -593,6 +601,16 @@ def _next_link(
                  "itself for %s", what, host, url.host, url.raw_path.decode())
         url = base.copy_with(raw_path=url.raw_path)
     return url
+
+
+def _nowhere(page: httpx.URL, written: str, *, what: str, host: str) -> str:
+    """The sentence for a next page that is not there (404), named as the ``Link`` wrote
+    it (``written``) and, where that differs, as it was read."""
+    asked = page.raw_path.decode()
+    read = f", which is {asked} read against the page's own address," \
+        if written not in (asked, str(page)) else ""
+    return (f"{what} failed: the registry {host} links to its next page as {written}{read} "
+            "and answers that with 404 (not found).")
 
 
 # the client, its answers and its constants; ABANDON_TIMEOUT, HURRIED_ABANDON_TIMEOUT,
