@@ -312,6 +312,40 @@ def test_digests_load_for_shown_rows_and_aliases_are_marked(
     assert window.image_view.state.entry.label.endswith("other/tools:v1")
 
 
+@pytest.mark.parametrize("quirk", ["head-404", "head-json"])
+def test_digests_and_types_of_a_registry_that_answers_head_otherwise(
+        qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts, quirk: str) -> None:
+    """Older Nexus answers a manifest HEAD 404 while GET serves it: every row said
+    "Digest unknown: … has no such image". A registry labelling manifests
+    application/json had that in the Type column; a type is a manifest type, from the
+    body where one was read."""
+    from tests.helpers.faultproxy import Fault, FaultProxy
+
+    with FaultProxy(demo_registry.host) as proxy:
+        json_type = {"Content-Type": "application/json"}
+        if quirk == "head-404":
+            proxy.add(Fault("HEAD", "/manifests/", "status", status=404, count=10_000))
+            proxy.add(Fault("GET", "/manifests/", "answer_edited", count=10_000,
+                            headers=json_type))
+            types = ["OCI image index", "OCI image manifest", "OCI image index",
+                     "OCI image index"]
+        else:
+            proxy.add(Fault("HEAD", "/manifests/", "answer_edited", count=10_000,
+                            headers=json_type))
+            types = ["", "", "", ""]  # (not read: a HEAD tells no more)
+        host = proxy.address
+        add_registry(qtbot, window, host, insecure=True)
+        tags = open_repository_page(qtbot, window, host, "demo/app")
+        digests = wait_digests(qtbot, window, host, "demo/app", tags)
+        assert digests == {t: demo_registry.digests[f"demo/app:{t}"] for t in tags}
+        page = window.registries.repository_page
+        assert page.tag_texts(TYPE) == types
+        heads = [seen for seen in proxy.seen if seen.method == "HEAD"]
+        if quirk == "head-404":  # once belied by GET, HEAD is not asked again
+            assert len(heads) <= 4, heads
+        window.close()
+
+
 @pytest.mark.parametrize("insecure", [True, False])
 def test_copy_actions_put_references_on_the_clipboard(
         qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts, insecure: bool) -> None:

@@ -453,7 +453,8 @@ def head_digests(
         if cancel.cancelled:
             return DigestAnswer(tag, None, None, "Cancelled.")
         try:
-            head = client.head_manifest(repository, tag, cancel=cancel)
+            # a HEAD's 404 confirmed with GET: older Nexus answers HEAD 404 to what it serves
+            head = client.head_manifest(repository, tag, cancel=cancel, confirm_missing=True)
         except RateLimited as exc:
             return DigestAnswer(tag, None, None, str(exc), rate_limited=True)
         except SpyglassError as exc:
@@ -517,7 +518,8 @@ def resolve_digest(
     connection: Connection, repository: str, tag: str, cancel: CancelToken
 ) -> Digest:
     """The digest a tag points at now."""
-    return connection.client().head_manifest(repository, tag, cancel=cancel).digest
+    return connection.client().head_manifest(repository, tag, cancel=cancel,
+                                             confirm_missing=True).digest
 
 
 __all__ = [

@@ -39,6 +39,7 @@ from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
     ImageIndex,
+    guess_media_type,
     manifest_digest,
     parse_manifest,
 )
@@ -105,6 +106,12 @@ _UNREADABLE: Final = (NotFound, InvalidManifest, InvalidDigest, TooLarge, Digest
 """What makes one tag or list unreadable, not the registry unreachable: a scan of what
 uses a manifest says so of that tag and goes on (a failed connection, a refused
 sign-in or a rate limit still stop it)."""
+
+
+def _head_of(got: ManifestResponse) -> ManifestHead:
+    """What a ``HEAD`` would have told of a manifest read whole; its type, where the
+    registry labelled it with none, from the body (as containers/image guesses it)."""
+    return ManifestHead(got.digest, len(got.raw), got.media_type or guess_media_type(got.raw))
 
 
 def _lists_image(raw: bytes, digest: Digest) -> bool:
@@ -445,12 +452,16 @@ class RegistryClient(RegistryPusher):
         A registry that answers no ``HEAD`` (405) is asked with ``GET``. So is one that
         answers ``HEAD`` 404 when ``confirm_missing`` (older Nexus answers 404 to the
         ``HEAD`` of a manifest it serves), for the callers to whom "not there" must be
-        sure (a delete), as skopeo resolves a tag with ``GET``."""
+        sure (a delete, the window's digests), as skopeo resolves a tag with ``GET``;
+        once ``GET`` found what ``HEAD`` denied, every lookup is a ``GET``.
+
+        The media type is a manifest type or None: a ``Content-Type`` that names none
+        (``application/json``, ``text/plain``) says nothing; a manifest read instead
+        has its type from the body where the registry labels it so."""
         # "manifest" in ``what`` maps a body-less 404 to ImageNotFound (errors.error_for)
         what = f"Looking up the manifest {self.host}/{repository}{ref_suffix(reference)}"
         if self._no_head:  # it said so once: not asked twice each time
-            got = self.get_manifest(repository, reference, cancel=cancel)
-            return ManifestHead(got.digest, len(got.raw), got.media_type)
+            return _head_of(self.get_manifest(repository, reference, cancel=cancel))
         try:
             response = self.send(
                 "HEAD", f"/v2/{repository}/manifests/{reference}", what=what,
@@ -463,8 +474,12 @@ class RegistryClient(RegistryPusher):
                 raise
             if isinstance(exc, Unsupported):
                 self._no_head = True
-            got = self.get_manifest(repository, reference, cancel=cancel)
-            return ManifestHead(got.digest, len(got.raw), got.media_type)
+            got = _head_of(self.get_manifest(repository, reference, cancel=cancel))
+            if not self._no_head:  # a HEAD 404 that GET belies: not to be believed again
+                log.info("%s: the registry answered HEAD with 404 and GET with the manifest; "
+                         "manifests are looked up with GET from now on", what)
+                self._no_head = True
+            return got
         response.close()
         stated = response.headers.get("docker-content-digest")
         digest = digest_or_none(stated or "")
@@ -473,14 +488,11 @@ class RegistryClient(RegistryPusher):
                 digest = by_digest
             else:
                 # no digest header: fetch the manifest itself and hash it
-                return_value = self.get_manifest(repository, reference, cancel=cancel)
-                return ManifestHead(
-                    return_value.digest, len(return_value.raw), return_value.media_type
-                )
+                return _head_of(self.get_manifest(repository, reference, cancel=cancel))
         length = response.headers.get("content-length")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
         return ManifestHead(digest, int(length) if length and length.isdigit() else None,
-                            content_type)
+                            content_type if content_type in media.MANIFEST_TYPES else None)
 
     def open_blob(
         self,
