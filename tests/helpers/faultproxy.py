@@ -29,7 +29,8 @@ class Fault:
     answer; ``answer_replaced``: forwarded, then answered ``status`` instead (a gateway
     that lost the server's answer); ``reset``: the connection reset as the request
     arrives (not forwarded); ``status``: answered ``status`` with ``headers`` (not
-    forwarded); ``answer_edited``: forwarded, and the answer passed back with
+    forwarded; ``{target}`` in a value is the request's target: a redirect's
+    ``Location``); ``answer_edited``: forwarded, and the answer passed back with
     ``headers`` set in it (each replacing any of that name; an empty value removes
     it)."""
 
@@ -124,7 +125,8 @@ class FaultProxy:
                     _reset(client)
                     return
                 if fault is not None:  # status, answer_replaced
-                    extra = "".join(f"{k}: {v}\r\n" for k, v in fault.headers.items())
+                    extra = "".join(f"{k}: {v.replace('{target}', target)}\r\n"
+                                    for k, v in fault.headers.items())
                     client.sendall(f"HTTP/1.1 {fault.status} Injected\r\n{extra}"
                                    "Content-Length: 0\r\n\r\n".encode("latin-1"))
                     continue

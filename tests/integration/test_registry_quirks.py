@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.faultproxy import Fault, FaultProxy
-from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder, multi_platform_layout
 from tests.helpers.pager import PagingRelay
-from tests.helpers.registry import RegistryServer, seed_repos, seed_tags
+from tests.helpers.registry import ALICE, RegistryServer, seed_repos, seed_tags
+from tests.helpers.storage import ObjectStorage
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +135,41 @@ def test_a_next_link_that_leads_nowhere_is_said_so_not_taken_for_no_repository(
                 "v2/paged/app/tags/list?n=3&last=tag-00002, which is "
                 "/v2/paged/app/tags/v2/paged/app/tags/list?n=3&last=tag-00002 read "
                 "against the page's own address, and answers that with 404") in said, said
+
+
+# --------------------------------------------------------------------------- object storage
+
+
+def one_image(tmp_path: Path, content: bytes) -> Path:
+    """A one-layer image (``latest``) in a new layout."""
+    builder = LayoutBuilder(tmp_path / "layout")
+    builder.tag(builder.add_image(ImageSpec(layers=[LayerSpec({"/data": content})])), "latest")
+    return builder.root
+
+
+def test_a_blob_head_sent_to_storage_signed_for_get_alone_is_no_failure(
+        auth_registry: RegistryServer, tmp_path: Path, repo_name: str) -> None:
+    """A registry that redirects a blob HEAD to a URL its storage signed for GET alone
+    (artifact-keeper, GitLab's virtual registry): the storage's 403 ended the copy,
+    "which refused it (HTTP 403); Spyglass sends that server no credentials", though
+    the registry had every blob. The blob is looked for with GET now."""
+    source = f"oci:{one_image(tmp_path, f'{tmp_path}'.encode() * 5000)}:latest"
+    creds = ("--dest-creds", ":".join(ALICE))
+    with FaultProxy(auth_registry.host) as proxy, \
+            ObjectStorage(auth_registry.host, credentials=ALICE) as storage:
+        destination = f"docker://{proxy.address}/{repo_name}"
+        ok("copy", "-q", *creds, source, f"{destination}:x")
+        for method in ("HEAD", "GET"):
+            proxy.add(Fault(method, "/blobs/sha256:", "status", status=307, count=ALWAYS,
+                            headers={"Location": storage.url("GET")}))
+        proxy.seen.clear()
+        again = ok("copy", *creds, source, f"{destination}:x")
+        assert "nothing was written" in again.stderr, again.stderr
+        other = ok("copy", *creds, source, f"{destination}:y")
+        assert "Copying blob" not in other.stderr, other.stderr
+        written = [seen for seen in proxy.seen
+                   if seen.method in ("PATCH", "PUT") and "/blobs/" in seen.target]
+        assert written == []
+        assert {(seen.method, seen.status) for seen in storage.seen} >= {("HEAD", 403)}
+        assert any(seen.method == "GET" and seen.status in (200, 206) for seen in storage.seen)
+        assert not any(seen.authorized for seen in storage.seen)

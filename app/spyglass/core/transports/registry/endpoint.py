@@ -652,8 +652,11 @@ class RegistryEndpoint:
         kind: str | None = None,
         retries: int | None = None,
         scope: str | None = None,
+        ok_elsewhere: tuple[int, ...] = (),
     ) -> httpx.Response:
-        """An authenticated request; raises the mapped error unless the status is in ``ok``.
+        """An authenticated request; raises the mapped error unless the status is in ``ok``
+        (or in ``ok_elsewhere`` and answered by another server a redirect led to: the
+        caller makes of it what it can).
 
         The response is streamed: the caller reads (or closes) it. ``kind``
         (``"manifest"``, ``"blob"``) says what a 404 without an error code means.
@@ -676,6 +679,10 @@ class RegistryEndpoint:
         )
         if response.status_code in ok:
             return response
+        elsewhere = response.request.url
+        redirected = elsewhere.netloc != httpx.URL(self._ping(cancel)).netloc
+        if redirected and response.status_code in ok_elsewhere:
+            return response
         try:
             with abortable(cancel):
                 body = read_capped(response, MAX_ERROR_BODY) if method != "HEAD" else b""
@@ -684,15 +691,13 @@ class RegistryEndpoint:
         finally:
             response.close()
         check(cancel)  # an error body cut short by a cancel: the cancel is the news
-        elsewhere = response.request.url
-        if response.status_code in (401, 403) and \
-                elsewhere.netloc != httpx.URL(self._ping(cancel)).netloc:
-            # refused by the server a redirect led to: not the registry's credentials,
-            # which are never sent there
+        if response.status_code in (401, 403) and redirected:
+            # refused by the server a redirect led to (storage whose signed URL expired or
+            # was signed for another method): not the registry's refusal, nor a matter of
+            # credentials, which are never sent there
             raise AccessDenied(
                 f"{what} failed: {self.host} sent the request on to {elsewhere.host}, which "
-                f"refused it (HTTP {response.status_code}); Spyglass sends that server no "
-                "credentials.", status=response.status_code)
+                f"refused it (HTTP {response.status_code}).", status=response.status_code)
         if response.extensions.get(TOKEN_RENEWED):  # a streamed body: not sent again here
             raise TokenRenewed(
                 f"{what} failed: the registry {self.host} no longer takes the token it took "

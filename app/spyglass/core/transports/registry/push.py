@@ -84,6 +84,11 @@ MAX_UPLOAD_CHUNK: Final = 64 * 1024 * 1024
 
 OCTET_STREAM: Final = "application/octet-stream"
 
+STORAGE_REFUSALS: Final = (400, 401, 403, 405)
+"""What object storage a registry redirects a blob ``HEAD`` to answers when it will not
+take one: S3 refuses a ``HEAD`` on a URL signed for ``GET`` with 403 (a registry that
+signs its redirects for ``GET`` alone: artifact-keeper, GitLab's virtual registry)."""
+
 ABANDON_TIMEOUT: Final = httpx.Timeout(3.0)
 """For the courtesy ``DELETE`` of a failed or cancelled upload: a registry that does
 not answer it at once (perhaps the stalled one the copy was cancelled over) is not
@@ -121,17 +126,55 @@ class RegistryPusher(RegistryEndpoint):
 
         The size is the ``Content-Length`` the registry states, -1 when it states
         none. A 404 (no such blob, or no such repository) is None; anything else
-        that is not 200 raises the mapped error (401/403 included).
+        that is not 200 raises the mapped error (401/403 included). A ``HEAD`` the
+        registry redirects to storage that refuses it (:data:`STORAGE_REFUSALS`) is
+        asked again as a one-byte ``GET`` (:meth:`_blob_by_get`).
         """
         what = f"Looking up the blob {digest} in {self.host}/{repository}"
+        return self._blob_size(repository, digest, what=what, cancel=cancel)
+
+    def _blob_size(self, repository: str, digest: Digest, *, what: str,
+                   cancel: CancelToken | None, scope: str | None = None) -> int | None:
+        """:meth:`blob_exists`, with the token ``scope`` asked for (None: the path's)."""
         response = self.send(
             "HEAD", f"/v2/{repository}/blobs/{digest}", what=what, cancel=cancel,
-            kind="blob", ok=(200, 404), follow_redirects=True,
+            kind="blob", ok=(200, 404), follow_redirects=True, scope=scope,
+            ok_elsewhere=STORAGE_REFUSALS,
         )
         response.close()
         if response.status_code == 404:
             return None
+        if response.status_code != 200:  # refused where the registry sent it: see there
+            log.info("%s: the registry sent the HEAD on to %s, which refused it (HTTP %d); "
+                     "asking with GET", what, response.request.url.host,
+                     response.status_code)
+            return self._blob_by_get(repository, digest, what=what, cancel=cancel,
+                                     scope=scope)
         length = response.headers.get("content-length", "")
+        return int(length) if length.isdigit() else -1
+
+    def _blob_by_get(self, repository: str, digest: Digest, *, what: str,
+                     cancel: CancelToken | None, scope: str | None) -> int | None:
+        """Whether ``repository`` holds the blob, asked with a ``GET`` of its first byte
+        (storage signs a registry's redirect for ``GET`` alone, S3 refuses a ``HEAD`` of
+        it): its size (from ``Content-Range``, -1 when unstated), or None when it is
+        missing or the storage refuses this too (then it is uploaded again: the copy
+        goes on)."""
+        response = self.send(
+            "GET", f"/v2/{repository}/blobs/{digest}", what=what, cancel=cancel,
+            kind="blob", ok=(200, 206, 404), follow_redirects=True, scope=scope,
+            headers={"Range": "bytes=0-0"}, ok_elsewhere=STORAGE_REFUSALS,
+        )
+        response.close()  # (its body unread: a whole blob, where the range was ignored)
+        status = response.status_code
+        if status == 404:
+            return None
+        if status not in (200, 206):
+            log.info("%s: %s refused the GET too (HTTP %d); taking the blob for missing",
+                     what, response.request.url.host, status)
+            return None
+        total = response.headers.get("content-range", "").rpartition("/")[2]
+        length = total if status == 206 else response.headers.get("content-length", "")
         return int(length) if length.isdigit() else -1
 
     def mount_blob(
@@ -248,16 +291,12 @@ class RegistryPusher(RegistryEndpoint):
         the check needs next (one token); False when the registry does not say (the
         upload session that follows tells a refusal)."""
         try:
-            response = self.send(
-                "HEAD", f"/v2/{repository}/blobs/{digest}", cancel=cancel, kind="blob",
-                what=what, ok=(200, 404), follow_redirects=True,
-                scope=push_scope(repository),
-            )
+            size = self._blob_size(repository, digest, what=what, cancel=cancel,
+                                   scope=push_scope(repository))
         except _TOLD_BY_AN_UPLOAD as exc:
             log.info("%s", exc)
             return False
-        response.close()
-        return response.status_code == 200
+        return size is not None
 
     def _keep_spare(self, repository: str, session: UploadSession, owner: object) -> None:
         """Keep ``session`` for the next upload to ``repository`` (at most

@@ -300,11 +300,42 @@ def test_a_401_from_the_redirect_target_is_not_answered_with_a_token(make_client
         client.open_blob("team/app", LAYER_DIGEST)
     assert len(seen.to(host="cdn.example")) == 1
     assert len(registry.token_requests) == 1
-    # said as it is: not the registry refusing the credentials (they never went there)
+    # said as it is: another server's refusal, not the registry's, and no word of
+    # credentials (they never went there, and would not have helped)
     assert str(refused.value) == (
         f"Reading the blob {LAYER_DIGEST} of {HOST}/team/app failed: {HOST} sent the "
-        "request on to cdn.example, which refused it (HTTP 401); Spyglass sends that "
-        "server no credentials.")
+        "request on to cdn.example, which refused it (HTTP 401).")
+
+
+@pytest.mark.parametrize(("storage_get", "expected"), [
+    (httpx.Response(206, headers={"Content-Range": "bytes 0-0/1234"}, content=b"x"), 1234),
+    (httpx.Response(200, content=b"whole blob"), 10),  # the range ignored
+    (httpx.Response(404), None),
+    (httpx.Response(403), None),  # refused again: uploaded again, the copy goes on
+])
+def test_a_blob_head_that_storage_refuses_is_asked_with_get(
+        make_client, storage_get: httpx.Response, expected: int | None) -> None:
+    """Object storage signs a registry's redirect for GET alone and refuses a HEAD (S3:
+    403): not a refusal of the copy, nor a matter of credentials."""
+    def redirect(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(307, headers={"Location": "https://storage.example/b?sig=get"})
+
+    registry = Routes({("HEAD", f"{BLOBS}/{LAYER_DIGEST}"): redirect,
+                       ("GET", f"{BLOBS}/{LAYER_DIGEST}"): redirect})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "storage.example":
+            assert "authorization" not in request.headers
+            if request.method == "HEAD":
+                return httpx.Response(403)
+            assert request.headers["range"] == "bytes=0-0"
+            return storage_get
+        return registry(request)
+
+    client, seen = make_client(handler)
+    assert client.blob_exists("team/app", LAYER_DIGEST) == expected
+    assert [(r.method, r.url.host) for r in seen.to(host="storage.example")] == [
+        ("HEAD", "storage.example"), ("GET", "storage.example")]
 
 
 def test_missing_blob(make_client) -> None:
