@@ -41,6 +41,9 @@ class Fault:
     count: int = 1
     status: int = 502
     headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool | None = None
+    """Only a request whose body came ``Transfer-Encoding: chunked`` (True), or one whose
+    did not (False); None: either."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,11 @@ class FaultProxy:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _fault_for(self, method: str, target: str) -> Fault | None:
+    def _fault_for(self, method: str, target: str, chunked: bool) -> Fault | None:
         with self._lock:
             for fault in self.faults:
                 if fault.count > 0 and fault.method == method \
-                        and re.search(fault.target, target):
+                        and fault.chunked in (None, chunked) and re.search(fault.target, target):
                     fault.count -= 1
                     return fault
         return None
@@ -105,7 +108,9 @@ class FaultProxy:
                     return
                 method, target = head[0].split(" ")[:2]
                 body = _read_body(reader, head[1:])
-                fault = self._fault_for(method, target)
+                chunked = any(h.lower().startswith("transfer-encoding:") and "chunked" in
+                              h.lower() for h in head[1:])
+                fault = self._fault_for(method, target, chunked)
                 outcome = fault.action if fault is not None else "forwarded"
                 with self._lock:
                     self.seen.append(Seen(method, target, outcome))

@@ -173,3 +173,26 @@ def test_a_blob_head_sent_to_storage_signed_for_get_alone_is_no_failure(
         assert {(seen.method, seen.status) for seen in storage.seen} >= {("HEAD", 403)}
         assert any(seen.method == "GET" and seen.status in (200, 206) for seen in storage.seen)
         assert not any(seen.authorized for seen in storage.seen)
+
+
+# --------------------------------------------------------------------------- upload bodies
+
+
+def test_a_streamed_upload_refused_411_goes_again_in_pieces_of_a_stated_length(
+        registry: RegistryServer, tmp_path: Path, repo_name: str) -> None:
+    """Apache, or an older nginx, in front of a registry answers a body streamed
+    ``Transfer-Encoding: chunked`` (a layer recompressed on its way) with 411 Length
+    Required: the copy failed with "answered HTTP 411". It goes again in pieces with a
+    ``Content-Length`` now, the first of 8 MiB."""
+    source = f"oci:{one_image(tmp_path, os.urandom(12 * 1024 * 1024))}:latest"
+    with FaultProxy(registry.host) as proxy:
+        proxy.add(Fault("PATCH", "/blobs/uploads/", "status", status=411, count=ALWAYS,
+                        chunked=True, headers={"Content-Type": "text/html"}))
+        destination = f"docker://{proxy.address}/{repo_name}:zstd"
+        copied = ok("copy", "--dest-compress-format", "zstd", source, destination)
+        assert "Length Required" in copied.stderr, copied.stderr
+        assert "pieces of 8 MiB" in copied.stderr, copied.stderr
+        patches = [seen.outcome for seen in proxy.seen if seen.method == "PATCH"]
+        assert patches == ["status", "forwarded", "forwarded"]
+        raw = json.loads(ok("inspect", "--raw", destination).stdout)
+        assert raw["layers"][0]["mediaType"].endswith("+zstd")

@@ -356,11 +356,13 @@ class RateLimited(RegistryError):
 
 class BodyTooLarge(RegistryError):
     """The registry, or a proxy in front of it, refused a request body as too large
-    (413). ``smaller`` is the chunk size the next attempt uses (the destination
-    sends blobs in pieces from then on), or None when it cannot go smaller."""
+    (413), or a streamed one without a length (411). ``smaller`` is the chunk size the
+    next attempt uses (the destination sends blobs in pieces from then on), or None
+    when it cannot go smaller."""
 
-    def __init__(self, message: str, *, smaller: int | None, code: str | None = None) -> None:
-        super().__init__(message, status=413, code=code)
+    def __init__(self, message: str, *, smaller: int | None, code: str | None = None,
+                 status: int = 413) -> None:
+        super().__init__(message, status=status, code=code)
         self.smaller = smaller
 
 

@@ -67,8 +67,19 @@ MAX_MOUNT_ATTEMPTS: Final = 3
 """Repositories tried as a mount source per blob before it is uploaded instead."""
 
 
-CHUNK_SIZES_AFTER_413: Final = (4 * 1024 * 1024, 1024 * 1024, 256 * 1024)
-"""The pieces blobs go in after a body was refused as too large, each tried in turn."""
+MIB: Final = 1024 * 1024
+CHUNK_SIZES_AFTER_413: Final = (8 * MIB, 5 * MIB, 4 * MIB, MIB, 256 * 1024)
+"""The pieces blobs go in after a body was refused as too large (413), or refused
+streamed without a length (411), each tried in turn (those not smaller than a refused
+body skipped). The first are at least 5 MiB, the smallest piece but the last that
+Google's and Amazon's registries take; smaller ones only once a proxy refused those
+too (nginx's default limit is 1 MiB). The distribution spec names a registry's
+minimum (``OCI-Chunk-Min-Length``, which the upload honours) but no maximum."""
+
+
+def _size(count: int) -> str:
+    """``8 MiB``, ``256 KiB``: a piece's size as it is said."""
+    return f"{count // MIB} MiB" if count % MIB == 0 else f"{count // 1024} KiB"
 
 
 REFERRERS_TAG_ROUNDS: Final = 3
@@ -288,8 +299,10 @@ class RegistryDestination:
 
         A failed, mismatched or cancelled upload is cancelled on the registry
         (``DELETE`` of the session), so no blob is stored. A body refused as too
-        large (413, as proxies with a request size limit answer) makes this
-        destination send blobs in smaller and smaller pieces
+        large (413, as proxies with a request size limit answer), or a streamed body
+        refused for want of a length (411, as Apache and older nginx in front of a
+        registry answer ``Transfer-Encoding: chunked``), makes this destination send
+        blobs in pieces of a stated length, smaller and smaller
         (:data:`CHUNK_SIZES_AFTER_413`), and raises :class:`BodyTooLarge` for the
         copy to send the blob again.
         """
@@ -312,23 +325,33 @@ class RegistryDestination:
                 chunk_size=chunk_size,
             )
         except RegistryError as exc:
-            if exc.status != 413 or type(exc) is not RegistryError or exc.code is not None:
-                raise  # not a plain "too large" (a proxy's), but a registry error of its own
-            smaller = self._smaller_than(chunk_size)
-            how = (
-                f"; the next attempt sends it in pieces of {smaller // 1024} KiB"
-                if smaller is not None else ""
-            )
-            raise BodyTooLarge(f"{str(exc).rstrip('.')}{how}.", smaller=smaller,
-                               code=exc.code) from exc
+            if type(exc) is not RegistryError or exc.code is not None:
+                raise  # not a plain refusal (a proxy's), but a registry error of its own
+            if exc.status == 411 and chunk_size is None:
+                # a streamed PATCH (a blob of unknown length: recompressed) that a proxy
+                # takes only with a length
+                why = " (Length Required: a body streamed without its length, refused)"
+            elif exc.status == 413:
+                why = ""
+            else:
+                raise
+            # a blob of known size went whole in one request: pieces as large are no help
+            whole = size if chunk_size is None and digest is not None else None
+            smaller = self._smaller_than(chunk_size, whole)
+            how = (f"; the next attempt sends it in pieces of {_size(smaller)}"
+                   if smaller is not None else "")
+            raise BodyTooLarge(f"{str(exc).rstrip('.')}{why}{how}.", smaller=smaller,
+                               code=exc.code, status=exc.status) from exc
 
-    def _smaller_than(self, used: int | None) -> int | None:
-        """The chunk size after ``used`` was refused (None: one request), or None when
-        there is none smaller. Transfers refused at once shrink it once."""
+    def _smaller_than(self, used: int | None, refused: int | None) -> int | None:
+        """The chunk size after ``used`` was refused (None: one request; ``refused``: the
+        length of that request's body, where known), or None when there is none smaller.
+        Transfers refused at once shrink it once."""
         with self._lock:
             if self._chunk_size != used:
                 return self._chunk_size  # another transfer made it smaller already
-            sizes = [s for s in CHUNK_SIZES_AFTER_413 if used is None or s < used]
+            sizes = [s for s in CHUNK_SIZES_AFTER_413
+                     if (used is None or s < used) and (refused is None or s < refused)]
             if sizes:
                 self._chunk_size = sizes[0]
             return sizes[0] if sizes else None

@@ -86,6 +86,7 @@ class Session:
     repo: str
     data: bytearray = field(default_factory=bytearray)
     state: int = 0
+    pieces: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +109,9 @@ class FakeUploads:
     """The Docker-Content-Digest a completed upload answers, when not the blob's."""
     patch_status: int = 202
     """What a PATCH that took its bytes answers (Amazon ECR: 201)."""
+    min_chunk: int | None = None
+    """A completed upload whose PATCHes but the last were shorter than this is refused
+    (400 SIZE_INVALID), as Google's and Amazon's registries refuse parts under 5 MiB."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -165,10 +169,13 @@ class FakeUploads:
         session.data += request.content
         if request.method == "PATCH":
             session.state += 1
+            session.pieces.append(len(request.content))
             return self.progress(repo, uuid, self.patch_status,
                                  self.patch_location or self.location)
         assert request.method == "PUT", request
         del self.sessions[uuid]
+        if self.min_chunk is not None and any(n < self.min_chunk for n in session.pieces[:-1]):
+            return registry_error(400, "SIZE_INVALID", "chunk too small")
         wanted = request.url.params.get("digest", "")
         actual = "sha256:" + hashlib.sha256(session.data).hexdigest()
         if wanted != actual:
@@ -940,8 +947,9 @@ def test_commit_by_digest(make_client, cache) -> None:
 
 def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, cache) -> None:
     """A proxy refuses bodies over 300 kB (413): the copy sends the blob again, in
-    pieces of 4 MiB (still one request for this blob), 1 MiB, then 256 KiB, which
-    pass; the destination keeps the size for the blobs after it."""
+    pieces of 1 MiB (those of 8, 5 and 4 MiB would be one request again, as large as
+    the one refused), then 256 KiB, which pass; the destination keeps the size for the
+    blobs after it."""
     from spyglass.core.copy import BlobRetried, BlobTask, CopyOptions, _transfer_blob
 
     fake = FakeUploads(max_body=300_000)
@@ -962,12 +970,13 @@ def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, 
     assert written.digest == descriptor.digest
     assert fake.blobs[(REPO, str(descriptor.digest))] == data
     retries = [e for e in events if isinstance(e, BlobRetried)]
-    assert len(retries) == 3 and all("413" in e.reason for e in retries)
-    assert "the next attempt sends it in pieces of 4096 KiB" in retries[0].reason
+    assert len(retries) == 2 and all("413" in e.reason for e in retries)
+    assert "the next attempt sends it in pieces of 1 MiB" in retries[0].reason
+    assert "the next attempt sends it in pieces of 256 KiB" in retries[1].reason
     assert not any(e.counted for e in retries)  # not "attempt 1 of 4" for a new start
     piece = CHUNK_SIZES_AFTER_413[-1]
     assert [len(p.content) for p in uploads_sent(seen, "PATCH")] == [
-        CHUNK_SIZES_AFTER_413[1],  # refused
+        1024 * 1024,  # refused
         *[piece] * (len(data) // piece), len(data) % piece,
     ]
     assert not fake.sessions  # every refused session was cancelled
@@ -980,14 +989,46 @@ def test_a_body_too_large_for_a_proxy_goes_again_in_smaller_pieces(make_client, 
     assert [r.method for r in uploads_sent(seen)] == ["POST"] + ["PATCH"] * 5 + ["PUT"]
 
 
+def test_pieces_after_a_413_are_of_5_mib_at_least_while_they_pass(make_client, cache) -> None:
+    """Google's and Amazon's registries refuse parts under 5 MiB (but the last) when the
+    upload completes: behind a proxy that limits bodies to 6 MiB, the pieces of 4 MiB
+    the copy went on in were refused (SIZE_INVALID). It tries 8 MiB, then 5 MiB."""
+    from spyglass.core.copy import BlobRetried, BlobTask, CopyOptions, _transfer_blob
+
+    mib = 1024 * 1024
+    fake = FakeUploads(max_body=6 * mib, min_chunk=5 * mib)
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    data = bytes(range(256)) * (48 * 1024)  # 12 MiB
+    descriptor = blob_descriptor(data)
+
+    class Source:
+        def open_blob(self, blob: Descriptor, *, cancel: object = None) -> io.BytesIO:
+            return io.BytesIO(data)
+
+    events: list[object] = []
+    written = _transfer_blob(
+        BlobTask(descriptor, descriptor.media_type), Source(), dest,  # type: ignore[arg-type]
+        CopyOptions(retry_times=0), events.append, CancelToken(),
+    )
+    assert written.digest == descriptor.digest
+    assert fake.blobs[(REPO, str(descriptor.digest))] == data
+    retries = [e.reason for e in events if isinstance(e, BlobRetried)]
+    assert ["pieces of 8 MiB" in retries[0], "pieces of 5 MiB" in retries[1]] == [True, True]
+    assert [len(p.content) for p in uploads_sent(seen, "PATCH")] == [
+        8 * mib,  # refused
+        5 * mib, 5 * mib, 2 * mib]
+
+
 def test_a_body_too_large_even_in_the_smallest_pieces_is_an_error(make_client, cache) -> None:
     fake = FakeUploads(max_body=1000)
     client, _ = make_client(fake)
     dest = destination(client, cache)
-    for expected in (*CHUNK_SIZES_AFTER_413, None):
+    data = bytes(range(256)) * 1200  # 300 KiB: pieces of 256 KiB are the only smaller
+    for expected in (CHUNK_SIZES_AFTER_413[-1], None):
         with pytest.raises(BodyTooLarge) as refused:
-            dest.put_blob(io.BytesIO(BLOB), media_type=media.OCI_LAYER_GZIP,
-                          digest=BLOB_DIGEST, size=len(BLOB))
+            dest.put_blob(io.BytesIO(data), media_type=media.OCI_LAYER_GZIP,
+                          digest=Digest.of(data), size=len(data))
         assert refused.value.smaller == expected
         assert refused.value.status == 413
     assert "next attempt" not in str(refused.value)
