@@ -88,8 +88,8 @@ class FakeClient:
     def check_credentials(self, *, cancel: CancelToken | None = None) -> None:
         pass
 
-    def head_manifest(self, repository: str, tag: str, *,
-                      cancel: CancelToken | None = None) -> ManifestHead:
+    def head_manifest(self, repository: str, tag: str, *, cancel: CancelToken | None = None,
+                      confirm_missing: bool = False) -> ManifestHead:
         with self._lock:
             self.heads.append(tag)
             self.running += 1
@@ -373,14 +373,15 @@ class HungHeads(FakeClient):
         super().__init__()
         self.release = threading.Event()
 
-    def head_manifest(self, repository: str, tag: str, *,
-                      cancel: CancelToken | None = None) -> ManifestHead:
+    def head_manifest(self, repository: str, tag: str, *, cancel: CancelToken | None = None,
+                      confirm_missing: bool = False) -> ManifestHead:
         with self._lock:
             self.heads.append(tag)
         while not self.release.wait(0.01):
             if cancel is not None:
                 cancel.check()
-        return super().head_manifest(repository, tag, cancel=cancel)
+        return super().head_manifest(repository, tag, cancel=cancel,
+                                     confirm_missing=confirm_missing)
 
 
 def test_a_registry_whose_digests_hang_holds_up_no_other_registrys(
