@@ -125,10 +125,16 @@ def translate(pattern: str) -> str:
         elif pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
             out.append("(?P<")  # Go's named group, as Python writes it
             i += 3
+        elif char == "{" and not _GO_REPEAT.match(pattern, i):
+            out.append("\\{")  # Go reads a { that starts no {n}, {n,}, {n,m} as itself
+            i += 1
         else:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+_GO_REPEAT: Final = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
 
 
 def _set(pattern: str, start: int) -> tuple[str, bool, int]:
@@ -140,10 +146,12 @@ def _set(pattern: str, start: int) -> tuple[str, bool, int]:
         i += 1
     parts: list[str] = []
     first = True
+    was_class = after_class = False
     while True:
         if i >= len(pattern):
             raise re.error(f"missing closing ] for the set at position {start}")
         char = pattern[i]
+        after_class, was_class = was_class, False
         if char == "]" and not first:
             return "".join(parts), negate, i + 1
         first = False
@@ -157,15 +165,21 @@ def _set(pattern: str, start: int) -> tuple[str, bool, int]:
             parts.append((ascii_class.negated() if name.startswith("^") else ascii_class)
                          .members())
             i = end + 2
+            was_class = True
         elif char == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "pP":
             unicode, i = _unicode_class(pattern, i)
             parts.append(unicode.members())
+            was_class = True
         elif char == "\\" and pattern.startswith("x{", i + 1):
             code, i = _hex_code(pattern, i)
             parts.append(code)
         elif char == "\\":
             parts.append(pattern[i:i + 2])
+            was_class = pattern[i + 1:i + 2] in tuple("dDsSwW")
             i += 2
+        elif char == "-" and after_class:  # Go: a - after a class is the character
+            parts.append("\\-")
+            i += 1
         elif char in "[]&~|" or (char == "-" and parts and parts[-1] == "-"):
             parts.append(f"\\{char}")  # the character itself, as Go reads it
             i += 1

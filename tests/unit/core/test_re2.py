@@ -49,6 +49,24 @@ def test_go_s_syntax_matches_the_tags_go_would_match(pattern: str, matching: lis
     assert [tag for tag in TAGS if expression.search(tag)] == matching
 
 
+@pytest.mark.parametrize(("pattern", "tags", "matching"), [
+    # Go reads a { that starts no {n}, {n,} or {n,m} as itself: {,2} is no repeat there
+    (r"^v1\.0-rc{,2}$", ["v1.0-r", "v1.0-rcc", "v1.0-rc{,2}"], ["v1.0-rc{,2}"]),
+    (r"v{,2}", ["v1", "1.0", "v{,2}"], ["v{,2}"]),
+    (r"^a{2}$", ["a", "aa"], ["aa"]),
+    # a - straight after a class in brackets is the character (no range from its last
+    # member): [\w-.] is a tag's own alphabet, which Python refused as a bad range
+    (r"^[\w-.]+$", ["a-b.c", "a b"], ["a-b.c"]),
+    (r"^[\d-z]$", ["1", "-", "z", "5", "a"], ["1", "-", "z", "5"]),
+    (r"^[[:blank:]-z]$", ["A", "M", "1", "z", "-", " "], ["z", "-", " "]),
+    (r"^[\p{Zs}-z]$", ["A", "z", "-", " "], ["z", "-", " "]),
+])
+def test_what_go_reads_as_characters_stays_characters(
+        pattern: str, tags: list[str], matching: list[str]) -> None:
+    expression = compile_re2(pattern)
+    assert [tag for tag in tags if expression.search(tag)] == matching
+
+
 @pytest.mark.parametrize(("pattern", "said"), [
     (r"[[:digt:]]", "[:digt:] is no class Go knows; it knows [:alnum:], [:alpha:]"),
     (r"\p{Greek}", r"\p{Greek} is not read here: tags are ASCII"),
