@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +62,67 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     saved = next((tmp_path / "config").rglob("*.json"))
     locations = json.loads(saved.read_text()).get("open_locations")
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
+
+
+def _private_x_server() -> tuple[subprocess.Popen[bytes], str]:
+    """An Xvfb of the test's own on a display it picked free (``-displayfd``), and that
+    display's name."""
+    reader, writer = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(writer), "-screen", "0",
+                               "1280x800x24", "-nolisten", "tcp"], pass_fds=(writer,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as said:
+        number = said.readline().strip().decode()  # once it takes connections
+    if not number:
+        server.wait(timeout=30)
+        pytest.skip("Xvfb did not start")
+    return server, f":{number}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
+def test_the_window_ends_cleanly_when_its_x_server_goes_away(tmp_path: Path) -> None:
+    """An X11 logout or ``xvfb-run`` ending with the window open: the process aborted
+    (QThread destroyed while running: an idle worker thread), now it closes the window
+    as a close from the program does and ends."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), "QT_QPA_PLATFORM": "xcb",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_DATA_HOME": str(tmp_path / "data"),
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    for name in ("WAYLAND_DISPLAY", "SNAP", "FLATPAK_ID"):
+        env.pop(name, None)
+    (tmp_path / "config").mkdir()
+    layout = REPO_ROOT / "resources" / "sample-layout"
+    server, env["DISPLAY"] = _private_x_server()
+    process = None
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "spyglass", str(layout)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not _catches(process.pid, signal.SIGTERM):  # (just before the window shows)
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the window never started"
+            time.sleep(0.05)
+        time.sleep(DISPLAY_SHOWN_S)  # the sample opened: its worker thread idle
+        server.kill()
+        server.wait(timeout=30)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        for child in (process, server):
+            if child is not None and child.poll() is None:
+                child.kill()
+                child.wait()
+    assert process.returncode not in (-signal.SIGABRT, 128 + signal.SIGABRT), err.decode()
+    assert process.returncode >= 0, err.decode()
+    assert "QThread: Destroyed" not in err.decode(), err.decode()
+    saved = next((tmp_path / "config").rglob("*.json"))
+    locations = json.loads(saved.read_text()).get("open_locations")
+    assert locations and str(layout) in json.dumps(locations), saved.read_text()
+
+
+DISPLAY_SHOWN_S = 2.0
+"""How long the window runs on its display before the display goes away."""
 
 
 # -- in the window's own process: a termination while a dialog is open

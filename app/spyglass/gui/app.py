@@ -147,6 +147,14 @@ def run(argv: list[str]) -> int:
         window.open_location(path, select=(i == 0))
     settle()
     code = app.exec()
+    if not window.closed:
+        # the event loop ended with the window open: its display went away (Qt's xcb
+        # leaves the loop when the X server ends: a logout, xvfb-run done) or a Ctrl+C.
+        # Closed as a close from the program is, its threads are stopped and its places
+        # saved; left to the interpreter's end, its running QThreads were destroyed
+        # while running, which Qt answers with an abort
+        log.info("The event loop ended with the window open; closing it")
+        end_session(window)
     restore_signals()
     if threads_abandoned():
         # a job that ignored its cancel still runs: ending the interpreter would destroy

@@ -606,6 +606,11 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         box.exec()
         return box.clickedButton() is stop
 
+    @property
+    def closed(self) -> bool:
+        """Whether the window was closed (its settings saved, its background jobs stopped)."""
+        return self._closed
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Override QWidget::closeEvent: save the settings, stop every background job.
 
