@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,16 +20,9 @@ from pytestqt.qtbot import QtBot
 from spyglass.gui import app as app_module
 from spyglass.gui.main_window import MainWindow
 from tests.gui.scripted import FakeClock, ScriptedCopy, start_scripted
+from tests.gui.xserver import catches, private_x_server, start_window, wait_for_window, window_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _catches(pid: int, signum: int) -> bool:
-    """Whether the process has a handler for ``signum`` (Linux: /proc's SigCgt mask)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    caught = int(next(line.split()[1] for line in status.splitlines()
-                      if line.startswith("SigCgt:")), 16)
-    return bool(caught >> (signum - 1) & 1)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
@@ -48,7 +40,7 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
-        while not _catches(process.pid, signum):
+        while not catches(process.pid, signum):
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, "the window never took the signal over"
             time.sleep(0.05)
@@ -64,55 +56,24 @@ def test_a_termination_closes_the_window_and_saves_the_settings(
     assert locations and str(layout) in json.dumps(locations), saved.read_text()
 
 
-def _private_x_server() -> tuple[subprocess.Popen[bytes], str]:
-    """An Xvfb of the test's own on a display it picked free (``-displayfd``), and that
-    display's name."""
-    reader, writer = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(writer), "-screen", "0",
-                               "1280x800x24", "-nolisten", "tcp"], pass_fds=(writer,),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as said:
-        number = said.readline().strip().decode()  # once it takes connections
-    if not number:
-        server.wait(timeout=30)
-        pytest.skip("Xvfb did not start")
-    return server, f":{number}"
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
-@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 def test_the_window_ends_cleanly_when_its_x_server_goes_away(tmp_path: Path) -> None:
     """An X11 logout or ``xvfb-run`` ending with the window open: the process aborted
     (QThread destroyed while running: an idle worker thread), now it closes the window
     as a close from the program does and ends."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), "QT_QPA_PLATFORM": "xcb",
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_DATA_HOME": str(tmp_path / "data"),
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    for name in ("WAYLAND_DISPLAY", "SNAP", "FLATPAK_ID"):
-        env.pop(name, None)
-    (tmp_path / "config").mkdir()
     layout = REPO_ROOT / "resources" / "sample-layout"
-    server, env["DISPLAY"] = _private_x_server()
-    process = None
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "spyglass", str(layout)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while not _catches(process.pid, signal.SIGTERM):  # (just before the window shows)
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the window never started"
-            time.sleep(0.05)
-        time.sleep(DISPLAY_SHOWN_S)  # the sample opened: its worker thread idle
-        server.kill()
-        server.wait(timeout=30)
-        _out, err = process.communicate(timeout=60)
-    finally:
-        for child in (process, server):
-            if child is not None and child.poll() is None:
-                child.kill()
-                child.wait()
+    with private_x_server() as (server, display):
+        process = start_window(window_env(tmp_path, display), str(layout))
+        try:
+            wait_for_window(process)
+            time.sleep(DISPLAY_SHOWN_S)  # the sample opened: its worker thread idle
+            server.kill()
+            server.wait(timeout=30)
+            _out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert process.returncode not in (-signal.SIGABRT, 128 + signal.SIGABRT), err.decode()
     assert process.returncode >= 0, err.decode()
     assert "QThread: Destroyed" not in err.decode(), err.decode()
