@@ -23,7 +23,7 @@ from spyglass.gui import icons
 from spyglass.gui.dialogs.crash import CrashDialog, crash_report
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.workers import threads_abandoned
-from spyglass.window_args import for_qt, split_arguments
+from spyglass.window_args import split_arguments
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,13 @@ GUI_SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while another waits (Python's default: 0.005)."""
 
 
+QT_PROGRAM_NAME: Final = "spyglass"
+"""The ``argv[0]`` Qt is given, however the program was started (``spyglass``, ``python -m
+spyglass``: ``…/__main__.py``): Qt's X11 windows take their ``WM_CLASS`` instance name
+from it, which the desktop entry's ``StartupWMClass`` and taskbars go by. Qt needs
+nothing else of it (the program's own path it reads from ``/proc``)."""
+
+
 def create_application(argv: list[str]) -> QApplication:
     """The QApplication (or the one that exists), named and with the Spyglass icon."""
     existing = QApplication.instance()
@@ -129,7 +136,7 @@ def run(argv: list[str]) -> int:
     _configure_logging()
     options, paths = split_arguments(argv)
     # Qt is given its own options only: the paths are no business of its
-    app = create_application([for_qt(sys.argv[0] if sys.argv else "spyglass"), *options])
+    app = create_application([QT_PROGRAM_NAME, *options])
     crashes = CrashHandler(sys.excepthook)
     crashes.install()
     path = settings_path()
