@@ -4,6 +4,7 @@ so the checkout gets no ``build/`` or egg-info."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Final
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +122,35 @@ def test_the_dev_extra_installs_what_the_tests_need() -> None:
         extras = tomllib.load(file)["project"]["optional-dependencies"]
     dev = set(extras["dev"])
     assert "spyglass[test]" in dev or set(extras["test"]) <= dev
+
+
+CONTEXT_SINGLE_SHOT: Final = (6, 7)
+"""The first PySide6 with ``QTimer.singleShot(ms, context, callable)``: 6.6 raises a
+TypeError for it (the Add Registry dialog, a theme change, a registry's idle lane)."""
+
+
+def _single_shots_with_a_context() -> list[str]:
+    """Where the package calls ``QTimer.singleShot`` with a context object."""
+    found = []
+    for path in (ROOT / "app" / "spyglass").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "singleShot" and len(node.args) == 3):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_the_pyside6_floor_has_every_call_the_window_makes() -> None:
+    """pip took PySide6 6.6, which the floor allowed, and the window then failed with
+    TypeErrors wherever it calls what came in 6.7."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        dependencies = tomllib.load(file)["project"]["dependencies"]
+    (pyside,) = [Requirement(d) for d in dependencies
+                 if Requirement(d).name == "PySide6-Essentials"]
+    lowest = next(v for v in (f"6.{minor}.{patch}" for minor in range(0, 20)
+                              for patch in range(0, 4)) if pyside.specifier.contains(v))
+    needed = CONTEXT_SINGLE_SHOT if _single_shots_with_a_context() else (6, 0)
+    assert _version(lowest)[:2] >= needed, (
+        f"PySide6 {lowest} is allowed, but {_single_shots_with_a_context()} need "
+        f"{'.'.join(map(str, needed))}")
+    assert not pyside.specifier.contains("6.12.0")  # (it aborts long sessions)

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible
 
 ANNOUNCEMENT: Final[Any] = getattr(QtGui, "QAccessibleAnnouncementEvent", None)
-"""Qt's announcement event, new in Qt 6.8: with an older PySide6 (the window runs on 6.6
+"""Qt's announcement event, new in Qt 6.8: with an older PySide6 (the window runs on 6.7
 and later) nothing is announced, and the window starts all the same."""
 
 REPEAT_S: Final = 1.0
