@@ -34,7 +34,7 @@ WINDOW_PACKAGES := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
 	libfontconfig1 libdbus-1-3 fonts-dejavu-core
 SYSTEM_PACKAGES := docker-registry skopeo umoci xvfb xauth $(WINDOW_PACKAGES) \
-	gnupg openssl gnome-keyring dbus-daemon dbus-bin
+	gnupg openssl gnome-keyring dbus-daemon dbus-bin x11-utils desktop-file-utils libglib2.0-bin
 
 .PHONY: help venv install install-test system-deps window-deps run lint typecheck test sample bench wheel \
 	clean distclean FORCE
