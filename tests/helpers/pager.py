@@ -18,18 +18,19 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import sys
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final
+from http.server import BaseHTTPRequestHandler
+from typing import Final
+
+from tests.helpers.loopback_http import LoopbackServer
 
 _HOP_HEADERS: Final = frozenset({"host", "connection", "keep-alive", "transfer-encoding",
                                  "content-length", "date", "server"})
 _TAGS: Final = re.compile(r"/v2/(.+)/tags/list")
 
 
-class PagingRelay:
+class PagingRelay(LoopbackServer):
     __test__ = False  # not a test class, for pytest
 
     def __init__(self, upstream: str, cap: int = 100,
@@ -44,9 +45,7 @@ class PagingRelay:
         class Handler(_Handler):
             owner = relay
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.start(Handler)
 
     def catalog_requests(self) -> int:
         with self._lock:
@@ -60,24 +59,6 @@ class PagingRelay:
     def _served(self, target: str) -> None:
         with self._lock:
             self.lists.append(target)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> PagingRelay:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # (a client gone: no matter)
-            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

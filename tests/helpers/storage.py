@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import base64
 import http.client
-import sys
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final
+from http.server import BaseHTTPRequestHandler
+from typing import Final
+
+from tests.helpers.loopback_http import LoopbackServer
 
 _PASSED: Final = ("content-length", "content-type", "content-range", "accept-ranges", "etag")
 
@@ -32,7 +33,7 @@ class Seen:
     status: int
 
 
-class ObjectStorage:
+class ObjectStorage(LoopbackServer):
     __test__ = False  # not a test class, for pytest
 
     def __init__(self, upstream: str, credentials: tuple[str, str] | None = None) -> None:
@@ -45,9 +46,7 @@ class ObjectStorage:
         class Handler(_Handler):
             owner = storage
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.start(Handler)
 
     def url(self, signed_for: str) -> str:
         """A ``Location`` for a :class:`FaultProxy` fault: the request's own path
@@ -57,24 +56,6 @@ class ObjectStorage:
     def _saw(self, seen: Seen) -> None:
         with self._lock:
             self.seen.append(seen)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> ObjectStorage:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # (a client gone: no matter)
-            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
