@@ -365,6 +365,49 @@ def test_a_listing_of_a_registry_that_refuses_connections_says_so_and_stop_says_
 
 
 @pytest.mark.usefixtures("soon")
+def test_an_image_of_a_registry_that_refuses_connections_says_so_and_stop_says_that(
+        qtbot: QtBot, make_window: Callable[..., MainWindow],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image view said "Still waiting for HOST" while a port that refuses every
+    connection was asked again after a backoff, where nothing waited."""
+    import socket
+
+    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
+    from spyglass.gui.loading import load_registry_tag
+
+    monkeypatch.setattr(RegistryEndpoint, "_backoff", staticmethod(lambda attempt: 0.6))
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{unused.getsockname()[1]}"
+    entry = RegistrySettings(host, insecure=True, repositories=["team/app"])
+    window = make_window(Settings(first_run_done=True, registries=[entry]))
+    registry = window.registries.model.registry_node(
+        window.registries.model.registry_index(host))
+    assert registry is not None
+    client = registry.connection.client()
+    view = window.image_view
+    view.show_image("team/app:1", f"docker://{host}/team/app:1",
+                    lambda cancel: load_registry_tag(client, "team/app", "1", cancel))
+    said: list[str] = []
+
+    def seen(text: str) -> bool:
+        """Whether the panel has said ``text`` (noting what it says, as it changes)."""
+        if view.loading.waited.isVisible() and view.loading.waited.text() not in said:
+            said.append(view.loading.waited.text())
+        return any(text in line for line in said)
+
+    qtbot.waitUntil(lambda: seen("attempt 3 of 4"), timeout=WAIT_MS)
+    assert not [text for text in said if "Still waiting" in text], said
+    assert re.fullmatch(rf"Cannot reach the registry {re.escape(host)} \(connection "
+                        r"refused\); asking again, attempt [234] of 4 \(\d+ s\)…", said[-1])
+    qtbot.mouseClick(view.loading.stop_button, Qt.MouseButton.LeftButton)
+    assert view.error.title.text() == "Stopped loading team/app:1"
+    assert re.fullmatch(rf"Stopped after \d+ s: cannot reach the registry {re.escape(host)} "
+                        r"\(connection refused\)\. Try again later\.", view.error.body.text())
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
+
+
+@pytest.mark.usefixtures("soon")
 def test_once_the_wait_asked_for_is_over_a_listing_that_hangs_says_so_again(
         qtbot: QtBot, hung_window: MainWindow, hanging: HangingRegistry) -> None:
     """The page kept saying the registry had asked to wait 1 s while the listing asked

@@ -28,6 +28,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor, ImageManifest
+from spyglass.core.retry import Wait
 from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
@@ -51,6 +52,7 @@ from spyglass.gui.views.overview import OverviewPage
 from spyglass.gui.views.platforms_page import PlatformsPage
 from spyglass.gui.views.raw_json import RawJsonPage
 from spyglass.gui.views.signatures_page import SignaturesPage
+from spyglass.gui.views.wait_notice import Retrying, stopped_text
 from spyglass.gui.views.widgets import (
     Banner,
     ElidedLabel,
@@ -128,6 +130,9 @@ class ImageView(QWidget):
         self._runner = runner
         self._state: ImageState | None = None
         self._request: ImageRequest | None = None
+        # the wait before the image's request is asked again, while it holds (told by
+        # the job's on_wait): the panel says it rather than "Still waiting for HOST"
+        self._retrying: Retrying | None = None
         self._location_error = False
         self.file_dialogs: list[LayerFilesDialog] = []
 
@@ -298,9 +303,10 @@ class ImageView(QWidget):
         self._forget()
         self._request = ImageRequest(label, name, load, listed)
         host = registry_host(name)
+        waiting = f"Still waiting for {host}" if host else f"Still reading {label}"
         self.loading.show_message(
             f"Loading {label}…", name, busy=True,
-            waiting=f"Still waiting for {host}" if host else f"Still reading {label}")
+            waiting=lambda: held.text if (held := self._retry_held()) else waiting)
         self.pages.setCurrentWidget(self.loading)
         self._runner.submit(
             load,
@@ -309,7 +315,16 @@ class ImageView(QWidget):
             key=IMAGE_KEY,
             what=f"loading {name}",
             lane=lane_of(name),
+            on_wait=self._retried,
         )
+
+    def _retried(self, wait: Wait) -> None:
+        """The image's request waits to be asked again (a registry that refused the
+        connection, or asked to wait): the panel says so while it holds."""
+        self._retrying = Retrying.begun(wait)
+
+    def _retry_held(self) -> Retrying | None:
+        return Retrying.holding(self._retrying)
 
     def stop_loading(self) -> None:
         """Stop waiting for the image asked for last (Stop, once it took long): why it is
@@ -320,8 +335,8 @@ class ImageView(QWidget):
         waited = self.loading.waited_for
         self._runner.cancel(IMAGE_KEY)
         host = registry_host(request.name)
-        said = (f"Stopped: {host} had not answered after {waited:.0f} s. Try again later."
-                if host else f"Stopped after {waited:.0f} s.")
+        said = (stopped_text(host, waited, self._retry_held()) if host
+                else f"Stopped after {waited:.0f} s.")
         self.error.show_message(f"Stopped loading {request.label}", said,
                                 icon=icons.warning_icon())
         self.reload_button.hide()
@@ -365,6 +380,7 @@ class ImageView(QWidget):
         self._runner.cancel(IMAGE_KEY)
         self._runner.cancel(RAW_KEY)
         self._state = None
+        self._retrying = None
         self._location_error = False
         self.signatures.clear()
         self.spinner.stop()

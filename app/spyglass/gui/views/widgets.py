@@ -461,7 +461,7 @@ class MessagePanel(QWidget):
         self.stop_button.setToolTip("Stop waiting for an answer")
         self.stop_button.clicked.connect(self.stopRequested)
         self.stop_button.hide()
-        self._waiting = ""
+        self._waiting: str | Callable[[], str] = ""
         self._since = 0.0
         self._clock = QTimer(self)
         self._clock.setInterval(500)
@@ -489,13 +489,14 @@ class MessagePanel(QWidget):
 
     def show_message(
         self, title: str, body: str = "", *, icon: QIcon | None = None, busy: bool = False,
-        waiting: str = "", since: float | None = None,
+        waiting: str | Callable[[], str] = "", since: float | None = None,
     ) -> None:
         """Show ``title`` and ``body`` (plain text, or rich text when it starts with ``<``).
 
         A ``busy`` panel given ``waiting`` ("Still waiting for HOST") adds how long it has
         waited since ``since`` (a :func:`time.monotonic` time; by default now) once that
-        passes :data:`STILL_WAITING_S`, and offers Stop."""
+        passes :data:`STILL_WAITING_S`, and offers Stop. A callable ``waiting`` is asked
+        at each tick: what is waited on may change (a request waiting to be asked again)."""
         if busy and waiting:
             self._waiting = waiting
             self._since = time.monotonic() if since is None else since
@@ -545,9 +546,10 @@ class MessagePanel(QWidget):
         waited = self.waited_for
         if not self._waiting or not self.isVisible():
             self._clock.stop()  # (shown again, it starts again: showEvent)
-        late = bool(self._waiting) and waited >= STILL_WAITING_S
+        waiting = self._waiting() if callable(self._waiting) else self._waiting
+        late = bool(waiting) and waited >= STILL_WAITING_S
         if late:
-            self.waited.setText(f"{self._waiting} ({waited:.0f} s)…")
+            self.waited.setText(f"{waiting} ({waited:.0f} s)…")
         self.waited.setVisible(late)
         self.stop_button.setVisible(late)
 
