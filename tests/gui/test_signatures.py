@@ -499,6 +499,67 @@ def test_a_layouts_attachments_are_not_listed_as_images(
     assert not window.places.find_image(signed_layout.sig_tag, 0).isValid()
 
 
+def place_labels(window: MainWindow, row: int = 0) -> list[str]:
+    location = window.places.index(row, 0)
+    return [window.places.data(window.places.index(child, 0, location))
+            for child in range(window.places.rowCount(location))]
+
+
+def test_what_is_attached_to_an_image_the_layout_does_not_hold_is_listed(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """A layout left with only the cosign signature and the SBOM referrer of an image it
+    no longer names lists those two, and says what they are, rather than look empty:
+    they would show in no image's Signatures tab."""
+    builder = LayoutBuilder(tmp_path / "orphans")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+    tag = add_signature(builder, image["digest"], cosign.generate_key("ecdsa-p256"))
+    manifest, blobs = sbom_referrer(image)
+    for blob in blobs.values():
+        builder.add_blob(blob)
+    sbom = builder.add_blob(manifest)
+    builder.tag({"mediaType": OCI_MANIFEST, **sbom, "artifactType": SBOM_TYPE}, None)
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window)
+    sbom_label = "@sha256:" + sbom["digest"][7:19]
+    assert place_labels(window) == [tag, sbom_label]
+    location = window.places.index(0, 0)
+    assert window.places.data(location, Qt.ItemDataRole.ToolTipRole).endswith(
+        "<p>no images, only 2 signatures or referrers of images not in it.</p>")
+    row = window.places.find_image(sbom_label, 0)
+    assert window.places.data(row, Qt.ItemDataRole.ToolTipRole).endswith(
+        f"\nAttached to {image['digest']}, which is not here.")
+    window.tree.setCurrentIndex(location)
+    view = window.image_view
+    qtbot.waitUntil(lambda: view.location.title.text() == "orphans", timeout=WAIT_MS)
+    assert view.location.body.text().endswith(
+        "\nNo images, only 2 signatures or referrers of images not in it — select one on "
+        "the left to inspect it.")
+    show_image(qtbot, window, tag)  # and each opens
+    assert view.state is not None and view.state.entry.attached_to is not None
+
+
+def test_what_is_attached_to_a_list_s_image_or_to_a_referrer_is_not_listed(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Attached to an image of a list the layout holds, or to a referrer of it (a
+    signature of an SBOM), is attached to something there: it goes with that image."""
+    builder = LayoutBuilder(tmp_path / "list")
+    amd64 = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    arm64 = builder.add_image(ImageSpec(architecture="arm64",
+                                        layers=[LayerSpec({"/b": b"b\n"})]))
+    builder.tag(builder.add_index([amd64, arm64]), "multi:1")
+    add_signature(builder, amd64["digest"], cosign.generate_key("ecdsa-p256"))
+    sbom = builder.add_referrer(amd64, SBOM_TYPE)
+    builder.tag(sbom, None)
+    builder.tag(builder.add_referrer(sbom, "application/vnd.dev.sigstore.bundle+json"), None)
+    window.open_location(builder.root, select=False)
+    wait_listed(qtbot, window)
+    assert place_labels(window) == ["multi:1"]
+    assert window.places.data(window.places.index(0, 0), Qt.ItemDataRole.ToolTipRole) \
+        .endswith("<p>1 image.</p>")
+
+
 def test_a_cosign_save_layout_is_one_image_with_its_signatures(
     qtbot: QtBot, window: MainWindow, tmp_path: Path,
     choose_file: Callable[[Path], list[str]],

@@ -106,13 +106,21 @@ def is_attached_entry(descriptor: Descriptor,
 
 def names_subject(raw: bytes) -> bool:
     """True when the manifest ``raw`` has a ``subject`` (a referrer of another)."""
+    return manifest_subject(raw) is not None
+
+
+def manifest_subject(raw: bytes) -> Digest | None:
+    """The digest the manifest ``raw`` names as its ``subject``; None when it names none
+    (or is no manifest)."""
     if b'"subject"' not in raw:
-        return False  # the cheap answer for almost every manifest
+        return None  # the cheap answer for almost every manifest
     try:
         manifest = parse_manifest(raw)
     except InvalidManifest:
-        return False
-    return isinstance(manifest, (ImageManifest, ImageIndex)) and manifest.subject is not None
+        return None
+    if not isinstance(manifest, (ImageManifest, ImageIndex)) or manifest.subject is None:
+        return None
+    return manifest.subject.digest
 
 
 def buildkit_attestation_subject(entry: Descriptor) -> Digest | None:

@@ -33,6 +33,17 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def held_text(images: int, attached: int) -> str:
+    """``3 images``; ``no images, only 2 signatures or referrers of images not in it``;
+    ``1 image, and 1 signature or referrer of an image not in it``."""
+    if not attached:
+        return counted(images, "image")
+    what = ("1 signature or referrer of an image not in it" if attached == 1
+            else f"{attached} signatures or referrers of images not in it")
+    return (f"{counted(images, 'image')}, and {what}" if images
+            else f"no images, only {what}")
+
+
 def exact_size(size: int) -> str:
     """``12,345 bytes``, for tooltips."""
     return f"{size:,} byte" + ("" if size == 1 else "s")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
+from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
@@ -19,6 +20,7 @@ from spyglass.core.errors import (
     InvalidLayout,
     InvalidManifest,
     PlatformNotFound,
+    SpyglassError,
     Unsupported,
 )
 from spyglass.core.image import (
@@ -38,6 +40,7 @@ from spyglass.core.manifest import (
     ImageIndex,
     ImageManifest,
     Schema1Manifest,
+    parse_manifest,
 )
 from spyglass.core.natural import natural_key
 from spyglass.core.platform import best_match, host_platform
@@ -72,6 +75,53 @@ def is_attachment_entry(entry: ImageEntry) -> bool:
     """True for a layout entry that holds something attached to an image rather than an
     image (:attr:`ImageEntry.attached`): those show in their image's Signatures tab."""
     return entry.attached
+
+
+def shown_entries(location: Location, entries: Sequence[ImageEntry],
+                  cancel: CancelToken) -> list[ImageEntry]:
+    """The entries of a listing a window shows: its images, and what is attached to an
+    image it does not hold — a signature or referrer shows in its image's Signatures tab
+    only when that image (or the list holding it, or a referrer of it) is there, so one of
+    an image that is not stays listed, rather than the place look empty."""
+    images = [e for e in entries if not is_attachment_entry(e)]
+    attached = [e for e in entries if is_attachment_entry(e)]
+    if not attached:
+        return images
+    present = {e.descriptor.digest for e in images}
+    if any(e.attached_to not in present for e in attached):
+        present |= _instances(location, images, cancel)
+    hidden: set[int] = set()
+    grew = True
+    while grew:  # a signature on an SBOM goes with the SBOM, which goes with its image
+        grew = False
+        for number, entry in enumerate(attached):
+            if number not in hidden and entry.attached_to in present:
+                hidden.add(number)
+                present.add(entry.descriptor.digest)
+                grew = True
+    return images + [e for n, e in enumerate(attached) if n not in hidden]
+
+
+def _instances(location: Location, images: Sequence[ImageEntry],
+               cancel: CancelToken) -> set[Digest]:
+    """The digests the lists among ``images`` hold (one that cannot be read holds none
+    here: opening it says what is wrong)."""
+    held: set[Digest] = set()
+    for entry in images:
+        if not media.is_index(entry.descriptor.media_type):
+            continue
+        check(cancel)
+        source = location.open_image(entry)
+        try:
+            raw, media_type = source.get_manifest(cancel=cancel)
+            top = parse_manifest(raw, media_type)
+        except (SpyglassError, OSError):
+            continue
+        finally:
+            source.close()
+        if isinstance(top, ImageIndex):
+            held.update(d.digest for d in top.manifests)
+    return held
 
 
 class EmptyFolder:
@@ -120,7 +170,7 @@ def open_and_list(path: Path, cancel: CancelToken) -> ListedLocation:
     location = open_location(path, cancel=cancel)
     try:
         entries = tuple(sorted(
-            (e for e in location.list_images(cancel=cancel) if not is_attachment_entry(e)),
+            shown_entries(location, list(location.list_images(cancel=cancel)), cancel),
             key=lambda e: (1, natural_key("")) if e.label.startswith("@")
             else (0, natural_key(e.label))))
         check(cancel)

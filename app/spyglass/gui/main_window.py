@@ -58,6 +58,7 @@ from spyglass.gui.models.places import (
     LocationNode,
     MessageNode,
     PlacesModel,
+    held,
 )
 from spyglass.gui.models.transfer_endings import quit_sentence
 from spyglass.gui.registries import RegistryBrowser
@@ -434,9 +435,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
     @staticmethod
     def _summary(node: LocationNode) -> LocationSummary:
         description = node.location.description if node.location else str(node.path)
-        images = sum(isinstance(child, ImageNode) for child in node.children)
+        images, attached = held(node)
         return LocationSummary(
-            visible(node.title), visible(description), images, is_archive=node.is_archive,
+            visible(node.title), visible(description), images, attached=attached,
+            is_archive=node.is_archive,
             error=node.error,
             loading=node.state in (LoadState.PENDING, LoadState.LOADING),
         )

@@ -332,6 +332,9 @@ class ImageEntry:
     """Something attached to an image (a signature, a referrer) rather than an image: a
     layout lists it, a window shows it with the image it is attached to
     (:func:`~spyglass.core.referrers.is_attached_entry`)."""
+    attached_to: Digest | None = None
+    """Of an ``attached`` entry, the digest of the manifest it is attached to, where the
+    location can tell (a cosign tag names it, a referrer's ``subject``); else None."""
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -48,10 +48,12 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.reference import is_valid_oci_ref, parse_docker_reference
 from spyglass.core.referrers import (
+    attachment_tag_subject,
     cosign_saved_suffix,
     cosign_tag,
     is_attached_entry,
     is_cosign_saved_image,
+    manifest_subject,
     names_subject,
 )
 from spyglass.core.transports.base import (
@@ -89,6 +91,11 @@ def _same_image_name(name: str | None, ref: str) -> bool:
         return str(parse_docker_reference(ref)) == str(parse_docker_reference(name))
     except InvalidReference:
         return False
+
+
+def _answer(value: bool) -> Callable[[Descriptor], bool]:
+    """A question about an entry answered already (its manifest read once, not twice)."""
+    return lambda _: value
 
 
 class OCILayoutReader:
@@ -208,12 +215,15 @@ class OCILayoutReader:
         for position, descriptor in enumerate(manifests):
             ref = descriptor.ref_name
             usable = ref is not None and len(digests.get(ref, ())) == 1 and is_valid_oci_ref(ref)
+            subject = self.attached_to(descriptor)
+            attached = is_attached_entry(descriptor, _answer(subject is not None))
             yield ImageEntry(
                 label=descriptor.annotations.get(IMAGE_NAME_ANNOTATION) or ref
                 or f"@{descriptor.digest.algorithm}:{descriptor.digest.short}",
                 descriptor=descriptor,
                 name=self.name_for(ref) if usable else self.name_for(None, position),
-                attached=self.is_attached(descriptor),
+                attached=attached,
+                attached_to=subject if attached else None,
             )
 
     def is_attached(self, descriptor: Descriptor) -> bool:
@@ -222,6 +232,20 @@ class OCILayoutReader:
         entry's manifest is read for its subject; one that cannot be read is an image,
         which says what is wrong when opened)."""
         return is_attached_entry(descriptor, self._has_subject)
+
+    def attached_to(self, descriptor: Descriptor) -> Digest | None:
+        """What an ``index.json`` entry is attached to, where it tells: the image its
+        cosign tag (``sha256-<hex>.sig``) names, the image of a ``cosign save`` layout for
+        the signatures kept beside it, an unnamed referrer's ``subject``; else None."""
+        if cosign_saved_suffix(descriptor.annotations) is not None:
+            saved = self.cosign_saved_image()
+            return saved.digest if saved is not None else None
+        if descriptor.ref_name is not None:
+            return attachment_tag_subject(descriptor.ref_name)
+        try:
+            return manifest_subject(self.read_manifest(descriptor.digest, descriptor.size))
+        except (SpyglassError, OSError):
+            return None
 
     def _has_subject(self, descriptor: Descriptor) -> bool:
         try:

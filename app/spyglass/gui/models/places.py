@@ -27,7 +27,7 @@ from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.colors import muted_color
-from spyglass.gui.formatting import counted
+from spyglass.gui.formatting import held_text
 from spyglass.gui.loading import ListedLocation, open_and_list
 from spyglass.gui.models.tree import SENTENCE_ROLE, AnyIndex, IdTreeModel
 from spyglass.gui.signals import emit
@@ -518,7 +518,7 @@ class PlacesModel(IdTreeModel):
             state = {
                 LoadState.PENDING: "Not opened yet.",
                 LoadState.LOADING: "Opening…",
-                LoadState.LOADED: f"{counted(_count(node), 'image')}.",
+                LoadState.LOADED: f"{held_text(*held(node))}.",
                 LoadState.FAILED: node.error or "Cannot be opened.",
             }[node.state]
             return _rich_tooltip(f"{where}\n{state}")
@@ -546,7 +546,9 @@ class PlacesModel(IdTreeModel):
             return visible(entry.label)
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{visible(entry.name)}\n{descriptor.digest}\n"
-                    f"{media.friendly(descriptor.media_type)} ({descriptor.media_type})")
+                    f"{media.friendly(descriptor.media_type)} ({descriptor.media_type})"
+                    + (f"\nAttached to {entry.attached_to or 'an image'}, which is not here."
+                       if entry.attached else ""))
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.index_icon() if media.is_index(descriptor.media_type) \
                 else icons.image_icon()
@@ -570,8 +572,12 @@ class PlacesModel(IdTreeModel):
         return None
 
 
-def _count(node: LocationNode) -> int:
-    return sum(isinstance(child, ImageNode) for child in node.children)
+def held(node: LocationNode) -> tuple[int, int]:
+    """How many images a place's rows show, and how many signatures or referrers of images
+    it does not hold (see :func:`~spyglass.gui.loading.shown_entries`)."""
+    entries = [child.entry for child in node.children if isinstance(child, ImageNode)]
+    attached = sum(entry.attached for entry in entries)
+    return len(entries) - attached, attached
 
 
 def _rich_tooltip(text: str) -> str:

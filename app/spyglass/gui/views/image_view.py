@@ -33,7 +33,13 @@ from spyglass.core.text import visible
 from spyglass.core.transports.base import ImageEntry, Location
 from spyglass.gui import icons
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
-from spyglass.gui.formatting import human_size, instance_label, short_digest, unreadable_text
+from spyglass.gui.formatting import (
+    held_text,
+    human_size,
+    instance_label,
+    short_digest,
+    unreadable_text,
+)
 from spyglass.gui.loading import (
     ImageState,
     RawDocument,
@@ -88,6 +94,8 @@ class LocationSummary:
     title: str
     description: str
     images: int
+    attached: int = 0
+    """Signatures or referrers of images the location does not hold, listed with them."""
     is_archive: bool = False
     error: str | None = None
     loading: bool = False
@@ -266,8 +274,9 @@ class ImageView(QWidget):
                                        busy=True)
         else:
             count = summary.images
-            held = (f"{count} image{'s' if count != 1 else ''} — select one on the left to "
-                    "inspect it." if count else "It holds no images.")
+            held = (f"{held_text(count, summary.attached)} — select one on the left to "
+                    "inspect it." if count or summary.attached else "It holds no images.")
+            held = held[:1].upper() + held[1:]
             if not count and summary.description.startswith("An empty folder"):
                 held = ""  # the description says so already
             self.location.show_message(
