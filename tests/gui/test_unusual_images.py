@@ -77,6 +77,89 @@ def test_a_list_of_lists_offers_the_images_of_its_nested_lists(
     assert view.overview.field_text("Image digest") == images[other.split("/")[1]]["digest"]
 
 
+# -- a list of artifacts (a referrers index)
+
+
+def test_a_list_of_artifacts_has_entries_not_platforms_and_its_own_annotations(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A referrers index (``sha256-<digest>``: an SBOM and a scan of one image) names no
+    platform: its Overview says Entries and Shown entry (it said "Platforms:
+    sha256:…", "Shown platform" and "for all platforms"), shows the index's own
+    annotations, and those of the entry shown under a heading of their own (they were
+    shown as the index's, and the index's nowhere)."""
+    builder = LayoutBuilder(tmp_path / "referrers")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/hello": b"hello\n"})]))
+    empty = builder.add_blob(b"{}")
+    sbom = {"mediaType": OCI_MANIFEST, **builder.add_blob(dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+        "layers": [{"mediaType": "application/spdx+json", **empty}],
+        "subject": {k: image[k] for k in ("mediaType", "digest", "size")},
+        "annotations": {"org.example.tool": "syft"}}))}
+    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
+    entries = [{**sbom, "artifactType": "application/spdx+json",
+                "annotations": {"org.example.tool": "syft"}},  # (as the manifest has them)
+               {**scan, "artifactType": "application/vnd.example.scan+json"}]
+    ref = "sha256-" + image["digest"][7:]
+    builder.tag(builder.add_index(entries, annotations={"org.example.written-by": "other"}),
+                ref)
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, ref)
+    view = window.image_view
+    overview = view.overview
+    state = view.state
+    assert state is not None and state.current is not None
+    shown = state.current.descriptor
+    titles = ("Platforms", "Shown platform", "Image digest", "Entries", "Shown entry",
+              "Entry digest", "Size", "Artifact type", "Annotations", "Shown annotations")
+    texts = {title: overview.field_text(title) for title in titles}
+    assert not any("platform" in text for text in texts.values()), texts
+    assert texts["Platforms"] == texts["Shown platform"] == texts["Image digest"] == ""
+    assert texts["Entries"] == (f"sha256:{sbom['digest'][7:19]} (application/spdx+json), "
+                                f"sha256:{scan['digest'][7:19]} "
+                                "(application/vnd.example.scan+json)")
+    assert texts["Shown entry"] == f"sha256:{shown.digest.short} ({shown.artifact_type})"
+    assert texts["Entry digest"] == str(shown.digest)
+    assert "for all entries" in texts["Size"]
+    assert texts["Artifact type"] == ""  # the index names none: not the entry's
+    assert "org.example.written-by" in texts["Annotations"]
+    assert "org.example.tool" not in texts["Annotations"]
+    assert "2 entries" in view.subtitle.text()
+    # the entry with annotations: they are under its own heading
+    if shown.digest != Digest.parse(sbom["digest"]):
+        view.tabs.setCurrentIndex(PLATFORMS)
+        rows = view.platforms.model.rows
+        with qtbot.waitSignal(view.instanceShown, timeout=WAIT_MS):
+            view.platforms.table.selectRow(next(
+                i for i, s in enumerate(rows) if str(s.descriptor.digest) == sbom["digest"]))
+    assert "org.example.tool" in overview.field_text("Shown annotations")
+    assert overview._shown_annotations.heading.text() == (
+        f"Annotations of sha256:{sbom['digest'][7:19]} (application/spdx+json)")
+
+
+def test_a_list_of_images_shows_its_annotations_apart_from_its_image_s(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A list's own annotations are its (the Overview showed the shown platform's as the
+    list's); the platform's come under its name."""
+    builder = LayoutBuilder(tmp_path / "annotated")
+    images = [builder.add_image(ImageSpec(
+        architecture=arch, layers=[LayerSpec({"/arch": arch.encode()})],
+        annotations={"org.example.arch": arch})) for arch in ("amd64", "arm64")]
+    builder.tag(builder.add_index(images, annotations={"org.example.list": "yes"}), "v1")
+    window.open_location(builder.root, select=False)
+    show_image(qtbot, window, "v1")
+    overview = window.image_view.overview
+    state = window.image_view.state
+    assert state is not None and state.current is not None
+    shown = str(state.current.descriptor.platform)
+    assert "org.example.list" in overview.field_text("Annotations")
+    assert "org.example.arch" not in overview.field_text("Annotations")
+    assert "org.example.arch" in overview.field_text("Shown annotations")
+    assert overview._shown_annotations.heading.text() == f"Annotations of {shown}"
+    assert overview.field_text("Shown platform") == shown
+    assert overview.field_text("Entries") == ""
+
+
 # -- many annotations and labels, long values
 
 

@@ -216,6 +216,13 @@ class ImageState:
         )
 
     @property
+    def of_entries(self) -> bool:
+        """A list none of whose entries names a platform (a referrers index, a list of
+        artifacts): what it holds are entries, not platforms."""
+        return self.is_list and not any(s.descriptor.platform is not None
+                                        for s in self.instances)
+
+    @property
     def unreadable(self) -> tuple[InstanceSummary, ...]:
         """The list's entries whose image cannot be read (its manifest, or its config)."""
         return tuple(s for s in self.instances if s.problem)

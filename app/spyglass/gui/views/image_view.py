@@ -485,8 +485,8 @@ class ImageView(QWidget):
             count = sum(1 for s in state.instances if s.descriptor.platform is not None)
             # a list of artifacts names no platform: its entries are counted as such
             entries = len(state.instances)
-            parts.append(f"{count} platform{'s' if count != 1 else ''}" if count else
-                         f"{entries} entr{'ies' if entries != 1 else 'y'}")
+            parts.append(f"{entries} entr{'ies' if entries != 1 else 'y'}"
+                         if state.of_entries else f"{count} platform{'s' if count != 1 else ''}")
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from spyglass.core import media
 from spyglass.core.config import ImageConfig, command_line
-from spyglass.core.manifest import ImageIndex, ImageManifest
+from spyglass.core.manifest import Descriptor, ImageIndex, ImageManifest
 from spyglass.core.text import LINES, TABS, visible
 from spyglass.gui.colors import muted_color
 from spyglass.gui.formatting import (
@@ -194,6 +194,8 @@ class _Section(QWidget):
         super().__init__(parent)
         heading = QLabel(title)
         heading.setFont(scaled_font(heading.font(), 1.1, bold=True))
+        heading.setTextFormat(Qt.TextFormat.PlainText)  # (a digest and a type, set later)
+        self.heading = heading
         rule = QFrame()
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setFrameShadow(QFrame.Shadow.Sunken)
@@ -234,6 +236,13 @@ class _Section(QWidget):
             label.setMinimumWidth(width)
 
 
+def entry_label(descriptor: Descriptor) -> str:
+    """An entry of a list of artifacts: its short digest, and its artifact type where
+    the list says it (``sha256:fe1bcb79e851 (application/spdx+json)``)."""
+    label = instance_label(descriptor)
+    return f"{label} ({descriptor.artifact_type})" if descriptor.artifact_type else label
+
+
 class OverviewPage(QScrollArea):
     """The Overview tab.
 
@@ -269,6 +278,10 @@ class OverviewPage(QScrollArea):
         self._add(image, "Platforms")
         self._add(image, "Shown platform")
         self._add(image, "Image digest", mono=True, copy=True)
+        # a list of artifacts (a referrers index) holds entries, of no platform
+        self._add(image, "Entries")
+        self._add(image, "Shown entry")
+        self._add(image, "Entry digest", mono=True, copy=True)
         self._add(image, "Created")
         self._add(image, "Author")
         self._add(image, "Size")
@@ -291,7 +304,11 @@ class OverviewPage(QScrollArea):
         annotations = _Section("Annotations")
         self._add(annotations, "Annotations", span=True)
         self._annotations = annotations
-        self._sections = (image, run, labels, annotations)
+        # of a list: its own above, those of the image or entry shown here
+        shown_annotations = _Section("Annotations of the shown image")
+        self._add(shown_annotations, "Shown annotations", span=True)
+        self._shown_annotations = shown_annotations
+        self._sections = (image, run, labels, annotations, shown_annotations)
         self._names_width = NAMES_LEAST
         """The column of names of every section, and of the keys' tables (see
         :meth:`_align_names`)."""
@@ -303,6 +320,7 @@ class OverviewPage(QScrollArea):
         layout.addWidget(run)
         layout.addWidget(labels)
         layout.addWidget(annotations)
+        layout.addWidget(shown_annotations)
         layout.addStretch(1)
         self.setWidget(body)
         self._body = body
@@ -396,8 +414,12 @@ class OverviewPage(QScrollArea):
         image = state.image
         manifest = image.manifest if image is not None else None
         config = image.config if image is not None else None
-        notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
-        self._align_names(config.labels if config else {}, notes)
+        shown_notes = manifest.annotations if isinstance(manifest, ImageManifest) else {}
+        # a list's own annotations are its, not those of the image shown of it
+        notes = top.annotations if isinstance(top, ImageIndex) else shown_notes
+        if not isinstance(top, ImageIndex):
+            shown_notes = {}
+        self._align_names(config.labels if config else {}, notes, shown_notes)
         self._set("Name", state.entry.label)
         self._set("Reference", state.entry.name)
         self._set("Digest", str(state.entry.descriptor.digest))
@@ -407,7 +429,16 @@ class OverviewPage(QScrollArea):
             f"<span style='color:{muted}'>{html.escape(visible(top.media_type))}</span>",
             rich=True,
         )
-        if isinstance(top, ImageIndex):
+        for title in ("Platforms", "Shown platform", "Image digest",
+                      "Entries", "Shown entry", "Entry digest"):
+            self._set(title, "")
+        current = state.current
+        if state.of_entries:
+            self._set("Entries", _listed([entry_label(s.descriptor) for s in state.instances],
+                                         ", ", PLATFORMS_TAB))
+            self._set("Shown entry", entry_label(current.descriptor) if current else "—")
+            self._set("Entry digest", str(manifest.digest) if manifest is not None else "")
+        elif isinstance(top, ImageIndex):
             offered = [instance_label(s.descriptor) for s in state.instances]
             platforms = [p for p in offered if p != "attestation"]
             extra = len(offered) - len(platforms)
@@ -415,15 +446,12 @@ class OverviewPage(QScrollArea):
             if extra:
                 text += f" (and {extra} attestation{'s' if extra > 1 else ''})"
             self._set("Platforms", text)
-            current = state.current
             self._set("Shown platform",
                       instance_label(current.descriptor) if current else "—")
             self._set("Image digest", str(manifest.digest) if manifest is not None else "")
         else:  # (an artifact runs on no platform: none is said)
             self._set("Platforms", "" if isinstance(manifest, ImageManifest)
                       and manifest.is_artifact else self._platform_of(config))
-            self._set("Shown platform", "")
-            self._set("Image digest", "")
         created = config.created if config else None
         age = relative_age(created)
         self._set("Created", format_timestamp(created) + (f"  ({age})" if age else "")
@@ -434,15 +462,24 @@ class OverviewPage(QScrollArea):
         count = len(manifest.layers) if manifest is not None else 0
         self._set("Layers", f"{count} layer{'s' if count != 1 else ''}"
                   if manifest is not None else "")
-        # an artifact (a Helm chart, a WASM module, an SBOM) says what it is
+        # an artifact (a Helm chart, a WASM module, an SBOM) says what it is; a list, its
+        # own type (an entry of it says its type beside its digest)
         artifact = manifest if isinstance(manifest, ImageManifest) and \
-            manifest.is_artifact else None
-        self._set("Artifact type", (artifact.artifact_type or "") if artifact else "")
+            manifest.is_artifact and not isinstance(top, ImageIndex) else None
+        self._set("Artifact type", (top.artifact_type or "") if isinstance(top, ImageIndex)
+                  else (artifact.artifact_type or "") if artifact else "")
         self._set("Config type", artifact.config.media_type
                   if artifact and artifact.config.media_type != media.OCI_EMPTY else "")
         self._set_run(config, muted)
         self._set("Annotations", _table(notes, muted, RAW_TAB, self._names_width), rich=True)
         self._annotations.setVisible(bool(notes))
+        shown = (entry_label(current.descriptor) if state.of_entries
+                 else instance_label(current.descriptor)) if current else ""
+        self._shown_annotations.heading.setText(
+            f"Annotations of {visible(shown)}" if shown else "Annotations of the shown image")
+        self._set("Shown annotations", _table(shown_notes, muted, RAW_TAB,
+                                              self._names_width), rich=True)
+        self._shown_annotations.setVisible(bool(shown_notes))
 
     # -- helpers
 
@@ -476,7 +513,8 @@ class OverviewPage(QScrollArea):
             return human_size(state.total_size)
         current = state.current
         shown = state.image.manifest if state.image is not None else None
-        every = "the platforms that can be read" if state.unreadable else "all platforms"
+        kind = "entries" if state.of_entries else "platforms"
+        every = f"the {kind} that can be read" if state.unreadable else f"all {kind}"
         if len(state.unreadable) == len(state.instances):  # (the list's bytes alone)
             why = "none of its images can be read" if state.instances else "it names none"
             return f"{human_size(state.total_size)}: the list alone ({why})"
@@ -484,7 +522,8 @@ class OverviewPage(QScrollArea):
             return f"{human_size(state.total_size)} for {every}"
         own = current.image_size if current else (
             shown.total_size if isinstance(shown, ImageManifest) else 0)
-        label = instance_label(current.descriptor) if current else "the shown platform"
+        label = instance_label(current.descriptor) if current else \
+            f"the shown {'entry' if state.of_entries else 'platform'}"
         return (f"{human_size(state.total_size)} for {every}"
                 f" (shared layers counted once) · {human_size(own)} for {label}")
 
