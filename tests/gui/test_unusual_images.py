@@ -458,3 +458,17 @@ def test_a_list_of_hundreds_of_platforms_names_the_first_hundred(
     assert len(named) == MOST_ITEMS + 1
     assert named[-1] == "… and 20 more (the Platforms tab has them all)"
     assert view.platforms.model.rowCount() == MOST_ITEMS + 20
+
+
+def test_buildkit_attestations_are_not_counted_as_platforms_in_the_header(
+        qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """A list of two images and their two attestations (unknown/unknown) said "4
+    platforms" above an Overview that said two platforms "(and 2 attestations)"."""
+    from tests.helpers.platform_lists import platform_lists
+
+    lists = platform_lists(tmp_path / "lists")
+    window.open_location(lists.root, select=False)
+    show_image(qtbot, window, "attest")
+    subtitle = window.image_view.subtitle.text()
+    assert "2 platforms (and 2 attestations)" in subtitle, subtitle
+    assert "4 platforms" not in subtitle

@@ -14,6 +14,7 @@ from spyglass.core import media
 from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
+from spyglass.core.platform_choice import is_attestation as is_attestation  # (shared)
 from spyglass.core.signatures import media as signed
 from spyglass.core.units import human_size as human_size  # (the window's sizes: shared)
 
@@ -174,14 +175,6 @@ def platform_text(platform: Platform | None) -> str:
         return "—"
     text = str(platform)
     return f"{text} ({platform.os_version})" if platform.os_version else text
-
-
-ATTESTATION_TYPE = "vnd.docker.reference.type"
-
-
-def is_attestation(descriptor: Descriptor) -> bool:
-    """True for BuildKit's attestation manifests hanging off an index."""
-    return descriptor.annotations.get(ATTESTATION_TYPE) == "attestation-manifest"
 
 
 def instance_label(descriptor: Descriptor) -> str:

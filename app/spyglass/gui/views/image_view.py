@@ -37,6 +37,7 @@ from spyglass.gui.formatting import (
     held_text,
     human_size,
     instance_label,
+    is_attestation,
     short_digest,
     unreadable_text,
 )
@@ -482,11 +483,18 @@ class ImageView(QWidget):
                  if isinstance(top, ImageManifest) and artifact
                  else media.friendly(top.media_type)]
         if state.is_list:
-            count = sum(1 for s in state.instances if s.descriptor.platform is not None)
-            # a list of artifacts names no platform: its entries are counted as such
+            # a list of artifacts names no platform: its entries are counted as such;
+            # BuildKit's attestations (unknown/unknown) are no platforms, as the Overview
+            # says them apart
             entries = len(state.instances)
+            count = sum(1 for s in state.instances if s.descriptor.platform is not None
+                        and not is_attestation(s.descriptor))
+            attestations = sum(1 for s in state.instances if is_attestation(s.descriptor))
             parts.append(f"{entries} entr{'ies' if entries != 1 else 'y'}"
-                         if state.of_entries else f"{count} platform{'s' if count != 1 else ''}")
+                         if state.of_entries else
+                         f"{count} platform{'s' if count != 1 else ''}" + (
+                             f" (and {attestations} attestation"
+                             f"{'s' if attestations != 1 else ''})" if attestations else ""))
             current = state.current
             if current is not None:
                 parts.append(f"showing {instance_label(current.descriptor)}")
