@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Protocol
 
-from spyglass.core.cancel import CancelToken, check, linked
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.copy_referrer_graph import look_up, walk_referrers
 from spyglass.core.digest import Digest, read_verified
-from spyglass.core.errors import Unsupported
+from spyglass.core.errors import AccessDenied, ImageNotFound, Unsupported
 from spyglass.core.manifest import (
     MAX_MANIFEST_SIZE,
     Descriptor,
@@ -42,8 +42,8 @@ from spyglass.core.manifest import (
     guess_media_type,
     parse_manifest,
 )
-from spyglass.core.referrers import cosign_tag
-from spyglass.core.signatures.discovery import Attachment, find_attachments
+from spyglass.core.referrers import cosign_tag, referrers_tag
+from spyglass.core.signatures.discovery import Attachment
 from spyglass.core.signatures.media import COSIGN_SIMPLESIGNING
 from spyglass.core.signatures.model import Kind
 from spyglass.core.transports.base import (
@@ -92,6 +92,9 @@ class AttachmentTask:
     own: TagWrite | None = field(default=None, repr=False)
     """The source's own manifest for ``tag``, before any merge: what a tag that changed
     since the plan is settled with anew."""
+    depth: int = 0
+    """0 for what is attached to an image's manifest; 1 for what is attached to that
+    (a signature on an SBOM), and so on."""
 
     @property
     def attachments(self) -> tuple[Attachment, ...]:
@@ -123,6 +126,10 @@ _INDEX: Final = "index"
 """What :func:`_task` answers for an attached index: not carried, whatever the
 destination can keep."""
 
+_GONE: Final = "gone"
+"""What :func:`_task` answers for a referrer its subject's referrers index lists but the
+source no longer has (deleted since, or collected): left behind, noted."""
+
 
 def plan_attachments(
     source: ImageSource,
@@ -148,18 +155,7 @@ def plan_attachments(
     kept, changed = list(kept), list(changed)
     rewritten = len(changed)  # the notes of those that follow say the list is not copied
     changed += unwritten
-    if find is not None:
-        found = [find(digest) for digest in kept + changed]
-    else:
-        # each manifest asks several questions (referrers, three tags, stored
-        # signatures): ask for all manifests at once
-        with (
-            ThreadPoolExecutor(max_workers=8, thread_name_prefix="spyglass-attached") as pool,
-            linked(cancel) as lookups,  # one failing stops the others
-        ):
-            found = list(pool.map(
-                lambda digest: find_attachments(source, digest, cancel=lookups), kept + changed
-            ))
+    found = look_up(source, kept + changed, find, cancel)
     found_kept, found_changed = found[: len(kept)], found[len(kept):]
     notes: list[str] = []
     for number, (digest, lost) in enumerate(zip(changed, found_changed, strict=True)):
@@ -173,22 +169,15 @@ def plan_attachments(
         destination.attachment_support
         if isinstance(destination, AttachmentDestination) else frozenset[str]()
     )
-    tasks: list[AttachmentTask] = []
-    refused: list[str] = []
-    left: dict[Kind, int] = {}
-    indexes: dict[Kind, int] = {}
-    for attachments in found_kept:
-        for attachment in attachments:
-            task = _task(source, attachment, support, cancel)
-            if isinstance(task, AttachmentTask):
-                tasks.append(task)
-            elif task == _INDEX:
-                indexes[attachment.kind] = indexes.get(attachment.kind, 0) + 1
-            elif attachment.kind in SIGNATURE_KINDS:
-                refused.append(f"{attachment.kind} ({attachment.found} of "
-                               f"{attachment.subject.short})")
-            else:
-                left[attachment.kind] = left.get(attachment.kind, 0) + 1
+    sorter = _Sorter(source, support, cancel)
+    carried = [task for attachments in found_kept for attachment in attachments
+               if (task := sorter.add(attachment)) is not None]
+    # what is attached to what goes along (a signature on an SBOM), level by level: a
+    # parent's referrers tag is written before its children's
+    walk_referrers(carried, {*kept, *changed}, sorter.add,
+                   lambda digests: look_up(source, digests, find, cancel), notes)
+    tasks, refused, left, indexes = sorter.tasks, sorter.refused, sorter.left, sorter.indexes
+    notes.extend(sorter.gone_notes())
     # a reason the destination gives for keeping nothing attached (a layout image
     # without a name), with what to do about it
     withheld: str | None = getattr(destination, "attachments_withheld", None)
@@ -214,6 +203,51 @@ def plan_attachments(
     return tuple(tasks), tuple(notes)
 
 
+class _Sorter:
+    """Sorts attachments into tasks, or what is refused, left behind, not copied (an
+    index) or gone, for the notes."""
+
+    def __init__(self, source: ImageSource, support: frozenset[str],
+                 cancel: CancelToken | None) -> None:
+        self._source, self._support, self._cancel = source, support, cancel
+        self.tasks: list[AttachmentTask] = []
+        self.refused: list[str] = []
+        self.left: dict[Kind, int] = {}
+        self.indexes: dict[Kind, int] = {}
+        self.gone: dict[Digest, list[Digest]] = {}
+
+    def add(self, attachment: Attachment, depth: int = 0) -> AttachmentTask | None:
+        """The task made for ``attachment`` (also kept in :attr:`tasks`), or None."""
+        task = _task(self._source, attachment, self._support, self._cancel)
+        if isinstance(task, AttachmentTask):
+            task = replace(task, depth=depth) if depth else task
+            self.tasks.append(task)
+            return task
+        if task == _INDEX:
+            self.indexes[attachment.kind] = self.indexes.get(attachment.kind, 0) + 1
+        elif task == _GONE:
+            assert attachment.descriptor is not None
+            self.gone.setdefault(attachment.subject, []).append(attachment.descriptor.digest)
+        elif attachment.kind in SIGNATURE_KINDS:
+            self.refused.append(f"{attachment.kind} ({attachment.found} of "
+                                f"{attachment.subject.short})")
+        else:
+            self.left[attachment.kind] = self.left.get(attachment.kind, 0) + 1
+        return None
+
+    def gone_notes(self) -> list[str]:
+        """One note per subject whose referrers index lists manifests the source lacks."""
+        notes = []
+        for subject, digests in self.gone.items():
+            what = "1 referrer" if len(digests) == 1 else f"{len(digests)} referrers"
+            notes.append(
+                f"{what} listed in the referrers index {referrers_tag(subject)} "
+                f"{'is' if len(digests) == 1 else 'are'} gone from the source "
+                f"({', '.join(str(d) for d in digests)}): left behind, and not listed at "
+                "the destination")
+        return notes
+
+
 def _task(
     source: ImageSource,
     attachment: Attachment,
@@ -221,7 +255,8 @@ def _task(
     cancel: CancelToken | None,
 ) -> AttachmentTask | str | None:
     """How to carry ``attachment``; None when the destination cannot keep it,
-    :data:`_INDEX` for an attached index (never carried)."""
+    :data:`_INDEX` for an attached index (never carried), :data:`_GONE` for a listed
+    referrer the source does not have."""
     if attachment.stored is not None:
         if "stored" in support:
             return AttachmentTask(attachment, "stored")
@@ -239,7 +274,12 @@ def _task(
     ):
         return None
     assert attachment.descriptor is not None
-    raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
+    try:
+        raw, media_type = source.get_manifest(str(attachment.descriptor.digest), cancel=cancel)
+    except (ImageNotFound, AccessDenied):  # (a 403: how Artifactory says "none")
+        if attachment.found != "OCI referrer":
+            raise
+        return _GONE  # a referrers index is advisory, as regctl and oras take it
     manifest = parse_manifest(raw, media_type or attachment.descriptor.media_type or None)
     if not isinstance(manifest, ImageManifest):
         return _INDEX  # an index as a referrer: rare, and not carried yet
@@ -327,14 +367,18 @@ def _settle(
 
 
 def describe_attachments(tasks: Iterable[AttachmentTask]) -> str | None:
-    """One line for the plan: what goes along, by kind."""
+    """One line for the plan: what goes along, by kind, and how many of those are
+    attached to another attachment (a signature on an SBOM)."""
     counts: dict[Kind, int] = {}
+    nested = 0
     for task in tasks:
         for attachment in task.attachments:
             counts[attachment.kind] = counts.get(attachment.kind, 0) + 1
+            nested += task.depth > 0
     if not counts:
         return None
-    return "attached: " + ", ".join(_what(count, kind) for kind, count in counts.items())
+    return "attached: " + ", ".join(_what(count, kind) for kind, count in counts.items()) + (
+        f" ({nested} of them attached to another of them)" if nested else "")
 
 
 class BlobMover(Protocol):
