@@ -1,0 +1,188 @@
+"""Referrers of referrers (a signature on an SBOM that refers to the image) on a real
+registry (distribution 2.8, referrers tag schema), and a referrers index that lists a
+manifest the registry no longer has.
+
+The image A has two OCI referrers, the SBOM S and the scan V, listed in ``sha256-<A>``;
+S has a referrer of its own, the signature RR, listed in ``sha256-<S>``, and a cosign
+signature under ``sha256-<S>.sig``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from spyglass.core.digest import Digest
+from spyglass.core.signatures.attached import find_attachments
+from spyglass.core.transports import open_source
+from tests.helpers import cosign
+from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, dump_json, sha256_digest
+from tests.helpers.registry import RegistryServer, push_artifact, seed_image
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EMPTY = b"{}"
+EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+
+
+@dataclass(frozen=True)
+class Graph:
+    repo: str
+    image: str
+    sbom: str
+    scan: str
+    signature: str
+    """RR: the referrer whose subject is the SBOM."""
+    sbom_sig_tag: str
+
+
+def _referrer(server: RegistryServer, repo: str, subject: str, artifact_type: str,
+              body: bytes) -> tuple[str, dict[str, object]]:
+    """A referrer of ``subject`` pushed by digest; its digest and referrers index entry."""
+    subject_raw = _get(server, repo, subject)
+    manifest = dump_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+        "config": {"mediaType": EMPTY_TYPE, "digest": sha256_digest(EMPTY), "size": 2},
+        "layers": [{"mediaType": artifact_type, "digest": sha256_digest(body),
+                    "size": len(body)}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": len(subject_raw)},
+    })
+    digest = push_artifact(server, repo, manifest,
+                           {sha256_digest(EMPTY): EMPTY, sha256_digest(body): body},
+                           sha256_digest(manifest))
+    return digest, {"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
+                    "artifactType": artifact_type}
+
+
+def _list_referrers(server: RegistryServer, repo: str, subject: str,
+                    entries: list[dict[str, object]]) -> None:
+    index = dump_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
+    push_artifact(server, repo, index, {}, subject.replace(":", "-"), media_type=OCI_INDEX)
+
+
+def _get(server: RegistryServer, repo: str, reference: str) -> bytes:
+    with server.client() as client:
+        answer = client.get(f"/v2/{repo}/manifests/{reference}",
+                            headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"})
+    assert answer.status_code == 200, (reference, answer.text)
+    return answer.content
+
+
+def _image(server: RegistryServer, repo: str) -> str:
+    with server.client() as client:
+        manifest, digest = seed_image(client, repo)
+    push_artifact(server, repo, manifest, {}, "v1")
+    return digest
+
+
+@pytest.fixture(scope="module")
+def graph(registry: RegistryServer) -> Graph:
+    repo = "it-graph/app"
+    image = _image(registry, repo)
+    sbom, sbom_entry = _referrer(registry, repo, image, "application/spdx+json",
+                                 b'{"spdxVersion":"SPDX-2.3"}')
+    scan, scan_entry = _referrer(registry, repo, image, "application/vnd.example.scan+json",
+                                 b'{"vulnerabilities":[]}')
+    _list_referrers(registry, repo, image, [sbom_entry, scan_entry])
+    signature, signature_entry = _referrer(
+        registry, repo, sbom, "application/vnd.example.signature.v1+json", b"signed")
+    _list_referrers(registry, repo, sbom, [signature_entry])
+    key = cosign.generate_key("ecdsa-p256")
+    payload = cosign.simple_signing_payload(f"{registry.host}/{repo}", sbom)
+    layer = cosign.signature_layer(payload, key)
+    manifest, blobs = cosign.cosign_manifest([(layer[0], cosign.SIMPLESIGNING_MEDIA_TYPE,
+                                               layer[1])])
+    tag = cosign.cosign_tag(sbom, "sig")
+    push_artifact(registry, repo, manifest, blobs, tag)
+    return Graph(repo, image, sbom, scan, signature, tag)
+
+
+def _spyglass(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")}
+    return subprocess.run(
+        [sys.executable, "-m", "spyglass", *args], capture_output=True, env=env, timeout=120,
+        check=False, text=True,
+    )
+
+
+def _copy(source: str, destination: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return _spyglass("copy", "--src-tls-verify=false", "--dest-tls-verify=false", *extra,
+                     source, destination)
+
+
+def _listed(server: RegistryServer, repo: str, subject: str) -> list[str]:
+    index = json.loads(_get(server, repo, subject.replace(":", "-")))
+    return [str(entry["digest"]) for entry in index["manifests"]]
+
+
+def test_a_signature_on_the_sbom_goes_to_another_registry_with_it(
+    registry: RegistryServer, fresh_registry: RegistryServer, graph: Graph
+) -> None:
+    source = f"docker://{registry.host}/{graph.repo}:v1"
+    destination = f"docker://{fresh_registry.host}/copied/app:v1"
+    planned = _copy(source, destination, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert "(2 of them attached to another of them)" in planned.stdout, planned.stdout
+    done = _copy(source, destination)
+    assert done.returncode == 0, done.stderr
+    assert sorted(_listed(fresh_registry, "copied/app", graph.image)) == sorted(
+        [graph.sbom, graph.scan])
+    assert _listed(fresh_registry, "copied/app", graph.sbom) == [graph.signature]
+    assert sha256_digest(_get(fresh_registry, "copied/app", graph.signature)) == graph.signature
+    assert _get(fresh_registry, "copied/app", graph.sbom_sig_tag) == _get(
+        registry, graph.repo, graph.sbom_sig_tag)
+    # copied again: all there, nothing written twice, nothing listed twice
+    again = _copy(source, destination)
+    assert again.returncode == 0, again.stderr
+    assert _listed(fresh_registry, "copied/app", graph.sbom) == [graph.signature]
+
+
+@pytest.mark.parametrize("transport", ["oci", "oci-archive"])
+def test_a_signature_on_the_sbom_goes_into_a_layout_with_it(
+    registry: RegistryServer, graph: Graph, tmp_path: Path, transport: str
+) -> None:
+    target = tmp_path / ("archive.tar" if transport == "oci-archive" else "layout")
+    done = _copy(f"docker://{registry.host}/{graph.repo}:v1", f"{transport}:{target}:v1")
+    assert done.returncode == 0, done.stderr
+    if transport == "oci-archive":
+        with tarfile.open(target) as archive:
+            index = json.load(archive.extractfile("index.json"))  # type: ignore[arg-type]
+    else:
+        index = json.loads((target / "index.json").read_text())
+    digests = [entry["digest"] for entry in index["manifests"]]
+    # each parent before what is attached to it
+    assert digests.index(graph.sbom) < digests.index(graph.signature)
+    copied = open_source(f"{transport}:{target}:v1")
+    found = find_attachments(copied, Digest.parse(graph.sbom))
+    assert sorted(str(a.descriptor.digest) for a in found if a.descriptor) == sorted(
+        [graph.signature, sha256_digest(_get(registry, graph.repo, graph.sbom_sig_tag))])
+
+
+def test_a_referrer_gone_from_the_source_is_left_behind_with_a_note(
+    registry: RegistryServer, fresh_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """The referrers index of the image lists the SBOM and a manifest deleted since: the
+    copy carries the SBOM, says what is gone, and the destination lists only the SBOM."""
+    repo = "it-graph/stale"
+    image = _image(registry, repo)
+    sbom, sbom_entry = _referrer(registry, repo, image, "application/spdx+json", b"{}\n")
+    gone, gone_entry = _referrer(registry, repo, image,
+                                 "application/vnd.example.signature.v1+json", b"gone")
+    _list_referrers(registry, repo, image, [sbom_entry, gone_entry])
+    with registry.client() as client:  # (as registry GC or another tool leaves it)
+        assert client.delete(f"/v2/{repo}/manifests/{gone}").status_code == 202
+    source = f"docker://{registry.host}/{repo}:v1"
+    note = (f"Note: 1 referrer listed in the referrers index {image.replace(':', '-')} is "
+            f"gone from the source ({gone}): left behind, and not listed at the destination")
+    planned = _copy(source, f"oci:{tmp_path / 'layout'}:v1", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    done = _copy(source, f"docker://{fresh_registry.host}/stale/app:v1")
+    assert done.returncode == 0, done.stderr
+    assert note in done.stderr, done.stderr
+    assert _listed(fresh_registry, "stale/app", image) == [sbom]
