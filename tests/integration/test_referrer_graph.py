@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from spyglass.core.digest import Digest
-from spyglass.core.signatures.attached import find_attachments
+from spyglass.core.signatures.attached import find_attachments, image_attachments
 from spyglass.core.transports import open_source
 from tests.helpers import cosign
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, dump_json, sha256_digest
@@ -161,6 +161,28 @@ def test_a_signature_on_the_sbom_goes_into_a_layout_with_it(
     copied = open_source(f"{transport}:{target}:v1")
     found = find_attachments(copied, Digest.parse(graph.sbom))
     assert sorted(str(a.descriptor.digest) for a in found if a.descriptor) == sorted(
+        [graph.signature, sha256_digest(_get(registry, graph.repo, graph.sbom_sig_tag))])
+
+
+def test_the_signatures_command_shows_what_is_attached_to_an_attachment(
+    registry: RegistryServer, graph: Graph
+) -> None:
+    subjects = image_attachments(open_source(f"docker://{registry.host}/{graph.repo}:v1"))
+    (top,) = subjects
+    by_digest = {str(c.attachment.descriptor.digest): c for c in top.attachments
+                 if c.attachment.descriptor}
+    assert set(by_digest) == {graph.sbom, graph.scan}
+    under = by_digest[graph.sbom].attachments
+    assert sorted(str(c.attachment.descriptor.digest) for c in under
+                  if c.attachment.descriptor) == sorted(
+        [graph.signature, sha256_digest(_get(registry, graph.repo, graph.sbom_sig_tag))])
+    assert by_digest[graph.scan].attachments == ()
+    done = _spyglass("signatures", "--tls-verify=false",
+                     f"docker://{registry.host}/{graph.repo}:v1")
+    assert done.returncode == 0, done.stderr
+    (manifest,) = json.loads(done.stdout)["Manifests"]
+    (sbom,) = [a for a in manifest["Attached"] if a["Digest"] == graph.sbom]
+    assert sorted(a["Digest"] for a in sbom["Attached"]) == sorted(
         [graph.signature, sha256_digest(_get(registry, graph.repo, graph.sbom_sig_tag))])
 
 

@@ -154,6 +154,11 @@ def _attachment_json(
     if content.error:
         data["Error"] = content.error
     data["Parts"] = [_part_json(part, subject, key, keyring, checking) for part in content.parts]
+    if content.attachments and attachment.descriptor is not None:  # (checked against it)
+        data["Attached"] = [
+            _attachment_json(under, attachment.descriptor.digest, key, keyring, checking)
+            for under in content.attachments
+        ]
     return data
 
 

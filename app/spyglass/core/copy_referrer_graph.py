@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core.cancel import CancelToken, linked
 from spyglass.core.digest import Digest
-from spyglass.core.signatures.discovery import Attachment, find_attachments
+from spyglass.core.signatures.discovery import (
+    MAX_REFERRER_DEPTH,
+    Attachment,
+    find_attachments,
+)
 from spyglass.core.transports.base import ImageSource
 
 if TYPE_CHECKING:
     from spyglass.core.copy_attachments import AttachmentTask
 
-MAX_DEPTH: Final = 4
-"""Levels of attachments carried below an image's manifest: its signature (1), the
-signature's or an SBOM's own referrers (2), and two more. What lies deeper is noted."""
+MAX_DEPTH: Final = MAX_REFERRER_DEPTH
+"""Levels of attachments carried below an image's manifest; what lies deeper is noted."""
 
 LOOKUP_THREADS: Final = 8
 

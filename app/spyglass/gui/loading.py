@@ -47,6 +47,7 @@ from spyglass.core.platform import best_match, host_platform
 from spyglass.core.signatures.attached import (
     AttachedPart,
     SubjectAttachments,
+    every_attachment,
     image_attachments,
     verify_part,
 )
@@ -434,7 +435,13 @@ class Attachments:
 
     @property
     def count(self) -> int:
-        return sum(len(s.attachments) for s in self.subjects)
+        """Everything attached, to attachments too (a signature on an SBOM)."""
+        return sum(1 for s in self.subjects for _content in every_attachment(s.attachments))
+
+    @property
+    def nested(self) -> int:
+        """How many of :attr:`count` are attached to another attachment."""
+        return self.count - sum(len(s.attachments) for s in self.subjects)
 
 
 def load_attachments(source: ImageSource, top: Digest, cancel: CancelToken) -> Attachments:

@@ -12,8 +12,8 @@ and small layers, each verified against its digest) and decodes every part;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -34,6 +34,7 @@ from spyglass.core.signatures.bundle import is_bundle_media_type, verify_bundle
 from spyglass.core.signatures.cosign import verify_cosign_layer
 from spyglass.core.signatures.discovery import (
     CREATED_ANNOTATION,
+    MAX_REFERRER_DEPTH,
     Attachment,
     find_attachments,
     guess_kind,
@@ -55,6 +56,7 @@ __all__ = [
     "Attachment",
     "AttachmentContent",
     "SubjectAttachments",
+    "every_attachment",
     "find_attachments",
     "guess_kind",
     "image_attachments",
@@ -94,6 +96,9 @@ class AttachmentContent:
     parts: tuple[AttachedPart, ...]
     manifest: bytes | None = field(default=None, repr=False)
     error: str | None = None
+    attachments: tuple[AttachmentContent, ...] = ()
+    """What is attached to this attachment's manifest in turn (a signature on an SBOM),
+    read the same way (see :func:`image_attachments`)."""
 
     @property
     def kind(self) -> Kind:
@@ -290,8 +295,43 @@ def image_attachments(
                          str(entry.digest))
                 subjects.append((entry.digest, label))
     result: list[SubjectAttachments] = []
+    seen = {str(digest) for digest, _label in subjects}
     for digest, label in subjects:
         found = find_attachments(source, digest, index=index, cancel=cancel)
-        contents = tuple(read_attachment(source, a, cancel=cancel) for a in found)
+        contents = _read_all(source, found, seen, 1, cancel)
         result.append(SubjectAttachments(digest, label, contents))
     return result
+
+
+def _read_all(source: ImageSource, found: Iterable[Attachment], seen: set[str], depth: int,
+              cancel: CancelToken | None) -> tuple[AttachmentContent, ...]:
+    """``found`` read, each with what is attached to it in turn, :data:`MAX_REFERRER_DEPTH`
+    levels at most; a manifest in ``seen`` (met already: a cycle through tags) is not
+    looked into again."""
+    # (what is attached to the image's own manifests is all shown, as found)
+    fresh = [attachment for attachment in found if depth == 1 or attachment.key not in seen]
+    seen.update(attachment.key for attachment in fresh if attachment.descriptor is not None)
+    contents: list[AttachmentContent] = []
+    for attachment in fresh:
+        content = read_attachment(source, attachment, cancel=cancel)
+        if (attachment.descriptor is not None and content.manifest is not None
+                and depth < MAX_REFERRER_DEPTH):
+            try:
+                under = find_attachments(source, attachment.descriptor.digest, cancel=cancel)
+            except Cancelled:
+                raise
+            except SpyglassError as exc:
+                content = replace(content, error=content.error or (
+                    f"Looking for what is attached to it failed: {exc}"))
+            else:
+                content = replace(content, attachments=_read_all(
+                    source, under, seen, depth + 1, cancel))
+        contents.append(content)
+    return tuple(contents)
+
+
+def every_attachment(contents: Iterable[AttachmentContent]) -> Iterator[AttachmentContent]:
+    """``contents`` and, after each, what is attached to it, at every level."""
+    for content in contents:
+        yield content
+        yield from every_attachment(content.attachments)

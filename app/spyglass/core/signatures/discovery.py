@@ -31,6 +31,11 @@ from spyglass.core.transports.base import AttachmentSource, ImageSource
 
 CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
 
+MAX_REFERRER_DEPTH: Final = 4
+"""Levels of attachments followed below an image's manifest, by copies and the
+Signatures tab alike: what is attached to it (1), what is attached to that (a signature
+on an SBOM, 2), and two more."""
+
 _COSIGN_KINDS: Final = {".sig": Kind.COSIGN_SIGNATURE, ".att": Kind.ATTESTATION,
                         ".sbom": Kind.SBOM}
 

@@ -1,16 +1,18 @@
 """The Signatures tab's tree: subject manifests → what is attached to them → their parts.
 
-Three levels, read from the list :func:`~spyglass.core.signatures.attached.image_attachments`
+Read from the list :func:`~spyglass.core.signatures.attached.image_attachments`
 returns: a row per manifest of the image (the list itself and each platform
 image), under it a row per attachment (a signature, an attestation, an SBOM,
 any other referrer), and under that a row per part (a layer, or a stored
-signature). Five columns: kind, artifact type (a part's media type), digest,
-size and created. The whole tree is built at once; nothing is fetched here.
+signature), then a row per attachment of that attachment (a signature on an
+SBOM), with its parts and attachments in turn. Five columns: kind, artifact
+type (a part's media type), digest, size and created. The whole tree is built
+at once; nothing is fetched here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -51,19 +53,41 @@ class SubjectRow:
     def digest(self) -> Digest:
         return self.subject.digest
 
+    @property
+    def label(self) -> str:
+        """What the manifest is called: ``manifest list``, ``linux/arm64``, ``image``."""
+        return self.subject.label
+
 
 @dataclass(eq=False)
 class AttachmentRow:
-    """One attachment of a subject."""
+    """One attachment of a subject, or of another attachment (``parent``); its children
+    are its parts, then what is attached to it."""
 
     id: int
-    parent: SubjectRow
+    parent: SubjectRow | AttachmentRow
     content: AttachmentContent
-    children: list[PartRow] = field(default_factory=list)
+    children: list[PartRow | AttachmentRow] = field(default_factory=list)
 
     @property
     def subject(self) -> Digest:
         return self.content.attachment.subject
+
+    @property
+    def label(self) -> str:
+        """What it is called as a subject: ``the SBOM sha256:…``."""
+        descriptor = self.content.attachment.descriptor
+        return f"the {self.content.kind.value}" + (
+            f" {short_digest(descriptor.digest)}" if descriptor is not None else "")
+
+    @property
+    def parts(self) -> list[PartRow]:
+        return [row for row in self.children if isinstance(row, PartRow)]
+
+    @property
+    def attached(self) -> list[AttachmentRow]:
+        """What is attached to this attachment, one level down."""
+        return [row for row in self.children if isinstance(row, AttachmentRow)]
 
 
 @dataclass(eq=False)
@@ -118,14 +142,20 @@ class SignaturesModel(IdTreeModel):
         for subject in subjects:
             row = SubjectRow(next(ids), subject)
             self._by_id[row.id] = row
-            for content in subject.attachments:
-                attachment = AttachmentRow(next(ids), row, content)
-                self._by_id[attachment.id] = attachment
-                attachment.children = [PartRow(attachment, number, part)
-                                       for number, part in enumerate(content.parts, 1)]
-                row.children.append(attachment)
+            row.children = [self._attachment_row(ids, row, content)
+                            for content in subject.attachments]
             self._subjects.append(row)
         self.endResetModel()
+
+    def _attachment_row(self, ids: Iterator[int], parent: SubjectRow | AttachmentRow,
+                        content: AttachmentContent) -> AttachmentRow:
+        row = AttachmentRow(next(ids), parent, content)
+        self._by_id[row.id] = row
+        row.children = [PartRow(row, number, part)
+                        for number, part in enumerate(content.parts, 1)]
+        row.children.extend(self._attachment_row(ids, row, under)
+                            for under in content.attachments)
+        return row
 
     def clear(self) -> None:
         self.set_subjects(())
@@ -136,7 +166,8 @@ class SignaturesModel(IdTreeModel):
 
     @property
     def attachment_count(self) -> int:
-        return sum(len(s.children) for s in self._subjects)
+        """What is attached to the image's manifests, at every level."""
+        return len(self.attachment_rows())
 
     def row(self, index: AnyIndex) -> Row | None:
         """The row at ``index`` (any column), or None."""
@@ -160,7 +191,13 @@ class SignaturesModel(IdTreeModel):
         return self.createIndex(row.parent.children.index(row), column, row.parent.id)
 
     def attachment_rows(self) -> list[AttachmentRow]:
-        return [a for s in self._subjects for a in s.children]
+        """Every attachment row, each followed by those attached to it."""
+        def walk(rows: Sequence[AttachmentRow]) -> Iterator[AttachmentRow]:
+            for row in rows:
+                yield row
+                yield from walk(row.attached)
+
+        return [row for subject in self._subjects for row in walk(subject.children)]
 
     # -- QAbstractItemModel
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, Final
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
-from spyglass.core.signatures.attached import AttachedPart
+from spyglass.core.signatures.attached import AttachedPart, every_attachment
 from spyglass.core.signatures.model import Kind, Status, Verification
 from spyglass.gui import icons
 from spyglass.gui.colors import error_color, muted_color
@@ -380,14 +380,20 @@ class SignaturesPage(QWidget):
         minimum = metrics.horizontalAdvance("simple signing signature") + 64
         indent = self.tree.indentation()
         widest = minimum
-        for subject in self.model.subjects:
-            widest = max(widest, bold.horizontalAdvance(subject.subject.label) + indent + 16)
-            for row in subject.children:
+
+        def deepest(rows: Sequence[AttachmentRow], level: int) -> int:
+            widest = 0
+            for row in rows:
                 widest = max(widest, metrics.horizontalAdvance(row.content.kind.value)
-                             + 2 * indent + 16)
-                for part in row.children:
+                             + level * indent + 16, deepest(row.attached, level + 1))
+                for part in row.parts:
                     widest = max(widest, metrics.horizontalAdvance(part_title(part.part))
-                                 + 3 * indent + 16)
+                                 + (level + 1) * indent + 16)
+            return widest
+
+        for subject in self.model.subjects:
+            widest = max(widest, bold.horizontalAdvance(subject.subject.label) + indent + 16,
+                         deepest(subject.children, 2))
         limit = max(minimum, self.tree.viewport().width() // 2)
         self.tree.header().resizeSection(KIND, min(widest, limit))
 
@@ -409,12 +415,14 @@ class SignaturesPage(QWidget):
     def _caption(self, found: Attachments) -> None:
         """``3 things attached: 2 cosign signatures, 1 SBOM — on 2 of 3 manifests.``"""
         count = found.count
-        kinds = Counter(a.kind for s in found.subjects for a in s.attachments)
+        kinds = Counter(a.kind for s in found.subjects for a in every_attachment(s.attachments))
         named = ", ".join(
             f"{n} {'other artifact' if kind is Kind.OTHER else kind}{'s' if n != 1 else ''}"
             for kind, n in sorted(kinds.items(), key=lambda item: (-item[1], list(Kind).index(
                 item[0]))))
         text = f"<b>{count}</b> thing{'s' if count != 1 else ''} attached: {named}"
+        if found.nested:
+            text += f" ({found.nested} of them attached to another of them)"
         with_any = sum(1 for s in found.subjects if s.attachments)
         if len(found.subjects) > 1:
             text += f" — on {with_any} of {len(found.subjects)} manifests"
@@ -472,7 +480,10 @@ class SignaturesPage(QWidget):
                 rows.append(("Manifest size", _size(manifest.size)))
             if attachment.created:
                 rows.append(("Created", format_timestamp(attachment.created)))
-            rows.append(("Attached to", f"{row.parent.subject.label} ({attachment.subject})"))
+            rows.append(("Attached to", f"{row.parent.label} ({attachment.subject})"))
+            if row.attached:
+                count = len(row.attached)
+                rows.append(("Attached to it", f"{count} thing{'s' if count != 1 else ''}"))
             if content.error:
                 errors.append(content.error)
             if len(content.parts) == 1:
@@ -482,7 +493,7 @@ class SignaturesPage(QWidget):
         else:
             part = row.part
             self.title.setText(part_title(part))
-            rows.append(("Part", f"{row.number} of {len(row.parent.children)} of the "
+            rows.append(("Part", f"{row.number} of {len(row.parent.parts)} of the "
                          f"{row.parent.content.kind.value} found as "
                          f"{row.parent.content.attachment.found}"))
             self._part_rows(part, row.subject, rows, errors)
