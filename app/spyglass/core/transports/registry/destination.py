@@ -15,13 +15,11 @@ interrupted copy leaves the tag as it was.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from spyglass.core import gojson, media
+from spyglass.core import media
 from spyglass.core.blobcache import BlobLocationCache, default_cache
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest, Readable, read_verified
@@ -43,11 +41,15 @@ from spyglass.core.manifest import (
     Descriptor,
     manifest_digest,
 )
-from spyglass.core.referrers import referrer_entry, referrers_tag
+from spyglass.core.referrers import referrer_entry
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
-from spyglass.core.transports.registry.source import referrers_index
+from spyglass.core.transports.registry.referrers_tag import (
+    change_referrers_tag,
+    entries,
+    referrers_tag_index,
+)
 from spyglass.core.transports.registry.underway import UPLOADS_UNDER_WAY
 from spyglass.core.transports.stubs import no_stored_signatures
 
@@ -80,23 +82,6 @@ minimum (``OCI-Chunk-Min-Length``, which the upload honours) but no maximum."""
 def _size(count: int) -> str:
     """``8 MiB``, ``256 KiB``: a piece's size as it is said."""
     return f"{count // MIB} MiB" if count % MIB == 0 else f"{count // 1024} KiB"
-
-
-REFERRERS_TAG_ROUNDS: Final = 3
-"""How many times a referrers tag index is written to list one referrer, when another
-writer's index keeps replacing it."""
-
-_LOCK_POLL: Final = 0.1
-"""Seconds between looks at the cancel token while another copy rewrites a tag."""
-
-_TAG_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
-_TAG_LOCKS_GUARD = threading.Lock()
-
-
-def _tag_lock(host: str, repository: str, tag: str) -> threading.Lock:
-    """The lock copies in this process hold while they rewrite the tag ``tag``."""
-    with _TAG_LOCKS_GUARD:
-        return _TAG_LOCKS.setdefault((host, repository, tag), threading.Lock())
 
 
 class RegistryDestination:
@@ -391,7 +376,9 @@ class RegistryDestination:
             self.repository, raw, media_type, digest=digest, cancel=cancel
         )
         if not indexed:
-            self._add_to_referrers_tag(*referrer, cancel)
+            subject, descriptor = referrer
+            change_referrers_tag(self.client, self.repository, subject, add=descriptor,
+                                 cancel=cancel)
 
     def commit_stores(self, raw: bytes, media_type: str, digest: Digest) -> bool:
         """Implement CommitStoresTop: a name by tag, for a manifest that is no referrer
@@ -491,9 +478,9 @@ class RegistryDestination:
             self._referrers_api = listed is not None
         if listed is not None:
             return any(entry.digest == descriptor.digest for entry in listed)
-        index = self._referrers_tag_index(subject, referrers_tag(subject), cancel)
+        index = referrers_tag_index(self.client, self.repository, subject, cancel=cancel)
         return index is not None and any(
-            str(entry.get("digest")) == str(descriptor.digest) for entry in _entries(index))
+            str(entry.get("digest")) == str(descriptor.digest) for entry in entries(index))
 
     def check_writable(
         self, *, held: Digest | None = None, cancel: CancelToken | None = None
@@ -541,63 +528,6 @@ class RegistryDestination:
             return read_verified(stream, descriptor.digest, descriptor.size,
                                  limit=MAX_MANIFEST_SIZE, what=what, cancel=cancel)
 
-    def _add_to_referrers_tag(
-        self, subject: Digest, descriptor: Descriptor, cancel: CancelToken | None
-    ) -> None:
-        """Add ``descriptor`` to the referrers tag index of ``subject``, keeping the entries
-        it has and its other fields as they were written (``data``, annotations, fields of
-        other tools). The registry offers no way to change the index but to write it whole, so
-        copies in this process take turns at it, and the index is read again after it is
-        written: an entry another writer's index replaced (a copy in another process) is
-        put back, a few times at most."""
-        tag = referrers_tag(subject)
-        keep: dict[str, dict[str, object]] = {}
-        lock = _tag_lock(self.client.host, self.repository, tag)
-        while not lock.acquire(timeout=_LOCK_POLL):
-            check(cancel)  # another copy's turn may take its requests' time
-        try:
-            for round_number in range(REFERRERS_TAG_ROUNDS):
-                read = self._referrers_tag_index(subject, tag, cancel)
-                if read is None and round_number:
-                    return  # what was written cannot be read back: unchecked
-                entries = _entries(read or {})
-                for entry in entries:
-                    keep.setdefault(str(entry.get("digest")), entry)
-                keep.setdefault(str(descriptor.digest), descriptor.to_json())
-                listed = {str(entry.get("digest")) for entry in entries}
-                if set(keep) <= listed:
-                    return
-                index = json.dumps(
-                    {**(read or {}), "schemaVersion": 2, "mediaType": media.OCI_INDEX,
-                     "manifests": [*entries, *(e for d, e in keep.items() if d not in listed)]},
-                    separators=(",", ":"),
-                ).encode()
-                self.client.put_manifest(
-                    self.repository, tag, index, media.OCI_INDEX, cancel=cancel
-                )
-        finally:
-            lock.release()
-        log.info("The referrers tag %s of %s was written by others as often as by this "
-                 "copy; it may not list %s.", tag, self.description, descriptor.digest)
-
-    def _referrers_tag_index(
-        self, subject: Digest, tag: str, cancel: CancelToken | None
-    ) -> dict[str, Any] | None:
-        """The referrers tag index as its JSON reads (``{}`` when there is none), so that
-        what others wrote in it is written back as it was; None when it cannot be read:
-        the tag answers with a manifest that is no such index (GitLab answers with the
-        subject itself), or the account may push but not read it (403)."""
-        try:
-            answer = self.client.get_manifest(self.repository, tag, cancel=cancel)
-        except ImageNotFound:
-            return {}
-        except AccessDenied:
-            return None
-        if referrers_index(answer, subject) is None:
-            return None
-        index: dict[str, Any] = gojson.loads(answer.raw)  # an index: parsed already
-        return index
-
     def put_stored_signatures(
         self, subject: Digest, signatures: list[bytes], *, cancel: CancelToken | None = None
     ) -> None:
@@ -625,11 +555,6 @@ class RegistryDestination:
         cancelled."""
         UPLOADS_UNDER_WAY.release_all(self)
         self.client.drop_spare_upload(self.repository, owner=self)
-
-
-def _entries(index: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The entries of a referrers tag index's JSON, as they were."""
-    return [entry for entry in index.get("manifests") or () if isinstance(entry, dict)]
 
 
 def open_registry_destination(

@@ -1,0 +1,158 @@
+"""The referrers tag schema's index on a registry without the referrers API, changed by
+the client as the distribution spec asks: an entry added when a referrer is pushed, taken
+out when one is deleted (the tag itself deleted once it lists nothing).
+
+The registry offers no way to change the index but to write it whole, so the changes
+made in this process take turns at each tag, and the index is read again after it is
+written: what another writer's index undid (a copy in another process) is done again, a
+few times at most.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
+
+from spyglass.core import gojson, media
+from spyglass.core.cancel import CancelToken, check
+from spyglass.core.digest import Digest
+from spyglass.core.errors import AccessDenied, ImageNotFound, NotFound
+from spyglass.core.manifest import Descriptor
+from spyglass.core.referrers import referrers_tag
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.core.transports.registry.source import referrers_index
+
+log = logging.getLogger(__name__)
+
+REFERRERS_TAG_ROUNDS: Final = 3
+"""How many times a referrers tag index is written to make one change, when another
+writer's index keeps replacing it."""
+
+_LOCK_POLL: Final = 0.1
+"""Seconds between looks at the cancel token while another change rewrites a tag."""
+
+_TAG_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_TAG_LOCKS_GUARD = threading.Lock()
+
+
+def _tag_lock(host: str, repository: str, tag: str) -> threading.Lock:
+    """The lock changes in this process hold while they rewrite the tag ``tag``."""
+    with _TAG_LOCKS_GUARD:
+        return _TAG_LOCKS.setdefault((host, repository, tag), threading.Lock())
+
+
+def entries(index: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a referrers tag index's JSON, as they were."""
+    return [entry for entry in index.get("manifests") or () if isinstance(entry, dict)]
+
+
+def referrers_tag_index(
+    client: RegistryClient, repository: str, subject: Digest, *,
+    cancel: CancelToken | None = None,
+) -> dict[str, Any] | None:
+    """The referrers tag index of ``subject`` as its JSON reads (``{}`` when there is
+    none), so that what others wrote in it is written back as it was; None when it cannot
+    be read: the tag answers with a manifest that is no such index (GitLab answers with
+    the subject itself), or the account may push but not read it (403)."""
+    read = _read_index(client, repository, subject, cancel)
+    return None if read is None else read[0]
+
+
+def _read_index(
+    client: RegistryClient, repository: str, subject: Digest, cancel: CancelToken | None
+) -> tuple[dict[str, Any], Digest | None] | None:
+    """:func:`referrers_tag_index`, and the digest of the index read (None: none)."""
+    try:
+        answer = client.get_manifest(repository, referrers_tag(subject), cancel=cancel)
+    except ImageNotFound:
+        return {}, None
+    except AccessDenied:
+        return None
+    if referrers_index(answer, subject) is None:
+        return None
+    index: dict[str, Any] = gojson.loads(answer.raw)  # an index: parsed already
+    return index, answer.digest
+
+
+def change_referrers_tag(
+    client: RegistryClient,
+    repository: str,
+    subject: Digest,
+    *,
+    add: Descriptor | None = None,
+    remove: Digest | None = None,
+    cancel: CancelToken | None = None,
+) -> bool:
+    """List ``add`` in the referrers tag index of ``subject``, or take ``remove`` out of
+    it, keeping its other entries and fields as they were written (``data``, annotations,
+    fields of other tools). An index ``remove`` leaves with no entry is deleted (the spec
+    allows it): by its tag where the registry deletes tags, else by its digest
+    (distribution 2.8 deletes manifests only).
+
+    Returns whether the index was changed (False: it said so already, it cannot be
+    read, or another writer kept replacing it)."""
+    assert (add is None) != (remove is None), "one change at a time"
+    tag = referrers_tag(subject)
+    gone = str(remove) if remove is not None else None
+    keep: dict[str, dict[str, object]] = {}  # every entry seen, but the one removed
+    changed = False
+    lock = _tag_lock(client.host, repository, tag)
+    while not lock.acquire(timeout=_LOCK_POLL):
+        check(cancel)  # another change's turn may take its requests' time
+    try:
+        for round_number in range(REFERRERS_TAG_ROUNDS):
+            answer = _read_index(client, repository, subject, cancel)
+            if answer is None and (round_number or remove is not None):
+                return changed  # what was written cannot be read back: unchecked
+            read, read_digest = answer or ({}, None)
+            listed = entries(read)
+            for entry in listed:
+                keep.setdefault(str(entry.get("digest")), entry)
+            keep.pop(gone or "", None)
+            if add is not None:
+                keep.setdefault(str(add.digest), add.to_json())
+            digests = {str(entry.get("digest")) for entry in listed}
+            if set(keep) <= digests and gone not in digests:
+                return changed
+            manifests = [*(e for e in listed if str(e.get("digest")) != gone),
+                         *(e for d, e in keep.items() if d not in digests)]
+            if not manifests:
+                assert read_digest is not None  # (an index listing what is removed)
+                _delete_index(client, repository, tag, read_digest, cancel)
+            else:
+                index = json.dumps(
+                    {**read, "schemaVersion": 2, "mediaType": media.OCI_INDEX,
+                     "manifests": manifests},
+                    separators=(",", ":"),
+                ).encode()
+                client.put_manifest(repository, tag, index, media.OCI_INDEX, cancel=cancel)
+            changed = True
+    finally:
+        lock.release()
+    log.info("The referrers tag %s of %s/%s was written by others as often as by this "
+             "process; it may still %s %s.", tag, client.host, repository,
+             "not list" if add is not None else "list", add.digest if add else remove)
+    return changed
+
+
+def _delete_index(client: RegistryClient, repository: str, tag: str, digest: Digest,
+                  cancel: CancelToken | None) -> None:
+    """Delete the referrers tag ``tag``, whose index was read as ``digest``: by tag, else
+    (distribution 2.8 answers 400) by that digest; an index written since, by another,
+    is another manifest, and stays."""
+    response = client.send("DELETE", f"/v2/{repository}/manifests/{tag}",
+                           what=f"Deleting {client.host}/{repository}:{tag}", cancel=cancel,
+                           kind="manifest", ok=(200, 202, 400, 404, 405))
+    response.close()
+    if response.status_code in (200, 202):
+        return
+    try:
+        client.delete_manifest(repository, digest, cancel=cancel)
+    except NotFound:
+        pass  # deleted meanwhile: what is there now is read again
+
+
+__all__ = ["REFERRERS_TAG_ROUNDS", "change_referrers_tag", "entries", "referrers_tag_index"]
