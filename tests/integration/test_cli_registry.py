@@ -571,6 +571,81 @@ def test_delete_names_the_lists_it_would_break(
     assert index["digest"] not in deleted.stderr.splitlines()[-1]
 
 
+def _referrers_listed(server: RegistryServer, repository: str, subject: str) -> list[str] | None:
+    """The digests the referrers tag index of ``subject`` lists (None: no such tag)."""
+    tag = subject.replace(":", "-")
+    with server.client() as client:
+        got = client.get(f"/v2/{repository}/manifests/{tag}", headers=ACCEPT)
+    if got.status_code == 404:
+        return None
+    assert got.status_code == 200, got.text
+    return [entry["digest"] for entry in got.json()["manifests"]]
+
+
+def test_deleting_a_referrer_takes_it_out_of_its_subjects_referrers_index(
+    registry: RegistryServer, repo_name: str, tmp_path: Path
+) -> None:
+    """distribution 2.8 has no referrers API: the ``sha256-<subject>`` index is the
+    client's to keep, and no list of images that a delete must refuse to break. As the
+    spec's "Deleting Manifests" asks, the deleted referrer is taken out of it, and the
+    index, once it lists nothing, is deleted (before, the delete was refused, and
+    --force left the index naming a manifest gone, which made every copy fail)."""
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    sbom = builder.add_referrer(image, "application/spdx+json")
+    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
+    for referrer in (sbom, scan):
+        builder.tag(referrer, None)
+    base = f"docker://{registry.host}/{repo_name}"
+    ok("copy", "-q", f"oci:{tmp_path / 'layout'}:app", f"{base}:v1")
+    subject = image["digest"]
+    index_tag = subject.replace(":", "-")
+    assert sorted(_referrers_listed(registry, repo_name, subject) or []) == sorted(
+        [sbom["digest"], scan["digest"]])
+
+    deleted = ok("delete", f"{base}@{sbom['digest']}")
+    assert deleted.stderr.splitlines() == [
+        f"spyglass: Deleted {registry.host}/{repo_name}@{sbom['digest']}.",
+        f"spyglass: {sbom['digest']} was a referrer of {subject}; the index "
+        f"{registry.host}/{repo_name}:{index_tag} listing its referrers no longer lists it."]
+    assert _referrers_listed(registry, repo_name, subject) == [scan["digest"]]
+    # the image copies, with what is still attached to it
+    copied = ok("copy", f"{base}:v1", f"oci:{tmp_path / 'copy'}:v1")
+    assert "1 other" in copied.stderr, copied.stderr
+
+    last = ok("delete", f"{base}@{scan['digest']}")
+    assert last.stderr.splitlines()[-1] == (
+        f"spyglass: {scan['digest']} was a referrer of {subject}; the index "
+        f"{registry.host}/{repo_name}:{index_tag} listing its referrers listed no other, "
+        "and is deleted too.")
+    assert _referrers_listed(registry, repo_name, subject) is None
+    assert ok("tags", base).json == {"Repository": f"{registry.host}/{repo_name}",
+                                     "Tags": ["v1"]}
+
+
+def test_deleting_a_signed_image_says_which_signature_and_referrer_tags_stay(
+    registry: RegistryServer, repo_name: str, tmp_path: Path
+) -> None:
+    """Its cosign tag and referrers index are not deleted with it (as skopeo): said, with
+    how to delete them, where before they stayed unsaid (hidden in the window)."""
+    from tests.helpers.cosign import signed_layout
+
+    digest, _key = signed_layout(tmp_path / "layout")
+    base = f"docker://{registry.host}/{repo_name}"
+    ok("copy", "-q", f"oci:{tmp_path / 'layout'}:app", f"{base}:v1")
+    hexdigits = digest.removeprefix("sha256:")
+    deleted = ok("delete", f"{base}:v1")
+    assert deleted.stderr.splitlines()[-1] == (
+        f"spyglass: Its signature and referrer tags sha256-{hexdigits}, sha256-{hexdigits}"
+        ".sig stay, naming a manifest that is gone; delete each with spyglass delete "
+        f"docker://{registry.host}/{repo_name}:TAG.")
+    assert sorted(ok("tags", base).json["Tags"]) == [  # type: ignore[index]
+        f"sha256-{hexdigits}", f"sha256-{hexdigits}.sig"]
+
+
 # --------------------------------------------------------------------------- login and logout
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
@@ -34,6 +34,10 @@ from spyglass.core.errors import (
 )
 from spyglass.core.natural import naturally_sorted
 from spyglass.core.reference import DockerReference, parse_docker_reference
+
+if TYPE_CHECKING:
+    from spyglass.core.digest import Digest
+    from spyglass.core.transports.registry.client import RegistryClient
 
 
 def add_parsers(commands: Commands) -> None:
@@ -517,4 +521,34 @@ def run_delete(args: argparse.Namespace) -> int:
              "lost; asked again, it no longer has the image).")
     else:
         note(f"Deleted {reference.name}@{digest}.")
+    _unlisted(client, reference, digest, users.referrers)
+    if users.attached:
+        one = len(users.attached) == 1
+        which = counted_tags(users.attached).removeprefix("The ")
+        note(f"Its signature and referrer {which} {'stays' if one else 'stay'}, naming a "
+             f"manifest that is gone; delete {'it' if one else 'each'} with spyglass delete "
+             f"docker://{reference.name}:TAG.")
     return 0
+
+
+def _unlisted(client: RegistryClient, reference: DockerReference, digest: Digest,
+              tags: list[str]) -> None:
+    """Take the deleted ``digest`` out of the referrers tags ``tags`` (the spec's client
+    side of a delete, on a registry without the referrers API), saying so."""
+    from spyglass.core.referrers import attachment_tag_subject
+    from spyglass.core.transports.registry.referrers_tag import unlist_referrer
+
+    try:
+        done = unlist_referrer(client, reference.path, digest, tags)
+    except SpyglassError as exc:
+        which = counted_tags([f"{reference.name}:{tag}" for tag in tags])
+        note(f"{digest} is still listed among the referrers in {which[:1].lower()}"
+             f"{which[1:]}: taking it out failed ({exc}).")
+        return
+    for tag, change in done.items():
+        said = (f"{digest} was a referrer of {attachment_tag_subject(tag)}; the index "
+                f"{reference.name}:{tag} listing its referrers ")
+        if change == "deleted":
+            note(said + "listed no other, and is deleted too.")
+        elif change == "written":
+            note(said + "no longer lists it.")

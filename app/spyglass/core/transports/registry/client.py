@@ -43,6 +43,7 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
+from spyglass.core.referrers import attachment_tag_subject, referrers_tag
 from spyglass.core.transports.registry.connections import HTTPPool, ResponseStream
 from spyglass.core.transports.registry.endpoint import digest_or_none, ref_suffix
 from spyglass.core.transports.registry.links import NextPage, next_page
@@ -100,6 +101,14 @@ class ManifestUsers:
     """The tags of manifest lists that hold it as one of their images."""
     unchecked: list[str] = field(default_factory=list)
     """The tags that could not be looked at (gone meanwhile, unreadable)."""
+    referrers: list[str] = field(default_factory=list)
+    """The referrers tags (``sha256-<hex>``, the referrers tag schema) whose index lists
+    it: it is a referrer of their subject. No lists of images: a delete takes it out of
+    them, as the distribution spec asks."""
+    attached: list[str] = field(default_factory=list)
+    """The tags of what is attached to it: cosign's ``sha256-<hex>.sig``, ``.att`` and
+    ``.sbom``, and its own referrers tag. Deleting it leaves them, naming a manifest
+    that is gone."""
 
 
 _UNREADABLE: Final = (NotFound, InvalidManifest, InvalidDigest, TooLarge, DigestMismatch)
@@ -112,6 +121,13 @@ def _head_of(got: ManifestResponse) -> ManifestHead:
     """What a ``HEAD`` would have told of a manifest read whole; its type, where the
     registry labelled it with none, from the body (as containers/image guesses it)."""
     return ManifestHead(got.digest, len(got.raw), got.media_type or guess_media_type(got.raw))
+
+
+def _is_referrers_tag(tag: str) -> bool:
+    """Whether ``tag`` is named as the referrers tag schema names an index
+    (``sha256-<hex>``, no cosign suffix)."""
+    subject = attachment_tag_subject(tag)
+    return subject is not None and tag == referrers_tag(subject)
 
 
 def _lists_image(raw: bytes, digest: Digest) -> bool:
@@ -290,10 +306,11 @@ class RegistryClient(RegistryPusher):
     ) -> ManifestUsers:
         """What in ``repository`` uses the manifest ``digest``: the tags pointing at it,
         and (with ``lists``) the tags of manifest lists that hold it as one of their
-        images, which deleting it would break. HEAD requests in parallel; each list a
-        tag points at is read once, and so is each manifest a tag points at whose
-        ``HEAD`` names no single image's type (none, ``application/json``): it may
-        be a list. ``looking`` is told how many tags are looked at,
+        images, which deleting it would break, and the referrers tags listing it (see
+        :class:`ManifestUsers`); by their names, the tags of what is attached to it.
+        HEAD requests in parallel; each list a tag points at is read once, and so is
+        each manifest a tag points at whose ``HEAD`` names no single image's type (none,
+        ``application/json``): it may be a list. ``looking`` is told how many tags are looked at,
         before they are (one request each: a command may say so)."""
         from concurrent.futures import ThreadPoolExecutor
 
@@ -337,13 +354,18 @@ class RegistryClient(RegistryPusher):
                 # a list, or a tag the registry labels with no manifest type (Pulp sends
                 # none, proxies application/json or text/plain): its manifest tells
                 found = holds(head.digest, lookups)
+                if found and _is_referrers_tag(tag):
+                    return "referrers"
                 return "unchecked" if found is None else "list" if found else ""
 
             uses = list(pool.map(use, candidates))
         pairs = list(zip(candidates, uses, strict=True))
         return ManifestUsers([t for t, u in pairs if u == "tag"],
                              [t for t, u in pairs if u == "list"],
-                             [t for t, u in pairs if u == "unchecked"])
+                             [t for t, u in pairs if u == "unchecked"],
+                             [t for t, u in pairs if u == "referrers"],
+                             [t for t, u in pairs
+                              if u != "tag" and attachment_tag_subject(t) == digest])
 
     def referrers(
         self,

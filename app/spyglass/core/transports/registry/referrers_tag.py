@@ -13,15 +13,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
 
 from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
 from spyglass.core.errors import AccessDenied, ImageNotFound, NotFound
 from spyglass.core.manifest import Descriptor
-from spyglass.core.referrers import referrers_tag
+from spyglass.core.referrers import attachment_tag_subject, referrers_tag
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.source import referrers_index
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 REFERRERS_TAG_ROUNDS: Final = 3
 """How many times a referrers tag index is written to make one change, when another
 writer's index keeps replacing it."""
+
+Change = Literal["", "written", "deleted"]
+"""What :func:`change_referrers_tag` did to an index."""
 
 _LOCK_POLL: Final = 0.1
 """Seconds between looks at the cancel token while another change rewrites a tag."""
@@ -85,20 +88,21 @@ def change_referrers_tag(
     add: Descriptor | None = None,
     remove: Digest | None = None,
     cancel: CancelToken | None = None,
-) -> bool:
+) -> Change:
     """List ``add`` in the referrers tag index of ``subject``, or take ``remove`` out of
     it, keeping its other entries and fields as they were written (``data``, annotations,
     fields of other tools). An index ``remove`` leaves with no entry is deleted (the spec
     allows it): by its tag where the registry deletes tags, else by its digest
     (distribution 2.8 deletes manifests only).
 
-    Returns whether the index was changed (False: it said so already, it cannot be
-    read, or another writer kept replacing it)."""
+    Returns what was done: ``""`` when nothing was (the index said so already, it
+    cannot be read), else ``"written"`` or ``"deleted"`` (the last of several rounds,
+    when another writer kept replacing the index)."""
     assert (add is None) != (remove is None), "one change at a time"
     tag = referrers_tag(subject)
     gone = str(remove) if remove is not None else None
     keep: dict[str, dict[str, object]] = {}  # every entry seen, but the one removed
-    changed = False
+    changed: Change = ""
     lock = _tag_lock(client.host, repository, tag)
     while not lock.acquire(timeout=_LOCK_POLL):
         check(cancel)  # another change's turn may take its requests' time
@@ -122,6 +126,7 @@ def change_referrers_tag(
             if not manifests:
                 assert read_digest is not None  # (an index listing what is removed)
                 _delete_index(client, repository, tag, read_digest, cancel)
+                changed = "deleted"
             else:
                 index = json.dumps(
                     {**read, "schemaVersion": 2, "mediaType": media.OCI_INDEX,
@@ -129,7 +134,7 @@ def change_referrers_tag(
                     separators=(",", ":"),
                 ).encode()
                 client.put_manifest(repository, tag, index, media.OCI_INDEX, cancel=cancel)
-            changed = True
+                changed = "written"
     finally:
         lock.release()
     log.info("The referrers tag %s of %s/%s was written by others as often as by this "
@@ -155,4 +160,27 @@ def _delete_index(client: RegistryClient, repository: str, tag: str, digest: Dig
         pass  # deleted meanwhile: what is there now is read again
 
 
-__all__ = ["REFERRERS_TAG_ROUNDS", "change_referrers_tag", "entries", "referrers_tag_index"]
+def unlist_referrer(
+    client: RegistryClient, repository: str, digest: Digest, tags: Iterable[str], *,
+    cancel: CancelToken | None = None,
+) -> dict[str, Change]:
+    """Take the manifest ``digest``, deleted, out of the referrers tags ``tags`` that list
+    it (:attr:`~spyglass.core.transports.registry.client.ManifestUsers.referrers`);
+    what was done to each (see :func:`change_referrers_tag`)."""
+    done: dict[str, Change] = {}
+    for tag in tags:
+        subject = attachment_tag_subject(tag)
+        assert subject is not None and referrers_tag(subject) == tag, tag
+        done[tag] = change_referrers_tag(client, repository, subject, remove=digest,
+                                         cancel=cancel)
+    return done
+
+
+__all__ = [
+    "REFERRERS_TAG_ROUNDS",
+    "Change",
+    "change_referrers_tag",
+    "entries",
+    "referrers_tag_index",
+    "unlist_referrer",
+]
