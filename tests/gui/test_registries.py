@@ -418,6 +418,70 @@ def test_delete_names_the_other_tags_and_removes_them(
     assert "Deleted demo/app@" in window.status_text
 
 
+def test_delete_takes_a_referrer_out_of_its_referrers_index_and_names_the_tags_that_stay(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts, tmp_path: Path) -> None:
+    """On distribution 2.8 (no referrers API) the ``sha256-<subject>`` index is no list
+    the delete would break: the question says the referrer is taken out of it, and it
+    is; deleting the signed image names its signature and referrer tags, which stay."""
+    from tests.gui.guitools import core_copy
+    from tests.helpers.cosign import add_cosign_signature
+    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+    builder = LayoutBuilder(tmp_path / "layout")
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    sbom = builder.add_referrer(image, "application/spdx+json")
+    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
+    for referrer in (sbom, scan):
+        builder.tag(referrer, None)
+    add_cosign_signature(builder, image["digest"])
+    server, host = own_registry.server, own_registry.host
+    core_copy(f"oci:{tmp_path / 'layout'}:app", f"docker://{host}/signed/app:v1")
+    index_tag = image["digest"].replace(":", "-")
+    accept = {"Accept": "application/vnd.oci.image.index.v1+json, "
+                        "application/vnd.oci.image.manifest.v1+json"}
+    with server.client() as client:  # the SBOM under a tag, for the window to delete
+        raw = client.get(f"/v2/signed/app/manifests/{sbom['digest']}", headers=accept).content
+        put = client.put("/v2/signed/app/manifests/sbom", content=raw,
+                         headers={"Content-Type": sbom["mediaType"]})
+        assert put.status_code == 201, put.text
+    add_registry(qtbot, window, host, insecure=True)
+    assert {"sbom", "v1"} <= set(open_repository_page(qtbot, window, host, "signed/app"))
+    asked: list[str] = []
+
+    def confirm(title: str, text: str, accept: str) -> bool:
+        asked.append(text)
+        return True
+
+    window.registries.confirm = confirm
+    action = window.registries.table_actions["delete"]
+    select_table_tag(qtbot, window, "sbom")
+    qtbot.waitUntil(lambda: action.isEnabled(), timeout=WAIT_MS)
+    with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS):
+        action.trigger()
+    assert "The list" not in asked[0]
+    assert (f"It is a referrer of another image: the referrers index <b>{index_tag}</b> is "
+            "written again without it") in asked[0]
+    assert "signature and referrer" not in asked[0]  # nothing is attached to the SBOM
+    assert f"The referrers index {index_tag} lists it no more." in window.status_text
+    with server.client() as client:
+        listed = client.get(f"/v2/signed/app/manifests/{index_tag}", headers=accept).json()
+    assert [entry["digest"] for entry in listed["manifests"]] == [scan["digest"]]
+
+    page = window.registries.repository_page
+    qtbot.waitUntil(lambda: "sbom" not in page.tag_texts() and "v1" in page.tag_texts(),
+                    timeout=WAIT_MS)
+    select_table_tag(qtbot, window, "v1")
+    qtbot.waitUntil(lambda: action.isEnabled(), timeout=WAIT_MS)
+    with qtbot.waitSignal(window.registries.deleted, timeout=WAIT_MS):
+        action.trigger()
+    assert (f"Its signature and referrer tags <b>{index_tag}</b>, <b>{index_tag}.sig</b> "
+            "stay, naming an image that is gone") in asked[1]
+    assert (f"Its signature and referrer tags {index_tag}, {index_tag}.sig stay, naming an "
+            "image that is gone: to delete them too, tick Show signature and referrer tags "
+            "and delete each.") in window.status_text
+
+
 def test_open_repository_by_name_validates_and_selects_the_tag(
         qtbot: QtBot, window: MainWindow, demo_registry: RegistryFacts,
         settings_file: Path) -> None:

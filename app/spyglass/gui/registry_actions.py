@@ -71,11 +71,53 @@ def delete_question(plan: DeletePlan) -> str:
                  f"{'holds' if one else 'hold'} this image as one of "
                  f"{'its' if one else 'their'} platforms: {'it' if one else 'they'} would "
                  "name a manifest that is gone.</p>")
+    if plan.referrers:
+        listed = _names(plan.referrers)
+        one = len(plan.referrers) == 1
+        text += (f"<p>It is a referrer of another image: the referrers "
+                 f"{'index' if one else 'indexes'} {listed} {'is' if one else 'are'} "
+                 "written again without it (deleted, where it is all that is listed).</p>")
+    if plan.attached:
+        text += f"<p>{_attached_stay(plan.attached, rich=True)}</p>"
     if plan.unchecked:
         listed = _names(plan.unchecked)
         text += (f"<p>Not known for {listed}: {'it' if len(plan.unchecked) == 1 else 'they'}"
                  " could not be looked at.</p>")
     return text + "<p>This cannot be undone.</p>"
+
+
+def _attached_stay(tags: Sequence[str], *, rich: bool) -> str:
+    """What a delete leaves of what was attached to the image, and how to delete it (as
+    rich text for the question, else plain for the status bar)."""
+    one = len(tags) == 1
+    names = _names(tags) if rich else _plain_names(tags)
+    switch = "Show signature and referrer tags"
+    return (f"Its signature and referrer {'tag' if one else 'tags'} {names} "
+            f"{'stays' if one else 'stay'}, naming an image that is gone: to delete "
+            f"{'it' if one else 'them'} too, tick {f'<i>{switch}</i>' if rich else switch} "
+            f"and delete {'it' if one else 'each'}.")
+
+
+def _plain_names(tags: Sequence[str]) -> str:
+    """``a, b and 3 more``: :func:`_names` as plain text."""
+    more = len(tags) - SHOWN_TAGS
+    return ", ".join(tags[:SHOWN_TAGS]) + (f" and {more} more" if more > 0 else "")
+
+
+def delete_result(plan: DeletePlan) -> str:
+    """What the status bar says once ``plan``'s image is deleted (plain text)."""
+    text = (f"Deleted {plan.repository}@{plan.digest} from {plan.host} "
+            f"(tags: {_plain_names(plan.tags)}).")
+    for tag, change in plan.unlisted:
+        text += (f" The referrers index {tag} lists it no more."
+                 if change == "written" else
+                 f" The referrers index {tag} listed it only, and is deleted too.")
+    if plan.unlist_failed is not None:
+        text += (f" It is still listed in the referrers index "
+                 f"{_plain_names(plan.referrers)}: {plan.unlist_failed}")
+    if plan.attached:
+        text += " " + _attached_stay(plan.attached, rich=False)
+    return text
 
 
 class RegistryActions:
@@ -247,11 +289,7 @@ class RegistryActions:
         )
 
     def _image_deleted(self, plan: DeletePlan) -> None:
-        tags = ", ".join(plan.tags[:SHOWN_TAGS])
-        if len(plan.tags) > SHOWN_TAGS:
-            tags += f" and {len(plan.tags) - SHOWN_TAGS} more"
-        emit(self._browser.statusMessage,
-             f"Deleted {plan.repository}@{plan.digest} from {plan.host} (tags: {tags}).")
+        emit(self._browser.statusMessage, delete_result(plan))
         request = self._image_view.request
         gone = {f"docker://{tag_reference(plan.host, plan.repository, t)}" for t in plan.tags}
         repo_index = self.model.repository_index(plan.host, plan.repository)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from spyglass.core.cancel import CancelToken, check
@@ -484,6 +484,17 @@ class DeletePlan:
     breaks them."""
     unchecked: tuple[str, ...] = ()
     """The tags that could not be looked at."""
+    referrers: tuple[str, ...] = ()
+    """The referrers tags whose index lists the image (a referrer of their subject): the
+    delete takes it out of them."""
+    attached: tuple[str, ...] = ()
+    """The tags of its signatures and referrers (cosign's ``.sig``, ``.att``, ``.sbom``
+    and its referrers tag): the delete leaves them."""
+    unlisted: tuple[tuple[str, str], ...] = ()
+    """After the delete, the referrers tags changed, and how: ``written`` (without it),
+    ``deleted`` (it was the only one listed)."""
+    unlist_failed: str | None = None
+    """After the delete, why it could not be taken out of :attr:`referrers`."""
 
     @property
     def other_tags(self) -> tuple[str, ...]:
@@ -505,13 +516,27 @@ def plan_delete(
     return DeletePlan(connection.host, repository, tag, digest,
                       tuple(sorted(tags, key=natural_key)),
                       tuple(sorted(users.lists, key=natural_key)),
-                      tuple(sorted(users.unchecked, key=natural_key)))
+                      tuple(sorted(users.unchecked, key=natural_key)),
+                      tuple(sorted(users.referrers, key=natural_key)),
+                      tuple(sorted(users.attached, key=natural_key)))
 
 
 def delete_image(connection: Connection, plan: DeletePlan, cancel: CancelToken) -> DeletePlan:
-    """Delete the manifest of ``plan`` (and so every tag pointing at it)."""
-    connection.client().delete_manifest(plan.repository, plan.digest, cancel=cancel)
-    return plan
+    """Delete the manifest of ``plan`` (and so every tag pointing at it), then take it
+    out of the referrers tags that list it; ``plan`` with :attr:`~DeletePlan.unlisted`."""
+    from spyglass.core.transports.registry.referrers_tag import unlist_referrer
+
+    client = connection.client()
+    client.delete_manifest(plan.repository, plan.digest, cancel=cancel)
+    if not plan.referrers:
+        return plan
+    try:
+        done = unlist_referrer(client, plan.repository, plan.digest, plan.referrers,
+                               cancel=cancel)
+    except SpyglassError as exc:  # deleted all the same: said with the result
+        return replace(plan, unlist_failed=str(exc))
+    return replace(plan, unlisted=tuple((tag, change) for tag, change in done.items()
+                                        if change))
 
 
 def resolve_digest(
