@@ -572,7 +572,7 @@ def test_docker_archive_converts_so_signatures_stay_behind_with_a_note(
         capture_output=True, env=env, timeout=120, check=False, text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert "not copied" in done.stderr and str(signed["arm64"]) in done.stderr
+    assert "not carried along" in done.stderr and str(signed["arm64"]) in done.stderr
     assert archive.exists()
 
 
@@ -582,7 +582,7 @@ def test_conversion_leaves_signatures_with_a_note(
     done = _copy(f"docker://{registry.host}/{REPO}:v1",
                  f"docker://{fresh_registry.host}/converted/app:v1", "--format", "v2s2")
     assert done.returncode == 0, done.stderr
-    assert "not copied" in done.stderr and "digest" in done.stderr
+    assert "not carried along" in done.stderr and "digest" in done.stderr
     copied = open_source(f"docker://{fresh_registry.host}/converted/app:v1",
                          RegistryOptions(tls_verify=False))
     assert find_attachments(copied, Digest.parse(str(signed["top"]))) == []

@@ -643,6 +643,13 @@ def test_a_signed_list_synced_one_image_of_it_has_its_signature_copied_whole(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "Synced 2 images from 1 sources"
     sig = cosign_tag(listed["digest"], "sig")
+    # what it says agrees with what it does: not carried along by the copy of the list's
+    # image (where it said "not copied"), then copied on its own
+    assert done.stderr.splitlines() == [
+        f"Note: 1 signature or referrer of {listed['digest']} is not carried along: that "
+        "list is not copied, only one of its images",
+        f"Note: 1 tag of signatures and referrers ({sig}) is copied on its own, whole: no "
+        "image this sync copied as it is carried it along."]
     assert tags_of(fresh_registry, "m/list") == sorted([sig, "v1"])
     assert raw_digest(f"docker://{fresh_registry.host}/m/list:{sig}") == raw_digest(
         f"docker://{source.host}/signed/list:{sig}")

@@ -218,6 +218,13 @@ def _run(args: argparse.Namespace) -> int:
             covered = {digest for result in results for digest in result.covered}
             left_over = [image for image in attached if image.attached_to not in covered]
             weighed = True
+            if left_over:  # (the copies of their subjects said those are not carried)
+                one = len(left_over) == 1
+                _note(f"{_tags(len(left_over))} of signatures and referrers ("
+                      f"{', '.join(_tag_of(image) for image in left_over)}) "
+                      f"{'is' if one else 'are'} copied on {'its' if one else 'their'} own, "
+                      f"whole: no image this sync copied as it is carried "
+                      f"{'it' if one else 'them'} along.")
             results += _copy(args, left_over, replace(options, multi_arch="all"),
                              destination, reporter, told)
     except KeyboardInterrupt:  # (Ctrl+C, SIGTERM): what is in place is said, then that

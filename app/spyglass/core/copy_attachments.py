@@ -116,10 +116,11 @@ def _what(count: int, kind: Kind | str) -> str:
 
 
 def _not_copied(count: int, digest: Digest, why: str) -> str:
-    """``2 signatures or referrers of sha256:… are not copied: WHY``."""
+    """``2 signatures or referrers of sha256:… are not carried along: WHY``: not with this
+    copy (a sync copies the tags they are under on their own, after its images)."""
     what = ("1 signature or referrer" if count == 1
             else f"{count} signatures or referrers")
-    return f"{what} of {digest} {'is' if count == 1 else 'are'} not copied: {why}"
+    return f"{what} of {digest} {'is' if count == 1 else 'are'} not carried along: {why}"
 
 
 _INDEX: Final = "index"

@@ -132,7 +132,7 @@ def test_a_conversion_notes_the_signatures_it_cannot_carry(tmp_path: Path) -> No
                      open_destination(f"oci:{tmp_path / 'dst'}:z"),
                      CopyOptions(compression="zstd"))
     assert plan.attachments == ()
-    assert any("not copied" in note and digest in note for note in plan.notes)
+    assert any("not carried along" in note and digest in note for note in plan.notes)
 
 
 def _attach_index(root: Path, digest: str, artifact_type: str) -> None:
@@ -178,7 +178,7 @@ def test_notes_count_in_words(tmp_path: Path) -> None:
     plan = plan_copy(open_source(f"oci:{tmp_path / 'src'}:app"),
                      open_destination(f"oci:{tmp_path / 'dst'}:z"),
                      CopyOptions(compression="zstd"))
-    assert (f"2 signatures or referrers of {digest} are not copied: the copy changes that "
+    assert (f"2 signatures or referrers of {digest} are not carried along: the copy changes that "
             "manifest's digest, so they would not match it") in plan.notes
 
 
@@ -196,7 +196,7 @@ def test_a_list_of_which_one_image_is_copied_says_so_of_its_attachments(
         open_source(f"oci:{tmp_path / 'src'}:app"),
         open_destination(f"oci:{tmp_path / 'dst'}:x"), [], [], [listed],
         find=lambda digest: found.get(digest, []))
-    assert notes == (f"2 signatures or referrers of {listed} are not copied: that list is "
+    assert notes == (f"2 signatures or referrers of {listed} are not carried along: that list is "
                      "not copied, only one of its images",)
 
 

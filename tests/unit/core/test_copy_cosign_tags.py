@@ -241,7 +241,7 @@ def test_a_docker_archive_still_cannot_keep_them(tmp_path: Path) -> None:
     archive = f"docker-archive:{tmp_path / 'a.tar'}:app:v1"
     plan = plan_copy(open_source(f"dir:{folder}"), open_destination(archive))
     assert plan.attachments == ()
-    assert (f"2 signatures or referrers of {digest} are not copied: the copy changes that "
+    assert (f"2 signatures or referrers of {digest} are not carried along: the copy changes that "
             "manifest's digest, so they would not match it") in plan.notes
     with pytest.raises(Unsupported) as refused:
         plan_attachments(open_source(f"dir:{folder}"), open_destination(archive),
