@@ -278,6 +278,10 @@ class RegistryError(SpyglassError):
     (``MANIFEST_UNKNOWN``, ``DENIED``, …) when the body had one.
     """
 
+    body_length: int | None = None
+    """The ``Content-Length`` of the request answered with the error, where it stated one
+    (a body refused as too large: how large is too large)."""
+
     def __init__(
         self, message: str, *, status: int = 0, code: str | None = None,
         on_command_line: str | None = None,

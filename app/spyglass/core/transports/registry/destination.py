@@ -320,9 +320,12 @@ class RegistryDestination:
                 why = ""
             else:
                 raise
-            # a blob of known size went whole in one request: pieces as large are no help
-            whole = size if chunk_size is None and digest is not None else None
-            smaller = self._smaller_than(chunk_size, whole)
+            # pieces as large as the body refused are no help: its length, where the request
+            # stated one (a blob that fits one request, even of unknown size, goes in one)
+            refused = exc.body_length
+            if refused is None and chunk_size is None and digest is not None:
+                refused = size
+            smaller = self._smaller_than(chunk_size, refused)
             how = (f"; the next attempt sends it in pieces of {_size(smaller)}"
                    if smaller is not None else "")
             raise BodyTooLarge(f"{str(exc).rstrip('.')}{why}{how}.", smaller=smaller,
@@ -330,13 +333,14 @@ class RegistryDestination:
 
     def _smaller_than(self, used: int | None, refused: int | None) -> int | None:
         """The chunk size after ``used`` was refused (None: one request; ``refused``: the
-        length of that request's body, where known), or None when there is none smaller.
-        Transfers refused at once shrink it once."""
+        length of that request's body, where known), or None when there is none smaller:
+        always smaller than ``refused``. Transfers refused at once shrink it once."""
         with self._lock:
-            if self._chunk_size != used:
-                return self._chunk_size  # another transfer made it smaller already
+            current = self._chunk_size
+            if current != used and (refused is None or (current or 0) < refused):
+                return current  # another transfer made it smaller already
             sizes = [s for s in CHUNK_SIZES_AFTER_413
-                     if (used is None or s < used) and (refused is None or s < refused)]
+                     if (current is None or s < current) and (refused is None or s < refused)]
             if sizes:
                 self._chunk_size = sizes[0]
             return sizes[0] if sizes else None

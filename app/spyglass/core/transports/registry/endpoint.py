@@ -712,6 +712,9 @@ class RegistryEndpoint:
         )
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         error.answer_lost = bool(response.extensions.get(ANSWER_LOST))
+        if isinstance(error, RegistryError):
+            length = response.request.headers.get("content-length", "")
+            error.body_length = int(length) if length.isdigit() else None
         raise error
 
     def _read_whole(

@@ -1020,6 +1020,38 @@ def test_pieces_after_a_413_are_of_5_mib_at_least_while_they_pass(make_client, c
         5 * mib, 5 * mib, 2 * mib]
 
 
+def test_pieces_after_a_413_are_smaller_than_the_refused_body_of_unknown_size(
+    make_client, cache
+) -> None:
+    """A blob being recompressed (digest and size unknown) of 3 MiB goes in one ``PUT``
+    of its stated length; refused by a proxy's 1 MiB limit, the next attempt goes in
+    pieces of 1 MiB at once, not of 8, 5 and 4 MiB, each of which would be that whole
+    body again. A piece size a parallel transfer chose is not taken when the body
+    refused was no larger."""
+    mib = 1024 * 1024
+    fake = FakeUploads(max_body=mib)
+    client, seen = make_client(fake)
+    dest = destination(client, cache)
+    data = bytes(range(256)) * (12 * 1024)  # 3 MiB
+    with pytest.raises(BodyTooLarge) as refused:
+        dest.put_blob(io.BytesIO(data), media_type=media.OCI_LAYER_GZIP, digest=None, size=None)
+    assert refused.value.smaller == mib
+    assert "the next attempt sends it in pieces of 1 MiB" in str(refused.value)
+    dest.put_blob(io.BytesIO(data), media_type=media.OCI_LAYER_GZIP, digest=None, size=None)
+    assert fake.blobs[(REPO, str(Digest.of(data)))] == data
+    assert [len(r.content) for r in uploads_sent(seen) if r.method in ("PUT", "PATCH")] == [
+        3 * mib,  # refused
+        mib, mib, mib, 0]
+
+    # another transfer's 8 MiB pieces would send this 3 MiB body whole again
+    other = destination(client, cache)
+    other._chunk_size = 8 * mib  # (as a larger blob refused at once left it)
+    with pytest.raises(BodyTooLarge) as again:
+        other.put_blob(io.BytesIO(data), media_type=media.OCI_LAYER_GZIP, digest=None,
+                       size=None)
+    assert again.value.smaller == mib
+
+
 def test_a_body_too_large_even_in_the_smallest_pieces_is_an_error(make_client, cache) -> None:
     fake = FakeUploads(max_body=1000)
     client, _ = make_client(fake)
