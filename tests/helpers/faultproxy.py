@@ -44,6 +44,8 @@ class Fault:
     chunked: bool | None = None
     """Only a request whose body came ``Transfer-Encoding: chunked`` (True), or one whose
     did not (False); None: either."""
+    body: bytes = b""
+    """What a ``status`` or ``answer_replaced`` answer carries (a registry's error JSON)."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class FaultProxy:
                     extra = "".join(f"{k}: {v.replace('{target}', target)}\r\n"
                                     for k, v in fault.headers.items())
                     client.sendall(f"HTTP/1.1 {fault.status} Injected\r\n{extra}"
-                                   "Content-Length: 0\r\n\r\n".encode("latin-1"))
+                                   f"Content-Length: {len(fault.body)}\r\n\r\n"
+                                   .encode("latin-1") + fault.body)
                     continue
                 client.sendall(answer)
                 if b"\r\nconnection: close" in answer.split(b"\r\n\r\n")[0].lower():

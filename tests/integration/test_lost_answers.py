@@ -165,3 +165,36 @@ def test_a_token_the_registry_stops_taking_during_an_upload_is_fetched_again(
         puts = [seen.outcome for seen in proxy.seen
                 if seen.method == "PUT" and "/refused/blobs/" in seen.target]
         assert puts[0] == "status" and puts[1:] == ["forwarded"] * 2  # config and layer
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_registry_that_refuses_every_new_token_is_refused_by_after_one_more_try(
+        token_registry: RegistryServer, token_server: TokenServer, tmp_path: Path,
+        repo_name: str, method: str) -> None:
+    """Every blob ``PUT`` (or the streamed ``PATCH`` of a blob being recompressed) meets
+    a 401 ``invalid_token``: the token the upload's ``POST`` was just taken with is worth
+    one new token, not one per --retry-times (the blob sent whole each time), and the
+    copy ends with the registry's refusal in its own words, not a token "expired"."""
+    creds = f"{ALICE[0]}:{ALICE[1]}"
+    recompress = ["--dest-compress-format", "zstd"] if method == "PATCH" else []
+    content = os.urandom(12 * 1024 * 1024) if method == "PATCH" else b"every token refused\n"
+    source = layout(tmp_path, content)
+    with FaultProxy(token_registry.host) as proxy:
+        proxy.add(Fault(method, r"/blobs/uploads/", "status", status=401, count=1_000_000,
+                        headers={
+            "Content-Type": "application/json",
+            "WWW-Authenticate": f'Bearer realm="{token_server.realm}",service='
+            f'"{token_server.service}",scope="repository:{repo_name}:pull,push",'
+            'error="invalid_token"'},
+            body=b'{"errors":[{"code":"UNAUTHORIZED","message":"token signed by an '
+                 b'untrusted key","detail":null}]}'))
+        done = spyglass("copy", "--parallel", "1", *recompress, "--dest-creds", creds,
+                        f"oci:{source}:latest", f"docker://{proxy.address}/{repo_name}:v1")
+        refused = [seen for seen in proxy.seen if seen.method == method
+                   and "/blobs/uploads/" in seen.target]
+    assert done.returncode == 1
+    assert len(refused) == 2, proxy.seen  # the first token, then the one fetched after it
+    last = done.stderr.strip().splitlines()[-1]
+    assert "refused the token its token server gave" in last
+    assert "token signed by an untrusted key" in last
+    assert "expired" not in last

@@ -849,7 +849,9 @@ def _transfer_blob(
     cancel: CancelToken,
 ) -> Descriptor:
     """One blob, started again from its first byte after a failure worth retrying
-    (what the source or destination half-wrote is discarded by them)."""
+    (what the source or destination half-wrote is discarded by them). A token the
+    registry stopped taking (:class:`TokenRenewed`) is worth one more attempt with a
+    new one; that refused as well ends it with the registry's refusal."""
     attempts = 1 + max(0, options.retry_times)
     digest = task.source.digest
 
@@ -861,6 +863,7 @@ def _transfer_blob(
             emit(BlobWaiting(digest, wait.who, wait.asked, wait.wait))
 
     listening = WAIT_LISTENER.set(waits)
+    renewed = False
     try:
         attempt = 1
         while True:
@@ -876,6 +879,12 @@ def _transfer_blob(
                     emit(BlobRetried(task.source.digest, attempt, attempts, str(error),
                                      counted=False))
                     continue
+                if isinstance(error, TokenRenewed):
+                    if renewed and error.refusal is not None:
+                        # the token fetched after the first refusal was refused too: no
+                        # expiry, but a registry that takes none (its own words say why)
+                        raise error.refusal from error
+                    renewed = True
                 # tries the failure already stands for (a request asked again, a download
                 # resumed) come out of the same --retry-times: N in all, not N of each
                 attempt += max(0, error.attempts - 1)

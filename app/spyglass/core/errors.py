@@ -325,10 +325,16 @@ class TokenRenewed(RegistryError):
     was a stream that cannot be sent again: the token expired or was revoked on the
     registry's side, sooner than its token server said. A new token was fetched, so
     doing again what the request was part of (uploading the blob) may well work: not
-    an :class:`AuthenticationFailed`, since the credentials were taken a moment before."""
+    an :class:`AuthenticationFailed`, since the credentials were taken a moment before.
 
-    def __init__(self, message: str, *, on_command_line: str | None = None) -> None:
+    ``refusal`` is the error the 401 stands for read as any other (the registry's own
+    words in it): what a caller raises when the new token is refused as well, which
+    is no expiry but a registry that does not take the tokens it is given."""
+
+    def __init__(self, message: str, *, on_command_line: str | None = None,
+                 refusal: SpyglassError | None = None) -> None:
         super().__init__(message, status=401, on_command_line=on_command_line)
+        self.refusal = refusal
 
 
 def locked_keyring_sentence(keyring: str, *, creds: bool = False) -> str:

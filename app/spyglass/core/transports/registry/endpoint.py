@@ -698,10 +698,6 @@ class RegistryEndpoint:
             raise AccessDenied(
                 f"{what} failed: {self.host} sent the request on to {elsewhere.host}, which "
                 f"refused it (HTTP {response.status_code}).", status=response.status_code)
-        if response.extensions.get(TOKEN_RENEWED):  # a streamed body: not sent again here
-            raise TokenRenewed(
-                f"{what} failed: the registry {self.host} no longer takes the token it took "
-                "until now (it expired or was revoked there); a new one was fetched.")
         error = error_for(
             response.status_code, response.headers, body, what=what, host=self.host, kind=kind,
             anonymous=self.auth.anonymous, attempts=response.extensions.get(ATTEMPTS, 1),
@@ -710,6 +706,11 @@ class RegistryEndpoint:
             keyring_failed=self.auth.keyring_failed if self.auth.anonymous else "",
             held_back=self.auth.held_back,
         )
+        if response.extensions.get(TOKEN_RENEWED):  # a streamed body: not sent again here
+            raise TokenRenewed(
+                f"{what} failed: the registry {self.host} no longer takes the token it took "
+                "until now (it expired or was revoked there); a new one was fetched.",
+                refusal=error)
         error.attempts = response.extensions.get(ATTEMPTS, 1)
         error.answer_lost = bool(response.extensions.get(ANSWER_LOST))
         if isinstance(error, RegistryError):
