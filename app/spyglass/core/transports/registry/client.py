@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE: Final = 1000
 _NO_REFERRERS_API: Final = (400, 401, 403, 404, 405, 406, 501)
 """What registries without the referrers API answer it (the spec says 404)."""
+HEAD_404S_BELIED: Final = 3
+"""Manifest ``HEAD`` 404s that ``GET`` belies before a registry's ``HEAD`` is not asked
+any more: one may be a moment's (a tag pushed between the two, storage that is
+eventually consistent), and a ``GET`` counts against Docker Hub's pull limit where a
+``HEAD`` does not."""
 
 
 class NamePage(list[str]):
@@ -475,7 +480,8 @@ class RegistryClient(RegistryPusher):
         answers ``HEAD`` 404 when ``confirm_missing`` (older Nexus answers 404 to the
         ``HEAD`` of a manifest it serves), for the callers to whom "not there" must be
         sure (a delete, the window's digests), as skopeo resolves a tag with ``GET``;
-        once ``GET`` found what ``HEAD`` denied, every lookup is a ``GET``.
+        once ``GET`` found what ``HEAD`` denied :data:`HEAD_404S_BELIED` times, every
+        lookup is a ``GET``.
 
         The media type is a manifest type or None: a ``Content-Type`` that names none
         (``application/json``, ``text/plain``) says nothing; a manifest read instead
@@ -497,10 +503,15 @@ class RegistryClient(RegistryPusher):
             if isinstance(exc, Unsupported):
                 self._no_head = True
             got = _head_of(self.get_manifest(repository, reference, cancel=cancel))
-            if not self._no_head:  # a HEAD 404 that GET belies: not to be believed again
-                log.info("%s: the registry answered HEAD with 404 and GET with the manifest; "
-                         "manifests are looked up with GET from now on", what)
-                self._no_head = True
+            if not self._no_head:  # a HEAD 404 that GET belies: once may be a moment's
+                with self._lock:
+                    self._head_belied += 1
+                    belied = self._head_belied
+                switch = belied >= HEAD_404S_BELIED
+                log.info("%s: the registry answered HEAD with 404 and GET with the manifest%s",
+                         what, "; manifests are looked up with GET from now on" if switch
+                         else f" ({belied} of {HEAD_404S_BELIED} times before GET is used)")
+                self._no_head = switch
             return got
         response.close()
         stated = response.headers.get("docker-content-digest")

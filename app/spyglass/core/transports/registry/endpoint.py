@@ -164,8 +164,10 @@ class RegistryEndpoint:
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
         self._no_head = False
-        """The registry answered a manifest ``HEAD`` 405, or 404 to one that ``GET`` then
-        found (older Nexus): manifests are looked up with ``GET``."""
+        """The registry answered a manifest ``HEAD`` 405, or 404 again and again to ones
+        that ``GET`` then found (older Nexus): manifests are looked up with ``GET``."""
+        self._head_belied = 0
+        """How many manifest ``HEAD`` 404s a ``GET`` found the manifest of."""
         self._spare_uploads: dict[str, list[SpareUpload]] = {}
         """Per repository, the sessions :meth:`RegistryPusher.check_push` and failed mounts
         opened, kept for the next :meth:`RegistryPusher.upload_blob` (see
