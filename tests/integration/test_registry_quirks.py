@@ -137,6 +137,26 @@ def test_a_next_link_that_leads_nowhere_is_said_so_not_taken_for_no_repository(
                 "against the page's own address, and answers that with 404") in said, said
 
 
+def test_a_next_link_to_another_host_that_leads_nowhere_says_the_host_was_replaced(
+        make_registry: Callable[..., RegistryServer]) -> None:
+    """A proxy that names the registry's inside address in its ``Link``: only the path
+    is asked, of the registry itself. Its 404 was said as the path "read against the
+    page's own address", leaving out that the host named was not the one asked."""
+    server = make_registry()
+    seed_tags(server, "paged/app", 7)
+    form = '<http://internal.example:5000/v3{target}>; rel="next"'
+    with PagingRelay(server.host, cap=3, link_form=form) as relay:
+        failed = spyglass("tags", f"docker://{relay.address}/paged/app")
+        assert failed.returncode == 1, failed.stderr
+        said = failed.stderr.strip()
+        assert "read against the page's own address" not in said, said
+        assert (f"the registry {relay.address} links to its next page as "
+                "http://internal.example:5000/v3/v2/paged/app/tags/list?n=3&last=tag-00002, "
+                "which names another host (Spyglass asked the registry itself for "
+                "/v3/v2/paged/app/tags/list?n=3&last=tag-00002), and answers that with "
+                "404") in said, said
+
+
 # --------------------------------------------------------------------------- object storage
 
 

@@ -224,6 +224,7 @@ class RegistryClient(RegistryPusher):
         seen: set[httpx.URL] = set()
         page: httpx.URL | None = httpx.URL(url)
         written = ""  # the Link's target, as the registry wrote it
+        elsewhere = False  # the Link named another host: its path asked of this registry
         while page is not None:  # (each URL parsed once: from its Link, or url)
             if page in seen:
                 raise RegistryError(
@@ -245,14 +246,14 @@ class RegistryClient(RegistryPusher):
                 if len(seen) == 1:
                     raise
                 # not "no such repository": its first page was read
-                raise RegistryError(_nowhere(page, written, what=what, host=self.host),
-                                    status=404) from exc
+                raise RegistryError(_nowhere(page, written, elsewhere, what=what,
+                                             host=self.host), status=404) from exc
             following = next_page(response.headers.get("link"))
             yield response
             if following is None:
                 return
             written = following.target
-            page = _next_link(following, page, base, what=what, host=self.host)
+            page, elsewhere = _next_link(following, page, base, what=what, host=self.host)
             params = None
 
     def catalog_pages(
@@ -631,12 +632,12 @@ def _links_on(response: httpx.Response) -> bool:
 
 def _next_link(
     following: NextPage, current: httpx.URL, base: httpx.URL, *, what: str, host: str
-) -> httpx.URL:
+) -> tuple[httpx.URL, bool]:
     """The next page a ``Link`` header names (:func:`links.next_page`), resolved against
     ``current`` as RFC 3986 resolves a reference, on the registry's host: a link to
     another host (a registry behind a proxy that names its own inside address) is taken
     for its path and query only, as containers/image takes it, so nothing (credentials
-    least of all) goes elsewhere."""
+    least of all) goes elsewhere. The bool says whether it was (the host replaced)."""
     if not following.named:
         log.info("%s: the registry %s sent a Link without rel; following it as the next "
                  "page, as skopeo does", what, host)
@@ -644,16 +645,21 @@ def _next_link(
     if url.scheme != base.scheme or url.netloc != base.netloc:
         log.info("%s: the registry %s points the next page at %s; asking the registry "
                  "itself for %s", what, host, url.host, url.raw_path.decode())
-        url = base.copy_with(raw_path=url.raw_path)
-    return url
+        return base.copy_with(raw_path=url.raw_path), True
+    return url, False
 
 
-def _nowhere(page: httpx.URL, written: str, *, what: str, host: str) -> str:
+def _nowhere(page: httpx.URL, written: str, elsewhere: bool, *, what: str, host: str) -> str:
     """The sentence for a next page that is not there (404), named as the ``Link`` wrote
-    it (``written``) and, where that differs, as it was read."""
+    it (``written``) and, where that differs, as it was read: ``elsewhere``, its path
+    asked of the registry, since it named another host."""
     asked = page.raw_path.decode()
-    read = f", which is {asked} read against the page's own address," \
-        if written not in (asked, str(page)) else ""
+    read = ""
+    if elsewhere:
+        read = (", which names another host (Spyglass asked the registry itself for "
+                f"{asked}),")
+    elif written not in (asked, str(page)):
+        read = f", which is {asked} read against the page's own address,"
     return (f"{what} failed: the registry {host} links to its next page as {written}{read} "
             "and answers that with 404 (not found).")
 
