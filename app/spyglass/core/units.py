@@ -17,6 +17,17 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def exact_size(size: int) -> str:
+    """``8 MiB``, ``256 KiB``, ``1000 B``: a size said in the largest binary unit it is a
+    whole number of (a piece size, a limit), so that nothing is rounded."""
+    value, unit = size, "B"
+    for larger in _UNITS:
+        if value == 0 or value % 1024:
+            break
+        value, unit = value // 1024, larger
+    return f"{value} {unit}"
+
+
 def duration_text(seconds: float) -> str:
     """``< 1 s``, ``7 s``, ``2 min 05 s``, ``1 h 02 min``."""
     if seconds < 1:

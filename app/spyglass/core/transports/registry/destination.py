@@ -52,6 +52,7 @@ from spyglass.core.transports.registry.referrers_tag import (
 )
 from spyglass.core.transports.registry.underway import UPLOADS_UNDER_WAY
 from spyglass.core.transports.stubs import no_stored_signatures
+from spyglass.core.units import exact_size
 
 if TYPE_CHECKING:
     from spyglass.core.reference import DockerReference
@@ -77,11 +78,6 @@ body skipped). The first are at least 5 MiB, the smallest piece but the last tha
 Google's and Amazon's registries take; smaller ones only once a proxy refused those
 too (nginx's default limit is 1 MiB). The distribution spec names a registry's
 minimum (``OCI-Chunk-Min-Length``, which the upload honours) but no maximum."""
-
-
-def _size(count: int) -> str:
-    """``8 MiB``, ``256 KiB``: a piece's size as it is said."""
-    return f"{count // MIB} MiB" if count % MIB == 0 else f"{count // 1024} KiB"
 
 
 class RegistryDestination:
@@ -326,7 +322,7 @@ class RegistryDestination:
             if refused is None and chunk_size is None and digest is not None:
                 refused = size
             smaller = self._smaller_than(chunk_size, refused)
-            how = (f"; the next attempt sends it in pieces of {_size(smaller)}"
+            how = (f"; the next attempt sends it in pieces of {exact_size(smaller)}"
                    if smaller is not None else "")
             raise BodyTooLarge(f"{str(exc).rstrip('.')}{why}{how}.", smaller=smaller,
                                code=exc.code, status=exc.status) from exc
