@@ -355,16 +355,16 @@ def _say(sentence: str) -> None:
     note(sentence)
 
 
-def terminal_safe(text: str) -> str:
+def terminal_safe(text: str, *, keep: str = "") -> str:
     """``text`` with control and format characters written as escapes (``\x1b``), and a
     byte of a name that is not UTF-8 as that byte (``bad\xff``, as skopeo and ``ls -b``
     write it; Python holds it as ``\udcff``): a sentence quotes what registries and
     files say, and a terminal must not take an escape sequence in there for a command
-    (clear the screen, retitle the window, fake output). See
-    :func:`spyglass.core.text.visible`."""
+    (clear the screen, retitle the window, fake output). ``keep``: the characters that
+    stay (``"\n"`` for text of several lines). See :func:`spyglass.core.text.visible`."""
     from spyglass.core.text import visible
 
-    return visible(text)
+    return visible(text, keep=keep)
 
 
 SidesOf = Callable[[argparse.Namespace, str], list[str]]

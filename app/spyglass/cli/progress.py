@@ -301,9 +301,14 @@ class Reporter:
             self._broken = True
 
     def _line(self, text: str) -> None:
-        """A line that stays: above the bars, which are drawn again under it."""
+        """A line that stays: above the bars, which are drawn again under it. What it
+        quotes (a registry's ``os.version`` in a note, a path that is not UTF-8) is
+        written as :func:`~spyglass.cli.terminal_safe` writes it: an escape sequence in
+        there is shown, not obeyed."""
+        from spyglass.cli import terminal_safe
+
         self._erase()
-        self._write(text + "\n")
+        self._write(terminal_safe(text, keep="\n") + "\n")
         if self._active:
             self._draw(time.monotonic())
         self._flush()

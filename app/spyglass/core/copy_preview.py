@@ -23,6 +23,7 @@ from spyglass.core.digest import Digest
 from spyglass.core.manifest import Descriptor, ImageIndex
 from spyglass.core.platform_choice import entry_label
 from spyglass.core.referrers import buildkit_attestation_subject
+from spyglass.core.text import visible
 from spyglass.core.transports.base import BlobHolder, ImageDestination, MountHints
 from spyglass.core.units import human_size
 
@@ -95,8 +96,11 @@ def look_at_destination(
 
 
 def format_plan(plan: CopyPlan, looked: Looked | None = None) -> str:
-    """The plan as ``--dry-run`` prints it."""
-    return "\n".join(plan_lines(plan, looked))
+    """The plan as ``--dry-run`` prints it: each line as :func:`~spyglass.core.text.visible`
+    writes it (the command line's ``terminal_safe``), so that what a line quotes from the
+    registry (an ``os.version``, a note about it) or a path that is not UTF-8 shows as
+    escapes, not as a command to the terminal or a line of its own."""
+    return "\n".join(visible(line) for line in plan_lines(plan, looked))
 
 
 def plan_lines(plan: CopyPlan, looked: Looked | None = None) -> list[str]:
