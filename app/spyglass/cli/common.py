@@ -474,6 +474,23 @@ def positive_count_argument(text: str) -> int:
     return count_argument(text, 1)
 
 
+def optional_path(text: str) -> Path | None:
+    """A path flag of skopeo's (``--authfile``, ``--digestfile``, ``--policy``,
+    ``--tmpdir``, …): an empty value is the flag not given, as Go's pflag and skopeo
+    read it (a CI template's ``--authfile "$AUTH_FILE"`` whose variable is empty), not
+    the current folder (``Path("")`` is ``.``)."""
+    return Path(text) if text else None
+
+
+def path_argument(text: str) -> Path:
+    """A path flag that changes what the result means (``signatures --key``): an empty
+    value is a usage error that says so, not the current folder (``Path("")`` is ``.``),
+    nor the flag left out, which would list what it was to verify unverified."""
+    if not text:
+        raise argparse.ArgumentTypeError("the value is empty; expected a file")
+    return Path(text)
+
+
 GLOBAL_USES: Final = frozenset({"policy", "tmpdir", "registries.d", "override"})
 """What skopeo's global flags do, by the name a command's ``uses`` gives them: ``policy``
 (``--policy``, ``--insecure-policy``: copy and sync), ``tmpdir`` (big temporary files:
@@ -530,7 +547,7 @@ def add_registry_options(parser: argparse.ArgumentParser, *, uses: Collection[st
     )
     if not login:
         add_credential_flags(group, "the registry")
-    group.add_argument("--authfile", type=Path, metavar="FILE",
+    group.add_argument("--authfile", type=optional_path, metavar="FILE",
                        # login never writes auth files: only --get-login reads one
                        help="with --get-login: read this auth.json only" if login else
                        "read credentials from this auth.json only")
@@ -539,7 +556,7 @@ def add_registry_options(parser: argparse.ArgumentParser, *, uses: Collection[st
         help="require HTTPS and verify certificates (default true; without the flag a "
         "registry on this machine may also answer plain HTTP)",
     )
-    group.add_argument("--cert-dir", type=Path, metavar="DIR",
+    group.add_argument("--cert-dir", type=optional_path, metavar="DIR",
                        help="use *.crt, *.cert and *.key files in DIR for TLS")
     group.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                        help="retry failed requests N times (default 3)")

@@ -17,6 +17,7 @@ from spyglass.cli.common import (
     StringSlice,
     add_skopeo_only,
     note,
+    optional_path,
     platform_argument,
     refusing,
     resolve_name,
@@ -86,7 +87,7 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan (every image and blob, and what the destination "
                         "holds already) and write nothing")
-    parser.add_argument("--digestfile", type=Path, metavar="FILE",
+    parser.add_argument("--digestfile", type=optional_path, metavar="FILE",
                         help="write the digest of what was written to FILE")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress output (notes of what is left behind stay)")

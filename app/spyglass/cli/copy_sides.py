@@ -5,7 +5,6 @@ the side's own flag."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
@@ -14,6 +13,7 @@ from spyglass.cli.common import (
     argv_text,
     check_credential_flags,
     count_argument,
+    optional_path,
     positive_count_argument,
     refusing,
     registry_options,
@@ -52,7 +52,7 @@ def add_copy_flags(parser: argparse.ArgumentParser, *, parallel: str) -> None:
                         help="copy every blob and manifest even where the destination "
                         "registry's tag names this very image already (by default nothing "
                         "is written then), to repair a destination that lost some")
-    parser.add_argument("--authfile", type=Path, metavar="FILE",
+    parser.add_argument("--authfile", type=optional_path, metavar="FILE",
                         help="read credentials from this auth.json only")
     parser.add_argument("--retry-times", type=count_argument, default=3, metavar="N",
                         help="retry failed requests N times (default 3)")
@@ -70,9 +70,9 @@ def add_side_flags(parser: argparse.ArgumentParser) -> None:
             f"--{side}-tls-verify", action=GoBool, default=None, metavar="BOOL",
             help=f"require HTTPS and verify {which} certificate (default "
             "true; without the flag a registry on this machine may also answer plain HTTP)")
-        parser.add_argument(f"--{side}-cert-dir", type=Path, metavar="DIR",
+        parser.add_argument(f"--{side}-cert-dir", type=optional_path, metavar="DIR",
                             help=f"use *.crt, *.cert and *.key files in DIR for {which} TLS")
-        parser.add_argument(f"--{side}-authfile", type=Path, metavar="FILE",
+        parser.add_argument(f"--{side}-authfile", type=optional_path, metavar="FILE",
                             help=f"read {which} credentials from this auth.json (instead of "
                             "--authfile)")
         add_credential_flags(parser, f"{which} registry", side)

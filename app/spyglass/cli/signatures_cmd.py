@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from spyglass.cli.common import (
     Commands,
     add_registry_options,
+    path_argument,
     registry_options,
     resolve_name,
     write_json,
@@ -31,11 +32,11 @@ def add_parser(commands: Commands) -> None:
     )
     parser.add_argument("name", metavar="NAME")
     parser.add_argument(
-        "--key", type=Path, metavar="FILE",
+        "--key", type=path_argument, metavar="FILE",
         help="a PEM public key (cosign) or certificate (Notary v2) to verify with",
     )
     parser.add_argument(
-        "--keyring", type=Path, metavar="FILE",
+        "--keyring", type=path_argument, metavar="FILE",
         help="a GPG public keyring to verify simple signing signatures with",
     )
     parser.add_argument(

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
-from spyglass.cli.common import GLOBAL_USES, NOT_USED, add_skopeo_only
+from spyglass.cli.common import GLOBAL_USES, NOT_USED, add_skopeo_only, optional_path
 from spyglass.core.errors import SpyglassError
 
 _REFUSED: Final = {
@@ -30,17 +30,17 @@ def add_global_flags(parser: argparse._ActionsContainer, *, here: bool,
     before the command stays). Those the command does not use (not in ``uses``) say so."""
     unset = argparse.SUPPRESS if here else None
     parser.add_argument(
-        "--policy", type=Path, metavar="FILE", default=unset,
+        "--policy", type=optional_path, metavar="FILE", default=unset,
         help="the containers-policy.json copy checks its source against (default: "
         "~/.config/containers/policy.json, else /etc/containers/policy.json): a copy it "
         "rejects, or accepts only signed, is refused" if "policy" in uses
         else f"{NOT_USED} (it asks no policy; a FILE that cannot be read is refused all "
         "the same)")
     parser.add_argument(
-        "--tmpdir", type=Path, metavar="DIR", default=unset,
+        "--tmpdir", type=optional_path, metavar="DIR", default=unset,
         help="where big temporary files go (as $TMPDIR)" if "tmpdir" in uses else NOT_USED)
     parser.add_argument(
-        "--registries.d", dest="registries_d", type=Path, metavar="DIR", default=unset,
+        "--registries.d", dest="registries_d", type=optional_path, metavar="DIR", default=unset,
         help="read lookaside signature stores from DIR/*.yaml" if "registries.d" in uses
         else NOT_USED)
     for flag, does in _REFUSED.items():

@@ -453,3 +453,59 @@ def test_positional_arguments_and_names_are_described_alike(
     # the choices in one order, whichever is the default
     assert "--format {json,text}" in _help(capsys, "catalog")
     assert "--format {json,text}" in _help(capsys, "tags")
+
+
+_REFUSED_EMPTY = {"--key", "--keyring"}
+"""Path flags whose empty value is refused: left out, what they verify would be listed
+unverified (every other path flag is skopeo's, whose empty value is no flag)."""
+
+
+def _path_flags(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    """(flag, dest) of the parser's flags that take a FILE or a DIR."""
+    return [(action.option_strings[0], action.dest) for action in parser._actions
+            if action.option_strings and action.metavar in ("FILE", "DIR")
+            and isinstance(action, argparse._StoreAction)]
+
+
+def test_an_empty_path_is_the_flag_not_given_as_in_skopeo() -> None:
+    """A CI template's --authfile "$AUTH_FILE" with the variable empty: pflag and skopeo
+    read "" as unset; Path("") was the current folder, "." (refused as a folder)."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    seen = 0
+    for command, sub in commands.choices.items():
+        for flag, dest in _path_flags(sub):
+            if flag in _REFUSED_EMPTY:
+                continue
+            for argv in ([command, flag, "", *_POSITIONALS[command]],
+                         [command, f"{flag}=", *_POSITIONALS[command]]):
+                assert getattr(parser.parse_args(argv), dest) is None, argv
+            seen += 1
+    for flag, dest in _path_flags(parser):  # skopeo's global flags, before the command
+        assert getattr(parser.parse_args([flag, "", "inspect", "oci:x"]), dest) is None
+        seen += 1
+    assert seen >= 50  # (every command's --authfile, --policy, --tmpdir, …)
+
+
+@pytest.mark.parametrize("flag", sorted(_REFUSED_EMPTY))
+def test_an_empty_key_is_a_usage_error_that_says_so(
+        flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["signatures", flag, "", SAMPLE])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"spyglass: Argument {flag}: the value is empty; expected a file.\n")
+
+
+@pytest.mark.parametrize("flags", [
+    ["--policy", ""], ["--digestfile", ""], ["--authfile", ""], ["--src-authfile", ""],
+    ["--dest-authfile", ""], ["--tmpdir", ""], ["--src-cert-dir", ""], ["--registries.d", ""]])
+def test_a_copy_with_an_empty_path_flag_copies_as_without_it(
+        flags: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # (where "." would have been read or written)
+    assert main(["copy", "-q", *flags, SAMPLE, f"dir:{tmp_path / 'out'}"]) == 0, \
+        capsys.readouterr().err
+    assert capsys.readouterr() == ("", "")
+    assert list((tmp_path / "work").iterdir()) == []
