@@ -75,6 +75,16 @@ def test_a_closed_stdout_is_a_sentence(tmp_path: Path) -> None:
     assert (out / "index.json").exists()
 
 
+@pytest.mark.parametrize("args", ["--help", "--version", "inspect --help"])
+def test_help_or_version_to_a_closed_stdout_is_a_sentence(args: str) -> None:
+    """Not a traceback: argparse lets by only an OSError of its own writing."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    done = subprocess.run(["sh", "-c", f"'{sys.executable}' -m spyglass {args} >&-"],
+                          env=env, timeout=60, capture_output=True)
+    assert (done.returncode, done.stderr) == (
+        1, b"spyglass: Cannot write the result: standard output is closed.\n")
+
+
 FULL = Path("/dev/full")
 RESULT_COMMANDS = [
     ["inspect", "--raw", "{layout}"],

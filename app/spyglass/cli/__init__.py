@@ -167,7 +167,9 @@ def _given_as_path(word: str) -> bool:
 
 class _ClosedOutput(io.TextIOBase):
     """Standard output when the program was started with it closed: writing the result
-    fails with a sentence (a command that writes nothing there is unaffected)."""
+    fails with a sentence (a command that writes nothing there is unaffected), and so
+    does ``--help`` or ``--version`` (argparse's own writing lets only an OSError by:
+    :func:`main` says this one)."""
 
     def write(self, text: str) -> int:
         raise SpyglassError("Cannot write the result: standard output is closed.")
@@ -219,7 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (missing := _missing_beside_a_path(args_list)) is not None:
         parser.error(f'the path "{missing}" does not exist; expected a COMMAND, or layout '
                      "folders or archives to open in the window")
-    args = parser.parse_args(args_list)
+    try:
+        args = parser.parse_args(args_list)
+    except SpyglassError as exc:  # --help or --version, with stdout closed (_ClosedOutput)
+        _say(str(exc))
+        return EXIT_ERROR
     validate = getattr(args, "validate", None)  # (its parser, a check of values together)
     if validate is not None and (problem := validate[1](args)) is not None:
         validate[0].error(problem)
