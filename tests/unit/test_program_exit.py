@@ -85,6 +85,15 @@ def test_help_or_version_to_a_closed_stdout_is_a_sentence(args: str) -> None:
         1, b"spyglass: Cannot write the result: standard output is closed.\n")
 
 
+@pytest.mark.parametrize("args", ["bogus", "inspect", "copy --bogus oci:x oci:y"])
+def test_a_usage_error_with_stderr_closed_writes_nothing_on_stdout(args: str) -> None:
+    """A pipe reading stdout (2>&- | jq) gets no usage for JSON."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "app"))
+    done = subprocess.run(["sh", "-c", f"'{sys.executable}' -m spyglass {args} 2>&-"],
+                          env=env, timeout=60, capture_output=True)
+    assert (done.returncode, done.stdout) == (2, b"")
+
+
 FULL = Path("/dev/full")
 RESULT_COMMANDS = [
     ["inspect", "--raw", "{layout}"],

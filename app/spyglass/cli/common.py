@@ -51,7 +51,8 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         from spyglass.cli import terminal_safe
 
-        self.print_usage(sys.stderr)
+        if sys.stderr is not None:  # (argparse writes to stdout given None: not there)
+            self.print_usage(sys.stderr)
         said = terminal_safe(f"{message[0].upper()}{message[1:]}")
         self.exit(EXIT_USAGE, f"spyglass: {said}.\n")
 
