@@ -33,7 +33,12 @@ from spyglass.core.errors import (
     SpyglassError,
 )
 from spyglass.core.natural import naturally_sorted
-from spyglass.core.reference import DockerReference, parse_docker_reference
+from spyglass.core.reference import (
+    DockerReference,
+    parse_docker_reference,
+    registry_alone,
+    registry_alone_error,
+)
 
 if TYPE_CHECKING:
     from spyglass.core.digest import Digest
@@ -128,6 +133,9 @@ LOGOUT_AUTHFILE: Final = (
 def _repository(text: str) -> DockerReference:
     """``docker://HOST/REPO`` (the ``docker://`` may be left out)."""
     bare = text.removeprefix("docker://")
+    if (registry := registry_alone(bare)) is not None:  # (not Docker Hub's library/NAME)
+        raise registry_alone_error(text, registry, "REPOSITORY", ", or list its "
+                                   f"repositories with spyglass catalog {registry}")
     try:
         return parse_docker_reference(bare, default_tag=False)
     except InvalidReference as exc:

@@ -73,6 +73,8 @@ __all__ = [
     "is_valid_oci_ref",
     "parse_docker_reference",
     "parse_image_name",
+    "registry_alone",
+    "registry_alone_error",
 ]
 
 DEFAULT_DOMAIN: Final = "docker.io"
@@ -587,18 +589,42 @@ ImageName = DockerName | OCIName | DirName | DockerArchiveName | OCIArchiveName
 # Each parser gets what follows "TRANSPORT:" and raises _Problem with a clause.
 
 
-def _parse_docker_name(rest: str) -> DockerName:
-    if not rest.startswith("//"):
-        raise _Problem('a docker reference starts with "//", for example docker://alpine')
-    text = rest[2:]
+def registry_alone(text: str) -> str | None:
+    """The registry ``text`` (a docker reference without its ``docker://``) names where it
+    names a registry and no repository (``localhost:5000``, ``myreg.example``,
+    ``127.0.0.1:39259/``): grammatically Docker Hub's ``library/<name>:<tag>``, but a
+    name with a dot, or ``localhost``, is never an official image. None where it is not
+    one alone (``alpine:3``, ``myreg.example/app``)."""
     first = text.partition("/")[0].partition("@")[0]
     name, _, port = first.partition(":")
     if "/" not in text.rstrip("/") and (name == LOCALHOST or "." in name) \
             and (port.isdigit() or not port):
-        # grammatically docker.io/library/<name>:<tag>, but a name with a dot is never an
-        # official image: this is a registry without a repository
-        raise _Problem(f'"{first}" is a registry, with no repository after it; expected '
-                       f"docker://{first}/REPOSITORY[:TAG]")
+        return first
+    return None
+
+
+def _registry_alone_clause(registry: str, expected: str = "REPOSITORY[:TAG]") -> str:
+    """What is wrong with a name that is the registry ``registry`` alone (see
+    :func:`registry_alone`), and what was expected: ``docker://REGISTRY/{expected}``."""
+    return (f'"{registry}" is a registry, with no repository after it; expected '
+            f"docker://{registry}/{expected}")
+
+
+def registry_alone_error(text: str, registry: str, expected: str = "REPOSITORY[:TAG]",
+                         advice: str = "") -> InvalidReference:
+    """The error for a reference ``text`` that names the registry ``registry`` alone (as
+    :func:`registry_alone` found), for a caller that parses with
+    :func:`parse_docker_reference` (which reads it as Docker Hub's): what was expected
+    (``docker://REGISTRY/{expected}``), then ``advice`` (``, or …``)."""
+    return _reference_error(text, _registry_alone_clause(registry, expected) + advice)
+
+
+def _parse_docker_name(rest: str) -> DockerName:
+    if not rest.startswith("//"):
+        raise _Problem('a docker reference starts with "//", for example docker://alpine')
+    text = rest[2:]
+    if (registry := registry_alone(text)) is not None:
+        raise _Problem(_registry_alone_clause(registry))
     reference = _parse_docker(text, default_tag=True)
     if reference.tag is not None and reference.digest is not None:
         raise _Problem(_TAG_AND_DIGEST)

@@ -38,6 +38,8 @@ from spyglass.core.reference import (
     DockerReference,
     ImageName,
     parse_docker_reference,
+    registry_alone,
+    registry_alone_error,
 )
 from spyglass.core.sync_kinds import (
     DESTINATION_KINDS,
@@ -271,6 +273,8 @@ def _clause(exc: SpyglassError) -> str:
 
 def _docker_source(request: SyncRequest, list_tags: TagLister) -> SyncSource:
     text = request.source.removeprefix("docker://")
+    if (registry := registry_alone(text)) is not None:  # (not Docker Hub's library/NAME)
+        raise registry_alone_error(request.source, registry)
     reference = parse_docker_reference(text, default_tag=False)
     return _repository_source(request, reference, request.registry, list_tags,
                               label=request.source, refs=None)

@@ -1541,3 +1541,26 @@ def test_a_command_builds_the_parser_once(
     root, _ = layout
     run_ok(capsys, "inspect", "--raw", f"oci:{root}:latest")
     assert len(built) == 1
+
+
+@pytest.mark.parametrize("name", ["docker://127.0.0.1:39259", "localhost:5000",
+                                  "docker://myreg.example:5000/", "docker://localhost"])
+def test_tags_of_a_registry_alone_suggests_catalog_not_docker_hub(
+        capsys: pytest.CaptureFixture[str], name: str) -> None:
+    registry = name.removeprefix("docker://").rstrip("/")
+    said = run_error(capsys, "tags", name)
+    assert said == (f'Invalid image reference "{name}": "{registry}" is a registry, with no '
+                    f"repository after it; expected docker://{registry}/REPOSITORY, or list "
+                    f"its repositories with spyglass catalog {registry}.")
+    assert "docker.io" not in said
+
+
+def test_sync_of_a_registry_alone_is_not_docker_hubs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Refused before anything is asked (docker.io/library/127.0.0.1:1 was)."""
+    assert main(["sync", "--retry-times", "0", "--src", "docker", "--dest", "dir",
+                 "127.0.0.1:1", str(tmp_path / "out")]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert ('"127.0.0.1:1" is a registry, with no repository after it; expected '
+            "docker://127.0.0.1:1/REPOSITORY[:TAG]") in err
+    assert "docker.io" not in err
