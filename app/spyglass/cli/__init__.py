@@ -49,9 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         usage="spyglass [-h] [--version] [--debug] COMMAND ...\n       spyglass [--] [PATH ...]",
         description="Browse, inspect and copy container images. Without a command, opens "
         "the window (on each PATH, a layout folder or an archive, when given).",
-        epilog="A usage error exits with status 2, any other error with 1. A command whose "
-        "output's reader has gone (| head -1, | grep -q) stops and ends killed by SIGPIPE "
-        "(141 in a shell), as skopeo does.",
+        epilog="A usage error exits with status 2; any other error, an image that is not "
+        "there included, with 1 (skopeo 1.15 and later exit 2 for an image that is not "
+        "there, and 1 for a usage error). A command whose output's reader has gone "
+        "(| head -1, | grep -q) stops and ends killed by SIGPIPE (141 in a shell), as "
+        "skopeo does.",
     )
     parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(

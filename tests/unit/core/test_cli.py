@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from spyglass import __version__
-from spyglass.cli import EXIT_ERROR, main
+from spyglass.cli import EXIT_ERROR, EXIT_USAGE, main
 from spyglass.core.digest import Digest
 from spyglass.core.fileurl import file_url
 from tests.helpers.imagebuild import (
@@ -1564,3 +1564,22 @@ def test_sync_of_a_registry_alone_is_not_docker_hubs(
     assert ('"127.0.0.1:1" is a registry, with no repository after it; expected '
             "docker://127.0.0.1:1/REPOSITORY[:TAG]") in err
     assert "docker.io" not in err
+
+
+def test_an_image_not_there_exits_as_the_help_says_unlike_newer_skopeo(
+        layout: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    """Status 2 is a usage error here, where skopeo 1.15 and later exit 2 for an image
+    not found: kept, and said where a script's author looks."""
+    root, _ = layout
+    assert main(["inspect", f"oci:{root}:nosuchref"]) == EXIT_ERROR
+    assert "nosuchref" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["inspect"])
+    assert exited.value.code == EXIT_USAGE == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("A usage error exits with status 2; any other error, an image that is not there "
+            "included, with 1 (skopeo 1.15 and later exit 2 for an image that is not there, "
+            "and 1 for a usage error).") in said
