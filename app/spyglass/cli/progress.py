@@ -184,10 +184,11 @@ class Reporter:
         if self._quiet:
             # progress is silenced, not what the copy decided on the user's behalf
             # (what it leaves behind, what it replaces): as warnings are in skopeo
-            if isinstance(event, c.Planned):
-                with self._lock:
-                    for note_text in event.plan.notes:
-                        line(f"Note: {note_text}")
+            notes = (event.plan.notes if isinstance(event, c.Planned)
+                     else event.notes if isinstance(event, c.Finished) else ())
+            with self._lock:
+                for note_text in notes:
+                    line(f"Note: {note_text}")
             return
         with self._lock:
             if isinstance(event, c.Planned):
@@ -267,6 +268,8 @@ class Reporter:
             elif isinstance(event, (c.Finished, c.Failed, c.CopyCancelled)):
                 if isinstance(event, c.Finished):
                     self.finished = event
+                    for note_text in event.notes:
+                        line(f"Note: {note_text}")
                 if self._several:
                     return  # the others go on: close() ends it all
                 self._ticking.set()

@@ -102,6 +102,7 @@ from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     OUTSIDE_WAIT,
     CheckedDestination,
+    CommitNotes,
     CommitStoresTop,
     ImageDestination,
     ImageSource,
@@ -537,7 +538,8 @@ def execute(
             emit(Failed(str(short)))
             raise short from exc
         raise
-    emit(Finished(top.digest, top.media_type, before, held, wrote_attached))
+    notes = destination.commit_notes if isinstance(destination, CommitNotes) else ()
+    emit(Finished(top.digest, top.media_type, before, held, wrote_attached, notes))
     return top
 
 

@@ -140,6 +140,9 @@ class Finished:
     wrote_attached: bool = False
     """Of a ``held`` image: something attached to it was written (a signature or referrer
     the destination did not have yet); else nothing at all was written."""
+    notes: tuple[str, ...] = ()
+    """What writing the name did besides, which the plan's notes could not say (a layout's
+    ref taken from other images there: :class:`~spyglass.core.transports.base.CommitNotes`)."""
 
 
 @dataclass(frozen=True)

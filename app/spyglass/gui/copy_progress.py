@@ -106,7 +106,8 @@ class Snapshot:
     notes: tuple[str, ...] = ()
     """What the plan decided on the user's behalf (``plan.notes``: layers compressed, what
     is left behind or replaced, signatures merged), as the engine words them; and what the
-    copy met that stays (a broken blob location cache renamed aside)."""
+    copy met that stays (a broken blob location cache renamed aside, a layout's ref taken
+    from other images: ``Finished.notes``)."""
     attached: str = ""
     """What goes along with the images (``1 SBOM, 1 cosign signature``), or ""."""
     source_digest: Digest | None = None
@@ -281,6 +282,7 @@ class Tally:
             self._finished = True
             self._held = event.held
             self._wrote_attached = event.wrote_attached
+            self._notes = (*self._notes, *event.notes)
             self._take_cache_notice()
         elif isinstance(event, Failed | CopyCancelled):
             if isinstance(event, Failed):

@@ -287,6 +287,20 @@ class ReplacingDestination(Protocol):
 
 
 @runtime_checkable
+class CommitNotes(Protocol):
+    """An :class:`ImageDestination` whose commit can change what else is there in a way
+    the plan could not tell beforehand (a layout's ref taken from the images it named:
+    whether they are other images is known only once the top manifest is written). The
+    copy's :class:`~spyglass.core.copy_events.Finished` carries the notes."""
+
+    @property
+    def commit_notes(self) -> tuple[str, ...]:
+        """What the last :meth:`ImageDestination.commit` did besides naming the image, as
+        notes (lower-case sentences without their full stop); () when nothing."""
+        ...
+
+
+@runtime_checkable
 class StoredCompression(Protocol):
     """An :class:`ImageSource` whose layer bytes are not always compressed as their media
     types say.

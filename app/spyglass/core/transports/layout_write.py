@@ -28,6 +28,7 @@ from spyglass.core.errors import (
 )
 from spyglass.core.filemodes import FOLDER_MODE, make_folders, remove_made_folders
 from spyglass.core.manifest import (
+    IMAGE_NAME_ANNOTATION,
     MAX_MANIFEST_SIZE,
     REF_NAME_ANNOTATION,
     Descriptor,
@@ -96,13 +97,15 @@ class OCILayoutDestination:
     exclusive ``flock`` on ``index.json.lock`` (containers/image and umoci lock
     nothing around ``index.json``; every Spyglass writer, in any thread or
     process, takes this one; the file is there only while it is held) it
-    re-reads the index, replaces the entry named ``REF`` (annotation
-    ``org.opencontainers.image.ref.name``) in place or appends one, and
-    replaces the file atomically. Two copies into one layout therefore both
-    keep their refs. Unlike containers/image, which keeps the entry a new
-    image displaces as an unnamed entry, the displaced entry is dropped. With
-    no REF, an unnamed entry of the same digest is replaced, else one is
-    appended.
+    re-reads the index, adds the entry named ``REF`` (annotation
+    ``org.opencontainers.image.ref.name``), and replaces the file atomically.
+    Two copies into one layout therefore both keep their refs. As
+    containers/image does, the entries ``REF`` named before keep their place
+    without it (a Docker 25+ save names every image "latest" and tells them
+    apart by ``io.containerd.image.name``; dropped, they would lose that name
+    too, and their blobs to the next garbage collection); :attr:`commit_notes`
+    names them. An entry of the same digest that no ref names becomes the new
+    entry, keeping its other annotations; else the entry is appended.
 
     Opening it also removes what a killed copy left: ``.spyglass-tmp-*`` files
     no live process claims (see :func:`~spyglass.core.transports.temporaries.sweep_orphans`).
@@ -150,6 +153,8 @@ class OCILayoutDestination:
         self._known = KnownBlobs()
         self._media_types: dict[Digest, str] = {}
         self._attached: list[dict[str, Any]] = []  # index entries of attachments put
+        self._unnamed: list[tuple[int, dict[str, Any]]] = []
+        """The entries the ref was taken from when the copy was committed, by position."""
         self._lock = threading.Lock()
         self._synced_dirs: set[Path] = set()
         self._state = "open"
@@ -512,33 +517,19 @@ class OCILayoutDestination:
         """Add ``entry`` and the attachments put to index.json; the caller holds the
         lock (or the folder is private).
 
-        An entry with a ref name replaces the entry of that name; one without
-        replaces an unnamed entry of the same digest; other entries stay.
+        As containers/image does: the images the new entry's ref name named keep their
+        entries, without that annotation (a Docker 25+ save names each image "latest",
+        told apart by ``io.containerd.image.name``); an entry of the same digest that no
+        ref names becomes the new entry, its other annotations kept; other entries stay.
+        An attachment's entry (a cosign tag) replaces the entry of its name: the new one
+        holds what the old one did (see :mod:`spyglass.core.copy_attachments`).
         """
         data = self._read_index()
         with self._lock:
-            entries = [entry, *self._attached]
-        updated: list[dict[str, Any]] = list(data["manifests"])
-        for new in entries:
-            name = (new.get("annotations") or {}).get(REF_NAME_ANNOTATION)
-            kept: list[dict[str, Any]] = []
-            placed = False
-            for item in updated:
-                # parse_manifest checked every entry is an object with string annotations
-                item_name = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
-                if name is not None:
-                    same = item_name == name
-                else:
-                    same = item_name is None and item.get("digest") == new["digest"]
-                if same:
-                    if not placed:
-                        kept.append(new)
-                        placed = True
-                    continue
-                kept.append(item)
-            if not placed:
-                kept.append(new)
-            updated = kept
+            attached = list(self._attached)
+        updated, unnamed = _add_entry(list(data["manifests"]), entry, keep_named=True)
+        for new in attached:
+            updated, _ = _add_entry(updated, new, keep_named=False)
         data["manifests"] = updated
         raw = dump_index(data)
         if len(raw) > MAX_INDEX_FILE_SIZE:  # never write what could not be read again
@@ -547,6 +538,23 @@ class OCILayoutDestination:
                 f"more than the {MAX_INDEX_FILE_SIZE // (1024 * 1024)} MiB read back; it was "
                 "left as it is. Write the image into another layout.")
         replace_file(index_file(self.path), raw, temps=self._temps)
+        self._unnamed = [(n, item) for n, item in enumerate(updated)
+                         if any(item is kept for kept in unnamed)]
+
+    @property
+    def commit_notes(self) -> tuple[str, ...]:
+        """Implement CommitNotes: the images the ref was taken from (they stay, unnamed
+        but for their other names, at their positions)."""
+        if not self._unnamed or self.ref is None:
+            return ()
+        count = len(self._unnamed)
+        shown = ", ".join(
+            f"{self._unnamed_name}:@{n}"
+            + f" ({(item.get('annotations') or {}).get(IMAGE_NAME_ANNOTATION) or item['digest']})"
+            for n, item in self._unnamed[:8]) + (f" and {count - 8} more" if count > 8 else "")
+        images = "another image" if count == 1 else f"{count} other images"
+        return (f'the ref "{self.ref}" named {images} in the {self._what[4:]} before; '
+                f"{'it stays' if count == 1 else 'they stay'} there without it: {shown}",)
 
     # ---------------------------------------------------------------- attachments
 
@@ -708,6 +716,46 @@ class OCILayoutDestination:
     def close(self) -> None:
         if self._state == "open":
             self.abort()
+
+
+def _ref_of(item: dict[str, Any]) -> str | None:
+    # parse_manifest checked every entry is an object with string annotations
+    name: str | None = (item.get("annotations") or {}).get(REF_NAME_ANNOTATION)
+    return name
+
+
+def _add_entry(entries: list[dict[str, Any]], new: dict[str, Any], *, keep_named: bool
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``entries`` with ``new`` added (see OCILayoutDestination._update_index), and the
+    entries of other digests that lost their ref name to it (with ``keep_named``; without,
+    they are dropped)."""
+    name = _ref_of(new)
+    kept: list[dict[str, Any]] = []
+    unnamed: list[dict[str, Any]] = []
+    for item in entries:
+        if name is not None and _ref_of(item) == name:
+            if not keep_named:
+                continue
+            annotations = {key: value for key, value in item["annotations"].items()
+                           if key != REF_NAME_ANNOTATION}
+            item = {key: value for key, value in item.items() if key != "annotations"}
+            if annotations:
+                item["annotations"] = annotations
+            unnamed.append(item)
+        kept.append(item)
+    for n, item in enumerate(kept):
+        if _ref_of(item) is None and item.get("digest") == new["digest"]:
+            # the same manifest: what else its entry says of it (its platform, its
+            # containerd name) stays true
+            merged = {**item, **new}
+            annotations = {**(item.get("annotations") or {}), **(new.get("annotations") or {})}
+            if annotations:
+                merged["annotations"] = annotations
+            kept[n] = merged
+            break
+    else:
+        kept.append(new)
+    return kept, [item for item in unnamed if item.get("digest") != new["digest"]]
 
 
 def open_layout_destination(

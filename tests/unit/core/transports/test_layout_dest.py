@@ -412,19 +412,80 @@ def test_supported_types_are_oci_only(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- index.json
 
 
-def test_a_ref_is_replaced_in_place(single_source: Path, tmp_path: Path) -> None:
+def test_a_ref_moves_to_the_new_image_and_the_old_one_stays_unnamed(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """As containers/image does: the entry a new image takes the ref of keeps its place
+    without the name (its blobs stay named by index.json), and the copy says so."""
     out = tmp_path / "out"
     app = open_source(f"oci:{single_source}:app")
     other = open_source(f"oci:{single_source}:other")
     first = {ref: copy_image(app, OCILayoutDestination(out, ref)) for ref in ("a", "b", "c")}
-    replaced = copy_image(other, OCILayoutDestination(out, "b"))
+    dest = OCILayoutDestination(out, "b")
+    replaced = copy_image(other, dest)
     assert replaced.digest != first["b"].digest
     assert index_entries(out) == [
         ("a", str(first["a"].digest)),
-        ("b", str(replaced.digest)),
+        (None, str(first["b"].digest)),
         ("c", str(first["c"].digest)),
+        ("b", str(replaced.digest)),
     ]
     assert open_source(f"oci:{out}:b").get_manifest()[0] == other.get_manifest()[0]
+    assert dest.commit_notes == (
+        f'the ref "b" named another image in the OCI image layout "{out}" before; it stays '
+        f"there without it: oci:{out}:@1 ({first['b'].digest})",)
+    # the same image again: it keeps the name, nothing is said
+    again = OCILayoutDestination(out, "b")
+    copy_image(other, again)
+    assert again.commit_notes == ()
+    assert len(index_entries(out)) == 4
+
+
+def test_images_sharing_a_ref_keep_their_other_names_when_it_goes_to_another(
+    single_source: Path, tmp_path: Path
+) -> None:
+    """A Docker 25+ save names every image "latest", told apart by their containerd
+    names: a copy into "latest" leaves both, found by those names still."""
+    out = tmp_path / "save"
+    builder = LayoutBuilder(out)
+    saved = {}
+    for name in ("hello-world", "busybox"):
+        descriptor = builder.add_image(ImageSpec(layers=[LayerSpec({"/n": name.encode()})]))
+        full = f"docker.io/library/{name}:latest"
+        saved[full] = descriptor["digest"]
+        builder.index["manifests"].append({**descriptor, "annotations": {
+            "io.containerd.image.name": full, REF_NAME_ANNOTATION: "latest"}})
+    (out / "index.json").write_text(json.dumps(builder.index))
+    dest = OCILayoutDestination(out, "latest")
+    top = copy_image(open_source(f"oci:{single_source}:app"), dest)
+    for full, digest in saved.items():
+        for name in (full, full.removeprefix("docker.io/library/")):
+            found = open_layout(out).reader.find(name)
+            assert str(found.digest) == digest
+            assert found.ref_name is None
+    assert open_layout(out).reader.find("latest").digest == top.digest
+    assert dest.commit_notes == (
+        f'the ref "latest" named 2 other images in the OCI image layout "{out}" before; '
+        f"they stay there without it: oci:{out}:@0 (docker.io/library/hello-world:latest), "
+        f"oci:{out}:@1 (docker.io/library/busybox:latest)",)
+
+
+def test_an_unnamed_entry_of_the_same_image_takes_the_ref_and_keeps_its_other_names(
+    single_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    app = open_source(f"oci:{single_source}:app")
+    top = copy_image(app, OCILayoutDestination(out, None))
+    index = json.loads((out / "index.json").read_bytes())
+    index["manifests"][0]["annotations"] = {"io.containerd.image.name": "example.com/app:1"}
+    index["manifests"][0]["platform"] = {"architecture": "amd64", "os": "linux"}
+    (out / "index.json").write_text(json.dumps(index))
+    copy_image(app, OCILayoutDestination(out, "1"))
+    (entry,) = json.loads((out / "index.json").read_bytes())["manifests"]
+    assert entry["digest"] == str(top.digest)
+    assert entry["annotations"] == {"io.containerd.image.name": "example.com/app:1",
+                                    REF_NAME_ANNOTATION: "1"}
+    assert entry["platform"] == {"architecture": "amd64", "os": "linux"}
 
 
 def test_without_a_ref_an_unnamed_entry_of_the_same_digest_is_reused(
@@ -434,8 +495,10 @@ def test_without_a_ref_an_unnamed_entry_of_the_same_digest_is_reused(
     app = open_source(f"oci:{single_source}:app")
     top = copy_image(app, OCILayoutDestination(out, None))
     copy_image(app, OCILayoutDestination(out, None))
+    assert index_entries(out) == [(None, str(top.digest))]
+    # as containers/image does, the unnamed entry of that image takes a name given
     copy_image(app, OCILayoutDestination(out, "named"))
-    assert index_entries(out) == [(None, str(top.digest)), ("named", str(top.digest))]
+    assert index_entries(out) == [("named", str(top.digest))]
     other = copy_image(open_source(f"oci:{single_source}:other"), OCILayoutDestination(out, None))
     assert index_entries(out)[-1] == (None, str(other.digest))
 
@@ -1284,3 +1347,20 @@ def test_blobs_that_are_no_folder_are_said_to_be_that(tmp_path: Path, blobs: str
         check_layout_destination(out)
     assert str(caught.value) == said
     assert layout_state(out) == before
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_the_command_line_names_the_images_a_copy_took_the_ref_from(
+    single_source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quiet: bool
+) -> None:
+    from spyglass.cli import main
+
+    out = tmp_path / "out"
+    app = copy_image(open_source(f"oci:{single_source}:app"), OCILayoutDestination(out, "1"))
+    argv = ["copy", *(["-q"] if quiet else []), f"oci:{single_source}:other", f"oci:{out}:1"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (f'Note: the ref "1" named another image in the OCI image layout "{out}" before; '
+            f"it stays there without it: oci:{out}:@0 ({app.digest})\n") in err
+    assert main(["inspect", "--format", "{{.Digest}}", f"oci:{out}:@0"]) == 0
+    assert capsys.readouterr().out.strip() == str(app.digest)
