@@ -473,3 +473,34 @@ def multi_platform_layout(
     index = builder.add_index(manifests, docker_media_types=docker_media_types)
     builder.tag(index, ref)
     return index
+
+
+def sha512_layout(source: Path, root: Path) -> dict[str, Any]:
+    """Copy the layout *source* to *root* with every blob and manifest named by its sha512
+    digest (``blobs/sha512/``), manifests rewritten to name them so, as a tool that
+    digests with sha512 writes a layout (the configs' diff_ids stay as they are). Returns
+    the first ``index.json`` entry."""
+    blobs = root / "blobs" / "sha512"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def convert(descriptor: dict[str, Any]) -> dict[str, Any]:
+        data = (source / "blobs" / "sha256" / descriptor["digest"][7:]).read_bytes()
+        if descriptor["mediaType"] in (OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST,
+                                       DOCKER_MANIFEST_LIST):
+            document = json.loads(data)
+            if "manifests" in document:
+                document["manifests"] = [convert(d) for d in document["manifests"]]
+            else:
+                document["config"] = convert(document["config"])
+                document["layers"] = [convert(d) for d in document["layers"]]
+            data = dump_json(document)
+        digest = hashlib.sha512(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {**descriptor, "digest": f"sha512:{digest}", "size": len(data)}
+
+    index = json.loads((source / "index.json").read_bytes())
+    index["manifests"] = [convert(d) for d in index["manifests"]]
+    (root / "index.json").write_bytes(dump_json(index))
+    (root / "oci-layout").write_bytes(dump_json({"imageLayoutVersion": "1.0.0"}))
+    first: dict[str, Any] = index["manifests"][0]
+    return first

@@ -61,7 +61,7 @@ from spyglass.core.transports.registry.destination import (
 from spyglass.core.transports.registry.source import RegistryImageSource
 from tests.helpers import require_tool
 from tests.helpers.connections import connections_opened
-from tests.helpers.imagebuild import multi_platform_layout
+from tests.helpers.imagebuild import multi_platform_layout, sha512_layout
 from tests.helpers.registry import ALICE, BOB, RegistryServer
 from tests.helpers.tokenserver import TokenServer
 
@@ -331,6 +331,32 @@ def test_a_sha512_blob_the_registry_names_by_its_sha256_is_taken(
     # distribution answers 201 to a mount of it without linking it: not taken for mounted
     mounted = client.mount_blob("it-dest/sha512-mounted", digest, "it-dest/sha512")
     assert mounted == (client.blob_exists("it-dest/sha512-mounted", digest) is not None)
+
+
+def test_a_list_naming_its_images_by_sha512_is_refused_before_anything_moves(
+    registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """distribution stores a manifest under its sha256 digest only: the images of a
+    list whose entries are sha512 digests would be refused (DIGEST_INVALID) one by one
+    after their blobs went up. The copy says so before; one image of it goes."""
+    from spyglass.cli import main
+
+    multi_platform_layout(tmp_path / "plain", ref="i512")
+    sha512_layout(tmp_path / "plain", tmp_path / "l512")
+    destination = f"docker://{registry.host}/it-dest/sha512-list:1"
+    assert main(["copy", "-q", "--all", f"oci:{tmp_path}/l512:i512", destination]) == 1
+    said = capsys.readouterr().err
+    assert "names its images by sha512 digests (sha512:" in said
+    assert "nothing was copied. Copy one of its images (--platform), or the list into an OCI " \
+        "layout or archive, which keep sha512 names.\n" in said
+    assert not (registry.storage_dir / "docker/registry/v2/repositories/it-dest/sha512-list"
+                ).exists()
+    digestfile = tmp_path / "digest"
+    assert main(["copy", "-q", "--platform", "linux/arm64", "--digestfile", str(digestfile),
+                 f"oci:{tmp_path}/l512:i512", destination]) == 0
+    # named as the registry names it
+    assert digestfile.read_text() == str(load_image(open_source(destination)).manifest.digest)
+    assert digestfile.read_text().startswith("sha256:")
 
 
 def test_a_second_push_reuses_every_blob_without_a_post(

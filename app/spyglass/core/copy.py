@@ -101,6 +101,7 @@ from spyglass.core.retry import (
 from spyglass.core.threads import lower_priority
 from spyglass.core.transports.base import (
     OUTSIDE_WAIT,
+    CanonicalDigests,
     CheckedDestination,
     CommitNotes,
     CommitStoresTop,
@@ -736,15 +737,20 @@ def _execute(
 
     results: list[tuple[InstancePlan, bytes, Digest]] = []
     alone = plan.list_media_type is None
+    canonical = (destination.manifest_digest_algorithm
+                 if isinstance(destination, CanonicalDigests) else None)
     for instance in plan.instances:
         raw, digest = _instance_manifest(instance, written)
+        if alone and canonical is not None and digest.algorithm != canonical:
+            digest = Digest.of(raw, canonical)  # (named so there: a registry's own name)
         put(raw, instance.media_type, digest, top=alone)
         results.append((instance, raw, digest))
-    for raw, media_type in plan.extra_manifests:
-        put(raw, media_type, Digest.of(raw), top=False)
+    for raw, media_type, digest in plan.extra_manifests:
+        put(raw, media_type, digest, top=False)
     if plan.list_media_type is not None:
         raw = _list_manifest(plan, results)
-        digest = Digest.of(raw)
+        # the list as it is keeps the digest it is named by (its entries' sha512 too)
+        digest = plan.top.digest if plan.list_is_source else Digest.of(raw)
         put(raw, plan.list_media_type, digest, top=True)
         top = Descriptor(plan.list_media_type, digest, len(raw))
     else:

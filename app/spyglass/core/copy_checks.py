@@ -29,6 +29,7 @@ from spyglass.core.manifest import (
     ImageManifest,
 )
 from spyglass.core.transports.base import (
+    CanonicalDigests,
     DigestedDestination,
     ImageDestination,
     ImageSource,
@@ -211,6 +212,29 @@ def check_required_digest(plan: CopyPlan, destination: ImageDestination) -> None
             f"copied is {written}; a destination named by digest takes only that image."
             + whole
         )
+
+
+def check_manifest_names(plan: CopyPlan, destination: ImageDestination) -> None:
+    """A list whose images are named by digests of another algorithm than the
+    destination names manifests by (sha512 entries, to a registry) cannot be stored
+    there as it is: refuse before anything moves. (An image alone is stored under the
+    name the destination gives it.)"""
+    if not isinstance(destination, CanonicalDigests) or plan.list_media_type is None:
+        return
+    algorithm = destination.manifest_digest_algorithm
+    named = [instance.source.digest for instance in plan.instances if not instance.changes]
+    named += [digest for _raw, _type, digest in plan.extra_manifests]
+    other = next((digest for digest in named if digest.algorithm != algorithm), None)
+    if other is None:
+        return
+    said = (f"The list {plan.top.digest} names its images by {other.algorithm} digests "
+            f"({other}), and {destination.description} stores a manifest only under its "
+            f"{algorithm} digest (distribution answers DIGEST_INVALID to any other): the "
+            "list cannot be stored there as it is, and nothing was copied. Copy one of its "
+            "images")
+    rest = (f", or the list into an OCI layout or archive, which keep {other.algorithm} "
+            "names.")
+    raise Unsupported(said + rest, on_command_line=f"{said} (--platform){rest}")
 
 
 def check_preserve(

@@ -171,8 +171,9 @@ class CopyPlan:
     list_is_source: bool
     """True when the list is written byte for byte as the source has it."""
     notes: tuple[str, ...] = ()
-    extra_manifests: tuple[tuple[bytes, str], ...] = field(default=(), repr=False)
-    """Manifests copied verbatim (nested lists, index-only children), children first."""
+    extra_manifests: tuple[tuple[bytes, str, Digest], ...] = field(default=(), repr=False)
+    """Manifests copied verbatim (nested lists, index-only children), children first, with
+    the digests they are named by."""
     attachments: tuple[AttachmentTask, ...] = ()
     """Signatures and referrers carried along (see :mod:`spyglass.core.copy_attachments`)."""
     attachments_removed: bool = False

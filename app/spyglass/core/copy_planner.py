@@ -21,6 +21,7 @@ from spyglass.core.copy_attachments import (
 from spyglass.core.copy_checks import (
     check_images_held,
     check_level,
+    check_manifest_names,
     check_preserve,
     check_required_digest,
     with_docker_losses_note,
@@ -122,6 +123,7 @@ def plan_copy(
             plan = with_docker_losses_note(plan)
             plan = with_narrowing_note(plan, source, destination)
             check_required_digest(plan, destination)
+            check_manifest_names(plan, destination)
             if isinstance(destination, ReplacingDestination) and destination.replaces:
                 said = replacing_note(destination.replaces)
                 plan = replace(plan, notes=(*plan.notes, said),
@@ -287,7 +289,7 @@ def _plan_images(
         raise ListNotAccepted(
             f"{destination.description} cannot hold a manifest list; choose one platform."
         )
-    extra: list[tuple[bytes, str]] = []
+    extra: list[tuple[bytes, str, Digest]] = []
     instances: list[InstancePlan] = []
     nested_whole = whole and options.format is None and options.compression is None
     for entry in chosen:
@@ -315,8 +317,8 @@ def _plan_images(
                                           "conversion.")
                     instances.append(planned)
                 else:
-                    extra.append((child.raw, child.media_type))
-            extra.append((nested.raw, nested.media_type))
+                    extra.append((child.raw, child.media_type, child.digest))
+            extra.append((nested.raw, nested.media_type, nested.digest))
             continue
         try:
             manifest, config = ahead.image(entry.digest)

@@ -8,7 +8,7 @@ platform, and read the config — every byte verified on the way.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
@@ -34,7 +34,7 @@ from spyglass.core.manifest import (
 )
 from spyglass.core.platform import Platform, host_platform
 from spyglass.core.platform_choice import offered_by, platform_not_found
-from spyglass.core.transports.base import ImageSource, served_compression
+from spyglass.core.transports.base import ImageSource, NamedDigest, served_compression
 
 MAX_INDEX_DEPTH = 8
 
@@ -74,20 +74,33 @@ class LoadedImage:
 def load_manifest(
     source: ImageSource, digest: Digest | None = None, *, cancel: CancelToken | None = None
 ) -> AnyManifest:
-    """Fetch and parse a manifest; with ``digest``, check the bytes hash to it."""
+    """Fetch and parse a manifest; with ``digest``, check the bytes hash to it.
+
+    The manifest keeps the digest it is named by, of whatever algorithm (an index whose
+    entries are sha512 digests names its images so, and a copy stores them so); without
+    ``digest``, the one the source's name names where it knows it (:class:`NamedDigest`:
+    a layout's entry), else its sha256 digest.
+    """
     raw, media_type = source.get_manifest(str(digest) if digest else None, cancel=cancel)
     try:
         manifest = parse_manifest(raw, media_type)
     except InvalidManifest as exc:
         which = f"The manifest {digest}" if digest else f"The manifest of {source.description}"
         raise InvalidManifest(f"{which} is not usable: {clause(exc)}") from exc
-    if digest is not None:
-        actual = manifest_digest(raw, manifest.media_type, digest.algorithm)
-        if actual != digest:
+    named = digest
+    if named is None and isinstance(source, NamedDigest):
+        named = source.named_digest
+        if named is not None and named.algorithm == manifest.digest.algorithm:
+            named = None  # (checked by the source as it read it, and as parsed)
+    if named is not None:
+        actual = manifest_digest(raw, manifest.media_type, named.algorithm)
+        if actual != named:
             raise DigestMismatch(
-                f"The manifest served for {digest} by {source.description} hashes to "
+                f"The manifest served for {named} by {source.description} hashes to "
                 f"{actual}; it is not trusted."
             )
+        if manifest.digest != named:
+            manifest = replace(manifest, digest=named)
     return manifest
 
 

@@ -59,8 +59,9 @@ def inspect_output(image: LoadedImage, name: ImageName, repo_tags: list[str]) ->
     if isinstance(image.manifest, Schema1Manifest) and image.manifest.tag:
         out["Tag"] = image.manifest.tag  # (only schema 1 names its tag: skopeo shows it)
     top = image.top
-    out["Digest"] = str(
-        top.digest if isinstance(top, ImageIndex) else manifest_digest(top.raw, top.media_type)
+    out["Digest"] = str(  # (of the algorithm it is named by: a layout's sha512 entry)
+        top.digest if isinstance(top, ImageIndex)
+        else manifest_digest(top.raw, top.media_type, top.digest.algorithm)
     )
     out["RepoTags"] = repo_tags
     out["Created"] = created_as_skopeo(config.created) if config else None

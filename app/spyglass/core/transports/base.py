@@ -84,6 +84,20 @@ class ImageSource(Protocol):
 
 
 @runtime_checkable
+class NamedDigest(Protocol):
+    """An :class:`ImageSource` that knows the digest of the manifest its name names before
+    reading it: a layout's ``index.json`` entry, a registry's name by digest. The manifest
+    read keeps that digest, of whatever algorithm (a manifest's bytes hash to a sha256
+    digest too, but an entry named ``sha512:…`` is stored and found under that name)."""
+
+    @property
+    def named_digest(self) -> Digest | None:
+        """The digest :meth:`ImageSource.get_manifest` without one serves the manifest of,
+        where it is known; None otherwise."""
+        ...
+
+
+@runtime_checkable
 class AttachmentSource(Protocol):
     """What a source can say about the things attached to its manifests: signatures,
     attestations, SBOMs, other OCI referrers. Sources that hold none (archives)
@@ -132,6 +146,19 @@ class DigestedDestination(Protocol):
     @property
     def required_digest(self) -> Digest | None:
         """The digest the name asks for; None for a name by tag."""
+        ...
+
+
+@runtime_checkable
+class CanonicalDigests(Protocol):
+    """An :class:`ImageDestination` that names each manifest by the digest it computes
+    itself, of one algorithm (a registry: distribution names manifests by sha256, and
+    answers DIGEST_INVALID to one stored under a sha512 name). A list whose entries name
+    manifests by another algorithm cannot be stored there as it is."""
+
+    @property
+    def manifest_digest_algorithm(self) -> str:
+        """The algorithm of the digests the destination names manifests by (``sha256``)."""
         ...
 
 

@@ -425,6 +425,11 @@ class LayoutImageSource:
     def description(self) -> str:
         return self._name
 
+    @property
+    def named_digest(self) -> Digest:
+        """Implement NamedDigest: the digest of the layout's entry."""
+        return self._top.digest
+
     def get_manifest(
         self, digest: str | None = None, *, cancel: CancelToken | None = None
     ) -> tuple[bytes, str | None]:

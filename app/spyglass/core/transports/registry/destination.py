@@ -155,6 +155,12 @@ class RegistryDestination:
         return True
 
     @property
+    def manifest_digest_algorithm(self) -> str:
+        """Implement CanonicalDigests: distribution stores a manifest under its sha256
+        digest only (a PUT by a sha512 digest is answered DIGEST_INVALID)."""
+        return "sha256"
+
+    @property
     def desired_layer_compression(self) -> str | None:
         """Override ImageDestination.desired_layer_compression: uncompressed layers are
         compressed, as skopeo pushes them."""

@@ -16,6 +16,7 @@ from spyglass.core.digest import Digest, VerifyingReader
 from spyglass.core.errors import (
     UNREACHED,
     ConnectionFailed,
+    InvalidDigest,
     InvalidManifest,
     RegistryError,
     SpyglassError,
@@ -135,6 +136,16 @@ class RegistryImageSource:
     def description(self) -> str:
         separator = "@" if ":" in self.reference else ":"
         return f"docker://{self.client.host}/{self.repository}{separator}{self.reference}"
+
+    @property
+    def named_digest(self) -> Digest | None:
+        """Implement NamedDigest: the digest the name is, where it names one."""
+        if ":" not in self.reference:
+            return None
+        try:
+            return Digest.parse(self.reference)
+        except InvalidDigest:
+            return None
 
     def top_manifest(self, *, cancel: CancelToken | None = None) -> ManifestResponse:
         """The manifest the name points at (fetched once)."""
