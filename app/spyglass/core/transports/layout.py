@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -275,13 +275,27 @@ class OCILayoutReader:
                 return images[0]
             if not images:  # (nothing but attachments: each is named as an image)
                 images = list(manifests)
-            refs = sorted({d.ref_name for d in images if d.ref_name})
-            unnamed = [f"@{n}" for n, d in enumerate(manifests)
-                       if not d.ref_name and any(d is image for image in images)]
-            known = ([f"refs: {', '.join(refs)}"] if refs else []) + (
-                [f"without a name: {', '.join(unnamed[:8])}"
-                 + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")]
-                if refs and unnamed else [])
+            # only what names one image: a ref several share (a Docker 25+ save names
+            # each "latest") is refused when given, their containerd names are not
+            by_ref, by_name = _digests_named(manifests)
+            single: set[str] = set()
+            own: set[str] = set()
+            shared: list[str] = []
+            unnamed: list[str] = []
+            for n, d in enumerate(manifests):
+                if not any(d is image for image in images):
+                    continue
+                if d.ref_name and len(by_ref[d.ref_name]) == 1:
+                    single.add(d.ref_name)
+                elif (name := _own_name(d, by_ref, by_name)) is not None:
+                    own.add(name)
+                else:
+                    (shared if d.ref_name else unnamed).append(f"@{n}")
+            known = ([f"refs: {', '.join(sorted(single))}"] if single else []) + (
+                [f"names: {', '.join(sorted(own))}"] if own else []) + (
+                [f"by position: {_some(shared)}"] if shared else []) + (
+                [f"without a name: {_some(unnamed)}"] if (single or own or shared)
+                and unnamed else [])
             attached = len(manifests) - len(images)
             raise ImageNotFound(
                 f"{self.what} holds {len(images)} image{'s' if len(images) != 1 else ''}"
@@ -307,11 +321,18 @@ class OCILayoutReader:
                 + (f" (or by name: {', '.join(names)})." if names else ".")
             )
         if len(matches) > 1 and len({d.digest for d in matches}) > 1:
-            positions = [self.name_for(None, n) for n, d in enumerate(manifests)
-                         if any(d is match for match in matches)]
+            by_ref, by_name = _digests_named(manifests)
+            named = [(_own_name(d, by_ref, by_name), n) for n, d in enumerate(manifests)
+                     if any(d is match for match in matches)]
+            ways = [self.name_for(name) if name is not None else self.name_for(None, n)
+                    for name, n in named]
+            with_names = sum(name is not None for name, _n in named)
+            how = ("its position" if not with_names else "its own name"
+                   if with_names == len(named)
+                   else "its own name or position")
             raise ImageNotFound(
                 f'{self.what} has {len(matches)} different images with the ref "{ref}"; '
-                f"name one by its position: {', '.join(positions)}."
+                f"name one by {how}: {', '.join(ways)}."
             )
         return matches[0]
 
@@ -572,3 +593,31 @@ def open_layout_image(path: Path, ref: str | None, index: int | None = None) -> 
     return LayoutImageSource(location.reader, top, location.reader.name_for(ref, index))
 
 
+def _digests_named(manifests: Sequence[Descriptor]
+                   ) -> tuple[dict[str, set[Digest]], dict[str, set[Digest]]]:
+    """The digests each ref name names, and each containerd name
+    (``io.containerd.image.name``)."""
+    by_ref: dict[str, set[Digest]] = {}
+    by_name: dict[str, set[Digest]] = {}
+    for d in manifests:
+        if d.ref_name:
+            by_ref.setdefault(d.ref_name, set()).add(d.digest)
+        if (name := d.annotations.get(IMAGE_NAME_ANNOTATION)) is not None:
+            by_name.setdefault(name, set()).add(d.digest)
+    return by_ref, by_name
+
+
+def _own_name(descriptor: Descriptor, by_ref: dict[str, set[Digest]],
+              by_name: dict[str, set[Digest]]) -> str | None:
+    """The containerd name of an entry where it opens exactly that image (no ref is the
+    same text, no other image has that name); else None."""
+    name = descriptor.annotations.get(IMAGE_NAME_ANNOTATION)
+    if name is None or name in by_ref or by_name[name] != {descriptor.digest}:
+        return None
+    return name
+
+
+def _some(items: list[str], shown: int = 8) -> str:
+    """``items`` joined, the first ``shown`` of them and how many more."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")

@@ -50,6 +50,7 @@ from spyglass.core.transports.tartree import TarTree
 from tests.helpers.imagebuild import (
     ImageSpec,
     LayerSpec,
+    LayoutBuilder,
     build_config,
     build_tar,
     compress,
@@ -521,7 +522,36 @@ def test_a_docker_25_save_of_two_latest_images_names_each_by_position(tmp_path: 
         source.close()
     with pytest.raises(ImageNotFound) as ambiguous:
         open_oci_archive_image(path, "latest")
-    assert f"oci-archive:{path}:@0, oci-archive:{path}:@1." in str(ambiguous.value)
+    assert str(ambiguous.value).endswith(
+        'has 2 different images with the ref "latest"; name one by its own name: '
+        f"oci-archive:{path}:docker.io/library/alpine:latest, "
+        f"oci-archive:{path}:docker.io/library/busybox:latest.")
+    # the hint offers what opens one image: not "latest", which two share
+    with pytest.raises(ImageNotFound) as unnamed:
+        open_oci_archive_image(path, None)
+    assert str(unnamed.value).endswith(
+        f"holds 3 images; name one with oci-archive:{path}:REF or oci-archive:{path}:@0 "
+        "(refs: 1.0-; names: docker.io/library/alpine:latest, "
+        "docker.io/library/busybox:latest).")
+    for name in ("docker.io/library/alpine:latest", "1.0-"):
+        open_oci_archive_image(path, name).close()
+
+
+def test_a_ref_two_images_share_is_offered_by_position_where_nothing_else_names_them(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "dupref"
+    builder = LayoutBuilder(root)
+    for n, ref in enumerate(("latest", "latest", None, "1")):
+        builder.index["manifests"].append({
+            **builder.add_image(ImageSpec(layers=[LayerSpec({"/n": str(n).encode()})])),
+            **({"annotations": {"org.opencontainers.image.ref.name": ref}} if ref else {})})
+    (root / "index.json").write_text(json.dumps(builder.index))
+    with pytest.raises(ImageNotFound) as unnamed:
+        open_source(f"oci:{root}")
+    assert str(unnamed.value).endswith(
+        f"holds 4 images; name one with oci:{root}:REF or oci:{root}:@0 "
+        "(refs: 1; by position: @0, @1; without a name: @2).")
 
 
 @pytest.mark.parametrize("indexed", [[], [1]], ids=["manifests-null", "one-left-out"])
