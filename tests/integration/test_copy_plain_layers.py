@@ -668,6 +668,32 @@ def windows_like(
     return str(written["digest"]), foreign["digest"]
 
 
+def test_a_registry_that_refuses_foreign_layers_is_said_to_and_not_asked_again(
+    registry_binary: str, tmp_path: Path,
+) -> None:
+    """distribution without validation.manifests.urls.allow answers the manifest naming a
+    foreign layer MANIFEST_BLOB_UNKNOWN (with an HTTP 500): no other writer will link a
+    layer the copy left at its urls, so the manifest is sent once, and the sentence says
+    what the registry refused rather than blame a fault of its own."""
+    url = "http://127.0.0.1:9/base.tar.gz"  # (never fetched)
+    source = tmp_path / "src"
+    _digest, foreign = windows_like(source, url)
+    logged = {"log": {"accesslog": {"disabled": False}}}
+    with RegistryServer(binary=registry_binary, extra_config=logged) as registry:
+        with pytest.raises(SpyglassError) as refused:
+            copy_image(open_source(f"oci:{source}:win"),
+                       open_destination(f"docker://{registry.host}/it-plain/refused:1"))
+        puts = registry.log_path.read_text().count('"PUT /v2/it-plain/refused/manifests/1 ')
+    assert str(refused.value) == (
+        f"Storing the manifest {registry.host}/it-plain/refused:1 failed: the registry "
+        f"{registry.host} refused the manifest because it does not hold the foreign layer "
+        f"{foreign} (left at {url}, as a copy leaves such layers): it does not accept "
+        "manifests naming layers stored elsewhere. Allow them in its configuration "
+        "(distribution: validation.manifests.urls.allow), or copy the image to another "
+        "destination.")
+    assert puts == 1
+
+
 def test_a_foreign_layer_stays_where_its_urls_point(
     registry_binary: str, tmp_path: Path,
 ) -> None:

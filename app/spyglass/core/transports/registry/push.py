@@ -41,7 +41,12 @@ from spyglass.core.errors import (
     as_clause,
     mark_upload_cut_off,
 )
-from spyglass.core.manifest import MAX_MANIFEST_SIZE, manifest_digest
+from spyglass.core.manifest import (
+    MAX_MANIFEST_SIZE,
+    ImageManifest,
+    manifest_digest,
+    parse_manifest,
+)
 from spyglass.core.transports.registry.auth import pull_scope, push_scope
 from spyglass.core.transports.registry.endpoint import (
     RegistryEndpoint,
@@ -756,6 +761,9 @@ class RegistryPusher(RegistryEndpoint):
             except RegistryError as exc:
                 if attempt == BLOB_UNKNOWN_TRIES or _BLOB_UNKNOWN not in exc.message:
                     raise
+                refused = _foreign_refused(exc, raw, media_type, what, self.host)
+                if refused is not None:  # (no other writer will link it: never sent)
+                    raise refused from exc
                 log.info("%s Asking again (another writer may be linking the blob).", exc)
                 from spyglass.core.retry import pause
 
@@ -772,6 +780,31 @@ class RegistryPusher(RegistryEndpoint):
                     "misread it."
                 )
         return ours, response.headers
+
+
+def _foreign_refused(exc: RegistryError, raw: bytes, media_type: str, what: str,
+                     host: str) -> RegistryError | None:
+    """The sentence for a registry's MANIFEST_BLOB_UNKNOWN that names a layer of the
+    manifest left where its ``urls`` point (a foreign or non-distributable layer, which
+    a copy does not upload): the registry takes no manifest naming layers kept elsewhere
+    (distribution without ``validation.manifests.urls.allow``); asking again cannot help.
+    None when the answer names no such layer."""
+    try:
+        manifest = parse_manifest(raw, media_type)
+    except SpyglassError:
+        return None
+    if not isinstance(manifest, ImageManifest):
+        return None
+    layer = next((layer for layer in manifest.layers
+                  if layer.urls and str(layer.digest) in exc.message), None)
+    if layer is None:
+        return None
+    return RegistryError(
+        f"{what} failed: the registry {host} refused the manifest because it does not hold "
+        f"the foreign layer {layer.digest} (left at {layer.urls[0]}, as a copy leaves such "
+        "layers): it does not accept manifests naming layers stored elsewhere. Allow them "
+        "in its configuration (distribution: validation.manifests.urls.allow), or copy the "
+        "image to another destination.", status=exc.status, code=exc.code)
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
