@@ -909,18 +909,19 @@ def test_a_list_missing_one_platforms_manifest_shows_the_others(
     assert view.pages.currentWidget() is view.content
     assert view.state.image is not None and view.tabs.isTabEnabled(LAYERS)
     assert missing not in view.subtitle.text()
-    assert view.banner.text.startswith(f"The image for {missing} cannot be read: The blob ")
-    assert "is missing" in view.banner.text
+    assert view.banner.text.startswith(f"The image for {missing} cannot be read: its "
+                                       "manifest ")
+    assert "saved there without all of its images" in view.banner.text
     model = view.platforms.model
     row = next(i for i, s in enumerate(model.rows) if str(s.descriptor.platform) == missing)
     assert cell(model, row, platform_columns.SIZE) == "cannot be read"
-    assert "is missing" in cell(model, row, platform_columns.DIGEST,
-                                Qt.ItemDataRole.ToolTipRole)
+    assert "is not in" in cell(model, row, platform_columns.DIGEST,
+                               Qt.ItemDataRole.ToolTipRole)
     assert "3 entries in this list, 1 of which cannot be read" in view.platforms.caption.text()
     assert "for the platforms that can be read" in view.overview.field_text("Size")
     with qtbot.waitSignal(view.loadFailed, timeout=WAIT_MS) as blocker:
         view.platforms.table.selectRow(row)
-    assert blocker.args[0].startswith(f"Cannot show the image for {missing}: The blob ")
+    assert blocker.args[0].startswith(f"Cannot show the image for {missing}: its manifest ")
     assert view.banner.text == blocker.args[0]
     assert view.pages.currentWidget() is view.content
 
@@ -935,7 +936,7 @@ def test_a_list_none_of_whose_images_can_be_read_is_still_shown(
     show_image(qtbot, window, "spyglass-demo:1.0")
     assert view.pages.currentWidget() is view.content
     assert view.state.image is None
-    assert view.banner.text.startswith("None of its 3 entries can be read: The blob ")
+    assert view.banner.text.startswith("None of its 3 entries can be read: its manifest ")
     assert not view.tabs.isTabEnabled(LAYERS) and not view.tabs.isTabEnabled(HISTORY)
     assert view.tabs.tabToolTip(LAYERS) == view.banner.text
     assert view.tabs.currentIndex() == PLATFORMS
@@ -967,7 +968,7 @@ def test_a_list_whose_first_image_cannot_be_read_shows_the_next(
     view = window.image_view
     assert view.state.image is not None and view.tabs.isTabEnabled(LAYERS)
     assert str(view.state.current.descriptor.platform) != first
-    assert view.banner.text.startswith(f"The image for {first} cannot be read: The blob ")
+    assert view.banner.text.startswith(f"The image for {first} cannot be read: the blob ")
     model = view.platforms.model
     row = next(i for i, s in enumerate(model.rows) if str(s.descriptor.platform) == first)
     assert cell(model, row, platform_columns.SIZE) == "cannot be read"

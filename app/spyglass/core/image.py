@@ -16,6 +16,7 @@ from spyglass.core.config import ImageConfig, parse_config, schema1_config
 from spyglass.core.digest import Digest, read_verified
 from spyglass.core.errors import (
     UNREADABLE,
+    BlobNotFound,
     DigestMismatch,
     InvalidConfig,
     InvalidManifest,
@@ -320,6 +321,14 @@ class InstanceSummary:
     the CLI still reads its other images."""
 
 
+def absent_entry_text(entry: Descriptor, source: ImageSource) -> str:
+    """Why an entry of a list whose manifest ``source`` does not hold is not shown: the
+    list was saved there with some of its images only."""
+    return (f"Its manifest {entry.digest.short} is not in {source.description}: the list "
+            "was saved there without all of its images (as ctr export of one platform, or "
+            "a copy of some platforms keeping the list whole, writes it).")
+
+
 def summarize_index(
     source: ImageSource, index: ImageIndex, *, cancel: CancelToken | None = None
 ) -> tuple[list[InstanceSummary], int]:
@@ -348,6 +357,11 @@ def _summarize(
             continue  # a list walked already
         try:
             child = load_manifest(source, entry.digest, cancel=cancel)
+        except BlobNotFound:
+            # what `ctr export` of one platform writes, and a copy of some platforms
+            # keeping the list as it is: no damage, and said so
+            out.append(InstanceSummary(entry, None, 0, absent_entry_text(entry, source)))
+            continue
         except UNREADABLE as exc:
             out.append(InstanceSummary(entry, None, 0, str(exc)))
             continue

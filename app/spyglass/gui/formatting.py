@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
+from spyglass.core.errors import as_clause
 from spyglass.core.manifest import Descriptor
 from spyglass.core.platform import Platform
 from spyglass.core.platform_choice import is_attestation as is_attestation  # (shared)
@@ -193,7 +194,8 @@ def unreadable_text(unreadable: Sequence[InstanceSummary]) -> str:
     one) why; each row of Platforms says why in its tooltip."""
     if len(unreadable) == 1:
         only = unreadable[0]
-        return f"The image for {instance_label(only.descriptor)} cannot be read: {only.problem}"
+        return (f"The image for {instance_label(only.descriptor)} cannot be read: "
+                f"{as_clause(only.problem)}")
     labels = ", ".join(instance_label(s.descriptor) for s in unreadable)
     return (f"The images for {labels} cannot be read; Platforms says why (hover over "
             "their rows).")

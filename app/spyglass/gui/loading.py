@@ -22,6 +22,7 @@ from spyglass.core.errors import (
     PlatformNotFound,
     SpyglassError,
     Unsupported,
+    as_clause,
 )
 from spyglass.core.image import (
     InstanceSummary,
@@ -344,7 +345,7 @@ def _first_image(
             count = len(instances)
             return None, (f"{'None of its' if count > 1 else 'Its'} {count} entr"
                           f"{'ies' if count > 1 else 'y'} can be read: "
-                          f"{instances[0].problem}"), instances
+                          f"{as_clause(instances[0].problem)}"), instances
         return load_image(source, cancel=cancel), "", instances
     except PlatformNotFound:
         return None, ("No entry of this list names a platform to show first; select one "

@@ -355,3 +355,23 @@ def test_lists_repeating_a_list_are_walked_once(
         str(image.manifest.digest)}
     assert tagged == str(top.digest)
     assert len(calls) < 40
+
+
+def test_summarize_index_says_an_entry_left_out_of_a_partial_export_is_not_there(
+        layout: tuple[Path, dict[str, Any]]) -> None:
+    """A list saved with one of its images (ctr export of one platform): the others'
+    manifests are not in the layout, which said "The blob … is missing" as of damage."""
+    root, _ = layout
+    source = open_layout_image(root, "latest")
+    top = load_manifest(source)
+    assert isinstance(top, ImageIndex)
+    gone = top.manifests[1]
+    (root / "blobs" / "sha256" / gone.digest.hex).unlink()
+    summaries, _total = summarize_index(source, top)
+    problems = [s.problem for s in summaries]
+    assert problems[0] == problems[2] == ""
+    assert problems[1] == (
+        f"Its manifest {gone.digest.short} is not in {source.description}: the list was "
+        "saved there without all of its images (as ctr export of one platform, or a copy "
+        "of some platforms keeping the list whole, writes it).")
+    assert "missing" not in problems[1]

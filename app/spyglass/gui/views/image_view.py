@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
+from spyglass.core.errors import as_clause
 from spyglass.core.image import LoadedImage
 from spyglass.core.manifest import Descriptor, ImageManifest
 from spyglass.core.retry import Wait
@@ -378,7 +379,7 @@ class ImageView(QWidget):
             lambda cancel: load_instance(state, digest, cancel),
             on_done=self._instance_shown,
             on_error=lambda message: self._instance_failed(
-                f"Cannot show the image for {label}: {message}"),
+                f"Cannot show the image for {label}: {as_clause(message)}"),
             key=IMAGE_KEY,
             what=f"loading {digest} of {state.entry.name}",
             lane=lane_of(state.entry.name),
