@@ -5,19 +5,28 @@ absolute form (``GET http://host:port/path``, for plain-HTTP ones), records each
 and connects to ``host:port`` itself — through ``names``, which maps host names
 to loopback addresses, so a test can name a registry by a host name nobody
 resolves (and that Spyglass, like Go, would not send through a proxy if it were
-a loopback address). With ``credentials`` it answers 407 to a request without
-the matching ``Proxy-Authorization``; with ``tls`` (a server context) it is an
-``https://`` proxy, spoken to over TLS.
+a loopback address). Other names it does not look up (no DNS server is asked):
+it answers them 502 Bad Gateway, as a proxy that cannot reach a host does. With
+``credentials`` it answers 407 to a request without the matching
+``Proxy-Authorization``; with ``tls`` (a server context) it is an ``https://``
+proxy, spoken to over TLS.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import socket
 import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from tests.helpers.names import is_literal
+
+
+class _Unreachable(OSError):
+    """A host the proxy does not know: it answers 502, as a proxy that cannot resolve it."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +109,24 @@ class TestProxy:
                     ("\r\n".join([f"{method} {slash}{path} {version}", *kept]) + "\r\n\r\n")
                     .encode("latin-1") + rest)
             _relay(client, upstream)
+        except _Unreachable:
+            with contextlib.suppress(OSError):
+                client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
         except OSError:
             pass
         finally:
             client.close()
 
     def _connect(self, authority: str) -> socket.socket:
+        """A connection to ``authority``: a name of ``names``, or an address (other names
+        are not looked up, so no DNS server is asked: the proxy cannot reach them)."""
         host, _, port = authority.rpartition(":")
-        return socket.create_connection((self.names.get(host, host), int(port)), timeout=30)
+        host = host.removeprefix("[").removesuffix("]")
+        address = self.names.get(host, host if is_literal(host) else None)
+        if address is None:
+            raise _Unreachable(host)
+        return socket.create_connection((address, int(port)), timeout=30)
 
 
 def _basic(user: str, password: str) -> str:

@@ -4,9 +4,11 @@ The registry is named ``registry.spyglass.test``, a name nobody resolves: only t
 test proxy (tests/helpers/proxy.py) knows it is on loopback, so a request that
 arrives proves it went through the proxy. (A loopback address or ``localhost`` is
 never sent through a proxy, as Go never sends it: one test checks that too.) The
-command line runs in a subprocess with the proxy variables set; which requests go
+command line runs in a subprocess with the proxy variables set, and with
+``tests.helpers.names``, which resolves no name: its direct attempts at the
+registry find no such name without asking a DNS server. Which requests go
 directly or where under ``NO_PROXY`` is tested in
-``tests/unit/core/transports/registry/test_proxies.py``.
+``tests/unit/core/test_proxies.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import require_tool
+from tests.helpers import names, require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.proxy import TestProxy
 from tests.helpers.registry import CertificateAuthority, RegistryServer
@@ -35,12 +37,15 @@ PROXY_USER, PROXY_PASSWORD = "squid", "proxy-secret-5e1b"
 
 
 def spyglass(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "app"), **env}
+    """The command line, its host names resolved by no DNS server: ``NAME`` is known to
+    the proxy only, so a direct attempt at it finds no such name, as on a real network."""
+    environment = {**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'app'}{os.pathsep}{REPO_ROOT}",
+                   **names.environment({}), **env}
     for name in ("NO_PROXY", "no_proxy"):  # the session keeps loopback off proxies
         environment.pop(name, None)
         if name in env:
             environment[name] = env[name]
-    return subprocess.run([sys.executable, "-m", "spyglass", *args], env=environment,
+    return subprocess.run([sys.executable, "-m", "tests.helpers.names", *args], env=environment,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=120, check=False)
 
