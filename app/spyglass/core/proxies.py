@@ -157,7 +157,16 @@ def _proxy(value: str, variable: str) -> Proxy | str | None:
     if url is None or not url.host:
         return (f"{variable} is no proxy address: it should be http://HOST:PORT (or "
                 "https://HOST:PORT).")
+    if url.port is not None and not _valid_port(url.port):
+        return (f"{variable} is no proxy address: its port {url.port} is not between 1 "
+                "and 65535; it should be http://HOST:PORT (or https://HOST:PORT).")
     return Proxy(url, variable)
+
+
+def _valid_port(port: int) -> bool:
+    """Whether ``port`` is a TCP port (a larger number would be taken modulo 65536 by the
+    connect, reaching whatever listens there)."""
+    return 0 < port < 65536
 
 
 def _bypass_rule(entry: str) -> _Bypass | None:
@@ -181,6 +190,8 @@ def _bypass_rule(entry: str) -> _Bypass | None:
         if not port_text.isdigit():
             return None
         port = int(port_text)
+    if port is not None and not _valid_port(port):
+        return None
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

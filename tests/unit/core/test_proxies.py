@@ -76,6 +76,8 @@ def test_loopback_is_never_proxied(host: str) -> None:
     ("[2001:db8::7]:443", "https://[2001:db8::7]/", False),
     ("other.example, quay.io", "https://quay.io/", False),
     ("bad:port, ,", "https://quay.io/", True),
+    ("quay.io:66979", "https://quay.io:1443/", True),  # not read as port 66979 - 65536
+    ("[2001:db8::7]:65979", "https://[2001:db8::7]:443/", True),
 ])
 def test_no_proxy(no_proxy: str, url: str, proxied: bool) -> None:
     assert (route({"HTTPS_PROXY": PROXY, "NO_PROXY": no_proxy}, url) is not None) == proxied
@@ -85,6 +87,10 @@ def test_no_proxy(no_proxy: str, url: str, proxied: bool) -> None:
     ("socks5h://proxy.corp:1080", r"^https_proxy names a SOCKS proxy, which Spyglass "
                                   r"cannot use: only HTTP and HTTPS proxies"),
     ("http://", r"^https_proxy is no proxy address: it should be http://HOST:PORT"),
+    # a typo's port is not taken modulo 65536 (99999 would reach port 34463)
+    ("http://me:pw@127.0.0.1:99999", r"^https_proxy is no proxy address: its port 99999 "
+                                     r"is not between 1 and 65535; it should be http://HOST:PORT"),
+    ("proxy.corp:0", r"^https_proxy is no proxy address: its port 0 is not between 1 and 65535"),
 ])
 def test_a_proxy_that_cannot_be_used_is_refused_where_it_would_be(
     value: str, sentence: str
