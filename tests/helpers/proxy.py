@@ -9,7 +9,7 @@ a loopback address). Other names it does not look up (no DNS server is asked):
 it answers them 502 Bad Gateway, as a proxy that cannot reach a host does. With
 ``credentials`` it answers 407 to a request without the matching
 ``Proxy-Authorization``; with ``tls`` (a server context) it is an ``https://``
-proxy, spoken to over TLS.
+proxy, spoken to over TLS; ``tunnels`` makes it refuse CONNECT, or never answer it.
 """
 
 from __future__ import annotations
@@ -42,10 +42,13 @@ class TestProxy:
     __test__ = False  # not a test class, for pytest
 
     def __init__(self, names: Mapping[str, str], credentials: tuple[str, str] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, *, tunnels: str = "open") -> None:
+        """``tunnels``: what a CONNECT gets, ``open`` (a tunnel), ``hang`` (no answer
+        until the client gives up) or a status to refuse it with (``403 Forbidden``)."""
         self.names = dict(names)
         self.credentials = credentials
         self.tls = tls
+        self.tunnels = tunnels
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -94,6 +97,14 @@ class TestProxy:
                 client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
                                b"Proxy-Authenticate: Basic realm=\"test\"\r\n"
                                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            if method == "CONNECT" and self.tunnels == "hang":
+                while client.recv(65536):  # until the client hangs up
+                    pass
+                return
+            if method == "CONNECT" and self.tunnels != "open":
+                client.sendall(f"HTTP/1.1 {self.tunnels}\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\n\r\n".encode("latin-1"))
                 return
             if method == "CONNECT":
                 upstream = self._connect(target)

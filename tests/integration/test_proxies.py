@@ -209,3 +209,20 @@ def test_a_socks_proxy_is_refused_with_a_sentence() -> None:
     assert done.returncode == 1
     assert done.stderr.strip().startswith("spyglass: HTTPS_PROXY names a SOCKS proxy"), \
         done.stderr
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_asked_once(tls_registry: RegistryServer) -> None:
+    """A 403 to CONNECT is the proxy's rule (squid's: tunnels to port 443 only), not a
+    passing fault: it is said at once, as the tunnel it refused, not asked again."""
+    target = f"{NAME}:{port_of(tls_registry)}"
+    with TestProxy({NAME: "127.0.0.1"}, tunnels="403 Forbidden") as proxy:
+        done = spyglass("inspect", f"docker://{target}/proxied/plain:1",
+                        env={"HTTPS_PROXY": proxy.url()})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line == (
+        f"spyglass: Cannot reach the registry {target} through the proxy "
+        f"127.0.0.1:{proxy.port} (HTTPS_PROXY): it refused to open a tunnel to {target} "
+        "(403 Forbidden); many proxies allow tunnels only to port 443. Ask for this port "
+        f"to be allowed, or add {NAME} to NO_PROXY if it is inside your network."), line
+    assert [(seen.method, seen.target) for seen in proxy.seen] == [("CONNECT", target)]

@@ -244,7 +244,8 @@ class Unreachable(ConnectionFailed):
 
 
 class ProxyRefused(ConnectionFailed):
-    """The proxy between refused to pass the request on (407: it wants other credentials)."""
+    """The proxy between refused to pass the request on (407: it wants other credentials;
+    or a 403 to a tunnel its rules do not allow): asking again meets the same refusal."""
 
 
 class TLSFailed(TransportError):

@@ -15,6 +15,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import (
     Cancelled,
     ConnectionFailed,
+    ProxyRefused,
     RateLimited,
     RegistryError,
     SpyglassError,
@@ -144,7 +145,10 @@ def worth_retrying(error: BaseException) -> bool:
     connection, 429 (whatever wait it asks for: :func:`wait_after` caps it) and
     502/503/504, from a registry or its token server, and a token the registry stopped
     taking partway (:class:`TokenRenewed`: a new one is at hand). Never for another
-    401, 403 or 404, digest errors, disk errors or TLS failures."""
+    401, 403 or 404, digest errors, disk errors, TLS failures or a proxy's refusal
+    (:class:`ProxyRefused`: its credentials or its rules, the same next time)."""
+    if isinstance(error, ProxyRefused):
+        return False
     if isinstance(error, ConnectionFailed | TokenRenewed):
         return True
     return isinstance(error, RegistryError) and error.status in RETRY_STATUSES

@@ -137,3 +137,13 @@ def test_a_failed_handshake_through_an_https_proxy_says_the_proxy_was_in_the_way
     assert "through the proxy p.corp:3128 (HTTPS_PROXY), whose certificate is checked too" \
         in message, message
     assert "pw" not in message
+
+
+def test_a_proxys_refusal_is_not_asked_again() -> None:
+    """Its credentials (407) or its rules (a 403 to a tunnel): a copy's blob retries do
+    not ask again, as the registry requests do not."""
+    from spyglass.core.errors import ConnectionFailed, ProxyRefused
+    from spyglass.core.retry import worth_retrying
+
+    assert not worth_retrying(ProxyRefused("refused"))
+    assert worth_retrying(ConnectionFailed("reset"))

@@ -452,6 +452,8 @@ class RegistryEndpoint:
                         f"{unsendable(exc)}") from exc
                 if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
                     raise self._proxy_refused(request.url) from exc
+                if isinstance(exc, httpx.ProxyError) and str(exc)[:3] in TUNNEL_REFUSALS:
+                    raise self._tunnel_refused(request.url, str(exc)) from exc
                 if is_tls_failure(exc):
                     raise self._tls_failed(exc, request.url) from exc
                 proxy = self._pool.proxy_for(request.url)
@@ -563,6 +565,21 @@ class RegistryEndpoint:
         return ProxyRefused(
             f"Cannot reach the registry {self.host} through {proxy.describe()}: {why} "
             "(407 Proxy Authentication Required).")
+
+    def _tunnel_refused(self, url: httpx.URL, answer: str) -> ProxyRefused:
+        """The sentence for a proxy that answered ``answer`` (``403 Forbidden``) to the
+        CONNECT of an https:// request: its rules, which asking again does not change."""
+        proxy = self._pool.proxy_for(url)
+        via = f" through {proxy.describe()}" if proxy is not None else ""
+        target = f"{url.host}:{url.port or 443}" if ":" not in url.host \
+            else f"[{url.host}]:{url.port or 443}"
+        allowed = ("many proxies allow tunnels only to port 443. Ask for this port to be "
+                   "allowed" if (url.port or 443) != 443
+                   else "ask for tunnels to it to be allowed")
+        return ProxyRefused(
+            f"Cannot reach the registry {self.host}{via}: it refused to open a tunnel to "
+            f"{target} ({answer.strip()}); {allowed}, or add {url.host} to NO_PROXY if it "
+            "is inside your network.")
 
     def _tls_failed(self, exc: BaseException, url: httpx.URL) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""
@@ -780,6 +797,10 @@ class RegistryEndpoint:
 def _repeatable(method: str, content: object) -> bool:
     """Whether a request may be sent again after a failure (:data:`IDEMPOTENT`)."""
     return method in IDEMPOTENT or (method == "POST" and content is None)
+
+
+TUNNEL_REFUSALS = ("400", "403", "405")
+"""A proxy's answers to CONNECT that refuse the tunnel by its rules (not a passing fault)."""
 
 
 def _token_retryable(error: SpyglassError, retry_timeouts: bool) -> bool:
