@@ -22,8 +22,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from spyglass.core.errors import SpyglassError
 from tests.helpers import names, require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.proxy import TestProxy
@@ -226,3 +228,33 @@ def test_a_proxy_that_refuses_the_tunnel_is_asked_once(tls_registry: RegistrySer
         "(403 Forbidden); many proxies allow tunnels only to port 443. Ask for this port "
         f"to be allowed, or add {NAME} to NO_PROXY if it is inside your network."), line
     assert [(seen.method, seen.target) for seen in proxy.seen] == [("CONNECT", target)]
+
+
+def test_a_proxy_that_never_answers_the_tunnel_is_named(
+    tls_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy took the connection and hangs on CONNECT: it is what hangs, not the
+    registry, which was never reached (the ping's timeout shortened here)."""
+    from spyglass.core.transports.registry import RegistryClient, endpoint
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    monkeypatch.setattr(socket, "getaddrinfo", names.resolver({}))
+    monkeypatch.setattr(endpoint, "PING_TIMEOUT", httpx.Timeout(1.0))
+    target = f"{NAME}:{port_of(tls_registry)}"
+    with TestProxy({NAME: "127.0.0.1"}, tunnels="hang") as proxy:
+        monkeypatch.delenv("NO_PROXY")
+        monkeypatch.delenv("no_proxy")
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url())
+        pool = HTTPPool()
+        try:
+            with pytest.raises(SpyglassError) as caught:
+                RegistryClient(target, pool=pool, retry_times=0).ping()
+        finally:
+            pool.close()
+    said = str(caught.value)
+    assert said == (
+        f"Cannot reach the registry {target} through the proxy 127.0.0.1:{proxy.port} "
+        "(HTTPS_PROXY): the proxy took the connection but nothing came back (it timed "
+        f"out); check the proxy, or add {NAME} to NO_PROXY if it is inside your network."
+    ), said
+    assert [seen.method for seen in proxy.seen] == ["CONNECT"]

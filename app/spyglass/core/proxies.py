@@ -70,6 +70,12 @@ class Proxy:
         return f"the proxy {host}:{port} ({self.variable})"
 
 
+def bypass_advice(host: str) -> str:
+    """The usual cure for a proxy that cannot reach a registry inside the network:
+    ``add HOST to NO_PROXY if it is inside your network`` (``host`` without its port)."""
+    return f"add {host} to NO_PROXY if it is inside your network"
+
+
 @dataclass(frozen=True)
 class ProxySettings:
     """Which proxy, if any, each request goes through. A variable naming a proxy that

@@ -45,6 +45,7 @@ from spyglass.core.errors import (
     Unreachable,
     describe_connection_error,
 )
+from spyglass.core.proxies import Proxy, bypass_advice
 from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import (
     MAX_RETRY_AFTER,
@@ -240,7 +241,7 @@ class RegistryEndpoint:
         first_error: SpyglassError | None = None
         answered: SpyglassError | None = None  # what a server that answered said
         proxied: ConnectionFailed | None = None  # a proxy that could not be reached
-        silent = 0  # attempts whose connection was taken but never answered
+        silent: list[Proxy | None] = []  # attempts taken but never answered, and through
         plain = False  # the TLS hello was answered in plain HTTP: a server is there
         tries = 1  # the most any scheme was tried (the last one is retried)
         for scheme in schemes:
@@ -259,7 +260,8 @@ class RegistryEndpoint:
             except (TLSFailed, ConnectionFailed) as exc:
                 first_error = first_error or exc
                 tries = max(tries, exc.attempts)
-                silent += exc.__cause__ is not None and answered_nothing(exc.__cause__)
+                if exc.__cause__ is not None and answered_nothing(exc.__cause__):
+                    silent.append(self._pool.proxy_for(httpx.URL(f"{base}/v2/")))
                 plain = plain or (isinstance(exc, TLSFailed) and plain_http_answered(exc))
                 if isinstance(exc, ConnectionFailed) and \
                         self._pool.proxy_for(httpx.URL(f"{base}/v2/")) is not None:
@@ -282,12 +284,8 @@ class RegistryEndpoint:
         assert first_error is not None
         # a TLS hello answered in plain HTTP, then an HTTP request never answered: that
         # server is the one that hangs, whatever its handshake said
-        if silent == len(schemes) or (plain and silent == len(schemes) - 1 > 0):
-            server = "a plain-HTTP server" if plain else "a server"
-            raise ConnectionFailed(
-                f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
-                "takes connections but answers nothing (it timed out); it may be hung, or "
-                "not a registry.")
+        if len(silent) == len(schemes) or (plain and len(silent) == len(schemes) - 1 > 0):
+            raise self._silent(silent, "a plain-HTTP server" if plain else "a server")
         # a server that answered (not a registry) says more than a failed handshake,
         # but not more than a certificate that failed verification, or a client
         # certificate the server asked for (a TLS registry answers plain HTTP with a 400);
@@ -304,6 +302,26 @@ class RegistryEndpoint:
         if not decisive and proxied is not None:
             raise proxied
         raise first_error
+
+    def _silent(self, through: list[Proxy | None], server: str) -> ConnectionFailed:
+        """The sentence for a registry whose every attempt was taken and never answered,
+        each directly or ``through`` a proxy: the proxy is named, it is what took it."""
+        proxies = " and ".join(dict.fromkeys(p.describe() for p in through if p is not None))
+        bypass = bypass_advice(httpx.URL(f"https://{self.api_host}/").host)
+        if not proxies:
+            return ConnectionFailed(
+                f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
+                "takes connections but answers nothing (it timed out); it may be hung, or "
+                "not a registry.")
+        if None in through:
+            return ConnectionFailed(
+                f"Cannot reach the registry {self.host}: {server} at {self.api_host} "
+                f"(reached directly) and {proxies} take connections but answer nothing "
+                f"(they timed out); check the proxy, or {bypass}.")
+        return ConnectionFailed(
+            f"Cannot reach the registry {self.host} through {proxies}: the proxy took the "
+            f"connection but nothing came back (it timed out); check the proxy, or "
+            f"{bypass}.")
 
     def check_reachable(self, *, cancel: CancelToken | None = None) -> None:
         """Ask the registry's ``/v2/`` once more, whatever was found before: raises the
@@ -578,8 +596,7 @@ class RegistryEndpoint:
                    else "ask for tunnels to it to be allowed")
         return ProxyRefused(
             f"Cannot reach the registry {self.host}{via}: it refused to open a tunnel to "
-            f"{target} ({answer.strip()}); {allowed}, or add {url.host} to NO_PROXY if it "
-            "is inside your network.")
+            f"{target} ({answer.strip()}); {allowed}, or {bypass_advice(url.host)}.")
 
     def _tls_failed(self, exc: BaseException, url: httpx.URL) -> TLSFailed:
         """The sentence for a failed handshake; the command line's names its flag."""

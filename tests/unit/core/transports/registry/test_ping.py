@@ -375,3 +375,22 @@ def test_plain_http_asked_first_again_is_given_a_short_while(make_client) -> Non
         client.ping()
     assert schemes(seen.requests) == ["http", "https", "http"]
     assert timeouts[0] == PLAIN_AGAIN_TIMEOUT.as_dict() != PING_TIMEOUT.as_dict()
+
+
+def test_a_silent_direct_attempt_and_a_silent_proxy_are_both_named(
+        make_client, mock_pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """https went directly (no HTTPS_PROXY), http through HTTP_PROXY: both taken, both
+    silent; the proxy is named beside the server."""
+    from spyglass.core.proxies import ProxySettings
+
+    monkeypatch.setattr(mock_pool, "_proxies", ProxySettings.from_environment(
+        {"HTTP_PROXY": "http://p.corp:3128"}))
+    client, seen = make_client(silent, host="registry.corp.example:5000", insecure=True)
+    with pytest.raises(ConnectionFailed) as info:
+        client.ping()
+    assert str(info.value) == (
+        "Cannot reach the registry registry.corp.example:5000: a server at "
+        "registry.corp.example:5000 (reached directly) and the proxy p.corp:3128 "
+        "(HTTP_PROXY) take connections but answer nothing (they timed out); check the "
+        "proxy, or add registry.corp.example to NO_PROXY if it is inside your network.")
+    assert schemes(seen.requests) == ["https", "http"]
