@@ -258,3 +258,29 @@ def test_a_proxy_that_never_answers_the_tunnel_is_named(
         f"out); check the proxy, or add {NAME} to NO_PROXY if it is inside your network."
     ), said
     assert [seen.method for seen in proxy.seen] == ["CONNECT"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_proxy_that_cannot_reach_the_registry_is_named_with_no_proxy(scheme: str) -> None:
+    """A registry inside the network, not in NO_PROXY: the proxy cannot reach it and
+    answers 502 (to the plain request, or to the tunnel's CONNECT). The proxy is named,
+    and NO_PROXY advised, not only "try again later"."""
+    inside = "internal.spyglass.test:5000"
+    variable = "HTTP_PROXY" if scheme == "http" else "HTTPS_PROXY"
+    with TestProxy({}) as proxy:
+        done = spyglass("inspect", "--retry-times", "0", f"docker://{inside}/app:1",
+                        *(["--tls-verify=false"] if scheme == "http" else []),
+                        env={variable: proxy.url()})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    via = f"the proxy 127.0.0.1:{proxy.port} ({variable})"
+    if scheme == "http":
+        assert line == (
+            f"spyglass: http://{inside}/v2/ answered HTTP 502 Bad Gateway through {via}: "
+            f"the proxy may not reach {inside}; add internal.spyglass.test to NO_PROXY if "
+            "it is inside your network, or try again later."), line
+    else:
+        assert line == (
+            f"spyglass: Cannot reach the registry {inside} through {via}: 502 Bad Gateway; "
+            f"the proxy could not reach {inside}: add internal.spyglass.test to NO_PROXY "
+            "if it is inside your network."), line

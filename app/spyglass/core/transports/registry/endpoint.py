@@ -365,6 +365,16 @@ class RegistryEndpoint:
                 f"{self.host} is limiting requests"
                 + (f"; it asks to wait {wait:.0f} s" if wait is not None else "")
                 + ". Try again later.", retry_after=wait)
+        proxy = self._pool.proxy_for(httpx.URL(f"{base}/v2/"))
+        if proxy is not None and response.status_code in GATEWAY_STATUSES:
+            # the proxy's own answer, or the registry's passed on: plain HTTP cannot tell
+            raise RegistryError(
+                f"{base}/v2/ answered HTTP {response.status_code} "
+                f"{response.reason_phrase}{tried} through {proxy.describe()}: the proxy "
+                f"may not reach {self.api_host}; "
+                f"{bypass_advice(httpx.URL(base).host)}, or try again later.",
+                status=response.status_code,
+            )
         if response.status_code in RETRY_STATUSES:  # the server is there, but busy or down
             raise RegistryError(
                 f"{base}/v2/ answered HTTP {response.status_code} "
@@ -468,9 +478,10 @@ class RegistryEndpoint:
                     raise TransportError(
                         f"{what}: the request to {self.host} could not be sent: "
                         f"{unsendable(exc)}") from exc
-                if isinstance(exc, httpx.ProxyError) and str(exc).startswith("407"):
+                refused = connect_status(exc)  # the proxy's answer to CONNECT, if any
+                if refused == 407:
                     raise self._proxy_refused(request.url) from exc
-                if isinstance(exc, httpx.ProxyError) and str(exc)[:3] in TUNNEL_REFUSALS:
+                if refused in TUNNEL_REFUSALS:
                     raise self._tunnel_refused(request.url, str(exc)) from exc
                 if is_tls_failure(exc):
                     raise self._tls_failed(exc, request.url) from exc
@@ -514,6 +525,13 @@ class RegistryEndpoint:
                         f"{what}: the registry {self.host}{via} stopped answering (nothing "
                         f"{'came' if isinstance(exc, httpx.ReadTimeout) else 'was taken'} "
                         f"for the whole timeout{times})."
+                    )
+                elif refused in GATEWAY_STATUSES:
+                    # the proxy's answer to CONNECT: it is the one that cannot reach it
+                    failed = ConnectionFailed(
+                        f"Cannot reach the registry {self.host}{via}: "
+                        f"{describe_connection_error(exc)}{times}; the proxy could not "
+                        f"reach {_authority(request.url)}: {bypass_advice(request.url.host)}."
                     )
                 else:
                     failed = (Unreachable if never else ConnectionFailed)(
@@ -589,8 +607,7 @@ class RegistryEndpoint:
         CONNECT of an https:// request: its rules, which asking again does not change."""
         proxy = self._pool.proxy_for(url)
         via = f" through {proxy.describe()}" if proxy is not None else ""
-        target = f"{url.host}:{url.port or 443}" if ":" not in url.host \
-            else f"[{url.host}]:{url.port or 443}"
+        target = _authority(url)
         allowed = ("many proxies allow tunnels only to port 443. Ask for this port to be "
                    "allowed" if (url.port or 443) != 443
                    else "ask for tunnels to it to be allowed")
@@ -816,8 +833,24 @@ def _repeatable(method: str, content: object) -> bool:
     return method in IDEMPOTENT or (method == "POST" and content is None)
 
 
-TUNNEL_REFUSALS = ("400", "403", "405")
+TUNNEL_REFUSALS: Final = (400, 403, 405)
 """A proxy's answers to CONNECT that refuse the tunnel by its rules (not a passing fault)."""
+
+GATEWAY_STATUSES: Final = (502, 503, 504)
+"""A proxy's answers for a host it cannot reach (its own, or the registry's passed on)."""
+
+
+def connect_status(exc: BaseException) -> int | None:
+    """The status a proxy answered a tunnel's CONNECT with (httpcore's ``ProxyError``
+    says ``403 Forbidden``); None for any other failure."""
+    found = re.match(r"(\d{3})\b", str(exc)) if isinstance(exc, httpx.ProxyError) else None
+    return int(found.group(1)) if found else None
+
+
+def _authority(url: httpx.URL) -> str:
+    """``host:port`` of ``url``, its default port named (``[::1]:443`` for IPv6)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 def _token_retryable(error: SpyglassError, retry_timeouts: bool) -> bool:
