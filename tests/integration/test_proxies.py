@@ -19,7 +19,7 @@ import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -30,6 +30,7 @@ from tests.helpers import names, require_tool
 from tests.helpers.imagebuild import multi_platform_layout
 from tests.helpers.proxy import TestProxy
 from tests.helpers.registry import CertificateAuthority, RegistryServer
+from tests.helpers.tokenserver import TokenServer
 
 pytestmark = pytest.mark.integration
 
@@ -284,3 +285,41 @@ def test_a_proxy_that_cannot_reach_the_registry_is_named_with_no_proxy(scheme: s
             f"spyglass: Cannot reach the registry {inside} through {via}: 502 Bad Gateway; "
             f"the proxy could not reach {inside}: add internal.spyglass.test to NO_PROXY "
             "if it is inside your network."), line
+
+
+@pytest.mark.parametrize("proxy_kind", ["dead", "wrong credentials", "cannot reach it"])
+def test_a_proxy_in_the_way_of_the_token_server_is_named(
+    make_token_server: Callable[..., TokenServer],
+    make_registry: Callable[..., RegistryServer], proxy_kind: str,
+) -> None:
+    """The registry reached directly (on loopback), its token server elsewhere, through
+    HTTP_PROXY (GitLab's and Harbor's layout): a proxy that cannot be reached, or does
+    not take its credentials, is named, not the token server, and never its password."""
+    tokens = make_token_server()
+    realm = tokens.realm.replace("127.0.0.1", "auth.spyglass.test")
+    server = make_registry(token_server=tokens,
+                           extra_config={"auth": {"token": {"realm": realm}}})
+    auth = f"auth.spyglass.test:{tokens.port}"
+    knows = {} if proxy_kind == "cannot reach it" else {"auth.spyglass.test": "127.0.0.1"}
+    wants = None if proxy_kind == "cannot reach it" else (PROXY_USER, PROXY_PASSWORD)
+    with TestProxy(knows, credentials=wants) as proxy:
+        if proxy_kind == "dead":
+            proxy.close()
+        done = spyglass("inspect", "--retry-times", "0", "--creds", "alice:wonderland",
+                        f"docker://{server.host}/private/app:1",
+                        env={"HTTP_PROXY": proxy.url(PROXY_USER, "not-the-proxy-password")})
+    line = done.stderr.strip()
+    via = f"the proxy 127.0.0.1:{proxy.port} (HTTP_PROXY)"
+    if proxy_kind == "cannot reach it":  # a 502 from the proxy, not from the token server
+        assert line == (
+            f"spyglass: The token server {auth} of {server.host} answered HTTP 502 through "
+            f"{via} instead of a token: the proxy may not reach {auth}; add "
+            "auth.spyglass.test to NO_PROXY if it is inside your network, or try again "
+            "later."), line
+    else:
+        why = ("connection refused" if proxy_kind == "dead" else
+               "it does not take the user and password that HTTP_PROXY gives it (407 "
+               "Proxy Authentication Required)")
+        assert line == (f"spyglass: Cannot reach the token server {auth} of {server.host} "
+                        f"through {via}: {why}."), line
+    assert "not-the-proxy-password" not in done.stderr

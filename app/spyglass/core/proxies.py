@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,23 @@ class Proxy:
         port = self.url.port or _DEFAULT_PORTS.get(self.url.scheme)
         host = f"[{self.url.host}]" if ":" in self.url.host else self.url.host
         return f"the proxy {host}:{port} ({self.variable})"
+
+    def credentials_refused(self) -> str:
+        """Why it answered 407, to follow a colon: the credentials of its URL are not the
+        ones it takes, or it has none (never saying them)."""
+        if self.url.username:
+            why = f"it does not take the user and password that {self.variable} gives it"
+        else:
+            why = (f"it asks for a user and password; give them in {self.variable} as "
+                   f"{self.url.scheme}://USER:PASSWORD@HOST:PORT")
+        return f"{why} (407 Proxy Authentication Required)"
+
+
+def connect_status(exc: BaseException) -> int | None:
+    """The status a proxy answered a tunnel's CONNECT with (httpcore's ``ProxyError``
+    says ``403 Forbidden``); None for any other failure."""
+    found = re.match(r"(\d{3})\b", str(exc)) if isinstance(exc, httpx.ProxyError) else None
+    return int(found.group(1)) if found else None
 
 
 def bypass_advice(host: str) -> str:

@@ -40,11 +40,13 @@ from spyglass.core import gojson
 from spyglass.core.errors import (
     AuthenticationFailed,
     ConnectionFailed,
+    ProxyRefused,
     RateLimited,
     RegistryError,
     describe_connection_error,
     locked_keyring_sentence,
 )
+from spyglass.core.proxies import Proxy, bypass_advice, connect_status
 from spyglass.core.transports.registry.advice import check_sentence, held_back_sentences
 
 if TYPE_CHECKING:
@@ -203,7 +205,9 @@ class RegistryAuth(httpx.Auth):
     the keyring may be asked again: unlocked meanwhile, it answers. For one that failed,
     they go on without, for good (:attr:`keyring_failed` says it for a refusal).
     ``token_client`` sends token requests (the registry's own client, so it shares
-    TLS settings).
+    TLS settings); ``proxy_for`` says which proxy, if any, a token request goes
+    through (the pool's :meth:`~spyglass.core.transports.registry.connections.HTTPPool.proxy_for`),
+    for the sentences of a failure.
     """
 
     def __init__(
@@ -211,8 +215,11 @@ class RegistryAuth(httpx.Auth):
         host: str,
         credentials: Credentials | Callable[[], Credentials | None] | None,
         token_client: httpx.Client,
+        *,
+        proxy_for: Callable[[httpx.URL], Proxy | None] | None = None,
     ) -> None:
         self.host = host
+        self._proxy_for = proxy_for
         self._lookup = credentials if callable(credentials) else None
         self._credentials = None if callable(credentials) else credentials
         self._http = token_client
@@ -492,6 +499,8 @@ class RegistryAuth(httpx.Auth):
                 method, url, params=params, data=data, headers=headers, follow_redirects=True,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             ) as response:
+                if response.status_code == 407:  # from a proxy of plain-HTTP requests
+                    raise self._proxy_refused(url)
                 body = read_capped(response, MAX_TOKEN_BODY + 1)
                 from spyglass.core.transports.registry.errors import retry_after
 
@@ -504,14 +513,34 @@ class RegistryAuth(httpx.Auth):
                 f"that cannot be sent ({exc}); its challenge is not usable.") from exc
         except httpx.RequestError as exc:
             server = f"{url.host}:{url.port}" if url.port else url.host
+            if connect_status(exc) == 407:
+                raise self._proxy_refused(url) from exc
+            via = self._via(url)
             if isinstance(exc, httpx.ReadTimeout):  # reached, then silent: not unreachable
                 raise ConnectionFailed(
-                    f"The token server {server} of {self.host} stopped answering (no token "
-                    "came for the whole timeout).") from exc
+                    f"The token server {server} of {self.host}{via} stopped answering (no "
+                    "token came for the whole timeout).") from exc
             raise ConnectionFailed(
-                f"Cannot reach the token server {server} of {self.host}: "
+                f"Cannot reach the token server {server} of {self.host}{via}: "
                 f"{describe_connection_error(exc)}."
             ) from exc
+
+    def _via(self, url: httpx.URL) -> str:
+        """`` through the proxy H:P (VARIABLE)`` for a token request through a proxy."""
+        proxy = self._proxy_for(url) if self._proxy_for is not None else None
+        return f" through {proxy.describe()}" if proxy is not None else ""
+
+    def _proxy_refused(self, url: httpx.URL) -> ProxyRefused:
+        """The sentence for a proxy that wants other credentials (407) for a token request."""
+        server = f"{url.host}:{url.port}" if url.port else url.host
+        proxy = self._proxy_for(url) if self._proxy_for is not None else None
+        if proxy is None:  # a proxy in front of the token server, not one of ours
+            return ProxyRefused(
+                f"Cannot reach the token server {server} of {self.host}: a proxy between "
+                "answered 407 Proxy Authentication Required.")
+        return ProxyRefused(
+            f"Cannot reach the token server {server} of {self.host} through "
+            f"{proxy.describe()}: {proxy.credentials_refused()}.")
 
     def _token_from(self, response: _TokenResponse, realm: str) -> tuple[str, float]:
         url = httpx.URL(realm)
@@ -576,6 +605,12 @@ class RegistryAuth(httpx.Auth):
                 f"The token server {host} of {self.host} is limiting requests (HTTP 429)"
                 + (f"; it asks to wait {wait:.0f} s" if wait is not None else "")
                 + ". Try again later.", retry_after=wait)
+        if response.status in (502, 503, 504) and (via := self._via(url)):
+            raise RegistryError(  # the proxy's own answer, maybe: plain HTTP cannot tell
+                f"The token server {host} of {self.host} answered HTTP {response.status}"
+                f"{via} instead of a token: the proxy may not reach {host}; "
+                f"{bypass_advice(url.host)}, or try again later.",
+                status=response.status)
         if response.status != 200:  # a 502/503/504 is asked again (the endpoint's retries)
             raise RegistryError(
                 f"The token server {host} of {self.host} answered HTTP {response.status} "

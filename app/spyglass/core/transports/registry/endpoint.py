@@ -45,7 +45,7 @@ from spyglass.core.errors import (
     Unreachable,
     describe_connection_error,
 )
-from spyglass.core.proxies import Proxy, bypass_advice
+from spyglass.core.proxies import Proxy, bypass_advice, connect_status
 from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import (
     MAX_RETRY_AFTER,
@@ -160,7 +160,7 @@ class RegistryEndpoint:
         self._cert_dir = cert_dir
         self._http = pool.client(self._tls)
         # named by the host people know (docker.io): its messages and errors say it
-        self.auth = RegistryAuth(host, credentials, self._http)
+        self.auth = RegistryAuth(host, credentials, self._http, proxy_for=pool.proxy_for)
         self._base: str | None = None
         self._lock = threading.Lock()
         self.rate_limit: RateLimit | None = None
@@ -593,14 +593,8 @@ class RegistryEndpoint:
             return ProxyRefused(
                 f"Cannot reach the registry {self.host}: a proxy between answered 407 "
                 "Proxy Authentication Required.")
-        if proxy.url.username:
-            why = f"it does not take the user and password that {proxy.variable} gives it"
-        else:
-            why = (f"it asks for a user and password; give them in {proxy.variable} as "
-                   f"{proxy.url.scheme}://USER:PASSWORD@HOST:PORT")
-        return ProxyRefused(
-            f"Cannot reach the registry {self.host} through {proxy.describe()}: {why} "
-            "(407 Proxy Authentication Required).")
+        return ProxyRefused(f"Cannot reach the registry {self.host} through "
+                            f"{proxy.describe()}: {proxy.credentials_refused()}.")
 
     def _tunnel_refused(self, url: httpx.URL, answer: str) -> ProxyRefused:
         """The sentence for a proxy that answered ``answer`` (``403 Forbidden``) to the
@@ -838,13 +832,6 @@ TUNNEL_REFUSALS: Final = (400, 403, 405)
 
 GATEWAY_STATUSES: Final = (502, 503, 504)
 """A proxy's answers for a host it cannot reach (its own, or the registry's passed on)."""
-
-
-def connect_status(exc: BaseException) -> int | None:
-    """The status a proxy answered a tunnel's CONNECT with (httpcore's ``ProxyError``
-    says ``403 Forbidden``); None for any other failure."""
-    found = re.match(r"(\d{3})\b", str(exc)) if isinstance(exc, httpx.ProxyError) else None
-    return int(found.group(1)) if found else None
 
 
 def _authority(url: httpx.URL) -> str:
