@@ -323,3 +323,29 @@ def test_a_proxy_in_the_way_of_the_token_server_is_named(
         assert line == (f"spyglass: Cannot reach the token server {auth} of {server.host} "
                         f"through {via}: {why}."), line
     assert "not-the-proxy-password" not in done.stderr
+
+
+def test_an_https_proxy_whose_certificate_is_not_trusted_is_named(
+    tls_registry: RegistryServer, tmp_path: Path
+) -> None:
+    """The proxy's certificate comes from a CA nobody trusts (a corporate one), the
+    registry's CA is given: the sentence is of the proxy's certificate, and sends one
+    to the system's trusted certificates, not to the registry's certificate folder."""
+    corporate = CertificateAuthority(tmp_path / "corporate-ca")
+    issued = corporate.issue("proxy", ip_addresses=["127.0.0.1"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert_path, issued.key_path)
+    target = f"{NAME}:{port_of(tls_registry)}"
+    with TestProxy({NAME: "127.0.0.1"}, tls=context) as proxy:
+        done = spyglass("inspect", "--retry-times", "0", "--cert-dir",
+                        str(tls_registry.cert_dir), f"docker://{target}/proxied/plain:1",
+                        env={"HTTPS_PROXY": proxy.url(PROXY_USER, PROXY_PASSWORD)})
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line == (
+        f"spyglass: The TLS certificate of the proxy 127.0.0.1:{proxy.port} (HTTPS_PROXY) "
+        "could not be verified (unable to get local issuer certificate). Add the CA "
+        "certificate that issued it to the system's trusted certificates "
+        "(update-ca-certificates, or a bundle named by SSL_CERT_FILE), or allow this "
+        "registry to be insecure (--tls-verify=false)."), line
+    assert PROXY_PASSWORD not in done.stderr

@@ -15,6 +15,7 @@ import contextlib
 import http.cookiejar
 import os
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -51,6 +52,10 @@ if TYPE_CHECKING:
 
 PROXY_VARIABLES: Final = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 """Without any of these set, the proxies module is not even imported."""
+
+PROXY_CHECK_TIMEOUT: Final = 5.0
+"""Seconds a handshake with an https:// proxy alone may take, to tell whose certificate
+failed (:meth:`HTTPPool.proxy_certificate_refused`)."""
 
 _T = TypeVar("_T", bytes, int)
 
@@ -163,6 +168,25 @@ class HTTPPool:
 
         track_connections(direct)
         return ProxyRouter(direct, self._proxies, through)
+
+    def proxy_certificate_refused(self, proxy: Proxy, tls: TLSSettings) -> str | None:
+        """Why the certificate of ``proxy`` (an ``https://`` one) fails verification with
+        ``tls``'s context, as a handshake to it alone finds (OpenSSL's words: ``unable to
+        get local issuer certificate``); None when it passes, or cannot be checked now
+        (the proxy not reached, or the pool's network is a test's ``transport``). A
+        failed handshake through the proxy does not say which of the two failed."""
+        if self._transport is not None or proxy.url.scheme != "https":
+            return None
+        host = proxy.url.host
+        try:
+            with socket.create_connection((host, proxy.url.port or 443),
+                                          timeout=PROXY_CHECK_TIMEOUT) as sock, \
+                    tls.ssl_context().wrap_socket(sock, server_hostname=host):
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            return exc.verify_message or str(exc)
+        except OSError:
+            return None
 
     def close(self) -> None:
         with self._lock:

@@ -614,6 +614,10 @@ class RegistryEndpoint:
         reason = describe_connection_error(exc) if isinstance(exc, httpx.TransportError) else exc
         through = ""
         proxy = self._pool.proxy_for(url)
+        if proxy is not None and proxy.url.scheme == "https" and not self.insecure \
+                and verify_failed(exc) and \
+                (why := self._pool.proxy_certificate_refused(proxy, self._tls)) is not None:
+            return self._proxy_untrusted(proxy, why)
         if proxy is not None and proxy.url.scheme == "https":  # whose certificate, then?
             through = f"; through {proxy.describe()}, whose certificate is checked too"
             reason = f"{reason}{through}"
@@ -644,6 +648,17 @@ class RegistryEndpoint:
                 on_command_line=f"{said}{elsewhere}, or allow this registry to be insecure "
                 "(--tls-verify=false).",
                 untrusted=not (proxy is not None and proxy.url.scheme == "https"))
+        return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
+
+    @staticmethod
+    def _proxy_untrusted(proxy: Proxy, why: str) -> TLSFailed:
+        """The sentence for an https:// proxy whose own certificate is not trusted: its CA
+        belongs in the system's trusted certificates (it stands in front of every
+        registry), not in one registry's certificate folder."""
+        said = (f"The TLS certificate of {proxy.describe()} could not be verified ({why}). "
+                "Add the CA certificate that issued it to the system's trusted "
+                "certificates (update-ca-certificates, or a bundle named by SSL_CERT_FILE), "
+                "or allow this registry to be insecure")
         return TLSFailed(f"{said}.", on_command_line=f"{said} (--tls-verify=false).")
 
     def _client_certificate_wanted(self, reason: object) -> TLSFailed:
