@@ -155,6 +155,34 @@ class ProxySettings:
         return proxy
 
 
+def unused_proxy_note(url: httpx.URL, environ: Mapping[str, str] | None = None) -> str:
+    """For a request to ``url`` that went directly and failed: `` (HTTP_PROXY is set, but
+    https:// registries go through HTTPS_PROXY, which is not set)`` when the environment
+    names a proxy only in a variable this scheme does not read (the other scheme's, or
+    ``ALL_PROXY``, read by neither skopeo nor Spyglass); "" when none is, or when the
+    host would be reached directly all the same (loopback, ``NO_PROXY``)."""
+    env = os.environ if environ is None else environ
+    wanted = "HTTPS_PROXY" if url.scheme == "https" else "HTTP_PROXY"
+    other = "HTTP_PROXY" if wanted == "HTTPS_PROXY" else "HTTPS_PROXY"
+    if _first(env, wanted, wanted.lower())[1]:
+        return ""
+    name, value = _first(env, other, other.lower())
+    if value:
+        note = (f" ({name} is set, but {url.scheme}:// registries go through {wanted}, "
+                "which is not set)")
+    else:
+        name, value = _first(env, "ALL_PROXY", "all_proxy")
+        note = (f" ({name} is set; Spyglass, like skopeo, reads only HTTP_PROXY and "
+                "HTTPS_PROXY)")
+    if not value:
+        return ""
+    try:  # would the proxy have been used, had the right variable named it?
+        used = ProxySettings.from_environment({**env, wanted: value}).proxy_for(url)
+    except SpyglassError:
+        used = None
+    return note if used is not None else ""
+
+
 def _first(env: Mapping[str, str], *names: str) -> tuple[str, str]:
     for name in names:
         value = env.get(name, "")

@@ -147,3 +147,44 @@ def test_a_proxys_refusal_is_not_asked_again() -> None:
 
     assert not worth_retrying(ProxyRefused("refused"))
     assert worth_retrying(ConnectionFailed("reset"))
+
+
+@pytest.mark.parametrize(("environ", "url", "note"), [
+    ({"http_proxy": PROXY}, "https://quay.io/v2/",
+     " (http_proxy is set, but https:// registries go through HTTPS_PROXY, which is not set)"),
+    ({"HTTPS_PROXY": PROXY}, "http://quay.io:5000/v2/",
+     " (HTTPS_PROXY is set, but http:// registries go through HTTP_PROXY, which is not set)"),
+    ({"all_proxy": PROXY}, "https://quay.io/v2/",
+     " (all_proxy is set; Spyglass, like skopeo, reads only HTTP_PROXY and HTTPS_PROXY)"),
+    ({"HTTPS_PROXY": PROXY, "ALL_PROXY": PROXY}, "https://quay.io/v2/", ""),  # it was read
+    ({}, "https://quay.io/v2/", ""),
+    ({"HTTP_PROXY": PROXY}, "https://127.0.0.1:5000/v2/", ""),  # never proxied anyway
+    ({"HTTP_PROXY": PROXY, "NO_PROXY": "quay.io"}, "https://quay.io/v2/", ""),
+])
+def test_a_direct_failure_says_which_proxy_variable_went_unread(
+    environ: dict[str, str], url: str, note: str
+) -> None:
+    from spyglass.core.proxies import unused_proxy_note
+
+    assert unused_proxy_note(httpx.URL(url), environ) == note
+
+
+def test_an_unreachable_registry_says_its_proxy_variable_went_unread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only HTTP_PROXY set (as people often set only http_proxy): an https:// registry
+    is tried directly, and the sentence says why no proxy was used."""
+    from spyglass.core.transports.registry import RegistryClient
+    from spyglass.core.transports.registry.connections import HTTPPool
+
+    def unresolved(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    monkeypatch.setenv("http_proxy", PROXY)
+    pool = HTTPPool(transport=httpx.MockTransport(unresolved))
+    with pytest.raises(SpyglassError) as caught:
+        RegistryClient("registry.corp.example", pool=pool, retry_times=0).ping()
+    assert str(caught.value) == (
+        "Cannot reach the registry registry.corp.example: name or service not known "
+        "(http_proxy is set, but https:// registries go through HTTPS_PROXY, which is not "
+        "set).")

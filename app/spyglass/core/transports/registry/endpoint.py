@@ -45,7 +45,12 @@ from spyglass.core.errors import (
     Unreachable,
     describe_connection_error,
 )
-from spyglass.core.proxies import Proxy, bypass_advice, connect_status
+from spyglass.core.proxies import (
+    Proxy,
+    bypass_advice,
+    connect_status,
+    unused_proxy_note,
+)
 from spyglass.core.registries_conf import check_not_blocked
 from spyglass.core.retry import (
     MAX_RETRY_AFTER,
@@ -534,9 +539,11 @@ class RegistryEndpoint:
                         f"reach {_authority(request.url)}: {bypass_advice(request.url.host)}."
                     )
                 else:
+                    # directly, with a proxy named where this scheme does not look for it
+                    note = unused_proxy_note(request.url) if never and not via else ""
                     failed = (Unreachable if never else ConnectionFailed)(
                         f"Cannot reach the registry {self.host}{via}: "
-                        f"{describe_connection_error(exc)}."
+                        f"{describe_connection_error(exc)}{note}."
                     )
                 failed.attempts = attempt + 1
                 failed.host = self.host
