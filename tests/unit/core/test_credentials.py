@@ -213,6 +213,21 @@ def test_canonical_host_rejects_empty(bad: str) -> None:
         canonical_host(bad)
 
 
+@pytest.mark.parametrize(("typed", "bracketed"), [
+    ("::1:45601", "[::1]:45601"),  # (the Add Registry dialog's field says it too)
+    ("http://::1:45601/v2/", "[::1]:45601"),
+    ("fe80::1", "[fe80::1]"),
+])
+def test_canonical_host_says_an_ipv6_address_goes_in_brackets(
+    typed: str, bracketed: str
+) -> None:
+    with pytest.raises(SpyglassError) as caught:
+        canonical_host(typed)
+    assert str(caught.value) == (
+        f'"{typed}" is not a registry host; expected a name such as "registry.example.com" '
+        f'or "localhost:5000"; an IPv6 address goes in brackets: {bracketed}.')
+
+
 # ----------------------------------------------------------------------------- lookup order
 
 

@@ -121,14 +121,34 @@ def canonical_host(host: str) -> str:
     # HOST or HOST:PORT, an IPv6 address in brackets ([::1]:5000)
     if not _HOST_AND_PORT.fullmatch(name):
         shown = without_password(host)
+        bracketed = _ipv6_in_brackets(name)
         raise SpyglassError(
             f'"{shown}" is not a registry host; expected a name such as '
             '"registry.example.com" or "localhost:5000"'
             + ("; credentials do not go in it (give them with --username and "
                "--password-stdin, or in the sign-in fields)." if shown != host or "@" in name
+               else f"; an IPv6 address goes in brackets: {bracketed}." if bracketed
                else ".")
         )
     return DOCKER_HUB if name in DOCKER_HUB_ALIASES else name
+
+
+def _ipv6_in_brackets(host: str) -> str | None:
+    """``[::1]:45601`` for an IPv6 address typed without brackets (``::1:45601``: a last
+    group of digits read as the port, where the rest is an address), ``[fe80::1]`` for
+    one without a port; None for a host that is no IPv6 address."""
+    import ipaddress
+
+    rest, _, port = host.rpartition(":")
+    for address, suffix in ((rest, f":{port}"), (host, "")):
+        if suffix and not port.isdigit():
+            continue
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            continue
+        return f"[{address}]{suffix}"
+    return None
 
 
 def without_scheme(key: str) -> str:
