@@ -470,7 +470,7 @@ def read_yaml(path: Path) -> dict[str, dict[str, Any]]:
         data = yaml.load(text, Loader=_go_strings_loader())  # (a SafeLoader)
     except yaml.YAMLError as exc:
         raise SpyglassError(f'The sync source file "{path}" is not valid YAML'
-                            f"{_yaml_problem(exc)}.") from exc
+                            f"{_yaml_problem(exc)}{_bracket_key_hint(text, exc)}.") from exc
     if data is None:
         data = {}
     wrong = _wrong_shape(data)
@@ -515,6 +515,22 @@ there), as skopeo reads ``tls-verify``."""
 def _go_bool(value: object) -> bool | None:
     """``value`` (a scalar read as written) as the boolean it says; None where it is none."""
     return _GO_BOOLS.get(value) if isinstance(value, str) else None
+
+
+def _bracket_key_hint(text: str, exc: Exception) -> str:
+    """``; YAML reads a key starting with "[" as a list…`` when the line the parser
+    stopped at begins with an unquoted ``[HOST]:PORT:`` (an IPv6 registry)."""
+    import yaml
+
+    mark = exc.problem_mark if isinstance(exc, yaml.MarkedYAMLError) else None
+    lines = text.splitlines()
+    if mark is None or not 0 <= mark.line < len(lines):
+        return ""
+    found = re.match(r"\s*(\[[^\]\s]*\](?::\d+)?):", lines[mark.line])
+    if found is None:
+        return ""
+    return ('; YAML reads a key starting with "[" as a list: quote the registry, as '
+            f'"{found.group(1)}"')
 
 
 def _yaml_problem(exc: Exception) -> str:

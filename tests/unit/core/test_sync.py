@@ -137,6 +137,10 @@ def yaml_refusal(tmp_path: Path, text: str) -> tuple[Path, str]:
      " at line 4, column 1: expected ',' or ']', but got '<stream end>' (parsing a flow "
      "sequence begun at line 3, column 15)."),
     ("r.example:\n  x: \"\x01\"\n", ": the character U+0001 at position 18 is not allowed."),
+    # an IPv6 registry unquoted: YAML reads a flow list, then a stray ':'
+    ("[::1]:45601:\n  images:\n    team/app: [\"1.0\"]\n",
+     " at line 1, column 2: expected the node content, but found ':'; YAML reads a key "
+     'starting with "[" as a list: quote the registry, as "[::1]:45601".'),
 ])
 def test_malformed_yaml_is_one_line_naming_the_file_line_and_column(
     tmp_path: Path, text: str, said: str
