@@ -303,13 +303,15 @@ def test_a_proxy_in_the_way_of_the_token_server_is_named(
     knows = {} if proxy_kind == "cannot reach it" else {"auth.spyglass.test": "127.0.0.1"}
     wants = None if proxy_kind == "cannot reach it" else (PROXY_USER, PROXY_PASSWORD)
     with TestProxy(knows, credentials=wants) as proxy:
-        if proxy_kind == "dead":
-            proxy.close()
+        url, port = proxy.url(PROXY_USER, "not-the-proxy-password"), proxy.port
+        if proxy_kind == "dead":  # a port nobody listens on
+            with socket.create_server(("127.0.0.1", 0)) as taken:
+                port = taken.getsockname()[1]
+            url = f"http://{PROXY_USER}:not-the-proxy-password@127.0.0.1:{port}"
         done = spyglass("inspect", "--retry-times", "0", "--creds", "alice:wonderland",
-                        f"docker://{server.host}/private/app:1",
-                        env={"HTTP_PROXY": proxy.url(PROXY_USER, "not-the-proxy-password")})
+                        f"docker://{server.host}/private/app:1", env={"HTTP_PROXY": url})
     line = done.stderr.strip()
-    via = f"the proxy 127.0.0.1:{proxy.port} (HTTP_PROXY)"
+    via = f"the proxy 127.0.0.1:{port} (HTTP_PROXY)"
     if proxy_kind == "cannot reach it":  # a 502 from the proxy, not from the token server
         assert line == (
             f"spyglass: The token server {auth} of {server.host} answered HTTP 502 through "
