@@ -5,7 +5,8 @@ A blob reaches the repository in the cheapest way available, in this order:
 1. it is there already (``HEAD`` on the blob) — ``"exists"``;
 2. another repository of the same registry holds it, as far as the
    :mod:`~spyglass.core.blobcache` knows, and the registry
-   mounts it from there (``POST …?mount=&from=``) — ``"mounted"``, no bytes sent;
+   mounts it from there (``POST …?mount=&from=``) — ``"mounted"``, no bytes sent
+   (a blob named by sha256 only: :func:`~.push.mountable`);
 3. it is uploaded (:meth:`RegistryClient.upload_blob`), verified as it streams.
 
 Manifests go by digest first (children before the list), and only
@@ -45,6 +46,7 @@ from spyglass.core.referrers import referrer_entry
 from spyglass.core.transports.base import COMPRESSED, ProgressCallback
 from spyglass.core.transports.registry.client import RegistryClient
 from spyglass.core.transports.registry.errors import DERIVED_TAG_ABSENT
+from spyglass.core.transports.registry.push import mountable
 from spyglass.core.transports.registry.referrers_tag import (
     change_referrers_tag,
     entries,
@@ -206,6 +208,8 @@ class RegistryDestination:
     def mount_source(self, digest: Digest) -> str | None:
         """Implement MountHints: the first repository :meth:`reuse_blob` would mount
         ``digest`` from (the cache's most recent, not one refused in this copy)."""
+        if not mountable(digest):
+            return None
         candidates = self.cache.candidates(self.client.host, digest, self.repository)
         with self._lock:
             return next((c for c in candidates if c not in self._unmountable), None)
@@ -238,7 +242,8 @@ class RegistryDestination:
                 return None
             self._learn(digest)
             return "exists"
-        candidates = self.cache.candidates(self.client.host, digest, self.repository)
+        candidates = (self.cache.candidates(self.client.host, digest, self.repository)
+                      if mountable(digest) else [])
         with self._lock:
             candidates = [c for c in candidates if c not in self._unmountable]
         for source in candidates[:MAX_MOUNT_ATTEMPTS]:

@@ -141,6 +141,14 @@ class RegistryPusher(RegistryEndpoint):
     def _blob_size(self, repository: str, digest: Digest, *, what: str,
                    cancel: CancelToken | None, scope: str | None = None) -> int | None:
         """:meth:`blob_exists`, with the token ``scope`` asked for (None: the path's)."""
+        found = self._blob_found(repository, digest, what=what, cancel=cancel, scope=scope)
+        return None if found is None else found[0]
+
+    def _blob_found(self, repository: str, digest: Digest, *, what: str,
+                    cancel: CancelToken | None, scope: str | None
+                    ) -> tuple[int, Digest | None] | None:
+        """:meth:`_blob_size`, with the name the registry gives the blob
+        (``Docker-Content-Digest``, None when it states none)."""
         response = self.send(
             "HEAD", f"/v2/{repository}/blobs/{digest}", what=what, cancel=cancel,
             kind="blob", ok=(200, 404), follow_redirects=True, scope=scope,
@@ -153,10 +161,12 @@ class RegistryPusher(RegistryEndpoint):
             log.info("%s: the registry sent the HEAD on to %s, which refused it (HTTP %d); "
                      "asking with GET", what, response.request.url.host,
                      response.status_code)
-            return self._blob_by_get(repository, digest, what=what, cancel=cancel,
+            size = self._blob_by_get(repository, digest, what=what, cancel=cancel,
                                      scope=scope)
+            return None if size is None else (size, None)
         length = response.headers.get("content-length", "")
-        return int(length) if length.isdigit() else -1
+        named = digest_or_none(response.headers.get("docker-content-digest", ""))
+        return (int(length) if length.isdigit() else -1), named
 
     def _blob_by_get(self, repository: str, digest: Digest, *, what: str,
                      cancel: CancelToken | None, scope: str | None) -> int | None:
@@ -205,6 +215,10 @@ class RegistryPusher(RegistryEndpoint):
         what = (
             f"Mounting the blob {digest} from {self.host}/{from_repository} into {repository}"
         )
+        if not mountable(digest):
+            log.info("%s: not asked (a registry storing blobs by sha256 would link it to "
+                     "nothing); it is uploaded instead", what)
+            return False
         # the token asks for both repositories at once, as containers/image asks: Docker
         # Hub's challenge names only the one mounted into, and refuses the mount without
         # pull access to the other
@@ -223,12 +237,6 @@ class RegistryPusher(RegistryEndpoint):
                     "instead.",
                     status=201,
                 )
-            if digest.algorithm != "sha256" and self.blob_exists(
-                    repository, digest, cancel=cancel) is None:
-                # distribution 2.8 answers 201 to a sha512 mount without linking the blob
-                log.info("%s: the registry answered 201 but does not have the blob; it is "
-                         "uploaded instead", what)
-                return False
             return True
         try:
             self._keep_spare(repository, self._session_of(response, what, scope), owner)
@@ -251,7 +259,8 @@ class RegistryPusher(RegistryEndpoint):
         ``held`` is a blob the copy writes (its config). Where ``repository`` holds it
         already (a ``HEAD`` says), it is mounted onto itself: the registry checks
         push access and links what is linked (distribution answers 201 and keeps
-        nothing). Otherwise, or when that mount is answered with anything but 201
+        nothing); a sha512 blob by the sha256 name the registry states for it (see
+        :func:`mountable`). Otherwise, or when that mount is answered with anything but 201
         (a registry that does not mount, or answers it with an upload session), an
         upload session is started and kept for the next :meth:`upload_blob` to
         ``repository`` (``owner``'s: see :meth:`drop_spare_upload`), which then asks
@@ -260,11 +269,12 @@ class RegistryPusher(RegistryEndpoint):
         wants ``delete``) and keeps a cancelled session's files under Basic (a week,
         by default)."""
         what = f"Checking that {self.host}/{repository} can be written"
-        if held is not None and self._holds_for_push(repository, held, what, cancel):
+        named = None if held is None else self._holds_for_push(repository, held, what, cancel)
+        if named is not None:
             try:
                 response = self.send(
                     "POST", f"/v2/{repository}/blobs/uploads/", what=what, cancel=cancel,
-                    params={"mount": str(held), "from": repository}, ok=(201, 202),
+                    params={"mount": str(named), "from": repository}, ok=(201, 202),
                     scope=push_scope(repository), retries=0,
                 )
             except _TOLD_BY_AN_UPLOAD as exc:
@@ -291,17 +301,22 @@ class RegistryPusher(RegistryEndpoint):
         return False
 
     def _holds_for_push(self, repository: str, digest: Digest, what: str,
-                        cancel: CancelToken | None) -> bool:
-        """Whether ``repository`` holds the blob ``digest``, asked with the push token
-        the check needs next (one token); False when the registry does not say (the
-        upload session that follows tells a refusal)."""
+                        cancel: CancelToken | None) -> Digest | None:
+        """The name to mount the blob ``digest`` onto ``repository`` by, where it holds
+        it, asked with the push token the check needs next (one token): ``digest``
+        itself, or for one :func:`mountable` refuses, the sha256 name the registry
+        states for it. None when it lacks it, states no sha256 name, or does not say
+        (the upload session that follows tells a refusal)."""
         try:
-            size = self._blob_size(repository, digest, what=what, cancel=cancel,
-                                   scope=push_scope(repository))
+            found = self._blob_found(repository, digest, what=what, cancel=cancel,
+                                     scope=push_scope(repository))
         except _TOLD_BY_AN_UPLOAD as exc:
             log.info("%s", exc)
-            return False
-        return size is not None
+            return None
+        if found is None or mountable(digest):
+            return None if found is None else digest
+        named = found[1]
+        return named if named is not None and mountable(named) else None
 
     def _keep_spare(self, repository: str, session: UploadSession, owner: object) -> None:
         """Keep ``session`` for the next upload to ``repository`` (at most
@@ -818,6 +833,17 @@ def _origin_text(url: httpx.URL) -> str:
     scheme, host, port = _origin(url)
     host = f"[{host}]" if ":" in host else host
     return f"{scheme}://{host}:{port}"
+
+
+def mountable(digest: Digest) -> bool:
+    """Whether a blob may be mounted by the name ``digest``: a sha256 one only.
+    distribution (2.8, and 3.0) stores every blob under its sha256 digest, a
+    repository's link for another name pointing at it; a mount by a sha512 name writes
+    that link anew pointing at the sha512 name itself, where nothing is stored, and
+    answers 201 — the repository mounted into, or already holding it, no longer serves
+    the blob (``BLOB_UNKNOWN``, and a manifest naming it ``MANIFEST_BLOB_UNKNOWN``). An
+    upload links both names right, mending such a link."""
+    return digest.algorithm == "sha256"
 
 
 def _another_blob(stated: Digest | None, digest: Digest) -> bool:
