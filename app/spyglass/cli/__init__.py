@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     skopeo = parser.add_argument_group(
         "skopeo's global flags", "taken as skopeo takes them, so its scripts run unchanged")
-    add_override_flags(skopeo)
+    add_override_flags(skopeo, platform_note="; not with copy's or inspect's --platform")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND",
                                      parser_class=CommandParser,
                                      prog="spyglass")

@@ -504,11 +504,13 @@ NOT_USED: Final = "accepted for skopeo's scripts; not used by this command"
 
 
 def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False,
-                       uses: Collection[str] = GLOBAL_USES) -> None:
+                       uses: Collection[str] = GLOBAL_USES,
+                       platform_note: str = "; not with --platform") -> None:
     """skopeo's global flags ``--insecure-policy`` and ``--override-os/-arch/-variant``
     (and those of :func:`~spyglass.cli.skopeo_globals.add_global_flags`): before the
     command, or (``here``) after it, as skopeo takes its global flags anywhere. Those the
-    command does not use (not in ``uses``, of :data:`GLOBAL_USES`) say so in its help."""
+    command does not use (not in ``uses``, of :data:`GLOBAL_USES`) say so in its help;
+    ``platform_note`` ends the overrides' help (a command without ``--platform``: "")."""
     from spyglass.cli.skopeo_globals import add_global_flags
 
     parser.add_argument(
@@ -527,7 +529,7 @@ def add_override_flags(parser: argparse._ActionsContainer, *, here: bool = False
             # after the command: unset unless given, so the value before it stays
             default=argparse.SUPPRESS if here else None,
             help=f"choose the image of a list as if this machine's {part} were {part.upper()} "
-            f"(e.g. {example}), as skopeo does; not with --platform" if "override" in uses
+            f"(e.g. {example}), as skopeo does{platform_note}" if "override" in uses
             else NOT_USED)
 
 

@@ -82,7 +82,8 @@ def add_parser(commands: Commands) -> None:
     add_skopeo_only(parser, ("--append-suffix", "--digestfile"), _NEWER)
     from spyglass.cli.common import add_override_flags
 
-    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True)
+    add_override_flags(parser.add_argument_group("skopeo's global flags"), here=True,
+                       platform_note="")  # (sync has no --platform)
     # (no --platform of its own: skopeo's override flags choose the image of a list,
     # as they do for copy, by setting it)
     parser.set_defaults(func=run, registry_sides=_sides_of, platform=[])

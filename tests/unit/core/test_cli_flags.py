@@ -509,3 +509,26 @@ def test_a_copy_with_an_empty_path_flag_copies_as_without_it(
         capsys.readouterr().err
     assert capsys.readouterr() == ("", "")
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The program's commands by name (aliases apart)."""
+    subparsers = next(a for a in parser._actions
+                      if isinstance(a, argparse._SubParsersAction))
+    return {name: sub for name, sub in subparsers.choices.items()}
+
+
+def test_a_commands_help_names_only_its_own_flags() -> None:
+    """sync's --override-* said "not with --platform", a flag sync does not have."""
+    import re
+
+    parser = build_parser()
+    top = {flag for action in parser._actions for flag in action.option_strings}
+    for name, command in _commands(parser).items():
+        own = {flag for action in command._actions for flag in action.option_strings}
+        for action in command._actions:
+            named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9.-]*[a-z0-9]", action.help or ""))
+            # (a flag of another command is named with it: "copy's --platform")
+            foreign = {flag for flag in named - own - top
+                       if not re.search(rf"\w+'s {re.escape(flag)}", action.help or "")}
+            assert not foreign, (name, action.option_strings, foreign)
