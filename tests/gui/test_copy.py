@@ -414,6 +414,28 @@ def test_the_state_cell_puts_a_failures_cause_first() -> None:
     assert failure_cause(plain) == plain
 
 
+def test_the_state_cell_of_a_registry_with_full_storage_starts_with_that() -> None:
+    """distribution's ENOSPC answer names a storage path of up to 200 characters: the cause
+    came after it, past what the State cell shows."""
+    import httpx
+
+    from spyglass.core.transports.registry.errors import error_for
+    from spyglass.gui.models.transfers import failure_cause
+
+    path = ("/var/lib/docker-registry/docker/registry/v2/repositories/w/big/_uploads/"
+            "6b7a0f2c-52e1-4b8c-a7b0-0e4c0d31f1a9/data")
+    body = json.dumps({"errors": [{
+        "code": "UNKNOWN", "message": "unknown error",
+        "detail": {"DriverName": "filesystem",
+                   "Enclosed": {"Op": "write", "Path": path, "Err": 28}}}]}).encode()
+    sentence = str(error_for(500, httpx.Headers(), body, host="127.0.0.1:53995",
+                             what="Uploading the blob sha256:9e05 to 127.0.0.1:53995/w/big"))
+    cause = failure_cause(sentence)
+    assert cause.startswith("The registry 127.0.0.1:53995 has no room left: its storage is "
+                            "full (no space left on device)"), cause
+    assert "UNKNOWN: unknown error (write …/repositories/w/big/_uploads/" in cause, cause
+
+
 def test_the_transfers_model_passes_the_model_tester(
         qtbot: QtBot, qtmodeltester, window: MainWindow, sample: SampleFacts,
         tmp_path: Path) -> None:

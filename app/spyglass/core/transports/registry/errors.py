@@ -82,7 +82,7 @@ def error_entries(body: bytes) -> list[tuple[str, str, str]]:
 _NO_SPACE: Final = "no space left on device"
 """Go's words for ENOSPC, as a registry's storage driver passes them on."""
 
-_STORAGE_FULL: Final = f"the registry's storage is full ({_NO_SPACE})"
+_STORAGE_FULL: Final = f"its storage is full ({_NO_SPACE})"
 
 _PATH: Final = re.compile(r"/[^\s\"'(),;:]+")
 _STORAGE_ROOT: Final = "/docker/registry/v2/"
@@ -375,9 +375,15 @@ def error_for(
     notes = [f"HTTP {status}"] if code and status >= 500 else []  # not a refusal: a fault
     notes += [f"asked {attempts} times"] if attempts > 1 else []
     said = f" ({', '.join(notes)})" if notes else ""
-    fault = "; the fault is on the registry's side" if status >= 500 else ""
     if storage_full(entries):
-        fault = f"; {_STORAGE_FULL}, which its administrator has to free"
+        # the cause first: what the registry said (codes, a storage path) can run to 200
+        # characters, and the window's State cell shows only the start of a sentence
+        return RegistryError(
+            f"{what} failed: the registry {host} has no room left: {_STORAGE_FULL}, which "
+            f"its administrator has to free; it answered {summary}{said}.", status=status,
+            code=code,
+        )
+    fault = "; the fault is on the registry's side" if status >= 500 else ""
     return RegistryError(
         f"{what} failed: the registry {host} answered {summary}{said}{fault}.", status=status,
         code=code,

@@ -1190,8 +1190,8 @@ def test_kept_sessions_are_capped_and_each_copy_cancels_only_its_own(make_client
 
 NO_SPACE_HEX = "9e05" + "7c" * 30
 STORE = "/tmp/explore21/diskfull/mnt6/docker/registry/v2/repositories"
-STORAGE_FULL = ("the registry's storage is full (no space left on device), which its "
-                "administrator has to free.")
+STORAGE_FULL = ("has no room left: its storage is full (no space left on device), which its "
+                "administrator has to free; it answered UNKNOWN: unknown error")
 
 
 def driver_error(path: str, number: int = 28) -> httpx.Response:
@@ -1232,8 +1232,8 @@ def test_a_registry_with_full_storage_says_so_when_asked_for_an_upload(make_clie
         client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
     said = str(caught.value)
     assert said.endswith(
-        f"answered UNKNOWN: unknown error (write …/repositories/team/app/_uploads/"
-        f"6b7a0f2c-52e…/startedat: no space left on device) (HTTP 500); {STORAGE_FULL}"), said
+        f"{STORAGE_FULL} (write …/repositories/team/app/_uploads/"
+        f"6b7a0f2c-52e…/startedat: no space left on device) (HTTP 500)."), said
     assert len(seen.to(method="POST")) == 1
 
 
@@ -1252,7 +1252,8 @@ def test_a_registry_with_full_storage_says_so_when_a_manifest_is_stored(make_cli
     said = str(caught.value)
     assert f"(write …/repositories/team/app/_manifests/tags/3/index/sha256/{NO_SPACE_HEX[:12]}…"\
            "/link: no space left on device)" in said, said
-    assert said.endswith(STORAGE_FULL), said
+    assert STORAGE_FULL in said, said
+    assert said.endswith("/link: no space left on device) (HTTP 500)."), said
 
 
 def test_a_long_storage_path_in_a_string_detail_is_shortened_not_dropped(make_client) -> None:
@@ -1272,8 +1273,8 @@ def test_a_long_storage_path_in_a_string_detail_is_shortened_not_dropped(make_cl
     with pytest.raises(RegistryError) as caught:
         client.upload_blob(REPO, io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
     said = str(caught.value)
-    assert ("(write …/repositories/team/app/_uploads/abababababab…/data: no space left on "
-            f"device) (HTTP 500); {STORAGE_FULL}") in said, said
+    assert (f"{STORAGE_FULL} (write …/repositories/team/app/_uploads/abababababab…/data: no "
+            "space left on device) (HTTP 500).") in said, said
 
 
 @pytest.mark.parametrize(("answer", "dropped"), [(204, True), (404, False), (500, False)])
