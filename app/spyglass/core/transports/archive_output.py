@@ -33,7 +33,7 @@ from spyglass.core.transports.archive import OCI_ARCHIVE
 from spyglass.core.transports.archive_held import images_held
 from spyglass.core.transports.archive_room import Relocation, make_room
 from spyglass.core.transports.base import OUTSIDE_WAIT
-from spyglass.core.transports.decompressed import big_files_folder
+from spyglass.core.transports.decompressed import big_files_folder, restart_advice
 from spyglass.core.transports.file_write import (
     check_replaceable,
     describe_write_error,
@@ -150,6 +150,8 @@ BIG_FILES: Final = "$TMPDIR or --tmpdir, else /var/tmp"
 """Where the folder for big temporary files comes from, as sentences say it."""
 
 CHOOSE_TMPDIR: Final = "choose another folder for them (TMPDIR, or --tmpdir on the command line)"
+"""How to choose another folder for big temporary files, on the command line; the window
+says :func:`~spyglass.core.transports.decompressed.restart_advice` instead."""
 
 
 _READER_POLL: Final = 0.05
@@ -261,11 +263,10 @@ class ArchiveOutput:
             parent = big_files_folder() if self.streamed else target.parent
             if self.streamed and not parent.is_dir():
                 what = "is not a folder" if parent.exists() else "does not exist"
-                raise InvalidLayout(
-                    f'The folder for big temporary files, "{parent}" ({BIG_FILES}), where an '
-                    f'archive written to "{path}" is made first, {what}; create it, or '
-                    f"{CHOOSE_TMPDIR} that does."
-                )
+                said = (f'The folder for big temporary files, "{parent}" ({BIG_FILES}), where '
+                        f'an archive written to "{path}" is made first, {what}; create it, or ')
+                raise InvalidLayout(f"{said}{restart_advice('that exists')}.",
+                                    on_command_line=f"{said}{CHOOSE_TMPDIR} that does.")
             if not parent.is_dir():
                 for ancestor in [parent, *parent.parents]:
                     if ancestor.exists() and not ancestor.is_dir():
@@ -303,15 +304,17 @@ class ArchiveOutput:
                      f'where an archive written to "{self.path}" is made first')
             reason = cause.strerror or str(cause)
             if cause.errno == errno.ENOSPC and out_of_inodes(self._parent):
-                said = (f"There are no file entries (inodes) left in {where}; {CHOOSE_TMPDIR} "
-                        "on a filesystem with more.")
+                said, wanted, window = (f"There are no file entries (inodes) left in {where}; ",
+                                        "on a filesystem with more", "on a filesystem with more")
             elif cause.errno in (errno.ENOSPC, errno.EDQUOT):
-                said = (f"There is no room in {where} ({reason}); free some space there, or "
-                        f"{CHOOSE_TMPDIR} with more room.")
+                said, wanted, window = (f"There is no room in {where} ({reason}); free some "
+                                        "space there, or ", "with more room", "with more room")
             else:
-                said = (f"Spyglass cannot write in {where} ({reason}); {CHOOSE_TMPDIR} it "
-                        "can write to.")
-            raise TemporarySpaceFailed(said) from cause
+                said, wanted, window = (f"Spyglass cannot write in {where} ({reason}); ",
+                                        "it can write to", "Spyglass can write to")
+            raise TemporarySpaceFailed(
+                f"{said}{restart_advice(window)}.",
+                on_command_line=f"{said}{CHOOSE_TMPDIR} {wanted}.") from cause
 
     def write(
         self,

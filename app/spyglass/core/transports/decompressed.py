@@ -65,11 +65,26 @@ def tmpdir_given(folder: Path) -> None:
 
 
 def other_folder_advice(wanted: str) -> str:
-    """How to send big temporary files to a folder ``wanted`` (``with more room``): with
-    ``--tmpdir``, where that flag chose the folder in force, else with ``$TMPDIR``."""
+    """How to send big temporary files to a folder ``wanted`` (``with more room``), on the
+    command line: with ``--tmpdir``, where that flag chose the folder in force, else with
+    ``$TMPDIR``."""
     if _tmpdir_flag is not None and os.environ.get("TMPDIR") == _tmpdir_flag:
         return f"give --tmpdir a folder {wanted}"
     return f"set TMPDIR to a folder {wanted}"
+
+
+def restart_advice(wanted: str) -> str:
+    """The same in the window, which reads ``$TMPDIR`` as it was when it started: a
+    running Spyglass cannot be given another folder, so the advice is to start it again."""
+    return f"quit Spyglass and start it again with TMPDIR set to a folder {wanted}"
+
+
+def space_failed(said: str, wanted: str) -> TemporarySpaceFailed:
+    """The failure ``said`` (up to its advice) with how to choose a folder ``wanted``:
+    :func:`restart_advice` as its message, for the window, and
+    :func:`other_folder_advice` on the command line."""
+    return TemporarySpaceFailed(f"{said}{restart_advice(wanted)}.",
+                                on_command_line=f"{said}{other_folder_advice(wanted)}.")
 
 
 def big_files_folder() -> Path:
@@ -228,15 +243,12 @@ class DecompressedArchive:
         else:
             archive, done = f"{self.algorithm}-compressed archive", "decompressed"
         if exc.errno in _NO_ROOM:
-            return TemporarySpaceFailed(
+            return space_failed(
                 f'There is no room for the {archive} "{self.archive}" in the temporary '
-                f'folder "{folder}" ({reason}); free some space there, or '
-                f"{other_folder_advice('with more room')}."
-            )
-        return TemporarySpaceFailed(
+                f'folder "{folder}" ({reason}); free some space there, or ', "with more room")
+        return space_failed(
             f'The {archive} "{self.archive}" cannot be {done} in the temporary folder '
-            f'"{folder}" ({reason}); {other_folder_advice("Spyglass can write to")}.'
-        )
+            f'"{folder}" ({reason}); ', "Spyglass can write to")
 
     def remove(self) -> None:
         """Remove the temporary folder and the file in it. Safe to call twice, and from

@@ -705,11 +705,14 @@ def test_a_pipe_is_written_through_the_big_files_folder(
     monkeypatch.setenv("TMPDIR", str(tmp_path / "no-such-folder"))
     with pytest.raises(InvalidLayout) as caught:
         DockerArchiveDestination(fifo)
-    assert str(caught.value) == (
-        f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR or '
-        f'--tmpdir, else /var/tmp), where an archive written to "{fifo}" is made first, does '
-        "not exist; create it, or choose another folder for them (TMPDIR, or --tmpdir on the "
-        "command line) that does.")
+    said = (f'The folder for big temporary files, "{tmp_path}/no-such-folder" ($TMPDIR or '
+            f'--tmpdir, else /var/tmp), where an archive written to "{fifo}" is made first, '
+            "does not exist; create it, or ")
+    assert caught.value.on_command_line == (
+        f"{said}choose another folder for them (TMPDIR, or --tmpdir on the command line) "
+        "that does.")
+    assert str(caught.value) == (  # the window's: its $TMPDIR is the one it started with
+        f"{said}quit Spyglass and start it again with TMPDIR set to a folder that exists.")
     monkeypatch.setenv("TMPDIR", str(fifo))  # there, but no folder
     with pytest.raises(InvalidLayout, match="is made first, is not a folder; create it"):
         DockerArchiveDestination(fifo)
@@ -722,6 +725,10 @@ def test_a_pipe_is_written_through_the_big_files_folder(
     finally:
         destination.abort()
     assert list(big.iterdir()) == []
+
+
+RESTART = "quit Spyglass and start it again with TMPDIR set to a folder"
+"""The window's advice: a running Spyglass keeps the $TMPDIR it started with."""
 
 
 @pytest.mark.parametrize("kind", ["oci", "docker"])
@@ -745,8 +752,10 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
         patched.setattr(archive_output, "TempFolder", refused)
         with pytest.raises(TemporarySpaceFailed) as caught:
             DockerArchiveDestination(fifo) if kind == "docker" else OCIArchiveDestination(fifo)
+    assert caught.value.on_command_line == (
+        f"Spyglass cannot write in {where} (Read-only file system); {choose} it can write to.")
     assert str(caught.value) == (f"Spyglass cannot write in {where} (Read-only file system); "
-                                 f"{choose} it can write to.")
+                                 f"{RESTART} Spyglass can write to.")
 
     def full(*_args: object, **_kwargs: object) -> None:
         error = OSError(errno.ENOSPC, "No space left on device")
@@ -764,8 +773,11 @@ def test_a_pipes_archive_that_its_folder_cannot_hold_names_that_folder(
                                  size=1)
     finally:
         destination.abort()
+    assert caught.value.on_command_line == (
+        f"There is no room in {where} (No space left on device); free some space there, or "
+        f"{choose} with more room.")
     assert str(caught.value) == (f"There is no room in {where} (No space left on device); free "
-                                 f"some space there, or {choose} with more room.")
+                                 f"some space there, or {RESTART} with more room.")
     assert list(big.iterdir()) == []
 
 

@@ -10,6 +10,7 @@ may be left in the temporary folder once the archive is closed, fails or is canc
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import json
 import lzma
@@ -470,6 +471,35 @@ def test_a_temporary_folder_that_cannot_be_written_is_a_sentence(
             attempt()
         message = str(caught.value)
         assert f'"{packed}"' in message and f'"{nowhere}"' in message and "TMPDIR" in message
+        assert message.endswith("; quit Spyglass and start it again with TMPDIR set to a "
+                                "folder Spyglass can write to."), message
+        assert str(caught.value.on_command_line).endswith(
+            "; set TMPDIR to a folder Spyglass can write to."), caught.value.on_command_line
+
+
+def test_a_full_temporary_folder_tells_the_window_to_start_spyglass_again(
+    skopeo_docker_archive: Path, tmp_path: Path, temporary_folder: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window keeps the $TMPDIR it was started with: "set TMPDIR" alone does nothing
+    there. The command line's sentence is unchanged."""
+    from spyglass.core.errors import TemporarySpaceFailed
+
+    packed = pack(skopeo_docker_archive, "gzip", tmp_path / "x.tar.gz")
+
+    def full(self: decompressed_module.DecompressedArchive, _out: object,
+             _chunk: bytes) -> None:
+        raise self._space_error(OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(decompressed_module.DecompressedArchive, "_write_all", full)
+    with pytest.raises(TemporarySpaceFailed) as caught:
+        open_docker_archive_image(packed)
+    said = (f'There is no room for the gzip-compressed archive "{packed}" in the temporary '
+            f'folder "{temporary_folder}" (No space left on device); free some space there, or ')
+    assert str(caught.value) == (
+        f"{said}quit Spyglass and start it again with TMPDIR set to a folder with more room.")
+    assert caught.value.on_command_line == f"{said}set TMPDIR to a folder with more room."
+    assert leftovers(temporary_folder) == []
 
 
 def test_a_folder_a_killed_spyglass_left_is_swept(
