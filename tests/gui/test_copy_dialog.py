@@ -632,6 +632,43 @@ def test_the_dialog_grows_when_platforms_and_a_refusal_arrive(
     dialog.reject()
 
 
+def test_a_disk_too_small_for_the_copy_is_refused_in_the_dialog(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same check as the command line's, before the first byte: the dialog says it
+    and stays open, and no copy starts."""
+    import os
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    real = os.statvfs
+
+    def small(path: object) -> os.statvfs_result:
+        found = real(path)  # type: ignore[arg-type]
+        if not str(path).startswith(str(disk)):
+            return found
+        fields = list(found)
+        fields[0] = fields[1] = 4096
+        fields[4] = 0  # full
+        return os.statvfs_result(fields)
+
+    monkeypatch.setattr(os, "statvfs", small)
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "tools:2024.1")
+    dialog = window.copying.open_dialog(window.copying.current_image(),
+                                        destination=f"oci:{disk / 'layout'}:x")
+    wait_ready(qtbot, dialog)
+    count = len(window.copying.manager.transfers)
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS):
+        dialog.start()
+    assert dialog.error_text.startswith(
+        f'There is no room for this copy in "oci:{disk / "layout"}:x": it needs about '), \
+        dialog.error_text
+    assert "which has 0 B free" in dialog.error_text
+    assert dialog.isVisible() and len(window.copying.manager.transfers) == count
+    dialog.reject()
+
+
 # -- 4. pasted names, and copying by name from the keyboard
 
 

@@ -1,5 +1,5 @@
-"""A folder seen through a read-only bind mount: a read-only filesystem for real, for the
-tests of what a copy says there (root only; skipped otherwise)."""
+"""Filesystems for real, for the tests of what a copy says there: a folder seen through a
+read-only bind mount, a small tmpfs that fills (root only; skipped otherwise)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,23 @@ def read_only_view(folder: Path, at: Path) -> Iterator[Path]:
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(at)], check=True,
                        capture_output=True)
+        yield at
+    finally:
+        subprocess.run(["umount", str(at)], check=True)
+
+
+@contextmanager
+def small_filesystem(at: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (``"4m"``) mounted at ``at`` (made here), unmounted at the end:
+    a disk that fills for real. Skipped where mounting is not allowed (not root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    at.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not allowed here: {mounted.stderr.decode().strip()}")
+    try:
         yield at
     finally:
         subprocess.run(["umount", str(at)], check=True)

@@ -298,6 +298,7 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
     """The copy :func:`_run` set up; ``given_fd`` the ``--digestfile`` descriptor the
     caller gave (``/dev/fd/N``), held since before anything was opened."""
     from spyglass.core.copy import execute, format_plan, look_at_destination, plan_copy
+    from spyglass.core.copy_room import check_room
     from spyglass.core.transports import open_destination, open_source
     from spyglass.core.transports.base import CheckedDestination
 
@@ -311,6 +312,7 @@ def _copy(args: argparse.Namespace, source_name: ImageName, dest_name: ImageName
             if args.dry_run:
                 if isinstance(destination, CheckedDestination):  # (a refusal said here too)
                     destination.check_writable(held=plan.check_blob)
+                plan = check_room(plan, destination)  # (and a disk too small)
                 # what the destination holds already (asked, nothing written): each blob
                 # says whether it would be copied, found there or mounted
                 looked = look_at_destination(plan, destination, options)

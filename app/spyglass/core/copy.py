@@ -67,6 +67,7 @@ from spyglass.core.copy_plan import (
 )
 from spyglass.core.copy_planner import plan_copy
 from spyglass.core.copy_preview import Looked, format_plan, look_at_destination
+from spyglass.core.copy_room import check_room
 from spyglass.core.digest import CHUNK_SIZE, Digest, VerifyingReader
 from spyglass.core.errors import (
     UNREACHED,
@@ -506,7 +507,8 @@ def execute(
     With ``check_writable``, a destination that can tell whether it may be written
     (:class:`CheckedDestination`: a registry) is asked before the first blob, unless
     the copy writes nothing (:func:`held_already`): a refusal is said once, not as each
-    blob's retries.
+    blob's retries; and one on this machine's disks is refused where its disk has too
+    little room for the copy (:func:`~spyglass.core.copy_room.check_room`).
     """
     options = options or CopyOptions()
     emit = events or (lambda event: None)
@@ -518,6 +520,8 @@ def execute(
         held = _held(plan, before, options)
         if check_writable and not held and isinstance(destination, CheckedDestination):
             destination.check_writable(held=plan.check_blob, cancel=cancel)
+        if check_writable and not held:  # a disk too small says so before the first byte
+            plan = check_room(plan, destination)
         emit(Planned(plan, held))
         wrote_attached = False
         if held:

@@ -215,6 +215,11 @@ class TransportError(SpyglassError):
     """Reading from or writing to a transport failed (disk, network)."""
 
 
+class NoRoom(TransportError):
+    """The disk a copy would write to has too little room for it, as found before the
+    first byte is written (see :func:`~spyglass.core.copy_room.check_room`)."""
+
+
 class LocationGone(ChangedSinceRead, TransportError):
     """The folder of a layout opened earlier is no longer there: moved, renamed or
     deleted since it was opened."""

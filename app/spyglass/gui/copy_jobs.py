@@ -19,6 +19,7 @@ from spyglass.core.copy import (
     held_already,
     plan_copy,
 )
+from spyglass.core.copy_room import check_room
 from spyglass.core.digest import Digest
 from spyglass.core.image import load_manifest, nested_entries
 from spyglass.core.manifest import Descriptor, ImageIndex, Schema1Manifest
@@ -168,6 +169,9 @@ def prepare_copy(openers: Openers, request: CopyRequest, cancel: CancelToken,
             # a refusal to write (no credentials yet) is said in the dialog, not after it
             # (a copy of what the registry's tag names already writes nothing: no need)
             destination.check_writable(held=plan.check_blob, cancel=cancel)
+        # a disk too small for the copy is said in the dialog too (as execute does on the
+        # command line); one that may be too small, as a note of the copy
+        plan = check_room(plan, destination)
         check(cancel)
     except BaseException:
         try:

@@ -29,10 +29,11 @@ from spyglass.core.errors import (
     TransportError,
 )
 from spyglass.core.filemodes import new_file_mode
+from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.archive import OCI_ARCHIVE
 from spyglass.core.transports.archive_held import images_held
-from spyglass.core.transports.archive_room import Relocation, make_room
-from spyglass.core.transports.base import OUTSIDE_WAIT
+from spyglass.core.transports.archive_room import Relocation, archive_needs, make_room
+from spyglass.core.transports.base import OUTSIDE_WAIT, Room
 from spyglass.core.transports.decompressed import big_files_folder, restart_advice
 from spyglass.core.transports.file_write import (
     check_replaceable,
@@ -289,6 +290,11 @@ class ArchiveOutput:
             raise TransportError(describe_write_error(exc, path)) from exc
         self.target = target
 
+    @property
+    def parent(self) -> Path:
+        """The folder staging is in: the target's, or for a pipe the big-files folder."""
+        return self._parent
+
     @contextmanager
     def staged(self) -> Iterator[None]:
         """Where an archive for a pipe is made first (the big-files folder) is what a
@@ -418,6 +424,14 @@ class ArchiveDestination:
         if not self._output.replaces_image:
             return None
         return f'the archive "{self.path}" already there, with what it holds,'
+
+    def room_needed(self, blobs: Sequence[Descriptor]) -> Room:
+        """Implement LocalDestination: the staged blobs and the tar beside them (see
+        :func:`~spyglass.core.transports.archive_room.archive_needs`); an archive holds
+        nothing before the copy, and one replaced stays until the new one is whole."""
+        output = self._output
+        return Room(output.parent, archive_needs([blob.size for blob in blobs],
+                                                 output.parent, streamed=output.streamed))
 
     def _check_open(self) -> None:
         if self._state != "open":

@@ -40,6 +40,25 @@ def free_bytes(folder: Path) -> int | None:
     return info.f_bavail * info.f_frsize
 
 
+def archive_needs(sizes: Sequence[int], staging: Path, *, streamed: bool = False) -> int:
+    """About the room an archive of blobs of ``sizes`` takes in ``staging``'s filesystem
+    while it is put together: the archive's (the blobs, their members' headers, the small
+    files), and the largest blob's once more while it goes in, unless :func:`make_room`
+    could move it to the folder for big temporary files on another filesystem with room
+    for it. ``streamed``: an archive for a pipe, whose tar goes to the pipe, not the disk:
+    only its staged blobs take room."""
+    archive = sum(sizes) + ARCHIVE_ROOM + MEMBER_ROOM * len(sizes)
+    largest = max(sizes, default=0)
+    if streamed or not largest:
+        return archive
+    spare = big_files_folder()
+    other = _device(spare)
+    if other is not None and other != _device(staging) and (
+            free_bytes(spare) or 0) >= largest + ARCHIVE_ROOM:
+        return archive
+    return archive + largest
+
+
 def _device(path: Path) -> int | None:
     try:
         return os.stat(path).st_dev

@@ -12,9 +12,10 @@ between chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Final, Protocol, runtime_checkable
 
 from spyglass.core.cancel import CancelToken
@@ -232,6 +233,29 @@ class ForeignLayers(Protocol):
 
     @property
     def accepts_foreign_layers(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Room:
+    """The room a copy takes on this machine: about ``needed`` bytes on the filesystem
+    that holds ``folder``, where the destination writes them."""
+
+    folder: Path
+    needed: int
+
+
+@runtime_checkable
+class LocalDestination(Protocol):
+    """An :class:`ImageDestination` on this machine's disks (a layout, ``dir:``, an
+    archive), which can say how much room a copy takes there before it starts: see
+    :func:`~spyglass.core.copy_room.check_room`."""
+
+    def room_needed(self, blobs: Sequence[Descriptor]) -> Room:
+        """The room writing ``blobs`` takes: those the destination holds already (a
+        layout's blob of that name and size, a ``dir:`` image's being replaced) cost
+        nothing, and its own files are counted as it makes them (an archive's tar beside
+        its staged blobs). MUST change nothing, and be quick (no hashing)."""
+        ...
 
 
 @runtime_checkable

@@ -34,7 +34,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -60,7 +60,7 @@ from spyglass.core.manifest import (
     manifest_digest,
     parse_manifest,
 )
-from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback
+from spyglass.core.transports.base import ImageEntry, ImageSource, ProgressCallback, Room
 from spyglass.core.transports.blob_write import KnownBlobs, file_matches, put_blob_file, write_blob
 from spyglass.core.transports.file_write import (
     check_replaceable,
@@ -582,6 +582,21 @@ class DirDestination:
 
     def _blob_target(self, digest: Digest) -> Path:
         return self._staging / blob_names(digest)[-1]
+
+    def room_needed(self, blobs: Sequence[Descriptor]) -> Room:
+        """Implement LocalDestination: the blobs, but those of the image replaced (a file
+        of that name and size, linked into the new folder rather than copied); the old
+        image stays until the new one is whole."""
+        needed = 0
+        for blob in {blob.digest: blob for blob in blobs}.values():
+            try:
+                there = any((self._target / name).stat().st_size == blob.size
+                            for name in blob_names(blob.digest)
+                            if (self._target / name).is_file())
+            except OSError:
+                there = False
+            needed += 0 if there else blob.size
+        return Room(self._target.parent, needed)
 
     def reuse_blob(
         self, descriptor: Descriptor, *, cancel: CancelToken | None = None,

@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,6 +38,7 @@ from spyglass.core.manifest import (
 from spyglass.core.transports.base import (
     COMPRESSED,
     ProgressCallback,
+    Room,
 )
 from spyglass.core.transports.blob_write import KnownBlobs, file_matches, write_blob
 from spyglass.core.transports.file_lock import exclusive_lock
@@ -386,6 +388,17 @@ class OCILayoutDestination:
             return (self.path / blob_path(descriptor.digest)).stat().st_size == descriptor.size
         except (OSError, ValueError):
             return False
+
+    def room_needed(self, blobs: Sequence[Descriptor]) -> Room:
+        """Implement LocalDestination: the blobs the layout does not hold yet, and its
+        ``index.json`` once more (replaced whole, the old one stays until the new one is
+        written)."""
+        try:
+            index = (self.path / INDEX_FILE).stat().st_size
+        except OSError:
+            index = 0
+        return Room(self.path, index + sum(blob.size for blob in {
+            blob.digest: blob for blob in blobs if not self.holds_blob(blob)}.values()))
 
     def holds_manifest(self, entry: Descriptor, *, cancel: CancelToken | None = None
                        ) -> bool | None:

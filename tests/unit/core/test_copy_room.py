@@ -1,0 +1,230 @@
+"""The room a copy takes on a local destination's disk, looked at before the first byte
+(core/copy_room.py): ``os.statvfs`` reports a small disk here; a real small tmpfs is in
+tests/integration/test_copy_room_tmpfs.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyglass.core.copy import BlobStarted, CopyOptions, Failed, Planned, execute, plan_copy
+from spyglass.core.copy_room import check_room
+from spyglass.core.errors import NoRoom
+from spyglass.core.transports import open_destination, open_source
+from spyglass.core.transports.archive_room import ARCHIVE_ROOM, MEMBER_ROOM
+from spyglass.core.units import human_size
+from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+
+MIB = 1024 * 1024
+REPO = Path(__file__).resolve().parents[3]
+
+
+def noisy(size: int, seed: int) -> bytes:
+    """``size`` bytes gzip cannot shrink."""
+    return (seed.to_bytes(4, "big") * 8 + os.urandom(size))[:size]
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A layout with ``big``: three layers of about 1 MiB each, gzipped."""
+    builder = LayoutBuilder(tmp_path / "src")
+    image = builder.add_image(ImageSpec(layers=[
+        LayerSpec({f"f{n}": noisy(MIB, n)}) for n in range(3)]))
+    builder.tag(image, "big")
+    return tmp_path / "src"
+
+
+def image_size(layout: Path) -> int:
+    plan = plan_copy(open_source(f"oci:{layout}:big"), open_destination(
+        f"oci:{layout.parent / 'sizing'}"))
+    return plan.total_bytes
+
+
+class SmallDisk:
+    """``os.statvfs`` for folders under ``root``: a disk with ``free`` bytes left."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path, free: int) -> None:
+        self.root = root
+        self.free = free
+        self.asked: list[Path] = []
+        real: Callable[[Any], os.statvfs_result] = os.statvfs
+
+        def statvfs(path: Any) -> os.statvfs_result:
+            found = real(path)
+            if not Path(os.fspath(path)).resolve().is_relative_to(self.root.resolve()):
+                return found
+            self.asked.append(Path(os.fspath(path)))
+            fields = list(found)
+            fields[0] = fields[1] = 4096  # f_bsize, f_frsize
+            fields[4] = self.free // 4096  # f_bavail
+            return os.statvfs_result(fields)
+
+        monkeypatch.setattr(os, "statvfs", statvfs)
+
+
+def copied(source: Path, destination: str, options: CopyOptions | None = None
+           ) -> tuple[list[object], BaseException | None]:
+    """Plan and execute as the command line does; the events, and what was raised."""
+    events: list[object] = []
+    src = open_source(f"oci:{source}:big")
+    dest = open_destination(destination)
+    try:
+        plan = plan_copy(src, dest, options)
+        execute(plan, src, dest, options, events=events.append, check_writable=True)
+    except NoRoom as exc:
+        return events, exc
+    finally:
+        dest.close()
+        src.close()
+    return events, None
+
+
+def test_a_layout_on_a_disk_too_small_is_refused_before_the_first_byte(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    size = image_size(source)
+    SmallDisk(monkeypatch, disk, size - MIB)
+    events, error = copied(source, f"oci:{disk / 'new'}:big")
+    assert isinstance(error, NoRoom)
+    assert str(error) == (
+        f'There is no room for this copy in "oci:{disk / "new"}:big": it needs about '
+        f"{human_size(size + 0)} on that disk, which has {human_size(size - MIB)} free "
+        f'("{disk / "new"}"); nothing was written. Free some space there, or copy to another '
+        "disk."), str(error)
+    assert not [e for e in events if isinstance(e, (BlobStarted, Planned))]
+    assert [e.message for e in events if isinstance(e, Failed)] == [str(error)]
+    assert list(disk.iterdir()) == []  # the new layout taken back
+
+
+def test_blobs_the_layout_holds_already_need_no_room(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copied there before under another name: only index.json grows."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    events, error = copied(source, f"oci:{disk / 'there'}:big")
+    assert error is None
+    SmallDisk(monkeypatch, disk, 64 * 1024)
+    events, error = copied(source, f"oci:{disk / 'there'}:again")
+    assert error is None, error
+    assert any(isinstance(e, Planned) for e in events)
+
+
+def test_a_recompressed_copy_that_may_not_fit_gets_a_note_not_a_refusal(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recompressed layer's size is known once it is made: only a note."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    SmallDisk(monkeypatch, disk, image_size(source) - MIB)
+    events, error = copied(source, f"oci:{disk / 'z'}:big", CopyOptions(compression="zstd"))
+    assert error is None, error
+    planned = next(e for e in events if isinstance(e, Planned))
+    said = [note for note in planned.plan.notes if "may not have room" in note]
+    assert said and said[0].startswith(f'"oci:{disk / "z"}:big" may not have room for this '
+                                       "copy: it needs about "), planned.plan.notes
+    assert "counting each layer it decompresses or recompresses at its size before" in said[0]
+
+
+@pytest.mark.parametrize("kind", ["docker-archive", "oci-archive"])
+def test_an_archive_needs_its_largest_blob_twice(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """Put together beside its name, each staged blob removed once the tar holds it:
+    the archive's room and the largest blob's once more, where the big-files folder is
+    on the same disk."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.setenv("TMPDIR", str(disk))  # the same filesystem: nothing moves off it
+    size = image_size(source)
+    blobs = 4  # config and three layers
+    archive = size + ARCHIVE_ROOM + MEMBER_ROOM * blobs
+    SmallDisk(monkeypatch, disk, archive + MIB // 2)  # room for it once, not for a layer twice
+    _events, error = copied(source, f"{kind}:{disk / 'a.tar'}")
+    assert isinstance(error, NoRoom), error
+    assert "it needs about" in str(error) and f'("{disk}")' in str(error)
+    assert list(disk.iterdir()) == []
+
+
+def test_a_dir_image_replaced_lends_its_blobs(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its blobs are linked into the new folder, not copied."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    _events, error = copied(source, f"dir:{disk / 'd'}")
+    assert error is None
+    SmallDisk(monkeypatch, disk, 64 * 1024)
+    dest = open_destination(f"dir:{disk / 'd'}")
+    try:
+        plan = plan_copy(open_source(f"oci:{source}:big"), dest)
+        assert check_room(plan, dest) is plan
+    finally:
+        dest.close()
+    dest = open_destination(f"dir:{disk / 'other'}")
+    try:
+        with pytest.raises(NoRoom):
+            check_room(plan_copy(open_source(f"oci:{source}:big"), dest), dest)
+    finally:
+        dest.close()
+
+
+def test_the_command_line_refuses_a_disk_too_small_and_dry_run_says_so(
+        source: Path, tmp_path: Path) -> None:
+    """Through the command, in its own process: statvfs there is the real one, so the
+    disk is a folder with a small quota of its own (a sitecustomize makes it small)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os\n"
+        "_real = os.statvfs\n"
+        "def _small(path):\n"
+        "    found = _real(path)\n"
+        f"    if not os.path.realpath(os.fspath(path)).startswith({str(disk.resolve())!r}):\n"
+        "        return found\n"
+        "    fields = list(found)\n"
+        "    fields[0] = fields[1] = 4096\n"
+        "    fields[4] = 256\n"
+        "    return os.statvfs_result(fields)\n"
+        "os.statvfs = _small\n")
+    env = {**os.environ, "PYTHONPATH": f"{hook}:{REPO / 'app'}", "PYTHONDONTWRITEBYTECODE": "1"}
+    for extra in ([], ["--dry-run"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "spyglass", "copy", *extra, f"oci:{source}:big",
+             f"oci:{disk / 'l'}:big"], env=env, capture_output=True, text=True, timeout=60,
+            check=False)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(
+            f'spyglass: There is no room for this copy in "oci:{disk / "l"}:big": it needs '
+            "about "), done.stderr
+        assert "which has 1.0 MiB free" in done.stderr and "Traceback" not in done.stderr
+        assert "Copying" not in done.stderr
+        assert list(disk.iterdir()) == []
+
+
+def test_a_real_small_disk_refuses_the_copy_before_the_first_byte(
+        source: Path, tmp_path: Path) -> None:
+    """A 2 MiB tmpfs and an image of 3 MiB: refused at once, with what the disk has
+    free, and nothing left on it (root only: skipped otherwise)."""
+    from tests.helpers.mounts import small_filesystem
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "app"), "PYTHONDONTWRITEBYTECODE": "1"}
+    with small_filesystem(tmp_path / "mnt", "2m") as disk:
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        for destination in (f"oci:{disk / 'l'}:big", f"dir:{disk / 'd'}",
+                            f"docker-archive:{disk / 'a.tar'}", f"oci-archive:{disk / 'o.tar'}"):
+            done = subprocess.run(
+                [sys.executable, "-m", "spyglass", "copy", f"oci:{source}:big", destination],
+                env=env, capture_output=True, text=True, timeout=60, check=False)
+            assert done.returncode == 1, done.stderr
+            assert done.stderr.startswith(
+                f'spyglass: There is no room for this copy in "{destination}": it needs '
+                "about "), done.stderr
+            assert f"which has {human_size(free)} free" in done.stderr, done.stderr
+            assert "Copying" not in done.stderr and "Traceback" not in done.stderr
+            assert list(disk.iterdir()) == [], destination
