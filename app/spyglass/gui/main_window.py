@@ -61,6 +61,7 @@ from spyglass.gui.models.places import (
     held,
 )
 from spyglass.gui.models.transfer_endings import quit_sentence
+from spyglass.gui.on_screen import fitted_size, keep_on_screen
 from spyglass.gui.registries import RegistryBrowser
 from spyglass.gui.session_banner import passed_over_text, session_only_text
 from spyglass.gui.shortcuts import StandardKey, close_location_keys, reload_keys, standard_key
@@ -75,6 +76,8 @@ from spyglass.gui.window_settings import SettingsMixin
 from spyglass.gui.workers import SHUTDOWN_WAIT_MS, Runner
 
 DEFAULT_SIZE = (1200, 760)
+"""The size the window opens at with none saved, where its screen has room for it (else
+less: see :func:`~spyglass.gui.on_screen.fitted_size`)."""
 PLACES_WIDTH = 280
 STATUS_TIMEOUT_MS = 6000
 SETTINGS_SAVE_MS = 4000  # past settings_file.LOCK_WAIT: a save waiting for the lock ends
@@ -168,7 +171,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
 
         self.setWindowTitle("Spyglass")
         self.setWindowIcon(icons.app_icon())
-        self.resize(*DEFAULT_SIZE)
+        self.resize(fitted_size(self, *DEFAULT_SIZE))
         self.setAcceptDrops(True)
         self.setUnifiedTitleAndToolBarOnMac(True)
 
@@ -187,7 +190,7 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.splitter.addWidget(self.content)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([PLACES_WIDTH, DEFAULT_SIZE[0] - PLACES_WIDTH])
+        self.splitter.setSizes([PLACES_WIDTH, self.width() - PLACES_WIDTH])
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
         self.session_banner = Banner()
@@ -463,8 +466,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             except UnicodeEncodeError:
                 data = QByteArray()
             if not data.isEmpty() and self.restoreGeometry(data):
+                keep_on_screen(self)  # (saved on another screen, larger than this one)
                 return True
-        self.resize(*DEFAULT_SIZE)
+        self.resize(fitted_size(self, *DEFAULT_SIZE))
         return False
 
     # -- status
