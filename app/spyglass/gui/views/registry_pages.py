@@ -68,6 +68,7 @@ from spyglass.gui.views.context_menus import open_by_keyboard
 from spyglass.gui.views.delegates import DataDelegate, ElideRightDelegate, SignedBadgeDelegate
 from spyglass.gui.views.widgets import (
     Banner,
+    ElidedLabel,
     KeepCurrentInView,
     MessagePanel,
     Spinner,
@@ -104,9 +105,11 @@ class PageHeader(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.icon = QLabel()
-        self.title = QLabel()
+        # a long name (a repository nested deep) is shortened in its middle, whole in its
+        # tooltip: it set the window's least width (past a 1024 px screen), and kept it
+        # there while another page showed
+        self.title = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
         self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
         mute(self.subtitle)
