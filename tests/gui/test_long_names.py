@@ -4,11 +4,20 @@ which a 1024 px screen must hold."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from spyglass.core.manifest import REF_NAME_ANNOTATION
 from spyglass.gui import icons
+from spyglass.gui.main_window import MainWindow
 from spyglass.gui.views.registry_pages import PageHeader
+from tests.gui.guitools import SampleFacts, select_platform, show_image
 
 pytestmark = pytest.mark.gui
 
@@ -32,3 +41,60 @@ def test_a_long_repository_name_is_cut_in_the_page_header(qtbot: QtBot) -> None:
     shown = title.shown_text()
     assert shown.startswith("platform") and shown.endswith("for-demo") and "…" in shown
     assert title.toolTip() == LONG_REPOSITORY
+
+
+LONG_TAG = ("nightly-build-of-the-main-branch-with-every-optional-feature-enabled-"
+            "for-the-integration-environment-2024-06-07-0123456789abcdef")
+
+
+@pytest.fixture
+def long_tagged(sample: SampleFacts, tmp_path: Path) -> Path:
+    """The sample layout, its list image tagged with a tag as long as tags may be."""
+    layout = tmp_path / "long-tag"
+    shutil.copytree(sample.layout, layout)
+    index = json.loads((layout / "index.json").read_bytes())
+    for entry in index["manifests"]:
+        annotations = entry["annotations"]
+        if annotations[REF_NAME_ANNOTATION] == "spyglass-demo:1.0":
+            annotations[REF_NAME_ANNOTATION] = f"spyglass-demo:{LONG_TAG}"
+    (layout / "index.json").write_text(json.dumps(index))
+    return layout
+
+
+def test_a_long_tag_is_cut_in_raw_json_and_in_the_status_bar(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], long_tagged: Path) -> None:
+    """Raw JSON's path of documents and the status bar's reference were labels as wide
+    as the tag: the window could not be narrower than 1000 px once Raw JSON had shown,
+    and the status bar cut the reference mid-letter at the window's edge."""
+    window = make_window()
+    window.resize(900, 600)
+    window.open_location(long_tagged, select=False)
+    label = f"spyglass-demo:{LONG_TAG}"
+    show_image(qtbot, window, label)
+    view = window.image_view
+    view.tabs.setCurrentWidget(view.raw)
+    QApplication.processEvents()
+    window.layout().activate()  # (the layouts take in what is shown)
+    assert window.minimumSizeHint().width() < 800, window.minimumSizeHint()
+    assert view.raw.minimumSizeHint().width() < 400, view.raw.minimumSizeHint()
+    assert window.statusBar().minimumSizeHint().width() < 200
+    crumbs = view.raw.crumbs
+    assert crumbs.titles() == [label]
+
+    # the crumbs: the tag cut in its middle, whole in the tooltip; the last title whole
+    select_platform(qtbot, window, "linux/arm/v7")
+    assert crumbs.titles() == [label, "linux/arm/v7"]
+    qtbot.waitUntil(lambda: crumbs.shown_titles()[0] != label)
+    first, last = crumbs.shown_titles()
+    assert first.startswith("spyglass-demo:") and "…" in first and last == "linux/arm/v7"
+    assert crumbs.toolTip() == f"{label} \u00a0\u203a\u00a0 linux/arm/v7"
+    crumbs.linkActivated.emit("crumb:1")  # (a title cut is still a link)
+    assert [d.title for d in view.raw.documents] == [label]
+
+    # the status bar: the reference cut in its middle, leaving the notices their room
+    name = window.name_label
+    assert name.text().endswith(LONG_TAG)
+    qtbot.waitUntil(lambda: name.shown_text() != name.text())
+    assert "…" in name.shown_text() and name.toolTip() == name.text()
+    assert name.width() <= window.width() // 2
+

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QDragMoveEvent,
     QDropEvent,
     QKeySequence,
+    QResizeEvent,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTreeView,
@@ -80,6 +82,8 @@ DEFAULT_SIZE = (1200, 760)
 less: see :func:`~spyglass.gui.on_screen.fitted_size`)."""
 PLACES_WIDTH = 280
 STATUS_TIMEOUT_MS = 6000
+NAME_SHARE = 0.45
+"""The most of the status bar's width the reference shown takes."""
 SETTINGS_SAVE_MS = 4000  # past settings_file.LOCK_WAIT: a save waiting for the lock ends
 """What closing leaves the settings to be saved in, however long the copies took to stop."""
 
@@ -355,12 +359,21 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.busy_spinner.hide()
         self.busy_label = QLabel("Working…")
         self.busy_label.hide()
-        self.name_label = QLabel()
-        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # the reference shown, cut in its middle where it does not fit (a long tag cut it
+        # mid-letter at the window's edge), and never taking more than its share of the bar
+        self.name_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        self.name_label.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                      QSizePolicy.Policy.Preferred)
         mute(self.name_label)
         bar.addPermanentWidget(self.busy_spinner)
         bar.addPermanentWidget(self.busy_label)
         bar.addPermanentWidget(self.name_label)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Override QWidget::resizeEvent: the reference in the status bar leaves the
+        notices beside it the most of the bar."""
+        super().resizeEvent(event)
+        self.name_label.setMaximumWidth(int(event.size().width() * NAME_SHARE))
 
     # -- selection
 

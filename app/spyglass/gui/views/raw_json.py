@@ -18,6 +18,7 @@ from spyglass.gui.loading import RawDocument
 from spyglass.gui.shortcuts import StandardKey, standard_key
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import on_palette_change
+from spyglass.gui.views.crumbs import Crumbs
 from spyglass.gui.views.history_page import (
     LARGE_JSON,
     SHOW_ANYWAY,
@@ -104,8 +105,7 @@ class RawJsonPage(QWidget):
         # does not fire), not only with the focus inside it
         back.setContext(Qt.ShortcutContext.WindowShortcut)
         back.activated.connect(self.back)
-        self.crumbs = QLabel()
-        self.crumbs.setTextFormat(Qt.TextFormat.RichText)
+        self.crumbs = Crumbs()  # (a long tag cut: it set the window's least width)
         self.crumbs.linkActivated.connect(lambda href: self.open_link(QUrl(href)))
         self.spinner = Spinner()
         self.spinner.hide()
@@ -242,17 +242,13 @@ class RawJsonPage(QWidget):
         self.back_button.setVisible(len(self._stack) > 1)
         self.copy_button.setEnabled(document is not None)
         if document is None:
-            self.crumbs.setText("")
+            self.crumbs.set_crumbs([])
             self.details.setText("")
             self.browser.setHtml("")
             self._stale = False
             return
-        parts = []
-        for depth, item in enumerate(self._stack, start=1):
-            title = html.escape(item.title)
-            parts.append(f"<b>{title}</b>" if depth == len(self._stack)
-                         else f"<a href='{CRUMB}:{depth}'>{title}</a>")
-        self.crumbs.setText(" &nbsp;&rsaquo;&nbsp; ".join(parts))
+        self.crumbs.set_crumbs([(item.title, f"{CRUMB}:{depth}")
+                                for depth, item in enumerate(self._stack, start=1)])
         kind = media.friendly(document.media_type) if document.media_type else "JSON"
         self.details.setText(
             f"{html.escape(kind)} · <span style='font-family:monospace'>"
