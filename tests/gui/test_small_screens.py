@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import Settings
 from spyglass.gui.main_window import MainWindow
+from tests.gui.guitools import SampleFacts, show_image
 
 pytestmark = pytest.mark.gui
 
@@ -47,3 +48,30 @@ def test_a_window_saved_on_a_larger_screen_comes_back_within_this_one(
     assert window.restore_window_geometry()
     frame, room = within_screen(window)
     assert room.contains(frame), (frame, room)
+
+
+@pytest.mark.parametrize("font", ["default", "big"])
+def test_the_layer_files_dialog_fits_its_screen(
+        request: pytest.FixtureRequest, qtbot: QtBot, make_window: Callable[..., MainWindow],
+        sample: SampleFacts, font: str) -> None:
+    """It opened at 920x600 whatever the screen (its Close button below a 960x540 one),
+    and at a large font its digest line made it 1350 px wide."""
+    if font == "big":
+        request.getfixturevalue("big_font")
+    window = make_window()
+    window.open_location(sample.layout, select=False)
+    show_image(qtbot, window, "spyglass-demo:1.0")
+    view = window.image_view
+    row = view.layers.model.rows[1]
+    view.open_layer_files(row.descriptor, number=row.number)
+    dialog = view.file_dialogs[-1]
+    qtbot.waitExposed(dialog)
+    frame, room = within_screen(dialog)
+    assert room.contains(frame), (frame, room)
+    assert dialog.minimumSizeHint().width() < room.width() // 2, dialog.minimumSizeHint()
+    digest = str(row.descriptor.digest)
+    assert dialog.digest.text() == digest
+    if font == "big":
+        dialog.resize(room.width() // 2, dialog.height())
+        qtbot.waitUntil(lambda: dialog.digest.shown_text() != digest)
+        assert dialog.digest.toolTip() == digest

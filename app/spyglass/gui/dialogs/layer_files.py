@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import itertools
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,8 +27,18 @@ from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
 from spyglass.gui.loading import list_files
 from spyglass.gui.models.layer_files import PATH, LayerFilesModel, PathFilterModel
+from spyglass.gui.models.table import monospace_font
+from spyglass.gui.on_screen import fitted_size
 from spyglass.gui.signals import emit
-from spyglass.gui.views.widgets import MessagePanel, filter_field, fit_columns, make_table
+from spyglass.gui.views.widgets import (
+    ElidedLabel,
+    MessagePanel,
+    copy_button,
+    filter_field,
+    fit_columns,
+    make_table,
+    scaled_font,
+)
 from spyglass.gui.workers import LOCAL, Runner
 
 if TYPE_CHECKING:
@@ -55,19 +65,32 @@ class LayerFilesDialog(QDialog):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Files — {heading}")
-        self.resize(920, 600)
+        self.resize(fitted_size(self, 920, 600))
         self._runner = runner
         self._key = f"files:{next(_ids)}"
         self._lane = lane
         self.layer = layer
         self.heading = heading
 
-        title = QLabel(f"<b>{html.escape(heading)}</b>")
-        details = QLabel(
-            f"<span style='font-family:monospace'>{layer.digest}</span> · "
-            f"{html.escape(media.friendly(layer.media_type))} · {human_size(layer.size)}"
-        )
-        details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # the heading (a long tag) and the digest are cut in their middle where they do not
+        # fit, whole in their tooltips: they set the dialog's least width (1350 px at 18 pt)
+        self.title = ElidedLabel(heading, mode=Qt.TextElideMode.ElideMiddle)
+        self.title.setFont(scaled_font(self.title.font(), 1.0, bold=True))
+        self.digest = ElidedLabel(str(layer.digest), mode=Qt.TextElideMode.ElideMiddle)
+        self.digest.setFont(monospace_font())
+        # (as wide as the digest where there is room: the rest of the line follows it)
+        self.digest.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        copy = copy_button("Copy the layer's digest")
+        copy.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(str(layer.digest)))
+        details = QHBoxLayout()
+        details.setSpacing(4)
+        details.addWidget(self.digest)
+        details.addWidget(copy)
+        kind = QLabel(f"· {media.friendly(layer.media_type)} · {human_size(layer.size)}")
+        kind.setTextFormat(Qt.TextFormat.PlainText)
+        details.addWidget(kind)
+        details.addStretch(1)
         self.filter = filter_field("Filter by path")
         self.filter.setEnabled(False)
         self.count = QLabel()
@@ -95,8 +118,8 @@ class LayerFilesDialog(QDialog):
         filter_row.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
-        layout.addWidget(title)
-        layout.addWidget(details)
+        layout.addWidget(self.title)
+        layout.addLayout(details)
         layout.addLayout(filter_row)
         layout.addWidget(self.pages, 1)
         layout.addWidget(buttons)
