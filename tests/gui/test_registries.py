@@ -241,7 +241,9 @@ def test_a_narrow_tag_table_keeps_same_image_as_in_sight(
     open_repository_page(qtbot, window, host, "demo/app")
     page = window.registries.repository_page
     header = page.table.horizontalHeader()
+    window.resize(1200, 760)  # (wide: the window opens at most 0.9 of the 800 px screen)
     window.show()
+    qtbot.waitUntil(lambda: page.table.viewport().width() > 700, timeout=WAIT_MS)
     wide = {column: header.sectionSize(column) for column in (NAME, TYPE)}
     window.resize(900, 700)
     qtbot.waitUntil(lambda: page.table.viewport().width() < 650, timeout=WAIT_MS)
