@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.settings import Settings
+from spyglass.gui.copy_drops import DraggedImage
 from spyglass.gui.main_window import MainWindow
 from tests.gui.guitools import SampleFacts, show_image
 
@@ -75,3 +76,41 @@ def test_the_layer_files_dialog_fits_its_screen(
         dialog.resize(room.width() // 2, dialog.height())
         qtbot.waitUntil(lambda: dialog.digest.shown_text() != digest)
         assert dialog.digest.toolTip() == digest
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_a_large_font_add_registry_is_as_wide_as_what_it_shows(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """Qt opened it at most two thirds of the screen wide, and its least width of 520 px
+    kept it there: "Allow insecure connections (plain HTTP or unverified TLS)" was cut."""
+    window = make_window()
+    dialog = window.registries.add_registry()
+    qtbot.waitExposed(dialog)
+    QApplication.processEvents()
+    box = dialog.insecure_box
+    assert box.width() >= box.sizeHint().width(), (box.width(), box.sizeHint(), dialog.size())
+    assert dialog.width() >= dialog.minimumSizeHint().width()
+    frame, room = within_screen(dialog)
+    assert frame.width() <= room.width(), (frame, room)
+
+
+def test_a_long_invalid_destination_is_cut_in_the_copy_dialogs_sentence(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], sample: SampleFacts) -> None:
+    """The sentence quoted the name whole, which no line could break: it ran past the
+    dialog's edge (the dialog's least width became 1153 px)."""
+    window = make_window()
+    image = DraggedImage(f"oci:{sample.layout}:spyglass-demo:1.0", "spyglass-demo:1.0")
+    dialog = window.copying.open_dialog(image)
+    qtbot.waitExposed(dialog)
+    typed = "Name:" + "v" * 300
+    dialog.destination_edit.setText(typed)
+    note = dialog.destination_note
+    qtbot.waitUntil(lambda: note.text().startswith("Invalid image name"))
+    whole = f'Invalid image name "{typed}"'
+    assert whole not in note.text() and '"Name:vvv' in note.text() and "…" in note.text()
+    assert note.toolTip().startswith(whole)  # (and the field holds it whole)
+    QApplication.processEvents()
+    room = dialog.screen().availableGeometry()
+    assert dialog.minimumSizeHint().width() < room.width(), dialog.minimumSizeHint()
+    assert dialog.width() >= dialog.minimumSizeHint().width()
+    dialog.reject()

@@ -72,6 +72,27 @@ def breakable(text: str, every: int = 16) -> str:
     return head + colon + "\u200b" + "\u200b".join(pieces) if colon else "\u200b".join(pieces)
 
 
+LONGEST_QUOTED: Final = 60
+"""The most characters of what a sentence quotes (a name that was typed) it shows."""
+
+_QUOTED = re.compile(r'"([^"\n]*)"')
+
+
+def shorten_quoted(sentence: str, longest: int = LONGEST_QUOTED) -> str:
+    """``sentence`` with each name it quotes longer than ``longest`` characters cut in its
+    middle: a name pasted by mistake (a paragraph, a thousand characters without a space)
+    cannot be wrapped, and set the width of the dialog quoting it. For sentences shown
+    beside the field that holds the name whole."""
+    def cut(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if len(name) <= longest:
+            return match.group(0)
+        head = (longest - 1) // 2
+        return f'"{name[:head]}\u2026{name[len(name) - (longest - 1 - head):]}"'
+
+    return _QUOTED.sub(cut, sentence)
+
+
 BREAK: Final = "\u200b"
 """Where :func:`wrap_anywhere` lets a line break: a zero-width space (one an image's text
 holds is shown as its escape, ``\\u200b``: every one shown was put there)."""

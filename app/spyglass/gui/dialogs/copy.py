@@ -156,8 +156,6 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         one image (a docker-archive). Kept by hand: a QButtonGroup would make them one Tab
         stop."""
         self.setWindowTitle("Copy Image")
-        # as wide as some 85 characters of its font (a larger font cut the source's name)
-        self.setMinimumWidth(max(620, 85 * self.fontMetrics().averageCharWidth()))
 
         self.source_edit = QLineEdit(source)
         self.source_edit.setReadOnly(bool(source))
@@ -316,6 +314,8 @@ class CopyDialog(CopySourceMixin, CopyPlatformsMixin, CopyOptionsMixin, CopyDest
         layout.addLayout(form)
         layout.addLayout(bottom)
         layout.addWidget(self.buttons)
+        # as wide as some 85 characters of its font (a larger font cut the source's name)
+        self._fitter.open_at(max(620, 85 * self.fontMetrics().averageCharWidth()))
         # again now that the button is in the dialog: set before, the dialog never took it
         # for its default, and Enter went to the first auto-default button after the focus
         self.copy_button.setDefault(True)

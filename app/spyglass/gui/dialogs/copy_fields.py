@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QLabel, QLineEdit
 
+from spyglass.gui.formatting import shorten_quoted
 from spyglass.gui.themed import mute, plain_text, show_as_error
 
 
@@ -36,8 +37,12 @@ class FileDrops(QObject):
 
 def note(label: QLabel, sentence: str, *, wrong: bool, muted: bool = True) -> None:
     """A note under a field: muted while it describes or hints (plain, not ``muted``), in
-    the error colour when it says what is wrong with what was typed."""
-    label.setText(sentence)
+    the error colour when it says what is wrong with what was typed. A long name it
+    quotes is cut in its middle (the field holds it whole): the sentence whole is then
+    the label's tooltip."""
+    shown = shorten_quoted(sentence)
+    label.setText(shown)
+    label.setToolTip(sentence if shown != sentence else "")
     if wrong:
         show_as_error(label)
     elif muted:

@@ -4,13 +4,18 @@ A top-level window does not follow its layout's height-for-width by itself: when
 a label it shows wraps onto more lines (a test result, a refusal, a note), the
 rows overlap or the line edits are squeezed below their own height. :class:`Fitter`
 makes the dialog at least as tall as its layout needs, once the layout has taken
-in the change (after the events already posted).
+in the change (after the events already posted), and :meth:`Fitter.open_at` opens it
+at the width it would like, within its screen, and never narrower than what it shows
+(an explicit least width would let Qt open it narrower: Qt opens a window at most two
+thirds of its screen wide, and then keeps the least width given, not its layout's).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
+
+from spyglass.gui.on_screen import fitted_size
 
 
 def height_for(window: QWidget, width: int) -> int:
@@ -30,6 +35,20 @@ class Fitter:
     def __init__(self, window: QWidget) -> None:
         self._window = window
         self._pending = False
+
+    def open_at(self, width: int) -> None:
+        """Size the window, before it shows, at ``width`` or the width its layout would
+        like if more (less on a screen too narrow for that, never less than its layout
+        needs), and the height its layout needs there."""
+        window = self._window
+        layout = window.layout()
+        if layout is None:
+            return
+        window.ensurePolished()  # (its font and style, which set what it needs)
+        layout.activate()
+        liked = fitted_size(window, max(width, layout.totalSizeHint().width()), 0).width()
+        width = max(liked, layout.totalMinimumSize().width())
+        window.resize(width, height_for(window, width))
 
     def fit(self) -> None:
         """Grow to fit, once the layout has taken in what just changed."""

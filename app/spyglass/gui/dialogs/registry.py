@@ -128,7 +128,6 @@ class RegistryDialog(QDialog):
 
         adding = edit is None
         self.setWindowTitle("Add Registry" if edit is None else f"Edit Registry — {edit.host}")
-        self.setMinimumWidth(520)
 
         heading = QLabel("Add a container registry" if adding else "Edit the registry")
         heading.setFont(scaled_font(heading.font(), 1.2, bold=True))
@@ -161,10 +160,14 @@ class RegistryDialog(QDialog):
         show_as_error(self.password_error)
         self.password_error.hide()
         self.credentials_hint = QLabel("Leave both empty to browse without signing in.")
+        self.credentials_hint.setWordWrap(True)
         mute(self.credentials_hint)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # too narrow for a label and its field side by side (a large font, a small
+        # screen), the label goes above
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
         for label in (self.host_error, self.password_error):  # as wide as the fields:
@@ -232,6 +235,7 @@ class RegistryDialog(QDialog):
         layout.addWidget(self.result_frame)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
+        self._fitter.open_at(520)
         # Enter adds (or saves); on Cancel, tabbed to, it cancels, as on a focused button
         # anywhere. Set once the button is in the dialog: set before, the dialog never
         # took it for its default, and Cancel became the default as it was shown
