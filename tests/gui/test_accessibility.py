@@ -436,6 +436,7 @@ def test_the_keyboard_reaches_selects_and_copies_the_overviews_values(
         qtbot: QtBot, demo: MainWindow) -> None:
     """Tab stopped on the Overview pane itself (nothing showed it; a reader said "filler")
     and never on its values, which only the mouse could select."""
+    demo.resize(1200, 760)  # (every tab in sight: a narrower bar's scroll button is a stop)
     qtbot.waitExposed(demo)
     view = demo.image_view
     overview = view.overview
