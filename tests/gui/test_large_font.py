@@ -1,9 +1,9 @@
-"""The window at a large font (16 pt) and at small sizes: what it shows stays readable
-and within reach, and showing something never widens the window by itself."""
+"""The window at a large font (16 pt, and 20 pt) and at small sizes: what it shows stays
+readable and within reach, and showing something never widens the window by itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -96,3 +96,38 @@ def test_at_the_least_window_size_the_layers_table_keeps_rows_in_sight(
     area = page.details_area
     qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=WAIT_MS)
     assert page.table.viewport().height() >= 3 * rows
+
+
+@pytest.fixture
+def font_20_pt(qapp: QApplication) -> Iterator[None]:
+    """The application's font at 20 pt: for the 800 px high offscreen screen, about
+    what 14 pt is for a 1024x600 one."""
+    before = QApplication.font()
+    font = QApplication.font()
+    font.setPointSizeF(20.0)
+    QApplication.setFont(font)
+    yield
+    QApplication.setFont(before)
+
+
+@pytest.mark.usefixtures("font_20_pt")
+def test_at_20_pt_the_window_and_its_transfers_fit_the_screen(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], scripted: ScriptedCopy,
+        tmp_path: Path) -> None:
+    """A message pane (a registry's "Listing…", an image's failure) took the height of
+    all it says, which set the least height of the window: with the Transfers panel
+    below, it ran past the screen's edge, the status bar or the rows out of sight. What
+    it says scrolls now."""
+    window = make_window()
+    last_one_failed(qtbot, window, scripted, tmp_path, 1, "The registry closed the connection.")
+    QApplication.processEvents()
+    window.layout().activate()  # (the layouts take in the panel and its sentence)
+    room = window.screen().availableGeometry()
+    frame = window.frameGeometry().height() - window.height()
+    assert window.minimumSizeHint().height() + frame <= room.height(), (
+        window.minimumSizeHint(), room)
+    # the Transfers panel keeps its rows and its sentence: the panes above gave way
+    transfers = window.copying.panel
+    assert transfers.minimumHeight() >= transfers.least_height()
+    message = window.registries.registry_page.panel
+    assert message.minimumSizeHint().height() < message.sizeHint().height()  # (it scrolls)

@@ -218,7 +218,8 @@ class LayersPage(QWidget):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
-        self.details_area.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
+        self.details_area.setMinimumHeight(self.fontMetrics().lineSpacing())
+        self._keep_rows()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
@@ -242,8 +243,22 @@ class LayersPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
+    LEAST_ROWS = 2
+    """The rows the table keeps in sight however short the page (the details scroll)."""
+
+    def _keep_rows(self) -> None:
+        """The table's least height: its header, :data:`LEAST_ROWS` rows and a scroll bar
+        (at the font of the moment). The page's was once set by another pane's, which
+        no longer asks for the height of all it says."""
+        table = self.table
+        table.setMinimumHeight(
+            2 * table.frameWidth() + table.horizontalHeader().sizeHint().height()
+            + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+            + table.horizontalScrollBar().sizeHint().height())
+
     def set_image(self, image: LoadedImage) -> None:
         """Show ``image``'s layers (how its source serves them came with it)."""
+        self._keep_rows()
         self.model.set_image(image)
         fit_columns(self.table, then=self._fitted)
         self.files_button.setEnabled(False)

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableView,
     QToolButton,
@@ -467,7 +468,19 @@ class MessagePanel(QWidget):
         self._clock.setInterval(500)
         self._clock.timeout.connect(self._tick)
 
-        layout = QVBoxLayout(self)
+        # what it says scrolls where the pane is too short for it (a large font, a small
+        # screen): it set the least height of the pane, and so of the window, which then
+        # ran past the screen's edge with the Transfers panel below
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        contents = QWidget()
+        area.setWidget(contents)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(area)
+        layout = QVBoxLayout(contents)
         layout.setContentsMargins(32, 32, 32, 32)
         layout.setSpacing(10)
         layout.addStretch(3)
