@@ -7,9 +7,19 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QIcon,
+    QIconEngine,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOption
 
 import spyglass
 
@@ -27,18 +37,85 @@ def resources_dir() -> Path:
     return package.parents[1] / "resources"
 
 
-def _painted(draw: Callable[[QPainter, float], None]) -> QIcon:
-    icon = QIcon()
-    for size in _SIZES:
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.scale(size / 16, size / 16)
-        draw(painter, 16.0)
-        painter.end()
-        icon.addPixmap(pixmap)
-    return icon
+Draw = Callable[[QPainter, float], None]
+"""Draws an icon on a 16x16 grid (the painter scaled to the size asked for)."""
+
+
+class PaintedIconEngine(QIconEngine):
+    """An icon drawn at the size it is asked for, in device pixels: sharp at any scale
+    (a fixed set of 16 to 48 px pixmaps was stretched, and blurred, at 2x: a 36 px
+    header icon is 72 device pixels). The pixmaps drawn are kept, by size and mode."""
+
+    def __init__(self, draw: Draw) -> None:
+        super().__init__()
+        self._draw = draw
+        self._drawn: dict[tuple[int, int, QIcon.Mode], QPixmap] = {}
+
+    def _at(self, width: int, height: int, mode: QIcon.Mode) -> QPixmap:
+        key = (width, height, mode)
+        pixmap = self._drawn.get(key)
+        if pixmap is None:
+            side = min(width, height)
+            pixmap = QPixmap(max(side, 1), max(side, 1))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.scale(side / 16, side / 16)
+            self._draw(painter, 16.0)
+            painter.end()
+            app = QApplication.instance()
+            if mode in (QIcon.Mode.Disabled, QIcon.Mode.Selected) \
+                    and isinstance(app, QApplication):  # (greyed as the style greys)
+                pixmap = app.style().generatedIconPixmap(mode, pixmap, QStyleOption())
+            self._drawn[key] = pixmap
+        return pixmap
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode, _state: QIcon.State,
+                     scale: float) -> QPixmap:
+        """Override QIconEngine::scaledPixmap: drawn at ``size`` times ``scale``."""
+        pixmap = QPixmap(self._at(round(size.width() * scale), round(size.height() * scale),
+                                  mode))
+        pixmap.setDevicePixelRatio(scale)
+        return pixmap
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        """Override QIconEngine::pixmap."""
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode,
+              state: QIcon.State) -> None:
+        """Override QIconEngine::paint: at the device's own pixel ratio."""
+        scale = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, scale))
+
+    def actualSize(self, size: QSize, _mode: QIcon.Mode, _state: QIcon.State) -> QSize:
+        """Override QIconEngine::actualSize: square, as large as fits."""
+        side = min(size.width(), size.height())
+        return QSize(side, side)
+
+    def availableSizes(self, _mode: QIcon.Mode = QIcon.Mode.Normal,
+                       _state: QIcon.State = QIcon.State.Off) -> list[QSize]:
+        """Override QIconEngine::availableSizes: any will do; these are the usual."""
+        return [QSize(size, size) for size in _SIZES]
+
+    def clone(self) -> QIconEngine:
+        """Override QIconEngine::clone (for an icon copied and then changed: none of the
+        window's is). The copy is kept referenced here: returned alone, Python would
+        delete it under the icon that now owns it."""
+        engine = PaintedIconEngine(self._draw)
+        _CLONES.append(engine)
+        return engine
+
+    def key(self) -> str:
+        """Override QIconEngine::key."""
+        return "spyglass-painted"
+
+
+_CLONES: list[PaintedIconEngine] = []
+
+
+def _painted(draw: Draw) -> QIcon:
+    return QIcon(PaintedIconEngine(draw))
 
 
 def _layer(painter: QPainter, y: float, fill: QColor, edge: QColor) -> None:
