@@ -227,8 +227,12 @@ def transfers_shot(app: QApplication, args: argparse.Namespace) -> None:
     copying.panel.select(failed)  # its sentence, whole, above the rows
     settle(app, 0.3)
     save(window.grab(), args.out / "transfers.png")
+    from tests.helpers.registry import free_port
+
+    # a registry reference pasted, taken as docker://: on loopback, at a port nothing
+    # listens on (a name of the internet was looked up in DNS, and asked for its tag)
     dialog = copying.open_dialog(copying.current_image(),
-                                 destination="registry.example.com/team/demo:1.0")
+                                 destination=f"localhost:{free_port()}/team/demo:1.0")
     wait_until(app, lambda: dialog.copy_button.isEnabled())
     settle(app, 0.3)
     save(dialog.grab(), args.out / "copy-dialog.png")
