@@ -131,3 +131,23 @@ def test_at_20_pt_the_window_and_its_transfers_fit_the_screen(
     assert transfers.minimumHeight() >= transfers.least_height()
     message = window.registries.registry_page.panel
     assert message.minimumSizeHint().height() < message.sizeHint().height()  # (it scrolls)
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_16_pt_the_empty_transfers_panel_leaves_the_window_within_the_screen(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """How to start a copy, in the bar of the empty panel, was a label as wide as the
+    sentence: shown at a large font, it made the window wider than its screen."""
+    window = make_window()
+    window.copying.show_transfers_action.trigger()
+    panel = window.copying.panel
+    qtbot.waitUntil(panel.isVisible, timeout=WAIT_MS)
+    QApplication.processEvents()
+    window.layout().activate()  # (the layouts take in the panel)
+    room = window.screen().availableGeometry()
+    assert window.minimumSizeHint().width() <= room.width(), window.minimumSizeHint()
+    summary = panel.summary
+    assert summary.text().startswith("No copies yet")
+    window.resize(room.width() - 20, window.height())
+    qtbot.waitUntil(lambda: summary.shown_text() != summary.text(), timeout=WAIT_MS)
+    assert summary.toolTip() == summary.text()

@@ -48,6 +48,7 @@ from spyglass.gui.views.delegates import ElideRightDelegate, ProgressBarDelegate
 from spyglass.gui.views.widgets import (
     CLOSE_GLYPH,
     Banner,
+    ElidedLabel,
     make_table,
     scaled_font,
     select_row,
@@ -161,7 +162,9 @@ class TransfersPanel(QWidget):
         title = self.caption = QLabel("TRANSFERS")
         title.setFont(scaled_font(title.font(), 0.85, bold=True))
         mute(title)
-        self.summary = QLabel()
+        # (cut where the bar is short of room, whole in its tooltip: how to start a copy,
+        # at a large font, set the window's least width past a 1024 px screen)
+        self.summary = ElidedLabel()
         mute(self.summary)
         self.cancel_button = push_button("Cancel")
         self.cancel_button.clicked.connect(lambda: self._act(self.manager.cancel))
