@@ -114,3 +114,15 @@ def test_a_long_invalid_destination_is_cut_in_the_copy_dialogs_sentence(
     assert dialog.minimumSizeHint().width() < room.width(), dialog.minimumSizeHint()
     assert dialog.width() >= dialog.minimumSizeHint().width()
     dialog.reject()
+
+
+@pytest.mark.usefixtures("big_font")
+def test_at_a_large_font_add_registrys_hint_wraps_only_where_the_fields_end(
+        qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    """"Leave both empty to browse without signing in." wraps now that the dialog fits a
+    small screen: at the fields' width, not half of it."""
+    window = make_window()
+    dialog = window.registries.add_registry()
+    qtbot.waitExposed(dialog)
+    QApplication.processEvents()
+    assert dialog.credentials_hint.width() == dialog.user_edit.width()

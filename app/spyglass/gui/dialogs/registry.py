@@ -170,8 +170,9 @@ class RegistryDialog(QDialog):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(8)
-        for label in (self.host_error, self.password_error):  # as wide as the fields:
-            # (a form grows only fields that ask to; these wrapped at half their width)
+        # as wide as the fields (a form grows only fields that ask to; these wrapped at
+        # half their width)
+        for label in (self.host_error, self.password_error, self.credentials_hint):
             label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         # Alt and the underlined letter reach each field, as in the Copy dialog
         form.addRow("&Registry:", self.host_edit)
