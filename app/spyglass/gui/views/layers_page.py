@@ -218,7 +218,7 @@ class LayersPage(QWidget):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._focus_changed)
-        self.details_area.setMinimumHeight(self.fontMetrics().lineSpacing())
+        self.details_area.setMinimumHeight(2 * self.fontMetrics().lineSpacing())
         self._keep_rows()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
@@ -243,17 +243,18 @@ class LayersPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
-    LEAST_ROWS = 2
-    """The rows the table keeps in sight however short the page (the details scroll)."""
+    KEPT_ROWS = 2
+    """The rows the table keeps in sight however short the page (the details scroll;
+    where it has the room, :meth:`_fit_details` leaves it :data:`LEAST_ROWS`)."""
 
     def _keep_rows(self) -> None:
-        """The table's least height: its header, :data:`LEAST_ROWS` rows and a scroll bar
+        """The table's least height: its header, :data:`KEPT_ROWS` rows and a scroll bar
         (at the font of the moment). The page's was once set by another pane's, which
         no longer asks for the height of all it says."""
         table = self.table
         table.setMinimumHeight(
             2 * table.frameWidth() + table.horizontalHeader().sizeHint().height()
-            + self.LEAST_ROWS * table.verticalHeader().defaultSectionSize()
+            + self.KEPT_ROWS * table.verticalHeader().defaultSectionSize()
             + table.horizontalScrollBar().sizeHint().height())
 
     def set_image(self, image: LoadedImage) -> None:
