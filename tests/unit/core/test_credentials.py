@@ -1175,6 +1175,62 @@ def test_no_secret_in_parse_creds_or_keyring_paths(
     assert SECRET not in caplog.text
 
 
+class EchoingKeyring(keyring.backend.KeyringBackend):
+    """Reads answer nothing; a write raises ``error`` quoting what it was given (Spyglass
+    gives a JSON object, which escapes ``"``, ``\\`` and non-ASCII characters)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, error: Callable[[str], Exception]) -> None:
+        super().__init__()
+        self.error = error
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise self.error(password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.PasswordDeleteError("No such password!")
+
+
+def _forms(secret: str) -> list[str]:
+    """Every form ``secret`` takes quoted in an error: as it is, inside JSON's quotes
+    (non-ASCII escaped or not), inside repr's, and the JSON forms inside repr's."""
+    in_json = [json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
+    return [secret, *in_json, repr(secret)[1:-1], *(repr(form)[1:-1] for form in in_json)]
+
+
+ECHOED_ERRORS: dict[str, Callable[[str], Exception]] = {
+    "RuntimeError(arg)": lambda given: RuntimeError(f"D-Bus error storing secret {given}"),
+    "PasswordSetError(repr(arg))": lambda given: keyring.errors.PasswordSetError(
+        f"cannot store {given!r}"),
+    "KeyringLocked(arg)": lambda given: keyring.errors.KeyringLocked(f"locked: {given}"),
+}
+
+
+@pytest.mark.parametrize("error", ECHOED_ERRORS.values(), ids=ECHOED_ERRORS.keys())
+@pytest.mark.parametrize("password, token", [
+    ('pa"ss-4711', None), ("pa\\ss-4711", None), ("päss-4711", None),
+    ("p€ss-4711", None), ("plain-pw-4711", 'id"tok\\en-4711'),
+])
+def test_a_keyring_error_quoting_the_json_it_was_given_shows_no_secret(
+    env: Env, caplog: pytest.LogCaptureFixture, error: Callable[[str], Exception],
+    password: str, token: str | None,
+) -> None:
+    store = env.store(EchoingKeyring(error))
+    with caplog.at_level(logging.DEBUG):
+        assert store.save(HOST, Credentials("bob", password, identity_token=token)) == "session"
+    why = store.why_not_saved(HOST)
+    assert why is not None
+    shown = "\n".join([str(why), why.state, why.detail, caplog.text])
+    assert "bob" in shown or why.locked  # (the error was there to be shown)
+    for secret in filter(None, (password, token)):
+        for form in _forms(secret):
+            assert form not in shown, (form, shown)
+
+
 # ----------------------------------------------------------------------------- Secret Service
 
 

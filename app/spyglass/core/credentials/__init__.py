@@ -14,6 +14,7 @@ would carry file text or helper output are not chained.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -160,11 +161,25 @@ def without_scheme(key: str) -> str:
 
 
 def scrubbed(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with each of ``secrets`` in it replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    """``text`` with each of ``secrets`` in it replaced by ``***``, in every form an error
+    may quote it: as it is, as JSON writes it (the keyring is given a JSON object: ``"``,
+    ``\\`` and, by default, every non-ASCII character escaped), as Python's ``repr`` and
+    ``ascii`` write it, and each of those quoted once more (``repr`` of the JSON)."""
+    forms = {form for secret in secrets if secret for form in _quoted_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):  # (a longer form holds a shorter)
+        text = text.replace(form, "***")
     return text
+
+
+def _quoted_forms(secret: str) -> set[str]:
+    """``secret`` as it is, and as it appears inside quotes that JSON, ``repr`` or
+    ``ascii`` put around it, once or twice over."""
+    def quotings(text: str) -> set[str]:
+        return {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1],
+                repr(text)[1:-1], ascii(text)[1:-1]}
+
+    once = quotings(secret)
+    return {secret, *once, *(twice for form in once for twice in quotings(form))}
 
 
 _warned: set[tuple[object, ...]] = set()

@@ -159,8 +159,9 @@ class KeyringAccess:
         with self._lock:
             return self._locked_at is not None
 
-    def ask(self, call: Callable[[Any], _T]) -> _T:
-        """``call(backend)``, one call to the keyring at a time.
+    def ask(self, call: Callable[[Any], _T], secrets: tuple[str, ...] = ()) -> _T:
+        """``call(backend)``, one call to the keyring at a time; ``secrets``, those the call
+        gives the keyring, are left out of what is logged of its answer.
 
         A locked answer raises :class:`KeyringUnavailable` and is remembered: for
         :data:`KEYRING_LOCKED_PAUSE` seconds the keyring is not asked again (the same
@@ -191,7 +192,8 @@ class KeyringAccess:
                 with self._lock:
                     self._locked_at = now
                 log.info("%s is locked (%s); it is asked again from %g seconds on.",
-                         capitalized(self.description), exc, KEYRING_LOCKED_PAUSE)
+                         capitalized(self.description), scrubbed(str(exc), secrets),
+                         KEYRING_LOCKED_PAUSE)
                 raise self._locked(now) from None
             except Exception:
                 with self._lock:

@@ -183,7 +183,8 @@ class CredentialStore:
                 payload["identity_token"] = credentials.identity_token
             try:
                 self._keyring.ask(lambda backend: backend.set_password(KEYRING_SERVICE, registry,
-                                                                       json.dumps(payload)))
+                                                                       json.dumps(payload)),
+                                  credentials.secrets())
             except KeyringUnavailable as exc:  # locked: asked again at the next save
                 not_saved = exc
                 log.info("%s is locked: the credentials for %s are kept for this session "
