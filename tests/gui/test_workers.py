@@ -19,7 +19,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.errors import ImageNotFound
 from spyglass.core.transports.registry.errors import error_for
 from spyglass.gui import signals
-from spyglass.gui.workers import Job, Runner, threads_abandoned
+from spyglass.gui.workers import KEYRING, Job, Runner, threads_abandoned
 from tests.gui.guitools import WAIT_MS
 
 pytestmark = pytest.mark.gui
@@ -541,3 +541,27 @@ def test_one_job_cancelled_is_let_go_its_answer_dropped(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: runner.active == 0, timeout=WAIT_MS)
     assert answers == ["next"]
     runner.shutdown()
+
+
+def test_a_keyring_write_that_waits_holds_up_no_settings_save(qtbot: QtBot,
+                                                              runner: Runner) -> None:
+    """Serial jobs of the keyring's lane have a writer of their own: a keyring waiting on
+    its unlock prompt held up the settings saved behind it, past the close."""
+    prompt = threading.Event()
+    order: list[str] = []
+
+    def keyring_write(_cancel: CancelToken) -> None:
+        prompt.wait(WAIT_MS / 1000)
+        order.append("keyring")
+
+    runner.submit(keyring_write, serial=True, lane=KEYRING, drain=True)
+    runner.submit(lambda _cancel: order.append("settings"), serial=True, drain=True)
+    qtbot.waitUntil(lambda: order == ["settings"], timeout=WAIT_MS)
+    names = {t.objectName() for t in runner.findChildren(QThread)}
+    assert {"spyglass-writer", "spyglass-keyring-writer"} <= names
+    # serial within the lane: a second keyring write waits for the first
+    runner.submit(lambda _cancel: order.append("keyring 2"), serial=True, lane=KEYRING)
+    qtbot.wait(100)
+    assert order == ["settings"]
+    prompt.set()
+    qtbot.waitUntil(lambda: order == ["settings", "keyring", "keyring 2"], timeout=WAIT_MS)

@@ -9,12 +9,15 @@ each one made to a locked system keyring shows the user a prompt.
 subprocess (``PYTHON_KEYRING_BACKEND=tests.helpers.keyrings.FileKeyring``, with the
 repository root on ``PYTHONPATH``): ``$SPYGLASS_TEST_KEYRING`` names the file, and the
 keyring is locked while ``$SPYGLASS_TEST_KEYRING_LOCKED`` is ``1``.
+
+:class:`GatedKeyring` waits, as one does while its unlock prompt is not answered yet.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import keyring.backend
@@ -95,3 +98,20 @@ class FailingKeyring(LockableKeyring):
         super()._check()
         if self.failing:
             raise RuntimeError("backend exploded")
+
+
+class GatedKeyring(LockableKeyring):
+    """A :class:`LockableKeyring` whose calls wait while :attr:`gate` is clear, as a system
+    keyring's do while its unlock prompt waits for an answer (at most :attr:`longest`
+    seconds, so that a test that forgets to open it does not hang)."""
+
+    longest = 30.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def _check(self) -> None:
+        self.gate.wait(self.longest)
+        super()._check()

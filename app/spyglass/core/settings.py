@@ -39,7 +39,8 @@ CONFIG_VARIABLE: Final = "XDG_CONFIG_HOME"
 """What names the settings' base folder when it is not in the home folder."""
 
 _KEYS: Final = frozenset({"version", "recent_locations", "open_locations", "first_run_done",
-                          "window_geometry", "registries", "show_attachment_tags"})
+                          "window_geometry", "registries", "show_attachment_tags",
+                          "forget_pending"})
 _REGISTRY_KEYS: Final = frozenset({"host", "username", "insecure", "repositories"})
 
 
@@ -185,6 +186,10 @@ class Settings:
         registries: the registries of the places tree, in tree order, one per host.
         show_attachment_tags: list cosign's ``.sig``/``.att``/``.sbom`` and ``sha256-…``
             referrer tags among a repository's tags (hidden by default).
+        forget_pending: hosts whose saved password is still to be removed from the
+            keyring: their registry was removed (or its user name cleared) and the
+            keyring had not answered yet (it waits on its unlock prompt, say). The
+            window removes them once it has, or at its next start.
         extra: the file's keys this version does not know (a newer one's), written
             back as they were.
     """
@@ -195,6 +200,7 @@ class Settings:
     window_geometry: str = ""
     registries: list[RegistrySettings] = field(default_factory=list)
     show_attachment_tags: bool = False
+    forget_pending: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def copy(self) -> Settings:
@@ -204,6 +210,7 @@ class Settings:
             recent_locations=list(self.recent_locations),
             open_locations=list(self.open_locations),
             registries=[r.copy() for r in self.registries],
+            forget_pending=list(self.forget_pending),
             extra=copying.deepcopy(self.extra),
         )
 
@@ -229,6 +236,7 @@ class Settings:
         self.window_geometry = other.window_geometry
         self.registries = registries
         self.show_attachment_tags = other.show_attachment_tags
+        self.forget_pending = list(other.forget_pending)
         self.extra = copying.deepcopy(other.extra)
 
     def registry(self, host: str) -> RegistrySettings | None:
@@ -275,6 +283,8 @@ class Settings:
             "registries": [r.to_json() for r in _unique_registries(self.registries)],
             "show_attachment_tags": self.show_attachment_tags,
         }
+        if self.forget_pending:  # (rare: not written otherwise)
+            known["forget_pending"] = list(dict.fromkeys(self.forget_pending))
         return {**known, **{k: v for k, v in self.extra.items() if k not in known}}
 
     @classmethod
@@ -313,6 +323,11 @@ class Settings:
             settings.window_geometry = value
         elif value is not None:
             bad("window_geometry", "a base64 string")
+        value = data.get("forget_pending")
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            settings.forget_pending = list(dict.fromkeys(value))
+        elif value is not None:
+            bad("forget_pending", "a list of registry hosts")
         value = data.get("version")
         if value is not None and format_version(data) is None:
             bad("version", "a whole number")

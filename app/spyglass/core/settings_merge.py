@@ -112,7 +112,8 @@ def merge_settings(base: Settings | None, mine: Settings, theirs: Settings) -> S
     A field mine changed since ``base`` takes mine's value, any other the file's (the
     window's geometry, the places open when it closed, first start, the attachment
     tags). Registries are merged by host (see :func:`_merge_registries`), the recent
-    places by what was opened and taken off here (see :func:`_merge_recent`). Keys this
+    places by what was opened and taken off here (see :func:`_merge_recent`), the
+    passwords still to forget as names (see :func:`_merge_names`). Keys this
     version does not know are the file's, with any mine set on top. With no ``base``
     every field is mine's, but for those unknown keys.
     """
@@ -133,5 +134,7 @@ def merge_settings(base: Settings | None, mine: Settings, theirs: Settings) -> S
                                             theirs.recent_locations)
     merged.registries = _merge_registries(base.registries, mine.registries,
                                           theirs.registries)
+    merged.forget_pending = _merge_names(base.forget_pending, mine.forget_pending,
+                                         theirs.forget_pending)
     merged.extra = _merge_extra(base.extra, mine.extra, theirs.extra)
     return merged

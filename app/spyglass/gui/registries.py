@@ -149,6 +149,7 @@ class RegistryBrowser(QObject):
 
         for entry in settings.registries:
             self.model.add_registry(entry, self.editing.connection(entry))
+        self.editing.forget_pending()
 
     # ------------------------------------------------------------------ building
 

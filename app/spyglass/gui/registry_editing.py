@@ -8,6 +8,7 @@ and what another window's (or a hand edit's) settings changed in the list.
 from __future__ import annotations
 
 import html
+import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -20,7 +21,9 @@ from spyglass.gui.models.places import LoadState
 from spyglass.gui.registry_jobs import Connection, Kept, forget_credentials, save_credentials
 from spyglass.gui.signals import emit
 from spyglass.gui.views.image_view import ImageView
-from spyglass.gui.workers import Runner
+from spyglass.gui.workers import KEYRING, Runner
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from spyglass.gui.registries import RegistryBrowser
@@ -122,13 +125,14 @@ class RegistryEditing:
         current = self._browser.chosen_index()
         showing = self.model.registry_node(current)
         self.model.update_registry(entry, self.connection(entry, result))
+        forgotten = result.credentials is None and not result.username and bool(old.username)
+        if forgotten:  # (before the save: the settings say what is still to forget)
+            self._note_forget(entry.host)
         emit(self._browser.settingsEdited, f"Saved the settings of {entry.host}.")
         if result.credentials is not None:
             self._keep_secret(result)
-        elif not result.username and old.username:
-            host = entry.host
-            self._runner.submit(lambda _cancel: forget_credentials(self._store, host),
-                                serial=True, what=f"forgetting the password for {host}")
+        elif forgotten:
+            self._forget_secret(entry.host)
         if showing is not None and showing.host == entry.host:
             index = self.model.registry_index(entry.host)
             self.tree.setCurrentIndex(index)
@@ -139,13 +143,57 @@ class RegistryEditing:
         if credentials is None:
             return
         host, store = result.host, self._store
+        if host in self._settings.forget_pending:  # (its forget runs first, on the lane)
+            self._settings.forget_pending.remove(host)
         self._runner.submit(
             lambda _cancel: save_credentials(store, host, credentials),
             on_done=lambda kept: self._secret_kept(host, kept),
             on_error=lambda message: emit(self._browser.statusMessage, message),
-            serial=True,
+            serial=True, lane=KEYRING, drain=True,
             what=f"saving the password for {host}",
         )
+
+    def _note_forget(self, host: str) -> None:
+        """Note in the settings that ``host``'s saved password is to be removed, until the
+        keyring has answered: a keyring that waits on its unlock prompt while the window
+        closes has it removed at the next start, not kept for a registry no longer listed."""
+        if host not in self._settings.forget_pending:
+            self._settings.forget_pending.append(host)
+
+    def _forget_secret(self, host: str, *, quiet: bool = False) -> None:
+        """Remove ``host``'s saved password on the keyring's writer (:meth:`_note_forget`
+        first); once the keyring has answered, it is no longer to be forgotten. A failure
+        is said in the status bar (only logged when ``quiet``: at start) and the removal
+        is tried again at the next start."""
+        store = self._store
+
+        def failed(message: str) -> None:
+            if quiet:
+                log.info("%s", message)
+            else:
+                emit(self._browser.statusMessage, message)
+
+        self._runner.submit(lambda _cancel: forget_credentials(store, host),
+                            on_done=lambda _found: self._forgotten(host), on_error=failed,
+                            serial=True, lane=KEYRING, drain=True,
+                            what=f"forgetting the password for {host}")
+
+    def _forgotten(self, host: str) -> None:
+        if host in self._settings.forget_pending:
+            self._settings.forget_pending.remove(host)
+            emit(self._browser.settingsChanged)
+
+    def forget_pending(self) -> None:
+        """At start: remove the saved passwords the settings say are still to be removed
+        (a window closed before the keyring answered), but for a registry listed again."""
+        listed = {entry.host for entry in self._settings.registries}
+        for host in list(self._settings.forget_pending):
+            if host in listed:  # added again since (another window): its password stays
+                self._settings.forget_pending.remove(host)
+                continue
+            log.info("Removing the password saved for %s from the keyring: its registry "
+                     "was removed before the keyring answered.", host)
+            self._forget_secret(host, quiet=True)
 
     def _secret_kept(self, host: str, kept: Kept) -> None:
         # "the system keyring", or the backend someone chose instead (a file, say)
@@ -185,11 +233,9 @@ class RegistryEditing:
         if not self._browser.confirm("Remove Registry", text, "Remove"):
             return False
         self._settings.remove_registry(host)
+        self._note_forget(host)
         emit(self._browser.settingsChanged)
-        store = self._store
-        self._runner.submit(lambda _cancel: forget_credentials(store, host), serial=True,
-                            what=f"forgetting the password for {host}",
-                            on_error=lambda message: emit(self._browser.statusMessage, message))
+        self._forget_secret(host)
         self._take_off(host)
         emit(self._browser.statusMessage, f"Removed {host}.")
         emit(self._browser.registryRemoved, host)

@@ -70,7 +70,11 @@ T = TypeVar("T")
 MAX_THREADS: Final = 4
 """Threads per lane."""
 LOCAL: Final = "local"
-"""The lane of jobs that wait on no registry: disk, keyring, what is computed."""
+"""The lane of jobs that wait on no registry: disk, keyring lookups, what is computed."""
+KEYRING: Final = "keyring"
+"""The lane of the writes to the system keyring (passwords saved and removed), serial:
+one that waits on the keyring's unlock prompt holds up only these, never the settings
+saved on :data:`LOCAL`'s writer (closing would lose those)."""
 IDLE_LANE_MS: Final = 30_000
 """A registry's lane whose threads have had nothing to do this long lets them go (a
 session that visits many registries does not keep four threads for each)."""
@@ -214,7 +218,8 @@ class Worker(QObject):
         super().__init__()
         self._fn = fn
         self._token = token
-        self._what = what
+        self.what = what
+        """What the job does, completing "while …"."""
         self._listed = listed
         self.done = threading.Event()
         """Set (on the worker thread) once :meth:`run` is over, whatever the outcome."""
@@ -229,8 +234,8 @@ class Worker(QObject):
             # (a name's byte that is not UTF-8 as \xff: a QString would drop it)
             emit(self.failed, visible(window_sentence(exc, self._listed)))
         except Exception as exc:
-            log.exception("Unexpected error while %s", self._what)
-            emit(self.failed, visible(unexpected_error_sentence(self._what, exc)))
+            log.exception("Unexpected error while %s", self.what)
+            emit(self.failed, visible(unexpected_error_sentence(self.what, exc)))
         else:
             emit(self.finished, result)
         finally:
@@ -299,7 +304,8 @@ class Runner(QObject):
         self._idle_timers: dict[str, QTimer] = {}
         self._stopping: list[QThread] = []
         """Threads of idle lanes asked to quit, held until they have."""
-        self._serial: QThread | None = None
+        self._writers: dict[str, QThread] = {}
+        """Each lane's writer: the thread of its ``serial`` jobs."""
         self._load: dict[QThread, int] = {}
         self._jobs: dict[Worker, Job] = {}
         self._retiring: list[Worker] = []
@@ -348,7 +354,8 @@ class Runner(QObject):
         thread — unless the job was cancelled or, with a ``key``, superseded
         by a newer job of that key first. ``what`` completes the sentence
         "while …" for unexpected errors. ``serial`` jobs run one after another
-        on a thread of their own (writes), whatever their lane. ``drain`` jobs
+        on the writer thread of their lane (writes: the settings on :data:`LOCAL`'s,
+        the keyring on :data:`KEYRING`'s), beside the lane's other jobs. ``drain`` jobs
         are waited for, not cancelled, at shutdown. A job that waits on a registry
         runs in its lane (:func:`registry_lane`), or one that hangs holds up others.
         ``on_wait(wait)`` is called on the GUI thread while the job is current, as a
@@ -379,7 +386,7 @@ class Runner(QObject):
         if len(self._jobs) == 1:
             emit(self.busyChanged, True)
         if serial:
-            self._start(job, self._writer())
+            self._start(job, self._writer(lane))
         else:
             self._waiting.setdefault(lane, deque()).append(job)
             self._dispatch(lane)
@@ -447,7 +454,8 @@ class Runner(QObject):
             self._dispatch(lane, all_of_them=True)
         for worker, job in self._jobs.items():
             if job.drain and not worker.done.wait(left_ms() / 1000):
-                log.warning("A background job did not finish in time while closing.")
+                log.warning("Closing without waiting longer for %s: it did not finish in "
+                            "time.", worker.what)
         busy = {job.thread for worker, job in self._jobs.items() if not worker.done.is_set()}
         for worker in list(self._jobs):
             self._retire(worker)
@@ -455,7 +463,7 @@ class Runner(QObject):
         for timer in self._idle_timers.values():
             timer.stop()
         threads = [*(t for lane in self._threads.values() for t in lane), *self._stopping,
-                   *([self._serial] if self._serial else [])]
+                   *self._writers.values()]
         for thread in threads:
             thread.quit()  # a finishing thread deletes what was deleteLater()'d on it
         for thread in threads:
@@ -480,10 +488,12 @@ class Runner(QObject):
         thread.start()
         return thread
 
-    def _writer(self) -> QThread:
-        if self._serial is None:
-            self._serial = self._new_thread("spyglass-writer")
-        return self._serial
+    def _writer(self, lane: str) -> QThread:
+        writer = self._writers.get(lane)
+        if writer is None:
+            name = "spyglass-writer" if lane == LOCAL else f"spyglass-{lane}-writer"
+            writer = self._writers[lane] = self._new_thread(name)
+        return writer
 
     def _start(self, job: Job, thread: QThread) -> None:
         worker = job.worker
@@ -585,7 +595,7 @@ class Runner(QObject):
         job.worker = None
         if job.thread is not None:
             self._load[job.thread] = max(0, self._load.get(job.thread, 0) - 1)
-            if job.thread is not self._serial:
+            if job.thread is not self._writers.get(job.lane):
                 self._dispatch(job.lane)
                 self._watch_idle(job.lane)
         try:
@@ -610,6 +620,6 @@ class Runner(QObject):
                 emit(self.busyChanged, False)
 
 
-__all__ = ["LOCAL", "Job", "Runner", "Worker", "copy_lane", "lane_of", "registry_host",
+__all__ = ["KEYRING", "LOCAL", "Job", "Runner", "Worker", "copy_lane", "lane_of", "registry_host",
            "registry_lane", "threads_abandoned", "unexpected_error_sentence",
            "window_sentence"]

@@ -297,6 +297,22 @@ def test_show_attachment_tags_round_trips_and_defaults_off() -> None:
     assert Settings.from_json({"show_attachment_tags": "yes"}).show_attachment_tags is False
 
 
+def test_the_passwords_still_to_forget_round_trip_and_merge_as_names() -> None:
+    from spyglass.core.settings import Settings
+    from spyglass.core.settings_merge import merge_settings
+
+    assert "forget_pending" not in Settings().to_json()  # (only when there are some)
+    settings = Settings(forget_pending=["a.example:5000", "b.example"])
+    assert Settings.from_json(settings.to_json()).forget_pending == ["a.example:5000",
+                                                                      "b.example"]
+    assert Settings.from_json({"forget_pending": [1]}).forget_pending == []
+    # one window removed a.example's password, the other noted c.example's meanwhile
+    base = Settings(forget_pending=["a.example"])
+    mine = Settings(forget_pending=[])
+    theirs = Settings(forget_pending=["a.example", "c.example"])
+    assert merge_settings(base, mine, theirs).forget_pending == ["c.example"]
+
+
 # -- two windows: every save merges with what the file holds now
 
 

@@ -1,0 +1,110 @@
+"""A keyring that takes its time (its unlock prompt not answered yet) while the window
+closes: the settings are saved all the same, and a password of a registry removed is
+removed at the next start, not kept for a registry no longer listed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from spyglass.core.credentials import Credentials
+from spyglass.core.credentials.store import CredentialStore
+from spyglass.core.settings import RegistrySettings, Settings, normalize_location
+from spyglass.core.settings_file import load_settings
+from spyglass.gui import main_window as main_window_module
+from spyglass.gui.main_window import MainWindow
+from tests.gui.conftest import store_environ
+from tests.gui.guitools import WAIT_MS, fill_registry_dialog
+from tests.helpers.keyrings import GatedKeyring
+from tests.helpers.registry import free_port
+
+Windows = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def gated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatedKeyring]:
+    """A keyring whose calls wait while its gate is shut; opened again at the end (its
+    calls then end, and so do the threads closing left to them). Closing waits a second
+    for its jobs, not five."""
+    monkeypatch.setattr(main_window_module, "SHUTDOWN_WAIT_MS", 1000)
+    monkeypatch.setattr(main_window_module, "SETTINGS_SAVE_MS", 1000)
+    backend = GatedKeyring()
+    yield backend
+    backend.gate.set()
+
+
+def gated_store(backend: GatedKeyring, tmp_path: Path) -> CredentialStore:
+    return CredentialStore(keyring_backend=backend, environ=store_environ(tmp_path / "env"))
+
+
+def test_closing_while_the_keyring_takes_a_password_still_saves_the_settings(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_layout: Path,
+        tmp_path: Path, gated: GatedKeyring) -> None:
+    """The password went on the settings' writer: the closing save waited behind the
+    keyring, was given up, and the next start looked like the first (no places, no
+    geometry)."""
+    window = make_window(Settings(first_run_done=True), credentials=gated_store(gated, tmp_path))
+    host = f"127.0.0.1:{free_port()}"
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, "alice", "wonderland", insecure=True)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS):  # (nothing answers there)
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    gated.gate.clear()  # the keyring's prompt waits for an answer
+    with qtbot.waitSignal(window.registries.registryAdded, timeout=WAIT_MS):  # Add Anyway
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    window.open_location(tmp_layout)
+    layout = normalize_location(tmp_layout)
+    qtbot.waitUntil(lambda: window.settings.recent_locations == [layout], timeout=WAIT_MS)
+    window.close()
+    saved = load_settings(settings_file)
+    assert saved.registry(host) is not None
+    assert saved.open_locations == saved.recent_locations == [layout]
+    assert saved.first_run_done and saved.window_geometry
+    assert gated.stored(host) is None  # (the keyring never answered)
+
+
+def test_a_password_the_keyring_had_not_removed_at_close_goes_at_the_next_start(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_layout: Path,
+        tmp_path: Path, gated: GatedKeyring) -> None:
+    """The registry was gone from the list, its password stayed in the keyring: nothing
+    in the window would ever remove it."""
+    host = f"127.0.0.1:{free_port()}"
+    store = gated_store(gated, tmp_path)
+    store.save(host, Credentials("alice", "wonderland"))
+    window = make_window(Settings(first_run_done=True,
+                                  registries=[RegistrySettings(host, "alice", True)]),
+                         credentials=store)
+    gated.gate.clear()
+    window.registries.confirm = lambda *_args: True
+    assert window.registries.remove_registry(host)
+    window.open_location(tmp_layout)
+    window.close()
+    saved = load_settings(settings_file)
+    assert saved.registries == [] and saved.forget_pending == [host]
+    assert saved.open_locations == [normalize_location(tmp_layout)]
+    assert gated.stored(host) is not None
+
+    gated.gate.set()  # answered: the next start removes it
+    again = make_window(load_settings(settings_file), credentials=gated_store(gated, tmp_path))
+    qtbot.waitUntil(lambda: gated.stored(host) is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: load_settings(settings_file).forget_pending == [],
+                    timeout=WAIT_MS)
+    assert again.settings.forget_pending == []
+
+
+def test_a_registry_added_again_keeps_its_password_whatever_was_to_be_forgotten(
+        qtbot: QtBot, make_window: Windows, settings_file: Path, tmp_path: Path,
+        gated: GatedKeyring) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    store = gated_store(gated, tmp_path)
+    store.save(host, Credentials("alice", "wonderland"))
+    window = make_window(Settings(first_run_done=True, forget_pending=[host],
+                                  registries=[RegistrySettings(host, "alice", True)]),
+                         credentials=store)
+    qtbot.wait(200)
+    assert window.settings.forget_pending == []
+    assert gated.stored(host) is not None
