@@ -179,6 +179,25 @@ def test_the_session_banner_says_which_passwords_a_locked_keyring_did_not_take(
     assert "set up a keyring" not in session_only_text(["a.example"], store).lower()
 
 
+def test_the_session_banner_says_a_refused_password_needs_no_restart(tmp_path: Path) -> None:
+    """The keyring refused one write (KWallet's "Cancelled by user"): it is still used,
+    and takes the password typed again. The banner said to start Spyglass again."""
+    from spyglass.core.credentials import Credentials
+    from spyglass.core.credentials.store import CredentialStore
+    from spyglass.gui.session_banner import session_only_text
+    from tests.helpers.keyrings import RefusingKeyring
+
+    store = CredentialStore(keyring_backend=RefusingKeyring(),
+                            environ={"HOME": str(tmp_path)})
+    assert store.save("a.example", Credentials("alice", "pw")) == "session"
+    said = session_only_text(["a.example"], store)
+    assert said == ("The keyring backend RefusingKeyring did not take the password for "
+                    "a.example (PasswordSetError: Cancelled by user), so it is kept only "
+                    "until Spyglass quits. Type it again in Edit Registry… to keep it.")
+    assert "start Spyglass again" not in said
+    assert store.save("a.example", Credentials("alice", "pw")) == "keyring"
+
+
 def test_the_session_banner_names_every_registry() -> None:
     from spyglass.gui.session_banner import passed_over_text, session_only_text
 

@@ -1,6 +1,7 @@
-"""A keyring that takes its time (its unlock prompt not answered yet) while the window
-closes: the settings are saved all the same, and a password of a registry removed is
-removed at the next start, not kept for a registry no longer listed."""
+"""Keyrings that take their time or refuse: one whose unlock prompt is not answered yet
+while the window closes (the settings are saved all the same, and a password of a
+registry removed is removed at the next start, not kept for a registry no longer
+listed), and one that refuses a password (it takes it typed again, with no restart)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from spyglass.gui import main_window as main_window_module
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import store_environ
 from tests.gui.guitools import WAIT_MS, fill_registry_dialog
-from tests.helpers.keyrings import GatedKeyring
+from tests.helpers.keyrings import GatedKeyring, RefusingKeyring
 from tests.helpers.registry import free_port
 
 Windows = Callable[..., MainWindow]
@@ -108,3 +109,34 @@ def test_a_registry_added_again_keeps_its_password_whatever_was_to_be_forgotten(
     qtbot.wait(200)
     assert window.settings.forget_pending == []
     assert gated.stored(host) is not None
+
+
+def test_a_password_the_keyring_refused_is_typed_again_with_no_restart(
+        qtbot: QtBot, make_window: Windows, tmp_path: Path) -> None:
+    """KWallet's "Cancelled by user": the banner said to start Spyglass again once the
+    keyring works, though it works, and takes the password typed again."""
+    backend = RefusingKeyring()
+    window = make_window(credentials=CredentialStore(keyring_backend=backend,
+                                                     environ=store_environ(tmp_path / "env")))
+    host = f"127.0.0.1:{free_port()}"
+    dialog = window.registries.add_registry()
+    fill_registry_dialog(qtbot, dialog, host, "alice", "wonderland", insecure=True)
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS):  # (nothing answers there)
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)  # Add Anyway
+    qtbot.waitUntil(window.session_banner.isVisible, timeout=WAIT_MS)
+    assert window.session_banner.text == (
+        f"The keyring backend RefusingKeyring did not take the password for {host} "
+        "(PasswordSetError: Cancelled by user), so it is kept only until Spyglass quits. "
+        "Type it again in Edit Registry… to keep it.")
+    # typed again: the keyring takes it, and the banner goes
+    dialog = window.registries.edit_registry(host)
+    assert dialog is not None
+    fill_registry_dialog(qtbot, dialog, host, "alice", "wonderland")
+    with qtbot.waitSignal(dialog.checked, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)  # Save Anyway
+    qtbot.waitUntil(lambda: backend.stored(host) is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.session_banner.isVisible(), timeout=WAIT_MS)
+    assert window.status_text == (f"Saved the password for {host} in the keyring backend "
+                                  "RefusingKeyring.")

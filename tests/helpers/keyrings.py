@@ -10,7 +10,8 @@ subprocess (``PYTHON_KEYRING_BACKEND=tests.helpers.keyrings.FileKeyring``, with 
 repository root on ``PYTHONPATH``): ``$SPYGLASS_TEST_KEYRING`` names the file, and the
 keyring is locked while ``$SPYGLASS_TEST_KEYRING_LOCKED`` is ``1``.
 
-:class:`GatedKeyring` waits, as one does while its unlock prompt is not answered yet.
+:class:`GatedKeyring` waits, as one does while its unlock prompt is not answered yet;
+:class:`RefusingKeyring` refuses a write, as KWallet does when its prompt is cancelled.
 """
 
 from __future__ import annotations
@@ -115,3 +116,18 @@ class GatedKeyring(LockableKeyring):
     def _check(self) -> None:
         self.gate.wait(self.longest)
         super()._check()
+
+
+class RefusingKeyring(LockableKeyring):
+    """A :class:`LockableKeyring` that refuses the next :attr:`refusals` writes with
+    ``PasswordSetError``, as KWallet does when its prompt is cancelled."""
+
+    def __init__(self, refusals: int = 1) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if self.refusals and not username.startswith("spyglass:"):
+            self.refusals -= 1
+            raise keyring.errors.PasswordSetError("Cancelled by user")
+        super().set_password(service, username, password)

@@ -240,7 +240,8 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.registries.settingsChanged.connect(self.save_settings_later)
         self.registries.settingsEdited.connect(lambda said: self.save_settings_later(said=said))
         self.registries.sessionOnly.connect(self.show_session_only)
-        self.registries.registryRemoved.connect(self._registry_removed)
+        self.registries.registryRemoved.connect(self._not_session_only)
+        self.registries.savedInKeyring.connect(self._not_session_only)
         self.registries.selected.connect(self._registry_selected)
         self.registries.titleChanged.connect(
             lambda title: self.setWindowTitle(f"{title} — Spyglass" if title else "Spyglass"))
@@ -388,9 +389,9 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
             self._clearing_places = False
         self._update_actions()
 
-    def _registry_removed(self, host: str) -> None:
-        """A registry off the list: the keyring banner no longer names it (and goes when
-        it named only that one)."""
+    def _not_session_only(self, host: str) -> None:
+        """A registry off the list, or whose password the keyring took after all: the
+        keyring banner no longer names it (and goes when it named only that one)."""
         if host not in self._session_hosts:
             return
         self._session_hosts.remove(host)

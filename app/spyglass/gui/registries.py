@@ -82,6 +82,7 @@ class RegistryBrowser(QObject):
         settingsEdited(str): a registry was edited; save the settings, and once they are
             saved (not before, nor when the save fails) say the sentence.
         sessionOnly(str): the credentials of this host last only until Spyglass quits.
+        savedInKeyring(str): the credentials of this host were saved in the keyring.
         selected(): a row of the registries tree became current.
         titleChanged(str): what the window title should say ("": nothing is shown).
         registryAdded(str): a registry was added through the dialog.
@@ -93,6 +94,7 @@ class RegistryBrowser(QObject):
     settingsChanged = Signal()
     settingsEdited = Signal(str)
     sessionOnly = Signal(str)
+    savedInKeyring = Signal(str)
     selected = Signal()
     titleChanged = Signal(str)
     registryAdded = Signal(str)

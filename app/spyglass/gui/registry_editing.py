@@ -217,6 +217,7 @@ class RegistryEditing:
                      f"{self._store.passed_over or 'the keyring'} was removed: the new one "
                      "is kept until Spyglass quits.")
         else:
+            emit(self._browser.savedInKeyring, host)
             emit(self._browser.statusMessage, f"Saved the password for {host} in {keyring}.")
 
     def remove_registry(self, host: str) -> bool:

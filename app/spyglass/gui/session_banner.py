@@ -1,6 +1,6 @@
 """What the window's session banner says of passwords kept only until Spyglass quits:
-no keyring, a locked one, or one that failed (and the tooltip for a keyring file
-nobody chose)."""
+no keyring, a locked one, one that refused the password, or one that failed (and the
+tooltip for a keyring file nobody chose)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ LOCKED_SESSION_ONLY = (
 )
 """The banner for a password a locked keyring did not take ({keyring}: "The system
 keyring", or the backend by name, as the other sentences name it)."""
+
+REFUSED_SESSION_ONLY = (
+    "{keyring} did not take the password for {host} ({detail}), so it is kept only until "
+    "Spyglass quits. Type it again in Edit Registry… to keep it."
+)
+"""The banner for a password the keyring refused (KWallet's "Cancelled by user"): the
+keyring is still used, and takes it when it is typed again; no restart."""
 
 
 def _listed(hosts: list[str]) -> str:
@@ -37,16 +44,20 @@ def session_only_text(hosts: list[str], store: CredentialStore | None = None) ->
         store = credential_store()
     locked: dict[str, list[str]] = {}  # by keyring
     failed: dict[str, list[str]] = {}  # by the keyring's failure ("The … failed (…)")
+    refused: list[str] = []  # sentences: a write refused, the keyring still in use
     missing: list[str] = []
     for host in hosts:
         why = store.why_not_saved(host)
         if why is not None and why.locked:
             locked.setdefault(capitalized(why.keyring), []).append(host)
+        elif why is not None and why.refused:
+            refused.append(REFUSED_SESSION_ONLY.format(
+                keyring=capitalized(why.keyring), host=host, detail=why.detail))
         elif why is not None:
             failed.setdefault(capitalized(why.state), []).append(host)
         else:
             missing.append(host)
-    said = []
+    said = list(refused)
     for state, held in failed.items():
         kept = (f"the password for {held[0]} is" if len(held) == 1
                 else f"the passwords for {_listed(held)} are")

@@ -873,7 +873,8 @@ def test_keyring_that_fails_to_write_falls_back_to_the_session(
     assert SECRET not in caplog.text
     why = store.why_not_saved(HOST)
     assert why is not None and not why.locked
-    assert why.state.startswith("the keyring backend BrokenKeyring failed (PasswordSetError: ")
+    assert why.refused and why.state.startswith(
+        "the keyring backend BrokenKeyring did not take the password (PasswordSetError: ")
     assert SECRET not in why.state
     found = store.lookup(HOST)
     assert found is not None and found.source == "session"

@@ -60,23 +60,32 @@ class KeyringUnavailable(SpyglassError):
         retry_at: the :func:`time.monotonic` time from which a locked keyring is asked
             again (0 for one that failed).
         removed: the hosts :meth:`CredentialStore.forget_all` did remove before this.
+        refused: True for a write the keyring refused (``PasswordSetError``: KWallet's
+            "Cancelled by user"), not a keyring that failed: it is still used, and the
+            next save asks it again.
     """
 
     def __init__(self, message: str, *, keyring: str, locked: bool, detail: str = "",
-                 retry_at: float = 0.0, removed: tuple[str, ...] = ()) -> None:
+                 retry_at: float = 0.0, removed: tuple[str, ...] = (),
+                 refused: bool = False) -> None:
         super().__init__(message)
         self.keyring = keyring
         self.locked = locked
         self.detail = detail
         self.retry_at = retry_at
         self.removed = removed
+        self.refused = refused
 
     @property
     def state(self) -> str:
-        """``the system keyring is locked``, ``the system keyring failed (RuntimeError: …)``:
-        the end of a sentence."""
-        return f"{self.keyring} is locked" if self.locked else \
-            f"{self.keyring} failed ({self.detail})"
+        """``the system keyring is locked``, ``the system keyring failed (RuntimeError: …)``,
+        ``the system keyring did not take the password (PasswordSetError: …)``: the end of
+        a sentence."""
+        if self.locked:
+            return f"{self.keyring} is locked"
+        if self.refused:
+            return f"{self.keyring} did not take the password ({self.detail})"
+        return f"{self.keyring} failed ({self.detail})"
 
     @property
     def advice(self) -> str:
@@ -89,7 +98,7 @@ class KeyringUnavailable(SpyglassError):
         message = f"{sentence} {self.advice}" if self.advice else sentence
         return KeyringUnavailable(message, keyring=self.keyring, locked=self.locked,
                                   detail=self.detail, retry_at=self.retry_at,
-                                  removed=self.removed)
+                                  removed=self.removed, refused=self.refused)
 
 
 def capitalized(text: str) -> str:

@@ -191,17 +191,19 @@ class CredentialStore:
                          "only.", capitalized(exc.keyring), registry)
             except Exception as exc:  # any backend error: a keyring must never crash us
                 detail = f"{type(exc).__name__}: {scrubbed(str(exc), credentials.secrets())}"
-                if not isinstance(exc, _password_set_error()):
+                refused = isinstance(exc, _password_set_error())
+                if not refused:
                     self._keyring.note_failure(exc, f"save the credentials for {registry}",
                                                credentials.secrets())
                 else:  # this write refused (KWallet's "Cancelled by user"): not the keyring
-                    log.warning("%s did not save the credentials for %s (%s); they are "
-                                "kept for this session only.",
+                    # (not "kept for this session": a command keeps nothing, and says so)
+                    log.warning("%s did not save the credentials for %s (%s).",
                                 capitalized(self.keyring_description), registry, detail)
                 described = self.keyring_description
                 not_saved = KeyringUnavailable(
                     f"{capitalized(described)} did not save the credentials for {registry} "
-                    f"({detail}).", keyring=described, locked=False, detail=detail)
+                    f"({detail}).", keyring=described, locked=False, detail=detail,
+                    refused=refused)
             else:
                 with self._lock:
                     self._session.pop(registry, None)
