@@ -2,13 +2,15 @@
 :mod:`spyglass.core.settings`).
 
 Reading never fails (:func:`read_settings`, :func:`load_settings`): a missing file
-gives the defaults, and so does a file that cannot be read or is not a JSON object —
-that file is renamed to ``settings.json.bad`` (``settings.json.bad.1``, … when that
+gives the defaults, and so does a file that is not a JSON object (or a folder in its
+place) — that file is renamed to ``settings.json.bad`` (``settings.json.bad.1``, … when that
 name is taken: an older one is never replaced) so that the next save does not
 silently destroy what the user may want to look at. A field of the wrong type falls
 back to its default on its own, and is noted (:attr:`LoadedSettings.problems`). Keys
 this version does not know (a newer version's, at the top or in a registry) are kept
-and written back as they were.
+and written back as they were. A file that is there but cannot be read (permission
+denied: root's, after ``sudo spyglass``; an I/O error on a network home folder) gives
+the defaults too, but is left as it is and never rewritten: it may be good.
 
 Writing (:func:`save_settings`) merges, then replaces the file atomically. Under a
 lock file beside the settings file (``settings.json.lock``, there while a save runs),
@@ -59,6 +61,7 @@ from spyglass.core.settings_sentences import (
     not_kept_sentence,
     problems_sentence,
     set_aside_sentence,
+    unreadable_sentence,
 )
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,9 @@ class _FileState:
     raw: bytes = b""
     unusable: str = ""
     """Why a file that is there could not be used ("" when it could, or is not there)."""
+    unreadable: str = ""
+    """Why a file that is there could not be read (permission denied, an I/O error): what
+    it holds is not known, and it may be good; "" when it could be."""
 
 
 class _NotJSON(ValueError):
@@ -133,8 +139,10 @@ def _read_file(path: Path) -> _FileState:
         raw = path.read_bytes()
     except FileNotFoundError:
         return _FileState()
-    except OSError as exc:
+    except IsADirectoryError as exc:  # a folder in its place: set aside, as text not JSON
         return _FileState(unusable=f"it cannot be read: {exc.strerror or exc}")
+    except OSError as exc:  # (root's, from sudo spyglass; a network home folder's EIO)
+        return _FileState(unreadable=(exc.strerror or str(exc)).rstrip("."))
     try:
         data = _loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, _NotJSON) as exc:
@@ -174,6 +182,9 @@ class LoadedSettings:
         newer_version: the file's ``version`` when a newer Spyglass wrote it (it is
             then never rewritten), else None.
         set_aside_failed: why a file that could not be used could not be renamed either.
+        unreadable: why the file could not be read (permission denied, an I/O error): it is
+            neither set aside nor ever rewritten in this session, as it may be good; ""
+            when it could be.
         not_kept: the folder the settings would be saved in can never be made (the home
             folder is not there): the settings last only for the session.
     """
@@ -186,6 +197,7 @@ class LoadedSettings:
     problems: Problems = field(default_factory=list)
     newer_version: int | None = None
     not_kept: bool = False
+    unreadable: str = ""
 
     def notices(self) -> list[str]:
         """What a window says about the file when it opens, one sentence (or two) for
@@ -195,6 +207,8 @@ class LoadedSettings:
         if self.unusable:
             said.append(set_aside_sentence(self.path, self.unusable, self.set_aside,
                                             self.set_aside_failed))
+        if self.unreadable:
+            said.append(unreadable_sentence(self.path, self.unreadable))
         if self.newer_version is not None:
             said.append(newer_sentence(self.path, self.newer_version))
         if self.not_kept:
@@ -223,6 +237,7 @@ def read_settings(path: Path | None = None, *, set_aside: bool = True) -> Loaded
     loaded.not_kept = not may_make_user_folder(target.parent, CONFIG_VARIABLE)
     tighten_own_folder(target.parent)  # (one an older Spyglass made 0755)
     found = _read_file(target)
+    loaded.unreadable = found.unreadable
     if found.unusable:
         loaded.unusable = found.unusable
         if set_aside:
@@ -383,6 +398,8 @@ def _remove_stale_temps(target: Path) -> None:
 def _save_locked(settings: Settings, path: Path, target: Path,
                  base: Settings | None) -> SavedSettings:
     found = _read_file(target)
+    if found.unreadable:  # it may be good: never replaced by what this window has
+        raise SpyglassError(unreadable_sentence(path, found.unreadable))
     saved = SavedSettings(settings, path)
     theirs: Settings | None = None
     if found.data is not None:

@@ -44,6 +44,14 @@ def newer_sentence(shown: Path, version: int) -> str:
             "until Spyglass quits.")
 
 
+def unreadable_sentence(shown: Path, reason: str) -> str:
+    return (f'The settings file "{shown}" cannot be read ({reason}), so Spyglass started '
+            "without the registries and places it keeps. Spyglass does not change that "
+            "file, so changes made in this window last only until Spyglass quits. Make it "
+            f'readable again (one made by sudo spyglass belongs to root: sudo chown "$USER" '
+            f'"{shown}"), then start Spyglass again.')
+
+
 def set_aside_sentence(shown: Path, reason: str, bad: Path | None, why: str) -> str:
     said = (f'The settings file "{shown}" could not be used ({reason}), so Spyglass '
             "started without the registries and places it kept. ")

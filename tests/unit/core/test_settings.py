@@ -313,6 +313,41 @@ def test_the_passwords_still_to_forget_round_trip_and_merge_as_names() -> None:
     assert merge_settings(base, mine, theirs).forget_pending == ["c.example"]
 
 
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EIO])
+def test_a_file_that_cannot_be_read_is_left_as_it_is_and_never_rewritten(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """Root's file after sudo spyglass, an I/O error on a network home folder: it was
+    renamed aside like text that is not JSON, and a new one took its place, so fixing
+    the permission no longer brought the registries back."""
+    from spyglass.core.settings import Settings
+
+    path = tmp_path / "settings.json"
+    text = '{"version": 1, "registries": [{"host": "quay.io"}]}'
+    path.write_text(text, encoding="utf-8")
+    read_bytes = Path.read_bytes
+
+    def refused(self: Path) -> bytes:
+        if self == path:
+            raise OSError(code, os.strerror(code), str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    loaded = read_settings(path)
+    assert loaded.settings.registries == [] and loaded.set_aside is None
+    assert sorted(os.listdir(tmp_path)) == ["settings.json"]
+    assert loaded.notice() == (
+        f'The settings file "{path}" cannot be read ({os.strerror(code)}), so Spyglass '
+        "started without the registries and places it keeps. Spyglass does not change "
+        "that file, so changes made in this window last only until Spyglass quits. Make "
+        'it readable again (one made by sudo spyglass belongs to root: sudo chown "$USER" '
+        f'"{path}"), then start Spyglass again.')
+    with pytest.raises(SpyglassError) as info:
+        save_settings(Settings(first_run_done=True), path, base=loaded.settings)
+    assert str(info.value) == loaded.notice()
+    assert path.read_text(encoding="utf-8") == text
+    assert not any(name.endswith(".bad") for name in os.listdir(tmp_path))
+
+
 # -- two windows: every save merges with what the file holds now
 
 
