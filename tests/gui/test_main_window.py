@@ -1242,6 +1242,32 @@ def test_a_start_whose_first_place_is_gone_shows_the_next(
     assert window.chosen_place() == gone_index
 
 
+def test_a_place_of_last_session_not_there_at_start_is_still_remembered(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_layout: Path,
+        tmp_path: Path, settings_file: Path) -> None:
+    """A drive not plugged in, a network folder not mounted: its row says the path does
+    not exist, and the next start (the drive back) opened it no more. Closing its row
+    forgets it; a place the user opens that fails is not remembered either."""
+    usb, archive = tmp_path / "media" / "usb" / "layout", tmp_path / "gone" / "archive.tar"
+    places = [normalize_location(p) for p in (usb, archive, tmp_layout)]
+    window = make_window(Settings(first_run_done=True, recent_locations=list(places),
+                                  open_locations=list(places)))
+    window.restore_session()
+    def states() -> list[LoadState]:
+        nodes = [window.places.location_node(window.places.index(row, 0))
+                 for row in range(window.places.rowCount())]
+        return [node.state for node in nodes if node is not None]
+
+    qtbot.waitUntil(lambda: states() == [LoadState.FAILED, LoadState.FAILED,
+                                         LoadState.LOADED], timeout=WAIT_MS)
+    window.open_location(tmp_path / "never-there")  # the user's own try
+    qtbot.waitUntil(lambda: states()[3:] == [LoadState.FAILED], timeout=WAIT_MS)
+    window.tree.setCurrentIndex(window.places.index(1, 0))  # the archive's row, closed
+    window.close_current_location()
+    window.close()
+    assert load_settings(settings_file).open_locations == [places[0], places[2]]
+
+
 def test_the_about_box_names_every_kind_of_place(window: MainWindow) -> None:
     about = window.about_box()
     text = about.text()

@@ -155,6 +155,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self._not_recent: set[str] = set()
         """Places of the last session opened again, not yet listed: listed, they do not
         move up File ▸ Recent (only what the user opens does)."""
+        self._reopened: set[str] = set()
+        """The places of the last session opened again at start (normalized): one that
+        failed (a drive not plugged in, a network folder not mounted) is still remembered
+        while its row is there."""
         self._reopening = False
         """The last session's places are being looked at before they are opened again: a
         close now keeps them as the settings have them."""
@@ -662,10 +666,15 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         super().closeEvent(event)
 
     def _open_nodes(self) -> list[LocationNode]:
+        """The places to open again at the next start: the rows of LOCAL, but for those
+        that failed, unless they are places of the last session (one on a drive not
+        plugged in at this start stays remembered until its row is closed)."""
         nodes = []
         for row in range(self.places.rowCount()):
             node = self.places.node(self.places.index(row, 0))
-            if isinstance(node, LocationNode) and node.state is not LoadState.FAILED:
+            if isinstance(node, LocationNode) and (
+                    node.state is not LoadState.FAILED
+                    or normalize_location(node.path) in self._reopened):
                 nodes.append(node)
         return nodes
 

@@ -52,6 +52,7 @@ class LocationsMixin(QMainWindow):
     _reopening: bool
     _select_first: set[str]
     _restored: list[str]
+    _reopened: set[str]
 
     if TYPE_CHECKING:  # made by the window's other parts
         def show_status(self, message: str, *, assertive: bool = False,
@@ -145,6 +146,7 @@ class LocationsMixin(QMainWindow):
         """Open the places of the last session again, the first selected (with
         ``select``); File ▸ Recent keeps its order (only places the user opens move up)."""
         self._restored = [str(Path(p)) for p in paths]
+        self._reopened.update(normalize_location(p) for p in paths)
         for i, path in enumerate(paths):
             self.open_location(path, select=select and i == 0, recent=False)
 
