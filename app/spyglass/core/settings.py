@@ -59,14 +59,14 @@ def normalize_location(path: str | os.PathLike[str]) -> str:
 
 
 def unique_locations(paths: Iterable[str], limit: int | None = None) -> list[str]:
-    out: list[str] = []
+    """``paths`` normalized, each once (the first place it has), at most ``limit``; in
+    linear time: a hand-edited list of thousands was read in seconds, each save too."""
+    out: dict[str, None] = {}
     for path in paths:
-        normal = normalize_location(path)
-        if normal not in out:
-            out.append(normal)
+        out.setdefault(normalize_location(path))
         if limit is not None and len(out) >= limit:
             break
-    return out
+    return list(out)
 
 
 def _host_problem(host: str) -> str | None:
