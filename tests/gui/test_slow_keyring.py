@@ -16,7 +16,6 @@ from spyglass.core.credentials import Credentials
 from spyglass.core.credentials.store import CredentialStore
 from spyglass.core.settings import RegistrySettings, Settings, normalize_location
 from spyglass.core.settings_file import load_settings
-from spyglass.gui import main_window as main_window_module
 from spyglass.gui.main_window import MainWindow
 from tests.gui.conftest import store_environ
 from tests.gui.guitools import WAIT_MS, fill_registry_dialog
@@ -27,12 +26,10 @@ Windows = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def gated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatedKeyring]:
+def gated() -> Iterator[GatedKeyring]:
     """A keyring whose calls wait while its gate is shut; opened again at the end (its
-    calls then end, and so do the threads closing left to them). Closing waits a second
-    for its jobs, not five."""
-    monkeypatch.setattr(main_window_module, "SHUTDOWN_WAIT_MS", 1000)
-    monkeypatch.setattr(main_window_module, "SETTINGS_SAVE_MS", 1000)
+    calls then end, and so do the threads closing left to them). (Closing waits for it
+    as long as it does for anything: seconds.)"""
     backend = GatedKeyring()
     yield backend
     backend.gate.set()
