@@ -80,11 +80,13 @@ from tests.gui.guitools import (
 )
 from tests.gui.scripted import (
     SOURCE,
+    TOP,
     FakeClock,
     MiB,
     ScriptedCopy,
     blob,
     feed,
+    finish,
     plan_of,
     row_texts,
     start_scripted,
@@ -869,7 +871,7 @@ class HeldCopies:
 
 
 def held_request(name: str) -> CopyRequest:
-    return CopyRequest(name, "oci:/nowhere/at/all:app:1", CopyOptions())
+    return CopyRequest(name, name.replace("/held/", "/nowhere/"), CopyOptions())
 
 
 @pytest.fixture
@@ -964,6 +966,45 @@ def test_a_copy_into_an_archive_another_copy_writes_waits_for_it(
     assert a.state.finished and not b.held_for
     held.release("oci:/held/b:app:1")
     qtbot.waitUntil(lambda: b.state.finished, timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("docker://registry.example/mirror/x:big", "docker://registry.example/mirror/x:big"),
+    ("oci:{folder}/lay:same", "oci:{folder}/../{folder_name}/lay:same"),
+])
+def test_a_copy_to_a_name_another_copy_writes_waits_for_it(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        first: str, second: str) -> None:
+    """Run together, the name would end naming whichever copy ended last, not the one
+    asked for last: the later one waits, saying why, and runs once the first has ended."""
+    names = {"folder": str(tmp_path), "folder_name": tmp_path.name}
+    a = start_scripted(qtbot, window, scripted, FakeClock(), tmp_path,
+                       destination=first.format(**names))
+    scripted.events = None
+    b = window.copying.start(CopyRequest(SOURCE, second.format(**names), CopyOptions(),
+                                         label="team/app:2.0"))
+    other = window.copying.start(CopyRequest(  # another tag or ref: runs beside a
+        SOURCE, first.format(**names).replace(":big", ":small").replace(":same", ":other"),
+        CopyOptions()))
+    qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)  # other's
+    scripted.events = None
+    assert (a.state, other.state) == (TransferState.PLANNING, TransferState.PLANNING)
+    assert b.state is TransferState.WAITING and b.held_for
+    shown = "x:big" if first.startswith("docker") else "lay:same"
+    assert row_texts(window, b)["state"] == \
+        f"Waiting · {shown} is being written by another copy"
+    details = window.copying.panel.show_details(b)
+    assert details is not None
+    assert "the name ends up naming this image, the one asked for last" \
+        in details.heading.text()
+    details.close()
+    finish(qtbot, window, scripted, TOP)  # a or other: whichever took it
+    finish(qtbot, window, scripted, TOP)
+    qtbot.waitUntil(lambda: a.state.finished and other.state.finished, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)
+    assert b.state is TransferState.PLANNING and not b.held_for
+    finish(qtbot, window, scripted, TOP)
+    qtbot.waitUntil(lambda: b.state is TransferState.DONE, timeout=WAIT_MS)
 
 
 def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(

@@ -1,7 +1,8 @@
 """What is at a copy's destination already, looked at before the copy starts: what a copy
 there would replace (:func:`find_replaced`) and what its name names now
 (:func:`named_now`), both jobs for the :class:`~spyglass.gui.workers.Runner` (they take the
-job's cancel token); which destinations are written whole (:func:`written_whole`).
+job's cancel token); which destinations are written whole (:func:`written_whole`), and
+what no two copies may write at once (:func:`written_alone`).
 Nothing here imports Qt.
 """
 
@@ -81,6 +82,27 @@ def written_whole(destination: str) -> str | None:
         return None
     if isinstance(name, OCIArchiveName | DockerArchiveName | DirName):  # (as may_replace)
         return normalize_location(name.path)
+    return None
+
+
+def written_alone(destination: str) -> str | None:
+    """What a copy to ``destination`` writes that another copy must not write at the same
+    time: the archive or ``dir:`` folder it writes whole (:func:`written_whole`), or the
+    name it writes, a registry's ``HOST/REPOSITORY:TAG`` or a layout's ``PATH:REF``. Two
+    copies to one name at once would leave it naming whichever ended last, not the one
+    asked for last. None where a copy names nothing (by digest, a layout's unnamed image).
+    As written: a name reached another way (a link, another host name) is not known."""
+    whole = written_whole(destination)
+    if whole is not None:
+        return whole
+    try:
+        name = parse_image_name(destination)
+    except SpyglassError:
+        return None
+    if isinstance(name, DockerName) and name.reference.tag is not None:
+        return f"{name.reference.domain}/{name.reference.path}:{name.reference.tag}"
+    if isinstance(name, OCIName) and name.ref is not None:
+        return f"{normalize_location(name.path)}:{name.ref}"
     return None
 
 
@@ -204,5 +226,6 @@ __all__ = [
     "looked_at_first",
     "may_replace",
     "named_now",
+    "written_alone",
     "written_whole",
 ]

@@ -34,7 +34,7 @@ from spyglass.core.cancel import CancelToken
 from spyglass.core.copy import CopyEvent
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.file_lock import LOCK_LISTENER
-from spyglass.gui.copy_destinations import written_whole
+from spyglass.gui.copy_destinations import written_alone
 from spyglass.gui.copy_jobs import CopyRequest, Openers, Prepared, run_copy
 from spyglass.gui.copy_progress import Snapshot, Tally
 from spyglass.gui.signals import emit
@@ -94,7 +94,8 @@ class Transfer:
     last_update: float = 0.0
     held_for: str = ""
     """While waiting: the archive or ``dir:`` folder another copy is writing now, which
-    this one writes whole too (it starts once that copy has ended)."""
+    this one writes whole too, or the tag or ref another copy is writing now, which this
+    one writes too (it starts once that copy has ended: :func:`written_alone`)."""
 
     @property
     def finishing(self) -> bool:
@@ -283,9 +284,9 @@ class TransferManager(QObject):
 
     def _start_waiting(self) -> None:
         """Run the first waiting transfers while fewer than ``max_parallel`` copies run.
-        One that writes an archive or ``dir:`` folder whole waits while another copy
-        writes the same one: run together, the last to end would replace the other's
-        unseen."""
+        One that writes an archive or ``dir:`` folder whole, or a tag or ref, waits while
+        another copy writes the same one: run together, the last to end would replace the
+        other's unseen, whichever was asked for last."""
         for queued in list(self._queue):
             if self._busy >= self.max_parallel or self._closed:
                 return
@@ -300,15 +301,15 @@ class TransferManager(QObject):
             self._run(transfer, prepared)
 
     def _written_by_another(self, transfer: Transfer) -> str:
-        """The place written whole that a running copy other than ``transfer`` writes to
-        and ``transfer`` would too ("" for none)."""
-        place = written_whole(transfer.request.destination)
+        """The place written whole, or the name, that a running copy other than
+        ``transfer`` writes and ``transfer`` would too ("" for none)."""
+        place = written_alone(transfer.request.destination)
         if place is None:
             return ""
         for other in self.transfers:
             if other is not transfer and other.state in (
                     TransferState.PLANNING, TransferState.COPYING) \
-                    and written_whole(other.request.destination) == place:
+                    and written_alone(other.request.destination) == place:
                 return str(place)
         return ""
 

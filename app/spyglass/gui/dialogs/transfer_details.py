@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core.digest import Digest
+from spyglass.gui.copy_destinations import written_whole
 from spyglass.gui.copy_progress import WRITTEN_ANEW
 from spyglass.gui.formatting import blob_type, exact_size, human_size, short_digest
 from spyglass.gui.models.table import monospace_font
@@ -54,6 +55,11 @@ DIGEST_ROLE = Qt.ItemDataRole.UserRole + 1
 def _no_blobs_yet(transfer: Transfer) -> str:
     """Why the blob list is empty, for the states where it is."""
     state = transfer.state
+    if state is TransferState.WAITING and transfer.held_for \
+            and written_whole(transfer.request.destination) is None:
+        return (f"It waits for the copy writing {transfer.held_for} to end: each writes "
+                "that name, so this one starts after that one and the name ends up naming "
+                "this image, the one asked for last.")
     if state is TransferState.WAITING and transfer.held_for:
         return (f"It waits for the copy writing {transfer.held_for} to end: each writes it "
                 "whole, so this one starts after that one and replaces what it wrote.")
