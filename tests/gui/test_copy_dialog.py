@@ -335,6 +335,39 @@ def test_every_platform_of_a_list_starts_ticked(
     dialog.reject()
 
 
+def test_a_docker_archive_typed_and_taken_back_gives_the_platforms_back(
+        qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
+    """The archive's one choice untick boxes; once the destination is no archive again,
+    they are ticked as before (a registry copy would otherwise drop platforms unseen),
+    unless a box was changed in between."""
+    dialog = demo_dialog(qtbot, window, sample, tmp_path)
+    wait_ready(qtbot, dialog)
+    layout = dialog.destination_edit.text()
+    dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'd.tar'}:x:1")
+    assert sum(box.isChecked() for _p, box in dialog.platform_boxes) == 1
+    dialog.destination_edit.setText(layout)
+    boxes = [box for _p, box in dialog.platform_boxes]
+    assert all(isinstance(box, QCheckBox) and box.isChecked() for box in boxes)
+    assert dialog.platforms_label.text().endswith("copy these:")
+    options = dialog.options()
+    assert options.multi_arch == "all" and options.platforms == ()
+    # some unticked first: those come back, not all
+    boxes[0].setChecked(False)
+    kept = [str(p) for p, box in dialog.platform_boxes if box.isChecked()]
+    dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'd.tar'}:x:1")
+    dialog.destination_edit.setText(layout)
+    assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == kept
+    # a platform chosen while the archive was the destination is kept as chosen
+    dialog.destination_edit.setText(f"docker-archive:{tmp_path / 'd.tar'}:x:1")
+    other = next(box for _p, box in dialog.platform_boxes if not box.isChecked())
+    other.setChecked(True)
+    chosen = [str(p) for p, box in dialog.platform_boxes if box.isChecked()]
+    dialog.destination_edit.setText(layout)
+    assert [str(p) for p, box in dialog.platform_boxes if box.isChecked()] == chosen
+    assert len(chosen) == 1
+    dialog.reject()
+
+
 def test_enter_in_the_destination_copies_and_ticks_nothing(
         qtbot: QtBot, window: MainWindow, sample: SampleFacts, tmp_path: Path) -> None:
     dialog = demo_dialog(qtbot, window, sample, tmp_path)

@@ -79,6 +79,10 @@ class CopyPlatformsMixin(QDialog):
     _listing_timer: QTimer
     _source_digest: Digest | None
     _instance_digests: tuple[Digest, ...]
+    _ticks_replaced: tuple[tuple[bool, ...], tuple[bool, ...]] | None = None
+    """The boxes as ticked before a docker-archive destination made the platform one
+    choice, and as that left them: put back when the destination no longer is one, unless
+    a box was changed meanwhile."""
 
     if TYPE_CHECKING:  # made by the dialog's other parts
         def _wanted(self) -> Platform | None: ...
@@ -219,11 +223,23 @@ class CopyPlatformsMixin(QDialog):
 
     def _one_platform_only(self, only: bool) -> None:
         """A docker-archive holds one image, not a list: its platform is one choice (radio
-        buttons, "All" is off)."""
+        buttons, "All" is off). The boxes it unticks are ticked again once the destination
+        is no archive, unless one was changed in between (:attr:`_ticks_replaced`)."""
         if only and sum(box.isChecked() for _p, box in self.platform_boxes) > 1:
+            before = self._ticks() if not self._one_platform else None
             self.choose_system()
             if self.platform_boxes and not any(b.isChecked() for _p, b in self.platform_boxes):
                 self.platform_boxes[0][1].setChecked(True)  # none for this machine: one
+            if before is not None:  # (not the boxes listed for an archive at first)
+                self._ticks_replaced = (before, self._ticks())
+        if not only and self._one_platform and self._ticks_replaced is not None:
+            before, chosen = self._ticks_replaced
+            self._ticks_replaced = None
+            if self._ticks() == chosen:
+                self._one_platform = False  # (several boxes may be ticked again)
+                for (_platform, box), ticked in zip(self.platform_boxes, before, strict=True):
+                    box.setChecked(ticked)
+                self._one_platform = True
         if only != self._one_platform:
             self._one_platform = only
             self._redraw_boxes()
@@ -233,6 +249,9 @@ class CopyPlatformsMixin(QDialog):
             self.platforms_label.setText(
                 f"{caption}; a docker-archive holds one image, so choose one:"
                 if only else f"{caption}; copy these:")
+
+    def _ticks(self) -> tuple[bool, ...]:
+        return tuple(box.isChecked() for _platform, box in self.platform_boxes)
 
     def _list_caption(self, count: int) -> str:
         """``A list of N platforms``, and the images that name none, which go along when
