@@ -97,12 +97,19 @@ def test_a_blob_started_again_says_retrying_until_its_bytes_come_again(
     clock.now = 125.25
     feed(qtbot, window, scripted, BlobProgress(big.digest, 5 * MiB, big.size))
     texts = row_texts(window, transfer)
-    assert (texts["speed"], texts["eta"]) == ("4.0 MiB/s", "4 s")  # 16 MiB left
+    # a new connection's first second (its buffers filling) predicts no time left
+    assert (texts["speed"], texts["eta"]) == ("4.0 MiB/s", "")
     # the Details say it as they did
     details = window.copying.panel.show_details(transfer)
     assert details is not None
     assert details.outcomes()[str(big.digest)] == "copying (25 %), after 1 retry"
     details.close()
+    for now in (126.25, 127.25, 127.75):  # 4 MiB a second: now the time left is told
+        clock.now = now
+        feed(qtbot, window, scripted,
+             BlobProgress(big.digest, int((1 + 4 * (now - 124.25)) * MiB), big.size))
+    texts = row_texts(window, transfer)
+    assert (texts["speed"], texts["eta"]) == ("4.0 MiB/s", "2 s")  # 2 + 5 MiB left
 
 
 def test_the_details_count_the_tries_a_resume_took_as_the_row_does(
@@ -171,7 +178,13 @@ def test_no_speed_or_eta_from_a_window_that_holds_a_quiet_time(
     clock.now = 42.25
     feed(qtbot, window, scripted, BlobProgress(layer.digest, 18 * MiB + 160 * 1024, layer.size))
     texts = row_texts(window, transfer)
-    assert (texts["speed"], texts["eta"]) == ("10.0 MiB/s", "1 s")
+    assert (texts["speed"], texts["eta"]) == ("10.0 MiB/s", "")  # (its first second)
+    for now in (43.25, 44.5):  # 2 MiB a second from here: the time left is told
+        clock.now = now
+        feed(qtbot, window, scripted, BlobProgress(
+            layer.digest, int((18 + 2 * (now - 42.25)) * MiB) + 160 * 1024, layer.size))
+    texts = row_texts(window, transfer)
+    assert (texts["speed"], texts["eta"]) == ("2.0 MiB/s", "4 s")  # 8.3 MiB left
 
 
 def test_a_few_hundred_bytes_make_no_speed_and_no_eta(

@@ -134,6 +134,9 @@ class Snapshot:
     waiting_for: str = ""
     """What outside the copy the destination waits for (``a program to read the pipe
     "f"``: :class:`~spyglass.core.copy_events.DestinationWaiting`); "" otherwise."""
+    settled: bool = False
+    """The speed is measured over :data:`ETA_SPAN` seconds or more, none of them in the
+    first :data:`SETTLE_AFTER` seconds of bytes moving: it may predict the time left."""
 
 
 SPEED_WINDOW: Final = 3.0
@@ -143,6 +146,14 @@ QUIET_AFTER: Final = SPEED_WINDOW
 bytes that move again: the quiet time (a registry asking to wait, a stalled read) is no
 part of the line's speed, and counted in, it made a speed of a few bytes a second and an
 ETA of hours for a copy about to end."""
+SETTLE_AFTER: Final = 1.0
+"""Seconds after bytes begin to move (again) that no time left is predicted from: what is
+counted as sent is what the connection took, and its buffers take the first megabytes at
+once, so that the first speeds are far above the link's (an ETA of "< 1 s" for half of a
+copy of seconds on a slow link)."""
+ETA_SPAN: Final = 2.0
+"""The fewest seconds of samples, past :data:`SETTLE_AFTER`, whose speed predicts the time
+left."""
 MIN_MEASURED: Final = 64 * 1024
 """The fewest bytes moved in the window that make a speed: a config blob of a few hundred
 bytes says nothing of how fast the rest will go."""
@@ -169,6 +180,8 @@ class Tally:
     _samples: list[tuple[float, int]] = field(default_factory=list)
     _moved: tuple[float, int] | None = None
     """When the bytes done last changed, and to what."""
+    _began: float = 0.0
+    """When the speed's samples started (again): :attr:`Snapshot.settled` counts from it."""
     _fresh: bool = False
     """The speed's samples start again at the next one that shows bytes moving (after a
     blob started again, or a quiet time)."""
@@ -306,6 +319,8 @@ class Tally:
         """Bytes a second over the last :data:`SPEED_WINDOW` seconds of bytes moving: none
         from a window that holds a blob's restart (its bytes fell back), and none over a
         quiet time (see :data:`QUIET_AFTER`)."""
+        if not self._samples:
+            self._began = now
         last = self._samples[-1][1] if self._samples else done
         if done < last:
             self._fresh = True
@@ -313,6 +328,7 @@ class Tally:
             self._fresh = True  # what moved now may have moved in its last instant
         if self._fresh:
             self._samples = [(now, done)]
+            self._began = now
             self._fresh = done <= last  # it starts here once bytes move
             return 0.0
         self._samples.append((now, done))
@@ -320,6 +336,14 @@ class Tally:
         first_time, first_done = self._samples[0]
         span, moved = now - first_time, done - first_done
         return moved / span if span > 0.2 and moved >= MIN_MEASURED else 0.0
+
+    def _settled(self, now: float) -> bool:
+        """Whether the speed's samples are fit to predict the time left (see
+        :attr:`Snapshot.settled`)."""
+        if not self._samples or self._fresh:
+            return False
+        first_time = self._samples[0][0]
+        return first_time - self._began >= SETTLE_AFTER and now - first_time >= ETA_SPAN
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -346,12 +370,15 @@ class Tally:
             return Snapshot(self._planned, done, total, blobs, speed, self._finished,
                             self._error, self._notes, self._attached, self._source_digest,
                             still, self._held, self._wrote_attached, tag_in_doubt,
-                            self._locked_by, self._waiting_for)
+                            self._locked_by, self._waiting_for,
+                            speed > 0 and self._settled(now))
 
 
 
 __all__ = [
+    "ETA_SPAN",
     "PAST_BLOB",
+    "SETTLE_AFTER",
     "WRITTEN_ANEW",
     "BlobRow",
     "Snapshot",

@@ -107,10 +107,11 @@ class Transfer:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the current speed, or None when unknown (or finishing)."""
+        """Seconds left at the current speed, or None when unknown (or finishing, or the
+        speed not yet measured long enough: :attr:`Snapshot.settled`)."""
         snap = self.snapshot
         if self.state is not TransferState.COPYING or snap.speed <= 0 or not snap.total \
-                or self.finishing:
+                or self.finishing or not snap.settled:
             return None
         return max(0.0, (snap.total - snap.done) / snap.speed)
 
