@@ -381,10 +381,12 @@ def test_the_summary_counts_what_failed_or_was_cancelled_apart() -> None:
     states = [TransferState.DONE] * 6 + [TransferState.FAILED, TransferState.CANCELLED,
                                          TransferState.COPYING]
     manager = SimpleNamespace(transfers=[SimpleNamespace(state=s) for s in states],
-                              running=1, waiting=2)
+                              running=1, waiting=2, started_any=True)
     assert summary_text(cast(TransferManager, manager)) \
         == "1 running · 2 waiting · 6 done · 1 failed · 1 cancelled"
     manager.transfers, manager.running, manager.waiting = [], 0, 0
+    assert summary_text(cast(TransferManager, manager)) == "No copies in the list."
+    manager.started_any = False
     assert summary_text(cast(TransferManager, manager)).startswith(
         "No copies yet: drag an image onto")
 
@@ -630,7 +632,7 @@ def test_the_failure_sentence_keeps_its_row_in_sight(
     row = window.copying.manager.row_of(transfer)
     shown = table.viewport().rect()
     assert shown.height() < table.verticalHeader().length()  # not every row fits
-    assert shown.contains(table.visualRect(panel.model.index(row, 0)))
+    assert shown.contains(table.visualRect(panel.sorted.mapFromSource(panel.model.index(row, 0))))
 
 
 def test_a_push_stopped_while_writing_its_manifest_says_the_tag_may_be_written(

@@ -187,7 +187,8 @@ def test_a_right_click_selects_the_row_and_opens_its_menu(
     panel.select(rows["running"])
     row = window.copying.manager.row_of(rows["failed"])
     shown = menu_opened_by(qtbot, partial(right_click, panel.table,
-                                          panel.model.index(row, 0)))
+                                          panel.sorted.mapFromSource(
+                                              panel.model.index(row, 0))))
     assert panel.current() is rows["failed"]
     assert shown["Copy Error"] and not shown["Cancel"]
 

@@ -65,6 +65,7 @@ from spyglass.gui.models.transfers import (
 )
 from spyglass.gui.transfers import Transfer, TransferManager, TransferState
 from spyglass.gui.views.transfers_panel import TransfersPanel
+from spyglass.gui.views.widgets import select_row
 from tests.gui.conftest import RegistryFacts
 from tests.gui.guitools import (
     COPY_MS,
@@ -87,6 +88,7 @@ from tests.gui.scripted import (
     blob,
     feed,
     finish,
+    last_one_failed,
     plan_of,
     row_texts,
     start_scripted,
@@ -1033,6 +1035,38 @@ def test_a_copy_to_a_name_another_copy_writes_waits_for_it(
     assert b.state is TransferState.PLANNING and not b.held_for
     finish(qtbot, window, scripted, TOP)
     qtbot.waitUntil(lambda: b.state is TransferState.DONE, timeout=WAIT_MS)
+
+
+def test_sorting_by_state_brings_the_failed_copy_to_the_top(
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+    """Among many rows the one failure sat out of sight: a click on State puts it first,
+    and the buttons, the keys and the failure line act on the row selected, wherever the
+    sort put it. Cleared, the list does not say "No copies yet" of a session that made
+    some."""
+    failed = last_one_failed(qtbot, window, scripted, tmp_path, 3, "The source went away.")
+    window.copying.show_panel()
+    panel, manager = window.copying.panel, window.copying.manager
+    done = manager.transfers[0]
+    assert manager.row_of(failed) == 2
+    header = panel.table.horizontalHeader()
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(STATE) + 5,
+                                header.height() // 2))
+    assert header.sortIndicatorSection() == STATE
+    shown = [panel.table.model().index(row, 0).data(TRANSFER_ROLE) for row in range(3)]
+    assert shown[0] is failed and panel.current() is failed
+    assert panel.table.model().index(0, STATE).data().startswith("Failed")
+    assert panel.retry_button.isEnabled() and panel.failure.isVisible()
+    panel.select(done)
+    assert panel.current() is done and not panel.retry_button.isEnabled()
+    select_row(panel.table, 0)  # the top row, as the user sees it: the failed one
+    assert panel.current() is failed
+    details = panel.show_details(panel.current())
+    assert details is not None and details.transfer is failed
+    details.close()
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    assert not manager.transfers
+    assert panel.summary.text() == "No copies in the list."
 
 
 def test_clear_finished_updates_the_summary_and_keeps_the_rows_in_step(

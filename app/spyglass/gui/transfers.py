@@ -170,6 +170,8 @@ class TransferManager(QObject):
         self._busy = 0
         """How many copy jobs are with the runner and not yet answered."""
         self._closed = False
+        self.started_any = False
+        """Whether a copy was ever started (the list may be empty again: cleared)."""
 
     # -- public
 
@@ -177,6 +179,7 @@ class TransferManager(QObject):
         """Add a row and run the copy (planning first unless ``prepared``) as soon as
         fewer than ``max_parallel`` copies run; it waits in the queue until then."""
         transfer = Transfer(next(self._ids), request)
+        self.started_any = True
         row = len(self.transfers)
         self.transfers.append(transfer)
         emit(self.added, row)

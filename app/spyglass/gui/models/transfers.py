@@ -16,6 +16,7 @@ from spyglass.gui.colors import muted_color
 from spyglass.gui.copy_jobs import CopyRequest
 from spyglass.gui.copy_progress import WRITTEN_ANEW, BlobRow
 from spyglass.gui.formatting import ROUTE_ARROW, as_sentence, counted, human_size, short_digest
+from spyglass.gui.models.table import SORT_ROLE
 from spyglass.gui.models.transfer_endings import (
     ending_sentence,
     ending_text,
@@ -86,6 +87,33 @@ def plain_break(cause: str) -> str:
     for pattern, words in _BROKEN_WORDS:
         cause = pattern.sub(words, cause)
     return cause
+
+
+SORT_RANK: Final = {TransferState.FAILED: 0, TransferState.CANCELLED: 1,
+                   TransferState.COPYING: 2, TransferState.PLANNING: 3,
+                   TransferState.WAITING: 4, TransferState.DONE: 5}
+"""The order of the State column, sorted: what went wrong first, then what runs, what
+waits, and what is done."""
+
+
+def sort_value(transfer: Transfer, column: int) -> str | float:
+    """What a column sorts ``transfer``'s row by (:data:`SORT_ROLE`): the source's name,
+    the state's rank (:data:`SORT_RANK`), or the number the cell shows (an unknown ETA
+    last)."""
+    snap = transfer.snapshot
+    if column == TRANSFER:
+        return source_text(transfer.request).casefold()
+    if column == STATE:
+        return float(SORT_RANK[transfer.state])
+    if column == PROGRESS:
+        fraction = transfer.fraction
+        return -1.0 if fraction is None or stopped(transfer) else fraction
+    if column == BYTES:
+        return float(snap.total)
+    if column == SPEED:
+        return snap.speed
+    eta = transfer.eta
+    return float("inf") if eta is None else eta
 
 
 def state_text(transfer: Transfer, *, in_row: bool = False) -> str:
@@ -435,6 +463,8 @@ class TransferModel(QAbstractTableModel):
             return transfer
         if role == STATE_ROLE:
             return transfer.state.value
+        if role == SORT_ROLE:
+            return sort_value(transfer, column)
         if role == ROUTE_ROLE and column == TRANSFER:
             return (source_text(transfer.request),
                     short_name(transfer.request.destination))
@@ -535,4 +565,4 @@ class TransferModel(QAbstractTableModel):
 __all__ = ["HELD_ATTACHED_WRITTEN", "HELD_NOTHING_WRITTEN", "ONTO_ITSELF", "PROGRESS_ROLE",
            "ROUTE_ROLE", "STATE_ROLE", "TITLES", "TRANSFER_ROLE", "TransferModel",
            "attached_line", "done_sentence", "held_written_around", "note_lines",
-           "nothing_copied", "onto_itself", "state_text"]
+           "nothing_copied", "onto_itself", "sort_value", "state_text"]

@@ -6,7 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from typing import ClassVar, Final
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +33,7 @@ from spyglass.gui import clipboard
 from spyglass.gui.copy_drops import COPY_TO_SHORTCUT
 from spyglass.gui.dialogs.transfer_details import TransferDetailsDialog
 from spyglass.gui.formatting import ROUTE_ARROW
+from spyglass.gui.models.table import SORT_ROLE
 from spyglass.gui.models.transfer_endings import ending_sentence
 from spyglass.gui.models.transfers import (
     BYTES,
@@ -78,9 +88,9 @@ def no_copies_yet() -> str:
 
 def summary_text(manager: TransferManager) -> str:
     """``2 running · 1 waiting · 6 done · 1 failed · 1 cancelled``: the panel's header;
-    before the first copy, how to start one."""
+    before the first copy, how to start one (not once copies were cleared off the list)."""
     if not manager.transfers:
-        return no_copies_yet()
+        return "No copies in the list." if manager.started_any else no_copies_yet()
     counts = Counter(t.state for t in manager.transfers)
     parts = [(manager.running, "running"), (manager.waiting, "waiting"),
              (counts[TransferState.DONE], "done"), (counts[TransferState.FAILED], "failed"),
@@ -95,6 +105,8 @@ class TransfersPanel(QWidget):
     Attributes:
         manager: the :class:`TransferManager`.
         model: its :class:`TransferModel`.
+        sorted: the model as the table shows it, sorted by a column's header (State puts
+            the failed copies first); in the order they were asked for until then.
         table: the view.
         details: the Details dialogs open.
         cancel_action, retry_action, details_action, cancel_all_action: the table's
@@ -125,7 +137,13 @@ class TransfersPanel(QWidget):
             lambda _transfer: None
         self._watched: QWidget | None = None  # the window, once shown in it (eventFilter)
         self.table: QTableView = make_table("Transfers")
-        self.table.setModel(self.model)
+        self.sorted = QSortFilterProxyModel(self)
+        self.sorted.setSourceModel(self.model)
+        self.sorted.setSortRole(SORT_ROLE)
+        self.table.setModel(self.sorted)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().setSortIndicatorClearable(True)  # (a third click)
+        self.table.setSortingEnabled(True)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressBarDelegate(PROGRESS_ROLE,
                                                                           self.table))
@@ -432,8 +450,15 @@ class TransfersPanel(QWidget):
         return widths
 
     def _at(self, index: QModelIndex) -> Transfer | None:
+        """The transfer of a row of the table (:attr:`sorted`)."""
+        if index.model() is self.sorted:
+            index = self.sorted.mapToSource(index)
         return self.model.transfer(self.model.index(index.row(), 0)) if index.isValid() \
             else None
+
+    def _shown_at(self, row: int) -> QModelIndex:
+        """The table's index of the model's ``row`` (where the sort puts it)."""
+        return self.sorted.mapFromSource(self.model.index(row, 0))
 
     def current(self) -> Transfer | None:
         rows = self.table.selectionModel().selectedRows()
@@ -441,11 +466,12 @@ class TransfersPanel(QWidget):
 
     def select(self, transfer: Transfer) -> None:
         if transfer in self.manager.transfers:
-            select_row(self.table, self.manager.row_of(transfer))
+            select_row(self.table, self._shown_at(self.manager.row_of(transfer)).row())
 
     def _inserted(self, _parent: QModelIndex, _first: int, last: int) -> None:
-        select_row(self.table, last)
-        self.table.scrollTo(self.model.index(last, 0))
+        shown = self._shown_at(last)
+        select_row(self.table, shown.row())
+        self.table.scrollTo(shown)
 
     def _act(self, action: object) -> None:
         transfer = self.current()
@@ -502,7 +528,7 @@ class TransfersPanel(QWidget):
                 layout.activate()
             row = self.manager.row_of(transfer)
             if row >= 0:
-                self.table.scrollTo(self.model.index(row, 0))
+                self.table.scrollTo(self._shown_at(row))
 
     def _failure_dismissed(self) -> None:
         transfer = self.current()
