@@ -1264,6 +1264,29 @@ def test_hiding_the_panel_from_the_keyboard_gives_the_focus_to_the_places(
     qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
 
 
+def test_the_panel_shortcut_takes_the_keyboard_into_a_panel_a_copy_showed(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """A copy started from the keyboard shows the panel and leaves the keyboard in the
+    places: Ctrl+Shift+T then goes to the panel (it hid it, and a second press was
+    needed); from the panel, it hides it. The View menu's item still hides it."""
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.copying.panel
+    window.copying.show_panel()  # as a copy shows it
+    window.tree.setFocus()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
+    chord = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.tree, Qt.Key.Key_T, chord)
+    assert panel.isVisible() and window.copying.show_transfers_action.isChecked()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=2000)
+    qtbot.keyClick(panel.table, Qt.Key.Key_T, chord)
+    assert not panel.isVisible()
+    qtbot.waitUntil(window.tree.hasFocus, timeout=2000)
+    window.copying.show_panel()
+    window.copying.show_transfers_action.trigger()  # the menu's item, the keyboard elsewhere
+    assert not panel.isVisible()
+
+
 def test_the_panel_shortcut_puts_the_keyboard_in_the_transfers(
         qtbot: QtBot, window: MainWindow) -> None:
     """Ctrl+Shift+T shows the panel with the keyboard in its table (eight Tabs got there

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QTreeView
 
@@ -138,6 +138,7 @@ class CopyController(QObject):
         self.show_transfers_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
         self.show_transfers_action.toggled.connect(self._toggle_panel)
         self.show_transfers_action.triggered.connect(self._panel_asked_for)
+        self.show_transfers_action.installEventFilter(self)  # its key: see eventFilter
 
         registries = window.registries
         ImageDragSource(window.tree, self._place_image)
@@ -377,6 +378,19 @@ class CopyController(QObject):
         keyboard in its table (a copy that shows it leaves the keyboard where it is)."""
         if shown:
             self.panel.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: Ctrl+Shift+T while the panel shows and the
+        keyboard is elsewhere (where a copy started from the keyboard left it) takes the
+        keyboard into the panel's table; it hides the panel only from there. The View
+        menu's item still shows or hides it."""
+        if watched is self.show_transfers_action and event.type() == QEvent.Type.Shortcut \
+                and self.panel.isVisible():
+            focused = QApplication.focusWidget()
+            if focused is None or not self.panel.isAncestorOf(focused):
+                self.panel.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                return True
+        return super().eventFilter(watched, event)
 
     def _toggle_panel(self, shown: bool) -> None:
         focused = QApplication.focusWidget()
