@@ -19,9 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from spyglass.core.cancel import CancelToken
 from spyglass.core.digest import Digest
 from spyglass.core.signatures.attached import find_attachments, image_attachments
 from spyglass.core.transports import open_source
+from spyglass.core.transports.registry.client import RegistryClient
+from spyglass.gui.registry_actions import delete_result
+from spyglass.gui.registry_jobs import DeletePlan, delete_image
 from tests.helpers import cosign
 from tests.helpers.imagebuild import OCI_INDEX, OCI_MANIFEST, dump_json, sha256_digest
 from tests.helpers.registry import RegistryServer, push_artifact, seed_image
@@ -208,3 +212,67 @@ def test_a_referrer_gone_from_the_source_is_left_behind_with_a_note(
     assert done.returncode == 0, done.stderr
     assert note in done.stderr, done.stderr
     assert _listed(fresh_registry, "stale/app", image) == [sbom]
+
+
+# ------------------------------------------------- the referrers index a delete takes one out of
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """The window's registry connection, as :func:`delete_image` uses it."""
+
+    host: str
+
+    def client(self) -> RegistryClient:
+        return RegistryClient(self.host)
+
+
+def _tags(server: RegistryServer, repo: str) -> list[str]:
+    with server.client() as client:
+        answer = client.get(f"/v2/{repo}/tags/list")
+    assert answer.status_code == 200, answer.text
+    return sorted(answer.json()["tags"] or [])
+
+
+def _delete_referrer(how: str, server: RegistryServer, repo: str, digest: str,
+                     subject: str) -> tuple[str, str]:
+    """Delete the referrer ``digest`` of ``subject`` from the command line (``--force``:
+    another tag holds its referrers index) or as the window does; what each said of
+    the referrers index, and of the rest."""
+    tag = subject.replace(":", "-")
+    if how == "command":
+        done = _spyglass("delete", "--force", "--tls-verify=false",
+                         f"docker://{server.host}/{repo}@{digest}")
+        assert done.returncode == 0, done.stderr
+        *rest, last = done.stderr.splitlines()
+        return last, "\n".join(rest)
+    plan = DeletePlan(server.host, repo, "", Digest.parse(digest), (), referrers=(tag,))
+    done_plan = delete_image(_Connection(server.host), plan,  # type: ignore[arg-type]
+                             CancelToken())
+    assert done_plan.unlist_failed is None, done_plan.unlist_failed
+    (unlisted,) = done_plan.unlisted
+    return str(unlisted), delete_result(done_plan)
+
+
+@pytest.mark.parametrize("how", ["command", "window"])
+def test_the_last_referrer_deleted_takes_its_referrers_tag_and_no_other_tag(
+    registry: RegistryServer, repo_name: str, how: str
+) -> None:
+    """distribution 2.8 deletes no tag by its name (400): the emptied referrers index was
+    deleted by the digest it was read as, and with it every other tag naming that
+    manifest (a copy of the index kept under another tag), unsaid. Only the referrers
+    tag goes now."""
+    image = _image(registry, repo_name)
+    signature, entry = _referrer(registry, repo_name, image,
+                                 "application/vnd.example.signature.v1+json", b"signed")
+    _list_referrers(registry, repo_name, image, [entry])
+    tag = image.replace(":", "-")
+    index = _get(registry, repo_name, tag)
+    push_artifact(registry, repo_name, index, {}, "backup", media_type=OCI_INDEX)
+    said, _rest = _delete_referrer(how, registry, repo_name, signature, image)
+    assert said == (
+        f"spyglass: {signature} was a referrer of {image}; the index "
+        f"{registry.host}/{repo_name}:{tag} listing its referrers listed no other, and is "
+        "deleted too." if how == "command" else str((tag, "deleted")))
+    assert _tags(registry, repo_name) == ["backup", "v1"]
+    assert _get(registry, repo_name, "backup") == index

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
@@ -19,7 +20,7 @@ from typing import Any, Final, Literal
 from spyglass.core import gojson, media
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import Digest
-from spyglass.core.errors import AccessDenied, ImageNotFound, NotFound
+from spyglass.core.errors import AccessDenied, ImageNotFound
 from spyglass.core.manifest import Descriptor
 from spyglass.core.referrers import attachment_tag_subject, referrers_tag
 from spyglass.core.transports.registry.client import RegistryClient
@@ -60,24 +61,16 @@ def referrers_tag_index(
     none), so that what others wrote in it is written back as it was; None when it cannot
     be read: the tag answers with a manifest that is no such index (GitLab answers with
     the subject itself), or the account may push but not read it (403)."""
-    read = _read_index(client, repository, subject, cancel)
-    return None if read is None else read[0]
-
-
-def _read_index(
-    client: RegistryClient, repository: str, subject: Digest, cancel: CancelToken | None
-) -> tuple[dict[str, Any], Digest | None] | None:
-    """:func:`referrers_tag_index`, and the digest of the index read (None: none)."""
     try:
         answer = client.get_manifest(repository, referrers_tag(subject), cancel=cancel)
     except ImageNotFound:
-        return {}, None
+        return {}
     except AccessDenied:
         return None
     if referrers_index(answer, subject) is None:
         return None
     index: dict[str, Any] = gojson.loads(answer.raw)  # an index: parsed already
-    return index, answer.digest
+    return index
 
 
 def change_referrers_tag(
@@ -92,8 +85,7 @@ def change_referrers_tag(
     """List ``add`` in the referrers tag index of ``subject``, or take ``remove`` out of
     it, keeping its other entries and fields as they were written (``data``, annotations,
     fields of other tools). An index ``remove`` leaves with no entry is deleted (the spec
-    allows it): by its tag where the registry deletes tags, else by its digest
-    (distribution 2.8 deletes manifests only).
+    allows it), its tag and no other (see :func:`_delete_index`).
 
     Returns what was done: ``""`` when nothing was (the index said so already, it
     cannot be read), else ``"written"`` or ``"deleted"`` (the last of several rounds,
@@ -108,10 +100,10 @@ def change_referrers_tag(
         check(cancel)  # another change's turn may take its requests' time
     try:
         for round_number in range(REFERRERS_TAG_ROUNDS):
-            answer = _read_index(client, repository, subject, cancel)
+            answer = referrers_tag_index(client, repository, subject, cancel=cancel)
             if answer is None and (round_number or remove is not None):
                 return changed  # what was written cannot be read back: unchecked
-            read, read_digest = answer or ({}, None)
+            read = answer or {}
             listed = entries(read)
             for entry in listed:
                 keep.setdefault(str(entry.get("digest")), entry)
@@ -124,9 +116,7 @@ def change_referrers_tag(
             manifests = [*(e for e in listed if str(e.get("digest")) != gone),
                          *(e for d, e in keep.items() if d not in digests)]
             if not manifests:
-                assert read_digest is not None  # (an index listing what is removed)
-                _delete_index(client, repository, tag, read_digest, cancel)
-                changed = "deleted"
+                changed = _delete_index(client, repository, tag, read, cancel)
             else:
                 index = json.dumps(
                     {**read, "schemaVersion": 2, "mediaType": media.OCI_INDEX,
@@ -143,21 +133,41 @@ def change_referrers_tag(
     return changed
 
 
-def _delete_index(client: RegistryClient, repository: str, tag: str, digest: Digest,
-                  cancel: CancelToken | None) -> None:
-    """Delete the referrers tag ``tag``, whose index was read as ``digest``: by tag, else
-    (distribution 2.8 answers 400) by that digest; an index written since, by another,
-    is another manifest, and stays."""
-    response = client.send("DELETE", f"/v2/{repository}/manifests/{tag}",
-                           what=f"Deleting {client.host}/{repository}:{tag}", cancel=cancel,
-                           kind="manifest", ok=(200, 202, 400, 404, 405))
+EMPTIED_ANNOTATION: Final = "spyglass.referrers.emptied"
+"""The annotation that makes the empty index written before a referrers tag is deleted
+a manifest of its own (a random value): the one deleted by digest, which no other tag
+names."""
+
+
+def _delete_index(client: RegistryClient, repository: str, tag: str,
+                  read: Mapping[str, Any], cancel: CancelToken | None) -> Change:
+    """Delete the referrers tag ``tag``, and no other tag: an index that lists nothing,
+    made unique by :data:`EMPTIED_ANNOTATION`, is written under it and deleted by its
+    digest. Deleting the index read by its digest would delete every other tag naming
+    that manifest too (a copy kept under another tag): distribution 2.8 deletes no tag
+    by its name (400), and a manifest's delete takes all its tags. Deleting by the tag
+    would delete an index another writer put there since; one written after the
+    throw-away index is another manifest, and stays. Where the registry refuses the
+    delete, the tag keeps the empty index (the spec's own result of taking the last
+    entry out): ``"written"``, else ``"deleted"``."""
+    annotations = read.get("annotations")
+    emptied = json.dumps(
+        {**read, "schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [],
+         "annotations": {**(annotations if isinstance(annotations, dict) else {}),
+                         EMPTIED_ANNOTATION: secrets.token_hex(16)}},
+        separators=(",", ":"),
+    ).encode()
+    digest = client.put_manifest(repository, tag, emptied, media.OCI_INDEX, cancel=cancel)
+    response = client.send("DELETE", f"/v2/{repository}/manifests/{digest}",
+                           what=f"Deleting {client.host}/{repository}@{digest}",
+                           cancel=cancel, kind="manifest", ok=(200, 202, 400, 404, 405))
     response.close()
-    if response.status_code in (200, 202):
-        return
-    try:
-        client.delete_manifest(repository, digest, cancel=cancel)
-    except NotFound:
-        pass  # deleted meanwhile: what is there now is read again
+    if response.status_code in (400, 405):
+        log.info("%s/%s refused to delete the emptied referrers index %s (HTTP %s); the "
+                 "tag keeps it, listing nothing.", client.host, repository, tag,
+                 response.status_code)
+        return "written"
+    return "deleted"
 
 
 def unlist_referrer(
