@@ -276,3 +276,68 @@ def test_the_last_referrer_deleted_takes_its_referrers_tag_and_no_other_tag(
         "deleted too." if how == "command" else str((tag, "deleted")))
     assert _tags(registry, repo_name) == ["backup", "v1"]
     assert _get(registry, repo_name, "backup") == index
+
+
+def _stale_index(server: RegistryServer, repo: str, *listed: tuple[str, dict[str, object]]
+                 ) -> tuple[str, str]:
+    """The image v1 in ``repo``, its referrers index listing a referrer deleted since (as
+    ``skopeo delete``, ``crane delete`` or a garbage collection leave it) and ``listed``:
+    the image's digest and the gone referrer's."""
+    image = _image(server, repo)
+    gone, gone_entry = _referrer(server, repo, image, "application/x.old", b"old")
+    _list_referrers(server, repo, image, [gone_entry, *(entry for _d, entry in listed)])
+    with server.client() as client:
+        assert client.delete(f"/v2/{repo}/manifests/{gone}").status_code == 202
+    return image, gone
+
+
+def test_a_copy_takes_a_manifest_gone_out_of_the_destinations_referrers_index(
+    registry: RegistryServer, fresh_registry: RegistryServer
+) -> None:
+    """distribution refuses an index listing a manifest it does not have, and the index
+    was written back with every entry it had: a destination's index left listing one
+    made every copy of a referrer of the image fail (``MANIFEST_BLOB_UNKNOWN``). The
+    entry is taken out, with a note, and the copy goes on."""
+    repo = "it-graph/stale-dest"
+    image = _image(registry, repo)
+    sbom, sbom_entry = _referrer(registry, repo, image, "application/spdx+json", b"{}\n")
+    _list_referrers(registry, repo, image, [sbom_entry])
+    _image(fresh_registry, "dst/app")
+    same, gone = _stale_index(fresh_registry, "dst/app")
+    assert same == image
+    done = _copy(f"docker://{registry.host}/{repo}:v1",
+                 f"docker://{fresh_registry.host}/dst/app:v1")
+    assert done.returncode == 0, done.stderr
+    assert (f"Note: the referrers index {fresh_registry.host}/dst/app:{image.replace(':', '-')} "
+            f"listed {gone}, which the registry no longer has (deleted by another tool, or "
+            "collected): taken out, since the registry stores no index listing a manifest it "
+            "lacks") in done.stderr, done.stderr
+    assert _listed(fresh_registry, "dst/app", image) == [sbom]
+
+
+@pytest.mark.parametrize("how", ["command", "window"])
+def test_a_delete_takes_a_manifest_gone_out_of_the_referrers_index_too(
+    registry: RegistryServer, repo_name: str, how: str
+) -> None:
+    """Taking the referrer deleted out of an index that also lists a manifest gone was
+    refused (``MANIFEST_BLOB_UNKNOWN``), which left both listed: both are taken out, the
+    one gone named, and the other entry stays."""
+    image = _image(registry, repo_name)
+    keep, keep_entry = _referrer(registry, repo_name, image, "application/x.keep", b"keep")
+    other, other_entry = _referrer(registry, repo_name, image, "application/x.other", b"other")
+    same, gone = _stale_index(registry, repo_name, (keep, keep_entry), (other, other_entry))
+    assert same == image
+    tag = image.replace(":", "-")
+    said, rest = _delete_referrer(how, registry, repo_name, keep, image)
+    dropped = (f"the referrers index {registry.host}/{repo_name}:{tag} listed {gone}, which "
+               "the registry no longer has (deleted by another tool, or collected): taken "
+               "out, since the registry stores no index listing a manifest it lacks")
+    if how == "command":
+        assert f"spyglass: T{dropped[1:]}." in rest.splitlines(), rest
+        assert said == (f"spyglass: {keep} was a referrer of {image}; the index "
+                        f"{registry.host}/{repo_name}:{tag} listing its referrers no longer "
+                        "lists it.")
+    else:
+        assert said == str((tag, "written"))
+        assert f" T{dropped[1:]}." in rest, rest
+    assert _listed(registry, repo_name, image) == [other]

@@ -543,15 +543,18 @@ def _unlisted(client: RegistryClient, reference: DockerReference, digest: Digest
               tags: list[str]) -> None:
     """Take the deleted ``digest`` out of the referrers tags ``tags`` (the spec's client
     side of a delete, on a registry without the referrers API), saying so."""
+    from spyglass.core.credentials.keyring_store import capitalized
     from spyglass.core.referrers import attachment_tag_subject
     from spyglass.core.transports.registry.referrers_tag import unlist_referrer
 
     try:
-        done = unlist_referrer(client, reference.path, digest, tags)
+        done = unlist_referrer(client, reference.path, digest, tags,
+                               note=lambda said: note(f"{capitalized(said)}."))
     except SpyglassError as exc:
         which = counted_tags([f"{reference.name}:{tag}" for tag in tags])
+        failed = str(exc).rstrip(".")
         note(f"{digest} is still listed among the referrers in {which[:1].lower()}"
-             f"{which[1:]}: taking it out failed ({exc}).")
+             f"{which[1:]}; taking it out failed: {failed}.")
         return
     for tag, change in done.items():
         said = (f"{digest} was a referrer of {attachment_tag_subject(tag)}; the index "

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from spyglass.core.digest import Digest
 from spyglass.core.settings import Settings
+from spyglass.gui.formatting import as_sentence
 from spyglass.gui.models.registry_rows import RegistryNode, RepositoryNode, TagNode
 from spyglass.gui.registry_jobs import (
     Connection,
@@ -112,6 +113,8 @@ def delete_result(plan: DeletePlan) -> str:
         text += (f" The referrers index {tag} lists it no more."
                  if change == "written" else
                  f" The referrers index {tag} listed it only, and is deleted too.")
+    for note in plan.unlist_notes:
+        text += f" {as_sentence(note)}"
     if plan.unlist_failed is not None:
         text += (f" It is still listed in the referrers index "
                  f"{_plain_names(plan.referrers)}: {plan.unlist_failed}")

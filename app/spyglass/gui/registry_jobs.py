@@ -495,6 +495,9 @@ class DeletePlan:
     ``deleted`` (it was the only one listed)."""
     unlist_failed: str | None = None
     """After the delete, why it could not be taken out of :attr:`referrers`."""
+    unlist_notes: tuple[str, ...] = ()
+    """After the delete, what else was taken out of :attr:`referrers` (entries of
+    manifests gone that the registry refused the index with), as notes."""
 
     @property
     def other_tags(self) -> tuple[str, ...]:
@@ -530,13 +533,14 @@ def delete_image(connection: Connection, plan: DeletePlan, cancel: CancelToken) 
     client.delete_manifest(plan.repository, plan.digest, cancel=cancel)
     if not plan.referrers:
         return plan
+    notes: list[str] = []
     try:
         done = unlist_referrer(client, plan.repository, plan.digest, plan.referrers,
-                               cancel=cancel)
+                               cancel=cancel, note=notes.append)
     except SpyglassError as exc:  # deleted all the same: said with the result
         return replace(plan, unlist_failed=str(exc))
     return replace(plan, unlisted=tuple((tag, change) for tag, change in done.items()
-                                        if change))
+                                        if change), unlist_notes=tuple(notes))
 
 
 def resolve_digest(

@@ -121,6 +121,8 @@ class RegistryDestination:
         self._referrers_api: bool | None = None
         """Whether the registry answers the referrers API (None: not asked yet in this
         copy); without it, referrers are listed in the referrers tag's index."""
+        self._notes: list[str] = []
+        """What writing a referrers tag's index took out of it besides (manifests gone)."""
 
     def __repr__(self) -> str:
         return f"RegistryDestination({self.description!r})"
@@ -389,7 +391,14 @@ class RegistryDestination:
         if not indexed:
             subject, descriptor = referrer
             change_referrers_tag(self.client, self.repository, subject, add=descriptor,
-                                 cancel=cancel)
+                                 cancel=cancel, note=self._notes.append)
+
+    @property
+    def commit_notes(self) -> tuple[str, ...]:
+        """Implement CommitNotes: the entries of manifests gone taken out of a referrers
+        tag's index this copy listed a referrer in (the registry refused the index
+        with them)."""
+        return tuple(self._notes)
 
     def commit_stores(self, raw: bytes, media_type: str, digest: Digest) -> bool:
         """Implement CommitStoresTop: a name by tag, for a manifest that is no referrer
