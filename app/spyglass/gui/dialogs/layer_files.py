@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,7 +26,7 @@ from spyglass.core.transports.base import ImageSource
 from spyglass.gui import icons
 from spyglass.gui.formatting import human_size
 from spyglass.gui.loading import list_files
-from spyglass.gui.models.layer_files import PATH, LayerFilesModel, PathFilterModel
+from spyglass.gui.models.layer_files import PATH, LayerFilesModel
 from spyglass.gui.models.table import monospace_font
 from spyglass.gui.on_screen import fitted_size
 from spyglass.gui.signals import emit
@@ -45,6 +45,12 @@ if TYPE_CHECKING:
     from spyglass.core.layerfiles import LayerFile
 
 _ids = itertools.count(1)
+
+FILTER_AT_ONCE = 20_000
+"""Up to this many entries the filter follows each key typed; past it (where a pass over
+them takes tens of milliseconds), it waits for a pause in the typing of :data:`FILTER_PAUSE_MS`."""
+
+FILTER_PAUSE_MS = 150
 
 
 class LayerFilesDialog(QDialog):
@@ -95,12 +101,15 @@ class LayerFilesDialog(QDialog):
         self.filter.setEnabled(False)
         self.count = QLabel()
 
+        # (the model sorts and filters itself, from keys worked out once: no proxy)
         self.model = LayerFilesModel(self)
-        self.proxy = PathFilterModel(self)
-        self.proxy.setSourceModel(self.model)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_PAUSE_MS)
+        self._filter_timer.timeout.connect(self._apply_filter)
         self.filter.textChanged.connect(self._filter_changed)
         self.table = make_table("Files")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)
@@ -196,13 +205,20 @@ class LayerFilesDialog(QDialog):
         return self.layer.size != 0 and (fetchable or not self.layer.urls)
 
     def _filter_changed(self, text: str) -> None:
-        self.proxy.set_filter_text(text)
+        if self.model.total > FILTER_AT_ONCE and text:
+            self._filter_timer.start()  # (again: the pause is counted from the last key)
+        else:  # (a filter cleared shows every entry at once)
+            self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        self._filter_timer.stop()
+        self.model.set_filter_text(self.filter.text())
         self._update_count()
 
     def _update_count(self) -> None:
-        total = self.model.rowCount()
-        shown = self.proxy.rowCount()
-        size = sum(f.size for f in self.model.rows if f.kind == "file")
+        total = self.model.total
+        shown = self.model.rowCount()
+        size = self.model.file_bytes
         if shown == total:
             self.count.setText(f"{total:,} entries · {human_size(size)} of files")
         else:
