@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from spyglass.core import media
 from spyglass.core.digest import Digest
-from spyglass.core.layerfiles import LayerFile
+from spyglass.core.errors import ConnectionFailed, TooLarge
+from spyglass.core.layerfiles import LayerFile, LayerListing
 from spyglass.core.manifest import Descriptor
 from spyglass.gui.dialogs import layer_files as dialogs
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
@@ -60,7 +61,7 @@ def test_sorting_and_filtering_50000_entries_asks_for_each_key_once(
     each letter typed in the filter for 2 s. The model sorts by keys worked out once per
     column, and filters on paths folded once."""
     files = many(50_000)
-    dialog = opened(qtbot, window, monkeypatch, lambda: files)
+    dialog = opened(qtbot, window, monkeypatch, lambda: LayerListing(files))
     asked: list[int] = []
     real = LayerFilesModel.sort_value
 
@@ -97,7 +98,7 @@ def test_the_selected_entry_stays_selected_as_the_rows_are_sorted(
         qtmodeltester: ModelTester) -> None:
     files = [LayerFile("b", "file", 1, 0o644, None, 0), LayerFile("a", "file", 2, 0o644, None, 0),
              LayerFile("c", "dir", 0, 0o755, None, 0)]
-    dialog = opened(qtbot, window, monkeypatch, lambda: files)
+    dialog = opened(qtbot, window, monkeypatch, lambda: LayerListing(files))
     qtmodeltester.check(dialog.model)
     dialog.table.selectRow(0)  # /b
     dialog.table.sortByColumn(PATH, Qt.SortOrder.AscendingOrder)
@@ -109,3 +110,33 @@ def test_the_selected_entry_stays_selected_as_the_rows_are_sorted(
     assert column(dialog, PATH, range(dialog.model.rowCount())) == ["/c"]
     assert not dialog.table.selectionModel().selectedRows()
     qtmodeltester.check(dialog.model)
+
+
+def test_a_layer_past_the_limit_lists_its_first_entries_and_says_how_many_more(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer of 200,000 entries was not listed at all ("Spyglass lists at most
+    100,000"), with a Try Again that could not help: its first entries are listed, and
+    the count says how many the layer holds."""
+    files = many(1000)
+    dialog = opened(qtbot, window, monkeypatch, lambda: LayerListing(files, 99_000))
+    assert dialog.error == ""
+    assert dialog.model.rowCount() == 1000
+    assert dialog.count.text().startswith("the first 1,000 of 100,000 entries · ")
+    assert "the other 99,000 were read and checked" in dialog.count.toolTip()
+    qtbot.keyClicks(dialog.filter, "mod000017")
+    assert dialog.count.text() == "1 of the first 1,000 of 100,000 entries"
+
+
+@pytest.mark.parametrize(("error", "retry"), [
+    (TooLarge("The layer sha256:ab has a file-name header of 2,000,000 bytes."), False),
+    (ConnectionFailed("Cannot reach the registry r.example: connection refused."), True),
+])
+def test_try_again_is_offered_only_where_it_can_go_otherwise(
+        qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch,
+        error: Exception, retry: bool) -> None:
+    def fails() -> None:
+        raise error
+
+    dialog = opened(qtbot, window, monkeypatch, fails)
+    assert dialog.error == str(error)
+    assert dialog.retry_button.isVisibleTo(dialog) is retry

@@ -27,7 +27,7 @@ from spyglass.core.transports.base import ImageSource, served_compression
 from spyglass.core.transports.external import open_layer_blob
 
 DEFAULT_LIMIT: Final = 100_000
-"""The most entries :func:`list_layer_files` lists before it gives up."""
+"""The most entries :func:`list_layer_files` lists; the rest are read, checked and counted."""
 
 MAX_HEADER_RECORD: Final = 1024 * 1024
 """The longest extended header (a pax record, or a GNU long name or link) read: Python's
@@ -90,6 +90,20 @@ class LayerFile:
     mode: int
     link_target: str | None
     mtime: int
+
+
+@dataclass(frozen=True)
+class LayerListing:
+    """What :func:`list_layer_files` found: the entries listed, in archive order, and how
+    many more the layer holds past the limit (read and checked, counted, not listed)."""
+
+    files: list[LayerFile]
+    unlisted: int = 0
+
+    @property
+    def entries(self) -> int:
+        """How many entries the layer holds, listed or not."""
+        return len(self.files) + self.unlisted
 
 
 def normalize_path(name: str) -> str:
@@ -172,8 +186,11 @@ def list_layer_files(
     *,
     cancel: CancelToken | None = None,
     limit: int = DEFAULT_LIMIT,
-) -> list[LayerFile]:
+) -> LayerListing:
     """List the entries of ``layer``'s tar, in archive order, verified against its digest.
+
+    The first ``limit`` entries are listed; those past it are read (so that the tar is
+    checked to its end) and counted, not kept: memory holds ``limit`` entries at most.
 
     The compression is the one the source serves the layer with
     (:func:`~spyglass.core.transports.base.served_compression`), else detected
@@ -186,8 +203,8 @@ def list_layer_files(
     (:func:`~spyglass.core.transports.external.open_layer_blob`).
 
     Raises :class:`TransportError` for a blob that cannot be decompressed or
-    is no tar, :class:`~spyglass.core.errors.TooLarge` when the layer has more
-    than ``limit`` entries, and what ``source.open_blob`` raises
+    is no tar, :class:`~spyglass.core.errors.TooLarge` for an extended header longer
+    than :data:`MAX_HEADER_RECORD`, and what ``source.open_blob`` raises
     (:class:`~spyglass.core.errors.BlobNotFound`, …).
     """
     what = f"The layer {layer.digest}"
@@ -197,7 +214,7 @@ def list_layer_files(
     with open_layer_blob(source, layer, cancel=cancel) as blob:
         stream = open_decompressed(blob, declared, what=what)
         try:
-            files = _read_tar(stream, what, cancel, limit)
+            listing = _read_tar(stream, what, cancel, limit)
             # The tar ends with zero blocks and record padding; read them and
             # the rest of the compressed stream, so the end is checked too.
             _drain(stream)
@@ -208,7 +225,7 @@ def list_layer_files(
         _drain(blob)
         if not blob.verified:  # the reader raises rather than get here; never trust silently
             raise TransportError(f"{what} was not read to its end; its digest is unchecked.")
-    return files
+    return listing
 
 
 def holds_files(media_type: str) -> bool:
@@ -235,9 +252,11 @@ def _open_tar(stream: IO[bytes], what: str) -> tarfile.TarFile:
 
 def _read_tar(
     stream: IO[bytes], what: str, cancel: CancelToken | None, limit: int
-) -> list[LayerFile]:
-    """The entries of the tar ``stream``; tar errors become :class:`TransportError`."""
+) -> LayerListing:
+    """The entries of the tar ``stream`` (the first ``limit`` of them, and how many more);
+    tar errors become :class:`TransportError`."""
     files: list[LayerFile] = []
+    unlisted = 0
     count = 0
     with _open_tar(stream, what) as tar:
         while True:
@@ -254,15 +273,14 @@ def _read_tar(
             if info is None:
                 break
             count += 1
-            if count > limit:
-                raise TooLarge(
-                    f"{what} has more than {limit:,} entries; Spyglass lists at most "
-                    f"{limit:,} entries of a layer."
-                )
             entry = _entry(info)
-            if entry is not None:
+            if entry is None:
+                pass
+            elif len(files) < limit:
                 files.append(entry)
+            else:
+                unlisted += 1
             # TarFile keeps every member it has read (an attribute typeshed leaves out);
             # the listing is all that is needed, so memory stays with the listing.
             tar.members.clear()  # type: ignore[attr-defined]
-    return files
+    return LayerListing(files, unlisted)

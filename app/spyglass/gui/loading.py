@@ -60,7 +60,7 @@ from spyglass.core.transports.registry import RegistryClient, RegistryImageSourc
 from spyglass.gui.formatting import is_attestation
 
 if TYPE_CHECKING:
-    from spyglass.core.layerfiles import LayerFile
+    from spyglass.core.layerfiles import LayerListing
 
 
 @dataclass(frozen=True)
@@ -409,7 +409,7 @@ def fetch_blob_document(
 
 def list_files(
     source: ImageSource, layer: Descriptor, cancel: CancelToken
-) -> list[LayerFile]:
+) -> LayerListing:
     """The files of one layer (through :mod:`spyglass.core.layerfiles`)."""
     try:
         from spyglass.core.layerfiles import list_layer_files

@@ -25,7 +25,7 @@ from spyglass.core.errors import (
     TransportError,
 )
 from spyglass.core.image import load_image
-from spyglass.core.layerfiles import LayerFile, list_layer_files, normalize_path
+from spyglass.core.layerfiles import LayerFile, LayerListing, list_layer_files, normalize_path
 from spyglass.core.manifest import Descriptor
 from spyglass.core.transports.base import ImageSource
 from spyglass.core.transports.layout import open_layout_image
@@ -120,14 +120,14 @@ def test_list_built_layers(tmp_path: Path, compression: str) -> None:
     expected_type = {"gzip": media.OCI_LAYER_GZIP, "zstd": media.OCI_LAYER_ZSTD,
                      "none": media.OCI_LAYER}[compression]
     assert layer.media_type == expected_type
-    assert list_layer_files(source, layer) == EXPECTED
+    assert list_layer_files(source, layer).files == EXPECTED
 
 
 @pytest.mark.parametrize("compression", ["gzip", "none"])
 def test_list_docker_layers(tmp_path: Path, compression: str) -> None:
     source, layer, _ = built_image(tmp_path / "layout", compression, docker=True)
     assert "docker" in layer.media_type
-    assert list_layer_files(source, layer) == EXPECTED
+    assert list_layer_files(source, layer).files == EXPECTED
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_compression_detected_when_the_media_type_says_nothing(
     tar = tar_of((member("hello.txt", size=5), b"hello"))
     source, layer, _ = image_with_blob(tmp_path / "layout", compress(tar), media_type)
     assert media.layer_compression(media_type) is None
-    assert list_layer_files(source, layer) == [
+    assert list_layer_files(source, layer).files == [
         LayerFile("hello.txt", "file", 5, 0o644, None, 1_700_000_000)
     ]
 
@@ -166,7 +166,7 @@ def test_every_kind_and_path_form(tmp_path: Path) -> None:
         (member("float-mtime", size=0, mtime=1_700_000_000.75), b""),
     )
     source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER)
-    files = list_layer_files(source, layer)
+    files = list_layer_files(source, layer).files
     by_path = {(f.path, f.kind): f for f in files}
     assert [f.path for f in files] == [
         "etc", "etc/motd", "etc/absolute", "etc/link", "etc/sym", "dev/null", "dev/sda",
@@ -193,7 +193,7 @@ def test_gnu_long_names(tmp_path: Path) -> None:
     tar = tar_of((member(long_name, size=2), b"ok"), fmt=tarfile.GNU_FORMAT)
     blob = gzip.compress(tar)
     source, layer, _ = image_with_blob(tmp_path / "layout", blob, media.OCI_LAYER_GZIP)
-    assert [f.path for f in list_layer_files(source, layer)] == [long_name]
+    assert [f.path for f in list_layer_files(source, layer).files] == [long_name]
 
 
 def test_names_are_utf8_whatever_the_locale(tmp_path: Path,
@@ -209,12 +209,12 @@ def test_names_are_utf8_whatever_the_locale(tmp_path: Path,
             tar.addfile(member(name, size=1), io.BytesIO(b"x"))
     monkeypatch.setattr(tarfile.TarFile, "encoding", "iso-8859-1")  # a Latin-1 locale's
     source, layer, _ = image_with_blob(tmp_path / "layout", buffer.getvalue(), media.OCI_LAYER)
-    assert [f.path for f in list_layer_files(source, layer)] == names
+    assert [f.path for f in list_layer_files(source, layer).files] == names
 
 
 def test_empty_tar(tmp_path: Path) -> None:
     source, layer, _ = image_with_blob(tmp_path / "layout", tar_of(), media.OCI_LAYER)
-    assert list_layer_files(source, layer) == []
+    assert list_layer_files(source, layer).files == []
 
 
 def test_normalize_path() -> None:
@@ -282,7 +282,7 @@ def test_a_foreign_layer_missing_from_the_source_is_read_from_its_urls(
     with ServedFile("/base.tar.gz", body) as served:
         foreign = dataclasses.replace(layer, media_type=media.OCI_LAYER_NONDIST_GZIP,
                                       urls=(served.url,))
-        assert list_layer_files(source, foreign) == EXPECTED
+        assert list_layer_files(source, foreign).files == EXPECTED
         gone = dataclasses.replace(foreign, urls=(served.url.replace("base", "gone"),))
         with pytest.raises(BlobNotFound, match=r"its urls did not serve it.*HTTP 404"):
             list_layer_files(source, gone)
@@ -310,7 +310,7 @@ def test_declared_gzip_that_is_a_plain_tar_is_listed_as_one(tmp_path: Path) -> N
     containers/image detects it."""
     tar = tar_of((member("a", size=1), b"a"))
     source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER_GZIP)
-    assert [entry.path for entry in list_layer_files(source, layer)] == ["a"]
+    assert [entry.path for entry in list_layer_files(source, layer).files] == ["a"]
 
 
 def test_declared_gzip_that_is_neither_gzip_nor_a_tar(tmp_path: Path) -> None:
@@ -321,14 +321,26 @@ def test_declared_gzip_that_is_neither_gzip_nor_a_tar(tmp_path: Path) -> None:
 
 
 def test_limit(tmp_path: Path) -> None:
+    """Past the limit the rest of the layer is read, checked and counted, not listed (a
+    layer of 200,000 entries was not listed at all, and offered a Try Again in vain)."""
     source, layer, _ = built_image(tmp_path / "layout", "gzip")
-    assert len(list_layer_files(source, layer, limit=len(EXPECTED))) == len(EXPECTED)
-    with pytest.raises(TooLarge) as info:
-        list_layer_files(source, layer, limit=5)
-    assert str(info.value) == (
-        f"The layer {layer.digest} has more than 5 entries; Spyglass lists at most 5 entries "
-        "of a layer."
-    )
+    whole = list_layer_files(source, layer, limit=len(EXPECTED))
+    assert whole == LayerListing(EXPECTED, 0)
+    first = list_layer_files(source, layer, limit=5)
+    assert first.files == EXPECTED[:5]
+    assert first.unlisted == len(EXPECTED) - 5
+    assert first.entries == len(EXPECTED)
+
+
+def test_a_layer_changed_past_the_limit_is_not_listed(tmp_path: Path) -> None:
+    """Past the limit the layer is still read to its end and checked against its digest."""
+    source, layer, builder = built_image(tmp_path / "layout", "none")
+    path = builder.blob_path(str(layer.digest))
+    data = bytearray(path.read_bytes())
+    data[-1] = 1  # (the tar's record padding, past every entry)
+    path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatch):
+        list_layer_files(source, layer, limit=2)
 
 
 def test_cancel_before_start(tmp_path: Path) -> None:
@@ -396,7 +408,7 @@ def test_a_docker_archives_plain_tars_are_listed_under_their_gzip_name(
         image = load_image(archive)
         [layer] = image.layers
         assert layer.media_type == media.DOCKER_LAYER_GZIP
-        files = list_layer_files(archive, layer)
+        files = list_layer_files(archive, layer).files
     finally:
         archive.close()
     assert "etc/hello" in [f.path for f in files]
@@ -414,7 +426,7 @@ def test_a_huge_file_name_header_is_refused_before_it_is_read(
     monkeypatch.setattr(layerfiles, "MAX_HEADER_RECORD", 4096, raising=False)
     ok = tar_of((member("a" * 3000), b""), (member("b"), b""), fmt=fmt)
     source, layer, _ = image_with_blob(tmp_path / "ok", ok, media.OCI_LAYER)
-    assert [f.path for f in list_layer_files(source, layer)] == ["a" * 3000, "b"]
+    assert [f.path for f in list_layer_files(source, layer).files] == ["a" * 3000, "b"]
 
     blob = tar_of((member("b"), b""), (member("a" * 10_000), b""), fmt=fmt)
     source, layer, _ = image_with_blob(tmp_path / "huge", blob, media.OCI_LAYER)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from spyglass.core import media
+from spyglass.core.errors import TooLarge
 from spyglass.core.layerfiles import holds_files
 from spyglass.core.manifest import Descriptor
 from spyglass.core.text import visible
@@ -42,9 +44,26 @@ from spyglass.gui.views.widgets import (
 from spyglass.gui.workers import LOCAL, Runner
 
 if TYPE_CHECKING:
-    from spyglass.core.layerfiles import LayerFile
+    from spyglass.core.cancel import CancelToken
+    from spyglass.core.layerfiles import LayerListing
 
 _ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A listing that failed the same way however often it is tried (a header too long
+    to read): the sentence, and no Try Again."""
+
+    sentence: str
+
+
+def _listing(source: ImageSource, layer: Descriptor,
+             cancel: CancelToken) -> LayerListing | _Refused:
+    try:
+        return list_files(source, layer, cancel)
+    except TooLarge as exc:
+        return _Refused(visible(str(exc)))
 
 FILTER_AT_ONCE = 20_000
 """Up to this many entries the filter follows each key typed; past it (where a pass over
@@ -100,6 +119,9 @@ class LayerFilesDialog(QDialog):
         self.filter = filter_field("Filter by path")
         self.filter.setEnabled(False)
         self.count = QLabel()
+        self.unlisted = 0
+        """How many entries the layer holds past those listed (see
+        :data:`spyglass.core.layerfiles.DEFAULT_LIMIT`)."""
 
         # (the model sorts and filters itself, from keys worked out once: no proxy)
         self.model = LayerFilesModel(self)
@@ -156,7 +178,7 @@ class LayerFilesDialog(QDialog):
         self.pages.setCurrentWidget(self.panel)
         source, layer = self._source, self.layer
         self._runner.submit(
-            lambda cancel: list_files(source, layer, cancel),
+            lambda cancel: _listing(source, layer, cancel),
             on_done=self._listed,
             on_error=self._failed,
             key=self._key,
@@ -170,8 +192,12 @@ class LayerFilesDialog(QDialog):
         return self.panel.body.text() if self.pages.currentWidget() is self.panel \
             and not self.panel.spinner.running else ""
 
-    def _listed(self, files: list[LayerFile]) -> None:
-        self.model.set_rows(files)
+    def _listed(self, listing: LayerListing | _Refused) -> None:
+        if isinstance(listing, _Refused):
+            self._failed(listing.sentence, retry=False)
+            return
+        self.unlisted = listing.unlisted
+        self.model.set_rows(listing.files)
         self.pages.setCurrentWidget(self.table)
         fit_columns(self.table, maximum=520)
         self.table.horizontalHeader().resizeSection(
@@ -179,7 +205,7 @@ class LayerFilesDialog(QDialog):
         self.filter.setEnabled(True)
         self.filter.setFocus()
         self._update_count()
-        emit(self.loaded, len(files))
+        emit(self.loaded, len(listing.files))
 
     def _kept_outside(self) -> str:
         """What a foreign layer is: kept outside the image, where its ``urls`` point."""
@@ -187,10 +213,10 @@ class LayerFilesDialog(QDialog):
         return (f"This layer is kept outside the image, at {urls}"
                 f"{'' if urls.endswith('.') else '.'}")
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, *, retry: bool = True) -> None:
         said = f"{self._kept_outside()}\n\n{message}" if self.layer.urls else message
         self.panel.show_message("Cannot list this layer", said, icon=icons.warning_icon())
-        if self._retry_can_help():
+        if retry and self._retry_can_help():
             self.retry_button.show()
             self.retry_button.setDefault(True)  # Enter tries again (not Close)
             self.retry_button.setFocus()
@@ -219,10 +245,17 @@ class LayerFilesDialog(QDialog):
         total = self.model.total
         shown = self.model.rowCount()
         size = self.model.file_bytes
+        listed = f"{total:,}"
+        if self.unlisted:  # (a layer past the limit: its first entries)
+            listed = f"the first {total:,} of {total + self.unlisted:,}"
         if shown == total:
-            self.count.setText(f"{total:,} entries · {human_size(size)} of files")
+            self.count.setText(f"{listed} entries · {human_size(size)} of files")
         else:
-            self.count.setText(f"{shown:,} of {total:,} entries")
+            self.count.setText(f"{shown:,} of {listed} entries")
+        self.count.setToolTip(
+            f"Spyglass lists the first {total:,} entries of a layer; the other "
+            f"{self.unlisted:,} were read and checked against the layer's digest, and "
+            "are not listed." if self.unlisted else "")
 
     def done(self, result: int) -> None:
         """Override QDialog::done: stop a listing still running (and forget its key)."""
