@@ -18,7 +18,7 @@ from spyglass.core.manifest import Descriptor
 from spyglass.gui.dialogs import layer_files as dialogs
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.layer_files import KIND, PATH, SIZE, LayerFilesModel
+from spyglass.gui.models.layer_files import KIND, MODE, PATH, SIZE, LayerFilesModel
 from tests.gui.guitools import WAIT_MS
 
 pytestmark = pytest.mark.gui
@@ -140,3 +140,20 @@ def test_try_again_is_offered_only_where_it_can_go_otherwise(
     dialog = opened(qtbot, window, monkeypatch, fails)
     assert dialog.error == str(error)
     assert dialog.retry_button.isVisibleTo(dialog) is retry
+
+
+def test_extended_attributes_are_marked_in_the_mode_and_named_in_its_tooltip(
+        qtmodeltester: ModelTester) -> None:
+    model = LayerFilesModel()
+    model.set_rows([
+        LayerFile("usr/bin/ping", "file", 13, 0o755, None, 0,
+                  xattrs=("security.capability", "user.comment")),
+        LayerFile("usr/bin/env", "file", 13, 0o755, None, 0)])
+    qtmodeltester.check(model)
+    assert model.data(model.index(0, MODE)) == "-rwxr-xr-x+"
+    tip = model.data(model.index(0, MODE), Qt.ItemDataRole.ToolTipRole)
+    assert "security.capability (file capabilities" in tip and "user.comment" in tip
+    assert model.data(model.index(1, MODE)) == "-rwxr-xr-x"
+    assert model.data(model.index(1, MODE), Qt.ItemDataRole.ToolTipRole) is None
+    model.sort(MODE, Qt.SortOrder.DescendingOrder)
+    assert model.data(model.index(0, MODE)) == "-rwxr-xr-x+"

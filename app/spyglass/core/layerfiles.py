@@ -16,6 +16,7 @@ from __future__ import annotations
 import tarfile
 from dataclasses import dataclass
 from typing import IO, Final, NoReturn
+from urllib.parse import unquote
 
 from spyglass.core import media
 from spyglass.core.cancel import CancelToken, check
@@ -81,7 +82,10 @@ class LayerFile:
     ``link_target`` is the target of a symlink (as written) or hard link
     (normalized like a path), else None. ``size`` counts the entry's content
     (0 but for regular files); ``mode`` holds the permission bits; ``mtime``
-    is in seconds since the epoch.
+    is in seconds since the epoch. ``xattrs`` names the extended attributes the
+    entry carries in pax records (``security.capability``: file capabilities, which
+    grant a program privileges as setuid does), in the order written; their values
+    (binary) are left out.
     """
 
     path: str
@@ -90,6 +94,7 @@ class LayerFile:
     mode: int
     link_target: str | None
     mtime: int
+    xattrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,26 @@ def normalize_path(name: str) -> str:
     what the layer really says. The root itself becomes ``""``.
     """
     return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+_XATTR_PREFIXES: Final = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
+"""The pax keywords of extended attributes: GNU tar's and star's, and bsdtar's (whose
+names are %-encoded)."""
+
+
+def _xattrs(info: tarfile.TarInfo) -> tuple[str, ...]:
+    """The names of the extended attributes ``info``'s pax records carry."""
+    names: list[str] = []
+    for key in info.pax_headers:
+        if key.startswith(_XATTR_PREFIXES[0]):
+            name = key[len(_XATTR_PREFIXES[0]):]
+        elif key.startswith(_XATTR_PREFIXES[1]):
+            name = unquote(key[len(_XATTR_PREFIXES[1]):], errors="surrogateescape")
+        else:
+            continue
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _kind(info: tarfile.TarInfo) -> str:
@@ -154,6 +179,7 @@ def _entry(info: tarfile.TarInfo) -> LayerFile | None:
         mode=info.mode & 0o7777,
         link_target=target,
         mtime=int(info.mtime),
+        xattrs=_xattrs(info) if info.pax_headers else (),
     )
 
 

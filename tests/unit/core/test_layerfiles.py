@@ -188,6 +188,22 @@ def test_every_kind_and_path_form(tmp_path: Path) -> None:
     assert by_path["float-mtime", "file"].mtime == 1_700_000_000
 
 
+def test_extended_attributes_are_named(tmp_path: Path) -> None:
+    """A program with file capabilities (``ping``'s cap_net_raw) was listed as a plain
+    0755 file: the names of an entry's extended attributes are listed (GNU tar's pax
+    keywords, and bsdtar's, %-encoded)."""
+    ping = member("usr/bin/ping", size=1, mode=0o755)
+    ping.pax_headers = {"SCHILY.xattr.security.capability": "\x01\x00\x00\x02 \x00",
+                        "SCHILY.xattr.user.comment": "hi", "comment": "not an xattr"}
+    other = member("usr/bin/other", size=1)
+    other.pax_headers = {"LIBARCHIVE.xattr.user.a%20b": "aGk="}
+    tar = tar_of((ping, b"x"), (other, b"y"), (member("plain", size=1), b"z"))
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar, media.OCI_LAYER)
+    files = list_layer_files(source, layer).files
+    assert [f.xattrs for f in files] == [
+        ("security.capability", "user.comment"), ("user.a b",), ()]
+
+
 def test_gnu_long_names(tmp_path: Path) -> None:
     long_name = "deep/" * 40 + "file.txt"
     tar = tar_of((member(long_name, size=2), b"ok"), fmt=tarfile.GNU_FORMAT)

@@ -50,6 +50,28 @@ _KIND_TIPS = {
 }
 
 
+_XATTR_NOTES = {
+    "security.capability": "file capabilities: privileges for whoever runs it, as setuid "
+                           "gives",
+    "security.selinux": "an SELinux label",
+    "system.posix_acl_access": "an access control list",
+    "system.posix_acl_default": "a default access control list",
+}
+
+_MOST_XATTRS_SHOWN = 20
+
+
+def _xattrs_tip(names: Sequence[str]) -> str:
+    """The Mode tooltip of an entry with extended attributes: their names, each with what
+    it is where it says more than the bits."""
+    lines = [f"• {_elided(name, 200)}" + (f" ({_XATTR_NOTES[name]})" if name in _XATTR_NOTES
+                                            else "")
+             for name in names[:_MOST_XATTRS_SHOWN]]
+    if len(names) > _MOST_XATTRS_SHOWN:
+        lines.append(f"… and {len(names) - _MOST_XATTRS_SHOWN:,} more")
+    return "Extended attributes (+), applied as the image is unpacked:\n" + "\n".join(lines)
+
+
 class LayerFilesModel(RowTableModel["LayerFile"]):
     """The entries of a layer's tar, in archive order until sorted; a name's byte that is
     not UTF-8 is shown as ``\\xff`` (each one told apart, where U+FFFD showed them all
@@ -153,9 +175,9 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == KIND:
             return [_KIND_TEXT.get(r.kind, r.kind) for r in rows]
         if column == MODE:  # (a few modes among many entries)
-            modes: dict[tuple[str, int], Any] = {}
-            return [modes.get((r.kind, r.mode)) or modes.setdefault(
-                (r.kind, r.mode), self.sort_value(r, column)) for r in rows]
+            modes: dict[tuple[str, int, bool], Any] = {}
+            return [modes.get((r.kind, r.mode, bool(r.xattrs))) or modes.setdefault(
+                (r.kind, r.mode, bool(r.xattrs)), self.sort_value(r, column)) for r in rows]
         return [self.sort_value(r, column) for r in rows]
 
     def _rearrange(self) -> None:
@@ -185,7 +207,10 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == SIZE:
             return human_size(row.size) if row.kind == "file" else ""
         if column == MODE:
-            return "" if row.kind == "whiteout" else file_mode(row.kind, row.mode)
+            if row.kind == "whiteout":
+                return ""
+            # (a "+" as ls -l marks a file with an ACL: more than the bits say)
+            return file_mode(row.kind, row.mode) + ("+" if row.xattrs else "")
         if column == MODIFIED:
             return format_epoch(row.mtime)
         if column == TARGET:
@@ -199,6 +224,8 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
             return exact_size(row.size)
         if column == PATH:
             return _elided("/" + row.path, LONGEST_TIP)  # a long name whole, in lines
+        if column == MODE and row.xattrs:
+            return _xattrs_tip(row.xattrs)
         return None
 
     def font(self, row: LayerFile, column: int) -> QFont | None:
