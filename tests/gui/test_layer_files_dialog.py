@@ -157,3 +157,21 @@ def test_extended_attributes_are_marked_in_the_mode_and_named_in_its_tooltip(
     assert model.data(model.index(1, MODE), Qt.ItemDataRole.ToolTipRole) is None
     model.sort(MODE, Qt.SortOrder.DescendingOrder)
     assert model.data(model.index(0, MODE)) == "-rwxr-xr-x+"
+
+
+def test_devices_show_their_type_and_numbers_and_an_unknown_type_says_so(
+        qtmodeltester: ModelTester) -> None:
+    """A block device showed as a character device (``crw-rw----``), no device its major
+    and minor numbers, and an entry of a type no tar defines as a plain file."""
+    model = LayerFilesModel()
+    model.set_rows([
+        LayerFile("dev/null", "chardev", 0, 0o666, None, 0, device=(1, 3)),
+        LayerFile("dev/sda", "blockdev", 0, 0o660, None, 0, device=(8, 0)),
+        LayerFile("dev/odd", "other", 0, 0o644, None, 0, typeflag="Z")])
+    qtmodeltester.check(model)
+    texts = [[model.data(model.index(r, c)) for c in (KIND, SIZE, MODE)] for r in range(3)]
+    assert texts == [["char device", "1, 3", "crw-rw-rw-"],
+                     ["block device", "8, 0", "brw-rw----"],
+                     ["unknown type", "", "?rw-r--r--"]]
+    assert "of type 'Z'" in model.data(model.index(2, KIND), Qt.ItemDataRole.ToolTipRole)
+    assert "major 8, minor 0" in model.data(model.index(1, SIZE), Qt.ItemDataRole.ToolTipRole)

@@ -68,7 +68,8 @@ WHITEOUT_PREFIX: Final = ".wh."
 OPAQUE_WHITEOUT: Final = ".wh..wh..opq"
 _WHITEOUT_META_PREFIX: Final = ".wh..wh."
 
-KINDS: Final = ("file", "dir", "symlink", "hardlink", "device", "fifo", "whiteout", "opaque")
+KINDS: Final = ("file", "dir", "symlink", "hardlink", "chardev", "blockdev", "fifo",
+                 "whiteout", "opaque", "other")
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class LayerFile:
     is in seconds since the epoch. ``xattrs`` names the extended attributes the
     entry carries in pax records (``security.capability``: file capabilities, which
     grant a program privileges as setuid does), in the order written; their values
-    (binary) are left out.
+    (binary) are left out. ``device`` is a device's major and minor numbers;
+    ``typeflag`` the tar type of an ``other`` entry (one no tar format defines).
     """
 
     path: str
@@ -95,6 +97,8 @@ class LayerFile:
     link_target: str | None
     mtime: int
     xattrs: tuple[str, ...] = ()
+    device: tuple[int, int] | None = None
+    typeflag: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,11 +151,13 @@ def _kind(info: tarfile.TarInfo) -> str:
         return "hardlink"
     if info.isdir():
         return "dir"
-    if info.ischr() or info.isblk():
-        return "device"
+    if info.ischr():
+        return "chardev"
+    if info.isblk():
+        return "blockdev"
     if info.isfifo():
         return "fifo"
-    return "file"
+    return "file" if info.isreg() else "other"
 
 
 def _entry(info: tarfile.TarInfo) -> LayerFile | None:
@@ -180,6 +186,8 @@ def _entry(info: tarfile.TarInfo) -> LayerFile | None:
         link_target=target,
         mtime=int(info.mtime),
         xattrs=_xattrs(info) if info.pax_headers else (),
+        device=(info.devmajor, info.devminor) if kind in ("chardev", "blockdev") else None,
+        typeflag=info.type.decode("latin-1") if kind == "other" else "",
     )
 
 

@@ -295,15 +295,18 @@ _KIND_BITS = {
     "dir": stat.S_IFDIR,
     "opaque": stat.S_IFDIR,
     "symlink": stat.S_IFLNK,
-    "device": stat.S_IFCHR,
+    "chardev": stat.S_IFCHR,
+    "blockdev": stat.S_IFBLK,
     "fifo": stat.S_IFIFO,
 }
 
 
 def file_mode(kind: str, mode: int) -> str:
-    """``drwxr-xr-x`` from a layer entry's kind and permission bits."""
+    """``drwxr-xr-x`` from a layer entry's kind and permission bits; an entry of a type no
+    tar format defines is ``?rw-r--r--``, as GNU tar shows it."""
     bits = _KIND_BITS.get(kind.lower(), stat.S_IFREG)
-    return stat.filemode(bits | (mode & 0o7777))
+    text = stat.filemode(bits | (mode & 0o7777))
+    return "?" + text[1:] if kind == "other" else text
 
 
 def format_epoch(seconds: int) -> str:

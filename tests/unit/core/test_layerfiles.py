@@ -101,8 +101,10 @@ def tar_of(*members: tuple[tarfile.TarInfo, bytes | None], fmt: int = tarfile.PA
 
 
 def member(name: str, kind: bytes = tarfile.REGTYPE, *, size: int = 0, mode: int = 0o644,
-           link: str = "", mtime: float = 1_700_000_000) -> tarfile.TarInfo:
+           link: str = "", mtime: float = 1_700_000_000,
+           dev: tuple[int, int] = (0, 0)) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
+    info.devmajor, info.devminor = dev
     info.type = kind
     info.size = size
     info.mode = mode
@@ -157,8 +159,9 @@ def test_every_kind_and_path_form(tmp_path: Path) -> None:
         (member("/etc/absolute", size=1, mode=0o4755), b"x"),
         (member("etc/link", tarfile.LNKTYPE, link="./etc/motd"), None),
         (member("etc/sym", tarfile.SYMTYPE, link="../etc/motd", mode=0o777), None),
-        (member("dev/null", tarfile.CHRTYPE, mode=0o666), None),
-        (member("dev/sda", tarfile.BLKTYPE, mode=0o660), None),
+        (member("dev/null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)), None),
+        (member("dev/sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0)), None),
+        (member("dev/odd", b"Z", mode=0o644), None),
         (member("run/pipe", tarfile.FIFOTYPE, mode=0o600), None),
         (member("./.wh.gone", size=0), b""),
         (member("opt/.wh..wh..opq", size=0), b""),
@@ -170,7 +173,7 @@ def test_every_kind_and_path_form(tmp_path: Path) -> None:
     by_path = {(f.path, f.kind): f for f in files}
     assert [f.path for f in files] == [
         "etc", "etc/motd", "etc/absolute", "etc/link", "etc/sym", "dev/null", "dev/sda",
-        "run/pipe", "gone", "opt", "mnt/.wh..wh.plnk", "float-mtime",
+        "dev/odd", "run/pipe", "gone", "opt", "mnt/.wh..wh.plnk", "float-mtime",
     ]
     assert by_path["etc/motd", "file"].mode == 0o600
     assert by_path["etc/motd", "file"].size == 3
@@ -178,8 +181,11 @@ def test_every_kind_and_path_form(tmp_path: Path) -> None:
     assert by_path["etc/link", "hardlink"].link_target == "etc/motd"
     assert by_path["etc/link", "hardlink"].size == 0
     assert by_path["etc/sym", "symlink"].link_target == "../etc/motd"
-    assert by_path["dev/null", "device"].mode == 0o666
-    assert ("dev/sda", "device") in by_path
+    assert by_path["dev/null", "chardev"].mode == 0o666
+    assert by_path["dev/null", "chardev"].device == (1, 3)
+    assert by_path["dev/sda", "blockdev"].device == (8, 0)
+    assert by_path["dev/odd", "other"].typeflag == "Z"
+    assert by_path["etc/motd", "file"].device is None
     assert ("run/pipe", "fifo") in by_path
     assert ("gone", "whiteout") in by_path
     assert ("opt", "opaque") in by_path

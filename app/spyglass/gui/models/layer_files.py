@@ -39,7 +39,9 @@ _KIND_TEXT = {
     "dir": "folder",
     "symlink": "symlink",
     "hardlink": "hard link",
-    "device": "device",
+    "chardev": "char device",
+    "blockdev": "block device",
+    "other": "unknown type",
     "fifo": "FIFO",
     "whiteout": "deleted",
     "opaque": "opaque folder",
@@ -205,6 +207,8 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
         if column == KIND:
             return _KIND_TEXT.get(row.kind, row.kind)
         if column == SIZE:
+            if row.device is not None:  # (its major and minor numbers, as ls -l shows)
+                return f"{row.device[0]}, {row.device[1]}"
             return human_size(row.size) if row.kind == "file" else ""
         if column == MODE:
             if row.kind == "whiteout":
@@ -222,6 +226,12 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
             return _KIND_TIPS[row.kind]
         if column == SIZE and row.kind == "file":
             return exact_size(row.size)
+        if column == SIZE and row.device is not None:
+            return f"Device number: major {row.device[0]}, minor {row.device[1]}"
+        if column == KIND and row.kind == "other":
+            return (f"A tar entry of type {row.typeflag!r}, which no tar format defines: "
+                    "how it is unpacked depends on the tool (GNU tar writes a file; others "
+                    "refuse it).")
         if column == PATH:
             return _elided("/" + row.path, LONGEST_TIP)  # a long name whole, in lines
         if column == MODE and row.xattrs:
