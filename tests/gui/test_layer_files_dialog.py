@@ -175,3 +175,14 @@ def test_devices_show_their_type_and_numbers_and_an_unknown_type_says_so(
                      ["unknown type", "", "?rw-r--r--"]]
     assert "of type 'Z'" in model.data(model.index(2, KIND), Qt.ItemDataRole.ToolTipRole)
     assert "major 8, minor 0" in model.data(model.index(1, SIZE), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_an_opaque_folder_shows_no_mode() -> None:
+    """The opaque marker's own mode (``.wh..wh..opq``, 0644) showed as the folder's,
+    ``drw-r--r--``, a mode no folder of the image has; the tooltip says what it is."""
+    model = LayerFilesModel()
+    model.set_rows([LayerFile("lowerdir", "dir", 0, 0o755, None, 0),
+                    LayerFile("lowerdir", "opaque", 0, 0o644, None, 0)])
+    assert model.data(model.index(0, MODE)) == "drwxr-xr-x"
+    assert model.data(model.index(1, MODE)) == ""
+    assert "opaque folder" in model.data(model.index(1, MODE), Qt.ItemDataRole.ToolTipRole)

@@ -211,8 +211,8 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
                 return f"{row.device[0]}, {row.device[1]}"
             return human_size(row.size) if row.kind == "file" else ""
         if column == MODE:
-            if row.kind == "whiteout":
-                return ""
+            if row.kind in ("whiteout", "opaque"):  # (an opaque marker's bits are its own,
+                return ""                          # not the folder's)
             # (a "+" as ls -l marks a file with an ACL: more than the bits say)
             return file_mode(row.kind, row.mode) + ("+" if row.xattrs else "")
         if column == MODIFIED:
