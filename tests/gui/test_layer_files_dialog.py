@@ -17,8 +17,9 @@ from spyglass.core.layerfiles import LayerFile, LayerListing
 from spyglass.core.manifest import Descriptor
 from spyglass.gui.dialogs import layer_files as dialogs
 from spyglass.gui.dialogs.layer_files import LayerFilesDialog
+from spyglass.gui.formatting import format_epoch
 from spyglass.gui.main_window import MainWindow
-from spyglass.gui.models.layer_files import KIND, MODE, PATH, SIZE, LayerFilesModel
+from spyglass.gui.models.layer_files import KIND, MODE, MODIFIED, PATH, SIZE, LayerFilesModel
 from tests.gui.guitools import WAIT_MS
 
 pytestmark = pytest.mark.gui
@@ -186,3 +187,23 @@ def test_an_opaque_folder_shows_no_mode() -> None:
     assert model.data(model.index(0, MODE)) == "drwxr-xr-x"
     assert model.data(model.index(1, MODE)) == ""
     assert "opaque folder" in model.data(model.index(1, MODE), Qt.ItemDataRole.ToolTipRole)
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (1_704_164_645, "2024-01-02 03:04 UTC"),
+    (10**12, "33658-09-27 01:46 UTC"),  # as tar -tv shows it
+    (-(10**12), "-29719-04-05 22:13 UTC"),
+    (int(1e300), "after year 31,000,000 (out of range)"),
+    (-int(1e300), "before year -31,000,000 (out of range)"),
+], ids=["2024", "33658", "-29719", "1e300", "-1e300"])
+def test_an_mtime_past_the_year_9999_is_a_date_or_says_it_is_out_of_range(
+        seconds: int, shown: str) -> None:
+    """An mtime beyond Python's dates showed as its integer: 10^12 as 1000000000000, a
+    pax mtime of 1e300 as 301 digits that widened the column past the dialog."""
+    assert format_epoch(seconds) == shown
+    model = LayerFilesModel()
+    model.set_rows([LayerFile("p/future", "file", 0, 0o644, None, seconds)])
+    assert model.data(model.index(0, MODIFIED)) == shown
+    tip = model.data(model.index(0, MODIFIED), Qt.ItemDataRole.ToolTipRole)
+    assert (tip is not None) == ("range" in shown)
+    assert tip is None or (len(tip) <= 400 and tip.endswith("seconds since 1970-01-01 00:00 UTC"))

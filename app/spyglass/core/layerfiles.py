@@ -13,6 +13,7 @@ says ``DIR`` was made opaque (what lower layers held in it is hidden).
 
 from __future__ import annotations
 
+import math
 import tarfile
 from dataclasses import dataclass
 from typing import IO, Final, NoReturn
@@ -184,7 +185,8 @@ def _entry(info: tarfile.TarInfo) -> LayerFile | None:
         size=info.size if kind == "file" else 0,
         mode=info.mode & 0o7777,
         link_target=target,
-        mtime=int(info.mtime),
+        # (a pax mtime is any decimal: "inf" or "nan" reads, and is no time)
+        mtime=int(info.mtime) if math.isfinite(info.mtime) else 0,
         xattrs=_xattrs(info) if info.pax_headers else (),
         device=(info.devmajor, info.devminor) if kind in ("chardev", "blockdev") else None,
         typeflag=info.type.decode("latin-1") if kind == "other" else "",

@@ -309,10 +309,38 @@ def file_mode(kind: str, mode: int) -> str:
     return "?" + text[1:] if kind == "other" else text
 
 
+FARTHEST_EPOCH = 10**15
+"""Seconds from 1970 (some 31 million years) past which :func:`format_epoch` gives no
+date: a pax mtime may be any decimal (``1e300``), and its 301 digits widened the column
+past the dialog."""
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """The proleptic Gregorian year, month and day ``days`` after 1970-01-01, for any
+    year (H. Hinnant's ``civil_from_days``), where :class:`datetime` stops at 9999."""
+    days += 719_468
+    era = days // 146_097
+    day_of_era = days - era * 146_097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524
+                   - day_of_era // 146_096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * shifted + 2) // 5 + 1
+    month = shifted + 3 if shifted < 10 else shifted - 9
+    return year_of_era + era * 400 + (month <= 2), month, day
+
+
 def format_epoch(seconds: int) -> str:
     """A file's mtime: ``2024-01-02 03:04 UTC``, saying its zone as every time the window
-    shows does."""
+    shows does. A year past 9999 is written whole, as ``tar -tv`` does
+    (``33658-09-27 01:46 UTC``); past :data:`FARTHEST_EPOCH`, the text says so, short."""
+    if abs(seconds) > FARTHEST_EPOCH:
+        return f"{'after' if seconds > 0 else 'before'} year " \
+               f"{'31,000,000' if seconds > 0 else '-31,000,000'} (out of range)"
     try:
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
     except (OverflowError, OSError, ValueError):
-        return str(seconds)
+        pass
+    days, rest = divmod(seconds, 86_400)
+    year, month, day = _civil(days)
+    return f"{year:04d}-{month:02d}-{day:02d} {rest // 3600:02d}:{rest % 3600 // 60:02d} UTC"

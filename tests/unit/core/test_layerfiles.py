@@ -210,6 +210,18 @@ def test_extended_attributes_are_named(tmp_path: Path) -> None:
         ("security.capability", "user.comment"), ("user.a b",), ()]
 
 
+def test_a_pax_mtime_that_is_no_number_of_seconds_is_listed(tmp_path: Path) -> None:
+    """A pax mtime is any decimal: 1e300 is kept whole, "inf" and "nan" (which Python's
+    tarfile reads) are listed as 0, not an unexpected error."""
+    members = []
+    for name, value in (("huge", "1e300"), ("inf", "inf"), ("nan", "nan")):
+        info = member(name)
+        info.pax_headers = {"mtime": value}
+        members.append((info, b""))
+    source, layer, _ = image_with_blob(tmp_path / "layout", tar_of(*members), media.OCI_LAYER)
+    assert [f.mtime for f in list_layer_files(source, layer).files] == [int(1e300), 0, 0]
+
+
 def test_gnu_long_names(tmp_path: Path) -> None:
     long_name = "deep/" * 40 + "file.txt"
     tar = tar_of((member(long_name, size=2), b"ok"), fmt=tarfile.GNU_FORMAT)

@@ -9,7 +9,13 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QFont
 
 from spyglass.gui.colors import muted_color
-from spyglass.gui.formatting import exact_size, file_mode, format_epoch, human_size
+from spyglass.gui.formatting import (
+    FARTHEST_EPOCH,
+    exact_size,
+    file_mode,
+    format_epoch,
+    human_size,
+)
 from spyglass.gui.models.table import Column, RowTableModel
 
 if TYPE_CHECKING:
@@ -234,6 +240,8 @@ class LayerFilesModel(RowTableModel["LayerFile"]):
                     "refuse it).")
         if column == PATH:
             return _elided("/" + row.path, LONGEST_TIP)  # a long name whole, in lines
+        if column == MODIFIED and abs(row.mtime) > FARTHEST_EPOCH:
+            return _elided(f"{row.mtime:,} seconds since 1970-01-01 00:00 UTC", 400)
         if column == MODE and row.xattrs:
             return _xattrs_tip(row.xattrs)
         return None
