@@ -333,23 +333,30 @@ def test_a_listing_the_registry_asked_to_wait_says_so_and_stop_says_what_it_stop
         qtbot.waitUntil(lambda: window.runner.active == 0, timeout=WAIT_MS)
 
 
+def refused_registry_window(make_window: Callable[..., MainWindow],
+                            monkeypatch: pytest.MonkeyPatch) -> tuple[MainWindow, str]:
+    """A window listing a registry (with its repository team/app) on a port that refuses
+    every connection, and that host; requests are asked again after pauses long enough
+    to be seen (the tests' own are a hundredth of the real ones)."""
+    import socket
+
+    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
+
+    monkeypatch.setattr(RegistryEndpoint, "_backoff", staticmethod(lambda attempt: 0.6))
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{unused.getsockname()[1]}"
+    entry = RegistrySettings(host, insecure=True, repositories=["team/app"])
+    return make_window(Settings(first_run_done=True, registries=[entry])), host
+
+
 @pytest.mark.usefixtures("soon")
 def test_a_listing_of_a_registry_that_refuses_connections_says_so_and_stop_says_that(
         qtbot: QtBot, make_window: Callable[..., MainWindow],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A port that refuses every connection, asked again after a backoff: the page said
     "Still waiting for HOST", where nothing waited."""
-    import socket
-
-    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
-
-    # (pauses long enough to be seen; the tests' own are a hundredth of the real ones)
-    monkeypatch.setattr(RegistryEndpoint, "_backoff", staticmethod(lambda attempt: 0.6))
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        host = f"127.0.0.1:{unused.getsockname()[1]}"
-    entry = RegistrySettings(host, insecure=True, repositories=["team/app"])
-    window = make_window(Settings(first_run_done=True, registries=[entry]))
+    window, host = refused_registry_window(make_window, monkeypatch)
     model, tree = window.registries.model, window.registries.tree
     panel = window.registries.repository_page.panel
     tree.setCurrentIndex(model.repository_index(host, "team/app"))
@@ -370,17 +377,9 @@ def test_an_image_of_a_registry_that_refuses_connections_says_so_and_stop_says_t
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The image view said "Still waiting for HOST" while a port that refuses every
     connection was asked again after a backoff, where nothing waited."""
-    import socket
-
-    from spyglass.core.transports.registry.endpoint import RegistryEndpoint
     from spyglass.gui.loading import load_registry_tag
 
-    monkeypatch.setattr(RegistryEndpoint, "_backoff", staticmethod(lambda attempt: 0.6))
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        host = f"127.0.0.1:{unused.getsockname()[1]}"
-    entry = RegistrySettings(host, insecure=True, repositories=["team/app"])
-    window = make_window(Settings(first_run_done=True, registries=[entry]))
+    window, host = refused_registry_window(make_window, monkeypatch)
     registry = window.registries.model.registry_node(
         window.registries.model.registry_index(host))
     assert registry is not None

@@ -427,15 +427,9 @@ def test_delete_takes_a_referrer_out_of_its_referrers_index_and_names_the_tags_t
     is; deleting the signed image names its signature and referrer tags, which stay."""
     from tests.gui.guitools import core_copy
     from tests.helpers.cosign import add_cosign_signature
-    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+    from tests.helpers.imagebuild import referred_layout
 
-    builder = LayoutBuilder(tmp_path / "layout")
-    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
-    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
-    sbom = builder.add_referrer(image, "application/spdx+json")
-    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
-    for referrer in (sbom, scan):
-        builder.tag(referrer, None)
+    builder, image, sbom, scan = referred_layout(tmp_path / "layout")
     add_cosign_signature(builder, image["digest"])
     server, host = own_registry.server, own_registry.host
     core_copy(f"oci:{tmp_path / 'layout'}:app", f"docker://{host}/signed/app:v1")

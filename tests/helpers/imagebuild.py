@@ -475,6 +475,21 @@ def multi_platform_layout(
     return index
 
 
+def referred_layout(root: Path) -> tuple[LayoutBuilder, dict[str, Any], dict[str, Any],
+                                         dict[str, Any]]:
+    """A layout at *root* holding the image ``app`` and two referrers of it, an SBOM and
+    a scan (listed, unnamed, as ``oras attach`` leaves them): the builder and the
+    image's, the SBOM's and the scan's descriptors."""
+    builder = LayoutBuilder(root)
+    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
+    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
+    sbom = builder.add_referrer(image, "application/spdx+json")
+    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
+    for referrer in (sbom, scan):
+        builder.tag(referrer, None)
+    return builder, image, sbom, scan
+
+
 def sha512_layout(source: Path, root: Path) -> dict[str, Any]:
     """Copy the layout *source* to *root* with every blob and manifest named by its sha512
     digest (``blobs/sha512/``), manifests rewritten to name them so, as a tool that

@@ -590,15 +590,9 @@ def test_deleting_a_referrer_takes_it_out_of_its_subjects_referrers_index(
     spec's "Deleting Manifests" asks, the deleted referrer is taken out of it, and the
     index, once it lists nothing, is deleted (before, the delete was refused, and
     --force left the index naming a manifest gone, which made every copy fail)."""
-    from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
+    from tests.helpers.imagebuild import referred_layout
 
-    builder = LayoutBuilder(tmp_path / "layout")
-    image = builder.add_image(ImageSpec(layers=[LayerSpec({"/a": b"a\n"})]))
-    builder.tag({k: v for k, v in image.items() if k != "platform"}, "app")
-    sbom = builder.add_referrer(image, "application/spdx+json")
-    scan = builder.add_referrer(image, "application/vnd.example.scan+json")
-    for referrer in (sbom, scan):
-        builder.tag(referrer, None)
+    _builder, image, sbom, scan = referred_layout(tmp_path / "layout")
     base = f"docker://{registry.host}/{repo_name}"
     ok("copy", "-q", f"oci:{tmp_path / 'layout'}:app", f"{base}:v1")
     subject = image["digest"]
