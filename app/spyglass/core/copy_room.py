@@ -27,13 +27,17 @@ from typing import Final
 from spyglass.core.copy_plan import CopyPlan
 from spyglass.core.errors import NoRoom
 from spyglass.core.transports.archive_room import free_bytes
-from spyglass.core.transports.base import ImageDestination, LocalDestination
+from spyglass.core.transports.base import ImageDestination, LocalDestination, Room
+from spyglass.core.transports.decompressed import other_folder_advice, restart_advice
 from spyglass.core.units import human_size
 
 DECOMPRESSED_AT_LEAST: Final = 99
 """What a decompressed layer takes at least, in percent of its compressed size: deflate
 and zstd store what they cannot shrink with a few bytes of framing per block (deflate's
 worst case grows data by about 0.03 %)."""
+
+WITH_ROOM: Final = "with more room"
+"""The folder for big temporary files to choose instead of one too small."""
 
 
 def check_room(plan: CopyPlan, destination: ImageDestination) -> CopyPlan:
@@ -54,20 +58,33 @@ def check_room(plan: CopyPlan, destination: ImageDestination) -> CopyPlan:
     free = free_bytes(room.folder)
     if free is None:
         return plan
-    where = f'"{destination.description}"'
     if room.needed > free:
-        raise NoRoom(
-            f"There is no room for this copy in {where}: it needs about "
-            f"{human_size(room.needed)} on that disk, which has {human_size(free)} free "
-            f'("{room.folder}"); nothing was written. Free some space there, or copy to '
-            "another disk.")
+        raise _no_room(destination, room, free)
     if not guessed and not unpacked:
         return plan
     estimate = destination.room_needed([*sure, *unpacked, *guessed]).needed
     if estimate <= free:
         return plan
+    where = (room.what[:1].upper() + room.what[1:] if room.what
+             else f'"{destination.description}"')
+    shown = "" if room.what else f' ("{room.folder}")'
     note = (f"{where} may not have room for this copy: it needs about "
             f"{human_size(estimate)} on that disk, counting each layer it decompresses or "
-            f"recompresses at its size before, and that disk has {human_size(free)} free "
-            f'("{room.folder}")')
+            f"recompresses at its size before, and that disk has {human_size(free)} "
+            f"free{shown}")
     return replace(plan, notes=(*plan.notes, note))
+
+
+def _no_room(destination: ImageDestination, room: Room, free: int) -> NoRoom:
+    """The refusal of a copy ``room`` does not fit in: another disk is the advice for the
+    destination's own, another folder for big temporary files for that folder's."""
+    needs = f"it needs about {human_size(room.needed)} on that disk, which has {human_size(free)}"
+    if not room.what:
+        return NoRoom(
+            f'There is no room for this copy in "{destination.description}": {needs} free '
+            f'("{room.folder}"); nothing was written. Free some space there, or copy to '
+            "another disk.")
+    said = (f"There is no room for this copy in {room.what}: {needs} free; nothing was "
+            "written. Free some space there, or ")
+    return NoRoom(f"{said}{restart_advice(WITH_ROOM)}.",
+                  on_command_line=f"{said}{other_folder_advice(WITH_ROOM)}.")

@@ -228,3 +228,38 @@ def test_a_real_small_disk_refuses_the_copy_before_the_first_byte(
             assert f"which has {human_size(free)} free" in done.stderr, done.stderr
             assert "Copying" not in done.stderr and "Traceback" not in done.stderr
             assert list(disk.iterdir()) == [], destination
+
+
+@pytest.mark.parametrize(("flag", "advice"), [
+    (False, "set TMPDIR to a folder with more room."),
+    (True, "give --tmpdir a folder with more room.")])
+@pytest.mark.parametrize("kind", ["docker-archive", "oci-archive"])
+def test_an_archive_for_a_pipe_is_refused_for_the_big_files_folder_with_its_advice(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str,
+        flag: bool, advice: str) -> None:
+    """Made first in the folder for big temporary files: that folder is what has no room,
+    and another one (TMPDIR, --tmpdir; in the window, started again) is the advice, not
+    another disk for the pipe."""
+    from spyglass.core.transports import decompressed
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.setenv("TMPDIR", str(disk))
+    monkeypatch.setattr(decompressed, "_tmpdir_flag", str(disk) if flag else None)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    SmallDisk(monkeypatch, disk, MIB)
+    _events, error = copied(source, f"{kind}:{pipe}")
+    assert isinstance(error, NoRoom), error
+    said = (f'There is no room for this copy in the folder for big temporary files "{disk}" '
+            f"($TMPDIR or --tmpdir, else /var/tmp), where an archive written to \"{pipe}\" is "
+            "made first: it needs about ")
+    assert str(error).startswith(said), str(error)
+    assert str(error).endswith(", which has 1.0 MiB free; nothing was written. Free some "
+                               "space there, or quit Spyglass and start it again with TMPDIR "
+                               "set to a folder with more room."), str(error)
+    assert error.on_command_line is not None
+    assert error.on_command_line.startswith(said), error.on_command_line
+    assert error.on_command_line.endswith(f"Free some space there, or {advice}")
+    assert "another disk" not in f"{error} {error.on_command_line}"
+    assert list(disk.iterdir()) == []

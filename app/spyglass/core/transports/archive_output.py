@@ -295,6 +295,12 @@ class ArchiveOutput:
         """The folder staging is in: the target's, or for a pipe the big-files folder."""
         return self._parent
 
+    @property
+    def staging_place(self) -> str:
+        """The big-files folder, said as where an archive for a pipe is made first."""
+        return (f'the folder for big temporary files "{self._parent}" ({BIG_FILES}), '
+                f'where an archive written to "{self.path}" is made first')
+
     @contextmanager
     def staged(self) -> Iterator[None]:
         """Where an archive for a pipe is made first (the big-files folder) is what a
@@ -306,8 +312,7 @@ class ArchiveOutput:
             if not self.streamed or not isinstance(cause, OSError) or cause.errno not in (
                     errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
-            where = (f'the folder for big temporary files "{self._parent}" ({BIG_FILES}), '
-                     f'where an archive written to "{self.path}" is made first')
+            where = self.staging_place
             reason = cause.strerror or str(cause)
             if cause.errno == errno.ENOSPC and out_of_inodes(self._parent):
                 said, wanted, window = (f"There are no file entries (inodes) left in {where}; ",
@@ -431,7 +436,8 @@ class ArchiveDestination:
         nothing before the copy, and one replaced stays until the new one is whole."""
         output = self._output
         return Room(output.parent, archive_needs([blob.size for blob in blobs],
-                                                 output.parent, streamed=output.streamed))
+                                                 output.parent, streamed=output.streamed),
+                    output.staging_place if output.streamed else "")
 
     def _check_open(self) -> None:
         if self._state != "open":

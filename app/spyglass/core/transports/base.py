@@ -242,6 +242,11 @@ class Room:
 
     folder: Path
     needed: int
+    what: str = ""
+    """What ``folder`` is, where the bytes go somewhere else than the destination (an
+    archive for a pipe is made first in the folder for big temporary files): a phrase
+    naming it, which a refusal says instead of the destination, with the advice to
+    choose another such folder; "" for the destination's own disk."""
 
 
 @runtime_checkable
