@@ -24,6 +24,7 @@ from spyglass.cli.common import (
     write_json,
     write_text,
 )
+from spyglass.cli.forget_pending import settle_forget_pending
 from spyglass.core.errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -378,6 +379,12 @@ def run_login(args: argparse.Namespace) -> int:
         else:
             note(f"Saved the credentials for {host} in {store.keyring_description}; the "
                  "registry asks for none, so they were not checked.")
+        unsettled = settle_forget_pending([host])
+        if unsettled is not None:
+            note(f"{unsettled} A Spyglass window closed before the keyring had removed the "
+                 f"password for {host} (a registry removed there), so the next window to "
+                 "start removes the one just saved: log in again once the settings can be "
+                 "saved.")
         return 0
     worked = (f"The credentials for {host} work" if checked else
               f"{host} asks for no credentials, so they were not checked")
@@ -436,12 +443,14 @@ def run_logout(args: argparse.Namespace) -> int:
         note(f"Removed the stored credentials for {_listed(hosts)}." if hosts else
              "Spyglass had no stored credentials; auth.json and ~/.docker/config.json are "
              "left alone.")
+        settle_forget_pending(hosts)  # (what stays on it would remove nothing now)
         return 0
     host = canonical_host(args.host)
     try:
         removed = credential_store().forget(host)
     finally:
         forget_clients()
+    settle_forget_pending([host])  # (no password left: nothing for a window to remove)
     if removed:
         note(f"Removed the stored credentials for {host}.")
         return 0

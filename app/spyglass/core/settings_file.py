@@ -27,6 +27,7 @@ is not UTF-8 is written as JSON's escape of the surrogate Python reads it as
 only below an existing home folder or ``$XDG_CONFIG_HOME`` (the rule of
 :mod:`spyglass.core.cachedir`): a home folder that is not there is never made, and
 the settings then last only for the session (:attr:`LoadedSettings.not_kept`).
+A program without a window changes a field the same way (:func:`update_settings`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -463,3 +465,22 @@ def save_settings(settings: Settings, path: Path | None = None, *,
         raise
     except OSError as exc:
         raise SpyglassError(_save_failure(exc, path, target.parent)) from exc
+
+
+def update_settings(change: Callable[[Settings], bool],
+                    path: Path | None = None) -> SavedSettings | None:
+    """For a program without a window (``spyglass login``): ``change`` what the file
+    holds, and save that as :func:`save_settings` does (merged under the lock with what
+    the file holds by then; never over a file that cannot be read, or a newer
+    Spyglass's). ``change`` is given a copy of the settings read and says whether it
+    changed them. A file that is not there, cannot be read or cannot be used (left as it
+    is) has nothing to change: None, and nothing is written.
+
+    Raises :class:`SpyglassError` as :func:`save_settings` does."""
+    loaded = read_settings(path, set_aside=False)
+    if loaded.unreadable or loaded.unusable:
+        return None
+    mine = loaded.settings.copy()
+    if not change(mine):
+        return None
+    return save_settings(mine, loaded.path, base=loaded.settings)
