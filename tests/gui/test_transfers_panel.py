@@ -156,21 +156,28 @@ def test_bytes_speed_and_eta_follow_the_tally_on_its_clock(
     assert window.copying.panel.summary.text() == "1 done"
 
 
+@pytest.mark.parametrize("setup", [0, 2])
 def test_no_time_left_is_told_from_the_first_burst_of_a_slow_copy(
-        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path) -> None:
+        qtbot: QtBot, window: MainWindow, scripted: ScriptedCopy, tmp_path: Path,
+        setup: int) -> None:
     """The connection's buffers take the first 12 MiB in 0.3 s; then the link's 1 MiB/s.
     The ETA said "< 1 s" for half of such a copy: now none until the speed is measured
-    past the burst, then the time that is really left."""
+    past the burst, then the time that is really left. Seconds of set-up before the
+    bytes move (``setup``: no bytes yet) are no part of the wait (they made it "2 s"
+    where 10 s were left)."""
     clock = FakeClock(100.0)
     transfer = start_scripted(qtbot, window, scripted, clock, tmp_path)
     layer = blob("layer", 24 * MiB)
     feed(qtbot, window, scripted, Planned(plan_of(blob("c", 1024, media.OCI_CONFIG), layer)),
          BlobStarted(layer.digest, layer.size, layer.media_type))
+    for step in range(1, 2 * setup + 1):  # set-up: a snapshot every half second, no bytes
+        clock.now = 100.0 + step / 2
+        feed(qtbot, window, scripted, BlobProgress(layer.digest, 0, layer.size))
     etas: dict[float, str] = {}
     for step in range(1, 17):  # a snapshot every half second, for 8 s
         gone = step / 2
         done = int(min(12.0, 40 * gone) * MiB) + int(max(0.0, gone - 0.3) * MiB)
-        clock.now = 100.0 + gone
+        clock.now = 100.0 + setup + gone
         feed(qtbot, window, scripted, BlobProgress(layer.digest, done, layer.size))
         etas[gone] = row_texts(window, transfer)["eta"]
         assert row_texts(window, transfer)["speed"]  # the speed is shown all along

@@ -180,7 +180,7 @@ class Tally:
     _samples: list[tuple[float, int]] = field(default_factory=list)
     _moved: tuple[float, int] | None = None
     """When the bytes done last changed, and to what."""
-    _began: float = 0.0
+    _began: float | None = None
     """When the speed's samples started (again): :attr:`Snapshot.settled` counts from it."""
     _fresh: bool = False
     """The speed's samples start again at the next one that shows bytes moving (after a
@@ -320,15 +320,17 @@ class Tally:
         from a window that holds a blob's restart (its bytes fell back), and none over a
         quiet time (see :data:`QUIET_AFTER`)."""
         if not self._samples:
-            self._began = now
+            self._began = None
         last = self._samples[-1][1] if self._samples else done
+        if self._began is None and done > last:
+            self._began = now  # (bytes move: what came before them was set-up)
         if done < last:
             self._fresh = True
         elif done > last and self._moved is not None and now - self._moved[0] >= QUIET_AFTER:
             self._fresh = True  # what moved now may have moved in its last instant
         if self._fresh:
             self._samples = [(now, done)]
-            self._began = now
+            self._began = now if done > last else None
             self._fresh = done <= last  # it starts here once bytes move
             return 0.0
         self._samples.append((now, done))
@@ -340,7 +342,7 @@ class Tally:
     def _settled(self, now: float) -> bool:
         """Whether the speed's samples are fit to predict the time left (see
         :attr:`Snapshot.settled`)."""
-        if not self._samples or self._fresh:
+        if not self._samples or self._fresh or self._began is None:
             return False
         first_time = self._samples[0][0]
         return first_time - self._began >= SETTLE_AFTER and now - first_time >= ETA_SPAN
