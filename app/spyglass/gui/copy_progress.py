@@ -319,11 +319,12 @@ class Tally:
         """Bytes a second over the last :data:`SPEED_WINDOW` seconds of bytes moving: none
         from a window that holds a blob's restart (its bytes fell back), and none over a
         quiet time (see :data:`QUIET_AFTER`)."""
-        if not self._samples:
-            self._began = None
+        if not self._samples:  # (bytes done by the first sample moved before it)
+            self._began = now if done > 0 else None
         last = self._samples[-1][1] if self._samples else done
         if self._began is None and done > last:
-            self._began = now  # (bytes move: what came before them was set-up)
+            # bytes move, since the last sample that saw none: before it was set-up
+            self._began = self._samples[-1][0] if self._samples else now
         if done < last:
             self._fresh = True
         elif done > last and self._moved is not None and now - self._moved[0] >= QUIET_AFTER:
