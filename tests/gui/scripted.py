@@ -6,6 +6,7 @@ coalescing and the model are the app's, while the Tally's clock is the test's.""
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,22 +61,33 @@ class ScriptedCopy:
     def __init__(self) -> None:
         self.events: Callable[[CopyEvent], None] | None = None
         self._ending: queue.Queue[Descriptor | BaseException] = queue.Queue()
+        self._endings: dict[str, queue.Queue[Descriptor | BaseException]] = {}
+        self._lock = threading.Lock()
 
-    def __call__(self, _openers: object, _request: CopyRequest, _prepared: object,
+    def _own(self, destination: str) -> queue.Queue[Descriptor | BaseException]:
+        with self._lock:
+            return self._endings.setdefault(destination, queue.Queue())
+
+    def __call__(self, _openers: object, request: CopyRequest, _prepared: object,
                  events: Callable[[CopyEvent], None], cancel: Any) -> Descriptor:
         self.events = events
+        own = self._own(request.destination)
         while True:
             try:
-                ending = self._ending.get(timeout=0.05)
+                ending = own.get_nowait()
             except queue.Empty:
-                cancel.check()  # the window closing cancels the transfer
-                continue
+                try:
+                    ending = self._ending.get(timeout=0.05)
+                except queue.Empty:
+                    cancel.check()  # the window closing cancels the transfer
+                    continue
             if isinstance(ending, BaseException):
                 raise ending
             return ending
 
-    def finish(self, result: Descriptor | BaseException) -> None:
-        self._ending.put(result)
+    def finish(self, result: Descriptor | BaseException, destination: str = "") -> None:
+        """End a copy running now (whichever takes it), or the copy to ``destination``."""
+        (self._own(destination) if destination else self._ending).put(result)
 
 
 SOURCE = "docker://registry.example/team/app:2.0"
@@ -104,10 +116,11 @@ def feed(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
 
 
 def finish(qtbot: QtBot, window: MainWindow, script: ScriptedCopy,
-           ending: Descriptor | BaseException) -> None:
-    """End the scripted copy and wait until the panel says so."""
+           ending: Descriptor | BaseException, destination: str = "") -> None:
+    """End the scripted copy (the one to ``destination``, when several run) and wait
+    until the panel says so."""
     with qtbot.waitSignal(window.copying.manager.changed, timeout=WAIT_MS):
-        script.finish(ending)
+        script.finish(ending, destination)
 
 
 TOP = Descriptor(media.OCI_MANIFEST, Digest.of(b"manifest"), 2)

@@ -1020,9 +1020,9 @@ def test_a_copy_to_a_name_another_copy_writes_waits_for_it(
     scripted.events = None
     b = window.copying.start(CopyRequest(SOURCE, second.format(**names), CopyOptions(),
                                          label="team/app:2.0"))
+    beside = first.format(**names).replace(":big", ":small").replace(":same", ":other")
     other = window.copying.start(CopyRequest(  # another tag or ref: runs beside a
-        SOURCE, first.format(**names).replace(":big", ":small").replace(":same", ":other"),
-        CopyOptions()))
+        SOURCE, beside, CopyOptions()))
     qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)  # other's
     scripted.events = None
     assert (a.state, other.state) == (TransferState.PLANNING, TransferState.PLANNING)
@@ -1035,8 +1035,9 @@ def test_a_copy_to_a_name_another_copy_writes_waits_for_it(
     assert "the name ends up naming this image, the one asked for last" \
         in details.heading.text()
     details.close()
-    finish(qtbot, window, scripted, TOP)  # a or other: whichever took it
-    finish(qtbot, window, scripted, TOP)
+    # (each its own: b, started once a ends, would take an ending left for any copy)
+    finish(qtbot, window, scripted, TOP, beside)
+    finish(qtbot, window, scripted, TOP, first.format(**names))
     qtbot.waitUntil(lambda: a.state.finished and other.state.finished, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: scripted.events is not None, timeout=WAIT_MS)
     assert b.state is TransferState.PLANNING and not b.held_for
