@@ -74,6 +74,16 @@ def test_a_local_copy_with_registry_flags_still_does_not(tmp_path: Path) -> None
     assert (code, loaded) == (0, "-")
 
 
+def test_a_copy_between_layouts_imports_no_archive_reading(tmp_path: Path) -> None:
+    """The copy's room check needs where big temporary files go, not the archive
+    machinery (tarfile): it made every copy import seven more modules, about 25 ms."""
+    multi_platform_layout(tmp_path / "layout")
+    code, loaded = _modules_after("copy", "-q", f"oci:{tmp_path / 'layout'}:latest",
+                                  f"oci:{tmp_path / 'copy'}:v1")
+    assert code == 0
+    assert _within(loaded, "tarfile", "spyglass.core.transports.decompressed") == []
+
+
 _SYNC_MACHINERY = ("spyglass.core.sync", "spyglass.core.sync_run", "spyglass.core.copy",
                    "spyglass.core.copy_plan", "spyglass.core.copy_events",
                    "spyglass.core.copy_attachments", "spyglass.core.referrers",

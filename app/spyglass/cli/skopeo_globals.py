@@ -57,7 +57,7 @@ def apply_global_flags(args: argparse.Namespace) -> None:
         if not folder.is_dir():
             raise SpyglassError(f'--tmpdir "{folder}" is not a folder; expected the folder for '
                                 "big temporary files.")
-        from spyglass.core.transports.decompressed import tmpdir_given
+        from spyglass.core.transports.big_files import tmpdir_given
 
         tmpdir_given(folder)  # $TMPDIR, and advice to choose another names --tmpdir
         tempfile.tempdir = None  # asked again, from $TMPDIR

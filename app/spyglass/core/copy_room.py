@@ -28,7 +28,7 @@ from spyglass.core.copy_plan import CopyPlan
 from spyglass.core.errors import NoRoom
 from spyglass.core.transports.archive_room import free_bytes
 from spyglass.core.transports.base import ImageDestination, LocalDestination, Room
-from spyglass.core.transports.decompressed import other_folder_advice, restart_advice
+from spyglass.core.transports.big_files import other_folder_advice, restart_advice
 from spyglass.core.units import human_size
 
 DECOMPRESSED_AT_LEAST: Final = 99

@@ -240,12 +240,12 @@ def test_an_archive_for_a_pipe_is_refused_for_the_big_files_folder_with_its_advi
     """Made first in the folder for big temporary files: that folder is what has no room,
     and another one (TMPDIR, --tmpdir; in the window, started again) is the advice, not
     another disk for the pipe."""
-    from spyglass.core.transports import decompressed
+    from spyglass.core.transports import big_files
 
     disk = tmp_path / "disk"
     disk.mkdir()
     monkeypatch.setenv("TMPDIR", str(disk))
-    monkeypatch.setattr(decompressed, "_tmpdir_flag", str(disk) if flag else None)
+    monkeypatch.setattr(big_files, "_tmpdir_flag", str(disk) if flag else None)
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     SmallDisk(monkeypatch, disk, MIB)

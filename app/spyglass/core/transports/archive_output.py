@@ -34,7 +34,7 @@ from spyglass.core.transports.archive import OCI_ARCHIVE
 from spyglass.core.transports.archive_held import images_held
 from spyglass.core.transports.archive_room import Relocation, archive_needs, make_room
 from spyglass.core.transports.base import OUTSIDE_WAIT, Room
-from spyglass.core.transports.decompressed import big_files_folder, restart_advice
+from spyglass.core.transports.big_files import big_files_folder, restart_advice
 from spyglass.core.transports.file_write import (
     check_replaceable,
     describe_write_error,

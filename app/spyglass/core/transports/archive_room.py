@@ -18,7 +18,7 @@ from typing import Final
 
 from spyglass.core.cancel import CancelToken, check
 from spyglass.core.digest import CHUNK_SIZE
-from spyglass.core.transports.decompressed import big_files_folder
+from spyglass.core.transports.big_files import big_files_folder
 from spyglass.core.transports.temporaries import TempFolder
 
 ROOM_PREFIX: Final = "spyglass-archive-blobs-"

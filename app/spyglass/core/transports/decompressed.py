@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import os
 import tarfile
-import tempfile
 import threading
 import weakref
 from dataclasses import dataclass
@@ -42,6 +41,10 @@ from spyglass.core.errors import (
     TemporarySpaceFailed,
     TransportError,
 )
+from spyglass.core.transports.big_files import (  # (here too, for its callers)
+    big_files_folder as big_files_folder,
+)
+from spyglass.core.transports.big_files import other_folder_advice, restart_advice
 from spyglass.core.transports.temporaries import TempFolder
 
 FOLDER_PREFIX: Final = "spyglass-decompressed-"
@@ -49,34 +52,6 @@ FOLDER_PREFIX: Final = "spyglass-decompressed-"
 
 _FILE_NAME: Final = "archive.tar"
 _NO_ROOM: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-_BIG_FILES_DEFAULT: Final = "/var/tmp"
-
-
-_tmpdir_flag: str | None = None
-"""The folder ``--tmpdir`` named on the command line, where it was given."""
-
-
-def tmpdir_given(folder: Path) -> None:
-    """``--tmpdir FOLDER`` was given: big temporary files go there (``$TMPDIR`` is set to
-    it), and advice to choose another folder names that flag."""
-    global _tmpdir_flag
-    os.environ["TMPDIR"] = str(folder)
-    _tmpdir_flag = str(folder)
-
-
-def other_folder_advice(wanted: str) -> str:
-    """How to send big temporary files to a folder ``wanted`` (``with more room``), on the
-    command line: with ``--tmpdir``, where that flag chose the folder in force, else with
-    ``$TMPDIR``."""
-    if _tmpdir_flag is not None and os.environ.get("TMPDIR") == _tmpdir_flag:
-        return f"give --tmpdir a folder {wanted}"
-    return f"set TMPDIR to a folder {wanted}"
-
-
-def restart_advice(wanted: str) -> str:
-    """The same in the window, which reads ``$TMPDIR`` as it was when it started: a
-    running Spyglass cannot be given another folder, so the advice is to start it again."""
-    return f"quit Spyglass and start it again with TMPDIR set to a folder {wanted}"
 
 
 def space_failed(said: str, wanted: str) -> TemporarySpaceFailed:
@@ -85,18 +60,6 @@ def space_failed(said: str, wanted: str) -> TemporarySpaceFailed:
     :func:`other_folder_advice` on the command line."""
     return TemporarySpaceFailed(f"{said}{restart_advice(wanted)}.",
                                 on_command_line=f"{said}{other_folder_advice(wanted)}.")
-
-
-def big_files_folder() -> Path:
-    """Where big temporary files go: ``$TMPDIR``, else ``/var/tmp`` (containers/image's
-    ``TemporaryDirectoryForBigFiles``), else the system's temporary folder where there
-    is no ``/var/tmp``. Read anew on every call, so that a changed ``$TMPDIR`` counts."""
-    chosen = os.environ.get("TMPDIR")
-    if chosen:
-        return Path(chosen)
-    if os.path.isdir(_BIG_FILES_DEFAULT):
-        return Path(_BIG_FILES_DEFAULT)
-    return Path(tempfile.gettempdir())
 
 
 PIPED: Final = "piped"
