@@ -847,8 +847,15 @@ def web_server() -> Iterator[str]:
 
 def test_test_connection_says_what_failed(qtbot: QtBot, window: MainWindow,
                                           registry_binary: str, web_server: str,
-                                          tmp_path: Path) -> None:
+                                          tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from tests.helpers.names import resolver
     from tests.helpers.registry import RegistryServer
+
+    # a name that resolves nowhere is said so without asking the machine's DNS server
+    monkeypatch.setattr(socket, "getaddrinfo", resolver({}))
 
     dialog = window.registries.add_registry()
     fill_registry_dialog(qtbot, dialog, f"127.0.0.1:{free_port()}")
@@ -1196,12 +1203,19 @@ def test_the_session_banner_names_a_keyring_file_nobody_chose(
 
 
 def test_a_new_password_says_it_removed_the_one_an_earlier_spyglass_kept(
-    qtbot: QtBot, make_window: Callable[..., MainWindow], keyring_store: CredentialStore
+    qtbot: QtBot, make_window: Callable[..., MainWindow], keyring_store: CredentialStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An earlier Spyglass kept a password in the keyring file nobody chose; a different
     one typed now removes it (it would outlive the new one) and is kept until Spyglass
     quits: the status bar says the old one went, where before it went unsaid."""
+    import socket
+
     from spyglass.gui.dialogs.registry import RegistryInput
+    from tests.helpers.names import resolver
+
+    # (the registry added is listed: r.example resolves nowhere, without a DNS query)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver({}))
 
     keyring_store._keyring._chosen = False  # as if keyring had fallen back to it by itself
     backend = keyring_store._keyring.backend()
