@@ -687,7 +687,7 @@ def test_a_disk_too_small_for_the_copy_is_refused_in_the_dialog(
             return found
         fields = list(found)
         fields[0] = fields[1] = 4096
-        fields[4] = 0  # full
+        fields[3] = fields[4] = 0  # full
         return os.statvfs_result(fields)
 
     monkeypatch.setattr(os, "statvfs", small)

@@ -1,6 +1,6 @@
 """The room a copy takes on a local destination's disk, looked at before the first byte
-(core/copy_room.py): ``os.statvfs`` reports a small disk here; a real small tmpfs is in
-tests/integration/test_copy_room_tmpfs.py."""
+(core/copy_room.py): ``os.statvfs`` reports a small disk here; the last test takes a real
+small tmpfs (as root)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from spyglass.core.copy import BlobStarted, CopyOptions, Failed, Planned, execut
 from spyglass.core.copy_room import check_room
 from spyglass.core.errors import NoRoom
 from spyglass.core.transports import open_destination, open_source
-from spyglass.core.transports.archive_room import ARCHIVE_ROOM, MEMBER_ROOM
+from spyglass.core.transports.archive_room import ARCHIVE_ROOM, MEMBER_ROOM, free_bytes
 from spyglass.core.units import human_size
 from tests.helpers.imagebuild import ImageSpec, LayerSpec, LayoutBuilder
 
@@ -47,9 +47,12 @@ def image_size(layout: Path) -> int:
 
 
 class SmallDisk:
-    """``os.statvfs`` for folders under ``root``: a disk with ``free`` bytes left."""
+    """``os.statvfs`` for folders under ``root``: a disk with ``free`` bytes left for
+    anyone, ``reserved`` more for root only; ``sizeless``: a filesystem that reports no
+    sizes at all (every count 0, as many FUSE filesystems do)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path, free: int) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: Path, free: int, *,
+                 reserved: int = 0, sizeless: bool = False) -> None:
         self.root = root
         self.free = free
         self.asked: list[Path] = []
@@ -62,7 +65,10 @@ class SmallDisk:
             self.asked.append(Path(os.fspath(path)))
             fields = list(found)
             fields[0] = fields[1] = 4096  # f_bsize, f_frsize
+            fields[3] = (self.free + reserved) // 4096  # f_bfree: root's too
             fields[4] = self.free // 4096  # f_bavail
+            if sizeless:
+                fields[2:6] = [0, 0, 0, 0]  # f_blocks, f_bfree, f_bavail, f_files
             return os.statvfs_result(fields)
 
         monkeypatch.setattr(os, "statvfs", statvfs)
@@ -114,6 +120,34 @@ def test_blobs_the_layout_holds_already_need_no_room(
     events, error = copied(source, f"oci:{disk / 'there'}:again")
     assert error is None, error
     assert any(isinstance(e, Planned) for e in events)
+
+
+def test_a_filesystem_that_reports_no_sizes_is_not_taken_for_a_full_one(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sshfs, rclone and other FUSE mounts may say 0 blocks of 0: room unknown, so the
+    copy goes (and fails as any would if the disk does fill)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    SmallDisk(monkeypatch, disk, 0, sizeless=True)
+    for destination in (f"oci:{disk / 'l'}:big", f"docker-archive:{disk / 'a.tar'}"):
+        events, error = copied(source, destination)
+        assert error is None, error
+        planned = next(e for e in events if isinstance(e, Planned))
+        assert not [note for note in planned.plan.notes if "room" in note]
+
+
+@pytest.mark.parametrize(("euid", "fits"), [(0, True), (1000, False)])
+def test_root_may_fill_the_blocks_kept_back_for_it(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, euid: int,
+        fits: bool) -> None:
+    """ext4 keeps 5 % of a disk for root, left out of df's Avail: a copy run as root
+    that fits only with them goes; for anyone else it is refused."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    SmallDisk(monkeypatch, disk, image_size(source) - MIB, reserved=4 * MIB)
+    monkeypatch.setattr(os, "geteuid", lambda: euid)
+    _events, error = copied(source, f"oci:{disk / 'l'}:big")
+    assert (error is None) is fits, error
 
 
 def test_a_recompressed_copy_that_may_not_fit_gets_a_note_not_a_refusal(
@@ -189,7 +223,7 @@ def test_the_command_line_refuses_a_disk_too_small_and_dry_run_says_so(
         "        return found\n"
         "    fields = list(found)\n"
         "    fields[0] = fields[1] = 4096\n"
-        "    fields[4] = 256\n"
+        "    fields[3] = fields[4] = 256\n"
         "    return os.statvfs_result(fields)\n"
         "os.statvfs = _small\n")
     env = {**os.environ, "PYTHONPATH": f"{hook}:{REPO / 'app'}", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -215,7 +249,8 @@ def test_a_real_small_disk_refuses_the_copy_before_the_first_byte(
 
     env = {**os.environ, "PYTHONPATH": str(REPO / "app"), "PYTHONDONTWRITEBYTECODE": "1"}
     with small_filesystem(tmp_path / "mnt", "2m") as disk:
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        free = free_bytes(disk)
+        assert free is not None
         for destination in (f"oci:{disk / 'l'}:big", f"dir:{disk / 'd'}",
                             f"docker-archive:{disk / 'a.tar'}", f"oci-archive:{disk / 'o.tar'}"):
             done = subprocess.run(

@@ -32,12 +32,25 @@ ARCHIVE_ROOM: Final = 256 * 1024
 
 
 def free_bytes(folder: Path) -> int | None:
-    """The bytes this user may still write in ``folder``'s filesystem (None: unknown)."""
+    """The bytes this user may still write in ``folder``'s filesystem (None: unknown).
+
+    A filesystem that gives no sizes at all (no blocks: many FUSE filesystems, 9p,
+    some network shares) is unknown, not full. Root may also write the blocks a
+    filesystem keeps back for it (ext4's 5 %), which ``df`` leaves out of "Avail"."""
     try:
         info = os.statvfs(folder)
     except OSError:
         return None
-    return info.f_bavail * info.f_frsize
+    if not info.f_blocks:
+        return None
+    free = info.f_bfree if _privileged() else info.f_bavail
+    return free * info.f_frsize
+
+
+def _privileged() -> bool:
+    """Whether this process may use a filesystem's blocks kept back for root."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
 
 
 def archive_needs(sizes: Sequence[int], staging: Path, *, streamed: bool = False) -> int:
