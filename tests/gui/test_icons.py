@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
 
 from spyglass.gui import icons
 
@@ -43,3 +44,29 @@ def test_a_painted_icon_copied_and_changed_still_draws(qapp: object) -> None:
     icon = QIcon(icons.registry_icon())
     icon.addPixmap(QPixmap(8, 8))
     assert icon.pixmap(QSize(24, 24), 2.0).width() == 48
+
+
+@pytest.mark.parametrize("mode", [QIcon.Mode.Selected, QIcon.Mode.Disabled])
+def test_a_greyed_or_selected_painted_icon_follows_a_change_of_palette(
+        qapp: QApplication, mode: QIcon.Mode) -> None:
+    """The style tints a selected icon in the highlight colour and greys a disabled one
+    for the background; after a change of theme the kept pixmap had the old palette's
+    colours (Qt's own pixmap engine draws it again)."""
+    light = QPalette(QColor("#efefef"))
+    light.setColor(QPalette.ColorRole.Highlight, QColor("#308cc6"))
+    dark = QPalette(QColor("#202020"))
+    dark.setColor(QPalette.ColorRole.Highlight, QColor("#e0a000"))
+    before = QApplication.palette()
+    try:
+        QApplication.setPalette(light)
+        icon = icons.tag_icon()
+        under_light = icon.pixmap(QSize(32, 32), 1.0, mode).toImage()
+        QApplication.setPalette(dark)
+        under_dark = icon.pixmap(QSize(32, 32), 1.0, mode).toImage()
+        fresh = icons.tag_icon().pixmap(QSize(32, 32), 1.0, mode).toImage()
+        assert under_dark == fresh
+        assert under_dark != under_light
+        QApplication.setPalette(light)
+        assert icon.pixmap(QSize(32, 32), 1.0, mode).toImage() == under_light
+    finally:
+        QApplication.setPalette(before)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QGuiApplication,
     QIcon,
     QIconEngine,
     QPainter,
@@ -44,17 +45,28 @@ Draw = Callable[[QPainter, float], None]
 class PaintedIconEngine(QIconEngine):
     """An icon drawn at the size it is asked for, in device pixels: sharp at any scale
     (a fixed set of 16 to 48 px pixmaps was stretched, and blurred, at 2x: a 36 px
-    header icon is 72 device pixels). The pixmaps drawn are kept, by size and mode."""
+    header icon is 72 device pixels). The pixmaps drawn are kept, by size and mode, and a
+    Disabled or Selected one by the application palette too, as Qt's own pixmap engine
+    keeps them: the style greys or tints it in the palette's colours, and after a change
+    of theme the kept one had the old ones (a selected row's icon in the old highlight, a
+    disabled one greyed for the old background)."""
 
     def __init__(self, draw: Draw) -> None:
         super().__init__()
         self._draw = draw
-        self._drawn: dict[tuple[int, int, QIcon.Mode], QPixmap] = {}
+        self._drawn: dict[tuple[int, int, QIcon.Mode, int], QPixmap] = {}
 
     def _at(self, width: int, height: int, mode: QIcon.Mode) -> QPixmap:
-        key = (width, height, mode)
+        app = QApplication.instance()
+        style = app.style() if isinstance(app, QApplication) \
+            and mode in (QIcon.Mode.Disabled, QIcon.Mode.Selected) else None
+        palette = QGuiApplication.palette().cacheKey() if style is not None else 0
+        key = (width, height, mode, palette)
         pixmap = self._drawn.get(key)
         if pixmap is None:
+            if style is not None:  # those greyed in another palette are of no more use
+                self._drawn = {kept: drawn for kept, drawn in self._drawn.items()
+                               if kept[3] in (0, palette)}
             side = min(width, height)
             pixmap = QPixmap(max(side, 1), max(side, 1))
             pixmap.fill(Qt.GlobalColor.transparent)
@@ -63,10 +75,8 @@ class PaintedIconEngine(QIconEngine):
             painter.scale(side / 16, side / 16)
             self._draw(painter, 16.0)
             painter.end()
-            app = QApplication.instance()
-            if mode in (QIcon.Mode.Disabled, QIcon.Mode.Selected) \
-                    and isinstance(app, QApplication):  # (greyed as the style greys)
-                pixmap = app.style().generatedIconPixmap(mode, pixmap, QStyleOption())
+            if style is not None:  # (greyed as the style greys)
+                pixmap = style.generatedIconPixmap(mode, pixmap, QStyleOption())
             self._drawn[key] = pixmap
         return pixmap
 
