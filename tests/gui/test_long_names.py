@@ -10,13 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.manifest import REF_NAME_ANNOTATION
+from spyglass.core.text import visible
 from spyglass.gui import icons
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.views.registry_pages import PageHeader
+from spyglass.gui.views.widgets import ElidedLabel
 from tests.gui.guitools import SampleFacts, select_platform, show_image
 
 pytestmark = pytest.mark.gui
@@ -98,3 +101,42 @@ def test_a_long_tag_is_cut_in_raw_json_and_in_the_status_bar(
     assert "…" in name.shown_text() and name.toolTip() == name.text()
     assert name.width() <= window.width() // 2
 
+
+
+def test_a_cut_label_keeps_the_tooltip_its_owner_gave_it(qtbot: QtBot) -> None:
+    """Each resize set the tooltip of a cut label to its text, or to nothing where it was
+    whole: a tooltip its owner had given it went at the first layout."""
+    label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+    qtbot.addWidget(label)
+    label.setText(LONG_REPOSITORY)
+    label.setToolTip("The owner's words")
+    label.resize(2000, 30)
+    label.show()
+    qtbot.waitExposed(label)
+    assert label.shown_text() == LONG_REPOSITORY
+    assert label.toolTip() == "The owner's words"
+    label.resize(120, 30)
+    qtbot.waitUntil(lambda: label.shown_text() != LONG_REPOSITORY)
+    assert label.toolTip() == f"{LONG_REPOSITORY}\nThe owner's words"
+    label.setToolTip("")
+    assert label.toolTip() == LONG_REPOSITORY
+    label.resize(2000, 30)
+    qtbot.waitUntil(lambda: label.shown_text() == LONG_REPOSITORY)
+    assert label.toolTip() == ""
+
+
+def test_the_image_header_subtitle_keeps_the_image_name_in_its_tooltip(
+        qtbot: QtBot, demo: MainWindow) -> None:
+    """The subtitle says the layout's folder only; its tooltip names the image in full
+    (``oci:PATH:REF``): a resize replaced it with the subtitle, or with nothing."""
+    subtitle = demo.image_view.subtitle
+    state = demo.image_view.state
+    assert state is not None
+    name = visible(state.entry.name)
+    assert name.startswith("oci:") and name.endswith(":spyglass-demo:1.0")
+    demo.resize(1700, demo.height())
+    qtbot.waitUntil(lambda: subtitle.shown_text() == subtitle.text())
+    assert subtitle.toolTip() == name
+    demo.resize(700, demo.height())
+    qtbot.waitUntil(lambda: subtitle.shown_text() != subtitle.text())
+    assert subtitle.toolTip() == f"{subtitle.text()}\n{name}"

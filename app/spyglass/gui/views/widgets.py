@@ -570,13 +570,14 @@ class MessagePanel(QWidget):
 class ElidedLabel(QLabel):
     """A one-line label that cuts its text with an ellipsis where it does not fit (a
     QLabel, like the status bar's own messages, cuts it mid-letter); the whole text is
-    its tooltip while it is cut. It asks for no width of its own: it takes what its
-    layout leaves."""
+    its tooltip while it is cut, under any tooltip its owner gave it (which stays, cut
+    or not). It asks for no width of its own: it takes what its layout leaves."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None, *,
                  mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
         super().__init__(text, parent)
         self._mode = mode
+        self._own_tooltip = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
 
@@ -585,8 +586,18 @@ class ElidedLabel(QLabel):
         return self.fontMetrics().elidedText(self.text(), self._mode,
                                              max(0, self.contentsRect().width()))
 
+    def setToolTip(self, tooltip: str) -> None:
+        """Override QWidget::setToolTip: the owner's tooltip, kept as the label's text is
+        cut and whole again (each resize replaced it: the image header's subtitle lost
+        the image's full name)."""
+        self._own_tooltip = tooltip
+        self._update_tooltip()
+
     def _update_tooltip(self) -> None:
-        self.setToolTip(self.text() if self.shown_text() != self.text() else "")
+        parts = [self.text()] if self.shown_text() != self.text() else []
+        if self._own_tooltip:
+            parts.append(self._own_tooltip)
+        super().setToolTip("\n".join(parts))
 
     def setText(self, text: str) -> None:
         """Override QLabel::setText: the tooltip follows."""
