@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from spyglass.core.manifest import REF_NAME_ANNOTATION
@@ -20,7 +22,14 @@ from spyglass.gui import icons
 from spyglass.gui.main_window import MainWindow
 from spyglass.gui.views.registry_pages import PageHeader
 from spyglass.gui.views.widgets import ElidedLabel
-from tests.gui.guitools import SampleFacts, select_platform, show_image
+from tests.gui.guitools import (
+    WAIT_MS,
+    SampleFacts,
+    menu_items,
+    press_menu_key,
+    select_platform,
+    show_image,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -140,3 +149,101 @@ def test_the_image_header_subtitle_keeps_the_image_name_in_its_tooltip(
     demo.resize(700, demo.height())
     qtbot.waitUntil(lambda: subtitle.shown_text() != subtitle.text())
     assert subtitle.toolTip() == f"{subtitle.text()}\n{name}"
+
+
+def choose_in_menu(qtbot: QtBot, cause: Callable[[], object], item: str) -> dict[str, bool]:
+    """Choose ``item`` in the menu ``cause`` pops up; answer the menu's items."""
+    seen: list[dict[str, bool]] = []
+
+    def choose() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            seen.append(menu_items(menu))
+            action = next(a for a in menu.actions() if a.text() == item)
+            menu.close()
+            action.trigger()
+
+    QTimer.singleShot(0, choose)
+    cause()
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
+    return seen[0]
+
+
+def activate(qtbot: QtBot, window: QWidget) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+
+
+def right_click_on(widget: QWidget) -> None:
+    handle = widget.window().windowHandle()
+    assert handle is not None
+    QTest.mouseClick(handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                     widget.mapTo(widget.window(), widget.rect().center()))
+
+
+def test_a_cut_repository_title_is_copied_whole(qtbot: QtBot) -> None:
+    """The repository page's title was a label whose text the mouse selected and Ctrl+C
+    copied; cut in its middle it could not be selected, nor copied (a tooltip cannot).
+    Copy in its menu, Ctrl+C once it is clicked, and the menu keys copy it whole."""
+    header = PageHeader()
+    qtbot.addWidget(header)
+    header.set(icons.repository_icon(), LONG_REPOSITORY, "127.0.0.1:5000")
+    header.resize(400, header.sizeHint().height())
+    header.show()
+    qtbot.waitExposed(header)
+    title = header.title
+    qtbot.waitUntil(lambda: title.shown_text() != LONG_REPOSITORY)
+    clipboard = QGuiApplication.clipboard()
+    said: list[str] = []
+    title.copied.connect(said.append)
+
+    clipboard.setText("")
+    items = choose_in_menu(qtbot, lambda: right_click_on(title), "&Copy")
+    assert items == {"&Copy": True}
+    qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
+    assert said == [f"Copied {LONG_REPOSITORY}"]
+
+    clipboard.setText("")
+    activate(qtbot, header)  # (offscreen, the window a menu closed over is not again)
+    qtbot.mouseClick(title, Qt.MouseButton.LeftButton)
+    assert title.hasFocus()
+    QTest.keyClick(title, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == LONG_REPOSITORY
+
+    clipboard.setText("")
+    choose_in_menu(qtbot, lambda: QTest.keyClick(title, Qt.Key.Key_F10,
+                                                 Qt.KeyboardModifier.ShiftModifier), "&Copy")
+    qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
+    clipboard.setText("")
+    activate(qtbot, header)
+    title.setFocus()
+    choose_in_menu(qtbot, lambda: press_menu_key(title), "&Copy")
+    qtbot.waitUntil(lambda: clipboard.text() == LONG_REPOSITORY, timeout=WAIT_MS)
+
+
+def test_the_status_bar_reference_and_the_page_titles_are_copied_whole(
+        qtbot: QtBot, make_window: Callable[..., MainWindow], long_tagged: Path) -> None:
+    """The status bar's reference was a label the mouse selected and copied from; cut in
+    its middle, it could not be. Ctrl+C on it (clicked) copies it whole, not the window's
+    Copy Reference; the status bar says what was copied, as of the pages' titles."""
+    window = make_window()
+    window.resize(900, 600)
+    window.open_location(long_tagged, select=False)
+    show_image(qtbot, window, f"spyglass-demo:{LONG_TAG}")
+    name = window.name_label
+    qtbot.waitUntil(lambda: name.shown_text() != name.text())
+    assert name.text().endswith(f":spyglass-demo:{LONG_TAG}")
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText("")
+    qtbot.mouseClick(name, Qt.MouseButton.LeftButton)
+    assert name.hasFocus()
+    QTest.keyClick(name, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == name.text()
+    assert window.message_label.text() == f"Copied {name.text()}"
+
+    for page in (window.registries.registry_page, window.registries.repository_page):
+        page.header.title.setText(LONG_REPOSITORY)
+        page.header.title.copy()
+        assert clipboard.text() == LONG_REPOSITORY
+        assert window.message_label.text() == f"Copied {LONG_REPOSITORY}"
+        window.message_label.setText("")

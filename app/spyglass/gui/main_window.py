@@ -365,8 +365,10 @@ class MainWindow(LocationsMixin, SettingsMixin, QMainWindow):
         self.busy_label = QLabel("Working…")
         self.busy_label.hide()
         # the reference shown, cut in its middle where it does not fit (a long tag cut it
-        # mid-letter at the window's edge), and never taking more than its share of the bar
-        self.name_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        # mid-letter at the window's edge), and never taking more than its share of the bar;
+        # Copy in its menu (and Ctrl+C) copies it whole
+        self.name_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle, copyable=True)
+        self.name_label.copied.connect(self.show_status)
         self.name_label.setSizePolicy(QSizePolicy.Policy.Preferred,
                                       QSizePolicy.Policy.Preferred)
         mute(self.name_label)

@@ -214,7 +214,9 @@ class RegistryBrowser(QObject):
         page.removeRequested.connect(lambda: self.remove_registry(self._page_host()))
         page.retryRequested.connect(lambda: self.model.reload(page.source_root))
         page.stopRequested.connect(lambda waited: self._stop(page.source_root, waited))
+        page.header.title.copied.connect(self.statusMessage)
         repo = self.repository_page
+        repo.header.title.copied.connect(self.statusMessage)
         repo.tagActivated.connect(self._open_tag)
         repo.retryRequested.connect(lambda: self.model.reload(repo.source_root))
         repo.stopRequested.connect(lambda waited: self._stop(repo.source_root, waited))

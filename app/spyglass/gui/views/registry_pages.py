@@ -107,8 +107,8 @@ class PageHeader(QWidget):
         self.icon = QLabel()
         # a long name (a repository nested deep) is shortened in its middle, whole in its
         # tooltip: it set the window's least width (past a 1024 px screen), and kept it
-        # there while another page showed
-        self.title = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        # there while another page showed; Copy in its menu (and Ctrl+C) copies it whole
+        self.title = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle, copyable=True)
         self.title.setFont(scaled_font(self.title.font(), 1.45, bold=True))
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)

@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QRectF,
     QSize,
     Qt,
@@ -19,11 +20,15 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QAction,
     QColor,
+    QContextMenuEvent,
     QDropEvent,
     QFocusEvent,
     QFont,
     QIcon,
+    QKeyEvent,
+    QKeySequence,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -38,6 +43,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -47,10 +53,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spyglass.gui import icons
+from spyglass.gui import clipboard, icons
 from spyglass.gui.announce import announce
 from spyglass.gui.colors import is_dark
 from spyglass.gui.copy_drops import MIME_TYPE
+from spyglass.gui.shortcuts import CONTEXT_MENU_KEYS
 from spyglass.gui.signals import emit
 from spyglass.gui.themed import fill_background, follow_icon, mute
 from spyglass.gui.views.buttons import press_on_enter, push_button
@@ -571,15 +578,67 @@ class ElidedLabel(QLabel):
     """A one-line label that cuts its text with an ellipsis where it does not fit (a
     QLabel, like the status bar's own messages, cuts it mid-letter); the whole text is
     its tooltip while it is cut, under any tooltip its owner gave it (which stays, cut
-    or not). It asks for no width of its own: it takes what its layout leaves."""
+    or not). It asks for no width of its own: it takes what its layout leaves.
+
+    A ``copyable`` one copies its whole text by Copy in its context menu and, once
+    clicked (it takes the focus as a label whose text the mouse selects does), by Ctrl+C,
+    the Menu key and Shift+F10: a text drawn cut cannot be selected, and a label that was
+    a name to select and copy (a repository page's title, the status bar's reference)
+    could no longer be copied, its tooltip neither.
+
+    Signals:
+        copied(str): its text was copied; what the status bar says of it ("Copied …").
+    """
+
+    copied = Signal(str)
 
     def __init__(self, text: str = "", parent: QWidget | None = None, *,
-                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+                 copyable: bool = False) -> None:
         super().__init__(text, parent)
         self._mode = mode
         self._own_tooltip = ""
+        self._copyable = copyable
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        if copyable:
+            self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            menu_keys = QAction("Context Menu", self)
+            menu_keys.setShortcut(QKeySequence(CONTEXT_MENU_KEYS))
+            menu_keys.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            menu_keys.triggered.connect(
+                lambda _checked=False: self._open_menu(self.rect().center()))
+            self.addAction(menu_keys)
+
+    def copy(self) -> None:
+        """Put the whole text on the clipboard, and say so (:attr:`copied`)."""
+        if self.text():
+            emit(self.copied, clipboard.copy_text(self.text()))
+
+    def _open_menu(self, point: QPoint) -> None:
+        menu = QMenu(self)
+        copy = menu.addAction("&Copy", self.copy)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setEnabled(bool(self.text()))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.mapToGlobal(point))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Override QLabel::contextMenuEvent: a copyable one's Copy."""
+        if not self._copyable:
+            super().contextMenuEvent(event)
+            return
+        self._open_menu(event.pos() if event.reason() == QContextMenuEvent.Reason.Mouse
+                        else self.rect().center())
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Override QWidget::keyPressEvent: Ctrl+C copies a copyable one's whole text."""
+        if self._copyable and event.matches(QKeySequence.StandardKey.Copy):
+            self.copy()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def shown_text(self) -> str:
         """The text as it is drawn at the label's width now."""
