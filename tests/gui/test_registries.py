@@ -1325,6 +1325,55 @@ def test_reloading_a_registry_that_is_down_keeps_what_was_listed(
     assert wait_repositories(qtbot, window, host) == listed
 
 
+def test_reloading_a_registry_down_after_a_later_page_failed_keeps_what_was_listed(
+        qtbot: QtBot, window: MainWindow, own_registry: RegistryFacts,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Load all failed in the outage (the registry then in its failed state, with the rows
+    # read before): F5 took them all away, where it keeps them after a complete page
+    from collections.abc import Iterator
+
+    import spyglass.gui.models.registry_listings as registry_listings
+    import spyglass.gui.registry_jobs as registry_jobs
+    from spyglass.gui.models.places import LoadState
+    from spyglass.gui.models.registry_rows import RepositoryNode
+
+    monkeypatch.setattr(registry_jobs, "CATALOG_PAGE_SIZE", 1)  # a page per repository
+    real_listing = registry_listings.catalog_listing
+
+    def down_after_the_first_page(connection: Any) -> registry_jobs.Listing:
+        listing = real_listing(connection)
+        pages = listing._open
+
+        def opened(cancel: Any) -> Iterator[Any]:
+            read = pages(cancel)
+            yield next(read)
+            own_registry.server.stop()  # the outage: the next page is asked of nobody
+            yield from read
+
+        listing._open = opened
+        return listing
+
+    monkeypatch.setattr(registry_listings, "catalog_listing", down_after_the_first_page)
+    host = own_registry.host
+    add_registry(qtbot, window, host, insecure=True)
+    model = window.registries.model
+    window.registries.tree.setCurrentIndex(model.registry_index(host))
+    node = model.registry_node(model.registry_index(host))
+    assert node is not None
+
+    def names() -> list[str]:
+        return [c.name for c in node.children if isinstance(c, RepositoryNode)]
+
+    qtbot.waitUntil(lambda: node.state is LoadState.FAILED, timeout=WAIT_MS * 4)
+    listed = names()
+    assert listed and not node.done  # the first page, then the next one failed
+    window.reload_current_location()
+    qtbot.waitUntil(lambda: "The list shown is as it was read last." in window.status_text,
+                    timeout=WAIT_MS * 4)
+    assert names() == listed
+    own_registry.server.start()
+
+
 def test_a_registry_whose_password_was_not_kept_says_so_above_what_is_known(
         qtbot: QtBot, make_window: Callable[..., MainWindow],
         alice_registry: RegistryFacts) -> None:

@@ -37,6 +37,7 @@ from spyglass.gui.models.registry_rows import (
     ATTACHMENT_ROLE,
     KIND_ROLE,
     SIGNED_ROLE,
+    MessageRow,
     RegistryNode,
     RepositoryNode,
     TagNode,
@@ -441,7 +442,7 @@ class RegistryBrowser(QObject):
             node = node.parent
         if isinstance(node, RegistryNode | RepositoryNode):
             kept = QPersistentModelIndex(index)
-            if node.state is not LoadState.LOADED or not self.model.rowCount(index):
+            if not _listed(node):
                 self._reload_now(kept)  # nothing to lose
                 return True
             # a registry that cannot list now must not take away what was listed: its
@@ -530,6 +531,15 @@ class RegistryBrowser(QObject):
         if self.editing.dialog is not None:
             self.editing.dialog.close()
         self.model.close_all()
+
+
+def _listed(node: RegistryNode | RepositoryNode) -> bool:
+    """Whether ``node`` shows repositories or tags its listing read (not only messages
+    and repositories someone added by name): what listing it again would take away until
+    it answers, whatever its state (a later page that failed leaves it failed, with the
+    rows read before)."""
+    return any(not isinstance(child, MessageRow) and not getattr(child, "pinned", False)
+               for child in node.children)
 
 
 __all__ = ["Confirm", "RegistryBrowser"]
