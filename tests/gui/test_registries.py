@@ -1330,7 +1330,6 @@ def test_reloading_a_registry_down_after_a_later_page_failed_keeps_what_was_list
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Load all failed in the outage (the registry then in its failed state, with the rows
     # read before): F5 took them all away, where it keeps them after a complete page
-    from collections.abc import Iterator
 
     import spyglass.gui.models.registry_listings as registry_listings
     import spyglass.gui.registry_jobs as registry_jobs
