@@ -34,8 +34,6 @@ from spyglass.gui.loading import ImageState, load_registry_tag
 from spyglass.gui.models.places import LoadState
 from spyglass.gui.models.registries import RegistriesModel
 from spyglass.gui.models.registry_rows import (
-    ATTACHMENT_ROLE,
-    KIND_ROLE,
     SIGNED_ROLE,
     MessageRow,
     RegistryNode,
@@ -509,11 +507,13 @@ class RegistryBrowser(QObject):
 
     def _hide_attachment_rows(self, parent: QModelIndex, first: int, last: int, *,
                               show: bool) -> None:
-        model = self.model
-        if model.data(parent, KIND_ROLE) != "repository":
+        # the rows' nodes, not a model.data() per row: 10,000 tags listed at once took
+        # 0.3 s of the window's time here, for a repository with no attachment tag
+        node = self.model.node(parent)
+        if not isinstance(node, RepositoryNode):
             return
-        for row in range(first, last + 1):
-            if model.data(model.index(row, 0, parent), ATTACHMENT_ROLE):
+        for row, child in enumerate(node.children[first:last + 1], start=first):
+            if isinstance(child, TagNode) and child.attachment:
                 self.tree.setRowHidden(row, parent, not show)
 
     # ------------------------------------------------------------------ asking
