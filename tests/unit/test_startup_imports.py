@@ -122,3 +122,14 @@ def test_the_image_source_is_still_imported_from_the_package() -> None:
     from spyglass.core.transports.registry.source import RegistryImageSource as itself
 
     assert RegistryImageSource is itself
+
+
+def test_a_copy_does_not_import_the_completion_scripts_writer(tmp_path: Path) -> None:
+    """``completion``'s parser is built for every command; what writes its scripts is
+    imported only by ``spyglass completion``."""
+    multi_platform_layout(tmp_path / "layout")
+    code, loaded = _modules_after("copy", "-q", f"oci:{tmp_path / 'layout'}:latest",
+                                  f"oci:{tmp_path / 'copy'}:v1")
+    assert code == 0
+    assert "spyglass.cli.completion_cmd" in loaded  # (the parser was built)
+    assert _within(loaded, "spyglass.cli.completion") == []

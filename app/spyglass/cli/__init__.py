@@ -34,7 +34,7 @@ __all__ = ["COMMAND_NAMES", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_USAGE", "PLA
            "build_parser", "main", "run"]
 
 COMMAND_NAMES: Final = frozenset({"inspect", "copy", "sync", "signatures", "tags", "list-tags",
-                                  "catalog", "login", "logout", "delete"})
+                                  "catalog", "login", "logout", "delete", "completion"})
 """The words that name a command, as :func:`build_parser` names its subcommands (a unit
 test holds the two together). Whether a word is a command is asked before the command
 line is parsed, and asking the parser built it a second time for every command (and
@@ -42,7 +42,14 @@ imported each command's module for a window opened on paths)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from spyglass.cli import copy_cmd, inspect_cmd, registry_cmds, signatures_cmd, sync_cmd
+    from spyglass.cli import (
+        completion_cmd,
+        copy_cmd,
+        inspect_cmd,
+        registry_cmds,
+        signatures_cmd,
+        sync_cmd,
+    )
 
     parser = Parser(
         prog="spyglass",
@@ -53,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         "there included, with 1 (skopeo 1.15 and later exit 2 for an image that is not "
         "there, and 1 for a usage error). A command whose output's reader has gone "
         "(| head -1, | grep -q) stops and ends killed by SIGPIPE (141 in a shell), as "
-        "skopeo does.",
+        "skopeo does. Completion of commands, flags and image names in bash, zsh or fish: "
+        "spyglass completion --help.",
     )
     parser.add_argument("--version", "-v", action="version", version=f"spyglass {__version__}")
     parser.add_argument(
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_parser(commands)
     signatures_cmd.add_parser(commands)
     registry_cmds.add_parsers(commands)
+    completion_cmd.add_parser(commands)
     return parser
 
 

@@ -416,6 +416,16 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f'"{text}" is not true or false')
 
 
+class Offered(tuple[str, ...]):
+    """A flag's ``choices`` that argparse takes any value for, its command checking the
+    value itself with a sentence of its own (``sync --src oci``: what sync takes, exit
+    status 1): the values offered by shell completion (:mod:`spyglass.cli.completion`
+    reads every flag's ``choices``), not a usage error for one outside them."""
+
+    def __contains__(self, value: object) -> bool:
+        return True
+
+
 def refusing(refused: Mapping[str, str]) -> Callable[[str], str]:
     """A flag's ``type`` that refuses the values skopeo takes for what Spyglass does not
     write (``refused``: each one's sentence, after "VALUE is"), a usage error that says

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from spyglass.cli.common import (
     Commands,
+    Offered,
     add_skopeo_only,
     note,
     positive_count_argument,
@@ -59,8 +60,10 @@ def add_parser(commands: Commands) -> None:
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument("destination", metavar="DESTINATION")
     parser.add_argument("--src", "-s", required=True, metavar="KIND",
+                        choices=Offered(SOURCE_KINDS),
                         help=f"the kind of SOURCE: {', '.join(SOURCE_KINDS)}")
     parser.add_argument("--dest", "-d", required=True, metavar="KIND",
+                        choices=Offered(DESTINATION_KINDS),
                         help=f"the kind of DESTINATION: {', '.join(DESTINATION_KINDS)}")
     parser.add_argument("--all", "-a", action="store_true",
                         help="copy every image of a list (default: this system's)")

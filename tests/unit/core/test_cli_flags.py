@@ -32,7 +32,8 @@ def test_a_bool_is_what_go_parses_as_one(value: str, expected: bool) -> None:
 _POSITIONALS = {"inspect": ["oci:x"], "copy": ["oci:x", "dir:y"], "signatures": ["oci:x"],
                 "tags": ["docker://h/r"], "list-tags": ["docker://h/r"], "catalog": ["h"],
                 "login": ["h"], "logout": ["h"], "delete": ["docker://h/r:1"],
-                "sync": ["--src", "docker", "--dest", "dir", "h/r", "out"]}
+                "sync": ["--src", "docker", "--dest", "dir", "h/r", "out"],
+                "completion": ["bash"]}
 
 
 def _switches(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
